@@ -1,0 +1,51 @@
+# Thin wrapper around Meson.  `make demo` and `make check` install what is
+# missing first (scripts/install-deps.sh is quiet when all is there).
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+MESON_OPTS ?=
+SUITES     ?= unit qtest guest functional
+CHECK_FUZZ_SECONDS ?= 20
+
+.PHONY: all deps build build-asan demo check check-fast bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined \
+	    -Db_lundef=false $(MESON_OPTS)
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+build-asan: $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+
+# Boots the bundled demo guest: a guest-kit payload that prints over the
+# serial port and exits through isa-debug-exit.
+demo: deps build
+	@scripts/demo.sh $(BUILD)
+
+# Both flavours, all default suites, one summary line at the end.
+check: deps build build-asan
+	@scripts/run-tests.py --build $(BUILD) --build $(ASAN_BUILD) \
+	    --suites "$(SUITES)" --fuzz-seconds $(CHECK_FUZZ_SECONDS)
+
+# The normal build only (quicker while developing).
+check-fast: deps build
+	@scripts/run-tests.py --build $(BUILD) --suites "$(SUITES)"
+
+bench: deps build
+	@scripts/run-bench.sh $(BUILD)
+
+fuzz: deps
+	@scripts/run-fuzz.sh build-fuzz $(or $(FUZZ_SECONDS),60)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -1,0 +1,318 @@
+/*
+ * The KVM accelerator: /dev/kvm, the VM, its capabilities and the in-kernel
+ * irqchip and PIT.  Follows Linux Documentation/virt/kvm/api.rst.
+ *
+ * The host may be the "PVM" flavour of KVM (no VT-x/AMD-V in the guest's
+ * view of hardware): every capability is checked at run time instead of
+ * being assumed.
+ */
+#include "qemu/osdep.h"
+#include "system/accel.h"
+#include "accel/kvm.h"
+#include "kvm-internal.h"
+#include <fcntl.h>
+#include <sys/ioctl.h>
+
+KvmState kvm_state = { .kvm_fd = -1, .vm_fd = -1 };
+static bool kvm_vm_created;
+
+int kvm_ioctl_fd(int fd, unsigned long request, void *arg)
+{
+    int ret;
+
+    do {
+        ret = ioctl(fd, request, arg);
+    } while (ret < 0 && errno == EINTR);
+    return ret < 0 ? -errno : ret;
+}
+
+bool kvm_available(void)
+{
+    return access("/dev/kvm", R_OK | W_OK) == 0;
+}
+
+bool kvm_enabled(void)
+{
+    return kvm_vm_created;
+}
+
+int kvm_vm_fd(void)
+{
+    return kvm_state.vm_fd;
+}
+
+int kvm_vm_ioctl(unsigned long request, void *arg)
+{
+    if (kvm_state.vm_fd < 0) {
+        return -EBADF;
+    }
+    return kvm_ioctl_fd(kvm_state.vm_fd, request, arg);
+}
+
+int kvm_check_extension(unsigned cap)
+{
+    int fd = kvm_state.vm_fd >= 0 ? kvm_state.vm_fd : kvm_state.kvm_fd;
+    int ret;
+
+    if (fd < 0) {
+        return 0;
+    }
+    ret = ioctl(fd, KVM_CHECK_EXTENSION, (unsigned long)cap);
+    if (ret < 0 && fd == kvm_state.vm_fd) {
+        /* very old kernels only answer on /dev/kvm */
+        ret = ioctl(kvm_state.kvm_fd, KVM_CHECK_EXTENSION, (unsigned long)cap);
+    }
+    return ret < 0 ? 0 : ret;
+}
+
+bool kvm_has_msr(uint32_t index)
+{
+    const struct kvm_msr_list *l = kvm_state.msr_list;
+
+    for (unsigned i = 0; l && i < l->nmsrs; i++) {
+        if (l->indices[i] == index) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Capabilities kvmpc cannot run without. */
+static const struct {
+    unsigned cap;
+    const char *name;
+} required_caps[] = {
+    { KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+    { KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+    { KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
+    { KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
+    { KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+    { KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+    { KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
+    { KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+    { KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
+    { KVM_CAP_SYNC_MMU, "KVM_CAP_SYNC_MMU" },
+    { KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+};
+
+static bool open_kvm(GError **errp)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    int version;
+
+    if (fd < 0) {
+        error_setg(errp, "Could not access KVM kernel module: %s",
+                   strerror(errno));
+        return false;
+    }
+    version = ioctl(fd, KVM_GET_API_VERSION, 0);
+    if (version != KVM_API_VERSION) {
+        error_setg(errp, "KVM API version %d is not supported (kvmpc needs "
+                   "%d)", version, KVM_API_VERSION);
+        close(fd);
+        return false;
+    }
+    kvm_state.kvm_fd = fd;
+    return true;
+}
+
+static bool check_required_caps(GError **errp)
+{
+    for (unsigned i = 0; i < ARRAY_SIZE(required_caps); i++) {
+        if (kvm_check_extension(required_caps[i].cap) <= 0) {
+            g_set_error(errp, KVMPC_ERROR, KVMPC_ERROR_KVM_MISSING_CAP,
+                        "kvm: host KVM lacks the required capability %s",
+                        required_caps[i].name);
+            return false;
+        }
+    }
+    return true;
+}
+
+static int cap_or(unsigned cap, int fallback)
+{
+    int v = kvm_check_extension(cap);
+
+    return v > 0 ? v : fallback;
+}
+
+static void read_optional_caps(void)
+{
+    KvmState *s = &kvm_state;
+
+    /* api.rst: without NR_VCPUS assume 4; MAX_VCPUS defaults to NR_VCPUS */
+    s->max_vcpus = cap_or(KVM_CAP_MAX_VCPUS, cap_or(KVM_CAP_NR_VCPUS, 4));
+    s->max_vcpu_id = cap_or(KVM_CAP_MAX_VCPU_ID, s->max_vcpus);
+    s->nr_slots = cap_or(KVM_CAP_NR_MEMSLOTS, 32);
+    s->gsi_count = cap_or(KVM_CAP_IRQ_ROUTING, 24);
+    s->readonly_mem = kvm_check_extension(KVM_CAP_READONLY_MEM) > 0;
+    s->immediate_exit = kvm_check_extension(KVM_CAP_IMMEDIATE_EXIT) > 0;
+    s->xsave = kvm_check_extension(KVM_CAP_XSAVE) > 0;
+    s->xcrs = kvm_check_extension(KVM_CAP_XCRS) > 0;
+    s->vcpu_events = kvm_check_extension(KVM_CAP_VCPU_EVENTS) > 0;
+    s->debugregs = kvm_check_extension(KVM_CAP_DEBUGREGS) > 0;
+}
+
+static bool read_supported_cpuid(GError **errp)
+{
+    /* E2BIG means "more entries than that": grow until it fits */
+    for (unsigned n = 64; n <= 4096; n *= 2) {
+        struct kvm_cpuid2 *c = g_malloc0(sizeof(*c) +
+                                         n * sizeof(struct kvm_cpuid_entry2));
+        int ret;
+
+        c->nent = n;
+        ret = kvm_ioctl_fd(kvm_state.kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
+        if (ret == 0) {
+            kvm_state.supported_cpuid = c;
+            return true;
+        }
+        g_free(c);
+        if (ret != -E2BIG) {
+            error_setg(errp, "kvm: KVM_GET_SUPPORTED_CPUID failed: %s",
+                       strerror(-ret));
+            return false;
+        }
+    }
+    error_setg(errp, "kvm: KVM_GET_SUPPORTED_CPUID returned too many entries");
+    return false;
+}
+
+static void read_msr_list(void)
+{
+    struct kvm_msr_list probe = { .nmsrs = 0 };
+    struct kvm_msr_list *l;
+
+    /* the first call fails with E2BIG and reports the count */
+    if (kvm_ioctl_fd(kvm_state.kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe) !=
+        -E2BIG || !probe.nmsrs) {
+        return;
+    }
+    l = g_malloc0(sizeof(*l) + probe.nmsrs * sizeof(l->indices[0]));
+    l->nmsrs = probe.nmsrs;
+    if (kvm_ioctl_fd(kvm_state.kvm_fd, KVM_GET_MSR_INDEX_LIST, l) < 0) {
+        g_free(l);
+        return;
+    }
+    kvm_state.msr_list = l;
+}
+
+static bool create_vm(GError **errp)
+{
+    int fd = kvm_ioctl_fd(kvm_state.kvm_fd, KVM_CREATE_VM, 0);
+
+    if (fd < 0) {
+        error_setg(errp, "kvm: KVM_CREATE_VM failed: %s", strerror(-fd));
+        return false;
+    }
+    kvm_state.vm_fd = fd;
+    return true;
+}
+
+/*
+ * VMX without unrestricted guest needs a TSS and an identity-map page
+ * table in guest-physical space for real mode.  QEMU places them just
+ * below the BIOS; so do we.  PVM accepts both ioctls; a kernel that says
+ * ENOTTY/EINVAL for the identity map (AMD-only builds) is not fatal.
+ */
+static bool set_vm_special_addresses(GError **errp)
+{
+    uint64_t identity = KVM_IDENTITY_MAP_ADDR;
+    int ret;
+
+    if (kvm_check_extension(KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
+        ret = kvm_vm_ioctl(KVM_SET_IDENTITY_MAP_ADDR, &identity);
+        if (ret < 0 && ret != -ENOTTY && ret != -EINVAL) {
+            error_setg(errp, "kvm: KVM_SET_IDENTITY_MAP_ADDR failed: %s",
+                       strerror(-ret));
+            return false;
+        }
+    }
+    ret = kvm_ioctl_fd(kvm_state.vm_fd, KVM_SET_TSS_ADDR,
+                       (void *)(uintptr_t)KVM_TSS_ADDR);
+    if (ret < 0) {
+        error_setg(errp, "kvm: KVM_SET_TSS_ADDR failed: %s", strerror(-ret));
+        return false;
+    }
+    return true;
+}
+
+static bool create_in_kernel_pit(GError **errp)
+{
+    /*
+     * The dummy speaker puts port 0x61 (PIT channel 2 gate and output) in
+     * the kernel next to the PIT it reflects, so it costs no exit.
+     */
+    struct kvm_pit_config config = { .flags = KVM_PIT_SPEAKER_DUMMY };
+    int ret = kvm_vm_ioctl(KVM_CREATE_PIT2, &config);
+
+    if (ret < 0) {
+        error_setg(errp, "kvm: KVM_CREATE_PIT2 failed: %s", strerror(-ret));
+        return false;
+    }
+    return true;
+}
+
+static void kvm_close_all(void)
+{
+    if (kvm_state.vm_fd >= 0) {
+        close(kvm_state.vm_fd);
+        kvm_state.vm_fd = -1;
+    }
+    if (kvm_state.kvm_fd >= 0) {
+        close(kvm_state.kvm_fd);
+        kvm_state.kvm_fd = -1;
+    }
+    g_clear_pointer(&kvm_state.supported_cpuid, g_free);
+    g_clear_pointer(&kvm_state.msr_list, g_free);
+}
+
+static bool kvm_init(MachineState *ms, GError **errp)
+{
+    if (ms && !ms->kernel_irqchip) {
+        error_setg(errp, "kvm: kernel_irqchip=off is not supported yet");
+        return false;
+    }
+    if (!open_kvm(errp)) {
+        return false;
+    }
+    if (!check_required_caps(errp) || !create_vm(errp)) {
+        goto fail;
+    }
+    read_optional_caps();
+    read_msr_list();
+    if (!read_supported_cpuid(errp) ||
+        !set_vm_special_addresses(errp) ||
+        !kvm_irqchip_init(errp) ||
+        !create_in_kernel_pit(errp)) {
+        goto fail;
+    }
+    kvm_memory_init();
+    kvm_vm_created = true;
+    return true;
+
+fail:
+    kvm_close_all();
+    return false;
+}
+
+static void kvm_set_irq_hook(int gsi, int level)
+{
+    kvm_set_irq(gsi, level);
+}
+
+static const AccelOps kvm_accel_ops = {
+    .name = "kvm",
+    .init = kvm_init,
+    .create_vcpus = kvm_create_vcpus,
+    .resume_vcpus = kvm_resume_vcpus,
+    .pause_vcpus = kvm_pause_vcpus,
+    .reset_vcpus = kvm_reset_vcpus,
+    .set_irq = kvm_set_irq_hook,
+    .shutdown = kvm_shutdown_vcpus,
+};
+
+static void __attribute__((constructor)) kvm_accel_register(void)
+{
+    accel_register(&kvm_accel_ops);
+}

@@ -1,0 +1,600 @@
+/*
+ * vCPU threads and the KVM_RUN loop (Linux Documentation/virt/kvm/api.rst:
+ * KVM_CREATE_VCPU, KVM_RUN, struct kvm_run, KVM_CAP_IMMEDIATE_EXIT).
+ *
+ * One thread per vCPU.  Each loops: wait until the VM runs, KVM_RUN, carry
+ * out the exit (PIO/MMIO through the memory map with the big lock held).
+ *
+ * Stopping ("kicking"): the pausing thread sets the run flag false and, for
+ * each vCPU not yet parked, sets kvm_run->immediate_exit and sends the kick
+ * signal.  A vCPU about to enter KVM_RUN clears immediate_exit under the
+ * same lock that guards the flag, so either it sees the flag, or KVM_RUN
+ * sees immediate_exit (returns at once), or the signal interrupts KVM_RUN.
+ * The signal handler only sets immediate_exit again (async-signal safe).
+ *
+ * Lock order: BQL before vcpus_lock.  vCPU threads take the BQL only with
+ * vcpus_lock released; the pausing thread releases the BQL while it waits,
+ * so a vCPU blocked on the BQL in an exit handler can finish and park.
+ */
+#include "qemu/osdep.h"
+#include "system/accel.h"
+#include "system/main-loop.h"
+#include "system/memory.h"
+#include "system/runstate.h"
+#include "accel/kvm.h"
+#include "target/i386/cpu.h"
+#include "target/i386/kvm-cpu.h"
+#include "hw/i386/x86.h"
+#include "kvm-internal.h"
+#include <pthread.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+typedef struct KvmVcpu {
+    X86KvmVcpu x86;
+    struct kvm_run *run;
+    pthread_t thread;
+    bool thread_started;
+    int tid;
+    X86CPUTopoIDs ids;
+    /* guarded by vcpus_lock */
+    bool parked;            /* outside KVM_RUN and waiting */
+    bool stopped_by_guest;  /* triple fault / internal error: until reset */
+} KvmVcpu;
+
+static KvmVcpu *vcpus;
+static unsigned nr_vcpus;
+static GMutex vcpus_lock;
+static GCond run_cond;          /* vCPUs wait here to run */
+static GCond parked_cond;       /* pausers wait here for vCPUs to park */
+static bool vcpus_should_run;
+static bool vcpus_quit;
+static __thread KvmVcpu *current_vcpu;
+
+int kvm_kick_signal(void)
+{
+    return SIGRTMIN + 4;
+}
+
+static void kick_handler(int sig)
+{
+    KvmVcpu *v = current_vcpu;
+
+    if (v && v->run) {
+        v->run->immediate_exit = 1;
+    }
+}
+
+static void install_kick_handler(void)
+{
+    struct sigaction sa = { .sa_handler = kick_handler };
+
+    /* no SA_RESTART: KVM_RUN must return EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(kvm_kick_signal(), &sa, NULL);
+}
+
+/* Called with vcpus_lock held. */
+static void kick_locked(KvmVcpu *v)
+{
+    if (v->thread_started && !v->parked) {
+        v->run->immediate_exit = 1;
+        pthread_kill(v->thread, kvm_kick_signal());
+    }
+}
+
+static bool all_parked_locked(void)
+{
+    for (unsigned i = 0; i < nr_vcpus; i++) {
+        if (vcpus[i].thread_started && !vcpus[i].parked) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Wait (vcpus_lock held) until every vCPU parked, with the BQL released. */
+static void wait_all_parked_locked(void)
+{
+    bool had_bql = bql_locked();
+
+    if (all_parked_locked()) {
+        return;
+    }
+    if (had_bql) {
+        bql_unlock();
+    }
+    while (!all_parked_locked()) {
+        for (unsigned i = 0; i < nr_vcpus; i++) {
+            kick_locked(&vcpus[i]);
+        }
+        /* re-kick now and then: a signal can land just before KVM_RUN */
+        g_cond_wait_until(&parked_cond, &vcpus_lock,
+                          g_get_monotonic_time() +
+                          100 * G_TIME_SPAN_MILLISECOND);
+    }
+    if (had_bql) {
+        /* lock order: BQL first */
+        g_mutex_unlock(&vcpus_lock);
+        bql_lock();
+        g_mutex_lock(&vcpus_lock);
+    }
+}
+
+/* ---- exits ---- */
+
+static uint64_t load_le(const uint8_t *p, unsigned size)
+{
+    switch (size) {
+    case 1: return p[0];
+    case 2: return lduw_le_p(p);
+    case 4: return ldl_le_p(p);
+    default: return ldq_le_p(p);
+    }
+}
+
+static void store_le(uint8_t *p, unsigned size, uint64_t v)
+{
+    switch (size) {
+    case 1: p[0] = v; break;
+    case 2: stw_le_p(p, v); break;
+    case 4: stl_le_p(p, v); break;
+    default: stq_le_p(p, v); break;
+    }
+}
+
+static void handle_pio(KvmVcpu *v)
+{
+    struct kvm_run *run = v->run;
+    unsigned size = run->io.size;
+    uint64_t bytes = (uint64_t)run->io.count * size;
+    uint8_t *data;
+
+    /* the kernel fills these, but a bad offset would be a wild pointer */
+    if ((size != 1 && size != 2 && size != 4) ||
+        run->io.data_offset > (uint64_t)kvm_state.vcpu_mmap_size ||
+        bytes > kvm_state.vcpu_mmap_size - run->io.data_offset) {
+        error_report("kvm: CPU %u: malformed PIO exit (port 0x%x size %u "
+                     "count %u)", v->x86.index, run->io.port, size,
+                     run->io.count);
+        return;
+    }
+    data = (uint8_t *)run + run->io.data_offset;
+    bql_lock();
+    for (unsigned i = 0; i < run->io.count; i++, data += size) {
+        if (run->io.direction == KVM_EXIT_IO_OUT) {
+            address_space_write_val(&address_space_io, run->io.port,
+                                    load_le(data, size), size);
+        } else {
+            uint64_t val = ~0ULL;
+            address_space_read_val(&address_space_io, run->io.port, &val,
+                                   size);
+            store_le(data, size, val);
+        }
+    }
+    bql_unlock();
+}
+
+static void handle_mmio(KvmVcpu *v)
+{
+    struct kvm_run *run = v->run;
+    unsigned len = MIN(run->mmio.len, (uint32_t)sizeof(run->mmio.data));
+
+    bql_lock();
+    if (run->mmio.is_write) {
+        address_space_write(&address_space_memory, run->mmio.phys_addr,
+                            run->mmio.data, len);
+    } else {
+        address_space_read(&address_space_memory, run->mmio.phys_addr,
+                           run->mmio.data, len);
+    }
+    bql_unlock();
+}
+
+/* Park this vCPU until the next reset. */
+static void stop_until_reset(KvmVcpu *v)
+{
+    g_mutex_lock(&vcpus_lock);
+    v->stopped_by_guest = true;
+    g_mutex_unlock(&vcpus_lock);
+}
+
+static void vm_stop_internal_error(void *opaque)
+{
+    vm_stop(RUN_STATE_INTERNAL_ERROR);
+}
+
+static void report_and_stop(KvmVcpu *v, const char *fmt, ...)
+    G_GNUC_PRINTF(2, 3);
+
+static void report_and_stop(KvmVcpu *v, const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    g_autofree char *regs = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    regs = x86_kvm_vcpu_dump(&v->x86);
+    fprintf(stderr, "%s\n%s", msg, regs);
+    fflush(stderr);
+    stop_until_reset(v);
+    main_loop_call(vm_stop_internal_error, NULL);
+}
+
+static void report_internal_error(KvmVcpu *v)
+{
+    struct kvm_run *run = v->run;
+    GString *s = g_string_new(NULL);
+    unsigned ndata = MIN(run->internal.ndata,
+                         (uint32_t)ARRAY_SIZE(run->internal.data));
+
+    g_string_append_printf(s, "KVM internal error. Suberror: %u",
+                           run->internal.suberror);
+    for (unsigned i = 0; i < ndata; i++) {
+        g_string_append_printf(s, "\nextra data[%u]: 0x%016llx", i,
+                               run->internal.data[i]);
+    }
+    if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+        g_string_append(s, "\nemulation failure");
+    }
+    report_and_stop(v, "%s", s->str);
+    g_string_free(s, TRUE);
+}
+
+static void handle_system_event(KvmVcpu *v)
+{
+    switch (v->run->system_event.type) {
+    case KVM_SYSTEM_EVENT_SHUTDOWN:
+        stop_until_reset(v);
+        qemu_system_shutdown_request(SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
+        break;
+    case KVM_SYSTEM_EVENT_RESET:
+        stop_until_reset(v);
+        qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
+        break;
+    case KVM_SYSTEM_EVENT_CRASH:
+        report_and_stop(v, "KVM: guest reported a crash");
+        break;
+    default:
+        break;
+    }
+}
+
+static void handle_exit(KvmVcpu *v)
+{
+    struct kvm_run *run = v->run;
+    static bool warned_hlt;
+
+    switch (run->exit_reason) {
+    case KVM_EXIT_IO:
+        handle_pio(v);
+        break;
+    case KVM_EXIT_MMIO:
+        handle_mmio(v);
+        break;
+    case KVM_EXIT_SHUTDOWN:
+        /* triple fault: the PC resets (the runstate code honours
+         * -no-reboot); the vCPU's state is undefined until then */
+        stop_until_reset(v);
+        qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
+        break;
+    case KVM_EXIT_SYSTEM_EVENT:
+        handle_system_event(v);
+        break;
+    case KVM_EXIT_HLT:
+        /* only without an in-kernel LAPIC, which we always create */
+        if (!warned_hlt) {
+            warned_hlt = true;
+            error_report("kvm: unexpected HLT exit");
+        }
+        break;
+    case KVM_EXIT_INTR:
+    case KVM_EXIT_IRQ_WINDOW_OPEN:
+    case KVM_EXIT_DEBUG:
+        break;
+    case KVM_EXIT_INTERNAL_ERROR:
+        report_internal_error(v);
+        break;
+    case KVM_EXIT_FAIL_ENTRY:
+        report_and_stop(v, "KVM: entry failed, hardware error 0x%llx",
+                        run->fail_entry.hardware_entry_failure_reason);
+        break;
+    default:
+        report_and_stop(v, "KVM: unhandled exit %u", run->exit_reason);
+        break;
+    }
+}
+
+static void run_once(KvmVcpu *v)
+{
+    int ret = ioctl(v->x86.fd, KVM_RUN, 0);
+
+    if (ret < 0) {
+        /* EINTR: kicked; EAGAIN: an AP left wait-for-SIPI */
+        if (errno != EINTR && errno != EAGAIN) {
+            report_and_stop(v, "KVM: KVM_RUN failed: %s", strerror(errno));
+        }
+        return;
+    }
+    handle_exit(v);
+}
+
+static void *vcpu_thread(void *opaque)
+{
+    KvmVcpu *v = opaque;
+    sigset_t set;
+
+    current_vcpu = v;
+    sigemptyset(&set);
+    sigaddset(&set, kvm_kick_signal());
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    g_mutex_lock(&vcpus_lock);
+    v->tid = syscall(SYS_gettid);
+    for (;;) {
+        while (!vcpus_quit && (!vcpus_should_run || v->stopped_by_guest)) {
+            v->parked = true;
+            g_cond_broadcast(&parked_cond);
+            g_cond_wait(&run_cond, &vcpus_lock);
+        }
+        if (vcpus_quit) {
+            break;
+        }
+        v->parked = false;
+        v->run->immediate_exit = 0;
+        g_mutex_unlock(&vcpus_lock);
+        run_once(v);
+        g_mutex_lock(&vcpus_lock);
+    }
+    v->parked = true;
+    g_cond_broadcast(&parked_cond);
+    g_mutex_unlock(&vcpus_lock);
+    return NULL;
+}
+
+/* ---- creation ---- */
+
+static bool create_one_vcpu(KvmVcpu *v, const X86CPUTopoInfo *topo,
+                            GError **errp)
+{
+    int fd = kvm_vm_ioctl(KVM_CREATE_VCPU, (void *)(uintptr_t)v->x86.apic_id);
+    void *run;
+
+    if (fd < 0) {
+        error_setg(errp, "kvm: KVM_CREATE_VCPU for CPU %u (APIC ID %u) "
+                   "failed: %s", v->x86.index, v->x86.apic_id,
+                   strerror(-fd));
+        return false;
+    }
+    v->x86.fd = fd;
+    run = mmap(NULL, kvm_state.vcpu_mmap_size, PROT_READ | PROT_WRITE,
+               MAP_SHARED, fd, 0);
+    if (run == MAP_FAILED) {
+        error_setg(errp, "kvm: mapping the run area of CPU %u failed: %s",
+                   v->x86.index, strerror(errno));
+        return false;
+    }
+    v->run = run;
+    return x86_kvm_vcpu_init(&v->x86, kvm_state.supported_cpuid, topo, errp);
+}
+
+static bool start_vcpu_thread(KvmVcpu *v, GError **errp)
+{
+    int ret = pthread_create(&v->thread, NULL, vcpu_thread, v);
+
+    if (ret) {
+        error_setg(errp, "kvm: cannot start the thread of CPU %u: %s",
+                   v->x86.index, strerror(ret));
+        return false;
+    }
+    v->thread_started = true;
+    return true;
+}
+
+static bool check_vcpu_limits(unsigned n, const X86CPUTopoInfo *topo,
+                              GError **errp)
+{
+    uint32_t last_id = x86_apicid_from_cpu_idx(topo, n - 1);
+
+    if (n > (unsigned)kvm_state.max_vcpus) {
+        error_setg(errp, "kvm: %u CPUs requested, KVM supports at most %d",
+                   n, kvm_state.max_vcpus);
+        return false;
+    }
+    if (last_id >= (unsigned)kvm_state.max_vcpu_id) {
+        error_setg(errp, "kvm: the topology needs APIC ID %u, KVM supports "
+                   "IDs below %d", last_id, kvm_state.max_vcpu_id);
+        return false;
+    }
+    return true;
+}
+
+static void reset_all_locked_out(void);
+
+bool kvm_create_vcpus(MachineState *ms, GError **errp)
+{
+    X86CPUTopoInfo topo;
+    unsigned n = MAX(ms->smp.cpus, 1u);
+    int mmap_size;
+
+    if (nr_vcpus) {
+        error_setg(errp, "kvm: vCPUs already created");
+        return false;
+    }
+    x86_topo_info_from_smp(&ms->smp, &topo);
+    if (!check_vcpu_limits(n, &topo, errp)) {
+        return false;
+    }
+    mmap_size = ioctl(kvm_state.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (mmap_size < (int)sizeof(struct kvm_run)) {
+        error_setg(errp, "kvm: KVM_GET_VCPU_MMAP_SIZE failed");
+        return false;
+    }
+    kvm_state.vcpu_mmap_size = mmap_size;
+    install_kick_handler();
+    vcpus = g_new0(KvmVcpu, n);
+    for (unsigned i = 0; i < n; i++) {
+        vcpus[i].x86.fd = -1;
+        vcpus[i].x86.index = i;
+        vcpus[i].x86.apic_id = x86_apicid_from_cpu_idx(&topo, i);
+        x86_topo_ids_from_idx(&topo, i, &vcpus[i].ids);
+    }
+    nr_vcpus = n;
+    for (unsigned i = 0; i < n; i++) {
+        if (!create_one_vcpu(&vcpus[i], &topo, errp)) {
+            return false;
+        }
+    }
+    reset_all_locked_out();
+    for (unsigned i = 0; i < n; i++) {
+        if (!start_vcpu_thread(&vcpus[i], errp)) {
+            return false;
+        }
+    }
+    /* wait until each thread recorded its TID and parked */
+    g_mutex_lock(&vcpus_lock);
+    wait_all_parked_locked();
+    g_mutex_unlock(&vcpus_lock);
+    return true;
+}
+
+/* ---- AccelOps hooks ---- */
+
+void kvm_resume_vcpus(void)
+{
+    g_mutex_lock(&vcpus_lock);
+    vcpus_should_run = true;
+    g_cond_broadcast(&run_cond);
+    g_mutex_unlock(&vcpus_lock);
+}
+
+void kvm_pause_vcpus(void)
+{
+    g_mutex_lock(&vcpus_lock);
+    vcpus_should_run = false;
+    for (unsigned i = 0; i < nr_vcpus; i++) {
+        kick_locked(&vcpus[i]);
+    }
+    wait_all_parked_locked();
+    g_mutex_unlock(&vcpus_lock);
+}
+
+/* Pause if running; returns whether it did (to resume after). */
+static bool pause_if_running(void)
+{
+    bool running;
+
+    g_mutex_lock(&vcpus_lock);
+    running = vcpus_should_run;
+    g_mutex_unlock(&vcpus_lock);
+    if (running) {
+        kvm_pause_vcpus();
+    }
+    return running;
+}
+
+/* Reset the state of every vCPU (all parked or not yet started). */
+static void reset_all_locked_out(void)
+{
+    for (unsigned i = 0; i < nr_vcpus; i++) {
+        GError *err = NULL;
+        bool bsp = i == 0;
+
+        if (!x86_kvm_vcpu_reset(&vcpus[i].x86, bsp,
+                                bsp ? &x86_boot_entry : NULL, &err)) {
+            error_report_err(err);
+        }
+    }
+}
+
+void kvm_reset_vcpus(void)
+{
+    bool was_running = pause_if_running();
+
+    reset_all_locked_out();
+    g_mutex_lock(&vcpus_lock);
+    for (unsigned i = 0; i < nr_vcpus; i++) {
+        vcpus[i].stopped_by_guest = false;
+    }
+    g_mutex_unlock(&vcpus_lock);
+    if (was_running) {
+        kvm_resume_vcpus();
+    }
+}
+
+void kvm_shutdown_vcpus(void)
+{
+    bool had_bql = bql_locked();
+
+    g_mutex_lock(&vcpus_lock);
+    vcpus_quit = true;
+    for (unsigned i = 0; i < nr_vcpus; i++) {
+        kick_locked(&vcpus[i]);
+    }
+    g_cond_broadcast(&run_cond);
+    g_mutex_unlock(&vcpus_lock);
+    /* a vCPU may be waiting for the BQL in an exit handler */
+    if (had_bql) {
+        bql_unlock();
+    }
+    for (unsigned i = 0; i < nr_vcpus; i++) {
+        if (vcpus[i].thread_started) {
+            pthread_join(vcpus[i].thread, NULL);
+            vcpus[i].thread_started = false;
+        }
+    }
+    if (had_bql) {
+        bql_lock();
+    }
+    for (unsigned i = 0; i < nr_vcpus; i++) {
+        if (vcpus[i].run) {
+            munmap(vcpus[i].run, kvm_state.vcpu_mmap_size);
+        }
+        if (vcpus[i].x86.fd >= 0) {
+            close(vcpus[i].x86.fd);
+        }
+    }
+    g_clear_pointer(&vcpus, g_free);
+    nr_vcpus = 0;
+}
+
+/* ---- queries ---- */
+
+unsigned kvm_vcpu_count(void)
+{
+    return nr_vcpus;
+}
+
+bool kvm_vcpu_info(unsigned idx, KvmVcpuInfo *out)
+{
+    if (idx >= nr_vcpus) {
+        return false;
+    }
+    out->cpu_index = idx;
+    out->apic_id = vcpus[idx].x86.apic_id;
+    out->thread_id = vcpus[idx].tid;
+    out->socket_id = vcpus[idx].ids.pkg_id;
+    out->die_id = vcpus[idx].ids.die_id;
+    out->core_id = vcpus[idx].ids.core_id;
+    out->thread_id_in_core = vcpus[idx].ids.smt_id;
+    return true;
+}
+
+char *kvm_vcpu_dump_registers(unsigned idx)
+{
+    bool was_running;
+    char *text;
+
+    if (idx >= nr_vcpus) {
+        return NULL;
+    }
+    was_running = pause_if_running();
+    text = x86_kvm_vcpu_dump(&vcpus[idx].x86);
+    if (was_running) {
+        kvm_resume_vcpus();
+    }
+    return text;
+}

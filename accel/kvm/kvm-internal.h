@@ -1,0 +1,44 @@
+/*
+ * State shared by the files of accel/kvm/ (not for other directories:
+ * they use include/accel/kvm.h).
+ */
+#ifndef ACCEL_KVM_INTERNAL_H
+#define ACCEL_KVM_INTERNAL_H
+#include "qemu/osdep.h"
+#include "hw/boards.h"
+#include <linux/kvm.h>
+
+typedef struct KvmState {
+    int kvm_fd;             /* /dev/kvm */
+    int vm_fd;
+    int vcpu_mmap_size;
+    int max_vcpus;          /* KVM_CAP_MAX_VCPUS (or NR_VCPUS, or 4) */
+    int max_vcpu_id;        /* KVM_CAP_MAX_VCPU_ID */
+    unsigned nr_slots;      /* KVM_CAP_NR_MEMSLOTS */
+    int gsi_count;          /* KVM_CAP_IRQ_ROUTING */
+    bool readonly_mem;      /* KVM_CAP_READONLY_MEM */
+    bool immediate_exit;    /* KVM_CAP_IMMEDIATE_EXIT */
+    bool xsave, xcrs, vcpu_events, debugregs;
+    struct kvm_cpuid2 *supported_cpuid;
+    struct kvm_msr_list *msr_list;  /* KVM_GET_MSR_INDEX_LIST */
+} KvmState;
+
+extern KvmState kvm_state;
+
+/* ioctl with EINTR retried; returns the result or -errno. */
+int kvm_ioctl_fd(int fd, unsigned long request, void *arg);
+
+/* kvm-memory.c */
+void kvm_memory_init(void);
+
+/* kvm-irq.c */
+bool kvm_irqchip_init(GError **errp);
+
+/* kvm-cpus.c (AccelOps hooks) */
+bool kvm_create_vcpus(MachineState *ms, GError **errp);
+void kvm_resume_vcpus(void);
+void kvm_pause_vcpus(void);
+void kvm_reset_vcpus(void);
+void kvm_shutdown_vcpus(void);
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * KVM memory slots kept equal to the RAM and ROM ranges of the guest's
+ * physical address space (Linux Documentation/virt/kvm/api.rst,
+ * KVM_SET_USER_MEMORY_REGION and KVM_GET_DIRTY_LOG).
+ *
+ * Every flat-view change is diffed against the slots we hold: slots whose
+ * range, host memory or read-only state changed are deleted first (KVM
+ * refuses overlapping slots and refuses to flip READONLY in place), then
+ * the new ones are added.  A change of the dirty-logging flag alone is done
+ * in place.  Runs with the big lock held; KVM allows slot changes while
+ * vCPUs run.
+ */
+#include "qemu/osdep.h"
+#include "system/memory.h"
+#include "accel/kvm.h"
+#include "kvm-internal.h"
+
+#define KVM_PAGE_SIZE 4096ULL
+
+typedef struct KvmSlot {
+    bool used;
+    uint64_t gpa;
+    uint64_t size;
+    uint8_t *hva;
+    uint32_t flags;     /* KVM_MEM_READONLY | KVM_MEM_LOG_DIRTY_PAGES */
+} KvmSlot;
+
+static KvmSlot *slots;
+static unsigned nr_slots;
+static bool warned_readonly_as_rw;
+static bool warned_out_of_slots;
+
+static int set_user_memory_region(unsigned id, const KvmSlot *s,
+                                  uint64_t size)
+{
+    struct kvm_userspace_memory_region r = {
+        .slot = id,
+        .flags = s->flags,
+        .guest_phys_addr = s->gpa,
+        .memory_size = size,
+        .userspace_addr = (uintptr_t)s->hva,
+    };
+
+    return kvm_vm_ioctl(KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+static void delete_slot(unsigned id)
+{
+    int ret = set_user_memory_region(id, &slots[id], 0);
+
+    if (ret < 0) {
+        error_report("kvm: removing memory slot %u at 0x%" PRIx64
+                     " failed: %s", id, slots[id].gpa, strerror(-ret));
+    }
+    slots[id].used = false;
+}
+
+static void add_slot(const KvmSlot *want)
+{
+    int ret;
+
+    for (unsigned id = 0; id < nr_slots; id++) {
+        if (!slots[id].used) {
+            ret = set_user_memory_region(id, want, want->size);
+            if (ret < 0) {
+                error_report("kvm: adding memory slot at 0x%" PRIx64
+                             " size 0x%" PRIx64 " failed: %s",
+                             want->gpa, want->size, strerror(-ret));
+                return;
+            }
+            slots[id] = *want;
+            slots[id].used = true;
+            return;
+        }
+    }
+    if (!warned_out_of_slots) {
+        warned_out_of_slots = true;
+        error_report("kvm: out of memory slots (%u); guest RAM at 0x%" PRIx64
+                     " is reached through exits", nr_slots, want->gpa);
+    }
+}
+
+/* The slot a RAM/ROM flat range becomes, or false if it is not one. */
+static bool slot_for_range(const FlatRange *fr, KvmSlot *out)
+{
+    MemoryRegion *mr = fr->mr;
+    uint64_t start, end;
+    uint8_t *hva;
+
+    if ((mr->type != MR_RAM && mr->type != MR_ROM) || !mr->ram) {
+        return false;
+    }
+    /* KVM maps whole pages; a partial page stays on the exit path */
+    start = ALIGN_UP(fr->start, KVM_PAGE_SIZE);
+    end = ALIGN_DOWN(fr->start + fr->size, KVM_PAGE_SIZE);
+    if (end <= start) {
+        return false;
+    }
+    hva = mr->ram + fr->offset + (start - fr->start);
+    if ((uintptr_t)hva % KVM_PAGE_SIZE) {
+        return false;
+    }
+    memset(out, 0, sizeof(*out));
+    out->gpa = start;
+    out->size = end - start;
+    out->hva = hva;
+    if (fr->readonly) {
+        if (kvm_state.readonly_mem) {
+            out->flags |= KVM_MEM_READONLY;
+        } else if (!warned_readonly_as_rw) {
+            warned_readonly_as_rw = true;
+            g_debug("kvm: no KVM_CAP_READONLY_MEM, ROM is mapped writable");
+        }
+    }
+    if (mr->log_dirty) {
+        out->flags |= KVM_MEM_LOG_DIRTY_PAGES;
+    }
+    return true;
+}
+
+static bool same_mapping(const KvmSlot *a, const KvmSlot *b)
+{
+    return a->gpa == b->gpa && a->size == b->size && a->hva == b->hva &&
+           !((a->flags ^ b->flags) & KVM_MEM_READONLY);
+}
+
+static void update_slot_flags(unsigned id, uint32_t flags)
+{
+    KvmSlot s = slots[id];
+    int ret;
+
+    s.flags = flags;
+    ret = set_user_memory_region(id, &s, s.size);
+    if (ret < 0) {
+        error_report("kvm: changing memory slot %u flags failed: %s", id,
+                     strerror(-ret));
+        return;
+    }
+    slots[id].flags = flags;
+}
+
+static void sync_slots(const FlatView *view)
+{
+    unsigned nr = view ? view->nr : 0;
+    g_autofree KvmSlot *want = g_new0(KvmSlot, nr ? nr : 1);
+    g_autofree bool *kept = g_new0(bool, nr ? nr : 1);
+    unsigned nwant = 0;
+
+    for (unsigned i = 0; i < nr; i++) {
+        if (slot_for_range(&view->ranges[i], &want[nwant])) {
+            nwant++;
+        }
+    }
+    /* keep identical slots, update flag-only changes, delete the rest */
+    for (unsigned id = 0; id < nr_slots; id++) {
+        bool found = false;
+
+        for (unsigned w = 0; slots[id].used && w < nwant && !found; w++) {
+            if (!kept[w] && same_mapping(&slots[id], &want[w])) {
+                if (slots[id].flags != want[w].flags) {
+                    update_slot_flags(id, want[w].flags);
+                }
+                kept[w] = found = true;
+            }
+        }
+        if (slots[id].used && !found) {
+            delete_slot(id);
+        }
+    }
+    for (unsigned w = 0; w < nwant; w++) {
+        if (!kept[w]) {
+            add_slot(&want[w]);
+        }
+    }
+}
+
+static void kvm_memory_commit(MemoryListener *l, AddressSpace *as,
+                              const FlatView *old_view,
+                              const FlatView *new_view)
+{
+    sync_slots(new_view);
+}
+
+static MemoryListener kvm_memory_listener = {
+    .commit = kvm_memory_commit,
+};
+
+void kvm_memory_init(void)
+{
+    /* slot ids are 16 bits wide (the upper half selects the address space) */
+    nr_slots = MIN(kvm_state.nr_slots, 32767u);
+    slots = g_new0(KvmSlot, nr_slots);
+    memory_init();
+    memory_listener_register(&kvm_memory_listener, &address_space_memory);
+    if (address_space_memory.view) {
+        sync_slots(address_space_memory.view);
+    }
+}
+
+static void or_slot_dirty_bits(const KvmSlot *s, const unsigned long *slot_bm,
+                               uint64_t start, uint64_t size,
+                               unsigned long *bitmap)
+{
+    const unsigned bits = 8 * sizeof(long);
+    uint64_t from = MAX(s->gpa, start), to = MIN(s->gpa + s->size,
+                                                 start + size);
+
+    for (uint64_t a = from; a < to; a += KVM_PAGE_SIZE) {
+        uint64_t sp = (a - s->gpa) / KVM_PAGE_SIZE;
+        uint64_t dp = (a - start) / KVM_PAGE_SIZE;
+
+        if (slot_bm[sp / bits] & (1UL << (sp % bits))) {
+            bitmap[dp / bits] |= 1UL << (dp % bits);
+        }
+    }
+}
+
+bool kvm_get_dirty_log(uint64_t start, uint64_t size, unsigned long *bitmap,
+                       GError **errp)
+{
+    const unsigned bits = 8 * sizeof(long);
+
+    for (unsigned id = 0; id < nr_slots; id++) {
+        const KvmSlot *s = &slots[id];
+        uint64_t pages = s->size / KVM_PAGE_SIZE;
+        g_autofree unsigned long *bm = NULL;
+        struct kvm_dirty_log log = { .slot = id };
+        int ret;
+
+        if (!s->used || !(s->flags & KVM_MEM_LOG_DIRTY_PAGES) ||
+            s->gpa >= start + size || s->gpa + s->size <= start) {
+            continue;
+        }
+        /* KVM writes whole 64-bit words */
+        bm = g_new0(unsigned long, ALIGN_UP(pages, 64) / bits);
+        log.dirty_bitmap = bm;
+        ret = kvm_vm_ioctl(KVM_GET_DIRTY_LOG, &log);
+        if (ret < 0) {
+            error_setg(errp, "kvm: KVM_GET_DIRTY_LOG on slot %u failed: %s",
+                       id, strerror(-ret));
+            return false;
+        }
+        or_slot_dirty_bits(s, bm, start, size, bitmap);
+    }
+    return true;
+}

@@ -1,0 +1,178 @@
+/*
+ * "pty" backend: a pseudo-terminal whose slave side the user opens
+ * (screen, minicom).  Its path is printed as QEMU does ("char device
+ * redirected to /dev/pts/N (label ID)") and shown by query-chardev.
+ *
+ * We keep only the master.  While nobody has the slave open, reading the
+ * master fails with EIO: that is "disconnected", output is dropped (as in
+ * QEMU) and a 1 s timer polls for someone opening the slave.
+ */
+#include "qemu/osdep.h"
+#include "chardev/char.h"
+#include "chardev/char-fd.h"
+#include <fcntl.h>
+#include <poll.h>
+#include <termios.h>
+
+typedef struct PtyState {
+    Chardev *chr;
+    int master;
+    bool connected;
+    ChrFdReader reader;
+    guint poll_timer;
+} PtyState;
+
+static void pty_start_polling(PtyState *s);
+
+static void pty_set_connected(PtyState *s, bool connected)
+{
+    if (s->connected == connected) {
+        return;
+    }
+    s->connected = connected;
+    if (connected) {
+        chr_fd_reader_start(s->chr, &s->reader, s->master);
+        qemu_chr_be_event(s->chr, CHR_EVENT_OPENED);
+    } else {
+        chr_fd_reader_stop(&s->reader);
+        qemu_chr_be_event(s->chr, CHR_EVENT_CLOSED);
+        pty_start_polling(s);
+    }
+}
+
+/* The slave is open when polling the master reports no hangup. */
+static gboolean pty_poll_slave(gpointer opaque)
+{
+    PtyState *s = opaque;
+    struct pollfd pfd = { .fd = s->master, .events = POLLOUT };
+
+    if (poll(&pfd, 1, 0) == 1 && !(pfd.revents & POLLHUP)) {
+        s->poll_timer = 0;
+        pty_set_connected(s, true);
+        return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void pty_start_polling(PtyState *s)
+{
+    if (!s->poll_timer) {
+        s->poll_timer = g_timeout_add(1000, pty_poll_slave, s);
+    }
+}
+
+static void pty_hangup(Chardev *chr)
+{
+    PtyState *s = chr->state;
+    pty_set_connected(s, false);
+}
+
+static int pty_open_master(char **name, GError **errp)
+{
+    struct termios tty;
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    int slave;
+
+    if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 ||
+        !ptsname(master)) {
+        error_setg(errp, "Failed to create PTY: %s", g_strerror(errno));
+        if (master >= 0) {
+            close(master);
+        }
+        return -1;
+    }
+    *name = g_strdup(ptsname(master));
+    /* Raw mode is a property of the line: set it once through the slave. */
+    slave = open(*name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave >= 0) {
+        if (tcgetattr(slave, &tty) == 0) {
+            cfmakeraw(&tty);
+            tcsetattr(slave, TCSAFLUSH, &tty);
+        }
+        close(slave);
+    }
+    g_unix_set_fd_nonblocking(master, TRUE, NULL);
+    return master;
+}
+
+static bool pty_open(Chardev *chr, GHashTable *opts, GError **errp)
+{
+    PtyState *s = chr->state;
+    g_autofree char *name = NULL;
+
+    s->master = pty_open_master(&name, errp);
+    if (s->master < 0) {
+        return false;
+    }
+    s->chr = chr;
+    s->reader.fd = -1;
+    s->reader.on_hangup = pty_hangup;
+    chr->filename = g_strdup_printf("pty:%s", name);
+    printf("char device redirected to %s (label %s)\n", name, chr->id);
+    fflush(stdout);
+    pty_start_polling(s);
+    return true;
+}
+
+static int pty_write(Chardev *chr, const uint8_t *buf, int len)
+{
+    PtyState *s = chr->state;
+    int done = 0;
+
+    if (!s->connected) {
+        return len;     /* nobody listening: drop, as QEMU does */
+    }
+    /* A terminal that stops reading must not stall the emulator: write
+     * what fits and drop the rest. */
+    while (done < len) {
+        ssize_t n = write(s->master, buf + done, len - done);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        done += n;
+    }
+    return len;
+}
+
+static void pty_accept_input(Chardev *chr)
+{
+    PtyState *s = chr->state;
+
+    if (s->connected) {
+        chr_fd_reader_resume(chr, &s->reader);
+    }
+}
+
+static void pty_close(Chardev *chr)
+{
+    PtyState *s = chr->state;
+
+    chr_fd_reader_stop(&s->reader);
+    if (s->poll_timer) {
+        g_source_remove(s->poll_timer);
+    }
+    close(s->master);
+}
+
+static const char *const pty_opts[] = {
+    NULL,
+};
+
+static const ChardevDriver pty_driver = {
+    .name = "pty",
+    .opts = pty_opts,
+    .open = pty_open,
+    .write = pty_write,
+    .accept_input = pty_accept_input,
+    .close = pty_close,
+    .state_size = sizeof(PtyState),
+};
+
+static void pty_register(void)
+{
+    chardev_driver_register(&pty_driver);
+}
+chardev_init(pty_register)

@@ -1,0 +1,817 @@
+/*
+ * "socket" backend: unix or TCP, server or client.
+ *
+ *   -chardev socket,id=ID,path=PATH[,server=on][,wait=off][,reconnect=N]
+ *   -chardev socket,id=ID,host=H,port=P[,server=on][,wait=off][,telnet=on]
+ *   (short forms: unix:PATH,server=on,wait=off  tcp:H:P,server=on  telnet:H:P)
+ *
+ * A server serves one client at a time, as QEMU does: while a client is
+ * connected the listening socket is not watched, so further clients wait
+ * in the backlog until the current one leaves.  wait=on (the default for
+ * servers) blocks start-up until the first client connects.  A client
+ * with reconnect=N retries every N seconds after a failed connect or a
+ * disconnect.
+ *
+ * Output is non-blocking: what the peer does not take at once is queued
+ * and sent when the socket is writable, so a slow client never stalls the
+ * main loop.  A client that lets more than SOCKET_OUTBUF_MAX pile up is
+ * dropped.  Disconnects are deferred to an idle callback so a frontend is
+ * never told CLOSED from inside its own read or write call.
+ */
+#include "qemu/osdep.h"
+#include "chardev/char.h"
+#include "chardev/char-fd.h"
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#define SOCKET_OUTBUF_MAX (16 * MiB)
+#define SOCKET_CLOSE_FLUSH_MS 1000
+
+/* Telnet (RFC 854) bytes we send or parse. */
+#define IAC  255
+#define DONT 254
+#define DO   253
+#define WONT 252
+#define WILL 251
+#define SB   250
+#define SE   240
+#define TN_BREAK 243
+
+typedef enum TelnetState {
+    TN_DATA, TN_IAC, TN_OPT, TN_SUB, TN_SUB_IAC,
+} TelnetState;
+
+typedef struct SocketState {
+    Chardev *chr;
+    /* configuration */
+    bool is_unix, is_listen, is_telnet, nodelay;
+    int family;                 /* AF_UNSPEC, or AF_INET/6 for ipv4/ipv6=on */
+    char *path, *host, *port;
+    unsigned reconnect_s;
+    /* listening */
+    int listen_fd;
+    guint listen_watch;
+    /* the connection */
+    int fd;
+    ChrFdReader reader;
+    GByteArray *outbuf;
+    guint out_watch;
+    guint close_idle;           /* deferred disconnect pending */
+    guint connect_watch;        /* non-blocking connect in progress */
+    int connecting_fd;
+    guint reconnect_timer;
+    TelnetState tn_state;
+} SocketState;
+
+static void sock_listen_watch_start(SocketState *s);
+static void sock_schedule_reconnect(SocketState *s);
+static void sock_request_close(SocketState *s);
+
+/* ---- names for query-chardev ---------------------------------------- */
+
+static char *sock_addr_str(const struct sockaddr_storage *ss, socklen_t len)
+{
+    char host[NI_MAXHOST], serv[NI_MAXSERV];
+    bool v6 = ss->ss_family == AF_INET6;
+
+    if (getnameinfo((const struct sockaddr *)ss, len, host, sizeof(host),
+                    serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV)) {
+        return g_strdup("unknown");
+    }
+    return g_strdup_printf("%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "",
+                           serv);
+}
+
+/* QEMU's forms: "disconnected:unix:P,server=on", "unix:P,server=on",
+ * "tcp:L:LP,server=on <-> R:RP". */
+static void sock_update_filename(SocketState *s)
+{
+    const char *server = s->is_listen ? ",server=on" : "";
+    const char *proto = s->is_telnet ? "telnet" : "tcp";
+    Chardev *chr = s->chr;
+
+    g_free(chr->filename);
+    if (s->fd < 0) {
+        chr->filename = s->is_unix
+            ? g_strdup_printf("disconnected:unix:%s%s", s->path, server)
+            : g_strdup_printf("disconnected:%s:%s:%s%s", proto, s->host,
+                              s->port, server);
+    } else if (s->is_unix) {
+        chr->filename = g_strdup_printf("unix:%s%s", s->path, server);
+    } else {
+        struct sockaddr_storage local, peer;
+        socklen_t llen = sizeof(local), plen = sizeof(peer);
+        getsockname(s->fd, (struct sockaddr *)&local, &llen);
+        getpeername(s->fd, (struct sockaddr *)&peer, &plen);
+        g_autofree char *l = sock_addr_str(&local, llen);
+        g_autofree char *p = sock_addr_str(&peer, plen);
+        chr->filename = g_strdup_printf("%s:%s%s <-> %s", proto, l, server,
+                                        p);
+    }
+}
+
+/* ---- telnet --------------------------------------------------------- */
+
+static void telnet_send_init(SocketState *s)
+{
+    /* Character mode with local echo off, 8-bit clean (as QEMU). */
+    static const uint8_t init[] = {
+        IAC, WILL, 1,       /* echo */
+        IAC, WILL, 3,       /* suppress go-ahead */
+        IAC, WILL, 0,       /* binary */
+        IAC, DO, 0,         /* binary */
+    };
+    qemu_chr_write_all(s->chr, init, sizeof(init));
+}
+
+/* Strip telnet commands; IAC BREAK becomes a break event. */
+static void telnet_filter(Chardev *chr, const uint8_t *buf, int len)
+{
+    SocketState *s = chr->state;
+    g_autoptr(GByteArray) out = g_byte_array_sized_new(len);
+
+    for (int i = 0; i < len; i++) {
+        uint8_t c = buf[i];
+        switch (s->tn_state) {
+        case TN_DATA:
+            if (c == IAC) {
+                s->tn_state = TN_IAC;
+            } else {
+                g_byte_array_append(out, &c, 1);
+            }
+            break;
+        case TN_IAC:
+            s->tn_state = TN_DATA;
+            if (c == IAC) {
+                g_byte_array_append(out, &c, 1);
+            } else if (c >= WILL && c <= DONT) {
+                s->tn_state = TN_OPT;
+            } else if (c == SB) {
+                s->tn_state = TN_SUB;
+            } else if (c == TN_BREAK) {
+                if (out->len) {
+                    qemu_chr_be_write(chr, out->data, out->len);
+                    g_byte_array_set_size(out, 0);
+                }
+                qemu_chr_be_event(chr, CHR_EVENT_BREAK);
+            }
+            break;
+        case TN_OPT:
+            s->tn_state = TN_DATA;
+            break;
+        case TN_SUB:
+            s->tn_state = c == IAC ? TN_SUB_IAC : TN_SUB;
+            break;
+        case TN_SUB_IAC:
+            s->tn_state = c == SE ? TN_DATA : TN_SUB;
+            break;
+        }
+    }
+    if (out->len) {
+        qemu_chr_be_write(chr, out->data, out->len);
+    }
+}
+
+/* ---- the connection ------------------------------------------------- */
+
+static void sock_hangup(Chardev *chr)
+{
+    sock_request_close(chr->state);
+}
+
+static void sock_connected(SocketState *s, int fd)
+{
+    int one = 1;
+
+    g_unix_set_fd_nonblocking(fd, TRUE, NULL);
+    if (!s->is_unix && s->nodelay) {
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    s->fd = fd;
+    s->tn_state = TN_DATA;
+    sock_update_filename(s);
+    if (s->listen_watch) {
+        /* One client at a time: the next waits in the backlog. */
+        g_source_remove(s->listen_watch);
+        s->listen_watch = 0;
+    }
+    if (s->is_telnet && s->is_listen) {
+        telnet_send_init(s);
+    }
+    s->reader.on_hangup = sock_hangup;
+    s->reader.on_data = s->is_telnet ? telnet_filter : NULL;
+    chr_fd_reader_start(s->chr, &s->reader, fd);
+    qemu_chr_be_event(s->chr, CHR_EVENT_OPENED);
+}
+
+static void sock_out_watch_stop(SocketState *s)
+{
+    if (s->out_watch) {
+        g_source_remove(s->out_watch);
+        s->out_watch = 0;
+    }
+}
+
+/* Send what the socket takes now; false if the connection broke. */
+static bool sock_flush_some(SocketState *s)
+{
+    while (s->outbuf->len) {
+        ssize_t n = send(s->fd, s->outbuf->data, s->outbuf->len,
+                         MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return true;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        g_byte_array_remove_range(s->outbuf, 0, n);
+    }
+    return true;
+}
+
+/* Best effort before closing: the last reply (an error) should arrive. */
+static void sock_flush_before_close(SocketState *s)
+{
+    gint64 deadline = g_get_monotonic_time() + SOCKET_CLOSE_FLUSH_MS * 1000;
+
+    while (s->outbuf->len && sock_flush_some(s) && s->outbuf->len) {
+        struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
+        gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+        if (left <= 0 || poll(&pfd, 1, left) <= 0) {
+            break;
+        }
+    }
+}
+
+static void sock_close_now(SocketState *s)
+{
+    if (s->fd < 0) {
+        return;
+    }
+    chr_fd_reader_stop(&s->reader);
+    sock_out_watch_stop(s);
+    sock_flush_before_close(s);
+    close(s->fd);
+    s->fd = -1;
+    s->reader.fd = -1;
+    g_byte_array_set_size(s->outbuf, 0);
+    sock_update_filename(s);
+    qemu_chr_be_event(s->chr, CHR_EVENT_CLOSED);
+    if (s->is_listen) {
+        sock_listen_watch_start(s);
+    } else if (s->reconnect_s) {
+        sock_schedule_reconnect(s);
+    }
+}
+
+static gboolean sock_close_idle(gpointer opaque)
+{
+    SocketState *s = opaque;
+
+    s->close_idle = 0;
+    sock_close_now(s);
+    return G_SOURCE_REMOVE;
+}
+
+/* Stop input now; close (and tell the frontend) from the main loop. */
+static void sock_request_close(SocketState *s)
+{
+    if (s->fd < 0 || s->close_idle) {
+        return;
+    }
+    chr_fd_reader_stop(&s->reader);
+    s->close_idle = g_idle_add(sock_close_idle, s);
+}
+
+static gboolean sock_writable(gint fd, GIOCondition cond, gpointer opaque)
+{
+    SocketState *s = opaque;
+
+    if (!sock_flush_some(s)) {
+        s->out_watch = 0;
+        g_byte_array_set_size(s->outbuf, 0);
+        sock_request_close(s);
+        return G_SOURCE_REMOVE;
+    }
+    if (!s->outbuf->len) {
+        s->out_watch = 0;
+        return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static int sock_write(Chardev *chr, const uint8_t *buf, int len)
+{
+    SocketState *s = chr->state;
+
+    if (s->fd < 0 || s->close_idle) {
+        return len;     /* not connected: dropped, as in QEMU */
+    }
+    if (s->outbuf->len + len > SOCKET_OUTBUF_MAX) {
+        /* The peer stopped reading long ago: give up on it. */
+        g_byte_array_set_size(s->outbuf, 0);
+        sock_request_close(s);
+        return len;
+    }
+    g_byte_array_append(s->outbuf, buf, len);
+    if (!sock_flush_some(s)) {
+        g_byte_array_set_size(s->outbuf, 0);
+        sock_request_close(s);
+    } else if (s->outbuf->len && !s->out_watch) {
+        s->out_watch = g_unix_fd_add(s->fd, G_IO_OUT | G_IO_ERR | G_IO_HUP,
+                                     sock_writable, s);
+    }
+    return len;
+}
+
+static void sock_accept_input(Chardev *chr)
+{
+    SocketState *s = chr->state;
+
+    if (s->fd >= 0 && !s->close_idle) {
+        chr_fd_reader_resume(chr, &s->reader);
+    }
+}
+
+static bool sock_disconnect(Chardev *chr)
+{
+    SocketState *s = chr->state;
+
+    if (s->fd < 0) {
+        return false;
+    }
+    sock_request_close(s);
+    return true;
+}
+
+/* ---- addresses ------------------------------------------------------ */
+
+static bool sock_unix_addr(SocketState *s, struct sockaddr_un *sun,
+                           GError **errp)
+{
+    memset(sun, 0, sizeof(*sun));
+    sun->sun_family = AF_UNIX;
+    if (strlen(s->path) >= sizeof(sun->sun_path)) {
+        error_setg(errp, "UNIX socket path '%s' is too long", s->path);
+        return false;
+    }
+    strcpy(sun->sun_path, s->path);
+    return true;
+}
+
+static struct addrinfo *sock_resolve(SocketState *s, bool passive,
+                                     GError **errp)
+{
+    struct addrinfo hints = {
+        .ai_family = s->family,
+        .ai_socktype = SOCK_STREAM,
+        .ai_flags = passive ? AI_PASSIVE : 0,
+    };
+    struct addrinfo *res = NULL;
+    const char *host = s->host;
+    g_autofree char *unbracketed = NULL;
+    int rc;
+
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        unbracketed = g_strndup(host + 1, strlen(host) - 2);
+        host = unbracketed;
+    }
+    if (!*host) {
+        host = passive ? NULL : "localhost";
+    }
+    rc = getaddrinfo(host, s->port, &hints, &res);
+    if (rc) {
+        error_setg(errp, "address resolution failed for %s:%s: %s",
+                   s->host, s->port, gai_strerror(rc));
+        return NULL;
+    }
+    return res;
+}
+
+/* ---- server --------------------------------------------------------- */
+
+static int sock_listen_unix(SocketState *s, GError **errp)
+{
+    struct sockaddr_un sun;
+    int fd;
+
+    if (!sock_unix_addr(s, &sun, errp)) {
+        return -1;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        error_setg(errp, "Failed to create socket: %s", g_strerror(errno));
+        return -1;
+    }
+    /* A stale socket file from an earlier run would make bind fail. */
+    if (unlink(s->path) < 0 && errno != ENOENT) {
+        error_setg(errp, "Failed to unlink socket %s: %s", s->path,
+                   g_strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+        listen(fd, 1) < 0) {
+        error_setg(errp, "Failed to bind socket to %s: %s", s->path,
+                   g_strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int sock_listen_tcp(SocketState *s, GError **errp)
+{
+    struct addrinfo *res = sock_resolve(s, true, errp);
+    int err = 0, fd = -1, one = 1;
+
+    if (!res) {
+        return -1;
+    }
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+            listen(fd, 1) == 0) {
+            break;
+        }
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        error_setg(errp, "Failed to bind socket on %s:%s: %s", s->host,
+                   s->port, g_strerror(err));
+    }
+    return fd;
+}
+
+static gboolean sock_accept_ready(gint fd, GIOCondition cond, gpointer opaque)
+{
+    SocketState *s = opaque;
+    int cfd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+    if (cfd < 0) {
+        return G_SOURCE_CONTINUE;   /* EAGAIN, or the client gave up */
+    }
+    s->listen_watch = 0;
+    sock_connected(s, cfd);
+    return G_SOURCE_REMOVE;
+}
+
+static void sock_listen_watch_start(SocketState *s)
+{
+    if (!s->listen_watch && s->listen_fd >= 0) {
+        s->listen_watch = g_unix_fd_add(s->listen_fd, G_IO_IN,
+                                        sock_accept_ready, s);
+    }
+}
+
+/* wait=on: QEMU blocks start-up until the first client is there. */
+static bool sock_wait_for_client(SocketState *s, GError **errp)
+{
+    int cfd;
+
+    fprintf(stderr, "kvmpc: info: QEMU waiting for connection on: %s\n",
+            s->chr->filename);
+    do {
+        cfd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    } while (cfd < 0 && errno == EINTR);
+    if (cfd < 0) {
+        error_setg(errp, "Failed to accept a connection: %s",
+                   g_strerror(errno));
+        return false;
+    }
+    sock_connected(s, cfd);
+    return true;
+}
+
+static bool sock_open_server(SocketState *s, bool wait, GError **errp)
+{
+    s->listen_fd = s->is_unix ? sock_listen_unix(s, errp)
+                              : sock_listen_tcp(s, errp);
+    if (s->listen_fd < 0) {
+        return false;
+    }
+    if (!s->is_unix && !strcmp(s->port, "0")) {
+        /* Show the port the kernel picked. */
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        char serv[NI_MAXSERV];
+        if (getsockname(s->listen_fd, (struct sockaddr *)&ss, &len) == 0 &&
+            getnameinfo((struct sockaddr *)&ss, len, NULL, 0, serv,
+                        sizeof(serv), NI_NUMERICSERV) == 0) {
+            g_free(s->port);
+            s->port = g_strdup(serv);
+        }
+    }
+    g_unix_set_fd_nonblocking(s->listen_fd, TRUE, NULL);
+    sock_update_filename(s);
+    if (wait) {
+        g_unix_set_fd_nonblocking(s->listen_fd, FALSE, NULL);
+        bool ok = sock_wait_for_client(s, errp);
+        g_unix_set_fd_nonblocking(s->listen_fd, TRUE, NULL);
+        return ok;
+    }
+    sock_listen_watch_start(s);
+    return true;
+}
+
+/* ---- client --------------------------------------------------------- */
+
+/*
+ * Start connecting.  Returns the connected fd (>= 0), or -1 with *pending
+ * set when a non-blocking connect is under way on *pending_fd, or -1 with
+ * @errp set on failure.
+ */
+static int sock_connect(SocketState *s, bool blocking, int *pending_fd,
+                        GError **errp)
+{
+    struct sockaddr_un sun;
+    struct addrinfo *res = NULL;
+    const struct sockaddr *addr;
+    socklen_t addrlen;
+    int fd, err;
+
+    *pending_fd = -1;
+    if (s->is_unix) {
+        if (!sock_unix_addr(s, &sun, errp)) {
+            return -1;
+        }
+        addr = (struct sockaddr *)&sun;
+        addrlen = sizeof(sun);
+    } else {
+        res = sock_resolve(s, false, errp);
+        if (!res) {
+            return -1;
+        }
+        addr = res->ai_addr;
+        addrlen = res->ai_addrlen;
+    }
+    fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC |
+                (blocking ? 0 : SOCK_NONBLOCK), 0);
+    if (fd < 0) {
+        err = errno;
+    } else if (connect(fd, addr, addrlen) == 0) {
+        err = 0;
+    } else {
+        err = errno;
+    }
+    if (res) {
+        freeaddrinfo(res);
+    }
+    if (fd >= 0 && err == EINPROGRESS) {
+        *pending_fd = fd;
+        return -1;
+    }
+    if (err) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        error_setg(errp, "Failed to connect to '%s': %s",
+                   s->is_unix ? s->path : s->port, g_strerror(err));
+        return -1;
+    }
+    return fd;
+}
+
+static gboolean sock_connect_done(gint fd, GIOCondition cond, gpointer opaque)
+{
+    SocketState *s = opaque;
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    s->connect_watch = 0;
+    s->connecting_fd = -1;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err) {
+        close(fd);
+        sock_schedule_reconnect(s);
+    } else {
+        sock_connected(s, fd);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* One reconnect attempt, never blocking the main loop. */
+static void sock_try_connect_async(SocketState *s)
+{
+    int pending, fd = sock_connect(s, false, &pending, NULL);
+
+    if (fd >= 0) {
+        sock_connected(s, fd);
+    } else if (pending >= 0) {
+        s->connecting_fd = pending;
+        s->connect_watch = g_unix_fd_add(pending, G_IO_OUT | G_IO_ERR |
+                                         G_IO_HUP, sock_connect_done, s);
+    } else {
+        sock_schedule_reconnect(s);
+    }
+}
+
+static gboolean sock_reconnect_timer(gpointer opaque)
+{
+    SocketState *s = opaque;
+
+    s->reconnect_timer = 0;
+    sock_try_connect_async(s);
+    return G_SOURCE_REMOVE;
+}
+
+static void sock_schedule_reconnect(SocketState *s)
+{
+    if (!s->reconnect_timer) {
+        s->reconnect_timer = g_timeout_add_seconds(s->reconnect_s,
+                                                   sock_reconnect_timer, s);
+    }
+}
+
+static bool sock_open_client(SocketState *s, GError **errp)
+{
+    int pending, fd;
+
+    sock_update_filename(s);
+    if (s->reconnect_s) {
+        /* QEMU: with reconnect, a first failure is not fatal. */
+        sock_try_connect_async(s);
+        return true;
+    }
+    fd = sock_connect(s, true, &pending, errp);
+    if (fd < 0) {
+        return false;
+    }
+    sock_connected(s, fd);
+    return true;
+}
+
+/* ---- options -------------------------------------------------------- */
+
+static bool opt_bool(GHashTable *opts, const char *key, bool def, bool *out,
+                     GError **errp)
+{
+    const char *v = g_hash_table_lookup(opts, key);
+
+    *out = def;
+    return !v || parse_bool(v, out, errp);
+}
+
+static bool sock_parse_addr(SocketState *s, GHashTable *opts, GError **errp)
+{
+    const char *path = g_hash_table_lookup(opts, "path");
+    const char *host = g_hash_table_lookup(opts, "host");
+    const char *port = g_hash_table_lookup(opts, "port");
+    bool v4, v6;
+
+    if (path && (host || port)) {
+        error_setg(errp, "chardev: socket: 'path' and 'host'/'port' are "
+                   "mutually exclusive");
+        return false;
+    }
+    if (path) {
+        s->is_unix = true;
+        s->path = g_strdup(path);
+        return true;
+    }
+    if (!port || !*port) {
+        error_setg(errp, "chardev: socket: no port given");
+        return false;
+    }
+    if (!opt_bool(opts, "ipv4", false, &v4, errp) ||
+        !opt_bool(opts, "ipv6", false, &v6, errp)) {
+        return false;
+    }
+    s->family = v4 && !v6 ? AF_INET : v6 && !v4 ? AF_INET6 : AF_UNSPEC;
+    s->host = g_strdup(host ? host : "");
+    s->port = g_strdup(port);
+    return true;
+}
+
+static bool sock_parse_reconnect(SocketState *s, GHashTable *opts,
+                                 GError **errp)
+{
+    const char *v = g_hash_table_lookup(opts, "reconnect");
+    uint64_t n = 0;
+
+    if (v && (!parse_uint(v, &n, errp) || n > 24 * 3600)) {
+        if (n > 24 * 3600) {
+            error_setg(errp, "reconnect: '%s' is out of range", v);
+        }
+        return false;
+    }
+    s->reconnect_s = n;
+    return true;
+}
+
+static bool sock_open(Chardev *chr, GHashTable *opts, GError **errp)
+{
+    SocketState *s = chr->state;
+    bool wait, nowait;
+
+    s->chr = chr;
+    s->fd = s->listen_fd = s->connecting_fd = -1;
+    s->reader.fd = -1;
+    s->outbuf = g_byte_array_new();
+    if (!sock_parse_addr(s, opts, errp) ||
+        !opt_bool(opts, "server", false, &s->is_listen, errp) ||
+        !opt_bool(opts, "wait", true, &wait, errp) ||
+        !opt_bool(opts, "nowait", false, &nowait, errp) ||
+        !opt_bool(opts, "telnet", false, &s->is_telnet, errp) ||
+        !opt_bool(opts, "nodelay", false, &s->nodelay, errp) ||
+        !sock_parse_reconnect(s, opts, errp)) {
+        goto fail;
+    }
+    if (s->is_listen && s->reconnect_s) {
+        error_setg(errp, "'reconnect' option is incompatible with "
+                   "'server' option");
+        goto fail;
+    }
+    if (s->is_listen ? sock_open_server(s, wait && !nowait, errp)
+                     : sock_open_client(s, errp)) {
+        return true;
+    }
+fail:
+    if (s->listen_fd >= 0) {
+        close(s->listen_fd);
+    }
+    if (s->listen_watch) {
+        g_source_remove(s->listen_watch);
+    }
+    g_byte_array_unref(s->outbuf);
+    g_free(s->path);
+    g_free(s->host);
+    g_free(s->port);
+    g_free(chr->filename);
+    chr->filename = NULL;
+    return false;
+}
+
+static void sock_remove_source(guint *id)
+{
+    if (*id) {
+        g_source_remove(*id);
+        *id = 0;
+    }
+}
+
+static void sock_close(Chardev *chr)
+{
+    SocketState *s = chr->state;
+
+    sock_remove_source(&s->close_idle);
+    sock_remove_source(&s->reconnect_timer);
+    sock_remove_source(&s->connect_watch);
+    sock_remove_source(&s->listen_watch);
+    chr_fd_reader_stop(&s->reader);
+    sock_out_watch_stop(s);
+    if (s->fd >= 0) {
+        close(s->fd);
+    }
+    if (s->connecting_fd >= 0) {
+        close(s->connecting_fd);
+    }
+    if (s->listen_fd >= 0) {
+        close(s->listen_fd);
+        if (s->is_unix) {
+            unlink(s->path);
+        }
+    }
+    g_byte_array_unref(s->outbuf);
+    g_free(s->path);
+    g_free(s->host);
+    g_free(s->port);
+}
+
+static const char *const socket_opts[] = {
+    "path", "host", "port", "server", "wait", "nowait", "reconnect", "telnet", "nodelay", "ipv4", "ipv6", NULL,
+};
+
+static const ChardevDriver socket_driver = {
+    .name = "socket",
+    .opts = socket_opts,
+    .open = sock_open,
+    .write = sock_write,
+    .accept_input = sock_accept_input,
+    .close = sock_close,
+    .disconnect = sock_disconnect,
+    .state_size = sizeof(SocketState),
+};
+
+static void socket_register(void)
+{
+    chardev_driver_register(&socket_driver);
+}
+chardev_init(socket_register)

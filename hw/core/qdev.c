@@ -1,0 +1,648 @@
+/*
+ * Device type registry, properties, and device life cycle.
+ */
+#include "qemu/osdep.h"
+#include "qemu/keyval.h"
+#include "hw/qdev.h"
+#include "chardev/char.h"
+
+static GHashTable *types;          /* name -> const DeviceType * */
+static GPtrArray *devices;         /* realized DeviceState *, creation order */
+static unsigned unattached_count;
+
+static const DeviceType device_root_type = {
+    .name = TYPE_DEVICE,
+    .desc = "base of all devices",
+    .instance_size = sizeof(DeviceState),
+    .abstract = true,
+    .props = (const Property[]) { DEFINE_PROP_END_OF_LIST() },
+};
+
+static void types_init(void)
+{
+    if (!types) {
+        types = g_hash_table_new(g_str_hash, g_str_equal);
+        g_hash_table_insert(types, (gpointer)device_root_type.name,
+                            (gpointer)&device_root_type);
+    }
+}
+
+void device_type_register(const DeviceType *type)
+{
+    types_init();
+    g_assert(!g_hash_table_contains(types, type->name));
+    g_hash_table_insert(types, (gpointer)type->name, (gpointer)type);
+}
+
+const DeviceType *device_type_find(const char *name)
+{
+    types_init();
+    return name ? g_hash_table_lookup(types, name) : NULL;
+}
+
+static const DeviceType *device_type_parent(const DeviceType *type)
+{
+    return type->parent ? device_type_find(type->parent) : NULL;
+}
+
+bool device_type_is_a(const DeviceType *type, const char *ancestor)
+{
+    for (; type; type = device_type_parent(type)) {
+        if (!strcmp(type->name, ancestor)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static gint compare_type_names(gconstpointer a, gconstpointer b)
+{
+    const DeviceType *ta = *(const DeviceType *const *)a;
+    const DeviceType *tb = *(const DeviceType *const *)b;
+    return strcmp(ta->name, tb->name);
+}
+
+const DeviceType **device_type_list(void)
+{
+    GHashTableIter it;
+    gpointer value;
+    GPtrArray *arr = g_ptr_array_new();
+
+    types_init();
+    g_hash_table_iter_init(&it, types);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        g_ptr_array_add(arr, value);
+    }
+    g_ptr_array_sort(arr, compare_type_names);
+    g_ptr_array_add(arr, NULL);
+    return (const DeviceType **)g_ptr_array_free(arr, FALSE);
+}
+
+/* The chain root first: realize and reset walk it in this order. */
+static GPtrArray *type_chain(const DeviceType *type)
+{
+    GPtrArray *chain = g_ptr_array_new();
+
+    for (; type; type = device_type_parent(type)) {
+        g_ptr_array_insert(chain, 0, (gpointer)type);
+    }
+    return chain;
+}
+
+const Property *device_type_find_prop(const DeviceType *type,
+                                      const char *name)
+{
+    for (; type; type = device_type_parent(type)) {
+        for (const Property *p = type->props; p && p->name; p++) {
+            if (!strcmp(p->name, name)) {
+                return p;
+            }
+        }
+    }
+    return NULL;
+}
+
+const char *property_type_name(PropertyType t)
+{
+    switch (t) {
+    case PROP_BOOL: return "bool";
+    case PROP_UINT8: return "uint8";
+    case PROP_UINT16: return "uint16";
+    case PROP_UINT32: return "uint32";
+    case PROP_UINT64: return "uint64";
+    case PROP_INT32: return "int32";
+    case PROP_SIZE: return "size";
+    case PROP_STRING: return "str";
+    case PROP_CHARDEV: return "str";
+    case PROP_PCI_DEVFN: return "int32";
+    }
+    return "unknown";
+}
+
+char *device_type_help(const DeviceType *type)
+{
+    GString *s = g_string_new(NULL);
+    GPtrArray *chain = type_chain(type);
+
+    g_string_append_printf(s, "%s options:\n", type->name);
+    for (unsigned i = 0; i < chain->len; i++) {
+        const DeviceType *t = g_ptr_array_index(chain, i);
+        for (const Property *p = t->props; p && p->name; p++) {
+            g_string_append_printf(s, "  %s=<%s>", p->name,
+                                   p->type == PROP_CHARDEV ? "chardev"
+                                   : property_type_name(p->type));
+            if (p->help || p->defval) {
+                g_string_append_printf(s, "%*s- %s%s%s%s",
+                    (int)MAX(1, 24 - (int)strlen(p->name)), "",
+                    p->help ? p->help : "",
+                    p->defval ? " (default: " : "",
+                    p->defval ? p->defval : "", p->defval ? ")" : "");
+            }
+            g_string_append_c(s, '\n');
+        }
+    }
+    g_ptr_array_unref(chain);
+    return g_string_free(s, FALSE);
+}
+
+static const char *const category_names[] = {
+    [DEVICE_CATEGORY_MISC] = "Misc devices",
+    [DEVICE_CATEGORY_BRIDGE] = "Controller/Bridge/Hub devices",
+    [DEVICE_CATEGORY_STORAGE] = "Storage devices",
+    [DEVICE_CATEGORY_NETWORK] = "Network devices",
+    [DEVICE_CATEGORY_INPUT] = "Input devices",
+    [DEVICE_CATEGORY_DISPLAY] = "Display devices",
+    [DEVICE_CATEGORY_SOUND] = "Sound devices",
+    [DEVICE_CATEGORY_USB] = "USB devices",
+};
+
+char *device_help_all(void)
+{
+    GString *s = g_string_new(NULL);
+    const DeviceType **list = device_type_list();
+
+    for (unsigned c = 0; c < ARRAY_SIZE(category_names); c++) {
+        bool header = false;
+        for (const DeviceType **t = list; *t; t++) {
+            if ((*t)->abstract || !(*t)->user_creatable ||
+                (*t)->category != c) {
+                continue;
+            }
+            if (!header) {
+                g_string_append_printf(s, "%s%s:\n", s->len ? "\n" : "",
+                                       category_names[c]);
+                header = true;
+            }
+            g_string_append_printf(s, "name \"%s\"", (*t)->name);
+            if ((*t)->desc) {
+                g_string_append_printf(s, ", desc \"%s\"", (*t)->desc);
+            }
+            g_string_append_c(s, '\n');
+        }
+    }
+    g_free(list);
+    return g_string_free(s, FALSE);
+}
+
+/* ---- properties ----------------------------------------------------- */
+
+static bool parse_int_range(const char *name, const char *value,
+                            uint64_t max, uint64_t *out, GError **errp)
+{
+    GError *err = NULL;
+
+    if (!parse_uint(value, out, &err) || *out > max) {
+        error_setg(errp, "Property '%s' doesn't take value '%s'%s%s", name,
+                   value, err ? ": " : " (out of range)",
+                   err ? err->message : "");
+        g_clear_error(&err);
+        return false;
+    }
+    return true;
+}
+
+static bool parse_devfn(const char *value, int32_t *out, GError **errp)
+{
+    unsigned slot, fn = 0;
+    char *end;
+
+    if (!strcmp(value, "-1")) {
+        *out = -1;
+        return true;
+    }
+    slot = strtoul(value, &end, 16);
+    if (end == value || (*end && *end != '.') || slot > 31) {
+        goto bad;
+    }
+    if (*end == '.') {
+        const char *f = end + 1;
+        fn = strtoul(f, &end, 10);
+        if (end == f || *end || fn > 7) {
+            goto bad;
+        }
+    }
+    *out = (int32_t)(slot << 3 | fn);
+    return true;
+bad:
+    error_setg(errp, "Property 'addr' doesn't take value '%s' "
+               "(expected slot[.function], e.g. 3 or 1f.2)", value);
+    return false;
+}
+
+static bool property_set(DeviceState *dev, const Property *p,
+                         const char *value, GError **errp)
+{
+    void *field = (char *)dev + p->offset;
+    uint64_t v;
+
+    switch (p->type) {
+    case PROP_BOOL:
+        if (!parse_bool(value, field, NULL)) {
+            error_setg(errp, "Property '%s' doesn't take value '%s' "
+                       "(use on or off)", p->name, value);
+            return false;
+        }
+        return true;
+    case PROP_UINT8:
+        if (!parse_int_range(p->name, value, UINT8_MAX, &v, errp)) {
+            return false;
+        }
+        *(uint8_t *)field = v;
+        return true;
+    case PROP_UINT16:
+        if (!parse_int_range(p->name, value, UINT16_MAX, &v, errp)) {
+            return false;
+        }
+        *(uint16_t *)field = v;
+        return true;
+    case PROP_UINT32:
+        if (!parse_int_range(p->name, value, UINT32_MAX, &v, errp)) {
+            return false;
+        }
+        *(uint32_t *)field = v;
+        return true;
+    case PROP_UINT64:
+        if (!parse_int_range(p->name, value, UINT64_MAX, &v, errp)) {
+            return false;
+        }
+        *(uint64_t *)field = v;
+        return true;
+    case PROP_INT32: {
+        char *end;
+        long long l;
+        errno = 0;
+        l = strtoll(value, &end, 0);
+        if (errno || end == value || *end || l < INT32_MIN || l > INT32_MAX) {
+            error_setg(errp, "Property '%s' doesn't take value '%s'",
+                       p->name, value);
+            return false;
+        }
+        *(int32_t *)field = (int32_t)l;
+        return true;
+    }
+    case PROP_SIZE: {
+        GError *err = NULL;
+        if (!parse_size(value, 1, field, &err)) {
+            error_setg(errp, "Property '%s' doesn't take value '%s': %s",
+                       p->name, value, err->message);
+            g_error_free(err);
+            return false;
+        }
+        return true;
+    }
+    case PROP_STRING:
+        g_free(*(char **)field);
+        *(char **)field = g_strdup(value);
+        return true;
+    case PROP_CHARDEV: {
+        Chardev *chr = qemu_chr_find(value);
+        if (!chr) {
+            error_setg(errp, "Property '%s' can't find value '%s'",
+                       p->name, value);
+            return false;
+        }
+        *(Chardev **)field = chr;
+        return true;
+    }
+    case PROP_PCI_DEVFN:
+        return parse_devfn(value, field, errp);
+    }
+    return false;
+}
+
+char *device_get_prop_str(DeviceState *dev, const Property *p)
+{
+    void *field = (char *)dev + p->offset;
+
+    switch (p->type) {
+    case PROP_BOOL: return g_strdup(*(bool *)field ? "on" : "off");
+    case PROP_UINT8: return g_strdup_printf("%u", *(uint8_t *)field);
+    case PROP_UINT16: return g_strdup_printf("%u", *(uint16_t *)field);
+    case PROP_UINT32: return g_strdup_printf("%u", *(uint32_t *)field);
+    case PROP_UINT64:
+    case PROP_SIZE:
+        return g_strdup_printf("%" PRIu64, *(uint64_t *)field);
+    case PROP_INT32: return g_strdup_printf("%d", *(int32_t *)field);
+    case PROP_STRING:
+        return g_strdup(*(char **)field ? *(char **)field : "");
+    case PROP_CHARDEV: {
+        Chardev *chr = *(Chardev **)field;
+        return g_strdup(chr ? chr->id : "");
+    }
+    case PROP_PCI_DEVFN: {
+        int32_t devfn = *(int32_t *)field;
+        if (devfn < 0) {
+            return g_strdup("-1");
+        }
+        return g_strdup_printf("%02x.%x", devfn >> 3, devfn & 7);
+    }
+    }
+    return g_strdup("");
+}
+
+/* ---- life cycle ----------------------------------------------------- */
+
+static void apply_defaults(DeviceState *dev)
+{
+    GPtrArray *chain = type_chain(dev->type);
+
+    for (unsigned i = 0; i < chain->len; i++) {
+        const DeviceType *t = g_ptr_array_index(chain, i);
+        for (const Property *p = t->props; p && p->name; p++) {
+            if (p->defval) {
+                GError *err = NULL;
+                if (!property_set(dev, p, p->defval, &err)) {
+                    g_error("bad default for %s.%s: %s", t->name, p->name,
+                            err->message);
+                }
+            }
+        }
+    }
+    g_ptr_array_unref(chain);
+}
+
+DeviceState *device_new(const char *type_name, GError **errp)
+{
+    const DeviceType *type = device_type_find(type_name);
+    DeviceState *dev;
+
+    if (!type) {
+        error_setg(errp, "'%s' is not a valid device model name", type_name);
+        return NULL;
+    }
+    if (type->abstract) {
+        error_setg(errp, "'%s' is an abstract device type", type_name);
+        return NULL;
+    }
+    g_assert(type->instance_size >= sizeof(DeviceState));
+    dev = g_malloc0(type->instance_size);
+    dev->type = type;
+    apply_defaults(dev);
+    return dev;
+}
+
+bool device_set_prop(DeviceState *dev, const char *name, const char *value,
+                     GError **errp)
+{
+    const Property *p;
+
+    if (!strcmp(name, "id")) {
+        g_free(dev->id);
+        dev->id = g_strdup(value);
+        return true;
+    }
+    p = device_type_find_prop(dev->type, name);
+    if (!p) {
+        error_setg(errp, "Property '%s.%s' not found", dev->type->name,
+                   name);
+        return false;
+    }
+    if (dev->realized) {
+        error_setg(errp, "Property '%s' cannot be set on a realized device",
+                   name);
+        return false;
+    }
+    return property_set(dev, p, value, errp);
+}
+
+static void free_string_props(DeviceState *dev)
+{
+    for (const DeviceType *t = dev->type; t; t = device_type_parent(t)) {
+        for (const Property *p = t->props; p && p->name; p++) {
+            if (p->type == PROP_STRING) {
+                char **field = (char **)((char *)dev + p->offset);
+                g_free(*field);
+                *field = NULL;
+            }
+        }
+    }
+}
+
+static void device_free(DeviceState *dev)
+{
+    free_string_props(dev);
+    g_free(dev->id);
+    g_free(dev->path);
+    g_free(dev->migration_blocker);
+    g_free(dev);
+}
+
+static bool id_is_valid(const char *id)
+{
+    if (!g_ascii_isalpha(id[0])) {
+        return false;
+    }
+    for (const char *p = id; *p; p++) {
+        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool device_realize(DeviceState *dev, GError **errp)
+{
+    GPtrArray *chain;
+    bool ok = true;
+
+    if (dev->id && !id_is_valid(dev->id)) {
+        error_setg(errp, "Parameter 'id' expects an identifier "
+                   "(letters, digits, '-', '.', '_', starting with a letter)");
+        return false;
+    }
+    if (dev->id && device_find_by_id(dev->id)) {
+        error_setg(errp, "Duplicate device ID '%s'", dev->id);
+        return false;
+    }
+    chain = type_chain(dev->type);
+    for (unsigned i = 0; i < chain->len && ok; i++) {
+        const DeviceType *t = g_ptr_array_index(chain, i);
+        if (t->realize) {
+            ok = t->realize(dev, errp);
+            if (!ok) {
+                /* Undo what the ancestors did, leaf-most first. */
+                for (unsigned j = i; j-- > 0;) {
+                    const DeviceType *u = g_ptr_array_index(chain, j);
+                    if (u->unrealize) {
+                        u->unrealize(dev);
+                    }
+                }
+            }
+        }
+    }
+    g_ptr_array_unref(chain);
+    if (!ok) {
+        return false;
+    }
+    dev->realized = true;
+    if (dev->id) {
+        dev->path = g_strdup_printf("/machine/peripheral/%s", dev->id);
+    } else {
+        dev->path = g_strdup_printf("/machine/unattached/device[%u]",
+                                    unattached_count++);
+    }
+    if (!devices) {
+        devices = g_ptr_array_new();
+    }
+    g_ptr_array_add(devices, dev);
+    device_reset(dev);
+    return true;
+}
+
+void device_destroy(DeviceState *dev)
+{
+    if (dev->realized) {
+        for (const DeviceType *t = dev->type; t; t = device_type_parent(t)) {
+            if (t->unrealize) {
+                t->unrealize(dev);
+            }
+        }
+        g_ptr_array_remove(devices, dev);
+    }
+    device_free(dev);
+}
+
+void device_reset(DeviceState *dev)
+{
+    GPtrArray *chain = type_chain(dev->type);
+
+    for (unsigned i = 0; i < chain->len; i++) {
+        const DeviceType *t = g_ptr_array_index(chain, i);
+        if (t->reset) {
+            t->reset(dev);
+        }
+    }
+    g_ptr_array_unref(chain);
+}
+
+void devices_reset_all(void)
+{
+    for (unsigned i = 0; devices && i < devices->len; i++) {
+        device_reset(g_ptr_array_index(devices, i));
+    }
+}
+
+GPtrArray *device_list(void)
+{
+    if (!devices) {
+        devices = g_ptr_array_new();
+    }
+    return devices;
+}
+
+DeviceState *device_find_by_id(const char *id)
+{
+    for (unsigned i = 0; devices && i < devices->len; i++) {
+        DeviceState *d = g_ptr_array_index(devices, i);
+        if (d->id && !strcmp(d->id, id)) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+DeviceState *device_find_by_path(const char *path)
+{
+    for (unsigned i = 0; devices && i < devices->len; i++) {
+        DeviceState *d = g_ptr_array_index(devices, i);
+        if (!strcmp(d->path, path)) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+DeviceState *device_create_from_opts(const char *opts, GError **errp)
+{
+    GPtrArray *kv = keyval_parse_list(opts, "driver", errp);
+    const char *driver = NULL;
+    const DeviceType *type;
+    DeviceState *dev = NULL;
+
+    if (!kv) {
+        return NULL;
+    }
+    for (unsigned i = 0; i < kv->len; i++) {
+        KeyValPair *p = g_ptr_array_index(kv, i);
+        if (!strcmp(p->key, "driver")) {
+            driver = p->value;
+        }
+    }
+    if (!driver) {
+        error_setg(errp, "Parameter 'driver' is missing");
+        goto out;
+    }
+    type = device_type_find(driver);
+    if (!type || type->abstract) {
+        error_setg(errp, "'%s' is not a valid device model name", driver);
+        goto out;
+    }
+    if (!type->user_creatable) {
+        error_setg(errp, "Parameter 'driver' expects a pluggable device type "
+                   "('%s' is not)", driver);
+        goto out;
+    }
+    dev = device_new(driver, errp);
+    for (unsigned i = 0; dev && i < kv->len; i++) {
+        KeyValPair *p = g_ptr_array_index(kv, i);
+        if (!strcmp(p->key, "driver")) {
+            continue;
+        }
+        if (!device_set_prop(dev, p->key, p->value, errp)) {
+            device_free(dev);
+            dev = NULL;
+        }
+    }
+    if (dev && !device_realize(dev, errp)) {
+        device_free(dev);
+        dev = NULL;
+    }
+out:
+    g_ptr_array_unref(kv);
+    return dev;
+}
+
+/* ---- state ---------------------------------------------------------- */
+
+bool device_save_state(DeviceState *dev, GByteArray *out, GError **errp)
+{
+    GPtrArray *chain = type_chain(dev->type);
+    bool ok = true;
+
+    for (unsigned i = 0; i < chain->len && ok; i++) {
+        const DeviceType *t = g_ptr_array_index(chain, i);
+        if (t->vmsd) {
+            ok = vmstate_save(t->vmsd, dev, out, errp);
+        }
+    }
+    g_ptr_array_unref(chain);
+    return ok;
+}
+
+bool device_load_state(DeviceState *dev, const uint8_t *buf, size_t len,
+                       GError **errp)
+{
+    GPtrArray *chain = type_chain(dev->type);
+    size_t pos = 0;
+    bool ok = true;
+
+    for (unsigned i = 0; i < chain->len && ok; i++) {
+        const DeviceType *t = g_ptr_array_index(chain, i);
+        size_t used = 0;
+        if (t->vmsd) {
+            ok = vmstate_load(t->vmsd, dev, buf + pos, len - pos, &used, errp);
+            pos += used;
+        }
+    }
+    g_ptr_array_unref(chain);
+    if (ok && pos != len) {
+        error_setg(errp, "%s: %zu unexpected trailing bytes in state",
+                   dev->type->name, len - pos);
+        ok = false;
+    }
+    if (!ok) {
+        /* Part of the state may have landed: never leave it half-loaded. */
+        device_reset(dev);
+    }
+    return ok;
+}

@@ -1,0 +1,851 @@
+/*
+ * ACPI tables for the "pc" machine (i440FX + PIIX3/PIIX4).
+ *
+ * Spec: ACPI 6.4 (tables written to the revision each table names):
+ *   5.2.5   RSDP, revision 0 (ACPI 1.0 layout), pointing to the RSDT —
+ *           what QEMU's pc machine hands out, so every guest (old Windows
+ *           included) finds the tables where it expects.
+ *   5.2.7   RSDT (32-bit entries)
+ *   5.2.9   FADT, revision 3 (ACPI 2.0 layout, 244 bytes): the PIIX4 PM
+ *           blocks (pc-layout.h), SCI 9, SMI_CMD 0xb2 with ACPI_ENABLE
+ *           0xf1 / ACPI_DISABLE 0xf0, the 0xcf9 reset register (value 6),
+ *           X_ addresses equal to the 32-bit ones (FACS: 32-bit only).
+ *   5.2.10  FACS, 5.2.11.1 DSDT (revision 1, AML built by aml-build.c)
+ *   5.2.12  MADT (Local APIC / x2APIC per CPU, I/O APIC, interrupt source
+ *           overrides as QEMU's pc: IRQ0 -> GSI2, IRQ 5/9/10/11 level
+ *           active-high; Local APIC NMI on LINT1)
+ *   IA-PC HPET spec 1.0a, 3.2.4 "The ACPI 2.0 HPET Description Table"
+ *   Microsoft "Windows ACPI Emulated Devices Table" (WAET)
+ * The DSDT follows the structure of QEMU's pc DSDT: \_SB.PCI0 with its
+ * _CRS windows and a static _PRT that routes INTA-D of each slot to the
+ * PIIX3 links LNKA-LNKD ((slot + pin - 1) mod 4, slot 1 INTA -> LNKS, the
+ * SCI), link devices that read and write the PIRQ route registers (PCI
+ * config 00:01.0 offset 0x60) through an OperationRegion, the ISA devices
+ * under \_SB.PCI0.ISA, the fw_cfg device (QEMU0002), the HPET, one
+ * Processor object per CPU and \_S5.  There is no hotplug AML.
+ *
+ * Blob layout (etc/acpi/tables, 64-byte aligned, high zone): FACS first
+ * (it must be 64-byte aligned), then DSDT, FACP, APIC, HPET, WAET, RSDT.
+ * Checksums and pointers are left to the firmware's linker (table-loader).
+ */
+#include "qemu/osdep.h"
+#include "hw/i386/acpi-build.h"
+#include "hw/i386/pc-layout.h"
+#include "hw/i386/x86.h"
+#include "hw/acpi/aml-build.h"
+#include "hw/char/serial.h"
+#include "hw/qdev.h"
+#include "system/memory.h"
+#include "target/i386/cpu.h"
+
+/* Table revisions. */
+#define ACPI_DSDT_REV       1
+#define ACPI_FADT_REV       3
+#define ACPI_MADT_REV       1
+#define ACPI_MADT_REV_X2APIC 3
+#define ACPI_HPET_REV       1
+#define ACPI_WAET_REV       1
+#define ACPI_RSDT_REV       1
+
+#define ACPI_FACS_SIZE      64
+#define ACPI_FADT_SIZE      244
+#define ACPI_RSDP_SIZE      20
+#define ACPI_TABLES_ALIGN   64
+#define ACPI_RSDP_ALIGN     16
+
+/* FADT fields (5.2.9, Table 5.34): offsets of what the linker patches. */
+#define FADT_FIRMWARE_CTRL  36
+#define FADT_DSDT           40
+#define FADT_X_DSDT         140
+#define FADT_INT_MODEL_APIC 1
+#define FADT_C2_C3_NONE     0x0fff      /* latency > 100/1000: no C2/C3 */
+#define FADT_RTC_CENTURY    0x32        /* CMOS century register */
+#define FADT_RESET_VALUE    0x06        /* PIIX RCR: SRST | RCPU */
+
+/* FADT Fixed Feature Flags (Table 5.35). */
+#define FADT_F_WBINVD               (1u << 0)
+#define FADT_F_PROC_C1              (1u << 2)
+#define FADT_F_SLP_BUTTON           (1u << 5)   /* no fixed sleep button */
+#define FADT_F_RTC_S4               (1u << 7)
+#define FADT_F_RESET_REG_SUP        (1u << 10)
+#define FADT_F_USE_PLATFORM_CLOCK   (1u << 15)
+#define FADT_F_APIC_CLUSTER         (1u << 18)
+/* IA-PC Boot Architecture Flags (Table 5.36). */
+#define FADT_ARCH_LEGACY_DEVICES    (1u << 0)
+#define FADT_ARCH_8042              (1u << 1)
+
+/* Generic Address Structure address space IDs. */
+#define GAS_SYSTEM_MEMORY   0
+#define GAS_SYSTEM_IO       1
+
+/* MADT (5.2.12). */
+#define MADT_FLAG_PCAT_COMPAT       1
+#define MADT_TYPE_LAPIC             0
+#define MADT_TYPE_IOAPIC            1
+#define MADT_TYPE_ISO               2
+#define MADT_TYPE_LAPIC_NMI         4
+#define MADT_TYPE_X2APIC            9
+#define MADT_TYPE_X2APIC_NMI        10
+#define MADT_LAPIC_ENABLED          1
+#define MADT_ISO_LEVEL_HIGH         0x000d  /* active high, level */
+#define MADT_NMI_ALL_CPUS           0xff
+#define MADT_X2APIC_NMI_ALL_CPUS    0xffffffffu
+#define MADT_LINT1                  1
+#define MADT_XAPIC_MAX_ID           0xfe
+#define PC_IRQ0_GSI                 2
+/* ISA IRQs that are level-triggered, active high: PCI links and the SCI. */
+static const uint8_t madt_level_irqs[] = { 5, 9, 10, 11 };
+
+/* WAET: the PM timer is reliable (no need to read it twice). */
+#define WAET_PM_TIMER_GOOD          (1u << 1)
+
+/* DSDT facts. */
+#define PCI_SLOTS               32
+#define PCI_PINS                4
+#define PIIX3_PIRQRC_OFFSET     0x60    /* PIRQ[A-D] route control */
+#define PIIX3_PIRQ_DISABLED     0x80
+#define PCI_LINK_IRQS           { 5, 10, 11 }
+#define ACPI_STA_PRESENT_ON     0x0b    /* present, enabled, functioning */
+#define ACPI_STA_PRESENT_OFF    0x09    /* present, functioning, disabled */
+#define ACPI_STA_ALL            0x0f
+#define PC_VGA_MEM_START        0x000a0000
+#define PC_VGA_MEM_END          0x000bffff
+#define FW_CFG_ACPI_IO_LEN      0x0c
+
+/* ---- configuration from the machine ------------------------------------ */
+
+static bool device_prop_u32(DeviceState *dev, const char *name,
+                            uint32_t *out)
+{
+    const Property *p = device_type_find_prop(dev->type, name);
+    g_autofree char *v = NULL;
+    uint64_t n;
+
+    if (!p) {
+        return false;
+    }
+    v = device_get_prop_str(dev, p);
+    if (!parse_uint(v, &n, NULL) || n > UINT32_MAX) {
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+static void acpi_find_devices(AcpiPcConfig *cfg)
+{
+    GPtrArray *devs = device_list();
+
+    for (unsigned i = 0; devs && i < devs->len; i++) {
+        DeviceState *dev = g_ptr_array_index(devs, i);
+        uint32_t iobase, irq;
+
+        if (!strcmp(dev->type->name, "i8042")) {
+            cfg->i8042 = true;
+        }
+        if (!strcmp(dev->type->name, TYPE_ISA_SERIAL) &&
+            cfg->nr_serials < ACPI_MAX_SERIAL_PORTS &&
+            device_prop_u32(dev, "iobase", &iobase) && iobase <= 0xfff8 &&
+            device_prop_u32(dev, "irq", &irq) && irq < 16) {
+            cfg->serials[cfg->nr_serials++] =
+                (AcpiSerialPort){ .iobase = iobase, .irq = irq };
+        }
+    }
+}
+
+/* The HPET's capabilities register: vendor 0 or all-ones = no HPET. */
+static void acpi_find_hpet(MachineState *ms, AcpiPcConfig *cfg)
+{
+    uint64_t cap = 0;
+    uint32_t vendor;
+
+    if (!ms->enable_hpet ||
+        address_space_read_val(&address_space_memory, PC_HPET_BASE, &cap,
+                               4) != MEMTX_OK) {
+        return;
+    }
+    vendor = (uint32_t)cap >> 16;
+    if (vendor != 0 && vendor != 0xffff) {
+        cfg->hpet = true;
+        cfg->hpet_block_id = cap;
+    }
+}
+
+void acpi_pc_config(MachineState *ms, AcpiPcConfig *cfg)
+{
+    X86CPUTopoInfo topo;
+
+    *cfg = (AcpiPcConfig){ 0 };
+    x86_topo_info_from_smp(&ms->smp, &topo);
+    cfg->nr_cpus = MAX(ms->smp.cpus, 1);
+    cfg->max_cpus = MAX(ms->smp.max_cpus, cfg->nr_cpus);
+    cfg->apic_ids = g_new(uint32_t, cfg->nr_cpus);
+    for (unsigned i = 0; i < cfg->nr_cpus; i++) {
+        cfg->apic_ids[i] = x86_apicid_from_cpu_idx(&topo, i);
+    }
+    acpi_find_hpet(ms, cfg);
+    acpi_find_devices(cfg);
+    cfg->pci_hole_start = ms->below_4g_mem_size;
+    cfg->pci_hole_end = PC_IOAPIC_BASE - 1;
+    cfg->pci_hole64_start = ALIGN_UP(PC_HIGHMEM_START +
+                                     ms->above_4g_mem_size, GiB);
+    cfg->pci_hole64_size = PC_PCI_HOLE64_SIZE;
+}
+
+void acpi_pc_config_cleanup(AcpiPcConfig *cfg)
+{
+    g_free(cfg->apic_ids);
+    cfg->apic_ids = NULL;
+}
+
+/* ---- DSDT ---------------------------------------------------------------- */
+
+static Aml *named_int(const char *name, uint64_t v)
+{
+    return aml_name_decl(name, aml_int(v));
+}
+
+static Aml *build_pci0_crs(const AcpiPcConfig *cfg)
+{
+    Aml *crs = aml_resource_template();
+
+    aml_append(crs, aml_word_bus_number(0x00, 0xff));
+    aml_append(crs, aml_io(AML_DEC16, PC_PCI_CONFIG_ADDR, PC_PCI_CONFIG_ADDR,
+                           0x01, 0x08));
+    aml_append(crs, aml_word_io(0x0000, PC_PCI_CONFIG_ADDR - 1));
+    aml_append(crs, aml_word_io(0x0d00, 0xffff));
+    aml_append(crs, aml_dword_memory(AML_CACHEABLE, PC_VGA_MEM_START,
+                                     PC_VGA_MEM_END));
+    if (cfg->pci_hole_start < cfg->pci_hole_end) {
+        aml_append(crs, aml_dword_memory(AML_NON_CACHEABLE,
+                                         cfg->pci_hole_start,
+                                         cfg->pci_hole_end));
+    }
+    if (cfg->pci_hole64_size) {
+        aml_append(crs, aml_qword_memory(AML_CACHEABLE, cfg->pci_hole64_start,
+                                         cfg->pci_hole64_start +
+                                         cfg->pci_hole64_size - 1));
+    }
+    return crs;
+}
+
+/* PIIX3 routing: slot s pin p -> link (s + p - 1) mod 4; 01.0 INTA: SCI. */
+static const char *prt_link(unsigned slot, unsigned pin)
+{
+    static const char *const links[] = { "LNKA", "LNKB", "LNKC", "LNKD" };
+
+    if (slot == 1 && pin == 0) {
+        return "LNKS";
+    }
+    return links[(slot + pin + PCI_PINS - 1) % PCI_PINS];
+}
+
+static Aml *build_prt(void)
+{
+    Aml *prt = aml_package(PCI_SLOTS * PCI_PINS);
+
+    for (unsigned slot = 0; slot < PCI_SLOTS; slot++) {
+        for (unsigned pin = 0; pin < PCI_PINS; pin++) {
+            Aml *e = aml_package(4);
+            aml_append(e, aml_int((slot << 16) | 0xffff));
+            aml_append(e, aml_int(pin));
+            aml_append(e, aml_name("%s", prt_link(slot, pin)));
+            aml_append(e, aml_int(0));
+            aml_append(prt, e);
+        }
+    }
+    return prt;
+}
+
+static Aml *build_rtc(void)
+{
+    Aml *dev = aml_device("RTC");
+    Aml *crs = aml_resource_template();
+
+    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0B00")));
+    aml_append(crs, aml_io(AML_DEC16, PC_RTC_BASE, PC_RTC_BASE, 0x01, 0x08));
+    aml_append(crs, aml_irq_no_flags(PC_RTC_IRQ));
+    aml_append(dev, aml_name_decl("_CRS", crs));
+    return dev;
+}
+
+static Aml *build_kbd(void)
+{
+    Aml *dev = aml_device("KBD");
+    Aml *crs = aml_resource_template();
+
+    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0303")));
+    aml_append(dev, named_int("_STA", ACPI_STA_ALL));
+    aml_append(crs, aml_io(AML_DEC16, PC_I8042_DATA, PC_I8042_DATA, 0x01,
+                           0x01));
+    aml_append(crs, aml_io(AML_DEC16, PC_I8042_CMD, PC_I8042_CMD, 0x01, 0x01));
+    aml_append(crs, aml_irq_no_flags(PC_KBD_IRQ));
+    aml_append(dev, aml_name_decl("_CRS", crs));
+    return dev;
+}
+
+static Aml *build_mouse(void)
+{
+    Aml *dev = aml_device("MOU");
+    Aml *crs = aml_resource_template();
+
+    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0F13")));
+    aml_append(dev, named_int("_STA", ACPI_STA_ALL));
+    aml_append(crs, aml_irq_no_flags(PC_MOUSE_IRQ));
+    aml_append(dev, aml_name_decl("_CRS", crs));
+    return dev;
+}
+
+static Aml *build_com(unsigned uid, const AcpiSerialPort *port)
+{
+    Aml *dev = aml_device("COM%u", uid);
+    Aml *crs = aml_resource_template();
+
+    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0501")));
+    aml_append(dev, named_int("_UID", uid));
+    aml_append(dev, named_int("_STA", ACPI_STA_ALL));
+    aml_append(crs, aml_io(AML_DEC16, port->iobase, port->iobase, 0x00,
+                           0x08));
+    aml_append(crs, aml_irq_no_flags(port->irq));
+    aml_append(dev, aml_name_decl("_CRS", crs));
+    return dev;
+}
+
+/* PIIX3 (00:01.0) and the ISA devices behind it. */
+static Aml *build_isa(const AcpiPcConfig *cfg)
+{
+    Aml *isa = aml_device("ISA");
+
+    aml_append(isa, named_int("_ADR", (PC_DEVFN_PIIX3 >> 3) << 16 |
+                                      (PC_DEVFN_PIIX3 & 7)));
+    aml_append(isa, aml_operation_region("P40C", AML_PCI_CONFIG,
+                                         aml_int(PIIX3_PIRQRC_OFFSET), 4));
+    aml_append(isa, build_rtc());
+    if (cfg->i8042) {
+        aml_append(isa, build_kbd());
+        aml_append(isa, build_mouse());
+    }
+    for (unsigned i = 0; i < cfg->nr_serials; i++) {
+        aml_append(isa, build_com(i + 1, &cfg->serials[i]));
+    }
+    return isa;
+}
+
+static Aml *build_fw_cfg_dev(void)
+{
+    Aml *dev = aml_device("FWCF");
+    Aml *crs = aml_resource_template();
+
+    aml_append(dev, aml_name_decl("_HID", aml_string("QEMU0002")));
+    aml_append(dev, named_int("_STA", ACPI_STA_PRESENT_ON));
+    aml_append(crs, aml_io(AML_DEC16, PC_FW_CFG_IO_BASE, PC_FW_CFG_IO_BASE,
+                           0x01, FW_CFG_ACPI_IO_LEN));
+    aml_append(dev, aml_name_decl("_CRS", crs));
+    return dev;
+}
+
+static Aml *build_pci0(const AcpiPcConfig *cfg)
+{
+    Aml *pci = aml_device("PCI0");
+
+    aml_append(pci, aml_name_decl("_HID", aml_eisaid("PNP0A03")));
+    aml_append(pci, named_int("_ADR", 0));
+    aml_append(pci, named_int("_UID", 0));
+    aml_append(pci, aml_name_decl("_CRS", build_pci0_crs(cfg)));
+    aml_append(pci, aml_name_decl("_PRT", build_prt()));
+    aml_append(pci, build_isa(cfg));
+    aml_append(pci, build_fw_cfg_dev());
+    return pci;
+}
+
+/* Field PRQ0-PRQ3 over the PIIX3 PIRQ route registers, in \_SB. */
+static Aml *build_prq_field(void)
+{
+    Aml *field = aml_field("PCI0.ISA.P40C", AML_BYTE_ACC, AML_NOLOCK,
+                           AML_PRESERVE);
+
+    for (unsigned i = 0; i < PCI_PINS; i++) {
+        g_autofree char *name = g_strdup_printf("PRQ%u", i);
+        aml_append(field, aml_named_field(name, 8));
+    }
+    return field;
+}
+
+static Aml *link_irq_template(const uint32_t *irqs, unsigned n)
+{
+    Aml *rt = aml_resource_template();
+
+    aml_append(rt, aml_interrupt(AML_LEVEL, AML_ACTIVE_HIGH, true, irqs, n));
+    return rt;
+}
+
+/* IQST(route): _STA of a link from its PIRQ register. */
+static Aml *build_iqst(void)
+{
+    Aml *m = aml_method("IQST", 1, false);
+    Aml *if_off = aml_if(aml_and(aml_int(PIIX3_PIRQ_DISABLED), aml_arg(0),
+                                 NULL));
+
+    aml_append(if_off, aml_return(aml_int(ACPI_STA_PRESENT_OFF)));
+    aml_append(m, if_off);
+    aml_append(m, aml_return(aml_int(ACPI_STA_PRESENT_ON)));
+    return m;
+}
+
+/* IQCR(route): _CRS of a link (interrupt 0 when routing is disabled). */
+static Aml *build_iqcr(void)
+{
+    static const uint32_t none[] = { 0 };
+    Aml *m = aml_method("IQCR", 1, true);
+    Aml *if_on = aml_if(aml_lless(aml_arg(0), aml_int(PIIX3_PIRQ_DISABLED)));
+
+    aml_append(m, aml_name_decl("PRR0", link_irq_template(none, 1)));
+    aml_append(m, aml_create_dword_field(aml_name("PRR0"), aml_int(5),
+                                         "PRRI"));
+    aml_append(if_on, aml_store(aml_arg(0), aml_name("PRRI")));
+    aml_append(m, if_on);
+    aml_append(m, aml_return(aml_name("PRR0")));
+    return m;
+}
+
+/* LNKA-LNKD: PCI interrupt links routed by PIIX3 PIRQ register @prq. */
+static Aml *build_link(unsigned uid)
+{
+    static const uint32_t irqs[] = PCI_LINK_IRQS;
+    g_autofree char *prq = g_strdup_printf("PRQ%u", uid);
+    Aml *dev = aml_device("LNK%c", 'A' + uid);
+    Aml *m;
+
+    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0C0F")));
+    aml_append(dev, named_int("_UID", uid));
+    aml_append(dev, aml_name_decl("_PRS", link_irq_template(
+                                      irqs, ARRAY_SIZE(irqs))));
+    m = aml_method("_STA", 0, false);
+    aml_append(m, aml_return(aml_call1("IQST", aml_name("%s", prq))));
+    aml_append(dev, m);
+    m = aml_method("_DIS", 0, false);
+    aml_append(m, aml_or(aml_name("%s", prq), aml_int(PIIX3_PIRQ_DISABLED),
+                         aml_name("%s", prq)));
+    aml_append(dev, m);
+    m = aml_method("_CRS", 0, false);
+    aml_append(m, aml_return(aml_call1("IQCR", aml_name("%s", prq))));
+    aml_append(dev, m);
+    m = aml_method("_SRS", 1, false);
+    aml_append(m, aml_create_dword_field(aml_arg(0), aml_int(5), "PRRI"));
+    aml_append(m, aml_store(aml_name("PRRI"), aml_name("%s", prq)));
+    aml_append(dev, m);
+    return dev;
+}
+
+/* LNKS: the SCI, hardwired to IRQ 9. */
+static Aml *build_link_sci(void)
+{
+    static const uint32_t sci[] = { PC_ACPI_SCI_IRQ };
+    Aml *dev = aml_device("LNKS");
+    Aml *m;
+
+    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0C0F")));
+    aml_append(dev, named_int("_UID", 4));
+    aml_append(dev, aml_name_decl("_PRS", link_irq_template(sci, 1)));
+    m = aml_method("_STA", 0, false);
+    aml_append(m, aml_return(aml_int(ACPI_STA_PRESENT_ON)));
+    aml_append(dev, m);
+    aml_append(dev, aml_method("_DIS", 0, false));
+    m = aml_method("_CRS", 0, false);
+    aml_append(m, aml_return(aml_name("_PRS")));
+    aml_append(dev, m);
+    aml_append(dev, aml_method("_SRS", 1, false));
+    return dev;
+}
+
+static Aml *build_hpet_dev(void)
+{
+    Aml *dev = aml_device("HPET");
+    Aml *crs = aml_resource_template();
+
+    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0103")));
+    aml_append(dev, named_int("_UID", 0));
+    aml_append(dev, named_int("_STA", ACPI_STA_ALL));
+    aml_append(crs, aml_memory32_fixed(PC_HPET_BASE, PC_HPET_SIZE, false));
+    aml_append(dev, aml_name_decl("_CRS", crs));
+    return dev;
+}
+
+static void build_cpus(Aml *sb, const AcpiPcConfig *cfg)
+{
+    for (unsigned i = 0; i < cfg->nr_cpus; i++) {
+        aml_append(sb, aml_processor(i, 0, 0, "C%03X", i));
+    }
+}
+
+static Aml *build_sleep_states(void)
+{
+    Aml *s5 = aml_package(4);
+
+    /* PIIX4 SLP_TYP 0 is soft-off; S1-S4 are not offered. */
+    for (unsigned i = 0; i < 4; i++) {
+        aml_append(s5, aml_int(0));
+    }
+    return aml_name_decl("\\_S5", s5);
+}
+
+static void build_dsdt_body(Aml *dsdt, const AcpiPcConfig *cfg)
+{
+    Aml *sb = aml_scope("\\_SB");
+    Aml *gpe = aml_scope("\\_GPE");
+
+    aml_append(sb, build_pci0(cfg));
+    aml_append(sb, build_prq_field());
+    aml_append(sb, build_iqst());
+    aml_append(sb, build_iqcr());
+    for (unsigned i = 0; i < PCI_PINS; i++) {
+        aml_append(sb, build_link(i));
+    }
+    aml_append(sb, build_link_sci());
+    if (cfg->hpet) {
+        aml_append(sb, build_hpet_dev());
+    }
+    build_cpus(sb, cfg);
+    aml_append(dsdt, sb);
+
+    aml_append(gpe, aml_name_decl("_HID", aml_string("ACPI0006")));
+    aml_append(dsdt, gpe);
+    aml_append(dsdt, build_sleep_states());
+}
+
+GByteArray *acpi_build_dsdt_aml(const AcpiPcConfig *cfg)
+{
+    GByteArray *out = g_byte_array_new();
+    Aml *dsdt;
+
+    aml_pool_begin();
+    dsdt = aml_block_new();
+    build_dsdt_body(dsdt, cfg);
+    g_byte_array_append(out, aml_bytes(dsdt)->data, aml_bytes(dsdt)->len);
+    aml_pool_end();
+    return out;
+}
+
+/* ---- the tables ---------------------------------------------------------- */
+
+typedef struct AcpiBuildState {
+    const AcpiPcConfig *cfg;
+    GByteArray *t;          /* etc/acpi/tables */
+    BIOSLinker *linker;
+    GArray *rsdt_entries;   /* uint32_t offsets of tables the RSDT lists */
+} AcpiBuildState;
+
+/* Close a table: fill its header and ask the firmware for its checksum. */
+static void acpi_table_finish(AcpiBuildState *st, size_t off, const char *sig,
+                              uint8_t rev)
+{
+    acpi_table_end(st->t, off, sig, rev);
+    bios_linker_loader_add_checksum(st->linker, ACPI_BUILD_TABLE_FILE, off,
+                                    st->t->len - off, off + 9);
+}
+
+static void rsdt_add(AcpiBuildState *st, size_t off)
+{
+    uint32_t o = off;
+
+    g_array_append_val(st->rsdt_entries, o);
+}
+
+/* 5.2.10 FACS: no header checksum, 64 bytes, version 1 (ACPI 2.0+). */
+static size_t build_facs(AcpiBuildState *st)
+{
+    size_t off = st->t->len;
+
+    g_assert(off % ACPI_TABLES_ALIGN == 0);
+    g_byte_array_set_size(st->t, off + ACPI_FACS_SIZE);
+    memset(st->t->data + off, 0, ACPI_FACS_SIZE);
+    memcpy(st->t->data + off, "FACS", 4);
+    stl_le_p(st->t->data + off + 4, ACPI_FACS_SIZE);
+    st->t->data[off + 32] = 1;          /* Version */
+    return off;
+}
+
+static size_t build_dsdt(AcpiBuildState *st)
+{
+    g_autoptr(GByteArray) aml = acpi_build_dsdt_aml(st->cfg);
+    size_t off = acpi_table_begin(st->t);
+
+    g_byte_array_append(st->t, aml->data, aml->len);
+    acpi_table_finish(st, off, "DSDT", ACPI_DSDT_REV);
+    return off;
+}
+
+static void fadt_pm_blocks(GByteArray *t)
+{
+    build_append_int_noprefix(t, PC_ACPI_PM1_EVT, 4);   /* PM1a_EVT_BLK */
+    build_append_int_noprefix(t, 0, 4);                 /* PM1b_EVT_BLK */
+    build_append_int_noprefix(t, PC_ACPI_PM1_CNT, 4);   /* PM1a_CNT_BLK */
+    build_append_int_noprefix(t, 0, 4);                 /* PM1b_CNT_BLK */
+    build_append_int_noprefix(t, 0, 4);                 /* PM2_CNT_BLK */
+    build_append_int_noprefix(t, PC_ACPI_PM_TMR, 4);    /* PM_TMR_BLK */
+    build_append_int_noprefix(t, PC_ACPI_GPE0_BASE, 4); /* GPE0_BLK */
+    build_append_int_noprefix(t, 0, 4);                 /* GPE1_BLK */
+    build_append_int_noprefix(t, 4, 1);                 /* PM1_EVT_LEN */
+    build_append_int_noprefix(t, 2, 1);                 /* PM1_CNT_LEN */
+    build_append_int_noprefix(t, 0, 1);                 /* PM2_CNT_LEN */
+    build_append_int_noprefix(t, 4, 1);                 /* PM_TMR_LEN */
+    build_append_int_noprefix(t, PC_ACPI_GPE0_LEN, 1);  /* GPE0_BLK_LEN */
+    build_append_int_noprefix(t, 0, 1);                 /* GPE1_BLK_LEN */
+    build_append_int_noprefix(t, 0, 1);                 /* GPE1_BASE */
+}
+
+static void fadt_x_blocks(GByteArray *t)
+{
+    build_append_gas(t, GAS_SYSTEM_IO, 32, 0, 0, PC_ACPI_PM1_EVT);
+    build_append_gas(t, GAS_SYSTEM_IO, 0, 0, 0, 0);         /* PM1b_EVT */
+    build_append_gas(t, GAS_SYSTEM_IO, 16, 0, 0, PC_ACPI_PM1_CNT);
+    build_append_gas(t, GAS_SYSTEM_IO, 0, 0, 0, 0);         /* PM1b_CNT */
+    build_append_gas(t, GAS_SYSTEM_IO, 0, 0, 0, 0);         /* PM2_CNT */
+    build_append_gas(t, GAS_SYSTEM_IO, 32, 0, 0, PC_ACPI_PM_TMR);
+    build_append_gas(t, GAS_SYSTEM_IO, PC_ACPI_GPE0_LEN * 8, 0, 0,
+                     PC_ACPI_GPE0_BASE);
+    build_append_gas(t, GAS_SYSTEM_IO, 0, 0, 0, 0);         /* GPE1 */
+}
+
+static uint32_t fadt_flags(const AcpiPcConfig *cfg)
+{
+    uint32_t f = FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_SLP_BUTTON |
+                 FADT_F_RTC_S4 | FADT_F_RESET_REG_SUP |
+                 FADT_F_USE_PLATFORM_CLOCK;
+
+    /* Flat logical destination mode only addresses 8 CPUs. */
+    if (cfg->max_cpus > 8) {
+        f |= FADT_F_APIC_CLUSTER;
+    }
+    return f;
+}
+
+/* 5.2.9 FADT, revision 3 layout. */
+static size_t build_fadt(AcpiBuildState *st, size_t facs, size_t dsdt)
+{
+    GByteArray *t = st->t;
+    size_t off = acpi_table_begin(t);
+    uint16_t boot_arch = FADT_ARCH_LEGACY_DEVICES |
+                         (st->cfg->i8042 ? FADT_ARCH_8042 : 0);
+
+    build_append_int_noprefix(t, 0, 4);         /* FIRMWARE_CTRL (linked) */
+    build_append_int_noprefix(t, 0, 4);         /* DSDT (linked) */
+    build_append_int_noprefix(t, FADT_INT_MODEL_APIC, 1);
+    build_append_int_noprefix(t, 0, 1);         /* Preferred_PM_Profile */
+    build_append_int_noprefix(t, PC_ACPI_SCI_IRQ, 2);
+    build_append_int_noprefix(t, PC_ACPI_SMI_CMD, 4);
+    build_append_int_noprefix(t, PC_ACPI_ENABLE, 1);
+    build_append_int_noprefix(t, PC_ACPI_DISABLE, 1);
+    build_append_int_noprefix(t, 0, 1);         /* S4BIOS_REQ */
+    build_append_int_noprefix(t, 0, 1);         /* PSTATE_CNT */
+    fadt_pm_blocks(t);
+    build_append_int_noprefix(t, 0, 1);         /* CST_CNT */
+    build_append_int_noprefix(t, FADT_C2_C3_NONE, 2);   /* P_LVL2_LAT */
+    build_append_int_noprefix(t, FADT_C2_C3_NONE, 2);   /* P_LVL3_LAT */
+    build_append_int_noprefix(t, 0, 2);         /* FLUSH_SIZE */
+    build_append_int_noprefix(t, 0, 2);         /* FLUSH_STRIDE */
+    build_append_int_noprefix(t, 0, 1);         /* DUTY_OFFSET */
+    build_append_int_noprefix(t, 0, 1);         /* DUTY_WIDTH */
+    build_append_int_noprefix(t, 0, 1);         /* DAY_ALRM */
+    build_append_int_noprefix(t, 0, 1);         /* MON_ALRM */
+    build_append_int_noprefix(t, FADT_RTC_CENTURY, 1);
+    build_append_int_noprefix(t, boot_arch, 2); /* IAPC_BOOT_ARCH */
+    build_append_int_noprefix(t, 0, 1);         /* reserved */
+    build_append_int_noprefix(t, fadt_flags(st->cfg), 4);
+    build_append_gas(t, GAS_SYSTEM_IO, 8, 0, 0, PC_RESET_CONTROL);
+    build_append_int_noprefix(t, FADT_RESET_VALUE, 1);
+    build_append_int_noprefix(t, 0, 3);         /* reserved */
+    build_append_int_noprefix(t, 0, 8);         /* X_FIRMWARE_CTRL: 32-bit */
+    build_append_int_noprefix(t, 0, 8);         /* X_DSDT (linked) */
+    fadt_x_blocks(t);
+    g_assert(t->len - off == ACPI_FADT_SIZE);
+
+    bios_linker_loader_add_pointer(st->linker, ACPI_BUILD_TABLE_FILE,
+                                   off + FADT_FIRMWARE_CTRL, 4,
+                                   ACPI_BUILD_TABLE_FILE, facs);
+    bios_linker_loader_add_pointer(st->linker, ACPI_BUILD_TABLE_FILE,
+                                   off + FADT_DSDT, 4,
+                                   ACPI_BUILD_TABLE_FILE, dsdt);
+    bios_linker_loader_add_pointer(st->linker, ACPI_BUILD_TABLE_FILE,
+                                   off + FADT_X_DSDT, 8,
+                                   ACPI_BUILD_TABLE_FILE, dsdt);
+    acpi_table_finish(st, off, "FACP", ACPI_FADT_REV);
+    return off;
+}
+
+static void madt_lapic(GByteArray *t, unsigned uid, uint32_t apic_id)
+{
+    if (apic_id <= MADT_XAPIC_MAX_ID) {
+        build_append_int_noprefix(t, MADT_TYPE_LAPIC, 1);
+        build_append_int_noprefix(t, 8, 1);
+        build_append_int_noprefix(t, uid, 1);
+        build_append_int_noprefix(t, apic_id, 1);
+        build_append_int_noprefix(t, MADT_LAPIC_ENABLED, 4);
+    } else {
+        build_append_int_noprefix(t, MADT_TYPE_X2APIC, 1);
+        build_append_int_noprefix(t, 16, 1);
+        build_append_int_noprefix(t, 0, 2);
+        build_append_int_noprefix(t, apic_id, 4);
+        build_append_int_noprefix(t, MADT_LAPIC_ENABLED, 4);
+        build_append_int_noprefix(t, uid, 4);
+    }
+}
+
+static void madt_iso(GByteArray *t, uint8_t irq, uint32_t gsi, uint16_t flags)
+{
+    build_append_int_noprefix(t, MADT_TYPE_ISO, 1);
+    build_append_int_noprefix(t, 10, 1);
+    build_append_int_noprefix(t, 0, 1);         /* bus: ISA */
+    build_append_int_noprefix(t, irq, 1);
+    build_append_int_noprefix(t, gsi, 4);
+    build_append_int_noprefix(t, flags, 2);
+}
+
+static bool madt_needs_x2apic(const AcpiPcConfig *cfg)
+{
+    for (unsigned i = 0; i < cfg->nr_cpus; i++) {
+        if (cfg->apic_ids[i] > MADT_XAPIC_MAX_ID) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static size_t build_madt(AcpiBuildState *st)
+{
+    GByteArray *t = st->t;
+    size_t off = acpi_table_begin(t);
+    bool x2apic = madt_needs_x2apic(st->cfg);
+
+    build_append_int_noprefix(t, PC_LAPIC_BASE, 4);
+    build_append_int_noprefix(t, MADT_FLAG_PCAT_COMPAT, 4);
+    for (unsigned i = 0; i < st->cfg->nr_cpus; i++) {
+        madt_lapic(t, i, st->cfg->apic_ids[i]);
+    }
+    build_append_int_noprefix(t, MADT_TYPE_IOAPIC, 1);
+    build_append_int_noprefix(t, 12, 1);
+    build_append_int_noprefix(t, PC_IOAPIC_ID, 1);
+    build_append_int_noprefix(t, 0, 1);
+    build_append_int_noprefix(t, PC_IOAPIC_BASE, 4);
+    build_append_int_noprefix(t, 0, 4);         /* GSI base */
+    madt_iso(t, PC_PIT_IRQ, PC_IRQ0_GSI, 0);
+    for (unsigned i = 0; i < ARRAY_SIZE(madt_level_irqs); i++) {
+        madt_iso(t, madt_level_irqs[i], madt_level_irqs[i],
+                 MADT_ISO_LEVEL_HIGH);
+    }
+    build_append_int_noprefix(t, MADT_TYPE_LAPIC_NMI, 1);
+    build_append_int_noprefix(t, 6, 1);
+    build_append_int_noprefix(t, MADT_NMI_ALL_CPUS, 1);
+    build_append_int_noprefix(t, 0, 2);         /* flags: conforming */
+    build_append_int_noprefix(t, MADT_LINT1, 1);
+    if (x2apic) {
+        build_append_int_noprefix(t, MADT_TYPE_X2APIC_NMI, 1);
+        build_append_int_noprefix(t, 12, 1);
+        build_append_int_noprefix(t, 0, 2);
+        build_append_int_noprefix(t, MADT_X2APIC_NMI_ALL_CPUS, 4);
+        build_append_int_noprefix(t, MADT_LINT1, 1);
+        build_append_int_noprefix(t, 0, 3);
+    }
+    acpi_table_finish(st, off, "APIC",
+                      x2apic ? ACPI_MADT_REV_X2APIC : ACPI_MADT_REV);
+    return off;
+}
+
+static size_t build_hpet(AcpiBuildState *st)
+{
+    GByteArray *t = st->t;
+    size_t off = acpi_table_begin(t);
+
+    build_append_int_noprefix(t, st->cfg->hpet_block_id, 4);
+    build_append_gas(t, GAS_SYSTEM_MEMORY, 0, 0, 0, PC_HPET_BASE);
+    build_append_int_noprefix(t, 0, 1);         /* HPET number */
+    build_append_int_noprefix(t, 0, 2);         /* minimum clock tick */
+    build_append_int_noprefix(t, 0, 1);         /* page protection */
+    acpi_table_finish(st, off, "HPET", ACPI_HPET_REV);
+    return off;
+}
+
+static size_t build_waet(AcpiBuildState *st)
+{
+    size_t off = acpi_table_begin(st->t);
+
+    build_append_int_noprefix(st->t, WAET_PM_TIMER_GOOD, 4);
+    acpi_table_finish(st, off, "WAET", ACPI_WAET_REV);
+    return off;
+}
+
+static size_t build_rsdt(AcpiBuildState *st)
+{
+    GByteArray *t = st->t;
+    size_t off = acpi_table_begin(t);
+
+    for (unsigned i = 0; i < st->rsdt_entries->len; i++) {
+        uint32_t target = g_array_index(st->rsdt_entries, uint32_t, i);
+        size_t field = t->len;
+
+        build_append_int_noprefix(t, 0, 4);
+        bios_linker_loader_add_pointer(st->linker, ACPI_BUILD_TABLE_FILE,
+                                       field, 4, ACPI_BUILD_TABLE_FILE,
+                                       target);
+    }
+    acpi_table_finish(st, off, "RSDT", ACPI_RSDT_REV);
+    return off;
+}
+
+/* 5.2.5.3 RSDP, revision 0 (20 bytes, ACPI 1.0). */
+static void build_rsdp(AcpiBuildTables *tables, size_t rsdt)
+{
+    GByteArray *r = tables->rsdp;
+
+    g_byte_array_append(r, (const uint8_t *)"RSD PTR ", 8);
+    build_append_int_noprefix(r, 0, 1);         /* checksum */
+    g_byte_array_append(r, (const uint8_t *)ACPI_OEM_ID, 6);
+    build_append_int_noprefix(r, 0, 1);         /* revision 0 */
+    build_append_int_noprefix(r, 0, 4);         /* RSDT address (linked) */
+    g_assert(r->len == ACPI_RSDP_SIZE);
+    bios_linker_loader_add_pointer(tables->linker, ACPI_BUILD_RSDP_FILE, 16,
+                                   4, ACPI_BUILD_TABLE_FILE, rsdt);
+    bios_linker_loader_add_checksum(tables->linker, ACPI_BUILD_RSDP_FILE, 0,
+                                    ACPI_RSDP_SIZE, 8);
+}
+
+void acpi_build(const AcpiPcConfig *cfg, AcpiBuildTables *tables)
+{
+    AcpiBuildState st = { .cfg = cfg };
+    size_t facs, dsdt, rsdt;
+
+    tables->table_data = g_byte_array_new();
+    tables->rsdp = g_byte_array_new();
+    tables->linker = bios_linker_loader_new();
+    st.t = tables->table_data;
+    st.linker = tables->linker;
+    st.rsdt_entries = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+
+    bios_linker_loader_alloc(st.linker, ACPI_BUILD_RSDP_FILE, tables->rsdp,
+                             ACPI_RSDP_ALIGN, true);
+    bios_linker_loader_alloc(st.linker, ACPI_BUILD_TABLE_FILE, st.t,
+                             ACPI_TABLES_ALIGN, false);
+    facs = build_facs(&st);
+    dsdt = build_dsdt(&st);
+    rsdt_add(&st, build_fadt(&st, facs, dsdt));
+    rsdt_add(&st, build_madt(&st));
+    if (cfg->hpet) {
+        rsdt_add(&st, build_hpet(&st));
+    }
+    rsdt_add(&st, build_waet(&st));
+    rsdt = build_rsdt(&st);
+    build_rsdp(tables, rsdt);
+    g_array_free(st.rsdt_entries, TRUE);
+}
+
+void acpi_build_tables_cleanup(AcpiBuildTables *tables)
+{
+    if (tables->table_data) {
+        g_byte_array_unref(tables->table_data);
+    }
+    if (tables->rsdp) {
+        g_byte_array_unref(tables->rsdp);
+    }
+    bios_linker_loader_free(tables->linker);
+    *tables = (AcpiBuildTables){ 0 };
+}

@@ -1,0 +1,234 @@
+/*
+ * The "pc" machine: RAM split around the 32-bit PCI hole, the GSI lines,
+ * the firmware ROM, the legacy ISA devices and direct kernel boot.
+ *
+ * Memory layout below 4 GiB (as QEMU's i440FX machine):
+ *   0x00000000 - below_4g        RAM (0xa0000-0xfffff shadowed, see PAM)
+ *   0xc0000000/0xe0000000 - 4G   PCI hole, IOAPIC, HPET, LAPIC, BIOS ROM
+ * RAM beyond below_4g continues at 4 GiB.
+ */
+#include "qemu/osdep.h"
+#include "hw/boards.h"
+#include "hw/i386/x86.h"
+#include "hw/i386/pc.h"
+#include "hw/isa.h"
+#include "hw/char/serial.h"
+#include "hw/pci/pci.h"
+#include "system/accel.h"
+#include "system/runstate.h"
+
+#define BIOS_ISA_WINDOW  (128 * KiB)   /* top of the BIOS seen at 0xe0000 */
+#define KVM_TSS_AREA     0xfeffc000ULL /* identity map + TSS pages for KVM */
+#define KVM_TSS_AREA_LEN 0x4000
+
+PCMachineConfig pc_config;
+
+static MemoryRegion bios_rom, isa_bios_alias;
+
+static void pc_gsi_handler(void *opaque, int n, int level)
+{
+    if (current_accel && current_accel->set_irq) {
+        current_accel->set_irq(n, level);
+    }
+}
+
+/*
+ * QEMU's rule for i440FX: with gigabyte alignment, RAM that would reach
+ * into the hole above 3.5 GiB is split at 3 GiB instead.
+ */
+static void pc_split_ram(MachineState *ms)
+{
+    uint64_t lowmem = PC_PCI_HOLE_START;
+
+    if (ms->ram_size >= lowmem) {
+        lowmem = 0xc0000000ULL;
+    }
+    ms->below_4g_mem_size = MIN(ms->ram_size, lowmem);
+    ms->above_4g_mem_size = ms->ram_size - ms->below_4g_mem_size;
+}
+
+static void pc_map_ram(MachineState *ms)
+{
+    MemoryRegion *sysmem = get_system_memory();
+
+    memory_region_init_ram(&ms->ram, "pc.ram", ms->ram_size);
+    memory_region_init_alias(&ms->ram_below_4g, "ram-below-4g", &ms->ram, 0,
+                             ms->below_4g_mem_size);
+    memory_region_add_subregion(sysmem, 0, &ms->ram_below_4g);
+    if (ms->above_4g_mem_size) {
+        memory_region_init_alias(&ms->ram_above_4g, "ram-above-4g", &ms->ram,
+                                 ms->below_4g_mem_size,
+                                 ms->above_4g_mem_size);
+        memory_region_add_subregion(sysmem, PC_HIGHMEM_START,
+                                    &ms->ram_above_4g);
+    }
+}
+
+/* The map a direct-booted kernel sees (firmware builds its own). */
+static void pc_build_e820(MachineState *ms)
+{
+    e820_reset_table();
+    e820_add_entry(0, 0x9fc00, E820_RAM);
+    e820_add_entry(0x9fc00, 0x400, E820_RESERVED);      /* EBDA */
+    e820_add_entry(0xf0000, 0x10000, E820_RESERVED);    /* BIOS area */
+    if (ms->below_4g_mem_size > 1 * MiB) {
+        e820_add_entry(1 * MiB, ms->below_4g_mem_size - 1 * MiB, E820_RAM);
+    }
+    e820_add_entry(KVM_TSS_AREA, KVM_TSS_AREA_LEN, E820_RESERVED);
+    e820_add_entry(0xfffc0000ULL, 0x40000, E820_RESERVED);
+    if (ms->above_4g_mem_size) {
+        e820_add_entry(PC_HIGHMEM_START, ms->above_4g_mem_size, E820_RAM);
+    }
+}
+
+static char *find_firmware(const char *name)
+{
+    if (strchr(name, '/')) {
+        return g_strdup(name);
+    }
+    for (unsigned i = 0; pc_config.firmware_dirs && pc_config.firmware_dirs[i];
+         i++) {
+        char *path = g_build_filename(pc_config.firmware_dirs[i], name, NULL);
+        if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+            return path;
+        }
+        g_free(path);
+    }
+    return g_build_filename(PC_DEFAULT_FIRMWARE_DIR, name, NULL);
+}
+
+/* Map the BIOS image just below 4 GiB and its top 128 KiB at 0xe0000. */
+static bool pc_load_firmware(MachineState *ms, GError **errp)
+{
+    const char *name = ms->firmware ? ms->firmware : PC_DEFAULT_FIRMWARE;
+    g_autofree char *path = find_firmware(name);
+    g_autofree char *data = NULL;
+    gsize size;
+    uint64_t isa_size;
+    /* QEMU's rom_memory: the PCI space, so PAM decides what 0xe0000 shows */
+    MemoryRegion *rom_memory = pci_bus_memory(pci_root_bus());
+
+    if (!g_file_get_contents(path, &data, &size, NULL)) {
+        error_setg(errp, "could not load PC BIOS '%s'", path);
+        return false;
+    }
+    if (size == 0 || size > 16 * MiB || size % 65536) {
+        error_setg(errp, "qemu: could not load PC BIOS '%s': size %zu is "
+                   "not a multiple of 64 KiB up to 16 MiB", path, (size_t)size);
+        return false;
+    }
+    memory_region_init_rom(&bios_rom, "pc.bios", size);
+    memcpy(memory_region_get_ram_ptr(&bios_rom), data, size);
+    memory_region_add_subregion(rom_memory, (uint32_t)(-size), &bios_rom);
+
+    isa_size = MIN(size, BIOS_ISA_WINDOW);
+    memory_region_init_alias(&isa_bios_alias, "isa-bios", &bios_rom,
+                             size - isa_size, isa_size);
+    memory_region_add_subregion_overlap(rom_memory, 1 * MiB - isa_size,
+                                        &isa_bios_alias, 1);
+    return true;
+}
+
+static bool pc_create_device(const char *type, GError **errp)
+{
+    DeviceState *dev = device_new(type, errp);
+
+    if (!dev) {
+        return false;
+    }
+    if (!device_realize(dev, errp)) {
+        device_destroy(dev);
+        return false;
+    }
+    return true;
+}
+
+static bool pc_create_serials(GError **errp)
+{
+    for (unsigned i = 0; pc_config.serials && i < pc_config.serials->len;
+         i++) {
+        Chardev *chr = g_ptr_array_index(pc_config.serials, i);
+        if (chr && !serial_isa_create(i, chr, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void pc_reload_kernel(void *opaque)
+{
+    MachineState *ms = opaque;
+    GError *err = NULL;
+
+    /* The guest may have overwritten the image: load it afresh. */
+    if (!x86_load_kernel(ms, &err)) {
+        error_report_err(err);
+        qemu_system_shutdown_request(SHUTDOWN_CAUSE_HOST_ERROR);
+    }
+}
+
+static bool pc_init(MachineState *ms, GError **errp)
+{
+    pc_split_ram(ms);
+    memory_region_transaction_begin();
+    pc_map_ram(ms);
+    for (unsigned i = 0; i < GSI_NUM_PINS; i++) {
+        ms->gsi[i] = qemu_allocate_irq(pc_gsi_handler, NULL, i);
+    }
+    if (!pc_chipset_init(ms, errp)) {
+        memory_region_transaction_commit();
+        return false;
+    }
+    pc_build_e820(ms);
+
+    x86_boot_entry = (X86BootEntry){ .mode = X86_BOOT_RESET_VECTOR };
+    bool direct_boot = ms->kernel_filename && !pc_config.firmware_boot;
+    if (!pc_load_firmware(ms, direct_boot ? NULL : errp) && !direct_boot) {
+        memory_region_transaction_commit();
+        return false;
+    }
+    memory_region_transaction_commit();
+
+    if (!pc_create_device("ioport80", errp) || !pc_create_serials(errp)) {
+        return false;
+    }
+    if (!pc_isa_devices_init(ms, errp)) {
+        return false;
+    }
+    if (!pc_firmware_init(ms, errp)) {
+        return false;
+    }
+    if (pc_config.debugcon) {
+        DeviceState *dev = device_new("isa-debugcon", errp);
+        if (!dev || !device_set_prop(dev, "chardev", pc_config.debugcon->id,
+                                     errp) ||
+            !device_realize(dev, errp)) {
+            if (dev) {
+                device_destroy(dev);
+            }
+            return false;
+        }
+    }
+    if (direct_boot) {
+        if (!x86_load_kernel(ms, errp)) {
+            return false;
+        }
+        qemu_register_reset(pc_reload_kernel, ms);
+    }
+    return true;
+}
+
+static const MachineType pc_machine = {
+    .name = "pc-i440fx-7.2",
+    .alias = "pc",
+    .desc = "Standard PC (i440FX + PIIX, 1996)",
+    .is_default = true,
+    .max_cpus = 255,
+    .init = pc_init,
+};
+
+static void pc_machine_register(void)
+{
+    machine_type_register(&pc_machine);
+}
+type_init(pc_machine_register)

@@ -1,0 +1,99 @@
+/*
+ * The KVM accelerator: what the rest of kvmpc may ask of it beyond the
+ * AccelOps hooks (system/accel.h).  Linux Documentation/virt/kvm/api.rst
+ * is the reference for every ioctl used behind these functions.
+ *
+ * Unless noted, call with the big lock held.
+ */
+#ifndef ACCEL_KVM_H
+#define ACCEL_KVM_H
+#include "qemu/osdep.h"
+
+/* Placed where QEMU puts them; the e820 table reserves these 4 pages. */
+#define KVM_IDENTITY_MAP_ADDR   0xfeffc000ULL
+#define KVM_TSS_ADDR            0xfeffd000ULL
+#define KVM_RESERVED_AREA_SIZE  0x4000ULL
+
+/* /dev/kvm exists and can be opened read-write (query-kvm "present"). */
+bool kvm_available(void);
+/* The VM was created: KVM is the running accelerator (query-kvm "enabled"). */
+bool kvm_enabled(void);
+
+/* The VM file descriptor, for device code that talks to in-kernel devices
+ * (PIT state, clock); -1 before init. */
+int kvm_vm_fd(void);
+/* ioctl on the VM fd; returns the ioctl's result or -errno. */
+int kvm_vm_ioctl(unsigned long request, void *arg);
+/* KVM_CHECK_EXTENSION on the VM (falls back to /dev/kvm); 0 if absent. */
+int kvm_check_extension(unsigned cap);
+
+/* KVM_GET_MSR_INDEX_LIST names MSR @index. */
+bool kvm_has_msr(uint32_t index);
+
+/* ---- interrupts ---- */
+
+/* Drive GSI @gsi (KVM_IRQ_LINE).  Any thread. */
+void kvm_set_irq(int gsi, int level);
+
+/*
+ * MSI routes: each gets a GSI ("virq") above the 24 IOAPIC pins that
+ * irqfds and kvm_set_irq can then trigger.  Changes take effect at
+ * kvm_irqchip_commit_routes().
+ */
+int kvm_irqchip_add_msi_route(uint64_t addr, uint32_t data, GError **errp);
+bool kvm_irqchip_update_msi_route(int virq, uint64_t addr, uint32_t data,
+                                  GError **errp);
+void kvm_irqchip_release_virq(int virq);
+bool kvm_irqchip_commit_routes(GError **errp);
+/* Deliver one MSI now without a route (KVM_SIGNAL_MSI); <0: -errno. */
+int kvm_irqchip_send_msi(uint64_t addr, uint32_t data);
+
+/* ---- eventfds ---- */
+
+/*
+ * A guest write of @size bytes (1, 2, 4, 8; 0 = any size for MMIO) to
+ * @port/@addr signals @fd instead of exiting, optionally only when the
+ * value equals @data.  @assign false removes the same registration.
+ */
+bool kvm_set_ioeventfd_pio(int fd, uint16_t port, unsigned size,
+                           bool datamatch, uint64_t data, bool assign,
+                           GError **errp);
+bool kvm_set_ioeventfd_mmio(int fd, uint64_t addr, unsigned size,
+                            bool datamatch, uint64_t data, bool assign,
+                            GError **errp);
+/* Writing @fd raises GSI @gsi; with @resamplefd >= 0 the line is level
+ * triggered and @resamplefd is signalled at EOI. */
+bool kvm_irqfd_assign(int fd, int gsi, int resamplefd, GError **errp);
+bool kvm_irqfd_deassign(int fd, int gsi, GError **errp);
+
+/* ---- dirty logging ---- */
+
+/*
+ * OR into @bitmap (bit n = page @start + n * 4 KiB) the pages written since
+ * the previous call, for memory slots that have dirty logging on (regions
+ * with memory_region_set_log).  The bitmap must hold size / 4 KiB bits.
+ */
+bool kvm_get_dirty_log(uint64_t start, uint64_t size, unsigned long *bitmap,
+                       GError **errp);
+
+/* ---- vCPUs ---- */
+
+typedef struct KvmVcpuInfo {
+    unsigned cpu_index;
+    uint32_t apic_id;
+    int thread_id;          /* host TID of the vCPU thread */
+    unsigned socket_id, die_id, core_id, thread_id_in_core;
+} KvmVcpuInfo;
+
+unsigned kvm_vcpu_count(void);
+bool kvm_vcpu_info(unsigned idx, KvmVcpuInfo *out);
+/*
+ * "info registers" text for vCPU @idx (g_free it), or NULL if there is no
+ * such vCPU.  Pauses the vCPUs around the read if they are running.
+ */
+char *kvm_vcpu_dump_registers(unsigned idx);
+
+/* The signal that kicks a vCPU thread out of KVM_RUN (SIGRTMIN + 4). */
+int kvm_kick_signal(void);
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * Character devices: host-side byte streams (stdio, file, null, ...) that
+ * frontends (serial ports, monitors, debugcon) attach to.
+ *
+ * Output: the frontend calls qemu_chr_write_all().  Input: the backend calls
+ * qemu_chr_be_write(), which hands bytes to the frontend only as fast as its
+ * can_read() allows; the rest waits until qemu_chr_fe_accept_input().
+ * All on the main thread / with the big lock held.
+ */
+#ifndef CHARDEV_CHAR_H
+#define CHARDEV_CHAR_H
+#include "qemu/osdep.h"
+
+typedef struct Chardev Chardev;
+
+typedef enum ChrEvent {
+    CHR_EVENT_OPENED,   /* backend connected (socket client came, ...) */
+    CHR_EVENT_CLOSED,
+    CHR_EVENT_BREAK,
+    CHR_EVENT_MUX_IN,   /* mux focus moved to this frontend */
+    CHR_EVENT_MUX_OUT,
+} ChrEvent;
+
+typedef int ChrCanReadHandler(void *opaque);
+typedef void ChrReadHandler(void *opaque, const uint8_t *buf, int len);
+typedef void ChrEventHandler(void *opaque, ChrEvent event);
+
+typedef struct ChardevDriver {
+    const char *name;             /* "stdio", "file", ... as in -chardev */
+    /* Open with the -chardev options (keys other than id/backend). */
+    bool (*open)(Chardev *chr, GHashTable *opts, GError **errp);
+    /* Write what can be written now; returns bytes written or -1. */
+    int (*write)(Chardev *chr, const uint8_t *buf, int len);
+    /* Frontend can read again: resume watching input. */
+    void (*accept_input)(Chardev *chr);
+    void (*close)(Chardev *chr);
+    size_t state_size;            /* driver state allocated after Chardev */
+    /*
+     * The -chardev keys this backend takes (NULL-terminated), besides the
+     * common id/backend/mux/logfile/logappend; others are rejected as
+     * QEMU does.  NULL: no checking.
+     */
+    const char *const *opts;
+    /*
+     * Optional.  A driver that hosts several frontends (the mux) takes
+     * over frontend attach/detach; @opaque identifies the frontend.
+     */
+    bool (*fe_set_handlers)(Chardev *chr, ChrCanReadHandler *can_read,
+                            ChrReadHandler *read, ChrEventHandler *event,
+                            void *opaque, GError **errp);
+    /* Optional: is any frontend attached (query-chardev frontend-open)? */
+    bool (*fe_is_open)(Chardev *chr);
+    /* Optional: drop the current connection (socket); false if none. */
+    bool (*disconnect)(Chardev *chr);
+} ChardevDriver;
+
+struct Chardev {
+    char *id;
+    const ChardevDriver *driver;
+    char *filename;               /* query-chardev "filename", e.g. "stdio" */
+    bool be_open;                 /* backend connected */
+    /* frontend */
+    ChrCanReadHandler *fe_can_read;
+    ChrReadHandler *fe_read;
+    ChrEventHandler *fe_event;
+    void *fe_opaque;
+    bool fe_open;
+    int logfd;                    /* logfile=: copy of all output, or -1 */
+    void *state;                  /* the driver's own state */
+    GByteArray *pending_in;       /* input held back by can_read */
+};
+
+void chardev_driver_register(const ChardevDriver *drv);
+#define chardev_init(fn) \
+    static void __attribute__((constructor)) fn##_ctor(void) { fn(); }
+
+/* "-chardev BACKEND,id=ID,opts..." */
+Chardev *qemu_chr_new_from_opts(const char *opts, GError **errp);
+/*
+ * A -serial/-monitor/-qmp style spec ("stdio", "file:PATH", "null",
+ * "unix:PATH,server=on", "tcp:HOST:PORT", "pty", "chardev:ID", "mon:stdio",
+ * "none") under id @id.  "none" returns NULL without error.
+ */
+Chardev *qemu_chr_new_from_spec(const char *id, const char *spec,
+                                GError **errp);
+Chardev *qemu_chr_find(const char *id);
+/* All chardevs in creation order. */
+GPtrArray *qemu_chr_list(void);
+void qemu_chr_delete(Chardev *chr);
+void qemu_chr_delete_all(void);
+
+/* Frontend side. */
+/*
+ * Attach a frontend (@read or @event non-NULL) or detach it (all NULL).
+ * A plain chardev has one frontend and a new attach replaces the old one;
+ * a mux adds one frontend per distinct @opaque (so detach from a mux with
+ * the same @opaque you attached with).  The frontend gets
+ * CHR_EVENT_OPENED at once if the backend is already connected.
+ */
+void qemu_chr_fe_set_handlers(Chardev *chr, ChrCanReadHandler *can_read,
+                              ChrReadHandler *read, ChrEventHandler *event,
+                              void *opaque);
+/*
+ * As qemu_chr_fe_set_handlers for attaching, but fails instead of
+ * replacing when @chr already has a frontend that is not @opaque (QEMU's
+ * "Device 'x' is in use"), or when a mux has no room left.
+ */
+bool qemu_chr_fe_attach(Chardev *chr, ChrCanReadHandler *can_read,
+                        ChrReadHandler *read, ChrEventHandler *event,
+                        void *opaque, GError **errp);
+/* Is a frontend attached (for a mux: any)? */
+bool qemu_chr_fe_is_open(Chardev *chr);
+/*
+ * Close the current connection, e.g. when a monitor gives up on a client.
+ * Input stops at once; output already written is flushed first, and
+ * CHR_EVENT_CLOSED follows from the main loop.  Returns false when the
+ * backend has no connections to close (stdio, file, ...).
+ */
+bool qemu_chr_fe_disconnect(Chardev *chr);
+int qemu_chr_write_all(Chardev *chr, const uint8_t *buf, int len);
+void qemu_chr_fe_accept_input(Chardev *chr);
+static inline void qemu_chr_printf_str(Chardev *chr, const char *s)
+{ if (chr) qemu_chr_write_all(chr, (const uint8_t *)s, strlen(s)); }
+
+/* Is @chr the mux side of a "mon:" / mux=on chardev? */
+bool qemu_chr_is_mux(const Chardev *chr);
+
+/* Backend side. */
+void qemu_chr_be_write(Chardev *chr, const uint8_t *buf, int len);
+void qemu_chr_be_event(Chardev *chr, ChrEvent event);
+
+/* Put every stdio terminal back the way it was (exit paths, signals). */
+void qemu_chr_restore_terminals(void);
+
+#endif

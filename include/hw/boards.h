@@ -1,0 +1,72 @@
+/*
+ * The machine: what the command line asked for, and what machine init built.
+ */
+#ifndef HW_BOARDS_H
+#define HW_BOARDS_H
+#include "qemu/osdep.h"
+#include "system/memory.h"
+#include "hw/irq.h"
+
+#define GSI_NUM_PINS 24
+
+typedef struct MachineState MachineState;
+
+typedef struct MachineType {
+    const char *name;          /* "pc-i440fx-kvmpc" */
+    const char *alias;         /* "pc" */
+    const char *desc;
+    bool is_default;
+    unsigned max_cpus;
+    bool (*init)(MachineState *ms, GError **errp);
+} MachineType;
+
+typedef struct SmpConfig {
+    unsigned cpus, sockets, dies, cores, threads, max_cpus;
+} SmpConfig;
+
+struct MachineState {
+    const MachineType *type;
+    GHashTable *props;         /* -machine key=value extras */
+
+    /* accelerator */
+    char *accel;               /* "kvm" or "qtest" */
+    bool kernel_irqchip;
+
+    /* memory and CPUs */
+    uint64_t ram_size;
+    SmpConfig smp;
+    char *cpu_model;           /* "host", "max", "qemu64,+feat,-feat" */
+
+    /* boot */
+    char *kernel_filename, *initrd_filename, *kernel_cmdline;
+    char *firmware;            /* -bios */
+    GPtrArray *option_roms;    /* char * */
+    char *boot_order;
+    bool boot_menu;
+    int boot_splash_time;      /* ms, -1 = default */
+    bool boot_strict;
+    bool enable_hpet;
+    GPtrArray *fw_cfg_items;   /* char *: -fw_cfg option strings */
+    GPtrArray *smbios_opts;    /* char *: -smbios option strings */
+    char *rtc_base;            /* -rtc base= */
+
+    char *name;                /* -name */
+    uint8_t uuid[16];
+    bool uuid_set;
+
+    /* built by machine init */
+    MemoryRegion ram;          /* all guest RAM, one host allocation */
+    MemoryRegion ram_below_4g, ram_above_4g;  /* aliases into @ram */
+    uint64_t below_4g_mem_size, above_4g_mem_size;
+    qemu_irq gsi[GSI_NUM_PINS];
+};
+
+extern MachineState *current_machine;
+
+void machine_type_register(const MachineType *mt);
+const MachineType *machine_type_find(const char *name);
+const MachineType *machine_type_default(void);
+/* Registered types, in registration order (do not modify). */
+GPtrArray *machine_type_list(void);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * ACPI tables of the "pc" machine (hw/i386/acpi-build.c), handed to the
+ * firmware through fw_cfg: etc/acpi/tables, etc/acpi/rsdp and the
+ * etc/table-loader commands that place and link them.
+ */
+#ifndef HW_I386_ACPI_BUILD_H
+#define HW_I386_ACPI_BUILD_H
+#include "qemu/osdep.h"
+#include "hw/boards.h"
+#include "hw/acpi/bios-linker-loader.h"
+
+#define ACPI_BUILD_TABLE_FILE   "etc/acpi/tables"
+#define ACPI_BUILD_RSDP_FILE    "etc/acpi/rsdp"
+#define ACPI_BUILD_LOADER_FILE  "etc/table-loader"
+
+#define ACPI_MAX_SERIAL_PORTS   4
+
+typedef struct AcpiSerialPort {
+    uint16_t iobase;
+    uint8_t irq;
+} AcpiSerialPort;
+
+/* What the tables describe; acpi_pc_config() reads it off the machine. */
+typedef struct AcpiPcConfig {
+    unsigned nr_cpus;               /* present CPUs */
+    unsigned max_cpus;
+    uint32_t *apic_ids;             /* nr_cpus entries (g_free) */
+    bool hpet;
+    uint32_t hpet_block_id;         /* HPET capabilities bits 31..0 */
+    bool i8042;                     /* keyboard controller at 0x60/0x64 */
+    unsigned nr_serials;
+    AcpiSerialPort serials[ACPI_MAX_SERIAL_PORTS];
+    uint32_t pci_hole_start;        /* 32-bit PCI window [start, end] */
+    uint32_t pci_hole_end;
+    uint64_t pci_hole64_start;      /* 64-bit window; size 0 = none */
+    uint64_t pci_hole64_size;
+} AcpiPcConfig;
+
+typedef struct AcpiBuildTables {
+    GByteArray *table_data;         /* etc/acpi/tables */
+    GByteArray *rsdp;               /* etc/acpi/rsdp */
+    BIOSLinker *linker;             /* etc/table-loader: linker->cmds */
+} AcpiBuildTables;
+
+void acpi_pc_config(MachineState *ms, AcpiPcConfig *cfg);
+void acpi_pc_config_cleanup(AcpiPcConfig *cfg);
+
+/* Pure: builds every table from @cfg. */
+void acpi_build(const AcpiPcConfig *cfg, AcpiBuildTables *tables);
+void acpi_build_tables_cleanup(AcpiBuildTables *tables);
+
+/* The DSDT's AML body (no header), for tests and debugging. */
+GByteArray *acpi_build_dsdt_aml(const AcpiPcConfig *cfg);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * Configuration the "pc" machine takes from the command line beyond
+ * MachineState (main.c fills it before machine init).
+ */
+#ifndef HW_I386_PC_H
+#define HW_I386_PC_H
+#include "hw/boards.h"
+#include "chardev/char.h"
+
+#define PC_DEFAULT_FIRMWARE_DIR "/usr/share/seabios"
+#define PC_DEFAULT_FIRMWARE     "bios-256k.bin"
+
+typedef struct PCMachineConfig {
+    GPtrArray *serials;        /* Chardev * per COM port (NULL = none) */
+    Chardev *debugcon;         /* -debugcon */
+    bool firmware_boot;        /* -kernel through the firmware (option ROM) */
+    char **firmware_dirs;      /* -L, searched for -bios and ROM names */
+} PCMachineConfig;
+
+extern PCMachineConfig pc_config;
+
+/*
+ * The i440FX/PIIX chipset (hw/pci-host/i440fx.c): PCI host bridge and bus
+ * 0 (with the "pci" memory container the BIOS is mapped into), i440FX at
+ * 00.0, PIIX3 at 01.0, PIIX4 PM at 01.3.  Call after RAM and the GSIs.
+ */
+bool pc_chipset_init(MachineState *ms, GError **errp);
+
+/*
+ * The legacy ISA devices (hw/i386/pc-isa.c): HPET (unless -no-hpet), RTC
+ * and the CMOS bytes firmware reads, i8042, port 0x92, the 8237 DMA pair
+ * and the 0xed delay port.  Call after the serial ports.
+ */
+bool pc_isa_devices_init(MachineState *ms, GError **errp);
+
+/*
+ * The firmware interface (hw/i386/fw-cfg-pc.c): the fw_cfg device with
+ * the boot options, e820, ACPI and SMBIOS tables, option ROMs, -fw_cfg
+ * files and, with firmware-boot=on, the kernel for the linuxboot option
+ * ROM.  Call after the chipset and the ISA devices.
+ */
+bool pc_firmware_init(MachineState *ms, GError **errp);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * The device model.  A device type is a static description registered once
+ * (from a constructor, see type_init); -device, machine construction and QMP
+ * device_add all create devices from the same registry.
+ *
+ * Types form a shallow chain through @parent ("device" <- "isa-device" <-
+ * "isa-serial").  Instance structs embed their parent's struct as the first
+ * member.  realize/reset run from the root type down to the leaf; unrealize
+ * runs leaf first.  Properties are looked up along the whole chain.
+ */
+#ifndef HW_QDEV_H
+#define HW_QDEV_H
+#include "qemu/osdep.h"
+#include "hw/irq.h"
+#include "migration/vmstate.h"
+
+typedef struct DeviceState DeviceState;
+typedef struct DeviceType DeviceType;
+typedef struct Chardev Chardev;
+
+typedef enum PropertyType {
+    PROP_BOOL,      /* bool */
+    PROP_UINT8,     /* uint8_t */
+    PROP_UINT16,    /* uint16_t */
+    PROP_UINT32,    /* uint32_t */
+    PROP_UINT64,    /* uint64_t */
+    PROP_INT32,     /* int32_t */
+    PROP_SIZE,      /* uint64_t, accepts suffixes K/M/G/T */
+    PROP_STRING,    /* char * (g_strdup'd, freed with the device) */
+    PROP_CHARDEV,   /* Chardev *, looked up by id */
+    PROP_PCI_DEVFN, /* int32_t devfn from "slot" or "slot.fn"; -1 = auto */
+} PropertyType;
+
+typedef struct Property {
+    const char *name;
+    PropertyType type;
+    size_t offset;
+    const char *defval;     /* in string form, parsed at creation; NULL = 0 */
+    const char *help;
+} Property;
+
+#define DEFINE_PROP(n, st, f, t, def, h) \
+    { .name = (n), .type = (t), .offset = offsetof(st, f), \
+      .defval = (def), .help = (h) }
+#define DEFINE_PROP_END_OF_LIST() { .name = NULL }
+
+typedef enum DeviceCategory {
+    DEVICE_CATEGORY_MISC,
+    DEVICE_CATEGORY_BRIDGE,
+    DEVICE_CATEGORY_STORAGE,
+    DEVICE_CATEGORY_NETWORK,
+    DEVICE_CATEGORY_INPUT,
+    DEVICE_CATEGORY_DISPLAY,
+    DEVICE_CATEGORY_SOUND,
+    DEVICE_CATEGORY_USB,
+} DeviceCategory;
+
+struct DeviceType {
+    const char *name;
+    const char *parent;         /* NULL only for the root type "device" */
+    const char *desc;
+    size_t instance_size;
+    bool abstract;              /* cannot be created itself */
+    bool user_creatable;        /* may be named in -device / device_add */
+    DeviceCategory category;
+    const Property *props;      /* this type's own, END_OF_LIST terminated */
+    bool (*realize)(DeviceState *dev, GError **errp);
+    void (*unrealize)(DeviceState *dev);
+    void (*reset)(DeviceState *dev);
+    const VMStateDescription *vmsd;  /* NULL: nothing guest-visible */
+    const void *class_data;     /* per-type data for the parent type's code */
+};
+
+struct DeviceState {
+    const DeviceType *type;
+    char *id;                   /* user id or NULL */
+    char *path;                 /* QOM-style path, e.g. /machine/unattached/device[3] */
+    bool realized;
+    char *migration_blocker;    /* reason this device cannot migrate, or NULL */
+};
+
+#define TYPE_DEVICE "device"
+
+/* Register a type (called from constructors). */
+void device_type_register(const DeviceType *type);
+#define type_init(fn) \
+    static void __attribute__((constructor)) fn##_ctor(void) { fn(); }
+
+const DeviceType *device_type_find(const char *name);
+/* True if @type is @ancestor or derives from it. */
+bool device_type_is_a(const DeviceType *type, const char *ancestor);
+/* A NULL-terminated, name-sorted array of all types (free with g_free). */
+const DeviceType **device_type_list(void);
+/* Walks the chain (own properties first); NULL if absent. */
+const Property *device_type_find_prop(const DeviceType *type,
+                                      const char *name);
+/* "TYPE,help": the property list; "help": all user-creatable types. */
+char *device_type_help(const DeviceType *type);
+char *device_help_all(void);
+const char *property_type_name(PropertyType t);
+
+/* Allocate an instance with property defaults applied (not realized). */
+DeviceState *device_new(const char *type_name, GError **errp);
+bool device_set_prop(DeviceState *dev, const char *name, const char *value,
+                     GError **errp);
+/* Property value as text (for -device X,help, qom-get, info qtree). */
+char *device_get_prop_str(DeviceState *dev, const Property *prop);
+/* Realize, and on success add to the machine's device list. */
+bool device_realize(DeviceState *dev, GError **errp);
+/* Unrealize, remove from the list and free. */
+void device_destroy(DeviceState *dev);
+/* Device-type reset chain for one device. */
+void device_reset(DeviceState *dev);
+/* Reset every realized device, in creation order. */
+void devices_reset_all(void);
+/* Realized devices in creation order (do not modify). */
+GPtrArray *device_list(void);
+DeviceState *device_find_by_id(const char *id);
+DeviceState *device_find_by_path(const char *path);
+
+/*
+ * "-device TYPE,prop=val,...": create, set properties (id= included) and
+ * realize.  "help" and "TYPE,help" are handled by the caller.
+ */
+DeviceState *device_create_from_opts(const char *opts, GError **errp);
+
+/* Save/restore every property-less guest state of one device. */
+bool device_save_state(DeviceState *dev, GByteArray *out, GError **errp);
+bool device_load_state(DeviceState *dev, const uint8_t *buf, size_t len,
+                       GError **errp);
+
+#define DEVICE(obj) ((DeviceState *)(obj))
+
+#endif

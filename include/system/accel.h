@@ -1,0 +1,31 @@
+/*
+ * Accelerators: "kvm" runs vCPUs; "qtest" runs none and lets a test drive
+ * the devices.  The machine uses these hooks and nothing accelerator-specific.
+ */
+#ifndef SYSTEM_ACCEL_H
+#define SYSTEM_ACCEL_H
+#include "qemu/osdep.h"
+#include "hw/boards.h"
+
+typedef struct AccelOps {
+    const char *name;
+    /* Create the VM (and in-kernel irqchip/PIT), before devices exist. */
+    bool (*init)(MachineState *ms, GError **errp);
+    /* After machine init and kernel load: create the vCPUs (stopped). */
+    bool (*create_vcpus)(MachineState *ms, GError **errp);
+    /* Start / stop running guest code; stop returns once all vCPUs halted. */
+    void (*resume_vcpus)(void);
+    void (*pause_vcpus)(void);
+    /* CPUs to power-on state (the BSP at the firmware or kernel entry). */
+    void (*reset_vcpus)(void);
+    /* Drive GSI @gsi to @level (IOAPIC pin; PIC for gsi < 16). */
+    void (*set_irq)(int gsi, int level);
+    /* Join the vCPU threads at exit. */
+    void (*shutdown)(void);
+} AccelOps;
+
+void accel_register(const AccelOps *ops);
+const AccelOps *accel_find(const char *name);
+extern const AccelOps *current_accel;
+
+#endif

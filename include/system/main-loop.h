@@ -1,0 +1,23 @@
+/*
+ * The main loop (a GLib main context on the main thread) and the big lock.
+ *
+ * Device state is protected by the big lock (BQL).  The main thread holds it
+ * except while it polls; vCPU threads take it around device callbacks.
+ */
+#ifndef SYSTEM_MAIN_LOOP_H
+#define SYSTEM_MAIN_LOOP_H
+#include "qemu/osdep.h"
+
+void bql_lock(void);
+void bql_unlock(void);
+bool bql_locked(void);
+
+void main_loop_init(void);
+/* Run until exit is requested; returns the process exit status. */
+int main_loop_run(void);
+/* Make the main loop re-check timers and requests (any thread). */
+void main_loop_wakeup(void);
+/* Run @fn(@opaque) on the main thread with the big lock held (any thread). */
+void main_loop_call(void (*fn)(void *opaque), void *opaque);
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * The memory map: a tree of regions for the guest-physical and I/O-port
+ * address spaces, flattened once per change into a sorted list of ranges
+ * that every access (vCPU exit, device DMA, qtest) is dispatched through.
+ *
+ * All functions here are called with the big lock held (see main-loop.h).
+ */
+#ifndef SYSTEM_MEMORY_H
+#define SYSTEM_MEMORY_H
+
+#include "qemu/osdep.h"
+
+typedef struct MemoryRegion MemoryRegion;
+typedef struct AddressSpace AddressSpace;
+typedef struct FlatView FlatView;
+
+typedef enum MemTxResult {
+    MEMTX_OK = 0,
+    MEMTX_DECODE_ERROR = 1,  /* nothing mapped there (reads give all-ones) */
+} MemTxResult;
+
+typedef struct MemoryRegionOps {
+    /* @addr is relative to the region start; @size is 1, 2, 4 or 8. */
+    uint64_t (*read)(void *opaque, uint64_t addr, unsigned size);
+    void (*write)(void *opaque, uint64_t addr, uint64_t val, unsigned size);
+    /*
+     * Access sizes the callbacks accept.  Wider accesses are split into
+     * little-endian pieces of max_access_size; narrower ones are widened to
+     * min_access_size (read-modify-write on store).  0 means 1 and 8.
+     */
+    unsigned min_access_size;
+    unsigned max_access_size;
+} MemoryRegionOps;
+
+typedef enum MemoryRegionType {
+    MR_CONTAINER,
+    MR_RAM,      /* host memory, guest-writable (unless readonly is set) */
+    MR_ROM,      /* host memory, guest writes are ignored */
+    MR_IO,       /* callbacks */
+    MR_ALIAS,    /* a window onto part of another region */
+} MemoryRegionType;
+
+struct MemoryRegion {
+    MemoryRegionType type;
+    char *name;
+    uint64_t size;
+    bool enabled;
+    bool readonly;          /* RAM made read-only (PAM, flash lock) */
+    int priority;           /* among siblings: higher wins where overlapping */
+
+    /* MR_IO */
+    const MemoryRegionOps *ops;
+    void *opaque;
+
+    /* MR_RAM / MR_ROM */
+    uint8_t *ram;
+
+    /* MR_ALIAS */
+    MemoryRegion *alias;
+    uint64_t alias_offset;
+
+    /* placement */
+    MemoryRegion *parent;
+    uint64_t addr;          /* offset in parent */
+    GPtrArray *subregions;  /* MR_CONTAINER (any region may hold children) */
+    AddressSpace *as;       /* set on the root only */
+    bool log_dirty;         /* RAM: ask the accelerator for dirty tracking */
+};
+
+/* One contiguous piece of the flattened view. */
+typedef struct FlatRange {
+    uint64_t start;         /* address in the address space */
+    uint64_t size;
+    MemoryRegion *mr;       /* the leaf (alias already resolved) */
+    uint64_t offset;        /* offset of @start inside @mr */
+    bool readonly;          /* ROM, or RAM marked readonly */
+} FlatRange;
+
+struct FlatView {
+    FlatRange *ranges;      /* sorted by start, non-overlapping */
+    unsigned nr;
+};
+
+/*
+ * Told about every new flat view of an address space.  The accelerator uses
+ * it to keep its memory slots equal to the RAM/ROM ranges.
+ */
+typedef struct MemoryListener {
+    void (*commit)(struct MemoryListener *l, AddressSpace *as,
+                   const FlatView *old_view, const FlatView *new_view);
+    void *opaque;
+} MemoryListener;
+
+struct AddressSpace {
+    char *name;
+    MemoryRegion *root;
+    FlatView *view;
+    GPtrArray *listeners;
+    bool is_io;             /* I/O ports: 16-bit, no RAM */
+};
+
+/* The machine's two address spaces and their root containers. */
+extern AddressSpace address_space_memory;
+extern AddressSpace address_space_io;
+MemoryRegion *get_system_memory(void);
+MemoryRegion *get_system_io(void);
+/* Create both address spaces (idempotent). */
+void memory_init(void);
+
+void memory_region_init_container(MemoryRegion *mr, const char *name,
+                                  uint64_t size);
+/* Allocates page-aligned, zeroed host memory (anonymous mmap). */
+void memory_region_init_ram(MemoryRegion *mr, const char *name,
+                            uint64_t size);
+void memory_region_init_rom(MemoryRegion *mr, const char *name,
+                            uint64_t size);
+void memory_region_init_io(MemoryRegion *mr, const MemoryRegionOps *ops,
+                           void *opaque, const char *name, uint64_t size);
+void memory_region_init_alias(MemoryRegion *mr, const char *name,
+                              MemoryRegion *orig, uint64_t offset,
+                              uint64_t size);
+/* Detach from its parent if any and free name, RAM and child list. */
+void memory_region_destroy(MemoryRegion *mr);
+
+void memory_region_add_subregion(MemoryRegion *parent, uint64_t offset,
+                                 MemoryRegion *sub);
+void memory_region_add_subregion_overlap(MemoryRegion *parent,
+                                         uint64_t offset, MemoryRegion *sub,
+                                         int priority);
+void memory_region_del_subregion(MemoryRegion *parent, MemoryRegion *sub);
+void memory_region_set_enabled(MemoryRegion *mr, bool enabled);
+void memory_region_set_address(MemoryRegion *mr, uint64_t addr);
+void memory_region_set_size(MemoryRegion *mr, uint64_t size);
+void memory_region_set_readonly(MemoryRegion *mr, bool readonly);
+void memory_region_set_alias_offset(MemoryRegion *mr, uint64_t offset);
+void memory_region_set_log(MemoryRegion *mr, bool log);
+static inline bool memory_region_is_mapped(const MemoryRegion *mr)
+{ return mr->parent != NULL; }
+static inline void *memory_region_get_ram_ptr(MemoryRegion *mr)
+{ return mr->ram; }
+
+/*
+ * Group several changes so the views are flattened (and KVM slots updated)
+ * once, at the outermost commit.
+ */
+void memory_region_transaction_begin(void);
+void memory_region_transaction_commit(void);
+
+void memory_listener_register(MemoryListener *l, AddressSpace *as);
+void memory_listener_unregister(MemoryListener *l, AddressSpace *as);
+
+/* Binary search of the current flat view; NULL where nothing is mapped. */
+const FlatRange *address_space_lookup(AddressSpace *as, uint64_t addr);
+
+/*
+ * Accesses of 1/2/4/8 bytes, little-endian, at any alignment.  Unassigned
+ * reads return all-ones and writes are dropped (logged with
+ * memory_set_log_unassigned(true)).
+ */
+MemTxResult address_space_read_val(AddressSpace *as, uint64_t addr,
+                                   uint64_t *val, unsigned size);
+MemTxResult address_space_write_val(AddressSpace *as, uint64_t addr,
+                                    uint64_t val, unsigned size);
+/* Buffers of any length, split at region boundaries. */
+MemTxResult address_space_read(AddressSpace *as, uint64_t addr,
+                               void *buf, uint64_t len);
+MemTxResult address_space_write(AddressSpace *as, uint64_t addr,
+                                const void *buf, uint64_t len);
+/* Writes that also land in ROM (firmware/kernel loaders). */
+MemTxResult address_space_write_rom(AddressSpace *as, uint64_t addr,
+                                    const void *buf, uint64_t len);
+
+/* Convenience wrappers on guest-physical memory, for device DMA. */
+static inline MemTxResult dma_read(uint64_t addr, void *buf, uint64_t len)
+{ return address_space_read(&address_space_memory, addr, buf, len); }
+static inline MemTxResult dma_write(uint64_t addr, const void *buf,
+                                    uint64_t len)
+{ return address_space_write(&address_space_memory, addr, buf, len); }
+
+void memory_set_log_unassigned(bool on);
+
+/* "info mtree": the region tree as text. */
+char *memory_mtree_to_string(void);
+
+#endif

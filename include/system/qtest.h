@@ -1,0 +1,26 @@
+/*
+ * -accel qtest: no vCPU runs; a test drives the machine over a socket.
+ * The protocol is QEMU's (see docs/qtest.md); the server lives in
+ * system/qtest.c, the accelerator in accel/qtest/qtest.c.
+ */
+#ifndef SYSTEM_QTEST_H
+#define SYSTEM_QTEST_H
+#include "qemu/osdep.h"
+
+/*
+ * Start the qtest protocol server on @spec: "unix:PATH" connects to a
+ * socket the test listens on (what libqtest does), "unix:PATH,server=on"
+ * listens and takes one client (waiting for it unless wait=off), "stdio"
+ * talks over stdin/stdout.  @log_path: the conversation log ("none": no
+ * log; NULL: stderr, as QEMU does).
+ */
+bool qtest_server_init(const char *spec, const char *log_path, GError **errp);
+/* True when the qtest accelerator is in use. */
+bool qtest_enabled(void);
+
+/* Accelerator -> server: GSI @gsi changed to @level (0 or 1). */
+void qtest_server_irq_changed(int gsi, int level);
+/* The level GSI @gsi was last driven to (0 when out of range). */
+int qtest_accel_irq_level(int gsi);
+
+#endif

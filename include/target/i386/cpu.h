@@ -1,0 +1,137 @@
+/*
+ * The x86 CPU as the guest sees it: topology (APIC IDs), CPU models and
+ * feature flags, and the CPUID table built for each vCPU.
+ *
+ * APIC ID layout follows the Intel SDM vol. 3A, 10.4.8 ("Hierarchical
+ * Mapping of Shared Resources") as QEMU lays it out: each topology level
+ * (thread, core, die) gets a bit field whose width is the level's count
+ * rounded up to a power of two; the package number sits above them.
+ * CPUID leaves follow the Intel SDM vol. 2A "CPUID" and AMD's APM vol. 3
+ * "Obtaining Processor Information via the CPUID Instruction".
+ *
+ * Everything here is pure computation: the table KVM supports is passed in,
+ * so unit tests can feed synthetic ones.
+ */
+#ifndef TARGET_I386_CPU_H
+#define TARGET_I386_CPU_H
+#include "qemu/osdep.h"
+#include "hw/boards.h"
+#include <linux/kvm.h>
+
+/* ---- topology ---- */
+
+typedef struct X86CPUTopoInfo {
+    unsigned dies_per_pkg;
+    unsigned cores_per_die;
+    unsigned threads_per_core;
+} X86CPUTopoInfo;
+
+typedef struct X86CPUTopoIDs {
+    unsigned pkg_id;
+    unsigned die_id;
+    unsigned core_id;
+    unsigned smt_id;
+} X86CPUTopoIDs;
+
+/* Bits needed to number @count items: ceil(log2(count)), 0 for 0 or 1. */
+unsigned apicid_bitwidth_for_count(unsigned count);
+unsigned apicid_smt_width(const X86CPUTopoInfo *t);
+unsigned apicid_core_width(const X86CPUTopoInfo *t);
+unsigned apicid_die_width(const X86CPUTopoInfo *t);
+unsigned apicid_core_offset(const X86CPUTopoInfo *t);
+unsigned apicid_die_offset(const X86CPUTopoInfo *t);
+unsigned apicid_pkg_offset(const X86CPUTopoInfo *t);
+
+/* From -smp (zero fields count as 1). */
+void x86_topo_info_from_smp(const SmpConfig *smp, X86CPUTopoInfo *t);
+void x86_topo_ids_from_idx(const X86CPUTopoInfo *t, unsigned cpu_index,
+                           X86CPUTopoIDs *ids);
+uint32_t x86_apicid_from_topo_ids(const X86CPUTopoInfo *t,
+                                  const X86CPUTopoIDs *ids);
+uint32_t x86_apicid_from_cpu_idx(const X86CPUTopoInfo *t, unsigned cpu_index);
+void x86_topo_ids_from_apicid(const X86CPUTopoInfo *t, uint32_t apic_id,
+                              X86CPUTopoIDs *ids);
+
+/* ---- CPU models and features ---- */
+
+/* The CPUID registers a feature flag can live in. */
+typedef enum FeatureWord {
+    FEAT_1_EDX,
+    FEAT_1_ECX,
+    FEAT_7_0_EBX,
+    FEAT_7_0_ECX,
+    FEAT_7_0_EDX,
+    FEAT_8000_0001_EDX,
+    FEAT_8000_0001_ECX,
+    FEAT_KVM,               /* 0x40000001 EAX: KVM paravirt features */
+    FEATURE_WORDS,
+} FeatureWord;
+
+/* What -cpu asked for, before it meets what KVM supports. */
+typedef struct X86CPUConfig {
+    char model[32];             /* "host", "max", "qemu64" */
+    uint32_t plus[FEATURE_WORDS];   /* +feat / feat=on */
+    uint32_t minus[FEATURE_WORDS];  /* -feat / feat=off (wins over plus) */
+    bool enforce;               /* unsupported requested feature = error */
+    bool check;                 /* warn about them (the default: warn) */
+    bool kvm_signature;         /* kvm=off hides the 0x4000000x leaves */
+    char vendor[13];            /* "" = the model's */
+    int family, model_num, stepping;    /* -1 = the model's */
+    char model_id[49];          /* "" = the model's */
+    uint32_t level, xlevel;     /* 0 = the model's */
+} X86CPUConfig;
+
+/*
+ * Parse "MODEL[,+feat|,-feat|,feat=on|off|,prop=value...]" into @cfg.
+ * Errors: "unknown CPU model 'foo'", "Property 'foo' not found", ...
+ */
+bool x86_cpu_config_parse(const char *model_and_features, X86CPUConfig *cfg,
+                          GError **errp);
+/*
+ * Parse -cpu and keep the result for the vCPUs (NULL = the default,
+ * "host").  Called by main.c early so a bad -cpu is a start-up error.
+ * "help" is not a model: check x86_cpu_model_is_help() first.
+ */
+bool x86_cpu_model_parse(const char *model_and_features, GError **errp);
+/* The configuration x86_cpu_model_parse kept (the default if never called). */
+const X86CPUConfig *x86_cpu_current_config(void);
+bool x86_cpu_model_is_help(const char *model_and_features);
+/* "-cpu help" text (free with g_free). */
+char *x86_cpu_help_text(void);
+
+/*
+ * Find a feature by QEMU's name ("sse4.1", "sse4_1", "lahf-lm"...).
+ * Sets @word and @mask; false if the name is unknown.
+ */
+bool x86_cpu_feature_lookup(const char *name, FeatureWord *word,
+                            uint32_t *mask);
+
+/* Upper bound on entries in a vCPU's CPUID table. */
+#define X86_CPUID_MAX_ENTRIES 100
+
+/* A kvm_cpuid2 with room for the entries (pass &t.c to KVM_SET_CPUID2). */
+typedef struct X86CPUIDTable {
+    struct kvm_cpuid2 c;
+    struct kvm_cpuid_entry2 entries[X86_CPUID_MAX_ENTRIES];
+} X86CPUIDTable;
+
+/*
+ * Build the CPUID table of the vCPU with @apic_id from @cfg, the
+ * @supported table (KVM_GET_SUPPORTED_CPUID) and the topology.  Requested
+ * features KVM lacks are dropped with a warning, or fail with enforce.
+ * @host_brand: the host's 48-byte brand string for "host"/"max" (may be NULL).
+ */
+bool x86_cpu_build_cpuid(const X86CPUConfig *cfg,
+                         const struct kvm_cpuid2 *supported,
+                         const char *host_brand,
+                         const X86CPUTopoInfo *topo, uint32_t apic_id,
+                         X86CPUIDTable *out, GError **errp);
+
+/* Find leaf @function / subleaf @index in @c (index ignored unless the
+ * entry is index-significant); NULL if absent. */
+struct kvm_cpuid_entry2 *x86_cpuid_find(struct kvm_cpuid2 *c,
+                                        uint32_t function, uint32_t index);
+const struct kvm_cpuid_entry2 *x86_cpuid_find_const(
+    const struct kvm_cpuid2 *c, uint32_t function, uint32_t index);
+
+#endif

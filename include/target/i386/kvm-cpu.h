@@ -1,0 +1,36 @@
+/*
+ * x86 vCPU state through KVM: CPUID setup, the power-on state, the boot
+ * entry state, and register dumps.  Used by accel/kvm/kvm-cpus.c.
+ */
+#ifndef TARGET_I386_KVM_CPU_H
+#define TARGET_I386_KVM_CPU_H
+#include "qemu/osdep.h"
+#include "hw/i386/x86.h"
+#include "target/i386/cpu.h"
+
+typedef struct X86KvmVcpu {
+    int fd;                 /* vCPU fd */
+    unsigned index;
+    uint32_t apic_id;
+    uint32_t signature;     /* CPUID.1:EAX, EDX's value at reset */
+} X86KvmVcpu;
+
+/*
+ * Build and install the CPUID table of @cpu (KVM_SET_CPUID2) for the
+ * current -cpu configuration.
+ */
+bool x86_kvm_vcpu_init(X86KvmVcpu *cpu, const struct kvm_cpuid2 *supported,
+                       const X86CPUTopoInfo *topo, GError **errp);
+
+/*
+ * Power-on state (SDM vol. 3A, 9.1.1 "Processor State After Reset"): for
+ * the BSP (@bsp) runnable and, with @entry not NULL and not RESET_VECTOR,
+ * at the direct-boot entry; APs wait for INIT/SIPI.
+ */
+bool x86_kvm_vcpu_reset(X86KvmVcpu *cpu, bool bsp, const X86BootEntry *entry,
+                        GError **errp);
+
+/* QEMU-style "info registers" text of a stopped vCPU (g_free it). */
+char *x86_kvm_vcpu_dump(const X86KvmVcpu *cpu);
+
+#endif

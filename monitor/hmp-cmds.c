@@ -1,0 +1,211 @@
+/*
+ * Human monitor commands other than the memory dumps.  The texts follow
+ * QEMU's, since people and tools read them.
+ */
+#include "qemu/osdep.h"
+#include "qemu/version.h"
+#include "accel/kvm.h"
+#include "chardev/char.h"
+#include "hw/boards.h"
+#include "hw/qdev.h"
+#include "system/memory.h"
+#include "system/runstate.h"
+#include "hmp.h"
+
+static void hmp_report_error(Monitor *mon, GError *err)
+{
+    monitor_printf(mon, "Error: %s\n", err->message);
+    g_error_free(err);
+}
+
+void hmp_stop(Monitor *mon, const char *args)
+{
+    monitor_do_stop();
+}
+
+void hmp_cont(Monitor *mon, const char *args)
+{
+    GError *err = NULL;
+
+    if (!monitor_do_cont(&err)) {
+        hmp_report_error(mon, err);
+    }
+}
+
+void hmp_system_reset(Monitor *mon, const char *args)
+{
+    monitor_do_system_reset();
+}
+
+void hmp_system_powerdown(Monitor *mon, const char *args)
+{
+    monitor_do_system_powerdown();
+}
+
+void hmp_quit(Monitor *mon, const char *args)
+{
+    monitor_do_quit();
+}
+
+void hmp_cpu(Monitor *mon, const char *args)
+{
+    uint64_t idx;
+
+    g_autofree char *arg = g_strstrip(g_strdup(args));
+    if (!parse_uint(arg, &idx, NULL) || idx >= kvm_vcpu_count()) {
+        monitor_printf(mon, "invalid CPU index\n");
+        return;
+    }
+    mon->cpu_index = idx;
+}
+
+void hmp_info_status(Monitor *mon, const char *args)
+{
+    RunState s = runstate_get();
+
+    monitor_printf(mon, "VM status: %s", runstate_is_running() ? "running"
+                                                               : "paused");
+    if (!runstate_is_running() && s != RUN_STATE_PAUSED) {
+        monitor_printf(mon, " (%s)", runstate_name(s));
+    }
+    monitor_printf(mon, "\n");
+}
+
+void hmp_info_version(Monitor *mon, const char *args)
+{
+    monitor_printf(mon, "%s (kvmpc-%s)\n", QEMU_COMPAT_VERSION,
+                   KVMPC_VERSION);
+}
+
+void hmp_info_name(Monitor *mon, const char *args)
+{
+    if (current_machine && current_machine->name) {
+        monitor_printf(mon, "%s\n", current_machine->name);
+    }
+}
+
+void hmp_info_uuid(Monitor *mon, const char *args)
+{
+    g_autofree char *uuid = monitor_machine_uuid();
+    monitor_printf(mon, "%s\n", uuid);
+}
+
+void hmp_info_kvm(Monitor *mon, const char *args)
+{
+    monitor_printf(mon, "kvm support: %s\n",
+                   kvm_enabled() ? "enabled" : "disabled");
+}
+
+void hmp_info_cpus(Monitor *mon, const char *args)
+{
+    KvmVcpuInfo info;
+
+    for (unsigned i = 0; kvm_vcpu_info(i, &info); i++) {
+        monitor_printf(mon, "%c CPU #%u: thread_id=%d\n",
+                       i == mon->cpu_index ? '*' : ' ', info.cpu_index,
+                       info.thread_id);
+    }
+}
+
+void hmp_info_registers(Monitor *mon, const char *args)
+{
+    g_autofree char *arg = g_strstrip(g_strdup(args));
+    bool all = !strcmp(arg, "-a");
+    unsigned n = kvm_vcpu_count();
+
+    if (!n) {
+        monitor_printf(mon, "No CPU available\n");
+        return;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (!all && i != mon->cpu_index) {
+            continue;
+        }
+        g_autofree char *dump = kvm_vcpu_dump_registers(i);
+        if (all) {
+            monitor_printf(mon, "\nCPU#%u\n", i);
+        }
+        monitor_puts(mon, dump ? dump : "No CPU available\n");
+    }
+}
+
+void hmp_info_pci(Monitor *mon, const char *args)
+{
+    g_autofree char *text = monitor_pci_info_text();
+    monitor_puts(mon, text);
+}
+
+static void print_prop(Monitor *mon, DeviceState *dev, const Property *p)
+{
+    g_autofree char *val = device_get_prop_str(dev, p);
+    uint64_t n;
+
+    switch (p->type) {
+    case PROP_STRING:
+    case PROP_CHARDEV:
+        monitor_printf(mon, "    %s = \"%s\"\n", p->name, val ? val : "");
+        break;
+    case PROP_BOOL:
+        monitor_printf(mon, "    %s = %s\n", p->name,
+                       val && !strcmp(val, "on") ? "true" : "false");
+        break;
+    case PROP_PCI_DEVFN:
+        monitor_printf(mon, "    %s = %s\n", p->name, val ? val : "");
+        break;
+    default:
+        if (val && parse_uint(val, &n, NULL)) {
+            monitor_printf(mon, "    %s = %s (0x%" PRIx64 ")\n", p->name,
+                           val, n);
+        } else {
+            monitor_printf(mon, "    %s = %s\n", p->name, val ? val : "");
+        }
+        break;
+    }
+}
+
+void hmp_info_qtree(Monitor *mon, const char *args)
+{
+    GPtrArray *devs = device_list();
+
+    monitor_printf(mon, "bus: main-system-bus\n  type System\n");
+    for (guint i = 0; i < devs->len; i++) {
+        DeviceState *dev = g_ptr_array_index(devs, i);
+        monitor_printf(mon, "  dev: %s, id \"%s\"\n", dev->type->name,
+                       dev->id ? dev->id : "");
+        for (const DeviceType *t = dev->type; t;
+             t = t->parent ? device_type_find(t->parent) : NULL) {
+            for (const Property *p = t->props; p && p->name; p++) {
+                print_prop(mon, dev, p);
+            }
+        }
+    }
+}
+
+void hmp_info_mtree(Monitor *mon, const char *args)
+{
+    g_autofree char *text = memory_mtree_to_string();
+    monitor_puts(mon, text);
+}
+
+void hmp_info_chardev(Monitor *mon, const char *args)
+{
+    GPtrArray *list = qemu_chr_list();
+
+    for (guint i = 0; i < list->len; i++) {
+        Chardev *chr = g_ptr_array_index(list, i);
+        monitor_printf(mon, "%s: filename=%s\n", chr->id, chr->filename);
+    }
+}
+
+void hmp_info_history(Monitor *mon, const char *args)
+{
+    Monitor *term = mon->rs ? mon : NULL;
+
+    if (!term) {
+        return;     /* human-monitor-command has no history */
+    }
+    for (unsigned i = 0; i < readline_history_len(term->rs); i++) {
+        monitor_printf(mon, "%d: '%s'\n", i,
+                       readline_history_get(term->rs, i));
+    }
+}

@@ -1,0 +1,289 @@
+/*
+ * The human monitor: QEMU's banner and "(qemu) " prompt (tools screen-
+ * scrape both), a line editor on the chardev, and the command table.
+ *
+ * Output from the commands is text; monitor_puts turns "\n" into "\r\n".
+ */
+#include "qemu/osdep.h"
+#include "qemu/version.h"
+#include "monitor-internal.h"
+#include "hmp.h"
+
+#define HMP_PROMPT "(qemu) "
+#define HMP_BANNER "QEMU " QEMU_COMPAT_VERSION \
+    " monitor - type 'help' for more information\n"
+
+const HMPCommand hmp_commands[] = {
+    { "help|?", "[cmd]", "show the help", hmp_help },
+    { "info", "[subcommand]",
+      "show various information about the system state", hmp_info },
+    { "stop|s", "", "stop emulation", hmp_stop },
+    { "cont|c", "", "resume emulation", hmp_cont },
+    { "system_reset", "", "reset the system", hmp_system_reset },
+    { "system_powerdown", "", "send system power down event",
+      hmp_system_powerdown },
+    { "quit|q", "", "quit the emulator", hmp_quit },
+    { "cpu", "index", "set the default CPU", hmp_cpu },
+    { "x", "/fmt addr", "virtual memory dump starting at 'addr'", hmp_x,
+      true },
+    { "xp", "/fmt addr", "physical memory dump starting at 'addr'", hmp_xp,
+      true },
+    { NULL },
+};
+
+const HMPCommand hmp_info_commands[] = {
+    { "chardev", "", "show the character devices", hmp_info_chardev },
+    { "cpus", "", "show infos for each CPU", hmp_info_cpus },
+    { "history", "", "show the command line history", hmp_info_history },
+    { "kvm", "", "show KVM information", hmp_info_kvm },
+    { "mtree", "", "show memory tree", hmp_info_mtree },
+    { "name", "", "show the current VM name", hmp_info_name },
+    { "pci", "", "show PCI info", hmp_info_pci },
+    { "qtree", "", "show device tree", hmp_info_qtree },
+    { "registers", "[-a]", "show the cpu registers (-a: all vCPUs)",
+      hmp_info_registers },
+    { "status", "", "show the current VM status (running|paused)",
+      hmp_info_status },
+    { "uuid", "", "show the current VM UUID", hmp_info_uuid },
+    { "version", "", "show the version of QEMU", hmp_info_version },
+    { NULL },
+};
+
+bool hmp_name_matches(const char *spec, const char *name, size_t len)
+{
+    const char *p = spec;
+
+    while (*p) {
+        size_t n = strcspn(p, "|");
+        if (n == len && !strncmp(p, name, len)) {
+            return true;
+        }
+        p += n;
+        if (*p == '|') {
+            p++;
+        }
+    }
+    return false;
+}
+
+static const HMPCommand *hmp_find(const HMPCommand *table, const char *name,
+                                  size_t len)
+{
+    for (const HMPCommand *c = table; c->name; c++) {
+        if (hmp_name_matches(c->name, name, len)) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+static void hmp_print_table(Monitor *mon, const HMPCommand *table,
+                            const char *prefix)
+{
+    for (const HMPCommand *c = table; c->name; c++) {
+        monitor_printf(mon, "%s%s %s -- %s\n", prefix, c->name, c->params,
+                       c->help);
+    }
+}
+
+void hmp_help(Monitor *mon, const char *args)
+{
+    size_t len;
+    const HMPCommand *c;
+
+    while (*args == ' ') {
+        args++;
+    }
+    len = strcspn(args, " ");
+    if (!len) {
+        hmp_print_table(mon, hmp_commands, "");
+        return;
+    }
+    if (len == 4 && !strncmp(args, "info", 4)) {
+        hmp_print_table(mon, hmp_info_commands, "info ");
+        return;
+    }
+    c = hmp_find(hmp_commands, args, len);
+    if (!c) {
+        monitor_printf(mon, "unknown command: '%.*s'\n", (int)len, args);
+        return;
+    }
+    monitor_printf(mon, "%s %s -- %s\n", c->name, c->params, c->help);
+}
+
+void hmp_info(Monitor *mon, const char *args)
+{
+    size_t len;
+    const HMPCommand *c;
+
+    while (*args == ' ') {
+        args++;
+    }
+    len = strcspn(args, " ");
+    if (!len) {
+        hmp_print_table(mon, hmp_info_commands, "info ");
+        return;
+    }
+    c = hmp_find(hmp_info_commands, args, len);
+    if (!c) {
+        monitor_printf(mon, "unknown command: 'info %.*s'\n", (int)len,
+                       args);
+        return;
+    }
+    c->handler(mon, args + len);
+}
+
+void hmp_handle_command(Monitor *mon, const char *cmdline)
+{
+    const char *p = cmdline;
+    const HMPCommand *c;
+    size_t len;
+
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    if (!*p) {
+        return;
+    }
+    /* "x/4x addr": the name ends at '/' for commands with a format. */
+    len = strcspn(p, " \t/");
+    c = hmp_find(hmp_commands, p, len);
+    if (c && p[len] == '/' && !c->takes_format) {
+        c = NULL;
+        len = strcspn(p, " \t");
+    }
+    if (!c) {
+        monitor_printf(mon, "unknown command: '%.*s'\n", (int)len, p);
+        return;
+    }
+    c->handler(mon, p + len);
+}
+
+void hmp_complete(Monitor *mon, const char *line, GPtrArray *out)
+{
+    const HMPCommand *table = hmp_commands;
+    const char *word;
+
+    while (*line == ' ') {
+        line++;
+    }
+    word = line;
+    if (g_str_has_prefix(line, "info ") || g_str_has_prefix(line, "help ")) {
+        word = line + 5;
+        while (*word == ' ') {
+            word++;
+        }
+        table = g_str_has_prefix(line, "info ") ? hmp_info_commands
+                                                 : hmp_commands;
+    }
+    if (strchr(word, ' ')) {
+        return;     /* arguments: nothing to complete */
+    }
+    for (const HMPCommand *c = table; c->name; c++) {
+        g_autofree char *first = g_strndup(c->name, strcspn(c->name, "|"));
+        if (g_str_has_prefix(first, word)) {
+            g_ptr_array_add(out, g_steal_pointer(&first));
+        }
+    }
+}
+
+/* ---- the monitor on a chardev --------------------------------------- */
+
+static void hmp_rl_write(void *opaque, const char *text)
+{
+    Monitor *mon = opaque;
+    monitor_write_raw(mon, text, strlen(text));
+}
+
+static void hmp_rl_line(void *opaque, const char *line)
+{
+    Monitor *mon = opaque;
+    Monitor *old = monitor_set_cur(mon);
+
+    hmp_handle_command(mon, line);
+    monitor_set_cur(old);
+    if (mon->rs && !mon->mux_out) {
+        readline_show_prompt(mon->rs);
+    }
+}
+
+static void hmp_rl_complete(void *opaque, const char *line, GPtrArray *out)
+{
+    hmp_complete(opaque, line, out);
+}
+
+static int hmp_can_read(void *opaque)
+{
+    return READLINE_MAX_LINE;
+}
+
+static void hmp_read(void *opaque, const uint8_t *buf, int len)
+{
+    Monitor *mon = opaque;
+
+    for (int i = 0; i < len; i++) {
+        readline_handle_byte(mon->rs, buf[i]);
+    }
+}
+
+static void hmp_greet(Monitor *mon)
+{
+    mon->greeted = true;
+    monitor_puts(mon, HMP_BANNER);
+    readline_restart(mon->rs);
+    readline_show_prompt(mon->rs);
+}
+
+/*
+ * On a mux (-nographic), a monitor that opens in the background prints
+ * its banner when it is first switched to, so the guest's console is not
+ * interrupted by it.
+ */
+static void hmp_event(void *opaque, ChrEvent event)
+{
+    Monitor *mon = opaque;
+
+    switch (event) {
+    case CHR_EVENT_OPENED:
+        if (mon->mux_out) {
+            mon->banner_pending = true;
+        } else {
+            hmp_greet(mon);
+        }
+        break;
+    case CHR_EVENT_MUX_IN:
+        mon->mux_out = false;
+        if (mon->banner_pending) {
+            mon->banner_pending = false;
+            hmp_greet(mon);
+        } else {
+            readline_restart(mon->rs);
+            readline_show_prompt(mon->rs);
+        }
+        break;
+    case CHR_EVENT_MUX_OUT:
+        if (!mon->mux_out && mon->greeted) {
+            monitor_puts(mon, "\n");   /* leave the prompt's line */
+        }
+        mon->mux_out = true;
+        break;
+    case CHR_EVENT_CLOSED:
+        readline_restart(mon->rs);
+        break;
+    default:
+        break;
+    }
+}
+
+bool monitor_hmp_init(Monitor *mon, GError **errp)
+{
+    mon->rs = readline_new(hmp_rl_write, hmp_rl_line, hmp_rl_complete, mon);
+    readline_set_prompt(mon->rs, HMP_PROMPT);
+    if (!qemu_chr_fe_attach(mon->chr, hmp_can_read, hmp_read, hmp_event,
+                            mon, errp)) {
+        readline_free(mon->rs);
+        mon->rs = NULL;
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,50 @@
+/*
+ * Human monitor commands (hmp-cmds.c, hmp-mem.c), called by hmp.c with
+ * the rest of the command line after the command name.
+ */
+#ifndef MONITOR_HMP_H
+#define MONITOR_HMP_H
+#include "monitor-internal.h"
+
+typedef void HMPHandler(Monitor *mon, const char *args);
+
+typedef struct HMPCommand {
+    const char *name;       /* "cont|c": name and aliases */
+    const char *params;     /* shown by help */
+    const char *help;
+    HMPHandler *handler;
+    bool takes_format;      /* "x/4xb ADDR": '/' may follow the name */
+} HMPCommand;
+
+/* The tables, NULL-name terminated. */
+extern const HMPCommand hmp_commands[];
+extern const HMPCommand hmp_info_commands[];
+
+void hmp_help(Monitor *mon, const char *args);
+void hmp_info(Monitor *mon, const char *args);
+void hmp_stop(Monitor *mon, const char *args);
+void hmp_cont(Monitor *mon, const char *args);
+void hmp_system_reset(Monitor *mon, const char *args);
+void hmp_system_powerdown(Monitor *mon, const char *args);
+void hmp_quit(Monitor *mon, const char *args);
+void hmp_cpu(Monitor *mon, const char *args);
+void hmp_x(Monitor *mon, const char *args);
+void hmp_xp(Monitor *mon, const char *args);
+
+void hmp_info_status(Monitor *mon, const char *args);
+void hmp_info_version(Monitor *mon, const char *args);
+void hmp_info_name(Monitor *mon, const char *args);
+void hmp_info_uuid(Monitor *mon, const char *args);
+void hmp_info_kvm(Monitor *mon, const char *args);
+void hmp_info_cpus(Monitor *mon, const char *args);
+void hmp_info_registers(Monitor *mon, const char *args);
+void hmp_info_pci(Monitor *mon, const char *args);
+void hmp_info_qtree(Monitor *mon, const char *args);
+void hmp_info_mtree(Monitor *mon, const char *args);
+void hmp_info_chardev(Monitor *mon, const char *args);
+void hmp_info_history(Monitor *mon, const char *args);
+
+/* Does @name (one word) match the "a|b|c" spelling @spec? */
+bool hmp_name_matches(const char *spec, const char *name, size_t len);
+
+#endif

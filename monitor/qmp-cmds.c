@@ -1,0 +1,277 @@
+/*
+ * QMP command implementations (the qmp_*() functions the generated
+ * marshallers in qapi-commands.c call), and the command tables.
+ *
+ * Replies follow QEMU 7.2's for the same commands; where kvmpc has no
+ * equivalent of a QEMU member the value QEMU gives for a pc machine with
+ * KVM is used (see docs/qmp.md).
+ */
+#include "qemu/osdep.h"
+#include "qemu/version.h"
+#include "accel/kvm.h"
+#include "chardev/char.h"
+#include "hw/boards.h"
+#include "hw/qdev.h"
+#include "qapi/qapi-commands.h"
+#include "monitor-internal.h"
+
+/* Append @obj to a generated FooList through its tail pointer. */
+#define LIST_APPEND(tail, obj) do {                         \
+        *(tail) = g_new0(__typeof__(**(tail)), 1);          \
+        (*(tail))->value = (obj);                           \
+        (tail) = &(*(tail))->next;                          \
+    } while (0)
+
+/* monitor_runstate() returns system/runstate.h's value: same order. */
+G_STATIC_ASSERT(RUN_STATE__MAX == MONITOR_RUN_STATE_COUNT);
+
+/* ---- the command tables --------------------------------------------- */
+
+void monitor_qmp_commands_init(void)
+{
+    static bool done;
+
+    if (done) {
+        return;
+    }
+    done = true;
+    qmp_init_marshal(&qmp_commands);
+    /* Before negotiation only qmp_capabilities exists (as in QEMU). */
+    qmp_register_command(&qmp_cap_negotiation_commands, "qmp_capabilities",
+                         qmp_marshal_qmp_capabilities, QCO_ALLOW_PRECONFIG);
+}
+
+/* ---- protocol ------------------------------------------------------- */
+
+void qmp_qmp_capabilities(QMPCapabilityList *enable, GError **errp)
+{
+    bool oob = false;
+
+    for (QMPCapabilityList *c = enable; c; c = c->next) {
+        oob |= c->value == QMP_CAPABILITY_OOB;
+    }
+    monitor_qmp_negotiate(monitor_cur(), oob, errp);
+}
+
+VersionInfo *qmp_query_version(GError **errp)
+{
+    VersionInfo *info = g_new0(VersionInfo, 1);
+
+    info->qemu = g_new0(VersionTriple, 1);
+    info->qemu->major = QEMU_COMPAT_VERSION_MAJOR;
+    info->qemu->minor = QEMU_COMPAT_VERSION_MINOR;
+    info->qemu->micro = QEMU_COMPAT_VERSION_MICRO;
+    info->package = g_strdup("kvmpc-" KVMPC_VERSION);
+    return info;
+}
+
+static void add_command_info(const QmpCommand *cmd, void *opaque)
+{
+    CommandInfoList ***tail = opaque;
+    CommandInfo *info;
+
+    if (!cmd->enabled) {
+        return;
+    }
+    info = g_new0(CommandInfo, 1);
+    info->name = g_strdup(cmd->name);
+    LIST_APPEND(*tail, info);
+}
+
+CommandInfoList *qmp_query_commands(GError **errp)
+{
+    CommandInfoList *list = NULL, **tail = &list;
+
+    qmp_for_each_command(&qmp_commands, add_command_info, &tail);
+    return list;
+}
+
+/* ---- run state ------------------------------------------------------ */
+
+StatusInfo *qmp_query_status(GError **errp)
+{
+    StatusInfo *info = g_new0(StatusInfo, 1);
+
+    info->running = monitor_vm_running();
+    info->status = (RunState)monitor_runstate();
+    return info;
+}
+
+void qmp_stop(GError **errp)
+{
+    monitor_do_stop();
+}
+
+void qmp_cont(GError **errp)
+{
+    monitor_do_cont(errp);
+}
+
+void qmp_system_reset(GError **errp)
+{
+    monitor_do_system_reset();
+}
+
+void qmp_system_powerdown(GError **errp)
+{
+    monitor_do_system_powerdown();
+}
+
+void qmp_quit(GError **errp)
+{
+    monitor_do_quit();
+}
+
+/* ---- machine -------------------------------------------------------- */
+
+NameInfo *qmp_query_name(GError **errp)
+{
+    NameInfo *info = g_new0(NameInfo, 1);
+
+    if (current_machine && current_machine->name) {
+        info->name = g_strdup(current_machine->name);
+    }
+    return info;
+}
+
+UuidInfo *qmp_query_uuid(GError **errp)
+{
+    UuidInfo *info = g_new0(UuidInfo, 1);
+
+    info->UUID = monitor_machine_uuid();
+    return info;
+}
+
+KvmInfo *qmp_query_kvm(GError **errp)
+{
+    KvmInfo *info = g_new0(KvmInfo, 1);
+
+    info->enabled = kvm_enabled();
+    info->present = kvm_available();
+    return info;
+}
+
+TargetInfo *qmp_query_target(GError **errp)
+{
+    TargetInfo *info = g_new0(TargetInfo, 1);
+
+    info->arch = SYS_EMU_TARGET_X86_64;
+    return info;
+}
+
+static MachineInfo *machine_info(const MachineType *mt)
+{
+    MachineInfo *info = g_new0(MachineInfo, 1);
+
+    info->name = g_strdup(mt->name);
+    info->alias = g_strdup(mt->alias);
+    /* QEMU sends is-default only for the default machine. */
+    info->has_is_default = mt->is_default;
+    info->is_default = mt->is_default;
+    info->cpu_max = mt->max_cpus;
+    info->hotpluggable_cpus = true;
+    info->numa_mem_supported = false;
+    info->deprecated = false;
+    info->default_cpu_type = g_strdup("qemu64-x86_64-cpu");
+    info->default_ram_id = g_strdup("pc.ram");
+    info->acpi = true;
+    return info;
+}
+
+MachineInfoList *qmp_query_machines(GError **errp)
+{
+    GPtrArray *types = machine_type_list();
+    MachineInfoList *list = NULL, **tail = &list;
+
+    for (guint i = 0; i < types->len; i++) {
+        LIST_APPEND(tail, machine_info(g_ptr_array_index(types, i)));
+    }
+    return list;
+}
+
+/* Where QOM would put vCPU @idx (see qom-list in qom-cmds.c). */
+char *monitor_cpu_qom_path(unsigned idx)
+{
+    return g_strdup_printf("/machine/cpu[%u]", idx);
+}
+
+static CpuInfoFast *cpu_info_fast(const KvmVcpuInfo *vi)
+{
+    CpuInfoFast *info = g_new0(CpuInfoFast, 1);
+    CpuInstanceProperties *props = g_new0(CpuInstanceProperties, 1);
+
+    info->cpu_index = vi->cpu_index;
+    info->qom_path = monitor_cpu_qom_path(vi->cpu_index);
+    info->thread_id = vi->thread_id;
+    info->target = SYS_EMU_TARGET_X86_64;
+    props->has_socket_id = true;
+    props->socket_id = vi->socket_id;
+    if (current_machine && current_machine->smp.dies > 1) {
+        props->has_die_id = true;
+        props->die_id = vi->die_id;
+    }
+    props->has_core_id = true;
+    props->core_id = vi->core_id;
+    props->has_thread_id = true;
+    props->thread_id = vi->thread_id_in_core;
+    info->props = props;
+    return info;
+}
+
+CpuInfoFastList *qmp_query_cpus_fast(GError **errp)
+{
+    CpuInfoFastList *list = NULL, **tail = &list;
+    KvmVcpuInfo vi;
+
+    for (unsigned i = 0; kvm_vcpu_info(i, &vi); i++) {
+        LIST_APPEND(tail, cpu_info_fast(&vi));
+    }
+    return list;
+}
+
+/* ---- devices -------------------------------------------------------- */
+
+ChardevInfoList *qmp_query_chardev(GError **errp)
+{
+    GPtrArray *chrs = qemu_chr_list();
+    ChardevInfoList *list = NULL, **tail = &list;
+
+    for (guint i = 0; i < chrs->len; i++) {
+        Chardev *chr = g_ptr_array_index(chrs, i);
+        ChardevInfo *info = g_new0(ChardevInfo, 1);
+
+        info->label = g_strdup(chr->id);
+        info->filename = g_strdup(chr->filename);
+        info->frontend_open = qemu_chr_fe_is_open(chr);
+        LIST_APPEND(tail, info);
+    }
+    return list;
+}
+
+/*
+ * No PCI framework yet: report the (empty) root bus, as QEMU would for a
+ * machine without PCI devices.  TODO(lead): fill from hw/pci.
+ */
+PciInfoList *qmp_query_pci(GError **errp)
+{
+    PciInfoList *list = NULL, **tail = &list;
+    PciInfo *bus = g_new0(PciInfo, 1);
+
+    bus->bus = 0;
+    LIST_APPEND(tail, bus);
+    return list;
+}
+
+/* ---- human-monitor-command ------------------------------------------ */
+
+char *qmp_human_monitor_command(const char *command_line, bool has_cpu_index,
+                                int64_t cpu_index, GError **errp)
+{
+    if (has_cpu_index &&
+        (cpu_index < 0 || cpu_index >= (int64_t)kvm_vcpu_count())) {
+        error_setg(errp, "Parameter 'cpu-index' expects a CPU number");
+        return NULL;
+    }
+    return hmp_run_command_on_cpu(command_line,
+                                  has_cpu_index ? (int)cpu_index : -1);
+}

@@ -1,0 +1,337 @@
+/*
+ * qom-list, qom-get and device-list-properties over the object tree
+ * kvmpc exposes, which has QEMU's shape where it matters to clients:
+ *
+ *   /                          container
+ *   /machine                   the machine ("<name>-machine")
+ *   /machine/peripheral/ID     devices created with an id
+ *   /machine/peripheral-anon   (empty: anonymous devices are unattached)
+ *   /machine/unattached/device[N]  devices without an id
+ *   /machine/cpu[N]            vCPUs (query-cpus-fast's qom-path)
+ *   /chardevs/ID               character devices
+ *
+ * Every node has a "type" property; devices also have "realized" and
+ * their qdev properties; containers list their children as child<TYPE>
+ * properties whose value (qom-get) is the child's path.  A path without
+ * a leading '/' is resolved as a unique path suffix, as QEMU does.
+ */
+#include "qemu/osdep.h"
+#include "accel/kvm.h"
+#include "chardev/char.h"
+#include "hw/boards.h"
+#include "hw/qdev.h"
+#include "qapi/qapi-commands.h"
+#include "qobject/qbool.h"
+#include "qobject/qnum.h"
+#include "qobject/qstring.h"
+#include "monitor-internal.h"
+
+#define LIST_APPEND(tail, obj) do {                         \
+        *(tail) = g_new0(__typeof__(**(tail)), 1);          \
+        (*(tail))->value = (obj);                           \
+        (tail) = &(*(tail))->next;                          \
+    } while (0)
+
+typedef enum QomKind {
+    QOM_CONTAINER, QOM_MACHINE, QOM_DEVICE, QOM_CPU, QOM_CHARDEV,
+} QomKind;
+
+typedef struct QomNode {
+    char *path;
+    char *type;             /* QOM type name */
+    QomKind kind;
+    DeviceState *dev;       /* QOM_DEVICE */
+} QomNode;
+
+static void qom_node_free(gpointer p)
+{
+    QomNode *n = p;
+
+    g_free(n->path);
+    g_free(n->type);
+    g_free(n);
+}
+
+static void add_node(GPtrArray *nodes, char *path, char *type, QomKind kind,
+                     DeviceState *dev)
+{
+    QomNode *n = g_new0(QomNode, 1);
+
+    n->path = path;
+    n->type = type;
+    n->kind = kind;
+    n->dev = dev;
+    g_ptr_array_add(nodes, n);
+}
+
+static char *cpu_type_name(void)
+{
+    const char *model = current_machine && current_machine->cpu_model
+                        ? current_machine->cpu_model : "host";
+    g_autofree char *base = g_strndup(model, strcspn(model, ","));
+
+    return g_strdup_printf("%s-x86_64-cpu", base);
+}
+
+/* The whole tree, built on demand: it is small and always current. */
+static GPtrArray *qom_tree(void)
+{
+    GPtrArray *nodes = g_ptr_array_new_with_free_func(qom_node_free);
+    GPtrArray *devs = device_list(), *chrs = qemu_chr_list();
+    const char *mname = current_machine && current_machine->type
+                        ? current_machine->type->name : "none";
+
+    add_node(nodes, g_strdup("/"), g_strdup("container"), QOM_CONTAINER,
+             NULL);
+    add_node(nodes, g_strdup("/machine"),
+             g_strdup_printf("%s-machine", mname), QOM_MACHINE, NULL);
+    for (const char *const *c = (const char *const[]){ "peripheral",
+             "peripheral-anon", "unattached", NULL }; *c; c++) {
+        add_node(nodes, g_strdup_printf("/machine/%s", *c),
+                 g_strdup("container"), QOM_CONTAINER, NULL);
+    }
+    add_node(nodes, g_strdup("/chardevs"), g_strdup("container"),
+             QOM_CONTAINER, NULL);
+    for (guint i = 0; i < devs->len; i++) {
+        DeviceState *dev = g_ptr_array_index(devs, i);
+        if (dev->path) {
+            add_node(nodes, g_strdup(dev->path), g_strdup(dev->type->name),
+                     QOM_DEVICE, dev);
+        }
+    }
+    for (unsigned i = 0; i < kvm_vcpu_count(); i++) {
+        add_node(nodes, monitor_cpu_qom_path(i), cpu_type_name(), QOM_CPU,
+                 NULL);
+    }
+    for (guint i = 0; i < chrs->len; i++) {
+        Chardev *chr = g_ptr_array_index(chrs, i);
+        add_node(nodes, g_strdup_printf("/chardevs/%s", chr->id),
+                 g_strdup_printf("chardev-%s", chr->driver->name),
+                 QOM_CHARDEV, NULL);
+    }
+    return nodes;
+}
+
+/* Is @child directly below @parent? */
+static bool is_child(const char *parent, const char *child)
+{
+    size_t plen = strlen(parent);
+    const char *rest;
+
+    if (!strcmp(parent, "/")) {
+        plen = 0;
+    } else if (strncmp(child, parent, plen)) {
+        return false;
+    }
+    rest = child + plen;
+    return rest[0] == '/' && rest[1] && !strchr(rest + 1, '/');
+}
+
+static const QomNode *qom_resolve(GPtrArray *nodes, const char *path,
+                                  GError **errp)
+{
+    const QomNode *found = NULL;
+
+    for (guint i = 0; i < nodes->len; i++) {
+        const QomNode *n = g_ptr_array_index(nodes, i);
+        bool match;
+
+        if (path[0] == '/') {
+            match = !strcmp(n->path, path);
+        } else {
+            size_t nl = strlen(n->path), pl = strlen(path);
+            match = *path && nl > pl && n->path[nl - pl - 1] == '/' &&
+                    !strcmp(n->path + nl - pl, path);
+        }
+        if (!match) {
+            continue;
+        }
+        if (found) {
+            error_setg(errp, "Path '%s' is ambiguous", path);
+            return NULL;
+        }
+        found = n;
+    }
+    if (!found) {
+        g_set_error(errp, KVMPC_ERROR, KVMPC_ERROR_DEVICE_NOT_FOUND,
+                    "Device '%s' not found", path);
+    }
+    return found;
+}
+
+/* ---- property values ------------------------------------------------ */
+
+/* A qdev property value (text form) as the JSON QEMU sends for it. */
+static QObject *prop_value(const Property *p, const char *text)
+{
+    uint64_t u;
+    bool b;
+
+    switch (p->type) {
+    case PROP_BOOL:
+        return QOBJECT(qbool_from_bool(parse_bool(text, &b, NULL) && b));
+    case PROP_UINT8:
+    case PROP_UINT16:
+    case PROP_UINT32:
+    case PROP_UINT64:
+        return QOBJECT(qnum_from_uint(parse_uint(text, &u, NULL) ? u : 0));
+    case PROP_SIZE:
+        return QOBJECT(qnum_from_uint(parse_size(text, 1, &u, NULL) ? u : 0));
+    case PROP_INT32:
+        return QOBJECT(qnum_from_int(g_ascii_strtoll(text, NULL, 0)));
+    case PROP_PCI_DEVFN: {
+        /* "SS.F" text, QEMU's value is the devfn number (-1: auto). */
+        unsigned slot, fn = 0;
+        if (sscanf(text, "%x.%x", &slot, &fn) >= 1 && text[0] != '-') {
+            return QOBJECT(qnum_from_int((slot << 3) | (fn & 7)));
+        }
+        return QOBJECT(qnum_from_int(-1));
+    }
+    case PROP_STRING:
+    case PROP_CHARDEV:
+    default:
+        return QOBJECT(qstring_from_str(text));
+    }
+}
+
+static const char *prop_type_name(const Property *p)
+{
+    return property_type_name(p->type);
+}
+
+/* Calls @fn on every property of @type, root type first. */
+static void for_each_prop(const DeviceType *type,
+                          void (*fn)(const Property *p, void *opaque),
+                          void *opaque)
+{
+    if (type->parent) {
+        const DeviceType *parent = device_type_find(type->parent);
+        if (parent) {
+            for_each_prop(parent, fn, opaque);
+        }
+    }
+    for (const Property *p = type->props; p && p->name; p++) {
+        fn(p, opaque);
+    }
+}
+
+/* ---- qom-list ------------------------------------------------------- */
+
+static ObjectPropertyInfo *prop_info(const char *name, const char *type)
+{
+    ObjectPropertyInfo *info = g_new0(ObjectPropertyInfo, 1);
+
+    info->name = g_strdup(name);
+    info->type = g_strdup(type);
+    return info;
+}
+
+static void list_device_prop(const Property *p, void *opaque)
+{
+    ObjectPropertyInfoList ***tail = opaque;
+
+    LIST_APPEND(*tail, prop_info(p->name, prop_type_name(p)));
+}
+
+ObjectPropertyInfoList *qmp_qom_list(const char *path, GError **errp)
+{
+    g_autoptr(GPtrArray) nodes = qom_tree();
+    const QomNode *node = qom_resolve(nodes, path, errp);
+    ObjectPropertyInfoList *list = NULL, **tail = &list;
+
+    if (!node) {
+        return NULL;
+    }
+    LIST_APPEND(tail, prop_info("type", "string"));
+    for (guint i = 0; i < nodes->len; i++) {
+        const QomNode *c = g_ptr_array_index(nodes, i);
+        if (is_child(node->path, c->path)) {
+            g_autofree char *type = g_strdup_printf("child<%s>", c->type);
+            LIST_APPEND(tail, prop_info(strrchr(c->path, '/') + 1, type));
+        }
+    }
+    if (node->kind == QOM_DEVICE) {
+        LIST_APPEND(tail, prop_info("realized", "bool"));
+        for_each_prop(node->dev->type, list_device_prop, &tail);
+    }
+    return list;
+}
+
+/* ---- qom-get -------------------------------------------------------- */
+
+static QObject *child_path(GPtrArray *nodes, const QomNode *node,
+                           const char *name)
+{
+    for (guint i = 0; i < nodes->len; i++) {
+        const QomNode *c = g_ptr_array_index(nodes, i);
+        if (is_child(node->path, c->path) &&
+            !strcmp(strrchr(c->path, '/') + 1, name)) {
+            return QOBJECT(qstring_from_str(c->path));
+        }
+    }
+    return NULL;
+}
+
+QObject *qmp_qom_get(const char *path, const char *property, GError **errp)
+{
+    g_autoptr(GPtrArray) nodes = qom_tree();
+    const QomNode *node = qom_resolve(nodes, path, errp);
+    QObject *child;
+
+    if (!node) {
+        return NULL;
+    }
+    if (!strcmp(property, "type")) {
+        return QOBJECT(qstring_from_str(node->type));
+    }
+    child = child_path(nodes, node, property);
+    if (child) {
+        return child;
+    }
+    if (node->kind == QOM_DEVICE) {
+        const Property *p = device_type_find_prop(node->dev->type, property);
+        if (!strcmp(property, "realized")) {
+            return QOBJECT(qbool_from_bool(node->dev->realized));
+        }
+        if (p) {
+            g_autofree char *text = device_get_prop_str(node->dev, p);
+            return prop_value(p, text ? text : "");
+        }
+    }
+    error_setg(errp, "Property '%s.%s' not found", node->type, property);
+    return NULL;
+}
+
+/* ---- device-list-properties ----------------------------------------- */
+
+static void describe_prop(const Property *p, void *opaque)
+{
+    ObjectPropertyInfoList ***tail = opaque;
+    ObjectPropertyInfo *info = prop_info(p->name, prop_type_name(p));
+
+    info->description = g_strdup(p->help);
+    if (p->defval) {
+        info->default_value = prop_value(p, p->defval);
+    }
+    LIST_APPEND(*tail, info);
+}
+
+ObjectPropertyInfoList *qmp_device_list_properties(const char *typename,
+                                                   GError **errp)
+{
+    const DeviceType *type = device_type_find(typename);
+    ObjectPropertyInfoList *list = NULL, **tail = &list;
+
+    if (!type) {
+        g_set_error(errp, KVMPC_ERROR, KVMPC_ERROR_DEVICE_NOT_FOUND,
+                    "Device '%s' not found", typename);
+        return NULL;
+    }
+    if (type->abstract) {
+        error_setg(errp, "Parameter 'typename' expects a non-abstract "
+                   "device type");
+        return NULL;
+    }
+    for_each_prop(type, describe_prop, &tail);
+    return list;
+}

@@ -1,0 +1,1 @@
+"""kvmpc's QAPI code generator (see docs/qapi.md)."""

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# make bench: every benchmark row, printed as ratios (see bench/README.md).
+set -euo pipefail
+build=${1:-build}
+python3 bench/run.py "$build" "${BENCH_RUNS:-7}"
+if [ -x bench/seabios-boot.py ] || [ -f bench/seabios-boot.py ]; then
+    python3 bench/seabios-boot.py "$build" "${BENCH_RUNS:-5}"
+fi

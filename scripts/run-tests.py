@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Run the Meson test suites of one or more build directories and print a
+single closing line: "N passed, N failed[, N skipped]".
+
+Skipped tests are listed with the reason they printed ("SKIP: ..."), so a
+skip is never silent.  Exit status is non-zero on any failure.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+
+def run_suites(build, suites, extra):
+    cmd = ["meson", "test", "-C", build, "--no-rebuild", "--print-errorlogs"]
+    for s in suites:
+        cmd += ["--suite", s]
+    cmd += extra
+    env = dict(os.environ)
+    # Sanitizer builds: fail on UBSan reports, skip leak checks of helper
+    # processes the tests kill.
+    env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
+    subprocess.run(cmd, env=env)
+    return os.path.join(build, "meson-logs", "testlog.json")
+
+
+def skip_reason(stdout):
+    for line in (stdout or "").splitlines():
+        m = re.search(r"SKIP:?\s*(.*)", line)
+        if m:
+            return m.group(1).strip() or "no reason given"
+    return "no reason given"
+
+
+def tally(logfile, label):
+    passed = failed = skipped = 0
+    if not os.path.exists(logfile):
+        print(f"{label}: no test log written", file=sys.stderr)
+        return 0, 1, 0
+    with open(logfile) as f:
+        for line in f:
+            rec = json.loads(line)
+            result = rec.get("result")
+            name = rec.get("name")
+            if result in ("OK", "EXPECTEDFAIL"):
+                passed += 1
+            elif result == "SKIP":
+                skipped += 1
+                print(f"SKIP {label}:{name}: {skip_reason(rec.get('stdout'))}")
+            else:
+                failed += 1
+                print(f"FAIL {label}:{name} ({result})")
+    return passed, failed, skipped
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", action="append", required=True)
+    ap.add_argument("--suites", default="unit qtest guest functional")
+    ap.add_argument("--fuzz-seconds", type=int, default=0,
+                    help="also run the QMP fuzz target this long")
+    ap.add_argument("extra", nargs="*")
+    args = ap.parse_args()
+    suites = args.suites.split()
+
+    total = [0, 0, 0]
+    for build in args.build:
+        log = run_suites(build, suites, args.extra)
+        p, f, s = tally(log, os.path.basename(build.rstrip("/")))
+        total = [total[0] + p, total[1] + f, total[2] + s]
+    if args.fuzz_seconds:
+        p = subprocess.run(["scripts/run-fuzz.sh", "build-fuzz",
+                            str(args.fuzz_seconds)],
+                           capture_output=True, text=True)
+        print(p.stdout.strip())
+        if p.returncode == 0:
+            total[0] += 1
+        elif p.returncode == 77:
+            total[2] += 1
+            print(f"SKIP fuzz:qmp-json: {skip_reason(p.stdout)}")
+        else:
+            total[1] += 1
+            print(f"FAIL fuzz:qmp-json\n{p.stderr[-2000:]}")
+    line = f"{total[0]} passed, {total[1]} failed"
+    if total[2]:
+        line += f", {total[2]} skipped"
+    print(line)
+    sys.exit(1 if total[1] else 0)
+
+
+if __name__ == "__main__":
+    main()

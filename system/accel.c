@@ -1,0 +1,27 @@
+/*
+ * Accelerator registry.
+ */
+#include "qemu/osdep.h"
+#include "system/accel.h"
+
+const AccelOps *current_accel;
+static GPtrArray *accels;
+
+void accel_register(const AccelOps *ops)
+{
+    if (!accels) {
+        accels = g_ptr_array_new();
+    }
+    g_ptr_array_add(accels, (gpointer)ops);
+}
+
+const AccelOps *accel_find(const char *name)
+{
+    for (unsigned i = 0; accels && i < accels->len; i++) {
+        const AccelOps *ops = g_ptr_array_index(accels, i);
+        if (!strcmp(ops->name, name)) {
+            return ops;
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,757 @@
+/*
+ * kvmpc: command line -> machine configuration -> run.
+ *
+ * Options follow qemu-system-x86_64's spellings; see docs/options.md.
+ */
+#include "qemu/osdep.h"
+#include "qemu/keyval.h"
+#include "qemu/version.h"
+#include "hw/boards.h"
+#include "hw/qdev.h"
+#include "hw/i386/pc.h"
+#include "chardev/char.h"
+#include "monitor/monitor.h"
+#include "system/accel.h"
+#include "system/main-loop.h"
+#include "system/memory.h"
+#include "system/qtest.h"
+#include "system/runstate.h"
+#include "target/i386/cpu.h"
+#include <signal.h>
+
+typedef struct MonitorOpt {
+    char *spec;         /* chardev spec, or NULL when @chardev_id is set */
+    char *chardev_id;   /* -mon chardev= */
+    bool qmp;
+    bool pretty;
+} MonitorOpt;
+
+typedef struct Options {
+    MachineState *ms;
+    GPtrArray *chardevs;        /* -chardev option strings */
+    GPtrArray *serials;         /* -serial specs */
+    GPtrArray *devices;         /* -device option strings */
+    GPtrArray *monitors;        /* MonitorOpt * */
+    char *debugcon;
+    char *machine_opts;
+    char *accel_opts;
+    char *qtest_spec;
+    char *qtest_log;
+    char *pidfile;
+    char *display;
+    bool nographic;
+    bool nodefaults;
+    bool start_paused;
+    bool want_device_help;
+    GPtrArray *firmware_dirs;
+} Options;
+
+static G_NORETURN void die(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("kvmpc: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static G_NORETURN void die_err(const char *opt, GError *err)
+{
+    if (opt) {
+        die("%s: %s", opt, err->message);
+    }
+    die("%s", err->message);
+}
+
+static void print_version(void)
+{
+    printf("QEMU emulator version " QEMU_COMPAT_VERSION " (kvmpc "
+           KVMPC_VERSION ")\n"
+           "kvmpc is a KVM-based PC emulator compatible with "
+           "qemu-system-x86_64.\n");
+}
+
+static void print_help(void)
+{
+    print_version();
+    printf("usage: kvmpc [options]\n\n"
+        "Standard options:\n"
+        "-h or -help             display this help and exit\n"
+        "-version                display version information and exit\n"
+        "-machine [type=]name[,prop=value...]  machine type (-machine help)\n"
+        "                        props: accel=kvm|qtest, kernel_irqchip=on,\n"
+        "                        firmware-boot=on|off\n"
+        "-accel kvm|qtest        accelerator (-enable-kvm = -accel kvm)\n"
+        "-cpu model[,+feat,-feat,feat=on|off]  CPU model (-cpu help)\n"
+        "-smp [cpus=]n[,sockets=s][,dies=d][,cores=c][,threads=t][,maxcpus=m]\n"
+        "-m [size=]megs[M|G]     guest RAM (default 128M)\n"
+        "-name string            guest name\n"
+        "-uuid uuid              system UUID\n"
+        "-S                      do not start the CPUs (use 'cont')\n"
+        "-no-reboot              exit instead of rebooting\n"
+        "-no-shutdown            stop, do not exit, on guest shutdown\n"
+        "\nBoot:\n"
+        "-kernel file            Multiboot, bzImage or PVH ELF kernel\n"
+        "-initrd file            initial ram disk (Multiboot: modules, comma-separated)\n"
+        "-append cmdline         kernel command line\n"
+        "-bios file              firmware image (default: SeaBIOS bios-256k.bin)\n"
+        "-L path                 directory for firmware images\n"
+        "-option-rom file        load an option ROM\n"
+        "-boot [order=drives][,menu=on|off][,splash-time=ms][,strict=on|off]\n"
+        "-fw_cfg name=opt/x,file=path|string=text\n"
+        "-smbios type=N,field=value...\n"
+        "-rtc base=utc|localtime|date\n"
+        "-no-hpet                no HPET\n"
+        "\nDevices and I/O:\n"
+        "-device driver[,prop=value...]  add a device (-device help)\n"
+        "-chardev backend,id=id[,opts]   character device\n"
+        "-serial dev             serial port (stdio, file:path, null, none, ...)\n"
+        "-debugcon dev           Bochs debug console on port 0xe9\n"
+        "-nographic              no display; serial and monitor on stdio\n"
+        "-display none           no display\n"
+        "-nodefaults             create no default devices\n"
+        "-qmp dev                QMP monitor on dev (e.g. unix:path,server=on,wait=off)\n"
+        "-qmp-pretty dev         QMP with pretty-printed JSON\n"
+        "-monitor dev            human monitor on dev\n"
+        "-mon chardev=id[,mode=control|readline][,pretty=on]\n"
+        "-qtest dev              qtest protocol server (with -accel qtest)\n"
+        "-pidfile file           write the process id to file\n"
+        "\nSee docs/options.md for the full reference.\n");
+}
+
+static const char *need_arg(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        die("%s: requires an argument", argv[*i]);
+    }
+    return argv[++*i];
+}
+
+static void parse_memory(MachineState *ms, const char *arg)
+{
+    g_autoptr(GHashTable) kv = keyval_parse(arg, "size", NULL);
+    const char *size = kv ? g_hash_table_lookup(kv, "size") : NULL;
+    GError *err = NULL;
+    uint64_t bytes;
+
+    if (!size) {
+        die("-m %s: missing size", arg);
+    }
+    if (!parse_size(size, MiB, &bytes, &err)) {
+        die("-m %s: %s", arg, err->message);
+    }
+    if (bytes < 1 * MiB) {
+        die("-m %s: at least 1 MiB of RAM is required", arg);
+    }
+    if (bytes > 1024 * GiB) {
+        die("-m %s: RAM size too large (max 1 TiB)", arg);
+    }
+    ms->ram_size = ALIGN_UP(bytes, 8192);
+}
+
+static unsigned smp_field(GHashTable *kv, const char *key, const char *arg)
+{
+    const char *v = g_hash_table_lookup(kv, key);
+    uint64_t n;
+
+    if (!v) {
+        return 0;
+    }
+    if (!parse_uint(v, &n, NULL) || n == 0 || n > 1024) {
+        die("-smp %s: invalid %s '%s'", arg, key, v);
+    }
+    return n;
+}
+
+/* QEMU 7.2 rules: unspecified levels default to 1, cores take the rest. */
+static void parse_smp(MachineState *ms, const char *arg)
+{
+    g_autoptr(GHashTable) kv = keyval_parse(arg, "cpus", NULL);
+    SmpConfig *s = &ms->smp;
+    unsigned cpus, sockets, dies, cores, threads, maxcpus;
+
+    if (!kv) {
+        die("-smp %s: invalid option string", arg);
+    }
+    cpus = smp_field(kv, "cpus", arg);
+    sockets = smp_field(kv, "sockets", arg);
+    dies = smp_field(kv, "dies", arg);
+    cores = smp_field(kv, "cores", arg);
+    threads = smp_field(kv, "threads", arg);
+    maxcpus = smp_field(kv, "maxcpus", arg);
+    dies = dies ? dies : 1;
+    threads = threads ? threads : 1;
+
+    unsigned total = maxcpus ? maxcpus : cpus;
+    if (!sockets && !cores) {
+        sockets = 1;
+        cores = total ? total / (dies * threads) : 1;
+    } else if (!sockets) {
+        sockets = total ? total / (dies * cores * threads) : 1;
+    } else if (!cores) {
+        cores = total ? total / (sockets * dies * threads) : 1;
+    }
+    sockets = MAX(sockets, 1);
+    cores = MAX(cores, 1);
+    maxcpus = maxcpus ? maxcpus : sockets * dies * cores * threads;
+    cpus = cpus ? cpus : maxcpus;
+    if (sockets * dies * cores * threads != maxcpus) {
+        die("-smp %s: product of the hierarchy must match maxcpus: "
+            "sockets (%u) * dies (%u) * cores (%u) * threads (%u) != "
+            "maxcpus (%u)", arg, sockets, dies, cores, threads, maxcpus);
+    }
+    if (cpus > maxcpus) {
+        die("-smp %s: maxcpus must be equal to or greater than smp", arg);
+    }
+    *s = (SmpConfig){ cpus, sockets, dies, cores, threads, maxcpus };
+}
+
+static bool parse_uuid(const char *str, uint8_t out[16])
+{
+    unsigned n = 0;
+
+    for (const char *p = str; *p; p++) {
+        if (*p == '-') {
+            continue;
+        }
+        if (!g_ascii_isxdigit(p[0]) || !g_ascii_isxdigit(p[1]) || n >= 16) {
+            return false;
+        }
+        out[n++] = g_ascii_xdigit_value(p[0]) << 4 | g_ascii_xdigit_value(p[1]);
+        p++;
+    }
+    return n == 16 && strlen(str) == 36;
+}
+
+static void apply_machine_opts(Options *o, const char *arg)
+{
+    MachineState *ms = o->ms;
+    g_autoptr(GPtrArray) kv = keyval_parse_list(arg, "type", NULL);
+
+    if (!kv) {
+        die("-machine %s: invalid option string", arg);
+    }
+    for (unsigned i = 0; i < kv->len; i++) {
+        KeyValPair *p = g_ptr_array_index(kv, i);
+        GError *err = NULL;
+        bool b;
+
+        if (!strcmp(p->key, "type")) {
+            if (!strcmp(p->value, "help")) {
+                GPtrArray *list = machine_type_list();
+                printf("Supported machines are:\n");
+                for (unsigned j = 0; j < list->len; j++) {
+                    const MachineType *mt = g_ptr_array_index(list, j);
+                    if (mt->alias) {
+                        printf("%-20s %s (alias of %s)\n", mt->alias,
+                               mt->desc, mt->name);
+                    }
+                    printf("%-20s %s%s\n", mt->name, mt->desc,
+                           mt->is_default ? " (default)" : "");
+                }
+                exit(0);
+            }
+            ms->type = machine_type_find(p->value);
+            if (!ms->type) {
+                die("-machine %s: unsupported machine type '%s'\n"
+                    "Use -machine help to list supported machines", arg,
+                    p->value);
+            }
+        } else if (!strcmp(p->key, "accel")) {
+            g_free(ms->accel);
+            ms->accel = g_strdup(p->value);
+        } else if (!strcmp(p->key, "kernel_irqchip") ||
+                   !strcmp(p->key, "kernel-irqchip")) {
+            if (!strcmp(p->value, "split")) {
+                die("-machine %s: kernel_irqchip=split is not supported", arg);
+            }
+            if (!parse_bool(p->value, &ms->kernel_irqchip, &err)) {
+                die_err("-machine", err);
+            }
+        } else if (!strcmp(p->key, "firmware-boot")) {
+            if (!parse_bool(p->value, &b, &err)) {
+                die_err("-machine", err);
+            }
+            pc_config.firmware_boot = b;
+        } else {
+            /* Kept for the machine (e.g. the platform's own switches). */
+            g_hash_table_insert(ms->props, g_strdup(p->key),
+                                g_strdup(p->value));
+        }
+    }
+}
+
+static void apply_accel_opts(Options *o, const char *arg)
+{
+    g_autoptr(GPtrArray) kv = keyval_parse_list(arg, "accel", NULL);
+
+    if (!kv) {
+        die("-accel %s: invalid option string", arg);
+    }
+    for (unsigned i = 0; i < kv->len; i++) {
+        KeyValPair *p = g_ptr_array_index(kv, i);
+        GError *err = NULL;
+
+        if (!strcmp(p->key, "accel")) {
+            if (!strcmp(p->value, "help")) {
+                printf("Accelerators supported in kvmpc:\nkvm\nqtest\n");
+                exit(0);
+            }
+            g_free(o->ms->accel);
+            o->ms->accel = g_strdup(p->value);
+        } else if (!strcmp(p->key, "kernel-irqchip")) {
+            if (!parse_bool(p->value, &o->ms->kernel_irqchip, &err)) {
+                die_err("-accel", err);
+            }
+        } else {
+            die("-accel %s: Property '%s' not found", arg, p->key);
+        }
+    }
+}
+
+static void add_monitor(Options *o, const char *spec, bool qmp, bool pretty)
+{
+    MonitorOpt *m = g_new0(MonitorOpt, 1);
+
+    m->spec = g_strdup(spec);
+    m->qmp = qmp;
+    m->pretty = pretty;
+    g_ptr_array_add(o->monitors, m);
+}
+
+static void parse_mon(Options *o, const char *arg)
+{
+    g_autoptr(GHashTable) kv = keyval_parse(arg, "chardev", NULL);
+    const char *mode, *pretty;
+    MonitorOpt *m;
+    GError *err = NULL;
+
+    if (!kv || !g_hash_table_lookup(kv, "chardev")) {
+        die("-mon %s: Parameter 'chardev' is missing", arg);
+    }
+    m = g_new0(MonitorOpt, 1);
+    m->chardev_id = g_strdup(g_hash_table_lookup(kv, "chardev"));
+    mode = g_hash_table_lookup(kv, "mode");
+    if (!mode || !strcmp(mode, "readline")) {
+        m->qmp = false;
+    } else if (!strcmp(mode, "control")) {
+        m->qmp = true;
+    } else {
+        die("-mon %s: Parameter 'mode' does not accept value '%s'", arg, mode);
+    }
+    pretty = g_hash_table_lookup(kv, "pretty");
+    if (pretty && !parse_bool(pretty, &m->pretty, &err)) {
+        die_err("-mon", err);
+    }
+    g_ptr_array_add(o->monitors, m);
+}
+
+static void parse_display(Options *o, const char *arg)
+{
+    g_autofree char *type = g_strndup(arg, strcspn(arg, ","));
+
+    if (!strcmp(type, "none")) {
+        o->display = g_strdup("none");
+    } else if (!strcmp(type, "help")) {
+        printf("Available display backend types:\nnone\n");
+        exit(0);
+    } else {
+        die("-display %s: display '%s' is not available in this build "
+            "(available: none)", arg, type);
+    }
+}
+
+static void parse_args(Options *o, int argc, char **argv)
+{
+    MachineState *ms = o->ms;
+
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        GError *err = NULL;
+
+        /* QEMU accepts --opt as -opt. */
+        if (opt[0] == '-' && opt[1] == '-') {
+            opt++;
+        }
+        if (opt[0] != '-') {
+            /* A bare argument is the hda image in QEMU. */
+            die("%s: disk images (-hda) are not supported yet", opt);
+        }
+#define IS(name) (!strcmp(opt, name))
+        if (IS("-h") || IS("-help")) {
+            print_help();
+            exit(0);
+        } else if (IS("-version")) {
+            print_version();
+            exit(0);
+        } else if (IS("-machine") || IS("-M")) {
+            apply_machine_opts(o, need_arg(argc, argv, &i));
+        } else if (IS("-accel")) {
+            apply_accel_opts(o, need_arg(argc, argv, &i));
+        } else if (IS("-enable-kvm")) {
+            g_free(ms->accel);
+            ms->accel = g_strdup("kvm");
+        } else if (IS("-m")) {
+            parse_memory(ms, need_arg(argc, argv, &i));
+        } else if (IS("-smp")) {
+            parse_smp(ms, need_arg(argc, argv, &i));
+        } else if (IS("-cpu")) {
+            g_free(ms->cpu_model);
+            ms->cpu_model = g_strdup(need_arg(argc, argv, &i));
+        } else if (IS("-kernel")) {
+            ms->kernel_filename = g_strdup(need_arg(argc, argv, &i));
+        } else if (IS("-initrd")) {
+            ms->initrd_filename = g_strdup(need_arg(argc, argv, &i));
+        } else if (IS("-append")) {
+            ms->kernel_cmdline = g_strdup(need_arg(argc, argv, &i));
+        } else if (IS("-bios")) {
+            ms->firmware = g_strdup(need_arg(argc, argv, &i));
+        } else if (IS("-L")) {
+            g_ptr_array_add(o->firmware_dirs,
+                            g_strdup(need_arg(argc, argv, &i)));
+        } else if (IS("-option-rom")) {
+            g_ptr_array_add(ms->option_roms,
+                            g_strdup(need_arg(argc, argv, &i)));
+        } else if (IS("-boot")) {
+            g_free(ms->boot_order);
+            ms->boot_order = g_strdup(need_arg(argc, argv, &i));
+        } else if (IS("-fw_cfg")) {
+            g_ptr_array_add(ms->fw_cfg_items,
+                            g_strdup(need_arg(argc, argv, &i)));
+        } else if (IS("-smbios")) {
+            g_ptr_array_add(ms->smbios_opts,
+                            g_strdup(need_arg(argc, argv, &i)));
+        } else if (IS("-rtc")) {
+            g_free(ms->rtc_base);
+            ms->rtc_base = g_strdup(need_arg(argc, argv, &i));
+        } else if (IS("-no-hpet")) {
+            ms->enable_hpet = false;
+        } else if (IS("-name")) {
+            g_autoptr(GHashTable) kv =
+                keyval_parse(need_arg(argc, argv, &i), "guest", NULL);
+            const char *guest = kv ? g_hash_table_lookup(kv, "guest") : NULL;
+            g_free(ms->name);
+            ms->name = g_strdup(guest);
+        } else if (IS("-uuid")) {
+            const char *u = need_arg(argc, argv, &i);
+            if (!parse_uuid(u, ms->uuid)) {
+                die("-uuid %s: Fail to parse UUID string", u);
+            }
+            ms->uuid_set = true;
+        } else if (IS("-S")) {
+            o->start_paused = true;
+        } else if (IS("-no-reboot")) {
+            no_reboot = true;
+        } else if (IS("-no-shutdown")) {
+            no_shutdown = true;
+        } else if (IS("-device")) {
+            const char *d = need_arg(argc, argv, &i);
+            if (!strcmp(d, "help") || !strcmp(d, "?")) {
+                g_autofree char *help = device_help_all();
+                fputs(help, stdout);
+                exit(0);
+            }
+            if (g_str_has_suffix(d, ",help") || g_str_has_suffix(d, ",?")) {
+                g_autofree char *name = g_strndup(d, strcspn(d, ","));
+                const DeviceType *t = device_type_find(name);
+                if (!t || t->abstract) {
+                    die("-device %s: '%s' is not a valid device model name",
+                        d, name);
+                }
+                g_autofree char *help = device_type_help(t);
+                fputs(help, stdout);
+                exit(0);
+            }
+            g_ptr_array_add(o->devices, g_strdup(d));
+        } else if (IS("-chardev")) {
+            g_ptr_array_add(o->chardevs, g_strdup(need_arg(argc, argv, &i)));
+        } else if (IS("-serial")) {
+            g_ptr_array_add(o->serials, g_strdup(need_arg(argc, argv, &i)));
+        } else if (IS("-debugcon")) {
+            g_free(o->debugcon);
+            o->debugcon = g_strdup(need_arg(argc, argv, &i));
+        } else if (IS("-nographic")) {
+            o->nographic = true;
+        } else if (IS("-display")) {
+            parse_display(o, need_arg(argc, argv, &i));
+        } else if (IS("-vga")) {
+            const char *v = need_arg(argc, argv, &i);
+            if (strcmp(v, "none")) {
+                die("-vga %s: no display devices are available yet "
+                    "(use -vga none)", v);
+            }
+        } else if (IS("-nodefaults")) {
+            o->nodefaults = true;
+        } else if (IS("-qmp")) {
+            add_monitor(o, need_arg(argc, argv, &i), true, false);
+        } else if (IS("-qmp-pretty")) {
+            add_monitor(o, need_arg(argc, argv, &i), true, true);
+        } else if (IS("-monitor")) {
+            add_monitor(o, need_arg(argc, argv, &i), false, false);
+        } else if (IS("-mon")) {
+            parse_mon(o, need_arg(argc, argv, &i));
+        } else if (IS("-qtest")) {
+            o->qtest_spec = g_strdup(need_arg(argc, argv, &i));
+        } else if (IS("-qtest-log")) {
+            o->qtest_log = g_strdup(need_arg(argc, argv, &i));
+        } else if (IS("-pidfile")) {
+            o->pidfile = g_strdup(need_arg(argc, argv, &i));
+        } else {
+            die("%s: invalid option", argv[i]);
+        }
+#undef IS
+        (void)err;
+    }
+}
+
+static void options_init(Options *o)
+{
+    MachineState *ms = g_new0(MachineState, 1);
+
+    ms->props = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    ms->accel = g_strdup("kvm");
+    ms->kernel_irqchip = true;
+    ms->ram_size = 128 * MiB;
+    ms->smp = (SmpConfig){ 1, 1, 1, 1, 1, 1 };
+    ms->cpu_model = g_strdup("host");
+    ms->option_roms = g_ptr_array_new_with_free_func(g_free);
+    ms->fw_cfg_items = g_ptr_array_new_with_free_func(g_free);
+    ms->smbios_opts = g_ptr_array_new_with_free_func(g_free);
+    ms->boot_splash_time = -1;
+    ms->enable_hpet = true;
+    o->ms = ms;
+    o->chardevs = g_ptr_array_new_with_free_func(g_free);
+    o->serials = g_ptr_array_new_with_free_func(g_free);
+    o->devices = g_ptr_array_new_with_free_func(g_free);
+    o->monitors = g_ptr_array_new();
+    o->firmware_dirs = g_ptr_array_new_with_free_func(g_free);
+}
+
+static void check_kernel_options(MachineState *ms)
+{
+    if (!ms->kernel_filename && (ms->initrd_filename || ms->kernel_cmdline)) {
+        die("%s cannot be used without -kernel",
+            ms->initrd_filename ? "-initrd" : "-append");
+    }
+}
+
+static void create_chardevs(Options *o)
+{
+    for (unsigned i = 0; i < o->chardevs->len; i++) {
+        GError *err = NULL;
+        if (!qemu_chr_new_from_opts(g_ptr_array_index(o->chardevs, i), &err)) {
+            die_err("-chardev", err);
+        }
+    }
+}
+
+/*
+ * -nographic puts serial0 and the monitor on stdio (multiplexed) unless
+ * they were redirected; without it the default serial port goes nowhere,
+ * as QEMU's "vc" does with no display.
+ */
+static void create_serials(Options *o)
+{
+    GPtrArray *specs = o->serials;
+    bool monitor_given = o->monitors->len > 0;
+
+    if (!specs->len && !o->nodefaults) {
+        g_ptr_array_add(specs, g_strdup(o->nographic ? "mon:stdio" : "null"));
+    }
+    pc_config.serials = g_ptr_array_new();
+    for (unsigned i = 0; i < specs->len; i++) {
+        const char *spec = g_ptr_array_index(specs, i);
+        g_autofree char *id = g_strdup_printf("serial%u", i);
+        GError *err = NULL;
+        Chardev *chr = qemu_chr_new_from_spec(id, spec, &err);
+
+        if (err) {
+            die_err("-serial", err);
+        }
+        g_ptr_array_add(pc_config.serials, chr);
+        if (chr && g_str_has_prefix(spec, "mon:") && !monitor_given) {
+            MonitorOpt *m = g_new0(MonitorOpt, 1);
+            m->chardev_id = g_strdup(chr->id);
+            g_ptr_array_add(o->monitors, m);
+        }
+    }
+}
+
+static void create_debugcon(Options *o)
+{
+    GError *err = NULL;
+
+    if (!o->debugcon) {
+        return;
+    }
+    pc_config.debugcon = qemu_chr_new_from_spec("debugcon", o->debugcon,
+                                                &err);
+    if (err) {
+        die_err("-debugcon", err);
+    }
+}
+
+static void create_monitors(Options *o)
+{
+    unsigned n = 0;
+
+    if (o->nographic && !o->nodefaults && !o->monitors->len) {
+        /* -nographic's monitor shares stdio with serial0 (see above). */
+    }
+    for (unsigned i = 0; i < o->monitors->len; i++) {
+        MonitorOpt *m = g_ptr_array_index(o->monitors, i);
+        GError *err = NULL;
+        Chardev *chr;
+
+        if (m->chardev_id) {
+            chr = qemu_chr_find(m->chardev_id);
+            if (!chr) {
+                die("-mon: chardev '%s' not found", m->chardev_id);
+            }
+        } else {
+            g_autofree char *id = g_strdup_printf("compat_monitor%u", n++);
+            chr = qemu_chr_new_from_spec(id, m->spec, &err);
+            if (err) {
+                die_err(m->qmp ? "-qmp" : "-monitor", err);
+            }
+            if (!chr) {
+                continue;   /* "none" */
+            }
+        }
+        if (!monitor_new(chr, m->qmp, m->pretty, &err)) {
+            die_err(m->qmp ? "-qmp" : "-monitor", err);
+        }
+    }
+}
+
+static void create_devices(Options *o)
+{
+    for (unsigned i = 0; i < o->devices->len; i++) {
+        GError *err = NULL;
+        if (!device_create_from_opts(g_ptr_array_index(o->devices, i), &err)) {
+            die_err("-device", err);
+        }
+    }
+}
+
+static void write_pidfile(const char *path)
+{
+    g_autofree char *pid = g_strdup_printf("%d\n", (int)getpid());
+    GError *err = NULL;
+
+    if (!g_file_set_contents(path, pid, -1, &err)) {
+        die("-pidfile %s: %s", path, err->message);
+    }
+}
+
+static gboolean on_terminate_signal(gpointer data)
+{
+    qemu_system_shutdown_request(SHUTDOWN_CAUSE_HOST_SIGNAL);
+    return G_SOURCE_CONTINUE;
+}
+
+static void install_signal_handlers(void)
+{
+    g_unix_signal_add(SIGINT, on_terminate_signal, NULL);
+    g_unix_signal_add(SIGTERM, on_terminate_signal, NULL);
+    g_unix_signal_add(SIGHUP, on_terminate_signal, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void init_accel(MachineState *ms)
+{
+    GError *err = NULL;
+
+    current_accel = accel_find(ms->accel);
+    if (!current_accel) {
+        die("-accel %s: invalid accelerator %s", ms->accel, ms->accel);
+    }
+    if (!current_accel->init(ms, &err)) {
+        die_err(NULL, err);
+    }
+}
+
+static void build_machine(Options *o)
+{
+    MachineState *ms = o->ms;
+    GError *err = NULL;
+
+    if (ms->smp.cpus > ms->type->max_cpus) {
+        die("Invalid SMP CPUs %u. The max CPUs supported by machine '%s' "
+            "is %u", ms->smp.cpus, ms->type->name, ms->type->max_cpus);
+    }
+    if (!ms->type->init(ms, &err)) {
+        die_err(NULL, err);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    Options o = { 0 };
+    GError *err = NULL;
+    int status;
+
+    options_init(&o);
+    parse_args(&o, argc, argv);
+    check_kernel_options(o.ms);
+    if (!o.ms->type) {
+        o.ms->type = machine_type_default();
+    }
+    if (o.qtest_spec) {
+        g_free(o.ms->accel);
+        o.ms->accel = g_strdup("qtest");
+    }
+    if (!x86_cpu_model_parse(o.ms->cpu_model, &err)) {
+        die_err("-cpu", err);
+    }
+    if (o.firmware_dirs->len) {
+        g_ptr_array_add(o.firmware_dirs, NULL);
+        pc_config.firmware_dirs = (char **)o.firmware_dirs->pdata;
+    }
+    current_machine = o.ms;
+
+    main_loop_init();
+    memory_init();
+    install_signal_handlers();
+    init_accel(o.ms);
+    create_chardevs(&o);
+    create_serials(&o);
+    create_debugcon(&o);
+    build_machine(&o);
+    create_devices(&o);
+    create_monitors(&o);
+    if (o.qtest_spec && !qtest_server_init(o.qtest_spec, o.qtest_log, &err)) {
+        die_err("-qtest", err);
+    }
+    if (current_accel->create_vcpus &&
+        !current_accel->create_vcpus(o.ms, &err)) {
+        die_err(NULL, err);
+    }
+    qemu_system_reset(SHUTDOWN_CAUSE_NONE);
+    if (o.pidfile) {
+        write_pidfile(o.pidfile);
+    }
+    if (!o.start_paused) {
+        vm_start();
+    }
+
+    status = main_loop_run();
+
+    if (runstate_is_running()) {
+        vm_stop(RUN_STATE_SHUTDOWN);
+    }
+    if (current_accel->shutdown) {
+        current_accel->shutdown();
+    }
+    if (o.pidfile) {
+        unlink(o.pidfile);
+    }
+    qemu_chr_restore_terminals();
+    fflush(stdout);
+    /* vCPU threads may still hold references; skip teardown of devices. */
+    _exit(status);
+}

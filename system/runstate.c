@@ -1,0 +1,222 @@
+/*
+ * Run state and the reset/shutdown/powerdown/exit requests.
+ *
+ * Requests are flags any thread may set; the main loop (holding the big
+ * lock) carries them out in main_loop_should_exit().
+ */
+#include "qemu/osdep.h"
+#include "system/runstate.h"
+#include "system/main-loop.h"
+#include "system/timer.h"
+#include "system/accel.h"
+#include "hw/qdev.h"
+
+bool no_reboot;
+bool no_shutdown;
+
+static RunState current_state = RUN_STATE_PRELAUNCH;
+static gint reset_requested;        /* ShutdownCause, 0 = none */
+static gint shutdown_requested;     /* ShutdownCause, 0 = none */
+static gint powerdown_requested;
+static gint exit_requested;
+static gint exit_status;
+
+typedef struct Hook {
+    void (*fn)(void *opaque);
+    void *opaque;
+} Hook;
+static GArray *reset_hooks;         /* Hook */
+static Hook powerdown_handler;
+
+typedef struct EventHook {
+    SystemEventHook fn;
+    void *opaque;
+} EventHook;
+static GArray *event_hooks;
+
+static const char *const runstate_names[RUN_STATE__MAX] = {
+    "debug", "inmigrate", "internal-error", "io-error", "paused",
+    "postmigrate", "prelaunch", "finish-migrate", "restore-vm", "running",
+    "save-vm", "shutdown", "suspended", "watchdog", "guest-panicked", "colo",
+};
+
+static const char *const cause_names[SHUTDOWN_CAUSE__MAX] = {
+    "none", "host-error", "host-qmp-quit", "host-qmp-system-reset",
+    "host-signal", "host-ui", "guest-shutdown", "guest-reset", "guest-panic",
+    "subsystem-reset", "snapshot-load",
+};
+
+const char *runstate_name(RunState s)
+{
+    return s < RUN_STATE__MAX ? runstate_names[s] : "unknown";
+}
+
+const char *shutdown_cause_name(ShutdownCause c)
+{
+    return c < SHUTDOWN_CAUSE__MAX ? cause_names[c] : "unknown";
+}
+
+RunState runstate_get(void)
+{
+    return current_state;
+}
+
+bool runstate_is_running(void)
+{
+    return current_state == RUN_STATE_RUNNING;
+}
+
+void runstate_set(RunState s)
+{
+    current_state = s;
+}
+
+void system_event_add_hook(SystemEventHook fn, void *opaque)
+{
+    EventHook h = { fn, opaque };
+
+    if (!event_hooks) {
+        event_hooks = g_array_new(FALSE, FALSE, sizeof(EventHook));
+    }
+    g_array_append_val(event_hooks, h);
+}
+
+static void emit_event(SystemEvent ev, ShutdownCause cause)
+{
+    for (unsigned i = 0; event_hooks && i < event_hooks->len; i++) {
+        EventHook *h = &g_array_index(event_hooks, EventHook, i);
+        h->fn(ev, cause, h->opaque);
+    }
+}
+
+void vm_start(void)
+{
+    if (current_state == RUN_STATE_RUNNING) {
+        return;
+    }
+    qemu_clock_virtual_enable(true);
+    current_state = RUN_STATE_RUNNING;
+    if (current_accel && current_accel->resume_vcpus) {
+        current_accel->resume_vcpus();
+    }
+    emit_event(SYSTEM_EVENT_RESUME, SHUTDOWN_CAUSE_NONE);
+}
+
+void vm_stop(RunState state)
+{
+    bool was_running = current_state == RUN_STATE_RUNNING;
+
+    if (was_running && current_accel && current_accel->pause_vcpus) {
+        current_accel->pause_vcpus();
+    }
+    qemu_clock_virtual_enable(false);
+    current_state = state;
+    if (was_running) {
+        emit_event(SYSTEM_EVENT_STOP, SHUTDOWN_CAUSE_NONE);
+    }
+}
+
+void qemu_register_reset(void (*fn)(void *opaque), void *opaque)
+{
+    Hook h = { fn, opaque };
+
+    if (!reset_hooks) {
+        reset_hooks = g_array_new(FALSE, FALSE, sizeof(Hook));
+    }
+    g_array_append_val(reset_hooks, h);
+}
+
+void qemu_register_powerdown_handler(void (*fn)(void *opaque), void *opaque)
+{
+    powerdown_handler.fn = fn;
+    powerdown_handler.opaque = opaque;
+}
+
+void qemu_system_reset(ShutdownCause cause)
+{
+    bool running = runstate_is_running();
+
+    if (running && current_accel && current_accel->pause_vcpus) {
+        current_accel->pause_vcpus();
+    }
+    devices_reset_all();
+    for (unsigned i = 0; reset_hooks && i < reset_hooks->len; i++) {
+        Hook *h = &g_array_index(reset_hooks, Hook, i);
+        h->fn(h->opaque);
+    }
+    if (current_accel && current_accel->reset_vcpus) {
+        current_accel->reset_vcpus();
+    }
+    if (cause != SHUTDOWN_CAUSE_NONE) {
+        emit_event(SYSTEM_EVENT_RESET, cause);
+    }
+    if (running && current_accel && current_accel->resume_vcpus) {
+        current_accel->resume_vcpus();
+    }
+}
+
+void qemu_system_reset_request(ShutdownCause cause)
+{
+    if (no_reboot && cause != SHUTDOWN_CAUSE_SUBSYSTEM_RESET) {
+        g_atomic_int_set(&shutdown_requested, cause);
+    } else {
+        g_atomic_int_set(&reset_requested, cause);
+    }
+    main_loop_wakeup();
+}
+
+void qemu_system_shutdown_request(ShutdownCause cause)
+{
+    g_atomic_int_set(&shutdown_requested, cause);
+    main_loop_wakeup();
+}
+
+void qemu_system_powerdown_request(void)
+{
+    g_atomic_int_set(&powerdown_requested, 1);
+    main_loop_wakeup();
+}
+
+void qemu_system_exit_request(int status)
+{
+    g_atomic_int_set(&exit_status, status);
+    g_atomic_int_set(&exit_requested, 1);
+    main_loop_wakeup();
+}
+
+static bool handle_shutdown(ShutdownCause cause, int *status)
+{
+    emit_event(SYSTEM_EVENT_SHUTDOWN, cause);
+    if (no_shutdown && cause != SHUTDOWN_CAUSE_HOST_QMP_QUIT &&
+        cause != SHUTDOWN_CAUSE_HOST_SIGNAL) {
+        vm_stop(RUN_STATE_SHUTDOWN);
+        return false;
+    }
+    *status = 0;
+    return true;
+}
+
+bool main_loop_should_exit(int *status)
+{
+    ShutdownCause cause;
+
+    if (g_atomic_int_get(&exit_requested)) {
+        *status = g_atomic_int_get(&exit_status);
+        return true;
+    }
+    cause = g_atomic_int_and(&shutdown_requested, 0);
+    if (cause && handle_shutdown(cause, status)) {
+        return true;
+    }
+    cause = g_atomic_int_and(&reset_requested, 0);
+    if (cause) {
+        qemu_system_reset(cause);
+    }
+    if (g_atomic_int_and(&powerdown_requested, 0)) {
+        emit_event(SYSTEM_EVENT_POWERDOWN, SHUTDOWN_CAUSE_NONE);
+        if (powerdown_handler.fn) {
+            powerdown_handler.fn(powerdown_handler.opaque);
+        }
+    }
+    return false;
+}

@@ -1,0 +1,1034 @@
+/*
+ * x86 CPU models, feature flags and the per-vCPU CPUID table.
+ *
+ * Feature names are QEMU's (target/i386 FeatureWordInfo names, which follow
+ * the Linux /proc/cpuinfo spelling), so -cpu strings written for
+ * qemu-system-x86_64 work unchanged.  Bit positions come from the Intel SDM
+ * vol. 2A "CPUID" and AMD APM vol. 3 appendix E; the KVM paravirt bits from
+ * Linux Documentation/virt/kvm/x86/cpuid.rst.
+ *
+ * Models:
+ *   host    everything KVM supports, the host's vendor/family/model/brand
+ *   max     the same under KVM
+ *   qemu64  QEMU's qemu64: AuthenticAMD family 15 model 107 stepping 1,
+ *           the P6 feature set plus sse3/cx16, lm/syscall/nx, lahf_lm/svm;
+ *           masked by what KVM supports
+ */
+#include "qemu/osdep.h"
+#include "target/i386/cpu.h"
+
+/* ---- feature names ---- */
+
+typedef struct FeatureWordInfo {
+    const char *reg_name;       /* for warnings: "CPUID.01H:EDX" */
+    const char *names[32];
+} FeatureWordInfo;
+
+static const FeatureWordInfo feature_words[FEATURE_WORDS] = {
+    [FEAT_1_EDX] = { "CPUID.01H:EDX", {
+        "fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce",
+        "cx8", "apic", NULL, "sep", "mtrr", "pge", "mca", "cmov",
+        "pat", "pse36", "pn", "clflush", NULL, "ds", "acpi", "mmx",
+        "fxsr", "sse", "sse2", "ss", "ht", "tm", "ia64", "pbe" } },
+    [FEAT_1_ECX] = { "CPUID.01H:ECX", {
+        "pni", "pclmulqdq", "dtes64", "monitor", "ds-cpl", "vmx", "smx",
+        "est", "tm2", "ssse3", "cid", NULL, "fma", "cx16", "xtpr", "pdcm",
+        NULL, "pcid", "dca", "sse4.1", "sse4.2", "x2apic", "movbe",
+        "popcnt", "tsc-deadline", "aes", "xsave", NULL /* osxsave */,
+        "avx", "f16c", "rdrand", "hypervisor" } },
+    [FEAT_7_0_EBX] = { "CPUID.07H:EBX", {
+        "fsgsbase", "tsc-adjust", "sgx", "bmi1", "hle", "avx2", NULL,
+        "smep", "bmi2", "erms", "invpcid", "rtm", NULL, NULL, "mpx", NULL,
+        "avx512f", "avx512dq", "rdseed", "adx", "smap", "avx512ifma",
+        "pcommit", "clflushopt", "clwb", "intel-pt", "avx512pf",
+        "avx512er", "avx512cd", "sha-ni", "avx512bw", "avx512vl" } },
+    [FEAT_7_0_ECX] = { "CPUID.07H:ECX", {
+        NULL, "avx512vbmi", "umip", "pku", NULL /* ospke */, "waitpkg",
+        "avx512vbmi2", NULL, "gfni", "vaes", "vpclmulqdq", "avx512vnni",
+        "avx512bitalg", NULL, "avx512-vpopcntdq", NULL, "la57", NULL,
+        NULL, NULL, NULL, NULL, "rdpid", NULL, "bus-lock-detect",
+        "cldemote", NULL, "movdiri", "movdir64b", NULL, "sgxlc", "pks" } },
+    [FEAT_7_0_EDX] = { "CPUID.07H:EDX", {
+        NULL, NULL, "avx512-4vnniw", "avx512-4fmaps", "fsrm", NULL, NULL,
+        NULL, "avx512-vp2intersect", NULL, "md-clear", NULL, NULL, NULL,
+        "serialize", NULL, "tsx-ldtrk", NULL, "pconfig", NULL, NULL, NULL,
+        "amx-bf16", "avx512-fp16", "amx-tile", "amx-int8", "spec-ctrl",
+        "stibp", "flush-l1d", "arch-capabilities", "core-capability",
+        "ssbd" } },
+    [FEAT_8000_0001_EDX] = { "CPUID.80000001H:EDX", {
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        NULL, NULL, NULL, "syscall", NULL, NULL, NULL, NULL,
+        NULL, NULL, NULL, NULL, "nx", NULL, "mmxext", NULL,
+        NULL, "fxsr-opt", "pdpe1gb", "rdtscp", NULL, "lm", "3dnowext",
+        "3dnow" } },
+    [FEAT_8000_0001_ECX] = { "CPUID.80000001H:ECX", {
+        "lahf-lm", "cmp-legacy", "svm", "extapic", "cr8legacy", "abm",
+        "sse4a", "misalignsse", "3dnowprefetch", "osvw", "ibs", "xop",
+        "skinit", "wdt", NULL, "lwp", "fma4", "tce", NULL, "nodeid-msr",
+        NULL, "tbm", "topoext", "perfctr-core", "perfctr-nb", NULL, NULL,
+        NULL, NULL, NULL, NULL, NULL } },
+    [FEAT_KVM] = { "CPUID.40000001H:EAX", {
+        "kvmclock", "kvm-nopiodelay", "kvm-mmu", "kvmclock", "kvm-asyncpf",
+        "kvm-steal-time", "kvm-pv-eoi", "kvm-pv-unhalt", NULL,
+        "kvm-pv-tlb-flush", "kvm-asyncpf-vmexit", "kvm-pv-ipi",
+        "kvm-poll-control", "kvm-pv-sched-yield", "kvm-asyncpf-int",
+        "kvm-msi-ext-dest-id", NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        NULL, "kvmclock-stable-bit", NULL, NULL, NULL, NULL, NULL, NULL,
+        NULL } },
+};
+
+/* Other spellings QEMU accepts (after '_' -> '-' folding). */
+static const struct { const char *alias, *name; } feature_aliases[] = {
+    { "sse3", "pni" },
+    { "sse4-1", "sse4.1" },
+    { "sse4-2", "sse4.2" },
+    { "pclmuldq", "pclmulqdq" },
+    { "xd", "nx" },
+    { "ffxsr", "fxsr-opt" },
+    { "i64", "lm" },
+    { "hv", "hypervisor" },
+};
+
+/* ---- leaf bits used by the code below ---- */
+
+#define CPUID_1_EDX_APIC    (1u << 9)
+#define CPUID_1_EDX_HTT     (1u << 28)
+#define CPUID_1_ECX_XSAVE   (1u << 26)
+#define CPUID_1_ECX_OSXSAVE (1u << 27)
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
+#define CPUID_7_ECX_OSPKE   (1u << 4)
+#define CPUID_8000_0001_ECX_CMP_LEGACY (1u << 1)
+#define CPUID_8000_0001_ECX_TOPOEXT (1u << 22)
+/* 1_EDX bits AMD mirrors in 0x80000001 EDX (AMD APM vol. 3, E.4.2). */
+#define CPUID_EXT2_AMD_ALIASES 0x0183f3ffu
+
+/* QEMU's PPRO_FEATURES | MTRR | CLFLUSH | MCA | PSE36. */
+#define QEMU64_1_EDX  ((1u << 0) | (1u << 2) | (1u << 3) | (1u << 4) | \
+                       (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | \
+                       (1u << 9) | (1u << 11) | (1u << 12) | (1u << 13) | \
+                       (1u << 14) | (1u << 15) | (1u << 16) | (1u << 17) | \
+                       (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | \
+                       (1u << 26))
+#define QEMU64_1_ECX  ((1u << 0) /* pni */ | (1u << 13) /* cx16 */)
+#define QEMU64_8000_0001_EDX ((1u << 29) /* lm */ | (1u << 11) /* syscall */ \
+                              | (1u << 20) /* nx */)
+#define QEMU64_8000_0001_ECX ((1u << 0) /* lahf-lm */ | (1u << 2) /* svm */)
+/* QEMU's kvm_default_props: kvmclock, nopiodelay, asyncpf, steal-time,
+ * pv-eoi, kvmclock-stable-bit; x2apic is on by default under KVM too. */
+#define KVM_DEFAULT_FEATURES ((1u << 0) | (1u << 1) | (1u << 3) | (1u << 4) | \
+                              (1u << 5) | (1u << 6) | (1u << 24))
+#define KVM_DEFAULT_1_ECX    (1u << 21)     /* x2apic */
+
+typedef struct X86CPUModel {
+    const char *name;
+    const char *desc;
+    bool from_host;             /* features, vendor and signature from host */
+    const char *vendor;
+    int family, model, stepping;
+    uint32_t level, xlevel;
+    const char *model_id;
+    uint32_t features[FEATURE_WORDS];
+} X86CPUModel;
+
+static const X86CPUModel cpu_models[] = {
+    { .name = "host", .from_host = true,
+      .desc = "processor with all supported host features" },
+    { .name = "max", .from_host = true,
+      .desc = "Enables all features supported by the accelerator in the "
+              "current host" },
+    { .name = "qemu64", .desc = "QEMU Virtual CPU version 2.5+",
+      .vendor = "AuthenticAMD", .family = 15, .model = 107, .stepping = 1,
+      .level = 0xd, .xlevel = 0x8000000a,
+      .model_id = "QEMU Virtual CPU version 2.5+",
+      .features = {
+          [FEAT_1_EDX] = QEMU64_1_EDX,
+          [FEAT_1_ECX] = QEMU64_1_ECX | KVM_DEFAULT_1_ECX,
+          [FEAT_8000_0001_EDX] = QEMU64_8000_0001_EDX,
+          [FEAT_8000_0001_ECX] = QEMU64_8000_0001_ECX,
+          [FEAT_KVM] = KVM_DEFAULT_FEATURES,
+      } },
+};
+
+/* Properties QEMU's x86 CPU has that make no difference here. */
+static const char *const ignored_props[] = {
+    "migratable", "host-phys-bits", "host-phys-bits-limit", "phys-bits",
+    "pmu", "l3-cache", "host-cache-info", "legacy-cache", "tsc-frequency",
+    "vmware-cpuid-freq", "invtsc", "x-hv-synic-kvm-only",
+    "full-cpuid-auto-level",
+    "kvm-no-smi-migration", "lbr-fmt", "hv-passthrough", NULL,
+};
+
+static const X86CPUModel *find_model(const char *name)
+{
+    for (unsigned i = 0; i < ARRAY_SIZE(cpu_models); i++) {
+        if (!strcmp(cpu_models[i].name, name)) {
+            return &cpu_models[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- parsing ---- */
+
+static char *fold_feature_name(const char *name)
+{
+    char *s = g_ascii_strdown(name, -1);
+
+    g_strdelimit(s, "_", '-');
+    return s;
+}
+
+static const char *resolve_alias(const char *name)
+{
+    for (unsigned i = 0; i < ARRAY_SIZE(feature_aliases); i++) {
+        if (!strcmp(feature_aliases[i].alias, name)) {
+            return feature_aliases[i].name;
+        }
+    }
+    return name;
+}
+
+bool x86_cpu_feature_lookup(const char *name, FeatureWord *word,
+                            uint32_t *mask)
+{
+    g_autofree char *folded = fold_feature_name(name);
+    const char *canon = resolve_alias(folded);
+
+    for (unsigned w = 0; w < FEATURE_WORDS; w++) {
+        uint32_t m = 0;
+
+        for (unsigned b = 0; b < 32; b++) {
+            const char *n = feature_words[w].names[b];
+            if (n && !strcmp(n, canon)) {
+                m |= 1u << b;
+            }
+        }
+        if (m) {
+            *word = w;
+            *mask = m;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool is_ignored_prop(const char *name)
+{
+    if (g_str_has_prefix(name, "hv-") || g_str_has_prefix(name, "hv_")) {
+        return true;    /* Hyper-V enlightenments: not offered */
+    }
+    for (unsigned i = 0; ignored_props[i]; i++) {
+        if (!strcmp(ignored_props[i], name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void set_feature(X86CPUConfig *cfg, FeatureWord w, uint32_t mask,
+                        bool on)
+{
+    if (on) {
+        cfg->plus[w] |= mask;
+        cfg->minus[w] &= ~mask;
+    } else {
+        cfg->minus[w] |= mask;
+        cfg->plus[w] &= ~mask;
+    }
+}
+
+static bool parse_int_prop(const char *name, const char *value, uint64_t max,
+                           uint64_t *out, GError **errp)
+{
+    GError *err = NULL;
+
+    if (!parse_uint(value, out, &err) || *out > max) {
+        g_clear_error(&err);
+        g_set_error(errp, KVMPC_ERROR, KVMPC_ERROR_GENERIC,
+                    "Parameter '%s' expects a number up to %" PRIu64,
+                    name, max);
+        return false;
+    }
+    return true;
+}
+
+static bool parse_on_off(const char *name, const char *value, bool *out,
+                         GError **errp)
+{
+    if (!strcmp(value, "on") || !strcmp(value, "yes") ||
+        !strcmp(value, "true")) {
+        *out = true;
+        return true;
+    }
+    if (!strcmp(value, "off") || !strcmp(value, "no") ||
+        !strcmp(value, "false")) {
+        *out = false;
+        return true;
+    }
+    error_setg(errp, "Parameter '%s' expects 'on' or 'off'", name);
+    return false;
+}
+
+static bool copy_string_prop(const char *name, const char *value, char *dst,
+                             size_t dst_size, size_t exact, GError **errp)
+{
+    size_t len = strlen(value);
+
+    if ((exact && len != exact) || len >= dst_size) {
+        if (exact) {
+            error_setg(errp, "Property '%s' must be %zu characters long",
+                       name, exact);
+        } else {
+            error_setg(errp, "Property '%s' is longer than %zu characters",
+                       name, dst_size - 1);
+        }
+        return false;
+    }
+    memcpy(dst, value, len + 1);
+    return true;
+}
+
+/* One "key=value" option other than a feature flag. */
+static bool parse_prop(X86CPUConfig *cfg, const char *key, const char *value,
+                       GError **errp)
+{
+    uint64_t n;
+
+    if (!strcmp(key, "vendor")) {
+        return copy_string_prop(key, value, cfg->vendor, sizeof(cfg->vendor),
+                                12, errp);
+    }
+    if (!strcmp(key, "model-id")) {
+        return copy_string_prop(key, value, cfg->model_id,
+                                sizeof(cfg->model_id), 0, errp);
+    }
+    if (!strcmp(key, "family")) {
+        if (!parse_int_prop(key, value, 0xff + 0xf, &n, errp)) {
+            return false;
+        }
+        cfg->family = n;
+        return true;
+    }
+    if (!strcmp(key, "model")) {
+        if (!parse_int_prop(key, value, 0xff, &n, errp)) {
+            return false;
+        }
+        cfg->model_num = n;
+        return true;
+    }
+    if (!strcmp(key, "stepping")) {
+        if (!parse_int_prop(key, value, 0xf, &n, errp)) {
+            return false;
+        }
+        cfg->stepping = n;
+        return true;
+    }
+    if (!strcmp(key, "level") || !strcmp(key, "min-level")) {
+        if (!parse_int_prop(key, value, 0xff, &n, errp)) {
+            return false;
+        }
+        cfg->level = n;
+        return true;
+    }
+    if (!strcmp(key, "xlevel") || !strcmp(key, "min-xlevel")) {
+        if (!parse_int_prop(key, value, 0x800000ff, &n, errp)) {
+            return false;
+        }
+        if (n && n < 0x80000000) {
+            n += 0x80000000;    /* QEMU accepts "xlevel=0xa" */
+        }
+        cfg->xlevel = n;
+        return true;
+    }
+    if (!strcmp(key, "enforce")) {
+        return parse_on_off(key, value, &cfg->enforce, errp);
+    }
+    if (!strcmp(key, "check")) {
+        return parse_on_off(key, value, &cfg->check, errp);
+    }
+    if (!strcmp(key, "kvm")) {
+        return parse_on_off(key, value, &cfg->kvm_signature, errp);
+    }
+    if (is_ignored_prop(key)) {
+        return true;
+    }
+    g_set_error(errp, KVMPC_ERROR, KVMPC_ERROR_GENERIC,
+                "Property '%s' not found", key);
+    return false;
+}
+
+static bool parse_option(X86CPUConfig *cfg, const char *opt, GError **errp)
+{
+    FeatureWord w;
+    uint32_t mask;
+    bool on = true;
+    g_autofree char *key = NULL;
+    const char *value = NULL;
+    const char *eq;
+
+    if (opt[0] == '+' || opt[0] == '-') {
+        /* legacy "+feat" / "-feat": only feature flags */
+        if (!x86_cpu_feature_lookup(opt + 1, &w, &mask)) {
+            error_setg(errp, "CPU feature %s not found", opt + 1);
+            return false;
+        }
+        set_feature(cfg, w, mask, opt[0] == '+');
+        return true;
+    }
+    eq = strchr(opt, '=');
+    key = eq ? g_strndup(opt, eq - opt) : g_strdup(opt);
+    value = eq ? eq + 1 : NULL;
+    if (x86_cpu_feature_lookup(key, &w, &mask)) {
+        if (value && !parse_on_off(key, value, &on, errp)) {
+            return false;
+        }
+        set_feature(cfg, w, mask, on);
+        return true;
+    }
+    if (!value) {
+        /* "enforce", "check" and friends: booleans meaning on */
+        return parse_prop(cfg, key, "on", errp);
+    }
+    return parse_prop(cfg, key, value, errp);
+}
+
+static void config_init(X86CPUConfig *cfg, const char *model)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    g_strlcpy(cfg->model, model, sizeof(cfg->model));
+    cfg->check = true;
+    cfg->kvm_signature = true;
+    cfg->family = cfg->model_num = cfg->stepping = -1;
+}
+
+bool x86_cpu_config_parse(const char *model_and_features, X86CPUConfig *cfg,
+                          GError **errp)
+{
+    const char *spec = model_and_features ? model_and_features : "host";
+    g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+
+    if (!parts[0] || !parts[0][0]) {
+        error_setg(errp, "CPU model name is empty");
+        return false;
+    }
+    if (!find_model(parts[0])) {
+        error_setg(errp, "unknown CPU model '%s'", parts[0]);
+        return false;
+    }
+    config_init(cfg, parts[0]);
+    for (unsigned i = 1; parts[i]; i++) {
+        if (!parts[i][0]) {
+            continue;
+        }
+        if (!parse_option(cfg, parts[i], errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static X86CPUConfig current_config;
+static bool current_config_set;
+
+bool x86_cpu_model_parse(const char *model_and_features, GError **errp)
+{
+    X86CPUConfig cfg;
+
+    if (!x86_cpu_config_parse(model_and_features, &cfg, errp)) {
+        return false;
+    }
+    current_config = cfg;
+    current_config_set = true;
+    return true;
+}
+
+const X86CPUConfig *x86_cpu_current_config(void)
+{
+    if (!current_config_set) {
+        config_init(&current_config, "host");
+        current_config_set = true;
+    }
+    return &current_config;
+}
+
+bool x86_cpu_model_is_help(const char *model_and_features)
+{
+    return model_and_features &&
+           (!strcmp(model_and_features, "help") ||
+            !strcmp(model_and_features, "?"));
+}
+
+char *x86_cpu_help_text(void)
+{
+    GString *s = g_string_new("Available CPUs:\n");
+    GPtrArray *names = g_ptr_array_new();
+    unsigned col = 0;
+
+    for (unsigned i = 0; i < ARRAY_SIZE(cpu_models); i++) {
+        g_string_append_printf(s, "x86 %-20s  %s\n", cpu_models[i].name,
+                               cpu_models[i].desc);
+    }
+    g_string_append(s, "\nRecognized CPUID flags:\n ");
+    for (unsigned w = 0; w < FEATURE_WORDS; w++) {
+        for (unsigned b = 0; b < 32; b++) {
+            const char *n = feature_words[w].names[b];
+            bool dup = false;
+            for (unsigned j = 0; n && j < names->len; j++) {
+                dup |= !strcmp(g_ptr_array_index(names, j), n);
+            }
+            if (n && !dup) {
+                g_ptr_array_add(names, (gpointer)n);
+            }
+        }
+    }
+    for (unsigned i = 0; i < names->len; i++) {
+        const char *n = g_ptr_array_index(names, i);
+        if (col + strlen(n) + 1 > 76) {
+            g_string_append(s, "\n ");
+            col = 0;
+        }
+        g_string_append_printf(s, " %s", n);
+        col += strlen(n) + 1;
+    }
+    g_string_append(s, "\n");
+    g_ptr_array_free(names, TRUE);
+    return g_string_free(s, FALSE);
+}
+
+/* ---- building the CPUID table ---- */
+
+static bool index_significant(uint32_t function)
+{
+    switch (function) {
+    case 0x4: case 0x7: case 0xb: case 0xd: case 0xf: case 0x10:
+    case 0x12: case 0x14: case 0x17: case 0x18: case 0x1d: case 0x1e:
+    case 0x1f: case 0x24: case 0x8000001d: case 0x80000020:
+        return true;
+    default:
+        return false;
+    }
+}
+
+const struct kvm_cpuid_entry2 *x86_cpuid_find_const(
+    const struct kvm_cpuid2 *c, uint32_t function, uint32_t index)
+{
+    for (unsigned i = 0; i < c->nent; i++) {
+        const struct kvm_cpuid_entry2 *e = &c->entries[i];
+        bool sig = e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+
+        if (e->function == function && (!sig || e->index == index)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+struct kvm_cpuid_entry2 *x86_cpuid_find(struct kvm_cpuid2 *c,
+                                        uint32_t function, uint32_t index)
+{
+    return (struct kvm_cpuid_entry2 *)x86_cpuid_find_const(c, function, index);
+}
+
+/* The entry for function/index, created (zeroed) if absent. */
+static struct kvm_cpuid_entry2 *get_entry(X86CPUIDTable *t, uint32_t function,
+                                          uint32_t index)
+{
+    struct kvm_cpuid_entry2 *e = x86_cpuid_find(&t->c, function, index);
+
+    if (e) {
+        return e;
+    }
+    if (t->c.nent >= X86_CPUID_MAX_ENTRIES) {
+        return NULL;
+    }
+    e = &t->c.entries[t->c.nent++];
+    memset(e, 0, sizeof(*e));
+    e->function = function;
+    e->index = index;
+    if (index_significant(function)) {
+        e->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+    }
+    return e;
+}
+
+static void remove_entries(X86CPUIDTable *t, uint32_t function)
+{
+    unsigned out = 0;
+
+    for (unsigned i = 0; i < t->c.nent; i++) {
+        if (t->c.entries[i].function != function) {
+            t->c.entries[out++] = t->c.entries[i];
+        }
+    }
+    t->c.nent = out;
+}
+
+/* Where each feature word lives. */
+static __u32 *feature_reg(X86CPUIDTable *t, FeatureWord w)
+{
+    struct kvm_cpuid_entry2 *e;
+
+    switch (w) {
+    case FEAT_1_EDX:
+        return (e = get_entry(t, 1, 0)) ? &e->edx : NULL;
+    case FEAT_1_ECX:
+        return (e = get_entry(t, 1, 0)) ? &e->ecx : NULL;
+    case FEAT_7_0_EBX:
+        return (e = get_entry(t, 7, 0)) ? &e->ebx : NULL;
+    case FEAT_7_0_ECX:
+        return (e = get_entry(t, 7, 0)) ? &e->ecx : NULL;
+    case FEAT_7_0_EDX:
+        return (e = get_entry(t, 7, 0)) ? &e->edx : NULL;
+    case FEAT_8000_0001_EDX:
+        return (e = get_entry(t, 0x80000001, 0)) ? &e->edx : NULL;
+    case FEAT_8000_0001_ECX:
+        return (e = get_entry(t, 0x80000001, 0)) ? &e->ecx : NULL;
+    case FEAT_KVM:
+        return (e = get_entry(t, 0x40000001, 0)) ? &e->eax : NULL;
+    default:
+        return NULL;
+    }
+}
+
+static uint32_t supported_word(const struct kvm_cpuid2 *sup, FeatureWord w)
+{
+    const struct kvm_cpuid_entry2 *e;
+
+    switch (w) {
+    case FEAT_1_EDX:
+        return (e = x86_cpuid_find_const(sup, 1, 0)) ? e->edx : 0;
+    case FEAT_1_ECX:
+        return (e = x86_cpuid_find_const(sup, 1, 0)) ? e->ecx : 0;
+    case FEAT_7_0_EBX:
+        return (e = x86_cpuid_find_const(sup, 7, 0)) ? e->ebx : 0;
+    case FEAT_7_0_ECX:
+        return (e = x86_cpuid_find_const(sup, 7, 0)) ? e->ecx : 0;
+    case FEAT_7_0_EDX:
+        return (e = x86_cpuid_find_const(sup, 7, 0)) ? e->edx : 0;
+    case FEAT_8000_0001_EDX:
+        return (e = x86_cpuid_find_const(sup, 0x80000001, 0)) ? e->edx : 0;
+    case FEAT_8000_0001_ECX:
+        return (e = x86_cpuid_find_const(sup, 0x80000001, 0)) ? e->ecx : 0;
+    case FEAT_KVM:
+        return (e = x86_cpuid_find_const(sup, 0x40000001, 0)) ? e->eax : 0;
+    default:
+        return 0;
+    }
+}
+
+static void report_unsupported(FeatureWord w, uint32_t missing)
+{
+    for (unsigned b = 0; b < 32; b++) {
+        if (missing & (1u << b)) {
+            const char *n = feature_words[w].names[b];
+            error_report("warning: host doesn't support requested feature: "
+                         "%s.%s [bit %u]", feature_words[w].reg_name,
+                         n ? n : "?", b);
+        }
+    }
+}
+
+/* Model features + user switches, masked by what KVM supports. */
+static bool compute_features(const X86CPUConfig *cfg, const X86CPUModel *m,
+                             const struct kvm_cpuid2 *sup,
+                             uint32_t features[FEATURE_WORDS], GError **errp)
+{
+    for (unsigned w = 0; w < FEATURE_WORDS; w++) {
+        uint32_t supported = supported_word(sup, w);
+        uint32_t base = m->from_host ? supported : m->features[w];
+        uint32_t want = (base | cfg->plus[w]) & ~cfg->minus[w];
+        uint32_t missing = want & ~supported;
+
+        if (w == FEAT_1_ECX) {
+            /* KVM always offers the hypervisor bit; QEMU sets it. */
+            want |= CPUID_1_ECX_HYPERVISOR & ~cfg->minus[w];
+            missing &= ~CPUID_1_ECX_HYPERVISOR;
+        }
+        if (missing && cfg->enforce) {
+            for (unsigned b = 0; b < 32; b++) {
+                if (missing & (1u << b)) {
+                    const char *n = feature_words[w].names[b];
+                    error_setg(errp, "host doesn't support requested "
+                               "feature: %s.%s [bit %u]",
+                               feature_words[w].reg_name, n ? n : "?", b);
+                    return false;
+                }
+            }
+        }
+        if (missing && cfg->check) {
+            report_unsupported(w, missing);
+        }
+        features[w] = want & ~missing;
+    }
+    return true;
+}
+
+static void put_vendor(struct kvm_cpuid_entry2 *e, const char *vendor)
+{
+    e->ebx = ldl_le_p(vendor);
+    e->edx = ldl_le_p(vendor + 4);
+    e->ecx = ldl_le_p(vendor + 8);
+}
+
+static uint32_t signature(int family, int model, int stepping)
+{
+    uint32_t eax = stepping & 0xf;
+
+    eax |= (model & 0xf) << 4 | ((model >> 4) & 0xf) << 16;
+    if (family > 0xf) {
+        eax |= 0xf << 8 | ((family - 0xf) & 0xff) << 20;
+    } else {
+        eax |= (family & 0xf) << 8;
+    }
+    return eax;
+}
+
+static void decode_signature(uint32_t eax, int *family, int *model,
+                             int *stepping)
+{
+    *family = (eax >> 8) & 0xf;
+    if (*family == 0xf) {
+        *family += (eax >> 20) & 0xff;
+    }
+    *model = ((eax >> 4) & 0xf) | (((eax >> 16) & 0xf) << 4);
+    *stepping = eax & 0xf;
+}
+
+static void put_brand(X86CPUIDTable *t, const char *brand)
+{
+    char buf[48] = { 0 };
+
+    strncpy(buf, brand, sizeof(buf) - 1);
+    for (unsigned i = 0; i < 3; i++) {
+        struct kvm_cpuid_entry2 *e = get_entry(t, 0x80000002 + i, 0);
+        if (!e) {
+            return;
+        }
+        e->eax = ldl_le_p(buf + i * 16);
+        e->ebx = ldl_le_p(buf + i * 16 + 4);
+        e->ecx = ldl_le_p(buf + i * 16 + 8);
+        e->edx = ldl_le_p(buf + i * 16 + 12);
+    }
+}
+
+/* Drop basic leaves above @level and extended ones above @xlevel. */
+static void trim_to_levels(X86CPUIDTable *t, uint32_t level, uint32_t xlevel)
+{
+    unsigned out = 0;
+
+    for (unsigned i = 0; i < t->c.nent; i++) {
+        uint32_t f = t->c.entries[i].function;
+        bool keep = f < 0x40000000 ? f <= level :
+                    f >= 0x80000000 ? f <= xlevel : true;
+        if (keep) {
+            t->c.entries[out++] = t->c.entries[i];
+        }
+    }
+    t->c.nent = out;
+}
+
+static void set_identity(const X86CPUConfig *cfg, const X86CPUModel *m,
+                         const struct kvm_cpuid2 *sup, const char *host_brand,
+                         X86CPUIDTable *t)
+{
+    const struct kvm_cpuid_entry2 *s0 = x86_cpuid_find_const(sup, 0, 0);
+    const struct kvm_cpuid_entry2 *s1 = x86_cpuid_find_const(sup, 1, 0);
+    const struct kvm_cpuid_entry2 *sx = x86_cpuid_find_const(sup, 0x80000000,
+                                                             0);
+    uint32_t level = m->from_host ? (s0 ? s0->eax : 0xd) : m->level;
+    uint32_t xlevel = m->from_host ? (sx ? sx->eax : 0x80000008) : m->xlevel;
+    char vendor[13] = "AuthenticAMD";
+    int family = m->family, model = m->model, stepping = m->stepping;
+    struct kvm_cpuid_entry2 *e;
+
+    if (m->from_host && s0) {
+        stl_le_p(vendor, s0->ebx);
+        stl_le_p(vendor + 4, s0->edx);
+        stl_le_p(vendor + 8, s0->ecx);
+    } else if (m->vendor) {
+        g_strlcpy(vendor, m->vendor, sizeof(vendor));
+    }
+    if (m->from_host && s1) {
+        decode_signature(s1->eax, &family, &model, &stepping);
+    }
+    if (cfg->vendor[0]) {
+        g_strlcpy(vendor, cfg->vendor, sizeof(vendor));
+    }
+    family = cfg->family >= 0 ? cfg->family : family;
+    model = cfg->model_num >= 0 ? cfg->model_num : model;
+    stepping = cfg->stepping >= 0 ? cfg->stepping : stepping;
+    level = cfg->level ? cfg->level : level;
+    xlevel = cfg->xlevel ? cfg->xlevel : xlevel;
+
+    if ((e = get_entry(t, 0, 0))) {
+        e->eax = level;
+        put_vendor(e, vendor);
+    }
+    if ((e = get_entry(t, 1, 0))) {
+        e->eax = signature(family, model, stepping);
+    }
+    if ((e = get_entry(t, 0x80000000, 0))) {
+        e->eax = xlevel;
+        put_vendor(e, vendor);
+    }
+    if (cfg->model_id[0]) {
+        put_brand(t, cfg->model_id);
+    } else if (m->model_id) {
+        put_brand(t, m->model_id);
+    } else if (host_brand && host_brand[0]) {
+        put_brand(t, host_brand);
+    }
+    trim_to_levels(t, level, xlevel);
+}
+
+static bool vendor_is_amd(X86CPUIDTable *t)
+{
+    struct kvm_cpuid_entry2 *e = x86_cpuid_find(&t->c, 0, 0);
+
+    /* "AuthenticAMD" and Hygon's "HygonGenuine" */
+    return e && (e->ebx == 0x68747541 || e->ebx == 0x6f677948);
+}
+
+static void apply_features(X86CPUIDTable *t,
+                           const uint32_t features[FEATURE_WORDS])
+{
+    for (unsigned w = 0; w < FEATURE_WORDS; w++) {
+        __u32 *reg;
+
+        if (w == FEAT_KVM && !x86_cpuid_find(&t->c, 0x40000001, 0)) {
+            continue;
+        }
+        if ((w == FEAT_8000_0001_ECX || w == FEAT_8000_0001_EDX) &&
+            !x86_cpuid_find(&t->c, 0x80000000, 0)) {
+            continue;
+        }
+        reg = feature_reg(t, w);
+        if (reg) {
+            *reg = features[w];
+        }
+    }
+}
+
+/* Bits the CPU computes at run time, and AMD's mirrored 1_EDX bits. */
+static void fix_derived_bits(X86CPUIDTable *t, const X86CPUModel *m)
+{
+    struct kvm_cpuid_entry2 *l1 = x86_cpuid_find(&t->c, 1, 0);
+    struct kvm_cpuid_entry2 *l7 = x86_cpuid_find(&t->c, 7, 0);
+    struct kvm_cpuid_entry2 *x1 = x86_cpuid_find(&t->c, 0x80000001, 0);
+
+    if (l1) {
+        l1->ecx &= ~CPUID_1_ECX_OSXSAVE;    /* KVM sets it from CR4 */
+        if (!(l1->ecx & CPUID_1_ECX_XSAVE)) {
+            remove_entries(t, 0xd);
+            l1 = x86_cpuid_find(&t->c, 1, 0);
+        }
+    }
+    l7 = x86_cpuid_find(&t->c, 7, 0);
+    if (l7) {
+        l7->ecx &= ~CPUID_7_ECX_OSPKE;
+        if (!m->from_host) {
+            /* named models describe subleaf 0 only */
+            l7->eax = 0;
+            for (unsigned i = 0; i < t->c.nent; i++) {
+                if (t->c.entries[i].function == 7 && t->c.entries[i].index) {
+                    t->c.entries[i].function = 0xffffffff;  /* dropped below */
+                }
+            }
+            remove_entries(t, 0xffffffff);
+        }
+    }
+    /* entries moved when others were removed: look them up again */
+    l1 = x86_cpuid_find(&t->c, 1, 0);
+    x1 = x86_cpuid_find(&t->c, 0x80000001, 0);
+    if (x1 && l1 && !m->from_host) {
+        x1->edx &= ~CPUID_EXT2_AMD_ALIASES;
+        if (vendor_is_amd(t)) {
+            x1->edx |= l1->edx & CPUID_EXT2_AMD_ALIASES;
+            x1->eax = l1->eax;
+        }
+    }
+}
+
+static unsigned logical_per_pkg(const X86CPUTopoInfo *topo)
+{
+    return topo->threads_per_core * topo->cores_per_die * topo->dies_per_pkg;
+}
+
+/* Leaf 1 EBX/EDX: APIC ID, logical processor count, HTT. */
+static void topo_leaf1(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
+                       uint32_t apic_id)
+{
+    struct kvm_cpuid_entry2 *e = x86_cpuid_find(&t->c, 1, 0);
+    unsigned n = logical_per_pkg(topo);
+
+    if (!e) {
+        return;
+    }
+    e->ebx = (apic_id & 0xff) << 24 | (MIN(n, 255u) << 16) | (8 << 8);
+    if (n > 1) {
+        e->edx |= CPUID_1_EDX_HTT;
+    } else {
+        e->edx &= ~CPUID_1_EDX_HTT;
+    }
+}
+
+/* Leaf 4 (Intel deterministic cache): cores per package, sharing. */
+static void topo_leaf4(X86CPUIDTable *t, const X86CPUTopoInfo *topo)
+{
+    unsigned cores_bits = apicid_pkg_offset(topo) - apicid_core_offset(topo);
+
+    for (unsigned i = 0; i < t->c.nent; i++) {
+        struct kvm_cpuid_entry2 *e = &t->c.entries[i];
+        unsigned level;
+        uint32_t sharing;
+
+        if (e->function != 4 || !(e->eax & 0x1f)) {
+            continue;
+        }
+        level = (e->eax >> 5) & 7;
+        sharing = level < 3 ? (1u << apicid_core_offset(topo)) - 1
+                            : (1u << apicid_pkg_offset(topo)) - 1;
+        e->eax &= 0x3fff;
+        e->eax |= (((1u << cores_bits) - 1) & 0x3f) << 26;
+        e->eax |= (sharing & 0xfff) << 14;
+    }
+}
+
+/* Leaf 0xb (and 0x1f): x2APIC topology levels. */
+static void topo_extended_leaf(X86CPUIDTable *t, uint32_t function,
+                               const X86CPUTopoInfo *topo, uint32_t apic_id,
+                               bool with_die)
+{
+    struct {
+        unsigned shift, count, type;
+    } levels[3];
+    unsigned nr = 0;
+
+    levels[nr++] = (typeof(levels[0])){ apicid_core_offset(topo),
+                                        topo->threads_per_core, 1 };
+    if (with_die) {
+        levels[nr++] = (typeof(levels[0])){ apicid_die_offset(topo),
+            topo->threads_per_core * topo->cores_per_die, 2 };
+        levels[nr++] = (typeof(levels[0])){ apicid_pkg_offset(topo),
+                                            logical_per_pkg(topo), 5 };
+    } else {
+        levels[nr++] = (typeof(levels[0])){ apicid_pkg_offset(topo),
+                                            logical_per_pkg(topo), 2 };
+    }
+    remove_entries(t, function);
+    for (unsigned i = 0; i <= nr; i++) {
+        struct kvm_cpuid_entry2 *e = get_entry(t, function, i);
+        if (!e) {
+            return;
+        }
+        e->edx = apic_id;
+        if (i == nr) {
+            e->eax = e->ebx = 0;
+            e->ecx = i;     /* level type 0: invalid, ends the list */
+        } else {
+            e->eax = levels[i].shift;
+            e->ebx = levels[i].count & 0xffff;
+            e->ecx = i | levels[i].type << 8;
+        }
+    }
+}
+
+/* AMD: 0x80000008 ECX core count, 0x8000001e ids, 0x8000001d sharing. */
+static void topo_amd_leaves(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
+                            uint32_t apic_id)
+{
+    struct kvm_cpuid_entry2 *e = x86_cpuid_find(&t->c, 0x80000008, 0);
+    struct kvm_cpuid_entry2 *x1 = x86_cpuid_find(&t->c, 0x80000001, 0);
+    unsigned n = logical_per_pkg(topo);
+    X86CPUTopoIDs ids;
+
+    x86_topo_ids_from_apicid(topo, apic_id, &ids);
+    if (e) {
+        e->ecx &= ~0xf0ffu;
+        if (n > 1) {
+            e->ecx |= ((n - 1) & 0xff) | (apicid_pkg_offset(topo) << 12);
+        }
+    }
+    if (x1 && n > 1 && vendor_is_amd(t)) {
+        /* CmpLegacy: leaf 1's HTT count means cores (AMD APM vol. 3);
+         * QEMU sets it for non-Intel vendors when there is more than one */
+        x1->ecx |= CPUID_8000_0001_ECX_CMP_LEGACY;
+    }
+    if (x1 && (x1->ecx & CPUID_8000_0001_ECX_TOPOEXT) &&
+        (e = x86_cpuid_find(&t->c, 0x8000001e, 0))) {
+        e->eax = apic_id;
+        e->ebx = ((topo->threads_per_core - 1) & 0xff) << 8 |
+                 ((ids.die_id * topo->cores_per_die + ids.core_id) & 0xff);
+        e->ecx = ids.die_id & 0xff;
+        e->edx = 0;
+    }
+    for (unsigned i = 0; i < t->c.nent; i++) {
+        struct kvm_cpuid_entry2 *c = &t->c.entries[i];
+        unsigned level;
+        uint32_t sharing;
+
+        if (c->function != 0x8000001d || !(c->eax & 0x1f)) {
+            continue;
+        }
+        level = (c->eax >> 5) & 7;
+        sharing = level < 3 ? topo->threads_per_core - 1
+                            : topo->threads_per_core * topo->cores_per_die - 1;
+        c->eax = (c->eax & ~(0xfffu << 14)) | (sharing & 0xfff) << 14;
+    }
+}
+
+static void apply_topology(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
+                           uint32_t apic_id)
+{
+    struct kvm_cpuid_entry2 *l0 = x86_cpuid_find(&t->c, 0, 0);
+    uint32_t level = l0 ? l0->eax : 0;
+
+    topo_leaf1(t, topo, apic_id);
+    topo_leaf4(t, topo);
+    if (level >= 0xb) {
+        topo_extended_leaf(t, 0xb, topo, apic_id, false);
+    }
+    if (level >= 0x1f && topo->dies_per_pkg > 1) {
+        topo_extended_leaf(t, 0x1f, topo, apic_id, true);
+    } else {
+        remove_entries(t, 0x1f);
+    }
+    topo_amd_leaves(t, topo, apic_id);
+}
+
+bool x86_cpu_build_cpuid(const X86CPUConfig *cfg,
+                         const struct kvm_cpuid2 *supported,
+                         const char *host_brand,
+                         const X86CPUTopoInfo *topo, uint32_t apic_id,
+                         X86CPUIDTable *out, GError **errp)
+{
+    const X86CPUModel *m = find_model(cfg->model);
+    uint32_t features[FEATURE_WORDS];
+
+    if (!m) {
+        error_setg(errp, "unknown CPU model '%s'", cfg->model);
+        return false;
+    }
+    if (supported->nent > X86_CPUID_MAX_ENTRIES) {
+        error_setg(errp, "KVM reports %u CPUID entries, more than the %u "
+                   "supported", supported->nent, X86_CPUID_MAX_ENTRIES);
+        return false;
+    }
+    if (!compute_features(cfg, m, supported, features, errp)) {
+        return false;
+    }
+    memset(out, 0, sizeof(*out));
+    out->c.nent = supported->nent;
+    memcpy(out->entries, supported->entries,
+           supported->nent * sizeof(supported->entries[0]));
+
+    set_identity(cfg, m, supported, host_brand, out);
+    apply_features(out, features);
+    fix_derived_bits(out, m);
+    if (!cfg->kvm_signature) {
+        remove_entries(out, 0x40000000);
+        remove_entries(out, 0x40000001);
+    }
+    apply_topology(out, topo, apic_id);
+    return true;
+}

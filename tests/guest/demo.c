@@ -1,0 +1,57 @@
+/*
+ * The demo guest `make demo` boots: greets over COM1, shows what the
+ * loader handed it, brings up the other CPUs, reads the RTC, and exits
+ * through isa-debug-exit.  It doubles as a guest test (suite 'guest').
+ */
+#include "guest.h"
+
+static volatile int hello_count;
+
+static void ap_hello(int cpu)
+{
+    printf("  cpu %d (LAPIC ID %u) says hello\n", cpu, lapic_id());
+    __atomic_fetch_add(&hello_count, 1, __ATOMIC_SEQ_CST);
+}
+
+static uint8_t cmos_read(uint8_t reg)
+{
+    outb(0x70, reg);
+    return inb(0x71);
+}
+
+static unsigned bcd(uint8_t v)
+{
+    return (v >> 4) * 10 + (v & 0xf);
+}
+
+static void show_rtc(void)
+{
+    /* Wait for no update in progress (register A bit 7). */
+    wait_until(!(cmos_read(0x0a) & 0x80), 100000);
+    uint8_t h = cmos_read(4), m = cmos_read(2), s = cmos_read(0);
+    bool binary = cmos_read(0x0b) & 0x04;
+    printf("RTC time:     %02u:%02u:%02u UTC\n", binary ? h : bcd(h),
+           binary ? m : bcd(m), binary ? s : bcd(s));
+}
+
+int main(void)
+{
+    long cpus = cmdline_get_int("cpus", 2);
+
+    printf("\n  *** Hello from a kvmpc guest! ***\n\n");
+    printf("booted via:   %s\n", boot_protocol_name(boot.protocol));
+    printf("command line: \"%s\"\n", boot.cmdline);
+    printf("usable RAM:   %lu MiB (memory map: %d entries)\n",
+           (unsigned long)(boot_ram_total() >> 20), boot.nr_mem);
+    printf("running at:   CPL 3 with IOPL 3, drivers in user mode\n");
+    show_rtc();
+
+    printf("starting %ld more CPU(s) with INIT-SIPI-SIPI...\n", cpus - 1);
+    int started = smp_start_aps(ap_hello, (int)cpus - 1, 10000000);
+    wait_until(hello_count == cpus - 1, 1000000);
+    report(started == cpus - 1 && hello_count == cpus - 1,
+           "%d of %ld secondary CPU(s) said hello", hello_count, cpus - 1);
+    report(boot_ram_total() > 0, "the loader reported RAM");
+    printf("\nbye! (exiting through isa-debug-exit)\n");
+    report_summary();
+}

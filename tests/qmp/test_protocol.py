@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""QMP protocol: greeting, capabilities negotiation, id echo, request
+checking and error replies, query-commands and query-qmp-schema.
+
+Expected texts are QEMU 7.2's (docs/interop/qmp-spec and the QEMU sources
+for the error messages clients parse)."""
+import json
+import os
+import tempfile
+from qmplib import (BASE_ARGS, QMP, Kvmpc, check, check_eq, connect_unix,
+                    run_tests, start_qmp_vm)
+
+
+def test_greeting(binary):
+    vm, paths = start_qmp_vm(binary)
+    try:
+        q = QMP(paths[0], negotiate=False)
+        check_eq(q.greeting, {"QMP": {
+            "version": {"qemu": {"micro": 0, "minor": 2, "major": 7},
+                        "package": "kvmpc-0.1.0"},
+            "capabilities": ["oob"]}}, "greeting")
+    finally:
+        vm.close()
+
+
+def test_negotiation(binary):
+    vm, paths = start_qmp_vm(binary)
+    try:
+        q = QMP(paths[0], negotiate=False)
+        # Before qmp_capabilities every other command is refused.
+        for name in ("query-status", "query-version", "no-such-command"):
+            check_eq(q.cmd(name, id=1), {"error": {
+                "class": "CommandNotFound",
+                "desc": "Expecting capabilities negotiation with "
+                        "'qmp_capabilities'"}, "id": 1}, name)
+        # Unknown capability.
+        err = q.cmd("qmp_capabilities", {"enable": ["bogus"]})["error"]
+        check_eq(err["class"], "GenericError", "bad capability class")
+        check_eq(q.cmd("qmp_capabilities", {"enable": ["oob"]}),
+                 {"return": {}}, "negotiation with oob")
+        check_eq(q.cmd("qmp_capabilities"), {"error": {
+            "class": "CommandNotFound",
+            "desc": "Capabilities negotiation is already complete, "
+                    "command ignored"}}, "second qmp_capabilities")
+        check("running" in q.ret("query-status"), "query-status after")
+        # A new connection starts over with its own greeting.
+        q.close()
+        q2 = QMP(paths[0], negotiate=False)
+        check_eq(q2.cmd("query-status")["error"]["class"],
+                 "CommandNotFound", "new session negotiates again")
+    finally:
+        vm.close()
+
+
+def test_id_echo(binary):
+    vm, paths = start_qmp_vm(binary)
+    try:
+        q = QMP(paths[0])
+        for ident in ("abc", 17, -1, 3.5, {"a": [1, {"b": None}]}, [1, "x"],
+                      True, None, ""):
+            rsp = q.cmd("query-name", id=ident) if ident is not None else \
+                None
+            if ident is None:
+                q.send_raw(b'{"execute": "query-name", "id": null}\n')
+                rsp = q.recv_reply()
+                check("id" in rsp and rsp["id"] is None, "null id kept")
+                continue
+            check_eq(rsp.get("id"), ident, "id echo")
+            check("return" in rsp, "reply with id %r" % (ident,))
+        # Errors carry the id too.
+        rsp = q.cmd("no-such-command", id="e1")
+        check_eq(rsp, {"error": {"class": "CommandNotFound",
+                                 "desc": "The command no-such-command has "
+                                         "not been found"},
+                       "id": "e1"}, "error with id")
+    finally:
+        vm.close()
+
+
+def expect_error(q, raw, desc, cls="GenericError"):
+    q.send_raw(raw + b"\n")
+    rsp = q.recv_reply()
+    check("error" in rsp, "no error for %r: %r" % (raw, rsp))
+    check_eq(rsp["error"]["class"], cls, "class for %r" % raw)
+    if desc is not None:
+        check_eq(rsp["error"]["desc"], desc, "desc for %r" % raw)
+
+
+def test_request_errors(binary):
+    vm, paths = start_qmp_vm(binary)
+    try:
+        q = QMP(paths[0])
+        expect_error(q, b'[1, 2]', "QMP input must be a JSON object")
+        expect_error(q, b'"str"', "QMP input must be a JSON object")
+        expect_error(q, b'{}', "QMP input lacks member 'execute'")
+        expect_error(q, b'{"execute": 1}',
+                     "QMP input member 'execute' must be a string")
+        expect_error(q, b'{"execute": "query-status", "arguments": []}',
+                     "QMP input member 'arguments' must be an object")
+        expect_error(q, b'{"execute": "query-status", "foo": 1}',
+                     "QMP input member 'foo' is unexpected")
+        expect_error(q, b'{"execute": "nope"}',
+                     "The command nope has not been found",
+                     "CommandNotFound")
+        expect_error(q, b'{"execute": "query-status", "arguments": '
+                        b'{"verbose": true}}',
+                     "Parameter 'verbose' is unexpected")
+        expect_error(q, b'{"execute": "qom-list"}',
+                     "Parameter 'path' is missing")
+        expect_error(q, b'{"execute": "qom-list", "arguments": {"path": 5}}',
+                     "Invalid parameter type for 'path', expected: string")
+        expect_error(q, b'{"execute": "human-monitor-command", "arguments": '
+                        b'{"command-line": "info status", '
+                        b'"cpu-index": "zero"}}',
+                     "Invalid parameter type for 'cpu-index', "
+                     "expected: integer")
+        expect_error(q, b'{"execute": "human-monitor-command", "arguments": '
+                        b'{"command-line": "info status", '
+                        b'"cpu-index": 99}}',
+                     "Parameter 'cpu-index' expects a CPU number")
+        expect_error(q, b'{"execute": "qmp_capabilities", "arguments": '
+                        b'{"enable": "oob"}}', None)
+        # exec-oob is only accepted once the oob capability is enabled.
+        expect_error(q, b'{"exec-oob": "query-status"}', None)
+        check("return" in q.cmd("query-status"), "still alive")
+    finally:
+        vm.close()
+
+
+def test_query_commands_exact(binary):
+    """Every listed command dispatches; the schema lists the same set."""
+    vm, paths = start_qmp_vm(binary)
+    try:
+        q = QMP(paths[0])
+        names = [c["name"] for c in q.ret("query-commands")]
+        check_eq(len(names), len(set(names)), "duplicates in query-commands")
+        for required in ("qmp_capabilities", "query-version",
+                         "query-commands", "query-qmp-schema",
+                         "query-status", "query-name", "query-uuid",
+                         "query-kvm", "query-cpus-fast", "query-machines",
+                         "query-target", "query-chardev", "query-pci",
+                         "stop", "cont", "system_reset", "system_powerdown",
+                         "quit", "human-monitor-command", "qom-list",
+                         "qom-get", "device-list-properties"):
+            check(required in names, "query-commands lacks " + required)
+        for name in names:
+            # A bogus argument: the command exists, so the marshaller
+            # answers (GenericError), and nothing is executed.
+            rsp = q.cmd(name, {"x-bogus-argument": 1})
+            check("error" in rsp, "%s accepted a bogus argument" % name)
+            check_eq(rsp["error"]["class"], "GenericError",
+                     "%s is not dispatchable" % name)
+        schema = q.ret("query-qmp-schema")
+        cmds = {e["name"] for e in schema if e["meta-type"] == "command"}
+        check_eq(sorted(cmds), sorted(names),
+                 "schema commands vs query-commands")
+    finally:
+        vm.close()
+
+
+def test_query_qmp_schema(binary):
+    vm, paths = start_qmp_vm(binary)
+    try:
+        q = QMP(paths[0])
+        schema = q.ret("query-qmp-schema")
+        check(isinstance(schema, list) and schema, "schema is a list")
+        by_name = {e["name"]: e for e in schema}
+        metas = {"builtin", "enum", "array", "object", "alternate",
+                 "command", "event"}
+        for e in schema:
+            check(e["meta-type"] in metas, "meta-type of %r" % e)
+        for ev in ("STOP", "RESUME", "RESET", "SHUTDOWN", "POWERDOWN"):
+            check(ev in by_name and by_name[ev]["meta-type"] == "event",
+                  "schema lacks event " + ev)
+        # Every type a command or event refers to is defined.
+        for e in schema:
+            refs = []
+            if e["meta-type"] == "command":
+                refs = [e["arg-type"], e["ret-type"]]
+            elif e["meta-type"] == "event":
+                refs = [e["arg-type"]]
+            elif e["meta-type"] == "object":
+                refs = [m["type"] for m in e["members"]]
+            elif e["meta-type"] == "array":
+                refs = [e["element-type"]]
+            for r in refs:
+                check(r in by_name, "%s refers to undefined %s"
+                      % (e["name"], r))
+        # qom-list takes a mandatory 'path' string.
+        arg = by_name[by_name["qom-list"]["arg-type"]]
+        members = {m["name"]: m for m in arg["members"]}
+        check("path" in members and "default" not in members["path"],
+              "qom-list path member")
+        check_eq(by_name[members["path"]["type"]].get("json-type"), "string",
+                 "qom-list path type")
+    finally:
+        vm.close()
+
+
+def test_pretty(binary):
+    """-mon ...,pretty=on: indented JSON, still one message per reply."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-qmp-")
+    path = os.path.join(tmp, "pretty.sock")
+    vm = Kvmpc(binary, BASE_ARGS + [
+        "-chardev", "socket,id=p,path=%s,server=on,wait=off" % path,
+        "-mon", "chardev=p,mode=control,pretty=on"], tmpdir=tmp,
+        wait_sockets=[path])
+    try:
+        s = connect_unix(path)
+        data = b""
+        while not data.endswith(b"}\r\n"):
+            data += s.recv(4096)
+        check(b"\r\n    " in data, "pretty greeting is indented")
+        check_eq(json.loads(data)["QMP"]["capabilities"], ["oob"],
+                 "pretty greeting")
+    finally:
+        vm.close()
+
+
+if __name__ == "__main__":
+    run_tests([test_greeting, test_negotiation, test_id_echo,
+               test_request_errors, test_query_commands_exact,
+               test_query_qmp_schema, test_pretty])

@@ -1,0 +1,107 @@
+/*
+ * libqtest: the client side of the qtest protocol (docs/qtest.md).
+ *
+ * A test starts kvmpc with -accel qtest, then reads and writes I/O ports
+ * and guest memory, moves the virtual clock and watches interrupt lines,
+ * all with no vCPU running.  Every call waits for kvmpc's reply; a reply
+ * that is not "OK" (or kvmpc going away) fails the test with a message
+ * naming the command, except in qtest_raw(), which hands the reply back.
+ *
+ * The kvmpc binary is $KVMPC_BINARY, else the one Meson built.
+ * $QTEST_LOG=1 copies the protocol conversation to stderr.
+ */
+#ifndef TESTS_QTEST_LIBQTEST_H
+#define TESTS_QTEST_LIBQTEST_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct QTestState QTestState;
+
+/*
+ * Start "kvmpc -accel qtest -qtest unix:SOCK -nodefaults -display none
+ * -machine pc EXTRA_ARGS".  @extra_args is split like a shell would split
+ * it (quotes work, no variables or globs).  When the default firmware is
+ * missing and neither -bios nor -kernel is given, a blank 64 KiB firmware
+ * image is passed so device tests still run.
+ */
+QTestState *qtest_init(const char *extra_args);
+QTestState *qtest_initf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+/*
+ * End the session: close the socket (kvmpc exits when its client goes),
+ * wait for the process (killing it if it lingers) and free @s.  Returns
+ * the exit status, or 128 + signal number.
+ */
+int qtest_quit(QTestState *s);
+/*
+ * Wait for kvmpc to exit by itself (isa-debug-exit, a guest shutdown);
+ * returns its exit status, or 128 + signal.  @s stays valid for
+ * qtest_quit(), which then only frees it and returns the same status.
+ */
+int qtest_wait_exit(QTestState *s);
+/* The process id, for tests that need to signal it. */
+int qtest_pid(QTestState *s);
+
+/* Port I/O. */
+void qtest_outb(QTestState *s, uint16_t addr, uint8_t value);
+void qtest_outw(QTestState *s, uint16_t addr, uint16_t value);
+void qtest_outl(QTestState *s, uint16_t addr, uint32_t value);
+uint8_t qtest_inb(QTestState *s, uint16_t addr);
+uint16_t qtest_inw(QTestState *s, uint16_t addr);
+uint32_t qtest_inl(QTestState *s, uint16_t addr);
+
+/* Guest-physical memory, little-endian. */
+void qtest_writeb(QTestState *s, uint64_t addr, uint8_t value);
+void qtest_writew(QTestState *s, uint64_t addr, uint16_t value);
+void qtest_writel(QTestState *s, uint64_t addr, uint32_t value);
+void qtest_writeq(QTestState *s, uint64_t addr, uint64_t value);
+uint8_t qtest_readb(QTestState *s, uint64_t addr);
+uint16_t qtest_readw(QTestState *s, uint64_t addr);
+uint32_t qtest_readl(QTestState *s, uint64_t addr);
+uint64_t qtest_readq(QTestState *s, uint64_t addr);
+/* Buffers: hex encoded ("read"/"write") and base64 ("b64read"/"b64write"). */
+void qtest_memread(QTestState *s, uint64_t addr, void *data, size_t size);
+void qtest_memwrite(QTestState *s, uint64_t addr, const void *data,
+                    size_t size);
+void qtest_bufread(QTestState *s, uint64_t addr, void *data, size_t size);
+void qtest_bufwrite(QTestState *s, uint64_t addr, const void *data,
+                    size_t size);
+void qtest_memset(QTestState *s, uint64_t addr, uint8_t pattern, size_t size);
+
+/* The virtual clock (ns); each returns the clock afterwards. */
+int64_t qtest_clock_step(QTestState *s, int64_t ns);
+/* To the next armed virtual timer (stays put when none is armed). */
+int64_t qtest_clock_step_next(QTestState *s);
+int64_t qtest_clock_set(QTestState *s, int64_t ns);
+
+/*
+ * Interrupts.  After qtest_irq_intercept_in(s, "ioapic") kvmpc reports
+ * every GSI level change; qtest_get_irq() returns the level last reported
+ * for GSI @num (after a round trip, so changes already sent are seen).
+ */
+void qtest_irq_intercept_in(QTestState *s, const char *path);
+void qtest_irq_intercept_out(QTestState *s, const char *path);
+bool qtest_get_irq(QTestState *s, int num);
+void qtest_set_irq_in(QTestState *s, const char *path, const char *name,
+                      int num, int level);
+
+/*
+ * Send one raw line (no newline needed) and return kvmpc's reply line
+ * without its newline (g_free it).  IRQ lines are consumed on the way.
+ * For tests of the protocol itself: the reply is not checked.
+ */
+char *qtest_raw(QTestState *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* The kvmpc binary the tests run ($KVMPC_BINARY or the one Meson built). */
+const char *qtest_kvmpc_binary(void);
+
+/*
+ * Path of the default firmware kvmpc loads, or NULL when it is missing
+ * (tests that depend on its contents skip then).
+ */
+const char *qtest_default_firmware(void);
+
+#endif

@@ -1,0 +1,363 @@
+/*
+ * x86 CPU logic: APIC IDs from -smp topology (QEMU's numbering), -cpu
+ * parsing (models, feature names, errors) and the CPUID table built from
+ * a synthetic "KVM supported" table.
+ */
+#include "qemu/osdep.h"
+#include "target/i386/cpu.h"
+
+/* ---- topology ---- */
+
+static void test_bitwidth(void)
+{
+    g_assert_cmpuint(apicid_bitwidth_for_count(0), ==, 0);
+    g_assert_cmpuint(apicid_bitwidth_for_count(1), ==, 0);
+    g_assert_cmpuint(apicid_bitwidth_for_count(2), ==, 1);
+    g_assert_cmpuint(apicid_bitwidth_for_count(3), ==, 2);
+    g_assert_cmpuint(apicid_bitwidth_for_count(4), ==, 2);
+    g_assert_cmpuint(apicid_bitwidth_for_count(5), ==, 3);
+    g_assert_cmpuint(apicid_bitwidth_for_count(255), ==, 8);
+    g_assert_cmpuint(apicid_bitwidth_for_count(256), ==, 8);
+}
+
+static void test_apicid_flat(void)
+{
+    SmpConfig smp = { .cpus = 4, .sockets = 4, .dies = 1, .cores = 1,
+                      .threads = 1 };
+    X86CPUTopoInfo t;
+
+    x86_topo_info_from_smp(&smp, &t);
+    for (unsigned i = 0; i < 4; i++) {
+        g_assert_cmpuint(x86_apicid_from_cpu_idx(&t, i), ==, i);
+    }
+}
+
+static void test_apicid_odd_counts(void)
+{
+    /* 3 cores x 3 threads: each field rounded up to 2 bits */
+    SmpConfig smp = { .cpus = 18, .sockets = 2, .dies = 1, .cores = 3,
+                      .threads = 3 };
+    X86CPUTopoInfo t;
+    X86CPUTopoIDs ids;
+
+    x86_topo_info_from_smp(&smp, &t);
+    g_assert_cmpuint(apicid_core_offset(&t), ==, 2);
+    g_assert_cmpuint(apicid_pkg_offset(&t), ==, 4);
+    g_assert_cmpuint(x86_apicid_from_cpu_idx(&t, 0), ==, 0);
+    g_assert_cmpuint(x86_apicid_from_cpu_idx(&t, 2), ==, 2);
+    g_assert_cmpuint(x86_apicid_from_cpu_idx(&t, 3), ==, 4);    /* core 1 */
+    g_assert_cmpuint(x86_apicid_from_cpu_idx(&t, 8), ==, 10);   /* c2 t2 */
+    g_assert_cmpuint(x86_apicid_from_cpu_idx(&t, 9), ==, 16);   /* pkg 1 */
+    x86_topo_ids_from_apicid(&t, 26, &ids);
+    g_assert_cmpuint(ids.pkg_id, ==, 1);
+    g_assert_cmpuint(ids.core_id, ==, 2);
+    g_assert_cmpuint(ids.smt_id, ==, 2);
+}
+
+static void test_apicid_dies(void)
+{
+    SmpConfig smp = { .cpus = 16, .sockets = 2, .dies = 2, .cores = 2,
+                      .threads = 2 };
+    X86CPUTopoInfo t;
+    X86CPUTopoIDs ids;
+
+    x86_topo_info_from_smp(&smp, &t);
+    g_assert_cmpuint(apicid_die_offset(&t), ==, 2);
+    g_assert_cmpuint(apicid_pkg_offset(&t), ==, 3);
+    x86_topo_ids_from_idx(&t, 13, &ids);
+    g_assert_cmpuint(ids.pkg_id, ==, 1);
+    g_assert_cmpuint(ids.die_id, ==, 1);
+    g_assert_cmpuint(ids.core_id, ==, 0);
+    g_assert_cmpuint(ids.smt_id, ==, 1);
+    g_assert_cmpuint(x86_apicid_from_topo_ids(&t, &ids), ==, 13);
+}
+
+static void test_zero_fields_count_as_one(void)
+{
+    SmpConfig smp = { .cpus = 2 };
+    X86CPUTopoInfo t;
+
+    x86_topo_info_from_smp(&smp, &t);
+    g_assert_cmpuint(t.threads_per_core, ==, 1);
+    g_assert_cmpuint(x86_apicid_from_cpu_idx(&t, 1), ==, 1);
+}
+
+/* ---- parsing ---- */
+
+static void test_parse_models(void)
+{
+    X86CPUConfig cfg;
+    GError *err = NULL;
+
+    g_assert_true(x86_cpu_config_parse("host", &cfg, &err));
+    g_assert_cmpstr(cfg.model, ==, "host");
+    g_assert_true(x86_cpu_config_parse(NULL, &cfg, &err));
+    g_assert_cmpstr(cfg.model, ==, "host");
+    g_assert_true(x86_cpu_config_parse("max", &cfg, &err));
+    g_assert_true(x86_cpu_config_parse("qemu64", &cfg, &err));
+    g_assert_no_error(err);
+
+    g_assert_false(x86_cpu_config_parse("foo", &cfg, &err));
+    g_assert_cmpstr(err->message, ==, "unknown CPU model 'foo'");
+    g_clear_error(&err);
+    g_assert_false(x86_cpu_config_parse("", &cfg, &err));
+    g_clear_error(&err);
+}
+
+static void test_parse_features(void)
+{
+    X86CPUConfig cfg;
+    GError *err = NULL;
+    FeatureWord w;
+    uint32_t mask;
+
+    g_assert_true(x86_cpu_config_parse(
+        "qemu64,+sse4.1,-sse2,lahf_lm=off,x2apic=on,sse4_2,enforce",
+        &cfg, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(cfg.plus[FEAT_1_ECX], ==, (1u << 19) | (1u << 21) |
+                                              (1u << 20));
+    g_assert_cmphex(cfg.minus[FEAT_1_EDX], ==, 1u << 26);
+    g_assert_cmphex(cfg.minus[FEAT_8000_0001_ECX], ==, 1u << 0);
+    g_assert_true(cfg.enforce);
+
+    /* later switches win */
+    g_assert_true(x86_cpu_config_parse("host,+avx2,-avx2", &cfg, &err));
+    g_assert_cmphex(cfg.plus[FEAT_7_0_EBX], ==, 0);
+    g_assert_cmphex(cfg.minus[FEAT_7_0_EBX], ==, 1u << 5);
+
+    g_assert_true(x86_cpu_feature_lookup("sse3", &w, &mask));
+    g_assert_cmpint(w, ==, FEAT_1_ECX);
+    g_assert_cmphex(mask, ==, 1);
+    g_assert_true(x86_cpu_feature_lookup("kvmclock", &w, &mask));
+    g_assert_cmphex(mask, ==, (1u << 0) | (1u << 3));
+    g_assert_true(x86_cpu_feature_lookup("NX", &w, &mask));
+    g_assert_cmpint(w, ==, FEAT_8000_0001_EDX);
+    g_assert_false(x86_cpu_feature_lookup("bogus", &w, &mask));
+}
+
+static void test_parse_errors(void)
+{
+    X86CPUConfig cfg;
+    GError *err = NULL;
+
+    g_assert_false(x86_cpu_config_parse("host,+bogus", &cfg, &err));
+    g_assert_cmpstr(err->message, ==, "CPU feature bogus not found");
+    g_clear_error(&err);
+    g_assert_false(x86_cpu_config_parse("host,foo=1", &cfg, &err));
+    g_assert_cmpstr(err->message, ==, "Property 'foo' not found");
+    g_clear_error(&err);
+    g_assert_false(x86_cpu_config_parse("host,sse2=maybe", &cfg, &err));
+    g_clear_error(&err);
+    g_assert_false(x86_cpu_config_parse("host,vendor=short", &cfg, &err));
+    g_clear_error(&err);
+    g_assert_false(x86_cpu_config_parse("host,family=0x1000", &cfg, &err));
+    g_clear_error(&err);
+    /* QEMU properties without meaning here are accepted */
+    g_assert_true(x86_cpu_config_parse("host,migratable=no,hv-relaxed,"
+                                       "pmu=off", &cfg, &err));
+    g_assert_no_error(err);
+    g_assert_true(x86_cpu_config_parse("qemu64,vendor=GenuineIntel,"
+                                       "family=6,model=85,stepping=4,"
+                                       "model-id=Test CPU,kvm=off", &cfg,
+                                       &err));
+    g_assert_no_error(err);
+    g_assert_cmpstr(cfg.vendor, ==, "GenuineIntel");
+    g_assert_cmpint(cfg.model_num, ==, 85);
+    g_assert_false(cfg.kvm_signature);
+}
+
+static void test_help(void)
+{
+    g_autofree char *help = x86_cpu_help_text();
+
+    g_assert_true(x86_cpu_model_is_help("help"));
+    g_assert_false(x86_cpu_model_is_help("host"));
+    g_assert_nonnull(strstr(help, "qemu64"));
+    g_assert_nonnull(strstr(help, " sse4.1"));
+}
+
+/* ---- CPUID building ---- */
+
+typedef struct {
+    struct kvm_cpuid2 c;
+    struct kvm_cpuid_entry2 e[16];
+} FakeSupported;
+
+/* An AMD host like the PVM machines: no sse3, x2apic, hypervisor, KVM. */
+static void fake_supported(FakeSupported *s)
+{
+    static const struct kvm_cpuid_entry2 entries[] = {
+        { .function = 0, .eax = 0xd, .ebx = 0x68747541, .edx = 0x69746e65,
+          .ecx = 0x444d4163 },
+        { .function = 1, .eax = 0x00a00f11, .ebx = 0x01020800,
+          .ecx = 0x81202000, .edx = 0x078bfbff },
+        { .function = 4, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX },
+        { .function = 7, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+          .ebx = 0x01800002, .ecx = 0x4, .edx = 0x20000000 },
+        { .function = 0xb, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+          .edx = 1 },
+        { .function = 0xd, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+          .eax = 7, .ebx = 0x340 },
+        { .function = 0x40000000, .eax = 0x40000001, .ebx = 0x4b4d564b },
+        { .function = 0x40000001, .eax = 0x01007efb },
+        { .function = 0x80000000, .eax = 0x80000021, .ebx = 0x68747541 },
+        { .function = 0x80000001, .eax = 0x00a00f11, .ecx = 0x00400393,
+          .edx = 0x23d3fbff },
+        { .function = 0x80000008, .eax = 0x3030, .ecx = 0x7001 },
+        { .function = 0x8000001e },
+        { .function = 0x80000021, .eax = 0x204 },
+    };
+
+    memset(s, 0, sizeof(*s));
+    s->c.nent = ARRAY_SIZE(entries);
+    memcpy(s->e, entries, sizeof(entries));
+}
+
+static const struct kvm_cpuid_entry2 *leaf(const X86CPUIDTable *t,
+                                           uint32_t f, uint32_t i)
+{
+    const struct kvm_cpuid_entry2 *e = x86_cpuid_find_const(&t->c, f, i);
+
+    g_assert_nonnull(e);
+    return e;
+}
+
+static void build(const char *spec, unsigned cpus, unsigned cores,
+                  unsigned threads, uint32_t apic_id, X86CPUIDTable *t)
+{
+    FakeSupported sup;
+    X86CPUConfig cfg;
+    SmpConfig smp = { .cpus = cpus, .sockets = 1, .dies = 1, .cores = cores,
+                      .threads = threads };
+    X86CPUTopoInfo topo;
+    GError *err = NULL;
+
+    fake_supported(&sup);
+    x86_topo_info_from_smp(&smp, &topo);
+    g_assert_true(x86_cpu_config_parse(spec, &cfg, &err));
+    cfg.check = false;      /* keep test output quiet */
+    g_assert_true(x86_cpu_build_cpuid(&cfg, &sup.c, "Host Brand", &topo,
+                                      apic_id, t, &err));
+    g_assert_no_error(err);
+}
+
+static void test_cpuid_host(void)
+{
+    g_autofree X86CPUIDTable *t = g_new0(X86CPUIDTable, 1);
+
+    build("host", 1, 1, 1, 0, t);
+    g_assert_cmphex(leaf(t, 1, 0)->eax, ==, 0x00a00f11);
+    g_assert_cmphex(leaf(t, 1, 0)->ecx & (1u << 31), !=, 0);
+    g_assert_cmphex(leaf(t, 7, 0)->ebx, ==, 0x01800002);
+    g_assert_cmphex(leaf(t, 0x80000001, 0)->edx, ==, 0x23d3fbff);
+    g_assert_cmphex(leaf(t, 0x80000002, 0)->eax, ==, ldl_le_p("Host"));
+    /* xsave not offered: leaf 0xd goes */
+    g_assert_null(x86_cpuid_find_const(&t->c, 0xd, 0));
+}
+
+static void test_cpuid_qemu64(void)
+{
+    g_autofree X86CPUIDTable *t = g_new0(X86CPUIDTable, 1);
+
+    build("qemu64,-nx", 1, 1, 1, 0, t);
+    g_assert_cmphex(leaf(t, 0, 0)->eax, ==, 0xd);
+    g_assert_cmphex(leaf(t, 0, 0)->ebx, ==, 0x68747541);   /* "Auth" */
+    g_assert_cmphex(leaf(t, 1, 0)->eax, ==, 0x00060fb1);   /* 15/107/1 */
+    /* sse3 requested but not supported: dropped; cx16 kept */
+    g_assert_cmphex(leaf(t, 1, 0)->ecx & 1, ==, 0);
+    g_assert_cmphex(leaf(t, 1, 0)->ecx & (1u << 13), !=, 0);
+    /* the P6 set + mtrr clflush mca pse36: no vme, ht... */
+    g_assert_cmphex(leaf(t, 1, 0)->edx, ==, 0x078bfbfd);
+    g_assert_cmphex(leaf(t, 7, 0)->ebx, ==, 0);
+    g_assert_cmphex(leaf(t, 0x80000000, 0)->eax, ==, 0x8000000a);
+    g_assert_cmphex(leaf(t, 0x80000001, 0)->edx & (1u << 20), ==, 0);
+    g_assert_cmphex(leaf(t, 0x80000001, 0)->edx & (1u << 29), !=, 0);
+    /* svm requested, not supported */
+    g_assert_cmphex(leaf(t, 0x80000001, 0)->ecx & (1u << 2), ==, 0);
+    g_assert_null(x86_cpuid_find_const(&t->c, 0x80000021, 0));
+    g_assert_cmphex(leaf(t, 0x80000002, 0)->eax, ==, ldl_le_p("QEMU"));
+}
+
+static void test_cpuid_enforce(void)
+{
+    FakeSupported sup;
+    X86CPUConfig cfg;
+    X86CPUTopoInfo topo = { 1, 1, 1 };
+    g_autofree X86CPUIDTable *t = g_new0(X86CPUIDTable, 1);
+    GError *err = NULL;
+
+    fake_supported(&sup);
+    g_assert_true(x86_cpu_config_parse("qemu64,enforce", &cfg, &err));
+    g_assert_false(x86_cpu_build_cpuid(&cfg, &sup.c, NULL, &topo, 0, t,
+                                       &err));
+    g_assert_nonnull(strstr(err->message, "CPUID.01H:ECX.pni [bit 0]"));
+    g_clear_error(&err);
+}
+
+static void test_cpuid_topology(void)
+{
+    g_autofree X86CPUIDTable *t = g_new0(X86CPUIDTable, 1);
+    const struct kvm_cpuid_entry2 *e;
+
+    /* 1 socket, 3 cores x 2 threads; CPU with APIC ID 5 = core 2 thread 1 */
+    build("host", 6, 3, 2, 5, t);
+    e = leaf(t, 1, 0);
+    g_assert_cmphex(e->ebx >> 24, ==, 5);
+    g_assert_cmphex((e->ebx >> 16) & 0xff, ==, 6);
+    g_assert_cmphex(e->edx & (1u << 28), !=, 0);
+    e = leaf(t, 0xb, 0);
+    g_assert_cmphex(e->eax, ==, 1);
+    g_assert_cmphex(e->ebx, ==, 2);
+    g_assert_cmphex(e->ecx, ==, 0x100);
+    g_assert_cmphex(e->edx, ==, 5);
+    e = leaf(t, 0xb, 1);
+    g_assert_cmphex(e->eax, ==, 3);
+    g_assert_cmphex(e->ebx, ==, 6);
+    g_assert_cmphex(e->ecx, ==, 0x201);
+    e = leaf(t, 0xb, 2);
+    g_assert_cmphex(e->ecx, ==, 2);
+    e = leaf(t, 0x80000008, 0);
+    g_assert_cmphex(e->ecx & 0xff, ==, 5);
+    g_assert_cmphex((e->ecx >> 12) & 0xf, ==, 3);
+    e = leaf(t, 0x8000001e, 0);
+    g_assert_cmphex(e->eax, ==, 5);
+    g_assert_cmphex(e->ebx, ==, 0x102);
+
+    build("host", 1, 1, 1, 0, t);
+    g_assert_cmphex(leaf(t, 1, 0)->edx & (1u << 28), ==, 0);
+}
+
+static void test_cpuid_overrides(void)
+{
+    g_autofree X86CPUIDTable *t = g_new0(X86CPUIDTable, 1);
+
+    build("host,vendor=GenuineIntel,family=6,model=0x55,stepping=7,"
+          "model-id=My CPU,kvm=off,level=0xb", 1, 1, 1, 0, t);
+    g_assert_cmphex(leaf(t, 0, 0)->ebx, ==, ldl_le_p("Genu"));
+    g_assert_cmphex(leaf(t, 0, 0)->eax, ==, 0xb);
+    g_assert_cmphex(leaf(t, 1, 0)->eax, ==, 0x00050657);
+    g_assert_cmphex(leaf(t, 0x80000002, 0)->eax, ==, ldl_le_p("My C"));
+    g_assert_null(x86_cpuid_find_const(&t->c, 0x40000000, 0));
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/x86/topology/bitwidth", test_bitwidth);
+    g_test_add_func("/x86/topology/flat", test_apicid_flat);
+    g_test_add_func("/x86/topology/odd-counts", test_apicid_odd_counts);
+    g_test_add_func("/x86/topology/dies", test_apicid_dies);
+    g_test_add_func("/x86/topology/zero-fields",
+                    test_zero_fields_count_as_one);
+    g_test_add_func("/x86/cpu/parse-models", test_parse_models);
+    g_test_add_func("/x86/cpu/parse-features", test_parse_features);
+    g_test_add_func("/x86/cpu/parse-errors", test_parse_errors);
+    g_test_add_func("/x86/cpu/help", test_help);
+    g_test_add_func("/x86/cpuid/host", test_cpuid_host);
+    g_test_add_func("/x86/cpuid/qemu64", test_cpuid_qemu64);
+    g_test_add_func("/x86/cpuid/enforce", test_cpuid_enforce);
+    g_test_add_func("/x86/cpuid/topology", test_cpuid_topology);
+    g_test_add_func("/x86/cpuid/overrides", test_cpuid_overrides);
+    return g_test_run();
+}

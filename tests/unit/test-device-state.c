@@ -1,0 +1,559 @@
+/*
+ * Device state round trips for every device type that has a state
+ * description (a vmsd anywhere in its type chain), found through
+ * device_type_list() so new devices are covered without touching this file:
+ *
+ *   create the device in a minimal machine (memory map, dummy GSI lines,
+ *   a null chardev for chardev properties), drive it away from its reset
+ *   state through its ports, save (A), reset, drive it into a different
+ *   state (B), load A, save again: the result must equal A byte for byte.
+ *
+ * Then broken states (truncated, trailing bytes, a version the device does
+ * not know) must be refused with an error, never crash, and leave the
+ * device loadable.  States with corrupted field values must either be
+ * refused or leave a device the guest can use without it misbehaving
+ * (checked under ASan/UBSan by running the device afterwards).
+ *
+ * PCI functions get a PCI host bridge of their own for the test.  A
+ * device that needs more than this minimal machine, or whose default
+ * state is all there is to see, gets an entry in device_setups[] below.
+ */
+#include "qemu/osdep.h"
+#include "hw/boards.h"
+#include "hw/qdev.h"
+#include "hw/pci/pci.h"
+#include "hw/pci-host/i440fx.h"
+#include "chardev/char.h"
+#include "system/main-loop.h"
+#include "system/memory.h"
+#include "system/timer.h"
+
+#define NULL_CHARDEV_ID "devstate-null"
+/* States up to this size are tried truncated/corrupted at every offset. */
+#define ALL_OFFSETS_LIMIT 512
+
+typedef struct DeviceSetup {
+    const char *type;
+    /* Extra properties, "key=value,key=value" (for example fixed ports). */
+    const char *props;
+    /*
+     * Drive the device into a non-reset state through its ports; variants
+     * 0 and 1 must lead to different states.
+     */
+    void (*poke)(DeviceState *dev, int variant);
+    /*
+     * Use every register once more, reads included, after a state with
+     * corrupted values was loaded (default: poke variant 0).
+     */
+    void (*probe)(DeviceState *dev);
+    /* Set when the device cannot be built here, saying why. */
+    const char *skip;
+} DeviceSetup;
+
+static MachineState test_machine;
+
+/* ---- port and memory helpers ----------------------------------------- */
+
+static uint8_t in8(uint16_t port)
+{
+    uint64_t val;
+
+    address_space_read_val(&address_space_io, port, &val, 1);
+    return val;
+}
+
+static void out8(uint16_t port, uint8_t val)
+{
+    address_space_write_val(&address_space_io, port, val, 1);
+}
+
+static void out32(uint16_t port, uint32_t val)
+{
+    address_space_write_val(&address_space_io, port, val, 4);
+}
+
+static void mem_write64(uint64_t addr, uint64_t val)
+{
+    address_space_write_val(&address_space_memory, addr, val, 8);
+}
+
+/* ---- per-device setup ------------------------------------------------- */
+
+/*
+ * isa-serial at COM1: divisor, frame, FIFO with trigger level, loopback
+ * with modem lines, interrupts enabled, bytes waiting in the receive FIFO
+ * (which also arms the character-timeout timer), scratch.
+ */
+static void poke_serial(DeviceState *dev, int variant)
+{
+    const uint16_t base = 0x3f8;
+
+    out8(base + 3, 0x80);                   /* DLAB */
+    out8(base + 0, 0x01 + variant);         /* divisor low */
+    out8(base + 1, 0x00);                   /* divisor high */
+    out8(base + 3, 0x03 | (variant << 2));  /* 8N1 / 8N2 */
+    out8(base + 2, 0xc1);                   /* FIFO on, trigger 14 */
+    out8(base + 4, 0x1b);                   /* loop, OUT2, RTS, DTR */
+    out8(base + 1, 0x0f);                   /* every interrupt source */
+    for (int i = 0; i < 3 + variant; i++) {
+        out8(base, 'a' + i);                /* looped back into the FIFO */
+    }
+    out8(base + 7, 0x5a ^ variant);         /* scratch */
+}
+
+/* Read every register (draining the FIFO), transmit, let timers run. */
+static void probe_serial(DeviceState *dev)
+{
+    for (int round = 0; round < 20; round++) {
+        for (uint16_t reg = 0; reg < 8; reg++) {
+            in8(0x3f8 + reg);
+        }
+    }
+    poke_serial(dev, 0);
+    qemu_clock_virtual_advance_to(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+                                  NANOSECONDS_PER_SECOND);
+    in8(0x3f8 + 2);
+}
+
+static void poke_pc_testdev(DeviceState *dev, int variant)
+{
+    out32(0xe0, 0x12345678 ^ variant);
+    mem_write64(0xff000000ULL + 0x100 * variant, 0x0123456789abcdefULL);
+    mem_write64(0xff00fff8ULL, 0xfedcba9876543210ULL ^ variant);
+}
+
+/* PCI configuration mechanism #1 (ports 0xcf8/0xcfc), bus 0. */
+static void pci_config_write8(int devfn, uint8_t reg, uint8_t val)
+{
+    out32(0xcf8, 0x80000000u | (uint32_t)devfn << 8 | (reg & 0xfc));
+    out8(0xcfc + (reg & 3), val);
+}
+
+/*
+ * Any PCI function: the interrupt line register is plain read/write
+ * storage in every function's configuration space (PCI 3.0, 6.2.4).
+ */
+static void poke_pci_function(DeviceState *dev, int variant)
+{
+    pci_config_write8(PCI_DEVICE(dev)->devfn, PCI_INTERRUPT_LINE,
+                      0x05 + variant);
+}
+
+/* PIIX3: PIRQ routing registers 60h-63h as well. */
+static void poke_piix3(DeviceState *dev, int variant)
+{
+    poke_pci_function(dev, variant);
+    pci_config_write8(PCI_DEVICE(dev)->devfn, 0x60, 0x0a + variant);
+    pci_config_write8(PCI_DEVICE(dev)->devfn, 0x63, 0x80 | variant);
+}
+
+/* The host bridge's own state is its configuration address register. */
+static void poke_pci_host(DeviceState *dev, int variant)
+{
+    out32(0xcf8, 0x80000000u | (0x10 + variant) << 8);
+}
+
+/* Port 92: the fast A20 gate bit (bit 0 would reset the machine). */
+static void poke_port92(DeviceState *dev, int variant)
+{
+    out8(0x92, variant ? 0x00 : 0x02);
+}
+
+/* MC146818: the index register and a byte of battery-backed CMOS RAM. */
+static void poke_rtc(DeviceState *dev, int variant)
+{
+    out8(0x70, 0x40 + variant);
+    out8(0x71, 0x5a + variant);
+}
+
+/* 8237: a page register and channel 1's base address (two byte writes). */
+static void poke_i8257(DeviceState *dev, int variant)
+{
+    out8(0x87, 0x10 + variant);
+    out8(0x0c, 0);                          /* clear the byte flip-flop */
+    out8(0x02, 0x34 + variant);
+    out8(0x02, 0x12);
+}
+
+/* 8042: write the controller's command byte (RAM byte 0). */
+static void poke_i8042(DeviceState *dev, int variant)
+{
+    out8(0x64, 0x60);
+    out8(0x60, variant ? 0x45 : 0x65);
+}
+
+/* HPET: timer 0's comparator (the counter stays halted). */
+static void poke_hpet(DeviceState *dev, int variant)
+{
+    mem_write64(0xfed00108ULL, 0x100000 + variant);
+}
+
+static const DeviceSetup device_setups[] = {
+    { .type = "isa-serial", .props = "iobase=0x3f8,irq=4",
+      .poke = poke_serial, .probe = probe_serial },
+    { .type = "pc-testdev", .poke = poke_pc_testdev },
+    { .type = "PIIX3", .poke = poke_piix3 },
+    { .type = "i440FX-pcihost", .poke = poke_pci_host },
+    { .type = "port92", .poke = poke_port92 },
+    { .type = "mc146818rtc", .poke = poke_rtc },
+    { .type = "i8257", .poke = poke_i8257 },
+    { .type = "i8042", .poke = poke_i8042 },
+    { .type = "hpet", .poke = poke_hpet },
+};
+
+/* Types without an entry of their own: PCI functions get the generic one. */
+static const DeviceSetup pci_function_setup = { .poke = poke_pci_function };
+
+static const DeviceSetup *find_setup(const DeviceType *type)
+{
+    for (unsigned i = 0; i < G_N_ELEMENTS(device_setups); i++) {
+        if (!strcmp(device_setups[i].type, type->name)) {
+            return &device_setups[i];
+        }
+    }
+    if (device_type_is_a(type, TYPE_PCI_DEVICE)) {
+        return &pci_function_setup;
+    }
+    return NULL;
+}
+
+/* ---- the minimal machine ---------------------------------------------- */
+
+static void dummy_gsi(void *opaque, int n, int level)
+{
+}
+
+static void machine_setup(void)
+{
+    GError *err = NULL;
+
+    main_loop_init();       /* takes the big lock device code expects */
+    memory_init();
+    /* Timers run only when a probe advances the clock, as under qtest. */
+    qemu_clock_virtual_set_manual();
+    /* RAM as the pc machine lays it out (chipset devices shadow it). */
+    test_machine.ram_size = 16 * MiB;
+    test_machine.below_4g_mem_size = test_machine.ram_size;
+    memory_region_init_ram(&test_machine.ram, "ram", test_machine.ram_size);
+    memory_region_init_alias(&test_machine.ram_below_4g, "ram-below-4g",
+                             &test_machine.ram, 0, test_machine.ram_size);
+    memory_region_add_subregion(get_system_memory(), 0,
+                                &test_machine.ram_below_4g);
+    for (unsigned i = 0; i < GSI_NUM_PINS; i++) {
+        test_machine.gsi[i] = qemu_allocate_irq(dummy_gsi, NULL, i);
+    }
+    current_machine = &test_machine;
+    if (!qemu_chr_new_from_spec(NULL_CHARDEV_ID, "null", &err)) {
+        g_error("null chardev: %s", err->message);
+    }
+}
+
+static bool has_vmsd(const DeviceType *type)
+{
+    for (; type; type = device_type_find(type->parent)) {
+        if (type->vmsd) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The description of the first section: the root-most one in the chain. */
+static const VMStateDescription *first_vmsd(const DeviceType *type)
+{
+    const VMStateDescription *vmsd = NULL;
+
+    for (; type; type = device_type_find(type->parent)) {
+        if (type->vmsd) {
+            vmsd = type->vmsd;
+        }
+    }
+    return vmsd;
+}
+
+static bool set_props(DeviceState *dev, const char *props, GError **errp)
+{
+    g_auto(GStrv) pairs = props ? g_strsplit(props, ",", -1) : NULL;
+
+    for (unsigned i = 0; pairs && pairs[i]; i++) {
+        g_auto(GStrv) kv = g_strsplit(pairs[i], "=", 2);
+        if (!kv[1] || !device_set_prop(dev, kv[0], kv[1], errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Every chardev property gets the null chardev. */
+static bool set_chardevs(DeviceState *dev, GError **errp)
+{
+    for (const DeviceType *t = dev->type; t; t = device_type_find(t->parent)) {
+        for (const Property *p = t->props; p && p->name; p++) {
+            if (p->type == PROP_CHARDEV &&
+                !device_set_prop(dev, p->name, NULL_CHARDEV_ID, errp)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* A PCI function needs a bus: give it a host bridge for the test. */
+static DeviceState *create_pci_host(const DeviceType *type)
+{
+    DeviceState *host;
+    GError *err = NULL;
+
+    if (!device_type_is_a(type, TYPE_PCI_DEVICE) || pci_root_bus()) {
+        return NULL;
+    }
+    host = device_new(TYPE_I440FX_PCI_HOST, &err);
+    if (!host || !device_realize(host, &err)) {
+        g_error("PCI host bridge for %s: %s", type->name, err->message);
+    }
+    return host;
+}
+
+static DeviceState *create(const DeviceType *type, const DeviceSetup *setup,
+                           GError **errp)
+{
+    DeviceState *dev = device_new(type->name, errp);
+
+    if (!dev) {
+        return NULL;
+    }
+    if (!set_chardevs(dev, errp) ||
+        !set_props(dev, setup ? setup->props : NULL, errp) ||
+        !device_realize(dev, errp)) {
+        device_destroy(dev);
+        return NULL;
+    }
+    return dev;
+}
+
+/* ---- checks ----------------------------------------------------------- */
+
+static GByteArray *save(DeviceState *dev)
+{
+    GByteArray *out = g_byte_array_new();
+    GError *err = NULL;
+
+    if (!device_save_state(dev, out, &err)) {
+        g_error("%s: save failed: %s", dev->type->name, err->message);
+    }
+    return out;
+}
+
+static bool same(const GByteArray *a, const GByteArray *b)
+{
+    return a->len == b->len && !memcmp(a->data, b->data, a->len);
+}
+
+static void assert_load_ok(DeviceState *dev, const GByteArray *state)
+{
+    GError *err = NULL;
+
+    if (!device_load_state(dev, state->data, state->len, &err)) {
+        g_error("%s: loading its own state failed: %s", dev->type->name,
+                err->message);
+    }
+}
+
+static void assert_load_fails(DeviceState *dev, const uint8_t *buf,
+                              size_t len, const char *what)
+{
+    GError *err = NULL;
+
+    if (device_load_state(dev, buf, len, &err)) {
+        g_error("%s: a %s state (%zu bytes) was accepted", dev->type->name,
+                what, len);
+    }
+    g_assert(err && err->message && *err->message);
+    g_error_free(err);
+}
+
+static void check_truncated(DeviceState *dev, const GByteArray *a)
+{
+    if (a->len <= ALL_OFFSETS_LIMIT) {
+        for (size_t len = 0; len < a->len; len++) {
+            assert_load_fails(dev, a->data, len, "truncated");
+        }
+        return;
+    }
+    const size_t lens[] = { 0, 1, 3, 4, 5, a->len / 2, a->len - 1 };
+    for (unsigned i = 0; i < G_N_ELEMENTS(lens); i++) {
+        assert_load_fails(dev, a->data, lens[i], "truncated");
+    }
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = v >> 24;
+    p[1] = v >> 16;
+    p[2] = v >> 8;
+    p[3] = v;
+}
+
+/* A version newer than the device knows, or older than it accepts. */
+static void check_versions(DeviceState *dev, const GByteArray *a)
+{
+    const VMStateDescription *vmsd = first_vmsd(dev->type);
+    g_autofree uint8_t *copy = g_memdup2(a->data, a->len);
+
+    g_assert_cmpuint(a->len, >=, 4);
+    put_be32(copy, vmsd->version_id + 1);
+    assert_load_fails(dev, copy, a->len, "newer-version");
+    put_be32(copy, 0xffffffff);
+    assert_load_fails(dev, copy, a->len, "version 0xffffffff");
+    if (vmsd->minimum_version_id > 0) {
+        put_be32(copy, vmsd->minimum_version_id - 1);
+        assert_load_fails(dev, copy, a->len, "too-old-version");
+    }
+}
+
+static void check_trailing(DeviceState *dev, const GByteArray *a)
+{
+    g_autofree uint8_t *longer = g_malloc0(a->len + 1);
+
+    memcpy(longer, a->data, a->len);
+    assert_load_fails(dev, longer, a->len + 1, "trailing-byte");
+}
+
+static bool is_sample_offset(size_t off, size_t len)
+{
+    return len <= ALL_OFFSETS_LIMIT || off < 64 || off >= len - 64 ||
+           off % 1021 == 0;
+}
+
+/*
+ * Corrupt one byte at a time.  A state the device accepts must be one it
+ * can run with, so the device is then used through its ports (under
+ * ASan/UBSan an out-of-range index shows up here).  A refused state is
+ * not run: device_load_state() leaves the fields it loaded before the
+ * refusal in place, so the caller must reset or reload the device.
+ */
+static void check_corrupted(DeviceState *dev, const GByteArray *a,
+                            const DeviceSetup *setup)
+{
+    static const uint8_t junk[] = { 0xff, 0x80 };
+    g_autofree uint8_t *copy = g_malloc(a->len);
+
+    if (!setup || (!setup->probe && !setup->poke)) {
+        return;
+    }
+    for (size_t off = 4; off < a->len; off++) {
+        if (!is_sample_offset(off, a->len)) {
+            continue;
+        }
+        for (unsigned j = 0; j < G_N_ELEMENTS(junk); j++) {
+            memcpy(copy, a->data, a->len);
+            copy[off] = junk[j];
+            if (device_load_state(dev, copy, a->len, NULL)) {
+                setup->probe ? setup->probe(dev) : setup->poke(dev, 0);
+            }
+            assert_load_ok(dev, a);
+        }
+    }
+}
+
+static void test_device_state(gconstpointer data)
+{
+    const DeviceType *type = data;
+    const DeviceSetup *setup = find_setup(type);
+    g_autoptr(GByteArray) a = NULL, after_reset = NULL, b = NULL, c = NULL;
+    GError *err = NULL;
+    DeviceState *dev, *pci_host;
+
+    if (setup && setup->skip) {
+        g_test_skip(setup->skip);
+        return;
+    }
+    pci_host = create_pci_host(type);
+    dev = create(type, setup, &err);
+    if (!dev) {
+        /* Fail this type only: the others still get checked. */
+        g_test_message("%s cannot be created in the minimal machine (%s): "
+                       "give it an entry in device_setups[] in %s",
+                       type->name, err->message, __FILE__);
+        g_test_fail();
+        g_error_free(err);
+        if (pci_host) {
+            device_destroy(pci_host);
+        }
+        return;
+    }
+    if (!setup || !setup->poke) {
+        g_test_message("%s: no poke entry, only its reset state is checked",
+                       type->name);
+    }
+
+    if (setup && setup->poke) {
+        setup->poke(dev, 0);
+    }
+    a = save(dev);
+    device_reset(dev);
+    after_reset = save(dev);
+    if (setup && setup->poke) {
+        setup->poke(dev, 1);
+        b = save(dev);
+        /* Otherwise loading A would prove nothing. */
+        g_assert(!same(a, b));
+    }
+    assert_load_ok(dev, a);
+    c = save(dev);
+    g_assert(same(a, c));
+
+    check_truncated(dev, a);
+    check_trailing(dev, a);
+    check_versions(dev, a);
+    check_corrupted(dev, a, setup);
+    /* After all the refusals the device still takes a good state. */
+    assert_load_ok(dev, after_reset);
+    g_byte_array_unref(c);
+    c = save(dev);
+    g_assert(same(after_reset, c));
+
+    device_destroy(dev);
+    if (pci_host) {
+        device_destroy(pci_host);
+    }
+}
+
+/* The iteration must find the devices known to have state. */
+static void test_coverage(void)
+{
+    g_autofree const DeviceType **types = device_type_list();
+    unsigned found = 0;
+
+    for (const DeviceType **t = types; *t; t++) {
+        if (!strcmp((*t)->name, "isa-serial") ||
+            !strcmp((*t)->name, "pc-testdev")) {
+            g_assert(has_vmsd(*t));
+            found++;
+        }
+    }
+    g_assert_cmpuint(found, ==, 2);
+    /* Every setup entry names a real type with state. */
+    for (unsigned i = 0; i < G_N_ELEMENTS(device_setups); i++) {
+        const DeviceType *t = device_type_find(device_setups[i].type);
+        g_assert(t && has_vmsd(t));
+    }
+}
+
+int main(int argc, char **argv)
+{
+    g_autofree const DeviceType **types = NULL;
+
+    g_test_init(&argc, &argv, NULL);
+    machine_setup();
+    types = device_type_list();
+    g_test_add_func("/device-state/coverage", test_coverage);
+    for (const DeviceType **t = types; *t; t++) {
+        if (!(*t)->abstract && has_vmsd(*t)) {
+            g_autofree char *path = g_strdup_printf("/device-state/%s",
+                                                    (*t)->name);
+            g_test_add_data_func(path, *t, test_device_state);
+        }
+    }
+    return g_test_run();
+}
