@@ -59,7 +59,8 @@ typedef struct SocketState {
     /* the connection */
     int fd;
     ChrFdReader reader;
-    GByteArray *outbuf;
+    GByteArray *outbuf;         /* queued output; sent from out_pos on */
+    guint out_pos;
     guint out_watch;
     guint close_idle;           /* deferred disconnect pending */
     guint connect_watch;        /* non-blocking connect in progress */
@@ -217,22 +218,40 @@ static void sock_out_watch_stop(SocketState *s)
     }
 }
 
+static guint sock_out_pending(SocketState *s)
+{
+    return s->outbuf->len - s->out_pos;
+}
+
+static void sock_out_clear(SocketState *s)
+{
+    g_byte_array_set_size(s->outbuf, 0);
+    s->out_pos = 0;
+}
+
 /* Send what the socket takes now; false if the connection broke. */
 static bool sock_flush_some(SocketState *s)
 {
-    while (s->outbuf->len) {
-        ssize_t n = send(s->fd, s->outbuf->data, s->outbuf->len,
-                         MSG_NOSIGNAL);
+    while (sock_out_pending(s)) {
+        ssize_t n = send(s->fd, s->outbuf->data + s->out_pos,
+                         sock_out_pending(s), MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return true;
+            break;
         }
         if (n <= 0) {
             return false;
         }
-        g_byte_array_remove_range(s->outbuf, 0, n);
+        s->out_pos += n;
+    }
+    /* Advance by an offset and compact rarely: no quadratic memmove. */
+    if (!sock_out_pending(s)) {
+        sock_out_clear(s);
+    } else if (s->out_pos > s->outbuf->len / 2) {
+        g_byte_array_remove_range(s->outbuf, 0, s->out_pos);
+        s->out_pos = 0;
     }
     return true;
 }
@@ -242,7 +261,8 @@ static void sock_flush_before_close(SocketState *s)
 {
     gint64 deadline = g_get_monotonic_time() + SOCKET_CLOSE_FLUSH_MS * 1000;
 
-    while (s->outbuf->len && sock_flush_some(s) && s->outbuf->len) {
+    while (sock_out_pending(s) && sock_flush_some(s) &&
+           sock_out_pending(s)) {
         struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
         gint64 left = (deadline - g_get_monotonic_time()) / 1000;
         if (left <= 0 || poll(&pfd, 1, left) <= 0) {
@@ -262,7 +282,7 @@ static void sock_close_now(SocketState *s)
     close(s->fd);
     s->fd = -1;
     s->reader.fd = -1;
-    g_byte_array_set_size(s->outbuf, 0);
+    sock_out_clear(s);
     sock_update_filename(s);
     qemu_chr_be_event(s->chr, CHR_EVENT_CLOSED);
     if (s->is_listen) {
@@ -297,11 +317,11 @@ static gboolean sock_writable(gint fd, GIOCondition cond, gpointer opaque)
 
     if (!sock_flush_some(s)) {
         s->out_watch = 0;
-        g_byte_array_set_size(s->outbuf, 0);
+        sock_out_clear(s);
         sock_request_close(s);
         return G_SOURCE_REMOVE;
     }
-    if (!s->outbuf->len) {
+    if (!sock_out_pending(s)) {
         s->out_watch = 0;
         return G_SOURCE_REMOVE;
     }
@@ -315,17 +335,17 @@ static int sock_write(Chardev *chr, const uint8_t *buf, int len)
     if (s->fd < 0 || s->close_idle) {
         return len;     /* not connected: dropped, as in QEMU */
     }
-    if (s->outbuf->len + len > SOCKET_OUTBUF_MAX) {
+    if (sock_out_pending(s) + len > SOCKET_OUTBUF_MAX) {
         /* The peer stopped reading long ago: give up on it. */
-        g_byte_array_set_size(s->outbuf, 0);
+        sock_out_clear(s);
         sock_request_close(s);
         return len;
     }
     g_byte_array_append(s->outbuf, buf, len);
     if (!sock_flush_some(s)) {
-        g_byte_array_set_size(s->outbuf, 0);
+        sock_out_clear(s);
         sock_request_close(s);
-    } else if (s->outbuf->len && !s->out_watch) {
+    } else if (sock_out_pending(s) && !s->out_watch) {
         s->out_watch = g_unix_fd_add(s->fd, G_IO_OUT | G_IO_ERR | G_IO_HUP,
                                      sock_writable, s);
     }
@@ -582,8 +602,13 @@ static int sock_connect(SocketState *s, bool blocking, int *pending_fd,
         if (fd >= 0) {
             close(fd);
         }
-        error_setg(errp, "Failed to connect to '%s': %s",
-                   s->is_unix ? s->path : s->port, g_strerror(err));
+        if (s->is_unix) {
+            error_setg(errp, "Failed to connect to '%s': %s", s->path,
+                       g_strerror(err));
+        } else {
+            error_setg(errp, "Failed to connect to '%s:%s': %s", s->host,
+                       s->port, g_strerror(err));
+        }
         return -1;
     }
     return fd;
@@ -706,10 +731,12 @@ static bool sock_parse_reconnect(SocketState *s, GHashTable *opts,
     const char *v = g_hash_table_lookup(opts, "reconnect");
     uint64_t n = 0;
 
-    if (v && (!parse_uint(v, &n, errp) || n > 24 * 3600)) {
-        if (n > 24 * 3600) {
-            error_setg(errp, "reconnect: '%s' is out of range", v);
-        }
+    if (v && !parse_uint(v, &n, errp)) {
+        return false;
+    }
+    if (n > G_MAXUINT / 1000) {
+        /* g_timeout_add_seconds takes a guint */
+        error_setg(errp, "reconnect: '%s' is out of range", v);
         return false;
     }
     s->reconnect_s = n;

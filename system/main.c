@@ -705,6 +705,11 @@ int main(int argc, char **argv)
         g_free(o.ms->accel);
         o.ms->accel = g_strdup("qtest");
     }
+    if (x86_cpu_model_is_help(o.ms->cpu_model)) {
+        g_autofree char *help = x86_cpu_help_text();
+        fputs(help, stdout);
+        exit(0);
+    }
     if (!x86_cpu_model_parse(o.ms->cpu_model, &err)) {
         die_err("-cpu", err);
     }

@@ -237,6 +237,25 @@ static bool set_vm_special_addresses(GError **errp)
     return true;
 }
 
+/*
+ * While the HPET runs in legacy replacement mode it owns IRQ0; the
+ * in-kernel PIT must stop delivering it (KVM_PIT_FLAGS_HPET_LEGACY).
+ */
+void kvm_pit_set_hpet_legacy(bool enable)
+{
+    struct kvm_pit_state2 st;
+
+    if (kvm_vm_ioctl(KVM_GET_PIT2, &st) < 0) {
+        return;
+    }
+    if (enable) {
+        st.flags |= KVM_PIT_FLAGS_HPET_LEGACY;
+    } else {
+        st.flags &= ~KVM_PIT_FLAGS_HPET_LEGACY;
+    }
+    kvm_vm_ioctl(KVM_SET_PIT2, &st);
+}
+
 static bool create_in_kernel_pit(GError **errp)
 {
     /*

@@ -31,6 +31,7 @@
 #include "hw/i386/pc.h"
 #include "hw/rtc/mc146818rtc.h"
 #include "hw/timer/hpet.h"
+#include "accel/kvm.h"
 #include "hw/input/i8042.h"
 #include "hw/dma/i8257.h"
 #include "system/runstate.h"
@@ -313,6 +314,9 @@ bool pc_isa_devices_init(MachineState *ms, GError **errp)
     DeviceState *rtc;
 
     if (ms->enable_hpet) {
+        if (kvm_enabled()) {
+            hpet_pit_legacy_hook = kvm_pit_set_hpet_legacy;
+        }
         hpet = pc_isa_new(TYPE_HPET, NULL, 0, errp);
         if (!hpet) {
             return false;

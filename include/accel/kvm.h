@@ -96,4 +96,7 @@ char *kvm_vcpu_dump_registers(unsigned idx);
 /* The signal that kicks a vCPU thread out of KVM_RUN (SIGRTMIN + 4). */
 int kvm_kick_signal(void);
 
+/* HPET legacy replacement on/off: stop/restart the in-kernel PIT's IRQ0. */
+void kvm_pit_set_hpet_legacy(bool enable);
+
 #endif

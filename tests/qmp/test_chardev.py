@@ -129,8 +129,10 @@ def test_file_ringbuf_null(binary):
     tmp = tempfile.mkdtemp(prefix="kvmpc-chr-")
     out = os.path.join(tmp, "mon.txt")
     qmp = os.path.join(tmp, "q.sock")
+    log = os.path.join(tmp, "mon.log")
     vm = Kvmpc(binary, BASE_ARGS + [
-        "-chardev", "file,id=f0,path=" + out, "-mon", "chardev=f0",
+        "-chardev", "file,id=f0,path=%s,logfile=%s" % (out, log),
+        "-mon", "chardev=f0",
         "-chardev", "ringbuf,id=r0,size=1024",
         "-chardev", "memory,id=r1",
         "-chardev", "null,id=n0",
@@ -140,6 +142,8 @@ def test_file_ringbuf_null(binary):
         q = QMP(qmp)
         wait_for(lambda: BANNER in open(out, "rb").read(),
                  what="banner in the file")
+        check_eq(open(log, "rb").read(), open(out, "rb").read(),
+                 "logfile= copies the output")
         chrs = {c["label"]: c for c in q.ret("query-chardev")}
         check_eq(chrs["f0"], {"label": "f0", "filename": "file:" + out,
                               "frontend-open": True}, "file chardev")
@@ -185,6 +189,12 @@ def test_option_errors(binary):
         "Device 's' is in use")
     expect_startup_error(binary, ["-serial", "bogus:thing"],
                          "'bogus' is not a valid char driver name")
+    expect_startup_error(binary, ["-chardev", "null,id=n,bogus=1"],
+                         "Invalid parameter 'bogus'")
+    expect_startup_error(binary, ["-serial", "unix:%s,sever=on" % sock],
+                         "Invalid parameter 'sever'")
+    expect_startup_error(binary, ["-chardev", "null,id=n,logfile=/nonexistent"
+                                  "/dir/log"], "Could not open")
 
 
 def test_mux_on_chardev(binary):

@@ -2,6 +2,7 @@
 """QMP robustness: bad input gets an error reply (or, for oversized input,
 an error and a closed connection), the VM keeps running, and the other
 monitors are unaffected.  Also: several monitors at once, independent."""
+import json
 import random
 import socket
 import threading
@@ -266,6 +267,28 @@ def test_multiple_monitors(binary):
         vm.close()
 
 
+def test_slow_reader(binary):
+    """A client that sends but never reads must not stall the emulator;
+    once 16 MiB of replies pile up it is dropped."""
+    vm, paths, q = running_vm(binary, 2)
+    try:
+        slow = QMP(paths[1])
+        one = len(json.dumps(slow.ret("query-qmp-schema")))
+        count = (32 << 20) // one + 1
+        th = send_in_thread(slow.sock, b'{"execute": "query-qmp-schema"}\n'
+                            * count)
+        start = time.time()
+        for _ in range(10):
+            check("return" in q.cmd("query-name"), "other monitor answers")
+        check(time.time() - start < 10, "other monitor was stalled")
+        th.join(60)
+        data, closed = read_until_eof(slow.sock, 60)
+        check(closed, "a client that never reads is dropped")
+        assert_healthy(vm, q)
+    finally:
+        vm.close()
+
+
 def test_one_client_per_socket(binary):
     """Like QEMU, a server socket serves one client; the next one gets its
     greeting once the first leaves."""
@@ -290,4 +313,5 @@ if __name__ == "__main__":
     run_tests([test_malformed_json, test_truncated_input, test_huge_line,
                test_too_many_tokens, test_deep_nesting,
                test_wrong_types_and_unknowns, test_random_garbage,
-               test_multiple_monitors, test_one_client_per_socket])
+               test_multiple_monitors, test_slow_reader,
+               test_one_client_per_socket])

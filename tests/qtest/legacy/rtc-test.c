@@ -1,8 +1,9 @@
 /*
  * MC146818 RTC and CMOS: clock registers in BCD/binary and 12/24-hour
- * modes, -rtc base=DATE with the time following the virtual clock
- * (the qtest default clock=vm), SET, UIP, periodic/alarm/update interrupts on IRQ 8,
- * register C, and the CMOS bytes the pc machine fills.
+ * modes, -rtc base=DATE with the time following the virtual clock (the
+ * qtest default clock=vm), SET, UIP, periodic/alarm/update interrupts on
+ * IRQ 8, register C, the CMOS bytes the pc machine fills, and the start-up
+ * errors for bad -rtc / -boot values.
  */
 #include "libqtest.h"
 #include <sys/wait.h>

@@ -1,0 +1,479 @@
+/*
+ * ACPI tables of the pc machine, read the way firmware reads them: fetch
+ * etc/table-loader, etc/acpi/tables and etc/acpi/rsdp through fw_cfg, run
+ * the linker commands (allocate, patch pointers, fix checksums), then walk
+ * RSDP -> RSDT -> FADT (-> FACS, DSDT), MADT, HPET, WAET checking
+ * signatures, lengths, checksums and the fields the machine defines, and
+ * the top-level structure of the DSDT's AML.  When acpica-tools' iasl is
+ * installed, every table is also disassembled and must give no warning.
+ *
+ * Spec: ACPI 6.4 chapter 5.2 (tables) and 20.2 (AML encoding).
+ */
+#include "fw-cfg-util.h"
+#include <string.h>
+
+#define HDR             36
+#define FADT_LEN        244
+#define MADT_LAPIC      0
+#define MADT_IOAPIC     1
+#define MADT_ISO        2
+#define MADT_LAPIC_NMI  4
+
+typedef struct Tables {
+    LinkedTables lt;
+    const uint8_t *rsdp, *rsdt, *fadt, *facs, *dsdt, *madt, *hpet, *waet;
+    uint64_t facs_addr;
+} Tables;
+
+static uint8_t sum(const uint8_t *p, size_t len)
+{
+    uint8_t s = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        s += p[i];
+    }
+    return s;
+}
+
+/* A table header at @addr: in a blob, whole, checksum 0, OEM fields. */
+static const uint8_t *check_table(const Tables *t, uint64_t addr,
+                                  const char *expect_sig)
+{
+    const uint8_t *h = acpi_linked_ptr(&t->lt, addr, HDR);
+    uint32_t len;
+
+    g_assert_nonnull(h);
+    len = ldl_le(h + 4);
+    g_assert_cmpuint(len, >=, HDR);
+    g_assert_nonnull(acpi_linked_ptr(&t->lt, addr, len));
+    if (expect_sig) {
+        g_assert(!memcmp(h, expect_sig, 4));
+    }
+    g_assert_cmpuint(sum(h, len), ==, 0);
+    g_assert(!memcmp(h + 10, "BOCHS ", 6));
+    g_assert(!memcmp(h + 16, "BXPC    ", 8));
+    return h;
+}
+
+static void load_tables(QTestState *s, Tables *t)
+{
+    uint64_t rsdt_addr;
+    uint32_t n;
+
+    memset(t, 0, sizeof(*t));
+    acpi_link_tables(s, &t->lt);
+    g_assert_cmpuint(t->lt.nr, ==, 2);
+    g_assert_cmpuint(t->lt.checksums, >=, 6);
+    /* RSDP: revision 0 (20 bytes) in the F segment, checksummed. */
+    g_assert_cmpstr(t->lt.blobs[0].name, ==, "etc/acpi/rsdp");
+    t->rsdp = t->lt.blobs[0].data;
+    g_assert_cmpuint(t->lt.blobs[0].len, ==, 20);
+    g_assert_cmphex(t->lt.blobs[0].addr & 15, ==, 0);
+    g_assert(!memcmp(t->rsdp, "RSD PTR ", 8));
+    g_assert_cmpuint(sum(t->rsdp, 20), ==, 0);
+    g_assert_cmpuint(t->rsdp[15], ==, 0);
+    rsdt_addr = ldl_le(t->rsdp + 16);
+    t->rsdt = check_table(t, rsdt_addr, "RSDT");
+    n = (ldl_le(t->rsdt + 4) - HDR) / 4;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t a = ldl_le(t->rsdt + HDR + 4 * i);
+        const uint8_t *h = check_table(t, a, NULL);
+        const uint8_t **slot =
+            !memcmp(h, "FACP", 4) ? &t->fadt :
+            !memcmp(h, "APIC", 4) ? &t->madt :
+            !memcmp(h, "HPET", 4) ? &t->hpet :
+            !memcmp(h, "WAET", 4) ? &t->waet : NULL;
+        g_assert_nonnull(slot);
+        g_assert_null(*slot);           /* each table once */
+        *slot = h;
+    }
+    g_assert_nonnull(t->fadt);
+    g_assert_nonnull(t->madt);
+    t->facs_addr = ldl_le(t->fadt + 36);
+    t->facs = acpi_linked_ptr(&t->lt, t->facs_addr, 64);
+    t->dsdt = check_table(t, ldl_le(t->fadt + 40), "DSDT");
+}
+
+static void check_gas(const uint8_t *g, uint8_t space, uint8_t width,
+                      uint64_t addr)
+{
+    g_assert_cmpuint(g[0], ==, space);
+    g_assert_cmpuint(g[1], ==, width);
+    g_assert_cmphex(ldq_le(g + 4), ==, addr);
+}
+
+static void check_fadt(const Tables *t)
+{
+    const uint8_t *f = t->fadt;
+
+    g_assert_cmpuint(ldl_le(f + 4), ==, FADT_LEN);
+    g_assert_cmpuint(f[8], ==, 3);
+    /* FACS: 64 bytes, 64-byte aligned; X_DSDT equals DSDT. */
+    g_assert_nonnull(t->facs);
+    g_assert(!memcmp(t->facs, "FACS", 4));
+    g_assert_cmpuint(ldl_le(t->facs + 4), ==, 64);
+    g_assert_cmphex(t->facs_addr & 63, ==, 0);
+    g_assert_cmphex(ldq_le(f + 140), ==, ldl_le(f + 40));
+    g_assert_cmpuint(f[46] | f[47] << 8, ==, 9);        /* SCI_INT */
+    g_assert_cmphex(ldl_le(f + 48), ==, 0xb2);          /* SMI_CMD */
+    g_assert_cmphex(f[52], ==, 0xf1);
+    g_assert_cmphex(f[53], ==, 0xf0);
+    g_assert_cmphex(ldl_le(f + 56), ==, 0x600);         /* PM1a_EVT_BLK */
+    g_assert_cmphex(ldl_le(f + 64), ==, 0x604);         /* PM1a_CNT_BLK */
+    g_assert_cmphex(ldl_le(f + 76), ==, 0x608);         /* PM_TMR_BLK */
+    g_assert_cmphex(ldl_le(f + 80), ==, 0xafe0);        /* GPE0_BLK */
+    g_assert_cmpuint(f[88], ==, 4);
+    g_assert_cmpuint(f[89], ==, 2);
+    g_assert_cmpuint(f[91], ==, 4);
+    g_assert_cmpuint(f[92], ==, 4);
+    g_assert_cmphex(f[108], ==, 0x32);                  /* CENTURY */
+    g_assert_cmphex(f[109] & 2, ==, 2);                 /* 8042 */
+    g_assert_cmphex(ldl_le(f + 112) & (1u << 10), !=, 0);   /* RESET_REG */
+    check_gas(f + 116, 1, 8, 0xcf9);
+    g_assert_cmphex(f[128], ==, 6);
+    check_gas(f + 148, 1, 32, 0x600);
+    check_gas(f + 172, 1, 16, 0x604);
+    check_gas(f + 208, 1, 32, 0x608);
+    check_gas(f + 220, 1, 32, 0xafe0);
+}
+
+static void check_madt(const Tables *t, const uint32_t *apic_ids,
+                       unsigned ncpus)
+{
+    const uint8_t *m = t->madt;
+    uint32_t len = ldl_le(m + 4);
+    unsigned lapics = 0, ioapics = 0, nmis = 0, isos = 0;
+
+    g_assert_cmphex(ldl_le(m + HDR), ==, 0xfee00000);
+    g_assert_cmphex(ldl_le(m + HDR + 4), ==, 1);        /* PCAT_COMPAT */
+    for (uint32_t off = HDR + 8; off < len; off += m[off + 1]) {
+        const uint8_t *e = m + off;
+
+        g_assert_cmpuint(e[1], >=, 2);
+        g_assert_cmpuint(off + e[1], <=, len);
+        switch (e[0]) {
+        case MADT_LAPIC:
+            g_assert_cmpuint(lapics, <, ncpus);
+            g_assert_cmpuint(e[2], ==, lapics);         /* processor UID */
+            g_assert_cmpuint(e[3], ==, apic_ids[lapics]);
+            g_assert_cmpuint(ldl_le(e + 4), ==, 1);
+            lapics++;
+            break;
+        case MADT_IOAPIC:
+            g_assert_cmphex(ldl_le(e + 4), ==, 0xfec00000);
+            g_assert_cmpuint(ldl_le(e + 8), ==, 0);
+            ioapics++;
+            break;
+        case MADT_ISO:
+            if (e[3] == 0) {
+                g_assert_cmpuint(ldl_le(e + 4), ==, 2);
+                g_assert_cmphex(e[8] | e[9] << 8, ==, 0);
+            } else {
+                g_assert(e[3] == 5 || e[3] == 9 || e[3] == 10 || e[3] == 11);
+                g_assert_cmpuint(ldl_le(e + 4), ==, e[3]);
+                g_assert_cmphex(e[8] | e[9] << 8, ==, 0xd);
+            }
+            isos++;
+            break;
+        case MADT_LAPIC_NMI:
+            g_assert_cmphex(e[2], ==, 0xff);
+            g_assert_cmpuint(e[5], ==, 1);              /* LINT1 */
+            nmis++;
+            break;
+        default:
+            g_error("unexpected MADT entry type %u", e[0]);
+        }
+    }
+    g_assert_cmpuint(lapics, ==, ncpus);
+    g_assert_cmpuint(ioapics, ==, 1);
+    g_assert_cmpuint(isos, ==, 5);
+    g_assert_cmpuint(nmis, ==, 1);
+}
+
+/* ---- AML ------------------------------------------------------------------ */
+
+/* PkgLength (20.2.4): value (counting itself) and its size in bytes. */
+static size_t aml_pkglen(const uint8_t *p, size_t avail, size_t *nbytes)
+{
+    unsigned extra;
+    size_t v;
+
+    g_assert_cmpuint(avail, >=, 1);
+    extra = p[0] >> 6;
+    g_assert_cmpuint(avail, >, extra);
+    if (!extra) {
+        *nbytes = 1;
+        return p[0] & 0x3f;
+    }
+    g_assert_cmphex(p[0] & 0x30, ==, 0);
+    v = p[0] & 0x0f;
+    for (unsigned i = 0; i < extra; i++) {
+        v |= (size_t)p[1 + i] << (4 + 8 * i);
+    }
+    *nbytes = 1 + extra;
+    return v;
+}
+
+/* NameString (20.2.2); returns its length, writes the last NameSeg. */
+static size_t aml_namestring(const uint8_t *p, size_t avail, char seg[5])
+{
+    size_t i = 0;
+    unsigned n = 1;
+
+    while (i < avail && (p[i] == '\\' || p[i] == '^')) {
+        i++;
+    }
+    g_assert_cmpuint(i, <, avail);
+    if (p[i] == 0x00) {
+        seg[0] = 0;
+        return i + 1;
+    }
+    if (p[i] == 0x2e) {
+        n = 2;
+        i++;
+    } else if (p[i] == 0x2f) {
+        g_assert_cmpuint(i + 1, <, avail);
+        n = p[i + 1];
+        i += 2;
+    }
+    g_assert_cmpuint(i + 4 * n, <=, avail);
+    memcpy(seg, p + i + 4 * (n - 1), 4);
+    seg[4] = 0;
+    return i + 4 * n;
+}
+
+/* One data object after a Name: integer, string, Buffer or Package. */
+static size_t aml_data_object(const uint8_t *p, size_t avail)
+{
+    size_t nb;
+
+    g_assert_cmpuint(avail, >=, 1);
+    switch (p[0]) {
+    case 0x00: case 0x01: case 0xff:
+        return 1;
+    case 0x0a: return 2;
+    case 0x0b: return 3;
+    case 0x0c: return 5;
+    case 0x0e: return 9;
+    case 0x0d: {
+        const uint8_t *nul = memchr(p + 1, 0, avail - 1);
+        g_assert_nonnull(nul);
+        return nul - p + 1;
+    }
+    case 0x11: case 0x12: {
+        size_t len = aml_pkglen(p + 1, avail - 1, &nb);
+        g_assert_cmpuint(1 + len, <=, avail);
+        return 1 + len;
+    }
+    default:
+        g_error("unexpected data object 0x%02x", p[0]);
+    }
+}
+
+typedef struct AmlObj {
+    char kind[8];       /* "Scope", "Name", "Device", ... */
+    char name[5];
+    const uint8_t *body;
+    size_t body_len;
+} AmlObj;
+
+/* Parse one named object / block at @p; returns its encoded length. */
+static size_t aml_object(const uint8_t *p, size_t avail, AmlObj *o)
+{
+    size_t nb, len, n;
+    bool ext = p[0] == 0x5b;
+    uint8_t op = ext ? p[1] : p[0];
+    size_t hdr = ext ? 2 : 1;
+
+    g_assert_cmpuint(avail, >, hdr);
+    memset(o, 0, sizeof(*o));
+    if (!ext && op == 0x08) {                       /* Name */
+        g_strlcpy(o->kind, "Name", sizeof(o->kind));
+        n = 1 + aml_namestring(p + 1, avail - 1, o->name);
+        return n + aml_data_object(p + n, avail - n);
+    }
+    g_assert(ext ? (op == 0x81 || op == 0x82 || op == 0x83)
+                 : (op == 0x10 || op == 0x14));
+    g_strlcpy(o->kind, !ext ? (op == 0x10 ? "Scope" : "Method")
+                            : op == 0x81 ? "Field"
+                            : op == 0x82 ? "Device" : "Proc", sizeof(o->kind));
+    len = aml_pkglen(p + hdr, avail - hdr, &nb);
+    g_assert_cmpuint(hdr + len, <=, avail);
+    n = aml_namestring(p + hdr + nb, len - nb, o->name);
+    o->body = p + hdr + nb + n;
+    o->body_len = len - nb - n;
+    return hdr + len;
+}
+
+/* Walk a term list made only of named objects; lists them in @out. */
+static void aml_walk(const uint8_t *p, size_t len, GString *out)
+{
+    size_t off = 0;
+
+    while (off < len) {
+        AmlObj o;
+        off += aml_object(p + off, len - off, &o);
+        g_string_append_printf(out, "%s(%s) ", o.kind, o.name);
+    }
+    g_assert_cmpuint(off, ==, len);     /* objects tile the list exactly */
+}
+
+static void check_dsdt(const Tables *t, bool hpet, bool com1, unsigned ncpus)
+{
+    const uint8_t *d = t->dsdt;
+    size_t len = ldl_le(d + 4) - HDR;
+    g_autoptr(GString) top = g_string_new(NULL);
+    g_autoptr(GString) sb = g_string_new(NULL);
+    size_t off = 0;
+    AmlObj o;
+
+    g_assert_cmpuint(d[8], ==, 1);
+    aml_walk(d + HDR, len, top);
+    g_assert_cmpstr(top->str, ==, "Scope(_SB_) Scope(_GPE) Name(_S5_) ");
+    aml_object(d + HDR, len, &o);
+    aml_walk(o.body, o.body_len, sb);
+    g_test_message("\\_SB: %s", sb->str);
+    g_assert_nonnull(strstr(sb->str, "Device(PCI0) Field(P40C) "
+                                     "Method(IQST) Method(IQCR) "
+                                     "Device(LNKA) Device(LNKB) "
+                                     "Device(LNKC) Device(LNKD) "
+                                     "Device(LNKS) "));
+    g_assert_cmpint(!!strstr(sb->str, "Device(HPET)"), ==, hpet);
+    for (unsigned i = 0; i < ncpus; i++) {
+        g_autofree char *cpu = g_strdup_printf("Proc(C%03X)", i);
+        g_assert_nonnull(strstr(sb->str, cpu));
+    }
+    /* The PCI root's children: the PIIX3 ISA bridge and fw_cfg. */
+    while (off < o.body_len) {
+        AmlObj c;
+        off += aml_object(o.body + off, o.body_len - off, &c);
+        if (!strcmp(c.name, "PCI0")) {
+            g_autoptr(GString) pci = g_string_new(NULL);
+            aml_walk(c.body, c.body_len, pci);
+            g_assert_cmpstr(pci->str, ==, "Name(_HID) Name(_ADR) Name(_UID) "
+                            "Name(_CRS) Name(_PRT) Device(ISA_) "
+                            "Device(FWCF) ");
+        }
+    }
+    g_assert_cmpint(!!memmem(d, ldl_le(d + 4), "COM1", 4), ==, com1);
+    g_assert_nonnull(memmem(d, ldl_le(d + 4), "KBD_", 4));
+}
+
+/* ---- iasl (acpica-tools), when installed --------------------------------- */
+
+static void iasl_disassemble(const char *dir, const char *name,
+                             const uint8_t *table)
+{
+    g_autofree char *path = g_strdup_printf("%s/%s.dat", dir, name);
+    g_autofree char *cmd = g_strdup_printf("iasl -d %s", path);
+    g_autofree char *out = NULL, *err = NULL;
+    int status;
+
+    g_assert(g_file_set_contents(path, (const char *)table, ldl_le(table + 4),
+                                 NULL));
+    g_assert(g_spawn_command_line_sync(cmd, &out, &err, &status, NULL));
+    g_test_message("iasl -d %s.dat: %s", name, err);
+    g_assert_cmpint(status, ==, 0);
+    if (strstr(out, "Warning") || strstr(err, "Warning") ||
+        strstr(out, "Error") || strstr(err, "Error")) {
+        g_error("iasl -d %s:\n%s\n%s", name, out, err);
+    }
+}
+
+static bool have_iasl(void)
+{
+    g_autofree char *iasl = g_find_program_in_path("iasl");
+
+    return iasl != NULL;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_default_tables(void)
+{
+    static const uint32_t ids[] = { 0 };
+    QTestState *s = qtest_init("");
+    Tables t;
+
+    load_tables(s, &t);
+    check_fadt(&t);
+    check_madt(&t, ids, 1);
+    g_assert_nonnull(t.hpet);
+    g_assert_cmphex(ldl_le(t.hpet + HDR), ==, 0x8086a201);
+    g_assert_cmphex(ldq_le(t.hpet + HDR + 8), ==, 0xfed00000);
+    g_assert_nonnull(t.waet);
+    check_dsdt(&t, true, false, 1);
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+static void test_smp_topology(void)
+{
+    /* 2 sockets x 3 cores: APIC IDs 0-2 and 4-6. */
+    static const uint32_t ids[] = { 0, 1, 2, 4, 5, 6 };
+    QTestState *s = qtest_init("-smp 6,sockets=2,cores=3 -no-hpet "
+                               "-serial null");
+    Tables t;
+
+    load_tables(s, &t);
+    check_madt(&t, ids, G_N_ELEMENTS(ids));
+    g_assert_null(t.hpet);
+    check_dsdt(&t, false, true, G_N_ELEMENTS(ids));
+    /* More than 8 CPUs possible: cluster mode is not needed for 6. */
+    g_assert_cmphex(ldl_le(t.fadt + 112) & (1u << 18), ==, 0);
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+static void test_many_cpus(void)
+{
+    QTestState *s = qtest_init("-smp 12");
+    g_autofree uint32_t *ids = g_new(uint32_t, 12);
+    Tables t;
+
+    for (unsigned i = 0; i < 12; i++) {
+        ids[i] = i;
+    }
+    load_tables(s, &t);
+    check_madt(&t, ids, 12);
+    g_assert_cmphex(ldl_le(t.fadt + 112) & (1u << 18), !=, 0);
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+static void test_iasl(void)
+{
+    QTestState *s;
+    g_autofree char *dir = NULL;
+    Tables t;
+
+    if (!have_iasl()) {
+        g_test_skip("iasl (acpica-tools) is not installed");
+        return;
+    }
+    s = qtest_init("-smp 2 -serial null");
+    dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
+    load_tables(s, &t);
+    iasl_disassemble(dir, "DSDT", t.dsdt);
+    iasl_disassemble(dir, "FACP", t.fadt);
+    iasl_disassemble(dir, "APIC", t.madt);
+    iasl_disassemble(dir, "HPET", t.hpet);
+    iasl_disassemble(dir, "WAET", t.waet);
+    iasl_disassemble(dir, "RSDT", t.rsdt);
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    {
+        g_autofree char *cmd = g_strdup_printf("rm -rf %s", dir);
+        g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+    }
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/acpi/default", test_default_tables);
+    g_test_add_func("/acpi/smp-topology", test_smp_topology);
+    g_test_add_func("/acpi/many-cpus", test_many_cpus);
+    g_test_add_func("/acpi/iasl", test_iasl);
+    return g_test_run();
+}
