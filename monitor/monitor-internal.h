@@ -83,13 +83,10 @@ bool monitor_do_cont(GError **errp);
 void monitor_do_system_reset(void);
 void monitor_do_system_powerdown(void);
 void monitor_do_quit(void);
-/* The RunState value (QAPI's numbering, which system/runstate.h shares). */
-int monitor_runstate(void);
 bool monitor_vm_running(void);
-#define MONITOR_RUN_STATE_COUNT 16  /* checked against both enums */
 /* The machine UUID as text (all zeroes when none was given). */
 char *monitor_machine_uuid(void);
-/* "info pci" text (empty until the PCI framework provides devices). */
+/* "info pci" text. */
 char *monitor_pci_info_text(void);
 
 /* query-cpus-fast's qom-path of vCPU @idx (also listed by qom-list). */

@@ -7,6 +7,8 @@
  * KVM is used (see docs/qmp.md).
  */
 #include "qemu/osdep.h"
+#include "system/runstate.h"
+#include "hw/pci/pci.h"
 #include "qemu/version.h"
 #include "accel/kvm.h"
 #include "chardev/char.h"
@@ -22,8 +24,6 @@
         (tail) = &(*(tail))->next;                          \
     } while (0)
 
-/* monitor_runstate() returns system/runstate.h's value: same order. */
-G_STATIC_ASSERT(RUN_STATE__MAX == MONITOR_RUN_STATE_COUNT);
 
 /* ---- the command tables --------------------------------------------- */
 
@@ -93,7 +93,7 @@ StatusInfo *qmp_query_status(GError **errp)
     StatusInfo *info = g_new0(StatusInfo, 1);
 
     info->running = monitor_vm_running();
-    info->status = (RunState)monitor_runstate();
+    info->status = runstate_get();
     return info;
 }
 
@@ -248,17 +248,73 @@ ChardevInfoList *qmp_query_chardev(GError **errp)
     return list;
 }
 
-/*
- * No PCI framework yet: report the (empty) root bus, as QEMU would for a
- * machine without PCI devices.  TODO(lead): fill from hw/pci.
- */
+static PciMemoryRegionList *pci_regions_to_qapi(const PCIDeviceInfo *pi)
+{
+    PciMemoryRegionList *list = NULL, **tail = &list;
+
+    for (unsigned i = 0; i < pi->nr_regions; i++) {
+        const PCIRegionInfo *r = &pi->regions[i];
+        PciMemoryRegion *m = g_new0(PciMemoryRegion, 1);
+
+        m->bar = r->bar;
+        m->type = g_strdup(r->is_io ? "io" : "memory");
+        /* QEMU reports an unmapped BAR at address -1. */
+        m->address = r->address == PCI_BAR_UNMAPPED ? -1 : (int64_t)r->address;
+        m->size = r->size;
+        if (!r->is_io) {
+            m->has_prefetch = m->has_mem_type_64 = true;
+            m->prefetch = r->prefetch;
+            m->mem_type_64 = r->mem_type_64;
+        }
+        LIST_APPEND(tail, m);
+    }
+    return list;
+}
+
+static void pci_device_to_qapi(PCIBus *bus, PCIDevice *dev, void *opaque)
+{
+    PciDeviceInfoList ***tail = opaque;
+    PciDeviceInfo *info = g_new0(PciDeviceInfo, 1);
+    PCIDeviceInfo pi;
+
+    pci_device_get_info(dev, &pi);
+    info->bus = pi.bus;
+    info->slot = pi.slot;
+    info->function = pi.function;
+    info->class_info = g_new0(PciDeviceClass, 1);
+    info->class_info->class = pi.class_id;
+    info->class_info->desc = g_strdup(pi.class_desc);
+    info->id = g_new0(PciDeviceId, 1);
+    info->id->vendor = pi.vendor_id;
+    info->id->device = pi.device_id;
+    info->id->has_subsystem = info->id->has_subsystem_vendor = true;
+    info->id->subsystem = pi.subsystem_id;
+    info->id->subsystem_vendor = pi.subsystem_vendor_id;
+    if (pi.has_irq) {
+        info->has_irq = true;
+        info->irq = pi.irq;
+    }
+    info->irq_pin = pi.irq_pin;
+    info->qdev_id = g_strdup(pi.qdev_id ? pi.qdev_id : "");
+    info->regions = pci_regions_to_qapi(&pi);
+    LIST_APPEND(*tail, info);
+}
+
 PciInfoList *qmp_query_pci(GError **errp)
 {
     PciInfoList *list = NULL, **tail = &list;
-    PciInfo *bus = g_new0(PciInfo, 1);
+    PciInfo *businfo;
+    PciDeviceInfoList **dev_tail;
+    PCIBus *bus = pci_root_bus();
 
-    bus->bus = 0;
-    LIST_APPEND(tail, bus);
+    if (!bus) {
+        return NULL;   /* a machine without PCI: an empty list */
+    }
+    businfo = g_new0(PciInfo, 1);
+    businfo->bus = 0;
+    dev_tail = &businfo->devices;
+    pci_for_each_device(bus, pci_device_to_qapi, &dev_tail);
+    LIST_APPEND(tail, businfo);
     return list;
 }
 

@@ -2,16 +2,10 @@
  * VM control shared by QMP and HMP commands, with QEMU's rules.
  */
 #include "qemu/osdep.h"
+#include "hw/pci/pci.h"
 #include "hw/boards.h"
 #include "system/runstate.h"
 #include "monitor-internal.h"
-
-G_STATIC_ASSERT(RUN_STATE__MAX == MONITOR_RUN_STATE_COUNT);
-
-int monitor_runstate(void)
-{
-    return runstate_get();
-}
 
 bool monitor_vm_running(void)
 {
@@ -75,8 +69,67 @@ char *monitor_machine_uuid(void)
                            u[15]);
 }
 
+static void pci_region_text(GString *s, const PCIRegionInfo *r)
+{
+    uint64_t end = r->address + r->size - 1;
+
+    if (r->bar == PCI_ROM_SLOT) {
+        g_string_append(s, "      ROM:");
+    } else {
+        g_string_append_printf(s, "      BAR%d:", r->bar);
+    }
+    if (r->is_io) {
+        g_string_append(s, " I/O");
+    } else {
+        g_string_append_printf(s, " %s bit%s memory",
+                               r->mem_type_64 ? "64" : "32",
+                               r->prefetch ? " prefetchable" : "");
+    }
+    if (r->address == PCI_BAR_UNMAPPED) {
+        g_string_append_printf(s, " at 0x%" PRIx64 " [0x%" PRIx64 "].\n",
+                               (uint64_t)-1, r->size - 1);
+    } else {
+        g_string_append_printf(s, " at 0x%" PRIx64 " [0x%" PRIx64 "].\n",
+                               r->address, end);
+    }
+}
+
+/* The "info pci" layout of QEMU's HMP. */
+static void pci_device_text(PCIBus *bus, PCIDevice *dev, void *opaque)
+{
+    GString *s = opaque;
+    PCIDeviceInfo pi;
+
+    pci_device_get_info(dev, &pi);
+    g_string_append_printf(s, "  Bus %2d, device %3d, function %d:\n",
+                           pi.bus, pi.slot, pi.function);
+    if (pi.class_desc) {
+        g_string_append_printf(s, "    %s", pi.class_desc);
+    } else {
+        g_string_append_printf(s, "    Class %04x", pi.class_id);
+    }
+    g_string_append_printf(s, ": PCI device %04x:%04x\n", pi.vendor_id,
+                           pi.device_id);
+    g_string_append_printf(s, "      PCI subsystem %04x:%04x\n",
+                           pi.subsystem_vendor_id, pi.subsystem_id);
+    if (pi.has_irq) {
+        g_string_append_printf(s, "      IRQ %u, pin %c\n", pi.irq,
+                               'A' + pi.irq_pin - 1);
+    }
+    for (unsigned i = 0; i < pi.nr_regions; i++) {
+        pci_region_text(s, &pi.regions[i]);
+    }
+    g_string_append_printf(s, "      id \"%s\"\n",
+                           pi.qdev_id ? pi.qdev_id : "");
+}
+
 char *monitor_pci_info_text(void)
 {
-    /* TODO(lead): fill from hw/pci once the PCI framework exists. */
-    return g_strdup("");
+    GString *s = g_string_new(NULL);
+    PCIBus *bus = pci_root_bus();
+
+    if (bus) {
+        pci_for_each_device(bus, pci_device_text, s);
+    }
+    return g_string_free(s, FALSE);
 }

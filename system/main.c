@@ -560,7 +560,11 @@ static void create_serials(Options *o)
     bool monitor_given = o->monitors->len > 0;
 
     if (!specs->len && !o->nodefaults) {
-        g_ptr_array_add(specs, g_strdup(o->nographic ? "mon:stdio" : "null"));
+        const char *dflt = "null";
+        if (o->nographic) {
+            dflt = monitor_given ? "stdio" : "mon:stdio";
+        }
+        g_ptr_array_add(specs, g_strdup(dflt));
     }
     pc_config.serials = g_ptr_array_new();
     for (unsigned i = 0; i < specs->len; i++) {
@@ -573,7 +577,8 @@ static void create_serials(Options *o)
             die_err("-serial", err);
         }
         g_ptr_array_add(pc_config.serials, chr);
-        if (chr && g_str_has_prefix(spec, "mon:") && !monitor_given) {
+        /* An explicit "mon:" always gets a human monitor on the mux. */
+        if (chr && g_str_has_prefix(spec, "mon:")) {
             MonitorOpt *m = g_new0(MonitorOpt, 1);
             m->chardev_id = g_strdup(chr->id);
             g_ptr_array_add(o->monitors, m);
@@ -599,9 +604,6 @@ static void create_monitors(Options *o)
 {
     unsigned n = 0;
 
-    if (o->nographic && !o->nodefaults && !o->monitors->len) {
-        /* -nographic's monitor shares stdio with serial0 (see above). */
-    }
     for (unsigned i = 0; i < o->monitors->len; i++) {
         MonitorOpt *m = g_ptr_array_index(o->monitors, i);
         GError *err = NULL;
@@ -755,8 +757,13 @@ int main(int argc, char **argv)
     if (o.pidfile) {
         unlink(o.pidfile);
     }
+    /* Closing chardevs removes server sockets and restores terminals. */
+    qemu_chr_delete_all();
     qemu_chr_restore_terminals();
     fflush(stdout);
-    /* vCPU threads may still hold references; skip teardown of devices. */
+    /*
+     * The vCPU threads are gone, but devices still point at guest RAM and
+     * at each other: tearing all of that down buys nothing at exit.
+     */
     _exit(status);
 }

@@ -34,26 +34,14 @@ typedef struct EventHook {
 } EventHook;
 static GArray *event_hooks;
 
-static const char *const runstate_names[RUN_STATE__MAX] = {
-    "debug", "inmigrate", "internal-error", "io-error", "paused",
-    "postmigrate", "prelaunch", "finish-migrate", "restore-vm", "running",
-    "save-vm", "shutdown", "suspended", "watchdog", "guest-panicked", "colo",
-};
-
-static const char *const cause_names[SHUTDOWN_CAUSE__MAX] = {
-    "none", "host-error", "host-qmp-quit", "host-qmp-system-reset",
-    "host-signal", "host-ui", "guest-shutdown", "guest-reset", "guest-panic",
-    "subsystem-reset", "snapshot-load",
-};
-
 const char *runstate_name(RunState s)
 {
-    return s < RUN_STATE__MAX ? runstate_names[s] : "unknown";
+    return s < RUN_STATE__MAX ? RunState_str[s] : "unknown";
 }
 
 const char *shutdown_cause_name(ShutdownCause c)
 {
-    return c < SHUTDOWN_CAUSE__MAX ? cause_names[c] : "unknown";
+    return c < SHUTDOWN_CAUSE__MAX ? ShutdownCause_str[c] : "unknown";
 }
 
 RunState runstate_get(void)
@@ -104,16 +92,15 @@ void vm_start(void)
 
 void vm_stop(RunState state)
 {
-    bool was_running = current_state == RUN_STATE_RUNNING;
-
-    if (was_running && current_accel && current_accel->pause_vcpus) {
+    if (current_state != RUN_STATE_RUNNING) {
+        return;     /* as QEMU: a stopped VM keeps its state */
+    }
+    if (current_accel && current_accel->pause_vcpus) {
         current_accel->pause_vcpus();
     }
     qemu_clock_virtual_enable(false);
     current_state = state;
-    if (was_running) {
-        emit_event(SYSTEM_EVENT_STOP, SHUTDOWN_CAUSE_NONE);
-    }
+    emit_event(SYSTEM_EVENT_STOP, SHUTDOWN_CAUSE_NONE);
 }
 
 void qemu_register_reset(void (*fn)(void *opaque), void *opaque)
@@ -211,6 +198,12 @@ bool main_loop_should_exit(int *status)
     cause = g_atomic_int_and(&reset_requested, 0);
     if (cause) {
         qemu_system_reset(cause);
+        /* A reset VM that was not running starts over (QEMU's rule). */
+        if (current_state != RUN_STATE_RUNNING &&
+            current_state != RUN_STATE_INMIGRATE &&
+            current_state != RUN_STATE_FINISH_MIGRATE) {
+            current_state = RUN_STATE_PRELAUNCH;
+        }
     }
     if (g_atomic_int_and(&powerdown_requested, 0)) {
         emit_event(SYSTEM_EVENT_POWERDOWN, SHUTDOWN_CAUSE_NONE);

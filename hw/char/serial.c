@@ -444,7 +444,7 @@ static void serial_unrealize(DeviceState *dev)
     SerialState *s = (SerialState *)dev;
 
     if (s->chr) {
-        qemu_chr_fe_set_handlers(s->chr, NULL, NULL, NULL, NULL);
+        qemu_chr_fe_set_handlers(s->chr, NULL, NULL, NULL, s);
     }
     memory_region_destroy(&s->io);
     timer_free(s->timeout_timer);

@@ -6,43 +6,13 @@
 #define SYSTEM_RUNSTATE_H
 #include "qemu/osdep.h"
 
-/* QEMU's RunState names, in QAPI order. */
-typedef enum RunState {
-    RUN_STATE_DEBUG,
-    RUN_STATE_INMIGRATE,
-    RUN_STATE_INTERNAL_ERROR,
-    RUN_STATE_IO_ERROR,
-    RUN_STATE_PAUSED,
-    RUN_STATE_POSTMIGRATE,
-    RUN_STATE_PRELAUNCH,
-    RUN_STATE_FINISH_MIGRATE,
-    RUN_STATE_RESTORE_VM,
-    RUN_STATE_RUNNING,
-    RUN_STATE_SAVE_VM,
-    RUN_STATE_SHUTDOWN,
-    RUN_STATE_SUSPENDED,
-    RUN_STATE_WATCHDOG,
-    RUN_STATE_GUEST_PANICKED,
-    RUN_STATE_COLO,
-    RUN_STATE__MAX,
-} RunState;
-const char *runstate_name(RunState s);
+/*
+ * RunState and ShutdownCause are the QAPI schema's enums (qapi/run-state.json),
+ * so QMP replies and events use the very same values.
+ */
+#include "qapi/qapi-types.h"
 
-/* QEMU's ShutdownCause names, in QAPI order. */
-typedef enum ShutdownCause {
-    SHUTDOWN_CAUSE_NONE,
-    SHUTDOWN_CAUSE_HOST_ERROR,
-    SHUTDOWN_CAUSE_HOST_QMP_QUIT,
-    SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET,
-    SHUTDOWN_CAUSE_HOST_SIGNAL,
-    SHUTDOWN_CAUSE_HOST_UI,
-    SHUTDOWN_CAUSE_GUEST_SHUTDOWN,
-    SHUTDOWN_CAUSE_GUEST_RESET,
-    SHUTDOWN_CAUSE_GUEST_PANIC,
-    SHUTDOWN_CAUSE_SUBSYSTEM_RESET,
-    SHUTDOWN_CAUSE_SNAPSHOT_LOAD,
-    SHUTDOWN_CAUSE__MAX,
-} ShutdownCause;
+const char *runstate_name(RunState s);
 const char *shutdown_cause_name(ShutdownCause c);
 static inline bool shutdown_caused_by_guest(ShutdownCause c)
 { return c > SHUTDOWN_CAUSE_HOST_UI && c != SHUTDOWN_CAUSE_SUBSYSTEM_RESET; }

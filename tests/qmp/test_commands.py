@@ -69,8 +69,20 @@ def test_queries(binary):
         pci = q.ret("query-pci")
         check(isinstance(pci, list) and pci and pci[0]["bus"] == 0,
               "query-pci lists bus 0")
-        for bus in pci:
-            check(isinstance(bus["devices"], list), "devices list")
+        devs = {(d["slot"], d["function"]): d for d in pci[0]["devices"]}
+        # The i440FX machine's built-in functions, as QEMU reports them.
+        for sf, vendor, device, cls, desc in [
+                ((0, 0), 0x8086, 0x1237, 0x0600, "Host bridge"),
+                ((1, 0), 0x8086, 0x7000, 0x0601, "ISA bridge"),
+                ((1, 3), 0x8086, 0x7113, 0x0680, "Bridge")]:
+            check(sf in devs, "query-pci lists %02x.%x" % sf)
+            d = devs[sf]
+            check_eq((d["id"]["vendor"], d["id"]["device"]), (vendor, device),
+                     "ids of %02x.%x" % sf)
+            check_eq(d["class_info"], {"class": cls, "desc": desc},
+                     "class of %02x.%x" % sf)
+            check_eq(d["bus"], 0, "bus of %02x.%x" % sf)
+            check(isinstance(d["regions"], list), "regions list")
     finally:
         vm.close()
 
@@ -176,7 +188,11 @@ def test_human_monitor_command(binary):
         check("bus: main-system-bus" in hmp("info qtree"), "info qtree")
         check("compat_monitor0: filename=unix:" in hmp("info chardev"),
               "info chardev")
-        check_eq(hmp("info pci"), "", "info pci without PCI devices")
+        pci_text = hmp("info pci")
+        check("Bus  0, device   0, function 0:\r\n    Host bridge: "
+              "PCI device 8086:1237" in pci_text, "info pci host bridge")
+        check("ISA bridge: PCI device 8086:7000" in pci_text,
+              "info pci ISA bridge")
         check("info status" in hmp("help info"), "help info")
         check("cont|c" in hmp("help"), "help")
         check_eq(hmp("stop"), "", "stop via HMP")
