@@ -93,6 +93,7 @@ StatusInfo *qmp_query_status(GError **errp)
     StatusInfo *info = g_new0(StatusInfo, 1);
 
     info->running = monitor_vm_running();
+    info->singlestep = false;
     info->status = runstate_get();
     return info;
 }

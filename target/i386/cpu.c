@@ -533,15 +533,15 @@ struct kvm_cpuid_entry2 *x86_cpuid_find(struct kvm_cpuid2 *c,
 static struct kvm_cpuid_entry2 *get_entry(X86CPUIDTable *t, uint32_t function,
                                           uint32_t index)
 {
-    struct kvm_cpuid_entry2 *e = x86_cpuid_find(&t->c, function, index);
+    struct kvm_cpuid_entry2 *e = x86_cpuid_find(x86_cpuid_table_kvm(t), function, index);
 
     if (e) {
         return e;
     }
-    if (t->c.nent >= X86_CPUID_MAX_ENTRIES) {
+    if (t->nent >= X86_CPUID_MAX_ENTRIES) {
         return NULL;
     }
-    e = &t->c.entries[t->c.nent++];
+    e = &t->entries[t->nent++];
     memset(e, 0, sizeof(*e));
     e->function = function;
     e->index = index;
@@ -555,12 +555,12 @@ static void remove_entries(X86CPUIDTable *t, uint32_t function)
 {
     unsigned out = 0;
 
-    for (unsigned i = 0; i < t->c.nent; i++) {
-        if (t->c.entries[i].function != function) {
-            t->c.entries[out++] = t->c.entries[i];
+    for (unsigned i = 0; i < t->nent; i++) {
+        if (t->entries[i].function != function) {
+            t->entries[out++] = t->entries[i];
         }
     }
-    t->c.nent = out;
+    t->nent = out;
 }
 
 /* Where each feature word lives. */
@@ -716,15 +716,15 @@ static void trim_to_levels(X86CPUIDTable *t, uint32_t level, uint32_t xlevel)
 {
     unsigned out = 0;
 
-    for (unsigned i = 0; i < t->c.nent; i++) {
-        uint32_t f = t->c.entries[i].function;
+    for (unsigned i = 0; i < t->nent; i++) {
+        uint32_t f = t->entries[i].function;
         bool keep = f < 0x40000000 ? f <= level :
                     f >= 0x80000000 ? f <= xlevel : true;
         if (keep) {
-            t->c.entries[out++] = t->c.entries[i];
+            t->entries[out++] = t->entries[i];
         }
     }
-    t->c.nent = out;
+    t->nent = out;
 }
 
 static void set_identity(const X86CPUConfig *cfg, const X86CPUModel *m,
@@ -783,7 +783,7 @@ static void set_identity(const X86CPUConfig *cfg, const X86CPUModel *m,
 
 static bool vendor_is_amd(X86CPUIDTable *t)
 {
-    struct kvm_cpuid_entry2 *e = x86_cpuid_find(&t->c, 0, 0);
+    struct kvm_cpuid_entry2 *e = x86_cpuid_find(x86_cpuid_table_kvm(t), 0, 0);
 
     /* "AuthenticAMD" and Hygon's "HygonGenuine" */
     return e && (e->ebx == 0x68747541 || e->ebx == 0x6f677948);
@@ -795,11 +795,11 @@ static void apply_features(X86CPUIDTable *t,
     for (unsigned w = 0; w < FEATURE_WORDS; w++) {
         __u32 *reg;
 
-        if (w == FEAT_KVM && !x86_cpuid_find(&t->c, 0x40000001, 0)) {
+        if (w == FEAT_KVM && !x86_cpuid_find(x86_cpuid_table_kvm(t), 0x40000001, 0)) {
             continue;
         }
         if ((w == FEAT_8000_0001_ECX || w == FEAT_8000_0001_EDX) &&
-            !x86_cpuid_find(&t->c, 0x80000000, 0)) {
+            !x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000000, 0)) {
             continue;
         }
         reg = feature_reg(t, w);
@@ -812,34 +812,34 @@ static void apply_features(X86CPUIDTable *t,
 /* Bits the CPU computes at run time, and AMD's mirrored 1_EDX bits. */
 static void fix_derived_bits(X86CPUIDTable *t, const X86CPUModel *m)
 {
-    struct kvm_cpuid_entry2 *l1 = x86_cpuid_find(&t->c, 1, 0);
-    struct kvm_cpuid_entry2 *l7 = x86_cpuid_find(&t->c, 7, 0);
-    struct kvm_cpuid_entry2 *x1 = x86_cpuid_find(&t->c, 0x80000001, 0);
+    struct kvm_cpuid_entry2 *l1 = x86_cpuid_find(x86_cpuid_table_kvm(t), 1, 0);
+    struct kvm_cpuid_entry2 *l7 = x86_cpuid_find(x86_cpuid_table_kvm(t), 7, 0);
+    struct kvm_cpuid_entry2 *x1 = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000001, 0);
 
     if (l1) {
         l1->ecx &= ~CPUID_1_ECX_OSXSAVE;    /* KVM sets it from CR4 */
         if (!(l1->ecx & CPUID_1_ECX_XSAVE)) {
             remove_entries(t, 0xd);
-            l1 = x86_cpuid_find(&t->c, 1, 0);
+            l1 = x86_cpuid_find(x86_cpuid_table_kvm(t), 1, 0);
         }
     }
-    l7 = x86_cpuid_find(&t->c, 7, 0);
+    l7 = x86_cpuid_find(x86_cpuid_table_kvm(t), 7, 0);
     if (l7) {
         l7->ecx &= ~CPUID_7_ECX_OSPKE;
         if (!m->from_host) {
             /* named models describe subleaf 0 only */
             l7->eax = 0;
-            for (unsigned i = 0; i < t->c.nent; i++) {
-                if (t->c.entries[i].function == 7 && t->c.entries[i].index) {
-                    t->c.entries[i].function = 0xffffffff;  /* dropped below */
+            for (unsigned i = 0; i < t->nent; i++) {
+                if (t->entries[i].function == 7 && t->entries[i].index) {
+                    t->entries[i].function = 0xffffffff;  /* dropped below */
                 }
             }
             remove_entries(t, 0xffffffff);
         }
     }
     /* entries moved when others were removed: look them up again */
-    l1 = x86_cpuid_find(&t->c, 1, 0);
-    x1 = x86_cpuid_find(&t->c, 0x80000001, 0);
+    l1 = x86_cpuid_find(x86_cpuid_table_kvm(t), 1, 0);
+    x1 = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000001, 0);
     if (x1 && l1 && !m->from_host) {
         x1->edx &= ~CPUID_EXT2_AMD_ALIASES;
         if (vendor_is_amd(t)) {
@@ -858,7 +858,7 @@ static unsigned logical_per_pkg(const X86CPUTopoInfo *topo)
 static void topo_leaf1(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
                        uint32_t apic_id)
 {
-    struct kvm_cpuid_entry2 *e = x86_cpuid_find(&t->c, 1, 0);
+    struct kvm_cpuid_entry2 *e = x86_cpuid_find(x86_cpuid_table_kvm(t), 1, 0);
     unsigned n = logical_per_pkg(topo);
 
     if (!e) {
@@ -877,8 +877,8 @@ static void topo_leaf4(X86CPUIDTable *t, const X86CPUTopoInfo *topo)
 {
     unsigned cores_bits = apicid_pkg_offset(topo) - apicid_core_offset(topo);
 
-    for (unsigned i = 0; i < t->c.nent; i++) {
-        struct kvm_cpuid_entry2 *e = &t->c.entries[i];
+    for (unsigned i = 0; i < t->nent; i++) {
+        struct kvm_cpuid_entry2 *e = &t->entries[i];
         unsigned level;
         uint32_t sharing;
 
@@ -937,8 +937,8 @@ static void topo_extended_leaf(X86CPUIDTable *t, uint32_t function,
 static void topo_amd_leaves(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
                             uint32_t apic_id)
 {
-    struct kvm_cpuid_entry2 *e = x86_cpuid_find(&t->c, 0x80000008, 0);
-    struct kvm_cpuid_entry2 *x1 = x86_cpuid_find(&t->c, 0x80000001, 0);
+    struct kvm_cpuid_entry2 *e = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000008, 0);
+    struct kvm_cpuid_entry2 *x1 = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000001, 0);
     unsigned n = logical_per_pkg(topo);
     X86CPUTopoIDs ids;
 
@@ -955,15 +955,15 @@ static void topo_amd_leaves(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
         x1->ecx |= CPUID_8000_0001_ECX_CMP_LEGACY;
     }
     if (x1 && (x1->ecx & CPUID_8000_0001_ECX_TOPOEXT) &&
-        (e = x86_cpuid_find(&t->c, 0x8000001e, 0))) {
+        (e = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x8000001e, 0))) {
         e->eax = apic_id;
         e->ebx = ((topo->threads_per_core - 1) & 0xff) << 8 |
                  ((ids.die_id * topo->cores_per_die + ids.core_id) & 0xff);
         e->ecx = ids.die_id & 0xff;
         e->edx = 0;
     }
-    for (unsigned i = 0; i < t->c.nent; i++) {
-        struct kvm_cpuid_entry2 *c = &t->c.entries[i];
+    for (unsigned i = 0; i < t->nent; i++) {
+        struct kvm_cpuid_entry2 *c = &t->entries[i];
         unsigned level;
         uint32_t sharing;
 
@@ -980,7 +980,7 @@ static void topo_amd_leaves(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
 static void apply_topology(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
                            uint32_t apic_id)
 {
-    struct kvm_cpuid_entry2 *l0 = x86_cpuid_find(&t->c, 0, 0);
+    struct kvm_cpuid_entry2 *l0 = x86_cpuid_find(x86_cpuid_table_kvm(t), 0, 0);
     uint32_t level = l0 ? l0->eax : 0;
 
     topo_leaf1(t, topo, apic_id);
@@ -1018,7 +1018,7 @@ bool x86_cpu_build_cpuid(const X86CPUConfig *cfg,
         return false;
     }
     memset(out, 0, sizeof(*out));
-    out->c.nent = supported->nent;
+    out->nent = supported->nent;
     memcpy(out->entries, supported->entries,
            supported->nent * sizeof(supported->entries[0]));
 

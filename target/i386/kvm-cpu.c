@@ -105,7 +105,7 @@ static void host_brand_string(char brand[49])
     unsigned regs[12] = { 0 };
 
     memset(brand, 0, 49);
-    if (__get_cpuid_max(0x80000000, NULL) < 0x80000004) {
+    if ((unsigned)__get_cpuid_max(0x80000000, NULL) < 0x80000004u) {
         return;
     }
     for (unsigned i = 0; i < 3; i++) {
@@ -127,9 +127,9 @@ bool x86_kvm_vcpu_init(X86KvmVcpu *cpu, const struct kvm_cpuid2 *supported,
                              topo, cpu->apic_id, table, errp)) {
         return false;
     }
-    l1 = x86_cpuid_find_const(&table->c, 1, 0);
+    l1 = x86_cpuid_find_const(x86_cpuid_table_kvm(table), 1, 0);
     cpu->signature = l1 ? l1->eax : 0x600;
-    return vcpu_ioctl_ok(cpu, KVM_SET_CPUID2, &table->c, "KVM_SET_CPUID2",
+    return vcpu_ioctl_ok(cpu, KVM_SET_CPUID2, x86_cpuid_table_kvm(table), "KVM_SET_CPUID2",
                          errp);
 }
 
@@ -273,10 +273,13 @@ static const struct {
 
 static void set_one_msr(const X86KvmVcpu *cpu, uint32_t index, uint64_t value)
 {
+    /* struct kvm_msrs with one entry: nmsrs, pad, entries[1]. */
     struct {
-        struct kvm_msrs hdr;
+        __u32 nmsrs;
+        __u32 pad;
         struct kvm_msr_entry e;
-    } m = { .hdr.nmsrs = 1, .e = { .index = index, .data = value } };
+    } m = { .nmsrs = 1, .e = { .index = index, .data = value } };
+    G_STATIC_ASSERT(offsetof(struct kvm_msrs, entries) == 8);
 
     if (vcpu_ioctl(cpu, KVM_SET_MSRS, &m) != 1) {
         g_debug("kvm: CPU %u: MSR 0x%x not reset", cpu->index, index);

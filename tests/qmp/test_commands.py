@@ -27,7 +27,8 @@ def test_queries(binary):
                  {"qemu": {"major": 7, "minor": 2, "micro": 0},
                   "package": "kvmpc-0.1.0"}, "query-version")
         check_eq(q.ret("query-status"),
-                 {"running": False, "status": "prelaunch"}, "query-status")
+                 {"running": False, "singlestep": False, "status": "prelaunch"},
+                 "query-status")
         check_eq(q.ret("query-name"), {"name": "guest-one"}, "query-name")
         check_eq(q.ret("query-uuid"), {"UUID": UUID}, "query-uuid")
         check_eq(q.ret("query-kvm"), {"enabled": True, "present": True},
@@ -111,14 +112,14 @@ def test_stop_cont_events(binary):
         check("data" not in ev, "RESUME has no data")
         check_timestamp(ev)
         check_eq(q.ret("query-status"),
-                 {"running": True, "status": "running"}, "running")
+                 {"running": True, "singlestep": False, "status": "running"}, "running")
         check_eq(q.cmd("cont"), {"return": {}}, "cont when running")
         check_eq(q.cmd("stop"), {"return": {}}, "stop")
         ev = q.wait_event("STOP")
         check("data" not in ev, "STOP has no data")
         check_timestamp(ev)
         check_eq(q.ret("query-status"),
-                 {"running": False, "status": "paused"}, "paused")
+                 {"running": False, "singlestep": False, "status": "paused"}, "paused")
         check_eq(q.cmd("cont"), {"return": {}}, "cont again")
         q.wait_event("RESUME")
         check_eq(q.events, [], "no other events")

@@ -22,7 +22,7 @@ def running_vm(binary, nmon):
 
 def assert_healthy(vm, q):
     check(vm.alive(), "kvmpc died")
-    check_eq(q.ret("query-status"), {"running": True, "status": "running"},
+    check_eq(q.ret("query-status"), {"running": True, "singlestep": False, "status": "running"},
              "VM still running")
 
 

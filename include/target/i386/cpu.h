@@ -109,11 +109,24 @@ bool x86_cpu_feature_lookup(const char *name, FeatureWord *word,
 /* Upper bound on entries in a vCPU's CPUID table. */
 #define X86_CPUID_MAX_ENTRIES 100
 
-/* A kvm_cpuid2 with room for the entries (pass &t.c to KVM_SET_CPUID2). */
+/*
+ * A struct kvm_cpuid2 with room for the entries: the same layout (nent,
+ * padding, entries), spelled out because a flexible array member cannot sit
+ * inside another struct in ISO C.  x86_cpuid_table_kvm() gives the view
+ * KVM_SET_CPUID2 takes.
+ */
 typedef struct X86CPUIDTable {
-    struct kvm_cpuid2 c;
+    __u32 nent;
+    __u32 padding;
     struct kvm_cpuid_entry2 entries[X86_CPUID_MAX_ENTRIES];
 } X86CPUIDTable;
+G_STATIC_ASSERT(offsetof(X86CPUIDTable, entries) ==
+                offsetof(struct kvm_cpuid2, entries));
+
+static inline struct kvm_cpuid2 *x86_cpuid_table_kvm(X86CPUIDTable *t)
+{
+    return (struct kvm_cpuid2 *)t;
+}
 
 /*
  * Build the CPUID table of the vCPU with @apic_id from @cfg, the

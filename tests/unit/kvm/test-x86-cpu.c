@@ -179,10 +179,8 @@ static void test_help(void)
 
 /* ---- CPUID building ---- */
 
-typedef struct {
-    struct kvm_cpuid2 c;
-    struct kvm_cpuid_entry2 e[16];
-} FakeSupported;
+/* What KVM_GET_SUPPORTED_CPUID would return. */
+typedef X86CPUIDTable FakeSupported;
 
 /* An AMD host like the PVM machines: no sse3, x2apic, hypervisor, KVM. */
 static void fake_supported(FakeSupported *s)
@@ -210,14 +208,14 @@ static void fake_supported(FakeSupported *s)
     };
 
     memset(s, 0, sizeof(*s));
-    s->c.nent = ARRAY_SIZE(entries);
-    memcpy(s->e, entries, sizeof(entries));
+    s->nent = ARRAY_SIZE(entries);
+    memcpy(s->entries, entries, sizeof(entries));
 }
 
 static const struct kvm_cpuid_entry2 *leaf(const X86CPUIDTable *t,
                                            uint32_t f, uint32_t i)
 {
-    const struct kvm_cpuid_entry2 *e = x86_cpuid_find_const(&t->c, f, i);
+    const struct kvm_cpuid_entry2 *e = x86_cpuid_find_const((const struct kvm_cpuid2 *)t, f, i);
 
     g_assert_nonnull(e);
     return e;
@@ -237,7 +235,7 @@ static void build(const char *spec, unsigned cpus, unsigned cores,
     x86_topo_info_from_smp(&smp, &topo);
     g_assert_true(x86_cpu_config_parse(spec, &cfg, &err));
     cfg.check = false;      /* keep test output quiet */
-    g_assert_true(x86_cpu_build_cpuid(&cfg, &sup.c, "Host Brand", &topo,
+    g_assert_true(x86_cpu_build_cpuid(&cfg, x86_cpuid_table_kvm(&sup), "Host Brand", &topo,
                                       apic_id, t, &err));
     g_assert_no_error(err);
 }
@@ -253,7 +251,7 @@ static void test_cpuid_host(void)
     g_assert_cmphex(leaf(t, 0x80000001, 0)->edx, ==, 0x23d3fbff);
     g_assert_cmphex(leaf(t, 0x80000002, 0)->eax, ==, ldl_le_p("Host"));
     /* xsave not offered: leaf 0xd goes */
-    g_assert_null(x86_cpuid_find_const(&t->c, 0xd, 0));
+    g_assert_null(x86_cpuid_find_const((const struct kvm_cpuid2 *)t, 0xd, 0));
 }
 
 static void test_cpuid_qemu64(void)
@@ -275,7 +273,7 @@ static void test_cpuid_qemu64(void)
     g_assert_cmphex(leaf(t, 0x80000001, 0)->edx & (1u << 29), !=, 0);
     /* svm requested, not supported */
     g_assert_cmphex(leaf(t, 0x80000001, 0)->ecx & (1u << 2), ==, 0);
-    g_assert_null(x86_cpuid_find_const(&t->c, 0x80000021, 0));
+    g_assert_null(x86_cpuid_find_const((const struct kvm_cpuid2 *)t, 0x80000021, 0));
     g_assert_cmphex(leaf(t, 0x80000002, 0)->eax, ==, ldl_le_p("QEMU"));
 }
 
@@ -289,7 +287,7 @@ static void test_cpuid_enforce(void)
 
     fake_supported(&sup);
     g_assert_true(x86_cpu_config_parse("qemu64,enforce", &cfg, &err));
-    g_assert_false(x86_cpu_build_cpuid(&cfg, &sup.c, NULL, &topo, 0, t,
+    g_assert_false(x86_cpu_build_cpuid(&cfg, x86_cpuid_table_kvm(&sup), NULL, &topo, 0, t,
                                        &err));
     g_assert_nonnull(strstr(err->message, "CPUID.01H:ECX.pni [bit 0]"));
     g_clear_error(&err);
@@ -338,7 +336,7 @@ static void test_cpuid_overrides(void)
     g_assert_cmphex(leaf(t, 0, 0)->eax, ==, 0xb);
     g_assert_cmphex(leaf(t, 1, 0)->eax, ==, 0x00050657);
     g_assert_cmphex(leaf(t, 0x80000002, 0)->eax, ==, ldl_le_p("My C"));
-    g_assert_null(x86_cpuid_find_const(&t->c, 0x40000000, 0));
+    g_assert_null(x86_cpuid_find_const((const struct kvm_cpuid2 *)t, 0x40000000, 0));
 }
 
 int main(int argc, char **argv)

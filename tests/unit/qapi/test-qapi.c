@@ -830,8 +830,8 @@ static void test_real_types(void)
 
     o = qapi_output_StatusInfo(&st);
     s = to_json(o);
-    g_assert_cmpstr(s, ==, "{\"running\": true, \"status\": "
-                    "\"guest-panicked\"}");
+    g_assert_cmpstr(s, ==, "{\"running\": true, \"singlestep\": false, "
+                    "\"status\": \"guest-panicked\"}");
     g_free(s);
     qobject_unref(o);
 
