@@ -203,29 +203,6 @@ static bool plan_elf(const KernelImage *img, MultibootKernel *k,
     return true;
 }
 
-static bool load_segments(MachineState *ms, const KernelImage *img,
-                          const MultibootKernel *k, GError **errp)
-{
-    for (unsigned i = 0; i < k->nr_segs; i++) {
-        const LoadSegment *s = &k->segs[i];
-
-        if (!x86_boot_ram_range_ok(ms, s->paddr, s->mem_size)) {
-            error_setg(errp, "'%s': kernel segment 0x%" PRIx64 "-0x%" PRIx64
-                       " is outside guest RAM", img->path, s->paddr,
-                       s->paddr + s->mem_size);
-            return false;
-        }
-        if (!x86_boot_write(s->paddr, img->data + s->file_offset,
-                            s->file_size, "the kernel", errp) ||
-            !x86_boot_zero(s->paddr + s->file_size,
-                           s->mem_size - s->file_size, "the kernel bss",
-                           errp)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* ---- boot information ---- */
 
 typedef struct MbModule {
@@ -433,7 +410,7 @@ bool multiboot_load(MachineState *ms, const KernelImage *img, GError **errp)
     }
     ok = mh.has_address ? plan_aout_kludge(img, &mh, &k, errp)
                         : plan_elf(img, &k, errp);
-    ok = ok && load_segments(ms, img, &k, errp) &&
+    ok = ok && x86_boot_load_segments(ms, img, k.segs, k.nr_segs, errp) &&
          write_boot_info(ms, img, k.high, &mbi_addr, errp) &&
          x86_boot_write_gdt(&x86_boot_entry, false, errp);
     if (ok) {

@@ -48,29 +48,6 @@ bool pvh_probe(const KernelImage *img)
     return pvh;
 }
 
-static bool load_elf_segments(MachineState *ms, const KernelImage *img,
-                              const ElfImage *elf, GError **errp)
-{
-    for (unsigned i = 0; i < elf->nr_segs; i++) {
-        const LoadSegment *s = &elf->segs[i];
-
-        if (!x86_boot_ram_range_ok(ms, s->paddr, s->mem_size)) {
-            error_setg(errp, "'%s': kernel segment 0x%" PRIx64 "-0x%" PRIx64
-                       " is outside guest RAM", img->path, s->paddr,
-                       s->paddr + s->mem_size);
-            return false;
-        }
-        if (!x86_boot_write(s->paddr, img->data + s->file_offset,
-                            s->file_size, "the kernel", errp) ||
-            !x86_boot_zero(s->paddr + s->file_size,
-                           s->mem_size - s->file_size, "the kernel bss",
-                           errp)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static void put_memmap(uint8_t *info)
 {
     unsigned n;
@@ -154,7 +131,7 @@ bool pvh_load(MachineState *ms, const KernelImage *img, GError **errp)
     stl_le_p(info + SI_VERSION, 1);
     stq_le_p(info + SI_RSDP_PADDR, 0);      /* the guest searches for it */
     put_memmap(info);
-    ok = load_elf_segments(ms, img, &elf, errp) &&
+    ok = x86_boot_load_segments(ms, img, elf.segs, elf.nr_segs, errp) &&
          put_cmdline(ms, info, errp) &&
          put_initrd(ms, &elf, info, errp) &&
          x86_boot_write(X86_BOOT_INFO_ADDR, info, 4096, "the PVH start info",

@@ -80,6 +80,31 @@ bool x86_boot_zero(uint64_t addr, uint64_t len, const char *what,
     return true;
 }
 
+/* Copy ELF-style segments (file part, then zeroed bss) into guest RAM. */
+bool x86_boot_load_segments(MachineState *ms, const KernelImage *img,
+                            const LoadSegment *segs, unsigned nr_segs,
+                            GError **errp)
+{
+    for (unsigned i = 0; i < nr_segs; i++) {
+        const LoadSegment *s = &segs[i];
+
+        if (!x86_boot_ram_range_ok(ms, s->paddr, s->mem_size)) {
+            error_setg(errp, "'%s': kernel segment 0x%" PRIx64 "-0x%" PRIx64
+                       " is outside guest RAM", img->path, s->paddr,
+                       s->paddr + s->mem_size);
+            return false;
+        }
+        if (!x86_boot_write(s->paddr, img->data + s->file_offset,
+                            s->file_size, "the kernel", errp) ||
+            !x86_boot_zero(s->paddr + s->file_size,
+                           s->mem_size - s->file_size, "the kernel bss",
+                           errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- GDT and page tables ---- */
 
 /* A flat descriptor (base 0, limit 4 GiB, G=1, P=1, S=1). */

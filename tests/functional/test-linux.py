@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Boot Debian's own Linux kernel far enough to see its first console line.
+"""Boot Debian's own Linux kernel: its first console line, or (opt-in, on
+real VT-x/AMD-V hosts) a busybox shell with no ACPI errors in dmesg.
 
-    test-linux.py KVMPC MODE WORKDIR [TIMEOUT]
+    test-linux.py KVMPC MODE WORKDIR [TIMEOUT] [--shell]
 
 MODE:
   pvh               the ELF vmlinux extracted from /boot/vmlinuz-* by
@@ -12,12 +13,21 @@ MODE:
   bzimage-firmware  the same through SeaBIOS and kvmpc's linuxboot option
                     ROM (-machine firmware-boot=on; opt-in)
 
-Passes when "Linux version" appears on ttyS0; the guest is then stopped.
-A full boot needs real VT-x/AMD-V: on PVM hosts the kernel cannot finish
-(see ../shared/ARCHITECTURE.md), so the first console line is the check.
+Without --shell: passes when "Linux version" appears on ttyS0; the guest
+is then stopped.  A full boot needs real VT-x/AMD-V: on PVM hosts the
+kernel cannot finish (see ../shared/ARCHITECTURE.md), so the first console
+line is the check there.
+
+With --shell (suite 'linux-full', opt-in): boots with a busybox initramfs
+built from Debian's busybox-static, waits for the shell, runs dmesg and
+fails on ACPI errors or warnings.  On hosts without VT-x/AMD-V it prints
+SKIP, since the kernel cannot get there.
 """
 import glob
+import gzip
+import io
 import os
+import stat
 import select
 import subprocess
 import sys
@@ -50,16 +60,122 @@ def pvh_vmlinux(workdir):
     return out
 
 
+SHELL_MARK = b"KVMPC-SHELL-READY"
+DMESG_MARK = b"KVMPC-DMESG-DONE"
+INIT_SCRIPT = b"""#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+echo KVMPC-SHELL-READY
+exec sh
+"""
+
+
+def cpio_entry(name, mode, data=b"", rdev=(0, 0)):
+    """One "newc" cpio record (the format the kernel unpacks)."""
+    namez = name.encode() + b"\0"
+    hdr = "070701" + "".join(f"{v:08x}" for v in (
+        0, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1],
+        len(namez), 0))
+    out = hdr.encode() + namez
+    out += b"\0" * (-len(out) % 4) + data
+    return out + b"\0" * (-len(out) % 4)
+
+
+def busybox_initramfs(workdir):
+    busybox = "/bin/busybox"
+    if not os.path.exists(busybox):
+        skip("busybox-static is not installed")
+    with open(busybox, "rb") as f:
+        bb = f.read()
+    blob = b"".join([
+        cpio_entry("bin", stat.S_IFDIR | 0o755),
+        cpio_entry("dev", stat.S_IFDIR | 0o755),
+        cpio_entry("dev/console", stat.S_IFCHR | 0o600, rdev=(5, 1)),
+        cpio_entry("proc", stat.S_IFDIR | 0o755),
+        cpio_entry("sys", stat.S_IFDIR | 0o755),
+        cpio_entry("bin/busybox", stat.S_IFREG | 0o755, bb),
+        cpio_entry("init", stat.S_IFREG | 0o755, INIT_SCRIPT),
+        cpio_entry("TRAILER!!!", 0),
+    ])
+    os.makedirs(workdir, exist_ok=True)
+    path = os.path.join(workdir, "busybox-initramfs.cpio.gz")
+    with gzip.open(path, "wb") as f:
+        f.write(blob)
+    return path
+
+
+def has_hw_virt():
+    with open("/proc/cpuinfo") as f:
+        flags = f.read()
+    return " vmx" in flags or " svm" in flags
+
+
+def run_shell_boot(args, timeout):
+    """Wait for the shell, run dmesg, fail on ACPI errors/warnings."""
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen = b""
+    t0 = time.monotonic()
+    sent = False
+    try:
+        while time.monotonic() - t0 < timeout:
+            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            sys.stdout.write(chunk.decode(errors="replace"))
+            sys.stdout.flush()
+            seen += chunk
+            if SHELL_MARK in seen and not sent:
+                proc.stdin.write(b"dmesg | grep -iE 'acpi.*(error|warning)'"
+                                 b"; echo KVMPC-DMESG-DONE\n")
+                proc.stdin.flush()
+                sent = True
+            if sent and seen.count(DMESG_MARK) >= 2:
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+    if SHELL_MARK not in seen:
+        print(f"\nFAIL: no shell within {time.monotonic() - t0:.0f}s")
+        return 1
+    tail = seen[seen.index(SHELL_MARK):]
+    bad = [l for l in tail.decode(errors="replace").splitlines()
+           if "ACPI" in l.upper() and ("ERROR" in l.upper() or
+                                       "WARNING" in l.upper())
+           and "grep" not in l]
+    if bad:
+        print("\nFAIL: ACPI errors in dmesg:\n" + "\n".join(bad))
+        return 1
+    print(f"\nPASS: busybox shell after {time.monotonic() - t0:.1f}s, "
+          "no ACPI errors in dmesg")
+    return 0
+
+
 def main():
-    kvmpc, mode, workdir = sys.argv[1:4]
-    timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 300
+    shell = "--shell" in sys.argv
+    argv = [a for a in sys.argv if a != "--shell"]
+    kvmpc, mode, workdir = argv[1:4]
+    timeout = float(argv[4]) if len(argv) > 4 else 300
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         skip("/dev/kvm not available")
     if not os.access(newest_kernel(), os.R_OK):
         skip(f"{newest_kernel()} is not readable")
+    if shell and not has_hw_virt():
+        skip("a full Linux boot needs VT-x/AMD-V; this host's KVM emulates "
+             "guest kernel code and cannot finish it (ARCHITECTURE.md)")
 
     args = [kvmpc, "-nodefaults", "-display", "none", "-serial", "stdio",
-            "-m", "512", "-append", "console=ttyS0 earlyprintk=serial"]
+            "-m", "512", "-smp", "2",
+            "-append", "console=ttyS0 earlyprintk=serial" +
+            (" rdinit=/init" if shell else "")]
+    if shell:
+        args += ["-initrd", busybox_initramfs(workdir)]
     if mode == "pvh":
         args += ["-kernel", pvh_vmlinux(workdir)]
     elif mode == "bzimage":
@@ -70,6 +186,8 @@ def main():
         sys.exit(f"unknown mode {mode}")
 
     print("running:", " ".join(args), flush=True)
+    if shell:
+        return run_shell_boot(args, timeout)
     t0 = time.monotonic()
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

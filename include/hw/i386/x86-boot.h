@@ -97,6 +97,11 @@ typedef struct LoadSegment {
     uint64_t mem_size;      /* >= file_size; the rest is zeroed */
 } LoadSegment;
 
+/* Copy @segs (file part, then zeroed bss) into guest RAM, bounds-checked. */
+bool x86_boot_load_segments(MachineState *ms, const KernelImage *img,
+                            const LoadSegment *segs, unsigned nr_segs,
+                            GError **errp);
+
 typedef struct ElfImage {
     bool is64;
     uint64_t entry;
