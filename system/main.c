@@ -257,9 +257,8 @@ static void apply_machine_opts(Options *o, const char *arg)
             }
             ms->type = machine_type_find(p->value);
             if (!ms->type) {
-                die("-machine %s: unsupported machine type '%s'\n"
-                    "Use -machine help to list supported machines", arg,
-                    p->value);
+                die("-machine %s: unsupported machine type '%s' "
+                    "(-machine help lists them)", arg, p->value);
             }
         } else if (!strcmp(p->key, "accel")) {
             g_free(ms->accel);

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Bad command lines and bad files: each must give exactly one line on
+stderr starting with "kvmpc: ", naming the problem, and exit status 1 —
+never a crash, a hang, or a stack of messages.
+
+    test-cli-errors.py KVMPC
+"""
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+BASE = ["-nodefaults", "-display", "none"]
+
+
+def cases(tmp):
+    missing = os.path.join(tmp, "no-such-kernel")
+    garbage = os.path.join(tmp, "garbage.bin")
+    with open(garbage, "wb") as f:
+        f.write(random.Random(1).randbytes(64 * 1024))
+    trunc_elf = os.path.join(tmp, "truncated.elf")
+    with open(trunc_elf, "wb") as f:
+        f.write(b"\x7fELF\x02\x01\x01" + b"\0" * 20)
+    empty = os.path.join(tmp, "empty")
+    open(empty, "wb").close()
+    # A bzImage header that points its protected-mode part past the file.
+    bad_bz = os.path.join(tmp, "bad.bzImage")
+    img = bytearray(4096)
+    img[0x1f1] = 60                                  # setup_sects
+    img[0x1fe:0x200] = b"\x55\xaa"
+    img[0x202:0x206] = b"HdrS"
+    img[0x206:0x208] = (0x20c).to_bytes(2, "little")
+    with open(bad_bz, "wb") as f:
+        f.write(img)
+    return [
+        (["-kernel", missing], "no-such-kernel"),
+        (["-kernel", garbage], "garbage.bin"),
+        (["-kernel", trunc_elf], "truncated.elf"),
+        (["-kernel", empty], "empty"),
+        (["-kernel", bad_bz], "bad.bzImage"),
+        (["-initrd", garbage], "-initrd"),
+        (["-frobnicate"], "-frobnicate"),
+        (["-m"], "-m"),
+        (["-m", "12Q"], "-m"),
+        (["-m", "-5"], "-m"),
+        (["-m", "0"], "-m"),
+        (["-smp", "0"], "-smp"),
+        (["-smp", "4,sockets=3,cores=2,maxcpus=4"], "-smp"),
+        (["-smp", "8,maxcpus=4"], "-smp"),
+        (["-cpu", "pentium42"], "pentium42"),
+        (["-cpu", "host,+nosuchfeature"], "nosuchfeature"),
+        (["-machine", "nosuchmachine"], "nosuchmachine"),
+        (["-accel", "tcg"], "tcg"),
+        (["-device", "nosuchdevice"], "nosuchdevice"),
+        (["-device", "isa-serial,nosuchprop=1"], "nosuchprop"),
+        (["-device", "isa-debug-exit,iobase=banana"], "iobase"),
+        (["-device", "isa-debug-exit,iosize=9"], "iosize"),
+        (["-serial", "bogus:thing"], "bogus"),
+        (["-chardev", "file,id=x"], "file"),
+        (["-chardev", "stdio"], "id"),
+        (["-chardev", "null,id=a", "-chardev", "null,id=a"], "a"),
+        (["-uuid", "not-a-uuid"], "-uuid"),
+        (["-bios", os.path.join(tmp, "no-bios.bin")], "no-bios.bin"),
+        (["-display", "gtk"], "gtk"),
+    ]
+
+
+def main():
+    kvmpc = sys.argv[1]
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for args, must_name in cases(tmp):
+            try:
+                p = subprocess.run([kvmpc] + BASE + args, capture_output=True,
+                                   text=True, timeout=20,
+                                   stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired:
+                print(f"FAIL {args}: hung")
+                failures += 1
+                continue
+            lines = [l for l in p.stderr.splitlines() if l.strip()]
+            ok = (p.returncode == 1 and len(lines) == 1 and
+                  lines[0].startswith("kvmpc: ") and must_name in lines[0])
+            print(f"{'ok  ' if ok else 'FAIL'} {' '.join(args)[:60]:<60} "
+                  f"-> {p.returncode}: {' | '.join(lines)[:120]}")
+            failures += not ok
+    print(f"{failures} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
