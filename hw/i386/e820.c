@@ -5,15 +5,17 @@
  *
  * The table is kept sorted by address.  The machine fills it (hw/i386/pc.c
  * pc_build_e820); the layout it builds for "pc" is:
- *   0x00000000 - 0x0009fbff  RAM       (640 KiB less the EBDA)
- *   0x0009fc00 - 0x0009ffff  reserved  (EBDA)
+ *   0x00000000 - 0x0008ffff  RAM
+ *   0x00090000 - 0x0009fbff  ACPI      (direct boot's ACPI tables,
+ *                                       hw/i386/acpi-direct.c)
+ *   0x0009fc00 - 0x0009ffff  reserved  (EBDA, with the RSDP)
  *   0x000f0000 - 0x000fffff  reserved  (BIOS area)
  *   0x00100000 - below_4g    RAM
  *   0xfeffc000 - 0xfeffffff  reserved  (KVM identity map + TSS pages)
  *   0xfffc0000 - 0xffffffff  reserved  (BIOS ROM)
  *   4 GiB - 4 GiB + above_4g RAM
  * The direct-boot loaders put their own structures in the low RAM below
- * the EBDA (see include/hw/i386/x86-boot.h), which stays RAM for the
+ * 0x30000 (see include/hw/i386/x86-boot.h), which stays RAM for the
  * guest to reuse.
  */
 #include "qemu/osdep.h"

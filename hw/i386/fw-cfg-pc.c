@@ -37,6 +37,9 @@
 #define KVM_IDENTITY_BASE       0xfeffc000ULL   /* KVM's TSS + identity map */
 #define KVM_IDENTITY_SIZE       0x4000
 #define E820_FW_CFG_ENTRY_SIZE  20              /* le64 addr, le64 len, le32 */
+#define AMD_HT_START            0xfd00000000ULL /* HyperTransport window */
+#define AMD_HT_SIZE             0x300000000ULL
+#define AMD_HT_MIN_PHYS_BITS    40
 #define FW_CFG_NAME_MAX         (FW_CFG_MAX_FILE_PATH - 1)
 #define BOOT_MENU_WAIT_MAX      0xffff
 #define REBOOT_TIMEOUT_MAX      0xffff
@@ -47,7 +50,6 @@
 /* ---- linuxboot: the 16-bit boot protocol (boot.rst) ---------------------- */
 
 #define LX_SETUP_SECTS      0x1f1
-#define LX_BOOT_FLAG        0x1fe
 #define LX_HEADER           0x202
 #define LX_VERSION          0x206
 #define LX_TYPE_OF_LOADER   0x210
@@ -82,6 +84,65 @@ typedef struct LinuxBootPlan {
     uint32_t kernel_size;
 } LinuxBootPlan;
 
+/* The setup header of a bzImage a 16-bit loader can boot: its protocol. */
+static bool linuxboot_check_header(const uint8_t *k, size_t ksize,
+                                   const char *path, uint16_t *protocol,
+                                   GError **errp)
+{
+    if (ksize < LX_HEADER_END || ldl_le_p(k + LX_HEADER) != LX_HDRS_MAGIC) {
+        error_setg(errp, "firmware-boot: '%s' is not a Linux bzImage "
+                   "(firmware-boot=on boots bzImage kernels only)", path);
+        return false;
+    }
+    *protocol = lduw_le_p(k + LX_VERSION);
+    if (*protocol < 0x202 || !(k[LX_LOADFLAGS] & LX_LOADED_HIGH)) {
+        error_setg(errp, "firmware-boot: '%s': Linux boot protocol %x.%02x "
+                   "is too old (2.02 bzImage needed)", path, *protocol >> 8,
+                   *protocol & 0xff);
+        return false;
+    }
+    return true;
+}
+
+/* Initrd at the top of what both the kernel and the firmware allow. */
+static bool linuxboot_place_initrd(const uint8_t *k, uint16_t protocol,
+                                   uint64_t initrd_size, uint64_t below_4g,
+                                   LinuxBootPlan *p, GError **errp)
+{
+    uint64_t kernel_end = LX_PROT_ADDR + (uint64_t)p->kernel_size;
+    uint64_t max = protocol >= 0x203 ? ldl_le_p(k + LX_INITRD_ADDR_MAX)
+                                     : LX_OLD_INITRD_MAX;
+
+    p->initrd_addr = 0;
+    if (!initrd_size) {
+        return true;
+    }
+    max = MIN(max, below_4g - LX_FW_RESERVED - 1);
+    if (initrd_size > max ||
+        ((max - initrd_size) & LX_PAGE_MASK) < kernel_end) {
+        error_setg(errp, "firmware-boot: initrd (%" PRIu64 " bytes) does not "
+                   "fit below 0x%" PRIx64 " with the kernel", initrd_size,
+                   max);
+        return false;
+    }
+    p->initrd_addr = (max - initrd_size) & LX_PAGE_MASK;
+    return true;
+}
+
+/* The setup sectors as the loader hands them over (boot.rst fields). */
+static void linuxboot_patch_setup(const uint8_t *k, uint64_t initrd_size,
+                                  LinuxBootPlan *p)
+{
+    p->setup = g_memdup2(k, p->setup_size);
+    p->setup[LX_TYPE_OF_LOADER] = LX_LOADER_QEMU;
+    p->setup[LX_LOADFLAGS] |= LX_CAN_USE_HEAP;
+    stw_le_p(p->setup + LX_HEAP_END_PTR,
+             p->cmdline_addr - p->real_addr - LX_HEAP_GAP);
+    stl_le_p(p->setup + LX_CMD_LINE_PTR, p->cmdline_addr);
+    stl_le_p(p->setup + LX_RAMDISK_IMAGE, p->initrd_addr);
+    stl_le_p(p->setup + LX_RAMDISK_SIZE, initrd_size);
+}
+
 /*
  * Where a 16-bit boot loader puts a bzImage (protocol 2.02+, loaded high)
  * in @below_4g bytes of RAM, and the setup header it hands over.  Pure;
@@ -93,19 +154,10 @@ static bool linuxboot_plan(const uint8_t *k, size_t ksize, const char *path,
                            GError **errp)
 {
     uint16_t protocol;
-    uint64_t initrd_max, cmdline_max;
+    uint64_t cmdline_max;
     unsigned sects;
 
-    if (ksize < LX_HEADER_END || ldl_le_p(k + LX_HEADER) != LX_HDRS_MAGIC) {
-        error_setg(errp, "firmware-boot: '%s' is not a Linux bzImage "
-                   "(firmware-boot=on boots bzImage kernels only)", path);
-        return false;
-    }
-    protocol = lduw_le_p(k + LX_VERSION);
-    if (protocol < 0x202 || !(k[LX_LOADFLAGS] & LX_LOADED_HIGH)) {
-        error_setg(errp, "firmware-boot: '%s': Linux boot protocol %x.%02x "
-                   "is too old (2.02 bzImage needed)", path, protocol >> 8,
-                   protocol & 0xff);
+    if (!linuxboot_check_header(k, ksize, path, &protocol, errp)) {
         return false;
     }
     sects = k[LX_SETUP_SECTS] ? k[LX_SETUP_SECTS] : 4;
@@ -132,30 +184,11 @@ static bool linuxboot_plan(const uint8_t *k, size_t ksize, const char *path,
         error_setg(errp, "firmware-boot: '%s' does not fit in RAM", path);
         return false;
     }
-    initrd_max = protocol >= 0x203 ? ldl_le_p(k + LX_INITRD_ADDR_MAX)
-                                   : LX_OLD_INITRD_MAX;
-    initrd_max = MIN(initrd_max, below_4g - LX_FW_RESERVED - 1);
-    p->initrd_addr = 0;
-    if (initrd_size) {
-        uint64_t kernel_end = LX_PROT_ADDR + p->kernel_size;
-        if (initrd_size > initrd_max ||
-            ((initrd_max - initrd_size) & LX_PAGE_MASK) < kernel_end) {
-            error_setg(errp, "firmware-boot: initrd (%" PRIu64 " bytes) "
-                       "does not fit below 0x%" PRIx64 " with the kernel",
-                       initrd_size, initrd_max);
-            return false;
-        }
-        p->initrd_addr = (initrd_max - initrd_size) & LX_PAGE_MASK;
+    if (!linuxboot_place_initrd(k, protocol, initrd_size, below_4g, p,
+                                errp)) {
+        return false;
     }
-
-    p->setup = g_memdup2(k, p->setup_size);
-    p->setup[LX_TYPE_OF_LOADER] = LX_LOADER_QEMU;
-    p->setup[LX_LOADFLAGS] |= LX_CAN_USE_HEAP;
-    stw_le_p(p->setup + LX_HEAP_END_PTR,
-             p->cmdline_addr - p->real_addr - LX_HEAP_GAP);
-    stl_le_p(p->setup + LX_CMD_LINE_PTR, p->cmdline_addr);
-    stl_le_p(p->setup + LX_RAMDISK_IMAGE, p->initrd_addr);
-    stl_le_p(p->setup + LX_RAMDISK_SIZE, initrd_size);
+    linuxboot_patch_setup(k, initrd_size, p);
     return true;
 }
 
@@ -513,15 +546,58 @@ static bool add_linuxboot(MachineState *ms, FWCfgState *s, GError **errp)
 
 /* ---- machine items ------------------------------------------------------ */
 
-/* QEMU's etc/e820: KVM's reserved pages, then the RAM ranges. */
+/* The guest's CPU vendor is AMD (the -cpu model or its vendor= override). */
+static bool guest_cpu_is_amd(void)
+{
+    const X86CPUConfig *cfg = x86_cpu_current_config();
+    unsigned eax, ebx = 0, ecx = 0, edx = 0;
+    char vendor[13] = { 0 };
+
+    if (cfg->vendor[0]) {
+        return !strcmp(cfg->vendor, "AuthenticAMD");
+    }
+    if (strcmp(cfg->model, "host") && strcmp(cfg->model, "max")) {
+        return true;        /* qemu64 is an AMD model, as in QEMU */
+    }
+    __get_cpuid(0, &eax, &ebx, &ecx, &edx);
+    memcpy(vendor, &ebx, 4);
+    memcpy(vendor + 4, &edx, 4);
+    memcpy(vendor + 8, &ecx, 4);
+    return !strcmp(vendor, "AuthenticAMD");
+}
+
+static unsigned host_phys_bits(void)
+{
+    unsigned eax = 0, ebx, ecx, edx;
+
+    if (!__get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx)) {
+        return 36;
+    }
+    return eax & 0xff;
+}
+
+/*
+ * QEMU 7.2 marks AMD's HyperTransport window below 1 TiB reserved for AMD
+ * guests whose physical address width reaches it; kvmpc does too, unless
+ * RAM already extends into it (QEMU would move RAM above 1 TiB instead).
+ */
+static bool want_amd_ht_hole(MachineState *ms)
+{
+    return guest_cpu_is_amd() && host_phys_bits() >= AMD_HT_MIN_PHYS_BITS &&
+           PC_HIGHMEM_START + ms->above_4g_mem_size <= AMD_HT_START;
+}
+
+/* QEMU's etc/e820: KVM's reserved pages, the RAM ranges, AMD's HT hole. */
 static bool add_e820(MachineState *ms, FWCfgState *s, GError **errp)
 {
-    uint8_t buf[3 * E820_FW_CFG_ENTRY_SIZE];
+    uint8_t buf[4 * E820_FW_CFG_ENTRY_SIZE];
     size_t n = 0;
     const struct { uint64_t addr, size; uint32_t type; } e[] = {
         { KVM_IDENTITY_BASE, KVM_IDENTITY_SIZE, E820_RESERVED },
         { 0, ms->below_4g_mem_size, E820_RAM },
         { PC_HIGHMEM_START, ms->above_4g_mem_size, E820_RAM },
+        { AMD_HT_START, want_amd_ht_hole(ms) ? AMD_HT_SIZE : 0,
+          E820_RESERVED },
     };
 
     for (unsigned i = 0; i < ARRAY_SIZE(e); i++) {

@@ -8,7 +8,10 @@
  * paging, RSI = zero page) when the kernel has XLF_KERNEL_64 (protocol
  * 2.12+), otherwise through the 32-bit entry (code32_start, flat protected
  * mode, ESI = zero page).  The initrd goes as high as initrd_addr_max and
- * the RAM below 4 GiB allow, 4 KiB aligned.
+ * the RAM below 4 GiB allow, 4 KiB aligned.  boot_params.acpi_rsdp_addr
+ * (zero-page.rst, 0x070; outside the setup header, so set whatever the
+ * protocol version) gets the RSDP the machine installed
+ * (hw/i386/acpi-direct.c); kernels that do not read it scan for it.
  */
 #include "qemu/osdep.h"
 #include "hw/i386/x86-boot.h"
@@ -35,6 +38,7 @@
 #define HDR_INIT_SIZE       0x260
 
 /* zero page (zero-page.rst) */
+#define BP_ACPI_RSDP_ADDR    0x070     /* u64, every protocol version */
 #define BP_EXT_RAMDISK_IMAGE 0x0c0
 #define BP_EXT_RAMDISK_SIZE  0x0c4
 #define BP_EXT_CMD_LINE_PTR  0x0c8
@@ -253,6 +257,7 @@ bool linux_bzimage_load(MachineState *ms, const KernelImage *img,
     stw_le_p(bp + HDR_VID_MODE, 0xffff);    /* "normal" */
     stl_le_p(bp + HDR_CODE32_START, LINUX_LOAD_ADDR);
     fill_e820(bp);
+    stq_le_p(bp + BP_ACPI_RSDP_ADDR, x86_boot_acpi_rsdp);
     if (!load_protected_mode_kernel(ms, img, &info, errp) ||
         !place_cmdline(ms, img, &info, bp, errp) ||
         !place_initrd(ms, &info, bp, errp) ||

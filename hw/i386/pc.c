@@ -10,6 +10,7 @@
 #include "qemu/osdep.h"
 #include "hw/boards.h"
 #include "hw/i386/x86.h"
+#include "hw/i386/acpi-direct.h"
 #include "hw/i386/pc.h"
 #include "hw/isa.h"
 #include "hw/char/serial.h"
@@ -68,7 +69,9 @@ static void pc_map_ram(MachineState *ms)
 static void pc_build_e820(MachineState *ms)
 {
     e820_reset_table();
-    e820_add_entry(0, 0x9fc00, E820_RAM);
+    e820_add_entry(0, ACPI_DIRECT_TABLES_BASE, E820_RAM);
+    e820_add_entry(ACPI_DIRECT_TABLES_BASE, ACPI_DIRECT_TABLES_SIZE,
+                   E820_ACPI);                          /* acpi-direct.c */
     e820_add_entry(0x9fc00, 0x400, E820_RESERVED);      /* EBDA */
     e820_add_entry(0xf0000, 0x10000, E820_RESERVED);    /* BIOS area */
     if (ms->below_4g_mem_size > 1 * MiB) {
@@ -155,13 +158,20 @@ static bool pc_create_serials(GError **errp)
     return true;
 }
 
+/* ACPI tables first: the loaders hand the kernel their RSDP address. */
+static bool pc_direct_boot(MachineState *ms, GError **errp)
+{
+    return acpi_direct_install(ms, errp) && x86_load_kernel(ms, errp);
+}
+
 static void pc_reload_kernel(void *opaque)
 {
     MachineState *ms = opaque;
     GError *err = NULL;
 
-    /* The guest may have overwritten the image: load it afresh. */
-    if (!x86_load_kernel(ms, &err)) {
+    /* The guest may have overwritten the image and the tables: load them
+     * afresh. */
+    if (!pc_direct_boot(ms, &err)) {
         error_report_err(err);
         qemu_system_shutdown_request(SHUTDOWN_CAUSE_HOST_ERROR);
     }
@@ -210,7 +220,7 @@ static bool pc_init(MachineState *ms, GError **errp)
         }
     }
     if (direct_boot) {
-        if (!x86_load_kernel(ms, errp)) {
+        if (!pc_direct_boot(ms, errp)) {
             return false;
         }
         qemu_register_reset(pc_reload_kernel, ms);

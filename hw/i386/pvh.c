@@ -6,7 +6,8 @@
  * The entry point is the XEN_ELFNOTE_PHYS32_ENTRY (18) note of owner
  * "Xen".  The CPU starts in flat 32-bit protected mode, paging off, at that
  * entry with EBX = the physical address of struct hvm_start_info (version
- * 1: with the memory map).  -initrd becomes module 0.
+ * 1: with the memory map).  -initrd becomes module 0.  rsdp_paddr is the
+ * RSDP the machine installed (hw/i386/acpi-direct.c), or 0.
  */
 #include "qemu/osdep.h"
 #include "hw/i386/x86-boot.h"
@@ -129,7 +130,7 @@ bool pvh_load(MachineState *ms, const KernelImage *img, GError **errp)
     }
     stl_le_p(info + SI_MAGIC, XEN_HVM_START_MAGIC);
     stl_le_p(info + SI_VERSION, 1);
-    stq_le_p(info + SI_RSDP_PADDR, 0);      /* the guest searches for it */
+    stq_le_p(info + SI_RSDP_PADDR, x86_boot_acpi_rsdp);  /* 0: none */
     put_memmap(info);
     ok = x86_boot_load_segments(ms, img, elf.segs, elf.nr_segs, errp) &&
          put_cmdline(ms, info, errp) &&

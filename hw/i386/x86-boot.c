@@ -17,6 +17,7 @@
 #include "system/memory.h"
 
 X86BootEntry x86_boot_entry;
+uint64_t x86_boot_acpi_rsdp;
 
 /* Kernels bigger than this are surely not kernels. */
 #define KERNEL_FILE_MAX (1ULL << 30)

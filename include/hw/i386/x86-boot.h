@@ -9,9 +9,11 @@
 #include "hw/i386/x86.h"
 
 /*
- * Low memory used by the loaders (all below the EBDA at 0x9fc00, above the
- * real-mode IVT/BDA).  These are free RAM in the e820 map; the kernel may
- * reuse them once it has read what it needs, as boot protocols allow.
+ * Low memory used by the loaders (all below 0x30000, above the real-mode
+ * IVT/BDA; the ACPI tables area of include/hw/i386/acpi-direct.h and the
+ * EBDA follow at 0x90000-0x9ffff).  These are free RAM in the e820 map;
+ * the kernel may reuse them once it has read what it needs, as boot
+ * protocols allow.
  */
 #define X86_BOOT_GDT_ADDR       0x00500ULL  /* 4 descriptors */
 #define X86_BOOT_STACK_TOP      0x07000ULL  /* stack, below the zero page */
@@ -22,6 +24,13 @@
 #define X86_BOOT_CMDLINE_ADDR   0x20000ULL
 #define X86_BOOT_CMDLINE_MAX    0x10000ULL  /* up to 0x30000 */
 #define X86_BOOT_LOWMEM_END     0x9fc00ULL  /* start of the EBDA */
+
+/*
+ * Guest-physical address of the ACPI RSDP the machine installed for this
+ * boot (hw/i386/acpi-direct.c), 0 for none.  The PVH and Linux loaders
+ * pass it on (hvm_start_info.rsdp_paddr, boot_params.acpi_rsdp_addr).
+ */
+extern uint64_t x86_boot_acpi_rsdp;
 
 /* Selectors of the flat segments in the boot GDT (Linux __BOOT_CS/DS). */
 #define X86_BOOT_CS 0x10

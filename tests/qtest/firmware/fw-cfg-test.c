@@ -5,6 +5,7 @@
  * (-kernel through SeaBIOS) items, and the start-up errors of the options.
  */
 #include "fw-cfg-util.h"
+#include <cpuid.h>
 #include <string.h>
 
 #define SCRATCH         0x100000ULL     /* guest RAM the tests use */
@@ -128,17 +129,37 @@ static void check_e820_entry(const uint8_t *e, uint64_t addr, uint64_t len,
                     ==, type);
 }
 
+static unsigned host_phys_bits(void)
+{
+    unsigned eax = 0, ebx, ecx, edx;
+
+    return __get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx) ? eax & 0xff : 36;
+}
+
 static void test_e820(void)
 {
-    QTestState *s = qtest_init("-m 5G");
+    /* qemu64 is an AMD model: QEMU reserves the HyperTransport window. */
+    QTestState *s = qtest_init("-m 5G -cpu qemu64");
+    bool ht = host_phys_bits() >= 40;
     size_t len;
     g_autofree uint8_t *e = fw_cfg_get_file(s, "etc/e820", &len);
 
     /* KVM's TSS/identity pages, RAM up to 3 GiB, RAM above 4 GiB. */
-    g_assert_cmpuint(len, ==, 3 * 20);
+    g_assert_cmpuint(len, ==, (ht ? 4 : 3) * 20);
     check_e820_entry(e, 0xfeffc000, 0x4000, 2);
     check_e820_entry(e + 20, 0, 3ULL << 30, 1);
     check_e820_entry(e + 40, 4ULL << 30, 2ULL << 30, 1);
+    if (ht) {
+        check_e820_entry(e + 60, 0xfd00000000ULL, 0x300000000ULL, 2);
+    }
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+
+    /* An Intel guest has no such hole; 128 MiB: no RAM above 4 GiB. */
+    s = qtest_init("-cpu qemu64,vendor=GenuineIntel");
+    g_free(e);
+    e = fw_cfg_get_file(s, "etc/e820", &len);
+    g_assert_cmpuint(len, ==, 2 * 20);
+    check_e820_entry(e + 20, 0, 128ULL << 20, 1);
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 

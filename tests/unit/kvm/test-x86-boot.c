@@ -330,11 +330,15 @@ static void test_pvh_load(void)
     GError *err = NULL;
     uint32_t si;
 
+    x86_boot_acpi_rsdp = 0x9fc00;   /* as hw/i386/acpi-direct.c sets it */
     g_assert_true(load(k, initrd, "root=/dev/vda", &err));
+    x86_boot_acpi_rsdp = 0;
     g_assert_no_error(err);
     g_assert_cmpint(x86_boot_entry.mode, ==, X86_BOOT_PROT32);
     g_assert_cmphex(x86_boot_entry.rip, ==, 0x200020);
     si = x86_boot_entry.rbx;
+    g_assert_cmphex(guest_ld32(si + 32), ==, 0x9fc00);  /* rsdp_paddr */
+    g_assert_cmphex(guest_ld32(si + 36), ==, 0);
     g_assert_cmphex(guest_ld32(si), ==, 0x336ec578);
     g_assert_cmpuint(guest_ld32(si + 4), ==, 1);
     g_assert_cmpuint(guest_ld32(si + 12), ==, 1);      /* nr_modules */
@@ -433,12 +437,16 @@ static void test_bzimage_load(void)
     uint32_t zp, rd;
     uint8_t e820_entries;
 
+    x86_boot_acpi_rsdp = 0x9fc00;   /* as hw/i386/acpi-direct.c sets it */
     g_assert_true(load(k, initrd, "quiet", &err));
+    x86_boot_acpi_rsdp = 0;
     g_assert_no_error(err);
     g_assert_cmpint(x86_boot_entry.mode, ==, X86_BOOT_LONG64);
     g_assert_cmphex(x86_boot_entry.rip, ==, 0x100200);
     g_assert_cmphex(x86_boot_entry.cr3, ==, X86_BOOT_PML4_ADDR);
     zp = x86_boot_entry.rsi;
+    g_assert_cmphex(guest_ld32(zp + 0x070), ==, 0x9fc00); /* acpi_rsdp_addr */
+    g_assert_cmphex(guest_ld32(zp + 0x074), ==, 0);
     g_assert_cmphex(guest_ld32(zp + 0x202), ==, ldl_le_p("HdrS"));
     g_assert_cmphex(guest_ld32(zp + 0x210) & 0xff, ==, 0xff);
     cmd = guest_str(guest_ld32(zp + 0x228));
