@@ -702,6 +702,12 @@ int main(int argc, char **argv)
     if (!o.ms->type) {
         o.ms->type = machine_type_default();
     }
+    if (o.nographic && !g_hash_table_contains(o.ms->props, "graphics")) {
+        /* As QEMU: -nographic implies -machine graphics=off (firmware
+         * then mirrors its console on COM1). */
+        g_hash_table_insert(o.ms->props, g_strdup("graphics"),
+                            g_strdup("off"));
+    }
     if (o.qtest_spec) {
         g_free(o.ms->accel);
         o.ms->accel = g_strdup("qtest");
