@@ -10,6 +10,7 @@ PACKAGES=(
   seabios
   qemu-system-x86
   linux-image-amd64 busybox-static cpio
+  acpica-tools
 )
 
 missing=()
