@@ -111,13 +111,14 @@ def has_hw_virt():
     return " vmx" in flags or " svm" in flags
 
 
-def run_shell_boot(args, timeout):
-    """Wait for the shell, run dmesg, fail on ACPI errors/warnings."""
+def watch_console(args, timeout, on_output):
+    """Run kvmpc, echo its console, and call on_output(proc, seen) after
+    every chunk until it returns True, the guest exits, or @timeout passes.
+    Returns (all output, seconds elapsed, kvmpc's exit status)."""
     proc = subprocess.Popen(args, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     seen = b""
     t0 = time.monotonic()
-    sent = False
     try:
         while time.monotonic() - t0 < timeout:
             ready, _, _ = select.select([proc.stdout], [], [], 1.0)
@@ -131,18 +132,29 @@ def run_shell_boot(args, timeout):
             sys.stdout.write(chunk.decode(errors="replace"))
             sys.stdout.flush()
             seen += chunk
-            if SHELL_MARK in seen and not sent:
-                proc.stdin.write(b"dmesg | grep -iE 'acpi.*(error|warning)'"
-                                 b"; echo KVMPC-DMESG-DONE\n")
-                proc.stdin.flush()
-                sent = True
-            if sent and seen.count(DMESG_MARK) >= 2:
+            if on_output(proc, seen):
                 break
     finally:
         proc.kill()
         proc.wait()
+    return seen, time.monotonic() - t0, proc.returncode
+
+
+def run_shell_boot(args, timeout):
+    """Wait for the shell, run dmesg, fail on ACPI errors/warnings."""
+    sent = []
+
+    def drive(proc, seen):
+        if SHELL_MARK in seen and not sent:
+            proc.stdin.write(b"dmesg | grep -iE 'acpi.*(error|warning)'"
+                             b"; echo KVMPC-DMESG-DONE\n")
+            proc.stdin.flush()
+            sent.append(True)
+        return bool(sent) and seen.count(DMESG_MARK) >= 2
+
+    seen, elapsed, _ = watch_console(args, timeout, drive)
     if SHELL_MARK not in seen:
-        print(f"\nFAIL: no shell within {time.monotonic() - t0:.0f}s")
+        print(f"\nFAIL: no shell within {elapsed:.0f}s")
         return 1
     tail = seen[seen.index(SHELL_MARK):]
     bad = [l for l in tail.decode(errors="replace").splitlines()
@@ -152,7 +164,7 @@ def run_shell_boot(args, timeout):
     if bad:
         print("\nFAIL: ACPI errors in dmesg:\n" + "\n".join(bad))
         return 1
-    print(f"\nPASS: busybox shell after {time.monotonic() - t0:.1f}s, "
+    print(f"\nPASS: busybox shell after {elapsed:.1f}s, "
           "no ACPI errors in dmesg")
     return 0
 
@@ -188,35 +200,14 @@ def main():
     print("running:", " ".join(args), flush=True)
     if shell:
         return run_shell_boot(args, timeout)
-    t0 = time.monotonic()
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    seen = b""
-    found = False
-    try:
-        while time.monotonic() - t0 < timeout:
-            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-            if ready:
-                chunk = os.read(proc.stdout.fileno(), 4096)
-                if not chunk:
-                    break
-                sys.stdout.write(chunk.decode(errors="replace"))
-                sys.stdout.flush()
-                seen += chunk
-                if b"Linux version" in seen:
-                    found = True
-                    break
-            elif proc.poll() is not None:
-                break
-    finally:
-        proc.kill()
-        proc.wait()
-    elapsed = time.monotonic() - t0
+    seen, elapsed, status = watch_console(
+        args, timeout, lambda proc, seen: b"Linux version" in seen)
+    found = b"Linux version" in seen
     if found:
         print(f"\nPASS: 'Linux version' on ttyS0 after {elapsed:.1f}s ({mode})")
         return 0
     print(f"\nFAIL: no 'Linux version' within {elapsed:.1f}s ({mode}); "
-          f"kvmpc status {proc.returncode}")
+          f"kvmpc status {status}")
     return 1
 
 
