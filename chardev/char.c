@@ -458,9 +458,20 @@ static gboolean fd_readable(gint fd, GIOCondition cond, gpointer data)
     FdWatchCtx *ctx = data;
     Chardev *chr = ctx->chr;
     ChrFdReader *r = ctx->r;
-    g_autofree uint8_t *buf = g_malloc(FD_READ_CHUNK);
+    g_autofree uint8_t *buf = NULL;
     ssize_t n;
 
+    if (!chr->fe_read && !r->on_hangup) {
+        /*
+         * Nobody takes input (a debugcon, or no frontend yet): leave the
+         * bytes where they are, as QEMU does.  Reading them anyway would
+         * steal our own output from a single bidirectional FIFO.
+         * qemu_chr_fe_set_handlers resumes the reader.
+         */
+        r->watch = 0;
+        return G_SOURCE_REMOVE;
+    }
+    buf = g_malloc(FD_READ_CHUNK);
     n = read(fd, buf, FD_READ_CHUNK);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
         return G_SOURCE_CONTINUE;

@@ -155,6 +155,38 @@ def test_file_ringbuf_null(binary):
         vm.close()
 
 
+def test_pipe_output_only(binary):
+    """One bidirectional FIFO behind a frontend that takes no input (a
+    debugcon): everything the guest writes stays in the pipe for the
+    reader; kvmpc must not read its own output back (it used to swallow
+    the first bytes SeaBIOS logged)."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-chr-")
+    fifo = os.path.join(tmp, "dbg")
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    args = [a for a in BASE_ARGS if a != "-S"]
+    vm = Kvmpc(binary, args + [
+        "-chardev", "pipe,id=d,path=" + fifo,
+        "-device", "isa-debugcon,iobase=0x402,chardev=d"], tmpdir=tmp)
+    try:
+        # Read only once the firmware has logged a few lines, so that a
+        # reader inside kvmpc would have had every chance to take them.
+        data = b""
+        end = time.time() + TIMEOUT
+        while b"Running on" not in data and time.time() < end:
+            time.sleep(0.5)
+            try:
+                data += os.read(reader, 1 << 16)
+            except BlockingIOError:
+                pass
+        check(data.startswith(b"SeaBIOS (version "),
+              "the debugcon log is whole from its first byte: %r" % data[:80])
+        check(b"BUILD: " in data, "second line of the log: %r" % data[:200])
+    finally:
+        os.close(reader)
+        vm.close()
+
+
 def expect_startup_error(binary, args, text):
     r = subprocess.run([binary] + BASE_ARGS + args, capture_output=True,
                        timeout=TIMEOUT)
@@ -225,5 +257,6 @@ def test_mux_on_chardev(binary):
 if __name__ == "__main__":
     run_tests([test_socket_client_reconnect, test_socket_client_no_reconnect,
                test_socket_wait_on, test_tcp_server, test_pipe,
+               test_pipe_output_only,
                test_file_ringbuf_null, test_option_errors,
                test_mux_on_chardev])
