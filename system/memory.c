@@ -45,17 +45,35 @@ void memory_region_init_container(MemoryRegion *mr, const char *name,
     memory_region_init_common(mr, MR_CONTAINER, name, size);
 }
 
+#define GUEST_MEMORY_ALIGN (2 * 1024 * 1024)
+
+/*
+ * Anonymous memory, 2 MiB aligned so that transparent huge pages can back
+ * it from its first byte (KVM then maps guest RAM with large pages, and
+ * the host touches fewer page-table entries).
+ */
 static uint8_t *alloc_guest_memory(uint64_t size, const char *name)
 {
-    void *p = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    uint64_t len = ALIGN_UP(size ? size : 1, (uint64_t)getpagesize());
+    uint64_t padded = len + GUEST_MEMORY_ALIGN;
+    uint8_t *p = mmap(NULL, padded, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    uint8_t *aligned;
 
     if (p == MAP_FAILED) {
         error_report("cannot allocate %" PRIu64 " bytes for '%s': %s",
                      size, name, g_strerror(errno));
         exit(1);
     }
-    return p;
+    aligned = (uint8_t *)ALIGN_UP((uintptr_t)p, GUEST_MEMORY_ALIGN);
+    if (aligned > p) {
+        munmap(p, aligned - p);
+    }
+    munmap(aligned + len, (p + padded) - (aligned + len));
+    if (len >= GUEST_MEMORY_ALIGN) {
+        madvise(aligned, len, MADV_HUGEPAGE);   /* a hint; failure is fine */
+    }
+    return aligned;
 }
 
 void memory_region_init_ram(MemoryRegion *mr, const char *name, uint64_t size)
