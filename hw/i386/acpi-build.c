@@ -34,6 +34,7 @@
 #include "hw/i386/x86.h"
 #include "hw/acpi/aml-build.h"
 #include "hw/char/serial.h"
+#include "hw/input/i8042.h"
 #include "hw/qdev.h"
 #include "system/memory.h"
 #include "target/i386/cpu.h"
@@ -140,7 +141,7 @@ static void acpi_find_devices(AcpiPcConfig *cfg)
         DeviceState *dev = g_ptr_array_index(devs, i);
         uint32_t iobase, irq;
 
-        if (!strcmp(dev->type->name, "i8042")) {
+        if (!strcmp(dev->type->name, TYPE_I8042)) {
             cfg->i8042 = true;
         }
         if (!strcmp(dev->type->name, TYPE_ISA_SERIAL) &&
