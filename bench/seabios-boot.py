@@ -5,6 +5,8 @@ options (`-nodefaults -nographic -serial stdio`), runs alternating, medians
 and their ratio (target: kvmpc <= 0.9 x QEMU).
 
     bench/seabios-boot.py [BUILD_DIR] [RUNS]
+    bench/seabios-boot.py --run-once -- COMMAND...   (one run, used by
+                                                      seabios-phases.py)
 """
 import os
 import select
@@ -46,6 +48,10 @@ def time_to_mark(cmd):
 
 
 def main():
+    if sys.argv[1:2] == ["--run-once"]:
+        cmd = sys.argv[3:] if sys.argv[2:3] == ["--"] else sys.argv[2:]
+        print(f"{time_to_mark(cmd):.3f}")
+        return
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     kvmpc = os.path.join(build, "kvmpc")
