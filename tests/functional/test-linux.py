@@ -28,10 +28,11 @@ import gzip
 import io
 import os
 import stat
-import select
 import subprocess
 import sys
 import time
+
+from consolelib import console_chunks
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -120,15 +121,7 @@ def watch_console(args, timeout, on_output):
     seen = b""
     t0 = time.monotonic()
     try:
-        while time.monotonic() - t0 < timeout:
-            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-            if not ready:
-                if proc.poll() is not None:
-                    break
-                continue
-            chunk = os.read(proc.stdout.fileno(), 4096)
-            if not chunk:
-                break
+        for chunk in console_chunks(proc, timeout, poll=1.0):
             sys.stdout.write(chunk.decode(errors="replace"))
             sys.stdout.flush()
             seen += chunk

@@ -19,10 +19,11 @@ Needs /dev/kvm and the whole platform (PCI/PAM, RTC/CMOS, PIT, ...); prints
 SKIP and exits 77 when /dev/kvm or the BIOS image is missing.
 """
 import os
-import select
 import subprocess
 import sys
 import time
+
+from consolelib import console_chunks
 
 BIOS = "/usr/share/seabios/bios-256k.bin"
 BANNER = b"SeaBIOS (version"
@@ -44,19 +45,13 @@ def run_until(args, patterns, timeout):
     pos = 0
     want = list(patterns)
     try:
-        while want and time.monotonic() - t0 < timeout:
-            ready, _, _ = select.select([proc.stdout], [], [], 0.5)
-            if not ready:
-                if proc.poll() is not None:
-                    break
-                continue
-            chunk = os.read(proc.stdout.fileno(), 4096)
-            if not chunk:
-                break
+        for chunk in console_chunks(proc, timeout):
             out += chunk
             while want and out.find(want[0], pos) >= 0:
                 pos = out.find(want[0], pos) + len(want[0])
                 want.pop(0)
+            if not want:
+                break
     finally:
         proc.kill()
         proc.wait()
