@@ -25,16 +25,6 @@ typedef struct Tables {
     uint64_t facs_addr;
 } Tables;
 
-static uint8_t sum(const uint8_t *p, size_t len)
-{
-    uint8_t s = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        s += p[i];
-    }
-    return s;
-}
-
 /* A table header at @addr: in a blob, whole, checksum 0, OEM fields. */
 static const uint8_t *check_table(const Tables *t, uint64_t addr,
                                   const char *expect_sig)
@@ -49,7 +39,7 @@ static const uint8_t *check_table(const Tables *t, uint64_t addr,
     if (expect_sig) {
         g_assert(!memcmp(h, expect_sig, 4));
     }
-    g_assert_cmpuint(sum(h, len), ==, 0);
+    g_assert_cmpuint(byte_sum(h, len), ==, 0);
     g_assert(!memcmp(h + 10, "BOCHS ", 6));
     g_assert(!memcmp(h + 16, "BXPC    ", 8));
     return h;
@@ -70,7 +60,7 @@ static void load_tables(QTestState *s, Tables *t)
     g_assert_cmpuint(t->lt.blobs[0].len, ==, 20);
     g_assert_cmphex(t->lt.blobs[0].addr & 15, ==, 0);
     g_assert(!memcmp(t->rsdp, "RSD PTR ", 8));
-    g_assert_cmpuint(sum(t->rsdp, 20), ==, 0);
+    g_assert_cmpuint(byte_sum(t->rsdp, 20), ==, 0);
     g_assert_cmpuint(t->rsdp[15], ==, 0);
     rsdt_addr = ldl_le(t->rsdp + 16);
     t->rsdt = check_table(t, rsdt_addr, "RSDT");

@@ -216,6 +216,16 @@ static void link_pointer(LinkedTables *lt, const uint8_t *e)
     lt->pointers++;
 }
 
+uint8_t byte_sum(const uint8_t *p, size_t len)
+{
+    uint8_t s = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        s += p[i];
+    }
+    return s;
+}
+
 static void link_checksum(LinkedTables *lt, const uint8_t *e)
 {
     LinkedBlob *b = linked_find(lt, (const char *)e + 4);
@@ -223,15 +233,12 @@ static void link_checksum(LinkedTables *lt, const uint8_t *e)
     uint32_t off = f[0] | f[1] << 8 | f[2] << 16 | (uint32_t)f[3] << 24;
     uint32_t start = f[4] | f[5] << 8 | f[6] << 16 | (uint32_t)f[7] << 24;
     uint32_t len = f[8] | f[9] << 8 | f[10] << 16 | (uint32_t)f[11] << 24;
-    uint8_t sum = 0;
 
     g_assert(b);
     g_assert_cmpuint((uint64_t)start + len, <=, b->len);
     g_assert_cmpuint(off, <, b->len);
-    for (uint32_t i = 0; i < len; i++) {
-        sum += b->data[start + i];
-    }
-    b->data[off] -= sum;        /* SeaBIOS: subtract the range's sum */
+    /* SeaBIOS: subtract the range's sum */
+    b->data[off] -= byte_sum(b->data + start, len);
     lt->checksums++;
 }
 

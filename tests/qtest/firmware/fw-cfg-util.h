@@ -105,6 +105,9 @@ typedef struct LinkedTables {
     unsigned pointers;      /* ADD_POINTER commands run */
 } LinkedTables;
 
+/* The 8-bit sum of @len bytes (ACPI and SMBIOS checksums make it 0). */
+uint8_t byte_sum(const uint8_t *p, size_t len);
+
 /*
  * Run the etc/table-loader commands the way SeaBIOS does, on blobs read
  * from fw_cfg; every command is validated (g_assert).

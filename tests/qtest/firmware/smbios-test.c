@@ -22,16 +22,6 @@ typedef struct Structure {
     size_t total;                   /* formatted + strings + terminator */
 } Structure;
 
-static uint8_t sum(const uint8_t *p, size_t len)
-{
-    uint8_t s = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        s += p[i];
-    }
-    return s;
-}
-
 static void smbios_load(QTestState *s, Smbios *sm)
 {
     sm->anchor = fw_cfg_get_file(s, "etc/smbios/smbios-anchor",
@@ -122,8 +112,8 @@ static GString *walk(const Smbios *sm)
         g_assert_cmpuint(a[22] | a[23] << 8, ==, sm->tables_len);
         g_assert_cmpuint(a[28] | a[29] << 8, ==, count);
         g_assert_cmphex(a[30], ==, 0x28);
-        g_assert_cmpuint(sum(a, 31), ==, 0);
-        g_assert_cmpuint(sum(a + 16, 15), ==, 0);
+        g_assert_cmpuint(byte_sum(a, 31), ==, 0);
+        g_assert_cmpuint(byte_sum(a + 16, 15), ==, 0);
     } else {
         const uint8_t *a = sm->anchor;
         g_assert_cmpuint(sm->anchor_len, ==, 24);
@@ -131,7 +121,7 @@ static GString *walk(const Smbios *sm)
         g_assert_cmpuint(a[6], ==, 24);
         g_assert_cmpuint(a[7], ==, 3);
         g_assert_cmpuint(ldl_le(a + 12), ==, sm->tables_len);
-        g_assert_cmpuint(sum(a, 24), ==, 0);
+        g_assert_cmpuint(byte_sum(a, 24), ==, 0);
     }
     return types;
 }
