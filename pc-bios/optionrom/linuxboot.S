@@ -154,30 +154,15 @@ check_fw_cfg:
 
 /* Read the addresses and sizes into the frame; check the setup block. */
 read_layout:
-        mov     $FW_CFG_SETUP_ADDR, %ax
+        xor     %bx, %bx                /* item: key and frame slot */
+1:      movzbw  %cs:layout_keys(%bx), %ax
         call    read32
-        mov     %eax, FR_SETUP_ADDR(%bp)
-        mov     $FW_CFG_SETUP_SIZE, %ax
-        call    read32
-        mov     %eax, FR_SETUP_SIZE(%bp)
-        mov     $FW_CFG_KERNEL_ADDR, %ax
-        call    read32
-        mov     %eax, FR_KERNEL_ADDR(%bp)
-        mov     $FW_CFG_KERNEL_SIZE, %ax
-        call    read32
-        mov     %eax, FR_KERNEL_SIZE(%bp)
-        mov     $FW_CFG_CMDLINE_ADDR, %ax
-        call    read32
-        mov     %eax, FR_CMDLINE_ADDR(%bp)
-        mov     $FW_CFG_CMDLINE_SIZE, %ax
-        call    read32
-        mov     %eax, FR_CMDLINE_SIZE(%bp)
-        mov     $FW_CFG_INITRD_ADDR, %ax
-        call    read32
-        mov     %eax, FR_INITRD_ADDR(%bp)
-        mov     $FW_CFG_INITRD_SIZE, %ax
-        call    read32
-        mov     %eax, FR_INITRD_SIZE(%bp)
+        mov     %bx, %si
+        shl     $2, %si
+        mov     %eax, FR_SETUP_ADDR(%bp,%si)
+        inc     %bx
+        cmp     $LAYOUT_ITEMS, %bx
+        jb      1b
 
         mov     $msg_no_kernel, %si
         cmpl    $0, FR_KERNEL_SIZE(%bp)
@@ -324,6 +309,15 @@ print:
         int     $0x10
         jmp     print
 1:      ret
+
+/* The fw_cfg keys read_layout reads, in the order of the frame slots
+ * FR_SETUP_ADDR .. FR_INITRD_SIZE (4 bytes each). */
+layout_keys:
+        .byte   FW_CFG_SETUP_ADDR, FW_CFG_SETUP_SIZE
+        .byte   FW_CFG_KERNEL_ADDR, FW_CFG_KERNEL_SIZE
+        .byte   FW_CFG_CMDLINE_ADDR, FW_CFG_CMDLINE_SIZE
+        .byte   FW_CFG_INITRD_ADDR, FW_CFG_INITRD_SIZE
+        .set    LAYOUT_ITEMS, . - layout_keys
 
 manufacturer:
         .asciz  "kvmpc"
