@@ -7,17 +7,22 @@ MESON_OPTS ?=
 SUITES     ?= unit qtest guest functional
 CHECK_FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build build-asan demo check check-fast bench fuzz clean
+.PHONY: all deps check-deps build build-asan demo check check-fast bench fuzz clean
 
+# A plain `make` installs nothing (that needs root); on a machine that lacks
+# a package it stops with one line naming what is missing and how to get it.
 all: build
 
 deps:
 	@scripts/install-deps.sh
 
-$(BUILD)/build.ninja:
+check-deps:
+	@scripts/install-deps.sh --check
+
+$(BUILD)/build.ninja: | check-deps
 	meson setup $(BUILD) $(MESON_OPTS)
 
-$(ASAN_BUILD)/build.ninja:
+$(ASAN_BUILD)/build.ninja: | check-deps
 	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined \
 	    -Db_lundef=false $(MESON_OPTS)
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building, testing and the demo need.
 # Idempotent: when everything is present it prints nothing and exits 0.
+#   scripts/install-deps.sh          install what is missing
+#   scripts/install-deps.sh --check  install nothing; if something is
+#                                    missing, say what in one line, exit 1
 set -euo pipefail
 
 PACKAGES=(
@@ -20,6 +23,11 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "${1:-}" = "--check" ]; then
+  echo "kvmpc: missing packages: ${missing[*]}; run 'make deps' (or 'make demo', which installs them) first" >&2
+  exit 1
+fi
 
 echo "install-deps: installing ${missing[*]}"
 SUDO=""

@@ -94,6 +94,12 @@ void memory_region_init_io(MemoryRegion *mr, const MemoryRegionOps *ops,
     memory_region_init_common(mr, MR_IO, name, size);
     mr->ops = ops;
     mr->opaque = opaque;
+    mr->owner = opaque;
+}
+
+void memory_region_set_owner(MemoryRegion *mr, const void *owner)
+{
+    mr->owner = owner;
 }
 
 void memory_region_init_alias(MemoryRegion *mr, const char *name,
@@ -544,6 +550,55 @@ static void log_unassigned_access(AddressSpace *as, uint64_t addr,
     }
 }
 
+/*
+ * The re-entrancy guard.  Device callbacks may start DMA or send MSIs, and
+ * those go through this dispatch again; a guest can aim them at the
+ * device's own registers (or at a device that aims back), which would
+ * recurse without end.  A real bus never loops like that: a device cannot
+ * be both the master and the target of one transaction.  So each thread
+ * keeps the owners whose callbacks it is running, innermost last, and an
+ * access into one of them, or one nested deeper than the stack, is dropped
+ * (reads give all-ones) and reported once per region.  The stack lives on
+ * the thread: no allocation and no lock on the dispatch path.
+ */
+static __thread const void *io_owners[MEMORY_MAX_NESTED_IO];
+static __thread unsigned io_depth;
+
+static bool io_owner_busy(const void *owner)
+{
+    for (unsigned i = 0; i < io_depth; i++) {
+        if (io_owners[i] == owner) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool io_enter(AddressSpace *as, MemoryRegion *mr, uint64_t addr,
+                     bool write)
+{
+    bool busy = io_owner_busy(mr->owner);
+
+    if (!busy && io_depth < MEMORY_MAX_NESTED_IO) {
+        io_owners[io_depth++] = mr->owner;
+        return true;
+    }
+    if (!mr->reentry_logged) {
+        mr->reentry_logged = true;
+        error_report("%s of %s 0x%" PRIx64 " (%s) dropped: %s",
+                     write ? "write" : "read", as->name, addr, mr->name,
+                     busy ? "re-entrant access into a device that is "
+                            "handling one already"
+                          : "device accesses nested too deep");
+    }
+    return false;
+}
+
+static void io_leave(void)
+{
+    io_depth--;
+}
+
 MemTxResult address_space_read_val(AddressSpace *as, uint64_t addr,
                                    uint64_t *val, unsigned size)
 {
@@ -567,7 +622,12 @@ MemTxResult address_space_read_val(AddressSpace *as, uint64_t addr,
     }
     uint64_t off = addr - r->start + r->offset;
     if (r->mr->type == MR_IO) {
+        if (!io_enter(as, r->mr, addr, false)) {
+            *val = size_mask(size);
+            return MEMTX_ACCESS_ERROR;
+        }
         *val = io_read_piece(r->mr, off, size);
+        io_leave();
     } else {
         uint8_t buf[8] = { 0 };
         memcpy(buf, r->mr->ram + off, size);
@@ -594,7 +654,11 @@ MemTxResult address_space_write_val(AddressSpace *as, uint64_t addr,
     }
     uint64_t off = addr - r->start + r->offset;
     if (r->mr->type == MR_IO) {
+        if (!io_enter(as, r->mr, addr, true)) {
+            return MEMTX_ACCESS_ERROR;
+        }
         io_write_piece(r->mr, off, val, size);
+        io_leave();
     } else if (!r->readonly) {
         uint8_t buf[8];
         stq_le_p(buf, val);

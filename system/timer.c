@@ -11,9 +11,11 @@ struct QEMUTimer {
     QEMUTimerCB *cb;
     void *opaque;
     int64_t expire;         /* -1 when not armed */
+    unsigned ran_in_pass;   /* run_due pass that last ran it */
 };
 
 static GList *timer_lists[QEMU_CLOCK_MAX];   /* armed timers by expiry */
+static unsigned timer_pass;  /* run_due passes so far (0: none yet) */
 static GMutex timer_lock;    /* lists may be touched from vCPU threads */
 
 /* Virtual clock: frozen at @virtual_frozen while stopped. */
@@ -129,17 +131,26 @@ int64_t timer_expire_time_ns(const QEMUTimer *t)
     return t->expire;
 }
 
-/* Pop the first timer of @type due at @now, or NULL. */
-static QEMUTimer *pop_due(QEMUClockType type, int64_t now)
+/*
+ * Pop the first timer of @type due at @now that has not run in pass @pass
+ * yet, or NULL.  Timers that ran already are passed over, not waited
+ * behind, so one cannot hold up the others.
+ */
+static QEMUTimer *pop_due(QEMUClockType type, int64_t now, unsigned pass)
 {
     QEMUTimer *t = NULL;
 
     g_mutex_lock(&timer_lock);
-    if (timer_lists[type]) {
-        QEMUTimer *first = timer_lists[type]->data;
-        if (first->expire <= now) {
-            timer_unlink(first);
-            t = first;
+    for (GList *l = timer_lists[type]; l; l = l->next) {
+        QEMUTimer *cand = l->data;
+
+        if (cand->expire > now) {
+            break;
+        }
+        if (cand->ran_in_pass != pass) {
+            timer_unlink(cand);
+            t = cand;
+            break;
         }
     }
     g_mutex_unlock(&timer_lock);
@@ -157,12 +168,21 @@ static int64_t first_expiry(QEMUClockType type)
     return e;
 }
 
+/*
+ * Runs each timer of @type that is due at the start of the pass, once.  A
+ * timer that re-arms itself in the past (a guest-programmed period shorter
+ * than a pass, or a device bug) runs again in the next pass, after the main
+ * loop has polled its file descriptors: a guest's timer storm slows the
+ * guest's own timers, never the monitor or the other sources.
+ */
 static void run_due(QEMUClockType type)
 {
+    unsigned pass = ++timer_pass;
+    int64_t now = qemu_clock_get_ns(type);
     QEMUTimer *t;
-    unsigned budget = 10000;  /* a timer re-arming itself in the past */
 
-    while (budget-- && (t = pop_due(type, qemu_clock_get_ns(type)))) {
+    while ((t = pop_due(type, now, pass))) {
+        t->ran_in_pass = pass;
         t->cb(t->opaque);
     }
 }
@@ -207,11 +227,14 @@ void qemu_clock_virtual_advance_to(int64_t ns)
     g_assert(virtual_manual);
     while (budget--) {
         int64_t e = first_expiry(QEMU_CLOCK_VIRTUAL);
+        unsigned pass = ++timer_pass;
         if (e < 0 || e > ns) {
             break;
         }
         virtual_frozen = MAX(virtual_frozen, e);
-        while (budget && (t = pop_due(QEMU_CLOCK_VIRTUAL, virtual_frozen))) {
+        while (budget &&
+               (t = pop_due(QEMU_CLOCK_VIRTUAL, virtual_frozen, pass))) {
+            t->ran_in_pass = pass;
             t->cb(t->opaque);
             budget--;
         }

@@ -30,10 +30,14 @@
  *     to input 2 drives machine line 0; other inputs n drive line n.
  *     (QEMU drives its GSI 2, which KVM routes nowhere.)  A route the
  *     capability does not allow is not taken: the old one reads back.
- *   - A comparator the counter has already reached or passed (by less
- *     than half the timer's range) fires at once rather than after the
- *     counter wraps, so a late write cannot lose an interrupt.  In
- *     64-bit mode the reset value all-ones means "not programmed".
+ *   - A comparator matches when the counter counts up to it, with the
+ *     timer's wrap-around (2.3.9.2): a comparator just written equal to
+ *     the counter fires at once, one behind it fires after the counter
+ *     wraps (2^32 ticks in 32-bit mode, centuries in 64-bit mode: never
+ *     armed).  A periodic timer's next match is one period after the
+ *     last, whatever the period: a period of more than half the counter's
+ *     range is a long wait, not a match already passed.  In 64-bit mode
+ *     the reset value all-ones means "not programmed".
  *   - A 32-bit one-shot timer also interrupts when the counter's low 32
  *     bits wrap before the match; after the match it stays quiet.
  *   - Timers with INT_ENB clear do not run (no status bits), as in QEMU.
@@ -255,13 +259,13 @@ static bool timer_runs(const HPETTimer *t)
     return hpet_enabled(t->hpet) && (t->config & TN_INT_ENB);
 }
 
-/* Ticks from counter @c to the comparator match (0: due now). */
+/*
+ * Ticks from counter @c until it equals the comparator (0: matches now).
+ * The counter only ever counts up, wrapping at the timer's width.
+ */
 static uint64_t ticks_to_match(const HPETTimer *t, uint64_t c)
 {
-    uint64_t mask = timer_width_mask(t);
-    uint64_t d = (t->cmp - c) & mask;
-
-    return d > mask / 2 ? 0 : d;
+    return (t->cmp - c) & timer_width_mask(t);
 }
 
 static void hpet_arm(HPETTimer *t)
@@ -292,17 +296,20 @@ static void hpet_arm(HPETTimer *t)
     timer_mod(t->qtimer, hpet_time_after(s, now, d));
 }
 
-/* Periodic mode: move the comparator past the counter by whole periods. */
+/*
+ * Periodic mode, after a match: the comparator moves on by the period
+ * (2.3.9.2.2), by as many whole periods as the counter has run past the
+ * match since (a late callback delivers one interrupt, not a burst).  The
+ * distance is taken modulo the period, so no period, however long, can
+ * land the comparator "behind" the counter.
+ */
 static void hpet_advance_periodic(HPETTimer *t, uint64_t c)
 {
     uint64_t mask = timer_width_mask(t);
     uint64_t period = t->period & mask;
-    uint64_t behind = (c - t->cmp) & mask;
+    uint64_t since_match = (c - t->cmp) & mask;
 
-    if (behind > mask / 2) {
-        return;         /* already ahead */
-    }
-    t->cmp = (t->cmp + (behind / period + 1) * period) & mask;
+    t->cmp = (c + (period - since_match % period)) & mask;
 }
 
 static void hpet_timer_expired(void *opaque)

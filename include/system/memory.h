@@ -17,6 +17,8 @@ typedef struct FlatView FlatView;
 typedef enum MemTxResult {
     MEMTX_OK = 0,
     MEMTX_DECODE_ERROR = 1,  /* nothing mapped there (reads give all-ones) */
+    MEMTX_ACCESS_ERROR = 2,  /* refused: the target device is busy with an
+                                access already (re-entrancy, see below) */
 } MemTxResult;
 
 typedef struct MemoryRegionOps {
@@ -51,6 +53,15 @@ struct MemoryRegion {
     /* MR_IO */
     const MemoryRegionOps *ops;
     void *opaque;
+    /*
+     * The device the callbacks belong to (the opaque unless set otherwise
+     * with memory_region_set_owner).  While any region of an owner is
+     * handling an access, further accesses into that owner's regions on
+     * the same thread are refused: see "Re-entrant accesses" in
+     * docs/design.md.
+     */
+    const void *owner;
+    bool reentry_logged;    /* the refusal has been reported once */
 
     /* MR_RAM / MR_ROM */
     uint8_t *ram;
@@ -116,6 +127,12 @@ void memory_region_init_rom(MemoryRegion *mr, const char *name,
                             uint64_t size);
 void memory_region_init_io(MemoryRegion *mr, const MemoryRegionOps *ops,
                            void *opaque, const char *name, uint64_t size);
+/*
+ * Name the device behind an I/O region when its opaque is not the device
+ * itself (a sub-object), so the re-entrancy guard sees one owner for all of
+ * the device's regions.
+ */
+void memory_region_set_owner(MemoryRegion *mr, const void *owner);
 void memory_region_init_alias(MemoryRegion *mr, const char *name,
                               MemoryRegion *orig, uint64_t offset,
                               uint64_t size);
@@ -155,8 +172,13 @@ const FlatRange *address_space_lookup(AddressSpace *as, uint64_t addr);
 /*
  * Accesses of 1/2/4/8 bytes, little-endian, at any alignment.  Unassigned
  * reads return all-ones and writes are dropped (logged with
- * memory_set_log_unassigned(true)).
+ * memory_set_log_unassigned(true)).  An access into a device whose
+ * callbacks are already running on this thread (its own DMA or MSI aimed
+ * back at itself, directly or through other devices), or nested deeper
+ * than MEMORY_MAX_NESTED_IO devices, is refused the same way and returns
+ * MEMTX_ACCESS_ERROR.
  */
+#define MEMORY_MAX_NESTED_IO 8
 MemTxResult address_space_read_val(AddressSpace *as, uint64_t addr,
                                    uint64_t *val, unsigned size);
 MemTxResult address_space_write_val(AddressSpace *as, uint64_t addr,
