@@ -23,6 +23,12 @@
  *   +8 MSIX   write: signal that MSI-X vector ("msix-vectors" > 0; the
  *             table is BAR4 at 0, the PBA at 0x800)
  *   +12 SCRATCH  read/write echo register
+ * and a DMA engine 16 bytes below that (0xe0 I/O, 0xfe0 memory), for tests
+ * of bus-master DMA aimed anywhere, the device's own registers included:
+ *   +0 DMA_SRC  +4 DMA_DST (u32 guest-physical addresses)
+ *   +8 DMA_LEN  (u32, at most 4096)
+ *   +12 DMA_GO  write: copy DMA_LEN bytes from DMA_SRC to DMA_DST as the
+ *               bus master (nothing while Bus Master Enable is clear)
  */
 #include "qemu/osdep.h"
 #include "hw/pci/pci.h"
@@ -57,6 +63,14 @@
 #define EXT_SCRATCH             12
 #define EXT_SIZE                16
 
+#define DMA_BLOCK_SIZE          16      /* just below the EXT block */
+#define DMA_SRC                 0
+#define DMA_DST                 4
+#define DMA_LEN                 8
+#define DMA_GO                  12
+#define DMA_MAX_LEN             4096
+#define DMA_CHUNK               256
+
 #define TESTDEV_MSIX_BAR        4
 
 static const char *const iotest_test[IOTEST_MAX_TEST] = {
@@ -76,6 +90,7 @@ typedef struct PCITestDevState {
     int32_t current;                /* selected test, -1 none */
     uint32_t count[IOTEST_MAX];
     uint32_t scratch;
+    uint32_t dma_src, dma_dst, dma_len;
 
     MemoryRegion mmio;
     MemoryRegion portio;
@@ -136,6 +151,62 @@ static void ext_write(PCITestDevState *d, uint64_t off, uint64_t val)
     }
 }
 
+/*
+ * A copy through a small bounce buffer, chunk by chunk, as a bus master
+ * would: each chunk is read, then written, so a destination inside the
+ * device itself sees the accesses the memory map lets through.
+ */
+static void dma_copy(PCITestDevState *d)
+{
+    uint32_t len = MIN(d->dma_len, DMA_MAX_LEN);
+    uint8_t chunk[DMA_CHUNK];
+
+    for (uint32_t done = 0; done < len; done += DMA_CHUNK) {
+        uint32_t n = MIN(DMA_CHUNK, len - done);
+
+        if (pci_dma_read(&d->parent, (uint64_t)d->dma_src + done, chunk, n) ||
+            pci_dma_write(&d->parent, (uint64_t)d->dma_dst + done, chunk, n)) {
+            return;     /* master abort: stop, as the engine would */
+        }
+    }
+}
+
+static uint64_t dma_reg_read(PCITestDevState *d, uint64_t off)
+{
+    switch (off) {
+    case DMA_SRC:
+        return d->dma_src;
+    case DMA_DST:
+        return d->dma_dst;
+    case DMA_LEN:
+        return d->dma_len;
+    }
+    return 0;
+}
+
+static void dma_reg_write(PCITestDevState *d, uint64_t off, uint64_t val)
+{
+    switch (off) {
+    case DMA_SRC:
+        d->dma_src = val;
+        break;
+    case DMA_DST:
+        d->dma_dst = val;
+        break;
+    case DMA_LEN:
+        d->dma_len = val;
+        break;
+    case DMA_GO:
+        dma_copy(d);
+        break;
+    }
+}
+
+static bool in_dma_block(uint64_t addr, uint64_t ext_base)
+{
+    return addr >= ext_base - DMA_BLOCK_SIZE && addr < ext_base;
+}
+
 /* ---- QEMU's protocol ------------------------------------------------- */
 
 static uint64_t testdev_read(PCITestDevState *d, uint64_t addr, unsigned size,
@@ -147,6 +218,9 @@ static uint64_t testdev_read(PCITestDevState *d, uint64_t addr, unsigned size,
 
     if (addr >= ext_base && addr < ext_base + EXT_SIZE) {
         return ext_read(d, addr - ext_base);
+    }
+    if (in_dma_block(addr, ext_base)) {
+        return dma_reg_read(d, addr - (ext_base - DMA_BLOCK_SIZE));
     }
     if (d->current < 0 || d->current >= IOTEST_MAX) {
         return 0;
@@ -168,6 +242,10 @@ static void testdev_write(PCITestDevState *d, uint64_t addr, uint64_t val,
 
     if (addr >= ext_base && addr < ext_base + EXT_SIZE) {
         ext_write(d, addr - ext_base, val);
+        return;
+    }
+    if (in_dma_block(addr, ext_base)) {
+        dma_reg_write(d, addr - (ext_base - DMA_BLOCK_SIZE), val);
         return;
     }
     if (addr == HDR_TEST) {
@@ -305,6 +383,7 @@ static void testdev_reset(DeviceState *dev)
     d->current = -1;
     memset(d->count, 0, sizeof(d->count));
     d->scratch = 0;
+    d->dma_src = d->dma_dst = d->dma_len = 0;
 }
 
 static int testdev_post_load(void *opaque, int version_id)
@@ -319,13 +398,16 @@ static int testdev_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_pci_testdev = {
     .name = "pci-testdev",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .post_load = testdev_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_INT32(current, PCITestDevState),
         VMSTATE_UINT32_ARRAY(count, PCITestDevState, IOTEST_MAX),
         VMSTATE_UINT32(scratch, PCITestDevState),
+        VMSTATE_UINT32_V(dma_src, PCITestDevState, 2),
+        VMSTATE_UINT32_V(dma_dst, PCITestDevState, 2),
+        VMSTATE_UINT32_V(dma_len, PCITestDevState, 2),
         VMSTATE_END_OF_LIST()
     },
 };

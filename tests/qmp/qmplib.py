@@ -256,6 +256,12 @@ class HMP:
         return out[len(echo):]
 
 
+def no_kvm(test):
+    """Mark a test that runs without /dev/kvm (it uses -accel qtest)."""
+    test.needs_kvm = False
+    return test
+
+
 def run_tests(tests, binary_arg_index=1):
     """Run test functions f(binary); print results; exit with the status."""
     if len(sys.argv) <= binary_arg_index:
@@ -264,13 +270,17 @@ def run_tests(tests, binary_arg_index=1):
     binary = os.path.abspath(sys.argv[binary_arg_index])
     only = sys.argv[binary_arg_index + 1:]
     ok, reason = kvm_usable()
+    selected = [t for t in tests if not only or t.__name__ in only]
     if not ok:
-        print("SKIP: " + reason)
-        sys.exit(SKIP)
+        for t in selected:
+            if getattr(t, "needs_kvm", True):
+                print("SKIP %s: %s" % (t.__name__, reason))
+        selected = [t for t in selected if not getattr(t, "needs_kvm", True)]
+        if not selected:
+            print("SKIP: " + reason)
+            sys.exit(SKIP)
     failed = 0
-    for t in tests:
-        if only and t.__name__ not in only:
-            continue
+    for t in selected:
         start = time.time()
         try:
             t(binary)
