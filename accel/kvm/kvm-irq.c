@@ -311,3 +311,52 @@ bool kvm_irqfd_deassign(int fd, int gsi, GError **errp)
     }
     return true;
 }
+
+/*
+ * One in-kernel 8259A as a completed ICW1-ICW4 sequence leaves it (Intel
+ * 8259A datasheet, "Initialization Command Words"): edge mode, cascade,
+ * ICW4 present (8086 mode, normal EOI), vector base @irq_base (ICW2),
+ * then OCW1 = @imr; nothing requested or in service, IRR selected for
+ * reads (OCW3 default).  elcr_mask, which the kernel fills in for the
+ * chip's fixed lines, is kept.
+ */
+static void pic_state_initialized(struct kvm_pic_state *p, uint8_t irq_base,
+                                  uint8_t imr, uint8_t elcr)
+{
+    uint8_t elcr_mask = p->elcr_mask;
+
+    memset(p, 0, sizeof(*p));
+    p->irq_base = irq_base;
+    p->imr = imr;
+    p->init4 = 1;
+    p->elcr_mask = elcr_mask;
+    p->elcr = elcr & elcr_mask;
+}
+
+static bool pic_chip_set(unsigned chip_id, uint8_t irq_base, uint8_t imr,
+                         uint8_t elcr, GError **errp)
+{
+    struct kvm_irqchip chip = { .chip_id = chip_id };
+    int ret = kvm_vm_ioctl(KVM_GET_IRQCHIP, &chip);
+
+    if (ret >= 0) {
+        pic_state_initialized(&chip.chip.pic, irq_base, imr, elcr);
+        ret = kvm_vm_ioctl(KVM_SET_IRQCHIP, &chip);
+    }
+    if (ret < 0) {
+        error_setg(errp, "kvm: setting the %s 8259 failed: %s",
+                   chip_id == KVM_IRQCHIP_PIC_MASTER ? "master" : "slave",
+                   strerror(-ret));
+        return false;
+    }
+    return true;
+}
+
+bool kvm_pic_set_initialized(uint8_t master_base, uint8_t slave_base,
+                             uint16_t imr, uint16_t elcr, GError **errp)
+{
+    return pic_chip_set(KVM_IRQCHIP_PIC_MASTER, master_base, imr & 0xff,
+                        elcr & 0xff, errp) &&
+           pic_chip_set(KVM_IRQCHIP_PIC_SLAVE, slave_base, imr >> 8,
+                        elcr >> 8, errp);
+}

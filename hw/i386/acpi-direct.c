@@ -20,15 +20,15 @@
  *                of RAM as SeaBIOS does, so the loaders' placement of
  *                initrds and modules at the top of RAM is unchanged;
  *                63 KiB holds the tables of 255 CPUs with room to spare.
- *   "fseg" zone  the first KiB of the EBDA at 0x9fc00 (E820_RESERVED):
- *                the RSDP, 16-byte aligned.  In direct boot
- *                0xe0000-0xfffff shows the BIOS ROM image, which
- *                pc_load_firmware maps all the same (PAM at reset routes
- *                the range to PCI, where the ROM sits), so the RSDP
- *                cannot go into the F segment.  The BDA word
+ *   "fseg" zone  the EBDA at 0x9fc00 (E820_RESERVED) from offset 0x100
+ *                (its header comes first): the RSDP, 16-byte aligned.
+ *                The F segment is read-only memory (the direct-boot ROM,
+ *                hw/i386/bios-rom.c), so the loader cannot allocate
+ *                there; bios-rom.c copies the linked RSDP into the ROM
+ *                afterwards, where firmware keeps it.  The BDA word
  *                at 0x40e is set to the EBDA segment, so OSes that scan
  *                (ACPI 6.4 5.2.5.1 "Finding the RSDP on IA-PC Systems":
- *                first KiB of the EBDA, then 0xe0000-0xfffff) find it.
+ *                first KiB of the EBDA, then 0xe0000-0xfffff) find either.
  * Boot protocols that carry the address get it as well: PVH
  * hvm_start_info.rsdp_paddr, Linux boot_params.acpi_rsdp_addr (0x070);
  * Multiboot has no field, its kernels scan.
@@ -264,8 +264,8 @@ bool acpi_direct_run_loader(const GByteArray *cmds, AcpiDirectFile *files,
         .data = g_new0(GByteArray *, MAX(nr_files, 1u)),
         .high = { "ACPI tables area", ACPI_DIRECT_TABLES_BASE,
                   ACPI_DIRECT_TABLES_BASE, ACPI_DIRECT_TABLES_END },
-        .fseg = { "EBDA", ACPI_DIRECT_EBDA_BASE, ACPI_DIRECT_EBDA_BASE,
-                  ACPI_DIRECT_EBDA_BASE + ACPI_DIRECT_EBDA_SIZE },
+        .fseg = { "EBDA", ACPI_DIRECT_RSDP_ZONE, ACPI_DIRECT_RSDP_ZONE,
+                  ACPI_DIRECT_RSDP_ZONE_END },
     };
     bool ok = true;
 

@@ -11,6 +11,8 @@
 #include "hw/boards.h"
 #include "hw/i386/x86.h"
 #include "hw/i386/acpi-direct.h"
+#include "hw/i386/bios-direct.h"
+#include "hw/i386/x86-boot.h"
 #include "hw/i386/pc.h"
 #include "hw/isa.h"
 #include "hw/char/serial.h"
@@ -100,8 +102,13 @@ static char *find_firmware(const char *name)
     return g_build_filename(PC_DEFAULT_FIRMWARE_DIR, name, NULL);
 }
 
-/* Map the BIOS image just below 4 GiB and its top 128 KiB at 0xe0000. */
-static bool pc_load_firmware(MachineState *ms, GError **errp)
+/*
+ * Map the BIOS image just below 4 GiB and, unless @direct_boot, its top
+ * 128 KiB at 0xe0000; a direct boot gets kvmpc's own F-segment ROM there
+ * instead (hw/i386/bios-rom.c).
+ */
+static bool pc_load_firmware(MachineState *ms, bool direct_boot,
+                             GError **errp)
 {
     const char *name = ms->firmware ? ms->firmware : PC_DEFAULT_FIRMWARE;
     g_autofree char *path = find_firmware(name);
@@ -123,6 +130,9 @@ static bool pc_load_firmware(MachineState *ms, GError **errp)
     memory_region_init_rom(&bios_rom, "pc.bios", size);
     memcpy(memory_region_get_ram_ptr(&bios_rom), data, size);
     memory_region_add_subregion(rom_memory, (uint32_t)(-size), &bios_rom);
+    if (direct_boot) {
+        return true;
+    }
 
     isa_size = MIN(size, BIOS_ISA_WINDOW);
     memory_region_init_alias(&isa_bios_alias, "isa-bios", &bios_rom,
@@ -158,10 +168,20 @@ static bool pc_create_serials(GError **errp)
     return true;
 }
 
-/* ACPI tables first: the loaders hand the kernel their RSDP address. */
+/*
+ * The machine as firmware would leave it, then the kernel: ACPI tables
+ * first (the loaders hand the kernel their RSDP address), the F-segment
+ * copy of the RSDP, the IVT, the BIOS data area and the 8259s.
+ */
 static bool pc_direct_boot(MachineState *ms, GError **errp)
 {
-    return acpi_direct_install(ms, errp) && x86_load_kernel(ms, errp);
+    uint64_t fseg_rsdp;
+
+    return acpi_direct_install(ms, errp) &&
+           bios_rom_install(x86_boot_acpi_rsdp, &fseg_rsdp, errp) &&
+           bios_data_area_install(ms, errp) &&
+           bios_pic_install(ms, errp) &&
+           x86_load_kernel(ms, errp);
 }
 
 static void pc_reload_kernel(void *opaque)
@@ -193,9 +213,13 @@ static bool pc_init(MachineState *ms, GError **errp)
 
     x86_boot_entry = (X86BootEntry){ .mode = X86_BOOT_RESET_VECTOR };
     bool direct_boot = ms->kernel_filename && !pc_config.firmware_boot;
-    if (!pc_load_firmware(ms, direct_boot ? NULL : errp) && !direct_boot) {
+    if (!pc_load_firmware(ms, direct_boot, direct_boot ? NULL : errp) &&
+        !direct_boot) {
         memory_region_transaction_commit();
         return false;
+    }
+    if (direct_boot) {
+        bios_rom_init(pci_bus_memory(pci_root_bus()));
     }
     memory_region_transaction_commit();
 

@@ -48,6 +48,16 @@ bool kvm_irqchip_commit_routes(GError **errp);
 /* Deliver one MSI now without a route (KVM_SIGNAL_MSI); <0: -errno. */
 int kvm_irqchip_send_msi(uint64_t addr, uint32_t data);
 
+/*
+ * Put the in-kernel 8259 pair in the state an ICW1-ICW4 initialisation
+ * leaves (edge mode, cascade on master IRQ 2, 8086 mode, normal EOI) with
+ * vector bases @master_base / @slave_base, the interrupt mask @imr and
+ * the PIIX edge/level control @elcr (bits 0-7 master, 8-15 slave), and
+ * nothing pending or in service: what PC firmware leaves for the OS.
+ */
+bool kvm_pic_set_initialized(uint8_t master_base, uint8_t slave_base,
+                             uint16_t imr, uint16_t elcr, GError **errp);
+
 /* ---- eventfds ---- */
 
 /*

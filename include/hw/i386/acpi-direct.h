@@ -12,9 +12,11 @@
  * Guest-physical layout (the machine's e820 table must agree):
  *   0x0040e             BDA word: EBDA segment (0x9fc0), for RSDP scans
  *   0x90000 - 0x9fbff   E820_ACPI: etc/acpi/tables (the "high" zone)
- *   0x9fc00 - 0x9ffff   EBDA, E820_RESERVED: the RSDP (the "fseg" zone),
- *                       in the first KiB, which OSes scan (ACPI 6.4
- *                       5.2.5.1)
+ *   0x9fc00 - 0x9ffff   EBDA, E820_RESERVED; byte 0 is its size in KiB
+ *                       (hw/i386/bios-data-area.c), the RSDP (the "fseg"
+ *                       zone) from 0x9fd00, in the first KiB, which OSes
+ *                       scan (ACPI 6.4 5.2.5.1).  hw/i386/bios-rom.c
+ *                       copies the RSDP into the F segment as well.
  */
 #define ACPI_DIRECT_TABLES_BASE 0x90000ULL
 #define ACPI_DIRECT_TABLES_END  0x9fc00ULL
@@ -23,6 +25,10 @@
 #define ACPI_DIRECT_EBDA_BASE   0x9fc00ULL
 #define ACPI_DIRECT_EBDA_SIZE   0x400ULL
 #define ACPI_DIRECT_BDA_EBDA    0x40eULL
+/* The EBDA's header (size byte and what firmware keeps there) first. */
+#define ACPI_DIRECT_RSDP_ZONE   (ACPI_DIRECT_EBDA_BASE + 0x100ULL)
+#define ACPI_DIRECT_RSDP_ZONE_END (ACPI_DIRECT_EBDA_BASE + \
+                                   ACPI_DIRECT_EBDA_SIZE)
 
 /* One fw_cfg file the table-loader commands name. */
 typedef struct AcpiDirectFile {

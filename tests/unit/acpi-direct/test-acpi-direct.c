@@ -537,7 +537,7 @@ static void test_link_arithmetic(void)
     add_cksum(cmds, "a", 0, 0, 16);
     g_assert_true(acpi_direct_run_loader(cmds, files, 2, &err));
     g_assert_no_error(err);
-    g_assert_cmphex(files[0].addr, ==, ACPI_DIRECT_EBDA_BASE);
+    g_assert_cmphex(files[0].addr, ==, ACPI_DIRECT_RSDP_ZONE);
     g_assert_cmphex(files[1].addr, ==, ACPI_DIRECT_TABLES_BASE);
     guest_read(files[0].addr, got, sizeof(got));
     g_assert_cmphex(ldl_le_p(got + 4), ==, ACPI_DIRECT_TABLES_BASE + 8);

@@ -289,6 +289,14 @@ unsigned ioapic_max_pin(void);      /* from the version register */
 void ioapic_route(unsigned pin, unsigned vector, unsigned dest, uint32_t flags);
 void ioapic_mask(unsigned pin);
 
+/*
+ * Called at CPL 3 once the console works and before the runtime
+ * reprograms the 8259s (pic_init) and parses the boot information, with
+ * interrupts off.  A payload that wants the PICs as the loader or the
+ * firmware left them defines it; the runtime's default is empty.
+ */
+void payload_early(void);
+
 /* 8259 PICs, remapped to PIC_VECTOR_BASE by the runtime, all masked. */
 void pic_init(void);
 void pic_unmask(unsigned irq);
