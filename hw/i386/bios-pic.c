@@ -5,10 +5,10 @@
  *   layout, where the IVT's IRQ handlers sit (hw/i386/bios-rom.c);
  *   cascade on master IRQ 2 (ICW3), 8086 mode, normal EOI (ICW4);
  *   interrupt mask (OCW1): open the lines of the devices firmware drives
- *   - IRQ 0 PIT, 2 cascade, 6 floppy (SeaBIOS opens it with or without a
- *   controller), 8 RTC, 13 FPU error, and with the i8042 IRQ 1 keyboard
- *   and 12 PS/2 mouse; everything else masked.  (SeaBIOS opens IRQ 14/15
- *   for an ISA-compatible IDE controller, which kvmpc does not model.)
+ *   - IRQ 0 PIT, 2 cascade, 6 floppy and 14 primary IDE (SeaBIOS opens
+ *   both with or without a controller: measured on kvmpc, which has
+ *   neither yet), 8 RTC, 13 FPU error, and with the i8042 IRQ 1 keyboard
+ *   and 12 PS/2 mouse; everything else masked.
  *   ELCR (PIIX3 ELCR1/ELCR2, ports 0x4d0/0x4d1): IRQ 10 and 11
  *   level-triggered, the ISA IRQs SeaBIOS routes the PCI interrupt lines
  *   PIRQA-D to on this machine (10, 10, 11, 11).
@@ -21,7 +21,8 @@
 #include "accel/kvm.h"
 
 #define IRQ(n)              (1u << (n))
-#define BIOS_OPEN_IRQS      (IRQ(0) | IRQ(2) | IRQ(6) | IRQ(8) | IRQ(13))
+#define BIOS_OPEN_IRQS      (IRQ(0) | IRQ(2) | IRQ(6) | IRQ(8) | IRQ(13) | \
+                             IRQ(14))
 #define BIOS_I8042_IRQS     (IRQ(1) | IRQ(12))
 #define BIOS_LEVEL_IRQS     (IRQ(10) | IRQ(11))
 

@@ -61,16 +61,34 @@ static void hpet_program(unsigned n, uint32_t cfg, uint64_t ticks)
     }
 }
 
-static void storm_hpet(void)
+/*
+ * The PIT shares I/O APIC input 2 with the HPET's timers (IRQ 0): let it
+ * interrupt once more and then never again (mode 0, count 1), and take
+ * that interrupt, so the input then carries only what the HPET sends (as
+ * platform.c does before its HPET checks).
+ */
+static void pit_silence(void)
 {
     ioapic_route(2, VEC_STORM, lapic_id(), 0);
+    outb(0x43, 0x30);                   /* ch 0, lo/hi, mode 0 */
+    outb(0x40, 1);
+    outb(0x40, 0);
+    irq_enable();
+    wait_until(count > 0, 1000000);
+    irq_disable();
+    count = 0;
+}
+
+static void storm_hpet(void)
+{
+    pit_silence();
     hpet_program(0, TN_ENB | TN_PERIODIC | TN_ROUTE_PIN2, 1);
     hpet_wr(HPET_CFG, CFG_ENABLE);
 }
 
 static void storm_hpet_wrap(void)
 {
-    ioapic_route(2, VEC_STORM, lapic_id(), 0);
+    pit_silence();
     hpet_program(0, TN_ENB | TN_PERIODIC | TN_ROUTE_PIN2,
                  0xffffffff00001000ull);
     hpet_program(1, TN_ENB | TN_PERIODIC | TN_32MODE | TN_ROUTE_PIN2,
@@ -120,6 +138,7 @@ int main(void)
         if (strcmp(kind, storms[i].name)) {
             continue;
         }
+        lapic_enable();
         irq_set_handler(VEC_STORM, storms[i].handler);
         storms[i].start();
         printf("timer-storm: %s running\n", kind);
