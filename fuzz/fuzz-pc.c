@@ -276,11 +276,11 @@ static gpointer watchdog(gpointer opaque)
  * Run one qtest command, timed.  A FAIL reply means the target built a
  * bad command: a bug here, not in the machine, so stop loudly.
  */
-static char *command(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static char *command(const char *fmt, ...)
+static void run(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static void run(const char *fmt, ...)
 {
     g_autofree char *line = NULL;
-    char *reply;
+    g_autofree char *reply = NULL;
     va_list ap;
     int64_t start, ms;
 
@@ -306,19 +306,6 @@ static char *command(const char *fmt, ...)
         fprintf(stderr, "fuzz-pc: bad command '%s': %s\n", line, reply);
         abort();
     }
-    return reply;
-}
-
-static void run(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static void run(const char *fmt, ...)
-{
-    g_autofree char *line = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    line = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_free(command("%s", line));
 }
 
 /*
