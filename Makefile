@@ -5,7 +5,8 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 SUITES     ?= unit qtest guest functional
-CHECK_FUZZ_SECONDS ?= 20
+# Seconds each fuzz target (fuzz/) runs in `make check`.
+CHECK_FUZZ_SECONDS ?= 10
 
 .PHONY: all deps check-deps build build-asan demo check check-fast bench fuzz clean
 
@@ -49,6 +50,7 @@ check-fast: deps build
 bench: deps build
 	@scripts/run-bench.sh $(BUILD)
 
+# Every libFuzzer target for FUZZ_SECONDS each (build-fuzz, clang).
 fuzz: deps
 	@scripts/run-fuzz.sh build-fuzz $(or $(FUZZ_SECONDS),60)
 

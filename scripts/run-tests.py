@@ -56,12 +56,29 @@ def tally(logfile, label):
     return passed, failed, skipped
 
 
+# libFuzzer targets (fuzz/meson.build); each run counts as one test.
+FUZZ_TARGETS = ["qmp-json", "pc"]
+
+
+def run_fuzz_target(target, seconds):
+    p = subprocess.run(["scripts/run-fuzz.sh", "build-fuzz", str(seconds),
+                        target], capture_output=True, text=True)
+    print(p.stdout.strip())
+    if p.returncode == 0:
+        return 1, 0, 0
+    if p.returncode == 77:
+        print(f"SKIP fuzz:{target}: {skip_reason(p.stdout)}")
+        return 0, 0, 1
+    print(f"FAIL fuzz:{target}\n{p.stderr[-2000:]}")
+    return 0, 1, 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", action="append", required=True)
     ap.add_argument("--suites", default="unit qtest guest functional")
     ap.add_argument("--fuzz-seconds", type=int, default=0,
-                    help="also run the QMP fuzz target this long")
+                    help="also run each fuzz target this long")
     ap.add_argument("extra", nargs="*")
     args = ap.parse_args()
     suites = args.suites.split()
@@ -71,19 +88,9 @@ def main():
         log = run_suites(build, suites, args.extra)
         p, f, s = tally(log, os.path.basename(build.rstrip("/")))
         total = [total[0] + p, total[1] + f, total[2] + s]
-    if args.fuzz_seconds:
-        p = subprocess.run(["scripts/run-fuzz.sh", "build-fuzz",
-                            str(args.fuzz_seconds)],
-                           capture_output=True, text=True)
-        print(p.stdout.strip())
-        if p.returncode == 0:
-            total[0] += 1
-        elif p.returncode == 77:
-            total[2] += 1
-            print(f"SKIP fuzz:qmp-json: {skip_reason(p.stdout)}")
-        else:
-            total[1] += 1
-            print(f"FAIL fuzz:qmp-json\n{p.stderr[-2000:]}")
+    for target in FUZZ_TARGETS if args.fuzz_seconds else []:
+        p, f, s = run_fuzz_target(target, args.fuzz_seconds)
+        total = [total[0] + p, total[1] + f, total[2] + s]
     line = f"{total[0]} passed, {total[1]} failed"
     if total[2]:
         line += f", {total[2]} skipped"

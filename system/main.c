@@ -2,6 +2,9 @@
  * kvmpc: command line -> machine configuration -> run.
  *
  * Options follow qemu-system-x86_64's spellings; see docs/options.md.
+ * main() itself is in kvmpc.c: this file is part of kvmpc-core, so the
+ * fuzz target that drives the whole machine in-process (fuzz/fuzz-pc.c)
+ * builds it through the very same kvmpc_init() the binary runs.
  */
 #include "qemu/osdep.h"
 #include "qemu/keyval.h"
@@ -16,6 +19,7 @@
 #include "system/memory.h"
 #include "system/qtest.h"
 #include "system/runstate.h"
+#include "system/vl.h"
 #include "target/i386/cpu.h"
 #include <signal.h>
 
@@ -690,68 +694,74 @@ static void build_machine(Options *o)
     }
 }
 
-int main(int argc, char **argv)
-{
-    Options o = { 0 };
-    GError *err = NULL;
-    int status;
+/* What kvmpc_init() parsed; kvmpc_main_loop() needs some of it at exit. */
+static Options opts;
 
-    options_init(&o);
-    parse_args(&o, argc, argv);
-    check_kernel_options(o.ms);
-    if (!o.ms->type) {
-        o.ms->type = machine_type_default();
+void kvmpc_init(int argc, char **argv)
+{
+    Options *o = &opts;
+    GError *err = NULL;
+
+    options_init(o);
+    parse_args(o, argc, argv);
+    check_kernel_options(o->ms);
+    if (!o->ms->type) {
+        o->ms->type = machine_type_default();
     }
-    if (o.nographic && !g_hash_table_contains(o.ms->props, "graphics")) {
+    if (o->nographic && !g_hash_table_contains(o->ms->props, "graphics")) {
         /* As QEMU: -nographic implies -machine graphics=off (firmware
          * then mirrors its console on COM1). */
-        g_hash_table_insert(o.ms->props, g_strdup("graphics"),
+        g_hash_table_insert(o->ms->props, g_strdup("graphics"),
                             g_strdup("off"));
     }
-    if (o.qtest_spec) {
-        g_free(o.ms->accel);
-        o.ms->accel = g_strdup("qtest");
+    if (o->qtest_spec) {
+        g_free(o->ms->accel);
+        o->ms->accel = g_strdup("qtest");
     }
-    if (x86_cpu_model_is_help(o.ms->cpu_model)) {
+    if (x86_cpu_model_is_help(o->ms->cpu_model)) {
         g_autofree char *help = x86_cpu_help_text();
         fputs(help, stdout);
         exit(0);
     }
-    if (!x86_cpu_model_parse(o.ms->cpu_model, &err)) {
+    if (!x86_cpu_model_parse(o->ms->cpu_model, &err)) {
         die_err("-cpu", err);
     }
-    if (o.firmware_dirs->len) {
-        g_ptr_array_add(o.firmware_dirs, NULL);
-        pc_config.firmware_dirs = (char **)o.firmware_dirs->pdata;
+    if (o->firmware_dirs->len) {
+        g_ptr_array_add(o->firmware_dirs, NULL);
+        pc_config.firmware_dirs = (char **)o->firmware_dirs->pdata;
     }
-    current_machine = o.ms;
+    current_machine = o->ms;
 
     main_loop_init();
     memory_init();
     install_signal_handlers();
-    init_accel(o.ms);
-    create_chardevs(&o);
-    create_serials(&o);
-    create_debugcon(&o);
-    build_machine(&o);
-    create_devices(&o);
-    create_monitors(&o);
-    if (o.qtest_spec && !qtest_server_init(o.qtest_spec, o.qtest_log, &err)) {
+    init_accel(o->ms);
+    create_chardevs(o);
+    create_serials(o);
+    create_debugcon(o);
+    build_machine(o);
+    create_devices(o);
+    create_monitors(o);
+    if (o->qtest_spec &&
+        !qtest_server_init(o->qtest_spec, o->qtest_log, &err)) {
         die_err("-qtest", err);
     }
     if (current_accel->create_vcpus &&
-        !current_accel->create_vcpus(o.ms, &err)) {
+        !current_accel->create_vcpus(o->ms, &err)) {
         die_err(NULL, err);
     }
     qemu_system_reset(SHUTDOWN_CAUSE_NONE);
-    if (o.pidfile) {
-        write_pidfile(o.pidfile);
+    if (o->pidfile) {
+        write_pidfile(o->pidfile);
     }
-    if (!o.start_paused) {
+    if (!o->start_paused) {
         vm_start();
     }
+}
 
-    status = main_loop_run();
+void kvmpc_main_loop(void)
+{
+    int status = main_loop_run();
 
     if (runstate_is_running()) {
         vm_stop(RUN_STATE_SHUTDOWN);
@@ -759,8 +769,8 @@ int main(int argc, char **argv)
     if (current_accel->shutdown) {
         current_accel->shutdown();
     }
-    if (o.pidfile) {
-        unlink(o.pidfile);
+    if (opts.pidfile) {
+        unlink(opts.pidfile);
     }
     /* Closing chardevs removes server sockets and restores terminals. */
     qemu_chr_delete_all();

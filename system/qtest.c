@@ -609,12 +609,32 @@ static void run_due_virtual_timers(void)
     }
 }
 
+/*
+ * Run the command in @line (split in place), after the timers that came
+ * due before it, as the main loop would have run them.  The caller runs
+ * the ones it armed for "now" once the reply is out.
+ */
+static char *run_command(char *line)
+{
+    char *words[QTEST_MAX_WORDS];
+
+    run_due_virtual_timers();
+    return dispatch(words, split_words(line, words));
+}
+
+char *qtest_run_command(const char *line)
+{
+    g_autofree char *copy = g_strdup(line);
+    char *reply = run_command(copy);
+
+    run_due_virtual_timers();
+    return reply;
+}
+
 /* One complete line (without its newline): exactly one response. */
 static void process_line(char *line, size_t len)
 {
-    char *words[QTEST_MAX_WORDS];
     g_autofree char *reply = NULL;
-    int n;
 
     if (len && line[len - 1] == '\r') {
         line[--len] = '\0';
@@ -625,9 +645,7 @@ static void process_line(char *line, size_t len)
         return;
     }
     log_line('R', line);
-    run_due_virtual_timers();
-    n = split_words(line, words);
-    reply = dispatch(words, n);
+    reply = run_command(line);
     send_line(reply);
     run_due_virtual_timers();
 }

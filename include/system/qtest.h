@@ -15,6 +15,14 @@
  * log; NULL: stderr, as QEMU does).
  */
 bool qtest_server_init(const char *spec, const char *log_path, GError **errp);
+/*
+ * Run one protocol command line (no newline) in-process, exactly as if a
+ * client had sent it, and return the reply line ("OK ..." or "FAIL ...",
+ * g_free it).  For drivers that live in the process, such as the fuzz
+ * target over the pc machine: no server, socket or log is needed, and
+ * IRQ lines are not reported.  Main thread, big lock held.
+ */
+char *qtest_run_command(const char *line);
 /* True when the qtest accelerator is in use. */
 bool qtest_enabled(void);
 

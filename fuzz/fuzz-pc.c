@@ -1,0 +1,681 @@
+/*
+ * fuzz-pc: a libFuzzer target over the whole "pc" machine.
+ *
+ * The machine is built once, in-process, by kvmpc_init() with the qtest
+ * accelerator (no vCPU) and extra devices (two pci-testdevs, one with MSI
+ * and MSI-X, two serial ports, a debugcon, pc-testdev).  Each input is a
+ * byte string decoded into a sequence of operations: port and MMIO
+ * accesses inside a table of the machine's device windows (the PCI BARs
+ * included), PCI config cycles, writes of fuzzer bytes into guest RAM (DMA
+ * descriptors, MSI targets) and bounded virtual-clock steps.  Every
+ * operation becomes a qtest command line and runs through the qtest
+ * command layer (qtest_run_command), so it takes exactly the path a qtest
+ * client's command takes, and a trace of an input (FUZZ_PC_TRACE=1) is a
+ * qtest script that reproduces it against the kvmpc binary.
+ *
+ * Between inputs the machine goes back to a known state: virtual clock 0,
+ * a system reset of every device, guest RAM dropped (it reads zero again),
+ * and the target's own set-up (BARs, decoding, the PM I/O base).  A fork
+ * per input would isolate inputs better but libFuzzer's coverage counters
+ * live in the process, and a reset costs microseconds; state a reset does
+ * not clear is itself a bug worth finding.
+ *
+ * An operation that runs longer than FUZZ_PC_HANG_MS (default 1000) of wall
+ * clock aborts with "hang: <command> took N ms"; a watchdog thread does the
+ * same for one that never returns, so libFuzzer records the input as a
+ * crash either way.  docs/fuzzing.md describes the input format.
+ */
+#include "qemu/osdep.h"
+#include "hw/boards.h"
+#include "hw/pci/pci.h"
+#include "hw/qdev.h"
+#include "system/memory.h"
+#include "system/qtest.h"
+#include "system/runstate.h"
+#include "system/timer.h"
+#include "system/vl.h"
+#include <signal.h>
+#include <sys/mman.h>
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* ---- the machine ---------------------------------------------------- */
+
+#define FUZZ_BIOS_SIZE      (64 * KiB)
+
+/*
+ * pci-testdev sits at 02.0 (where the MSI reproducer in the regression
+ * corpus expects it), with MSI and MSI-X so a fuzzed message can aim at
+ * any address, the device's own BARs included.  The debugcon moves to
+ * SeaBIOS's 0x402 because pc-testdev holds 0xe8-0xeb.  No isa-debug-exit:
+ * it ends the process, which would look like a crash.
+ */
+static const char *const machine_args[] = {
+    "kvmpc", "-machine", "pc", "-accel", "qtest", "-nodefaults",
+    "-display", "none", "-m", "16M",
+    "-serial", "null", "-serial", "null",
+    "-chardev", "null,id=fuzz-dbg",
+    "-device", "isa-debugcon,iobase=0x402,chardev=fuzz-dbg",
+    "-device", "pci-testdev,addr=02.0,msi-vectors=1,msix-vectors=4",
+    "-device", "pci-testdev,addr=03.0,intx-pin=1,membar=1M",
+    "-device", "pc-testdev",
+};
+
+/* Where the target maps the BARs it programs (as firmware would). */
+#define FUZZ_PCI_IO_BASE    0xc000
+#define FUZZ_PCI_MEM_BASE   0xe0000000ULL
+#define PCI_CONFIG_ENABLE   0x80000000u
+#define PCI_COMMAND_DECODE  (PCI_COMMAND_IO | PCI_COMMAND_MEMORY | \
+                             PCI_COMMAND_MASTER)
+
+/*
+ * Set-up after each reset that is not a BAR: the PIIX4 PM function's I/O
+ * base at 0x600 with decoding on (PMBA 40h, PMREGMISC 80h), as SeaBIOS
+ * programs it.  A device family that needs firmware set-up adds it here.
+ */
+static const char *const setup_commands[] = {
+    "outl 0xcf8 0x80000b40", "outl 0xcfc 0x601",
+    "outl 0xcf8 0x80000b80", "outb 0xcfc 0x1",
+};
+
+/* ---- address windows ---------------------------------------------------
+ *
+ * An access names a window and an offset inside it (taken modulo the
+ * size), so mutations of the offset stay on the device.  Index 0 is the
+ * whole space: reproducers written as plain addresses use it.  The tables
+ * only ever grow at the end, so the corpus keeps its meaning; window bytes
+ * past the end wrap around.  Bytes 0x80 and up pick a PCI BAR of the right
+ * kind instead (in devfn and BAR order), wherever it is mapped now.
+ */
+typedef struct Window {
+    const char *name;
+    uint64_t base;
+    uint64_t size;
+} Window;
+
+static const Window pio_windows[] = {
+    { "io", 0, 0x10000 },
+    { "dma1", 0x00, 0x10 },
+    { "dma-page", 0x80, 0x10 },
+    { "dma2", 0xc0, 0x20 },
+    { "i8042", 0x60, 0x5 },
+    { "rtc", 0x70, 0x2 },
+    { "port92", 0x92, 0x1 },
+    { "apm", 0xb2, 0x2 },
+    { "pc-testdev", 0xe0, 0xc },
+    { "serial0", 0x3f8, 0x8 },
+    { "serial1", 0x2f8, 0x8 },
+    { "debugcon", 0x402, 0x1 },
+    { "fw_cfg", 0x510, 0xc },
+    { "acpi-pm", 0x600, 0x40 },
+    { "pci-config", 0xcf8, 0x8 },
+    { "gpe0", 0xafe0, 0x4 },
+    { "pc-testdev-irq", 0x2000, 0x18 },
+};
+
+static const Window mmio_windows[] = {
+    { "mem", 0, 4 * GiB },
+    { "hpet", 0xfed00000, 0x400 },
+    { "low-mem", 0, 1 * MiB },
+    { "pc-testdev-iomem", 0xff000000, 0x10000 },
+    { "bios", 4 * GiB - FUZZ_BIOS_SIZE, FUZZ_BIOS_SIZE },
+};
+
+#define WINDOW_PCI_BAR      0x80
+
+typedef struct FuzzBar {
+    PCIDevice *dev;
+    unsigned bar;
+    uint64_t size;
+    bool mem64;
+    uint64_t planned;       /* where the target maps it after a reset */
+} FuzzBar;
+
+static GArray *io_bars, *mem_bars;      /* FuzzBar */
+static GArray *pci_devfns;              /* unsigned, functions on bus 0 */
+
+/* ---- operations --------------------------------------------------------
+ *
+ * One opcode byte (values past the last wrap around), then fixed
+ * little-endian fields:
+ *   0 in         win:1 size:1 off:2            size: 1 << (size % 3)
+ *   1 out        win:1 size:1 off:2 val:4
+ *   2 read       win:1 size:1 off:4            size: 1 << (size % 4)
+ *   3 write      win:1 size:1 off:4 val:8
+ *   4 ram-write  addr:4 len:1 data:len         addr modulo the RAM size
+ *   5 clock      ns:4                          ns modulo 2^17 (131 us),
+ *                                              2^21 ns per input at most
+ *   6 cfg-read   dev:1 size:1 reg:1            dev: nth function on bus 0
+ *   7 cfg-write  dev:1 size:1 reg:1 val:4
+ *   8 clock-next                               to the next timer, <= 60 s
+ * An operation cut short by the end of the input is dropped.
+ */
+enum {
+    OP_IN, OP_OUT, OP_READ, OP_WRITE, OP_RAM_WRITE, OP_CLOCK,
+    OP_CFG_READ, OP_CFG_WRITE, OP_CLOCK_NEXT,
+    OP_COUNT
+};
+
+/*
+ * clock steps are short, and all of an input's together no longer than
+ * ~2 ms: a device timer programmed for its highest rate (the HPET's: a
+ * period of one 10 ns tick) fires once per period of a step, so a long
+ * step is a long loop that says nothing about the device (the clock stops
+ * one step's loop after a million runs, over a second in the instrumented
+ * build; many steps make a timeout).  clock-next reaches far deadlines in
+ * one step, firing only the timers due then.
+ */
+#define CLOCK_STEP_MASK     ((1u << 17) - 1)
+#define CLOCK_INPUT_MAX_NS  (1u << 21)
+#define CLOCK_NEXT_MAX_NS   (60 * NANOSECONDS_PER_SECOND)
+
+typedef struct Input {
+    const uint8_t *p;
+    size_t left;
+    uint32_t clock_left;    /* ns the clock ops may still advance */
+} Input;
+
+static bool take(Input *in, void *buf, size_t n)
+{
+    if (in->left < n) {
+        return false;
+    }
+    memcpy(buf, in->p, n);
+    in->p += n;
+    in->left -= n;
+    return true;
+}
+
+static bool take_u8(Input *in, uint8_t *v)
+{
+    return take(in, v, 1);
+}
+
+static bool take_u16(Input *in, uint16_t *v)
+{
+    uint8_t b[2];
+
+    if (!take(in, b, sizeof(b))) {
+        return false;
+    }
+    *v = lduw_le_p(b);
+    return true;
+}
+
+static bool take_u32(Input *in, uint32_t *v)
+{
+    uint8_t b[4];
+
+    if (!take(in, b, sizeof(b))) {
+        return false;
+    }
+    *v = ldl_le_p(b);
+    return true;
+}
+
+static bool take_u64(Input *in, uint64_t *v)
+{
+    uint8_t b[8];
+
+    if (!take(in, b, sizeof(b))) {
+        return false;
+    }
+    *v = ldq_le_p(b);
+    return true;
+}
+
+/* ---- hang detection ---------------------------------------------------- */
+
+static int64_t hang_limit_ms = 1000;
+static int trace;       /* FUZZ_PC_TRACE: 1 commands, 2 and replies */
+
+/* The command in flight: its start (0: none) and text, for the watchdog. */
+static int64_t op_start_us;
+static char op_text[256];
+
+static G_NORETURN void report_hang(const char *cmd, int64_t ms, bool done)
+{
+    static int reporting;
+
+    /* The watchdog and the command's own check may both see it. */
+    if (__atomic_exchange_n(&reporting, 1, __ATOMIC_ACQ_REL)) {
+        for (;;) {
+            pause();
+        }
+    }
+    fprintf(stderr, "hang: %s took %" PRId64 " ms%s (limit %" PRId64
+            " ms, FUZZ_PC_HANG_MS)\n", cmd, ms, done ? "" : " and runs on",
+            hang_limit_ms);
+    abort();
+}
+
+/*
+ * A command that never returns cannot be timed by its caller: this thread
+ * looks at the one in flight a few times per limit and aborts the process
+ * for it (libFuzzer then saves the input, as for any crash).
+ */
+static gpointer watchdog(gpointer opaque)
+{
+    for (;;) {
+        g_usleep(hang_limit_ms * 1000 / 4);
+        int64_t start = __atomic_load_n(&op_start_us, __ATOMIC_ACQUIRE);
+        if (start) {
+            int64_t ms = (g_get_monotonic_time() - start) / 1000;
+            if (ms > hang_limit_ms) {
+                report_hang(op_text, ms, false);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* ---- running commands -------------------------------------------------- */
+
+/*
+ * Run one qtest command, timed.  A FAIL reply means the target built a
+ * bad command: a bug here, not in the machine, so stop loudly.
+ */
+static void run(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static void run(const char *fmt, ...)
+{
+    g_autofree char *line = NULL;
+    g_autofree char *reply = NULL;
+    va_list ap;
+    int64_t start, ms;
+
+    va_start(ap, fmt);
+    line = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (trace) {
+        fprintf(stderr, "%s\n", line);
+    }
+    g_strlcpy(op_text, line, sizeof(op_text));
+    start = g_get_monotonic_time();
+    __atomic_store_n(&op_start_us, start, __ATOMIC_RELEASE);
+    reply = qtest_run_command(line);
+    __atomic_store_n(&op_start_us, 0, __ATOMIC_RELEASE);
+    ms = (g_get_monotonic_time() - start) / 1000;
+    if (ms > hang_limit_ms) {
+        report_hang(line, ms, true);
+    }
+    if (trace > 1) {
+        fprintf(stderr, "# %s\n", reply);
+    }
+    if (g_str_has_prefix(reply, "FAIL")) {
+        fprintf(stderr, "fuzz-pc: bad command '%s': %s\n", line, reply);
+        abort();
+    }
+}
+
+/*
+ * What the main loop does between two commands of a qtest client: run
+ * other sources (realtime timers, deferred work) and carry out requests.
+ * Returns false when the machine asked to shut down or exit: the rest of
+ * the input has no machine to talk to.  A reset request (0xcf9, port 0x92,
+ * the i8042) is carried out here, as it would be.
+ */
+static bool main_loop_pass(void)
+{
+    int status;
+
+    g_main_context_iteration(NULL, FALSE);
+    return !main_loop_should_exit(&status);
+}
+
+/* ---- decoding ------------------------------------------------------------ */
+
+static const char width_suffix[] = { 'b', 'w', 'l', 'q' };
+
+static const FuzzBar *pick_bar(GArray *bars, uint8_t win)
+{
+    if (win < WINDOW_PCI_BAR || !bars->len) {
+        return NULL;
+    }
+    return &g_array_index(bars, FuzzBar, (win - WINDOW_PCI_BAR) % bars->len);
+}
+
+/* @win's base and size; a BAR where it is mapped now (or will be). */
+static void window_range(const Window *table, unsigned n, GArray *bars,
+                         uint8_t win, uint64_t *base, uint64_t *size)
+{
+    const FuzzBar *b = pick_bar(bars, win);
+
+    if (b) {
+        uint64_t addr = pci_get_bar_addr(b->dev, b->bar);
+        *base = addr == PCI_BAR_UNMAPPED ? b->planned : addr;
+        *size = b->size;
+        return;
+    }
+    *base = table[win % n].base;
+    *size = table[win % n].size;
+}
+
+static bool op_pio(Input *in, bool write)
+{
+    uint8_t win, size;
+    uint16_t off;
+    uint32_t val = 0;
+    uint64_t base, len;
+
+    if (!take_u8(in, &win) || !take_u8(in, &size) || !take_u16(in, &off) ||
+        (write && !take_u32(in, &val))) {
+        return false;
+    }
+    window_range(pio_windows, ARRAY_SIZE(pio_windows), io_bars, win, &base,
+                 &len);
+    uint64_t port = (base + off % len) & 0xffff;
+    char w = width_suffix[size % 3];
+    if (write) {
+        run("out%c 0x%" PRIx64 " 0x%" PRIx32, w, port, val);
+    } else {
+        run("in%c 0x%" PRIx64, w, port);
+    }
+    return true;
+}
+
+static bool op_mmio(Input *in, bool write)
+{
+    uint8_t win, size;
+    uint32_t off;
+    uint64_t val = 0, base, len;
+
+    if (!take_u8(in, &win) || !take_u8(in, &size) || !take_u32(in, &off) ||
+        (write && !take_u64(in, &val))) {
+        return false;
+    }
+    window_range(mmio_windows, ARRAY_SIZE(mmio_windows), mem_bars, win,
+                 &base, &len);
+    uint64_t addr = base + off % len;
+    char w = width_suffix[size % 4];
+    if (write) {
+        run("write%c 0x%" PRIx64 " 0x%" PRIx64, w, addr, val);
+    } else {
+        run("read%c 0x%" PRIx64, w, addr);
+    }
+    return true;
+}
+
+static bool op_ram_write(Input *in)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint32_t addr;
+    uint8_t len;
+    char digits[2 * 255 + 1];
+
+    if (!take_u32(in, &addr) || !take_u8(in, &len) || in->left < len) {
+        return false;
+    }
+    for (unsigned i = 0; i < len; i++) {
+        digits[2 * i] = hex[in->p[i] >> 4];
+        digits[2 * i + 1] = hex[in->p[i] & 15];
+    }
+    digits[2 * len] = '\0';
+    in->p += len;
+    in->left -= len;
+    if (len) {
+        run("write 0x%" PRIx64 " %u 0x%s",
+            addr % current_machine->below_4g_mem_size, len, digits);
+    }
+    return true;
+}
+
+static bool op_clock(Input *in)
+{
+    uint32_t ns;
+
+    if (!take_u32(in, &ns)) {
+        return false;
+    }
+    ns = MIN(ns & CLOCK_STEP_MASK, in->clock_left);
+    in->clock_left -= ns;
+    if (ns) {
+        run("clock_step %" PRIu32, ns);
+    }
+    return true;
+}
+
+static void op_clock_next(void)
+{
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    int64_t deadline = qemu_clock_virtual_next_deadline();
+
+    if (deadline >= 0) {
+        int64_t step = MIN(MAX(deadline - now, 0), CLOCK_NEXT_MAX_NS);
+        run("clock_step %" PRId64, step);
+    }
+}
+
+static uint32_t config_address(unsigned devfn, uint8_t reg)
+{
+    return PCI_CONFIG_ENABLE | devfn << 8 | (reg & 0xfc);
+}
+
+static bool op_config(Input *in, bool write)
+{
+    uint8_t dev, size, reg;
+    uint32_t val = 0;
+
+    if (!take_u8(in, &dev) || !take_u8(in, &size) || !take_u8(in, &reg) ||
+        (write && !take_u32(in, &val))) {
+        return false;
+    }
+    unsigned devfn = g_array_index(pci_devfns, unsigned,
+                                   dev % pci_devfns->len);
+    unsigned width = 1u << (size % 3);
+    /* The data port offset selects the bytes, as a CPU's access would. */
+    unsigned data_port = 0xcfc + (reg & (4 - width));
+    run("outl 0xcf8 0x%" PRIx32, config_address(devfn, reg));
+    if (write) {
+        run("out%c 0x%x 0x%" PRIx32, width_suffix[size % 3], data_port, val);
+    } else {
+        run("in%c 0x%x", width_suffix[size % 3], data_port);
+    }
+    return true;
+}
+
+/* Decode and run one operation; false at the end of the input. */
+static bool run_one_op(Input *in)
+{
+    uint8_t op;
+
+    if (!take_u8(in, &op)) {
+        return false;
+    }
+    switch (op % OP_COUNT) {
+    case OP_IN:
+        return op_pio(in, false);
+    case OP_OUT:
+        return op_pio(in, true);
+    case OP_READ:
+        return op_mmio(in, false);
+    case OP_WRITE:
+        return op_mmio(in, true);
+    case OP_RAM_WRITE:
+        return op_ram_write(in);
+    case OP_CLOCK:
+        return op_clock(in);
+    case OP_CFG_READ:
+        return op_config(in, false);
+    case OP_CFG_WRITE:
+        return op_config(in, true);
+    case OP_CLOCK_NEXT:
+        op_clock_next();
+        return true;
+    }
+    g_assert_not_reached();
+}
+
+/* ---- set-up and reset ------------------------------------------------ */
+
+static void collect_function(PCIBus *bus, PCIDevice *dev, void *opaque)
+{
+    unsigned devfn = dev->devfn;
+
+    g_array_append_val(pci_devfns, devfn);
+    for (unsigned bar = 0; bar < PCI_ROM_SLOT; bar++) {
+        const PCIIORegion *r = &dev->io_regions[bar];
+        if (!r->size) {
+            continue;
+        }
+        FuzzBar b = {
+            .dev = dev, .bar = bar, .size = r->size,
+            .mem64 = r->type & PCI_BASE_ADDRESS_MEM_TYPE_64,
+        };
+        g_array_append_val(r->type & PCI_BASE_ADDRESS_SPACE_IO ? io_bars
+                                                               : mem_bars, b);
+    }
+}
+
+/* Addresses for every BAR, each aligned to its size, as firmware would. */
+static void plan_bars(GArray *bars, uint64_t next)
+{
+    for (unsigned i = 0; i < bars->len; i++) {
+        FuzzBar *b = &g_array_index(bars, FuzzBar, i);
+        b->planned = ALIGN_UP(next, b->size);
+        next = b->planned + b->size;
+    }
+}
+
+static void program_bars(GArray *bars)
+{
+    for (unsigned i = 0; i < bars->len; i++) {
+        const FuzzBar *b = &g_array_index(bars, FuzzBar, i);
+        uint8_t reg = PCI_BASE_ADDRESS_0 + 4 * b->bar;
+        run("outl 0xcf8 0x%" PRIx32, config_address(b->dev->devfn, reg));
+        run("outl 0xcfc 0x%" PRIx64, b->planned & 0xffffffff);
+        if (b->mem64) {
+            run("outl 0xcf8 0x%" PRIx32,
+                config_address(b->dev->devfn, reg + 4));
+            run("outl 0xcfc 0x%" PRIx64, b->planned >> 32);
+        }
+    }
+}
+
+/* BARs, decoding and bus mastering, and the rest of the firmware set-up. */
+static void setup_machine(void)
+{
+    program_bars(io_bars);
+    program_bars(mem_bars);
+    for (unsigned i = 0; i < pci_devfns->len; i++) {
+        unsigned devfn = g_array_index(pci_devfns, unsigned, i);
+        run("outl 0xcf8 0x%" PRIx32, config_address(devfn, PCI_COMMAND));
+        run("outw 0xcfc 0x%x", PCI_COMMAND_DECODE);
+    }
+    for (unsigned i = 0; i < ARRAY_SIZE(setup_commands); i++) {
+        run("%s", setup_commands[i]);
+    }
+}
+
+/*
+ * Back to power-on: the virtual clock to 0 first, so devices reset
+ * against the same time in every input, then every device, then RAM
+ * (anonymous memory: MADV_DONTNEED makes it read zero again, costing only
+ * the pages the last input touched).  This is qemu_system_reset() without
+ * its reset hooks: those rebuild the firmware tables from the machine's
+ * configuration (the same tables every time, and most of a reset's cost);
+ * a reset the input asks for (0xcf9, ...) runs them.  The set-up's BAR
+ * moves render the memory map once, at the end of one transaction.
+ */
+static void reset_machine(void)
+{
+    qemu_clock_virtual_set_manual();
+    devices_reset_all();
+    madvise(memory_region_get_ram_ptr(&current_machine->ram),
+            current_machine->ram_size, MADV_DONTNEED);
+    if (trace) {
+        fprintf(stderr, "# reset\n");
+    }
+    memory_region_transaction_begin();
+    setup_machine();
+    memory_region_transaction_commit();
+}
+
+/* The pc machine needs firmware; a blank image keeps inputs host-independent. */
+static char *write_blank_bios(void)
+{
+    g_autofree uint8_t *zeros = g_malloc0(FUZZ_BIOS_SIZE);
+    GError *err = NULL;
+    char *path;
+    int fd = g_file_open_tmp("fuzz-pc-bios-XXXXXX", &path, &err);
+
+    if (fd < 0 || !g_file_set_contents(path, (const char *)zeros,
+                                       FUZZ_BIOS_SIZE, &err)) {
+        fprintf(stderr, "fuzz-pc: %s\n", err->message);
+        exit(1);
+    }
+    close(fd);
+    return path;
+}
+
+static void read_environment(void)
+{
+    const char *limit = g_getenv("FUZZ_PC_HANG_MS");
+
+    if (limit && atoi(limit) > 0) {
+        hang_limit_ms = atoi(limit);
+    }
+    trace = g_getenv("FUZZ_PC_TRACE") ? atoi(g_getenv("FUZZ_PC_TRACE")) : 0;
+}
+
+static void build_machine(void)
+{
+    g_autofree char *bios = write_blank_bios();
+    GPtrArray *argv = g_ptr_array_new();
+
+    for (unsigned i = 0; i < ARRAY_SIZE(machine_args); i++) {
+        g_ptr_array_add(argv, (char *)machine_args[i]);
+    }
+    g_ptr_array_add(argv, (char *)"-bios");
+    g_ptr_array_add(argv, bios);
+    if (trace) {
+        g_autofree char *line = NULL;
+        g_ptr_array_add(argv, NULL);
+        line = g_strjoinv(" ", (char **)argv->pdata);
+        g_ptr_array_remove_index(argv, argv->len - 1);
+        fprintf(stderr, "# machine: %s -qtest stdio\n", line);
+    }
+    kvmpc_init(argv->len, (char **)argv->pdata);
+    unlink(bios);   /* loaded into the ROM already */
+    g_ptr_array_free(argv, true);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    static bool done;
+
+    if (done) {
+        return 0;
+    }
+    done = true;
+    read_environment();
+    build_machine();
+    /*
+     * kvmpc asks GLib to turn these into shutdown requests; here the
+     * process must die of them (libFuzzer installs its own handlers for
+     * INT and TERM only where nobody else has one).
+     */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+
+    pci_devfns = g_array_new(false, false, sizeof(unsigned));
+    io_bars = g_array_new(false, false, sizeof(FuzzBar));
+    mem_bars = g_array_new(false, false, sizeof(FuzzBar));
+    pci_for_each_device(pci_root_bus(), collect_function, NULL);
+    plan_bars(io_bars, FUZZ_PCI_IO_BASE);
+    plan_bars(mem_bars, FUZZ_PCI_MEM_BASE);
+    g_thread_unref(g_thread_new("fuzz-pc-watchdog", watchdog, NULL));
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    Input in = { data, size, CLOCK_INPUT_MAX_NS };
+
+    LLVMFuzzerInitialize(NULL, NULL);
+    reset_machine();
+    while (run_one_op(&in) && main_loop_pass()) {
+    }
+    return 0;
+}

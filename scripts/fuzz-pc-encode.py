@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Write inputs for the fuzz-pc target (fuzz/fuzz-pc.c) from qtest command
+lines, and its dictionary.
+
+    scripts/fuzz-pc-encode.py SCRIPT.qtest OUTPUT     encode one script
+    scripts/fuzz-pc-encode.py --dict OUTPUT           write the dictionary
+    scripts/fuzz-pc-encode.py --check                 seeds and dictionary
+                                                      up to date? (a test)
+
+A script holds one command per line ('#' starts a comment):
+
+    outb|outw|outl ADDR VALUE       inb|inw|inl ADDR
+    writeb|writew|writel|writeq ADDR VALUE
+    readb|readw|readl|readq ADDR
+    write ADDR SIZE 0xHEX           bytes into guest RAM (ADDR < 16 MiB)
+    clock_step NS                   clock_step (to the next timer)
+    cfg_write{b,w,l} DEV REG VALUE  cfg_read{b,w,l} DEV REG
+                                    (DEV: nth PCI function on bus 0)
+
+Plain addresses use window 0 (the whole space) and mean the same address
+in every version of the target.  "WINDOW: command" (e.g. "hpet: writel
+0x10 0x1") gives an offset inside a named window of fuzz-pc.c instead, so
+the fuzzer's mutations of the offset stay on that device.  Window names are
+read from fuzz-pc.c's tables; docs/fuzzing.md describes the format.
+"""
+import re
+import struct
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parent.parent / "fuzz" / "fuzz-pc.c"
+OP = {"in": 0, "out": 1, "read": 2, "write": 3, "ram": 4, "clock": 5,
+      "cfg_read": 6, "cfg_write": 7, "clock_next": 8}
+WIDTH = {"b": 0, "w": 1, "l": 2, "q": 3}
+RAM_SIZE = 16 << 20
+CLOCK_STEP_MAX = (1 << 17) - 1   # fuzz-pc.c's CLOCK_STEP_MASK
+WINDOW_PCI_BAR = 0x80
+
+
+def windows(table):
+    """Names of fuzz-pc.c's window table @table, in index order."""
+    text = SRC.read_text()
+    m = re.search(r"Window %s\[\] = \{(.*?)\n\};" % table, text, re.S)
+    return re.findall(r'\{ "([^"]+)"', m.group(1))
+
+
+PIO = windows("pio_windows")
+MMIO = windows("mmio_windows")
+
+
+def num(s):
+    return int(s, 0)
+
+
+def window_index(name, table, is_pio):
+    if name is None:
+        return 0
+    if name.startswith("iobar") or name.startswith("membar"):
+        return WINDOW_PCI_BAR + int(name.split("bar")[1])
+    if name not in table:
+        sys.exit(f"unknown {'port' if is_pio else 'memory'} window '{name}'")
+    return table.index(name)
+
+
+def encode_line(line, win):
+    words = line.split()
+    cmd = words[0]
+    m = re.fullmatch(r"(in|out|read|write|cfg_read|cfg_write)([bwlq])", cmd)
+    if m:
+        kind, w = m.group(1), WIDTH[m.group(2)]
+        args = [num(a) for a in words[1:]]
+        if kind in ("in", "out"):
+            out = struct.pack("<BBBH", OP[kind], window_index(win, PIO, True),
+                              w, args[0] & 0xffff)
+            return out + (struct.pack("<I", args[1] & 0xffffffff)
+                          if kind == "out" else b"")
+        if kind in ("read", "write"):
+            out = struct.pack("<BBBI", OP[kind],
+                              window_index(win, MMIO, False), w, args[0])
+            return out + (struct.pack("<Q", args[1] & (2**64 - 1))
+                          if kind == "write" else b"")
+        out = struct.pack("<BBBB", OP[kind], args[0], w, args[1])
+        return out + (struct.pack("<I", args[2]) if kind == "cfg_write"
+                      else b"")
+    if cmd == "write":
+        addr, size, data = num(words[1]), num(words[2]), words[3]
+        raw = bytes.fromhex(data[2:]).ljust(size, b"\0")[:size]
+        if addr + size > RAM_SIZE:
+            sys.exit(f"'{line}': write is for RAM below {RAM_SIZE:#x}")
+        out = b""
+        for i in range(0, size, 255):
+            chunk = raw[i:i + 255]
+            out += struct.pack("<BIB", OP["ram"], addr + i, len(chunk)) + chunk
+        return out
+    if cmd == "clock_step" and len(words) == 1:
+        return bytes([OP["clock_next"]])
+    if cmd == "clock_step":
+        ns, out = num(words[1]), b""
+        while ns > 0:
+            step = min(ns, CLOCK_STEP_MAX)
+            out += struct.pack("<BI", OP["clock"], step)
+            ns -= step
+        return out
+    sys.exit(f"cannot encode '{line}'")
+
+
+def encode(text):
+    out = b""
+    for raw in text.splitlines():
+        line = raw.split("#")[0].strip()
+        if not line:
+            continue
+        win = None
+        if ":" in line.split()[0]:
+            win, line = line.split(":", 1)
+            win, line = win.strip(), line.strip()
+        out += encode_line(line, win)
+    return out
+
+
+# Dictionary: the opcode/window/width prefix of an access to each window,
+# register offsets and values the devices care about, and a few whole
+# operations that take a device somewhere interesting in one step.
+DICT_VALUES = {
+    # HPET: capabilities, config (enable, legacy), status, counter, timer 0
+    "hpet_cfg": 0x10, "hpet_isr": 0x20, "hpet_counter": 0xf0,
+    "hpet_t0_cfg": 0x100, "hpet_t0_cmp": 0x108, "hpet_t1_cfg": 0x120,
+    "hpet_t2_cfg": 0x140,
+    # fw_cfg keys: signature, id, file dir; DMA control: read|select
+    "fwcfg_key_sig": 0x0000, "fwcfg_key_id": 0x0001, "fwcfg_key_dir": 0x0019,
+    "fwcfg_dma_ctl_read_select": 0x0019000a,
+    # PCI config addresses of the functions on bus 0
+    "pci_cfg_testdev_bar0": 0x80001010, "pci_cfg_testdev_cmd": 0x80001004,
+    "pci_cfg_testdev_msi": 0x80001040, "pci_cfg_testdev_msi_addr": 0x80001044,
+    "pci_cfg_piix4_pmba": 0x80000b40, "pci_cfg_piix3_pirq": 0x80000860,
+    "pci_cfg_i440fx_pam": 0x80000058,
+    # addresses that MSIs, DMA and BARs aim at
+    "addr_bar_pool": 0xe0000000, "addr_msi_window": 0xfee00000,
+    "addr_hpet": 0xfed00000,
+    # RTC index: status A/B/C, periodic rate; i8042 commands
+    "rtc_reg_a": 0x0a, "rtc_reg_b": 0x0b, "rtc_reg_c": 0x0c,
+    "kbd_cmd_write_mode": 0x60, "kbd_cmd_reset": 0xfe, "kbd_cmd_self_test": 0xaa,
+    # 8237: mask, mode (single, read/write, autoinit), clear flip-flop
+    "dma_mode_autoinit_read": 0x58, "dma_clear_ff": 0x0c,
+    # serial: LCR DLAB, FIFO enable, loopback
+    "uart_lcr_dlab": 0x83, "uart_fcr_fifo": 0xc7, "uart_mcr_loop": 0x10,
+    # ACPI: SLP_EN|S5, SCI enable/disable commands
+    "acpi_pm1_cnt_s5": 0x2000, "acpi_enable": 0xf1, "acpi_disable": 0xf0,
+}
+
+DICT_OPS = {
+    "op_hpet_enable": "hpet: writel 0x10 0x1",
+    "op_hpet_legacy": "hpet: writel 0x10 0x3",
+    "op_hpet_t0_periodic": "hpet: writeq 0x100 0x4c",
+    "op_fwcfg_select_dir": "fw_cfg: outw 0x0 0x19",
+    "op_fwcfg_dma_lo": "fw_cfg: outl 0x8 0x100000",
+    "op_pci_testdev_bar0": "outl 0xcf8 0x80001010",
+    "op_pci_testdev_msi_enable": "outl 0xcf8 0x80001040",
+    "op_rtc_select_b": "rtc: outb 0x0 0xb",
+    "op_kbd_cmd": "i8042: outb 0x4 0xd4",
+    "op_clock_next": "clock_step",
+    "op_clock_100us": "clock_step 100000",
+}
+
+
+def dict_entry(name, data):
+    esc = "".join(f"\\x{b:02x}" for b in data)
+    return f'{name}="{esc}"\n'
+
+
+def dictionary():
+    out = ["# fuzz-pc dictionary (scripts/fuzz-pc-encode.py --dict; do not edit)\n"]
+    for i, name in enumerate(PIO):
+        key = re.sub(r"\W", "_", name)
+        out.append(dict_entry(f"in_{key}", bytes([OP["in"], i])))
+        out.append(dict_entry(f"out_{key}", bytes([OP["out"], i])))
+    for i, name in enumerate(MMIO):
+        key = re.sub(r"\W", "_", name)
+        out.append(dict_entry(f"read_{key}", bytes([OP["read"], i])))
+        out.append(dict_entry(f"write_{key}", bytes([OP["write"], i])))
+    for name, val in DICT_VALUES.items():
+        fmt = "<H" if val <= 0xffff else "<I"
+        out.append(dict_entry(name, struct.pack(fmt, val)))
+    for name, line in DICT_OPS.items():
+        out.append(dict_entry(name, encode(line)))
+    return "".join(out)
+
+
+def check():
+    """fuzz/corpus/pc/NAME must be the encoding of fuzz/seeds/pc/NAME.qtest
+    (corpus inputs without a script, such as minimised crashes, are left
+    alone), and the dictionary must match this script's."""
+    root = SRC.parent
+    stale = [str(q) for q in sorted((root / "seeds" / "pc").glob("*.qtest"))
+             if not (root / "corpus" / "pc" / q.stem).exists() or
+             (root / "corpus" / "pc" / q.stem).read_bytes() !=
+             encode(q.read_text())]
+    if (root / "pc-machine.dict").read_text() != dictionary():
+        stale.append(str(root / "pc-machine.dict"))
+    for name in stale:
+        print(f"stale: {name} (re-run scripts/fuzz-pc-encode.py)")
+    return 1 if stale else 0
+
+
+def main():
+    if sys.argv[1:] == ["--check"]:
+        sys.exit(check())
+    if len(sys.argv) == 3 and sys.argv[1] == "--dict":
+        Path(sys.argv[2]).write_text(dictionary())
+    elif len(sys.argv) == 3:
+        Path(sys.argv[2]).write_bytes(encode(Path(sys.argv[1]).read_text()))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
