@@ -268,10 +268,16 @@ static uint64_t ticks_to_match(const HPETTimer *t, uint64_t c)
     return (t->cmp - c) & timer_width_mask(t);
 }
 
-static void hpet_arm(HPETTimer *t)
+/*
+ * Arm @t's QEMU timer for its next match as seen from virtual time @now.
+ * Callers that just computed the comparator from the counter at @now pass
+ * that same @now: with a short period, a fresh clock reading could already
+ * be past the new comparator, and the match would then be a whole counter
+ * wrap away.
+ */
+static void hpet_arm_at(HPETTimer *t, int64_t now)
 {
     HPETState *s = t->hpet;
-    int64_t now = vclock_now();
     uint64_t c = hpet_counter_at(s, now);
     uint64_t d;
 
@@ -294,6 +300,11 @@ static void hpet_arm(HPETTimer *t)
         return;
     }
     timer_mod(t->qtimer, hpet_time_after(s, now, d));
+}
+
+static void hpet_arm(HPETTimer *t)
+{
+    hpet_arm_at(t, vclock_now());
 }
 
 /*
@@ -326,8 +337,10 @@ static void hpet_timer_expired(void *opaque)
     }
     hpet_deliver(t);
     if ((t->config & TN_PERIODIC) && (t->period & timer_width_mask(t))) {
-        hpet_advance_periodic(t, hpet_counter_at(t->hpet, vclock_now()));
-        hpet_arm(t);
+        int64_t now = vclock_now();
+
+        hpet_advance_periodic(t, hpet_counter_at(t->hpet, now));
+        hpet_arm_at(t, now);
     }
 }
 
