@@ -397,8 +397,17 @@ bool qcow2_alloc_bytes(BlockDriverState *bs, uint64_t len, uint64_t *offset,
     g_assert(len > 0 && ALIGN_UP(len, 512) <= s->cluster_size);
     /* Pack into the cluster the last compressed cluster ended in, when
      * the data up to the end of its last sector fits there. */
+    uint64_t rc = 0;
+
     if (cur && ALIGN_UP(cur + len, 512) <=
-               ALIGN_DOWN(cur, s->cluster_size) + s->cluster_size) {
+               ALIGN_DOWN(cur, s->cluster_size) + s->cluster_size &&
+        !qcow2_get_refcount(bs, cur >> s->cluster_bits, &rc, errp)) {
+        return false;
+    }
+    /* (With 1-bit refcounts no cluster can be shared: rc stays at max.) */
+    if (cur && ALIGN_UP(cur + len, 512) <=
+               ALIGN_DOWN(cur, s->cluster_size) + s->cluster_size &&
+        rc < s->refcount_max) {
         if (!qcow2_update_refcount(bs, cur, 1, 1, errp)) {
             return false;
         }

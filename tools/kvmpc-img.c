@@ -364,8 +364,7 @@ static void info_json(BlockDriverState *bs, const BlockImageInfo *info,
         g_string_append(o, "        }\n    },\n");
     }
     if (b) {
-        char *full = bdrv_backing(bs) ? g_strdup(bdrv_filename(bdrv_backing(bs)))
-                                      : g_strdup(b);
+        char *full = bdrv_backing_path(bdrv_filename(bs), b);
 
         g_string_append(o, "    \"full-backing-filename\": ");
         json_str(o, full);
