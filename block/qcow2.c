@@ -650,11 +650,14 @@ static bool qcow2_pread(BlockDriverState *bs, uint64_t off, uint64_t len,
 
     g_mutex_lock(&s->lock);
     while (ok && len) {
-        uint64_t e, n, in = offset_into_cluster(s, off);
+        uint64_t e, n = 0, in = offset_into_cluster(s, off);
 
         ok = qcow2_get_l2_entry(bs, off, &e, errp) &&
              extent_length(bs, off, e, len, &n, errp) &&
              read_entry(bs, off - in, e, in, n, p, errp);
+        if (!ok) {
+            break;
+        }
         off += n;
         p += n;
         len -= n;
@@ -812,9 +815,12 @@ static bool write_locked(BlockDriverState *bs, uint64_t off, uint64_t len,
     bool ok = writable(bs, errp);
 
     while (ok && len) {
-        uint64_t n;
+        uint64_t n = 0;
 
         ok = write_chunk(bs, off, len, p, olds, &n, errp);
+        if (!ok) {
+            break;
+        }
         off += n;
         p += n;
         len -= n;
