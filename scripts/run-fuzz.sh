@@ -3,7 +3,7 @@
 # SECONDS (default 60), one after the other, with its seed corpus and
 # dictionary.  New corpus inputs go to BUILD_DIR/fuzz/corpus-TARGET.
 #   scripts/run-fuzz.sh [BUILD_DIR] [SECONDS] [TARGET...]
-# TARGET: qmp-json, pc (default: all).  Exit status: 0 when no target
+# TARGET: qmp-json, pc, qcow2 (default: all).  Exit status: 0 when no target
 # found anything, 1 when one crashed, hung or leaked (its input and log are
 # named), 77 when clang/libFuzzer is missing.
 set -euo pipefail
@@ -12,13 +12,15 @@ dir=${1:-build-fuzz}
 secs=${2:-60}
 shift $(( $# < 2 ? $# : 2 ))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(qmp-json pc)
+[ ${#targets[@]} -gt 0 ] || targets=(qmp-json pc qcow2)
 
 # Per target: dictionary, and extra libFuzzer options.  -timeout is the
 # whole input's limit; fuzz-pc also times every operation itself
 # (FUZZ_PC_HANG_MS, 1 s by default).
-declare -A dict=([qmp-json]=fuzz/qmp-json.dict [pc]=fuzz/pc-machine.dict)
-declare -A opts=([qmp-json]="" [pc]="-timeout=10 -max_len=4096")
+declare -A dict=([qmp-json]=fuzz/qmp-json.dict [pc]=fuzz/pc-machine.dict
+                 [qcow2]=)
+declare -A opts=([qmp-json]="" [pc]="-timeout=10 -max_len=4096"
+                 [qcow2]="-timeout=10 -rss_limit_mb=4096")
 
 if ! command -v clang >/dev/null; then
     echo "SKIP: clang is not installed (libFuzzer needs it)"
@@ -41,7 +43,7 @@ for t in "${targets[@]}"; do
     mkdir -p "$corpus" "$dir/fuzz/artifacts-$t"
     # shellcheck disable=SC2086
     if "$dir/fuzz/fuzz-$t" -max_total_time="$secs" -print_final_stats=1 \
-            -dict="${dict[$t]}" ${opts[$t]} \
+            ${dict[$t]:+-dict="${dict[$t]}"} ${opts[$t]} \
             -artifact_prefix="$dir/fuzz/artifacts-$t/" \
             "$corpus" "fuzz/corpus/$t" 2>"$log"; then
         execs=$(grep -oE "stat::number_of_executed_units: *[0-9]+" "$log" |

@@ -1,0 +1,582 @@
+/*
+ * The block layer's generic part: the driver registry, opening nodes and
+ * their backing chains, and the one request path every user goes
+ * through (bounds checks, alignment bounces for O_DIRECT, write-through
+ * flushes, statistics).  See docs/block.md.
+ */
+#include "qemu/osdep.h"
+#include "block/block-int.h"
+
+#include <limits.h>
+
+/* A chain deeper than this is almost certainly a loop we could not see
+ * by name (hard links, bind mounts); refuse it rather than recurse. */
+#define BDRV_MAX_BACKING_DEPTH 64
+
+static const BlockDriver *const drivers[] = {
+    &bdrv_qcow2_driver, &bdrv_raw_driver, &bdrv_file_driver,
+};
+
+const BlockDriver *bdrv_find_format(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(drivers); i++) {
+        if (!strcmp(drivers[i]->format_name, name)) {
+            return drivers[i];
+        }
+    }
+    return NULL;
+}
+
+bool bdrv_parse_cache_mode(const char *mode, int *flags, GError **errp)
+{
+    static const struct { const char *name; int set; } modes[] = {
+        { "writeback", 0 },
+        { "none", BDRV_O_NOCACHE },
+        { "writethrough", BDRV_O_WRITETHROUGH },
+        { "directsync", BDRV_O_NOCACHE | BDRV_O_WRITETHROUGH },
+        { "unsafe", BDRV_O_NO_FLUSH },
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+        if (!strcmp(mode, modes[i].name)) {
+            *flags &= ~(BDRV_O_NOCACHE | BDRV_O_WRITETHROUGH |
+                        BDRV_O_NO_FLUSH);
+            *flags |= modes[i].set;
+            return true;
+        }
+    }
+    error_setg(errp, "invalid cache mode '%s' (none, writeback, "
+               "writethrough, directsync, unsafe)", mode);
+    return false;
+}
+
+bool bdrv_parse_aio_mode(const char *mode, int *flags, GError **errp)
+{
+    if (!strcmp(mode, "threads")) {
+        return true;
+    }
+    if (!strcmp(mode, "io_uring")) {
+        /* Not implemented yet (docs/block.md, "What is missing"). */
+        error_setg(errp, "aio=io_uring is not supported by this kvmpc yet; "
+                   "use aio=threads");
+        return false;
+    }
+    error_setg(errp, "invalid aio mode '%s' (threads, io_uring)", mode);
+    return false;
+}
+
+static BlockDriverState *bdrv_new(const BlockDriver *drv,
+                                  const char *filename, int flags)
+{
+    BlockDriverState *bs = g_new0(BlockDriverState, 1);
+
+    bs->drv = drv;
+    bs->opaque = drv->instance_size ? g_malloc0(drv->instance_size) : NULL;
+    bs->filename = g_strdup(filename);
+    bs->flags = flags;
+    bs->refcnt = 1;
+    bs->request_alignment = 1;
+    g_mutex_init(&bs->rmw_lock);
+    return bs;
+}
+
+static void bdrv_free(BlockDriverState *bs)
+{
+    g_mutex_clear(&bs->rmw_lock);
+    g_free(bs->opaque);
+    g_free(bs->filename);
+    g_free(bs);
+}
+
+void bdrv_unref(BlockDriverState *bs)
+{
+    if (!bs || --bs->refcnt > 0) {
+        return;
+    }
+    g_assert(g_atomic_int_get(&bs->in_flight) == 0);
+    if (bs->drv->close) {
+        bs->drv->close(bs);
+    }
+    bdrv_unref(bs->backing);
+    bdrv_unref(bs->file);
+    bdrv_free(bs);
+}
+
+BlockDriverState *bdrv_open_file(const char *filename, int flags,
+                                 GError **errp)
+{
+    BlockDriverState *bs = bdrv_new(&bdrv_file_driver, filename, flags);
+
+    if (!bdrv_file_driver.open(bs, filename, flags, errp)) {
+        bdrv_file_driver.close(bs);
+        bdrv_free(bs);
+        return NULL;
+    }
+    return bs;
+}
+
+static const BlockDriver *bdrv_probe(BlockDriverState *file, GError **errp)
+{
+    uint8_t buf[512] = { 0 };
+    uint64_t len = MIN(file->size, sizeof(buf));
+    const BlockDriver *best = &bdrv_raw_driver;
+    int best_score = 0;
+
+    if (len && !bdrv_pread(file, 0, len, buf, errp)) {
+        return NULL;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(drivers); i++) {
+        int score = drivers[i]->probe ? drivers[i]->probe(buf, len) : 0;
+
+        if (score > best_score) {
+            best_score = score;
+            best = drivers[i];
+        }
+    }
+    return best;
+}
+
+/*
+ * The chain being opened on this thread, as canonical paths: a backing
+ * file that is already on it is a loop.
+ */
+static __thread GPtrArray *open_stack;
+
+static bool open_stack_push(const char *filename, GError **errp)
+{
+    char *canon = realpath(filename, NULL);
+
+    if (!canon) {
+        canon = g_strdup(filename);  /* the open itself will say why */
+    }
+    if (!open_stack) {
+        open_stack = g_ptr_array_new_with_free_func(free);
+    }
+    for (guint i = 0; i < open_stack->len; i++) {
+        if (!strcmp(open_stack->pdata[i], canon)) {
+            error_setg(errp, "'%s': backing file loop (the chain comes back "
+                       "to this image)", filename);
+            free(canon);
+            return false;
+        }
+    }
+    if (open_stack->len >= BDRV_MAX_BACKING_DEPTH) {
+        error_setg(errp, "'%s': backing chain deeper than %d images",
+                   filename, BDRV_MAX_BACKING_DEPTH);
+        free(canon);
+        return false;
+    }
+    g_ptr_array_add(open_stack, canon);
+    return true;
+}
+
+static void open_stack_pop(void)
+{
+    g_ptr_array_remove_index(open_stack, open_stack->len - 1);
+    if (!open_stack->len) {
+        g_ptr_array_unref(open_stack);
+        open_stack = NULL;
+    }
+}
+
+static BlockDriverState *bdrv_open_format(const char *filename,
+                                          const char *format, int flags,
+                                          GError **errp)
+{
+    const BlockDriver *drv = NULL;
+    BlockDriverState *file, *bs;
+
+    if (format) {
+        drv = bdrv_find_format(format);
+        if (!drv) {
+            error_setg(errp, "'%s': unknown format '%s'", filename, format);
+            return NULL;
+        }
+    }
+    if (drv && drv->is_protocol) {
+        return bdrv_open_file(filename, flags, errp);
+    }
+    /* Write-through is the top node's job: one flush per write, not one
+     * per layer. */
+    file = bdrv_open_file(filename, flags & ~BDRV_O_WRITETHROUGH, errp);
+    if (!file) {
+        return NULL;
+    }
+    if (!drv && !(drv = bdrv_probe(file, errp))) {
+        bdrv_unref(file);
+        return NULL;
+    }
+    bs = bdrv_new(drv, filename, flags);
+    bs->file = file;
+    if (!drv->open(bs, filename, flags, errp)) {
+        bdrv_unref(bs);
+        return NULL;
+    }
+    return bs;
+}
+
+BlockDriverState *bdrv_open(const char *filename, const char *format,
+                            int flags, GError **errp)
+{
+    BlockDriverState *bs;
+
+    if (!open_stack_push(filename, errp)) {
+        return NULL;
+    }
+    bs = bdrv_open_format(filename, format, flags, errp);
+    open_stack_pop();
+    return bs;
+}
+
+bool bdrv_create(const char *format, const char *filename, uint64_t size,
+                 GHashTable *opts, GError **errp)
+{
+    const BlockDriver *drv = bdrv_find_format(format);
+
+    if (!drv || !drv->create) {
+        error_setg(errp, "'%s': cannot create images of format '%s'",
+                   filename, format);
+        return false;
+    }
+    return drv->create(filename, size, opts, errp);
+}
+
+char *bdrv_backing_path(const char *image, const char *backing)
+{
+    char *dir;
+    char *path;
+
+    if (g_path_is_absolute(backing)) {
+        return g_strdup(backing);
+    }
+    /* Relative names are relative to the image naming them, as in QEMU. */
+    dir = g_path_get_dirname(image);
+    path = strcmp(dir, ".") ? g_build_filename(dir, backing, NULL)
+                            : g_strdup(backing);
+    g_free(dir);
+    return path;
+}
+
+const char *bdrv_format_name(BlockDriverState *bs) { return bs->drv->format_name; }
+const char *bdrv_filename(BlockDriverState *bs) { return bs->filename; }
+BlockDriverState *bdrv_file(BlockDriverState *bs) { return bs->file; }
+BlockDriverState *bdrv_backing(BlockDriverState *bs) { return bs->backing; }
+bool bdrv_is_read_only(BlockDriverState *bs) { return !(bs->flags & BDRV_O_RDWR); }
+uint64_t bdrv_getlength(BlockDriverState *bs) { return bs->size; }
+uint32_t bdrv_cluster_size(BlockDriverState *bs) { return bs->cluster_size; }
+
+int64_t bdrv_allocated_size(BlockDriverState *bs)
+{
+    if (bs->drv->allocated_size) {
+        return bs->drv->allocated_size(bs);
+    }
+    return bs->file ? bdrv_allocated_size(bs->file) : -1;
+}
+
+void bdrv_get_stats(BlockDriverState *bs, BlockStats *st)
+{
+    st->reads = __atomic_load_n(&bs->stats.reads, __ATOMIC_RELAXED);
+    st->writes = __atomic_load_n(&bs->stats.writes, __ATOMIC_RELAXED);
+    st->flushes = __atomic_load_n(&bs->stats.flushes, __ATOMIC_RELAXED);
+    st->bounced = __atomic_load_n(&bs->stats.bounced, __ATOMIC_RELAXED);
+}
+
+static void stat_inc(uint64_t *counter)
+{
+    __atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+}
+
+static bool check_request(BlockDriverState *bs, uint64_t offset,
+                          uint64_t bytes, GError **errp)
+{
+    /* A protocol node is a host file: a format driver grows it by writing
+     * past its end, and reads past the end give zeroes, as a sparse file's
+     * would. */
+    uint64_t limit = bs->drv->is_protocol ? INT64_MAX : bs->size;
+
+    if (!range_within(offset, bytes, limit)) {
+        error_setg(errp, "'%s': request at %" PRIu64 "+%" PRIu64
+                   " is past the end (%" PRIu64 " bytes)",
+                   bs->filename, offset, bytes, bs->size);
+        return false;
+    }
+    return true;
+}
+
+static bool check_writable(BlockDriverState *bs, GError **errp)
+{
+    if (!(bs->flags & BDRV_O_RDWR)) {
+        error_setg(errp, "'%s': image is read-only", bs->filename);
+        return false;
+    }
+    return true;
+}
+
+/* Does this request need a bounce buffer to meet the node's alignment? */
+static bool needs_bounce(BlockDriverState *bs, uint64_t offset,
+                         uint64_t bytes, const void *buf)
+{
+    uint32_t a = bs->request_alignment;
+
+    return a > 1 && ((offset | bytes | (uintptr_t)buf) & (a - 1));
+}
+
+/*
+ * O_DIRECT needs aligned offsets, lengths and buffers: read the aligned
+ * span into an aligned buffer, and for writes merge and write it back
+ * (under rmw_lock, so two bounced writes sharing a block cannot lose
+ * each other's bytes).
+ */
+static bool bounce_io(BlockDriverState *bs, bool write, uint64_t offset,
+                      uint64_t bytes, void *rbuf, const void *wbuf,
+                      GError **errp)
+{
+    uint32_t a = bs->request_alignment;
+    uint64_t start = ALIGN_DOWN(offset, a);
+    uint64_t end = ALIGN_UP(offset + bytes, a);
+    uint64_t tail = MIN(end, ALIGN_UP(bs->size, a));
+    void *bounce = NULL;
+    bool ok;
+
+    stat_inc(&bs->stats.bounced);
+    if (posix_memalign(&bounce, MAX(a, 4096), end - start)) {
+        error_setg(errp, "'%s': out of memory for a %" PRIu64
+                   "-byte bounce buffer", bs->filename, end - start);
+        return false;
+    }
+    memset(bounce, 0, end - start);
+    if (write) {
+        g_mutex_lock(&bs->rmw_lock);
+    }
+    /* The host file may end inside the last aligned block: the driver
+     * reads zeroes there. */
+    ok = bs->drv->pread(bs, start, tail - start, bounce, errp);
+    if (ok && write) {
+        memcpy((uint8_t *)bounce + (offset - start), wbuf, bytes);
+        ok = bs->drv->pwrite(bs, start, end - start, bounce, errp);
+    } else if (ok) {
+        memcpy(rbuf, (uint8_t *)bounce + (offset - start), bytes);
+    }
+    if (write) {
+        g_mutex_unlock(&bs->rmw_lock);
+    }
+    free(bounce);
+    return ok;
+}
+
+bool bdrv_pread(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                void *buf, GError **errp)
+{
+    if (!check_request(bs, offset, bytes, errp)) {
+        return false;
+    }
+    if (!bytes) {
+        return true;
+    }
+    stat_inc(&bs->stats.reads);
+    if (needs_bounce(bs, offset, bytes, buf)) {
+        return bounce_io(bs, false, offset, bytes, buf, NULL, errp);
+    }
+    return bs->drv->pread(bs, offset, bytes, buf, errp);
+}
+
+static bool write_through(BlockDriverState *bs, GError **errp)
+{
+    return !(bs->flags & BDRV_O_WRITETHROUGH) || bdrv_flush(bs, errp);
+}
+
+bool bdrv_pwrite(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                 const void *buf, GError **errp)
+{
+    bool ok;
+
+    if (!check_writable(bs, errp) || !check_request(bs, offset, bytes, errp)) {
+        return false;
+    }
+    if (!bytes) {
+        return true;
+    }
+    stat_inc(&bs->stats.writes);
+    if (needs_bounce(bs, offset, bytes, buf)) {
+        ok = bounce_io(bs, true, offset, bytes, NULL, buf, errp);
+    } else {
+        ok = bs->drv->pwrite(bs, offset, bytes, buf, errp);
+    }
+    return ok && write_through(bs, errp);
+}
+
+/* Fallback for drivers without a zeroing operation: write zero buffers. */
+static bool write_zero_buffers(BlockDriverState *bs, uint64_t offset,
+                               uint64_t bytes, GError **errp)
+{
+    uint64_t chunk = MIN(bytes, 1 * MiB);
+    void *zero = NULL;
+    bool ok = true;
+
+    if (posix_memalign(&zero, 4096, chunk)) {
+        error_setg(errp, "'%s': out of memory", bs->filename);
+        return false;
+    }
+    memset(zero, 0, chunk);
+    while (ok && bytes) {
+        uint64_t n = MIN(bytes, chunk);
+
+        ok = bdrv_pwrite(bs, offset, n, zero, errp);
+        offset += n;
+        bytes -= n;
+    }
+    free(zero);
+    return ok;
+}
+
+bool bdrv_pwrite_zeroes(BlockDriverState *bs, uint64_t offset,
+                        uint64_t bytes, int flags, GError **errp)
+{
+    uint32_t a = bs->request_alignment;
+
+    if (!check_writable(bs, errp) || !check_request(bs, offset, bytes, errp)) {
+        return false;
+    }
+    if (!bytes) {
+        return true;
+    }
+    if (!bs->drv->pwrite_zeroes || ((offset | bytes) & (a - 1))) {
+        return write_zero_buffers(bs, offset, bytes, errp);
+    }
+    stat_inc(&bs->stats.writes);
+    return bs->drv->pwrite_zeroes(bs, offset, bytes, flags, errp) &&
+           write_through(bs, errp);
+}
+
+bool bdrv_pdiscard(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                   GError **errp)
+{
+    if (!check_writable(bs, errp) || !check_request(bs, offset, bytes, errp)) {
+        return false;
+    }
+    /* Discard is a hint: drivers that cannot, do nothing. */
+    if (!bytes || !bs->drv->pdiscard) {
+        return true;
+    }
+    return bs->drv->pdiscard(bs, offset, bytes, errp) &&
+           write_through(bs, errp);
+}
+
+bool bdrv_pwrite_compressed(BlockDriverState *bs, uint64_t offset,
+                            uint64_t bytes, const void *buf, GError **errp)
+{
+    if (!check_writable(bs, errp) || !check_request(bs, offset, bytes, errp)) {
+        return false;
+    }
+    if (!bs->drv->pwrite_compressed) {
+        error_setg(errp, "'%s': format '%s' does not support compression",
+                   bs->filename, bs->drv->format_name);
+        return false;
+    }
+    stat_inc(&bs->stats.writes);
+    return bs->drv->pwrite_compressed(bs, offset, bytes, buf, errp) &&
+           write_through(bs, errp);
+}
+
+bool bdrv_flush(BlockDriverState *bs, GError **errp)
+{
+    if (!(bs->flags & BDRV_O_RDWR)) {
+        return true;
+    }
+    stat_inc(&bs->stats.flushes);
+    /* The format driver writes its cached metadata and flushes its file
+     * itself, in the order its crash consistency needs. */
+    if (bs->drv->flush) {
+        return bs->drv->flush(bs, errp);
+    }
+    return !bs->file || bdrv_flush(bs->file, errp);
+}
+
+bool bdrv_truncate(BlockDriverState *bs, uint64_t size, GError **errp)
+{
+    if (!check_writable(bs, errp)) {
+        return false;
+    }
+    if (!bs->drv->truncate) {
+        error_setg(errp, "'%s': format '%s' cannot be resized",
+                   bs->filename, bs->drv->format_name);
+        return false;
+    }
+    return bs->drv->truncate(bs, size, errp);
+}
+
+int bdrv_block_status(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                      uint64_t *pnum, uint64_t *map, BlockDriverState **file,
+                      GError **errp)
+{
+    if (!check_request(bs, offset, bytes, errp)) {
+        return -1;
+    }
+    *map = 0;
+    *file = NULL;
+    if (!bytes) {
+        *pnum = 0;
+        return 0;
+    }
+    if (!bs->drv->block_status) {
+        *pnum = bytes;
+        return BDRV_BLOCK_DATA | BDRV_BLOCK_ALLOCATED;
+    }
+    return bs->drv->block_status(bs, offset, bytes, pnum, map, file, errp);
+}
+
+int bdrv_block_status_above(BlockDriverState *bs, uint64_t offset,
+                            uint64_t bytes, uint64_t *pnum, uint64_t *map,
+                            BlockDriverState **file, int *depth,
+                            GError **errp)
+{
+    for (*depth = 0; ; (*depth)++) {
+        int ret = bdrv_block_status(bs, offset, bytes, pnum, map, file,
+                                    errp);
+
+        if (ret < 0 || (ret & BDRV_BLOCK_ALLOCATED) || !bs->backing) {
+            return ret;
+        }
+        /* Unallocated here: the backing node decides, but only for the
+         * bytes this layer reported and only where the backing node
+         * exists; past its end the content is zero. */
+        bytes = *pnum;
+        if (offset >= bs->backing->size) {
+            *pnum = bytes;
+            return BDRV_BLOCK_ZERO;
+        }
+        bytes = MIN(bytes, bs->backing->size - offset);
+        bs = bs->backing;
+    }
+}
+
+bool bdrv_check(BlockDriverState *bs, BlockCheckResult *res, int fix,
+                GError **errp)
+{
+    if (!bs->drv->check) {
+        error_setg(errp, "'%s': format '%s' does not support checks",
+                   bs->filename, bs->drv->format_name);
+        return false;
+    }
+    return bs->drv->check(bs, res, fix, errp);
+}
+
+bool bdrv_get_info(BlockDriverState *bs, BlockImageInfo *info, GError **errp)
+{
+    memset(info, 0, sizeof(*info));
+    info->cluster_size = bs->cluster_size;
+    if (bs->drv->get_info) {
+        return bs->drv->get_info(bs, info, errp);
+    }
+    return true;
+}
+
+void bdrv_image_info_clear(BlockImageInfo *info)
+{
+    g_free(info->backing_file);
+    g_free(info->backing_fmt);
+    if (info->snapshots) {
+        g_ptr_array_unref(info->snapshots);
+    }
+    memset(info, 0, sizeof(*info));
+}

@@ -1,0 +1,318 @@
+/*
+ * The "file" protocol driver: a host file or block device, accessed with
+ * pread/pwrite (POSIX), fdatasync, fallocate (Linux fallocate(2): hole
+ * punching and zero ranges) and lseek SEEK_DATA/SEEK_HOLE for sparseness.
+ *
+ * cache=none/directsync open with O_DIRECT; the generic layer then
+ * bounces requests that are not aligned to request_alignment.
+ */
+#include "qemu/osdep.h"
+#include "block/block-int.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+typedef struct FileState {
+    int fd;
+    bool is_blockdev;
+} FileState;
+
+static bool file_error(BlockDriverState *bs, int err, const char *what,
+                       GError **errp)
+{
+    error_setg(errp, "'%s': %s: %s", bs->filename, what, g_strerror(err));
+    return false;
+}
+
+static uint32_t direct_io_alignment(int fd, bool is_blockdev)
+{
+    int ssize = 0;
+
+    if (is_blockdev && ioctl(fd, BLKSSZGET, &ssize) == 0 && ssize > 0) {
+        return ssize;
+    }
+    /* Regular files: 4 KiB satisfies every Linux file system's O_DIRECT
+     * rules (some accept 512, none need more than the page size). */
+    return 4096;
+}
+
+static bool file_open(BlockDriverState *bs, const char *filename, int flags,
+                      GError **errp)
+{
+    FileState *s = bs->opaque;
+    int oflags = O_CLOEXEC | ((flags & BDRV_O_RDWR) ? O_RDWR : O_RDONLY);
+    struct stat st;
+    off_t end;
+
+    if (flags & BDRV_O_NOCACHE) {
+        oflags |= O_DIRECT;
+    }
+    /* On failure the caller runs file_close, which closes what is open. */
+    s->fd = open(filename, oflags);
+    if (s->fd < 0) {
+        int err = errno;
+
+        if (err == EINVAL && (flags & BDRV_O_NOCACHE)) {
+            error_setg(errp, "'%s': the file system does not support "
+                       "O_DIRECT (cache=none/directsync)", filename);
+            return false;
+        }
+        return file_error(bs, err, "cannot open", errp);
+    }
+    if (fstat(s->fd, &st) < 0) {
+        return file_error(bs, errno, "cannot stat", errp);
+    }
+    if (S_ISDIR(st.st_mode)) {
+        return file_error(bs, EISDIR, "cannot open", errp);
+    }
+    s->is_blockdev = S_ISBLK(st.st_mode);
+    end = lseek(s->fd, 0, SEEK_END);    /* block devices have st_size 0 */
+    if (end < 0) {
+        return file_error(bs, errno, "cannot find the size", errp);
+    }
+    bs->size = end;
+    if (flags & BDRV_O_NOCACHE) {
+        bs->request_alignment = direct_io_alignment(s->fd, s->is_blockdev);
+    }
+    return true;
+}
+
+static void file_close(BlockDriverState *bs)
+{
+    FileState *s = bs->opaque;
+
+    if (s->fd >= 0) {
+        close(s->fd);
+    }
+}
+
+static bool file_pread(BlockDriverState *bs, uint64_t off, uint64_t len,
+                       void *buf, GError **errp)
+{
+    FileState *s = bs->opaque;
+    uint8_t *p = buf;
+
+    while (len) {
+        ssize_t n = pread(s->fd, p, MIN(len, 1 * GiB), off);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return file_error(bs, errno, "read failed", errp);
+        }
+        if (n == 0) {           /* past the end of the file: zeroes */
+            memset(p, 0, len);
+            break;
+        }
+        p += n;
+        off += n;
+        len -= n;
+    }
+    return true;
+}
+
+static void grow_size(BlockDriverState *bs, uint64_t end)
+{
+    uint64_t cur = __atomic_load_n(&bs->size, __ATOMIC_RELAXED);
+
+    while (end > cur &&
+           !__atomic_compare_exchange_n(&bs->size, &cur, end, false,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+}
+
+static bool file_pwrite(BlockDriverState *bs, uint64_t off, uint64_t len,
+                        const void *buf, GError **errp)
+{
+    FileState *s = bs->opaque;
+    const uint8_t *p = buf;
+    uint64_t end = off + len;
+
+    while (len) {
+        ssize_t n = pwrite(s->fd, p, MIN(len, 1 * GiB), off);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return file_error(bs, n < 0 ? errno : ENOSPC, "write failed",
+                              errp);
+        }
+        p += n;
+        off += n;
+        len -= n;
+    }
+    grow_size(bs, end);
+    return true;
+}
+
+static bool file_pwrite_zeroes(BlockDriverState *bs, uint64_t off,
+                               uint64_t len, int flags, GError **errp)
+{
+    FileState *s = bs->opaque;
+    uint64_t size = __atomic_load_n(&bs->size, __ATOMIC_RELAXED);
+
+    if (!s->is_blockdev) {
+        /* Punching a hole leaves the file's size alone, so only use it
+         * inside the file; past the end, grow it with a zero range. */
+        if ((flags & BDRV_REQ_MAY_UNMAP) && off + len <= size &&
+            fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                      off, len) == 0) {
+            return true;
+        }
+        if (fallocate(s->fd, FALLOC_FL_ZERO_RANGE, off, len) == 0) {
+            grow_size(bs, off + len);
+            return true;
+        }
+    }
+    /* No support in this file system or device: write zero buffers. */
+    void *zero = g_malloc0(MIN(len, 1 * MiB));
+    bool ok = true;
+
+    while (ok && len) {
+        uint64_t n = MIN(len, 1 * MiB);
+
+        ok = file_pwrite(bs, off, n, zero, errp);
+        off += n;
+        len -= n;
+    }
+    g_free(zero);
+    return ok;
+}
+
+static bool file_pdiscard(BlockDriverState *bs, uint64_t off, uint64_t len,
+                          GError **errp)
+{
+    FileState *s = bs->opaque;
+    uint64_t size = __atomic_load_n(&bs->size, __ATOMIC_RELAXED);
+
+    if (s->is_blockdev || off >= size) {
+        return true;    /* a hint; nothing to give back */
+    }
+    len = MIN(len, size - off);
+    if (fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  off, len) < 0 && errno != EOPNOTSUPP) {
+        return file_error(bs, errno, "discard failed", errp);
+    }
+    return true;
+}
+
+static bool file_flush(BlockDriverState *bs, GError **errp)
+{
+    FileState *s = bs->opaque;
+
+    if (bs->flags & BDRV_O_NO_FLUSH) {
+        return true;    /* cache=unsafe */
+    }
+    if (fdatasync(s->fd) < 0) {
+        return file_error(bs, errno, "flush failed", errp);
+    }
+    return true;
+}
+
+static bool file_truncate(BlockDriverState *bs, uint64_t size, GError **errp)
+{
+    FileState *s = bs->opaque;
+
+    if (s->is_blockdev) {
+        if (size > bs->size) {
+            error_setg(errp, "'%s': a block device cannot grow",
+                       bs->filename);
+            return false;
+        }
+        return true;
+    }
+    if (size > INT64_MAX || ftruncate(s->fd, size) < 0) {
+        return file_error(bs, size > INT64_MAX ? EFBIG : errno,
+                          "cannot resize", errp);
+    }
+    __atomic_store_n(&bs->size, size, __ATOMIC_RELAXED);
+    return true;
+}
+
+/* Sparseness from SEEK_DATA/SEEK_HOLE: holes read as zeroes. */
+static int file_block_status(BlockDriverState *bs, uint64_t off,
+                             uint64_t len, uint64_t *pnum, uint64_t *map,
+                             BlockDriverState **file, GError **errp)
+{
+    FileState *s = bs->opaque;
+    uint64_t size = __atomic_load_n(&bs->size, __ATOMIC_RELAXED);
+    int ret = BDRV_BLOCK_ALLOCATED | BDRV_BLOCK_OFFSET_VALID;
+    off_t data, hole;
+
+    *map = off;
+    *file = bs;
+    if (off >= size) {
+        *pnum = len;
+        return ret | BDRV_BLOCK_ZERO;
+    }
+    len = MIN(len, size - off);
+    data = lseek(s->fd, off, SEEK_DATA);
+    if (data < 0 && errno == ENXIO) {       /* a hole up to the end */
+        *pnum = len;
+        return ret | BDRV_BLOCK_ZERO;
+    }
+    if (data < 0) {                         /* no SEEK_DATA: all data */
+        *pnum = len;
+        return ret | BDRV_BLOCK_DATA;
+    }
+    if ((uint64_t)data > off) {
+        *pnum = MIN(len, (uint64_t)data - off);
+        return ret | BDRV_BLOCK_ZERO;
+    }
+    hole = lseek(s->fd, off, SEEK_HOLE);
+    *pnum = (hole < 0 || (uint64_t)hole <= off) ? len
+                                               : MIN(len, (uint64_t)hole - off);
+    return ret | BDRV_BLOCK_DATA;
+}
+
+static int64_t file_allocated_size(BlockDriverState *bs)
+{
+    FileState *s = bs->opaque;
+    struct stat st;
+
+    if (fstat(s->fd, &st) < 0) {
+        return -1;
+    }
+    return (int64_t)st.st_blocks * 512;
+}
+
+static bool file_create(const char *filename, uint64_t size,
+                        GHashTable *opts, GError **errp)
+{
+    int fd = open(filename, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+    if (fd < 0) {
+        error_setg(errp, "'%s': cannot create: %s", filename,
+                   g_strerror(errno));
+        return false;
+    }
+    if (size > INT64_MAX || ftruncate(fd, size) < 0) {
+        error_setg(errp, "'%s': cannot set the size: %s", filename,
+                   g_strerror(size > INT64_MAX ? EFBIG : errno));
+        close(fd);
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
+const BlockDriver bdrv_file_driver = {
+    .format_name = "file",
+    .instance_size = sizeof(FileState),
+    .is_protocol = true,
+    .open = file_open,
+    .close = file_close,
+    .create = file_create,
+    .pread = file_pread,
+    .pwrite = file_pwrite,
+    .pwrite_zeroes = file_pwrite_zeroes,
+    .pdiscard = file_pdiscard,
+    .flush = file_flush,
+    .truncate = file_truncate,
+    .block_status = file_block_status,
+    .allocated_size = file_allocated_size,
+};

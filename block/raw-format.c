@@ -1,0 +1,83 @@
+/*
+ * The "raw" format driver: the virtual disk is the protocol node's
+ * content, byte for byte.  Every request passes straight down.
+ */
+#include "qemu/osdep.h"
+#include "block/block-int.h"
+
+static int raw_probe(const uint8_t *buf, size_t len)
+{
+    return 1;   /* anything can be raw; any real format wins */
+}
+
+static bool raw_open(BlockDriverState *bs, const char *filename, int flags,
+                     GError **errp)
+{
+    bs->size = bs->file->size;
+    return true;
+}
+
+static bool raw_pread(BlockDriverState *bs, uint64_t off, uint64_t len,
+                      void *buf, GError **errp)
+{
+    return bdrv_pread(bs->file, off, len, buf, errp);
+}
+
+static bool raw_pwrite(BlockDriverState *bs, uint64_t off, uint64_t len,
+                       const void *buf, GError **errp)
+{
+    return bdrv_pwrite(bs->file, off, len, buf, errp);
+}
+
+static bool raw_pwrite_zeroes(BlockDriverState *bs, uint64_t off,
+                              uint64_t len, int flags, GError **errp)
+{
+    return bdrv_pwrite_zeroes(bs->file, off, len, flags, errp);
+}
+
+static bool raw_pdiscard(BlockDriverState *bs, uint64_t off, uint64_t len,
+                         GError **errp)
+{
+    return bdrv_pdiscard(bs->file, off, len, errp);
+}
+
+static bool raw_flush(BlockDriverState *bs, GError **errp)
+{
+    return bdrv_flush(bs->file, errp);
+}
+
+static bool raw_truncate(BlockDriverState *bs, uint64_t size, GError **errp)
+{
+    if (!bdrv_truncate(bs->file, size, errp)) {
+        return false;
+    }
+    bs->size = size;
+    return true;
+}
+
+static int raw_block_status(BlockDriverState *bs, uint64_t off, uint64_t len,
+                            uint64_t *pnum, uint64_t *map,
+                            BlockDriverState **file, GError **errp)
+{
+    return bdrv_block_status(bs->file, off, len, pnum, map, file, errp);
+}
+
+static bool raw_create(const char *filename, uint64_t size, GHashTable *opts,
+                       GError **errp)
+{
+    return bdrv_file_driver.create(filename, size, opts, errp);
+}
+
+const BlockDriver bdrv_raw_driver = {
+    .format_name = "raw",
+    .probe = raw_probe,
+    .open = raw_open,
+    .create = raw_create,
+    .pread = raw_pread,
+    .pwrite = raw_pwrite,
+    .pwrite_zeroes = raw_pwrite_zeroes,
+    .pdiscard = raw_pdiscard,
+    .flush = raw_flush,
+    .truncate = raw_truncate,
+    .block_status = raw_block_status,
+};

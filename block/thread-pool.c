@@ -1,0 +1,159 @@
+/*
+ * The block layer's worker threads and its asynchronous request API.
+ *
+ * A request runs the node's synchronous path on a pool thread; its
+ * completion is dispatched on the node's AioContext (a GMainContext:
+ * the main loop's, or an I/O thread's), so device models see completions
+ * in the thread that submitted them.  Up to POOL_THREADS requests run at
+ * once; more queue.
+ */
+#include "qemu/osdep.h"
+#include "block/block-int.h"
+
+#define POOL_THREADS 64
+
+typedef struct PoolJob {
+    ThreadPoolFunc *work, *done;
+    void *opaque;
+    GMainContext *ctx;
+} PoolJob;
+
+static GThreadPool *pool;
+
+static gboolean job_complete(gpointer data)
+{
+    PoolJob *job = data;
+
+    job->done(job->opaque);
+    g_free(job);
+    return G_SOURCE_REMOVE;
+}
+
+static void job_run(gpointer data, gpointer user_data)
+{
+    PoolJob *job = data;
+    GSource *src;
+
+    job->work(job->opaque);
+    src = g_idle_source_new();
+    g_source_set_priority(src, G_PRIORITY_DEFAULT);
+    g_source_set_callback(src, job_complete, job, NULL);
+    g_source_attach(src, job->ctx);     /* also wakes the context up */
+    g_source_unref(src);
+}
+
+static gpointer pool_create(gpointer unused)
+{
+    GError *err = NULL;
+    GThreadPool *p = g_thread_pool_new(job_run, NULL, POOL_THREADS, FALSE,
+                                       &err);
+
+    if (!p) {
+        fatal_error(err);
+    }
+    return p;
+}
+
+void thread_pool_submit(ThreadPoolFunc *work, ThreadPoolFunc *done,
+                        void *opaque, GMainContext *ctx)
+{
+    static GOnce once = G_ONCE_INIT;
+    PoolJob *job = g_new(PoolJob, 1);
+
+    pool = g_once(&once, pool_create, NULL);
+    job->work = work;
+    job->done = done;
+    job->opaque = opaque;
+    job->ctx = ctx ? ctx : g_main_context_default();
+    g_thread_pool_push(pool, job, NULL);
+}
+
+/* Asynchronous requests on top of the synchronous path. */
+
+typedef enum { AIO_READ, AIO_WRITE, AIO_FLUSH } AioKind;
+
+typedef struct AioRequest {
+    BlockDriverState *bs;
+    AioKind kind;
+    uint64_t offset, bytes;
+    void *buf;
+    BlockCompletionFunc *cb;
+    void *opaque;
+    GError *err;
+} AioRequest;
+
+static void aio_work(void *opaque)
+{
+    AioRequest *req = opaque;
+
+    switch (req->kind) {
+    case AIO_READ:
+        bdrv_pread(req->bs, req->offset, req->bytes, req->buf, &req->err);
+        break;
+    case AIO_WRITE:
+        bdrv_pwrite(req->bs, req->offset, req->bytes, req->buf, &req->err);
+        break;
+    case AIO_FLUSH:
+        bdrv_flush(req->bs, &req->err);
+        break;
+    }
+}
+
+static void aio_done(void *opaque)
+{
+    AioRequest *req = opaque;
+
+    g_atomic_int_dec_and_test(&req->bs->in_flight);
+    req->cb(req->opaque, req->err);
+    if (req->err) {
+        g_error_free(req->err);
+    }
+    g_free(req);
+}
+
+static void aio_submit(BlockDriverState *bs, AioKind kind, uint64_t offset,
+                       uint64_t bytes, void *buf, BlockCompletionFunc *cb,
+                       void *opaque)
+{
+    AioRequest *req = g_new0(AioRequest, 1);
+
+    req->bs = bs;
+    req->kind = kind;
+    req->offset = offset;
+    req->bytes = bytes;
+    req->buf = buf;
+    req->cb = cb;
+    req->opaque = opaque;
+    g_atomic_int_inc(&bs->in_flight);
+    thread_pool_submit(aio_work, aio_done, req, bs->aio_ctx);
+}
+
+void bdrv_set_aio_context(BlockDriverState *bs, GMainContext *ctx)
+{
+    g_assert(g_atomic_int_get(&bs->in_flight) == 0);
+    bs->aio_ctx = ctx;
+}
+
+void bdrv_aio_pread(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                    void *buf, BlockCompletionFunc *cb, void *opaque)
+{
+    aio_submit(bs, AIO_READ, offset, bytes, buf, cb, opaque);
+}
+
+void bdrv_aio_pwrite(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                     const void *buf, BlockCompletionFunc *cb, void *opaque)
+{
+    /* The buffer is only read; the request struct keeps one pointer. */
+    aio_submit(bs, AIO_WRITE, offset, bytes, (void *)buf, cb, opaque);
+}
+
+void bdrv_aio_flush(BlockDriverState *bs, BlockCompletionFunc *cb,
+                    void *opaque)
+{
+    aio_submit(bs, AIO_FLUSH, 0, 0, NULL, cb, opaque);
+}
+
+unsigned bdrv_aio_in_flight(BlockDriverState *bs)
+{
+    return g_atomic_int_get(&bs->in_flight);
+}

@@ -1,0 +1,106 @@
+/*
+ * Block layer internals: the driver interface and the node structure.
+ * Only block/ includes this.
+ */
+#ifndef BLOCK_BLOCK_INT_H
+#define BLOCK_BLOCK_INT_H
+
+#include "block/block.h"
+
+/* Big-endian helpers for on-disk structures (qcow2 is big-endian). */
+static inline uint16_t ldw_be(const void *p)
+{ const uint8_t *b = p; return (uint16_t)(b[0] << 8 | b[1]); }
+static inline uint32_t ldl_be(const void *p)
+{ const uint8_t *b = p; return (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]; }
+static inline uint64_t ldq_be(const void *p)
+{ return (uint64_t)ldl_be(p) << 32 | ldl_be((const uint8_t *)p + 4); }
+static inline void stw_be(void *p, uint16_t v)
+{ uint8_t *b = p; b[0] = v >> 8; b[1] = v; }
+static inline void stl_be(void *p, uint32_t v)
+{ uint8_t *b = p; b[0] = v >> 24; b[1] = v >> 16; b[2] = v >> 8; b[3] = v; }
+static inline void stq_be(void *p, uint64_t v)
+{ stl_be(p, v >> 32); stl_be((uint8_t *)p + 4, v); }
+
+/* a + b <= limit without overflow */
+static inline bool range_within(uint64_t a, uint64_t b, uint64_t limit)
+{ return a <= limit && b <= limit - a; }
+static inline bool ranges_overlap(uint64_t a, uint64_t alen,
+                                  uint64_t b, uint64_t blen)
+{ return alen && blen && a < b + blen && b < a + alen; }
+
+struct BlockDriver {
+    const char *format_name;
+    size_t instance_size;
+    bool is_protocol;           /* opened on a host path, not on a child */
+    /* Content probe: score 0 (no) .. 100 (certain). */
+    int (*probe)(const uint8_t *buf, size_t len);
+
+    /* Protocol drivers open @filename; format drivers open bs->file. */
+    bool (*open)(BlockDriverState *bs, const char *filename, int flags,
+                 GError **errp);
+    void (*close)(BlockDriverState *bs);
+    bool (*create)(const char *filename, uint64_t size, GHashTable *opts,
+                   GError **errp);
+
+    /* Requests arrive bounds-checked against bs->size. */
+    bool (*pread)(BlockDriverState *bs, uint64_t off, uint64_t len,
+                  void *buf, GError **errp);
+    bool (*pwrite)(BlockDriverState *bs, uint64_t off, uint64_t len,
+                   const void *buf, GError **errp);
+    bool (*pwrite_zeroes)(BlockDriverState *bs, uint64_t off, uint64_t len,
+                          int flags, GError **errp);
+    bool (*pdiscard)(BlockDriverState *bs, uint64_t off, uint64_t len,
+                     GError **errp);
+    bool (*pwrite_compressed)(BlockDriverState *bs, uint64_t off,
+                              uint64_t len, const void *buf, GError **errp);
+    bool (*flush)(BlockDriverState *bs, GError **errp);
+    bool (*truncate)(BlockDriverState *bs, uint64_t size, GError **errp);
+    int (*block_status)(BlockDriverState *bs, uint64_t off, uint64_t len,
+                        uint64_t *pnum, uint64_t *map,
+                        BlockDriverState **file, GError **errp);
+    int64_t (*allocated_size)(BlockDriverState *bs);
+    bool (*check)(BlockDriverState *bs, BlockCheckResult *res, int fix,
+                  GError **errp);
+    bool (*get_info)(BlockDriverState *bs, BlockImageInfo *info,
+                     GError **errp);
+};
+
+struct BlockDriverState {
+    const BlockDriver *drv;
+    void *opaque;                   /* drv->instance_size bytes */
+    char *filename;
+    int flags;
+    int refcnt;
+    uint64_t size;                  /* virtual length in bytes */
+    /* Offsets, lengths (and, with O_DIRECT, buffer addresses) must be
+     * multiples of this; the generic layer bounces what is not. */
+    uint32_t request_alignment;
+    uint32_t cluster_size;
+    BlockDriverState *file;         /* protocol child of a format node */
+    BlockDriverState *backing;
+
+    GMutex rmw_lock;                /* serialises read-modify-write bounces */
+    GMainContext *aio_ctx;          /* where completions run (NULL: default) */
+    gint in_flight;                 /* atomic */
+    BlockStats stats;               /* atomic counters */
+};
+
+/* Drivers */
+extern const BlockDriver bdrv_file_driver;
+extern const BlockDriver bdrv_raw_driver;
+extern const BlockDriver bdrv_qcow2_driver;
+
+const BlockDriver *bdrv_find_format(const char *name);
+
+/* Open a protocol node for @filename under a format node. */
+BlockDriverState *bdrv_open_file(const char *filename, int flags,
+                                 GError **errp);
+
+
+/* Thread pool (block/thread-pool.c): run @work on a worker thread, then
+ * @done on @ctx (NULL: the default main context). */
+typedef void ThreadPoolFunc(void *opaque);
+void thread_pool_submit(ThreadPoolFunc *work, ThreadPoolFunc *done,
+                        void *opaque, GMainContext *ctx);
+
+#endif

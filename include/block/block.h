@@ -1,0 +1,175 @@
+/*
+ * The block layer: a small graph of block nodes.
+ *
+ * A node (BlockDriverState) is one driver instance: a protocol driver
+ * ("file") on a host file or block device, or a format driver ("raw",
+ * "qcow2") on top of a protocol node, optionally with a backing node.
+ * Every user (device models, QMP, kvmpc-img, tests) goes through the same
+ * bdrv_* calls below; see docs/block.md for the request path and threads.
+ *
+ * The synchronous calls may be made from any thread; a node serialises
+ * what needs serialising itself.  The asynchronous calls (bdrv_aio_*) run
+ * the same synchronous path on a worker (thread pool or io_uring) and
+ * deliver the completion on a GMainContext: the main loop's by default,
+ * an I/O thread's after bdrv_set_aio_context().
+ */
+#ifndef BLOCK_BLOCK_H
+#define BLOCK_BLOCK_H
+
+#include "qemu/osdep.h"
+
+typedef struct BlockDriver BlockDriver;
+typedef struct BlockDriverState BlockDriverState;
+
+/* Open flags */
+#define BDRV_O_RDWR         0x0001
+#define BDRV_O_NOCACHE      0x0002  /* O_DIRECT on the host file */
+#define BDRV_O_NO_FLUSH     0x0004  /* cache=unsafe: flushes do nothing */
+#define BDRV_O_WRITETHROUGH 0x0008  /* every write is followed by a flush */
+#define BDRV_O_NO_BACKING   0x0010  /* do not open the backing chain */
+#define BDRV_O_CHECK        0x0020  /* opened by check: allow corrupt images */
+
+/* Block status flags (bdrv_block_status) */
+#define BDRV_BLOCK_DATA         0x01  /* reads come from this node or below */
+#define BDRV_BLOCK_ZERO         0x02  /* reads as zeroes */
+#define BDRV_BLOCK_OFFSET_VALID 0x04  /* *map is an offset in *file */
+#define BDRV_BLOCK_ALLOCATED    0x08  /* this layer decides the content */
+#define BDRV_BLOCK_COMPRESSED   0x10
+
+/* bdrv_pwrite_zeroes flags */
+#define BDRV_REQ_MAY_UNMAP 0x1
+
+typedef enum {
+    BLOCK_CACHE_WRITEBACK,
+    BLOCK_CACHE_NONE,
+    BLOCK_CACHE_WRITETHROUGH,
+    BLOCK_CACHE_DIRECTSYNC,
+    BLOCK_CACHE_UNSAFE,
+} BlockCacheMode;
+
+/* Parse cache=... / aio=... values into open flags. */
+bool bdrv_parse_cache_mode(const char *mode, int *flags, GError **errp);
+bool bdrv_parse_aio_mode(const char *mode, int *flags, GError **errp);
+
+/*
+ * Open @filename with format @format ("raw", "qcow2"; NULL probes the
+ * content).  Formats with a backing file open their chain unless
+ * BDRV_O_NO_BACKING is given.  Errors name the image.
+ */
+BlockDriverState *bdrv_open(const char *filename, const char *format,
+                            int flags, GError **errp);
+void bdrv_unref(BlockDriverState *bs);
+
+/* Create an image.  @opts maps option names (cluster_size, backing_file,
+ * backing_fmt, compat, compression_type, ...) to strings. */
+bool bdrv_create(const char *format, const char *filename, uint64_t size,
+                 GHashTable *opts, GError **errp);
+
+/* Resolve a backing file name relative to the image that names it. */
+char *bdrv_backing_path(const char *image, const char *backing);
+
+const char *bdrv_format_name(BlockDriverState *bs);
+const char *bdrv_filename(BlockDriverState *bs);
+BlockDriverState *bdrv_file(BlockDriverState *bs);      /* protocol child */
+BlockDriverState *bdrv_backing(BlockDriverState *bs);
+bool bdrv_is_read_only(BlockDriverState *bs);
+uint64_t bdrv_getlength(BlockDriverState *bs);
+/* Bytes the node's host file occupies (allocated), or -1 if unknown. */
+int64_t bdrv_allocated_size(BlockDriverState *bs);
+/* Cluster size or similar allocation granularity (0 if none). */
+uint32_t bdrv_cluster_size(BlockDriverState *bs);
+
+/* Data path.  Requests past the end of the node fail. */
+bool bdrv_pread(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                void *buf, GError **errp);
+bool bdrv_pwrite(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                 const void *buf, GError **errp);
+bool bdrv_pwrite_zeroes(BlockDriverState *bs, uint64_t offset,
+                        uint64_t bytes, int flags, GError **errp);
+bool bdrv_pdiscard(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                   GError **errp);
+/* Write compressed (whole clusters only; formats that support it). */
+bool bdrv_pwrite_compressed(BlockDriverState *bs, uint64_t offset,
+                            uint64_t bytes, const void *buf, GError **errp);
+bool bdrv_flush(BlockDriverState *bs, GError **errp);
+bool bdrv_truncate(BlockDriverState *bs, uint64_t size, GError **errp);
+
+/*
+ * Status of [offset, offset+bytes): returns BDRV_BLOCK_* flags for the
+ * first *pnum bytes (at least 1), or -1 with *errp set.  With
+ * BDRV_BLOCK_OFFSET_VALID, *map is the offset in *file (a protocol node).
+ */
+int bdrv_block_status(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                      uint64_t *pnum, uint64_t *map, BlockDriverState **file,
+                      GError **errp);
+/* Like bdrv_block_status, but follows the backing chain: the first
+ * layer that decides the content answers (ALLOCATED set there), and
+ * *depth says how many backing links down it was. */
+int bdrv_block_status_above(BlockDriverState *bs, uint64_t offset,
+                            uint64_t bytes, uint64_t *pnum, uint64_t *map,
+                            BlockDriverState **file, int *depth,
+                            GError **errp);
+
+/* Counters, for tests and `info`. */
+typedef struct BlockStats {
+    uint64_t reads, writes, flushes, bounced;
+} BlockStats;
+void bdrv_get_stats(BlockDriverState *bs, BlockStats *st);
+
+/*
+ * Asynchronous requests.  @cb runs on the node's AioContext (a
+ * GMainContext; the default context unless changed) with @err NULL on
+ * success; the layer frees @err after @cb returns.  @buf must stay
+ * valid until then.
+ */
+typedef void BlockCompletionFunc(void *opaque, GError *err);
+void bdrv_set_aio_context(BlockDriverState *bs, GMainContext *ctx);
+void bdrv_aio_pread(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                    void *buf, BlockCompletionFunc *cb, void *opaque);
+void bdrv_aio_pwrite(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                     const void *buf, BlockCompletionFunc *cb, void *opaque);
+void bdrv_aio_flush(BlockDriverState *bs, BlockCompletionFunc *cb,
+                    void *opaque);
+/* Requests submitted and not yet completed. */
+unsigned bdrv_aio_in_flight(BlockDriverState *bs);
+
+/* Image information for `kvmpc-img info` (format-specific part). */
+typedef struct BlockImageInfo {
+    uint32_t cluster_size;          /* 0: none */
+    char *backing_file;             /* as recorded in the image */
+    char *backing_fmt;
+    bool has_format_specific;
+    /* qcow2 */
+    const char *compat;             /* "0.10" or "1.1" */
+    const char *compression_type;   /* "zlib" or "zstd" */
+    bool lazy_refcounts, corrupt, extended_l2, dirty;
+    uint32_t refcount_bits;
+    GPtrArray *snapshots;           /* of BlockSnapshotInfo * */
+} BlockImageInfo;
+
+typedef struct BlockSnapshotInfo {
+    char *id, *name;
+    uint64_t vm_state_size, date_sec, date_nsec, vm_clock_nsec, icount;
+    bool has_icount;
+} BlockSnapshotInfo;
+
+/* Consistency check (kvmpc-img check): counts as qemu-img reports them. */
+typedef struct BlockCheckResult {
+    uint64_t corruptions, leaks, check_errors;
+    uint64_t corruptions_fixed, leaks_fixed;
+    uint64_t image_end_offset;
+    uint64_t total_clusters, allocated_clusters;
+    uint64_t fragmented_clusters, compressed_clusters;
+    GString *log;               /* one line per finding, as qemu-img's */
+} BlockCheckResult;
+
+#define BDRV_FIX_LEAKS  1
+#define BDRV_FIX_ERRORS 2
+/* Open @bs with BDRV_O_CHECK (and BDRV_O_RDWR to repair). */
+bool bdrv_check(BlockDriverState *bs, BlockCheckResult *res, int fix,
+                GError **errp);
+
+bool bdrv_get_info(BlockDriverState *bs, BlockImageInfo *info, GError **errp);
+void bdrv_image_info_clear(BlockImageInfo *info);
+
+#endif

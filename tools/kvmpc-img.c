@@ -1,0 +1,914 @@
+/*
+ * kvmpc-img: disk image tool with qemu-img's command line (create, info,
+ * check, convert, map), on kvmpc's block layer.  docs/kvmpc-img.md is
+ * the reference.  Every failure is one line, "kvmpc-img: <what>", and a
+ * non-zero exit status.
+ */
+#include "qemu/osdep.h"
+#include "block/block.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <time.h>
+
+static const char *prog = "kvmpc-img";
+
+static G_NORETURN G_GNUC_PRINTF(1, 2) void die(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static G_NORETURN void die_err(GError *err)
+{
+    die("%s", err->message);
+}
+
+/* ---- helpers --------------------------------------------------------- */
+
+/* "1 GiB", "196 KiB", "1.5 MiB": qemu-img's human sizes. */
+static char *size_to_str(uint64_t v)
+{
+    static const char *const sfx[] = { "B", "KiB", "MiB", "GiB", "TiB",
+                                       "PiB", "EiB" };
+    int e, i;
+
+    frexp(v / (1000.0 / 1024.0), &e);
+    i = (e - 1) / 10;
+    i = MAX(0, MIN(i, 6));
+    return g_strdup_printf("%0.3g %s", (double)v / (double)(1ULL << (i * 10)),
+                           sfx[i]);
+}
+
+static void json_str(GString *out, const char *s)
+{
+    g_string_append_c(out, '"');
+    for (; *s; s++) {
+        unsigned char c = *s;
+
+        if (c == '"' || c == '\\') {
+            g_string_append_printf(out, "\\%c", c);
+        } else if (c < 0x20) {
+            g_string_append_printf(out, "\\u%04x", c);
+        } else {
+            g_string_append_c(out, c);
+        }
+    }
+    g_string_append_c(out, '"');
+}
+
+static GHashTable *parse_o(GHashTable *opts, const char *arg)
+{
+    char **kv = g_strsplit(arg, ",", -1);
+
+    for (char **p = kv; *p; p++) {
+        char *eq = strchr(*p, '=');
+
+        if (!**p) {
+            continue;
+        }
+        if (!eq) {
+            die("invalid option '%s' in -o (expected name=value)", *p);
+        }
+        g_hash_table_insert(opts, g_strndup(*p, eq - *p), g_strdup(eq + 1));
+    }
+    g_strfreev(kv);
+    return opts;
+}
+
+static GHashTable *new_opts(void)
+{
+    return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+}
+
+static BlockDriverState *open_image(const char *file, const char *fmt,
+                                    int flags)
+{
+    GError *err = NULL;
+    BlockDriverState *bs = bdrv_open(file, fmt, flags, &err);
+
+    if (!bs) {
+        die_err(err);
+    }
+    return bs;
+}
+
+static uint64_t parse_size_arg(const char *s)
+{
+    uint64_t v;
+    GError *err = NULL;
+
+    if (!parse_size(s, 1, &v, &err)) {
+        die("invalid size '%s': %s", s, err->message);
+    }
+    return v;
+}
+
+static bool is_zero(const uint8_t *p, size_t len)
+{
+    const uint64_t *q = (const uint64_t *)p;
+    size_t i;
+
+    /* Buffers here are 8-byte aligned and sized in 512-byte units. */
+    for (i = 0; i + 4 <= len / 8; i += 4) {
+        if (q[i] | q[i + 1] | q[i + 2] | q[i + 3]) {
+            return false;
+        }
+    }
+    for (i *= 8; i < len; i++) {
+        if (p[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+enum { OPT_OUTPUT = 256, OPT_BACKING_CHAIN };
+
+static const char *output_format(const char *arg)
+{
+    if (strcmp(arg, "human") && strcmp(arg, "json")) {
+        die("--output must be 'human' or 'json'");
+    }
+    return arg;
+}
+
+/* ---- create ---------------------------------------------------------- */
+
+static void print_formatting(const char *file, const char *fmt,
+                             GHashTable *opts, uint64_t size)
+{
+    GString *line = g_string_new(NULL);
+    GList *keys = g_list_sort(g_hash_table_get_keys(opts),
+                              (GCompareFunc)strcmp);
+
+    g_string_printf(line, "Formatting '%s', fmt=%s", file, fmt);
+    for (GList *k = keys; k; k = k->next) {
+        g_string_append_printf(line, " %s=%s", (char *)k->data,
+                               (char *)g_hash_table_lookup(opts, k->data));
+    }
+    g_string_append_printf(line, " size=%" PRIu64, size);
+    puts(line->str);
+    g_list_free(keys);
+    g_string_free(line, true);
+}
+
+static int img_create(int argc, char **argv)
+{
+    const char *fmt = "raw", *file;
+    GHashTable *opts = new_opts();
+    bool quiet = false, unsafe = false, have_size;
+    uint64_t size = 0;
+    GError *err = NULL;
+    int c;
+
+    while ((c = getopt(argc, argv, "hf:o:b:F:uq")) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'o': parse_o(opts, optarg); break;
+        case 'b': g_hash_table_insert(opts, g_strdup("backing_file"),
+                                      g_strdup(optarg)); break;
+        case 'F': g_hash_table_insert(opts, g_strdup("backing_fmt"),
+                                      g_strdup(optarg)); break;
+        case 'u': unsafe = true; break;
+        case 'q': quiet = true; break;
+        default: die("usage: create [-f fmt] [-o opts] [-b backing] "
+                     "[-F backing_fmt] [-u] [-q] filename [size]");
+        }
+    }
+    if (optind >= argc) {
+        die("create: expecting a filename");
+    }
+    file = argv[optind];
+    have_size = optind + 1 < argc;
+    if (have_size) {
+        size = parse_size_arg(argv[optind + 1]);
+    }
+    const char *backing = g_hash_table_lookup(opts, "backing_file");
+    if (backing && !unsafe) {
+        /* The backing file must open; it also gives the default size. */
+        char *path = bdrv_backing_path(file, backing);
+        BlockDriverState *b = open_image(path, g_hash_table_lookup(opts,
+                                         "backing_fmt"), BDRV_O_NO_BACKING);
+
+        if (!g_hash_table_lookup(opts, "backing_fmt")) {
+            g_hash_table_insert(opts, g_strdup("backing_fmt"),
+                                g_strdup(bdrv_format_name(b)));
+        }
+        if (!have_size) {
+            size = bdrv_getlength(b);
+            have_size = true;
+        }
+        bdrv_unref(b);
+        g_free(path);
+    }
+    if (!have_size) {
+        die("create: image size is missing for '%s'", file);
+    }
+    if (!quiet) {
+        print_formatting(file, fmt, opts, size);
+    }
+    if (!bdrv_create(fmt, file, size, opts, &err)) {
+        die_err(err);
+    }
+    g_hash_table_unref(opts);
+    return 0;
+}
+
+/* ---- info ------------------------------------------------------------ */
+
+static void info_human(BlockDriverState *bs, const BlockImageInfo *info)
+{
+    int64_t disk = bdrv_allocated_size(bs);
+    char *vs = size_to_str(bdrv_getlength(bs));
+
+    printf("image: %s\nfile format: %s\n", bdrv_filename(bs),
+           bdrv_format_name(bs));
+    printf("virtual size: %s (%" PRIu64 " bytes)\n", vs, bdrv_getlength(bs));
+    g_free(vs);
+    if (disk >= 0) {
+        char *ds = size_to_str(disk);
+
+        printf("disk size: %s\n", ds);
+        g_free(ds);
+    }
+    if (info->cluster_size) {
+        printf("cluster_size: %u\n", info->cluster_size);
+    }
+    if (info->backing_file) {
+        printf("backing file: %s\n", info->backing_file);
+        if (info->backing_fmt) {
+            printf("backing file format: %s\n", info->backing_fmt);
+        }
+    }
+    if (info->snapshots && info->snapshots->len) {
+        printf("Snapshot list:\n%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG",
+               "VM SIZE", "DATE", "VM CLOCK", "ICOUNT");
+        for (guint i = 0; i < info->snapshots->len; i++) {
+            BlockSnapshotInfo *sn = info->snapshots->pdata[i];
+            char *vm = size_to_str(sn->vm_state_size), date[32], icount[32];
+            time_t t = sn->date_sec;
+            struct tm tm;
+            uint64_t ms = sn->vm_clock_nsec / 1000000;
+
+            localtime_r(&t, &tm);
+            strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+            snprintf(icount, sizeof(icount), "%" PRIu64,
+                     sn->has_icount ? sn->icount : 0);
+            printf("%-9s %-16s %8s %19s %02" PRIu64 ":%02" PRIu64 ":%02"
+                   PRIu64 ".%03" PRIu64 " %10s\n", sn->id, sn->name, vm,
+                   date, ms / 3600000, ms / 60000 % 60, ms / 1000 % 60,
+                   ms % 1000, sn->has_icount ? icount : "");
+            g_free(vm);
+        }
+    }
+    if (info->has_format_specific) {
+        printf("Format specific information:\n"
+               "    compat: %s\n", info->compat);
+        if (strcmp(info->compat, "0.10")) {
+            printf("    compression type: %s\n"
+                   "    lazy refcounts: %s\n"
+                   "    refcount bits: %u\n"
+                   "    corrupt: %s\n"
+                   "    extended l2: %s\n", info->compression_type,
+                   info->lazy_refcounts ? "true" : "false",
+                   info->refcount_bits, info->corrupt ? "true" : "false",
+                   info->extended_l2 ? "true" : "false");
+        } else {
+            printf("    compression type: %s\n"
+                   "    refcount bits: %u\n", info->compression_type,
+                   info->refcount_bits);
+        }
+    }
+}
+
+static void info_json(BlockDriverState *bs, const BlockImageInfo *info,
+                      GString *o)
+{
+    int64_t disk = bdrv_allocated_size(bs);
+    const char *b = info->backing_file;
+
+    g_string_append(o, "{\n");
+    if (info->snapshots && info->snapshots->len) {
+        g_string_append(o, "    \"snapshots\": [\n");
+        for (guint i = 0; i < info->snapshots->len; i++) {
+            BlockSnapshotInfo *sn = info->snapshots->pdata[i];
+
+            g_string_append(o, "        {\n");
+            if (sn->has_icount) {
+                g_string_append_printf(o, "            \"icount\": %" PRIu64
+                                       ",\n", sn->icount);
+            }
+            g_string_append_printf(o,
+                "            \"vm-clock-nsec\": %" PRIu64 ",\n"
+                "            \"name\": ", sn->vm_clock_nsec % 1000000000);
+            json_str(o, sn->name);
+            g_string_append_printf(o, ",\n"
+                "            \"date-sec\": %" PRIu64 ",\n"
+                "            \"date-nsec\": %" PRIu64 ",\n"
+                "            \"vm-clock-sec\": %" PRIu64 ",\n"
+                "            \"id\": ", sn->date_sec, sn->date_nsec,
+                sn->vm_clock_nsec / 1000000000);
+            json_str(o, sn->id);
+            g_string_append_printf(o, ",\n            \"vm-state-size\": %"
+                                   PRIu64 "\n        }%s\n",
+                                   sn->vm_state_size,
+                                   i + 1 < info->snapshots->len ? "," : "");
+        }
+        g_string_append(o, "    ],\n");
+    }
+    if (b && info->backing_fmt) {
+        g_string_append(o, "    \"backing-filename-format\": ");
+        json_str(o, info->backing_fmt);
+        g_string_append(o, ",\n");
+    }
+    g_string_append_printf(o, "    \"virtual-size\": %" PRIu64 ",\n"
+                           "    \"filename\": ", bdrv_getlength(bs));
+    json_str(o, bdrv_filename(bs));
+    g_string_append(o, ",\n");
+    if (info->cluster_size) {
+        g_string_append_printf(o, "    \"cluster-size\": %u,\n",
+                               info->cluster_size);
+    }
+    g_string_append(o, "    \"format\": ");
+    json_str(o, bdrv_format_name(bs));
+    g_string_append(o, ",\n");
+    if (disk >= 0) {
+        g_string_append_printf(o, "    \"actual-size\": %" PRId64 ",\n", disk);
+    }
+    if (info->has_format_specific) {
+        g_string_append_printf(o, "    \"format-specific\": {\n"
+            "        \"type\": \"qcow2\",\n        \"data\": {\n"
+            "            \"compat\": \"%s\",\n"
+            "            \"compression-type\": \"%s\",\n", info->compat,
+            info->compression_type);
+        if (strcmp(info->compat, "0.10")) {
+            g_string_append_printf(o,
+                "            \"lazy-refcounts\": %s,\n"
+                "            \"refcount-bits\": %u,\n"
+                "            \"corrupt\": %s,\n"
+                "            \"extended-l2\": %s\n",
+                info->lazy_refcounts ? "true" : "false", info->refcount_bits,
+                info->corrupt ? "true" : "false",
+                info->extended_l2 ? "true" : "false");
+        } else {
+            g_string_append_printf(o, "            \"refcount-bits\": %u\n",
+                                   info->refcount_bits);
+        }
+        g_string_append(o, "        }\n    },\n");
+    }
+    if (b) {
+        char *full = bdrv_backing_path(bdrv_filename(bs), b);
+
+        g_string_append(o, "    \"full-backing-filename\": ");
+        json_str(o, full);
+        g_string_append(o, ",\n    \"backing-filename\": ");
+        json_str(o, b);
+        g_string_append(o, ",\n");
+        g_free(full);
+    }
+    g_string_append_printf(o, "    \"dirty-flag\": %s\n}",
+                           info->dirty ? "true" : "false");
+}
+
+static int img_info(int argc, char **argv)
+{
+    static const struct option lopts[] = {
+        { "output", required_argument, NULL, OPT_OUTPUT },
+        { "backing-chain", no_argument, NULL, OPT_BACKING_CHAIN },
+        { "force-share", no_argument, NULL, 'U' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *fmt = NULL, *output = "human";
+    bool chain = false;
+    GString *json = g_string_new(NULL);
+    BlockDriverState *top, *bs;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "hf:U", lopts, NULL)) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'U': break;    /* kvmpc takes no image locks yet */
+        case OPT_OUTPUT: output = output_format(optarg); break;
+        case OPT_BACKING_CHAIN: chain = true; break;
+        default: die("usage: info [-f fmt] [--output=human|json] "
+                     "[--backing-chain] [-U] filename");
+        }
+    }
+    if (optind >= argc) {
+        die("info: expecting a filename");
+    }
+    /* The chain is opened only to be listed; info never needs it
+     * otherwise (qemu-img shows a broken chain's top image too). */
+    top = open_image(argv[optind], fmt, chain ? 0 : BDRV_O_NO_BACKING);
+    if (chain && !strcmp(output, "json")) {
+        g_string_append(json, "[\n");
+    }
+    for (bs = top; bs; bs = chain ? bdrv_backing(bs) : NULL) {
+        BlockImageInfo info;
+        GError *err = NULL;
+
+        if (!bdrv_get_info(bs, &info, &err)) {
+            die_err(err);
+        }
+        if (!strcmp(output, "json")) {
+            info_json(bs, &info, json);
+            g_string_append(json, chain && bdrv_backing(bs) ? ",\n" : "\n");
+        } else {
+            if (bs != top) {
+                puts("");
+            }
+            info_human(bs, &info);
+        }
+        bdrv_image_info_clear(&info);
+    }
+    if (chain && !strcmp(output, "json")) {
+        g_string_append(json, "]\n");
+    }
+    fputs(json->str, stdout);
+    g_string_free(json, true);
+    bdrv_unref(top);
+    return 0;
+}
+
+/* ---- check ----------------------------------------------------------- */
+
+static void check_human(const BlockCheckResult *r)
+{
+    if (!r->corruptions && !r->leaks && !r->check_errors) {
+        printf("No errors were found on the image.\n");
+    } else {
+        if (r->corruptions) {
+            printf("\n%" PRIu64 " errors were found on the image.\n"
+                   "Data may be corrupted, or further writes to the image "
+                   "may corrupt it.\n", r->corruptions);
+        }
+        if (r->leaks) {
+            printf("\n%" PRIu64 " leaked clusters were found on the image.\n"
+                   "This means waste of disk space, but no harm to data.\n",
+                   r->leaks);
+        }
+        if (r->check_errors) {
+            printf("\n%" PRIu64 " internal errors have occurred during the "
+                   "check.\n", r->check_errors);
+        }
+    }
+    if (r->total_clusters && r->allocated_clusters) {
+        printf("%" PRIu64 "/%" PRIu64 " = %0.2f%% allocated, %0.2f%% "
+               "fragmented, %0.2f%% compressed clusters\n",
+               r->allocated_clusters, r->total_clusters,
+               r->allocated_clusters * 100.0 / r->total_clusters,
+               r->fragmented_clusters * 100.0 / r->allocated_clusters,
+               r->compressed_clusters * 100.0 / r->allocated_clusters);
+    }
+    if (r->image_end_offset) {
+        printf("Image end offset: %" PRIu64 "\n", r->image_end_offset);
+    }
+}
+
+static void check_json(BlockDriverState *bs, const BlockCheckResult *r)
+{
+    GString *o = g_string_new("{\n");
+
+    g_string_append_printf(o, "    \"image-end-offset\": %" PRIu64 ",\n"
+        "    \"total-clusters\": %" PRIu64 ",\n"
+        "    \"check-errors\": %" PRIu64 ",\n", r->image_end_offset,
+        r->total_clusters, r->check_errors);
+    if (r->leaks) {
+        g_string_append_printf(o, "    \"leaks\": %" PRIu64 ",\n", r->leaks);
+    }
+    if (r->corruptions) {
+        g_string_append_printf(o, "    \"corruptions\": %" PRIu64 ",\n",
+                               r->corruptions);
+    }
+    if (r->leaks_fixed) {
+        g_string_append_printf(o, "    \"leaks-fixed\": %" PRIu64 ",\n",
+                               r->leaks_fixed);
+    }
+    if (r->corruptions_fixed) {
+        g_string_append_printf(o, "    \"corruptions-fixed\": %" PRIu64 ",\n",
+                               r->corruptions_fixed);
+    }
+    g_string_append_printf(o, "    \"allocated-clusters\": %" PRIu64 ",\n"
+        "    \"fragmented-clusters\": %" PRIu64 ",\n"
+        "    \"compressed-clusters\": %" PRIu64 ",\n    \"filename\": ",
+        r->allocated_clusters, r->fragmented_clusters,
+        r->compressed_clusters);
+    json_str(o, bdrv_filename(bs));
+    g_string_append(o, ",\n    \"format\": ");
+    json_str(o, bdrv_format_name(bs));
+    g_string_append(o, "\n}\n");
+    fputs(o->str, stdout);
+    g_string_free(o, true);
+}
+
+static bool run_check(BlockDriverState *bs, int fix, BlockCheckResult *r,
+                      bool quiet)
+{
+    GError *err = NULL;
+
+    memset(r, 0, sizeof(*r));
+    r->log = g_string_new(NULL);
+    if (!bdrv_check(bs, r, fix, &err)) {
+        fprintf(stderr, "%s: %s\n", prog, err->message);
+        g_error_free(err);
+        g_string_free(r->log, true);
+        return false;
+    }
+    if (!quiet) {
+        fputs(r->log->str, stderr);
+    }
+    g_string_free(r->log, true);
+    r->log = NULL;
+    return true;
+}
+
+static int img_check(int argc, char **argv)
+{
+    static const struct option lopts[] = {
+        { "output", required_argument, NULL, OPT_OUTPUT },
+        { "repair", required_argument, NULL, 'r' },
+        { "force-share", no_argument, NULL, 'U' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *fmt = NULL, *output = "human";
+    int fix = 0, c;
+    bool quiet = false;
+    BlockCheckResult r;
+    BlockDriverState *bs;
+
+    while ((c = getopt_long(argc, argv, "hf:r:qU", lopts, NULL)) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'q': quiet = true; break;
+        case 'U': break;
+        case OPT_OUTPUT: output = output_format(optarg); break;
+        case 'r':
+            if (!strcmp(optarg, "leaks")) {
+                fix = BDRV_FIX_LEAKS;
+            } else if (!strcmp(optarg, "all")) {
+                fix = BDRV_FIX_LEAKS | BDRV_FIX_ERRORS;
+            } else {
+                die("unknown option value for -r (expecting 'leaks' or "
+                    "'all'): %s", optarg);
+            }
+            break;
+        default: die("usage: check [-f fmt] [--output=human|json] "
+                     "[-r leaks|all] [-q] filename");
+        }
+    }
+    if (optind >= argc) {
+        die("check: expecting a filename");
+    }
+    bs = open_image(argv[optind], fmt, BDRV_O_CHECK | BDRV_O_NO_BACKING |
+                    (fix ? BDRV_O_RDWR : 0));
+    if (!run_check(bs, fix, &r, quiet)) {
+        bdrv_unref(bs);
+        return 1;
+    }
+    if (fix && (r.leaks_fixed || r.corruptions_fixed)) {
+        if (!strcmp(output, "human") && !quiet) {
+            printf("The following inconsistencies were found and repaired:"
+                   "\n\n    %" PRIu64 " leaked clusters\n    %" PRIu64
+                   " corruptions\n\nDouble checking the fixed image now...\n",
+                   r.leaks_fixed, r.corruptions_fixed);
+        }
+        if (!run_check(bs, 0, &r, quiet)) {
+            bdrv_unref(bs);
+            return 1;
+        }
+    }
+    if (!quiet || !strcmp(output, "json")) {
+        if (!strcmp(output, "json")) {
+            check_json(bs, &r);
+        } else {
+            check_human(&r);
+        }
+    }
+    bdrv_unref(bs);
+    if (r.check_errors) {
+        return 1;
+    }
+    return r.corruptions ? 2 : r.leaks ? 3 : 0;
+}
+
+/* ---- convert --------------------------------------------------------- */
+
+typedef struct Convert {
+    BlockDriverState *src, *dst;
+    uint64_t size, chunk, granule;
+    bool compress, progress, fresh;
+    uint8_t *buf;
+    uint64_t done;
+} Convert;
+
+static void show_progress(Convert *cv, uint64_t pos)
+{
+    if (cv->progress) {
+        printf("    (%.2f/100%%)\r", cv->size ? pos * 100.0 / cv->size
+                                              : 100.0);
+        fflush(stdout);
+    }
+}
+
+/* Write the data part of @len bytes at @off from cv->buf, skipping
+ * granules of zeroes (the target reads zeroes there already). */
+static void convert_data(Convert *cv, uint64_t off, uint64_t len)
+{
+    GError *err = NULL;
+    uint64_t pos = 0;
+
+    while (pos < len) {
+        uint64_t n = MIN(cv->granule - (off + pos) % cv->granule, len - pos);
+        uint64_t run = 0;
+        bool zero = is_zero(cv->buf + pos, n);
+
+        /* Extend the run over granules of the same kind. */
+        while (pos + run + n <= len && n) {
+            run += n;
+            if (pos + run >= len) {
+                break;
+            }
+            n = MIN(cv->granule, len - pos - run);
+            if (is_zero(cv->buf + pos + run, n) != zero) {
+                break;
+            }
+        }
+        if (zero && cv->fresh) {
+            /* nothing to write */
+        } else if (zero) {
+            if (!bdrv_pwrite_zeroes(cv->dst, off + pos, run,
+                                    BDRV_REQ_MAY_UNMAP, &err)) {
+                die_err(err);
+            }
+        } else if (cv->compress) {
+            if (!bdrv_pwrite_compressed(cv->dst, off + pos, run,
+                                        cv->buf + pos, &err)) {
+                die_err(err);
+            }
+        } else if (!bdrv_pwrite(cv->dst, off + pos, run, cv->buf + pos,
+                                &err)) {
+            die_err(err);
+        }
+        pos += run;
+    }
+}
+
+static void convert_run(Convert *cv)
+{
+    GError *err = NULL;
+    uint64_t off = 0;
+
+    while (off < cv->size) {
+        uint64_t n = MIN(cv->chunk - off % cv->chunk, cv->size - off);
+        uint64_t pnum, map;
+        BlockDriverState *file;
+        int depth;
+        int st = bdrv_block_status_above(cv->src, off, n, &pnum, &map, &file,
+                                         &depth, &err);
+
+        if (st < 0) {
+            die_err(err);
+        }
+        /* Compressed writes take whole clusters: read the chunk whole
+         * unless it is all zero, and let zero detection do the rest. */
+        if (!cv->compress || pnum >= n) {
+            n = MIN(n, pnum);
+        } else {
+            st = BDRV_BLOCK_DATA | BDRV_BLOCK_ALLOCATED;
+        }
+        if ((st & BDRV_BLOCK_ZERO) || !(st & BDRV_BLOCK_ALLOCATED)) {
+            if (!cv->fresh && !bdrv_pwrite_zeroes(cv->dst, off, n,
+                                                  BDRV_REQ_MAY_UNMAP, &err)) {
+                die_err(err);
+            }
+        } else {
+            if (!bdrv_pread(cv->src, off, n, cv->buf, &err)) {
+                die_err(err);
+            }
+            convert_data(cv, off, n);
+        }
+        off += n;
+        show_progress(cv, off);
+    }
+}
+
+static int img_convert(int argc, char **argv)
+{
+    const char *fmt = NULL, *out_fmt = "raw", *out;
+    const char *cache = "unsafe", *src_cache = "writeback";
+    GHashTable *opts = new_opts();
+    Convert cv = { 0 };
+    uint64_t sparse = 4096;
+    bool quiet = false, no_create = false;
+    int flags = BDRV_O_RDWR, src_flags = 0, c;
+    GError *err = NULL;
+
+    while ((c = getopt(argc, argv, "hf:O:o:cpqnS:t:T:U")) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'O': out_fmt = optarg; break;
+        case 'o': parse_o(opts, optarg); break;
+        case 'c': cv.compress = true; break;
+        case 'p': cv.progress = true; break;
+        case 'q': quiet = true; break;
+        case 'n': no_create = true; break;
+        case 'S': sparse = parse_size_arg(optarg); break;
+        case 't': cache = optarg; break;
+        case 'T': src_cache = optarg; break;
+        case 'U': break;
+        default: die("usage: convert [-f fmt] [-O output_fmt] [-o opts] [-c] "
+                     "[-p] [-q] [-n] [-S size] [-t cache] [-T src_cache] "
+                     "src dst");
+        }
+    }
+    if (argc - optind != 2) {
+        die("convert: expecting one source and one destination");
+    }
+    cv.progress &= !quiet;
+    out = argv[optind + 1];
+    if (!bdrv_parse_cache_mode(cache, &flags, &err) ||
+        !bdrv_parse_cache_mode(src_cache, &src_flags, &err)) {
+        die_err(err);
+    }
+    cv.src = open_image(argv[optind], fmt, src_flags);
+    cv.size = bdrv_getlength(cv.src);
+    if (!no_create && !bdrv_create(out_fmt, out, cv.size, opts, &err)) {
+        die_err(err);
+    }
+    cv.fresh = !no_create;
+    cv.dst = open_image(out, out_fmt, flags);
+    if (bdrv_getlength(cv.dst) < cv.size) {
+        die("'%s' is smaller than the source (%" PRIu64 " < %" PRIu64 ")",
+            out, bdrv_getlength(cv.dst), cv.size);
+    }
+    cv.granule = MAX(MAX(sparse, bdrv_cluster_size(cv.dst)), 512);
+    if (cv.compress && !bdrv_cluster_size(cv.dst)) {
+        die("'%s': format '%s' does not support compression", out, out_fmt);
+    }
+    cv.chunk = MAX(2 * MiB, ALIGN_UP(2 * MiB, cv.granule));
+    cv.buf = g_malloc(cv.chunk);
+    show_progress(&cv, 0);
+    convert_run(&cv);
+    if (!bdrv_flush(cv.dst, &err)) {
+        die_err(err);
+    }
+    if (cv.progress) {
+        printf("    (100.00/100%%)\n");
+    }
+    g_free(cv.buf);
+    bdrv_unref(cv.dst);
+    bdrv_unref(cv.src);
+    g_hash_table_unref(opts);
+    return 0;
+}
+
+/* ---- map ------------------------------------------------------------- */
+
+typedef struct MapEntry {
+    uint64_t start, length, offset;
+    int depth;
+    bool present, zero, data, has_offset;
+    BlockDriverState *file;
+} MapEntry;
+
+static bool map_mergeable(const MapEntry *a, const MapEntry *b)
+{
+    return a->depth == b->depth && a->present == b->present &&
+           a->zero == b->zero && a->data == b->data &&
+           a->has_offset == b->has_offset && a->file == b->file &&
+           (!a->has_offset || a->offset + a->length == b->offset);
+}
+
+static void map_print(const MapEntry *e, bool json, bool first)
+{
+    if (json) {
+        printf("%s{ \"start\": %" PRIu64 ", \"length\": %" PRIu64 ", "
+               "\"depth\": %d, \"present\": %s, \"zero\": %s, \"data\": %s",
+               first ? "[" : ",\n", e->start, e->length, e->depth,
+               e->present ? "true" : "false", e->zero ? "true" : "false",
+               e->data ? "true" : "false");
+        if (e->has_offset) {
+            printf(", \"offset\": %" PRIu64, e->offset);
+        }
+        printf("}");
+    } else if (e->data && e->has_offset) {
+        printf("%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n",
+               e->start, e->length, e->offset, bdrv_filename(e->file));
+    }
+}
+
+static int img_map(int argc, char **argv)
+{
+    static const struct option lopts[] = {
+        { "output", required_argument, NULL, OPT_OUTPUT },
+        { "force-share", no_argument, NULL, 'U' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *fmt = NULL, *output = "human";
+    BlockDriverState *bs;
+    MapEntry cur = { 0 };
+    bool json, first = true, have = false;
+    uint64_t off = 0, size;
+    GError *err = NULL;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "hf:U", lopts, NULL)) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'U': break;
+        case OPT_OUTPUT: output = output_format(optarg); break;
+        default: die("usage: map [-f fmt] [--output=human|json] filename");
+        }
+    }
+    if (optind >= argc) {
+        die("map: expecting a filename");
+    }
+    json = !strcmp(output, "json");
+    bs = open_image(argv[optind], fmt, 0);
+    size = bdrv_getlength(bs);
+    if (!json) {
+        printf("%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
+    }
+    while (off < size) {
+        uint64_t pnum, map;
+        BlockDriverState *file;
+        int depth, st;
+        MapEntry e = { 0 };
+
+        st = bdrv_block_status_above(bs, off, MIN(size - off, 1 * GiB),
+                                     &pnum, &map, &file, &depth, &err);
+        if (st < 0) {
+            die_err(err);
+        }
+        e.start = off;
+        e.length = pnum;
+        e.depth = depth;
+        e.present = st & BDRV_BLOCK_ALLOCATED;
+        e.zero = (st & BDRV_BLOCK_ZERO) || !e.present;
+        e.data = st & BDRV_BLOCK_DATA;
+        e.has_offset = st & BDRV_BLOCK_OFFSET_VALID;
+        e.offset = map;
+        e.file = file;
+        if (have && map_mergeable(&cur, &e)) {
+            cur.length += e.length;
+        } else {
+            if (have) {
+                map_print(&cur, json, first);
+                first = false;
+            }
+            cur = e;
+            have = true;
+        }
+        off += pnum;
+    }
+    if (have) {
+        map_print(&cur, json, first);
+    }
+    if (json) {
+        printf(have ? "]\n" : "[]\n");
+    }
+    bdrv_unref(bs);
+    return 0;
+}
+
+/* ---- main ------------------------------------------------------------ */
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} commands[] = {
+    { "create", img_create },
+    { "info", img_info },
+    { "check", img_check },
+    { "convert", img_convert },
+    { "map", img_map },
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        printf("usage: kvmpc-img COMMAND [options]\ncommands:");
+        for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+            printf(" %s", commands[i].name);
+        }
+        printf("\nSee docs/kvmpc-img.md.\n");
+        return argc < 2;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("kvmpc-img (kvmpc) 0.1.0\n");
+        return 0;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+        if (!strcmp(argv[1], commands[i].name)) {
+            return commands[i].fn(argc - 1, argv + 1);
+        }
+    }
+    die("unknown command '%s'", argv[1]);
+}
