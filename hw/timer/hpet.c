@@ -326,19 +326,18 @@ static void hpet_advance_periodic(HPETTimer *t, uint64_t c)
 static void hpet_timer_expired(void *opaque)
 {
     HPETTimer *t = opaque;
+    int64_t now = vclock_now();     /* one reading for the whole update */
 
     if (!timer_runs(t)) {
         return;
     }
     if (t->wrap_pending) {
         hpet_deliver(t);
-        hpet_arm(t);
+        hpet_arm_at(t, now);
         return;
     }
     hpet_deliver(t);
     if ((t->config & TN_PERIODIC) && (t->period & timer_width_mask(t))) {
-        int64_t now = vclock_now();
-
         hpet_advance_periodic(t, hpet_counter_at(t->hpet, now));
         hpet_arm_at(t, now);
     }
@@ -352,10 +351,11 @@ static void hpet_stop_timers(HPETState *s)
     }
 }
 
-static void hpet_arm_timers(HPETState *s)
+/* Arm every timer from the counter at virtual time @now. */
+static void hpet_arm_timers(HPETState *s, int64_t now)
 {
     for (unsigned i = 0; i < s->num_timers; i++) {
-        hpet_arm(&s->timers[i]);
+        hpet_arm_at(&s->timers[i], now);
     }
 }
 
@@ -398,7 +398,9 @@ static void hpet_write_config(HPETState *s, uint64_t val)
     s->config = val & CFG_WRITABLE;
     if (changed & CFG_ENABLE) {
         if (hpet_enabled(s)) {
-            hpet_arm_timers(s);
+            /* From the instant the counter started: a comparator just
+             * ahead of it must not look passed by the time we arm. */
+            hpet_arm_timers(s, now);
         } else {
             hpet_stop_timers(s);
         }
@@ -694,7 +696,7 @@ static int hpet_post_load(void *opaque, int version_id)
     }
     hpet_stop_timers(s);
     if (hpet_enabled(s)) {
-        hpet_arm_timers(s);
+        hpet_arm_timers(s, vclock_now());
     }
     hpet_update_lines(s);
     hpet_set_legacy_pit(hpet_legacy(s));
