@@ -299,6 +299,7 @@ bool qcow2_check(BlockDriverState *bs, BlockCheckResult *res, int fix,
     bool ok = false;
 
     g_mutex_lock(&s->lock);
+    qcow2_drain(s);
     if (!s->read_only && !qcow2_flush_caches(bs, errp)) {
         goto out;
     }

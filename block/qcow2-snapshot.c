@@ -552,7 +552,9 @@ static bool snapshot_create_locked(BlockDriverState *bs, const char *name,
         return false;
     }
     sns = g_new0(Qcow2Snapshot, s->nb_snapshots + 1);
-    memcpy(sns, s->snapshots, s->nb_snapshots * sizeof(*sns));
+    if (s->nb_snapshots) {      /* s->snapshots is NULL without any */
+        memcpy(sns, s->snapshots, s->nb_snapshots * sizeof(*sns));
+    }
     fill_snapshot(bs, &sns[s->nb_snapshots], name, l1_off);
     if (!write_snapshot_table(bs, sns, s->nb_snapshots + 1, errp)) {
         Qcow2Snapshot *sn = &sns[s->nb_snapshots];
@@ -573,6 +575,7 @@ bool qcow2_snapshot_create(BlockDriverState *bs, const char *name,
     bool ok;
 
     g_mutex_lock(&s->lock);
+    qcow2_drain(s);
     ok = snapshot_writable(bs, errp) &&
          qcow2_flush_caches(bs, errp) &&
          snapshot_create_locked(bs, name, errp) &&
@@ -645,6 +648,7 @@ bool qcow2_snapshot_delete(BlockDriverState *bs, const char *name,
     bool ok;
 
     g_mutex_lock(&s->lock);
+    qcow2_drain(s);
     ok = snapshot_writable(bs, errp) &&
          qcow2_flush_caches(bs, errp) &&
          snapshot_delete_locked(bs, name, errp) &&
@@ -704,6 +708,7 @@ bool qcow2_snapshot_goto(BlockDriverState *bs, const char *name,
     bool ok;
 
     g_mutex_lock(&s->lock);
+    qcow2_drain(s);
     ok = snapshot_writable(bs, errp) &&
          qcow2_flush_caches(bs, errp) &&
          snapshot_goto_locked(bs, name, errp) &&

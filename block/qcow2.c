@@ -508,6 +508,8 @@ static bool qcow2_open(BlockDriverState *bs, const char *filename, int flags,
     int l2_cache_entries;
 
     g_mutex_init(&s->lock);
+    g_cond_init(&s->alloc_cond);
+    s->inflight = g_array_new(false, false, sizeof(Qcow2Range));
     s->name = bs->filename;
     s->unknown_exts = g_byte_array_new();
     s->read_only = !(flags & BDRV_O_RDWR);
@@ -558,6 +560,8 @@ static void qcow2_close(BlockDriverState *bs)
     if (s->unknown_exts) {
         g_byte_array_unref(s->unknown_exts);
     }
+    g_array_unref(s->inflight);
+    g_cond_clear(&s->alloc_cond);
     g_mutex_clear(&s->lock);
 }
 
@@ -723,6 +727,85 @@ static bool write_data(BlockDriverState *bs, uint64_t host, uint64_t len,
     return qcow2_write_meta(bs, 0, host, buf, len, errp);
 }
 
+/* ---- writes in progress ----------------------------------------------- */
+
+static bool range_busy(Qcow2State *s, uint64_t start, uint64_t end)
+{
+    for (guint i = 0; i < s->inflight->len; i++) {
+        Qcow2Range *r = &g_array_index(s->inflight, Qcow2Range, i);
+
+        if (r->start < end && start < r->end) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Claim the guest clusters [off, off+len) touches for one request (lock
+ * held): waits while another request holds any of them, since that one
+ * may be between allocating a cluster and writing its L2 entry.
+ */
+static Qcow2Range claim_range(Qcow2State *s, uint64_t off, uint64_t len)
+{
+    Qcow2Range r = { ALIGN_DOWN(off, s->cluster_size),
+                     ALIGN_UP(off + len, s->cluster_size) };
+
+    while (range_busy(s, r.start, r.end)) {
+        g_cond_wait(&s->alloc_cond, &s->lock);
+    }
+    g_array_append_val(s->inflight, r);
+    return r;
+}
+
+static void release_range(Qcow2State *s, Qcow2Range r)
+{
+    for (guint i = 0; i < s->inflight->len; i++) {
+        Qcow2Range *q = &g_array_index(s->inflight, Qcow2Range, i);
+
+        if (q->start == r.start && q->end == r.end) {
+            g_array_remove_index_fast(s->inflight, i);
+            break;
+        }
+    }
+    g_cond_broadcast(&s->alloc_cond);
+}
+
+void qcow2_drain(Qcow2State *s)
+{
+    while (s->inflight->len) {
+        g_cond_wait(&s->alloc_cond, &s->lock);
+    }
+}
+
+/*
+ * The data of clusters just allocated (refcount 1, named by no L2 entry
+ * yet, so nothing else reads, writes or frees them) is written without
+ * the lock, so that requests to other clusters run meanwhile.  The
+ * overlap check is done before, under the lock: metadata cannot move onto
+ * clusters we hold.  The caller sets the L2 entries afterwards, so the
+ * data is on the file before an entry points at it.
+ */
+static bool write_new_clusters(BlockDriverState *bs, uint64_t host,
+                               uint64_t len, const void *buf, GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    int hit = qcow2_check_overlap(bs, 0, host, len);
+    bool ok;
+
+    if (s->read_only) {
+        return writable(bs, errp);
+    }
+    if (hit) {
+        return qcow2_corrupt(bs, errp, "newly allocated clusters at %#"
+                             PRIx64 " overlap metadata", host);
+    }
+    g_mutex_unlock(&s->lock);
+    ok = bdrv_pwrite(bs->file, host, len, buf, errp);
+    g_mutex_lock(&s->lock);
+    return ok;
+}
+
 /*
  * Write [off, off+len) into @k newly allocated clusters starting with
  * the guest cluster containing @off; @olds holds their old entries.
@@ -751,8 +834,12 @@ static bool write_allocating(BlockDriverState *bs, uint64_t off,
         memcpy(bounce + in, buf, len);
         src = bounce;
     }
-    if (!qcow2_alloc_clusters(bs, k, &host, errp) ||
-        !write_data(bs, host, k * cs, src, errp)) {
+    if (!qcow2_alloc_clusters(bs, k, &host, errp)) {
+        goto out;
+    }
+    if (!write_new_clusters(bs, host, k * cs, src, errp)) {
+        /* Named by nothing: give them back (a leak at worst). */
+        qcow2_update_refcount(bs, host, k * cs, -1, NULL);
         goto out;
     }
     for (uint64_t j = 0; j < k; j++) {
@@ -835,10 +922,14 @@ static bool qcow2_pwrite(BlockDriverState *bs, uint64_t off, uint64_t len,
     GArray *olds = g_array_new(false, false, sizeof(uint64_t));
     bool ok;
 
+    Qcow2Range r;
+
     g_mutex_lock(&s->lock);
+    r = claim_range(s, off, len);
     ok = write_locked(bs, off, len, buf, olds, errp) &&
          free_replaced(bs, olds, errp);
     s->cached_compressed = 0;
+    release_range(s, r);
     g_mutex_unlock(&s->lock);
     g_array_unref(olds);
     return ok;
@@ -922,7 +1013,10 @@ static bool zero_or_discard(BlockDriverState *bs, uint64_t off, uint64_t len,
     GArray *olds = g_array_new(false, false, sizeof(uint64_t));
     bool ok;
 
+    Qcow2Range r;
+
     g_mutex_lock(&s->lock);
+    r = claim_range(s, off, len);
     ok = writable(bs, errp);
     if (ok && astart >= aend) {
         ok = discard || write_zero_bytes(bs, off, len, olds, errp);
@@ -935,6 +1029,7 @@ static bool zero_or_discard(BlockDriverState *bs, uint64_t off, uint64_t len,
     }
     ok = ok && free_replaced(bs, olds, errp);
     s->cached_compressed = 0;
+    release_range(s, r);
     g_mutex_unlock(&s->lock);
     g_array_unref(olds);
     return ok;
@@ -993,6 +1088,7 @@ static bool qcow2_pwrite_compressed(BlockDriverState *bs, uint64_t off,
     GArray *olds = g_array_new(false, false, sizeof(uint64_t));
     const uint8_t *p = buf;
     uint8_t *last = NULL;
+    Qcow2Range r;
     bool ok;
 
     if (offset_into_cluster(s, off) ||
@@ -1003,6 +1099,7 @@ static bool qcow2_pwrite_compressed(BlockDriverState *bs, uint64_t off,
         return false;
     }
     g_mutex_lock(&s->lock);
+    r = claim_range(s, off, len);
     ok = writable(bs, errp);
     for (; ok && len; off += s->cluster_size, p += s->cluster_size) {
         uint64_t n = MIN(len, s->cluster_size);
@@ -1016,6 +1113,7 @@ static bool qcow2_pwrite_compressed(BlockDriverState *bs, uint64_t off,
     }
     ok = ok && free_replaced(bs, olds, errp);
     s->cached_compressed = 0;
+    release_range(s, r);
     g_mutex_unlock(&s->lock);
     g_free(last);
     g_array_unref(olds);
@@ -1307,6 +1405,7 @@ static bool qcow2_truncate(BlockDriverState *bs, uint64_t size,
     bool ok;
 
     g_mutex_lock(&s->lock);
+    qcow2_drain(s);
     ok = writable(bs, errp) && truncate_locked(bs, size, errp);
     s->cached_compressed = 0;
     g_mutex_unlock(&s->lock);
@@ -1321,6 +1420,7 @@ static bool qcow2_make_empty(BlockDriverState *bs, GError **errp)
     bool ok;
 
     g_mutex_lock(&s->lock);
+    qcow2_drain(s);
     ok = writable(bs, errp) &&
          discard_full(bs, 0, bs->size, errp) &&
          qcow2_flush_caches(bs, errp);
@@ -1373,7 +1473,9 @@ static bool change_backing_locked(BlockDriverState *bs, const char *file,
     if (fmt) {
         p = put_ext(h, p, QCOW2_EXT_BACKING_FMT, fmt, fmtlen);
     }
-    memcpy(h + p, s->unknown_exts->data, s->unknown_exts->len);
+    if (s->unknown_exts->len) {     /* data is NULL when empty */
+        memcpy(h + p, s->unknown_exts->data, s->unknown_exts->len);
+    }
     p += s->unknown_exts->len + 8;      /* and the end marker */
     stq_be(h + 8, file ? p : 0);
     stl_be(h + 16, flen);
@@ -1399,6 +1501,7 @@ static bool qcow2_change_backing_file(BlockDriverState *bs, const char *file,
     bool ok;
 
     g_mutex_lock(&s->lock);
+    qcow2_drain(s);
     ok = writable(bs, errp) && qcow2_flush_caches(bs, errp) &&
          change_backing_locked(bs, file, fmt, errp);
     g_mutex_unlock(&s->lock);

@@ -104,7 +104,14 @@ typedef struct Qcow2Snapshot {
 } Qcow2Snapshot;
 
 typedef struct Qcow2State {
-    GMutex lock;                /* one request at a time (docs/block.md) */
+    /* Metadata lock (docs/block.md): held for everything but the data
+     * write of newly allocated clusters. */
+    GMutex lock;
+    /* Guest ranges (Qcow2Range) of writes in progress: an overlapping
+     * request waits on alloc_cond, so two requests never allocate the
+     * same guest cluster; whole-image operations wait for none. */
+    GArray *inflight;
+    GCond alloc_cond;
     const char *name;           /* the image, for error messages */
 
     uint32_t version;
@@ -170,7 +177,14 @@ static inline uint64_t l2_index(Qcow2State *s, uint64_t guest)
     return (guest >> s->cluster_bits) & (s->l2_entries - 1);
 }
 
+typedef struct Qcow2Range {
+    uint64_t start, end;
+} Qcow2Range;
+
 /* qcow2.c */
+/* With the lock held: wait until no write is in progress (operations on
+ * the whole image: resize, snapshots, check, header rewrite). */
+void qcow2_drain(Qcow2State *s);
 bool qcow2_corrupt(BlockDriverState *bs, GError **errp, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 bool qcow2_write_meta(BlockDriverState *bs, int ign, uint64_t offset,
