@@ -616,12 +616,30 @@ static int img_check(int argc, char **argv)
 
 /* ---- convert --------------------------------------------------------- */
 
+/*
+ * Convert keeps several requests in flight, as qemu-img does: each slot
+ * reads a chunk of the source asynchronously, and its completion (on the
+ * main context, this thread) issues the chunk's data writes
+ * asynchronously.  The qcow2 driver writes new clusters' data outside
+ * its lock, so the slots' writes overlap on the worker threads.
+ */
+#define CONVERT_SLOTS 8
+
+struct Convert;
+
+typedef struct ConvertSlot {
+    struct Convert *cv;
+    uint8_t *buf;
+    uint64_t off, len;
+    int pending;        /* requests of this slot not yet completed */
+} ConvertSlot;
+
 typedef struct Convert {
     BlockDriverState *src, *dst;
     uint64_t size, chunk, granule;
     bool compress, progress, fresh;
-    uint8_t *buf;
-    uint64_t done;
+    ConvertSlot slots[CONVERT_SLOTS];
+    GError *err;        /* the first failed asynchronous request */
 } Convert;
 
 static void show_progress(Convert *cv, uint64_t pos)
@@ -633,17 +651,50 @@ static void show_progress(Convert *cv, uint64_t pos)
     }
 }
 
-/* Write the data part of @len bytes at @off from cv->buf, skipping
- * granules of zeroes (the target reads zeroes there already). */
-static void convert_data(Convert *cv, uint64_t off, uint64_t len)
+static void request_done(ConvertSlot *slot, GError *err)
 {
+    if (err && !slot->cv->err) {
+        slot->cv->err = g_error_copy(err);
+    }
+    slot->pending--;
+}
+
+static void write_done(void *opaque, GError *err)
+{
+    request_done(opaque, err);
+}
+
+/* Write one run of data: compressed writes stay synchronous (the driver
+ * packs them one after another), plain ones go asynchronous. */
+static void convert_write(ConvertSlot *slot, uint64_t pos, uint64_t run)
+{
+    Convert *cv = slot->cv;
     GError *err = NULL;
-    uint64_t pos = 0;
+
+    if (cv->compress) {
+        if (!bdrv_pwrite_compressed(cv->dst, slot->off + pos, run,
+                                    slot->buf + pos, &err)) {
+            die_err(err);
+        }
+        return;
+    }
+    slot->pending++;
+    bdrv_aio_pwrite(cv->dst, slot->off + pos, run, slot->buf + pos,
+                    write_done, slot);
+}
+
+/* Write the data part of the slot's chunk, skipping granules of zeroes
+ * (the target reads zeroes there already). */
+static void convert_data(ConvertSlot *slot)
+{
+    Convert *cv = slot->cv;
+    uint64_t off = slot->off, len = slot->len, pos = 0;
+    GError *err = NULL;
 
     while (pos < len) {
         uint64_t n = MIN(cv->granule - (off + pos) % cv->granule, len - pos);
         uint64_t run = 0;
-        bool zero = is_zero(cv->buf + pos, n);
+        bool zero = is_zero(slot->buf + pos, n);
 
         /* Extend the run over granules of the same kind. */
         while (pos + run + n <= len && n) {
@@ -652,28 +703,60 @@ static void convert_data(Convert *cv, uint64_t off, uint64_t len)
                 break;
             }
             n = MIN(cv->granule, len - pos - run);
-            if (is_zero(cv->buf + pos + run, n) != zero) {
+            if (is_zero(slot->buf + pos + run, n) != zero) {
                 break;
             }
         }
-        if (zero && cv->fresh) {
-            /* nothing to write */
-        } else if (zero) {
-            if (!bdrv_pwrite_zeroes(cv->dst, off + pos, run,
-                                    BDRV_REQ_MAY_UNMAP, &err)) {
-                die_err(err);
-            }
-        } else if (cv->compress) {
-            if (!bdrv_pwrite_compressed(cv->dst, off + pos, run,
-                                        cv->buf + pos, &err)) {
-                die_err(err);
-            }
-        } else if (!bdrv_pwrite(cv->dst, off + pos, run, cv->buf + pos,
+        if (zero && !cv->fresh &&
+            !bdrv_pwrite_zeroes(cv->dst, off + pos, run, BDRV_REQ_MAY_UNMAP,
                                 &err)) {
             die_err(err);
+        } else if (!zero) {
+            convert_write(slot, pos, run);
         }
         pos += run;
     }
+}
+
+static void read_done(void *opaque, GError *err)
+{
+    ConvertSlot *slot = opaque;
+
+    if (!err && !slot->cv->err) {
+        convert_data(slot);
+    }
+    request_done(slot, err);
+}
+
+static void check_async_error(Convert *cv)
+{
+    if (cv->err) {
+        die_err(cv->err);
+    }
+}
+
+/* A slot with nothing in flight, waiting for completions if need be. */
+static ConvertSlot *free_slot(Convert *cv)
+{
+    for (;;) {
+        check_async_error(cv);
+        for (int i = 0; i < CONVERT_SLOTS; i++) {
+            if (!cv->slots[i].pending) {
+                return &cv->slots[i];
+            }
+        }
+        g_main_context_iteration(NULL, TRUE);
+    }
+}
+
+static void convert_drain(Convert *cv)
+{
+    for (int i = 0; i < CONVERT_SLOTS; i++) {
+        while (cv->slots[i].pending) {
+            g_main_context_iteration(NULL, TRUE);
+        }
+    }
+    check_async_error(cv);
 }
 
 static void convert_run(Convert *cv)
@@ -685,6 +768,7 @@ static void convert_run(Convert *cv)
         uint64_t n = MIN(cv->chunk - off % cv->chunk, cv->size - off);
         uint64_t pnum, map;
         BlockDriverState *file;
+        ConvertSlot *slot;
         int depth;
         int st = bdrv_block_status_above(cv->src, off, n, &pnum, &map, &file,
                                          &depth, &err);
@@ -705,14 +789,16 @@ static void convert_run(Convert *cv)
                 die_err(err);
             }
         } else {
-            if (!bdrv_pread(cv->src, off, n, cv->buf, &err)) {
-                die_err(err);
-            }
-            convert_data(cv, off, n);
+            slot = free_slot(cv);
+            slot->off = off;
+            slot->len = n;
+            slot->pending = 1;
+            bdrv_aio_pread(cv->src, off, n, slot->buf, read_done, slot);
         }
         off += n;
         show_progress(cv, off);
     }
+    convert_drain(cv);
 }
 
 static int img_convert(int argc, char **argv)
@@ -769,7 +855,10 @@ static int img_convert(int argc, char **argv)
         die("'%s': format '%s' does not support compression", out, out_fmt);
     }
     cv.chunk = MAX(2 * MiB, ALIGN_UP(2 * MiB, cv.granule));
-    cv.buf = g_malloc(cv.chunk);
+    for (int i = 0; i < CONVERT_SLOTS; i++) {
+        cv.slots[i].cv = &cv;
+        cv.slots[i].buf = g_malloc(cv.chunk);
+    }
     show_progress(&cv, 0);
     convert_run(&cv);
     if (!bdrv_flush(cv.dst, &err)) {
@@ -778,7 +867,9 @@ static int img_convert(int argc, char **argv)
     if (cv.progress) {
         printf("    (100.00/100%%)\n");
     }
-    g_free(cv.buf);
+    for (int i = 0; i < CONVERT_SLOTS; i++) {
+        g_free(cv.slots[i].buf);
+    }
     bdrv_unref(cv.dst);
     bdrv_unref(cv.src);
     g_hash_table_unref(opts);
@@ -953,6 +1044,7 @@ static int img_resize(int argc, char **argv)
     bs = open_image(argv[optind], fmt, BDRV_O_RDWR);
     size = resize_target(size_arg, bdrv_getlength(bs));
     if (size < bdrv_getlength(bs) && !shrink) {
+        bdrv_unref(bs);
         die("'%s': use the --shrink option to perform a shrink operation",
             argv[optind]);
     }
