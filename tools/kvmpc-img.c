@@ -623,7 +623,8 @@ static int img_check(int argc, char **argv)
  * asynchronously.  The qcow2 driver writes new clusters' data outside
  * its lock, so the slots' writes overlap on the worker threads.
  */
-#define CONVERT_SLOTS 8
+#define CONVERT_SLOTS_DEFAULT 8     /* qemu-img's default for -m */
+#define CONVERT_SLOTS_MAX 16        /* qemu-img's limit for -m */
 
 struct Convert;
 
@@ -638,7 +639,8 @@ typedef struct Convert {
     BlockDriverState *src, *dst;
     uint64_t size, chunk, granule;
     bool compress, progress, fresh;
-    ConvertSlot slots[CONVERT_SLOTS];
+    ConvertSlot *slots;
+    int nslots;         /* -m: requests in flight */
     GError *err;        /* the first failed asynchronous request */
 } Convert;
 
@@ -740,7 +742,7 @@ static ConvertSlot *free_slot(Convert *cv)
 {
     for (;;) {
         check_async_error(cv);
-        for (int i = 0; i < CONVERT_SLOTS; i++) {
+        for (int i = 0; i < cv->nslots; i++) {
             if (!cv->slots[i].pending) {
                 return &cv->slots[i];
             }
@@ -751,12 +753,24 @@ static ConvertSlot *free_slot(Convert *cv)
 
 static void convert_drain(Convert *cv)
 {
-    for (int i = 0; i < CONVERT_SLOTS; i++) {
+    for (int i = 0; i < cv->nslots; i++) {
         while (cv->slots[i].pending) {
             g_main_context_iteration(NULL, TRUE);
         }
     }
     check_async_error(cv);
+}
+
+static int parse_slots(const char *arg)
+{
+    char *end;
+    long n = strtol(arg, &end, 10);
+
+    if (*end || end == arg || n < 1 || n > CONVERT_SLOTS_MAX) {
+        die("convert: -m takes 1 to %d requests in flight, not '%s'",
+            CONVERT_SLOTS_MAX, arg);
+    }
+    return n;
 }
 
 static void convert_run(Convert *cv)
@@ -812,9 +826,11 @@ static int img_convert(int argc, char **argv)
     int flags = BDRV_O_RDWR, src_flags = 0, c;
     GError *err = NULL;
 
-    while ((c = getopt(argc, argv, "hf:O:o:cpqnS:t:T:U")) != -1) {
+    cv.nslots = CONVERT_SLOTS_DEFAULT;
+    while ((c = getopt(argc, argv, "hf:O:o:cpqnS:t:T:Um:")) != -1) {
         switch (c) {
         case 'f': fmt = optarg; break;
+        case 'm': cv.nslots = parse_slots(optarg); break;
         case 'O': out_fmt = optarg; break;
         case 'o': parse_o(opts, optarg); break;
         case 'c': cv.compress = true; break;
@@ -826,8 +842,8 @@ static int img_convert(int argc, char **argv)
         case 'T': src_cache = optarg; break;
         case 'U': break;
         default: die("usage: convert [-f fmt] [-O output_fmt] [-o opts] [-c] "
-                     "[-p] [-q] [-n] [-S size] [-t cache] [-T src_cache] "
-                     "src dst");
+                     "[-p] [-q] [-n] [-m num] [-S size] [-t cache] "
+                     "[-T src_cache] src dst");
         }
     }
     if (argc - optind != 2) {
@@ -855,7 +871,8 @@ static int img_convert(int argc, char **argv)
         die("'%s': format '%s' does not support compression", out, out_fmt);
     }
     cv.chunk = MAX(2 * MiB, ALIGN_UP(2 * MiB, cv.granule));
-    for (int i = 0; i < CONVERT_SLOTS; i++) {
+    cv.slots = g_new0(ConvertSlot, cv.nslots);
+    for (int i = 0; i < cv.nslots; i++) {
         cv.slots[i].cv = &cv;
         cv.slots[i].buf = g_malloc(cv.chunk);
     }
@@ -867,9 +884,10 @@ static int img_convert(int argc, char **argv)
     if (cv.progress) {
         printf("    (100.00/100%%)\n");
     }
-    for (int i = 0; i < CONVERT_SLOTS; i++) {
+    for (int i = 0; i < cv.nslots; i++) {
         g_free(cv.slots[i].buf);
     }
+    g_free(cv.slots);
     bdrv_unref(cv.dst);
     bdrv_unref(cv.src);
     g_hash_table_unref(opts);

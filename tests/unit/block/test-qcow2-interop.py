@@ -559,6 +559,26 @@ def t_rebase(tmp):
     same_content(k)
 
 
+@case("convert -m: 1 and 16 requests in flight give the same clean image")
+def t_convert_inflight(tmp):
+    src = os.path.join(tmp, "m.raw")
+    make_raw(src, 24 << 20, 9)
+    with open(src, "r+b") as f:       # plus long data runs (2 MiB chunks)
+        f.seek(3 << 20)
+        f.write(random.Random(9).randbytes(9 << 20))
+    for m in ("1", "3", "16"):
+        for o in ("cluster_size=64k", "cluster_size=4k"):
+            img = os.path.join(tmp, f"m{m}.qcow2")
+            run(KIMG, "convert", "-m", m, "-O", "qcow2", "-o", o, src, img)
+            qemu_check_clean(img)
+            run("qemu-img", "compare", "-q", src, img)
+    raw = os.path.join(tmp, "m.out")
+    run(KIMG, "convert", "-m", "16", "-O", "raw", src, raw)
+    run("qemu-img", "compare", "-q", "-f", "raw", "-F", "raw", src, raw)
+    for bad in ("0", "17", "x"):
+        fails_one_line(KIMG, "convert", "-m", bad, "-O", "qcow2", src, raw)
+
+
 def main():
     if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
         print("1..0 # SKIP qemu-img/qemu-io not installed (qemu-utils)")
