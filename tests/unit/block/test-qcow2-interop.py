@@ -579,6 +579,44 @@ def t_convert_inflight(tmp):
         fails_one_line(KIMG, "convert", "-m", bad, "-O", "qcow2", src, raw)
 
 
+@case("check -r all rewrites wrong COPIED flags (L1 and L2), as qemu-img")
+def t_check_copied(tmp):
+    for variant in ("cleared", "set-on-shared"):
+        img = os.path.join(tmp, f"cp-{variant}.qcow2")
+        run("qemu-img", "create", "-q", "-f", "qcow2", img, "4M")
+        run("qemu-io", "-c", "write -P 1 0 256k", img)
+        if variant == "set-on-shared":
+            run("qemu-img", "snapshot", "-c", "s", img)
+        with open(img, "r+b") as f:
+            f.seek(40)
+            l1 = struct.unpack(">Q", f.read(8))[0]
+            f.seek(l1)
+            l1e = struct.unpack(">Q", f.read(8))[0]
+            l2 = l1e & 0x00fffffffffffe00
+            f.seek(l2 + 8)
+            l2e = struct.unpack(">Q", f.read(8))[0]
+            flip = 1 << 63
+            f.seek(l1)
+            f.write(struct.pack(">Q", l1e ^ flip))
+            f.seek(l2 + 8)
+            f.write(struct.pack(">Q", l2e ^ flip))
+        want = check_counts("qemu-img", img)
+        got = check_counts(KIMG, img)
+        if want != got or not want[2]:
+            raise AssertionError(f"{variant}: qemu-img {want}, kvmpc {got}")
+        p = run(KIMG, "check", "-r", "all", img, check=False)
+        if p.returncode:
+            raise AssertionError(f"{variant}: check -r all -> "
+                                 f"{p.returncode} {p.stdout} {p.stderr}")
+        qemu_check_clean(img)
+        qemu_read(img, 1, 0, "256k")
+        if variant == "set-on-shared":      # the snapshot is still intact
+            run(KIO, img, "write", "0", "64k", "2")
+            qemu_check_clean(img)
+            run("qemu-img", "snapshot", "-a", "s", img)
+            qemu_read(img, 1, 0, "256k")
+
+
 def main():
     if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
         print("1..0 # SKIP qemu-img/qemu-io not installed (qemu-utils)")
