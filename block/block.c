@@ -507,13 +507,13 @@ bool bdrv_truncate(BlockDriverState *bs, uint64_t size, GError **errp)
 
 /* The optional driver operations below all need a writable node and a
  * driver that has them. */
-static bool check_op(BlockDriverState *bs, const void *op, const char *what,
+static bool check_op(BlockDriverState *bs, bool has_op, const char *what,
                      GError **errp)
 {
     if (!check_writable(bs, errp)) {
         return false;
     }
-    if (!op) {
+    if (!has_op) {
         error_setg(errp, "'%s': format '%s' does not support %s",
                    bs->filename, bs->drv->format_name, what);
         return false;
@@ -523,14 +523,14 @@ static bool check_op(BlockDriverState *bs, const void *op, const char *what,
 
 bool bdrv_make_empty(BlockDriverState *bs, GError **errp)
 {
-    return check_op(bs, bs->drv->make_empty, "emptying", errp) &&
+    return check_op(bs, bs->drv->make_empty != NULL, "emptying", errp) &&
            bs->drv->make_empty(bs, errp);
 }
 
 bool bdrv_change_backing_file(BlockDriverState *bs, const char *file,
                               const char *fmt, GError **errp)
 {
-    return check_op(bs, bs->drv->change_backing_file, "backing files",
+    return check_op(bs, bs->drv->change_backing_file != NULL, "backing files",
                     errp) &&
            bs->drv->change_backing_file(bs, file, fmt, errp);
 }
@@ -538,7 +538,7 @@ bool bdrv_change_backing_file(BlockDriverState *bs, const char *file,
 bool bdrv_snapshot_create(BlockDriverState *bs, const char *name,
                           GError **errp)
 {
-    return check_op(bs, bs->drv->snapshot_create, "internal snapshots",
+    return check_op(bs, bs->drv->snapshot_create != NULL, "internal snapshots",
                     errp) &&
            bs->drv->snapshot_create(bs, name, errp);
 }
@@ -546,7 +546,7 @@ bool bdrv_snapshot_create(BlockDriverState *bs, const char *name,
 bool bdrv_snapshot_delete(BlockDriverState *bs, const char *name,
                           GError **errp)
 {
-    return check_op(bs, bs->drv->snapshot_delete, "internal snapshots",
+    return check_op(bs, bs->drv->snapshot_delete != NULL, "internal snapshots",
                     errp) &&
            bs->drv->snapshot_delete(bs, name, errp);
 }
@@ -554,7 +554,7 @@ bool bdrv_snapshot_delete(BlockDriverState *bs, const char *name,
 bool bdrv_snapshot_goto(BlockDriverState *bs, const char *name,
                         GError **errp)
 {
-    return check_op(bs, bs->drv->snapshot_goto, "internal snapshots",
+    return check_op(bs, bs->drv->snapshot_goto != NULL, "internal snapshots",
                     errp) &&
            bs->drv->snapshot_goto(bs, name, errp);
 }
