@@ -505,6 +505,60 @@ bool bdrv_truncate(BlockDriverState *bs, uint64_t size, GError **errp)
     return bs->drv->truncate(bs, size, errp);
 }
 
+/* The optional driver operations below all need a writable node and a
+ * driver that has them. */
+static bool check_op(BlockDriverState *bs, bool has_op, const char *what,
+                     GError **errp)
+{
+    if (!check_writable(bs, errp)) {
+        return false;
+    }
+    if (!has_op) {
+        error_setg(errp, "'%s': format '%s' does not support %s",
+                   bs->filename, bs->drv->format_name, what);
+        return false;
+    }
+    return true;
+}
+
+bool bdrv_make_empty(BlockDriverState *bs, GError **errp)
+{
+    return check_op(bs, bs->drv->make_empty != NULL, "emptying", errp) &&
+           bs->drv->make_empty(bs, errp);
+}
+
+bool bdrv_change_backing_file(BlockDriverState *bs, const char *file,
+                              const char *fmt, GError **errp)
+{
+    return check_op(bs, bs->drv->change_backing_file != NULL, "backing files",
+                    errp) &&
+           bs->drv->change_backing_file(bs, file, fmt, errp);
+}
+
+bool bdrv_snapshot_create(BlockDriverState *bs, const char *name,
+                          GError **errp)
+{
+    return check_op(bs, bs->drv->snapshot_create != NULL, "internal snapshots",
+                    errp) &&
+           bs->drv->snapshot_create(bs, name, errp);
+}
+
+bool bdrv_snapshot_delete(BlockDriverState *bs, const char *name,
+                          GError **errp)
+{
+    return check_op(bs, bs->drv->snapshot_delete != NULL, "internal snapshots",
+                    errp) &&
+           bs->drv->snapshot_delete(bs, name, errp);
+}
+
+bool bdrv_snapshot_goto(BlockDriverState *bs, const char *name,
+                        GError **errp)
+{
+    return check_op(bs, bs->drv->snapshot_goto != NULL, "internal snapshots",
+                    errp) &&
+           bs->drv->snapshot_goto(bs, name, errp);
+}
+
 int bdrv_block_status(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
                       uint64_t *pnum, uint64_t *map, BlockDriverState **file,
                       GError **errp)

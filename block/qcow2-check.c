@@ -240,6 +240,40 @@ static void compare_refcounts(Check *c)
     }
 }
 
+/* -r all: give an entry the COPIED flag its refcount says (the
+ * refcounts themselves were repaired just before). */
+static bool repair_copied(Check *c, uint64_t rc)
+{
+    return (c->fix & BDRV_FIX_ERRORS) && !c->s->read_only && rc;
+}
+
+static void fix_l1_copied(Check *c, uint32_t i, uint64_t rc)
+{
+    Qcow2State *s = c->s;
+    GError *err = NULL;
+
+    s->l1[i] = rc == 1 ? s->l1[i] | QCOW_OFLAG_COPIED
+                       : s->l1[i] & ~QCOW_OFLAG_COPIED;
+    if (qcow2_write_l1_entry(c->bs, i, &err)) {
+        c->res->corruptions_fixed++;
+    } else {
+        logf_(c, "ERROR fixing OFLAG_COPIED: %s", err->message);
+        g_clear_error(&err);
+        c->res->check_errors++;
+    }
+}
+
+/* Entry @j of the cached L2 table @l2 (written back with the cache). */
+static void fix_l2_copied(Check *c, uint8_t *l2, uint64_t j, uint64_t rc)
+{
+    uint64_t e = ldq_be(l2 + 8 * j);
+
+    stq_be(l2 + 8 * j, rc == 1 ? e | QCOW_OFLAG_COPIED
+                               : e & ~QCOW_OFLAG_COPIED);
+    qcow2_cache_mark_dirty(c->s->l2_cache, l2);
+    c->res->corruptions_fixed++;
+}
+
 /* COPIED must be set exactly where the stored refcount is 1. */
 static void check_copied(Check *c)
 {
@@ -256,9 +290,14 @@ static void check_copied(Check *c)
         }
         if (qcow2_get_refcount(c->bs, l2_off >> s->cluster_bits, &rc, &err) &&
             (rc == 1) != !!(s->l1[i] & QCOW_OFLAG_COPIED)) {
-            logf_(c, "ERROR OFLAG_COPIED L2 cluster: l1_index=%u l1_entry=%"
-                  PRIx64 " refcount=%" PRIu64, i, s->l1[i], rc);
+            logf_(c, "%s OFLAG_COPIED L2 cluster: l1_index=%u l1_entry=%"
+                  PRIx64 " refcount=%" PRIu64,
+                  repair_copied(c, rc) ? "Repairing" : "ERROR", i, s->l1[i],
+                  rc);
             c->res->corruptions++;
+            if (repair_copied(c, rc)) {
+                fix_l1_copied(c, i, rc);
+            }
         }
         g_clear_error(&err);
         l2 = qcow2_cache_get(c->bs, s->l2_cache, l2_off, true, &err);
@@ -282,9 +321,13 @@ static void check_copied(Check *c)
                 continue;
             }
             if ((rc == 1) != !!(e & QCOW_OFLAG_COPIED)) {
-                logf_(c, "ERROR OFLAG_COPIED data cluster: l2_entry=%" PRIx64
-                      " refcount=%" PRIu64, e, rc);
+                logf_(c, "%s OFLAG_COPIED data cluster: l2_entry=%" PRIx64
+                      " refcount=%" PRIu64,
+                      repair_copied(c, rc) ? "Repairing" : "ERROR", e, rc);
                 c->res->corruptions++;
+                if (repair_copied(c, rc)) {
+                    fix_l2_copied(c, l2, j, rc);
+                }
             }
         }
     }
@@ -299,6 +342,7 @@ bool qcow2_check(BlockDriverState *bs, BlockCheckResult *res, int fix,
     bool ok = false;
 
     g_mutex_lock(&s->lock);
+    qcow2_drain(s);
     if (!s->read_only && !qcow2_flush_caches(bs, errp)) {
         goto out;
     }

@@ -82,6 +82,13 @@ bool qcow2_check_l1_entry(BlockDriverState *bs, uint64_t index,
                              off < s->cluster_size ? "in the header"
                                                    : "unaligned");
     }
+    /* A table is written before an L1 entry names it, so it lies inside
+     * the file; past the end it would read as zeroes and hide damage. */
+    if (off && !range_within(off, s->cluster_size,
+                             bdrv_getlength(bs->file))) {
+        return qcow2_corrupt(bs, errp, "L2 table %" PRIu64 " at %#" PRIx64
+                             " lies past the end of the file", index, off);
+    }
     return true;
 }
 

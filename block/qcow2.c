@@ -508,6 +508,8 @@ static bool qcow2_open(BlockDriverState *bs, const char *filename, int flags,
     int l2_cache_entries;
 
     g_mutex_init(&s->lock);
+    g_cond_init(&s->alloc_cond);
+    s->inflight = g_array_new(false, false, sizeof(Qcow2Range));
     s->name = bs->filename;
     s->unknown_exts = g_byte_array_new();
     s->read_only = !(flags & BDRV_O_RDWR);
@@ -558,6 +560,8 @@ static void qcow2_close(BlockDriverState *bs)
     if (s->unknown_exts) {
         g_byte_array_unref(s->unknown_exts);
     }
+    g_array_unref(s->inflight);
+    g_cond_clear(&s->alloc_cond);
     g_mutex_clear(&s->lock);
 }
 
@@ -723,6 +727,85 @@ static bool write_data(BlockDriverState *bs, uint64_t host, uint64_t len,
     return qcow2_write_meta(bs, 0, host, buf, len, errp);
 }
 
+/* ---- writes in progress ----------------------------------------------- */
+
+static bool range_busy(Qcow2State *s, uint64_t start, uint64_t end)
+{
+    for (guint i = 0; i < s->inflight->len; i++) {
+        Qcow2Range *r = &g_array_index(s->inflight, Qcow2Range, i);
+
+        if (r->start < end && start < r->end) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Claim the guest clusters [off, off+len) touches for one request (lock
+ * held): waits while another request holds any of them, since that one
+ * may be between allocating a cluster and writing its L2 entry.
+ */
+static Qcow2Range claim_range(Qcow2State *s, uint64_t off, uint64_t len)
+{
+    Qcow2Range r = { ALIGN_DOWN(off, s->cluster_size),
+                     ALIGN_UP(off + len, s->cluster_size) };
+
+    while (range_busy(s, r.start, r.end)) {
+        g_cond_wait(&s->alloc_cond, &s->lock);
+    }
+    g_array_append_val(s->inflight, r);
+    return r;
+}
+
+static void release_range(Qcow2State *s, Qcow2Range r)
+{
+    for (guint i = 0; i < s->inflight->len; i++) {
+        Qcow2Range *q = &g_array_index(s->inflight, Qcow2Range, i);
+
+        if (q->start == r.start && q->end == r.end) {
+            g_array_remove_index_fast(s->inflight, i);
+            break;
+        }
+    }
+    g_cond_broadcast(&s->alloc_cond);
+}
+
+void qcow2_drain(Qcow2State *s)
+{
+    while (s->inflight->len) {
+        g_cond_wait(&s->alloc_cond, &s->lock);
+    }
+}
+
+/*
+ * The data of clusters just allocated (refcount 1, named by no L2 entry
+ * yet, so nothing else reads, writes or frees them) is written without
+ * the lock, so that requests to other clusters run meanwhile.  The
+ * overlap check is done before, under the lock: metadata cannot move onto
+ * clusters we hold.  The caller sets the L2 entries afterwards, so the
+ * data is on the file before an entry points at it.
+ */
+static bool write_new_clusters(BlockDriverState *bs, uint64_t host,
+                               uint64_t len, const void *buf, GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    int hit = qcow2_check_overlap(bs, 0, host, len);
+    bool ok;
+
+    if (s->read_only) {
+        return writable(bs, errp);
+    }
+    if (hit) {
+        return qcow2_corrupt(bs, errp, "newly allocated clusters at %#"
+                             PRIx64 " overlap metadata", host);
+    }
+    g_mutex_unlock(&s->lock);
+    ok = bdrv_pwrite(bs->file, host, len, buf, errp);
+    g_mutex_lock(&s->lock);
+    return ok;
+}
+
 /*
  * Write [off, off+len) into @k newly allocated clusters starting with
  * the guest cluster containing @off; @olds holds their old entries.
@@ -751,8 +834,12 @@ static bool write_allocating(BlockDriverState *bs, uint64_t off,
         memcpy(bounce + in, buf, len);
         src = bounce;
     }
-    if (!qcow2_alloc_clusters(bs, k, &host, errp) ||
-        !write_data(bs, host, k * cs, src, errp)) {
+    if (!qcow2_alloc_clusters(bs, k, &host, errp)) {
+        goto out;
+    }
+    if (!write_new_clusters(bs, host, k * cs, src, errp)) {
+        /* Named by nothing: give them back (a leak at worst). */
+        qcow2_update_refcount(bs, host, k * cs, -1, NULL);
         goto out;
     }
     for (uint64_t j = 0; j < k; j++) {
@@ -835,10 +922,14 @@ static bool qcow2_pwrite(BlockDriverState *bs, uint64_t off, uint64_t len,
     GArray *olds = g_array_new(false, false, sizeof(uint64_t));
     bool ok;
 
+    Qcow2Range r;
+
     g_mutex_lock(&s->lock);
+    r = claim_range(s, off, len);
     ok = write_locked(bs, off, len, buf, olds, errp) &&
          free_replaced(bs, olds, errp);
     s->cached_compressed = 0;
+    release_range(s, r);
     g_mutex_unlock(&s->lock);
     g_array_unref(olds);
     return ok;
@@ -922,7 +1013,10 @@ static bool zero_or_discard(BlockDriverState *bs, uint64_t off, uint64_t len,
     GArray *olds = g_array_new(false, false, sizeof(uint64_t));
     bool ok;
 
+    Qcow2Range r;
+
     g_mutex_lock(&s->lock);
+    r = claim_range(s, off, len);
     ok = writable(bs, errp);
     if (ok && astart >= aend) {
         ok = discard || write_zero_bytes(bs, off, len, olds, errp);
@@ -935,6 +1029,7 @@ static bool zero_or_discard(BlockDriverState *bs, uint64_t off, uint64_t len,
     }
     ok = ok && free_replaced(bs, olds, errp);
     s->cached_compressed = 0;
+    release_range(s, r);
     g_mutex_unlock(&s->lock);
     g_array_unref(olds);
     return ok;
@@ -993,6 +1088,7 @@ static bool qcow2_pwrite_compressed(BlockDriverState *bs, uint64_t off,
     GArray *olds = g_array_new(false, false, sizeof(uint64_t));
     const uint8_t *p = buf;
     uint8_t *last = NULL;
+    Qcow2Range r;
     bool ok;
 
     if (offset_into_cluster(s, off) ||
@@ -1003,6 +1099,7 @@ static bool qcow2_pwrite_compressed(BlockDriverState *bs, uint64_t off,
         return false;
     }
     g_mutex_lock(&s->lock);
+    r = claim_range(s, off, len);
     ok = writable(bs, errp);
     for (; ok && len; off += s->cluster_size, p += s->cluster_size) {
         uint64_t n = MIN(len, s->cluster_size);
@@ -1016,6 +1113,7 @@ static bool qcow2_pwrite_compressed(BlockDriverState *bs, uint64_t off,
     }
     ok = ok && free_replaced(bs, olds, errp);
     s->cached_compressed = 0;
+    release_range(s, r);
     g_mutex_unlock(&s->lock);
     g_free(last);
     g_array_unref(olds);
@@ -1102,6 +1200,312 @@ static bool qcow2_get_info(BlockDriverState *bs, BlockImageInfo *info,
     }
     g_ptr_array_set_free_func(info->snapshots, g_free);
     return true;
+}
+
+/* ---- L1 table, virtual size, resize ---------------------------------- */
+
+bool qcow2_write_l1(BlockDriverState *bs, GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    uint8_t *buf;
+    bool ok;
+
+    if (!s->l1_size) {
+        return true;
+    }
+    buf = g_malloc(s->l1_size * 8ULL);
+    for (uint32_t i = 0; i < s->l1_size; i++) {
+        stq_be(buf + 8 * i, s->l1[i]);
+    }
+    ok = qcow2_write_meta(bs, QCOW2_OL_ACTIVE_L1, s->l1_offset, buf,
+                          s->l1_size * 8ULL, errp);
+    g_free(buf);
+    return ok;
+}
+
+uint64_t qcow2_l1_size_for(Qcow2State *s, uint64_t size)
+{
+    uint32_t shift = s->cluster_bits + s->l2_bits;
+
+    return (size >> shift) + !!(size & ((1ULL << shift) - 1));
+}
+
+/* l1_size and l1_table_offset are adjacent in the header: one write. */
+static bool write_header_l1(BlockDriverState *bs, uint32_t l1_size,
+                            uint64_t l1_offset, GError **errp)
+{
+    uint8_t buf[12];
+
+    stl_be(buf, l1_size);
+    stq_be(buf + 4, l1_offset);
+    return qcow2_write_meta(bs, QCOW2_OL_HEADER, 36, buf, sizeof(buf), errp) &&
+           bdrv_flush(bs->file, errp);
+}
+
+/*
+ * The new table goes to new clusters and is on disk, with the refcounts
+ * that count it, before the header points at it; the old one is freed
+ * after.
+ */
+bool qcow2_grow_l1(BlockDriverState *bs, uint64_t l1_size, GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    uint64_t bytes = l1_size * 8, off, old_off = s->l1_offset;
+    uint64_t old_bytes = s->l1_size * 8ULL;
+    uint8_t *buf;
+    bool ok;
+
+    if (l1_size <= s->l1_size) {
+        return true;
+    }
+    if (bytes > QCOW2_MAX_L1_BYTES) {
+        error_setg(errp, "'%s': the L1 table would exceed %u MiB: size too "
+                   "large for %" PRIu64 "-byte clusters", s->name,
+                   (unsigned)(QCOW2_MAX_L1_BYTES / MiB), s->cluster_size);
+        return false;
+    }
+    if (size_to_clusters(s, bytes) > s->rb_entries / 2) {
+        error_setg(errp, "'%s': an L1 table of %" PRIu64 " clusters is "
+                   "more than one allocation can place with %" PRIu64
+                   "-byte clusters", s->name, size_to_clusters(s, bytes),
+                   s->cluster_size);
+        return false;
+    }
+    buf = g_malloc0(ALIGN_UP(bytes, s->cluster_size));
+    for (uint32_t i = 0; i < s->l1_size; i++) {
+        stq_be(buf + 8 * i, s->l1[i]);
+    }
+    ok = qcow2_alloc_clusters(bs, size_to_clusters(s, bytes), &off, errp) &&
+         qcow2_write_meta(bs, 0, off, buf, ALIGN_UP(bytes, s->cluster_size),
+                          errp) &&
+         qcow2_cache_flush(bs, s->rb_cache, errp) &&
+         bdrv_flush(bs->file, errp) &&
+         write_header_l1(bs, l1_size, off, errp);
+    g_free(buf);
+    if (!ok) {
+        return false;
+    }
+    s->l1 = g_renew(uint64_t, s->l1, l1_size);
+    memset(s->l1 + s->l1_size, 0, (l1_size - s->l1_size) * 8);
+    s->l1_size = l1_size;
+    s->l1_offset = off;
+    return !old_bytes ||
+           qcow2_update_refcount(bs, old_off, old_bytes, -1, errp);
+}
+
+bool qcow2_set_virtual_size(BlockDriverState *bs, uint64_t size,
+                            GError **errp)
+{
+    uint8_t buf[8];
+
+    stq_be(buf, size);
+    if (!qcow2_write_meta(bs, QCOW2_OL_HEADER, 24, buf, 8, errp) ||
+        !bdrv_flush(bs->file, errp)) {
+        return false;
+    }
+    bs->size = size;
+    return true;
+}
+
+/*
+ * Make [start, end) (cluster-aligned start) unallocated: every entry
+ * becomes 0 (shared L2 tables are copied first), and what the entries
+ * held is freed once the new entries are on disk.  Used by shrinking and
+ * by commit's emptying of the top image.
+ */
+static bool discard_full(BlockDriverState *bs, uint64_t start, uint64_t end,
+                         GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    uint64_t span = s->cluster_size << s->l2_bits;
+    GArray *olds = g_array_new(false, false, sizeof(uint64_t));
+    bool ok = true;
+
+    for (uint64_t off = start; ok && off < end;) {
+        uint64_t e, i = l1_index(s, off);
+
+        if (i >= s->l1_size || !(s->l1[i] & L1E_OFFSET_MASK)) {
+            off = ALIGN_DOWN(off, span) + span;     /* no table: nothing */
+            continue;
+        }
+        ok = qcow2_get_l2_entry(bs, off, &e, errp);
+        if (ok && e) {
+            ok = qcow2_set_l2_entry(bs, off, 0, errp);
+            g_array_append_val(olds, e);
+        }
+        off += s->cluster_size;
+    }
+    ok = ok && free_replaced(bs, olds, errp);
+    g_array_unref(olds);
+    return ok;
+}
+
+/* Drop the L2 tables of L1 entries [from, l1_size) (all their entries are
+ * 0 by now): the L1 entries are cleared on disk first. */
+static bool drop_l2_tables(BlockDriverState *bs, uint64_t from,
+                           GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    GArray *tables = g_array_new(false, false, sizeof(uint64_t));
+    bool ok;
+
+    for (uint64_t i = from; i < s->l1_size; i++) {
+        uint64_t t = s->l1[i] & L1E_OFFSET_MASK;
+
+        if (t) {
+            g_array_append_val(tables, t);
+        }
+        s->l1[i] = 0;
+    }
+    ok = !tables->len ||
+         (qcow2_flush_caches(bs, errp) && qcow2_write_l1(bs, errp) &&
+          bdrv_flush(bs->file, errp));
+    for (guint k = 0; ok && k < tables->len; k++) {
+        ok = qcow2_update_refcount(bs, g_array_index(tables, uint64_t, k),
+                                   s->cluster_size, -1, errp);
+    }
+    g_array_unref(tables);
+    return ok;
+}
+
+static bool truncate_locked(BlockDriverState *bs, uint64_t size,
+                            GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    uint64_t need = qcow2_l1_size_for(s, size);
+
+    if (size % 512) {
+        error_setg(errp, "'%s': the new size must be a multiple of 512",
+                   s->name);
+        return false;
+    }
+    if (s->nb_snapshots && s->version < 3) {
+        error_setg(errp, "'%s': cannot resize a v2 image that has "
+                   "snapshots", s->name);
+        return false;
+    }
+    if (size < bs->size) {
+        /* Shrink: clusters past the end go, the L1 keeps its size (its
+         * tail entries are zero; QEMU does the same). */
+        return discard_full(bs, ALIGN_UP(size, s->cluster_size), bs->size,
+                            errp) &&
+               drop_l2_tables(bs, need, errp) &&
+               qcow2_flush_caches(bs, errp) &&
+               qcow2_set_virtual_size(bs, size, errp);
+    }
+    return qcow2_grow_l1(bs, need, errp) &&
+           qcow2_flush_caches(bs, errp) &&
+           qcow2_set_virtual_size(bs, size, errp);
+}
+
+static bool qcow2_truncate(BlockDriverState *bs, uint64_t size,
+                           GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    bool ok;
+
+    g_mutex_lock(&s->lock);
+    qcow2_drain(s);
+    ok = writable(bs, errp) && truncate_locked(bs, size, errp);
+    s->cached_compressed = 0;
+    g_mutex_unlock(&s->lock);
+    return ok;
+}
+
+/* commit's "empty the image": everything unallocated again (the reads
+ * fall through to the backing file). */
+static bool qcow2_make_empty(BlockDriverState *bs, GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    bool ok;
+
+    g_mutex_lock(&s->lock);
+    qcow2_drain(s);
+    ok = writable(bs, errp) &&
+         discard_full(bs, 0, bs->size, errp) &&
+         qcow2_flush_caches(bs, errp);
+    s->cached_compressed = 0;
+    g_mutex_unlock(&s->lock);
+    return ok;
+}
+
+/* ---- the backing file name in the header (rebase) -------------------- */
+
+/* Append a header extension (type, length, data padded to 8). */
+static uint64_t put_ext(uint8_t *h, uint64_t p, uint32_t type,
+                        const void *data, uint32_t len)
+{
+    stl_be(h + p, type);
+    stl_be(h + p + 4, len);
+    memcpy(h + p + 8, data, len);
+    return p + 8 + ALIGN_UP(len, 8);
+}
+
+/*
+ * Rewrite the first cluster with a new backing file name and format:
+ * the fixed header is kept, the extensions are rebuilt (backing format,
+ * then the unknown ones we kept), then the name.  Must fit in the
+ * cluster, as qcow2.txt requires.
+ */
+static bool change_backing_locked(BlockDriverState *bs, const char *file,
+                                  const char *fmt, GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    size_t flen = file ? strlen(file) : 0, fmtlen = fmt ? strlen(fmt) : 0;
+    uint64_t need = s->header_length + (fmt ? 8 + ALIGN_UP(fmtlen, 8) : 0) +
+                    s->unknown_exts->len + 8 + flen;
+    uint8_t *h;
+    uint64_t p;
+    bool ok;
+
+    if (flen > QCOW2_MAX_BACKING_NAME || fmtlen > QCOW2_MAX_BACKING_NAME ||
+        need > s->cluster_size) {
+        error_setg(errp, "'%s': the backing file name does not fit in the "
+                   "header cluster", s->name);
+        return false;
+    }
+    h = g_malloc0(s->cluster_size);
+    if (!bdrv_pread(bs->file, 0, s->header_length, h, errp)) {
+        g_free(h);
+        return false;
+    }
+    p = s->header_length;
+    if (fmt) {
+        p = put_ext(h, p, QCOW2_EXT_BACKING_FMT, fmt, fmtlen);
+    }
+    if (s->unknown_exts->len) {     /* data is NULL when empty */
+        memcpy(h + p, s->unknown_exts->data, s->unknown_exts->len);
+    }
+    p += s->unknown_exts->len + 8;      /* and the end marker */
+    stq_be(h + 8, file ? p : 0);
+    stl_be(h + 16, flen);
+    memcpy(h + p, file ? file : "", flen);
+    ok = qcow2_write_meta(bs, QCOW2_OL_HEADER, 0, h, s->cluster_size, errp) &&
+         bdrv_flush(bs->file, errp);
+    g_free(h);
+    if (ok) {
+        g_free(s->backing_file);
+        g_free(s->backing_fmt);
+        s->backing_file = g_strdup(file);
+        s->backing_fmt = g_strdup(fmt);
+        s->backing_file_offset = file ? p : 0;
+        s->backing_file_size = flen;
+    }
+    return ok;
+}
+
+static bool qcow2_change_backing_file(BlockDriverState *bs, const char *file,
+                                      const char *fmt, GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    bool ok;
+
+    g_mutex_lock(&s->lock);
+    qcow2_drain(s);
+    ok = writable(bs, errp) && qcow2_flush_caches(bs, errp) &&
+         change_backing_locked(bs, file, fmt, errp);
+    g_mutex_unlock(&s->lock);
+    return ok;
 }
 
 /* ---- create ---------------------------------------------------------- */
@@ -1332,4 +1736,10 @@ const BlockDriver bdrv_qcow2_driver = {
     .allocated_size = qcow2_allocated_size,
     .get_info = qcow2_get_info,
     .check = qcow2_check,
+    .truncate = qcow2_truncate,
+    .make_empty = qcow2_make_empty,
+    .change_backing_file = qcow2_change_backing_file,
+    .snapshot_create = qcow2_snapshot_create,
+    .snapshot_delete = qcow2_snapshot_delete,
+    .snapshot_goto = qcow2_snapshot_goto,
 };

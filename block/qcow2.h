@@ -104,7 +104,14 @@ typedef struct Qcow2Snapshot {
 } Qcow2Snapshot;
 
 typedef struct Qcow2State {
-    GMutex lock;                /* one request at a time (docs/block.md) */
+    /* Metadata lock (docs/block.md): held for everything but the data
+     * write of newly allocated clusters. */
+    GMutex lock;
+    /* Guest ranges (Qcow2Range) of writes in progress: an overlapping
+     * request waits on alloc_cond, so two requests never allocate the
+     * same guest cluster; whole-image operations wait for none. */
+    GArray *inflight;
+    GCond alloc_cond;
     const char *name;           /* the image, for error messages */
 
     uint32_t version;
@@ -170,7 +177,14 @@ static inline uint64_t l2_index(Qcow2State *s, uint64_t guest)
     return (guest >> s->cluster_bits) & (s->l2_entries - 1);
 }
 
+typedef struct Qcow2Range {
+    uint64_t start, end;
+} Qcow2Range;
+
 /* qcow2.c */
+/* With the lock held: wait until no write is in progress (operations on
+ * the whole image: resize, snapshots, check, header rewrite). */
+void qcow2_drain(Qcow2State *s);
 bool qcow2_corrupt(BlockDriverState *bs, GError **errp, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 bool qcow2_write_meta(BlockDriverState *bs, int ign, uint64_t offset,
@@ -179,7 +193,16 @@ int qcow2_check_overlap(BlockDriverState *bs, int ign, uint64_t offset,
                         uint64_t len);
 bool qcow2_write_l1_entry(BlockDriverState *bs, uint64_t index,
                           GError **errp);
-bool qcow2_update_header(BlockDriverState *bs, GError **errp);
+/* Write the whole active L1 table (from s->l1). */
+bool qcow2_write_l1(BlockDriverState *bs, GError **errp);
+/* L1 entries a virtual size of @size needs. */
+uint64_t qcow2_l1_size_for(Qcow2State *s, uint64_t size);
+/* Move the active L1 to a larger table of @l1_size entries (no-op when it
+ * is that large already). */
+bool qcow2_grow_l1(BlockDriverState *bs, uint64_t l1_size, GError **errp);
+/* The header's virtual size (the L1 must already cover it). */
+bool qcow2_set_virtual_size(BlockDriverState *bs, uint64_t size,
+                            GError **errp);
 bool qcow2_mark_corrupt(BlockDriverState *bs);
 
 /* qcow2-cache.c */
@@ -236,6 +259,17 @@ bool qcow2_compress(BlockDriverState *bs, const uint8_t *in, uint8_t *out,
 /* qcow2-snapshot.c */
 bool qcow2_read_snapshots(BlockDriverState *bs, GError **errp);
 void qcow2_free_snapshots(Qcow2State *s);
+/* Add @delta (-1, 0, +1) to the refcount of every L2 table and cluster
+ * @l1 references and recompute the COPIED flags of its entries (in @l1
+ * itself and in the L2 tables, through the L2 cache). */
+bool qcow2_update_l1_refcounts(BlockDriverState *bs, uint64_t *l1,
+                               uint32_t l1_size, int delta, GError **errp);
+bool qcow2_snapshot_create(BlockDriverState *bs, const char *name,
+                           GError **errp);
+bool qcow2_snapshot_delete(BlockDriverState *bs, const char *name,
+                           GError **errp);
+bool qcow2_snapshot_goto(BlockDriverState *bs, const char *name,
+                         GError **errp);
 
 /* qcow2-check.c */
 bool qcow2_check(BlockDriverState *bs, BlockCheckResult *res, int fix,

@@ -8,6 +8,7 @@
 #include "block/block.h"
 
 #include <getopt.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <time.h>
 
@@ -97,6 +98,15 @@ static BlockDriverState *open_image(const char *file, const char *fmt,
         die_err(err);
     }
     return bs;
+}
+
+/* Do two paths name the same file? */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+
+    return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
 }
 
 static uint64_t parse_size_arg(const char *s)
@@ -223,6 +233,32 @@ static int img_create(int argc, char **argv)
 
 /* ---- info ------------------------------------------------------------ */
 
+/* The snapshot table, in qemu-img's layout (info and snapshot -l). */
+static void print_snapshots(const BlockImageInfo *info)
+{
+    if (info->snapshots && info->snapshots->len) {
+        printf("Snapshot list:\n%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG",
+               "VM SIZE", "DATE", "VM CLOCK", "ICOUNT");
+        for (guint i = 0; i < info->snapshots->len; i++) {
+            BlockSnapshotInfo *sn = info->snapshots->pdata[i];
+            char *vm = size_to_str(sn->vm_state_size), date[32], icount[32];
+            time_t t = sn->date_sec;
+            struct tm tm;
+            uint64_t ms = sn->vm_clock_nsec / 1000000;
+
+            localtime_r(&t, &tm);
+            strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+            snprintf(icount, sizeof(icount), "%" PRIu64,
+                     sn->has_icount ? sn->icount : 0);
+            printf("%-9s %-16s %8s %19s %02" PRIu64 ":%02" PRIu64 ":%02"
+                   PRIu64 ".%03" PRIu64 " %10s\n", sn->id, sn->name, vm,
+                   date, ms / 3600000, ms / 60000 % 60, ms / 1000 % 60,
+                   ms % 1000, sn->has_icount ? icount : "");
+            g_free(vm);
+        }
+    }
+}
+
 static void info_human(BlockDriverState *bs, const BlockImageInfo *info)
 {
     int64_t disk = bdrv_allocated_size(bs);
@@ -247,27 +283,7 @@ static void info_human(BlockDriverState *bs, const BlockImageInfo *info)
             printf("backing file format: %s\n", info->backing_fmt);
         }
     }
-    if (info->snapshots && info->snapshots->len) {
-        printf("Snapshot list:\n%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG",
-               "VM SIZE", "DATE", "VM CLOCK", "ICOUNT");
-        for (guint i = 0; i < info->snapshots->len; i++) {
-            BlockSnapshotInfo *sn = info->snapshots->pdata[i];
-            char *vm = size_to_str(sn->vm_state_size), date[32], icount[32];
-            time_t t = sn->date_sec;
-            struct tm tm;
-            uint64_t ms = sn->vm_clock_nsec / 1000000;
-
-            localtime_r(&t, &tm);
-            strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
-            snprintf(icount, sizeof(icount), "%" PRIu64,
-                     sn->has_icount ? sn->icount : 0);
-            printf("%-9s %-16s %8s %19s %02" PRIu64 ":%02" PRIu64 ":%02"
-                   PRIu64 ".%03" PRIu64 " %10s\n", sn->id, sn->name, vm,
-                   date, ms / 3600000, ms / 60000 % 60, ms / 1000 % 60,
-                   ms % 1000, sn->has_icount ? icount : "");
-            g_free(vm);
-        }
-    }
+    print_snapshots(info);
     if (info->has_format_specific) {
         printf("Format specific information:\n"
                "    compat: %s\n", info->compat);
@@ -600,12 +616,32 @@ static int img_check(int argc, char **argv)
 
 /* ---- convert --------------------------------------------------------- */
 
+/*
+ * Convert keeps several requests in flight, as qemu-img does: each slot
+ * reads a chunk of the source asynchronously, and its completion (on the
+ * main context, this thread) issues the chunk's data writes
+ * asynchronously.  The qcow2 driver writes new clusters' data outside
+ * its lock, so the slots' writes overlap on the worker threads.
+ */
+#define CONVERT_SLOTS_DEFAULT 8     /* qemu-img's default for -m */
+#define CONVERT_SLOTS_MAX 16        /* qemu-img's limit for -m */
+
+struct Convert;
+
+typedef struct ConvertSlot {
+    struct Convert *cv;
+    uint8_t *buf;
+    uint64_t off, len;
+    int pending;        /* requests of this slot not yet completed */
+} ConvertSlot;
+
 typedef struct Convert {
     BlockDriverState *src, *dst;
     uint64_t size, chunk, granule;
     bool compress, progress, fresh;
-    uint8_t *buf;
-    uint64_t done;
+    ConvertSlot *slots;
+    int nslots;         /* -m: requests in flight */
+    GError *err;        /* the first failed asynchronous request */
 } Convert;
 
 static void show_progress(Convert *cv, uint64_t pos)
@@ -617,17 +653,50 @@ static void show_progress(Convert *cv, uint64_t pos)
     }
 }
 
-/* Write the data part of @len bytes at @off from cv->buf, skipping
- * granules of zeroes (the target reads zeroes there already). */
-static void convert_data(Convert *cv, uint64_t off, uint64_t len)
+static void request_done(ConvertSlot *slot, GError *err)
 {
+    if (err && !slot->cv->err) {
+        slot->cv->err = g_error_copy(err);
+    }
+    slot->pending--;
+}
+
+static void write_done(void *opaque, GError *err)
+{
+    request_done(opaque, err);
+}
+
+/* Write one run of data: compressed writes stay synchronous (the driver
+ * packs them one after another), plain ones go asynchronous. */
+static void convert_write(ConvertSlot *slot, uint64_t pos, uint64_t run)
+{
+    Convert *cv = slot->cv;
     GError *err = NULL;
-    uint64_t pos = 0;
+
+    if (cv->compress) {
+        if (!bdrv_pwrite_compressed(cv->dst, slot->off + pos, run,
+                                    slot->buf + pos, &err)) {
+            die_err(err);
+        }
+        return;
+    }
+    slot->pending++;
+    bdrv_aio_pwrite(cv->dst, slot->off + pos, run, slot->buf + pos,
+                    write_done, slot);
+}
+
+/* Write the data part of the slot's chunk, skipping granules of zeroes
+ * (the target reads zeroes there already). */
+static void convert_data(ConvertSlot *slot)
+{
+    Convert *cv = slot->cv;
+    uint64_t off = slot->off, len = slot->len, pos = 0;
+    GError *err = NULL;
 
     while (pos < len) {
         uint64_t n = MIN(cv->granule - (off + pos) % cv->granule, len - pos);
         uint64_t run = 0;
-        bool zero = is_zero(cv->buf + pos, n);
+        bool zero = is_zero(slot->buf + pos, n);
 
         /* Extend the run over granules of the same kind. */
         while (pos + run + n <= len && n) {
@@ -636,28 +705,72 @@ static void convert_data(Convert *cv, uint64_t off, uint64_t len)
                 break;
             }
             n = MIN(cv->granule, len - pos - run);
-            if (is_zero(cv->buf + pos + run, n) != zero) {
+            if (is_zero(slot->buf + pos + run, n) != zero) {
                 break;
             }
         }
-        if (zero && cv->fresh) {
-            /* nothing to write */
-        } else if (zero) {
-            if (!bdrv_pwrite_zeroes(cv->dst, off + pos, run,
-                                    BDRV_REQ_MAY_UNMAP, &err)) {
-                die_err(err);
-            }
-        } else if (cv->compress) {
-            if (!bdrv_pwrite_compressed(cv->dst, off + pos, run,
-                                        cv->buf + pos, &err)) {
-                die_err(err);
-            }
-        } else if (!bdrv_pwrite(cv->dst, off + pos, run, cv->buf + pos,
+        if (zero && !cv->fresh &&
+            !bdrv_pwrite_zeroes(cv->dst, off + pos, run, BDRV_REQ_MAY_UNMAP,
                                 &err)) {
             die_err(err);
+        } else if (!zero) {
+            convert_write(slot, pos, run);
         }
         pos += run;
     }
+}
+
+static void read_done(void *opaque, GError *err)
+{
+    ConvertSlot *slot = opaque;
+
+    if (!err && !slot->cv->err) {
+        convert_data(slot);
+    }
+    request_done(slot, err);
+}
+
+static void check_async_error(Convert *cv)
+{
+    if (cv->err) {
+        die_err(cv->err);
+    }
+}
+
+/* A slot with nothing in flight, waiting for completions if need be. */
+static ConvertSlot *free_slot(Convert *cv)
+{
+    for (;;) {
+        check_async_error(cv);
+        for (int i = 0; i < cv->nslots; i++) {
+            if (!cv->slots[i].pending) {
+                return &cv->slots[i];
+            }
+        }
+        g_main_context_iteration(NULL, TRUE);
+    }
+}
+
+static void convert_drain(Convert *cv)
+{
+    for (int i = 0; i < cv->nslots; i++) {
+        while (cv->slots[i].pending) {
+            g_main_context_iteration(NULL, TRUE);
+        }
+    }
+    check_async_error(cv);
+}
+
+static int parse_slots(const char *arg)
+{
+    char *end;
+    long n = strtol(arg, &end, 10);
+
+    if (*end || end == arg || n < 1 || n > CONVERT_SLOTS_MAX) {
+        die("convert: -m takes 1 to %d requests in flight, not '%s'",
+            CONVERT_SLOTS_MAX, arg);
+    }
+    return n;
 }
 
 static void convert_run(Convert *cv)
@@ -669,6 +782,7 @@ static void convert_run(Convert *cv)
         uint64_t n = MIN(cv->chunk - off % cv->chunk, cv->size - off);
         uint64_t pnum, map;
         BlockDriverState *file;
+        ConvertSlot *slot;
         int depth;
         int st = bdrv_block_status_above(cv->src, off, n, &pnum, &map, &file,
                                          &depth, &err);
@@ -689,14 +803,16 @@ static void convert_run(Convert *cv)
                 die_err(err);
             }
         } else {
-            if (!bdrv_pread(cv->src, off, n, cv->buf, &err)) {
-                die_err(err);
-            }
-            convert_data(cv, off, n);
+            slot = free_slot(cv);
+            slot->off = off;
+            slot->len = n;
+            slot->pending = 1;
+            bdrv_aio_pread(cv->src, off, n, slot->buf, read_done, slot);
         }
         off += n;
         show_progress(cv, off);
     }
+    convert_drain(cv);
 }
 
 static int img_convert(int argc, char **argv)
@@ -710,9 +826,11 @@ static int img_convert(int argc, char **argv)
     int flags = BDRV_O_RDWR, src_flags = 0, c;
     GError *err = NULL;
 
-    while ((c = getopt(argc, argv, "hf:O:o:cpqnS:t:T:U")) != -1) {
+    cv.nslots = CONVERT_SLOTS_DEFAULT;
+    while ((c = getopt(argc, argv, "hf:O:o:cpqnS:t:T:Um:")) != -1) {
         switch (c) {
         case 'f': fmt = optarg; break;
+        case 'm': cv.nslots = parse_slots(optarg); break;
         case 'O': out_fmt = optarg; break;
         case 'o': parse_o(opts, optarg); break;
         case 'c': cv.compress = true; break;
@@ -724,8 +842,8 @@ static int img_convert(int argc, char **argv)
         case 'T': src_cache = optarg; break;
         case 'U': break;
         default: die("usage: convert [-f fmt] [-O output_fmt] [-o opts] [-c] "
-                     "[-p] [-q] [-n] [-S size] [-t cache] [-T src_cache] "
-                     "src dst");
+                     "[-p] [-q] [-n] [-m num] [-S size] [-t cache] "
+                     "[-T src_cache] src dst");
         }
     }
     if (argc - optind != 2) {
@@ -753,7 +871,11 @@ static int img_convert(int argc, char **argv)
         die("'%s': format '%s' does not support compression", out, out_fmt);
     }
     cv.chunk = MAX(2 * MiB, ALIGN_UP(2 * MiB, cv.granule));
-    cv.buf = g_malloc(cv.chunk);
+    cv.slots = g_new0(ConvertSlot, cv.nslots);
+    for (int i = 0; i < cv.nslots; i++) {
+        cv.slots[i].cv = &cv;
+        cv.slots[i].buf = g_malloc(cv.chunk);
+    }
     show_progress(&cv, 0);
     convert_run(&cv);
     if (!bdrv_flush(cv.dst, &err)) {
@@ -762,7 +884,10 @@ static int img_convert(int argc, char **argv)
     if (cv.progress) {
         printf("    (100.00/100%%)\n");
     }
-    g_free(cv.buf);
+    for (int i = 0; i < cv.nslots; i++) {
+        g_free(cv.slots[i].buf);
+    }
+    g_free(cv.slots);
     bdrv_unref(cv.dst);
     bdrv_unref(cv.src);
     g_hash_table_unref(opts);
@@ -878,6 +1003,334 @@ static int img_map(int argc, char **argv)
     return 0;
 }
 
+/* ---- resize ---------------------------------------------------------- */
+
+enum { OPT_SHRINK = 300 };
+
+/* "+N", "-N" (relative) or "N"; the result must be >= 0. */
+static uint64_t resize_target(const char *arg, uint64_t cur)
+{
+    uint64_t v = parse_size_arg(arg[0] == '+' || arg[0] == '-' ? arg + 1
+                                                               : arg);
+
+    if (arg[0] == '+') {
+        if (v > INT64_MAX - cur) {
+            die("resize: size '%s' is too large", arg);
+        }
+        return cur + v;
+    }
+    if (arg[0] == '-') {
+        if (v > cur) {
+            die("resize: image would have a negative size");
+        }
+        return cur - v;
+    }
+    return v;
+}
+
+static int img_resize(int argc, char **argv)
+{
+    static const struct option lopts[] = {
+        { "shrink", no_argument, NULL, OPT_SHRINK },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *fmt = NULL, *size_arg;
+    bool quiet = false, shrink = false;
+    BlockDriverState *bs;
+    GError *err = NULL;
+    uint64_t size;
+    int c;
+
+    /* "-1G" is a size, not an option: take it before getopt sees it. */
+    if (argc < 3) {
+        die("usage: resize [-f fmt] [-q] [--shrink] filename [+|-]size");
+    }
+    size_arg = argv[argc - 1];
+    argc--;
+    while ((c = getopt_long(argc, argv, "hf:q", lopts, NULL)) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'q': quiet = true; break;
+        case OPT_SHRINK: shrink = true; break;
+        default: die("usage: resize [-f fmt] [-q] [--shrink] filename "
+                     "[+|-]size");
+        }
+    }
+    if (argc - optind != 1) {
+        die("resize: expecting a filename and a size");
+    }
+    bs = open_image(argv[optind], fmt, BDRV_O_RDWR);
+    size = resize_target(size_arg, bdrv_getlength(bs));
+    if (size < bdrv_getlength(bs) && !shrink) {
+        bdrv_unref(bs);
+        die("'%s': use the --shrink option to perform a shrink operation",
+            argv[optind]);
+    }
+    if (!bdrv_truncate(bs, size, &err) || !bdrv_flush(bs, &err)) {
+        die_err(err);
+    }
+    bdrv_unref(bs);
+    if (!quiet) {
+        printf("Image resized.\n");
+    }
+    return 0;
+}
+
+/* ---- snapshot -------------------------------------------------------- */
+
+static int img_snapshot(int argc, char **argv)
+{
+    const char *fmt = NULL, *name = NULL;
+    char action = 0;
+    bool quiet = false;
+    BlockDriverState *bs;
+    GError *err = NULL;
+    bool ok = true;
+    int c;
+
+    while ((c = getopt(argc, argv, "hf:lc:d:a:qU")) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'q': quiet = true; break;
+        case 'U': break;
+        case 'l': case 'c': case 'd': case 'a':
+            if (action) {
+                die("snapshot: give only one of -l, -a, -c, -d");
+            }
+            action = c;
+            name = optarg;
+            break;
+        default: die("usage: snapshot [-f fmt] [-q] [-l | -a name | "
+                     "-c name | -d name] filename");
+        }
+    }
+    if (argc - optind != 1 || !action) {
+        die("usage: snapshot [-f fmt] [-q] [-l | -a name | -c name | "
+            "-d name] filename");
+    }
+    (void)quiet;    /* nothing but errors is printed */
+    bs = open_image(argv[optind], fmt, action == 'l' ? 0 : BDRV_O_RDWR);
+    switch (action) {
+    case 'l': {
+        BlockImageInfo info = { 0 };
+
+        ok = bdrv_get_info(bs, &info, &err);
+        if (ok) {
+            print_snapshots(&info);
+        }
+        bdrv_image_info_clear(&info);
+        break;
+    }
+    case 'c': ok = bdrv_snapshot_create(bs, name, &err); break;
+    case 'd': ok = bdrv_snapshot_delete(bs, name, &err); break;
+    case 'a': ok = bdrv_snapshot_goto(bs, name, &err); break;
+    }
+    ok = ok && bdrv_flush(bs, &err);
+    if (!ok) {
+        die_err(err);
+    }
+    bdrv_unref(bs);
+    return 0;
+}
+
+/* ---- commit ---------------------------------------------------------- */
+
+/* Copy what @top itself holds (not its backing chain) into @base. */
+static void commit_data(BlockDriverState *top, BlockDriverState *base)
+{
+    uint64_t size = bdrv_getlength(top), off = 0, chunk = 2 * MiB;
+    uint8_t *buf = g_malloc(chunk);
+    GError *err = NULL;
+
+    while (off < size) {
+        uint64_t pnum, map;
+        BlockDriverState *file;
+        int st = bdrv_block_status(top, off, MIN(chunk, size - off), &pnum,
+                                   &map, &file, &err);
+        bool ok = true;
+
+        if (st < 0) {
+            die_err(err);
+        }
+        pnum = MIN(pnum, MIN(chunk, size - off));
+        if ((st & BDRV_BLOCK_ALLOCATED) && (st & BDRV_BLOCK_ZERO)) {
+            ok = bdrv_pwrite_zeroes(base, off, pnum, 0, &err);
+        } else if (st & BDRV_BLOCK_ALLOCATED) {
+            ok = bdrv_pread(top, off, pnum, buf, &err) &&
+                 bdrv_pwrite(base, off, pnum, buf, &err);
+        }
+        if (!ok) {
+            die_err(err);
+        }
+        off += pnum;
+    }
+    g_free(buf);
+}
+
+static int img_commit(int argc, char **argv)
+{
+    const char *fmt = NULL, *cache = "writeback", *base_arg = NULL;
+    bool quiet = false, keep = false;
+    BlockDriverState *top, *base, *chain;
+    BlockImageInfo info = { 0 };
+    int flags = BDRV_O_RDWR, c;
+    GError *err = NULL;
+    char *base_path;
+
+    while ((c = getopt(argc, argv, "hf:t:b:dpq")) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 't': cache = optarg; break;
+        case 'b': base_arg = optarg; break;
+        case 'd': keep = true; break;
+        case 'p': break;
+        case 'q': quiet = true; break;
+        default: die("usage: commit [-f fmt] [-t cache] [-b base] [-d] [-q] "
+                     "filename");
+        }
+    }
+    if (argc - optind != 1) {
+        die("commit: expecting one filename");
+    }
+    if (!bdrv_parse_cache_mode(cache, &flags, &err)) {
+        die_err(err);
+    }
+    top = open_image(argv[optind], fmt, flags);
+    chain = bdrv_backing(top);
+    if (!chain) {
+        die("'%s': image has no backing file", argv[optind]);
+    }
+    if (!bdrv_get_info(top, &info, &err)) {
+        die_err(err);
+    }
+    base_path = bdrv_backing_path(argv[optind], info.backing_file);
+    if (base_arg && !same_file(base_arg, base_path)) {
+        die("'%s': only the immediate backing file '%s' can be the commit "
+            "base", argv[optind], info.backing_file);
+    }
+    /* A writable node of its own; the chain's read-only one only serves
+     * reads of what the top does not hold, and commit reads none. */
+    base = open_image(base_path, bdrv_format_name(chain),
+                      flags | BDRV_O_NO_BACKING);
+    if (bdrv_getlength(base) < bdrv_getlength(top) &&
+        !bdrv_truncate(base, bdrv_getlength(top), &err)) {
+        die_err(err);
+    }
+    commit_data(top, base);
+    if (!bdrv_flush(base, &err) || (!keep && !bdrv_make_empty(top, &err)) ||
+        !bdrv_flush(top, &err)) {
+        die_err(err);
+    }
+    bdrv_unref(base);
+    bdrv_unref(top);
+    bdrv_image_info_clear(&info);
+    g_free(base_path);
+    if (!quiet) {
+        printf("Image committed.\n");
+    }
+    return 0;
+}
+
+/* ---- rebase ---------------------------------------------------------- */
+
+/* Where the unallocated parts of @top read differently through @nb (the
+ * new backing, NULL: none) than through the old chain, write the old
+ * content into @top, a cluster at a time. */
+static void rebase_data(BlockDriverState *top, BlockDriverState *nb)
+{
+    uint64_t size = bdrv_getlength(top), off = 0;
+    uint64_t cs = MAX(bdrv_cluster_size(top), 65536);
+    uint64_t nsize = nb ? bdrv_getlength(nb) : 0;
+    uint8_t *old = g_malloc(cs), *new = g_malloc(cs);
+    GError *err = NULL;
+
+    while (off < size) {
+        uint64_t n = MIN(cs - off % cs, size - off), pnum, map;
+        BlockDriverState *file;
+        int st = bdrv_block_status(top, off, n, &pnum, &map, &file, &err);
+
+        if (st < 0) {
+            die_err(err);
+        }
+        n = MIN(n, pnum);
+        if (!(st & BDRV_BLOCK_ALLOCATED)) {
+            uint64_t in_new = off < nsize ? MIN(n, nsize - off) : 0;
+
+            memset(new, 0, n);
+            if (!bdrv_pread(top, off, n, old, &err) ||
+                (in_new && !bdrv_pread(nb, off, in_new, new, &err)) ||
+                (memcmp(old, new, n) &&
+                 !bdrv_pwrite(top, off, n, old, &err))) {
+                die_err(err);
+            }
+        }
+        off += n;
+    }
+    g_free(old);
+    g_free(new);
+}
+
+static int img_rebase(int argc, char **argv)
+{
+    const char *fmt = NULL, *bfmt = NULL, *backing = NULL;
+    const char *cache = "writeback", *src_cache = "writeback";
+    bool unsafe = false, quiet = false;
+    BlockDriverState *top, *nb = NULL;
+    int flags = BDRV_O_RDWR, bflags = 0, c;
+    GError *err = NULL;
+    char *path = NULL;
+
+    while ((c = getopt(argc, argv, "hf:F:b:t:T:upqU")) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'F': bfmt = optarg; break;
+        case 'b': backing = optarg; break;
+        case 't': cache = optarg; break;
+        case 'T': src_cache = optarg; break;
+        case 'u': unsafe = true; break;
+        case 'p': case 'U': break;
+        case 'q': quiet = true; break;
+        default: die("usage: rebase [-f fmt] [-t cache] [-T src_cache] [-u] "
+                     "[-q] -b backing_file [-F backing_fmt] filename");
+        }
+    }
+    if (argc - optind != 1 || !backing) {
+        die("rebase: expecting -b backing_file and one filename");
+    }
+    (void)quiet;
+    if (!bdrv_parse_cache_mode(cache, &flags, &err) ||
+        !bdrv_parse_cache_mode(src_cache, &bflags, &err)) {
+        die_err(err);
+    }
+    if (!*backing) {
+        backing = NULL;     /* -b "": no backing file any more */
+    }
+    top = open_image(argv[optind], fmt, flags | (unsafe ? BDRV_O_NO_BACKING
+                                                        : 0));
+    if (backing) {
+        path = bdrv_backing_path(argv[optind], backing);
+        nb = unsafe ? bdrv_open(path, bfmt, bflags, NULL)
+                    : open_image(path, bfmt, bflags);
+        if (nb && !bfmt) {
+            bfmt = bdrv_format_name(nb);
+        }
+    }
+    if (!unsafe) {
+        rebase_data(top, nb);
+    }
+    if (!bdrv_change_backing_file(top, backing, backing ? bfmt : NULL,
+                                  &err) ||
+        !bdrv_flush(top, &err)) {
+        die_err(err);
+    }
+    if (nb) {
+        bdrv_unref(nb);
+    }
+    bdrv_unref(top);
+    g_free(path);
+    return 0;
+}
+
 /* ---- main ------------------------------------------------------------ */
 
 static const struct {
@@ -889,6 +1342,10 @@ static const struct {
     { "check", img_check },
     { "convert", img_convert },
     { "map", img_map },
+    { "resize", img_resize },
+    { "snapshot", img_snapshot },
+    { "commit", img_commit },
+    { "rebase", img_rebase },
 };
 
 int main(int argc, char **argv)

@@ -55,6 +55,18 @@ struct BlockDriver {
                               uint64_t len, const void *buf, GError **errp);
     bool (*flush)(BlockDriverState *bs, GError **errp);
     bool (*truncate)(BlockDriverState *bs, uint64_t size, GError **errp);
+    /* Drop everything this layer holds (commit empties the top image). */
+    bool (*make_empty)(BlockDriverState *bs, GError **errp);
+    /* Record a new backing file name and format (NULL: none). */
+    bool (*change_backing_file)(BlockDriverState *bs, const char *file,
+                                const char *fmt, GError **errp);
+    /* Internal snapshots, by id or name. */
+    bool (*snapshot_create)(BlockDriverState *bs, const char *name,
+                            GError **errp);
+    bool (*snapshot_delete)(BlockDriverState *bs, const char *name,
+                            GError **errp);
+    bool (*snapshot_goto)(BlockDriverState *bs, const char *name,
+                          GError **errp);
     int (*block_status)(BlockDriverState *bs, uint64_t off, uint64_t len,
                         uint64_t *pnum, uint64_t *map,
                         BlockDriverState **file, GError **errp);

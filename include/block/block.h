@@ -92,7 +92,24 @@ bool bdrv_pdiscard(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
 bool bdrv_pwrite_compressed(BlockDriverState *bs, uint64_t offset,
                             uint64_t bytes, const void *buf, GError **errp);
 bool bdrv_flush(BlockDriverState *bs, GError **errp);
+/* Change the virtual size (qcow2: grows the L1 table; shrinking drops
+ * the clusters past the new end). */
 bool bdrv_truncate(BlockDriverState *bs, uint64_t size, GError **errp);
+/* Make every cluster of this layer unallocated (reads fall through to
+ * the backing file); qcow2 only. */
+bool bdrv_make_empty(BlockDriverState *bs, GError **errp);
+/* Record a new backing file (NULL: none) and its format in the image;
+ * the open node keeps reading its old backing node until reopened. */
+bool bdrv_change_backing_file(BlockDriverState *bs, const char *file,
+                              const char *fmt, GError **errp);
+/* Internal snapshots (qcow2): create, delete or revert to the snapshot
+ * with this id or name; list them with bdrv_get_info. */
+bool bdrv_snapshot_create(BlockDriverState *bs, const char *name,
+                          GError **errp);
+bool bdrv_snapshot_delete(BlockDriverState *bs, const char *name,
+                          GError **errp);
+bool bdrv_snapshot_goto(BlockDriverState *bs, const char *name,
+                        GError **errp);
 
 /*
  * Status of [offset, offset+bytes): returns BDRV_BLOCK_* flags for the

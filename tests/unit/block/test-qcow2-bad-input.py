@@ -55,6 +55,9 @@ def truncate(n):
 
 # (name, damage(path), commands that must fail)
 INFO, READ, CHECK, WRITE = "info", "read", "check", "write"
+# Commands that change metadata: like WRITE, they may set the corrupt bit.
+SNAP, SHRINK = "snapshot", "shrink"
+MODIFYING = (WRITE, SNAP, SHRINK)
 CASES = [
     ("bad magic", lambda p: poke(p, 0, ">I", 0x514649fa), [INFO, READ]),
     ("version 1", lambda p: poke(p, 4, ">I", 1), [INFO, READ]),
@@ -114,7 +117,7 @@ CASES = [
      [READ, WRITE]),
     ("L2 table in the header",
      lambda p: poke(p, peek(p, 40, ">Q"), ">Q", (1 << 63) | 512),
-     [READ, WRITE]),
+     [READ, WRITE, SNAP, SHRINK]),
     ("data cluster unaligned",
      lambda p: poke(p, l2_entry_offset(p), ">Q", (1 << 63) | (9 * CS + 512)),
      [READ, WRITE]),
@@ -127,6 +130,16 @@ CASES = [
     ("compressed cluster of garbage",
      lambda p: poke(p, l2_entry_offset(p), ">Q", (1 << 62) | CS),
      [READ]),
+    ("data cluster past the end of the file",
+     lambda p: poke(p, l2_entry_offset(p), ">Q", (1 << 63) | (1 << 40)),
+     [SNAP]),
+    ("L2 table past the end of the file",
+     lambda p: poke(p, peek(p, 40, ">Q"), ">Q", (1 << 63) | (1 << 40)),
+     [SNAP, SHRINK]),
+    ("snapshot L1 past the end of the file",
+     lambda p: (run("qemu-img", "snapshot", "-c", "s", p),
+                poke(p, peek(p, 64, ">Q"), ">Q", 1 << 40)),
+     [INFO, READ, SNAP]),
     ("refcount block unaligned",
      lambda p: poke(p, peek(p, 48, ">Q"), ">Q", 2 * CS + 8), [WRITE]),
 ]
@@ -141,6 +154,8 @@ def commands(img):
         # overwrites the first cluster and allocates at 1M
         WRITE: [KIO, "-f", "qcow2", img, "write", "0", "64k", "1",
                 "write", "1M", "64k", "2"],
+        SNAP: [KIMG, "snapshot", "-f", "qcow2", "-c", "new", img],
+        SHRINK: [KIMG, "resize", "-f", "qcow2", "--shrink", img, "0"],
     }
 
 
@@ -167,19 +182,24 @@ def check_case(tmp, base, name, damage, cmds):
     before = digest(img)
     problems = []
     for what in cmds:
+        if what in MODIFYING:       # each on the damaged image itself, not
+            shutil.copy(base, img)  # on one an earlier command marked
+            damage(img)             # corrupt
+            before = digest(img)
         p = run(*commands(img)[what], check=False)
         problem = one_line_error(p, img, what)
         if problem:
             problems.append(problem)
         # Reads never write; a write may only set the corrupt bit
         # (qcow2.txt), and only on a version 3 image.
-        if what != WRITE and digest(img) != before:
+        if what not in MODIFYING and digest(img) != before:
             problems.append(f"{what}: the image was modified")
     # check must not crash either, whatever it finds
     p = run(*commands(img)[CHECK], check=False)
     if p.returncode < 0 or "Sanitizer" in p.stderr:
         problems.append(f"check crashed: {p.stderr[-300:]}")
-    if CHECK not in cmds and WRITE not in cmds and digest(img) != before:
+    if CHECK not in cmds and not set(MODIFYING) & set(cmds) and \
+            digest(img) != before:
         problems.append("check modified the image")
     return problems
 

@@ -272,6 +272,351 @@ def t_info_map(tmp):
     assert hk == hq, (hk, hq)
 
 
+def qemu_read(img, pattern, off, length):
+    """qemu-io reads pattern at [off, off+length) of img, or raises."""
+    p = run("qemu-io", "-c", f"read -P {pattern} {off} {length}", img)
+    if "Pattern verification failed" in p.stdout + p.stderr:
+        raise AssertionError(f"{img}: {off}+{length} is not {pattern}")
+
+
+def infos_agree(img):
+    """kvmpc-img info --output=json equals qemu-img's (snapshots too),
+    and snapshot -l prints what qemu-img snapshot -l prints."""
+    k = json.loads(run(KIMG, "info", "--output=json", img).stdout)
+    q = json.loads(run("qemu-img", "info", "--output=json", img).stdout)
+    k.pop("actual-size", None)
+    q.pop("actual-size", None)
+    if k != q:
+        raise AssertionError(f"info {img}:\nkvmpc {k}\nqemu  {q}")
+    kl = run(KIMG, "snapshot", "-l", img).stdout
+    ql = run("qemu-img", "snapshot", "-l", img).stdout
+    if kl != ql:
+        raise AssertionError(f"snapshot -l {img}:\nkvmpc {kl}\nqemu  {ql}")
+    return q
+
+
+def fails_one_line(*cmd):
+    p = run(*cmd, check=False)
+    lines = p.stderr.strip().splitlines()
+    if p.returncode != 1 or len(lines) != 1 or \
+            not lines[0].startswith("kvmpc-img: "):
+        raise AssertionError(f"{' '.join(cmd)}: rc={p.returncode} "
+                             f"stderr={p.stderr!r}")
+    return lines[0]
+
+
+SNAP_VARIANTS = {"v3": "cluster_size=64k", "v2": "compat=0.10",
+                 "small": "cluster_size=512", "rc64": "refcount_bits=64"}
+
+
+@case("snapshot: kvmpc-img -c/-a/-d interoperate with qemu-img's")
+def t_snapshots(tmp):
+    for variant, o in SNAP_VARIANTS.items():
+        img = os.path.join(tmp, f"s-{variant}.qcow2")
+        run("qemu-img", "create", "-q", "-f", "qcow2", "-o", o, img, "4M")
+        run("qemu-io", "-c", "write -P 1 0 1M", "-c", "write -P 1 3M 64k",
+            img)
+        run(KIMG, "snapshot", "-c", "k1", img)          # kvmpc makes one
+        qemu_check_clean(img)
+        run("qemu-io", "-c", "write -P 2 0 512k", "-c", "write -z 3M 64k",
+            img)
+        run("qemu-img", "snapshot", "-c", "q2", img)    # qemu makes one
+        run("qemu-io", "-c", "write -P 3 256k 4k", img)
+        run(KIMG, "snapshot", "-c", "k3", img)
+        qemu_check_clean(img)
+        q = infos_agree(img)
+        names = [sn["name"] for sn in q.get("snapshots", [])]
+        if names != ["k1", "q2", "k3"]:
+            raise AssertionError(f"{variant}: snapshots {names}")
+        fails_one_line(KIMG, "snapshot", "-c", "k1", img)   # taken
+        # qemu-img reverts to kvmpc's snapshot, kvmpc to qemu's
+        run("qemu-img", "snapshot", "-a", "k1", img)
+        qemu_read(img, 1, 0, "1M")
+        qemu_read(img, 1, "3M", "64k")
+        run(KIMG, "snapshot", "-a", "q2", img)
+        qemu_check_clean(img)
+        qemu_read(img, 2, 0, "512k")
+        qemu_read(img, 1, "512k", "512k")
+        qemu_read(img, 0, "3M", "64k")
+        run(KIMG, "snapshot", "-a", "k3", img)
+        qemu_read(img, 3, "256k", "4k")
+        qemu_check_clean(img)
+        # deleting: kvmpc deletes qemu's and its own, qemu deletes kvmpc's
+        run(KIMG, "snapshot", "-d", "q2", img)
+        qemu_check_clean(img)
+        run("qemu-img", "snapshot", "-d", "k1", img)
+        qemu_check_clean(img)
+        run(KIMG, "snapshot", "-d", "3", img)            # by id
+        qemu_check_clean(img)
+        fails_one_line(KIMG, "snapshot", "-d", "k3", img)   # gone
+        fails_one_line(KIMG, "snapshot", "-a", "nope", img)
+        infos_agree(img)
+        qemu_read(img, 3, "256k", "4k")
+        # every reference the snapshots took is back: a writable image
+        # whose clusters are all COPIED again (kvmpc-img check agrees)
+        rc, leaks, corr = check_counts(KIMG, img)
+        if rc or leaks or corr:
+            raise AssertionError(f"{variant}: kvmpc check {rc} {leaks} "
+                                 f"{corr}")
+
+
+@case("snapshot: compressed, backing file, 1-bit refcounts, writes after")
+def t_snapshot_more(tmp):
+    r = os.path.join(tmp, "c.raw")
+    make_raw(r, 4 << 20, 5)
+    img = os.path.join(tmp, "c.qcow2")
+    run("qemu-img", "convert", "-c", "-O", "qcow2", "-o", "cluster_size=4k",
+        r, img)
+    run(KIMG, "snapshot", "-c", "c", img)
+    run(KIO, img, "write", "0", "64k", "7", "zero", "1M", "8k")
+    qemu_check_clean(img)
+    run("qemu-img", "snapshot", "-a", "c", img)
+    run("qemu-img", "compare", "-q", r, img)
+    run(KIMG, "snapshot", "-d", "c", img)
+    qemu_check_clean(img)
+    run("qemu-img", "compare", "-q", r, img)
+    # over a backing file
+    base = os.path.join(tmp, "b.qcow2")
+    top = os.path.join(tmp, "t.qcow2")
+    run("qemu-img", "create", "-q", "-f", "qcow2", base, "2M")
+    run("qemu-io", "-c", "write -P 4 0 2M", base)
+    run("qemu-img", "create", "-q", "-f", "qcow2", "-b", "b.qcow2", "-F",
+        "qcow2", top)
+    run("qemu-io", "-c", "write -P 5 64k 64k", top)
+    run(KIMG, "snapshot", "-c", "t", top)
+    run("qemu-io", "-c", "write -P 6 0 2M", top)
+    run(KIMG, "snapshot", "-a", "t", top)
+    qemu_check_clean(top)
+    qemu_read(top, 4, 0, "64k")
+    qemu_read(top, 5, "64k", "64k")
+    qemu_read(top, 4, "128k", "1920k")
+    # 1-bit refcounts cannot count a second reference: a clean refusal,
+    # the image unchanged and clean
+    one = os.path.join(tmp, "one.qcow2")
+    run("qemu-img", "create", "-q", "-f", "qcow2", "-o", "refcount_bits=1",
+        one, "1M")
+    run("qemu-io", "-c", "write -P 1 0 128k", one)
+    before = open(one, "rb").read()
+    fails_one_line(KIMG, "snapshot", "-c", "x", one)
+    if open(one, "rb").read() != before:
+        raise AssertionError("refused snapshot changed the image")
+    qemu_check_clean(one)
+
+
+def twins(tmp, name, make):
+    """Two identical images, k (for kvmpc-img) and q (for qemu-img)."""
+    k = os.path.join(tmp, f"{name}-k.qcow2")
+    q = os.path.join(tmp, f"{name}-q.qcow2")
+    make(k)
+    shutil.copy(k, q)
+    return k, q
+
+
+def same_as_twin(k, q):
+    qemu_check_clean(k)
+    run("qemu-img", "compare", "-q", k, q)
+    ki = json.loads(run("qemu-img", "info", "--output=json", k).stdout)
+    qi = json.loads(run("qemu-img", "info", "--output=json", q).stdout)
+    if ki["virtual-size"] != qi["virtual-size"]:
+        raise AssertionError(f"{k}: size {ki['virtual-size']} != "
+                             f"{qi['virtual-size']}")
+    infos_agree(k)
+
+
+@case("resize: grow (L1 growth), shrink, refusals; as qemu-img resize")
+def t_resize(tmp):
+    def make(o):
+        def f(path):
+            run("qemu-img", "create", "-q", "-f", "qcow2", "-o", o, path,
+                "8M")
+            run("qemu-io", "-c", "write -P 1 0 8M", path)
+        return f
+    steps = [(["+56M"], ["+56M"]), (["--shrink", "5000k"], ["--shrink",
+             "5000k"]), (["128M"], ["128M"]), (["--shrink", "1M"],
+             ["--shrink", "1M"]), (["-512k"], None)]
+    for o in ("cluster_size=512", "cluster_size=64k", "compat=0.10"):
+        k, q = twins(tmp, "r", make(o))
+        run("qemu-io", "-c", "write -P 2 7M 1M", k)
+        shutil.copy(k, q)
+        for kargs, qargs in steps:
+            if qargs is None:
+                fails_one_line(KIMG, "resize", k, *kargs)
+                continue
+            run(KIMG, "resize", "-q", k, *kargs)
+            run("qemu-img", "resize", "-q", q, *qargs)
+            same_as_twin(k, q)
+        # write past the old end after growing, read back through qemu
+        run(KIMG, "resize", "-q", k, "+3M")
+        run(KIO, k, "write", "3M", "64k", "9")
+        qemu_read(k, 9, "3M", "64k")
+        qemu_check_clean(k)
+    # with a snapshot (v3): grow and shrink, then revert brings back the
+    # snapshot's size and data
+    k, q = twins(tmp, "rs", make("cluster_size=4k"))
+    run("qemu-img", "snapshot", "-c", "s", k)
+    run(KIMG, "resize", "-q", k, "64M")
+    run(KIMG, "resize", "-q", "--shrink", k, "2M")
+    qemu_check_clean(k)
+    run(KIMG, "snapshot", "-a", "s", k)
+    qemu_check_clean(k)
+    if json.loads(run("qemu-img", "info", "--output=json",
+                      k).stdout)["virtual-size"] != 8 << 20:
+        raise AssertionError("revert did not restore the size")
+    qemu_read(k, 1, 0, "8M")
+    # v2 with snapshots: refused as qemu-img refuses it
+    v2 = os.path.join(tmp, "v2.qcow2")
+    run("qemu-img", "create", "-q", "-f", "qcow2", "-o", "compat=0.10", v2,
+        "1M")
+    run("qemu-img", "snapshot", "-c", "s", v2)
+    fails_one_line(KIMG, "resize", v2, "2M")
+    # raw
+    raw = os.path.join(tmp, "r.raw")
+    run(KIMG, "create", "-q", "-f", "raw", raw, "1M")
+    run(KIMG, "resize", "-q", "-f", "raw", raw, "+1M")
+    assert os.path.getsize(raw) == 2 << 20
+
+
+def chain_maker(size_top, base_writes, top_writes):
+    def f(top):
+        d, name = os.path.split(top)
+        base = os.path.join(d, "base-" + name)
+        run("qemu-img", "create", "-q", "-f", "qcow2", base, "4M")
+        run("qemu-io", *sum((["-c", w] for w in base_writes), []), base)
+        run("qemu-img", "create", "-q", "-f", "qcow2", "-b",
+            os.path.basename(base), "-F", "qcow2", top, size_top)
+        run("qemu-io", *sum((["-c", w] for w in top_writes), []), top)
+    return f
+
+
+def base_of(top):
+    d, name = os.path.split(top)
+    return os.path.join(d, "base-" + name)
+
+
+@case("commit: into the backing file, as qemu-img commit (and -d)")
+def t_commit(tmp):
+    make = chain_maker("6M", ["write -P 1 0 4M"],
+                       ["write -P 2 64k 100k", "write -z 1M 128k",
+                        "write -P 3 5M 64k"])
+    for extra in ([], ["-d"]):
+        tag = "d" if extra else "e"
+        k, q = twins(tmp, "c" + tag, make)
+        shutil.copy(base_of(k), base_of(q))
+        # the twin must point at its own base
+        run("qemu-img", "rebase", "-u", "-b", os.path.basename(base_of(q)),
+            "-F", "qcow2", q)
+        run(KIMG, "commit", "-q", *extra, k)
+        run("qemu-img", "commit", "-q", *extra, q)
+        same_as_twin(k, q)
+        same_as_twin(base_of(k), base_of(q))
+        km = json.loads(run("qemu-img", "map", "--output=json", k).stdout)
+        qm = json.loads(run("qemu-img", "map", "--output=json", q).stdout)
+        for e in km + qm:
+            e.pop("offset", None)
+            if e["zero"]:       # a zero range: a zero cluster (qemu) or
+                e.pop("present")    # unallocated without backing (kvmpc)
+        if km != qm:
+            raise AssertionError(f"commit {extra}: map {km} != {qm}")
+    nob = os.path.join(tmp, "nob.qcow2")
+    run("qemu-img", "create", "-q", "-f", "qcow2", nob, "1M")
+    fails_one_line(KIMG, "commit", nob)
+
+
+@case("rebase: safe, onto nothing, and -u, as qemu-img rebase")
+def t_rebase(tmp):
+    make = chain_maker("6M", ["write -P 1 0 4M"], ["write -P 2 64k 100k"])
+    k, q = twins(tmp, "rb", make)
+    for img in (k, q):
+        new = os.path.join(tmp, "new-" + os.path.basename(img))
+        run("qemu-img", "create", "-q", "-f", "qcow2", new, "2M")
+        run("qemu-io", "-c", "write -P 1 0 1M", "-c", "write -P 5 1M 1M",
+            new)
+    shutil.copy(base_of(k), base_of(q))
+    run("qemu-img", "rebase", "-u", "-b", os.path.basename(base_of(q)),
+        "-F", "qcow2", q)
+    for target in ("new-", ""):
+        kb = target and target + os.path.basename(k)
+        qb = target and target + os.path.basename(q)
+        run(KIMG, "rebase", "-q", "-b", kb, *(["-F", "qcow2"] if kb else []),
+            k)
+        run("qemu-img", "rebase", "-q", "-b", qb,
+            *(["-F", "qcow2"] if qb else []), q)
+        same_as_twin(k, q)
+        info = json.loads(run("qemu-img", "info", "--output=json", k).stdout)
+        if info.get("backing-filename", "") != kb:
+            raise AssertionError(f"rebase: backing {info}")
+    # unsafe: only the name changes
+    data = open(k, "rb").read()
+    run(KIMG, "rebase", "-u", "-b", "elsewhere.qcow2", "-F", "qcow2", k)
+    info = json.loads(run("qemu-img", "info", "--output=json", k).stdout)
+    if info.get("backing-filename") != "elsewhere.qcow2" or \
+            info.get("backing-filename-format") != "qcow2":
+        raise AssertionError(f"rebase -u: {info}")
+    if len(open(k, "rb").read()) != len(data):
+        raise AssertionError("rebase -u changed more than the header")
+    run(KIMG, "rebase", "-u", "-b", "", k)
+    qemu_check_clean(k)
+    same_content(k)
+
+
+@case("convert -m: 1 and 16 requests in flight give the same clean image")
+def t_convert_inflight(tmp):
+    src = os.path.join(tmp, "m.raw")
+    make_raw(src, 24 << 20, 9)
+    with open(src, "r+b") as f:       # plus long data runs (2 MiB chunks)
+        f.seek(3 << 20)
+        f.write(random.Random(9).randbytes(9 << 20))
+    for m in ("1", "3", "16"):
+        for o in ("cluster_size=64k", "cluster_size=4k"):
+            img = os.path.join(tmp, f"m{m}.qcow2")
+            run(KIMG, "convert", "-m", m, "-O", "qcow2", "-o", o, src, img)
+            qemu_check_clean(img)
+            run("qemu-img", "compare", "-q", src, img)
+    raw = os.path.join(tmp, "m.out")
+    run(KIMG, "convert", "-m", "16", "-O", "raw", src, raw)
+    run("qemu-img", "compare", "-q", "-f", "raw", "-F", "raw", src, raw)
+    for bad in ("0", "17", "x"):
+        fails_one_line(KIMG, "convert", "-m", bad, "-O", "qcow2", src, raw)
+
+
+@case("check -r all rewrites wrong COPIED flags (L1 and L2), as qemu-img")
+def t_check_copied(tmp):
+    for variant in ("cleared", "set-on-shared"):
+        img = os.path.join(tmp, f"cp-{variant}.qcow2")
+        run("qemu-img", "create", "-q", "-f", "qcow2", img, "4M")
+        run("qemu-io", "-c", "write -P 1 0 256k", img)
+        if variant == "set-on-shared":
+            run("qemu-img", "snapshot", "-c", "s", img)
+        with open(img, "r+b") as f:
+            f.seek(40)
+            l1 = struct.unpack(">Q", f.read(8))[0]
+            f.seek(l1)
+            l1e = struct.unpack(">Q", f.read(8))[0]
+            l2 = l1e & 0x00fffffffffffe00
+            f.seek(l2 + 8)
+            l2e = struct.unpack(">Q", f.read(8))[0]
+            flip = 1 << 63
+            f.seek(l1)
+            f.write(struct.pack(">Q", l1e ^ flip))
+            f.seek(l2 + 8)
+            f.write(struct.pack(">Q", l2e ^ flip))
+        want = check_counts("qemu-img", img)
+        got = check_counts(KIMG, img)
+        if want != got or not want[2]:
+            raise AssertionError(f"{variant}: qemu-img {want}, kvmpc {got}")
+        p = run(KIMG, "check", "-r", "all", img, check=False)
+        if p.returncode:
+            raise AssertionError(f"{variant}: check -r all -> "
+                                 f"{p.returncode} {p.stdout} {p.stderr}")
+        qemu_check_clean(img)
+        qemu_read(img, 1, 0, "256k")
+        if variant == "set-on-shared":      # the snapshot is still intact
+            run(KIO, img, "write", "0", "64k", "2")
+            qemu_check_clean(img)
+            run("qemu-img", "snapshot", "-a", "s", img)
+            qemu_read(img, 1, 0, "256k")
+
+
 def main():
     if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
         print("1..0 # SKIP qemu-img/qemu-io not installed (qemu-utils)")
