@@ -43,6 +43,13 @@ static bool ide_dev_parse_bus(const char *name, int *bus, GError **errp)
 /* The first free unit on @bus (or any bus when -1), honouring @unit. */
 static bool ide_dev_find_slot(int *bus, int *unit, GError **errp)
 {
+    IDEBus *want = piix_ide_get_bus(*bus < 0 ? 0 : *bus);
+
+    if (want && *unit >= 0 && want->ifs[*unit].kind != IDE_KIND_NONE &&
+        *bus >= 0) {
+        error_setg(errp, "IDE unit %d on ide.%d is in use", *unit, *bus);
+        return false;
+    }
     for (int b = *bus < 0 ? 0 : *bus; b < IDE_NUM_BUSES; b++) {
         IDEBus *ib = piix_ide_get_bus(b);
         for (int u = *unit < 0 ? 0 : *unit; ib && u < 2; u++) {

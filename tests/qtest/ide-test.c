@@ -945,6 +945,37 @@ static void test_empty_cdrom(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/* Every way to attach a drive lands where QEMU puts it. */
+static void test_cli_placement(void)
+{
+    Fixture f;
+    QTestState *s;
+
+    fixture_init(&f);
+    /* a bare image is -hda; -hdb the primary slave; -cdrom index 2;
+     * ide-cd without a drive an empty CD-ROM on the secondary slave */
+    s = start("%s -hdb %s -cdrom %s -device ide-cd,bus=ide.1,unit=1",
+              f.disk, f.disk, f.iso);
+    ide_out(s, REG_SELECT, 0xa0);
+    g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC);
+    ide_out(s, REG_SELECT, 0xb0);
+    g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC);
+    cd_out(s, REG_SELECT, 0xa0);
+    g_assert_cmphex(cd_in(s, REG_HCYL), ==, 0xeb);
+    cd_out(s, REG_SELECT, 0xb0);
+    g_assert_cmphex(cd_in(s, REG_HCYL), ==, 0xeb);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+
+    /* -device ide-hd without bus/unit takes the first free unit */
+    s = start("-hda %s -drive file=%s,if=none,id=x -device ide-hd,drive=x",
+              f.disk, f.disk);
+    ide_out(s, REG_SELECT, 0xb0);
+    g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC);
+    g_assert_cmphex(qtest_inb(s, 0x177), ==, 0);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -961,5 +992,6 @@ int main(int argc, char **argv)
     g_test_add_func("/ide/atapi/read", test_atapi_read);
     g_test_add_func("/ide/atapi/eject", test_atapi_eject);
     g_test_add_func("/ide/atapi/empty", test_empty_cdrom);
+    g_test_add_func("/ide/cli-placement", test_cli_placement);
     return g_test_run();
 }
