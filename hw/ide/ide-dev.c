@@ -13,6 +13,7 @@
 #include "qemu/osdep.h"
 #include "hw/ide/ide.h"
 #include "hw/ide/ide-dev.h"
+#include "hw/nvram/fw_cfg.h"
 #include "hw/pci/pci.h"
 #include "system/blockdev.h"
 
@@ -21,6 +22,7 @@ typedef struct IDEDevice {
     char *drive;
     char *bus;
     int32_t unit;
+    int32_t bootindex;
 } IDEDevice;
 
 static bool ide_dev_parse_bus(const char *name, int *bus, GError **errp)
@@ -118,6 +120,12 @@ static bool ide_dev_realize_kind(IDEDevice *d, IDEDriveKind kind,
     if (di) {
         di->claimed = true;
     }
+    if (d->bootindex >= 0) {
+        /* The path SeaBIOS matches for a PIIX IDE drive (channel, unit). */
+        g_autofree char *path = g_strdup_printf(
+            "/pci@i0cf8/ide@1,1/drive@%x/disk@%x", bus, unit);
+        fw_boot_order_add(d->bootindex, path);
+    }
     return true;
 }
 
@@ -138,6 +146,8 @@ static const Property ide_dev_props[] = {
                 "IDE channel: ide.0 or ide.1"),
     DEFINE_PROP("unit", IDEDevice, unit, PROP_INT32, "-1",
                 "0 (master) or 1 (slave); -1: the first free one"),
+    DEFINE_PROP("bootindex", IDEDevice, bootindex, PROP_INT32, "-1",
+                "boot order for the firmware (lower first); -1: none"),
     DEFINE_PROP_END_OF_LIST(),
 };
 

@@ -976,6 +976,55 @@ static void test_cli_placement(void)
     fixture_free(&f);
 }
 
+/* The fw_cfg file @name (NUL-terminated), read through ports 0x510/511. */
+static char *fw_cfg_file(QTestState *s, const char *name)
+{
+    uint32_t n;
+
+    qtest_outw(s, 0x510, 0x19);             /* the file directory */
+    n = qtest_inb(s, 0x511) << 24;
+    n |= qtest_inb(s, 0x511) << 16;
+    n |= qtest_inb(s, 0x511) << 8;
+    n |= qtest_inb(s, 0x511);
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t e[64];
+        for (int j = 0; j < 64; j++) {
+            e[j] = qtest_inb(s, 0x511);
+        }
+        if (!strncmp((char *)e + 8, name, 56)) {
+            uint32_t size = (uint32_t)e[0] << 24 | e[1] << 16 | e[2] << 8 |
+                            e[3];
+            char *out = g_malloc0(size + 1);
+            qtest_outw(s, 0x510, e[4] << 8 | e[5]);
+            for (uint32_t j = 0; j < size; j++) {
+                out[j] = qtest_inb(s, 0x511);
+            }
+            return out;
+        }
+    }
+    return NULL;
+}
+
+/* bootindex puts the drive's firmware path into the bootorder file. */
+static void test_bootindex(void)
+{
+    Fixture f;
+    QTestState *s;
+    g_autofree char *order = NULL;
+
+    fixture_init(&f);
+    s = start("-drive file=%s,if=none,id=d -drive file=%s,if=none,id=c,"
+              "media=cdrom -device ide-hd,drive=d,bus=ide.0,unit=1,"
+              "bootindex=2 -device ide-cd,drive=c,bus=ide.1,unit=0,"
+              "bootindex=1", f.disk, f.iso);
+    order = fw_cfg_file(s, "bootorder");
+    g_assert_nonnull(order);
+    g_assert_cmpstr(order, ==, "/pci@i0cf8/ide@1,1/drive@1/disk@0\n"
+                    "/pci@i0cf8/ide@1,1/drive@0/disk@1");
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -993,5 +1042,6 @@ int main(int argc, char **argv)
     g_test_add_func("/ide/atapi/eject", test_atapi_eject);
     g_test_add_func("/ide/atapi/empty", test_empty_cdrom);
     g_test_add_func("/ide/cli-placement", test_cli_placement);
+    g_test_add_func("/ide/bootindex", test_bootindex);
     return g_test_run();
 }
