@@ -119,6 +119,7 @@ static bool ide_dev_realize_kind(IDEDevice *d, IDEDriveKind kind,
     }
     if (di) {
         di->claimed = true;
+        di->qdev_id = g_strdup(DEVICE(d)->id);
     }
     if (d->bootindex >= 0) {
         /* The path SeaBIOS matches for a PIIX IDE drive (channel, unit). */

@@ -88,6 +88,23 @@ void ide_for_each_drive(void (*fn)(IDEState *s, int bus, int unit,
     }
 }
 
+bool ide_drive_tray_state(const char *drive_id, bool *tray_open,
+                          bool *locked)
+{
+    for (int b = 0; piix_ide && b < IDE_NUM_BUSES; b++) {
+        for (int u = 0; u < 2; u++) {
+            IDEState *s = &piix_ide->ch[b].bus.ifs[u];
+            if (s->kind != IDE_KIND_NONE && s->drive_id &&
+                !strcmp(s->drive_id, drive_id)) {
+                *tray_open = s->tray_open;
+                *locked = s->locked;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* ---- the channel's side (IDEBusOps) ------------------------------------ */
 
 static void bm_set_irq(void *opaque, bool level)

@@ -26,6 +26,7 @@ typedef struct DriveInfo {
     int open_flags;
     BlockDriverState *bs;       /* NULL: no medium */
     bool claimed;               /* a device model uses it */
+    char *qdev_id;              /* the -device id= of that model, or NULL */
 } DriveInfo;
 
 #define IDE_MAX_DRIVES 4        /* two channels, two units each */

@@ -190,6 +190,10 @@ bool atapi_medium_present(const IDEState *s);
 /* The machine's PIIX3 IDE function's channel @n, or NULL without one. */
 IDEBus *piix_ide_get_bus(int n);
 /* Used by the monitor: call @fn for every attached drive. */
+/* The tray of the drive backed by -drive @drive_id; false if no IDE
+ * drive uses it. */
+bool ide_drive_tray_state(const char *drive_id, bool *tray_open,
+                          bool *locked);
 void ide_for_each_drive(void (*fn)(IDEState *s, int bus, int unit,
                                    void *opaque), void *opaque);
 
