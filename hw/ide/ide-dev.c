@@ -15,6 +15,8 @@
 #include "hw/ide/ide-dev.h"
 #include "hw/nvram/fw_cfg.h"
 #include "hw/pci/pci.h"
+#include "hw/rtc/mc146818rtc.h"
+#include "system/runstate.h"
 #include "system/blockdev.h"
 
 typedef struct IDEDevice {
@@ -196,6 +198,72 @@ static bool ide_attach_if_ide_drives(GError **errp)
     return true;
 }
 
+/*
+ * The CMOS bytes a PC BIOS reads for its IDE hard disks, as QEMU's pc
+ * fills them (and SeaBIOS reads the translation hints at 39h on QEMU):
+ * 12h disk types (F0h master / 0Fh slave of the primary channel: "type
+ * 47, see 19h/1Ah"), 19h/1Ah = 47, the user-defined geometry at 1Bh
+ * (master) and 24h (slave): cylinders, heads, write precompensation
+ * FFFFh, control byte, landing zone, sectors; 39h two bits per drive
+ * (0 none, 1 LBA translation) for all four.  Written at every reset, after
+ * the devices (so -device drives count too).
+ */
+static void ide_cmos_geometry(DeviceState *rtc, unsigned ofs,
+                              const IDEState *s)
+{
+    mc146818rtc_set_cmos_data(rtc, ofs + 0, s->cyls & 0xff);
+    mc146818rtc_set_cmos_data(rtc, ofs + 1, s->cyls >> 8);
+    mc146818rtc_set_cmos_data(rtc, ofs + 2, s->heads);
+    mc146818rtc_set_cmos_data(rtc, ofs + 3, 0xff);
+    mc146818rtc_set_cmos_data(rtc, ofs + 4, 0xff);
+    mc146818rtc_set_cmos_data(rtc, ofs + 5, 0xc0 | ((s->heads > 8) << 3));
+    mc146818rtc_set_cmos_data(rtc, ofs + 6, s->cyls & 0xff);
+    mc146818rtc_set_cmos_data(rtc, ofs + 7, s->cyls >> 8);
+    mc146818rtc_set_cmos_data(rtc, ofs + 8, s->secs);
+}
+
+static DeviceState *ide_find_rtc(void)
+{
+    GPtrArray *devs = device_list();
+
+    for (unsigned i = 0; i < devs->len; i++) {
+        DeviceState *d = g_ptr_array_index(devs, i);
+        if (!strcmp(d->type->name, TYPE_MC146818_RTC)) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static void ide_cmos_update(void *opaque)
+{
+    DeviceState *rtc = ide_find_rtc();
+    uint8_t types = 0, trans = 0;
+
+    if (!rtc) {
+        return;
+    }
+    for (int i = 0; i < 4; i++) {
+        IDEBus *bus = piix_ide_get_bus(i / 2);
+        const IDEState *s = bus ? &bus->ifs[i % 2] : NULL;
+        if (!s || s->kind != IDE_KIND_HD) {
+            continue;
+        }
+        /* QEMU's automatic choice: LBA once the geometry passes what
+         * int 13h's CHS can address. */
+        if (s->cyls > 1024) {
+            trans |= 1 << (i * 2);
+        }
+        if (i < 2) {
+            types |= i == 0 ? 0xf0 : 0x0f;
+            mc146818rtc_set_cmos_data(rtc, 0x19 + i, 47);
+            ide_cmos_geometry(rtc, i == 0 ? 0x1b : 0x24, s);
+        }
+    }
+    mc146818rtc_set_cmos_data(rtc, 0x12, types);
+    mc146818rtc_set_cmos_data(rtc, 0x39, trans);
+}
+
 bool pc_ide_init(GError **errp)
 {
     DeviceState *dev = device_new(TYPE_PIIX3_IDE, errp);
@@ -208,6 +276,7 @@ bool pc_ide_init(GError **errp)
         device_destroy(dev);
         return false;
     }
+    qemu_register_reset(ide_cmos_update, NULL);
     return ide_attach_if_ide_drives(errp);
 }
 

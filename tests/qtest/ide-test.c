@@ -1025,6 +1025,46 @@ static void test_bootindex(void)
     fixture_free(&f);
 }
 
+static uint8_t cmos(QTestState *s, uint8_t idx)
+{
+    qtest_outb(s, 0x70, idx);
+    return qtest_inb(s, 0x71);
+}
+
+/* The CMOS disk bytes QEMU's pc fills for the BIOS. */
+static void test_cmos(void)
+{
+    Fixture f;
+    QTestState *s;
+    g_autofree char *big = NULL;
+    FILE *fp;
+
+    fixture_init(&f);
+    big = g_build_filename(f.dir, "big.raw", NULL);
+    fp = fopen(big, "w");
+    g_assert_nonnull(fp);
+    g_assert_cmpint(ftruncate(fileno(fp), 1 << 30), ==, 0);   /* sparse */
+    fclose(fp);
+    /* 1 MiB primary master, 1 GiB primary slave via -device, CD-ROM */
+    s = start("-hda %s -drive file=%s,format=raw,if=none,id=b "
+              "-device ide-hd,drive=b,bus=ide.0,unit=1 -cdrom %s",
+              f.disk, big, f.iso);
+    g_assert_cmphex(cmos(s, 0x12), ==, 0xff);
+    g_assert_cmpuint(cmos(s, 0x19), ==, 47);
+    g_assert_cmpuint(cmos(s, 0x1a), ==, 47);
+    /* master: 2048 sectors = 2 cylinders of 16 x 63 */
+    g_assert_cmpuint(cmos(s, 0x1b) | cmos(s, 0x1c) << 8, ==, 2);
+    g_assert_cmpuint(cmos(s, 0x1d), ==, 16);
+    g_assert_cmphex(cmos(s, 0x20), ==, 0xc8);
+    g_assert_cmpuint(cmos(s, 0x23), ==, 63);
+    /* slave: 1 GiB = 2080 cylinders, so LBA translation (39h bits 3:2) */
+    g_assert_cmpuint(cmos(s, 0x24) | cmos(s, 0x25) << 8, ==, 2080);
+    g_assert_cmphex(cmos(s, 0x39), ==, 0x04);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    g_unlink(big);
+    fixture_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1043,5 +1083,6 @@ int main(int argc, char **argv)
     g_test_add_func("/ide/atapi/empty", test_empty_cdrom);
     g_test_add_func("/ide/cli-placement", test_cli_placement);
     g_test_add_func("/ide/bootindex", test_bootindex);
+    g_test_add_func("/ide/cmos", test_cmos);
     return g_test_run();
 }
