@@ -187,6 +187,10 @@ static bool atapi_refill(IDEState *s)
                      IDE_BUF_SIZE / ATAPI_SECTOR_SIZE);
     GError *err = NULL;
 
+    /* A loaded state may claim a read in progress on an empty drive. */
+    if (!atapi_medium_present(s)) {
+        return false;
+    }
     if (!bdrv_pread(s->bs, (uint64_t)s->atapi_lba * ATAPI_SECTOR_SIZE,
                     (uint64_t)n * ATAPI_SECTOR_SIZE, s->io_buffer, &err)) {
         g_error_free(err);

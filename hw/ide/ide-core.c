@@ -43,8 +43,6 @@ enum {
 #define LBA28_MAX_SECTORS   (1ULL << 28)
 #define LBA48_MAX_SECTORS   (1ULL << 48)
 
-static unsigned ide_serial_counter;
-
 static IDEState *ide_cur(IDEBus *bus)
 {
     return &bus->ifs[bus->unit];
@@ -149,9 +147,11 @@ void ide_bus_reset(IDEBus *bus)
     }
 }
 
-void ide_bus_init(IDEBus *bus, const IDEBusOps *ops, void *opaque)
+void ide_bus_init(IDEBus *bus, int index, const IDEBusOps *ops,
+                  void *opaque)
 {
     memset(bus, 0, sizeof(*bus));
+    bus->index = index;
     bus->ops = ops;
     bus->opaque = opaque;
     for (int i = 0; i < 2; i++) {
@@ -173,12 +173,13 @@ bool ide_drive_attach(IDEBus *bus, int unit, IDEDriveKind kind,
                       BlockDriverState *bs, const char *drive_id,
                       bool read_only, GError **errp)
 {
-    IDEState *s = &bus->ifs[unit];
+    IDEState *s;
 
-    if (unit < 0 || unit > 1) {
+    if (!bus || unit < 0 || unit > 1) {
         error_setg(errp, "IDE unit %d does not exist (0 or 1)", unit);
         return false;
     }
+    s = &bus->ifs[unit];
     if (s->kind != IDE_KIND_NONE) {
         error_setg(errp, "IDE unit %d is in use already", unit);
         return false;
@@ -197,7 +198,10 @@ bool ide_drive_attach(IDEBus *bus, int unit, IDEDriveKind kind,
     s->bs = bs;
     s->drive_id = g_strdup(drive_id);
     s->read_only = read_only || kind == IDE_KIND_CD;
-    snprintf(s->serial, sizeof(s->serial), "QM%05u", ++ide_serial_counter);
+    /* QEMU numbers every slot, filled or not: QM00001 is the primary
+     * master, QM00004 the secondary slave. */
+    snprintf(s->serial, sizeof(s->serial), "QM%05d",
+             1 + bus->index * 2 + unit);
     snprintf(s->model, sizeof(s->model), "%s",
              kind == IDE_KIND_CD ? "QEMU DVD-ROM" : "QEMU HARDDISK");
     ide_guess_geometry(s);

@@ -363,7 +363,7 @@ static bool piix_ide_realize(DeviceState *dev, GError **errp)
         BMChannel *c = &d->ch[i];
         c->ctrl = d;
         c->index = i;
-        ide_bus_init(&c->bus, &bm_bus_ops, c);
+        ide_bus_init(&c->bus, i, &bm_bus_ops, c);
         memory_region_init_io(&c->cmd_io, &ide_cmd_ops, c, "ide", 8);
         memory_region_set_owner(&c->cmd_io, d);
         memory_region_add_subregion(get_system_io(), legacy_cmd_base[i],

@@ -134,6 +134,7 @@ typedef struct IDEBusOps {
 
 struct IDEBus {
     IDEState ifs[2];
+    int index;                  /* channel number (serials, messages) */
     uint8_t unit;               /* selected drive */
     uint8_t ctl;                /* device control register */
     bool irq_level;
@@ -143,7 +144,8 @@ struct IDEBus {
 
 /* ---- the channel (hw/ide/ide-core.c) -------------------------------- */
 
-void ide_bus_init(IDEBus *bus, const IDEBusOps *ops, void *opaque);
+void ide_bus_init(IDEBus *bus, int index, const IDEBusOps *ops,
+                  void *opaque);
 /* Attach a drive; @bs NULL makes an empty CD-ROM.  Fails on a bad
  * combination (a hard disk needs a medium, it must fit 48-bit LBA). */
 bool ide_drive_attach(IDEBus *bus, int unit, IDEDriveKind kind,
