@@ -183,8 +183,9 @@ static uint32_t atapi_byte_count_limit(IDEState *s)
 
 static bool atapi_refill(IDEState *s)
 {
-    uint32_t n = MIN((uint32_t)ALIGN_UP(s->atapi_left, ATAPI_SECTOR_SIZE) / ATAPI_SECTOR_SIZE,
-                     IDE_BUF_SIZE / ATAPI_SECTOR_SIZE);
+    uint64_t blocks = ALIGN_UP(s->atapi_left, ATAPI_SECTOR_SIZE) /
+                      ATAPI_SECTOR_SIZE;
+    uint32_t n = MIN(blocks, IDE_BUF_SIZE / ATAPI_SECTOR_SIZE);
     GError *err = NULL;
 
     /* A loaded state may claim a read in progress on an empty drive. */
@@ -455,7 +456,9 @@ static int atapi_put_features(IDEState *s, uint8_t *p, uint16_t start,
 {
     uint16_t cur = atapi_current_profile(s);
     int len = 0;
-    bool want0 = rt == 2 ? start == 0 : start == 0;
+    /* RT 0 and 1 list the features from @start on (both of ours are
+     * always current), RT 2 only the one named @start. */
+    bool want0 = start == 0;
     bool want1 = rt == 2 ? start == 1 : start <= 1;
 
     if (want0) {

@@ -214,7 +214,7 @@ static uint8_t dma_cmd(QTestState *s, uint8_t cmd, bool to_memory)
     return qtest_inb(s, BMDMA_BASE + BM_STATUS);
 }
 
-/* ---- presence and IDENTIFY -------------------------------------------------- */
+/* ---- presence and IDENTIFY --------------------------------------------- */
 
 static void test_pci_function(void)
 {
