@@ -294,7 +294,7 @@ static void atapi_request_sense(IDEState *s, uint8_t *buf)
     uint8_t alloc = s->packet[4];
 
     memset(buf, 0, 18);
-    buf[0] = 0x70;                      /* current error, fixed format */
+    buf[0] = 0xf0;                      /* valid, current error, fixed */
     buf[2] = s->sense_key;
     buf[7] = 10;                        /* additional sense length */
     buf[12] = s->asc;
@@ -534,18 +534,19 @@ static int atapi_mode_page(IDEState *s, uint8_t page, uint8_t *p)
         p[3] = 5;                       /* read retry count */
         return 8;
     case MODE_PAGE_CAPABILITIES:
-        memset(p, 0, 20);
+        /* 22 bytes (MMC-3's 20 plus two reserved ones), as QEMU sends. */
+        memset(p, 0, 22);
         p[0] = MODE_PAGE_CAPABILITIES;
-        p[1] = 18;
+        p[1] = 20;
         p[2] = 0x3b;                    /* reads CD-R/RW, DVD-ROM/R/RAM */
         p[4] = 0x71;                    /* audio play, mode 2 form 1/2, multi */
         p[5] = 3 << 5;
         p[6] = (1 << 0) | (1 << 3) | (1 << 5) | (s->locked ? 1 << 1 : 0);
-        stw_be_p(p + 8, 706);           /* maximum speed, kB/s */
+        stw_be_p(p + 8, 704);           /* maximum speed, kB/s (4x) */
         stw_be_p(p + 10, 2);            /* volume levels */
         stw_be_p(p + 12, 512);          /* buffer size, KiB */
-        stw_be_p(p + 14, 706);          /* current speed */
-        return 20;
+        stw_be_p(p + 14, 704);          /* current speed */
+        return 22;
     }
     return -1;
 }
@@ -592,7 +593,9 @@ static void atapi_start_stop(IDEState *s)
 
     if (loej && !start) {
         if (s->locked) {
-            atapi_cmd_error(s, SENSE_ILLEGAL_REQUEST, ASC_REMOVAL_PREVENTED);
+            /* MMC-3 says ILLEGAL REQUEST; QEMU (and so what guests of
+             * QEMU have seen) answers NOT READY, with the same ASC. */
+            atapi_cmd_error(s, SENSE_NOT_READY, ASC_REMOVAL_PREVENTED);
             s->ascq = 2;
             return;
         }

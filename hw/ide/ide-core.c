@@ -347,7 +347,8 @@ static uint64_t ide_get_sector(IDEState *s)
            s->lcyl << 8 | s->sector;
 }
 
-/* Leave the task file naming @lba, as a drive does after a transfer. */
+/* Leave the task file naming @lba: after each block QEMU's drives name
+ * the sector after the last one moved, and so do these. */
 static void ide_set_sector(IDEState *s, uint64_t lba)
 {
     if (!(s->select & IDE_SEL_LBA)) {
@@ -454,7 +455,7 @@ static void ide_pio_read_next(IDEState *s)
         return;
     }
     s->block_sectors = n;
-    ide_set_sector(s, s->cur_lba + n - 1);
+    ide_set_sector(s, s->cur_lba + n);
     ide_pio_in(s, n * IDE_SECTOR_SIZE, IDE_XFER_READ);
 }
 
@@ -491,7 +492,7 @@ static void ide_write_done_block(IDEState *s)
         ide_error(s, IDE_ERR_ABRT);
         return;
     }
-    ide_set_sector(s, s->cur_lba + s->block_sectors - 1);
+    ide_set_sector(s, s->cur_lba + s->block_sectors);
     s->cur_lba += s->block_sectors;
     s->sectors_left -= s->block_sectors;
     if (s->sectors_left) {
@@ -608,7 +609,7 @@ static IDEDMAResult ide_dma_sectors(IDEState *s)
         if (s->dma_to_disk && !ide_write_blocks(s, s->cur_lba, n)) {
             return IDE_DMA_ERROR;
         }
-        ide_set_sector(s, s->cur_lba + n - 1);
+        ide_set_sector(s, s->cur_lba + n);
         s->cur_lba += n;
         s->sectors_left -= n;
     }
@@ -712,8 +713,8 @@ static void ide_cmd_flush(IDEState *s)
 
 static void ide_cmd_verify(IDEState *s)
 {
+    /* The range is checked (IDNF); the registers stay, as QEMU's do. */
     if (ide_start_request(s)) {
-        ide_set_sector(s, s->cur_lba + s->sectors_left - 1);
         ide_cmd_done(s);
     }
 }
