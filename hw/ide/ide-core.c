@@ -908,10 +908,13 @@ static uint32_t ide_reg_read(IDEBus *bus, uint32_t reg)
     IDEState *s = ide_cur(bus);
     bool hob = bus->ctl & IDE_CTL_HOB;
     bool absent = s->kind == IDE_KIND_NONE;
+    bool any = bus->ifs[0].kind != IDE_KIND_NONE ||
+               bus->ifs[1].kind != IDE_KIND_NONE;
 
-    /* As QEMU: an empty slot's registers read as zero, so a host's probe
-     * sees no drive. */
-    if (absent && reg != 6) {
+    /* As QEMU: a channel without drives reads zero everywhere, and an
+     * empty slot's status reads zero (so a host's probe finds nothing),
+     * while its task file shows what was written to the channel. */
+    if (!any || (absent && reg == 7)) {
         return 0;
     }
     switch (reg) {
@@ -926,7 +929,7 @@ static uint32_t ide_reg_read(IDEBus *bus, uint32_t reg)
     case 5:
         return hob ? s->hob_hcyl : s->hcyl;
     case 6:
-        return absent ? 0 : s->select;
+        return s->select;
     case 7:
         ide_clear_irq(s);
         return s->status;

@@ -311,9 +311,12 @@ static void test_identify(void)
     g_assert_false(w[85] & (1 << 5));
     g_assert_cmphex(w[88], ==, 0x043f);
 
-    /* the absent slave: registers read zero, commands go nowhere */
+    /* the absent slave: status reads zero, the task file what the channel
+     * latched (as QEMU), commands go nowhere */
     ide_out(s, REG_SELECT, 0xb0);
     g_assert_cmphex(ide_in(s, REG_STATUS), ==, 0);
+    g_assert_cmphex(ide_in(s, REG_NSECTOR), ==, 0x42);
+    g_assert_cmphex(ide_in(s, REG_SELECT), ==, 0xb0);
     ide_out(s, REG_COMMAND, 0xec);
     g_assert_cmphex(ide_in(s, REG_STATUS), ==, 0);
     /* IDENTIFY PACKET on a disk aborts */
