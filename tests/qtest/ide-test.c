@@ -642,8 +642,9 @@ static void test_qcow2(void)
     QTestState *s;
     uint8_t data[2 * 512], buf[2 * 512];
     int status;
+    g_autofree char *qemu_img = g_find_program_in_path("qemu-img");
 
-    if (!g_find_program_in_path("qemu-img")) {
+    if (!qemu_img) {
         g_test_skip("qemu-img is not installed");
         g_rmdir(dir);
         return;
