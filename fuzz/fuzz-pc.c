@@ -29,6 +29,7 @@
 #include "hw/boards.h"
 #include "hw/pci/pci.h"
 #include "hw/qdev.h"
+#include "system/blockdev.h"
 #include "system/memory.h"
 #include "system/qtest.h"
 #include "system/runstate.h"
@@ -112,6 +113,10 @@ static const Window pio_windows[] = {
     { "pci-config", 0xcf8, 0x8 },
     { "gpe0", 0xafe0, 0x4 },
     { "pc-testdev-irq", 0x2000, 0x18 },
+    { "ide0", 0x1f0, 0x8 },
+    { "ide0-ctl", 0x3f6, 0x1 },
+    { "ide1", 0x170, 0x8 },
+    { "ide1-ctl", 0x376, 0x1 },
 };
 
 static const Window mmio_windows[] = {
@@ -508,9 +513,33 @@ static bool run_one_op(Input *in)
 
 /* ---- set-up and reset ------------------------------------------------ */
 
+/*
+ * Functions the machine gained after inputs already named BARs and
+ * functions by index: they are collected after all others, in this
+ * order, so older inputs keep their meaning.  Append only.
+ */
+static const char *const late_functions[] = {
+    "piix3-ide",
+};
+
+static int late_rank(const PCIDevice *dev)
+{
+    for (unsigned i = 0; i < ARRAY_SIZE(late_functions); i++) {
+        if (!strcmp(DEVICE(dev)->type->name, late_functions[i])) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 static void collect_function(PCIBus *bus, PCIDevice *dev, void *opaque)
 {
     unsigned devfn = dev->devfn;
+    int want = *(const int *)opaque;
+
+    if (late_rank(dev) != want) {
+        return;
+    }
 
     g_array_append_val(pci_devfns, devfn);
     for (unsigned bar = 0; bar < PCI_ROM_SLOT; bar++) {
@@ -567,6 +596,49 @@ static void setup_machine(void)
     }
 }
 
+static char *write_temp_file(const char *tmpl, const uint8_t *data,
+                             size_t size)
+{
+    GError *err = NULL;
+    char *path;
+    int fd = g_file_open_tmp(tmpl, &path, &err);
+
+    if (fd < 0 || !g_file_set_contents(path, (const char *)data, size,
+                                       &err)) {
+        fprintf(stderr, "fuzz-pc: %s\n", err->message);
+        exit(1);
+    }
+    close(fd);
+    return path;
+}
+
+/*
+ * IDE media: a small disk (zeroed again before every input, so an input
+ * reads what it wrote itself) and a CD-ROM image whose every byte names
+ * its offset, both unlinked once open.
+ */
+#define FUZZ_DISK_SIZE      (256 * KiB)
+#define FUZZ_CD_SIZE        (64 * KiB)
+
+static char *write_cd_image(void)
+{
+    g_autofree uint8_t *data = g_malloc(FUZZ_CD_SIZE);
+
+    for (size_t i = 0; i < FUZZ_CD_SIZE; i++) {
+        data[i] = i * 7 + i / 2048;
+    }
+    return write_temp_file("fuzz-pc-cd-XXXXXX", data, FUZZ_CD_SIZE);
+}
+
+static void zero_disk(void)
+{
+    DriveInfo *d = drive_find_by_id("ide0-hd0");
+
+    if (d && d->bs) {
+        bdrv_pwrite_zeroes(d->bs, 0, FUZZ_DISK_SIZE, 0, NULL);
+    }
+}
+
 /*
  * Back to power-on: the virtual clock to 0 first, so devices reset
  * against the same time in every input, then every device, then RAM
@@ -581,6 +653,7 @@ static void reset_machine(void)
 {
     qemu_clock_virtual_set_manual();
     devices_reset_all();
+    zero_disk();
     madvise(memory_region_get_ram_ptr(&current_machine->ram),
             current_machine->ram_size, MADV_DONTNEED);
     if (trace) {
@@ -591,22 +664,15 @@ static void reset_machine(void)
     memory_region_transaction_commit();
 }
 
+
 /* The pc machine needs firmware; a blank image keeps inputs host-independent. */
 static char *write_blank_bios(void)
 {
     g_autofree uint8_t *zeros = g_malloc0(FUZZ_BIOS_SIZE);
-    GError *err = NULL;
-    char *path;
-    int fd = g_file_open_tmp("fuzz-pc-bios-XXXXXX", &path, &err);
 
-    if (fd < 0 || !g_file_set_contents(path, (const char *)zeros,
-                                       FUZZ_BIOS_SIZE, &err)) {
-        fprintf(stderr, "fuzz-pc: %s\n", err->message);
-        exit(1);
-    }
-    close(fd);
-    return path;
+    return write_temp_file("fuzz-pc-bios-XXXXXX", zeros, FUZZ_BIOS_SIZE);
 }
+
 
 static void read_environment(void)
 {
@@ -621,6 +687,14 @@ static void read_environment(void)
 static void build_machine(void)
 {
     g_autofree char *bios = write_blank_bios();
+    g_autofree uint8_t *zeros = g_malloc0(FUZZ_DISK_SIZE);
+    g_autofree char *disk = write_temp_file("fuzz-pc-disk-XXXXXX", zeros,
+                                            FUZZ_DISK_SIZE);
+    g_autofree char *cd = write_cd_image();
+    g_autofree char *disk_opt = g_strdup_printf(
+        "if=ide,index=0,format=raw,cache=unsafe,file=%s", disk);
+    g_autofree char *cd_opt = g_strdup_printf(
+        "if=ide,index=2,media=cdrom,format=raw,file=%s", cd);
     GPtrArray *argv = g_ptr_array_new();
 
     for (unsigned i = 0; i < ARRAY_SIZE(machine_args); i++) {
@@ -628,6 +702,10 @@ static void build_machine(void)
     }
     g_ptr_array_add(argv, (char *)"-bios");
     g_ptr_array_add(argv, bios);
+    g_ptr_array_add(argv, (char *)"-drive");
+    g_ptr_array_add(argv, disk_opt);
+    g_ptr_array_add(argv, (char *)"-drive");
+    g_ptr_array_add(argv, cd_opt);
     if (trace) {
         g_autofree char *line = NULL;
         g_ptr_array_add(argv, NULL);
@@ -637,6 +715,8 @@ static void build_machine(void)
     }
     kvmpc_init(argv->len, (char **)argv->pdata);
     unlink(bios);   /* loaded into the ROM already */
+    unlink(disk);   /* open already */
+    unlink(cd);
     g_ptr_array_free(argv, true);
 }
 
@@ -662,7 +742,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     pci_devfns = g_array_new(false, false, sizeof(unsigned));
     io_bars = g_array_new(false, false, sizeof(FuzzBar));
     mem_bars = g_array_new(false, false, sizeof(FuzzBar));
-    pci_for_each_device(pci_root_bus(), collect_function, NULL);
+    for (int rank = -1; rank < (int)ARRAY_SIZE(late_functions); rank++) {
+        pci_for_each_device(pci_root_bus(), collect_function, &rank);
+    }
     plan_bars(io_bars, FUZZ_PCI_IO_BASE);
     plan_bars(mem_bars, FUZZ_PCI_MEM_BASE);
     g_thread_unref(g_thread_new("fuzz-pc-watchdog", watchdog, NULL));

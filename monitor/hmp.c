@@ -32,6 +32,7 @@ const HMPCommand hmp_commands[] = {
 };
 
 const HMPCommand hmp_info_commands[] = {
+    { "block", "", "show the block devices", hmp_info_block },
     { "chardev", "", "show the character devices", hmp_info_chardev },
     { "cpus", "", "show infos for each CPU", hmp_info_cpus },
     { "history", "", "show the command line history", hmp_info_history },

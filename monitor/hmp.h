@@ -39,6 +39,7 @@ void hmp_info_kvm(Monitor *mon, const char *args);
 void hmp_info_cpus(Monitor *mon, const char *args);
 void hmp_info_registers(Monitor *mon, const char *args);
 void hmp_info_pci(Monitor *mon, const char *args);
+void hmp_info_block(Monitor *mon, const char *args);
 void hmp_info_qtree(Monitor *mon, const char *args);
 void hmp_info_mtree(Monitor *mon, const char *args);
 void hmp_info_chardev(Monitor *mon, const char *args);

@@ -158,6 +158,13 @@ DICT_OPS = {
     "op_pci_testdev_msi_enable": "outl 0xcf8 0x80001040",
     "op_rtc_select_b": "rtc: outb 0x0 0xb",
     "op_kbd_cmd": "i8042: outb 0x4 0xd4",
+    "op_ide0_read_dma": "ide0: outb 0x7 0xc8",
+    "op_ide0_write_dma_ext": "ide0: outb 0x7 0x35",
+    "op_ide0_identify": "ide0: outb 0x7 0xec",
+    "op_ide1_packet": "ide1: outb 0x7 0xa0",
+    "op_ide0_data": "ide0: inw 0x0",
+    "op_ide_bm0_start_read": "iobar2: outb 0x0 0x9",
+    "op_ide_bm1_start_read": "iobar2: outb 0x8 0x9",
     "op_clock_next": "clock_step",
     "op_clock_100us": "clock_step 100000",
 }

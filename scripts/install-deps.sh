@@ -15,6 +15,7 @@ PACKAGES=(
   qemu-system-x86
   linux-image-amd64 busybox-static cpio
   acpica-tools
+  grub-pc-bin grub-common xorriso mtools
 )
 
 missing=()

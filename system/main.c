@@ -15,6 +15,7 @@
 #include "chardev/char.h"
 #include "monitor/monitor.h"
 #include "system/accel.h"
+#include "system/blockdev.h"
 #include "system/main-loop.h"
 #include "system/memory.h"
 #include "system/qtest.h"
@@ -35,6 +36,7 @@ typedef struct Options {
     GPtrArray *chardevs;        /* -chardev option strings */
     GPtrArray *serials;         /* -serial specs */
     GPtrArray *devices;         /* -device option strings */
+    GPtrArray *drives;          /* -drive option strings (and -hda...) */
     GPtrArray *monitors;        /* MonitorOpt * */
     char *debugcon;
     char *machine_opts;
@@ -112,6 +114,10 @@ static void print_help(void)
         "-no-hpet                no HPET\n"
         "\nDevices and I/O:\n"
         "-device driver[,prop=value...]  add a device (-device help)\n"
+        "-drive file=path[,format=raw|qcow2][,if=ide|none][,media=disk|cdrom]\n"
+        "       [,index=i][,bus=b][,unit=u][,id=id][,readonly=on|off][,cache=mode]\n"
+        "-hda/-hdb/-hdc/-hdd file  IDE disk at index 0/1/2/3\n"
+        "-cdrom file             IDE CD-ROM at index 2\n"
         "-chardev backend,id=id[,opts]   character device\n"
         "-serial dev             serial port (stdio, file:path, null, none, ...)\n"
         "-debugcon dev           Bochs debug console on port 0xe9\n"
@@ -368,6 +374,27 @@ static void parse_display(Options *o, const char *arg)
     }
 }
 
+/*
+ * -hdX FILE / -cdrom FILE are QEMU's shorthands for -drive with an index.
+ * The file name goes through the same parser, so commas in it are
+ * doubled as QEMU wants.
+ */
+static void add_drive_shortcut(Options *o, int index, const char *file,
+                               bool cdrom)
+{
+    g_autoptr(GString) spec = g_string_new("file=");
+
+    for (const char *p = file; *p; p++) {
+        g_string_append_c(spec, *p);
+        if (*p == ',') {
+            g_string_append_c(spec, ',');
+        }
+    }
+    g_string_append_printf(spec, ",index=%d,media=%s", index,
+                           cdrom ? "cdrom" : "disk");
+    g_ptr_array_add(o->drives, g_string_free(g_steal_pointer(&spec), false));
+}
+
 static void parse_args(Options *o, int argc, char **argv)
 {
     MachineState *ms = o->ms;
@@ -382,7 +409,8 @@ static void parse_args(Options *o, int argc, char **argv)
         }
         if (opt[0] != '-') {
             /* A bare argument is the hda image in QEMU. */
-            die("%s: disk images (-hda) are not supported yet", opt);
+            add_drive_shortcut(o, 0, opt, false);
+            continue;
         }
 #define IS(name) (!strcmp(opt, name))
         if (IS("-h") || IS("-help")) {
@@ -470,6 +498,13 @@ static void parse_args(Options *o, int argc, char **argv)
                 exit(0);
             }
             g_ptr_array_add(o->devices, g_strdup(d));
+        } else if (IS("-drive")) {
+            g_ptr_array_add(o->drives, g_strdup(need_arg(argc, argv, &i)));
+        } else if (IS("-hda") || IS("-hdb") || IS("-hdc") || IS("-hdd")) {
+            add_drive_shortcut(o, opt[3] - 'a', need_arg(argc, argv, &i),
+                               false);
+        } else if (IS("-cdrom")) {
+            add_drive_shortcut(o, 2, need_arg(argc, argv, &i), true);
         } else if (IS("-chardev")) {
             g_ptr_array_add(o->chardevs, g_strdup(need_arg(argc, argv, &i)));
         } else if (IS("-serial")) {
@@ -530,6 +565,7 @@ static void options_init(Options *o)
     o->chardevs = g_ptr_array_new_with_free_func(g_free);
     o->serials = g_ptr_array_new_with_free_func(g_free);
     o->devices = g_ptr_array_new_with_free_func(g_free);
+    o->drives = g_ptr_array_new_with_free_func(g_free);
     o->monitors = g_ptr_array_new();
     o->firmware_dirs = g_ptr_array_new_with_free_func(g_free);
 }
@@ -629,6 +665,27 @@ static void create_monitors(Options *o)
         }
         if (!monitor_new(chr, m->qmp, m->pretty, &err)) {
             die_err(m->qmp ? "-qmp" : "-monitor", err);
+        }
+    }
+}
+
+/*
+ * Open every drive before the machine exists (the pc machine attaches the
+ * if=ide ones).  Like QEMU's pc, a machine with defaults gets an empty
+ * CD-ROM drive at index 2 unless something sits there already.
+ */
+static void create_drives(Options *o)
+{
+    for (unsigned i = 0; i < o->drives->len; i++) {
+        GError *err = NULL;
+        if (!drive_new(g_ptr_array_index(o->drives, i), &err)) {
+            die_err("-drive", err);
+        }
+    }
+    if (!o->nodefaults && !drive_get(IF_IDE, 1, 0)) {
+        GError *err = NULL;
+        if (!drive_new("index=2,media=cdrom", &err)) {
+            die_err("-drive", err);
         }
     }
 }
@@ -739,6 +796,7 @@ void kvmpc_init(int argc, char **argv)
     create_chardevs(o);
     create_serials(o);
     create_debugcon(o);
+    create_drives(o);
     build_machine(o);
     create_devices(o);
     create_monitors(o);

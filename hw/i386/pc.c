@@ -16,6 +16,7 @@
 #include "hw/i386/pc.h"
 #include "hw/isa.h"
 #include "hw/char/serial.h"
+#include "hw/ide/ide-dev.h"
 #include "hw/pci/pci.h"
 #include "system/accel.h"
 #include "system/runstate.h"
@@ -223,6 +224,10 @@ static bool pc_init(MachineState *ms, GError **errp)
     }
     memory_region_transaction_commit();
 
+    /* QEMU's pc has its PIIX3 IDE function even with -nodefaults. */
+    if (!pc_ide_init(errp)) {
+        return false;
+    }
     if (!pc_create_device("ioport80", errp) || !pc_create_serials(errp)) {
         return false;
     }

@@ -63,6 +63,26 @@ def cases(tmp):
         (["-uuid", "not-a-uuid"], "-uuid"),
         (["-bios", os.path.join(tmp, "no-bios.bin")], "no-bios.bin"),
         (["-display", "gtk"], "gtk"),
+        # drives and IDE devices
+        (["-hda", os.path.join(tmp, "no-disk.img")], "no-disk.img"),
+        (["-drive", f"file={garbage},format=qcow2"], "garbage.bin"),
+        (["-drive", f"file={garbage},if=scsi"], "scsi"),
+        (["-drive", f"file={garbage},media=tape"], "tape"),
+        (["-drive", f"file={garbage},index=4"], "index"),
+        (["-drive", f"file={garbage},bogus=1"], "bogus"),
+        (["-drive", f"file={garbage},cache=sometimes"], "sometimes"),
+        (["-drive", "if=ide,media=disk"], "file="),
+        (["-hda", garbage, "-drive", f"file={garbage},index=0"], "index=0"),
+        (["-drive", f"file={garbage},if=none,id=d", "-drive",
+          f"file={garbage},if=none,id=d"], "Duplicate ID 'd'"),
+        (["-device", "ide-hd,drive=nosuchdrive"], "nosuchdrive"),
+        (["-device", "ide-hd"], "drive"),
+        (["-drive", f"file={garbage},if=none,id=d", "-device",
+          "ide-hd,drive=d,bus=ide.7"], "ide.7"),
+        (["-drive", f"file={garbage},if=none,id=d", "-device",
+          "ide-hd,drive=d", "-device", "ide-hd,drive=d"], "already in use"),
+        (["-hda", garbage, "-drive", f"file={garbage},if=none,id=d",
+          "-device", "ide-hd,drive=d,bus=ide.0,unit=0"], "in use"),
     ]
 
 

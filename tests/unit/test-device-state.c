@@ -147,6 +147,16 @@ static void poke_piix3(DeviceState *dev, int variant)
     pci_config_write8(PCI_DEVICE(dev)->devfn, 0x63, 0x80 | variant);
 }
 
+/* PIIX3 IDE: the task file of an empty channel still latches (legacy
+ * ports are always decoded), and the device control register. */
+static void poke_piix_ide(DeviceState *dev, int variant)
+{
+    poke_pci_function(dev, variant);
+    out8(0x1f2, 0x10 + variant);
+    out8(0x175, 0x20 + variant);
+    out8(0x376, variant ? 0x02 : 0x00);
+}
+
 /* The host bridge's own state is its configuration address register. */
 static void poke_pci_host(DeviceState *dev, int variant)
 {
@@ -193,6 +203,7 @@ static const DeviceSetup device_setups[] = {
       .poke = poke_serial, .probe = probe_serial },
     { .type = "pc-testdev", .poke = poke_pc_testdev },
     { .type = "PIIX3", .poke = poke_piix3 },
+    { .type = "piix3-ide", .poke = poke_piix_ide },
     { .type = "i440FX-pcihost", .poke = poke_pci_host },
     { .type = "port92", .poke = poke_port92 },
     { .type = "mc146818rtc", .poke = poke_rtc },

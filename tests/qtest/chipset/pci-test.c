@@ -55,8 +55,12 @@ static void test_chipset_ids(void)
     g_assert_cmphex(cfg_readl(s, DEVFN(1, 3), 0x08), ==, 0x06800003);
     g_assert_cmphex(cfg_readw(s, DEVFN(1, 3), 0x06), ==, 0x0280);
     g_assert_cmphex(cfg_readb(s, DEVFN(1, 3), 0x3d), ==, 0x01);
+    /* 01.1 PIIX3 IDE: QEMU's pc keeps it even with -nodefaults */
+    g_assert_cmphex(cfg_readl(s, DEVFN(1, 1), 0x00), ==, 0x70108086);
+    g_assert_cmphex(cfg_readl(s, DEVFN(1, 1), 0x08), ==, 0x01018000);
+    g_assert_cmphex(cfg_readb(s, DEVFN(1, 1), 0x3d), ==, 0x00);
     /* Nothing else with -nodefaults. */
-    g_assert_cmphex(cfg_readl(s, DEVFN(1, 1), 0x00), ==, 0xffffffff);
+    g_assert_cmphex(cfg_readl(s, DEVFN(1, 2), 0x00), ==, 0xffffffff);
     g_assert_cmphex(cfg_readl(s, DEVFN(2, 0), 0x00), ==, 0xffffffff);
     g_assert_cmphex(cfg_readl(s, DEVFN(31, 7), 0x00), ==, 0xffffffff);
     qtest_quit(s);

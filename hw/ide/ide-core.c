@@ -1,0 +1,1125 @@
+/*
+ * IDE channel and ATA disk logic: the task file, the commands, PIO and
+ * the drive's side of bus-master DMA.
+ *
+ * Spec: ATA/ATAPI-6 (INCITS 361-2002), chapters 6 (protocols), 7
+ * (registers) and 8 (commands); ATA/ATAPI-7 for the same with 48-bit
+ * details.  IDENTIFY DEVICE words follow what QEMU fills in where guests
+ * look (model "QEMU HARDDISK", serial "QM000nn", firmware "2.5+", DMA and
+ * LBA48 capabilities), so guests and firmware see the same disk.
+ *
+ * Every command completes in the vCPU exit that started it (or, for DMA,
+ * in the one that sets the bus master's start bit): the block layer's
+ * synchronous calls are used, see docs/ide.md.  A request is checked
+ * against the medium before any I/O: a bad LBA is IDNF, an unknown
+ * command ABRT, and a PIO block never passes io_buffer.
+ */
+#include "qemu/osdep.h"
+#include "hw/ide/ide.h"
+
+/* ATA commands (ATA-6 chapter 8) */
+enum {
+    WIN_NOP = 0x00, WIN_DEVICE_RESET = 0x08, WIN_RECAL = 0x10,
+    WIN_READ = 0x20, WIN_READ_ONCE = 0x21, WIN_READ_EXT = 0x24,
+    WIN_READDMA_EXT = 0x25, WIN_READ_NATIVE_MAX_EXT = 0x27,
+    WIN_MULTREAD_EXT = 0x29, WIN_WRITE = 0x30, WIN_WRITE_ONCE = 0x31,
+    WIN_WRITE_EXT = 0x34, WIN_WRITEDMA_EXT = 0x35, WIN_MULTWRITE_EXT = 0x39,
+    WIN_VERIFY = 0x40, WIN_VERIFY_ONCE = 0x41, WIN_VERIFY_EXT = 0x42,
+    WIN_SEEK = 0x70, WIN_DIAGNOSE = 0x90, WIN_SPECIFY = 0x91,
+    WIN_PACKET = 0xa0, WIN_PIDENTIFY = 0xa1, WIN_MULTREAD = 0xc4,
+    WIN_MULTWRITE = 0xc5, WIN_SETMULT = 0xc6, WIN_READDMA = 0xc8,
+    WIN_READDMA_ONCE = 0xc9, WIN_WRITEDMA = 0xca, WIN_WRITEDMA_ONCE = 0xcb,
+    WIN_STANDBYNOW1 = 0xe0, WIN_IDLEIMMEDIATE = 0xe1, WIN_STANDBY = 0xe2,
+    WIN_SETIDLE1 = 0xe3, WIN_CHECKPOWERMODE1 = 0xe5, WIN_SLEEPNOW1 = 0xe6,
+    WIN_FLUSH_CACHE = 0xe7, WIN_FLUSH_CACHE_EXT = 0xea,
+    WIN_IDENTIFY = 0xec, WIN_SETFEATURES = 0xef, WIN_READ_NATIVE_MAX = 0xf8,
+};
+
+/* SET FEATURES subcommands (ATA-6 8.36) */
+#define SETFEAT_WCACHE_ON   0x02
+#define SETFEAT_XFER_MODE   0x03
+#define SETFEAT_WCACHE_OFF  0x82
+
+#define LBA28_MAX_SECTORS   (1ULL << 28)
+#define LBA48_MAX_SECTORS   (1ULL << 48)
+
+static IDEState *ide_cur(IDEBus *bus)
+{
+    return &bus->ifs[bus->unit];
+}
+
+static void ide_update_irq(IDEBus *bus)
+{
+    bool level = ide_cur(bus)->irq_pending && !(bus->ctl & IDE_CTL_NIEN);
+
+    if (level != bus->irq_level || level) {
+        bus->irq_level = level;
+        bus->ops->set_irq(bus->opaque, level);
+    }
+}
+
+void ide_set_irq(IDEState *s)
+{
+    s->irq_pending = true;
+    if (s == ide_cur(s->bus)) {
+        ide_update_irq(s->bus);
+    }
+}
+
+static void ide_clear_irq(IDEState *s)
+{
+    s->irq_pending = false;
+    if (s == ide_cur(s->bus) && s->bus->irq_level) {
+        s->bus->irq_level = false;
+        s->bus->ops->set_irq(s->bus->opaque, false);
+    }
+}
+
+static void ide_transfer_stop(IDEState *s)
+{
+    s->xfer = IDE_XFER_NONE;
+    s->data_pos = s->data_end = s->buf_fill = 0;
+    s->dma_pending = false;
+    s->status &= ~IDE_STAT_DRQ;
+}
+
+void ide_abort(IDEState *s)
+{
+    ide_transfer_stop(s);
+    s->status = IDE_STAT_DRDY | IDE_STAT_ERR;
+    s->error = IDE_ERR_ABRT;
+}
+
+static void ide_error(IDEState *s, uint8_t error)
+{
+    ide_abort(s);
+    s->error = error;
+    ide_set_irq(s);
+}
+
+/* The reset signature (ATA-6 9.12): what tells a host ATA from ATAPI. */
+void ide_set_signature(IDEState *s)
+{
+    s->select &= IDE_SEL_DEV;
+    s->select |= 0xa0;
+    s->nsector = s->sector = 1;
+    if (s->kind == IDE_KIND_CD) {
+        s->lcyl = 0x14;
+        s->hcyl = 0xeb;
+    } else {
+        s->lcyl = s->hcyl = 0;
+    }
+}
+
+static void ide_drive_reset(IDEState *s)
+{
+    ide_transfer_stop(s);
+    s->feature = s->hob_feature = s->hob_nsector = 0;
+    s->hob_sector = s->hob_lcyl = s->hob_hcyl = 0;
+    s->command = 0;
+    s->lba48 = false;
+    s->mult_sectors = IDE_MAX_MULT;
+    s->irq_pending = false;
+    s->error = 0x01;                /* diagnostics passed */
+    ide_set_signature(s);
+    if (s->kind == IDE_KIND_CD) {
+        s->status = 0;
+        atapi_reset(s);
+    } else {
+        s->status = s->kind == IDE_KIND_HD ? IDE_STAT_DRDY | IDE_STAT_DSC : 0;
+    }
+}
+
+void ide_bus_reset(IDEBus *bus)
+{
+    bus->unit = 0;
+    bus->ctl = 0;
+    for (int i = 0; i < 2; i++) {
+        bus->ifs[i].wce = true;
+        bus->ifs[i].mdma_mode = 0xff;
+        bus->ifs[i].udma_mode = 0xff;
+        bus->ifs[i].select = 0;
+        ide_drive_reset(&bus->ifs[i]);
+    }
+    if (bus->irq_level) {
+        bus->irq_level = false;
+        bus->ops->set_irq(bus->opaque, false);
+    }
+}
+
+void ide_bus_init(IDEBus *bus, int index, const IDEBusOps *ops,
+                  void *opaque)
+{
+    memset(bus, 0, sizeof(*bus));
+    bus->index = index;
+    bus->ops = ops;
+    bus->opaque = opaque;
+    for (int i = 0; i < 2; i++) {
+        bus->ifs[i].bus = bus;
+    }
+}
+
+/* The geometry QEMU guesses for a disk without a partition table. */
+static void ide_guess_geometry(IDEState *s)
+{
+    uint64_t cyls = s->nb_sectors / (16 * 63);
+
+    s->heads = 16;
+    s->secs = 63;
+    s->cyls = MAX(MIN(cyls, 16383), 2);
+}
+
+bool ide_drive_attach(IDEBus *bus, int unit, IDEDriveKind kind,
+                      BlockDriverState *bs, const char *drive_id,
+                      bool read_only, GError **errp)
+{
+    IDEState *s;
+
+    if (!bus || unit < 0 || unit > 1) {
+        error_setg(errp, "IDE unit %d does not exist (0 or 1)", unit);
+        return false;
+    }
+    s = &bus->ifs[unit];
+    if (s->kind != IDE_KIND_NONE) {
+        error_setg(errp, "IDE unit %d is in use already", unit);
+        return false;
+    }
+    if (kind == IDE_KIND_HD && !bs) {
+        error_setg(errp, "an IDE hard disk needs a drive with a medium");
+        return false;
+    }
+    s->nb_sectors = bs ? bdrv_getlength(bs) / IDE_SECTOR_SIZE : 0;
+    if (kind == IDE_KIND_HD && s->nb_sectors >= LBA48_MAX_SECTORS) {
+        error_setg(errp, "IDE disk '%s' is larger than 48-bit LBA reaches",
+                   drive_id);
+        return false;
+    }
+    s->kind = kind;
+    s->bs = bs;
+    s->drive_id = g_strdup(drive_id);
+    s->read_only = read_only || kind == IDE_KIND_CD;
+    /* QEMU numbers every slot, filled or not: QM00001 is the primary
+     * master, QM00004 the secondary slave. */
+    snprintf(s->serial, sizeof(s->serial), "QM%05d",
+             1 + bus->index * 2 + unit);
+    snprintf(s->model, sizeof(s->model), "%s",
+             kind == IDE_KIND_CD ? "QEMU DVD-ROM" : "QEMU HARDDISK");
+    ide_guess_geometry(s);
+    ide_drive_reset(s);
+    return true;
+}
+
+/* ---- IDENTIFY --------------------------------------------------------- */
+
+/* ATA strings: space padded, two characters per word, first one high. */
+static void ide_put_string(uint16_t *w, const char *src, unsigned words)
+{
+    size_t len = strlen(src);
+
+    for (unsigned i = 0; i < words * 2; i++) {
+        uint8_t c = i < len ? src[i] : ' ';
+        if (i & 1) {
+            w[i / 2] |= c;
+        } else {
+            w[i / 2] = c << 8;
+        }
+    }
+}
+
+static void ide_put_common_strings(IDEState *s, uint16_t *w)
+{
+    ide_put_string(w + 10, s->serial, 10);
+    ide_put_string(w + 23, "2.5+", 4);
+    ide_put_string(w + 27, s->model, 20);
+}
+
+static uint16_t ide_dma_mode_word(uint8_t supported, uint8_t selected)
+{
+    return supported | (selected != 0xff ? 1u << (8 + selected) : 0);
+}
+
+static void ide_identify_words(IDEState *s, uint16_t *w)
+{
+    uint64_t lba28 = MIN(s->nb_sectors, LBA28_MAX_SECTORS - 1);
+    uint64_t cur_chs = (uint64_t)s->cyls * s->heads * s->secs;
+
+    w[0] = 0x0040;                      /* fixed, non-removable */
+    w[1] = s->cyls;
+    w[3] = s->heads;
+    w[4] = 512 * s->secs;               /* obsolete, as QEMU */
+    w[5] = 512;
+    w[6] = s->secs;
+    ide_put_common_strings(s, w);
+    w[20] = 3;                          /* buffer type, obsolete */
+    w[21] = 512;
+    w[22] = 4;                          /* ECC bytes */
+    w[47] = 0x8000 | IDE_MAX_MULT;
+    w[48] = 1;                          /* dword I/O, as QEMU */
+    w[49] = (1 << 11) | (1 << 9) | (1 << 8);    /* IORDY, LBA, DMA */
+    w[51] = 0x200;                      /* PIO timing mode */
+    w[52] = 0x200;
+    w[53] = 1 | (1 << 1) | (1 << 2);    /* words 54-58, 64-70, 88 valid */
+    w[54] = s->cyls;
+    w[55] = s->heads;
+    w[56] = s->secs;
+    w[57] = cur_chs;
+    w[58] = cur_chs >> 16;
+    if (s->mult_sectors) {
+        w[59] = 0x100 | s->mult_sectors;
+    }
+    w[60] = lba28;
+    w[61] = lba28 >> 16;
+    w[62] = 0x07;                       /* single-word DMA 0-2 */
+    w[63] = ide_dma_mode_word(0x07, s->mdma_mode);
+    w[64] = 0x03;                       /* PIO modes 3, 4 */
+    w[65] = w[66] = w[67] = w[68] = 120;
+    w[80] = 0xf0;                       /* ATA-4 to ATA-7 */
+    w[81] = 0x16;
+    /* command sets: write cache, FLUSH CACHE (EXT), 48-bit addressing */
+    w[82] = (1 << 14) | (1 << 5) | 1;
+    w[83] = (1 << 14) | (1 << 13) | (1 << 12) | (1 << 10);
+    w[84] = 1 << 14;
+    w[85] = (1 << 14) | (s->wce ? 1 << 5 : 0) | 1;
+    w[86] = (1 << 13) | (1 << 12) | (1 << 10);
+    w[87] = 1 << 14;
+    w[88] = ide_dma_mode_word(0x3f, s->udma_mode);  /* UDMA 0-5 */
+    w[93] = 1 | (1 << 14) | 0x2000;     /* hardware reset result */
+    w[100] = s->nb_sectors;
+    w[101] = s->nb_sectors >> 16;
+    w[102] = s->nb_sectors >> 32;
+    w[103] = s->nb_sectors >> 48;
+}
+
+static void ide_identify(IDEState *s)
+{
+    uint16_t w[256] = { 0 };
+
+    if (s->kind == IDE_KIND_CD) {
+        /* An ATAPI device aborts and shows its signature (ATA-6 8.15). */
+        ide_abort(s);
+        ide_set_signature(s);
+        ide_set_irq(s);
+        return;
+    }
+    ide_identify_words(s, w);
+    for (int i = 0; i < 256; i++) {
+        stw_le_p(s->io_buffer + 2 * i, w[i]);
+    }
+    ide_pio_in(s, IDE_SECTOR_SIZE, IDE_XFER_PIO_IN_ONCE);
+}
+
+static void ide_identify_packet(IDEState *s)
+{
+    uint16_t w[256] = { 0 };
+
+    if (s->kind != IDE_KIND_CD) {
+        ide_error(s, IDE_ERR_ABRT);
+        return;
+    }
+    atapi_identify(s, w);
+    ide_put_common_strings(s, w);
+    w[63] = ide_dma_mode_word(0x07, s->mdma_mode);
+    w[88] = ide_dma_mode_word(0x3f, s->udma_mode);
+    for (int i = 0; i < 256; i++) {
+        stw_le_p(s->io_buffer + 2 * i, w[i]);
+    }
+    ide_pio_in(s, IDE_SECTOR_SIZE, IDE_XFER_PIO_IN_ONCE);
+}
+
+/* ---- addressing ------------------------------------------------------- */
+
+static uint64_t ide_get_sector(IDEState *s)
+{
+    if (!(s->select & IDE_SEL_LBA)) {
+        uint32_t cyl = s->lcyl | s->hcyl << 8;
+        uint32_t head = s->select & 0x0f;
+        if (s->sector == 0) {
+            return UINT64_MAX;          /* CHS sectors count from 1 */
+        }
+        return ((uint64_t)cyl * s->heads + head) * s->secs + s->sector - 1;
+    }
+    if (s->lba48) {
+        return (uint64_t)s->hob_hcyl << 40 | (uint64_t)s->hob_lcyl << 32 |
+               (uint64_t)s->hob_sector << 24 | (uint32_t)s->hcyl << 16 |
+               s->lcyl << 8 | s->sector;
+    }
+    return (uint32_t)(s->select & 0x0f) << 24 | (uint32_t)s->hcyl << 16 |
+           s->lcyl << 8 | s->sector;
+}
+
+/* Leave the task file naming @lba: after each block QEMU's drives name
+ * the sector after the last one moved, and so do these. */
+static void ide_set_sector(IDEState *s, uint64_t lba)
+{
+    if (!(s->select & IDE_SEL_LBA)) {
+        uint64_t track = lba / s->secs;
+        uint32_t cyl = track / s->heads;
+        s->hcyl = cyl >> 8;
+        s->lcyl = cyl;
+        s->select = (s->select & 0xf0) | (track % s->heads);
+        s->sector = lba % s->secs + 1;
+    } else if (s->lba48) {
+        s->sector = lba;
+        s->lcyl = lba >> 8;
+        s->hcyl = lba >> 16;
+        s->hob_sector = lba >> 24;
+        s->hob_lcyl = lba >> 32;
+        s->hob_hcyl = lba >> 40;
+    } else {
+        s->select = (s->select & 0xf0) | ((lba >> 24) & 0x0f);
+        s->hcyl = lba >> 16;
+        s->lcyl = lba >> 8;
+        s->sector = lba;
+    }
+}
+
+static uint32_t ide_get_count(IDEState *s)
+{
+    if (s->lba48) {
+        uint32_t n = s->hob_nsector << 8 | s->nsector;
+        return n ? n : 65536;
+    }
+    return s->nsector ? s->nsector : 256;
+}
+
+/*
+ * Latch the request; false (with IDNF raised) if it leaves the medium.
+ * Sector counts are at most 65536, so nothing here overflows.
+ */
+static bool ide_start_request(IDEState *s)
+{
+    uint64_t lba = ide_get_sector(s);
+    uint32_t count = ide_get_count(s);
+
+    if (lba == UINT64_MAX || lba >= s->nb_sectors ||
+        count > s->nb_sectors - lba) {
+        ide_error(s, IDE_ERR_IDNF);
+        return false;
+    }
+    s->cur_lba = lba;
+    s->sectors_left = count;
+    return true;
+}
+
+/* ---- PIO -------------------------------------------------------------- */
+
+void ide_pio_in(IDEState *s, uint32_t len, IDEXfer xfer)
+{
+    s->xfer = xfer;
+    s->data_pos = 0;
+    s->data_end = len;
+    s->status = IDE_STAT_DRDY | IDE_STAT_DSC | IDE_STAT_DRQ;
+    ide_set_irq(s);
+}
+
+static bool ide_read_blocks(IDEState *s, uint64_t lba, uint32_t n)
+{
+    GError *err = NULL;
+
+    if (!bdrv_pread(s->bs, lba * IDE_SECTOR_SIZE, (uint64_t)n *
+                    IDE_SECTOR_SIZE, s->io_buffer, &err)) {
+        g_error_free(err);
+        return false;
+    }
+    return true;
+}
+
+/* Write io_buffer to the medium, with a flush when the cache is off. */
+static bool ide_write_blocks(IDEState *s, uint64_t lba, uint32_t n)
+{
+    GError *err = NULL;
+    bool ok = bdrv_pwrite(s->bs, lba * IDE_SECTOR_SIZE,
+                          (uint64_t)n * IDE_SECTOR_SIZE, s->io_buffer, &err) &&
+              (s->wce || bdrv_flush(s->bs, &err));
+
+    if (!ok) {
+        g_error_free(err);
+    }
+    return ok;
+}
+
+static uint32_t ide_block_len(IDEState *s, bool multiple)
+{
+    uint32_t per_block = multiple ? s->mult_sectors : 1;
+
+    return MIN(s->sectors_left, per_block);
+}
+
+static void ide_pio_read_next(IDEState *s)
+{
+    uint32_t n = ide_block_len(s, s->command == WIN_MULTREAD ||
+                               s->command == WIN_MULTREAD_EXT);
+
+    if (!ide_read_blocks(s, s->cur_lba, n)) {
+        ide_error(s, IDE_ERR_UNC | IDE_ERR_ABRT);
+        return;
+    }
+    s->block_sectors = n;
+    ide_set_sector(s, s->cur_lba + n);
+    ide_pio_in(s, n * IDE_SECTOR_SIZE, IDE_XFER_READ);
+}
+
+static void ide_pio_write_next(IDEState *s, bool irq)
+{
+    uint32_t n = ide_block_len(s, s->command == WIN_MULTWRITE ||
+                               s->command == WIN_MULTWRITE_EXT);
+
+    s->block_sectors = n;
+    s->xfer = IDE_XFER_WRITE;
+    s->data_pos = 0;
+    s->data_end = n * IDE_SECTOR_SIZE;
+    s->status = IDE_STAT_DRDY | IDE_STAT_DSC | IDE_STAT_DRQ;
+    if (irq) {
+        ide_set_irq(s);
+    }
+}
+
+static void ide_read_done_block(IDEState *s)
+{
+    s->cur_lba += s->block_sectors;
+    s->sectors_left -= s->block_sectors;
+    if (s->sectors_left) {
+        ide_pio_read_next(s);
+    } else {
+        ide_transfer_stop(s);
+        s->status = IDE_STAT_DRDY | IDE_STAT_DSC;
+    }
+}
+
+static void ide_write_done_block(IDEState *s)
+{
+    if (!ide_write_blocks(s, s->cur_lba, s->block_sectors)) {
+        ide_error(s, IDE_ERR_ABRT);
+        return;
+    }
+    ide_set_sector(s, s->cur_lba + s->block_sectors);
+    s->cur_lba += s->block_sectors;
+    s->sectors_left -= s->block_sectors;
+    if (s->sectors_left) {
+        ide_pio_write_next(s, true);
+    } else {
+        ide_transfer_stop(s);
+        s->status = IDE_STAT_DRDY | IDE_STAT_DSC;
+        ide_set_irq(s);
+    }
+}
+
+/* The host moved the last word of the current block. */
+static void ide_block_done(IDEState *s)
+{
+    switch (s->xfer) {
+    case IDE_XFER_PIO_IN_ONCE:
+        ide_transfer_stop(s);
+        s->status = IDE_STAT_DRDY | IDE_STAT_DSC;
+        break;
+    case IDE_XFER_READ:
+        ide_read_done_block(s);
+        break;
+    case IDE_XFER_WRITE:
+        ide_write_done_block(s);
+        break;
+    case IDE_XFER_PACKET:
+        memcpy(s->packet, s->io_buffer, sizeof(s->packet));
+        s->xfer = IDE_XFER_NONE;
+        atapi_execute(s);
+        break;
+    case IDE_XFER_ATAPI_IN:
+        atapi_pio_next(s);
+        break;
+    default:
+        ide_transfer_stop(s);
+        break;
+    }
+}
+
+static bool ide_data_ready(IDEState *s)
+{
+    return (s->status & IDE_STAT_DRQ) && s->xfer != IDE_XFER_NONE &&
+           s->data_end <= IDE_BUF_SIZE && s->data_pos < s->data_end;
+}
+
+static bool ide_data_in(IDEState *s)
+{
+    return s->xfer == IDE_XFER_PIO_IN_ONCE || s->xfer == IDE_XFER_READ ||
+           s->xfer == IDE_XFER_ATAPI_IN;
+}
+
+/* One 16-bit data-port read (ATA's data register is 16 bits wide). */
+static uint16_t ide_data_readw(IDEState *s)
+{
+    uint16_t val;
+
+    if (!ide_data_ready(s) || !ide_data_in(s)) {
+        return 0;
+    }
+    val = lduw_le_p(s->io_buffer + s->data_pos);
+    s->data_pos += 2;
+    if (s->xfer == IDE_XFER_ATAPI_IN) {
+        s->atapi_left -= MIN(2, s->atapi_left);
+    }
+    if (s->data_pos >= s->data_end) {
+        ide_block_done(s);
+    }
+    return val;
+}
+
+static void ide_data_writew(IDEState *s, uint16_t val)
+{
+    if (!ide_data_ready(s) || ide_data_in(s)) {
+        return;
+    }
+    stw_le_p(s->io_buffer + s->data_pos, val);
+    s->data_pos += 2;
+    if (s->data_pos >= s->data_end) {
+        ide_block_done(s);
+    }
+}
+
+/* ---- DMA -------------------------------------------------------------- */
+
+static void ide_dma_finish(IDEState *s, IDEDMAResult res)
+{
+    s->bus->ops->dma_end(s->bus->opaque, res);
+    ide_transfer_stop(s);
+    if (res == IDE_DMA_OK) {
+        s->status = IDE_STAT_DRDY | IDE_STAT_DSC;
+        ide_set_irq(s);
+    } else {
+        ide_error(s, IDE_ERR_ABRT);
+    }
+}
+
+/* Move the whole request through io_buffer, 128 sectors at a time. */
+static IDEDMAResult ide_dma_sectors(IDEState *s)
+{
+    const IDEBusOps *ops = s->bus->ops;
+
+    while (s->sectors_left) {
+        uint32_t n = MIN(s->sectors_left, IDE_BUF_SIZE / IDE_SECTOR_SIZE);
+        uint32_t len = n * IDE_SECTOR_SIZE;
+        IDEDMAResult res;
+
+        if (!s->dma_to_disk && !ide_read_blocks(s, s->cur_lba, n)) {
+            return IDE_DMA_ERROR;
+        }
+        res = ops->dma_rw(s->bus->opaque, s->io_buffer, len, !s->dma_to_disk);
+        if (res != IDE_DMA_OK) {
+            return res;
+        }
+        if (s->dma_to_disk && !ide_write_blocks(s, s->cur_lba, n)) {
+            return IDE_DMA_ERROR;
+        }
+        ide_set_sector(s, s->cur_lba + n);
+        s->cur_lba += n;
+        s->sectors_left -= n;
+    }
+    return IDE_DMA_OK;
+}
+
+void ide_dma_run(IDEState *s)
+{
+    s->dma_pending = false;
+    if (s->kind == IDE_KIND_CD) {
+        atapi_dma_run(s);
+        return;
+    }
+    ide_dma_finish(s, ide_dma_sectors(s));
+}
+
+void ide_bus_dma_kick(IDEBus *bus)
+{
+    IDEState *s = ide_cur(bus);
+
+    if (s->dma_pending) {
+        ide_dma_run(s);
+    }
+}
+
+static void ide_start_dma(IDEState *s, bool to_disk)
+{
+    if (!s->bus->ops->dma_active) {
+        ide_error(s, IDE_ERR_ABRT);     /* no bus master on this channel */
+        return;
+    }
+    s->dma_to_disk = to_disk;
+    s->dma_pending = true;
+    s->status = IDE_STAT_DRDY | IDE_STAT_DSC | IDE_STAT_DRQ;
+    if (s->bus->ops->dma_active(s->bus->opaque)) {
+        ide_dma_run(s);
+    }
+}
+
+/* ---- commands --------------------------------------------------------- */
+
+static bool ide_is_lba48_cmd(uint8_t cmd)
+{
+    switch (cmd) {
+    case WIN_READ_EXT: case WIN_READDMA_EXT: case WIN_READ_NATIVE_MAX_EXT:
+    case WIN_MULTREAD_EXT: case WIN_WRITE_EXT: case WIN_WRITEDMA_EXT:
+    case WIN_MULTWRITE_EXT: case WIN_VERIFY_EXT: case WIN_FLUSH_CACHE_EXT:
+        return true;
+    }
+    return false;
+}
+
+static void ide_cmd_done(IDEState *s)
+{
+    ide_transfer_stop(s);
+    s->status = IDE_STAT_DRDY | IDE_STAT_DSC;
+    s->error = 0;
+    ide_set_irq(s);
+}
+
+static void ide_cmd_rw(IDEState *s, uint8_t cmd)
+{
+    bool write = cmd == WIN_WRITE || cmd == WIN_WRITE_ONCE ||
+                 cmd == WIN_WRITE_EXT || cmd == WIN_MULTWRITE ||
+                 cmd == WIN_MULTWRITE_EXT || cmd == WIN_WRITEDMA ||
+                 cmd == WIN_WRITEDMA_ONCE || cmd == WIN_WRITEDMA_EXT;
+    bool multiple = cmd == WIN_MULTREAD || cmd == WIN_MULTREAD_EXT ||
+                    cmd == WIN_MULTWRITE || cmd == WIN_MULTWRITE_EXT;
+    bool dma = cmd == WIN_READDMA || cmd == WIN_READDMA_ONCE ||
+               cmd == WIN_READDMA_EXT || cmd == WIN_WRITEDMA ||
+               cmd == WIN_WRITEDMA_ONCE || cmd == WIN_WRITEDMA_EXT;
+
+    if ((multiple && !s->mult_sectors) || (write && s->read_only)) {
+        ide_error(s, IDE_ERR_ABRT);
+        return;
+    }
+    if (!ide_start_request(s)) {
+        return;
+    }
+    s->block_sectors = 0;
+    if (dma) {
+        ide_start_dma(s, write);
+    } else if (write) {
+        ide_pio_write_next(s, false);   /* no interrupt before the 1st block */
+    } else {
+        ide_pio_read_next(s);
+    }
+}
+
+static void ide_cmd_flush(IDEState *s)
+{
+    GError *err = NULL;
+
+    if (s->bs && !s->read_only && !bdrv_flush(s->bs, &err)) {
+        g_error_free(err);
+        ide_error(s, IDE_ERR_ABRT);
+        return;
+    }
+    ide_cmd_done(s);
+}
+
+static void ide_cmd_verify(IDEState *s)
+{
+    /* The range is checked (IDNF); the registers stay, as QEMU's do. */
+    if (ide_start_request(s)) {
+        ide_cmd_done(s);
+    }
+}
+
+static void ide_cmd_read_native_max(IDEState *s)
+{
+    ide_set_sector(s, s->nb_sectors - 1);
+    ide_cmd_done(s);
+}
+
+static void ide_cmd_set_features(IDEState *s)
+{
+    switch (s->feature) {
+    case SETFEAT_WCACHE_ON:
+        s->wce = true;
+        break;
+    case SETFEAT_WCACHE_OFF:
+        s->wce = false;
+        break;
+    case SETFEAT_XFER_MODE: {
+        uint8_t mode = s->nsector & 7;
+        switch (s->nsector >> 3) {
+        case 0: case 1:                 /* PIO default / flow control */
+            s->mdma_mode = s->udma_mode = 0xff;
+            break;
+        case 4:                         /* multiword DMA */
+            if (mode > 2) {
+                ide_error(s, IDE_ERR_ABRT);
+                return;
+            }
+            s->mdma_mode = mode;
+            s->udma_mode = 0xff;
+            break;
+        case 8:                         /* Ultra DMA */
+            if (mode > 5) {
+                ide_error(s, IDE_ERR_ABRT);
+                return;
+            }
+            s->udma_mode = mode;
+            s->mdma_mode = 0xff;
+            break;
+        default:
+            ide_error(s, IDE_ERR_ABRT);
+            return;
+        }
+        break;
+    }
+    case 0x42: case 0xc2: case 0x66: case 0xcc: case 0x55: case 0xaa:
+    case 0x05: case 0x85: case 0x31: case 0x95:
+        break;      /* look-ahead, defaults, APM...: accepted, no effect */
+    default:
+        ide_error(s, IDE_ERR_ABRT);
+        return;
+    }
+    ide_cmd_done(s);
+}
+
+static void ide_cmd_set_multiple(IDEState *s)
+{
+    uint8_t n = s->nsector;
+
+    if (n > IDE_MAX_MULT || (n & (n - 1))) {
+        ide_error(s, IDE_ERR_ABRT);
+        return;
+    }
+    s->mult_sectors = n;
+    ide_cmd_done(s);
+}
+
+static void ide_cmd_diagnose(IDEBus *bus)
+{
+    for (int i = 0; i < 2; i++) {
+        IDEState *d = &bus->ifs[i];
+        if (d->kind == IDE_KIND_NONE) {
+            continue;
+        }
+        ide_transfer_stop(d);
+        ide_set_signature(d);
+        d->error = 0x01;
+        d->status = d->kind == IDE_KIND_CD ? 0 : IDE_STAT_DRDY | IDE_STAT_DSC;
+    }
+    ide_set_irq(ide_cur(bus));
+}
+
+/* Commands both kinds of drive take. */
+static bool ide_exec_common(IDEState *s, uint8_t cmd)
+{
+    switch (cmd) {
+    case WIN_DIAGNOSE:
+        ide_cmd_diagnose(s->bus);
+        return true;
+    case WIN_SETFEATURES:
+        ide_cmd_set_features(s);
+        return true;
+    case WIN_CHECKPOWERMODE1:
+        s->nsector = 0xff;              /* active or idle */
+        ide_cmd_done(s);
+        return true;
+    case WIN_STANDBYNOW1: case WIN_IDLEIMMEDIATE: case WIN_STANDBY:
+    case WIN_SETIDLE1: case WIN_SLEEPNOW1:
+        ide_cmd_done(s);
+        return true;
+    case WIN_FLUSH_CACHE: case WIN_FLUSH_CACHE_EXT:
+        ide_cmd_flush(s);
+        return true;
+    case WIN_IDENTIFY:
+        ide_identify(s);
+        return true;
+    }
+    return false;
+}
+
+static void ide_exec_cd(IDEState *s, uint8_t cmd)
+{
+    switch (cmd) {
+    case WIN_PACKET:
+        atapi_packet_cmd(s);
+        break;
+    case WIN_PIDENTIFY:
+        ide_identify_packet(s);
+        break;
+    case WIN_DEVICE_RESET:
+        ide_drive_reset(s);
+        break;
+    default:
+        /* ATAPI devices abort ATA commands and show the signature. */
+        ide_abort(s);
+        ide_set_signature(s);
+        ide_set_irq(s);
+        break;
+    }
+}
+
+static void ide_exec_hd(IDEState *s, uint8_t cmd)
+{
+    switch (cmd) {
+    case WIN_READ: case WIN_READ_ONCE: case WIN_READ_EXT:
+    case WIN_WRITE: case WIN_WRITE_ONCE: case WIN_WRITE_EXT:
+    case WIN_MULTREAD: case WIN_MULTREAD_EXT:
+    case WIN_MULTWRITE: case WIN_MULTWRITE_EXT:
+    case WIN_READDMA: case WIN_READDMA_ONCE: case WIN_READDMA_EXT:
+    case WIN_WRITEDMA: case WIN_WRITEDMA_ONCE: case WIN_WRITEDMA_EXT:
+        ide_cmd_rw(s, cmd);
+        break;
+    case WIN_VERIFY: case WIN_VERIFY_ONCE: case WIN_VERIFY_EXT:
+        ide_cmd_verify(s);
+        break;
+    case WIN_READ_NATIVE_MAX: case WIN_READ_NATIVE_MAX_EXT:
+        ide_cmd_read_native_max(s);
+        break;
+    case WIN_SETMULT:
+        ide_cmd_set_multiple(s);
+        break;
+    case WIN_SPECIFY: case WIN_RECAL: case WIN_SEEK:
+        ide_cmd_done(s);
+        break;
+    default:
+        ide_error(s, IDE_ERR_ABRT);     /* NOP and all unknown commands */
+        break;
+    }
+}
+
+static void ide_exec_cmd(IDEBus *bus, uint8_t cmd)
+{
+    IDEState *s = ide_cur(bus);
+
+    /* Commands to an absent drive go nowhere; a busy drive ignores them. */
+    if (s->kind == IDE_KIND_NONE || (s->status & IDE_STAT_BSY)) {
+        return;
+    }
+    ide_clear_irq(s);
+    /* A new command ends whatever transfer the host left unfinished. */
+    ide_transfer_stop(s);
+    s->command = cmd;
+    s->lba48 = ide_is_lba48_cmd(cmd);
+    s->error = 0;
+    if (ide_exec_common(s, cmd)) {
+        return;
+    }
+    if (s->kind == IDE_KIND_CD) {
+        ide_exec_cd(s, cmd);
+    } else {
+        ide_exec_hd(s, cmd);
+    }
+}
+
+/* ---- registers -------------------------------------------------------- */
+
+static uint32_t ide_reg_read(IDEBus *bus, uint32_t reg)
+{
+    IDEState *s = ide_cur(bus);
+    bool hob = bus->ctl & IDE_CTL_HOB;
+    bool absent = s->kind == IDE_KIND_NONE;
+    bool any = bus->ifs[0].kind != IDE_KIND_NONE ||
+               bus->ifs[1].kind != IDE_KIND_NONE;
+
+    /* As QEMU: a channel without drives reads zero everywhere, and an
+     * empty slot's status reads zero (so a host's probe finds nothing),
+     * while its task file shows what was written to the channel. */
+    if (!any || (absent && reg == 7)) {
+        return 0;
+    }
+    switch (reg) {
+    case 1:
+        return hob ? s->hob_feature : s->error;
+    case 2:
+        return hob ? s->hob_nsector : s->nsector;
+    case 3:
+        return hob ? s->hob_sector : s->sector;
+    case 4:
+        return hob ? s->hob_lcyl : s->lcyl;
+    case 5:
+        return hob ? s->hob_hcyl : s->hcyl;
+    case 6:
+        return s->select;
+    case 7:
+        ide_clear_irq(s);
+        return s->status;
+    }
+    return 0;
+}
+
+uint32_t ide_ioport_read(IDEBus *bus, uint32_t reg, unsigned size)
+{
+    IDEState *s = ide_cur(bus);
+
+    if (reg == 0) {
+        uint32_t val = ide_data_readw(s);
+        if (size == 4) {
+            val |= (uint32_t)ide_data_readw(s) << 16;
+        }
+        return val;
+    }
+    return ide_reg_read(bus, reg & 7);
+}
+
+/* Task file writes reach both drives; the previous value moves to HOB. */
+static void ide_tf_write(IDEBus *bus, uint32_t reg, uint8_t val)
+{
+    bus->ctl &= ~IDE_CTL_HOB;
+    for (int i = 0; i < 2; i++) {
+        IDEState *s = &bus->ifs[i];
+        switch (reg) {
+        case 1:
+            s->hob_feature = s->feature;
+            s->feature = val;
+            break;
+        case 2:
+            s->hob_nsector = s->nsector;
+            s->nsector = val;
+            break;
+        case 3:
+            s->hob_sector = s->sector;
+            s->sector = val;
+            break;
+        case 4:
+            s->hob_lcyl = s->lcyl;
+            s->lcyl = val;
+            break;
+        case 5:
+            s->hob_hcyl = s->hcyl;
+            s->hcyl = val;
+            break;
+        case 6:
+            s->select = val | 0xa0;
+            break;
+        }
+    }
+    if (reg == 6) {
+        bus->unit = (val & IDE_SEL_DEV) ? 1 : 0;
+        ide_update_irq(bus);
+    }
+}
+
+void ide_ioport_write(IDEBus *bus, uint32_t reg, uint32_t val, unsigned size)
+{
+    if (reg == 0) {
+        ide_data_writew(ide_cur(bus), val);
+        if (size == 4) {
+            ide_data_writew(ide_cur(bus), val >> 16);
+        }
+        return;
+    }
+    reg &= 7;
+    if (reg == 7) {
+        ide_exec_cmd(bus, val);
+    } else {
+        ide_tf_write(bus, reg, val);
+    }
+}
+
+uint32_t ide_status_read(IDEBus *bus)
+{
+    IDEState *s = ide_cur(bus);
+
+    return s->kind == IDE_KIND_NONE ? 0 : s->status;
+}
+
+/* SRST (ATA-6 9.2): set, the drives go busy; cleared, they reset. */
+void ide_ctl_write(IDEBus *bus, uint32_t val)
+{
+    bool was_srst = bus->ctl & IDE_CTL_SRST;
+
+    bus->ctl = val;
+    if (!was_srst && (val & IDE_CTL_SRST)) {
+        for (int i = 0; i < 2; i++) {
+            IDEState *s = &bus->ifs[i];
+            if (s->kind != IDE_KIND_NONE) {
+                ide_transfer_stop(s);
+                s->status = IDE_STAT_BSY | IDE_STAT_DSC;
+                s->error = 0x01;
+            }
+        }
+    } else if (was_srst && !(val & IDE_CTL_SRST)) {
+        for (int i = 0; i < 2; i++) {
+            if (bus->ifs[i].kind != IDE_KIND_NONE) {
+                ide_drive_reset(&bus->ifs[i]);
+            }
+        }
+        bus->unit = 0;
+    }
+    ide_update_irq(bus);
+}
+
+/* ---- state ------------------------------------------------------------ */
+
+void ide_bus_post_load(IDEBus *bus)
+{
+    bus->unit &= 1;
+    for (int i = 0; i < 2; i++) {
+        IDEState *s = &bus->ifs[i];
+        /* A corrupt state must not point the data port outside the buffer. */
+        if (s->data_end > IDE_BUF_SIZE || s->data_pos > s->data_end ||
+            s->buf_fill > IDE_BUF_SIZE || s->xfer > IDE_XFER_ATAPI_IN ||
+            s->block_sectors > IDE_BUF_SIZE / IDE_SECTOR_SIZE ||
+            s->kind == IDE_KIND_NONE) {
+            ide_transfer_stop(s);
+        }
+        if (s->mult_sectors > IDE_MAX_MULT) {
+            s->mult_sectors = IDE_MAX_MULT;
+        }
+    }
+    bus->irq_level = ide_cur(bus)->irq_pending && !(bus->ctl & IDE_CTL_NIEN);
+    bus->ops->set_irq(bus->opaque, bus->irq_level);
+}
+
+const VMStateDescription vmstate_ide_drive = {
+    .name = "ide_drive",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT8(feature, IDEState),
+        VMSTATE_UINT8(error, IDEState),
+        VMSTATE_UINT8(nsector, IDEState),
+        VMSTATE_UINT8(sector, IDEState),
+        VMSTATE_UINT8(lcyl, IDEState),
+        VMSTATE_UINT8(hcyl, IDEState),
+        VMSTATE_UINT8(select, IDEState),
+        VMSTATE_UINT8(status, IDEState),
+        VMSTATE_UINT8(hob_feature, IDEState),
+        VMSTATE_UINT8(hob_nsector, IDEState),
+        VMSTATE_UINT8(hob_sector, IDEState),
+        VMSTATE_UINT8(hob_lcyl, IDEState),
+        VMSTATE_UINT8(hob_hcyl, IDEState),
+        VMSTATE_UINT8(command, IDEState),
+        VMSTATE_BOOL(lba48, IDEState),
+        VMSTATE_UINT8(mult_sectors, IDEState),
+        VMSTATE_BOOL(wce, IDEState),
+        VMSTATE_UINT8(mdma_mode, IDEState),
+        VMSTATE_UINT8(udma_mode, IDEState),
+        VMSTATE_BOOL(irq_pending, IDEState),
+        VMSTATE_UINT8(xfer, IDEState),
+        VMSTATE_BOOL(dma_pending, IDEState),
+        VMSTATE_BOOL(dma_to_disk, IDEState),
+        VMSTATE_UINT64(cur_lba, IDEState),
+        VMSTATE_UINT32(sectors_left, IDEState),
+        VMSTATE_UINT32(block_sectors, IDEState),
+        VMSTATE_UINT32(data_pos, IDEState),
+        VMSTATE_UINT32(data_end, IDEState),
+        VMSTATE_UINT32(buf_fill, IDEState),
+        VMSTATE_BUFFER(io_buffer, IDEState),
+        VMSTATE_UINT8_ARRAY(packet, IDEState, 12),
+        VMSTATE_UINT8(sense_key, IDEState),
+        VMSTATE_UINT8(asc, IDEState),
+        VMSTATE_UINT8(ascq, IDEState),
+        VMSTATE_BOOL(tray_open, IDEState),
+        VMSTATE_BOOL(locked, IDEState),
+        VMSTATE_BOOL(unit_attention, IDEState),
+        VMSTATE_BOOL(event_new_media, IDEState),
+        VMSTATE_BOOL(atapi_dma, IDEState),
+        VMSTATE_BOOL(atapi_reading, IDEState),
+        VMSTATE_UINT32(atapi_left, IDEState),
+        VMSTATE_UINT32(atapi_lba, IDEState),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+const VMStateDescription vmstate_ide_bus = {
+    .name = "ide_bus",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT8(unit, IDEBus),
+        VMSTATE_UINT8(ctl, IDEBus),
+        VMSTATE_STRUCT_ARRAY(ifs, IDEBus, 2, vmstate_ide_drive, IDEState),
+        VMSTATE_END_OF_LIST()
+    },
+};

@@ -1,0 +1,288 @@
+/*
+ * The drives' front ends: "-device ide-hd,drive=ID" and "ide-cd", and the
+ * machine's own attachment of if=ide drives (-hda, -cdrom, -drive if=ide)
+ * to the PIIX3 IDE function it always has (as QEMU's pc machine, even with
+ * -nodefaults).
+ *
+ * The device types carry no guest state of their own: the drive's
+ * registers live in the controller's channel (hw/ide/ide-core.c), whose
+ * state table covers them.  Properties follow QEMU: drive (a -drive id),
+ * bus ("ide.0" or "ide.1"; default: the first channel with a free unit),
+ * unit (0 master, 1 slave; default: the first free one).
+ */
+#include "qemu/osdep.h"
+#include "hw/ide/ide.h"
+#include "hw/ide/ide-dev.h"
+#include "hw/nvram/fw_cfg.h"
+#include "hw/pci/pci.h"
+#include "hw/rtc/mc146818rtc.h"
+#include "system/runstate.h"
+#include "system/blockdev.h"
+
+typedef struct IDEDevice {
+    DeviceState parent;
+    char *drive;
+    char *bus;
+    int32_t unit;
+    int32_t bootindex;
+} IDEDevice;
+
+static bool ide_dev_parse_bus(const char *name, int *bus, GError **errp)
+{
+    if (!name) {
+        *bus = -1;
+        return true;
+    }
+    if (!strcmp(name, "ide.0")) {
+        *bus = 0;
+    } else if (!strcmp(name, "ide.1")) {
+        *bus = 1;
+    } else {
+        error_setg(errp, "Bus '%s' not found", name);
+        return false;
+    }
+    return true;
+}
+
+/* The first free unit on @bus (or any bus when -1), honouring @unit. */
+static bool ide_dev_find_slot(int *bus, int *unit, GError **errp)
+{
+    IDEBus *want = piix_ide_get_bus(*bus < 0 ? 0 : *bus);
+
+    if (want && *unit >= 0 && want->ifs[*unit].kind != IDE_KIND_NONE &&
+        *bus >= 0) {
+        error_setg(errp, "IDE unit %d on ide.%d is in use", *unit, *bus);
+        return false;
+    }
+    for (int b = *bus < 0 ? 0 : *bus; b < IDE_NUM_BUSES; b++) {
+        IDEBus *ib = piix_ide_get_bus(b);
+        for (int u = *unit < 0 ? 0 : *unit; ib && u < 2; u++) {
+            if (ib->ifs[u].kind == IDE_KIND_NONE) {
+                *bus = b;
+                *unit = u;
+                return true;
+            }
+            if (*unit >= 0) {
+                break;
+            }
+        }
+        if (*bus >= 0) {
+            break;
+        }
+    }
+    error_setg(errp, piix_ide_get_bus(0) ? "no free IDE unit for the drive"
+                                         : "no IDE controller to attach to");
+    return false;
+}
+
+static DriveInfo *ide_dev_claim_drive(IDEDevice *d, GError **errp)
+{
+    DriveInfo *di;
+
+    if (!d->drive) {
+        return NULL;
+    }
+    di = drive_find_by_id(d->drive);
+    if (!di) {
+        error_setg(errp, "Property 'drive': drive '%s' not found", d->drive);
+        return NULL;
+    }
+    if (di->claimed) {
+        error_setg(errp, "Drive '%s' is already in use by another device",
+                   d->drive);
+        return NULL;
+    }
+    return di;
+}
+
+static bool ide_dev_realize_kind(IDEDevice *d, IDEDriveKind kind,
+                                 GError **errp)
+{
+    int bus, unit = d->unit;
+    DriveInfo *di = ide_dev_claim_drive(d, errp);
+
+    if (d->drive && !di) {
+        return false;
+    }
+    if (kind == IDE_KIND_HD && !di) {
+        error_setg(errp, "ide-hd: drive property not set");
+        return false;
+    }
+    if (unit > 1) {
+        error_setg(errp, "unit %d is not 0 or 1", unit);
+        return false;
+    }
+    if (!ide_dev_parse_bus(d->bus, &bus, errp) ||
+        !ide_dev_find_slot(&bus, &unit, errp) ||
+        !ide_drive_attach(piix_ide_get_bus(bus), unit, kind,
+                          di ? di->bs : NULL, di ? di->id : "",
+                          di ? di->read_only : true, errp)) {
+        return false;
+    }
+    if (di) {
+        di->claimed = true;
+        di->qdev_id = g_strdup(DEVICE(d)->id);
+    }
+    if (d->bootindex >= 0) {
+        /* The path SeaBIOS matches for a PIIX IDE drive (channel, unit). */
+        g_autofree char *path = g_strdup_printf(
+            "/pci@i0cf8/ide@1,1/drive@%x/disk@%x", bus, unit);
+        fw_boot_order_add(d->bootindex, path);
+    }
+    return true;
+}
+
+static bool ide_hd_realize(DeviceState *dev, GError **errp)
+{
+    return ide_dev_realize_kind((IDEDevice *)dev, IDE_KIND_HD, errp);
+}
+
+static bool ide_cd_realize(DeviceState *dev, GError **errp)
+{
+    return ide_dev_realize_kind((IDEDevice *)dev, IDE_KIND_CD, errp);
+}
+
+static const Property ide_dev_props[] = {
+    DEFINE_PROP("drive", IDEDevice, drive, PROP_STRING, NULL,
+                "the -drive id of the image"),
+    DEFINE_PROP("bus", IDEDevice, bus, PROP_STRING, NULL,
+                "IDE channel: ide.0 or ide.1"),
+    DEFINE_PROP("unit", IDEDevice, unit, PROP_INT32, "-1",
+                "0 (master) or 1 (slave); -1: the first free one"),
+    DEFINE_PROP("bootindex", IDEDevice, bootindex, PROP_INT32, "-1",
+                "boot order for the firmware (lower first); -1: none"),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static const DeviceType ide_hd_type = {
+    .name = "ide-hd",
+    .parent = TYPE_DEVICE,
+    .desc = "virtual IDE disk",
+    .instance_size = sizeof(IDEDevice),
+    .user_creatable = true,
+    .category = DEVICE_CATEGORY_STORAGE,
+    .props = ide_dev_props,
+    .realize = ide_hd_realize,
+};
+
+static const DeviceType ide_cd_type = {
+    .name = "ide-cd",
+    .parent = TYPE_DEVICE,
+    .desc = "virtual IDE CD-ROM",
+    .instance_size = sizeof(IDEDevice),
+    .user_creatable = true,
+    .category = DEVICE_CATEGORY_STORAGE,
+    .props = ide_dev_props,
+    .realize = ide_cd_realize,
+};
+
+/* ---- the machine's controller and its if=ide drives ---------------------- */
+
+static bool ide_attach_if_ide_drives(GError **errp)
+{
+    GPtrArray *l = drive_list();
+
+    for (unsigned i = 0; i < l->len; i++) {
+        DriveInfo *di = g_ptr_array_index(l, i);
+        if (di->type != IF_IDE) {
+            continue;
+        }
+        if (!ide_drive_attach(piix_ide_get_bus(di->bus), di->unit,
+                              di->is_cdrom ? IDE_KIND_CD : IDE_KIND_HD,
+                              di->bs, di->id, di->read_only, errp)) {
+            g_prefix_error(errp, "drive '%s': ", di->id);
+            return false;
+        }
+        di->claimed = true;
+    }
+    return true;
+}
+
+/*
+ * The CMOS bytes a PC BIOS reads for its IDE hard disks, as QEMU's pc
+ * fills them (and SeaBIOS reads the translation hints at 39h on QEMU):
+ * 12h disk types (F0h master / 0Fh slave of the primary channel: "type
+ * 47, see 19h/1Ah"), 19h/1Ah = 47, the user-defined geometry at 1Bh
+ * (master) and 24h (slave): cylinders, heads, write precompensation
+ * FFFFh, control byte, landing zone, sectors; 39h two bits per drive
+ * (0 none, 1 LBA translation) for all four.  Written at every reset, after
+ * the devices (so -device drives count too).
+ */
+static void ide_cmos_geometry(DeviceState *rtc, unsigned ofs,
+                              const IDEState *s)
+{
+    mc146818rtc_set_cmos_data(rtc, ofs + 0, s->cyls & 0xff);
+    mc146818rtc_set_cmos_data(rtc, ofs + 1, s->cyls >> 8);
+    mc146818rtc_set_cmos_data(rtc, ofs + 2, s->heads);
+    mc146818rtc_set_cmos_data(rtc, ofs + 3, 0xff);
+    mc146818rtc_set_cmos_data(rtc, ofs + 4, 0xff);
+    mc146818rtc_set_cmos_data(rtc, ofs + 5, 0xc0 | ((s->heads > 8) << 3));
+    mc146818rtc_set_cmos_data(rtc, ofs + 6, s->cyls & 0xff);
+    mc146818rtc_set_cmos_data(rtc, ofs + 7, s->cyls >> 8);
+    mc146818rtc_set_cmos_data(rtc, ofs + 8, s->secs);
+}
+
+static DeviceState *ide_find_rtc(void)
+{
+    GPtrArray *devs = device_list();
+
+    for (unsigned i = 0; i < devs->len; i++) {
+        DeviceState *d = g_ptr_array_index(devs, i);
+        if (!strcmp(d->type->name, TYPE_MC146818_RTC)) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static void ide_cmos_update(void *opaque)
+{
+    DeviceState *rtc = ide_find_rtc();
+    uint8_t types = 0, trans = 0;
+
+    if (!rtc) {
+        return;
+    }
+    for (int i = 0; i < 4; i++) {
+        IDEBus *bus = piix_ide_get_bus(i / 2);
+        const IDEState *s = bus ? &bus->ifs[i % 2] : NULL;
+        if (!s || s->kind != IDE_KIND_HD) {
+            continue;
+        }
+        /* QEMU's automatic choice: LBA once the geometry passes what
+         * int 13h's CHS can address. */
+        if (s->cyls > 1024) {
+            trans |= 1 << (i * 2);
+        }
+        if (i < 2) {
+            types |= i == 0 ? 0xf0 : 0x0f;
+            mc146818rtc_set_cmos_data(rtc, 0x19 + i, 47);
+            ide_cmos_geometry(rtc, i == 0 ? 0x1b : 0x24, s);
+        }
+    }
+    mc146818rtc_set_cmos_data(rtc, 0x12, types);
+    mc146818rtc_set_cmos_data(rtc, 0x39, trans);
+}
+
+bool pc_ide_init(GError **errp)
+{
+    DeviceState *dev = device_new(TYPE_PIIX3_IDE, errp);
+
+    if (!dev) {
+        return false;
+    }
+    if (!device_set_prop(dev, "addr", "01.1", errp) ||
+        !device_realize(dev, errp)) {
+        device_destroy(dev);
+        return false;
+    }
+    qemu_register_reset(ide_cmos_update, NULL);
+    return ide_attach_if_ide_drives(errp);
+}
+
+static void ide_dev_register_types(void)
+{
+    device_type_register(&ide_hd_type);
+    device_type_register(&ide_cd_type);
+}
+type_init(ide_dev_register_types)

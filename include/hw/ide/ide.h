@@ -1,0 +1,202 @@
+/*
+ * IDE (ATA/ATAPI) channels and the drives on them.
+ *
+ * Specs: ANSI INCITS 361-2002 (ATA/ATAPI-6) and ATA/ATAPI-7 for the task
+ * file, the commands and IDENTIFY; SFF-8038i rev 1.0 for the bus master
+ * (hw/ide/piix-ide.c); MMC-3 and SPC-3 for the ATAPI packet commands
+ * (hw/ide/atapi.c).
+ *
+ * An IDEBus is one channel: two drive slots (master, slave) sharing the
+ * command block (task file) and control block registers and one interrupt
+ * line.  The controller that owns the channel (PIIX3 IDE) gives it an
+ * IDEBusOps: the interrupt line and, optionally, a bus master.  A drive
+ * holds no pointer the guest can steer: every transfer's length and
+ * position are checked against the drive's buffer and medium first.
+ */
+#ifndef HW_IDE_IDE_H
+#define HW_IDE_IDE_H
+
+#include "qemu/osdep.h"
+#include "block/block.h"
+#include "migration/vmstate.h"
+
+#define IDE_SECTOR_SIZE     512
+#define ATAPI_SECTOR_SIZE   2048
+#define IDE_BUF_SIZE        (64 * KiB)  /* PIO/DMA bounce buffer per drive */
+#define IDE_MAX_MULT        16          /* READ/WRITE MULTIPLE block, sectors */
+
+/* Status register (ATA-6 7.15) */
+#define IDE_STAT_BSY    0x80
+#define IDE_STAT_DRDY   0x40
+#define IDE_STAT_DF     0x20
+#define IDE_STAT_DSC    0x10
+#define IDE_STAT_DRQ    0x08
+#define IDE_STAT_ERR    0x01
+
+/* Error register (ATA-6 7.9) */
+#define IDE_ERR_UNC     0x40
+#define IDE_ERR_IDNF    0x10
+#define IDE_ERR_ABRT    0x04
+
+/* Device control register (ATA-6 7.8) */
+#define IDE_CTL_HOB     0x80
+#define IDE_CTL_SRST    0x04
+#define IDE_CTL_NIEN    0x02
+
+/* Device/head register */
+#define IDE_SEL_LBA     0x40
+#define IDE_SEL_DEV     0x10
+
+/* ATAPI interrupt reason (the sector count register, ATA-6 8.23) */
+#define ATAPI_IREASON_COD   0x01
+#define ATAPI_IREASON_IO    0x02
+
+typedef enum IDEDriveKind {
+    IDE_KIND_NONE,
+    IDE_KIND_HD,
+    IDE_KIND_CD,
+} IDEDriveKind;
+
+/* What finishing the current data-port block leads to (a value, so it
+ * can be saved). */
+typedef enum IDEXfer {
+    IDE_XFER_NONE,
+    IDE_XFER_PIO_IN_ONCE,   /* IDENTIFY and friends: one block, then done */
+    IDE_XFER_READ,          /* READ SECTORS / MULTIPLE */
+    IDE_XFER_WRITE,         /* WRITE SECTORS / MULTIPLE */
+    IDE_XFER_PACKET,        /* the 12-byte ATAPI command packet */
+    IDE_XFER_ATAPI_IN,      /* ATAPI data-in */
+} IDEXfer;
+
+/* What a bus master transfer ended with. */
+typedef enum IDEDMAResult {
+    IDE_DMA_OK,
+    IDE_DMA_SHORT,          /* the PRD table ended before the data did */
+    IDE_DMA_ERROR,          /* a PRD or a buffer outside RAM, a bad table */
+} IDEDMAResult;
+
+typedef struct IDEBus IDEBus;
+
+typedef struct IDEState {
+    IDEBus *bus;
+    /* configuration (from the drive, not guest state) */
+    IDEDriveKind kind;
+    BlockDriverState *bs;       /* NULL: no medium */
+    char *drive_id;
+    bool read_only;
+    uint64_t nb_sectors;        /* 512-byte sectors of the medium */
+    char serial[21];
+    char model[41];
+    uint16_t cyls, heads, secs;
+
+    /* task file (ATA-6 7.x); hob_* are the "previous content" halves */
+    uint8_t feature, error, nsector, sector, lcyl, hcyl, select, status;
+    uint8_t hob_feature, hob_nsector, hob_sector, hob_lcyl, hob_hcyl;
+    uint8_t command;
+    bool lba48;                 /* the current command is a 48-bit one */
+    uint8_t mult_sectors;       /* SET MULTIPLE MODE; 0 = disabled */
+    bool wce;                   /* volatile write cache enabled */
+    uint8_t mdma_mode, udma_mode;   /* SET FEATURES transfer mode; 0xff none */
+    bool irq_pending;
+
+    /* the transfer in progress */
+    uint8_t xfer;               /* IDEXfer */
+    bool dma_pending;           /* waiting for the bus master's start bit */
+    bool dma_to_disk;
+    uint64_t cur_lba;
+    uint32_t sectors_left;      /* ATA: sectors still to transfer */
+    uint32_t block_sectors;     /* ATA: sectors in the current PIO block */
+    uint32_t data_pos, data_end, buf_fill;
+    uint8_t io_buffer[IDE_BUF_SIZE];
+
+    /* ATAPI */
+    uint8_t packet[12];
+    uint8_t sense_key, asc, ascq;
+    bool tray_open, locked;
+    bool unit_attention;        /* media changed, not yet reported */
+    bool event_new_media;       /* GET EVENT STATUS NOTIFICATION pending */
+    bool atapi_dma;
+    bool atapi_reading;         /* data-in comes from the medium */
+    uint32_t atapi_left;        /* bytes of data-in still to send */
+    uint32_t atapi_lba;         /* next 2048-byte sector to read */
+} IDEState;
+
+typedef struct IDEBusOps {
+    void (*set_irq)(void *opaque, bool level);
+    /* Whether the bus master's start bit is set. */
+    bool (*dma_active)(void *opaque);
+    /* Move @len bytes between @buf and the PRD table's next bytes. */
+    IDEDMAResult (*dma_rw)(void *opaque, uint8_t *buf, uint32_t len,
+                           bool to_memory);
+    /* The drive finished (or gave up on) its part of the transfer. */
+    void (*dma_end)(void *opaque, IDEDMAResult res);
+} IDEBusOps;
+
+struct IDEBus {
+    IDEState ifs[2];
+    int index;                  /* channel number (serials, messages) */
+    uint8_t unit;               /* selected drive */
+    uint8_t ctl;                /* device control register */
+    bool irq_level;
+    const IDEBusOps *ops;
+    void *opaque;
+};
+
+/* ---- the channel (hw/ide/ide-core.c) -------------------------------- */
+
+void ide_bus_init(IDEBus *bus, int index, const IDEBusOps *ops,
+                  void *opaque);
+/* Attach a drive; @bs NULL makes an empty CD-ROM.  Fails on a bad
+ * combination (a hard disk needs a medium, it must fit 48-bit LBA). */
+bool ide_drive_attach(IDEBus *bus, int unit, IDEDriveKind kind,
+                      BlockDriverState *bs, const char *drive_id,
+                      bool read_only, GError **errp);
+void ide_bus_reset(IDEBus *bus);
+uint32_t ide_ioport_read(IDEBus *bus, uint32_t reg, unsigned size);
+void ide_ioport_write(IDEBus *bus, uint32_t reg, uint32_t val,
+                      unsigned size);
+uint32_t ide_status_read(IDEBus *bus);          /* alternate status */
+void ide_ctl_write(IDEBus *bus, uint32_t val);  /* device control */
+/* The bus master's start bit went on: run a DMA command that waits. */
+void ide_bus_dma_kick(IDEBus *bus);
+/* After loading a saved state: the interrupt line follows the drives. */
+void ide_bus_post_load(IDEBus *bus);
+
+extern const VMStateDescription vmstate_ide_drive;
+extern const VMStateDescription vmstate_ide_bus;
+
+/* ---- shared between ide-core.c and atapi.c -------------------------- */
+
+void ide_set_irq(IDEState *s);
+void ide_abort(IDEState *s);
+void ide_set_signature(IDEState *s);
+/* Run the drive's DMA transfer (bus master started and command waiting). */
+void ide_dma_run(IDEState *s);
+/* Start PIO data-in of io_buffer[0..len). */
+void ide_pio_in(IDEState *s, uint32_t len, IDEXfer xfer);
+
+/* hw/ide/atapi.c */
+void atapi_identify(IDEState *s, uint16_t *w);
+void atapi_packet_cmd(IDEState *s);       /* ATA PACKET (A0h) */
+void atapi_execute(IDEState *s);          /* the packet has arrived */
+void atapi_pio_next(IDEState *s);         /* one data-in chunk is done */
+void atapi_dma_run(IDEState *s);
+void atapi_reset(IDEState *s);
+bool atapi_medium_present(const IDEState *s);
+
+/* ---- PIIX3 IDE (hw/ide/piix-ide.c) ----------------------------------- */
+
+#define TYPE_PIIX3_IDE "piix3-ide"
+#define IDE_NUM_BUSES 2
+
+/* The machine's PIIX3 IDE function's channel @n, or NULL without one. */
+IDEBus *piix_ide_get_bus(int n);
+/* Used by the monitor: call @fn for every attached drive. */
+/* The tray of the drive backed by -drive @drive_id; false if no IDE
+ * drive uses it. */
+bool ide_drive_tray_state(const char *drive_id, bool *tray_open,
+                          bool *locked);
+void ide_for_each_drive(void (*fn)(IDEState *s, int bus, int unit,
+                                   void *opaque), void *opaque);
+
+#endif

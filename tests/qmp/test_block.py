@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""query-block and info block for IDE drives (-accel qtest: no /dev/kvm
+needed).  The CD-ROM's tray and lock are driven through the ATAPI packet
+interface over a qtest socket, as a guest would."""
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmplib import (HMP, QMP, Kvmpc, check, check_eq, no_kvm,  # noqa: E402
+                    run_tests, wait_for)
+from test_timer_storm import QTest  # noqa: E402
+
+
+def start(binary, tmpdir, extra):
+    qtest_path = os.path.join(tmpdir, "qtest.sock")
+    qmp_path = os.path.join(tmpdir, "qmp.sock")
+    hmp_path = os.path.join(tmpdir, "hmp.sock")
+    vm = Kvmpc(binary, ["-machine", "pc", "-nodefaults", "-display", "none",
+                        "-accel", "qtest", "-qtest-log", "none",
+                        "-qtest", "unix:%s,server=on" % qtest_path,
+                        "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
+                        "-monitor", "unix:%s,server=on,wait=off" % hmp_path]
+               + extra, tmpdir=tmpdir)
+    wait_for(lambda: os.path.exists(qtest_path), what="qtest socket")
+    qt = QTest(qtest_path)
+    vm.wait_socket(qmp_path)
+    vm.wait_socket(hmp_path)
+    hmp = HMP.unix(hmp_path)
+    hmp.read_until(HMP.PROMPT)          # the banner
+    return vm, qt, QMP(qmp_path), hmp
+
+
+def atapi(qt, cdb):
+    """Send a 12-byte packet to the secondary master (no data phase)."""
+    qt.cmd("outb 0x176 0xa0")
+    qt.cmd("outb 0x177 0xa0")
+    cdb = bytes(cdb) + bytes(12 - len(cdb))
+    for i in range(0, 12, 2):
+        qt.cmd("outw 0x170 0x%x" % (cdb[i] | cdb[i + 1] << 8))
+
+
+@no_kvm
+def test_query_block(binary):
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-block-")
+    disk = os.path.join(tmpdir, "disk.raw")
+    iso = os.path.join(tmpdir, "cd.iso")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    with open(iso, "wb") as f:
+        f.truncate(64 << 10)
+    vm, qt, q, h = start(binary, tmpdir, [
+        "-drive", "file=%s,format=raw,if=none,id=d0,cache=none" % disk,
+        "-device", "ide-hd,drive=d0,bus=ide.0,unit=0,id=disk0",
+        "-cdrom", iso,
+        "-drive", "if=ide,index=3,media=cdrom"])
+    try:
+        blocks = {b["device"]: b for b in q.ret("query-block")}
+        check_eq(sorted(blocks), ["d0", "ide1-cd0", "ide1-cd1"], "devices")
+        d0 = blocks["d0"]
+        check_eq(d0["qdev"], "disk0", "qdev")
+        check_eq(d0["type"], "unknown", "type")
+        check(not d0["removable"] and "tray_open" not in d0, "d0 fixed")
+        ins = d0["inserted"]
+        check_eq(ins["file"], disk, "file")
+        check_eq(ins["drv"], "raw", "drv")
+        check_eq(ins["ro"], False, "ro")
+        check_eq(ins["image"]["virtual-size"], 1 << 20, "virtual-size")
+        check_eq(ins["cache"], {"writeback": True, "direct": True,
+                                "no-flush": False}, "cache=none")
+        check_eq(ins["detect_zeroes"], "off", "detect_zeroes")
+        cd = blocks["ide1-cd0"]
+        check(cd["removable"] and cd["tray_open"] is False, "cd tray")
+        check_eq(cd["inserted"]["ro"], True, "cd ro")
+        check_eq(cd["inserted"]["image"]["virtual-size"], 64 << 10, "cd size")
+        check("inserted" not in blocks["ide1-cd1"], "empty drive")
+
+        text = h.command("info block")
+        check("d0: %s (raw)" % disk in text, "info block disk: %r" % text)
+        check("Attached to:      disk0" in text, "attached: %r" % text)
+        check("Cache mode:       writeback, direct" in text, text)
+        check("ide1-cd0: %s (raw, read-only)" % iso in text, text)
+        check("ide1-cd1: [not inserted]" in text, text)
+        check("Removable device: not locked, tray closed" in text, text)
+
+        # The guest locks the tray, then (after unlocking) ejects.
+        atapi(qt, [0x1e, 0, 0, 0, 1])
+        cd = {b["device"]: b for b in q.ret("query-block")}["ide1-cd0"]
+        check_eq(cd["locked"], True, "locked after PREVENT")
+        check("Removable device: locked, tray closed" in h.command("info block"),
+              "locked in info block")
+        atapi(qt, [0x1e, 0, 0, 0, 0])
+        atapi(qt, [0x1b, 0, 0, 0, 2])
+        cd = {b["device"]: b for b in q.ret("query-block")}["ide1-cd0"]
+        check_eq(cd["tray_open"], True, "tray open after eject")
+        check("inserted" not in cd, "no medium shown with the tray open")
+        check(vm.alive(), "kvmpc died")
+    finally:
+        q.close()
+        vm.close()
+
+
+if __name__ == "__main__":
+    run_tests([test_query_block])
