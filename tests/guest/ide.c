@@ -188,15 +188,20 @@ static bool dma_run(uint16_t base, uint16_t bm, uint8_t cmd, bool to_mem,
         }
     }
     outb(bm, dir | 1);
-    for (long i = 0; i < 10000000; i++) {
-        if (inb(bm + 2) & 0x04) {
+    /*
+     * Wait for Active to clear: the Interrupt bit follows the drive's
+     * INTRQ, which nIEN (set: we poll) keeps quiet (SFF-8038i; QEMU and
+     * kvmpc agree), so it never rises here.
+     */
+    for (long i = 0; i < 1000000; i++) {
+        if (!(inb(bm + 2) & 0x01)) {
             break;
         }
     }
     bst = inb(bm + 2);
     outb(bm, 0);
     st = wait_ready(base);
-    if ((bst & 0x06) != 0x04 || (st & (ST_ERR | ST_DRQ))) {
+    if ((bst & 0x03) || (st & (ST_ERR | ST_DRQ))) {
         report_info("DMA %#x: bus master status %#x, drive status %#x",
                     cmd, bst, st);
         return false;

@@ -199,7 +199,7 @@ def test_wrong_types_and_unknowns(binary):
             check_eq(err["class"], "GenericError", "class for %s" % name)
             if desc:
                 check_eq(err["desc"], desc, "desc for %s %r" % (name, args))
-        for name in ("query-block", "device_add", "migrate", "QUERY-STATUS",
+        for name in ("x-no-such-command", "device_add", "migrate", "QUERY-STATUS",
                      "query_status", ""):
             err = q.error(name)
             check_eq(err["class"], "CommandNotFound", "unknown " + repr(name))
