@@ -568,8 +568,16 @@ static bool snapshot_create_locked(BlockDriverState *bs, const char *name,
     return true;
 }
 
-bool qcow2_snapshot_create(BlockDriverState *bs, const char *name,
-                           GError **errp)
+typedef bool SnapshotOpLocked(BlockDriverState *bs, const char *name,
+                              GError **errp);
+
+/*
+ * Every snapshot operation: under the image lock with nothing in flight,
+ * caches written out before (the operation reads tables from the file)
+ * and after (so it is on disk when the call returns).
+ */
+static bool snapshot_op(BlockDriverState *bs, const char *name,
+                        SnapshotOpLocked *op, GError **errp)
 {
     Qcow2State *s = bs->opaque;
     bool ok;
@@ -578,10 +586,17 @@ bool qcow2_snapshot_create(BlockDriverState *bs, const char *name,
     qcow2_drain(s);
     ok = snapshot_writable(bs, errp) &&
          qcow2_flush_caches(bs, errp) &&
-         snapshot_create_locked(bs, name, errp) &&
+         op(bs, name, errp) &&
          qcow2_flush_caches(bs, errp);
+    s->cached_compressed = 0;   /* a revert may have changed any cluster */
     g_mutex_unlock(&s->lock);
     return ok;
+}
+
+bool qcow2_snapshot_create(BlockDriverState *bs, const char *name,
+                           GError **errp)
+{
+    return snapshot_op(bs, name, snapshot_create_locked, errp);
 }
 
 static bool load_l1(BlockDriverState *bs, const Qcow2Snapshot *sn,
@@ -644,17 +659,7 @@ static bool snapshot_delete_locked(BlockDriverState *bs, const char *name,
 bool qcow2_snapshot_delete(BlockDriverState *bs, const char *name,
                            GError **errp)
 {
-    Qcow2State *s = bs->opaque;
-    bool ok;
-
-    g_mutex_lock(&s->lock);
-    qcow2_drain(s);
-    ok = snapshot_writable(bs, errp) &&
-         qcow2_flush_caches(bs, errp) &&
-         snapshot_delete_locked(bs, name, errp) &&
-         qcow2_flush_caches(bs, errp);
-    g_mutex_unlock(&s->lock);
-    return ok;
+    return snapshot_op(bs, name, snapshot_delete_locked, errp);
 }
 
 /*
@@ -704,16 +709,5 @@ out:
 bool qcow2_snapshot_goto(BlockDriverState *bs, const char *name,
                          GError **errp)
 {
-    Qcow2State *s = bs->opaque;
-    bool ok;
-
-    g_mutex_lock(&s->lock);
-    qcow2_drain(s);
-    ok = snapshot_writable(bs, errp) &&
-         qcow2_flush_caches(bs, errp) &&
-         snapshot_goto_locked(bs, name, errp) &&
-         qcow2_flush_caches(bs, errp);
-    s->cached_compressed = 0;
-    g_mutex_unlock(&s->lock);
-    return ok;
+    return snapshot_op(bs, name, snapshot_goto_locked, errp);
 }
