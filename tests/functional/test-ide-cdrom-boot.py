@@ -26,9 +26,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
-from consolelib import console_chunks
+from consolelib import run_until
 
 BIOS = "/usr/share/seabios/bios-256k.bin"
 ENTRY = "kvmpc IDE CD-ROM boot test"
@@ -59,27 +58,6 @@ def make_iso(workdir):
         print(p.stdout.decode(errors="replace"))
         sys.exit("FAIL: grub-mkrescue could not make the ISO")
     return iso
-
-
-def run_until(args, patterns, timeout):
-    t0 = time.monotonic()
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = b""
-    want = list(patterns)
-    pos = 0
-    try:
-        for chunk in console_chunks(proc, timeout):
-            out += chunk
-            while want and out.find(want[0], pos) >= 0:
-                pos = out.find(want[0], pos) + len(want[0])
-                want.pop(0)
-            if not want:
-                break
-    finally:
-        proc.kill()
-        proc.wait()
-    return want, out, time.monotonic() - t0
 
 
 def main():

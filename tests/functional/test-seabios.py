@@ -19,11 +19,9 @@ Needs /dev/kvm and the whole platform (PCI/PAM, RTC/CMOS, PIT, ...); prints
 SKIP and exits 77 when /dev/kvm or the BIOS image is missing.
 """
 import os
-import subprocess
 import sys
-import time
 
-from consolelib import console_chunks
+from consolelib import run_until
 
 BIOS = "/usr/share/seabios/bios-256k.bin"
 BANNER = b"SeaBIOS (version"
@@ -35,31 +33,9 @@ def skip(reason):
     sys.exit(77)
 
 
-def run_until(args, patterns, timeout):
-    """Run @args until every pattern appeared in stdout (in order) or the
-    timeout; returns (ok, output, seconds)."""
-    t0 = time.monotonic()
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = b""
-    pos = 0
-    want = list(patterns)
-    try:
-        for chunk in console_chunks(proc, timeout):
-            out += chunk
-            while want and out.find(want[0], pos) >= 0:
-                pos = out.find(want[0], pos) + len(want[0])
-                want.pop(0)
-            if not want:
-                break
-    finally:
-        proc.kill()
-        proc.wait()
-    return not want, out, time.monotonic() - t0
-
-
 def check(name, args, patterns, timeout):
-    ok, out, secs = run_until(args, patterns, timeout)
+    missing, out, secs = run_until(args, patterns, timeout)
+    ok = not missing
     text = out.decode(errors="replace").replace("\r", "")
     print(f"--- {name}: {' '.join(args)}")
     print(text.rstrip())
