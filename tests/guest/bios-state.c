@@ -442,55 +442,12 @@ static void check_bda(void)
 
 /* ---- the RSDP in the BIOS area ---- */
 
-struct rsdp {
-    char sig[8];
-    uint8_t cksum;
-    char oem[6];
-    uint8_t rev;
-    uint32_t rsdt;
-    uint32_t len;                   /* revision >= 2 */
-    uint64_t xsdt;
-    uint8_t xcksum, reserved[3];
-} __attribute__((packed));
-
-static uint8_t sum8(const void *p, uint32_t len)
-{
-    const uint8_t *b = p;
-    uint8_t s = 0;
-    while (len--)
-        s += *b++;
-    return s;
-}
-
-static bool rsdp_valid(uint64_t a)
-{
-    const struct rsdp *r = phys(a);
-    if (memcmp(r->sig, "RSD PTR ", 8) || sum8(r, 20))
-        return false;
-    return r->rev < 2 || (r->len >= sizeof(*r) && r->len < 4096 && !sum8(r, r->len));
-}
-
-static uint64_t rsdp_from_boot(void)
-{
-    switch (boot.protocol) {
-    case BOOT_PVH:
-        return ((const struct hvm_start_info *)phys(boot.raw))->rsdp_paddr;
-    case BOOT_LINUX32:
-    case BOOT_LINUX64:
-        return *(const uint64_t *)phys(boot.raw + BP_ACPI_RSDP_ADDR);
-    default:
-        return 0;
-    }
-}
-
 static void check_rsdp(void)
 {
-    uint64_t found = 0, from_boot = rsdp_from_boot();
+    uint64_t found = rsdp_scan_range(BIOS_AREA_START, BIOS_AREA_END);
+    uint64_t from_boot = rsdp_from_boot();
 
     report_prefix("rsdp");
-    for (uint64_t a = BIOS_AREA_START; a < BIOS_AREA_END && !found; a += 16)
-        if (rsdp_valid(a))
-            found = a;
     report(found != 0, "RSDP found in 0xe0000-0xfffff (at 0x%lx)", (unsigned long)found);
     if (from_boot) {
         report(from_boot < BIOS_AREA_END && rsdp_valid(from_boot),

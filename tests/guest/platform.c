@@ -58,15 +58,6 @@ static const void *phys(uint64_t a)
     return (const void *)(uintptr_t)a;
 }
 
-static uint8_t sum8(const void *p, uint32_t len)
-{
-    const uint8_t *b = p;
-    uint8_t s = 0;
-    while (len--)
-        s += *b++;
-    return s;
-}
-
 /* ======================================================================
  * PCI configuration mechanism #1
  * ====================================================================== */
@@ -163,18 +154,6 @@ struct acpi_hdr {
     uint32_t oem_rev, creator, creator_rev;
 } __attribute__((packed));
 
-struct rsdp {
-    char sig[8];
-    uint8_t cksum;
-    char oem[6];
-    uint8_t rev;
-    uint32_t rsdt;
-    /* revision >= 2 */
-    uint32_t len;
-    uint64_t xsdt;
-    uint8_t xcksum, reserved[3];
-} __attribute__((packed));
-
 #define ACPI_HDR_LEN    36
 #define ACPI_TABLE_MAX  (1u << 20)      /* sanity bound before summing */
 #define MAX_TABLES      32
@@ -187,22 +166,6 @@ static bool in_low4g(uint64_t addr, uint64_t len)
     return addr && addr < (4ull << 30) && len <= (4ull << 30) - addr;
 }
 
-static bool rsdp_valid(uint64_t a)
-{
-    const struct rsdp *r = phys(a);
-    if (memcmp(r->sig, "RSD PTR ", 8) || sum8(r, 20))
-        return false;
-    return r->rev < 2 || (r->len >= sizeof(*r) && r->len < 4096 && !sum8(r, r->len));
-}
-
-static uint64_t rsdp_scan_range(uint64_t start, uint64_t end)
-{
-    for (uint64_t a = start; a + 20 <= end; a += 16)
-        if (rsdp_valid(a))
-            return a;
-    return 0;
-}
-
 /* ACPI 6.4 5.2.5.1: the first KiB of the EBDA, then the BIOS area. */
 static uint64_t rsdp_scan(bool *in_ebda)
 {
@@ -212,19 +175,6 @@ static uint64_t rsdp_scan(bool *in_ebda)
         a = rsdp_scan_range(ebda, ebda + 1024);
     *in_ebda = a != 0;
     return a ? a : rsdp_scan_range(0xe0000, 0x100000);
-}
-
-static uint64_t rsdp_from_boot(void)
-{
-    switch (boot.protocol) {
-    case BOOT_PVH:
-        return ((const struct hvm_start_info *)phys(boot.raw))->rsdp_paddr;
-    case BOOT_LINUX32:
-    case BOOT_LINUX64:
-        return *(const uint64_t *)phys(boot.raw + BP_ACPI_RSDP_ADDR);
-    default:
-        return 0;                       /* Multiboot has no field */
-    }
 }
 
 static uint64_t find_rsdp(void)

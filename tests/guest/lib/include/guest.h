@@ -209,6 +209,28 @@ const char *boot_protocol_name(int protocol);
 
 extern char __image_start[], _edata[], __bss_start[], __bss_end[], _end[];
 
+/* ---- ACPI RSDP (lib/acpi.c) ---- */
+
+struct rsdp {
+    char sig[8];
+    uint8_t cksum;
+    char oem[6];
+    uint8_t rev;
+    uint32_t rsdt;
+    uint32_t len;                   /* revision >= 2 */
+    uint64_t xsdt;
+    uint8_t xcksum, reserved[3];
+} __attribute__((packed));
+
+/* Byte sum (ACPI checksums make it 0). */
+uint8_t sum8(const void *p, uint32_t len);
+/* A valid RSDP at physical address a (signature, both checksums). */
+bool rsdp_valid(uint64_t a);
+/* The first valid RSDP in [start, end) on 16-byte boundaries, or 0. */
+uint64_t rsdp_scan_range(uint64_t start, uint64_t end);
+/* The RSDP address the boot protocol gave (PVH, Linux), or 0. */
+uint64_t rsdp_from_boot(void);
+
 /* ---- paging ---- */
 
 /* Identity-map [0, end) (the first 4 GiB are always mapped), up to 64 GiB.
