@@ -1,8 +1,16 @@
 /*
  * The main loop: a GLib main context that holds the big lock everywhere
  * except in poll(), so every source callback runs under the lock.
+ *
+ * GLib hands its poll function a timeout in whole milliseconds, which
+ * would round every timer up to the next millisecond and cap periodic
+ * device timers (RTC at 8192 Hz, HPET, PIT) near 1 kHz.  The timer source
+ * therefore records the earliest timer's deadline in nanoseconds, and the
+ * poll function waits with ppoll() until exactly then when that is sooner
+ * than what GLib asked for.
  */
 #include "qemu/osdep.h"
+#include <poll.h>
 #include "system/main-loop.h"
 #include "system/timer.h"
 #include "system/runstate.h"
@@ -12,6 +20,16 @@ static GMutex bql;
 static __thread bool bql_held;
 static GMainContext *main_ctx;
 static GSource *timer_source;
+/* CLOCK_MONOTONIC ns of the earliest timer, or -1; set in prepare. */
+static int64_t timer_deadline_ns = -1;
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 void bql_lock(void)
 {
@@ -30,12 +48,29 @@ bool bql_locked(void)
     return bql_held;
 }
 
+int64_t main_loop_poll_timeout_ns(gint timeout_ms, int64_t deadline_ns,
+                                  int64_t now_ns)
+{
+    int64_t t = timeout_ms < 0 ? -1 : timeout_ms * 1000000LL;
+
+    if (deadline_ns >= 0) {
+        int64_t until = MAX(0, deadline_ns - now_ns);
+        t = t < 0 ? until : MIN(t, until);
+    }
+    return t;
+}
+
 static gint poll_without_bql(GPollFD *fds, guint nfds, gint timeout)
 {
+    int64_t ns = main_loop_poll_timeout_ns(timeout, timer_deadline_ns,
+                                           monotonic_ns());
+    struct timespec ts = { ns / 1000000000LL, ns % 1000000000LL };
     gint ret;
 
+    /* GPollFD has struct pollfd's layout on every Unix GLib supports. */
+    G_STATIC_ASSERT(sizeof(GPollFD) == sizeof(struct pollfd));
     bql_unlock();
-    ret = g_poll(fds, nfds, timeout);
+    ret = ppoll((struct pollfd *)fds, nfds, ns < 0 ? NULL : &ts, NULL);
     bql_lock();
     return ret;
 }
@@ -45,6 +80,7 @@ static gboolean timer_source_prepare(GSource *src, gint *timeout)
 {
     int64_t next = timers_run_due();
 
+    timer_deadline_ns = next < 0 ? -1 : monotonic_ns() + next;
     *timeout = next < 0 ? -1 : (gint)MIN((next + 999999) / 1000000, 1000);
     return next == 0;
 }

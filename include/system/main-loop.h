@@ -20,4 +20,12 @@ void main_loop_wakeup(void);
 /* Run @fn(@opaque) on the main thread with the big lock held (any thread). */
 void main_loop_call(void (*fn)(void *opaque), void *opaque);
 
+/*
+ * The poll timeout in ns (-1: none) from GLib's @timeout_ms and the
+ * earliest timer's CLOCK_MONOTONIC deadline (-1: none): whichever is
+ * sooner, so timers are not rounded up to whole milliseconds.
+ */
+int64_t main_loop_poll_timeout_ns(gint timeout_ms, int64_t deadline_ns,
+                                  int64_t now_ns);
+
 #endif

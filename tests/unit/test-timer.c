@@ -5,6 +5,7 @@
  */
 #include "qemu/osdep.h"
 #include "system/timer.h"
+#include "system/main-loop.h"
 
 typedef struct Rearming {
     QEMUTimer *t;
@@ -83,6 +84,31 @@ static void test_future_timer_waits(void)
     rearming_free(later);
 }
 
+/*
+ * The main loop waits until the earliest timer to the nanosecond, not
+ * rounded up to GLib's whole milliseconds: 122 us (RTC at 8192 Hz) is
+ * 122 us, not 1 ms.
+ */
+static void test_poll_timeout_is_not_rounded(void)
+{
+    const int64_t now = 5000000000LL;
+
+    /* GLib asks for 1 ms (its rounding of 122 us): wait 122 us. */
+    g_assert_cmpint(main_loop_poll_timeout_ns(1, now + 122070, now), ==,
+                    122070);
+    /* No timer: GLib's timeout as is, or forever. */
+    g_assert_cmpint(main_loop_poll_timeout_ns(7, -1, now), ==, 7000000);
+    g_assert_cmpint(main_loop_poll_timeout_ns(-1, -1, now), ==, -1);
+    /* Only a timer: until it. */
+    g_assert_cmpint(main_loop_poll_timeout_ns(-1, now + 500, now), ==, 500);
+    /* Another source wants to run sooner than the timer: GLib wins. */
+    g_assert_cmpint(main_loop_poll_timeout_ns(0, now + 500, now), ==, 0);
+    g_assert_cmpint(main_loop_poll_timeout_ns(2, now + 9000000, now), ==,
+                    2000000);
+    /* A deadline already past: do not wait. */
+    g_assert_cmpint(main_loop_poll_timeout_ns(1, now - 10, now), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -91,5 +117,7 @@ int main(int argc, char **argv)
     g_test_add_func("/timer/storm-does-not-starve-others",
                     test_storm_does_not_starve_others);
     g_test_add_func("/timer/future-timer-waits", test_future_timer_waits);
+    g_test_add_func("/timer/poll-timeout-is-not-rounded",
+                    test_poll_timeout_is_not_rounded);
     return g_test_run();
 }
