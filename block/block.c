@@ -6,6 +6,11 @@
  */
 #include "qemu/osdep.h"
 #include "block/block-int.h"
+#include "qobject/qbool.h"
+#include "qobject/qdict.h"
+#include "qobject/qnull.h"
+#include "qobject/qnum.h"
+#include "qobject/qstring.h"
 
 #include <limits.h>
 
@@ -15,7 +20,59 @@
 
 static const BlockDriver *const drivers[] = {
     &bdrv_qcow2_driver, &bdrv_raw_driver, &bdrv_file_driver,
+    &bdrv_blkdebug_driver,
 };
+
+/* Every node, in creation order (main thread only: opens and closes
+ * happen there). */
+static GPtrArray *all_nodes;
+static unsigned auto_node_counter;
+
+GQuark bdrv_errno_error_quark(void)
+{
+    return g_quark_from_static_string("bdrv-errno-error");
+}
+
+int bdrv_error_errno(const GError *err)
+{
+    if (err && err->domain == BDRV_ERRNO_ERROR && err->code > 0) {
+        return err->code;
+    }
+    return EIO;
+}
+
+GPtrArray *bdrv_all_nodes(void)
+{
+    if (!all_nodes) {
+        all_nodes = g_ptr_array_new();
+    }
+    return all_nodes;
+}
+
+BlockDriverState *bdrv_find_node(const char *node_name)
+{
+    GPtrArray *l = bdrv_all_nodes();
+
+    for (unsigned i = 0; i < l->len; i++) {
+        BlockDriverState *bs = g_ptr_array_index(l, i);
+        if (!strcmp(bs->node_name, node_name)) {
+            return bs;
+        }
+    }
+    return NULL;
+}
+
+const char *bdrv_node_name(BlockDriverState *bs) { return bs->node_name; }
+void bdrv_ref(BlockDriverState *bs) { bs->refcnt++; }
+int bdrv_refcnt(BlockDriverState *bs) { return bs->refcnt; }
+int bdrv_open_flags(BlockDriverState *bs) { return bs->flags; }
+
+const char *bdrv_detect_zeroes_name(BlockDriverState *bs)
+{
+    static const char *const names[] = { "off", "on", "unmap" };
+
+    return names[bs->detect_zeroes < 3 ? bs->detect_zeroes : 0];
+}
 
 const BlockDriver *bdrv_find_format(const char *name)
 {
@@ -65,8 +122,8 @@ bool bdrv_parse_aio_mode(const char *mode, int *flags, GError **errp)
     return false;
 }
 
-static BlockDriverState *bdrv_new(const BlockDriver *drv,
-                                  const char *filename, int flags)
+BlockDriverState *bdrv_new(const BlockDriver *drv, const char *filename,
+                           int flags)
 {
     BlockDriverState *bs = g_new0(BlockDriverState, 1);
 
@@ -77,11 +134,17 @@ static BlockDriverState *bdrv_new(const BlockDriver *drv,
     bs->refcnt = 1;
     bs->request_alignment = 1;
     g_mutex_init(&bs->rmw_lock);
+    /* QEMU names every node; unnamed ones get a generated name that
+     * cannot clash with a user's (user names start with a letter). */
+    bs->node_name = g_strdup_printf("#block%u", auto_node_counter++);
+    g_ptr_array_add(bdrv_all_nodes(), bs);
     return bs;
 }
 
 static void bdrv_free(BlockDriverState *bs)
 {
+    g_ptr_array_remove(bdrv_all_nodes(), bs);
+    g_free(bs->node_name);
     g_mutex_clear(&bs->rmw_lock);
     g_free(bs->opaque);
     g_free(bs->filename);
@@ -195,6 +258,11 @@ static BlockDriverState *bdrv_open_format(const char *filename,
     }
     if (drv && drv->is_protocol) {
         return bdrv_open_file(filename, flags, errp);
+    }
+    if (drv && !drv->open) {
+        error_setg(errp, "'%s': format '%s' is opened with -blockdev or "
+                   "blockdev-add options only", filename, format);
+        return NULL;
     }
     /* Write-through is the top node's job: one flush per write, not one
      * per layer. */

@@ -22,7 +22,9 @@ typedef struct FileState {
 static bool file_error(BlockDriverState *bs, int err, const char *what,
                        GError **errp)
 {
-    error_setg(errp, "'%s': %s: %s", bs->filename, what, g_strerror(err));
+    /* The errno travels with the error (werror=enospc needs it). */
+    bdrv_error_setg_errno(errp, err, "'%s': %s: %s", bs->filename, what,
+                          g_strerror(err));
     return false;
 }
 
@@ -300,7 +302,15 @@ static bool file_create(const char *filename, uint64_t size,
     return true;
 }
 
+static const BlockOptionDesc file_options[] = {
+    { "filename", BOPT_STRING, true },
+    { "aio", BOPT_STRING },
+    { "locking", BOPT_STRING },
+    { NULL },
+};
+
 const BlockDriver bdrv_file_driver = {
+    .options = file_options,
     .format_name = "file",
     .instance_size = sizeof(FileState),
     .is_protocol = true,

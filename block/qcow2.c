@@ -1719,7 +1719,14 @@ static int64_t qcow2_allocated_size(BlockDriverState *bs)
     return bdrv_allocated_size(bs->file);
 }
 
+static const BlockOptionDesc qcow2_options[] = {
+    { "file", BOPT_CHILD_FILE, true },
+    { "backing", BOPT_CHILD_BACKING },
+    { NULL },
+};
+
 const BlockDriver bdrv_qcow2_driver = {
+    .options = qcow2_options,
     .format_name = "qcow2",
     .instance_size = sizeof(Qcow2State),
     .probe = qcow2_probe,

@@ -68,7 +68,13 @@ static bool raw_create(const char *filename, uint64_t size, GHashTable *opts,
     return bdrv_file_driver.create(filename, size, opts, errp);
 }
 
+static const BlockOptionDesc raw_options[] = {
+    { "file", BOPT_CHILD_FILE, true },
+    { NULL },
+};
+
 const BlockDriver bdrv_raw_driver = {
+    .options = raw_options,
     .format_name = "raw",
     .probe = raw_probe,
     .open = raw_open,

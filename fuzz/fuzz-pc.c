@@ -634,8 +634,8 @@ static void zero_disk(void)
 {
     DriveInfo *d = drive_find_by_id("ide0-hd0");
 
-    if (d && d->bs) {
-        bdrv_pwrite_zeroes(d->bs, 0, FUZZ_DISK_SIZE, 0, NULL);
+    if (d && blk_bs(d->blk)) {
+        bdrv_pwrite_zeroes(blk_bs(d->blk), 0, FUZZ_DISK_SIZE, 0, NULL);
     }
 }
 

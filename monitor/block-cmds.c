@@ -1,16 +1,22 @@
 /*
- * query-block (QMP) and info block (HMP): every drive, its medium and, for
- * the IDE CD-ROM, its tray.  Field meanings as QEMU's query-block; output
- * of info block as QEMU 7.2 prints it (without node names, which kvmpc
- * does not have).
+ * Block commands of QMP and HMP: queries (query-block, -named-block-nodes,
+ * -blockstats; info block, info blockstats), node management (blockdev-add,
+ * blockdev-del), removable media (eject, blockdev-open/close-tray,
+ * -remove/-insert-medium, blockdev-change-medium; HMP eject and change)
+ * and block_resize.  Arguments, results and error texts are QEMU 7.2's;
+ * the HMP output is what QEMU 7.2 prints.
  */
 #include "qemu/osdep.h"
 #include "block/block.h"
-#include "hw/ide/ide.h"
+#include "block/block-backend.h"
+#include "hw/qdev.h"
 #include "system/blockdev.h"
 #include "qapi/qapi-commands.h"
 #include "monitor-internal.h"
 #include "hmp.h"
+#include "qobject/qdict.h"
+
+/* ---- queries ----------------------------------------------------------- */
 
 static int backing_depth(BlockDriverState *bs)
 {
@@ -23,7 +29,7 @@ static int backing_depth(BlockDriverState *bs)
     return n;
 }
 
-static ImageInfo *image_info(BlockDriverState *bs)
+static ImageInfo *image_info(BlockDriverState *bs, bool flat, int depth)
 {
     ImageInfo *img = g_new0(ImageInfo, 1);
     BlockImageInfo bi = { 0 };
@@ -49,46 +55,63 @@ static ImageInfo *image_info(BlockDriverState *bs)
         img->backing_filename_format = g_strdup(bi.backing_fmt);
         bdrv_image_info_clear(&bi);
     }
+    if (!flat && bdrv_backing(bs) && depth < 64) {
+        img->backing_image = image_info(bdrv_backing(bs), false, depth + 1);
+    }
     return img;
 }
 
-static BlockDeviceInfo *inserted_info(const DriveInfo *d)
+static BlockDeviceInfo *node_info(BlockDriverState *bs, bool flat)
 {
     BlockDeviceInfo *info = g_new0(BlockDeviceInfo, 1);
-    BlockDriverState *back = bdrv_backing(d->bs);
+    BlockDriverState *back = bdrv_backing(bs);
+    int flags = bdrv_open_flags(bs);
 
-    info->file = g_strdup(bdrv_filename(d->bs));
-    info->ro = d->read_only;
-    info->drv = g_strdup(bdrv_format_name(d->bs));
+    info->file = g_strdup(bdrv_filename(bs));
+    info->node_name = g_strdup(bdrv_node_name(bs));
+    info->ro = bdrv_is_read_only(bs);
+    info->drv = g_strdup(bdrv_format_name(bs));
     info->backing_file = back ? g_strdup(bdrv_filename(back)) : NULL;
-    info->backing_file_depth = backing_depth(d->bs);
-    info->detect_zeroes = BLOCKDEV_DETECT_ZEROES_OPTIONS_OFF;
-    info->image = image_info(d->bs);
+    info->backing_file_depth = backing_depth(bs);
+    info->detect_zeroes =
+        qapi_enum_parse(&BlockdevDetectZeroesOptions_lookup,
+                        bdrv_detect_zeroes_name(bs), 0, NULL);
+    info->image = image_info(bs, flat, 0);
     info->cache = g_new0(BlockdevCacheInfo, 1);
-    info->cache->writeback = !(d->open_flags & BDRV_O_WRITETHROUGH);
-    info->cache->direct = d->open_flags & BDRV_O_NOCACHE;
-    info->cache->no_flush = d->open_flags & BDRV_O_NO_FLUSH;
+    info->cache->writeback = !(flags & BDRV_O_WRITETHROUGH);
+    info->cache->direct = flags & BDRV_O_NOCACHE;
+    info->cache->no_flush = flags & BDRV_O_NO_FLUSH;
     return info;
 }
 
-static BlockInfo *block_info(const DriveInfo *d)
+/* Anonymous backends without a device are internal (QEMU hides them). */
+static bool blk_is_listed(BlockBackend *blk)
+{
+    return *blk_name(blk) || blk_is_attached(blk);
+}
+
+static BlockInfo *block_info(BlockBackend *blk)
 {
     BlockInfo *info = g_new0(BlockInfo, 1);
-    bool tray_open = false, locked = false;
 
-    ide_drive_tray_state(d->id, &tray_open, &locked);
-    info->device = g_strdup(d->id);
-    info->qdev = g_strdup(d->qdev_id);
-    info->type = g_strdup("unknown");
-    info->removable = d->is_cdrom;
-    info->locked = locked;
-    if (d->is_cdrom) {
-        info->has_tray_open = true;
-        info->tray_open = tray_open;
+    info->device = g_strdup(blk_name(blk));
+    if (blk_get_attached_dev(blk)) {
+        info->qdev = g_strdup(blk_get_attached_dev_id(blk));
     }
-    /* An open tray holds no medium the guest can see. */
-    if (d->bs && !tray_open) {
-        info->inserted = inserted_info(d);
+    info->type = g_strdup("unknown");
+    info->removable = blk_dev_has_removable_media(blk);
+    info->locked = blk_dev_is_medium_locked(blk);
+    if (blk_dev_has_tray(blk)) {
+        info->has_tray_open = true;
+        info->tray_open = blk_dev_is_tray_open(blk);
+    }
+    if (blk_iostatus_is_enabled(blk)) {
+        info->has_io_status = true;
+        info->io_status = blk_iostatus(blk);
+    }
+    /* As QEMU: the medium shows while it is in, tray open or not. */
+    if (blk_bs(blk)) {
+        info->inserted = node_info(blk_bs(blk), false);
     }
     return info;
 }
@@ -96,27 +119,426 @@ static BlockInfo *block_info(const DriveInfo *d)
 BlockInfoList *qmp_query_block(GError **errp)
 {
     BlockInfoList *list = NULL, **tail = &list;
-    GPtrArray *drives = drive_list();
+    GPtrArray *l = blk_list();
 
-    for (unsigned i = 0; i < drives->len; i++) {
-        BlockInfoList *e = g_new0(BlockInfoList, 1);
-        e->value = block_info(g_ptr_array_index(drives, i));
+    for (unsigned i = 0; i < l->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(l, i);
+        BlockInfoList *e;
+
+        if (!blk_is_listed(blk)) {
+            continue;
+        }
+        e = g_new0(BlockInfoList, 1);
+        e->value = block_info(blk);
         *tail = e;
         tail = &e->next;
     }
     return list;
 }
 
-static void print_drive(GString *out, const DriveInfo *d)
+BlockDeviceInfoList *qmp_query_named_block_nodes(bool has_flat, bool flat,
+                                                 GError **errp)
 {
-    g_autoptr(BlockInfo) info = block_info(d);
+    BlockDeviceInfoList *list = NULL, **tail = &list;
+    GPtrArray *nodes = bdrv_all_nodes();
+
+    for (unsigned i = 0; i < nodes->len; i++) {
+        BlockDeviceInfoList *e = g_new0(BlockDeviceInfoList, 1);
+
+        e->value = node_info(g_ptr_array_index(nodes, i), has_flat && flat);
+        *tail = e;
+        tail = &e->next;
+    }
+    return list;
+}
+
+static BlockDeviceStats *device_stats(BlockBackend *blk)
+{
+    BlockDeviceStats *ds = g_new0(BlockDeviceStats, 1);
+    BlockAcctStats st = { 0 };
+
+    if (blk) {
+        blk_get_stats(blk, &st);
+    }
+    ds->rd_bytes = st.bytes[BLOCK_ACCT_READ];
+    ds->wr_bytes = st.bytes[BLOCK_ACCT_WRITE];
+    ds->unmap_bytes = st.bytes[BLOCK_ACCT_UNMAP];
+    ds->rd_operations = st.ops[BLOCK_ACCT_READ];
+    ds->wr_operations = st.ops[BLOCK_ACCT_WRITE];
+    ds->flush_operations = st.ops[BLOCK_ACCT_FLUSH];
+    ds->unmap_operations = st.ops[BLOCK_ACCT_UNMAP];
+    ds->rd_total_time_ns = st.total_time_ns[BLOCK_ACCT_READ];
+    ds->wr_total_time_ns = st.total_time_ns[BLOCK_ACCT_WRITE];
+    ds->flush_total_time_ns = st.total_time_ns[BLOCK_ACCT_FLUSH];
+    ds->unmap_total_time_ns = st.total_time_ns[BLOCK_ACCT_UNMAP];
+    ds->wr_highest_offset = st.wr_highest_offset;
+    ds->failed_rd_operations = st.failed_ops[BLOCK_ACCT_READ];
+    ds->failed_wr_operations = st.failed_ops[BLOCK_ACCT_WRITE];
+    ds->failed_flush_operations = st.failed_ops[BLOCK_ACCT_FLUSH];
+    ds->failed_unmap_operations = st.failed_ops[BLOCK_ACCT_UNMAP];
+    ds->invalid_rd_operations = st.invalid_ops[BLOCK_ACCT_READ];
+    ds->invalid_wr_operations = st.invalid_ops[BLOCK_ACCT_WRITE];
+    ds->invalid_flush_operations = st.invalid_ops[BLOCK_ACCT_FLUSH];
+    ds->invalid_unmap_operations = st.invalid_ops[BLOCK_ACCT_UNMAP];
+    ds->account_invalid = true;
+    ds->account_failed = true;
+    if (st.last_access_ns) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ds->has_idle_time_ns = true;
+        ds->idle_time_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec -
+                           st.last_access_ns;
+    }
+    return ds;
+}
+
+static BlockStatsEntry *node_stats(BlockDriverState *bs, int depth)
+{
+    BlockStatsEntry *e = g_new0(BlockStatsEntry, 1);
+
+    e->node_name = g_strdup(bdrv_node_name(bs));
+    e->stats = device_stats(NULL);
+    if (depth < 64 && bdrv_file(bs)) {
+        e->parent = node_stats(bdrv_file(bs), depth + 1);
+    }
+    if (depth < 64 && bdrv_backing(bs)) {
+        e->backing = node_stats(bdrv_backing(bs), depth + 1);
+    }
+    return e;
+}
+
+BlockStatsEntryList *qmp_query_blockstats(bool has_query_nodes,
+                                          bool query_nodes, GError **errp)
+{
+    BlockStatsEntryList *list = NULL, **tail = &list;
+
+    if (has_query_nodes && query_nodes) {
+        GPtrArray *nodes = bdrv_all_nodes();
+        for (unsigned i = 0; i < nodes->len; i++) {
+            BlockStatsEntryList *e = g_new0(BlockStatsEntryList, 1);
+            e->value = node_stats(g_ptr_array_index(nodes, i), 0);
+            *tail = e;
+            tail = &e->next;
+        }
+        return list;
+    }
+    for (unsigned i = 0; i < blk_list()->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(blk_list(), i);
+        BlockStatsEntryList *e;
+
+        if (!blk_is_listed(blk)) {
+            continue;
+        }
+        e = g_new0(BlockStatsEntryList, 1);
+        e->value = blk_bs(blk) ? node_stats(blk_bs(blk), 0)
+                               : g_new0(BlockStatsEntry, 1);
+        qapi_free_BlockDeviceStats(e->value->stats);
+        e->value->stats = device_stats(blk);
+        e->value->device = g_strdup(blk_name(blk));
+        if (blk_get_attached_dev(blk)) {
+            e->value->qdev = g_strdup(blk_get_attached_dev_id(blk));
+        }
+        *tail = e;
+        tail = &e->next;
+    }
+    return list;
+}
+
+/* ---- nodes --------------------------------------------------------------- */
+
+/* Hand-written ('gen': false): the arguments are the options dictionary
+ * the block layer checks and opens, exactly as -blockdev's. */
+void qmp_marshal_blockdev_add(QDict *args, QObject **ret, GError **errp)
+{
+    QDict *empty = qdict_new();
+
+    if (blockdev_add(args ? args : empty, errp)) {
+        *ret = QOBJECT(qdict_new());
+    }
+    qobject_unref(empty);
+}
+
+void qmp_blockdev_del(const char *node_name, GError **errp)
+{
+    blockdev_del(node_name, errp);
+}
+
+/* ---- removable media ------------------------------------------------------ */
+
+/* QEMU's qmp_get_blk: by backend name, or by the device's id. */
+static BlockBackend *get_blk(const char *device, const char *id,
+                             GError **errp)
+{
+    BlockBackend *blk;
+
+    if (device && id) {
+        error_setg(errp, "Cannot specify both 'device' and 'id'");
+        return NULL;
+    }
+    if (device) {
+        blk = blk_by_name(device);
+        if (!blk) {
+            g_set_error(errp, KVMPC_ERROR, KVMPC_ERROR_DEVICE_NOT_FOUND,
+                        "Device '%s' not found", device);
+        }
+        return blk;
+    }
+    if (!id) {
+        error_setg(errp, "Either 'device' or 'id' must be specified");
+        return NULL;
+    }
+    blk = blk_by_dev_id(id);
+    if (!blk && (device_find_by_id(id) || device_find_by_path(id))) {
+        error_setg(errp, "Device '%s' does not have a block device backend",
+                   id);
+    } else if (!blk) {
+        g_set_error(errp, KVMPC_ERROR, KVMPC_ERROR_DEVICE_NOT_FOUND,
+                    "Device '%s' not found", id);
+    }
+    return blk;
+}
+
+typedef enum TrayResult {
+    TRAY_OPEN,          /* open now (or was) */
+    TRAY_NONE,          /* the device has no tray: nothing to open */
+    TRAY_FAILED,
+} TrayResult;
+
+/* QEMU's do_open_tray: a locked tray is asked to open (the guest sees
+ * an eject request) and only @force opens it anyway. */
+static TrayResult open_tray(BlockBackend *blk, const char *name, bool force,
+                            GError **errp)
+{
+    bool locked;
+
+    if (!blk_dev_has_removable_media(blk)) {
+        error_setg(errp, "Device '%s' is not removable", name);
+        return TRAY_FAILED;
+    }
+    if (!blk_dev_has_tray(blk)) {
+        return TRAY_NONE;
+    }
+    if (blk_dev_is_tray_open(blk)) {
+        return TRAY_OPEN;
+    }
+    locked = blk_dev_is_medium_locked(blk);
+    if (locked) {
+        blk_dev_eject_request(blk, force);
+    }
+    if (!locked || force) {
+        blk_dev_change_media_cb(blk, false);
+    }
+    if (locked && !force) {
+        error_setg(errp, "Device '%s' is locked and force was not specified, "
+                   "wait for tray to open and try again", name);
+        return TRAY_FAILED;
+    }
+    return TRAY_OPEN;
+}
+
+static bool remove_medium(BlockBackend *blk, const char *name, GError **errp)
+{
+    if (!blk_dev_has_removable_media(blk)) {
+        error_setg(errp, "Device '%s' is not removable", name);
+        return false;
+    }
+    if (blk_dev_has_tray(blk) && !blk_dev_is_tray_open(blk)) {
+        error_setg(errp, "Tray of device '%s' is not open", name);
+        return false;
+    }
+    if (!blk_bs(blk)) {
+        return true;
+    }
+    blk_remove_bs(blk);
+    if (!blk_dev_has_tray(blk)) {
+        blk_dev_change_media_cb(blk, false);
+    }
+    return true;
+}
+
+static bool insert_medium(BlockBackend *blk, const char *name,
+                          BlockDriverState *bs, GError **errp)
+{
+    if (!blk_dev_has_removable_media(blk)) {
+        error_setg(errp, "Device '%s' is not removable", name);
+        return false;
+    }
+    if (blk_dev_has_tray(blk) && !blk_dev_is_tray_open(blk)) {
+        error_setg(errp, "Tray of device '%s' is not open", name);
+        return false;
+    }
+    if (blk_bs(blk)) {
+        error_setg(errp, "There already is a medium in device '%s'", name);
+        return false;
+    }
+    blk_insert_bs(blk, bs);
+    if (!blk_dev_has_tray(blk)) {
+        blk_dev_change_media_cb(blk, true);
+    }
+    return true;
+}
+
+static void close_tray(BlockBackend *blk, const char *name, GError **errp)
+{
+    if (!blk_dev_has_removable_media(blk)) {
+        error_setg(errp, "Device '%s' is not removable", name);
+        return;
+    }
+    if (blk_dev_has_tray(blk) && blk_dev_is_tray_open(blk)) {
+        blk_dev_change_media_cb(blk, true);
+    }
+}
+
+void qmp_eject(const char *device, const char *id, bool has_force,
+               bool force, GError **errp)
+{
+    BlockBackend *blk = get_blk(device, id, errp);
+    const char *name = device ? device : id;
+
+    if (blk && open_tray(blk, name, has_force && force, errp) != TRAY_FAILED) {
+        remove_medium(blk, name, errp);
+    }
+}
+
+void qmp_blockdev_open_tray(const char *device, const char *id,
+                            bool has_force, bool force, GError **errp)
+{
+    BlockBackend *blk = get_blk(device, id, errp);
+
+    if (blk) {
+        open_tray(blk, device ? device : id, has_force && force, errp);
+    }
+}
+
+void qmp_blockdev_close_tray(const char *device, const char *id,
+                             GError **errp)
+{
+    BlockBackend *blk = get_blk(device, id, errp);
+
+    if (blk) {
+        close_tray(blk, device ? device : id, errp);
+    }
+}
+
+void qmp_blockdev_remove_medium(const char *id, GError **errp)
+{
+    BlockBackend *blk = get_blk(NULL, id, errp);
+
+    if (blk) {
+        remove_medium(blk, id, errp);
+    }
+}
+
+void qmp_blockdev_insert_medium(const char *id, const char *node_name,
+                                GError **errp)
+{
+    BlockBackend *blk = get_blk(NULL, id, errp);
+    BlockDriverState *bs;
+
+    if (!blk) {
+        return;
+    }
+    bs = bdrv_find_node(node_name);
+    if (!bs) {
+        error_setg(errp, "Node '%s' not found", node_name);
+        return;
+    }
+    for (unsigned i = 0; i < blk_list()->len; i++) {
+        if (blk_bs(g_ptr_array_index(blk_list(), i)) == bs) {
+            error_setg(errp, "Node '%s' is already in use", node_name);
+            return;
+        }
+    }
+    insert_medium(blk, id, bs, errp);
+}
+
+void qmp_blockdev_change_medium(const char *device, const char *id,
+                                const char *filename, const char *format,
+                                bool has_force, bool force,
+                                bool has_read_only_mode,
+                                BlockdevChangeReadOnlyMode read_only_mode,
+                                GError **errp)
+{
+    BlockBackend *blk = get_blk(device, id, errp);
+    const char *name = device ? device : id;
+    BlockDriverState *medium;
+    int flags;
+
+    if (!blk) {
+        return;
+    }
+    flags = blk_get_open_flags(blk) & ~BDRV_O_NO_BACKING;
+    if (has_read_only_mode && read_only_mode ==
+        BLOCKDEV_CHANGE_READ_ONLY_MODE_READ_ONLY) {
+        flags &= ~BDRV_O_RDWR;
+    } else if (has_read_only_mode && read_only_mode ==
+               BLOCKDEV_CHANGE_READ_ONLY_MODE_READ_WRITE) {
+        flags |= BDRV_O_RDWR;
+    }
+    /* Open first: a bad file leaves the drive as it was. */
+    medium = bdrv_open(filename, format, flags, errp);
+    if (!medium) {
+        return;
+    }
+    if (open_tray(blk, name, has_force && force, errp) != TRAY_FAILED &&
+        remove_medium(blk, name, errp) &&
+        insert_medium(blk, name, medium, errp)) {
+        close_tray(blk, name, errp);
+    }
+    bdrv_unref(medium);         /* the backend holds it, or it goes */
+}
+
+/* ---- resize ---------------------------------------------------------------- */
+
+void qmp_block_resize(const char *device, const char *node_name,
+                      int64_t size, GError **errp)
+{
+    BlockBackend *blk = device ? blk_by_name(device) : NULL;
+    BlockDriverState *bs = NULL;
+
+    if (blk) {
+        bs = blk_bs(blk);
+        if (!bs) {
+            error_setg(errp, "Device '%s' has no medium", device);
+            return;
+        }
+    } else if (node_name && !device) {
+        bs = bdrv_find_node(node_name);
+    }
+    if (!bs) {
+        error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
+                   device ? device : "", node_name ? node_name : "");
+        return;
+    }
+    if (size < 0) {
+        error_setg(errp, "Parameter 'size' expects a >0 size");
+        return;
+    }
+    /* Every device on this node learns the new size. */
+    for (unsigned i = 0; i < blk_list()->len; i++) {
+        BlockBackend *b = g_ptr_array_index(blk_list(), i);
+        if (blk_bs(b) == bs) {
+            blk_truncate(b, size, errp);
+            return;
+        }
+    }
+    bdrv_truncate(bs, size, errp);
+}
+
+/* ---- HMP ------------------------------------------------------------------ */
+
+static void print_block(GString *out, const BlockInfo *info)
+{
+    const char *name = *info->device ? info->device
+                                     : (info->qdev ? info->qdev : "");
 
     if (info->inserted) {
-        g_string_append_printf(out, "%s: %s (%s%s)\n", d->id,
+        g_string_append_printf(out, "%s (%s): %s (%s%s)\n", name,
+                               info->inserted->node_name,
                                info->inserted->file, info->inserted->drv,
                                info->inserted->ro ? ", read-only" : "");
     } else {
-        g_string_append_printf(out, "%s: [not inserted]\n", d->id);
+        g_string_append_printf(out, "%s: [not inserted]\n", name);
     }
     if (info->qdev) {
         g_string_append_printf(out, "    Attached to:      %s\n", info->qdev);
@@ -126,25 +548,150 @@ static void print_drive(GString *out, const DriveInfo *d)
                                info->locked ? "" : "not ",
                                info->tray_open ? "open" : "closed");
     }
+    if (info->has_io_status && info->io_status != BLOCK_DEVICE_IO_STATUS_OK) {
+        g_string_append_printf(out, "    I/O status:       %s\n",
+                               BlockDeviceIoStatus_str[info->io_status]);
+    }
     if (info->inserted) {
         BlockdevCacheInfo *c = info->inserted->cache;
         g_string_append_printf(out, "    Cache mode:       %s%s%s\n",
                                c->writeback ? "writeback" : "writethrough",
                                c->direct ? ", direct" : "",
                                c->no_flush ? ", ignore flushes" : "");
+        if (info->inserted->backing_file) {
+            g_string_append_printf(out, "    Backing file:     %s "
+                                   "(chain depth: %" PRId64 ")\n",
+                                   info->inserted->backing_file,
+                                   info->inserted->backing_file_depth);
+        }
+        if (info->inserted->detect_zeroes != BLOCKDEV_DETECT_ZEROES_OPTIONS_OFF) {
+            g_string_append_printf(out, "    Detect zeroes:    %s\n",
+                BlockdevDetectZeroesOptions_str[info->inserted->detect_zeroes]);
+        }
     }
 }
 
 void hmp_info_block(Monitor *mon, const char *args)
 {
-    GPtrArray *drives = drive_list();
+    g_autoptr(BlockInfoList) list = qmp_query_block(NULL);
     g_autoptr(GString) out = g_string_new(NULL);
 
-    for (unsigned i = 0; i < drives->len; i++) {
-        if (i) {
+    for (BlockInfoList *e = list; e; e = e->next) {
+        if (e != list) {
             g_string_append_c(out, '\n');
         }
-        print_drive(out, g_ptr_array_index(drives, i));
+        print_block(out, e->value);
     }
     monitor_puts(mon, out->str);
+}
+
+void hmp_info_blockstats(Monitor *mon, const char *args)
+{
+    g_autoptr(BlockStatsEntryList) list = qmp_query_blockstats(false, false,
+                                                               NULL);
+
+    for (BlockStatsEntryList *e = list; e; e = e->next) {
+        BlockStatsEntry *b = e->value;
+        BlockDeviceStats *s = b->stats;
+
+        monitor_printf(mon, "%s:", *b->device ? b->device
+                                              : (b->qdev ? b->qdev : ""));
+        monitor_printf(mon, " rd_bytes=%" PRId64 " wr_bytes=%" PRId64
+                       " rd_operations=%" PRId64 " wr_operations=%" PRId64
+                       " flush_operations=%" PRId64
+                       " wr_total_time_ns=%" PRId64
+                       " rd_total_time_ns=%" PRId64
+                       " flush_total_time_ns=%" PRId64
+                       " rd_merged=%" PRId64 " wr_merged=%" PRId64
+                       " idle_time_ns=%" PRId64 "\n",
+                       s->rd_bytes, s->wr_bytes, s->rd_operations,
+                       s->wr_operations, s->flush_operations,
+                       s->wr_total_time_ns, s->rd_total_time_ns,
+                       s->flush_total_time_ns, s->rd_merged, s->wr_merged,
+                       s->idle_time_ns);
+    }
+}
+
+static void hmp_error(Monitor *mon, GError *err)
+{
+    monitor_printf(mon, "Error: %s\n", err->message);
+    g_error_free(err);
+}
+
+/* The device: a backend name, else a device id (anonymous backends). */
+static bool hmp_is_backend_name(const char *name)
+{
+    return blk_by_name(name) || !blk_by_dev_id(name);
+}
+
+/* eject [-f] device */
+void hmp_eject(Monitor *mon, const char *args)
+{
+    g_auto(GStrv) argv = g_strsplit_set(args, " \t", -1);
+    const char *dev = NULL;
+    bool force = false;
+    GError *err = NULL;
+
+    for (int i = 0; argv[i]; i++) {
+        if (!*argv[i]) {
+            continue;
+        } else if (!strcmp(argv[i], "-f")) {
+            force = true;
+        } else if (!dev) {
+            dev = argv[i];
+        }
+    }
+    if (!dev) {
+        monitor_printf(mon, "eject: missing argument 'device'\n");
+        return;
+    }
+    if (hmp_is_backend_name(dev)) {
+        qmp_eject(dev, NULL, true, force, &err);
+    } else {
+        qmp_eject(NULL, dev, true, force, &err);
+    }
+    if (err) {
+        hmp_error(mon, err);
+    }
+}
+
+/* change device filename [format [read-only-mode]] */
+void hmp_change(Monitor *mon, const char *args)
+{
+    g_auto(GStrv) argv = NULL;
+    const char *words[4] = { NULL };
+    BlockdevChangeReadOnlyMode mode = BLOCKDEV_CHANGE_READ_ONLY_MODE_RETAIN;
+    GError *err = NULL;
+    int n = 0;
+
+    argv = g_strsplit_set(args, " \t", -1);
+    for (int i = 0; argv[i] && n < 4; i++) {
+        if (*argv[i]) {
+            words[n++] = argv[i];
+        }
+    }
+    if (n < 2) {
+        monitor_printf(mon, "change: missing argument '%s'\n",
+                       n ? "target" : "device");
+        return;
+    }
+    if (words[3]) {
+        int v = qapi_enum_parse(&BlockdevChangeReadOnlyMode_lookup, words[3],
+                                -1, &err);
+        if (v < 0) {
+            hmp_error(mon, err);
+            return;
+        }
+        mode = v;
+    }
+    if (hmp_is_backend_name(words[0])) {
+        qmp_blockdev_change_medium(words[0], NULL, words[1], words[2], false,
+                                   false, true, mode, &err);
+    } else {
+        qmp_blockdev_change_medium(NULL, words[0], words[1], words[2], false,
+                                   false, true, mode, &err);
+    }
+    if (err) {
+        hmp_error(mon, err);
+    }
 }

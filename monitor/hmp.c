@@ -24,6 +24,10 @@ const HMPCommand hmp_commands[] = {
       hmp_system_powerdown },
     { "quit|q", "", "quit the emulator", hmp_quit },
     { "cpu", "index", "set the default CPU", hmp_cpu },
+    { "eject", "[-f] device", "eject a removable medium (use -f to force it)",
+      hmp_eject },
+    { "change", "device filename [format [read-only-mode]]",
+      "change a removable medium, optional format", hmp_change },
     { "x", "/fmt addr", "virtual memory dump starting at 'addr'", hmp_x,
       true },
     { "xp", "/fmt addr", "physical memory dump starting at 'addr'", hmp_xp,
@@ -33,6 +37,7 @@ const HMPCommand hmp_commands[] = {
 
 const HMPCommand hmp_info_commands[] = {
     { "block", "", "show the block devices", hmp_info_block },
+    { "blockstats", "", "show block device statistics", hmp_info_blockstats },
     { "chardev", "", "show the character devices", hmp_info_chardev },
     { "cpus", "", "show infos for each CPU", hmp_info_cpus },
     { "history", "", "show the command line history", hmp_info_history },

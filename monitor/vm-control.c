@@ -5,6 +5,7 @@
 #include "hw/pci/pci.h"
 #include "hw/boards.h"
 #include "system/runstate.h"
+#include "block/block-backend.h"
 #include "monitor-internal.h"
 
 bool monitor_vm_running(void)
@@ -52,6 +53,8 @@ bool monitor_do_cont(GError **errp)
         error_setg(errp, "Migration is not finalized yet");
         return false;
     }
+    /* A disk error's status lasts until the guest runs again (QEMU). */
+    blk_iostatus_reset_all();
     vm_start();
     return true;
 }

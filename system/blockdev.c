@@ -1,13 +1,18 @@
 /*
  * -drive: parse QEMU's drive options, open the image, remember where the
  * drive goes.  Options (QEMU's names): file, format, if (ide, none),
- * media (disk, cdrom), index, bus, unit, id, readonly, cache, aio.
+ * media (disk, cdrom), index, bus, unit, id, readonly, cache, aio,
+ * werror, rerror.
  * For if=ide, index n means bus n / 2, unit n % 2; without index, bus or
  * unit the first free slot is used, as QEMU does.  Drive ids default to
  * QEMU's "ide<bus>-hd<unit>" / "ide<bus>-cd<unit>", and "none<n>".
  */
 #include "qemu/osdep.h"
 #include "qemu/keyval.h"
+#include "qobject/qdict.h"
+#include "qobject/qjson.h"
+#include "qobject/qlist.h"
+#include "qobject/qstring.h"
 #include "system/blockdev.h"
 
 static GPtrArray *drives;
@@ -74,7 +79,7 @@ static bool drive_parse_int(GHashTable *kv, const char *key, int max,
 
 static const char *const drive_keys[] = {
     "file", "format", "if", "media", "index", "bus", "unit", "id",
-    "readonly", "cache", "aio", NULL,
+    "readonly", "cache", "aio", "werror", "rerror", NULL,
 };
 
 static bool drive_check_keys(GHashTable *kv, GError **errp)
@@ -197,14 +202,39 @@ static void drive_default_id(DriveInfo *d)
 
 static void drive_free(DriveInfo *d)
 {
+    blk_delete(d->blk);
     g_free(d->id);
     g_free(d->filename);
     g_free(d->format);
     g_free(d);
 }
 
+static bool drive_parse_on_error(GHashTable *kv, BlockBackend *blk,
+                                 GError **errp)
+{
+    const char *w = g_hash_table_lookup(kv, "werror");
+    const char *r = g_hash_table_lookup(kv, "rerror");
+    BlockdevOnError on_write = BLOCKDEV_ON_ERROR_AUTO;
+    BlockdevOnError on_read = BLOCKDEV_ON_ERROR_AUTO;
+
+    if ((w && !blk_parse_on_error(w, false, &on_write, errp)) ||
+        (r && !blk_parse_on_error(r, true, &on_read, errp))) {
+        return false;
+    }
+    blk_set_on_error(blk, on_read, on_write);
+    return true;
+}
+
 static bool drive_open(DriveInfo *d, GError **errp)
 {
+    BlockDriverState *bs;
+
+    if (blk_by_name(d->id) || bdrv_find_node(d->id)) {
+        error_setg(errp, "Duplicate ID '%s' for drive", d->id);
+        return false;
+    }
+    d->blk = blk_new(d->id);
+    blk_set_open_flags(d->blk, d->open_flags);
     if (!d->filename || !*d->filename) {
         g_free(d->filename);
         d->filename = NULL;
@@ -214,8 +244,13 @@ static bool drive_open(DriveInfo *d, GError **errp)
         }
         return true;            /* an empty CD-ROM drive */
     }
-    d->bs = bdrv_open(d->filename, d->format, d->open_flags, errp);
-    return d->bs != NULL;
+    bs = bdrv_open(d->filename, d->format, d->open_flags, errp);
+    if (!bs) {
+        return false;
+    }
+    blk_insert_bs(d->blk, bs);
+    bdrv_unref(bs);             /* the backend holds it now */
+    return true;
 }
 
 DriveInfo *drive_new(const char *opts, GError **errp)
@@ -248,10 +283,234 @@ DriveInfo *drive_new(const char *opts, GError **errp)
     } else {
         drive_default_id(d);
     }
-    if (!drive_open(d, errp)) {
+    if (!drive_open(d, errp) || !drive_parse_on_error(kv, d->blk, errp)) {
         drive_free(d);
         return NULL;
     }
     g_ptr_array_add(drive_list(), d);
     return d;
+}
+
+/* ---- -blockdev, blockdev-add, blockdev-del ------------------------------ */
+
+/* Nodes the monitor owns (one reference each): -blockdev, blockdev-add. */
+static GPtrArray *monitor_nodes;
+
+/* Set @path (dotted) to @value in @root, making the dicts on the way. */
+static bool keyval_put(QDict *root, const char *path, const char *value,
+                       GError **errp)
+{
+    g_auto(GStrv) parts = g_strsplit(path, ".", -1);
+    QDict *d = root;
+    guint n = g_strv_length(parts);
+
+    for (guint i = 0; i + 1 < n; i++) {
+        QObject *o = qdict_get(d, parts[i]);
+        if (!*parts[i]) {
+            error_setg(errp, "Invalid parameter '%s'", path);
+            return false;
+        }
+        if (!o) {
+            QDict *sub = qdict_new();
+            qdict_put_obj(d, parts[i], QOBJECT(sub));
+            d = sub;
+        } else if (qobject_to(QDict, o)) {
+            d = qobject_to(QDict, o);
+        } else {
+            g_autoptr(GString) pre = g_string_new(parts[0]);
+            for (guint j = 1; j <= i; j++) {
+                g_string_append_printf(pre, ".%s", parts[j]);
+            }
+            error_setg(errp, "Parameter '%s' used inconsistently", pre->str);
+            return false;
+        }
+    }
+    if (!*parts[n - 1]) {
+        error_setg(errp, "Invalid parameter '%s'", path);
+        return false;
+    }
+    if (qobject_to(QDict, qdict_get(d, parts[n - 1]))) {
+        error_setg(errp, "Parameter '%s' used inconsistently", path);
+        return false;
+    }
+    qdict_put_str(d, parts[n - 1], value);
+    return true;
+}
+
+static bool all_digits(const char *s)
+{
+    return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* {"0": a, "1": b} becomes [a, b] (QEMU's keyval lists), recursively. */
+static QObject *keyval_lists(QObject *o, GError **errp)
+{
+    QDict *d = qobject_to(QDict, o);
+    QList *l;
+    size_t n;
+    bool numeric = true;
+
+    if (!d) {
+        qobject_ref(o);
+        return o;
+    }
+    n = qdict_size(d);
+    for (const QDictEntry *e = qdict_first(d); e; e = qdict_next(d, e)) {
+        numeric = numeric && all_digits(qdict_entry_key(e));
+    }
+    if (!numeric || !n) {
+        QDict *out = qdict_new();
+        for (const QDictEntry *e = qdict_first(d); e; e = qdict_next(d, e)) {
+            QObject *v = keyval_lists(qdict_entry_value(e), errp);
+            if (!v) {
+                qobject_unref(out);
+                return NULL;
+            }
+            qdict_put_obj(out, qdict_entry_key(e), v);
+        }
+        return QOBJECT(out);
+    }
+    l = qlist_new();
+    for (size_t i = 0; i < n; i++) {
+        g_autofree char *key = g_strdup_printf("%zu", i);
+        QObject *v = qdict_get(d, key);
+        if (!v) {
+            error_setg(errp, "Parameter '%s' missing", key);
+            qobject_unref(l);
+            return NULL;
+        }
+        v = keyval_lists(v, errp);
+        if (!v) {
+            qobject_unref(l);
+            return NULL;
+        }
+        qlist_append_obj(l, v);
+    }
+    return QOBJECT(l);
+}
+
+QDict *blockdev_parse_spec(const char *spec, GError **errp)
+{
+    g_autoptr(GPtrArray) pairs = NULL;
+    QDict *flat;
+    QObject *out;
+
+    while (g_ascii_isspace(*spec)) {
+        spec++;
+    }
+    if (*spec == '{') {
+        return qdict_from_json(spec, errp);
+    }
+    pairs = keyval_parse_list(spec, NULL, errp);
+    if (!pairs) {
+        return NULL;
+    }
+    flat = qdict_new();
+    for (guint i = 0; i < pairs->len; i++) {
+        KeyValPair *p = g_ptr_array_index(pairs, i);
+        if (!keyval_put(flat, p->key, p->value, errp)) {
+            qobject_unref(flat);
+            return NULL;
+        }
+    }
+    out = keyval_lists(QOBJECT(flat), errp);
+    qobject_unref(flat);
+    return out ? qobject_to(QDict, out) : NULL;
+}
+
+bool blockdev_add(QDict *opts, GError **errp)
+{
+    const char *name = qdict_get_try_str(opts, "node-name");
+    BlockDriverState *bs;
+
+    /* QEMU: a node the monitor owns needs a name to be found again. */
+    if (!name) {
+        error_setg(errp, "'node-name' must be specified for the root node");
+        return false;
+    }
+    if (blk_by_name(name)) {
+        error_setg(errp, "node-name=%s is conflicting with a device id",
+                   name);
+        return false;
+    }
+    bs = bdrv_open_options(opts, errp);
+    if (!bs) {
+        return false;
+    }
+    if (!monitor_nodes) {
+        monitor_nodes = g_ptr_array_new();
+    }
+    g_ptr_array_add(monitor_nodes, bs);
+    return true;
+}
+
+bool blockdev_new(const char *spec, GError **errp)
+{
+    QDict *opts = blockdev_parse_spec(spec, errp);
+    bool ok;
+
+    if (!opts) {
+        return false;
+    }
+    ok = blockdev_add(opts, errp);
+    qobject_unref(opts);
+    return ok;
+}
+
+bool blockdev_del(const char *node_name, GError **errp)
+{
+    BlockDriverState *bs = bdrv_find_node(node_name);
+
+    if (!bs) {
+        error_setg(errp, "Failed to find node with node-name='%s'",
+                   node_name);
+        return false;
+    }
+    if (!monitor_nodes || !g_ptr_array_find(monitor_nodes, bs, NULL)) {
+        error_setg(errp, "Node %s is not owned by the monitor", node_name);
+        return false;
+    }
+    /* The monitor's reference is the only one left, or someone uses it
+     * (a backend, a parent node). */
+    if (bdrv_refcnt(bs) > 1) {
+        error_setg(errp, "Node %s is in use", node_name);
+        return false;
+    }
+    g_ptr_array_remove(monitor_nodes, bs);
+    bdrv_unref(bs);
+    return true;
+}
+
+BlockBackend *blockdev_backend_for_device(const char *ref, GError **errp)
+{
+    BlockBackend *blk = blk_by_name(ref);
+    BlockDriverState *bs;
+    GPtrArray *l;
+
+    if (blk) {
+        if (blk_is_attached(blk)) {
+            error_setg(errp, "Drive '%s' is already in use by another device",
+                       ref);
+            return NULL;
+        }
+        return blk;
+    }
+    bs = bdrv_find_node(ref);
+    if (!bs) {
+        error_setg(errp, "Property 'drive': drive '%s' not found", ref);
+        return NULL;
+    }
+    /* One device per node: two writers would corrupt it (QEMU refuses
+     * through its permission system). */
+    l = blk_list();
+    for (unsigned i = 0; i < l->len; i++) {
+        if (blk_bs(g_ptr_array_index(l, i)) == bs) {
+            error_setg(errp, "Drive '%s' is already in use by another device",
+                       ref);
+            return NULL;
+        }
+    }
+    blk = blk_new(NULL);
+    blk_insert_bs(blk, bs);
+    return blk;
 }

@@ -37,6 +37,7 @@ typedef struct Options {
     GPtrArray *serials;         /* -serial specs */
     GPtrArray *devices;         /* -device option strings */
     GPtrArray *drives;          /* -drive option strings (and -hda...) */
+    GPtrArray *blockdevs;       /* -blockdev option strings */
     GPtrArray *monitors;        /* MonitorOpt * */
     char *debugcon;
     char *machine_opts;
@@ -116,6 +117,8 @@ static void print_help(void)
         "-device driver[,prop=value...]  add a device (-device help)\n"
         "-drive file=path[,format=raw|qcow2][,if=ide|none][,media=disk|cdrom]\n"
         "       [,index=i][,bus=b][,unit=u][,id=id][,readonly=on|off][,cache=mode]\n"
+        "       [,werror=report|ignore|enospc|stop][,rerror=report|ignore|stop]\n"
+        "-blockdev driver=file|raw|qcow2|blkdebug,node-name=N[,...]  (or JSON)\n"
         "-hda/-hdb/-hdc/-hdd file  IDE disk at index 0/1/2/3\n"
         "-cdrom file             IDE CD-ROM at index 2\n"
         "-chardev backend,id=id[,opts]   character device\n"
@@ -498,6 +501,8 @@ static void parse_args(Options *o, int argc, char **argv)
                 exit(0);
             }
             g_ptr_array_add(o->devices, g_strdup(d));
+        } else if (IS("-blockdev")) {
+            g_ptr_array_add(o->blockdevs, g_strdup(need_arg(argc, argv, &i)));
         } else if (IS("-drive")) {
             g_ptr_array_add(o->drives, g_strdup(need_arg(argc, argv, &i)));
         } else if (IS("-hda") || IS("-hdb") || IS("-hdc") || IS("-hdd")) {
@@ -566,6 +571,7 @@ static void options_init(Options *o)
     o->serials = g_ptr_array_new_with_free_func(g_free);
     o->devices = g_ptr_array_new_with_free_func(g_free);
     o->drives = g_ptr_array_new_with_free_func(g_free);
+    o->blockdevs = g_ptr_array_new_with_free_func(g_free);
     o->monitors = g_ptr_array_new();
     o->firmware_dirs = g_ptr_array_new_with_free_func(g_free);
 }
@@ -676,6 +682,14 @@ static void create_monitors(Options *o)
  */
 static void create_drives(Options *o)
 {
+    /* Nodes first, as QEMU: -drive ids and -device drive= may name them. */
+    for (unsigned i = 0; i < o->blockdevs->len; i++) {
+        GError *err = NULL;
+        const char *spec = g_ptr_array_index(o->blockdevs, i);
+        if (!blockdev_new(spec, &err)) {
+            die("-blockdev %s: %s", spec, err->message);
+        }
+    }
     for (unsigned i = 0; i < o->drives->len; i++) {
         GError *err = NULL;
         if (!drive_new(g_ptr_array_index(o->drives, i), &err)) {

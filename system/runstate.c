@@ -19,6 +19,7 @@ static gint reset_requested;        /* ShutdownCause, 0 = none */
 static gint shutdown_requested;     /* ShutdownCause, 0 = none */
 static gint powerdown_requested;
 static gint exit_requested;
+static gint vmstop_requested;       /* RunState + 1, 0 = none */
 static gint exit_status;
 
 typedef struct Hook {
@@ -164,6 +165,12 @@ void qemu_system_powerdown_request(void)
     main_loop_wakeup();
 }
 
+void qemu_system_vmstop_request(RunState state)
+{
+    g_atomic_int_set(&vmstop_requested, (int)state + 1);
+    main_loop_wakeup();
+}
+
 void qemu_system_exit_request(int status)
 {
     g_atomic_int_set(&exit_status, status);
@@ -190,6 +197,12 @@ bool main_loop_should_exit(int *status)
     if (g_atomic_int_get(&exit_requested)) {
         *status = g_atomic_int_get(&exit_status);
         return true;
+    }
+    {
+        int stop = g_atomic_int_and(&vmstop_requested, 0);
+        if (stop) {
+            vm_stop((RunState)(stop - 1));
+        }
     }
     cause = g_atomic_int_and(&shutdown_requested, 0);
     if (cause && handle_shutdown(cause, status)) {

@@ -13,6 +13,14 @@
  * drive that lacks it would answer.  A media change (the tray closing
  * on a medium) raises UNIT ATTENTION / MEDIUM MAY HAVE CHANGED once, and
  * a NewMedia event for GET EVENT STATUS NOTIFICATION.
+ *
+ * The monitor changes media through the backend (atapi_dev_ops): the
+ * tray moves, and a new medium is reported as QEMU's drives report it
+ * (NOT READY / medium not present once, then UNIT ATTENTION / medium may
+ * have changed once, and NewMedia); an eject request the guest locked
+ * out shows as EjectRequest in GET EVENT STATUS NOTIFICATION.  Read
+ * errors always fail the command (MEDIUM ERROR): QEMU applies no
+ * rerror policy to ATAPI either.
  */
 #include "qemu/osdep.h"
 #include "hw/ide/ide.h"
@@ -95,7 +103,7 @@ static bool atapi_needs_medium(uint8_t op)
 
 bool atapi_medium_present(const IDEState *s)
 {
-    return s->bs && !s->tray_open;
+    return s->blk && blk_is_inserted(s->blk) && !s->tray_open;
 }
 
 static uint32_t atapi_blocks(const IDEState *s)
@@ -186,15 +194,13 @@ static bool atapi_refill(IDEState *s)
     uint64_t blocks = ALIGN_UP(s->atapi_left, ATAPI_SECTOR_SIZE) /
                       ATAPI_SECTOR_SIZE;
     uint32_t n = MIN(blocks, IDE_BUF_SIZE / ATAPI_SECTOR_SIZE);
-    GError *err = NULL;
 
     /* A loaded state may claim a read in progress on an empty drive. */
     if (!atapi_medium_present(s)) {
         return false;
     }
-    if (!bdrv_pread(s->bs, (uint64_t)s->atapi_lba * ATAPI_SECTOR_SIZE,
-                    (uint64_t)n * ATAPI_SECTOR_SIZE, s->io_buffer, &err)) {
-        g_error_free(err);
+    if (blk_pread(s->blk, (uint64_t)s->atapi_lba * ATAPI_SECTOR_SIZE,
+                  (uint64_t)n * ATAPI_SECTOR_SIZE, s->io_buffer) < 0) {
         return false;
     }
     s->atapi_lba += n;
@@ -513,9 +519,11 @@ static void atapi_get_event_status(IDEState *s, uint8_t *buf)
     buf[3] = 1 << 4;                    /* supported: media */
     if (classes & (1 << 4)) {
         buf[2] = 4;                     /* media class */
-        buf[4] = s->event_new_media ? 2 : 0;    /* NewMedia / no change */
+        /* EjectRequest / NewMedia / no change */
+        buf[4] = s->event_eject_request ? 1 : s->event_new_media ? 2 : 0;
         buf[5] = (atapi_medium_present(s) ? 2 : 0) | (s->tray_open ? 1 : 0);
         s->event_new_media = false;
+        s->event_eject_request = false;
         len = 8;
     } else {
         buf[2] = 0x80;                  /* NEA: no requested class exists */
@@ -599,10 +607,14 @@ static void atapi_start_stop(IDEState *s)
             s->ascq = 2;
             return;
         }
-        s->tray_open = true;
+        if (!s->tray_open) {
+            s->tray_open = true;
+            blk_tray_moved(s->blk, true);
+        }
     } else if (loej && start && s->tray_open) {
         s->tray_open = false;
-        if (s->bs) {
+        blk_tray_moved(s->blk, false);
+        if (blk_is_inserted(s->blk)) {
             /* The medium is (maybe) another one now. */
             s->unit_attention = true;
             s->event_new_media = true;
@@ -675,6 +687,21 @@ void atapi_execute(IDEState *s)
         atapi_cmd_error(s, SENSE_UNIT_ATTENTION, ASC_MEDIUM_MAY_HAVE_CHANGED);
         return;
     }
+    /* After a change from the monitor: first the old medium is gone,
+     * then the new one has come (guests that do not poll events see the
+     * change this way). */
+    if (s->media_changed && !atapi_allowed_with_ua(op) &&
+        atapi_medium_present(s)) {
+        if (s->media_changed == 1) {
+            s->media_changed = 2;
+            atapi_cmd_error(s, SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+        } else {
+            s->media_changed = 0;
+            atapi_cmd_error(s, SENSE_UNIT_ATTENTION,
+                            ASC_MEDIUM_MAY_HAVE_CHANGED);
+        }
+        return;
+    }
     if (atapi_needs_medium(op) && !atapi_medium_present(s)) {
         atapi_not_ready(s);
         return;
@@ -692,3 +719,45 @@ void atapi_packet_cmd(IDEState *s)
     s->nsector = ATAPI_IREASON_COD;
     s->status = IDE_STAT_DRDY | IDE_STAT_DSC | IDE_STAT_DRQ;
 }
+
+/* ---- the backend's callbacks (monitor media commands) ------------------ */
+
+/* A medium came (@load: the tray closes on it) or the tray opened. */
+static void atapi_change_media_cb(void *opaque, bool load)
+{
+    IDEState *s = opaque;
+
+    s->tray_open = !load;
+    s->nb_sectors = blk_getlength(s->blk) / IDE_SECTOR_SIZE;
+    s->media_changed = 1;
+    s->event_new_media = true;
+    s->event_eject_request = false;
+}
+
+static void atapi_eject_request_cb(void *opaque, bool force)
+{
+    IDEState *s = opaque;
+
+    s->event_eject_request = true;
+    if (force) {
+        s->locked = false;
+    }
+}
+
+static bool atapi_is_tray_open(void *opaque)
+{
+    return ((IDEState *)opaque)->tray_open;
+}
+
+static bool atapi_is_medium_locked(void *opaque)
+{
+    return ((IDEState *)opaque)->locked;
+}
+
+const BlockDevOps atapi_dev_ops = {
+    .change_media_cb = atapi_change_media_cb,
+    .eject_request_cb = atapi_eject_request_cb,
+    .is_tray_open = atapi_is_tray_open,
+    .is_medium_locked = atapi_is_medium_locked,
+    .retry_cb = ide_retry_request,
+};

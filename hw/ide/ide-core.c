@@ -9,8 +9,11 @@
  * LBA48 capabilities), so guests and firmware see the same disk.
  *
  * Every command completes in the vCPU exit that started it (or, for DMA,
- * in the one that sets the bus master's start bit): the block layer's
- * synchronous calls are used, see docs/ide.md.  A request is checked
+ * in the one that sets the bus master's start bit): the backend's
+ * synchronous calls are used, see docs/ide.md.  A failed read, write or
+ * flush goes through the backend's error policy (rerror/werror): report
+ * (the command fails), ignore (it completes), or stop (the drive stays
+ * busy, the VM stops, and the request runs again on resume).  A request is checked
  * against the medium before any I/O: a bad LBA is IDNF, an unknown
  * command ABRT, and a PIO block never passes io_buffer.
  */
@@ -77,6 +80,8 @@ static void ide_clear_irq(IDEState *s)
 
 static void ide_transfer_stop(IDEState *s)
 {
+    s->retry_op = IDE_RETRY_NONE;
+    s->dma_staged = 0;
     s->xfer = IDE_XFER_NONE;
     s->data_pos = s->data_end = s->buf_fill = 0;
     s->dma_pending = false;
@@ -169,10 +174,23 @@ static void ide_guess_geometry(IDEState *s)
     s->cyls = MAX(MIN(cyls, 16383), 2);
 }
 
-bool ide_drive_attach(IDEBus *bus, int unit, IDEDriveKind kind,
-                      BlockDriverState *bs, const char *drive_id,
-                      bool read_only, GError **errp)
+static void ide_hd_resize_cb(void *opaque)
 {
+    IDEState *s = opaque;
+
+    /* IDENTIFY reports the new size; the geometry stays, as QEMU's. */
+    s->nb_sectors = blk_getlength(s->blk) / IDE_SECTOR_SIZE;
+}
+
+static const BlockDevOps ide_hd_dev_ops = {
+    .resize_cb = ide_hd_resize_cb,
+    .retry_cb = ide_retry_request,
+};
+
+bool ide_drive_attach(IDEBus *bus, int unit, IDEDriveKind kind,
+                      BlockBackend *blk, GError **errp)
+{
+    const char *drive_id = blk_name(blk);
     IDEState *s;
 
     if (!bus || unit < 0 || unit > 1) {
@@ -184,20 +202,23 @@ bool ide_drive_attach(IDEBus *bus, int unit, IDEDriveKind kind,
         error_setg(errp, "IDE unit %d is in use already", unit);
         return false;
     }
-    if (kind == IDE_KIND_HD && !bs) {
+    if (kind == IDE_KIND_HD && !blk_is_inserted(blk)) {
         error_setg(errp, "an IDE hard disk needs a drive with a medium");
         return false;
     }
-    s->nb_sectors = bs ? bdrv_getlength(bs) / IDE_SECTOR_SIZE : 0;
+    s->nb_sectors = blk_getlength(blk) / IDE_SECTOR_SIZE;
     if (kind == IDE_KIND_HD && s->nb_sectors >= LBA48_MAX_SECTORS) {
         error_setg(errp, "IDE disk '%s' is larger than 48-bit LBA reaches",
                    drive_id);
         return false;
     }
     s->kind = kind;
-    s->bs = bs;
+    s->blk = blk;
     s->drive_id = g_strdup(drive_id);
-    s->read_only = read_only || kind == IDE_KIND_CD;
+    s->read_only = blk_is_read_only(blk) || kind == IDE_KIND_CD;
+    blk_set_dev_ops(blk, kind == IDE_KIND_CD ? &atapi_dev_ops
+                                             : &ide_hd_dev_ops, s);
+    blk_iostatus_enable(blk);
     /* QEMU numbers every slot, filled or not: QM00001 is the primary
      * master, QM00004 the secondary slave. */
     snprintf(s->serial, sizeof(s->serial), "QM%05d",
@@ -412,30 +433,41 @@ void ide_pio_in(IDEState *s, uint32_t len, IDEXfer xfer)
     ide_set_irq(s);
 }
 
-static bool ide_read_blocks(IDEState *s, uint64_t lba, uint32_t n)
+/* 0 or a negative errno. */
+static int ide_read_blocks(IDEState *s, uint64_t lba, uint32_t n)
 {
-    GError *err = NULL;
-
-    if (!bdrv_pread(s->bs, lba * IDE_SECTOR_SIZE, (uint64_t)n *
-                    IDE_SECTOR_SIZE, s->io_buffer, &err)) {
-        g_error_free(err);
-        return false;
-    }
-    return true;
+    return blk_pread(s->blk, lba * IDE_SECTOR_SIZE,
+                     (uint64_t)n * IDE_SECTOR_SIZE, s->io_buffer);
 }
 
 /* Write io_buffer to the medium, with a flush when the cache is off. */
-static bool ide_write_blocks(IDEState *s, uint64_t lba, uint32_t n)
+static int ide_write_blocks(IDEState *s, uint64_t lba, uint32_t n)
 {
-    GError *err = NULL;
-    bool ok = bdrv_pwrite(s->bs, lba * IDE_SECTOR_SIZE,
-                          (uint64_t)n * IDE_SECTOR_SIZE, s->io_buffer, &err) &&
-              (s->wce || bdrv_flush(s->bs, &err));
+    int ret = blk_pwrite(s->blk, lba * IDE_SECTOR_SIZE,
+                         (uint64_t)n * IDE_SECTOR_SIZE, s->io_buffer);
 
-    if (!ok) {
-        g_error_free(err);
+    if (!ret && !s->wce) {
+        ret = blk_flush(s->blk);
     }
-    return ok;
+    return ret;
+}
+
+/*
+ * A request failed with @ret: apply the backend's policy.  For stop the
+ * drive stays busy with @op noted, to be run again when the VM resumes
+ * (ide_retry_request); the caller then just returns.
+ */
+static BlockErrorAction ide_handle_io_error(IDEState *s, int ret,
+                                            bool is_read, IDERetryOp op)
+{
+    BlockErrorAction action = blk_get_error_action(s->blk, is_read, -ret);
+
+    if (action == BLOCK_ERROR_ACTION_STOP) {
+        s->retry_op = op;
+        s->status = IDE_STAT_BSY | IDE_STAT_DRDY;
+    }
+    blk_error_action(s->blk, action, is_read, -ret);
+    return action;
 }
 
 static uint32_t ide_block_len(IDEState *s, bool multiple)
@@ -450,9 +482,18 @@ static void ide_pio_read_next(IDEState *s)
     uint32_t n = ide_block_len(s, s->command == WIN_MULTREAD ||
                                s->command == WIN_MULTREAD_EXT);
 
-    if (!ide_read_blocks(s, s->cur_lba, n)) {
-        ide_error(s, IDE_ERR_UNC | IDE_ERR_ABRT);
-        return;
+    int ret = ide_read_blocks(s, s->cur_lba, n);
+
+    if (ret < 0) {
+        switch (ide_handle_io_error(s, ret, true, IDE_RETRY_PIO_READ)) {
+        case BLOCK_ERROR_ACTION_STOP:
+            return;
+        case BLOCK_ERROR_ACTION_REPORT:
+            ide_error(s, IDE_ERR_UNC | IDE_ERR_ABRT);
+            return;
+        default:
+            break;                      /* ignore: the data is whatever */
+        }
     }
     s->block_sectors = n;
     ide_set_sector(s, s->cur_lba + n);
@@ -488,9 +529,18 @@ static void ide_read_done_block(IDEState *s)
 
 static void ide_write_done_block(IDEState *s)
 {
-    if (!ide_write_blocks(s, s->cur_lba, s->block_sectors)) {
-        ide_error(s, IDE_ERR_ABRT);
-        return;
+    int ret = ide_write_blocks(s, s->cur_lba, s->block_sectors);
+
+    if (ret < 0) {
+        switch (ide_handle_io_error(s, ret, false, IDE_RETRY_PIO_WRITE)) {
+        case BLOCK_ERROR_ACTION_STOP:
+            return;
+        case BLOCK_ERROR_ACTION_REPORT:
+            ide_error(s, IDE_ERR_ABRT);
+            return;
+        default:
+            break;
+        }
     }
     ide_set_sector(s, s->cur_lba + s->block_sectors);
     s->cur_lba += s->block_sectors;
@@ -590,6 +640,24 @@ static void ide_dma_finish(IDEState *s, IDEDMAResult res)
 }
 
 /* Move the whole request through io_buffer, 128 sectors at a time. */
+/* A chunk's I/O failed: stop (retry_op is set, the transfer resumes
+ * later), report (the bus master's error and ABRT) or ignore (carry on). */
+static IDEDMAResult ide_dma_io_error(IDEState *s, int ret)
+{
+    switch (ide_handle_io_error(s, ret, !s->dma_to_disk, IDE_RETRY_DMA)) {
+    case BLOCK_ERROR_ACTION_IGNORE:
+        return IDE_DMA_OK;
+    default:
+        return IDE_DMA_ERROR;
+    }
+}
+
+/*
+ * Move the request through io_buffer, 128 sectors at a time.  A write's
+ * chunk, once taken from guest memory, stays staged in io_buffer until
+ * it is on the medium, so a retry after a stop does not take the PRD
+ * table's bytes twice.
+ */
 static IDEDMAResult ide_dma_sectors(IDEState *s)
 {
     const IDEBusOps *ops = s->bus->ops;
@@ -598,16 +666,28 @@ static IDEDMAResult ide_dma_sectors(IDEState *s)
         uint32_t n = MIN(s->sectors_left, IDE_BUF_SIZE / IDE_SECTOR_SIZE);
         uint32_t len = n * IDE_SECTOR_SIZE;
         IDEDMAResult res;
+        int ret;
 
-        if (!s->dma_to_disk && !ide_read_blocks(s, s->cur_lba, n)) {
-            return IDE_DMA_ERROR;
+        if (!s->dma_to_disk) {
+            ret = ide_read_blocks(s, s->cur_lba, n);
+            if (ret < 0 && (res = ide_dma_io_error(s, ret)) != IDE_DMA_OK) {
+                return res;
+            }
         }
-        res = ops->dma_rw(s->bus->opaque, s->io_buffer, len, !s->dma_to_disk);
-        if (res != IDE_DMA_OK) {
-            return res;
+        if (!s->dma_staged) {
+            res = ops->dma_rw(s->bus->opaque, s->io_buffer, len,
+                              !s->dma_to_disk);
+            if (res != IDE_DMA_OK) {
+                return res;
+            }
+            s->dma_staged = s->dma_to_disk ? n : 0;
         }
-        if (s->dma_to_disk && !ide_write_blocks(s, s->cur_lba, n)) {
-            return IDE_DMA_ERROR;
+        if (s->dma_to_disk) {
+            ret = ide_write_blocks(s, s->cur_lba, s->dma_staged);
+            if (ret < 0 && (res = ide_dma_io_error(s, ret)) != IDE_DMA_OK) {
+                return res;
+            }
+            s->dma_staged = 0;
         }
         ide_set_sector(s, s->cur_lba + n);
         s->cur_lba += n;
@@ -618,12 +698,18 @@ static IDEDMAResult ide_dma_sectors(IDEState *s)
 
 void ide_dma_run(IDEState *s)
 {
+    IDEDMAResult res;
+
     s->dma_pending = false;
     if (s->kind == IDE_KIND_CD) {
         atapi_dma_run(s);
         return;
     }
-    ide_dma_finish(s, ide_dma_sectors(s));
+    res = ide_dma_sectors(s);
+    if (s->retry_op != IDE_RETRY_NONE) {
+        return;         /* busy, the bus master active, until the retry */
+    }
+    ide_dma_finish(s, res);
 }
 
 void ide_bus_dma_kick(IDEBus *bus)
@@ -701,14 +787,49 @@ static void ide_cmd_rw(IDEState *s, uint8_t cmd)
 
 static void ide_cmd_flush(IDEState *s)
 {
-    GError *err = NULL;
+    int ret = s->read_only ? 0 : blk_flush(s->blk);
 
-    if (s->bs && !s->read_only && !bdrv_flush(s->bs, &err)) {
-        g_error_free(err);
-        ide_error(s, IDE_ERR_ABRT);
-        return;
+    if (ret < 0) {
+        switch (ide_handle_io_error(s, ret, false, IDE_RETRY_FLUSH)) {
+        case BLOCK_ERROR_ACTION_STOP:
+            return;
+        case BLOCK_ERROR_ACTION_REPORT:
+            ide_error(s, IDE_ERR_ABRT);
+            return;
+        default:
+            break;
+        }
     }
     ide_cmd_done(s);
+}
+
+/*
+ * The VM resumed after an I/O error stopped it: run the failed request
+ * again from where it stopped (QEMU's ide_restart_bh).  A reset while
+ * stopped cleared retry_op, and then there is nothing to do.
+ */
+void ide_retry_request(void *opaque)
+{
+    IDEState *s = opaque;
+    IDERetryOp op = s->retry_op;
+
+    s->retry_op = IDE_RETRY_NONE;
+    switch (op) {
+    case IDE_RETRY_PIO_READ:
+        ide_pio_read_next(s);
+        break;
+    case IDE_RETRY_PIO_WRITE:
+        ide_write_done_block(s);
+        break;
+    case IDE_RETRY_DMA:
+        ide_dma_run(s);
+        break;
+    case IDE_RETRY_FLUSH:
+        ide_cmd_flush(s);
+        break;
+    default:
+        break;
+    }
 }
 
 static void ide_cmd_verify(IDEState *s)
@@ -1050,6 +1171,8 @@ void ide_bus_post_load(IDEBus *bus)
         if (s->data_end > IDE_BUF_SIZE || s->data_pos > s->data_end ||
             s->buf_fill > IDE_BUF_SIZE || s->xfer > IDE_XFER_ATAPI_IN ||
             s->block_sectors > IDE_BUF_SIZE / IDE_SECTOR_SIZE ||
+            s->dma_staged > IDE_BUF_SIZE / IDE_SECTOR_SIZE ||
+            s->retry_op > IDE_RETRY_FLUSH ||
             s->kind == IDE_KIND_NONE) {
             ide_transfer_stop(s);
         }
@@ -1095,6 +1218,8 @@ const VMStateDescription vmstate_ide_drive = {
         VMSTATE_UINT32(data_pos, IDEState),
         VMSTATE_UINT32(data_end, IDEState),
         VMSTATE_UINT32(buf_fill, IDEState),
+        VMSTATE_UINT8(retry_op, IDEState),
+        VMSTATE_UINT32(dma_staged, IDEState),
         VMSTATE_BUFFER(io_buffer, IDEState),
         VMSTATE_UINT8_ARRAY(packet, IDEState, 12),
         VMSTATE_UINT8(sense_key, IDEState),
@@ -1103,7 +1228,9 @@ const VMStateDescription vmstate_ide_drive = {
         VMSTATE_BOOL(tray_open, IDEState),
         VMSTATE_BOOL(locked, IDEState),
         VMSTATE_BOOL(unit_attention, IDEState),
+        VMSTATE_UINT8(media_changed, IDEState),
         VMSTATE_BOOL(event_new_media, IDEState),
+        VMSTATE_BOOL(event_eject_request, IDEState),
         VMSTATE_BOOL(atapi_dma, IDEState),
         VMSTATE_BOOL(atapi_reading, IDEState),
         VMSTATE_UINT32(atapi_left, IDEState),

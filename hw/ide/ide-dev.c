@@ -6,9 +6,12 @@
  *
  * The device types carry no guest state of their own: the drive's
  * registers live in the controller's channel (hw/ide/ide-core.c), whose
- * state table covers them.  Properties follow QEMU: drive (a -drive id),
- * bus ("ide.0" or "ide.1"; default: the first channel with a free unit),
- * unit (0 master, 1 slave; default: the first free one).
+ * state table covers them.  Properties follow QEMU: drive (a -drive id,
+ * or a node name: the device then gets an anonymous backend), bus
+ * ("ide.0" or "ide.1"; default: the first channel with a free unit),
+ * unit (0 master, 1 slave; default: the first free one), werror and
+ * rerror (override the drive's policy).  An ide-cd without a drive gets
+ * an empty anonymous backend, so media can be inserted by id later.
  */
 #include "qemu/osdep.h"
 #include "hw/ide/ide.h"
@@ -25,6 +28,7 @@ typedef struct IDEDevice {
     char *bus;
     int32_t unit;
     int32_t bootindex;
+    char *werror, *rerror;
 } IDEDevice;
 
 static bool ide_dev_parse_bus(const char *name, int *bus, GError **errp)
@@ -75,54 +79,79 @@ static bool ide_dev_find_slot(int *bus, int *unit, GError **errp)
     return false;
 }
 
-static DriveInfo *ide_dev_claim_drive(IDEDevice *d, GError **errp)
+/* werror=/rerror= on the device override the drive's ("auto": keep). */
+static bool ide_dev_apply_on_error(IDEDevice *d, BlockBackend *blk,
+                                   GError **errp)
 {
-    DriveInfo *di;
+    BlockdevOnError r = blk_get_on_error(blk, true);
+    BlockdevOnError w = blk_get_on_error(blk, false);
+    BlockdevOnError v;
 
-    if (!d->drive) {
+    if (d->rerror && strcmp(d->rerror, "auto")) {
+        if (!blk_parse_on_error(d->rerror, true, &v, errp)) {
+            return false;
+        }
+        r = v;
+    }
+    if (d->werror && strcmp(d->werror, "auto")) {
+        if (!blk_parse_on_error(d->werror, false, &v, errp)) {
+            return false;
+        }
+        w = v;
+    }
+    blk_set_on_error(blk, r, w);
+    return true;
+}
+
+/* The backend: the drive= one, or for a CD-ROM without one a new empty
+ * anonymous backend (*made set: the caller deletes it on failure). */
+static BlockBackend *ide_dev_backend(IDEDevice *d, IDEDriveKind kind,
+                                     bool *made, GError **errp)
+{
+    BlockBackend *blk;
+
+    *made = false;
+    if (d->drive) {
+        blk = blockdev_backend_for_device(d->drive, errp);
+        /* A node named by drive= got a new anonymous backend. */
+        *made = blk && !*blk_name(blk);
+        return blk;
+    }
+    if (kind == IDE_KIND_HD) {
+        error_setg(errp, "ide-hd: drive property not set");
         return NULL;
     }
-    di = drive_find_by_id(d->drive);
-    if (!di) {
-        error_setg(errp, "Property 'drive': drive '%s' not found", d->drive);
-        return NULL;
-    }
-    if (di->claimed) {
-        error_setg(errp, "Drive '%s' is already in use by another device",
-                   d->drive);
-        return NULL;
-    }
-    return di;
+    blk = blk_new(NULL);
+    blk_set_open_flags(blk, 0);         /* media open read-only */
+    *made = true;
+    return blk;
 }
 
 static bool ide_dev_realize_kind(IDEDevice *d, IDEDriveKind kind,
                                  GError **errp)
 {
     int bus, unit = d->unit;
-    DriveInfo *di = ide_dev_claim_drive(d, errp);
+    bool made;
+    BlockBackend *blk;
 
-    if (d->drive && !di) {
-        return false;
-    }
-    if (kind == IDE_KIND_HD && !di) {
-        error_setg(errp, "ide-hd: drive property not set");
-        return false;
-    }
     if (unit > 1) {
         error_setg(errp, "unit %d is not 0 or 1", unit);
         return false;
     }
-    if (!ide_dev_parse_bus(d->bus, &bus, errp) ||
-        !ide_dev_find_slot(&bus, &unit, errp) ||
-        !ide_drive_attach(piix_ide_get_bus(bus), unit, kind,
-                          di ? di->bs : NULL, di ? di->id : "",
-                          di ? di->read_only : true, errp)) {
+    blk = ide_dev_backend(d, kind, &made, errp);
+    if (!blk) {
         return false;
     }
-    if (di) {
-        di->claimed = true;
-        di->qdev_id = g_strdup(DEVICE(d)->id);
+    if (!ide_dev_apply_on_error(d, blk, errp) ||
+        !ide_dev_parse_bus(d->bus, &bus, errp) ||
+        !ide_dev_find_slot(&bus, &unit, errp) ||
+        !ide_drive_attach(piix_ide_get_bus(bus), unit, kind, blk, errp)) {
+        if (made) {
+            blk_delete(blk);
+        }
+        return false;
     }
+    blk_attach_dev(blk, DEVICE(d), NULL);
     if (d->bootindex >= 0) {
         /* The path SeaBIOS matches for a PIIX IDE drive (channel, unit). */
         g_autofree char *path = g_strdup_printf(
@@ -151,6 +180,10 @@ static const Property ide_dev_props[] = {
                 "0 (master) or 1 (slave); -1: the first free one"),
     DEFINE_PROP("bootindex", IDEDevice, bootindex, PROP_INT32, "-1",
                 "boot order for the firmware (lower first); -1: none"),
+    DEFINE_PROP("werror", IDEDevice, werror, PROP_STRING, "auto",
+                "write errors: auto, report, ignore, enospc, stop"),
+    DEFINE_PROP("rerror", IDEDevice, rerror, PROP_STRING, "auto",
+                "read errors: auto, report, ignore, stop"),
     DEFINE_PROP_END_OF_LIST(),
 };
 
@@ -189,11 +222,11 @@ static bool ide_attach_if_ide_drives(GError **errp)
         }
         if (!ide_drive_attach(piix_ide_get_bus(di->bus), di->unit,
                               di->is_cdrom ? IDE_KIND_CD : IDE_KIND_HD,
-                              di->bs, di->id, di->read_only, errp)) {
+                              di->blk, errp)) {
             g_prefix_error(errp, "drive '%s': ", di->id);
             return false;
         }
-        di->claimed = true;
+        blk_attach_dev(di->blk, NULL, NULL);
     }
     return true;
 }

@@ -28,8 +28,37 @@ static inline bool ranges_overlap(uint64_t a, uint64_t alen,
                                   uint64_t b, uint64_t blen)
 { return alen && blen && a < b + blen && b < a + alen; }
 
+/*
+ * The keys a driver takes in an options dictionary (bdrv_open_options),
+ * on top of the generic ones.  Child keys are opened (or looked up) by the
+ * generic layer before the driver's open: BOPT_CHILD_FILE becomes
+ * bs->file, BOPT_CHILD_BACKING bs->backing.  Other keys reach the
+ * driver's open_options() as they were given (checked for type only).
+ */
+typedef enum BlockOptionType {
+    BOPT_STRING,
+    BOPT_BOOL,
+    BOPT_INT,
+    BOPT_ANY,               /* the driver checks it (lists, dicts) */
+    BOPT_CHILD_FILE,
+    BOPT_CHILD_BACKING,
+} BlockOptionType;
+
+typedef struct BlockOptionDesc {
+    const char *name;
+    BlockOptionType type;
+    bool required;
+} BlockOptionDesc;
+
 struct BlockDriver {
     const char *format_name;
+    /* Keys for bdrv_open_options, NULL-name terminated (NULL: none). */
+    const BlockOptionDesc *options;
+    /* Open from an options dictionary (drivers whose keys are more than
+     * a file name); without it, open() is called with the file name
+     * ("filename" key for protocols, the file child's for formats). */
+    bool (*open_options)(BlockDriverState *bs, QDict *opts, int flags,
+                         GError **errp);
     size_t instance_size;
     bool is_protocol;           /* opened on a host path, not on a child */
     /* Content probe: score 0 (no) .. 100 (certain). */
@@ -79,6 +108,9 @@ struct BlockDriver {
 
 struct BlockDriverState {
     const BlockDriver *drv;
+    char *node_name;                /* user-given or "#blockN" */
+    uint8_t detect_zeroes;          /* 0 off, 1 on, 2 unmap (as opened) */
+    bool discard_unmap;             /* discard=unmap|on */
     void *opaque;                   /* drv->instance_size bytes */
     char *filename;
     int flags;
@@ -101,8 +133,19 @@ struct BlockDriverState {
 extern const BlockDriver bdrv_file_driver;
 extern const BlockDriver bdrv_raw_driver;
 extern const BlockDriver bdrv_qcow2_driver;
+extern const BlockDriver bdrv_blkdebug_driver;
 
 const BlockDriver *bdrv_find_format(const char *name);
+/* A new node of @drv, not opened yet (one reference, an automatic name). */
+BlockDriverState *bdrv_new(const BlockDriver *drv, const char *filename,
+                           int flags);
+
+/* Typed reads of an options dictionary for drivers' open_options (values
+ * may be JSON typed or keyval strings); @prefix names the dict in errors. */
+bool bdrv_opt_get_bool(QDict *opts, const char *key, bool def, bool *out,
+                       const char *prefix, GError **errp);
+bool bdrv_opt_get_int(QDict *opts, const char *key, int64_t def,
+                      int64_t *out, const char *prefix, GError **errp);
 
 /* Open a protocol node for @filename under a format node. */
 BlockDriverState *bdrv_open_file(const char *filename, int flags,

@@ -60,6 +60,44 @@ BlockDriverState *bdrv_open(const char *filename, const char *format,
                             int flags, GError **errp);
 void bdrv_unref(BlockDriverState *bs);
 
+/*
+ * Open a node graph from an options dictionary: what -blockdev and QMP
+ * blockdev-add give (QEMU's BlockdevOptions).  Generic keys: driver,
+ * node-name, read-only, auto-read-only, cache.direct, cache.no-flush,
+ * discard, detect-zeroes; every driver adds its own (BlockDriver.options).
+ * A child ("file", "backing", "image") is a node-name string, a nested
+ * dictionary opened the same way, or (backing only) null.  Values may be
+ * JSON typed or strings (dotted -blockdev keys).  Errors use QEMU's QMP
+ * texts, with the full dotted path of the key.  The new node is named
+ * (node-name or an automatic "#blockN") and holds one reference for its
+ * creator.
+ */
+typedef struct QDict QDict;
+BlockDriverState *bdrv_open_options(QDict *opts, GError **errp);
+
+/* Nodes by name, and all nodes (in creation order; do not modify). */
+BlockDriverState *bdrv_find_node(const char *node_name);
+GPtrArray *bdrv_all_nodes(void);
+const char *bdrv_node_name(BlockDriverState *bs);
+void bdrv_ref(BlockDriverState *bs);
+/* References held on @bs (a user, a parent, the monitor). */
+int bdrv_refcnt(BlockDriverState *bs);
+int bdrv_open_flags(BlockDriverState *bs);
+/* detect-zeroes and discard as opened ("off", "on", "unmap"; "ignore") */
+const char *bdrv_detect_zeroes_name(BlockDriverState *bs);
+
+/*
+ * I/O errors carry the errno that caused them: drivers report with
+ * bdrv_error_setg_errno (domain BDRV_ERRNO_ERROR, code = errno), and
+ * bdrv_error_errno() gives it back (EIO for any other error), which the
+ * device-facing layer (block-backend) needs for werror=enospc.
+ */
+#define BDRV_ERRNO_ERROR bdrv_errno_error_quark()
+GQuark bdrv_errno_error_quark(void);
+#define bdrv_error_setg_errno(errp, err, ...) \
+    g_set_error((errp), BDRV_ERRNO_ERROR, (err), __VA_ARGS__)
+int bdrv_error_errno(const GError *err);
+
 /* Create an image.  @opts maps option names (cluster_size, backing_file,
  * backing_fmt, compat, compression_type, ...) to strings. */
 bool bdrv_create(const char *format, const char *filename, uint64_t size,

@@ -1,14 +1,21 @@
 /*
- * Drives: -drive / -hda..-hdd / -cdrom as QEMU spells them.  A drive is a
- * block node (or none: an empty CD-ROM) plus where the machine should
- * attach it (if=ide with bus/unit) or an id for -device ... ,drive=ID
- * (if=none).  Opened before the machine is built (system/main.c).
+ * Drives and nodes from the command line and the monitor.
+ *
+ * -drive / -hda..-hdd / -cdrom as QEMU spells them: a drive is a named
+ * BlockBackend (its id) holding a root node (or none: an empty CD-ROM),
+ * plus where the machine should attach it (if=ide with bus/unit) or an
+ * id for -device ...,drive=ID (if=none).  -blockdev and QMP blockdev-add
+ * open node graphs the monitor owns until blockdev-del; a device can use
+ * a node directly (-device ide-hd,drive=NODE-NAME) through an anonymous
+ * backend.  All of it is opened before the machine is built
+ * (system/main.c).
  */
 #ifndef SYSTEM_BLOCKDEV_H
 #define SYSTEM_BLOCKDEV_H
 
 #include "qemu/osdep.h"
 #include "block/block.h"
+#include "block/block-backend.h"
 
 typedef enum BlockInterfaceType {
     IF_NONE,
@@ -24,12 +31,27 @@ typedef struct DriveInfo {
     char *filename;             /* NULL: no medium */
     char *format;
     int open_flags;
-    BlockDriverState *bs;       /* NULL: no medium */
-    bool claimed;               /* a device model uses it */
-    char *qdev_id;              /* the -device id= of that model, or NULL */
+    BlockBackend *blk;          /* named @id; its root is NULL: no medium */
 } DriveInfo;
 
 #define IDE_MAX_DRIVES 4        /* two channels, two units each */
+
+/* -blockdev: dotted keys or a JSON object; the node is monitor-owned. */
+bool blockdev_new(const char *spec, GError **errp);
+/* QMP blockdev-add: the same, from the arguments dictionary. */
+bool blockdev_add(QDict *opts, GError **errp);
+/* QMP blockdev-del: only monitor-owned nodes that nothing else uses. */
+bool blockdev_del(const char *node_name, GError **errp);
+/* Parse -blockdev text (dotted keys, or JSON when it starts with '{')
+ * into a dictionary; numbered keys (inject-error.0.event) become lists. */
+QDict *blockdev_parse_spec(const char *spec, GError **errp);
+
+/*
+ * The backend a device's drive= property names: a drive id (its
+ * backend), else a node name (a new anonymous backend holding it).
+ * Fails when the drive is missing or the backend already has a device.
+ */
+BlockBackend *blockdev_backend_for_device(const char *ref, GError **errp);
 
 /* Parse one -drive option string and open its image. */
 DriveInfo *drive_new(const char *opts, GError **errp);

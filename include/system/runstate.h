@@ -34,6 +34,9 @@ void qemu_system_reset_request(ShutdownCause cause);
 void qemu_system_shutdown_request(ShutdownCause cause);
 /* ACPI power button (SHUTDOWN with POWERDOWN event first). */
 void qemu_system_powerdown_request(void);
+/* Stop the VM in @state once the main loop sees it: for code that runs
+ * where vm_stop() cannot (a vCPU thread; a disk error, state io-error). */
+void qemu_system_vmstop_request(RunState state);
 /* End the process with @status once the main loop sees it (isa-debug-exit). */
 void qemu_system_exit_request(int status);
 

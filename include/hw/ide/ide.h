@@ -17,7 +17,7 @@
 #define HW_IDE_IDE_H
 
 #include "qemu/osdep.h"
-#include "block/block.h"
+#include "block/block-backend.h"
 #include "migration/vmstate.h"
 
 #define IDE_SECTOR_SIZE     512
@@ -75,13 +75,22 @@ typedef enum IDEDMAResult {
     IDE_DMA_ERROR,          /* a PRD or a buffer outside RAM, a bad table */
 } IDEDMAResult;
 
+/* The request an I/O error stopped, to run again on resume. */
+typedef enum IDERetryOp {
+    IDE_RETRY_NONE,
+    IDE_RETRY_PIO_READ,
+    IDE_RETRY_PIO_WRITE,
+    IDE_RETRY_DMA,
+    IDE_RETRY_FLUSH,
+} IDERetryOp;
+
 typedef struct IDEBus IDEBus;
 
 typedef struct IDEState {
     IDEBus *bus;
     /* configuration (from the drive, not guest state) */
     IDEDriveKind kind;
-    BlockDriverState *bs;       /* NULL: no medium */
+    BlockBackend *blk;          /* NULL: no drive; its root: the medium */
     char *drive_id;
     bool read_only;
     uint64_t nb_sectors;        /* 512-byte sectors of the medium */
@@ -107,6 +116,9 @@ typedef struct IDEState {
     uint32_t sectors_left;      /* ATA: sectors still to transfer */
     uint32_t block_sectors;     /* ATA: sectors in the current PIO block */
     uint32_t data_pos, data_end, buf_fill;
+    uint8_t retry_op;           /* IDERetryOp: stopped on an I/O error */
+    uint32_t dma_staged;        /* DMA write: sectors in io_buffer, not
+                                 * yet on the medium (a retry writes them) */
     uint8_t io_buffer[IDE_BUF_SIZE];
 
     /* ATAPI */
@@ -114,7 +126,12 @@ typedef struct IDEState {
     uint8_t sense_key, asc, ascq;
     bool tray_open, locked;
     bool unit_attention;        /* media changed, not yet reported */
+    /* A monitor command changed the medium: the next command gets NOT
+     * READY / medium not present (1), the one after UNIT ATTENTION (2),
+     * so guests see the old medium go and the new one come (QEMU). */
+    uint8_t media_changed;
     bool event_new_media;       /* GET EVENT STATUS NOTIFICATION pending */
+    bool event_eject_request;   /* the monitor asked for the medium */
     bool atapi_dma;
     bool atapi_reading;         /* data-in comes from the medium */
     uint32_t atapi_left;        /* bytes of data-in still to send */
@@ -146,11 +163,11 @@ struct IDEBus {
 
 void ide_bus_init(IDEBus *bus, int index, const IDEBusOps *ops,
                   void *opaque);
-/* Attach a drive; @bs NULL makes an empty CD-ROM.  Fails on a bad
- * combination (a hard disk needs a medium, it must fit 48-bit LBA). */
+/* Attach a drive to the backend @blk (whose root may be absent: an
+ * empty CD-ROM); the drive registers its callbacks with it.  Fails on a
+ * bad combination (a hard disk needs a medium, it must fit 48-bit LBA). */
 bool ide_drive_attach(IDEBus *bus, int unit, IDEDriveKind kind,
-                      BlockDriverState *bs, const char *drive_id,
-                      bool read_only, GError **errp);
+                      BlockBackend *blk, GError **errp);
 void ide_bus_reset(IDEBus *bus);
 uint32_t ide_ioport_read(IDEBus *bus, uint32_t reg, unsigned size);
 void ide_ioport_write(IDEBus *bus, uint32_t reg, uint32_t val,
@@ -183,6 +200,10 @@ void atapi_pio_next(IDEState *s);         /* one data-in chunk is done */
 void atapi_dma_run(IDEState *s);
 void atapi_reset(IDEState *s);
 bool atapi_medium_present(const IDEState *s);
+/* BlockDevOps of a CD-ROM drive (atapi.c). */
+extern const BlockDevOps atapi_dev_ops;
+/* Retry the request an I/O error stopped (ide-core.c). */
+void ide_retry_request(void *opaque);
 
 /* ---- PIIX3 IDE (hw/ide/piix-ide.c) ----------------------------------- */
 

@@ -1,0 +1,616 @@
+/*
+ * BlockBackend: the layer between a device model and its root node.
+ * See include/block/block-backend.h and docs/block.md ("Backends").
+ */
+#include "qemu/osdep.h"
+#include "block/block-backend.h"
+#include "block/block-int.h"
+#include "hw/qdev.h"
+#include "qapi/qapi-events.h"
+#include "system/main-loop.h"
+#include "system/runstate.h"
+
+#include <time.h>
+
+struct BlockBackend {
+    char *name;                     /* "" when anonymous */
+    BlockDriverState *root;
+    int open_flags;                 /* for the next medium ("retain") */
+
+    bool attached;                  /* a device model uses it */
+    DeviceState *dev;               /* that device (NULL: machine-made) */
+    const BlockDevOps *dev_ops;
+    void *dev_opaque;
+
+    BlockdevOnError on_read_error, on_write_error;
+    bool iostatus_enabled;
+    BlockDeviceIoStatus iostatus;
+    bool retry_pending;             /* stopped on an error; retry on resume */
+
+    BlockAcctStats stats;           /* atomics */
+};
+
+static GPtrArray *backends;
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+GPtrArray *blk_list(void)
+{
+    if (!backends) {
+        backends = g_ptr_array_new();
+    }
+    return backends;
+}
+
+/* ---- resuming after an error stop ------------------------------------ */
+
+static void blk_retry_all(void *opaque)
+{
+    GPtrArray *l = blk_list();
+
+    /* Only while running: a 'stop' right after 'cont' keeps them. */
+    if (!runstate_is_running()) {
+        return;
+    }
+    for (unsigned i = 0; i < l->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(l, i);
+        if (blk->retry_pending) {
+            blk->retry_pending = false;
+            if (blk->dev_ops && blk->dev_ops->retry_cb) {
+                blk->dev_ops->retry_cb(blk->dev_opaque);
+            }
+        }
+    }
+}
+
+static void blk_on_system_event(SystemEvent ev, ShutdownCause cause,
+                                void *opaque)
+{
+    /* After the RESUME event and the 'cont' reply, as QEMU's restart
+     * bottom half runs. */
+    if (ev == SYSTEM_EVENT_RESUME) {
+        main_loop_call(blk_retry_all, NULL);
+    }
+}
+
+BlockBackend *blk_new(const char *name)
+{
+    static bool hooked;
+    BlockBackend *blk = g_new0(BlockBackend, 1);
+
+    if (!hooked) {
+        system_event_add_hook(blk_on_system_event, NULL);
+        hooked = true;
+    }
+    blk->name = g_strdup(name ? name : "");
+    blk->open_flags = BDRV_O_RDWR;
+    blk->on_read_error = BLOCKDEV_ON_ERROR_REPORT;
+    blk->on_write_error = BLOCKDEV_ON_ERROR_ENOSPC;
+    blk->iostatus = BLOCK_DEVICE_IO_STATUS_OK;
+    g_ptr_array_add(blk_list(), blk);
+    return blk;
+}
+
+void blk_delete(BlockBackend *blk)
+{
+    if (!blk) {
+        return;
+    }
+    g_assert(!blk->attached);
+    blk_remove_bs(blk);
+    g_ptr_array_remove(blk_list(), blk);
+    g_free(blk->name);
+    g_free(blk);
+}
+
+const char *blk_name(const BlockBackend *blk)
+{
+    return blk->name;
+}
+
+BlockBackend *blk_by_name(const char *name)
+{
+    GPtrArray *l = blk_list();
+
+    for (unsigned i = 0; name && *name && i < l->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(l, i);
+        if (!strcmp(blk->name, name)) {
+            return blk;
+        }
+    }
+    return NULL;
+}
+
+BlockBackend *blk_by_dev_id(const char *id)
+{
+    GPtrArray *l = blk_list();
+
+    for (unsigned i = 0; i < l->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(l, i);
+        if (blk->dev && ((blk->dev->id && !strcmp(blk->dev->id, id)) ||
+                         (blk->dev->path && !strcmp(blk->dev->path, id)))) {
+            return blk;
+        }
+    }
+    return NULL;
+}
+
+/* ---- the medium ------------------------------------------------------ */
+
+void blk_insert_bs(BlockBackend *blk, BlockDriverState *bs)
+{
+    g_assert(!blk->root);
+    bdrv_ref(bs);
+    blk->root = bs;
+    blk->open_flags = bdrv_open_flags(bs);
+}
+
+void blk_remove_bs(BlockBackend *blk)
+{
+    BlockDriverState *bs = blk->root;
+
+    if (!bs) {
+        return;
+    }
+    blk->root = NULL;
+    /* Nothing reaches a medium that left: finish what is in flight. */
+    while (bdrv_aio_in_flight(bs)) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    bdrv_unref(bs);
+}
+
+BlockDriverState *blk_bs(BlockBackend *blk)
+{
+    return blk->root;
+}
+
+bool blk_is_inserted(BlockBackend *blk)
+{
+    return blk->root != NULL;
+}
+
+bool blk_is_available(BlockBackend *blk)
+{
+    return blk->root && !blk_dev_is_tray_open(blk);
+}
+
+bool blk_is_read_only(BlockBackend *blk)
+{
+    return blk->root ? bdrv_is_read_only(blk->root)
+                     : !(blk->open_flags & BDRV_O_RDWR);
+}
+
+uint64_t blk_getlength(BlockBackend *blk)
+{
+    return blk->root ? bdrv_getlength(blk->root) : 0;
+}
+
+void blk_set_open_flags(BlockBackend *blk, int flags)
+{
+    blk->open_flags = flags;
+}
+
+int blk_get_open_flags(BlockBackend *blk)
+{
+    return blk->root ? bdrv_open_flags(blk->root) : blk->open_flags;
+}
+
+bool blk_truncate(BlockBackend *blk, uint64_t size, GError **errp)
+{
+    if (!blk->root) {
+        error_setg(errp, "Device '%s' has no medium", blk->name);
+        return false;
+    }
+    if (!bdrv_truncate(blk->root, size, errp)) {
+        return false;
+    }
+    if (blk->dev_ops && blk->dev_ops->resize_cb) {
+        blk->dev_ops->resize_cb(blk->dev_opaque);
+    }
+    return true;
+}
+
+/* ---- the device ------------------------------------------------------ */
+
+bool blk_attach_dev(BlockBackend *blk, DeviceState *dev, GError **errp)
+{
+    if (blk->attached) {
+        error_setg(errp, "Drive '%s' is already in use by another device",
+                   blk->name);
+        return false;
+    }
+    blk->attached = true;
+    blk->dev = dev;
+    return true;
+}
+
+bool blk_is_attached(BlockBackend *blk)
+{
+    return blk->attached;
+}
+
+void blk_detach_dev(BlockBackend *blk)
+{
+    blk->attached = false;
+    blk->dev = NULL;
+    blk->dev_ops = NULL;
+    blk->dev_opaque = NULL;
+    blk->iostatus_enabled = false;
+    blk->retry_pending = false;
+}
+
+DeviceState *blk_get_attached_dev(BlockBackend *blk)
+{
+    return blk->dev;
+}
+
+const char *blk_get_attached_dev_id(BlockBackend *blk)
+{
+    if (!blk->dev) {
+        return "";
+    }
+    return blk->dev->id ? blk->dev->id : blk->dev->path ? blk->dev->path : "";
+}
+
+void blk_set_dev_ops(BlockBackend *blk, const BlockDevOps *ops, void *opaque)
+{
+    blk->dev_ops = ops;
+    blk->dev_opaque = opaque;
+}
+
+bool blk_dev_has_removable_media(BlockBackend *blk)
+{
+    return !blk->attached || (blk->dev_ops && blk->dev_ops->change_media_cb);
+}
+
+bool blk_dev_has_tray(BlockBackend *blk)
+{
+    return blk->dev_ops && blk->dev_ops->is_tray_open;
+}
+
+bool blk_dev_is_tray_open(BlockBackend *blk)
+{
+    return blk_dev_has_tray(blk) && blk->dev_ops->is_tray_open(blk->dev_opaque);
+}
+
+bool blk_dev_is_medium_locked(BlockBackend *blk)
+{
+    return blk->dev_ops && blk->dev_ops->is_medium_locked &&
+           blk->dev_ops->is_medium_locked(blk->dev_opaque);
+}
+
+void blk_dev_eject_request(BlockBackend *blk, bool force)
+{
+    if (blk->dev_ops && blk->dev_ops->eject_request_cb) {
+        blk->dev_ops->eject_request_cb(blk->dev_opaque, force);
+    }
+}
+
+void blk_tray_moved(BlockBackend *blk, bool open)
+{
+    qapi_event_send_device_tray_moved(blk->name,
+                                      blk_get_attached_dev_id(blk), open);
+}
+
+void blk_dev_change_media_cb(BlockBackend *blk, bool load)
+{
+    bool was_open, is_open;
+
+    if (!blk->dev_ops || !blk->dev_ops->change_media_cb) {
+        return;
+    }
+    was_open = blk_dev_is_tray_open(blk);
+    blk->dev_ops->change_media_cb(blk->dev_opaque, load);
+    is_open = blk_dev_is_tray_open(blk);
+    if (blk_dev_has_tray(blk) && was_open != is_open) {
+        blk_tray_moved(blk, is_open);
+    }
+}
+
+/* ---- accounting ------------------------------------------------------ */
+
+static void acct_add(uint64_t *p, uint64_t v)
+{
+    __atomic_add_fetch(p, v, __ATOMIC_RELAXED);
+}
+
+static void acct_done(BlockBackend *blk, BlockAcctType type, uint64_t bytes,
+                      int64_t start_ns, int ret)
+{
+    BlockAcctStats *st = &blk->stats;
+    int64_t end = now_ns();
+
+    if (ret == -ENOMEDIUM) {
+        acct_add(&st->invalid_ops[type], 1);
+    } else if (ret < 0) {
+        acct_add(&st->failed_ops[type], 1);
+    } else {
+        acct_add(&st->ops[type], 1);
+        acct_add(&st->bytes[type], bytes);
+        acct_add(&st->total_time_ns[type], end - start_ns);
+    }
+    __atomic_store_n(&st->last_access_ns, end, __ATOMIC_RELAXED);
+}
+
+static void acct_write_end(BlockBackend *blk, uint64_t end)
+{
+    uint64_t cur = __atomic_load_n(&blk->stats.wr_highest_offset,
+                                   __ATOMIC_RELAXED);
+
+    while (end > cur &&
+           !__atomic_compare_exchange_n(&blk->stats.wr_highest_offset, &cur,
+                                        end, true, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED)) {
+    }
+}
+
+void blk_get_stats(BlockBackend *blk, BlockAcctStats *out)
+{
+    const uint64_t *src = (const uint64_t *)&blk->stats;
+    uint64_t *dst = (uint64_t *)out;
+
+    /* Field by field: each counter is read atomically, the set is not
+     * a snapshot (nor is QEMU's). */
+    for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++) {
+        dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+    }
+}
+
+/* ---- the data path ----------------------------------------------------- */
+
+static int take_error(GError *err)
+{
+    int e = bdrv_error_errno(err);
+
+    g_error_free(err);
+    return -e;
+}
+
+int blk_pread(BlockBackend *blk, uint64_t offset, uint64_t bytes, void *buf)
+{
+    int64_t start = now_ns();
+    GError *err = NULL;
+    int ret = 0;
+
+    if (!blk->root) {
+        ret = -ENOMEDIUM;
+    } else if (!bdrv_pread(blk->root, offset, bytes, buf, &err)) {
+        ret = take_error(err);
+    }
+    acct_done(blk, BLOCK_ACCT_READ, bytes, start, ret);
+    return ret;
+}
+
+int blk_pwrite(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+               const void *buf)
+{
+    int64_t start = now_ns();
+    GError *err = NULL;
+    int ret = 0;
+
+    if (!blk->root) {
+        ret = -ENOMEDIUM;
+    } else if (!bdrv_pwrite(blk->root, offset, bytes, buf, &err)) {
+        ret = take_error(err);
+    } else {
+        acct_write_end(blk, offset + bytes);
+    }
+    acct_done(blk, BLOCK_ACCT_WRITE, bytes, start, ret);
+    return ret;
+}
+
+int blk_flush(BlockBackend *blk)
+{
+    int64_t start = now_ns();
+    GError *err = NULL;
+    int ret = 0;
+
+    if (blk->root && !bdrv_flush(blk->root, &err)) {
+        ret = take_error(err);
+    }
+    /* A flush without a medium has nothing to do (as QEMU's). */
+    acct_done(blk, BLOCK_ACCT_FLUSH, 0, start, ret);
+    return ret;
+}
+
+int blk_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes)
+{
+    int64_t start = now_ns();
+    GError *err = NULL;
+    int ret = 0;
+
+    if (!blk->root) {
+        ret = -ENOMEDIUM;
+    } else if (!bdrv_pdiscard(blk->root, offset, bytes, &err)) {
+        ret = take_error(err);
+    }
+    acct_done(blk, BLOCK_ACCT_UNMAP, bytes, start, ret);
+    return ret;
+}
+
+typedef struct BlkAioReq {
+    BlockBackend *blk;
+    BlockAcctType type;
+    uint64_t offset, bytes;
+    int64_t start_ns;
+    BlockBackendCompletionFunc *cb;
+    void *opaque;
+} BlkAioReq;
+
+static BlkAioReq *aio_req(BlockBackend *blk, BlockAcctType type,
+                          uint64_t offset, uint64_t bytes,
+                          BlockBackendCompletionFunc *cb, void *opaque)
+{
+    BlkAioReq *r = g_new(BlkAioReq, 1);
+
+    *r = (BlkAioReq) { blk, type, offset, bytes, now_ns(), cb, opaque };
+    return r;
+}
+
+static void aio_complete(void *opaque, GError *err)
+{
+    BlkAioReq *r = opaque;
+    int ret = err ? -bdrv_error_errno(err) : 0;
+
+    if (!ret && r->type == BLOCK_ACCT_WRITE) {
+        acct_write_end(r->blk, r->offset + r->bytes);
+    }
+    acct_done(r->blk, r->type, r->bytes, r->start_ns, ret);
+    r->cb(r->opaque, ret);
+    g_free(r);
+}
+
+/* No medium: complete on the main loop, never inside the submitter. */
+static void aio_no_medium(void *opaque)
+{
+    BlkAioReq *r = opaque;
+
+    acct_done(r->blk, r->type, r->bytes, r->start_ns, -ENOMEDIUM);
+    r->cb(r->opaque, -ENOMEDIUM);
+    g_free(r);
+}
+
+void blk_aio_pread(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                   void *buf, BlockBackendCompletionFunc *cb, void *opaque)
+{
+    BlkAioReq *r = aio_req(blk, BLOCK_ACCT_READ, offset, bytes, cb, opaque);
+
+    if (!blk->root) {
+        main_loop_call(aio_no_medium, r);
+        return;
+    }
+    bdrv_aio_pread(blk->root, offset, bytes, buf, aio_complete, r);
+}
+
+void blk_aio_pwrite(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                    const void *buf, BlockBackendCompletionFunc *cb,
+                    void *opaque)
+{
+    BlkAioReq *r = aio_req(blk, BLOCK_ACCT_WRITE, offset, bytes, cb, opaque);
+
+    if (!blk->root) {
+        main_loop_call(aio_no_medium, r);
+        return;
+    }
+    bdrv_aio_pwrite(blk->root, offset, bytes, buf, aio_complete, r);
+}
+
+void blk_aio_flush(BlockBackend *blk, BlockBackendCompletionFunc *cb,
+                   void *opaque)
+{
+    BlkAioReq *r = aio_req(blk, BLOCK_ACCT_FLUSH, 0, 0, cb, opaque);
+
+    if (!blk->root) {
+        main_loop_call(aio_no_medium, r);
+        return;
+    }
+    bdrv_aio_flush(blk->root, aio_complete, r);
+}
+
+/* ---- error policy ------------------------------------------------------ */
+
+bool blk_parse_on_error(const char *value, bool is_read,
+                        BlockdevOnError *out, GError **errp)
+{
+    for (int i = 0; i < BLOCKDEV_ON_ERROR__MAX; i++) {
+        if (!strcmp(value, BlockdevOnError_str[i]) &&
+            !(is_read && i == BLOCKDEV_ON_ERROR_ENOSPC)) {
+            *out = i;
+            return true;
+        }
+    }
+    error_setg(errp, "'%s' invalid %s error action", value,
+               is_read ? "read" : "write");
+    return false;
+}
+
+void blk_set_on_error(BlockBackend *blk, BlockdevOnError on_read_error,
+                      BlockdevOnError on_write_error)
+{
+    /* "auto": QEMU's defaults, report reads and stop on a full disk. */
+    blk->on_read_error = on_read_error == BLOCKDEV_ON_ERROR_AUTO
+                         ? BLOCKDEV_ON_ERROR_REPORT : on_read_error;
+    blk->on_write_error = on_write_error == BLOCKDEV_ON_ERROR_AUTO
+                          ? BLOCKDEV_ON_ERROR_ENOSPC : on_write_error;
+}
+
+BlockdevOnError blk_get_on_error(BlockBackend *blk, bool is_read)
+{
+    return is_read ? blk->on_read_error : blk->on_write_error;
+}
+
+BlockErrorAction blk_get_error_action(BlockBackend *blk, bool is_read,
+                                      int error)
+{
+    switch (blk_get_on_error(blk, is_read)) {
+    case BLOCKDEV_ON_ERROR_IGNORE:
+        return BLOCK_ERROR_ACTION_IGNORE;
+    case BLOCKDEV_ON_ERROR_STOP:
+        return BLOCK_ERROR_ACTION_STOP;
+    case BLOCKDEV_ON_ERROR_ENOSPC:
+        return error == ENOSPC ? BLOCK_ERROR_ACTION_STOP
+                               : BLOCK_ERROR_ACTION_REPORT;
+    default:
+        return BLOCK_ERROR_ACTION_REPORT;
+    }
+}
+
+static void send_io_error_event(BlockBackend *blk, BlockErrorAction action,
+                                bool is_read, int error)
+{
+    qapi_event_send_block_io_error(
+        blk->name, blk->root ? bdrv_node_name(blk->root) : NULL,
+        is_read ? IO_OPERATION_TYPE_READ : IO_OPERATION_TYPE_WRITE, action,
+        blk->iostatus_enabled, error == ENOSPC, g_strerror(error));
+}
+
+void blk_error_action(BlockBackend *blk, BlockErrorAction action,
+                      bool is_read, int error)
+{
+    if (action == BLOCK_ERROR_ACTION_STOP) {
+        /* The first error since 'cont' decides the status (QEMU's rule). */
+        if (blk->iostatus_enabled &&
+            blk->iostatus == BLOCK_DEVICE_IO_STATUS_OK) {
+            blk->iostatus = error == ENOSPC ? BLOCK_DEVICE_IO_STATUS_NOSPACE
+                                            : BLOCK_DEVICE_IO_STATUS_FAILED;
+        }
+        blk->retry_pending = true;
+        send_io_error_event(blk, action, is_read, error);
+        qemu_system_vmstop_request(RUN_STATE_IO_ERROR);
+    } else {
+        send_io_error_event(blk, action, is_read, error);
+    }
+}
+
+void blk_iostatus_enable(BlockBackend *blk)
+{
+    blk->iostatus_enabled = true;
+    blk->iostatus = BLOCK_DEVICE_IO_STATUS_OK;
+}
+
+bool blk_iostatus_is_enabled(BlockBackend *blk)
+{
+    return blk->iostatus_enabled;
+}
+
+BlockDeviceIoStatus blk_iostatus(BlockBackend *blk)
+{
+    return blk->iostatus;
+}
+
+void blk_iostatus_reset_all(void)
+{
+    GPtrArray *l = blk_list();
+
+    for (unsigned i = 0; i < l->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(l, i);
+        blk->iostatus = BLOCK_DEVICE_IO_STATUS_OK;
+    }
+}

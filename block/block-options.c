@@ -1,0 +1,504 @@
+/*
+ * Opening nodes from an options dictionary: the one path behind
+ * -blockdev and QMP blockdev-add (QEMU's BlockdevOptions).
+ *
+ * The generic keys (driver, node-name, read-only, auto-read-only,
+ * cache.direct, cache.no-flush, discard, detect-zeroes) are handled here
+ * for every driver; a driver lists its own keys in BlockDriver.options.
+ * Children ("file", "backing", blkdebug's "image") are a node-name, a
+ * nested dictionary (opened recursively, read-only when the parent is),
+ * or for "backing" null.  Every key is checked before anything opens, so
+ * a typo costs one clear error and no half-built graph.  Error texts are
+ * QEMU's QMP ones ("Parameter 'file.foo' is unexpected", ...), naming the
+ * key by its dotted path.
+ */
+#include "qemu/osdep.h"
+#include "block/block-int.h"
+#include "qobject/qbool.h"
+#include "qobject/qdict.h"
+#include "qobject/qnum.h"
+#include "qobject/qstring.h"
+
+#define NODE_NAME_MAX 31        /* QEMU's limit: 32 bytes with the NUL */
+
+static const BlockOptionDesc generic_options[] = {
+    { "driver", BOPT_STRING, true },
+    { "node-name", BOPT_STRING },
+    { "read-only", BOPT_BOOL },
+    { "auto-read-only", BOPT_BOOL },
+    { "cache", BOPT_ANY },
+    { "discard", BOPT_STRING },
+    { "detect-zeroes", BOPT_STRING },
+    { "force-share", BOPT_BOOL },   /* accepted: kvmpc locks nothing */
+    { NULL },
+};
+
+typedef struct OpenCtx {
+    const char *prefix;         /* "" or "file." ... for messages */
+    QDict *opts;
+    const BlockDriver *drv;
+    int flags;
+    bool auto_read_only;
+    bool parent_read_only;
+} OpenCtx;
+
+static BlockDriverState *open_dict(QDict *opts, const char *prefix,
+                                   bool parent_read_only, GError **errp);
+
+static const BlockOptionDesc *find_desc(const BlockOptionDesc *table,
+                                        const char *name)
+{
+    for (; table && table->name; table++) {
+        if (!strcmp(table->name, name)) {
+            return table;
+        }
+    }
+    return NULL;
+}
+
+static const BlockOptionDesc *ctx_desc(OpenCtx *c, const char *name)
+{
+    const BlockOptionDesc *d = find_desc(generic_options, name);
+
+    return d ? d : find_desc(c->drv->options, name);
+}
+
+static void type_error(OpenCtx *c, const char *key, const char *want,
+                       GError **errp)
+{
+    error_setg(errp, "Invalid parameter type for '%s%s', expected: %s",
+               c->prefix, key, want);
+}
+
+/* A bool as JSON or as keyval text (on/off, as QEMU's keyval reads it). */
+static bool value_bool(OpenCtx *c, const char *key, QObject *v, bool *out,
+                       GError **errp)
+{
+    QString *qs = qobject_to(QString, v);
+    QBool *qb = qobject_to(QBool, v);
+
+    if (qb) {
+        *out = qbool_get_bool(qb);
+        return true;
+    }
+    if (qs) {
+        const char *t = qstring_get_str(qs);
+        if (!strcmp(t, "on") || !strcmp(t, "true") || !strcmp(t, "yes")) {
+            *out = true;
+            return true;
+        }
+        if (!strcmp(t, "off") || !strcmp(t, "false") || !strcmp(t, "no")) {
+            *out = false;
+            return true;
+        }
+        error_setg(errp, "Parameter '%s%s' expects 'on' or 'off'", c->prefix,
+                   key);
+        return false;
+    }
+    type_error(c, key, "boolean", errp);
+    return false;
+}
+
+bool bdrv_opt_get_bool(QDict *opts, const char *key, bool def, bool *out,
+                       const char *prefix, GError **errp)
+{
+    OpenCtx c = { .prefix = prefix };
+    QObject *v = qdict_get(opts, key);
+
+    *out = def;
+    return !v || value_bool(&c, key, v, out, errp);
+}
+
+bool bdrv_opt_get_int(QDict *opts, const char *key, int64_t def,
+                      int64_t *out, const char *prefix, GError **errp)
+{
+    QObject *v = qdict_get(opts, key);
+    QNum *qn = qobject_to(QNum, v);
+    QString *qs = qobject_to(QString, v);
+
+    *out = def;
+    if (!v) {
+        return true;
+    }
+    if (qn && qnum_get_try_int(qn, out)) {
+        return true;
+    }
+    if (qs) {
+        const char *t = qstring_get_str(qs);
+        char *end;
+        errno = 0;
+        *out = strtoll(t, &end, 0);
+        if (*t && !*end && !errno) {
+            return true;
+        }
+    }
+    error_setg(errp, "Invalid parameter type for '%s%s', expected: integer",
+               prefix, key);
+    return false;
+}
+
+static bool check_value_type(OpenCtx *c, const char *key, QObject *v,
+                             const BlockOptionDesc *d, GError **errp)
+{
+    bool b;
+    int64_t i;
+
+    switch (d->type) {
+    case BOPT_STRING:
+        if (!qobject_to(QString, v)) {
+            type_error(c, key, "string", errp);
+            return false;
+        }
+        return true;
+    case BOPT_BOOL:
+        return value_bool(c, key, v, &b, errp);
+    case BOPT_INT:
+        return bdrv_opt_get_int(c->opts, key, 0, &i, c->prefix, errp);
+    case BOPT_CHILD_FILE:
+    case BOPT_CHILD_BACKING:
+        if (qobject_type(v) == QTYPE_QNULL && d->type == BOPT_CHILD_BACKING) {
+            return true;
+        }
+        if (!qobject_to(QString, v) && !qobject_to(QDict, v)) {
+            type_error(c, key, d->type == BOPT_CHILD_BACKING
+                       ? "BlockdevRefOrNull" : "BlockdevRef", errp);
+            return false;
+        }
+        return true;
+    case BOPT_ANY:
+        return true;
+    }
+    return true;
+}
+
+/* Every key known, every value of the right type, required keys there. */
+static bool check_keys(OpenCtx *c, GError **errp)
+{
+    for (const QDictEntry *e = qdict_first(c->opts); e;
+         e = qdict_next(c->opts, e)) {
+        const BlockOptionDesc *d = ctx_desc(c, qdict_entry_key(e));
+
+        if (!d) {
+            error_setg(errp, "Parameter '%s%s' is unexpected", c->prefix,
+                       qdict_entry_key(e));
+            return false;
+        }
+        if (!check_value_type(c, qdict_entry_key(e), qdict_entry_value(e), d,
+                              errp)) {
+            return false;
+        }
+    }
+    for (const BlockOptionDesc *d = c->drv->options; d && d->name; d++) {
+        if (d->required && !qdict_haskey(c->opts, d->name)) {
+            if (d->type == BOPT_CHILD_FILE) {
+                error_setg(errp, "A block device must be specified for "
+                           "\"%s\"", d->name);
+            } else {
+                error_setg(errp, "Parameter '%s%s' is missing", c->prefix,
+                           d->name);
+            }
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool find_driver(OpenCtx *c, GError **errp)
+{
+    QObject *v = qdict_get(c->opts, "driver");
+    QString *qs = qobject_to(QString, v);
+
+    if (!v) {
+        error_setg(errp, "Parameter '%sdriver' is missing", c->prefix);
+        return false;
+    }
+    if (!qs) {
+        type_error(c, "driver", "string", errp);
+        return false;
+    }
+    c->drv = bdrv_find_format(qstring_get_str(qs));
+    if (!c->drv) {
+        error_setg(errp, "Parameter '%sdriver' does not accept value '%s'",
+                   c->prefix, qstring_get_str(qs));
+        return false;
+    }
+    return true;
+}
+
+static bool parse_cache(OpenCtx *c, GError **errp)
+{
+    QObject *v = qdict_get(c->opts, "cache");
+    QDict *cache = qobject_to(QDict, v);
+    g_autofree char *prefix = g_strdup_printf("%scache.", c->prefix);
+    OpenCtx sub = { .prefix = prefix, .opts = cache };
+    bool direct = false, no_flush = false;
+
+    if (!v) {
+        return true;
+    }
+    if (!cache) {
+        type_error(c, "cache", "BlockdevCacheOptions", errp);
+        return false;
+    }
+    for (const QDictEntry *e = qdict_first(cache); e;
+         e = qdict_next(cache, e)) {
+        const char *k = qdict_entry_key(e);
+        if (strcmp(k, "direct") && strcmp(k, "no-flush")) {
+            error_setg(errp, "Parameter '%s%s' is unexpected", prefix, k);
+            return false;
+        }
+    }
+    if ((qdict_get(cache, "direct") &&
+         !value_bool(&sub, "direct", qdict_get(cache, "direct"), &direct,
+                     errp)) ||
+        (qdict_get(cache, "no-flush") &&
+         !value_bool(&sub, "no-flush", qdict_get(cache, "no-flush"),
+                     &no_flush, errp))) {
+        return false;
+    }
+    if (direct) {
+        c->flags |= BDRV_O_NOCACHE;
+    }
+    if (no_flush) {
+        c->flags |= BDRV_O_NO_FLUSH;
+    }
+    return true;
+}
+
+static bool parse_enum(OpenCtx *c, const char *key,
+                       const char *const *values, int *out, GError **errp)
+{
+    const char *v = qdict_get_try_str(c->opts, key);
+
+    if (!v) {
+        return true;
+    }
+    for (int i = 0; values[i]; i++) {
+        if (!strcmp(v, values[i])) {
+            *out = i;
+            return true;
+        }
+    }
+    error_setg(errp, "Parameter '%s%s' does not accept value '%s'",
+               c->prefix, key, v);
+    return false;
+}
+
+static bool check_node_name(const char *name, GError **errp)
+{
+    size_t len = strlen(name);
+
+    if (!len || !g_ascii_isalpha(name[0]) ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+               "0123456789-._") != len) {
+        error_setg(errp, "Invalid node-name: '%s'", name);
+        return false;
+    }
+    if (len > NODE_NAME_MAX) {
+        error_setg(errp, "Node name too long");
+        return false;
+    }
+    if (bdrv_find_node(name)) {
+        error_setg(errp, "Duplicate nodes with node-name='%s'", name);
+        return false;
+    }
+    return true;
+}
+
+/* The generic keys that become open flags and node settings. */
+static bool parse_generic(OpenCtx *c, GError **errp)
+{
+    static const char *const discard_values[] = {
+        "ignore", "unmap", "off", "on", NULL };
+    static const char *const dz_values[] = { "off", "on", "unmap", NULL };
+    const char *name = qdict_get_try_str(c->opts, "node-name");
+    bool read_only;
+    int discard = 0, dz = 0;
+
+    if (name && !check_node_name(name, errp)) {
+        return false;
+    }
+    /* A nested child is read-only when its parent is (QEMU inherits it). */
+    if (!bdrv_opt_get_bool(c->opts, "read-only", c->parent_read_only,
+                           &read_only, c->prefix, errp) ||
+        !bdrv_opt_get_bool(c->opts, "auto-read-only", false,
+                           &c->auto_read_only, c->prefix, errp) ||
+        !parse_cache(c, errp) ||
+        !parse_enum(c, "discard", discard_values, &discard, errp) ||
+        !parse_enum(c, "detect-zeroes", dz_values, &dz, errp)) {
+        return false;
+    }
+    if (dz == 2 && discard != 1 && discard != 3) {
+        error_setg(errp, "setting detect-zeroes to unmap is not allowed "
+                   "without setting discard operation to unmap");
+        return false;
+    }
+    c->flags |= read_only ? 0 : BDRV_O_RDWR;
+    return true;
+}
+
+/*
+ * A child: a reference to an existing node (one more reference on it), a
+ * dictionary opened here, or NULL for "backing": null.
+ */
+static bool open_child(OpenCtx *c, const char *key, BlockDriverState **out,
+                       GError **errp)
+{
+    QObject *v = qdict_get(c->opts, key);
+    QString *ref = qobject_to(QString, v);
+    QDict *def = qobject_to(QDict, v);
+
+    *out = NULL;
+    if (!v || qobject_type(v) == QTYPE_QNULL) {
+        return true;
+    }
+    if (ref) {
+        BlockDriverState *bs = bdrv_find_node(qstring_get_str(ref));
+        if (!bs) {
+            error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
+                       qstring_get_str(ref), qstring_get_str(ref));
+            return false;
+        }
+        bdrv_ref(bs);
+        *out = bs;
+        return true;
+    }
+    {
+        g_autofree char *prefix = g_strdup_printf("%s%s.", c->prefix, key);
+        bool ro = !(c->flags & BDRV_O_RDWR) ||
+                  find_desc(c->drv->options, key)->type == BOPT_CHILD_BACKING;
+        *out = open_dict(def, prefix, ro, errp);
+    }
+    return *out != NULL;
+}
+
+/* A writable node cannot sit on a read-only file child (QEMU's
+ * permission check says the same). */
+static bool check_child_writable(OpenCtx *c, BlockDriverState *file,
+                                 GError **errp)
+{
+    if ((c->flags & BDRV_O_RDWR) && file && !(file->flags & BDRV_O_RDWR)) {
+        error_setg(errp, "Block node is read-only");
+        return false;
+    }
+    return true;
+}
+
+static const char *child_key(OpenCtx *c, BlockOptionType type)
+{
+    for (const BlockOptionDesc *d = c->drv->options; d && d->name; d++) {
+        if (d->type == type) {
+            return d->name;
+        }
+    }
+    return NULL;
+}
+
+static bool driver_open(OpenCtx *c, BlockDriverState *bs, int flags,
+                        GError **errp)
+{
+    const char *filename = qdict_get_try_str(c->opts, "filename");
+
+    if (c->drv->open_options) {
+        return c->drv->open_options(bs, c->opts, flags, errp);
+    }
+    if (c->drv->is_protocol) {
+        const char *aio = qdict_get_try_str(c->opts, "aio");
+        if (aio && !bdrv_parse_aio_mode(aio, &flags, errp)) {
+            return false;
+        }
+        bs->flags = flags;
+        return c->drv->open(bs, filename, flags, errp);
+    }
+    return c->drv->open(bs, bs->file ? bs->file->filename : "", flags, errp);
+}
+
+static BlockDriverState *open_node(OpenCtx *c, int flags, GError **errp)
+{
+    const char *file_key = child_key(c, BOPT_CHILD_FILE);
+    const char *backing_key = child_key(c, BOPT_CHILD_BACKING);
+    BlockDriverState *file = NULL, *backing = NULL, *bs;
+    const char *filename = qdict_get_try_str(c->opts, "filename");
+
+    if ((file_key && !open_child(c, file_key, &file, errp)) ||
+        !check_child_writable(c, file, errp) ||
+        (backing_key && !open_child(c, backing_key, &backing, errp))) {
+        bdrv_unref(file);
+        return NULL;
+    }
+    /* "backing" given (a node or null): the image's own backing file
+     * name is not followed. */
+    if (backing_key && qdict_haskey(c->opts, backing_key)) {
+        flags |= BDRV_O_NO_BACKING;
+    }
+    bs = bdrv_new(c->drv, file ? file->filename : filename,
+                  flags & ~BDRV_O_NO_BACKING);
+    bs->file = file;
+    if (!driver_open(c, bs, flags, errp)) {
+        bdrv_unref(bs);             /* closes the driver, drops the file */
+        bdrv_unref(backing);
+        return NULL;
+    }
+    if (backing) {
+        bdrv_unref(bs->backing);
+        bs->backing = backing;
+    }
+    return bs;
+}
+
+static BlockDriverState *open_dict(QDict *opts, const char *prefix,
+                                   bool parent_read_only, GError **errp)
+{
+    OpenCtx c = { .prefix = prefix, .opts = opts,
+                  .parent_read_only = parent_read_only };
+    const char *name;
+    BlockDriverState *bs;
+    GError *err = NULL;
+
+    if (!find_driver(&c, errp) || !check_keys(&c, errp) ||
+        !parse_generic(&c, errp)) {
+        return NULL;
+    }
+    bs = open_node(&c, c.flags, &err);
+    /* auto-read-only: a protocol node that cannot be opened for writing
+     * opens read-only instead (QEMU's rule for read-only images). */
+    if (!bs && c.auto_read_only && c.drv->is_protocol &&
+        (c.flags & BDRV_O_RDWR)) {
+        int e = bdrv_error_errno(err);
+        if (e == EACCES || e == EROFS || e == EPERM) {
+            g_clear_error(&err);
+            bs = open_node(&c, c.flags & ~BDRV_O_RDWR, &err);
+        }
+    }
+    if (!bs) {
+        g_propagate_error(errp, err);
+        return NULL;
+    }
+    bs->detect_zeroes = 0;
+    if (qdict_get_try_str(opts, "detect-zeroes")) {
+        const char *dz = qdict_get_try_str(opts, "detect-zeroes");
+        bs->detect_zeroes = !strcmp(dz, "on") ? 1 : !strcmp(dz, "unmap") ? 2
+                                                                          : 0;
+    }
+    if (qdict_get_try_str(opts, "discard")) {
+        const char *d = qdict_get_try_str(opts, "discard");
+        bs->discard_unmap = !strcmp(d, "unmap") || !strcmp(d, "on");
+    }
+    name = qdict_get_try_str(opts, "node-name");
+    /* A nested child may have taken the name meanwhile. */
+    if (name && bdrv_find_node(name)) {
+        error_setg(errp, "Duplicate nodes with node-name='%s'", name);
+        bdrv_unref(bs);
+        return NULL;
+    }
+    if (name) {
+        g_free(bs->node_name);
+        bs->node_name = g_strdup(name);
+    }
+    return bs;
+}
+
+BlockDriverState *bdrv_open_options(QDict *opts, GError **errp)
+{
+    return open_dict(opts, "", false, errp);
+}

@@ -1,0 +1,165 @@
+/*
+ * BlockBackend: what a device model attaches to.
+ *
+ * A backend has a name (the -drive id; "" for the anonymous backend a
+ * "-device ...,drive=<node-name>" or an empty ide-cd gets), a root node
+ * that may be absent (no medium), at most one attached device with its
+ * callbacks (BlockDevOps), the device's error policy (werror/rerror) and
+ * I/O status, and I/O counters for query-blockstats.  Devices never call
+ * bdrv_* themselves: the data path below forwards to the root node,
+ * counts, and hands the device a negative errno on failure, which the
+ * device passes to blk_get_error_action()/blk_error_action() to learn
+ * whether to report the error, ignore it, or stop the VM and retry the
+ * request when it resumes (BlockDevOps.retry).  See docs/block.md.
+ *
+ * Threads: the data path may be called from vCPU threads and thread-pool
+ * completions; the counters are atomics (no lock on the data path).
+ * Everything else (attach, media, queries) runs under the big lock.
+ */
+#ifndef BLOCK_BLOCK_BACKEND_H
+#define BLOCK_BLOCK_BACKEND_H
+
+#include "qemu/osdep.h"
+#include "block/block.h"
+#include "qapi/qapi-types.h"
+
+typedef struct BlockBackend BlockBackend;
+typedef struct DeviceState DeviceState;
+
+/* What the attached device tells (and is told by) its backend. */
+typedef struct BlockDevOps {
+    /* A medium was inserted (@load) or removed, by a monitor command.
+     * Devices with removable media have it. */
+    void (*change_media_cb)(void *opaque, bool load);
+    /* The monitor asks for the medium; @force also unlocks the tray. */
+    void (*eject_request_cb)(void *opaque, bool force);
+    /* Devices with a tray have it. */
+    bool (*is_tray_open)(void *opaque);
+    bool (*is_medium_locked)(void *opaque);
+    /* The root node's size changed (block_resize). */
+    void (*resize_cb)(void *opaque);
+    /* The VM resumed after an error stopped it: run the failed request
+     * again (werror/rerror=stop). */
+    void (*retry_cb)(void *opaque);
+} BlockDevOps;
+
+/* I/O counters (QEMU's BlockDeviceStats names). */
+typedef enum BlockAcctType {
+    BLOCK_ACCT_READ,
+    BLOCK_ACCT_WRITE,
+    BLOCK_ACCT_FLUSH,
+    BLOCK_ACCT_UNMAP,
+    BLOCK_ACCT__MAX,
+} BlockAcctType;
+
+typedef struct BlockAcctStats {
+    uint64_t bytes[BLOCK_ACCT__MAX];
+    uint64_t ops[BLOCK_ACCT__MAX];
+    uint64_t failed_ops[BLOCK_ACCT__MAX];
+    uint64_t invalid_ops[BLOCK_ACCT__MAX];
+    uint64_t total_time_ns[BLOCK_ACCT__MAX];
+    uint64_t wr_highest_offset;
+    int64_t last_access_ns;         /* monotonic; 0 = no request yet */
+} BlockAcctStats;
+
+/* ---- life cycle and lookup ----------------------------------------- */
+
+/* @name NULL or "" makes an anonymous backend.  Named ones must be
+ * unique (the caller checks, with its own message). */
+BlockBackend *blk_new(const char *name);
+/* Drop the root and detach; the device must be gone. */
+void blk_delete(BlockBackend *blk);
+const char *blk_name(const BlockBackend *blk);
+BlockBackend *blk_by_name(const char *name);
+/* The backend of the device with this id or QOM path. */
+BlockBackend *blk_by_dev_id(const char *id);
+/* Every backend, in creation order (do not modify). */
+GPtrArray *blk_list(void);
+
+/* ---- the medium ---------------------------------------------------- */
+
+/* Insert @bs (takes a reference of its own). */
+void blk_insert_bs(BlockBackend *blk, BlockDriverState *bs);
+void blk_remove_bs(BlockBackend *blk);
+BlockDriverState *blk_bs(BlockBackend *blk);
+/* A medium is in (tray open or not). */
+bool blk_is_inserted(BlockBackend *blk);
+/* A medium is in and the tray, if any, is closed. */
+bool blk_is_available(BlockBackend *blk);
+bool blk_is_read_only(BlockBackend *blk);
+uint64_t blk_getlength(BlockBackend *blk);
+/* Resize the root node and tell the device. */
+bool blk_truncate(BlockBackend *blk, uint64_t size, GError **errp);
+/* A backend with no node keeps the open options its next medium gets
+ * (blockdev-change-medium's "retain"). */
+void blk_set_open_flags(BlockBackend *blk, int flags);
+int blk_get_open_flags(BlockBackend *blk);
+
+/* ---- the device ---------------------------------------------------- */
+
+/* @dev may be NULL for a drive the machine attaches itself (if=ide). */
+bool blk_attach_dev(BlockBackend *blk, DeviceState *dev, GError **errp);
+bool blk_is_attached(BlockBackend *blk);
+void blk_detach_dev(BlockBackend *blk);
+DeviceState *blk_get_attached_dev(BlockBackend *blk);
+/* The device's id, else its QOM path ("" when none is attached). */
+const char *blk_get_attached_dev_id(BlockBackend *blk);
+void blk_set_dev_ops(BlockBackend *blk, const BlockDevOps *ops,
+                     void *opaque);
+bool blk_dev_has_removable_media(BlockBackend *blk);
+bool blk_dev_has_tray(BlockBackend *blk);
+bool blk_dev_is_tray_open(BlockBackend *blk);
+bool blk_dev_is_medium_locked(BlockBackend *blk);
+void blk_dev_eject_request(BlockBackend *blk, bool force);
+/* Tell the device a medium came or went; sends DEVICE_TRAY_MOVED when
+ * its tray moved. */
+void blk_dev_change_media_cb(BlockBackend *blk, bool load);
+/* The device moved its tray itself (the guest): DEVICE_TRAY_MOVED. */
+void blk_tray_moved(BlockBackend *blk, bool open);
+
+/* ---- the data path ------------------------------------------------- */
+
+/* 0 or a negative errno.  Counted in the backend's statistics. */
+int blk_pread(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+              void *buf);
+int blk_pwrite(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+               const void *buf);
+int blk_flush(BlockBackend *blk);
+int blk_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes);
+
+/* Asynchronous forms: @cb runs on the root node's AioContext with 0 or a
+ * negative errno; @buf must stay valid until then. */
+typedef void BlockBackendCompletionFunc(void *opaque, int ret);
+void blk_aio_pread(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                   void *buf, BlockBackendCompletionFunc *cb, void *opaque);
+void blk_aio_pwrite(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                    const void *buf, BlockBackendCompletionFunc *cb,
+                    void *opaque);
+void blk_aio_flush(BlockBackend *blk, BlockBackendCompletionFunc *cb,
+                   void *opaque);
+
+void blk_get_stats(BlockBackend *blk, BlockAcctStats *out);
+
+/* ---- errors: werror / rerror and the I/O status --------------------- */
+
+void blk_set_on_error(BlockBackend *blk, BlockdevOnError on_read_error,
+                      BlockdevOnError on_write_error);
+BlockdevOnError blk_get_on_error(BlockBackend *blk, bool is_read);
+/* Parse "report", "ignore", "enospc" (writes only), "stop", "auto". */
+bool blk_parse_on_error(const char *value, bool is_read,
+                        BlockdevOnError *out, GError **errp);
+/* What the policy says for @error (a positive errno). */
+BlockErrorAction blk_get_error_action(BlockBackend *blk, bool is_read,
+                                      int error);
+/* Carry it out: BLOCK_IO_ERROR, the I/O status, and for stop a request
+ * to stop the VM (run state io-error) and a retry when it resumes. */
+void blk_error_action(BlockBackend *blk, BlockErrorAction action,
+                      bool is_read, int error);
+
+void blk_iostatus_enable(BlockBackend *blk);
+bool blk_iostatus_is_enabled(BlockBackend *blk);
+BlockDeviceIoStatus blk_iostatus(BlockBackend *blk);
+/* 'cont' starts over with "ok" everywhere, as QEMU's does. */
+void blk_iostatus_reset_all(void);
+
+#endif
