@@ -1,6 +1,6 @@
 /*
- * query-block (QMP) and info block (HMP): every drive, its medium and, for
- * the IDE CD-ROM, its tray.  Field meanings as QEMU's query-block; output
+ * query-block (QMP) and info block (HMP): every drive (IDE, floppy, none),
+ * its medium and, for the IDE CD-ROM, its tray.  Field meanings as QEMU's query-block; output
  * of info block as QEMU 7.2 prints it (without node names, which kvmpc
  * does not have).
  */
@@ -80,7 +80,7 @@ static BlockInfo *block_info(const DriveInfo *d)
     info->device = g_strdup(d->id);
     info->qdev = g_strdup(d->qdev_id);
     info->type = g_strdup("unknown");
-    info->removable = d->is_cdrom;
+    info->removable = d->is_cdrom || d->type == IF_FLOPPY;
     info->locked = locked;
     if (d->is_cdrom) {
         info->has_tray_open = true;

@@ -1,8 +1,8 @@
 /*
- * Drives: -drive / -hda..-hdd / -cdrom as QEMU spells them.  A drive is a
- * block node (or none: an empty CD-ROM) plus where the machine should
- * attach it (if=ide with bus/unit) or an id for -device ... ,drive=ID
- * (if=none).  Opened before the machine is built (system/main.c).
+ * Drives: -drive / -hda..-hdd / -cdrom / -fda / -fdb as QEMU spells them.
+ * A drive is a block node (or none: an empty CD-ROM or floppy drive) plus
+ * where the machine should attach it (if=ide with bus/unit, if=floppy
+ * with unit) or an id for -device ... ,drive=ID (if=none).  Opened before the machine is built (system/main.c).
  */
 #ifndef SYSTEM_BLOCKDEV_H
 #define SYSTEM_BLOCKDEV_H
@@ -13,12 +13,14 @@
 typedef enum BlockInterfaceType {
     IF_NONE,
     IF_IDE,
+    IF_FLOPPY,
 } BlockInterfaceType;
 
 typedef struct DriveInfo {
     char *id;
     BlockInterfaceType type;
-    int bus, unit;              /* IF_IDE: channel 0-1, unit 0-1 */
+    int bus, unit;              /* IF_IDE: channel 0-1, unit 0-1;
+                                 * IF_FLOPPY: bus 0, unit 0-1 */
     bool is_cdrom;
     bool read_only;
     char *filename;             /* NULL: no medium */
@@ -30,6 +32,7 @@ typedef struct DriveInfo {
 } DriveInfo;
 
 #define IDE_MAX_DRIVES 4        /* two channels, two units each */
+#define FLOPPY_MAX_DRIVES 2     /* A: and B: */
 
 /* Parse one -drive option string and open its image. */
 DriveInfo *drive_new(const char *opts, GError **errp);
@@ -37,7 +40,7 @@ DriveInfo *drive_find_by_id(const char *id);
 DriveInfo *drive_get(BlockInterfaceType type, int bus, int unit);
 /* All drives in creation order (do not modify). */
 GPtrArray *drive_list(void);
-/* "ide" or "none", as query-block's interface names them. */
+/* "ide", "floppy" or "none", as QEMU names the interfaces. */
 const char *drive_if_name(BlockInterfaceType type);
 
 #endif
