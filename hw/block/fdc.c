@@ -53,8 +53,9 @@
  * SENSE INTERRUPT STATUS), as QEMU's.  After a reset (DOR nRESET low then
  * high, or DSR S/W RESET) with drive polling enabled (CONFIGURE POLL = 0)
  * INT is raised and four SENSE INTERRUPT STATUS commands return ST0 =
- * C0h..C3h ("ready changed", drives 0-3).  LOCK keeps EIS, EFIFO, POLL,
- * FIFOTHR and PRETRK across software resets.  The FIFO's threshold and
+ * C0h..C3h ("ready changed", drives 0-3); a new interrupt cause (a seek
+ * ending, a result phase) drops the ones not yet sensed.  LOCK keeps
+ * EIS, EFIFO, POLL, FIFOTHR and PRETRK across software resets.  The FIFO's threshold and
  * the timing values (SRT, HUT, HLT, PRETRK) are stored and reported
  * (DUMPREG) but nothing waits for them.
  *
@@ -294,9 +295,15 @@ static void fdc_update_irq(FDCtrl *s)
     qemu_set_irq(s->irq_line, level);
 }
 
+/*
+ * A new interrupt cause discards the reset's polling statuses not yet
+ * sensed (as QEMU does): SeaBIOS senses one and then recalibrates, and
+ * the recalibrate's SENSE INTERRUPT STATUS must see its own status.
+ */
 static void fdc_raise_int(FDCtrl *s)
 {
     s->int_pending = true;
+    s->reset_sensei = 0;
     fdc_update_irq(s);
 }
 
@@ -875,6 +882,10 @@ static void fdc_seek_done(FDCtrl *s, uint8_t ds, uint8_t st0)
 {
     s->seek_st0[ds] = st0 | ds;
     s->seek_pending |= 1u << ds;
+    if (s->reset_sensei) {
+        s->reset_sensei = 0;
+        s->int_pending = false;
+    }
     fdc_to_command_phase(s);
     fdc_update_irq(s);
 }

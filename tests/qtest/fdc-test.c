@@ -108,11 +108,19 @@ static void test_reset_sense(void)
     fdc_cmd(s, (uint8_t[]){ CMD_SENSE_INT }, 1);
     g_assert_cmphex(fdc_result1(s), ==, 0x80);
 
-    /* DSR software reset: the same, self-clearing. */
+    /* DSR software reset: the same, self-clearing.  SeaBIOS senses one
+     * status, then recalibrates: the seek's status comes next. */
     qtest_outb(s, FDC_DSR, 0x80);
     g_assert_true(qtest_get_irq(s, FDC_IRQ));
     fdc_sense_int(s, &st0, &pcn);
     g_assert_cmphex(st0, ==, 0xc0);
+    fdc_cmd(s, (uint8_t[]){ CMD_RECAL, 0x00 }, 2);
+    g_assert_true(qtest_get_irq(s, FDC_IRQ));
+    fdc_sense_int(s, &st0, &pcn);
+    g_assert_cmphex(st0, ==, 0x20);
+    g_assert_false(qtest_get_irq(s, FDC_IRQ));
+    fdc_cmd(s, (uint8_t[]){ CMD_SENSE_INT }, 1);
+    g_assert_cmphex(fdc_result1(s), ==, 0x80);
 
     /* DMAEN clear in the DOR gates INT off (PC-AT mode). */
     qtest_outb(s, FDC_DOR, 0x00);
@@ -596,6 +604,42 @@ static void test_out_of_range(void)
     fixture_free(&f);
 }
 
+/* SeaBIOS's boot-sector read, step by step: every wait for IRQ 6 sees an
+ * edge, and the results are what it checks. */
+static void test_seabios_sequence(void)
+{
+    Fixture f;
+    QTestState *s;
+    uint8_t res[7], st0, pcn;
+
+    fixture_init(&f);
+    s = start_with(f.img, NULL);
+    qtest_outb(s, FDC_DOR, 0x00);                   /* enable_controller */
+    qtest_outb(s, FDC_DOR, 0x0c);
+    g_assert_true(qtest_get_irq(s, FDC_IRQ));
+    fdc_sense_int(s, &st0, &pcn);
+    g_assert_false(qtest_get_irq(s, FDC_IRQ));
+    qtest_outb(s, FDC_DOR, 0x1c);                   /* recalibrate */
+    fdc_cmd(s, (uint8_t[]){ CMD_RECAL, 0x00 }, 2);
+    g_assert_true(qtest_get_irq(s, FDC_IRQ));
+    fdc_sense_int(s, &st0, &pcn);
+    g_assert_false(qtest_get_irq(s, FDC_IRQ));
+    qtest_outb(s, FDC_CCR, 0x00);                   /* media sense */
+    fdc_cmd(s, (uint8_t[]){ CMD_READ_ID, 0x00 }, 2);
+    g_assert_true(qtest_get_irq(s, FDC_IRQ));
+    fdc_rw_result(s, res);
+    g_assert_cmphex(res[0] & 0xc0, ==, 0);
+    g_assert_false(qtest_get_irq(s, FDC_IRQ));
+    dma_program(s, 2, DMA_MODE_SINGLE | DMA_MODE_TO_MEM, 0x7c00, FD_SECTOR);
+    fdc_cmd(s, (uint8_t[]){ 0xe6, 0x00, 0, 0, 1, 2, 1, 0x1b, 0xff }, 9);
+    g_assert_true(qtest_get_irq(s, FDC_IRQ));
+    fdc_rw_result(s, res);
+    g_assert_cmphex(res[0] & 0xc0, ==, 0);
+    check_memory(s, 0x7c00, 0, FD_SECTOR, 1);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
 /* ---- format, verify, disk change, geometries ---- */
 
 static void test_format_verify(void)
@@ -838,6 +882,7 @@ int main(int argc, char **argv)
     g_test_add_func("/fdc/dma-count-shorter", test_dma_count_shorter);
     g_test_add_func("/fdc/dma-masked-waits", test_dma_masked_waits);
     g_test_add_func("/fdc/pio", test_pio);
+    g_test_add_func("/fdc/seabios-sequence", test_seabios_sequence);
     g_test_add_func("/fdc/read-only", test_read_only);
     g_test_add_func("/fdc/out-of-range", test_out_of_range);
     g_test_add_func("/fdc/format-verify", test_format_verify);
