@@ -1444,11 +1444,14 @@ static int fdc_post_load(void *opaque, int version_id)
     }
     if (s->phase == FD_PHASE_EXEC) {
         FDrive *d = fdc_drive(s, s->drv);
-        uint64_t off;
+        /* The sector being moved must exist (no status is raised here). */
+        bool sector_ok = fdc_track_readable(s, d) && s->c == d->track &&
+                         s->h == s->head && s->n == FD_SECTOR_N &&
+                         s->r >= 1 && s->r <= d->geo->sectors;
         if (s->xfer == FD_XFER_NONE || s->xfer > FD_XFER_FORMAT || !d ||
             !d->geo || (s->xfer == FD_XFER_FORMAT &&
                         s->buf_pos >= FD_FORMAT_ID_SIZE) ||
-            (s->xfer != FD_XFER_FORMAT && !fdc_find_sector(s, &off))) {
+            (s->xfer != FD_XFER_FORMAT && !sector_ok)) {
             fdc_to_command_phase(s);
         }
     } else {
