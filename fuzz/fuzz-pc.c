@@ -117,6 +117,8 @@ static const Window pio_windows[] = {
     { "ide0-ctl", 0x3f6, 0x1 },
     { "ide1", 0x170, 0x8 },
     { "ide1-ctl", 0x376, 0x1 },
+    { "fdc", 0x3f0, 0x6 },
+    { "fdc-dir", 0x3f7, 0x1 },
 };
 
 static const Window mmio_windows[] = {
@@ -615,10 +617,14 @@ static char *write_temp_file(const char *tmpl, const uint8_t *data,
 /*
  * IDE media: a small disk (zeroed again before every input, so an input
  * reads what it wrote itself) and a CD-ROM image whose every byte names
- * its offset, both unlinked once open.
+ * its offset, both unlinked once open.  Floppy A: a short image (the
+ * first four cylinders of a 1.44 MB disk; the rest of the geometry reads
+ * zeroes and refuses writes), zeroed like the disk, on the isa-fdc the
+ * pc machine always has (DMA channel 2).
  */
 #define FUZZ_DISK_SIZE      (256 * KiB)
 #define FUZZ_CD_SIZE        (64 * KiB)
+#define FUZZ_FLOPPY_SIZE    (64 * KiB)
 
 static char *write_cd_image(void)
 {
@@ -630,13 +636,20 @@ static char *write_cd_image(void)
     return write_temp_file("fuzz-pc-cd-XXXXXX", data, FUZZ_CD_SIZE);
 }
 
-static void zero_disk(void)
+/* Zero drive @id's image, @size bytes (a drive without a medium: none). */
+static void zero_drive(const char *id, uint64_t size)
 {
-    DriveInfo *d = drive_find_by_id("ide0-hd0");
+    DriveInfo *d = drive_find_by_id(id);
 
     if (d && blk_bs(d->blk)) {
-        bdrv_pwrite_zeroes(blk_bs(d->blk), 0, FUZZ_DISK_SIZE, 0, NULL);
+        bdrv_pwrite_zeroes(blk_bs(d->blk), 0, size, 0, NULL);
     }
+}
+
+static void zero_disk(void)
+{
+    zero_drive("ide0-hd0", FUZZ_DISK_SIZE);
+    zero_drive("floppy0", FUZZ_FLOPPY_SIZE);
 }
 
 /*
@@ -691,6 +704,10 @@ static void build_machine(void)
     g_autofree char *disk = write_temp_file("fuzz-pc-disk-XXXXXX", zeros,
                                             FUZZ_DISK_SIZE);
     g_autofree char *cd = write_cd_image();
+    g_autofree char *floppy = write_temp_file("fuzz-pc-floppy-XXXXXX", zeros,
+                                              FUZZ_FLOPPY_SIZE);
+    g_autofree char *floppy_opt = g_strdup_printf(
+        "if=floppy,index=0,format=raw,cache=unsafe,file=%s", floppy);
     g_autofree char *disk_opt = g_strdup_printf(
         "if=ide,index=0,format=raw,cache=unsafe,file=%s", disk);
     g_autofree char *cd_opt = g_strdup_printf(
@@ -706,6 +723,8 @@ static void build_machine(void)
     g_ptr_array_add(argv, disk_opt);
     g_ptr_array_add(argv, (char *)"-drive");
     g_ptr_array_add(argv, cd_opt);
+    g_ptr_array_add(argv, (char *)"-drive");
+    g_ptr_array_add(argv, floppy_opt);
     if (trace) {
         g_autofree char *line = NULL;
         g_ptr_array_add(argv, NULL);
@@ -717,6 +736,7 @@ static void build_machine(void)
     unlink(bios);   /* loaded into the ROM already */
     unlink(disk);   /* open already */
     unlink(cd);
+    unlink(floppy);
     g_ptr_array_free(argv, true);
 }
 

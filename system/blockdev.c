@@ -1,11 +1,13 @@
 /*
  * -drive: parse QEMU's drive options, open the image, remember where the
- * drive goes.  Options (QEMU's names): file, format, if (ide, none),
- * media (disk, cdrom), index, bus, unit, id, readonly, cache, aio,
+ * drive goes.  Options (QEMU's names): file, format, if (ide, floppy,
+ * none), media (disk, cdrom), index, bus, unit, id, readonly, cache, aio,
  * werror, rerror.
- * For if=ide, index n means bus n / 2, unit n % 2; without index, bus or
- * unit the first free slot is used, as QEMU does.  Drive ids default to
- * QEMU's "ide<bus>-hd<unit>" / "ide<bus>-cd<unit>", and "none<n>".
+ * For if=ide, index n means bus n / 2, unit n % 2; for if=floppy bus 0,
+ * unit n; without index, bus or unit the first free slot is used, as
+ * QEMU does.  Drive ids default to QEMU's "ide<bus>-hd<unit>" /
+ * "ide<bus>-cd<unit>", "floppy<unit>" and "none<n>".  A floppy drive may
+ * be empty (no file=), like a CD-ROM drive.
  */
 #include "qemu/osdep.h"
 #include "qemu/keyval.h"
@@ -53,7 +55,7 @@ DriveInfo *drive_get(BlockInterfaceType type, int bus, int unit)
 
 const char *drive_if_name(BlockInterfaceType type)
 {
-    return type == IF_IDE ? "ide" : "none";
+    return type == IF_IDE ? "ide" : type == IF_FLOPPY ? "floppy" : "none";
 }
 
 static bool drive_parse_int(GHashTable *kv, const char *key, int max,
@@ -104,11 +106,13 @@ static bool drive_parse_if(GHashTable *kv, DriveInfo *d, GError **errp)
 
     if (!v || !strcmp(v, "ide")) {
         d->type = IF_IDE;
+    } else if (!strcmp(v, "floppy")) {
+        d->type = IF_FLOPPY;
     } else if (!strcmp(v, "none")) {
         d->type = IF_NONE;
     } else {
-        error_setg(errp, "unsupported bus type '%s' (this kvmpc has ide "
-                   "and none)", v);
+        error_setg(errp, "unsupported bus type '%s' (this kvmpc has ide, "
+                   "floppy and none)", v);
         return false;
     }
     if (media && strcmp(media, "disk") && strcmp(media, "cdrom")) {
@@ -116,6 +120,47 @@ static bool drive_parse_if(GHashTable *kv, DriveInfo *d, GError **errp)
         return false;
     }
     d->is_cdrom = media && !strcmp(media, "cdrom");
+    if (d->is_cdrom && d->type == IF_FLOPPY) {
+        error_setg(errp, "media=cdrom is not possible on a floppy drive");
+        return false;
+    }
+    return true;
+}
+
+/* Where an if=floppy drive goes: index or unit (bus 0), or the first free. */
+static bool drive_place_floppy(GHashTable *kv, DriveInfo *d, GError **errp)
+{
+    int index, bus, unit;
+
+    if (!drive_parse_int(kv, "index", FLOPPY_MAX_DRIVES - 1, &index, errp) ||
+        !drive_parse_int(kv, "bus", 0, &bus, errp) ||
+        !drive_parse_int(kv, "unit", FLOPPY_MAX_DRIVES - 1, &unit, errp)) {
+        return false;
+    }
+    if (index >= 0 && unit >= 0) {
+        error_setg(errp, "index cannot be used with bus and unit");
+        return false;
+    }
+    if (index >= 0) {
+        unit = index;
+    }
+    if (unit < 0) {
+        unit = 0;
+        while (unit < FLOPPY_MAX_DRIVES && drive_get(IF_FLOPPY, 0, unit)) {
+            unit++;
+        }
+        if (unit >= FLOPPY_MAX_DRIVES) {
+            error_setg(errp, "no free floppy slot for another drive");
+            return false;
+        }
+    }
+    if (drive_get(IF_FLOPPY, 0, unit)) {
+        error_setg(errp, "drive with bus=0, unit=%d (index=%d) exists",
+                   unit, unit);
+        return false;
+    }
+    d->bus = 0;
+    d->unit = unit;
     return true;
 }
 
@@ -189,6 +234,8 @@ static void drive_default_id(DriveInfo *d)
     if (d->type == IF_IDE) {
         d->id = g_strdup_printf("ide%d-%s%d", d->bus,
                                 d->is_cdrom ? "cd" : "hd", d->unit);
+    } else if (d->type == IF_FLOPPY) {
+        d->id = g_strdup_printf("floppy%d", d->unit);
     } else {
         unsigned n = 0;
         char *id;
@@ -238,11 +285,11 @@ static bool drive_open(DriveInfo *d, GError **errp)
     if (!d->filename || !*d->filename) {
         g_free(d->filename);
         d->filename = NULL;
-        if (!d->is_cdrom) {
+        if (!d->is_cdrom && d->type != IF_FLOPPY) {
             error_setg(errp, "drive '%s': a disk needs file=", d->id);
             return false;
         }
-        return true;            /* an empty CD-ROM drive */
+        return true;            /* an empty CD-ROM or floppy drive */
     }
     bs = bdrv_open(d->filename, d->format, d->open_flags, errp);
     if (!bs) {
@@ -269,6 +316,7 @@ DriveInfo *drive_new(const char *opts, GError **errp)
     id = g_hash_table_lookup(kv, "id");
     if (!drive_parse_if(kv, d, errp) ||
         (d->type == IF_IDE && !drive_place_ide(kv, d, errp)) ||
+        (d->type == IF_FLOPPY && !drive_place_floppy(kv, d, errp)) ||
         !drive_parse_flags(kv, d, errp)) {
         drive_free(d);
         return NULL;

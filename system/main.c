@@ -121,6 +121,8 @@ static void print_help(void)
         "-blockdev driver=file|raw|qcow2|blkdebug,node-name=N[,...]  (or JSON)\n"
         "-hda/-hdb/-hdc/-hdd file  IDE disk at index 0/1/2/3\n"
         "-cdrom file             IDE CD-ROM at index 2\n"
+        "-fda/-fdb file          floppy disk A/B (-drive if=floppy,index=0/1)\n"
+        "-global driver.prop=value  default property value for a device type\n"
         "-chardev backend,id=id[,opts]   character device\n"
         "-serial dev             serial port (stdio, file:path, null, none, ...)\n"
         "-debugcon dev           Bochs debug console on port 0xe9\n"
@@ -378,12 +380,12 @@ static void parse_display(Options *o, const char *arg)
 }
 
 /*
- * -hdX FILE / -cdrom FILE are QEMU's shorthands for -drive with an index.
- * The file name goes through the same parser, so commas in it are
- * doubled as QEMU wants.
+ * -hdX FILE / -cdrom FILE / -fdX FILE are QEMU's shorthands for -drive
+ * with an index.  The file name goes through the same parser, so commas
+ * in it are doubled as QEMU wants.
  */
-static void add_drive_shortcut(Options *o, int index, const char *file,
-                               bool cdrom)
+static void add_drive_spec(Options *o, int index, const char *file,
+                           const char *kind)
 {
     g_autoptr(GString) spec = g_string_new("file=");
 
@@ -393,9 +395,14 @@ static void add_drive_shortcut(Options *o, int index, const char *file,
             g_string_append_c(spec, ',');
         }
     }
-    g_string_append_printf(spec, ",index=%d,media=%s", index,
-                           cdrom ? "cdrom" : "disk");
+    g_string_append_printf(spec, ",index=%d,%s", index, kind);
     g_ptr_array_add(o->drives, g_string_free(g_steal_pointer(&spec), false));
+}
+
+static void add_drive_shortcut(Options *o, int index, const char *file,
+                               bool cdrom)
+{
+    add_drive_spec(o, index, file, cdrom ? "media=cdrom" : "media=disk");
 }
 
 static void parse_args(Options *o, int argc, char **argv)
@@ -510,6 +517,13 @@ static void parse_args(Options *o, int argc, char **argv)
                                false);
         } else if (IS("-cdrom")) {
             add_drive_shortcut(o, 2, need_arg(argc, argv, &i), true);
+        } else if (IS("-fda") || IS("-fdb")) {
+            add_drive_spec(o, opt[3] - 'a', need_arg(argc, argv, &i),
+                           "if=floppy");
+        } else if (IS("-global")) {
+            if (!device_add_global(need_arg(argc, argv, &i), &err)) {
+                die_err("-global", err);
+            }
         } else if (IS("-chardev")) {
             g_ptr_array_add(o->chardevs, g_strdup(need_arg(argc, argv, &i)));
         } else if (IS("-serial")) {
@@ -677,8 +691,9 @@ static void create_monitors(Options *o)
 
 /*
  * Open every drive before the machine exists (the pc machine attaches the
- * if=ide ones).  Like QEMU's pc, a machine with defaults gets an empty
- * CD-ROM drive at index 2 unless something sits there already.
+ * if=ide and if=floppy ones).  Like QEMU's pc, a machine with defaults
+ * gets an empty CD-ROM drive at index 2 and an empty floppy drive A
+ * unless something sits there already.
  */
 static void create_drives(Options *o)
 {
@@ -699,6 +714,12 @@ static void create_drives(Options *o)
     if (!o->nodefaults && !drive_get(IF_IDE, 1, 0)) {
         GError *err = NULL;
         if (!drive_new("index=2,media=cdrom", &err)) {
+            die_err("-drive", err);
+        }
+    }
+    if (!o->nodefaults && !drive_get(IF_FLOPPY, 0, 0)) {
+        GError *err = NULL;
+        if (!drive_new("if=floppy,index=0", &err)) {
             die_err("-drive", err);
         }
     }

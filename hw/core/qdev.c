@@ -361,6 +361,61 @@ static void apply_defaults(DeviceState *dev)
     g_ptr_array_unref(chain);
 }
 
+typedef struct DeviceGlobal {
+    char *driver, *prop, *value;
+} DeviceGlobal;
+
+static GPtrArray *device_globals;
+
+bool device_add_global(const char *spec, GError **errp)
+{
+    const char *dot = strchr(spec, '.');
+    const char *eq = dot ? strchr(dot, '=') : NULL;
+    g_autofree char *driver = NULL;
+    g_autofree char *prop = NULL;
+    const DeviceType *type;
+    DeviceGlobal *g;
+
+    if (!dot || !eq || dot == spec || eq == dot + 1) {
+        error_setg(errp, "'%s': expected driver.property=value", spec);
+        return false;
+    }
+    driver = g_strndup(spec, dot - spec);
+    prop = g_strndup(dot + 1, eq - dot - 1);
+    type = device_type_find(driver);
+    if (!type) {
+        error_setg(errp, "'%s' is not a valid device model name", driver);
+        return false;
+    }
+    if (!device_type_find_prop(type, prop)) {
+        error_setg(errp, "Property '%s.%s' not found", driver, prop);
+        return false;
+    }
+    if (!device_globals) {
+        device_globals = g_ptr_array_new();
+    }
+    g = g_new0(DeviceGlobal, 1);
+    g->driver = g_steal_pointer(&driver);
+    g->prop = g_steal_pointer(&prop);
+    g->value = g_strdup(eq + 1);
+    g_ptr_array_add(device_globals, g);
+    return true;
+}
+
+static bool apply_globals(DeviceState *dev, GError **errp)
+{
+    for (unsigned i = 0; device_globals && i < device_globals->len; i++) {
+        DeviceGlobal *g = g_ptr_array_index(device_globals, i);
+        if (device_type_is_a(dev->type, g->driver) &&
+            !device_set_prop(dev, g->prop, g->value, errp)) {
+            g_prefix_error(errp, "-global %s.%s=%s: ", g->driver, g->prop,
+                           g->value);
+            return false;
+        }
+    }
+    return true;
+}
+
 DeviceState *device_new(const char *type_name, GError **errp)
 {
     const DeviceType *type = device_type_find(type_name);
@@ -378,6 +433,10 @@ DeviceState *device_new(const char *type_name, GError **errp)
     dev = g_malloc0(type->instance_size);
     dev->type = type;
     apply_defaults(dev);
+    if (!apply_globals(dev, errp)) {
+        device_destroy(dev);
+        return NULL;
+    }
     return dev;
 }
 

@@ -5,16 +5,22 @@
  * page registers (74LS612 file) at 0x81-0x8f.
  *
  * Spec: Intel 8237A "High Performance Programmable DMA Controller"
- * datasheet, "Register Description" and "Software Commands":
+ * datasheet, "Register Description", "Software Commands" and "Transfer
+ * Modes":
  *   - per channel: base/current address and word count, 16 bits written
  *     and read a byte at a time through the byte-pointer flip-flop
  *     (writing sets base and current together);
  *   - 0x08 read status (bits 0-3 terminal count, cleared by the read;
- *     bits 4-7 request pending) / write command;
- *   - 0x09 write request, 0x0a write single mask bit, 0x0b write mode,
- *     0x0c clear byte pointer flip-flop, 0x0d read temporary / master
- *     clear, 0x0e clear mask register, 0x0f write all mask bits (reads
- *     back the mask here, as the PC chipsets that latch it do);
+ *     bits 4-7 request pending, software or DREQ) / write command (bit 2
+ *     controller disable; bit 5 and the priority/polarity bits are kept
+ *     and have no effect on a bus without timing);
+ *   - 0x09 write request, 0x0a write single mask bit, 0x0b write mode
+ *     (bits 3-2 transfer type: 00 verify, 01 write = to memory, 10 read =
+ *     from memory; bit 4 auto-initialization; bit 5 address decrement;
+ *     bits 7-6 demand/single/block/cascade), 0x0c clear byte pointer
+ *     flip-flop, 0x0d read temporary / master clear, 0x0e clear mask
+ *     register, 0x0f write all mask bits (reads back the mask here, as the
+ *     PC chipsets that latch it do);
  *   - reset / master clear: command, status, request, temporary and the
  *     flip-flop cleared, all four channels masked.
  * Page registers (IBM PC/AT): channel 0 at page base + 7, 1 at + 3, 2 at
@@ -23,9 +29,26 @@
  * Port 0x80 belongs to the POST port (hw/misc/ioport80.c) and 0x88 is
  * not decoded, as in QEMU.
  *
- * No transfers happen: kvmpc has no ISA DMA devices (floppy, SB16), so
- * the registers exist for firmware and OS probing only; a software
- * request just stays pending in the status register.
+ * Transfers (include/hw/dma/i8257.h has the device side): a channel is
+ * granted while its DREQ is held, its mask bit is clear, the controller
+ * is enabled and the channel is not in cascade mode; the device's handler
+ * then runs at once (from hold_dreq or from the register write that
+ * granted it).  Each transfer unit goes to page << 16 | address (8-bit
+ * channels) or (page & 0xfe) << 16 | address << 1 (16-bit channels): the
+ * 16-bit address counter wraps inside its 64 KiB (128 KiB) page and never
+ * carries into the page register, as on the AT.  The count register
+ * holds units - 1; when the unit that takes it past zero moves, the
+ * channel reaches terminal count: its status bit is set, its software
+ * request cleared, and it is reloaded from the base registers
+ * (auto-initialization) or masked.  Demand, single and block mode move the
+ * same bytes here (they differ only in bus timing).  Memory goes through
+ * the memory map (dma_read/dma_write), so unassigned addresses read
+ * all-ones and drop writes, and nothing outside guest memory is touched.
+ * Not modelled: memory-to-memory transfers (command bit 0; channels 0/1
+ * are not wired for it on the PC), DMA1's requests passing through DMA2's
+ * cascade channel 4 (as QEMU: a guest need not unmask channel 4), and
+ * software requests starting transfers (they stay pending in the status
+ * register: no device is attached to answer them).
  */
 #include "qemu/osdep.h"
 #include "hw/dma/i8257.h"
@@ -51,6 +74,20 @@
 #define DMA_STATUS_TC       0x0f
 #define DMA_STATUS_REQ_SHIFT 4
 
+#define DMA_CMD_DISABLE     0x04
+
+#define DMA_MODE_TYPE       0x0c
+#define DMA_MODE_VERIFY     0x00
+#define DMA_MODE_WRITE      0x04    /* device to memory */
+#define DMA_MODE_READ       0x08    /* memory to device */
+#define DMA_MODE_AUTOINIT   0x10
+#define DMA_MODE_DECREMENT  0x20
+#define DMA_MODE_SELECT     0xc0
+#define DMA_MODE_CASCADE    0xc0
+
+#define DMA_PAGE_SPAN       0x10000u    /* address counter: 16 bits */
+#define DMA_UNDRIVEN_BUS    0xff
+
 typedef struct DMAChannel {
     uint16_t base_addr, base_count;
     uint16_t cur_addr, cur_count;
@@ -69,13 +106,34 @@ typedef struct I8257State {
     uint8_t command;
     uint8_t status;         /* terminal count bits */
     uint8_t request;        /* software requests, one bit per channel */
+    uint8_t dreq;           /* device requests (DREQ lines) */
     uint8_t mask;
     uint8_t temp;
     bool flip_flop;         /* false: next byte is the low one */
     uint8_t pages[DMA_PAGE_PORTS];
 
+    uint8_t running;        /* handlers being called (not state) */
     MemoryRegion io, page_io;
 } I8257State;
+
+/* The page register of each channel, as an offset in the page file. */
+static const uint8_t dma_page_offset[DMA_CHANNELS] = { 7, 3, 1, 2 };
+
+/* DMA1 (dshift 0) serves channels 0-3, DMA2 (dshift 1) channels 4-7. */
+static I8257State *dma_controllers[2];
+
+typedef struct DMAHandler {
+    I8257TransferHandler fn;
+    void *opaque;
+} DMAHandler;
+
+static DMAHandler dma_handlers[I8257_NUM_CHANNELS];
+
+static I8257State *dma_controller_of(unsigned nchan)
+{
+    return nchan < I8257_NUM_CHANNELS ? dma_controllers[nchan / DMA_CHANNELS]
+                                      : NULL;
+}
 
 static void dma_master_clear(I8257State *s)
 {
@@ -86,6 +144,168 @@ static void dma_master_clear(I8257State *s)
     s->flip_flop = false;
     s->mask = DMA_ALL_CHANNELS;
 }
+
+/* ---- transfers ---------------------------------------------------------- */
+
+static bool dma_granted(const I8257State *s, unsigned ch)
+{
+    return !(s->mask & (1u << ch)) && !(s->command & DMA_CMD_DISABLE) &&
+           (s->chan[ch].mode & DMA_MODE_SELECT) != DMA_MODE_CASCADE;
+}
+
+/* Call the device of channel @ch if it asks and may transfer now. */
+static void dma_run_channel(I8257State *s, unsigned ch)
+{
+    unsigned nchan = ch + (s->dshift ? DMA_CHANNELS : 0);
+    DMAHandler *h = &dma_handlers[nchan];
+    uint8_t bit = 1u << ch;
+
+    if (!(s->dreq & bit) || !dma_granted(s, ch) || !h->fn ||
+        (s->running & bit)) {
+        return;
+    }
+    s->running |= bit;
+    h->fn(h->opaque, nchan);
+    s->running &= ~bit;
+}
+
+static void dma_run_all(I8257State *s)
+{
+    for (unsigned ch = 0; ch < DMA_CHANNELS; ch++) {
+        dma_run_channel(s, ch);
+    }
+}
+
+void i8257_register_channel(unsigned nchan, I8257TransferHandler fn,
+                            void *opaque)
+{
+    if (nchan < I8257_NUM_CHANNELS) {
+        dma_handlers[nchan] = (DMAHandler){ fn, opaque };
+    }
+}
+
+void i8257_hold_dreq(unsigned nchan)
+{
+    I8257State *s = dma_controller_of(nchan);
+
+    if (s) {
+        s->dreq |= 1u << (nchan % DMA_CHANNELS);
+        dma_run_channel(s, nchan % DMA_CHANNELS);
+    }
+}
+
+void i8257_release_dreq(unsigned nchan)
+{
+    I8257State *s = dma_controller_of(nchan);
+
+    if (s) {
+        s->dreq &= ~(1u << (nchan % DMA_CHANNELS));
+    }
+}
+
+/* Guest-physical address of the channel's current transfer unit. */
+static uint64_t dma_unit_address(const I8257State *s, unsigned ch)
+{
+    uint64_t page = s->pages[dma_page_offset[ch]];
+
+    if (s->dshift) {
+        return (page & 0xfe) << 16 | (uint64_t)s->chan[ch].cur_addr << 1;
+    }
+    return page << 16 | s->chan[ch].cur_addr;
+}
+
+static void dma_terminal_count(I8257State *s, unsigned ch)
+{
+    DMAChannel *c = &s->chan[ch];
+    uint8_t bit = 1u << ch;
+
+    s->status |= bit;
+    s->request &= ~bit;
+    if (c->mode & DMA_MODE_AUTOINIT) {
+        c->cur_addr = c->base_addr;
+        c->cur_count = c->base_count;
+    } else {
+        c->cur_count = 0xffff;
+        s->mask |= bit;
+    }
+}
+
+/*
+ * Units the next memory access may cover: up to the buffer's end, the
+ * count's end and, counting up, the end of the address counter's page;
+ * counting down one unit at a time (memory order is then reversed).
+ */
+static uint32_t dma_run_length(const DMAChannel *c, size_t units_wanted)
+{
+    uint32_t n = MIN(units_wanted, (size_t)DMA_PAGE_SPAN);
+
+    n = MIN(n, (uint32_t)c->cur_count + 1);
+    if (c->mode & DMA_MODE_DECREMENT) {
+        return 1;
+    }
+    return MIN(n, DMA_PAGE_SPAN - c->cur_addr);
+}
+
+static size_t dma_transfer(unsigned nchan, uint8_t *buf, size_t len,
+                           bool to_memory, bool *tc)
+{
+    I8257State *s = dma_controller_of(nchan);
+    unsigned ch = nchan % DMA_CHANNELS;
+    DMAChannel *c;
+    unsigned unit;
+    bool touch;
+    size_t done = 0;
+
+    *tc = false;
+    if (!s || !dma_granted(s, ch)) {
+        return 0;
+    }
+    c = &s->chan[ch];
+    unit = 1u << s->dshift;
+    touch = (c->mode & DMA_MODE_TYPE) ==
+            (to_memory ? DMA_MODE_WRITE : DMA_MODE_READ);
+    while (len - done >= unit && !*tc) {
+        uint32_t n = dma_run_length(c, (len - done) / unit);
+        uint64_t addr = dma_unit_address(s, ch);
+        uint32_t bytes = n * unit;
+
+        if (touch && to_memory) {
+            dma_write(addr, buf + done, bytes);
+        } else if (touch) {
+            dma_read(addr, buf + done, bytes);
+        } else if (!to_memory) {
+            memset(buf + done, DMA_UNDRIVEN_BUS, bytes);
+        }
+        done += bytes;
+        if (c->mode & DMA_MODE_DECREMENT) {
+            c->cur_addr -= n;
+        } else {
+            c->cur_addr += n;
+        }
+        if (n == (uint32_t)c->cur_count + 1) {
+            dma_terminal_count(s, ch);
+            *tc = true;
+        } else {
+            c->cur_count -= n;
+        }
+    }
+    return done;
+}
+
+size_t i8257_dma_read_memory(unsigned nchan, void *buf, size_t len,
+                             bool *tc)
+{
+    return dma_transfer(nchan, buf, len, false, tc);
+}
+
+size_t i8257_dma_write_memory(unsigned nchan, const void *buf, size_t len,
+                              bool *tc)
+{
+    /* Only read from @buf: the to-memory path never writes it. */
+    return dma_transfer(nchan, (uint8_t *)buf, len, true, tc);
+}
+
+/* ---- registers ---------------------------------------------------------- */
 
 /* One byte of a 16-bit register through the flip-flop. */
 static uint8_t ff_read(I8257State *s, uint16_t reg)
@@ -130,7 +350,7 @@ static uint8_t dma_read_control(I8257State *s, unsigned reg)
     switch (reg) {
     case DMA_REG_STATUS:
         v = (s->status & DMA_STATUS_TC) |
-            (s->request << DMA_STATUS_REQ_SHIFT);
+            ((s->request | s->dreq) << DMA_STATUS_REQ_SHIFT);
         s->status &= ~DMA_STATUS_TC;
         return v;
     case DMA_REG_TEMP:
@@ -177,6 +397,8 @@ static void dma_write_control(I8257State *s, unsigned reg, uint8_t val)
         s->mask = val & DMA_ALL_CHANNELS;
         break;
     }
+    /* A channel may have just been granted (unmasked, enabled, mode). */
+    dma_run_all(s);
 }
 
 /* Register number of a port, or -1 for the odd ports of DMA2. */
@@ -267,6 +489,10 @@ static bool i8257_realize(DeviceState *dev, GError **errp)
                           DMA_PAGE_PORTS - 1);
     isa_register_ioport(&s->parent, &s->io, s->base);
     isa_register_ioport(&s->parent, &s->page_io, s->page_base + 1);
+    /* The first controller of each width serves its channels. */
+    if (!dma_controllers[s->dshift]) {
+        dma_controllers[s->dshift] = s;
+    }
     return true;
 }
 
@@ -274,10 +500,14 @@ static void i8257_unrealize(DeviceState *dev)
 {
     I8257State *s = (I8257State *)dev;
 
+    if (dma_controllers[s->dshift] == s) {
+        dma_controllers[s->dshift] = NULL;
+    }
     memory_region_destroy(&s->io);
     memory_region_destroy(&s->page_io);
 }
 
+/* DREQ lines belong to the devices, which reset themselves. */
 static void i8257_reset(DeviceState *dev)
 {
     I8257State *s = (I8257State *)dev;
@@ -301,10 +531,22 @@ static const VMStateDescription vmstate_dma_channel = {
     },
 };
 
+static int i8257_post_load(void *opaque, int version_id)
+{
+    I8257State *s = opaque;
+
+    s->request &= DMA_ALL_CHANNELS;
+    s->dreq &= DMA_ALL_CHANNELS;
+    s->mask &= DMA_ALL_CHANNELS;
+    s->status &= DMA_STATUS_TC;
+    return 0;
+}
+
 static const VMStateDescription vmstate_i8257 = {
     .name = "dma",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
+    .post_load = i8257_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_STRUCT_ARRAY(chan, I8257State, DMA_CHANNELS,
                              vmstate_dma_channel, DMAChannel),
@@ -315,6 +557,8 @@ static const VMStateDescription vmstate_i8257 = {
         VMSTATE_UINT8(temp, I8257State),
         VMSTATE_BOOL(flip_flop, I8257State),
         VMSTATE_UINT8_ARRAY(pages, I8257State, DMA_PAGE_PORTS),
+        VMSTATE_FIELD_(
+            "dreq", I8257State, dreq, VMS_U8, 1, 0, 2),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -325,14 +569,15 @@ static const Property i8257_props[] = {
     DEFINE_PROP("page-base", I8257State, page_base, PROP_UINT32, "0x80",
                 "I/O port the page register file starts at (+1 is decoded)"),
     DEFINE_PROP("dshift", I8257State, dshift, PROP_UINT32, "0",
-                "register spacing: 0 = every port (DMA1), 1 = even ports"),
+                "register spacing: 0 = every port (DMA1, channels 0-3), "
+                "1 = even ports (DMA2, 16-bit channels 4-7)"),
     DEFINE_PROP_END_OF_LIST(),
 };
 
 static const DeviceType i8257_type = {
     .name = TYPE_I8257,
     .parent = TYPE_ISA_DEVICE,
-    .desc = "Intel 8237A DMA controller (registers only)",
+    .desc = "Intel 8237A DMA controller",
     .instance_size = sizeof(I8257State),
     .props = i8257_props,
     .realize = i8257_realize,

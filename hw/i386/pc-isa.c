@@ -5,7 +5,9 @@
  * the MC146818 RTC at 0x70 (its IRQ 8 through the HPET's legacy gate),
  * the i8042 keyboard controller at 0x60/0x64, system control port A at
  * 0x92, the two 8237 DMA controllers (0x00/0xc0, page registers
- * 0x81-0x8f) and the 0xed delay port.
+ * 0x81-0x8f), the floppy controller (0x3f0, IRQ 6, DMA 2; present even
+ * with -nodefaults, as QEMU's; hw/block/fdc.c keeps CMOS 10h and the
+ * floppy bits of 14h) and the 0xed delay port.
  *
  * CMOS contents (IBM PC/AT layout, as QEMU's pc_cmos_init fills them; the
  * values SeaBIOS reads):
@@ -34,6 +36,7 @@
 #include "accel/kvm.h"
 #include "hw/input/i8042.h"
 #include "hw/dma/i8257.h"
+#include "hw/block/fdc.h"
 #include "system/runstate.h"
 
 #define PC_DELAY_PORT           0xed
@@ -331,7 +334,7 @@ bool pc_isa_devices_init(MachineState *ms, GError **errp)
     }
     if (!pc_isa_new(TYPE_I8042, NULL, 0, errp) ||
         !pc_isa_new("port92", NULL, 0, errp) ||
-        !pc_create_dma(errp) ||
+        !pc_create_dma(errp) || !pc_fdc_init(errp) ||
         !pc_isa_new("ioport80", delay_port, ARRAY_SIZE(delay_port), errp)) {
         return false;
     }

@@ -99,7 +99,14 @@ char *device_type_help(const DeviceType *type);
 char *device_help_all(void);
 const char *property_type_name(PropertyType t);
 
-/* Allocate an instance with property defaults applied (not realized). */
+/*
+ * -global DRIVER.PROP=VALUE: a default for PROP of DRIVER (and the types
+ * derived from it), applied by device_new after the table's defaults.
+ * The type and property must exist.
+ */
+bool device_add_global(const char *spec, GError **errp);
+/* Allocate an instance with property defaults (and -global values)
+ * applied (not realized). */
 DeviceState *device_new(const char *type_name, GError **errp);
 bool device_set_prop(DeviceState *dev, const char *name, const char *value,
                      GError **errp);

@@ -1,9 +1,10 @@
 /*
  * Drives and nodes from the command line and the monitor.
  *
- * -drive / -hda..-hdd / -cdrom as QEMU spells them: a drive is a named
- * BlockBackend (its id) holding a root node (or none: an empty CD-ROM),
- * plus where the machine should attach it (if=ide with bus/unit) or an
+ * -drive / -hda..-hdd / -cdrom / -fda / -fdb as QEMU spells them: a drive
+ * is a named BlockBackend (its id) holding a root node (or none: an empty
+ * CD-ROM or floppy drive), plus where the machine should attach it
+ * (if=ide with bus/unit, if=floppy with unit) or an
  * id for -device ...,drive=ID (if=none).  -blockdev and QMP blockdev-add
  * open node graphs the monitor owns until blockdev-del; a device can use
  * a node directly (-device ide-hd,drive=NODE-NAME) through an anonymous
@@ -20,12 +21,14 @@
 typedef enum BlockInterfaceType {
     IF_NONE,
     IF_IDE,
+    IF_FLOPPY,
 } BlockInterfaceType;
 
 typedef struct DriveInfo {
     char *id;
     BlockInterfaceType type;
-    int bus, unit;              /* IF_IDE: channel 0-1, unit 0-1 */
+    int bus, unit;              /* IF_IDE: channel 0-1, unit 0-1;
+                                 * IF_FLOPPY: bus 0, unit 0-1 */
     bool is_cdrom;
     bool read_only;
     char *filename;             /* NULL: no medium */
@@ -35,6 +38,7 @@ typedef struct DriveInfo {
 } DriveInfo;
 
 #define IDE_MAX_DRIVES 4        /* two channels, two units each */
+#define FLOPPY_MAX_DRIVES 2     /* A: and B: */
 
 /* -blockdev: dotted keys or a JSON object; the node is monitor-owned. */
 bool blockdev_new(const char *spec, GError **errp);
@@ -59,7 +63,7 @@ DriveInfo *drive_find_by_id(const char *id);
 DriveInfo *drive_get(BlockInterfaceType type, int bus, int unit);
 /* All drives in creation order (do not modify). */
 GPtrArray *drive_list(void);
-/* "ide" or "none", as query-block's interface names them. */
+/* "ide", "floppy" or "none", as QEMU names the interfaces. */
 const char *drive_if_name(BlockInterfaceType type);
 
 #endif

@@ -185,6 +185,19 @@ static void poke_i8257(DeviceState *dev, int variant)
     out8(0x02, 0x12);
 }
 
+/* Floppy controller (no drives): DOR, SPECIFY, a SEEK's pending
+ * interrupt and a CONFIGURE left half-written in the FIFO. */
+static void poke_fdc(DeviceState *dev, int variant)
+{
+    static const uint8_t cmds[] = { 0x03, 0xa0, 0x02, 0x0f, 0x00, 5, 0x13 };
+
+    out8(0x3f2, variant ? 0x1c : 0x2d);
+    out8(0x3f7, variant);
+    for (unsigned i = 0; i < sizeof(cmds); i++) {
+        out8(0x3f5, cmds[i] + (i == 5 ? variant : 0));
+    }
+}
+
 /* 8042: write the controller's command byte (RAM byte 0). */
 static void poke_i8042(DeviceState *dev, int variant)
 {
@@ -208,6 +221,7 @@ static const DeviceSetup device_setups[] = {
     { .type = "port92", .poke = poke_port92 },
     { .type = "mc146818rtc", .poke = poke_rtc },
     { .type = "i8257", .poke = poke_i8257 },
+    { .type = "isa-fdc", .poke = poke_fdc },
     { .type = "i8042", .poke = poke_i8042 },
     { .type = "hpet", .poke = poke_hpet },
 };
