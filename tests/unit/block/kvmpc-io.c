@@ -73,7 +73,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: kvmpc-io [-f FMT] IMAGE OP...\n");
         return 1;
     }
-    bs = bdrv_open(argv[i++], fmt, BDRV_O_RDWR, &err);
+    bs = bdrv_open(argv[i++], fmt, BDRV_O_RDWR | BDRV_O_UNMAP, &err);
     while (bs && i < argc) {
         int used = 0;
 
