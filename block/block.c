@@ -410,7 +410,7 @@ static bool check_open_flags(const char *filename, int flags, GError **errp)
 
 /*
  * snapshot=on: the image opened read-only under a new qcow2 overlay in
- * $TMPDIR that takes every write.  The overlay is unlinked as soon as it
+ * $TMPDIR (/var/tmp without it, as QEMU) that takes every write.  The overlay is unlinked as soon as it
  * is open, so nothing is left behind however kvmpc ends (SIGKILL too).
  * As in QEMU the overlay runs with cache=unsafe (its content dies with
  * the process, so flushing it buys nothing) and without aio=native
@@ -426,8 +426,10 @@ static BlockDriverState *open_temp_snapshot(const char *filename,
     int top_flags = (flags & ~(BDRV_O_SNAPSHOT | BDRV_O_NOCACHE |
                                BDRV_O_AIO_NATIVE | BDRV_O_WRITETHROUGH)) |
                     BDRV_O_NO_FLUSH | BDRV_O_NO_BACKING;
-    g_autofree char *tmp = g_build_filename(g_get_tmp_dir(),
-                                            "kvmpc-snapshot-XXXXXX", NULL);
+    const char *dir = getenv("TMPDIR") && *getenv("TMPDIR")
+                      ? getenv("TMPDIR") : "/var/tmp";   /* as QEMU */
+    g_autofree char *tmp = g_build_filename(dir, "kvmpc-snapshot-XXXXXX",
+                                            NULL);
     g_autofree char *backing = NULL;
     GHashTable *opts;
     BlockDriverState *base, *top;
@@ -441,7 +443,7 @@ static BlockDriverState *open_temp_snapshot(const char *filename,
     fd = g_mkstemp(tmp);
     if (fd < 0) {
         error_setg(errp, "'%s': snapshot=on: cannot create a temporary "
-                   "overlay in %s: %s", filename, g_get_tmp_dir(),
+                   "overlay in %s: %s", filename, dir,
                    g_strerror(errno));
         bdrv_unref(base);
         return NULL;
