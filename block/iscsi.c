@@ -14,8 +14,8 @@
  * libiscsi contexts are not thread-safe: one mutex per node around every
  * command (requests come from device models' threads and the block
  * thread pool).  Commands time out after ISCSI_TIMEOUT_S; when the
- * session is gone, one reconnect (login again) is tried and the command
- * reissued, else the request fails with one line saying the target went
+ * session is gone, a new session is logged in (a new context) and the
+ * command reissued, else the request fails with one line saying the target went
  * away.  The generic layer bounces requests that are not multiples of the
  * LUN's block size.
  */
@@ -27,14 +27,14 @@
 
 #define ISCSI_DEFAULT_INITIATOR "iqn.2008-11.org.linux-kvm"
 #define ISCSI_TIMEOUT_S         10
-#define ISCSI_RECONNECT_RETRIES 2
 /* Per command, whatever the LUN allows: keeps one command's PDUs short */
 #define ISCSI_MAX_XFER_BYTES    (8 * MiB)
 
 typedef struct IscsiState {
     struct iscsi_context *iscsi;
     GMutex lock;                    /* every use of iscsi */
-    char *portal, *target;
+    char *portal, *target;          /* to log in again (relogin) */
+    char *user, *password, *initiator;
     int lun;
     uint32_t block_size;
     uint64_t num_blocks;
@@ -77,17 +77,67 @@ static char *task_error(IscsiState *s, struct scsi_task *task)
     return g_strdup_printf("SCSI status 0x%x", task->status);
 }
 
+/* A logged-in session to the target, or NULL with *why set. */
+static struct iscsi_context *new_session(IscsiState *s, char **why)
+{
+    struct iscsi_context *iscsi = iscsi_create_context(s->initiator);
+
+    if (!iscsi) {
+        *why = g_strdup("cannot create an iSCSI context");
+        return NULL;
+    }
+    if (iscsi_set_targetname(iscsi, s->target) ||
+        iscsi_set_session_type(iscsi, ISCSI_SESSION_NORMAL) ||
+        iscsi_set_header_digest(iscsi, ISCSI_HEADER_DIGEST_NONE_CRC32C) ||
+        (s->user && iscsi_set_initiator_username_pwd(iscsi, s->user,
+                                                     s->password))) {
+        *why = g_strdup(iscsi_get_error(iscsi));
+        iscsi_destroy_context(iscsi);
+        return NULL;
+    }
+    iscsi_set_timeout(iscsi, ISCSI_TIMEOUT_S);
+    /* We log in again ourselves, with a new context (relogin): libiscsi's
+     * own reconnection retries for ever while the target is down, and a
+     * context whose reconnection failed cannot even be destroyed safely
+     * (libiscsi 1.19). */
+    iscsi_set_noautoreconnect(iscsi, 1);
+    if (iscsi_full_connect_sync(iscsi, s->portal, s->lun)) {
+        *why = g_strdup(iscsi_get_error(iscsi));
+        iscsi_destroy_context(iscsi);
+        return NULL;
+    }
+    return iscsi;
+}
+
+/* The session dropped: a new one replaces it, if the target answers. */
+static bool relogin(IscsiState *s)
+{
+    g_autofree char *why = NULL;
+    struct iscsi_context *iscsi = new_session(s, &why);
+
+    if (!iscsi) {
+        return false;
+    }
+    iscsi_destroy_context(s->iscsi);
+    s->iscsi = iscsi;
+    return true;
+}
+
 /* A failed command worth one more try: the session dropped (a transport
  * error or timeout, not a SCSI status from the LUN) and we could log in
  * again.  s->lock held. */
 static bool reconnected(IscsiState *s, struct scsi_task *done)
 {
+    if (done && done->status == SCSI_STATUS_CHECK_CONDITION &&
+        done->sense.key == SCSI_SENSE_UNIT_ATTENTION) {
+        return true;    /* reported once (reset, new session): reissue */
+    }
     if (done && done->status != SCSI_STATUS_ERROR &&
         done->status != SCSI_STATUS_CANCELLED &&
         done->status != SCSI_STATUS_TIMEOUT) {
         return false;
     }
-    return iscsi_reconnect_sync(s->iscsi) == 0;
+    return relogin(s);
 }
 
 typedef enum { CMD_READ, CMD_WRITE, CMD_SYNC } IscsiCmd;
@@ -117,8 +167,9 @@ static struct scsi_task *make_task(IscsiState *s, IscsiCmd cmd, uint64_t lba,
 }
 
 /*
- * One command, waited for; if the session dropped, log in again once and
- * reissue it (a new task: a sent one is not reusable).  s->lock held.
+ * One command, waited for; if the session dropped, log in again and
+ * reissue it (a new task: a sent one is not reusable), at most twice
+ * (a reconnect may be followed by a UNIT ATTENTION).  s->lock held.
  */
 static bool run_cmd(BlockDriverState *bs, IscsiCmd cmd, uint64_t lba,
                     uint32_t bytes, uint8_t *buf, bool fua, GError **errp)
@@ -146,7 +197,7 @@ static bool run_cmd(BlockDriverState *bs, IscsiCmd cmd, uint64_t lba,
             scsi_free_scsi_task(task);
             return true;
         }
-        if (attempt == 0 && reconnected(s, done)) {
+        if (attempt < 2 && reconnected(s, done)) {
             scsi_free_scsi_task(task);
             continue;
         }
@@ -249,31 +300,19 @@ static bool iscsi_connect_target(BlockDriverState *bs, const IscsiTarget *t,
                                  GError **errp)
 {
     IscsiState *s = bs->opaque;
+    g_autofree char *why = NULL;
 
     s->portal = g_strdup(t->portal);
     s->target = g_strdup(t->target);
     s->lun = t->lun;
-    s->iscsi = iscsi_create_context(t->initiator_name ? t->initiator_name
-                                                      : ISCSI_DEFAULT_INITIATOR);
+    s->user = g_strdup(t->user);
+    s->password = g_strdup(t->password);
+    s->initiator = g_strdup(t->initiator_name ? t->initiator_name
+                                              : ISCSI_DEFAULT_INITIATOR);
+    s->iscsi = new_session(s, &why);
     if (!s->iscsi) {
-        error_setg(errp, "'%s': cannot create an iSCSI context",
-                   bs->filename);
-        return false;
-    }
-    if (iscsi_set_targetname(s->iscsi, t->target) ||
-        iscsi_set_session_type(s->iscsi, ISCSI_SESSION_NORMAL) ||
-        iscsi_set_header_digest(s->iscsi, ISCSI_HEADER_DIGEST_NONE_CRC32C) ||
-        (t->user && iscsi_set_initiator_username_pwd(s->iscsi, t->user,
-                                                     t->password))) {
-        return iscsi_error(bs, "cannot set up the session",
-                           iscsi_get_error(s->iscsi), errp);
-    }
-    iscsi_set_timeout(s->iscsi, ISCSI_TIMEOUT_S);
-    iscsi_set_reconnect_max_retries(s->iscsi, ISCSI_RECONNECT_RETRIES);
-    if (iscsi_full_connect_sync(s->iscsi, t->portal, t->lun)) {
         error_setg(errp, "'%s': cannot log in to target '%s' at %s: %s",
-                   bs->filename, t->target, t->portal,
-                   iscsi_get_error(s->iscsi));
+                   bs->filename, t->target, t->portal, why);
         return false;
     }
     if (!read_capacity(bs, errp)) {
@@ -335,6 +374,9 @@ static void iscsi_close(BlockDriverState *bs)
     g_mutex_clear(&s->lock);
     g_free(s->portal);
     g_free(s->target);
+    g_free(s->user);
+    g_free(s->password);
+    g_free(s->initiator);
 }
 
 /* Requests arrive aligned to the block size (the generic layer bounces). */
