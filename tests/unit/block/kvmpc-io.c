@@ -58,6 +58,73 @@ static bool run_op(BlockDriverState *bs, char **a, int *used, GError **errp)
     return ok;
 }
 
+/* aioread: [off, off+len) in chunk-sized bdrv_aio_pread requests, depth
+ * of them in flight, completions on the main context (bench/aio-read.py). */
+typedef struct AioRead {
+    BlockDriverState *bs;
+    uint64_t next, end, chunk;
+    unsigned in_flight;
+    GError *err;
+} AioRead;
+
+static void aio_read_next(AioRead *r, uint8_t *buf);
+
+static void aio_read_done(void *opaque, GError *err)
+{
+    uint8_t **slot = opaque;
+    AioRead *r = (AioRead *)slot[1];
+
+    r->in_flight--;
+    if (err && !r->err) {
+        r->err = g_error_copy(err);
+    }
+    if (!r->err) {
+        aio_read_next(r, slot[0]);
+    }
+}
+
+static void aio_read_next(AioRead *r, uint8_t *buf)
+{
+    uint8_t **slot = (uint8_t **)(buf + r->chunk);
+    uint64_t n = MIN(r->chunk, r->end - r->next);
+
+    if (!n) {
+        return;
+    }
+    slot[0] = buf;
+    slot[1] = (uint8_t *)r;
+    r->in_flight++;
+    bdrv_aio_pread(r->bs, r->next, n, buf, aio_read_done, slot);
+    r->next += n;
+}
+
+static bool aio_read(BlockDriverState *bs, char **a, GError **errp)
+{
+    AioRead r = { .bs = bs, .next = num(a[1]), .chunk = num(a[3]) };
+    unsigned depth = num(a[4]);
+    uint8_t *bufs;
+
+    r.end = r.next + num(a[2]);
+    if (!r.chunk || !depth || depth > 1024 ||
+        posix_memalign((void **)&bufs, 4096,
+                       (r.chunk + 4096) * depth)) {
+        error_setg(errp, "aioread: bad chunk or depth");
+        return false;
+    }
+    for (unsigned i = 0; i < depth; i++) {
+        aio_read_next(&r, bufs + i * (r.chunk + 4096));
+    }
+    while (r.in_flight) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    free(bufs);
+    if (r.err) {
+        g_propagate_error(errp, r.err);
+        return false;
+    }
+    return true;
+}
+
 /* portal=HOST[:PORT],target=IQN,lun=N[,user=U,password=P]
  * [,initiator-name=IQN]: the options -blockdev driver=iscsi takes. */
 static BlockDriverState *open_iscsi_opts(const char *spec, const char *fmt,
@@ -145,6 +212,13 @@ int main(int argc, char **argv)
                 break;
             }
             i++;
+            continue;
+        }
+        if (!strcmp(argv[i], "aioread") && argc - i >= 5) {
+            if (!aio_read(bs, argv + i, &err)) {
+                break;
+            }
+            i += 5;
             continue;
         }
         if (!strcmp(argv[i], "wait")) {
