@@ -608,7 +608,7 @@ static bool bounce_io(BlockDriverState *bs, bool write, uint64_t offset,
     uint32_t a = bs->request_alignment;
     uint64_t start = ALIGN_DOWN(offset, a);
     uint64_t end = ALIGN_UP(offset + bytes, a);
-    uint64_t tail = MIN(end, ALIGN_UP(bs->size, a));
+    uint64_t tail;
     void *bounce = NULL;
     bool ok;
 
@@ -623,9 +623,13 @@ static bool bounce_io(BlockDriverState *bs, bool write, uint64_t offset,
     if (write) {
         g_mutex_lock(&bs->rmw_lock);
     }
-    /* The host file may end inside the last aligned block: the driver
-     * reads zeroes there. */
-    ok = bs->drv->pread(bs, start, tail - start, bounce, errp);
+    /* The host file may end inside the last aligned block (the driver
+     * reads zeroes there) or before @start: a write of new qcow2 clusters
+     * past the end while another is still growing the file. */
+    tail = MIN(end, ALIGN_UP(__atomic_load_n(&bs->size, __ATOMIC_RELAXED),
+                             a));
+    ok = tail <= start || bs->drv->pread(bs, start, tail - start, bounce,
+                                         errp);
     if (ok && write) {
         memcpy((uint8_t *)bounce + (offset - start), wbuf, bytes);
         ok = bs->drv->pwrite(bs, start, end - start, bounce, errp);

@@ -194,8 +194,11 @@ static bool file_pread(BlockDriverState *bs, uint64_t off, uint64_t len,
         if (n < 0) {
             return file_error(bs, errno, "read failed", errp);
         }
-        if (n == 0) {           /* past the end of the file: zeroes */
-            memset(p, 0, len);
+        if (n == 0 || ((uint64_t)n < MIN(len, 1 * GiB) &&
+                       (bs->flags & BDRV_O_NOCACHE))) {
+            /* past the end of the file: zeroes (with O_DIRECT a short read
+             * is the end: the rest would start unaligned) */
+            memset(p + n, 0, len - n);
             break;
         }
         p += n;

@@ -117,7 +117,8 @@ static void complete_one(LuringState *s, LuringReq *r, int res)
         ret = res;
     } else if (req.op != BDRV_AIO_FLUSH) {
         r->done += res;
-        if (res == 0 && req.op == BDRV_AIO_READ) {
+        if (req.op == BDRV_AIO_READ && r->done < req.bytes &&
+            (res == 0 || short_read_is_eof(r->fd))) {
             /* End of file: the rest reads as zeroes. */
             memset((uint8_t *)req.buf + r->done, 0, req.bytes - r->done);
             r->done = req.bytes;
@@ -309,8 +310,9 @@ int luring_sync(int fd, BdrvAioOp op, uint64_t off, uint64_t len, void *buf,
         if (n < 0) {
             return n;
         }
-        if (n == 0 && op == BDRV_AIO_READ) {
-            memset(p, 0, len);      /* past the end of the file */
+        if (op == BDRV_AIO_READ && (uint64_t)n < len &&
+            (n == 0 || short_read_is_eof(fd))) {
+            memset(p + n, 0, len - n);      /* past the end of the file */
             return 0;
         }
         if (n == 0) {

@@ -141,7 +141,8 @@ static void complete_one(LinuxAioState *s, LaioReq *r, long res)
         ret = res;
     } else {
         r->done += res;
-        if (res == 0 && req.op == BDRV_AIO_READ) {
+        if (req.op == BDRV_AIO_READ && r->done < req.bytes &&
+            (res == 0 || short_read_is_eof(r->iocb.aio_fildes))) {
             memset((uint8_t *)req.buf + r->done, 0, req.bytes - r->done);
             r->done = req.bytes;
         } else if (res == 0) {
@@ -271,8 +272,9 @@ int laio_sync(int fd, BdrvAioOp op, uint64_t off, uint64_t len, void *buf,
         if ((long)ev.res < 0) {
             return ev.res;
         }
-        if (ev.res == 0 && op == BDRV_AIO_READ) {
-            memset(p, 0, len);
+        if (op == BDRV_AIO_READ && (uint64_t)ev.res < len &&
+            (ev.res == 0 || short_read_is_eof(fd))) {
+            memset(p + ev.res, 0, len - ev.res);    /* end of the file */
             return 0;
         }
         if (ev.res == 0) {

@@ -22,6 +22,21 @@
 
 #define HOST_AIO_SLOTS 128      /* requests in flight per node */
 
+#include <fcntl.h>
+
+/*
+ * A short read: resubmit the rest, or is it the end of the file?  With
+ * O_DIRECT the rest would start unaligned (EINVAL), and a regular file or
+ * block device only reads short at its end, so then it is the end.
+ * Short reads are rare: one fcntl for them is fine.
+ */
+static inline bool short_read_is_eof(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    return fl >= 0 && (fl & O_DIRECT);
+}
+
 typedef struct LuringState LuringState;
 typedef struct LinuxAioState LinuxAioState;
 
