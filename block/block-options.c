@@ -40,10 +40,12 @@ typedef struct OpenCtx {
     int flags;
     bool auto_read_only;
     bool parent_read_only;
+    bool parent_unmap;          /* the parent has discard=unmap */
 } OpenCtx;
 
 static BlockDriverState *open_dict(QDict *opts, const char *prefix,
-                                   bool parent_read_only, GError **errp);
+                                   bool parent_read_only, bool parent_unmap,
+                                   GError **errp);
 
 static const BlockOptionDesc *find_desc(const BlockOptionDesc *table,
                                         const char *name)
@@ -313,7 +315,9 @@ static bool parse_generic(OpenCtx *c, GError **errp)
     static const char *const dz_values[] = { "off", "on", "unmap", NULL };
     const char *name = qdict_get_try_str(c->opts, "node-name");
     bool read_only;
-    int discard = 0, dz = 0;
+    /* discard defaults to the parent's (QEMU passes it down to children
+     * opened inline); values index discard_values. */
+    int discard = c->parent_unmap ? 1 : 0, dz = 0;
 
     if (name && !check_node_name(name, errp)) {
         return false;
@@ -334,6 +338,9 @@ static bool parse_generic(OpenCtx *c, GError **errp)
         return false;
     }
     c->flags |= read_only ? 0 : BDRV_O_RDWR;
+    c->flags |= (discard == 1 || discard == 3) ? BDRV_O_UNMAP : 0;
+    c->flags |= dz ? BDRV_O_DETECT_ZEROES : 0;
+    c->flags |= dz == 2 ? BDRV_O_DETECT_ZEROES_UNMAP : 0;
     return true;
 }
 
@@ -367,7 +374,7 @@ static bool open_child(OpenCtx *c, const char *key, BlockDriverState **out,
         g_autofree char *prefix = g_strdup_printf("%s%s.", c->prefix, key);
         bool ro = !(c->flags & BDRV_O_RDWR) ||
                   find_desc(c->drv->options, key)->type == BOPT_CHILD_BACKING;
-        *out = open_dict(def, prefix, ro, errp);
+        *out = open_dict(def, prefix, ro, !!(c->flags & BDRV_O_UNMAP), errp);
     }
     return *out != NULL;
 }
@@ -447,10 +454,12 @@ static BlockDriverState *open_node(OpenCtx *c, int flags, GError **errp)
 }
 
 static BlockDriverState *open_dict(QDict *opts, const char *prefix,
-                                   bool parent_read_only, GError **errp)
+                                   bool parent_read_only, bool parent_unmap,
+                                   GError **errp)
 {
     OpenCtx c = { .prefix = prefix, .opts = opts,
-                  .parent_read_only = parent_read_only };
+                  .parent_read_only = parent_read_only,
+                  .parent_unmap = parent_unmap };
     const char *name;
     BlockDriverState *bs;
     GError *err = NULL;
@@ -474,16 +483,6 @@ static BlockDriverState *open_dict(QDict *opts, const char *prefix,
         g_propagate_error(errp, err);
         return NULL;
     }
-    bs->detect_zeroes = 0;
-    if (qdict_get_try_str(opts, "detect-zeroes")) {
-        const char *dz = qdict_get_try_str(opts, "detect-zeroes");
-        bs->detect_zeroes = !strcmp(dz, "on") ? 1 : !strcmp(dz, "unmap") ? 2
-                                                                          : 0;
-    }
-    if (qdict_get_try_str(opts, "discard")) {
-        const char *d = qdict_get_try_str(opts, "discard");
-        bs->discard_unmap = !strcmp(d, "unmap") || !strcmp(d, "on");
-    }
     name = qdict_get_try_str(opts, "node-name");
     /* A nested child may have taken the name meanwhile. */
     if (name && bdrv_find_node(name)) {
@@ -500,5 +499,5 @@ static BlockDriverState *open_dict(QDict *opts, const char *prefix,
 
 BlockDriverState *bdrv_open_options(QDict *opts, GError **errp)
 {
-    return open_dict(opts, "", false, errp);
+    return open_dict(opts, "", false, false, errp);
 }

@@ -21,6 +21,9 @@
 static const BlockDriver *const drivers[] = {
     &bdrv_qcow2_driver, &bdrv_raw_driver, &bdrv_file_driver,
     &bdrv_blkdebug_driver,
+#ifdef CONFIG_LIBISCSI
+    &bdrv_iscsi_driver,
+#endif
 };
 
 /* Every node, in creation order (main thread only: opens and closes
@@ -71,7 +74,43 @@ const char *bdrv_detect_zeroes_name(BlockDriverState *bs)
 {
     static const char *const names[] = { "off", "on", "unmap" };
 
-    return names[bs->detect_zeroes < 3 ? bs->detect_zeroes : 0];
+    return names[!(bs->flags & BDRV_O_DETECT_ZEROES) ? 0 :
+                 (bs->flags & BDRV_O_DETECT_ZEROES_UNMAP) ? 2 : 1];
+}
+
+
+/* "proto://..." names a protocol driver rather than a host path. */
+static bool path_has_protocol(const char *path)
+{
+    const char *p = path;
+
+    while (g_ascii_isalnum(*p) || *p == '+' || *p == '-' || *p == '.') {
+        p++;
+    }
+    return p > path && g_str_has_prefix(p, "://");
+}
+
+/* The protocol driver for @filename: by URL scheme, else "file". */
+static const BlockDriver *find_protocol(const char *filename, GError **errp)
+{
+    size_t n;
+
+    if (!path_has_protocol(filename)) {
+        return &bdrv_file_driver;
+    }
+    n = strstr(filename, "://") - filename;
+    for (size_t i = 0; i < ARRAY_SIZE(drivers); i++) {
+        const char *name = drivers[i]->protocol_name;
+
+        if (name && strlen(name) == n && !strncmp(filename, name, n)) {
+            return drivers[i];
+        }
+    }
+    error_setg(errp, "'%s': unknown protocol '%.*s'%s", filename, (int)n,
+               filename,
+               n == 5 && !strncmp(filename, "iscsi", 5)
+                   ? " (this kvmpc was built without libiscsi)" : "");
+    return NULL;
 }
 
 const BlockDriver *bdrv_find_format(const char *name)
@@ -107,19 +146,102 @@ bool bdrv_parse_cache_mode(const char *mode, int *flags, GError **errp)
     return false;
 }
 
+bool bdrv_aio_mode_available(const char *mode)
+{
+    if (!strcmp(mode, "io_uring")) {
+#ifdef CONFIG_LINUX_IO_URING
+        return true;
+#else
+        return false;
+#endif
+    }
+    return !strcmp(mode, "threads") || !strcmp(mode, "native");
+}
+
 bool bdrv_parse_aio_mode(const char *mode, int *flags, GError **errp)
 {
+    int set;
+
     if (!strcmp(mode, "threads")) {
-        return true;
-    }
-    if (!strcmp(mode, "io_uring")) {
-        /* Not implemented yet (docs/block.md, "What is missing"). */
-        error_setg(errp, "aio=io_uring is not supported by this kvmpc yet; "
-                   "use aio=threads");
+        set = 0;
+    } else if (!strcmp(mode, "native")) {
+        set = BDRV_O_AIO_NATIVE;
+    } else if (!strcmp(mode, "io_uring")) {
+        if (!bdrv_aio_mode_available(mode)) {
+            error_setg(errp, "aio=io_uring: this kvmpc was built without "
+                       "liburing; use aio=threads");
+            return false;
+        }
+        set = BDRV_O_AIO_IO_URING;
+    } else {
+        error_setg(errp, "invalid aio mode '%s' (threads, native, io_uring)",
+                   mode);
         return false;
     }
-    error_setg(errp, "invalid aio mode '%s' (threads, io_uring)", mode);
-    return false;
+    *flags = (*flags & ~BDRV_O_AIO_MASK) | set;
+    return true;
+}
+
+bool bdrv_parse_discard_mode(const char *mode, int *flags, GError **errp)
+{
+    if (!strcmp(mode, "ignore") || !strcmp(mode, "off")) {
+        *flags &= ~BDRV_O_UNMAP;
+    } else if (!strcmp(mode, "unmap") || !strcmp(mode, "on")) {
+        *flags |= BDRV_O_UNMAP;
+    } else {
+        error_setg(errp, "invalid discard option '%s' (ignore, unmap)", mode);
+        return false;
+    }
+    return true;
+}
+
+bool bdrv_parse_detect_zeroes(const char *mode, int *flags, GError **errp)
+{
+    *flags &= ~(BDRV_O_DETECT_ZEROES | BDRV_O_DETECT_ZEROES_UNMAP);
+    if (!strcmp(mode, "on")) {
+        *flags |= BDRV_O_DETECT_ZEROES;
+    } else if (!strcmp(mode, "unmap")) {
+        *flags |= BDRV_O_DETECT_ZEROES | BDRV_O_DETECT_ZEROES_UNMAP;
+    } else if (strcmp(mode, "off")) {
+        error_setg(errp, "invalid detect-zeroes option '%s' (off, on, unmap)",
+                   mode);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Word-wide: the unaligned head byte by byte, then eight words at a time
+ * ORed together (one branch per 64 bytes), then the tail.  Disk sectors
+ * are mostly aligned and sized in 512 bytes, so the loop does the work.
+ */
+bool buffer_is_zero(const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    const uint64_t *w;
+
+    while (len && ((uintptr_t)p & 7)) {
+        if (*p++) {
+            return false;
+        }
+        len--;
+    }
+    for (w = (const uint64_t *)p; len >= 64; w += 8, len -= 64) {
+        if (w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7]) {
+            return false;
+        }
+    }
+    for (; len >= 8; w++, len -= 8) {
+        if (*w) {
+            return false;
+        }
+    }
+    for (p = (const uint8_t *)w; len; len--) {
+        if (*p++) {
+            return false;
+        }
+    }
+    return true;
 }
 
 BlockDriverState *bdrv_new(const BlockDriver *drv, const char *filename,
@@ -133,6 +255,7 @@ BlockDriverState *bdrv_new(const BlockDriver *drv, const char *filename,
     bs->flags = flags;
     bs->refcnt = 1;
     bs->request_alignment = 1;
+    bs->buf_alignment = 1;
     g_mutex_init(&bs->rmw_lock);
     /* QEMU names every node; unnamed ones get a generated name that
      * cannot clash with a user's (user names start with a letter). */
@@ -168,14 +291,43 @@ void bdrv_unref(BlockDriverState *bs)
 BlockDriverState *bdrv_open_file(const char *filename, int flags,
                                  GError **errp)
 {
-    BlockDriverState *bs = bdrv_new(&bdrv_file_driver, filename, flags);
+    const BlockDriver *drv = find_protocol(filename, errp);
+    BlockDriverState *bs;
 
-    if (!bdrv_file_driver.open(bs, filename, flags, errp)) {
-        bdrv_file_driver.close(bs);
+    if (!drv) {
+        return NULL;
+    }
+    /* What only the top node does stays there. */
+    flags &= ~(BDRV_O_DETECT_ZEROES | BDRV_O_DETECT_ZEROES_UNMAP |
+               BDRV_O_SNAPSHOT);
+    bs = bdrv_new(drv, filename, flags);
+    if (!drv->open(bs, filename, flags, errp)) {
+        drv->close(bs);
         bdrv_free(bs);
         return NULL;
     }
     return bs;
+}
+
+#ifndef CONFIG_LIBISCSI
+BlockDriverState *bdrv_iscsi_open(const BlockIscsiOptions *opts, int flags,
+                                  GError **errp)
+{
+    error_setg(errp, "iscsi: this kvmpc was built without libiscsi");
+    return NULL;
+}
+#endif
+
+BlockDriverState *bdrv_new_protocol_node(const BlockDriver *drv,
+                                         const char *filename, int flags)
+{
+    return bdrv_new(drv, filename, flags);
+}
+
+void bdrv_free_failed_node(BlockDriverState *bs)
+{
+    bs->drv->close(bs);
+    bdrv_free(bs);
 }
 
 static const BlockDriver *bdrv_probe(BlockDriverState *file, GError **errp)
@@ -242,45 +394,151 @@ static void open_stack_pop(void)
     }
 }
 
+BlockDriverState *bdrv_open_on_file(BlockDriverState *file,
+                                    const char *format, int flags,
+                                    GError **errp)
+{
+    const BlockDriver *drv = NULL;
+    BlockDriverState *bs;
+
+    if (format && !(drv = bdrv_find_format(format))) {
+        error_setg(errp, "'%s': unknown format '%s'", file->filename, format);
+        bdrv_unref(file);
+        return NULL;
+    }
+    if (drv && drv->is_protocol) {
+        if (drv != file->drv) {
+            error_setg(errp, "'%s': is not a '%s' node", file->filename,
+                       format);
+            bdrv_unref(file);
+            return NULL;
+        }
+        return file;
+    }
+    if (!drv && !(drv = bdrv_probe(file, errp))) {
+        bdrv_unref(file);
+        return NULL;
+    }
+    bs = bdrv_new(drv, file->filename, flags & ~BDRV_O_SNAPSHOT);
+    bs->file = file;
+    bs->aio_ctx = file->aio_ctx;
+    if (!drv->open(bs, file->filename, bs->flags, errp)) {
+        bdrv_unref(bs);
+        return NULL;
+    }
+    return bs;
+}
+
 static BlockDriverState *bdrv_open_format(const char *filename,
                                           const char *format, int flags,
                                           GError **errp)
 {
     const BlockDriver *drv = NULL;
-    BlockDriverState *file, *bs;
+    BlockDriverState *file;
 
-    if (format) {
-        drv = bdrv_find_format(format);
-        if (!drv) {
-            error_setg(errp, "'%s': unknown format '%s'", filename, format);
-            return NULL;
-        }
+    if (format && !(drv = bdrv_find_format(format))) {
+        error_setg(errp, "'%s': unknown format '%s'", filename, format);
+        return NULL;
     }
-    if (drv && drv->is_protocol) {
-        return bdrv_open_file(filename, flags, errp);
-    }
-    if (drv && !drv->open) {
+    if (drv && !drv->is_protocol && !drv->open) {
         error_setg(errp, "'%s': format '%s' is opened with -blockdev or "
                    "blockdev-add options only", filename, format);
         return NULL;
     }
     /* Write-through is the top node's job: one flush per write, not one
      * per layer. */
-    file = bdrv_open_file(filename, flags & ~BDRV_O_WRITETHROUGH, errp);
+    file = bdrv_open_file(filename, (drv && drv->is_protocol) ? flags :
+                          flags & ~BDRV_O_WRITETHROUGH, errp);
     if (!file) {
         return NULL;
     }
-    if (!drv && !(drv = bdrv_probe(file, errp))) {
-        bdrv_unref(file);
+    if (drv && drv->is_protocol) {
+        /* the protocol node is the top node: it detects zeroes */
+        file->flags |= flags & (BDRV_O_DETECT_ZEROES |
+                                BDRV_O_DETECT_ZEROES_UNMAP);
+    }
+    return bdrv_open_on_file(file, format, flags, errp);
+}
+
+/* Combinations QEMU refuses, refused here with the same meaning. */
+static bool check_open_flags(const char *filename, int flags, GError **errp)
+{
+    if ((flags & BDRV_O_AIO_NATIVE) && !(flags & BDRV_O_NOCACHE) &&
+        !path_has_protocol(filename)) {
+        error_setg(errp, "'%s': aio=native needs cache.direct=on "
+                   "(cache=none or cache=directsync): Linux AIO is only "
+                   "asynchronous with O_DIRECT", filename);
+        return false;
+    }
+    if ((flags & BDRV_O_DETECT_ZEROES_UNMAP) && !(flags & BDRV_O_UNMAP)) {
+        error_setg(errp, "'%s': detect-zeroes=unmap needs discard=unmap",
+                   filename);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * snapshot=on: the image opened read-only under a new qcow2 overlay in
+ * $TMPDIR (/var/tmp without it, as QEMU) that takes every write.  The overlay is unlinked as soon as it
+ * is open, so nothing is left behind however kvmpc ends (SIGKILL too).
+ * As in QEMU the overlay runs with cache=unsafe (its content dies with
+ * the process, so flushing it buys nothing) and without aio=native
+ * (which would need O_DIRECT); it is read-only when the drive is.
+ */
+static BlockDriverState *open_temp_snapshot(const char *filename,
+                                            const char *format, int flags,
+                                            GError **errp)
+{
+    int base_flags = flags & ~(BDRV_O_SNAPSHOT | BDRV_O_RDWR |
+                               BDRV_O_WRITETHROUGH | BDRV_O_DETECT_ZEROES |
+                               BDRV_O_DETECT_ZEROES_UNMAP);
+    int top_flags = (flags & ~(BDRV_O_SNAPSHOT | BDRV_O_NOCACHE |
+                               BDRV_O_AIO_NATIVE | BDRV_O_WRITETHROUGH)) |
+                    BDRV_O_NO_FLUSH | BDRV_O_NO_BACKING;
+    const char *dir = getenv("TMPDIR") && *getenv("TMPDIR")
+                      ? getenv("TMPDIR") : "/var/tmp";   /* as QEMU */
+    g_autofree char *tmp = g_build_filename(dir, "kvmpc-snapshot-XXXXXX",
+                                            NULL);
+    g_autofree char *backing = NULL;
+    GHashTable *opts;
+    BlockDriverState *base, *top;
+    bool ok;
+    int fd;
+
+    base = bdrv_open(filename, format, base_flags, errp);
+    if (!base) {
         return NULL;
     }
-    bs = bdrv_new(drv, filename, flags);
-    bs->file = file;
-    if (!drv->open(bs, filename, flags, errp)) {
-        bdrv_unref(bs);
+    fd = g_mkstemp(tmp);
+    if (fd < 0) {
+        error_setg(errp, "'%s': snapshot=on: cannot create a temporary "
+                   "overlay in %s: %s", filename, dir,
+                   g_strerror(errno));
+        bdrv_unref(base);
         return NULL;
     }
-    return bs;
+    close(fd);
+    /* The overlay names its backing file (for `info` and query-block);
+     * the node itself is attached below, not reopened by that name. */
+    backing = path_has_protocol(filename) ? g_strdup(filename)
+                                          : realpath(filename, NULL);
+    opts = g_hash_table_new(g_str_hash, g_str_equal);
+    g_hash_table_insert(opts, "backing_file",
+                        backing ? backing : (char *)filename);
+    g_hash_table_insert(opts, "backing_fmt", (char *)bdrv_format_name(base));
+    ok = bdrv_create("qcow2", tmp, bdrv_getlength(base), opts, errp);
+    g_hash_table_unref(opts);
+    top = ok ? bdrv_open(tmp, "qcow2", top_flags, errp) : NULL;
+    unlink(tmp);
+    if (!top) {
+        g_prefix_error(errp, "'%s': snapshot=on: ", filename);
+        bdrv_unref(base);
+        return NULL;
+    }
+    top->backing = base;
+    top->flags &= ~BDRV_O_NO_BACKING;
+    return top;
 }
 
 BlockDriverState *bdrv_open(const char *filename, const char *format,
@@ -288,6 +546,12 @@ BlockDriverState *bdrv_open(const char *filename, const char *format,
 {
     BlockDriverState *bs;
 
+    if (!check_open_flags(filename, flags, errp)) {
+        return NULL;
+    }
+    if (flags & BDRV_O_SNAPSHOT) {
+        return open_temp_snapshot(filename, format, flags, errp);
+    }
     if (!open_stack_push(filename, errp)) {
         return NULL;
     }
@@ -314,7 +578,7 @@ char *bdrv_backing_path(const char *image, const char *backing)
     char *dir;
     char *path;
 
-    if (g_path_is_absolute(backing)) {
+    if (g_path_is_absolute(backing) || path_has_protocol(backing)) {
         return g_strdup(backing);
     }
     /* Relative names are relative to the image naming them, as in QEMU. */
@@ -371,6 +635,16 @@ static bool check_request(BlockDriverState *bs, uint64_t offset,
     return true;
 }
 
+void bdrv_grow_size(BlockDriverState *bs, uint64_t end)
+{
+    uint64_t cur = __atomic_load_n(&bs->size, __ATOMIC_RELAXED);
+
+    while (end > cur &&
+           !__atomic_compare_exchange_n(&bs->size, &cur, end, false,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+}
+
 static bool check_writable(BlockDriverState *bs, GError **errp)
 {
     if (!(bs->flags & BDRV_O_RDWR)) {
@@ -386,7 +660,9 @@ static bool needs_bounce(BlockDriverState *bs, uint64_t offset,
 {
     uint32_t a = bs->request_alignment;
 
-    return a > 1 && ((offset | bytes | (uintptr_t)buf) & (a - 1));
+    return (a > 1 && ((offset | bytes) & (a - 1))) ||
+           (bs->buf_alignment > 1 &&
+            ((uintptr_t)buf & (bs->buf_alignment - 1)));
 }
 
 /*
@@ -402,12 +678,13 @@ static bool bounce_io(BlockDriverState *bs, bool write, uint64_t offset,
     uint32_t a = bs->request_alignment;
     uint64_t start = ALIGN_DOWN(offset, a);
     uint64_t end = ALIGN_UP(offset + bytes, a);
-    uint64_t tail = MIN(end, ALIGN_UP(bs->size, a));
+    uint64_t tail;
     void *bounce = NULL;
     bool ok;
 
     stat_inc(&bs->stats.bounced);
-    if (posix_memalign(&bounce, MAX(a, 4096), end - start)) {
+    if (posix_memalign(&bounce, MAX(MAX(a, bs->buf_alignment), 4096),
+                       end - start)) {
         error_setg(errp, "'%s': out of memory for a %" PRIu64
                    "-byte bounce buffer", bs->filename, end - start);
         return false;
@@ -416,9 +693,13 @@ static bool bounce_io(BlockDriverState *bs, bool write, uint64_t offset,
     if (write) {
         g_mutex_lock(&bs->rmw_lock);
     }
-    /* The host file may end inside the last aligned block: the driver
-     * reads zeroes there. */
-    ok = bs->drv->pread(bs, start, tail - start, bounce, errp);
+    /* The host file may end inside the last aligned block (the driver
+     * reads zeroes there) or before @start: a write of new qcow2 clusters
+     * past the end while another is still growing the file. */
+    tail = MIN(end, ALIGN_UP(__atomic_load_n(&bs->size, __ATOMIC_RELAXED),
+                             a));
+    ok = tail <= start || bs->drv->pread(bs, start, tail - start, bounce,
+                                         errp);
     if (ok && write) {
         memcpy((uint8_t *)bounce + (offset - start), wbuf, bytes);
         ok = bs->drv->pwrite(bs, start, end - start, bounce, errp);
@@ -453,17 +734,12 @@ static bool write_through(BlockDriverState *bs, GError **errp)
     return !(bs->flags & BDRV_O_WRITETHROUGH) || bdrv_flush(bs, errp);
 }
 
-bool bdrv_pwrite(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
-                 const void *buf, GError **errp)
+/* A checked, non-empty write, without zero detection. */
+static bool do_pwrite(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                      const void *buf, GError **errp)
 {
     bool ok;
 
-    if (!check_writable(bs, errp) || !check_request(bs, offset, bytes, errp)) {
-        return false;
-    }
-    if (!bytes) {
-        return true;
-    }
     stat_inc(&bs->stats.writes);
     if (needs_bounce(bs, offset, bytes, buf)) {
         ok = bounce_io(bs, true, offset, bytes, NULL, buf, errp);
@@ -471,6 +747,35 @@ bool bdrv_pwrite(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
         ok = bs->drv->pwrite(bs, offset, bytes, buf, errp);
     }
     return ok && write_through(bs, errp);
+}
+
+static bool do_pwrite_zeroes(BlockDriverState *bs, uint64_t offset,
+                             uint64_t bytes, int flags, GError **errp);
+
+/* detect-zeroes: does this write become a write-zeroes request? */
+static bool detect_zeroes(BlockDriverState *bs, uint64_t bytes,
+                          const void *buf)
+{
+    return (bs->flags & BDRV_O_DETECT_ZEROES) && buffer_is_zero(buf, bytes);
+}
+
+bool bdrv_pwrite(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                 const void *buf, GError **errp)
+{
+    if (!check_writable(bs, errp) || !check_request(bs, offset, bytes, errp)) {
+        return false;
+    }
+    if (!bytes) {
+        return true;
+    }
+    if (detect_zeroes(bs, bytes, buf)) {
+        /* With detect-zeroes=unmap the zeroes may become holes, but only
+         * where discard=unmap allows it (do_pwrite_zeroes checks). */
+        return do_pwrite_zeroes(bs, offset, bytes,
+                                (bs->flags & BDRV_O_DETECT_ZEROES_UNMAP) ?
+                                BDRV_REQ_MAY_UNMAP : 0, errp);
+    }
+    return do_pwrite(bs, offset, bytes, buf, errp);
 }
 
 /* Fallback for drivers without a zeroing operation: write zero buffers. */
@@ -489,7 +794,7 @@ static bool write_zero_buffers(BlockDriverState *bs, uint64_t offset,
     while (ok && bytes) {
         uint64_t n = MIN(bytes, chunk);
 
-        ok = bdrv_pwrite(bs, offset, n, zero, errp);
+        ok = do_pwrite(bs, offset, n, zero, errp);
         offset += n;
         bytes -= n;
     }
@@ -500,13 +805,23 @@ static bool write_zero_buffers(BlockDriverState *bs, uint64_t offset,
 bool bdrv_pwrite_zeroes(BlockDriverState *bs, uint64_t offset,
                         uint64_t bytes, int flags, GError **errp)
 {
-    uint32_t a = bs->request_alignment;
-
     if (!check_writable(bs, errp) || !check_request(bs, offset, bytes, errp)) {
         return false;
     }
     if (!bytes) {
         return true;
+    }
+    return do_pwrite_zeroes(bs, offset, bytes, flags, errp);
+}
+
+static bool do_pwrite_zeroes(BlockDriverState *bs, uint64_t offset,
+                             uint64_t bytes, int flags, GError **errp)
+{
+    uint32_t a = bs->request_alignment;
+
+    /* Unmapping is a discard: only with discard=unmap. */
+    if (!(bs->flags & BDRV_O_UNMAP)) {
+        flags &= ~BDRV_REQ_MAY_UNMAP;
     }
     if (!bs->drv->pwrite_zeroes || ((offset | bytes) & (a - 1))) {
         return write_zero_buffers(bs, offset, bytes, errp);
@@ -522,8 +837,9 @@ bool bdrv_pdiscard(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
     if (!check_writable(bs, errp) || !check_request(bs, offset, bytes, errp)) {
         return false;
     }
-    /* Discard is a hint: drivers that cannot, do nothing. */
-    if (!bytes || !bs->drv->pdiscard) {
+    /* Discard is a hint: with discard=ignore, and in drivers that
+     * cannot, it does nothing. */
+    if (!bytes || !bs->drv->pdiscard || !(bs->flags & BDRV_O_UNMAP)) {
         return true;
     }
     return bs->drv->pdiscard(bs, offset, bytes, errp) &&
@@ -544,6 +860,39 @@ bool bdrv_pwrite_compressed(BlockDriverState *bs, uint64_t offset,
     stat_inc(&bs->stats.writes);
     return bs->drv->pwrite_compressed(bs, offset, bytes, buf, errp) &&
            write_through(bs, errp);
+}
+
+bool bdrv_aio_try_host(BlockDriverState *bs, const BdrvAioRequest *req)
+{
+    if (!bs->drv->aio_submit) {
+        return false;
+    }
+    if (req->op == BDRV_AIO_FLUSH) {
+        /* cache=unsafe flushes and read-only nodes' are no-ops the
+         * synchronous path answers. */
+        if (!(bs->flags & BDRV_O_RDWR) || (bs->flags & BDRV_O_NO_FLUSH)) {
+            return false;
+        }
+    } else {
+        if (!req->bytes || !range_within(req->offset, req->bytes,
+                                         bs->drv->is_protocol ? INT64_MAX
+                                                              : bs->size) ||
+            needs_bounce(bs, req->offset, req->bytes, req->buf)) {
+            return false;
+        }
+        if (req->op == BDRV_AIO_WRITE &&
+            (!(bs->flags & BDRV_O_RDWR) ||
+             detect_zeroes(req->top, req->bytes, req->buf))) {
+            return false;
+        }
+    }
+    if (!bs->drv->aio_submit(bs, req)) {
+        return false;
+    }
+    stat_inc(req->op == BDRV_AIO_READ ? &bs->stats.reads :
+             req->op == BDRV_AIO_WRITE ? &bs->stats.writes
+                                       : &bs->stats.flushes);
+    return true;
 }
 
 bool bdrv_flush(BlockDriverState *bs, GError **errp)

@@ -1,13 +1,20 @@
 /*
  * The "file" protocol driver: a host file or block device, accessed with
  * pread/pwrite (POSIX), fdatasync, fallocate (Linux fallocate(2): hole
- * punching and zero ranges) and lseek SEEK_DATA/SEEK_HOLE for sparseness.
+ * punching and zero ranges), the BLKDISCARD/BLKZEROOUT ioctls on block
+ * devices and lseek SEEK_DATA/SEEK_HOLE for sparseness.
  *
  * cache=none/directsync open with O_DIRECT; the generic layer then
  * bounces requests that are not aligned to request_alignment.
+ *
+ * aio=io_uring and aio=native (include/block/host-aio.h) replace
+ * pread/pwrite (and, for io_uring, fdatasync) with the host engine, for
+ * synchronous requests and for bdrv_aio_* requests taken without a
+ * worker thread.
  */
 #include "qemu/osdep.h"
 #include "block/block-int.h"
+#include "block/host-aio.h"
 
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -17,6 +24,10 @@
 typedef struct FileState {
     int fd;
     bool is_blockdev;
+#ifdef CONFIG_LINUX_IO_URING
+    LuringState *luring;        /* aio=io_uring */
+#endif
+    LinuxAioState *laio;        /* aio=native */
 } FileState;
 
 static bool file_error(BlockDriverState *bs, int err, const char *what,
@@ -38,6 +49,33 @@ static uint32_t direct_io_alignment(int fd, bool is_blockdev)
     /* Regular files: 4 KiB satisfies every Linux file system's O_DIRECT
      * rules (some accept 512, none need more than the page size). */
     return 4096;
+}
+
+static bool file_open_aio(BlockDriverState *bs, int flags, GError **errp)
+{
+    FileState *s = bs->opaque;
+
+    if (flags & BDRV_O_AIO_NATIVE) {
+        if (!(flags & BDRV_O_NOCACHE)) {
+            error_setg(errp, "'%s': aio=native needs cache.direct=on "
+                       "(cache=none or cache=directsync)", bs->filename);
+            return false;
+        }
+        s->laio = laio_init(bs->filename, bdrv_get_aio_context(bs), errp);
+        return s->laio != NULL;
+    }
+    if (flags & BDRV_O_AIO_IO_URING) {
+#ifdef CONFIG_LINUX_IO_URING
+        s->luring = luring_init(bs->filename, bdrv_get_aio_context(bs),
+                                errp);
+        return s->luring != NULL;
+#else
+        error_setg(errp, "'%s': aio=io_uring: this kvmpc was built without "
+                   "liburing", bs->filename);
+        return false;
+#endif
+    }
+    return true;
 }
 
 static bool file_open(BlockDriverState *bs, const char *filename, int flags,
@@ -77,16 +115,65 @@ static bool file_open(BlockDriverState *bs, const char *filename, int flags,
     bs->size = end;
     if (flags & BDRV_O_NOCACHE) {
         bs->request_alignment = direct_io_alignment(s->fd, s->is_blockdev);
+        bs->buf_alignment = bs->request_alignment;
     }
-    return true;
+    return file_open_aio(bs, flags, errp);
 }
 
 static void file_close(BlockDriverState *bs)
 {
     FileState *s = bs->opaque;
 
+#ifdef CONFIG_LINUX_IO_URING
+    luring_cleanup(s->luring);
+#endif
+    laio_cleanup(s->laio);
     if (s->fd >= 0) {
         close(s->fd);
+    }
+}
+
+/* A read, write or flush through the node's host engine, if it has one;
+ * -ENOSYS when it has none. */
+static int engine_sync(BlockDriverState *bs, BdrvAioOp op, uint64_t off,
+                       uint64_t len, void *buf)
+{
+    FileState *s = bs->opaque;
+
+#ifdef CONFIG_LINUX_IO_URING
+    if (s->luring) {
+        return luring_sync(s->fd, op, off, len, buf, false);
+    }
+#endif
+    if (s->laio && op != BDRV_AIO_FLUSH) {
+        return laio_sync(s->fd, op, off, len, buf, false);
+    }
+    return -ENOSYS;
+}
+
+static bool file_aio_submit(BlockDriverState *bs, const BdrvAioRequest *req)
+{
+    FileState *s = bs->opaque;
+
+#ifdef CONFIG_LINUX_IO_URING
+    if (s->luring) {
+        return luring_submit(s->luring, s->fd, req);
+    }
+#endif
+    return s->laio && laio_submit(s->laio, s->fd, req);
+}
+
+static void file_attach_aio_context(BlockDriverState *bs, GMainContext *ctx)
+{
+    FileState *s = bs->opaque;
+
+#ifdef CONFIG_LINUX_IO_URING
+    if (s->luring) {
+        luring_attach_aio_context(s->luring, ctx);
+    }
+#endif
+    if (s->laio) {
+        laio_attach_aio_context(s->laio, ctx);
     }
 }
 
@@ -95,7 +182,11 @@ static bool file_pread(BlockDriverState *bs, uint64_t off, uint64_t len,
 {
     FileState *s = bs->opaque;
     uint8_t *p = buf;
+    int ret = engine_sync(bs, BDRV_AIO_READ, off, len, buf);
 
+    if (ret != -ENOSYS) {
+        return ret == 0 || file_error(bs, -ret, "read failed", errp);
+    }
     while (len) {
         ssize_t n = pread(s->fd, p, MIN(len, 1 * GiB), off);
 
@@ -105,8 +196,11 @@ static bool file_pread(BlockDriverState *bs, uint64_t off, uint64_t len,
         if (n < 0) {
             return file_error(bs, errno, "read failed", errp);
         }
-        if (n == 0) {           /* past the end of the file: zeroes */
-            memset(p, 0, len);
+        if (n == 0 || ((uint64_t)n < MIN(len, 1 * GiB) &&
+                       (bs->flags & BDRV_O_NOCACHE))) {
+            /* past the end of the file: zeroes (with O_DIRECT a short read
+             * is the end: the rest would start unaligned) */
+            memset(p + n, 0, len - n);
             break;
         }
         p += n;
@@ -116,23 +210,21 @@ static bool file_pread(BlockDriverState *bs, uint64_t off, uint64_t len,
     return true;
 }
 
-static void grow_size(BlockDriverState *bs, uint64_t end)
-{
-    uint64_t cur = __atomic_load_n(&bs->size, __ATOMIC_RELAXED);
-
-    while (end > cur &&
-           !__atomic_compare_exchange_n(&bs->size, &cur, end, false,
-                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-    }
-}
-
 static bool file_pwrite(BlockDriverState *bs, uint64_t off, uint64_t len,
                         const void *buf, GError **errp)
 {
     FileState *s = bs->opaque;
     const uint8_t *p = buf;
     uint64_t end = off + len;
+    int ret = engine_sync(bs, BDRV_AIO_WRITE, off, len, (void *)buf);
 
+    if (ret != -ENOSYS) {
+        if (ret < 0) {
+            return file_error(bs, -ret, "write failed", errp);
+        }
+        bdrv_grow_size(bs, end);
+        return true;
+    }
     while (len) {
         ssize_t n = pwrite(s->fd, p, MIN(len, 1 * GiB), off);
 
@@ -147,7 +239,7 @@ static bool file_pwrite(BlockDriverState *bs, uint64_t off, uint64_t len,
         off += n;
         len -= n;
     }
-    grow_size(bs, end);
+    bdrv_grow_size(bs, end);
     return true;
 }
 
@@ -157,7 +249,14 @@ static bool file_pwrite_zeroes(BlockDriverState *bs, uint64_t off,
     FileState *s = bs->opaque;
     uint64_t size = __atomic_load_n(&bs->size, __ATOMIC_RELAXED);
 
-    if (!s->is_blockdev) {
+    if (s->is_blockdev) {
+        uint64_t range[2] = { off, len };
+
+        /* The device zeroes (and may unmap) the range itself. */
+        if (ioctl(s->fd, BLKZEROOUT, range) == 0) {
+            return true;
+        }
+    } else {
         /* Punching a hole leaves the file's size alone, so only use it
          * inside the file; past the end, grow it with a zero range. */
         if ((flags & BDRV_REQ_MAY_UNMAP) && off + len <= size &&
@@ -166,7 +265,7 @@ static bool file_pwrite_zeroes(BlockDriverState *bs, uint64_t off,
             return true;
         }
         if (fallocate(s->fd, FALLOC_FL_ZERO_RANGE, off, len) == 0) {
-            grow_size(bs, off + len);
+            bdrv_grow_size(bs, off + len);
             return true;
         }
     }
@@ -191,10 +290,28 @@ static bool file_pdiscard(BlockDriverState *bs, uint64_t off, uint64_t len,
     FileState *s = bs->opaque;
     uint64_t size = __atomic_load_n(&bs->size, __ATOMIC_RELAXED);
 
-    if (s->is_blockdev || off >= size) {
+    if (off >= size) {
         return true;    /* a hint; nothing to give back */
     }
     len = MIN(len, size - off);
+    if (s->is_blockdev) {
+        /* BLKDISCARD wants whole logical blocks. */
+        int ssize = 512;
+        uint64_t range[2];
+
+        ioctl(s->fd, BLKSSZGET, &ssize);
+        range[0] = ALIGN_UP(off, (uint64_t)ssize);
+        range[1] = ALIGN_DOWN(off + len, (uint64_t)ssize);
+        if (range[1] <= range[0]) {
+            return true;
+        }
+        range[1] -= range[0];
+        if (ioctl(s->fd, BLKDISCARD, range) < 0 && errno != EOPNOTSUPP &&
+            errno != ENOTTY) {
+            return file_error(bs, errno, "discard failed", errp);
+        }
+        return true;
+    }
     if (fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                   off, len) < 0 && errno != EOPNOTSUPP) {
         return file_error(bs, errno, "discard failed", errp);
@@ -206,8 +323,14 @@ static bool file_flush(BlockDriverState *bs, GError **errp)
 {
     FileState *s = bs->opaque;
 
+    int ret;
+
     if (bs->flags & BDRV_O_NO_FLUSH) {
         return true;    /* cache=unsafe */
+    }
+    ret = engine_sync(bs, BDRV_AIO_FLUSH, 0, 0, NULL);
+    if (ret != -ENOSYS) {
+        return ret == 0 || file_error(bs, -ret, "flush failed", errp);
     }
     if (fdatasync(s->fd) < 0) {
         return file_error(bs, errno, "flush failed", errp);
@@ -325,4 +448,6 @@ const BlockDriver bdrv_file_driver = {
     .truncate = file_truncate,
     .block_status = file_block_status,
     .allocated_size = file_allocated_size,
+    .aio_submit = file_aio_submit,
+    .attach_aio_context = file_attach_aio_context,
 };

@@ -1000,6 +1000,41 @@ static bool write_zero_bytes(BlockDriverState *bs, uint64_t off,
     return ok;
 }
 
+/*
+ * Give the host clusters that zeroing or discarding freed back to the
+ * host file (a hole punched; BLKDISCARD on a block device).  Only those
+ * whose refcount reached 0: a cluster a snapshot still shares keeps its
+ * data.  bdrv_pdiscard does nothing unless the node was opened with
+ * discard=unmap.  Runs under s->lock, so no allocation can hand the
+ * cluster out again before its hole is punched.
+ */
+static bool punch_freed(BlockDriverState *bs, GArray *olds, GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+
+    if (!(bs->flags & BDRV_O_UNMAP)) {
+        return true;
+    }
+    for (guint i = 0; i < olds->len; i++) {
+        uint64_t e = g_array_index(olds, uint64_t, i);
+        Qcow2ClusterType t = qcow2_entry_type(s, e);
+        uint64_t host = e & L2E_OFFSET_MASK, rc = 1;
+
+        if ((t != QCOW2_CLUSTER_NORMAL && t != QCOW2_CLUSTER_ZERO_ALLOC) ||
+            !host) {
+            continue;
+        }
+        if (!qcow2_get_refcount(bs, host >> s->cluster_bits, &rc, errp)) {
+            return false;
+        }
+        if (rc == 0 &&
+            !bdrv_pdiscard(bs->file, host, s->cluster_size, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Zero or discard [off, off+len): whole clusters through their entries
  * (the disk's last cluster is whole if the range reaches the end),
  * partial ones by writing zeroes; discard leaves partial ones alone. */
@@ -1027,7 +1062,8 @@ static bool zero_or_discard(BlockDriverState *bs, uint64_t off, uint64_t len,
              (discard || aend >= end ||
               write_zero_bytes(bs, aend, end - aend, olds, errp));
     }
-    ok = ok && free_replaced(bs, olds, errp);
+    ok = ok && free_replaced(bs, olds, errp) &&
+         punch_freed(bs, olds, errp);
     s->cached_compressed = 0;
     release_range(s, r);
     g_mutex_unlock(&s->lock);
@@ -1111,7 +1147,8 @@ static bool qcow2_pwrite_compressed(BlockDriverState *bs, uint64_t off,
         ok = write_compressed_cluster(bs, off, last ? last : p, olds, errp);
         len -= n;
     }
-    ok = ok && free_replaced(bs, olds, errp);
+    ok = ok && free_replaced(bs, olds, errp) &&
+         punch_freed(bs, olds, errp);
     s->cached_compressed = 0;
     release_range(s, r);
     g_mutex_unlock(&s->lock);

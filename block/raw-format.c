@@ -62,6 +62,15 @@ static int raw_block_status(BlockDriverState *bs, uint64_t off, uint64_t len,
     return bdrv_block_status(bs->file, off, len, pnum, map, file, errp);
 }
 
+/* The same offsets on the file: hand the request down as it is. */
+static bool raw_aio_submit(BlockDriverState *bs, const BdrvAioRequest *req)
+{
+    BdrvAioRequest down = *req;
+
+    down.bs = bs->file;
+    return bdrv_aio_try_host(bs->file, &down);
+}
+
 static bool raw_create(const char *filename, uint64_t size, GHashTable *opts,
                        GError **errp)
 {
@@ -86,4 +95,5 @@ const BlockDriver bdrv_raw_driver = {
     .flush = raw_flush,
     .truncate = raw_truncate,
     .block_status = raw_block_status,
+    .aio_submit = raw_aio_submit,
 };

@@ -1,7 +1,9 @@
 /*
  * The block layer's worker threads and its asynchronous request API.
  *
- * A request runs the node's synchronous path on a pool thread; its
+ * With aio=io_uring or aio=native a request the node can take directly
+ * goes to the host engine (include/block/host-aio.h).  Otherwise it
+ * runs the node's synchronous path on a pool thread; its
  * completion is dispatched on the node's AioContext (a GMainContext:
  * the main loop's, or an I/O thread's), so device models see completions
  * in the thread that submitted them.  Up to POOL_THREADS requests run at
@@ -111,12 +113,32 @@ static void aio_done(void *opaque)
     g_free(req);
 }
 
+static const BdrvAioOp host_aio_op[] = {
+    [AIO_READ] = BDRV_AIO_READ,
+    [AIO_WRITE] = BDRV_AIO_WRITE,
+    [AIO_FLUSH] = BDRV_AIO_FLUSH,
+};
+
 static void aio_submit(BlockDriverState *bs, AioKind kind, uint64_t offset,
                        uint64_t bytes, void *buf, BlockCompletionFunc *cb,
                        void *opaque)
 {
-    AioRequest *req = g_new0(AioRequest, 1);
+    BdrvAioRequest host = {
+        .top = bs, .bs = bs, .op = host_aio_op[kind], .offset = offset,
+        .bytes = bytes, .buf = buf, .fua = bs->flags & BDRV_O_WRITETHROUGH,
+        .cb = cb, .opaque = opaque,
+    };
+    AioRequest *req;
 
+    /* aio=io_uring / aio=native: straight to the host engine when the
+     * node can take it (no worker thread, no allocation). */
+    g_atomic_int_inc(&bs->in_flight);
+    if (bdrv_aio_try_host(bs, &host)) {
+        return;
+    }
+    g_atomic_int_dec_and_test(&bs->in_flight);
+
+    req = g_new0(AioRequest, 1);
     req->bs = bs;
     req->kind = kind;
     req->offset = offset;
@@ -128,10 +150,74 @@ static void aio_submit(BlockDriverState *bs, AioKind kind, uint64_t offset,
     thread_pool_submit(aio_work, aio_done, req, bs->aio_ctx);
 }
 
+void bdrv_aio_complete(const BdrvAioRequest *req, int ret, const char *what)
+{
+    GError *err = NULL;
+
+    if (ret < 0) {
+        error_setg(&err, "'%s': %s: %s", req->bs->filename, what,
+                   g_strerror(-ret));
+    }
+    g_atomic_int_dec_and_test(&req->top->in_flight);
+    req->cb(req->opaque, err);
+    if (err) {
+        g_error_free(err);
+    }
+}
+
+GMainContext *bdrv_get_aio_context(BlockDriverState *bs)
+{
+    return bs->aio_ctx ? bs->aio_ctx : g_main_context_default();
+}
+
+/* The whole subtree moves: a format node's completions may come from its
+ * protocol child's engine. */
 void bdrv_set_aio_context(BlockDriverState *bs, GMainContext *ctx)
 {
+    if (!bs) {
+        return;
+    }
     g_assert(g_atomic_int_get(&bs->in_flight) == 0);
     bs->aio_ctx = ctx;
+    if (bs->drv->attach_aio_context) {
+        bs->drv->attach_aio_context(bs, bdrv_get_aio_context(bs));
+    }
+    bdrv_set_aio_context(bs->file, ctx);
+    bdrv_set_aio_context(bs->backing, ctx);
+}
+
+/* An eventfd watched by a GMainContext. */
+typedef struct FdSource {
+    GSource source;
+    void (*fn)(void *opaque);
+    void *opaque;
+} FdSource;
+
+static gboolean fd_source_dispatch(GSource *source, GSourceFunc callback,
+                                   gpointer user_data)
+{
+    FdSource *fs = (FdSource *)source;
+
+    fs->fn(fs->opaque);
+    return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs fd_source_funcs = {
+    .dispatch = fd_source_dispatch,
+};
+
+GSource *bdrv_fd_source_new(int fd, void (*fn)(void *opaque), void *opaque,
+                            GMainContext *ctx)
+{
+    GSource *src = g_source_new(&fd_source_funcs, sizeof(FdSource));
+    FdSource *fs = (FdSource *)src;
+
+    fs->fn = fn;
+    fs->opaque = opaque;
+    g_source_add_unix_fd(src, fd, G_IO_IN);
+    g_source_set_priority(src, G_PRIORITY_DEFAULT);
+    g_source_attach(src, ctx ? ctx : g_main_context_default());
+    return src;
 }
 
 void bdrv_aio_pread(BlockDriverState *bs, uint64_t offset, uint64_t bytes,

@@ -66,7 +66,7 @@ static void write_once(const char *path)
 {
     GError *err = NULL;
     BlockDriverState *bs = bdrv_open(path, "qcow2",
-                                     BDRV_O_RDWR | BDRV_O_NO_BACKING, &err);
+                                     BDRV_O_RDWR | BDRV_O_NO_BACKING | BDRV_O_UNMAP, &err);
     uint8_t buf[4096];
 
     if (!bs) {

@@ -9,6 +9,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential pkg-config meson ninja-build python3
   zlib1g-dev libzstd-dev qemu-utils
+  liburing-dev libiscsi-dev tgt
   libglib2.0-dev libpixman-1-dev
   clang lld libclang-rt-14-dev
   seabios

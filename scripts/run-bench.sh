@@ -6,3 +6,4 @@ python3 bench/run.py "$build" "${BENCH_RUNS:-7}"
 if [ -x bench/seabios-boot.py ] || [ -f bench/seabios-boot.py ]; then
     python3 bench/seabios-boot.py "$build" "${BENCH_RUNS:-5}"
 fi
+python3 bench/aio-read.py "$build" "${BENCH_RUNS:-5}"

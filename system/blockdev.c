@@ -2,7 +2,8 @@
  * -drive: parse QEMU's drive options, open the image, remember where the
  * drive goes.  Options (QEMU's names): file, format, if (ide, floppy,
  * none), media (disk, cdrom), index, bus, unit, id, readonly, cache, aio,
- * werror, rerror.
+ * cache.direct, cache.no-flush, discard, detect-zeroes, snapshot, werror,
+ * rerror.
  * For if=ide, index n means bus n / 2, unit n % 2; for if=floppy bus 0,
  * unit n; without index, bus or unit the first free slot is used, as
  * QEMU does.  Drive ids default to QEMU's "ide<bus>-hd<unit>" /
@@ -81,7 +82,8 @@ static bool drive_parse_int(GHashTable *kv, const char *key, int max,
 
 static const char *const drive_keys[] = {
     "file", "format", "if", "media", "index", "bus", "unit", "id",
-    "readonly", "cache", "aio", "werror", "rerror", NULL,
+    "readonly", "cache", "aio", "cache.direct", "cache.no-flush",
+    "discard", "detect-zeroes", "snapshot", "werror", "rerror", NULL,
 };
 
 static bool drive_check_keys(GHashTable *kv, GError **errp)
@@ -210,6 +212,12 @@ static bool drive_parse_flags(GHashTable *kv, DriveInfo *d, GError **errp)
     const char *ro = g_hash_table_lookup(kv, "readonly");
     const char *cache = g_hash_table_lookup(kv, "cache");
     const char *aio = g_hash_table_lookup(kv, "aio");
+    const char *direct = g_hash_table_lookup(kv, "cache.direct");
+    const char *no_flush = g_hash_table_lookup(kv, "cache.no-flush");
+    const char *discard = g_hash_table_lookup(kv, "discard");
+    const char *dz = g_hash_table_lookup(kv, "detect-zeroes");
+    const char *snap = g_hash_table_lookup(kv, "snapshot");
+    bool on = false;
     int flags = 0;
 
     if (ro && !parse_bool(ro, &d->read_only, errp)) {
@@ -218,9 +226,26 @@ static bool drive_parse_flags(GHashTable *kv, DriveInfo *d, GError **errp)
     if (cache && !bdrv_parse_cache_mode(cache, &flags, errp)) {
         return false;
     }
-    if (aio && !bdrv_parse_aio_mode(aio, &flags, errp)) {
+    /* cache.direct / cache.no-flush refine cache=, as in QEMU */
+    if (direct && !parse_bool(direct, &on, errp)) {
         return false;
     }
+    flags = direct ? ((flags & ~BDRV_O_NOCACHE) | (on ? BDRV_O_NOCACHE : 0))
+                   : flags;
+    if (no_flush && !parse_bool(no_flush, &on, errp)) {
+        return false;
+    }
+    flags = no_flush ? ((flags & ~BDRV_O_NO_FLUSH) |
+                        (on ? BDRV_O_NO_FLUSH : 0)) : flags;
+    if ((aio && !bdrv_parse_aio_mode(aio, &flags, errp)) ||
+        (discard && !bdrv_parse_discard_mode(discard, &flags, errp)) ||
+        (dz && !bdrv_parse_detect_zeroes(dz, &flags, errp))) {
+        return false;
+    }
+    if (snap && !parse_bool(snap, &on, errp)) {
+        return false;
+    }
+    flags |= snap && on ? BDRV_O_SNAPSHOT : 0;
     /* A CD-ROM is read-only whatever the option says, as in QEMU. */
     if (d->is_cdrom) {
         d->read_only = true;

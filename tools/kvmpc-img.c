@@ -92,7 +92,8 @@ static BlockDriverState *open_image(const char *file, const char *fmt,
                                     int flags)
 {
     GError *err = NULL;
-    BlockDriverState *bs = bdrv_open(file, fmt, flags, &err);
+    /* Like qemu-img, discards and zero writes may punch holes. */
+    BlockDriverState *bs = bdrv_open(file, fmt, flags | BDRV_O_UNMAP, &err);
 
     if (!bs) {
         die_err(err);

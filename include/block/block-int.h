@@ -50,6 +50,21 @@ typedef struct BlockOptionDesc {
     bool required;
 } BlockOptionDesc;
 
+/* Requests a host AIO engine (io_uring, Linux AIO) takes straight from
+ * bdrv_aio_*, without a worker thread. */
+typedef enum BdrvAioOp { BDRV_AIO_READ, BDRV_AIO_WRITE, BDRV_AIO_FLUSH } BdrvAioOp;
+
+typedef struct BdrvAioRequest {
+    BlockDriverState *top;          /* the node the caller submitted to */
+    BlockDriverState *bs;           /* the protocol node doing the I/O */
+    BdrvAioOp op;
+    uint64_t offset, bytes;
+    void *buf;
+    bool fua;                       /* write-through: RWF_DSYNC on the write */
+    BlockCompletionFunc *cb;
+    void *opaque;
+} BdrvAioRequest;
+
 struct BlockDriver {
     const char *format_name;
     /* Keys for bdrv_open_options, NULL-name terminated (NULL: none). */
@@ -61,6 +76,8 @@ struct BlockDriver {
                          GError **errp);
     size_t instance_size;
     bool is_protocol;           /* opened on a host path, not on a child */
+    /* Protocol drivers named by a URL prefix ("iscsi" for iscsi://...). */
+    const char *protocol_name;
     /* Content probe: score 0 (no) .. 100 (certain). */
     int (*probe)(const uint8_t *buf, size_t len);
 
@@ -100,6 +117,18 @@ struct BlockDriver {
                         uint64_t *pnum, uint64_t *map,
                         BlockDriverState **file, GError **errp);
     int64_t (*allocated_size)(BlockDriverState *bs);
+
+    /*
+     * Asynchronous requests without a worker thread: take @req (already
+     * bounds-checked and aligned; the engine copies it) and complete it
+     * later with bdrv_aio_complete() on the node's AioContext.  Returns
+     * false when it cannot take it now (no engine, no free slot); the
+     * thread pool then runs the synchronous path.  Format drivers that
+     * pass requests through unchanged (raw) forward to their file.
+     */
+    bool (*aio_submit)(BlockDriverState *bs, const BdrvAioRequest *req);
+    /* The node moves to another AioContext (no request in flight). */
+    void (*attach_aio_context)(BlockDriverState *bs, GMainContext *ctx);
     bool (*check)(BlockDriverState *bs, BlockCheckResult *res, int fix,
                   GError **errp);
     bool (*get_info)(BlockDriverState *bs, BlockImageInfo *info,
@@ -109,8 +138,6 @@ struct BlockDriver {
 struct BlockDriverState {
     const BlockDriver *drv;
     char *node_name;                /* user-given or "#blockN" */
-    uint8_t detect_zeroes;          /* 0 off, 1 on, 2 unmap (as opened) */
-    bool discard_unmap;             /* discard=unmap|on */
     void *opaque;                   /* drv->instance_size bytes */
     char *filename;
     int flags;
@@ -119,6 +146,8 @@ struct BlockDriverState {
     /* Offsets, lengths (and, with O_DIRECT, buffer addresses) must be
      * multiples of this; the generic layer bounces what is not. */
     uint32_t request_alignment;
+    /* Buffer addresses must be multiples of this (O_DIRECT); 1: any. */
+    uint32_t buf_alignment;
     uint32_t cluster_size;
     BlockDriverState *file;         /* protocol child of a format node */
     BlockDriverState *backing;
@@ -135,6 +164,10 @@ extern const BlockDriver bdrv_raw_driver;
 extern const BlockDriver bdrv_qcow2_driver;
 extern const BlockDriver bdrv_blkdebug_driver;
 
+#ifdef CONFIG_LIBISCSI
+extern const BlockDriver bdrv_iscsi_driver;
+#endif
+
 const BlockDriver *bdrv_find_format(const char *name);
 /* A new node of @drv, not opened yet (one reference, an automatic name). */
 BlockDriverState *bdrv_new(const BlockDriver *drv, const char *filename,
@@ -147,10 +180,34 @@ bool bdrv_opt_get_bool(QDict *opts, const char *key, bool def, bool *out,
 bool bdrv_opt_get_int(QDict *opts, const char *key, int64_t def,
                       int64_t *out, const char *prefix, GError **errp);
 
-/* Open a protocol node for @filename under a format node. */
+/* Open a protocol node for @filename under a format node: the driver
+ * its URL scheme names (iscsi://), else "file". */
 BlockDriverState *bdrv_open_file(const char *filename, int flags,
                                  GError **errp);
+/* For protocol drivers opened from options (bdrv_iscsi_open): a bare
+ * node to call drv->open on, and its disposal when that fails. */
+BlockDriverState *bdrv_new_protocol_node(const BlockDriver *drv,
+                                         const char *filename, int flags);
+void bdrv_free_failed_node(BlockDriverState *bs);
 
+
+/* The node's AioContext (never NULL: the default main context). */
+GMainContext *bdrv_get_aio_context(BlockDriverState *bs);
+/* Finish a request an engine took: @ret is 0 or -errno (the error names
+ * @req->bs and @what); runs @req->cb and drops the in-flight count. */
+void bdrv_aio_complete(const BdrvAioRequest *req, int ret, const char *what);
+/* Hand @req to the host AIO engine under @bs when there is one and the
+ * request needs nothing the generic path does (bounce, zero detection,
+ * an error to report); false: run it on the thread pool instead.  The
+ * caller has counted @req->top in flight. */
+bool bdrv_aio_try_host(BlockDriverState *bs, const BdrvAioRequest *req);
+/* A protocol node grew to @end by a write past its end. */
+void bdrv_grow_size(BlockDriverState *bs, uint64_t end);
+
+/* A GSource on @ctx that calls @fn(@opaque) when @fd (an eventfd) is
+ * readable; the host AIO engines deliver completions through it. */
+GSource *bdrv_fd_source_new(int fd, void (*fn)(void *opaque), void *opaque,
+                            GMainContext *ctx);
 
 /* Thread pool (block/thread-pool.c): run @work on a worker thread, then
  * @done on @ctx (NULL: the default main context). */

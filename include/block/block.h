@@ -28,6 +28,16 @@ typedef struct BlockDriverState BlockDriverState;
 #define BDRV_O_WRITETHROUGH 0x0008  /* every write is followed by a flush */
 #define BDRV_O_NO_BACKING   0x0010  /* do not open the backing chain */
 #define BDRV_O_CHECK        0x0020  /* opened by check: allow corrupt images */
+#define BDRV_O_AIO_IO_URING 0x0040  /* aio=io_uring: requests go to a ring */
+#define BDRV_O_AIO_NATIVE   0x0080  /* aio=native: Linux AIO (needs O_DIRECT) */
+#define BDRV_O_UNMAP        0x0100  /* discard=unmap: discards reach the host */
+#define BDRV_O_SNAPSHOT     0x0200  /* snapshot=on: writes go to a temporary
+                                     * overlay, the image is never written */
+#define BDRV_O_DETECT_ZEROES 0x0400 /* detect-zeroes=on: zero writes become
+                                     * write-zeroes requests */
+#define BDRV_O_DETECT_ZEROES_UNMAP 0x0800 /* detect-zeroes=unmap (with
+                                     * discard=unmap they may unmap) */
+#define BDRV_O_AIO_MASK     (BDRV_O_AIO_IO_URING | BDRV_O_AIO_NATIVE)
 
 /* Block status flags (bdrv_block_status) */
 #define BDRV_BLOCK_DATA         0x01  /* reads come from this node or below */
@@ -47,17 +57,60 @@ typedef enum {
     BLOCK_CACHE_UNSAFE,
 } BlockCacheMode;
 
-/* Parse cache=... / aio=... values into open flags. */
+/* Parse cache=... / aio=... / discard=... / detect-zeroes=... values
+ * into open flags (QEMU's names and values). */
 bool bdrv_parse_cache_mode(const char *mode, int *flags, GError **errp);
 bool bdrv_parse_aio_mode(const char *mode, int *flags, GError **errp);
+bool bdrv_parse_discard_mode(const char *mode, int *flags, GError **errp);
+bool bdrv_parse_detect_zeroes(const char *mode, int *flags, GError **errp);
+/* Is aio=io_uring / aio=native built in (liburing; Linux AIO)? */
+bool bdrv_aio_mode_available(const char *mode);
+
+/* True when all @len bytes at @buf are zero (word-wide, no allocation). */
+bool buffer_is_zero(const void *buf, size_t len);
 
 /*
  * Open @filename with format @format ("raw", "qcow2"; NULL probes the
- * content).  Formats with a backing file open their chain unless
- * BDRV_O_NO_BACKING is given.  Errors name the image.
+ * content).  @filename is a host path, or an iscsi:// URL
+ * (iscsi://[user[%password]@]host[:port]/target-iqn/lun).  Formats with a
+ * backing file open their chain unless BDRV_O_NO_BACKING is given.  With
+ * BDRV_O_SNAPSHOT the image is opened read-only under a temporary qcow2
+ * overlay in $TMPDIR (unlinked once open) that takes every write.
+ * Errors name the image.
  */
 BlockDriverState *bdrv_open(const char *filename, const char *format,
                             int flags, GError **errp);
+
+/*
+ * Open format @format (NULL: probe) on an open protocol node @file (from
+ * bdrv_iscsi_open, say); takes over the reference to @file, also when it
+ * fails.  A protocol @format ("file", "iscsi") returns @file itself.
+ */
+BlockDriverState *bdrv_open_on_file(BlockDriverState *file,
+                                    const char *format, int flags,
+                                    GError **errp);
+
+/*
+ * iSCSI from separate options, for -blockdev driver=iscsi / blockdev-add
+ * (QEMU's option names: portal, target, lun, transport, user, password,
+ * initiator-name).  @portal is "host[:port]" (port 3260 by default);
+ * @transport must be NULL or "tcp"; @user and @password are both NULL
+ * (no CHAP) or both set; @initiator_name NULL takes
+ * "iqn.2008-11.org.linux-kvm" plus ":" and the host name, as QEMU's does.
+ * Returns a protocol node (format "iscsi") to open a format on, or NULL
+ * with one line naming the portal and target.  Without libiscsi built
+ * in, every call fails saying so.
+ */
+typedef struct BlockIscsiOptions {
+    const char *portal;
+    const char *target;
+    int lun;
+    const char *transport;
+    const char *user, *password;
+    const char *initiator_name;
+} BlockIscsiOptions;
+BlockDriverState *bdrv_iscsi_open(const BlockIscsiOptions *opts, int flags,
+                                  GError **errp);
 void bdrv_unref(BlockDriverState *bs);
 
 /*

@@ -104,7 +104,7 @@ static void test_aio(gconstpointer fmt)
     GThread *io;
 
     g_assert_true(bdrv_create(fmt, path, 1 * MiB, NULL, &err));
-    bs = bdrv_open(path, fmt, BDRV_O_RDWR, &err);
+    bs = bdrv_open(path, fmt, BDRV_O_RDWR | BDRV_O_UNMAP, &err);
     g_assert_no_error(err);
     run_aio(bs, NULL, &st);               /* completions on the main loop */
     io = g_thread_new("iothread", iothread_main, bs);
@@ -203,7 +203,7 @@ static void test_qcow2_model(gconstpointer opts_str)
     }
     g_assert_true(bdrv_create("qcow2", path, size, opts, &err));
     g_assert_no_error(err);
-    bs = bdrv_open(path, "qcow2", BDRV_O_RDWR, &err);
+    bs = bdrv_open(path, "qcow2", BDRV_O_RDWR | BDRV_O_UNMAP, &err);
     g_assert_no_error(err);
     for (int i = 0; i < 300; i++) {
         uint64_t off = g_rand_int_range(rnd, 0, size - 1);
@@ -293,7 +293,7 @@ static void test_qcow2_parallel(void)
 
     g_hash_table_insert(opts, "cluster_size", "4k");
     g_assert_true(bdrv_create("qcow2", path, size, opts, &err));
-    bs = bdrv_open(path, "qcow2", BDRV_O_RDWR, &err);
+    bs = bdrv_open(path, "qcow2", BDRV_O_RDWR | BDRV_O_UNMAP, &err);
     g_assert_no_error(err);
     for (int round = 0; round < 6; round++) {
         int submitted = 0, done = 0;

@@ -1,0 +1,326 @@
+/*
+ * aio=io_uring: the file driver's requests through Linux io_uring
+ * (liburing; io_uring_setup(2), io_uring_enter(2)).
+ *
+ * A node's ring has HOST_AIO_SLOTS preallocated request slots.  Any
+ * thread may submit (under sq_lock); the kernel signals an eventfd
+ * registered with the ring, which the node's AioContext watches, and the
+ * completions are reaped and delivered there.  A short read or write is
+ * resubmitted for the rest from the completion; a read that reaches the
+ * end of the file fills the rest with zeroes, as pread does in
+ * file-posix.c.  Synchronous requests use a four-entry ring private to
+ * the calling thread.  See include/block/host-aio.h and docs/block.md.
+ */
+#include "qemu/osdep.h"
+#include "block/host-aio.h"
+
+#include <liburing.h>
+#include <sys/eventfd.h>
+
+/* io_uring's read/write length is 32-bit: split larger requests. */
+#define LURING_MAX_IO (1u << 30)
+
+typedef struct LuringReq {
+    LuringState *s;
+    int fd;
+    uint64_t done;                  /* bytes completed so far */
+    BdrvAioRequest req;
+    struct LuringReq *next_free;
+} LuringReq;
+
+struct LuringState {
+    struct io_uring ring;
+    GMutex sq_lock;                 /* the submission queue and free list */
+    int efd;
+    GSource *source;                /* on the node's AioContext */
+    LuringReq *free;
+    LuringReq slots[HOST_AIO_SLOTS];
+};
+
+/* Put the next part of @r into an SQE; sq_lock held. */
+static void prep_sqe(struct io_uring_sqe *sqe, LuringReq *r)
+{
+    const BdrvAioRequest *q = &r->req;
+    uint32_t n = MIN(q->bytes - r->done, LURING_MAX_IO);
+
+    switch (q->op) {
+    case BDRV_AIO_READ:
+        io_uring_prep_read(sqe, r->fd, (uint8_t *)q->buf + r->done, n,
+                           q->offset + r->done);
+        break;
+    case BDRV_AIO_WRITE:
+        io_uring_prep_write(sqe, r->fd, (uint8_t *)q->buf + r->done, n,
+                            q->offset + r->done);
+        sqe->rw_flags = q->fua ? RWF_DSYNC : 0;
+        break;
+    case BDRV_AIO_FLUSH:
+        io_uring_prep_fsync(sqe, r->fd, IORING_FSYNC_DATASYNC);
+        break;
+    }
+    io_uring_sqe_set_data(sqe, r);
+}
+
+/*
+ * Every slot has its SQE (slots <= ring entries), so get_sqe cannot fail
+ * while we hold sq_lock.  Once io_uring_submit has published the SQE it
+ * cannot be taken back: if io_uring_enter fails (it only does for
+ * transient reasons once the ring is set up; a bad request fails in its
+ * CQE), the SQE stays queued and the next submit or completion pass
+ * sends it.
+ */
+static void submit_locked(LuringState *s, LuringReq *r)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+    int ret;
+
+    g_assert(sqe);
+    prep_sqe(sqe, r);
+    do {
+        ret = io_uring_submit(&s->ring);
+    } while (ret == -EINTR);
+}
+
+bool luring_submit(LuringState *s, int fd, const BdrvAioRequest *req)
+{
+    LuringReq *r;
+
+    g_mutex_lock(&s->sq_lock);
+    r = s->free;
+    if (!r) {
+        g_mutex_unlock(&s->sq_lock);
+        return false;
+    }
+    s->free = r->next_free;
+    r->fd = fd;
+    r->done = 0;
+    r->req = *req;
+    submit_locked(s, r);
+    g_mutex_unlock(&s->sq_lock);
+    return true;
+}
+
+static void release_slot(LuringState *s, LuringReq *r)
+{
+    g_mutex_lock(&s->sq_lock);
+    r->next_free = s->free;
+    s->free = r;
+    g_mutex_unlock(&s->sq_lock);
+}
+
+/* Finish @r, or resubmit what is left of it.  Runs on the AioContext. */
+static void complete_one(LuringState *s, LuringReq *r, int res)
+{
+    BdrvAioRequest req = r->req;
+    int ret = 0;
+
+    if (res < 0) {
+        ret = res;
+    } else if (req.op != BDRV_AIO_FLUSH) {
+        r->done += res;
+        if (req.op == BDRV_AIO_READ && r->done < req.bytes &&
+            (res == 0 || short_read_is_eof(r->fd))) {
+            /* End of file: the rest reads as zeroes. */
+            memset((uint8_t *)req.buf + r->done, 0, req.bytes - r->done);
+            r->done = req.bytes;
+        } else if (res == 0) {
+            ret = -ENOSPC;
+        }
+        if (ret == 0 && r->done < req.bytes) {
+            g_mutex_lock(&s->sq_lock);
+            submit_locked(s, r);
+            g_mutex_unlock(&s->sq_lock);
+            return;             /* the rest is on its way */
+        }
+        if (ret == 0 && req.op == BDRV_AIO_WRITE) {
+            bdrv_grow_size(req.bs, req.offset + req.bytes);
+        }
+    }
+    /* Free the slot first: the callback may submit the next request. */
+    release_slot(s, r);
+    bdrv_aio_complete(&req, ret, req.op == BDRV_AIO_READ ? "read failed" :
+                      req.op == BDRV_AIO_WRITE ? "write failed"
+                                               : "flush failed");
+}
+
+static void luring_completions(void *opaque)
+{
+    LuringState *s = opaque;
+    struct io_uring_cqe *cqe;
+    uint64_t count;
+
+    if (read(s->efd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+        return;
+    }
+    while (io_uring_peek_cqe(&s->ring, &cqe) == 0) {
+        LuringReq *r = io_uring_cqe_get_data(cqe);
+        int res = cqe->res;
+
+        io_uring_cqe_seen(&s->ring, cqe);
+        complete_one(s, r, res);
+    }
+    /* SQEs an earlier io_uring_enter failed to send (see submit_locked) */
+    g_mutex_lock(&s->sq_lock);
+    if (io_uring_sq_ready(&s->ring)) {
+        io_uring_submit(&s->ring);
+    }
+    g_mutex_unlock(&s->sq_lock);
+}
+
+LuringState *luring_init(const char *filename, GMainContext *ctx,
+                         GError **errp)
+{
+    LuringState *s = g_new0(LuringState, 1);
+    int ret = io_uring_queue_init(HOST_AIO_SLOTS, &s->ring, 0);
+
+    if (ret < 0) {
+        error_setg(errp, "'%s': aio=io_uring: the kernel refused "
+                   "io_uring_setup: %s (disabled by the "
+                   "kernel.io_uring_disabled sysctl or a seccomp/container "
+                   "policy?); use aio=threads", filename, g_strerror(-ret));
+        g_free(s);
+        return NULL;
+    }
+    s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (s->efd < 0 || (ret = io_uring_register_eventfd(&s->ring, s->efd))) {
+        error_setg(errp, "'%s': aio=io_uring: cannot set up the completion "
+                   "eventfd: %s", filename,
+                   g_strerror(s->efd < 0 ? errno : -ret));
+        if (s->efd >= 0) {
+            close(s->efd);
+        }
+        io_uring_queue_exit(&s->ring);
+        g_free(s);
+        return NULL;
+    }
+    g_mutex_init(&s->sq_lock);
+    for (int i = HOST_AIO_SLOTS - 1; i >= 0; i--) {
+        s->slots[i].s = s;
+        s->slots[i].next_free = s->free;
+        s->free = &s->slots[i];
+    }
+    s->source = bdrv_fd_source_new(s->efd, luring_completions, s, ctx);
+    return s;
+}
+
+void luring_attach_aio_context(LuringState *s, GMainContext *ctx)
+{
+    g_source_destroy(s->source);
+    g_source_unref(s->source);
+    s->source = bdrv_fd_source_new(s->efd, luring_completions, s, ctx);
+}
+
+void luring_cleanup(LuringState *s)
+{
+    if (!s) {
+        return;
+    }
+    g_source_destroy(s->source);
+    g_source_unref(s->source);
+    io_uring_unregister_eventfd(&s->ring);
+    io_uring_queue_exit(&s->ring);
+    close(s->efd);
+    g_mutex_clear(&s->sq_lock);
+    g_free(s);
+}
+
+/* ---- synchronous requests: one small ring per thread ------------------ */
+
+static void thread_ring_free(gpointer p)
+{
+    struct io_uring *ring = p;
+
+    io_uring_queue_exit(ring);
+    g_free(ring);
+}
+
+static GPrivate thread_ring_key = G_PRIVATE_INIT(thread_ring_free);
+
+static struct io_uring *thread_ring(int *err)
+{
+    struct io_uring *ring = g_private_get(&thread_ring_key);
+
+    if (!ring) {
+        ring = g_new0(struct io_uring, 1);
+        *err = io_uring_queue_init(4, ring, 0);
+        if (*err < 0) {
+            g_free(ring);
+            return NULL;
+        }
+        g_private_set(&thread_ring_key, ring);
+    }
+    return ring;
+}
+
+/* One SQE, wait for its CQE; the result or -errno. */
+static int ring_run(struct io_uring *ring, BdrvAioOp op, int fd,
+                    uint64_t off, uint32_t n, uint8_t *p, bool fua)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+    struct io_uring_cqe *cqe;
+    int ret;
+
+    switch (op) {
+    case BDRV_AIO_READ:
+        io_uring_prep_read(sqe, fd, p, n, off);
+        break;
+    case BDRV_AIO_WRITE:
+        io_uring_prep_write(sqe, fd, p, n, off);
+        sqe->rw_flags = fua ? RWF_DSYNC : 0;
+        break;
+    case BDRV_AIO_FLUSH:
+        io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+        break;
+    }
+    do {
+        ret = io_uring_submit_and_wait(ring, 1);
+    } while (ret == -EINTR || ret == -EAGAIN);
+    if (ret < 0) {
+        return ret;
+    }
+    do {
+        ret = io_uring_wait_cqe(ring, &cqe);
+    } while (ret == -EINTR);
+    if (ret < 0) {
+        return ret;
+    }
+    ret = cqe->res;
+    io_uring_cqe_seen(ring, cqe);
+    return ret;
+}
+
+int luring_sync(int fd, BdrvAioOp op, uint64_t off, uint64_t len, void *buf,
+                bool fua)
+{
+    int err = 0;
+    struct io_uring *ring = thread_ring(&err);
+    uint8_t *p = buf;
+
+    if (!ring) {
+        return err;
+    }
+    if (op == BDRV_AIO_FLUSH) {
+        return MIN(ring_run(ring, op, fd, 0, 0, NULL, false), 0);
+    }
+    while (len) {
+        int n = ring_run(ring, op, fd, off, MIN(len, LURING_MAX_IO), p, fua);
+
+        if (n == -EINTR || n == -EAGAIN) {
+            continue;
+        }
+        if (n < 0) {
+            return n;
+        }
+        if (op == BDRV_AIO_READ && (uint64_t)n < len &&
+            (n == 0 || short_read_is_eof(fd))) {
+            memset(p + n, 0, len - n);      /* past the end of the file */
+            return 0;
+        }
+        if (n == 0) {
+            return -ENOSPC;
+        }
+        p += n;
+        off += n;
+        len -= n;
+    }
+    return 0;
+}
