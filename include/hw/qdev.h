@@ -86,7 +86,10 @@ void device_type_register(const DeviceType *type);
 #define type_init(fn) \
     static void __attribute__((constructor)) fn##_ctor(void) { fn(); }
 
+/* Also resolves aliases ("virtio-rng" -> "virtio-rng-pci" on pc). */
 const DeviceType *device_type_find(const char *name);
+/* A second name for a type, as QEMU's qdev alias table; not listed. */
+void device_type_register_alias(const char *alias, const char *type_name);
 /* True if @type is @ancestor or derives from it. */
 bool device_type_is_a(const DeviceType *type, const char *ancestor);
 /* A NULL-terminated, name-sorted array of all types (free with g_free). */
