@@ -94,6 +94,20 @@ static bool ring_read_desc(uint64_t gpa, VRingDesc *d)
     return true;
 }
 
+/* Packed descriptors keep the buffer id at 12 and the flags at 14. */
+static bool ring_read_packed_desc(uint64_t gpa, VRingDesc *d)
+{
+    uint16_t t;
+
+    if (!ring_read_desc(gpa, d)) {
+        return false;
+    }
+    t = d->flags;
+    d->flags = d->next;
+    d->next = t;
+    return true;
+}
+
 /* ---- errors ----------------------------------------------------------- */
 
 void virtio_error(VirtIODevice *vdev, const char *fmt, ...)
@@ -517,8 +531,13 @@ static bool walk_packed_indirect(ChainWalk *w, const VRingDesc *d)
     for (unsigned i = 0; i < entries; i++) {
         VRingDesc id;
 
-        if (!walk_count(w) ||
-            !ring_read_desc(d->addr + (uint64_t)i * VRING_DESC_SIZE, &id)) {
+        if (!walk_count(w)) {
+            return false;
+        }
+        if (!ring_read_packed_desc(d->addr + (uint64_t)i * VRING_DESC_SIZE,
+                                   &id)) {
+            virtio_error(w->vq->vdev, "queue %u: indirect table not in RAM",
+                         w->vq->index);
             return false;
         }
         if (id.flags & VRING_DESC_F_INDIRECT) {
@@ -551,7 +570,7 @@ static bool packed_pop(VirtQueue *vq, VirtQueueElement *elem)
         if (!walk_count(&w)) {
             return false;
         }
-        if (!ring_read_desc(packed_desc_addr(vq, i), &d)) {
+        if (!ring_read_packed_desc(packed_desc_addr(vq, i), &d)) {
             virtio_error(vq->vdev, "queue %u: descriptor ring not in RAM",
                          vq->index);
             return false;
