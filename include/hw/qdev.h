@@ -68,6 +68,14 @@ struct DeviceType {
     void (*unrealize)(DeviceState *dev);
     void (*reset)(DeviceState *dev);
     const VMStateDescription *vmsd;  /* NULL: nothing guest-visible */
+    /*
+     * Object properties that are not qdev properties (QEMU's dynamic QOM
+     * properties, e.g. virtio-balloon's "guest-stats"), for qom-get:
+     * return the value, or NULL without touching @errp when @name is not
+     * one of them.  NULL hook: none.
+     */
+    struct QObject *(*qom_get)(DeviceState *dev, const char *name,
+                               GError **errp);
     const void *class_data;     /* per-type data for the parent type's code */
 };
 
