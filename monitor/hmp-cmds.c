@@ -214,11 +214,11 @@ void hmp_info_history(Monitor *mon, const char *args)
 /* balloon TARGET (MiB), as QEMU's HMP. */
 void hmp_balloon(Monitor *mon, const char *args)
 {
+    g_autofree char *arg = g_strstrip(g_strdup(args ? args : ""));
     GError *err = NULL;
     uint64_t mib;
 
-    if (!args || !parse_uint(g_strstrip((char *)args), &mib, NULL) ||
-        mib > INT64_MAX / MiB) {
+    if (!parse_uint(arg, &mib, NULL) || mib > INT64_MAX / MiB) {
         monitor_printf(mon, "balloon: expects a size in MiB\n");
         return;
     }
