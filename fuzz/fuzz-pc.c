@@ -61,6 +61,13 @@ static const char *const machine_args[] = {
     "-device", "pci-testdev,addr=02.0,msi-vectors=1,msix-vectors=4",
     "-device", "pci-testdev,addr=03.0,intx-pin=1,membar=1M",
     "-device", "pc-testdev",
+#ifdef FUZZ_PC_VIRTIO
+    /* fuzz-virtio: the virtio family on the same machine (docs/virtio.md) */
+    "-device", "virtio-rng-pci,addr=04.0",
+    "-device", "virtio-balloon-pci,addr=05.0,free-page-reporting=on",
+    "-device", "virtio-rng-pci,addr=06.0,packed=on,disable-legacy=on,"
+               "max-bytes=64,period=1",
+#endif
 };
 
 /* Where the target maps the BARs it programs (as firmware would). */

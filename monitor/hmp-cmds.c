@@ -10,6 +10,7 @@
 #include "hw/qdev.h"
 #include "system/memory.h"
 #include "system/runstate.h"
+#include "qapi/qapi-commands.h"
 #include "hmp.h"
 
 static void hmp_report_error(Monitor *mon, GError *err)
@@ -208,4 +209,34 @@ void hmp_info_history(Monitor *mon, const char *args)
         monitor_printf(mon, "%d: '%s'\n", i,
                        readline_history_get(term->rs, i));
     }
+}
+
+/* balloon TARGET (MiB), as QEMU's HMP. */
+void hmp_balloon(Monitor *mon, const char *args)
+{
+    g_autofree char *arg = g_strstrip(g_strdup(args ? args : ""));
+    GError *err = NULL;
+    uint64_t mib;
+
+    if (!parse_uint(arg, &mib, NULL) || mib > INT64_MAX / MiB) {
+        monitor_printf(mon, "balloon: expects a size in MiB\n");
+        return;
+    }
+    qmp_balloon(mib * MiB, &err);
+    if (err) {
+        hmp_report_error(mon, err);
+    }
+}
+
+void hmp_info_balloon(Monitor *mon, const char *args)
+{
+    GError *err = NULL;
+    BalloonInfo *info = qmp_query_balloon(&err);
+
+    if (!info) {
+        hmp_report_error(mon, err);
+        return;
+    }
+    monitor_printf(mon, "balloon: actual=%" PRId64 "\n", info->actual / (int64_t)MiB);
+    qapi_free_BalloonInfo(info);
 }

@@ -23,6 +23,8 @@ const HMPCommand hmp_commands[] = {
     { "system_powerdown", "", "send system power down event",
       hmp_system_powerdown },
     { "quit|q", "", "quit the emulator", hmp_quit },
+    { "balloon", "target", "request VM to change its memory allocation "
+      "(in MB)", hmp_balloon },
     { "cpu", "index", "set the default CPU", hmp_cpu },
     { "eject", "[-f] device", "eject a removable medium (use -f to force it)",
       hmp_eject },
@@ -36,6 +38,7 @@ const HMPCommand hmp_commands[] = {
 };
 
 const HMPCommand hmp_info_commands[] = {
+    { "balloon", "", "show balloon information", hmp_info_balloon },
     { "block", "", "show the block devices", hmp_info_block },
     { "blockstats", "", "show block device statistics", hmp_info_blockstats },
     { "chardev", "", "show the character devices", hmp_info_chardev },

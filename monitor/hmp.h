@@ -27,6 +27,8 @@ void hmp_cont(Monitor *mon, const char *args);
 void hmp_system_reset(Monitor *mon, const char *args);
 void hmp_system_powerdown(Monitor *mon, const char *args);
 void hmp_quit(Monitor *mon, const char *args);
+void hmp_balloon(Monitor *mon, const char *args);
+void hmp_info_balloon(Monitor *mon, const char *args);
 void hmp_cpu(Monitor *mon, const char *args);
 void hmp_x(Monitor *mon, const char *args);
 void hmp_xp(Monitor *mon, const char *args);

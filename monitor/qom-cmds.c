@@ -297,6 +297,18 @@ QObject *qmp_qom_get(const char *path, const char *property, GError **errp)
             g_autofree char *text = device_get_prop_str(node->dev, p);
             return prop_value(p, text ? text : "");
         }
+        for (const DeviceType *t = node->dev->type; t;
+             t = t->parent ? device_type_find(t->parent) : NULL) {
+            GError *err = NULL;
+            QObject *v = t->qom_get ? t->qom_get(node->dev, property, &err)
+                                    : NULL;
+            if (v || err) {
+                if (err) {
+                    g_propagate_error(errp, err);
+                }
+                return v;
+            }
+        }
     }
     error_setg(errp, "Property '%s.%s' not found", node->type, property);
     return NULL;

@@ -204,13 +204,15 @@ def dictionary():
 
 
 def check():
-    """fuzz/corpus/pc/NAME must be the encoding of fuzz/seeds/pc/NAME.qtest
+    """fuzz/corpus/T/NAME must be the encoding of fuzz/seeds/T/NAME.qtest
+    for T = pc and virtio (fuzz-virtio reads the same format)
     (corpus inputs without a script, such as minimised crashes, are left
     alone), and the dictionary must match this script's."""
     root = SRC.parent
-    stale = [str(q) for q in sorted((root / "seeds" / "pc").glob("*.qtest"))
-             if not (root / "corpus" / "pc" / q.stem).exists() or
-             (root / "corpus" / "pc" / q.stem).read_bytes() !=
+    stale = [str(q) for target in ("pc", "virtio")
+             for q in sorted((root / "seeds" / target).glob("*.qtest"))
+             if not (root / "corpus" / target / q.stem).exists() or
+             (root / "corpus" / target / q.stem).read_bytes() !=
              encode(q.read_text())]
     if (root / "pc-machine.dict").read_text() != dictionary():
         stale.append(str(root / "pc-machine.dict"))

@@ -18,6 +18,7 @@
 #include "system/blockdev.h"
 #include "system/main-loop.h"
 #include "system/memory.h"
+#include "system/object.h"
 #include "system/qtest.h"
 #include "system/runstate.h"
 #include "system/vl.h"
@@ -34,6 +35,7 @@ typedef struct MonitorOpt {
 typedef struct Options {
     MachineState *ms;
     GPtrArray *chardevs;        /* -chardev option strings */
+    GPtrArray *objects;         /* -object option strings */
     GPtrArray *serials;         /* -serial specs */
     GPtrArray *devices;         /* -device option strings */
     GPtrArray *drives;          /* -drive option strings (and -hda...) */
@@ -115,6 +117,7 @@ static void print_help(void)
         "-no-hpet                no HPET\n"
         "\nDevices and I/O:\n"
         "-device driver[,prop=value...]  add a device (-device help)\n"
+        "-object type,id=id[,prop=value...]  rng-random, rng-builtin, iothread\n"
         "-drive file=path[,format=raw|qcow2][,if=ide|none][,media=disk|cdrom]\n"
         "       [,index=i][,bus=b][,unit=u][,id=id][,readonly=on|off][,cache=mode]\n"
         "       [,werror=report|ignore|enospc|stop][,rerror=report|ignore|stop]\n"
@@ -524,6 +527,8 @@ static void parse_args(Options *o, int argc, char **argv)
             if (!device_add_global(need_arg(argc, argv, &i), &err)) {
                 die_err("-global", err);
             }
+        } else if (IS("-object")) {
+            g_ptr_array_add(o->objects, g_strdup(need_arg(argc, argv, &i)));
         } else if (IS("-chardev")) {
             g_ptr_array_add(o->chardevs, g_strdup(need_arg(argc, argv, &i)));
         } else if (IS("-serial")) {
@@ -582,6 +587,7 @@ static void options_init(Options *o)
     ms->enable_hpet = true;
     o->ms = ms;
     o->chardevs = g_ptr_array_new_with_free_func(g_free);
+    o->objects = g_ptr_array_new_with_free_func(g_free);
     o->serials = g_ptr_array_new_with_free_func(g_free);
     o->devices = g_ptr_array_new_with_free_func(g_free);
     o->drives = g_ptr_array_new_with_free_func(g_free);
@@ -595,6 +601,18 @@ static void check_kernel_options(MachineState *ms)
     if (!ms->kernel_filename && (ms->initrd_filename || ms->kernel_cmdline)) {
         die("%s cannot be used without -kernel",
             ms->initrd_filename ? "-initrd" : "-append");
+    }
+}
+
+/* -object: rng backends and I/O threads, before the devices naming them. */
+static void create_objects(Options *o)
+{
+    for (unsigned i = 0; i < o->objects->len; i++) {
+        GError *err = NULL;
+        if (!user_object_create_from_opts(g_ptr_array_index(o->objects, i),
+                                          &err)) {
+            die_err("-object", err);
+        }
     }
 }
 
@@ -828,6 +846,7 @@ void kvmpc_init(int argc, char **argv)
     memory_init();
     install_signal_handlers();
     init_accel(o->ms);
+    create_objects(o);
     create_chardevs(o);
     create_serials(o);
     create_debugcon(o);

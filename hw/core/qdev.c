@@ -7,6 +7,7 @@
 #include "chardev/char.h"
 
 static GHashTable *types;          /* name -> const DeviceType * */
+static GHashTable *type_aliases;   /* alias -> type name (QEMU's qdev aliases) */
 static GPtrArray *devices;         /* realized DeviceState *, creation order */
 static unsigned unattached_count;
 
@@ -34,10 +35,28 @@ void device_type_register(const DeviceType *type)
     g_hash_table_insert(types, (gpointer)type->name, (gpointer)type);
 }
 
+void device_type_register_alias(const char *alias, const char *type_name)
+{
+    if (!type_aliases) {
+        type_aliases = g_hash_table_new(g_str_hash, g_str_equal);
+    }
+    g_hash_table_insert(type_aliases, (gpointer)alias, (gpointer)type_name);
+}
+
 const DeviceType *device_type_find(const char *name)
 {
+    const DeviceType *t;
+
     types_init();
-    return name ? g_hash_table_lookup(types, name) : NULL;
+    if (!name) {
+        return NULL;
+    }
+    t = g_hash_table_lookup(types, name);
+    if (!t && type_aliases) {
+        const char *target = g_hash_table_lookup(type_aliases, name);
+        t = target ? g_hash_table_lookup(types, target) : NULL;
+    }
+    return t;
 }
 
 static const DeviceType *device_type_parent(const DeviceType *type)

@@ -68,6 +68,14 @@ struct DeviceType {
     void (*unrealize)(DeviceState *dev);
     void (*reset)(DeviceState *dev);
     const VMStateDescription *vmsd;  /* NULL: nothing guest-visible */
+    /*
+     * Object properties that are not qdev properties (QEMU's dynamic QOM
+     * properties, e.g. virtio-balloon's "guest-stats"), for qom-get:
+     * return the value, or NULL without touching @errp when @name is not
+     * one of them.  NULL hook: none.
+     */
+    struct QObject *(*qom_get)(DeviceState *dev, const char *name,
+                               GError **errp);
     const void *class_data;     /* per-type data for the parent type's code */
 };
 
@@ -86,7 +94,10 @@ void device_type_register(const DeviceType *type);
 #define type_init(fn) \
     static void __attribute__((constructor)) fn##_ctor(void) { fn(); }
 
+/* Also resolves aliases ("virtio-rng" -> "virtio-rng-pci" on pc). */
 const DeviceType *device_type_find(const char *name);
+/* A second name for a type, as QEMU's qdev alias table; not listed. */
+void device_type_register_alias(const char *alias, const char *type_name);
 /* True if @type is @ancestor or derives from it. */
 bool device_type_is_a(const DeviceType *type, const char *ancestor);
 /* A NULL-terminated, name-sorted array of all types (free with g_free). */

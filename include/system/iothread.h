@@ -1,0 +1,66 @@
+/*
+ * I/O threads: "-object iothread,id=ID[,poll-max-ns=N][,poll-grow=N]
+ * [,poll-shrink=N]" (QEMU's names).  Each runs its own GMainContext
+ * without the big lock; devices that take iothread= (virtio queues)
+ * attach their event sources to it.
+ *
+ * Adaptive polling: before the thread sleeps in poll(), it spins for up
+ * to poll_ns calling the registered pollers (a virtqueue's "is the avail
+ * ring non-empty?"), and runs the handler of one that has work without a
+ * kick.  poll_ns grows (x poll-grow, default 2, from 4 us) while events
+ * keep arriving within poll-max-ns (default 32768 ns, 0 disables polling)
+ * and shrinks (/ poll-shrink, default 2; 0 means reset to 0) when a sleep
+ * lasts longer than poll-max-ns.
+ *
+ * Everything that changes what the thread runs goes through
+ * iothread_run_sync(), so device state a handler uses is never changed
+ * under it.  The thread never takes the big lock (a device that must
+ * touch lock-protected state from it defers to main_loop_call()).
+ */
+#ifndef SYSTEM_IOTHREAD_H
+#define SYSTEM_IOTHREAD_H
+#include "qemu/osdep.h"
+
+typedef struct IOThread IOThread;
+
+#define TYPE_IOTHREAD "iothread"
+
+IOThread *iothread_find(const char *id);
+GMainContext *iothread_get_context(IOThread *iothread);
+const char *iothread_get_id(IOThread *iothread);
+/* The calling thread is @iothread's. */
+bool iothread_is_current(IOThread *iothread);
+
+/*
+ * Run @fn(@opaque) in @iothread and wait for it (directly when called
+ * from the thread itself).  Call with the big lock held.
+ */
+void iothread_run_sync(IOThread *iothread, void (*fn)(void *opaque),
+                       void *opaque);
+
+/*
+ * Busy-poll hooks (call from the thread, e.g. inside iothread_run_sync):
+ * @ready says whether there is work, @run does it.
+ */
+typedef struct IOThreadPoller {
+    bool (*ready)(void *opaque);
+    void (*run)(void *opaque);
+    void *opaque;
+} IOThreadPoller;
+void iothread_add_poller(IOThread *iothread, IOThreadPoller *p);
+void iothread_remove_poller(IOThread *iothread, IOThreadPoller *p);
+
+/* Current adaptive poll time (for tests and "info iothreads"). */
+int64_t iothread_poll_ns(IOThread *iothread);
+
+/* "info iothreads" / query-iothreads data. */
+typedef struct IOThreadInfo {
+    const char *id;
+    int thread_id;
+    int64_t poll_max_ns, poll_grow, poll_shrink;
+} IOThreadInfo;
+/* Calls @fn for each I/O thread in creation order. */
+void iothread_for_each(void (*fn)(const IOThreadInfo *info, void *opaque),
+                       void *opaque);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * User-creatable objects: "-object TYPE,id=ID,prop=value,..." (QEMU's
+ * syntax) for things that are not devices but that devices refer to by
+ * id: rng backends (rng-random, rng-builtin) and I/O threads (iothread).
+ *
+ * A type registers a create function that takes the option table (keys
+ * other than qom-type and id), removes the keys it understands, and
+ * returns its object; a key left over is an error, as in QEMU.  Objects
+ * live until exit.  Big lock held.
+ */
+#ifndef SYSTEM_OBJECT_H
+#define SYSTEM_OBJECT_H
+#include "qemu/osdep.h"
+
+typedef struct UserObjectType {
+    const char *name;
+    /* NULL with @errp set on failure. */
+    void *(*create)(const char *id, GHashTable *props, GError **errp);
+} UserObjectType;
+
+void user_object_type_register(const UserObjectType *type);
+/* "-object" argument. */
+bool user_object_create_from_opts(const char *opts, GError **errp);
+/* The object with @id, if its type is @type_name (NULL: any type). */
+void *user_object_find(const char *id, const char *type_name);
+/* Type name of the object @id, or NULL. */
+const char *user_object_type_name(const char *id);
+
+/* Helpers for create functions: take (and remove) a property. */
+char *user_object_take_str(GHashTable *props, const char *key);
+bool user_object_take_uint(GHashTable *props, const char *key,
+                           uint64_t *out, GError **errp);
+
+#endif

@@ -1,0 +1,256 @@
+/*
+ * I/O threads (include/system/iothread.h).
+ */
+#include "qemu/osdep.h"
+#include <sys/syscall.h>
+#include "system/iothread.h"
+#include "system/object.h"
+
+#define POLL_START_NS       4000
+#define POLL_DEFAULT_MAX_NS 32768
+
+struct IOThread {
+    char *id;
+    GMainContext *ctx;
+    GThread *thread;
+    int tid;
+    int64_t poll_max_ns;
+    int64_t poll_grow;
+    int64_t poll_shrink;
+    int64_t poll_ns;            /* current spin budget (thread only) */
+    GPtrArray *pollers;         /* IOThreadPoller *, thread only */
+    GMutex lock;                /* start-up handshake */
+    GCond cond;
+    bool started;
+};
+
+static GPtrArray *iothreads;
+static __thread IOThread *current_iothread;
+
+IOThread *iothread_find(const char *id)
+{
+    return user_object_find(id, TYPE_IOTHREAD);
+}
+
+GMainContext *iothread_get_context(IOThread *t)
+{
+    return t->ctx;
+}
+
+const char *iothread_get_id(IOThread *t)
+{
+    return t->id;
+}
+
+bool iothread_is_current(IOThread *t)
+{
+    return current_iothread == t;
+}
+
+int64_t iothread_poll_ns(IOThread *t)
+{
+    return __atomic_load_n(&t->poll_ns, __ATOMIC_RELAXED);
+}
+
+void iothread_add_poller(IOThread *t, IOThreadPoller *p)
+{
+    g_ptr_array_add(t->pollers, p);
+}
+
+void iothread_remove_poller(IOThread *t, IOThreadPoller *p)
+{
+    g_ptr_array_remove(t->pollers, p);
+}
+
+/* One pass over the pollers: run whatever has work. */
+static bool run_ready_pollers(IOThread *t)
+{
+    bool any = false;
+
+    for (guint i = 0; i < t->pollers->len; i++) {
+        IOThreadPoller *p = g_ptr_array_index(t->pollers, i);
+        if (p->ready(p->opaque)) {
+            p->run(p->opaque);
+            any = true;
+        }
+    }
+    return any;
+}
+
+static void adapt_poll_time(IOThread *t, int64_t slept_ns)
+{
+    int64_t ns = t->poll_ns;
+
+    if (slept_ns <= ns) {
+        return;                     /* polling would have caught it */
+    }
+    if (slept_ns > t->poll_max_ns) {
+        ns = t->poll_shrink ? ns / t->poll_shrink : 0;
+    } else if (ns < t->poll_max_ns) {
+        ns = ns ? ns * t->poll_grow : POLL_START_NS;
+        ns = MIN(ns, t->poll_max_ns);
+    }
+    __atomic_store_n(&t->poll_ns, ns, __ATOMIC_RELAXED);
+}
+
+/*
+ * The context's poll function: spin on the pollers for poll_ns, then
+ * sleep in poll() as usual.
+ */
+static gint iothread_poll(GPollFD *fds, guint nfds, gint timeout)
+{
+    IOThread *t = current_iothread;
+    int64_t start, slept;
+    gint ret;
+
+    if (timeout != 0 && t->poll_ns && t->pollers->len) {
+        int64_t deadline = g_get_monotonic_time() * 1000 + t->poll_ns;
+
+        do {
+            ret = g_poll(fds, nfds, 0);
+            if (ret) {
+                return ret;
+            }
+            if (run_ready_pollers(t)) {
+                return 0;   /* handled without a kick: iterate again */
+            }
+        } while (g_get_monotonic_time() * 1000 < deadline);
+    }
+    start = g_get_monotonic_time();
+    ret = g_poll(fds, nfds, timeout);
+    slept = (g_get_monotonic_time() - start) * 1000;
+    if (timeout != 0 && t->poll_max_ns) {
+        adapt_poll_time(t, slept);
+    }
+    return ret;
+}
+
+static gpointer iothread_main(gpointer opaque)
+{
+    IOThread *t = opaque;
+
+    current_iothread = t;
+    g_main_context_push_thread_default(t->ctx);
+    g_mutex_lock(&t->lock);
+    t->tid = (int)syscall(SYS_gettid);
+    t->started = true;
+    g_cond_signal(&t->cond);
+    g_mutex_unlock(&t->lock);
+    for (;;) {
+        g_main_context_iteration(t->ctx, TRUE);
+    }
+    return NULL;
+}
+
+typedef struct SyncCall {
+    void (*fn)(void *opaque);
+    void *opaque;
+    GMutex lock;
+    GCond cond;
+    bool done;
+} SyncCall;
+
+static gboolean sync_call_dispatch(gpointer data)
+{
+    SyncCall *c = data;
+
+    c->fn(c->opaque);
+    g_mutex_lock(&c->lock);
+    c->done = true;
+    g_cond_signal(&c->cond);
+    g_mutex_unlock(&c->lock);
+    return G_SOURCE_REMOVE;
+}
+
+void iothread_run_sync(IOThread *t, void (*fn)(void *opaque), void *opaque)
+{
+    SyncCall c = { .fn = fn, .opaque = opaque };
+    GSource *src;
+
+    if (iothread_is_current(t)) {
+        fn(opaque);
+        return;
+    }
+    g_mutex_init(&c.lock);
+    g_cond_init(&c.cond);
+    src = g_idle_source_new();
+    g_source_set_priority(src, G_PRIORITY_HIGH);
+    g_source_set_callback(src, sync_call_dispatch, &c, NULL);
+    g_source_attach(src, t->ctx);
+    g_source_unref(src);
+    g_main_context_wakeup(t->ctx);
+    g_mutex_lock(&c.lock);
+    while (!c.done) {
+        g_cond_wait(&c.cond, &c.lock);
+    }
+    g_mutex_unlock(&c.lock);
+    g_mutex_clear(&c.lock);
+    g_cond_clear(&c.cond);
+}
+
+void iothread_for_each(void (*fn)(const IOThreadInfo *info, void *opaque),
+                       void *opaque)
+{
+    for (guint i = 0; iothreads && i < iothreads->len; i++) {
+        IOThread *t = g_ptr_array_index(iothreads, i);
+        IOThreadInfo info = {
+            .id = t->id, .thread_id = t->tid, .poll_max_ns = t->poll_max_ns,
+            .poll_grow = t->poll_grow, .poll_shrink = t->poll_shrink,
+        };
+        fn(&info, opaque);
+    }
+}
+
+static void *iothread_create(const char *id, GHashTable *props, GError **errp)
+{
+    uint64_t max_ns = POLL_DEFAULT_MAX_NS, grow = 0, shrink = 0;
+    uint64_t batch = 0;
+    IOThread *t;
+
+    if (!user_object_take_uint(props, "poll-max-ns", &max_ns, errp) ||
+        !user_object_take_uint(props, "poll-grow", &grow, errp) ||
+        !user_object_take_uint(props, "poll-shrink", &shrink, errp) ||
+        !user_object_take_uint(props, "aio-max-batch", &batch, errp)) {
+        return NULL;
+    }
+    if (max_ns > INT64_MAX || grow > INT64_MAX || shrink > INT64_MAX) {
+        error_setg(errp, "iothread: poll parameters must fit in int64");
+        return NULL;
+    }
+    t = g_new0(IOThread, 1);
+    t->id = g_strdup(id);
+    t->poll_max_ns = max_ns;
+    t->poll_grow = grow ? grow : 2;
+    t->poll_shrink = shrink;
+    t->pollers = g_ptr_array_new();
+    t->ctx = g_main_context_new();
+    g_main_context_set_poll_func(t->ctx, iothread_poll);
+    g_mutex_init(&t->lock);
+    g_cond_init(&t->cond);
+    t->thread = g_thread_new("iothread", iothread_main, t);
+    g_mutex_lock(&t->lock);
+    while (!t->started) {
+        g_cond_wait(&t->cond, &t->lock);
+    }
+    g_mutex_unlock(&t->lock);
+    if (!iothreads) {
+        iothreads = g_ptr_array_new();
+    }
+    g_ptr_array_add(iothreads, t);
+    return t;
+}
+
+static const UserObjectType iothread_type = {
+    .name = TYPE_IOTHREAD,
+    .create = iothread_create,
+};
+
+static void iothread_register(void)
+{
+    user_object_type_register(&iothread_type);
+}
+
+static void __attribute__((constructor)) iothread_register_ctor(void)
+{
+    iothread_register();
+}

@@ -1,0 +1,184 @@
+/*
+ * -object iothread and the -object registry: creation and its errors,
+ * iothread_run_sync() running work in the thread, event sources attached
+ * to the thread's context, and adaptive polling (pollers run without a
+ * kick while the poll time is non-zero).  docs/virtio.md, "Threads".
+ */
+#include "qemu/osdep.h"
+#include <sys/eventfd.h>
+#include "system/iothread.h"
+#include "system/object.h"
+#include "system/rng.h"
+
+static void on_thread(void *opaque)
+{
+    IOThread *t = ((void **)opaque)[0];
+    bool *ok = ((void **)opaque)[1];
+
+    *ok = iothread_is_current(t);
+}
+
+static void test_create_and_sync(void)
+{
+    GError *err = NULL;
+    IOThread *t;
+    bool ok = false;
+    void *args[2];
+
+    g_assert(user_object_create_from_opts("iothread,id=io0", &err));
+    g_assert_no_error(err);
+    t = iothread_find("io0");
+    g_assert(t);
+    g_assert_cmpstr(user_object_type_name("io0"), ==, "iothread");
+    g_assert(!iothread_is_current(t));
+    args[0] = t;
+    args[1] = &ok;
+    iothread_run_sync(t, on_thread, args);
+    g_assert(ok);
+}
+
+static void test_errors(void)
+{
+    static const char *const bad[] = {
+        "iothread",                         /* no id */
+        "iothread,id=io0",                  /* duplicate (first test) */
+        "iothread,id=9x",                   /* not an identifier */
+        "iothread,id=ioz,poll-max-ns=abc",
+        "iothread,id=ioy,bogus=1",
+        "no-such-type,id=x",
+        "rng-random,id=r9,filename=/nonexistent/x",
+    };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        GError *err = NULL;
+        g_assert(!user_object_create_from_opts(bad[i], &err));
+        g_assert(err);
+        g_error_free(err);
+    }
+    g_assert(!iothread_find("ioz"));
+}
+
+static void test_rng_objects(void)
+{
+    GError *err = NULL;
+    uint8_t buf[32] = { 0 };
+
+    g_assert(user_object_create_from_opts("rng-builtin,id=rb", &err));
+    g_assert(user_object_create_from_opts("rng-random,id=rr", &err));
+    g_assert(rng_backend_find("rb") && rng_backend_find("rr"));
+    g_assert(!rng_backend_find("io0"));     /* another type */
+    g_assert_cmpint(rng_backend_read(rng_backend_find("rr"), buf, 32), ==,
+                    32);
+    g_assert_cmpint(rng_backend_read(rng_backend_default(), buf, 32), ==,
+                    32);
+}
+
+/* ---- an eventfd source and a poller in the thread ---- */
+
+typedef struct PollCtx {
+    int fd;
+    GSource *src;
+    IOThread *t;
+    IOThreadPoller poller;
+    volatile int work;          /* set by the test, taken by the poller */
+    volatile int kicks;         /* eventfd callbacks */
+    volatile int polled;        /* work done by the poller */
+} PollCtx;
+
+static gboolean fd_ready(gint fd, GIOCondition c, gpointer opaque)
+{
+    PollCtx *p = opaque;
+    uint64_t v;
+
+    if (read(fd, &v, sizeof(v)) == sizeof(v)) {
+        __atomic_add_fetch(&p->kicks, 1, __ATOMIC_SEQ_CST);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static bool poll_ready(void *opaque)
+{
+    PollCtx *p = opaque;
+
+    return __atomic_load_n(&p->work, __ATOMIC_SEQ_CST);
+}
+
+static void poll_run(void *opaque)
+{
+    PollCtx *p = opaque;
+
+    __atomic_store_n(&p->work, 0, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&p->polled, 1, __ATOMIC_SEQ_CST);
+}
+
+static void attach(void *opaque)
+{
+    PollCtx *p = opaque;
+
+    p->src = g_unix_fd_source_new(p->fd, G_IO_IN);
+    g_source_set_callback(p->src, (GSourceFunc)(void (*)(void))fd_ready, p,
+                          NULL);
+    g_source_attach(p->src, iothread_get_context(p->t));
+    p->poller = (IOThreadPoller){ poll_ready, poll_run, p };
+    iothread_add_poller(p->t, &p->poller);
+}
+
+static void detach(void *opaque)
+{
+    PollCtx *p = opaque;
+
+    iothread_remove_poller(p->t, &p->poller);
+    g_source_destroy(p->src);
+    g_source_unref(p->src);
+}
+
+static bool wait_until(volatile int *v, int want)
+{
+    for (int i = 0; i < 5000; i++) {
+        if (__atomic_load_n(v, __ATOMIC_SEQ_CST) >= want) {
+            return true;
+        }
+        g_usleep(1000);
+    }
+    return false;
+}
+
+static void test_source_and_polling(void)
+{
+    GError *err = NULL;
+    PollCtx p = { 0 };
+    uint64_t one = 1;
+
+    g_assert(user_object_create_from_opts("iothread,id=iop,"
+                                          "poll-max-ns=100000000", &err));
+    p.t = iothread_find("iop");
+    p.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    g_assert(p.fd >= 0);
+    iothread_run_sync(p.t, attach, &p);
+    /* a kick runs the source's callback in the thread */
+    g_assert(write(p.fd, &one, sizeof(one)) == sizeof(one));
+    g_assert(wait_until(&p.kicks, 1));
+    /* kicks that arrive quickly make the poll time grow from 0 */
+    for (int i = 0; i < 20 && !iothread_poll_ns(p.t); i++) {
+        g_assert(write(p.fd, &one, sizeof(one)) == sizeof(one));
+        g_usleep(1000);
+    }
+    g_assert_cmpint(iothread_poll_ns(p.t), >, 0);
+    /* before it sleeps again, the thread polls: work that is there by
+     * then runs from the poller, without a kick of its own */
+    p.work = 1;
+    g_assert(write(p.fd, &one, sizeof(one)) == sizeof(one));
+    g_assert(wait_until(&p.polled, 1));
+    iothread_run_sync(p.t, detach, &p);
+    close(p.fd);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/iothread/create-and-sync", test_create_and_sync);
+    g_test_add_func("/iothread/errors", test_errors);
+    g_test_add_func("/iothread/rng-objects", test_rng_objects);
+    g_test_add_func("/iothread/source-and-polling", test_source_and_polling);
+    return g_test_run();
+}
