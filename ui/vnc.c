@@ -55,6 +55,7 @@ typedef struct VncDisplay VncDisplay;
 
 typedef struct VncClient {
     VncDisplay *vd;
+    rfbClientPtr cl;            /* valid until POST_GONE */
     char *host;
     char *service;
     NetworkAddressFamily family;
@@ -218,6 +219,13 @@ static void on_connected(VncClient *c)
 
     g_ptr_array_add(c->vd->clients, c);
     vnc_update_interval(c->vd);
+    /*
+     * The client was put on hold so that its first picture is current:
+     * bring the framebuffer up to date, then let its threads run.
+     */
+    graphic_hw_update(c->vd->dcl.con ? c->vd->dcl.con
+                                     : qemu_console_lookup_by_index(0));
+    rfbStartOnHoldClient(c->cl);
     qapi_event_send_vnc_connected(server, &client);
 }
 
@@ -363,13 +371,14 @@ static enum rfbNewClientAction new_client_hook(rfbClientPtr cl)
     VncClient *c = g_new0(VncClient, 1);
 
     c->vd = vd;
+    c->cl = cl;
     c->websocket = accepting_on && accepting_on->websocket;
     c->last_x = c->last_y = -1;
     peer_address(cl->sock, c);
     cl->clientData = c;
     cl->clientGoneHook = client_gone_hook;
-    post(c, POST_CONNECTED, 0, 0, 0);
-    return RFB_CLIENT_ACCEPT;
+    /* the main thread starts it (on_connected), once rfbNewClient is done */
+    return RFB_CLIENT_ON_HOLD;
 }
 
 /* Called before each framebuffer update: the first one ends the handshake. */
@@ -458,8 +467,12 @@ static void *accept_thread(void *opaque)
             accepting_on = &vd->listeners[i];
             cl = rfbNewClient(vd->screen, fd);
             accepting_on = NULL;
-            if (cl && !cl->onHold) {
-                rfbStartOnHoldClient(cl);
+            /*
+             * Only now, with cl->onHold set by LibVNCServer, may the main
+             * thread start the client's threads.
+             */
+            if (cl && cl->clientData) {
+                post(cl->clientData, POST_CONNECTED, 0, 0, 0);
             }
         }
     }
@@ -823,8 +836,10 @@ bool vnc_display_open(const char *opts, GError **errp)
         return false;
     }
 
-    rfbLog = vnc_log_quiet;
-    rfbErr = vnc_log_quiet;
+    if (!getenv("KVMPC_VNC_DEBUG")) {
+        rfbLog = vnc_log_quiet;
+        rfbErr = vnc_log_quiet;
+    }
     vd->fb_w = 640;
     vd->fb_h = 480;
     vd->fb = g_new0(uint32_t, (size_t)vd->fb_w * vd->fb_h);
@@ -832,6 +847,8 @@ bool vnc_display_open(const char *opts, GError **errp)
     vd->screen->frameBuffer = (char *)vd->fb;
     vd->screen->screenData = vd;
     vd->screen->desktopName = "QEMU";
+    /* no cursor of LibVNCServer's drawn into the guest's picture */
+    vd->screen->cursor = NULL;
     vd->screen->port = 0;           /* kvmpc listens itself */
     vd->screen->ipv6port = 0;
     vd->screen->autoPort = FALSE;
