@@ -35,6 +35,7 @@
 #include "system/runstate.h"
 #include "system/timer.h"
 #include "system/vl.h"
+#include "ui/console.h"
 #include <signal.h>
 #include <sys/mman.h>
 
@@ -61,6 +62,7 @@ static const char *const machine_args[] = {
     "-device", "pci-testdev,addr=02.0,msi-vectors=1,msix-vectors=4",
     "-device", "pci-testdev,addr=03.0,intx-pin=1,membar=1M",
     "-device", "pc-testdev",
+    "-device", "VGA,addr=04.0,vgamem_mb=4,rombar=0",
 };
 
 /* Where the target maps the BARs it programs (as firmware would). */
@@ -117,6 +119,8 @@ static const Window pio_windows[] = {
     { "ide0-ctl", 0x3f6, 0x1 },
     { "ide1", 0x170, 0x8 },
     { "ide1-ctl", 0x376, 0x1 },
+    { "vga", 0x3b0, 0x30 },
+    { "vbe", 0x1ce, 0x3 },
 };
 
 static const Window mmio_windows[] = {
@@ -125,6 +129,7 @@ static const Window mmio_windows[] = {
     { "low-mem", 0, 1 * MiB },
     { "pc-testdev-iomem", 0xff000000, 0x10000 },
     { "bios", 4 * GiB - FUZZ_BIOS_SIZE, FUZZ_BIOS_SIZE },
+    { "vga-window", 0xa0000, 0x20000 },
 };
 
 #define WINDOW_PCI_BAR      0x80
@@ -158,7 +163,7 @@ static GArray *pci_devfns;              /* unsigned, functions on bus 0 */
  */
 enum {
     OP_IN, OP_OUT, OP_READ, OP_WRITE, OP_RAM_WRITE, OP_CLOCK,
-    OP_CFG_READ, OP_CFG_WRITE, OP_CLOCK_NEXT,
+    OP_CFG_READ, OP_CFG_WRITE, OP_CLOCK_NEXT, OP_SCREEN_UPDATE,
     OP_COUNT
 };
 
@@ -451,6 +456,25 @@ static void op_clock_next(void)
     }
 }
 
+/*
+ * What a display front end's refresh does: every graphic console's device
+ * draws what changed (the VGA renderer reading whatever the input left in
+ * its registers and video memory).  Not a qtest command; the trace shows
+ * it as a comment, and a qtest replay gets it from a "screendump".
+ */
+static void op_screen_update(void)
+{
+    if (trace) {
+        fprintf(stderr, "# screen_update\n");
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        QemuConsole *con = qemu_console_lookup_by_index(i);
+        if (con) {
+            graphic_hw_update(con);
+        }
+    }
+}
+
 static uint32_t config_address(unsigned devfn, uint8_t reg)
 {
     return PCI_CONFIG_ENABLE | devfn << 8 | (reg & 0xfc);
@@ -507,6 +531,9 @@ static bool run_one_op(Input *in)
     case OP_CLOCK_NEXT:
         op_clock_next();
         return true;
+    case OP_SCREEN_UPDATE:
+        op_screen_update();
+        return true;
     }
     g_assert_not_reached();
 }
@@ -520,6 +547,7 @@ static bool run_one_op(Input *in)
  */
 static const char *const late_functions[] = {
     "piix3-ide",
+    "VGA",
 };
 
 static int late_rank(const PCIDevice *dev)
