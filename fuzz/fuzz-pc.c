@@ -35,6 +35,7 @@
 #include "system/runstate.h"
 #include "system/timer.h"
 #include "system/vl.h"
+#include "ui/console.h"
 #include <signal.h>
 #include <sys/mman.h>
 
@@ -68,6 +69,7 @@ static const char *const machine_args[] = {
     "-device", "virtio-rng-pci,addr=06.0,packed=on,disable-legacy=on,"
                "max-bytes=64,period=1",
 #endif
+    "-device", "VGA,addr=07.0,vgamem_mb=4,rombar=0",
 };
 
 /* Where the target maps the BARs it programs (as firmware would). */
@@ -126,6 +128,8 @@ static const Window pio_windows[] = {
     { "ide1-ctl", 0x376, 0x1 },
     { "fdc", 0x3f0, 0x6 },
     { "fdc-dir", 0x3f7, 0x1 },
+    { "vga", 0x3b0, 0x30 },
+    { "vbe", 0x1ce, 0x3 },
 };
 
 static const Window mmio_windows[] = {
@@ -134,6 +138,7 @@ static const Window mmio_windows[] = {
     { "low-mem", 0, 1 * MiB },
     { "pc-testdev-iomem", 0xff000000, 0x10000 },
     { "bios", 4 * GiB - FUZZ_BIOS_SIZE, FUZZ_BIOS_SIZE },
+    { "vga-window", 0xa0000, 0x20000 },
 };
 
 #define WINDOW_PCI_BAR      0x80
@@ -167,7 +172,7 @@ static GArray *pci_devfns;              /* unsigned, functions on bus 0 */
  */
 enum {
     OP_IN, OP_OUT, OP_READ, OP_WRITE, OP_RAM_WRITE, OP_CLOCK,
-    OP_CFG_READ, OP_CFG_WRITE, OP_CLOCK_NEXT,
+    OP_CFG_READ, OP_CFG_WRITE, OP_CLOCK_NEXT, OP_SCREEN_UPDATE,
     OP_COUNT
 };
 
@@ -460,6 +465,25 @@ static void op_clock_next(void)
     }
 }
 
+/*
+ * What a display front end's refresh does: every graphic console's device
+ * draws what changed (the VGA renderer reading whatever the input left in
+ * its registers and video memory).  Not a qtest command; the trace shows
+ * it as a comment, and a qtest replay gets it from a "screendump".
+ */
+static void op_screen_update(void)
+{
+    if (trace) {
+        fprintf(stderr, "# screen_update\n");
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        QemuConsole *con = qemu_console_lookup_by_index(i);
+        if (con) {
+            graphic_hw_update(con);
+        }
+    }
+}
+
 static uint32_t config_address(unsigned devfn, uint8_t reg)
 {
     return PCI_CONFIG_ENABLE | devfn << 8 | (reg & 0xfc);
@@ -516,6 +540,9 @@ static bool run_one_op(Input *in)
     case OP_CLOCK_NEXT:
         op_clock_next();
         return true;
+    case OP_SCREEN_UPDATE:
+        op_screen_update();
+        return true;
     }
     g_assert_not_reached();
 }
@@ -529,6 +556,7 @@ static bool run_one_op(Input *in)
  */
 static const char *const late_functions[] = {
     "piix3-ide",
+    "VGA",
 };
 
 static int late_rank(const PCIDevice *dev)

@@ -34,6 +34,21 @@ const HMPCommand hmp_commands[] = {
       true },
     { "xp", "/fmt addr", "physical memory dump starting at 'addr'", hmp_xp,
       true },
+    /* the display and input (ui/ui-hmp-cmds.c) */
+    { "screendump", "filename [-f format] [device [head]]",
+      "save screen from head 'head' of display device 'device' in the "
+      "format 'format' (ppm or png) into PPM/PNG image 'filename'",
+      hmp_screendump },
+    { "sendkey", "keys [hold_ms]",
+      "send keys to the VM (e.g. 'sendkey ctrl-alt-f1', default hold "
+      "time=100 ms)", hmp_sendkey },
+    { "mouse_move", "dx dy [dz]", "send mouse move events", hmp_mouse_move },
+    { "mouse_button", "state", "change mouse button state (1=L, 2=M, 4=R)",
+      hmp_mouse_button },
+    { "set_password", "protocol password action-if-connected",
+      "set spice/vnc password", hmp_set_password },
+    { "expire_password", "protocol time",
+      "set spice/vnc password expire-time", hmp_expire_password },
     { NULL },
 };
 
@@ -45,6 +60,8 @@ const HMPCommand hmp_info_commands[] = {
     { "cpus", "", "show infos for each CPU", hmp_info_cpus },
     { "history", "", "show the command line history", hmp_info_history },
     { "kvm", "", "show KVM information", hmp_info_kvm },
+    { "mice", "", "show which guest mouse is receiving events",
+      hmp_info_mice },
     { "mtree", "", "show memory tree", hmp_info_mtree },
     { "name", "", "show the current VM name", hmp_info_name },
     { "pci", "", "show PCI info", hmp_info_pci },
@@ -55,6 +72,7 @@ const HMPCommand hmp_info_commands[] = {
       hmp_info_status },
     { "uuid", "", "show the current VM UUID", hmp_info_uuid },
     { "version", "", "show the version of QEMU", hmp_info_version },
+    { "vnc", "", "show the vnc server status", hmp_info_vnc },
     { NULL },
 };
 

@@ -50,6 +50,16 @@ void hmp_info_mtree(Monitor *mon, const char *args);
 void hmp_info_chardev(Monitor *mon, const char *args);
 void hmp_info_history(Monitor *mon, const char *args);
 
+/* ui/ui-hmp-cmds.c: the display and input */
+void hmp_screendump(Monitor *mon, const char *args);
+void hmp_sendkey(Monitor *mon, const char *args);
+void hmp_mouse_move(Monitor *mon, const char *args);
+void hmp_mouse_button(Monitor *mon, const char *args);
+void hmp_set_password(Monitor *mon, const char *args);
+void hmp_expire_password(Monitor *mon, const char *args);
+void hmp_info_mice(Monitor *mon, const char *args);
+void hmp_info_vnc(Monitor *mon, const char *args);
+
 /* Does @name (one word) match the "a|b|c" spelling @spec? */
 bool hmp_name_matches(const char *spec, const char *name, size_t len);
 

@@ -14,6 +14,7 @@ A script holds one command per line ('#' starts a comment):
     readb|readw|readl|readq ADDR
     write ADDR SIZE 0xHEX           bytes into guest RAM (ADDR < 16 MiB)
     clock_step NS                   clock_step (to the next timer)
+    screen_update                   draw every console (op 9, no qtest command)
     cfg_write{b,w,l} DEV REG VALUE  cfg_read{b,w,l} DEV REG
                                     (DEV: nth PCI function on bus 0)
 
@@ -30,7 +31,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "fuzz" / "fuzz-pc.c"
 OP = {"in": 0, "out": 1, "read": 2, "write": 3, "ram": 4, "clock": 5,
-      "cfg_read": 6, "cfg_write": 7, "clock_next": 8}
+      "cfg_read": 6, "cfg_write": 7, "clock_next": 8, "screen_update": 9}
 WIDTH = {"b": 0, "w": 1, "l": 2, "q": 3}
 RAM_SIZE = 16 << 20
 CLOCK_STEP_MAX = (1 << 17) - 1   # fuzz-pc.c's CLOCK_STEP_MASK
@@ -92,6 +93,8 @@ def encode_line(line, win):
             chunk = raw[i:i + 255]
             out += struct.pack("<BIB", OP["ram"], addr + i, len(chunk)) + chunk
         return out
+    if cmd == "screen_update":
+        return bytes([OP["screen_update"]])
     if cmd == "clock_step" and len(words) == 1:
         return bytes([OP["clock_next"]])
     if cmd == "clock_step":
@@ -175,6 +178,12 @@ DICT_OPS = {
     "op_dma_mode2_to_mem": "dma1: outb 0xb 0x46",
     "op_dma_mode2_from_mem": "dma1: outb 0xb 0x4a",
     "op_dma_unmask2": "dma1: outb 0xa 0x2",
+    "op_vbe_index_enable": "vbe: outw 0x0 0x4",
+    "op_vbe_lfb_enable": "vbe: outw 0x1 0x41",
+    "op_vga_seq_memmode": "vga: outb 0x14 0x4",
+    "op_vga_gr_mode": "vga: outb 0x1e 0x5",
+    "op_vga_ar_reset": "vga: inb 0x2a",
+    "op_screen_update": "screen_update",
     "op_clock_next": "clock_step",
     "op_clock_100us": "clock_step 100000",
 }

@@ -17,6 +17,7 @@ PACKAGES=(
   linux-image-amd64 busybox-static cpio
   acpica-tools
   grub-pc-bin grub-common xorriso mtools
+  libpng-dev libvncserver-dev vncsnapshot gvncviewer
 )
 
 missing=()

@@ -23,6 +23,10 @@
 #include "system/runstate.h"
 #include "system/vl.h"
 #include "target/i386/cpu.h"
+#include "ui/console.h"
+#ifdef CONFIG_VNC
+#include "ui/vnc.h"
+#endif
 #include <signal.h>
 
 typedef struct MonitorOpt {
@@ -48,6 +52,8 @@ typedef struct Options {
     char *qtest_log;
     char *pidfile;
     char *display;
+    char *vga;                  /* -vga: "std" or "none"; NULL: default */
+    GPtrArray *vnc;             /* -vnc / -display vnc= option strings */
     bool nographic;
     bool nodefaults;
     bool start_paused;
@@ -130,7 +136,10 @@ static void print_help(void)
         "-serial dev             serial port (stdio, file:path, null, none, ...)\n"
         "-debugcon dev           Bochs debug console on port 0xe9\n"
         "-nographic              no display; serial and monitor on stdio\n"
-        "-display none           no display\n"
+        "-display none|vnc=OPTS  display front end\n"
+        "-vga std|none           VGA card (default std; -nodefaults: none)\n"
+        "-vnc [host]:N|unix:path[,password=on][,to=L][,share=...][,websocket=on|port]\n"
+        "                        VNC server on port 5900+N (docs/display.md)\n"
         "-nodefaults             create no default devices\n"
         "-qmp dev                QMP monitor on dev (e.g. unix:path,server=on,wait=off)\n"
         "-qmp-pretty dev         QMP with pretty-printed JSON\n"
@@ -373,12 +382,26 @@ static void parse_display(Options *o, const char *arg)
 
     if (!strcmp(type, "none")) {
         o->display = g_strdup("none");
+#ifdef CONFIG_VNC
+    } else if (g_str_has_prefix(arg, "vnc=")) {
+        /* a remote display next to the (absent) local one, as QEMU */
+        g_ptr_array_add(o->vnc, g_strdup(arg + 4));
+#endif
     } else if (!strcmp(type, "help")) {
         printf("Available display backend types:\nnone\n");
+#ifdef CONFIG_VNC
+        printf("vnc (as -display vnc=OPTIONS)\n");
+#endif
         exit(0);
     } else {
         die("-display %s: display '%s' is not available in this build "
-            "(available: none)", arg, type);
+            "(available: none%s)", arg, type,
+#ifdef CONFIG_VNC
+            ", vnc="
+#else
+            ""
+#endif
+            );
     }
 }
 
@@ -542,10 +565,24 @@ static void parse_args(Options *o, int argc, char **argv)
             parse_display(o, need_arg(argc, argv, &i));
         } else if (IS("-vga")) {
             const char *v = need_arg(argc, argv, &i);
-            if (strcmp(v, "none")) {
-                die("-vga %s: no display devices are available yet "
-                    "(use -vga none)", v);
+            if (!strcmp(v, "help")) {
+                printf("none                 no graphic card\n"
+                       "std                  standard VGA (default)\n");
+                exit(0);
             }
+            if (strcmp(v, "none") && strcmp(v, "std")) {
+                die("-vga %s: VGA type '%s' is not available in this build "
+                    "(available: std, none)", v, v);
+            }
+            g_free(o->vga);
+            o->vga = g_strdup(v);
+        } else if (IS("-vnc")) {
+            const char *v = need_arg(argc, argv, &i);
+#ifdef CONFIG_VNC
+            g_ptr_array_add(o->vnc, g_strdup(v));
+#else
+            die("-vnc %s: VNC support is not available in this build", v);
+#endif
         } else if (IS("-nodefaults")) {
             o->nodefaults = true;
         } else if (IS("-qmp")) {
@@ -594,6 +631,7 @@ static void options_init(Options *o)
     o->blockdevs = g_ptr_array_new_with_free_func(g_free);
     o->monitors = g_ptr_array_new();
     o->firmware_dirs = g_ptr_array_new_with_free_func(g_free);
+    o->vnc = g_ptr_array_new_with_free_func(g_free);
 }
 
 static void check_kernel_options(MachineState *ms)
@@ -753,6 +791,35 @@ static void create_devices(Options *o)
     }
 }
 
+/*
+ * The pc machine's default VGA ("-vga std", as QEMU's pc) sits at the
+ * first free slot after the chipset (00:02.0) because it is created
+ * before any -device; -nodefaults drops it unless -vga asks for it.
+ * -nographic keeps it, as QEMU does.
+ */
+static void create_default_vga(Options *o)
+{
+    bool want = o->vga ? !strcmp(o->vga, "std") : !o->nodefaults;
+    GError *err = NULL;
+
+    if (want && !device_create_from_opts("VGA", &err)) {
+        die_err("-vga", err);
+    }
+}
+
+static void create_displays(Options *o)
+{
+    qemu_display_set_type(o->display ? o->display : "none");
+#ifdef CONFIG_VNC
+    for (unsigned i = 0; i < o->vnc->len; i++) {
+        GError *err = NULL;
+        if (!vnc_display_open(g_ptr_array_index(o->vnc, i), &err)) {
+            die_err("-vnc", err);
+        }
+    }
+#endif
+}
+
 static void write_pidfile(const char *path)
 {
     g_autofree char *pid = g_strdup_printf("%d\n", (int)getpid());
@@ -852,7 +919,9 @@ void kvmpc_init(int argc, char **argv)
     create_debugcon(o);
     create_drives(o);
     build_machine(o);
+    create_default_vga(o);
     create_devices(o);
+    create_displays(o);
     create_monitors(o);
     if (o->qtest_spec &&
         !qtest_server_init(o->qtest_spec, o->qtest_log, &err)) {

@@ -144,6 +144,7 @@ void memory_region_destroy(MemoryRegion *mr)
     if (mr->ram) {
         munmap(mr->ram, mr->size ? mr->size : 1);
     }
+    g_free(mr->dirty);
     g_free(mr->name);
     memset(mr, 0, sizeof(*mr));
 }
@@ -257,11 +258,119 @@ void memory_region_set_alias_offset(MemoryRegion *mr, uint64_t offset)
     }
 }
 
+/* ---- dirty logging -------------------------------------------------- */
+
+#define DIRTY_BITS_PER_LONG (8 * sizeof(unsigned long))
+
+static uint64_t dirty_pages(const MemoryRegion *mr)
+{
+    return ((mr->size + MEMORY_DIRTY_PAGE_SIZE - 1) / MEMORY_DIRTY_PAGE_SIZE);
+}
+
+/* Pages [first, last] of the region touched by [offset, offset + len). */
+static bool dirty_page_span(const MemoryRegion *mr, uint64_t offset,
+                            uint64_t len, uint64_t *first, uint64_t *last)
+{
+    if (!mr->dirty || !len || offset >= mr->size) {
+        return false;
+    }
+    len = MIN(len, mr->size - offset);
+    *first = offset / MEMORY_DIRTY_PAGE_SIZE;
+    *last = (offset + len - 1) / MEMORY_DIRTY_PAGE_SIZE;
+    return true;
+}
+
 void memory_region_set_log(MemoryRegion *mr, bool log)
 {
-    if (mr->log_dirty != log) {
-        mr->log_dirty = log;
-        region_changed(mr);
+    if (mr->log_dirty == log) {
+        return;
+    }
+    mr->log_dirty = log;
+    if (log && !mr->dirty) {
+        uint64_t n = (dirty_pages(mr) + DIRTY_BITS_PER_LONG - 1) / DIRTY_BITS_PER_LONG;
+        mr->dirty = g_new(unsigned long, n ? n : 1);
+        memset(mr->dirty, 0xff, (n ? n : 1) * sizeof(unsigned long));
+    } else if (!log) {
+        g_clear_pointer(&mr->dirty, g_free);
+    }
+    region_changed(mr);
+}
+
+void memory_region_set_dirty(MemoryRegion *mr, uint64_t offset, uint64_t len)
+{
+    uint64_t first, last;
+
+    if (!dirty_page_span(mr, offset, len, &first, &last)) {
+        return;
+    }
+    for (uint64_t p = first; p <= last; p++) {
+        mr->dirty[p / DIRTY_BITS_PER_LONG] |= 1UL << (p % DIRTY_BITS_PER_LONG);
+    }
+}
+
+bool memory_region_get_dirty(const MemoryRegion *mr, uint64_t offset,
+                             uint64_t len)
+{
+    uint64_t first, last;
+
+    if (!dirty_page_span(mr, offset, len, &first, &last)) {
+        return false;
+    }
+    for (uint64_t p = first; p <= last; p++) {
+        if (mr->dirty[p / DIRTY_BITS_PER_LONG] &
+            (1UL << (p % DIRTY_BITS_PER_LONG))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void memory_region_reset_dirty(MemoryRegion *mr, uint64_t offset,
+                               uint64_t len)
+{
+    uint64_t first, last;
+
+    if (!dirty_page_span(mr, offset, len, &first, &last)) {
+        return;
+    }
+    for (uint64_t p = first; p <= last; p++) {
+        mr->dirty[p / DIRTY_BITS_PER_LONG] &=
+            ~(1UL << (p % DIRTY_BITS_PER_LONG));
+    }
+}
+
+static void sync_dirty_in(AddressSpace *as, MemoryRegion *mr)
+{
+    if (!as->view || !as->listeners) {
+        return;
+    }
+    for (unsigned i = 0; i < as->view->nr; i++) {
+        const FlatRange *fr = &as->view->ranges[i];
+
+        if (fr->mr != mr) {
+            continue;
+        }
+        for (unsigned l = 0; l < as->listeners->len; l++) {
+            MemoryListener *ml = g_ptr_array_index(as->listeners, l);
+            if (ml->log_sync) {
+                ml->log_sync(ml, as, fr);
+            }
+        }
+    }
+}
+
+void memory_region_sync_dirty(MemoryRegion *mr)
+{
+    if (mr->dirty) {
+        sync_dirty_in(&address_space_memory, mr);
+    }
+}
+
+/* A write through the memory map into RAM: log it for the region. */
+static inline void log_ram_write(MemoryRegion *mr, uint64_t off, uint64_t len)
+{
+    if (G_UNLIKELY(mr->dirty)) {
+        memory_region_set_dirty(mr, off, len);
     }
 }
 
@@ -663,6 +772,7 @@ MemTxResult address_space_write_val(AddressSpace *as, uint64_t addr,
         uint8_t buf[8];
         stq_le_p(buf, val);
         memcpy(r->mr->ram + off, buf, size);
+        log_ram_write(r->mr, off, size);
     }
     return MEMTX_OK;
 }
@@ -696,6 +806,7 @@ static MemTxResult address_space_rw(AddressSpace *as, uint64_t addr,
                 memcpy(buf, host, n);
             } else if (!r->readonly || force_rom) {
                 memcpy(host, buf, n);
+                log_ram_write(r->mr, r->offset + off, n);
             }
         } else {
             uint64_t v;

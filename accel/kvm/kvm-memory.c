@@ -181,8 +181,12 @@ static void kvm_memory_commit(MemoryListener *l, AddressSpace *as,
     sync_slots(new_view);
 }
 
+static void kvm_memory_log_sync(MemoryListener *l, AddressSpace *as,
+                                const FlatRange *fr);
+
 static MemoryListener kvm_memory_listener = {
     .commit = kvm_memory_commit,
+    .log_sync = kvm_memory_log_sync,
 };
 
 void kvm_memory_init(void)
@@ -243,4 +247,38 @@ bool kvm_get_dirty_log(uint64_t start, uint64_t size, unsigned long *bitmap,
         or_slot_dirty_bits(s, bm, start, size, bitmap);
     }
     return true;
+}
+
+/*
+ * The memory map's dirty-log hook: fetch (and clear) KVM's log of the
+ * slot behind @fr and mark the written pages in the region's bitmap.
+ * Only page-aligned mappings have slots; the rest are written through
+ * exits, which the memory map logs itself.
+ */
+static void kvm_memory_log_sync(MemoryListener *l, AddressSpace *as,
+                                const FlatRange *fr)
+{
+    const unsigned bits = 8 * sizeof(long);
+    uint64_t start = ALIGN_UP(fr->start, KVM_PAGE_SIZE);
+    uint64_t end = ALIGN_DOWN(fr->start + fr->size, KVM_PAGE_SIZE);
+    uint64_t pages;
+    g_autofree unsigned long *bm = NULL;
+    GError *err = NULL;
+
+    if (end <= start || !fr->mr->dirty) {
+        return;
+    }
+    pages = (end - start) / KVM_PAGE_SIZE;
+    bm = g_new0(unsigned long, (pages + bits - 1) / bits);
+    if (!kvm_get_dirty_log(start, end - start, bm, &err)) {
+        error_report("%s", err->message);
+        g_error_free(err);
+        return;
+    }
+    for (uint64_t p = 0; p < pages; p++) {
+        if (bm[p / bits] & (1UL << (p % bits))) {
+            memory_region_set_dirty(fr->mr, fr->offset + (start - fr->start) +
+                                    p * KVM_PAGE_SIZE, KVM_PAGE_SIZE);
+        }
+    }
 }

@@ -33,6 +33,7 @@
  */
 #include "qemu/osdep.h"
 #include "hw/input/i8042.h"
+#include "hw/input/ps2-input.h"
 #include "system/runstate.h"
 
 /* Status register. */
@@ -415,6 +416,7 @@ static bool i8042_realize(DeviceState *dev, GError **errp)
     s->aux_irq = isa_get_irq(I8042_AUX_IRQ);
     ps2_kbd_init(&s->kbd, i8042_device_notify, s);
     ps2_mouse_init(&s->mouse, i8042_device_notify, s);
+    ps2_input_connect(&s->kbd, &s->mouse);
     memory_region_init_io(&s->data_io, &i8042_data_ops, s, "i8042-data", 1);
     memory_region_init_io(&s->cmd_io, &i8042_cmd_ops, s, "i8042-cmd", 1);
     isa_register_ioport(&s->parent, &s->data_io, I8042_DATA_PORT);
@@ -426,6 +428,7 @@ static void i8042_unrealize(DeviceState *dev)
 {
     I8042State *s = (I8042State *)dev;
 
+    ps2_input_disconnect(&s->kbd, &s->mouse);
     ps2_kbd_fini(&s->kbd);
     ps2_mouse_fini(&s->mouse);
     memory_region_destroy(&s->data_io);

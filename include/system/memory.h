@@ -76,6 +76,12 @@ struct MemoryRegion {
     GPtrArray *subregions;  /* MR_CONTAINER (any region may hold children) */
     AddressSpace *as;       /* set on the root only */
     bool log_dirty;         /* RAM: ask the accelerator for dirty tracking */
+    /*
+     * With log_dirty: one bit per MEMORY_DIRTY_PAGE_SIZE page of the
+     * region, set by writes through the memory map and merged from the
+     * accelerator's log by memory_region_sync_dirty().
+     */
+    unsigned long *dirty;
 };
 
 /* One contiguous piece of the flattened view. */
@@ -99,6 +105,13 @@ struct FlatView {
 typedef struct MemoryListener {
     void (*commit)(struct MemoryListener *l, AddressSpace *as,
                    const FlatView *old_view, const FlatView *new_view);
+    /*
+     * Optional: merge what the accelerator logged as written in @fr (a
+     * range of a region with log_dirty) into fr->mr->dirty, and clear the
+     * accelerator's log for it.  Called by memory_region_sync_dirty().
+     */
+    void (*log_sync)(struct MemoryListener *l, AddressSpace *as,
+                     const FlatRange *fr);
     void *opaque;
 } MemoryListener;
 
@@ -150,7 +163,27 @@ void memory_region_set_address(MemoryRegion *mr, uint64_t addr);
 void memory_region_set_size(MemoryRegion *mr, uint64_t size);
 void memory_region_set_readonly(MemoryRegion *mr, bool readonly);
 void memory_region_set_alias_offset(MemoryRegion *mr, uint64_t offset);
+/*
+ * Dirty logging of a RAM region (framebuffers, and later migration).
+ * Turning it on marks the whole region dirty and asks the accelerator to
+ * log guest writes (KVM_MEM_LOG_DIRTY_PAGES on the region's slots); writes
+ * through this memory map (qtest, DMA, loaders) are logged here.  A
+ * consumer syncs, tests and resets page ranges:
+ *
+ *   memory_region_sync_dirty(mr);
+ *   if (memory_region_get_dirty(mr, off, len)) { ...redraw... }
+ *   memory_region_reset_dirty(mr, 0, mr->size);
+ */
+#define MEMORY_DIRTY_PAGE_SIZE 4096ULL
 void memory_region_set_log(MemoryRegion *mr, bool log);
+void memory_region_set_dirty(MemoryRegion *mr, uint64_t offset,
+                             uint64_t len);
+bool memory_region_get_dirty(const MemoryRegion *mr, uint64_t offset,
+                             uint64_t len);
+void memory_region_reset_dirty(MemoryRegion *mr, uint64_t offset,
+                               uint64_t len);
+/* Merge the accelerator's log of every mapping of @mr into its bitmap. */
+void memory_region_sync_dirty(MemoryRegion *mr);
 static inline bool memory_region_is_mapped(const MemoryRegion *mr)
 { return mr->parent != NULL; }
 static inline void *memory_region_get_ram_ptr(MemoryRegion *mr)

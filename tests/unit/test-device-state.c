@@ -211,7 +211,23 @@ static void poke_hpet(DeviceState *dev, int variant)
     mem_write64(0xfed00108ULL, 0x100000 + variant);
 }
 
+/* VGA: sequencer, attribute and DAC registers, a VBE mode (dispi index
+ * and data as one 32-bit access: 0x1ce then 0x1d0). */
+static void poke_vga(DeviceState *dev, int variant)
+{
+    poke_pci_function(dev, variant);
+    out8(0x3c4, 0x02);
+    out8(0x3c5, 0x03 + variant);
+    out8(0x3c0, 0x05);
+    out8(0x3c0, 0x11 + variant);
+    out8(0x3c8, 0x20);
+    out8(0x3c9, 0x3f - variant);
+    out32(0x1ce, 0x01 | (640 + 8 * variant) << 16);
+    out32(0x1ce, 0x04 | 0x41u << 16);
+}
+
 static const DeviceSetup device_setups[] = {
+    { .type = "VGA", .poke = poke_vga },
     { .type = "isa-serial", .props = "iobase=0x3f8,irq=4",
       .poke = poke_serial, .probe = probe_serial },
     { .type = "pc-testdev", .poke = poke_pc_testdev },

@@ -1,0 +1,119 @@
+/*
+ * The console layer: the one place between display devices and display
+ * front ends (VNC now; SDL2, SPICE and the browser console later).
+ *
+ * A display device registers a graphic console with two callbacks:
+ * gfx_update brings the console's surface up to date (the device looks at
+ * its dirty pages and registers, draws what changed and reports the
+ * changed rectangles with dpy_gfx_update), invalidate asks for a full
+ * redraw next time.  A surface is a pixman image, always x8r8g8b8 (32 bits
+ * a pixel, host byte order), owned by the console; the device replaces it
+ * with dpy_gfx_resize when its mode changes.
+ *
+ * A front end registers a DisplayChangeListener: it is told of surface
+ * switches (resize) and of changed rectangles, and gets a refresh call on
+ * every tick of the console's refresh timer.  The timer runs only while a
+ * listener exists, at the shortest interval any listener asks for
+ * (GUI_REFRESH_INTERVAL_DEFAULT, 30 ms, as QEMU; a VNC server without
+ * clients asks for GUI_REFRESH_INTERVAL_IDLE), and each tick first runs
+ * the device's gfx_update.  With no listener nothing runs, and an idle
+ * screen costs one dirty-bitmap scan per tick.
+ *
+ * All functions run on the main thread with the big lock held.
+ */
+#ifndef UI_CONSOLE_H
+#define UI_CONSOLE_H
+#include "qemu/osdep.h"
+#include <pixman.h>
+#include "hw/qdev.h"
+
+#define GUI_REFRESH_INTERVAL_DEFAULT    30      /* ms */
+#define GUI_REFRESH_INTERVAL_IDLE       3000    /* ms */
+
+typedef struct QemuConsole QemuConsole;
+typedef struct DisplayChangeListener DisplayChangeListener;
+
+typedef struct GraphicHwOps {
+    /* Bring the surface up to date, reporting changes with dpy_gfx_update. */
+    void (*gfx_update)(void *opaque);
+    /* Redraw everything at the next gfx_update. */
+    void (*invalidate)(void *opaque);
+} GraphicHwOps;
+
+typedef struct DisplayChangeListenerOps {
+    const char *name;
+    /* Each refresh tick, after the device's update. */
+    void (*dpy_refresh)(DisplayChangeListener *dcl);
+    /* Pixels in the rectangle changed (already clipped to the surface). */
+    void (*dpy_gfx_update)(DisplayChangeListener *dcl, int x, int y, int w,
+                           int h);
+    /* The console has a new surface (size or device change). */
+    void (*dpy_gfx_switch)(DisplayChangeListener *dcl,
+                           pixman_image_t *surface);
+} DisplayChangeListenerOps;
+
+struct DisplayChangeListener {
+    const DisplayChangeListenerOps *ops;
+    QemuConsole *con;           /* NULL: follow console 0 */
+    uint64_t update_interval;   /* ms; 0: GUI_REFRESH_INTERVAL_DEFAULT */
+    void *opaque;
+};
+
+/* ---- devices --------------------------------------------------------- */
+
+/*
+ * A new graphic console for head @head of @dev.  It starts with a 640x480
+ * black surface, as a device that has not set a mode yet shows.
+ */
+QemuConsole *graphic_console_init(DeviceState *dev, unsigned head,
+                                  const GraphicHwOps *ops, void *opaque);
+void graphic_console_close(QemuConsole *con);
+/*
+ * Replace the surface by a new @width x @height one (cleared to black) and
+ * tell the listeners; returns it.  Sizes are clamped to 1..16384.
+ */
+pixman_image_t *dpy_gfx_resize(QemuConsole *con, int width, int height);
+/* Report a changed rectangle to the listeners (clipped to the surface). */
+void dpy_gfx_update(QemuConsole *con, int x, int y, int w, int h);
+/* Whether any listener looks at @con (a device may skip work if not). */
+bool qemu_console_has_listeners(QemuConsole *con);
+
+/* ---- everyone -------------------------------------------------------- */
+
+pixman_image_t *qemu_console_surface(QemuConsole *con);
+int qemu_console_get_width(QemuConsole *con);
+int qemu_console_get_height(QemuConsole *con);
+DeviceState *qemu_console_device(QemuConsole *con);
+unsigned qemu_console_index(QemuConsole *con);
+/* Graphic console number @index, or NULL. */
+QemuConsole *qemu_console_lookup_by_index(unsigned index);
+/* The console of device @id (qdev id or path) head @head, or an error. */
+QemuConsole *qemu_console_lookup_by_device_name(const char *id,
+                                                unsigned head, GError **errp);
+/* Run the device's gfx_update / invalidate. */
+void graphic_hw_update(QemuConsole *con);
+void graphic_hw_invalidate(QemuConsole *con);
+
+/* ---- front ends ------------------------------------------------------ */
+
+/* The listener gets dpy_gfx_switch with the current surface at once. */
+void register_displaychangelistener(DisplayChangeListener *dcl);
+void unregister_displaychangelistener(DisplayChangeListener *dcl);
+void dpy_set_ui_interval(DisplayChangeListener *dcl, uint64_t interval_ms);
+
+/*
+ * Write @con's screen (after an update) to @filename as binary PPM (P6) or
+ * PNG (8-bit RGB), as QEMU's screendump.
+ */
+typedef enum ScreendumpFormat {
+    SCREENDUMP_PPM,
+    SCREENDUMP_PNG,
+} ScreendumpFormat;
+bool qemu_console_screendump(QemuConsole *con, const char *filename,
+                             ScreendumpFormat format, GError **errp);
+
+/* Display options (-display, -vnc), for query-display-options. */
+void qemu_display_set_type(const char *type);
+const char *qemu_display_get_type(void);
+
+#endif

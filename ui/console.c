@@ -1,0 +1,438 @@
+/*
+ * The console layer: graphic consoles of display devices, the listeners
+ * of front ends, the refresh timer and screendump.  See include/ui/console.h
+ * and docs/display.md.
+ */
+#include "qemu/osdep.h"
+#include "ui/console.h"
+#include "system/timer.h"
+#include <errno.h>
+#ifdef CONFIG_PNG
+#include <png.h>
+#endif
+
+#define SURFACE_MAX_DIM     16384
+#define DEFAULT_WIDTH       640
+#define DEFAULT_HEIGHT      480
+
+struct QemuConsole {
+    unsigned index;
+    DeviceState *dev;
+    unsigned head;
+    const GraphicHwOps *ops;
+    void *opaque;
+    pixman_image_t *surface;
+};
+
+static GPtrArray *consoles;         /* QemuConsole *, by index */
+static GPtrArray *listeners;        /* DisplayChangeListener * */
+static QEMUTimer *refresh_timer;
+static uint64_t refresh_interval;   /* ms, of the running timer */
+static char *display_type;
+
+static QemuConsole *listener_console(DisplayChangeListener *dcl)
+{
+    return dcl->con ? dcl->con : qemu_console_lookup_by_index(0);
+}
+
+static pixman_image_t *new_surface(int width, int height)
+{
+    width = CLAMP(width, 1, SURFACE_MAX_DIM);
+    height = CLAMP(height, 1, SURFACE_MAX_DIM);
+    /* pixman allocates zeroed bits when given none */
+    return pixman_image_create_bits(PIXMAN_x8r8g8b8, width, height, NULL, 0);
+}
+
+/* ---- the refresh timer ------------------------------------------------ */
+
+static uint64_t wanted_interval(void)
+{
+    uint64_t best = 0;
+
+    for (unsigned i = 0; listeners && i < listeners->len; i++) {
+        DisplayChangeListener *dcl = g_ptr_array_index(listeners, i);
+        uint64_t iv = dcl->update_interval ? dcl->update_interval
+                                           : GUI_REFRESH_INTERVAL_DEFAULT;
+        if (!best || iv < best) {
+            best = iv;
+        }
+    }
+    return best;
+}
+
+static void refresh_tick(void *opaque)
+{
+    for (unsigned i = 0; consoles && i < consoles->len; i++) {
+        QemuConsole *con = g_ptr_array_index(consoles, i);
+        if (con && qemu_console_has_listeners(con)) {
+            graphic_hw_update(con);
+        }
+    }
+    for (unsigned i = 0; listeners && i < listeners->len; i++) {
+        DisplayChangeListener *dcl = g_ptr_array_index(listeners, i);
+        if (dcl->ops->dpy_refresh) {
+            dcl->ops->dpy_refresh(dcl);
+        }
+    }
+    if (refresh_interval) {
+        timer_mod(refresh_timer, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) +
+                  refresh_interval * 1000000);
+    }
+}
+
+/* Start, stop or re-pace the timer after listeners or intervals changed. */
+static void refresh_timer_update(void)
+{
+    uint64_t iv = wanted_interval();
+
+    if (!refresh_timer) {
+        refresh_timer = timer_new_ns(QEMU_CLOCK_REALTIME, refresh_tick, NULL);
+    }
+    if (iv == refresh_interval) {
+        return;
+    }
+    refresh_interval = iv;
+    if (!iv) {
+        timer_del(refresh_timer);
+        return;
+    }
+    timer_mod(refresh_timer, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) +
+              iv * 1000000);
+}
+
+/* ---- consoles --------------------------------------------------------- */
+
+QemuConsole *graphic_console_init(DeviceState *dev, unsigned head,
+                                  const GraphicHwOps *ops, void *opaque)
+{
+    QemuConsole *con = g_new0(QemuConsole, 1);
+    unsigned slot;
+
+    if (!consoles) {
+        consoles = g_ptr_array_new();
+    }
+    /* reuse the lowest free index, so a re-created device keeps its number */
+    for (slot = 0; slot < consoles->len; slot++) {
+        if (!g_ptr_array_index(consoles, slot)) {
+            break;
+        }
+    }
+    if (slot == consoles->len) {
+        g_ptr_array_add(consoles, NULL);
+    }
+    con->index = slot;
+    con->dev = dev;
+    con->head = head;
+    con->ops = ops;
+    con->opaque = opaque;
+    con->surface = new_surface(DEFAULT_WIDTH, DEFAULT_HEIGHT);
+    consoles->pdata[slot] = con;
+    for (unsigned i = 0; listeners && i < listeners->len; i++) {
+        DisplayChangeListener *dcl = g_ptr_array_index(listeners, i);
+        if (listener_console(dcl) == con && dcl->ops->dpy_gfx_switch) {
+            dcl->ops->dpy_gfx_switch(dcl, con->surface);
+        }
+    }
+    return con;
+}
+
+void graphic_console_close(QemuConsole *con)
+{
+    if (!con) {
+        return;
+    }
+    for (unsigned i = 0; listeners && i < listeners->len; i++) {
+        DisplayChangeListener *dcl = g_ptr_array_index(listeners, i);
+        if (dcl->con == con) {
+            dcl->con = NULL;
+        }
+    }
+    consoles->pdata[con->index] = NULL;
+    pixman_image_unref(con->surface);
+    g_free(con);
+}
+
+pixman_image_t *dpy_gfx_resize(QemuConsole *con, int width, int height)
+{
+    pixman_image_t *old = con->surface;
+
+    con->surface = new_surface(width, height);
+    for (unsigned i = 0; listeners && i < listeners->len; i++) {
+        DisplayChangeListener *dcl = g_ptr_array_index(listeners, i);
+        if (listener_console(dcl) == con && dcl->ops->dpy_gfx_switch) {
+            dcl->ops->dpy_gfx_switch(dcl, con->surface);
+        }
+    }
+    pixman_image_unref(old);
+    return con->surface;
+}
+
+void dpy_gfx_update(QemuConsole *con, int x, int y, int w, int h)
+{
+    int sw = pixman_image_get_width(con->surface);
+    int sh = pixman_image_get_height(con->surface);
+    int x2 = MIN(x + w, sw), y2 = MIN(y + h, sh);
+
+    x = MAX(x, 0);
+    y = MAX(y, 0);
+    if (x2 <= x || y2 <= y) {
+        return;
+    }
+    for (unsigned i = 0; listeners && i < listeners->len; i++) {
+        DisplayChangeListener *dcl = g_ptr_array_index(listeners, i);
+        if (listener_console(dcl) == con && dcl->ops->dpy_gfx_update) {
+            dcl->ops->dpy_gfx_update(dcl, x, y, x2 - x, y2 - y);
+        }
+    }
+}
+
+bool qemu_console_has_listeners(QemuConsole *con)
+{
+    for (unsigned i = 0; listeners && i < listeners->len; i++) {
+        if (listener_console(g_ptr_array_index(listeners, i)) == con) {
+            return true;
+        }
+    }
+    return false;
+}
+
+pixman_image_t *qemu_console_surface(QemuConsole *con)
+{
+    return con->surface;
+}
+
+int qemu_console_get_width(QemuConsole *con)
+{
+    return pixman_image_get_width(con->surface);
+}
+
+int qemu_console_get_height(QemuConsole *con)
+{
+    return pixman_image_get_height(con->surface);
+}
+
+DeviceState *qemu_console_device(QemuConsole *con)
+{
+    return con->dev;
+}
+
+unsigned qemu_console_index(QemuConsole *con)
+{
+    return con->index;
+}
+
+QemuConsole *qemu_console_lookup_by_index(unsigned index)
+{
+    if (!consoles || index >= consoles->len) {
+        return NULL;
+    }
+    return g_ptr_array_index(consoles, index);
+}
+
+QemuConsole *qemu_console_lookup_by_device_name(const char *id,
+                                                unsigned head, GError **errp)
+{
+    DeviceState *dev = device_find_by_id(id);
+
+    if (!dev) {
+        dev = device_find_by_path(id);
+    }
+    if (!dev) {
+        g_set_error(errp, KVMPC_ERROR, KVMPC_ERROR_DEVICE_NOT_FOUND,
+                    "Device '%s' not found", id);
+        return NULL;
+    }
+    for (unsigned i = 0; consoles && i < consoles->len; i++) {
+        QemuConsole *con = g_ptr_array_index(consoles, i);
+        if (con && con->dev == dev && con->head == head) {
+            return con;
+        }
+    }
+    error_setg(errp, "Device '%s' (head %u) is not a graphic console", id,
+               head);
+    return NULL;
+}
+
+void graphic_hw_update(QemuConsole *con)
+{
+    if (con && con->ops && con->ops->gfx_update) {
+        con->ops->gfx_update(con->opaque);
+    }
+}
+
+void graphic_hw_invalidate(QemuConsole *con)
+{
+    if (con && con->ops && con->ops->invalidate) {
+        con->ops->invalidate(con->opaque);
+    }
+}
+
+/* ---- listeners -------------------------------------------------------- */
+
+void register_displaychangelistener(DisplayChangeListener *dcl)
+{
+    QemuConsole *con;
+
+    if (!listeners) {
+        listeners = g_ptr_array_new();
+    }
+    g_ptr_array_add(listeners, dcl);
+    con = listener_console(dcl);
+    if (con) {
+        /* a new viewer needs the whole picture */
+        graphic_hw_invalidate(con);
+        if (dcl->ops->dpy_gfx_switch) {
+            dcl->ops->dpy_gfx_switch(dcl, con->surface);
+        }
+    }
+    refresh_timer_update();
+}
+
+void unregister_displaychangelistener(DisplayChangeListener *dcl)
+{
+    if (listeners) {
+        g_ptr_array_remove(listeners, dcl);
+    }
+    refresh_timer_update();
+}
+
+void dpy_set_ui_interval(DisplayChangeListener *dcl, uint64_t interval_ms)
+{
+    if (dcl->update_interval != interval_ms) {
+        dcl->update_interval = interval_ms;
+        refresh_timer_update();
+    }
+}
+
+/* ---- screendump ------------------------------------------------------- */
+
+static inline void pixel_rgb(uint32_t px, uint8_t *rgb)
+{
+    rgb[0] = px >> 16;
+    rgb[1] = px >> 8;
+    rgb[2] = px;
+}
+
+static bool write_ppm(FILE *f, pixman_image_t *img)
+{
+    int w = pixman_image_get_width(img), h = pixman_image_get_height(img);
+    int stride = pixman_image_get_stride(img);
+    const uint8_t *bits = (const uint8_t *)pixman_image_get_data(img);
+    g_autofree uint8_t *row = g_malloc(w * 3);
+
+    if (fprintf(f, "P6\n%d %d\n255\n", w, h) < 0) {
+        return false;
+    }
+    for (int y = 0; y < h; y++) {
+        const uint32_t *src = (const uint32_t *)(bits + (size_t)y * stride);
+        for (int x = 0; x < w; x++) {
+            pixel_rgb(src[x], row + x * 3);
+        }
+        if (fwrite(row, 3, w, f) != (size_t)w) {
+            return false;
+        }
+    }
+    return true;
+}
+
+#ifdef CONFIG_PNG
+static bool write_png(FILE *f, pixman_image_t *img, GError **errp)
+{
+    int w = pixman_image_get_width(img), h = pixman_image_get_height(img);
+    int stride = pixman_image_get_stride(img);
+    const uint8_t *bits = (const uint8_t *)pixman_image_get_data(img);
+    g_autofree uint8_t *row = g_malloc(w * 3);
+    png_structp png;
+    png_infop info;
+
+    png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    if (!png) {
+        error_setg(errp, "PNG creation failed");
+        return false;
+    }
+    info = png_create_info_struct(png);
+    if (!info) {
+        png_destroy_write_struct(&png, NULL);
+        error_setg(errp, "PNG creation failed");
+        return false;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        error_setg(errp, "PNG write failed");
+        return false;
+    }
+    png_init_io(png, f);
+    png_set_IHDR(png, info, w, h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (int y = 0; y < h; y++) {
+        const uint32_t *src = (const uint32_t *)(bits + (size_t)y * stride);
+        for (int x = 0; x < w; x++) {
+            pixel_rgb(src[x], row + x * 3);
+        }
+        png_write_row(png, row);
+    }
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    return true;
+}
+#endif
+
+bool qemu_console_screendump(QemuConsole *con, const char *filename,
+                             ScreendumpFormat format, GError **errp)
+{
+    FILE *f;
+    bool ok;
+
+    if (!con) {
+        error_setg(errp, "There is no console to take a screendump from");
+        return false;
+    }
+#ifndef CONFIG_PNG
+    if (format == SCREENDUMP_PNG) {
+        error_setg(errp, "Enable PNG support with libpng for screendump");
+        return false;
+    }
+#endif
+    graphic_hw_update(con);
+    f = fopen(filename, "wb");
+    if (!f) {
+        error_setg(errp, "failed to open file '%s': %s", filename,
+                   g_strerror(errno));
+        return false;
+    }
+#ifdef CONFIG_PNG
+    if (format == SCREENDUMP_PNG) {
+        ok = write_png(f, con->surface, errp);
+    } else
+#endif
+    {
+        ok = write_ppm(f, con->surface);
+        if (!ok) {
+            error_setg(errp, "failed to write to file '%s': %s", filename,
+                       g_strerror(errno));
+        }
+    }
+    if (fclose(f) != 0 && ok) {
+        error_setg(errp, "failed to write to file '%s': %s", filename,
+                   g_strerror(errno));
+        ok = false;
+    }
+    if (!ok) {
+        unlink(filename);
+    }
+    return ok;
+}
+
+/* ---- display options --------------------------------------------------- */
+
+void qemu_display_set_type(const char *type)
+{
+    g_free(display_type);
+    display_type = g_strdup(type);
+}
+
+const char *qemu_display_get_type(void)
+{
+    return display_type ? display_type : "none";
+}

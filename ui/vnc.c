@@ -1,0 +1,1012 @@
+/*
+ * The VNC server: a front end of the console layer on LibVNCServer
+ * (RFC 6143 through Debian's libvncserver).
+ *
+ * Threads.  kvmpc owns the listening sockets (TCP host:port, several
+ * addresses, unix sockets, the websocket port) and accepts on a thread of
+ * its own per display, handing each connection to LibVNCServer, which
+ * runs one input and one output thread per client (its "background
+ * loop").  Nothing of LibVNCServer runs on the main thread except
+ * rfbNewFramebuffer / rfbMarkRectAsModified, which take its locks; a slow
+ * or hostile client therefore never holds up the main loop or the guest.
+ * Client threads never touch device state: key and pointer events and the
+ * connection events are posted to the main thread (main_loop_call), where
+ * the big lock is held.
+ *
+ * Pixels.  The server's framebuffer is a copy of the console's surface
+ * in LibVNCServer's default 32-bit format (red in the low byte), updated
+ * from the main thread with the dirty rectangles the console reports and
+ * marked modified there; clients get only those rectangles, in whatever
+ * encoding they negotiated (raw, copyrect, hextile, zrle, tight, ...).
+ * The refresh interval is 30 ms while clients are connected and 3 s
+ * without (the console then runs the device's update that rarely).
+ *
+ * Not done: QEMU's extended key event (raw scancodes), TLS/SASL/x509,
+ * reverse connections, audio.  Keysyms are mapped for a US layout.
+ */
+#include "qemu/osdep.h"
+#include "ui/vnc.h"
+#include "ui/console.h"
+#include "ui/input.h"
+#include "qapi/qapi-commands.h"
+#include "qapi/qapi-events.h"
+#include "system/main-loop.h"
+#include <rfb/rfb.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <pthread.h>
+
+#define VNC_PORT_BASE       5900
+#define VNC_WS_PORT_BASE    5700
+#define VNC_MAX_LISTENERS   8
+
+typedef struct VncListener {
+    int fd;
+    bool websocket;
+    char *host;
+    char *service;
+    NetworkAddressFamily family;
+} VncListener;
+
+typedef struct VncDisplay VncDisplay;
+
+typedef struct VncClient {
+    VncDisplay *vd;
+    rfbClientPtr cl;            /* valid until POST_GONE */
+    char *host;
+    char *service;
+    NetworkAddressFamily family;
+    bool websocket;
+    bool initialized;           /* main thread: VNC_INITIALIZED sent */
+    bool init_posted;           /* client thread: posted it */
+    int last_x, last_y;         /* main thread: relative pointer base */
+    uint32_t buttons;
+} VncClient;
+
+struct VncDisplay {
+    char *id;
+    rfbScreenInfoPtr screen;
+    DisplayChangeListener dcl;
+    VncListener listeners[VNC_MAX_LISTENERS];
+    unsigned nr_listeners;
+    pthread_t accept_thread;
+    bool password_auth;
+    bool lossy;
+
+    GMutex lock;                /* password, expires */
+    char password[9];           /* VNC auth uses 8 characters */
+    bool password_set;
+    time_t expires;
+
+    /* main thread */
+    pixman_image_t *surface;
+    uint32_t *fb;
+    int fb_w, fb_h;
+    GPtrArray *old_fbs;         /* freed a switch later (senders may read) */
+    GPtrArray *clients;         /* VncClient *, connected */
+};
+
+static GPtrArray *displays;
+
+/* The client being created on the accept thread (newClientHook reads it). */
+static __thread VncListener *accepting_on;
+
+static void vnc_log_quiet(const char *fmt, ...)
+{
+}
+
+/* ---- pixels (main thread) ------------------------------------------- */
+
+/* x8r8g8b8 -> LibVNCServer's default little-endian format (R in byte 0) */
+static inline uint32_t to_rfb(uint32_t px)
+{
+    return (px & 0x00ff00) | ((px >> 16) & 0xff) | ((px & 0xff) << 16);
+}
+
+static void copy_rect(VncDisplay *vd, int x, int y, int w, int h)
+{
+    const uint8_t *bits = (const uint8_t *)pixman_image_get_data(vd->surface);
+    int stride = pixman_image_get_stride(vd->surface);
+
+    for (int r = y; r < y + h; r++) {
+        const uint32_t *src = (const uint32_t *)(bits + (size_t)r * stride);
+        uint32_t *dst = vd->fb + (size_t)r * vd->fb_w;
+        for (int c = x; c < x + w; c++) {
+            dst[c] = to_rfb(src[c]);
+        }
+    }
+}
+
+static void vnc_dpy_switch(DisplayChangeListener *dcl,
+                           pixman_image_t *surface)
+{
+    VncDisplay *vd = dcl->opaque;
+    int w = pixman_image_get_width(surface);
+    int h = pixman_image_get_height(surface);
+
+    vd->surface = surface;
+    if (w == vd->fb_w && h == vd->fb_h) {
+        copy_rect(vd, 0, 0, w, h);
+        rfbMarkRectAsModified(vd->screen, 0, 0, w, h);
+        return;
+    }
+    /* buffers from before the previous switch are surely unused now */
+    g_ptr_array_set_size(vd->old_fbs, 0);
+    if (vd->fb) {
+        g_ptr_array_add(vd->old_fbs, vd->fb);
+    }
+    vd->fb = g_new0(uint32_t, (size_t)w * h);
+    vd->fb_w = w;
+    vd->fb_h = h;
+    copy_rect(vd, 0, 0, w, h);
+    rfbNewFramebuffer(vd->screen, (char *)vd->fb, w, h, 8, 3, 4);
+}
+
+static void vnc_dpy_update(DisplayChangeListener *dcl, int x, int y, int w,
+                           int h)
+{
+    VncDisplay *vd = dcl->opaque;
+
+    if (!vd->surface || x + w > vd->fb_w || y + h > vd->fb_h) {
+        return;
+    }
+    copy_rect(vd, x, y, w, h);
+    rfbMarkRectAsModified(vd->screen, x, y, x + w, y + h);
+}
+
+static const DisplayChangeListenerOps vnc_dcl_ops = {
+    .name = "vnc",
+    .dpy_gfx_update = vnc_dpy_update,
+    .dpy_gfx_switch = vnc_dpy_switch,
+};
+
+static void vnc_update_interval(VncDisplay *vd)
+{
+    dpy_set_ui_interval(&vd->dcl, vd->clients->len
+                        ? GUI_REFRESH_INTERVAL_DEFAULT
+                        : GUI_REFRESH_INTERVAL_IDLE);
+}
+
+/* ---- QAPI views -------------------------------------------------------- */
+
+static VncServerInfo *server_info(VncDisplay *vd)
+{
+    VncServerInfo *info = g_new0(VncServerInfo, 1);
+    VncListener *l = &vd->listeners[0];
+
+    info->host = g_strdup(l->host);
+    info->service = g_strdup(l->service);
+    info->family = l->family;
+    info->websocket = l->websocket;
+    info->auth = g_strdup(vd->password_auth ? "vnc" : "none");
+    return info;
+}
+
+static VncClientInfo *client_info(VncClient *c)
+{
+    VncClientInfo *info = g_new0(VncClientInfo, 1);
+
+    info->host = g_strdup(c->host);
+    info->service = g_strdup(c->service);
+    info->family = c->family;
+    info->websocket = c->websocket;
+    return info;
+}
+
+/* ---- events posted by LibVNCServer's threads -------------------------- */
+
+typedef struct VncPosted {
+    VncClient *client;
+    int kind;
+    uint32_t a, b, c;
+} VncPosted;
+
+enum { POST_CONNECTED, POST_INITIALIZED, POST_GONE, POST_KEY, POST_PTR };
+
+static void post(VncClient *client, int kind, uint32_t a, uint32_t b,
+                 uint32_t c);
+
+static void on_connected(VncClient *c)
+{
+    VncBasicInfo client = {
+        .host = c->host, .service = c->service, .family = c->family,
+        .websocket = c->websocket,
+    };
+    g_autoptr(VncServerInfo) server = server_info(c->vd);
+
+    g_ptr_array_add(c->vd->clients, c);
+    vnc_update_interval(c->vd);
+    /*
+     * The client was put on hold so that its first picture is current:
+     * bring the framebuffer up to date, then let its threads run.
+     */
+    graphic_hw_update(c->vd->dcl.con ? c->vd->dcl.con
+                                     : qemu_console_lookup_by_index(0));
+    rfbStartOnHoldClient(c->cl);
+    qapi_event_send_vnc_connected(server, &client);
+}
+
+static void on_initialized(VncClient *c)
+{
+    g_autoptr(VncServerInfo) server = server_info(c->vd);
+    g_autoptr(VncClientInfo) client = client_info(c);
+
+    c->initialized = true;
+    qapi_event_send_vnc_initialized(server, client);
+}
+
+static void on_gone(VncClient *c)
+{
+    g_autoptr(VncServerInfo) server = server_info(c->vd);
+    g_autoptr(VncClientInfo) client = client_info(c);
+
+    g_ptr_array_remove(c->vd->clients, c);
+    vnc_update_interval(c->vd);
+    qapi_event_send_vnc_disconnected(server, client);
+    g_free(c->host);
+    g_free(c->service);
+    g_free(c);
+}
+
+static void on_key(VncClient *c, QKeyCode q, bool down)
+{
+    if (q != Q_KEY_CODE_UNMAPPED) {
+        qemu_input_event_send_key_qcode(NULL, q, down);
+    }
+}
+
+/* RFB button mask bits 0-6 -> InputButton bits */
+static uint32_t rfb_buttons(uint32_t mask)
+{
+    uint32_t b = mask & 0x1f;               /* left..wheel-down match */
+
+    if (mask & 0x20) {
+        b |= 1u << INPUT_BUTTON_WHEEL_LEFT;
+    }
+    if (mask & 0x40) {
+        b |= 1u << INPUT_BUTTON_WHEEL_RIGHT;
+    }
+    return b;
+}
+
+static void on_pointer(VncClient *c, uint32_t mask, int x, int y)
+{
+    VncDisplay *vd = c->vd;
+    uint32_t buttons = rfb_buttons(mask);
+
+    qemu_input_update_buttons(NULL, c->buttons, buttons);
+    c->buttons = buttons;
+    if (qemu_input_is_absolute()) {
+        qemu_input_queue_abs(NULL, INPUT_AXIS_X, x, 0, MAX(vd->fb_w - 1, 1));
+        qemu_input_queue_abs(NULL, INPUT_AXIS_Y, y, 0, MAX(vd->fb_h - 1, 1));
+    } else if (c->last_x >= 0) {
+        /* a relative mouse: the motion since the client's last report */
+        qemu_input_queue_rel(NULL, INPUT_AXIS_X, x - c->last_x);
+        qemu_input_queue_rel(NULL, INPUT_AXIS_Y, y - c->last_y);
+    }
+    c->last_x = x;
+    c->last_y = y;
+    qemu_input_event_sync();
+}
+
+static void run_posted(void *opaque)
+{
+    VncPosted *p = opaque;
+
+    switch (p->kind) {
+    case POST_CONNECTED:
+        on_connected(p->client);
+        break;
+    case POST_INITIALIZED:
+        on_initialized(p->client);
+        break;
+    case POST_GONE:
+        on_gone(p->client);
+        break;
+    case POST_KEY:
+        on_key(p->client, p->a, p->b);
+        break;
+    case POST_PTR:
+        on_pointer(p->client, p->a, (int)p->b, (int)p->c);
+        break;
+    }
+    g_free(p);
+}
+
+static void post(VncClient *client, int kind, uint32_t a, uint32_t b,
+                 uint32_t c)
+{
+    VncPosted *p = g_new(VncPosted, 1);
+
+    *p = (VncPosted){ client, kind, a, b, c };
+    main_loop_call(run_posted, p);
+}
+
+/* ---- LibVNCServer hooks (its threads) --------------------------------- */
+
+static void peer_address(int fd, VncClient *c)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[NI_MAXHOST], serv[NI_MAXSERV];
+
+    c->family = NETWORK_ADDRESS_FAMILY_UNKNOWN;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) {
+        c->host = g_strdup("");
+        c->service = g_strdup("");
+        return;
+    }
+    if (ss.ss_family == AF_UNIX) {
+        c->family = NETWORK_ADDRESS_FAMILY_UNIX;
+        c->host = g_strdup(accepting_on ? accepting_on->host : "");
+        c->service = g_strdup("");
+        return;
+    }
+    if (getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), serv,
+                    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV)) {
+        host[0] = serv[0] = 0;
+    }
+    c->family = ss.ss_family == AF_INET6 ? NETWORK_ADDRESS_FAMILY_IPV6
+                                          : NETWORK_ADDRESS_FAMILY_IPV4;
+    c->host = g_strdup(host);
+    c->service = g_strdup(serv);
+}
+
+static void client_gone_hook(rfbClientPtr cl)
+{
+    VncClient *c = cl->clientData;
+
+    if (c) {
+        cl->clientData = NULL;
+        post(c, POST_GONE, 0, 0, 0);
+    }
+}
+
+static enum rfbNewClientAction new_client_hook(rfbClientPtr cl)
+{
+    VncDisplay *vd = cl->screen->screenData;
+    VncClient *c = g_new0(VncClient, 1);
+
+    c->vd = vd;
+    c->cl = cl;
+    c->websocket = accepting_on && accepting_on->websocket;
+    c->last_x = c->last_y = -1;
+    peer_address(cl->sock, c);
+    cl->clientData = c;
+    cl->clientGoneHook = client_gone_hook;
+    /* the main thread starts it (on_connected), once rfbNewClient is done */
+    return RFB_CLIENT_ON_HOLD;
+}
+
+/* Called before each framebuffer update: the first one ends the handshake. */
+static void display_hook(rfbClientPtr cl)
+{
+    VncClient *c = cl->clientData;
+
+    if (c && !c->init_posted) {
+        c->init_posted = true;
+        post(c, POST_INITIALIZED, 0, 0, 0);
+    }
+}
+
+static void kbd_event(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
+{
+    VncClient *c = cl->clientData;
+
+    if (c) {
+        post(c, POST_KEY, qemu_input_keysym_to_qcode(keysym), !!down, 0);
+    }
+}
+
+static void ptr_event(int mask, int x, int y, rfbClientPtr cl)
+{
+    VncClient *c = cl->clientData;
+
+    rfbDefaultPtrAddEvent(mask, x, y, cl);
+    if (c) {
+        post(c, POST_PTR, mask, x, y);
+    }
+}
+
+/* VNC authentication (RFC 6143 7.2.2) against the current password. */
+static rfbBool password_check(rfbClientPtr cl, const char *response, int len)
+{
+    VncDisplay *vd = cl->screen->screenData;
+    uint8_t expect[CHALLENGESIZE];
+    bool ok = false;
+
+    if (len != CHALLENGESIZE) {
+        return FALSE;
+    }
+    g_mutex_lock(&vd->lock);
+    if (vd->password_set && time(NULL) < vd->expires) {
+        char key[9];
+        memcpy(key, vd->password, sizeof(key));
+        memcpy(expect, cl->authChallenge, CHALLENGESIZE);
+        rfbEncryptBytes(expect, key);
+        ok = !memcmp(expect, response, CHALLENGESIZE);
+        memset(key, 0, sizeof(key));
+    }
+    g_mutex_unlock(&vd->lock);
+    return ok;
+}
+
+/* ---- accepting -------------------------------------------------------- */
+
+static void *accept_thread(void *opaque)
+{
+    VncDisplay *vd = opaque;
+    struct pollfd pfd[VNC_MAX_LISTENERS];
+
+    for (;;) {
+        for (unsigned i = 0; i < vd->nr_listeners; i++) {
+            pfd[i].fd = vd->listeners[i].fd;
+            pfd[i].events = POLLIN;
+            pfd[i].revents = 0;
+        }
+        if (poll(pfd, vd->nr_listeners, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return NULL;
+        }
+        for (unsigned i = 0; i < vd->nr_listeners; i++) {
+            rfbClientPtr cl;
+            int fd;
+
+            if (!(pfd[i].revents & POLLIN)) {
+                continue;
+            }
+            fd = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
+            if (fd < 0) {
+                continue;
+            }
+            accepting_on = &vd->listeners[i];
+            cl = rfbNewClient(vd->screen, fd);
+            accepting_on = NULL;
+            /*
+             * Only now, with cl->onHold set by LibVNCServer, may the main
+             * thread start the client's threads.
+             */
+            if (cl && cl->clientData) {
+                post(cl->clientData, POST_CONNECTED, 0, 0, 0);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* ---- listening sockets ------------------------------------------------- */
+
+static bool add_listener(VncDisplay *vd, int fd, bool websocket,
+                         const char *host, const char *service,
+                         NetworkAddressFamily family, GError **errp)
+{
+    VncListener *l;
+
+    if (vd->nr_listeners == VNC_MAX_LISTENERS) {
+        close(fd);
+        error_setg(errp, "too many VNC listening sockets");
+        return false;
+    }
+    l = &vd->listeners[vd->nr_listeners++];
+    l->fd = fd;
+    l->websocket = websocket;
+    l->host = g_strdup(host);
+    l->service = g_strdup(service);
+    l->family = family;
+    return true;
+}
+
+static bool listen_unix(VncDisplay *vd, const char *path, GError **errp)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    int fd;
+
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        error_setg(errp, "UNIX socket path '%s' is too long", path);
+        return false;
+    }
+    strcpy(sun.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        error_setg(errp, "Failed to create socket: %s", g_strerror(errno));
+        return false;
+    }
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+        listen(fd, 16) < 0) {
+        error_setg(errp, "Failed to bind socket to %s: %s", path,
+                   g_strerror(errno));
+        close(fd);
+        return false;
+    }
+    return add_listener(vd, fd, false, path, "", NETWORK_ADDRESS_FAMILY_UNIX,
+                        errp);
+}
+
+/* Listen on every address of @host (NULL: all) at @port; -1 in use. */
+static int listen_tcp_port(VncDisplay *vd, const char *host, int port,
+                           bool websocket, GError **errp)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+        .ai_flags = AI_PASSIVE | AI_ADDRCONFIG,
+    };
+    struct addrinfo *res, *ai;
+    char service[16];
+    unsigned first = vd->nr_listeners;
+    int ret, fd, one = 1;
+
+    snprintf(service, sizeof(service), "%d", port);
+    ret = getaddrinfo(host && *host ? host : NULL, service, &hints, &res);
+    if (ret) {
+        error_setg(errp, "address resolution failed for %s:%s: %s",
+                   host ? host : "", service, gai_strerror(ret));
+        return 0;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        char h[NI_MAXHOST];
+
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+        if (fd < 0) {
+            continue;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (ai->ai_family == AF_INET6) {
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        }
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+            listen(fd, 16) < 0) {
+            int err = errno;
+            close(fd);
+            if (err == EADDRINUSE) {
+                /* give back what this port already bound */
+                while (vd->nr_listeners > first) {
+                    VncListener *l = &vd->listeners[--vd->nr_listeners];
+                    close(l->fd);
+                    g_free(l->host);
+                    g_free(l->service);
+                }
+                freeaddrinfo(res);
+                return -1;
+            }
+            continue;
+        }
+        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, h, sizeof(h), NULL, 0,
+                        NI_NUMERICHOST)) {
+            h[0] = 0;
+        }
+        if (!add_listener(vd, fd, websocket, h, service,
+                          ai->ai_family == AF_INET6
+                              ? NETWORK_ADDRESS_FAMILY_IPV6
+                              : NETWORK_ADDRESS_FAMILY_IPV4, errp)) {
+            freeaddrinfo(res);
+            return 0;
+        }
+    }
+    freeaddrinfo(res);
+    if (vd->nr_listeners == first) {
+        error_setg(errp, "Failed to listen on %s:%s", host ? host : "",
+                   service);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+static bool parse_onoff(const char *key, const char *val, bool *out,
+                        GError **errp)
+{
+    if (!val || !strcmp(val, "on") || !strcmp(val, "yes") ||
+        !strcmp(val, "true")) {
+        *out = true;
+    } else if (!strcmp(val, "off") || !strcmp(val, "no") ||
+               !strcmp(val, "false")) {
+        *out = false;
+    } else {
+        error_setg(errp, "Parameter '%s' expects 'on' or 'off'", key);
+        return false;
+    }
+    return true;
+}
+
+/* "HOST:N" -> host (maybe empty or [v6]) and display number N. */
+static bool split_host_display(const char *addr, char **host, int *display,
+                               GError **errp)
+{
+    const char *colon = strrchr(addr, ':');
+    uint64_t n;
+
+    if (!colon || !parse_uint(colon + 1, &n, NULL) || n > 65535 - 5900) {
+        error_setg(errp, "VNC display '%s' should be [HOST]:DISPLAY or "
+                   "unix:PATH", addr);
+        return false;
+    }
+    *host = g_strndup(addr, colon - addr);
+    if ((*host)[0] == '[') {
+        size_t l = strlen(*host);
+        if (l >= 2 && (*host)[l - 1] == ']') {
+            char *h = g_strndup(*host + 1, l - 2);
+            g_free(*host);
+            *host = h;
+        }
+    }
+    *display = n;
+    return true;
+}
+
+typedef struct VncOpts {
+    char *addr;
+    char *id;
+    bool password;
+    int64_t to;                 /* -1: no port search */
+    char *share;
+    char *websocket;
+    bool lossy;
+} VncOpts;
+
+static void vnc_opts_free(VncOpts *o)
+{
+    g_free(o->addr);
+    g_free(o->id);
+    g_free(o->share);
+    g_free(o->websocket);
+}
+
+static bool parse_vnc_opts(const char *str, VncOpts *o, GError **errp)
+{
+    g_auto(GStrv) parts = g_strsplit(str, ",", -1);
+
+    memset(o, 0, sizeof(*o));
+    o->to = -1;
+    if (!parts[0] || !*parts[0]) {
+        error_setg(errp, "VNC display is missing");
+        return false;
+    }
+    o->addr = g_strdup(parts[0]);
+    for (unsigned i = 1; parts[i]; i++) {
+        char *eq = strchr(parts[i], '=');
+        g_autofree char *key = eq ? g_strndup(parts[i], eq - parts[i])
+                                  : g_strdup(parts[i]);
+        const char *val = eq ? eq + 1 : NULL;
+        uint64_t n;
+
+        if (!strcmp(key, "password")) {
+            if (!parse_onoff(key, val, &o->password, errp)) {
+                return false;
+            }
+        } else if (!strcmp(key, "to")) {
+            if (!val || !parse_uint(val, &n, NULL) || n > 65535 - 5900) {
+                error_setg(errp, "Parameter 'to' expects a display number");
+                return false;
+            }
+            o->to = n;
+        } else if (!strcmp(key, "id")) {
+            g_free(o->id);
+            o->id = g_strdup(val ? val : "");
+        } else if (!strcmp(key, "share")) {
+            if (!val || (strcmp(val, "allow-exclusive") &&
+                         strcmp(val, "force-shared") && strcmp(val, "ignore"))) {
+                error_setg(errp, "unknown vnc share= option");
+                return false;
+            }
+            g_free(o->share);
+            o->share = g_strdup(val);
+        } else if (!strcmp(key, "websocket")) {
+            g_free(o->websocket);
+            o->websocket = g_strdup(val ? val : "on");
+        } else if (!strcmp(key, "lossy")) {
+            if (!parse_onoff(key, val, &o->lossy, errp)) {
+                return false;
+            }
+        } else if (!strcmp(key, "non-adaptive") || !strcmp(key, "key-delay-ms")
+                   || !strcmp(key, "audiodev") || !strcmp(key, "power-control")
+                   || !strcmp(key, "connections")) {
+            /* accepted for compatibility; nothing to do */
+        } else if (!strcmp(key, "reverse") || !strcmp(key, "tls-creds") ||
+                   !strcmp(key, "tls-authz") || !strcmp(key, "sasl") ||
+                   !strcmp(key, "sasl-authz") || !strcmp(key, "x509") ||
+                   !strcmp(key, "x509verify") || !strcmp(key, "acl")) {
+            error_setg(errp, "VNC option '%s' is not supported by kvmpc",
+                       key);
+            return false;
+        } else {
+            error_setg(errp, "Invalid parameter '%s'", key);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool open_listeners(VncDisplay *vd, const VncOpts *o, GError **errp)
+{
+    g_autofree char *host = NULL;
+    int display, last, r = -1;
+
+    if (g_str_has_prefix(o->addr, "unix:")) {
+        if (!listen_unix(vd, o->addr + 5, errp)) {
+            return false;
+        }
+    } else {
+        if (!split_host_display(o->addr, &host, &display, errp)) {
+            return false;
+        }
+        last = o->to >= 0 ? MAX((int)o->to, display) : display;
+        for (int d = display; d <= last; d++) {
+            r = listen_tcp_port(vd, host, VNC_PORT_BASE + d, false, errp);
+            if (r != -1) {
+                break;
+            }
+        }
+        if (r == -1) {
+            error_setg(errp, "Failed to find an available port: Address "
+                       "already in use");
+        }
+        if (r != 1) {
+            return false;
+        }
+    }
+    if (o->websocket) {
+        g_autofree char *wshost = NULL;
+        const char *ws = o->websocket;
+        const char *colon = strrchr(ws, ':');
+        uint64_t port;
+
+        if (!strcmp(ws, "on")) {
+            port = VNC_WS_PORT_BASE + (host ? display : 0);
+            wshost = g_strdup(host);
+        } else if (colon) {
+            wshost = g_strndup(ws, colon - ws);
+            if (!parse_uint(colon + 1, &port, NULL) || port > 65535) {
+                error_setg(errp, "Invalid websocket port '%s'", ws);
+                return false;
+            }
+        } else if (!parse_uint(ws, &port, NULL) || port > 65535) {
+            error_setg(errp, "Invalid websocket port '%s'", ws);
+            return false;
+        }
+        r = listen_tcp_port(vd, wshost, port, true, errp);
+        if (r == -1) {
+            error_setg(errp, "Failed to listen on websocket port %" PRIu64
+                       ": Address already in use", port);
+        }
+        if (r != 1) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static VncDisplay *vnc_display_find(const char *id)
+{
+    for (unsigned i = 0; displays && i < displays->len; i++) {
+        VncDisplay *vd = g_ptr_array_index(displays, i);
+        if (!id || !strcmp(vd->id, id)) {
+            return vd;
+        }
+    }
+    return NULL;
+}
+
+bool vnc_display_open(const char *opts, GError **errp)
+{
+    VncOpts o;
+    VncDisplay *vd;
+
+    if (!strcmp(opts, "none")) {
+        return true;
+    }
+    if (!parse_vnc_opts(opts, &o, errp)) {
+        vnc_opts_free(&o);
+        return false;
+    }
+    if (!o.id) {
+        o.id = g_strdup(vnc_display_find(NULL) ? "" : "default");
+        if (!*o.id) {
+            g_free(o.id);
+            o.id = g_strdup_printf("vnc%u", displays->len);
+        }
+    }
+    if (vnc_display_find(o.id)) {
+        error_setg(errp, "VNC display '%s' already exists", o.id);
+        vnc_opts_free(&o);
+        return false;
+    }
+    vd = g_new0(VncDisplay, 1);
+    vd->id = g_strdup(o.id);
+    vd->password_auth = o.password;
+    vd->lossy = o.lossy;
+    vd->expires = (time_t)(sizeof(time_t) == 8 ? INT64_MAX : INT32_MAX);
+    g_mutex_init(&vd->lock);
+    vd->old_fbs = g_ptr_array_new_with_free_func(g_free);
+    vd->clients = g_ptr_array_new();
+    if (!open_listeners(vd, &o, errp)) {
+        for (unsigned i = 0; i < vd->nr_listeners; i++) {
+            close(vd->listeners[i].fd);
+        }
+        vnc_opts_free(&o);
+        g_free(vd->id);
+        g_free(vd);
+        return false;
+    }
+
+    if (!getenv("KVMPC_VNC_DEBUG")) {
+        rfbLog = vnc_log_quiet;
+        rfbErr = vnc_log_quiet;
+    }
+    vd->fb_w = 640;
+    vd->fb_h = 480;
+    vd->fb = g_new0(uint32_t, (size_t)vd->fb_w * vd->fb_h);
+    vd->screen = rfbGetScreen(NULL, NULL, vd->fb_w, vd->fb_h, 8, 3, 4);
+    vd->screen->frameBuffer = (char *)vd->fb;
+    vd->screen->screenData = vd;
+    vd->screen->desktopName = "QEMU";
+    /* no cursor of LibVNCServer's drawn into the guest's picture */
+    vd->screen->cursor = NULL;
+    vd->screen->port = 0;           /* kvmpc listens itself */
+    vd->screen->ipv6port = 0;
+    vd->screen->autoPort = FALSE;
+    vd->screen->httpPort = 0;
+    vd->screen->backgroundLoop = TRUE;
+    vd->screen->newClientHook = new_client_hook;
+    vd->screen->displayHook = display_hook;
+    vd->screen->kbdAddEvent = kbd_event;
+    vd->screen->ptrAddEvent = ptr_event;
+    if (o.share && strcmp(o.share, "allow-exclusive")) {
+        vd->screen->alwaysShared = TRUE;
+    }
+    if (vd->password_auth) {
+        /* any non-NULL value makes LibVNCServer offer VNC authentication */
+        vd->screen->authPasswdData = vd;
+        vd->screen->passwordCheck = password_check;
+    }
+    rfbInitServer(vd->screen);
+
+    if (!displays) {
+        displays = g_ptr_array_new();
+    }
+    g_ptr_array_add(displays, vd);
+    vd->dcl.ops = &vnc_dcl_ops;
+    vd->dcl.opaque = vd;
+    vd->dcl.update_interval = GUI_REFRESH_INTERVAL_IDLE;
+    register_displaychangelistener(&vd->dcl);
+    if (pthread_create(&vd->accept_thread, NULL, accept_thread, vd)) {
+        error_setg(errp, "cannot start the VNC thread");
+        vnc_opts_free(&o);
+        return false;
+    }
+    vnc_opts_free(&o);
+    return true;
+}
+
+/* ---- passwords ---------------------------------------------------------- */
+
+bool vnc_display_exists(const char *id)
+{
+    return vnc_display_find(id) != NULL;
+}
+
+bool vnc_display_password(const char *id, const char *password,
+                          GError **errp)
+{
+    VncDisplay *vd = vnc_display_find(id);
+
+    if (!vd) {
+        error_setg(errp, "Display not found");
+        return false;
+    }
+    if (!vd->password_auth) {
+        error_setg(errp, "If you want use passwords please enable password "
+                   "auth using '-vnc ${dpy},password'.");
+        return false;
+    }
+    g_mutex_lock(&vd->lock);
+    memset(vd->password, 0, sizeof(vd->password));
+    g_strlcpy(vd->password, password, sizeof(vd->password));
+    vd->password_set = true;
+    g_mutex_unlock(&vd->lock);
+    return true;
+}
+
+bool vnc_display_pw_expire(const char *id, time_t when, GError **errp)
+{
+    VncDisplay *vd = vnc_display_find(id);
+
+    if (!vd) {
+        error_setg(errp, "Display not found");
+        return false;
+    }
+    g_mutex_lock(&vd->lock);
+    vd->expires = when;
+    g_mutex_unlock(&vd->lock);
+    return true;
+}
+
+char *vnc_display_local_addr(const char *id)
+{
+    VncDisplay *vd = vnc_display_find(id);
+    VncListener *l;
+
+    if (!vd || !vd->nr_listeners) {
+        return NULL;
+    }
+    l = &vd->listeners[0];
+    if (l->family == NETWORK_ADDRESS_FAMILY_UNIX) {
+        return g_strdup(l->host);
+    }
+    return g_strdup_printf("%s:%s", l->host, l->service);
+}
+
+/* ---- queries ---------------------------------------------------------- */
+
+static VncClientInfoList *client_list(VncDisplay *vd)
+{
+    VncClientInfoList *head = NULL, **tail = &head;
+
+    for (unsigned i = 0; i < vd->clients->len; i++) {
+        *tail = g_new0(VncClientInfoList, 1);
+        (*tail)->value = client_info(g_ptr_array_index(vd->clients, i));
+        tail = &(*tail)->next;
+    }
+    return head;
+}
+
+VncInfo *qmp_query_vnc(GError **errp)
+{
+    VncDisplay *vd = vnc_display_find(NULL);
+    VncInfo *info = g_new0(VncInfo, 1);
+    VncListener *l;
+
+    if (!vd || !vd->nr_listeners) {
+        info->enabled = false;
+        return info;
+    }
+    l = &vd->listeners[0];
+    info->enabled = true;
+    info->host = g_strdup(l->host);
+    info->has_family = true;
+    info->family = l->family;
+    info->service = g_strdup(l->service);
+    info->auth = g_strdup(vd->password_auth ? "vnc" : "none");
+    info->clients = client_list(vd);
+    return info;
+}
+
+VncInfo2List *qmp_query_vnc_servers(GError **errp)
+{
+    VncInfo2List *head = NULL, **tail = &head;
+
+    for (unsigned i = 0; displays && i < displays->len; i++) {
+        VncDisplay *vd = g_ptr_array_index(displays, i);
+        VncInfo2 *info = g_new0(VncInfo2, 1);
+        VncServerInfo2List **stail = &info->server;
+
+        info->id = g_strdup(vd->id);
+        info->auth = vd->password_auth ? VNC_PRIMARY_AUTH_VNC
+                                       : VNC_PRIMARY_AUTH_NONE;
+        for (unsigned j = 0; j < vd->nr_listeners; j++) {
+            VncListener *l = &vd->listeners[j];
+            VncServerInfo2 *s = g_new0(VncServerInfo2, 1);
+
+            s->host = g_strdup(l->host);
+            s->service = g_strdup(l->service);
+            s->family = l->family;
+            s->websocket = l->websocket;
+            s->auth = info->auth;
+            *stail = g_new0(VncServerInfo2List, 1);
+            (*stail)->value = s;
+            stail = &(*stail)->next;
+        }
+        info->clients = client_list(vd);
+        *tail = g_new0(VncInfo2List, 1);
+        (*tail)->value = info;
+        tail = &(*tail)->next;
+    }
+    return head;
+}
