@@ -843,18 +843,22 @@ static char *ahci_port_bus_name(AHCIState *s, int port)
     return g_strdup_printf("ide.%u", ide_bus_count());
 }
 
-/* The path QEMU gives SeaBIOS for a drive on port N: a SATA controller is
- * "sata" (PCI class 01.06), the port "drive@N", the disk "disk@0". */
+/* The path QEMU 7.2 gives SeaBIOS for a drive on port N (seen in its
+ * bootorder): the function by its IDs, "pci8086,2922@SLOT[,FN]", the port
+ * "drive@N", the disk "disk@0".  SeaBIOS matches "*@SLOT/drive@N/disk@0". */
 static char *ahci_port_fw_path(AHCIState *s, int port)
 {
     int devfn = s->parent.devfn;
 
     if (PCI_FUNC(devfn)) {
-        return g_strdup_printf("/pci@i0cf8/sata@%x,%x/drive@%x",
-                               PCI_SLOT(devfn), PCI_FUNC(devfn), port);
+        return g_strdup_printf("/pci@i0cf8/pci%04x,%04x@%x,%x/drive@%x",
+                               PCI_VENDOR_ID_INTEL,
+                               PCI_DEVICE_ID_INTEL_82801IR, PCI_SLOT(devfn),
+                               PCI_FUNC(devfn), port);
     }
-    return g_strdup_printf("/pci@i0cf8/sata@%x/drive@%x", PCI_SLOT(devfn),
-                           port);
+    return g_strdup_printf("/pci@i0cf8/pci%04x,%04x@%x/drive@%x",
+                           PCI_VENDOR_ID_INTEL, PCI_DEVICE_ID_INTEL_82801IR,
+                           PCI_SLOT(devfn), port);
 }
 
 static bool ahci_add_sata_cap(AHCIState *s, GError **errp)

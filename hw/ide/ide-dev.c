@@ -142,7 +142,7 @@ static bool ide_dev_realize_kind(IDEDevice *d, IDEDriveKind kind,
     }
     if (d->bootindex >= 0) {
         /* The bus's path and the unit: what SeaBIOS matches, e.g.
-         * /pci@i0cf8/ide@1,1/drive@1/disk@0 or .../sata@4/drive@2/disk@0 */
+         * /pci@i0cf8/ide@1,1/drive@1/disk@0 or .../pci8086,2922@4/drive@2/disk@0 */
         g_autofree char *path = g_strdup_printf("%s/disk@%x", bus->fw_path,
                                                 unit);
         fw_boot_order_add(d->bootindex, path);

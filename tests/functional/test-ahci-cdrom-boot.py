@@ -15,7 +15,7 @@ the menu entry on ttyS0.  SeaBIOS finds the HBA by its class (01.06.01),
 starts the port, reads the signature and IDENTIFY PACKET DEVICE, and
 reads the boot catalog and image with PACKET commands through command
 tables and PRDs; bootindex reaches it as fw_cfg's bootorder entry
-/pci@i0cf8/sata@N/drive@2/disk@0.  GRUB then reads through SeaBIOS's
+/pci@i0cf8/pci8086,2922@N/drive@2/disk@0.  GRUB then reads through SeaBIOS's
 int 13h.  About 30 s on these development hosts.
 
 Exit 77 (SKIP) without /dev/kvm, SeaBIOS, grub-mkrescue or xorriso
