@@ -890,6 +890,8 @@ static bool ahci_realize(DeviceState *dev, GError **errp)
                      &s->abar);
     if (!msi_init(&s->parent, AHCI_MSI_CAP_OFFSET, 1, true, false, errp) ||
         !ahci_add_sata_cap(s, errp)) {
+        memory_region_destroy(&s->abar);
+        memory_region_destroy(&s->idp);
         return false;
     }
     for (int i = 0; i < AHCI_NUM_PORTS; i++) {
@@ -913,6 +915,8 @@ static void ahci_unrealize(DeviceState *dev)
     for (int i = 0; i < AHCI_NUM_PORTS; i++) {
         ide_bus_unregister(&s->port[i].bus);
     }
+    memory_region_destroy(&s->abar);
+    memory_region_destroy(&s->idp);
 }
 
 static void ahci_reset(DeviceState *dev)

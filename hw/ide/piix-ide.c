@@ -358,10 +358,11 @@ static void piix_ide_unrealize(DeviceState *dev)
     PIIXIDEState *d = (PIIXIDEState *)dev;
 
     for (int i = 0; i < IDE_NUM_BUSES; i++) {
-        memory_region_del_subregion(get_system_io(), &d->ch[i].cmd_io);
-        memory_region_del_subregion(get_system_io(), &d->ch[i].ctl_io);
+        memory_region_destroy(&d->ch[i].cmd_io);
+        memory_region_destroy(&d->ch[i].ctl_io);
         ide_bus_unregister(&d->ch[i].bus);
     }
+    memory_region_destroy(&d->bmdma);
     if (piix_ide == d) {
         piix_ide = NULL;
     }
