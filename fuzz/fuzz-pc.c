@@ -20,6 +20,10 @@
  * live in the process, and a reset costs microseconds; state a reset does
  * not clear is itself a bug worth finding.
  *
+ * Built with -DFUZZ_AHCI this file is the fuzz-ahci target: the same
+ * machine plus an ICH9 AHCI at 04.0 with a disk (port 0) and a CD-ROM
+ * (port 1) of its own, reached through its BARs like any PCI function.
+ *
  * An operation that runs longer than FUZZ_PC_HANG_MS (default 1000) of wall
  * clock aborts with "hang: <command> took N ms"; a watchdog thread does the
  * same for one that never returns, so libFuzzer records the input as a
@@ -70,6 +74,9 @@ static const char *const machine_args[] = {
                "max-bytes=64,period=1",
 #endif
     "-device", "VGA,addr=07.0,vgamem_mb=4,rombar=0",
+#ifdef FUZZ_AHCI
+    "-device", "ich9-ahci,id=ahci0,addr=04.0",
+#endif
 };
 
 /* Where the target maps the BARs it programs (as firmware would). */
@@ -685,6 +692,7 @@ static void zero_disk(void)
 {
     zero_drive("ide0-hd0", FUZZ_DISK_SIZE);
     zero_drive("floppy0", FUZZ_FLOPPY_SIZE);
+    zero_drive("ahci-hd", FUZZ_DISK_SIZE);
 }
 
 /*
@@ -760,6 +768,21 @@ static void build_machine(void)
     g_ptr_array_add(argv, cd_opt);
     g_ptr_array_add(argv, (char *)"-drive");
     g_ptr_array_add(argv, floppy_opt);
+#ifdef FUZZ_AHCI
+    g_autofree char *ahci_disk = write_temp_file("fuzz-ahci-disk-XXXXXX",
+                                                 zeros, FUZZ_DISK_SIZE);
+    g_autofree char *ahci_hd_opt = g_strdup_printf(
+        "if=none,id=ahci-hd,format=raw,cache=unsafe,file=%s", ahci_disk);
+    g_autofree char *ahci_cd_opt = g_strdup_printf(
+        "if=none,id=ahci-cd,media=cdrom,format=raw,file=%s", cd);
+    const char *ahci_args[] = {
+        "-drive", ahci_hd_opt, "-device", "ide-hd,drive=ahci-hd,bus=ahci0.0",
+        "-drive", ahci_cd_opt, "-device", "ide-cd,drive=ahci-cd,bus=ahci0.1",
+    };
+    for (unsigned i = 0; i < ARRAY_SIZE(ahci_args); i++) {
+        g_ptr_array_add(argv, (char *)ahci_args[i]);
+    }
+#endif
     if (trace) {
         g_autofree char *line = NULL;
         g_ptr_array_add(argv, NULL);
@@ -772,6 +795,9 @@ static void build_machine(void)
     unlink(disk);   /* open already */
     unlink(cd);
     unlink(floppy);
+#ifdef FUZZ_AHCI
+    unlink(ahci_disk);
+#endif
     g_ptr_array_free(argv, true);
 }
 

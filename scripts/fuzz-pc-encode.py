@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Write inputs for the fuzz-pc target (fuzz/fuzz-pc.c) from qtest command
-lines, and its dictionary.
+lines, and its dictionary; likewise for fuzz-ahci (fuzz-pc.c built with
+-DFUZZ_AHCI: same input format, seeds in fuzz/seeds/ahci, --target ahci).
 
     scripts/fuzz-pc-encode.py SCRIPT.qtest OUTPUT     encode one script
     scripts/fuzz-pc-encode.py --dict OUTPUT           write the dictionary
-    scripts/fuzz-pc-encode.py --check                 seeds and dictionary
-                                                      up to date? (a test)
+    scripts/fuzz-pc-encode.py --target ahci --dict OUTPUT
+    scripts/fuzz-pc-encode.py --check                 seeds and dictionaries
+                                                      of both targets up to
+                                                      date? (a test)
 
 A script holds one command per line ('#' starts a comment):
 
@@ -189,13 +192,51 @@ DICT_OPS = {
 }
 
 
+# fuzz-ahci adds the AHCI (04.0, function 5; ABAR = membar4, the index/data
+# pair = iobar2) to the machine.
+AHCI_DICT_VALUES = {
+    "ahci_ghc_ie": 0x2, "ahci_ghc_hr": 0x1, "ahci_cmd_fre_st": 0x11,
+    "ahci_ie_all": 0xfdc000ff, "ahci_sctl_comreset": 0x1,
+    "ahci_clb": 0x10000, "ahci_fb": 0x11000,
+    "fis_h2d_cmd": 0x8027, "ata_read_dma_ext": 0x25, "ata_write_dma_ext": 0x35,
+    "ata_read_fpdma": 0x60, "ata_write_fpdma": 0x61, "ata_packet": 0xa0,
+    "ata_identify": 0xec, "ata_read_log_ext": 0x2f,
+    "cmdhdr_cfl5_prdtl1": 0x10005, "cmdhdr_atapi": 0x10025,
+    "cmdhdr_write": 0x10045, "cmdhdr_reset_clear": 0x505,
+    "prd_dbc_4k_irq": 0x80000fff,
+}
+
+AHCI_DICT_OPS = {
+    "op_ahci_p0_ci0": "membar4: writel 0x138 0x1",
+    "op_ahci_p0_start": "membar4: writel 0x118 0x11",
+    "op_ahci_p0_stop": "membar4: writel 0x118 0x10",
+    "op_ahci_p0_sact": "membar4: writel 0x134 0xff",
+    "op_ahci_p1_ci0": "membar4: writel 0x1b8 0x1",
+    "op_ahci_p1_start": "membar4: writel 0x198 0x11",
+    "op_ahci_hba_reset": "membar4: writel 0x4 0x1",
+    "op_ahci_comreset": "membar4: writel 0x12c 0x1",
+}
+
+TARGETS = {
+    # target: (seeds, corpus, dictionary file, extra values, extra ops)
+    "pc": ("seeds/pc", "corpus/pc", "pc-machine.dict", {}, {}),
+    "ahci": ("seeds/ahci", "corpus/ahci", "ahci.dict", AHCI_DICT_VALUES,
+             AHCI_DICT_OPS),
+}
+
+
 def dict_entry(name, data):
     esc = "".join(f"\\x{b:02x}" for b in data)
     return f'{name}="{esc}"\n'
 
 
-def dictionary():
-    out = ["# fuzz-pc dictionary (scripts/fuzz-pc-encode.py --dict; do not edit)\n"]
+def dictionary(target="pc"):
+    extra_values, extra_ops = TARGETS[target][3], TARGETS[target][4]
+    if target == "pc":
+        out = ["# fuzz-pc dictionary (scripts/fuzz-pc-encode.py --dict; do not edit)\n"]
+    else:
+        out = [f"# fuzz-{target} dictionary (scripts/fuzz-pc-encode.py "
+               f"--target {target} --dict; do not edit)\n"]
     for i, name in enumerate(PIO):
         key = re.sub(r"\W", "_", name)
         out.append(dict_entry(f"in_{key}", bytes([OP["in"], i])))
@@ -204,37 +245,47 @@ def dictionary():
         key = re.sub(r"\W", "_", name)
         out.append(dict_entry(f"read_{key}", bytes([OP["read"], i])))
         out.append(dict_entry(f"write_{key}", bytes([OP["write"], i])))
-    for name, val in DICT_VALUES.items():
+    for name, val in {**DICT_VALUES, **extra_values}.items():
         fmt = "<H" if val <= 0xffff else "<I"
         out.append(dict_entry(name, struct.pack(fmt, val)))
-    for name, line in DICT_OPS.items():
+    for name, line in {**DICT_OPS, **extra_ops}.items():
         out.append(dict_entry(name, encode(line)))
     return "".join(out)
 
 
 def check():
     """fuzz/corpus/T/NAME must be the encoding of fuzz/seeds/T/NAME.qtest
-    for T = pc and virtio (fuzz-virtio reads the same format)
-    (corpus inputs without a script, such as minimised crashes, are left
-    alone), and the dictionary must match this script's."""
+    for each target T, and for fuzz-virtio's seeds (fuzz/seeds/virtio, the
+    pc format; its dictionary fuzz/virtio.dict is kept by hand) (corpus
+    inputs without a script, such as minimised crashes, are left alone),
+    and the dictionaries must match this script's."""
     root = SRC.parent
-    stale = [str(q) for target in ("pc", "virtio")
-             for q in sorted((root / "seeds" / target).glob("*.qtest"))
-             if not (root / "corpus" / target / q.stem).exists() or
-             (root / "corpus" / target / q.stem).read_bytes() !=
-             encode(q.read_text())]
-    if (root / "pc-machine.dict").read_text() != dictionary():
-        stale.append(str(root / "pc-machine.dict"))
+    stale = []
+    dirs = [(seeds, corpus) for seeds, corpus, _, _, _ in TARGETS.values()]
+    for seeds, corpus in dirs + [("seeds/virtio", "corpus/virtio")]:
+        stale += [str(q) for q in sorted((root / seeds).glob("*.qtest"))
+                  if not (root / corpus / q.stem).exists() or
+                  (root / corpus / q.stem).read_bytes() !=
+                  encode(q.read_text())]
+    for target, (_, _, dict_file, _, _) in TARGETS.items():
+        if (root / dict_file).read_text() != dictionary(target):
+            stale.append(str(root / dict_file))
     for name in stale:
         print(f"stale: {name} (re-run scripts/fuzz-pc-encode.py)")
     return 1 if stale else 0
 
 
 def main():
+    target = "pc"
+    if sys.argv[1:2] == ["--target"] and len(sys.argv) > 2:
+        target = sys.argv[2]
+        if target not in TARGETS:
+            sys.exit(f"unknown target '{target}' ({', '.join(TARGETS)})")
+        del sys.argv[1:3]
     if sys.argv[1:] == ["--check"]:
         sys.exit(check())
     if len(sys.argv) == 3 and sys.argv[1] == "--dict":
-        Path(sys.argv[2]).write_text(dictionary())
+        Path(sys.argv[2]).write_text(dictionary(target))
     elif len(sys.argv) == 3:
         Path(sys.argv[2]).write_bytes(encode(Path(sys.argv[1]).read_text()))
     else:

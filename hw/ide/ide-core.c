@@ -25,6 +25,7 @@ enum {
     WIN_NOP = 0x00, WIN_DEVICE_RESET = 0x08, WIN_RECAL = 0x10,
     WIN_READ = 0x20, WIN_READ_ONCE = 0x21, WIN_READ_EXT = 0x24,
     WIN_READDMA_EXT = 0x25, WIN_READ_NATIVE_MAX_EXT = 0x27,
+    WIN_READ_LOG_EXT = 0x2f,
     WIN_MULTREAD_EXT = 0x29, WIN_WRITE = 0x30, WIN_WRITE_ONCE = 0x31,
     WIN_WRITE_EXT = 0x34, WIN_WRITEDMA_EXT = 0x35, WIN_MULTWRITE_EXT = 0x39,
     WIN_VERIFY = 0x40, WIN_VERIFY_ONCE = 0x41, WIN_VERIFY_EXT = 0x42,
@@ -42,6 +43,11 @@ enum {
 #define SETFEAT_WCACHE_ON   0x02
 #define SETFEAT_XFER_MODE   0x03
 #define SETFEAT_WCACHE_OFF  0x82
+
+/* General purpose logs (ATA8-ACS A.1): the directory and SATA's NCQ
+ * command error log (SATA 2.6 13.7.5.2) */
+#define LOG_DIRECTORY       0x00
+#define LOG_NCQ_ERROR       0x10
 
 #define LBA28_MAX_SECTORS   (1ULL << 28)
 #define LBA48_MAX_SECTORS   (1ULL << 48)
@@ -125,6 +131,7 @@ static void ide_drive_reset(IDEState *s)
     s->lba48 = false;
     s->mult_sectors = IDE_MAX_MULT;
     s->irq_pending = false;
+    s->ncq_error = false;
     s->error = 0x01;                /* diagnostics passed */
     ide_set_signature(s);
     if (s->kind == IDE_KIND_CD) {
@@ -159,9 +166,84 @@ void ide_bus_init(IDEBus *bus, int index, const IDEBusOps *ops,
     bus->index = index;
     bus->ops = ops;
     bus->opaque = opaque;
+    bus->nb_units = 2;
     for (int i = 0; i < 2; i++) {
         bus->ifs[i].bus = bus;
     }
+}
+
+/* ---- the machine's IDE buses ------------------------------------------- */
+
+static GPtrArray *ide_buses;        /* IDEBus *, in registration order */
+
+void ide_bus_register(IDEBus *bus)
+{
+    if (!ide_buses) {
+        ide_buses = g_ptr_array_new();
+    }
+    g_ptr_array_add(ide_buses, bus);
+}
+
+void ide_bus_unregister(IDEBus *bus)
+{
+    if (ide_buses) {
+        g_ptr_array_remove(ide_buses, bus);
+    }
+    g_free(bus->name);
+    g_free(bus->fw_path);
+    bus->name = bus->fw_path = NULL;
+}
+
+unsigned ide_bus_count(void)
+{
+    return ide_buses ? ide_buses->len : 0;
+}
+
+IDEBus *ide_bus_nth(unsigned n)
+{
+    return n < ide_bus_count() ? g_ptr_array_index(ide_buses, n) : NULL;
+}
+
+IDEBus *ide_bus_find(const char *name)
+{
+    for (unsigned i = 0; i < ide_bus_count(); i++) {
+        IDEBus *bus = ide_bus_nth(i);
+        if (bus->name && !strcmp(bus->name, name)) {
+            return bus;
+        }
+    }
+    return NULL;
+}
+
+void ide_for_each_drive(void (*fn)(IDEState *s, int bus, int unit,
+                                   void *opaque), void *opaque)
+{
+    for (unsigned b = 0; b < ide_bus_count(); b++) {
+        IDEBus *bus = ide_bus_nth(b);
+        for (int u = 0; u < bus->nb_units; u++) {
+            if (bus->ifs[u].kind != IDE_KIND_NONE) {
+                fn(&bus->ifs[u], b, u, opaque);
+            }
+        }
+    }
+}
+
+bool ide_drive_tray_state(const char *drive_id, bool *tray_open,
+                          bool *locked)
+{
+    for (unsigned b = 0; b < ide_bus_count(); b++) {
+        IDEBus *bus = ide_bus_nth(b);
+        for (int u = 0; u < bus->nb_units; u++) {
+            IDEState *s = &bus->ifs[u];
+            if (s->kind != IDE_KIND_NONE && s->drive_id &&
+                !strcmp(s->drive_id, drive_id)) {
+                *tray_open = s->tray_open;
+                *locked = s->locked;
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 /* The geometry QEMU guesses for a disk without a partition table. */
@@ -193,8 +275,9 @@ bool ide_drive_attach(IDEBus *bus, int unit, IDEDriveKind kind,
     const char *drive_id = blk_name(blk);
     IDEState *s;
 
-    if (!bus || unit < 0 || unit > 1) {
-        error_setg(errp, "IDE unit %d does not exist (0 or 1)", unit);
+    if (!bus || unit < 0 || unit >= bus->nb_units) {
+        error_setg(errp, "IDE unit %d does not exist (%s)", unit,
+                   bus && bus->nb_units == 1 ? "only 0" : "0 or 1");
         return false;
     }
     s = &bus->ifs[unit];
@@ -303,6 +386,15 @@ static void ide_identify_words(IDEState *s, uint16_t *w)
     w[85] = (1 << 14) | (s->wce ? 1 << 5 : 0) | 1;
     w[86] = (1 << 13) | (1 << 12) | (1 << 10);
     w[87] = 1 << 14;
+    if (s->bus->ncq_depth) {
+        /* SATA (ATA8-ACS 7.16.7.x): queue depth, NCQ and Gen1/Gen2
+         * signalling in words 75-76; general purpose logging (READ LOG
+         * EXT, for the NCQ error log) in words 84 and 87. */
+        w[75] = s->bus->ncq_depth - 1;
+        w[76] = (1 << 8) | (1 << 2) | (1 << 1);
+        w[84] |= 1 << 5;
+        w[87] |= 1 << 5;
+    }
     w[88] = ide_dma_mode_word(0x3f, s->udma_mode);  /* UDMA 0-5 */
     w[93] = 1 | (1 << 14) | 0x2000;     /* hardware reset result */
     w[100] = s->nb_sectors;
@@ -462,6 +554,14 @@ static BlockErrorAction ide_handle_io_error(IDEState *s, int ret,
 {
     BlockErrorAction action = blk_get_error_action(s->blk, is_read, -ret);
 
+    /*
+     * A queued (NCQ) command cannot be held and run again like the one
+     * request a PATA drive has in flight: the others complete around it.
+     * Its error is reported on its tag (the NCQ error log) instead.
+     */
+    if (action == BLOCK_ERROR_ACTION_STOP && s->in_ncq) {
+        action = BLOCK_ERROR_ACTION_REPORT;
+    }
     if (action == BLOCK_ERROR_ACTION_STOP) {
         s->retry_op = op;
         s->status = IDE_STAT_BSY | IDE_STAT_DRDY;
@@ -721,6 +821,115 @@ void ide_bus_dma_kick(IDEBus *bus)
     }
 }
 
+/* ---- NCQ -------------------------------------------------------------- */
+
+static void ide_ncq_fail(IDEState *s, unsigned tag, uint64_t lba,
+                         uint32_t count, uint8_t error)
+{
+    ide_transfer_stop(s);
+    s->status = IDE_STAT_DRDY | IDE_STAT_ERR;
+    s->error = error;
+    if (!s->ncq_error) {
+        /* The log keeps the first failure until it is read. */
+        s->ncq_error = true;
+        s->ncq_err_tag = tag & 0x1f;
+        s->ncq_err_status = s->status;
+        s->ncq_err_error = error;
+        s->ncq_err_lba = lba;
+        s->ncq_err_count = count;
+    }
+}
+
+bool ide_ncq_rw(IDEState *s, unsigned tag, uint64_t lba, uint32_t count,
+                bool write)
+{
+    IDEDMAResult res;
+
+    if (s->kind != IDE_KIND_HD || s->ncq_error || (write && s->read_only) ||
+        !s->bus->ops->dma_rw) {
+        ide_ncq_fail(s, tag, lba, count, IDE_ERR_ABRT);
+        return false;
+    }
+    if (lba >= s->nb_sectors || count > s->nb_sectors - lba) {
+        ide_ncq_fail(s, tag, lba, count, IDE_ERR_IDNF | IDE_ERR_ABRT);
+        return false;
+    }
+    /* The task file is not the command's (several may be queued): the
+     * transfer keeps its position in cur_lba/sectors_left only. */
+    s->cur_lba = lba;
+    s->sectors_left = count;
+    s->dma_to_disk = write;
+    s->in_ncq = true;
+    res = ide_dma_sectors(s);
+    s->in_ncq = false;
+    s->sectors_left = 0;
+    if (res != IDE_DMA_OK) {
+        ide_ncq_fail(s, tag, lba, count, IDE_ERR_ABRT);
+        return false;
+    }
+    s->status = IDE_STAT_DRDY | IDE_STAT_DSC;
+    s->error = 0;
+    return true;
+}
+
+/* ---- PIO carried by the host adapter ------------------------------------ */
+
+IDEPIOPhase ide_bus_pio_phase(IDEBus *bus, uint32_t *len)
+{
+    IDEState *s = ide_cur(bus);
+
+    *len = 0;
+    if (!ide_data_ready(s)) {
+        return IDE_PIO_IDLE;
+    }
+    *len = s->data_end - s->data_pos;
+    if (s->xfer == IDE_XFER_PACKET) {
+        return IDE_PIO_PACKET;
+    }
+    if (s->xfer == IDE_XFER_ATAPI_IN) {
+        /* the last word of an odd chunk carries one byte */
+        *len = MIN(*len, s->atapi_left);
+    }
+    return ide_data_in(s) ? IDE_PIO_IN : IDE_PIO_OUT;
+}
+
+IDEDMAResult ide_bus_pio_block(IDEBus *bus)
+{
+    IDEState *s = ide_cur(bus);
+    uint32_t len;
+    IDEPIOPhase phase = ide_bus_pio_phase(bus, &len);
+    IDEDMAResult res;
+
+    if (phase != IDE_PIO_IN && phase != IDE_PIO_OUT) {
+        return IDE_DMA_OK;
+    }
+    res = bus->ops->dma_rw(bus->opaque, s->io_buffer + s->data_pos, len,
+                           phase == IDE_PIO_IN);
+    if (res != IDE_DMA_OK) {
+        ide_error(s, IDE_ERR_ABRT);
+        return res;
+    }
+    if (s->xfer == IDE_XFER_ATAPI_IN) {
+        s->atapi_left -= len;
+    }
+    s->data_pos = s->data_end;
+    ide_block_done(s);
+    return IDE_DMA_OK;
+}
+
+void ide_bus_pio_packet(IDEBus *bus, const uint8_t *packet)
+{
+    IDEState *s = ide_cur(bus);
+    uint32_t len;
+
+    if (ide_bus_pio_phase(bus, &len) != IDE_PIO_PACKET) {
+        return;
+    }
+    memcpy(s->io_buffer, packet, sizeof(s->packet));
+    s->data_pos = s->data_end;
+    ide_block_done(s);
+}
+
 static void ide_start_dma(IDEState *s, bool to_disk)
 {
     if (!s->bus->ops->dma_active) {
@@ -741,7 +950,7 @@ static bool ide_is_lba48_cmd(uint8_t cmd)
 {
     switch (cmd) {
     case WIN_READ_EXT: case WIN_READDMA_EXT: case WIN_READ_NATIVE_MAX_EXT:
-    case WIN_MULTREAD_EXT: case WIN_WRITE_EXT: case WIN_WRITEDMA_EXT:
+    case WIN_MULTREAD_EXT: case WIN_READ_LOG_EXT: case WIN_WRITE_EXT: case WIN_WRITEDMA_EXT:
     case WIN_MULTWRITE_EXT: case WIN_VERIFY_EXT: case WIN_FLUSH_CACHE_EXT:
         return true;
     }
@@ -893,6 +1102,64 @@ static void ide_cmd_set_features(IDEState *s)
     ide_cmd_done(s);
 }
 
+/* The general purpose log directory (ATA8-ACS A.2): version 1 and the
+ * one log this drive keeps. */
+static void ide_log_directory(uint8_t *buf)
+{
+    stw_le_p(buf, 1);
+    stw_le_p(buf + 2 * LOG_NCQ_ERROR, 1);
+}
+
+/* SATA 2.6 13.7.5.2: the failed queued command, checksum in byte 511.
+ * Reading it ends the error condition. */
+static void ide_log_ncq_error(IDEState *s, uint8_t *buf)
+{
+    uint8_t sum = 0;
+
+    if (s->ncq_error) {
+        buf[0] = s->ncq_err_tag;
+        buf[2] = s->ncq_err_status;
+        buf[3] = s->ncq_err_error;
+        buf[4] = s->ncq_err_lba;
+        buf[5] = s->ncq_err_lba >> 8;
+        buf[6] = s->ncq_err_lba >> 16;
+        buf[7] = IDE_SEL_LBA;
+        buf[8] = s->ncq_err_lba >> 24;
+        buf[9] = s->ncq_err_lba >> 32;
+        buf[10] = s->ncq_err_lba >> 40;
+        buf[12] = s->ncq_err_count;
+        buf[13] = s->ncq_err_count >> 8;
+    } else {
+        buf[0] = 0x80;                  /* NQ: no queued command failed */
+    }
+    for (int i = 0; i < 511; i++) {
+        sum += buf[i];
+    }
+    buf[511] = -sum;
+    s->ncq_error = false;
+}
+
+/* READ LOG EXT (ATA8-ACS 7.24): one page of log 00h or 10h. */
+static void ide_cmd_read_log(IDEState *s)
+{
+    uint8_t log = s->sector;
+    uint16_t page = s->hob_lcyl << 8 | s->lcyl;
+    uint32_t count = ide_get_count(s);
+
+    if ((log != LOG_DIRECTORY && log != LOG_NCQ_ERROR) || page != 0 ||
+        count != 1) {
+        ide_error(s, IDE_ERR_ABRT);
+        return;
+    }
+    memset(s->io_buffer, 0, IDE_SECTOR_SIZE);
+    if (log == LOG_DIRECTORY) {
+        ide_log_directory(s->io_buffer);
+    } else {
+        ide_log_ncq_error(s, s->io_buffer);
+    }
+    ide_pio_in(s, IDE_SECTOR_SIZE, IDE_XFER_PIO_IN_ONCE);
+}
+
 static void ide_cmd_set_multiple(IDEState *s)
 {
     uint8_t n = s->nsector;
@@ -988,6 +1255,9 @@ static void ide_exec_hd(IDEState *s, uint8_t cmd)
         break;
     case WIN_SETMULT:
         ide_cmd_set_multiple(s);
+        break;
+    case WIN_READ_LOG_EXT:
+        ide_cmd_read_log(s);
         break;
     case WIN_SPECIFY: case WIN_RECAL: case WIN_SEEK:
         ide_cmd_done(s);
@@ -1235,6 +1505,12 @@ const VMStateDescription vmstate_ide_drive = {
         VMSTATE_BOOL(atapi_reading, IDEState),
         VMSTATE_UINT32(atapi_left, IDEState),
         VMSTATE_UINT32(atapi_lba, IDEState),
+        VMSTATE_BOOL(ncq_error, IDEState),
+        VMSTATE_UINT8(ncq_err_tag, IDEState),
+        VMSTATE_UINT8(ncq_err_status, IDEState),
+        VMSTATE_UINT8(ncq_err_error, IDEState),
+        VMSTATE_UINT16(ncq_err_count, IDEState),
+        VMSTATE_UINT64(ncq_err_lba, IDEState),
         VMSTATE_END_OF_LIST()
     },
 };

@@ -8,10 +8,12 @@
  * registers live in the controller's channel (hw/ide/ide-core.c), whose
  * state table covers them.  Properties follow QEMU: drive (a -drive id,
  * or a node name: the device then gets an anonymous backend), bus
- * ("ide.0" or "ide.1"; default: the first channel with a free unit),
- * unit (0 master, 1 slave; default: the first free one), werror and
- * rerror (override the drive's policy).  An ide-cd without a drive gets
- * an empty anonymous backend, so media can be inserted by id later.
+ * ("ide.0" or "ide.1" for the PIIX3 channels, "ID.PORT" for the ports of
+ * "-device ahci,id=ID"; default: the first bus with a free unit), unit
+ * (0 master, 1 slave; a SATA port has unit 0 only; default: the first
+ * free one), werror and rerror (override the drive's policy).  An ide-cd
+ * without a drive gets an empty anonymous backend, so media can be
+ * inserted by id later.
  */
 #include "qemu/osdep.h"
 #include "hw/ide/ide.h"
@@ -31,52 +33,66 @@ typedef struct IDEDevice {
     char *werror, *rerror;
 } IDEDevice;
 
-static bool ide_dev_parse_bus(const char *name, int *bus, GError **errp)
+static bool ide_unit_free(IDEBus *bus, int unit)
 {
-    if (!name) {
-        *bus = -1;
-        return true;
-    }
-    if (!strcmp(name, "ide.0")) {
-        *bus = 0;
-    } else if (!strcmp(name, "ide.1")) {
-        *bus = 1;
-    } else {
-        error_setg(errp, "Bus '%s' not found", name);
-        return false;
-    }
-    return true;
+    return unit < bus->nb_units && bus->ifs[unit].kind == IDE_KIND_NONE;
 }
 
-/* The first free unit on @bus (or any bus when -1), honouring @unit. */
-static bool ide_dev_find_slot(int *bus, int *unit, GError **errp)
+/* @unit on @bus, or its first free unit when @unit is -1. */
+static bool ide_dev_unit_on_bus(IDEBus *bus, int *unit, GError **errp)
 {
-    IDEBus *want = piix_ide_get_bus(*bus < 0 ? 0 : *bus);
-
-    if (want && *unit >= 0 && want->ifs[*unit].kind != IDE_KIND_NONE &&
-        *bus >= 0) {
-        error_setg(errp, "IDE unit %d on ide.%d is in use", *unit, *bus);
+    if (*unit >= bus->nb_units) {
+        error_setg(errp, "unit %d does not exist on bus '%s' (%s)", *unit,
+                   bus->name, bus->nb_units == 1 ? "only 0" : "0 or 1");
         return false;
     }
-    for (int b = *bus < 0 ? 0 : *bus; b < IDE_NUM_BUSES; b++) {
-        IDEBus *ib = piix_ide_get_bus(b);
-        for (int u = *unit < 0 ? 0 : *unit; ib && u < 2; u++) {
-            if (ib->ifs[u].kind == IDE_KIND_NONE) {
-                *bus = b;
+    if (*unit >= 0) {
+        if (!ide_unit_free(bus, *unit)) {
+            error_setg(errp, "IDE unit %d on %s is in use", *unit, bus->name);
+            return false;
+        }
+        return true;
+    }
+    for (int u = 0; u < bus->nb_units; u++) {
+        if (ide_unit_free(bus, u)) {
+            *unit = u;
+            return true;
+        }
+    }
+    error_setg(errp, "no free IDE unit on bus '%s'", bus->name);
+    return false;
+}
+
+/*
+ * The bus named @name ("ide.1", "ahci0.3"), or without a name the first
+ * registered bus (PIIX3's channels before any AHCI port, as QEMU's pc
+ * orders them) with @unit, or any unit, free.
+ */
+static IDEBus *ide_dev_find_bus(const char *name, int *unit, GError **errp)
+{
+    if (name) {
+        IDEBus *bus = ide_bus_find(name);
+        if (!bus) {
+            error_setg(errp, "Bus '%s' not found", name);
+            return NULL;
+        }
+        return ide_dev_unit_on_bus(bus, unit, errp) ? bus : NULL;
+    }
+    for (unsigned b = 0; b < ide_bus_count(); b++) {
+        IDEBus *bus = ide_bus_nth(b);
+        for (int u = *unit < 0 ? 0 : *unit; u < bus->nb_units; u++) {
+            if (ide_unit_free(bus, u)) {
                 *unit = u;
-                return true;
+                return bus;
             }
             if (*unit >= 0) {
                 break;
             }
         }
-        if (*bus >= 0) {
-            break;
-        }
     }
-    error_setg(errp, piix_ide_get_bus(0) ? "no free IDE unit for the drive"
-                                         : "no IDE controller to attach to");
-    return false;
+    error_setg(errp, ide_bus_count() ? "no free IDE unit for the drive"
+                                     : "no IDE controller to attach to");
+    return NULL;
 }
 
 /* werror=/rerror= on the device override the drive's ("auto": keep). */
@@ -130,7 +146,8 @@ static BlockBackend *ide_dev_backend(IDEDevice *d, IDEDriveKind kind,
 static bool ide_dev_realize_kind(IDEDevice *d, IDEDriveKind kind,
                                  GError **errp)
 {
-    int bus, unit = d->unit;
+    int unit = d->unit;
+    IDEBus *bus;
     bool made;
     BlockBackend *blk;
 
@@ -143,9 +160,8 @@ static bool ide_dev_realize_kind(IDEDevice *d, IDEDriveKind kind,
         return false;
     }
     if (!ide_dev_apply_on_error(d, blk, errp) ||
-        !ide_dev_parse_bus(d->bus, &bus, errp) ||
-        !ide_dev_find_slot(&bus, &unit, errp) ||
-        !ide_drive_attach(piix_ide_get_bus(bus), unit, kind, blk, errp)) {
+        !(bus = ide_dev_find_bus(d->bus, &unit, errp)) ||
+        !ide_drive_attach(bus, unit, kind, blk, errp)) {
         if (made) {
             blk_delete(blk);
         }
@@ -153,9 +169,10 @@ static bool ide_dev_realize_kind(IDEDevice *d, IDEDriveKind kind,
     }
     blk_attach_dev(blk, DEVICE(d), NULL);
     if (d->bootindex >= 0) {
-        /* The path SeaBIOS matches for a PIIX IDE drive (channel, unit). */
-        g_autofree char *path = g_strdup_printf(
-            "/pci@i0cf8/ide@1,1/drive@%x/disk@%x", bus, unit);
+        /* The bus's path and the unit: what SeaBIOS matches, e.g.
+         * /pci@i0cf8/ide@1,1/drive@1/disk@0 or .../pci8086,2922@4/drive@2/disk@0 */
+        g_autofree char *path = g_strdup_printf("%s/disk@%x", bus->fw_path,
+                                                unit);
         fw_boot_order_add(d->bootindex, path);
     }
     return true;
@@ -175,7 +192,7 @@ static const Property ide_dev_props[] = {
     DEFINE_PROP("drive", IDEDevice, drive, PROP_STRING, NULL,
                 "the -drive id of the image"),
     DEFINE_PROP("bus", IDEDevice, bus, PROP_STRING, NULL,
-                "IDE channel: ide.0 or ide.1"),
+                "IDE bus: ide.0, ide.1 or an AHCI port, ID.PORT"),
     DEFINE_PROP("unit", IDEDevice, unit, PROP_INT32, "-1",
                 "0 (master) or 1 (slave); -1: the first free one"),
     DEFINE_PROP("bootindex", IDEDevice, bootindex, PROP_INT32, "-1",

@@ -75,36 +75,6 @@ IDEBus *piix_ide_get_bus(int n)
                                                    : NULL;
 }
 
-void ide_for_each_drive(void (*fn)(IDEState *s, int bus, int unit,
-                                   void *opaque), void *opaque)
-{
-    for (int b = 0; piix_ide && b < IDE_NUM_BUSES; b++) {
-        for (int u = 0; u < 2; u++) {
-            IDEState *s = &piix_ide->ch[b].bus.ifs[u];
-            if (s->kind != IDE_KIND_NONE) {
-                fn(s, b, u, opaque);
-            }
-        }
-    }
-}
-
-bool ide_drive_tray_state(const char *drive_id, bool *tray_open,
-                          bool *locked)
-{
-    for (int b = 0; piix_ide && b < IDE_NUM_BUSES; b++) {
-        for (int u = 0; u < 2; u++) {
-            IDEState *s = &piix_ide->ch[b].bus.ifs[u];
-            if (s->kind != IDE_KIND_NONE && s->drive_id &&
-                !strcmp(s->drive_id, drive_id)) {
-                *tray_open = s->tray_open;
-                *locked = s->locked;
-                return true;
-            }
-        }
-    }
-    return false;
-}
-
 /* ---- the channel's side (IDEBusOps) ------------------------------------ */
 
 static void bm_set_irq(void *opaque, bool level)
@@ -363,7 +333,13 @@ static bool piix_ide_realize(DeviceState *dev, GError **errp)
         BMChannel *c = &d->ch[i];
         c->ctrl = d;
         c->index = i;
-        ide_bus_init(&c->bus, i, &bm_bus_ops, c);
+        ide_bus_init(&c->bus, ide_bus_count(), &bm_bus_ops, c);
+        c->bus.name = g_strdup_printf("ide.%d", i);
+        /* The path SeaBIOS matches for a PIIX drive: channel, then unit. */
+        c->bus.fw_path = g_strdup_printf("/pci@i0cf8/ide@%x,%x/drive@%x",
+                                         PCI_SLOT(d->parent.devfn),
+                                         PCI_FUNC(d->parent.devfn), i);
+        ide_bus_register(&c->bus);
         memory_region_init_io(&c->cmd_io, &ide_cmd_ops, c, "ide", 8);
         memory_region_set_owner(&c->cmd_io, d);
         memory_region_add_subregion(get_system_io(), legacy_cmd_base[i],
@@ -382,9 +358,11 @@ static void piix_ide_unrealize(DeviceState *dev)
     PIIXIDEState *d = (PIIXIDEState *)dev;
 
     for (int i = 0; i < IDE_NUM_BUSES; i++) {
-        memory_region_del_subregion(get_system_io(), &d->ch[i].cmd_io);
-        memory_region_del_subregion(get_system_io(), &d->ch[i].ctl_io);
+        memory_region_destroy(&d->ch[i].cmd_io);
+        memory_region_destroy(&d->ch[i].ctl_io);
+        ide_bus_unregister(&d->ch[i].bus);
     }
+    memory_region_destroy(&d->bmdma);
     if (piix_ide == d) {
         piix_ide = NULL;
     }

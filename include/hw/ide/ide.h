@@ -12,6 +12,13 @@
  * IDEBusOps: the interrupt line and, optionally, a bus master.  A drive
  * holds no pointer the guest can steer: every transfer's length and
  * position are checked against the drive's buffer and medium first.
+ *
+ * The same channel logic serves a SATA port of the AHCI controller
+ * (hw/ide/ahci.c): one IDEBus per port, one drive (unit 0), the HBA
+ * feeding the task file from the command FIS and carrying PIO blocks and
+ * DMA through the PRD table with the ide_bus_pio_* calls and IDEBusOps.
+ * Native command queuing (READ/WRITE FPDMA QUEUED) enters through
+ * ide_ncq_rw(); its error log is READ LOG EXT page 10h.
  */
 #ifndef HW_IDE_IDE_H
 #define HW_IDE_IDE_H
@@ -112,6 +119,7 @@ typedef struct IDEState {
     uint8_t xfer;               /* IDEXfer */
     bool dma_pending;           /* waiting for the bus master's start bit */
     bool dma_to_disk;
+    bool in_ncq;                /* a queued command is moving data */
     uint64_t cur_lba;
     uint32_t sectors_left;      /* ATA: sectors still to transfer */
     uint32_t block_sectors;     /* ATA: sectors in the current PIO block */
@@ -136,6 +144,13 @@ typedef struct IDEState {
     bool atapi_reading;         /* data-in comes from the medium */
     uint32_t atapi_left;        /* bytes of data-in still to send */
     uint32_t atapi_lba;         /* next 2048-byte sector to read */
+
+    /* NCQ (SATA 2.6 13.7.5): a queued command failed and its log (READ
+     * LOG EXT page 10h) has not been read; queued commands abort meanwhile */
+    bool ncq_error;
+    uint8_t ncq_err_tag, ncq_err_status, ncq_err_error;
+    uint16_t ncq_err_count;
+    uint64_t ncq_err_lba;
 } IDEState;
 
 typedef struct IDEBusOps {
@@ -151,7 +166,13 @@ typedef struct IDEBusOps {
 
 struct IDEBus {
     IDEState ifs[2];
-    int index;                  /* channel number (serials, messages) */
+    int index;                  /* bus number: serials (QM000nn), messages */
+    /* Set by the controller before ide_bus_register(). */
+    char *name;                 /* -device's bus=: "ide.0", "ahci0.3" */
+    char *fw_path;              /* firmware path up to the drive, e.g.
+                                   "/pci@i0cf8/ide@1,1/drive@0" */
+    uint8_t nb_units;           /* drives it takes: 2 (PATA), 1 (SATA) */
+    uint8_t ncq_depth;          /* 0: no NCQ; else IDENTIFY's queue depth */
     uint8_t unit;               /* selected drive */
     uint8_t ctl;                /* device control register */
     bool irq_level;
@@ -163,6 +184,18 @@ struct IDEBus {
 
 void ide_bus_init(IDEBus *bus, int index, const IDEBusOps *ops,
                   void *opaque);
+/*
+ * The machine's IDE buses, in the order their controllers registered them
+ * (the pc machine's PIIX3 channels first): -device ide-hd|ide-cd finds its
+ * bus here by name, the monitor its drives.  @name, @fw_path and
+ * @nb_units must be set; unregister (from the controller's unrealize)
+ * frees name and fw_path.
+ */
+void ide_bus_register(IDEBus *bus);
+void ide_bus_unregister(IDEBus *bus);
+unsigned ide_bus_count(void);
+IDEBus *ide_bus_nth(unsigned n);
+IDEBus *ide_bus_find(const char *name);
 /* Attach a drive to the backend @blk (whose root may be absent: an
  * empty CD-ROM); the drive registers its callbacks with it.  Fails on a
  * bad combination (a hard disk needs a medium, it must fit 48-bit LBA). */
@@ -178,6 +211,35 @@ void ide_ctl_write(IDEBus *bus, uint32_t val);  /* device control */
 void ide_bus_dma_kick(IDEBus *bus);
 /* After loading a saved state: the interrupt line follows the drives. */
 void ide_bus_post_load(IDEBus *bus);
+
+/*
+ * For a host adapter that carries PIO data itself (AHCI: each DRQ block
+ * goes between the drive's buffer and the PRD table).  The phase of the
+ * selected drive and, for IN/OUT, the bytes of its current block.
+ */
+typedef enum IDEPIOPhase {
+    IDE_PIO_IDLE,               /* no DRQ: the command is over (or DMA) */
+    IDE_PIO_IN,                 /* data-in block ready */
+    IDE_PIO_OUT,                /* waiting for a data-out block */
+    IDE_PIO_PACKET,             /* waiting for the ATAPI command packet */
+} IDEPIOPhase;
+IDEPIOPhase ide_bus_pio_phase(IDEBus *bus, uint32_t *len);
+/* Move the current block through ops->dma_rw, then go on as after the
+ * data port's last word (next block, or the end of the command).  On a
+ * failure the drive aborts the command (ABRT) and the result says why. */
+IDEDMAResult ide_bus_pio_block(IDEBus *bus);
+/* Hand the waiting drive its 12-byte ATAPI command packet. */
+void ide_bus_pio_packet(IDEBus *bus, const uint8_t *packet);
+
+/*
+ * A queued read or write (READ/WRITE FPDMA QUEUED, ATA8-ACS 7.23/7.69),
+ * decoded by the host adapter, moved through ops->dma_rw.  True when done;
+ * false with the drive's status ERR and error register set (IDNF for a
+ * range off the medium, ABRT otherwise) and the NCQ error log naming @tag.
+ * While that log is unread every queued command fails with ABRT.
+ */
+bool ide_ncq_rw(IDEState *s, unsigned tag, uint64_t lba, uint32_t count,
+                bool write);
 
 extern const VMStateDescription vmstate_ide_drive;
 extern const VMStateDescription vmstate_ide_bus;
@@ -212,11 +274,11 @@ void ide_retry_request(void *opaque);
 
 /* The machine's PIIX3 IDE function's channel @n, or NULL without one. */
 IDEBus *piix_ide_get_bus(int n);
-/* Used by the monitor: call @fn for every attached drive. */
-/* The tray of the drive backed by -drive @drive_id; false if no IDE
- * drive uses it. */
+/* Used by the monitor (any IDE bus, PIIX3 or AHCI): the tray of the drive
+ * backed by -drive @drive_id; false if no IDE drive uses it. */
 bool ide_drive_tray_state(const char *drive_id, bool *tray_open,
                           bool *locked);
+/* Call @fn for every attached drive; @bus is its bus's registry index. */
 void ide_for_each_drive(void (*fn)(IDEState *s, int bus, int unit,
                                    void *opaque), void *opaque);
 

@@ -1,0 +1,196 @@
+/*
+ * ICH9 AHCI: a Serial ATA host bus adapter (hw/ide/ahci.c).
+ *
+ * Spec: Serial ATA AHCI 1.3.1 (register and bit names below are its own:
+ * 3.1 generic host control, 3.3 port registers, 4.2 system memory
+ * structures: command list, command table, PRDT, received FIS area),
+ * Serial ATA 2.6 / 3.x chapter 10 for the FIS layouts (Register H2D
+ * 27h, Register D2H 34h, PIO Setup 5Fh, Set Device Bits A1h) and 13.6
+ * for native command queuing; Intel ICH9 datasheet (82801IR, 8086:2922)
+ * chapter 14 for the PCI function (BAR4 index/data pair, BAR5 ABAR, MSI
+ * and SATA capabilities).
+ *
+ * Each of the six ports is one IDEBus (hw/ide/ide-core.c) with one drive:
+ * the ATA and ATAPI command logic is the PIIX3 IDE's, the HBA only moves
+ * FISes, PIO blocks and DMA between the drive and guest memory.
+ */
+#ifndef HW_IDE_AHCI_H
+#define HW_IDE_AHCI_H
+
+#include "hw/ide/ide.h"
+#include "hw/pci/pci.h"
+
+#define TYPE_AHCI               "ich9-ahci"
+#define TYPE_AHCI_ALIAS         "ahci"      /* QEMU's short name */
+
+#define PCI_DEVICE_ID_INTEL_82801IR 0x2922  /* ICH9 6-port SATA, AHCI */
+
+#define AHCI_NUM_PORTS          6
+#define AHCI_NUM_SLOTS          32
+#define AHCI_ABAR_SIZE          0x1000      /* BAR5, as QEMU sizes it */
+#define AHCI_IDP_SIZE           0x20        /* BAR4, I/O */
+#define AHCI_IDP_INDEX          0x10        /* index/data pair in BAR4 */
+#define AHCI_IDP_DATA           0x14
+
+/* Generic host control (AHCI 1.3.1 3.1) */
+#define AHCI_CAP                0x00
+#define AHCI_GHC                0x04
+#define AHCI_IS                 0x08
+#define AHCI_PI                 0x0c
+#define AHCI_VS                 0x10
+#define AHCI_CCC_CTL            0x14
+#define AHCI_CCC_PORTS          0x18
+#define AHCI_EM_LOC             0x1c
+#define AHCI_EM_CTL             0x20
+#define AHCI_CAP2               0x24
+#define AHCI_BOHC               0x28
+
+#define AHCI_CAP_NP_SHIFT       0           /* ports - 1 */
+#define AHCI_CAP_NCS_SHIFT      8           /* command slots - 1 */
+#define AHCI_CAP_ISS_SHIFT      20          /* interface speed */
+#define AHCI_CAP_SAM            (1u << 18)  /* AHCI mode only */
+#define AHCI_CAP_SCLO           (1u << 24)  /* command list override */
+#define AHCI_CAP_SSNTF          (1u << 29)  /* SNotification register */
+#define AHCI_CAP_SNCQ           (1u << 30)  /* native command queuing */
+#define AHCI_CAP_S64A           (1u << 31)  /* 64-bit addressing */
+#define AHCI_CAP2_BOH           (1u << 0)   /* BIOS/OS handoff */
+
+#define AHCI_GHC_HR             (1u << 0)   /* HBA reset */
+#define AHCI_GHC_IE             (1u << 1)   /* interrupt enable */
+#define AHCI_GHC_MRSM           (1u << 2)   /* MSI revert to single message */
+#define AHCI_GHC_AE             (1u << 31)  /* AHCI enable */
+
+#define AHCI_BOHC_BOS           (1u << 0)   /* BIOS owned semaphore */
+#define AHCI_BOHC_OOS           (1u << 1)   /* OS owned semaphore */
+#define AHCI_BOHC_SOOE          (1u << 2)   /* SMI on OS ownership change */
+#define AHCI_BOHC_OOC           (1u << 3)   /* OS ownership change */
+#define AHCI_BOHC_BB            (1u << 4)   /* BIOS busy */
+
+#define AHCI_VERSION_1_3_1      0x00010301
+
+/* Port registers (3.3), at 100h + port * 80h */
+#define AHCI_PORT_BASE          0x100
+#define AHCI_PORT_SIZE          0x80
+#define AHCI_PxCLB              0x00
+#define AHCI_PxCLBU             0x04
+#define AHCI_PxFB               0x08
+#define AHCI_PxFBU              0x0c
+#define AHCI_PxIS               0x10
+#define AHCI_PxIE               0x14
+#define AHCI_PxCMD              0x18
+#define AHCI_PxTFD              0x20
+#define AHCI_PxSIG              0x24
+#define AHCI_PxSSTS             0x28
+#define AHCI_PxSCTL             0x2c
+#define AHCI_PxSERR             0x30
+#define AHCI_PxSACT             0x34
+#define AHCI_PxCI               0x38
+#define AHCI_PxSNTF             0x3c
+#define AHCI_PxFBS              0x40
+
+/* PxIS / PxIE (3.3.5, 3.3.6) */
+#define AHCI_PxIS_DHRS          (1u << 0)   /* D2H Register FIS */
+#define AHCI_PxIS_PSS           (1u << 1)   /* PIO Setup FIS */
+#define AHCI_PxIS_DSS           (1u << 2)   /* DMA Setup FIS */
+#define AHCI_PxIS_SDBS          (1u << 3)   /* Set Device Bits FIS */
+#define AHCI_PxIS_UFS           (1u << 4)   /* unknown FIS */
+#define AHCI_PxIS_DPS           (1u << 5)   /* descriptor processed */
+#define AHCI_PxIS_PCS           (1u << 6)   /* port connect change */
+#define AHCI_PxIS_DMPS          (1u << 7)
+#define AHCI_PxIS_PRCS          (1u << 22)  /* PhyRdy change */
+#define AHCI_PxIS_IPMS          (1u << 23)
+#define AHCI_PxIS_OFS           (1u << 24)  /* overflow */
+#define AHCI_PxIS_INFS          (1u << 26)  /* interface non-fatal */
+#define AHCI_PxIS_IFS           (1u << 27)  /* interface fatal */
+#define AHCI_PxIS_HBDS          (1u << 28)  /* host bus data error */
+#define AHCI_PxIS_HBFS          (1u << 29)  /* host bus fatal error */
+#define AHCI_PxIS_TFES          (1u << 30)  /* task file error */
+#define AHCI_PxIS_CPDS          (1u << 31)
+#define AHCI_PxIE_MASK          0xfdc000ffu
+
+/* PxCMD (3.3.7) */
+#define AHCI_PxCMD_ST           (1u << 0)   /* start */
+#define AHCI_PxCMD_SUD          (1u << 1)   /* spin-up device */
+#define AHCI_PxCMD_POD          (1u << 2)   /* power on device */
+#define AHCI_PxCMD_CLO          (1u << 3)   /* command list override */
+#define AHCI_PxCMD_FRE          (1u << 4)   /* FIS receive enable */
+#define AHCI_PxCMD_CCS_SHIFT    8           /* current command slot */
+#define AHCI_PxCMD_CCS_MASK     (0x1fu << 8)
+#define AHCI_PxCMD_FR           (1u << 14)  /* FIS receive running */
+#define AHCI_PxCMD_CR           (1u << 15)  /* command list running */
+#define AHCI_PxCMD_ATAPI        (1u << 24)
+#define AHCI_PxCMD_DLAE         (1u << 25)
+#define AHCI_PxCMD_ALPE         (1u << 26)
+#define AHCI_PxCMD_ASP          (1u << 27)
+#define AHCI_PxCMD_ICC_MASK     (0xfu << 28)
+
+#define AHCI_PxSCTL_DET_MASK    0xfu
+#define AHCI_PxSCTL_DET_COMRESET 1
+#define AHCI_PxSCTL_DET_OFFLINE 4
+#define AHCI_PxSSTS_DEV_UP      0x113       /* DET 3, Gen1, IPM active */
+
+/* Command header (4.2.2), 32 bytes; DW0 bits */
+#define AHCI_CMDHDR_CFL_MASK    0x1fu       /* command FIS length, dwords */
+#define AHCI_CMDHDR_A           (1u << 5)   /* ATAPI */
+#define AHCI_CMDHDR_W           (1u << 6)   /* write */
+#define AHCI_CMDHDR_P           (1u << 7)   /* prefetchable */
+#define AHCI_CMDHDR_R           (1u << 8)   /* reset */
+#define AHCI_CMDHDR_C           (1u << 10)  /* clear busy upon R_OK */
+#define AHCI_CMDHDR_PRDTL_SHIFT 16
+
+/* Command table (4.2.3): CFIS at 0, ACMD at 40h, PRDT at 80h */
+#define AHCI_CT_ACMD            0x40
+#define AHCI_CT_PRDT            0x80
+#define AHCI_PRD_SIZE           16
+#define AHCI_PRD_DBC_MASK       0x3fffffu   /* byte count - 1 */
+#define AHCI_PRD_I              (1u << 31)
+
+/* Received FIS area (4.2.1), 256 bytes */
+#define AHCI_RFIS_DSFIS         0x00
+#define AHCI_RFIS_PSFIS         0x20
+#define AHCI_RFIS_RFIS          0x40
+#define AHCI_RFIS_SDBFIS        0x58
+#define AHCI_RFIS_SIZE          0x100
+
+/* FIS types (SATA 10.3) */
+#define FIS_REG_H2D             0x27
+#define FIS_REG_D2H             0x34
+#define FIS_PIO_SETUP           0x5f
+#define FIS_SET_DEVICE_BITS     0xa1
+
+typedef struct AHCIState AHCIState;
+
+typedef struct AHCIPort {
+    AHCIState *hba;
+    int index;
+    /* AHCI 1.3.1 3.3 */
+    uint32_t clb, clbu, fb, fbu, is, ie, cmd, tfd, sig, sctl, serr;
+    uint32_t sact, ci, sntf;
+    bool sig_pending;           /* the reset D2H FIS waits for FRE */
+    bool stopped;               /* an error stopped the list until ST=0 */
+
+    /* The command being run (a command runs to its end in the exit that
+     * issued it, so none of this outlives it, nor is it state). */
+    bool in_cmd;
+    uint64_t ctba;
+    uint32_t prdtl;
+    uint32_t prd_index;         /* next PRD to load */
+    uint64_t prd_addr;          /* next byte of the current PRD */
+    uint32_t prd_left;          /* bytes left in it */
+    bool prd_irq;               /* its I bit */
+    uint32_t prdbc;             /* bytes moved */
+    uint32_t events;            /* PxIS bits the command raised */
+    uint32_t sdb_done;          /* NCQ tags finished, for the SDB FIS */
+
+    IDEBus bus;                 /* the drive, unit 0 */
+} AHCIPort;
+
+struct AHCIState {
+    PCIDevice parent;
+    uint32_t ghc, is, bohc;
+    uint32_t idp_index;
+    AHCIPort port[AHCI_NUM_PORTS];
+    MemoryRegion abar, idp;
+};
+
+#endif
