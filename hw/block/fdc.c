@@ -1700,19 +1700,6 @@ static const DeviceType floppy_type = {
 
 /* ---- the pc machine ------------------------------------------------------- */
 
-static DeviceState *fdc_find_rtc(void)
-{
-    GPtrArray *devs = device_list();
-
-    for (unsigned i = 0; i < devs->len; i++) {
-        DeviceState *d = g_ptr_array_index(devs, i);
-        if (!strcmp(d->type->name, TYPE_MC146818_RTC)) {
-            return d;
-        }
-    }
-    return NULL;
-}
-
 /*
  * CMOS 10h: drive A's type in the high nibble, B's in the low one; 14h
  * (equipment) bit 0 "floppy drives installed" and bits 7-6 the number of
@@ -1721,7 +1708,7 @@ static DeviceState *fdc_find_rtc(void)
  */
 static void fdc_cmos_update(void *opaque)
 {
-    DeviceState *rtc = fdc_find_rtc();
+    DeviceState *rtc = device_find_by_type(TYPE_MC146818_RTC);
     uint8_t types = 0, equip;
     unsigned n = 0;
 

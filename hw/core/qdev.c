@@ -619,6 +619,17 @@ DeviceState *device_find_by_id(const char *id)
     return NULL;
 }
 
+DeviceState *device_find_by_type(const char *type_name)
+{
+    for (unsigned i = 0; devices && i < devices->len; i++) {
+        DeviceState *d = g_ptr_array_index(devices, i);
+        if (!strcmp(d->type->name, type_name)) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
 DeviceState *device_find_by_path(const char *path)
 {
     for (unsigned i = 0; devices && i < devices->len; i++) {

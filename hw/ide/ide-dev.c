@@ -272,22 +272,9 @@ static void ide_cmos_geometry(DeviceState *rtc, unsigned ofs,
     mc146818rtc_set_cmos_data(rtc, ofs + 8, s->secs);
 }
 
-static DeviceState *ide_find_rtc(void)
-{
-    GPtrArray *devs = device_list();
-
-    for (unsigned i = 0; i < devs->len; i++) {
-        DeviceState *d = g_ptr_array_index(devs, i);
-        if (!strcmp(d->type->name, TYPE_MC146818_RTC)) {
-            return d;
-        }
-    }
-    return NULL;
-}
-
 static void ide_cmos_update(void *opaque)
 {
-    DeviceState *rtc = ide_find_rtc();
+    DeviceState *rtc = device_find_by_type(TYPE_MC146818_RTC);
     uint8_t types = 0, trans = 0;
 
     if (!rtc) {

@@ -135,6 +135,8 @@ void devices_reset_all(void);
 GPtrArray *device_list(void);
 DeviceState *device_find_by_id(const char *id);
 DeviceState *device_find_by_path(const char *path);
+/* The first realized device of exactly this type (the machine's RTC...). */
+DeviceState *device_find_by_type(const char *type_name);
 
 /*
  * "-device TYPE,prop=val,...": create, set properties (id= included) and
