@@ -70,8 +70,8 @@ static const char *const machine_args[] = {
     /* fuzz-virtio: the virtio family on the same machine (docs/virtio.md) */
     "-device", "virtio-rng-pci,addr=04.0",
     "-device", "virtio-balloon-pci,addr=05.0,free-page-reporting=on",
-    "-device", "virtio-rng-pci,addr=06.0,packed=on,disable-legacy=on,"
-               "max-bytes=64,period=1",
+    "-device",
+    "virtio-rng-pci,addr=06.0,packed=on,disable-legacy=on,max-bytes=64,period=1",
 #endif
     "-device", "VGA,addr=07.0,vgamem_mb=4,rombar=0",
 #ifdef FUZZ_AHCI

@@ -36,7 +36,12 @@ fi
 if [ ! -f "$dir/build.ninja" ]; then
     CC=clang meson setup "$dir" -Dfuzzing=true >/dev/null
 fi
-ninja -C "$dir" "${targets[@]/#/fuzz/fuzz-}" >/dev/null
+# A target that does not build is a failure with the compiler's words.
+if ! out=$(ninja -C "$dir" "${targets[@]/#/fuzz/fuzz-}" 2>&1); then
+    echo "$out" | tail -40
+    echo "fuzz targets failed to build in $dir"
+    exit 1
+fi
 
 status=0
 for t in "${targets[@]}"; do
