@@ -135,19 +135,6 @@ static void fixture_free(Fixture *f)
     g_free(f->dir);
 }
 
-static uint8_t *file_range(const char *path, size_t off, size_t len)
-{
-    g_autofree char *all = NULL;
-    gsize size;
-    uint8_t *out;
-
-    g_assert_true(g_file_get_contents(path, &all, &size, NULL));
-    g_assert_cmpuint(off + len, <=, size);
-    out = g_malloc(len);
-    memcpy(out, all + off, len);
-    return out;
-}
-
 /* ---- PCI and registers ------------------------------------------------ */
 
 static uint32_t cfg_readl(QTestState *s, int reg)
@@ -613,7 +600,7 @@ static void write_cmd(QTestState *s, int port, int slot, uint8_t cmd,
 static void check_mem_vs_file(QTestState *s, uint64_t addr, const char *file,
                               size_t off, size_t len)
 {
-    g_autofree uint8_t *want = file_range(file, off, len);
+    g_autofree uint8_t *want = qtest_file_range(file, off, len);
     g_autofree uint8_t *got = g_malloc(len);
 
     qtest_memread(s, addr, got, len);
@@ -674,7 +661,7 @@ static void test_pio(void)
     qtest_memwrite(s, DATA + 0x10000, data + 1024, 1024);
     write_cmd(s, 0, 1, 0x39, 300, 4, prd, 2);
     {
-        g_autofree uint8_t *got = file_range(f.disk, 300 * 512, 2048);
+        g_autofree uint8_t *got = qtest_file_range(f.disk, 300 * 512, 2048);
         g_assert_true(memcmp(got, data, 2048) == 0);
     }
     g_assert_cmpint(qtest_quit(s), ==, 0);
@@ -716,7 +703,7 @@ static void test_multi_prd(void)
     qtest_memwrite(s, DATA + 0xc000, data + 6144, 2048);
     write_cmd(s, 0, 0, 0x35, 1000, 16, prd, 5);
     {
-        g_autofree uint8_t *got = file_range(f.disk, 1000 * 512, 8192);
+        g_autofree uint8_t *got = qtest_file_range(f.disk, 1000 * 512, 8192);
         g_assert_true(memcmp(got, data, 8192) == 0);
     }
     g_assert_cmpint(qtest_quit(s), ==, 0);
@@ -768,7 +755,7 @@ static void test_ncq(void)
     check_mem_vs_file(s, DATA, f.disk, 10 * 512, 4096);
     check_mem_vs_file(s, DATA + 0x10000, f.disk, 500 * 512, 2048);
     {
-        g_autofree uint8_t *got = file_range(f.disk, 900 * 512, 1024);
+        g_autofree uint8_t *got = qtest_file_range(f.disk, 900 * 512, 1024);
         g_assert_true(memcmp(got, wdata, 1024) == 0);
     }
     /* tags need not be issued in order: 5 and 3, one write each */
@@ -1146,34 +1133,6 @@ static void test_errors(void)
 
 /* ---- the command line ------------------------------------------------------ */
 
-static char *fw_cfg_file(QTestState *s, const char *name)
-{
-    uint32_t n;
-
-    qtest_outw(s, 0x510, 0x19);
-    n = qtest_inb(s, 0x511) << 24;
-    n |= qtest_inb(s, 0x511) << 16;
-    n |= qtest_inb(s, 0x511) << 8;
-    n |= qtest_inb(s, 0x511);
-    for (uint32_t i = 0; i < n; i++) {
-        uint8_t e[64];
-        for (int j = 0; j < 64; j++) {
-            e[j] = qtest_inb(s, 0x511);
-        }
-        if (!strncmp((char *)e + 8, name, 56)) {
-            uint32_t size = (uint32_t)e[0] << 24 | e[1] << 16 | e[2] << 8 |
-                            e[3];
-            char *out = g_malloc0(size + 1);
-            qtest_outw(s, 0x510, e[4] << 8 | e[5]);
-            for (uint32_t j = 0; j < size; j++) {
-                out[j] = qtest_inb(s, 0x511);
-            }
-            return out;
-        }
-    }
-    return NULL;
-}
-
 static void test_bootindex(void)
 {
     Fixture f;
@@ -1189,7 +1148,7 @@ static void test_bootindex(void)
         "-device ide-hd,drive=d0,bus=sata.2,bootindex=2 "
         "-device ide-cd,drive=c0,bus=sata.5,bootindex=1", f.disk, f.iso);
     s = qtest_init(args);
-    order = fw_cfg_file(s, "bootorder");
+    order = qtest_fw_cfg_file(s, "bootorder");
     g_assert_nonnull(order);
     /* what QEMU 7.2 writes for the same command line */
     g_assert_cmpstr(order, ==, "/pci@i0cf8/pci8086,2922@5/drive@5/disk@0\n"

@@ -800,35 +800,6 @@ static uint8_t cmos(QTestState *s, uint8_t idx)
     return qtest_inb(s, 0x71);
 }
 
-/* The fw_cfg file @name (NUL-terminated), read through ports 0x510/511. */
-static char *fw_cfg_file(QTestState *s, const char *name)
-{
-    uint32_t n;
-
-    qtest_outw(s, 0x510, 0x19);
-    n = qtest_inb(s, 0x511) << 24;
-    n |= qtest_inb(s, 0x511) << 16;
-    n |= qtest_inb(s, 0x511) << 8;
-    n |= qtest_inb(s, 0x511);
-    for (uint32_t i = 0; i < n; i++) {
-        uint8_t e[64];
-        for (int j = 0; j < 64; j++) {
-            e[j] = qtest_inb(s, 0x511);
-        }
-        if (!strncmp((char *)e + 8, name, 56)) {
-            uint32_t size = (uint32_t)e[0] << 24 | e[1] << 16 | e[2] << 8 |
-                            e[3];
-            char *out = g_malloc0(size + 1);
-            qtest_outw(s, 0x510, e[4] << 8 | e[5]);
-            for (uint32_t j = 0; j < size; j++) {
-                out[j] = qtest_inb(s, 0x511);
-            }
-            return out;
-        }
-    }
-    return NULL;
-}
-
 /* CMOS 10h/14h as QEMU's pc fills them; -device floppy and bootindex. */
 static void test_cmos_bootindex(void)
 {
@@ -851,7 +822,7 @@ static void test_cmos_bootindex(void)
                     "-device floppy,drive=fa,bootindex=2", f.img, big);
     g_assert_cmphex(cmos(s, 0x10), ==, 0x45);
     g_assert_cmphex(cmos(s, 0x14) & 0xc1, ==, 0x41);
-    order = fw_cfg_file(s, "bootorder");
+    order = qtest_fw_cfg_file(s, "bootorder");
     g_assert_nonnull(order);
     g_assert_cmpstr(order, ==, "/pci@i0cf8/isa@1/fdc@03f0/floppy@1\n"
                     "/pci@i0cf8/isa@1/fdc@03f0/floppy@0");

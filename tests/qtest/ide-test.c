@@ -91,19 +91,6 @@ static void fixture_free(Fixture *f)
     g_free(f->dir);
 }
 
-static uint8_t *read_file_range(const char *path, size_t off, size_t len)
-{
-    g_autofree char *all = NULL;
-    gsize size;
-    uint8_t *out;
-
-    g_assert_true(g_file_get_contents(path, &all, &size, NULL));
-    g_assert_cmpuint(off + len, <=, size);
-    out = g_malloc(len);
-    memcpy(out, all + off, len);
-    return out;
-}
-
 /* ---- port helpers ------------------------------------------------------- */
 
 static uint8_t ide_in(QTestState *s, int reg)
@@ -340,7 +327,7 @@ static void test_pio_read_write(void)
     fixture_init(&f);
     s = start("-drive file=%s,format=raw,if=none,id=d0 "
               "-device ide-hd,drive=d0,bus=ide.0,unit=0", f.disk);
-    want = read_file_range(f.disk, 100 * 512, 4 * 512);
+    want = qtest_file_range(f.disk, 100 * 512, 4 * 512);
 
     /* READ SECTORS: one interrupt per sector */
     ide_lba28(s, 0, 100, 4);
@@ -371,7 +358,7 @@ static void test_pio_read_write(void)
     ide_out(s, REG_COMMAND, 0xe7);
     g_assert_true(qtest_get_irq(s, 14));
     g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC);
-    got = read_file_range(f.disk, 7 * 512, 1024);
+    got = qtest_file_range(f.disk, 7 * 512, 1024);
     g_assert_cmpmem(got, 1024, data, 1024);
     g_assert_cmpint(qtest_quit(s), ==, 0);
     fixture_free(&f);
@@ -388,7 +375,7 @@ static void test_pio_multiple(void)
 
     fixture_init(&f);
     s = start("-hda %s", f.disk);
-    want = read_file_range(f.disk, 300 * 512, 20 * 512);
+    want = qtest_file_range(f.disk, 300 * 512, 20 * 512);
     /* SET MULTIPLE MODE 8; a bad count (3) aborts */
     ide_out(s, REG_SELECT, 0xe0);
     ide_out(s, REG_NSECTOR, 3);
@@ -417,7 +404,7 @@ static void test_pio_multiple(void)
     ide_out(s, REG_COMMAND, 0x39);
     pio_write(s, data, sizeof(data));
     g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC);
-    got = read_file_range(f.disk, 1000 * 512, sizeof(data));
+    got = qtest_file_range(f.disk, 1000 * 512, sizeof(data));
     g_assert_cmpmem(got, sizeof(data), data, sizeof(data));
     g_assert_cmpint(qtest_quit(s), ==, 0);
     fixture_free(&f);
@@ -432,7 +419,7 @@ static void test_lba48_and_errors(void)
 
     fixture_init(&f);
     s = start("-hda %s", f.disk);
-    want = read_file_range(f.disk, (DISK_SECTORS - 1) * 512, 512);
+    want = qtest_file_range(f.disk, (DISK_SECTORS - 1) * 512, 512);
     /* READ SECTORS EXT of the last sector; the HOB registers read back */
     ide_lba48(s, DISK_SECTORS - 1, 1);
     qtest_outb(s, IDE_CTL, 0x80);
@@ -514,7 +501,7 @@ static void test_dma_read_write(void)
     fixture_init(&f);
     s = start("-drive file=%s,format=raw,if=ide,bus=0,unit=0", f.disk);
     enable_bm(s);
-    want = read_file_range(f.disk, 40 * 512, 8 * 512);
+    want = qtest_file_range(f.disk, 40 * 512, 8 * 512);
     /* READ DMA of 8 sectors scattered over three PRDs */
     put_prd(s, 0, DATA_BUF, 1024, false);
     put_prd(s, 1, DATA_BUF + 0x3000, 512, false);
@@ -540,7 +527,7 @@ static void test_dma_read_write(void)
     g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC);
     ide_out(s, REG_COMMAND, 0xea);          /* FLUSH CACHE EXT */
     g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC);
-    got = read_file_range(f.disk, 1500 * 512, sizeof(data));
+    got = qtest_file_range(f.disk, 1500 * 512, sizeof(data));
     g_assert_cmpmem(got, sizeof(data), data, sizeof(data));
 
     /* the engine started before the command also works */
@@ -575,7 +562,7 @@ static void test_dma_errors(void)
     fixture_init(&f);
     s = start("-m 16M -hda %s", f.disk);
     enable_bm(s);
-    want = read_file_range(f.disk, 0, 512);
+    want = qtest_file_range(f.disk, 0, 512);
 
     /* a PRD pointing outside RAM (16 MiB) */
     put_prd(s, 0, 0x7f000000, 512, true);
@@ -873,7 +860,7 @@ static void test_atapi_read(void)
     fixture_init(&f);
     s = start("-drive file=%s,if=none,id=cd,media=cdrom "
               "-device ide-cd,drive=cd,bus=ide.1,unit=0", f.iso);
-    want = read_file_range(f.iso, 10 * 2048, 5 * 2048);
+    want = qtest_file_range(f.iso, 10 * 2048, 5 * 2048);
     /* READ(10) of 5 blocks in PIO with a 3000-byte byte count limit */
     cd_packet(s, read10, 3000, false);
     g_assert_cmpuint(cd_pio_in(s, buf, 64 * 1024, &chunks), ==, 5 * 2048);
@@ -993,35 +980,6 @@ static void test_cli_placement(void)
     fixture_free(&f);
 }
 
-/* The fw_cfg file @name (NUL-terminated), read through ports 0x510/511. */
-static char *fw_cfg_file(QTestState *s, const char *name)
-{
-    uint32_t n;
-
-    qtest_outw(s, 0x510, 0x19);             /* the file directory */
-    n = qtest_inb(s, 0x511) << 24;
-    n |= qtest_inb(s, 0x511) << 16;
-    n |= qtest_inb(s, 0x511) << 8;
-    n |= qtest_inb(s, 0x511);
-    for (uint32_t i = 0; i < n; i++) {
-        uint8_t e[64];
-        for (int j = 0; j < 64; j++) {
-            e[j] = qtest_inb(s, 0x511);
-        }
-        if (!strncmp((char *)e + 8, name, 56)) {
-            uint32_t size = (uint32_t)e[0] << 24 | e[1] << 16 | e[2] << 8 |
-                            e[3];
-            char *out = g_malloc0(size + 1);
-            qtest_outw(s, 0x510, e[4] << 8 | e[5]);
-            for (uint32_t j = 0; j < size; j++) {
-                out[j] = qtest_inb(s, 0x511);
-            }
-            return out;
-        }
-    }
-    return NULL;
-}
-
 /* bootindex puts the drive's firmware path into the bootorder file. */
 static void test_bootindex(void)
 {
@@ -1034,7 +992,7 @@ static void test_bootindex(void)
               "media=cdrom -device ide-hd,drive=d,bus=ide.0,unit=1,"
               "bootindex=2 -device ide-cd,drive=c,bus=ide.1,unit=0,"
               "bootindex=1", f.disk, f.iso);
-    order = fw_cfg_file(s, "bootorder");
+    order = qtest_fw_cfg_file(s, "bootorder");
     g_assert_nonnull(order);
     g_assert_cmpstr(order, ==, "/pci@i0cf8/ide@1,1/drive@1/disk@0\n"
                     "/pci@i0cf8/ide@1,1/drive@0/disk@1");

@@ -653,3 +653,46 @@ void qtest_set_irq_in(QTestState *s, const char *path, const char *name,
 {
     g_free(command(s, "set_irq_in %s %s %d %d", path, name, num, level));
 }
+
+char *qtest_fw_cfg_file(QTestState *s, const char *name)
+{
+    uint32_t n;
+
+    qtest_outw(s, 0x510, 0x19);             /* the file directory */
+    n = qtest_inb(s, 0x511) << 24;
+    n |= qtest_inb(s, 0x511) << 16;
+    n |= qtest_inb(s, 0x511) << 8;
+    n |= qtest_inb(s, 0x511);
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t e[64];
+
+        for (int j = 0; j < 64; j++) {
+            e[j] = qtest_inb(s, 0x511);
+        }
+        if (!strncmp((char *)e + 8, name, 56)) {
+            uint32_t size = (uint32_t)e[0] << 24 | e[1] << 16 | e[2] << 8 |
+                            e[3];
+            char *out = g_malloc0(size + 1);
+
+            qtest_outw(s, 0x510, e[4] << 8 | e[5]);
+            for (uint32_t j = 0; j < size; j++) {
+                out[j] = qtest_inb(s, 0x511);
+            }
+            return out;
+        }
+    }
+    return NULL;
+}
+
+uint8_t *qtest_file_range(const char *path, size_t off, size_t len)
+{
+    g_autofree char *all = NULL;
+    gsize size;
+    uint8_t *out;
+
+    g_assert_true(g_file_get_contents(path, &all, &size, NULL));
+    g_assert_cmpuint(off + len, <=, size);
+    out = g_malloc(len);
+    memcpy(out, all + off, len);
+    return out;
+}

@@ -95,6 +95,15 @@ void qtest_set_irq_in(QTestState *s, const char *path, const char *name,
  */
 char *qtest_raw(QTestState *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
+/*
+ * The fw_cfg file @name through the legacy ports 0x510/0x511 (the file
+ * directory, then the item), NUL-terminated; NULL when there is none.
+ */
+char *qtest_fw_cfg_file(QTestState *s, const char *name);
+
+/* Bytes [@off, @off + @len) of host file @path (asserts they exist). */
+uint8_t *qtest_file_range(const char *path, size_t off, size_t len);
+
 /* The kvmpc binary the tests run ($KVMPC_BINARY or the one Meson built). */
 const char *qtest_kvmpc_binary(void);
 
