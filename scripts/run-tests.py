@@ -35,6 +35,16 @@ def skip_reason(stdout):
     return "no reason given"
 
 
+# What failed and the end of its output, printed again last, just above the
+# summary line, so a CI log cut to its tail still says why a test failed.
+FAILURES = []
+
+
+def failure_tail(rec, lines=25):
+    out = (rec.get("stdout") or "") + (rec.get("stderr") or "")
+    return "\n".join("    " + l for l in out.rstrip().splitlines()[-lines:])
+
+
 def tally(logfile, label):
     passed = failed = skipped = 0
     if not os.path.exists(logfile):
@@ -53,6 +63,8 @@ def tally(logfile, label):
             else:
                 failed += 1
                 print(f"FAIL {label}:{name} ({result})")
+                FAILURES.append(f"FAIL {label}:{name} ({result}), last "
+                                f"lines of its output:\n{failure_tail(rec)}")
     return passed, failed, skipped
 
 
@@ -70,6 +82,7 @@ def run_fuzz_target(target, seconds):
         print(f"SKIP fuzz:{target}: {skip_reason(p.stdout)}")
         return 0, 0, 1
     print(f"FAIL fuzz:{target}\n{p.stderr[-2000:]}")
+    FAILURES.append(f"FAIL fuzz:{target}\n{p.stderr[-2000:]}")
     return 0, 1, 0
 
 
@@ -91,6 +104,8 @@ def main():
     for target in FUZZ_TARGETS if args.fuzz_seconds else []:
         p, f, s = run_fuzz_target(target, args.fuzz_seconds)
         total = [total[0] + p, total[1] + f, total[2] + s]
+    for failure in FAILURES:
+        print(failure)
     line = f"{total[0]} passed, {total[1]} failed"
     if total[2]:
         line += f", {total[2]} skipped"
