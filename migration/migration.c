@@ -147,6 +147,7 @@ typedef struct MigrationState {
     bool continue_requested;
     RunState runstate_before;
     bool vm_was_running;
+    bool want_answer;               /* tcp:, unix: (see savevm.h) */
     /* statistics (written by the thread, read by query-migrate) */
     int64_t start_ms, setup_time, total_time, downtime, expected_downtime;
     uint64_t ram_total, remaining, dirty_sync_count, dirty_pages_rate;
@@ -367,6 +368,31 @@ static void pause_before_switchover(MigrationState *s)
     }
 }
 
+/*
+ * On a socket the destination says whether it loaded the state; until
+ * it does the source could still resume.  The big lock is released for
+ * the wait, so the monitor (migrate_cancel) stays usable.
+ */
+static bool wait_answer(MigrationState *s)
+{
+    uint8_t answer = MIG_ANSWER_REFUSED;
+    ssize_t n;
+
+    bql_unlock();
+    do {
+        n = read(s->fd, &answer, 1);
+    } while (n < 0 && errno == EINTR);
+    bql_lock();
+    if (n == 1 && answer == MIG_ANSWER_LOADED) {
+        return true;
+    }
+    fail(s, n == 1 ? "the destination refused the migration stream "
+                     "(its log says why)"
+                   : "the destination closed the connection before it "
+                     "loaded the machine's state");
+    return false;
+}
+
 /* Stop, last pass, device and CPU state, end.  Big lock held. */
 static bool switchover(MigrationState *s)
 {
@@ -399,8 +425,11 @@ static bool switchover(MigrationState *s)
         g_error_free(err);
         return false;
     }
-    mig_save_end(s->f, s->vm_was_running);
+    mig_save_end(s->f, s->vm_was_running, s->want_answer);
     if (!mig_file_flush(s->f)) {
+        return false;
+    }
+    if (s->want_answer && !wait_answer(s)) {
         return false;
     }
     s->downtime_bytes = file_bytes(s->f) - bytes0;
@@ -546,6 +575,7 @@ void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
     migration_reset_stats(s);
     s->fd = fd;
     s->child = pid;
+    s->want_answer = migration_channel_is_listener(uri);
     s->start_ms = now_ms();
     s->runstate_before = runstate_get();
     s->window_start = s->start_ms;
@@ -613,6 +643,7 @@ typedef struct IncomingState {
     bool tcp;
     GThread *thread;
     GPid child;
+    int fd;
     MigFile *f;
     MigLoad *ld;
     GError *error;
@@ -620,7 +651,7 @@ typedef struct IncomingState {
     uint64_t transferred;
 } IncomingState;
 
-static IncomingState incoming = { .listen_fd = -1 };
+static IncomingState incoming = { .listen_fd = -1, .fd = -1 };
 
 bool migration_incoming_pending(void)
 {
@@ -630,6 +661,22 @@ bool migration_incoming_pending(void)
 void migration_incoming_set_autostart(bool autostart)
 {
     incoming.autostart = autostart;
+}
+
+/* Tell a source that waits (tcp:, unix:) how the load went. */
+static void incoming_answer(IncomingState *in, bool loaded)
+{
+    uint8_t b = loaded ? MIG_ANSWER_LOADED : MIG_ANSWER_REFUSED;
+
+    if (in->ld && in->ld->want_answer && in->fd >= 0) {
+        if (write(in->fd, &b, 1) != 1) {
+            /* the source is gone; it resumes on its own */
+        }
+    }
+    if (in->fd >= 0) {
+        close(in->fd);
+        in->fd = -1;
+    }
 }
 
 static void incoming_done(void *opaque)
@@ -645,6 +692,7 @@ static void incoming_done(void *opaque)
     if (!err) {
         mig_load_finish(in->ld, &err);
     }
+    incoming_answer(in, !err);
     if (err) {
         set_status(&in->status, MIGRATION_STATUS_FAILED);
         error_report("load of migration failed: %s", err->message);
@@ -672,7 +720,7 @@ static gpointer incoming_thread(gpointer opaque)
 
     mig_load_stream(in->f, in->ld, true, &in->error);
     in->transferred = in->f->transferred;
-    mig_file_close(in->f, NULL);
+    mig_file_free(in->f);       /* the fd stays open for the answer */
     in->f = NULL;
     main_loop_call(incoming_done, in);
     return NULL;
@@ -681,6 +729,7 @@ static gpointer incoming_thread(gpointer opaque)
 static void incoming_start_thread(IncomingState *in, int fd)
 {
     set_status(&in->status, MIGRATION_STATUS_ACTIVE);
+    in->fd = fd;
     in->f = mig_file_new_fd(fd, false);
     in->ld = mig_load_new();
     in->thread = g_thread_new("migration-in", incoming_thread, in);

@@ -209,10 +209,11 @@ bool mig_save_devices(MigFile *f, GError **errp)
     return true;
 }
 
-void mig_save_end(MigFile *f, bool running)
+void mig_save_end(MigFile *f, bool running, bool want_answer)
 {
     mig_put_u8(f, MIG_SEC_END);
     mig_put_u8(f, running);
+    mig_put_u8(f, want_answer);
 }
 
 /* ---- the configuration check ---------------------------------------- */
@@ -683,6 +684,7 @@ bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
             break;
         case MIG_SEC_END:
             ld->source_running = mig_get_u8(f) != 0;
+            ld->want_answer = mig_get_u8(f) != 0;
             if (stream_error(f, errp)) {
                 return false;
             }

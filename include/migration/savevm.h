@@ -14,7 +14,11 @@
  *             state tables, each with its u32 version: device_save_state)
  *   STATE     u8 0x06, str name, u32 version, u32 length, bytes: a
  *             non-device handler's state (migration_register_state)
- *   END       u8 0xff, u8 1 if the source was running, 0 if paused
+ *   END       u8 0xff, u8 1 if the source was running, 0 if paused,
+ *             u8 1 if the source waits for an answer (tcp: and unix:)
+ *   answer    (destination to source, on the same socket, when asked
+ *             for) one byte: 1 the state is loaded, 0 it was refused; the
+ *             source stays stopped only after a 1, otherwise it resumes
  *
  * Configuration: str machine type, u64 RAM size, u32 CPUs, u32 blocks
  * (str id, u64 size each), u32 devices (str path, str type, u8 tables,
@@ -39,6 +43,9 @@ enum {
     MIG_SEC_STATE = 0x06,
     MIG_SEC_END = 0xff,
 };
+
+#define MIG_ANSWER_LOADED   1
+#define MIG_ANSWER_REFUSED  0
 
 #define MIG_PAGE_SIZE       4096ULL
 #define MIG_PAGE_ZERO       1
@@ -67,7 +74,7 @@ GByteArray *mig_config_new(GPtrArray *blocks);
 void mig_save_config(MigFile *f, GByteArray *config);
 /* The virtual clock, every device's and handler's state. */
 bool mig_save_devices(MigFile *f, GError **errp);
-void mig_save_end(MigFile *f, bool running);
+void mig_save_end(MigFile *f, bool running, bool want_answer);
 
 /* Counters of pages sent, for query-migrate. */
 typedef struct RamStats {
@@ -93,6 +100,7 @@ typedef struct MigLoad {
     bool have_clock;
     int64_t clock_ns;
     bool source_running;
+    bool want_answer;       /* the source waits for MIG_ANSWER_* */
     uint32_t passes;
     uint64_t pages_loaded;
 } MigLoad;
