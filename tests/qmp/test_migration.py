@@ -708,10 +708,12 @@ def test_hmp(binary):
         check("events: on" in out and "xbzrle: off" in out, out)
         fill_ram(src, 23)
         wait_for(lambda: os.path.exists(sock))
+        # without -d the monitor waits for the end, showing progress
         out = h.command("migrate unix:" + sock)
-        check("transferred" in out or out == "", "progress: %r" % out)
-        info = wait_status(src.qmp)
-        check_eq(info["status"], "completed", "HMP migrate")
+        check("transferred ram:" in out and "total ram: 65" in out,
+              "progress line: %r" % out)
+        info = src.qmp.ret("query-migrate")
+        check_eq(info["status"], "completed", "HMP migrate returned at end")
         out = h.command("info migrate")
         check("Migration status: completed" in out, out)
         check("total time:" in out and "downtime:" in out, out)
