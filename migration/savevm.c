@@ -253,7 +253,15 @@ static char *cfg_str(ConfigReader *r)
     size_t len = cfg_uint(r, 2);
     const uint8_t *p = cfg_take(r, len);
 
-    return p ? g_strndup((const char *)p, len) : g_strdup("");
+    char *s = p ? g_strndup((const char *)p, len) : g_strdup("");
+
+    /* names end up in error messages: keep them printable */
+    for (char *c = s; *c; c++) {
+        if (!g_ascii_isprint(*c)) {
+            *c = '?';
+        }
+    }
+    return s;
 }
 
 static char *size_text(uint64_t bytes)
