@@ -348,5 +348,10 @@ char *mig_get_str(MigFile *f, size_t max)
         return NULL;
     }
     s[len] = 0;
+    for (char *c = s; *c; c++) {
+        if (!g_ascii_isprint(*c)) {
+            *c = '?';       /* names end up in error messages */
+        }
+    }
     return s;
 }
