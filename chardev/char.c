@@ -8,6 +8,7 @@
 #include "chardev/char-fd.h"
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 static GPtrArray *drivers;
 static GPtrArray *chardevs;
@@ -55,12 +56,15 @@ bool qemu_chr_is_mux(const Chardev *chr)
     return chr && chr->driver->fe_set_handlers != NULL;
 }
 
+static void chr_drop_msgfds(Chardev *chr);
+
 static void chr_free(Chardev *chr)
 {
     if (chr->logfd >= 0) {
         close(chr->logfd);
     }
     g_byte_array_unref(chr->pending_in);
+    chr_drop_msgfds(chr);
     g_free(chr->state);
     g_free(chr->filename);
     g_free(chr->id);
@@ -453,6 +457,82 @@ typedef struct FdWatchCtx {
 /* Big enough that a fast client (a QMP script) costs few wakeups. */
 #define FD_READ_CHUNK (64 * 1024)
 
+/*
+ * Descriptors a client passed with SCM_RIGHTS (QMP getfd): only the
+ * latest batch is kept, as QEMU does; the rest are closed.
+ */
+#define CHR_MAX_MSGFDS 16
+
+static void chr_drop_msgfds(Chardev *chr)
+{
+    for (unsigned i = 0; i < chr->nr_msgfds; i++) {
+        close(chr->msgfds[i]);
+    }
+    chr->nr_msgfds = 0;
+}
+
+static void chr_take_msgfds(Chardev *chr, struct msghdr *msg)
+{
+    bool first = true;
+
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+        unsigned n;
+
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+            continue;
+        }
+        if (first) {
+            chr_drop_msgfds(chr);
+            first = false;
+        }
+        n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (unsigned i = 0; i < n; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            if (chr->nr_msgfds < G_N_ELEMENTS(chr->msgfds)) {
+                chr->msgfds[chr->nr_msgfds++] = fd;
+            } else {
+                close(fd);
+            }
+        }
+    }
+}
+
+int qemu_chr_fe_get_msgfd(Chardev *chr)
+{
+    if (!chr || !chr->nr_msgfds) {
+        return -1;
+    }
+    return chr->msgfds[--chr->nr_msgfds];
+}
+
+/* read(), or recvmsg() keeping passed descriptors on a socket. */
+static ssize_t fd_read_input(Chardev *chr, ChrFdReader *r, int fd,
+                             uint8_t *buf, size_t len)
+{
+    if (!r->not_socket) {
+        union {
+            char buf[CMSG_SPACE(sizeof(int) * CHR_MAX_MSGFDS)];
+            struct cmsghdr align;
+        } control;
+        struct iovec iov = { .iov_base = buf, .iov_len = len };
+        struct msghdr msg = {
+            .msg_iov = &iov, .msg_iovlen = 1,
+            .msg_control = control.buf, .msg_controllen = sizeof(control),
+        };
+        ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+
+        if (n >= 0 || errno != ENOTSOCK) {
+            if (n > 0 && msg.msg_controllen) {
+                chr_take_msgfds(chr, &msg);
+            }
+            return n;
+        }
+        r->not_socket = true;
+    }
+    return read(fd, buf, len);
+}
+
 static gboolean fd_readable(gint fd, GIOCondition cond, gpointer data)
 {
     FdWatchCtx *ctx = data;
@@ -472,7 +552,7 @@ static gboolean fd_readable(gint fd, GIOCondition cond, gpointer data)
         return G_SOURCE_REMOVE;
     }
     buf = g_malloc(FD_READ_CHUNK);
-    n = read(fd, buf, FD_READ_CHUNK);
+    n = fd_read_input(chr, r, fd, buf, FD_READ_CHUNK);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
         return G_SOURCE_CONTINUE;
     }

@@ -49,6 +49,20 @@ const HMPCommand hmp_commands[] = {
       "set spice/vnc password", hmp_set_password },
     { "expire_password", "protocol time",
       "set spice/vnc password expire-time", hmp_expire_password },
+    /* migration (hmp-migration.c) */
+    { "migrate", "[-d] uri", "migrate to URI (-d: do not wait for "
+      "completion; tcp:, unix:, exec:, file:, fd:)", hmp_migrate },
+    { "migrate_cancel", "", "cancel the current VM migration",
+      hmp_migrate_cancel },
+    { "migrate_continue", "state", "continue migration from the given "
+      "paused state", hmp_migrate_continue },
+    { "migrate_incoming", "uri", "continue an incoming migration from a "
+      "-incoming defer", hmp_migrate_incoming },
+    { "migrate_set_capability", "capability state",
+      "enable/disable the usage of a capability for migration",
+      hmp_migrate_set_capability },
+    { "migrate_set_parameter", "parameter value",
+      "set a parameter for migration", hmp_migrate_set_parameter },
     { NULL },
 };
 
@@ -60,6 +74,11 @@ const HMPCommand hmp_info_commands[] = {
     { "cpus", "", "show infos for each CPU", hmp_info_cpus },
     { "history", "", "show the command line history", hmp_info_history },
     { "kvm", "", "show KVM information", hmp_info_kvm },
+    { "migrate", "", "show migration status", hmp_info_migrate },
+    { "migrate_capabilities", "", "show current migration capabilities",
+      hmp_info_migrate_capabilities },
+    { "migrate_parameters", "", "show current migration parameters",
+      hmp_info_migrate_parameters },
     { "mice", "", "show which guest mouse is receiving events",
       hmp_info_mice },
     { "mtree", "", "show memory tree", hmp_info_mtree },
@@ -229,9 +248,30 @@ static void hmp_rl_line(void *opaque, const char *line)
 
     hmp_handle_command(mon, line);
     monitor_set_cur(old);
+    if (mon->rs && !mon->mux_out && !mon->suspended) {
+        readline_show_prompt(mon->rs);
+    }
+}
+
+bool monitor_suspend(Monitor *mon)
+{
+    if (!mon || !mon->chr || mon->is_qmp) {
+        return false;
+    }
+    mon->suspended = true;
+    return true;
+}
+
+void monitor_resume(Monitor *mon)
+{
+    if (!mon->suspended) {
+        return;
+    }
+    mon->suspended = false;
     if (mon->rs && !mon->mux_out) {
         readline_show_prompt(mon->rs);
     }
+    qemu_chr_fe_accept_input(mon->chr);
 }
 
 static void hmp_rl_complete(void *opaque, const char *line, GPtrArray *out)
@@ -241,14 +281,16 @@ static void hmp_rl_complete(void *opaque, const char *line, GPtrArray *out)
 
 static int hmp_can_read(void *opaque)
 {
-    return READLINE_MAX_LINE;
+    Monitor *mon = opaque;
+
+    return mon->suspended ? 0 : READLINE_MAX_LINE;
 }
 
 static void hmp_read(void *opaque, const uint8_t *buf, int len)
 {
     Monitor *mon = opaque;
 
-    for (int i = 0; i < len; i++) {
+    for (int i = 0; i < len && !mon->suspended; i++) {
         readline_handle_byte(mon->rs, buf[i]);
     }
 }

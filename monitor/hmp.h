@@ -50,6 +50,17 @@ void hmp_info_mtree(Monitor *mon, const char *args);
 void hmp_info_chardev(Monitor *mon, const char *args);
 void hmp_info_history(Monitor *mon, const char *args);
 
+/* hmp-migration.c */
+void hmp_migrate(Monitor *mon, const char *args);
+void hmp_migrate_cancel(Monitor *mon, const char *args);
+void hmp_migrate_continue(Monitor *mon, const char *args);
+void hmp_migrate_incoming(Monitor *mon, const char *args);
+void hmp_migrate_set_capability(Monitor *mon, const char *args);
+void hmp_migrate_set_parameter(Monitor *mon, const char *args);
+void hmp_info_migrate(Monitor *mon, const char *args);
+void hmp_info_migrate_capabilities(Monitor *mon, const char *args);
+void hmp_info_migrate_parameters(Monitor *mon, const char *args);
+
 /* ui/ui-hmp-cmds.c: the display and input */
 void hmp_screendump(Monitor *mon, const char *args);
 void hmp_sendkey(Monitor *mon, const char *args);

@@ -34,6 +34,8 @@ typedef struct Monitor {
     bool mux_out;           /* another mux frontend has the focus */
     bool banner_pending;    /* opened while in the background */
     bool greeted;           /* banner and prompt have been shown */
+    bool suspended;         /* a command runs on (HMP migrate): no input,
+                               no prompt until monitor_resume() */
     unsigned cpu_index;     /* "cpu N": CPU for info registers and x */
     char last_format;       /* x/xp defaults, as QEMU keeps them */
     int last_size;
@@ -65,6 +67,14 @@ void monitor_qmp_commands_init(void);
 
 /* hmp.c */
 bool monitor_hmp_init(Monitor *mon, GError **errp);
+/*
+ * A command that goes on after its handler returns (HMP migrate without
+ * -d, as QEMU) holds the monitor: input waits and no prompt shows until
+ * monitor_resume().  Not for captured output (human-monitor-command),
+ * where it returns false and the command runs detached.
+ */
+bool monitor_suspend(Monitor *mon);
+void monitor_resume(Monitor *mon);
 void hmp_handle_command(Monitor *mon, const char *cmdline);
 /* human-monitor-command: run on CPU @cpu (-1: the caller's default). */
 char *hmp_run_command_on_cpu(const char *cmdline, int cpu);

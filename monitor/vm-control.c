@@ -5,6 +5,7 @@
 #include "hw/pci/pci.h"
 #include "hw/boards.h"
 #include "system/runstate.h"
+#include "migration/migration.h"
 #include "block/block-backend.h"
 #include "monitor-internal.h"
 
@@ -52,6 +53,11 @@ bool monitor_do_cont(GError **errp)
     if (s == RUN_STATE_FINISH_MIGRATE) {
         error_setg(errp, "Migration is not finalized yet");
         return false;
+    }
+    if (s == RUN_STATE_INMIGRATE) {
+        /* QEMU: start once the incoming stream is loaded */
+        migration_incoming_set_autostart(true);
+        return true;
     }
     /* A disk error's status lasts until the guest runs again (QEMU). */
     blk_iostatus_reset_all();

@@ -13,6 +13,7 @@
 #include "hw/qdev.h"
 #include "hw/i386/pc.h"
 #include "chardev/char.h"
+#include "migration/migration.h"
 #include "monitor/monitor.h"
 #include "system/accel.h"
 #include "system/blockdev.h"
@@ -51,6 +52,7 @@ typedef struct Options {
     char *qtest_spec;
     char *qtest_log;
     char *pidfile;
+    char *incoming;             /* -incoming URI or "defer" */
     char *display;
     char *vga;                  /* -vga: "std" or "none"; NULL: default */
     GPtrArray *vnc;             /* -vnc / -display vnc= option strings */
@@ -147,6 +149,8 @@ static void print_help(void)
         "-mon chardev=id[,mode=control|readline][,pretty=on]\n"
         "-qtest dev              qtest protocol server (with -accel qtest)\n"
         "-pidfile file           write the process id to file\n"
+        "-incoming uri|defer     wait for a migration stream (tcp:, unix:,\n"
+        "                        exec:, file:, fd:; see docs/migration.md)\n"
         "\nSee docs/options.md for the full reference.\n");
 }
 
@@ -597,6 +601,9 @@ static void parse_args(Options *o, int argc, char **argv)
             o->qtest_spec = g_strdup(need_arg(argc, argv, &i));
         } else if (IS("-qtest-log")) {
             o->qtest_log = g_strdup(need_arg(argc, argv, &i));
+        } else if (IS("-incoming")) {
+            g_free(o->incoming);
+            o->incoming = g_strdup(need_arg(argc, argv, &i));
         } else if (IS("-pidfile")) {
             o->pidfile = g_strdup(need_arg(argc, argv, &i));
         } else {
@@ -935,7 +942,12 @@ void kvmpc_init(int argc, char **argv)
     if (o->pidfile) {
         write_pidfile(o->pidfile);
     }
-    if (!o->start_paused) {
+    if (o->incoming) {
+        /* the VM runs once the stream is loaded (unless -S) */
+        if (!migration_incoming_start(o->incoming, !o->start_paused, &err)) {
+            die_err("-incoming", err);
+        }
+    } else if (!o->start_paused) {
         vm_start();
     }
 }

@@ -76,16 +76,29 @@ static uint8_t *alloc_guest_memory(uint64_t size, const char *name)
     return aligned;
 }
 
+/* Every RAM and ROM region, in creation order (what migration sends). */
+static GPtrArray *ram_regions;
+
+GPtrArray *memory_ram_regions(void)
+{
+    if (!ram_regions) {
+        ram_regions = g_ptr_array_new();
+    }
+    return ram_regions;
+}
+
 void memory_region_init_ram(MemoryRegion *mr, const char *name, uint64_t size)
 {
     memory_region_init_common(mr, MR_RAM, name, size);
     mr->ram = alloc_guest_memory(size, name);
+    g_ptr_array_add(memory_ram_regions(), mr);
 }
 
 void memory_region_init_rom(MemoryRegion *mr, const char *name, uint64_t size)
 {
     memory_region_init_common(mr, MR_ROM, name, size);
     mr->ram = alloc_guest_memory(size, name);
+    g_ptr_array_add(memory_ram_regions(), mr);
 }
 
 void memory_region_init_io(MemoryRegion *mr, const MemoryRegionOps *ops,
@@ -143,8 +156,10 @@ void memory_region_destroy(MemoryRegion *mr)
     }
     if (mr->ram) {
         munmap(mr->ram, mr->size ? mr->size : 1);
+        g_ptr_array_remove(memory_ram_regions(), mr);
     }
     g_free(mr->dirty);
+    g_free(mr->mig_dirty);
     g_free(mr->name);
     memset(mr, 0, sizeof(*mr));
 }
@@ -267,11 +282,24 @@ static uint64_t dirty_pages(const MemoryRegion *mr)
     return ((mr->size + MEMORY_DIRTY_PAGE_SIZE - 1) / MEMORY_DIRTY_PAGE_SIZE);
 }
 
+static bool page_span(const MemoryRegion *mr, uint64_t offset,
+                      uint64_t len, uint64_t *first, uint64_t *last);
+static unsigned long *new_dirty_bitmap(const MemoryRegion *mr);
+
 /* Pages [first, last] of the region touched by [offset, offset + len). */
 static bool dirty_page_span(const MemoryRegion *mr, uint64_t offset,
                             uint64_t len, uint64_t *first, uint64_t *last)
 {
     if (!mr->dirty || !len || offset >= mr->size) {
+        return false;
+    }
+    return page_span(mr, offset, len, first, last);
+}
+
+static bool page_span(const MemoryRegion *mr, uint64_t offset,
+                      uint64_t len, uint64_t *first, uint64_t *last)
+{
+    if (!len || offset >= mr->size) {
         return false;
     }
     len = MIN(len, mr->size - offset);
@@ -287,24 +315,74 @@ void memory_region_set_log(MemoryRegion *mr, bool log)
     }
     mr->log_dirty = log;
     if (log && !mr->dirty) {
-        uint64_t n = (dirty_pages(mr) + DIRTY_BITS_PER_LONG - 1) / DIRTY_BITS_PER_LONG;
-        mr->dirty = g_new(unsigned long, n ? n : 1);
-        memset(mr->dirty, 0xff, (n ? n : 1) * sizeof(unsigned long));
+        mr->dirty = new_dirty_bitmap(mr);
     } else if (!log) {
         g_clear_pointer(&mr->dirty, g_free);
     }
     region_changed(mr);
 }
 
+static unsigned long *new_dirty_bitmap(const MemoryRegion *mr)
+{
+    uint64_t n = (dirty_pages(mr) + DIRTY_BITS_PER_LONG - 1) /
+                 DIRTY_BITS_PER_LONG;
+    unsigned long *bm = g_new(unsigned long, n ? n : 1);
+
+    memset(bm, 0xff, (n ? n : 1) * sizeof(unsigned long));
+    return bm;
+}
+
+void memory_region_set_log_migration(MemoryRegion *mr, bool log)
+{
+    if (mr->log_migration == log) {
+        return;
+    }
+    mr->log_migration = log;
+    if (log) {
+        g_free(mr->mig_dirty);
+        mr->mig_dirty = new_dirty_bitmap(mr);   /* the first pass: all */
+    } else {
+        g_clear_pointer(&mr->mig_dirty, g_free);
+    }
+    region_changed(mr);
+}
+
+uint64_t memory_region_dirty_pages(const MemoryRegion *mr)
+{
+    return dirty_pages(mr);
+}
+
+void memory_region_set_migration_dirty(MemoryRegion *mr, uint64_t offset,
+                                       uint64_t len)
+{
+    uint64_t first, last;
+
+    if (!mr->mig_dirty || !page_span(mr, offset, len, &first, &last)) {
+        return;
+    }
+    for (uint64_t p = first; p <= last; p++) {
+        __atomic_fetch_or(&mr->mig_dirty[p / DIRTY_BITS_PER_LONG],
+                          1UL << (p % DIRTY_BITS_PER_LONG), __ATOMIC_RELAXED);
+    }
+}
+
+/* Each client that logs the region gets the pages in its bitmap. */
 void memory_region_set_dirty(MemoryRegion *mr, uint64_t offset, uint64_t len)
 {
     uint64_t first, last;
 
-    if (!dirty_page_span(mr, offset, len, &first, &last)) {
+    if (!page_span(mr, offset, len, &first, &last)) {
         return;
     }
     for (uint64_t p = first; p <= last; p++) {
-        mr->dirty[p / DIRTY_BITS_PER_LONG] |= 1UL << (p % DIRTY_BITS_PER_LONG);
+        unsigned long bit = 1UL << (p % DIRTY_BITS_PER_LONG);
+        if (mr->dirty) {
+            mr->dirty[p / DIRTY_BITS_PER_LONG] |= bit;
+        }
+        if (mr->mig_dirty) {
+            __atomic_fetch_or(&mr->mig_dirty[p / DIRTY_BITS_PER_LONG], bit,
+                              __ATOMIC_RELAXED);
+        }
     }
 }
 
@@ -361,7 +439,7 @@ static void sync_dirty_in(AddressSpace *as, MemoryRegion *mr)
 
 void memory_region_sync_dirty(MemoryRegion *mr)
 {
-    if (mr->dirty) {
+    if (mr->dirty || mr->mig_dirty) {
         sync_dirty_in(&address_space_memory, mr);
     }
 }
@@ -369,7 +447,7 @@ void memory_region_sync_dirty(MemoryRegion *mr)
 /* A write through the memory map into RAM: log it for the region. */
 static inline void log_ram_write(MemoryRegion *mr, uint64_t off, uint64_t len)
 {
-    if (G_UNLIKELY(mr->dirty)) {
+    if (G_UNLIKELY(mr->dirty || mr->mig_dirty)) {
         memory_region_set_dirty(mr, off, len);
     }
 }

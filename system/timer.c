@@ -65,6 +65,14 @@ void qemu_clock_virtual_set_manual(void)
     virtual_frozen = 0;
 }
 
+void qemu_clock_virtual_set_stopped(int64_t ns)
+{
+    /* Only a stopped (or manual) clock may jump: timers see one value. */
+    g_assert(virtual_manual || !virtual_enabled);
+    virtual_frozen = ns;
+    main_loop_wakeup();
+}
+
 bool qemu_clock_virtual_is_manual(void)
 {
     return virtual_manual;

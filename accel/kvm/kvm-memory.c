@@ -112,7 +112,7 @@ static bool slot_for_range(const FlatRange *fr, KvmSlot *out)
             g_debug("kvm: no KVM_CAP_READONLY_MEM, ROM is mapped writable");
         }
     }
-    if (mr->log_dirty) {
+    if (memory_region_logs_writes(mr)) {
         out->flags |= KVM_MEM_LOG_DIRTY_PAGES;
     }
     return true;
@@ -265,7 +265,7 @@ static void kvm_memory_log_sync(MemoryListener *l, AddressSpace *as,
     g_autofree unsigned long *bm = NULL;
     GError *err = NULL;
 
-    if (end <= start || !fr->mr->dirty) {
+    if (end <= start || (!fr->mr->dirty && !fr->mr->mig_dirty)) {
         return;
     }
     pages = (end - start) / KVM_PAGE_SIZE;

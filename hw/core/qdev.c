@@ -693,6 +693,21 @@ out:
 
 /* ---- state ---------------------------------------------------------- */
 
+GPtrArray *device_state_tables(const DeviceState *dev)
+{
+    GPtrArray *chain = type_chain(dev->type);
+    GPtrArray *tables = g_ptr_array_new();
+
+    for (unsigned i = 0; i < chain->len; i++) {
+        const DeviceType *t = g_ptr_array_index(chain, i);
+        if (t->vmsd) {
+            g_ptr_array_add(tables, (gpointer)t->vmsd);
+        }
+    }
+    g_ptr_array_unref(chain);
+    return tables;
+}
+
 bool device_save_state(DeviceState *dev, GByteArray *out, GError **errp)
 {
     GPtrArray *chain = type_chain(dev->type);

@@ -86,6 +86,7 @@ typedef struct PCITestDevState {
     uint8_t intx_pin;
     uint32_t msi_vectors;
     uint32_t msix_vectors;
+    char *migration_blocker;
 
     int32_t current;                /* selected test, -1 none */
     uint32_t count[IOTEST_MAX];
@@ -354,6 +355,10 @@ static bool testdev_realize(DeviceState *dev, GError **errp)
                                  TESTDEV_MSIX_BAR, errp)) {
         goto fail;
     }
+    if (d->migration_blocker && *d->migration_blocker) {
+        /* what a device that cannot migrate does: migrate refuses */
+        dev->migration_blocker = g_strdup(d->migration_blocker);
+    }
     return true;
 fail:
     memory_region_destroy(&d->mmio);
@@ -421,6 +426,9 @@ static const Property testdev_props[] = {
                 "kvmpc test extension: MSI capability with this many vectors"),
     DEFINE_PROP("msix-vectors", PCITestDevState, msix_vectors, PROP_UINT32,
                 "0", "kvmpc test extension: MSI-X vectors (table in BAR4)"),
+    DEFINE_PROP("x-migration-blocker", PCITestDevState, migration_blocker,
+                PROP_STRING, NULL, "kvmpc test extension: the device "
+                "blocks migration with this reason (docs/migration.md)"),
     DEFINE_PROP_END_OF_LIST(),
 };
 

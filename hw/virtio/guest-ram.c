@@ -11,6 +11,8 @@ typedef struct GuestRAMRange {
     uint64_t size;
     uint8_t *host;
     bool readonly;          /* ROM, or RAM made read-only */
+    MemoryRegion *mr;       /* for migration's dirty log */
+    uint64_t offset;        /* of @start in @mr */
 } GuestRAMRange;
 
 typedef struct GuestRAMMap {
@@ -39,6 +41,8 @@ static GuestRAMMap *build_map(const FlatView *view)
             .size = fr->size,
             .host = mr->ram + fr->offset,
             .readonly = fr->readonly || mr->type == MR_ROM,
+            .mr = mr,
+            .offset = fr->offset,
         };
     }
     return m;
@@ -103,6 +107,15 @@ void *guest_ram_lookup(uint64_t gpa, uint64_t *len, bool write)
     }
     off = gpa - r->start;
     *len = MIN(*len, r->size - off);
+    if (write && G_UNLIKELY(r->mr->mig_dirty)) {
+        /*
+         * A device writes behind the memory map's back: a migration must
+         * send these pages again.  Logged before the write; correct for
+         * writers holding the big lock (migration takes its bitmap under
+         * it), see docs/migration.md for I/O threads.
+         */
+        memory_region_set_migration_dirty(r->mr, r->offset + off, *len);
+    }
     return r->host + off;
 }
 

@@ -14,6 +14,7 @@ typedef struct ChrFdReader {
     /* Optional: gets the bytes read instead of qemu_chr_be_write (for
      * backends that filter their input, e.g. telnet). */
     void (*on_data)(Chardev *chr, const uint8_t *buf, int len);
+    bool not_socket;           /* recvmsg said ENOTSOCK: plain read() */
 } ChrFdReader;
 
 /* Start feeding bytes read from @fd to the frontend. */

@@ -68,6 +68,8 @@ struct Chardev {
     int logfd;                    /* logfile=: copy of all output, or -1 */
     void *state;                  /* the driver's own state */
     GByteArray *pending_in;       /* input held back by can_read */
+    int msgfds[16];               /* passed with SCM_RIGHTS (latest batch) */
+    unsigned nr_msgfds;
 };
 
 void chardev_driver_register(const ChardevDriver *drv);
@@ -119,6 +121,11 @@ bool qemu_chr_fe_is_open(Chardev *chr);
 bool qemu_chr_fe_disconnect(Chardev *chr);
 int qemu_chr_write_all(Chardev *chr, const uint8_t *buf, int len);
 void qemu_chr_fe_accept_input(Chardev *chr);
+/*
+ * A descriptor the peer of a UNIX socket passed with SCM_RIGHTS along
+ * with its input (QMP getfd); the caller owns it.  -1 when none.
+ */
+int qemu_chr_fe_get_msgfd(Chardev *chr);
 static inline void qemu_chr_printf_str(Chardev *chr, const char *s)
 { if (chr) qemu_chr_write_all(chr, (const uint8_t *)s, strlen(s)); }
 

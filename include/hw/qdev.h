@@ -144,6 +144,12 @@ DeviceState *device_find_by_type(const char *type_name);
  */
 DeviceState *device_create_from_opts(const char *opts, GError **errp);
 
+/*
+ * The state tables device_save_state writes for @dev, root type first
+ * (const VMStateDescription *; unref the array).  Migration lists them,
+ * with their versions, in the stream's configuration.
+ */
+GPtrArray *device_state_tables(const DeviceState *dev);
 /* Save/restore every property-less guest state of one device. */
 bool device_save_state(DeviceState *dev, GByteArray *out, GError **errp);
 bool device_load_state(DeviceState *dev, const uint8_t *buf, size_t len,

@@ -82,6 +82,14 @@ struct MemoryRegion {
      * accelerator's log by memory_region_sync_dirty().
      */
     unsigned long *dirty;
+    /*
+     * Migration's own log of the region (a second client, so a display
+     * and a migration never clear each other's pages): set by
+     * memory_region_set_log_migration, filled by the same writes and
+     * syncs as @dirty, read and cleared by the migration code only.
+     */
+    bool log_migration;
+    unsigned long *mig_dirty;
 };
 
 /* One contiguous piece of the flattened view. */
@@ -149,6 +157,11 @@ void memory_region_set_owner(MemoryRegion *mr, const void *owner);
 void memory_region_init_alias(MemoryRegion *mr, const char *name,
                               MemoryRegion *orig, uint64_t offset,
                               uint64_t size);
+/*
+ * Every RAM and ROM region that exists (mapped or not), in creation order:
+ * the blocks a migration sends.  Do not modify.
+ */
+GPtrArray *memory_ram_regions(void);
 /* Detach from its parent if any and free name, RAM and child list. */
 void memory_region_destroy(MemoryRegion *mr);
 
@@ -182,8 +195,24 @@ bool memory_region_get_dirty(const MemoryRegion *mr, uint64_t offset,
                              uint64_t len);
 void memory_region_reset_dirty(MemoryRegion *mr, uint64_t offset,
                                uint64_t len);
-/* Merge the accelerator's log of every mapping of @mr into its bitmap. */
+/* Merge the accelerator's log of every mapping of @mr into its bitmaps
+ * (both clients': the display's and migration's). */
 void memory_region_sync_dirty(MemoryRegion *mr);
+/*
+ * Migration's client: turning it on gives the region a second bitmap
+ * (mr->mig_dirty, all dirty at first) and turns on the accelerator's log
+ * as memory_region_set_log does; memory_region_set_dirty and syncs fill
+ * both bitmaps.  Bits of mig_dirty are set atomically, so the migration
+ * thread can test-and-clear words of it with atomic exchanges.
+ */
+void memory_region_set_log_migration(MemoryRegion *mr, bool log);
+/* Only migration's bitmap, atomically: for any thread (guest-ram.c). */
+void memory_region_set_migration_dirty(MemoryRegion *mr, uint64_t offset,
+                                       uint64_t len);
+/* Pages (of MEMORY_DIRTY_PAGE_SIZE) in the region's bitmaps. */
+uint64_t memory_region_dirty_pages(const MemoryRegion *mr);
+static inline bool memory_region_logs_writes(const MemoryRegion *mr)
+{ return mr->log_dirty || mr->log_migration; }
 static inline bool memory_region_is_mapped(const MemoryRegion *mr)
 { return mr->parent != NULL; }
 static inline void *memory_region_get_ram_ptr(MemoryRegion *mr)

@@ -39,6 +39,11 @@ void qemu_clock_virtual_enable(bool enabled);
 /* qtest: the virtual clock is manual from now on, starting at 0. */
 void qemu_clock_virtual_set_manual(void);
 bool qemu_clock_virtual_is_manual(void);
+/*
+ * Incoming migration: the stopped (or manual) virtual clock takes the
+ * source's value, before device timers are loaded as absolute times.
+ */
+void qemu_clock_virtual_set_stopped(int64_t ns);
 /* qtest: advance the manual clock to @ns, running timers due on the way. */
 void qemu_clock_virtual_advance_to(int64_t ns);
 /* Next deadline of armed virtual timers, or -1. */

@@ -57,7 +57,7 @@ class Kvmpc:
     """A kvmpc process; sockets live in a private temporary directory."""
 
     def __init__(self, binary, args, tmpdir=None, stdin=subprocess.DEVNULL,
-                 wait_sockets=()):
+                 wait_sockets=(), pass_fds=()):
         self.tmpdir = tmpdir or tempfile.mkdtemp(prefix="kvmpc-qmp-")
         self.args = [binary] + list(args)
         self.stdout_path = os.path.join(self.tmpdir, "stdout")
@@ -65,7 +65,7 @@ class Kvmpc:
         self.proc = subprocess.Popen(
             self.args, stdin=stdin,
             stdout=open(self.stdout_path, "wb"),
-            stderr=open(self.stderr_path, "wb"))
+            stderr=open(self.stderr_path, "wb"), pass_fds=pass_fds)
         for path in wait_sockets:
             self.wait_socket(path)
 

@@ -1,0 +1,117 @@
+/*
+ * The migration stream: what kvmpc writes and how a destination reads it.
+ *
+ *   header    "KVMPCMIG" (8 bytes), u32 stream version
+ *   CONFIG    u8 0x01, u32 length, the configuration (below); the
+ *             destination compares it with its own before anything else
+ *   RAM       u8 0x02, u32 block, u32 n (1..MIG_BATCH_PAGES), then n u64
+ *             page offsets in the block with the page kind in the low bits
+ *             (MIG_PAGE_ZERO, MIG_PAGE_NORMAL), then 4096 bytes for each
+ *             normal page, in order
+ *   PASS      u8 0x03, u32 pass: a dirty-log round ended (precopy)
+ *   CLOCK     u8 0x04, u64 the virtual clock in ns when the source stopped
+ *   DEVICE    u8 0x05, str path, u32 length, the device's state (its
+ *             state tables, each with its u32 version: device_save_state)
+ *   STATE     u8 0x06, str name, u32 version, u32 length, bytes: a
+ *             non-device handler's state (migration_register_state)
+ *   END       u8 0xff, u8 1 if the source was running, 0 if paused,
+ *             u8 1 if the source waits for an answer (tcp: and unix:)
+ *   answer    (destination to source, on the same socket, when asked
+ *             for) one byte: 1 the state is loaded, 0 it was refused; the
+ *             source stays stopped only after a 1, otherwise it resumes
+ *
+ * Configuration: str machine type, u64 RAM size, u32 CPUs, u32 blocks
+ * (str id, u64 size each), u32 devices (str path, str type, u8 tables,
+ * each str name and u32 version), u32 handlers (str name, u32 version).
+ * Strings are a u16 length and bytes; integers are big-endian.
+ */
+#ifndef MIGRATION_SAVEVM_H
+#define MIGRATION_SAVEVM_H
+#include "qemu/osdep.h"
+#include "migration/mig-file.h"
+#include "system/memory.h"
+
+#define MIG_MAGIC           "KVMPCMIG"
+#define MIG_STREAM_VERSION  1
+
+enum {
+    MIG_SEC_CONFIG = 0x01,
+    MIG_SEC_RAM = 0x02,
+    MIG_SEC_PASS = 0x03,
+    MIG_SEC_CLOCK = 0x04,
+    MIG_SEC_DEVICE = 0x05,
+    MIG_SEC_STATE = 0x06,
+    MIG_SEC_END = 0xff,
+};
+
+#define MIG_ANSWER_LOADED   1
+#define MIG_ANSWER_REFUSED  0
+
+#define MIG_PAGE_SIZE       4096ULL
+#define MIG_PAGE_ZERO       1
+#define MIG_PAGE_NORMAL     2
+#define MIG_PAGE_KIND_MASK  0xfffULL
+#define MIG_BATCH_PAGES     256
+#define MIG_MAX_CONFIG      (16 * MiB)
+#define MIG_MAX_SECTION     (64 * MiB)
+#define MIG_MAX_NAME        1024
+
+/* A RAM or ROM region as the stream names it. */
+typedef struct RamBlock {
+    MemoryRegion *mr;
+    char *idstr;            /* region name, "#N" added for the Nth twin */
+    uint64_t pages;         /* MIG_PAGE_SIZE pages (the last may be short) */
+    unsigned long *bmap;    /* outgoing: pages still to send */
+} RamBlock;
+
+/* The machine's blocks in creation order (a fresh array: free it). */
+GPtrArray *ram_blocks_new(void);
+void ram_blocks_free(GPtrArray *blocks);
+
+/* Outgoing (big lock held: reads device and machine state). */
+void mig_save_header(MigFile *f);
+GByteArray *mig_config_new(GPtrArray *blocks);
+void mig_save_config(MigFile *f, GByteArray *config);
+/* The virtual clock, every device's and handler's state. */
+bool mig_save_devices(MigFile *f, GError **errp);
+void mig_save_end(MigFile *f, bool running, bool want_answer);
+
+/* Counters of pages sent, for query-migrate. */
+typedef struct RamStats {
+    uint64_t zero_pages;
+    uint64_t normal_pages;
+} RamStats;
+/*
+ * Queue pages [@first, @first + @n) of @b (all to be sent) as one RAM
+ * section; zero pages travel as their offset only.
+ */
+void mig_save_ram_batch(MigFile *f, unsigned block_idx, RamBlock *b,
+                        uint64_t first, unsigned n, RamStats *st);
+
+/*
+ * Incoming.  mig_load_stream reads header, configuration and RAM and
+ * keeps device and handler sections until END; mig_load_finish then
+ * applies them (big lock held, VM stopped).  @lock_for_config: take the
+ * big lock around the configuration check (a loading thread does).
+ */
+typedef struct MigLoad {
+    GPtrArray *blocks;
+    GPtrArray *sections;    /* MigPendingSection * */
+    bool have_clock;
+    int64_t clock_ns;
+    bool source_running;
+    bool want_answer;       /* the source waits for MIG_ANSWER_* */
+    uint32_t passes;
+    uint64_t pages_loaded;
+} MigLoad;
+
+MigLoad *mig_load_new(void);
+void mig_load_free(MigLoad *ld);
+bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
+                     GError **errp);
+bool mig_load_finish(MigLoad *ld, GError **errp);
+/* The configuration check alone (the fuzz target and tests use it). */
+bool mig_check_config(const uint8_t *buf, size_t len, GPtrArray *blocks,
+                      GError **errp);
+
+#endif

@@ -1,0 +1,961 @@
+/*
+ * Live migration: the outgoing state machine (a migration thread doing
+ * precopy on the dirty log), the incoming side (-incoming, a loading
+ * thread), blockers, parameters, capabilities and the QMP commands.
+ * Stream format: include/migration/savevm.h.  User docs:
+ * docs/migration.md.
+ *
+ * Threads.  The outgoing thread sends RAM without the big lock (guest
+ * pages are read while vCPUs run; a page written meanwhile is dirty
+ * again and goes out in a later pass).  It takes the lock to take the
+ * dirty log (so a device that writes RAM under the lock is either before
+ * or after the snapshot), to send events, and for the whole switchover:
+ * stop, last pass, device and CPU state, end.  The incoming thread reads
+ * RAM straight into guest memory (the VM is not running) and keeps the
+ * device sections; the main loop applies them at the end.
+ */
+#include "qemu/osdep.h"
+#include "migration/migration.h"
+#include "migration/channel.h"
+#include "migration/savevm.h"
+#include "hw/qdev.h"
+#include "system/main-loop.h"
+#include "system/runstate.h"
+#include "system/timer.h"
+#include "qapi/qapi-commands.h"
+#include "qapi/qapi-events.h"
+#include <sys/socket.h>
+
+#define DEFAULT_DOWNTIME_LIMIT_MS   300
+#define DEFAULT_MAX_BANDWIDTH       (128 * MiB)     /* QEMU 7.2's */
+#define RATE_WINDOW_MS              100
+#define MAX_DOWNTIME_LIMIT_MS       2000000
+
+/* ---- blockers and state handlers ------------------------------------ */
+
+static GPtrArray *blockers;      /* char * */
+static GPtrArray *state_handlers;
+
+void migrate_add_blocker(const char *reason)
+{
+    if (!blockers) {
+        blockers = g_ptr_array_new_with_free_func(g_free);
+    }
+    g_ptr_array_add(blockers, g_strdup(reason));
+}
+
+void migrate_del_blocker(const char *reason)
+{
+    for (unsigned i = 0; blockers && i < blockers->len; i++) {
+        if (!strcmp(g_ptr_array_index(blockers, i), reason)) {
+            g_ptr_array_remove_index(blockers, i);
+            return;
+        }
+    }
+}
+
+char **migration_blocker_reasons(void)
+{
+    GPtrArray *out = g_ptr_array_new();
+    GPtrArray *devs = device_list();
+
+    for (unsigned i = 0; blockers && i < blockers->len; i++) {
+        g_ptr_array_add(out, g_strdup(g_ptr_array_index(blockers, i)));
+    }
+    for (unsigned i = 0; i < devs->len; i++) {
+        DeviceState *d = g_ptr_array_index(devs, i);
+        if (d->migration_blocker) {
+            g_ptr_array_add(out, g_strdup(d->migration_blocker));
+        }
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+bool migration_check_blockers(GError **errp)
+{
+    g_auto(GStrv) reasons = migration_blocker_reasons();
+
+    if (reasons[0]) {
+        error_setg(errp, "%s", reasons[0]);
+        return false;
+    }
+    return true;
+}
+
+void migration_register_state(const MigrationStateHandler *h)
+{
+    g_ptr_array_add(migration_state_handlers(), (gpointer)h);
+}
+
+GPtrArray *migration_state_handlers(void)
+{
+    if (!state_handlers) {
+        state_handlers = g_ptr_array_new();
+    }
+    return state_handlers;
+}
+
+/* ---- parameters and capabilities ------------------------------------ */
+
+static MigrationParameters params = {
+    .has_announce_initial = true, .announce_initial = 50,
+    .has_announce_max = true, .announce_max = 550,
+    .has_announce_rounds = true, .announce_rounds = 5,
+    .has_announce_step = true, .announce_step = 100,
+    .has_throttle_trigger_threshold = true, .throttle_trigger_threshold = 50,
+    .has_cpu_throttle_initial = true, .cpu_throttle_initial = 20,
+    .has_cpu_throttle_increment = true, .cpu_throttle_increment = 10,
+    .has_cpu_throttle_tailslow = true, .cpu_throttle_tailslow = false,
+    .has_max_bandwidth = true, .max_bandwidth = DEFAULT_MAX_BANDWIDTH,
+    .has_downtime_limit = true, .downtime_limit = DEFAULT_DOWNTIME_LIMIT_MS,
+    .has_x_checkpoint_delay = true, .x_checkpoint_delay = 20000,
+    .has_block_incremental = true, .block_incremental = false,
+    .has_multifd_channels = true, .multifd_channels = 2,
+    .has_xbzrle_cache_size = true, .xbzrle_cache_size = 64 * MiB,
+    .has_max_postcopy_bandwidth = true, .max_postcopy_bandwidth = 0,
+    .has_max_cpu_throttle = true, .max_cpu_throttle = 99,
+    .has_multifd_compression = true,
+    .multifd_compression = MULTI_FD_COMPRESSION_NONE,
+    .has_multifd_zlib_level = true, .multifd_zlib_level = 1,
+    .has_multifd_zstd_level = true, .multifd_zstd_level = 1,
+};
+
+static bool caps[MIGRATION_CAPABILITY__MAX];
+
+/* What kvmpc implements; the rest are refused, never silently taken. */
+static bool capability_supported(MigrationCapability c)
+{
+    return c == MIGRATION_CAPABILITY_EVENTS ||
+           c == MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER;
+}
+
+/* ---- the outgoing migration ----------------------------------------- */
+
+typedef struct MigrationState {
+    MigrationStatus status;         /* written under the big lock */
+    GThread *thread;
+    MigFile *f;
+    int fd;
+    GPid child;
+    GPtrArray *blocks;
+    GByteArray *config;
+    char *error_desc;
+    gint cancel;                    /* atomic */
+    GMutex lock;                    /* pre-switchover wait */
+    GCond cond;
+    bool continue_requested;
+    RunState runstate_before;
+    bool vm_was_running;
+    bool want_answer;               /* tcp:, unix: (see savevm.h) */
+    /* statistics (written by the thread, read by query-migrate) */
+    int64_t start_ms, setup_time, total_time, downtime, expected_downtime;
+    uint64_t ram_total, remaining, dirty_sync_count, dirty_pages_rate;
+    uint64_t transferred, precopy_bytes, downtime_bytes;
+    double mbps, bandwidth;         /* bandwidth in bytes per ms */
+    RamStats st;
+    /* rate limiting */
+    int64_t window_start;
+    uint64_t window_bytes;
+} MigrationState;
+
+static MigrationState mig = { .status = MIGRATION_STATUS_NONE, .fd = -1 };
+
+static int64_t now_ms(void)
+{
+    return g_get_monotonic_time() / 1000;
+}
+
+static bool status_is_active(MigrationStatus s)
+{
+    return s == MIGRATION_STATUS_SETUP || s == MIGRATION_STATUS_ACTIVE ||
+           s == MIGRATION_STATUS_PRE_SWITCHOVER ||
+           s == MIGRATION_STATUS_DEVICE ||
+           s == MIGRATION_STATUS_CANCELLING;
+}
+
+bool migration_is_active(void)
+{
+    return status_is_active(mig.status);
+}
+
+/* Big lock held. */
+static void set_status(MigrationStatus *where, MigrationStatus s)
+{
+    if (*where == s) {
+        return;
+    }
+    __atomic_store_n(where, s, __ATOMIC_RELEASE);
+    if (caps[MIGRATION_CAPABILITY_EVENTS]) {
+        qapi_event_send_migration(s);
+    }
+}
+
+static bool cancelled(MigrationState *s)
+{
+    return g_atomic_int_get(&s->cancel) != 0;
+}
+
+static uint64_t file_bytes(MigFile *f)
+{
+    return f->transferred + f->pending;
+}
+
+/*
+ * Take the dirty log of every block into its private bitmap (big lock
+ * held); returns the pages now waiting to be sent.
+ */
+static uint64_t sync_dirty(MigrationState *s)
+{
+    const unsigned bits = 8 * sizeof(unsigned long);
+    uint64_t total = 0;
+
+    for (unsigned i = 0; i < s->blocks->len; i++) {
+        RamBlock *b = g_ptr_array_index(s->blocks, i);
+        uint64_t words = (b->pages + bits - 1) / bits;
+        unsigned long *log = b->mr->mig_dirty;
+
+        memory_region_sync_dirty(b->mr);
+        for (uint64_t w = 0; w < words; w++) {
+            unsigned long v = __atomic_exchange_n(&log[w], 0,
+                                                  __ATOMIC_RELAXED);
+            if (w == words - 1 && b->pages % bits) {
+                v &= (1UL << (b->pages % bits)) - 1;
+            }
+            b->bmap[w] |= v;
+            total += __builtin_popcountl(b->bmap[w]);
+        }
+    }
+    return total;
+}
+
+/* Keep to max-bandwidth in windows of RATE_WINDOW_MS. */
+static void rate_limit(MigrationState *s)
+{
+    uint64_t max = params.max_bandwidth;
+    uint64_t used;
+    int64_t now = now_ms();
+
+    if (!max) {
+        return;
+    }
+    if (now - s->window_start >= RATE_WINDOW_MS) {
+        s->window_start = now;
+        s->window_bytes = file_bytes(s->f);
+        return;
+    }
+    used = file_bytes(s->f) - s->window_bytes;
+    if (used < max / (1000 / RATE_WINDOW_MS)) {
+        return;
+    }
+    mig_file_flush(s->f);
+    while (!cancelled(s) && now_ms() - s->window_start < RATE_WINDOW_MS) {
+        g_usleep(1000);
+    }
+    s->window_start = now_ms();
+    s->window_bytes = file_bytes(s->f);
+}
+
+/* Send every page marked in the private bitmaps, in batches of runs. */
+static bool send_dirty(MigrationState *s, bool limited)
+{
+    const unsigned bits = 8 * sizeof(unsigned long);
+
+    for (unsigned i = 0; i < s->blocks->len; i++) {
+        RamBlock *b = g_ptr_array_index(s->blocks, i);
+        uint64_t p = 0;
+
+        while (p < b->pages) {
+            unsigned n = 0;
+            unsigned long word = b->bmap[p / bits];
+
+            if (!word && p % bits == 0) {
+                p += bits;                      /* a clean word */
+                continue;
+            }
+            if (!(word & (1UL << (p % bits)))) {
+                p++;
+                continue;
+            }
+            while (p + n < b->pages && n < MIG_BATCH_PAGES &&
+                   (b->bmap[(p + n) / bits] & (1UL << ((p + n) % bits)))) {
+                b->bmap[(p + n) / bits] &= ~(1UL << ((p + n) % bits));
+                n++;
+            }
+            mig_save_ram_batch(s->f, i, b, p, n, &s->st);
+            p += n;
+            s->remaining = s->remaining > n ? s->remaining - n : 0;
+            s->transferred = file_bytes(s->f);
+            if (mig_file_error(s->f) || cancelled(s)) {
+                return false;
+            }
+            if (limited) {
+                rate_limit(s);
+            }
+        }
+    }
+    return mig_file_flush(s->f);
+}
+
+static void fail(MigrationState *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void fail(MigrationState *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (s->error_desc) {
+        return;
+    }
+    va_start(ap, fmt);
+    s->error_desc = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+}
+
+static const char *stream_error_text(MigrationState *s)
+{
+    const GError *e = mig_file_error(s->f);
+
+    return e ? e->message : "unknown error";
+}
+
+/* Precopy passes until the rest fits in downtime-limit. */
+static bool precopy(MigrationState *s)
+{
+    for (unsigned pass = 0; ; pass++) {
+        int64_t t0 = now_ms(), elapsed;
+        uint64_t bytes0 = file_bytes(s->f), dirty;
+
+        bql_lock();
+        dirty = sync_dirty(s);
+        s->dirty_sync_count++;
+        if (caps[MIGRATION_CAPABILITY_EVENTS]) {
+            qapi_event_send_migration_pass(s->dirty_sync_count);
+        }
+        bql_unlock();
+        s->remaining = dirty;
+        mig_put_u8(s->f, MIG_SEC_PASS);
+        mig_put_u32(s->f, s->dirty_sync_count);
+        if (pass > 0) {
+            double bw = MAX(s->bandwidth, 1.0);
+            s->expected_downtime = (int64_t)(dirty * MIG_PAGE_SIZE / bw);
+            if (s->expected_downtime <= (int64_t)params.downtime_limit) {
+                return true;
+            }
+        }
+        if (!send_dirty(s, true)) {
+            return false;
+        }
+        elapsed = MAX(now_ms() - t0, 1);
+        s->bandwidth = (double)(file_bytes(s->f) - bytes0) / elapsed;
+        s->mbps = s->bandwidth * 8 / 1000.0;
+        s->dirty_pages_rate = dirty * 1000 / elapsed;
+        s->precopy_bytes = file_bytes(s->f);
+    }
+}
+
+/* Wait for migrate-continue (big lock released meanwhile). */
+static void pause_before_switchover(MigrationState *s)
+{
+    set_status(&s->status, MIGRATION_STATUS_PRE_SWITCHOVER);
+    bql_unlock();
+    g_mutex_lock(&s->lock);
+    while (!s->continue_requested && !cancelled(s)) {
+        g_cond_wait(&s->cond, &s->lock);
+    }
+    g_mutex_unlock(&s->lock);
+    bql_lock();
+    if (!cancelled(s)) {
+        set_status(&s->status, MIGRATION_STATUS_DEVICE);
+    }
+}
+
+/*
+ * On a socket the destination says whether it loaded the state; until
+ * it does the source could still resume.  The big lock is released for
+ * the wait, so the monitor (migrate_cancel) stays usable.
+ */
+static bool wait_answer(MigrationState *s)
+{
+    uint8_t answer = MIG_ANSWER_REFUSED;
+    ssize_t n;
+
+    bql_unlock();
+    do {
+        n = read(s->fd, &answer, 1);
+    } while (n < 0 && errno == EINTR);
+    bql_lock();
+    if (n == 1 && answer == MIG_ANSWER_LOADED) {
+        return true;
+    }
+    fail(s, n == 1 ? "the destination refused the migration stream "
+                     "(its log says why)"
+                   : "the destination closed the connection before it "
+                     "loaded the machine's state");
+    return false;
+}
+
+/* Stop, last pass, device and CPU state, end.  Big lock held. */
+static bool switchover(MigrationState *s)
+{
+    int64_t t0 = now_ms();
+    uint64_t bytes0;
+    GError *err = NULL;
+
+    s->runstate_before = runstate_get();
+    s->vm_was_running = runstate_is_running();
+    if (s->vm_was_running) {
+        vm_stop(RUN_STATE_FINISH_MIGRATE);
+    } else {
+        runstate_set(RUN_STATE_FINISH_MIGRATE);
+    }
+    if (caps[MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER]) {
+        pause_before_switchover(s);
+        if (cancelled(s)) {
+            return false;
+        }
+        t0 = now_ms();      /* the wait is the user's, not downtime */
+    }
+    bytes0 = file_bytes(s->f);
+    s->remaining = sync_dirty(s);
+    s->dirty_sync_count++;
+    if (!send_dirty(s, false)) {
+        return false;
+    }
+    if (!mig_save_devices(s->f, &err)) {
+        fail(s, "%s", err->message);
+        g_error_free(err);
+        return false;
+    }
+    mig_save_end(s->f, s->vm_was_running, s->want_answer);
+    if (!mig_file_flush(s->f)) {
+        return false;
+    }
+    if (s->want_answer && !wait_answer(s)) {
+        return false;
+    }
+    s->downtime_bytes = file_bytes(s->f) - bytes0;
+    s->transferred = file_bytes(s->f);
+    s->downtime = now_ms() - t0;
+    return true;
+}
+
+static void stop_logging(MigrationState *s)
+{
+    for (unsigned i = 0; i < s->blocks->len; i++) {
+        RamBlock *b = g_ptr_array_index(s->blocks, i);
+        memory_region_set_log_migration(b->mr, false);
+    }
+}
+
+static void join_thread(void *opaque)
+{
+    MigrationState *s = opaque;
+
+    if (s->thread) {
+        g_thread_join(s->thread);
+        s->thread = NULL;
+    }
+}
+
+/* Why a migration ended before its stream: text for error-desc. */
+static void note_stream_failure(MigrationState *s)
+{
+    if (s->f && mig_file_error(s->f) && !cancelled(s)) {
+        fail(s, "%s", stream_error_text(s));
+    }
+}
+
+static gpointer migration_thread(gpointer opaque)
+{
+    MigrationState *s = opaque;
+    bool ok, closed_ok;
+    GError *err = NULL;
+
+    mig_save_header(s->f);
+    mig_save_config(s->f, s->config);
+    mig_file_flush(s->f);
+    bql_lock();
+    s->setup_time = now_ms() - s->start_ms;
+    if (!cancelled(s)) {
+        set_status(&s->status, MIGRATION_STATUS_ACTIVE);
+    }
+    bql_unlock();
+
+    ok = !mig_file_error(s->f) && !cancelled(s) && precopy(s);
+    bql_lock();
+    if (ok && !cancelled(s)) {
+        ok = switchover(s);
+    } else {
+        ok = false;
+    }
+    if (!ok) {
+        note_stream_failure(s);
+        /* nothing is lost: the source runs on as it was */
+        if (s->runstate_before == RUN_STATE_RUNNING || s->vm_was_running) {
+            vm_start();
+        } else if (runstate_get() == RUN_STATE_FINISH_MIGRATE) {
+            runstate_set(s->runstate_before);
+        }
+    }
+    /* closing waits for an exec: child that reads what we wrote */
+    closed_ok = mig_file_close(s->f, &err);
+    s->f = NULL;
+    migration_channel_reap(s->child);
+    s->child = 0;
+    if (ok && !closed_ok) {
+        ok = false;
+        fail(s, "%s", err->message);
+        if (s->vm_was_running) {
+            vm_start();
+        }
+    }
+    g_clear_error(&err);
+    s->total_time = now_ms() - s->start_ms;
+    stop_logging(s);
+    if (ok) {
+        runstate_set(RUN_STATE_POSTMIGRATE);
+        set_status(&s->status, MIGRATION_STATUS_COMPLETED);
+    } else if (cancelled(s)) {
+        set_status(&s->status, MIGRATION_STATUS_CANCELLED);
+    } else {
+        set_status(&s->status, MIGRATION_STATUS_FAILED);
+    }
+    main_loop_call(join_thread, s);
+    bql_unlock();
+    return NULL;
+}
+
+static void migration_reset_stats(MigrationState *s)
+{
+    g_clear_pointer(&s->error_desc, g_free);
+    s->cancel = 0;
+    s->continue_requested = false;
+    s->setup_time = s->total_time = s->downtime = s->expected_downtime = 0;
+    s->ram_total = s->remaining = s->dirty_sync_count = 0;
+    s->dirty_pages_rate = s->transferred = 0;
+    s->precopy_bytes = s->downtime_bytes = 0;
+    s->mbps = s->bandwidth = 0;
+    s->st = (RamStats){ 0 };
+    s->vm_was_running = false;
+}
+
+void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
+                 bool inc, bool has_detach, bool detach, bool has_resume,
+                 bool resume, GError **errp)
+{
+    MigrationState *s = &mig;
+    int fd;
+    GPid pid;
+
+    if ((has_blk && blk) || (has_inc && inc)) {
+        error_setg(errp, "block migration (blk/inc) is not supported; "
+                   "use shared storage");
+        return;
+    }
+    if (has_resume && resume) {
+        error_setg(errp, "migrate resume is for postcopy, which kvmpc "
+                   "does not support");
+        return;
+    }
+    if (migration_is_active() || s->thread) {
+        error_setg(errp, "There's a migration process in progress");
+        return;
+    }
+    if (runstate_get() == RUN_STATE_INMIGRATE) {
+        error_setg(errp, "Guest is waiting for an incoming migration");
+        return;
+    }
+    if (!migration_check_blockers(errp) ||
+        !migration_uri_check(uri, errp)) {
+        return;
+    }
+    fd = migration_channel_open(uri, true, &pid, errp);
+    if (fd < 0) {
+        return;
+    }
+    migration_reset_stats(s);
+    s->fd = fd;
+    s->child = pid;
+    s->want_answer = migration_channel_is_listener(uri);
+    s->start_ms = now_ms();
+    s->runstate_before = runstate_get();
+    s->window_start = s->start_ms;
+    s->window_bytes = 0;
+    ram_blocks_free(s->blocks);
+    s->blocks = ram_blocks_new();
+    for (unsigned i = 0; i < s->blocks->len; i++) {
+        RamBlock *b = g_ptr_array_index(s->blocks, i);
+        const unsigned bits = 8 * sizeof(unsigned long);
+        b->bmap = g_new0(unsigned long, (b->pages + bits - 1) / bits + 1);
+        s->ram_total += b->pages * MIG_PAGE_SIZE;
+        memory_region_set_log_migration(b->mr, true);   /* all dirty */
+    }
+    if (s->config) {
+        g_byte_array_unref(s->config);
+    }
+    s->config = mig_config_new(s->blocks);
+    s->f = mig_file_new_fd(fd, true);
+    s->status = MIGRATION_STATUS_NONE;
+    set_status(&s->status, MIGRATION_STATUS_SETUP);
+    s->thread = g_thread_new("migration", migration_thread, s);
+}
+
+void qmp_migrate_cancel(GError **errp)
+{
+    MigrationState *s = &mig;
+
+    if (!migration_is_active()) {
+        return;     /* as QEMU: nothing to cancel is not an error */
+    }
+    g_atomic_int_set(&s->cancel, 1);
+    set_status(&s->status, MIGRATION_STATUS_CANCELLING);
+    if (s->fd >= 0) {
+        shutdown(s->fd, SHUT_RDWR);   /* unblocks a write in progress */
+    }
+    g_mutex_lock(&s->lock);
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
+}
+
+void qmp_migrate_continue(MigrationStatus state, GError **errp)
+{
+    MigrationState *s = &mig;
+
+    if (s->status != state) {
+        error_setg(errp, "Migration not in expected state: %s",
+                   MigrationStatus_str[s->status]);
+        return;
+    }
+    g_mutex_lock(&s->lock);
+    s->continue_requested = true;
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
+}
+
+/* ---- the incoming side ---------------------------------------------- */
+
+typedef struct IncomingState {
+    MigrationStatus status;
+    bool pending;                   /* waiting for or reading a stream */
+    bool deferred;
+    bool autostart;
+    int listen_fd;
+    guint listen_watch;
+    bool tcp;
+    GThread *thread;
+    GPid child;
+    int fd;
+    MigFile *f;
+    MigLoad *ld;
+    GError *error;
+    int64_t start_ms;
+    uint64_t transferred;
+} IncomingState;
+
+static IncomingState incoming = { .listen_fd = -1, .fd = -1 };
+
+bool migration_incoming_pending(void)
+{
+    return incoming.pending;
+}
+
+void migration_incoming_set_autostart(bool autostart)
+{
+    incoming.autostart = autostart;
+}
+
+/* Tell a source that waits (tcp:, unix:) how the load went. */
+static void incoming_answer(IncomingState *in, bool loaded)
+{
+    uint8_t b = loaded ? MIG_ANSWER_LOADED : MIG_ANSWER_REFUSED;
+
+    if (in->ld && in->ld->want_answer && in->fd >= 0) {
+        if (write(in->fd, &b, 1) != 1) {
+            /* the source is gone; it resumes on its own */
+        }
+    }
+    if (in->fd >= 0) {
+        close(in->fd);
+        in->fd = -1;
+    }
+}
+
+static void incoming_done(void *opaque)
+{
+    IncomingState *in = opaque;
+    GError *err = in->error;
+
+    in->error = NULL;
+    g_thread_join(in->thread);
+    in->thread = NULL;
+    migration_channel_reap(in->child);
+    in->child = 0;
+    if (!err) {
+        mig_load_finish(in->ld, &err);
+    }
+    incoming_answer(in, !err);
+    if (err) {
+        set_status(&in->status, MIGRATION_STATUS_FAILED);
+        error_report("load of migration failed: %s", err->message);
+        g_error_free(err);
+        mig_load_free(in->ld);
+        in->ld = NULL;
+        qemu_system_exit_request(1);
+        return;
+    }
+    in->pending = false;
+    set_status(&in->status, MIGRATION_STATUS_COMPLETED);
+    /* as QEMU: run if the source ran and we were not started with -S */
+    if (in->autostart && in->ld->source_running) {
+        vm_start();
+    } else {
+        runstate_set(RUN_STATE_PAUSED);
+    }
+    mig_load_free(in->ld);
+    in->ld = NULL;
+}
+
+static gpointer incoming_thread(gpointer opaque)
+{
+    IncomingState *in = opaque;
+
+    mig_load_stream(in->f, in->ld, true, &in->error);
+    in->transferred = in->f->transferred;
+    mig_file_free(in->f);       /* the fd stays open for the answer */
+    in->f = NULL;
+    main_loop_call(incoming_done, in);
+    return NULL;
+}
+
+static void incoming_start_thread(IncomingState *in, int fd)
+{
+    set_status(&in->status, MIGRATION_STATUS_ACTIVE);
+    in->fd = fd;
+    in->f = mig_file_new_fd(fd, false);
+    in->ld = mig_load_new();
+    in->thread = g_thread_new("migration-in", incoming_thread, in);
+}
+
+static gboolean incoming_accept(gint fd, GIOCondition cond, gpointer opaque)
+{
+    IncomingState *in = opaque;
+    int conn = migration_channel_accept(fd, in->tcp);
+
+    if (conn < 0) {
+        return G_SOURCE_CONTINUE;
+    }
+    close(in->listen_fd);
+    in->listen_fd = -1;
+    in->listen_watch = 0;
+    incoming_start_thread(in, conn);
+    return G_SOURCE_REMOVE;
+}
+
+static bool incoming_open(IncomingState *in, const char *uri, GError **errp)
+{
+    if (!migration_uri_check(uri, errp)) {
+        return false;
+    }
+    in->start_ms = now_ms();
+    if (migration_channel_is_listener(uri)) {
+        int fd = migration_channel_listen(uri, errp);
+        if (fd < 0) {
+            return false;
+        }
+        in->listen_fd = fd;
+        in->tcp = g_str_has_prefix(uri, "tcp:");
+        in->listen_watch = g_unix_fd_add(fd, G_IO_IN, incoming_accept, in);
+        set_status(&in->status, MIGRATION_STATUS_SETUP);
+        return true;
+    }
+    {
+        GPid pid;
+        int fd = migration_channel_open(uri, false, &pid, errp);
+        if (fd < 0) {
+            return false;
+        }
+        in->child = pid;
+        incoming_start_thread(in, fd);
+    }
+    return true;
+}
+
+bool migration_incoming_start(const char *uri, bool autostart, GError **errp)
+{
+    IncomingState *in = &incoming;
+
+    in->autostart = autostart;
+    in->pending = true;
+    runstate_set(RUN_STATE_INMIGRATE);
+    if (!strcmp(uri, "defer")) {
+        in->deferred = true;
+        return true;
+    }
+    return incoming_open(in, uri, errp);
+}
+
+void qmp_migrate_incoming(const char *uri, GError **errp)
+{
+    IncomingState *in = &incoming;
+
+    if (!in->deferred) {
+        error_setg(errp, "The incoming migration has already been "
+                   "started");
+        return;
+    }
+    if (!incoming_open(in, uri, errp)) {
+        return;
+    }
+    in->deferred = false;
+}
+
+/* ---- query-migrate and the parameter commands ----------------------- */
+
+static MigrationStats *ram_stats(MigrationState *s)
+{
+    MigrationStats *r = g_new0(MigrationStats, 1);
+
+    r->transferred = s->transferred;
+    r->remaining = s->remaining * MIG_PAGE_SIZE;
+    r->total = s->ram_total;
+    r->duplicate = s->st.zero_pages;
+    r->normal = s->st.normal_pages;
+    r->normal_bytes = s->st.normal_pages * MIG_PAGE_SIZE;
+    r->dirty_pages_rate = s->dirty_pages_rate;
+    r->mbps = s->mbps;
+    r->dirty_sync_count = s->dirty_sync_count;
+    r->page_size = MIG_PAGE_SIZE;
+    r->pages_per_second = s->bandwidth * 1000 / MIG_PAGE_SIZE;
+    r->precopy_bytes = s->precopy_bytes;
+    r->downtime_bytes = s->downtime_bytes;
+    return r;
+}
+
+MigrationInfo *qmp_query_migrate(GError **errp)
+{
+    MigrationState *s = &mig;
+    MigrationInfo *info = g_new0(MigrationInfo, 1);
+    MigrationStatus st = __atomic_load_n(&s->status, __ATOMIC_ACQUIRE);
+    g_auto(GStrv) reasons = migration_blocker_reasons();
+
+    if (st == MIGRATION_STATUS_NONE && incoming.status) {
+        info->has_status = true;
+        info->status = incoming.status;
+        return info;
+    }
+    if (reasons[0]) {
+        strList **tail = &info->blocked_reasons;
+        for (unsigned i = 0; reasons[i]; i++) {
+            strList *l = g_new0(strList, 1);
+            l->value = g_strdup(reasons[i]);
+            *tail = l;
+            tail = &l->next;
+        }
+    }
+    if (st == MIGRATION_STATUS_NONE) {
+        return info;
+    }
+    info->has_status = true;
+    info->status = st;
+    info->ram = ram_stats(s);
+    info->has_setup_time = true;
+    info->setup_time = s->setup_time;
+    info->has_total_time = true;
+    info->total_time = status_is_active(st) ? now_ms() - s->start_ms
+                                            : s->total_time;
+    if (status_is_active(st)) {
+        info->has_expected_downtime = true;
+        info->expected_downtime = s->expected_downtime;
+    } else if (st == MIGRATION_STATUS_COMPLETED) {
+        info->has_downtime = true;
+        info->downtime = s->downtime;
+    }
+    if (st == MIGRATION_STATUS_FAILED) {
+        info->error_desc = g_strdup(s->error_desc ? s->error_desc
+                                    : "unknown error");
+    }
+    return info;
+}
+
+MigrationCapabilityStatusList *qmp_query_migrate_capabilities(GError **errp)
+{
+    MigrationCapabilityStatusList *head = NULL, **tail = &head;
+
+    for (int c = 0; c < MIGRATION_CAPABILITY__MAX; c++) {
+        MigrationCapabilityStatusList *l = g_new0(
+            MigrationCapabilityStatusList, 1);
+        l->value = g_new0(MigrationCapabilityStatus, 1);
+        l->value->capability = c;
+        l->value->state = caps[c];
+        *tail = l;
+        tail = &l->next;
+    }
+    return head;
+}
+
+void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *list,
+                                  GError **errp)
+{
+    if (migration_is_active()) {
+        error_setg(errp, "There's a migration process in progress");
+        return;
+    }
+    for (MigrationCapabilityStatusList *l = list; l; l = l->next) {
+        if (l->value->state && !capability_supported(l->value->capability)) {
+            error_setg(errp, "Migration capability '%s' is not supported "
+                       "by kvmpc",
+                       MigrationCapability_str[l->value->capability]);
+            return;
+        }
+    }
+    for (MigrationCapabilityStatusList *l = list; l; l = l->next) {
+        caps[l->value->capability] = l->value->state;
+    }
+}
+
+MigrationParameters *qmp_query_migrate_parameters(GError **errp)
+{
+    return g_memdup2(&params, sizeof(params));
+}
+
+#define CHECK_RANGE(field, name, lo, hi) \
+    if (p->has_##field && (p->field < (lo) || p->field > (hi))) { \
+        error_setg(errp, "Parameter '%s' expects %s", name, \
+                   "a value between " #lo " and " #hi); \
+        return; \
+    }
+
+void qmp_migrate_set_parameters(MigrateSetParameters *p, GError **errp)
+{
+    CHECK_RANGE(throttle_trigger_threshold, "throttle-trigger-threshold",
+                1, 100);
+    CHECK_RANGE(cpu_throttle_initial, "cpu_throttle_initial", 1, 99);
+    CHECK_RANGE(cpu_throttle_increment, "cpu_throttle_increment", 1, 99);
+    CHECK_RANGE(max_cpu_throttle, "max_cpu_throttle", 1, 99);
+    if (p->has_downtime_limit && p->downtime_limit > MAX_DOWNTIME_LIMIT_MS) {
+        error_setg(errp, "Parameter 'downtime_limit' expects an integer in "
+                   "the range of 0 to %d milliseconds", MAX_DOWNTIME_LIMIT_MS);
+        return;
+    }
+    CHECK_RANGE(multifd_channels, "multifd_channels", 1, 255);
+    CHECK_RANGE(multifd_zlib_level, "multifd_zlib_level", 0, 9);
+    CHECK_RANGE(multifd_zstd_level, "multifd_zstd_level", 0, 20);
+    if (p->has_max_bandwidth && p->max_bandwidth > SIZE_MAX) {
+        error_setg(errp, "Parameter 'max_bandwidth' expects an integer in "
+                   "the range of 0 to %zu bytes/second", (size_t)SIZE_MAX);
+        return;
+    }
+    if (p->has_block_incremental && p->block_incremental) {
+        error_setg(errp, "block migration is not supported by kvmpc");
+        return;
+    }
+#define SET(field) if (p->has_##field) { params.field = p->field; }
+    SET(announce_initial); SET(announce_max); SET(announce_rounds);
+    SET(announce_step); SET(throttle_trigger_threshold);
+    SET(cpu_throttle_initial); SET(cpu_throttle_increment);
+    SET(cpu_throttle_tailslow); SET(max_bandwidth); SET(downtime_limit);
+    SET(x_checkpoint_delay); SET(multifd_channels); SET(xbzrle_cache_size);
+    SET(max_postcopy_bandwidth); SET(max_cpu_throttle);
+    SET(multifd_compression); SET(multifd_zlib_level);
+    SET(multifd_zstd_level);
+#undef SET
+}
