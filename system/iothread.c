@@ -130,6 +130,7 @@ static gpointer iothread_main(gpointer opaque)
     IOThread *t = opaque;
 
     current_iothread = t;
+    qemu_thread_name_self("IO %s", iothread_get_id(t));
     g_main_context_push_thread_default(t->ctx);
     g_mutex_lock(&t->lock);
     t->tid = (int)syscall(SYS_gettid);

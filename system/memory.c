@@ -82,6 +82,13 @@ void memory_region_init_ram(MemoryRegion *mr, const char *name, uint64_t size)
     mr->ram = alloc_guest_memory(size, name);
 }
 
+void memory_region_init_ram_ptr(MemoryRegion *mr, const char *name,
+                                 uint64_t size, void *host)
+{
+    memory_region_init_common(mr, MR_RAM, name, size);
+    mr->ram = host;
+}
+
 void memory_region_init_rom(MemoryRegion *mr, const char *name, uint64_t size)
 {
     memory_region_init_common(mr, MR_ROM, name, size);

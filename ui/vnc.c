@@ -441,6 +441,8 @@ static void *accept_thread(void *opaque)
     VncDisplay *vd = opaque;
     struct pollfd pfd[VNC_MAX_LISTENERS];
 
+    qemu_thread_name_self("vnc_accept");
+
     for (;;) {
         for (unsigned i = 0; i < vd->nr_listeners; i++) {
             pfd[i].fd = vd->listeners[i].fd;

@@ -329,6 +329,7 @@ static void *vcpu_thread(void *opaque)
     sigset_t set;
 
     current_vcpu = v;
+    qemu_thread_name_self("CPU %u/KVM", v->x86.index);
     sigemptyset(&set);
     sigaddset(&set, kvm_kick_signal());
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);

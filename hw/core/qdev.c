@@ -4,6 +4,7 @@
 #include "qemu/osdep.h"
 #include "qemu/keyval.h"
 #include "hw/qdev.h"
+#include "qom/object-type.h"
 #include "chardev/char.h"
 
 static GHashTable *types;          /* name -> const DeviceType * */
@@ -33,6 +34,9 @@ void device_type_register(const DeviceType *type)
     types_init();
     g_assert(!g_hash_table_contains(types, type->name));
     g_hash_table_insert(types, (gpointer)type->name, (gpointer)type);
+    /* the QOM view: "device" itself derives from "object" */
+    object_type_register_copy(type->name, type->parent ?: TYPE_OBJECT,
+                              type->abstract, type->interfaces);
 }
 
 void device_type_register_alias(const char *alias, const char *type_name)

@@ -1052,8 +1052,13 @@ static const Property pci_device_props[] = {
     DEFINE_PROP_END_OF_LIST(),
 };
 
+static const char *const pci_device_interfaces[] = {
+    "conventional-pci-device", NULL
+};
+
 static const DeviceType pci_device_type = {
     .name = TYPE_PCI_DEVICE,
+    .interfaces = pci_device_interfaces,
     .parent = TYPE_DEVICE,
     .desc = "PCI device",
     .instance_size = sizeof(PCIDevice),

@@ -77,6 +77,9 @@ struct DeviceType {
     struct QObject *(*qom_get)(DeviceState *dev, const char *name,
                                GError **errp);
     const void *class_data;     /* per-type data for the parent type's code */
+    /* QOM interfaces the type implements (inherited by derived types),
+     * NULL-terminated; NULL: none.  Only qom-list-types reads them. */
+    const char *const *interfaces;
 };
 
 struct DeviceState {
