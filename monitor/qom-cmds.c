@@ -387,6 +387,8 @@ static const struct { const char *name, *type, *help; } machine_props[] = {
     { "kernel-irqchip", "OnOffSplit", "use the in-kernel irqchip" },
     { "graphics", "bool", "whether the machine has a graphical console" },
     { "firmware-boot", "bool", "boot -kernel through the firmware" },
+    { "memory-backend", "link<memory-backend>", "the RAM's memory backend" },
+    { "dump-guest-core", "bool", "include guest memory in core dumps" },
 };
 
 static void list_machine_props(ObjectPropertyInfoList ***tail)

@@ -26,6 +26,8 @@ static void types_init(void)
         types = g_hash_table_new(g_str_hash, g_str_equal);
         g_hash_table_insert(types, (gpointer)device_root_type.name,
                             (gpointer)&device_root_type);
+        object_type_register_copy(device_root_type.name, TYPE_OBJECT, true,
+                                  NULL);
     }
 }
 
@@ -34,8 +36,7 @@ void device_type_register(const DeviceType *type)
     types_init();
     g_assert(!g_hash_table_contains(types, type->name));
     g_hash_table_insert(types, (gpointer)type->name, (gpointer)type);
-    /* the QOM view: "device" itself derives from "object" */
-    object_type_register_copy(type->name, type->parent ?: TYPE_OBJECT,
+    object_type_register_copy(type->name, type->parent ?: TYPE_DEVICE,
                               type->abstract, type->interfaces);
 }
 

@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""What management tools (libvirt first) need before they start a guest:
+the probe command line (-machine none, accel lists, -daemonize with a
+pidfile, -no-user-config), the QOM type table (qom-list-types,
+qom-list-properties), query-command-line-options, memory backends as the
+machine's RAM, -msg, -name debug-threads=on and -overcommit.  All without
+/dev/kvm: -machine none and -accel qtest."""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmplib import (QMP, Kvmpc, TestFailure, check, check_eq,  # noqa: E402
+                    no_kvm, run_tests, wait_for)
+from test_timer_storm import QTest  # noqa: E402
+
+
+def probe_args(tmpdir, accel="kvm:tcg"):
+    """libvirt 9.0's probe command line, as it runs it."""
+    return ["-S", "-no-user-config", "-nodefaults", "-nographic",
+            "-machine", "none,accel=" + accel,
+            "-qmp", "unix:%s,server=on,wait=off" % os.path.join(tmpdir, "qmp"),
+            "-pidfile", os.path.join(tmpdir, "pid"), "-daemonize"]
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def start_daemon(binary, tmpdir, accel="kvm:tcg"):
+    """Run the probe: the parent must exit 0 with the monitor listening."""
+    p = subprocess.run([binary] + probe_args(tmpdir, accel),
+                       capture_output=True, text=True, timeout=30)
+    check_eq(p.returncode, 0, "daemonizing parent's exit status (%s)" %
+             p.stderr)
+    check(os.path.exists(os.path.join(tmpdir, "qmp")),
+          "the monitor socket exists when the parent has exited")
+    with open(os.path.join(tmpdir, "pid")) as f:
+        pid = int(f.read())
+    check(pid_alive(pid), "the pidfile names the running daemon")
+    return pid, QMP(os.path.join(tmpdir, "qmp")), p.stderr
+
+
+def stop_daemon(pid, qmp, tmpdir):
+    qmp.ret("quit")
+    wait_for(lambda: not pid_alive(pid) or
+             open("/proc/%d/stat" % pid).read().split()[2] == "Z",
+             what="daemon exit")
+    wait_for(lambda: not os.path.exists(os.path.join(tmpdir, "pid")),
+             what="pidfile removed at exit")
+
+
+@no_kvm
+def test_probe_daemonize(binary):
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    pid, qmp, err = start_daemon(binary, tmpdir)
+    try:
+        status = qmp.ret("query-status")
+        check_eq(status["status"], "prelaunch", "status under -S")
+        kvm = qmp.ret("query-kvm")
+        check_eq(kvm["enabled"], os.path.exists("/dev/kvm") and
+                 kvm["present"], "query-kvm enabled")
+        if not kvm["enabled"]:
+            check("trying the next accelerator (tcg)" in err,
+                  "the fallback is reported: %r" % err)
+        machines = {m["name"]: m for m in qmp.ret("query-machines")}
+        check("none" in machines and "pc-i440fx-7.2" in machines,
+              "machine types: %s" % list(machines))
+        check_eq(machines["none"]["hotpluggable-cpus"], False,
+                 "none has no CPUs to plug")
+        check_eq(qmp.ret("query-cpus-fast"), [], "no vCPU on none")
+        # the daemon is detached: its own session, cwd /
+        check_eq(os.getsid(pid), pid, "setsid")
+        check_eq(os.readlink("/proc/%d/cwd" % pid), "/", "cwd")
+    finally:
+        stop_daemon(pid, qmp, tmpdir)
+
+
+@no_kvm
+def test_probe_tcg_only(binary):
+    """libvirt's second probe (forced TCG) starts too: none runs no code."""
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    pid, qmp, _ = start_daemon(binary, tmpdir, accel="tcg")
+    try:
+        check_eq(qmp.ret("query-kvm")["enabled"], False, "kvm enabled")
+    finally:
+        stop_daemon(pid, qmp, tmpdir)
+
+
+def run_fail(binary, args):
+    p = subprocess.run([binary] + args, capture_output=True, text=True,
+                       timeout=30, stdin=subprocess.DEVNULL)
+    check(p.returncode != 0, "%s: expected failure" % args)
+    return p.stderr.strip()
+
+
+@no_kvm
+def test_cli_errors(binary):
+    err = run_fail(binary, ["-machine", "pc,accel=tcg", "-nodefaults"])
+    check("kvmpc has no TCG" in err, err)
+    err = run_fail(binary, ["-machine", "none,accel=kvm:xen"])
+    check("invalid accelerator xen" in err, err)
+    # the start-up error of a daemon still reaches the caller's stderr
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    err = run_fail(binary, ["-daemonize", "-nodefaults", "-machine", "none",
+                            "-accel", "qtest",
+                            "-chardev", "socket,id=c,path=/nonexistent/x"])
+    check("/nonexistent/x" in err, err)
+    err = run_fail(binary, ["-daemonize", "-nographic", "-machine", "none",
+                            "-accel", "qtest"])
+    check("-nographic cannot be used with -daemonize" in err, err)
+    err = run_fail(binary, ["-name", "g,colour=red", "-machine", "none",
+                            "-accel", "qtest"])
+    check("Invalid parameter 'colour'" in err, err)
+    err = run_fail(binary, ["-overcommit", "cpu-pm=on", "-machine", "none",
+                            "-accel", "qtest"])
+    check("cpu-pm=on is not supported" in err, err)
+    err = run_fail(binary, ["-machine", "none", "-accel", "qtest", "-msg",
+                            "timestamp=on", "-chardev", "bogus,id=x"])
+    check(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z kvmpc: ", err),
+          "timestamp prefix: %r" % err)
+    err = run_fail(binary, ["-machine", "pc,memory-backend=m0", "-accel",
+                            "qtest", "-nodefaults", "-m", "64M", "-object",
+                            "memory-backend-ram,id=m0,size=32M"])
+    check("does not match the size of the memory backend" in err, err)
+    err = run_fail(binary, ["-machine", "pc,memory-backend=nope", "-accel",
+                            "qtest", "-nodefaults"])
+    check("Memory backend 'nope' not found" in err, err)
+    err = run_fail(binary, ["-machine", "none", "-accel", "qtest", "-object",
+                            "memory-backend-ram,id=m0,size=1M,host-nodes=0,"
+                            "policy=bind"])
+    check("host NUMA binding is not supported" in err, err)
+
+
+def names(types):
+    return {t["name"]: t for t in types}
+
+
+@no_kvm
+def test_qom_types(binary):
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    pid, qmp, _ = start_daemon(binary, tmpdir)
+    try:
+        types = names(qmp.ret("qom-list-types"))
+        for want in ("none-machine", "pc-i440fx-7.2-machine", "kvm-accel",
+                     "qtest-accel", "tcg-accel", "memory-backend-ram",
+                     "memory-backend-file", "memory-backend-memfd",
+                     "iothread", "rng-random", "max-x86_64-cpu",
+                     "host-x86_64-cpu", "qemu64-x86_64-cpu", "VGA",
+                     "virtio-rng-pci", "isa-serial", "chardev-socket"):
+            check(want in types, "qom-list-types lacks %s" % want)
+        check("device" not in types and "machine" not in types,
+              "abstract types only with abstract=true")
+        check_eq(types["virtio-rng-pci"].get("parent") is not None, True,
+                 "parent given")
+        every = names(qmp.ret("qom-list-types", {"abstract": True}))
+        check(every["device"]["abstract"] and every["object"]["abstract"],
+              "abstract flags")
+        devs = names(qmp.ret("qom-list-types", {"implements": "device"}))
+        check("VGA" in devs and "max-x86_64-cpu" in devs and
+              "iothread" not in devs and "none-machine" not in devs,
+              "implements=device: %s" % sorted(devs))
+        pci = names(qmp.ret("qom-list-types",
+                            {"implements": "conventional-pci-device"}))
+        check("virtio-rng-pci" in pci and "isa-serial" not in pci,
+              "interfaces are inherited")
+        uc = names(qmp.ret("qom-list-types",
+                           {"implements": "user-creatable"}))
+        check("memory-backend-file" in uc and "VGA" not in uc, "objects")
+        check_eq(qmp.ret("qom-list-types", {"implements": "no-such"}), [],
+                 "unknown implements")
+
+        def props(t):
+            return {p["name"]: p["type"]
+                    for p in qmp.ret("qom-list-properties", {"typename": t})}
+        mbf = props("memory-backend-file")
+        for want in ("size", "share", "mem-path", "prealloc", "readonly"):
+            check(want in mbf, "memory-backend-file.%s" % want)
+        cpu = props("max-x86_64-cpu")
+        check(cpu.get("sse2") == "bool" and cpu.get("x2apic") == "bool",
+              "CPU feature properties")
+        check("chardev" in props("isa-serial"), "device properties")
+        check("memory-backend" in props("pc-i440fx-7.2-machine"),
+              "machine properties")
+        e = qmp.error("qom-list-properties", {"typename": "no-such"})
+        check("not found" in e["desc"], e)
+        # query-command-line-options: every listed -machine parameter is
+        # one kvmpc accepts (tried one by one on a throw-away process)
+        opts = {o["option"]: o["parameters"]
+                for o in qmp.ret("query-command-line-options")}
+        for o in ("machine", "name", "msg", "overcommit", "smp-opts"):
+            check(o in opts, "query-command-line-options lacks %s" % o)
+        check_eq([p["name"] for p in
+                  qmp.ret("query-command-line-options",
+                          {"option": "msg"})[0]["parameters"]],
+                 ["timestamp", "guest-name"], "one option")
+        e = qmp.error("query-command-line-options", {"option": "nope"})
+        check("Invalid option name" in e["desc"], e)
+    finally:
+        stop_daemon(pid, qmp, tmpdir)
+
+
+def qtest_vm(binary, tmpdir, extra):
+    qt_path = os.path.join(tmpdir, "qtest.sock")
+    qmp_path = os.path.join(tmpdir, "qmp.sock")
+    vm = Kvmpc(binary, ["-nodefaults", "-display", "none", "-accel", "qtest",
+                        "-qtest-log", "none",
+                        "-qtest", "unix:%s,server=on" % qt_path,
+                        "-qmp", "unix:%s,server=on,wait=off" % qmp_path]
+               + extra, tmpdir=tmpdir)
+    wait_for(lambda: os.path.exists(qt_path), what="qtest socket")
+    qt = QTest(qt_path)
+    vm.wait_socket(qmp_path)
+    return vm, qt, QMP(qmp_path)
+
+
+@no_kvm
+def test_memory_backend_file(binary):
+    """Guest RAM is the file: a guest write shows up in it, byte for byte,
+    and the file's bytes are what the guest reads."""
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    ram = os.path.join(tmpdir, "ram")
+    vm, qt, qmp = qtest_vm(binary, tmpdir, [
+        "-machine", "pc,memory-backend=m0",
+        "-object", "memory-backend-file,id=m0,size=64M,mem-path=%s,"
+        "share=on,prealloc=on" % ram])
+    try:
+        check_eq(os.path.getsize(ram), 64 << 20, "file sized to the RAM")
+        qt.cmd("writeq 0x123000 0x1122334455667788")
+        with open(ram, "rb") as f:
+            f.seek(0x123000)
+            check_eq(f.read(8).hex(), "8877665544332211", "guest write")
+        with open(ram, "r+b") as f:
+            f.seek(0x200000)
+            f.write(bytes.fromhex("efbeadde"))
+        reply, _ = qt.cmd("readl 0x200000")
+        check_eq(int(reply.split()[1], 16), 0xdeadbeef, "host write")
+        check_eq(qmp.ret("query-status")["status"], "running", "status")
+    finally:
+        vm.close()
+
+
+@no_kvm
+def test_memory_backend_memfd_and_ram(binary):
+    """memfd and ram backends, RAM size taken from the backend (no -m),
+    above 4 GiB too."""
+    for obj in ("memory-backend-memfd,id=m0,size=5G",
+                "memory-backend-ram,id=m0,size=5G,share=on,merge=off"):
+        tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+        vm, qt, qmp = qtest_vm(binary, tmpdir,
+                               ["-machine", "pc,memory-backend=m0",
+                                "-object", obj])
+        try:
+            qt.cmd("writel 0x100000000 0xcafe0001")     # above 4 GiB
+            reply, _ = qt.cmd("readl 0x100000000")
+            check_eq(int(reply.split()[1], 16), 0xcafe0001, obj)
+            maps = open("/proc/%d/maps" % vm.proc.pid).read()
+            if "memfd" in obj:
+                check("memfd:m0" in maps, "a memfd mapping")
+        finally:
+            vm.close()
+
+
+@no_kvm
+def test_debug_threads(binary):
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    vm, qt, qmp = qtest_vm(binary, tmpdir, [
+        "-machine", "pc", "-name", "guest=g1,process=kvmpc-g1,"
+        "debug-threads=on", "-object", "iothread,id=io0"])
+    try:
+        def comms():
+            d = "/proc/%d/task" % vm.proc.pid
+            return {open("%s/%s/comm" % (d, t)).read().strip()
+                    for t in os.listdir(d)}
+        wait_for(lambda: "IO io0" in comms(), what="named I/O thread")
+        check("kvmpc-g1" in comms(), "process name: %s" % comms())
+        check_eq(qmp.ret("query-name"), {"name": "g1"}, "query-name")
+    finally:
+        vm.close()
+
+
+if __name__ == "__main__":
+    run_tests([test_probe_daemonize, test_probe_tcg_only, test_cli_errors,
+               test_qom_types, test_memory_backend_file,
+               test_memory_backend_memfd_and_ram, test_debug_threads])
