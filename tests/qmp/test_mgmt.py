@@ -286,7 +286,52 @@ def test_debug_threads(binary):
         vm.close()
 
 
+@no_kvm
+def test_chardev_fd(binary):
+    """libvirt's monitor: a listening socket kvmpc inherits as fd=N."""
+    import socket
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    path = os.path.join(tmpdir, "monitor.sock")
+    lsock = socket.socket(socket.AF_UNIX)
+    lsock.bind(path)
+    lsock.listen(1)
+    fd = lsock.fileno()
+    args = [binary, "-S", "-nodefaults", "-machine", "none", "-accel",
+            "qtest", "-chardev",
+            "socket,id=charmonitor,fd=%d,server=on,wait=off" % fd,
+            "-mon", "chardev=charmonitor,id=monitor,mode=control"]
+    p = subprocess.Popen(args, pass_fds=[fd], stdin=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    lsock.close()
+    try:
+        qmp = QMP(path)
+        chardevs = {c["label"]: c["filename"]
+                    for c in qmp.ret("query-chardev")}
+        check("unix:%s" % path in chardevs["charmonitor"],
+              "query-chardev names the socket: %r" % chardevs)
+        qmp.ret("quit")
+        p.wait(10)
+        check(os.path.exists(path), "an inherited socket is not unlinked")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    # a connected socket given as a server, or no socket at all: errors
+    a, b = socket.socketpair()
+    q = subprocess.run([binary, "-machine", "none", "-accel", "qtest",
+                        "-chardev", "socket,id=c,fd=%d,server=on" %
+                        a.fileno()], pass_fds=[a.fileno()],
+                       capture_output=True, text=True, timeout=30)
+    check("is a connected socket but server=on" in q.stderr, q.stderr)
+    q = subprocess.run([binary, "-machine", "none", "-accel", "qtest",
+                        "-chardev", "socket,id=c,fd=0"],
+                       stdin=open(os.devnull), capture_output=True,
+                       text=True, timeout=30)
+    check("fd=0 is not an open socket" in q.stderr, q.stderr)
+
+
 if __name__ == "__main__":
     run_tests([test_probe_daemonize, test_probe_tcg_only, test_cli_errors,
                test_qom_types, test_memory_backend_file,
-               test_memory_backend_memfd_and_ram, test_debug_threads])
+               test_memory_backend_memfd_and_ram, test_debug_threads,
+               test_chardev_fd])
