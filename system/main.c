@@ -20,6 +20,7 @@
 #include "system/memory.h"
 #include "system/object.h"
 #include "system/hostmem.h"
+#include "system/sandbox.h"
 #include "system/qtest.h"
 #include "system/runstate.h"
 #include "system/vl.h"
@@ -606,6 +607,11 @@ static void parse_args(Options *o, int argc, char **argv)
             /* kvmpc reads no configuration files: nothing to skip. */
         } else if (IS("-daemonize")) {
             o->daemonize = true;
+        } else if (IS("-sandbox")) {
+            GError *serr = NULL;
+            if (!sandbox_parse(need_arg(argc, argv, &i), &serr)) {
+                die_err("-sandbox", serr);
+            }
         } else if (IS("-msg")) {
             parse_msg(need_arg(argc, argv, &i));
         } else if (IS("-overcommit")) {
@@ -1130,6 +1136,9 @@ void kvmpc_init(int argc, char **argv)
     if (!o->ms->type) {
         o->ms->type = machine_type_default();
     }
+    if (o->ms->type->no_default_devices) {
+        o->nodefaults = true;   /* QEMU's none: no_serial, no_cdrom, ... */
+    }
     if (!o->ms->ram_size && !o->ms->memory_backend) {
         o->ms->ram_size = o->ms->type->default_ram_size;
     }
@@ -1193,6 +1202,11 @@ void kvmpc_init(int argc, char **argv)
         write_pidfile(o->pidfile);
     }
     daemonize_finish();
+    /* last: everything is open and every thread exists (TSYNC covers
+     * them, and later ones inherit the filter) */
+    if (!sandbox_install(&err)) {
+        die_err(NULL, err);
+    }
     if (!o->start_paused) {
         vm_start();
     }

@@ -27,6 +27,7 @@ static const MachineType null_machine = {
     .desc = "empty machine",
     .max_cpus = 1,
     .no_cpus = true,
+    .no_default_devices = true,
     .default_ram_size = 0,
     .init = null_machine_init,
 };

@@ -18,6 +18,7 @@ typedef struct MachineType {
     bool is_default;
     unsigned max_cpus;
     bool no_cpus;              /* runs no guest code ("none") */
+    bool no_default_devices;   /* no default VGA, serial, CD-ROM, floppy */
     uint64_t default_ram_size; /* without -m */
     bool (*init)(MachineState *ms, GError **errp);
 } MachineType;

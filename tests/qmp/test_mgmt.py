@@ -113,7 +113,7 @@ def test_cli_errors(binary):
                             "-accel", "qtest",
                             "-chardev", "socket,id=c,path=/nonexistent/x"])
     check("/nonexistent/x" in err, err)
-    err = run_fail(binary, ["-daemonize", "-nographic", "-machine", "none",
+    err = run_fail(binary, ["-daemonize", "-nographic", "-machine", "pc",
                             "-accel", "qtest"])
     check("-nographic cannot be used with -daemonize" in err, err)
     err = run_fail(binary, ["-name", "g,colour=red", "-machine", "none",
