@@ -75,6 +75,7 @@ static bool parse_common(const char *type, GHashTable *props, HostMemOpts *o,
                          GError **errp)
 {
     g_autofree char *nodes = user_object_take_str(props, "host-nodes");
+    g_autofree char *node0 = user_object_take_str(props, "host-nodes.0");
     g_autofree char *policy = user_object_take_str(props, "policy");
     g_autofree char *x_use = user_object_take_str(props, "x-use-canonical-path-for-ramblock-id");
 
@@ -93,7 +94,7 @@ static bool parse_common(const char *type, GHashTable *props, HostMemOpts *o,
         error_setg(errp, "can't create backend with size 0");
         return false;
     }
-    if ((nodes && *nodes) || (policy && strcmp(policy, "default"))) {
+    if ((nodes && *nodes) || node0 || (policy && strcmp(policy, "default"))) {
         error_setg(errp, "host-nodes/policy: host NUMA binding is not "
                    "supported by kvmpc");
         return false;

@@ -21,6 +21,7 @@
 #include "system/object.h"
 #include "system/hostmem.h"
 #include "system/sandbox.h"
+#include "audio/audio.h"
 #include "system/qtest.h"
 #include "system/runstate.h"
 #include "system/vl.h"
@@ -44,6 +45,7 @@ typedef struct Options {
     MachineState *ms;
     GPtrArray *chardevs;        /* -chardev option strings */
     GPtrArray *objects;         /* -object option strings */
+    GPtrArray *audiodevs;       /* -audiodev option strings */
     GPtrArray *serials;         /* -serial specs */
     GPtrArray *devices;         /* -device option strings */
     GPtrArray *drives;          /* -drive option strings (and -hda...) */
@@ -607,6 +609,9 @@ static void parse_args(Options *o, int argc, char **argv)
             /* kvmpc reads no configuration files: nothing to skip. */
         } else if (IS("-daemonize")) {
             o->daemonize = true;
+        } else if (IS("-audiodev")) {
+            g_ptr_array_add(o->audiodevs,
+                            g_strdup(need_arg(argc, argv, &i)));
         } else if (IS("-sandbox")) {
             GError *serr = NULL;
             if (!sandbox_parse(need_arg(argc, argv, &i), &serr)) {
@@ -739,6 +744,7 @@ static void options_init(Options *o)
     o->ms = ms;
     o->chardevs = g_ptr_array_new_with_free_func(g_free);
     o->objects = g_ptr_array_new_with_free_func(g_free);
+    o->audiodevs = g_ptr_array_new_with_free_func(g_free);
     o->serials = g_ptr_array_new_with_free_func(g_free);
     o->devices = g_ptr_array_new_with_free_func(g_free);
     o->drives = g_ptr_array_new_with_free_func(g_free);
@@ -764,6 +770,17 @@ static void create_objects(Options *o)
         if (!user_object_create_from_opts(g_ptr_array_index(o->objects, i),
                                           &err)) {
             die_err("-object", err);
+        }
+    }
+}
+
+/* -audiodev: before the devices and displays that name them. */
+static void create_audiodevs(Options *o)
+{
+    for (unsigned i = 0; i < o->audiodevs->len; i++) {
+        GError *err = NULL;
+        if (!audio_init_audiodev(g_ptr_array_index(o->audiodevs, i), &err)) {
+            die_err("-audiodev", err);
         }
     }
 }
@@ -1179,6 +1196,7 @@ void kvmpc_init(int argc, char **argv)
     install_signal_handlers();
     init_accel(o->ms);
     create_objects(o);
+    create_audiodevs(o);
     create_chardevs(o);
     create_serials(o);
     create_debugcon(o);

@@ -330,8 +330,47 @@ def test_chardev_fd(binary):
     check("fd=0 is not an open socket" in q.stderr, q.stderr)
 
 
+@no_kvm
+def test_json_options_and_audiodev(binary):
+    """libvirt's JSON -object/-device forms, and -audiodev none."""
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    vm, qt, qmp = qtest_vm(binary, tmpdir, [
+        "-machine", "pc,memory-backend=pc.ram",
+        "-object", '{"qom-type":"memory-backend-ram","id":"pc.ram",'
+                   '"size":67108864}',
+        "-object", '{"qom-type":"iothread","id":"iothread1",'
+                   '"poll-max-ns":0}',
+        "-device", '{"driver":"virtio-rng-pci","id":"rng0","bus":"pci.0",'
+                   '"addr":"0x5","max-bytes":1024,"period":1000}',
+        "-audiodev", '{"id":"audio1","driver":"none"}',
+        "-audiodev", "none,id=audio2,timer-period=5000,out.frequency=48000"])
+    try:
+        check_eq(qmp.ret("qom-get", {"path": "rng0", "property":
+                                     "max-bytes"}), 1024, "JSON number")
+        pci = qmp.ret("query-pci")[0]["devices"]
+        check(any(d["slot"] == 5 for d in pci), "addr from JSON")
+    finally:
+        vm.close()
+    for args, msg in (
+            (["-audiodev", "pa,id=a"], "audio driver 'pa' is not built"),
+            (["-audiodev", "bogus,id=a"], "does not accept value 'bogus'"),
+            (["-audiodev", "none"], "Parameter 'id' is missing"),
+            (["-audiodev", "none,id=a,colour=red"], "Invalid parameter"),
+            (["-audiodev", "none,id=a", "-audiodev", "none,id=a"],
+             "already exists"),
+            (["-object", '{"qom-type":"iothread","id":}'], "-object"),
+            (["-device", '{"driver":"virtio-rng-pci","bus":"pci.1"}'],
+             "Bus 'pci.1' not found"),
+            (["-object", '{"qom-type":"iothread","id":"x","a":null}'],
+             "null is not a value")):
+        machine = "pc" if "-device" in args else "none"
+        err = run_fail(binary, ["-machine", machine, "-accel", "qtest",
+                                "-nodefaults"] + args)
+        check(msg in err, "%s: %r" % (args, err))
+
+
 if __name__ == "__main__":
     run_tests([test_probe_daemonize, test_probe_tcg_only, test_cli_errors,
                test_qom_types, test_memory_backend_file,
                test_memory_backend_memfd_and_ram, test_debug_threads,
-               test_chardev_fd])
+               test_chardev_fd, test_json_options_and_audiodev])
