@@ -32,6 +32,16 @@
 #define MFD_HUGE_SHIFT 26
 #endif
 
+static GPtrArray *all_backends;
+
+void host_memory_backend_foreach(void (*fn)(HostMemoryBackend *b,
+                                            void *opaque), void *opaque)
+{
+    for (guint i = 0; all_backends && i < all_backends->len; i++) {
+        fn(g_ptr_array_index(all_backends, i), opaque);
+    }
+}
+
 HostMemoryBackend *host_memory_backend_find(const char *id)
 {
     static const char *const types[] = {
@@ -275,6 +285,14 @@ static void *hostmem_create(const char *type, const char *id,
     b->size = o.size;
     b->host = host;
     b->share = o.share;
+    b->merge = o.merge;
+    b->dump = o.dump;
+    b->prealloc = o.prealloc;
+    b->reserve = o.reserve;
+    if (!all_backends) {
+        all_backends = g_ptr_array_new();
+    }
+    g_ptr_array_add(all_backends, b);
     return b;
 }
 

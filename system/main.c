@@ -22,6 +22,7 @@
 #include "system/hostmem.h"
 #include "system/sandbox.h"
 #include "audio/audio.h"
+#include "qapi/qapi-commands.h"
 #include "system/qtest.h"
 #include "system/runstate.h"
 #include "system/vl.h"
@@ -427,6 +428,39 @@ static void parse_msg(const char *arg)
     }
 }
 
+/* -action reboot=reset|shutdown,shutdown=poweroff|pause,panic=,watchdog=:
+ * what set-action does, from the start (the same rules, in one place). */
+static void parse_action(const char *arg)
+{
+    static const char *const known[] = { "reboot", "shutdown", "panic",
+                                         "watchdog", NULL };
+    g_autoptr(GHashTable) kv = keyval_parse(arg, NULL, NULL);
+    const char *v;
+    GError *err = NULL;
+    int reboot = -1, shutdown = -1, panic = -1, watchdog = -1;
+
+    if (!kv) {
+        die("-action %s: invalid option string", arg);
+    }
+    keyval_check_keys(kv, known, "-action", arg);
+#define LOOKUP(key, var, table)                                         \
+    if ((v = g_hash_table_lookup(kv, key)) &&                           \
+        (var = qapi_enum_parse(&table, v, -1, NULL)) < 0) {             \
+        die("-action %s: Parameter '%s' does not accept value '%s'",    \
+            arg, key, v);                                               \
+    }
+    LOOKUP("reboot", reboot, RebootAction_lookup)
+    LOOKUP("shutdown", shutdown, ShutdownAction_lookup)
+    LOOKUP("panic", panic, PanicAction_lookup)
+    LOOKUP("watchdog", watchdog, WatchdogAction_lookup)
+#undef LOOKUP
+    qmp_set_action(reboot >= 0, reboot, shutdown >= 0, shutdown,
+                   panic >= 0, panic, watchdog >= 0, watchdog, &err);
+    if (err) {
+        die_err("-action", err);
+    }
+}
+
 /* -overcommit mem-lock=on|off,cpu-pm=on|off */
 static void parse_overcommit(Options *o, const char *arg)
 {
@@ -619,6 +653,8 @@ static void parse_args(Options *o, int argc, char **argv)
             }
         } else if (IS("-msg")) {
             parse_msg(need_arg(argc, argv, &i));
+        } else if (IS("-action")) {
+            parse_action(need_arg(argc, argv, &i));
         } else if (IS("-overcommit")) {
             parse_overcommit(o, need_arg(argc, argv, &i));
         } else if (IS("-uuid")) {

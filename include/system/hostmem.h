@@ -15,10 +15,13 @@ typedef struct HostMemoryBackend {
     const char *type;       /* "memory-backend-ram", ... */
     uint64_t size;
     void *host;             /* the mapping (size bytes) */
-    bool share;
+    bool share, merge, dump, prealloc, reserve;
     bool used;              /* claimed by a machine (only one may) */
 } HostMemoryBackend;
 
 HostMemoryBackend *host_memory_backend_find(const char *id);
+/* Every backend, in creation order (query-memdev). */
+void host_memory_backend_foreach(void (*fn)(HostMemoryBackend *b,
+                                            void *opaque), void *opaque);
 
 #endif

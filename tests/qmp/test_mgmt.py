@@ -369,8 +369,114 @@ def test_json_options_and_audiodev(binary):
         check(msg in err, "%s: %r" % (args, err))
 
 
+@no_kvm
+def test_running_vm_queries(binary):
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    vm, qt, qmp = qtest_vm(binary, tmpdir, [
+        "-machine", "pc,memory-backend=pc.ram",
+        "-object", "memory-backend-memfd,id=pc.ram,size=256M,merge=off",
+        "-object", "iothread,id=io0,poll-max-ns=1000,poll-grow=3"])
+    try:
+        th = qmp.ret("query-iothreads")
+        check_eq(len(th), 1, "one I/O thread")
+        check_eq((th[0]["id"], th[0]["poll-max-ns"], th[0]["poll-grow"]),
+                 ("io0", 1000, 3), "I/O thread parameters")
+        check(os.path.exists("/proc/%d/task/%d" % (vm.proc.pid,
+                                                   th[0]["thread-id"])),
+              "thread-id is one of kvmpc's threads")
+        md = qmp.ret("query-memdev")
+        check_eq([(m["id"], m["size"], m["merge"], m["share"]) for m in md],
+                 [("pc.ram", 256 << 20, False, True)], "query-memdev")
+        check_eq(qmp.ret("query-memory-size-summary")["base-memory"],
+                 256 << 20, "base-memory")
+        check_eq(qmp.ret("query-current-machine"),
+                 {"wakeup-suspend-support": False}, "current machine")
+        e = qmp.error("system_wakeup")
+        check("not supported" in e["desc"], e)
+        e = qmp.error("inject-nmi")
+        check("no vCPU" in e["desc"], e)
+        e = qmp.error("set-action", {"panic": "pause"})
+        check("panic device" in e["desc"], e)
+        # set-action reboot=shutdown: a guest reset (keyboard controller
+        # pulse) now ends kvmpc, as -no-reboot would
+        qmp.ret("set-action", {"reboot": "shutdown"})
+        qt.cmd("outb 0x64 0xfe")
+        ev = qmp.wait_event("SHUTDOWN")
+        check_eq(ev["data"]["reason"], "guest-reset", "shutdown reason")
+        check_eq(vm.wait(), 0, "exit status")
+    finally:
+        vm.close()
+
+
+@no_kvm
+def test_dump_guest_memory(binary):
+    import struct
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    vm, qt, qmp = qtest_vm(binary, tmpdir, ["-machine", "pc", "-m", "4G"])
+    core = os.path.join(tmpdir, "core")
+    try:
+        cap = qmp.ret("query-dump-guest-memory-capability")
+        check_eq(cap["formats"], ["elf"], "formats")
+        qt.cmd("writeq 0x1000 0x0123456789abcdef")
+        qt.cmd("writeq 0x100000100 0x1122334455667788")   # above 4 GiB
+        qmp.ret("dump-guest-memory", {"paging": False,
+                                      "protocol": "file:" + core,
+                                      "detach": True})
+        ev = qmp.wait_event("DUMP_COMPLETED")
+        check_eq(ev["data"]["result"]["status"], "completed", "event")
+        check_eq(qmp.ret("query-dump")["status"], "completed", "query-dump")
+        with open(core, "rb") as f:
+            data = f.read(64)
+            check_eq(data[:4], b"\x7fELF", "ELF magic")
+            e_type, e_machine = struct.unpack_from("<HH", data, 16)
+            check_eq((e_type, e_machine), (4, 62), "ET_CORE, EM_X86_64")
+            phoff, = struct.unpack_from("<Q", data, 32)
+            phnum, = struct.unpack_from("<H", data, 56)
+            f.seek(phoff)
+            segs = []
+            for _ in range(phnum):
+                ph = f.read(56)
+                p_type, _, p_off, _, p_paddr, p_filesz = \
+                    struct.unpack_from("<IIQQQQ", ph)
+                segs.append((p_type, p_off, p_paddr, p_filesz))
+            check_eq([(t, pa) for t, _, pa, _ in segs],
+                     [(1, 0), (1, 1 << 32)], "PT_LOAD at 0 and 4 GiB")
+            check_eq(sum(s[3] for s in segs), 4 << 30, "all RAM")
+            f.seek(segs[0][1] + 0x1000)
+            check_eq(f.read(8).hex(), "efcdab8967452301", "low RAM byte")
+            f.seek(segs[1][1] + 0x100)
+            check_eq(f.read(8).hex(), "8877665544332211", "high RAM byte")
+        for args, msg in (({"paging": True}, "paging=true"),
+                          ({"format": "kdump-zlib"}, "unsupported dump"),
+                          ({"begin": 0, "length": 4096}, "only valid"),
+                          ({"protocol": "tcp:x"}, "protocol")):
+            a = {"paging": False, "protocol": "file:" + core}
+            a.update(args)
+            e = qmp.error("dump-guest-memory", a)
+            check(msg in e["desc"], "%s: %s" % (args, e))
+    finally:
+        vm.close()
+
+
+@no_kvm
+def test_action_option(binary):
+    err = run_fail(binary, ["-machine", "none", "-accel", "qtest",
+                            "-action", "reboot=explode"])
+    check("does not accept value 'explode'" in err, err)
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    vm, qt, qmp = qtest_vm(binary, tmpdir, ["-machine", "pc",
+                                            "-action", "reboot=shutdown"])
+    try:
+        qt.cmd("outb 0x64 0xfe")
+        check_eq(vm.wait(), 0, "a guest reset ends kvmpc")
+    finally:
+        vm.close()
+
+
 if __name__ == "__main__":
     run_tests([test_probe_daemonize, test_probe_tcg_only, test_cli_errors,
                test_qom_types, test_memory_backend_file,
                test_memory_backend_memfd_and_ram, test_debug_threads,
-               test_chardev_fd, test_json_options_and_audiodev])
+               test_chardev_fd, test_json_options_and_audiodev,
+               test_running_vm_queries, test_dump_guest_memory,
+               test_action_option])
