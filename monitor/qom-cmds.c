@@ -317,6 +317,40 @@ QObject *qmp_qom_get(const char *path, const char *property, GError **errp)
     return NULL;
 }
 
+/* ---- qom-set -------------------------------------------------------- */
+
+void qmp_qom_set(const char *path, const char *property, QObject *value,
+                 GError **errp)
+{
+    g_autoptr(GPtrArray) nodes = qom_tree();
+    const QomNode *node = qom_resolve(nodes, path, errp);
+
+    if (!node) {
+        return;
+    }
+    if (node->kind == QOM_DEVICE) {
+        for (const DeviceType *t = node->dev->type; t;
+             t = t->parent ? device_type_find(t->parent) : NULL) {
+            if (t->qom_set && t->qom_set(node->dev, property, value, errp)) {
+                return;
+            }
+        }
+        if (!strcmp(property, "realized") ||
+            device_type_find_prop(node->dev->type, property)) {
+            error_setg(errp, "Attempt to set property '%s' on device '%s' "
+                       "(type '%s') after it was realized", property,
+                       node->dev->id ? node->dev->id : node->path,
+                       node->dev->type->name);
+            return;
+        }
+    }
+    if (!strcmp(property, "type")) {
+        error_setg(errp, "Property '%s.type' is read-only", node->type);
+        return;
+    }
+    error_setg(errp, "Property '%s.%s' not found", node->type, property);
+}
+
 /* ---- device-list-properties ----------------------------------------- */
 
 static void describe_prop(const Property *p, void *opaque)

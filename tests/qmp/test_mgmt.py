@@ -473,10 +473,38 @@ def test_action_option(binary):
         vm.close()
 
 
+@no_kvm
+def test_qom_set(binary):
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    vm, qt, qmp = qtest_vm(binary, tmpdir, [
+        "-machine", "pc", "-device", "virtio-balloon-pci,id=balloon0"])
+    try:
+        path = "/machine/peripheral/balloon0"
+        qmp.ret("qom-set", {"path": path, "value": 7,
+                            "property": "guest-stats-polling-interval"})
+        check_eq(qmp.ret("qom-get", {"path": path, "property":
+                                     "guest-stats-polling-interval"}),
+                 7, "interval read back")
+        for value, msg in ((-1, "greater than zero"), (1 << 33, "too big"),
+                           ("x", "expected: integer")):
+            e = qmp.error("qom-set", {"path": path, "value": value,
+                                      "property":
+                                      "guest-stats-polling-interval"})
+            check(msg in e["desc"], e)
+        e = qmp.error("qom-set", {"path": path, "property":
+                                  "deflate-on-oom", "value": True})
+        check("after it was realized" in e["desc"], e)
+        e = qmp.error("qom-set", {"path": path, "property": "nope",
+                                  "value": 1})
+        check("not found" in e["desc"], e)
+    finally:
+        vm.close()
+
+
 if __name__ == "__main__":
     run_tests([test_probe_daemonize, test_probe_tcg_only, test_cli_errors,
                test_qom_types, test_memory_backend_file,
                test_memory_backend_memfd_and_ram, test_debug_threads,
                test_chardev_fd, test_json_options_and_audiodev,
                test_running_vm_queries, test_dump_guest_memory,
-               test_action_option])
+               test_action_option, test_qom_set])
