@@ -501,10 +501,40 @@ def test_qom_set(binary):
         vm.close()
 
 
+@no_kvm
+def test_secret_errors(binary):
+    """-object secret: every bad form is one start-up error (the good ones
+    are used for iSCSI CHAP in tests/qtest/block/test-iscsi.py)."""
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    key = os.path.join(tmpdir, "key")
+    with open(key, "wb") as f:
+        f.write(b"k" * 32)
+    for objs, msg in (
+            (["secret,id=s"], "exactly one of 'data' and 'file'"),
+            (["secret,id=s,data=x,file=/x"], "exactly one of"),
+            (["secret,id=s,file=/nonexistent"], "Unable to read"),
+            (["secret,id=s,data=%%%,format=base64"], "not valid base64"),
+            (["secret,id=s,data=x,format=hex"], "does not accept value"),
+            (["secret,id=s,data=QUJD,keyid=k,iv=QUJDREVGR0hJSktMTU5PUA=="],
+             "No secret with id 'k'"),
+            (["secret,id=k,file=%s" % key, "secret,id=s,data=QUJD,keyid=k"],
+             "iv is required"),
+            (["secret,id=k,file=%s" % key,
+              "secret,id=s,data=QUJDRA==,keyid=k,iv=QUJD"],
+             "iv must be 16 bytes"),
+            (["secret,id=k,data=short", "secret,id=s,data=QUJDRA==,keyid=k,"
+              "iv=QUJDREVGR0hJSktMTU5PUA=="], "must be 32 bytes")):
+        args = ["-machine", "none", "-accel", "qtest"]
+        for o in objs:
+            args += ["-object", o]
+        err = run_fail(binary, args)
+        check(msg in err, "%s: %r" % (objs, err))
+
+
 if __name__ == "__main__":
     run_tests([test_probe_daemonize, test_probe_tcg_only, test_cli_errors,
                test_qom_types, test_memory_backend_file,
                test_memory_backend_memfd_and_ram, test_debug_threads,
                test_chardev_fd, test_json_options_and_audiodev,
                test_running_vm_queries, test_dump_guest_memory,
-               test_action_option, test_qom_set])
+               test_action_option, test_qom_set, test_secret_errors])
