@@ -531,10 +531,53 @@ def test_secret_errors(binary):
         check(msg in err, "%s: %r" % (objs, err))
 
 
+@no_kvm
+def test_piix4_sleep_states(binary):
+    """libvirt's -global PIIX4_PM.disable_s3=1/disable_s4=1 are accepted;
+    disable_s4=0 offers S4 to the firmware; S3 cannot be offered."""
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    qt_path = os.path.join(tmpdir, "qtest.sock")
+    for s4, want in (("1", 0x02), ("0", 0x82)):
+        vm, qt, qmp = qtest_vm(binary, tempfile.mkdtemp(prefix="kvmpc-mgmt-"),
+                               ["-machine", "pc",
+                                "-global", "PIIX4_PM.disable_s3=1",
+                                "-global", "PIIX4_PM.disable_s4=" + s4])
+        try:
+            # fw_cfg directory: find etc/system-states, read byte 4
+            qt.cmd("outw 0x510 0x19")
+            count = 0
+            for _ in range(4):
+                r, _t = qt.cmd("inb 0x511")
+                count = count << 8 | int(r.split()[1], 16)
+            sel = None
+            for _ in range(count):
+                ent = []
+                for _ in range(64):
+                    r, _t = qt.cmd("inb 0x511")
+                    ent.append(int(r.split()[1], 16))
+                name = bytes(ent[8:]).split(b"\0")[0]
+                if name == b"etc/system-states":
+                    sel = ent[4] << 8 | ent[5]
+            check(sel is not None, "etc/system-states present")
+            qt.cmd("outw 0x510 0x%x" % sel)
+            got = []
+            for _ in range(6):
+                r, _t = qt.cmd("inb 0x511")
+                got.append(int(r.split()[1], 16))
+            check_eq(got[4], want, "S4 entry with disable_s4=" + s4)
+            check_eq(got[3] & 0x80, 0, "S3 never offered")
+        finally:
+            vm.close()
+    err = run_fail(binary, ["-machine", "pc", "-accel", "qtest",
+                            "-global", "PIIX4_PM.disable_s3=0"])
+    check("S3 (suspend to RAM) is not supported" in err, err)
+
+
 if __name__ == "__main__":
     run_tests([test_probe_daemonize, test_probe_tcg_only, test_cli_errors,
                test_qom_types, test_memory_backend_file,
                test_memory_backend_memfd_and_ram, test_debug_threads,
                test_chardev_fd, test_json_options_and_audiodev,
                test_running_vm_queries, test_dump_guest_memory,
-               test_action_option, test_qom_set, test_secret_errors])
+               test_action_option, test_qom_set, test_secret_errors,
+               test_piix4_sleep_states])
