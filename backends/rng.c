@@ -143,11 +143,13 @@ static void *rng_builtin_create(const char *id, GHashTable *props,
 
 static const UserObjectType rng_random_type = {
     .name = TYPE_RNG_RANDOM,
+    .parent = "rng-backend",
     .create = rng_random_create,
 };
 
 static const UserObjectType rng_builtin_type = {
     .name = TYPE_RNG_BUILTIN,
+    .parent = "rng-backend",
     .create = rng_builtin_create,
 };
 

@@ -20,6 +20,7 @@
  * LUN's block size.
  */
 #include "qemu/osdep.h"
+#include "crypto/secret.h"
 #include "block/block-int.h"
 #include "qobject/qdict.h"
 
@@ -487,9 +488,9 @@ static bool iscsi_open_target(BlockDriverState *bs,
 
 /*
  * -blockdev driver=iscsi / blockdev-add: QEMU's BlockdevOptionsIscsi keys
- * (transport, portal, target, lun, user, initiator-name).  QEMU takes the
- * password only from a secret object (password-secret), which kvmpc does
- * not have yet: a LUN that needs CHAP is opened with an iscsi:// URL.
+ * (transport, portal, target, lun, user, password-secret, initiator-name).
+ * The CHAP password comes from a secret object (-object secret, possibly
+ * encrypted under libvirt's master key), as in QEMU.
  */
 static const BlockOptionDesc iscsi_options[] = {
     { "transport", BOPT_STRING, true },
@@ -514,15 +515,19 @@ static bool iscsi_open_options(BlockDriverState *bs, QDict *opts, int flags,
     };
     int64_t lun;
 
-    if (qdict_get_try_str(opts, "password-secret")) {
-        error_setg(errp, "iscsi: password-secret needs a secret object, "
-                   "which kvmpc does not support yet; give the password in "
-                   "an iscsi:// URL");
+    const char *secret_id = qdict_get_try_str(opts, "password-secret");
+    g_autofree char *password = NULL;
+
+    if (!!o.user != !!secret_id) {
+        error_setg(errp, "iscsi: 'user' and 'password-secret' go together");
         return false;
     }
-    if (o.user) {
-        error_setg(errp, "iscsi: 'user' needs 'password-secret'");
-        return false;
+    if (secret_id) {
+        password = qcrypto_secret_lookup_as_utf8(secret_id, errp);
+        if (!password) {
+            return false;
+        }
+        o.password = password;
     }
     if (!bdrv_opt_get_int(opts, "lun", 0, &lun, "", errp)) {
         return false;

@@ -33,8 +33,14 @@ static gboolean job_complete(gpointer data)
 
 static void job_run(gpointer data, gpointer user_data)
 {
+    static __thread bool named;
     PoolJob *job = data;
     GSource *src;
+
+    if (!named) {
+        qemu_thread_name_self("worker");
+        named = true;
+    }
 
     job->work(job->opaque);
     src = g_idle_source_new();

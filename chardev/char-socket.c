@@ -25,6 +25,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -52,6 +53,7 @@ typedef struct SocketState {
     bool is_unix, is_listen, is_telnet, nodelay;
     int family;                 /* AF_UNSPEC, or AF_INET/6 for ipv4/ipv6=on */
     char *path, *host, *port;
+    int inherited_fd;           /* fd=N: a socket kvmpc was handed, or -1 */
     unsigned reconnect_s;
     /* listening */
     int listen_fd;
@@ -522,7 +524,8 @@ static bool sock_wait_for_client(SocketState *s, GError **errp)
 
 static bool sock_open_server(SocketState *s, bool wait, GError **errp)
 {
-    s->listen_fd = s->is_unix ? sock_listen_unix(s, errp)
+    s->listen_fd = s->inherited_fd >= 0 ? s->inherited_fd :
+                   s->is_unix ? sock_listen_unix(s, errp)
                               : sock_listen_tcp(s, errp);
     if (s->listen_fd < 0) {
         return false;
@@ -670,6 +673,11 @@ static bool sock_open_client(SocketState *s, GError **errp)
     int pending, fd;
 
     sock_update_filename(s);
+    if (s->inherited_fd >= 0) {
+        /* an already connected socket */
+        sock_connected(s, s->inherited_fd);
+        return true;
+    }
     if (s->reconnect_s) {
         /* QEMU: with reconnect, a first failure is not fatal. */
         sock_try_connect_async(s);
@@ -694,13 +702,59 @@ static bool opt_bool(GHashTable *opts, const char *key, bool def, bool *out,
     return !v || parse_bool(v, out, errp);
 }
 
+/*
+ * fd=N: a socket opened by whoever started kvmpc (libvirt hands over the
+ * QMP monitor this way: a listening unix socket with server=on).  Its
+ * address only names it in query-chardev; kvmpc never binds, unlinks or
+ * connects it.
+ */
+static bool sock_parse_fd(SocketState *s, const char *v, GError **errp)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    uint64_t n;
+    struct stat st;
+
+    if (!parse_uint(v, &n, NULL) || n > INT_MAX || fstat((int)n, &st) < 0 ||
+        !S_ISSOCK(st.st_mode)) {
+        error_setg(errp, "chardev: socket: fd=%s is not an open socket", v);
+        return false;
+    }
+    s->inherited_fd = (int)n;
+    if (getsockname(s->inherited_fd, (struct sockaddr *)&ss, &len) < 0) {
+        error_setg(errp, "chardev: socket: fd=%s: %s", v, g_strerror(errno));
+        return false;
+    }
+    fcntl(s->inherited_fd, F_SETFD, FD_CLOEXEC);
+    if (ss.ss_family == AF_UNIX) {
+        struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+        s->is_unix = true;
+        s->path = g_strndup(sun->sun_path,
+                            len > offsetof(struct sockaddr_un, sun_path) ?
+                            len - offsetof(struct sockaddr_un, sun_path) : 0);
+        return true;
+    }
+    s->host = sock_addr_str(&ss, len);
+    s->port = g_strdup("");
+    return true;
+}
+
 static bool sock_parse_addr(SocketState *s, GHashTable *opts, GError **errp)
 {
     const char *path = g_hash_table_lookup(opts, "path");
     const char *host = g_hash_table_lookup(opts, "host");
     const char *port = g_hash_table_lookup(opts, "port");
+    const char *fd = g_hash_table_lookup(opts, "fd");
     bool v4, v6;
 
+    if (fd) {
+        if (path || host || port) {
+            error_setg(errp, "chardev: socket: 'fd' and 'path'/'host'/'port' "
+                       "are mutually exclusive");
+            return false;
+        }
+        return sock_parse_fd(s, fd, errp);
+    }
     if (path && (host || port)) {
         error_setg(errp, "chardev: socket: 'path' and 'host'/'port' are "
                    "mutually exclusive");
@@ -749,7 +803,7 @@ static bool sock_open(Chardev *chr, GHashTable *opts, GError **errp)
     bool wait, nowait;
 
     s->chr = chr;
-    s->fd = s->listen_fd = s->connecting_fd = -1;
+    s->fd = s->listen_fd = s->connecting_fd = s->inherited_fd = -1;
     s->reader.fd = -1;
     s->outbuf = g_byte_array_new();
     if (!sock_parse_addr(s, opts, errp) ||
@@ -760,6 +814,24 @@ static bool sock_open(Chardev *chr, GHashTable *opts, GError **errp)
         !opt_bool(opts, "nodelay", false, &s->nodelay, errp) ||
         !sock_parse_reconnect(s, opts, errp)) {
         goto fail;
+    }
+    if (s->inherited_fd >= 0) {
+        int listening = 0;
+        socklen_t len = sizeof(listening);
+
+        getsockopt(s->inherited_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+                   &len);
+        if (!!listening != s->is_listen) {
+            error_setg(errp, "chardev: socket: fd=%d is %s socket but "
+                       "server=%s", s->inherited_fd,
+                       listening ? "a listening" : "a connected",
+                       s->is_listen ? "on" : "off");
+            goto fail;
+        }
+        if (s->reconnect_s) {
+            error_setg(errp, "'reconnect' option is incompatible with 'fd'");
+            goto fail;
+        }
     }
     if (s->is_listen && s->reconnect_s) {
         error_setg(errp, "'reconnect' option is incompatible with "
@@ -812,8 +884,8 @@ static void sock_close(Chardev *chr)
     }
     if (s->listen_fd >= 0) {
         close(s->listen_fd);
-        if (s->is_unix) {
-            unlink(s->path);
+        if (s->is_unix && s->inherited_fd < 0) {
+            unlink(s->path);        /* only a socket kvmpc made itself */
         }
     }
     g_byte_array_unref(s->outbuf);
@@ -823,7 +895,8 @@ static void sock_close(Chardev *chr)
 }
 
 static const char *const socket_opts[] = {
-    "path", "host", "port", "server", "wait", "nowait", "reconnect", "telnet", "nodelay", "ipv4", "ipv6", NULL,
+    "path", "host", "port", "fd", "server", "wait", "nowait", "reconnect",
+    "telnet", "nodelay", "ipv4", "ipv6", NULL,
 };
 
 static const ChardevDriver socket_driver = {

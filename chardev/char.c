@@ -5,6 +5,7 @@
 #include "qemu/osdep.h"
 #include "qemu/keyval.h"
 #include "chardev/char.h"
+#include "qom/object-type.h"
 #include "chardev/char-fd.h"
 #include <fcntl.h>
 #include <poll.h>
@@ -19,6 +20,8 @@ void chardev_driver_register(const ChardevDriver *drv)
         drivers = g_ptr_array_new();
     }
     g_ptr_array_add(drivers, (gpointer)drv);
+    g_autofree char *qom = g_strdup_printf("chardev-%s", drv->name);
+    object_type_register_copy(qom, "chardev", false, NULL);
 }
 
 static const ChardevDriver *driver_find(const char *name)

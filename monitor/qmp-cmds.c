@@ -170,12 +170,14 @@ static MachineInfo *machine_info(const MachineType *mt)
     info->has_is_default = mt->is_default;
     info->is_default = mt->is_default;
     info->cpu_max = mt->max_cpus;
-    info->hotpluggable_cpus = true;
+    info->hotpluggable_cpus = !mt->no_cpus;
     info->numa_mem_supported = false;
     info->deprecated = false;
-    info->default_cpu_type = g_strdup("qemu64-x86_64-cpu");
-    info->default_ram_id = g_strdup("pc.ram");
-    info->acpi = true;
+    /* QEMU's none machine names no CPU type and calls its RAM "ram" */
+    info->default_cpu_type = mt->no_cpus ? NULL :
+                             g_strdup("qemu64-x86_64-cpu");
+    info->default_ram_id = g_strdup(mt->no_cpus ? "ram" : "pc.ram");
+    info->acpi = !mt->no_cpus;
     return info;
 }
 

@@ -25,6 +25,9 @@
 #include "qobject/qnum.h"
 #include "qobject/qstring.h"
 #include "monitor-internal.h"
+#include "qom/object-type.h"
+#include "system/object.h"
+#include "target/i386/cpu.h"
 
 #define LIST_APPEND(tail, obj) do {                         \
         *(tail) = g_new0(__typeof__(**(tail)), 1);          \
@@ -314,6 +317,40 @@ QObject *qmp_qom_get(const char *path, const char *property, GError **errp)
     return NULL;
 }
 
+/* ---- qom-set -------------------------------------------------------- */
+
+void qmp_qom_set(const char *path, const char *property, QObject *value,
+                 GError **errp)
+{
+    g_autoptr(GPtrArray) nodes = qom_tree();
+    const QomNode *node = qom_resolve(nodes, path, errp);
+
+    if (!node) {
+        return;
+    }
+    if (node->kind == QOM_DEVICE) {
+        for (const DeviceType *t = node->dev->type; t;
+             t = t->parent ? device_type_find(t->parent) : NULL) {
+            if (t->qom_set && t->qom_set(node->dev, property, value, errp)) {
+                return;
+            }
+        }
+        if (!strcmp(property, "realized") ||
+            device_type_find_prop(node->dev->type, property)) {
+            error_setg(errp, "Attempt to set property '%s' on device '%s' "
+                       "(type '%s') after it was realized", property,
+                       node->dev->id ? node->dev->id : node->path,
+                       node->dev->type->name);
+            return;
+        }
+    }
+    if (!strcmp(property, "type")) {
+        error_setg(errp, "Property '%s.type' is read-only", node->type);
+        return;
+    }
+    error_setg(errp, "Property '%s.%s' not found", node->type, property);
+}
+
 /* ---- device-list-properties ----------------------------------------- */
 
 static void describe_prop(const Property *p, void *opaque)
@@ -345,5 +382,97 @@ ObjectPropertyInfoList *qmp_device_list_properties(const char *typename,
         return NULL;
     }
     for_each_prop(type, describe_prop, &tail);
+    return list;
+}
+
+/* ---- qom-list-types, qom-list-properties ----------------------------- */
+
+ObjectTypeInfoList *qmp_qom_list_types(const char *implements,
+                                       bool has_abstract, bool abstract,
+                                       GError **errp)
+{
+    GPtrArray *types = object_type_list();
+    ObjectTypeInfoList *list = NULL, **tail = &list;
+
+    for (guint i = 0; i < types->len; i++) {
+        const QomTypeInfo *t = g_ptr_array_index(types, i);
+        ObjectTypeInfo *info;
+
+        if (t->abstract && !(has_abstract && abstract)) {
+            continue;
+        }
+        if (implements && !object_type_is_a(t->name, implements)) {
+            continue;
+        }
+        info = g_new0(ObjectTypeInfo, 1);
+        info->name = g_strdup(t->name);
+        info->has_abstract = t->abstract;
+        info->abstract = t->abstract;
+        info->parent = g_strdup(t->parent);
+        LIST_APPEND(tail, info);
+    }
+    return list;
+}
+
+/* -machine properties every kvmpc machine takes (system/main.c). */
+static const struct { const char *name, *type, *help; } machine_props[] = {
+    { "type", "string", "the machine type" },
+    { "accel", "string", "accelerator list, e.g. kvm:tcg" },
+    { "kernel-irqchip", "OnOffSplit", "use the in-kernel irqchip" },
+    { "graphics", "bool", "whether the machine has a graphical console" },
+    { "firmware-boot", "bool", "boot -kernel through the firmware" },
+    { "memory-backend", "link<memory-backend>", "the RAM's memory backend" },
+    { "dump-guest-core", "bool", "include guest memory in core dumps" },
+};
+
+static void list_machine_props(ObjectPropertyInfoList ***tail)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(machine_props); i++) {
+        ObjectPropertyInfo *info = prop_info(machine_props[i].name,
+                                             machine_props[i].type);
+        info->description = g_strdup(machine_props[i].help);
+        LIST_APPEND(*tail, info);
+    }
+}
+
+/* An x86 CPU has one bool property per CPUID feature it knows, as QEMU's
+ * (libvirt learns the feature names kvmpc understands from these). */
+static void list_cpu_props(ObjectPropertyInfoList ***tail)
+{
+    g_autoptr(GPtrArray) names = x86_cpu_feature_names();
+
+    LIST_APPEND(*tail, prop_info("type", "string"));
+    for (guint i = 0; i < names->len; i++) {
+        LIST_APPEND(*tail, prop_info(g_ptr_array_index(names, i), "bool"));
+    }
+}
+
+ObjectPropertyInfoList *qmp_qom_list_properties(const char *typename,
+                                                GError **errp)
+{
+    ObjectPropertyInfoList *list = NULL, **tail = &list;
+    const DeviceType *dev = device_type_find(typename);
+
+    if (!object_type_find(typename) && !dev) {
+        error_setg(errp, "Class '%s' not found", typename);
+        return NULL;
+    }
+    if (object_type_is_a(typename, "x86_64-cpu")) {
+        list_cpu_props(&tail);
+    } else if (dev) {
+        LIST_APPEND(tail, prop_info("type", "string"));
+        LIST_APPEND(tail, prop_info("realized", "bool"));
+        for_each_prop(dev, describe_prop, &tail);
+    } else if (object_type_is_a(typename, "machine")) {
+        list_machine_props(&tail);
+    } else if (user_object_type_find(typename)) {
+        const UserObjectType *t = user_object_type_find(typename);
+        LIST_APPEND(tail, prop_info("type", "string"));
+        for (unsigned i = 0; t->props && t->props[i].name; i++) {
+            LIST_APPEND(tail, prop_info(t->props[i].name, t->props[i].type));
+        }
+    } else {
+        LIST_APPEND(tail, prop_info("type", "string"));
+    }
     return list;
 }

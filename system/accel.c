@@ -3,6 +3,7 @@
  */
 #include "qemu/osdep.h"
 #include "system/accel.h"
+#include "qom/object-type.h"
 
 const AccelOps *current_accel;
 static GPtrArray *accels;
@@ -13,6 +14,8 @@ void accel_register(const AccelOps *ops)
         accels = g_ptr_array_new();
     }
     g_ptr_array_add(accels, (gpointer)ops);
+    g_autofree char *qom = g_strdup_printf("%s-accel", ops->name);
+    object_type_register_copy(qom, "accel", false, NULL);
 }
 
 const AccelOps *accel_find(const char *name)

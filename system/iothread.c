@@ -130,6 +130,7 @@ static gpointer iothread_main(gpointer opaque)
     IOThread *t = opaque;
 
     current_iothread = t;
+    qemu_thread_name_self("IO %s", iothread_get_id(t));
     g_main_context_push_thread_default(t->ctx);
     g_mutex_lock(&t->lock);
     t->tid = (int)syscall(SYS_gettid);
@@ -188,12 +189,12 @@ void iothread_run_sync(IOThread *t, void (*fn)(void *opaque), void *opaque)
     g_cond_clear(&c.cond);
 }
 
-void iothread_for_each(void (*fn)(const IOThreadInfo *info, void *opaque),
+void iothread_for_each(void (*fn)(const IOThreadDesc *info, void *opaque),
                        void *opaque)
 {
     for (guint i = 0; iothreads && i < iothreads->len; i++) {
         IOThread *t = g_ptr_array_index(iothreads, i);
-        IOThreadInfo info = {
+        IOThreadDesc info = {
             .id = t->id, .thread_id = t->tid, .poll_max_ns = t->poll_max_ns,
             .poll_grow = t->poll_grow, .poll_shrink = t->poll_shrink,
         };

@@ -20,6 +20,10 @@
 #include "system/main-loop.h"
 #include "system/memory.h"
 #include "system/object.h"
+#include "system/hostmem.h"
+#include "system/sandbox.h"
+#include "audio/audio.h"
+#include "qapi/qapi-commands.h"
 #include "system/qtest.h"
 #include "system/runstate.h"
 #include "system/vl.h"
@@ -29,6 +33,8 @@
 #include "ui/vnc.h"
 #endif
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 
 typedef struct MonitorOpt {
     char *spec;         /* chardev spec, or NULL when @chardev_id is set */
@@ -41,6 +47,7 @@ typedef struct Options {
     MachineState *ms;
     GPtrArray *chardevs;        /* -chardev option strings */
     GPtrArray *objects;         /* -object option strings */
+    GPtrArray *audiodevs;       /* -audiodev option strings */
     GPtrArray *serials;         /* -serial specs */
     GPtrArray *devices;         /* -device option strings */
     GPtrArray *drives;          /* -drive option strings (and -hda...) */
@@ -60,6 +67,9 @@ typedef struct Options {
     bool nodefaults;
     bool start_paused;
     bool want_device_help;
+    bool daemonize;             /* -daemonize */
+    bool accel_given;           /* a later -accel adds an alternative */
+    bool mem_lock;              /* -overcommit mem-lock=on */
     GPtrArray *firmware_dirs;
 } Options;
 
@@ -68,11 +78,9 @@ static void die(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("kvmpc: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    error_vreport(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     exit(1);
 }
 
@@ -302,6 +310,13 @@ static void apply_machine_opts(Options *o, const char *arg)
             if (!parse_bool(p->value, &ms->kernel_irqchip, &err)) {
                 die_err("-machine", err);
             }
+        } else if (!strcmp(p->key, "memory-backend")) {
+            g_free(ms->memory_backend);
+            ms->memory_backend = g_strdup(p->value);
+        } else if (!strcmp(p->key, "dump-guest-core")) {
+            if (!parse_bool(p->value, &ms->dump_guest_core, &err)) {
+                die_err("-machine", err);
+            }
         } else if (!strcmp(p->key, "firmware-boot")) {
             if (!parse_bool(p->value, &b, &err)) {
                 die_err("-machine", err);
@@ -328,11 +343,18 @@ static void apply_accel_opts(Options *o, const char *arg)
 
         if (!strcmp(p->key, "accel")) {
             if (!strcmp(p->value, "help")) {
-                printf("Accelerators supported in kvmpc:\nkvm\nqtest\n");
+                printf("Accelerators supported in kvmpc:\nkvm\nqtest\n"
+                       "tcg (only for -machine none, which runs no guest "
+                       "code)\n");
                 exit(0);
             }
+            /* Several -accel options are alternatives, tried in order. */
+            char *list = o->accel_given ?
+                g_strdup_printf("%s:%s", o->ms->accel, p->value) :
+                g_strdup(p->value);
             g_free(o->ms->accel);
-            o->ms->accel = g_strdup(p->value);
+            o->ms->accel = list;
+            o->accel_given = true;
         } else if (!strcmp(p->key, "kernel-irqchip")) {
             if (!parse_bool(p->value, &o->ms->kernel_irqchip, &err)) {
                 die_err("-accel", err);
@@ -340,6 +362,124 @@ static void apply_accel_opts(Options *o, const char *arg)
         } else {
             die("-accel %s: Property '%s' not found", arg, p->key);
         }
+    }
+}
+
+static bool keyval_bool(GHashTable *kv, const char *key, const char *opt,
+                        const char *arg, bool dflt)
+{
+    const char *v = g_hash_table_lookup(kv, key);
+    GError *err = NULL;
+    bool b = dflt;
+
+    if (v && !parse_bool(v, &b, &err)) {
+        die("%s %s: %s", opt, arg, err->message);
+    }
+    return b;
+}
+
+/* Keys of @kv that are not in @known: QEMU's "Invalid parameter" error. */
+static void keyval_check_keys(GHashTable *kv, const char *const *known,
+                              const char *opt, const char *arg)
+{
+    GHashTableIter it;
+    gpointer key;
+
+    g_hash_table_iter_init(&it, kv);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        if (!g_strv_contains(known, key)) {
+            die("%s %s: Invalid parameter '%s'", opt, arg, (char *)key);
+        }
+    }
+}
+
+/* -name [guest=]NAME[,process=PNAME][,debug-threads=on|off] */
+static void parse_name(MachineState *ms, const char *arg)
+{
+    static const char *const known[] = { "guest", "process",
+                                         "debug-threads", NULL };
+    g_autoptr(GHashTable) kv = keyval_parse(arg, "guest", NULL);
+    const char *process;
+
+    if (!kv) {
+        die("-name %s: invalid option string", arg);
+    }
+    keyval_check_keys(kv, known, "-name", arg);
+    g_free(ms->name);
+    ms->name = g_strdup(g_hash_table_lookup(kv, "guest"));
+    process = g_hash_table_lookup(kv, "process");
+    if (process) {
+        prctl(PR_SET_NAME, process, 0, 0, 0);   /* ps/top show it */
+    }
+    thread_naming_enabled = keyval_bool(kv, "debug-threads", "-name", arg,
+                                        false);
+}
+
+/* -msg timestamp=on|off,guest-name=on|off: error message prefixes. */
+static void parse_msg(const char *arg)
+{
+    static const char *const known[] = { "timestamp", "guest-name", NULL };
+    g_autoptr(GHashTable) kv = keyval_parse(arg, "timestamp", NULL);
+
+    if (!kv) {
+        die("-msg %s: invalid option string", arg);
+    }
+    keyval_check_keys(kv, known, "-msg", arg);
+    message_with_timestamp = keyval_bool(kv, "timestamp", "-msg", arg, false);
+    /* the name is known once -name is parsed: see kvmpc_init() */
+    if (keyval_bool(kv, "guest-name", "-msg", arg, false)) {
+        message_guest_name = "";
+    }
+}
+
+/* -action reboot=reset|shutdown,shutdown=poweroff|pause,panic=,watchdog=:
+ * what set-action does, from the start (the same rules, in one place). */
+static void parse_action(const char *arg)
+{
+    static const char *const known[] = { "reboot", "shutdown", "panic",
+                                         "watchdog", NULL };
+    g_autoptr(GHashTable) kv = keyval_parse(arg, NULL, NULL);
+    const char *v;
+    GError *err = NULL;
+    int reboot = -1, shutdown = -1, panic = -1, watchdog = -1;
+
+    if (!kv) {
+        die("-action %s: invalid option string", arg);
+    }
+    keyval_check_keys(kv, known, "-action", arg);
+#define LOOKUP(key, var, table)                                         \
+    if ((v = g_hash_table_lookup(kv, key)) &&                           \
+        (var = qapi_enum_parse(&table, v, -1, NULL)) < 0) {             \
+        die("-action %s: Parameter '%s' does not accept value '%s'",    \
+            arg, key, v);                                               \
+    }
+    LOOKUP("reboot", reboot, RebootAction_lookup)
+    LOOKUP("shutdown", shutdown, ShutdownAction_lookup)
+    LOOKUP("panic", panic, PanicAction_lookup)
+    LOOKUP("watchdog", watchdog, WatchdogAction_lookup)
+#undef LOOKUP
+    qmp_set_action(reboot >= 0, reboot, shutdown >= 0, shutdown,
+                   panic >= 0, panic, watchdog >= 0, watchdog, &err);
+    if (err) {
+        die_err("-action", err);
+    }
+}
+
+/* -overcommit mem-lock=on|off,cpu-pm=on|off */
+static void parse_overcommit(Options *o, const char *arg)
+{
+    static const char *const known[] = { "mem-lock", "cpu-pm", NULL };
+    g_autoptr(GHashTable) kv = keyval_parse(arg, NULL, NULL);
+
+    if (!kv) {
+        die("-overcommit %s: invalid option string", arg);
+    }
+    keyval_check_keys(kv, known, "-overcommit", arg);
+    o->mem_lock = keyval_bool(kv, "mem-lock", "-overcommit", arg, false);
+    if (keyval_bool(kv, "cpu-pm", "-overcommit", arg, false)) {
+        /* Letting the guest's HLT/MWAIT/PAUSE run without exits needs
+         * KVM_CAP_X86_DISABLE_EXITS wiring that kvmpc does not have yet. */
+        die("-overcommit %s: cpu-pm=on is not supported by kvmpc yet", arg);
     }
 }
 
@@ -502,11 +642,25 @@ static void parse_args(Options *o, int argc, char **argv)
         } else if (IS("-no-hpet")) {
             ms->enable_hpet = false;
         } else if (IS("-name")) {
-            g_autoptr(GHashTable) kv =
-                keyval_parse(need_arg(argc, argv, &i), "guest", NULL);
-            const char *guest = kv ? g_hash_table_lookup(kv, "guest") : NULL;
-            g_free(ms->name);
-            ms->name = g_strdup(guest);
+            parse_name(ms, need_arg(argc, argv, &i));
+        } else if (IS("-no-user-config") || IS("-nodefconfig")) {
+            /* kvmpc reads no configuration files: nothing to skip. */
+        } else if (IS("-daemonize")) {
+            o->daemonize = true;
+        } else if (IS("-audiodev")) {
+            g_ptr_array_add(o->audiodevs,
+                            g_strdup(need_arg(argc, argv, &i)));
+        } else if (IS("-sandbox")) {
+            GError *serr = NULL;
+            if (!sandbox_parse(need_arg(argc, argv, &i), &serr)) {
+                die_err("-sandbox", serr);
+            }
+        } else if (IS("-msg")) {
+            parse_msg(need_arg(argc, argv, &i));
+        } else if (IS("-action")) {
+            parse_action(need_arg(argc, argv, &i));
+        } else if (IS("-overcommit")) {
+            parse_overcommit(o, need_arg(argc, argv, &i));
         } else if (IS("-uuid")) {
             const char *u = need_arg(argc, argv, &i);
             if (!parse_uuid(u, ms->uuid)) {
@@ -621,7 +775,8 @@ static void options_init(Options *o)
     ms->props = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     ms->accel = g_strdup("kvm");
     ms->kernel_irqchip = true;
-    ms->ram_size = 128 * MiB;
+    ms->ram_size = 0;           /* the machine type's default unless -m */
+    ms->dump_guest_core = true;
     ms->smp = (SmpConfig){ 1, 1, 1, 1, 1, 1 };
     ms->cpu_model = g_strdup("host");
     ms->option_roms = g_ptr_array_new_with_free_func(g_free);
@@ -632,6 +787,7 @@ static void options_init(Options *o)
     o->ms = ms;
     o->chardevs = g_ptr_array_new_with_free_func(g_free);
     o->objects = g_ptr_array_new_with_free_func(g_free);
+    o->audiodevs = g_ptr_array_new_with_free_func(g_free);
     o->serials = g_ptr_array_new_with_free_func(g_free);
     o->devices = g_ptr_array_new_with_free_func(g_free);
     o->drives = g_ptr_array_new_with_free_func(g_free);
@@ -657,6 +813,17 @@ static void create_objects(Options *o)
         if (!user_object_create_from_opts(g_ptr_array_index(o->objects, i),
                                           &err)) {
             die_err("-object", err);
+        }
+    }
+}
+
+/* -audiodev: before the devices and displays that name them. */
+static void create_audiodevs(Options *o)
+{
+    for (unsigned i = 0; i < o->audiodevs->len; i++) {
+        GError *err = NULL;
+        if (!audio_init_audiodev(g_ptr_array_index(o->audiodevs, i), &err)) {
+            die_err("-audiodev", err);
         }
     }
 }
@@ -851,16 +1018,144 @@ static void install_signal_handlers(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * accel=kvm:tcg (or several -accel options) lists alternatives: the first
+ * that starts wins, as in QEMU; when none does, the last one's reason is
+ * the error.  An unknown name in the list is an error by itself.
+ */
 static void init_accel(MachineState *ms)
 {
+    g_auto(GStrv) names = g_strsplit(ms->accel, ":", -1);
     GError *err = NULL;
+    unsigned n = g_strv_length(names);
 
-    current_accel = accel_find(ms->accel);
-    if (!current_accel) {
-        die("-accel %s: invalid accelerator %s", ms->accel, ms->accel);
+    if (!n) {
+        die("-accel: no accelerator given");
     }
-    if (!current_accel->init(ms, &err)) {
-        die_err(NULL, err);
+    for (unsigned i = 0; i < n; i++) {
+        if (!accel_find(names[i])) {
+            die("-accel %s: invalid accelerator %s", ms->accel, names[i]);
+        }
+    }
+    for (unsigned i = 0; i < n; i++) {
+        current_accel = accel_find(names[i]);
+        g_clear_error(&err);
+        if (current_accel->init(ms, &err)) {
+            g_free(ms->accel);
+            ms->accel = g_strdup(names[i]);
+            return;
+        }
+        if (i + 1 < n) {
+            error_report("%s; trying the next accelerator (%s)", err->message,
+                         names[i + 1]);
+        }
+    }
+    die_err(NULL, err);
+}
+
+/*
+ * -daemonize, QEMU's way: the parent waits on a pipe until the child has
+ * built the machine and opened every monitor (so whoever started kvmpc
+ * can connect as soon as the parent exits 0), then exits with the child's
+ * status.  The child keeps the terminal's stderr until then, so start-up
+ * errors still reach the caller; afterwards it detaches (setsid, stdio on
+ * /dev/null, cwd /).  Forked before any thread exists.
+ */
+static int daemon_ready_fd = -1;
+
+static void daemonize_fork(void)
+{
+    int fds[2];
+    pid_t pid;
+
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        die("-daemonize: pipe: %s", g_strerror(errno));
+    }
+    pid = fork();
+    if (pid < 0) {
+        die("-daemonize: fork: %s", g_strerror(errno));
+    }
+    if (pid > 0) {
+        char status = 1;
+        ssize_t n;
+
+        close(fds[1]);
+        do {
+            n = read(fds[0], &status, 1);
+        } while (n < 0 && errno == EINTR);
+        /* EOF: the child died during start-up and said why on stderr */
+        _exit(n == 1 ? status : 1);
+    }
+    close(fds[0]);
+    daemon_ready_fd = fds[1];
+    if (setsid() < 0) {
+        die("-daemonize: setsid: %s", g_strerror(errno));
+    }
+}
+
+static void daemonize_finish(void)
+{
+    char ok = 0;
+    int null;
+
+    if (daemon_ready_fd < 0) {
+        return;
+    }
+    if (chdir("/") < 0) {
+        die("-daemonize: chdir /: %s", g_strerror(errno));
+    }
+    null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0) {
+        die("-daemonize: /dev/null: %s", g_strerror(errno));
+    }
+    fflush(stdout);
+    fflush(stderr);
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    close(null);
+    if (write(daemon_ready_fd, &ok, 1) != 1) {
+        _exit(1);   /* the parent is gone: nobody is waiting for us */
+    }
+    close(daemon_ready_fd);
+    daemon_ready_fd = -1;
+}
+
+/* QEMU's rule: -nographic wants stdio, which a daemon does not have. */
+static void check_daemonize(Options *o)
+{
+    if (!o->daemonize) {
+        return;
+    }
+    if (o->nographic && !o->nodefaults &&
+        (!o->serials->len || !o->monitors->len)) {
+        die("-nographic cannot be used with -daemonize");
+    }
+    for (unsigned i = 0; i < o->serials->len; i++) {
+        if (g_str_has_suffix(g_ptr_array_index(o->serials, i), "stdio")) {
+            die("-serial stdio cannot be used with -daemonize");
+        }
+    }
+    for (unsigned i = 0; i < o->monitors->len; i++) {
+        MonitorOpt *m = g_ptr_array_index(o->monitors, i);
+        if (m->spec && g_str_has_suffix(m->spec, "stdio")) {
+            die("%s stdio cannot be used with -daemonize",
+                m->qmp ? "-qmp" : "-monitor");
+        }
+    }
+    for (unsigned i = 0; i < o->chardevs->len; i++) {
+        if (g_str_has_prefix(g_ptr_array_index(o->chardevs, i), "stdio")) {
+            die("-chardev stdio cannot be used with -daemonize");
+        }
+    }
+}
+
+/* -overcommit mem-lock=on: guest RAM (and kvmpc) never swapped out. */
+static void lock_memory(Options *o)
+{
+    if (o->mem_lock && mlockall(MCL_CURRENT | MCL_FUTURE) < 0) {
+        die("-overcommit mem-lock=on: locking memory failed: %s (raise "
+            "RLIMIT_MEMLOCK, or run with CAP_IPC_LOCK)", g_strerror(errno));
     }
 }
 
@@ -869,6 +1164,15 @@ static void build_machine(Options *o)
     MachineState *ms = o->ms;
     GError *err = NULL;
 
+    if (!ms->ram_size && ms->memory_backend) {
+        /* -machine memory-backend= without -m: the backend's size */
+        HostMemoryBackend *b = host_memory_backend_find(ms->memory_backend);
+        if (!b) {
+            die("-machine memory-backend=%s: Memory backend '%s' not found",
+                ms->memory_backend, ms->memory_backend);
+        }
+        ms->ram_size = b->size;
+    }
     if (ms->smp.cpus > ms->type->max_cpus) {
         die("Invalid SMP CPUs %u. The max CPUs supported by machine '%s' "
             "is %u", ms->smp.cpus, ms->type->name, ms->type->max_cpus);
@@ -891,6 +1195,20 @@ void kvmpc_init(int argc, char **argv)
     check_kernel_options(o->ms);
     if (!o->ms->type) {
         o->ms->type = machine_type_default();
+    }
+    if (o->ms->type->no_default_devices) {
+        o->nodefaults = true;   /* QEMU's none: no_serial, no_cdrom, ... */
+    }
+    if (!o->ms->ram_size && !o->ms->memory_backend) {
+        o->ms->ram_size = o->ms->type->default_ram_size;
+    }
+    if (message_guest_name) {
+        message_guest_name = o->ms->name ?
+            g_strdup_printf("%s", o->ms->name) : "";
+    }
+    check_daemonize(o);
+    if (o->daemonize) {
+        daemonize_fork();
     }
     if (o->nographic && !g_hash_table_contains(o->ms->props, "graphics")) {
         /* As QEMU: -nographic implies -machine graphics=off (firmware
@@ -921,11 +1239,13 @@ void kvmpc_init(int argc, char **argv)
     install_signal_handlers();
     init_accel(o->ms);
     create_objects(o);
+    create_audiodevs(o);
     create_chardevs(o);
     create_serials(o);
     create_debugcon(o);
     create_drives(o);
     build_machine(o);
+    lock_memory(o);
     create_default_vga(o);
     create_devices(o);
     create_displays(o);
@@ -934,7 +1254,7 @@ void kvmpc_init(int argc, char **argv)
         !qtest_server_init(o->qtest_spec, o->qtest_log, &err)) {
         die_err("-qtest", err);
     }
-    if (current_accel->create_vcpus &&
+    if (current_accel->create_vcpus && !o->ms->type->no_cpus &&
         !current_accel->create_vcpus(o->ms, &err)) {
         die_err(NULL, err);
     }
@@ -947,7 +1267,14 @@ void kvmpc_init(int argc, char **argv)
         if (!migration_incoming_start(o->incoming, !o->start_paused, &err)) {
             die_err("-incoming", err);
         }
-    } else if (!o->start_paused) {
+    }
+    daemonize_finish();
+    /* last: everything is open and every thread exists (TSYNC covers
+     * them, and later ones inherit the filter) */
+    if (!sandbox_install(&err)) {
+        die_err(NULL, err);
+    }
+    if (!o->incoming && !o->start_paused) {
         vm_start();
     }
 }

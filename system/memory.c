@@ -94,6 +94,13 @@ void memory_region_init_ram(MemoryRegion *mr, const char *name, uint64_t size)
     g_ptr_array_add(memory_ram_regions(), mr);
 }
 
+void memory_region_init_ram_ptr(MemoryRegion *mr, const char *name,
+                                 uint64_t size, void *host)
+{
+    memory_region_init_common(mr, MR_RAM, name, size);
+    mr->ram = host;
+}
+
 void memory_region_init_rom(MemoryRegion *mr, const char *name, uint64_t size)
 {
     memory_region_init_common(mr, MR_ROM, name, size);

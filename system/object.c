@@ -4,6 +4,7 @@
 #include "qemu/osdep.h"
 #include "qemu/keyval.h"
 #include "system/object.h"
+#include "qom/object-type.h"
 
 typedef struct UserObject {
     char *id;
@@ -20,9 +21,12 @@ void user_object_type_register(const UserObjectType *type)
         object_types = g_ptr_array_new();
     }
     g_ptr_array_add(object_types, (gpointer)type);
+    static const char *const user_creatable[] = { TYPE_USER_CREATABLE, NULL };
+    object_type_register_copy(type->name, type->parent ?: TYPE_OBJECT, false,
+                              user_creatable);
 }
 
-static const UserObjectType *find_type(const char *name)
+const UserObjectType *user_object_type_find(const char *name)
 {
     for (guint i = 0; object_types && i < object_types->len; i++) {
         const UserObjectType *t = g_ptr_array_index(object_types, i);
@@ -89,7 +93,7 @@ bool user_object_create_from_opts(const char *opts, GError **errp)
         error_setg(errp, "Parameter 'qom-type' is missing");
         return false;
     }
-    type = find_type(type_name);
+    type = user_object_type_find(type_name);
     if (!type) {
         error_setg(errp, "Invalid parameter type for 'qom-type', expected: "
                    "user-creatable object type (not '%s')", type_name);

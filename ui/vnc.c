@@ -25,6 +25,7 @@
  * reverse connections, audio.  Keysyms are mapped for a US layout.
  */
 #include "qemu/osdep.h"
+#include "audio/audio.h"
 #include "ui/vnc.h"
 #include "ui/console.h"
 #include "ui/input.h"
@@ -441,6 +442,8 @@ static void *accept_thread(void *opaque)
     VncDisplay *vd = opaque;
     struct pollfd pfd[VNC_MAX_LISTENERS];
 
+    qemu_thread_name_self("vnc_accept");
+
     for (;;) {
         for (unsigned i = 0; i < vd->nr_listeners; i++) {
             pfd[i].fd = vd->listeners[i].fd;
@@ -705,8 +708,15 @@ static bool parse_vnc_opts(const char *str, VncOpts *o, GError **errp)
             if (!parse_onoff(key, val, &o->lossy, errp)) {
                 return false;
             }
+        } else if (!strcmp(key, "audiodev")) {
+            /* the backend must exist; VNC's audio extension is not
+             * offered (the only audio driver built is "none") */
+            if (!val || !audio_state_by_name(val)) {
+                error_setg(errp, "audiodev '%s' not found", val ? val : "");
+                return false;
+            }
         } else if (!strcmp(key, "non-adaptive") || !strcmp(key, "key-delay-ms")
-                   || !strcmp(key, "audiodev") || !strcmp(key, "power-control")
+                   || !strcmp(key, "power-control")
                    || !strcmp(key, "connections")) {
             /* accepted for compatibility; nothing to do */
         } else if (!strcmp(key, "reverse") || !strcmp(key, "tls-creds") ||

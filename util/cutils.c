@@ -106,3 +106,21 @@ bool parse_bool(const char *str, bool *out, GError **errp)
                str ? str : "");
     return false;
 }
+
+/* -name debug-threads=on: threads carry names ("CPU 0/KVM", "IO iothread0",
+ * "worker") that ps, top and gdb show, as QEMU's do. */
+bool thread_naming_enabled;
+
+void qemu_thread_name_self(const char *fmt, ...)
+{
+    char name[16];      /* the kernel keeps 15 characters */
+    va_list ap;
+
+    if (!thread_naming_enabled) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof(name), fmt, ap);
+    va_end(ap);
+    pthread_setname_np(pthread_self(), name);
+}

@@ -329,6 +329,7 @@ static void *vcpu_thread(void *opaque)
     sigset_t set;
 
     current_vcpu = v;
+    qemu_thread_name_self("CPU %u/KVM", v->x86.index);
     sigemptyset(&set);
     sigaddset(&set, kvm_kick_signal());
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
@@ -597,4 +598,31 @@ char *kvm_vcpu_dump_registers(unsigned idx)
         kvm_resume_vcpus();
     }
     return text;
+}
+
+/*
+ * inject-nmi: an NMI on every vCPU, as QEMU's x86 does (through the
+ * in-kernel LAPIC's external NMI input).  The vCPUs are paused around it
+ * so the ioctls do not wait behind KVM_RUN.
+ */
+bool kvm_inject_nmi_all(GError **errp)
+{
+    bool was_running, ok = true;
+
+    if (!nr_vcpus) {
+        error_setg(errp, "there is no vCPU to send an NMI to");
+        return false;
+    }
+    was_running = pause_if_running();
+    for (unsigned i = 0; i < nr_vcpus && ok; i++) {
+        int r = kvm_ioctl_fd(vcpus[i].x86.fd, KVM_NMI, NULL);
+        if (r < 0) {
+            error_setg(errp, "KVM_NMI on vCPU %u: %s", i, g_strerror(-r));
+            ok = false;
+        }
+    }
+    if (was_running) {
+        kvm_resume_vcpus();
+    }
+    return ok;
 }

@@ -59,6 +59,7 @@ typedef struct PIIX4PMState {
     PCIDevice parent;
 
     uint32_t pm_io_base_preset;     /* x-pm-io-base */
+    uint8_t disable_s3, disable_s4; /* QEMU's names; S3 cannot be offered */
 
     uint16_t pm1_sts;
     uint16_t pm1_en;
@@ -387,6 +388,11 @@ static bool piix4_pm_realize(DeviceState *dev, GError **errp)
     PIIX4PMState *s = (PIIX4PMState *)dev;
     uint8_t *wmask = s->parent.wmask;
 
+    if (!s->disable_s3) {
+        error_setg(errp, "PIIX4_PM: disable_s3=0: S3 (suspend to RAM) is "
+                   "not supported by kvmpc");
+        return false;
+    }
     if (s->pm_io_base_preset & ~PIIX4_PMBA_MASK) {
         error_setg(errp, "PIIX4_PM: x-pm-io-base 0x%x is not a 64-byte "
                    "aligned port below 0x10000", s->pm_io_base_preset);
@@ -500,7 +506,21 @@ static const VMStateDescription vmstate_piix4_pm = {
     },
 };
 
+bool piix4_pm_s4_offered(void)
+{
+    PIIX4PMState *s = (PIIX4PMState *)device_find_by_type(TYPE_PIIX4_PM);
+
+    return s && !s->disable_s4;
+}
+
 static const Property piix4_pm_props[] = {
+    /* QEMU offers S3 and S4 unless told not to; kvmpc cannot suspend to
+     * RAM, so S3 stays off (0 is refused), and S4 (the guest hibernates,
+     * then powers off) is offered only on request, as before. */
+    DEFINE_PROP("disable_s3", PIIX4PMState, disable_s3, PROP_UINT8, "1",
+                "1: no S3 in the DSDT (0 is not supported)"),
+    DEFINE_PROP("disable_s4", PIIX4PMState, disable_s4, PROP_UINT8, "1",
+                "0: offer S4 (hibernate) in the DSDT"),
     DEFINE_PROP("x-pm-io-base", PIIX4PMState, pm_io_base_preset, PROP_UINT32,
                 "0", "program PMBA and PMIOSE at reset as firmware would "
                 "(0: leave it to the firmware)"),

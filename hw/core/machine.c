@@ -3,6 +3,9 @@
  */
 #include "qemu/osdep.h"
 #include "hw/boards.h"
+#include "qom/object-type.h"
+#include "system/hostmem.h"
+#include <sys/mman.h>
 
 MachineState *current_machine;
 static GPtrArray *machine_types;
@@ -13,6 +16,10 @@ void machine_type_register(const MachineType *mt)
         machine_types = g_ptr_array_new();
     }
     g_ptr_array_add(machine_types, (gpointer)mt);
+    g_autofree char *qom = g_strdup_printf("%s-machine", mt->name);
+    object_type_register_copy(qom, mt->no_cpus ? "machine"
+                                               : "generic-pc-machine",
+                              false, NULL);
 }
 
 GPtrArray *machine_type_list(void)
@@ -47,4 +54,36 @@ const MachineType *machine_type_default(void)
         }
     }
     return NULL;
+}
+
+bool machine_init_ram(MachineState *ms, const char *name, GError **errp)
+{
+    if (ms->memory_backend) {
+        HostMemoryBackend *b = host_memory_backend_find(ms->memory_backend);
+
+        if (!b) {
+            error_setg(errp, "Memory backend '%s' not found",
+                       ms->memory_backend);
+            return false;
+        }
+        if (b->size != ms->ram_size) {
+            error_setg(errp, "Machine memory size does not match the size "
+                       "of the memory backend");
+            return false;
+        }
+        if (b->used) {
+            error_setg(errp, "Memory backend '%s' is already in use",
+                       ms->memory_backend);
+            return false;
+        }
+        b->used = true;
+        memory_region_init_ram_ptr(&ms->ram, name, ms->ram_size, b->host);
+    } else {
+        memory_region_init_ram(&ms->ram, name, ms->ram_size);
+    }
+    if (!ms->dump_guest_core) {
+        madvise(memory_region_get_ram_ptr(&ms->ram), ms->ram_size,
+                MADV_DONTDUMP);
+    }
+    return true;
 }

@@ -4,6 +4,7 @@
 #include "qemu/osdep.h"
 #include "qemu/keyval.h"
 #include "hw/qdev.h"
+#include "qom/object-type.h"
 #include "chardev/char.h"
 
 static GHashTable *types;          /* name -> const DeviceType * */
@@ -25,6 +26,8 @@ static void types_init(void)
         types = g_hash_table_new(g_str_hash, g_str_equal);
         g_hash_table_insert(types, (gpointer)device_root_type.name,
                             (gpointer)&device_root_type);
+        object_type_register_copy(device_root_type.name, TYPE_OBJECT, true,
+                                  NULL);
     }
 }
 
@@ -33,6 +36,8 @@ void device_type_register(const DeviceType *type)
     types_init();
     g_assert(!g_hash_table_contains(types, type->name));
     g_hash_table_insert(types, (gpointer)type->name, (gpointer)type);
+    object_type_register_copy(type->name, type->parent ?: TYPE_DEVICE,
+                              type->abstract, type->interfaces);
 }
 
 void device_type_register_alias(const char *alias, const char *type_name)

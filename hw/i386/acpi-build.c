@@ -33,6 +33,7 @@
 #include "hw/i386/pc-layout.h"
 #include "hw/i386/x86.h"
 #include "hw/acpi/aml-build.h"
+#include "hw/acpi/piix4-pm.h"
 #include "hw/char/serial.h"
 #include "hw/input/i8042.h"
 #include "hw/qdev.h"
@@ -191,6 +192,7 @@ void acpi_pc_config(MachineState *ms, AcpiPcConfig *cfg)
     cfg->pci_hole64_start = ALIGN_UP(PC_HIGHMEM_START +
                                      ms->above_4g_mem_size, GiB);
     cfg->pci_hole64_size = PC_PCI_HOLE64_SIZE;
+    cfg->s4 = piix4_pm_s4_offered();
 }
 
 void acpi_pc_config_cleanup(AcpiPcConfig *cfg)
@@ -479,15 +481,25 @@ static void build_cpus(Aml *sb, const AcpiPcConfig *cfg)
     }
 }
 
-static Aml *build_sleep_states(void)
+static Aml *sleep_state(const char *name, unsigned slp_typ)
 {
-    Aml *s5 = aml_package(4);
+    Aml *pkg = aml_package(4);
 
-    /* PIIX4 SLP_TYP 0 is soft-off; S1-S4 are not offered. */
-    for (unsigned i = 0; i < 4; i++) {
-        aml_append(s5, aml_int(0));
+    aml_append(pkg, aml_int(slp_typ));
+    aml_append(pkg, aml_int(slp_typ));
+    aml_append(pkg, aml_int(0));
+    aml_append(pkg, aml_int(0));
+    return aml_name_decl(name, pkg);
+}
+
+/* PIIX4 SLP_TYP 0 is soft-off, 2 is S4 (offered on request: the guest
+ * hibernates and powers off); S1-S3 are not offered. */
+static void build_sleep_states(Aml *dsdt, const AcpiPcConfig *cfg)
+{
+    if (cfg->s4) {
+        aml_append(dsdt, sleep_state("\\_S4", 2));
     }
-    return aml_name_decl("\\_S5", s5);
+    aml_append(dsdt, sleep_state("\\_S5", 0));
 }
 
 static void build_dsdt_body(Aml *dsdt, const AcpiPcConfig *cfg)
@@ -511,7 +523,7 @@ static void build_dsdt_body(Aml *dsdt, const AcpiPcConfig *cfg)
 
     aml_append(gpe, aml_name_decl("_HID", aml_string("ACPI0006")));
     aml_append(dsdt, gpe);
-    aml_append(dsdt, build_sleep_states());
+    build_sleep_states(dsdt, cfg);
 }
 
 GByteArray *acpi_build_dsdt_aml(const AcpiPcConfig *cfg)

@@ -28,6 +28,7 @@
 #include "hw/i386/pc-layout.h"
 #include "hw/i386/x86.h"
 #include "hw/i386/acpi-build.h"
+#include "hw/acpi/piix4-pm.h"
 #include "hw/nvram/fw_cfg.h"
 #include "hw/smbios/smbios.h"
 #include "system/runstate.h"
@@ -648,7 +649,11 @@ static void add_legacy_items(MachineState *ms, FWCfgState *s)
 /* PIIX4 S-state table: bit 7 = state offered, bits 0-2 = SLP_TYP. */
 static bool add_system_states(FWCfgState *s, GError **errp)
 {
-    static const uint8_t states[6] = { 0x80, 0, 0, 0x01, 0x02, 0x80 };
+    uint8_t states[6] = { 0x80, 0, 0, 0x01, 0x02, 0x80 };
+
+    if (piix4_pm_s4_offered()) {
+        states[4] |= 0x80;
+    }
 
     return fw_cfg_add_file(s, "etc/system-states", states, sizeof(states),
                            errp);

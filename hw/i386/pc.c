@@ -51,11 +51,13 @@ static void pc_split_ram(MachineState *ms)
     ms->above_4g_mem_size = ms->ram_size - ms->below_4g_mem_size;
 }
 
-static void pc_map_ram(MachineState *ms)
+static bool pc_map_ram(MachineState *ms, GError **errp)
 {
     MemoryRegion *sysmem = get_system_memory();
 
-    memory_region_init_ram(&ms->ram, "pc.ram", ms->ram_size);
+    if (!machine_init_ram(ms, "pc.ram", errp)) {
+        return false;
+    }
     memory_region_init_alias(&ms->ram_below_4g, "ram-below-4g", &ms->ram, 0,
                              ms->below_4g_mem_size);
     memory_region_add_subregion(sysmem, 0, &ms->ram_below_4g);
@@ -66,6 +68,7 @@ static void pc_map_ram(MachineState *ms)
         memory_region_add_subregion(sysmem, PC_HIGHMEM_START,
                                     &ms->ram_above_4g);
     }
+    return true;
 }
 
 /* The map a direct-booted kernel sees (firmware builds its own). */
@@ -202,7 +205,10 @@ static bool pc_init(MachineState *ms, GError **errp)
 {
     pc_split_ram(ms);
     memory_region_transaction_begin();
-    pc_map_ram(ms);
+    if (!pc_map_ram(ms, errp)) {
+        memory_region_transaction_commit();
+        return false;
+    }
     for (unsigned i = 0; i < GSI_NUM_PINS; i++) {
         ms->gsi[i] = qemu_allocate_irq(pc_gsi_handler, NULL, i);
     }
@@ -263,6 +269,7 @@ static const MachineType pc_machine = {
     .desc = "Standard PC (i440FX + PIIX, 1996)",
     .is_default = true,
     .max_cpus = 255,
+    .default_ram_size = 128 * MiB,
     .init = pc_init,
 };
 

@@ -914,6 +914,11 @@ static bool pci_device_realize(DeviceState *ds, GError **errp)
         error_setg(errp, "No 'PCI' bus found for device '%s'", ds->type->name);
         return false;
     }
+    /* QEMU names the i440FX root bus "pci.0"; kvmpc has no other yet */
+    if (d->bus_name && strcmp(d->bus_name, "pci.0")) {
+        error_setg(errp, "Bus '%s' not found", d->bus_name);
+        return false;
+    }
     if (!pc) {
         error_setg(errp, "'%s' has no PCI class data", ds->type->name);
         return false;
@@ -1040,6 +1045,8 @@ static const VMStateDescription vmstate_pci_device = {
 };
 
 static const Property pci_device_props[] = {
+    DEFINE_PROP("bus", PCIDevice, bus_name, PROP_STRING, NULL,
+                "the PCI bus: pci.0 (the host bridge's root bus)"),
     DEFINE_PROP("addr", PCIDevice, devfn, PROP_PCI_DEVFN, "-1",
                 "Slot and optional function number, example: 06.0 or 06"),
     DEFINE_PROP("multifunction", PCIDevice, multifunction, PROP_BOOL, "off",
@@ -1052,8 +1059,13 @@ static const Property pci_device_props[] = {
     DEFINE_PROP_END_OF_LIST(),
 };
 
+static const char *const pci_device_interfaces[] = {
+    "conventional-pci-device", NULL
+};
+
 static const DeviceType pci_device_type = {
     .name = TYPE_PCI_DEVICE,
+    .interfaces = pci_device_interfaces,
     .parent = TYPE_DEVICE,
     .desc = "PCI device",
     .instance_size = sizeof(PCIDevice),

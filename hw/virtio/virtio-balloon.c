@@ -25,6 +25,7 @@
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
 #include "qobject/qdict.h"
+#include "qobject/qnum.h"
 #include "system/timer.h"
 
 #define TYPE_VIRTIO_BALLOON_PCI         "virtio-balloon-pci"
@@ -364,6 +365,40 @@ static QObject *balloon_qom_get(DeviceState *dev, const char *name,
     return QOBJECT(ret);
 }
 
+/* qom-set guest-stats-polling-interval (virsh dommemstat --period): the
+ * timer follows at once, as QEMU's. */
+static bool balloon_qom_set(DeviceState *dev, const char *name,
+                            QObject *value, GError **errp)
+{
+    VirtIOBalloon *s = &((VirtIOBalloonPCI *)dev)->balloon;
+    QNum *n = qobject_to(QNum, value);
+    int64_t secs;
+
+    if (strcmp(name, "guest-stats-polling-interval")) {
+        return false;
+    }
+    if (!n || !qnum_get_try_int(n, &secs)) {
+        error_setg(errp, "Invalid parameter type for 'value', expected: "
+                   "integer");
+        return true;
+    }
+    if (secs < 0) {
+        error_setg(errp, "timer value must be greater than zero");
+        return true;
+    }
+    if (secs > UINT32_MAX) {
+        error_setg(errp, "timer value is too big");
+        return true;
+    }
+    s->stats_interval = secs;
+    if (!secs) {
+        timer_del(s->stats_timer);
+    } else {
+        stats_arm_timer(s);
+    }
+    return true;
+}
+
 /* ---- type ------------------------------------------------------------- */
 
 static int balloon_post_load(void *opaque, int version_id)
@@ -443,6 +478,7 @@ static const DeviceType virtio_balloon_pci_type = {
     .vmsd = &vmstate_virtio_balloon,
     .class_data = &balloon_pci_class,
     .qom_get = balloon_qom_get,
+    .qom_set = balloon_qom_set,
 };
 
 static void virtio_balloon_register(void)

@@ -102,6 +102,8 @@ bool kvm_vcpu_info(unsigned idx, KvmVcpuInfo *out);
  * such vCPU.  Pauses the vCPUs around the read if they are running.
  */
 char *kvm_vcpu_dump_registers(unsigned idx);
+/* QMP inject-nmi: an NMI on every vCPU. */
+bool kvm_inject_nmi_all(GError **errp);
 
 /* The signal that kicks a vCPU thread out of KVM_RUN (SIGRTMIN + 4). */
 int kvm_kick_signal(void);

@@ -17,6 +17,9 @@ typedef struct MachineType {
     const char *desc;
     bool is_default;
     unsigned max_cpus;
+    bool no_cpus;              /* runs no guest code ("none") */
+    bool no_default_devices;   /* no default VGA, serial, CD-ROM, floppy */
+    uint64_t default_ram_size; /* without -m */
     bool (*init)(MachineState *ms, GError **errp);
 } MachineType;
 
@@ -29,11 +32,11 @@ struct MachineState {
     GHashTable *props;         /* -machine key=value extras */
 
     /* accelerator */
-    char *accel;               /* "kvm" or "qtest" */
+    char *accel;               /* "kvm", "qtest", or a list "kvm:tcg" */
     bool kernel_irqchip;
 
     /* memory and CPUs */
-    uint64_t ram_size;
+    uint64_t ram_size;         /* 0 until -m or the type's default */
     SmpConfig smp;
     char *cpu_model;           /* "host", "max", "qemu64,+feat,-feat" */
 
@@ -49,6 +52,9 @@ struct MachineState {
     GPtrArray *fw_cfg_items;   /* char *: -fw_cfg option strings */
     GPtrArray *smbios_opts;    /* char *: -smbios option strings */
     char *rtc_base;            /* -rtc base= */
+
+    char *memory_backend;      /* -machine memory-backend=ID */
+    bool dump_guest_core;      /* -machine dump-guest-core (default on) */
 
     char *name;                /* -name */
     uint8_t uuid[16];
@@ -66,6 +72,9 @@ extern MachineState *current_machine;
 void machine_type_register(const MachineType *mt);
 const MachineType *machine_type_find(const char *name);
 const MachineType *machine_type_default(void);
+/* The machine's RAM (@ms->ram, @ms->ram_size bytes): the memory backend
+ * -machine memory-backend= names, or anonymous memory. */
+bool machine_init_ram(MachineState *ms, const char *name, GError **errp);
 /* Registered types, in registration order (do not modify). */
 GPtrArray *machine_type_list(void);
 

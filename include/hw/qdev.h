@@ -76,7 +76,17 @@ struct DeviceType {
      */
     struct QObject *(*qom_get)(DeviceState *dev, const char *name,
                                GError **errp);
+    /*
+     * Writable dynamic properties, for qom-set: when @name is one of them,
+     * set it (or fail with @errp) and return true; otherwise return false
+     * without touching @errp.  NULL hook: none.
+     */
+    bool (*qom_set)(DeviceState *dev, const char *name,
+                    struct QObject *value, GError **errp);
     const void *class_data;     /* per-type data for the parent type's code */
+    /* QOM interfaces the type implements (inherited by derived types),
+     * NULL-terminated; NULL: none.  Only qom-list-types reads them. */
+    const char *const *interfaces;
 };
 
 struct DeviceState {

@@ -2,6 +2,11 @@
  * QEMU-style option strings: "value,key=value,key2=value2".
  * An optional implied key takes a leading bare value ("isa-serial,id=x" with
  * implied key "driver").  ",," escapes a comma inside a value.
+ *
+ * A string that starts with '{' is QEMU's JSON form instead
+ * ('{"driver":"virtio-blk-pci","bootindex":1}', what libvirt passes to
+ * -device and -object): the same pairs, booleans as on/off, nested objects
+ * as dotted keys, list elements as "key.N".
  */
 #ifndef QEMU_KEYVAL_H
 #define QEMU_KEYVAL_H

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <unistd.h>
 #include <glib.h>
+#include <pthread.h>
 #include <glib-unix.h>
 
 #ifndef container_of
@@ -47,8 +48,15 @@ typedef enum {
 #define error_setg(errp, ...) \
     g_set_error((errp), KVMPC_ERROR, KVMPC_ERROR_GENERIC, __VA_ARGS__)
 
-/* Print "kvmpc: <message>" on stderr. */
+/* Print "kvmpc: <message>" on stderr (after a timestamp and the guest's
+ * name when -msg timestamp=on / guest-name=on asked for them). */
 void error_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+void error_vreport(const char *fmt, va_list ap) G_GNUC_PRINTF(1, 0);
+extern bool message_with_timestamp;
+/* -name debug-threads=on: name the calling thread (no-op otherwise). */
+extern bool thread_naming_enabled;
+void qemu_thread_name_self(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+extern const char *message_guest_name;
 /* Report and free an error. */
 void error_report_err(GError *err);
 /* Report an error and exit(1): for command-line and start-up failures. */

@@ -54,13 +54,13 @@ void iothread_remove_poller(IOThread *iothread, IOThreadPoller *p);
 int64_t iothread_poll_ns(IOThread *iothread);
 
 /* "info iothreads" / query-iothreads data. */
-typedef struct IOThreadInfo {
+typedef struct IOThreadDesc {
     const char *id;
     int thread_id;
     int64_t poll_max_ns, poll_grow, poll_shrink;
-} IOThreadInfo;
+} IOThreadDesc;
 /* Calls @fn for each I/O thread in creation order. */
-void iothread_for_each(void (*fn)(const IOThreadInfo *info, void *opaque),
+void iothread_for_each(void (*fn)(const IOThreadDesc *info, void *opaque),
                        void *opaque);
 
 #endif

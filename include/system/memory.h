@@ -144,6 +144,9 @@ void memory_region_init_container(MemoryRegion *mr, const char *name,
 /* Allocates page-aligned, zeroed host memory (anonymous mmap). */
 void memory_region_init_ram(MemoryRegion *mr, const char *name,
                             uint64_t size);
+/* RAM on memory the caller mapped and keeps mapped (a memory backend). */
+void memory_region_init_ram_ptr(MemoryRegion *mr, const char *name,
+                                 uint64_t size, void *host);
 void memory_region_init_rom(MemoryRegion *mr, const char *name,
                             uint64_t size);
 void memory_region_init_io(MemoryRegion *mr, const MemoryRegionOps *ops,

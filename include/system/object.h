@@ -12,8 +12,15 @@
 #define SYSTEM_OBJECT_H
 #include "qemu/osdep.h"
 
+/* A property an object type takes, for qom-list-properties. */
+typedef struct UserObjectProp {
+    const char *name, *type;
+} UserObjectProp;
+
 typedef struct UserObjectType {
     const char *name;
+    const UserObjectProp *props;    /* NULL-name terminated, or NULL */
+    const char *parent;         /* QOM parent type; NULL: "object" */
     /* NULL with @errp set on failure. */
     void *(*create)(const char *id, GHashTable *props, GError **errp);
 } UserObjectType;
@@ -23,6 +30,8 @@ void user_object_type_register(const UserObjectType *type);
 bool user_object_create_from_opts(const char *opts, GError **errp);
 /* The object with @id, if its type is @type_name (NULL: any type). */
 void *user_object_find(const char *id, const char *type_name);
+/* The registered type called @name, or NULL. */
+const UserObjectType *user_object_type_find(const char *name);
 /* Type name of the object @id, or NULL. */
 const char *user_object_type_name(const char *id);
 

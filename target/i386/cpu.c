@@ -15,6 +15,7 @@
  *           masked by what KVM supports
  */
 #include "qemu/osdep.h"
+#include "qom/object-type.h"
 #include "target/i386/cpu.h"
 
 /* ---- feature names ---- */
@@ -148,6 +149,33 @@ static const X86CPUModel cpu_models[] = {
           [FEAT_KVM] = KVM_DEFAULT_FEATURES,
       } },
 };
+
+/* The QOM view of the models: "<model>-x86_64-cpu" types, as QEMU names
+ * them (libvirt looks for e.g. "max-x86_64-cpu"). */
+static void __attribute__((constructor)) x86_cpu_types_register(void)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(cpu_models); i++) {
+        g_autofree char *qom = g_strdup_printf("%s-x86_64-cpu",
+                                               cpu_models[i].name);
+        object_type_register_copy(qom, "x86_64-cpu", false, NULL);
+    }
+}
+
+GPtrArray *x86_cpu_feature_names(void)
+{
+    GPtrArray *names = g_ptr_array_new();
+
+    for (unsigned w = 0; w < FEATURE_WORDS; w++) {
+        for (unsigned b = 0; b < 32; b++) {
+            const char *n = feature_words[w].names[b];
+            if (n && !g_ptr_array_find_with_equal_func(names, n, g_str_equal,
+                                                       NULL)) {
+                g_ptr_array_add(names, (gpointer)n);
+            }
+        }
+    }
+    return names;
+}
 
 /* Properties QEMU's x86 CPU has that make no difference here. */
 static const char *const ignored_props[] = {

@@ -18,6 +18,10 @@ import traceback
 
 SKIP = 77
 TIMEOUT = float(os.environ.get("KVMPC_TEST_TIMEOUT", "30"))
+# KVMPC_TEST_SANDBOX=1: every kvmpc these tests start runs under the
+# seccomp filter libvirt asks for (tests/qmp/test_sandbox.py).
+SANDBOX_ARGS = ["-sandbox", "on,obsolete=deny,elevateprivileges=deny,"
+                "spawn=deny,resourcecontrol=deny"]
 
 
 class TestFailure(Exception):
@@ -60,6 +64,8 @@ class Kvmpc:
                  wait_sockets=(), pass_fds=()):
         self.tmpdir = tmpdir or tempfile.mkdtemp(prefix="kvmpc-qmp-")
         self.args = [binary] + list(args)
+        if os.environ.get("KVMPC_TEST_SANDBOX"):
+            self.args += SANDBOX_ARGS
         self.stdout_path = os.path.join(self.tmpdir, "stdout")
         self.stderr_path = os.path.join(self.tmpdir, "stderr")
         self.proc = subprocess.Popen(

@@ -13,6 +13,9 @@
 
 #define TYPE_PIIX4_PM           "PIIX4_PM"
 
+/* disable_s4=0 was given: the DSDT and etc/system-states offer S4. */
+bool piix4_pm_s4_offered(void);
+
 /* Function 3 configuration registers. */
 #define PIIX4_PMBA              0x40    /* PM I/O base: bits 15:6, bit 0 = 1 */
 #define PIIX4_PMBA_MASK         0xffc0

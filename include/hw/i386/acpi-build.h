@@ -34,6 +34,7 @@ typedef struct AcpiPcConfig {
     uint32_t pci_hole_end;
     uint64_t pci_hole64_start;      /* 64-bit window; size 0 = none */
     uint64_t pci_hole64_size;
+    bool s4;                        /* offer \_S4 (PIIX4_PM.disable_s4=0) */
 } AcpiPcConfig;
 
 typedef struct AcpiBuildTables {

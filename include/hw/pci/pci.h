@@ -98,6 +98,7 @@ struct PCIDevice {
     int32_t devfn;              /* "addr": slot << 3 | function, -1 = auto */
     bool multifunction;
     char *romfile;
+    char *bus_name;             /* bus= (only "pci.0", the root bus) */
     uint32_t rombar;
 
     /* configuration space and its masks */

@@ -98,6 +98,8 @@ const X86CPUConfig *x86_cpu_current_config(void);
 bool x86_cpu_model_is_help(const char *model_and_features);
 /* "-cpu help" text (free with g_free). */
 char *x86_cpu_help_text(void);
+/* Every CPUID feature name kvmpc knows, once each (free the array only). */
+GPtrArray *x86_cpu_feature_names(void);
 
 /*
  * Find a feature by QEMU's name ("sse4.1", "sse4_1", "lahf-lm"...).

@@ -250,10 +250,73 @@ def ide_disk_on_blockdev_iscsi():
                 ("driver=iscsi,node-name=x,transport=tcp,target=t",
                  "portal"),
                 ("driver=iscsi,node-name=x,transport=tcp,portal=p,target=t,"
-                 "password-secret=s", "secret object")]:
+                 "password-secret=s", "go together"),
+                ("driver=iscsi,node-name=x,transport=tcp,portal=p,target=t,"
+                 "user=u,password-secret=nosuch", "No secret with id")]:
             p = run(KVMPC, "-accel", "qtest", "-nodefaults", "-display",
                     "none", "-blockdev", spec, check=False)
             assert p.returncode == 1 and text in p.stderr, (spec, p.stderr)
+
+
+def encrypt_secret(master, plaintext):
+    """libvirt's way: AES-256-CBC under the master key, base64 (openssl)."""
+    import base64
+    iv = os.urandom(16)
+    p = subprocess.run(["openssl", "enc", "-aes-256-cbc", "-K", master.hex(),
+                        "-iv", iv.hex()], input=plaintext,
+                       capture_output=True, check=True)
+    return (base64.b64encode(p.stdout).decode(),
+            base64.b64encode(iv).decode())
+
+
+@case
+def chap_password_from_encrypted_secret():
+    """CHAP login with the password in -object secret, encrypted under a
+    master key secret (what libvirt passes); a wrong one fails to log in."""
+    with Lun() as lun:
+        lun.tgt.adm("--mode", "account", "--op", "new", "--user", "kvmpc",
+                    "--password", "chap-secret-12")
+        lun.tgt.adm("--mode", "account", "--op", "bind", "--tid", "1",
+                    "--user", "kvmpc")
+        master = os.urandom(32)
+        keyfile = os.path.join(lun.dir.name, "master.key")
+        with open(keyfile, "wb") as f:
+            f.write(master)
+        results = []
+        for password in (b"chap-secret-12", b"wrong-password"):
+            data, iv = encrypt_secret(master, password)
+            args = [
+                "-object", f"secret,id=masterKey0,format=raw,file={keyfile}",
+                "-object", f"secret,id=sec0,data={data},keyid=masterKey0,"
+                f"iv={iv},format=base64",
+                "-blockdev", f"driver=iscsi,node-name=lun,transport=tcp,"
+                f"portal=127.0.0.1:{lun.tgt.port},target={Tgtd.IQN},lun=1,"
+                "user=kvmpc,password-secret=sec0",
+                "-blockdev", "driver=raw,node-name=disk,file=lun",
+                "-device", "ide-hd,drive=disk,bus=ide.0,unit=0"]
+            if password == b"wrong-password":
+                p = run(KVMPC, "-accel", "qtest", "-nodefaults", "-display",
+                        "none", *args, check=False)
+                assert p.returncode == 1, p.stderr
+                results.append(p.stderr)
+                continue
+            qt = QTest(KVMPC, args)
+            try:
+                qt.ide_setup()
+                st, got = qt.ata_dma(CMD_READ_DMA, 100, nsect=8)
+                assert st & ST_ERR == 0, hex(st)
+                assert got == lun.content(100 * 512, 8 * 512)
+            finally:
+                rc = qt.quit()
+            assert rc == 0, qt
+        assert "iscsi" in results[0].lower(), results[0]
+        # a secret under the wrong key does not decrypt: a start-up error
+        data, iv = encrypt_secret(os.urandom(32), b"chap-secret-12")
+        p = run(KVMPC, "-accel", "qtest", "-nodefaults", "-display", "none",
+                "-object", f"secret,id=masterKey0,format=raw,file={keyfile}",
+                "-object", f"secret,id=sec0,data={data},keyid=masterKey0,"
+                f"iv={iv},format=base64", check=False)
+        assert p.returncode == 1 and "padding" in p.stderr, p.stderr
 
 
 if __name__ == "__main__":

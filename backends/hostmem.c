@@ -1,0 +1,344 @@
+/*
+ * Host memory backends (include/system/hostmem.h), QEMU's
+ * memory-backend-ram, memory-backend-file and memory-backend-memfd:
+ * each maps its memory when the object is created; a machine given
+ * memory-backend=ID maps that memory as its RAM.
+ *
+ *   ram:   anonymous memory; share=on maps it MAP_SHARED
+ *   file:  mem-path is a file (created and sized as needed) or a directory
+ *          (a temporary file in it, unlinked at once), mapped shared with
+ *          share=on, private otherwise; discard-data=on (drop the file's
+ *          pages at exit instead of writing them back) is refused: kvmpc
+ *          does not do it yet
+ *   memfd: a memfd (hugetlb=on: from hugetlbfs, hugetlbsize= its page size;
+ *          seal=on: sealed against growing and shrinking), always shared
+ *          unless share=off
+ * prealloc=on touches every page now (so a guest never faults for lack of
+ * memory later), merge=off opts out of KSM, dump=off leaves the memory
+ * out of core dumps.  Host NUMA policy (host-nodes=, policy=) is not
+ * built: asking for it is an error, never silently ignored.
+ */
+#include "qemu/osdep.h"
+#include "system/hostmem.h"
+#include "system/object.h"
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 0x0004U
+#endif
+#ifndef MFD_HUGE_SHIFT
+#define MFD_HUGE_SHIFT 26
+#endif
+
+static GPtrArray *all_backends;
+
+void host_memory_backend_foreach(void (*fn)(HostMemoryBackend *b,
+                                            void *opaque), void *opaque)
+{
+    for (guint i = 0; all_backends && i < all_backends->len; i++) {
+        fn(g_ptr_array_index(all_backends, i), opaque);
+    }
+}
+
+HostMemoryBackend *host_memory_backend_find(const char *id)
+{
+    static const char *const types[] = {
+        "memory-backend-ram", "memory-backend-file", "memory-backend-memfd",
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+        HostMemoryBackend *b = user_object_find(id, types[i]);
+        if (b) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+typedef struct HostMemOpts {
+    uint64_t size, align, hugetlbsize;
+    bool share, prealloc, merge, dump, discard_data, readonly, hugetlb, seal,
+         reserve;
+    char *mem_path;
+} HostMemOpts;
+
+static bool take_bool(GHashTable *props, const char *key, bool dflt,
+                      bool *out, GError **errp)
+{
+    g_autofree char *v = user_object_take_str(props, key);
+
+    *out = dflt;
+    return !v || parse_bool(v, out, errp);
+}
+
+static bool take_size(GHashTable *props, const char *key, uint64_t *out,
+                      GError **errp)
+{
+    g_autofree char *v = user_object_take_str(props, key);
+
+    return !v || parse_size(v, 1, out, errp);
+}
+
+static bool parse_common(const char *type, GHashTable *props, HostMemOpts *o,
+                         GError **errp)
+{
+    g_autofree char *nodes = user_object_take_str(props, "host-nodes");
+    g_autofree char *node0 = user_object_take_str(props, "host-nodes.0");
+    g_autofree char *policy = user_object_take_str(props, "policy");
+    g_autofree char *x_use = user_object_take_str(props, "x-use-canonical-path-for-ramblock-id");
+
+    (void)x_use;    /* naming of migration RAM blocks: kvmpc has one name */
+    if (!take_size(props, "size", &o->size, errp) ||
+        !take_bool(props, "share", !strcmp(type, "memory-backend-memfd"),
+                   &o->share, errp) ||
+        !take_bool(props, "prealloc", false, &o->prealloc, errp) ||
+        !take_bool(props, "merge", true, &o->merge, errp) ||
+        !take_bool(props, "dump", true, &o->dump, errp) ||
+        !take_bool(props, "reserve", true, &o->reserve, errp) ||
+        !take_size(props, "prealloc-threads", &(uint64_t){0}, errp)) {
+        return false;
+    }
+    if (!o->size) {
+        error_setg(errp, "can't create backend with size 0");
+        return false;
+    }
+    if ((nodes && *nodes) || node0 || (policy && strcmp(policy, "default"))) {
+        error_setg(errp, "host-nodes/policy: host NUMA binding is not "
+                   "supported by kvmpc");
+        return false;
+    }
+    return true;
+}
+
+static void *map_fd(int fd, const HostMemOpts *o, GError **errp)
+{
+    int prot = PROT_READ | (o->readonly ? 0 : PROT_WRITE);
+    int flags = (o->share ? MAP_SHARED : MAP_PRIVATE) |
+                (o->reserve ? 0 : MAP_NORESERVE);
+    void *p = mmap(NULL, o->size, prot, flags, fd, 0);
+
+    if (p == MAP_FAILED) {
+        error_setg(errp, "unable to map backing store for guest RAM: %s",
+                   g_strerror(errno));
+        return NULL;
+    }
+    return p;
+}
+
+static void *map_anonymous(const HostMemOpts *o, GError **errp)
+{
+    int flags = (o->share ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS |
+                (o->reserve ? 0 : MAP_NORESERVE);
+    void *p = mmap(NULL, o->size, PROT_READ | PROT_WRITE, flags, -1, 0);
+
+    if (p == MAP_FAILED) {
+        error_setg(errp, "cannot set up guest memory: %s", g_strerror(errno));
+        return NULL;
+    }
+    if (o->size >= 2 * MiB) {
+        madvise(p, o->size, MADV_HUGEPAGE);     /* a hint, as for pc.ram */
+    }
+    return p;
+}
+
+/* mem-path: a file to map, or a directory to make an unlinked one in. */
+static int open_mem_path(const HostMemOpts *o, GError **errp)
+{
+    struct stat st;
+    int fd;
+
+    if (!stat(o->mem_path, &st) && S_ISDIR(st.st_mode)) {
+        fd = open(o->mem_path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    } else {
+        fd = open(o->mem_path, (o->readonly ? O_RDONLY : O_RDWR | O_CREAT) |
+                  O_CLOEXEC, 0600);
+    }
+    if (fd < 0) {
+        error_setg(errp, "can't open backing store %s for guest RAM: %s",
+                   o->mem_path, g_strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || ((uint64_t)st.st_size < o->size &&
+                               (o->readonly || ftruncate(fd, o->size) < 0))) {
+        error_setg(errp, "backing store %s is smaller than size %" PRIu64
+                   " and cannot grow: %s", o->mem_path, o->size,
+                   g_strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int create_memfd(const HostMemOpts *o, const char *id, GError **errp)
+{
+    unsigned flags = MFD_CLOEXEC | (o->seal ? MFD_ALLOW_SEALING : 0);
+    int fd;
+
+    if (o->hugetlb) {
+        flags |= MFD_HUGETLB;
+        if (o->hugetlbsize) {
+            flags |= (unsigned)g_bit_nth_msf(o->hugetlbsize, -1)
+                     << MFD_HUGE_SHIFT;
+        }
+    }
+    fd = memfd_create(id, flags);
+    if (fd < 0) {
+        error_setg(errp, "failed to create memfd: %s", g_strerror(errno));
+        return -1;
+    }
+    if (ftruncate(fd, o->size) < 0 ||
+        (o->seal && fcntl(fd, F_ADD_SEALS,
+                          F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)) {
+        error_setg(errp, "failed to size or seal memfd: %s",
+                   g_strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool apply_advice(void *p, const HostMemOpts *o, GError **errp)
+{
+    if (!o->merge) {
+        madvise(p, o->size, MADV_UNMERGEABLE);
+    } else {
+        madvise(p, o->size, MADV_MERGEABLE);    /* KSM, as QEMU: a hint */
+    }
+    if (!o->dump) {
+        madvise(p, o->size, MADV_DONTDUMP);
+    }
+    if (o->prealloc && !o->readonly) {
+        long page = sysconf(_SC_PAGESIZE);
+        if (madvise(p, o->size, MADV_POPULATE_WRITE) < 0) {
+            /* older kernels: touch each page (the value is kept) */
+            for (uint64_t off = 0; off < o->size; off += page) {
+                volatile uint8_t *b = (uint8_t *)p + off;
+                *b = *b;
+            }
+        }
+    }
+    (void)errp;
+    return true;
+}
+
+static void *hostmem_create(const char *type, const char *id,
+                            GHashTable *props, GError **errp)
+{
+    HostMemOpts o = { 0 };
+    g_autofree char *mem_path = NULL;
+    HostMemoryBackend *b;
+    void *host = NULL;
+    bool pmem = false;
+    int fd = -1;
+
+    if (!parse_common(type, props, &o, errp)) {
+        return NULL;
+    }
+    if (!strcmp(type, "memory-backend-file")) {
+        mem_path = o.mem_path = user_object_take_str(props, "mem-path");
+        if (!o.mem_path) {
+            error_setg(errp, "mem-path property not set");
+            return NULL;
+        }
+        if (!take_bool(props, "discard-data", false, &o.discard_data, errp)) {
+            return NULL;
+        }
+        if (o.discard_data) {
+            error_setg(errp, "discard-data=on is not supported by kvmpc");
+            return NULL;
+        }
+        if (
+            !take_bool(props, "readonly", false, &o.readonly, errp) ||
+            !take_size(props, "align", &o.align, errp) ||
+            !take_bool(props, "pmem", false, &pmem, errp)) {
+            return NULL;
+        }
+        if (pmem) {
+            error_setg(errp, "pmem=on (persistent memory) is not supported "
+                       "by kvmpc");
+            return NULL;
+        }
+        fd = open_mem_path(&o, errp);
+    } else if (!strcmp(type, "memory-backend-memfd")) {
+        if (!take_bool(props, "hugetlb", false, &o.hugetlb, errp) ||
+            !take_size(props, "hugetlbsize", &o.hugetlbsize, errp) ||
+            !take_bool(props, "seal", true, &o.seal, errp)) {
+            return NULL;
+        }
+        fd = create_memfd(&o, id, errp);
+    }
+    if (strcmp(type, "memory-backend-ram") && fd < 0) {
+        return NULL;
+    }
+    host = fd >= 0 ? map_fd(fd, &o, errp) : map_anonymous(&o, errp);
+    if (fd >= 0) {
+        close(fd);      /* the mapping keeps the memory */
+    }
+    if (!host || !apply_advice(host, &o, errp)) {
+        return NULL;
+    }
+    b = g_new0(HostMemoryBackend, 1);
+    b->id = g_strdup(id);
+    b->type = type;
+    b->size = o.size;
+    b->host = host;
+    b->share = o.share;
+    b->merge = o.merge;
+    b->dump = o.dump;
+    b->prealloc = o.prealloc;
+    b->reserve = o.reserve;
+    if (!all_backends) {
+        all_backends = g_ptr_array_new();
+    }
+    g_ptr_array_add(all_backends, b);
+    return b;
+}
+
+static void *ram_create(const char *id, GHashTable *p, GError **errp)
+{
+    return hostmem_create("memory-backend-ram", id, p, errp);
+}
+
+static void *file_create(const char *id, GHashTable *p, GError **errp)
+{
+    return hostmem_create("memory-backend-file", id, p, errp);
+}
+
+static void *memfd_create_obj(const char *id, GHashTable *p, GError **errp)
+{
+    return hostmem_create("memory-backend-memfd", id, p, errp);
+}
+
+#define COMMON_PROPS \
+    { "size", "size" }, { "share", "bool" }, { "prealloc", "bool" }, \
+    { "prealloc-threads", "uint32" }, { "merge", "bool" }, \
+    { "dump", "bool" }, { "reserve", "bool" }, { "host-nodes", "int" }, \
+    { "policy", "HostMemPolicy" }
+
+static const UserObjectProp ram_props[] = { COMMON_PROPS, { NULL } };
+static const UserObjectProp file_props[] = {
+    COMMON_PROPS, { "mem-path", "string" }, { "discard-data", "bool" },
+    { "align", "size" }, { "readonly", "bool" }, { "pmem", "bool" }, { NULL }
+};
+static const UserObjectProp memfd_props[] = {
+    COMMON_PROPS, { "hugetlb", "bool" }, { "hugetlbsize", "size" },
+    { "seal", "bool" }, { NULL }
+};
+
+static const UserObjectType hostmem_types[] = {
+    { .name = "memory-backend-ram", .parent = "memory-backend",
+      .create = ram_create, .props = ram_props },
+    { .name = "memory-backend-file", .parent = "memory-backend",
+      .create = file_create, .props = file_props },
+    { .name = "memory-backend-memfd", .parent = "memory-backend",
+      .create = memfd_create_obj, .props = memfd_props },
+};
+
+static void __attribute__((constructor)) hostmem_register(void)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(hostmem_types); i++) {
+        user_object_type_register(&hostmem_types[i]);
+    }
+}

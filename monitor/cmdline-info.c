@@ -1,0 +1,139 @@
+/*
+ * query-command-line-options: the options that take key=value parameters
+ * and the parameters kvmpc honours for each.  Management tools read it to
+ * decide what they may put on the command line (libvirt: "sandbox",
+ * "vnc" power-control, "machine" hpet...), so it lists only what the
+ * parsers in system/main.c and ui/vnc.c really act on.  Keep it next to
+ * them when an option grows a parameter (tests/qmp/test_libvirt_probe.py
+ * checks each listed parameter is accepted).
+ */
+#include "qemu/osdep.h"
+#include "qapi/qapi-commands.h"
+
+typedef struct Param {
+    const char *name;
+    CommandLineParameterType type;
+    const char *help;
+} Param;
+
+typedef struct OptionDesc {
+    const char *option;
+    const Param *params;    /* NULL-name terminated */
+} OptionDesc;
+
+#define S COMMAND_LINE_PARAMETER_TYPE_STRING
+#define B COMMAND_LINE_PARAMETER_TYPE_BOOLEAN
+#define N COMMAND_LINE_PARAMETER_TYPE_NUMBER
+#define Z COMMAND_LINE_PARAMETER_TYPE_SIZE
+
+static const Param machine_params[] = {
+    { "type", S, "emulated machine" },
+    { "accel", S, "accelerator list, e.g. kvm:tcg" },
+    { "kernel_irqchip", S, "use KVM in-kernel irqchip" },
+    { "graphics", B, "set on/off to enable/disable graphics emulation" },
+    { "firmware-boot", B, "boot -kernel through the firmware" },
+    { "memory-backend", S, "ID of the memory backend used as RAM" },
+    { "dump-guest-core", B, "include guest memory in a core dump" },
+    { NULL }
+};
+static const Param accel_params[] = {
+    { "accel", S, "the accelerator" },
+    { "kernel-irqchip", S, "use KVM in-kernel irqchip" },
+    { NULL }
+};
+static const Param name_params[] = {
+    { "guest", S, "the guest's name" },
+    { "process", S, "the process name ps shows" },
+    { "debug-threads", B, "name each thread" },
+    { NULL }
+};
+static const Param msg_params[] = {
+    { "timestamp", B, "prefix messages with a UTC timestamp" },
+    { "guest-name", B, "prefix messages with the guest's name" },
+    { NULL }
+};
+static const Param overcommit_params[] = {
+    { "mem-lock", B, "lock all memory (mlockall)" },
+    { "cpu-pm", B, "guest CPU power management (not supported: off)" },
+    { NULL }
+};
+static const Param boot_params[] = {
+    { "order", S, "boot device order" },
+    { "menu", B, "offer the firmware's boot menu" },
+    { "splash-time", N, "boot menu time (ms)" },
+    { "strict", B, "boot only from the listed devices" },
+    { NULL }
+};
+static const Param smp_params[] = {
+    { "cpus", N, "number of CPUs" }, { "sockets", N, NULL },
+    { "dies", N, NULL }, { "cores", N, NULL }, { "threads", N, NULL },
+    { "maxcpus", N, "CPUs present at most" },
+    { NULL }
+};
+static const Param memory_params[] = {
+    { "size", Z, "guest RAM" },
+    { NULL }
+};
+static const Param rtc_params[] = {
+    { "base", S, "utc, localtime or a date" },
+    { NULL }
+};
+static const Param vnc_params[] = {
+    { "vnc", S, "display or unix:path" },
+    { "password", B, "require a password (set_password)" },
+    { "to", N, "try ports up to this display number" },
+    { "share", S, "allow-exclusive, force-shared or ignore" },
+    { "websocket", S, "WebSocket listener" },
+    { "lossy", B, "allow lossy encodings" },
+    { NULL }
+};
+
+static const OptionDesc options[] = {
+    { "machine", machine_params },
+    { "accel", accel_params },
+    { "name", name_params },
+    { "msg", msg_params },
+    { "overcommit", overcommit_params },
+    { "boot-opts", boot_params },
+    { "smp-opts", smp_params },
+    { "memory", memory_params },
+    { "rtc", rtc_params },
+    { "vnc", vnc_params },
+};
+
+static CommandLineOptionInfo *option_info(const OptionDesc *d)
+{
+    CommandLineOptionInfo *info = g_new0(CommandLineOptionInfo, 1);
+    CommandLineParameterInfoList **tail = &info->parameters;
+
+    info->option = g_strdup(d->option);
+    for (const Param *p = d->params; p->name; p++) {
+        CommandLineParameterInfo *pi = g_new0(CommandLineParameterInfo, 1);
+        pi->name = g_strdup(p->name);
+        pi->type = p->type;
+        pi->help = g_strdup(p->help);
+        *tail = g_new0(CommandLineParameterInfoList, 1);
+        (*tail)->value = pi;
+        tail = &(*tail)->next;
+    }
+    return info;
+}
+
+CommandLineOptionInfoList *qmp_query_command_line_options(const char *option,
+                                                          GError **errp)
+{
+    CommandLineOptionInfoList *list = NULL, **tail = &list;
+
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+        if (option && strcmp(option, options[i].option)) {
+            continue;
+        }
+        *tail = g_new0(CommandLineOptionInfoList, 1);
+        (*tail)->value = option_info(&options[i]);
+        tail = &(*tail)->next;
+    }
+    if (option && !list) {
+        error_setg(errp, "Invalid option name: %s", option);
+    }
+    return list;
+}
