@@ -20,6 +20,7 @@
  */
 #include "qemu/osdep.h"
 #include "system/hostmem.h"
+#include "qemu/fdset.h"
 #include "system/object.h"
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -152,8 +153,8 @@ static int open_mem_path(const HostMemOpts *o, GError **errp)
     if (!stat(o->mem_path, &st) && S_ISDIR(st.st_mode)) {
         fd = open(o->mem_path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     } else {
-        fd = open(o->mem_path, (o->readonly ? O_RDONLY : O_RDWR | O_CREAT) |
-                  O_CLOEXEC, 0600);
+        fd = qemu_open(o->mem_path, o->readonly ? O_RDONLY : O_RDWR | O_CREAT,
+                       0600);
     }
     if (fd < 0) {
         error_setg(errp, "can't open backing store %s for guest RAM: %s",

@@ -13,6 +13,7 @@
  * worker thread.
  */
 #include "qemu/osdep.h"
+#include "qemu/fdset.h"
 #include "block/block-int.h"
 #include "block/host-aio.h"
 
@@ -90,7 +91,7 @@ static bool file_open(BlockDriverState *bs, const char *filename, int flags,
         oflags |= O_DIRECT;
     }
     /* On failure the caller runs file_close, which closes what is open. */
-    s->fd = open(filename, oflags);
+    s->fd = qemu_open(filename, oflags, 0);    /* also /dev/fdset/N */
     if (s->fd < 0) {
         int err = errno;
 
@@ -408,7 +409,7 @@ static int64_t file_allocated_size(BlockDriverState *bs)
 static bool file_create(const char *filename, uint64_t size,
                         GHashTable *opts, GError **errp)
 {
-    int fd = open(filename, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = qemu_open(filename, O_RDWR | O_CREAT | O_TRUNC, 0644);
 
     if (fd < 0) {
         error_setg(errp, "'%s': cannot create: %s", filename,

@@ -2,6 +2,7 @@
  * "file" backend (output to path=, optional input from in=) and "null".
  */
 #include "qemu/osdep.h"
+#include "qemu/fdset.h"
 #include "chardev/char.h"
 #include "chardev/char-fd.h"
 #include <fcntl.h>
@@ -28,7 +29,7 @@ static bool file_open(Chardev *chr, GHashTable *opts, GError **errp)
         return false;
     }
     flags |= do_append ? O_APPEND : O_TRUNC;
-    s->out_fd = open(path, flags, 0666);
+    s->out_fd = qemu_open(path, flags, 0666);     /* also /dev/fdset/N */
     if (s->out_fd < 0) {
         error_setg(errp, "Could not open '%s': %s", path, g_strerror(errno));
         return false;

@@ -5,6 +5,7 @@
  */
 #include "qemu/osdep.h"
 #include "monitor/fds.h"
+#include "qemu/fdset.h"
 #include "monitor-internal.h"
 #include "qapi/qapi-commands.h"
 
@@ -76,4 +77,63 @@ void qmp_getfd(const char *fdname, GError **errp)
 void qmp_closefd(const char *fdname, GError **errp)
 {
     monitor_fd_close(fdname, errp);
+}
+
+/* ---- fdsets: add-fd, remove-fd, query-fdsets -------------------------- */
+
+AddfdInfo *qmp_add_fd(bool has_fdset_id, int64_t fdset_id, const char *opaque,
+                      GError **errp)
+{
+    Monitor *mon = monitor_cur();
+    int fd = mon ? qemu_chr_fe_get_msgfd(mon->chr) : -1;
+    AddfdInfo *info;
+
+    if (fd < 0) {
+        error_setg(errp, "No file descriptor supplied via SCM_RIGHTS");
+        return NULL;
+    }
+    if (!has_fdset_id) {
+        fdset_id = fdset_free_id();
+    }
+    if (!fdset_add_fd(fdset_id, fd, opaque, errp)) {
+        close(fd);
+        return NULL;
+    }
+    info = g_new0(AddfdInfo, 1);
+    info->fdset_id = fdset_id;
+    info->fd = fd;
+    return info;
+}
+
+void qmp_remove_fd(int64_t fdset_id, bool has_fd, int64_t fd, GError **errp)
+{
+    fdset_remove(fdset_id, has_fd ? fd : -1, errp);
+}
+
+FdsetInfoList *qmp_query_fdsets(GError **errp)
+{
+    g_autoptr(GArray) ids = fdset_ids();
+    FdsetInfoList *list = NULL, **tail = &list;
+
+    for (guint i = 0; i < ids->len; i++) {
+        int64_t id = g_array_index(ids, int64_t, i);
+        GPtrArray *fds = fdset_fds(id);
+        FdsetInfo *info = g_new0(FdsetInfo, 1);
+        FdsetFdInfoList **ftail = &info->fds;
+
+        info->fdset_id = id;
+        for (guint j = 0; j < fds->len; j++) {
+            FdsetFd *f = g_ptr_array_index(fds, j);
+            FdsetFdInfo *fi = g_new0(FdsetFdInfo, 1);
+            fi->fd = f->fd;
+            fi->opaque = g_strdup(f->opaque);
+            *ftail = g_new0(FdsetFdInfoList, 1);
+            (*ftail)->value = fi;
+            ftail = &(*ftail)->next;
+        }
+        *tail = g_new0(FdsetInfoList, 1);
+        (*tail)->value = info;
+        tail = &(*tail)->next;
+    }
+    return list;
 }

@@ -14,6 +14,8 @@
 #include "system/iothread.h"
 #include "system/main-loop.h"
 #include "system/runstate.h"
+#include "monitor/fds.h"
+#include "qemu/fdset.h"
 #include <elf.h>
 #include <fcntl.h>
 
@@ -299,14 +301,20 @@ void qmp_dump_guest_memory(bool paging, const char *protocol,
         error_setg(errp, "dump-guest-memory: the machine has no RAM");
         return;
     }
-    if (!g_str_has_prefix(protocol, "file:")) {
-        error_setg(errp, "Invalid parameter 'protocol' (kvmpc takes "
-                   "file:PATH)");
-        return;
-    }
-    fd = open(protocol + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        error_setg(errp, "dump: %s: %s", protocol + 5, g_strerror(errno));
+    if (g_str_has_prefix(protocol, "fd:")) {
+        fd = monitor_fd_take(protocol + 3, errp);    /* a getfd name */
+        if (fd < 0) {
+            return;
+        }
+    } else if (g_str_has_prefix(protocol, "file:")) {
+        fd = qemu_open(protocol + 5, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0) {
+            error_setg(errp, "dump: %s: %s", protocol + 5, g_strerror(errno));
+            return;
+        }
+    } else {
+        error_setg(errp, "Invalid parameter 'protocol' (file:PATH or "
+                   "fd:NAME)");
         return;
     }
     dump_state.status = DUMP_STATUS_ACTIVE;

@@ -22,6 +22,7 @@
 #include "system/object.h"
 #include "system/hostmem.h"
 #include "system/sandbox.h"
+#include "qemu/fdset.h"
 #include "audio/audio.h"
 #include "qapi/qapi-commands.h"
 #include "system/qtest.h"
@@ -465,6 +466,32 @@ static void parse_action(const char *arg)
     }
 }
 
+/* -add-fd fd=N,set=S[,opaque=TEXT]: an inherited descriptor into fdset S
+ * (opened later as /dev/fdset/S). */
+static void parse_add_fd(const char *arg)
+{
+    static const char *const known[] = { "fd", "set", "opaque", NULL };
+    g_autoptr(GHashTable) kv = keyval_parse(arg, NULL, NULL);
+    const char *fd = kv ? g_hash_table_lookup(kv, "fd") : NULL;
+    const char *set = kv ? g_hash_table_lookup(kv, "set") : NULL;
+    uint64_t nfd, nset;
+    GError *err = NULL;
+
+    if (!kv) {
+        die("-add-fd %s: invalid option string", arg);
+    }
+    keyval_check_keys(kv, known, "-add-fd", arg);
+    if (!fd || !parse_uint(fd, &nfd, NULL) || nfd > INT_MAX) {
+        die("-add-fd %s: fd option is required and must be a number", arg);
+    }
+    if (!set || !parse_uint(set, &nset, NULL) || nset > INT64_MAX) {
+        die("-add-fd %s: set option is required and must be a number", arg);
+    }
+    if (!fdset_add_fd(nset, nfd, g_hash_table_lookup(kv, "opaque"), &err)) {
+        die_err("-add-fd", err);
+    }
+}
+
 /* -overcommit mem-lock=on|off,cpu-pm=on|off */
 static void parse_overcommit(Options *o, const char *arg)
 {
@@ -657,6 +684,8 @@ static void parse_args(Options *o, int argc, char **argv)
             }
         } else if (IS("-msg")) {
             parse_msg(need_arg(argc, argv, &i));
+        } else if (IS("-add-fd")) {
+            parse_add_fd(need_arg(argc, argv, &i));
         } else if (IS("-action")) {
             parse_action(need_arg(argc, argv, &i));
         } else if (IS("-overcommit")) {

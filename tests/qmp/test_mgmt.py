@@ -573,6 +573,91 @@ def test_piix4_sleep_states(binary):
     check("S3 (suspend to RAM) is not supported" in err, err)
 
 
+def send_with_fd(qmp, cmd, args, fd):
+    import json
+    import socket
+    req = json.dumps({"execute": cmd, "arguments": args}).encode() + b"\n"
+    socket.send_fds(qmp.sock, [req], [fd])
+    return qmp.recv_reply()
+
+
+@no_kvm
+def test_fdsets(binary):
+    """-add-fd and add-fd/remove-fd/query-fdsets; /dev/fdset/N opens the
+    set's descriptor (guest RAM file, a disk image, a dump target)."""
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    ram = os.path.join(tmpdir, "ram")
+    with open(ram, "wb") as f:
+        f.truncate(64 << 20)
+    ramfd = os.open(ram, os.O_RDWR)
+    vm, qt, qmp = (None, None, None)
+    qt_path = os.path.join(tmpdir, "qtest.sock")
+    qmp_path = os.path.join(tmpdir, "qmp.sock")
+    vm = Kvmpc(binary, ["-nodefaults", "-display", "none", "-accel", "qtest",
+                        "-qtest-log", "none",
+                        "-qtest", "unix:%s,server=on" % qt_path,
+                        "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
+                        "-add-fd", "fd=%d,set=3,opaque=ram" % ramfd,
+                        "-machine", "pc,memory-backend=m0",
+                        "-object", "memory-backend-file,id=m0,size=64M,"
+                        "mem-path=/dev/fdset/3,share=on"],
+               tmpdir=tmpdir, pass_fds=(ramfd,))
+    os.close(ramfd)
+    try:
+        wait_for(lambda: os.path.exists(qt_path), what="qtest socket")
+        qt = QTest(qt_path)
+        vm.wait_socket(qmp_path)
+        qmp = QMP(qmp_path)
+        qt.cmd("writel 0x5000 0xfeedf00d")
+        with open(ram, "rb") as f:
+            f.seek(0x5000)
+            check_eq(f.read(4).hex(), "0df0edfe", "RAM is the fdset's file")
+        sets = qmp.ret("query-fdsets")
+        check_eq([(x["fdset-id"], [f.get("opaque") for f in x["fds"]])
+                  for x in sets], [(3, ["ram"])], "query-fdsets")
+        # add-fd over QMP: a read-only descriptor in a new set, then a
+        # dump through getfd
+        ro = os.open(ram, os.O_RDONLY)
+        r = send_with_fd(qmp, "add-fd", {"opaque": "ro"}, ro)
+        os.close(ro)
+        check_eq(r["return"]["fdset-id"], 0, "first free set id")
+        e = qmp.error("add-fd", {"fdset-id": 5})
+        check("SCM_RIGHTS" in e["desc"], e)
+        qmp.ret("remove-fd", {"fdset-id": 0})
+        check_eq([x["fdset-id"] for x in qmp.ret("query-fdsets")], [3],
+                 "set 0 removed")
+        e = qmp.error("remove-fd", {"fdset-id": 0})
+        check("not found" in e["desc"], e)
+        core = os.path.join(tmpdir, "core")
+        cfd = os.open(core, os.O_WRONLY | os.O_CREAT, 0o600)
+        check_eq(send_with_fd(qmp, "getfd", {"fdname": "dump"}, cfd),
+                 {"return": {}}, "getfd")
+        os.close(cfd)
+        qmp.ret("dump-guest-memory", {"paging": False, "protocol": "fd:dump"})
+        check_eq(os.path.getsize(core), 64 + 56 + (64 << 20), "dump via fd")
+    finally:
+        vm.close()
+    # a set without a descriptor of the needed access mode
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+    img = os.path.join(tmpdir, "disk.img")
+    with open(img, "wb") as f:
+        f.truncate(1 << 20)
+    rofd = os.open(img, os.O_RDONLY)
+    p = subprocess.run([binary, "-machine", "pc", "-accel", "qtest",
+                        "-nodefaults", "-add-fd", "fd=%d,set=1" % rofd,
+                        "-blockdev", "driver=file,node-name=f,"
+                        "filename=/dev/fdset/1"],
+                       pass_fds=(rofd,), capture_output=True, text=True,
+                       timeout=30)
+    check(p.returncode == 1 and "Permission denied" in p.stderr, p.stderr)
+    err = run_fail(binary, ["-machine", "none", "-accel", "qtest",
+                            "-add-fd", "fd=2,set=1"])
+    check("not a valid descriptor" in err, err)
+    err = run_fail(binary, ["-machine", "none", "-accel", "qtest",
+                            "-add-fd", "set=1"])
+    check("fd option is required" in err, err)
+
+
 if __name__ == "__main__":
     run_tests([test_probe_daemonize, test_probe_tcg_only, test_cli_errors,
                test_qom_types, test_memory_backend_file,
@@ -580,4 +665,4 @@ if __name__ == "__main__":
                test_chardev_fd, test_json_options_and_audiodev,
                test_running_vm_queries, test_dump_guest_memory,
                test_action_option, test_qom_set, test_secret_errors,
-               test_piix4_sleep_states])
+               test_piix4_sleep_states, test_fdsets])

@@ -81,6 +81,29 @@ def test_qmp_suites_sandboxed(binary):
               "%s under -sandbox:\n%s" % (suite, out[-3000:]))
 
 
+@no_kvm
+def test_spawn_denied_kills(binary):
+    """spawn=deny: migrating to exec: would start a process; kvmpc dies of
+    SIGSYS and says which call it was (QEMU dies the same way)."""
+    import signal
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-sandbox-")
+    qmp_path = os.path.join(tmpdir, "qmp.sock")
+    vm = Kvmpc(binary, ["-machine", "pc", "-nodefaults", "-accel", "qtest",
+                        "-display", "none",
+                        "-qmp", "unix:%s,server=on,wait=off" % qmp_path]
+               + SANDBOX_ARGS, tmpdir=tmpdir, wait_sockets=[qmp_path])
+    try:
+        qmp = QMP(qmp_path)
+        qmp.send_raw(b'{"execute": "migrate", "arguments": '
+                     b'{"uri": "exec:cat > /dev/null"}}\n')
+        rc = vm.wait()
+        check_eq(rc, -signal.SIGSYS, "killed by SIGSYS")
+        check("kvmpc: -sandbox: blocked system call clone" in vm.stderr(),
+              "the log line: %r" % vm.stderr())
+    finally:
+        vm.close()
+
+
 if __name__ == "__main__":
     run_tests([test_filter_on_every_thread, test_option_errors,
-               test_qmp_suites_sandboxed])
+               test_qmp_suites_sandboxed, test_spawn_denied_kills])
