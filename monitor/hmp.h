@@ -50,6 +50,14 @@ void hmp_info_mtree(Monitor *mon, const char *args);
 void hmp_info_chardev(Monitor *mon, const char *args);
 void hmp_info_history(Monitor *mon, const char *args);
 
+/* net-cmds.c: the network */
+void hmp_info_network(Monitor *mon, const char *args);
+void hmp_set_link(Monitor *mon, const char *args);
+void hmp_netdev_add(Monitor *mon, const char *args);
+void hmp_netdev_del(Monitor *mon, const char *args);
+void hmp_hostfwd_add(Monitor *mon, const char *args);
+void hmp_hostfwd_remove(Monitor *mon, const char *args);
+
 /* ui/ui-hmp-cmds.c: the display and input */
 void hmp_screendump(Monitor *mon, const char *args);
 void hmp_sendkey(Monitor *mon, const char *args);
