@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #define NET_TRANSITIONAL        0x1000
@@ -32,6 +34,8 @@
 
 static const uint8_t dev_mac[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
 static const uint8_t other_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
+static const uint8_t bcast_frame_dst[6] = { 0xff, 0xff, 0xff, 0xff, 0xff,
+                                            0xff };
 
 typedef struct Env {
     QTestState *qts;
@@ -680,6 +684,99 @@ static void test_malformed(void)
     env_end(&e);
 }
 
+/* Two kvmpc processes joined by -netdev socket listen=/connect=. */
+static void driver_up(QTestState *qts, QVirtioDev *d, QVirtQueue *rx,
+                      QVirtQueue *tx)
+{
+    int devfn = qvirtio_pci_find(qts, NET_TRANSITIONAL);
+
+    g_assert_cmpint(devfn, >=, 0);
+    qvirtio_pci_init(d, qts, devfn, true);
+    qvirtio_msix_enable(d, 4);
+    g_assert(qvirtio_negotiate(d, QVIRTIO_BIT(QVIRTIO_F_VERSION_1) |
+                               QVIRTIO_BIT(F_MAC) |
+                               QVIRTIO_BIT(F_MRG_RXBUF)));
+    qvirtqueue_setup(rx, d, 0, 0, false);
+    qvirtqueue_setup(tx, d, 1, 0, false);
+    qvirtio_driver_ok(d);
+}
+
+static void test_two_processes(void)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t l = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+    g_autofree char *args_a = NULL, *args_b = NULL;
+    QTestState *qa, *qb;
+    QVirtioDev da, db;
+    QVirtQueue rxa, txa, rxb, txb;
+    uint8_t frame[1200], got[1200];
+    uint64_t addr;
+    uint16_t id;
+    uint32_t len;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+    getsockname(fd, (struct sockaddr *)&a, &l);
+    port = ntohs(a.sin_port);
+    close(fd);
+    args_a = g_strdup_printf("-netdev socket,id=s,listen=127.0.0.1:%d "
+                             "-device virtio-net-pci,netdev=s", port);
+    args_b = g_strdup_printf("-netdev socket,id=s,connect=127.0.0.1:%d "
+                             "-device virtio-net-pci,netdev=s,"
+                             "mac=52:54:00:aa:bb:cc", port);
+    qa = qtest_init(args_a);
+    qb = qtest_init(args_b);
+    qvirtio_mem_reset();
+    driver_up(qa, &da, &rxa, &txa);
+    driver_up(qb, &db, &rxb, &txb);
+
+    /* B posts a buffer, A transmits: the frame crosses byte-exact */
+    {
+        QVirtBuf b = { qvirtio_alloc(2048, 16), 2048, true };
+        addr = b.addr;
+        qvirtqueue_add(&rxb, &b, 1);
+        qvirtqueue_kick(&rxb);
+    }
+    make_frame(frame, dev_mac, 77, sizeof(frame));
+    {
+        QVirtBuf b = { qvirtio_alloc(HDR + sizeof(frame), 16),
+                       HDR + sizeof(frame), false };
+        qtest_memset(qa, b.addr, 0, HDR);
+        qtest_memwrite(qa, b.addr + HDR, frame, sizeof(frame));
+        qvirtqueue_add(&txa, &b, 1);
+        qvirtqueue_kick(&txa);
+        g_assert(qvirtqueue_get_used(&txa, &id, &len, 5000));
+    }
+    g_assert(qvirtqueue_get_used(&rxb, &id, &len, 5000));
+    g_assert_cmpint(len, ==, HDR + sizeof(frame));
+    qtest_memread(qb, addr + HDR, got, sizeof(frame));
+    g_assert(!memcmp(got, frame, sizeof(frame)));
+
+    /* and back */
+    {
+        QVirtBuf b = { qvirtio_alloc(2048, 16), 2048, true };
+        addr = b.addr;
+        qvirtqueue_add(&rxa, &b, 1);
+        qvirtqueue_kick(&rxa);
+    }
+    make_frame(frame, bcast_frame_dst, 78, 100);
+    {
+        QVirtBuf b = { qvirtio_alloc(HDR + 100, 16), HDR + 100, false };
+        qtest_memset(qb, b.addr, 0, HDR);
+        qtest_memwrite(qb, b.addr + HDR, frame, 100);
+        qvirtqueue_add(&txb, &b, 1);
+        qvirtqueue_kick(&txb);
+        g_assert(qvirtqueue_get_used(&txb, &id, &len, 5000));
+    }
+    g_assert(qvirtqueue_get_used(&rxa, &id, &len, 5000));
+    g_assert_cmpint(len, ==, HDR + 100);
+    qtest_memread(qa, addr + HDR, got, 100);
+    g_assert(!memcmp(got, frame, 100));
+    g_assert_cmpint(qtest_quit(qb), ==, 0);
+    g_assert_cmpint(qtest_quit(qa), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -692,5 +789,6 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-net/hub", test_hub);
     g_test_add_func("/virtio-net/netdev-add-del", test_netdev_add_del);
     g_test_add_func("/virtio-net/malformed", test_malformed);
+    g_test_add_func("/virtio-net/two-processes", test_two_processes);
     return g_test_run();
 }
