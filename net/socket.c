@@ -49,6 +49,8 @@ typedef struct NetSocketState {
     size_t frame_got;
     bool frame_ready;           /* complete, waiting for the peer */
     uint8_t buf[NET_BUFSIZE];
+    uint8_t txbuf[NET_BUFSIZE];     /* transmit bounce (many iovecs) */
+    struct iovec txiov;
 } NetSocketState;
 
 static void sock_update_read(NetSocketState *s);
@@ -165,8 +167,14 @@ static ssize_t sock_receive_stream(NetSocketState *s, const struct iovec *iov,
     ssize_t ret;
 
     if (iovcnt > 64) {
-        /* Rare: flatten into the receive buffer's twin on the stack. */
-        return -EINVAL;
+        /* Rare (a guest chain of many small buffers): one bounce copy. */
+        if (size > sizeof(s->txbuf)) {
+            return size;        /* too large for any peer: dropped */
+        }
+        net_iov_to_buf(iov, iovcnt, 0, s->txbuf, size);
+        s->txiov = (struct iovec){ s->txbuf, size };
+        iov = &s->txiov;
+        iovcnt = 1;
     }
     v[n++] = (struct iovec){ &be, 4 };
     for (int i = 0; i < iovcnt; i++) {

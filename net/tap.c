@@ -45,6 +45,8 @@ typedef struct TAPState {
     bool write_wait;
     guint read_watch, write_watch;
     uint8_t buf[NET_BUFSIZE];
+    uint8_t txbuf[NET_BUFSIZE];     /* transmit bounce (many iovecs) */
+    struct iovec txiov;
 } TAPState;
 
 static void tap_update_read(TAPState *s);
@@ -70,7 +72,14 @@ static ssize_t tap_receive_iov(NetClientState *nc, const struct iovec *iov,
     ssize_t ret;
 
     if (iovcnt > 64) {
-        return size;
+        /* Rare (a guest chain of many small buffers): one bounce copy. */
+        if (size > sizeof(s->txbuf)) {
+            return size;
+        }
+        net_iov_to_buf(iov, iovcnt, 0, s->txbuf, size);
+        s->txiov = (struct iovec){ s->txbuf, size };
+        iov = &s->txiov;
+        iovcnt = 1;
     }
     if (s->has_vnet_hdr && !s->using_vnet_hdr) {
         v[n++] = (struct iovec){ zero_hdr, s->host_vnet_hdr_len };

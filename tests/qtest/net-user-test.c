@@ -143,7 +143,9 @@ static size_t tcp(uint8_t *f, uint32_t src, uint32_t dst, uint16_t sport,
     t[12] = 5 << 4;
     t[13] = flags;
     put16(t + 14, 65535);
-    memcpy(t + 20, data, len);
+    if (len) {
+        memcpy(t + 20, data, len);
+    }
     put32(pseudo, src);
     put32(pseudo + 4, dst);
     pseudo[8] = 0;
