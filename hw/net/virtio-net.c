@@ -820,10 +820,9 @@ static uint64_t net_host_features(VirtIONet *n)
     return f;
 }
 
-static void net_set_features(VirtIODevice *vdev, uint64_t features)
+/* What follows from the negotiated features (also after a load). */
+static void net_apply_features(VirtIONet *n, uint64_t features)
 {
-    VirtIONet *n = (VirtIONet *)vdev;
-
     n->mergeable = virtio_has_feature(features, VIRTIO_NET_F_MRG_RXBUF);
     n->guest_hdr_len = n->mergeable ||
                        virtio_has_feature(features, VIRTIO_F_VERSION_1)
@@ -834,6 +833,13 @@ static void net_set_features(VirtIODevice *vdev, uint64_t features)
         }
         n->host_hdr_len = n->guest_hdr_len;
     }
+}
+
+static void net_set_features(VirtIODevice *vdev, uint64_t features)
+{
+    VirtIONet *n = (VirtIONet *)vdev;
+
+    net_apply_features(n, features);
     n->curr_guest_offloads = features & supported_guest_offloads(n);
     apply_offloads(n);
     if (virtio_has_feature(features, VIRTIO_NET_F_CTRL_VLAN)) {
@@ -1130,7 +1136,8 @@ static int net_post_load(void *opaque, int version_id)
         n->mac_table.first_multi > n->mac_table.in_use) {
         return -1;
     }
-    net_set_features(&n->vdev, n->vdev.guest_features);
+    net_apply_features(n, n->vdev.guest_features);
+    apply_offloads(n);
     qemu_format_nic_info_str(nc_of(n, 0), n->mac);
     /* The link follows the backend, not the saved bit (QEMU). */
     net_link_status_changed(nc_of(n, 0));
