@@ -74,6 +74,15 @@ static const char *const machine_args[] = {
     "virtio-rng-pci,addr=06.0,packed=on,disable-legacy=on,max-bytes=64,period=1",
 #endif
     "-device", "VGA,addr=07.0,vgamem_mb=4,rombar=0",
+#ifdef FUZZ_PC_VIRTIO
+    /* two virtio-net functions on one hub: one's transmit is the other's
+     * receive (docs/net.md); after VGA so earlier BARs keep their place */
+    "-netdev", "hubport,id=fuzznet0,hubid=7",
+    "-netdev", "hubport,id=fuzznet1,hubid=7",
+    "-device", "virtio-net-pci,addr=08.0,netdev=fuzznet0,rombar=0",
+    "-device", "virtio-net-pci,addr=09.0,netdev=fuzznet1,rombar=0,"
+    "mrg_rxbuf=off,packed=on",
+#endif
 #ifdef FUZZ_AHCI
     "-device", "ich9-ahci,id=ahci0,addr=04.0",
 #endif
@@ -607,6 +616,12 @@ static void plan_bars(GArray *bars, uint64_t next)
         FuzzBar *b = &g_array_index(bars, FuzzBar, i);
         b->planned = ALIGN_UP(next, b->size);
         next = b->planned + b->size;
+        /* FUZZ_PC_PRINT_BARS=1: where the BARs go, for writing seeds */
+        if (getenv("FUZZ_PC_PRINT_BARS")) {
+            fprintf(stderr, "bar %02x.%x/%u at 0x%" PRIx64 " size 0x%" PRIx64
+                    "\n", PCI_SLOT(b->dev->devfn), PCI_FUNC(b->dev->devfn),
+                    b->bar, b->planned, b->size);
+        }
     }
 }
 

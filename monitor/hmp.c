@@ -34,6 +34,17 @@ const HMPCommand hmp_commands[] = {
       true },
     { "xp", "/fmt addr", "physical memory dump starting at 'addr'", hmp_xp,
       true },
+    /* the network (net-cmds.c) */
+    { "set_link", "name up|down", "change the link status of a network "
+      "adapter", hmp_set_link },
+    { "netdev_add", "[user|tap|socket|stream|dgram|hubport|bridge],id=str"
+      "[,prop=value][,...]", "add host network device", hmp_netdev_add },
+    { "netdev_del", "id", "remove host network device", hmp_netdev_del },
+    { "hostfwd_add", "[netdev_id] [tcp|udp]:[hostaddr]:hostport-"
+      "[guestaddr]:guestport", "redirect TCP or UDP connections from host "
+      "to guest (requires -net user)", hmp_hostfwd_add },
+    { "hostfwd_remove", "[netdev_id] [tcp|udp]:[hostaddr]:hostport",
+      "remove host-to-guest TCP or UDP redirection", hmp_hostfwd_remove },
     /* the display and input (ui/ui-hmp-cmds.c) */
     { "screendump", "filename [-f format] [device [head]]",
       "save screen from head 'head' of display device 'device' in the "
@@ -83,6 +94,7 @@ const HMPCommand hmp_info_commands[] = {
       hmp_info_mice },
     { "mtree", "", "show memory tree", hmp_info_mtree },
     { "name", "", "show the current VM name", hmp_info_name },
+    { "network", "", "show the network state", hmp_info_network },
     { "pci", "", "show PCI info", hmp_info_pci },
     { "qtree", "", "show device tree", hmp_info_qtree },
     { "registers", "[-a]", "show the cpu registers (-a: all vCPUs)",

@@ -60,6 +60,13 @@ void hmp_migrate_set_parameter(Monitor *mon, const char *args);
 void hmp_info_migrate(Monitor *mon, const char *args);
 void hmp_info_migrate_capabilities(Monitor *mon, const char *args);
 void hmp_info_migrate_parameters(Monitor *mon, const char *args);
+/* net-cmds.c: the network */
+void hmp_info_network(Monitor *mon, const char *args);
+void hmp_set_link(Monitor *mon, const char *args);
+void hmp_netdev_add(Monitor *mon, const char *args);
+void hmp_netdev_del(Monitor *mon, const char *args);
+void hmp_hostfwd_add(Monitor *mon, const char *args);
+void hmp_hostfwd_remove(Monitor *mon, const char *args);
 
 /* ui/ui-hmp-cmds.c: the display and input */
 void hmp_screendump(Monitor *mon, const char *args);

@@ -19,6 +19,7 @@ PACKAGES=(
   grub-pc-bin grub-common xorriso mtools
   libpng-dev libvncserver-dev vncsnapshot gvncviewer
   libvirt-daemon-system libvirt-clients libseccomp-dev nettle-dev
+  libslirp-dev ipxe-qemu iproute2
 )
 
 missing=()

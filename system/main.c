@@ -15,6 +15,7 @@
 #include "chardev/char.h"
 #include "migration/migration.h"
 #include "monitor/monitor.h"
+#include "net/net.h"
 #include "system/accel.h"
 #include "system/blockdev.h"
 #include "system/main-loop.h"
@@ -144,6 +145,10 @@ static void print_help(void)
         "-fda/-fdb file          floppy disk A/B (-drive if=floppy,index=0/1)\n"
         "-global driver.prop=value  default property value for a device type\n"
         "-chardev backend,id=id[,opts]   character device\n"
+        "-netdev user|tap|bridge|socket|stream|dgram|hubport,id=str[,opts]\n"
+        "                        network backend (docs/net.md)\n"
+        "-nic TYPE[,model=name][,mac=addr][,opts]  NIC and backend in one\n"
+        "-net nic[,model=name][,macaddr=addr]|TYPE[,opts]|none  legacy hub 0\n"
         "-serial dev             serial port (stdio, file:path, null, none, ...)\n"
         "-debugcon dev           Bochs debug console on port 0xe9\n"
         "-nographic              no display; serial and monitor on stdio\n"
@@ -739,6 +744,22 @@ static void parse_args(Options *o, int argc, char **argv)
             }
         } else if (IS("-object")) {
             g_ptr_array_add(o->objects, g_strdup(need_arg(argc, argv, &i)));
+        } else if (IS("-netdev")) {
+            const char *a = need_arg(argc, argv, &i);
+            if (!strcmp(a, "help") || !strcmp(a, "?")) {
+                printf("Available netdev backend types:\nsocket\nstream\n"
+                       "dgram\nhubport\ntap\nbridge\n"
+#ifdef CONFIG_SLIRP
+                       "user\n"
+#endif
+                       );
+                exit(0);
+            }
+            net_option_netdev(a);
+        } else if (IS("-nic")) {
+            net_option_nic(need_arg(argc, argv, &i));
+        } else if (IS("-net")) {
+            net_option_net(need_arg(argc, argv, &i));
         } else if (IS("-chardev")) {
             g_ptr_array_add(o->chardevs, g_strdup(need_arg(argc, argv, &i)));
         } else if (IS("-serial")) {
@@ -1273,9 +1294,15 @@ void kvmpc_init(int argc, char **argv)
     create_serials(o);
     create_debugcon(o);
     create_drives(o);
+    if (!net_init_clients(&err)) {
+        die_err(NULL, err);
+    }
     build_machine(o);
     lock_memory(o);
     create_default_vga(o);
+    if (!net_create_nics(&err)) {
+        die_err("-nic", err);
+    }
     create_devices(o);
     create_displays(o);
     create_monitors(o);

@@ -918,7 +918,8 @@ static bool parse_modes(VirtIOPCIProxy *p, GError **errp)
                    "device (kvmpc has no vIOMMU)");
         return false;
     }
-    if (p->nvectors > VIRTIO_PCI_MAX_VECTORS) {
+    if (p->nvectors > VIRTIO_PCI_MAX_VECTORS &&
+        p->nvectors != VIRTIO_PCI_NVECTORS_UNSPECIFIED) {
         error_setg(errp, "vectors: at most %u", VIRTIO_PCI_MAX_VECTORS);
         return false;
     }
@@ -997,6 +998,13 @@ static bool vpci_realize(DeviceState *dev, GError **errp)
     if (vpc->realize && !vpc->realize(p->vdev, errp)) {
         virtio_cleanup(p->vdev);
         return false;
+    }
+    if (p->nvectors == VIRTIO_PCI_NVECTORS_UNSPECIFIED) {
+        p->nvectors = 2;    /* a device that did not choose */
+    }
+    if (p->nvectors > VIRTIO_PCI_MAX_VECTORS) {
+        error_setg(errp, "vectors: at most %u", VIRTIO_PCI_MAX_VECTORS);
+        goto fail;
     }
     set_pci_ids(p);
     p->pci.config[PCI_INTERRUPT_PIN] = 1;

@@ -419,17 +419,22 @@ static bool split_pop(VirtQueue *vq, VirtQueueElement *elem)
     return true;
 }
 
-static void split_push(VirtQueue *vq, const VirtQueueElement *elem,
-                       uint32_t len)
+/* Write used element @idx past used_idx (published by split_flush). */
+static void split_fill(VirtQueue *vq, const VirtQueueElement *elem,
+                       uint32_t len, unsigned idx)
 {
-    uint64_t e = split_used_elem_addr(vq, vq->used_idx % vq->num);
+    uint64_t e = split_used_elem_addr(vq, (uint16_t)(vq->used_idx + idx) %
+                                          vq->num);
 
     if (!ring_store32(e, elem->index) || !ring_store32(e + 4, len)) {
         virtio_error(vq->vdev, "queue %u: used ring not in RAM", vq->index);
-        return;
     }
-    smp_wmb();      /* the element before the index (2.7.8.2) */
-    vq->used_idx++;
+}
+
+static void split_flush(VirtQueue *vq, unsigned count)
+{
+    smp_wmb();      /* the elements before the index (2.7.8.2) */
+    vq->used_idx += count;
     ring_store16(vq->used + 2, vq->used_idx);
 }
 
@@ -600,27 +605,61 @@ static bool packed_pop(VirtQueue *vq, VirtQueueElement *elem)
     return true;
 }
 
-static void packed_push(VirtQueue *vq, const VirtQueueElement *elem,
-                        uint32_t len)
+/*
+ * Packed: element @idx of a batch goes @pending_used descriptors past
+ * used_idx.  Its flags are written at once, except for the batch's first,
+ * whose flags packed_flush writes last: the driver reads used descriptors
+ * in order, so it sees none of the batch before all of it is there.
+ */
+static void packed_fill(VirtQueue *vq, const VirtQueueElement *elem,
+                        uint32_t len, unsigned idx)
 {
-    uint64_t d = packed_desc_addr(vq, vq->used_idx);
-    uint16_t flags = vq->used_wrap ?
-        VRING_PACKED_DESC_F_AVAIL | VRING_PACKED_DESC_F_USED : 0;
-    uint8_t *p = guest_ram_ptr(d, VRING_PACKED_DESC_SIZE, true);
+    unsigned pos = vq->used_idx + (idx ? vq->pending_used : 0);
+    bool wrap = vq->used_wrap;
+    uint16_t flags;
+    uint8_t *p;
 
+    if (idx == 0) {
+        vq->pending_used = 0;
+    }
+    if (pos >= vq->num) {
+        pos -= vq->num;
+        wrap = !wrap;
+    }
+    p = guest_ram_ptr(packed_desc_addr(vq, pos), VRING_PACKED_DESC_SIZE,
+                      true);
     if (!p) {
         virtio_error(vq->vdev, "queue %u: descriptor ring not in RAM",
                      vq->index);
         return;
     }
+    flags = wrap ? VRING_PACKED_DESC_F_AVAIL | VRING_PACKED_DESC_F_USED : 0;
     if (len) {
         flags |= VRING_DESC_F_WRITE;
     }
     stl_le_p(p + 8, len);
     stw_le_p(p + 12, elem->index);
-    smp_wmb();      /* id and len before the flags (2.8.21.2) */
-    __atomic_store_n((uint16_t *)(p + 14), flags, __ATOMIC_RELAXED);
-    vq->used_idx += elem->ndescs;
+    vq->pending_used += elem->ndescs;
+    if (idx == 0) {
+        vq->pending_flags = flags;
+        vq->pending_first = p;
+    } else {
+        smp_wmb();      /* id and len before the flags (2.8.21.2) */
+        __atomic_store_n((uint16_t *)(p + 14), flags, __ATOMIC_RELAXED);
+    }
+}
+
+static void packed_flush(VirtQueue *vq, unsigned count)
+{
+    if (!count || !vq->pending_first) {
+        return;
+    }
+    smp_wmb();
+    __atomic_store_n((uint16_t *)(vq->pending_first + 14), vq->pending_flags,
+                     __ATOMIC_RELAXED);
+    vq->pending_first = NULL;
+    vq->used_idx += vq->pending_used;
+    vq->pending_used = 0;
     if (vq->used_idx >= vq->num) {
         vq->used_idx -= vq->num;
         vq->used_wrap = !vq->used_wrap;
@@ -726,20 +765,58 @@ void virtqueue_unpop(VirtQueue *vq, const VirtQueueElement *elem)
     vq->last_avail_idx -= elem->ndescs;
 }
 
-void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem,
-                    uint32_t len)
+void virtqueue_fill(VirtQueue *vq, const VirtQueueElement *elem,
+                    uint32_t len, unsigned idx)
 {
     if (vq->vdev->broken || !vq->num) {
         return;
     }
     if (virtio_queue_packed(vq)) {
-        packed_push(vq, elem, len);
+        packed_fill(vq, elem, len, idx);
     } else {
-        split_push(vq, elem, len);
+        split_fill(vq, elem, len, idx);
     }
     if (vq->inuse) {
         vq->inuse--;
     }
+}
+
+void virtqueue_flush(VirtQueue *vq, unsigned count)
+{
+    if (vq->vdev->broken || !vq->num) {
+        return;
+    }
+    if (virtio_queue_packed(vq)) {
+        packed_flush(vq, count);
+    } else {
+        split_flush(vq, count);
+    }
+}
+
+void virtqueue_rewind_batch(VirtQueue *vq, unsigned count, unsigned ndescs)
+{
+    if (!virtio_queue_packed(vq)) {
+        vq->last_avail_idx -= count;
+        return;
+    }
+    vq->pending_first = NULL;
+    vq->pending_used = 0;
+    while (ndescs) {
+        unsigned step = MIN(ndescs, vq->num);
+        if (vq->last_avail_idx < step) {
+            vq->last_avail_idx += vq->num;
+            vq->last_avail_wrap = !vq->last_avail_wrap;
+        }
+        vq->last_avail_idx -= step;
+        ndescs -= step;
+    }
+}
+
+void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem,
+                    uint32_t len)
+{
+    virtqueue_fill(vq, elem, len, 0);
+    virtqueue_flush(vq, 1);
 }
 
 bool virtio_queue_empty(VirtQueue *vq)
@@ -1006,6 +1083,8 @@ static void queue_reset_state(VirtQueue *vq)
     vq->signalled_used = 0;
     vq->signalled_used_valid = false;
     vq->inuse = 0;
+    vq->pending_used = 0;
+    vq->pending_first = NULL;
     vq->notification = true;
 }
 

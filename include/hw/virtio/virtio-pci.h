@@ -96,6 +96,9 @@
 #define VIRTIO_PCI_CONFIG_OFF(msix)     ((msix) ? 0x18 : 0x14)
 
 #define VIRTIO_PCI_MAX_VECTORS          PCI_MSIX_MAX_VECTORS
+/* "vectors" left at this default: the device's realize picks the count
+ * (virtio-net: 2 * queue pairs + 2, as QEMU). */
+#define VIRTIO_PCI_NVECTORS_UNSPECIFIED UINT32_MAX
 
 typedef struct VirtIOPCIProxy VirtIOPCIProxy;
 

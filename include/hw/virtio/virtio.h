@@ -143,6 +143,10 @@ struct VirtQueue {
     uint16_t signalled_used;    /* EVENT_IDX: used idx at the last interrupt */
     bool signalled_used_valid;
     uint16_t inuse;             /* popped, not yet pushed */
+    /* packed: a virtqueue_fill batch not yet flushed */
+    uint16_t pending_used;      /* descriptors it covers */
+    uint16_t pending_flags;     /* the first element's flags */
+    uint8_t *pending_first;     /* where they go */
     bool notification;          /* the device wants kicks (suppression off) */
 
     VirtIOHandleOutput handle_output;
@@ -269,6 +273,20 @@ void virtio_queue_set_legacy_pfn(VirtQueue *vq, uint32_t pfn);
 bool virtqueue_pop(VirtQueue *vq, VirtQueueElement *elem);
 /* Give a chain back unused (the next pop sees it again). */
 void virtqueue_unpop(VirtQueue *vq, const VirtQueueElement *elem);
+/*
+ * A batch of used elements published at once (virtio-net's mergeable
+ * receive buffers, whose first buffer's header counts the others):
+ * fill elements 0..n-1 in order, then flush n.  Nothing of the batch is
+ * visible to the driver before the flush.
+ */
+void virtqueue_fill(VirtQueue *vq, const VirtQueueElement *elem,
+                    uint32_t len, unsigned idx);
+void virtqueue_flush(VirtQueue *vq, unsigned count);
+/*
+ * Give back an unflushed batch: @count filled elements covering @ndescs
+ * ring slots (packed) become available again, as if never popped.
+ */
+void virtqueue_rewind_batch(VirtQueue *vq, unsigned count, unsigned ndescs);
 /* Return @elem to the driver with @len bytes written into it. */
 void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem,
                     uint32_t len);
