@@ -918,7 +918,9 @@ static bool parse_modes(VirtIOPCIProxy *p, GError **errp)
                    "device (kvmpc has no vIOMMU)");
         return false;
     }
-    if (p->nvectors > VIRTIO_PCI_MAX_VECTORS) {
+    /* UNSPECIFIED: the device picks (virtio-blk: num-queues + 1). */
+    if (p->nvectors != VIRTIO_PCI_NVECTORS_UNSPECIFIED &&
+        p->nvectors > VIRTIO_PCI_MAX_VECTORS) {
         error_setg(errp, "vectors: at most %u", VIRTIO_PCI_MAX_VECTORS);
         return false;
     }
@@ -995,6 +997,15 @@ static bool vpci_realize(DeviceState *dev, GError **errp)
     p->vdev->iothread = iothread;
     p->vdev->legacy = !p->modern_enabled;
     if (vpc->realize && !vpc->realize(p->vdev, errp)) {
+        virtio_cleanup(p->vdev);
+        return false;
+    }
+    if (p->nvectors == VIRTIO_PCI_NVECTORS_UNSPECIFIED ||
+        p->nvectors > VIRTIO_PCI_MAX_VECTORS) {
+        error_setg(errp, "vectors: at most %u", VIRTIO_PCI_MAX_VECTORS);
+        if (vpc->unrealize) {
+            vpc->unrealize(p->vdev);
+        }
         virtio_cleanup(p->vdev);
         return false;
     }

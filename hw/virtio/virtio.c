@@ -1012,6 +1012,9 @@ static void queue_reset_state(VirtQueue *vq)
 void virtio_queue_reset(VirtIODevice *vdev, unsigned n)
 {
     if (n < vdev->nvqs) {
+        if (vdev->vdc->queue_reset) {
+            vdev->vdc->queue_reset(vdev, n);
+        }
         queue_reset_state(&vdev->vq[n]);
     }
 }

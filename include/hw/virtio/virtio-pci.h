@@ -96,6 +96,8 @@
 #define VIRTIO_PCI_CONFIG_OFF(msix)     ((msix) ? 0x18 : 0x14)
 
 #define VIRTIO_PCI_MAX_VECTORS          PCI_MSIX_MAX_VECTORS
+/* "vectors" left for the device's realize to choose */
+#define VIRTIO_PCI_NVECTORS_UNSPECIFIED UINT32_MAX
 
 typedef struct VirtIOPCIProxy VirtIOPCIProxy;
 
