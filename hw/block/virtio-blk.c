@@ -616,7 +616,7 @@ static uint64_t vblk_get_features(VirtIODevice *vdev, uint64_t f)
     if (s->config_wce) {
         f |= 1ULL << VIRTIO_BLK_F_CONFIG_WCE;
     }
-    if (s->num_queues > 1) {
+    if (s->num_queues > 1 && s->num_queues != UINT16_MAX) {  /* not auto */
         f |= 1ULL << VIRTIO_BLK_F_MQ;
     }
     if (s->discard) {
