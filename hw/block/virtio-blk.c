@@ -512,18 +512,24 @@ static bool vblk_handle_request(VirtIOBlockReq *req)
 /*
  * A queue run: pop while there are chains and free requests, with kicks
  * suppressed meanwhile (and a last look after re-enabling them), then
- * one interrupt for what completed during the run.
+ * one interrupt for what completed during the run.  Passes that pop
+ * nothing end the run after the second one, whatever the ring says, so a
+ * ring the chain walker will not take (but does not call broken either)
+ * cannot keep the run going.
  */
 static void vblk_handle_output(VirtIODevice *vdev, VirtQueue *vq)
 {
     VirtIOBlock *s = (VirtIOBlock *)vdev;
     VirtIOBlockQueue *q = &s->queues[vq->index];
+    unsigned idle_passes = 0;
 
     if (!(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) || vdev->broken) {
         return;
     }
     q->starved = false;
     do {
+        bool popped = false;
+
         virtio_queue_set_notification(vq, false);
         for (;;) {
             VirtIOBlockReq *req = req_get(q);
@@ -536,12 +542,15 @@ static void vblk_handle_output(VirtIODevice *vdev, VirtQueue *vq)
                 req_put(req);
                 break;
             }
+            popped = true;
             if (!vblk_handle_request(req)) {
                 break;
             }
         }
         virtio_queue_set_notification(vq, true);
-    } while (!q->starved && !vdev->broken && !virtio_queue_empty(vq));
+        idle_passes = popped ? 0 : idle_passes + 1;
+    } while (idle_passes < 2 && !q->starved && !vdev->broken &&
+             !virtio_queue_empty(vq));
     queue_notify_if_needed(q);
 }
 

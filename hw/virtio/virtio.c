@@ -746,7 +746,9 @@ bool virtio_queue_empty(VirtQueue *vq)
 {
     bool broken;
 
-    if (!vq->enabled || !vq->num || !virtio_queue_ready(vq)) {
+    /* As virtqueue_pop sees it: a queue without a descriptor table
+     * (address 0) has nothing to pop. */
+    if (!vq->enabled || !vq->num || !vq->desc || !virtio_queue_ready(vq)) {
         return true;
     }
     if (virtio_queue_packed(vq)) {

@@ -748,6 +748,32 @@ static void test_hostile(void)
     g_assert_cmpint(qtest_readb(e.qts, e.status), ==, S_OK);
     env_end(&e);
 
+    /* A queue enabled without a descriptor table (address 0) and an
+     * avail index that moved: the kick must return (fuzz-virtio found the
+     * queue run spinning on it), and the device still works after a
+     * reset.  (fuzz/seeds/virtio/blk-no-desc.qtest) */
+    env_start(&e, "-drive if=none,id=d0,file=%IMG,format=raw "
+              "-device virtio-blk-pci,drive=d0");
+    g_assert(qvirtio_negotiate(&e.d, driver_features(&e, 0)));
+    {
+        uint64_t avail = qvirtio_alloc(4096, 4096);
+        uint64_t used = qvirtio_alloc(4096, 4096);
+
+        qtest_writew(e.qts, e.d.common + 0x16, 0);
+        qtest_writeq(e.qts, e.d.common + 0x28, avail);
+        qtest_writeq(e.qts, e.d.common + 0x30, used);
+        qtest_writew(e.qts, e.d.common + 0x1c, 1);
+        qvirtio_driver_ok(&e.d);
+        qtest_writew(e.qts, avail + 2, 4);
+        qtest_writew(e.qts, e.d.notify, 0);
+        qtest_writew(e.qts, e.d.notify, 0);
+        g_assert_cmpuint(qtest_readw(e.qts, used + 2), ==, 0);
+    }
+    qvirtio_reset(&e.d);
+    env_driver_init(&e);
+    g_assert_cmpint(req(&e, T_IN, 0, 512), ==, S_OK);
+    env_end(&e);
+
     /* queue-size 4: sixteen requests posted in four rounds on a ring of
      * four (indirect chains); each round all complete */
     env_start(&e, "-drive if=none,id=d0,file=%IMG,format=raw "
