@@ -514,6 +514,109 @@ void blk_aio_flush(BlockBackend *blk, BlockBackendCompletionFunc *cb,
     bdrv_aio_flush(blk->root, aio_complete, r);
 }
 
+static void blk_aio_pool_op(BlockBackend *blk, BlockAcctType type,
+                            uint64_t offset, uint64_t bytes, int flags,
+                            BlockBackendCompletionFunc *cb, void *opaque)
+{
+    BlkAioReq *r = aio_req(blk, type, offset, bytes, cb, opaque);
+
+    if (!blk->root) {
+        main_loop_call(aio_no_medium, r);
+    } else if (type == BLOCK_ACCT_UNMAP) {
+        bdrv_aio_pdiscard(blk->root, offset, bytes, aio_complete, r);
+    } else {
+        bdrv_aio_pwrite_zeroes(blk->root, offset, bytes, flags, aio_complete,
+                               r);
+    }
+}
+
+void blk_aio_pwrite_zeroes(BlockBackend *blk, uint64_t offset,
+                           uint64_t bytes, int flags,
+                           BlockBackendCompletionFunc *cb, void *opaque)
+{
+    blk_aio_pool_op(blk, BLOCK_ACCT_WRITE, offset, bytes, flags, cb, opaque);
+}
+
+void blk_aio_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                      BlockBackendCompletionFunc *cb, void *opaque)
+{
+    blk_aio_pool_op(blk, BLOCK_ACCT_UNMAP, offset, bytes, 0, cb, opaque);
+}
+
+static void aio_vec_complete(void *opaque, GError *err)
+{
+    BlkAioVec *r = opaque;
+    int ret = err ? -bdrv_error_errno(err) : 0;
+
+    if (!ret && r->type == BLOCK_ACCT_WRITE) {
+        acct_write_end(r->blk, r->offset + r->bytes);
+    }
+    acct_done(r->blk, r->type, r->bytes, r->start_ns, ret);
+    r->cb(r->opaque, ret);      /* may reuse @r */
+}
+
+static void aio_vec_no_medium(void *opaque)
+{
+    BlkAioVec *r = opaque;
+
+    acct_done(r->blk, r->type, r->bytes, r->start_ns, -ENOMEDIUM);
+    r->cb(r->opaque, -ENOMEDIUM);
+}
+
+static void blk_aio_vec(BlockBackend *blk, BlkAioVec *r, bool write,
+                        uint64_t offset, const struct iovec *iov, int niov,
+                        BlockBackendCompletionFunc *cb, void *opaque)
+{
+    uint64_t bytes = 0;
+
+    for (int i = 0; i < niov; i++) {
+        bytes += iov[i].iov_len;
+    }
+    r->blk = blk;
+    r->type = write ? BLOCK_ACCT_WRITE : BLOCK_ACCT_READ;
+    r->offset = offset;
+    r->bytes = bytes;
+    r->start_ns = now_ns();
+    r->cb = cb;
+    r->opaque = opaque;
+    if (!blk->root) {
+        main_loop_call(aio_vec_no_medium, r);
+    } else if (write) {
+        bdrv_aio_pwritev(blk->root, &r->bv, offset, iov, niov,
+                         aio_vec_complete, r);
+    } else {
+        bdrv_aio_preadv(blk->root, &r->bv, offset, iov, niov,
+                        aio_vec_complete, r);
+    }
+}
+
+void blk_aio_preadv(BlockBackend *blk, BlkAioVec *req, uint64_t offset,
+                    const struct iovec *iov, int niov,
+                    BlockBackendCompletionFunc *cb, void *opaque)
+{
+    blk_aio_vec(blk, req, false, offset, iov, niov, cb, opaque);
+}
+
+void blk_aio_pwritev(BlockBackend *blk, BlkAioVec *req, uint64_t offset,
+                     const struct iovec *iov, int niov,
+                     BlockBackendCompletionFunc *cb, void *opaque)
+{
+    blk_aio_vec(blk, req, true, offset, iov, niov, cb, opaque);
+}
+
+void blk_set_aio_context(BlockBackend *blk, GMainContext *ctx)
+{
+    if (blk->root) {
+        bdrv_set_aio_context(blk->root, ctx);
+    }
+}
+
+GMainContext *blk_get_aio_context(BlockBackend *blk)
+{
+    return blk->root ? bdrv_get_aio_context(blk->root)
+                     : g_main_context_default();
+}
+
 /* ---- error policy ------------------------------------------------------ */
 
 bool blk_parse_on_error(const char *value, bool is_read,

@@ -78,12 +78,15 @@ void thread_pool_submit(ThreadPoolFunc *work, ThreadPoolFunc *done,
 
 /* Asynchronous requests on top of the synchronous path. */
 
-typedef enum { AIO_READ, AIO_WRITE, AIO_FLUSH } AioKind;
+typedef enum {
+    AIO_READ, AIO_WRITE, AIO_FLUSH, AIO_ZEROES, AIO_DISCARD,
+} AioKind;
 
 typedef struct AioRequest {
     BlockDriverState *bs;
     AioKind kind;
     uint64_t offset, bytes;
+    int flags;                      /* AIO_ZEROES */
     void *buf;
     BlockCompletionFunc *cb;
     void *opaque;
@@ -103,6 +106,13 @@ static void aio_work(void *opaque)
         break;
     case AIO_FLUSH:
         bdrv_flush(req->bs, &req->err);
+        break;
+    case AIO_ZEROES:
+        bdrv_pwrite_zeroes(req->bs, req->offset, req->bytes, req->flags,
+                           &req->err);
+        break;
+    case AIO_DISCARD:
+        bdrv_pdiscard(req->bs, req->offset, req->bytes, &req->err);
         break;
     }
 }
@@ -124,6 +134,24 @@ static const BdrvAioOp host_aio_op[] = {
     [AIO_WRITE] = BDRV_AIO_WRITE,
     [AIO_FLUSH] = BDRV_AIO_FLUSH,
 };
+
+/* On a worker: zeroes and discards have no host engine path here. */
+static void aio_submit_pool(BlockDriverState *bs, AioKind kind,
+                            uint64_t offset, uint64_t bytes, int flags,
+                            BlockCompletionFunc *cb, void *opaque)
+{
+    AioRequest *req = g_new0(AioRequest, 1);
+
+    req->bs = bs;
+    req->kind = kind;
+    req->offset = offset;
+    req->bytes = bytes;
+    req->flags = flags;
+    req->cb = cb;
+    req->opaque = opaque;
+    g_atomic_int_inc(&bs->in_flight);
+    thread_pool_submit(aio_work, aio_done, req, bs->aio_ctx);
+}
 
 static void aio_submit(BlockDriverState *bs, AioKind kind, uint64_t offset,
                        uint64_t bytes, void *buf, BlockCompletionFunc *cb,
@@ -243,6 +271,133 @@ void bdrv_aio_flush(BlockDriverState *bs, BlockCompletionFunc *cb,
                     void *opaque)
 {
     aio_submit(bs, AIO_FLUSH, 0, 0, NULL, cb, opaque);
+}
+
+void bdrv_aio_pwrite_zeroes(BlockDriverState *bs, uint64_t offset,
+                            uint64_t bytes, int flags,
+                            BlockCompletionFunc *cb, void *opaque)
+{
+    aio_submit_pool(bs, AIO_ZEROES, offset, bytes, flags, cb, opaque);
+}
+
+void bdrv_aio_pdiscard(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                       BlockCompletionFunc *cb, void *opaque)
+{
+    aio_submit_pool(bs, AIO_DISCARD, offset, bytes, 0, cb, opaque);
+}
+
+/* ---- vectored requests ------------------------------------------------- */
+
+/* One part of @v finished (an engine element or the worker's share). */
+static void vec_part_done(void *opaque, GError *err)
+{
+    BdrvAioVec *v = opaque;
+
+    if (err && !v->err) {
+        v->err = g_error_copy(err);     /* error path only */
+    }
+    if (g_atomic_int_dec_and_test(&v->pending)) {
+        GError *e = v->err;
+
+        v->err = NULL;
+        v->cb(v->opaque, e);
+        if (e) {
+            g_error_free(e);
+        }
+    }
+}
+
+/* The worker's share: elements [first, niov) one after the other through
+ * the synchronous path (which bounces what O_DIRECT cannot take). */
+static void vec_work(void *opaque)
+{
+    BdrvAioVec *v = opaque;
+    uint64_t off = v->offset;
+    GError *err = NULL;
+
+    for (int i = v->first; i < v->niov && !err; i++) {
+        const struct iovec *e = &v->iov[i];
+
+        if (v->write) {
+            bdrv_pwrite(v->bs, off, e->iov_len, e->iov_base, &err);
+        } else {
+            bdrv_pread(v->bs, off, e->iov_len, e->iov_base, &err);
+        }
+        off += e->iov_len;
+    }
+    /* Kept apart from v->err, which engine parts set on the context
+     * meanwhile; merged there by vec_work_done. */
+    v->work_err = err;
+}
+
+static void vec_work_done(void *opaque)
+{
+    BdrvAioVec *v = opaque;
+    GError *err = v->work_err;
+
+    v->work_err = NULL;
+    g_atomic_int_dec_and_test(&v->bs->in_flight);
+    vec_part_done(v, err);
+    if (err) {
+        g_error_free(err);
+    }
+}
+
+static void aio_vec_submit(BlockDriverState *bs, BdrvAioVec *v, bool write,
+                           uint64_t offset, const struct iovec *iov, int niov,
+                           BlockCompletionFunc *cb, void *opaque)
+{
+    int i = 0;
+
+    *v = (BdrvAioVec) {
+        .bs = bs, .write = write, .offset = offset, .iov = iov,
+        .niov = niov, .pending = 1, .cb = cb, .opaque = opaque,
+    };
+    /* Straight to the host engine, element by element, while it takes
+     * them; the engine completes each on the node's context, so none can
+     * complete before this returns when the caller runs there. */
+    for (; bs->drv->aio_submit && i < niov; i++) {
+        BdrvAioRequest host = {
+            .top = bs, .bs = bs,
+            .op = write ? BDRV_AIO_WRITE : BDRV_AIO_READ,
+            .offset = v->offset, .bytes = iov[i].iov_len,
+            .buf = iov[i].iov_base, .fua = bs->flags & BDRV_O_WRITETHROUGH,
+            .cb = vec_part_done, .opaque = v,
+        };
+
+        g_atomic_int_inc(&v->pending);
+        g_atomic_int_inc(&bs->in_flight);
+        if (!bdrv_aio_try_host(bs, &host)) {
+            g_atomic_int_dec_and_test(&bs->in_flight);
+            g_atomic_int_dec_and_test(&v->pending);
+            break;
+        }
+        v->offset += iov[i].iov_len;
+    }
+    /* The rest (all of it with aio=threads or a qcow2 node) on a worker;
+     * an empty vector too, so the completion never runs in here.  The
+     * worker's part holds the first reference. */
+    if (i < niov || niov == 0) {
+        v->first = i;
+        g_atomic_int_inc(&bs->in_flight);
+        thread_pool_submit(vec_work, vec_work_done, v, bs->aio_ctx);
+        return;
+    }
+    vec_part_done(v, NULL);
+}
+
+void bdrv_aio_preadv(BlockDriverState *bs, BdrvAioVec *v, uint64_t offset,
+                     const struct iovec *iov, int niov,
+                     BlockCompletionFunc *cb, void *opaque)
+{
+    aio_vec_submit(bs, v, false, offset, iov, niov, cb, opaque);
+}
+
+void bdrv_aio_pwritev(BlockDriverState *bs, BdrvAioVec *v, uint64_t offset,
+                      const struct iovec *iov, int niov,
+                      BlockCompletionFunc *cb, void *opaque)
+{
+    aio_vec_submit(bs, v, true, offset, iov, niov, cb, opaque);
 }
 
 unsigned bdrv_aio_in_flight(BlockDriverState *bs)

@@ -9,3 +9,5 @@ fi
 python3 bench/aio-read.py "$build" "${BENCH_RUNS:-5}"
 # AHCI reads (SKIP exits 77 without /dev/kvm; the other rows fail then).
 python3 bench/ahci-read.py "$build" "${BENCH_RUNS:-5}" || [ $? -eq 77 ]
+# virtio-blk from the guest (SKIP exits 77 without /dev/kvm).
+python3 bench/virtio-blk.py "$build" "${BENCH_RUNS:-5}" || [ $? -eq 77 ]

@@ -1,11 +1,13 @@
 /*
  * -drive: parse QEMU's drive options, open the image, remember where the
  * drive goes.  Options (QEMU's names): file, format, if (ide, floppy,
- * none), media (disk, cdrom), index, bus, unit, id, readonly, cache, aio,
+ * virtio, none), media (disk, cdrom), index, bus, unit, id, readonly, cache, aio,
  * cache.direct, cache.no-flush, discard, detect-zeroes, snapshot, werror,
  * rerror.
  * For if=ide, index n means bus n / 2, unit n % 2; for if=floppy bus 0,
- * unit n; without index, bus or unit the first free slot is used, as
+ * unit n; for if=virtio index n (or bus n) is the n-th virtio disk, a
+ * virtio-blk-pci the machine adds after the -device ones, as QEMU does;
+ * without index, bus or unit the first free slot is used, as
  * QEMU does.  Drive ids default to QEMU's "ide<bus>-hd<unit>" /
  * "ide<bus>-cd<unit>", "floppy<unit>" and "none<n>".  A floppy drive may
  * be empty (no file=), like a CD-ROM drive.
@@ -56,7 +58,8 @@ DriveInfo *drive_get(BlockInterfaceType type, int bus, int unit)
 
 const char *drive_if_name(BlockInterfaceType type)
 {
-    return type == IF_IDE ? "ide" : type == IF_FLOPPY ? "floppy" : "none";
+    return type == IF_IDE ? "ide" : type == IF_FLOPPY ? "floppy" :
+           type == IF_VIRTIO ? "virtio" : "none";
 }
 
 static bool drive_parse_int(GHashTable *kv, const char *key, int max,
@@ -110,11 +113,13 @@ static bool drive_parse_if(GHashTable *kv, DriveInfo *d, GError **errp)
         d->type = IF_IDE;
     } else if (!strcmp(v, "floppy")) {
         d->type = IF_FLOPPY;
+    } else if (!strcmp(v, "virtio")) {
+        d->type = IF_VIRTIO;
     } else if (!strcmp(v, "none")) {
         d->type = IF_NONE;
     } else {
         error_setg(errp, "unsupported bus type '%s' (this kvmpc has ide, "
-                   "floppy and none)", v);
+                   "floppy, virtio and none)", v);
         return false;
     }
     if (media && strcmp(media, "disk") && strcmp(media, "cdrom")) {
@@ -124,6 +129,10 @@ static bool drive_parse_if(GHashTable *kv, DriveInfo *d, GError **errp)
     d->is_cdrom = media && !strcmp(media, "cdrom");
     if (d->is_cdrom && d->type == IF_FLOPPY) {
         error_setg(errp, "media=cdrom is not possible on a floppy drive");
+        return false;
+    }
+    if (d->is_cdrom && d->type == IF_VIRTIO) {
+        error_setg(errp, "media=cdrom is not possible on a virtio disk");
         return false;
     }
     return true;
@@ -163,6 +172,43 @@ static bool drive_place_floppy(GHashTable *kv, DriveInfo *d, GError **errp)
     }
     d->bus = 0;
     d->unit = unit;
+    return true;
+}
+
+/* The n-th virtio disk: index or bus (unit 0), or the first free one. */
+static bool drive_place_virtio(GHashTable *kv, DriveInfo *d, GError **errp)
+{
+    int index, bus, unit;
+
+    if (!drive_parse_int(kv, "index", VIRTIO_MAX_DRIVES - 1, &index, errp) ||
+        !drive_parse_int(kv, "bus", VIRTIO_MAX_DRIVES - 1, &bus, errp) ||
+        !drive_parse_int(kv, "unit", 0, &unit, errp)) {
+        return false;
+    }
+    if (index >= 0 && bus >= 0) {
+        error_setg(errp, "index cannot be used with bus and unit");
+        return false;
+    }
+    if (index >= 0) {
+        bus = index;
+    }
+    if (bus < 0) {
+        bus = 0;
+        while (bus < VIRTIO_MAX_DRIVES && drive_get(IF_VIRTIO, bus, 0)) {
+            bus++;
+        }
+        if (bus >= VIRTIO_MAX_DRIVES) {
+            error_setg(errp, "no free virtio slot for another drive");
+            return false;
+        }
+    }
+    if (drive_get(IF_VIRTIO, bus, 0)) {
+        error_setg(errp, "drive with bus=%d, unit=0 (index=%d) exists", bus,
+                   bus);
+        return false;
+    }
+    d->bus = bus;
+    d->unit = 0;
     return true;
 }
 
@@ -261,6 +307,8 @@ static void drive_default_id(DriveInfo *d)
                                 d->is_cdrom ? "cd" : "hd", d->unit);
     } else if (d->type == IF_FLOPPY) {
         d->id = g_strdup_printf("floppy%d", d->unit);
+    } else if (d->type == IF_VIRTIO) {
+        d->id = g_strdup_printf("virtio%d", d->bus);
     } else {
         unsigned n = 0;
         char *id;
@@ -342,6 +390,7 @@ DriveInfo *drive_new(const char *opts, GError **errp)
     if (!drive_parse_if(kv, d, errp) ||
         (d->type == IF_IDE && !drive_place_ide(kv, d, errp)) ||
         (d->type == IF_FLOPPY && !drive_place_floppy(kv, d, errp)) ||
+        (d->type == IF_VIRTIO && !drive_place_virtio(kv, d, errp)) ||
         !drive_parse_flags(kv, d, errp)) {
         drive_free(d);
         return NULL;

@@ -1007,10 +1007,28 @@ static void create_drives(Options *o)
 
 static void create_devices(Options *o)
 {
+    GPtrArray *drives = drive_list();
+
     for (unsigned i = 0; i < o->devices->len; i++) {
         GError *err = NULL;
         if (!device_create_from_opts(g_ptr_array_index(o->devices, i), &err)) {
             die_err("-device", err);
+        }
+    }
+    /* -drive if=virtio: QEMU adds "-device virtio-blk,drive=ID" for each,
+     * after the user's devices. */
+    for (unsigned i = 0; i < drives->len; i++) {
+        DriveInfo *d = g_ptr_array_index(drives, i);
+        g_autofree char *opts = NULL;
+        GError *err = NULL;
+
+        if (d->type != IF_VIRTIO) {
+            continue;
+        }
+        opts = g_strdup_printf("virtio-blk-pci,drive=%s", d->id);
+        if (!device_create_from_opts(opts, &err)) {
+            g_prefix_error(&err, "drive '%s': ", d->id);
+            die_err("-drive", err);
         }
     }
 }

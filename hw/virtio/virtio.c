@@ -823,7 +823,9 @@ bool virtio_queue_empty(VirtQueue *vq)
 {
     bool broken;
 
-    if (!vq->enabled || !vq->num || !virtio_queue_ready(vq)) {
+    /* As virtqueue_pop sees it: a queue without a descriptor table
+     * (address 0) has nothing to pop. */
+    if (!vq->enabled || !vq->num || !vq->desc || !virtio_queue_ready(vq)) {
         return true;
     }
     if (virtio_queue_packed(vq)) {
@@ -1091,6 +1093,9 @@ static void queue_reset_state(VirtQueue *vq)
 void virtio_queue_reset(VirtIODevice *vdev, unsigned n)
 {
     if (n < vdev->nvqs) {
+        if (vdev->vdc->queue_reset) {
+            vdev->vdc->queue_reset(vdev, n);
+        }
         queue_reset_state(&vdev->vq[n]);
     }
 }

@@ -138,6 +138,43 @@ void blk_aio_pwrite(BlockBackend *blk, uint64_t offset, uint64_t bytes,
 void blk_aio_flush(BlockBackend *blk, BlockBackendCompletionFunc *cb,
                    void *opaque);
 
+void blk_aio_pwrite_zeroes(BlockBackend *blk, uint64_t offset,
+                           uint64_t bytes, int flags,
+                           BlockBackendCompletionFunc *cb, void *opaque);
+void blk_aio_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                      BlockBackendCompletionFunc *cb, void *opaque);
+
+/*
+ * Vectored forms, zero-copy from and into the caller's iovecs (guest
+ * memory): the caller owns @req (embed it in the device's preallocated
+ * request) and @iov until @cb runs, so on the host engines (io_uring,
+ * Linux AIO) nothing is allocated per request.  A backend without a
+ * medium completes with -ENOMEDIUM on the main loop.  Fields private.
+ */
+typedef struct BlkAioVec {
+    BlockBackend *blk;
+    BlockAcctType type;
+    uint64_t offset, bytes;
+    int64_t start_ns;
+    BlockBackendCompletionFunc *cb;
+    void *opaque;
+    BdrvAioVec bv;
+} BlkAioVec;
+void blk_aio_preadv(BlockBackend *blk, BlkAioVec *req, uint64_t offset,
+                    const struct iovec *iov, int niov,
+                    BlockBackendCompletionFunc *cb, void *opaque);
+void blk_aio_pwritev(BlockBackend *blk, BlkAioVec *req, uint64_t offset,
+                     const struct iovec *iov, int niov,
+                     BlockBackendCompletionFunc *cb, void *opaque);
+
+/*
+ * Where completions run: the root node's AioContext.  A device with an
+ * I/O thread moves its node there at realize and back (NULL: the main
+ * loop) when it goes; nothing may be in flight (the device drains).
+ */
+void blk_set_aio_context(BlockBackend *blk, GMainContext *ctx);
+GMainContext *blk_get_aio_context(BlockBackend *blk);
+
 void blk_get_stats(BlockBackend *blk, BlockAcctStats *out);
 
 /* ---- errors: werror / rerror and the I/O status --------------------- */

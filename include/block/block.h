@@ -17,6 +17,7 @@
 #define BLOCK_BLOCK_H
 
 #include "qemu/osdep.h"
+#include <sys/uio.h>
 
 typedef struct BlockDriver BlockDriver;
 typedef struct BlockDriverState BlockDriverState;
@@ -238,6 +239,42 @@ void bdrv_aio_pwrite(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
                      const void *buf, BlockCompletionFunc *cb, void *opaque);
 void bdrv_aio_flush(BlockDriverState *bs, BlockCompletionFunc *cb,
                     void *opaque);
+/* Write zeroes (BDRV_REQ_MAY_UNMAP allowed) / discard, on a worker. */
+void bdrv_aio_pwrite_zeroes(BlockDriverState *bs, uint64_t offset,
+                            uint64_t bytes, int flags,
+                            BlockCompletionFunc *cb, void *opaque);
+void bdrv_aio_pdiscard(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
+                       BlockCompletionFunc *cb, void *opaque);
+
+/*
+ * Vectored requests: the bytes of @iov[0..niov) in order, from/to
+ * [offset, offset + their total).  The caller owns the request storage
+ * (@v, embedded in its own request) and the iovec array, both valid until
+ * @cb runs; the layer allocates nothing for a request that goes to a host
+ * AIO engine (io_uring, Linux AIO: one engine request per element, no
+ * copy).  Elements the engine cannot take as they are (unaligned for
+ * O_DIRECT: bounced; qcow2; aio=threads) run together on one worker.
+ * The fields of BdrvAioVec are the layer's.
+ */
+typedef struct BdrvAioVec {
+    BlockDriverState *bs;
+    bool write;
+    uint64_t offset;                /* of iov[first] */
+    const struct iovec *iov;
+    int first, niov;                /* the part a worker runs */
+    int pending;                    /* atomic: parts not yet complete */
+    GError *err;                    /* the first failure */
+    GError *work_err;               /* the worker's part's */
+    BlockCompletionFunc *cb;
+    void *opaque;
+} BdrvAioVec;
+void bdrv_aio_preadv(BlockDriverState *bs, BdrvAioVec *v, uint64_t offset,
+                     const struct iovec *iov, int niov,
+                     BlockCompletionFunc *cb, void *opaque);
+void bdrv_aio_pwritev(BlockDriverState *bs, BdrvAioVec *v, uint64_t offset,
+                      const struct iovec *iov, int niov,
+                      BlockCompletionFunc *cb, void *opaque);
+
 /* Requests submitted and not yet completed. */
 unsigned bdrv_aio_in_flight(BlockDriverState *bs);
 

@@ -4,7 +4,8 @@
  * -drive / -hda..-hdd / -cdrom / -fda / -fdb as QEMU spells them: a drive
  * is a named BlockBackend (its id) holding a root node (or none: an empty
  * CD-ROM or floppy drive), plus where the machine should attach it
- * (if=ide with bus/unit, if=floppy with unit) or an
+ * (if=ide with bus/unit, if=floppy with unit, if=virtio: a virtio-blk-pci
+ * added after the -device ones) or an
  * id for -device ...,drive=ID (if=none).  -blockdev and QMP blockdev-add
  * open node graphs the monitor owns until blockdev-del; a device can use
  * a node directly (-device ide-hd,drive=NODE-NAME) through an anonymous
@@ -22,6 +23,7 @@ typedef enum BlockInterfaceType {
     IF_NONE,
     IF_IDE,
     IF_FLOPPY,
+    IF_VIRTIO,              /* a virtio-blk-pci the machine creates */
 } BlockInterfaceType;
 
 typedef struct DriveInfo {
@@ -39,6 +41,7 @@ typedef struct DriveInfo {
 
 #define IDE_MAX_DRIVES 4        /* two channels, two units each */
 #define FLOPPY_MAX_DRIVES 2     /* A: and B: */
+#define VIRTIO_MAX_DRIVES 32    /* if=virtio: one PCI function each */
 
 /* -blockdev: dotted keys or a JSON object; the node is monitor-owned. */
 bool blockdev_new(const char *spec, GError **errp);
@@ -63,7 +66,7 @@ DriveInfo *drive_find_by_id(const char *id);
 DriveInfo *drive_get(BlockInterfaceType type, int bus, int unit);
 /* All drives in creation order (do not modify). */
 GPtrArray *drive_list(void);
-/* "ide", "floppy" or "none", as QEMU names the interfaces. */
+/* "ide", "floppy", "virtio" or "none", as QEMU names the interfaces. */
 const char *drive_if_name(BlockInterfaceType type);
 
 #endif

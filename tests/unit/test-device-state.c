@@ -25,10 +25,12 @@
 #include "hw/pci-host/i440fx.h"
 #include "chardev/char.h"
 #include "system/main-loop.h"
+#include "system/blockdev.h"
 #include "system/memory.h"
 #include "system/timer.h"
 
 #define NULL_CHARDEV_ID "devstate-null"
+#define VBLK_DRIVE_ID "devstate-vblk"
 /* States up to this size are tried truncated/corrupted at every offset. */
 #define ALL_OFFSETS_LIMIT 512
 
@@ -240,6 +242,9 @@ static const DeviceSetup device_setups[] = {
     { .type = "isa-fdc", .poke = poke_fdc },
     { .type = "i8042", .poke = poke_i8042 },
     { .type = "hpet", .poke = poke_hpet },
+    /* a disk needs a drive: machine_setup() makes one */
+    { .type = "virtio-blk-pci", .props = "drive=" VBLK_DRIVE_ID,
+      .poke = poke_pci_function },
 };
 
 /* Types without an entry of their own: PCI functions get the generic one. */
@@ -262,6 +267,25 @@ static const DeviceSetup *find_setup(const DeviceType *type)
 
 static void dummy_gsi(void *opaque, int n, int level)
 {
+}
+
+/* A 1 MiB raw drive (unlinked once open) for the disk devices. */
+static void make_disk_drive(void)
+{
+    g_autofree char *path = NULL, *opts = NULL;
+    GError *err = NULL;
+    int fd = g_file_open_tmp("devstate-disk-XXXXXX", &path, &err);
+
+    if (fd < 0 || ftruncate(fd, 1 << 20)) {
+        g_error("disk image: %s", err ? err->message : g_strerror(errno));
+    }
+    close(fd);
+    opts = g_strdup_printf("if=none,id=%s,format=raw,file=%s", VBLK_DRIVE_ID,
+                           path);
+    if (!drive_new(opts, &err)) {
+        g_error("drive: %s", err->message);
+    }
+    unlink(path);
 }
 
 static void machine_setup(void)
@@ -287,6 +311,7 @@ static void machine_setup(void)
     if (!qemu_chr_new_from_spec(NULL_CHARDEV_ID, "null", &err)) {
         g_error("null chardev: %s", err->message);
     }
+    make_disk_drive();
 }
 
 static bool has_vmsd(const DeviceType *type)

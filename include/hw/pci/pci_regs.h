@@ -135,6 +135,7 @@
 #define PCI_MSIX_ENTRY_CTRL_MASKBIT 0x1
 
 /* Class codes (Appendix D): base class << 8 | sub-class. */
+#define PCI_CLASS_STORAGE_SCSI      0x0100
 #define PCI_CLASS_STORAGE_IDE       0x0101
 #define PCI_CLASS_NETWORK_ETHERNET  0x0200
 #define PCI_CLASS_DISPLAY_VGA       0x0300

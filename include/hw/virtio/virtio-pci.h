@@ -97,7 +97,7 @@
 
 #define VIRTIO_PCI_MAX_VECTORS          PCI_MSIX_MAX_VECTORS
 /* "vectors" left at this default: the device's realize picks the count
- * (virtio-net: 2 * queue pairs + 2, as QEMU). */
+ * (virtio-net: 2 * queue pairs + 2, virtio-blk: num-queues + 1, as QEMU). */
 #define VIRTIO_PCI_NVECTORS_UNSPECIFIED UINT32_MAX
 
 typedef struct VirtIOPCIProxy VirtIOPCIProxy;

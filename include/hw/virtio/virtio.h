@@ -176,6 +176,9 @@ typedef struct VirtioDeviceClass {
     void (*set_config)(VirtIODevice *vdev, const uint8_t *config);
     void (*set_status)(VirtIODevice *vdev, uint8_t status);
     void (*reset)(VirtIODevice *vdev);
+    /* One queue is reset (VIRTIO_F_RING_RESET, legacy PFN 0), before its
+     * state is cleared: drop what is in flight on it. */
+    void (*queue_reset)(VirtIODevice *vdev, unsigned n);
 } VirtioDeviceClass;
 
 /* What the transport provides to the core. */

@@ -27,8 +27,9 @@ static char *write_kernel(void)
     };
     char *path;
 
-    g_free(tmp_dir);        /* each test writes its own */
-    tmp_dir = g_dir_make_tmp("kvmpc-bios-XXXXXX", NULL);
+    if (!tmp_dir) {         /* one directory for every test's kernel */
+        tmp_dir = g_dir_make_tmp("kvmpc-bios-XXXXXX", NULL);
+    }
     path = g_build_filename(tmp_dir, "kernel.bin", NULL);
     g_assert(g_file_set_contents(path, (const char *)h, sizeof(h), NULL));
     return path;

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""virtio-blk throughput from the CPL 3 guest driver (tests/guest/virtio-blk.c
+in bench mode: requests kept QD deep for SECS seconds, polled, interrupts
+off, one kick per batch, timed by the guest's TSC so start-up and QEMU's
+SeaBIOS are not counted), kvmpc against Debian's qemu-system-x86_64
+-enable-kvm (QEMU 7.2) with the same payload, image and options: a 256 MiB
+raw image in the page cache (cache=writeback), aio=io_uring, an I/O
+thread for the device.  Rows:
+
+    randread   4 KiB random reads, QD 32
+    randwrite  4 KiB random writes, QD 32
+    seqread    1 MiB sequential reads, QD 8
+
+The programs alternate run by run; medians and their ratio are printed
+(IOPS for the 4 KiB rows, MB/s for seqread).
+
+    bench/virtio-blk.py [BUILD_DIR] [RUNS] [SECS]
+
+Prints SKIP and exits 77 without /dev/kvm.
+"""
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+IMAGE_MIB = 256
+ROWS = [("randread", 4096, 32), ("randwrite", 4096, 32),
+        ("seqread", 1 << 20, 8)]
+BENCH_RE = re.compile(rb"virtio-blk-bench: op=(\w+) .* iops=(\d+) kbps=(\d+) "
+                      rb"errors=(\d+)")
+
+
+def skip(reason):
+    print(f"SKIP: virtio-blk: {reason}")
+    sys.exit(77)
+
+
+def guest_result(cmd):
+    """(iops, MB/s) the guest reported."""
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=300)
+    m = BENCH_RE.search(p.stdout)
+    if p.returncode != 1 or not m or int(m.group(4)):
+        raise RuntimeError(f"{cmd[0]} exited {p.returncode}: "
+                           f"{p.stdout.decode(errors='replace')[-400:]}"
+                           f"{p.stderr.decode(errors='replace')[-300:]}")
+    return int(m.group(2)), int(m.group(3)) / 1000.0
+
+
+def main():
+    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    secs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    kvmpc = os.path.join(build, "kvmpc")
+    payload = os.path.join(build, "tests", "guest", "virtio-blk.elf")
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        skip("/dev/kvm not available")
+    for f in (kvmpc, payload):
+        if not os.path.exists(f):
+            sys.exit(f"virtio-blk: {f} missing; run `make` first")
+    qemu = shutil.which("qemu-system-x86_64")
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="kvmpc-vblk-bench-") as d:
+        image = os.path.join(d, "disk.raw")
+        with open(image, "wb") as f:
+            for _ in range(IMAGE_MIB):
+                f.write(os.urandom(1 << 20))
+        for op, bs, qd in ROWS:
+            common = ["-nodefaults", "-display", "none", "-serial", "stdio",
+                      "-m", "256M",
+                      "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+                      "-kernel", payload,
+                      "-append", f"bench={op} bs={bs} qd={qd} secs={secs}",
+                      "-object", "iothread,id=io0",
+                      "-drive", f"file={image},format=raw,if=none,id=vd,"
+                      "cache=writeback,aio=io_uring",
+                      "-device", "virtio-blk-pci,drive=vd,iothread=io0"]
+            progs = {"kvmpc": [kvmpc] + common}
+            if qemu:
+                progs["qemu"] = [qemu, "-enable-kvm", "-machine", "pc"] + common
+            rows = {name: [] for name in progs}
+            for _ in range(runs):
+                for name, cmd in progs.items():     # alternate every round
+                    rows[name].append(guest_result(cmd))
+            results[op] = rows
+    print(f"virtio-blk from the guest, {secs} s per run, {runs} alternating "
+          "runs, medians (256 MiB raw image in the page cache, io_uring, "
+          "iothread)")
+    print(f"{'row':<12}{'kvmpc':>14}{'qemu':>14}{'kvmpc/qemu':>12}")
+    for op, bs, qd in ROWS:
+        rows = results[op]
+        idx = 1 if op == "seqread" else 0
+        unit = "MB/s" if idx else "IOPS"
+        med = {n: statistics.median(r[idx] for r in v)
+               for n, v in rows.items()}
+        q = med.get("qemu")
+        print(f"{op:<12}{med['kvmpc']:>10.0f}{unit:>4}"
+              f"{(f'{q:.0f}' + unit) if q else 'n/a':>14}"
+              f"{(med['kvmpc'] / q) if q else float('nan'):>12.3f}")
+        for n, v in rows.items():
+            print(f"  {n}: " + " ".join(f"{r[idx]:.0f}" for r in v))
+
+
+if __name__ == "__main__":
+    main()
