@@ -18,6 +18,7 @@ PACKAGES=(
   acpica-tools
   grub-pc-bin grub-common xorriso mtools
   libpng-dev libvncserver-dev vncsnapshot gvncviewer
+  qemu-guest-agent
 )
 
 missing=()

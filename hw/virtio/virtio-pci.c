@@ -918,7 +918,8 @@ static bool parse_modes(VirtIOPCIProxy *p, GError **errp)
                    "device (kvmpc has no vIOMMU)");
         return false;
     }
-    if (p->nvectors > VIRTIO_PCI_MAX_VECTORS) {
+    if (p->nvectors > VIRTIO_PCI_MAX_VECTORS &&
+        p->nvectors != VIRTIO_PCI_NVECTORS_UNSPECIFIED) {
         error_setg(errp, "vectors: at most %u", VIRTIO_PCI_MAX_VECTORS);
         return false;
     }
@@ -955,7 +956,8 @@ static void set_pci_ids(VirtIOPCIProxy *p)
     const VirtioDeviceClass *vdc = p->vpc->vdc;
 
     pci_set_word(c + PCI_VENDOR_ID, PCI_SUBVENDOR_ID_REDHAT_QUMRANET);
-    pci_set_word(c + PCI_CLASS_DEVICE, vdc->pci_class_id);
+    pci_set_word(c + PCI_CLASS_DEVICE,
+                 p->class_code ? p->class_code : vdc->pci_class_id);
     if (p->legacy_enabled) {
         pci_set_word(c + PCI_DEVICE_ID, vdc->legacy_pci_device_id);
         pci_set_word(c + PCI_SUBSYSTEM_VENDOR_ID,
@@ -997,6 +999,9 @@ static bool vpci_realize(DeviceState *dev, GError **errp)
     if (vpc->realize && !vpc->realize(p->vdev, errp)) {
         virtio_cleanup(p->vdev);
         return false;
+    }
+    if (p->nvectors == VIRTIO_PCI_NVECTORS_UNSPECIFIED) {
+        p->nvectors = 2;
     }
     set_pci_ids(p);
     p->pci.config[PCI_INTERRUPT_PIN] = 1;

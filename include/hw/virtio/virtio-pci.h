@@ -96,6 +96,9 @@
 #define VIRTIO_PCI_CONFIG_OFF(msix)     ((msix) ? 0x18 : 0x14)
 
 #define VIRTIO_PCI_MAX_VECTORS          PCI_MSIX_MAX_VECTORS
+/* vectors= left to the device's realize (QEMU's DEV_NVECTORS_UNSPECIFIED);
+ * one that keeps it gets 2. */
+#define VIRTIO_PCI_NVECTORS_UNSPECIFIED UINT32_MAX
 
 typedef struct VirtIOPCIProxy VirtIOPCIProxy;
 
@@ -121,6 +124,8 @@ struct VirtIOPCIProxy {
     bool event_idx;
     bool indirect_desc;
     char *iothread_id;
+    /* PCI class the device picked at realize (0: its class's) */
+    uint16_t class_code;
 
     const VirtioPCIClass *vpc;
     VirtIODevice *vdev;

@@ -269,6 +269,15 @@ void virtio_queue_set_legacy_pfn(VirtQueue *vq, uint32_t pfn);
 bool virtqueue_pop(VirtQueue *vq, VirtQueueElement *elem);
 /* Give a chain back unused (the next pop sees it again). */
 void virtqueue_unpop(VirtQueue *vq, const VirtQueueElement *elem);
+/*
+ * Device-writable bytes in the chains available now, counted up to
+ * @limit, without taking any (a receive path's "how much can I take",
+ * as chardev flow control asks).  @scratch is an element of the device's
+ * that this overwrites.  A malformed chain breaks the device, as
+ * virtqueue_pop would.
+ */
+size_t virtqueue_peek_in_bytes(VirtQueue *vq, VirtQueueElement *scratch,
+                               size_t limit);
 /* Return @elem to the driver with @len bytes written into it. */
 void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem,
                     uint32_t len);
