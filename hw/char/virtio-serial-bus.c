@@ -501,6 +501,7 @@ static QEMUClockType vser_event_clock(void)
 
 static void vser_emit_event(VirtIOSerialPort *port, bool open)
 {
+    port->event_sent = true;
     port->event_last_ns = qemu_clock_get_ns(vser_event_clock());
     qapi_event_send_vserport_change(port->parent.id, open);
 }
@@ -530,7 +531,7 @@ void virtio_serial_port_event(VirtIOSerialPort *port, bool open)
     }
     now = qemu_clock_get_ns(vser_event_clock());
     if (!timer_pending(port->event_timer) &&
-        (!port->event_last_ns ||
+        (!port->event_sent ||
          now - port->event_last_ns >= VSERPORT_EVENT_PERIOD_NS)) {
         vser_emit_event(port, open);
         return;

@@ -100,7 +100,7 @@ struct VirtIOSerialPort {
     /* VSERPORT_CHANGE at most once a second per port, as QEMU's monitor */
     QEMUTimer *event_timer;
     int64_t event_last_ns;
-    bool event_pending, event_value;
+    bool event_sent, event_pending, event_value;
 };
 
 /* Front end -> bus. */
