@@ -14,6 +14,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #define VSER_TRANSITIONAL   0x1003
@@ -81,19 +85,28 @@ static void env_start(Env *e, const char *extra, bool modern)
     e->qmp = qmp_connect(qmp);
 }
 
-static void env_end(Env *e)
+/* Remove @path and what is in it (sockets, the agent's state dir). */
+static void remove_tree(const char *path)
 {
-    g_autoptr(GDir) dir = NULL;
+    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
     const char *name;
 
+    while (dir && (name = g_dir_read_name(dir))) {
+        g_autofree char *p = g_build_filename(path, name, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_DIR)) {
+            remove_tree(p);
+        } else {
+            unlink(p);
+        }
+    }
+    rmdir(path);
+}
+
+static void env_end(Env *e)
+{
     qmp_close(e->qmp);
     g_assert_cmpint(qtest_quit(e->qts), ==, 0);
-    dir = g_dir_open(e->dir, 0, NULL);
-    while (dir && (name = g_dir_read_name(dir))) {
-        g_autofree char *p = env_path(e, name);
-        unlink(p);
-    }
-    rmdir(e->dir);
+    remove_tree(e->dir);
     g_free(e->dir);
 }
 
@@ -890,6 +903,191 @@ static void test_several_ports(void)
     env_end(&e);
 }
 
+/* ---- the guest agent, end to end ---------------------------------------- */
+
+static char *find_qemu_ga(void)
+{
+    static const char *const dirs[] = { "/usr/sbin", "/usr/bin", "/sbin" };
+    char *p = g_find_program_in_path("qemu-ga");
+
+    for (unsigned i = 0; !p && i < G_N_ELEMENTS(dirs); i++) {
+        g_autofree char *c = g_build_filename(dirs[i], "qemu-ga", NULL);
+        if (g_file_test(c, G_FILE_TEST_IS_EXECUTABLE)) {
+            p = g_steal_pointer(&c);
+        }
+    }
+    return p;
+}
+
+/* The agent goes when the test does, even when an assertion ends it. */
+static void ga_child_setup(gpointer data)
+{
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
+typedef struct GAShuttle {
+    Env *e;
+    unsigned port;
+    int ga_fd;                  /* qemu-ga's socket (the guest's vport) */
+    int host_fd;                /* kvmpc's chardev (the host's client) */
+    uint64_t rxbuf[1024];       /* posted receive buffers by head */
+    GString *host_in;           /* what the host side has read */
+} GAShuttle;
+
+/*
+ * One round of the guest's driver: bytes from the port's receive queue
+ * go to qemu-ga, qemu-ga's output goes out on the transmit queue; the
+ * host side reads what reached kvmpc's chardev.
+ */
+static void ga_shuttle_once(GAShuttle *g)
+{
+    Env *e = g->e;
+    uint16_t id;
+    uint32_t len;
+    uint8_t buf[4096];
+    ssize_t n;
+
+    while (qvirtqueue_get_used(&e->rx[g->port], &id, &len, 5)) {
+        QVirtBuf b = { g->rxbuf[id], sizeof(buf), true };
+        g_assert_cmpuint(len, <=, sizeof(buf));
+        qtest_bufread(e->qts, g->rxbuf[id], buf, len);
+        g_assert_cmpint(write(g->ga_fd, buf, len), ==, (ssize_t)len);
+        g->rxbuf[qvirtqueue_add(&e->rx[g->port], &b, 1)] = b.addr;
+        qvirtqueue_kick(&e->rx[g->port]);
+    }
+    if (peer_readable(g->ga_fd, 5)) {
+        n = read(g->ga_fd, buf, sizeof(buf));
+        g_assert_cmpint(n, >, 0);
+        guest_send(e, g->port, buf, n, true);
+    }
+    while (peer_readable(g->host_fd, 0)) {
+        n = read(g->host_fd, buf, sizeof(buf));
+        g_assert_cmpint(n, >, 0);
+        g_string_append_len(g->host_in, (char *)buf, n);
+    }
+}
+
+/* The next line the host side gets. */
+static char *ga_read_line(GAShuttle *g)
+{
+    gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+
+    for (;;) {
+        char *nl = memchr(g->host_in->str, '\n', g->host_in->len);
+        if (nl) {
+            char *line = g_strndup(g->host_in->str, nl - g->host_in->str);
+            g_string_erase(g->host_in, 0, nl - g->host_in->str + 1);
+            return line;
+        }
+        g_assert(g_get_monotonic_time() < end);
+        ga_shuttle_once(g);
+    }
+}
+
+/* Send a request from the host side; return the next line it gets. */
+static char *ga_request(GAShuttle *g, const char *json)
+{
+    peer_write_all(g->host_fd, json, strlen(json));
+    return ga_read_line(g);
+}
+
+static void test_guest_agent(void)
+{
+    g_autofree char *ga = find_qemu_ga();
+    g_autofree char *chr = NULL, *args = NULL, *ga_sock = NULL;
+    g_autofree char *state = NULL, *pidfile = NULL, *log = NULL;
+    g_autofree char *ev = NULL, *r = NULL;
+    g_autoptr(GError) err = NULL;
+    GAShuttle g = { 0 };
+    GPid pid;
+    Env e;
+
+    if (!ga) {
+        g_test_skip("qemu-ga not found (Debian package qemu-guest-agent)");
+        return;
+    }
+    env_prepare(&e);
+    chr = sock_chardev(&e, "qga0");
+    args = g_strdup_printf("-device virtio-serial-pci,id=vs0,max_ports=%d %s "
+                           "-device virtserialport,chardev=qga0,id=qga,"
+                           "name=org.qemu.guest_agent.0", NPORTS, chr);
+    env_start(&e, args, true);
+
+    /* The agent, as a guest runs it, but on a unix socket of ours that
+     * stands for /dev/virtio-ports/org.qemu.guest_agent.0. */
+    ga_sock = env_path(&e, "ga-guest.sock");
+    state = env_path(&e, "state");
+    pidfile = env_path(&e, "qga.pid");
+    log = env_path(&e, "qga.log");
+    g_assert_cmpint(mkdir(state, 0700), ==, 0);
+    {
+        const char *argv[] = { ga, "-m", "unix-listen", "-p", ga_sock,
+                               "-t", state, "-f", pidfile, "-l", log, NULL };
+        g_assert(g_spawn_async(NULL, (char **)argv, NULL,
+                               G_SPAWN_DO_NOT_REAP_CHILD, ga_child_setup,
+                               NULL, &pid, &err));
+    }
+
+    /* The guest's driver comes up and finds the agent's port by name. */
+    driver_init(&e, modern_features(), 2);
+    send_ctrl(&e, 0, DEVICE_READY, 1);
+    expect_ctrl(&e, 1, DEVICE_ADD, 1);
+    send_ctrl(&e, 1, PORT_READY, 1);
+    expect_name(&e, 1, "org.qemu.guest_agent.0");
+    g.e = &e;
+    g.port = 1;
+    g.host_in = g_string_new("");
+    g.ga_fd = peer_connect(&e, "ga-guest.sock");
+    /* qemu-ga opened the port: PORT_OPEN, which management sees. */
+    send_ctrl(&e, 1, PORT_OPEN, 1);
+    ev = qmp_events(&e);
+    g_assert(strstr(ev, "\"id\": \"qga\", \"open\": true"));
+    for (unsigned i = 0; i < 8; i++) {
+        QVirtBuf b = { qvirtio_alloc(4096, 16), 4096, true };
+        g.rxbuf[qvirtqueue_add(&e.rx[1], &b, 1)] = b.addr;
+    }
+    qvirtqueue_kick(&e.rx[1]);
+
+    /* The host side: a management client on kvmpc's chardev. */
+    g.host_fd = peer_connect(&e, "qga0");
+    expect_ctrl(&e, 1, PORT_OPEN, 1);
+    /*
+     * As a management client does: 0xff resets the agent's parser (it
+     * answers that with a parse error), and the sync's answer is the
+     * line after the agent's own 0xff; lines before it are stale.
+     */
+    peer_write_all(g.host_fd, "\xff", 1);
+    peer_write_all(g.host_fd, "{\"execute\": \"guest-sync-delimited\", "
+                   "\"arguments\": {\"id\": 4711}}\n", 63);
+    for (r = ga_read_line(&g); !strchr(r, '\xff'); r = ga_read_line(&g)) {
+        g_assert(strstr(r, "\"error\""));
+        g_free(r);
+    }
+    g_assert(g_str_has_prefix(strchr(r, '\xff') + 1, "{\"return\": 4711}"));
+    g_free(r);
+    r = ga_request(&g, "{\"execute\": \"guest-ping\"}\n");
+    g_assert_cmpstr(r, ==, "{\"return\": {}}");
+    g_free(r);
+    r = ga_request(&g, "{\"execute\": \"guest-info\"}\n");
+    g_assert(strstr(r, "\"version\": \""));
+    g_assert(strstr(r, "\"name\": \"guest-ping\""));
+    g_assert(strstr(r, "\"supported_commands\""));
+    g_free(r);
+    r = ga_request(&g, "{\"execute\": \"no-such-command\"}\n");
+    g_assert(strstr(r, "\"error\""));
+    g_assert(strstr(r, "CommandNotFound"));
+    g_free(r);
+    r = NULL;
+
+    close(g.host_fd);
+    close(g.ga_fd);
+    g_string_free(g.host_in, TRUE);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    g_spawn_close_pid(pid);
+    env_end(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -907,5 +1105,6 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-serial/legacy-single-port",
                    test_legacy_single_port);
     g_test_add_func("/virtio-serial/several-ports", test_several_ports);
+    g_test_add_func("/virtio-serial/guest-agent", test_guest_agent);
     return g_test_run();
 }
