@@ -74,6 +74,13 @@ static const char *const machine_args[] = {
     "virtio-rng-pci,addr=06.0,packed=on,disable-legacy=on,max-bytes=64,period=1",
 #endif
     "-device", "VGA,addr=07.0,vgamem_mb=4,rombar=0",
+#ifdef FUZZ_PC_VIRTIO
+    /* after the VGA, so the BARs of the functions before stay put */
+    "-chardev", "null,id=fuzz-vser0", "-chardev", "null,id=fuzz-vser1",
+    "-device", "virtio-serial-pci,id=fuzz-vser,addr=08.0,max_ports=4",
+    "-device", "virtconsole,chardev=fuzz-vser0,id=fuzz-con",
+    "-device", "virtserialport,chardev=fuzz-vser1,nr=2,name=org.fuzz.0",
+#endif
 #ifdef FUZZ_AHCI
     "-device", "ich9-ahci,id=ahci0,addr=04.0",
 #endif
