@@ -346,6 +346,7 @@ static void set_single_frontend(Chardev *chr, ChrCanReadHandler *can_read,
     chr->fe_event = event;
     chr->fe_opaque = opaque;
     chr->fe_open = read != NULL || event != NULL;
+    chr->fe_closed = false;
     if (!chr->fe_open) {
         chr->fe_writable = NULL;    /* a detached frontend waits no more */
     }
@@ -394,7 +395,12 @@ bool qemu_chr_fe_is_open(Chardev *chr)
     if (chr->driver->fe_is_open) {
         return chr->driver->fe_is_open(chr);
     }
-    return chr->fe_open;
+    return chr->fe_open && !chr->fe_closed;
+}
+
+void qemu_chr_fe_set_open(Chardev *chr, bool open)
+{
+    chr->fe_closed = !open;
 }
 
 bool qemu_chr_fe_disconnect(Chardev *chr)

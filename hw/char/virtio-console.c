@@ -54,6 +54,10 @@ static size_t vcon_have_data(VirtIOSerialPort *port, const uint8_t *buf,
 
 static void vcon_set_guest_connected(VirtIOSerialPort *port, bool connected)
 {
+    if (port->chr && !port->ops->is_console) {
+        /* query-chardev's frontend-open: what libvirt reads at start */
+        qemu_chr_fe_set_open(port->chr, connected);
+    }
     virtio_serial_port_event(port, connected);
 }
 
@@ -107,8 +111,12 @@ static bool vcon_realize(DeviceState *dev, GError **errp)
         return true;
     }
     /* OPENED comes at once when the chardev is connected already. */
-    return qemu_chr_fe_attach(port->chr, vcon_chr_can_read, vcon_chr_read,
-                              vcon_chr_event, vcon, errp);
+    if (!qemu_chr_fe_attach(port->chr, vcon_chr_can_read, vcon_chr_read,
+                            vcon_chr_event, vcon, errp)) {
+        return false;
+    }
+    qemu_chr_fe_set_open(port->chr, false);     /* until the guest opens */
+    return true;
 }
 
 static void vcon_unrealize(DeviceState *dev)

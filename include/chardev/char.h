@@ -76,6 +76,7 @@ struct Chardev {
     ChrEventHandler *fe_event;
     void *fe_opaque;
     bool fe_open;
+    bool fe_closed;               /* qemu_chr_fe_set_open(false) */
     int logfd;                    /* logfile=: copy of all output, or -1 */
     void *state;                  /* the driver's own state */
     GByteArray *pending_in;       /* input held back by can_read */
@@ -122,8 +123,15 @@ void qemu_chr_fe_set_handlers(Chardev *chr, ChrCanReadHandler *can_read,
 bool qemu_chr_fe_attach(Chardev *chr, ChrCanReadHandler *can_read,
                         ChrReadHandler *read, ChrEventHandler *event,
                         void *opaque, GError **errp);
-/* Is a frontend attached (for a mux: any)? */
+/* Is a frontend attached (for a mux: any), and open (query-chardev's
+ * frontend-open)? */
 bool qemu_chr_fe_is_open(Chardev *chr);
+/*
+ * An attached frontend says whether its side is open (a virtserialport:
+ * whether the guest opened the port), as QEMU's qemu_chr_fe_set_open;
+ * attaching opens it.
+ */
+void qemu_chr_fe_set_open(Chardev *chr, bool open);
 /*
  * Close the current connection, e.g. when a monitor gives up on a client.
  * Input stops at once; output already written is flushed first, and

@@ -540,6 +540,25 @@ static void test_host_connect(void)
     env_end(&e);
 }
 
+/* query-chardev's frontend-open of chardev @id (0/1). */
+static int chardev_frontend_open(Env *e, const char *id)
+{
+    g_autofree char *r = qmp_cmd(e->qmp, "{\"execute\": \"query-chardev\"}");
+    g_autofree char *want = g_strdup_printf("\"label\": \"%s\"", id);
+    char *p = strstr(r, want), *start = p, *end;
+
+    g_assert(p);
+    while (start > r && *start != '{') {
+        start--;
+    }
+    end = strchr(p, '}');
+    if (g_strstr_len(start, end - start, "\"frontend-open\": true")) {
+        return 1;
+    }
+    g_assert(g_strstr_len(start, end - start, "\"frontend-open\": false"));
+    return 0;
+}
+
 static void test_guest_open_event(void)
 {
     Env e;
@@ -550,7 +569,9 @@ static void test_guest_open_event(void)
     driver_init(&e, modern_features(), NPORTS);
     handshake(&e);
     g_free(qmp_events(&e));
+    g_assert(chardev_frontend_open(&e, "port1") == 0);
     send_ctrl(&e, 1, PORT_OPEN, 1);
+    g_assert(chardev_frontend_open(&e, "port1") == 1);
     ev1 = qmp_events(&e);
     g_assert(strstr(ev1, "\"event\": \"VSERPORT_CHANGE\""));
     g_assert(strstr(ev1, "\"id\": \"port1\""));
@@ -561,6 +582,7 @@ static void test_guest_open_event(void)
     g_assert(!strstr(ev2, "VSERPORT_CHANGE"));
     qtest_clock_step(e.qts, 1000000000LL);
     ev3 = qmp_events(&e);
+    g_assert(chardev_frontend_open(&e, "port1") == 0);
     g_assert(strstr(ev3, "\"id\": \"port1\""));
     g_assert(strstr(ev3, "\"open\": false"));
     /* a port without an id sends none */
