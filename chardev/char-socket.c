@@ -15,7 +15,9 @@
  * Output is non-blocking: what the peer does not take at once is queued
  * and sent when the socket is writable, so a slow client never stalls the
  * main loop.  A client that lets more than SOCKET_OUTBUF_MAX pile up is
- * dropped.  Disconnects are deferred to an idle callback so a frontend is
+ * dropped.  Frontends with flow control (virtio-serial ports) use
+ * write_nb instead, which queues at most SOCKET_NB_HIGH and tells them
+ * (qemu_chr_be_writable) when the queue has drained below half of it.  Disconnects are deferred to an idle callback so a frontend is
  * never told CLOSED from inside its own read or write call.
  */
 #include "qemu/osdep.h"
@@ -31,6 +33,9 @@
 #include <netinet/tcp.h>
 
 #define SOCKET_OUTBUF_MAX (16 * MiB)
+/* write_nb (flow-controlled frontends) queues at most this much, and
+ * calls the frontend back once less than half of it is left. */
+#define SOCKET_NB_HIGH (64 * KiB)
 #define SOCKET_CLOSE_FLUSH_MS 1000
 
 /* Telnet (RFC 854) bytes we send or parse. */
@@ -323,7 +328,12 @@ static gboolean sock_writable(gint fd, GIOCondition cond, gpointer opaque)
         sock_request_close(s);
         return G_SOURCE_REMOVE;
     }
-    if (!sock_out_pending(s)) {
+    if (sock_out_pending(s) <= SOCKET_NB_HIGH / 2) {
+        /* A flow-controlled frontend may write more (out_watch is still
+         * set, so sock_write does not add a second watch). */
+        qemu_chr_be_writable(s->chr);
+    }
+    if (!sock_out_pending(s) || s->fd < 0) {
         s->out_watch = 0;
         return G_SOURCE_REMOVE;
     }
@@ -352,6 +362,28 @@ static int sock_write(Chardev *chr, const uint8_t *buf, int len)
                                      sock_writable, s);
     }
     return len;
+}
+
+/*
+ * Take what fits under SOCKET_NB_HIGH.  When that is short of @len the
+ * queue is full and out_watch runs (sock_write armed it), so
+ * sock_writable calls the frontend back.
+ */
+static int sock_write_nb(Chardev *chr, const uint8_t *buf, int len)
+{
+    SocketState *s = chr->state;
+    int done = 0;
+
+    if (s->fd < 0 || s->close_idle) {
+        return len;     /* not connected: dropped, as sock_write */
+    }
+    while (done < len && sock_out_pending(s) < SOCKET_NB_HIGH &&
+           s->fd >= 0 && !s->close_idle) {
+        int n = MIN(len - done, (int)(SOCKET_NB_HIGH - sock_out_pending(s)));
+        sock_write(chr, buf + done, n);
+        done += n;
+    }
+    return s->fd < 0 || s->close_idle ? len : done;
 }
 
 static void sock_accept_input(Chardev *chr)
@@ -904,6 +936,7 @@ static const ChardevDriver socket_driver = {
     .opts = socket_opts,
     .open = sock_open,
     .write = sock_write,
+    .write_nb = sock_write_nb,
     .accept_input = sock_accept_input,
     .close = sock_close,
     .disconnect = sock_disconnect,

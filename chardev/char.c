@@ -353,6 +353,10 @@ static void set_single_frontend(Chardev *chr, ChrCanReadHandler *can_read,
     chr->fe_event = event;
     chr->fe_opaque = opaque;
     chr->fe_open = read != NULL || event != NULL;
+    chr->fe_closed = false;
+    if (!chr->fe_open) {
+        chr->fe_writable = NULL;    /* a detached frontend waits no more */
+    }
     if (chr->be_open && event) {
         event(opaque, CHR_EVENT_OPENED);
     }
@@ -398,7 +402,12 @@ bool qemu_chr_fe_is_open(Chardev *chr)
     if (chr->driver->fe_is_open) {
         return chr->driver->fe_is_open(chr);
     }
-    return chr->fe_open;
+    return chr->fe_open && !chr->fe_closed;
+}
+
+void qemu_chr_fe_set_open(Chardev *chr, bool open)
+{
+    chr->fe_closed = !open;
 }
 
 bool qemu_chr_fe_disconnect(Chardev *chr)
@@ -418,6 +427,29 @@ int qemu_chr_write_all(Chardev *chr, const uint8_t *buf, int len)
         chr_fd_write_all(chr->logfd, buf, ret);
     }
     return ret;
+}
+
+int qemu_chr_fe_write_nb(Chardev *chr, const uint8_t *buf, int len)
+{
+    int ret;
+
+    if (!chr || !chr->driver->write_nb) {
+        ret = qemu_chr_write_all(chr, buf, len);
+        return ret < 0 ? len : ret;     /* a failed backend drops them */
+    }
+    ret = chr->driver->write_nb(chr, buf, len);
+    ret = MAX(0, MIN(ret, len));
+    if (chr->logfd >= 0 && ret > 0) {
+        chr_fd_write_all(chr->logfd, buf, ret);
+    }
+    return ret;
+}
+
+void qemu_chr_fe_wait_writable(Chardev *chr, ChrWritableHandler *fn,
+                               void *opaque)
+{
+    chr->fe_writable = fn;
+    chr->fe_writable_opaque = opaque;
 }
 
 void qemu_chr_fe_accept_input(Chardev *chr)
@@ -447,6 +479,20 @@ void qemu_chr_be_event(Chardev *chr, ChrEvent event)
     }
     if (chr->fe_event) {
         chr->fe_event(chr->fe_opaque, event);
+    }
+    if (event == CHR_EVENT_CLOSED) {
+        /* A writer waiting for room finds its bytes dropped now. */
+        qemu_chr_be_writable(chr);
+    }
+}
+
+void qemu_chr_be_writable(Chardev *chr)
+{
+    ChrWritableHandler *fn = chr->fe_writable;
+
+    if (fn) {
+        chr->fe_writable = NULL;
+        fn(chr->fe_writable_opaque);
     }
 }
 

@@ -823,6 +823,17 @@ static void build_machine(void)
     for (unsigned i = 0; i < ARRAY_SIZE(vblk_args); i++) {
         g_ptr_array_add(argv, (char *)vblk_args[i]);
     }
+    /* virtio-serial-pci at 0b.0 with a console and a named port, after
+     * virtio-blk so the BARs of everything before stay put */
+    static const char *const vser_args[] = {
+        "-chardev", "null,id=fuzz-vser0", "-chardev", "null,id=fuzz-vser1",
+        "-device", "virtio-serial-pci,id=fuzz-vser,addr=0b.0,max_ports=4",
+        "-device", "virtconsole,chardev=fuzz-vser0,id=fuzz-con",
+        "-device", "virtserialport,chardev=fuzz-vser1,nr=2,name=org.fuzz.0",
+    };
+    for (unsigned i = 0; i < ARRAY_SIZE(vser_args); i++) {
+        g_ptr_array_add(argv, (char *)vser_args[i]);
+    }
 #endif
 #ifdef FUZZ_AHCI
     g_autofree char *ahci_disk = write_temp_file("fuzz-ahci-disk-XXXXXX",

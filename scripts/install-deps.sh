@@ -20,6 +20,7 @@ PACKAGES=(
   libpng-dev libvncserver-dev vncsnapshot gvncviewer
   libvirt-daemon-system libvirt-clients libseccomp-dev nettle-dev
   libslirp-dev ipxe-qemu iproute2
+  qemu-guest-agent
 )
 
 missing=()

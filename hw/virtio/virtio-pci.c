@@ -956,7 +956,8 @@ static void set_pci_ids(VirtIOPCIProxy *p)
     const VirtioDeviceClass *vdc = p->vpc->vdc;
 
     pci_set_word(c + PCI_VENDOR_ID, PCI_SUBVENDOR_ID_REDHAT_QUMRANET);
-    pci_set_word(c + PCI_CLASS_DEVICE, vdc->pci_class_id);
+    pci_set_word(c + PCI_CLASS_DEVICE,
+                 p->class_code ? p->class_code : vdc->pci_class_id);
     if (p->legacy_enabled) {
         pci_set_word(c + PCI_DEVICE_ID, vdc->legacy_pci_device_id);
         pci_set_word(c + PCI_SUBSYSTEM_VENDOR_ID,

@@ -765,6 +765,30 @@ void virtqueue_unpop(VirtQueue *vq, const VirtQueueElement *elem)
     vq->last_avail_idx -= elem->ndescs;
 }
 
+size_t virtqueue_peek_in_bytes(VirtQueue *vq, VirtQueueElement *scratch,
+                               size_t limit)
+{
+    uint16_t idx = vq->last_avail_idx, inuse = vq->inuse;
+    bool wrap = vq->last_avail_wrap;
+    size_t total = 0;
+
+    /* Walk as pops do (every check included), then put the ring back. */
+    while (total < limit && vq->inuse < vq->num &&
+           virtqueue_pop(vq, scratch)) {
+        total += virtqueue_elem_in_size(scratch);
+    }
+    vq->last_avail_idx = idx;
+    vq->last_avail_wrap = wrap;
+    vq->inuse = inuse;
+    if (!vq->vdev->broken && !virtio_queue_packed(vq) &&
+        virtio_vdev_has_feature(vq->vdev, VIRTIO_RING_F_EVENT_IDX) &&
+        vq->notification) {
+        /* split_pop moved avail_event on; the device has taken nothing. */
+        ring_store16(split_used_elem_addr(vq, vq->num), idx);
+    }
+    return MIN(total, limit);
+}
+
 void virtqueue_fill(VirtQueue *vq, const VirtQueueElement *elem,
                     uint32_t len, unsigned idx)
 {

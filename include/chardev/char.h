@@ -24,6 +24,8 @@ typedef enum ChrEvent {
 typedef int ChrCanReadHandler(void *opaque);
 typedef void ChrReadHandler(void *opaque, const uint8_t *buf, int len);
 typedef void ChrEventHandler(void *opaque, ChrEvent event);
+/* The backend can take output again (see qemu_chr_fe_wait_writable). */
+typedef void ChrWritableHandler(void *opaque);
 
 typedef struct ChardevDriver {
     const char *name;             /* "stdio", "file", ... as in -chardev */
@@ -31,6 +33,15 @@ typedef struct ChardevDriver {
     bool (*open)(Chardev *chr, GHashTable *opts, GError **errp);
     /* Write what can be written now; returns bytes written or -1. */
     int (*write)(Chardev *chr, const uint8_t *buf, int len);
+    /*
+     * Optional: take at most what fits in the backend's buffer now,
+     * without blocking and without queueing more than a bounded amount;
+     * returns the bytes taken (0..len, 0 when full).  A backend that
+     * returns short calls qemu_chr_be_writable() once it has room again.
+     * Bytes for a connection that is gone count as taken (dropped).
+     * NULL: the backend never refuses (write() is used).
+     */
+    int (*write_nb)(Chardev *chr, const uint8_t *buf, int len);
     /* Frontend can read again: resume watching input. */
     void (*accept_input)(Chardev *chr);
     void (*close)(Chardev *chr);
@@ -65,11 +76,15 @@ struct Chardev {
     ChrEventHandler *fe_event;
     void *fe_opaque;
     bool fe_open;
+    bool fe_closed;               /* qemu_chr_fe_set_open(false) */
     int logfd;                    /* logfile=: copy of all output, or -1 */
     void *state;                  /* the driver's own state */
     GByteArray *pending_in;       /* input held back by can_read */
     int msgfds[16];               /* passed with SCM_RIGHTS (latest batch) */
     unsigned nr_msgfds;
+    /* qemu_chr_fe_wait_writable: who to call when output has room */
+    ChrWritableHandler *fe_writable;
+    void *fe_writable_opaque;
 };
 
 void chardev_driver_register(const ChardevDriver *drv);
@@ -110,8 +125,15 @@ void qemu_chr_fe_set_handlers(Chardev *chr, ChrCanReadHandler *can_read,
 bool qemu_chr_fe_attach(Chardev *chr, ChrCanReadHandler *can_read,
                         ChrReadHandler *read, ChrEventHandler *event,
                         void *opaque, GError **errp);
-/* Is a frontend attached (for a mux: any)? */
+/* Is a frontend attached (for a mux: any), and open (query-chardev's
+ * frontend-open)? */
 bool qemu_chr_fe_is_open(Chardev *chr);
+/*
+ * An attached frontend says whether its side is open (a virtserialport:
+ * whether the guest opened the port), as QEMU's qemu_chr_fe_set_open;
+ * attaching opens it.
+ */
+void qemu_chr_fe_set_open(Chardev *chr, bool open);
 /*
  * Close the current connection, e.g. when a monitor gives up on a client.
  * Input stops at once; output already written is flushed first, and
@@ -126,6 +148,22 @@ void qemu_chr_fe_accept_input(Chardev *chr);
  * with its input (QMP getfd); the caller owns it.  -1 when none.
  */
 int qemu_chr_fe_get_msgfd(Chardev *chr);
+ * Output with flow control, for frontends that must neither lose bytes
+ * nor block the main loop (virtio-serial ports): write what the backend
+ * takes now and return that count (0..len).  After a short count, ask
+ * qemu_chr_fe_wait_writable() to be called back, and write the rest then.
+ * Backends without a bounded buffer take everything, as
+ * qemu_chr_write_all; bytes for a connection that is gone are dropped
+ * (counted as taken), as QEMU does.
+ */
+int qemu_chr_fe_write_nb(Chardev *chr, const uint8_t *buf, int len);
+/*
+ * Call @fn(@opaque) once, from the main loop, when @chr can take output
+ * again or its connection closed (one waiter per chardev; a new call
+ * replaces it, @fn NULL cancels it).
+ */
+void qemu_chr_fe_wait_writable(Chardev *chr, ChrWritableHandler *fn,
+                               void *opaque);
 static inline void qemu_chr_printf_str(Chardev *chr, const char *s)
 { if (chr) qemu_chr_write_all(chr, (const uint8_t *)s, strlen(s)); }
 
@@ -135,6 +173,8 @@ bool qemu_chr_is_mux(const Chardev *chr);
 /* Backend side. */
 void qemu_chr_be_write(Chardev *chr, const uint8_t *buf, int len);
 void qemu_chr_be_event(Chardev *chr, ChrEvent event);
+/* Output has room again: run the frontend's qemu_chr_fe_wait_writable. */
+void qemu_chr_be_writable(Chardev *chr);
 
 /* Put every stdio terminal back the way it was (exit paths, signals). */
 void qemu_chr_restore_terminals(void);

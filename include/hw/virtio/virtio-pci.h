@@ -124,6 +124,8 @@ struct VirtIOPCIProxy {
     bool event_idx;
     bool indirect_desc;
     char *iothread_id;
+    /* PCI class the device picked at realize (0: its class's) */
+    uint16_t class_code;
 
     const VirtioPCIClass *vpc;
     VirtIODevice *vdev;

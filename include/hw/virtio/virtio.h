@@ -290,6 +290,14 @@ void virtqueue_flush(VirtQueue *vq, unsigned count);
  * ring slots (packed) become available again, as if never popped.
  */
 void virtqueue_rewind_batch(VirtQueue *vq, unsigned count, unsigned ndescs);
+ * Device-writable bytes in the chains available now, counted up to
+ * @limit, without taking any (a receive path's "how much can I take",
+ * as chardev flow control asks).  @scratch is an element of the device's
+ * that this overwrites.  A malformed chain breaks the device, as
+ * virtqueue_pop would.
+ */
+size_t virtqueue_peek_in_bytes(VirtQueue *vq, VirtQueueElement *scratch,
+                               size_t limit);
 /* Return @elem to the driver with @len bytes written into it. */
 void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem,
                     uint32_t len);
