@@ -148,6 +148,7 @@ void qemu_chr_fe_accept_input(Chardev *chr);
  * with its input (QMP getfd); the caller owns it.  -1 when none.
  */
 int qemu_chr_fe_get_msgfd(Chardev *chr);
+/*
  * Output with flow control, for frontends that must neither lose bytes
  * nor block the main loop (virtio-serial ports): write what the backend
  * takes now and return that count (0..len).  After a short count, ask

@@ -290,6 +290,7 @@ void virtqueue_flush(VirtQueue *vq, unsigned count);
  * ring slots (packed) become available again, as if never popped.
  */
 void virtqueue_rewind_batch(VirtQueue *vq, unsigned count, unsigned ndescs);
+/*
  * Device-writable bytes in the chains available now, counted up to
  * @limit, without taking any (a receive path's "how much can I take",
  * as chardev flow control asks).  @scratch is an element of the device's
