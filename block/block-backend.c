@@ -28,6 +28,7 @@ struct BlockBackend {
     bool retry_pending;             /* stopped on an error; retry on resume */
 
     BlockAcctStats stats;           /* atomics */
+    GMainContext *aio_ctx;          /* where completions run (NULL: main) */
 };
 
 static GPtrArray *backends;
@@ -149,6 +150,17 @@ void blk_insert_bs(BlockBackend *blk, BlockDriverState *bs)
     bdrv_ref(bs);
     blk->root = bs;
     blk->open_flags = bdrv_open_flags(bs);
+    if (blk->aio_ctx) {
+        bdrv_set_aio_context(bs, blk->aio_ctx);
+    }
+}
+
+void blk_set_aio_context(BlockBackend *blk, GMainContext *ctx)
+{
+    blk->aio_ctx = ctx;
+    if (blk->root) {
+        bdrv_set_aio_context(blk->root, ctx);
+    }
 }
 
 void blk_remove_bs(BlockBackend *blk)
@@ -159,9 +171,17 @@ void blk_remove_bs(BlockBackend *blk)
         return;
     }
     blk->root = NULL;
-    /* Nothing reaches a medium that left: finish what is in flight. */
+    /* Nothing reaches a medium that left: finish what is in flight.  In
+     * an I/O thread's context that thread completes it; wait for it. */
     while (bdrv_aio_in_flight(bs)) {
-        g_main_context_iteration(NULL, TRUE);
+        if (bdrv_get_aio_context(bs) == g_main_context_default()) {
+            g_main_context_iteration(NULL, TRUE);
+        } else {
+            g_usleep(100);
+        }
+    }
+    if (blk->aio_ctx) {
+        bdrv_set_aio_context(bs, NULL);     /* it may be used elsewhere */
     }
     bdrv_unref(bs);
 }
@@ -435,6 +455,24 @@ int blk_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes)
     return ret;
 }
 
+int blk_pwrite_zeroes(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                      int flags)
+{
+    int64_t start = now_ns();
+    GError *err = NULL;
+    int ret = 0;
+
+    if (!blk->root) {
+        ret = -ENOMEDIUM;
+    } else if (!bdrv_pwrite_zeroes(blk->root, offset, bytes, flags, &err)) {
+        ret = take_error(err);
+    } else {
+        acct_write_end(blk, offset + bytes);
+    }
+    acct_done(blk, BLOCK_ACCT_WRITE, bytes, start, ret);
+    return ret;
+}
+
 typedef struct BlkAioReq {
     BlockBackend *blk;
     BlockAcctType type;
@@ -512,6 +550,126 @@ void blk_aio_flush(BlockBackend *blk, BlockBackendCompletionFunc *cb,
         return;
     }
     bdrv_aio_flush(blk->root, aio_complete, r);
+}
+
+/* ---- vectored requests ----------------------------------------------- */
+
+/*
+ * One backend request over an iovec: each element is a request of its
+ * own to the root node; @pending counts those not yet completed plus one
+ * for the submitter, so a completion that runs (on the node's context)
+ * while later elements are still being submitted cannot end it early.
+ */
+typedef struct BlkAioVecReq {
+    BlkAioReq req;
+    gint pending;
+    int ret;                    /* the first error, atomically set */
+} BlkAioVecReq;
+
+static void aio_vec_finish(BlkAioVecReq *v)
+{
+    BlkAioReq *r = &v->req;
+    int ret = g_atomic_int_get(&v->ret);
+
+    if (!ret && r->type == BLOCK_ACCT_WRITE) {
+        acct_write_end(r->blk, r->offset + r->bytes);
+    }
+    acct_done(r->blk, r->type, r->bytes, r->start_ns, ret);
+    r->cb(r->opaque, ret);
+    g_free(v);
+}
+
+static void aio_vec_put(BlkAioVecReq *v, int ret)
+{
+    if (ret) {
+        g_atomic_int_compare_and_exchange(&v->ret, 0, ret);
+    }
+    if (g_atomic_int_dec_and_test(&v->pending)) {
+        aio_vec_finish(v);
+    }
+}
+
+static void aio_vec_part_done(void *opaque, GError *err)
+{
+    BlkAioVecReq *v = opaque;
+    int ret = err ? -bdrv_error_errno(err) : 0;
+
+    aio_vec_put(v, ret);
+}
+
+static gboolean aio_vec_idle_put(gpointer opaque)
+{
+    BlkAioVecReq *v = opaque;
+
+    aio_vec_put(v, v->ret);
+    return G_SOURCE_REMOVE;
+}
+
+/* Complete on the context requests of @blk complete on, never inside
+ * the submitter (which may hold its own locks). */
+static void aio_vec_put_later(BlockBackend *blk, BlkAioVecReq *v, int ret)
+{
+    GSource *src = g_idle_source_new();
+    GMainContext *ctx = blk->root ? bdrv_get_aio_context(blk->root)
+                                  : blk->aio_ctx;
+
+    v->ret = ret;
+    g_source_set_callback(src, aio_vec_idle_put, v, NULL);
+    g_source_attach(src, ctx ? ctx : g_main_context_default());
+    g_source_unref(src);
+}
+
+static void blk_aio_rwv(BlockBackend *blk, BlockAcctType type,
+                        uint64_t offset, const struct iovec *iov, int niov,
+                        BlockBackendCompletionFunc *cb, void *opaque)
+{
+    BlkAioVecReq *v = g_new0(BlkAioVecReq, 1);
+    uint64_t bytes = 0, pos = offset;
+    unsigned submitted = 0;
+
+    for (int i = 0; i < niov; i++) {
+        bytes += iov[i].iov_len;
+    }
+    v->req = (BlkAioReq) { blk, type, offset, bytes, now_ns(), cb, opaque };
+    v->pending = 1;
+    if (!blk->root) {
+        aio_vec_put_later(blk, v, -ENOMEDIUM);
+        return;
+    }
+    for (int i = 0; i < niov; i++) {
+        if (!iov[i].iov_len) {
+            continue;
+        }
+        g_atomic_int_inc(&v->pending);
+        submitted++;
+        if (type == BLOCK_ACCT_READ) {
+            bdrv_aio_pread(blk->root, pos, iov[i].iov_len, iov[i].iov_base,
+                           aio_vec_part_done, v);
+        } else {
+            bdrv_aio_pwrite(blk->root, pos, iov[i].iov_len, iov[i].iov_base,
+                            aio_vec_part_done, v);
+        }
+        pos += iov[i].iov_len;
+    }
+    if (!submitted) {
+        aio_vec_put_later(blk, v, 0);       /* an empty vector */
+        return;
+    }
+    aio_vec_put(v, 0);
+}
+
+void blk_aio_preadv(BlockBackend *blk, uint64_t offset,
+                    const struct iovec *iov, int niov,
+                    BlockBackendCompletionFunc *cb, void *opaque)
+{
+    blk_aio_rwv(blk, BLOCK_ACCT_READ, offset, iov, niov, cb, opaque);
+}
+
+void blk_aio_pwritev(BlockBackend *blk, uint64_t offset,
+                     const struct iovec *iov, int niov,
+                     BlockBackendCompletionFunc *cb, void *opaque)
+{
+    blk_aio_rwv(blk, BLOCK_ACCT_WRITE, offset, iov, niov, cb, opaque);
 }
 
 /* ---- error policy ------------------------------------------------------ */

@@ -20,6 +20,7 @@
 #define BLOCK_BLOCK_BACKEND_H
 
 #include "qemu/osdep.h"
+#include <sys/uio.h>
 #include "block/block.h"
 #include "qapi/qapi-types.h"
 
@@ -126,6 +127,10 @@ int blk_pwrite(BlockBackend *blk, uint64_t offset, uint64_t bytes,
                const void *buf);
 int blk_flush(BlockBackend *blk);
 int blk_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes);
+/* Zeroes over [offset, offset + bytes): BDRV_REQ_MAY_UNMAP lets the node
+ * deallocate (with discard=unmap) as long as the range reads zero after. */
+int blk_pwrite_zeroes(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                      int flags);
 
 /* Asynchronous forms: @cb runs on the root node's AioContext with 0 or a
  * negative errno; @buf must stay valid until then. */
@@ -137,6 +142,27 @@ void blk_aio_pwrite(BlockBackend *blk, uint64_t offset, uint64_t bytes,
                     void *opaque);
 void blk_aio_flush(BlockBackend *blk, BlockBackendCompletionFunc *cb,
                    void *opaque);
+/*
+ * Vectored forms: the bytes of @iov[0..@niov) in order, from/to the
+ * image at @offset, without a copy (each element is one request to the
+ * root node, all in flight together; @cb runs once, after the last, with
+ * the first error).  The iovec array and the buffers must stay valid
+ * until @cb runs.  An empty vector completes (later) with 0.
+ */
+void blk_aio_preadv(BlockBackend *blk, uint64_t offset,
+                    const struct iovec *iov, int niov,
+                    BlockBackendCompletionFunc *cb, void *opaque);
+void blk_aio_pwritev(BlockBackend *blk, uint64_t offset,
+                     const struct iovec *iov, int niov,
+                     BlockBackendCompletionFunc *cb, void *opaque);
+
+/*
+ * The AioContext the backend's requests complete on (NULL: the main
+ * loop's), for a device whose requests run in an I/O thread: the root
+ * node moves now (nothing may be in flight), and every medium inserted
+ * later moves there too.
+ */
+void blk_set_aio_context(BlockBackend *blk, GMainContext *ctx);
 
 void blk_get_stats(BlockBackend *blk, BlockAcctStats *out);
 
