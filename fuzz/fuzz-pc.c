@@ -72,6 +72,9 @@ static const char *const machine_args[] = {
     "-device", "virtio-balloon-pci,addr=05.0,free-page-reporting=on",
     "-device",
     "virtio-rng-pci,addr=06.0,packed=on,disable-legacy=on,max-bytes=64,period=1",
+    /* a SCSI adapter with a disk (target 0) and an empty CD-ROM (1) */
+    "-device", "virtio-scsi-pci,id=fuzz-scsi,addr=08.0",
+    "-device", "scsi-cd,bus=fuzz-scsi.0,scsi-id=1",
 #endif
     "-device", "VGA,addr=07.0,vgamem_mb=4,rombar=0",
 #ifdef FUZZ_AHCI
@@ -564,6 +567,7 @@ static bool run_one_op(Input *in)
 static const char *const late_functions[] = {
     "piix3-ide",
     "VGA",
+    "virtio-scsi-pci",
 };
 
 static int late_rank(const PCIDevice *dev)
@@ -693,6 +697,7 @@ static void zero_disk(void)
     zero_drive("ide0-hd0", FUZZ_DISK_SIZE);
     zero_drive("floppy0", FUZZ_FLOPPY_SIZE);
     zero_drive("ahci-hd", FUZZ_DISK_SIZE);
+    zero_drive("scsi-hd", FUZZ_DISK_SIZE);
 }
 
 /*
@@ -768,6 +773,20 @@ static void build_machine(void)
     g_ptr_array_add(argv, cd_opt);
     g_ptr_array_add(argv, (char *)"-drive");
     g_ptr_array_add(argv, floppy_opt);
+#ifdef FUZZ_PC_VIRTIO
+    g_autofree char *scsi_disk = write_temp_file("fuzz-scsi-disk-XXXXXX",
+                                                 zeros, FUZZ_DISK_SIZE);
+    g_autofree char *scsi_hd_opt = g_strdup_printf(
+        "if=none,id=scsi-hd,format=raw,cache=unsafe,discard=unmap,file=%s",
+        scsi_disk);
+    const char *scsi_args[] = {
+        "-drive", scsi_hd_opt,
+        "-device", "scsi-hd,drive=scsi-hd,bus=fuzz-scsi.0,scsi-id=0",
+    };
+    for (unsigned i = 0; i < ARRAY_SIZE(scsi_args); i++) {
+        g_ptr_array_add(argv, (char *)scsi_args[i]);
+    }
+#endif
 #ifdef FUZZ_AHCI
     g_autofree char *ahci_disk = write_temp_file("fuzz-ahci-disk-XXXXXX",
                                                  zeros, FUZZ_DISK_SIZE);
@@ -797,6 +816,9 @@ static void build_machine(void)
     unlink(floppy);
 #ifdef FUZZ_AHCI
     unlink(ahci_disk);
+#endif
+#ifdef FUZZ_PC_VIRTIO
+    unlink(scsi_disk);
 #endif
     g_ptr_array_free(argv, true);
 }
