@@ -162,6 +162,7 @@ struct VirtIOSCSI {
     VirtIOSCSIReq *inflight;    /* head of the in-flight list */
     unsigned inflight_count;
     GPtrArray *all_reqs;        /* every request allocated (freed at end) */
+    bool started;               /* DRIVER_OK seen since the last reset */
     bool in_handler;            /* completions batch their interrupt */
     uint64_t notify_pending;    /* queues to interrupt after the batch */
     VirtQueueElement event_elem;
@@ -789,8 +790,13 @@ static void vs_set_status(VirtIODevice *vdev, uint8_t status)
 {
     VirtIOSCSI *s = (VirtIOSCSI *)vdev;
 
-    if (status & VIRTIO_CONFIG_S_DRIVER_OK) {
-        /* buffers posted before DRIVER_OK */
+    /*
+     * Buffers posted before DRIVER_OK, once: the transport starts the
+     * queues' notifiers (and an I/O thread's handling) only after this,
+     * so running the handlers here cannot race that thread.
+     */
+    if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && !s->started) {
+        s->started = true;
         vs_handle_ctrl(vdev, s->ctrl_vq);
         for (unsigned i = 0; i < s->num_queues; i++) {
             vs_handle_cmd(vdev, &vdev->vq[2 + i]);
@@ -836,6 +842,7 @@ static void vs_reset_sync(void *opaque)
     s->events_dropped = false;
     s->an_subscribed = 0;
     s->notify_pending = 0;
+    s->started = false;
 }
 
 static void vs_reset(VirtIODevice *vdev)
@@ -898,7 +905,9 @@ static void vs_unrealize(VirtIODevice *vdev)
 {
     VirtIOSCSI *s = (VirtIOSCSI *)vdev;
 
-    /* I/O still in flight writes into requests: let it finish. */
+    /* Held requests go; I/O still in flight writes into requests: let
+     * it finish (orphaned: nothing is pushed any more). */
+    scsi_bus_run_sync(&s->bus, vs_reset_sync, s);
     while (s->inflight_count && !s->bus.iothread) {
         g_main_context_iteration(NULL, TRUE);
     }
@@ -924,6 +933,7 @@ static int vs_post_load(void *opaque, int version_id)
     if (!virtio_core_post_load(&s->vdev)) {
         return -1;
     }
+    s->started = s->vdev.status & VIRTIO_CONFIG_S_DRIVER_OK;
     virtio_pci_post_load(&d->proxy);
     return 0;
 }
