@@ -1313,19 +1313,29 @@ static void test_tmf(void)
 }
 
 /*
- * rerror=stop: a failing read stops the VM and is held; ABORT TASK
- * completes it as aborted.  The next one is retried by 'cont' and lands.
+ * rerror=stop: a failing read stops the VM and is held; QUERY TASK finds
+ * it and ABORT TASK completes it as aborted.  werror=stop: a failing
+ * write (once) is held, 'cont' retries it and it lands.  A second disk
+ * with the default policy reports the read error as CHECK CONDITION.
  */
-static void test_error_stop(void)
+static void test_error_policy(void)
 {
     g_autofree char *img = make_raw("err.raw", DISK_SIZE);
+    g_autofree char *img2 = make_raw("err2.raw", DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
         "-blockdev driver=file,node-name=f0,filename=%s "
         "-blockdev '{\"driver\": \"blkdebug\", \"node-name\": \"dbg\", "
         "\"image\": \"f0\", \"inject-error\": [{\"event\": \"read_aio\", "
-        "\"sector\": 40}]}' "
+        "\"sector\": 40}, {\"event\": \"write_aio\", \"sector\": 50, "
+        "\"once\": true}]}' "
         "-blockdev driver=raw,node-name=r0,file=dbg "
-        "-device scsi-hd,drive=r0,rerror=stop,werror=stop", img);
+        "-device scsi-hd,drive=r0,rerror=stop,werror=stop "
+        "-blockdev driver=file,node-name=f1,filename=%s "
+        "-blockdev '{\"driver\": \"blkdebug\", \"node-name\": \"dbg1\", "
+        "\"image\": \"f1\", \"inject-error\": [{\"event\": \"read_aio\", "
+        "\"sector\": 40}]}' "
+        "-blockdev driver=raw,node-name=r1,file=dbg1 "
+        "-device scsi-hd,drive=r1,scsi-id=1", img, img2);
     uint64_t req, resp, din;
     uint8_t hdr[REQ_HDR] = { 0 }, b[512];
     QVirtBuf bufs[3];
@@ -1337,6 +1347,14 @@ static void test_error_stop(void)
 
     vs_start(&v, extra);
     clear_reset_ua(&v, 0, 0);
+    clear_reset_ua(&v, 1, 0);
+    /* the default policy: the error is reported */
+    r = rw10(&v, 1, 0, false, 40, 1, b, 512, 1);
+    assert_sense(&r, 0x0b, 0, 6);
+    g_free(vs_qmp(&v, "{\"execute\": \"query-status\"}"));
+    ev = qmp_take_events(v.qmp);
+    g_assert_nonnull(strstr(ev, "\"action\": \"report\""));
+
     /* a read of sector 40 fails: the VM stops, the request is held */
     req = qvirtio_alloc(REQ_HDR, 16);
     resp = qvirtio_alloc(RESP_HDR, 16);
@@ -1355,7 +1373,7 @@ static void test_error_stop(void)
     g_assert_false(qvirtqueue_get_used(&v.req, &id, &len, 300));
     st = vs_qmp(&v, "{\"execute\": \"query-status\"}");
     g_assert_nonnull(strstr(st, "io-error"));
-    ev = qmp_take_events(v.qmp);
+    ev = (g_free(ev), qmp_take_events(v.qmp));
     g_assert_nonnull(strstr(ev, "BLOCK_IO_ERROR"));
     g_assert_nonnull(strstr(ev, "\"action\": \"stop\""));
     /* QUERY TASK finds it; ABORT TASK ends it */
@@ -1364,17 +1382,36 @@ static void test_error_stop(void)
     g_assert(qvirtqueue_get_used(&v.req, &id, &len, 5000));
     g_assert_cmpint(id, ==, head);
     g_assert_cmpint(qtest_readb(v.qts, resp + 11), ==, S_ABORTED);
-    /* again, and this time 'cont' retries it (the error was one-shot
-     * only for the first request: blkdebug fails every read of 40, so
-     * read 41 instead, which succeeds, after a failing write) */
+    g_assert_cmpint(tmf(&v, 6, 0, 0, 77), ==, S_OK);
     vs_qmp_ok(&v, "{\"execute\": \"cont\"}");
+
+    /* a write of sector 50 fails once: held until 'cont', then it lands */
+    fill(b, 512, 0x99);
+    qtest_memwrite(v.qts, din, b, 512);
+    hdr[19] = 0x2a;
+    stl_be_p(hdr + 19 + 2, 50);
+    qtest_memwrite(v.qts, req, hdr, REQ_HDR);
+    bufs[1] = (QVirtBuf){ din, 512, false };
+    bufs[2] = (QVirtBuf){ resp, RESP_HDR, true };
+    head = qvirtqueue_add(&v.req, bufs, 3);
+    qvirtqueue_kick(&v.req);
+    g_assert_false(qvirtqueue_get_used(&v.req, &id, &len, 300));
+    g_free(st);
+    st = vs_qmp(&v, "{\"execute\": \"query-status\"}");
+    g_assert_nonnull(strstr(st, "io-error"));
+    vs_qmp_ok(&v, "{\"execute\": \"cont\"}");
+    g_assert(qvirtqueue_get_used(&v.req, &id, &len, 5000));
+    g_assert_cmpint(id, ==, head);
+    g_assert_cmpint(qtest_readb(v.qts, resp + 11), ==, S_OK);
+    g_assert_cmpint(qtest_readb(v.qts, resp + 10), ==, GOOD);
     r = rw10(&v, 0, 0, false, 41, 1, b, 512, 1);
     assert_good(&r);
-    {
-        g_autofree uint8_t *f = qtest_file_range(img, 41 * 512, 512);
-        g_assert_cmpmem(b, 512, f, 512);
-    }
     vs_end(&v);
+    {
+        g_autofree uint8_t *f = qtest_file_range(img, 50 * 512, 512);
+        fill(b, 512, 0x99);
+        g_assert_cmpmem(f, 512, b, 512);
+    }
 }
 
 /* ---- hostile headers ------------------------------------------------------------- */
@@ -1546,7 +1583,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-scsi/cdrom-media", test_cdrom);
     g_test_add_func("/virtio-scsi/events", test_events);
     g_test_add_func("/virtio-scsi/tmf", test_tmf);
-    g_test_add_func("/virtio-scsi/error-stop", test_error_stop);
+    g_test_add_func("/virtio-scsi/error-policy", test_error_policy);
     g_test_add_func("/virtio-scsi/bad-headers", test_bad_headers);
     g_test_add_func("/virtio-scsi/bootindex", test_bootindex);
     g_test_add_func("/virtio-scsi/cli-errors", test_cli_errors);
