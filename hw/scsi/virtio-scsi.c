@@ -39,6 +39,8 @@
 #include "qemu/osdep.h"
 #include "hw/virtio/virtio-pci.h"
 #include "hw/scsi/scsi.h"
+#include "hw/virtio/guest-ram.h"
+#include "system/main-loop.h"
 
 #define TYPE_VIRTIO_SCSI_PCI    "virtio-scsi-pci"
 
@@ -233,6 +235,27 @@ static void inflight_remove(VirtIOSCSI *s, VirtIOSCSIReq *r)
 
 /* ---- pushing back ------------------------------------------------------------ */
 
+/*
+ * Pushing maps ring addresses through the guest RAM table: a queue run
+ * holds its read lock (or the big lock), but an I/O completion or a
+ * monitor change in an I/O thread comes outside one and takes it here.
+ */
+static bool vs_ram_enter(VirtIOSCSI *s)
+{
+    if (s->in_handler || bql_locked()) {
+        return false;
+    }
+    guest_ram_read_lock();
+    return true;
+}
+
+static void vs_ram_exit(bool locked)
+{
+    if (locked) {
+        guest_ram_read_unlock();
+    }
+}
+
 static void vs_notify(VirtIOSCSI *s, VirtQueue *vq)
 {
     if (s->in_handler) {
@@ -333,6 +356,7 @@ static void vs_command_complete(SCSIRequest *sreq)
     uint8_t resp[VS_RESP_HDR + SCSI_SENSE_LEN] = { 0 };
     uint32_t sense_len = MIN(sreq->sense_len, r->sense_size);
     VirtIOSCSIReq *tmf = r->tmf;
+    bool locked = vs_ram_enter(s);
 
     inflight_remove(s, r);
     vs_data_restore(r);
@@ -356,6 +380,7 @@ static void vs_command_complete(SCSIRequest *sreq)
             req_put(tmf);
         }
     }
+    vs_ram_exit(locked);
 }
 
 /* A LUN field (5.6.6.1): 1, target, then a flat-space LUN; false when
@@ -675,16 +700,20 @@ static void vs_push_event(VirtIOSCSI *s, SCSIDevice *dev, uint32_t event,
     VirtIODevice *vdev = &s->vdev;
     VirtQueueElement *e = &s->event_elem;
     uint8_t evt[VS_EVENT_SIZE] = { 0 };
+    bool locked;
 
     if (!(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) || vdev->broken) {
         return;
     }
+    locked = vs_ram_enter(s);
     if (!virtqueue_pop(s->event_vq, e)) {
         s->events_dropped = true;
+        vs_ram_exit(locked);
         return;
     }
     if (e->out_num || virtqueue_elem_in_size(e) < VS_EVENT_SIZE) {
         virtio_error(vdev, "wrong size for virtio-scsi event buffer");
+        vs_ram_exit(locked);
         return;
     }
     if (s->events_dropped) {
@@ -702,6 +731,7 @@ static void vs_push_event(VirtIOSCSI *s, SCSIDevice *dev, uint32_t event,
     virtqueue_elem_from_buf(e, 0, evt, sizeof(evt));
     virtqueue_push(s->event_vq, e, sizeof(evt));
     vs_notify(s, s->event_vq);
+    vs_ram_exit(locked);
 }
 
 static void vs_handle_event(VirtIODevice *vdev, VirtQueue *vq)
@@ -709,7 +739,10 @@ static void vs_handle_event(VirtIODevice *vdev, VirtQueue *vq)
     VirtIOSCSI *s = (VirtIOSCSI *)vdev;
 
     if ((vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) && s->events_dropped) {
+        s->in_handler = true;
         vs_push_event(s, NULL, VIRTIO_SCSI_T_NO_EVENT, 0);
+        s->in_handler = false;
+        vs_flush_notify(s);
     }
 }
 
