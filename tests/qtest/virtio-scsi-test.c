@@ -1194,6 +1194,57 @@ static void test_cdrom(void)
     vs_end(&v);
 }
 
+static uint8_t tmf(VS *v, uint32_t subtype, unsigned target, unsigned lun,
+                   uint64_t tag);
+
+/* Media changes and a TMF with the queues (and the backend) in an I/O
+ * thread: the monitor's changes reach the device through that thread. */
+static void test_cdrom_iothread(void)
+{
+    g_autofree char *iso = make_raw("cdio.iso", 1024 * 1024);
+    g_autofree char *extra = g_strdup_printf(
+        "-object iothread,id=io0 "
+        "-drive if=none,id=cd,file=%s,format=raw,media=cdrom "
+        "-device scsi-cd,drive=cd,id=cd0", iso);
+    g_autofree char *cmd = NULL, *ev = NULL;
+    uint8_t b[2048], c10[10] = { 0x28 };
+    Result r;
+    VS v;
+
+    vs_start_opts(&v, "iothread=io0", extra, false);
+    clear_reset_ua(&v, 0, 0);
+    vs_qmp_ok(&v, "{\"execute\": \"blockdev-open-tray\", \"arguments\": "
+                  "{\"id\": \"cd0\"}}");
+    r = tur(&v, 0, 0);
+    assert_sense(&r, 6, 0x3a, 0);
+    r = tur(&v, 0, 0);
+    assert_sense(&r, 2, 0x3a, 2);
+    vs_qmp_ok(&v, "{\"execute\": \"blockdev-remove-medium\", "
+                  "\"arguments\": {\"id\": \"cd0\"}}");
+    cmd = g_strdup_printf("{\"execute\": \"blockdev-change-medium\", "
+                          "\"arguments\": {\"id\": \"cd0\", \"filename\": "
+                          "\"%s\", \"format\": \"raw\"}}", iso);
+    vs_qmp_ok(&v, cmd);
+    ev = qmp_take_events(v.qmp);
+    g_assert_nonnull(strstr(ev, "\"tray-open\": false"));
+    r = tur(&v, 0, 0);
+    assert_sense(&r, 6, 0x3a, 0);
+    r = tur(&v, 0, 0);
+    assert_sense(&r, 6, 0x28, 0);
+    stl_be_p(c10 + 2, 5);
+    stw_be_p(c10 + 7, 1);
+    r = vs_cmd(&v, 0, 0, c10, 10, NULL, 0, b, 2048);
+    assert_good(&r);
+    {
+        g_autofree uint8_t *f = qtest_file_range(iso, 5 * 2048, 2048);
+        g_assert_cmpmem(b, 2048, f, 2048);
+    }
+    g_assert_cmpint(tmf(&v, 5, 0, 0, 0), ==, S_OK);
+    r = tur(&v, 0, 0);
+    assert_sense(&r, 6, 0x29, 0);
+    vs_end(&v);
+}
+
 /* ---- events: parameter change, events missed -------------------------------- */
 
 static void test_events(void)
@@ -1581,6 +1632,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-scsi/luns", test_luns);
     g_test_add_func("/virtio-scsi/unknown-opcode", test_unknown_opcode);
     g_test_add_func("/virtio-scsi/cdrom-media", test_cdrom);
+    g_test_add_func("/virtio-scsi/cdrom-iothread", test_cdrom_iothread);
     g_test_add_func("/virtio-scsi/events", test_events);
     g_test_add_func("/virtio-scsi/tmf", test_tmf);
     g_test_add_func("/virtio-scsi/error-policy", test_error_policy);
