@@ -408,7 +408,7 @@ static void test_inquiry(void)
         "-drive if=none,id=d1,file=%s,format=raw,readonly=on "
         "-device scsi-hd,drive=d1,scsi-id=1,vendor=ACME,product=Widget,"
         "ver=1.0,removable=on", img, img);
-    uint8_t b[256];
+    uint8_t b[512];
     Result r;
     VS v;
 
