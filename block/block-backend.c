@@ -28,6 +28,7 @@ struct BlockBackend {
     bool retry_pending;             /* stopped on an error; retry on resume */
 
     BlockAcctStats stats;           /* atomics */
+    GMainContext *aio_ctx;          /* where completions run (NULL: main) */
 };
 
 static GPtrArray *backends;
@@ -149,6 +150,17 @@ void blk_insert_bs(BlockBackend *blk, BlockDriverState *bs)
     bdrv_ref(bs);
     blk->root = bs;
     blk->open_flags = bdrv_open_flags(bs);
+    if (blk->aio_ctx) {
+        bdrv_set_aio_context(bs, blk->aio_ctx);
+    }
+}
+
+void blk_set_aio_context(BlockBackend *blk, GMainContext *ctx)
+{
+    blk->aio_ctx = ctx;
+    if (blk->root) {
+        bdrv_set_aio_context(blk->root, ctx);
+    }
 }
 
 void blk_remove_bs(BlockBackend *blk)
@@ -159,9 +171,17 @@ void blk_remove_bs(BlockBackend *blk)
         return;
     }
     blk->root = NULL;
-    /* Nothing reaches a medium that left: finish what is in flight. */
+    /* Nothing reaches a medium that left: finish what is in flight.  In
+     * an I/O thread's context that thread completes it; wait for it. */
     while (bdrv_aio_in_flight(bs)) {
-        g_main_context_iteration(NULL, TRUE);
+        if (bdrv_get_aio_context(bs) == g_main_context_default()) {
+            g_main_context_iteration(NULL, TRUE);
+        } else {
+            g_usleep(100);
+        }
+    }
+    if (blk->aio_ctx) {
+        bdrv_set_aio_context(bs, NULL);     /* it may be used elsewhere */
     }
     bdrv_unref(bs);
 }
@@ -435,6 +455,24 @@ int blk_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes)
     return ret;
 }
 
+int blk_pwrite_zeroes(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                      int flags)
+{
+    int64_t start = now_ns();
+    GError *err = NULL;
+    int ret = 0;
+
+    if (!blk->root) {
+        ret = -ENOMEDIUM;
+    } else if (!bdrv_pwrite_zeroes(blk->root, offset, bytes, flags, &err)) {
+        ret = take_error(err);
+    } else {
+        acct_write_end(blk, offset + bytes);
+    }
+    acct_done(blk, BLOCK_ACCT_WRITE, bytes, start, ret);
+    return ret;
+}
+
 typedef struct BlkAioReq {
     BlockBackend *blk;
     BlockAcctType type;
@@ -604,17 +642,10 @@ void blk_aio_pwritev(BlockBackend *blk, BlkAioVec *req, uint64_t offset,
     blk_aio_vec(blk, req, true, offset, iov, niov, cb, opaque);
 }
 
-void blk_set_aio_context(BlockBackend *blk, GMainContext *ctx)
-{
-    if (blk->root) {
-        bdrv_set_aio_context(blk->root, ctx);
-    }
-}
-
 GMainContext *blk_get_aio_context(BlockBackend *blk)
 {
     return blk->root ? bdrv_get_aio_context(blk->root)
-                     : g_main_context_default();
+                     : blk->aio_ctx ? blk->aio_ctx : g_main_context_default();
 }
 
 /* ---- error policy ------------------------------------------------------ */

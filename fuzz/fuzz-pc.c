@@ -597,6 +597,7 @@ static bool run_one_op(Input *in)
 static const char *const late_functions[] = {
     "piix3-ide",
     "VGA",
+    "virtio-scsi-pci",
 };
 
 static int late_rank(const PCIDevice *dev)
@@ -733,6 +734,7 @@ static void zero_disk(void)
     zero_drive("floppy0", FUZZ_FLOPPY_SIZE);
     zero_drive("ahci-hd", FUZZ_DISK_SIZE);
     zero_drive("vblk-hd", FUZZ_DISK_SIZE);
+    zero_drive("scsi-hd", FUZZ_DISK_SIZE);
 }
 
 /*
@@ -834,6 +836,22 @@ static void build_machine(void)
     for (unsigned i = 0; i < ARRAY_SIZE(vser_args); i++) {
         g_ptr_array_add(argv, (char *)vser_args[i]);
     }
+    /* virtio-scsi-pci at 0c.0 with a scsi-hd (target 0) and an empty
+     * scsi-cd (target 1), after virtio-serial for the same reason */
+    g_autofree char *scsi_disk = write_temp_file("fuzz-scsi-disk-XXXXXX",
+                                                 zeros, FUZZ_DISK_SIZE);
+    g_autofree char *scsi_hd_opt = g_strdup_printf(
+        "if=none,id=scsi-hd,format=raw,cache=unsafe,discard=unmap,file=%s",
+        scsi_disk);
+    const char *scsi_args[] = {
+        "-device", "virtio-scsi-pci,id=fuzz-scsi,addr=0c.0",
+        "-device", "scsi-cd,bus=fuzz-scsi.0,scsi-id=1",
+        "-drive", scsi_hd_opt,
+        "-device", "scsi-hd,drive=scsi-hd,bus=fuzz-scsi.0,scsi-id=0",
+    };
+    for (unsigned i = 0; i < ARRAY_SIZE(scsi_args); i++) {
+        g_ptr_array_add(argv, (char *)scsi_args[i]);
+    }
 #endif
 #ifdef FUZZ_AHCI
     g_autofree char *ahci_disk = write_temp_file("fuzz-ahci-disk-XXXXXX",
@@ -867,6 +885,7 @@ static void build_machine(void)
 #endif
 #ifdef FUZZ_PC_VIRTIO
     unlink(vblk_disk);
+    unlink(scsi_disk);
 #endif
     g_ptr_array_free(argv, true);
 }

@@ -24,67 +24,23 @@
  */
 #include "qemu/osdep.h"
 #include "hw/ide/ide.h"
+#include "hw/scsi/mmc.h"
 
-/* Packet commands and their data are big-endian (SCSI byte order). */
-static uint16_t lduw_be_p(const uint8_t *p)
-{
-    return p[0] << 8 | p[1];
-}
-
-static uint32_t ldl_be_p(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
-}
-
-static void stw_be_p(uint8_t *p, uint16_t v)
-{
-    p[0] = v >> 8;
-    p[1] = v;
-}
-
-static void stl_be_p(uint8_t *p, uint32_t v)
-{
-    p[0] = v >> 24;
-    p[1] = v >> 16;
-    p[2] = v >> 8;
-    p[3] = v;
-}
-
-/* Operation codes */
+/* Operation codes (SCSI's, include/hw/scsi/scsi-defs.h, under MMC names) */
 enum {
-    GPCMD_TEST_UNIT_READY = 0x00, GPCMD_REQUEST_SENSE = 0x03,
-    GPCMD_INQUIRY = 0x12, GPCMD_MODE_SENSE_6 = 0x1a,
-    GPCMD_START_STOP_UNIT = 0x1b, GPCMD_PREVENT_ALLOW = 0x1e,
-    GPCMD_READ_CAPACITY = 0x25, GPCMD_READ_10 = 0x28, GPCMD_SEEK_10 = 0x2b,
-    GPCMD_READ_TOC = 0x43, GPCMD_GET_CONFIGURATION = 0x46,
-    GPCMD_GET_EVENT_STATUS = 0x4a, GPCMD_MODE_SENSE_10 = 0x5a,
-    GPCMD_READ_12 = 0xa8, GPCMD_SET_SPEED = 0xbb,
+    GPCMD_TEST_UNIT_READY = TEST_UNIT_READY, GPCMD_REQUEST_SENSE = REQUEST_SENSE,
+    GPCMD_INQUIRY = INQUIRY, GPCMD_MODE_SENSE_6 = MODE_SENSE_6,
+    GPCMD_START_STOP_UNIT = START_STOP_UNIT,
+    GPCMD_PREVENT_ALLOW = PREVENT_ALLOW_MEDIUM_REMOVAL,
+    GPCMD_READ_CAPACITY = READ_CAPACITY_10, GPCMD_READ_10 = READ_10,
+    GPCMD_SEEK_10 = SEEK_10, GPCMD_READ_TOC = READ_TOC,
+    GPCMD_GET_CONFIGURATION = GET_CONFIGURATION,
+    GPCMD_GET_EVENT_STATUS = GET_EVENT_STATUS_NOTIFICATION,
+    GPCMD_MODE_SENSE_10 = MODE_SENSE_10, GPCMD_READ_12 = READ_12,
+    GPCMD_SET_SPEED = SET_CD_SPEED,
 };
 
-/* Sense keys and additional sense codes (SPC-3 4.5.6, annex D) */
-#define SENSE_NONE              0x00
-#define SENSE_NOT_READY         0x02
-#define SENSE_MEDIUM_ERROR      0x03
-#define SENSE_ILLEGAL_REQUEST   0x05
-#define SENSE_UNIT_ATTENTION    0x06
-#define ASC_INV_OPCODE          0x20
-#define ASC_LBA_OUT_OF_RANGE    0x21
-#define ASC_INV_FIELD_IN_CDB    0x24
-#define ASC_MEDIUM_MAY_HAVE_CHANGED 0x28
-#define ASC_SAVING_NOT_SUPPORTED 0x39
-#define ASC_MEDIUM_NOT_PRESENT  0x3a
-#define ASC_REMOVAL_PREVENTED   0x53
-#define ASC_UNRECOVERED_READ    0x11
-
-/* MMC-3 profiles (5.3.1) */
-#define MMC_PROFILE_CD_ROM      0x0008
-#define MMC_PROFILE_DVD_ROM     0x0010
-/* Larger media are DVDs: a CD holds at most 99:59:74 of 2048-byte blocks. */
-#define CD_MAX_BLOCKS           (100 * 60 * 75)
-
-#define MODE_PAGE_ERROR_RECOVERY 0x01
-#define MODE_PAGE_CAPABILITIES   0x2a
-#define MODE_PAGE_ALL            0x3f
+#define MODE_PAGE_ERROR_RECOVERY MODE_PAGE_R_W_ERROR
 
 /* Commands that run while a UNIT ATTENTION is pending (MMC-3 4.1.6.1). */
 static bool atapi_allowed_with_ua(uint8_t op)
@@ -361,85 +317,10 @@ static void atapi_read(IDEState *s, uint32_t lba, uint32_t count)
     atapi_start_data(s);
 }
 
-/* LBA to minutes/seconds/frames, with the 2-second lead-in (MMC-3 4.2). */
-static void atapi_lba_to_msf(uint8_t *p, uint32_t lba)
-{
-    lba += 150;
-    p[0] = 0;
-    p[1] = lba / (60 * 75);
-    p[2] = (lba / 75) % 60;
-    p[3] = lba % 75;
-}
-
-static void atapi_put_addr(uint8_t *p, uint32_t lba, bool msf)
-{
-    if (msf) {
-        atapi_lba_to_msf(p, lba);
-    } else {
-        stl_be_p(p, lba);
-    }
-}
-
-/* Format 0: one data track and the lead-out (MMC-3 6.26.2.3). */
-static int atapi_toc_format0(IDEState *s, uint8_t *buf, bool msf,
-                             uint8_t start)
-{
-    int len = 4;
-
-    if (start > 1 && start != 0xaa) {
-        return -1;
-    }
-    buf[2] = 1;                         /* first track */
-    buf[3] = 1;                         /* last track */
-    if (start <= 1) {
-        memset(buf + len, 0, 8);
-        buf[len + 1] = 0x14;            /* ADR 1, data track */
-        buf[len + 2] = 1;
-        atapi_put_addr(buf + len + 4, 0, msf);
-        len += 8;
-    }
-    memset(buf + len, 0, 8);
-    buf[len + 1] = 0x14;
-    buf[len + 2] = 0xaa;                /* lead-out */
-    atapi_put_addr(buf + len + 4, atapi_blocks(s), msf);
-    len += 8;
-    stw_be_p(buf, len - 2);
-    return len;
-}
-
-/* Format 1: session information, one complete session. */
-static int atapi_toc_format1(uint8_t *buf, bool msf)
-{
-    memset(buf, 0, 12);
-    stw_be_p(buf, 10);
-    buf[2] = 1;
-    buf[3] = 1;
-    buf[5] = 0x14;
-    buf[6] = 1;
-    atapi_put_addr(buf + 8, 0, msf);
-    return 12;
-}
-
 static void atapi_read_toc(IDEState *s, uint8_t *buf)
 {
-    bool msf = s->packet[1] & 2;
-    uint8_t format = s->packet[2] & 0x0f;
-    int len;
+    int len = mmc_read_toc(s->packet, atapi_blocks(s), buf);
 
-    if (format == 0 && (s->packet[9] >> 6)) {
-        format = s->packet[9] >> 6;     /* the older SFF-8020 encoding */
-    }
-    switch (format) {
-    case 0:
-        len = atapi_toc_format0(s, buf, msf, s->packet[6]);
-        break;
-    case 1:
-        len = atapi_toc_format1(buf, msf);
-        break;
-    default:
-        len = -1;
-        break;
-    }
     if (len < 0) {
         atapi_cmd_error(s, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CDB);
         return;
@@ -449,86 +330,38 @@ static void atapi_read_toc(IDEState *s, uint8_t *buf)
 
 static uint16_t atapi_current_profile(const IDEState *s)
 {
-    if (!atapi_medium_present(s)) {
-        return 0;
-    }
-    return atapi_blocks(s) > CD_MAX_BLOCKS ? MMC_PROFILE_DVD_ROM
-                                          : MMC_PROFILE_CD_ROM;
-}
-
-/* Feature 0 (profile list) and 1 (core: ATAPI) of MMC-3 5.3. */
-static int atapi_put_features(IDEState *s, uint8_t *p, uint16_t start,
-                              uint8_t rt)
-{
-    uint16_t cur = atapi_current_profile(s);
-    int len = 0;
-    /* RT 0 and 1 list the features from @start on (both of ours are
-     * always current), RT 2 only the one named @start. */
-    bool want0 = start == 0;
-    bool want1 = rt == 2 ? start == 1 : start <= 1;
-
-    if (want0) {
-        memset(p, 0, 12);
-        p[2] = 0x03;                    /* persistent, current */
-        p[3] = 8;
-        stw_be_p(p + 4, MMC_PROFILE_DVD_ROM);
-        p[6] = cur == MMC_PROFILE_DVD_ROM;
-        stw_be_p(p + 8, MMC_PROFILE_CD_ROM);
-        p[10] = cur == MMC_PROFILE_CD_ROM;
-        len += 12;
-    }
-    if (want1) {
-        memset(p + len, 0, 12);
-        p[len + 1] = 1;
-        p[len + 2] = 0x0b;              /* version 2, persistent, current */
-        p[len + 3] = 8;
-        stl_be_p(p + len + 4, 2);       /* physical interface: ATAPI */
-        p[len + 8] = 1;                 /* DBE */
-        len += 12;
-    }
-    return len;
+    return mmc_current_profile(atapi_medium_present(s), atapi_blocks(s));
 }
 
 static void atapi_get_configuration(IDEState *s, uint8_t *buf)
 {
-    uint8_t rt = s->packet[1] & 3;
-    int len;
+    /* Core feature: physical interface 2, ATAPI */
+    int len = mmc_get_configuration(s->packet, atapi_current_profile(s), 2,
+                                    buf);
 
-    if (rt == 3) {
+    if (len < 0) {
         atapi_cmd_error(s, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CDB);
         return;
     }
-    memset(buf, 0, 8);
-    stw_be_p(buf + 6, atapi_current_profile(s));
-    len = 8 + atapi_put_features(s, buf + 8, lduw_be_p(s->packet + 2), rt);
-    stl_be_p(buf, len - 4);
     atapi_reply(s, len, lduw_be_p(s->packet + 7));
 }
 
 /* Polled GET EVENT STATUS NOTIFICATION, media class only (MMC-3 6.5). */
 static void atapi_get_event_status(IDEState *s, uint8_t *buf)
 {
-    uint8_t classes = s->packet[4];
-    int len = 4;
+    /* EjectRequest / NewMedia / no change */
+    unsigned event = s->event_eject_request ? 1 : s->event_new_media ? 2 : 0;
+    int len = mmc_get_event_status(s->packet, event, atapi_medium_present(s),
+                                   s->tray_open, buf);
 
-    if (!(s->packet[1] & 1)) {          /* asynchronous mode: not offered */
+    if (len < 0) {
         atapi_cmd_error(s, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CDB);
         return;
     }
-    memset(buf, 0, 8);
-    buf[3] = 1 << 4;                    /* supported: media */
-    if (classes & (1 << 4)) {
-        buf[2] = 4;                     /* media class */
-        /* EjectRequest / NewMedia / no change */
-        buf[4] = s->event_eject_request ? 1 : s->event_new_media ? 2 : 0;
-        buf[5] = (atapi_medium_present(s) ? 2 : 0) | (s->tray_open ? 1 : 0);
+    if (s->packet[4] & (1 << 4)) {      /* the media class was read */
         s->event_new_media = false;
         s->event_eject_request = false;
-        len = 8;
-    } else {
-        buf[2] = 0x80;                  /* NEA: no requested class exists */
     }
-    stw_be_p(buf, len - 2);
     atapi_reply(s, len, lduw_be_p(s->packet + 7));
 }
 
@@ -542,19 +375,7 @@ static int atapi_mode_page(IDEState *s, uint8_t page, uint8_t *p)
         p[3] = 5;                       /* read retry count */
         return 8;
     case MODE_PAGE_CAPABILITIES:
-        /* 22 bytes (MMC-3's 20 plus two reserved ones), as QEMU sends. */
-        memset(p, 0, 22);
-        p[0] = MODE_PAGE_CAPABILITIES;
-        p[1] = 20;
-        p[2] = 0x3b;                    /* reads CD-R/RW, DVD-ROM/R/RAM */
-        p[4] = 0x71;                    /* audio play, mode 2 form 1/2, multi */
-        p[5] = 3 << 5;
-        p[6] = (1 << 0) | (1 << 3) | (1 << 5) | (s->locked ? 1 << 1 : 0);
-        stw_be_p(p + 8, 704);           /* maximum speed, kB/s (4x) */
-        stw_be_p(p + 10, 2);            /* volume levels */
-        stw_be_p(p + 12, 512);          /* buffer size, KiB */
-        stw_be_p(p + 14, 704);          /* current speed */
-        return 22;
+        return mmc_capabilities_page(s->locked, p);
     }
     return -1;
 }

@@ -20,6 +20,7 @@
 #define BLOCK_BLOCK_BACKEND_H
 
 #include "qemu/osdep.h"
+#include <sys/uio.h>
 #include "block/block.h"
 #include "qapi/qapi-types.h"
 
@@ -126,6 +127,10 @@ int blk_pwrite(BlockBackend *blk, uint64_t offset, uint64_t bytes,
                const void *buf);
 int blk_flush(BlockBackend *blk);
 int blk_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes);
+/* Zeroes over [offset, offset + bytes): BDRV_REQ_MAY_UNMAP lets the node
+ * deallocate (with discard=unmap) as long as the range reads zero after. */
+int blk_pwrite_zeroes(BlockBackend *blk, uint64_t offset, uint64_t bytes,
+                      int flags);
 
 /* Asynchronous forms: @cb runs on the root node's AioContext with 0 or a
  * negative errno; @buf must stay valid until then. */
@@ -137,7 +142,6 @@ void blk_aio_pwrite(BlockBackend *blk, uint64_t offset, uint64_t bytes,
                     void *opaque);
 void blk_aio_flush(BlockBackend *blk, BlockBackendCompletionFunc *cb,
                    void *opaque);
-
 void blk_aio_pwrite_zeroes(BlockBackend *blk, uint64_t offset,
                            uint64_t bytes, int flags,
                            BlockBackendCompletionFunc *cb, void *opaque);
@@ -171,6 +175,7 @@ void blk_aio_pwritev(BlockBackend *blk, BlkAioVec *req, uint64_t offset,
  * Where completions run: the root node's AioContext.  A device with an
  * I/O thread moves its node there at realize and back (NULL: the main
  * loop) when it goes; nothing may be in flight (the device drains).
+ * Every medium inserted later (a CD change) moves there too.
  */
 void blk_set_aio_context(BlockBackend *blk, GMainContext *ctx);
 GMainContext *blk_get_aio_context(BlockBackend *blk);

@@ -28,6 +28,9 @@
 #include "system/blockdev.h"
 #include "system/memory.h"
 #include "system/timer.h"
+#include "system/blockdev.h"
+#include "block/block-backend.h"
+#include "hw/scsi/scsi.h"
 
 #define NULL_CHARDEV_ID "devstate-null"
 #define VBLK_DRIVE_ID "devstate-vblk"
@@ -50,6 +53,10 @@ typedef struct DeviceSetup {
     void (*probe)(DeviceState *dev);
     /* Set when the device cannot be built here, saying why. */
     const char *skip;
+    /* A controller the device plugs into (created on the test's PCI
+     * host first, destroyed after), and work before it is created. */
+    const char *hba;
+    void (*prepare)(void);
 } DeviceSetup;
 
 static MachineState test_machine;
@@ -228,6 +235,111 @@ static void poke_vga(DeviceState *dev, int variant)
     out32(0x1ce, 0x04 | 0x41u << 16);
 }
 
+/*
+ * SCSI devices on a virtio-scsi-pci: their state changes through their
+ * block backend's callbacks, the monitor's way in (a unit attention, the
+ * tray, GET EVENT STATUS NOTIFICATION's events).
+ */
+#define SCSI_HD_DRIVE "devstate-scsi-hd"
+
+static void prepare_scsi_hd_drive(void)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *opts = NULL;
+    GError *err = NULL;
+    int fd;
+
+    if (drive_find_by_id(SCSI_HD_DRIVE)) {
+        return;
+    }
+    fd = g_file_open_tmp("devstate-scsi-XXXXXX", &path, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(ftruncate(fd, 1 * MiB), ==, 0);
+    close(fd);
+    opts = g_strdup_printf("if=none,id=%s,format=raw,file=%s", SCSI_HD_DRIVE,
+                           path);
+    if (!drive_new(opts, &err)) {
+        g_error("scsi-hd drive: %s", err->message);
+    }
+    unlink(path);
+}
+
+static BlockBackend *scsi_backend(DeviceState *dev)
+{
+    for (unsigned i = 0; i < blk_list()->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(blk_list(), i);
+        if (blk_get_attached_dev(blk) == dev) {
+            return blk;
+        }
+    }
+    g_assert_not_reached();
+}
+
+/*
+ * A command on the device's own port, the SCSI bus: the request is
+ * completed into a bus of the test's (the device does not look at the
+ * adapter for that).  Synchronous commands only.
+ */
+static bool scsi_cmd_done;
+
+static void scsi_test_complete(SCSIRequest *req)
+{
+    scsi_cmd_done = true;
+}
+
+static const SCSIBusInfo scsi_test_bus_info = {
+    .complete = scsi_test_complete,
+};
+
+static void scsi_cmd(DeviceState *dev, const uint8_t *cdb, uint8_t *data,
+                     size_t len)
+{
+    SCSIDevice *d = (SCSIDevice *)dev;
+    static SCSIBus test_bus = { .info = &scsi_test_bus_info };
+    g_autofree SCSIRequest *req = g_new0(SCSIRequest, 1);
+    struct iovec iov = { data, len };
+
+    g_assert_true(scsi_req_init(req, d->bus, d->id, d->lun, 0, cdb, 16));
+    g_assert_true(scsi_req_parse(req, 16));
+    req->bus = &test_bus;
+    req->iov = &iov;
+    req->niov = len ? 1 : 0;
+    req->iov_size = len;
+    req->iov_mode = req->mode;
+    scsi_cmd_done = false;
+    scsi_req_submit(req);
+    g_assert_true(scsi_cmd_done);
+}
+
+/* scsi-hd: the reset's unit attention taken; variant 0 also turns the
+ * write cache off (MODE SELECT, caching page). */
+static void poke_scsi_hd(DeviceState *dev, int variant)
+{
+    static const uint8_t tur[16] = { 0x00 };
+    static const uint8_t select[16] = { 0x15, 0x10, 0, 0, 24 };
+    uint8_t page[24] = { [4] = 0x08, [5] = 18 };
+
+    scsi_cmd(dev, tur, NULL, 0);
+    if (!variant) {
+        scsi_cmd(dev, select, page, sizeof(page));
+    }
+}
+
+/* scsi-cd: the tray locked, and an eject request or the tray opened with
+ * a medium change (the monitor's way in, through the backend). */
+static void poke_scsi_cd(DeviceState *dev, int variant)
+{
+    static const uint8_t lock[16] = { 0x1e, 0, 0, 0, 1 };
+    BlockBackend *blk = scsi_backend(dev);
+
+    scsi_cmd(dev, lock, NULL, 0);
+    if (variant) {
+        blk_dev_change_media_cb(blk, false);
+    } else {
+        blk_dev_eject_request(blk, false);
+    }
+}
+
 static const DeviceSetup device_setups[] = {
     { .type = "VGA", .poke = poke_vga },
     { .type = "isa-serial", .props = "iobase=0x3f8,irq=4",
@@ -245,6 +357,10 @@ static const DeviceSetup device_setups[] = {
     /* a disk needs a drive: machine_setup() makes one */
     { .type = "virtio-blk-pci", .props = "drive=" VBLK_DRIVE_ID,
       .poke = poke_pci_function },
+    { .type = "scsi-hd", .props = "drive=" SCSI_HD_DRIVE,
+      .hba = "virtio-scsi-pci", .prepare = prepare_scsi_hd_drive,
+      .poke = poke_scsi_hd },
+    { .type = "scsi-cd", .hba = "virtio-scsi-pci", .poke = poke_scsi_cd },
 };
 
 /* Types without an entry of their own: PCI functions get the generic one. */
@@ -528,13 +644,23 @@ static void test_device_state(gconstpointer data)
     const DeviceSetup *setup = find_setup(type);
     g_autoptr(GByteArray) a = NULL, after_reset = NULL, b = NULL, c = NULL;
     GError *err = NULL;
-    DeviceState *dev, *pci_host;
+    DeviceState *dev, *pci_host, *hba = NULL;
 
     if (setup && setup->skip) {
         g_test_skip(setup->skip);
         return;
     }
-    pci_host = create_pci_host(type);
+    if (setup && setup->prepare) {
+        setup->prepare();
+    }
+    if (setup && setup->hba) {
+        const DeviceType *hba_type = device_type_find(setup->hba);
+        pci_host = create_pci_host(hba_type);
+        hba = create(hba_type, NULL, &err);
+        g_assert_no_error(err);
+    } else {
+        pci_host = create_pci_host(type);
+    }
     dev = create(type, setup, &err);
     if (!dev) {
         /* Fail this type only: the others still get checked. */
@@ -543,6 +669,9 @@ static void test_device_state(gconstpointer data)
                        type->name, err->message, __FILE__);
         g_test_fail();
         g_error_free(err);
+        if (hba) {
+            device_destroy(hba);
+        }
         if (pci_host) {
             device_destroy(pci_host);
         }
@@ -580,6 +709,9 @@ static void test_device_state(gconstpointer data)
     g_assert(same(after_reset, c));
 
     device_destroy(dev);
+    if (hba) {
+        device_destroy(hba);
+    }
     if (pci_host) {
         device_destroy(pci_host);
     }
