@@ -98,7 +98,7 @@ static void print_help(void)
         "-h or -help             display this help and exit\n"
         "-version                display version information and exit\n"
         "-machine [type=]name[,prop=value...]  machine type (-machine help)\n"
-        "                        props: accel=kvm|qtest, kernel_irqchip=on,\n"
+        "                        props: accel=kvm|qtest, kernel_irqchip=on|split|off,\n"
         "                        firmware-boot=on|off\n"
         "-accel kvm|qtest        accelerator (-enable-kvm = -accel kvm)\n"
         "-cpu model[,+feat,-feat,feat=on|off]  CPU model (-cpu help)\n"
@@ -292,11 +292,9 @@ static void apply_machine_opts(Options *o, const char *arg)
             ms->accel = g_strdup(p->value);
         } else if (!strcmp(p->key, "kernel_irqchip") ||
                    !strcmp(p->key, "kernel-irqchip")) {
-            if (!strcmp(p->value, "split")) {
-                die("-machine %s: kernel_irqchip=split is not supported", arg);
-            }
-            if (!parse_bool(p->value, &ms->kernel_irqchip, &err)) {
-                die_err("-machine", err);
+            if (!kernel_irqchip_parse(p->value, &ms->kernel_irqchip)) {
+                die("-machine %s: Parameter 'kernel-irqchip' expects 'on', "
+                    "'off' or 'split'", arg);
             }
         } else if (!strcmp(p->key, "firmware-boot")) {
             if (!parse_bool(p->value, &b, &err)) {
@@ -320,7 +318,6 @@ static void apply_accel_opts(Options *o, const char *arg)
     }
     for (unsigned i = 0; i < kv->len; i++) {
         KeyValPair *p = g_ptr_array_index(kv, i);
-        GError *err = NULL;
 
         if (!strcmp(p->key, "accel")) {
             if (!strcmp(p->value, "help")) {
@@ -330,8 +327,9 @@ static void apply_accel_opts(Options *o, const char *arg)
             g_free(o->ms->accel);
             o->ms->accel = g_strdup(p->value);
         } else if (!strcmp(p->key, "kernel-irqchip")) {
-            if (!parse_bool(p->value, &o->ms->kernel_irqchip, &err)) {
-                die_err("-accel", err);
+            if (!kernel_irqchip_parse(p->value, &o->ms->kernel_irqchip)) {
+                die("-accel %s: Parameter 'kernel-irqchip' expects 'on', "
+                    "'off' or 'split'", arg);
             }
         } else {
             die("-accel %s: Property '%s' not found", arg, p->key);
@@ -613,7 +611,7 @@ static void options_init(Options *o)
 
     ms->props = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     ms->accel = g_strdup("kvm");
-    ms->kernel_irqchip = true;
+    ms->kernel_irqchip = KERNEL_IRQCHIP_ON;
     ms->ram_size = 128 * MiB;
     ms->smp = (SmpConfig){ 1, 1, 1, 1, 1, 1 };
     ms->cpu_model = g_strdup("host");

@@ -288,8 +288,12 @@ static void kvm_close_all(void)
 
 static bool kvm_init(MachineState *ms, GError **errp)
 {
-    if (ms && !ms->kernel_irqchip) {
-        error_setg(errp, "kvm: kernel_irqchip=off is not supported yet");
+    if (ms && ms->kernel_irqchip != KERNEL_IRQCHIP_ON) {
+        error_setg(errp, "kvm: kernel_irqchip=%s is not supported with KVM "
+                   "yet (the userspace PIC, IOAPIC, PIT and LAPIC run under "
+                   "-accel qtest; docs/cpu.md)",
+                   ms->kernel_irqchip == KERNEL_IRQCHIP_SPLIT ? "split" :
+                   "off");
         return false;
     }
     if (!open_kvm(errp)) {
