@@ -143,9 +143,14 @@ static int chip_pending_irq(const PICChip *c)
     return -1;
 }
 
+/*
+ * The master's cascade input follows the slave's INT, which stays high
+ * until the slave's request is acknowledged or withdrawn.
+ */
 static bool chip_level_mode(const PICChip *c, unsigned irq)
 {
-    return c->ltim || (c->elcr & (1u << irq));
+    return c->ltim || (c->elcr & (1u << irq)) ||
+           (c->master && irq == CASCADE_IRQ);
 }
 
 /* ---- line changes ---- */
