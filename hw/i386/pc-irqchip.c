@@ -56,6 +56,7 @@ bool pc_irqchip_init(MachineState *ms, GError **errp)
         return false;
     }
     if (!machine_userspace_lapic(ms)) {
+        apic_bus_init_pic_only(pc_pic);     /* split: ExtINT to CPU 0 */
         return true;
     }
     x86_topo_info_from_smp(&ms->smp, &topo);

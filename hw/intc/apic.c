@@ -1068,10 +1068,20 @@ static bool pic_asserts(const APICState *s)
     return apic_bus.pic && i8259_int_level(apic_bus.pic) && apic_takes_pic(s);
 }
 
+/* Split irqchip: the PIC's INT is CPU 0's ExtINT, injected by kvmpc. */
+static bool pic_only_pending(unsigned cpu)
+{
+    return !apic_bus.active && cpu == 0 && apic_bus.pic &&
+           i8259_int_level(apic_bus.pic);
+}
+
 bool x86_cpu_intr_pending(unsigned cpu)
 {
     APICState *s = apic_of(cpu);
 
+    if (pic_only_pending(cpu)) {
+        return true;
+    }
     return s && (apic_pending_vector(s) >= 0 || s->extint_msg ||
                  pic_asserts(s));
 }
@@ -1081,6 +1091,9 @@ int x86_cpu_ack_interrupt(unsigned cpu)
     APICState *s = apic_of(cpu);
     int vector;
 
+    if (pic_only_pending(cpu)) {
+        return i8259_read_irq(apic_bus.pic);
+    }
     if (!s) {
         return -1;
     }
@@ -1138,6 +1151,20 @@ void apic_msi_send(uint64_t addr, uint32_t data)
         /* Split irqchip: the LAPICs are KVM's. */
         kvm_irqchip_send_msi(addr, data);
     }
+}
+
+static void apic_pic_int_split(void *opaque, int n, int level)
+{
+    if (x86_cpu_notify_hook) {
+        x86_cpu_notify_hook(0);
+    }
+}
+
+void apic_bus_init_pic_only(DeviceState *pic)
+{
+    apic_bus.pic = pic;
+    apic_bus.pic_int = qemu_allocate_irq(apic_pic_int_split, NULL, 0);
+    i8259_set_int_output(pic, apic_bus.pic_int);
 }
 
 bool apic_bus_init(unsigned ncpus, const uint32_t *apic_ids,

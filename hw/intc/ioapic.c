@@ -85,23 +85,44 @@ typedef struct IOAPICState {
 /* The machine has one I/O APIC; LAPIC EOIs reach it here. */
 static IOAPICState *the_ioapic;
 
+void (*ioapic_route_hook)(unsigned pin, uint64_t addr, uint32_t data);
+
 static bool rte_level(uint64_t rte)
 {
     return rte & RTE_TRIGGER_LEVEL;
 }
 
-static void ioapic_send(uint64_t rte)
+/* The MSI-format message an entry sends (SDM 11.11). */
+static void rte_message(uint64_t rte, uint64_t *addr, uint32_t *data)
 {
     uint8_t dest = rte >> RTE_DEST_SHIFT;
-    uint64_t addr = APIC_DEFAULT_ADDRESS |
-                    ((uint64_t)dest << MSI_ADDR_DEST_SHIFT) |
-                    ((rte & RTE_DESTMODE) ? MSI_ADDR_DEST_LOGICAL : 0);
-    uint32_t data = (rte & RTE_VECTOR_MASK) | (rte & RTE_DELMODE_MASK);
 
+    *addr = APIC_DEFAULT_ADDRESS | ((uint64_t)dest << MSI_ADDR_DEST_SHIFT) |
+            ((rte & RTE_DESTMODE) ? MSI_ADDR_DEST_LOGICAL : 0);
+    *data = (rte & RTE_VECTOR_MASK) | (rte & RTE_DELMODE_MASK);
     if (rte_level(rte)) {
-        data |= MSI_DATA_TRIGGER_LEVEL | MSI_DATA_LEVEL_ASSERT;
+        *data |= MSI_DATA_TRIGGER_LEVEL | MSI_DATA_LEVEL_ASSERT;
     }
+}
+
+static void ioapic_send(uint64_t rte)
+{
+    uint64_t addr;
+    uint32_t data;
+
+    rte_message(rte, &addr, &data);
     apic_msi_send(addr, data);
+}
+
+static void ioapic_update_route(IOAPICState *s, unsigned pin)
+{
+    uint64_t addr;
+    uint32_t data;
+
+    if (ioapic_route_hook) {
+        rte_message(s->redtbl[pin], &addr, &data);
+        ioapic_route_hook(pin, addr, data);
+    }
 }
 
 /* Deliver every pending, unmasked, not-blocked request. */
@@ -203,6 +224,7 @@ static void ioapic_write_rte(IOAPICState *s, unsigned pin, bool high,
         s->irr |= 1u << pin;
     }
     s->redtbl[pin] = rte;
+    ioapic_update_route(s, pin);
     ioapic_service(s);
 }
 
@@ -309,6 +331,7 @@ static void ioapic_reset(DeviceState *dev)
     s->irr = 0;
     for (unsigned i = 0; i < IOAPIC_NUM_PINS; i++) {
         s->redtbl[i] = RTE_MASKED;
+        ioapic_update_route(s, i);
     }
 }
 
@@ -322,6 +345,7 @@ static int ioapic_post_load(void *opaque, int version_id)
     s->lines &= pins;
     for (unsigned i = 0; i < IOAPIC_NUM_PINS; i++) {
         s->redtbl[i] &= RTE_WRITABLE | RTE_REMOTE_IRR;
+        ioapic_update_route(s, i);
     }
     return 0;
 }

@@ -32,6 +32,12 @@ bool kvm_has_msr(uint32_t index);
 
 /* ---- interrupts ---- */
 
+/*
+ * MSI routes and irqfds exist (the LAPICs are KVM's: kernel_irqchip=on or
+ * split); with kernel_irqchip=off interrupts go through kvmpc's LAPICs.
+ */
+bool kvm_irqfds_enabled(void);
+
 /* Drive GSI @gsi (KVM_IRQ_LINE).  Any thread. */
 void kvm_set_irq(int gsi, int level);
 

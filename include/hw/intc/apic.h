@@ -40,6 +40,11 @@
  */
 bool apic_bus_init(unsigned ncpus, const uint32_t *apic_ids,
                    DeviceState *pic, GError **errp);
+/*
+ * kernel_irqchip=split: no userspace LAPICs, but the PIC's INT is CPU 0's
+ * external interrupt, which kvmpc injects (x86_cpu_* below see it).
+ */
+void apic_bus_init_pic_only(DeviceState *pic);
 /* Userspace LAPICs exist (the APIC bus is ours). */
 bool apic_bus_active(void);
 unsigned apic_cpu_count(void);

@@ -18,5 +18,10 @@ qemu_irq ioapic_input(DeviceState *ioapic, unsigned n);
  * that delivered it, and deliver again where the line is still high.
  */
 void ioapic_eoi_broadcast(uint8_t vector);
+/*
+ * Told the MSI message each pin's redirection entry sends whenever it may
+ * have changed (kernel_irqchip=split keeps KVM's IOAPIC routes with it).
+ */
+extern void (*ioapic_route_hook)(unsigned pin, uint64_t addr, uint32_t data);
 
 #endif
