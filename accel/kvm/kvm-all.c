@@ -65,6 +65,11 @@ int kvm_check_extension(unsigned cap)
     return ret < 0 ? 0 : ret;
 }
 
+const struct kvm_cpuid2 *kvm_get_supported_cpuid(void)
+{
+    return kvm_vm_created ? kvm_state.supported_cpuid : NULL;
+}
+
 bool kvm_has_msr(uint32_t index)
 {
     const struct kvm_msr_list *l = kvm_state.msr_list;

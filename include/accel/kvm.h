@@ -27,6 +27,10 @@ int kvm_vm_ioctl(unsigned long request, void *arg);
 /* KVM_CHECK_EXTENSION on the VM (falls back to /dev/kvm); 0 if absent. */
 int kvm_check_extension(unsigned cap);
 
+/* KVM_GET_SUPPORTED_CPUID's table, NULL without a VM. */
+struct kvm_cpuid2;
+const struct kvm_cpuid2 *kvm_get_supported_cpuid(void);
+
 /* KVM_GET_MSR_INDEX_LIST names MSR @index. */
 bool kvm_has_msr(uint32_t index);
 
