@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  */
 static const char *const machine_args[] = {
     "kvmpc", "-machine", "pc", "-accel", "qtest", "-nodefaults",
-    "-display", "none", "-m", "16M",
+    "-display", "none", "-m", "16M", "-smp", "2",
     "-serial", "null", "-serial", "null",
     "-chardev", "null,id=fuzz-dbg",
     "-device", "isa-debugcon,iobase=0x402,chardev=fuzz-dbg",
@@ -146,6 +146,11 @@ static const Window pio_windows[] = {
     { "fdc-dir", 0x3f7, 0x1 },
     { "vga", 0x3b0, 0x30 },
     { "vbe", 0x1ce, 0x3 },
+    { "pic-master", 0x20, 0x2 },
+    { "pic-slave", 0xa0, 0x2 },
+    { "elcr", 0x4d0, 0x2 },
+    { "pit", 0x40, 0x4 },
+    { "port61", 0x61, 0x1 },
 };
 
 static const Window mmio_windows[] = {
@@ -155,6 +160,8 @@ static const Window mmio_windows[] = {
     { "pc-testdev-iomem", 0xff000000, 0x10000 },
     { "bios", 4 * GiB - FUZZ_BIOS_SIZE, FUZZ_BIOS_SIZE },
     { "vga-window", 0xa0000, 0x20000 },
+    { "ioapic", 0xfec00000, 0x100 },
+    { "lapic", 0xfee00000, 0x1000 },
 };
 
 #define WINDOW_PCI_BAR      0x80
@@ -184,11 +191,17 @@ static GArray *pci_devfns;              /* unsigned, functions on bus 0 */
  *   6 cfg-read   dev:1 size:1 reg:1            dev: nth function on bus 0
  *   7 cfg-write  dev:1 size:1 reg:1 val:4
  *   8 clock-next                               to the next timer, <= 60 s
+ *   9 screen-update                            every console draws
+ *  10 intack     cpu:1                         the CPU's acknowledge cycle
+ *  11 rdmsr      cpu:1 msr:1                   msr: see apic_msr_index()
+ *  12 wrmsr      cpu:1 msr:1 val:8
+ *  13 cpu-events cpu:1                         take NMI/INIT/SIPI/SMI
  * An operation cut short by the end of the input is dropped.
  */
 enum {
     OP_IN, OP_OUT, OP_READ, OP_WRITE, OP_RAM_WRITE, OP_CLOCK,
     OP_CFG_READ, OP_CFG_WRITE, OP_CLOCK_NEXT, OP_SCREEN_UPDATE,
+    OP_INTACK, OP_RDMSR, OP_WRMSR, OP_CPU_EVENTS,
     OP_COUNT
 };
 
@@ -552,6 +565,45 @@ static bool op_config(Input *in, bool write)
     return true;
 }
 
+/*
+ * The MSRs of the userspace LAPICs: 0 IA32_APIC_BASE, 1 IA32_TSC_DEADLINE,
+ * then the x2APIC range 0x800-0x8ff.
+ */
+static uint32_t apic_msr_index(uint8_t n)
+{
+    return n == 0 ? 0x1b : n == 1 ? 0x6e0 : 0x800 + (uint8_t)(n - 2);
+}
+
+/* The CPU side of the LAPICs (qtest's kvmpc extensions). */
+static bool op_cpu(Input *in, uint8_t op)
+{
+    uint8_t cpu, msr = 0;
+    uint64_t val = 0;
+
+    if (!take_u8(in, &cpu) ||
+        ((op == OP_RDMSR || op == OP_WRMSR) && !take_u8(in, &msr)) ||
+        (op == OP_WRMSR && !take_u64(in, &val))) {
+        return false;
+    }
+    cpu %= MAX(current_machine->smp.cpus, 1u);
+    switch (op) {
+    case OP_INTACK:
+        run("intack %u", cpu);
+        break;
+    case OP_RDMSR:
+        run("rdmsr %u 0x%" PRIx32, cpu, apic_msr_index(msr));
+        break;
+    case OP_WRMSR:
+        run("wrmsr %u 0x%" PRIx32 " 0x%" PRIx64, cpu, apic_msr_index(msr),
+            val);
+        break;
+    default:
+        run("cpu_events %u", cpu);
+        break;
+    }
+    return true;
+}
+
 /* Decode and run one operation; false at the end of the input. */
 static bool run_one_op(Input *in)
 {
@@ -583,6 +635,11 @@ static bool run_one_op(Input *in)
     case OP_SCREEN_UPDATE:
         op_screen_update();
         return true;
+    case OP_INTACK:
+    case OP_RDMSR:
+    case OP_WRMSR:
+    case OP_CPU_EVENTS:
+        return op_cpu(in, op % OP_COUNT);
     }
     g_assert_not_reached();
 }

@@ -7,6 +7,7 @@
  * KVM is used (see docs/qmp.md).
  */
 #include "qemu/osdep.h"
+#include "target/i386/cpu.h"
 #include "system/runstate.h"
 #include "hw/pci/pci.h"
 #include "qemu/version.h"
@@ -230,6 +231,77 @@ CpuInfoFastList *qmp_query_cpus_fast(GError **errp)
         LIST_APPEND(tail, cpu_info_fast(&vi));
     }
     return list;
+}
+
+/* ---- CPU models ----------------------------------------------------- */
+
+static CpuDefinitionInfo *cpu_definition(const char *name, const char *alias,
+                                         bool safe)
+{
+    CpuDefinitionInfo *d = g_new0(CpuDefinitionInfo, 1);
+    g_autoptr(GPtrArray) missing =
+        x86_cpu_model_unavailable(alias ? alias : name,
+                                  kvm_get_supported_cpuid());
+    strList **tail = &d->unavailable_features;
+
+    d->name = g_strdup(name);
+    d->typename = g_strdup_printf("%s-x86_64-cpu", name);
+    d->has_migration_safe = true;
+    d->migration_safe = safe;
+    d->alias_of = g_strdup(alias);
+    for (unsigned i = 0; i < missing->len; i++) {
+        LIST_APPEND(tail, g_strdup(g_ptr_array_index(missing, i)));
+    }
+    return d;
+}
+
+/* As QEMU 7.2: each named model as NAME-v1 and NAME (alias of it); max;
+ * host only where KVM runs. */
+CpuDefinitionInfoList *qmp_query_cpu_definitions(GError **errp)
+{
+    CpuDefinitionInfoList *list = NULL, **tail = &list;
+    X86CPUModelInfo m;
+
+    for (unsigned i = 0; x86_cpu_model_get(i, &m); i++) {
+        if (m.from_host) {
+            if (strcmp(m.name, "host") || kvm_enabled()) {
+                LIST_APPEND(tail, cpu_definition(m.name, NULL, false));
+            }
+            continue;
+        }
+        g_autofree char *v1 = g_strdup_printf("%s-v1", m.name);
+        LIST_APPEND(tail, cpu_definition(v1, NULL, true));
+        LIST_APPEND(tail, cpu_definition(m.name, v1, true));
+    }
+    return list;
+}
+
+CpuModelExpansionInfo *qmp_query_cpu_model_expansion(
+    CpuModelExpansionType type, CpuModelInfo *model, GError **errp)
+{
+    QDict *props_in = NULL;
+    QDict *props;
+    CpuModelExpansionInfo *info;
+
+    if (model->props) {
+        props_in = qobject_to(QDict, model->props);
+        if (!props_in) {
+            error_setg(errp, "Invalid parameter type for 'props', expected: "
+                       "dict");
+            return NULL;
+        }
+    }
+    props = x86_cpu_model_expand(model->name, props_in,
+                                 type == CPU_MODEL_EXPANSION_TYPE_FULL, errp);
+    if (!props) {
+        return NULL;
+    }
+    info = g_new0(CpuModelExpansionInfo, 1);
+    info->model = g_new0(CpuModelInfo, 1);
+    info->model->name = g_strdup(type == CPU_MODEL_EXPANSION_TYPE_FULL ?
+                                 model->name : "base");
+    info->model->props = QOBJECT(props);
+    return info;
 }
 
 /* ---- devices -------------------------------------------------------- */

@@ -20,6 +20,9 @@ A script holds one command per line ('#' starts a comment):
     screen_update                   draw every console (op 9, no qtest command)
     cfg_write{b,w,l} DEV REG VALUE  cfg_read{b,w,l} DEV REG
                                     (DEV: nth PCI function on bus 0)
+    intack CPU                      cpu_events CPU
+    rdmsr CPU MSR                   wrmsr CPU MSR VALUE
+                                    (MSR: 0x1b, 0x6e0 or 0x800-0x8fd)
 
 Plain addresses use window 0 (the whole space) and mean the same address
 in every version of the target.  "WINDOW: command" (e.g. "hpet: writel
@@ -34,7 +37,8 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "fuzz" / "fuzz-pc.c"
 OP = {"in": 0, "out": 1, "read": 2, "write": 3, "ram": 4, "clock": 5,
-      "cfg_read": 6, "cfg_write": 7, "clock_next": 8, "screen_update": 9}
+      "cfg_read": 6, "cfg_write": 7, "clock_next": 8, "screen_update": 9,
+      "intack": 10, "rdmsr": 11, "wrmsr": 12, "cpu_events": 13}
 WIDTH = {"b": 0, "w": 1, "l": 2, "q": 3}
 RAM_SIZE = 16 << 20
 CLOCK_STEP_MAX = (1 << 17) - 1   # fuzz-pc.c's CLOCK_STEP_MASK
@@ -66,9 +70,27 @@ def window_index(name, table, is_pio):
     return table.index(name)
 
 
+def msr_index(msr):
+    """fuzz-pc.c's apic_msr_index() the other way round."""
+    if msr == 0x1b:
+        return 0
+    if msr == 0x6e0:
+        return 1
+    if 0x800 <= msr <= 0x8fd:
+        return msr - 0x800 + 2
+    sys.exit(f"MSR {msr:#x} cannot be encoded")
+
+
 def encode_line(line, win):
     words = line.split()
     cmd = words[0]
+    if cmd in ("intack", "cpu_events"):
+        return bytes([OP[cmd], num(words[1])])
+    if cmd == "rdmsr":
+        return bytes([OP[cmd], num(words[1]), msr_index(num(words[2]))])
+    if cmd == "wrmsr":
+        return (bytes([OP[cmd], num(words[1]), msr_index(num(words[2]))]) +
+                struct.pack("<Q", num(words[3]) & (2**64 - 1)))
     m = re.fullmatch(r"(in|out|read|write|cfg_read|cfg_write)([bwlq])", cmd)
     if m:
         kind, w = m.group(1), WIDTH[m.group(2)]
@@ -142,7 +164,14 @@ DICT_VALUES = {
     "pci_cfg_i440fx_pam": 0x80000058,
     # addresses that MSIs, DMA and BARs aim at
     "addr_bar_pool": 0xe0000000, "addr_msi_window": 0xfee00000,
-    "addr_hpet": 0xfed00000,
+    "addr_hpet": 0xfed00000, "addr_ioapic": 0xfec00000,
+    # 8259 ICW/OCW values, PIT control words, LAPIC/IOAPIC values
+    "pic_icw1": 0x11, "pic_ocw3_isr": 0x0b, "pic_eoi": 0x20,
+    "pit_ctrl_ch0_mode3": 0x36, "pit_ctrl_ch2_mode3": 0xb6,
+    "lapic_svr_on": 0x1ff, "lapic_lvt_periodic": 0x20040,
+    "lapic_lvt_tscdl": 0x40040, "lapic_icr_init": 0x4500,
+    "lapic_icr_sipi": 0x4608, "lapic_icr_lowest_logical": 0x941,
+    "ioapic_rte_level": 0x8041, "apicbase_x2apic": 0xfee00c00,
     # RTC index: status A/B/C, periodic rate; i8042 commands
     "rtc_reg_a": 0x0a, "rtc_reg_b": 0x0b, "rtc_reg_c": 0x0c,
     "kbd_cmd_write_mode": 0x60, "kbd_cmd_reset": 0xfe, "kbd_cmd_self_test": 0xaa,
@@ -189,6 +218,17 @@ DICT_OPS = {
     "op_screen_update": "screen_update",
     "op_clock_next": "clock_step",
     "op_clock_100us": "clock_step 100000",
+    "op_pic_icw1": "pic-master: outb 0x0 0x11",
+    "op_pic_poll": "pic-master: outb 0x0 0xc",
+    "op_pit_ch0_mode2": "pit: outb 0x3 0x34",
+    "op_pit_readback": "pit: outb 0x3 0xc2",
+    "op_ioapic_select_rte2": "ioapic: writel 0x0 0x14",
+    "op_lapic_enable": "lapic: writel 0xf0 0x1ff",
+    "op_lapic_self_ipi": "lapic: writel 0x300 0x40050",
+    "op_lapic_eoi": "lapic: writel 0xb0 0x0",
+    "op_intack0": "intack 0",
+    "op_intack1": "intack 1",
+    "op_x2apic_on1": "wrmsr 1 0x1b 0xfee00c00",
 }
 
 

@@ -110,7 +110,7 @@ static void print_help(void)
         "-h or -help             display this help and exit\n"
         "-version                display version information and exit\n"
         "-machine [type=]name[,prop=value...]  machine type (-machine help)\n"
-        "                        props: accel=kvm|qtest, kernel_irqchip=on,\n"
+        "                        props: accel=kvm|qtest, kernel_irqchip=on|split|off,\n"
         "                        firmware-boot=on|off\n"
         "-accel kvm|qtest        accelerator (-enable-kvm = -accel kvm)\n"
         "-cpu model[,+feat,-feat,feat=on|off]  CPU model (-cpu help)\n"
@@ -310,11 +310,9 @@ static void apply_machine_opts(Options *o, const char *arg)
             ms->accel = g_strdup(p->value);
         } else if (!strcmp(p->key, "kernel_irqchip") ||
                    !strcmp(p->key, "kernel-irqchip")) {
-            if (!strcmp(p->value, "split")) {
-                die("-machine %s: kernel_irqchip=split is not supported", arg);
-            }
-            if (!parse_bool(p->value, &ms->kernel_irqchip, &err)) {
-                die_err("-machine", err);
+            if (!kernel_irqchip_parse(p->value, &ms->kernel_irqchip)) {
+                die("-machine %s: Parameter 'kernel-irqchip' expects 'on', "
+                    "'off' or 'split'", arg);
             }
         } else if (!strcmp(p->key, "memory-backend")) {
             g_free(ms->memory_backend);
@@ -345,7 +343,6 @@ static void apply_accel_opts(Options *o, const char *arg)
     }
     for (unsigned i = 0; i < kv->len; i++) {
         KeyValPair *p = g_ptr_array_index(kv, i);
-        GError *err = NULL;
 
         if (!strcmp(p->key, "accel")) {
             if (!strcmp(p->value, "help")) {
@@ -362,8 +359,9 @@ static void apply_accel_opts(Options *o, const char *arg)
             o->ms->accel = list;
             o->accel_given = true;
         } else if (!strcmp(p->key, "kernel-irqchip")) {
-            if (!parse_bool(p->value, &o->ms->kernel_irqchip, &err)) {
-                die_err("-accel", err);
+            if (!kernel_irqchip_parse(p->value, &o->ms->kernel_irqchip)) {
+                die("-accel %s: Parameter 'kernel-irqchip' expects 'on', "
+                    "'off' or 'split'", arg);
             }
         } else {
             die("-accel %s: Property '%s' not found", arg, p->key);
@@ -824,7 +822,7 @@ static void options_init(Options *o)
 
     ms->props = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     ms->accel = g_strdup("kvm");
-    ms->kernel_irqchip = true;
+    ms->kernel_irqchip = KERNEL_IRQCHIP_ON;
     ms->ram_size = 0;           /* the machine type's default unless -m */
     ms->dump_guest_core = true;
     ms->smp = (SmpConfig){ 1, 1, 1, 1, 1, 1 };

@@ -16,6 +16,9 @@
  *   irq_intercept_in|irq_intercept_out PATH -> OK
  *   set_irq_in PATH NAME NUM LEVEL   -> OK
  *   endianness                       -> OK little
+ *   intack [CPU]                     -> OK 0xVECTOR | OK none
+ *   cpu_events [CPU]                 -> OK 0xEVENTS 0xSIPIVECTOR
+ *   rdmsr CPU MSR / wrmsr CPU MSR V  -> OK [0xVALUE] | FAIL #GP
  *
  * and the server sends "IRQ raise N" / "IRQ lower N" lines on its own once
  * interrupts are intercepted.  Anything malformed gets one "FAIL reason"
@@ -28,6 +31,7 @@
 #include "qemu/osdep.h"
 #include "hw/boards.h"
 #include "hw/qdev.h"
+#include "hw/intc/apic.h"
 #include "system/accel.h"
 #include "system/memory.h"
 #include "system/qtest.h"
@@ -485,6 +489,12 @@ static char *cmd_irq_intercept(const QTestCmd *cmd, char **args, int nargs)
                 qtest_server_irq_changed(gsi, 1);
             }
         }
+        for (int n = QTEST_IRQ_CPU_INTR;
+             n < QTEST_IRQ_CPU_INTR + QTEST_IRQ_CPU_INTR_COUNT; n++) {
+            if (qtest_accel_irq_level(n)) {
+                qtest_server_irq_changed(n, 1);
+            }
+        }
     }
     return g_strdup("OK");
 }
@@ -508,6 +518,91 @@ static char *cmd_set_irq_in(const QTestCmd *cmd, char **args, int nargs)
     }
     qemu_set_irq(current_machine->gsi[num], (int)level);
     return g_strdup("OK");
+}
+
+/* ---- the CPU side of the userspace LAPICs (kvmpc extensions) ---- */
+
+/* Optional CPU index argument; NULL on success, else the FAIL line. */
+static char *parse_cpu(char **args, int nargs, unsigned *cpu)
+{
+    uint64_t n = 0;
+
+    if (!apic_bus_active()) {
+        return g_strdup("FAIL the machine has no userspace local APICs");
+    }
+    if (nargs > 0 && !parse_u64(args[0], &n)) {
+        return fail_arg("cpu index", args[0]);
+    }
+    if (n >= apic_cpu_count()) {
+        return g_strdup_printf("FAIL no CPU %" PRIu64, n);
+    }
+    *cpu = n;
+    return NULL;
+}
+
+/* What the CPU's interrupt acknowledge cycle would fetch now. */
+static char *cmd_intack(const QTestCmd *cmd, char **args, int nargs)
+{
+    unsigned cpu;
+    char *err = parse_cpu(args, nargs, &cpu);
+    int vector;
+
+    if (err) {
+        return err;
+    }
+    vector = x86_cpu_ack_interrupt(cpu);
+    return vector < 0 ? g_strdup("OK none")
+                      : g_strdup_printf("OK 0x%02x", vector);
+}
+
+/* NMI/SMI/INIT/SIPI the CPU received since the last ask (X86_EVENT_*). */
+static char *cmd_cpu_events(const QTestCmd *cmd, char **args, int nargs)
+{
+    unsigned cpu, events;
+    uint8_t sipi = 0;
+    char *err = parse_cpu(args, nargs, &cpu);
+
+    if (err) {
+        return err;
+    }
+    events = x86_cpu_take_events(cpu, &sipi);
+    return g_strdup_printf("OK 0x%x 0x%02x", events, sipi);
+}
+
+static char *cmd_rdmsr(const QTestCmd *cmd, char **args, int nargs)
+{
+    unsigned cpu;
+    uint64_t msr, val;
+    char *err = parse_cpu(args, nargs, &cpu);
+
+    if (err) {
+        return err;
+    }
+    if (!parse_u64(args[1], &msr) || msr > UINT32_MAX) {
+        return fail_arg("MSR", args[1]);
+    }
+    if (!apic_msr_read(cpu, msr, &val)) {
+        return g_strdup("FAIL #GP");
+    }
+    return g_strdup_printf("OK 0x%016" PRIx64, val);
+}
+
+static char *cmd_wrmsr(const QTestCmd *cmd, char **args, int nargs)
+{
+    unsigned cpu;
+    uint64_t msr, val;
+    char *err = parse_cpu(args, nargs, &cpu);
+
+    if (err) {
+        return err;
+    }
+    if (!parse_u64(args[1], &msr) || msr > UINT32_MAX) {
+        return fail_arg("MSR", args[1]);
+    }
+    if (!parse_u64(args[2], &val)) {
+        return fail_arg("value", args[2]);
+    }
+    return g_strdup(apic_msr_write(cpu, msr, val) ? "OK" : "FAIL #GP");
 }
 
 static char *cmd_endianness(const QTestCmd *cmd, char **args, int nargs)
@@ -542,6 +637,10 @@ static const QTestCmd qtest_cmds[] = {
     { "irq_intercept_out", 1, 2, cmd_irq_intercept, 0 },
     { "set_irq_in", 4, 4, cmd_set_irq_in, 0 },
     { "endianness", 0, 0, cmd_endianness, 0 },
+    { "intack", 0, 1, cmd_intack, 0 },
+    { "cpu_events", 0, 1, cmd_cpu_events, 0 },
+    { "rdmsr", 2, 2, cmd_rdmsr, 0 },
+    { "wrmsr", 3, 3, cmd_wrmsr, 0 },
 };
 
 static const QTestCmd *find_cmd(const char *name)

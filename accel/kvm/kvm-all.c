@@ -65,6 +65,11 @@ int kvm_check_extension(unsigned cap)
     return ret < 0 ? 0 : ret;
 }
 
+const struct kvm_cpuid2 *kvm_get_supported_cpuid(void)
+{
+    return kvm_vm_created ? kvm_state.supported_cpuid : NULL;
+}
+
 bool kvm_has_msr(uint32_t index)
 {
     const struct kvm_msr_list *l = kvm_state.msr_list;
@@ -77,17 +82,15 @@ bool kvm_has_msr(uint32_t index)
     return false;
 }
 
-/* Capabilities kvmpc cannot run without. */
+/* Capabilities kvmpc cannot run without (the irqchip's: see kvm-irq.c). */
 static const struct {
     unsigned cap;
     const char *name;
 } required_caps[] = {
-    { KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
     { KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
     { KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
     { KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
     { KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
-    { KVM_CAP_PIT2, "KVM_CAP_PIT2" },
     { KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
     { KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
     { KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
@@ -263,8 +266,15 @@ static bool create_in_kernel_pit(GError **errp)
      * the kernel next to the PIT it reflects, so it costs no exit.
      */
     struct kvm_pit_config config = { .flags = KVM_PIT_SPEAKER_DUMMY };
-    int ret = kvm_vm_ioctl(KVM_CREATE_PIT2, &config);
+    int ret;
 
+    if (kvm_check_extension(KVM_CAP_PIT2) <= 0) {
+        g_set_error(errp, KVMPC_ERROR, KVMPC_ERROR_KVM_MISSING_CAP,
+                    "kvm: host KVM lacks the required capability "
+                    "KVM_CAP_PIT2");
+        return false;
+    }
+    ret = kvm_vm_ioctl(KVM_CREATE_PIT2, &config);
     if (ret < 0) {
         error_setg(errp, "kvm: KVM_CREATE_PIT2 failed: %s", strerror(-ret));
         return false;
@@ -288,10 +298,7 @@ static void kvm_close_all(void)
 
 static bool kvm_init(MachineState *ms, GError **errp)
 {
-    if (ms && !ms->kernel_irqchip) {
-        error_setg(errp, "kvm: kernel_irqchip=off is not supported yet");
-        return false;
-    }
+    kvm_state.irqchip = ms ? ms->kernel_irqchip : KERNEL_IRQCHIP_ON;
     if (!open_kvm(errp)) {
         return false;
     }
@@ -301,10 +308,25 @@ static bool kvm_init(MachineState *ms, GError **errp)
     read_optional_caps();
     read_msr_list();
     if (!read_supported_cpuid(errp) ||
-        !set_vm_special_addresses(errp) ||
-        !kvm_irqchip_init(errp) ||
-        !create_in_kernel_pit(errp)) {
+        !set_vm_special_addresses(errp)) {
         goto fail;
+    }
+    switch (kvm_state.irqchip) {
+    case KERNEL_IRQCHIP_ON:
+        if (!kvm_irqchip_init(errp) || !create_in_kernel_pit(errp)) {
+            goto fail;
+        }
+        break;
+    case KERNEL_IRQCHIP_SPLIT:
+        if (!kvm_irqchip_init_split(errp)) {
+            goto fail;
+        }
+        break;
+    default:
+        if (!kvm_irqchip_init_off(errp)) {
+            goto fail;
+        }
+        break;
     }
     kvm_memory_init();
     kvm_vm_created = true;
@@ -315,9 +337,17 @@ fail:
     return false;
 }
 
+/* GSIs reach KVM only when its irqchip has the PIC and IOAPIC. */
 static void kvm_set_irq_hook(int gsi, int level)
 {
-    kvm_set_irq(gsi, level);
+    if (kvm_state.irqchip == KERNEL_IRQCHIP_ON) {
+        kvm_set_irq(gsi, level);
+    }
+}
+
+bool kvm_irqfds_enabled(void)
+{
+    return kvm_vm_created && kvm_state.irqchip != KERNEL_IRQCHIP_OFF;
 }
 
 static const AccelOps kvm_accel_ops = {

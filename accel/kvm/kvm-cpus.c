@@ -12,6 +12,15 @@
  * sees immediate_exit (returns at once), or the signal interrupts KVM_RUN.
  * The signal handler only sets immediate_exit again (async-signal safe).
  *
+ * kernel_irqchip=off (kvmpc's LAPICs, hw/intc/apic.c): before each
+ * KVM_RUN the vCPU takes its pending events (NMI with KVM_NMI, INIT, SIPI)
+ * and, when INTR is asserted, injects the acknowledged vector with
+ * KVM_INTERRUPT if the guest can take it now (ready_for_interrupt_
+ * injection and IF) or asks for an interrupt-window exit; HLT and
+ * wait-for-SIPI wait in userspace for the LAPIC's doorbell
+ * (x86_cpu_notify_hook); APIC MSRs arrive as MSR exits.  This path has
+ * not run yet: the development hosts have no /dev/kvm (docs/cpu.md).
+ *
  * Lock order: BQL before vcpus_lock.  vCPU threads take the BQL only with
  * vcpus_lock released; the pausing thread releases the BQL while it waits,
  * so a vCPU blocked on the BQL in an exit handler can finish and park.
@@ -25,6 +34,8 @@
 #include "target/i386/cpu.h"
 #include "target/i386/kvm-cpu.h"
 #include "hw/i386/x86.h"
+#include "hw/intc/apic.h"
+#include "hw/intc/ioapic.h"
 #include "kvm-internal.h"
 #include <pthread.h>
 #include <signal.h>
@@ -42,6 +53,10 @@ typedef struct KvmVcpu {
     /* guarded by vcpus_lock */
     bool parked;            /* outside KVM_RUN and waiting */
     bool stopped_by_guest;  /* triple fault / internal error: until reset */
+    /* kernel_irqchip=off, guarded by vcpus_lock */
+    bool halted;            /* HLT, or an AP waiting for SIPI */
+    bool wait_sipi;
+    bool wakeup;            /* the LAPIC rang since we looked */
 } KvmVcpu;
 
 static KvmVcpu *vcpus;
@@ -51,7 +66,13 @@ static GCond run_cond;          /* vCPUs wait here to run */
 static GCond parked_cond;       /* pausers wait here for vCPUs to park */
 static bool vcpus_should_run;
 static bool vcpus_quit;
+static GCond wake_cond;         /* halted vCPUs wait here (irqchip off) */
 static __thread KvmVcpu *current_vcpu;
+
+static bool userspace_lapic(void)
+{
+    return kvm_state.irqchip == KERNEL_IRQCHIP_OFF;
+}
 
 int kvm_kick_signal(void)
 {
@@ -193,6 +214,178 @@ static void handle_mmio(KvmVcpu *v)
     bql_unlock();
 }
 
+/* ---- kernel_irqchip=off: interrupts from kvmpc's LAPIC ---- */
+
+static int vcpu_ioctl(KvmVcpu *v, unsigned long req, void *arg)
+{
+    return kvm_ioctl_fd(v->x86.fd, req, arg);
+}
+
+/* The doorbell (BQL held): CPU @cpu's pins changed. */
+static void kvm_cpu_notify(unsigned cpu)
+{
+    g_mutex_lock(&vcpus_lock);
+    if (cpu < nr_vcpus) {
+        vcpus[cpu].wakeup = true;
+        kick_locked(&vcpus[cpu]);
+        g_cond_broadcast(&wake_cond);
+    }
+    g_mutex_unlock(&vcpus_lock);
+}
+
+/* The guest's TSC, for the TSC-deadline timer (its own vCPU thread). */
+static uint64_t kvm_guest_tsc(unsigned cpu)
+{
+    struct {
+        __u32 nmsrs, pad;
+        struct kvm_msr_entry e;
+    } m = { .nmsrs = 1, .e = { .index = 0x10 } };   /* IA32_TSC */
+
+    if (cpu >= nr_vcpus || vcpu_ioctl(&vcpus[cpu], KVM_GET_MSRS, &m) != 1) {
+        return 0;
+    }
+    return m.e.data;
+}
+
+/* NMI, SMI, INIT, SIPI the LAPIC received; BQL held. */
+static void take_cpu_events(KvmVcpu *v)
+{
+    uint8_t sipi = 0;
+    unsigned ev = x86_cpu_take_events(v->x86.index, &sipi);
+    GError *err = NULL;
+
+    if (ev & X86_EVENT_INIT) {
+        if (!x86_kvm_vcpu_reset(&v->x86, false, NULL, &err)) {
+            error_report_err(err);
+            err = NULL;
+        }
+        v->wait_sipi = true;
+    }
+    if ((ev & X86_EVENT_SIPI) && v->wait_sipi) {
+        if (!x86_kvm_vcpu_sipi(&v->x86, sipi, &err)) {
+            error_report_err(err);
+        }
+        v->wait_sipi = false;
+        v->halted = false;
+    }
+    if ((ev & X86_EVENT_NMI) && !v->wait_sipi) {
+        vcpu_ioctl(v, KVM_NMI, NULL);
+        v->halted = false;
+    }
+    if ((ev & X86_EVENT_SMI) && !v->wait_sipi) {
+        vcpu_ioctl(v, KVM_SMI, NULL);
+        v->halted = false;
+    }
+}
+
+/* Can the halted vCPU go on?  BQL held. */
+static bool wake_condition(KvmVcpu *v)
+{
+    if (v->wait_sipi) {
+        return false;
+    }
+    return !v->halted ||
+           (x86_cpu_intr_pending(v->x86.index) && v->run->if_flag);
+}
+
+/*
+ * Before KVM_RUN: events, then INTR (SDM vol. 3A 6.8: the CPU takes an
+ * interrupt only with IF set and no interrupt shadow, which is what
+ * KVM's ready_for_interrupt_injection says).  Returns false while the
+ * vCPU must not run (halted, waiting for SIPI).
+ */
+static bool pre_run_userspace_irqchip(KvmVcpu *v)
+{
+    struct kvm_run *run = v->run;
+    unsigned idx = v->x86.index;
+    bool runnable;
+
+    bql_lock();
+    take_cpu_events(v);
+    if (v->halted && x86_cpu_intr_pending(idx) && run->if_flag) {
+        v->halted = false;
+    }
+    runnable = !v->halted && !v->wait_sipi;
+    run->request_interrupt_window = 0;
+    if (runnable && x86_cpu_intr_pending(idx)) {
+        if (run->ready_for_interrupt_injection && run->if_flag) {
+            int vector = x86_cpu_ack_interrupt(idx);
+            if (vector >= 0) {
+                struct kvm_interrupt irq = { .irq = vector };
+                vcpu_ioctl(v, KVM_INTERRUPT, &irq);
+            }
+        } else {
+            run->request_interrupt_window = 1;
+        }
+    }
+    run->cr8 = apic_get_cr8(idx);
+    bql_unlock();
+    return runnable;
+}
+
+/*
+ * kernel_irqchip=split: KVM has the LAPICs, kvmpc the PIC; the PIC's INT
+ * is injected as an external interrupt with KVM_INTERRUPT (api.rst: with
+ * a split irqchip it queues an ExtINT) when the guest can take it.
+ */
+static void pre_run_split(KvmVcpu *v)
+{
+    struct kvm_run *run = v->run;
+
+    if (v->x86.index != 0) {
+        return;
+    }
+    bql_lock();
+    run->request_interrupt_window = 0;
+    if (x86_cpu_intr_pending(0)) {
+        if (run->ready_for_interrupt_injection && run->if_flag) {
+            struct kvm_interrupt irq = { .irq = x86_cpu_ack_interrupt(0) };
+            vcpu_ioctl(v, KVM_INTERRUPT, &irq);
+        } else {
+            run->request_interrupt_window = 1;
+        }
+    }
+    bql_unlock();
+}
+
+/* HLT or wait-for-SIPI: sleep (as parked) until the LAPIC rings. */
+static void wait_while_halted(KvmVcpu *v)
+{
+    bql_lock();
+    g_mutex_lock(&vcpus_lock);
+    v->wakeup = false;
+    if (wake_condition(v)) {
+        g_mutex_unlock(&vcpus_lock);
+        bql_unlock();
+        return;
+    }
+    bql_unlock();
+    v->parked = true;
+    g_cond_broadcast(&parked_cond);
+    while (!v->wakeup && !vcpus_quit && (v->halted || v->wait_sipi)) {
+        g_cond_wait(&wake_cond, &vcpus_lock);
+    }
+    v->parked = false;
+    g_mutex_unlock(&vcpus_lock);
+}
+
+static void handle_msr(KvmVcpu *v, bool write)
+{
+    struct kvm_run *run = v->run;
+    bool ok;
+
+    bql_lock();
+    if (write) {
+        ok = apic_msr_write(v->x86.index, run->msr.index, run->msr.data);
+    } else {
+        uint64_t val = 0;
+        ok = apic_msr_read(v->x86.index, run->msr.index, &val);
+        run->msr.data = val;
+    }
+    bql_unlock();
+    run->msr.error = !ok;   /* KVM injects #GP */
+}
+
 /* Park this vCPU until the next reset. */
 static void stop_until_reset(KvmVcpu *v)
 {
@@ -286,11 +479,27 @@ static void handle_exit(KvmVcpu *v)
         handle_system_event(v);
         break;
     case KVM_EXIT_HLT:
-        /* only without an in-kernel LAPIC, which we always create */
+        if (userspace_lapic()) {
+            g_mutex_lock(&vcpus_lock);
+            v->halted = true;
+            g_mutex_unlock(&vcpus_lock);
+            break;
+        }
+        /* with an in-kernel LAPIC KVM halts by itself */
         if (!warned_hlt) {
             warned_hlt = true;
             error_report("kvm: unexpected HLT exit");
         }
+        break;
+    case KVM_EXIT_X86_RDMSR:
+    case KVM_EXIT_X86_WRMSR:
+        handle_msr(v, run->exit_reason == KVM_EXIT_X86_WRMSR);
+        break;
+    case KVM_EXIT_IOAPIC_EOI:
+        /* kernel_irqchip=split: a level vector of our IOAPIC ended */
+        bql_lock();
+        ioapic_eoi_broadcast(run->eoi.vector);
+        bql_unlock();
         break;
     case KVM_EXIT_INTR:
     case KVM_EXIT_IRQ_WINDOW_OPEN:
@@ -311,7 +520,21 @@ static void handle_exit(KvmVcpu *v)
 
 static void run_once(KvmVcpu *v)
 {
-    int ret = ioctl(v->x86.fd, KVM_RUN, 0);
+    int ret;
+
+    if (userspace_lapic() && !pre_run_userspace_irqchip(v)) {
+        wait_while_halted(v);
+        return;
+    }
+    if (kvm_state.irqchip == KERNEL_IRQCHIP_SPLIT) {
+        pre_run_split(v);
+    }
+    ret = ioctl(v->x86.fd, KVM_RUN, 0);
+    if (userspace_lapic()) {
+        bql_lock();
+        apic_set_cr8(v->x86.index, v->run->cr8);
+        bql_unlock();
+    }
 
     if (ret < 0) {
         /* EINTR: kicked; EAGAIN: an AP left wait-for-SIPI */
@@ -330,6 +553,7 @@ static void *vcpu_thread(void *opaque)
 
     current_vcpu = v;
     qemu_thread_name_self("CPU %u/KVM", v->x86.index);
+    apic_set_current_cpu(v->x86.index);     /* its xAPIC page */
     sigemptyset(&set);
     sigaddset(&set, kvm_kick_signal());
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
@@ -440,6 +664,7 @@ bool kvm_create_vcpus(MachineState *ms, GError **errp)
     for (unsigned i = 0; i < n; i++) {
         vcpus[i].x86.fd = -1;
         vcpus[i].x86.index = i;
+        vcpus[i].x86.kernel_lapic = !userspace_lapic();
         vcpus[i].x86.apic_id = x86_apicid_from_cpu_idx(&topo, i);
         x86_topo_ids_from_idx(&topo, i, &vcpus[i].ids);
     }
@@ -447,6 +672,18 @@ bool kvm_create_vcpus(MachineState *ms, GError **errp)
     for (unsigned i = 0; i < n; i++) {
         if (!create_one_vcpu(&vcpus[i], &topo, errp)) {
             return false;
+        }
+    }
+    if (kvm_state.irqchip == KERNEL_IRQCHIP_SPLIT) {
+        x86_cpu_notify_hook = kvm_cpu_notify;   /* the PIC's ExtINT */
+    }
+    if (userspace_lapic()) {
+        int khz = vcpu_ioctl(&vcpus[0], KVM_GET_TSC_KHZ, NULL);
+
+        x86_cpu_notify_hook = kvm_cpu_notify;
+        apic_tsc_read_hook = kvm_guest_tsc;
+        if (khz > 0) {
+            apic_tsc_khz = khz;
         }
     }
     reset_all_locked_out();
@@ -508,7 +745,11 @@ static void reset_all_locked_out(void)
                                 bsp ? &x86_boot_entry : NULL, &err)) {
             error_report_err(err);
         }
+        /* without KVM's LAPIC the APs' wait-for-SIPI is ours */
+        vcpus[i].halted = false;
+        vcpus[i].wait_sipi = userspace_lapic() && !bsp;
     }
+    g_cond_broadcast(&wake_cond);
 }
 
 void kvm_reset_vcpus(void)
@@ -536,6 +777,7 @@ void kvm_shutdown_vcpus(void)
         kick_locked(&vcpus[i]);
     }
     g_cond_broadcast(&run_cond);
+    g_cond_broadcast(&wake_cond);
     g_mutex_unlock(&vcpus_lock);
     /* a vCPU may be waiting for the BQL in an exit handler */
     if (had_bql) {

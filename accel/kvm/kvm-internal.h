@@ -19,6 +19,7 @@ typedef struct KvmState {
     bool readonly_mem;      /* KVM_CAP_READONLY_MEM */
     bool immediate_exit;    /* KVM_CAP_IMMEDIATE_EXIT */
     bool xsave, xcrs, vcpu_events, debugregs;
+    KernelIrqchipMode irqchip;  /* who models PIC/IOAPIC/PIT/LAPICs */
     struct kvm_cpuid2 *supported_cpuid;
     struct kvm_msr_list *msr_list;  /* KVM_GET_MSR_INDEX_LIST */
 } KvmState;
@@ -33,6 +34,10 @@ void kvm_memory_init(void);
 
 /* kvm-irq.c */
 bool kvm_irqchip_init(GError **errp);
+/* kernel_irqchip=split: KVM's LAPICs, MSI routes 0-23 for our IOAPIC. */
+bool kvm_irqchip_init_split(GError **errp);
+/* kernel_irqchip=off: no in-kernel irqchip; MSR exits for the x2APIC. */
+bool kvm_irqchip_init_off(GError **errp);
 
 /* kvm-cpus.c (AccelOps hooks) */
 bool kvm_create_vcpus(MachineState *ms, GError **errp);

@@ -14,6 +14,8 @@
 #include "qemu/osdep.h"
 #include "accel/kvm.h"
 #include "kvm-internal.h"
+#include "hw/intc/apic.h"
+#include "hw/intc/ioapic.h"
 
 #define IOAPIC_PINS 24
 
@@ -102,27 +104,148 @@ bool kvm_irqchip_commit_routes(GError **errp)
     return true;
 }
 
-bool kvm_irqchip_init(GError **errp)
+static bool need_cap(unsigned cap, const char *name, GError **errp)
 {
-    int ret = kvm_vm_ioctl(KVM_CREATE_IRQCHIP, NULL);
+    if (kvm_check_extension(cap) <= 0) {
+        g_set_error(errp, KVMPC_ERROR, KVMPC_ERROR_KVM_MISSING_CAP,
+                    "kvm: host KVM lacks the required capability %s", name);
+        return false;
+    }
+    return true;
+}
+
+static void routes_reset(void)
+{
     size_t words = (kvm_state.gsi_count + 8 * sizeof(long) - 1) /
                    (8 * sizeof(long));
 
+    g_free(routes.used_gsi);
+    g_free(routes.entries);
+    memset(&routes, 0, sizeof(routes));
+    routes.used_gsi = g_new0(unsigned long, words);
+}
+
+bool kvm_irqchip_init(GError **errp)
+{
+    int ret;
+
+    if (!need_cap(KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", errp)) {
+        return false;
+    }
+    ret = kvm_vm_ioctl(KVM_CREATE_IRQCHIP, NULL);
     if (ret < 0) {
         error_setg(errp, "kvm: KVM_CREATE_IRQCHIP failed: %s",
                    strerror(-ret));
         return false;
     }
-    g_free(routes.used_gsi);
-    g_free(routes.entries);
-    memset(&routes, 0, sizeof(routes));
-    routes.used_gsi = g_new0(unsigned long, words);
+    routes_reset();
     add_default_routes();
     /* GSIs of the IOAPIC are never handed out as MSI routes */
     for (int i = 0; i < IOAPIC_PINS; i++) {
         gsi_mark(i, true);
     }
     return kvm_irqchip_commit_routes(errp);
+}
+
+static struct kvm_irq_routing_entry *find_route(int gsi);
+static void fill_msi(struct kvm_irq_routing_entry *e, int gsi, uint64_t addr,
+                     uint32_t data);
+
+/*
+ * kernel_irqchip=split (api.rst, KVM_CAP_SPLIT_IRQCHIP): KVM has the
+ * LAPICs only and reserves GSIs 0-23 for the userspace IOAPIC's pins.
+ * Each is an MSI route holding the message its redirection entry sends
+ * (kept by ioapic_route_hook): KVM derives from the level-triggered ones
+ * which vectors' EOIs must exit (KVM_EXIT_IOAPIC_EOI).  The IOAPIC itself
+ * delivers with KVM_SIGNAL_MSI.
+ */
+static void split_ioapic_route(unsigned pin, uint64_t addr, uint32_t data)
+{
+    struct kvm_irq_routing_entry *e = find_route(pin);
+    GError *err = NULL;
+
+    if (pin >= IOAPIC_PINS || !e) {
+        return;
+    }
+    fill_msi(e, pin, addr, data);
+    if (!kvm_irqchip_commit_routes(&err)) {
+        error_report_err(err);
+    }
+}
+
+bool kvm_irqchip_init_split(GError **errp)
+{
+    struct kvm_enable_cap cap = {
+        .cap = KVM_CAP_SPLIT_IRQCHIP,
+        .args[0] = IOAPIC_PINS,
+    };
+    int ret;
+
+    if (!need_cap(KVM_CAP_SPLIT_IRQCHIP, "KVM_CAP_SPLIT_IRQCHIP", errp)) {
+        return false;
+    }
+    ret = kvm_vm_ioctl(KVM_ENABLE_CAP, &cap);
+    if (ret < 0) {
+        error_setg(errp, "kvm: enabling KVM_CAP_SPLIT_IRQCHIP failed: %s",
+                   strerror(-ret));
+        return false;
+    }
+    routes_reset();
+    for (int pin = 0; pin < IOAPIC_PINS; pin++) {
+        struct kvm_irq_routing_entry e;
+
+        fill_msi(&e, pin, APIC_DEFAULT_ADDRESS, 0);
+        add_route(&e);
+    }
+    ioapic_route_hook = split_ioapic_route;
+    return kvm_irqchip_commit_routes(errp);
+}
+
+/*
+ * kernel_irqchip=off: no in-kernel irqchip, no routes, no irqfds.  The
+ * x2APIC MSRs, IA32_APIC_BASE and IA32_TSC_DEADLINE belong to kvmpc's
+ * LAPIC model: an MSR filter denies them to KVM, and
+ * KVM_CAP_X86_USER_SPACE_MSR turns each denied access into an MSR exit
+ * (api.rst, KVM_X86_SET_MSR_FILTER).
+ */
+bool kvm_irqchip_init_off(GError **errp)
+{
+    static uint8_t deny[0x100 / 8];
+    struct kvm_enable_cap cap = {
+        .cap = KVM_CAP_X86_USER_SPACE_MSR,
+        .args[0] = KVM_MSR_EXIT_REASON_FILTER,
+    };
+    struct kvm_msr_filter filter = {
+        .flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
+        .ranges = {
+            { .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+              .nmsrs = 0x100, .base = MSR_X2APIC_FIRST, .bitmap = deny },
+            { .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+              .nmsrs = 1, .base = MSR_IA32_APICBASE, .bitmap = deny },
+            { .flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+              .nmsrs = 1, .base = MSR_IA32_TSC_DEADLINE, .bitmap = deny },
+        },
+    };
+    int ret;
+
+    if (!need_cap(KVM_CAP_X86_USER_SPACE_MSR, "KVM_CAP_X86_USER_SPACE_MSR",
+                  errp) ||
+        !need_cap(KVM_CAP_X86_MSR_FILTER, "KVM_CAP_X86_MSR_FILTER", errp)) {
+        return false;
+    }
+    ret = kvm_vm_ioctl(KVM_ENABLE_CAP, &cap);
+    if (ret >= 0) {
+        ret = kvm_vm_ioctl(KVM_X86_SET_MSR_FILTER, &filter);
+    }
+    if (ret < 0) {
+        error_setg(errp, "kvm: routing the APIC MSRs to kvmpc failed: %s",
+                   strerror(-ret));
+        return false;
+    }
+    g_free(routes.used_gsi);
+    g_free(routes.entries);
+    memset(&routes, 0, sizeof(routes));
+    return true;
 }
 
 void kvm_set_irq(int gsi, int level)
@@ -170,7 +293,14 @@ static void fill_msi(struct kvm_irq_routing_entry *e, int gsi, uint64_t addr,
 int kvm_irqchip_add_msi_route(uint64_t addr, uint32_t data, GError **errp)
 {
     struct kvm_irq_routing_entry e;
-    int gsi = alloc_gsi();
+    int gsi;
+
+    if (!routes.used_gsi) {
+        error_setg(errp, "kvm: no interrupt routes without the in-kernel "
+                   "irqchip (kernel_irqchip=off)");
+        return -1;
+    }
+    gsi = alloc_gsi();
 
     if (gsi < 0) {
         error_setg(errp, "kvm: all %d interrupt routes are in use",
@@ -199,7 +329,7 @@ void kvm_irqchip_release_virq(int virq)
 {
     unsigned out = 0;
 
-    if (virq < IOAPIC_PINS || virq >= kvm_state.gsi_count) {
+    if (!routes.used_gsi || virq < IOAPIC_PINS || virq >= kvm_state.gsi_count) {
         return;
     }
     for (unsigned i = 0; i < routes.nr; i++) {

@@ -87,3 +87,40 @@ bool machine_init_ram(MachineState *ms, const char *name, GError **errp)
     }
     return true;
 }
+
+static bool machine_is_qtest(const MachineState *ms)
+{
+    return ms->accel && !strcmp(ms->accel, "qtest");
+}
+
+bool machine_userspace_ioapic(const MachineState *ms)
+{
+    return machine_is_qtest(ms) || ms->kernel_irqchip != KERNEL_IRQCHIP_ON;
+}
+
+bool machine_userspace_lapic(const MachineState *ms)
+{
+    return machine_is_qtest(ms) || ms->kernel_irqchip == KERNEL_IRQCHIP_OFF;
+}
+
+bool kernel_irqchip_parse(const char *s, KernelIrqchipMode *mode)
+{
+    static const char *const on[] = { "on", "yes", "true", "y" };
+    static const char *const off[] = { "off", "no", "false", "n" };
+
+    for (unsigned i = 0; i < ARRAY_SIZE(on); i++) {
+        if (!strcmp(s, on[i])) {
+            *mode = KERNEL_IRQCHIP_ON;
+            return true;
+        }
+        if (!strcmp(s, off[i])) {
+            *mode = KERNEL_IRQCHIP_OFF;
+            return true;
+        }
+    }
+    if (!strcmp(s, "split")) {
+        *mode = KERNEL_IRQCHIP_SPLIT;
+        return true;
+    }
+    return false;
+}

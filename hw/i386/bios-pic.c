@@ -12,13 +12,15 @@
  *   ELCR (PIIX3 ELCR1/ELCR2, ports 0x4d0/0x4d1): IRQ 10 and 11
  *   level-triggered, the ISA IRQs SeaBIOS routes the PCI interrupt lines
  *   PIRQA-D to on this machine (10, 10, 11, 11).
- * The state is set through the in-kernel irqchip (KVM_SET_IRQCHIP) at
+ * The state is set in kvmpc's own 8259s when it has them
+ * (hw/intc/i8259.c), else through the in-kernel irqchip (KVM_SET_IRQCHIP) at
  * init and at every reset; the in-kernel PIT is left as it is.
  */
 #include "qemu/osdep.h"
 #include "hw/i386/bios-direct.h"
 #include "hw/i386/acpi-build.h"
 #include "accel/kvm.h"
+#include "hw/i386/pc.h"
 
 #define IRQ(n)              (1u << (n))
 #define BIOS_OPEN_IRQS      (IRQ(0) | IRQ(2) | IRQ(6) | IRQ(8) | IRQ(13) | \
@@ -38,12 +40,16 @@ bool bios_pic_install(MachineState *ms, GError **errp)
     AcpiPcConfig cfg;
     uint16_t imr;
 
-    if (!kvm_enabled()) {
-        return true;        /* qtest: no 8259 model to program */
-    }
     acpi_pc_config(ms, &cfg);
     imr = bios_pic_imr(cfg.i8042);
     acpi_pc_config_cleanup(&cfg);
+    if (pc_irqchip_pic_initialized(BIOS_PIC_MASTER_BASE, BIOS_PIC_SLAVE_BASE,
+                                   imr, BIOS_LEVEL_IRQS)) {
+        return true;        /* kvmpc's own 8259s */
+    }
+    if (!kvm_enabled()) {
+        return true;
+    }
     return kvm_pic_set_initialized(BIOS_PIC_MASTER_BASE, BIOS_PIC_SLAVE_BASE,
                                    imr, BIOS_LEVEL_IRQS, errp);
 }

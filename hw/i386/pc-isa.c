@@ -33,6 +33,7 @@
 #include "hw/i386/pc.h"
 #include "hw/rtc/mc146818rtc.h"
 #include "hw/timer/hpet.h"
+#include "hw/timer/i8254.h"
 #include "accel/kvm.h"
 #include "hw/input/i8042.h"
 #include "hw/dma/i8257.h"
@@ -316,10 +317,16 @@ bool pc_isa_devices_init(MachineState *ms, GError **errp)
     DeviceState *hpet = NULL;
     DeviceState *rtc;
 
-    if (ms->enable_hpet) {
-        if (kvm_enabled()) {
-            hpet_pit_legacy_hook = kvm_pit_set_hpet_legacy;
+    /* The PIT is KVM's with kernel_irqchip=on, kvmpc's otherwise. */
+    if (machine_userspace_ioapic(ms)) {
+        if (!pc_isa_new(TYPE_I8254, NULL, 0, errp)) {
+            return false;
         }
+        hpet_pit_legacy_hook = i8254_set_hpet_legacy;
+    } else if (kvm_enabled()) {
+        hpet_pit_legacy_hook = kvm_pit_set_hpet_legacy;
+    }
+    if (ms->enable_hpet) {
         hpet = pc_isa_new(TYPE_HPET, NULL, 0, errp);
         if (!hpet) {
             return false;

@@ -29,8 +29,13 @@ PCMachineConfig pc_config;
 
 static MemoryRegion bios_rom, isa_bios_alias;
 
+/*
+ * A GSI goes to kvmpc's own PIC/IOAPIC when it has them, and to the
+ * accelerator (KVM's in-kernel irqchip; qtest records the level).
+ */
 static void pc_gsi_handler(void *opaque, int n, int level)
 {
+    pc_irqchip_set_gsi(n, level);
     if (current_accel && current_accel->set_irq) {
         current_accel->set_irq(n, level);
     }
@@ -212,7 +217,7 @@ static bool pc_init(MachineState *ms, GError **errp)
     for (unsigned i = 0; i < GSI_NUM_PINS; i++) {
         ms->gsi[i] = qemu_allocate_irq(pc_gsi_handler, NULL, i);
     }
-    if (!pc_chipset_init(ms, errp)) {
+    if (!pc_irqchip_init(ms, errp) || !pc_chipset_init(ms, errp)) {
         memory_region_transaction_commit();
         return false;
     }

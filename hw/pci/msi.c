@@ -12,6 +12,7 @@
 #include "qemu/osdep.h"
 #include "hw/pci/msi.h"
 #include "accel/kvm.h"
+#include "hw/intc/apic.h"
 
 #define MSI_CAP_SIZE_32     0x0a
 #define MSI_CAP_SIZE_64     0x0e
@@ -24,8 +25,14 @@ void pci_msi_send_message(PCIMSIMessage msg)
     static bool warned;
     uint8_t buf[4];
 
-    if (kvm_enabled() && msg.address >= PCI_MSI_ADDR_WINDOW_BASE &&
-        msg.address < PCI_MSI_ADDR_WINDOW_BASE + PCI_MSI_ADDR_WINDOW_SIZE) {
+    bool window = msg.address >= PCI_MSI_ADDR_WINDOW_BASE &&
+        msg.address < PCI_MSI_ADDR_WINDOW_BASE + PCI_MSI_ADDR_WINDOW_SIZE;
+
+    if (window && apic_bus_active()) {
+        apic_msi_send(msg.address, msg.data);   /* kvmpc's own LAPICs */
+        return;
+    }
+    if (kvm_enabled() && window) {
         int ret = kvm_irqchip_send_msi(msg.address, msg.data);
         if (ret < 0 && !warned) {
             warned = true;

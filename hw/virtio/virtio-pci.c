@@ -134,7 +134,7 @@ static void irqfd_update(VirtIOPCIProxy *p, unsigned v)
 {
     PCIMSIMessage msg;
     GError *err = NULL;
-    bool want = kvm_enabled() && msix_in_use(p) && vector_in_use(p, v) &&
+    bool want = kvm_irqfds_enabled() && msix_in_use(p) && vector_in_use(p, v) &&
                 (p->vdev->status & VIRTIO_CONFIG_S_DRIVER_OK);
 
     if (!want) {
@@ -190,7 +190,7 @@ static void vpci_msi_notifier(PCIDevice *dev, unsigned vector,
 {
     VirtIOPCIProxy *p = (VirtIOPCIProxy *)dev;
 
-    if (vector < p->nvectors && kvm_enabled()) {
+    if (vector < p->nvectors && kvm_irqfds_enabled()) {
         irqfd_update(p, vector);
     }
 }

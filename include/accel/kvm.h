@@ -27,10 +27,20 @@ int kvm_vm_ioctl(unsigned long request, void *arg);
 /* KVM_CHECK_EXTENSION on the VM (falls back to /dev/kvm); 0 if absent. */
 int kvm_check_extension(unsigned cap);
 
+/* KVM_GET_SUPPORTED_CPUID's table, NULL without a VM. */
+struct kvm_cpuid2;
+const struct kvm_cpuid2 *kvm_get_supported_cpuid(void);
+
 /* KVM_GET_MSR_INDEX_LIST names MSR @index. */
 bool kvm_has_msr(uint32_t index);
 
 /* ---- interrupts ---- */
+
+/*
+ * MSI routes and irqfds exist (the LAPICs are KVM's: kernel_irqchip=on or
+ * split); with kernel_irqchip=off interrupts go through kvmpc's LAPICs.
+ */
+bool kvm_irqfds_enabled(void);
 
 /* Drive GSI @gsi (KVM_IRQ_LINE).  Any thread. */
 void kvm_set_irq(int gsi, int level);

@@ -11,6 +11,13 @@
 
 typedef struct MachineState MachineState;
 
+/* -machine kernel_irqchip=on|split|off (-accel kvm,kernel-irqchip=). */
+typedef enum KernelIrqchipMode {
+    KERNEL_IRQCHIP_ON,      /* PIC, IOAPIC, PIT and LAPICs in KVM */
+    KERNEL_IRQCHIP_SPLIT,   /* LAPICs in KVM; PIC, IOAPIC, PIT in kvmpc */
+    KERNEL_IRQCHIP_OFF,     /* all of them in kvmpc */
+} KernelIrqchipMode;
+
 typedef struct MachineType {
     const char *name;          /* "pc-i440fx-kvmpc" */
     const char *alias;         /* "pc" */
@@ -33,7 +40,7 @@ struct MachineState {
 
     /* accelerator */
     char *accel;               /* "kvm", "qtest", or a list "kvm:tcg" */
-    bool kernel_irqchip;
+    KernelIrqchipMode kernel_irqchip;
 
     /* memory and CPUs */
     uint64_t ram_size;         /* 0 until -m or the type's default */
@@ -68,6 +75,18 @@ struct MachineState {
 };
 
 extern MachineState *current_machine;
+
+/*
+ * Which interrupt controllers kvmpc models itself: the PIC, IOAPIC and
+ * PIT unless KVM has them (kernel_irqchip=on), the LAPICs only with
+ * kernel_irqchip=off; under -accel qtest there is no KVM and kvmpc models
+ * all of them.
+ */
+bool machine_userspace_ioapic(const MachineState *ms);
+bool machine_userspace_lapic(const MachineState *ms);
+/* "on", "split" or "off" (for messages); false if @s is none of them
+ * (nor a boolean spelling of on/off). */
+bool kernel_irqchip_parse(const char *s, KernelIrqchipMode *mode);
 
 void machine_type_register(const MachineType *mt);
 const MachineType *machine_type_find(const char *name);

@@ -26,9 +26,17 @@ char *qtest_run_command(const char *line);
 /* True when the qtest accelerator is in use. */
 bool qtest_enabled(void);
 
-/* Accelerator -> server: GSI @gsi changed to @level (0 or 1). */
-void qtest_server_irq_changed(int gsi, int level);
-/* The level GSI @gsi was last driven to (0 when out of range). */
-int qtest_accel_irq_level(int gsi);
+/*
+ * Interrupt line numbers in "IRQ raise N": GSIs 0-23, and each CPU's
+ * INTR pin (a vector waits for the interrupt acknowledge, "intack") as
+ * QTEST_IRQ_CPU_INTR + CPU index, for the first 64 CPUs.
+ */
+#define QTEST_IRQ_CPU_INTR          64
+#define QTEST_IRQ_CPU_INTR_COUNT    64
+
+/* Accelerator -> server: line @n changed to @level (0 or 1). */
+void qtest_server_irq_changed(int n, int level);
+/* The level line @n was last driven to (0 when out of range). */
+int qtest_accel_irq_level(int n);
 
 #endif

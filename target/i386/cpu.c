@@ -13,10 +13,16 @@
  *   qemu64  QEMU's qemu64: AuthenticAMD family 15 model 107 stepping 1,
  *           the P6 feature set plus sse3/cx16, lm/syscall/nx, lahf_lm/svm;
  *           masked by what KVM supports
+ *   qemu32, kvm32, kvm64: QEMU 7.2's models of those names (identity,
+ *           level/xlevel and features as QEMU's query-cpu-model-expansion
+ *           reports them; tests/qmp/test_cpu_models.py compares)
+ * Named models exist as NAME-v1, with NAME an alias of it, as in QEMU 7.2.
  */
 #include "qemu/osdep.h"
 #include "qom/object-type.h"
 #include "target/i386/cpu.h"
+#include "qobject/qdict.h"
+#include "qobject/qbool.h"
 
 /* ---- feature names ---- */
 
@@ -111,6 +117,12 @@ static const struct { const char *alias, *name; } feature_aliases[] = {
                        (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | \
                        (1u << 26))
 #define QEMU64_1_ECX  ((1u << 0) /* pni */ | (1u << 13) /* cx16 */)
+/* QEMU's PPRO_FEATURES: the Pentium Pro set plus MMX/SSE/SSE2. */
+#define PPRO_1_EDX    ((1u << 0) | (1u << 2) | (1u << 3) | (1u << 4) | \
+                       (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | \
+                       (1u << 9) | (1u << 11) | (1u << 13) | (1u << 15) | \
+                       (1u << 16) | (1u << 23) | (1u << 24) | (1u << 25) | \
+                       (1u << 26))
 #define QEMU64_8000_0001_EDX ((1u << 29) /* lm */ | (1u << 11) /* syscall */ \
                               | (1u << 20) /* nx */)
 #define QEMU64_8000_0001_ECX ((1u << 0) /* lahf-lm */ | (1u << 2) /* svm */)
@@ -146,6 +158,34 @@ static const X86CPUModel cpu_models[] = {
           [FEAT_1_ECX] = QEMU64_1_ECX | KVM_DEFAULT_1_ECX,
           [FEAT_8000_0001_EDX] = QEMU64_8000_0001_EDX,
           [FEAT_8000_0001_ECX] = QEMU64_8000_0001_ECX,
+          [FEAT_KVM] = KVM_DEFAULT_FEATURES,
+      } },
+    { .name = "qemu32", .desc = "QEMU Virtual CPU version 2.5+",
+      .vendor = "GenuineIntel", .family = 6, .model = 6, .stepping = 3,
+      .level = 4, .xlevel = 0x80000004,
+      .model_id = "QEMU Virtual CPU version 2.5+",
+      .features = {
+          [FEAT_1_EDX] = PPRO_1_EDX,
+          [FEAT_1_ECX] = (1u << 0) /* pni */ | KVM_DEFAULT_1_ECX,
+          [FEAT_KVM] = KVM_DEFAULT_FEATURES,
+      } },
+    { .name = "kvm32", .desc = "Common 32-bit KVM processor",
+      .vendor = "GenuineIntel", .family = 15, .model = 6, .stepping = 1,
+      .level = 5, .xlevel = 0x80000008,
+      .model_id = "Common 32-bit KVM processor",
+      .features = {
+          [FEAT_1_EDX] = QEMU64_1_EDX,
+          [FEAT_1_ECX] = (1u << 0) /* pni */ | KVM_DEFAULT_1_ECX,
+          [FEAT_KVM] = KVM_DEFAULT_FEATURES,
+      } },
+    { .name = "kvm64", .desc = "Common KVM processor",
+      .vendor = "GenuineIntel", .family = 15, .model = 6, .stepping = 1,
+      .level = 0xd, .xlevel = 0x80000008,
+      .model_id = "Common KVM processor",
+      .features = {
+          [FEAT_1_EDX] = QEMU64_1_EDX,
+          [FEAT_1_ECX] = QEMU64_1_ECX | KVM_DEFAULT_1_ECX,
+          [FEAT_8000_0001_EDX] = QEMU64_8000_0001_EDX,
           [FEAT_KVM] = KVM_DEFAULT_FEATURES,
       } },
 };
@@ -186,11 +226,17 @@ static const char *const ignored_props[] = {
     "kvm-no-smi-migration", "lbr-fmt", "hv-passthrough", NULL,
 };
 
+/* "NAME" or, for the named (not host/max) models, "NAME-v1". */
 static const X86CPUModel *find_model(const char *name)
 {
     for (unsigned i = 0; i < ARRAY_SIZE(cpu_models); i++) {
-        if (!strcmp(cpu_models[i].name, name)) {
-            return &cpu_models[i];
+        const X86CPUModel *m = &cpu_models[i];
+        size_t len = strlen(m->name);
+
+        if (!strcmp(m->name, name) ||
+            (!m->from_host && !strncmp(m->name, name, len) &&
+             !strcmp(name + len, "-v1"))) {
+            return m;
         }
     }
     return NULL;
@@ -493,8 +539,16 @@ char *x86_cpu_help_text(void)
     unsigned col = 0;
 
     for (unsigned i = 0; i < ARRAY_SIZE(cpu_models); i++) {
-        g_string_append_printf(s, "x86 %-20s  %s\n", cpu_models[i].name,
-                               cpu_models[i].desc);
+        const X86CPUModel *m = &cpu_models[i];
+
+        if (m->from_host) {
+            g_string_append_printf(s, "x86 %-20s  %s\n", m->name, m->desc);
+            continue;
+        }
+        g_autofree char *v1 = g_strdup_printf("%s-v1", m->name);
+        g_autofree char *alias = g_strdup_printf("(alias of %s)", v1);
+        g_string_append_printf(s, "x86 %-20s  %s\n", m->name, alias);
+        g_string_append_printf(s, "x86 %-20s  %s\n", v1, m->desc);
     }
     g_string_append(s, "\nRecognized CPUID flags:\n ");
     for (unsigned w = 0; w < FEATURE_WORDS; w++) {
@@ -1059,4 +1113,101 @@ bool x86_cpu_build_cpuid(const X86CPUConfig *cfg,
     }
     apply_topology(out, topo, apic_id);
     return true;
+}
+
+/* ---- model queries (QMP query-cpu-definitions, -model-expansion) ---- */
+
+unsigned x86_cpu_model_count(void)
+{
+    return ARRAY_SIZE(cpu_models);
+}
+
+bool x86_cpu_model_get(unsigned i, X86CPUModelInfo *out)
+{
+    if (i >= ARRAY_SIZE(cpu_models)) {
+        return false;
+    }
+    out->name = cpu_models[i].name;
+    out->desc = cpu_models[i].desc;
+    out->from_host = cpu_models[i].from_host;
+    return true;
+}
+
+/* Features of the model that @supported (KVM's CPUID) lacks. */
+GPtrArray *x86_cpu_model_unavailable(const char *name,
+                                     const struct kvm_cpuid2 *supported)
+{
+    const X86CPUModel *m = find_model(name);
+    GPtrArray *out = g_ptr_array_new();
+
+    if (!m || !supported || m->from_host) {
+        return out;
+    }
+    for (unsigned w = 0; w < FEATURE_WORDS; w++) {
+        uint32_t have = supported_word(supported, w);
+        for (unsigned b = 0; b < 32; b++) {
+            const char *n = feature_words[w].names[b];
+            if (n && (m->features[w] & (1u << b)) && !(have & (1u << b))) {
+                g_ptr_array_add(out, (gpointer)n);
+            }
+        }
+    }
+    return out;
+}
+
+/*
+ * QEMU's expansion of @name with @props applied: "static" names the
+ * "base" model, "full" the model itself; both list every feature kvmpc
+ * knows as a boolean, and the identity properties.  The features are
+ * the model's, before any accelerator filtering.
+ */
+QDict *x86_cpu_model_expand(const char *name, QDict *props, bool full,
+                            GError **errp)
+{
+    const X86CPUModel *m = find_model(name);
+    uint32_t features[FEATURE_WORDS];
+    QDict *out;
+
+    if (!m) {
+        error_setg(errp, "The CPU type '%s' is not a recognized X86 CPU "
+                   "type", name);
+        return NULL;
+    }
+    if (m->from_host) {
+        error_setg(errp, "kvmpc cannot expand '%s' yet (it depends on the "
+                   "host)", name);
+        return NULL;
+    }
+    memcpy(features, m->features, sizeof(features));
+    for (const QDictEntry *e = props ? qdict_first(props) : NULL; e;
+         e = qdict_next(props, e)) {
+        QBool *b = qobject_to(QBool, qdict_entry_value(e));
+        FeatureWord w;
+        uint32_t mask;
+
+        if (!b || !x86_cpu_feature_lookup(qdict_entry_key(e), &w, &mask)) {
+            error_setg(errp, "Property '%s' not found or not a boolean "
+                       "feature", qdict_entry_key(e));
+            return NULL;
+        }
+        features[w] = qbool_get_bool(b) ? features[w] | mask
+                                        : features[w] & ~mask;
+    }
+    out = qdict_new();
+    for (unsigned w = 0; w < FEATURE_WORDS; w++) {
+        for (unsigned b = 0; b < 32; b++) {
+            const char *n = feature_words[w].names[b];
+            if (n && !qdict_haskey(out, n)) {
+                qdict_put_bool(out, n, features[w] & (1u << b));
+            }
+        }
+    }
+    qdict_put_str(out, "vendor", m->vendor);
+    qdict_put_int(out, "family", m->family);
+    qdict_put_int(out, "model", m->model);
+    qdict_put_int(out, "stepping", m->stepping);
+    qdict_put_str(out, "model-id", m->model_id);
+    qdict_put_int(out, full ? "level" : "min-level", m->level);
+    qdict_put_int(out, full ? "xlevel" : "min-xlevel", m->xlevel);
+    return out;
 }

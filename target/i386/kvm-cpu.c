@@ -364,11 +364,32 @@ bool x86_kvm_vcpu_reset(X86KvmVcpu *cpu, bool bsp, const X86BootEntry *entry,
     }
     reset_msr_values(cpu);
     reset_events_and_debug(cpu);
+    if (!cpu->kernel_lapic) {
+        /* kvmpc's LAPIC model resets itself, and KVM accepts no MP state
+         * but "runnable" without one: accel/kvm/kvm-cpus.c holds APs in
+         * wait-for-SIPI. */
+        return true;
+    }
     if (!reset_lapic(cpu, bsp, errp)) {
         return false;
     }
     return vcpu_ioctl_ok(cpu, KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE",
                          errp);
+}
+
+bool x86_kvm_vcpu_sipi(X86KvmVcpu *cpu, uint8_t vector, GError **errp)
+{
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+
+    if (!vcpu_ioctl_ok(cpu, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS", errp) ||
+        !vcpu_ioctl_ok(cpu, KVM_GET_REGS, &regs, "KVM_GET_REGS", errp)) {
+        return false;
+    }
+    sregs.cs = real_mode_segment((uint16_t)vector << 8, 0xb);
+    regs.rip = 0;
+    return vcpu_ioctl_ok(cpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS", errp) &&
+           vcpu_ioctl_ok(cpu, KVM_SET_REGS, &regs, "KVM_SET_REGS", errp);
 }
 
 /* ---- register dump ---- */

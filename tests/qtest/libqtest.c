@@ -648,6 +648,55 @@ bool qtest_get_irq(QTestState *s, int num)
     return s->irq_level[num];
 }
 
+int qtest_intack(QTestState *s, unsigned cpu)
+{
+    g_autofree char *val = command(s, "intack %u", cpu);
+
+    return strcmp(val, "none") ? (int)strtol(val, NULL, 16) : -1;
+}
+
+unsigned qtest_cpu_events(QTestState *s, unsigned cpu, uint8_t *sipi_vector)
+{
+    g_autofree char *val = command(s, "cpu_events %u", cpu);
+    unsigned events, sipi;
+
+    if (sscanf(val, "%x %x", &events, &sipi) != 2) {
+        qtest_fail(s, "bad cpu_events reply '%s'", val);
+    }
+    if (sipi_vector) {
+        *sipi_vector = sipi;
+    }
+    return events;
+}
+
+bool qtest_rdmsr(QTestState *s, unsigned cpu, uint32_t msr, uint64_t *val)
+{
+    g_autofree char *rsp = qtest_raw(s, "rdmsr %u 0x%x", cpu, msr);
+
+    if (!strcmp(rsp, "FAIL #GP")) {
+        return false;
+    }
+    if (!g_str_has_prefix(rsp, "OK 0x")) {
+        qtest_fail(s, "kvmpc replied '%s' to rdmsr", rsp);
+    }
+    *val = g_ascii_strtoull(rsp + 3, NULL, 16);
+    return true;
+}
+
+bool qtest_wrmsr(QTestState *s, unsigned cpu, uint32_t msr, uint64_t val)
+{
+    g_autofree char *rsp = qtest_raw(s, "wrmsr %u 0x%x 0x%" PRIx64, cpu, msr,
+                                     val);
+
+    if (!strcmp(rsp, "FAIL #GP")) {
+        return false;
+    }
+    if (strcmp(rsp, "OK")) {
+        qtest_fail(s, "kvmpc replied '%s' to wrmsr", rsp);
+    }
+    return true;
+}
+
 void qtest_set_irq_in(QTestState *s, const char *path, const char *name,
                       int num, int level)
 {

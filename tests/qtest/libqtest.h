@@ -89,6 +89,24 @@ void qtest_set_irq_in(QTestState *s, const char *path, const char *name,
                       int num, int level);
 
 /*
+ * The CPU side of kvmpc's own LAPICs (kvmpc extensions, docs/qtest.md).
+ * CPU @cpu's INTR pin is line QTEST_CPU_INTR(cpu) for qtest_get_irq();
+ * qtest_intack() runs its interrupt acknowledge cycle and returns the
+ * vector, or -1; qtest_cpu_events() returns the NMI/SMI/INIT/SIPI events
+ * (QTEST_EVENT_*) since the last call and the last SIPI vector;
+ * qtest_rdmsr/wrmsr return false when the access faults (#GP).
+ */
+#define QTEST_CPU_INTR(cpu)     (64 + (cpu))
+#define QTEST_EVENT_NMI         0x1
+#define QTEST_EVENT_SMI         0x2
+#define QTEST_EVENT_INIT        0x4
+#define QTEST_EVENT_SIPI        0x8
+int qtest_intack(QTestState *s, unsigned cpu);
+unsigned qtest_cpu_events(QTestState *s, unsigned cpu, uint8_t *sipi_vector);
+bool qtest_rdmsr(QTestState *s, unsigned cpu, uint32_t msr, uint64_t *val);
+bool qtest_wrmsr(QTestState *s, unsigned cpu, uint32_t msr, uint64_t val);
+
+/*
  * Send one raw line (no newline needed) and return kvmpc's reply line
  * without its newline (g_free it).  IRQ lines are consumed on the way.
  * For tests of the protocol itself: the reply is not checked.

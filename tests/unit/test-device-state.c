@@ -23,6 +23,7 @@
 #include "hw/qdev.h"
 #include "hw/pci/pci.h"
 #include "hw/pci-host/i440fx.h"
+#include "hw/intc/apic.h"
 #include "chardev/char.h"
 #include "system/main-loop.h"
 #include "system/blockdev.h"
@@ -340,7 +341,76 @@ static void poke_scsi_cd(DeviceState *dev, int variant)
     }
 }
 
+/* 8259 pair: initialise the master with a vector base, mask, ELCR. */
+static void poke_i8259(DeviceState *dev, int variant)
+{
+    out8(0x20, 0x11);
+    out8(0x21, 0x08 << variant);
+    out8(0x21, 0x04);
+    out8(0x21, 0x01);
+    out8(0x21, 0xf0 | variant);
+    out8(0x4d1, 0x04 << variant);
+}
+
+/* I/O APIC: redirection entry 3 and the register select. */
+static void poke_ioapic(DeviceState *dev, int variant)
+{
+    address_space_write_val(&address_space_memory, 0xfec00000, 0x16, 4);
+    address_space_write_val(&address_space_memory, 0xfec00010,
+                            0x10040 + variant, 4);
+}
+
+/* Local APIC (CPU 0): x2APIC mode, enabled, a TPR and a timer count. */
+static void poke_apic(DeviceState *dev, int variant)
+{
+    apic_msr_write(0, MSR_IA32_APICBASE, 0xfee00c00);
+    apic_msr_write(0, MSR_X2APIC_FIRST + 0x0f, 0x1ff);
+    apic_msr_write(0, MSR_X2APIC_FIRST + 0x08, 0x10 + variant);
+    apic_msr_write(0, MSR_X2APIC_FIRST + 0x32, 0x20040);
+    apic_msr_write(0, MSR_X2APIC_FIRST + 0x38, 1000 + variant);
+}
+
+/* Read the x2APIC registers, run its timer. */
+static void probe_apic(DeviceState *dev)
+{
+    uint64_t v;
+
+    for (uint32_t msr = MSR_X2APIC_FIRST; msr < MSR_X2APIC_FIRST + 0x40;
+         msr++) {
+        apic_msr_read(0, msr, &v);
+    }
+    poke_apic(dev, 0);
+    qemu_clock_virtual_advance_to(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+                                  100000);
+    x86_cpu_ack_interrupt(0);
+}
+
+/* PIT: channel 0 in mode 2 with a count, channel 2 gated on. */
+static void poke_pit(DeviceState *dev, int variant)
+{
+    out8(0x43, 0x34);
+    out8(0x40, 100 + variant);
+    out8(0x40, 0);
+    out8(0x61, 0x01 | (variant << 1));
+}
+
+/* Read every counter, let its timer run. */
+static void probe_pit(DeviceState *dev)
+{
+    for (int i = 0; i < 8; i++) {
+        in8(0x40 + (i & 3));
+        in8(0x61);
+    }
+    poke_pit(dev, 0);
+    qemu_clock_virtual_advance_to(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+                                  NANOSECONDS_PER_SECOND / 100);
+}
+
 static const DeviceSetup device_setups[] = {
+    { .type = "isa-i8259", .poke = poke_i8259 },
+    { .type = "ioapic", .poke = poke_ioapic },
+    { .type = "apic", .poke = poke_apic, .probe = probe_apic },
+    { .type = "isa-pit", .poke = poke_pit, .probe = probe_pit },
     { .type = "VGA", .poke = poke_vga },
     { .type = "isa-serial", .props = "iobase=0x3f8,irq=4",
       .poke = poke_serial, .probe = probe_serial },

@@ -41,4 +41,16 @@ bool pc_isa_devices_init(MachineState *ms, GError **errp);
  */
 bool pc_firmware_init(MachineState *ms, GError **errp);
 
+/*
+ * kvmpc's own interrupt controllers (hw/i386/pc-irqchip.c) when KVM does
+ * not model them: PIC and IOAPIC, and the LAPICs with kernel_irqchip=off
+ * or qtest.  Call after the GSIs, before the devices.
+ */
+bool pc_irqchip_init(MachineState *ms, GError **errp);
+/* Drive GSI @gsi into the userspace PIC/IOAPIC (nothing if absent). */
+void pc_irqchip_set_gsi(int gsi, int level);
+/* Program the userspace 8259 pair as firmware leaves it; false: none. */
+bool pc_irqchip_pic_initialized(uint8_t master_base, uint8_t slave_base,
+                                uint16_t imr, uint16_t elcr);
+
 #endif

@@ -108,6 +108,23 @@ GPtrArray *x86_cpu_feature_names(void);
 bool x86_cpu_feature_lookup(const char *name, FeatureWord *word,
                             uint32_t *mask);
 
+/* The model table, for QMP (named models are NAME-v1 with alias NAME). */
+typedef struct X86CPUModelInfo {
+    const char *name, *desc;
+    bool from_host;             /* host, max: depend on the host */
+} X86CPUModelInfo;
+unsigned x86_cpu_model_count(void);
+bool x86_cpu_model_get(unsigned i, X86CPUModelInfo *out);
+/* Names of @name's features that @supported lacks (NULL: none); free
+ * the array (not the names). */
+GPtrArray *x86_cpu_model_unavailable(const char *name,
+                                     const struct kvm_cpuid2 *supported);
+struct QDict;
+/* query-cpu-model-expansion's properties of @name with @props (feature
+ * -> bool) applied; NULL and @errp on a bad model or property. */
+struct QDict *x86_cpu_model_expand(const char *name, struct QDict *props,
+                                   bool full, GError **errp);
+
 /* Upper bound on entries in a vCPU's CPUID table. */
 #define X86_CPUID_MAX_ENTRIES 100
 

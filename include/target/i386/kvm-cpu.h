@@ -13,6 +13,7 @@ typedef struct X86KvmVcpu {
     unsigned index;
     uint32_t apic_id;
     uint32_t signature;     /* CPUID.1:EAX, EDX's value at reset */
+    bool kernel_lapic;      /* KVM has the LAPIC (kernel_irqchip on/split) */
 } X86KvmVcpu;
 
 /*
@@ -29,6 +30,14 @@ bool x86_kvm_vcpu_init(X86KvmVcpu *cpu, const struct kvm_cpuid2 *supported,
  */
 bool x86_kvm_vcpu_reset(X86KvmVcpu *cpu, bool bsp, const X86BootEntry *entry,
                         GError **errp);
+
+/*
+ * Without an in-kernel LAPIC (kernel_irqchip=off): a start-up IPI with
+ * @vector releases an AP from wait-for-SIPI into real mode at
+ * vector << 12 (SDM vol. 3A, 9.4.4.1 / 11.6.1: CS selector vector << 8,
+ * IP 0), the rest of the state as INIT left it.
+ */
+bool x86_kvm_vcpu_sipi(X86KvmVcpu *cpu, uint8_t vector, GError **errp);
 
 /* QEMU-style "info registers" text of a stopped vCPU (g_free it). */
 char *x86_kvm_vcpu_dump(const X86KvmVcpu *cpu);

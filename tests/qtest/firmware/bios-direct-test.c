@@ -18,6 +18,17 @@
 
 static char *tmp_dir;
 
+/* The previous kernel's file and directory, if any. */
+static void remove_kernel(void)
+{
+    if (tmp_dir) {
+        g_autofree char *k = g_build_filename(tmp_dir, "kernel.bin", NULL);
+        unlink(k);
+        rmdir(tmp_dir);
+        g_clear_pointer(&tmp_dir, g_free);
+    }
+}
+
 /* A Multiboot a.out-kludge kernel that is never run. */
 static char *write_kernel(void)
 {
@@ -192,10 +203,6 @@ int main(int argc, char **argv)
     g_test_add_func("/bios-direct/serial-order", test_serial_order);
     g_test_add_func("/bios-direct/reset", test_reset);
     ret = g_test_run();
-    if (tmp_dir) {
-        g_autofree char *k = g_build_filename(tmp_dir, "kernel.bin", NULL);
-        unlink(k);
-        rmdir(tmp_dir);
-    }
+    remove_kernel();
     return ret;
 }

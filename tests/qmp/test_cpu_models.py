@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""CPU models against QEMU 7.2 (Debian's qemu-system-x86_64, the behaviour
+reference): for every model kvmpc offers, query-cpu-definitions must give
+the same name, typename, alias-of, static and migration-safe as QEMU's,
+and query-cpu-model-expansion (static and full) the same identity, levels
+and features, for the features kvmpc knows (the accelerator-dependent
+hypervisor, x2apic and KVM paravirt bits aside).  Runs under -accel qtest
+(kvmpc) and -accel tcg (QEMU): no /dev/kvm needed."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from qmplib import (QMP, SKIP, check, check_eq, no_kvm, run_tests,
+                    start_qmp_vm)
+
+# Set by the accelerator, not by the model (QEMU's kvm_default_props /
+# TCG's hypervisor bit).
+ACCEL_DEPENDENT = {"hypervisor", "x2apic"}
+
+
+class Qemu:
+    """Debian's qemu-system-x86_64 -machine none, QMP on stdio."""
+
+    def __init__(self, binary):
+        self.proc = subprocess.Popen(
+            [binary, "-machine", "none", "-accel", "tcg", "-nodefaults",
+             "-display", "none", "-qmp", "stdio"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        json.loads(self.proc.stdout.readline())     # greeting
+        self.ret("qmp_capabilities")
+
+    def ret(self, name, args=None):
+        req = {"execute": name}
+        if args is not None:
+            req["arguments"] = args
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        while True:
+            msg = json.loads(self.proc.stdout.readline())
+            if "return" in msg:
+                return msg["return"]
+            check("error" not in msg, "QEMU %s: %r" % (name, msg))
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.kill()
+        self.proc.wait()
+
+
+def kvm_features(props):
+    return {k for k in props if k.startswith("kvm")}
+
+
+@no_kvm
+def test_against_qemu(binary):
+    qemu_bin = shutil.which("qemu-system-x86_64")
+    if not qemu_bin:
+        print("SKIP test_against_qemu: qemu-system-x86_64 is not installed")
+        return
+    vm, paths = start_qmp_vm(binary, extra=["-accel", "qtest"])
+    qemu = Qemu(qemu_bin)
+    try:
+        q = QMP(paths[0])
+        ours = {d["name"]: d for d in q.ret("query-cpu-definitions")}
+        theirs = {d["name"]: d for d in qemu.ret("query-cpu-definitions")}
+        named = [n for n, d in ours.items() if n not in ("max", "host")]
+        check(len(named) >= 8, "named models: %r" % named)
+        for name in sorted(ours):
+            check(name in theirs, "QEMU 7.2 has no model %s" % name)
+            mine, ref = dict(ours[name]), dict(theirs[name])
+            check_eq(mine.pop("unavailable-features"), [],
+                     "%s unavailable under qtest" % name)
+            ref.pop("unavailable-features", None)
+            check_eq(mine, ref, "query-cpu-definitions %s" % name)
+        for name in sorted(named):
+            for kind in ("static", "full"):
+                args = {"type": kind, "model": {"name": name}}
+                mine = q.ret("query-cpu-model-expansion", args)["model"]
+                ref = qemu.ret("query-cpu-model-expansion", args)["model"]
+                check_eq(mine["name"], ref["name"], "%s %s name" % (name, kind))
+                for key, val in mine["props"].items():
+                    if key in ACCEL_DEPENDENT or key.startswith("kvm"):
+                        continue
+                    # Names QEMU's expansion leaves out: not in the model.
+                    check_eq(val, ref["props"].get(key, False),
+                             "%s %s expansion: %s" % (name, kind, key))
+        # Property changes apply, and a bad property is refused.
+        m = q.ret("query-cpu-model-expansion",
+                  {"type": "full", "model": {"name": "kvm64",
+                                             "props": {"nx": False,
+                                                       "sse4.1": True}}})["model"]
+        check_eq((m["props"]["nx"], m["props"]["sse4.1"]), (False, True),
+                 "props applied")
+        err = q.error("query-cpu-model-expansion",
+                      {"type": "full", "model": {"name": "nosuch"}})
+        check_eq(err["class"], "GenericError", "unknown model")
+        err = q.error("query-cpu-model-expansion",
+                      {"type": "full", "model": {"name": "kvm64",
+                                                 "props": {"nosuch": True}}})
+        check_eq(err["class"], "GenericError", "unknown property")
+    finally:
+        qemu.close()
+        vm.close()
+
+
+@no_kvm
+def test_cpu_help(binary):
+    out = subprocess.run([binary, "-cpu", "help"], capture_output=True,
+                         text=True, timeout=30).stdout
+    for name in ("kvm64", "kvm64-v1", "kvm32", "qemu32-v1", "qemu64"):
+        check(("x86 %s " % name) in out, "-cpu help lists %s" % name)
+    # -cpu NAME-v1 is accepted like NAME (under qtest nothing runs it).
+    r = subprocess.run([binary, "-accel", "qtest", "-cpu", "kvm64-v1,-nx",
+                        "-nodefaults", "-display", "none", "-machine",
+                        "pc", "-version"], capture_output=True, text=True,
+                       timeout=30)
+    check_eq(r.returncode, 0, "-cpu kvm64-v1: %s" % r.stderr)
+
+
+if __name__ == "__main__":
+    run_tests([test_against_qemu, test_cpu_help])
