@@ -603,7 +603,8 @@ static void apic_timer_arm(APICState *s, int64_t now)
         timer_del(s->timer);
         return;
     }
-    elapsed = now > s->count_load_time ? now - s->count_load_time : 0;
+    elapsed = now > s->count_load_time ?
+              (uint64_t)now - (uint64_t)s->count_load_time : 0;
     if (timer_mode(s) == LVT_TIMER_PERIODIC) {
         timer_mod(s->timer, s->count_load_time +
                   (int64_t)((elapsed / period + 1) * period));
@@ -1272,6 +1273,11 @@ static int apic_post_load(void *opaque, int version_id)
     s->icr_lo &= ICR_LO_WRITABLE;
     s->events &= X86_EVENT_NMI | X86_EVENT_SMI | X86_EVENT_INIT |
                  X86_EVENT_SIPI;
+    /* the count was loaded in the past of this virtual clock, never
+     * before it started: anything else is a corrupt stream */
+    if (s->count_load_time < 0 || s->count_load_time > vclock_now()) {
+        s->count_load_time = vclock_now();
+    }
     apic_timer_arm(s, vclock_now());
     apic_update(s);
     return 0;

@@ -101,7 +101,8 @@ static uint64_t pit_ticks(const PITChannel *c, int64_t now)
     if (now <= c->load_time) {
         return 0;
     }
-    return (unsigned __int128)(now - c->load_time) * PIT_FREQ /
+    return (unsigned __int128)((uint64_t)now - (uint64_t)c->load_time) *
+           PIT_FREQ /
            NANOSECONDS_PER_SECOND;
 }
 
@@ -541,6 +542,11 @@ static int pit_post_load(void *opaque, int version_id)
         }
         if (i < 2) {
             c->gate = true;
+        }
+        /* counting started in this clock's past, never before it began:
+         * anything else is a corrupt stream */
+        if (c->load_time < 0 || c->load_time > vclock_now()) {
+            c->load_time = vclock_now();
         }
     }
     qemu_set_irq(s->irq, s->ch[0].irq_level && !s->hpet_legacy);
