@@ -21,6 +21,10 @@ PACKAGES=(
   libvirt-daemon-system libvirt-clients libseccomp-dev nettle-dev
   libslirp-dev ipxe-qemu iproute2
   qemu-guest-agent
+  libsdl2-dev libspice-server-dev virt-viewer xvfb x11-apps xdotool
+  novnc chromium python3-websocket
+  libusb-1.0-0-dev libusbredirparser-dev libusbredirhost-dev
+  libasound2-dev libpulse-dev sox
 )
 
 missing=()
