@@ -206,9 +206,31 @@ static void pc_reload_kernel(void *opaque)
     }
 }
 
+/* The i440FX machine's chipset hooks. */
+static bool pc_i440fx_chipset_init(MachineState *ms, bool direct_boot,
+                                   GError **errp)
+{
+    return pc_chipset_init(ms, errp);
+}
+
+static const PCMachineVariant pc_i440fx_variant = {
+    .split_ram = pc_split_ram,
+    .chipset_init = pc_i440fx_chipset_init,
+    /* QEMU's pc has its PIIX3 IDE function even with -nodefaults. */
+    .ide_init = pc_ide_init,
+};
+
 static bool pc_init(MachineState *ms, GError **errp)
 {
-    pc_split_ram(ms);
+    return pc_machine_init_common(ms, &pc_i440fx_variant, errp);
+}
+
+bool pc_machine_init_common(MachineState *ms, const PCMachineVariant *v,
+                            GError **errp)
+{
+    bool direct_boot = ms->kernel_filename && !pc_config.firmware_boot;
+
+    v->split_ram(ms);
     memory_region_transaction_begin();
     if (!pc_map_ram(ms, errp)) {
         memory_region_transaction_commit();
@@ -217,14 +239,14 @@ static bool pc_init(MachineState *ms, GError **errp)
     for (unsigned i = 0; i < GSI_NUM_PINS; i++) {
         ms->gsi[i] = qemu_allocate_irq(pc_gsi_handler, NULL, i);
     }
-    if (!pc_irqchip_init(ms, errp) || !pc_chipset_init(ms, errp)) {
+    if (!pc_irqchip_init(ms, errp) ||
+        !v->chipset_init(ms, direct_boot, errp)) {
         memory_region_transaction_commit();
         return false;
     }
     pc_build_e820(ms);
 
     x86_boot_entry = (X86BootEntry){ .mode = X86_BOOT_RESET_VECTOR };
-    bool direct_boot = ms->kernel_filename && !pc_config.firmware_boot;
     if (!pc_load_firmware(ms, direct_boot, direct_boot ? NULL : errp) &&
         !direct_boot) {
         memory_region_transaction_commit();
@@ -235,8 +257,7 @@ static bool pc_init(MachineState *ms, GError **errp)
     }
     memory_region_transaction_commit();
 
-    /* QEMU's pc has its PIIX3 IDE function even with -nodefaults. */
-    if (!pc_ide_init(errp)) {
+    if (v->ide_init && !v->ide_init(errp)) {
         return false;
     }
     if (!pc_create_device("ioport80", errp) || !pc_create_serials(errp)) {

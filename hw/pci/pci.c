@@ -33,6 +33,9 @@ struct PCIBus {
     MemoryRegion *mem;
     MemoryRegion *io;
     PCIHostState *host;
+    char name[64];              /* what bus= names it */
+    PCIDevice *bridge;          /* NULL: the root bus */
+    bool only_slot0;            /* a PCI Express link: device 0 only */
 
     PCISetIRQFunc set_irq;
     PCIMapIRQFunc map_irq;
@@ -47,6 +50,8 @@ struct PCIBus {
  */
 static PCIBus root_bus_storage;
 static PCIBus *root_bus;
+/* Bridges' secondary buses, for bus= lookups. */
+static GPtrArray *secondary_buses;
 
 /* Default search path for romfile= names without a '/'. */
 static const char *const rom_dirs[] = {
@@ -72,7 +77,117 @@ PCIBus *pci_root_bus_create(MemoryRegion *mem, MemoryRegion *io,
     root_bus = &root_bus_storage;
     root_bus->mem = mem;
     root_bus->io = io;
+    g_strlcpy(root_bus->name, "pci.0", sizeof(root_bus->name));
     return root_bus;
+}
+
+void pci_bus_set_name(PCIBus *bus, const char *name)
+{
+    g_strlcpy(bus->name, name, sizeof(bus->name));
+}
+
+const char *pci_bus_name(const PCIBus *bus)
+{
+    return bus->name;
+}
+
+PCIBus *pci_bus_find_by_name(const char *name)
+{
+    if (root_bus && !strcmp(root_bus->name, name)) {
+        return root_bus;
+    }
+    for (unsigned i = 0; secondary_buses && i < secondary_buses->len; i++) {
+        PCIBus *b = g_ptr_array_index(secondary_buses, i);
+        if (!strcmp(b->name, name)) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+PCIDevice *pci_bus_bridge(const PCIBus *bus)
+{
+    return bus ? bus->bridge : NULL;
+}
+
+PCIBus *pci_secondary_bus_create(PCIDevice *bridge, const char *name,
+                                 MemoryRegion *mem, MemoryRegion *io,
+                                 bool only_slot0)
+{
+    PCIBus *bus = g_new0(PCIBus, 1);
+
+    bus->mem = mem;
+    bus->io = io;
+    bus->bridge = bridge;
+    bus->only_slot0 = only_slot0;
+    g_strlcpy(bus->name, name, sizeof(bus->name));
+    if (!secondary_buses) {
+        secondary_buses = g_ptr_array_new();
+    }
+    g_ptr_array_add(secondary_buses, bus);
+    return bus;
+}
+
+static void pci_unmap_all(PCIDevice *d);
+
+/* Functions still on the bus are cut off from it (their BARs unmapped). */
+void pci_secondary_bus_destroy(PCIBus *bus)
+{
+    if (!bus) {
+        return;
+    }
+    for (unsigned devfn = 0; devfn < PCI_DEVFN_MAX; devfn++) {
+        PCIDevice *d = bus->devices[devfn];
+        if (d) {
+            pci_unmap_all(d);
+            d->bus = NULL;
+        }
+    }
+    g_ptr_array_remove(secondary_buses, bus);
+    g_free(bus);
+}
+
+/* A bridge (header type 1) with its secondary bus, or NULL. */
+static PCIBus *pci_device_secondary(PCIDevice *d)
+{
+    for (unsigned i = 0; secondary_buses && i < secondary_buses->len; i++) {
+        PCIBus *b = g_ptr_array_index(secondary_buses, i);
+        if (b->bridge == d) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Type 1 cycles: a bridge passes bus numbers in [secondary, subordinate]
+ * on; the tree is finite, so the walk ends whatever the guest programs.
+ */
+PCIBus *pci_bus_find_nr(PCIBus *bus, unsigned nr)
+{
+    if (!bus) {
+        return NULL;
+    }
+    if ((unsigned)pci_bus_num(bus) == nr) {
+        return bus;
+    }
+    for (unsigned devfn = 0; devfn < PCI_DEVFN_MAX; devfn++) {
+        PCIDevice *d = bus->devices[devfn];
+        PCIBus *sec;
+        unsigned first, last;
+        if (!d || (d->config[PCI_HEADER_TYPE] & 0x7f) !=
+                  PCI_HEADER_TYPE_BRIDGE) {
+            continue;
+        }
+        first = d->config[PCI_SECONDARY_BUS];
+        last = d->config[PCI_SUBORDINATE_BUS];
+        if (first == 0 || nr < first || nr > last) {
+            continue;
+        }
+        sec = pci_device_secondary(d);
+        return sec ? pci_bus_find_nr(sec, nr) : NULL;
+    }
+    return NULL;
 }
 
 void pci_root_bus_destroy(PCIBus *bus)
@@ -99,7 +214,7 @@ MemoryRegion *pci_bus_io(PCIBus *bus)
 
 int pci_bus_num(const PCIBus *bus)
 {
-    return 0;
+    return bus && bus->bridge ? bus->bridge->config[PCI_SECONDARY_BUS] : 0;
 }
 
 void pci_bus_set_host(PCIBus *bus, PCIHostState *host)
@@ -133,6 +248,21 @@ PCIBus *pci_get_bus(const PCIDevice *dev)
     return dev->bus;
 }
 
+void pci_for_each_device_recursive(PCIBus *bus,
+                                   void (*fn)(PCIBus *bus, PCIDevice *dev,
+                                              void *opaque),
+                                   void *opaque)
+{
+    for (unsigned devfn = 0; bus && devfn < PCI_DEVFN_MAX; devfn++) {
+        PCIDevice *d = bus->devices[devfn];
+        if (d) {
+            fn(bus, d, opaque);
+            pci_for_each_device_recursive(pci_device_secondary(d), fn,
+                                          opaque);
+        }
+    }
+}
+
 /* ---- configuration space access ------------------------------------ */
 
 static uint32_t pci_config_read(PCIDevice *d, unsigned addr, unsigned len)
@@ -153,10 +283,10 @@ static void pci_config_write(PCIDevice *d, unsigned addr, uint32_t val,
     }
 }
 
-static bool config_access_ok(unsigned addr, unsigned len)
+static bool config_access_ok(const PCIDevice *d, unsigned addr,
+                             unsigned len)
 {
-    return (len == 1 || len == 2 || len == 4) &&
-           addr < PCI_CONFIG_SPACE_SIZE;
+    return (len == 1 || len == 2 || len == 4) && addr < d->config_size;
 }
 
 uint32_t pci_bus_config_read(PCIBus *bus, unsigned devfn, unsigned addr,
@@ -165,10 +295,10 @@ uint32_t pci_bus_config_read(PCIBus *bus, unsigned devfn, unsigned addr,
     PCIDevice *d = pci_find_device(bus, devfn);
     uint32_t ones = len >= 4 ? UINT32_MAX : (1u << (len * 8)) - 1;
 
-    if (!d || !config_access_ok(addr, len)) {
+    if (!d || !config_access_ok(d, addr, len)) {
         return ones;
     }
-    len = MIN(len, PCI_CONFIG_SPACE_SIZE - addr);
+    len = MIN(len, d->config_size - addr);
     return pci_config_read(d, addr, len);
 }
 
@@ -177,10 +307,10 @@ void pci_bus_config_write(PCIBus *bus, unsigned devfn, unsigned addr,
 {
     PCIDevice *d = pci_find_device(bus, devfn);
 
-    if (!d || !config_access_ok(addr, len)) {
+    if (!d || !config_access_ok(d, addr, len)) {
         return;
     }
-    len = MIN(len, PCI_CONFIG_SPACE_SIZE - addr);
+    len = MIN(len, d->config_size - addr);
     pci_config_write(d, addr, val, len);
 }
 
@@ -188,10 +318,10 @@ uint32_t pci_default_read_config(PCIDevice *d, uint32_t addr, unsigned len)
 {
     uint32_t val = 0;
 
-    if (addr >= PCI_CONFIG_SPACE_SIZE || len > 4) {
+    if (addr >= d->config_size || len > 4) {
         return UINT32_MAX;
     }
-    len = MIN(len, PCI_CONFIG_SPACE_SIZE - addr);
+    len = MIN(len, d->config_size - addr);
     for (unsigned i = 0; i < len; i++) {
         val |= (uint32_t)d->config[addr + i] << (i * 8);
     }
@@ -227,10 +357,10 @@ void pci_default_write_config(PCIDevice *d, uint32_t addr, uint32_t val,
     bool was_intx_disabled = intx_disabled(d);
     uint32_t v = val;
 
-    if (addr >= PCI_CONFIG_SPACE_SIZE || len > 4) {
+    if (addr >= d->config_size || len > 4) {
         return;
     }
-    len = MIN(len, PCI_CONFIG_SPACE_SIZE - addr);
+    len = MIN(len, d->config_size - addr);
     for (unsigned i = 0; i < len; i++, v >>= 8) {
         uint8_t wmask = d->wmask[addr + i];
         uint8_t w1c = d->w1cmask[addr + i];
@@ -534,6 +664,13 @@ void pci_set_irq(PCIDevice *d, int level)
     }
 }
 
+void pci_set_irq_pin(PCIDevice *d, int pin, int level)
+{
+    if (pin >= 0 && pin < PCI_NUM_PINS) {
+        pci_irq_handler(d, pin, level);
+    }
+}
+
 void pci_device_deassert_intx(PCIDevice *d)
 {
     for (int pin = 0; pin < PCI_NUM_PINS; pin++) {
@@ -662,9 +799,17 @@ uint8_t pci_find_capability(PCIDevice *d, uint8_t cap_id)
 
 /* ---- DMA ------------------------------------------------------------ */
 
+/* The function and every bridge above it forward its DMA (PCI-to-PCI
+ * Bridge spec 3.2.2.1: bus master enable gates upstream transactions). */
 static bool pci_bus_master(const PCIDevice *d)
 {
-    return pci_get_word(d->config + PCI_COMMAND) & PCI_COMMAND_MASTER;
+    for (unsigned depth = 0; d && depth < 256; depth++) {
+        if (!(pci_get_word(d->config + PCI_COMMAND) & PCI_COMMAND_MASTER)) {
+            return false;
+        }
+        d = d->bus ? d->bus->bridge : NULL;
+    }
+    return true;
 }
 
 MemTxResult pci_dma_read(PCIDevice *d, uint64_t addr, void *buf,
@@ -811,7 +956,8 @@ static int pci_pick_devfn(PCIBus *bus, PCIDevice *d, GError **errp)
     const char *name = d->parent.type->name;
 
     if (d->devfn < 0) {
-        for (unsigned slot = 0; slot < PCI_SLOT_MAX; slot++) {
+        for (unsigned slot = 0; slot < (bus->only_slot0 ? 1 : PCI_SLOT_MAX);
+             slot++) {
             if (!bus->devices[PCI_DEVFN(slot, 0)]) {
                 return PCI_DEVFN(slot, 0);
             }
@@ -822,6 +968,12 @@ static int pci_pick_devfn(PCIBus *bus, PCIDevice *d, GError **errp)
     }
     if (d->devfn >= PCI_DEVFN_MAX) {
         error_setg(errp, "PCI: devfn %d out of range for %s", d->devfn, name);
+        return -1;
+    }
+    if (bus->only_slot0 && PCI_SLOT(d->devfn)) {
+        error_setg(errp, "PCI: slot %d is not valid for %s, parent device "
+                   "only allows plugging into slot 0.", PCI_SLOT(d->devfn),
+                   name);
         return -1;
     }
     if (bus->devices[d->devfn]) {
@@ -880,9 +1032,11 @@ static void pci_init_header(PCIDevice *d)
     c[PCI_REVISION_ID] = pc->revision;
     c[PCI_CLASS_PROG] = pc->prog_if;
     pci_set_word(c + PCI_CLASS_DEVICE, pc->class_id);
-    c[PCI_HEADER_TYPE] = PCI_HEADER_TYPE_NORMAL |
+    c[PCI_HEADER_TYPE] = pc->header_type |
                          (d->multifunction ? PCI_HEADER_TYPE_MULTI_FUNCTION : 0);
-    if (pc->subsystem_vendor_id || pc->subsystem_id) {
+    if (pc->header_type == PCI_HEADER_TYPE_BRIDGE) {
+        /* 2Ch-2Fh are the prefetchable window's upper halves here */
+    } else if (pc->subsystem_vendor_id || pc->subsystem_id) {
         pci_set_word(c + PCI_SUBSYSTEM_VENDOR_ID, pc->subsystem_vendor_id);
         pci_set_word(c + PCI_SUBSYSTEM_ID, pc->subsystem_id);
     } else {
@@ -914,17 +1068,27 @@ static bool pci_device_realize(DeviceState *ds, GError **errp)
         error_setg(errp, "No 'PCI' bus found for device '%s'", ds->type->name);
         return false;
     }
-    /* QEMU names the i440FX root bus "pci.0"; kvmpc has no other yet */
-    if (d->bus_name && strcmp(d->bus_name, "pci.0")) {
-        error_setg(errp, "Bus '%s' not found", d->bus_name);
-        return false;
+    /* The root bus ("pci.0" on pc, "pcie.0" on q35) or a bridge's id. */
+    if (d->bus_name) {
+        bus = pci_bus_find_by_name(d->bus_name);
+        if (!bus) {
+            error_setg(errp, "Bus '%s' not found", d->bus_name);
+            return false;
+        }
     }
     if (!pc) {
         error_setg(errp, "'%s' has no PCI class data", ds->type->name);
         return false;
     }
-    if (pc->header_type != PCI_HEADER_TYPE_NORMAL) {
-        error_setg(errp, "'%s': only type 0 headers are supported",
+    if (pc->header_type != PCI_HEADER_TYPE_NORMAL &&
+        pc->header_type != PCI_HEADER_TYPE_BRIDGE) {
+        error_setg(errp, "'%s': header type %u is not supported",
+                   ds->type->name, pc->header_type);
+        return false;
+    }
+    if (pc->header_type == PCI_HEADER_TYPE_BRIDGE && d->romfile &&
+        *d->romfile) {
+        error_setg(errp, "'%s': a bridge has no expansion ROM here",
                    ds->type->name);
         return false;
     }
@@ -935,6 +1099,8 @@ static bool pci_device_realize(DeviceState *ds, GError **errp)
     d->devfn = devfn;
     d->bus = bus;
     d->pc = pc;
+    d->config_size = pc->is_express ? PCIE_CONFIG_SPACE_SIZE
+                                    : PCI_CONFIG_SPACE_SIZE;
     for (unsigned i = 0; i < PCI_NUM_REGIONS; i++) {
         d->io_regions[i] = (PCIIORegion){ .addr = PCI_BAR_UNMAPPED };
     }

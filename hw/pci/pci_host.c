@@ -7,8 +7,10 @@
  * 7:2 register); CONFIG_DATA accesses of 1, 2 or 4 bytes reach the
  * register selected, plus the byte offset within the data dword.
  *
- * Bus numbers other than 0 reach nothing (no PCI-to-PCI bridges), and
- * config cycles with the enable bit clear read all-ones, as on QEMU.
+ * Bus numbers other than 0 go to the bridge whose secondary/subordinate
+ * range holds them (type 1 cycles, pci_bus_find_nr()); an unclaimed bus
+ * number and config cycles with the enable bit clear read all-ones, as on
+ * QEMU.
  * Non-dword accesses to CONFIG_ADDRESS do not change it; reads return the
  * matching bytes of it (QEMU returns the register for any size).  A byte
  * at 0xcf9 goes to the ISA bridge's reset control register.
@@ -59,30 +61,30 @@ static const MemoryRegionOps pci_host_conf_ops = {
     .max_access_size = 4,
 };
 
-/* The function and register CONFIG_DATA + @offset selects, if any. */
-static bool pci_host_decode(PCIHostState *s, uint64_t offset,
-                            unsigned *devfn, unsigned *reg)
+/* The bus, function and register CONFIG_DATA + @offset selects, if any. */
+static PCIBus *pci_host_decode(PCIHostState *s, uint64_t offset,
+                               unsigned *devfn, unsigned *reg)
 {
     uint32_t a = s->config_reg;
 
-    if (!(a & PCI_CONFIG_ADDR_ENABLE) || PCI_CONFIG_ADDR_BUS(a) != 0 ||
-        offset >= 4 || !s->bus) {
-        return false;
+    if (!(a & PCI_CONFIG_ADDR_ENABLE) || offset >= 4 || !s->bus) {
+        return NULL;
     }
     *devfn = PCI_CONFIG_ADDR_DEVFN(a);
     *reg = PCI_CONFIG_ADDR_REG(a) + offset;
-    return true;
+    return pci_bus_find_nr(s->bus, PCI_CONFIG_ADDR_BUS(a));
 }
 
 static uint64_t pci_host_data_read(void *opaque, uint64_t addr, unsigned size)
 {
     PCIHostState *s = opaque;
     unsigned devfn, reg;
+    PCIBus *bus = pci_host_decode(s, addr, &devfn, &reg);
 
-    if (!pci_host_decode(s, addr, &devfn, &reg)) {
+    if (!bus) {
         return size_ones(size);
     }
-    return pci_bus_config_read(s->bus, devfn, reg, size);
+    return pci_bus_config_read(bus, devfn, reg, size);
 }
 
 static void pci_host_data_write(void *opaque, uint64_t addr, uint64_t val,
@@ -90,9 +92,10 @@ static void pci_host_data_write(void *opaque, uint64_t addr, uint64_t val,
 {
     PCIHostState *s = opaque;
     unsigned devfn, reg;
+    PCIBus *bus = pci_host_decode(s, addr, &devfn, &reg);
 
-    if (pci_host_decode(s, addr, &devfn, &reg)) {
-        pci_bus_config_write(s->bus, devfn, reg, val, size);
+    if (bus) {
+        pci_bus_config_write(bus, devfn, reg, val, size);
     }
 }
 

@@ -20,6 +20,22 @@ typedef struct PCMachineConfig {
 extern PCMachineConfig pc_config;
 
 /*
+ * What differs between the pc (i440FX) and q35 machines; the rest of the
+ * board (RAM, firmware, ISA devices, fw_cfg, direct boot) is common
+ * (hw/i386/pc.c).  @split_ram sets below/above_4g_mem_size; @chipset_init
+ * creates the host bridge and chipset functions; @ide_init (optional) the
+ * IDE controller of -drive if=ide.
+ */
+typedef struct PCMachineVariant {
+    void (*split_ram)(MachineState *ms);
+    bool (*chipset_init)(MachineState *ms, bool direct_boot, GError **errp);
+    bool (*ide_init)(GError **errp);
+} PCMachineVariant;
+
+bool pc_machine_init_common(MachineState *ms, const PCMachineVariant *v,
+                            GError **errp);
+
+/*
  * The i440FX/PIIX chipset (hw/pci-host/i440fx.c): PCI host bridge and bus
  * 0 (with the "pci" memory container the BIOS is mapped into), i440FX at
  * 00.0, PIIX3 at 01.0, PIIX4 PM at 01.3.  Call after RAM and the GSIs.

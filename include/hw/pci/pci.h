@@ -52,7 +52,9 @@ typedef struct PCIDeviceClass {
     uint8_t revision;
     uint16_t class_id;          /* base class << 8 | sub-class */
     uint8_t prog_if;
-    uint8_t header_type;        /* PCI_HEADER_TYPE_NORMAL (only type 0) */
+    uint8_t header_type;        /* PCI_HEADER_TYPE_NORMAL, or _BRIDGE for
+                                   the PCI-to-PCI bridges (pci_bridge.h) */
+    bool is_express;            /* 4 KiB configuration space (ECAM) */
     /* 0/0: QEMU's default 1af4:1100 */
     uint16_t subsystem_vendor_id;
     uint16_t subsystem_id;
@@ -63,7 +65,8 @@ typedef struct PCIDeviceClass {
      * Optional config-space hooks.  A write hook replaces the default
      * write and normally calls pci_default_write_config() first; likewise
      * a read hook and pci_default_read_config().  @addr + @len never
-     * passes PCI_CONFIG_SPACE_SIZE; @len is 1, 2 or 4.
+     * passes the function's config_size (256, or 4096 for is_express);
+     * @len is 1, 2 or 4.
      */
     uint32_t (*config_read)(PCIDevice *dev, uint32_t addr, unsigned len);
     void (*config_write)(PCIDevice *dev, uint32_t addr, uint32_t val,
@@ -98,14 +101,15 @@ struct PCIDevice {
     int32_t devfn;              /* "addr": slot << 3 | function, -1 = auto */
     bool multifunction;
     char *romfile;
-    char *bus_name;             /* bus= (only "pci.0", the root bus) */
+    char *bus_name;             /* bus=: "pci.0"/"pcie.0" or a bridge's id */
     uint32_t rombar;
 
-    /* configuration space and its masks */
-    uint8_t config[PCI_CONFIG_SPACE_SIZE];
-    uint8_t wmask[PCI_CONFIG_SPACE_SIZE];    /* bits software may write */
-    uint8_t w1cmask[PCI_CONFIG_SPACE_SIZE];  /* bits a written 1 clears */
-    uint8_t cap_used[PCI_CONFIG_SPACE_SIZE]; /* bytes held by capabilities */
+    /* configuration space and its masks (config_size bytes are used) */
+    uint32_t config_size;       /* 256, or 4096 for a PCI Express function */
+    uint8_t config[PCIE_CONFIG_SPACE_SIZE];
+    uint8_t wmask[PCIE_CONFIG_SPACE_SIZE];   /* bits software may write */
+    uint8_t w1cmask[PCIE_CONFIG_SPACE_SIZE]; /* bits a written 1 clears */
+    uint8_t cap_used[PCIE_CONFIG_SPACE_SIZE]; /* bytes held by capabilities */
 
     uint8_t irq_state;          /* bit n: the function asserts INTx pin n */
 
@@ -157,15 +161,46 @@ PCIBus *pci_root_bus_create(MemoryRegion *mem, MemoryRegion *io,
 void pci_root_bus_destroy(PCIBus *bus);
 /* Bus 0, or NULL when no host bridge has been created. */
 PCIBus *pci_root_bus(void);
+/* The name bus= finds it by ("pci.0" until the host bridge renames it). */
+void pci_bus_set_name(PCIBus *bus, const char *name);
+const char *pci_bus_name(const PCIBus *bus);
+/* A bus by its bus= name (root or a bridge's secondary), or NULL. */
+PCIBus *pci_bus_find_by_name(const char *name);
+/*
+ * The bus that bus number @nr reaches from the root bus @root, following
+ * the bridges' secondary/subordinate bus numbers as a configuration cycle
+ * does (PCI-to-PCI Bridge spec 3.2.5.3): NULL when none claims it.
+ */
+PCIBus *pci_bus_find_nr(PCIBus *root, unsigned nr);
+/* The bridge whose secondary bus @bus is (NULL for the root bus). */
+PCIDevice *pci_bus_bridge(const PCIBus *bus);
+/*
+ * A bridge's secondary bus (hw/pci/pci_bridge.c): BARs behind it map into
+ * @mem / @io, its INTx lines swizzle onto the bridge's pins.  @only_slot0:
+ * a PCI Express downstream port's link (device 0 only).
+ */
+PCIBus *pci_secondary_bus_create(PCIDevice *bridge, const char *name,
+                                 MemoryRegion *mem, MemoryRegion *io,
+                                 bool only_slot0);
+void pci_secondary_bus_destroy(PCIBus *bus);
+/* Drive pin @pin (0 = INTA#) of @dev, whatever its interrupt pin register
+ * says (a bridge forwards all four lines of its secondary bus). */
+void pci_set_irq_pin(PCIDevice *dev, int pin, int level);
+/* Calls @fn for every function on @bus and on every bus behind it. */
+void pci_for_each_device_recursive(PCIBus *bus,
+                                   void (*fn)(PCIBus *bus, PCIDevice *dev,
+                                              void *opaque),
+                                   void *opaque);
 MemoryRegion *pci_bus_memory(PCIBus *bus);
 MemoryRegion *pci_bus_io(PCIBus *bus);
 int pci_bus_num(const PCIBus *bus);
 
 /*
  * Configuration cycles (type 0) as the host bridge decodes them: @addr is
- * the register (0-255), @len 1, 2 or 4.  An access that would pass the
- * end of the function's space is cut; an absent function reads all-ones
- * and ignores writes.
+ * the register (0-255 through CF8/CFC, 0-4095 through ECAM), @len 1, 2 or
+ * 4.  An access that would pass the end of the function's space is cut;
+ * an absent function, or a register past a conventional function's 256
+ * bytes, reads all-ones and ignores writes.
  */
 uint32_t pci_bus_config_read(PCIBus *bus, unsigned devfn, unsigned addr,
                              unsigned len);

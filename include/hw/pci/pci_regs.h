@@ -14,6 +14,8 @@
 
 #define PCI_CONFIG_SPACE_SIZE       0x100
 #define PCI_CONFIG_HEADER_SIZE      0x40
+/* PCI Express Base Specification 4.0, 7.2.2: 4 KiB per function via ECAM. */
+#define PCIE_CONFIG_SPACE_SIZE      0x1000
 
 /* Type 0 header (6.1, figure 6-1). */
 #define PCI_VENDOR_ID               0x00    /* 16 bits */
@@ -71,6 +73,7 @@
 
 /* Header type register (6.2.1). */
 #define PCI_HEADER_TYPE_NORMAL          0x00
+#define PCI_HEADER_TYPE_BRIDGE          0x01
 #define PCI_HEADER_TYPE_MULTI_FUNCTION  0x80
 
 /* Base address registers (6.2.5.1). */
@@ -134,6 +137,126 @@
 #define PCI_MSIX_ENTRY_VECTOR_CTRL  12
 #define PCI_MSIX_ENTRY_CTRL_MASKBIT 0x1
 
+/* Type 1 header (PCI-to-PCI Bridge Architecture Specification 1.2, 3.2). */
+#define PCI_PRIMARY_BUS             0x18
+#define PCI_SECONDARY_BUS           0x19
+#define PCI_SUBORDINATE_BUS         0x1a
+#define PCI_SEC_LATENCY_TIMER       0x1b
+#define PCI_IO_BASE                 0x1c
+#define PCI_IO_LIMIT                0x1d
+#define PCI_IO_RANGE_TYPE_MASK      0x0f
+#define PCI_IO_RANGE_TYPE_32        0x01
+#define PCI_IO_RANGE_MASK           (~0x0fU)
+#define PCI_SEC_STATUS              0x1e    /* 16 bits */
+#define PCI_MEMORY_BASE             0x20    /* 16 bits */
+#define PCI_MEMORY_LIMIT            0x22
+#define PCI_MEMORY_RANGE_MASK       (~0x0fU)
+#define PCI_PREF_MEMORY_BASE        0x24
+#define PCI_PREF_MEMORY_LIMIT       0x26
+#define PCI_PREF_RANGE_TYPE_MASK    0x0f
+#define PCI_PREF_RANGE_TYPE_64      0x01
+#define PCI_PREF_RANGE_MASK         (~0x0fU)
+#define PCI_PREF_BASE_UPPER32       0x28
+#define PCI_PREF_LIMIT_UPPER32      0x2c
+#define PCI_IO_BASE_UPPER16         0x30
+#define PCI_IO_LIMIT_UPPER16        0x32
+#define PCI_ROM_ADDRESS1            0x38
+#define PCI_BRIDGE_CONTROL          0x3e    /* 16 bits */
+#define PCI_BRIDGE_CTL_PARITY       0x0001
+#define PCI_BRIDGE_CTL_SERR         0x0002
+#define PCI_BRIDGE_CTL_ISA          0x0004
+#define PCI_BRIDGE_CTL_VGA          0x0008
+#define PCI_BRIDGE_CTL_VGA_16BIT    0x0010
+#define PCI_BRIDGE_CTL_MASTER_ABORT 0x0020
+#define PCI_BRIDGE_CTL_BUS_RESET    0x0040
+#define PCI_BRIDGE_CTL_FAST_BACK    0x0080
+
+/* PCI Express capability (PCIe Base 4.0, 7.5.3), offsets from its start. */
+#define PCI_EXP_FLAGS               2       /* 16 bits */
+#define PCI_EXP_FLAGS_VER2          0x0002
+#define PCI_EXP_FLAGS_TYPE_SHIFT    4
+#define PCI_EXP_FLAGS_SLOT          0x0100
+#define PCI_EXP_TYPE_ENDPOINT       0x0
+#define PCI_EXP_TYPE_ROOT_PORT      0x4
+#define PCI_EXP_TYPE_UPSTREAM       0x5
+#define PCI_EXP_TYPE_DOWNSTREAM     0x6
+#define PCI_EXP_TYPE_PCI_BRIDGE     0x7
+#define PCI_EXP_TYPE_RC_END         0x9
+#define PCI_EXP_DEVCAP              4
+#define PCI_EXP_DEVCAP_RBER         0x00008000
+#define PCI_EXP_DEVCTL              8
+#define PCI_EXP_DEVCTL_WMASK        0x7cff  /* error reporting, payload... */
+#define PCI_EXP_DEVSTA              10
+#define PCI_EXP_DEVSTA_W1C          0x000f  /* CED NFED FED URD */
+#define PCI_EXP_LNKCAP              12
+#define PCI_EXP_LNKCAP_PN_SHIFT     24
+#define PCI_EXP_LNKCAP_DLLLARC      0x00100000
+#define PCI_EXP_LNKCTL              16
+#define PCI_EXP_LNKSTA              18
+#define PCI_EXP_LNKSTA_DLLLA        0x2000
+#define PCI_EXP_SLTCAP              20
+#define PCI_EXP_SLTCAP_ABP          0x00000001  /* attention button */
+#define PCI_EXP_SLTCAP_PCP          0x00000002  /* power controller */
+#define PCI_EXP_SLTCAP_MRLSP        0x00000004
+#define PCI_EXP_SLTCAP_AIP          0x00000008  /* attention indicator */
+#define PCI_EXP_SLTCAP_PIP          0x00000010  /* power indicator */
+#define PCI_EXP_SLTCAP_HPS          0x00000020  /* hot-plug surprise */
+#define PCI_EXP_SLTCAP_HPC          0x00000040  /* hot-plug capable */
+#define PCI_EXP_SLTCAP_EIP          0x00020000  /* electromech. interlock */
+#define PCI_EXP_SLTCAP_NCCS         0x00040000  /* no command completed */
+#define PCI_EXP_SLTCAP_PSN_SHIFT    19
+#define PCI_EXP_SLTCTL              24
+#define PCI_EXP_SLTCTL_ABPE         0x0001
+#define PCI_EXP_SLTCTL_PFDE         0x0002
+#define PCI_EXP_SLTCTL_MRLSCE       0x0004
+#define PCI_EXP_SLTCTL_PDCE         0x0008
+#define PCI_EXP_SLTCTL_CCIE         0x0010
+#define PCI_EXP_SLTCTL_HPIE         0x0020
+#define PCI_EXP_SLTCTL_AIC          0x00c0
+#define PCI_EXP_SLTCTL_PIC          0x0300
+#define PCI_EXP_SLTCTL_PIC_ON       0x0100
+#define PCI_EXP_SLTCTL_PIC_OFF      0x0300
+#define PCI_EXP_SLTCTL_PCC          0x0400
+#define PCI_EXP_SLTCTL_EIC          0x0800
+#define PCI_EXP_SLTCTL_DLLSCE       0x1000
+#define PCI_EXP_SLTSTA              26
+#define PCI_EXP_SLTSTA_ABP          0x0001
+#define PCI_EXP_SLTSTA_PFD          0x0002
+#define PCI_EXP_SLTSTA_MRLSC        0x0004
+#define PCI_EXP_SLTSTA_PDC          0x0008
+#define PCI_EXP_SLTSTA_CC           0x0010
+#define PCI_EXP_SLTSTA_MRLSS        0x0020
+#define PCI_EXP_SLTSTA_PDS          0x0040
+#define PCI_EXP_SLTSTA_EIS          0x0080
+#define PCI_EXP_SLTSTA_DLLSC        0x0100
+#define PCI_EXP_SLTSTA_W1C          0x011f
+#define PCI_EXP_RTCTL               28
+#define PCI_EXP_RTCAP               30
+#define PCI_EXP_RTSTA               32
+#define PCI_EXP_DEVCAP2             36
+#define PCI_EXP_DEVCTL2             40
+#define PCI_EXP_LNKCAP2             44
+#define PCI_EXP_LNKCTL2             48
+#define PCI_EXP_LNKSTA2             50
+#define PCI_EXP_VER2_SIZEOF         0x3c
+
+/* Extended capabilities (PCIe Base 4.0, 7.6): 32-bit header at 0x100+. */
+#define PCI_EXT_CAP_ID_ERR          0x0001  /* Advanced Error Reporting */
+#define PCI_EXT_CAP_ID_ACS          0x000d
+#define PCI_ERR_SIZEOF              0x48
+#define PCI_ERR_UNCOR_STATUS        4
+#define PCI_ERR_UNCOR_MASK          8
+#define PCI_ERR_UNCOR_SEVER         12
+#define PCI_ERR_COR_STATUS          16
+#define PCI_ERR_COR_MASK            20
+#define PCI_ERR_CAP                 24
+#define PCI_ERR_ROOT_COMMAND        44
+#define PCI_ERR_ROOT_STATUS         48
+#define PCI_ERR_UNC_SUPPORTED       0x003ff030  /* DLP..ACSV, UR... */
+#define PCI_ERR_UNC_SEVER_DEFAULT   0x00062030
+#define PCI_ERR_COR_SUPPORTED       0x0000f1c1
+#define PCI_ERR_COR_MASK_DEFAULT    0x00002000  /* advisory non-fatal */
+
 /* Class codes (Appendix D): base class << 8 | sub-class. */
 #define PCI_CLASS_STORAGE_SCSI      0x0100
 #define PCI_CLASS_STORAGE_IDE       0x0101
@@ -141,7 +264,9 @@
 #define PCI_CLASS_DISPLAY_VGA       0x0300
 #define PCI_CLASS_BRIDGE_HOST       0x0600
 #define PCI_CLASS_BRIDGE_ISA        0x0601
+#define PCI_CLASS_BRIDGE_PCI        0x0604
 #define PCI_CLASS_BRIDGE_OTHER      0x0680
+#define PCI_CLASS_SERIAL_SMBUS      0x0c05
 #define PCI_CLASS_SERIAL_USB        0x0c03
 #define PCI_CLASS_OTHERS            0xff00
 

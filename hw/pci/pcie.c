@@ -1,0 +1,280 @@
+/*
+ * PCI Express capability helpers: the PCI Express capability structure,
+ * the slot registers of a downstream port, extended capabilities and AER
+ * (reporting only).
+ *
+ * Spec: PCI Express Base Specification 4.0:
+ *   7.5.3    PCI Express capability structure (version 2, 3Ch bytes)
+ *   7.5.3.9  Slot Capabilities, 7.5.3.10 Slot Control, 7.5.3.11 Slot Status
+ *   6.7.3    hot-plug events: Command Completed after a Slot Control write
+ *            that changes a controller or indicator; the hot-plug
+ *            interrupt while HPIE and an enabled event's status bit are set
+ *   7.6      extended capability headers (ID 15:0, version 19:16, next
+ *            31:20), 7.8.4 Advanced Error Reporting
+ * A x1 link at 2.5 GT/s, as QEMU's ports report by default.
+ */
+#include "qemu/osdep.h"
+#include "hw/pci/pci_bridge.h"
+#include "hw/pci/msi.h"
+
+#define PCI_EXP_LNK_SPEED_2_5       0x1
+#define PCI_EXP_LNK_WIDTH_X1        (1u << 4)
+#define PCI_EXP_LNKCTL_WMASK        0x0ffb
+#define PCI_EXP_DEVCTL2_WMASK       0x041f
+#define PCI_EXP_LNKCTL2_WMASK       0xffff
+#define PCI_EXP_LNKSTA_SPEED_WIDTH  (PCI_EXP_LNK_SPEED_2_5 | \
+                                     PCI_EXP_LNK_WIDTH_X1)
+#define PCI_EXP_SLTCTL_WMASK \
+    (PCI_EXP_SLTCTL_ABPE | PCI_EXP_SLTCTL_PDCE | PCI_EXP_SLTCTL_CCIE | \
+     PCI_EXP_SLTCTL_HPIE | PCI_EXP_SLTCTL_AIC | PCI_EXP_SLTCTL_PIC | \
+     PCI_EXP_SLTCTL_PCC | PCI_EXP_SLTCTL_EIC | PCI_EXP_SLTCTL_DLLSCE)
+#define PCI_EXP_SLTCTL_AIC_OFF      0x00c0
+#define PCI_EXP_SLTSTA_EVENTS \
+    (PCI_EXP_SLTSTA_ABP | PCI_EXP_SLTSTA_PDC | PCI_EXP_SLTSTA_CC | \
+     PCI_EXP_SLTSTA_DLLSC)
+#define PCI_EXT_CAP_NEXT_SHIFT      20
+#define PCI_EXT_CAP_VER_SHIFT       16
+#define PCI_EXT_CAP_START           0x100
+
+uint8_t pcie_cap_offset(PCIDevice *d)
+{
+    return pci_find_capability(d, PCI_CAP_ID_EXP);
+}
+
+bool pcie_cap_init(PCIDevice *d, uint8_t offset, uint8_t type, uint8_t port,
+                   GError **errp)
+{
+    uint8_t pos = pci_add_capability(d, PCI_CAP_ID_EXP, offset,
+                                     PCI_EXP_VER2_SIZEOF, errp);
+    uint8_t *c, *w, *w1c;
+    uint32_t lnkcap;
+    bool downstream = type == PCI_EXP_TYPE_ROOT_PORT ||
+                      type == PCI_EXP_TYPE_DOWNSTREAM;
+
+    if (!pos) {
+        return false;
+    }
+    c = d->config + pos;
+    w = d->wmask + pos;
+    w1c = d->w1cmask + pos;
+    pci_set_word(c + PCI_EXP_FLAGS, PCI_EXP_FLAGS_VER2 |
+                 type << PCI_EXP_FLAGS_TYPE_SHIFT);
+    pci_set_long(c + PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_RBER);
+    pci_set_word(w + PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_WMASK);
+    pci_set_word(w1c + PCI_EXP_DEVSTA, PCI_EXP_DEVSTA_W1C);
+    if (type != PCI_EXP_TYPE_RC_END) {
+        lnkcap = (uint32_t)port << PCI_EXP_LNKCAP_PN_SHIFT |
+                 PCI_EXP_LNK_SPEED_2_5 | PCI_EXP_LNK_WIDTH_X1;
+        if (downstream) {
+            lnkcap |= PCI_EXP_LNKCAP_DLLLARC;
+        }
+        pci_set_long(c + PCI_EXP_LNKCAP, lnkcap);
+        pci_set_word(c + PCI_EXP_LNKSTA, PCI_EXP_LNKSTA_SPEED_WIDTH);
+        pci_set_word(w + PCI_EXP_LNKCTL, PCI_EXP_LNKCTL_WMASK);
+        pci_set_word(w + PCI_EXP_LNKCTL2, PCI_EXP_LNKCTL2_WMASK);
+        pci_set_long(c + PCI_EXP_LNKCAP2, PCI_EXP_LNK_SPEED_2_5 << 1);
+        pci_set_word(c + PCI_EXP_LNKCTL2, PCI_EXP_LNK_SPEED_2_5);
+    }
+    pci_set_word(w + PCI_EXP_DEVCTL2, PCI_EXP_DEVCTL2_WMASK);
+    if (type == PCI_EXP_TYPE_ROOT_PORT) {
+        /* Root Control: the error-to-SERR enables and PME interrupt. */
+        pci_set_word(w + PCI_EXP_RTCTL, 0x001f);
+        pci_set_long(w1c + PCI_EXP_RTSTA, 0x00010000);   /* PME status */
+    }
+    return true;
+}
+
+void pcie_cap_slot_init(PCIDevice *d, uint16_t slot)
+{
+    uint8_t pos = pcie_cap_offset(d);
+    uint8_t *c = d->config + pos;
+
+    if (!pos) {
+        return;
+    }
+    pci_set_word(c + PCI_EXP_FLAGS,
+                 pci_get_word(c + PCI_EXP_FLAGS) | PCI_EXP_FLAGS_SLOT);
+    pci_set_long(c + PCI_EXP_SLTCAP,
+                 (uint32_t)(slot & 0x1fff) << PCI_EXP_SLTCAP_PSN_SHIFT |
+                 PCI_EXP_SLTCAP_EIP | PCI_EXP_SLTCAP_PIP |
+                 PCI_EXP_SLTCAP_AIP | PCI_EXP_SLTCAP_ABP |
+                 PCI_EXP_SLTCAP_PCP | PCI_EXP_SLTCAP_HPS |
+                 PCI_EXP_SLTCAP_HPC);
+    pci_set_word(d->wmask + pos + PCI_EXP_SLTCTL, PCI_EXP_SLTCTL_WMASK);
+    pci_set_word(d->w1cmask + pos + PCI_EXP_SLTSTA, PCI_EXP_SLTSTA_W1C);
+}
+
+void pcie_cap_slot_reset(PCIDevice *d, bool present)
+{
+    uint8_t pos = pcie_cap_offset(d);
+    uint8_t *c = d->config + pos;
+    uint16_t sta = 0;
+
+    if (!pos || !(pci_get_word(c + PCI_EXP_FLAGS) & PCI_EXP_FLAGS_SLOT)) {
+        return;
+    }
+    /* Indicators off; power on (PCC = 0) when populated, as QEMU. */
+    pci_set_word(c + PCI_EXP_SLTCTL, PCI_EXP_SLTCTL_AIC_OFF |
+                 (present ? PCI_EXP_SLTCTL_PIC_ON
+                          : PCI_EXP_SLTCTL_PIC_OFF | PCI_EXP_SLTCTL_PCC));
+    if (present) {
+        sta |= PCI_EXP_SLTSTA_PDS;
+        pci_set_word(c + PCI_EXP_LNKSTA, PCI_EXP_LNKSTA_SPEED_WIDTH |
+                     PCI_EXP_LNKSTA_DLLLA);
+    } else {
+        pci_set_word(c + PCI_EXP_LNKSTA, PCI_EXP_LNKSTA_SPEED_WIDTH);
+    }
+    pci_set_word(c + PCI_EXP_SLTSTA, sta);
+}
+
+bool pcie_cap_slot_irq_pending(PCIDevice *d)
+{
+    uint8_t pos = pcie_cap_offset(d);
+    uint16_t ctl, sta, want = 0;
+
+    if (!pos) {
+        return false;
+    }
+    ctl = pci_get_word(d->config + pos + PCI_EXP_SLTCTL);
+    sta = pci_get_word(d->config + pos + PCI_EXP_SLTSTA);
+    if (!(ctl & PCI_EXP_SLTCTL_HPIE)) {
+        return false;
+    }
+    if (ctl & PCI_EXP_SLTCTL_ABPE) {
+        want |= PCI_EXP_SLTSTA_ABP;
+    }
+    if (ctl & PCI_EXP_SLTCTL_PDCE) {
+        want |= PCI_EXP_SLTSTA_PDC;
+    }
+    if (ctl & PCI_EXP_SLTCTL_CCIE) {
+        want |= PCI_EXP_SLTSTA_CC;
+    }
+    if (ctl & PCI_EXP_SLTCTL_DLLSCE) {
+        want |= PCI_EXP_SLTSTA_DLLSC;
+    }
+    return sta & want & PCI_EXP_SLTSTA_EVENTS;
+}
+
+/* The hot-plug interrupt: MSI-X or MSI vector 0 on a new event, else the
+ * INTx level follows the pending state (6.7.3.4). */
+static void pcie_cap_slot_notify(PCIDevice *d, bool was_pending)
+{
+    bool pending = pcie_cap_slot_irq_pending(d);
+
+    if (msix_enabled(d)) {
+        if (pending && !was_pending) {
+            msix_notify(d, 0);
+        }
+    } else if (msi_enabled(d)) {
+        if (pending && !was_pending) {
+            msi_notify(d, 0);
+        }
+    } else {
+        pci_set_irq(d, pending);
+    }
+}
+
+void pcie_cap_slot_write_config(PCIDevice *d, bool was_pending,
+                                uint32_t addr, uint32_t len)
+{
+    uint8_t pos = pcie_cap_offset(d);
+    uint32_t ctl_off = pos + PCI_EXP_SLTCTL;
+    uint32_t sta_off = pos + PCI_EXP_SLTSTA;
+    uint8_t *c = d->config;
+
+    if (!pos || !(pci_get_word(c + pos + PCI_EXP_FLAGS) & PCI_EXP_FLAGS_SLOT)) {
+        return;
+    }
+    if (!(addr < sta_off + 2 && ctl_off < addr + len)) {
+        return;
+    }
+    /* 6.7.3.2: a write to any part of Slot Control is a command. */
+    if (addr < ctl_off + 2 && ctl_off < addr + len) {
+        pci_set_word(c + sta_off, pci_get_word(c + sta_off) |
+                     PCI_EXP_SLTSTA_CC);
+    }
+    pcie_cap_slot_notify(d, was_pending);
+}
+
+/* ---- extended capabilities ------------------------------------------- */
+
+bool pcie_add_ext_capability(PCIDevice *d, uint16_t id, uint8_t version,
+                             uint16_t offset, uint16_t size, GError **errp)
+{
+    uint16_t prev = 0, next = PCI_EXT_CAP_START;
+    uint32_t header;
+
+    if (d->config_size != PCIE_CONFIG_SPACE_SIZE ||
+        offset < PCI_EXT_CAP_START || (offset & 3) ||
+        offset + size > PCIE_CONFIG_SPACE_SIZE) {
+        error_setg(errp, "PCIe extended capability 0x%04x at 0x%03x does "
+                   "not fit", id, offset);
+        return false;
+    }
+    for (unsigned i = 0; i < size; i++) {
+        if (d->cap_used[offset + i]) {
+            error_setg(errp, "PCIe extended capability 0x%04x at 0x%03x "
+                       "overlaps another one", id, offset);
+            return false;
+        }
+    }
+    /* Walk to the last header (at most 4096/4 of them). */
+    for (unsigned n = 0; offset != PCI_EXT_CAP_START && n < 1024; n++) {
+        header = pci_get_long(d->config + next);
+        if (!header) {
+            break;
+        }
+        prev = next;
+        next = header >> PCI_EXT_CAP_NEXT_SHIFT;
+        if (!next) {
+            break;
+        }
+    }
+    pci_set_long(d->config + offset,
+                 id | (uint32_t)version << PCI_EXT_CAP_VER_SHIFT);
+    if (prev) {
+        header = pci_get_long(d->config + prev);
+        pci_set_long(d->config + prev, (header & 0xfffff) |
+                     (uint32_t)offset << PCI_EXT_CAP_NEXT_SHIFT);
+    }
+    memset(d->cap_used + offset, 1, size);
+    return true;
+}
+
+bool pcie_aer_init(PCIDevice *d, uint16_t offset, bool root_port,
+                   GError **errp)
+{
+    uint8_t *w = d->wmask + offset, *w1c = d->w1cmask + offset;
+
+    if (!pcie_add_ext_capability(d, PCI_EXT_CAP_ID_ERR, 2, offset,
+                                 PCI_ERR_SIZEOF, errp)) {
+        return false;
+    }
+    pci_set_long(w1c + PCI_ERR_UNCOR_STATUS, PCI_ERR_UNC_SUPPORTED);
+    pci_set_long(w + PCI_ERR_UNCOR_MASK, PCI_ERR_UNC_SUPPORTED);
+    pci_set_long(w + PCI_ERR_UNCOR_SEVER, PCI_ERR_UNC_SUPPORTED);
+    pci_set_long(w1c + PCI_ERR_COR_STATUS, PCI_ERR_COR_SUPPORTED);
+    pci_set_long(w + PCI_ERR_COR_MASK, PCI_ERR_COR_SUPPORTED);
+    /* ECRC generation/check enables (bits 6 and 8) */
+    pci_set_long(w + PCI_ERR_CAP, 0x140);
+    if (root_port) {
+        pci_set_long(w + PCI_ERR_ROOT_COMMAND, 0x7);
+        pci_set_long(w1c + PCI_ERR_ROOT_STATUS, 0x7f);
+    }
+    pcie_aer_reset(d, offset);
+    return true;
+}
+
+void pcie_aer_reset(PCIDevice *d, uint16_t offset)
+{
+    uint8_t *c = d->config + offset;
+
+    pci_set_long(c + PCI_ERR_UNCOR_STATUS, 0);
+    pci_set_long(c + PCI_ERR_UNCOR_MASK, 0);
+    pci_set_long(c + PCI_ERR_UNCOR_SEVER, PCI_ERR_UNC_SEVER_DEFAULT);
+    pci_set_long(c + PCI_ERR_COR_STATUS, 0);
+    pci_set_long(c + PCI_ERR_COR_MASK, PCI_ERR_COR_MASK_DEFAULT);
+    pci_set_long(c + PCI_ERR_CAP, 0x0a0);   /* ECRC gen/check capable */
+    pci_set_long(c + PCI_ERR_ROOT_COMMAND, 0);
+    pci_set_long(c + PCI_ERR_ROOT_STATUS, 0);
+}
