@@ -48,7 +48,7 @@ typedef struct Q35HostState {
     PCIBus *bus;
     uint64_t ecam_base;
     uint64_t ecam_size;             /* 0: not mapped */
-    int32_t irq_count[PCI_NUM_PINS];
+    int32_t irq_count[PCI_BUS_MAX_IRQS];
 } Q35HostState;
 
 static Q35HostState *q35_host;
@@ -194,7 +194,7 @@ static int q35_host_pre_save(void *opaque)
         return -1;
     }
     counts = pci_bus_irq_counts(s->bus, &n);
-    memcpy(s->irq_count, counts, MIN(n, PCI_NUM_PINS) * sizeof(*counts));
+    memcpy(s->irq_count, counts, MIN(n, PCI_BUS_MAX_IRQS) * sizeof(*counts));
     return 0;
 }
 
@@ -207,13 +207,13 @@ static int q35_host_post_load(void *opaque, int version_id)
     if (!s->bus) {
         return -1;
     }
-    for (unsigned i = 0; i < PCI_NUM_PINS; i++) {
+    for (unsigned i = 0; i < PCI_BUS_MAX_IRQS; i++) {
         if (s->irq_count[i] < 0 || s->irq_count[i] > PCI_DEVFN_MAX) {
             return -1;
         }
     }
     counts = pci_bus_irq_counts(s->bus, &n);
-    memcpy(counts, s->irq_count, MIN(n, PCI_NUM_PINS) * sizeof(*counts));
+    memcpy(counts, s->irq_count, MIN(n, PCI_BUS_MAX_IRQS) * sizeof(*counts));
     return 0;
 }
 
@@ -226,7 +226,7 @@ static const VMStateDescription vmstate_q35_host = {
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32(host.config_reg, Q35HostState),
         VMSTATE_FIELD_("irq_count", Q35HostState, irq_count, VMS_I32, 4,
-                       PCI_NUM_PINS, 0),
+                       PCI_BUS_MAX_IRQS, 0),
         VMSTATE_END_OF_LIST()
     },
 };

@@ -41,7 +41,7 @@ struct PCIBus {
     PCIMapIRQFunc map_irq;
     void *irq_opaque;
     int nirq;
-    int32_t irq_count[PCI_NUM_PINS];
+    int32_t irq_count[PCI_BUS_MAX_IRQS];
 };
 
 /*
@@ -619,7 +619,7 @@ static void pci_change_irq_level(PCIDevice *d, int pin, int change)
         return;
     }
     pirq = bus->map_irq(d, pin);
-    if (pirq < 0 || pirq >= bus->nirq || pirq >= PCI_NUM_PINS) {
+    if (pirq < 0 || pirq >= bus->nirq || pirq >= PCI_BUS_MAX_IRQS) {
         return;
     }
     bus->irq_count[pirq] += change;
@@ -690,7 +690,7 @@ static void pci_bus_recount_irqs(PCIBus *bus)
                 continue;
             }
             pirq = bus->map_irq(d, pin);
-            if (pirq >= 0 && pirq < bus->nirq && pirq < PCI_NUM_PINS) {
+            if (pirq >= 0 && pirq < bus->nirq && pirq < PCI_BUS_MAX_IRQS) {
                 bus->irq_count[pirq]++;
             }
         }
@@ -703,7 +703,7 @@ void pci_bus_irqs(PCIBus *bus, PCISetIRQFunc set_irq, PCIMapIRQFunc map_irq,
     bus->set_irq = set_irq;
     bus->map_irq = map_irq;
     bus->irq_opaque = opaque;
-    bus->nirq = MIN(MAX(nirq, 0), PCI_NUM_PINS);
+    bus->nirq = MIN(MAX(nirq, 0), PCI_BUS_MAX_IRQS);
     pci_bus_recount_irqs(bus);
 }
 
@@ -714,12 +714,12 @@ bool pci_bus_irqs_claimed(PCIBus *bus)
 
 bool pci_bus_get_irq_level(PCIBus *bus, int pirq)
 {
-    return pirq >= 0 && pirq < PCI_NUM_PINS && bus->irq_count[pirq] != 0;
+    return pirq >= 0 && pirq < PCI_BUS_MAX_IRQS && bus->irq_count[pirq] != 0;
 }
 
 int32_t *pci_bus_irq_counts(PCIBus *bus, unsigned *n)
 {
-    *n = PCI_NUM_PINS;
+    *n = PCI_BUS_MAX_IRQS;
     return bus->irq_count;
 }
 
@@ -1190,6 +1190,11 @@ static int pci_device_post_load(void *opaque, int version_id)
     }
     d->irq_state &= (1u << PCI_NUM_PINS) - 1;
     pci_update_irq_status(d);
+    /* Behind a bridge nobody saves the line counts: rebuild them from the
+     * functions loaded so far (the last one leaves them right). */
+    if (d->bus->bridge) {
+        pci_bus_recount_irqs(d->bus);
+    }
     pci_update_mappings(d);
     msix_post_load(d);
     return 0;

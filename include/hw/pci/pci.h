@@ -35,6 +35,7 @@
 #define PCI_FUNC(devfn)     ((devfn) & 0x07)
 
 #define PCI_NUM_PINS        4       /* INTA# .. INTD# */
+#define PCI_BUS_MAX_IRQS    8       /* bus lines: PIRQA-D, ICH9's A-H */
 #define PCI_NUM_REGIONS     7       /* BAR0-5 and the expansion ROM */
 #define PCI_ROM_SLOT        6
 #define PCI_BAR_UNMAPPED    UINT64_MAX
@@ -220,7 +221,8 @@ void pci_bus_irqs(PCIBus *bus, PCISetIRQFunc set_irq, PCIMapIRQFunc map_irq,
 bool pci_bus_irqs_claimed(PCIBus *bus);
 /* The combined level of bus line @pirq. */
 bool pci_bus_get_irq_level(PCIBus *bus, int pirq);
-/* Raw assertion counters of the bus lines (for the host's state). */
+/* Raw assertion counters of the bus lines (for the host's state);
+ * *n = PCI_BUS_MAX_IRQS. */
 int32_t *pci_bus_irq_counts(PCIBus *bus, unsigned *n);
 /* QEMU's i440FX swizzle: (pin + slot - 1) & 3. */
 int pci_slot_get_pirq(PCIDevice *dev, int pin);
