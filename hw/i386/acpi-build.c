@@ -24,6 +24,16 @@
  * under \_SB.PCI0.ISA, the fw_cfg device (QEMU0002), the HPET, one
  * Processor object per CPU and \_S5.  There is no hotplug AML.
  *
+ * On q35 (cfg->q35) the same tables describe the MCH/ICH9 machine as
+ * QEMU's q35: \_SB.PCI0 is a PCI Express root (_HID PNP0A08, _CID
+ * PNP0A03), its ISA bridge is the ICH9 LPC at 1F.0, _PRT returns PRTA
+ * (GSI links GSIA-GSIH: IOAPIC inputs 16-23) once the OS called \_PIC(1),
+ * else PRTP (LNKA-LNKH over the PIRQx_ROUT registers at LPC 60h-63h and
+ * 68h-6Bh), from the ICH9 routing of each slot; the FADT names the ICH9
+ * PM blocks (PMBASE 0x600, GPE0 at +20h, 16 bytes; ACPI enable/disable
+ * 02h/03h) and an MCFG table lists the ECAM window (PCI Firmware spec
+ * 3.0, 4.1.2).
+ *
  * Blob layout (etc/acpi/tables, 64-byte aligned, high zone): FACS first
  * (it must be 64-byte aligned), then DSDT, FACP, APIC, HPET, WAET, RSDT.
  * Checksums and pointers are left to the firmware's linker (table-loader).
@@ -34,6 +44,7 @@
 #include "hw/i386/x86.h"
 #include "hw/acpi/aml-build.h"
 #include "hw/acpi/piix4-pm.h"
+#include "hw/pci-host/q35.h"
 #include "hw/char/serial.h"
 #include "hw/input/i8042.h"
 #include "hw/qdev.h"
@@ -48,6 +59,7 @@
 #define ACPI_HPET_REV       1
 #define ACPI_WAET_REV       1
 #define ACPI_RSDT_REV       1
+#define ACPI_MCFG_REV       1
 
 #define ACPI_FACS_SIZE      64
 #define ACPI_FADT_SIZE      244
@@ -193,6 +205,44 @@ void acpi_pc_config(MachineState *ms, AcpiPcConfig *cfg)
                                      ms->above_4g_mem_size, GiB);
     cfg->pci_hole64_size = PC_PCI_HOLE64_SIZE;
     cfg->s4 = piix4_pm_s4_offered();
+    cfg->pm_base = PC_ACPI_PM_BASE;
+    cfg->gpe0_base = PC_ACPI_GPE0_BASE;
+    cfg->gpe0_len = PC_ACPI_GPE0_LEN;
+    cfg->acpi_enable = PC_ACPI_ENABLE;
+    cfg->acpi_disable = PC_ACPI_DISABLE;
+    if (q35_machine_active()) {
+        acpi_q35_config(cfg);
+    }
+}
+
+/*
+ * q35: the ECAM window as firmware programs it (the tables are built at
+ * reset, before SeaBIOS enables PCIEXBAR at its default address), the
+ * 32-bit hole above the largest window, the ICH9 blocks and routing.
+ */
+void acpi_q35_config(AcpiPcConfig *cfg)
+{
+    uint64_t base = MCH_PCIEXBAR_DEFAULT, size = MCH_PCIEXBAR_MAX;
+
+    cfg->q35 = true;
+    q35_ecam_window(&base, &size);
+    cfg->mcfg_base = base;
+    cfg->mcfg_size = size;
+    if (base + MCH_PCIEXBAR_MAX > cfg->pci_hole_start &&
+        base + MCH_PCIEXBAR_MAX <= cfg->pci_hole_end) {
+        cfg->pci_hole_start = base + MCH_PCIEXBAR_MAX;
+    }
+    cfg->pci_hole64_size = Q35_PCI_HOLE64_SIZE;
+    cfg->pm_base = Q35_ACPI_PM_BASE;
+    cfg->gpe0_base = Q35_ACPI_PM_BASE + ICH9_PMIO_GPE0_STS;
+    cfg->gpe0_len = ICH9_PMIO_GPE0_LEN;
+    cfg->acpi_enable = ICH9_APM_ACPI_ENABLE;
+    cfg->acpi_disable = ICH9_APM_ACPI_DISABLE;
+    for (unsigned slot = 0; slot < PCI_SLOTS; slot++) {
+        for (unsigned pin = 0; pin < PCI_PINS; pin++) {
+            cfg->pirq_of[slot][pin] = ich9_lpc_route(slot, pin) & 7;
+        }
+    }
 }
 
 void acpi_pc_config_cleanup(AcpiPcConfig *cfg)
@@ -314,15 +364,25 @@ static Aml *build_com(unsigned uid, const AcpiSerialPort *port)
     return dev;
 }
 
-/* PIIX3 (00:01.0) and the ISA devices behind it. */
+/* PIIX3 (00:01.0) or ICH9 LPC (00:1f.0) and the ISA devices behind it. */
 static Aml *build_isa(const AcpiPcConfig *cfg)
 {
     Aml *isa = aml_device("ISA");
 
-    aml_append(isa, named_int("_ADR", (PC_DEVFN_PIIX3 >> 3) << 16 |
-                                      (PC_DEVFN_PIIX3 & 7)));
-    aml_append(isa, aml_operation_region("P40C", AML_PCI_CONFIG,
-                                         aml_int(PIIX3_PIRQRC_OFFSET), 4));
+    if (cfg->q35) {
+        aml_append(isa, named_int("_ADR", (ICH9_LPC_DEVFN >> 3) << 16 |
+                                          (ICH9_LPC_DEVFN & 7)));
+        /* PIRQA-D_ROUT, 4 reserved bytes, PIRQE-H_ROUT */
+        aml_append(isa, aml_operation_region("PIRQ", AML_PCI_CONFIG,
+                                             aml_int(ICH9_LPC_PIRQA_ROUT),
+                                             0x0c));
+    } else {
+        aml_append(isa, named_int("_ADR", (PC_DEVFN_PIIX3 >> 3) << 16 |
+                                          (PC_DEVFN_PIIX3 & 7)));
+        aml_append(isa, aml_operation_region("P40C", AML_PCI_CONFIG,
+                                             aml_int(PIIX3_PIRQRC_OFFSET),
+                                             4));
+    }
     aml_append(isa, build_rtc());
     if (cfg->i8042) {
         aml_append(isa, build_kbd());
@@ -347,18 +407,77 @@ static Aml *build_fw_cfg_dev(void)
     return dev;
 }
 
+/* q35: slot/pin -> "LNKx" (PIC mode) or "GSIx" (APIC mode). */
+static Aml *build_q35_prt(const AcpiPcConfig *cfg, const char *prefix)
+{
+    Aml *prt = aml_package(PCI_SLOTS * PCI_PINS);
+
+    for (unsigned slot = 0; slot < PCI_SLOTS; slot++) {
+        for (unsigned pin = 0; pin < PCI_PINS; pin++) {
+            Aml *e = aml_package(4);
+            aml_append(e, aml_int((slot << 16) | 0xffff));
+            aml_append(e, aml_int(pin));
+            aml_append(e, aml_name("%s%c", prefix,
+                                   'A' + (cfg->pirq_of[slot][pin] & 7)));
+            aml_append(e, aml_int(0));
+            aml_append(prt, e);
+        }
+    }
+    return prt;
+}
+
+static void build_q35_pci0_prt(Aml *pci, const AcpiPcConfig *cfg)
+{
+    Aml *m = aml_method("_PRT", 0, false);
+    Aml *if_apic = aml_if(aml_name("PICF"));
+    Aml *else_pic = aml_else();
+
+    aml_append(pci, aml_name_decl("PRTP", build_q35_prt(cfg, "LNK")));
+    aml_append(pci, aml_name_decl("PRTA", build_q35_prt(cfg, "GSI")));
+    aml_append(if_apic, aml_return(aml_name("PRTA")));
+    aml_append(else_pic, aml_return(aml_name("PRTP")));
+    aml_append(m, if_apic);
+    aml_append(m, else_pic);
+    aml_append(pci, m);
+}
+
 static Aml *build_pci0(const AcpiPcConfig *cfg)
 {
     Aml *pci = aml_device("PCI0");
 
-    aml_append(pci, aml_name_decl("_HID", aml_eisaid("PNP0A03")));
+    if (cfg->q35) {
+        aml_append(pci, aml_name_decl("_HID", aml_eisaid("PNP0A08")));
+        aml_append(pci, aml_name_decl("_CID", aml_eisaid("PNP0A03")));
+    } else {
+        aml_append(pci, aml_name_decl("_HID", aml_eisaid("PNP0A03")));
+    }
     aml_append(pci, named_int("_ADR", 0));
     aml_append(pci, named_int("_UID", 0));
     aml_append(pci, aml_name_decl("_CRS", build_pci0_crs(cfg)));
-    aml_append(pci, aml_name_decl("_PRT", build_prt()));
+    if (cfg->q35) {
+        build_q35_pci0_prt(pci, cfg);
+    } else {
+        aml_append(pci, aml_name_decl("_PRT", build_prt()));
+    }
     aml_append(pci, build_isa(cfg));
     aml_append(pci, build_fw_cfg_dev());
     return pci;
+}
+
+/* q35: PRQ0-PRQ7 over PIRQA-D_ROUT, (4 bytes), PIRQE-H_ROUT. */
+static Aml *build_q35_prq_field(void)
+{
+    Aml *field = aml_field("PCI0.ISA.PIRQ", AML_BYTE_ACC, AML_NOLOCK,
+                           AML_PRESERVE);
+
+    for (unsigned i = 0; i < 8; i++) {
+        g_autofree char *name = g_strdup_printf("PRQ%u", i);
+        if (i == 4) {
+            aml_append(field, aml_reserved_field(32));
+        }
+        aml_append(field, aml_named_field(name, 8));
+    }
+    return field;
 }
 
 /* Field PRQ0-PRQ3 over the PIIX3 PIRQ route registers, in \_SB. */
@@ -380,6 +499,22 @@ static Aml *link_irq_template(const uint32_t *irqs, unsigned n)
 
     aml_append(rt, aml_interrupt(AML_LEVEL, AML_ACTIVE_HIGH, true, irqs, n));
     return rt;
+}
+
+/* q35 APIC mode: GSIA-GSIH, IOAPIC inputs 16-23, fixed. */
+static Aml *build_gsi_link(unsigned n)
+{
+    const uint32_t gsi[] = { 16 + n };
+    Aml *dev = aml_device("GSI%c", 'A' + n);
+    Aml *m;
+
+    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0C0F")));
+    aml_append(dev, named_int("_UID", n));
+    aml_append(dev, aml_name_decl("_PRS", link_irq_template(gsi, 1)));
+    aml_append(dev, aml_name_decl("_CRS", link_irq_template(gsi, 1)));
+    m = aml_method("_SRS", 1, false);
+    aml_append(dev, m);
+    return dev;
 }
 
 /* IQST(route): _STA of a link from its PIRQ register. */
@@ -507,14 +642,27 @@ static void build_dsdt_body(Aml *dsdt, const AcpiPcConfig *cfg)
     Aml *sb = aml_scope("\\_SB");
     Aml *gpe = aml_scope("\\_GPE");
 
+    if (cfg->q35) {
+        /* \_PIC(1): the OS uses the IOAPIC, _PRT gives the GSI links. */
+        Aml *pic = aml_method("\\_PIC", 1, false);
+        aml_append(dsdt, aml_name_decl("PICF", aml_int(0)));
+        aml_append(pic, aml_store(aml_arg(0), aml_name("PICF")));
+        aml_append(dsdt, pic);
+    }
     aml_append(sb, build_pci0(cfg));
-    aml_append(sb, build_prq_field());
+    aml_append(sb, cfg->q35 ? build_q35_prq_field() : build_prq_field());
     aml_append(sb, build_iqst());
     aml_append(sb, build_iqcr());
-    for (unsigned i = 0; i < PCI_PINS; i++) {
+    for (unsigned i = 0; i < (cfg->q35 ? 8 : PCI_PINS); i++) {
         aml_append(sb, build_link(i));
     }
-    aml_append(sb, build_link_sci());
+    if (cfg->q35) {
+        for (unsigned i = 0; i < 8; i++) {
+            aml_append(sb, build_gsi_link(i));
+        }
+    } else {
+        aml_append(sb, build_link_sci());
+    }
     if (cfg->hpet) {
         aml_append(sb, build_hpet_dev());
     }
@@ -588,35 +736,35 @@ static size_t build_dsdt(AcpiBuildState *st)
     return off;
 }
 
-static void fadt_pm_blocks(GByteArray *t)
+static void fadt_pm_blocks(GByteArray *t, const AcpiPcConfig *cfg)
 {
-    build_append_int_noprefix(t, PC_ACPI_PM1_EVT, 4);   /* PM1a_EVT_BLK */
+    build_append_int_noprefix(t, cfg->pm_base, 4);      /* PM1a_EVT_BLK */
     build_append_int_noprefix(t, 0, 4);                 /* PM1b_EVT_BLK */
-    build_append_int_noprefix(t, PC_ACPI_PM1_CNT, 4);   /* PM1a_CNT_BLK */
+    build_append_int_noprefix(t, cfg->pm_base + 4, 4);  /* PM1a_CNT_BLK */
     build_append_int_noprefix(t, 0, 4);                 /* PM1b_CNT_BLK */
     build_append_int_noprefix(t, 0, 4);                 /* PM2_CNT_BLK */
-    build_append_int_noprefix(t, PC_ACPI_PM_TMR, 4);    /* PM_TMR_BLK */
-    build_append_int_noprefix(t, PC_ACPI_GPE0_BASE, 4); /* GPE0_BLK */
+    build_append_int_noprefix(t, cfg->pm_base + 8, 4);  /* PM_TMR_BLK */
+    build_append_int_noprefix(t, cfg->gpe0_base, 4);    /* GPE0_BLK */
     build_append_int_noprefix(t, 0, 4);                 /* GPE1_BLK */
     build_append_int_noprefix(t, 4, 1);                 /* PM1_EVT_LEN */
     build_append_int_noprefix(t, 2, 1);                 /* PM1_CNT_LEN */
     build_append_int_noprefix(t, 0, 1);                 /* PM2_CNT_LEN */
     build_append_int_noprefix(t, 4, 1);                 /* PM_TMR_LEN */
-    build_append_int_noprefix(t, PC_ACPI_GPE0_LEN, 1);  /* GPE0_BLK_LEN */
+    build_append_int_noprefix(t, cfg->gpe0_len, 1);     /* GPE0_BLK_LEN */
     build_append_int_noprefix(t, 0, 1);                 /* GPE1_BLK_LEN */
     build_append_int_noprefix(t, 0, 1);                 /* GPE1_BASE */
 }
 
-static void fadt_x_blocks(GByteArray *t)
+static void fadt_x_blocks(GByteArray *t, const AcpiPcConfig *cfg)
 {
-    build_append_gas(t, GAS_SYSTEM_IO, 32, 0, 0, PC_ACPI_PM1_EVT);
+    build_append_gas(t, GAS_SYSTEM_IO, 32, 0, 0, cfg->pm_base);
     build_append_gas(t, GAS_SYSTEM_IO, 0, 0, 0, 0);         /* PM1b_EVT */
-    build_append_gas(t, GAS_SYSTEM_IO, 16, 0, 0, PC_ACPI_PM1_CNT);
+    build_append_gas(t, GAS_SYSTEM_IO, 16, 0, 0, cfg->pm_base + 4);
     build_append_gas(t, GAS_SYSTEM_IO, 0, 0, 0, 0);         /* PM1b_CNT */
     build_append_gas(t, GAS_SYSTEM_IO, 0, 0, 0, 0);         /* PM2_CNT */
-    build_append_gas(t, GAS_SYSTEM_IO, 32, 0, 0, PC_ACPI_PM_TMR);
-    build_append_gas(t, GAS_SYSTEM_IO, PC_ACPI_GPE0_LEN * 8, 0, 0,
-                     PC_ACPI_GPE0_BASE);
+    build_append_gas(t, GAS_SYSTEM_IO, 32, 0, 0, cfg->pm_base + 8);
+    build_append_gas(t, GAS_SYSTEM_IO, cfg->gpe0_len * 8, 0, 0,
+                     cfg->gpe0_base);
     build_append_gas(t, GAS_SYSTEM_IO, 0, 0, 0, 0);         /* GPE1 */
 }
 
@@ -647,11 +795,11 @@ static size_t build_fadt(AcpiBuildState *st, size_t facs, size_t dsdt)
     build_append_int_noprefix(t, 0, 1);         /* Preferred_PM_Profile */
     build_append_int_noprefix(t, PC_ACPI_SCI_IRQ, 2);
     build_append_int_noprefix(t, PC_ACPI_SMI_CMD, 4);
-    build_append_int_noprefix(t, PC_ACPI_ENABLE, 1);
-    build_append_int_noprefix(t, PC_ACPI_DISABLE, 1);
+    build_append_int_noprefix(t, st->cfg->acpi_enable, 1);
+    build_append_int_noprefix(t, st->cfg->acpi_disable, 1);
     build_append_int_noprefix(t, 0, 1);         /* S4BIOS_REQ */
     build_append_int_noprefix(t, 0, 1);         /* PSTATE_CNT */
-    fadt_pm_blocks(t);
+    fadt_pm_blocks(t, st->cfg);
     build_append_int_noprefix(t, 0, 1);         /* CST_CNT */
     build_append_int_noprefix(t, FADT_C2_C3_NONE, 2);   /* P_LVL2_LAT */
     build_append_int_noprefix(t, FADT_C2_C3_NONE, 2);   /* P_LVL3_LAT */
@@ -670,7 +818,7 @@ static size_t build_fadt(AcpiBuildState *st, size_t facs, size_t dsdt)
     build_append_int_noprefix(t, 0, 3);         /* reserved */
     build_append_int_noprefix(t, 0, 8);         /* X_FIRMWARE_CTRL: 32-bit */
     build_append_int_noprefix(t, 0, 8);         /* X_DSDT (linked) */
-    fadt_x_blocks(t);
+    fadt_x_blocks(t, st->cfg);
     g_assert(t->len - off == ACPI_FADT_SIZE);
 
     bios_linker_loader_add_pointer(st->linker, ACPI_BUILD_TABLE_FILE,
@@ -778,6 +926,23 @@ static size_t build_hpet(AcpiBuildState *st)
     return off;
 }
 
+/* PCI Firmware spec 3.0, 4.1.2: MCFG with one allocation (segment 0). */
+static size_t build_mcfg(AcpiBuildState *st)
+{
+    GByteArray *t = st->t;
+    size_t off = acpi_table_begin(t);
+    uint64_t buses = st->cfg->mcfg_size >> 20;
+
+    build_append_int_noprefix(t, 0, 8);         /* reserved */
+    build_append_int_noprefix(t, st->cfg->mcfg_base, 8);
+    build_append_int_noprefix(t, 0, 2);         /* PCI segment group */
+    build_append_int_noprefix(t, 0, 1);         /* start bus */
+    build_append_int_noprefix(t, buses ? buses - 1 : 0, 1);
+    build_append_int_noprefix(t, 0, 4);         /* reserved */
+    acpi_table_finish(st, off, "MCFG", ACPI_MCFG_REV);
+    return off;
+}
+
 static size_t build_waet(AcpiBuildState *st)
 {
     size_t off = acpi_table_begin(st->t);
@@ -844,6 +1009,9 @@ void acpi_build(const AcpiPcConfig *cfg, AcpiBuildTables *tables)
     rsdt_add(&st, build_madt(&st));
     if (cfg->hpet) {
         rsdt_add(&st, build_hpet(&st));
+    }
+    if (cfg->q35 && cfg->mcfg_size) {
+        rsdt_add(&st, build_mcfg(&st));
     }
     rsdt_add(&st, build_waet(&st));
     rsdt = build_rsdt(&st);

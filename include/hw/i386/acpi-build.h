@@ -35,6 +35,15 @@ typedef struct AcpiPcConfig {
     uint64_t pci_hole64_start;      /* 64-bit window; size 0 = none */
     uint64_t pci_hole64_size;
     bool s4;                        /* offer \_S4 (PIIX4_PM.disable_s4=0) */
+    /* The chipset: PIIX4 PM blocks (pc) or ICH9 (q35). */
+    bool q35;                       /* MCH/ICH9: PCIe root, MCFG, LNKA-H */
+    uint16_t pm_base;               /* PM1a_EVT; CNT at +4, TMR at +8 */
+    uint16_t gpe0_base;
+    uint8_t gpe0_len;
+    uint8_t acpi_enable, acpi_disable;  /* SMI_CMD values */
+    uint64_t mcfg_base;             /* q35: the ECAM window for MCFG */
+    uint64_t mcfg_size;
+    uint8_t pirq_of[32][4];         /* q35: slot/pin -> PIRQ 0-7 (A-H) */
 } AcpiPcConfig;
 
 typedef struct AcpiBuildTables {
@@ -45,6 +54,8 @@ typedef struct AcpiBuildTables {
 
 void acpi_pc_config(MachineState *ms, AcpiPcConfig *cfg);
 void acpi_pc_config_cleanup(AcpiPcConfig *cfg);
+/* The q35 part of acpi_pc_config() (hw/pci-host/q35.h is active). */
+void acpi_q35_config(AcpiPcConfig *cfg);
 
 /* Pure: builds every table from @cfg. */
 void acpi_build(const AcpiPcConfig *cfg, AcpiBuildTables *tables);

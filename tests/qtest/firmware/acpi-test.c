@@ -22,6 +22,7 @@
 typedef struct Tables {
     LinkedTables lt;
     const uint8_t *rsdp, *rsdt, *fadt, *facs, *dsdt, *madt, *hpet, *waet;
+    const uint8_t *mcfg;
     uint64_t facs_addr;
 } Tables;
 
@@ -72,7 +73,8 @@ static void load_tables(QTestState *s, Tables *t)
             !memcmp(h, "FACP", 4) ? &t->fadt :
             !memcmp(h, "APIC", 4) ? &t->madt :
             !memcmp(h, "HPET", 4) ? &t->hpet :
-            !memcmp(h, "WAET", 4) ? &t->waet : NULL;
+            !memcmp(h, "WAET", 4) ? &t->waet :
+            !memcmp(h, "MCFG", 4) ? &t->mcfg : NULL;
         g_assert_nonnull(slot);
         g_assert_null(*slot);           /* each table once */
         *slot = h;
@@ -458,6 +460,90 @@ static void test_iasl(void)
     }
 }
 
+/* ---- q35 ----------------------------------------------------------------- */
+
+static bool mem_has(const uint8_t *hay, size_t len, const void *needle,
+                    size_t n)
+{
+    return memmem(hay, len, needle, n) != NULL;
+}
+
+static void test_q35_tables(void)
+{
+    QTestState *s = qtest_init("-machine q35");
+    static const uint8_t pnp0a08[] = { 0x41, 0xd0, 0x0a, 0x08 };
+    static const uint8_t pnp0a03[] = { 0x41, 0xd0, 0x0a, 0x03 };
+    const uint8_t *f, *m;
+    uint32_t dlen;
+    Tables t;
+
+    load_tables(s, &t);
+    f = t.fadt;
+    /* The ICH9 PM blocks at PMBASE 0x600, APM enable/disable 2/3. */
+    g_assert_cmphex(ldl_le(f + 48), ==, 0xb2);
+    g_assert_cmphex(f[52], ==, 0x02);
+    g_assert_cmphex(f[53], ==, 0x03);
+    g_assert_cmphex(ldl_le(f + 56), ==, 0x600);
+    g_assert_cmphex(ldl_le(f + 64), ==, 0x604);
+    g_assert_cmphex(ldl_le(f + 76), ==, 0x608);
+    g_assert_cmphex(ldl_le(f + 80), ==, 0x620);
+    g_assert_cmpuint(f[92], ==, 16);
+    check_gas(f + 220, 1, 128, 0x620);
+    check_gas(f + 116, 1, 8, 0xcf9);
+    /* MCFG: one allocation, 0xb0000000, segment 0, buses 0-255. */
+    m = t.mcfg;
+    g_assert_nonnull(m);
+    g_assert_cmpuint(ldl_le(m + 4), ==, HDR + 8 + 16);
+    g_assert_cmphex(ldq_le(m + HDR + 8), ==, 0xb0000000);
+    g_assert_cmpuint(m[HDR + 8 + 8] | m[HDR + 8 + 9] << 8, ==, 0);
+    g_assert_cmpuint(m[HDR + 8 + 10], ==, 0);
+    g_assert_cmpuint(m[HDR + 8 + 11], ==, 255);
+    /* DSDT: a PCIe root (PNP0A08, compatible PNP0A03), PIRQ and GSI links,
+     * the two routing tables, \_PIC. */
+    dlen = ldl_le(t.dsdt + 4);
+    g_assert(mem_has(t.dsdt, dlen, pnp0a08, 4));
+    g_assert(mem_has(t.dsdt, dlen, pnp0a03, 4));
+    g_assert(mem_has(t.dsdt, dlen, "LNKH", 4));
+    g_assert(mem_has(t.dsdt, dlen, "GSIA", 4));
+    g_assert(mem_has(t.dsdt, dlen, "GSIH", 4));
+    g_assert(mem_has(t.dsdt, dlen, "PRTA", 4));
+    g_assert(mem_has(t.dsdt, dlen, "PRTP", 4));
+    g_assert(mem_has(t.dsdt, dlen, "_PIC", 4));
+    g_assert(!mem_has(t.dsdt, dlen, "LNKS", 4));
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+static void test_q35_iasl(void)
+{
+    QTestState *s;
+    g_autofree char *dir = NULL, *dsl = NULL, *cmd = NULL;
+    g_autofree char *text = NULL;
+    Tables t;
+
+    if (!have_iasl()) {
+        g_test_skip("iasl (acpica-tools) is not installed");
+        return;
+    }
+    s = qtest_init("-machine q35 -smp 2 -serial null");
+    dir = g_dir_make_tmp("kvmpc-acpi-q35-XXXXXX", NULL);
+    load_tables(s, &t);
+    iasl_disassemble(dir, "DSDT", t.dsdt);
+    iasl_disassemble(dir, "FACP", t.fadt);
+    iasl_disassemble(dir, "MCFG", t.mcfg);
+    iasl_disassemble(dir, "APIC", t.madt);
+    dsl = g_strdup_printf("%s/DSDT.dsl", dir);
+    g_assert(g_file_get_contents(dsl, &text, NULL, NULL));
+    g_assert_nonnull(strstr(text, "PNP0A08"));
+    g_assert_nonnull(strstr(text, "Device (GSIH)"));
+    g_assert_nonnull(strstr(text, "Method (\\_PIC, 1"));
+    g_assert_nonnull(strstr(text, "0x001F0000"));
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    cmd = g_strdup_printf("rm -rf %s", dir);
+    g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -465,5 +551,7 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/smp-topology", test_smp_topology);
     g_test_add_func("/acpi/many-cpus", test_many_cpus);
     g_test_add_func("/acpi/iasl", test_iasl);
+    g_test_add_func("/acpi/q35", test_q35_tables);
+    g_test_add_func("/acpi/q35-iasl", test_q35_iasl);
     return g_test_run();
 }
