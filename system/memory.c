@@ -129,6 +129,7 @@ void memory_region_init_alias(MemoryRegion *mr, const char *name,
     memory_region_init_common(mr, MR_ALIAS, name, size);
     mr->alias = orig;
     mr->alias_offset = offset;
+    orig->alias_refs++;
 }
 
 static void mark_views_dirty(void)
@@ -140,17 +141,24 @@ static void mark_views_dirty(void)
     }
 }
 
-/* Only changes to regions reachable from a root can change a view. */
+/*
+ * Only changes to regions reachable from a root can change a view; a tree
+ * whose top is the target of an alias may be reachable through it.
+ */
 static bool memory_region_is_visible(const MemoryRegion *mr)
 {
     while (mr->parent) {
         mr = mr->parent;
     }
-    return mr->as != NULL;
+    return mr->as != NULL || mr->alias_refs > 0;
 }
 
 void memory_region_destroy(MemoryRegion *mr)
 {
+    /* The target may be gone already (zeroed): never wrap the count. */
+    if (mr->type == MR_ALIAS && mr->alias && mr->alias->alias_refs) {
+        mr->alias->alias_refs--;
+    }
     if (mr->parent) {
         memory_region_del_subregion(mr->parent, mr);
     }

@@ -68,6 +68,10 @@ struct MemoryRegion {
 
     /* MR_ALIAS */
     MemoryRegion *alias;
+    unsigned alias_refs;        /* aliases that point at this region: a
+                                   tree reached only through one (a PCI
+                                   bridge's secondary space) still
+                                   changes views */
     uint64_t alias_offset;
 
     /* placement */
