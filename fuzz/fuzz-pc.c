@@ -24,6 +24,14 @@
  * machine plus an ICH9 AHCI at 04.0 with a disk (port 0) and a CD-ROM
  * (port 1) of its own, reached through its BARs like any PCI function.
  *
+ * Built with -DFUZZ_PC_Q35 it is the fuzz-q35 target: the q35 machine
+ * (MCH, ICH9 LPC/PM/TCO, SMBus, AHCI at 1f.2 with the if=ide drives) with
+ * the same pci-testdevs and VGA, a pcie-root-port at 08.0 with a
+ * pci-testdev behind it (bus 1) and a pci-bridge at 09.0 with a
+ * pci-testdev in its slot 1 (bus 2); set-up enables ECAM at 0xb0000000,
+ * PMBASE 0x600, RCBA 0xfed1c000 and the bridges' bus numbers, and inputs
+ * reach buses 1-2 through ECAM (docs/q35.md).
+ *
  * An operation that runs longer than FUZZ_PC_HANG_MS (default 1000) of wall
  * clock aborts with "hang: <command> took N ms"; a watchdog thread does the
  * same for one that never returns, so libFuzzer records the input as a
@@ -57,8 +65,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * SeaBIOS's 0x402 because pc-testdev holds 0xe8-0xeb.  No isa-debug-exit:
  * it ends the process, which would look like a crash.
  */
+#ifdef FUZZ_PC_Q35
+#define FUZZ_MACHINE_TYPE   "q35"
+#else
+#define FUZZ_MACHINE_TYPE   "pc"
+#endif
+
 static const char *const machine_args[] = {
-    "kvmpc", "-machine", "pc", "-accel", "qtest", "-nodefaults",
+    "kvmpc", "-machine", FUZZ_MACHINE_TYPE, "-accel", "qtest", "-nodefaults",
     "-display", "none", "-m", "16M", "-smp", "2",
     "-serial", "null", "-serial", "null",
     "-chardev", "null,id=fuzz-dbg",
@@ -87,6 +101,13 @@ static const char *const machine_args[] = {
 #ifdef FUZZ_AHCI
     "-device", "ich9-ahci,id=ahci0,addr=04.0",
 #endif
+#ifdef FUZZ_PC_Q35
+    /* fuzz-q35: a root port and a PCI bridge, each with a testdev */
+    "-device", "pcie-root-port,id=fuzz-rp,addr=08.0,chassis=1,slot=1",
+    "-device", "pci-testdev,bus=fuzz-rp,intx-pin=1,msi-vectors=1",
+    "-device", "pci-bridge,id=fuzz-br,addr=09.0,chassis_nr=2",
+    "-device", "pci-testdev,bus=fuzz-br,addr=01.0,intx-pin=2",
+#endif
 };
 
 /* Where the target maps the BARs it programs (as firmware would). */
@@ -101,10 +122,24 @@ static const char *const machine_args[] = {
  * base at 0x600 with decoding on (PMBA 40h, PMREGMISC 80h), as SeaBIOS
  * programs it.  A device family that needs firmware set-up adds it here.
  */
+#ifdef FUZZ_PC_Q35
+/* q35: PCIEXBAR (MCH 60h), ICH9 PMBASE/ACPI_CNTL and RCBA (LPC 40h, 44h,
+ * F0h) as SeaBIOS programs them; the root port's secondary bus 1, the
+ * bridge's bus 2 (18h: primary, secondary, subordinate). */
+static const char *const setup_commands[] = {
+    "outl 0xcf8 0x80000060", "outl 0xcfc 0xb0000001",
+    "outl 0xcf8 0x8000f840", "outl 0xcfc 0x601",
+    "outl 0xcf8 0x8000f844", "outb 0xcfc 0x80",
+    "outl 0xcf8 0x8000f8f0", "outl 0xcfc 0xfed1c001",
+    "outl 0xcf8 0x80004018", "outl 0xcfc 0x00010100",
+    "outl 0xcf8 0x80004818", "outl 0xcfc 0x00020200",
+};
+#else
 static const char *const setup_commands[] = {
     "outl 0xcf8 0x80000b40", "outl 0xcfc 0x601",
     "outl 0xcf8 0x80000b80", "outb 0xcfc 0x1",
 };
+#endif
 
 /* ---- address windows ---------------------------------------------------
  *

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Write inputs for the fuzz-pc target (fuzz/fuzz-pc.c) from qtest command
 lines, and its dictionary; likewise for fuzz-ahci (fuzz-pc.c built with
--DFUZZ_AHCI: same input format, seeds in fuzz/seeds/ahci, --target ahci).
+-DFUZZ_AHCI: same input format, seeds in fuzz/seeds/ahci, --target ahci)
+and fuzz-q35 (-DFUZZ_PC_Q35, seeds in fuzz/seeds/q35, --target q35).
 
     scripts/fuzz-pc-encode.py SCRIPT.qtest OUTPUT     encode one script
     scripts/fuzz-pc-encode.py --dict OUTPUT           write the dictionary
@@ -257,11 +258,38 @@ AHCI_DICT_OPS = {
     "op_ahci_comreset": "membar4: writel 0x12c 0x1",
 }
 
+# fuzz-q35: the q35 machine (ECAM at 0xb0000000, ICH9 PM at 0x600, RCBA at
+# 0xfed1c000), a root port (08.0, bus 1) and a pci-bridge (09.0, bus 2).
+Q35_DICT_VALUES = {
+    "pciexbar_en": 0xb0000001, "pciexbar_64m": 0xb0000005,
+    "pirq_irq10": 0x0a, "pirq_disabled": 0x80, "rcba_en": 0xfed1c001,
+    "dir_default": 0x3210, "tco_tmr_hlt": 0x0800, "slt_hpie_ccie": 0x01f0,
+    "bridge_ctl_sbr": 0x0040, "bus_1_1": 0x00010100, "bus_2_2": 0x00020200,
+    "io_window_1000": 0x1010, "mem_window_fe00": 0xfe00fe00,
+}
+
+Q35_DICT_OPS = {
+    "op_q35_ecam_mch_id": "readl 0xb0000000",
+    "op_q35_ecam_bus1_id": "readl 0xb0100000",
+    "op_q35_ecam_bus2_dev1": "readl 0xb0208000",
+    "op_q35_pm1_cnt_sci": "outw 0x604 0x1",
+    "op_q35_pm_tmr": "inl 0x608",
+    "op_q35_tco_reload": "outw 0x660 0x1",
+    "op_q35_tco_start": "outw 0x668 0x0",
+    "op_q35_apm_enable": "outb 0xb2 0x2",
+    "op_q35_rcba_d25ir": "writew 0xfed1f150 0x3250",
+    "op_q35_rp_sltctl": "writew 0xb004006c 0x1f0",
+    "op_q35_rp_mem_window": "writel 0xb0040020 0xfe00fe00",
+    "op_q35_rp_cmd": "writew 0xb0040004 0x7",
+}
+
 TARGETS = {
     # target: (seeds, corpus, dictionary file, extra values, extra ops)
     "pc": ("seeds/pc", "corpus/pc", "pc-machine.dict", {}, {}),
     "ahci": ("seeds/ahci", "corpus/ahci", "ahci.dict", AHCI_DICT_VALUES,
              AHCI_DICT_OPS),
+    "q35": ("seeds/q35", "corpus/q35", "q35.dict", Q35_DICT_VALUES,
+            Q35_DICT_OPS),
 }
 
 
