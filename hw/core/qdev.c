@@ -240,7 +240,7 @@ static bool parse_devfn(const char *value, int32_t *out, GError **errp)
     }
     if (*end == '.') {
         const char *f = end + 1;
-        fn = strtoul(f, &end, 10);
+        fn = strtoul(f, &end, 16);   /* QEMU: base 16 too (libvirt: 0x2.0x1) */
         if (end == f || *end || fn > 7) {
             goto bad;
         }

@@ -225,6 +225,7 @@ void acpi_q35_config(AcpiPcConfig *cfg)
     uint64_t base = MCH_PCIEXBAR_DEFAULT, size = MCH_PCIEXBAR_MAX;
 
     cfg->q35 = true;
+    cfg->s4 = ich9_lpc_s4_offered();
     q35_ecam_window(&base, &size);
     cfg->mcfg_base = base;
     cfg->mcfg_size = size;

@@ -29,6 +29,7 @@
 #include "hw/i386/x86.h"
 #include "hw/i386/acpi-build.h"
 #include "hw/acpi/piix4-pm.h"
+#include "hw/pci-host/q35.h"
 #include "hw/nvram/fw_cfg.h"
 #include "hw/smbios/smbios.h"
 #include "system/runstate.h"
@@ -651,7 +652,7 @@ static bool add_system_states(FWCfgState *s, GError **errp)
 {
     uint8_t states[6] = { 0x80, 0, 0, 0x01, 0x02, 0x80 };
 
-    if (piix4_pm_s4_offered()) {
+    if (piix4_pm_s4_offered() || ich9_lpc_s4_offered()) {
         states[4] |= 0x80;
     }
 

@@ -61,6 +61,7 @@ typedef struct ICH9LPCState {
     PCIDevice parent;
 
     bool noreboot;                  /* GCS.NR at reset */
+    uint8_t disable_s3, disable_s4; /* QEMU's names (libvirt sets both) */
     uint32_t pm_io_base_preset;     /* x-pm-io-base */
 
     uint8_t cc[ICH9_CC_SIZE];       /* chipset configuration (RCBA) */
@@ -636,6 +637,11 @@ static void lpc_powerdown(void *opaque)
 
 /* ---- life cycle ----------------------------------------------------- */
 
+bool ich9_lpc_s4_offered(void)
+{
+    return lpc_instance && !lpc_instance->disable_s4;
+}
+
 static bool lpc_realize(DeviceState *dev, GError **errp)
 {
     ICH9LPCState *s = (ICH9LPCState *)dev;
@@ -643,6 +649,11 @@ static bool lpc_realize(DeviceState *dev, GError **errp)
     PCIHostState *host = pci_bus_get_host(bus);
     uint8_t *w = s->parent.wmask;
 
+    if (!s->disable_s3) {
+        error_setg(errp, "ICH9-LPC: disable_s3=0: S3 (suspend to RAM) is "
+                   "not supported by kvmpc");
+        return false;
+    }
     if (pci_bus_irqs_claimed(bus)) {
         error_setg(errp, "ICH9-LPC: another ISA bridge routes the PCI "
                    "interrupts already");
@@ -830,6 +841,11 @@ static const VMStateDescription vmstate_lpc = {
 static const Property lpc_props[] = {
     DEFINE_PROP("noreboot", ICH9LPCState, noreboot, PROP_BOOL, "off",
                 "on: GCS.NR at reset, the TCO watchdog does not reboot"),
+    /* As PIIX4_PM: no S3 (0 refused); S4 offered only on request. */
+    DEFINE_PROP("disable_s3", ICH9LPCState, disable_s3, PROP_UINT8, "1",
+                "1: no S3 in the DSDT (0 is not supported)"),
+    DEFINE_PROP("disable_s4", ICH9LPCState, disable_s4, PROP_UINT8, "1",
+                "0: offer S4 (hibernate) in the DSDT"),
     DEFINE_PROP("x-pm-io-base", ICH9LPCState, pm_io_base_preset, PROP_UINT32,
                 "0", "program PMBASE and ACPI_EN at reset as firmware would "
                 "(0: leave it to the firmware)"),

@@ -150,6 +150,8 @@ bool q35_ecam_window(uint64_t *base, uint64_t *size);
 int ich9_lpc_route(unsigned slot, unsigned pin);
 /* The PIRQ route register offset of PIRQ @n (0-7). */
 unsigned ich9_lpc_pirq_reg(unsigned n);
+/* ICH9-LPC.disable_s4=0 was given: \_S4 and etc/system-states offer S4. */
+bool ich9_lpc_s4_offered(void);
 /* Whether the LPC is present (the ACPI and fw_cfg builders ask). */
 bool q35_machine_active(void);
 

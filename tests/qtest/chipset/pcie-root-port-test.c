@@ -284,6 +284,29 @@ static void test_pci_bridge_nested(void)
     qtest_quit(s);
 }
 
+/* The way libvirt writes it: multifunction ports in slot 2, ids pci.N. */
+static void test_libvirt_cmdline(void)
+{
+    QTestState *s = qtest_init(
+        "-machine pc-q35-7.2 -global ICH9-LPC.disable_s3=1 "
+        "-global ICH9-LPC.disable_s4=1 "
+        "-device pcie-root-port,port=0x10,chassis=1,id=pci.1,bus=pcie.0,"
+        "multifunction=on,addr=0x2 "
+        "-device pcie-root-port,port=0x11,chassis=2,id=pci.2,bus=pcie.0,"
+        "addr=0x2.0x1 "
+        "-device pci-testdev,bus=pci.2,addr=0x0");
+
+    g_assert_cmphex(cfg_readl(s, DEVFN(2, 0), 0), ==, 0x000c1b36);
+    g_assert_cmphex(cfg_readb(s, DEVFN(2, 0), 0x0e), ==, 0x81);
+    g_assert_cmphex(cfg_readl(s, DEVFN(2, 1), 0), ==, 0x000c1b36);
+    g_assert_cmphex(cfg_readl(s, DEVFN(2, 1), EXP_OFF + 12) >> 24, ==, 0x11);
+    setup_bridge(s, 0, DEVFN(2, 0), 1, 1);
+    setup_bridge(s, 0, DEVFN(2, 1), 2, 2);
+    g_assert_cmphex(bcfg_readl(s, 1, 0, 0), ==, 0xffffffff);
+    g_assert_cmphex(bcfg_readl(s, 2, 0, 0), ==, 0x00051b36);
+    qtest_quit(s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -292,5 +315,6 @@ int main(int argc, char **argv)
     g_test_add_func("/pcie-root-port/intx-and-slot", test_rp_intx_and_slot);
     g_test_add_func("/pci-bridge/pc", test_pci_bridge_pc);
     g_test_add_func("/pci-bridge/nested", test_pci_bridge_nested);
+    g_test_add_func("/pcie-root-port/libvirt-cmdline", test_libvirt_cmdline);
     return g_test_run();
 }
