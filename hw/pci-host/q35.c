@@ -550,7 +550,9 @@ bool q35_chipset_init(MachineState *ms, bool direct_boot, GError **errp)
         { "addr", "1f.0" }, { "multifunction", "on" },
         { direct_boot ? "x-pm-io-base" : NULL, pm_base }, { NULL, NULL },
     };
-    const ChipsetProp smb_props[] = { { "addr", "1f.3" }, { NULL, NULL } };
+    const ChipsetProp smb_props[] = {
+        { "addr", "1f.3" }, { "multifunction", "on" }, { NULL, NULL },
+    };
 
     return chipset_create(TYPE_Q35_HOST_DEVICE, NULL, errp) &&
            chipset_create(TYPE_MCH_PCI_DEVICE, mch_props_set, errp) &&

@@ -58,6 +58,8 @@ typedef struct DeviceSetup {
      * host first, destroyed after), and work before it is created. */
     const char *hba;
     void (*prepare)(void);
+    /* The PCI host bridge to create (default: the i440FX one). */
+    const char *host;
 } DeviceSetup;
 
 static MachineState test_machine;
@@ -171,6 +173,35 @@ static void poke_piix_ide(DeviceState *dev, int variant)
 static void poke_pci_host(DeviceState *dev, int variant)
 {
     out32(0xcf8, 0x80000000u | (0x10 + variant) << 8);
+}
+
+/* q35 MCH: PAM0 and PCIEXBAR (enabled at a variant's address). */
+static void poke_mch(DeviceState *dev, int variant)
+{
+    poke_pci_function(dev, variant);
+    pci_config_write8(0, 0x90, 0x10 + 0x20 * variant);
+    out32(0xcf8, 0x80000060);
+    out32(0xcfc, 0xb0000001 + 0x10000000 * variant);
+}
+
+/* ICH9 LPC: PIRQ routes, PMBASE with ACPI_EN, PM1_EN, the TCO timer
+ * value, RCBA and a device route there. */
+static void poke_ich9_lpc(DeviceState *dev, int variant)
+{
+    unsigned devfn = PCI_DEVICE(dev)->devfn;
+
+    poke_pci_function(dev, variant);
+    pci_config_write8(devfn, 0x60, 0x0a + variant);
+    pci_config_write8(devfn, 0x6b, 0x80 | variant);
+    out32(0xcf8, 0x80000000u | devfn << 8 | 0x40);
+    out32(0xcfc, 0x601);
+    pci_config_write8(devfn, 0x44, 0x80);
+    out8(0x602, 0x01 + variant);
+    out8(0x672, 0x03 + variant);
+    out32(0xcf8, 0x80000000u | devfn << 8 | 0xf0);
+    out32(0xcfc, 0xfed1c001);
+    address_space_write_val(&address_space_memory, 0xfed1f150,
+                            0x3210 + variant, 2);
 }
 
 /* Port 92: the fast A20 gate bit (bit 0 would reset the machine). */
@@ -431,6 +462,12 @@ static const DeviceSetup device_setups[] = {
       .hba = "virtio-scsi-pci", .prepare = prepare_scsi_hd_drive,
       .poke = poke_scsi_hd },
     { .type = "scsi-cd", .hba = "virtio-scsi-pci", .poke = poke_scsi_cd },
+    /* q35 (docs/q35.md) and the bridges (docs/pci.md) */
+    { .type = "q35-pcihost", .poke = poke_pci_host },
+    { .type = "mch", .host = "q35-pcihost", .poke = poke_mch },
+    { .type = "ICH9-LPC", .poke = poke_ich9_lpc },
+    { .type = "pci-bridge", .props = "chassis_nr=1",
+      .poke = poke_pci_function },
 };
 
 /* Types without an entry of their own: PCI functions get the generic one. */
@@ -551,7 +588,8 @@ static bool set_chardevs(DeviceState *dev, GError **errp)
 }
 
 /* A PCI function needs a bus: give it a host bridge for the test. */
-static DeviceState *create_pci_host(const DeviceType *type)
+static DeviceState *create_pci_host(const DeviceType *type,
+                                    const DeviceSetup *setup)
 {
     DeviceState *host;
     GError *err = NULL;
@@ -559,7 +597,8 @@ static DeviceState *create_pci_host(const DeviceType *type)
     if (!device_type_is_a(type, TYPE_PCI_DEVICE) || pci_root_bus()) {
         return NULL;
     }
-    host = device_new(TYPE_I440FX_PCI_HOST, &err);
+    host = device_new(setup && setup->host ? setup->host
+                                           : TYPE_I440FX_PCI_HOST, &err);
     if (!host || !device_realize(host, &err)) {
         g_error("PCI host bridge for %s: %s", type->name, err->message);
     }
@@ -725,11 +764,11 @@ static void test_device_state(gconstpointer data)
     }
     if (setup && setup->hba) {
         const DeviceType *hba_type = device_type_find(setup->hba);
-        pci_host = create_pci_host(hba_type);
+        pci_host = create_pci_host(hba_type, setup);
         hba = create(hba_type, NULL, &err);
         g_assert_no_error(err);
     } else {
-        pci_host = create_pci_host(type);
+        pci_host = create_pci_host(type, setup);
     }
     dev = create(type, setup, &err);
     if (!dev) {
