@@ -59,6 +59,9 @@ typedef struct NetClientInfo {
     void (*cleanup)(NetClientState *nc);
     void (*link_status_changed)(NetClientState *nc);
     RxFilterInfo *(*query_rx_filter)(NetClientState *nc);
+    /* announce-self: ask the guest to announce itself (virtio-net's
+     * GUEST_ANNOUNCE); false sends the RARP frame instead. */
+    bool (*announce)(NetClientState *nc);
     /* virtio-net header support (tap with vnet_hdr=on). */
     bool (*has_vnet_hdr)(NetClientState *nc);
     bool (*has_ufo)(NetClientState *nc);

@@ -864,6 +864,53 @@ static void test_rx_hostile(void)
     env_end(&e);
 }
 
+/* QMP announce-self: RARP frames from the NIC's MAC, round by round. */
+static void test_announce(void)
+{
+    Env e;
+    uint8_t got[128], want[60] = { 0 };
+    int64_t t0;
+
+    env_start(&e, NULL);
+    memset(want, 0xff, 6);
+    memcpy(want + 6, dev_mac, 6);
+    want[12] = 0x80;
+    want[13] = 0x35;
+    want[15] = 1;
+    want[16] = 0x08;
+    want[18] = 6;
+    want[19] = 4;
+    want[21] = 3;
+    memcpy(want + 22, dev_mac, 6);
+    memcpy(want + 32, dev_mac, 6);
+    /* another NIC's name: nothing; no rounds: nothing */
+    qmp_ok(&e, "{\"execute\":\"announce-self\",\"arguments\":"
+           "{\"initial\":10,\"max\":50,\"rounds\":2,\"step\":10,"
+           "\"interfaces\":[\"nosuchnic\"]}}");
+    qmp_ok(&e, "{\"execute\":\"announce-self\",\"arguments\":"
+           "{\"initial\":10,\"max\":50,\"rounds\":0,\"step\":10}}");
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 200), ==, -1);
+    /* three rounds: at once, after 50 ms, after 50 + 100 ms */
+    t0 = g_get_monotonic_time();
+    qmp_ok(&e, "{\"execute\":\"announce-self\",\"arguments\":"
+           "{\"initial\":50,\"max\":550,\"rounds\":3,\"step\":100,"
+           "\"interfaces\":[\"nic0\"],\"id\":\"a1\"}}");
+    for (unsigned i = 0; i < 3; i++) {
+        g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 5000), ==, 60);
+        g_assert_cmpmem(got, 60, want, 60);
+    }
+    g_assert_cmpint(g_get_monotonic_time() - t0, >=, 150 * 1000);
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 400), ==, -1);
+    /* negative values are refused */
+    {
+        g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\":\"announce-self\","
+            "\"arguments\":{\"initial\":-1,\"max\":1,\"rounds\":1,"
+            "\"step\":1}}");
+        g_assert_nonnull(strstr(r, "\"error\""));
+    }
+    env_end(&e);
+}
+
 /* ---- hostile guests ------------------------------------------------------ */
 
 static void test_hostile(void)
@@ -945,6 +992,7 @@ int main(int argc, char **argv)
     g_test_add_func("/e1000/vlan", test_vlan);
     g_test_add_func("/e1000/interrupts", test_interrupts);
     g_test_add_func("/e1000/rx-hostile", test_rx_hostile);
+    g_test_add_func("/e1000/announce-self", test_announce);
     g_test_add_func("/e1000/hostile", test_hostile);
     return g_test_run();
 }
