@@ -257,7 +257,7 @@
 #define RX_BUF_SIZE     (16384 + 4)
 #define MIN_FRAME       ETH_ZLEN
 #define MAX_FRAME_STD   1522            /* with a VLAN tag, no FCS */
-#define TX_PASS_BYTES   (4 * 1024 * 1024)
+#define TX_PASS_BYTES   (256 * 1024)
 #define ETH_ALEN        6
 
 typedef struct E1000Class {
@@ -1498,6 +1498,9 @@ static int e1000_post_load(void *opaque, int version_id)
         s->tx.ctx[1].hdr_len + (uint32_t)s->tx.ctx[1].mss > TX_BUF_SIZE) {
         return -1;
     }
+    /* Ring lengths as a guest write leaves them (13.4.27). */
+    *reg(s, RDLEN) &= 0xfff80;
+    *reg(s, TDLEN) &= 0xfff80;
     s->tx_waiting = false;
     s->mit_next = 0;
     /* The link follows the backend, not the saved bits (QEMU). */
