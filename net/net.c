@@ -863,6 +863,25 @@ void net_option_net(const char *opts)
     opt_add(&opt_nets, opts);
 }
 
+/*
+ * QEMU 7.2's default network (vl.c): a machine with default devices and
+ * no -netdev, -nic or -net option gets "-net nic -net user": the
+ * machine's default NIC model (e1000 on pc) on hub 0 with the user
+ * backend; without libslirp only the NIC.
+ */
+bool net_add_default_nic(void)
+{
+    if ((opt_netdevs && opt_netdevs->len) || (opt_nics && opt_nics->len) ||
+        (opt_nets && opt_nets->len)) {
+        return false;
+    }
+    opt_add(&opt_nets, "nic");
+#ifdef CONFIG_SLIRP
+    opt_add(&opt_nets, "user");
+#endif
+    return true;
+}
+
 static G_NORETURN void show_nic_models(void)
 {
     const char *const *m = net_nic_models();

@@ -1310,6 +1310,9 @@ void kvmpc_init(int argc, char **argv)
     create_serials(o);
     create_debugcon(o);
     create_drives(o);
+    if (!o->nodefaults) {
+        net_add_default_nic();
+    }
     if (!net_init_clients(&err)) {
         die_err(NULL, err);
     }

@@ -944,6 +944,20 @@ static void net_link_status_changed(NetClientState *nc)
     }
 }
 
+/* announce-self: the driver sends the announcements (5.1.6.5.4). */
+static bool net_announce(NetClientState *nc)
+{
+    VirtIONet *n = qemu_get_nic_opaque(nc);
+
+    if (!virtio_vdev_has_feature(&n->vdev, VIRTIO_NET_F_GUEST_ANNOUNCE) ||
+        !virtio_vdev_has_feature(&n->vdev, VIRTIO_NET_F_CTRL_VQ)) {
+        return false;
+    }
+    n->status |= VIRTIO_NET_S_ANNOUNCE;
+    virtio_notify_config(&n->vdev);
+    return true;
+}
+
 static strList *mac_list(const uint8_t *macs, unsigned from, unsigned to)
 {
     strList *head = NULL, **tail = &head;
@@ -1003,6 +1017,7 @@ static const NetClientInfo net_virtio_info = {
     .receive_iov = net_receive_iov,
     .link_status_changed = net_link_status_changed,
     .query_rx_filter = net_query_rx_filter,
+    .announce = net_announce,
 };
 
 /* ---- realize ---------------------------------------------------------------------- */

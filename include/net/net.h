@@ -59,6 +59,9 @@ typedef struct NetClientInfo {
     void (*cleanup)(NetClientState *nc);
     void (*link_status_changed)(NetClientState *nc);
     RxFilterInfo *(*query_rx_filter)(NetClientState *nc);
+    /* announce-self: ask the guest to announce itself (virtio-net's
+     * GUEST_ANNOUNCE); false sends the RARP frame instead. */
+    bool (*announce)(NetClientState *nc);
     /* virtio-net header support (tap with vnet_hdr=on). */
     bool (*has_vnet_hdr)(NetClientState *nc);
     bool (*has_ufo)(NetClientState *nc);
@@ -194,6 +197,9 @@ bool net_client_netdev_del(const char *id, GError **errp);
 void net_option_netdev(const char *opts);
 void net_option_nic(const char *opts);
 void net_option_net(const char *opts);
+/* Without any network option: QEMU's default "-net nic -net user"
+ * (call before net_init_clients unless -nodefaults); true if added. */
+bool net_add_default_nic(void);
 /* After -object/-chardev, before -device: create netdevs, -nic, -net. */
 bool net_init_clients(GError **errp);
 /* The NIC devices -nic / -net nic asked for (after the machine). */
