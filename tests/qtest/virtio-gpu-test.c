@@ -41,6 +41,7 @@ typedef struct Env {
     QMPConn *qmp;
     char *dir;
     uint64_t resp;              /* response buffer in guest memory */
+    const char *con_id;         /* the device's id, for screendump */
 } Env;
 
 static void env_start(Env *e, const char *args_extra, uint16_t device_id)
@@ -60,6 +61,7 @@ static void env_start(Env *e, const char *args_extra, uint16_t device_id)
     e->qmp = qmp_connect(sock);
     unlink(sock);
     e->resp = qvirtio_alloc(4096, 64);
+    e->con_id = "gpu0";
 }
 
 static void env_driver_init(Env *e)
@@ -259,7 +261,9 @@ static uint8_t *screendump(Env *e, const char *dev, int head, int *w, int *h)
                           "{\"filename\":\"%s\",\"device\":\"%s\","
                           "\"head\":%d}}", path, dev, head);
     reply = qmp_cmd(e->qmp, cmd);
-    g_assert(strstr(reply, "\"return\""));
+    if (!strstr(reply, "\"return\"")) {
+        g_error("screendump: %s", reply);
+    }
     g_assert(g_file_get_contents(path, &data, &len, NULL));
     unlink(path);
     g_assert_cmpint(sscanf(data, "P6 %d %d %d%n", w, h, &maxval, &n), ==, 3);
@@ -412,7 +416,7 @@ static void draw_and_check(Env *e, const Fmt *f, uint32_t id, int w, int h)
     g_assert_cmphex(transfer(e, id, 0, 0, w, h, 0), ==, RESP_OK_NODATA);
     g_assert_cmphex(set_scanout(e, 0, id, 0, 0, w, h), ==, RESP_OK_NODATA);
     g_assert_cmphex(flush(e, id, 0, 0, w, h), ==, RESP_OK_NODATA);
-    shot = screendump(e, "gpu0", 0, &sw, &sh);
+    shot = screendump(e, e->con_id, 0, &sw, &sh);
     g_assert_cmpint(sw, ==, w);
     g_assert_cmpint(sh, ==, h);
     for (int y = 0; y < h; y++) {
@@ -705,6 +709,112 @@ static void test_hostmem_and_blocker(void)
     env_end(&e);
 }
 
+/* ---- virtio-vga ---------------------------------------------------------- */
+
+#define VVGA_VRAM   0xd0000000ULL
+#define VVGA_MMIO   0xd1000000ULL
+
+static void vbe_write(Env *e, uint16_t index, uint16_t val)
+{
+    qtest_outw(e->qts, 0x1ce, index);
+    qtest_outw(e->qts, 0x1cf, val);
+}
+
+static void check_vbe_picture(Env *e, int w, int h)
+{
+    g_autofree uint8_t *shot = NULL;
+    int sw, sh;
+
+    shot = screendump(e, "vga0", 0, &sw, &sh);
+    g_assert_cmpint(sw, ==, w);
+    g_assert_cmpint(sh, ==, h);
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            uint8_t rgb[3];
+            pattern_rgb(x, y, rgb, 77);
+            g_assert_cmpmem(rgb, 3, shot + 3 * (y * w + x), 3);
+        }
+    }
+}
+
+static void test_virtio_vga(void)
+{
+    const int w = 64, h = 48;
+    g_autofree uint8_t *pix = g_malloc(4 * w * h);
+    Env e;
+
+    env_start(&e, "-device virtio-vga,id=vga0", GPU_MODERN_ID);
+    e.con_id = "vga0";
+    g_assert_cmphex(qpci_cfg_readw(e.qts, e.d.devfn, 0x0a), ==, 0x0300);
+    g_assert_cmphex(qpci_cfg_readb(e.qts, e.d.devfn, 8), ==, 1);
+    /* BAR0 the VGA memory (16 MiB, prefetchable), BAR2 its registers */
+    qpci_cfg_writel(e.qts, e.d.devfn, 0x10, 0xffffffff);
+    g_assert_cmphex(qpci_cfg_readl(e.qts, e.d.devfn, 0x10), ==, 0xff000008);
+    qpci_cfg_writel(e.qts, e.d.devfn, 0x18, 0xffffffff);
+    g_assert_cmphex(qpci_cfg_readl(e.qts, e.d.devfn, 0x18), ==, 0xfffff000);
+    qpci_cfg_writel(e.qts, e.d.devfn, 0x10, (uint32_t)VVGA_VRAM);
+    qpci_cfg_writel(e.qts, e.d.devfn, 0x18, (uint32_t)VVGA_MMIO);
+    /* the VGA BIOS is the expansion ROM */
+    qpci_cfg_writel(e.qts, e.d.devfn, 0x30, 0xfffff800);
+    g_assert_cmphex(qpci_cfg_readl(e.qts, e.d.devfn, 0x30) & 0xfffff800, !=,
+                    0);
+    qpci_cfg_writel(e.qts, e.d.devfn, 0x30, 0);
+
+    /* legacy VGA registers: sequencer, dispi by port and by BAR2 */
+    qtest_outb(e.qts, 0x3c4, 2);
+    qtest_outb(e.qts, 0x3c5, 0x0a);
+    g_assert_cmphex(qtest_inb(e.qts, 0x3c5), ==, 0x0a);
+    qtest_outw(e.qts, 0x1ce, 0);
+    g_assert_cmphex(qtest_inw(e.qts, 0x1cf), ==, 0xb0c5);
+    g_assert_cmphex(qtest_readw(e.qts, VVGA_MMIO + 0x500), ==, 0xb0c5);
+    qtest_writeb(e.qts, VVGA_MMIO + 0x400 + 4, 2);      /* 0x3c4 */
+    g_assert_cmphex(qtest_readb(e.qts, VVGA_MMIO + 0x400 + 5), ==, 0x0a);
+    g_assert_cmphex(qtest_readl(e.qts, VVGA_MMIO + 0x604), ==, 0x1e1e1e1e);
+
+    /* a VBE mode drawn by the VGA core */
+    vbe_write(&e, 1, w);
+    vbe_write(&e, 2, h);
+    vbe_write(&e, 3, 32);
+    vbe_write(&e, 4, 0x41);
+    fill_pixels(pix, &fmts[1], w, h, 77);
+    qtest_memwrite(e.qts, VVGA_VRAM, pix, 4 * w * h);
+    check_vbe_picture(&e, w, h);
+
+    /* the driver takes over scanout 0 */
+    env_driver_init(&e);
+    draw_and_check(&e, &fmts[0], 1, 80, 50);
+    /* VGA writes do not show while the GPU owns the screen */
+    qtest_writel(e.qts, VVGA_VRAM, 0x00ffffff);
+    {
+        g_autofree uint8_t *shot = NULL;
+        int sw, sh;
+        shot = screendump(&e, "vga0", 0, &sw, &sh);
+        g_assert_cmpint(sw, ==, 80);
+    }
+    /* disabling scanout 0 gives the screen back to the VGA */
+    g_assert_cmphex(set_scanout(&e, 0, 0, 0, 0, 0, 0), ==, RESP_OK_NODATA);
+    qtest_memwrite(e.qts, VVGA_VRAM, pix, 4);
+    check_vbe_picture(&e, w, h);
+    /* and so does a device reset, after the driver took it again */
+    g_assert_cmphex(set_scanout(&e, 0, 1, 0, 0, 80, 50), ==, RESP_OK_NODATA);
+    qvirtio_reset(&e.d);
+    check_vbe_picture(&e, w, h);
+    env_end(&e);
+}
+
+/* -vga virtio puts a virtio-vga at 00:02.0 */
+static void test_vga_virtio_option(void)
+{
+    QTestState *qts = qtest_init("-vga virtio");
+    int devfn = qvirtio_pci_find(qts, GPU_MODERN_ID);
+
+    g_assert_cmpint(devfn, ==, 2 << 3);
+    g_assert_cmphex(qpci_cfg_readw(qts, devfn, 0x0a), ==, 0x0300);
+    qtest_outw(qts, 0x1ce, 0);
+    g_assert_cmphex(qtest_inw(qts, 0x1cf), ==, 0xb0c5);
+    g_assert_cmpint(qtest_quit(qts), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -716,5 +826,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-gpu/cursor", test_cursor);
     g_test_add_func("/virtio-gpu/errors", test_errors);
     g_test_add_func("/virtio-gpu/hostmem-blocker", test_hostmem_and_blocker);
+    g_test_add_func("/virtio-gpu/virtio-vga", test_virtio_vga);
+    g_test_add_func("/virtio-gpu/vga-virtio-option", test_vga_virtio_option);
     return g_test_run();
 }
