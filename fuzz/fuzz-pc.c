@@ -23,6 +23,8 @@
  * Built with -DFUZZ_AHCI this file is the fuzz-ahci target: the same
  * machine plus an ICH9 AHCI at 04.0 with a disk (port 0) and a CD-ROM
  * (port 1) of its own, reached through its BARs like any PCI function.
+ * With -DFUZZ_PC_VGPU it is fuzz-vgpu: virtio-gpu-pci at 08.0, virtio-vga
+ * at 09.0, virtio-tablet-pci at 0a.0 and virtio-keyboard-pci at 0b.0.
  *
  * An operation that runs longer than FUZZ_PC_HANG_MS (default 1000) of wall
  * clock aborts with "hang: <command> took N ms"; a watchdog thread does the
@@ -86,6 +88,14 @@ static const char *const machine_args[] = {
 #endif
 #ifdef FUZZ_AHCI
     "-device", "ich9-ahci,id=ahci0,addr=04.0",
+#endif
+#ifdef FUZZ_PC_VGPU
+    /* fuzz-vgpu: virtio-gpu, virtio-vga and virtio-input (docs/display.md);
+     * a small host memory limit keeps resource allocation quick */
+    "-device", "virtio-gpu-pci,addr=08.0,max_outputs=2,max_hostmem=4M",
+    "-device", "virtio-vga,addr=09.0,vgamem_mb=4,rombar=0,max_hostmem=4M",
+    "-device", "virtio-tablet-pci,addr=0a.0",
+    "-device", "virtio-keyboard-pci,addr=0b.0,serial=fuzz",
 #endif
 };
 
