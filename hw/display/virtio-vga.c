@@ -154,6 +154,7 @@ static bool vvga_realize(VirtIODevice *vdev, GError **errp)
                      PCI_BASE_ADDRESS_MEM_PREFETCH, &d->vga.vram);
     memory_region_init_io(&d->mmio, &vvga_mmio_ops, &d->vga, "virtio-vga.mmio",
                           PCI_VGA_MMIO_SIZE);
+    memory_region_set_owner(&d->mmio, dev);
     pci_register_bar(&d->proxy.pci, 2, PCI_BASE_ADDRESS_SPACE_MEMORY,
                      &d->mmio);
     graphic_console_set_hwops(d->vga.con, &vvga_hw_ops, d);
