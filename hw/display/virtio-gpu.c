@@ -24,10 +24,11 @@
  * console's x8r8g8b8 surface and reports exactly that rectangle.  So the
  * console shows what the guest flushed, and a screendump reads it.
  *
- * Migration: resources live in host memory with no fixed size, which the
- * device-state format cannot carry; while any exists the device reports a
- * migration blocker (a guest that freed them, or has not started its
- * driver, migrates).
+ * Migration: the state table carries events, scanouts and cursors; the
+ * resources (host memory of any size, which a state table cannot
+ * describe) travel in a state handler of their own, "virtio-gpu@DEVFN"
+ * (format below, before the handler), loaded after the devices: it
+ * rebuilds every resource, maps its backing again and redraws the heads.
  */
 #include "qemu/osdep.h"
 #include "hw/virtio/virtio-pci.h"
@@ -53,6 +54,10 @@ struct VirtIOGPUResource {
     struct iovec *iov;          /* backing mapped to host memory */
     unsigned iov_cnt;
     uint64_t backing_size;
+    /* the guest's entries, for migration (mapped again on the target) */
+    uint64_t *ent_addr;
+    uint32_t *ent_len;
+    uint32_t nr_ent;
 };
 
 /* A decoded control request. */
@@ -110,24 +115,14 @@ static VirtIOGPUResource *find_resource(VirtIOGPU *g, uint32_t id)
               : NULL;
 }
 
-static void update_migration_blocker(VirtIOGPU *g)
-{
-    DeviceState *dev = g->vdev.dev;
-
-    g_clear_pointer(&dev->migration_blocker, g_free);
-    if (g_hash_table_size(g->resources)) {
-        dev->migration_blocker = g_strdup(
-            "virtio-gpu: guest resources are held in host memory and "
-            "cannot be migrated");
-    }
-}
-
 static void resource_free(gpointer data)
 {
     VirtIOGPUResource *res = data;
 
     pixman_image_unref(res->image);
     g_free(res->iov);
+    g_free(res->ent_addr);
+    g_free(res->ent_len);
     g_free(res);
 }
 
@@ -234,10 +229,10 @@ static uint32_t cmd_get_edid(VirtIOGPU *g, const GPUCmd *c, uint8_t *resp)
     return VIRTIO_GPU_RESP_OK_EDID;
 }
 
-static uint32_t cmd_resource_create_2d(VirtIOGPU *g, const GPUCmd *c)
+/* A new resource (RESOURCE_CREATE_2D, or a migrated one): OK or an error. */
+static uint32_t resource_create(VirtIOGPU *g, uint32_t id, uint32_t format,
+                                uint32_t width, uint32_t height)
 {
-    uint32_t id = ldl_le_p(c->buf + 24), format = ldl_le_p(c->buf + 28);
-    uint32_t width = ldl_le_p(c->buf + 32), height = ldl_le_p(c->buf + 36);
     pixman_format_code_t pf = gpu_format_to_pixman(format);
     VirtIOGPUResource *res;
     uint64_t stride, bytes;
@@ -248,7 +243,7 @@ static uint32_t cmd_resource_create_2d(VirtIOGPU *g, const GPUCmd *c)
     if (!pf || !width || !height) {
         return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
     }
-    stride = ((uint64_t)width * 4 + 3) & ~3ULL;
+    stride = (uint64_t)width * 4;
     bytes = stride * height;
     /* pixman's stride is an int: refuse before asking it */
     if (stride > INT32_MAX || bytes > g->max_hostmem ||
@@ -268,8 +263,13 @@ static uint32_t cmd_resource_create_2d(VirtIOGPU *g, const GPUCmd *c)
     res->hostmem = bytes;
     g->hostmem += bytes;
     g_hash_table_insert(g->resources, GUINT_TO_POINTER(id), res);
-    update_migration_blocker(g);
     return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t cmd_resource_create_2d(VirtIOGPU *g, const GPUCmd *c)
+{
+    return resource_create(g, ldl_le_p(c->buf + 24), ldl_le_p(c->buf + 28),
+                           ldl_le_p(c->buf + 32), ldl_le_p(c->buf + 36));
 }
 
 static uint32_t cmd_resource_unref(VirtIOGPU *g, const GPUCmd *c)
@@ -290,7 +290,6 @@ static uint32_t cmd_resource_unref(VirtIOGPU *g, const GPUCmd *c)
     }
     g->hostmem -= res->hostmem;
     g_hash_table_remove(g->resources, GUINT_TO_POINTER(id));
-    update_migration_blocker(g);
     return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -425,41 +424,25 @@ static uint32_t cmd_transfer_to_host_2d(VirtIOGPU *g, const GPUCmd *c)
 }
 
 /*
- * Map the entries that follow the request: each must lie in guest RAM
- * (a range that crosses RAM blocks takes one iovec per block).
+ * Map @nr guest entries onto host memory: each must lie in guest RAM (a
+ * range that crosses RAM blocks takes one iovec per block).  False when
+ * one does not.
  */
-static uint32_t cmd_attach_backing(VirtIOGPU *g, const GPUCmd *c)
+static bool map_backing(VirtIOGPUResource *res, const uint64_t *addr,
+                        const uint32_t *len, uint32_t nr)
 {
-    uint32_t id = ldl_le_p(c->buf + 24), nr = ldl_le_p(c->buf + 28);
-    VirtIOGPUResource *res = find_resource(g, id);
-    size_t off = 32;
-    GArray *iov;
+    GArray *iov = g_array_new(false, false, sizeof(struct iovec));
     uint64_t total = 0;
 
-    if (!res) {
-        return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
-    }
-    if (res->iov) {
-        return VIRTIO_GPU_RESP_ERR_UNSPEC;     /* already attached */
-    }
-    if (!nr || nr > VIRTIO_GPU_MAX_MEM_ENTRIES ||
-        virtqueue_elem_out_size(&g->elem) < off + (size_t)nr * 16) {
-        return VIRTIO_GPU_RESP_ERR_UNSPEC;
-    }
-    iov = g_array_new(false, false, sizeof(struct iovec));
-    for (uint32_t i = 0; i < nr; i++, off += 16) {
-        uint8_t ent[16];
-        uint64_t addr, len;
+    for (uint32_t i = 0; i < nr; i++) {
+        uint64_t a = addr[i], l = len[i];
 
-        virtqueue_elem_to_buf(&g->elem, off, ent, sizeof(ent));
-        addr = ldq_le_p(ent);
-        len = ldl_le_p(ent + 8);
-        if (addr + len < addr) {
+        if (a + l < a) {
             goto fail;
         }
-        while (len) {
-            uint64_t n = len;
-            void *p = guest_ram_lookup(addr, &n, false);
+        while (l) {
+            uint64_t n = l;
+            void *p = guest_ram_lookup(a, &n, false);
             struct iovec v;
 
             if (!p) {
@@ -468,18 +451,65 @@ static uint32_t cmd_attach_backing(VirtIOGPU *g, const GPUCmd *c)
             v.iov_base = p;
             v.iov_len = n;
             g_array_append_val(iov, v);
-            addr += n;
-            len -= n;
+            a += n;
+            l -= n;
             total += n;
         }
     }
     res->iov_cnt = iov->len;
     res->iov = (struct iovec *)g_array_free(iov, false);
     res->backing_size = total;
-    return VIRTIO_GPU_RESP_OK_NODATA;
+    return true;
 fail:
     g_array_free(iov, true);
-    return VIRTIO_GPU_RESP_ERR_UNSPEC;
+    return false;
+}
+
+static void unmap_backing(VirtIOGPUResource *res)
+{
+    g_clear_pointer(&res->iov, g_free);
+    g_clear_pointer(&res->ent_addr, g_free);
+    g_clear_pointer(&res->ent_len, g_free);
+    res->iov_cnt = res->nr_ent = 0;
+    res->backing_size = 0;
+}
+
+/* The entries follow the request (struct virtio_gpu_mem_entry each). */
+static uint32_t cmd_attach_backing(VirtIOGPU *g, const GPUCmd *c)
+{
+    uint32_t id = ldl_le_p(c->buf + 24), nr = ldl_le_p(c->buf + 28);
+    VirtIOGPUResource *res = find_resource(g, id);
+    uint64_t *addr;
+    uint32_t *len;
+
+    if (!res) {
+        return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+    }
+    if (res->iov) {
+        return VIRTIO_GPU_RESP_ERR_UNSPEC;     /* already attached */
+    }
+    if (!nr || nr > VIRTIO_GPU_MAX_MEM_ENTRIES ||
+        virtqueue_elem_out_size(&g->elem) < 32 + (size_t)nr * 16) {
+        return VIRTIO_GPU_RESP_ERR_UNSPEC;
+    }
+    addr = g_new(uint64_t, nr);
+    len = g_new(uint32_t, nr);
+    for (uint32_t i = 0; i < nr; i++) {
+        uint8_t ent[16];
+
+        virtqueue_elem_to_buf(&g->elem, 32 + (size_t)i * 16, ent, sizeof(ent));
+        addr[i] = ldq_le_p(ent);
+        len[i] = ldl_le_p(ent + 8);
+    }
+    if (!map_backing(res, addr, len, nr)) {
+        g_free(addr);
+        g_free(len);
+        return VIRTIO_GPU_RESP_ERR_UNSPEC;
+    }
+    res->ent_addr = addr;
+    res->ent_len = len;
+    res->nr_ent = nr;
+    return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
 static uint32_t cmd_detach_backing(VirtIOGPU *g, const GPUCmd *c)
@@ -489,9 +519,7 @@ static uint32_t cmd_detach_backing(VirtIOGPU *g, const GPUCmd *c)
     if (!res || !res->iov) {
         return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
     }
-    g_clear_pointer(&res->iov, g_free);
-    res->iov_cnt = 0;
-    res->backing_size = 0;
+    unmap_backing(res);
     return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -617,6 +645,26 @@ static void gpu_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
 
 /* ---- cursor queue ----------------------------------------------------- */
 
+/* The cursor is a 64x64 resource; anything else hides it. */
+static void cursor_set_image(VirtIOGPU *g, VirtIOGPUScanout *so,
+                             VirtIOGPUResource *res)
+{
+    pixman_image_t *dst;
+
+    if (!res || res->width != VIRTIO_GPU_CURSOR_SIZE ||
+        res->height != VIRTIO_GPU_CURSOR_SIZE) {
+        return;
+    }
+    dst = pixman_image_create_bits(PIXMAN_a8r8g8b8, VIRTIO_GPU_CURSOR_SIZE,
+                                   VIRTIO_GPU_CURSOR_SIZE, g->cursor_image,
+                                   VIRTIO_GPU_CURSOR_SIZE * 4);
+    pixman_image_composite(PIXMAN_OP_SRC, res->image, NULL, dst, 0, 0, 0, 0,
+                           0, 0, VIRTIO_GPU_CURSOR_SIZE,
+                           VIRTIO_GPU_CURSOR_SIZE);
+    pixman_image_unref(dst);
+    so->cursor_resource_id = res->id;
+}
+
 static void cursor_update(VirtIOGPU *g, const GPUCmd *c)
 {
     uint32_t head = ldl_le_p(c->buf + 24);
@@ -634,24 +682,7 @@ static void cursor_update(VirtIOGPU *g, const GPUCmd *c)
     so->cursor_hot_x = ldl_le_p(c->buf + 44);
     so->cursor_hot_y = ldl_le_p(c->buf + 48);
     so->cursor_resource_id = 0;
-    if (ldl_le_p(c->buf + 40)) {
-        VirtIOGPUResource *res = find_resource(g, ldl_le_p(c->buf + 40));
-
-        /* the cursor is a 64x64 resource; anything else hides it */
-        if (res && res->width == VIRTIO_GPU_CURSOR_SIZE &&
-            res->height == VIRTIO_GPU_CURSOR_SIZE) {
-            pixman_image_t *dst = pixman_image_create_bits(
-                PIXMAN_a8r8g8b8, VIRTIO_GPU_CURSOR_SIZE,
-                VIRTIO_GPU_CURSOR_SIZE, g->cursor_image,
-                VIRTIO_GPU_CURSOR_SIZE * 4);
-
-            pixman_image_composite(PIXMAN_OP_SRC, res->image, NULL, dst, 0, 0,
-                                   0, 0, 0, 0, VIRTIO_GPU_CURSOR_SIZE,
-                                   VIRTIO_GPU_CURSOR_SIZE);
-            pixman_image_unref(dst);
-            so->cursor_resource_id = res->id;
-        }
-    }
+    cursor_set_image(g, so, find_resource(g, ldl_le_p(c->buf + 40)));
 }
 
 static void gpu_handle_cursor(VirtIODevice *vdev, VirtQueue *vq)
@@ -676,6 +707,195 @@ static void gpu_handle_cursor(VirtIODevice *vdev, VirtQueue *vq)
     if (pushed) {
         virtio_notify(vdev, vq);
     }
+}
+
+/* ---- resources across a migration ------------------------------------- */
+
+/*
+ * The "virtio-gpu@SS.F" state (version 1), little-endian: u32 count, then
+ * per resource u32 id, format, width, height, nr_ent; nr_ent entries of
+ * (u64 addr, u32 len); width * height * 4 bytes of pixels.  Saved after
+ * the devices, so on load the scanouts it redraws are already known.
+ */
+static void put_u32(GByteArray *out, uint32_t v)
+{
+    uint8_t b[4];
+
+    stl_le_p(b, v);
+    g_byte_array_append(out, b, 4);
+}
+
+static bool gpu_resources_save(void *opaque, GByteArray *out, GError **errp)
+{
+    VirtIOGPU *g = opaque;
+    GHashTableIter it;
+    gpointer value;
+
+    put_u32(out, g_hash_table_size(g->resources));
+    g_hash_table_iter_init(&it, g->resources);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        VirtIOGPUResource *res = value;
+
+        put_u32(out, res->id);
+        put_u32(out, res->format);
+        put_u32(out, res->width);
+        put_u32(out, res->height);
+        put_u32(out, res->nr_ent);
+        for (uint32_t i = 0; i < res->nr_ent; i++) {
+            uint8_t b[8];
+
+            stq_le_p(b, res->ent_addr[i]);
+            g_byte_array_append(out, b, 8);
+            put_u32(out, res->ent_len[i]);
+        }
+        g_byte_array_append(out,
+                            (const uint8_t *)pixman_image_get_data(res->image),
+                            (size_t)res->width * 4 * res->height);
+    }
+    return true;
+}
+
+typedef struct Reader {
+    const uint8_t *p;
+    size_t left;
+} Reader;
+
+static bool get_bytes(Reader *r, void *dst, size_t n)
+{
+    if (r->left < n) {
+        return false;
+    }
+    memcpy(dst, r->p, n);
+    r->p += n;
+    r->left -= n;
+    return true;
+}
+
+static bool get_u32(Reader *r, uint32_t *v)
+{
+    uint8_t b[4];
+
+    if (!get_bytes(r, b, 4)) {
+        return false;
+    }
+    *v = ldl_le_p(b);
+    return true;
+}
+
+static bool load_one_resource(VirtIOGPU *g, Reader *r, GError **errp)
+{
+    uint32_t id, format, width, height, nr;
+    VirtIOGPUResource *res;
+    size_t bytes;
+
+    if (!get_u32(r, &id) || !get_u32(r, &format) || !get_u32(r, &width) ||
+        !get_u32(r, &height) || !get_u32(r, &nr)) {
+        error_setg(errp, "virtio-gpu: truncated resource");
+        return false;
+    }
+    if (resource_create(g, id, format, width, height) !=
+        VIRTIO_GPU_RESP_OK_NODATA) {
+        error_setg(errp, "virtio-gpu: invalid resource %u (%ux%u format %u)",
+                   id, width, height, format);
+        return false;
+    }
+    res = find_resource(g, id);
+    if (nr > VIRTIO_GPU_MAX_MEM_ENTRIES || r->left / 12 < nr) {
+        error_setg(errp, "virtio-gpu: resource %u: bad backing", id);
+        return false;
+    }
+    if (nr) {
+        uint64_t *addr = g_new(uint64_t, nr);
+        uint32_t *len = g_new(uint32_t, nr);
+
+        for (uint32_t i = 0; i < nr; i++) {
+            uint8_t b[12] = { 0 };
+
+            get_bytes(r, b, sizeof(b));     /* present: checked above */
+            addr[i] = ldq_le_p(b);
+            len[i] = ldl_le_p(b + 8);
+        }
+        if (!map_backing(res, addr, len, nr)) {
+            g_free(addr);
+            g_free(len);
+            error_setg(errp, "virtio-gpu: resource %u: backing outside RAM",
+                       id);
+            return false;
+        }
+        res->ent_addr = addr;
+        res->ent_len = len;
+        res->nr_ent = nr;
+    }
+    bytes = (size_t)width * 4 * height;
+    if (!get_bytes(r, pixman_image_get_data(res->image), bytes)) {
+        error_setg(errp, "virtio-gpu: resource %u: truncated pixels", id);
+        return false;
+    }
+    return true;
+}
+
+/* The heads and cursors the device state names, now that resources exist. */
+static bool restore_scanouts(VirtIOGPU *g, GError **errp)
+{
+    for (unsigned i = 0; i < VIRTIO_GPU_MAX_SCANOUTS; i++) {
+        VirtIOGPUScanout *so = &g->scanout[i];
+        uint32_t cursor = so->cursor_resource_id;
+        VirtIOGPUResource *res;
+        GPURect r = { so->x, so->y, so->width, so->height };
+
+        if (i >= g->max_outputs) {
+            if (so->resource_id || cursor) {
+                error_setg(errp, "virtio-gpu: scanout %u does not exist", i);
+                return false;
+            }
+            continue;
+        }
+        so->cursor_resource_id = 0;
+        cursor_set_image(g, so, find_resource(g, cursor));
+        if (!so->resource_id) {
+            continue;
+        }
+        res = find_resource(g, so->resource_id);
+        if (!res || r.width < 16 || r.height < 16 ||
+            !rect_inside(&r, res->width, res->height)) {
+            error_setg(errp, "virtio-gpu: scanout %u: bad resource or "
+                       "rectangle", i);
+            return false;
+        }
+        if (i == 0) {
+            scanout0_set_driven(g, true);
+        }
+        dpy_gfx_resize(so->con, r.width, r.height);
+        scanout_draw(so, res, &r);
+    }
+    return true;
+}
+
+static bool gpu_resources_load(void *opaque, int version, const uint8_t *buf,
+                               size_t len, GError **errp)
+{
+    VirtIOGPU *g = opaque;
+    Reader r = { buf, len };
+    uint32_t count;
+
+    /* a snapshot loaded into a running machine replaces what is there */
+    g_hash_table_remove_all(g->resources);
+    g->hostmem = 0;
+    if (version != 1 || !get_u32(&r, &count)) {
+        error_setg(errp, "virtio-gpu: bad resource state");
+        return false;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        if (!load_one_resource(g, &r, errp)) {
+            return false;
+        }
+    }
+    if (r.left) {
+        error_setg(errp, "virtio-gpu: %zu stray bytes in the resource state",
+                   r.left);
+        return false;
+    }
+    return restore_scanouts(g, errp);
 }
 
 /* ---- device hooks ------------------------------------------------------ */
@@ -734,7 +954,6 @@ static void gpu_reset(VirtIODevice *vdev)
     g_hash_table_remove_all(g->resources);
     g->hostmem = 0;
     g->events_read = 0;
-    update_migration_blocker(g);
 }
 
 bool virtio_gpu_core_realize(VirtIOGPU *g, DeviceState *dev,
@@ -766,6 +985,14 @@ bool virtio_gpu_core_realize(VirtIOGPU *g, DeviceState *dev,
                   graphic_console_init(dev, i, &virtio_gpu_hw_ops, so);
     }
     guest_ram_map_init();
+    g->mig_name = g_strdup_printf("virtio-gpu@%02x.%x",
+                                  PCI_SLOT(((PCIDevice *)dev)->devfn),
+                                  PCI_FUNC(((PCIDevice *)dev)->devfn));
+    g->mig = (MigrationStateHandler){
+        .name = g->mig_name, .version = 1, .save = gpu_resources_save,
+        .load = gpu_resources_load, .opaque = g,
+    };
+    migration_register_state(&g->mig);
     return true;
 }
 
@@ -778,6 +1005,8 @@ void virtio_gpu_core_unrealize(VirtIOGPU *g)
         g->scanout[i].con = NULL;
     }
     g_clear_pointer(&g->resources, g_hash_table_destroy);
+    g_ptr_array_remove(migration_state_handlers(), &g->mig);
+    g_clear_pointer(&g->mig_name, g_free);
 }
 
 static bool gpu_realize(VirtIODevice *vdev, GError **errp)
@@ -822,11 +1051,7 @@ static const VMStateDescription vmstate_gpu_scanout = {
     },
 };
 
-/*
- * The GPU's own state: what a migration carries when no resource exists
- * (resources block migration, see the header comment), so scanouts are
- * all disabled and only events and cursors matter.
- */
+/* The GPU's own state; resources travel in gpu_resources_save(). */
 const VMStateDescription vmstate_virtio_gpu = {
     .name = "virtio-gpu",
     .version_id = 1,
@@ -853,12 +1078,8 @@ static int gpu_pci_post_load(void *opaque, int version_id)
     VirtIOGPUPCI *d = opaque;
     VirtIOGPU *g = &d->gpu;
 
-    for (unsigned i = 0; i < VIRTIO_GPU_MAX_SCANOUTS; i++) {
-        /* no resources came along: nothing can be shown */
-        if (g->scanout[i].resource_id || g->scanout[i].cursor_resource_id) {
-            return -1;
-        }
-    }
+    /* the resources and what the heads show come after the devices
+     * (gpu_resources_load) */
     if (!virtio_core_post_load(&g->vdev)) {
         return -1;
     }
@@ -881,6 +1102,7 @@ static const VirtioPCIClass gpu_pci_class = {
     .pci = {
         .vendor_id = PCI_SUBVENDOR_ID_REDHAT_QUMRANET,
         .device_id = 0x1040 + VIRTIO_ID_GPU,
+        .revision = 1,                  /* modern only (4.1.2.1) */
         .class_id = PCI_CLASS_DISPLAY_OTHER,
         .interrupt_pin = 1,
         .config_read = virtio_pci_config_read,

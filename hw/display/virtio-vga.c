@@ -189,15 +189,10 @@ static int vvga_post_load(void *opaque, int version_id)
 {
     VirtIOVGA *d = opaque;
 
-    for (unsigned i = 0; i < VIRTIO_GPU_MAX_SCANOUTS; i++) {
-        if (d->gpu.scanout[i].resource_id ||
-            d->gpu.scanout[i].cursor_resource_id) {
-            return -1;
-        }
-    }
     if (!virtio_core_post_load(&d->gpu.vdev)) {
         return -1;
     }
+    /* the VGA draws until the resources' state gives scanout 0 back */
     d->gpu.scanout0_driven = false;
     vga_common_hw_ops.invalidate(&d->vga);
     virtio_pci_post_load(&d->proxy);
@@ -222,6 +217,7 @@ static const VirtioPCIClass vvga_pci_class = {
     .pci = {
         .vendor_id = PCI_SUBVENDOR_ID_REDHAT_QUMRANET,
         .device_id = 0x1040 + VIRTIO_ID_GPU,
+        .revision = 1,                  /* modern only (4.1.2.1) */
         .class_id = PCI_CLASS_DISPLAY_VGA,
         .interrupt_pin = 1,
         .romfile = "vgabios-virtio.bin",

@@ -322,6 +322,7 @@ static VirtioDeviceClass hid_vdc_full;
         .pci = {                                                            \
             .vendor_id = PCI_SUBVENDOR_ID_REDHAT_QUMRANET,                  \
             .device_id = 0x1040 + VIRTIO_ID_INPUT,                          \
+            .revision = 1,                                                  \
             .class_id = PCI_CLASS_INPUT_OTHER,                              \
             .interrupt_pin = 1,                                             \
             .config_read = virtio_pci_config_read,                          \

@@ -674,26 +674,17 @@ static void test_errors(void)
     env_end(&e);
 }
 
-static void test_hostmem_and_blocker(void)
+static void test_hostmem(void)
 {
-    g_autofree char *reply = NULL;
     Env e;
 
     env_start(&e, "-device virtio-gpu-pci,id=gpu0,max_hostmem=1M",
               GPU_MODERN_ID);
     env_driver_init(&e);
-    reply = qmp_cmd(e.qmp, "{\"execute\":\"query-migrate\"}");
-    g_assert(!strstr(reply, "virtio-gpu"));
-    g_clear_pointer(&reply, g_free);
     g_assert_cmphex(create_2d(&e, 1, 2, 512, 256), ==, RESP_OK_NODATA);
     g_assert_cmphex(create_2d(&e, 2, 2, 512, 256), ==, RESP_OK_NODATA);
     g_assert_cmphex(create_2d(&e, 3, 2, 16, 16), ==,
                     RESP_ERR_OUT_OF_MEMORY);
-    reply = qmp_cmd(e.qmp, "{\"execute\":\"migrate\",\"arguments\":"
-                    "{\"uri\":\"exec:cat >/dev/null\"}}");
-    g_assert(strstr(reply, "\"error\""));
-    g_assert(strstr(reply, "virtio-gpu"));
-    g_clear_pointer(&reply, g_free);
     g_assert_cmphex(simple_id_cmd(&e, CMD_RESOURCE_UNREF, 1), ==,
                     RESP_OK_NODATA);
     g_assert_cmphex(create_2d(&e, 3, 2, 16, 16), ==, RESP_OK_NODATA);
@@ -706,6 +697,115 @@ static void test_hostmem_and_blocker(void)
     qvirtio_reset(&e.d);
     env_driver_init(&e);
     g_assert_cmphex(create_2d(&e, 5, 2, 512, 512), ==, RESP_OK_NODATA);
+    env_end(&e);
+}
+
+/* Head @head of @e shows the pattern @salt offset by (@ox, @oy). */
+static void check_picture(Env *e, int head, int salt, int w, int h, int ox,
+                          int oy)
+{
+    g_autofree uint8_t *shot = NULL;
+    int sw, sh;
+
+    shot = screendump(e, e->con_id, head, &sw, &sh);
+    g_assert_cmpint(sw, ==, w);
+    g_assert_cmpint(sh, ==, h);
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            uint8_t rgb[3];
+            pattern_rgb(x + ox, y + oy, rgb, salt);
+            g_assert_cmpmem(rgb, 3, shot + 3 * (y * w + x), 3);
+        }
+    }
+}
+
+static void wait_migrated(Env *e)
+{
+    for (int i = 0; i < 500; i++) {
+        g_autofree char *r = qmp_cmd(e->qmp, "{\"execute\":\"query-migrate\"}");
+        if (strstr(r, "\"completed\"")) {
+            return;
+        }
+        g_assert(!strstr(r, "\"failed\""));
+        g_usleep(10000);
+    }
+    g_error("migration did not complete");
+}
+
+static void wait_incoming(Env *e)
+{
+    for (int i = 0; i < 500; i++) {
+        g_autofree char *r = qmp_cmd(e->qmp, "{\"execute\":\"query-status\"}");
+        if (!strstr(r, "inmigrate")) {
+            return;
+        }
+        g_usleep(10000);
+    }
+    g_error("incoming migration did not finish");
+}
+
+/*
+ * Resources, their backing and what each head shows survive a migration;
+ * the driver goes on drawing on the destination.
+ */
+static void test_migration(void)
+{
+    const Fmt *f = &fmts[2];
+    const int w = 72, h = 40;
+    g_autofree char *mig = NULL, *cmd = NULL, *args = NULL, *sock = NULL;
+    g_autofree char *reply = NULL;
+    g_autofree uint8_t *pix = g_malloc(4 * w * h);
+    Backing b;
+    Env e;
+
+    env_start(&e, "-device virtio-gpu-pci,id=gpu0,max_outputs=2",
+              GPU_MODERN_ID);
+    env_driver_init(&e);
+    /* resource 7 on head 0 (whole) and head 1 (a part), backed in 3 pieces */
+    backing_alloc(&b, 4 * w * h);
+    fill_pixels(pix, f, w, h, 7);
+    backing_write(&e, &b, 0, pix, 4 * w * h);
+    g_assert_cmphex(create_2d(&e, 7, f->id, w, h), ==, RESP_OK_NODATA);
+    g_assert_cmphex(attach(&e, 7, b.addr, b.len, 3), ==, RESP_OK_NODATA);
+    g_assert_cmphex(transfer(&e, 7, 0, 0, w, h, 0), ==, RESP_OK_NODATA);
+    g_assert_cmphex(set_scanout(&e, 0, 7, 0, 0, w, h), ==, RESP_OK_NODATA);
+    g_assert_cmphex(set_scanout(&e, 1, 7, 8, 4, 32, 16), ==, RESP_OK_NODATA);
+    g_assert_cmphex(create_2d(&e, 8, 2, 64, 64), ==, RESP_OK_NODATA);
+    check_picture(&e, 0, 7, w, h, 0, 0);
+
+    mig = g_build_filename(e.dir, "mig", NULL);
+    cmd = g_strdup_printf("{\"execute\":\"migrate\",\"arguments\":"
+                          "{\"uri\":\"file:%s\"}}", mig);
+    reply = qmp_cmd(e.qmp, cmd);
+    g_assert(strstr(reply, "\"return\""));
+    wait_migrated(&e);
+    qmp_close(e.qmp);
+    g_assert_cmpint(qtest_quit(e.qts), ==, 0);
+
+    sock = g_build_filename(e.dir, "qmp2.sock", NULL);
+    args = g_strdup_printf("-device virtio-gpu-pci,id=gpu0,max_outputs=2 "
+                           "-incoming file:%s -qmp unix:%s,server=on,"
+                           "wait=off", mig, sock);
+    e.qts = qtest_init(args);
+    e.d.qts = e.qts;
+    e.qmp = qmp_connect(sock);
+    unlink(sock);
+    wait_incoming(&e);
+    unlink(mig);
+    check_picture(&e, 0, 7, w, h, 0, 0);
+    check_picture(&e, 1, 7, 32, 16, 8, 4);
+    /* the driver goes on: new pixels through the migrated backing */
+    fill_pixels(pix, f, w, h, 9);
+    backing_write(&e, &b, 0, pix, 4 * w * h);
+    g_assert_cmphex(transfer(&e, 7, 0, 0, w, h, 0), ==, RESP_OK_NODATA);
+    g_assert_cmphex(flush(&e, 7, 0, 0, w, h), ==, RESP_OK_NODATA);
+    check_picture(&e, 0, 9, w, h, 0, 0);
+    check_picture(&e, 1, 9, 32, 16, 8, 4);
+    /* ids in use stay in use; the second resource came along */
+    g_assert_cmphex(create_2d(&e, 8, 2, 16, 16), ==,
+                    RESP_ERR_INVALID_RESOURCE_ID);
+    g_assert_cmphex(simple_id_cmd(&e, CMD_RESOURCE_UNREF, 8), ==,
+                    RESP_OK_NODATA);
     env_end(&e);
 }
 
@@ -825,7 +925,8 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-gpu/resize-heads", test_resize_and_heads);
     g_test_add_func("/virtio-gpu/cursor", test_cursor);
     g_test_add_func("/virtio-gpu/errors", test_errors);
-    g_test_add_func("/virtio-gpu/hostmem-blocker", test_hostmem_and_blocker);
+    g_test_add_func("/virtio-gpu/hostmem", test_hostmem);
+    g_test_add_func("/virtio-gpu/migration", test_migration);
     g_test_add_func("/virtio-gpu/virtio-vga", test_virtio_vga);
     g_test_add_func("/virtio-gpu/vga-virtio-option", test_vga_virtio_option);
     return g_test_run();

@@ -16,6 +16,7 @@
 #include <pixman.h>
 #include "hw/virtio/virtio.h"
 #include "ui/console.h"
+#include "migration/migration.h"
 
 #define VIRTIO_ID_GPU                   16
 
@@ -116,6 +117,9 @@ typedef struct VirtIOGPU {
     /* virtio-vga: called when scanout0_driven changes */
     void (*scanout0_changed)(void *opaque, bool driven);
     void *scanout0_opaque;
+
+    MigrationStateHandler mig;      /* the resources' migration */
+    char *mig_name;
 
     VirtQueueElement elem;          /* one request at a time */
 } VirtIOGPU;
