@@ -368,22 +368,33 @@ static uint32_t cmd_resource_flush(VirtIOGPU *g, const GPUCmd *c)
     return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
-/* Copy @len bytes at @offset of the resource's backing into @dst. */
-static void backing_read(VirtIOGPUResource *res, uint64_t offset,
-                         uint8_t *dst, size_t len)
-{
-    for (unsigned i = 0; i < res->iov_cnt && len; i++) {
-        size_t n;
+/*
+ * A position in a resource's backing that only moves forward, so a
+ * transfer walks the iovec list once however many rows and entries there
+ * are (a guest with 16384 entries and as many rows must not cost
+ * 16384 x 16384 steps).
+ */
+typedef struct BackingCursor {
+    unsigned idx;           /* iovec holding @base.. */
+    uint64_t base;          /* backing offset of iov[idx] */
+} BackingCursor;
 
-        if (offset >= res->iov[i].iov_len) {
-            offset -= res->iov[i].iov_len;
-            continue;
-        }
-        n = MIN(len, res->iov[i].iov_len - offset);
-        memcpy(dst, (uint8_t *)res->iov[i].iov_base + offset, n);
+/* Copy @len bytes at @offset (>= the last one) of the backing to @dst. */
+static void backing_read(VirtIOGPUResource *res, BackingCursor *cur,
+                         uint64_t offset, uint8_t *dst, size_t len)
+{
+    while (cur->idx < res->iov_cnt &&
+           offset >= cur->base + res->iov[cur->idx].iov_len) {
+        cur->base += res->iov[cur->idx].iov_len;
+        cur->idx++;
+    }
+    for (unsigned i = cur->idx; i < res->iov_cnt && len; i++) {
+        uint64_t start = i == cur->idx ? offset - cur->base : 0;
+        size_t n = MIN(len, res->iov[i].iov_len - start);
+
+        memcpy(dst, (uint8_t *)res->iov[i].iov_base + start, n);
         dst += n;
         len -= n;
-        offset = 0;
     }
 }
 
@@ -393,6 +404,7 @@ static uint32_t cmd_transfer_to_host_2d(VirtIOGPU *g, const GPUCmd *c)
     uint64_t offset = ldq_le_p(c->buf + 40);
     uint32_t id = ldl_le_p(c->buf + 48);
     VirtIOGPUResource *res = find_resource(g, id);
+    BackingCursor cur = { 0, 0 };
     uint8_t *bits;
     uint32_t stride;
 
@@ -416,7 +428,7 @@ static uint32_t cmd_transfer_to_host_2d(VirtIOGPU *g, const GPUCmd *c)
         if (src < offset || src >= res->backing_size) {
             break;
         }
-        backing_read(res, src, bits + (uint64_t)(r.y + h) * stride +
+        backing_read(res, &cur, src, bits + (uint64_t)(r.y + h) * stride +
                      (uint64_t)r.x * 4,
                      MIN((uint64_t)r.width * 4, res->backing_size - src));
     }

@@ -674,6 +674,56 @@ static void test_errors(void)
     env_end(&e);
 }
 
+/*
+ * 4096 one-pixel backing entries with gaps between them, a transfer of a
+ * rectangle that starts inside the rows: the pixels land where they
+ * belong, and the unsent columns stay black.
+ */
+static void test_many_entries(void)
+{
+    const int w = 16, h = 256, n = w * h;
+    g_autofree uint8_t *mem = g_malloc0(8 * n);
+    g_autofree uint64_t *addr = g_new(uint64_t, n);
+    g_autofree uint32_t *len = g_new(uint32_t, n);
+    g_autofree uint8_t *shot = NULL;
+    uint64_t base;
+    int sw, sh;
+    Env e;
+
+    env_start(&e, "-device virtio-gpu-pci,id=gpu0", GPU_MODERN_ID);
+    env_driver_init(&e);
+    base = qvirtio_alloc(8 * n, 4096);
+    for (int i = 0; i < n; i++) {
+        uint8_t rgb[3];
+        pattern_rgb(i % w, i / w, rgb, 5);
+        /* B8G8R8X8; the 4 bytes after each pixel are not backing */
+        mem[8 * i] = rgb[2];
+        mem[8 * i + 1] = rgb[1];
+        mem[8 * i + 2] = rgb[0];
+        memset(mem + 8 * i + 4, 0xa5, 4);
+        addr[i] = base + 8 * i;
+        len[i] = 4;
+    }
+    qtest_memwrite(e.qts, base, mem, 8 * n);
+    g_assert_cmphex(create_2d(&e, 3, 2, w, h), ==, RESP_OK_NODATA);
+    g_assert_cmphex(attach(&e, 3, addr, len, n), ==, RESP_OK_NODATA);
+    g_assert_cmphex(transfer(&e, 3, 2, 0, w - 2, h, 8), ==, RESP_OK_NODATA);
+    g_assert_cmphex(set_scanout(&e, 0, 3, 0, 0, w, h), ==, RESP_OK_NODATA);
+    shot = screendump(&e, "gpu0", 0, &sw, &sh);
+    g_assert_cmpint(sw, ==, w);
+    g_assert_cmpint(sh, ==, h);
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            uint8_t rgb[3] = { 0, 0, 0 };
+            if (x >= 2) {
+                pattern_rgb(x, y, rgb, 5);
+            }
+            g_assert_cmpmem(rgb, 3, shot + 3 * (y * w + x), 3);
+        }
+    }
+    env_end(&e);
+}
+
 static void test_hostmem(void)
 {
     Env e;
@@ -925,6 +975,7 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-gpu/resize-heads", test_resize_and_heads);
     g_test_add_func("/virtio-gpu/cursor", test_cursor);
     g_test_add_func("/virtio-gpu/errors", test_errors);
+    g_test_add_func("/virtio-gpu/many-entries", test_many_entries);
     g_test_add_func("/virtio-gpu/hostmem", test_hostmem);
     g_test_add_func("/virtio-gpu/migration", test_migration);
     g_test_add_func("/virtio-gpu/virtio-vga", test_virtio_vga);
