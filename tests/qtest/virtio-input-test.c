@@ -402,6 +402,59 @@ static void test_status_and_ps2(void)
     env_end(&e);
 }
 
+static void wait_reply_without(Env *e, const char *cmd, const char *bad,
+                               const char *good)
+{
+    for (int i = 0; i < 500; i++) {
+        g_autofree char *r = qmp_cmd(e->qmp, cmd);
+        if (good ? strstr(r, good) != NULL : strstr(r, bad) == NULL) {
+            return;
+        }
+        g_usleep(10000);
+    }
+    g_error("%s: no progress", cmd);
+}
+
+/*
+ * A keyboard whose driver is ready migrates: on the destination it is the
+ * active keyboard again and fills the buffers posted before migration.
+ */
+static void test_migration(void)
+{
+    g_autofree char *mig = NULL, *cmd = NULL, *args = NULL, *sock = NULL;
+    Env e;
+
+    env_start(&e, "virtio-keyboard-pci");
+    env_driver_init(&e);
+    post_buffers(&e, 8);
+    mig = g_build_filename(e.dir, "mig", NULL);
+    cmd = g_strdup_printf("{\"execute\":\"migrate\",\"arguments\":"
+                          "{\"uri\":\"file:%s\"}}", mig);
+    qmp_ok(&e, cmd);
+    wait_reply_without(&e, "{\"execute\":\"query-migrate\"}", NULL,
+                       "\"completed\"");
+    qmp_close(e.qmp);
+    g_assert_cmpint(qtest_quit(e.qts), ==, 0);
+
+    sock = g_build_filename(e.dir, "qmp2.sock", NULL);
+    args = g_strdup_printf("-device virtio-keyboard-pci -incoming file:%s "
+                           "-qmp unix:%s,server=on,wait=off", mig, sock);
+    e.qts = qtest_init(args);
+    e.d.qts = e.qts;
+    e.qmp = qmp_connect(sock);
+    unlink(sock);
+    wait_reply_without(&e, "{\"execute\":\"query-status\"}", "inmigrate",
+                       NULL);
+    unlink(mig);
+    qmp_ok(&e, "{\"execute\":\"send-key\",\"arguments\":{\"keys\":"
+           "[{\"type\":\"qcode\",\"data\":\"a\"}]}}");
+    expect(&e, EV_KEY, KEY_A, 1);
+    expect(&e, EV_SYN, 0, 0);
+    /* and the PS/2 keyboard did not get it */
+    g_assert(!(qtest_inb(e.qts, 0x64) & 1));
+    env_end(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -412,5 +465,6 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-input/mouse-hmp", test_mouse_hmp);
     g_test_add_func("/virtio-input/no-buffers", test_no_buffers);
     g_test_add_func("/virtio-input/status-ps2", test_status_and_ps2);
+    g_test_add_func("/virtio-input/migration", test_migration);
     return g_test_run();
 }
