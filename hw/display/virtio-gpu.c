@@ -134,7 +134,7 @@ static void scanout_draw(VirtIOGPUScanout *so, VirtIOGPUResource *res,
 {
     pixman_image_t *surface = qemu_console_surface(so->con);
 
-    pixman_image_composite(PIXMAN_OP_SRC, res->image, NULL, surface,
+    pixman_image_composite32(PIXMAN_OP_SRC, res->image, NULL, surface,
                            r->x, r->y, 0, 0, r->x - so->x, r->y - so->y,
                            r->width, r->height);
     dpy_gfx_update(so->con, r->x - so->x, r->y - so->y, r->width,
@@ -670,7 +670,7 @@ static void cursor_set_image(VirtIOGPU *g, VirtIOGPUScanout *so,
     dst = pixman_image_create_bits(PIXMAN_a8r8g8b8, VIRTIO_GPU_CURSOR_SIZE,
                                    VIRTIO_GPU_CURSOR_SIZE, g->cursor_image,
                                    VIRTIO_GPU_CURSOR_SIZE * 4);
-    pixman_image_composite(PIXMAN_OP_SRC, res->image, NULL, dst, 0, 0, 0, 0,
+    pixman_image_composite32(PIXMAN_OP_SRC, res->image, NULL, dst, 0, 0, 0, 0,
                            0, 0, VIRTIO_GPU_CURSOR_SIZE,
                            VIRTIO_GPU_CURSOR_SIZE);
     pixman_image_unref(dst);
