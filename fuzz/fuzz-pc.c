@@ -33,6 +33,8 @@
  * pci-testdev in its slot 1 (bus 2); set-up enables ECAM at 0xb0000000,
  * PMBASE 0x600, RCBA 0xfed1c000 and the bridges' bus numbers, and inputs
  * reach buses 1-2 through ECAM (docs/q35.md).
+ * With -DFUZZ_PC_VGPU it is fuzz-vgpu: virtio-gpu-pci at 08.0, virtio-vga
+ * at 09.0, virtio-tablet-pci at 0a.0 and virtio-keyboard-pci at 0b.0.
  *
  * An operation that runs longer than FUZZ_PC_HANG_MS (default 1000) of wall
  * clock aborts with "hang: <command> took N ms"; a watchdog thread does the
@@ -117,6 +119,13 @@ static const char *const machine_args[] = {
     "-netdev", "hubport,id=fuzznic1,hubid=9",
     "-device", "e1000,addr=08.0,netdev=fuzznic0,rombar=0",
     "-device", "rtl8139,addr=09.0,netdev=fuzznic1,rombar=0",
+#ifdef FUZZ_PC_VGPU
+    /* fuzz-vgpu: virtio-gpu, virtio-vga and virtio-input (docs/display.md);
+     * a small host memory limit keeps resource allocation quick */
+    "-device", "virtio-gpu-pci,addr=08.0,max_outputs=2,max_hostmem=4M",
+    "-device", "virtio-vga,addr=09.0,vgamem_mb=4,rombar=0,max_hostmem=4M",
+    "-device", "virtio-tablet-pci,addr=0a.0",
+    "-device", "virtio-keyboard-pci,addr=0b.0,serial=fuzz",
 #endif
 };
 

@@ -283,9 +283,23 @@ Q35_DICT_OPS = {
     "op_q35_rp_cmd": "writew 0xb0040004 0x7",
 }
 
+VGPU_DICT_VALUES = {
+    "gpu_get_display_info": 0x100, "gpu_create_2d": 0x101,
+    "gpu_unref": 0x102, "gpu_set_scanout": 0x103, "gpu_flush": 0x104,
+    "gpu_transfer_2d": 0x105, "gpu_attach_backing": 0x106,
+    "gpu_detach_backing": 0x107, "gpu_get_edid": 0x10a,
+    "gpu_update_cursor": 0x300, "gpu_move_cursor": 0x301,
+    "gpu_fmt_b8g8r8x8": 2, "gpu_fmt_r8g8b8a8": 67,
+    "input_cfg_name": 0x1, "input_cfg_ev_bits_key": 0x111,
+    "input_cfg_abs_info": 0x12, "input_ev_led": 0x11,
+    "virtio_features_ok": 0xb, "virtio_driver_ok": 0xf,
+    "vring_desc_write_next": 0x3,
+}
+
 TARGETS = {
     # target: (seeds, corpus, dictionary file, extra values, extra ops)
     "pc": ("seeds/pc", "corpus/pc", "pc-machine.dict", {}, {}),
+    "vgpu": ("seeds/vgpu", "corpus/vgpu", "vgpu.dict", VGPU_DICT_VALUES, {}),
     "ahci": ("seeds/ahci", "corpus/ahci", "ahci.dict", AHCI_DICT_VALUES,
              AHCI_DICT_OPS),
     "q35": ("seeds/q35", "corpus/q35", "q35.dict", Q35_DICT_VALUES,

@@ -773,12 +773,14 @@ static void parse_args(Options *o, int argc, char **argv)
             const char *v = need_arg(argc, argv, &i);
             if (!strcmp(v, "help")) {
                 printf("none                 no graphic card\n"
-                       "std                  standard VGA (default)\n");
+                       "std                  standard VGA (default)\n"
+                       "virtio               Virtio VGA\n");
                 exit(0);
             }
-            if (strcmp(v, "none") && strcmp(v, "std")) {
+            if (strcmp(v, "none") && strcmp(v, "std") &&
+                strcmp(v, "virtio")) {
                 die("-vga %s: VGA type '%s' is not available in this build "
-                    "(available: std, none)", v, v);
+                    "(available: std, virtio, none)", v, v);
             }
             g_free(o->vga);
             o->vga = g_strdup(v);
@@ -1039,10 +1041,12 @@ static void create_devices(Options *o)
  */
 static void create_default_vga(Options *o)
 {
-    bool want = o->vga ? !strcmp(o->vga, "std") : !o->nodefaults;
+    bool want = o->vga ? strcmp(o->vga, "none") : !o->nodefaults;
+    const char *type = o->vga && !strcmp(o->vga, "virtio") ? "virtio-vga"
+                                                           : "VGA";
     GError *err = NULL;
 
-    if (want && !device_create_from_opts("VGA", &err)) {
+    if (want && !device_create_from_opts(type, &err)) {
         die_err("-vga", err);
     }
 }

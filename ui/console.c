@@ -152,6 +152,13 @@ void graphic_console_close(QemuConsole *con)
     g_free(con);
 }
 
+void graphic_console_set_hwops(QemuConsole *con, const GraphicHwOps *ops,
+                               void *opaque)
+{
+    con->ops = ops;
+    con->opaque = opaque;
+}
+
 pixman_image_t *dpy_gfx_resize(QemuConsole *con, int width, int height)
 {
     pixman_image_t *old = con->surface;

@@ -46,6 +46,11 @@ void qemu_input_handler_activate(QemuInputHandlerState *s)
     s->activated = ++activation_clock;
 }
 
+void qemu_input_handler_deactivate(QemuInputHandlerState *s)
+{
+    s->activated = 0;
+}
+
 void qemu_input_handler_unregister(QemuInputHandlerState *s)
 {
     if (s && handlers) {

@@ -1249,7 +1249,7 @@ static void vga_invalidate_display(void *opaque)
     s->full_update = true;
 }
 
-static const GraphicHwOps vga_ops = {
+const GraphicHwOps vga_common_hw_ops = {
     .gfx_update = vga_update_display,
     .invalidate = vga_invalidate_display,
 };
@@ -1310,7 +1310,7 @@ bool vga_common_init(VGACommonState *s, DeviceState *dev,
         memory_region_add_subregion(get_system_io(), VBE_DISPI_IOPORT_INDEX,
                                     &s->vbe_ports);
     }
-    s->con = graphic_console_init(dev, 0, &vga_ops, s);
+    s->con = graphic_console_init(dev, 0, &vga_common_hw_ops, s);
     vga_common_reset(s);
     return true;
 }

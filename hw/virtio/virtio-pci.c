@@ -898,7 +898,13 @@ static bool parse_modes(VirtIOPCIProxy *p, GError **errp)
     const char *dl = p->disable_legacy ? p->disable_legacy : "auto";
     bool disable_legacy;
 
-    if (!strcmp(dl, "auto")) {
+    if (p->vpc->modern_only) {
+        if (p->disable_modern) {
+            error_setg(errp, "device is modern-only, use disable-legacy=on");
+            return false;
+        }
+        disable_legacy = true;
+    } else if (!strcmp(dl, "auto")) {
         /* A conventional PCI bus (all kvmpc has): transitional. */
         disable_legacy = false;
     } else if (!parse_bool(dl, &disable_legacy, NULL)) {

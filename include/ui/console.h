@@ -68,6 +68,10 @@ struct DisplayChangeListener {
 QemuConsole *graphic_console_init(DeviceState *dev, unsigned head,
                                   const GraphicHwOps *ops, void *opaque);
 void graphic_console_close(QemuConsole *con);
+/* Replace the device callbacks (a device that wraps another's console,
+ * as virtio-vga wraps its VGA core's). */
+void graphic_console_set_hwops(QemuConsole *con, const GraphicHwOps *ops,
+                               void *opaque);
 /*
  * Replace the surface by a new @width x @height one (cleared to black) and
  * tell the listeners; returns it.  Sizes are clamped to 1..16384.

@@ -38,6 +38,8 @@ typedef struct QemuInputHandlerState QemuInputHandlerState;
 QemuInputHandlerState *qemu_input_handler_register(void *opaque,
                                                    const QemuInputHandler *h);
 void qemu_input_handler_activate(QemuInputHandlerState *s);
+/* Behind every activated handler (a device whose driver is not ready). */
+void qemu_input_handler_deactivate(QemuInputHandlerState *s);
 void qemu_input_handler_unregister(QemuInputHandlerState *s);
 
 void qemu_input_event_send(QemuConsole *src, InputEvent *evt);

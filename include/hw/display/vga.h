@@ -148,5 +148,7 @@ void vga_edid_generate(uint8_t *edid, size_t size, uint32_t xres,
                        uint32_t yres);
 
 extern const VMStateDescription vmstate_vga_common;
+/* The VGA core's console callbacks (opaque: the VGACommonState). */
+extern const GraphicHwOps vga_common_hw_ops;
 
 #endif

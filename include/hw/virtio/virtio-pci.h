@@ -106,6 +106,9 @@ typedef struct VirtioPCIClass {
     PCIDeviceClass pci;                 /* first: the PCI framework's */
     const VirtioDeviceClass *vdc;
     size_t vdev_offset;                 /* VirtIODevice in the instance */
+    /* A virtio 1.x-only device (virtio-gpu, virtio-input: no legacy
+     * interface, as QEMU's virtio_pci_force_virtio_1). */
+    bool modern_only;
     /* Device-level realize (add queues, check properties). */
     bool (*realize)(VirtIODevice *vdev, GError **errp);
     void (*unrealize)(VirtIODevice *vdev);
