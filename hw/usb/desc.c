@@ -222,9 +222,6 @@ bool usb_desc_handle_control(USBDevice *dev, USBPacket *p, int request,
         }
         break;
     case USB_DT_BOS:
-        if (d->bcdUSB < 0x0201 && dev->speed != USB_SPEED_SUPER) {
-            goto stall;
-        }
         n = desc_bos(dev->desc, data);
         break;
     default:

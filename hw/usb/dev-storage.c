@@ -55,6 +55,10 @@ struct MSDState {
     uint8_t status;             /* CSW status */
     bool submitted;
     bool phase_error;
+    /* Bulk-only has no autosense: a failed command's sense data waits
+     * here for the REQUEST SENSE that follows (SPC-4 4.5.1) */
+    uint8_t sense[SCSI_SENSE_LEN];
+    bool sense_valid;
 };
 
 enum {
@@ -103,6 +107,11 @@ static void msd_finish(MSDState *s)
 
     s->busy = false;
     s->status = r->status == SCSI_STATUS_GOOD ? 0 : 1;
+    if (r->status == SCSI_STATUS_CHECK_CONDITION && r->sense_len) {
+        memset(s->sense, 0, sizeof(s->sense));
+        memcpy(s->sense, r->sense, MIN(r->sense_len, sizeof(s->sense)));
+        s->sense_valid = true;
+    }
     if (s->mode == MSD_DATA_IN) {
         s->xfer = MIN(s->xfer, (uint32_t)r->xferred);
     }
@@ -173,6 +182,17 @@ static void msd_handle_cbw(MSDState *s, USBPacket *p)
         s->mode = s->data_len ? (in ? MSD_DATA_IN : MSD_DATA_OUT) : MSD_CSW;
         return;
     }
+    if (r->cdb[0] == REQUEST_SENSE && s->sense_valid && in && lun == 0) {
+        /* the retained sense of the last failed command */
+        s->xfer = MIN((uint32_t)r->cdb[4], (uint32_t)SCSI_SENSE_LEN);
+        s->xfer = MIN(s->xfer, s->data_len);
+        memcpy(s->req->data, s->sense, s->xfer);
+        s->sense_valid = false;
+        s->submitted = true;
+        s->mode = s->data_len ? MSD_DATA_IN : MSD_CSW;
+        return;
+    }
+    s->sense_valid = false;
     s->xfer = r->mode == SCSI_XFER_NONE ? 0 : r->xfer;
     s->req->iov.iov_base = s->req->data;
     s->req->iov.iov_len = s->xfer;
@@ -394,6 +414,8 @@ static const VMStateDescription vmstate_msd = {
         VMSTATE_BOOL(submitted, MSDState),
         VMSTATE_BOOL(phase_error, MSDState),
         VMSTATE_BOOL(busy, MSDState),
+        VMSTATE_UINT8_ARRAY(sense, MSDState, SCSI_SENSE_LEN),
+        VMSTATE_BOOL(sense_valid, MSDState),
         VMSTATE_END_OF_LIST()
     },
 };

@@ -214,6 +214,7 @@ typedef struct XHCIState {
     uint64_t cmd_dequeue;
     bool cmd_ccs;
     bool cmd_kick_again;
+    bool in_td;                 /* running a TD: wakeups wait for the timer */
     int64_t mfindex_start;
     XHCIPort ports[XHCI_MAXPORTS];
     XHCISlot slots[XHCI_MAXSLOTS];
@@ -725,7 +726,9 @@ static TDResult xhci_run_td(XHCIState *s, unsigned slotid, unsigned dci,
     }
 
     if (dev) {
+        s->in_td = true;
         usb_handle_packet(dev, &p);
+        s->in_td = false;
     } else {
         p.status = USB_RET_NODEV;
     }
@@ -801,6 +804,9 @@ static void xhci_kick_ep(XHCIState *s, unsigned slotid, unsigned dci)
     if (!slot->enabled || slot->state == SLOT_DISABLED) {
         return;
     }
+    if (ep->state == EP_STOPPED) {
+        ep->state = EP_RUNNING;     /* a doorbell restarts a stopped ring */
+    }
     ep->kick_again = false;
     for (unsigned k = 0; k < XHCI_MAX_TDS_PER_KICK; k++) {
         uint64_t deq = ep->dequeue;
@@ -852,12 +858,23 @@ static void xhci_wakeup(USBPort *port, unsigned epnum)
 
     for (unsigned i = 0; i < s->numslots; i++) {
         XHCISlot *slot = &s->slots[i];
-        if (slot->enabled && slot->state != SLOT_DISABLED && port->dev &&
-            xhci_slot_device(s, slot) == port->dev) {
-            xhci_kick_ep(s, i + 1, epnum * 2 + 1);
+        if (!slot->enabled || slot->state == SLOT_DISABLED || !port->dev ||
+            xhci_slot_device(s, slot) != port->dev) {
+            continue;
+        }
+        if (s->in_td) {
+            /* a device completing inside another TD's packet: the TD
+             * buffers are in use, so the kick runs from the timer */
+            slot->eps[epnum * 2].kick_again = true;
             if (epnum) {
-                xhci_kick_ep(s, i + 1, epnum * 2);
+                slot->eps[epnum * 2 - 1].kick_again = true;
             }
+            timer_mod(s->kick_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
+            continue;
+        }
+        xhci_kick_ep(s, i + 1, epnum * 2 + 1);
+        if (epnum) {
+            xhci_kick_ep(s, i + 1, epnum * 2);
         }
     }
 }
@@ -938,6 +955,9 @@ static unsigned xhci_address_device(XHCIState *s, unsigned slotid,
             /* one device, one addressed slot */
             return CC_TRB_ERROR;
         }
+    }
+    if (dev->state == USB_STATE_ATTACHED && xhci_port_is_usb3(s, port_id)) {
+        usb_device_reset(dev);      /* link training resets a USB 3 device */
     }
     slot->port_id = port_id;
     slot->ctx = octx;
