@@ -325,6 +325,11 @@ static void apply_machine_opts(Options *o, const char *arg)
             if (!parse_bool(p->value, &ms->dump_guest_core, &err)) {
                 die_err("-machine", err);
             }
+        } else if (!strcmp(p->key, "usb")) {
+            /* QEMU's machine switch: -usb is usb=on (libvirt: usb=off) */
+            if (!parse_bool(p->value, &o->usb, &err)) {
+                die_err("-machine", err);
+            }
         } else if (!strcmp(p->key, "firmware-boot")) {
             if (!parse_bool(p->value, &b, &err)) {
                 die_err("-machine", err);

@@ -410,6 +410,58 @@ static void test_bad_addresses(void)
     env_stop(&e);
 }
 
+/* -usb and -usbdevice: the UHCI at 01.2 with the tablet on port 1 */
+static void test_usb_option(void)
+{
+    QTestState *qts = qtest_init("-nodefaults -usb -usbdevice tablet "
+                                 "-usbdevice keyboard");
+    unsigned devfn = (1 << 3) | 2;
+
+    g_assert_cmphex(qpci_cfg_readl(qts, devfn, 0), ==, 0x70208086);
+    qpci_cfg_writel(qts, devfn, 0x20, UHCI_IO | 1);
+    qpci_cfg_writew(qts, devfn, 0x04, 0x5);
+    g_assert_cmphex(qtest_inw(qts, UHCI_IO + PORTSC1) & 1, ==, 1);
+    g_assert_cmphex(qtest_inw(qts, UHCI_IO + PORTSC1 + 2) & 1, ==, 1);
+    qtest_quit(qts);
+
+    qts = qtest_init("-nodefaults -machine pc,usb=on");
+    g_assert_cmphex(qpci_cfg_readl(qts, devfn, 0), ==, 0x70208086);
+    qtest_quit(qts);
+    qts = qtest_init("-nodefaults -machine pc,usb=off");
+    g_assert_cmphex(qpci_cfg_readl(qts, devfn, 0), ==, 0xffffffff);
+    qtest_quit(qts);
+}
+
+/* Bad command lines: one clear line, exit status 1. */
+static void test_bad_options(void)
+{
+    static const char *const cases[][4] = {
+        { "-usb", "-device", "usb-storage", "drive property not set" },
+        { "-usb", "-device", "usb-tablet,port=9", "usb port 9" },
+        { "-usb", "-usbdevice", "joystick",
+          "could not add USB device 'joystick'" },
+        { "-S", "-device", "usb-tablet", "No 'usb-bus' bus found" },
+        { "-usb", "-device", "usb-storage,bus=nonexistent.0",
+          "Bus 'nonexistent.0' not found" },
+    };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        const char *argv[] = { qtest_kvmpc_binary(), "-nodefaults",
+                               "-accel", "qtest", "-display", "none",
+                               cases[i][0], cases[i][1], cases[i][2],
+                               NULL };
+
+        g_autofree char *err = NULL;
+        int status;
+
+        g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL,
+                                   G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                                   NULL, &err, &status, NULL));
+        g_assert_false(g_spawn_check_wait_status(status, NULL));
+        g_assert_nonnull(strstr(err, cases[i][3]));
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -421,5 +473,7 @@ int main(int argc, char **argv)
     g_test_add_func("/uhci/td-loop", test_td_loop);
     g_test_add_func("/uhci/qh-loop-quiet", test_qh_loop_is_quiet);
     g_test_add_func("/uhci/bad-addresses", test_bad_addresses);
+    g_test_add_func("/uhci/usb-option", test_usb_option);
+    g_test_add_func("/uhci/bad-options", test_bad_options);
     return g_test_run();
 }
