@@ -1529,24 +1529,21 @@ static void xhci_runtime_write(void *opaque, uint64_t reg, uint64_t val,
         in->erstba = (in->erstba & 0xffffffffull) | (val << 32);
         xhci_er_reset(s, v);
         break;
-    case 0x18:
-        if (val & ERDP_EHB) {
-            in->erdp &= ~ERDP_EHB;
-        }
-        in->erdp = (in->erdp & (0xffffffff00000000ull | ERDP_EHB)) |
+    case 0x18: {
+        bool ehb_cleared = (val & ERDP_EHB) && (in->erdp & ERDP_EHB);
+
+        in->erdp = (in->erdp & 0xffffffff00000000ull) |
+                   ((in->erdp & ~(val & ERDP_EHB)) & ERDP_EHB) |
                    (val & ~0xfull) | (val & 7);
-        if (in->er_full) {
-            /* room again once the consumer moved */
-            uint64_t cur = xhci_er_addr(in, in->er_seg, in->er_idx);
-            if ((in->erdp & ~0xfull) != cur) {
-                in->er_full = false;
-            }
-        }
-        if ((in->iman & IMAN_IP) && !(in->erdp & ERDP_EHB)) {
-            /* events still pending: interrupt again */
-            in->iman &= ~IMAN_IP;
+        /* the consumer moved: fullness is judged again at the next event */
+        in->er_full = false;
+        if (ehb_cleared && in->nsegs &&
+            (in->erdp & ~0xfull) != xhci_er_addr(in, in->er_seg, in->er_idx)) {
+            /* events the handler has not consumed yet: interrupt again */
+            xhci_intr_raise(s, v);
         }
         break;
+    }
     case 0x1c:
         in->erdp = (in->erdp & 0xffffffffull) | (val << 32);
         break;

@@ -118,18 +118,27 @@ static bool event_get(Env *e, Event *ev)
     return true;
 }
 
-/* The next event of @type (others are skipped), within 20 ms. */
+/*
+ * The next event of @type (others are skipped): within 20 ms of virtual
+ * time, and 10 s of real time for block I/O (usb-storage) to complete.
+ */
 static Event event_wait(Env *e, unsigned type)
 {
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
     Event ev;
 
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 40 || g_get_monotonic_time() < deadline; i++) {
         while (event_get(e, &ev)) {
             if (((ev.control >> 10) & 0x3f) == type) {
                 return ev;
             }
         }
-        qtest_clock_step(e->qts, 500000);
+        if (i < 40) {
+            qtest_clock_step(e->qts, 500000);
+        } else {
+            g_usleep(1000);
+            qtest_clock_step(e->qts, 0);
+        }
     }
     g_error("no event of type %u", type);
 }
