@@ -13,7 +13,9 @@
  * input-send-event and send-key, usb-storage INQUIRY, READ CAPACITY,
  * WRITE and READ checked against the image file, and hostile input: a
  * command ring and a transfer ring made of Link TRBs only, bad slot ids,
- * a TD longer than the controller takes, a DCBAA outside RAM.
+ * a TD longer than the controller takes, a DCBAA outside RAM; INTx
+ * through the PIIX3's PIRQ routing and MSI-X; an event ring of two ERST
+ * segments filled up (Event Ring Full) and drained.
  */
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -157,6 +159,16 @@ static Event command(Env *e, uint64_t param, uint32_t status,
     qtest_writel(e->qts, DOORBELL, 0);
     ev = event_wait(e, 33);
     g_assert_cmphex(ev.param, ==, a);
+    return ev;
+}
+
+/* A No-op command whose completion the test reads by hand. */
+static Event command_nowait(Env *e)
+{
+    Event ev = { 0 };
+
+    ring_push(e, &e->cmd, 0, 0, 23 << 10);
+    qtest_writel(e->qts, DOORBELL, 0);
     return ev;
 }
 
@@ -686,6 +698,91 @@ static void test_hostile(void)
     env_stop(&e);
 }
 
+/* INTx through PIIX3's PIRQ routing, MSI-X to a RAM address. */
+static void test_interrupts(void)
+{
+    Env e;
+    Event ev;
+    uint8_t cap = 0, off;
+
+    env_start(&e, "");
+    /* 09.0 INTA# -> PIRQA (swizzle); route PIRQA to IRQ 11 */
+    qpci_cfg_writeb(e.qts, 1 << 3, 0x60, 11);
+    qtest_irq_intercept_in(e.qts, "ioapic");
+    hc_start(&e);
+    g_assert_false(qtest_get_irq(e.qts, 11));
+    ev = command(&e, 0, 0, 23 << 10);
+    g_assert_cmpuint(cc_of(ev), ==, 1);
+    g_assert_true(qtest_get_irq(e.qts, 11));
+    g_assert_cmphex(qtest_readl(e.qts, RUNTIME + 0x20) & 1, ==, 1);  /* IP */
+    qtest_writel(e.qts, RUNTIME + 0x20, 3);                 /* ack IP */
+    g_assert_false(qtest_get_irq(e.qts, 11));
+
+    /* MSI-X: vector 0 to 0x600000 with data 0x4321 */
+    for (off = qpci_cfg_readb(e.qts, XHCI_DEVFN, 0x34); off;
+         off = qpci_cfg_readb(e.qts, XHCI_DEVFN, off + 1)) {
+        if (qpci_cfg_readb(e.qts, XHCI_DEVFN, off) == 0x11) {
+            cap = off;
+        }
+    }
+    g_assert_cmpuint(cap, !=, 0);
+    qtest_writel(e.qts, BAR + 0x3000, 0x600000);
+    qtest_writel(e.qts, BAR + 0x3004, 0);
+    qtest_writel(e.qts, BAR + 0x3008, 0x4321);
+    qtest_writel(e.qts, BAR + 0x300c, 0);
+    qpci_cfg_writew(e.qts, XHCI_DEVFN, cap + 2, 0x8000);
+    qtest_writel(e.qts, 0x600000, 0);
+    ev = command(&e, 0, 0, 23 << 10);
+    g_assert_cmpuint(cc_of(ev), ==, 1);
+    g_assert_cmphex(qtest_readl(e.qts, 0x600000), ==, 0x4321);
+    g_assert_false(qtest_get_irq(e.qts, 11));               /* not INTx */
+    env_stop(&e);
+}
+
+/* An event ring of two 16-entry segments; a full ring; recovery. */
+static void test_event_ring_segments(void)
+{
+    Env e;
+    const uint64_t seg2 = 0x208000;
+    Event ev;
+    unsigned n;
+
+    env_start(&e, "");
+    hc_start(&e);
+    qtest_writel(e.qts, OPER, 0);                           /* stop */
+    qtest_memset(e.qts, EV_RING, 0, 16 * 16);
+    qtest_memset(e.qts, seg2, 0, 16 * 16);
+    qtest_writeq(e.qts, ERST, EV_RING);
+    qtest_writel(e.qts, ERST + 8, 16);
+    qtest_writeq(e.qts, ERST + 16, seg2);
+    qtest_writel(e.qts, ERST + 24, 16);
+    qtest_writel(e.qts, RUNTIME + 0x28, 2);
+    qtest_writeq(e.qts, RUNTIME + 0x38, EV_RING);
+    qtest_writeq(e.qts, RUNTIME + 0x30, ERST);
+    qtest_writel(e.qts, OPER, 5);
+    /* 40 No-ops, nothing consumed: 31 completions, then an Event Ring
+     * Full error in the last slot; the rest find no room */
+    for (unsigned i = 0; i < 40; i++) {
+        ring_push(&e, &e.cmd, 0, 0, 23 << 10);
+    }
+    qtest_writel(e.qts, DOORBELL, 0);
+    for (n = 0; n < 16; n++) {
+        g_assert_cmpuint(qtest_readl(e.qts, EV_RING + 16 * n + 8) >> 24,
+                         ==, 1);
+    }
+    g_assert_cmphex(qtest_readl(e.qts, seg2 + 12) & 1, ==, 1);
+    g_assert_cmpuint(qtest_readl(e.qts, seg2 + 16 * 14 + 8) >> 24, ==, 1);
+    g_assert_cmpuint(qtest_readl(e.qts, seg2 + 16 * 15 + 8) >> 24, ==, 21);
+    g_assert_cmphex(qtest_readl(e.qts, seg2 + 16 * 15 + 12) & 1, ==, 1);
+    /* all consumed: the next event wraps to the first slot, cycle 0 */
+    qtest_writeq(e.qts, RUNTIME + 0x38, EV_RING | 8);
+    ev = command_nowait(&e);
+    g_assert_cmphex(qtest_readl(e.qts, EV_RING + 12) & 1, ==, 0);
+    g_assert_cmpuint(qtest_readl(e.qts, EV_RING + 8) >> 24, ==, 1);
+    (void)ev;
+    env_stop(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -694,5 +791,7 @@ int main(int argc, char **argv)
     g_test_add_func("/xhci/enumerate-tablet-kbd", test_enumerate_tablet);
     g_test_add_func("/xhci/storage", test_storage);
     g_test_add_func("/xhci/hostile", test_hostile);
+    g_test_add_func("/xhci/interrupts", test_interrupts);
+    g_test_add_func("/xhci/event-ring-segments", test_event_ring_segments);
     return g_test_run();
 }
