@@ -28,10 +28,12 @@ void usb_bus_init(USBBus *bus, DeviceState *hc)
 
 void usb_bus_release_devices(USBBus *bus)
 {
+    /* a hub's unplug takes its ports off the list: start over each time */
     for (unsigned i = 0; bus->ports && i < bus->ports->len; i++) {
         USBPort *port = g_ptr_array_index(bus->ports, i);
         if (port->dev) {
             device_destroy(DEVICE(port->dev));
+            i = -1u;
         }
     }
 }

@@ -271,11 +271,35 @@ void usb_device_reset(USBDevice *dev)
     }
 }
 
+void usb_wakeup_from(USBDevice *hub, USBDevice *dev, unsigned ep)
+{
+    if (hub->port && hub->port->ops->wakeup) {
+        hub->port->ops->wakeup(hub->port, dev, ep);
+    }
+}
+
 void usb_wakeup(USBDevice *dev, unsigned ep)
 {
     if (dev->port && dev->port->ops->wakeup) {
-        dev->port->ops->wakeup(dev->port, ep);
+        dev->port->ops->wakeup(dev->port, dev, ep);
     }
+}
+
+USBDevice *usb_find_device(USBDevice *dev, uint8_t addr)
+{
+    if (!dev || dev->state < USB_STATE_DEFAULT) {
+        return NULL;
+    }
+    if (dev->addr == addr) {
+        return dev;
+    }
+    return dev->klass->find_device ? dev->klass->find_device(dev, addr)
+                                   : NULL;
+}
+
+USBDevice *usb_device_child(USBDevice *dev, unsigned port)
+{
+    return dev && dev->klass->child ? dev->klass->child(dev, port) : NULL;
 }
 
 static int usb_device_post_load(void *opaque, int version_id)

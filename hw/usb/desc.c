@@ -30,7 +30,7 @@ static size_t desc_device(USBDevice *dev, const USBDescDevice *d,
     buf[0] = 18;
     buf[1] = USB_DT_DEVICE;
     stw_le_p(buf + 2, d->bcdUSB);
-    buf[4] = 0;                 /* class per interface */
+    buf[4] = d->bDeviceClass;   /* 0: class per interface */
     buf[5] = 0;
     buf[6] = 0;
     buf[7] = d->bMaxPacketSize0;

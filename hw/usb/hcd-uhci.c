@@ -142,14 +142,16 @@ static void uhci_halt_error(UHCIState *s, uint16_t sts)
     uhci_update_irq(s);
 }
 
+/* The device answering @addr on an enabled port, or behind a hub there. */
 static USBDevice *uhci_find_device(UHCIState *s, uint8_t addr)
 {
     for (unsigned i = 0; i < UHCI_NUM_PORTS; i++) {
         UHCIPort *p = &s->ports[i];
-        if ((p->ctrl & UHCI_PORT_PED) && p->port.dev &&
-            p->port.dev->state >= USB_STATE_DEFAULT &&
-            p->port.dev->addr == addr) {
-            return p->port.dev;
+        USBDevice *dev;
+
+        if ((p->ctrl & UHCI_PORT_PED) &&
+            (dev = usb_find_device(p->port.dev, addr))) {
+            return dev;
         }
     }
     return NULL;
@@ -583,7 +585,7 @@ static void uhci_detach(USBPort *port)
     }
 }
 
-static void uhci_wakeup(USBPort *port, unsigned ep)
+static void uhci_wakeup(USBPort *port, USBDevice *dev, unsigned ep)
 {
     UHCIState *s = port->opaque;
     UHCIPort *p = &s->ports[port->index];

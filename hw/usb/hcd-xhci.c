@@ -178,6 +178,7 @@ typedef struct XHCISlot {
     bool enabled;               /* Enable Slot gave it out */
     uint8_t state;              /* SLOT_* */
     uint8_t port_id;            /* root hub port, 1-based */
+    uint32_t route;             /* route string behind hubs (20 bits) */
     uint8_t addr;
     uint64_t ctx;               /* the output device context */
     XHCIEndpoint eps[31];       /* by DCI - 1 */
@@ -530,9 +531,23 @@ static void xhci_write_portsc(XHCIState *s, unsigned port_id, uint32_t val)
 
 /* ---- slots and endpoints --------------------------------------------- */
 
+/* The device at root port @port_id and route string @route (one hub
+ * port per 4 bits, first tier lowest; 4.3.3), or NULL. */
+static USBDevice *xhci_route_device(XHCIState *s, unsigned port_id,
+                                    uint32_t route)
+{
+    USBDevice *dev = xhci_port_device(s, port_id);
+
+    for (unsigned tier = 0; dev && tier < 5 && (route & 0xf); tier++) {
+        dev = usb_device_child(dev, route & 0xf);
+        route >>= 4;
+    }
+    return dev;
+}
+
 static USBDevice *xhci_slot_device(XHCIState *s, XHCISlot *slot)
 {
-    return xhci_port_device(s, slot->port_id);
+    return xhci_route_device(s, slot->port_id, slot->route);
 }
 
 static bool xhci_read_trb(XHCIState *s, uint64_t addr, XHCITRB *trb)
@@ -852,14 +867,14 @@ static void xhci_kick_ep(XHCIState *s, unsigned slotid, unsigned dci)
     timer_mod(s->kick_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + 1000000);
 }
 
-static void xhci_wakeup(USBPort *port, unsigned epnum)
+static void xhci_wakeup(USBPort *port, USBDevice *dev, unsigned epnum)
 {
     XHCIState *s = port->opaque;
 
     for (unsigned i = 0; i < s->numslots; i++) {
         XHCISlot *slot = &s->slots[i];
-        if (!slot->enabled || slot->state == SLOT_DISABLED || !port->dev ||
-            xhci_slot_device(s, slot) != port->dev) {
+        if (!slot->enabled || slot->state == SLOT_DISABLED || !dev ||
+            xhci_slot_device(s, slot) != dev) {
             continue;
         }
         if (s->in_td) {
@@ -929,6 +944,7 @@ static unsigned xhci_address_device(XHCIState *s, unsigned slotid,
     uint64_t ictx = trb->param & ~0xfull, octx;
     uint8_t ictl[8], sctx[32], ep0[32];
     unsigned port_id;
+    uint32_t route;
     USBDevice *dev;
     bool bsr = trb->control & TRB_BSR;
 
@@ -945,13 +961,15 @@ static unsigned xhci_address_device(XHCIState *s, unsigned slotid,
         return CC_CONTEXT_STATE_ERROR;
     }
     port_id = (ldl_le_p(sctx + 4) >> 16) & 0xff;
-    dev = xhci_port_device(s, port_id);
-    if (!dev || !(s->ports[port_id - 1].portsc & PORTSC_PED)) {
+    route = ldl_le_p(sctx) & 0xfffff;
+    dev = xhci_route_device(s, port_id, route);
+    if (!dev || !(s->ports[port_id - 1].portsc & PORTSC_PED) ||
+        dev->state < USB_STATE_ATTACHED) {
         return CC_USB_TRANSACTION_ERROR;
     }
     for (unsigned i = 0; i < s->numslots; i++) {
         if (i != slotid - 1 && s->slots[i].state >= SLOT_ADDRESSED &&
-            s->slots[i].port_id == port_id) {
+            s->slots[i].port_id == port_id && s->slots[i].route == route) {
             /* one device, one addressed slot */
             return CC_TRB_ERROR;
         }
@@ -960,6 +978,7 @@ static unsigned xhci_address_device(XHCIState *s, unsigned slotid,
         usb_device_reset(dev);      /* link training resets a USB 3 device */
     }
     slot->port_id = port_id;
+    slot->route = route;
     slot->ctx = octx;
     if (bsr) {
         slot->state = SLOT_DEFAULT;
@@ -1779,6 +1798,7 @@ static const VMStateDescription vmstate_xhci_slot = {
         VMSTATE_BOOL(enabled, XHCISlot),
         VMSTATE_UINT8(state, XHCISlot),
         VMSTATE_UINT8(port_id, XHCISlot),
+        VMSTATE_UINT32(route, XHCISlot),
         VMSTATE_UINT8(addr, XHCISlot),
         VMSTATE_UINT64(ctx, XHCISlot),
         VMSTATE_STRUCT_ARRAY(eps, XHCISlot, 31, vmstate_xhci_ep,

@@ -410,6 +410,70 @@ static void test_bad_addresses(void)
     env_stop(&e);
 }
 
+/* A usb-hub on port 1 with a tablet behind it on hub port 3. */
+static void test_hub(void)
+{
+    Env e;
+    uint8_t buf[64];
+
+    env_start(&e, "-device usb-hub,bus=uhci.0,port=1 "
+              "-device usb-tablet,bus=uhci.0,port=1.3,id=tab");
+    schedule_start(&e);
+    port_reset(&e, 0);
+    g_assert_cmpint(control(&e, 0, 0x80, 6, 0x100, 0, 18, buf), ==, 18);
+    g_assert_cmpuint(buf[4], ==, 9);                   /* hub class */
+    g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x0409);
+    g_assert_cmpint(control(&e, 0, 0x00, 5, 2, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(control(&e, 2, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    /* the hub descriptor: 8 ports */
+    g_assert_cmpint(control(&e, 2, 0xa0, 6, 0x2900, 0, 64, buf), ==, 11);
+    g_assert_cmpuint(buf[1], ==, 0x29);
+    g_assert_cmpuint(buf[2], ==, 8);
+    /* the status change endpoint: port 3 changed */
+    write_td(&e, 0, 1, 0, PID_IN, 2, 1, 2, DATA_BASE + 0x800);
+    run_tds(&e, 1);
+    g_assert_cmpuint(td_actlen(td_ctrl(&e, 0)), ==, 2);
+    g_assert_cmphex(qtest_readb(e.qts, DATA_BASE + 0x800), ==, 1 << 3);
+    /* port 3: connected, powered, connection changed */
+    g_assert_cmpint(control(&e, 2, 0xa3, 0, 0, 3, 4, buf), ==, 4);
+    g_assert_cmphex(buf[0] | buf[1] << 8, ==, 0x0101);
+    g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0001);
+    /* the tablet does not answer before its port is enabled */
+    g_assert_cmpint(control(&e, 0, 0x80, 6, 0x100, 0, 8, buf), ==, -1);
+    g_assert_cmpint(control(&e, 2, 0x23, 3, 4, 3, 0, NULL), ==, 0);
+    g_assert_cmpint(control(&e, 2, 0xa3, 0, 0, 3, 4, buf), ==, 4);
+    g_assert_cmphex(buf[0] | buf[1] << 8, ==, 0x0103);   /* enabled */
+    g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0011);   /* C_RESET */
+    g_assert_cmpint(control(&e, 2, 0x23, 1, 16, 3, 0, NULL), ==, 0);
+    g_assert_cmpint(control(&e, 2, 0x23, 1, 20, 3, 0, NULL), ==, 0);
+    g_assert_cmpint(control(&e, 2, 0xa3, 0, 0, 3, 4, buf), ==, 4);
+    g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0);
+    /* a bad port number stalls */
+    g_assert_cmpint(control(&e, 2, 0xa3, 0, 0, 9, 4, buf), ==, -1);
+    /* now the tablet, through the hub */
+    g_assert_cmpint(control(&e, 0, 0x80, 6, 0x100, 0, 18, buf), ==, 18);
+    g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x0627);
+    g_assert_cmpint(control(&e, 0, 0x00, 5, 3, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(control(&e, 3, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_free(qmp_cmd(e.qmp, "{\"execute\": \"input-send-event\", "
+        "\"arguments\": {\"events\": ["
+        "{\"type\": \"abs\", \"data\": {\"axis\": \"x\", \"value\": 77}}]}}"));
+    write_td(&e, 0, 1, 0, PID_IN, 3, 1, 8, DATA_BASE);
+    run_tds(&e, 1);
+    g_assert_cmpuint(td_actlen(td_ctrl(&e, 0)), ==, 6);
+    g_assert_cmpuint(qtest_readw(e.qts, DATA_BASE + 1), ==, 77);
+    {
+        g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\": "
+            "\"human-monitor-command\", \"arguments\": {\"command-line\": "
+            "\"info usb\"}}");
+        g_assert_nonnull(strstr(r, "Port 1, Speed 12 Mb/s, Product QEMU "
+                                   "USB Hub"));
+        g_assert_nonnull(strstr(r, "Device 0.3, Port 1.3, Speed 12 Mb/s, "
+                                   "Product QEMU USB Tablet, ID: tab"));
+    }
+    env_stop(&e);
+}
+
 /* -usb and -usbdevice: the UHCI at 01.2 with the tablet on port 1 */
 static void test_usb_option(void)
 {
@@ -474,6 +538,7 @@ int main(int argc, char **argv)
     g_test_add_func("/uhci/qh-loop-quiet", test_qh_loop_is_quiet);
     g_test_add_func("/uhci/bad-addresses", test_bad_addresses);
     g_test_add_func("/uhci/usb-option", test_usb_option);
+    g_test_add_func("/uhci/hub", test_hub);
     g_test_add_func("/uhci/bad-options", test_bad_options);
     return g_test_run();
 }

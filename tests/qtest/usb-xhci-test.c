@@ -698,6 +698,56 @@ static void test_hostile(void)
     env_stop(&e);
 }
 
+/* A usb-hub on USB 2 port 1, a usb-kbd behind it (route string 5). */
+static void test_hub(void)
+{
+    Env e;
+    uint8_t buf[64];
+    unsigned hub, kbd;
+    Event ev;
+
+    env_start(&e, "-device usb-hub,bus=xhci.0,port=1 "
+              "-device usb-kbd,bus=xhci.0,port=1.5");
+    hc_start(&e);
+    hub = attach_device(&e, 1, 8);
+    g_assert_cmpuint((portsc(&e, 1) >> 10) & 0xf, ==, 1);  /* full */
+    g_assert_cmpint(control(&e, hub, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(control(&e, hub, 0x23, 3, 4, 5, 0, NULL), ==, 0);
+    g_assert_cmpint(control(&e, hub, 0xa3, 0, 0, 5, 4, buf), ==, 4);
+    g_assert_cmphex(buf[0] | buf[1] << 8, ==, 0x0103);
+    /* the keyboard's slot: root port 1, route string 5, full speed */
+    ev = command(&e, 0, 0, 9 << 10);
+    kbd = ev.control >> 24;
+    qtest_memset(e.qts, OUT_CTX(kbd), 0, 0x400);
+    qtest_writeq(e.qts, DCBAA + 8 * kbd, OUT_CTX(kbd));
+    qtest_memset(e.qts, INPUT_CTX, 0, 0x440);
+    qtest_writel(e.qts, INPUT_CTX + 4, 3);
+    qtest_writel(e.qts, INPUT_CTX + 32, (1u << 27) | (1 << 20) | 5);
+    qtest_writel(e.qts, INPUT_CTX + 32 + 4, 1 << 16);
+    ring_init(&e, &e.rings[kbd][1], RING(kbd, 1));
+    qtest_writel(e.qts, INPUT_CTX + 64 + 4, (8 << 16) | (4 << 3) | 6);
+    qtest_writeq(e.qts, INPUT_CTX + 64 + 8, RING(kbd, 1) | 1);
+    ev = command(&e, INPUT_CTX, 0, (11 << 10) | (kbd << 24));
+    g_assert_cmpuint(cc_of(ev), ==, 1);
+    g_assert_cmpint(control(&e, kbd, 0x80, 6, 0x100, 0, 18, buf), ==, 18);
+    g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x0627);
+    g_assert_cmpint(control(&e, kbd, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    configure_ep(&e, kbd, 3, 7, 8);
+    g_free(qmp_cmd(e.qmp, "{\"execute\": \"send-key\", \"arguments\": "
+                   "{\"keys\": [{\"type\": \"qcode\", \"data\": \"esc\"}]}}"));
+    g_assert_cmpint(transfer(&e, kbd, 3, DATA + 0x2000, 8), ==, 8);
+    g_assert_cmphex(qtest_readb(e.qts, DATA + 0x2002), ==, 0x29);  /* Esc */
+    /* a route to an empty hub port: transaction error */
+    ev = command(&e, 0, 0, 9 << 10);
+    kbd = ev.control >> 24;
+    qtest_writeq(e.qts, DCBAA + 8 * kbd, OUT_CTX(kbd));
+    qtest_writel(e.qts, INPUT_CTX + 4, 3);
+    qtest_writel(e.qts, INPUT_CTX + 32, (1u << 27) | (1 << 20) | 6);
+    ev = command(&e, INPUT_CTX, 0, (11 << 10) | (kbd << 24));
+    g_assert_cmpuint(cc_of(ev), ==, 4);
+    env_stop(&e);
+}
+
 /* INTx through PIIX3's PIRQ routing, MSI-X to a RAM address. */
 static void test_interrupts(void)
 {
@@ -792,6 +842,7 @@ int main(int argc, char **argv)
     g_test_add_func("/xhci/storage", test_storage);
     g_test_add_func("/xhci/hostile", test_hostile);
     g_test_add_func("/xhci/interrupts", test_interrupts);
+    g_test_add_func("/xhci/hub", test_hub);
     g_test_add_func("/xhci/event-ring-segments", test_event_ring_segments);
     return g_test_run();
 }

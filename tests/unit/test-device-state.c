@@ -454,6 +454,7 @@ static const DeviceSetup device_setups[] = {
     { .type = "usb-mouse", .hba = "piix3-usb-uhci", .poke = poke_usb_pointer },
     { .type = "usb-tablet", .hba = "piix3-usb-uhci",
       .poke = poke_usb_pointer },
+    { .type = "usb-hub", .hba = "piix3-usb-uhci" },
     { .type = "usb-storage", .props = "drive=" SCSI_HD_DRIVE,
       .hba = "piix3-usb-uhci", .prepare = prepare_scsi_hd_drive },
 };

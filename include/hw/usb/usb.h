@@ -157,6 +157,7 @@ typedef struct USBDescDevice {
     uint8_t bmAttributes;
     uint8_t bMaxPower;
     const USBDescIface *iface;
+    uint8_t bDeviceClass;       /* 0: per interface; 9: hub */
 } USBDescDevice;
 
 typedef struct USBDesc {
@@ -183,6 +184,10 @@ typedef struct USBDeviceClass {
     void (*handle_data)(USBDevice *dev, USBPacket *p);
     /* SET_CONFIGURATION / SET_INTERFACE done (the device may start). */
     void (*set_config)(USBDevice *dev, int config);
+    /* Hubs: the device at @addr on an enabled downstream port (or
+     * further down), and the device on downstream port @port (1-based). */
+    USBDevice *(*find_device)(USBDevice *dev, uint8_t addr);
+    USBDevice *(*child)(USBDevice *dev, unsigned port);
 } USBDeviceClass;
 
 struct USBDevice {
@@ -218,8 +223,9 @@ struct USBDevice {
 typedef struct USBPortOps {
     void (*attach)(USBPort *port);
     void (*detach)(USBPort *port);
-    /* the device has data or room on endpoint @ep (IN or OUT) now */
-    void (*wakeup)(USBPort *port, unsigned ep);
+    /* @dev (on this port, or behind a hub on it) has data or room on
+     * endpoint @ep (IN or OUT) now */
+    void (*wakeup)(USBPort *port, USBDevice *dev, unsigned ep);
 } USBPortOps;
 
 struct USBPort {
@@ -254,6 +260,13 @@ void usb_handle_packet(USBDevice *dev, USBPacket *p);
 void usb_device_reset(USBDevice *dev);
 /* Ask the controller to retry endpoint @ep (after a NAK). */
 void usb_wakeup(USBDevice *dev, unsigned ep);
+/* @dev itself (in the default state or later) if it has address @addr,
+ * else what a hub finds behind it; NULL when nothing answers. */
+USBDevice *usb_find_device(USBDevice *dev, uint8_t addr);
+/* The device on downstream port @port of hub @dev, or NULL. */
+USBDevice *usb_device_child(USBDevice *dev, unsigned port);
+/* For hubs: forward a wakeup of @dev (behind @hub) upstream. */
+void usb_wakeup_from(USBDevice *hub, USBDevice *dev, unsigned ep);
 /* The device's full descriptor set for its current speed. */
 const USBDescDevice *usb_desc_for_speed(const USBDesc *desc, int speed);
 /* Standard GET_DESCRIPTOR etc.: true when handled (p->status/actual set). */
