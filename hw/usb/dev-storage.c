@@ -271,9 +271,11 @@ static void msd_handle_data(USBDevice *dev, USBPacket *p)
                 p->status = USB_RET_NAK;
                 return;
             }
-            n = s->phase_error ? 0 : MIN((uint32_t)p->len,
-                                         s->xfer - MIN(s->done, s->xfer));
-            memcpy(p->buf, s->req->data + s->done, n);
+            n = s->phase_error || s->done >= s->xfer ? 0 :
+                MIN((uint32_t)p->len, s->xfer - s->done);
+            if (n) {
+                memcpy(p->buf, s->req->data + s->done, n);
+            }
             s->done += n;
             p->actual = n;
             if (n < p->len || s->done >= s->data_len) {

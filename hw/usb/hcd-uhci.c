@@ -380,6 +380,14 @@ static void uhci_frame_timer(void *opaque)
     s->frnum = (s->frnum + 1) & 0x7ff;
     uhci_update_irq(s);
     s->expire_time += UHCI_FRAME_NS;
+    {
+        /* far behind (a stopped VM, a loaded state): do not replay the
+         * missed frames one by one */
+        int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+        if (s->expire_time < now - 100 * UHCI_FRAME_NS) {
+            s->expire_time = now + UHCI_FRAME_NS;
+        }
+    }
     timer_mod(s->frame_timer, s->expire_time);
 }
 
@@ -651,7 +659,12 @@ static int uhci_post_load(void *opaque, int version_id)
                   (p->port.dev ? UHCI_PORT_CCS : 0);
     }
     if (s->cmd & UHCI_CMD_RS) {
+        int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
         s->status &= ~UHCI_STS_HCH;
+        if (s->expire_time < now - NANOSECONDS_PER_SECOND ||
+            s->expire_time > now + UHCI_FRAME_NS) {
+            timer_del(s->frame_timer);
+        }
         if (!timer_pending(s->frame_timer)) {
             s->expire_time = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
                              UHCI_FRAME_NS;
