@@ -10,10 +10,14 @@
  * input-send-event (absolute tablet) and send-key (keyboard), IOC and
  * NAK, and hostile schedules: a TD loop (HC Process Error, bounded
  * time), a frame list outside RAM (Host System Error), an invalid
- * MaxLen.
+ * MaxLen; a usb-hub with a tablet behind it; usb-serial on a socket
+ * chardev; -usb, -usbdevice, -machine usb= and bad command lines.
  */
 #include <glib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include "libqtest.h"
 #include "libqvirtio.h"
 
@@ -474,6 +478,77 @@ static void test_hub(void)
     env_stop(&e);
 }
 
+static int unix_connect(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    for (int i = 0; connect(fd, (struct sockaddr *)&sa, sizeof(sa)); i++) {
+        g_assert_cmpint(i, <, 500);
+        g_usleep(10000);
+    }
+    return fd;
+}
+
+/* usb-serial on a socket chardev: bytes both ways, vendor requests. */
+static void test_serial(void)
+{
+    Env e;
+    uint8_t buf[64];
+    g_autofree char *dir = g_dir_make_tmp("kvmpc-userial-XXXXXX", NULL);
+    g_autofree char *sock = g_build_filename(dir, "ser.sock", NULL);
+    g_autofree char *args = g_strdup_printf(
+        "-chardev socket,id=ser,path=%s,server=on,wait=off "
+        "-device usb-serial,bus=uhci.0,port=2,chardev=ser", sock);
+    int fd, got = 0;
+
+    env_start(&e, args);
+    fd = unix_connect(sock);
+    schedule_start(&e);
+    port_reset(&e, 1);
+    g_assert_cmpint(control(&e, 0, 0x80, 6, 0x100, 0, 18, buf), ==, 18);
+    g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x0403);
+    g_assert_cmphex(buf[10] | buf[11] << 8, ==, 0x6001);
+    g_assert_cmpint(control(&e, 0, 0x00, 5, 4, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(control(&e, 4, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(control(&e, 4, 0x40, 9, 5, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(control(&e, 4, 0xc0, 10, 0, 0, 1, buf), ==, 1);
+    g_assert_cmpuint(buf[0], ==, 5);                    /* latency */
+    g_assert_cmpint(control(&e, 4, 0x40, 3, 0x4138, 0, 0, NULL), ==, 0);
+    /* guest to host */
+    qtest_memwrite(e.qts, DATA_BASE + 0x400, "hello", 5);
+    write_td(&e, 0, 1, 0, PID_OUT, 4, 2, 5, DATA_BASE + 0x400);
+    run_tds(&e, 1);
+    g_assert_cmphex(td_ctrl(&e, 0) & TD_ACTIVE, ==, 0);
+    while (got < 5) {
+        ssize_t n = read(fd, buf + got, 5 - got);
+        g_assert_cmpint(n, >, 0);
+        got += n;
+    }
+    g_assert_cmpmem(buf, 5, "hello", 5);
+    /* host to guest: two status bytes, then the data */
+    g_assert_cmpint(write(fd, "world", 5), ==, 5);
+    for (int i = 0; i < 200; i++) {
+        write_td(&e, 0, 1, 0, PID_IN, 4, 1, 64, DATA_BASE + 0x500);
+        run_tds(&e, 1);
+        if (td_actlen(td_ctrl(&e, 0)) > 2) {
+            break;
+        }
+        g_usleep(5000);
+    }
+    g_assert_cmpuint(td_actlen(td_ctrl(&e, 0)), ==, 7);
+    qtest_memread(e.qts, DATA_BASE + 0x500, buf, 7);
+    g_assert_cmphex(buf[0], ==, 0x31);
+    g_assert_cmphex(buf[1], ==, 0x60);
+    g_assert_cmpmem(buf + 2, 5, "world", 5);
+    close(fd);
+    env_stop(&e);
+    unlink(sock);
+    rmdir(dir);
+}
+
 /* -usb and -usbdevice: the UHCI at 01.2 with the tablet on port 1 */
 static void test_usb_option(void)
 {
@@ -539,6 +614,7 @@ int main(int argc, char **argv)
     g_test_add_func("/uhci/bad-addresses", test_bad_addresses);
     g_test_add_func("/uhci/usb-option", test_usb_option);
     g_test_add_func("/uhci/hub", test_hub);
+    g_test_add_func("/uhci/serial", test_serial);
     g_test_add_func("/uhci/bad-options", test_bad_options);
     return g_test_run();
 }

@@ -455,6 +455,8 @@ static const DeviceSetup device_setups[] = {
     { .type = "usb-tablet", .hba = "piix3-usb-uhci",
       .poke = poke_usb_pointer },
     { .type = "usb-hub", .hba = "piix3-usb-uhci" },
+    { .type = "usb-serial", .props = "chardev=" NULL_CHARDEV_ID,
+      .hba = "piix3-usb-uhci" },
     { .type = "usb-storage", .props = "drive=" SCSI_HD_DRIVE,
       .hba = "piix3-usb-uhci", .prepare = prepare_scsi_hd_drive },
 };
