@@ -330,7 +330,7 @@ static bool msd_realize(DeviceState *d, GError **errp)
 {
     MSDState *s = (MSDState *)d;
     static unsigned anon;
-    g_autofree char *name = NULL, *opts = NULL;
+    g_autofree char *name = NULL;
     DeviceState *disk;
 
     if (!s->drive) {
