@@ -126,6 +126,13 @@ static const char *const machine_args[] = {
     "-device", "virtio-vga,addr=09.0,vgamem_mb=4,rombar=0,max_hostmem=4M",
     "-device", "virtio-tablet-pci,addr=0a.0",
     "-device", "virtio-keyboard-pci,addr=0b.0,serial=fuzz",
+#ifdef FUZZ_PC_USB
+    /* fuzz-usb: UHCI at 08.0 and xHCI at 09.0, each with a usb-tablet
+     * (port 1) and a usb-storage (port 2, drives added below) */
+    "-device", "piix3-usb-uhci,addr=08.0,id=fuzz-uhci",
+    "-device", "usb-tablet,bus=fuzz-uhci.0,port=1",
+    "-device", "qemu-xhci,addr=09.0,id=fuzz-xhci",
+    "-device", "usb-tablet,bus=fuzz-xhci.0,port=1",
 #endif
 };
 
@@ -851,6 +858,8 @@ static void zero_disk(void)
     zero_drive("ahci-hd", FUZZ_DISK_SIZE);
     zero_drive("vblk-hd", FUZZ_DISK_SIZE);
     zero_drive("scsi-hd", FUZZ_DISK_SIZE);
+    zero_drive("usb-hd0", FUZZ_DISK_SIZE);
+    zero_drive("usb-hd1", FUZZ_DISK_SIZE);
 }
 
 /*
@@ -984,6 +993,25 @@ static void build_machine(void)
         g_ptr_array_add(argv, (char *)ahci_args[i]);
     }
 #endif
+#ifdef FUZZ_PC_USB
+    g_autofree char *usb_disk = write_temp_file("fuzz-usb-disk-XXXXXX",
+                                                zeros, FUZZ_DISK_SIZE);
+    g_autofree char *usb_disk1 = write_temp_file("fuzz-usb-disk-XXXXXX",
+                                                 zeros, FUZZ_DISK_SIZE);
+    g_autofree char *usb_opt0 = g_strdup_printf(
+        "if=none,id=usb-hd0,format=raw,cache=unsafe,file=%s", usb_disk);
+    g_autofree char *usb_opt1 = g_strdup_printf(
+        "if=none,id=usb-hd1,format=raw,cache=unsafe,file=%s", usb_disk1);
+    const char *usb_args[] = {
+        "-drive", usb_opt0,
+        "-device", "usb-storage,drive=usb-hd0,bus=fuzz-uhci.0,port=2",
+        "-drive", usb_opt1,
+        "-device", "usb-storage,drive=usb-hd1,bus=fuzz-xhci.0,port=2",
+    };
+    for (unsigned i = 0; i < ARRAY_SIZE(usb_args); i++) {
+        g_ptr_array_add(argv, (char *)usb_args[i]);
+    }
+#endif
     if (trace) {
         g_autofree char *line = NULL;
         g_ptr_array_add(argv, NULL);
@@ -998,6 +1026,10 @@ static void build_machine(void)
     unlink(floppy);
 #ifdef FUZZ_AHCI
     unlink(ahci_disk);
+#endif
+#ifdef FUZZ_PC_USB
+    unlink(usb_disk);
+    unlink(usb_disk1);
 #endif
 #ifdef FUZZ_PC_VIRTIO
     unlink(vblk_disk);

@@ -8,6 +8,7 @@
 #include "chardev/char.h"
 #include "hw/boards.h"
 #include "hw/qdev.h"
+#include "hw/usb/usb.h"
 #include "system/memory.h"
 #include "system/runstate.h"
 #include "qapi/qapi-commands.h"
@@ -83,6 +84,13 @@ void hmp_info_name(Monitor *mon, const char *args)
     if (current_machine && current_machine->name) {
         monitor_printf(mon, "%s\n", current_machine->name);
     }
+}
+
+/* info usb: one line per attached device (hw/usb/bus.c) */
+void hmp_info_usb(Monitor *mon, const char *args)
+{
+    g_autofree char *text = usb_info_text();
+    monitor_printf(mon, "%s", text);
 }
 
 void hmp_info_uuid(Monitor *mon, const char *args)

@@ -101,6 +101,7 @@ const HMPCommand hmp_info_commands[] = {
       hmp_info_registers },
     { "status", "", "show the current VM status (running|paused)",
       hmp_info_status },
+    { "usb", "", "show guest USB devices", hmp_info_usb },
     { "uuid", "", "show the current VM UUID", hmp_info_uuid },
     { "version", "", "show the version of QEMU", hmp_info_version },
     { "vnc", "", "show the vnc server status", hmp_info_vnc },

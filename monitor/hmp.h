@@ -76,6 +76,7 @@ void hmp_mouse_button(Monitor *mon, const char *args);
 void hmp_set_password(Monitor *mon, const char *args);
 void hmp_expire_password(Monitor *mon, const char *args);
 void hmp_info_mice(Monitor *mon, const char *args);
+void hmp_info_usb(Monitor *mon, const char *args);
 void hmp_info_vnc(Monitor *mon, const char *args);
 
 /* Does @name (one word) match the "a|b|c" spelling @spec? */

@@ -2,7 +2,8 @@
 """Write inputs for the fuzz-pc target (fuzz/fuzz-pc.c) from qtest command
 lines, and its dictionary; likewise for fuzz-ahci (fuzz-pc.c built with
 -DFUZZ_AHCI: same input format, seeds in fuzz/seeds/ahci, --target ahci)
-and fuzz-q35 (-DFUZZ_PC_Q35, seeds in fuzz/seeds/q35, --target q35).
+and fuzz-q35 (-DFUZZ_PC_Q35, seeds in fuzz/seeds/q35, --target q35),
+and fuzz-usb (-DFUZZ_PC_USB, fuzz/seeds/usb, --target usb).
 
     scripts/fuzz-pc-encode.py SCRIPT.qtest OUTPUT     encode one script
     scripts/fuzz-pc-encode.py --dict OUTPUT           write the dictionary
@@ -296,6 +297,32 @@ VGPU_DICT_VALUES = {
     "vring_desc_write_next": 0x3,
 }
 
+# fuzz-usb adds piix3-usb-uhci (08.0, I/O = iobar2) and qemu-xhci (09.0,
+# BAR0 = membar4), each with a usb-tablet and a usb-storage.
+USB_DICT_VALUES = {
+    "uhci_cmd_run": 0x81, "uhci_port_reset": 0x200, "uhci_port_enable": 0x6,
+    "uhci_td_active_ioc": 0x19800000, "uhci_token_setup": 0x00e0002d,
+    "uhci_token_in": 0x00e00069, "uhci_link_qh": 0x101002,
+    "xhci_trb_setup": 0x0841, "xhci_trb_normal": 0x0421,
+    "xhci_trb_link_tc": 0x1803, "xhci_cmd_enable_slot": 0x2401,
+    "xhci_cmd_address": 0x01002c01, "xhci_cmd_configure": 0x01003001,
+    "xhci_portsc_pr": 0x210, "cbw_sig": 0x43425355,
+}
+
+USB_DICT_OPS = {
+    "op_uhci_run": "iobar2: outw 0x0 0x81",
+    "op_uhci_reset_port1": "iobar2: outw 0x10 0x200",
+    "op_uhci_enable_port1": "iobar2: outw 0x10 0x6",
+    "op_uhci_status": "iobar2: inw 0x2",
+    "op_xhci_run": "membar4: writel 0x40 0x5",
+    "op_xhci_hcrst": "membar4: writel 0x40 0x2",
+    "op_xhci_db_cmd": "membar4: writel 0x2000 0x0",
+    "op_xhci_db_slot1_ep0": "membar4: writel 0x2004 0x1",
+    "op_xhci_db_slot1_ep1in": "membar4: writel 0x2004 0x3",
+    "op_xhci_db_slot2_ep2out": "membar4: writel 0x2008 0x4",
+    "op_xhci_reset_port1": "membar4: writel 0x440 0x210",
+}
+
 TARGETS = {
     # target: (seeds, corpus, dictionary file, extra values, extra ops)
     "pc": ("seeds/pc", "corpus/pc", "pc-machine.dict", {}, {}),
@@ -304,6 +331,8 @@ TARGETS = {
              AHCI_DICT_OPS),
     "q35": ("seeds/q35", "corpus/q35", "q35.dict", Q35_DICT_VALUES,
             Q35_DICT_OPS),
+    "usb": ("seeds/usb", "corpus/usb", "usb.dict", USB_DICT_VALUES,
+            USB_DICT_OPS),
 }
 
 

@@ -67,6 +67,8 @@ typedef struct Options {
     GPtrArray *vnc;             /* -vnc / -display vnc= option strings */
     bool nographic;
     bool nodefaults;
+    bool usb;                   /* -usb: piix3-usb-uhci at 01.2 */
+    GPtrArray *usbdevices;      /* -usbdevice NAME */
     bool start_paused;
     bool want_device_help;
     bool daemonize;             /* -daemonize */
@@ -157,6 +159,8 @@ static void print_help(void)
         "-vnc [host]:N|unix:path[,password=on][,to=L][,share=...][,websocket=on|port]\n"
         "                        VNC server on port 5900+N (docs/display.md)\n"
         "-nodefaults             create no default devices\n"
+        "-usb                    PIIX3 USB (UHCI) controller at 01.2\n"
+        "-usbdevice tablet|mouse|keyboard  a USB device on it (docs/usb.md)\n"
         "-qmp dev                QMP monitor on dev (e.g. unix:path,server=on,wait=off)\n"
         "-qmp-pretty dev         QMP with pretty-printed JSON\n"
         "-monitor dev            human monitor on dev\n"
@@ -319,6 +323,11 @@ static void apply_machine_opts(Options *o, const char *arg)
             ms->memory_backend = g_strdup(p->value);
         } else if (!strcmp(p->key, "dump-guest-core")) {
             if (!parse_bool(p->value, &ms->dump_guest_core, &err)) {
+                die_err("-machine", err);
+            }
+        } else if (!strcmp(p->key, "usb")) {
+            /* QEMU's machine switch: -usb is usb=on (libvirt: usb=off) */
+            if (!parse_bool(p->value, &o->usb, &err)) {
                 die_err("-machine", err);
             }
         } else if (!strcmp(p->key, "firmware-boot")) {
@@ -791,6 +800,28 @@ static void parse_args(Options *o, int argc, char **argv)
 #else
             die("-vnc %s: VNC support is not available in this build", v);
 #endif
+        } else if (IS("-usb")) {
+            o->usb = true;
+        } else if (IS("-usbdevice")) {
+            const char *d = need_arg(argc, argv, &i);
+            static const char *const names[][2] = {
+                { "tablet", "usb-tablet" }, { "mouse", "usb-mouse" },
+                { "keyboard", "usb-kbd" },
+            };
+            const char *type = NULL;
+            for (unsigned k = 0; k < G_N_ELEMENTS(names); k++) {
+                if (!strcmp(d, names[k][0])) {
+                    type = names[k][1];
+                }
+            }
+            if (!type) {
+                die("could not add USB device '%s'", d);
+            }
+            o->usb = true;      /* as QEMU: -usbdevice implies -usb */
+            if (!o->usbdevices) {
+                o->usbdevices = g_ptr_array_new();
+            }
+            g_ptr_array_add(o->usbdevices, (char *)type);
         } else if (IS("-nodefaults")) {
             o->nodefaults = true;
         } else if (IS("-qmp")) {
@@ -1001,6 +1032,29 @@ static void create_drives(Options *o)
         GError *err = NULL;
         if (!drive_new("if=floppy,index=0", &err)) {
             die_err("-drive", err);
+        }
+    }
+}
+
+/* -usb: the PIIX3's UHCI function at 01.2, before any -device (as QEMU's
+ * pc machine creates it); -usbdevice devices go on it after them. */
+static void create_usb(Options *o)
+{
+    GError *err = NULL;
+
+    if (o->usb &&
+        !device_create_from_opts("piix3-usb-uhci,addr=01.2", &err)) {
+        die_err("-usb", err);
+    }
+}
+
+static void create_usbdevices(Options *o)
+{
+    for (unsigned i = 0; o->usbdevices && i < o->usbdevices->len; i++) {
+        GError *err = NULL;
+        if (!device_create_from_opts(g_ptr_array_index(o->usbdevices, i),
+                                     &err)) {
+            die_err("-usbdevice", err);
         }
     }
 }
@@ -1326,7 +1380,9 @@ void kvmpc_init(int argc, char **argv)
     if (!net_create_nics(&err)) {
         die_err("-nic", err);
     }
+    create_usb(o);
     create_devices(o);
+    create_usbdevices(o);
     create_displays(o);
     create_monitors(o);
     if (o->qtest_spec &&

@@ -32,6 +32,7 @@
 #include "system/blockdev.h"
 #include "block/block-backend.h"
 #include "hw/scsi/scsi.h"
+#include "ui/input.h"
 
 #define NULL_CHARDEV_ID "devstate-null"
 #define VBLK_DRIVE_ID "devstate-vblk"
@@ -437,6 +438,24 @@ static void probe_pit(DeviceState *dev)
                                   NANOSECONDS_PER_SECOND / 100);
 }
 
+/*
+ * USB HID devices on a piix3-usb-uhci: input through the input layer
+ * (ui/input.c) queues a report and moves the pointer/keys state.
+ */
+static void poke_usb_kbd(DeviceState *dev, int variant)
+{
+    qemu_input_event_send_key_qcode(NULL, variant ? Q_KEY_CODE_B
+                                                  : Q_KEY_CODE_A, true);
+}
+
+static void poke_usb_pointer(DeviceState *dev, int variant)
+{
+    qemu_input_queue_abs(NULL, INPUT_AXIS_X, 100 + 300 * variant, 0, 1000);
+    qemu_input_queue_rel(NULL, INPUT_AXIS_X, 5 + variant);
+    qemu_input_queue_btn(NULL, INPUT_BUTTON_LEFT, true);
+    qemu_input_event_sync();
+}
+
 static const DeviceSetup device_setups[] = {
     { .type = "isa-i8259", .poke = poke_i8259 },
     { .type = "ioapic", .poke = poke_ioapic },
@@ -468,6 +487,15 @@ static const DeviceSetup device_setups[] = {
     { .type = "ICH9-LPC", .poke = poke_ich9_lpc },
     { .type = "pci-bridge", .props = "chassis_nr=1",
       .poke = poke_pci_function },
+    { .type = "usb-kbd", .hba = "piix3-usb-uhci", .poke = poke_usb_kbd },
+    { .type = "usb-mouse", .hba = "piix3-usb-uhci", .poke = poke_usb_pointer },
+    { .type = "usb-tablet", .hba = "piix3-usb-uhci",
+      .poke = poke_usb_pointer },
+    { .type = "usb-hub", .hba = "piix3-usb-uhci" },
+    { .type = "usb-serial", .props = "chardev=" NULL_CHARDEV_ID,
+      .hba = "piix3-usb-uhci" },
+    { .type = "usb-storage", .props = "drive=" SCSI_HD_DRIVE,
+      .hba = "piix3-usb-uhci", .prepare = prepare_scsi_hd_drive },
 };
 
 /* Types without an entry of their own: PCI functions get the generic one. */
