@@ -283,9 +283,45 @@ static void switch_console(SdlWindow *sw, unsigned index)
 
 /* ---- events ---------------------------------------------------------------- */
 
+/*
+ * The modifiers held, from the key events themselves: SDL's own mod state
+ * is re-read from the X server, which may not map Alt (Xvfb) and then
+ * reports none.
+ */
+static unsigned held_mods;
+
+static void track_mods(SDL_Scancode sc, bool down)
+{
+    unsigned bit = 0;
+
+    switch (sc) {
+    case SDL_SCANCODE_LCTRL:
+        bit = KMOD_LCTRL;
+        break;
+    case SDL_SCANCODE_RCTRL:
+        bit = KMOD_RCTRL;
+        break;
+    case SDL_SCANCODE_LALT:
+        bit = KMOD_LALT;
+        break;
+    case SDL_SCANCODE_RALT:
+        bit = KMOD_RALT;
+        break;
+    case SDL_SCANCODE_LSHIFT:
+        bit = KMOD_LSHIFT;
+        break;
+    case SDL_SCANCODE_RSHIFT:
+        bit = KMOD_RSHIFT;
+        break;
+    default:
+        return;
+    }
+    held_mods = down ? held_mods | bit : held_mods & ~bit;
+}
+
 static bool mods_held(void)
 {
-    unsigned m = SDL_GetModState();
+    unsigned m = held_mods;
 
     if (grab_mods == (KMOD_LCTRL | KMOD_LALT)) {
         /* either Ctrl and either Alt, as QEMU */
@@ -325,7 +361,7 @@ static void text_console_key(QemuConsole *con, const SDL_KeyboardEvent *ev)
     };
     SDL_Keycode sym = ev->keysym.sym;
 
-    if ((ev->keysym.mod & KMOD_CTRL) && sym >= 'a' && sym <= 'z') {
+    if ((held_mods & KMOD_CTRL) && sym >= 'a' && sym <= 'z') {
         qemu_text_console_put_keysym(con, sym - 'a' + 1);
         return;
     }
@@ -344,6 +380,7 @@ static void handle_key(SdlWindow *sw, const SDL_KeyboardEvent *ev)
     QemuConsole *con = dpy_get_console(&sw->dcl);
     QKeyCode q;
 
+    track_mods(sc, down);
     if (down && mods_held() && hotkey(sw, sc)) {
         hotkey_used = true;
         return;
@@ -485,6 +522,7 @@ static void handle_window(SdlWindow *sw, const SDL_WindowEvent *ev)
         }
         break;
     case SDL_WINDOWEVENT_FOCUS_LOST:
+        held_mods = 0;
         if (grab) {
             set_grab(sw, false);
         }

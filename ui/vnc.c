@@ -430,6 +430,16 @@ static enum rfbNewClientAction new_client_hook(rfbClientPtr cl)
 static void display_hook(rfbClientPtr cl)
 {
     VncClient *c = cl->clientData;
+    VncDisplay *vd = cl->screen->screenData;
+
+    if (!vd->lossy) {
+        /*
+         * Without lossy=on no JPEG, as QEMU: a quality level the client
+         * asked for (noVNC always does) would make tight send JPEG.
+         */
+        cl->tightQualityLevel = -1;
+        cl->turboQualityLevel = -1;
+    }
 
     if (c && !c->init_posted) {
         c->init_posted = true;
