@@ -296,13 +296,15 @@ def dictionary(target="pc"):
 def check():
     """fuzz/corpus/T/NAME must be the encoding of fuzz/seeds/T/NAME.qtest
     for each target T, and for fuzz-virtio's seeds (fuzz/seeds/virtio, the
-    pc format; its dictionary fuzz/virtio.dict is kept by hand) (corpus
+    pc format; its dictionary fuzz/virtio.dict is kept by hand) and
+    fuzz-vc's (fuzz/seeds/vc, the pc format and dictionary) (corpus
     inputs without a script, such as minimised crashes, are left alone),
     and the dictionaries must match this script's."""
     root = SRC.parent
     stale = []
     dirs = [(seeds, corpus) for seeds, corpus, _, _, _ in TARGETS.values()]
-    for seeds, corpus in dirs + [("seeds/virtio", "corpus/virtio")]:
+    for seeds, corpus in dirs + [("seeds/virtio", "corpus/virtio"),
+                                 ("seeds/vc", "corpus/vc")]:
         stale += [str(q) for q in sorted((root / seeds).glob("*.qtest"))
                   if not (root / corpus / q.stem).exists() or
                   (root / corpus / q.stem).read_bytes() !=
