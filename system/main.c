@@ -576,6 +576,29 @@ static void parse_display(Options *o, const char *arg)
         o->display = g_strdup("sdl");
 #endif
 #ifdef CONFIG_VNC
+    } else if (!strcmp(type, "web")) {
+        /*
+         * kvmpc's own: the browser console alone, a VNC server whose
+         * websocket port serves noVNC (docs/display.md); local by default
+         */
+        g_autoptr(GHashTable) kv = keyval_parse(arg + 3 + (arg[3] == ','),
+                                                NULL, NULL);
+        const char *port, *addr;
+        static const char *const known[] = { "port", "addr", NULL };
+        if (!kv) {
+            die("-display %s: invalid options", arg);
+        }
+        keyval_check_keys(kv, known, "-display", arg);
+        port = g_hash_table_lookup(kv, "port");
+        addr = g_hash_table_lookup(kv, "addr");
+        if (!addr) {
+            addr = "127.0.0.1";
+        }
+        g_ptr_array_add(o->vnc, g_strdup_printf(
+            "%s%s%s:0,to=99,id=web,websocket=%s%s%s:%s",
+            strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "",
+            strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "",
+            port ? port : "5700"));
     } else if (g_str_has_prefix(arg, "vnc=")) {
         /* a remote display next to the (absent) local one, as QEMU */
         g_ptr_array_add(o->vnc, g_strdup(arg + 4));
@@ -587,6 +610,7 @@ static void parse_display(Options *o, const char *arg)
 #endif
 #ifdef CONFIG_VNC
         printf("vnc (as -display vnc=OPTIONS)\n");
+        printf("web[,port=N][,addr=A] (the browser console)\n");
 #endif
         exit(0);
     } else {

@@ -672,6 +672,16 @@ bool sdl_display_parse(const char *opts, GError **errp)
     return true;
 }
 
+void sdl_display_query(DisplayOptions *opts)
+{
+    opts->has_full_screen = true;
+    opts->full_screen = fullscreen;
+    opts->has_window_close = true;
+    opts->window_close = window_close;
+    opts->has_show_cursor = true;
+    opts->show_cursor = show_cursor;
+}
+
 static bool open_window(SdlWindow *sw, QemuConsole *con, GError **errp)
 {
     int w = qemu_console_get_width(con), h = qemu_console_get_height(con);

@@ -377,6 +377,9 @@ def test_sdl_window(binary):
             os.environ["DISPLAY"] = old
     try:
         wid = wait_window(x, "sdltest - kvmpc")
+        check_eq(m.qmp.cmd("query-display-options")["return"],
+                 {"type": "sdl", "full-screen": False, "window-close": True,
+                  "show-cursor": False}, "query-display-options")
         m.map_bars()
         m.vbe_mode(1024, 768, 32)
         fb, rgb = vbe_picture(1024, 768)
@@ -624,6 +627,37 @@ def test_browser_console(binary):
         m.close()
 
 
+@no_kvm
+def test_display_web(binary):
+    """-display web,port=N: the browser console alone, on localhost."""
+    if not os.path.exists("/usr/share/novnc/vnc.html"):
+        skip("test_display_web", "novnc is not installed")
+        return
+    port = free_port()
+    m = Machine(binary, ["-device", "VGA", "-display", "web,port=%d" % port])
+    try:
+        url = "http://127.0.0.1:%d/" % port
+        wait_for(lambda: url in m.vm.stderr(), what="URL on stderr")
+        with urllib.request.urlopen(url + "vnc.html", timeout=10) as r:
+            check_eq(r.status, 200, "vnc.html")
+            check_eq(r.headers["Content-Type"], "text/html; charset=utf-8",
+                     "content type")
+            check(b"noVNC" in r.read(), "noVNC's page")
+        with urllib.request.urlopen(url + "core/rfb.js", timeout=10) as r:
+            check_eq(r.headers["Content-Type"], "application/javascript",
+                     "module MIME type")
+        # "/" redirects to the auto-connecting page
+        with urllib.request.urlopen(url, timeout=10) as r:
+            check("autoconnect=true" in r.url, "redirect: %s" % r.url)
+        servers = m.qmp.cmd("query-vnc-servers")["return"]
+        check(any(s["id"] == "web" and any(l["websocket"] for l in
+                                            s["server"]) for s in servers),
+              "query-vnc-servers: %r" % servers)
+    finally:
+        m.close()
+
+
 if __name__ == "__main__":
     run_tests([test_vc_text, test_vc_options, test_keymap_and_ext_key,
-               test_sdl_window, test_sdl_options, test_browser_console])
+               test_sdl_window, test_sdl_options, test_browser_console,
+               test_display_web])
