@@ -726,13 +726,32 @@ drop:
     return NULL;
 }
 
+/* Connections still sending their request head: at most this many. */
+#define VNC_HTTP_MAX_PENDING    32
+static gint http_pending;
+
+static void *http_or_ws_counted(void *opaque)
+{
+    http_or_ws_thread(opaque);
+    g_atomic_int_add(&http_pending, -1);
+    return NULL;
+}
+
 static void start_http_or_ws(VncDisplay *vd, VncListener *l, int fd)
 {
-    HttpConn *hc = g_new(HttpConn, 1);
+    HttpConn *hc;
     pthread_t tid;
 
+    if (g_atomic_int_add(&http_pending, 1) >= VNC_HTTP_MAX_PENDING) {
+        /* a flood of idle connections costs no more threads */
+        g_atomic_int_add(&http_pending, -1);
+        close(fd);
+        return;
+    }
+    hc = g_new(HttpConn, 1);
     *hc = (HttpConn){ vd, l, fd };
-    if (pthread_create(&tid, NULL, http_or_ws_thread, hc)) {
+    if (pthread_create(&tid, NULL, http_or_ws_counted, hc)) {
+        g_atomic_int_add(&http_pending, -1);
         close(fd);
         g_free(hc);
         return;
