@@ -567,7 +567,9 @@ def test_browser_console(binary):
         skip("test_browser_console", "python3-websocket is not installed")
         return
     ws_port = free_port()
-    m = Machine(binary, ["-device", "VGA", "-vnc",
+    # -k de: a keysym y would be the German Y key (set 1 0x2c); noVNC
+    # sends extended key events, so the physical key (0x15) arrives
+    m = Machine(binary, ["-device", "VGA", "-k", "de", "-vnc",
                          "127.0.0.1:0,to=99,websocket=127.0.0.1:%d" %
                          ws_port])
     browser = None
@@ -611,6 +613,9 @@ def test_browser_console(binary):
         browser.eval("document.querySelector('canvas').focus(), 1")
         browser.key("KeyA", "a", 65)
         check_eq(m.kbd_bytes(2), [0x1E, 0x9E], "key a from the browser")
+        browser.key("KeyY", "y", 89)
+        check_eq(m.kbd_bytes(2), [0x15, 0x95],
+                 "KeyY as a scancode (extended key event), not keysym y")
         browser.key("ArrowUp", "ArrowUp", 38)
         check_eq(m.kbd_bytes(4), [0xE0, 0x48, 0xE0, 0xC8], "Up from browser")
         # only noVNC's directory is served
