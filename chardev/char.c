@@ -262,7 +262,22 @@ static const char *spec_to_opts(const char *spec, GHashTable **optsp,
             g_hash_table_insert(opts, g_strdup("telnet"), g_strdup("on"));
         }
     } else if (!strcmp(head, "vc")) {
-        backend = "null";      /* no graphical console: like -display none */
+        /* a text console (ui/console-vc.c); "vc:WxH" pixels, "vc:CCxRRC" */
+        unsigned a, b;
+        char ca = 0, cb = 0;
+        backend = "vc";
+        if (*target && (sscanf(target, "%u%cx%u%c", &a, &ca, &b, &cb) == 4 ||
+                        sscanf(target, "%ux%u", &a, &b) == 2)) {
+            g_hash_table_insert(opts, g_strdup(ca == 'C' ? "cols" : "width"),
+                                g_strdup_printf("%u", a));
+            g_hash_table_insert(opts, g_strdup(cb == 'C' ? "rows" : "height"),
+                                g_strdup_printf("%u", b));
+        } else if (*target) {
+            error_setg(errp, "vc: size '%s' should be WxH or COLSCxROWSC",
+                       target);
+            g_hash_table_unref(opts);
+            return NULL;
+        }
     } else if (!colon && (!strcmp(head, "stdio") || !strcmp(head, "null") ||
                           !strcmp(head, "pty"))) {
         backend = g_intern_string(head);

@@ -78,8 +78,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const machine_args[] = {
     "kvmpc", "-machine", FUZZ_MACHINE_TYPE, "-accel", "qtest", "-nodefaults",
     "-display", "none", "-m", "16M", "-smp", "2",
+#ifdef FUZZ_PC_VC
+    /*
+     * fuzz-vc: COM1/COM2 and the debug console are vc text consoles
+     * (ui/console-vc.c), so whatever the guest writes there goes through
+     * the terminal parser and, at each screen-update, the glyph drawing.
+     */
+    "-serial", "vc:80Cx25C", "-serial", "vc:7Cx3C",
+    "-chardev", "vc,id=fuzz-dbg,cols=20,rows=4",
+#else
     "-serial", "null", "-serial", "null",
     "-chardev", "null,id=fuzz-dbg",
+#endif
     "-device", "isa-debugcon,iobase=0x402,chardev=fuzz-dbg",
     "-device", "pci-testdev,addr=02.0,msi-vectors=1,msix-vectors=4",
     "-device", "pci-testdev,addr=03.0,intx-pin=1,membar=1M",

@@ -366,16 +366,17 @@ def dictionary(target="pc"):
 
 def check():
     """fuzz/corpus/T/NAME must be the encoding of fuzz/seeds/T/NAME.qtest
-    for each target T, and for fuzz-virtio's and fuzz-nic's seeds
-    (fuzz/seeds/virtio, fuzz/seeds/nic: the pc format; their dictionaries
-    fuzz/virtio.dict, fuzz/nic.dict are kept by hand) (corpus
+    for each target T, and for fuzz-virtio's, fuzz-nic's and fuzz-vc's seeds
+    (fuzz/seeds/virtio, fuzz/seeds/nic, fuzz/seeds/vc: the pc format; the
+    virtio and nic dictionaries are kept by hand, vc uses pc's) (corpus
     inputs without a script, such as minimised crashes, are left alone),
     and the dictionaries must match this script's."""
     root = SRC.parent
     stale = []
     dirs = [(seeds, corpus) for seeds, corpus, _, _, _ in TARGETS.values()]
     for seeds, corpus in dirs + [("seeds/virtio", "corpus/virtio"),
-                                 ("seeds/nic", "corpus/nic")]:
+                                 ("seeds/nic", "corpus/nic"),
+                                 ("seeds/vc", "corpus/vc")]:
         stale += [str(q) for q in sorted((root / seeds).glob("*.qtest"))
                   if not (root / corpus / q.stem).exists() or
                   (root / corpus / q.stem).read_bytes() !=

@@ -33,6 +33,10 @@
 #include "ui/console.h"
 #ifdef CONFIG_VNC
 #include "ui/vnc.h"
+#include "ui/input.h"
+#ifdef CONFIG_SDL
+#include "ui/sdl2.h"
+#endif
 #endif
 #include <signal.h>
 #include <sys/mman.h>
@@ -65,6 +69,8 @@ typedef struct Options {
     char *display;
     char *vga;                  /* -vga: "std" or "none"; NULL: default */
     GPtrArray *vnc;             /* -vnc / -display vnc= option strings */
+    char *sdl;                  /* -display sdl options ("" for none) */
+    char *keymap;               /* -k */
     bool nographic;
     bool nodefaults;
     bool usb;                   /* -usb: piix3-usb-uhci at 01.2 */
@@ -154,7 +160,9 @@ static void print_help(void)
         "-serial dev             serial port (stdio, file:path, null, none, ...)\n"
         "-debugcon dev           Bochs debug console on port 0xe9\n"
         "-nographic              no display; serial and monitor on stdio\n"
-        "-display none|vnc=OPTS  display front end\n"
+        "-display none|vnc=OPTS|sdl[,gl=off][,grab-mod=..][,show-cursor=on][,window-close=off]\n"
+        "                        display front end (-sdl: -display sdl)\n"
+        "-k LANG                 keyboard layout for VNC keysyms (en-us, de, fr, ...)\n"
         "-vga std|none           VGA card (default std; -nodefaults: none)\n"
         "-vnc [host]:N|unix:path[,password=on][,to=L][,share=...][,websocket=on|port]\n"
         "                        VNC server on port 5900+N (docs/display.md)\n"
@@ -564,21 +572,64 @@ static void parse_display(Options *o, const char *arg)
     g_autofree char *type = g_strndup(arg, strcspn(arg, ","));
 
     if (!strcmp(type, "none")) {
+        g_free(o->display);
         o->display = g_strdup("none");
+#ifdef CONFIG_SDL
+    } else if (!strcmp(type, "sdl")) {
+        GError *err = NULL;
+        const char *comma = strchr(arg, ',');
+        if (!sdl_display_parse(comma ? comma + 1 : "", &err)) {
+            die_err(NULL, err);
+        }
+        g_free(o->display);
+        o->display = g_strdup("sdl");
+#endif
 #ifdef CONFIG_VNC
+    } else if (!strcmp(type, "web")) {
+        /*
+         * kvmpc's own: the browser console alone, a VNC server whose
+         * websocket port serves noVNC (docs/display.md); local by default
+         */
+        g_autoptr(GHashTable) kv = keyval_parse(arg + 3 + (arg[3] == ','),
+                                                NULL, NULL);
+        const char *port, *addr;
+        static const char *const known[] = { "port", "addr", NULL };
+        if (!kv) {
+            die("-display %s: invalid options", arg);
+        }
+        keyval_check_keys(kv, known, "-display", arg);
+        port = g_hash_table_lookup(kv, "port");
+        addr = g_hash_table_lookup(kv, "addr");
+        if (!addr) {
+            addr = "127.0.0.1";
+        }
+        g_ptr_array_add(o->vnc, g_strdup_printf(
+            "%s%s%s:0,to=99,id=web,websocket=%s%s%s:%s",
+            strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "",
+            strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "",
+            port ? port : "5700"));
     } else if (g_str_has_prefix(arg, "vnc=")) {
         /* a remote display next to the (absent) local one, as QEMU */
         g_ptr_array_add(o->vnc, g_strdup(arg + 4));
 #endif
     } else if (!strcmp(type, "help")) {
         printf("Available display backend types:\nnone\n");
+#ifdef CONFIG_SDL
+        printf("sdl\n");
+#endif
 #ifdef CONFIG_VNC
         printf("vnc (as -display vnc=OPTIONS)\n");
+        printf("web[,port=N][,addr=A] (the browser console)\n");
 #endif
         exit(0);
     } else {
         die("-display %s: display '%s' is not available in this build "
-            "(available: none%s)", arg, type,
+            "(available: none%s%s)", arg, type,
+#ifdef CONFIG_SDL
+            ", sdl",
+#else
+            "",
+#endif
 #ifdef CONFIG_VNC
             ", vnc="
 #else
@@ -778,6 +829,11 @@ static void parse_args(Options *o, int argc, char **argv)
             o->nographic = true;
         } else if (IS("-display")) {
             parse_display(o, need_arg(argc, argv, &i));
+        } else if (IS("-sdl")) {
+            parse_display(o, "sdl");
+        } else if (IS("-k")) {
+            g_free(o->keymap);
+            o->keymap = g_strdup(need_arg(argc, argv, &i));
         } else if (IS("-vga")) {
             const char *v = need_arg(argc, argv, &i);
             if (!strcmp(v, "help")) {
@@ -929,12 +985,23 @@ static void create_serials(Options *o)
     GPtrArray *specs = o->serials;
     bool monitor_given = o->monitors->len > 0;
 
+    bool window = o->display && !strcmp(o->display, "sdl") &&
+                  !o->nographic;
+
     if (!specs->len && !o->nodefaults) {
         const char *dflt = "null";
         if (o->nographic) {
             dflt = monitor_given ? "stdio" : "mon:stdio";
+        } else if (window) {
+            dflt = "vc:80Cx24C";    /* QEMU's: a text console, Ctrl-Alt-N */
         }
         g_ptr_array_add(specs, g_strdup(dflt));
+    }
+    if (window && !monitor_given && !o->nodefaults) {
+        /* and the human monitor on a text console of its own */
+        MonitorOpt *m = g_new0(MonitorOpt, 1);
+        m->spec = g_strdup("vc:80Cx24C");
+        g_ptr_array_add(o->monitors, m);
     }
     pc_config.serials = g_ptr_array_new();
     for (unsigned i = 0; i < specs->len; i++) {
@@ -1108,6 +1175,20 @@ static void create_default_vga(Options *o)
 static void create_displays(Options *o)
 {
     qemu_display_set_type(o->display ? o->display : "none");
+    if (o->keymap) {
+        GError *err = NULL;
+        if (!qemu_input_set_keymap(o->keymap, &err)) {
+            die_err("-k", err);
+        }
+    }
+#ifdef CONFIG_SDL
+    if (o->display && !strcmp(o->display, "sdl") && !o->nographic) {
+        GError *err = NULL;
+        if (!sdl_display_init(&err)) {
+            die_err("-display sdl", err);
+        }
+    }
+#endif
 #ifdef CONFIG_VNC
     for (unsigned i = 0; i < o->vnc->len; i++) {
         GError *err = NULL;

@@ -22,6 +22,8 @@ struct QemuConsole {
     const GraphicHwOps *ops;
     void *opaque;
     pixman_image_t *surface;
+    bool text;                  /* a vc chardev's console */
+    char *label;                /* text: the chardev id */
 };
 
 static GPtrArray *consoles;         /* QemuConsole *, by index */
@@ -111,9 +113,23 @@ QemuConsole *graphic_console_init(DeviceState *dev, unsigned head,
     if (!consoles) {
         consoles = g_ptr_array_new();
     }
-    /* reuse the lowest free index, so a re-created device keeps its number */
+    /*
+     * Reuse the lowest free index, so a re-created device keeps its
+     * number; graphic consoles go before the text consoles (QEMU's order).
+     */
     for (slot = 0; slot < consoles->len; slot++) {
-        if (!g_ptr_array_index(consoles, slot)) {
+        QemuConsole *other = g_ptr_array_index(consoles, slot);
+        if (!other) {
+            break;
+        }
+        if (other->text) {
+            g_ptr_array_insert(consoles, slot, NULL);
+            for (unsigned i = slot + 1; i < consoles->len; i++) {
+                QemuConsole *c = g_ptr_array_index(consoles, i);
+                if (c) {
+                    c->index = i;
+                }
+            }
             break;
         }
     }
@@ -136,8 +152,28 @@ QemuConsole *graphic_console_init(DeviceState *dev, unsigned head,
     return con;
 }
 
+QemuConsole *text_console_init(const char *label, const GraphicHwOps *ops,
+                               void *opaque)
+{
+    QemuConsole *con = g_new0(QemuConsole, 1);
+
+    if (!consoles) {
+        consoles = g_ptr_array_new();
+    }
+    con->index = consoles->len;
+    con->ops = ops;
+    con->opaque = opaque;
+    con->text = true;
+    con->label = g_strdup(label);
+    con->surface = new_surface(DEFAULT_WIDTH, DEFAULT_HEIGHT);
+    g_ptr_array_add(consoles, con);
+    return con;
+}
+
 void graphic_console_close(QemuConsole *con)
 {
+    g_autoptr(GPtrArray) moved = g_ptr_array_new();
+
     if (!con) {
         return;
     }
@@ -145,10 +181,16 @@ void graphic_console_close(QemuConsole *con)
         DisplayChangeListener *dcl = g_ptr_array_index(listeners, i);
         if (dcl->con == con) {
             dcl->con = NULL;
+            g_ptr_array_add(moved, dcl);
         }
     }
     consoles->pdata[con->index] = NULL;
+    /* listeners that showed it fall back to console 0 */
+    for (unsigned i = 0; i < moved->len; i++) {
+        dpy_set_console(g_ptr_array_index(moved, i), NULL);
+    }
     pixman_image_unref(con->surface);
+    g_free(con->label);
     g_free(con);
 }
 
@@ -228,6 +270,31 @@ unsigned qemu_console_index(QemuConsole *con)
     return con->index;
 }
 
+bool qemu_console_is_graphic(QemuConsole *con)
+{
+    return con && !con->text;
+}
+
+const char *qemu_console_label(QemuConsole *con)
+{
+    if (con->text) {
+        return con->label;
+    }
+    return con->dev && con->dev->id ? con->dev->id : "";
+}
+
+void qemu_text_console_put_keysym(QemuConsole *con, uint32_t keysym)
+{
+    if (con && con->text && con->ops->text_key) {
+        con->ops->text_key(con->opaque, keysym);
+    }
+}
+
+unsigned qemu_console_count(void)
+{
+    return consoles ? consoles->len : 0;
+}
+
 QemuConsole *qemu_console_lookup_by_index(unsigned index)
 {
     if (!consoles || index >= consoles->len) {
@@ -243,6 +310,13 @@ QemuConsole *qemu_console_lookup_by_device_name(const char *id,
 
     if (!dev) {
         dev = device_find_by_path(id);
+    }
+    /* a text console by its chardev id (head 0) */
+    for (unsigned i = 0; !dev && consoles && i < consoles->len; i++) {
+        QemuConsole *con = g_ptr_array_index(consoles, i);
+        if (con && con->text && !strcmp(con->label, id) && head == 0) {
+            return con;
+        }
     }
     if (!dev) {
         g_set_error(errp, KVMPC_ERROR, KVMPC_ERROR_DEVICE_NOT_FOUND,
@@ -309,6 +383,24 @@ void dpy_set_ui_interval(DisplayChangeListener *dcl, uint64_t interval_ms)
         dcl->update_interval = interval_ms;
         refresh_timer_update();
     }
+}
+
+void dpy_set_console(DisplayChangeListener *dcl, QemuConsole *con)
+{
+    dcl->con = con;
+    con = listener_console(dcl);
+    if (con) {
+        graphic_hw_invalidate(con);
+        if (dcl->ops->dpy_gfx_switch) {
+            dcl->ops->dpy_gfx_switch(dcl, con->surface);
+        }
+        graphic_hw_update(con);
+    }
+}
+
+QemuConsole *dpy_get_console(DisplayChangeListener *dcl)
+{
+    return listener_console(dcl);
 }
 
 /* ---- screendump ------------------------------------------------------- */

@@ -308,7 +308,119 @@ static QKeyCode ascii_to_qcode(uint32_t c)
     return Q_KEY_CODE_UNMAPPED;
 }
 
+/* ---- keyboard layouts (-k) ------------------------------------------ */
+
+typedef struct LayoutEntry {
+    uint32_t keysym;
+    uint16_t linux_code;
+    uint8_t level;              /* 0 plain, 1 shift, 2 AltGr, 3 both */
+} LayoutEntry;
+
+typedef struct LayoutTable {
+    const char *name;
+    const LayoutEntry *entries;
+    size_t count;
+} LayoutTable;
+
+#include "keymaps-data.h"
+
+static const LayoutTable *current_layout;   /* NULL: the built-in US map */
+
+bool qemu_input_set_keymap(const char *name, GError **errp)
+{
+    g_autoptr(GString) names = g_string_new("");
+
+    for (unsigned i = 0; i < ARRAY_SIZE(keymap_layouts); i++) {
+        if (!strcmp(keymap_layouts[i].name, name)) {
+            current_layout = &keymap_layouts[i];
+            return true;
+        }
+        g_string_append_printf(names, "%s%s", i ? " " : "",
+                               keymap_layouts[i].name);
+    }
+    error_setg(errp, "unknown keyboard layout '%s' (known: %s)", name,
+               names->str);
+    return false;
+}
+
+const char *qemu_input_get_keymap(void)
+{
+    return current_layout ? current_layout->name : "en-us";
+}
+
+QKeyCode qemu_input_linux_to_qcode(unsigned linux_code)
+{
+    for (unsigned q = 1; linux_code && q < Q_KEY_CODE__MAX; q++) {
+        if (qcode_map[q].linux_code == linux_code) {
+            return q;
+        }
+    }
+    return Q_KEY_CODE_UNMAPPED;
+}
+
+static const LayoutEntry *layout_find(const LayoutTable *t, uint32_t keysym)
+{
+    size_t lo = 0, hi = t->count;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (t->entries[mid].keysym < keysym) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < t->count && t->entries[lo].keysym == keysym
+           ? &t->entries[lo] : NULL;
+}
+
+static const LayoutTable *layout_or_us(void)
+{
+    if (!current_layout) {
+        for (unsigned i = 0; i < ARRAY_SIZE(keymap_layouts); i++) {
+            if (!strcmp(keymap_layouts[i].name, "en-us")) {
+                return &keymap_layouts[i];
+            }
+        }
+    }
+    return current_layout;
+}
+
+uint32_t qemu_input_qcode_to_keysym(QKeyCode q, unsigned level)
+{
+    const LayoutTable *t = layout_or_us();
+    unsigned lc = q < Q_KEY_CODE__MAX ? qcode_map[q].linux_code : 0;
+    uint32_t plain = 0;
+
+    for (size_t i = 0; lc && t && i < t->count; i++) {
+        if (t->entries[i].linux_code != lc) {
+            continue;
+        }
+        if (t->entries[i].level == level) {
+            return t->entries[i].keysym;
+        }
+        if (t->entries[i].level == 0 && !plain) {
+            plain = t->entries[i].keysym;
+        }
+    }
+    return plain;
+}
+
 QKeyCode qemu_input_keysym_to_qcode(uint32_t keysym)
+{
+    if (current_layout) {
+        const LayoutEntry *e = layout_find(current_layout, keysym);
+        if (e) {
+            QKeyCode q = qemu_input_linux_to_qcode(e->linux_code);
+            if (q != Q_KEY_CODE_UNMAPPED) {
+                return q;
+            }
+        }
+    }
+    return qemu_input_keysym_to_qcode_us(keysym);
+}
+
+QKeyCode qemu_input_keysym_to_qcode_us(uint32_t keysym)
 {
     if (keysym >= 0x20 && keysym < 0x7f) {
         return ascii_to_qcode(keysym);

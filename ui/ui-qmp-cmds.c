@@ -7,6 +7,9 @@
 #include "qapi/qapi-commands.h"
 #include "ui/console.h"
 #include "ui/input.h"
+#ifdef CONFIG_SDL
+#include "ui/sdl2.h"
+#endif
 #ifdef CONFIG_VNC
 #include "ui/vnc.h"
 #endif
@@ -109,6 +112,11 @@ DisplayOptions *qmp_query_display_options(GError **errp)
 
     g_clear_error(&err);
     opts->type = t;
+#ifdef CONFIG_SDL
+    if (t == DISPLAY_TYPE_SDL) {
+        sdl_display_query(opts);
+    }
+#endif
     return opts;
 }
 

@@ -43,6 +43,7 @@
 #define VNC_PORT_BASE       5900
 #define VNC_WS_PORT_BASE    5700
 #define VNC_MAX_LISTENERS   8
+#define VNC_NOVNC_DIR       "/usr/share/novnc"      /* Debian's novnc */
 
 typedef struct VncListener {
     int fd;
@@ -65,6 +66,7 @@ typedef struct VncClient {
     bool init_posted;           /* client thread: posted it */
     int last_x, last_y;         /* main thread: relative pointer base */
     uint32_t buttons;
+    bool ctrl, alt;             /* main thread: for Ctrl-Alt-N */
 } VncClient;
 
 struct VncDisplay {
@@ -88,9 +90,11 @@ struct VncDisplay {
     int fb_w, fb_h;
     GPtrArray *old_fbs;         /* freed a switch later (senders may read) */
     GPtrArray *clients;         /* VncClient *, connected */
+    char *http_dir;             /* noVNC's files, served on the ws port */
 };
 
 static GPtrArray *displays;
+static bool ext_key_registered;
 
 /* The client being created on the accept thread (newClientHook reads it). */
 static __thread VncListener *accepting_on;
@@ -205,7 +209,8 @@ typedef struct VncPosted {
     uint32_t a, b, c;
 } VncPosted;
 
-enum { POST_CONNECTED, POST_INITIALIZED, POST_GONE, POST_KEY, POST_PTR };
+enum { POST_CONNECTED, POST_INITIALIZED, POST_GONE, POST_KEY, POST_PTR,
+       POST_EXTKEY };
 
 static void post(VncClient *client, int kind, uint32_t a, uint32_t b,
                  uint32_t c);
@@ -252,8 +257,43 @@ static void on_gone(VncClient *c)
     g_free(c);
 }
 
-static void on_key(VncClient *c, QKeyCode q, bool down)
+/*
+ * A key from a client: @keysym (0 if the client sent only a scancode)
+ * and @q, from the scancode of an extended key event or the keysym
+ * through the -k layout.  Ctrl-Alt-1..9 shows console N, as QEMU's VNC
+ * server; a text console gets characters, a graphic one the key.
+ */
+static void on_key(VncClient *c, uint32_t keysym, QKeyCode q, bool down)
 {
+    DisplayChangeListener *dcl = &c->vd->dcl;
+    QemuConsole *con;
+
+    if (q == Q_KEY_CODE_CTRL || q == Q_KEY_CODE_CTRL_R) {
+        c->ctrl = down;
+    } else if (q == Q_KEY_CODE_ALT || q == Q_KEY_CODE_ALT_R) {
+        c->alt = down;
+    } else if (down && c->ctrl && c->alt && q >= Q_KEY_CODE_1 &&
+               q <= Q_KEY_CODE_9) {
+        con = qemu_console_lookup_by_index(q - Q_KEY_CODE_1);
+        if (con) {
+            dpy_set_console(dcl, con);
+            return;
+        }
+    }
+    con = dpy_get_console(dcl);
+    if (con && !qemu_console_is_graphic(con)) {
+        if (!down) {
+            return;
+        }
+        if (!keysym) {
+            keysym = qemu_input_qcode_to_keysym(q, 0);
+        }
+        if (c->ctrl && keysym < 0x80 && g_ascii_isalpha(keysym)) {
+            keysym = g_ascii_tolower(keysym) - 'a' + 1;
+        }
+        qemu_text_console_put_keysym(con, keysym);
+        return;
+    }
     if (q != Q_KEY_CODE_UNMAPPED) {
         qemu_input_event_send_key_qcode(NULL, q, down);
     }
@@ -308,7 +348,11 @@ static void run_posted(void *opaque)
         on_gone(p->client);
         break;
     case POST_KEY:
-        on_key(p->client, p->a, p->b);
+        on_key(p->client, p->a, qemu_input_keysym_to_qcode(p->a), p->b);
+        break;
+    case POST_EXTKEY:
+        /* the scancode decides; the keysym only matters to text consoles */
+        on_key(p->client, p->a, qemu_input_number_to_qcode(p->c), p->b);
         break;
     case POST_PTR:
         on_pointer(p->client, p->a, (int)p->b, (int)p->c);
@@ -386,6 +430,16 @@ static enum rfbNewClientAction new_client_hook(rfbClientPtr cl)
 static void display_hook(rfbClientPtr cl)
 {
     VncClient *c = cl->clientData;
+    VncDisplay *vd = cl->screen->screenData;
+
+    if (!vd->lossy) {
+        /*
+         * Without lossy=on no JPEG, as QEMU: a quality level the client
+         * asked for (noVNC always does) would make tight send JPEG.
+         */
+        cl->tightQualityLevel = -1;
+        cl->turboQualityLevel = -1;
+    }
 
     if (c && !c->init_posted) {
         c->init_posted = true;
@@ -398,7 +452,7 @@ static void kbd_event(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
     VncClient *c = cl->clientData;
 
     if (c) {
-        post(c, POST_KEY, qemu_input_keysym_to_qcode(keysym), !!down, 0);
+        post(c, POST_KEY, keysym, !!down, 0);
     }
 }
 
@@ -411,6 +465,78 @@ static void ptr_event(int mask, int x, int y, rfbClientPtr cl)
         post(c, POST_PTR, mask, x, y);
     }
 }
+
+/*
+ * QEMU's extended key event: a client that lists pseudo-encoding -258
+ * gets an empty rectangle of that encoding (the acknowledgement clients
+ * wait for) and may then send client message 255 subtype 0: down flag,
+ * keysym and the key's scancode (set 1, E0 keys + 0x80), which reaches
+ * the guest unchanged whatever the keymap.
+ */
+#define RFB_ENCODING_EXT_KEY_EVENT  (-258)
+#define RFB_MSG_QEMU                255
+#define RFB_QEMU_EXT_KEY_EVENT      0
+
+static int ext_key_encodings[] = { RFB_ENCODING_EXT_KEY_EVENT, 0 };
+
+static rfbBool ext_key_new_client(rfbClientPtr cl, void **data)
+{
+    return TRUE;
+}
+
+static rfbBool ext_key_enable(rfbClientPtr cl, void **data, int encoding)
+{
+    /* FramebufferUpdate, 1 rect, 0x0+0+0 of encoding -258 */
+    uint8_t ack[16] = { 0, 0, 0, 1 };
+    uint32_t enc = htonl((uint32_t)RFB_ENCODING_EXT_KEY_EVENT);
+
+    if (encoding != RFB_ENCODING_EXT_KEY_EVENT) {
+        return FALSE;
+    }
+    memcpy(ack + 12, &enc, 4);
+    pthread_mutex_lock(&cl->sendMutex);
+    rfbWriteExact(cl, (const char *)ack, sizeof(ack));
+    pthread_mutex_unlock(&cl->sendMutex);
+    return TRUE;
+}
+
+static rfbBool ext_key_message(rfbClientPtr cl, void *data,
+                               const rfbClientToServerMsg *msg)
+{
+    VncClient *c = cl->clientData;
+    uint8_t buf[11];            /* after the type byte */
+    uint32_t keysym, keycode;
+
+    if (msg->type != RFB_MSG_QEMU) {
+        return FALSE;
+    }
+    if (rfbReadExact(cl, (char *)buf, 1) <= 0) {
+        rfbCloseClient(cl);
+        return TRUE;
+    }
+    if (buf[0] != RFB_QEMU_EXT_KEY_EVENT) {
+        /* other QEMU messages (audio) have lengths we do not know */
+        rfbCloseClient(cl);
+        return TRUE;
+    }
+    if (rfbReadExact(cl, (char *)buf + 1, 10) <= 0) {
+        rfbCloseClient(cl);
+        return TRUE;
+    }
+    keysym = (uint32_t)buf[3] << 24 | buf[4] << 16 | buf[5] << 8 | buf[6];
+    keycode = (uint32_t)buf[7] << 24 | buf[8] << 16 | buf[9] << 8 | buf[10];
+    if (c) {
+        post(c, POST_EXTKEY, keysym, (buf[1] | buf[2]) != 0, keycode);
+    }
+    return TRUE;
+}
+
+static rfbProtocolExtension ext_key_extension = {
+    .newClient = ext_key_new_client,
+    .pseudoEncodings = ext_key_encodings,
+    .enablePseudoEncoding = ext_key_enable,
+    .handleMessage = ext_key_message,
+};
 
 /* VNC authentication (RFC 6143 7.2.2) against the current password. */
 static rfbBool password_check(rfbClientPtr cl, const char *response, int len)
@@ -437,6 +563,202 @@ static rfbBool password_check(rfbClientPtr cl, const char *response, int len)
 
 /* ---- accepting -------------------------------------------------------- */
 
+static void new_rfb_client(VncDisplay *vd, VncListener *l, int fd)
+{
+    rfbClientPtr cl;
+
+    accepting_on = l;
+    cl = rfbNewClient(vd->screen, fd);
+    accepting_on = NULL;
+    /*
+     * Only now, with cl->onHold set by LibVNCServer, may the main thread
+     * start the client's threads.
+     */
+    if (cl && cl->clientData) {
+        post(cl->clientData, POST_CONNECTED, 0, 0, 0);
+    }
+}
+
+/* ---- the browser console: noVNC's files on the websocket port ---------- */
+
+typedef struct HttpConn {
+    VncDisplay *vd;
+    VncListener *l;
+    int fd;
+} HttpConn;
+
+static const char *mime_type(const char *path)
+{
+    static const struct { const char *ext, *type; } types[] = {
+        { ".html", "text/html; charset=utf-8" },
+        { ".js", "application/javascript" },
+        { ".css", "text/css" },
+        { ".svg", "image/svg+xml" },
+        { ".png", "image/png" },
+        { ".ico", "image/x-icon" },
+        { ".json", "application/json" },
+        { ".ogg", "audio/ogg" },
+        { ".mp3", "audio/mpeg" },
+        { ".oga", "audio/ogg" },
+    };
+
+    for (unsigned i = 0; i < ARRAY_SIZE(types); i++) {
+        if (g_str_has_suffix(path, types[i].ext)) {
+            return types[i].type;
+        }
+    }
+    return "application/octet-stream";
+}
+
+static void http_reply(int fd, const char *status, const char *headers,
+                       const char *body, size_t len)
+{
+    g_autofree char *head = g_strdup_printf(
+        "HTTP/1.1 %s\r\nContent-Length: %zu\r\nConnection: close\r\n"
+        "Cache-Control: no-cache\r\n%s\r\n", status, len, headers);
+    size_t off = 0, hl = strlen(head);
+
+    while (off < hl + len) {
+        const char *p = off < hl ? head + off : body + (off - hl);
+        size_t n = off < hl ? hl - off : hl + len - off;
+        ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
+        if (r <= 0) {
+            if (r < 0 && errno == EINTR) {
+                continue;
+            }
+            return;
+        }
+        off += r;
+    }
+}
+
+/*
+ * Serve GET @path: "/" redirects to noVNC's page with autoconnect (it
+ * opens a websocket to the same host and port); other paths name files
+ * below the noVNC directory, refused if any component is "." or ".."
+ * (so nothing outside it can be named) or if not a regular file.
+ */
+static void http_serve(VncDisplay *vd, int fd, const char *path)
+{
+    g_auto(GStrv) parts = NULL;
+    g_autofree char *file = NULL;
+    g_autofree char *data = NULL;
+    g_autofree char *hdr = NULL;
+    gsize len;
+
+    if (!strcmp(path, "/")) {
+        http_reply(fd, "302 Found", "Location: /vnc.html?autoconnect=true"
+                   "&resize=off&reconnect=true&path=websockify\r\n", "", 0);
+        return;
+    }
+    parts = g_strsplit(path + 1, "/", -1);
+    for (unsigned i = 0; parts[i]; i++) {
+        if (!*parts[i] || !strcmp(parts[i], ".") || !strcmp(parts[i], "..")
+            || strchr(parts[i], '\\')) {
+            http_reply(fd, "404 Not Found", "", "", 0);
+            return;
+        }
+    }
+    file = g_build_filename(vd->http_dir, path + 1, NULL);
+    if (!g_file_test(file, G_FILE_TEST_IS_REGULAR) ||
+        !g_file_get_contents(file, &data, &len, NULL)) {
+        http_reply(fd, "404 Not Found", "", "", 0);
+        return;
+    }
+    hdr = g_strdup_printf("Content-Type: %s\r\n", mime_type(file));
+    http_reply(fd, "200 OK", hdr, data, len);
+}
+
+/*
+ * A connection on the websocket port: a websocket handshake goes to
+ * LibVNCServer (which reads the request itself), any other GET is a
+ * request for the page.  Peeks at the request head with a deadline, on a
+ * thread of its own so a slow client holds up nobody.
+ */
+static void *http_or_ws_thread(void *opaque)
+{
+    HttpConn *hc = opaque;
+    char buf[4096];
+    ssize_t n = 0;
+    int64_t deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+    qemu_thread_name_self("vnc_http");
+    for (;;) {
+        struct pollfd pfd = { .fd = hc->fd, .events = POLLIN };
+        int64_t left = (deadline - g_get_monotonic_time()) / 1000;
+
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
+            goto drop;
+        }
+        n = recv(hc->fd, buf, sizeof(buf) - 1, MSG_PEEK);
+        if (n <= 0) {
+            goto drop;
+        }
+        buf[n] = 0;
+        if (strstr(buf, "\r\n\r\n") || n == sizeof(buf) - 1 ||
+            strncmp(buf, "GET ", MIN(n, 4))) {
+            break;
+        }
+        g_usleep(10000);        /* more of the head is on its way */
+    }
+    if (strncmp(buf, "GET ", 4) || g_strstr_len(buf, n, "\r\n\r\n") == NULL
+        || strcasestr(buf, "upgrade: websocket")) {
+        /* a websocket (or raw RFB) client: LibVNCServer takes it */
+        new_rfb_client(hc->vd, hc->l, hc->fd);
+        g_free(hc);
+        return NULL;
+    } else {
+        char *path = buf + 4, *end = strpbrk(path, " ?#\r\n");
+        char discard[4096];
+        ssize_t head = strstr(buf, "\r\n\r\n") + 4 - buf;
+
+        if (end) {
+            *end = 0;
+        }
+        /* consume the request head, then answer */
+        if (recv(hc->fd, discard, head, 0) == head) {
+            http_serve(hc->vd, hc->fd, path);
+        }
+    }
+drop:
+    close(hc->fd);
+    g_free(hc);
+    return NULL;
+}
+
+/* Connections still sending their request head: at most this many. */
+#define VNC_HTTP_MAX_PENDING    32
+static gint http_pending;
+
+static void *http_or_ws_counted(void *opaque)
+{
+    http_or_ws_thread(opaque);
+    g_atomic_int_add(&http_pending, -1);
+    return NULL;
+}
+
+static void start_http_or_ws(VncDisplay *vd, VncListener *l, int fd)
+{
+    HttpConn *hc;
+    pthread_t tid;
+
+    if (g_atomic_int_add(&http_pending, 1) >= VNC_HTTP_MAX_PENDING) {
+        /* a flood of idle connections costs no more threads */
+        g_atomic_int_add(&http_pending, -1);
+        close(fd);
+        return;
+    }
+    hc = g_new(HttpConn, 1);
+    *hc = (HttpConn){ vd, l, fd };
+    if (pthread_create(&tid, NULL, http_or_ws_counted, hc)) {
+        g_atomic_int_add(&http_pending, -1);
+        close(fd);
+        g_free(hc);
+        return;
+    }
+    pthread_detach(tid);
+}
+
 static void *accept_thread(void *opaque)
 {
     VncDisplay *vd = opaque;
@@ -457,7 +779,6 @@ static void *accept_thread(void *opaque)
             return NULL;
         }
         for (unsigned i = 0; i < vd->nr_listeners; i++) {
-            rfbClientPtr cl;
             int fd;
 
             if (!(pfd[i].revents & POLLIN)) {
@@ -467,16 +788,11 @@ static void *accept_thread(void *opaque)
             if (fd < 0) {
                 continue;
             }
-            accepting_on = &vd->listeners[i];
-            cl = rfbNewClient(vd->screen, fd);
-            accepting_on = NULL;
-            /*
-             * Only now, with cl->onHold set by LibVNCServer, may the main
-             * thread start the client's threads.
-             */
-            if (cl && cl->clientData) {
-                post(cl->clientData, POST_CONNECTED, 0, 0, 0);
+            if (vd->listeners[i].websocket && vd->http_dir) {
+                start_http_or_ws(vd, &vd->listeners[i], fd);
+                continue;
             }
+            new_rfb_client(vd, &vd->listeners[i], fd);
         }
     }
     return NULL;
@@ -651,6 +967,7 @@ typedef struct VncOpts {
     int64_t to;                 /* -1: no port search */
     char *share;
     char *websocket;
+    char *http_dir;             /* "" : no page; NULL: the default */
     bool lossy;
 } VncOpts;
 
@@ -660,6 +977,7 @@ static void vnc_opts_free(VncOpts *o)
     g_free(o->id);
     g_free(o->share);
     g_free(o->websocket);
+    g_free(o->http_dir);
 }
 
 static bool parse_vnc_opts(const char *str, VncOpts *o, GError **errp)
@@ -704,6 +1022,9 @@ static bool parse_vnc_opts(const char *str, VncOpts *o, GError **errp)
         } else if (!strcmp(key, "websocket")) {
             g_free(o->websocket);
             o->websocket = g_strdup(val ? val : "on");
+        } else if (!strcmp(key, "http-dir")) {
+            g_free(o->http_dir);
+            o->http_dir = g_strdup(val ? val : "");
         } else if (!strcmp(key, "lossy")) {
             if (!parse_onoff(key, val, &o->lossy, errp)) {
                 return false;
@@ -832,6 +1153,18 @@ bool vnc_display_open(const char *opts, GError **errp)
     vd->id = g_strdup(o.id);
     vd->password_auth = o.password;
     vd->lossy = o.lossy;
+    if (o.websocket) {
+        const char *dir = o.http_dir ? o.http_dir : VNC_NOVNC_DIR;
+        if (*dir && g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+            vd->http_dir = g_strdup(dir);
+        } else if (o.http_dir && *o.http_dir) {
+            error_setg(errp, "http-dir '%s' is not a directory", dir);
+            vnc_opts_free(&o);
+            g_free(vd->id);
+            g_free(vd);
+            return false;
+        }
+    }
     vd->expires = (time_t)(sizeof(time_t) == 8 ? INT64_MAX : INT32_MAX);
     g_mutex_init(&vd->lock);
     vd->old_fbs = g_ptr_array_new_with_free_func(g_free);
@@ -877,6 +1210,10 @@ bool vnc_display_open(const char *opts, GError **errp)
         vd->screen->passwordCheck = password_check;
     }
     rfbInitServer(vd->screen);
+    if (!ext_key_registered) {
+        ext_key_registered = true;
+        rfbRegisterProtocolExtension(&ext_key_extension);
+    }
 
     if (!displays) {
         displays = g_ptr_array_new();
@@ -886,6 +1223,20 @@ bool vnc_display_open(const char *opts, GError **errp)
     vd->dcl.opaque = vd;
     vd->dcl.update_interval = GUI_REFRESH_INTERVAL_IDLE;
     register_displaychangelistener(&vd->dcl);
+    for (unsigned i = 0; vd->http_dir && i < vd->nr_listeners; i++) {
+        VncListener *l = &vd->listeners[i];
+        const char *h = l->host;
+        if (!l->websocket) {
+            continue;
+        }
+        if (!*h || !strcmp(h, "0.0.0.0") || !strcmp(h, "::")) {
+            h = "localhost";
+        }
+        fprintf(stderr, "kvmpc: browser console: http://%s%s%s:%s/\n",
+                strchr(h, ':') ? "[" : "", h, strchr(h, ':') ? "]" : "",
+                l->service);
+        break;
+    }
     if (pthread_create(&vd->accept_thread, NULL, accept_thread, vd)) {
         error_setg(errp, "cannot start the VNC thread");
         vnc_opts_free(&o);

@@ -38,6 +38,12 @@ typedef struct GraphicHwOps {
     void (*gfx_update)(void *opaque);
     /* Redraw everything at the next gfx_update. */
     void (*invalidate)(void *opaque);
+    /*
+     * Text consoles only (a vc chardev): a key typed while a front end
+     * shows this console, as an X11 keysym (control characters as
+     * their ASCII code).  Non-NULL makes the console a text console.
+     */
+    void (*text_key)(void *opaque, uint32_t keysym);
 } GraphicHwOps;
 
 typedef struct DisplayChangeListenerOps {
@@ -73,6 +79,13 @@ void graphic_console_close(QemuConsole *con);
 void graphic_console_set_hwops(QemuConsole *con, const GraphicHwOps *ops,
                                void *opaque);
 /*
+ * A text console (vc chardev @label): listed after every graphic
+ * console, as QEMU numbers them, so console 0 stays the first display
+ * device.  @ops must have text_key.
+ */
+QemuConsole *text_console_init(const char *label, const GraphicHwOps *ops,
+                               void *opaque);
+/*
  * Replace the surface by a new @width x @height one (cleared to black) and
  * tell the listeners; returns it.  Sizes are clamped to 1..16384.
  */
@@ -89,6 +102,14 @@ int qemu_console_get_width(QemuConsole *con);
 int qemu_console_get_height(QemuConsole *con);
 DeviceState *qemu_console_device(QemuConsole *con);
 unsigned qemu_console_index(QemuConsole *con);
+/* Whether @con belongs to a display device (not a text console). */
+bool qemu_console_is_graphic(QemuConsole *con);
+/* The device id or, for a text console, the chardev id ("" if none). */
+const char *qemu_console_label(QemuConsole *con);
+/* Deliver a keysym to a text console (no-op for graphic ones). */
+void qemu_text_console_put_keysym(QemuConsole *con, uint32_t keysym);
+/* Number of console slots (graphic and text; some may be NULL). */
+unsigned qemu_console_count(void);
 /* Graphic console number @index, or NULL. */
 QemuConsole *qemu_console_lookup_by_index(unsigned index);
 /* The console of device @id (qdev id or path) head @head, or an error. */
@@ -104,6 +125,13 @@ void graphic_hw_invalidate(QemuConsole *con);
 void register_displaychangelistener(DisplayChangeListener *dcl);
 void unregister_displaychangelistener(DisplayChangeListener *dcl);
 void dpy_set_ui_interval(DisplayChangeListener *dcl, uint64_t interval_ms);
+/*
+ * Show @con in @dcl from now on (Ctrl-Alt-N in SDL and VNC): the listener
+ * gets dpy_gfx_switch with its surface and a full redraw follows.
+ */
+void dpy_set_console(DisplayChangeListener *dcl, QemuConsole *con);
+/* The console @dcl shows now (its own or console 0). */
+QemuConsole *dpy_get_console(DisplayChangeListener *dcl);
 
 /*
  * Write @con's screen (after an update) to @filename as binary PPM (P6) or

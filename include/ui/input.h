@@ -76,6 +76,23 @@ QKeyCode qemu_input_number_to_qcode(unsigned num);
 /* A KeyValue as a qcode (numbers through the table above). */
 QKeyCode qemu_input_key_value_to_qcode(const KeyValue *key);
 /* An X11 keysym (RFB KeyEvent) as a qcode on a US layout, or UNMAPPED. */
+/*
+ * An X11 keysym (RFB KeyEvent) as a qcode: through the -k layout's table
+ * (ui/keymaps-data.h, generated from X.Org's xkb data), else on a US
+ * layout; UNMAPPED when no key types it.
+ */
 QKeyCode qemu_input_keysym_to_qcode(uint32_t keysym);
+QKeyCode qemu_input_keysym_to_qcode_us(uint32_t keysym);
+/* -k LANG (QEMU's names: en-us, de, fr, ...); false if unknown. */
+bool qemu_input_set_keymap(const char *name, GError **errp);
+const char *qemu_input_get_keymap(void);
+/* The qcode of Linux keycode @linux_code, UNMAPPED when none. */
+QKeyCode qemu_input_linux_to_qcode(unsigned linux_code);
+/*
+ * The keysym key @q types at shift level @level (0 plain, 1 shift, 2
+ * AltGr) in the current layout (the plain one if the level has none);
+ * 0 when none.  Text consoles use it for raw key codes.
+ */
+uint32_t qemu_input_qcode_to_keysym(QKeyCode q, unsigned level);
 
 #endif
