@@ -31,6 +31,9 @@
 #include "system/vl.h"
 #include "target/i386/cpu.h"
 #include "ui/console.h"
+#ifdef CONFIG_SPICE
+#include "ui/spice.h"
+#endif
 #ifdef CONFIG_VNC
 #include "ui/vnc.h"
 #endif
@@ -65,6 +68,7 @@ typedef struct Options {
     char *display;
     char *vga;                  /* -vga: "std" or "none"; NULL: default */
     GPtrArray *vnc;             /* -vnc / -display vnc= option strings */
+    char *spice;                /* -spice option string */
     bool nographic;
     bool nodefaults;
     bool start_paused;
@@ -156,6 +160,8 @@ static void print_help(void)
         "-vga std|none           VGA card (default std; -nodefaults: none)\n"
         "-vnc [host]:N|unix:path[,password=on][,to=L][,share=...][,websocket=on|port]\n"
         "                        VNC server on port 5900+N (docs/display.md)\n"
+        "-spice port=N[,addr=A][,unix=on][,password-secret=ID][,disable-ticketing=on]\n"
+        "                        SPICE server (docs/display.md)\n"
         "-nodefaults             create no default devices\n"
         "-qmp dev                QMP monitor on dev (e.g. unix:path,server=on,wait=off)\n"
         "-qmp-pretty dev         QMP with pretty-printed JSON\n"
@@ -782,6 +788,14 @@ static void parse_args(Options *o, int argc, char **argv)
             }
             g_free(o->vga);
             o->vga = g_strdup(v);
+        } else if (IS("-spice")) {
+            const char *v = need_arg(argc, argv, &i);
+#ifdef CONFIG_SPICE
+            g_free(o->spice);
+            o->spice = g_strdup(v);
+#else
+            die("-spice %s: SPICE support is not available in this build", v);
+#endif
         } else if (IS("-vnc")) {
             const char *v = need_arg(argc, argv, &i);
 #ifdef CONFIG_VNC
@@ -1047,9 +1061,24 @@ static void create_default_vga(Options *o)
     }
 }
 
+/* The SPICE server starts before chardevs, so spicevmc/spiceport find it. */
+static void create_spice(Options *o)
+{
+#ifdef CONFIG_SPICE
+    GError *err = NULL;
+
+    if (o->spice && !qemu_spice_init(o->spice, &err)) {
+        die_err("-spice", err);
+    }
+#endif
+}
+
 static void create_displays(Options *o)
 {
     qemu_display_set_type(o->display ? o->display : "none");
+#ifdef CONFIG_SPICE
+    qemu_spice_display_init();
+#endif
 #ifdef CONFIG_VNC
     for (unsigned i = 0; i < o->vnc->len; i++) {
         GError *err = NULL;
@@ -1306,6 +1335,7 @@ void kvmpc_init(int argc, char **argv)
     init_accel(o->ms);
     create_objects(o);
     create_audiodevs(o);
+    create_spice(o);
     create_chardevs(o);
     create_serials(o);
     create_debugcon(o);
