@@ -35,6 +35,14 @@ SPICE_LINK_ERR_OK = 0
 SPICE_LINK_ERR_PERMISSION_DENIED = 7
 SPICE_CHANNEL_MAIN = 1
 SPICE_CHANNEL_DISPLAY = 2
+SPICE_CHANNEL_INPUTS = 3
+SPICE_MSG_MAIN_INIT = 103
+SPICE_MSG_INPUTS_INIT = 101
+SPICE_MSG_INPUTS_KEY_MODIFIERS = 102
+SPICE_MSGC_INPUTS_KEY_DOWN = 101
+SPICE_MSGC_INPUTS_KEY_UP = 102
+SPICE_MSGC_INPUTS_MOUSE_MOTION = 111
+SPICE_MSGC_INPUTS_MOUSE_PRESS = 113
 
 
 def free_port():
@@ -92,6 +100,46 @@ def spice_link(port, password=None, timeout=10):
         return struct.unpack("<I", recv_exact(sock, 4))[0]
     finally:
         sock.close()
+
+
+class SpiceChannel:
+    """One linked channel; messages with the full data header (serial,
+    type, size, sub-list: no capabilities were announced)."""
+
+    def __init__(self, port, channel_type, connection_id=0, password=""):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        body = struct.pack("<IBBIII", connection_id, channel_type, 0, 0, 0,
+                           18)
+        self.sock.sendall(SPICE_MAGIC + struct.pack("<III", 2, 2, len(body))
+                          + body)
+        size = struct.unpack("<4sIII", recv_exact(self.sock, 16))[3]
+        reply = recv_exact(self.sock, size)
+        check_eq(struct.unpack("<I", reply[:4])[0], SPICE_LINK_ERR_OK,
+                 "link reply")
+        self.sock.sendall(encrypt_ticket(reply[4:4 + 162], password))
+        check_eq(struct.unpack("<I", recv_exact(self.sock, 4))[0],
+                 SPICE_LINK_ERR_OK, "link result")
+        self.serial = 0
+
+    def recv(self, want_type, timeout=10):
+        """The body of the next message of @want_type (others skipped)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            self.sock.settimeout(max(0.1, end - time.time()))
+            _serial, mtype, size, _sub = struct.unpack(
+                "<QHII", recv_exact(self.sock, 18))
+            body = recv_exact(self.sock, size)
+            if mtype == want_type:
+                return body
+        raise TestFailure("no message of type %d" % want_type)
+
+    def send(self, mtype, body):
+        self.serial += 1
+        self.sock.sendall(struct.pack("<QHII", self.serial, mtype, len(body),
+                                      0) + body)
+
+    def close(self):
+        self.sock.close()
 
 
 def encrypt_ticket(pubkey_der, password):
@@ -258,6 +306,77 @@ def test_options(binary):
                  "unix=on,addr=%s,disable-ticketing=on" % path]:
         r = run(["-spice", opts])
         check(r.returncode == 0, "-spice %s: %r" % (opts, r.stderr))
+
+
+@no_kvm
+def test_inputs_channel(binary):
+    """Keys and mouse from the inputs channel; the guest's LEDs back."""
+    if not have_crypto():
+        skip("test_inputs_channel", "python3-cryptography not installed "
+             "(the link ticket is RSA-OAEP encrypted)")
+        return
+    port = free_port()
+    m = spice_machine(binary, "port=%d,addr=127.0.0.1,disable-ticketing=on"
+                      % port)
+    main = inputs = None
+    try:
+        m.translate_set1()
+        main = SpiceChannel(port, SPICE_CHANNEL_MAIN)
+        session = struct.unpack("<I", main.recv(SPICE_MSG_MAIN_INIT)[:4])[0]
+        inputs = SpiceChannel(port, SPICE_CHANNEL_INPUTS, session)
+        mods = struct.unpack("<H", inputs.recv(SPICE_MSG_INPUTS_INIT)[:2])[0]
+        check_eq(mods, 0, "LEDs at start")
+        # the guest sets num and caps lock: the client is told
+        m.out("b", 0x60, 0xED)
+        check_eq(m.kbd_bytes(1), [0xFA], "set LEDs ACK")
+        m.out("b", 0x60, 0x06)
+        check_eq(m.kbd_bytes(1), [0xFA], "LED value ACK")
+        mods = struct.unpack(
+            "<H", inputs.recv(SPICE_MSG_INPUTS_KEY_MODIFIERS)[:2])[0]
+        check_eq(mods, 0x06, "LEDs sent to the client (num 2, caps 4)")
+        # keys: set 1 scancodes, extended ones with their 0xe0 prefix
+        for msg, code in [(SPICE_MSGC_INPUTS_KEY_DOWN, 0x1E),
+                          (SPICE_MSGC_INPUTS_KEY_UP, 0x9E),
+                          (SPICE_MSGC_INPUTS_KEY_DOWN, 0x48E0),
+                          (SPICE_MSGC_INPUTS_KEY_UP, 0xC8E0)]:
+            inputs.send(msg, struct.pack("<I", code))
+        check_eq(m.kbd_bytes(6), [0x1E, 0x9E, 0xE0, 0x48, 0xE0, 0xC8],
+                 "a, then Up, into the i8042")
+        # relative motion with the left button (server mouse mode)
+        m.out("b", 0x64, 0xD4)
+        m.out("b", 0x60, 0xF4)
+        check_eq(m.kbd_bytes(1), [0xFA], "mouse ACK")
+        inputs.send(SPICE_MSGC_INPUTS_MOUSE_MOTION,
+                    struct.pack("<iiH", 5, 10, 1))
+        check_eq(m.kbd_bytes(3), [0x29, 5, 0xF6], "motion + left button")
+        inputs.send(SPICE_MSGC_INPUTS_MOUSE_MOTION,
+                    struct.pack("<iiH", -3, 0, 0))
+        check_eq(m.kbd_bytes(3), [0x18, 0xFD, 0x00], "motion, released")
+        check_eq(m.qmp.ret("query-spice")["mouse-mode"], "server",
+                 "server mouse mode (PS/2 mouse, no agent)")
+    finally:
+        for c in (inputs, main):
+            if c:
+                c.close()
+        m.close()
+
+
+@no_kvm
+def test_password_secret(binary):
+    """password-secret= takes the ticket from a secret object."""
+    if not have_crypto():
+        skip("test_password_secret", "python3-cryptography not installed")
+        return
+    port = free_port()
+    m = Machine(binary, ["-object", "secret,id=sec0,data=letmein",
+                         "-spice", "port=%d,addr=127.0.0.1,"
+                         "password-secret=sec0" % port])
+    try:
+        check_eq(spice_link(port, "letmein"), SPICE_LINK_ERR_OK, "secret")
+        check_eq(spice_link(port, "wrong"),
+                 SPICE_LINK_ERR_PERMISSION_DENIED, "wrong")
+    finally:
+        m.close()
 
 
 # ---- remote-viewer under Xvfb -------------------------------------------
@@ -448,5 +567,5 @@ def test_remote_viewer(binary):
 # ---- the agent channel ------------------------------------------------------
 
 if __name__ == "__main__":
-    run_tests([test_query_and_events, test_password, test_options,
-               test_remote_viewer])
+    run_tests([test_query_and_events, test_password, test_password_secret,
+               test_options, test_inputs_channel, test_remote_viewer])
