@@ -558,6 +558,26 @@ def test_remote_viewer(binary):
         got_keys = m.kbd_bytes(2, 10)
         check(0x1E in got_keys and 0x9E in got_keys,
               "'a' press/release in the i8042: %r" % got_keys)
+        # a mode change: a new primary surface, the viewer follows
+        nw, nh = 400, 300
+        m.vbe_mode(nw, nh, 32)
+        fb2, rgb2 = vbe_picture(nw, nh)
+        fb2 = bytes(b ^ 0x55 if i % 4 != 3 else 0 for i, b in enumerate(fb2))
+        rgb2 = bytes(b ^ 0x55 for b in rgb2)
+        m.write(LFB, fb2)
+        compare(m.screendump("ppm"), nw, nh, rgb2, "screendump after resize")
+        where = None
+        end = time.time() + 15
+        while time.time() < end:
+            got = xwd_rgb(v.x, win, m.tmp)
+            where = find_picture(got, nw, nh, rgb2)
+            if where:
+                break
+            time.sleep(0.3)
+        check(where is not None, "resized picture not in the viewer "
+              "window (%dx%d)" % got[:2])
+        compare(crop(got, where[0], where[1], nw, nh), nw, nh, rgb2,
+                "viewer window after resize")
     finally:
         if v:
             v.close()
