@@ -10,8 +10,9 @@
  * gets MAIN_AGENT_CONNECTED, the guest sees the host side open and QMP
  * sends VSERPORT_CHANGE); agent messages pass both ways (guest -> client
  * as MAIN_AGENT_DATA after AGENT_START, client -> guest as a VDI chunk on
- * the port); closing the port detaches the agent again, and a client
- * that connects later finds a reopened agent present.
+ * the port); with the agent the client may switch to client mouse mode
+ * (query-spice shows it); closing the port detaches the agent again, and a
+ * client that connects later finds a reopened agent present.
  */
 #include "libqvirtio.h"
 #include <errno.h>
@@ -335,7 +336,8 @@ static void env_start(Env *e)
     e->spice_port = free_port();
     qmp = g_build_filename(e->dir, "qmp.sock", NULL);
     args = g_strdup_printf(
-        "-nodefaults -spice port=%d,addr=127.0.0.1,disable-ticketing=on "
+        "-nodefaults -device VGA "
+        "-spice port=%d,addr=127.0.0.1,disable-ticketing=on "
         "-device virtio-serial-pci,id=vs0,max_ports=%d "
         "-chardev spicevmc,id=vdagent,name=vdagent "
         "-device virtserialport,chardev=vdagent,nr=%d,id=agent0,"
@@ -368,6 +370,19 @@ static char *qmp_events(Env *e)
 {
     g_free(qmp_cmd(e->qmp, "{\"execute\": \"query-status\"}"));
     return qmp_take_events(e->qmp);
+}
+
+/* query-spice's mouse-mode (static buffer). */
+static const char *mouse_mode(Env *e)
+{
+    static char mode[16];
+    g_autofree char *r = qmp_cmd(e->qmp, "{\"execute\": \"query-spice\"}");
+    const char *p = strstr(r, "\"mouse-mode\": \"");
+
+    g_assert(p);
+    p += strlen("\"mouse-mode\": \"");
+    g_strlcpy(mode, p, MIN(sizeof(mode), (size_t)(strchr(p, '"') - p + 1)));
+    return mode;
 }
 
 /* A VDI chunk (port VDP_CLIENT_PORT) holding one agent message. */
@@ -418,6 +433,23 @@ static void test_vdagent(void)
     /* libspice-server attached the agent: the host side opens */
     expect_ctrl(&e, AGENT_PORT, PORT_OPEN, 1);
     g_assert(client_sees(&e, SPICE_MSG_MAIN_AGENT_CONNECTED, 5000));
+
+    /* with the agent (agent-mouse=on by default) and a display whose
+     * primary surface allows it, client mouse mode is allowed: the client
+     * asks for it, query-spice shows it */
+    g_assert_cmpstr(mouse_mode(&e), ==, "server");
+    {
+        uint8_t req[2];
+
+        stw_le_p(req, SPICE_MOUSE_MODE_CLIENT);
+        client_send(&e, SPICE_MSGC_MAIN_MOUSE_MODE_REQUEST, req, 2);
+        body = client_expect(&e, SPICE_MSG_MAIN_MOUSE_MODE, &len);
+        g_assert_cmpuint(len, ==, 4);
+        g_assert_cmpuint(lduw_le_p(body), &, SPICE_MOUSE_MODE_CLIENT);
+        g_assert_cmpuint(lduw_le_p(body + 2), ==, SPICE_MOUSE_MODE_CLIENT);
+        g_free(body);
+        g_assert_cmpstr(mouse_mode(&e), ==, "client");
+    }
 
     /* guest -> client, once the client started its agent channel */
     tokens = GUINT32_TO_LE(10);
