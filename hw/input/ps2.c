@@ -905,6 +905,8 @@ static int ps2_kbd_post_load(void *opaque, int version_id)
         s->scancode_set = 2;
         ok = false;
     }
+    s->leds &= KBD_LED_MASK;
+    qemu_input_set_leds(s->leds);   /* the migrated LEDs, to front ends */
     return ok ? 0 : -1;
 }
 
