@@ -422,7 +422,12 @@ bool qemu_chr_fe_is_open(Chardev *chr)
 
 void qemu_chr_fe_set_open(Chardev *chr, bool open)
 {
+    bool changed = chr->fe_closed == open;
+
     chr->fe_closed = !open;
+    if (changed && chr->driver->fe_open_changed) {
+        chr->driver->fe_open_changed(chr, open);
+    }
 }
 
 bool qemu_chr_fe_disconnect(Chardev *chr)

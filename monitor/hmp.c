@@ -105,6 +105,7 @@ const HMPCommand hmp_info_commands[] = {
     { "uuid", "", "show the current VM UUID", hmp_info_uuid },
     { "version", "", "show the version of QEMU", hmp_info_version },
     { "vnc", "", "show the vnc server status", hmp_info_vnc },
+    { "spice", "", "show the spice server status", hmp_info_spice },
     { NULL },
 };
 

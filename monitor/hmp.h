@@ -78,6 +78,7 @@ void hmp_expire_password(Monitor *mon, const char *args);
 void hmp_info_mice(Monitor *mon, const char *args);
 void hmp_info_usb(Monitor *mon, const char *args);
 void hmp_info_vnc(Monitor *mon, const char *args);
+void hmp_info_spice(Monitor *mon, const char *args);
 
 /* Does @name (one word) match the "a|b|c" spelling @spec? */
 bool hmp_name_matches(const char *spec, const char *name, size_t len);

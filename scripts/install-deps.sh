@@ -25,6 +25,7 @@ PACKAGES=(
   novnc chromium python3-websocket
   libusb-1.0-0-dev libusbredirparser-dev libusbredirhost-dev
   libasound2-dev libpulse-dev sox
+  libssl-dev python3-cryptography
 )
 
 missing=()

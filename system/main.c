@@ -31,6 +31,9 @@
 #include "system/vl.h"
 #include "target/i386/cpu.h"
 #include "ui/console.h"
+#ifdef CONFIG_SPICE
+#include "ui/spice.h"
+#endif
 #ifdef CONFIG_VNC
 #include "ui/vnc.h"
 #include "ui/input.h"
@@ -71,6 +74,7 @@ typedef struct Options {
     GPtrArray *vnc;             /* -vnc / -display vnc= option strings */
     char *sdl;                  /* -display sdl options ("" for none) */
     char *keymap;               /* -k */
+    char *spice;                /* -spice option string */
     bool nographic;
     bool nodefaults;
     bool usb;                   /* -usb: piix3-usb-uhci at 01.2 */
@@ -166,6 +170,8 @@ static void print_help(void)
         "-vga std|none           VGA card (default std; -nodefaults: none)\n"
         "-vnc [host]:N|unix:path[,password=on][,to=L][,share=...][,websocket=on|port]\n"
         "                        VNC server on port 5900+N (docs/display.md)\n"
+        "-spice port=N[,addr=A][,unix=on][,password-secret=ID][,disable-ticketing=on]\n"
+        "                        SPICE server (docs/display.md)\n"
         "-nodefaults             create no default devices\n"
         "-usb                    PIIX3 USB (UHCI) controller at 01.2\n"
         "-usbdevice tablet|mouse|keyboard  a USB device on it (docs/usb.md)\n"
@@ -849,6 +855,14 @@ static void parse_args(Options *o, int argc, char **argv)
             }
             g_free(o->vga);
             o->vga = g_strdup(v);
+        } else if (IS("-spice")) {
+            const char *v = need_arg(argc, argv, &i);
+#ifdef CONFIG_SPICE
+            g_free(o->spice);
+            o->spice = g_strdup(v);
+#else
+            die("-spice %s: SPICE support is not available in this build", v);
+#endif
         } else if (IS("-vnc")) {
             const char *v = need_arg(argc, argv, &i);
 #ifdef CONFIG_VNC
@@ -1172,6 +1186,18 @@ static void create_default_vga(Options *o)
     }
 }
 
+/* The SPICE server starts before chardevs, so spicevmc/spiceport find it. */
+static void create_spice(Options *o)
+{
+#ifdef CONFIG_SPICE
+    GError *err = NULL;
+
+    if (o->spice && !qemu_spice_init(o->spice, &err)) {
+        die_err("-spice", err);
+    }
+#endif
+}
+
 static void create_displays(Options *o)
 {
     qemu_display_set_type(o->display ? o->display : "none");
@@ -1188,6 +1214,9 @@ static void create_displays(Options *o)
             die_err("-display sdl", err);
         }
     }
+#endif
+#ifdef CONFIG_SPICE
+    qemu_spice_display_init();
 #endif
 #ifdef CONFIG_VNC
     for (unsigned i = 0; i < o->vnc->len; i++) {
@@ -1445,6 +1474,7 @@ void kvmpc_init(int argc, char **argv)
     init_accel(o->ms);
     create_objects(o);
     create_audiodevs(o);
+    create_spice(o);
     create_chardevs(o);
     create_serials(o);
     create_debugcon(o);

@@ -230,3 +230,40 @@ MouseInfoList *qemu_input_query_mice(void)
     }
     return head;
 }
+
+/* ---- keyboard LEDs ---------------------------------------------------- */
+
+typedef struct LedHandler {
+    QemuLedHandler *fn;
+    void *opaque;
+} LedHandler;
+
+static GArray *led_handlers;    /* LedHandler */
+static unsigned led_state;
+
+void qemu_input_add_led_handler(QemuLedHandler *fn, void *opaque)
+{
+    LedHandler h = { fn, opaque };
+
+    if (!led_handlers) {
+        led_handlers = g_array_new(false, false, sizeof(LedHandler));
+    }
+    g_array_append_val(led_handlers, h);
+}
+
+void qemu_input_set_leds(unsigned leds)
+{
+    if (leds == led_state) {
+        return;
+    }
+    led_state = leds;
+    for (unsigned i = 0; led_handlers && i < led_handlers->len; i++) {
+        LedHandler *h = &g_array_index(led_handlers, LedHandler, i);
+        h->fn(h->opaque, leds);
+    }
+}
+
+unsigned qemu_input_get_leds(void)
+{
+    return led_state;
+}

@@ -8,6 +8,9 @@
 #include "monitor/hmp.h"
 #include "ui/console.h"
 #include "ui/input.h"
+#ifdef CONFIG_SPICE
+#include <spice/enums.h>
+#endif
 
 static void hmp_error(Monitor *mon, GError *err)
 {
@@ -308,5 +311,69 @@ void hmp_info_vnc(Monitor *mon, const char *args)
 void hmp_info_vnc(Monitor *mon, const char *args)
 {
     monitor_printf(mon, "VNC support is not available in this build\n");
+}
+#endif
+
+#ifdef CONFIG_SPICE
+static const char *spice_channel_name(int64_t type)
+{
+    static const char *const names[] = {
+        [SPICE_CHANNEL_MAIN] = "main", [SPICE_CHANNEL_DISPLAY] = "display",
+        [SPICE_CHANNEL_INPUTS] = "inputs", [SPICE_CHANNEL_CURSOR] = "cursor",
+        [SPICE_CHANNEL_PLAYBACK] = "playback",
+        [SPICE_CHANNEL_RECORD] = "record",
+        [SPICE_CHANNEL_TUNNEL] = "tunnel",
+        [SPICE_CHANNEL_SMARTCARD] = "smartcard",
+        [SPICE_CHANNEL_USBREDIR] = "usbredir", [SPICE_CHANNEL_PORT] = "port",
+        [SPICE_CHANNEL_WEBDAV] = "webdav",
+    };
+
+    if (type >= 0 && type < (int64_t)G_N_ELEMENTS(names) && names[type]) {
+        return names[type];
+    }
+    return "unknown";
+}
+
+/* The text of QEMU's "info spice". */
+void hmp_info_spice(Monitor *mon, const char *args)
+{
+    g_autoptr(SpiceInfo) info = qmp_query_spice(NULL);
+
+    if (!info->enabled) {
+        monitor_printf(mon, "Server: disabled\n");
+        return;
+    }
+    monitor_printf(mon, "Server:\n");
+    if (info->has_port) {
+        monitor_printf(mon, "     address: %s:%" PRId64 "\n", info->host,
+                       info->port);
+    } else {
+        monitor_printf(mon, "     address: %s [unix]\n", info->host);
+    }
+    monitor_printf(mon, "     migrated: %s\n",
+                   info->migrated ? "true" : "false");
+    monitor_printf(mon, "        auth: %s\n", info->auth);
+    monitor_printf(mon, "    compiled: %s\n", info->compiled_version);
+    monitor_printf(mon, "  mouse-mode: %s\n",
+                   SpiceQueryMouseMode_str[info->mouse_mode]);
+    if (!info->channels) {
+        monitor_printf(mon, "Channels: none\n");
+        return;
+    }
+    for (SpiceChannelList *c = info->channels; c; c = c->next) {
+        monitor_printf(mon, "Channel:\n");
+        monitor_printf(mon, "     address: %s:%s%s\n", c->value->host,
+                       c->value->port, c->value->tls ? " [tls]" : "");
+        monitor_printf(mon, "     session: %" PRId64 "\n",
+                       c->value->connection_id);
+        monitor_printf(mon, "     channel: %" PRId64 ":%" PRId64 " (%s)\n",
+                       c->value->channel_type, c->value->channel_id,
+                       spice_channel_name(c->value->channel_type));
+    }
+}
+#else
+void hmp_info_spice(Monitor *mon, const char *args)
+{
+    monitor_printf(mon, "SPICE support is not available in this build\n");
 }
 #endif

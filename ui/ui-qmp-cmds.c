@@ -13,6 +13,9 @@
 #ifdef CONFIG_VNC
 #include "ui/vnc.h"
 #endif
+#ifdef CONFIG_SPICE
+#include "ui/spice.h"
+#endif
 #include <limits.h>
 
 #define TIME_MAX_VALUE ((time_t)(sizeof(time_t) == 8 ? INT64_MAX : INT32_MAX))
@@ -122,8 +125,15 @@ DisplayOptions *qmp_query_display_options(GError **errp)
 
 void qmp_set_password(SetPasswordOptions *arg, GError **errp)
 {
-    if (arg->protocol != DISPLAY_PROTOCOL_VNC) {
+    if (arg->protocol == DISPLAY_PROTOCOL_SPICE) {
+#ifdef CONFIG_SPICE
+        qemu_spice_set_password(arg->password,
+                                arg->has_connected ? arg->connected
+                                                   : SET_PASSWORD_ACTION_KEEP,
+                                errp);
+#else
         error_setg(errp, "spice is not available in this build");
+#endif
         return;
     }
     if (arg->has_connected && arg->connected != SET_PASSWORD_ACTION_KEEP) {
@@ -167,8 +177,12 @@ void qmp_expire_password(ExpirePasswordOptions *arg, GError **errp)
     if (!parse_expire_time(arg->time, &when, errp)) {
         return;
     }
-    if (arg->protocol != DISPLAY_PROTOCOL_VNC) {
+    if (arg->protocol == DISPLAY_PROTOCOL_SPICE) {
+#ifdef CONFIG_SPICE
+        qemu_spice_expire_password(when, errp);
+#else
         error_setg(errp, "spice is not available in this build");
+#endif
         return;
     }
 #ifdef CONFIG_VNC

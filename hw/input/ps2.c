@@ -30,6 +30,7 @@
  */
 #include "qemu/osdep.h"
 #include "hw/input/ps2.h"
+#include "ui/input.h"
 #include <linux/input-event-codes.h>
 
 /* Keyboard commands and replies. */
@@ -287,6 +288,7 @@ void ps2_kbd_reset(PS2KbdState *s)
     queue_reset(&s->queue);
     kbd_set_defaults(s);
     s->leds = 0;
+    qemu_input_set_leds(0);
     s->scanning = true;
     s->last_byte = 0;
     s->modifiers = 0;
@@ -297,6 +299,7 @@ static void kbd_param(PS2KbdState *s, uint8_t cmd, uint8_t val)
     switch (cmd) {
     case KBD_CMD_SET_LEDS:
         s->leds = val & KBD_LED_MASK;
+        qemu_input_set_leds(s->leds);   /* front ends show them */
         break;
     case KBD_CMD_SET_RATE:
         s->typematic = val & KBD_TYPEMATIC_MASK;
@@ -902,6 +905,8 @@ static int ps2_kbd_post_load(void *opaque, int version_id)
         s->scancode_set = 2;
         ok = false;
     }
+    s->leds &= KBD_LED_MASK;
+    qemu_input_set_leds(s->leds);   /* the migrated LEDs, to front ends */
     return ok ? 0 : -1;
 }
 

@@ -63,6 +63,12 @@ typedef struct ChardevDriver {
     bool (*fe_is_open)(Chardev *chr);
     /* Optional: drop the current connection (socket); false if none. */
     bool (*disconnect)(Chardev *chr);
+    /*
+     * Optional: the frontend's side opened or closed (a virtserialport
+     * the guest opened: qemu_chr_fe_set_open), for backends that tell
+     * their peer (SPICE's agent and ports).
+     */
+    void (*fe_open_changed)(Chardev *chr, bool open);
 } ChardevDriver;
 
 struct Chardev {

@@ -1,6 +1,6 @@
 /*
  * The console layer: the one place between display devices and display
- * front ends (VNC now; SDL2, SPICE and the browser console later).
+ * front ends (VNC, SPICE; SDL2 and the browser console later).
  *
  * A display device registers a graphic console with two callbacks:
  * gfx_update brings the console's surface up to date (the device looks at

@@ -62,6 +62,16 @@ bool qemu_input_is_absolute(void);
 bool qemu_input_send_keys(QemuConsole *src, KeyValueList *keys,
                           int64_t hold_ms, GError **errp);
 
+/*
+ * Keyboard LEDs as the guest's keyboard last set them (bit 0 scroll lock,
+ * 1 num lock, 2 caps lock: the PS/2 order); front ends that show them
+ * (SPICE) register a handler, called on every change.
+ */
+typedef void QemuLedHandler(void *opaque, unsigned leds);
+void qemu_input_add_led_handler(QemuLedHandler *fn, void *opaque);
+void qemu_input_set_leds(unsigned leds);
+unsigned qemu_input_get_leds(void);
+
 /* query-mice: the pointer handlers, newest first. */
 MouseInfoList *qemu_input_query_mice(void);
 
