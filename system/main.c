@@ -1364,6 +1364,8 @@ void kvmpc_main_loop(void)
     if (opts.pidfile) {
         unlink(opts.pidfile);
     }
+    /* Audio back ends finish their files (wav) and close their streams. */
+    audio_cleanup();
     /* Closing chardevs removes server sockets and restores terminals. */
     qemu_chr_delete_all();
     qemu_chr_restore_terminals();
