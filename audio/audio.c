@@ -36,6 +36,7 @@ struct SWVoiceOut {
     AudioRing ring;             /* voice rate and channels, float */
     bool active;
     bool started;               /* data arrived since activation */
+    float gain[2];              /* even / odd channels (1.0: as is) */
     uint64_t underruns;
 };
 
@@ -497,6 +498,14 @@ static void audio_timer_cb(void *opaque)
     uint64_t out_n = frames_due(s, now, s->out.freq, s->out_due);
     uint64_t in_n = frames_due(s, now, s->in.freq, s->in_due);
 
+    if (!voices_busy(s)) {
+        /* nothing plays or records: the timer stops until a voice starts
+         * (a new run, so no silence is written for the idle time) */
+        if (s->drv->enable_out && s->out_used) {
+            s->drv->enable_out(s, false);
+        }
+        return;
+    }
     if (out_n > s->mixbuf_frames || in_n > s->mixbuf_frames) {
         /* far behind (the VM was stopped, or the host stalled): what was
          * missed is gone; start a new schedule from now */
@@ -514,15 +523,7 @@ static void audio_timer_cb(void *opaque)
         capture_tick(s, in_n);
     }
     s->in_due += in_n;
-    if (voices_busy(s)) {
-        timer_mod(s->timer, now + period_ns(s));
-    } else {
-        /* idle: a back end with a device to feed still hears silence when
-         * the next run starts; nothing to do until then */
-        if (s->drv->enable_out && s->out_used) {
-            s->drv->enable_out(s, false);
-        }
-    }
+    timer_mod(s->timer, now + period_ns(s));
 }
 
 void audio_cleanup(void)
@@ -573,6 +574,7 @@ SWVoiceOut *AUD_open_out(AudioState *s, SWVoiceOut *sw, const char *name,
     if (!sw) {
         sw = g_new0(SWVoiceOut, 1);
         sw->s = s;
+        sw->gain[0] = sw->gain[1] = 1.0f;
         g_ptr_array_add(s->out_voices, sw);
     } else {
         if (sw->as.freq == as->freq && sw->as.nchannels == as->nchannels &&
@@ -621,6 +623,11 @@ size_t AUD_write(SWVoiceOut *sw, const void *buf, size_t size)
 
         audio_samples_to_float(&sw->as, (const uint8_t *)buf + done * fb,
                                tmp, n);
+        if (sw->gain[0] != 1.0f || sw->gain[1] != 1.0f) {
+            for (uint32_t i = 0; i < n * sw->as.nchannels; i++) {
+                tmp[i] *= sw->gain[(i % sw->as.nchannels) & 1];
+            }
+        }
         audio_ring_push(&sw->ring, tmp, n);
         done += n;
     }
@@ -637,11 +644,22 @@ void AUD_set_active_out(SWVoiceOut *sw, bool on)
     }
     sw->active = on;
     sw->started = false;
+    /* a stopped stream stops now: what was fetched ahead is dropped, as
+     * a codec's FIFO is when the controller stops the stream */
+    audio_ring_reset(&sw->ring);
     if (on) {
         if (sw->s->drv->enable_out) {
             sw->s->drv->enable_out(sw->s, true);
         }
         audio_timer_start(sw->s);
+    }
+}
+
+void AUD_set_volume_out(SWVoiceOut *sw, bool mute, float left, float right)
+{
+    if (sw) {
+        sw->gain[0] = mute ? 0.0f : left;
+        sw->gain[1] = mute ? 0.0f : right;
     }
 }
 

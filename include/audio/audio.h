@@ -190,6 +190,9 @@ void AUD_close_out(AudioState *s, SWVoiceOut *sw);
 size_t AUD_write(SWVoiceOut *sw, const void *buf, size_t size);
 void AUD_set_active_out(SWVoiceOut *sw, bool on);
 bool AUD_is_active_out(SWVoiceOut *sw);
+/* Gains (linear, 1.0 = unchanged) of the even (left) and odd (right)
+ * channels, applied as data is queued. */
+void AUD_set_volume_out(SWVoiceOut *sw, bool mute, float left, float right);
 /* Bytes of room in the voice's buffer. */
 size_t AUD_get_buffer_size_out(SWVoiceOut *sw);
 
