@@ -444,6 +444,10 @@ static void play_tick(AudioState *s, uint32_t n)
         if (got < n && sw->active && sw->started) {
             sw->underruns++;
             s->out_stats.underruns++;
+        } else if (got < n && !sw->active) {
+            /* drained: the frame the interpolator still holds is the
+             * last one, not the start of more */
+            audio_ring_reset(&sw->ring);
         }
     }
     audio_float_to_samples(&s->out, s->mixbuf, s->hwbuf, n);
@@ -660,6 +664,15 @@ void AUD_set_volume_out(SWVoiceOut *sw, bool mute, float left, float right)
     if (sw) {
         sw->gain[0] = mute ? 0.0f : left;
         sw->gain[1] = mute ? 0.0f : right;
+    }
+}
+
+void AUD_drain_out(SWVoiceOut *sw)
+{
+    if (sw) {
+        /* inactive with data: mixed until empty, no underruns counted */
+        sw->active = false;
+        sw->started = false;
     }
 }
 

@@ -188,7 +188,11 @@ SWVoiceOut *AUD_open_out(AudioState *s, SWVoiceOut *sw, const char *name,
 void AUD_close_out(AudioState *s, SWVoiceOut *sw);
 /* Queue up to @size bytes (whole frames); returns the bytes taken. */
 size_t AUD_write(SWVoiceOut *sw, const void *buf, size_t size);
+/* Start, or stop at once (what the voice holds is dropped). */
 void AUD_set_active_out(SWVoiceOut *sw, bool on);
+/* Stop taking data but play what the voice holds (a DMA engine that ran
+ * out of buffers: its FIFO still empties). */
+void AUD_drain_out(SWVoiceOut *sw);
 bool AUD_is_active_out(SWVoiceOut *sw);
 /* Gains (linear, 1.0 = unchanged) of the even (left) and odd (right)
  * channels, applied as data is queued. */
