@@ -92,6 +92,11 @@ char *audio_driver_names(void)
     return g_string_free(s, false);
 }
 
+char *audio_driver_describe(AudioState *s)
+{
+    return s->drv->describe ? s->drv->describe(s) : NULL;
+}
+
 AudioState *audio_state_by_name(const char *id)
 {
     return audiodevs && id ? g_hash_table_lookup(audiodevs, id) : NULL;

@@ -131,7 +131,15 @@ static void wav_fini(AudioState *s)
     s->drv_opaque = NULL;
 }
 
+static char *wav_describe(AudioState *s)
+{
+    WavState *w = s->drv_opaque;
+
+    return w ? g_strdup(w->path) : NULL;
+}
+
 static const AudioDriver wav_driver = {
+    .describe = wav_describe,
     .name = "wav",
     .init = wav_init,
     .write = wav_write,

@@ -23,17 +23,10 @@
 #define AUDIO_AUDIO_H
 #include "qemu/osdep.h"
 #include "system/timer.h"
+#include "qapi/qapi-types.h"
 
-typedef enum AudioFormat {
-    AUDIO_FORMAT_U8,
-    AUDIO_FORMAT_S8,
-    AUDIO_FORMAT_U16,
-    AUDIO_FORMAT_S16,
-    AUDIO_FORMAT_U32,
-    AUDIO_FORMAT_S32,
-    AUDIO_FORMAT_F32,
-    AUDIO_FORMAT_MAX,
-} AudioFormat;
+/* AudioFormat (u8, s8, u16, s16, u32, s32, f32) is QAPI's. */
+#define AUDIO_FORMAT_MAX    AUDIO_FORMAT__MAX
 
 /* What a voice or a back end carries (little-endian samples). */
 typedef struct AudioSettings {
@@ -120,6 +113,8 @@ typedef struct AudioDriver {
     /* Turn playback / capture on or off (the first voice in, the last out). */
     void (*enable_out)(AudioState *s, bool on);
     void (*enable_in)(AudioState *s, bool on);
+    /* The file (wav) or server (pa) for query-audiodevs; NULL: none. */
+    char *(*describe)(AudioState *s);
     /* Free the driver's state (the file is complete after this). */
     void (*fini)(AudioState *s);
 } AudioDriver;
@@ -169,6 +164,8 @@ bool audio_parse_audio_option(const char *spec, char **model, char **id,
 GPtrArray *audio_state_list(void);
 /* Close every back end (files complete); called at exit. */
 void audio_cleanup(void);
+/* The driver's describe() (g_free it), or NULL. */
+char *audio_driver_describe(AudioState *s);
 /* Drivers built into this binary, space separated. */
 char *audio_driver_names(void);
 
