@@ -72,7 +72,9 @@ static void pcspk_changed(void *opaque)
     }
     if (on != s->on) {
         s->on = on;
-        s->phase = 0;
+        if (on) {
+            s->phase = 0;       /* each tone starts on a rising edge */
+        }
         AUD_set_active_out(s->voice, on);
     }
 }
