@@ -23,6 +23,8 @@
  * Built with -DFUZZ_AHCI this file is the fuzz-ahci target: the same
  * machine plus an ICH9 AHCI at 04.0 with a disk (port 0) and a CD-ROM
  * (port 1) of its own, reached through its BARs like any PCI function.
+ * With -DFUZZ_PC_AUDIO it is fuzz-audio: intel-hda + hda-duplex at 08.0
+ * and AC97 at 09.0.
  *
  * An operation that runs longer than FUZZ_PC_HANG_MS (default 1000) of wall
  * clock aborts with "hang: <command> took N ms"; a watchdog thread does the
@@ -86,6 +88,14 @@ static const char *const machine_args[] = {
 #endif
 #ifdef FUZZ_AHCI
     "-device", "ich9-ahci,id=ahci0,addr=04.0",
+#endif
+#ifdef FUZZ_PC_AUDIO
+    /* fuzz-audio: intel-hda with hda-duplex at 08.0, AC97 at 09.0, on a
+     * "none" audiodev whose timer paces their DMA (docs/audio.md) */
+    "-audiodev", "none,id=fuzz-snd",
+    "-device", "intel-hda,addr=08.0",
+    "-device", "hda-duplex,audiodev=fuzz-snd",
+    "-device", "AC97,addr=09.0,audiodev=fuzz-snd",
 #endif
 };
 
