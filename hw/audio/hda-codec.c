@@ -381,7 +381,8 @@ static void set_amp(HDAAudioState *a, uint32_t nid, uint32_t payload)
     if (!n || !a->mixer || ((payload >> 8) & 0xf)) {
         return;                         /* one amp per widget, index 0 */
     }
-    if ((out && (n->wcaps & WCAP_OUT_AMP)) || (in && (n->wcaps & WCAP_IN_AMP))) {
+    if ((out && (n->wcaps & WCAP_OUT_AMP)) ||
+        (in && (n->wcaps & WCAP_IN_AMP))) {
         if ((v & 0x7f) > AMP_STEPS) {
             v = (v & 0x80) | AMP_STEPS;
         }

@@ -72,8 +72,15 @@ static void env_stop(Env *e)
     g_free(e->wav);
 }
 
-static uint16_t mixer_rd(Env *e, unsigned r) { return qtest_inw(e->s, NAM + r); }
-static void mixer_wr(Env *e, unsigned r, uint16_t v) { qtest_outw(e->s, NAM + r, v); }
+static uint16_t mixer_rd(Env *e, unsigned r)
+{
+    return qtest_inw(e->s, NAM + r);
+}
+
+static void mixer_wr(Env *e, unsigned r, uint16_t v)
+{
+    qtest_outw(e->s, NAM + r, v);
+}
 
 static void test_registers(void)
 {

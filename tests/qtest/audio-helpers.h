@@ -96,8 +96,11 @@ static inline void wav_stats(const WavFile *w, uint32_t skip, WavStats *st)
                (double)(crossings - 1) * w->rate / (last - first) : 0;
 }
 
-/* sox FILE -n remix 1 stat (the first channel; its frequency estimate
- * is wrong for several channels): the value on the line starting with @key, or NAN. */
+/*
+ * sox FILE -n remix 1 stat (the first channel; its frequency estimate is
+ * wrong for several channels): the value on the line starting with @key,
+ * or NAN.
+ */
 static inline double sox_stat(const char *path, const char *key)
 {
     g_autofree char *cmd = g_strdup_printf("sox '%s' -n remix 1 stat 2>&1",

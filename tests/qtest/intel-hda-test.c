@@ -77,12 +77,36 @@ typedef struct Env {
     uint32_t rirb_rp;           /* the next RIRB entry to read */
 } Env;
 
-static uint32_t rl(Env *e, uint32_t off) { return qtest_readl(e->s, BAR + off); }
-static uint16_t rw(Env *e, uint32_t off) { return qtest_readw(e->s, BAR + off); }
-static uint8_t rb(Env *e, uint32_t off) { return qtest_readb(e->s, BAR + off); }
-static void wl(Env *e, uint32_t off, uint32_t v) { qtest_writel(e->s, BAR + off, v); }
-static void ww(Env *e, uint32_t off, uint16_t v) { qtest_writew(e->s, BAR + off, v); }
-static void wb(Env *e, uint32_t off, uint8_t v) { qtest_writeb(e->s, BAR + off, v); }
+/* BAR0 registers */
+static uint32_t rl(Env *e, uint32_t off)
+{
+    return qtest_readl(e->s, BAR + off);
+}
+
+static uint16_t rw(Env *e, uint32_t off)
+{
+    return qtest_readw(e->s, BAR + off);
+}
+
+static uint8_t rb(Env *e, uint32_t off)
+{
+    return qtest_readb(e->s, BAR + off);
+}
+
+static void wl(Env *e, uint32_t off, uint32_t v)
+{
+    qtest_writel(e->s, BAR + off, v);
+}
+
+static void ww(Env *e, uint32_t off, uint16_t v)
+{
+    qtest_writew(e->s, BAR + off, v);
+}
+
+static void wb(Env *e, uint32_t off, uint8_t v)
+{
+    qtest_writeb(e->s, BAR + off, v);
+}
 
 static void env_start(Env *e, const char *ctrl, const char *codec,
                       const char *audiodev)
