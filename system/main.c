@@ -687,8 +687,9 @@ static void parse_args(Options *o, int argc, char **argv)
         } else if (IS("-audiodev")) {
             const char *a = need_arg(argc, argv, &i);
             if (!strcmp(a, "help")) {
-                g_autofree char *names = audio_driver_names();
+                char *names = audio_driver_names();
                 printf("Available audio drivers:\n%s\n", names);
+                g_free(names);
                 exit(0);
             }
             g_ptr_array_add(o->audiodevs, g_strdup(a));
