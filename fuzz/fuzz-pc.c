@@ -35,6 +35,8 @@
  * reach buses 1-2 through ECAM (docs/q35.md).
  * With -DFUZZ_PC_VGPU it is fuzz-vgpu: virtio-gpu-pci at 08.0, virtio-vga
  * at 09.0, virtio-tablet-pci at 0a.0 and virtio-keyboard-pci at 0b.0.
+ * With -DFUZZ_PC_AUDIO it is fuzz-audio: intel-hda + hda-duplex at 08.0
+ * and AC97 at 09.0.
  *
  * An operation that runs longer than FUZZ_PC_HANG_MS (default 1000) of wall
  * clock aborts with "hang: <command> took N ms"; a watchdog thread does the
@@ -143,6 +145,13 @@ static const char *const machine_args[] = {
     "-device", "usb-tablet,bus=fuzz-uhci.0,port=1",
     "-device", "qemu-xhci,addr=09.0,id=fuzz-xhci",
     "-device", "usb-tablet,bus=fuzz-xhci.0,port=1",
+#ifdef FUZZ_PC_AUDIO
+    /* fuzz-audio: intel-hda with hda-duplex at 08.0, AC97 at 09.0, on a
+     * "none" audiodev whose timer paces their DMA (docs/audio.md) */
+    "-audiodev", "none,id=fuzz-snd",
+    "-device", "intel-hda,addr=08.0",
+    "-device", "hda-duplex,audiodev=fuzz-snd",
+    "-device", "AC97,addr=09.0,audiodev=fuzz-snd",
 #endif
 };
 

@@ -16,6 +16,7 @@
 #include "hw/boards.h"
 #include "hw/qdev.h"
 #include "qapi/qapi-commands.h"
+#include "audio/audio.h"
 #include "monitor-internal.h"
 
 /* Append @obj to a generated FooList through its tail pointer. */
@@ -405,4 +406,77 @@ char *qmp_human_monitor_command(const char *command_line, bool has_cpu_index,
     }
     return hmp_run_command_on_cpu(command_line,
                                   has_cpu_index ? (int)cpu_index : -1);
+}
+
+/* ---- audio (docs/audio.md) ------------------------------------------ */
+
+static AudiodevPerDirectionOptions *audiodev_dir(const AudioSettings *as,
+                                                 uint32_t buffer_us,
+                                                 const AudioDirStats *st)
+{
+    AudiodevPerDirectionOptions *d = g_new0(AudiodevPerDirectionOptions, 1);
+
+    d->has_mixing_engine = d->mixing_engine = true;
+    d->has_fixed_settings = d->fixed_settings = true;
+    d->has_frequency = true;
+    d->frequency = as->freq;
+    d->has_channels = true;
+    d->channels = as->nchannels;
+    d->has_format = true;
+    d->format = as->fmt;
+    d->has_buffer_length = buffer_us != 0;
+    d->buffer_length = buffer_us;
+    d->has_x_frames = d->has_x_underruns = d->has_x_overruns = true;
+    d->x_frames = st->frames;
+    d->x_underruns = st->underruns;
+    d->x_overruns = st->overruns;
+    return d;
+}
+
+AudiodevList *qmp_query_audiodevs(GError **errp)
+{
+    GPtrArray *list = audio_state_list();
+    AudiodevList *head = NULL, **tail = &head;
+
+    for (guint i = 0; i < list->len; i++) {
+        AudioState *s = g_ptr_array_index(list, i);
+        Audiodev *a = g_new0(Audiodev, 1);
+        AudiodevPerDirectionOptions *in, *out;
+        int drv = -1;
+
+        for (int d = 0; d < AUDIODEV_DRIVER__MAX; d++) {
+            if (!strcmp(AudiodevDriver_str[d], s->driver)) {
+                drv = d;
+            }
+        }
+
+        a->id = g_strdup(s->id);
+        a->driver = drv < 0 ? AUDIODEV_DRIVER_NONE : drv;
+        a->has_timer_period = true;
+        a->timer_period = s->timer_period_us;
+        in = audiodev_dir(&s->in, s->in_buffer_us, &s->in_stats);
+        out = audiodev_dir(&s->out, s->out_buffer_us, &s->out_stats);
+        switch (a->driver) {
+        case AUDIODEV_DRIVER_WAV:
+            a->u.wav.in = in;
+            a->u.wav.out = out;
+            a->u.wav.path = audio_driver_describe(s);
+            break;
+        case AUDIODEV_DRIVER_PA:
+            a->u.pa.in = in;
+            a->u.pa.out = out;
+            a->u.pa.server = audio_driver_describe(s);
+            break;
+        case AUDIODEV_DRIVER_ALSA:
+            a->u.alsa.in = in;
+            a->u.alsa.out = out;
+            break;
+        default:
+            a->u.none.in = in;
+            a->u.none.out = out;
+            break;
+        }
+        LIST_APPEND(tail, a);
+    }
+    return head;
 }

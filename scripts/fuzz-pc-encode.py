@@ -3,7 +3,8 @@
 lines, and its dictionary; likewise for fuzz-ahci (fuzz-pc.c built with
 -DFUZZ_AHCI: same input format, seeds in fuzz/seeds/ahci, --target ahci)
 and fuzz-q35 (-DFUZZ_PC_Q35, seeds in fuzz/seeds/q35, --target q35),
-and fuzz-usb (-DFUZZ_PC_USB, fuzz/seeds/usb, --target usb).
+and fuzz-usb (-DFUZZ_PC_USB, fuzz/seeds/usb, --target usb),
+and fuzz-audio (-DFUZZ_PC_AUDIO, fuzz/seeds/audio, --target audio).
 
     scripts/fuzz-pc-encode.py SCRIPT.qtest OUTPUT     encode one script
     scripts/fuzz-pc-encode.py --dict OUTPUT           write the dictionary
@@ -323,10 +324,30 @@ USB_DICT_OPS = {
     "op_xhci_reset_port1": "membar4: writel 0x440 0x210",
 }
 
+# fuzz-audio (-DFUZZ_PC_AUDIO): intel-hda (08.0, BAR0 0xe0200000) and
+# AC97 (09.0, NAM 0xc200, NABM 0xc300).
+AUDIO_DICT_VALUES = {
+    "hda_run_tag1": 0x10001e, "hda_fmt_48k_s16_2ch": 0x0011,
+    "hda_verb_vendor": 0x000f0000, "hda_verb_stream": 0x00270610,
+    "ac97_rate_44k1": 44100, "ac97_cr_run_ioc": 0x1d,
+}
+AUDIO_DICT_OPS = {
+    "op_hda_crst": "writel 0xe0200008 0x101",
+    "op_hda_corb_run": "writeb 0xe020004c 0x3",
+    "op_hda_rirb_dma": "writeb 0xe020005c 0x3",
+    "op_hda_icmd": "writew 0xe0200068 0x1",
+    "op_hda_sd4_run": "writel 0xe0200100 0x10001e",
+    "op_ac97_po_run": "outb 0xc31b 0x1d",
+    "op_ac97_pi_run": "outb 0xc30b 0x11",
+    "op_clock_next": "clock_step",
+}
+
 TARGETS = {
     # target: (seeds, corpus, dictionary file, extra values, extra ops)
     "pc": ("seeds/pc", "corpus/pc", "pc-machine.dict", {}, {}),
     "vgpu": ("seeds/vgpu", "corpus/vgpu", "vgpu.dict", VGPU_DICT_VALUES, {}),
+    "audio": ("seeds/audio", "corpus/audio", "audio.dict",
+              AUDIO_DICT_VALUES, AUDIO_DICT_OPS),
     "ahci": ("seeds/ahci", "corpus/ahci", "ahci.dict", AHCI_DICT_VALUES,
              AHCI_DICT_OPS),
     "q35": ("seeds/q35", "corpus/q35", "q35.dict", Q35_DICT_VALUES,

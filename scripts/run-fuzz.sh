@@ -8,6 +8,7 @@
 # TARGET: qmp-json, pc, virtio, ahci, vgpu, qcow2, migration (default: all).  Exit status: 0 when no target
 # TARGET: qmp-json, pc, virtio, ahci, usb, qcow2, migration (default: all).  Exit status: 0 when no target
 # TARGET: qmp-json, pc, virtio, ahci, vc, qcow2, migration (default: all).  Exit status: 0 when no target
+# TARGET: qmp-json, pc, virtio, ahci, audio, qcow2, migration (default: all).  Exit status: 0 when no target
 # found anything, 1 when one crashed, hung or leaked (its input and log are
 # named), 77 when clang/libFuzzer is missing.
 set -euo pipefail
@@ -21,6 +22,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(qmp-json pc virtio ahci vgpu qcow2 migration)
 [ ${#targets[@]} -gt 0 ] || targets=(qmp-json pc virtio ahci usb qcow2 migration)
 [ ${#targets[@]} -gt 0 ] || targets=(qmp-json pc virtio ahci vc qcow2 migration)
+[ ${#targets[@]} -gt 0 ] || targets=(qmp-json pc virtio ahci audio qcow2 migration)
 
 # Per target: dictionary, and extra libFuzzer options.  -timeout is the
 # whole input's limit; fuzz-pc also times every operation itself
@@ -35,6 +37,8 @@ declare -A dict=([qmp-json]=fuzz/qmp-json.dict [pc]=fuzz/pc-machine.dict
                  [usb]=fuzz/usb.dict [qcow2]=
                  [virtio]=fuzz/virtio.dict [ahci]=fuzz/ahci.dict
                  [vc]=fuzz/pc-machine.dict [qcow2]=
+                 [virtio]=fuzz/virtio.dict [ahci]=fuzz/ahci.dict
+                 [audio]=fuzz/audio.dict [qcow2]=
                  [migration]=)
 declare -A opts=([qmp-json]="" [pc]="-timeout=10 -max_len=4096"
                  [virtio]="-timeout=10 -max_len=4096"
@@ -44,6 +48,7 @@ declare -A opts=([qmp-json]="" [pc]="-timeout=10 -max_len=4096"
                  [vgpu]="-timeout=10 -max_len=4096"
                  [usb]="-timeout=10 -max_len=4096"
                  [vc]="-timeout=10 -max_len=4096"
+                 [audio]="-timeout=10 -max_len=4096"
                  [qcow2]="-timeout=10 -rss_limit_mb=4096"
                  [migration]="-timeout=10 -max_len=400000")
 

@@ -57,6 +57,7 @@ typedef struct Options {
     GPtrArray *chardevs;        /* -chardev option strings */
     GPtrArray *objects;         /* -object option strings */
     GPtrArray *audiodevs;       /* -audiodev option strings */
+    GPtrArray *audios;          /* -audio option strings */
     GPtrArray *serials;         /* -serial specs */
     GPtrArray *devices;         /* -device option strings */
     GPtrArray *drives;          /* -drive option strings (and -hda...) */
@@ -157,6 +158,12 @@ static void print_help(void)
         "-fda/-fdb file          floppy disk A/B (-drive if=floppy,index=0/1)\n"
         "-global driver.prop=value  default property value for a device type\n"
         "-chardev backend,id=id[,opts]   character device\n"
+        "-audiodev DRIVER,id=ID[,timer-period=US][,out.frequency=HZ]\n"
+        "          [,out.channels=N][,out.format=FMT][,in.*][,path=F]\n"
+        "                        audio back end: none, wav (and those built:\n"
+        "                        -audiodev help)\n"
+        "-audio [driver=]DRIVER[,model=hda|ac97|pcspk]  an audiodev and a "
+        "sound device\n"
         "-netdev user|tap|bridge|socket|stream|dgram|hubport,id=str[,opts]\n"
         "                        network backend (docs/net.md)\n"
         "-nic TYPE[,model=name][,mac=addr][,opts]  NIC and backend in one\n"
@@ -744,8 +751,24 @@ static void parse_args(Options *o, int argc, char **argv)
         } else if (IS("-daemonize")) {
             o->daemonize = true;
         } else if (IS("-audiodev")) {
-            g_ptr_array_add(o->audiodevs,
-                            g_strdup(need_arg(argc, argv, &i)));
+            const char *a = need_arg(argc, argv, &i);
+            if (!strcmp(a, "help")) {
+                char *names = audio_driver_names();
+                printf("Available audio drivers:\n%s\n", names);
+                g_free(names);
+                exit(0);
+            }
+            g_ptr_array_add(o->audiodevs, g_strdup(a));
+        } else if (IS("-audio")) {
+            const char *a = need_arg(argc, argv, &i);
+            if (!strcmp(a, "help") || strstr(a, "model=help")) {
+                printf("Valid audio models:\n"
+                       "hda   Intel HD Audio (intel-hda + hda-duplex)\n"
+                       "ac97  Intel 82801AA AC97 Audio\n"
+                       "pcspk PC speaker\n");
+                exit(0);
+            }
+            g_ptr_array_add(o->audios, g_strdup(a));
         } else if (IS("-sandbox")) {
             GError *serr = NULL;
             if (!sandbox_parse(need_arg(argc, argv, &i), &serr)) {
@@ -939,6 +962,7 @@ static void options_init(Options *o)
     o->chardevs = g_ptr_array_new_with_free_func(g_free);
     o->objects = g_ptr_array_new_with_free_func(g_free);
     o->audiodevs = g_ptr_array_new_with_free_func(g_free);
+    o->audios = g_ptr_array_new_with_free_func(g_free);
     o->serials = g_ptr_array_new_with_free_func(g_free);
     o->devices = g_ptr_array_new_with_free_func(g_free);
     o->drives = g_ptr_array_new_with_free_func(g_free);
@@ -968,13 +992,46 @@ static void create_objects(Options *o)
     }
 }
 
-/* -audiodev: before the devices and displays that name them. */
+/*
+ * -audio [driver=]DRIVER[,model=MODEL][,AUDIODEV-PROPS]: QEMU 8's
+ * shorthand for an audiodev (id "audiodev0" unless id= is given) and the
+ * model's device on it.
+ */
+static void add_audio_model(Options *o, const char *model, const char *id)
+{
+    if (!strcmp(model, "hda")) {
+        g_ptr_array_add(o->devices, g_strdup("intel-hda"));
+        g_ptr_array_add(o->devices,
+                        g_strdup_printf("hda-duplex,audiodev=%s", id));
+    } else if (!strcmp(model, "ac97")) {
+        g_ptr_array_add(o->devices, g_strdup_printf("AC97,audiodev=%s", id));
+    } else if (!strcmp(model, "pcspk")) {
+        g_hash_table_insert(o->ms->props, g_strdup("pcspk-audiodev"),
+                            g_strdup(id));
+    } else {
+        die("-audio: unknown model '%s' (hda, ac97, pcspk)", model);
+    }
+}
+
+/* -audiodev and -audio: before the devices and displays that name them. */
 static void create_audiodevs(Options *o)
 {
     for (unsigned i = 0; i < o->audiodevs->len; i++) {
         GError *err = NULL;
         if (!audio_init_audiodev(g_ptr_array_index(o->audiodevs, i), &err)) {
             die_err("-audiodev", err);
+        }
+    }
+    for (unsigned i = 0; i < o->audios->len; i++) {
+        const char *spec = g_ptr_array_index(o->audios, i);
+        g_autofree char *model = NULL, *id = NULL;
+        GError *err = NULL;
+
+        if (!audio_parse_audio_option(spec, &model, &id, &err)) {
+            die_err("-audio", err);
+        }
+        if (model) {
+            add_audio_model(o, model, id);
         }
     }
 }
@@ -1538,6 +1595,8 @@ void kvmpc_main_loop(void)
     if (opts.pidfile) {
         unlink(opts.pidfile);
     }
+    /* Audio back ends finish their files (wav) and close their streams. */
+    audio_cleanup();
     /* Closing chardevs removes server sockets and restores terminals. */
     qemu_chr_delete_all();
     qemu_chr_restore_terminals();

@@ -326,6 +326,15 @@ bool pc_isa_devices_init(MachineState *ms, GError **errp)
     } else if (kvm_enabled()) {
         hpet_pit_legacy_hook = kvm_pit_set_hpet_legacy;
     }
+    if (g_hash_table_lookup(ms->props, "pcspk-audiodev")) {
+        /* the PC speaker's sound (hw/audio/pcspk.c, docs/audio.md) */
+        PropSetting spk[] = {
+            { "audiodev", g_hash_table_lookup(ms->props, "pcspk-audiodev") },
+        };
+        if (!pc_isa_new("isa-pcspk", spk, ARRAY_SIZE(spk), errp)) {
+            return false;
+        }
+    }
     if (ms->enable_hpet) {
         hpet = pc_isa_new(TYPE_HPET, NULL, 0, errp);
         if (!hpet) {

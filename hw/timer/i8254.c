@@ -31,8 +31,9 @@
  *     4 a low gate does not pause the count (as QEMU's model).
  *   - The refresh detect bit toggles on every read of port 0x61, so a
  *     delay loop waiting for toggles ends (as QEMU does).
- *   - The speaker itself makes no sound: port 0x61 keeps and shows its
- *     bits, and no audio backend is driven.
+ *   - The speaker's sound is hw/audio/pcspk.c's: it listens for changes
+ *     of channel 2 and port 0x61 (i8254_set_speaker_listener) and reads
+ *     them (i8254_get_speaker).
  */
 #include "qemu/osdep.h"
 #include "hw/timer/i8254.h"
@@ -87,6 +88,15 @@ typedef struct PITState {
 } PITState;
 
 static PITState *the_pit;
+static void (*speaker_listener)(void *opaque);
+static void *speaker_listener_opaque;
+
+static void speaker_changed(void)
+{
+    if (speaker_listener) {
+        speaker_listener(speaker_listener_opaque);
+    }
+}
 
 static int64_t vclock_now(void)
 {
@@ -216,6 +226,8 @@ static void pit_channel_changed(PITState *s, PITChannel *c, int64_t now)
 {
     if (c == &s->ch[0]) {
         pit_irq_update(s, now);
+    } else if (c == &s->ch[2]) {
+        speaker_changed();
     }
 }
 
@@ -434,6 +446,7 @@ static void speaker_write(void *opaque, uint64_t addr, uint64_t val,
 
     s->speaker_data = val & SPK_DATA;
     pit_set_gate(s, &s->ch[2], val & SPK_GATE);
+    speaker_changed();
 }
 
 static const MemoryRegionOps speaker_ops = {
@@ -444,6 +457,27 @@ static const MemoryRegionOps speaker_ops = {
 };
 
 /* ---- machine interface ---- */
+
+void i8254_set_speaker_listener(void (*fn)(void *opaque), void *opaque)
+{
+    speaker_listener = fn;
+    speaker_listener_opaque = opaque;
+}
+
+bool i8254_get_speaker(I8254Speaker *sp)
+{
+    PITState *s = the_pit;
+
+    if (!s) {
+        return false;
+    }
+    sp->gate = s->ch[2].gate;
+    sp->data = s->speaker_data;
+    sp->running = s->ch[2].running;
+    sp->mode = s->ch[2].mode;
+    sp->count = s->ch[2].count;
+    return true;
+}
 
 void i8254_set_hpet_legacy(bool enable)
 {

@@ -352,7 +352,8 @@ def test_json_options_and_audiodev(binary):
     finally:
         vm.close()
     for args, msg in (
-            (["-audiodev", "pa,id=a"], "audio driver 'pa' is not built"),
+            (["-audiodev", "coreaudio,id=a"],
+             "audio driver 'coreaudio' is not built"),
             (["-audiodev", "bogus,id=a"], "does not accept value 'bogus'"),
             (["-audiodev", "none"], "Parameter 'id' is missing"),
             (["-audiodev", "none,id=a,colour=red"], "Invalid parameter"),

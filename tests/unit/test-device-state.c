@@ -19,6 +19,7 @@
  * state is all there is to see, gets an entry in device_setups[] below.
  */
 #include "qemu/osdep.h"
+#include "hw/audio/hda.h"
 #include "hw/boards.h"
 #include "hw/qdev.h"
 #include "hw/pci/pci.h"
@@ -454,9 +455,33 @@ static void poke_usb_pointer(DeviceState *dev, int variant)
     qemu_input_queue_rel(NULL, INPUT_AXIS_X, 5 + variant);
     qemu_input_queue_btn(NULL, INPUT_BUTTON_LEFT, true);
     qemu_input_event_sync();
+/* HDA codecs: verbs straight to the codec (the answers go nowhere). */
+static void poke_hda_codec(DeviceState *dev, int variant)
+{
+    HDACodecDevice *c = (HDACodecDevice *)dev;
+
+    c->ops->command(c, 2, 0x70610 + variant);   /* DAC stream tag 1 */
+    c->ops->command(c, 2, 0x24011 - variant);   /* its format */
+    c->ops->command(c, 3, 0x70740 + variant);   /* pin control */
+}
+
+/* PC speaker: a tone on channel 2 for 20 ms moves the wave's phase. */
+static void poke_pcspk(DeviceState *dev, int variant)
+{
+    out8(0x43, 0xb6);
+    out8(0x42, variant ? 0x10 : 0x20);
+    out8(0x42, 0x0a);
+    out8(0x61, 0x3);
+    qemu_clock_virtual_advance_to(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+                                  NANOSECONDS_PER_SECOND / 50);
+    out8(0x61, 0);
 }
 
 static const DeviceSetup device_setups[] = {
+    { .type = "hda-duplex", .hba = "intel-hda", .poke = poke_hda_codec },
+    { .type = "hda-output", .hba = "intel-hda", .poke = poke_hda_codec },
+    { .type = "hda-micro", .hba = "intel-hda", .poke = poke_hda_codec },
+    { .type = "isa-pcspk", .hba = "isa-pit", .poke = poke_pcspk },
     { .type = "isa-i8259", .poke = poke_i8259 },
     { .type = "ioapic", .poke = poke_ioapic },
     { .type = "apic", .poke = poke_apic, .probe = probe_apic },

@@ -16,4 +16,17 @@
 /* HPET legacy replacement on: channel 0 stops driving IRQ 0. */
 void i8254_set_hpet_legacy(bool enable);
 
+/* Channel 2 and port 0x61 as the PC speaker sees them. */
+typedef struct I8254Speaker {
+    bool gate;              /* port 0x61 bit 0 */
+    bool data;              /* port 0x61 bit 1 */
+    bool running;           /* a count is loaded */
+    uint8_t mode;           /* 0-5 */
+    uint32_t count;         /* 1-65536 */
+} I8254Speaker;
+/* false when the PIT is not kvmpc's (KVM's in-kernel PIT). */
+bool i8254_get_speaker(I8254Speaker *sp);
+/* @fn runs after port 0x61 or channel 2's programming changes. */
+void i8254_set_speaker_listener(void (*fn)(void *opaque), void *opaque);
+
 #endif
