@@ -3,12 +3,8 @@
 # SECONDS (default 60), one after the other, with its seed corpus and
 # dictionary.  New corpus inputs go to BUILD_DIR/fuzz/corpus-TARGET.
 #   scripts/run-fuzz.sh [BUILD_DIR] [SECONDS] [TARGET...]
-# TARGET: qmp-json, pc, virtio, ahci, q35, qcow2, migration (default: all).  Exit status: 0 when no target
-# TARGET: qmp-json, pc, virtio, nic, ahci, qcow2, migration (default: all).  Exit status: 0 when no target
-# TARGET: qmp-json, pc, virtio, ahci, vgpu, qcow2, migration (default: all).  Exit status: 0 when no target
-# TARGET: qmp-json, pc, virtio, ahci, usb, qcow2, migration (default: all).  Exit status: 0 when no target
-# TARGET: qmp-json, pc, virtio, ahci, vc, qcow2, migration (default: all).  Exit status: 0 when no target
-# TARGET: qmp-json, pc, virtio, ahci, audio, qcow2, migration (default: all).  Exit status: 0 when no target
+# TARGET: qmp-json, pc, virtio, nic, vgpu, usb, vc, audio, ahci, q35, qcow2, migration
+# (default: all).  Exit status: 0 when no target
 # found anything, 1 when one crashed, hung or leaked (its input and log are
 # named), 77 when clang/libFuzzer is missing.
 set -euo pipefail
@@ -17,38 +13,33 @@ dir=${1:-build-fuzz}
 secs=${2:-60}
 shift $(( $# < 2 ? $# : 2 ))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(qmp-json pc virtio ahci q35 qcow2 migration)
-[ ${#targets[@]} -gt 0 ] || targets=(qmp-json pc virtio nic ahci qcow2 migration)
-[ ${#targets[@]} -gt 0 ] || targets=(qmp-json pc virtio ahci vgpu qcow2 migration)
-[ ${#targets[@]} -gt 0 ] || targets=(qmp-json pc virtio ahci usb qcow2 migration)
-[ ${#targets[@]} -gt 0 ] || targets=(qmp-json pc virtio ahci vc qcow2 migration)
-[ ${#targets[@]} -gt 0 ] || targets=(qmp-json pc virtio ahci audio qcow2 migration)
+[ ${#targets[@]} -gt 0 ] || targets=(qmp-json pc virtio nic vgpu usb vc audio ahci q35 qcow2 migration)
 
 # Per target: dictionary, and extra libFuzzer options.  -timeout is the
 # whole input's limit; fuzz-pc also times every operation itself
 # (FUZZ_PC_HANG_MS, 1 s by default).
-declare -A dict=([qmp-json]=fuzz/qmp-json.dict [pc]=fuzz/pc-machine.dict
-                 [virtio]=fuzz/virtio.dict [ahci]=fuzz/ahci.dict [q35]=fuzz/q35.dict
+declare -A dict=([qmp-json]=fuzz/qmp-json.dict
+                 [pc]=fuzz/pc-machine.dict
+                 [virtio]=fuzz/virtio.dict
+                 [nic]=fuzz/nic.dict
+                 [vgpu]=fuzz/vgpu.dict
+                 [usb]=fuzz/usb.dict
+                 [vc]=fuzz/pc-machine.dict
+                 [audio]=fuzz/audio.dict
+                 [ahci]=fuzz/ahci.dict
+                 [q35]=fuzz/q35.dict
                  [qcow2]=
-                 [virtio]=fuzz/virtio.dict [nic]=fuzz/nic.dict [ahci]=fuzz/ahci.dict [qcow2]=
-                 [virtio]=fuzz/virtio.dict [ahci]=fuzz/ahci.dict
-                 [vgpu]=fuzz/vgpu.dict [qcow2]=
-                 [virtio]=fuzz/virtio.dict [ahci]=fuzz/ahci.dict
-                 [usb]=fuzz/usb.dict [qcow2]=
-                 [virtio]=fuzz/virtio.dict [ahci]=fuzz/ahci.dict
-                 [vc]=fuzz/pc-machine.dict [qcow2]=
-                 [virtio]=fuzz/virtio.dict [ahci]=fuzz/ahci.dict
-                 [audio]=fuzz/audio.dict [qcow2]=
                  [migration]=)
-declare -A opts=([qmp-json]="" [pc]="-timeout=10 -max_len=4096"
+declare -A opts=([qmp-json]=""
+                 [pc]="-timeout=10 -max_len=4096"
                  [virtio]="-timeout=10 -max_len=4096"
                  [nic]="-timeout=10 -max_len=4096"
-                 [ahci]="-timeout=10 -max_len=4096"
-                 [q35]="-timeout=10 -max_len=4096"
                  [vgpu]="-timeout=10 -max_len=4096"
                  [usb]="-timeout=10 -max_len=4096"
                  [vc]="-timeout=10 -max_len=4096"
                  [audio]="-timeout=10 -max_len=4096"
+                 [ahci]="-timeout=10 -max_len=4096"
+                 [q35]="-timeout=10 -max_len=4096"
                  [qcow2]="-timeout=10 -rss_limit_mb=4096"
                  [migration]="-timeout=10 -max_len=400000")
 

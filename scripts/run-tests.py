@@ -69,8 +69,8 @@ def tally(logfile, label):
 
 
 # libFuzzer targets (fuzz/meson.build); each run counts as one test.
-FUZZ_TARGETS = ["qmp-json", "pc", "virtio", "ahci", "usb", "qcow2",
-                "migration"]
+FUZZ_TARGETS = ["qmp-json", "pc", "virtio", "nic", "vgpu", "usb", "vc",
+                "audio", "ahci", "q35", "qcow2", "migration"]
 
 
 def run_fuzz_target(target, seconds):
