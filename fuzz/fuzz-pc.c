@@ -123,6 +123,7 @@ static const char *const machine_args[] = {
     "-device", "pci-testdev,bus=fuzz-rp,intx-pin=1,msi-vectors=1",
     "-device", "pci-bridge,id=fuzz-br,addr=09.0,chassis_nr=2",
     "-device", "pci-testdev,bus=fuzz-br,addr=01.0,intx-pin=2",
+#endif
 #ifdef FUZZ_PC_NIC
     /* fuzz-nic: e1000 at 08.0 and rtl8139 at 09.0 on one hub, so one's
      * transmit is the other's receive and no frame leaves the process
@@ -131,6 +132,7 @@ static const char *const machine_args[] = {
     "-netdev", "hubport,id=fuzznic1,hubid=9",
     "-device", "e1000,addr=08.0,netdev=fuzznic0,rombar=0",
     "-device", "rtl8139,addr=09.0,netdev=fuzznic1,rombar=0",
+#endif
 #ifdef FUZZ_PC_VGPU
     /* fuzz-vgpu: virtio-gpu, virtio-vga and virtio-input (docs/display.md);
      * a small host memory limit keeps resource allocation quick */
@@ -138,6 +140,7 @@ static const char *const machine_args[] = {
     "-device", "virtio-vga,addr=09.0,vgamem_mb=4,rombar=0,max_hostmem=4M",
     "-device", "virtio-tablet-pci,addr=0a.0",
     "-device", "virtio-keyboard-pci,addr=0b.0,serial=fuzz",
+#endif
 #ifdef FUZZ_PC_USB
     /* fuzz-usb: UHCI at 08.0 and xHCI at 09.0, each with a usb-tablet
      * (port 1) and a usb-storage (port 2, drives added below) */
@@ -145,6 +148,7 @@ static const char *const machine_args[] = {
     "-device", "usb-tablet,bus=fuzz-uhci.0,port=1",
     "-device", "qemu-xhci,addr=09.0,id=fuzz-xhci",
     "-device", "usb-tablet,bus=fuzz-xhci.0,port=1",
+#endif
 #ifdef FUZZ_PC_AUDIO
     /* fuzz-audio: intel-hda with hda-duplex at 08.0, AC97 at 09.0, on a
      * "none" audiodev whose timer paces their DMA (docs/audio.md) */

@@ -455,6 +455,8 @@ static void poke_usb_pointer(DeviceState *dev, int variant)
     qemu_input_queue_rel(NULL, INPUT_AXIS_X, 5 + variant);
     qemu_input_queue_btn(NULL, INPUT_BUTTON_LEFT, true);
     qemu_input_event_sync();
+}
+
 /* HDA codecs: verbs straight to the codec (the answers go nowhere). */
 static void poke_hda_codec(DeviceState *dev, int variant)
 {
