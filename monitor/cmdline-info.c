@@ -9,6 +9,7 @@
  */
 #include "qemu/osdep.h"
 #include "qapi/qapi-commands.h"
+#include "hw/boards.h"
 
 typedef struct Param {
     const char *name;
@@ -18,7 +19,7 @@ typedef struct Param {
 
 typedef struct OptionDesc {
     const char *option;
-    const Param *params;    /* NULL-name terminated */
+    const Param *params;    /* NULL-name terminated; NULL: -machine */
 } OptionDesc;
 
 #define S COMMAND_LINE_PARAMETER_TYPE_STRING
@@ -26,16 +27,6 @@ typedef struct OptionDesc {
 #define N COMMAND_LINE_PARAMETER_TYPE_NUMBER
 #define Z COMMAND_LINE_PARAMETER_TYPE_SIZE
 
-static const Param machine_params[] = {
-    { "type", S, "emulated machine" },
-    { "accel", S, "accelerator list, e.g. kvm:tcg" },
-    { "kernel_irqchip", S, "use KVM in-kernel irqchip" },
-    { "graphics", B, "set on/off to enable/disable graphics emulation" },
-    { "firmware-boot", B, "boot -kernel through the firmware" },
-    { "memory-backend", S, "ID of the memory backend used as RAM" },
-    { "dump-guest-core", B, "include guest memory in a core dump" },
-    { NULL }
-};
 static const Param accel_params[] = {
     { "accel", S, "the accelerator" },
     { "kernel-irqchip", S, "use KVM in-kernel irqchip" },
@@ -89,7 +80,7 @@ static const Param vnc_params[] = {
 };
 
 static const OptionDesc options[] = {
-    { "machine", machine_params },
+    { "machine", NULL },        /* hw/core/machine-props.c's table */
     { "accel", accel_params },
     { "name", name_params },
     { "msg", msg_params },
@@ -101,20 +92,45 @@ static const OptionDesc options[] = {
     { "vnc", vnc_params },
 };
 
+static void add_param(CommandLineParameterInfoList ***tail,
+                      const char *name, CommandLineParameterType type,
+                      const char *help)
+{
+    CommandLineParameterInfo *pi = g_new0(CommandLineParameterInfo, 1);
+
+    pi->name = g_strdup(name);
+    pi->type = type;
+    pi->help = help && *help ? g_strdup(help) : NULL;
+    **tail = g_new0(CommandLineParameterInfoList, 1);
+    (**tail)->value = pi;
+    *tail = &(**tail)->next;
+}
+
+/* -machine: the parameters kvmpc acts on (the pc machines', since that is
+ * what management tools ask about); smm, vmport and the like, taken only at
+ * their defaults, are left out so that nobody concludes they work. */
+static void add_machine_param(const char *name, const char *type,
+                              const char *desc, bool modelled, void *opaque)
+{
+    if (modelled) {
+        add_param(opaque, name,
+                  !strcmp(type, "bool") ? B : !strcmp(type, "size") ? Z : S,
+                  desc);
+    }
+}
+
 static CommandLineOptionInfo *option_info(const OptionDesc *d)
 {
     CommandLineOptionInfo *info = g_new0(CommandLineOptionInfo, 1);
     CommandLineParameterInfoList **tail = &info->parameters;
 
     info->option = g_strdup(d->option);
+    if (!d->params) {
+        machine_props_foreach(true, add_machine_param, &tail);
+        return info;
+    }
     for (const Param *p = d->params; p->name; p++) {
-        CommandLineParameterInfo *pi = g_new0(CommandLineParameterInfo, 1);
-        pi->name = g_strdup(p->name);
-        pi->type = p->type;
-        pi->help = g_strdup(p->help);
-        *tail = g_new0(CommandLineParameterInfoList, 1);
-        (*tail)->value = pi;
-        tail = &(*tail)->next;
+        add_param(&tail, p->name, p->type, p->help);
     }
     return info;
 }

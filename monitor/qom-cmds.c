@@ -414,25 +414,25 @@ ObjectTypeInfoList *qmp_qom_list_types(const char *implements,
     return list;
 }
 
-/* -machine properties every kvmpc machine takes (system/main.c). */
-static const struct { const char *name, *type, *help; } machine_props[] = {
-    { "type", "string", "the machine type" },
-    { "accel", "string", "accelerator list, e.g. kvm:tcg" },
-    { "kernel-irqchip", "OnOffSplit", "use the in-kernel irqchip" },
-    { "graphics", "bool", "whether the machine has a graphical console" },
-    { "firmware-boot", "bool", "boot -kernel through the firmware" },
-    { "memory-backend", "link<memory-backend>", "the RAM's memory backend" },
-    { "dump-guest-core", "bool", "include guest memory in core dumps" },
-};
-
-static void list_machine_props(ObjectPropertyInfoList ***tail)
+/* -machine properties: the table of hw/core/machine-props.c. */
+static void add_machine_prop(const char *name, const char *type,
+                             const char *desc, bool modelled, void *opaque)
 {
-    for (size_t i = 0; i < ARRAY_SIZE(machine_props); i++) {
-        ObjectPropertyInfo *info = prop_info(machine_props[i].name,
-                                             machine_props[i].type);
-        info->description = g_strdup(machine_props[i].help);
-        LIST_APPEND(*tail, info);
+    ObjectPropertyInfoList ***tail = opaque;
+    ObjectPropertyInfo *info = prop_info(name, type);
+
+    (void)modelled;             /* QEMU lists them all: so does kvmpc */
+    if (*desc) {
+        info->description = g_strdup(desc);
     }
+    LIST_APPEND(*tail, info);
+}
+
+static void list_machine_props(const char *typename,
+                               ObjectPropertyInfoList ***tail)
+{
+    machine_props_foreach(machine_type_name_is_x86(typename),
+                          add_machine_prop, tail);
 }
 
 /* An x86 CPU has one bool property per CPUID feature it knows, as QEMU's
@@ -464,7 +464,7 @@ ObjectPropertyInfoList *qmp_qom_list_properties(const char *typename,
         LIST_APPEND(tail, prop_info("realized", "bool"));
         for_each_prop(dev, describe_prop, &tail);
     } else if (object_type_is_a(typename, "machine")) {
-        list_machine_props(&tail);
+        list_machine_props(typename, &tail);
     } else if (user_object_type_find(typename)) {
         const UserObjectType *t = user_object_type_find(typename);
         LIST_APPEND(tail, prop_info("type", "string"));

@@ -23,6 +23,7 @@
 #include "system/object.h"
 #include "system/hostmem.h"
 #include "system/sandbox.h"
+#include "system/runas.h"
 #include "qemu/fdset.h"
 #include "audio/audio.h"
 #include "qapi/qapi-commands.h"
@@ -85,6 +86,9 @@ typedef struct Options {
     bool daemonize;             /* -daemonize */
     bool accel_given;           /* a later -accel adds an alternative */
     bool mem_lock;              /* -overcommit mem-lock=on */
+    bool machine_help;          /* -machine TYPE,help */
+    char *runas;                /* -runas USER */
+    char *chroot_dir;           /* -chroot DIR */
     GPtrArray *firmware_dirs;
 } Options;
 
@@ -146,6 +150,7 @@ static void print_help(void)
         "-smbios type=N,field=value...\n"
         "-rtc base=utc|localtime|date\n"
         "-no-hpet                no HPET\n"
+        "-no-acpi                no ACPI (-machine acpi=off)\n"
         "\nDevices and I/O:\n"
         "-device driver[,prop=value...]  add a device (-device help)\n"
         "-object type,id=id[,prop=value...]  rng-random, rng-builtin, iothread\n"
@@ -188,6 +193,8 @@ static void print_help(void)
         "-mon chardev=id[,mode=control|readline][,pretty=on]\n"
         "-qtest dev              qtest protocol server (with -accel qtest)\n"
         "-pidfile file           write the process id to file\n"
+        "-runas user|uid:gid     drop to that user once start-up is done\n"
+        "-chroot dir             chroot to dir once start-up is done\n"
         "-incoming uri|defer     wait for a migration stream (tcp:, unix:,\n"
         "                        exec:, file:, fd:; see docs/migration.md)\n"
         "\nSee docs/options.md for the full reference.\n");
@@ -351,13 +358,16 @@ static void apply_machine_opts(Options *o, const char *arg)
             if (!parse_bool(p->value, &o->usb, &err)) {
                 die_err("-machine", err);
             }
+        } else if (!strcmp(p->key, "help")) {
+            o->machine_help = true;     /* printed once the type is known */
         } else if (!strcmp(p->key, "firmware-boot")) {
             if (!parse_bool(p->value, &b, &err)) {
                 die_err("-machine", err);
             }
             pc_config.firmware_boot = b;
         } else {
-            /* Kept for the machine (e.g. the platform's own switches). */
+            /* The machine type's properties: machine_props_apply() checks
+             * them once the type is known (hw/core/machine-props.c). */
             g_hash_table_insert(ms->props, g_strdup(p->key),
                                 g_strdup(p->value));
         }
@@ -744,6 +754,15 @@ static void parse_args(Options *o, int argc, char **argv)
             ms->rtc_base = g_strdup(need_arg(argc, argv, &i));
         } else if (IS("-no-hpet")) {
             ms->enable_hpet = false;
+        } else if (IS("-no-acpi")) {
+            /* QEMU 7.2's spelling of -machine acpi=off */
+            g_hash_table_insert(ms->props, g_strdup("acpi"), g_strdup("off"));
+        } else if (IS("-runas")) {
+            g_free(o->runas);
+            o->runas = g_strdup(need_arg(argc, argv, &i));
+        } else if (IS("-chroot")) {
+            g_free(o->chroot_dir);
+            o->chroot_dir = g_strdup(need_arg(argc, argv, &i));
         } else if (IS("-name")) {
             parse_name(ms, need_arg(argc, argv, &i));
         } else if (IS("-no-user-config") || IS("-nodefconfig")) {
@@ -958,6 +977,9 @@ static void options_init(Options *o)
     ms->smbios_opts = g_ptr_array_new_with_free_func(g_free);
     ms->boot_splash_time = -1;
     ms->enable_hpet = true;
+    ms->acpi = true;
+    ms->i8042 = true;
+    ms->mem_merge = true;
     o->ms = ms;
     o->chardevs = g_ptr_array_new_with_free_func(g_free);
     o->objects = g_ptr_array_new_with_free_func(g_free);
@@ -1483,9 +1505,20 @@ void kvmpc_init(int argc, char **argv)
 
     options_init(o);
     parse_args(o, argc, argv);
-    check_kernel_options(o->ms);
     if (!o->ms->type) {
         o->ms->type = machine_type_default();
+    }
+    if (o->machine_help) {
+        g_autofree char *help = machine_props_help(o->ms->type);
+        fputs(help, stdout);
+        exit(0);
+    }
+    if (!machine_props_apply(o->ms, &err)) {
+        die_err(NULL, err);
+    }
+    check_kernel_options(o->ms);
+    if (!runas_prepare(o->runas, o->chroot_dir, &err)) {
+        die_err(NULL, err);
     }
     if (o->ms->type->no_default_devices) {
         o->nodefaults = true;   /* QEMU's none: no_serial, no_cdrom, ... */
@@ -1572,6 +1605,11 @@ void kvmpc_init(int argc, char **argv)
         }
     }
     daemonize_finish();
+    /* -chroot and -runas: after every file is open, before the guest
+     * runs (and before the sandbox, which would refuse setuid) */
+    if (!runas_apply(&err)) {
+        die_err(NULL, err);
+    }
     /* last: everything is open and every thread exists (TSYNC covers
      * them, and later ones inherit the filter) */
     if (!sandbox_install(&err)) {

@@ -85,6 +85,12 @@ bool machine_init_ram(MachineState *ms, const char *name, GError **errp)
         madvise(memory_region_get_ram_ptr(&ms->ram), ms->ram_size,
                 MADV_DONTDUMP);
     }
+    /* -machine mem-merge (default on, as QEMU): offer guest RAM to KSM.
+     * A memory backend has its own merge= and was advised already. */
+    if (!ms->memory_backend && ms->mem_merge) {
+        madvise(memory_region_get_ram_ptr(&ms->ram), ms->ram_size,
+                MADV_MERGEABLE);
+    }
     return true;
 }
 

@@ -730,8 +730,13 @@ static void update_acpi(PcFirmware *fw)
     GError *err = NULL;
 
     acpi_pc_config(fw->ms, &cfg);
-    acpi_build(&cfg, &t);
     add_hpet_item(fw->fw_cfg, &cfg);
+    if (!fw->ms->acpi) {
+        /* acpi=off: no ACPI files in fw_cfg, so the firmware installs none */
+        acpi_pc_config_cleanup(&cfg);
+        return;
+    }
+    acpi_build(&cfg, &t);
     if (!fw_cfg_set_file(fw->fw_cfg, ACPI_BUILD_TABLE_FILE,
                          t.table_data->data, t.table_data->len, &err) ||
         !fw_cfg_set_file(fw->fw_cfg, ACPI_BUILD_RSDP_FILE, t.rsdp->data,

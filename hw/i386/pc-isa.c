@@ -348,7 +348,7 @@ bool pc_isa_devices_init(MachineState *ms, GError **errp)
     if (hpet) {
         mc146818rtc_set_irq_output(rtc, hpet_rtc_irq_input(hpet));
     }
-    if (!pc_isa_new(TYPE_I8042, NULL, 0, errp) ||
+    if ((ms->i8042 && !pc_isa_new(TYPE_I8042, NULL, 0, errp)) ||
         !pc_isa_new("port92", NULL, 0, errp) ||
         !pc_create_dma(errp) || !pc_fdc_init(errp) ||
         !pc_isa_new("ioport80", delay_port, ARRAY_SIZE(delay_port), errp)) {

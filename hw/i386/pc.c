@@ -186,7 +186,8 @@ static bool pc_direct_boot(MachineState *ms, GError **errp)
 {
     uint64_t fseg_rsdp;
 
-    return acpi_direct_install(ms, errp) &&
+    x86_boot_acpi_rsdp = 0;     /* acpi=off: the kernel finds none */
+    return (!ms->acpi || acpi_direct_install(ms, errp)) &&
            bios_rom_install(x86_boot_acpi_rsdp, &fseg_rsdp, errp) &&
            bios_data_area_install(ms, errp) &&
            bios_pic_install(ms, errp) &&

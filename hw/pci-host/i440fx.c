@@ -402,7 +402,8 @@ bool pc_chipset_init(MachineState *ms, GError **errp)
     return chipset_create(TYPE_I440FX_PCI_HOST, NULL, errp) &&
            chipset_create(TYPE_I440FX_PCI_DEVICE, host_props, errp) &&
            chipset_create(TYPE_PIIX3_DEVICE, isa_props, errp) &&
-           chipset_create(TYPE_PIIX4_PM, pm_props, errp);
+           /* As QEMU: acpi=off means no PIIX4 PM function (00:01.3) */
+           (!ms->acpi || chipset_create(TYPE_PIIX4_PM, pm_props, errp));
 }
 
 static void i440fx_register_types(void)

@@ -56,6 +56,9 @@ struct MachineState {
     int boot_splash_time;      /* ms, -1 = default */
     bool boot_strict;
     bool enable_hpet;
+    bool acpi;                 /* -machine acpi= / -no-acpi (default on) */
+    bool i8042;                /* -machine i8042= (default on) */
+    bool mem_merge;            /* -machine mem-merge= (KSM; default on) */
     GPtrArray *fw_cfg_items;   /* char *: -fw_cfg option strings */
     GPtrArray *smbios_opts;    /* char *: -smbios option strings */
     char *rtc_base;            /* -rtc base= */
@@ -93,6 +96,23 @@ const MachineType *machine_type_find(const char *name);
 const MachineType *machine_type_default(void);
 /* The machine's RAM (@ms->ram, @ms->ram_size bytes): the memory backend
  * -machine memory-backend= names, or anonymous memory. */
+/*
+ * Checks every -machine key of @ms->props against the machine type's
+ * properties (hw/core/machine-props.c) and applies those that set fields.
+ * Unknown keys, bad values and values kvmpc does not model are errors.
+ */
+bool machine_props_apply(MachineState *ms, GError **errp);
+/* "-machine TYPE,help": the type's properties, one per line. */
+typedef void (*MachinePropFn)(const char *name, const char *type,
+                              const char *desc, bool modelled, void *opaque);
+/* Every -machine property (@x86: with the pc-* machines' own), for
+ * qom-list-properties and query-command-line-options; @modelled is false
+ * for those kvmpc takes only at their default value (smm, vmport...). */
+void machine_props_foreach(bool x86, MachinePropFn fn, void *opaque);
+/* Whether a machine type (or QOM machine class) name is one of the x86 PC
+ * machines: "pc-i440fx-7.2", "q35", "x86-machine"... */
+bool machine_type_name_is_x86(const char *name);
+char *machine_props_help(const MachineType *t);
 bool machine_init_ram(MachineState *ms, const char *name, GError **errp);
 /* Registered types, in registration order (do not modify). */
 GPtrArray *machine_type_list(void);
