@@ -11,6 +11,7 @@
 #include "hw/boards.h"
 #include "hw/i386/x86.h"
 #include "hw/i386/acpi-direct.h"
+#include "hw/pci-host/q35.h"
 #include "hw/i386/bios-direct.h"
 #include "hw/i386/x86-boot.h"
 #include "hw/i386/pc.h"
@@ -90,6 +91,12 @@ static void pc_build_e820(MachineState *ms)
     }
     e820_add_entry(KVM_TSS_AREA, KVM_TSS_AREA_LEN, E820_RESERVED);
     e820_add_entry(0xfffc0000ULL, 0x40000, E820_RESERVED);
+    if (q35_machine_active()) {
+        /* the ECAM window the MCH opens at reset without firmware
+         * (x-pciexbar), reserved as SeaBIOS reserves it when it opens it */
+        e820_add_entry(MCH_PCIEXBAR_DEFAULT, MCH_PCIEXBAR_MAX,
+                       E820_RESERVED);
+    }
     if (ms->above_4g_mem_size) {
         e820_add_entry(PC_HIGHMEM_START, ms->above_4g_mem_size, E820_RAM);
     }

@@ -194,6 +194,63 @@ static void test_reset(void)
     qtest_quit(s);
 }
 
+/*
+ * The memory map the Multiboot loader hands over (hw/i386/multiboot.c:
+ * the MBI follows the kernel's last byte, page aligned: 0x101000 for
+ * write_kernel()'s 48-byte kernel loaded at 1 MiB).  Whether it has
+ * [base, base + len) as one entry of @type.
+ */
+#define MBI_ADDR        0x101000
+static bool mmap_has(QTestState *s, uint64_t base, uint64_t len,
+                     uint32_t type)
+{
+    uint32_t length = qtest_readl(s, MBI_ADDR + 44);
+    uint32_t addr = qtest_readl(s, MBI_ADDR + 48);
+
+    g_assert_cmphex(qtest_readl(s, MBI_ADDR) & (1u << 6), !=, 0);
+    g_assert_cmpuint(length, <=, 4096);
+    for (uint32_t off = 0; off < length; ) {
+        uint32_t size = qtest_readl(s, addr + off);
+        if (qtest_readq(s, addr + off + 4) == base &&
+            qtest_readq(s, addr + off + 12) == len &&
+            qtest_readl(s, addr + off + 20) == type) {
+            return true;
+        }
+        off += size + 4;
+    }
+    return false;
+}
+
+/* q35: the ECAM window the MCH opens at reset for a direct boot is
+ * reserved in the map, as SeaBIOS reserves it when it opens the window;
+ * pc has none. */
+static void test_e820_ecam(void)
+{
+    g_autofree char *k = write_kernel();
+    QTestState *s = qtest_initf("-machine q35 -kernel %s -serial null", k);
+
+    g_assert_true(mmap_has(s, 0xb0000000, 256 * 1024 * 1024, 2));
+    g_assert_true(mmap_has(s, 0xfffc0000, 0x40000, 2));     /* sanity */
+    qtest_quit(s);
+    s = qtest_initf("-machine pc -kernel %s -serial null", k);
+    g_assert_false(mmap_has(s, 0xb0000000, 256 * 1024 * 1024, 2));
+    g_assert_true(mmap_has(s, 0xfffc0000, 0x40000, 2));
+    qtest_quit(s);
+}
+
+/* acpi=off: no tables for the kernel, so no RSDP in the F segment. */
+static void test_acpi_off(void)
+{
+    g_autofree char *k = write_kernel();
+    QTestState *s = qtest_initf("-machine pc,acpi=off -kernel %s "
+                                "-serial null", k);
+
+    for (uint32_t a = 0xe0000; a < 0x100000; a += 16) {
+        g_assert_cmphex(qtest_readq(s, a), !=, 0x2052545020445352ull);
+    }
+    qtest_quit(s);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -202,6 +259,8 @@ int main(int argc, char **argv)
     g_test_add_func("/bios-direct/one-serial", test_one_serial);
     g_test_add_func("/bios-direct/serial-order", test_serial_order);
     g_test_add_func("/bios-direct/reset", test_reset);
+    g_test_add_func("/bios-direct/e820-ecam", test_e820_ecam);
+    g_test_add_func("/bios-direct/acpi-off", test_acpi_off);
     ret = g_test_run();
     remove_kernel();
     return ret;
