@@ -621,7 +621,7 @@ const char *const *net_nic_models(void)
 {
     static const char *models[16];
     static const char *const known[] = {
-        "e1000", "e1000-82544gc", "e1000-82545em", "rtl8139",
+        "e1000", "e1000-82544gc", "e1000-82545em", "e1000e", "rtl8139",
         "virtio-net-pci", NULL
     };
     unsigned n = 0;
