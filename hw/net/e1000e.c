@@ -1522,7 +1522,7 @@ static bool e1000e_realize(DeviceState *dev, GError **errp)
     pci_register_bar(pd, 3, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->msix);
     if (!add_pm_capability(pd, errp) ||
         !msi_init(pd, 0xd0, 1, true, false, errp) ||
-        !pcie_cap_init(pd, 0xe0, PCI_EXP_TYPE_ENDPOINT, 0, errp) ||
+        !pcie_endpoint_cap_v1_init(pd, 0xe0, errp) ||
         !msix_init(pd, MSIX_VECTORS, &s->msix, 3, MSIX_TABLE, &s->msix, 3,
                    MSIX_PBA, 0xa0, errp) ||
         !pcie_aer_init(pd, 0x100, false, errp)) {
