@@ -1161,8 +1161,8 @@ static void start_xmit(E1000EState *s, unsigned q)
             break;
         }
     }
-    if (*reg(s, TDH(q)) == *reg(s, TDT(q))) {
-        causes |= ICR_TXQE;
+    if (count && *reg(s, TDH(q)) == *reg(s, TDT(q))) {
+        causes |= ICR_TXQE;             /* the queue ran empty just now */
     }
     if (causes) {
         tx_raise(s, q, causes);
