@@ -17,9 +17,12 @@
  * efi-e1000.rom (Debian's ipxe-qemu) through the ROM BAR, bootindex.
  *
  * What is simplified (as QEMU does): checksum offload and TSO are done
- * in software on a copy of the frame; RDTR/RADV/TIDV/TADV timers are
- * not modelled (RXT0/TXDW are raised at once); interrupt throttling is
- * one rule: with ITR != 0 the line rises at most once per ITR * 256 ns.
+ * in software on a copy of the frame; interrupt throttling is one rule:
+ * with ITR != 0 the line rises at most once per ITR * 256 ns.  With
+ * mitigation=on (the default, as QEMU's property) the delay timers of
+ * 3.2.7 and 3.4 run on the virtual clock: RXT0 waits for RDTR (restarted
+ * by each frame) or RADV (from the first frame), TXDW of descriptors with
+ * IDE for TIDV or TADV, in 1.024 us units; FPD in RDTR/TIDV flushes.
  * Receive checksums are not computed (descriptors say IXSM).
  *
  * Guest input is hostile: ring sizes come from RDLEN/TDLEN, indexes
@@ -208,6 +211,7 @@
 #define TXD_CMD_RPS     0x10000000
 #define TXD_CMD_DEXT    0x20000000
 #define TXD_CMD_VLE     0x40000000
+#define TXD_CMD_IDE     0x80000000
 #define TXD_DTYP_MASK   0x00f00000
 #define TXD_DTYP_C      0x00000000
 #define TXD_DTYP_D      0x00100000
@@ -282,6 +286,8 @@ typedef struct E1000State {
     MemoryRegion mmio, io;
     QEMUTimer *autoneg_timer;
     QEMUTimer *mit_timer;
+    QEMUTimer *rdtr_timer, *radv_timer, *tidv_timer, *tadv_timer;
+    uint32_t delayed;           /* RXT0/TXDW waiting for a delay timer */
     guint tx_idle;
     bool tx_waiting;            /* the backend holds a frame */
     bool irq_level;
@@ -360,6 +366,61 @@ static void set_ics(E1000State *s, uint32_t causes)
     }
     *reg(s, ICR) |= causes | ICR_INT_ASSERTED;
     update_irq(s);
+}
+
+/* ---- interrupt delay timers (3.2.7, 3.4) ------------------------------- */
+
+#define DELAY_UNIT_NS   1024            /* RDTR/RADV/TIDV/TADV: 1.024 us */
+#define DELAY_FPD       0x80000000      /* RDTR/TIDV: flush partial delay */
+
+static void delay_fire(E1000State *s, uint32_t cause)
+{
+    if (cause == ICR_RXT0) {
+        timer_del(s->rdtr_timer);
+        timer_del(s->radv_timer);
+    } else {
+        timer_del(s->tidv_timer);
+        timer_del(s->tadv_timer);
+    }
+    if (s->delayed & cause) {
+        s->delayed &= ~cause;
+        set_ics(s, cause);
+    }
+}
+
+static void rx_delay_cb(void *opaque)
+{
+    delay_fire(opaque, ICR_RXT0);
+}
+
+static void tx_delay_cb(void *opaque)
+{
+    delay_fire(opaque, ICR_TXDW);
+}
+
+/*
+ * Raise @cause after the packet timer (@pkt_off's value, restarted by
+ * every event) or the absolute timer (@abs_off's, started by the first
+ * event of a burst), whichever ends first; at once without mitigation
+ * or with a packet delay of 0 (the spec's "no delay").
+ */
+static void delay_cause(E1000State *s, uint32_t cause, uint32_t pkt_off,
+                        uint32_t abs_off, QEMUTimer *pkt, QEMUTimer *abs)
+{
+    uint32_t pkt_delay = *reg(s, pkt_off) & 0xffff;
+    uint32_t abs_delay = *reg(s, abs_off) & 0xffff;
+    int64_t now;
+
+    if (!s->mitigation || !pkt_delay) {
+        set_ics(s, cause);
+        return;
+    }
+    now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    s->delayed |= cause;
+    timer_mod(pkt, now + (int64_t)pkt_delay * DELAY_UNIT_NS);
+    if (abs_delay && !timer_pending(abs)) {
+        timer_mod(abs, now + (int64_t)abs_delay * DELAY_UNIT_NS);
+    }
 }
 
 /* ---- link and PHY ------------------------------------------------------ */
@@ -728,8 +789,8 @@ static ssize_t e1000_receive_iov(NetClientState *nc, const struct iovec *iov,
     e1000x_rx_stats(s->mac_reg, buf, size, total);
     /* RXDMT0: free descriptors fell to the RDMTS fraction of the ring. */
     thresh = ring >> (1 + ((rctl >> RCTL_RDMTS_SHIFT) & 3));
-    set_ics(s, ICR_RXT0 |
-            (rx_free_descs(s) <= thresh ? ICR_RXDMT0 : 0));
+    set_ics(s, rx_free_descs(s) <= thresh ? ICR_RXDMT0 : 0);
+    delay_cause(s, ICR_RXT0, RDTR, RADV, s->rdtr_timer, s->radv_timer);
     (void)n;
     return orig;
 }
@@ -813,7 +874,8 @@ static void start_xmit(E1000State *s)
             pci_dma_write(&s->parent, base + (uint64_t)h * 16 + 12, &sta, 1);
         }
         *reg(s, TDH) = (h + 1) % n;
-        causes |= ICR_TXDW;
+        /* IDE: this descriptor's TXDW may wait for TIDV/TADV */
+        causes |= (lower & TXD_CMD_IDE) ? ICR_TXDW << 16 : ICR_TXDW;
         count++;
         if (s->tx_waiting) {
             break;
@@ -822,7 +884,12 @@ static void start_xmit(E1000State *s)
     if (*reg(s, TDH) == *reg(s, TDT)) {
         causes |= ICR_TXQE;
     }
-    set_ics(s, causes);
+    if ((causes & (ICR_TXDW << 16)) && !(causes & ICR_TXDW)) {
+        delay_cause(s, ICR_TXDW, TIDV, TADV, s->tidv_timer, s->tadv_timer);
+    } else if (causes & ICR_TXDW) {
+        delay_fire(s, ICR_TXDW);        /* a delayed one goes with it */
+    }
+    set_ics(s, causes & 0xffff);
 }
 
 /* ---- register file ------------------------------------------------------- */
@@ -921,6 +988,13 @@ static void mac_write(E1000State *s, uint32_t off, uint32_t val)
     case ITR:
         *reg(s, ITR) = val & 0xffff;
         return;
+    case RDTR:
+    case TIDV:
+        *reg(s, off) = val & 0xffff;
+        if (val & DELAY_FPD) {
+            delay_fire(s, off == RDTR ? ICR_RXT0 : ICR_TXDW);
+        }
+        return;
     case RCTL:
         *reg(s, RCTL) = val;
         qemu_flush_queued_packets(nc);
@@ -1015,6 +1089,11 @@ static void e1000_reset_regs(E1000State *s)
 
     timer_del(s->autoneg_timer);
     timer_del(s->mit_timer);
+    timer_del(s->rdtr_timer);
+    timer_del(s->radv_timer);
+    timer_del(s->tidv_timer);
+    timer_del(s->tadv_timer);
+    s->delayed = 0;
     if (s->tx_idle) {
         g_source_remove(s->tx_idle);
         s->tx_idle = 0;
@@ -1076,6 +1155,10 @@ static bool e1000_realize(DeviceState *dev, GError **errp)
     pci_register_bar(pd, 1, PCI_BASE_ADDRESS_SPACE_IO, &s->io);
     s->autoneg_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, autoneg_done, s);
     s->mit_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, mit_timer_cb, s);
+    s->rdtr_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, rx_delay_cb, s);
+    s->radv_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, rx_delay_cb, s);
+    s->tidv_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tx_delay_cb, s);
+    s->tadv_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tx_delay_cb, s);
     s->nic = qemu_new_nic(&e1000_net_info, &s->conf, dev->type->name,
                           dev->id, s);
     qemu_format_nic_info_str(qemu_get_queue(s->nic), s->conf.macaddr.a);
@@ -1112,6 +1195,10 @@ static void e1000_unrealize(DeviceState *dev)
     }
     timer_free(s->autoneg_timer);
     timer_free(s->mit_timer);
+    timer_free(s->rdtr_timer);
+    timer_free(s->radv_timer);
+    timer_free(s->tidv_timer);
+    timer_free(s->tadv_timer);
     memory_region_destroy(&s->mmio);
     memory_region_destroy(&s->io);
 }
@@ -1139,6 +1226,14 @@ static int e1000_post_load(void *opaque, int version_id)
     }
     s->irq_level = false;
     update_irq(s);
+    /* Causes that waited for a delay timer go now (the timers are not
+     * part of the state: early is allowed, late is not). */
+    s->delayed &= ICR_RXT0 | ICR_TXDW;
+    if (s->delayed) {
+        uint32_t d = s->delayed;
+        s->delayed = 0;
+        set_ics(s, d);
+    }
     return 0;
 }
 
@@ -1157,7 +1252,7 @@ static int e1000_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_e1000 = {
     .name = "e1000",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .post_load = e1000_post_load,
     .fields = (const VMStateField[]) {
@@ -1185,6 +1280,7 @@ static const VMStateDescription vmstate_e1000 = {
         VMSTATE_UINT32(tx.tso_sent, E1000State),
         VMSTATE_BUFFER(tx.buf, E1000State),
         VMSTATE_TIMER_PTR(autoneg_timer, E1000State),
+        VMSTATE_UINT32_V(delayed, E1000State, 2),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -1199,7 +1295,8 @@ static const Property e1000_props[] = {
     DEFINE_PROP("autonegotiation", E1000State, autoneg, PROP_BOOL, "on",
                 "PHY autonegotiation (link comes up 500 ms after restart)"),
     DEFINE_PROP("mitigation", E1000State, mitigation, PROP_BOOL, "on",
-                "interrupt throttling through ITR"),
+                "interrupt mitigation: ITR and the RDTR/RADV/TIDV/TADV "
+                "delay timers"),
     DEFINE_PROP_END_OF_LIST(),
 };
 

@@ -911,6 +911,86 @@ static void test_announce(void)
     env_end(&e);
 }
 
+/* The delay timers (RDTR/RADV, TIDV/TADV) on the virtual clock. */
+#define RDTR            0x02820
+#define RADV            0x0282c
+#define TIDV            0x03820
+#define TADV            0x0382c
+#define TXD_IDE         (1u << 31)
+#define US              1000
+
+static void test_delay_timers(void)
+{
+    Env e;
+    uint8_t got[256];
+
+    env_start(&e, NULL);
+    rx_ring_init(&e, 8, RCTL_SECRC);
+    wr(&e, RDT, 7);
+    rd(&e, ICR);
+    wr(&e, IMS, ICR_RXT0 | ICR_TXDW);
+    /* RDTR 100 (102.4 us), no RADV: RXT0 102.4 us after the frame */
+    wr(&e, RDTR, 100);
+    peer_frame(&e, dev_mac, 1, 64);
+    expect_rx(&e, 0, 1, 64, 64);
+    g_assert_false(irq(&e));
+    qtest_clock_step(e.qts, 90 * US);
+    g_assert_false(irq(&e));
+    qtest_clock_step(e.qts, 20 * US);
+    g_assert_true(irq(&e));
+    g_assert_cmphex(rd(&e, ICR) & ICR_RXT0, ==, ICR_RXT0);
+    /* each frame restarts RDTR; RADV 150 (153.6 us) bounds the wait */
+    wr(&e, RADV, 150);
+    peer_frame(&e, dev_mac, 2, 64);
+    expect_rx(&e, 1, 2, 64, 64);
+    qtest_clock_step(e.qts, 80 * US);
+    peer_frame(&e, dev_mac, 3, 64);
+    expect_rx(&e, 2, 3, 64, 64);
+    qtest_clock_step(e.qts, 60 * US);   /* 140 us: RDTR restarted at 80 */
+    g_assert_false(irq(&e));
+    qtest_clock_step(e.qts, 20 * US);   /* 160 us: RADV ended */
+    g_assert_true(irq(&e));
+    rd(&e, ICR);
+    /* FPD flushes the wait */
+    peer_frame(&e, dev_mac, 4, 64);
+    expect_rx(&e, 3, 4, 64, 64);
+    g_assert_false(irq(&e));
+    wr(&e, RDTR, 100 | 0x80000000u);
+    g_assert_true(irq(&e));
+    rd(&e, ICR);
+    /* transmit: IDE descriptors wait for TIDV (50: 51.2 us) */
+    wr(&e, TIDV, 50);
+    wr(&e, TADV, 0);
+    tx_ring_init(&e, 8);
+    qnet_make_frame(got, other_mac, 5, 64);
+    qtest_memwrite(e.qts, TX_BUF, got, 64);
+    tx_desc(&e, 0, TX_BUF, 64 | TXD_EOP | TXD_IDE, 0);
+    tx_kick_wait(&e, 1);
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 5000), ==, 64);
+    g_assert_false(irq(&e));
+    qtest_clock_step(e.qts, 52 * US);
+    g_assert_true(irq(&e));
+    g_assert_cmphex(rd(&e, ICR) & ICR_TXDW, ==, ICR_TXDW);
+    /* without IDE: at once */
+    tx_desc(&e, 1, TX_BUF, 64 | TXD_EOP, 0);
+    tx_kick_wait(&e, 2);
+    g_assert_true(irq(&e));
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 5000), ==, 64);
+    env_end(&e);
+
+    /* mitigation=off: no delays (QEMU's property) */
+    env_start(&e, ",mitigation=off");
+    rx_ring_init(&e, 8, RCTL_SECRC);
+    wr(&e, RDT, 7);
+    rd(&e, ICR);
+    wr(&e, IMS, ICR_RXT0);
+    wr(&e, RDTR, 100);
+    peer_frame(&e, dev_mac, 6, 64);
+    expect_rx(&e, 0, 6, 64, 64);
+    g_assert_true(irq(&e));
+    env_end(&e);
+}
+
 /* ---- hostile guests ------------------------------------------------------ */
 
 static void test_hostile(void)
@@ -992,6 +1072,7 @@ int main(int argc, char **argv)
     g_test_add_func("/e1000/vlan", test_vlan);
     g_test_add_func("/e1000/interrupts", test_interrupts);
     g_test_add_func("/e1000/rx-hostile", test_rx_hostile);
+    g_test_add_func("/e1000/delay-timers", test_delay_timers);
     g_test_add_func("/e1000/announce-self", test_announce);
     g_test_add_func("/e1000/hostile", test_hostile);
     return g_test_run();
