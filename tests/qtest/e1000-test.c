@@ -901,6 +901,21 @@ static void test_announce(void)
     }
     g_assert_cmpint(g_get_monotonic_time() - t0, >=, 150 * 1000);
     g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 400), ==, -1);
+    /* HMP announce_self [interfaces] [id]: the migration parameters'
+     * timing (made quick here) */
+    qmp_ok(&e, "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+           "{\"announce-initial\":10,\"announce-max\":20,"
+           "\"announce-rounds\":2,\"announce-step\":10}}");
+    qmp_ok(&e, "{\"execute\":\"human-monitor-command\",\"arguments\":"
+           "{\"command-line\":\"announce_self nosuchnic,other h1\"}}");
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 200), ==, -1);
+    qmp_ok(&e, "{\"execute\":\"human-monitor-command\",\"arguments\":"
+           "{\"command-line\":\"announce_self x,nic0 h2\"}}");
+    for (unsigned i = 0; i < 2; i++) {
+        g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 5000), ==, 60);
+        g_assert_cmpmem(got, 60, want, 60);
+    }
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 200), ==, -1);
     /* negative values are refused */
     {
         g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\":\"announce-self\","
@@ -909,6 +924,57 @@ static void test_announce(void)
         g_assert_nonnull(strstr(r, "\"error\""));
     }
     env_end(&e);
+}
+
+/*
+ * An incoming migration that completes announces the NICs with the
+ * migration parameters (QEMU's defaults: 5 rounds, 50 ms then +100 ms,
+ * at most 550 ms apart): the destination's peer gets 5 RARP frames.
+ */
+static void test_announce_migration(void)
+{
+    g_autofree char *mig = NULL, *cmd = NULL, *args = NULL, *nd = NULL;
+    Env e, d;
+    uint8_t got[128];
+    int64_t t0;
+
+    env_start(&e, NULL);
+    mig = g_build_filename(e.peer.dir, "mig", NULL);
+    cmd = g_strdup_printf("{\"execute\":\"migrate\",\"arguments\":"
+                          "{\"uri\":\"file:%s\"}}", mig);
+    qmp_ok(&e, cmd);
+    for (int i = 0; i < 500; i++) {
+        g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\":\"query-migrate\"}");
+        if (strstr(r, "\"completed\"")) {
+            break;
+        }
+        g_usleep(10000);
+    }
+    /* the source sent nothing on its own */
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 100), ==, -1);
+    qmp_close(e.qmp);
+    g_assert_cmpint(qtest_quit(e.qts), ==, 0);
+
+    qnet_listen(&d.peer);
+    nd = qnet_netdev_arg(&d.peer, "n0");
+    args = g_strdup_printf("%s -device e1000,netdev=n0,id=nic0,addr=03.0,"
+                           "mac=52:54:00:aa:bb:cc -incoming file:%s", nd,
+                           mig);
+    t0 = g_get_monotonic_time();
+    d.qts = qtest_init(args);
+    qnet_accept(&d.peer);
+    for (unsigned i = 0; i < 5; i++) {
+        g_assert_cmpint(qnet_recv(&d.peer, got, sizeof(got), 5000), ==, 60);
+        g_assert_cmphex(got[12] << 8 | got[13], ==, 0x8035);
+        g_assert_cmpmem(got + 6, 6, dev_mac, 6);
+    }
+    /* rounds at 0, 50, 200, 450 and 800 ms (50 ms, then +100 ms each) */
+    g_assert_cmpint(g_get_monotonic_time() - t0, >=, 750 * 1000);
+    g_assert_cmpint(qnet_recv(&d.peer, got, sizeof(got), 300), ==, -1);
+    g_assert_cmpint(qtest_quit(d.qts), ==, 0);
+    unlink(mig);
+    qnet_close(&d.peer);
+    qnet_close(&e.peer);
 }
 
 /* The delay timers (RDTR/RADV, TIDV/TADV) on the virtual clock. */
@@ -1074,6 +1140,7 @@ int main(int argc, char **argv)
     g_test_add_func("/e1000/rx-hostile", test_rx_hostile);
     g_test_add_func("/e1000/delay-timers", test_delay_timers);
     g_test_add_func("/e1000/announce-self", test_announce);
+    g_test_add_func("/e1000/announce-migration", test_announce_migration);
     g_test_add_func("/e1000/hostile", test_hostile);
     return g_test_run();
 }
