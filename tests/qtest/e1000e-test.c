@@ -878,6 +878,66 @@ static void test_rss(void)
     env_end(&e);
 }
 
+/* ---- announce-self over a dgram netdev -------------------------------------- */
+
+/*
+ * The test holds the remote end of a unix "dgram" netdev: every RARP
+ * frame of every round is one datagram, from the e1000e's MAC.
+ */
+static void test_announce_dgram(void)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    g_autofree char *dir = g_dir_make_tmp("kvmpc-e1000e-XXXXXX", NULL);
+    g_autofree char *peer = g_build_filename(dir, "peer.sock", NULL);
+    g_autofree char *local = g_build_filename(dir, "nic.sock", NULL);
+    g_autofree char *qmp = g_build_filename(dir, "qmp.sock", NULL);
+    g_autofree char *args = NULL;
+    QTestState *q;
+    QMPConn *c;
+    uint8_t got[128];
+    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    unsigned frames = 0;
+
+    g_assert_cmpint(fd, >=, 0);
+    g_strlcpy(sun.sun_path, peer, sizeof(sun.sun_path));
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), ==, 0);
+    args = g_strdup_printf("-netdev dgram,id=d0,local.type=unix,"
+                           "local.path=%s,remote.type=unix,remote.path=%s "
+                           "-device e1000e,netdev=d0,id=nic1,addr=03.0,"
+                           "mac=52:54:00:aa:bb:cc -qmp unix:%s,server=on,"
+                           "wait=off", local, peer, qmp);
+    q = qtest_init(args);
+    c = qmp_connect(qmp);
+    {
+        g_autofree char *r = qmp_cmd(c, "{\"execute\":\"announce-self\","
+            "\"arguments\":{\"initial\":20,\"max\":40,\"rounds\":4,"
+            "\"step\":10,\"interfaces\":[\"nic1\"]}}");
+        g_assert_nonnull(strstr(r, "\"return\""));
+    }
+    for (;;) {
+        struct pollfd pf = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+
+        if (poll(&pf, 1, frames < 4 ? 5000 : 300) <= 0) {
+            break;
+        }
+        n = recv(fd, got, sizeof(got), 0);
+        g_assert_cmpint(n, ==, 60);
+        g_assert_cmphex(got[12] << 8 | got[13], ==, 0x8035);
+        g_assert_cmpmem(got + 6, 6, dev_mac, 6);
+        g_assert_cmpmem(got + 22, 6, dev_mac, 6);
+        frames++;
+    }
+    g_assert_cmpuint(frames, ==, 4);
+    qmp_close(c);
+    g_assert_cmpint(qtest_quit(q), ==, 0);
+    close(fd);
+    unlink(peer);
+    unlink(local);
+    unlink(qmp);
+    rmdir(dir);
+}
+
 /* ---- hostile guests ---------------------------------------------------------- */
 
 static void test_hostile(void)
@@ -970,6 +1030,7 @@ int main(int argc, char **argv)
     g_test_add_func("/e1000e/intx-msi", test_intx_msi);
     g_test_add_func("/e1000e/msix", test_msix);
     g_test_add_func("/e1000e/rss", test_rss);
+    g_test_add_func("/e1000e/announce-dgram", test_announce_dgram);
     g_test_add_func("/e1000e/hostile", test_hostile);
     return g_test_run();
 }
