@@ -23,8 +23,8 @@
  * Built with -DFUZZ_AHCI this file is the fuzz-ahci target: the same
  * machine plus an ICH9 AHCI at 04.0 with a disk (port 0) and a CD-ROM
  * (port 1) of its own, reached through its BARs like any PCI function.
- * With -DFUZZ_PC_NIC it is fuzz-nic: an e1000 (08.0) and an rtl8139
- * (09.0) joined by a hub.
+ * With -DFUZZ_PC_NIC it is fuzz-nic: an e1000 (08.0), an rtl8139
+ * (09.0) and an e1000e (0a.0) joined by a hub.
  *
  * Built with -DFUZZ_PC_Q35 it is the fuzz-q35 target: the q35 machine
  * (MCH, ICH9 LPC/PM/TCO, SMBus, AHCI at 1f.2 with the if=ide drives) with
@@ -125,13 +125,15 @@ static const char *const machine_args[] = {
     "-device", "pci-testdev,bus=fuzz-br,addr=01.0,intx-pin=2",
 #endif
 #ifdef FUZZ_PC_NIC
-    /* fuzz-nic: e1000 at 08.0 and rtl8139 at 09.0 on one hub, so one's
-     * transmit is the other's receive and no frame leaves the process
-     * (docs/net.md) */
+    /* fuzz-nic: e1000 at 08.0, rtl8139 at 09.0 and e1000e at 0a.0 on one
+     * hub, so one's transmit is the others' receive and no frame leaves
+     * the process (docs/net.md) */
     "-netdev", "hubport,id=fuzznic0,hubid=9",
     "-netdev", "hubport,id=fuzznic1,hubid=9",
     "-device", "e1000,addr=08.0,netdev=fuzznic0,rombar=0",
     "-device", "rtl8139,addr=09.0,netdev=fuzznic1,rombar=0",
+    "-netdev", "hubport,id=fuzznic2,hubid=9",
+    "-device", "e1000e,addr=0a.0,netdev=fuzznic2,rombar=0",
 #endif
 #ifdef FUZZ_PC_VGPU
     /* fuzz-vgpu: virtio-gpu, virtio-vga and virtio-input (docs/display.md);

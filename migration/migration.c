@@ -24,6 +24,7 @@
 #include "system/timer.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
+#include "net/net.h"
 #include <sys/socket.h>
 
 #define DEFAULT_DOWNTIME_LIMIT_MS   300
@@ -704,6 +705,10 @@ static void incoming_done(void *opaque)
     }
     in->pending = false;
     set_status(&in->status, MIGRATION_STATUS_COMPLETED);
+    /* as QEMU's destination: tell the switches where the NICs are now */
+    net_announce_after_migration(params.announce_initial,
+                                 params.announce_max, params.announce_rounds,
+                                 params.announce_step);
     /* as QEMU: run if the source ran and we were not started with -S */
     if (in->autostart && in->ld->source_running) {
         vm_start();

@@ -37,6 +37,8 @@ const HMPCommand hmp_commands[] = {
     /* the network (net-cmds.c) */
     { "set_link", "name up|down", "change the link status of a network "
       "adapter", hmp_set_link },
+    { "announce_self", "[interfaces] [id]", "Trigger GARP/RARP "
+      "announcements", hmp_announce_self },
     { "netdev_add", "[user|tap|socket|stream|dgram|hubport|bridge],id=str"
       "[,prop=value][,...]", "add host network device", hmp_netdev_add },
     { "netdev_del", "id", "remove host network device", hmp_netdev_del },

@@ -63,6 +63,7 @@ void hmp_info_migrate_parameters(Monitor *mon, const char *args);
 /* net-cmds.c: the network */
 void hmp_info_network(Monitor *mon, const char *args);
 void hmp_set_link(Monitor *mon, const char *args);
+void hmp_announce_self(Monitor *mon, const char *args);
 void hmp_netdev_add(Monitor *mon, const char *args);
 void hmp_netdev_del(Monitor *mon, const char *args);
 void hmp_hostfwd_add(Monitor *mon, const char *args);

@@ -4,6 +4,7 @@
  */
 #include "qemu/osdep.h"
 #include "net/net.h"
+#include "qapi/qapi-commands.h"
 #include "monitor-internal.h"
 #include "hmp.h"
 
@@ -40,6 +41,52 @@ void hmp_set_link(Monitor *mon, const char *args)
         return;
     }
     if (!net_set_link(words[0], up, &err)) {
+        hmp_report_error(mon, err);
+    }
+}
+
+/*
+ * announce_self [interfaces] [id]: announce-self with the migration
+ * parameters' timing (QEMU's HMP), @interfaces comma-separated.
+ */
+void hmp_announce_self(Monitor *mon, const char *args)
+{
+    g_auto(GStrv) w = g_strsplit_set(g_strstrip(g_strdup(args ? args : "")),
+                                     " \t", -1);
+    g_autofree MigrationParameters *mp = qmp_query_migrate_parameters(NULL);
+    AnnounceParameters p = {
+        .initial = mp->announce_initial, .max = mp->announce_max,
+        .rounds = mp->announce_rounds, .step = mp->announce_step,
+    };
+    g_auto(GStrv) names = NULL;
+    strList *list = NULL, **tail = &list;
+    GError *err = NULL;
+    char *words[2] = { NULL, NULL };
+    unsigned n = 0;
+
+    for (unsigned i = 0; w[i]; i++) {
+        if (*w[i] && n < 2) {
+            words[n++] = w[i];
+        }
+    }
+    if (words[0]) {
+        names = g_strsplit(words[0], ",", -1);
+        for (unsigned i = 0; names[i]; i++) {
+            strList *e = g_new0(strList, 1);
+            e->value = names[i];
+            *tail = e;
+            tail = &e->next;
+        }
+        p.interfaces = list;
+    }
+    p.id = words[1];
+    qmp_announce_self(&p, &err);
+    while (list) {
+        strList *next = list->next;
+        g_free(list);               /* the strings belong to names */
+        list = next;
+    }
+    if (err) {
         hmp_report_error(mon, err);
     }
 }

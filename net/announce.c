@@ -6,7 +6,10 @@
  * min(initial + n * step, max) ms of the realtime clock.  A NIC that can
  * ask its driver to announce (virtio-net with GUEST_ANNOUNCE) does that
  * instead of the RARP.  Timers are named by the command's id; a new
- * command with the same id replaces the running one.  See docs/net.md.
+ * command with the same id replaces the running one.  An incoming
+ * migration that completes announces with the migration parameters
+ * (announce-initial/max/rounds/step), as QEMU's destination does; HMP
+ * announce_self uses them too.  See docs/net.md.
  */
 #include "qemu/osdep.h"
 #include "net/net.h"
@@ -142,4 +145,22 @@ void qmp_announce_self(AnnounceParameters *arg, GError **errp)
     a->timer = timer_new_ns(QEMU_CLOCK_REALTIME, announce_next, a);
     g_hash_table_insert(announcers, a->id, a);
     announce_next(a);
+}
+
+/* The announcer an incoming migration starts (QEMU's announce_timer). */
+#define MIGRATION_ANNOUNCER_ID  "#migration"
+
+void net_announce_after_migration(int64_t initial, int64_t max,
+                                  int64_t rounds, int64_t step)
+{
+    AnnounceParameters p = {
+        .initial = initial, .max = max, .rounds = rounds, .step = step,
+        .id = (char *)MIGRATION_ANNOUNCER_ID,
+    };
+    GError *err = NULL;
+
+    qmp_announce_self(&p, &err);
+    if (err) {
+        g_error_free(err);              /* negative values: nothing sent */
+    }
 }

@@ -8,6 +8,7 @@
 #include "qemu/keyval.h"
 #include "net/net.h"
 #include "hw/qdev.h"
+#include "hw/boards.h"
 #include "qapi/qapi-commands.h"
 #include "qobject/qdict.h"
 #include "qobject/qbool.h"
@@ -621,7 +622,7 @@ const char *const *net_nic_models(void)
 {
     static const char *models[16];
     static const char *const known[] = {
-        "e1000", "e1000-82544gc", "e1000-82545em", "rtl8139",
+        "e1000", "e1000-82544gc", "e1000-82545em", "e1000e", "rtl8139",
         "virtio-net-pci", NULL
     };
     unsigned n = 0;
@@ -895,8 +896,12 @@ static G_NORETURN void show_nic_models(void)
 
 static const char *default_nic_model(void)
 {
-    /* QEMU's pc default is e1000; kvmpc falls back to virtio-net-pci
-     * while it has no e1000 model. */
+    /* The machine's choice (q35: e1000e), else QEMU's pc default e1000;
+     * kvmpc falls back to virtio-net-pci in a build without e1000. */
+    if (current_machine && current_machine->type->default_nic &&
+        device_type_find(current_machine->type->default_nic)) {
+        return current_machine->type->default_nic;
+    }
     return device_type_find("e1000") ? "e1000" : "virtio-net-pci";
 }
 

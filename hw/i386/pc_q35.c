@@ -95,6 +95,7 @@ static const MachineType q35_machine = {
     .desc = "Standard PC (Q35 + ICH9, 2009)",
     .max_cpus = 288,
     .default_ram_size = 128 * MiB,
+    .default_nic = "e1000e",           /* QEMU's q35 default NIC */
     .init = q35_init,
 };
 

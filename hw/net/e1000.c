@@ -17,9 +17,12 @@
  * efi-e1000.rom (Debian's ipxe-qemu) through the ROM BAR, bootindex.
  *
  * What is simplified (as QEMU does): checksum offload and TSO are done
- * in software on a copy of the frame; RDTR/RADV/TIDV/TADV timers are
- * not modelled (RXT0/TXDW are raised at once); interrupt throttling is
- * one rule: with ITR != 0 the line rises at most once per ITR * 256 ns.
+ * in software on a copy of the frame; interrupt throttling is one rule:
+ * with ITR != 0 the line rises at most once per ITR * 256 ns.  With
+ * mitigation=on (the default, as QEMU's property) the delay timers of
+ * 3.2.7 and 3.4 run on the virtual clock: RXT0 waits for RDTR (restarted
+ * by each frame) or RADV (from the first frame), TXDW of descriptors with
+ * IDE for TIDV or TADV, in 1.024 us units; FPD in RDTR/TIDV flushes.
  * Receive checksums are not computed (descriptors say IXSM).
  *
  * Guest input is hostile: ring sizes come from RDLEN/TDLEN, indexes
@@ -35,6 +38,7 @@
 #include "migration/vmstate.h"
 #include "net/net.h"
 #include "net/eth.h"
+#include "e1000-common.h"
 
 #define TYPE_E1000              "e1000"
 
@@ -207,6 +211,7 @@
 #define TXD_CMD_RPS     0x10000000
 #define TXD_CMD_DEXT    0x20000000
 #define TXD_CMD_VLE     0x40000000
+#define TXD_CMD_IDE     0x80000000
 #define TXD_DTYP_MASK   0x00f00000
 #define TXD_DTYP_C      0x00000000
 #define TXD_DTYP_D      0x00100000
@@ -253,7 +258,6 @@
 #define EEPROM_SUM      0xBABA
 #define EEPROM_CKSUM_WORD 0x3f
 
-#define TX_BUF_SIZE     0x10000
 #define RX_BUF_SIZE     (16384 + 4)
 #define MIN_FRAME       ETH_ZLEN
 #define MAX_FRAME_STD   1522            /* with a VLAN tag, no FCS */
@@ -265,14 +269,6 @@ typedef struct E1000Class {
     uint16_t phy_id2;
     uint16_t eeprom_cfg1;       /* Initialization Control Word 1 */
 } E1000Class;
-
-/* One offload context (3.3.6): a TSO one and a plain one, as QEMU 7.2. */
-typedef struct E1000TxContext {
-    uint8_t ipcss, ipcso, tucss, tucso, hdr_len;
-    uint16_t ipcse, tucse, mss;
-    uint32_t paylen;
-    uint8_t ip, tcp;            /* TUCMD.IP (v4), TUCMD.TCP */
-} E1000TxContext;
 
 typedef struct E1000State {
     PCIDevice parent;
@@ -290,6 +286,8 @@ typedef struct E1000State {
     MemoryRegion mmio, io;
     QEMUTimer *autoneg_timer;
     QEMUTimer *mit_timer;
+    QEMUTimer *rdtr_timer, *radv_timer, *tidv_timer, *tadv_timer;
+    uint32_t delayed;           /* RXT0/TXDW waiting for a delay timer */
     guint tx_idle;
     bool tx_waiting;            /* the backend holds a frame */
     bool irq_level;
@@ -307,20 +305,7 @@ typedef struct E1000State {
         int32_t bitnum_out;     /* -1: the dummy zero before data */
         uint8_t reading;
     } ee;
-    struct {
-        E1000TxContext ctx[2];  /* [0] plain, [1] TSO */
-        uint8_t in_packet;      /* a frame is being gathered */
-        uint8_t sum_needed;     /* POPTS of its first data descriptor */
-        uint8_t cptse;          /* TSE of its first data descriptor */
-        uint8_t legacy_ic;      /* legacy descriptor asked for a checksum */
-        uint8_t legacy_css, legacy_cso;
-        uint8_t vlan_needed;
-        uint16_t vlan_tci;
-        uint32_t size;          /* bytes in buf */
-        uint32_t tso_frames;    /* segments sent of this TSO frame */
-        uint32_t tso_sent;      /* payload bytes sent of it */
-        uint8_t buf[TX_BUF_SIZE];
-    } tx;
+    E1000Tx tx;                 /* the transmit engine (e1000-common) */
 
     uint8_t rx_buf[RX_BUF_SIZE + 4];
 } E1000State;
@@ -381,6 +366,61 @@ static void set_ics(E1000State *s, uint32_t causes)
     }
     *reg(s, ICR) |= causes | ICR_INT_ASSERTED;
     update_irq(s);
+}
+
+/* ---- interrupt delay timers (3.2.7, 3.4) ------------------------------- */
+
+#define DELAY_UNIT_NS   1024            /* RDTR/RADV/TIDV/TADV: 1.024 us */
+#define DELAY_FPD       0x80000000      /* RDTR/TIDV: flush partial delay */
+
+static void delay_fire(E1000State *s, uint32_t cause)
+{
+    if (cause == ICR_RXT0) {
+        timer_del(s->rdtr_timer);
+        timer_del(s->radv_timer);
+    } else {
+        timer_del(s->tidv_timer);
+        timer_del(s->tadv_timer);
+    }
+    if (s->delayed & cause) {
+        s->delayed &= ~cause;
+        set_ics(s, cause);
+    }
+}
+
+static void rx_delay_cb(void *opaque)
+{
+    delay_fire(opaque, ICR_RXT0);
+}
+
+static void tx_delay_cb(void *opaque)
+{
+    delay_fire(opaque, ICR_TXDW);
+}
+
+/*
+ * Raise @cause after the packet timer (@pkt_off's value, restarted by
+ * every event) or the absolute timer (@abs_off's, started by the first
+ * event of a burst), whichever ends first; at once without mitigation
+ * or with a packet delay of 0 (the spec's "no delay").
+ */
+static void delay_cause(E1000State *s, uint32_t cause, uint32_t pkt_off,
+                        uint32_t abs_off, QEMUTimer *pkt, QEMUTimer *abs)
+{
+    uint32_t pkt_delay = *reg(s, pkt_off) & 0xffff;
+    uint32_t abs_delay = *reg(s, abs_off) & 0xffff;
+    int64_t now;
+
+    if (!s->mitigation || !pkt_delay) {
+        set_ics(s, cause);
+        return;
+    }
+    now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    s->delayed |= cause;
+    timer_mod(pkt, now + (int64_t)pkt_delay * DELAY_UNIT_NS);
+    if (abs_delay && !timer_pending(abs)) {
+        timer_mod(abs, now + (int64_t)abs_delay * DELAY_UNIT_NS);
+    }
 }
 
 /* ---- link and PHY ------------------------------------------------------ */
@@ -533,7 +573,6 @@ static void eeprom_init(E1000State *s)
 {
     const E1000Class *c = e1000_class(s);
     uint16_t *w = s->eeprom;
-    uint16_t sum = 0;
 
     memset(w, 0, sizeof(s->eeprom));
     for (unsigned i = 0; i < 3; i++) {
@@ -552,10 +591,7 @@ static void eeprom_init(E1000State *s)
     for (unsigned i = 0x10; i < EEPROM_CKSUM_WORD; i++) {
         w[i] = 0xffff;
     }
-    for (unsigned i = 0; i < EEPROM_CKSUM_WORD; i++) {
-        sum += w[i];
-    }
-    w[EEPROM_CKSUM_WORD] = (uint16_t)(EEPROM_SUM - sum);
+    e1000x_eeprom_checksum(w, EEPROM_CKSUM_WORD);
 }
 
 static uint32_t read_eecd(E1000State *s)
@@ -626,18 +662,6 @@ static uint32_t read_eerd(E1000State *s)
 
 /* ---- receive (3.2) ----------------------------------------------------- */
 
-static uint32_t rx_buf_size(E1000State *s)
-{
-    uint32_t rctl = *reg(s, RCTL);
-    unsigned bsize = (rctl >> RCTL_BSIZE_SHIFT) & 3;
-
-    if (rctl & RCTL_BSEX) {
-        static const uint32_t ext[4] = { 2048, 16384, 8192, 4096 };
-        return ext[bsize];
-    }
-    return 2048u >> bsize;
-}
-
 static uint32_t rx_ring_size(E1000State *s)
 {
     return *reg(s, RDLEN) / 16;
@@ -680,91 +704,9 @@ static bool e1000_can_receive(NetClientState *nc)
     return rx_enabled(s) && rx_free_descs(s) > 0;
 }
 
-static bool is_vlan_frame(E1000State *s, const uint8_t *p)
-{
-    return eth_ldw(p + 12) == (*reg(s, VET) & 0xffff);
-}
-
-/* 13.5: exact (RA), inexact (MTA), promiscuous, broadcast, VLAN. */
-static bool rx_filter(E1000State *s, const uint8_t *p)
-{
-    uint32_t rctl = *reg(s, RCTL);
-    static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff,
-                                             0xff };
-    static const unsigned mta_shift[4] = { 4, 3, 2, 0 };
-    bool multicast = p[0] & 1;
-
-    if ((*reg(s, CTRL) & CTRL_VME) && (rctl & RCTL_VFE) &&
-        is_vlan_frame(s, p)) {
-        unsigned vid = eth_ldw(p + 14) & 0xfff;
-        if (!(s->mac_reg[R(VFTA) + (vid >> 5)] & (1u << (vid & 31)))) {
-            return false;
-        }
-    }
-    if (!multicast && (rctl & RCTL_UPE)) {
-        return true;
-    }
-    if (multicast && (rctl & RCTL_MPE)) {
-        return true;
-    }
-    if (!memcmp(p, bcast, ETH_ALEN) && (rctl & RCTL_BAM)) {
-        return true;
-    }
-    for (unsigned i = 0; i < 16; i++) {
-        uint32_t ral = s->mac_reg[R(RA) + 2 * i];
-        uint32_t rah = s->mac_reg[R(RA) + 2 * i + 1];
-        uint8_t a[ETH_ALEN];
-        if (!(rah & RAH_AV)) {
-            continue;
-        }
-        stl_le_p(a, ral);
-        stw_le_p(a + 4, rah & 0xffff);
-        if (!memcmp(p, a, ETH_ALEN)) {
-            return true;
-        }
-    }
-    if (multicast) {
-        unsigned f = mta_shift[(rctl >> RCTL_MO_SHIFT) & 3];
-        f = (((unsigned)p[5] << 8 | p[4]) >> f) & 0xfff;
-        if (s->mac_reg[R(MTA) + (f >> 5)] & (1u << (f & 31))) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static void stat_inc(E1000State *s, uint32_t off)
-{
-    if (*reg(s, off) != 0xffffffff) {
-        (*reg(s, off))++;
-    }
-}
-
-static void stat_add64(E1000State *s, uint32_t lo, uint64_t n)
-{
-    uint64_t v = ((uint64_t)*reg(s, lo + 4) << 32 | *reg(s, lo)) + n;
-
-    *reg(s, lo) = (uint32_t)v;
-    *reg(s, lo + 4) = v >> 32;
-}
-
-/* PRC64..PRC1522 / PTC64..PTC1522 by frame size (with FCS). */
-static void stat_size_bucket(E1000State *s, uint32_t base, size_t size)
-{
-    static const size_t limits[] = { 64, 127, 255, 511, 1023, 1522 };
-
-    for (unsigned i = 0; i < ARRAY_SIZE(limits); i++) {
-        if (size <= limits[i]) {
-            stat_inc(s, base + 4 * i);
-            return;
-        }
-    }
-}
-
 static void rx_overrun(E1000State *s)
 {
-    stat_inc(s, RNBC);
-    stat_inc(s, MPC);
+    e1000x_rx_missed(s->mac_reg);
     set_ics(s, ICR_RXO);
 }
 
@@ -776,7 +718,7 @@ static ssize_t e1000_receive_iov(NetClientState *nc, const struct iovec *iov,
     size_t orig = size, total, done = 0;
     uint8_t *buf = s->rx_buf;
     uint32_t rctl = *reg(s, RCTL);
-    uint32_t bufsize = rx_buf_size(s), ring = rx_ring_size(s);
+    uint32_t bufsize = e1000x_rx_buf_size(*reg(s, RCTL)), ring = rx_ring_size(s);
     uint32_t free_descs, needed, n = 0, thresh;
     uint16_t special = 0;
     uint8_t vp = 0;
@@ -788,7 +730,7 @@ static ssize_t e1000_receive_iov(NetClientState *nc, const struct iovec *iov,
         return 0;                       /* held until RCTL.EN */
     }
     if (size > RX_BUF_SIZE - 4) {
-        stat_inc(s, ROC);
+        e1000x_stat_inc(s->mac_reg, ROC);
         return orig;
     }
     net_iov_to_buf(iov, iovcnt, 0, buf, size);
@@ -798,13 +740,13 @@ static ssize_t e1000_receive_iov(NetClientState *nc, const struct iovec *iov,
     }
     if (size > MAX_FRAME_STD &&
         !(rctl & (RCTL_LPE | RCTL_SBP))) {
-        stat_inc(s, ROC);
+        e1000x_stat_inc(s->mac_reg, ROC);
         return orig;
     }
-    if (!rx_filter(s, buf)) {
+    if (!e1000x_rx_filter(s->mac_reg, buf)) {
         return orig;
     }
-    if ((*reg(s, CTRL) & CTRL_VME) && is_vlan_frame(s, buf)) {
+    if ((*reg(s, CTRL) & CTRL_VME) && e1000x_is_vlan_frame(s->mac_reg, buf)) {
         /* Strip the tag into the descriptor's special field. */
         special = eth_ldw(buf + 14);
         memmove(buf + 12, buf + 16, size - 16);
@@ -844,18 +786,11 @@ static ssize_t e1000_receive_iov(NetClientState *nc, const struct iovec *iov,
         n++;
         *reg(s, RDH) = (*reg(s, RDH) + 1) % ring;
     }
-    stat_inc(s, GPRC);
-    stat_inc(s, TPR);
-    stat_add64(s, GORCL, total);
-    stat_add64(s, TORL, total);
-    stat_size_bucket(s, PRC64, size + 4);
-    if (buf[0] & 1) {
-        stat_inc(s, eth_is_broadcast(buf) ? BPRC : MPRC);
-    }
+    e1000x_rx_stats(s->mac_reg, buf, size, total);
     /* RXDMT0: free descriptors fell to the RDMTS fraction of the ring. */
     thresh = ring >> (1 + ((rctl >> RCTL_RDMTS_SHIFT) & 3));
-    set_ics(s, ICR_RXT0 |
-            (rx_free_descs(s) <= thresh ? ICR_RXDMT0 : 0));
+    set_ics(s, rx_free_descs(s) <= thresh ? ICR_RXDMT0 : 0);
+    delay_cause(s, ICR_RXT0, RDTR, RADV, s->rdtr_timer, s->radv_timer);
     (void)n;
     return orig;
 }
@@ -875,256 +810,16 @@ static void tx_sent(NetClientState *nc, ssize_t len)
     start_xmit(s);
 }
 
-/*
- * Insert the ones' complement sum of bytes css..cse (0: to the end) at
- * cso.  Offsets that fall outside the frame are ignored, as the
- * hardware gives garbage rather than stopping.
- */
-static void put_sum(uint8_t *data, uint32_t size, uint32_t css, uint32_t cso,
-                    uint32_t cse)
+/* The engine's frames go to the backend; a held one stops transmit. */
+static void tx_send(void *opaque, const struct iovec *iov, int iovcnt,
+                    size_t len)
 {
-    uint32_t end = cse ? MIN(cse + 1, size) : size;
+    E1000State *s = opaque;
 
-    if (cso + 2 > size || css >= end) {
-        return;
-    }
-    /* The field takes part: the driver left 0 or its seed there. */
-    eth_stw(data + cso,
-            eth_csum_finish(eth_csum_add(0, data + css, end - css)));
-}
-
-/* The pseudo-header sum the driver left at cso, plus the length. */
-static void put_sum_with_len(uint8_t *data, uint32_t size, uint32_t css,
-                             uint32_t cso, uint32_t cse, uint32_t len)
-{
-    uint32_t end = cse ? MIN(cse + 1, size) : size;
-    uint32_t seed;
-
-    if (cso + 2 > size || css >= end) {
-        return;
-    }
-    seed = eth_ldw(data + cso) + len;
-    eth_stw(data + cso, 0);
-    eth_stw(data + cso,
-             eth_csum_finish(eth_csum_add(seed, data + css, end - css)));
-}
-
-static void tx_send_frame(E1000State *s, uint8_t *data, uint32_t size)
-{
-    NetClientState *nc = qemu_get_queue(s->nic);
-    uint8_t tag[4];
-    struct iovec iov[3];
-    int n = 0;
-    size_t len = size;
-
-    if (s->tx.vlan_needed && size >= 12) {
-        eth_stw(tag, *reg(s, VET) & 0xffff);
-        eth_stw(tag + 2, s->tx.vlan_tci);
-        iov[n++] = (struct iovec){ data, 12 };
-        iov[n++] = (struct iovec){ tag, 4 };
-        iov[n++] = (struct iovec){ data + 12, size - 12 };
-        len += 4;
-    } else {
-        iov[n++] = (struct iovec){ data, size };
-    }
-    stat_inc(s, TPT);
-    stat_inc(s, GPTC);
-    stat_add64(s, TOTL, len + 4);
-    stat_add64(s, GOTCL, len + 4);
-    stat_size_bucket(s, PTC64, len + 4);
-    if (data[0] & 1) {
-        stat_inc(s, eth_is_broadcast(data) ? BPTC : MPTC);
-    }
-    if (qemu_sendv_packet_async(nc, iov, n, tx_sent) == 0) {
+    if (qemu_sendv_packet_async(qemu_get_queue(s->nic), iov, iovcnt,
+                                tx_sent) == 0) {
         s->tx_waiting = true;
     }
-}
-
-/* Checksums of a finished frame or segment, from the context in use. */
-static void tx_apply_sums(E1000State *s, const E1000TxContext *c,
-                          uint8_t *data, uint32_t size, bool tso)
-{
-    if (s->tx.legacy_ic) {
-        put_sum(data, size, s->tx.legacy_css, s->tx.legacy_cso, 0);
-        return;
-    }
-    if (s->tx.sum_needed & TXD_POPTS_TXSM) {
-        if (tso) {
-            put_sum_with_len(data, size, c->tucss, c->tucso, c->tucse,
-                             size - c->tucss);
-        } else {
-            put_sum(data, size, c->tucss, c->tucso, c->tucse);
-        }
-    }
-    if (s->tx.sum_needed & TXD_POPTS_IXSM) {
-        put_sum(data, size, c->ipcss, c->ipcso, c->ipcse);
-    }
-}
-
-/* One TSO segment: header fields fixed for its length and position. */
-static void tx_send_segment(E1000State *s, bool last)
-{
-    const E1000TxContext *c = &s->tx.ctx[1];
-    uint8_t *d = s->tx.buf;
-    uint32_t size = s->tx.size;
-    uint32_t payload = size - c->hdr_len;
-    uint8_t hdr[256];
-
-    if (size <= c->hdr_len) {
-        s->tx.size = c->hdr_len;        /* the context changed under us */
-        return;
-    }
-
-    /* Every segment starts from the driver's header: keep it. */
-    memcpy(hdr, d, c->hdr_len);
-    if (c->ip && c->ipcss + 6u <= c->hdr_len) {
-        eth_stw(d + c->ipcss + 2, size - c->ipcss);
-        eth_stw(d + c->ipcss + 4,
-                 eth_ldw(d + c->ipcss + 4) + s->tx.tso_frames);
-    } else if (!c->ip && c->ipcss + 6u <= c->hdr_len) {
-        eth_stw(d + c->ipcss + 4, size - c->ipcss - 40);   /* IPv6 */
-    }
-    if (c->tcp && c->tucss + 14u <= c->hdr_len) {
-        eth_stl(d + c->tucss + 4,
-                 eth_ldl(d + c->tucss + 4) + s->tx.tso_sent);
-        if (!last) {
-            d[c->tucss + 13] &= ~0x09;          /* FIN, PSH: last only */
-        }
-    } else if (!c->tcp && c->tucss + 6u <= c->hdr_len) {
-        eth_stw(d + c->tucss + 4, size - c->tucss);        /* UDP */
-    }
-    tx_apply_sums(s, c, d, size, true);
-    tx_send_frame(s, d, size);
-    memcpy(d, hdr, c->hdr_len);
-    s->tx.tso_frames++;
-    s->tx.tso_sent += payload;
-    s->tx.size = c->hdr_len;
-    stat_inc(s, TSCTC);
-}
-
-static void tx_reset_packet(E1000State *s)
-{
-    s->tx.in_packet = 0;
-    s->tx.size = 0;
-    s->tx.tso_frames = 0;
-    s->tx.tso_sent = 0;
-    s->tx.vlan_needed = 0;
-    s->tx.legacy_ic = 0;
-    s->tx.cptse = 0;
-    s->tx.sum_needed = 0;
-}
-
-/* Gather a data descriptor's buffer; returns the bytes DMA'd. */
-static uint64_t tx_gather(E1000State *s, uint64_t addr, uint32_t len)
-{
-    const E1000TxContext *c = &s->tx.ctx[1];
-    uint64_t moved = 0;
-
-    if (s->tx.cptse && c->mss == 0) {
-        s->tx.cptse = 0;                /* no TSO context was given */
-    }
-    if (!s->tx.cptse) {
-        uint32_t room = TX_BUF_SIZE - s->tx.size;
-        uint32_t n = MIN(len, room);    /* longer frames are cut */
-        if (n && pci_dma_read(&s->parent, addr, s->tx.buf + s->tx.size, n)
-            == MEMTX_OK) {
-            s->tx.size += n;
-        }
-        return n;
-    }
-    /* TSO: fill header + MSS; a full segment goes when more follows. */
-    while (len > 0) {
-        uint32_t seg_end = c->hdr_len + c->mss;
-        uint32_t n;
-
-        if (s->tx.size >= seg_end) {
-            tx_send_segment(s, false);
-        }
-        n = MIN(len, seg_end - s->tx.size);
-        if (n == 0 || pci_dma_read(&s->parent, addr, s->tx.buf + s->tx.size, n)
-            != MEMTX_OK) {
-            break;
-        }
-        s->tx.size += n;
-        addr += n;
-        len -= n;
-        moved += n;
-    }
-    return moved;
-}
-
-static void tx_context(E1000State *s, const uint8_t *desc)
-{
-    uint32_t cmd = ldl_le_p(desc + 8);
-    E1000TxContext *c = &s->tx.ctx[(cmd & TXD_CMD_TSE) ? 1 : 0];
-
-    c->ipcss = desc[0];
-    c->ipcso = desc[1];
-    c->ipcse = lduw_le_p(desc + 2);
-    c->tucss = desc[4];
-    c->tucso = desc[5];
-    c->tucse = lduw_le_p(desc + 6);
-    c->paylen = cmd & 0xfffff;
-    c->ip = !!(cmd & TXD_CMD_IP);
-    c->tcp = !!(cmd & TXD_CMD_TCP);
-    c->hdr_len = desc[13];
-    c->mss = lduw_le_p(desc + 14);
-    if (cmd & TXD_CMD_TSE) {
-        /* A segment must hold the header and at least some payload;
-         * tiny MSS values would make one descriptor a flood of frames. */
-        if (c->mss < 64) {
-            c->mss = 64;
-        }
-        if (c->hdr_len + (uint32_t)c->mss > TX_BUF_SIZE) {
-            c->mss = TX_BUF_SIZE - c->hdr_len;
-        }
-    }
-}
-
-/* One descriptor; returns the bytes it moved (for the pass budget). */
-static uint64_t tx_descriptor(E1000State *s, const uint8_t *desc)
-{
-    uint64_t addr = ldq_le_p(desc);
-    uint32_t lower = ldl_le_p(desc + 8);
-    uint32_t upper = ldl_le_p(desc + 12);
-    uint32_t dtyp = lower & (TXD_CMD_DEXT | TXD_DTYP_MASK);
-    uint32_t len;
-    uint64_t moved;
-
-    if (dtyp == (TXD_CMD_DEXT | TXD_DTYP_C)) {
-        tx_context(s, desc);
-        return 0;
-    }
-    if (!s->tx.in_packet) {
-        s->tx.in_packet = 1;
-        if (dtyp == (TXD_CMD_DEXT | TXD_DTYP_D)) {
-            s->tx.sum_needed = (upper >> 8) & 0xff;
-            s->tx.cptse = !!(lower & TXD_CMD_TSE);
-        } else {
-            s->tx.legacy_ic = !!(lower & TXD_CMD_IC);
-            s->tx.legacy_cso = (lower >> 16) & 0xff;
-            s->tx.legacy_css = (upper >> 8) & 0xff;
-        }
-    }
-    if ((lower & TXD_CMD_VLE) && (*reg(s, CTRL) & CTRL_VME)) {
-        s->tx.vlan_needed = 1;
-        s->tx.vlan_tci = upper >> 16;
-    }
-    len = (lower & TXD_CMD_DEXT) ? (lower & 0xfffff) : (lower & 0xffff);
-    moved = tx_gather(s, addr, len);
-    if (!(lower & TXD_CMD_EOP)) {
-        return moved;
-    }
-    if (!s->tx.cptse) {
-        if (s->tx.size) {
-            tx_apply_sums(s, &s->tx.ctx[0], s->tx.buf, s->tx.size, false);
-            tx_send_frame(s, s->tx.buf, s->tx.size);
-        }
-    } else if (s->tx.size > s->tx.ctx[1].hdr_len) {
-        tx_send_segment(s, true);
-    }
-    tx_reset_packet(s);
-    return moved;
 }
 
 static gboolean tx_idle_run(gpointer opaque)
@@ -1146,6 +841,9 @@ static void start_xmit(E1000State *s)
     uint32_t n = *reg(s, TDLEN) / 16;
     uint32_t causes = 0, count = 0;
     uint64_t bytes = 0;
+    const E1000TxEnv env = {
+        .pci = &s->parent, .regs = s->mac_reg, .send = tx_send, .opaque = s,
+    };
 
     if (!(*reg(s, TCTL) & TCTL_EN) || s->tx_waiting || n == 0) {
         return;
@@ -1169,14 +867,15 @@ static void start_xmit(E1000State *s)
             != MEMTX_OK) {
             break;                      /* master abort */
         }
-        bytes += tx_descriptor(s, desc) + 16;
+        bytes += e1000x_tx_descriptor(&s->tx, &env, desc) + 16;
         lower = ldl_le_p(desc + 8);
         if (lower & (TXD_CMD_RS | TXD_CMD_RPS)) {
             uint8_t sta = desc[12] | TXD_STAT_DD;
             pci_dma_write(&s->parent, base + (uint64_t)h * 16 + 12, &sta, 1);
         }
         *reg(s, TDH) = (h + 1) % n;
-        causes |= ICR_TXDW;
+        /* IDE: this descriptor's TXDW may wait for TIDV/TADV */
+        causes |= (lower & TXD_CMD_IDE) ? ICR_TXDW << 16 : ICR_TXDW;
         count++;
         if (s->tx_waiting) {
             break;
@@ -1185,7 +884,12 @@ static void start_xmit(E1000State *s)
     if (*reg(s, TDH) == *reg(s, TDT)) {
         causes |= ICR_TXQE;
     }
-    set_ics(s, causes);
+    if ((causes & (ICR_TXDW << 16)) && !(causes & ICR_TXDW)) {
+        delay_cause(s, ICR_TXDW, TIDV, TADV, s->tidv_timer, s->tadv_timer);
+    } else if (causes & ICR_TXDW) {
+        delay_fire(s, ICR_TXDW);        /* a delayed one goes with it */
+    }
+    set_ics(s, causes & 0xffff);
 }
 
 /* ---- register file ------------------------------------------------------- */
@@ -1234,16 +938,7 @@ static uint32_t mac_read(E1000State *s, uint32_t off)
         return v;
     }
     if (is_stat(off)) {
-        v = *reg(s, off);
-        switch (off) {
-        case GORCL: case GOTCL: case TORL: case TOTL:
-            return v;                   /* the high half clears both */
-        case GORCH: case GOTCH: case TORH: case TOTH:
-            *reg(s, off - 4) = 0;
-            break;
-        }
-        *reg(s, off) = 0;
-        return v;
+        return e1000x_stat_read(s->mac_reg, off);
     }
     return is_plain(off) ? *reg(s, off) : 0;
 }
@@ -1292,6 +987,13 @@ static void mac_write(E1000State *s, uint32_t off, uint32_t val)
         return;
     case ITR:
         *reg(s, ITR) = val & 0xffff;
+        return;
+    case RDTR:
+    case TIDV:
+        *reg(s, off) = val & 0xffff;
+        if (val & DELAY_FPD) {
+            delay_fire(s, off == RDTR ? ICR_RXT0 : ICR_TXDW);
+        }
         return;
     case RCTL:
         *reg(s, RCTL) = val;
@@ -1387,6 +1089,11 @@ static void e1000_reset_regs(E1000State *s)
 
     timer_del(s->autoneg_timer);
     timer_del(s->mit_timer);
+    timer_del(s->rdtr_timer);
+    timer_del(s->radv_timer);
+    timer_del(s->tidv_timer);
+    timer_del(s->tadv_timer);
+    s->delayed = 0;
     if (s->tx_idle) {
         g_source_remove(s->tx_idle);
         s->tx_idle = 0;
@@ -1398,7 +1105,7 @@ static void e1000_reset_regs(E1000State *s)
     memset(&s->ee, 0, sizeof(s->ee));
     s->ee.bitnum_out = -1;
     memset(s->tx.ctx, 0, sizeof(s->tx.ctx));
-    tx_reset_packet(s);
+    e1000x_tx_reset_packet(&s->tx);
     phy_reset(s);
     *reg(s, CTRL) = CTRL_SWDPIN2 | CTRL_SWDPIN0 | CTRL_SPD_1000 | CTRL_SLU |
                     CTRL_FD;
@@ -1448,6 +1155,10 @@ static bool e1000_realize(DeviceState *dev, GError **errp)
     pci_register_bar(pd, 1, PCI_BASE_ADDRESS_SPACE_IO, &s->io);
     s->autoneg_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, autoneg_done, s);
     s->mit_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, mit_timer_cb, s);
+    s->rdtr_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, rx_delay_cb, s);
+    s->radv_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, rx_delay_cb, s);
+    s->tidv_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tx_delay_cb, s);
+    s->tadv_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tx_delay_cb, s);
     s->nic = qemu_new_nic(&e1000_net_info, &s->conf, dev->type->name,
                           dev->id, s);
     qemu_format_nic_info_str(qemu_get_queue(s->nic), s->conf.macaddr.a);
@@ -1484,6 +1195,10 @@ static void e1000_unrealize(DeviceState *dev)
     }
     timer_free(s->autoneg_timer);
     timer_free(s->mit_timer);
+    timer_free(s->rdtr_timer);
+    timer_free(s->radv_timer);
+    timer_free(s->tidv_timer);
+    timer_free(s->tadv_timer);
     memory_region_destroy(&s->mmio);
     memory_region_destroy(&s->io);
 }
@@ -1493,9 +1208,8 @@ static int e1000_post_load(void *opaque, int version_id)
     E1000State *s = opaque;
     NetClientState *nc = qemu_get_queue(s->nic);
 
-    if (s->tx.size > TX_BUF_SIZE || s->ee.bitnum_in > 9 ||
-        s->ee.bitnum_out < -1 || s->ee.bitnum_out >= EEPROM_WORDS * 16 ||
-        s->tx.ctx[1].hdr_len + (uint32_t)s->tx.ctx[1].mss > TX_BUF_SIZE) {
+    if (!e1000x_tx_state_valid(&s->tx) || s->ee.bitnum_in > 9 ||
+        s->ee.bitnum_out < -1 || s->ee.bitnum_out >= EEPROM_WORDS * 16) {
         return -1;
     }
     /* Ring lengths as a guest write leaves them (13.4.27). */
@@ -1512,6 +1226,14 @@ static int e1000_post_load(void *opaque, int version_id)
     }
     s->irq_level = false;
     update_irq(s);
+    /* Causes that waited for a delay timer go now (the timers are not
+     * part of the state: early is allowed, late is not). */
+    s->delayed &= ICR_RXT0 | ICR_TXDW;
+    if (s->delayed) {
+        uint32_t d = s->delayed;
+        s->delayed = 0;
+        set_ics(s, d);
+    }
     return 0;
 }
 
@@ -1530,7 +1252,7 @@ static int e1000_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_e1000 = {
     .name = "e1000",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .post_load = e1000_post_load,
     .fields = (const VMStateField[]) {
@@ -1558,6 +1280,7 @@ static const VMStateDescription vmstate_e1000 = {
         VMSTATE_UINT32(tx.tso_sent, E1000State),
         VMSTATE_BUFFER(tx.buf, E1000State),
         VMSTATE_TIMER_PTR(autoneg_timer, E1000State),
+        VMSTATE_UINT32_V(delayed, E1000State, 2),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -1572,7 +1295,8 @@ static const Property e1000_props[] = {
     DEFINE_PROP("autonegotiation", E1000State, autoneg, PROP_BOOL, "on",
                 "PHY autonegotiation (link comes up 500 ms after restart)"),
     DEFINE_PROP("mitigation", E1000State, mitigation, PROP_BOOL, "on",
-                "interrupt throttling through ITR"),
+                "interrupt mitigation: ITR and the RDTR/RADV/TIDV/TADV "
+                "delay timers"),
     DEFINE_PROP_END_OF_LIST(),
 };
 

@@ -35,6 +35,8 @@
 #define PCI_EXT_CAP_NEXT_SHIFT      20
 #define PCI_EXT_CAP_VER_SHIFT       16
 #define PCI_EXT_CAP_START           0x100
+#define PCI_EXP_FLAGS_VER1          0x0001
+#define PCI_EXP_VER1_SIZEOF         0x14
 
 uint8_t pcie_cap_offset(PCIDevice *d)
 {
@@ -81,6 +83,28 @@ bool pcie_cap_init(PCIDevice *d, uint8_t offset, uint8_t type, uint8_t port,
         pci_set_word(w + PCI_EXP_RTCTL, 0x001f);
         pci_set_long(w1c + PCI_EXP_RTSTA, 0x00010000);   /* PME status */
     }
+    return true;
+}
+
+bool pcie_endpoint_cap_v1_init(PCIDevice *d, uint8_t offset, GError **errp)
+{
+    uint8_t pos = pci_add_capability(d, PCI_CAP_ID_EXP, offset,
+                                     PCI_EXP_VER1_SIZEOF, errp);
+    uint8_t *c;
+
+    if (!pos) {
+        return false;
+    }
+    c = d->config + pos;
+    pci_set_word(c + PCI_EXP_FLAGS, PCI_EXP_FLAGS_VER1 |
+                 PCI_EXP_TYPE_ENDPOINT << PCI_EXP_FLAGS_TYPE_SHIFT);
+    pci_set_long(c + PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_RBER);
+    pci_set_word(d->wmask + pos + PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_WMASK);
+    pci_set_word(d->w1cmask + pos + PCI_EXP_DEVSTA, PCI_EXP_DEVSTA_W1C);
+    pci_set_long(c + PCI_EXP_LNKCAP, PCI_EXP_LNK_SPEED_2_5 |
+                 PCI_EXP_LNK_WIDTH_X1);
+    pci_set_word(c + PCI_EXP_LNKSTA, PCI_EXP_LNKSTA_SPEED_WIDTH);
+    pci_set_word(d->wmask + pos + PCI_EXP_LNKCTL, PCI_EXP_LNKCTL_WMASK);
     return true;
 }
 

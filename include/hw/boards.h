@@ -27,6 +27,7 @@ typedef struct MachineType {
     bool no_cpus;              /* runs no guest code ("none") */
     bool no_default_devices;   /* no default VGA, serial, CD-ROM, floppy */
     uint64_t default_ram_size; /* without -m */
+    const char *default_nic;   /* -nic/-net nic without model= (NULL: e1000) */
     bool (*init)(MachineState *ms, GError **errp);
 } MachineType;
 

@@ -206,6 +206,10 @@ bool net_init_clients(GError **errp);
 bool net_create_nics(GError **errp);
 /* QMP set_link: the link of every client named @name (and a NIC peer). */
 bool net_set_link(const char *name, bool up, GError **errp);
+/* After an incoming migration: announce-self with the migration
+ * parameters' announce-initial/max/rounds/step (net/announce.c). */
+void net_announce_after_migration(int64_t initial, int64_t max,
+                                  int64_t rounds, int64_t step);
 /* "info network" text. */
 char *net_info_network(void);
 

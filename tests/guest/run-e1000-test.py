@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The e1000 guest test, both sides.
+"""The e1000 and e1000e guest tests, both sides.
 
     run-e1000-test.py RUNNER EMULATOR PAYLOAD [RUNNER OPTIONS...]
 
@@ -7,7 +7,8 @@ Listens on a unix socket in a temporary directory and echoes every byte
 it receives back to the sender; runs RUNNER (run-guest-test.py) with an
 e1000 on a "stream" netdev connecting to it (QEMU's stream framing: a
 4-byte length, then the frame, so the echoed bytes are the same frames).
-The guest (e1000.c) transmits frames and checks that each comes back.
+The guest (e1000.c, or e1000e.c when the payload's name says e1000e: the
+NIC follows) transmits frames and checks that each comes back.
 Exit status: the runner's (77 =
 skipped), or 1 when the echo side saw nothing although the guest passed.
 """
@@ -47,10 +48,11 @@ def main():
         t = threading.Thread(target=echo, args=(listener, counter),
                              daemon=True)
         t.start()
+        model = "e1000e" if "e1000e" in os.path.basename(payload) else "e1000"
         rc = subprocess.call(
             [sys.executable, runner] + opts + [emulator, payload, "--",
              "-netdev", f"stream,id=n0,addr.type=unix,addr.path={path}",
-             "-device", "e1000,netdev=n0,romfile="])
+             "-device", f"{model},netdev=n0,romfile="])
         listener.close()
         if rc != 0:
             return rc

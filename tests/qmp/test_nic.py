@@ -8,14 +8,14 @@ import subprocess
 import tempfile
 from qmplib import Kvmpc, QMP, check, check_eq, no_kvm, run_tests
 
-MODELS = ["e1000", "e1000-82544gc", "e1000-82545em", "rtl8139",
+MODELS = ["e1000", "e1000-82544gc", "e1000-82545em", "e1000e", "rtl8139",
           "virtio-net-pci"]
 
 
-def vm_with(binary, extra):
+def vm_with(binary, extra, machine="pc"):
     tmp = tempfile.mkdtemp(prefix="kvmpc-nic-")
     path = os.path.join(tmp, "qmp.sock")
-    vm = Kvmpc(binary, ["-S", "-display", "none", "-machine", "pc",
+    vm = Kvmpc(binary, ["-S", "-display", "none", "-machine", machine,
                         "-accel", "qtest", "-qmp",
                         "unix:%s,server=on,wait=off" % path] + extra,
                tmpdir=tmp, wait_sockets=[path])
@@ -41,8 +41,8 @@ def has_slirp(binary):
 
 def nics(ids):
     return sorted(v for v in ids.values()
-                  if v in [(0x8086, 0x100e), (0x10ec, 0x8139),
-                           (0x1af4, 0x1000)])
+                  if v in [(0x8086, 0x100e), (0x8086, 0x10d3),
+                           (0x10ec, 0x8139), (0x1af4, 0x1000)])
 
 
 @no_kvm
@@ -103,6 +103,27 @@ def test_nic_models(binary):
 
 
 @no_kvm
+def test_q35_default_nic(binary):
+    # QEMU's q35 default NIC is e1000e: the default network and -nic
+    # without model= both make one; pc keeps e1000 (test_default_nic)
+    vm, q = vm_with(binary, [], machine="q35")
+    try:
+        check_eq(nics(pci_ids(q)), [(0x8086, 0x10d3)], "q35: one e1000e")
+        net = info_network(q)
+        check("e1000e.0: index=0,type=nic,model=e1000e,macaddr="
+              "52:54:00:12:34:56" in net, "e1000e.0 in info network: " + net)
+    finally:
+        q.close()
+        vm.close()
+    vm, q = vm_with(binary, ["-nic", "hubport,hubid=4"], machine="q35")
+    try:
+        check_eq(nics(pci_ids(q)), [(0x8086, 0x10d3)], "q35 -nic: e1000e")
+    finally:
+        q.close()
+        vm.close()
+
+
+@no_kvm
 def test_model_help(binary):
     want = "Available NIC models:\n" + "".join(m + "\n" for m in MODELS)
     for args in (["-nic", "model=help"], ["-net", "nic,model=help"],
@@ -120,4 +141,4 @@ def test_model_help(binary):
 
 if __name__ == "__main__":
     run_tests([test_default_nic, test_no_default_nic, test_nic_models,
-               test_model_help])
+               test_q35_default_nic, test_model_help])

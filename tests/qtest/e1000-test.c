@@ -901,6 +901,21 @@ static void test_announce(void)
     }
     g_assert_cmpint(g_get_monotonic_time() - t0, >=, 150 * 1000);
     g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 400), ==, -1);
+    /* HMP announce_self [interfaces] [id]: the migration parameters'
+     * timing (made quick here) */
+    qmp_ok(&e, "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+           "{\"announce-initial\":10,\"announce-max\":20,"
+           "\"announce-rounds\":2,\"announce-step\":10}}");
+    qmp_ok(&e, "{\"execute\":\"human-monitor-command\",\"arguments\":"
+           "{\"command-line\":\"announce_self nosuchnic,other h1\"}}");
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 200), ==, -1);
+    qmp_ok(&e, "{\"execute\":\"human-monitor-command\",\"arguments\":"
+           "{\"command-line\":\"announce_self x,nic0 h2\"}}");
+    for (unsigned i = 0; i < 2; i++) {
+        g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 5000), ==, 60);
+        g_assert_cmpmem(got, 60, want, 60);
+    }
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 200), ==, -1);
     /* negative values are refused */
     {
         g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\":\"announce-self\","
@@ -908,6 +923,137 @@ static void test_announce(void)
             "\"step\":1}}");
         g_assert_nonnull(strstr(r, "\"error\""));
     }
+    env_end(&e);
+}
+
+/*
+ * An incoming migration that completes announces the NICs with the
+ * migration parameters (QEMU's defaults: 5 rounds, 50 ms then +100 ms,
+ * at most 550 ms apart): the destination's peer gets 5 RARP frames.
+ */
+static void test_announce_migration(void)
+{
+    g_autofree char *mig = NULL, *cmd = NULL, *args = NULL, *nd = NULL;
+    Env e, d;
+    uint8_t got[128];
+    int64_t t0;
+
+    env_start(&e, NULL);
+    mig = g_build_filename(e.peer.dir, "mig", NULL);
+    cmd = g_strdup_printf("{\"execute\":\"migrate\",\"arguments\":"
+                          "{\"uri\":\"file:%s\"}}", mig);
+    qmp_ok(&e, cmd);
+    for (int i = 0; i < 500; i++) {
+        g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\":\"query-migrate\"}");
+        if (strstr(r, "\"completed\"")) {
+            break;
+        }
+        g_usleep(10000);
+    }
+    /* the source sent nothing on its own */
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 100), ==, -1);
+    qmp_close(e.qmp);
+    g_assert_cmpint(qtest_quit(e.qts), ==, 0);
+
+    qnet_listen(&d.peer);
+    nd = qnet_netdev_arg(&d.peer, "n0");
+    args = g_strdup_printf("%s -device e1000,netdev=n0,id=nic0,addr=03.0,"
+                           "mac=52:54:00:aa:bb:cc -incoming file:%s", nd,
+                           mig);
+    t0 = g_get_monotonic_time();
+    d.qts = qtest_init(args);
+    qnet_accept(&d.peer);
+    for (unsigned i = 0; i < 5; i++) {
+        g_assert_cmpint(qnet_recv(&d.peer, got, sizeof(got), 5000), ==, 60);
+        g_assert_cmphex(got[12] << 8 | got[13], ==, 0x8035);
+        g_assert_cmpmem(got + 6, 6, dev_mac, 6);
+    }
+    /* rounds at 0, 50, 200, 450 and 800 ms (50 ms, then +100 ms each) */
+    g_assert_cmpint(g_get_monotonic_time() - t0, >=, 750 * 1000);
+    g_assert_cmpint(qnet_recv(&d.peer, got, sizeof(got), 300), ==, -1);
+    g_assert_cmpint(qtest_quit(d.qts), ==, 0);
+    unlink(mig);
+    qnet_close(&d.peer);
+    qnet_close(&e.peer);
+}
+
+/* The delay timers (RDTR/RADV, TIDV/TADV) on the virtual clock. */
+#define RDTR            0x02820
+#define RADV            0x0282c
+#define TIDV            0x03820
+#define TADV            0x0382c
+#define TXD_IDE         (1u << 31)
+#define US              1000
+
+static void test_delay_timers(void)
+{
+    Env e;
+    uint8_t got[256];
+
+    env_start(&e, NULL);
+    rx_ring_init(&e, 8, RCTL_SECRC);
+    wr(&e, RDT, 7);
+    rd(&e, ICR);
+    wr(&e, IMS, ICR_RXT0 | ICR_TXDW);
+    /* RDTR 100 (102.4 us), no RADV: RXT0 102.4 us after the frame */
+    wr(&e, RDTR, 100);
+    peer_frame(&e, dev_mac, 1, 64);
+    expect_rx(&e, 0, 1, 64, 64);
+    g_assert_false(irq(&e));
+    qtest_clock_step(e.qts, 90 * US);
+    g_assert_false(irq(&e));
+    qtest_clock_step(e.qts, 20 * US);
+    g_assert_true(irq(&e));
+    g_assert_cmphex(rd(&e, ICR) & ICR_RXT0, ==, ICR_RXT0);
+    /* each frame restarts RDTR; RADV 150 (153.6 us) bounds the wait */
+    wr(&e, RADV, 150);
+    peer_frame(&e, dev_mac, 2, 64);
+    expect_rx(&e, 1, 2, 64, 64);
+    qtest_clock_step(e.qts, 80 * US);
+    peer_frame(&e, dev_mac, 3, 64);
+    expect_rx(&e, 2, 3, 64, 64);
+    qtest_clock_step(e.qts, 60 * US);   /* 140 us: RDTR restarted at 80 */
+    g_assert_false(irq(&e));
+    qtest_clock_step(e.qts, 20 * US);   /* 160 us: RADV ended */
+    g_assert_true(irq(&e));
+    rd(&e, ICR);
+    /* FPD flushes the wait */
+    peer_frame(&e, dev_mac, 4, 64);
+    expect_rx(&e, 3, 4, 64, 64);
+    g_assert_false(irq(&e));
+    wr(&e, RDTR, 100 | 0x80000000u);
+    g_assert_true(irq(&e));
+    rd(&e, ICR);
+    /* transmit: IDE descriptors wait for TIDV (50: 51.2 us) */
+    wr(&e, TIDV, 50);
+    wr(&e, TADV, 0);
+    tx_ring_init(&e, 8);
+    qnet_make_frame(got, other_mac, 5, 64);
+    qtest_memwrite(e.qts, TX_BUF, got, 64);
+    tx_desc(&e, 0, TX_BUF, 64 | TXD_EOP | TXD_IDE, 0);
+    tx_kick_wait(&e, 1);
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 5000), ==, 64);
+    g_assert_false(irq(&e));
+    qtest_clock_step(e.qts, 52 * US);
+    g_assert_true(irq(&e));
+    g_assert_cmphex(rd(&e, ICR) & ICR_TXDW, ==, ICR_TXDW);
+    /* without IDE: at once */
+    tx_desc(&e, 1, TX_BUF, 64 | TXD_EOP, 0);
+    tx_kick_wait(&e, 2);
+    g_assert_true(irq(&e));
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 5000), ==, 64);
+    env_end(&e);
+
+    /* mitigation=off: no delays (QEMU's property) */
+    env_start(&e, ",mitigation=off");
+    rx_ring_init(&e, 8, RCTL_SECRC);
+    wr(&e, RDT, 7);
+    rd(&e, ICR);
+    wr(&e, IMS, ICR_RXT0);
+    wr(&e, RDTR, 100);
+    peer_frame(&e, dev_mac, 6, 64);
+    expect_rx(&e, 0, 6, 64, 64);
+    g_assert_true(irq(&e));
     env_end(&e);
 }
 
@@ -992,7 +1138,9 @@ int main(int argc, char **argv)
     g_test_add_func("/e1000/vlan", test_vlan);
     g_test_add_func("/e1000/interrupts", test_interrupts);
     g_test_add_func("/e1000/rx-hostile", test_rx_hostile);
+    g_test_add_func("/e1000/delay-timers", test_delay_timers);
     g_test_add_func("/e1000/announce-self", test_announce);
+    g_test_add_func("/e1000/announce-migration", test_announce_migration);
     g_test_add_func("/e1000/hostile", test_hostile);
     return g_test_run();
 }

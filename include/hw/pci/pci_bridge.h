@@ -62,6 +62,12 @@ bool pcie_cap_init(PCIDevice *d, uint8_t offset, uint8_t type, uint8_t port,
                    GError **errp);
 uint8_t pcie_cap_offset(PCIDevice *d);
 /*
+ * The version 1 capability (0x14 bytes: capabilities, device and link
+ * registers) of an endpoint, which fits below 0x100 where a device puts
+ * it late in conventional space (e1000e at 0xe0, as QEMU).
+ */
+bool pcie_endpoint_cap_v1_init(PCIDevice *d, uint8_t offset, GError **errp);
+/*
  * A downstream port's slot (root port): slot number @slot for the slot
  * capabilities, the hot-plug controls (attention button, power
  * controller, indicators, presence detect, command completed) as
