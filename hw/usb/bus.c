@@ -16,6 +16,7 @@ static unsigned usb_bus_count;  /* for usb-bus.N names, as QEMU */
 void usb_bus_init(USBBus *bus, DeviceState *hc)
 {
     bus->hc = hc;
+    bus->register_companion = NULL;
     bus->name = hc->id ? g_strdup_printf("%s.0", hc->id)
                        : g_strdup_printf("usb-bus.%u", usb_bus_count);
     usb_bus_count++;

@@ -29,8 +29,7 @@ static void usb_run_control(USBDevice *dev, USBPacket *p, int request,
             p->status = USB_RET_STALL;
             return;
         }
-        dev->addr = value;
-        dev->state = value ? USB_STATE_ADDRESS : USB_STATE_DEFAULT;
+        /* applied after the status stage (9.4.6): usb_do_control_in */
         return;
     case DeviceRequest | USB_REQ_GET_STATUS:
         data[0] = (dev->remote_wakeup ? 2 : 0) |
@@ -167,6 +166,13 @@ static void usb_do_control_in(USBDevice *dev, USBPacket *p)
     case SETUP_STATE_ACK:           /* status stage of an OUT request */
         dev->setup_state = SETUP_STATE_IDLE;
         p->actual = 0;
+        if (dev->setup_buf[0] == 0 &&
+            dev->setup_buf[1] == USB_REQ_SET_ADDRESS) {
+            /* the device takes its new address only now (USB 2.0
+             * 9.4.6), so the status stage still reaches the old one */
+            dev->addr = dev->setup_buf[2] & 0x7f;
+            dev->state = dev->addr ? USB_STATE_ADDRESS : USB_STATE_DEFAULT;
+        }
         return;
     case SETUP_STATE_DATA_IN:
         /* past the end the device answers zero-length packets */

@@ -242,6 +242,10 @@ struct USBBus {
     char *name;                 /* "ID.0" or "usb-bus.N" */
     DeviceState *hc;            /* the controller */
     GPtrArray *ports;           /* USBPort * */
+    /* EHCI: take @n ports of a companion controller (UHCI masterbus=)
+     * as the full/low-speed side of ports @first.. of this bus */
+    bool (*register_companion)(USBBus *bus, USBPort *ports[], unsigned n,
+                               unsigned first, GError **errp);
 };
 
 /* Register @bus (named after the controller's id, or usb-bus.N). */
