@@ -340,7 +340,7 @@ static void LIBUSB_CALL host_xfer_done(struct libusb_transfer *t)
     x->done = true;
     x->status = host_status(t->status);
     x->actual = t->actual_length;
-    usb_wakeup(&x->s->dev, x->ep | (x->in ? 0x80 : 0));
+    usb_wakeup(&x->s->dev, x->ep);
 }
 
 /* A transfer object of @len bytes (+ @extra, the setup packet). */

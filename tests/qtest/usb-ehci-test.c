@@ -19,7 +19,14 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+#ifdef CONFIG_USBREDIR
+#include <usbredirparser.h>
+#include <usbredirfilter.h>
+#endif
 #include "libqtest.h"
 #include "libqvirtio.h"
 
@@ -178,6 +185,9 @@ static uint32_t qtd_token(Env *e, unsigned i)
 
 /* Hand qTD @first to the QH and run frames until qTD @last is done:
  * 50 ms of virtual time, then up to 10 s of real time (block I/O). */
+/* Called between frames while a queue runs (the usb-redir peer). */
+static void (*frame_hook)(void);
+
 static void run_queue(Env *e, uint32_t qh, unsigned first, unsigned last)
 {
     gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
@@ -186,7 +196,9 @@ static void run_queue(Env *e, uint32_t qh, unsigned first, unsigned last)
     qtest_writel(e->qts, qh + 24, 0);      /* overlay: not active */
     for (int f = 0; (qtd_token(e, last) & TOK_ACTIVE) &&
          (f < 50 || g_get_monotonic_time() < deadline); f++) {
-        if (f >= 50) {
+        if (frame_hook) {
+            frame_hook();
+        } else if (f >= 50) {
             g_usleep(1000);
         }
         qtest_clock_step(e->qts, 1000000);
@@ -661,6 +673,386 @@ static void test_hostile(void)
     g_assert_cmpint(g_get_monotonic_time() - t0, <, 30 * G_USEC_PER_SEC);
 }
 
+#ifdef CONFIG_LIBUSB
+/* usb-host: this host has no USB devices, so every lookup fails with a
+ * clear line; the options are checked first. */
+static void test_usb_host_errors(void)
+{
+    static const char *const cases[][2] = {
+        { "usb-host,vendorid=0x1234,productid=0x5678",
+          "usb-host: no host USB device matches vendorid=0x1234 "
+          "productid=0x5678" },
+        { "usb-host,hostbus=3,hostaddr=9",
+          "usb-host: no host USB device matches hostbus=3 hostaddr=9" },
+        { "usb-host,hostbus=1,hostport=1.4",
+          "usb-host: no host USB device matches hostbus=1 hostport=1.4" },
+        { "usb-host", "usb-host: give hostbus= and hostaddr=" },
+        { "usb-host,hostaddr=200", "usb-host: hostaddr is 1-127" },
+        { "usb-host,vendorid=0x12345", "vendorid and productid 16 bits" },
+    };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        const char *argv[] = { qtest_kvmpc_binary(), "-nodefaults",
+                               "-accel", "qtest", "-display", "none",
+                               "-device", "usb-ehci,id=ehci",
+                               "-device", cases[i][0], NULL };
+        g_autofree char *err = NULL;
+        int status;
+
+        g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL,
+                                   G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                                   NULL, &err, &status, NULL));
+        g_assert_false(g_spawn_check_wait_status(status, NULL));
+        if (!strstr(err, cases[i][1]) &&
+            strstr(err, "cannot use host USB (libusb_init")) {
+            /* a host without USB at all (no usbfs, no sysfs) */
+            g_test_message("libusb unusable here: %s", err);
+            continue;
+        }
+        if (!strstr(err, cases[i][1])) {
+            g_test_message("case %u: %s", i, err);
+        }
+        g_assert_nonnull(strstr(err, cases[i][1]));
+    }
+}
+#endif
+
+#ifdef CONFIG_USBREDIR
+/*
+ * The usbredir peer: the "USB host" side of the protocol, as
+ * usbredirserver or a SPICE client would be, announcing a high-speed
+ * vendor-class device 1d6b:0104 with bulk EP1 IN and EP2 OUT.
+ */
+typedef struct Peer {
+    struct usbredirparser *p;
+    int fd;
+    bool got_hello, rejected;
+    int got_filter;             /* rules kvmpc sent */
+    int config;
+    uint8_t bulk_out[4096];
+    size_t bulk_out_len;
+    uint8_t ctrl_out[64];
+    size_t ctrl_out_len;
+} Peer;
+
+static Peer *peer;
+
+static int peer_read(void *priv, uint8_t *data, int count)
+{
+    Peer *pe = priv;
+    ssize_t n = recv(pe->fd, data, count, MSG_DONTWAIT);
+
+    return n < 0 ? (errno == EAGAIN ? 0 : -1) : (n ? n : -1);
+}
+
+static int peer_write(void *priv, uint8_t *data, int count)
+{
+    Peer *pe = priv;
+
+    return write(pe->fd, data, count);
+}
+
+static void peer_flush(Peer *pe)
+{
+    while (usbredirparser_has_data_to_write(pe->p)) {
+        g_assert_cmpint(usbredirparser_do_write(pe->p), ==, 0);
+    }
+}
+
+static void peer_announce(Peer *pe)
+{
+    struct usb_redir_interface_info_header ii = { .interface_count = 1 };
+    struct usb_redir_ep_info_header ei;
+    struct usb_redir_device_connect_header dc = {
+        .speed = usb_redir_speed_high, .vendor_id = 0x1d6b,
+        .product_id = 0x0104, .device_version_bcd = 0x0100,
+    };
+
+    ii.interface_class[0] = 0xff;
+    memset(&ei, 0, sizeof(ei));
+    memset(ei.type, usb_redir_type_invalid, sizeof(ei.type));
+    ei.type[0] = ei.type[16] = usb_redir_type_control;
+    ei.max_packet_size[0] = ei.max_packet_size[16] = 64;
+    ei.type[16 + 1] = usb_redir_type_bulk;        /* EP1 IN */
+    ei.max_packet_size[16 + 1] = 512;
+    ei.type[2] = usb_redir_type_bulk;             /* EP2 OUT */
+    ei.max_packet_size[2] = 512;
+    usbredirparser_send_interface_info(pe->p, &ii);
+    usbredirparser_send_ep_info(pe->p, &ei);
+    usbredirparser_send_device_connect(pe->p, &dc);
+}
+
+static void peer_hello(void *priv, struct usb_redir_hello_header *h)
+{
+    Peer *pe = priv;
+
+    pe->got_hello = true;
+    peer_announce(pe);
+}
+
+static void peer_control(void *priv, uint64_t id,
+                         struct usb_redir_control_packet_header *h,
+                         uint8_t *data, int len)
+{
+    static const uint8_t dev_desc[18] = {
+        18, 1, 0x00, 0x02, 0xff, 0, 0, 64, 0x6b, 0x1d, 0x04, 0x01,
+        0x00, 0x01, 0, 0, 0, 1,
+    };
+    Peer *pe = priv;
+    struct usb_redir_control_packet_header r = *h;
+    const uint8_t *reply = NULL;
+    int rlen = 0;
+
+    r.status = usb_redir_success;
+    if (h->requesttype == 0x80 && h->request == 6 && h->value == 0x100) {
+        reply = dev_desc;
+        rlen = MIN(18, h->length);
+    } else if (h->requesttype == 0xc0 && h->request == 1) {
+        reply = (const uint8_t *)"kvmpc-redir";
+        rlen = MIN(11, h->length);
+    } else if (h->requesttype == 0x40 && h->request == 2) {
+        pe->ctrl_out_len = MIN((size_t)len, sizeof(pe->ctrl_out));
+        memcpy(pe->ctrl_out, data, pe->ctrl_out_len);
+    } else {
+        r.status = usb_redir_stall;
+    }
+    r.length = rlen;
+    usbredirparser_send_control_packet(pe->p, id, &r, (uint8_t *)reply,
+                                       rlen);
+    usbredirparser_free_packet_data(pe->p, data);
+}
+
+static void peer_set_config(void *priv, uint64_t id,
+                            struct usb_redir_set_configuration_header *h)
+{
+    Peer *pe = priv;
+    struct usb_redir_configuration_status_header st = {
+        .status = usb_redir_success, .configuration = h->configuration,
+    };
+
+    pe->config = h->configuration;
+    usbredirparser_send_configuration_status(pe->p, id, &st);
+}
+
+static void peer_bulk(void *priv, uint64_t id,
+                      struct usb_redir_bulk_packet_header *h,
+                      uint8_t *data, int len)
+{
+    Peer *pe = priv;
+    struct usb_redir_bulk_packet_header r = *h;
+
+    r.status = usb_redir_success;
+    if (h->endpoint == 0x81) {
+        uint8_t buf[100];
+        for (unsigned i = 0; i < sizeof(buf); i++) {
+            buf[i] = i * 3 + 1;
+        }
+        r.length = MIN(100, h->length);
+        r.length_high = 0;
+        usbredirparser_send_bulk_packet(pe->p, id, &r, buf, r.length);
+    } else {
+        pe->bulk_out_len = MIN((size_t)len, sizeof(pe->bulk_out));
+        memcpy(pe->bulk_out, data, pe->bulk_out_len);
+        usbredirparser_send_bulk_packet(pe->p, id, &r, NULL, 0);
+    }
+    usbredirparser_free_packet_data(pe->p, data);
+}
+
+static void peer_filter_reject(void *priv)
+{
+    ((Peer *)priv)->rejected = true;
+}
+
+static void peer_log(void *priv, int level, const char *msg)
+{
+    if (level <= usbredirparser_warning) {
+        g_test_message("peer: %s", msg);
+    }
+}
+
+static void peer_reset(void *priv)
+{
+}
+
+static void peer_disconnect_ack(void *priv)
+{
+}
+
+static void peer_cancel(void *priv, uint64_t id)
+{
+}
+
+static void peer_filter(void *priv, struct usbredirfilter_rule *rules,
+                        int count)
+{
+    ((Peer *)priv)->got_filter = count;
+    usbredirfilter_free(rules);
+}
+
+static void peer_pump(void)
+{
+    struct pollfd pfd = { .fd = peer->fd, .events = POLLIN };
+
+    if (poll(&pfd, 1, 1) > 0) {
+        g_assert_cmpint(usbredirparser_do_read(peer->p), ==, 0);
+    }
+    peer_flush(peer);
+}
+
+static Peer *peer_connect(const char *path)
+{
+    Peer *pe = g_new0(Peer, 1);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    uint32_t caps[USB_REDIR_CAPS_SIZE] = { 0 };
+
+    pe->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    g_assert_cmpint(connect(pe->fd, (struct sockaddr *)&sa, sizeof(sa)),
+                    ==, 0);
+    pe->p = usbredirparser_create();
+    pe->p->priv = pe;
+    pe->p->log_func = peer_log;
+    pe->p->read_func = peer_read;
+    pe->p->write_func = peer_write;
+    pe->p->hello_func = peer_hello;
+    pe->p->control_packet_func = peer_control;
+    pe->p->set_configuration_func = peer_set_config;
+    pe->p->bulk_packet_func = peer_bulk;
+    pe->p->filter_reject_func = peer_filter_reject;
+    pe->p->reset_func = peer_reset;
+    pe->p->device_disconnect_ack_func = peer_disconnect_ack;
+    pe->p->cancel_data_packet_func = peer_cancel;
+    pe->p->filter_filter_func = peer_filter;
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_connect_device_version);
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_filter);
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_device_disconnect_ack);
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_ep_info_max_packet_size);
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_64bits_ids);
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_32bits_bulk_length);
+    usbredirparser_init(pe->p, "kvmpc-test-peer", caps, USB_REDIR_CAPS_SIZE,
+                        usbredirparser_fl_usb_host);
+    peer_flush(pe);
+    return pe;
+}
+
+static void peer_free(Peer *pe)
+{
+    usbredirparser_destroy(pe->p);
+    close(pe->fd);
+    g_free(pe);
+}
+
+/* Pump the peer until PORTSC(@port)'s CCS is @ccs (5 s at most). */
+static void wait_connect(Env *e, unsigned port, bool ccs)
+{
+    gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+
+    while (!!(rd(e, PORTSC(port)) & PORT_CCS) != ccs &&
+           g_get_monotonic_time() < deadline) {
+        peer_pump();
+        qtest_clock_step(e->qts, 0);
+    }
+    g_assert_cmpint(!!(rd(e, PORTSC(port)) & PORT_CCS), ==, ccs);
+}
+
+static void test_redir(void)
+{
+    Env e;
+    g_autofree char *sock = g_strdup_printf("%s/kvmpc-redir-%d.sock",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *devs = g_strdup_printf(
+        "-chardev socket,id=r,path=%s,server=on,wait=off "
+        "-device usb-redir,chardev=r,bus=ehci.0,port=2,id=redir", sock);
+    uint8_t buf[512], pat[300];
+    int n;
+
+    env_start(&e, devs);
+    hc_start(&e, 0);
+    /* nothing announced yet: the port is empty */
+    g_assert_cmphex(rd(&e, PORTSC(1)) & PORT_CCS, ==, 0);
+    peer = peer_connect(sock);
+    frame_hook = peer_pump;
+    wait_connect(&e, 1, true);
+    g_assert_true(peer->got_hello);
+    g_assert_true(port_reset(&e, 1));               /* high speed */
+    n = control(&e, 0, 0x80, 6, 0x100, 0, 18, buf);
+    g_assert_cmpint(n, ==, 18);
+    g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x1d6b);
+    g_assert_cmphex(buf[10] | buf[11] << 8, ==, 0x0104);
+    g_assert_cmpint(control(&e, 0, 0x00, 5, 3, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(control(&e, 3, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(peer->config, ==, 1);
+    /* vendor requests both ways, and a stall */
+    g_assert_cmpint(control(&e, 3, 0x40, 2, 0, 0, 5, (uint8_t *)"ABCDE"),
+                    ==, 5);
+    g_assert_cmpuint(peer->ctrl_out_len, ==, 5);
+    g_assert_cmpmem(peer->ctrl_out, 5, "ABCDE", 5);
+    n = control(&e, 3, 0xc0, 1, 0, 0, 32, buf);
+    g_assert_cmpint(n, ==, 11);
+    g_assert_cmpmem(buf, 11, "kvmpc-redir", 11);
+    g_assert_cmpint(control(&e, 3, 0xc0, 7, 0, 0, 4, buf), ==, -1);
+    /* bulk OUT: the peer gets the bytes; bulk IN: a short answer */
+    for (unsigned i = 0; i < sizeof(pat); i++) {
+        pat[i] = i ^ 0x5a;
+    }
+    qtest_memwrite(e.qts, DATA + 0x1ff0, pat, sizeof(pat));
+    g_assert_cmpint(bulk(&e, 3, 2, false, DATA + 0x1ff0, sizeof(pat)), ==,
+                    sizeof(pat));
+    g_assert_cmpuint(peer->bulk_out_len, ==, sizeof(pat));
+    g_assert_cmpmem(peer->bulk_out, sizeof(pat), pat, sizeof(pat));
+    g_assert_cmpint(bulk(&e, 3, 1, true, DATA + 0x3000, 512), ==, 100);
+    qtest_memread(e.qts, DATA + 0x3000, buf, 100);
+    for (unsigned i = 0; i < 100; i++) {
+        g_assert_cmpuint(buf[i], ==, (uint8_t)(i * 3 + 1));
+    }
+    {
+        g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\": "
+            "\"human-monitor-command\", \"arguments\": {\"command-line\": "
+            "\"info usb\"}}");
+        g_assert_nonnull(strstr(r, "Port 2, Speed 480 Mb/s, Product USB "
+                                   "Redirection Device, ID: redir"));
+    }
+    /* the peer unplugs: a disconnect on the port */
+    usbredirparser_send_device_disconnect(peer->p);
+    peer_flush(peer);
+    wait_connect(&e, 1, false);
+    g_assert_cmphex(rd(&e, PORTSC(1)) & PORT_CSC, ==, PORT_CSC);
+    frame_hook = NULL;
+    peer_free(peer);
+    peer = NULL;
+    env_stop(&e);
+    unlink(sock);
+}
+
+/* filter= lets only vendor 0x1234 through: the peer's device is refused */
+static void test_redir_filter(void)
+{
+    Env e;
+    g_autofree char *sock = g_strdup_printf("%s/kvmpc-redirf-%d.sock",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *devs = g_strdup_printf(
+        "-chardev socket,id=r,path=%s,server=on,wait=off "
+        "-device usb-redir,chardev=r,bus=ehci.0,port=2,"
+        "filter=-1:0x1234:-1:-1:1|-1:-1:-1:-1:0", sock);
+    gint64 deadline;
+
+    env_start(&e, devs);
+    hc_start(&e, 0);
+    peer = peer_connect(sock);
+    deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    while (!peer->rejected && g_get_monotonic_time() < deadline) {
+        peer_pump();
+    }
+    g_assert_true(peer->rejected);
+    g_assert_cmpint(peer->got_filter, ==, 2);
+    g_assert_cmphex(rd(&e, PORTSC(1)) & PORT_CCS, ==, 0);
+    peer_free(peer);
+    peer = NULL;
+    env_stop(&e);
+    unlink(sock);
+}
+#endif
+
 /* Bad command lines: one clear line, exit status 1. */
 static void test_bad_options(void)
 {
@@ -708,5 +1100,12 @@ int main(int argc, char **argv)
     g_test_add_func("/ehci/tablet-periodic", test_tablet_periodic);
     g_test_add_func("/ehci/hostile", test_hostile);
     g_test_add_func("/ehci/bad-options", test_bad_options);
+#ifdef CONFIG_LIBUSB
+    g_test_add_func("/usb-host/errors", test_usb_host_errors);
+#endif
+#ifdef CONFIG_USBREDIR
+    g_test_add_func("/usb-redir/ehci", test_redir);
+    g_test_add_func("/usb-redir/filter", test_redir_filter);
+#endif
     return g_test_run();
 }
