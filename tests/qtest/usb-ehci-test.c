@@ -462,11 +462,14 @@ static void test_port_routing(void)
 }
 
 /* A Bulk-Only command: CBW out, data, CSW in; returns the CSW status. */
-static int bot_command(Env *e, const uint8_t *cdb, unsigned cdb_len,
-                       bool in, unsigned len, uint32_t buf)
+static int bot_command_lun(Env *e, unsigned lun, const uint8_t *cdb,
+                           unsigned cdb_len, bool in, unsigned len,
+                           uint32_t buf)
 {
     uint8_t cbw[31] = { 'U', 'S', 'B', 'C', 0x42, 0, 0, 0 };
     uint8_t csw[13];
+
+    cbw[13] = lun;
 
     cbw[8] = len;
     cbw[9] = len >> 8;
@@ -484,6 +487,12 @@ static int bot_command(Env *e, const uint8_t *cdb, unsigned cdb_len,
     g_assert_cmphex(csw[0] | csw[1] << 8 | csw[2] << 16 |
                     (uint32_t)csw[3] << 24, ==, 0x53425355);
     return csw[12];
+}
+
+static int bot_command(Env *e, const uint8_t *cdb, unsigned cdb_len,
+                       bool in, unsigned len, uint32_t buf)
+{
+    return bot_command_lun(e, 0, cdb, cdb_len, in, len, buf);
 }
 
 static void test_storage(void)
@@ -550,6 +559,58 @@ static void test_storage(void)
         g_assert_cmpmem(back, 1024, sectors, 1024);
     }
     env_stop(&e);
+}
+
+/* usb-bot: two scsi-hd LUNs on its bus; each CBW reaches its own disk. */
+static void test_bot_luns(void)
+{
+    Env e;
+    g_autofree char *img1 = g_strdup_printf("%s/kvmpc-bot-%d.img",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *devs = NULL;
+    g_autofree uint8_t *f0 = NULL, *f1 = NULL;
+    uint8_t buf[64], cdb[16], sec[512];
+    int fd = open(img1, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
+    close(fd);
+    devs = g_strdup_printf("-drive if=none,id=d1,format=raw,file=%s "
+                           "-device usb-bot,id=bot,bus=ehci.0,port=3 "
+                           "-device scsi-hd,bus=bot.0,lun=0,drive=d0 "
+                           "-device scsi-hd,bus=bot.0,lun=1,drive=d1", img1);
+    env_start(&e, devs);
+    hc_start(&e, 0);
+    enumerate(&e, 2, 2);
+    g_assert_cmpint(control(&e, 2, 0xa1, 0xfe, 0, 0, 1, buf), ==, 1);
+    g_assert_cmpuint(buf[0], ==, 1);                /* max LUN */
+    memset(cdb, 0, sizeof(cdb));
+    cdb[0] = 0x12;                                  /* INQUIRY */
+    cdb[4] = 36;
+    g_assert_cmpint(bot_command_lun(&e, 1, cdb, 6, true, 36, DATA + 0x1000),
+                    ==, 0);
+    memset(cdb, 0, sizeof(cdb));                    /* unit attention */
+    g_assert_cmpint(bot_command_lun(&e, 1, cdb, 6, false, 0, 0), ==, 1);
+    g_assert_cmpint(bot_command_lun(&e, 1, cdb, 6, false, 0, 0), ==, 0);
+    for (unsigned i = 0; i < sizeof(sec); i++) {
+        sec[i] = i ^ 0xa5;
+    }
+    qtest_memwrite(e.qts, DATA + 0x2000, sec, sizeof(sec));
+    cdb[0] = 0x2a;                                  /* WRITE (10) LBA 3 */
+    cdb[5] = 3;
+    cdb[8] = 1;
+    g_assert_cmpint(bot_command_lun(&e, 1, cdb, 10, false, 512,
+                                    DATA + 0x2000), ==, 0);
+    memset(cdb, 0, sizeof(cdb));
+    cdb[0] = 0x35;                                  /* SYNCHRONIZE CACHE */
+    g_assert_cmpint(bot_command_lun(&e, 1, cdb, 10, false, 0, 0), ==, 0);
+    f1 = qtest_file_range(img1, 3 * 512, 512);
+    g_assert_cmpmem(f1, 512, sec, 512);
+    f0 = qtest_file_range(e.img, 3 * 512, 512);     /* LUN 0 untouched */
+    memset(sec, 0, sizeof(sec));
+    g_assert_cmpmem(f0, 512, sec, 512);
+    env_stop(&e);
+    unlink(img1);
 }
 
 /* Interrupt IN reports of a high-speed tablet through the periodic list. */
@@ -1098,6 +1159,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ehci/port-routing", test_port_routing);
     g_test_add_func("/ehci/storage", test_storage);
     g_test_add_func("/ehci/tablet-periodic", test_tablet_periodic);
+    g_test_add_func("/ehci/usb-bot-luns", test_bot_luns);
     g_test_add_func("/ehci/hostile", test_hostile);
     g_test_add_func("/ehci/bad-options", test_bad_options);
 #ifdef CONFIG_LIBUSB
