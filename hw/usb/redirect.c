@@ -220,11 +220,13 @@ static void redir_device_connect(void *priv,
         dev->speedmask = USB_SPEED_MASK_FULL;
         break;
     case usb_redir_speed_super:
-        /* on a USB 2 port a SuperSpeed device runs at high speed */
-        dev->speedmask = USB_SPEED_MASK_SUPER | USB_SPEED_MASK_HIGH;
+        /* a SuperSpeed device runs at high speed on a USB 2 port, and
+         * like every high-speed device at full speed on a USB 1 port */
+        dev->speedmask = USB_SPEED_MASK_SUPER | USB_SPEED_MASK_HIGH |
+                         USB_SPEED_MASK_FULL;
         break;
     default:
-        dev->speedmask = USB_SPEED_MASK_HIGH;
+        dev->speedmask = USB_SPEED_MASK_HIGH | USB_SPEED_MASK_FULL;
         break;
     }
     s->connected = true;
