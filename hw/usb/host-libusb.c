@@ -298,6 +298,7 @@ static void host_unrealize(DeviceState *d)
                 all[i]->s = NULL;
                 libusb_cancel_transfer(all[i]->t);
             } else {
+                g_free(all[i]->t->buffer);
                 libusb_free_transfer(all[i]->t);
             }
         }
