@@ -150,6 +150,14 @@ static const char *const machine_args[] = {
     "-device", "usb-tablet,bus=fuzz-uhci.0,port=1",
     "-device", "qemu-xhci,addr=09.0,id=fuzz-xhci",
     "-device", "usb-tablet,bus=fuzz-xhci.0,port=1",
+    /* ich9-usb-ehci1 at 0a.7 with its companion ich9-usb-uhci1 at 0a.0
+     * (ports 1-2): a high-speed tablet on port 1, a full-speed keyboard
+     * on port 2 that only the companion can run */
+    "-device", "ich9-usb-ehci1,addr=0a.7,multifunction=on,id=fuzz-ehci",
+    "-device", "ich9-usb-uhci1,addr=0a.0,multifunction=on,"
+               "masterbus=fuzz-ehci.0,firstport=0",
+    "-device", "usb-tablet,bus=fuzz-ehci.0,port=1",
+    "-device", "usb-kbd,bus=fuzz-ehci.0,port=2",
 #endif
 #ifdef FUZZ_PC_AUDIO
     /* fuzz-audio: intel-hda with hda-duplex at 08.0, AC97 at 09.0, on a

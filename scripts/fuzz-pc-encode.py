@@ -299,7 +299,9 @@ VGPU_DICT_VALUES = {
 }
 
 # fuzz-usb adds piix3-usb-uhci (08.0, I/O = iobar2) and qemu-xhci (09.0,
-# BAR0 = membar4), each with a usb-tablet and a usb-storage.
+# BAR0 = membar4), each with a usb-tablet and a usb-storage, and
+# ich9-usb-ehci1 (0a.7, BAR0 = membar5) with its companion ich9-usb-uhci1
+# (0a.0, I/O = iobar3), a usb-tablet and a usb-kbd.
 USB_DICT_VALUES = {
     "uhci_cmd_run": 0x81, "uhci_port_reset": 0x200, "uhci_port_enable": 0x6,
     "uhci_td_active_ioc": 0x19800000, "uhci_token_setup": 0x00e0002d,
@@ -308,6 +310,9 @@ USB_DICT_VALUES = {
     "xhci_trb_link_tc": 0x1803, "xhci_cmd_enable_slot": 0x2401,
     "xhci_cmd_address": 0x01002c01, "xhci_cmd_configure": 0x01003001,
     "xhci_portsc_pr": 0x210, "cbw_sig": 0x43425355,
+    "ehci_qh_link": 0x101002, "ehci_qh_epchar_hs": 0x0040e000,
+    "ehci_qtd_setup": 0x00080e80, "ehci_qtd_in": 0x80120d80,
+    "ehci_qtd_status": 0x80008c80,
 }
 
 USB_DICT_OPS = {
@@ -322,6 +327,16 @@ USB_DICT_OPS = {
     "op_xhci_db_slot1_ep1in": "membar4: writel 0x2004 0x3",
     "op_xhci_db_slot2_ep2out": "membar4: writel 0x2008 0x4",
     "op_xhci_reset_port1": "membar4: writel 0x440 0x210",
+    "op_ehci_run_async": "membar5: writel 0x20 0x80021",
+    "op_ehci_run_both": "membar5: writel 0x20 0x80031",
+    "op_ehci_doorbell": "membar5: writel 0x20 0x80061",
+    "op_ehci_configflag": "membar5: writel 0x60 0x1",
+    "op_ehci_asynclist": "membar5: writel 0x38 0x101000",
+    "op_ehci_port1_reset": "membar5: writel 0x64 0x1100",
+    "op_ehci_port1_reset_end": "membar5: writel 0x64 0x1000",
+    "op_ehci_port2_owner": "membar5: writel 0x68 0x3000",
+    "op_ehci_status": "membar5: readl 0x24",
+    "op_companion_run": "iobar3: outw 0x0 0x81",
 }
 
 # fuzz-audio (-DFUZZ_PC_AUDIO): intel-hda (08.0, BAR0 0xe0200000) and

@@ -16,6 +16,7 @@ static unsigned usb_bus_count;  /* for usb-bus.N names, as QEMU */
 void usb_bus_init(USBBus *bus, DeviceState *hc)
 {
     bus->hc = hc;
+    bus->register_companion = NULL;
     bus->name = hc->id ? g_strdup_printf("%s.0", hc->id)
                        : g_strdup_printf("usb-bus.%u", usb_bus_count);
     usb_bus_count++;
@@ -72,6 +73,7 @@ void usb_register_port(USBBus *bus, USBPort *port, void *opaque, int index,
     port->ops = ops;
     port->speedmask = speedmask;
     port->dev = NULL;
+    port->claimed = NULL;
     snprintf(port->path, sizeof(port->path), "%d", index + 1);
     g_ptr_array_add(bus->ports, port);
 }
@@ -107,7 +109,7 @@ static USBPort *usb_claim_port(USBDevice *dev, USBBus *bus, GError **errp)
             if (strcmp(port->path, dev->port_path)) {
                 continue;
             }
-            if (port->dev) {
+            if (port->dev || port->claimed) {
                 error_setg(errp, "usb port %s (bus %s) not found (in use?)",
                            dev->port_path, bus->name);
                 return NULL;
@@ -120,7 +122,8 @@ static USBPort *usb_claim_port(USBDevice *dev, USBBus *bus, GError **errp)
             }
             return port;
         }
-        if (!port->dev && (port->speedmask & dev->speedmask)) {
+        if (!port->dev && !port->claimed &&
+            (port->speedmask & dev->speedmask)) {
             return port;
         }
     }
@@ -168,18 +171,51 @@ static bool usb_device_realize(DeviceState *d, GError **errp)
         }
         return false;
     }
+    if (dev->klass->early_realize && !dev->klass->early_realize(dev, errp)) {
+        return false;
+    }
     port = usb_claim_port(dev, bus, errp);
     if (!port) {
         return false;
     }
-    dev->speed = usb_best_speed(dev->speedmask & port->speedmask);
     dev->port = port;
+    port->claimed = dev;
+    if (!dev->klass->attach_later) {
+        usb_device_attach(dev);
+    }
+    return true;
+}
+
+void usb_device_attach(USBDevice *dev)
+{
+    USBPort *port = dev->port;
+
+    if (!port || port->dev) {
+        return;
+    }
+    dev->speed = usb_best_speed(dev->speedmask & port->speedmask);
+    if (dev->speed < 0) {
+        return;     /* nothing the port speaks (a redirected device) */
+    }
     port->dev = dev;
     dev->state = USB_STATE_ATTACHED;
     if (port->ops->attach) {
         port->ops->attach(port);
     }
-    return true;
+}
+
+void usb_device_detach(USBDevice *dev)
+{
+    USBPort *port = dev->port;
+
+    if (!port || port->dev != dev) {
+        return;
+    }
+    dev->state = USB_STATE_NOTATTACHED;
+    port->dev = NULL;
+    if (port->ops->detach) {
+        port->ops->detach(port);
+    }
 }
 
 static void usb_device_unrealize(DeviceState *d)
@@ -190,12 +226,9 @@ static void usb_device_unrealize(DeviceState *d)
     if (!port) {
         return;
     }
-    dev->state = USB_STATE_NOTATTACHED;
-    port->dev = NULL;
+    usb_device_detach(dev);
+    port->claimed = NULL;
     dev->port = NULL;
-    if (port->ops->detach) {
-        port->ops->detach(port);
-    }
 }
 
 /* A machine reset: the device is powered again, waits for a bus reset. */

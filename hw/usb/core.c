@@ -29,9 +29,25 @@ static void usb_run_control(USBDevice *dev, USBPacket *p, int request,
             p->status = USB_RET_STALL;
             return;
         }
-        dev->addr = value;
-        dev->state = value ? USB_STATE_ADDRESS : USB_STATE_DEFAULT;
+        /* applied after the status stage (9.4.6): usb_do_control_in */
         return;
+    }
+    if (k->control_passthrough) {
+        /* the real device answers; the core keeps its own view of the
+         * configuration for the controllers */
+        if (!k->handle_control) {
+            p->status = USB_RET_STALL;
+            return;
+        }
+        k->handle_control(dev, p, request, value, index, length, data);
+        if (p->status == USB_RET_SUCCESS &&
+            request == (DeviceOutRequest | USB_REQ_SET_CONFIGURATION)) {
+            dev->config = value;
+            dev->state = value ? USB_STATE_CONFIGURED : USB_STATE_ADDRESS;
+        }
+        return;
+    }
+    switch (request) {
     case DeviceRequest | USB_REQ_GET_STATUS:
         data[0] = (dev->remote_wakeup ? 2 : 0) |
             ((usb_desc_for_speed(dev->desc, dev->speed)->bmAttributes &
@@ -167,6 +183,13 @@ static void usb_do_control_in(USBDevice *dev, USBPacket *p)
     case SETUP_STATE_ACK:           /* status stage of an OUT request */
         dev->setup_state = SETUP_STATE_IDLE;
         p->actual = 0;
+        if (dev->setup_buf[0] == 0 &&
+            dev->setup_buf[1] == USB_REQ_SET_ADDRESS) {
+            /* the device takes its new address only now (USB 2.0
+             * 9.4.6), so the status stage still reaches the old one */
+            dev->addr = dev->setup_buf[2] & 0x7f;
+            dev->state = dev->addr ? USB_STATE_ADDRESS : USB_STATE_DEFAULT;
+        }
         return;
     case SETUP_STATE_DATA_IN:
         /* past the end the device answers zero-length packets */
@@ -200,6 +223,14 @@ static void usb_do_control_out(USBDevice *dev, USBPacket *p)
             int request = (dev->setup_buf[0] << 8) | dev->setup_buf[1];
             usb_run_control(dev, &cp, request, lduw_le_p(dev->setup_buf + 2),
                             lduw_le_p(dev->setup_buf + 4), dev->setup_len);
+            if (cp.status == USB_RET_NAK) {
+                /* a pass-through device is still busy: this last data
+                 * packet comes again */
+                dev->setup_index -= n;
+                p->actual = 0;
+                p->status = USB_RET_NAK;
+                return;
+            }
             if (cp.status != USB_RET_SUCCESS) {
                 dev->setup_state = SETUP_STATE_IDLE;
                 p->status = cp.status;

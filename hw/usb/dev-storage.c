@@ -15,6 +15,11 @@
  * whose data does not fit, or whose direction or length disagrees with
  * the CBW, answers a phase error (status 2), which hosts recover from
  * with a reset.  An invalid CBW stalls.
+ *
+ * `usb-bot` is the same Bulk-Only device without a disk of its own: its
+ * SCSI bus `ID.0` takes `scsi-hd`/`scsi-cd` devices at LUNs 0-15
+ * (`-device scsi-hd,bus=ID.0,lun=N,drive=...`); Get Max LUN answers the
+ * highest LUN present and each CBW's bCBWLUN picks the device.
  */
 #include "qemu/osdep.h"
 #include "hw/usb/usb.h"
@@ -59,6 +64,8 @@ struct MSDState {
      * here for the REQUEST SENSE that follows (SPC-4 4.5.1) */
     uint8_t sense[SCSI_SENSE_LEN];
     bool sense_valid;
+    uint8_t sense_lun;          /* the LUN the retained sense is of */
+    bool bot;                   /* usb-bot: no disk of its own */
 };
 
 enum {
@@ -111,6 +118,7 @@ static void msd_finish(MSDState *s)
         memset(s->sense, 0, sizeof(s->sense));
         memcpy(s->sense, r->sense, MIN(r->sense_len, sizeof(s->sense)));
         s->sense_valid = true;
+        s->sense_lun = r->lun;
     }
     if (s->mode == MSD_DATA_IN) {
         s->xfer = MIN(s->xfer, (uint32_t)r->xferred);
@@ -182,7 +190,8 @@ static void msd_handle_cbw(MSDState *s, USBPacket *p)
         s->mode = s->data_len ? (in ? MSD_DATA_IN : MSD_DATA_OUT) : MSD_CSW;
         return;
     }
-    if (r->cdb[0] == REQUEST_SENSE && s->sense_valid && in && lun == 0) {
+    if (r->cdb[0] == REQUEST_SENSE && s->sense_valid && in &&
+        lun == s->sense_lun) {
         /* the retained sense of the last failed command */
         s->xfer = MIN((uint32_t)r->cdb[4], (uint32_t)SCSI_SENSE_LEN);
         s->xfer = MIN(s->xfer, s->data_len);
@@ -311,6 +320,11 @@ static void msd_handle_control(USBDevice *dev, USBPacket *p, int request,
         return;
     case ClassInterfaceRequest | 0xfe:      /* Get Max LUN */
         data[0] = 0;
+        for (unsigned lun = 0; s->bot && lun < 16; lun++) {
+            if (scsi_device_find(&s->bus, 0, lun)) {
+                data[0] = lun;
+            }
+        }
         p->actual = MIN(1, length);
         return;
     }
@@ -356,6 +370,22 @@ static bool msd_realize(DeviceState *d, GError **errp)
         return false;
     }
     s->disk = disk;
+    s->mode = MSD_CBW;
+    return true;
+}
+
+/* usb-bot: the bus only; scsi-hd/scsi-cd devices come with bus=ID.0. */
+static bool bot_realize(DeviceState *d, GError **errp)
+{
+    MSDState *s = (MSDState *)d;
+    static unsigned anon;
+    g_autofree char *name = d->id ? g_strdup_printf("%s.0", d->id)
+                                  : g_strdup_printf("usb-bot%u.0", anon++);
+
+    s->bot = true;
+    scsi_bus_init(&s->bus, &msd_bus_info, s, name, "/usb-bot");
+    s->req = g_new0(MSDReq, 1);
+    s->req->owner = s;
     s->mode = MSD_CBW;
     return true;
 }
@@ -450,8 +480,22 @@ static const DeviceType msd_type = {
     .class_data = &msd_class,
 };
 
+static const DeviceType bot_type = {
+    .name = "usb-bot",
+    .parent = TYPE_USB_DEVICE,
+    .desc = "QEMU USB MSD (Bulk-Only, SCSI devices on its bus)",
+    .instance_size = sizeof(MSDState),
+    .user_creatable = true,
+    .category = DEVICE_CATEGORY_STORAGE,
+    .realize = bot_realize,
+    .unrealize = msd_unrealize,
+    .vmsd = &vmstate_msd,
+    .class_data = &msd_class,
+};
+
 static void msd_register_types(void)
 {
     device_type_register(&msd_type);
+    device_type_register(&bot_type);
 }
 type_init(msd_register_types)

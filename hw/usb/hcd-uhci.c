@@ -20,6 +20,11 @@
  * emulator.  A structure fetch or write-back that master-aborts (an
  * address with nothing behind it, bus mastering off) stops it with Host
  * System Error.  Isochronous TDs are executed as plain transfers.
+ *
+ * The ICH9's UHCIs (`ich9-usb-uhci1`..`6`, 8086:2934-2939) are the same
+ * controller; with `masterbus=EHCI.0,firstport=N` one has no bus of its
+ * own and serves EHCI ports N and N+1 when their PORT_OWNER hands a
+ * full/low-speed device over (EHCI 1.0 4.2, hw/usb/hcd-ehci.c).
  */
 #include "qemu/osdep.h"
 #include "hw/pci/pci.h"
@@ -110,6 +115,8 @@ typedef struct UHCIState {
     USBBus bus;
     UHCIPort ports[UHCI_NUM_PORTS];
     QEMUTimer *frame_timer;
+    char *masterbus;            /* masterbus=: companion of this EHCI bus */
+    uint32_t firstport;         /* firstport= */
     /* registers */
     uint16_t cmd, status, intr, frnum;
     uint32_t fl_base_addr;
@@ -623,21 +630,58 @@ static bool uhci_realize(DeviceState *dev, GError **errp)
     pd->config[0xc1] = 0x20;            /* LEGSUP: USBPIRQDEN */
     memory_region_init_io(&s->io, &uhci_ioport_ops, s, "uhci", 0x20);
     pci_register_bar(pd, 4, PCI_BASE_ADDRESS_SPACE_IO, &s->io);
-    s->frame_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, uhci_frame_timer, s);
-    usb_bus_init(&s->bus, dev);
-    for (unsigned i = 0; i < UHCI_NUM_PORTS; i++) {
-        usb_register_port(&s->bus, &s->ports[i].port, s, i, &uhci_port_ops,
-                          USB_SPEED_MASK_LOW | USB_SPEED_MASK_FULL);
+    if (s->masterbus) {
+        USBBus *master = usb_bus_find(s->masterbus);
+        USBPort *ports[UHCI_NUM_PORTS];
+
+        if (!master) {
+            error_setg(errp, "USB bus '%s' not found", s->masterbus);
+            goto fail;
+        }
+        if (!master->register_companion) {
+            error_setg(errp, "USB bus '%s' does not allow companion "
+                       "controllers", s->masterbus);
+            goto fail;
+        }
+        for (unsigned i = 0; i < UHCI_NUM_PORTS; i++) {
+            UHCIPort *p = &s->ports[i];
+
+            /* not on any bus's list: the EHCI port holds the device */
+            p->port.bus = master;
+            p->port.opaque = s;
+            p->port.index = i;
+            p->port.ops = &uhci_port_ops;
+            p->port.speedmask = USB_SPEED_MASK_LOW | USB_SPEED_MASK_FULL;
+            p->port.dev = NULL;
+            ports[i] = &p->port;
+        }
+        if (!master->register_companion(master, ports, UHCI_NUM_PORTS,
+                                        s->firstport, errp)) {
+            goto fail;
+        }
+    } else {
+        usb_bus_init(&s->bus, dev);
+        for (unsigned i = 0; i < UHCI_NUM_PORTS; i++) {
+            usb_register_port(&s->bus, &s->ports[i].port, s, i,
+                              &uhci_port_ops,
+                              USB_SPEED_MASK_LOW | USB_SPEED_MASK_FULL);
+        }
     }
+    s->frame_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, uhci_frame_timer, s);
     uhci_reset_regs(s);
     return true;
+fail:
+    memory_region_destroy(&s->io);
+    return false;
 }
 
 static void uhci_unrealize(DeviceState *dev)
 {
     UHCIState *s = (UHCIState *)dev;
 
-    usb_bus_cleanup(&s->bus);
+    if (!s->masterbus) {
+        usb_bus_cleanup(&s->bus);
+    }
     timer_free(s->frame_timer);
     memory_region_destroy(&s->io);
 }
@@ -707,22 +751,63 @@ static const PCIDeviceClass uhci_class = {
     .interrupt_pin = 4,             /* INTD#, as QEMU */
 };
 
-static const DeviceType uhci_type = {
-    .name = TYPE_PIIX3_USB_UHCI,
-    .parent = TYPE_PCI_DEVICE,
-    .desc = "Intel 82371SB PIIX3 USB UHCI controller",
-    .instance_size = sizeof(UHCIState),
-    .user_creatable = true,
-    .category = DEVICE_CATEGORY_USB,
-    .realize = uhci_realize,
-    .unrealize = uhci_unrealize,
-    .reset = uhci_qdev_reset,
-    .vmsd = &vmstate_uhci,
-    .class_data = &uhci_class,
+static const Property uhci_props[] = {
+    DEFINE_PROP("masterbus", UHCIState, masterbus, PROP_STRING, NULL,
+                "EHCI bus (ID.0) whose companion this controller is"),
+    DEFINE_PROP("firstport", UHCIState, firstport, PROP_UINT32, "0",
+                "first EHCI port (0-based) this companion serves"),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+/* ICH9 UHCI 1-6: 1d.0-1d.2 and 1a.0-1a.2 on INTA#, INTB#, INTC# */
+static const PCIDeviceClass ich9_uhci_classes[6] = {
+#define ICH9_UHCI_CLASS(devid, pin) {                                    \
+        .vendor_id = PCI_VENDOR_ID_INTEL, .device_id = devid,            \
+        .revision = 0x03, .class_id = 0x0c03, .prog_if = 0x00,           \
+        .interrupt_pin = pin,                                            \
+    }
+    ICH9_UHCI_CLASS(0x2934, 1), ICH9_UHCI_CLASS(0x2935, 2),
+    ICH9_UHCI_CLASS(0x2936, 3), ICH9_UHCI_CLASS(0x2937, 1),
+    ICH9_UHCI_CLASS(0x2938, 2), ICH9_UHCI_CLASS(0x2939, 3),
+#undef ICH9_UHCI_CLASS
+};
+
+#define UHCI_TYPE(tname, tdesc, klass) {                                  \
+        .name = tname,                                                    \
+        .parent = TYPE_PCI_DEVICE,                                        \
+        .desc = tdesc,                                                    \
+        .instance_size = sizeof(UHCIState),                               \
+        .user_creatable = true,                                           \
+        .category = DEVICE_CATEGORY_USB,                                  \
+        .props = uhci_props,                                              \
+        .realize = uhci_realize,                                          \
+        .unrealize = uhci_unrealize,                                      \
+        .reset = uhci_qdev_reset,                                         \
+        .vmsd = &vmstate_uhci,                                            \
+        .class_data = klass,                                              \
+    }
+
+static const DeviceType uhci_types[] = {
+    UHCI_TYPE(TYPE_PIIX3_USB_UHCI, "Intel 82371SB PIIX3 USB UHCI controller",
+              &uhci_class),
+    UHCI_TYPE("ich9-usb-uhci1", "Intel 82801I (ICH9) USB UHCI #1",
+              &ich9_uhci_classes[0]),
+    UHCI_TYPE("ich9-usb-uhci2", "Intel 82801I (ICH9) USB UHCI #2",
+              &ich9_uhci_classes[1]),
+    UHCI_TYPE("ich9-usb-uhci3", "Intel 82801I (ICH9) USB UHCI #3",
+              &ich9_uhci_classes[2]),
+    UHCI_TYPE("ich9-usb-uhci4", "Intel 82801I (ICH9) USB UHCI #4",
+              &ich9_uhci_classes[3]),
+    UHCI_TYPE("ich9-usb-uhci5", "Intel 82801I (ICH9) USB UHCI #5",
+              &ich9_uhci_classes[4]),
+    UHCI_TYPE("ich9-usb-uhci6", "Intel 82801I (ICH9) USB UHCI #6",
+              &ich9_uhci_classes[5]),
 };
 
 static void uhci_register_types(void)
 {
-    device_type_register(&uhci_type);
+    for (unsigned i = 0; i < G_N_ELEMENTS(uhci_types); i++) {
+        device_type_register(&uhci_types[i]);
+    }
 }
 type_init(uhci_register_types)

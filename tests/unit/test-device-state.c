@@ -523,6 +523,15 @@ static const DeviceSetup device_setups[] = {
       .hba = "piix3-usb-uhci" },
     { .type = "usb-storage", .props = "drive=" SCSI_HD_DRIVE,
       .hba = "piix3-usb-uhci", .prepare = prepare_scsi_hd_drive },
+    { .type = "usb-bot", .hba = "piix3-usb-uhci" },
+#ifdef CONFIG_LIBUSB
+    { .type = "usb-host",
+      .skip = "needs a USB device of the host (libusb); none here" },
+#endif
+#ifdef CONFIG_USBREDIR
+    { .type = "usb-redir", .props = "chardev=" NULL_CHARDEV_ID,
+      .hba = "piix3-usb-uhci" },
+#endif
 };
 
 /* Types without an entry of their own: PCI functions get the generic one. */

@@ -188,6 +188,16 @@ typedef struct USBDeviceClass {
      * further down), and the device on downstream port @port (1-based). */
     USBDevice *(*find_device)(USBDevice *dev, uint8_t addr);
     USBDevice *(*child)(USBDevice *dev, unsigned port);
+    /* Pass-through devices (usb-host, usb-redir): runs before the port
+     * is claimed, may set dev->speedmask from the real device. */
+    bool (*early_realize)(USBDevice *dev, GError **errp);
+    /* Every control request but SET_ADDRESS goes to handle_control
+     * (the real device answers GET_DESCRIPTOR & co); the core still
+     * tracks the configuration. */
+    bool control_passthrough;
+    /* Realize claims a port but attaches only on usb_device_attach()
+     * (usb-redir: when the peer announces its device). */
+    bool attach_later;
 } USBDeviceClass;
 
 struct USBDevice {
@@ -197,7 +207,7 @@ struct USBDevice {
     char *port_path;            /* port= */
     char *serial;               /* serial= (string descriptor override) */
     /* the wiring */
-    USBPort *port;
+    USBPort *port;              /* claimed (attached when port->dev) */
     const USBDeviceClass *klass;
     const USBDesc *desc;
     int speed;                  /* USB_SPEED_* it runs at */
@@ -229,7 +239,8 @@ typedef struct USBPortOps {
 } USBPortOps;
 
 struct USBPort {
-    USBDevice *dev;
+    USBDevice *dev;             /* attached */
+    USBDevice *claimed;         /* realized on it (attached or not) */
     int speedmask;
     int index;                  /* 0-based */
     char path[16];              /* "1", "2", ... (port=) */
@@ -242,6 +253,10 @@ struct USBBus {
     char *name;                 /* "ID.0" or "usb-bus.N" */
     DeviceState *hc;            /* the controller */
     GPtrArray *ports;           /* USBPort * */
+    /* EHCI: take @n ports of a companion controller (UHCI masterbus=)
+     * as the full/low-speed side of ports @first.. of this bus */
+    bool (*register_companion)(USBBus *bus, USBPort *ports[], unsigned n,
+                               unsigned first, GError **errp);
 };
 
 /* Register @bus (named after the controller's id, or usb-bus.N). */
@@ -256,6 +271,10 @@ void usb_bus_release_devices(USBBus *bus);
 /* ---- devices ---------------------------------------------------------- */
 
 void usb_handle_packet(USBDevice *dev, USBPacket *p);
+/* Connect/disconnect a realized device on its claimed port (at speed
+ * @speedmask's best that the port has). */
+void usb_device_attach(USBDevice *dev);
+void usb_device_detach(USBDevice *dev);
 /* USB bus reset signalling on the device's port. */
 void usb_device_reset(USBDevice *dev);
 /* Ask the controller to retry endpoint @ep (after a NAK). */

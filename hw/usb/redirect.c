@@ -1,0 +1,669 @@
+/*
+ * usb-redir: a USB device on the far side of a chardev, spoken to with
+ * the usbredir protocol (usbredirparser), as QEMU 7.2's: `chardev=`,
+ * `filter=` (usbredirfilter rules "class:vendor:product:version:allow|
+ * ..."), what SPICE clients and usbredirserver use.
+ *
+ * Spec: the usbredir protocol (usb-redirection-protocol.md of the
+ * usbredir project): hello and capabilities, device_connect,
+ * interface_info, ep_info, device_disconnect(_ack), reset,
+ * set_configuration/set_alt_setting, control/bulk/interrupt packets,
+ * start_interrupt_receiving, filter_filter/filter_reject.
+ *
+ * The parser is created when the chardev connects (it queues our hello)
+ * and destroyed when it closes (the device detaches).  The device
+ * attaches to its claimed port when the peer sends device_connect and
+ * the filter lets it through.  Packets are asynchronous as with
+ * usb-host: the controller's first offer sends the request to the peer
+ * and NAKs; the peer's answer (matched by id) wakes the controller,
+ * whose retry takes the result.  Interrupt IN endpoints are started on
+ * the first poll; the peer's reports queue (8 deep) until polled.
+ * Isochronous endpoints and bulk streams are not done (docs/usb.md).
+ */
+#include "qemu/osdep.h"
+#include "chardev/char.h"
+#include "hw/usb/usb.h"
+#include <usbredirparser.h>
+#include <usbredirfilter.h>
+
+#define REDIR_INTR_QUEUE        8
+#define REDIR_MAX_DATA          (1 << 20)
+
+typedef struct RedirPending {
+    bool busy, done;
+    uint64_t id;
+    uint8_t setup[8];           /* control: the request it answers */
+    int status;                 /* USB_RET_* */
+    uint8_t *data;              /* IN data (g_malloc'd) */
+    size_t len;
+} RedirPending;
+
+typedef struct RedirIntrIn {
+    bool started;
+    unsigned head, count;
+    uint8_t *data[REDIR_INTR_QUEUE];
+    uint16_t len[REDIR_INTR_QUEUE];
+} RedirIntrIn;
+
+typedef struct USBRedirDevice {
+    USBDevice dev;
+    Chardev *chr;
+    char *filter_str;
+    struct usbredirfilter_rule *rules;
+    int nrules;
+    struct usbredirparser *parser;
+    const uint8_t *rd_buf;      /* chardev input being parsed */
+    int rd_len;
+    uint64_t next_id;
+    bool connected;             /* the peer announced a device */
+    struct usb_redir_device_connect_header conn;
+    struct usb_redir_interface_info_header ifinfo;
+    struct usb_redir_ep_info_header epinfo;
+    RedirPending ctrl;
+    RedirPending data[2][USB_MAX_ENDPOINTS];
+    RedirIntrIn intr[USB_MAX_ENDPOINTS];
+} USBRedirDevice;
+
+static int redir_status(uint8_t st)
+{
+    switch (st) {
+    case usb_redir_success:
+        return USB_RET_SUCCESS;
+    case usb_redir_stall:
+        return USB_RET_STALL;
+    case usb_redir_babble:
+        return USB_RET_BABBLE;
+    default:
+        return USB_RET_IOERROR;
+    }
+}
+
+static void redir_flush(USBRedirDevice *s)
+{
+    while (s->parser && usbredirparser_has_data_to_write(s->parser)) {
+        if (usbredirparser_do_write(s->parser)) {
+            break;
+        }
+    }
+}
+
+static void redir_clear_pending(RedirPending *p)
+{
+    g_free(p->data);
+    memset(p, 0, sizeof(*p));
+}
+
+static void redir_reset_state(USBRedirDevice *s)
+{
+    redir_clear_pending(&s->ctrl);
+    for (unsigned i = 0; i < 2; i++) {
+        for (unsigned e = 0; e < USB_MAX_ENDPOINTS; e++) {
+            redir_clear_pending(&s->data[i][e]);
+        }
+    }
+    for (unsigned e = 0; e < USB_MAX_ENDPOINTS; e++) {
+        RedirIntrIn *q = &s->intr[e];
+        for (unsigned i = 0; i < REDIR_INTR_QUEUE; i++) {
+            g_free(q->data[i]);
+        }
+        memset(q, 0, sizeof(*q));
+    }
+}
+
+/* A pending request got its answer: keep it for the controller's retry. */
+static void redir_complete(USBRedirDevice *s, RedirPending *p, uint8_t st,
+                           const uint8_t *data, int len, unsigned ep)
+{
+    p->busy = false;
+    p->done = true;
+    p->status = redir_status(st);
+    g_free(p->data);
+    p->data = NULL;
+    p->len = 0;
+    if (data && len > 0) {
+        p->data = g_memdup2(data, len);
+        p->len = len;
+    }
+    usb_wakeup(&s->dev, ep & 0xf);
+}
+
+/* ---- parser callbacks -------------------------------------------------- */
+
+static int redir_read(void *priv, uint8_t *data, int count)
+{
+    USBRedirDevice *s = priv;
+    int n = MIN(count, s->rd_len);
+
+    memcpy(data, s->rd_buf, n);
+    s->rd_buf += n;
+    s->rd_len -= n;
+    return n;
+}
+
+static int redir_write(void *priv, uint8_t *data, int count)
+{
+    USBRedirDevice *s = priv;
+
+    if (qemu_chr_write_all(s->chr, data, count) < 0) {
+        return -1;
+    }
+    return count;
+}
+
+static void redir_log(void *priv, int level, const char *msg)
+{
+    if (level <= usbredirparser_error) {
+        g_warning("usb-redir: %s", msg);
+    }
+}
+
+static void redir_hello(void *priv, struct usb_redir_hello_header *h)
+{
+    USBRedirDevice *s = priv;
+
+    if (s->nrules &&
+        usbredirparser_peer_has_cap(s->parser, usb_redir_cap_filter)) {
+        usbredirparser_send_filter_filter(s->parser, s->rules, s->nrules);
+    }
+}
+
+static void redir_interface_info(void *priv,
+                                 struct usb_redir_interface_info_header *h)
+{
+    USBRedirDevice *s = priv;
+
+    s->ifinfo = *h;
+    s->ifinfo.interface_count = MIN(h->interface_count, 32u);
+}
+
+static void redir_ep_info(void *priv, struct usb_redir_ep_info_header *h)
+{
+    ((USBRedirDevice *)priv)->epinfo = *h;
+}
+
+static void redir_device_disconnect(void *priv)
+{
+    USBRedirDevice *s = priv;
+
+    s->connected = false;
+    usb_device_detach(&s->dev);
+    redir_reset_state(s);
+    /* the parser sends device_disconnect_ack itself when both have it */
+}
+
+static void redir_device_connect(void *priv,
+                                 struct usb_redir_device_connect_header *h)
+{
+    USBRedirDevice *s = priv;
+    USBDevice *dev = &s->dev;
+
+    if (s->connected) {
+        redir_device_disconnect(s);
+    }
+    if (s->nrules &&
+        usbredirfilter_check(s->rules, s->nrules, h->device_class,
+                             h->device_subclass, h->device_protocol,
+                             s->ifinfo.interface_class,
+                             s->ifinfo.interface_subclass,
+                             s->ifinfo.interface_protocol,
+                             s->ifinfo.interface_count, h->vendor_id,
+                             h->product_id, h->device_version_bcd, 0)) {
+        usbredirparser_send_filter_reject(s->parser);
+        return;
+    }
+    s->conn = *h;
+    switch (h->speed) {
+    case usb_redir_speed_low:
+        dev->speedmask = USB_SPEED_MASK_LOW;
+        break;
+    case usb_redir_speed_full:
+        dev->speedmask = USB_SPEED_MASK_FULL;
+        break;
+    case usb_redir_speed_super:
+        /* a SuperSpeed device runs at high speed on a USB 2 port, and
+         * like every high-speed device at full speed on a USB 1 port */
+        dev->speedmask = USB_SPEED_MASK_SUPER | USB_SPEED_MASK_HIGH |
+                         USB_SPEED_MASK_FULL;
+        break;
+    default:
+        dev->speedmask = USB_SPEED_MASK_HIGH | USB_SPEED_MASK_FULL;
+        break;
+    }
+    s->connected = true;
+    usb_device_attach(dev);
+}
+
+static void redir_configuration_status(void *priv, uint64_t id,
+    struct usb_redir_configuration_status_header *h)
+{
+    USBRedirDevice *s = priv;
+
+    if (s->ctrl.busy && s->ctrl.id == id) {
+        redir_complete(s, &s->ctrl, h->status, NULL, 0, 0);
+    }
+}
+
+static void redir_alt_setting_status(void *priv, uint64_t id,
+    struct usb_redir_alt_setting_status_header *h)
+{
+    USBRedirDevice *s = priv;
+
+    if (s->ctrl.busy && s->ctrl.id == id) {
+        redir_complete(s, &s->ctrl, h->status, NULL, 0, 0);
+    }
+}
+
+static void redir_control_packet(void *priv, uint64_t id,
+    struct usb_redir_control_packet_header *h, uint8_t *data, int len)
+{
+    USBRedirDevice *s = priv;
+
+    if (s->ctrl.busy && s->ctrl.id == id) {
+        redir_complete(s, &s->ctrl, h->status, data,
+                       MIN(len, USB_CONTROL_BUF_SIZE), 0);
+    }
+    usbredirparser_free_packet_data(s->parser, data);
+}
+
+static void redir_bulk_packet(void *priv, uint64_t id,
+    struct usb_redir_bulk_packet_header *h, uint8_t *data, int len)
+{
+    USBRedirDevice *s = priv;
+    bool in = h->endpoint & 0x80;
+    RedirPending *p = &s->data[in][h->endpoint & 0xf];
+
+    if (p->busy && p->id == id) {
+        redir_complete(s, p, h->status, in ? data : NULL,
+                       MIN(len, REDIR_MAX_DATA), h->endpoint);
+    }
+    usbredirparser_free_packet_data(s->parser, data);
+}
+
+static void redir_interrupt_packet(void *priv, uint64_t id,
+    struct usb_redir_interrupt_packet_header *h, uint8_t *data, int len)
+{
+    USBRedirDevice *s = priv;
+    unsigned ep = h->endpoint & 0xf;
+
+    if (h->endpoint & 0x80) {
+        /* a report of a started interrupt IN endpoint: queue it */
+        RedirIntrIn *q = &s->intr[ep];
+        if (h->status == usb_redir_success && q->count < REDIR_INTR_QUEUE &&
+            len >= 0 && len <= 1024) {
+            unsigned i = (q->head + q->count) % REDIR_INTR_QUEUE;
+            q->data[i] = g_memdup2(data, len);
+            q->len[i] = len;
+            q->count++;
+            usb_wakeup(&s->dev, ep);
+        }
+    } else {
+        RedirPending *p = &s->data[0][ep];
+        if (p->busy && p->id == id) {
+            redir_complete(s, p, h->status, NULL, 0, ep);
+        }
+    }
+    usbredirparser_free_packet_data(s->parser, data);
+}
+
+/* What kvmpc does not use still needs a handler: libusbredirparser calls
+ * every callback of a message the peer may send without a NULL check. */
+static void redir_iso_stream_status(void *priv, uint64_t id,
+    struct usb_redir_iso_stream_status_header *h)
+{
+}
+
+static void redir_interrupt_receiving_status(void *priv, uint64_t id,
+    struct usb_redir_interrupt_receiving_status_header *h)
+{
+}
+
+static void redir_bulk_streams_status(void *priv, uint64_t id,
+    struct usb_redir_bulk_streams_status_header *h)
+{
+}
+
+static void redir_bulk_receiving_status(void *priv, uint64_t id,
+    struct usb_redir_bulk_receiving_status_header *h)
+{
+}
+
+static void redir_ignore_filter(void *priv, struct usbredirfilter_rule *r,
+                                int n)
+{
+    usbredirfilter_free(r);
+}
+
+static void redir_iso_packet(void *priv, uint64_t id,
+    struct usb_redir_iso_packet_header *h, uint8_t *data, int len)
+{
+    usbredirparser_free_packet_data(((USBRedirDevice *)priv)->parser, data);
+}
+
+static void redir_buffered_bulk_packet(void *priv, uint64_t id,
+    struct usb_redir_buffered_bulk_packet_header *h, uint8_t *data, int len)
+{
+    usbredirparser_free_packet_data(((USBRedirDevice *)priv)->parser, data);
+}
+
+static void redir_filter_reject(void *priv)
+{
+}
+
+/* ---- the chardev --------------------------------------------------------- */
+
+static void redir_parser_destroy(USBRedirDevice *s)
+{
+    if (s->connected) {
+        s->connected = false;
+        usb_device_detach(&s->dev);
+    }
+    redir_reset_state(s);
+    if (s->parser) {
+        usbredirparser_destroy(s->parser);
+        s->parser = NULL;
+    }
+}
+
+static void redir_parser_create(USBRedirDevice *s)
+{
+    uint32_t caps[USB_REDIR_CAPS_SIZE] = { 0 };
+    struct usbredirparser *p;
+
+    redir_parser_destroy(s);
+    p = usbredirparser_create();
+    p->priv = s;
+    p->log_func = redir_log;
+    p->read_func = redir_read;
+    p->write_func = redir_write;
+    p->hello_func = redir_hello;
+    p->device_connect_func = redir_device_connect;
+    p->device_disconnect_func = redir_device_disconnect;
+    p->interface_info_func = redir_interface_info;
+    p->ep_info_func = redir_ep_info;
+    p->configuration_status_func = redir_configuration_status;
+    p->alt_setting_status_func = redir_alt_setting_status;
+    p->control_packet_func = redir_control_packet;
+    p->bulk_packet_func = redir_bulk_packet;
+    p->interrupt_packet_func = redir_interrupt_packet;
+    p->iso_stream_status_func = redir_iso_stream_status;
+    p->interrupt_receiving_status_func = redir_interrupt_receiving_status;
+    p->bulk_streams_status_func = redir_bulk_streams_status;
+    p->bulk_receiving_status_func = redir_bulk_receiving_status;
+    p->filter_reject_func = redir_filter_reject;
+    p->filter_filter_func = redir_ignore_filter;
+    p->iso_packet_func = redir_iso_packet;
+    p->buffered_bulk_packet_func = redir_buffered_bulk_packet;
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_connect_device_version);
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_filter);
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_device_disconnect_ack);
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_ep_info_max_packet_size);
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_64bits_ids);
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_32bits_bulk_length);
+    usbredirparser_init(p, "kvmpc usb-redir", caps, USB_REDIR_CAPS_SIZE, 0);
+    s->parser = p;
+    redir_flush(s);
+}
+
+static int redir_can_read(void *opaque)
+{
+    return 64 * 1024;
+}
+
+static void redir_chr_read(void *opaque, const uint8_t *buf, int len)
+{
+    USBRedirDevice *s = opaque;
+
+    if (!s->parser) {
+        return;
+    }
+    s->rd_buf = buf;
+    s->rd_len = len;
+    while (s->parser && s->rd_len > 0) {
+        if (usbredirparser_do_read(s->parser)) {
+            /* a protocol error: drop the connection's state */
+            g_warning("usb-redir: protocol error, disconnecting");
+            redir_parser_destroy(s);
+            qemu_chr_fe_disconnect(s->chr);
+            return;
+        }
+    }
+    redir_flush(s);
+}
+
+static void redir_chr_event(void *opaque, ChrEvent event)
+{
+    USBRedirDevice *s = opaque;
+
+    if (event == CHR_EVENT_OPENED) {
+        redir_parser_create(s);
+    } else if (event == CHR_EVENT_CLOSED) {
+        redir_parser_destroy(s);
+    }
+}
+
+/* ---- packets from the controller --------------------------------------- */
+
+static void redir_handle_control(USBDevice *dev, USBPacket *p, int request,
+                                 int value, int index, int length,
+                                 uint8_t *data)
+{
+    USBRedirDevice *s = (USBRedirDevice *)dev;
+    RedirPending *c = &s->ctrl;
+    uint8_t setup[8] = { request >> 8, request & 0xff, value, value >> 8,
+                         index, index >> 8, length, length >> 8 };
+    bool in = request & (USB_DIR_IN << 8);
+
+    if (!s->parser || !s->connected) {
+        p->status = USB_RET_NODEV;
+        return;
+    }
+    if (c->done && !memcmp(c->setup, setup, 8)) {
+        p->status = c->status;
+        if (c->status == USB_RET_SUCCESS && in) {
+            p->actual = MIN(c->len, (size_t)length);
+            memcpy(data, c->data, p->actual);
+        }
+        redir_clear_pending(c);
+        return;
+    }
+    if (c->busy) {
+        p->status = USB_RET_NAK;
+        return;
+    }
+    redir_clear_pending(c);
+    c->id = s->next_id++;
+    memcpy(c->setup, setup, 8);
+    if (request == (DeviceOutRequest | USB_REQ_SET_CONFIGURATION)) {
+        struct usb_redir_set_configuration_header h = {
+            .configuration = value,
+        };
+        usbredirparser_send_set_configuration(s->parser, c->id, &h);
+    } else if (request == (InterfaceOutRequest | USB_REQ_SET_INTERFACE)) {
+        struct usb_redir_set_alt_setting_header h = {
+            .interface = index, .alt = value,
+        };
+        usbredirparser_send_set_alt_setting(s->parser, c->id, &h);
+    } else {
+        struct usb_redir_control_packet_header h = {
+            .endpoint = in ? 0x80 : 0, .request = request & 0xff,
+            .requesttype = request >> 8, .value = value, .index = index,
+            .length = length,
+        };
+        usbredirparser_send_control_packet(s->parser, c->id, &h,
+                                           in ? NULL : data,
+                                           in ? 0 : length);
+    }
+    c->busy = true;
+    redir_flush(s);
+    p->status = USB_RET_NAK;
+}
+
+static void redir_handle_data(USBDevice *dev, USBPacket *p)
+{
+    USBRedirDevice *s = (USBRedirDevice *)dev;
+    bool in = p->pid == USB_TOKEN_IN;
+    unsigned ep = p->ep & 0xf;
+    uint8_t addr = ep | (in ? 0x80 : 0);
+    unsigned idx = (in ? 16 : 0) + ep;
+    uint8_t type = s->epinfo.type[idx];
+    RedirPending *d = &s->data[in][ep];
+
+    if (!s->parser || !s->connected) {
+        p->status = USB_RET_NODEV;
+        return;
+    }
+    if (type == usb_redir_type_interrupt && in) {
+        RedirIntrIn *q = &s->intr[ep];
+        if (!q->started) {
+            struct usb_redir_start_interrupt_receiving_header h = {
+                .endpoint = addr,
+            };
+            usbredirparser_send_start_interrupt_receiving(s->parser,
+                                                          s->next_id++, &h);
+            q->started = true;
+            redir_flush(s);
+        }
+        if (!q->count) {
+            p->status = USB_RET_NAK;
+            return;
+        }
+        p->actual = MIN(p->len, (size_t)q->len[q->head]);
+        memcpy(p->buf, q->data[q->head], p->actual);
+        g_free(q->data[q->head]);
+        q->data[q->head] = NULL;
+        q->head = (q->head + 1) % REDIR_INTR_QUEUE;
+        q->count--;
+        p->status = USB_RET_SUCCESS;
+        return;
+    }
+    if (d->done) {
+        p->status = d->status;
+        if (in && d->status == USB_RET_SUCCESS) {
+            p->actual = MIN(d->len, p->len);
+            memcpy(p->buf, d->data, p->actual);
+        } else if (!in && d->status == USB_RET_SUCCESS) {
+            p->actual = p->len;
+        }
+        redir_clear_pending(d);
+        return;
+    }
+    if (d->busy) {
+        p->status = USB_RET_NAK;
+        return;
+    }
+    if (p->len > REDIR_MAX_DATA ||
+        (type != usb_redir_type_bulk && type != usb_redir_type_interrupt)) {
+        p->status = USB_RET_STALL;  /* iso, or no such endpoint */
+        return;
+    }
+    d->id = s->next_id++;
+    if (type == usb_redir_type_bulk) {
+        struct usb_redir_bulk_packet_header h = {
+            .endpoint = addr, .length = p->len & 0xffff,
+            .length_high = p->len >> 16,
+        };
+        usbredirparser_send_bulk_packet(s->parser, d->id, &h,
+                                        in ? NULL : p->buf,
+                                        in ? 0 : (int)p->len);
+    } else {
+        struct usb_redir_interrupt_packet_header h = {
+            .endpoint = addr, .length = p->len,
+        };
+        usbredirparser_send_interrupt_packet(s->parser, d->id, &h, p->buf,
+                                             p->len);
+    }
+    d->busy = true;
+    redir_flush(s);
+    p->status = USB_RET_NAK;
+}
+
+static void redir_handle_reset(USBDevice *dev)
+{
+    USBRedirDevice *s = (USBRedirDevice *)dev;
+
+    if (s->parser && s->connected) {
+        /* pending answers are for the old session: forget them */
+        redir_reset_state(s);
+        usbredirparser_send_reset(s->parser);
+        redir_flush(s);
+    }
+}
+
+/* ---- device ---------------------------------------------------------- */
+
+static bool redir_realize(DeviceState *d, GError **errp)
+{
+    USBRedirDevice *s = (USBRedirDevice *)d;
+
+    if (!s->chr) {
+        error_setg(errp, "Parameter 'chardev' is missing");
+        return false;
+    }
+    if (s->filter_str &&
+        usbredirfilter_string_to_rules(s->filter_str, ":", "|", &s->rules,
+                                       &s->nrules)) {
+        error_setg(errp, "Invalid filter");
+        return false;
+    }
+    return qemu_chr_fe_attach(s->chr, redir_can_read, redir_chr_read,
+                              redir_chr_event, s, errp);
+}
+
+static void redir_unrealize(DeviceState *d)
+{
+    USBRedirDevice *s = (USBRedirDevice *)d;
+
+    if (s->chr) {
+        qemu_chr_fe_set_handlers(s->chr, NULL, NULL, NULL, s);
+    }
+    redir_parser_destroy(s);
+    usbredirfilter_free(s->rules);
+    s->rules = NULL;
+}
+
+/* A placeholder the core needs: the descriptors come from the peer. */
+static const USBDescDevice redir_desc_dev = {
+    .bcdUSB = 0x0200, .bMaxPacketSize0 = 64, .bmAttributes = 0x80,
+};
+static const USBDesc redir_desc = {
+    .full = &redir_desc_dev, .high = &redir_desc_dev,
+    .super = &redir_desc_dev,
+};
+
+static const Property redir_props[] = {
+    DEFINE_PROP("chardev", USBRedirDevice, chr, PROP_CHARDEV, NULL,
+                "the chardev the usbredir protocol runs over"),
+    DEFINE_PROP("filter", USBRedirDevice, filter_str, PROP_STRING, NULL,
+                "usbredirfilter rules: class:vendor:product:version:allow"
+                "|..."),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static const USBDeviceClass redir_class = {
+    .product_desc = "USB Redirection Device",
+    .desc = &redir_desc,
+    .handle_reset = redir_handle_reset,
+    .handle_control = redir_handle_control,
+    .handle_data = redir_handle_data,
+    .control_passthrough = true,
+    .attach_later = true,
+};
+
+static const DeviceType redir_type = {
+    .name = "usb-redir",
+    .parent = TYPE_USB_DEVICE,
+    .desc = "USB Redirection Device (usbredir over a chardev)",
+    .instance_size = sizeof(USBRedirDevice),
+    .user_creatable = true,
+    .category = DEVICE_CATEGORY_USB,
+    .props = redir_props,
+    .realize = redir_realize,
+    .unrealize = redir_unrealize,
+    .class_data = &redir_class,
+};
+
+static void redir_register_types(void)
+{
+    device_type_register(&redir_type);
+}
+type_init(redir_register_types)

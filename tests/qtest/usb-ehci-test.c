@@ -1,0 +1,1173 @@
+/*
+ * ich9-usb-ehci1 with its companion ich9-usb-uhci1..3 (hw/usb/hcd-ehci.c,
+ * hw/usb/hcd-uhci.c) driven from a qtest: the test is the EHCI driver.
+ * It programs BAR0, builds QHs and qTDs in guest memory and runs frames
+ * with the virtual clock.
+ *
+ * Covered: PCI identities of the multifunction 1d.x set, capability and
+ * operational register reset values and masks, FRINDEX, HCRESET, port
+ * routing (CONFIGFLAG, PORT_OWNER; a full-speed usb-kbd and a usb-tablet
+ * handed to the companion UHCI and enumerated there, the tablet back on
+ * EHCI at high speed), enumeration of a high-speed usb-storage through
+ * the async schedule, INQUIRY, WRITE(10)/READ(10) checked against the
+ * image, interrupt-in tablet reports through the periodic schedule,
+ * the async advance doorbell, and hostile schedules: an async QH loop
+ * that misses the head and a periodic QH loop (Host System Error, bounded
+ * time), a qTD and a buffer outside RAM (HSE), an oversize qTD and a
+ * reserved PID (halted qTD, USBERRINT); bad command lines.
+ */
+#include <fcntl.h>
+#include <glib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#ifdef CONFIG_USBREDIR
+#include <usbredirparser.h>
+#include <usbredirfilter.h>
+#endif
+#include "libqtest.h"
+#include "libqvirtio.h"
+
+#define EHCI_DEVFN      ((0x1d << 3) | 7)
+#define UHCI_DEVFN(n)   ((0x1d << 3) | (n))
+#define BAR             0xfe000000u
+#define OP              (BAR + 0x20)
+#define UHCI_IO         0xc000
+
+#define FRAMELIST       0x100000
+#define QH_ASYNC        0x101000
+#define QH_INT          0x101100
+#define QH_X(i)         (0x101200 + 0x40 * (i))
+#define QTD(i)          (0x102000 + 0x20 * (i))
+#define DATA            0x110000
+#define UHCI_FL         0x200000
+#define UHCI_QH         0x201000
+#define UHCI_TD         0x202000
+#define UHCI_DATA       0x210000
+
+#define USBCMD          0x00
+#define USBSTS          0x04
+#define USBINTR         0x08
+#define FRINDEX         0x0c
+#define PERIODICBASE    0x14
+#define ASYNCADDR       0x18
+#define CONFIGFLAG      0x40
+#define PORTSC(n)       (0x44 + 4 * (n))
+
+#define CMD_RS          (1u << 0)
+#define CMD_HCRESET     (1u << 1)
+#define CMD_PSE         (1u << 4)
+#define CMD_ASE         (1u << 5)
+#define CMD_IAAD        (1u << 6)
+#define STS_USBINT      (1u << 0)
+#define STS_ERRINT      (1u << 1)
+#define STS_PCD         (1u << 2)
+#define STS_HSE         (1u << 4)
+#define STS_IAA         (1u << 5)
+#define STS_HALTED      (1u << 12)
+#define PORT_CCS        (1u << 0)
+#define PORT_CSC        (1u << 1)
+#define PORT_PED        (1u << 2)
+#define PORT_PR         (1u << 8)
+#define PORT_PP         (1u << 12)
+#define PORT_OWNER      (1u << 13)
+
+#define TOK_ACTIVE      (1u << 7)
+#define TOK_HALT        (1u << 6)
+#define TOK_DBERR       (1u << 5)
+#define TOK_XACTERR     (1u << 3)
+#define TOK_IOC         (1u << 15)
+#define TOK_DT          (1u << 31)
+#define PID_OUT         0
+#define PID_IN          1
+#define PID_SETUP       2
+
+typedef struct Env {
+    QTestState *qts;
+    QMPConn *qmp;
+    char *dir, *img;
+} Env;
+
+static void env_start(Env *e, const char *devices)
+{
+    g_autofree char *qmp = NULL, *args = NULL;
+    int fd;
+
+    e->dir = g_dir_make_tmp("kvmpc-ehci-XXXXXX", NULL);
+    qmp = g_build_filename(e->dir, "qmp.sock", NULL);
+    e->img = g_build_filename(e->dir, "disk.img", NULL);
+    fd = open(e->img, O_CREAT | O_WRONLY, 0600);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
+    close(fd);
+    args = g_strdup_printf(
+        "-nodefaults -drive if=none,id=d0,format=raw,file=%s "
+        "-device ich9-usb-ehci1,id=ehci,addr=1d.7,multifunction=on "
+        "-device ich9-usb-uhci1,masterbus=ehci.0,firstport=0,addr=1d.0,"
+        "multifunction=on "
+        "-device ich9-usb-uhci2,masterbus=ehci.0,firstport=2,addr=1d.1 "
+        "-device ich9-usb-uhci3,masterbus=ehci.0,firstport=4,addr=1d.2 "
+        "%s -qmp unix:%s,server=on,wait=off", e->img, devices, qmp);
+    e->qts = qtest_init(args);
+    e->qmp = qmp_connect(qmp);
+    qpci_cfg_writel(e->qts, EHCI_DEVFN, 0x10, BAR);
+    qpci_cfg_writew(e->qts, EHCI_DEVFN, 0x04, 0x6);    /* memory, master */
+}
+
+static void env_stop(Env *e)
+{
+    g_autofree char *qmp = g_build_filename(e->dir, "qmp.sock", NULL);
+
+    qmp_close(e->qmp);
+    qtest_quit(e->qts);
+    unlink(qmp);
+    unlink(e->img);
+    rmdir(e->dir);
+    g_free(e->img);
+    g_free(e->dir);
+}
+
+static uint32_t rd(Env *e, unsigned reg)
+{
+    return qtest_readl(e->qts, OP + reg);
+}
+
+static void wr(Env *e, unsigned reg, uint32_t v)
+{
+    qtest_writel(e->qts, OP + reg, v);
+}
+
+/* Reset port @n; true when it came out enabled (a high-speed device). */
+static bool port_reset(Env *e, unsigned n)
+{
+    wr(e, PORTSC(n), (rd(e, PORTSC(n)) | PORT_PR) & ~PORT_PED);
+    qtest_clock_step(e->qts, 1000000);
+    wr(e, PORTSC(n), rd(e, PORTSC(n)) & ~PORT_PR);
+    wr(e, PORTSC(n), rd(e, PORTSC(n)) | PORT_CSC);
+    return rd(e, PORTSC(n)) & PORT_PED;
+}
+
+/* An empty async QH for device @addr endpoint @ep (high speed). */
+static void set_qh(Env *e, uint32_t qh, uint32_t hlink, unsigned addr,
+                   unsigned ep, unsigned mps, uint8_t smask)
+{
+    qtest_writel(e->qts, qh, hlink);
+    qtest_writel(e->qts, qh + 4, addr | (ep << 8) | (2u << 12) |
+                 (1u << 14) | (qh == QH_ASYNC ? 1u << 15 : 0) |
+                 (mps << 16));
+    qtest_writel(e->qts, qh + 8, (1u << 30) | smask);
+    for (unsigned i = 3; i < 12; i++) {
+        qtest_writel(e->qts, qh + 4 * i, i == 4 || i == 5 ? 1 : 0);
+    }
+}
+
+static void write_qtd(Env *e, unsigned i, uint32_t next, unsigned pid,
+                      unsigned len, uint32_t buf, uint32_t flags)
+{
+    uint32_t a = QTD(i);
+
+    qtest_writel(e->qts, a, next);
+    qtest_writel(e->qts, a + 4, 1);
+    qtest_writel(e->qts, a + 8, ((uint32_t)len << 16) | (3u << 10) |
+                 (pid << 8) | TOK_ACTIVE | flags);
+    qtest_writel(e->qts, a + 12, buf);
+    for (unsigned p = 1; p < 5; p++) {
+        qtest_writel(e->qts, a + 12 + 4 * p, (buf & ~0xfffu) + 0x1000 * p);
+    }
+}
+
+static uint32_t qtd_token(Env *e, unsigned i)
+{
+    return qtest_readl(e->qts, QTD(i) + 8);
+}
+
+/* Hand qTD @first to the QH and run frames until qTD @last is done:
+ * 50 ms of virtual time, then up to 10 s of real time (block I/O). */
+/* Called between frames while a queue runs (the usb-redir peer). */
+static void (*frame_hook)(void);
+
+static void run_queue(Env *e, uint32_t qh, unsigned first, unsigned last)
+{
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+    qtest_writel(e->qts, qh + 16, QTD(first));
+    qtest_writel(e->qts, qh + 24, 0);      /* overlay: not active */
+    for (int f = 0; (qtd_token(e, last) & TOK_ACTIVE) &&
+         (f < 50 || g_get_monotonic_time() < deadline); f++) {
+        if (frame_hook) {
+            frame_hook();
+        } else if (f >= 50) {
+            g_usleep(1000);
+        }
+        qtest_clock_step(e->qts, 1000000);
+    }
+}
+
+static void hc_start(Env *e, uint32_t extra)
+{
+    set_qh(e, QH_ASYNC, QH_ASYNC | 2, 0, 0, 64, 0);
+    wr(e, ASYNCADDR, QH_ASYNC);
+    wr(e, CONFIGFLAG, 1);
+    wr(e, USBCMD, (8u << 16) | CMD_RS | CMD_ASE | extra);
+}
+
+/* A control transfer through the async QH; returns bytes in, -1 on error. */
+static int control(Env *e, unsigned addr, uint8_t type, uint8_t req,
+                   uint16_t value, uint16_t index, uint16_t len,
+                   uint8_t *data)
+{
+    uint8_t setup[8] = { type, req, value, value >> 8, index, index >> 8,
+                         len, len >> 8 };
+    bool in = type & 0x80;
+    unsigned n = 0;
+    uint32_t tok;
+
+    set_qh(e, QH_ASYNC, QH_ASYNC | 2, addr, 0, 64, 0);
+    qtest_memwrite(e->qts, DATA, setup, 8);
+    if (!in && len) {
+        qtest_memwrite(e->qts, DATA + 0x100, data, len);
+    }
+    write_qtd(e, n, QTD(n + 1), PID_SETUP, 8, DATA, 0);
+    n++;
+    if (len) {
+        write_qtd(e, n, QTD(n + 1), in ? PID_IN : PID_OUT, len,
+                  DATA + 0x100, TOK_DT);
+        n++;
+    }
+    write_qtd(e, n, 1, in ? PID_OUT : PID_IN, 0, 0, TOK_DT | TOK_IOC);
+    run_queue(e, QH_ASYNC, 0, n);
+    for (unsigned i = 0; i <= n; i++) {
+        if (qtd_token(e, i) & (TOK_ACTIVE | TOK_HALT)) {
+            g_test_message("control %02x %02x: qTD %u token %08x", type,
+                           req, i, qtd_token(e, i));
+            return -1;
+        }
+    }
+    if (!len) {
+        return 0;
+    }
+    tok = qtd_token(e, 1);
+    len -= (tok >> 16) & 0x7fff;
+    if (in && len) {
+        qtest_memread(e->qts, DATA + 0x100, data, len);
+    }
+    return len;
+}
+
+/* A bulk transfer on the async QH; returns bytes moved, -1 on error. */
+static int bulk(Env *e, unsigned addr, unsigned ep, bool in, uint32_t buf,
+                unsigned len)
+{
+    set_qh(e, QH_ASYNC, QH_ASYNC | 2, addr, ep, 512, 0);
+    write_qtd(e, 0, 1, in ? PID_IN : PID_OUT, len, buf, TOK_IOC);
+    run_queue(e, QH_ASYNC, 0, 0);
+    if (qtd_token(e, 0) & (TOK_ACTIVE | TOK_HALT)) {
+        return -1;
+    }
+    return len - ((qtd_token(e, 0) >> 16) & 0x7fff);
+}
+
+static void enumerate(Env *e, unsigned port, unsigned addr)
+{
+    uint8_t buf[64];
+
+    g_assert_true(port_reset(e, port));
+    g_assert_cmpint(control(e, 0, 0x80, 6, 0x100, 0, 8, buf), ==, 8);
+    g_assert_cmpint(control(e, 0, 0x00, 5, addr, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(control(e, addr, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+}
+
+/* ---- a minimal UHCI driver for the companions ------------------------ */
+
+static void uhci_start(Env *e, unsigned fn)
+{
+    qpci_cfg_writel(e->qts, UHCI_DEVFN(fn), 0x20, UHCI_IO | 1);
+    qpci_cfg_writew(e->qts, UHCI_DEVFN(fn), 0x04, 0x5);
+    for (unsigned i = 0; i < 1024; i++) {
+        qtest_writel(e->qts, UHCI_FL + 4 * i, UHCI_QH | 2);
+    }
+    qtest_writel(e->qts, UHCI_QH, 1);
+    qtest_writel(e->qts, UHCI_QH + 4, 1);
+    qtest_outl(e->qts, UHCI_IO + 8, UHCI_FL);
+    qtest_outw(e->qts, UHCI_IO, 0x81);
+}
+
+static void uhci_port_reset(Env *e, unsigned port)
+{
+    unsigned reg = UHCI_IO + 0x10 + 2 * port;
+
+    qtest_outw(e->qts, reg, 1 << 9);
+    qtest_outw(e->qts, reg, 0);
+    qtest_outw(e->qts, reg, (1 << 2) | (1 << 1));
+}
+
+/* GET_DESCRIPTOR(device), 18 bytes at address 0, through UHCI TDs. */
+static int uhci_get_device_desc(Env *e, uint8_t *buf)
+{
+    static const uint8_t setup[8] = { 0x80, 6, 0, 1, 0, 0, 18, 0 };
+    unsigned n = 0, got = 0;
+
+    qtest_memwrite(e->qts, UHCI_DATA, setup, 8);
+    for (unsigned i = 0; i < 5; i++, n++) {
+        uint32_t a = UHCI_TD + 32 * n;
+        unsigned pid = i == 0 ? 0x2d : i == 4 ? 0xe1 : 0x69;
+        unsigned len = i == 0 ? 8 : i == 4 ? 0 : MIN(8, 18 - 8 * (i - 1));
+
+        qtest_writel(e->qts, a, i == 4 ? 1 : a + 32 + 4);
+        qtest_writel(e->qts, a + 4, (1u << 23) | (3u << 27));
+        qtest_writel(e->qts, a + 8, pid | ((len ? len - 1 : 0x7ff) << 21) |
+                     ((i & 1) << 19));
+        qtest_writel(e->qts, a + 12, i == 0 ? UHCI_DATA
+                                            : UHCI_DATA + 0x100 + 8 * (i - 1));
+    }
+    qtest_writel(e->qts, UHCI_QH + 4, UHCI_TD);
+    for (int f = 0; f < 50 &&
+         (qtest_readl(e->qts, UHCI_TD + 32 * 4 + 4) & (1u << 23)); f++) {
+        qtest_clock_step(e->qts, 1000000);
+    }
+    for (unsigned i = 0; i < 5; i++) {
+        uint32_t c = qtest_readl(e->qts, UHCI_TD + 32 * i + 4);
+        if (c & ((1u << 23) | (1u << 22))) {
+            return -1;
+        }
+        if (i >= 1 && i <= 3) {
+            got += ((c & 0x7ff) + 1) & 0x7ff;
+        }
+    }
+    qtest_memread(e->qts, UHCI_DATA + 0x100, buf, got);
+    return got;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_pci_and_regs(void)
+{
+    Env e;
+
+    env_start(&e, "");
+    g_assert_cmphex(qpci_cfg_readl(e.qts, EHCI_DEVFN, 0), ==, 0x293a8086);
+    g_assert_cmphex(qpci_cfg_readl(e.qts, EHCI_DEVFN, 8), ==, 0x0c032003);
+    g_assert_cmphex(qpci_cfg_readb(e.qts, EHCI_DEVFN, 0x60), ==, 0x20);
+    g_assert_cmphex(qpci_cfg_readb(e.qts, EHCI_DEVFN, 0x3d), ==, 4);
+    g_assert_cmphex(qpci_cfg_readl(e.qts, UHCI_DEVFN(0), 0), ==, 0x29348086);
+    g_assert_cmphex(qpci_cfg_readl(e.qts, UHCI_DEVFN(1), 0), ==, 0x29358086);
+    g_assert_cmphex(qpci_cfg_readl(e.qts, UHCI_DEVFN(2), 0), ==, 0x29368086);
+    g_assert_cmphex(qpci_cfg_readb(e.qts, UHCI_DEVFN(0), 0x0e), ==, 0x80);
+    g_assert_cmphex(qpci_cfg_readb(e.qts, UHCI_DEVFN(1), 0x3d), ==, 2);
+    /* capabilities */
+    g_assert_cmphex(qtest_readb(e.qts, BAR), ==, 0x20);
+    g_assert_cmphex(qtest_readw(e.qts, BAR + 2), ==, 0x0100);
+    g_assert_cmphex(qtest_readl(e.qts, BAR), ==, 0x01000020);
+    g_assert_cmphex(qtest_readl(e.qts, BAR + 4), ==, 6);
+    g_assert_cmphex(qtest_readl(e.qts, BAR + 8), ==, 0x80);
+    qtest_writel(e.qts, BAR + 4, 0xffffffff);
+    g_assert_cmphex(qtest_readl(e.qts, BAR + 4), ==, 6);
+    /* operational reset values */
+    g_assert_cmphex(rd(&e, USBCMD), ==, 0x80000);
+    g_assert_cmphex(rd(&e, USBSTS), ==, STS_HALTED);
+    g_assert_cmphex(rd(&e, CONFIGFLAG), ==, 0);
+    for (unsigned i = 0; i < 6; i++) {
+        g_assert_cmphex(rd(&e, PORTSC(i)), ==, PORT_PP | PORT_OWNER);
+    }
+    wr(&e, USBINTR, 0xffffffff);
+    g_assert_cmphex(rd(&e, USBINTR), ==, 0x3f);
+    wr(&e, PERIODICBASE, 0x12345678);
+    g_assert_cmphex(rd(&e, PERIODICBASE), ==, 0x12345000);
+    wr(&e, ASYNCADDR, 0x12345678);
+    g_assert_cmphex(rd(&e, ASYNCADDR), ==, 0x12345660);
+    wr(&e, FRINDEX, 0x123);
+    g_assert_cmphex(rd(&e, FRINDEX), ==, 0x120);
+    wr(&e, CONFIGFLAG, 1);
+    g_assert_cmphex(rd(&e, PORTSC(0)), ==, PORT_PP);
+    /* running: FRINDEX counts micro-frames (8 a millisecond) */
+    wr(&e, FRINDEX, 0);
+    wr(&e, USBCMD, CMD_RS);
+    g_assert_cmphex(rd(&e, USBSTS) & STS_HALTED, ==, 0);
+    qtest_clock_step(e.qts, 5 * 1000000);
+    g_assert_cmpuint(rd(&e, FRINDEX), >=, 32);
+    g_assert_cmpuint(rd(&e, FRINDEX) & 7, ==, 0);
+    /* the doorbell with no async schedule answers at once */
+    wr(&e, USBSTS, 0x3f);
+    wr(&e, USBCMD, CMD_RS | CMD_IAAD);
+    g_assert_cmphex(rd(&e, USBSTS) & STS_IAA, ==, STS_IAA);
+    g_assert_cmphex(rd(&e, USBCMD) & CMD_IAAD, ==, 0);
+    /* HCRESET: back to the defaults, ports to the companions */
+    wr(&e, USBCMD, CMD_HCRESET);
+    g_assert_cmphex(rd(&e, USBCMD), ==, 0x80000);
+    g_assert_cmphex(rd(&e, USBSTS), ==, STS_HALTED);
+    g_assert_cmphex(rd(&e, USBINTR), ==, 0);
+    g_assert_cmphex(rd(&e, CONFIGFLAG), ==, 0);
+    g_assert_cmphex(rd(&e, PORTSC(3)), ==, PORT_PP | PORT_OWNER);
+    env_stop(&e);
+}
+
+/* CONFIGFLAG and PORT_OWNER move devices between EHCI and the UHCIs. */
+static void test_port_routing(void)
+{
+    Env e;
+    uint8_t buf[64];
+
+    env_start(&e, "-device usb-tablet,bus=ehci.0,port=1,id=tab "
+                  "-device usb-kbd,bus=ehci.0,port=3,id=kbd");
+    /* CONFIGFLAG clear: the companions own both; the tablet is full
+     * speed on UHCI1 port 1 and enumerates there */
+    g_assert_cmphex(rd(&e, PORTSC(0)) & PORT_CCS, ==, 0);
+    uhci_start(&e, 0);
+    g_assert_cmphex(qtest_inw(e.qts, UHCI_IO + 0x10) & 1, ==, 1);
+    uhci_port_reset(&e, 0);
+    g_assert_cmpint(uhci_get_device_desc(&e, buf), ==, 18);
+    g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x0627);
+    g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0100);    /* full speed */
+    qtest_outw(e.qts, UHCI_IO, 0);
+
+    /* CONFIGFLAG set: EHCI owns the ports, connect changes show */
+    hc_start(&e, 0);
+    g_assert_cmphex(rd(&e, PORTSC(0)), ==, PORT_PP | PORT_CSC | PORT_CCS);
+    g_assert_cmphex(rd(&e, PORTSC(2)), ==, PORT_PP | PORT_CSC | PORT_CCS);
+    g_assert_cmphex(rd(&e, PORTSC(1)), ==, PORT_PP);
+    g_assert_cmphex(rd(&e, USBSTS) & STS_PCD, ==, STS_PCD);
+    g_assert_cmphex(qtest_inw(e.qts, UHCI_IO + 0x10) & 1, ==, 0);
+    /* the tablet is high speed on EHCI: enabled after reset */
+    g_assert_true(port_reset(&e, 0));
+    g_assert_cmpint(control(&e, 0, 0x80, 6, 0x100, 0, 18, buf), ==, 18);
+    g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0200);
+    /* the keyboard is full speed: not enabled, so the driver hands the
+     * port to the companion (UHCI2 port 1) */
+    g_assert_false(port_reset(&e, 2));
+    wr(&e, PORTSC(2), rd(&e, PORTSC(2)) | PORT_OWNER);
+    g_assert_cmphex(rd(&e, PORTSC(2)) & (PORT_OWNER | PORT_CCS), ==,
+                    PORT_OWNER);
+    uhci_start(&e, 1);
+    g_assert_cmphex(qtest_inw(e.qts, UHCI_IO + 0x10) & 3, ==, 3);
+    uhci_port_reset(&e, 0);
+    g_assert_cmpint(uhci_get_device_desc(&e, buf), ==, 18);
+    g_assert_cmphex(buf[10] | buf[11] << 8, ==, 0x0001);  /* kbd 0627:0001 */
+    {
+        g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\": "
+            "\"human-monitor-command\", \"arguments\": {\"command-line\": "
+            "\"info usb\"}}");
+        g_assert_nonnull(strstr(r, "Port 1, Speed 480 Mb/s, Product QEMU "
+                                   "USB Tablet, ID: tab"));
+        g_assert_nonnull(strstr(r, "Port 3, Speed 12 Mb/s, Product QEMU "
+                                   "USB Keyboard, ID: kbd"));
+    }
+    /* giving it back: EHCI sees the connect again */
+    wr(&e, PORTSC(2), PORT_PP);
+    g_assert_cmphex(rd(&e, PORTSC(2)) & (PORT_OWNER | PORT_CCS), ==,
+                    PORT_CCS);
+    g_assert_cmphex(qtest_inw(e.qts, UHCI_IO + 0x10) & 1, ==, 0);
+    env_stop(&e);
+}
+
+/* A Bulk-Only command: CBW out, data, CSW in; returns the CSW status. */
+static int bot_command_lun(Env *e, unsigned lun, const uint8_t *cdb,
+                           unsigned cdb_len, bool in, unsigned len,
+                           uint32_t buf)
+{
+    uint8_t cbw[31] = { 'U', 'S', 'B', 'C', 0x42, 0, 0, 0 };
+    uint8_t csw[13];
+
+    cbw[13] = lun;
+
+    cbw[8] = len;
+    cbw[9] = len >> 8;
+    cbw[10] = len >> 16;
+    cbw[12] = in ? 0x80 : 0;
+    cbw[14] = cdb_len;
+    memcpy(cbw + 15, cdb, cdb_len);
+    qtest_memwrite(e->qts, DATA + 0x800, cbw, 31);
+    g_assert_cmpint(bulk(e, 2, 2, false, DATA + 0x800, 31), ==, 31);
+    if (len) {
+        g_assert_cmpint(bulk(e, 2, in ? 1 : 2, in, buf, len), ==, len);
+    }
+    g_assert_cmpint(bulk(e, 2, 1, true, DATA + 0x900, 13), ==, 13);
+    qtest_memread(e->qts, DATA + 0x900, csw, 13);
+    g_assert_cmphex(csw[0] | csw[1] << 8 | csw[2] << 16 |
+                    (uint32_t)csw[3] << 24, ==, 0x53425355);
+    return csw[12];
+}
+
+static int bot_command(Env *e, const uint8_t *cdb, unsigned cdb_len,
+                       bool in, unsigned len, uint32_t buf)
+{
+    return bot_command_lun(e, 0, cdb, cdb_len, in, len, buf);
+}
+
+static void test_storage(void)
+{
+    Env e;
+    uint8_t buf[256], cdb[16], sectors[1024];
+    g_autofree uint8_t *file = NULL;
+    int n;
+
+    env_start(&e, "-device usb-storage,bus=ehci.0,port=2,drive=d0");
+    hc_start(&e, 0);
+    wr(&e, USBINTR, 0x3f);
+    g_assert_cmphex(rd(&e, PORTSC(1)) & PORT_CCS, ==, PORT_CCS);
+    g_assert_true(port_reset(&e, 1));
+    n = control(&e, 0, 0x80, 6, 0x100, 0, 18, buf);
+    g_assert_cmpint(n, ==, 18);
+    g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0200);
+    g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x46f4);
+    g_assert_cmphex(rd(&e, USBSTS) & STS_USBINT, ==, STS_USBINT);  /* IOC */
+    wr(&e, USBSTS, STS_USBINT);
+    g_assert_cmpint(control(&e, 0, 0x00, 5, 2, 0, 0, NULL), ==, 0);
+    n = control(&e, 2, 0x80, 6, 0x200, 0, 255, buf);
+    g_assert_cmpint(n, ==, 32);
+    g_assert_cmpuint(buf[18 + 4] | buf[18 + 5] << 8, ==, 512);  /* bulk */
+    g_assert_cmpint(control(&e, 2, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+
+    memset(cdb, 0, sizeof(cdb));
+    cdb[0] = 0x12;                                 /* INQUIRY */
+    cdb[4] = 36;
+    g_assert_cmpint(bot_command(&e, cdb, 6, true, 36, DATA + 0x1000), ==, 0);
+    qtest_memread(e.qts, DATA + 0x1000, buf, 36);
+    g_assert_cmphex(buf[0], ==, 0);
+    g_assert_cmpmem(buf + 8, 4, "QEMU", 4);
+    memset(cdb, 0, sizeof(cdb));                   /* unit attention */
+    g_assert_cmpint(bot_command(&e, cdb, 6, false, 0, 0), ==, 1);
+    cdb[0] = 0x03;
+    cdb[4] = 18;
+    g_assert_cmpint(bot_command(&e, cdb, 6, true, 18, DATA + 0x1000), ==, 0);
+    /* WRITE (10) two sectors at LBA 4 straddling a page of the qTD */
+    for (unsigned i = 0; i < sizeof(sectors); i++) {
+        sectors[i] = i * 7 + 3;
+    }
+    qtest_memwrite(e.qts, DATA + 0x2e00, sectors, sizeof(sectors));
+    memset(cdb, 0, sizeof(cdb));
+    cdb[0] = 0x2a;
+    cdb[5] = 4;
+    cdb[8] = 2;
+    g_assert_cmpint(bot_command(&e, cdb, 10, false, 1024, DATA + 0x2e00),
+                    ==, 0);
+    memset(cdb, 0, sizeof(cdb));
+    cdb[0] = 0x35;                                 /* SYNCHRONIZE CACHE */
+    g_assert_cmpint(bot_command(&e, cdb, 10, false, 0, 0), ==, 0);
+    file = qtest_file_range(e.img, 4 * 512, 1024);
+    g_assert_cmpmem(file, 1024, sectors, 1024);
+    qtest_memset(e.qts, DATA + 0x4f00, 0, 1024);
+    cdb[0] = 0x28;                                 /* READ (10) */
+    cdb[5] = 4;
+    cdb[8] = 2;
+    g_assert_cmpint(bot_command(&e, cdb, 10, true, 1024, DATA + 0x4f00),
+                    ==, 0);
+    {
+        uint8_t back[1024];
+        qtest_memread(e.qts, DATA + 0x4f00, back, 1024);
+        g_assert_cmpmem(back, 1024, sectors, 1024);
+    }
+    env_stop(&e);
+}
+
+/* usb-bot: two scsi-hd LUNs on its bus; each CBW reaches its own disk. */
+static void test_bot_luns(void)
+{
+    Env e;
+    g_autofree char *img1 = g_strdup_printf("%s/kvmpc-bot-%d.img",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *devs = NULL;
+    g_autofree uint8_t *f0 = NULL, *f1 = NULL;
+    uint8_t buf[64], cdb[16], sec[512];
+    int fd = open(img1, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
+    close(fd);
+    devs = g_strdup_printf("-drive if=none,id=d1,format=raw,file=%s "
+                           "-device usb-bot,id=bot,bus=ehci.0,port=3 "
+                           "-device scsi-hd,bus=bot.0,lun=0,drive=d0 "
+                           "-device scsi-hd,bus=bot.0,lun=1,drive=d1", img1);
+    env_start(&e, devs);
+    hc_start(&e, 0);
+    enumerate(&e, 2, 2);
+    g_assert_cmpint(control(&e, 2, 0xa1, 0xfe, 0, 0, 1, buf), ==, 1);
+    g_assert_cmpuint(buf[0], ==, 1);                /* max LUN */
+    memset(cdb, 0, sizeof(cdb));
+    cdb[0] = 0x12;                                  /* INQUIRY */
+    cdb[4] = 36;
+    g_assert_cmpint(bot_command_lun(&e, 1, cdb, 6, true, 36, DATA + 0x1000),
+                    ==, 0);
+    memset(cdb, 0, sizeof(cdb));                    /* unit attention */
+    g_assert_cmpint(bot_command_lun(&e, 1, cdb, 6, false, 0, 0), ==, 1);
+    g_assert_cmpint(bot_command_lun(&e, 1, cdb, 6, false, 0, 0), ==, 0);
+    for (unsigned i = 0; i < sizeof(sec); i++) {
+        sec[i] = i ^ 0xa5;
+    }
+    qtest_memwrite(e.qts, DATA + 0x2000, sec, sizeof(sec));
+    cdb[0] = 0x2a;                                  /* WRITE (10) LBA 3 */
+    cdb[5] = 3;
+    cdb[8] = 1;
+    g_assert_cmpint(bot_command_lun(&e, 1, cdb, 10, false, 512,
+                                    DATA + 0x2000), ==, 0);
+    memset(cdb, 0, sizeof(cdb));
+    cdb[0] = 0x35;                                  /* SYNCHRONIZE CACHE */
+    g_assert_cmpint(bot_command_lun(&e, 1, cdb, 10, false, 0, 0), ==, 0);
+    f1 = qtest_file_range(img1, 3 * 512, 512);
+    g_assert_cmpmem(f1, 512, sec, 512);
+    f0 = qtest_file_range(e.img, 3 * 512, 512);     /* LUN 0 untouched */
+    memset(sec, 0, sizeof(sec));
+    g_assert_cmpmem(f0, 512, sec, 512);
+    env_stop(&e);
+    unlink(img1);
+}
+
+/* Interrupt IN reports of a high-speed tablet through the periodic list. */
+static void test_tablet_periodic(void)
+{
+    Env e;
+    uint8_t r[8];
+
+    env_start(&e, "-device usb-tablet,bus=ehci.0,port=4");
+    for (unsigned i = 0; i < 1024; i++) {
+        qtest_writel(e.qts, FRAMELIST + 4 * i, QH_INT | 2);
+    }
+    wr(&e, PERIODICBASE, FRAMELIST);
+    set_qh(&e, QH_INT, 1, 0, 0, 8, 0);      /* idle until enumerated */
+    hc_start(&e, CMD_PSE);
+    enumerate(&e, 3, 7);
+    set_qh(&e, QH_INT, 1, 7, 1, 8, 0x01);
+    write_qtd(&e, 8, 1, PID_IN, 8, DATA + 0x3000, TOK_IOC);
+    wr(&e, USBSTS, 0x3f);
+    qtest_writel(e.qts, QH_INT + 16, QTD(8));
+    qtest_clock_step(e.qts, 3 * 1000000);
+    /* nothing to report yet: NAKed, still active */
+    g_assert_cmphex(qtd_token(&e, 8) & TOK_ACTIVE, ==, TOK_ACTIVE);
+    g_assert_cmphex(rd(&e, USBSTS) & STS_USBINT, ==, 0);
+    g_free(qmp_cmd(e.qmp, "{\"execute\": \"input-send-event\", "
+        "\"arguments\": {\"events\": ["
+        "{\"type\": \"abs\", \"data\": {\"axis\": \"x\", \"value\": 10000}},"
+        "{\"type\": \"abs\", \"data\": {\"axis\": \"y\", \"value\": 20000}},"
+        "{\"type\": \"btn\", \"data\": {\"button\": \"left\", "
+        "\"down\": true}}]}}"));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    g_assert_cmphex(qtd_token(&e, 8) & (TOK_ACTIVE | TOK_HALT), ==, 0);
+    g_assert_cmpuint(8 - ((qtd_token(&e, 8) >> 16) & 0x7fff), ==, 6);
+    g_assert_cmphex(rd(&e, USBSTS) & STS_USBINT, ==, STS_USBINT);
+    qtest_memread(e.qts, DATA + 0x3000, r, 6);
+    g_assert_cmphex(r[0], ==, 1);
+    g_assert_cmpuint(r[1] | r[2] << 8, ==, 10000);
+    g_assert_cmpuint(r[3] | r[4] << 8, ==, 20000);
+    env_stop(&e);
+}
+
+static void assert_hse(Env *e)
+{
+    g_assert_cmphex(rd(e, USBSTS) & (STS_HSE | STS_HALTED), ==,
+                    STS_HSE | STS_HALTED);
+    g_assert_cmphex(rd(e, USBCMD) & CMD_RS, ==, 0);
+}
+
+static void test_hostile(void)
+{
+    Env e;
+    gint64 t0 = g_get_monotonic_time();
+
+    /* an async list looping past the head: B -> C -> B */
+    env_start(&e, "-device usb-tablet,bus=ehci.0,port=1");
+    hc_start(&e, 0);
+    set_qh(&e, QH_ASYNC, QH_X(0) | 2, 0, 0, 64, 0);
+    set_qh(&e, QH_X(0), QH_X(1) | 2, 0, 0, 64, 0);
+    set_qh(&e, QH_X(1), QH_X(0) | 2, 0, 0, 64, 0);
+    qtest_clock_step(e.qts, 3 * 1000000);
+    assert_hse(&e);
+    env_stop(&e);
+
+    /* a periodic QH linked to itself */
+    env_start(&e, "");
+    for (unsigned i = 0; i < 1024; i++) {
+        qtest_writel(e.qts, FRAMELIST + 4 * i, QH_INT | 2);
+    }
+    set_qh(&e, QH_INT, QH_INT | 2, 0, 0, 8, 1);
+    wr(&e, PERIODICBASE, FRAMELIST);
+    hc_start(&e, CMD_PSE);
+    qtest_clock_step(e.qts, 3 * 1000000);
+    assert_hse(&e);
+    env_stop(&e);
+
+    /* a qTD outside RAM; then a data buffer outside RAM */
+    env_start(&e, "-device usb-tablet,bus=ehci.0,port=1");
+    hc_start(&e, 0);
+    qtest_writel(e.qts, QH_ASYNC + 16, 0xf0000000u);
+    qtest_clock_step(e.qts, 2 * 1000000);
+    assert_hse(&e);
+    env_stop(&e);
+    env_start(&e, "-device usb-tablet,bus=ehci.0,port=1");
+    hc_start(&e, 0);
+    g_assert_true(port_reset(&e, 0));
+    write_qtd(&e, 0, 1, PID_SETUP, 8, 0xf0000000u, 0);
+    run_queue(&e, QH_ASYNC, 0, 0);
+    assert_hse(&e);
+    env_stop(&e);
+
+    /* an oversize qTD and a reserved PID: the qTD halts, USBERRINT, the
+     * controller runs on and the async doorbell still rings */
+    env_start(&e, "-device usb-tablet,bus=ehci.0,port=1");
+    hc_start(&e, 0);
+    g_assert_true(port_reset(&e, 0));
+    wr(&e, USBINTR, 0x3f);
+    write_qtd(&e, 0, 1, PID_IN, 0x6000, DATA, 0);
+    run_queue(&e, QH_ASYNC, 0, 0);
+    g_assert_cmphex(qtd_token(&e, 0) & (TOK_ACTIVE | TOK_HALT | TOK_DBERR),
+                    ==, TOK_HALT | TOK_DBERR);
+    g_assert_cmphex(rd(&e, USBSTS) & STS_ERRINT, ==, STS_ERRINT);
+    wr(&e, USBSTS, STS_ERRINT);
+    write_qtd(&e, 1, 1, 3, 8, DATA, 0);
+    run_queue(&e, QH_ASYNC, 1, 1);
+    g_assert_cmphex(qtd_token(&e, 1) & (TOK_ACTIVE | TOK_HALT | TOK_XACTERR),
+                    ==, TOK_HALT | TOK_XACTERR);
+    g_assert_cmphex(rd(&e, USBSTS) & (STS_ERRINT | STS_HALTED), ==,
+                    STS_ERRINT);
+    /* the halted QH stays put until the driver clears it */
+    write_qtd(&e, 2, 1, PID_IN, 8, DATA, 0);
+    qtest_writel(e.qts, QH_ASYNC + 16, QTD(2));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    g_assert_cmphex(qtd_token(&e, 2) & TOK_ACTIVE, ==, TOK_ACTIVE);
+    wr(&e, USBSTS, 0x3f);
+    wr(&e, USBCMD, rd(&e, USBCMD) | CMD_IAAD);
+    qtest_clock_step(e.qts, 2 * 1000000);
+    g_assert_cmphex(rd(&e, USBSTS) & STS_IAA, ==, STS_IAA);
+    g_assert_cmphex(rd(&e, USBCMD) & CMD_IAAD, ==, 0);
+    env_stop(&e);
+    /* all of it in bounded time */
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 30 * G_USEC_PER_SEC);
+}
+
+#ifdef CONFIG_LIBUSB
+/* usb-host: this host has no USB devices, so every lookup fails with a
+ * clear line; the options are checked first. */
+static void test_usb_host_errors(void)
+{
+    static const char *const cases[][2] = {
+        { "usb-host,vendorid=0x1234,productid=0x5678",
+          "usb-host: no host USB device matches vendorid=0x1234 "
+          "productid=0x5678" },
+        { "usb-host,hostbus=3,hostaddr=9",
+          "usb-host: no host USB device matches hostbus=3 hostaddr=9" },
+        { "usb-host,hostbus=1,hostport=1.4",
+          "usb-host: no host USB device matches hostbus=1 hostport=1.4" },
+        { "usb-host", "usb-host: give hostbus= and hostaddr=" },
+        { "usb-host,hostaddr=200", "usb-host: hostaddr is 1-127" },
+        { "usb-host,vendorid=0x12345", "vendorid and productid 16 bits" },
+    };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        const char *argv[] = { qtest_kvmpc_binary(), "-nodefaults",
+                               "-accel", "qtest", "-display", "none",
+                               "-device", "usb-ehci,id=ehci",
+                               "-device", cases[i][0], NULL };
+        g_autofree char *err = NULL;
+        int status;
+
+        g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL,
+                                   G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                                   NULL, &err, &status, NULL));
+        g_assert_false(g_spawn_check_wait_status(status, NULL));
+        if (!strstr(err, cases[i][1]) &&
+            strstr(err, "cannot use host USB (libusb_init")) {
+            /* a host without USB at all (no usbfs, no sysfs) */
+            g_test_message("libusb unusable here: %s", err);
+            continue;
+        }
+        if (!strstr(err, cases[i][1])) {
+            g_test_message("case %u: %s", i, err);
+        }
+        g_assert_nonnull(strstr(err, cases[i][1]));
+    }
+}
+#endif
+
+#ifdef CONFIG_USBREDIR
+/*
+ * The usbredir peer: the "USB host" side of the protocol, as
+ * usbredirserver or a SPICE client would be, announcing a high-speed
+ * vendor-class device 1d6b:0104 with bulk EP1 IN and EP2 OUT.
+ */
+typedef struct Peer {
+    struct usbredirparser *p;
+    int fd;
+    bool got_hello, rejected;
+    int got_filter;             /* rules kvmpc sent */
+    int config;
+    uint8_t bulk_out[4096];
+    size_t bulk_out_len;
+    uint8_t ctrl_out[64];
+    size_t ctrl_out_len;
+} Peer;
+
+static Peer *peer;
+
+static int peer_read(void *priv, uint8_t *data, int count)
+{
+    Peer *pe = priv;
+    ssize_t n = recv(pe->fd, data, count, MSG_DONTWAIT);
+
+    return n < 0 ? (errno == EAGAIN ? 0 : -1) : (n ? n : -1);
+}
+
+static int peer_write(void *priv, uint8_t *data, int count)
+{
+    Peer *pe = priv;
+
+    return write(pe->fd, data, count);
+}
+
+static void peer_flush(Peer *pe)
+{
+    while (usbredirparser_has_data_to_write(pe->p)) {
+        g_assert_cmpint(usbredirparser_do_write(pe->p), ==, 0);
+    }
+}
+
+static void peer_announce(Peer *pe)
+{
+    struct usb_redir_interface_info_header ii = { .interface_count = 1 };
+    struct usb_redir_ep_info_header ei;
+    struct usb_redir_device_connect_header dc = {
+        .speed = usb_redir_speed_high, .vendor_id = 0x1d6b,
+        .product_id = 0x0104, .device_version_bcd = 0x0100,
+    };
+
+    ii.interface_class[0] = 0xff;
+    memset(&ei, 0, sizeof(ei));
+    memset(ei.type, usb_redir_type_invalid, sizeof(ei.type));
+    ei.type[0] = ei.type[16] = usb_redir_type_control;
+    ei.max_packet_size[0] = ei.max_packet_size[16] = 64;
+    ei.type[16 + 1] = usb_redir_type_bulk;        /* EP1 IN */
+    ei.max_packet_size[16 + 1] = 512;
+    ei.type[2] = usb_redir_type_bulk;             /* EP2 OUT */
+    ei.max_packet_size[2] = 512;
+    usbredirparser_send_interface_info(pe->p, &ii);
+    usbredirparser_send_ep_info(pe->p, &ei);
+    usbredirparser_send_device_connect(pe->p, &dc);
+}
+
+static void peer_hello(void *priv, struct usb_redir_hello_header *h)
+{
+    Peer *pe = priv;
+
+    pe->got_hello = true;
+    peer_announce(pe);
+}
+
+static void peer_control(void *priv, uint64_t id,
+                         struct usb_redir_control_packet_header *h,
+                         uint8_t *data, int len)
+{
+    static const uint8_t dev_desc[18] = {
+        18, 1, 0x00, 0x02, 0xff, 0, 0, 64, 0x6b, 0x1d, 0x04, 0x01,
+        0x00, 0x01, 0, 0, 0, 1,
+    };
+    Peer *pe = priv;
+    struct usb_redir_control_packet_header r = *h;
+    const uint8_t *reply = NULL;
+    int rlen = 0;
+
+    r.status = usb_redir_success;
+    if (h->requesttype == 0x80 && h->request == 6 && h->value == 0x100) {
+        reply = dev_desc;
+        rlen = MIN(18, h->length);
+    } else if (h->requesttype == 0xc0 && h->request == 1) {
+        reply = (const uint8_t *)"kvmpc-redir";
+        rlen = MIN(11, h->length);
+    } else if (h->requesttype == 0x40 && h->request == 2) {
+        pe->ctrl_out_len = MIN((size_t)len, sizeof(pe->ctrl_out));
+        memcpy(pe->ctrl_out, data, pe->ctrl_out_len);
+    } else {
+        r.status = usb_redir_stall;
+    }
+    r.length = rlen;
+    usbredirparser_send_control_packet(pe->p, id, &r, (uint8_t *)reply,
+                                       rlen);
+    usbredirparser_free_packet_data(pe->p, data);
+}
+
+static void peer_set_config(void *priv, uint64_t id,
+                            struct usb_redir_set_configuration_header *h)
+{
+    Peer *pe = priv;
+    struct usb_redir_configuration_status_header st = {
+        .status = usb_redir_success, .configuration = h->configuration,
+    };
+
+    pe->config = h->configuration;
+    usbredirparser_send_configuration_status(pe->p, id, &st);
+}
+
+static void peer_bulk(void *priv, uint64_t id,
+                      struct usb_redir_bulk_packet_header *h,
+                      uint8_t *data, int len)
+{
+    Peer *pe = priv;
+    struct usb_redir_bulk_packet_header r = *h;
+
+    r.status = usb_redir_success;
+    if (h->endpoint == 0x81) {
+        uint8_t buf[100];
+        for (unsigned i = 0; i < sizeof(buf); i++) {
+            buf[i] = i * 3 + 1;
+        }
+        r.length = MIN(100, h->length);
+        r.length_high = 0;
+        usbredirparser_send_bulk_packet(pe->p, id, &r, buf, r.length);
+    } else {
+        pe->bulk_out_len = MIN((size_t)len, sizeof(pe->bulk_out));
+        memcpy(pe->bulk_out, data, pe->bulk_out_len);
+        usbredirparser_send_bulk_packet(pe->p, id, &r, NULL, 0);
+    }
+    usbredirparser_free_packet_data(pe->p, data);
+}
+
+static void peer_filter_reject(void *priv)
+{
+    ((Peer *)priv)->rejected = true;
+}
+
+static void peer_log(void *priv, int level, const char *msg)
+{
+    if (level <= usbredirparser_warning) {
+        g_test_message("peer: %s", msg);
+    }
+}
+
+static void peer_reset(void *priv)
+{
+}
+
+static void peer_disconnect_ack(void *priv)
+{
+}
+
+static void peer_cancel(void *priv, uint64_t id)
+{
+}
+
+static void peer_filter(void *priv, struct usbredirfilter_rule *rules,
+                        int count)
+{
+    ((Peer *)priv)->got_filter = count;
+    usbredirfilter_free(rules);
+}
+
+static void peer_pump(void)
+{
+    struct pollfd pfd = { .fd = peer->fd, .events = POLLIN };
+
+    if (poll(&pfd, 1, 1) > 0) {
+        g_assert_cmpint(usbredirparser_do_read(peer->p), ==, 0);
+    }
+    peer_flush(peer);
+}
+
+static Peer *peer_connect(const char *path)
+{
+    Peer *pe = g_new0(Peer, 1);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    uint32_t caps[USB_REDIR_CAPS_SIZE] = { 0 };
+
+    pe->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    g_assert_cmpint(connect(pe->fd, (struct sockaddr *)&sa, sizeof(sa)),
+                    ==, 0);
+    pe->p = usbredirparser_create();
+    pe->p->priv = pe;
+    pe->p->log_func = peer_log;
+    pe->p->read_func = peer_read;
+    pe->p->write_func = peer_write;
+    pe->p->hello_func = peer_hello;
+    pe->p->control_packet_func = peer_control;
+    pe->p->set_configuration_func = peer_set_config;
+    pe->p->bulk_packet_func = peer_bulk;
+    pe->p->filter_reject_func = peer_filter_reject;
+    pe->p->reset_func = peer_reset;
+    pe->p->device_disconnect_ack_func = peer_disconnect_ack;
+    pe->p->cancel_data_packet_func = peer_cancel;
+    pe->p->filter_filter_func = peer_filter;
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_connect_device_version);
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_filter);
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_device_disconnect_ack);
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_ep_info_max_packet_size);
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_64bits_ids);
+    usbredirparser_caps_set_cap(caps, usb_redir_cap_32bits_bulk_length);
+    usbredirparser_init(pe->p, "kvmpc-test-peer", caps, USB_REDIR_CAPS_SIZE,
+                        usbredirparser_fl_usb_host);
+    peer_flush(pe);
+    return pe;
+}
+
+static void peer_free(Peer *pe)
+{
+    usbredirparser_destroy(pe->p);
+    close(pe->fd);
+    g_free(pe);
+}
+
+/* Pump the peer until PORTSC(@port)'s CCS is @ccs (5 s at most). */
+static void wait_connect(Env *e, unsigned port, bool ccs)
+{
+    gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+
+    while (!!(rd(e, PORTSC(port)) & PORT_CCS) != ccs &&
+           g_get_monotonic_time() < deadline) {
+        peer_pump();
+        qtest_clock_step(e->qts, 0);
+    }
+    g_assert_cmpint(!!(rd(e, PORTSC(port)) & PORT_CCS), ==, ccs);
+}
+
+static void test_redir(void)
+{
+    Env e;
+    g_autofree char *sock = g_strdup_printf("%s/kvmpc-redir-%d.sock",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *devs = g_strdup_printf(
+        "-chardev socket,id=r,path=%s,server=on,wait=off "
+        "-device usb-redir,chardev=r,bus=ehci.0,port=2,id=redir", sock);
+    uint8_t buf[512], pat[300];
+    int n;
+
+    env_start(&e, devs);
+    hc_start(&e, 0);
+    /* nothing announced yet: the port is empty */
+    g_assert_cmphex(rd(&e, PORTSC(1)) & PORT_CCS, ==, 0);
+    peer = peer_connect(sock);
+    frame_hook = peer_pump;
+    wait_connect(&e, 1, true);
+    g_assert_true(peer->got_hello);
+    g_assert_true(port_reset(&e, 1));               /* high speed */
+    n = control(&e, 0, 0x80, 6, 0x100, 0, 18, buf);
+    g_assert_cmpint(n, ==, 18);
+    g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x1d6b);
+    g_assert_cmphex(buf[10] | buf[11] << 8, ==, 0x0104);
+    g_assert_cmpint(control(&e, 0, 0x00, 5, 3, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(control(&e, 3, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(peer->config, ==, 1);
+    /* vendor requests both ways, and a stall */
+    g_assert_cmpint(control(&e, 3, 0x40, 2, 0, 0, 5, (uint8_t *)"ABCDE"),
+                    ==, 5);
+    g_assert_cmpuint(peer->ctrl_out_len, ==, 5);
+    g_assert_cmpmem(peer->ctrl_out, 5, "ABCDE", 5);
+    n = control(&e, 3, 0xc0, 1, 0, 0, 32, buf);
+    g_assert_cmpint(n, ==, 11);
+    g_assert_cmpmem(buf, 11, "kvmpc-redir", 11);
+    g_assert_cmpint(control(&e, 3, 0xc0, 7, 0, 0, 4, buf), ==, -1);
+    /* bulk OUT: the peer gets the bytes; bulk IN: a short answer */
+    for (unsigned i = 0; i < sizeof(pat); i++) {
+        pat[i] = i ^ 0x5a;
+    }
+    qtest_memwrite(e.qts, DATA + 0x1ff0, pat, sizeof(pat));
+    g_assert_cmpint(bulk(&e, 3, 2, false, DATA + 0x1ff0, sizeof(pat)), ==,
+                    sizeof(pat));
+    g_assert_cmpuint(peer->bulk_out_len, ==, sizeof(pat));
+    g_assert_cmpmem(peer->bulk_out, sizeof(pat), pat, sizeof(pat));
+    g_assert_cmpint(bulk(&e, 3, 1, true, DATA + 0x3000, 512), ==, 100);
+    qtest_memread(e.qts, DATA + 0x3000, buf, 100);
+    for (unsigned i = 0; i < 100; i++) {
+        g_assert_cmpuint(buf[i], ==, (uint8_t)(i * 3 + 1));
+    }
+    {
+        g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\": "
+            "\"human-monitor-command\", \"arguments\": {\"command-line\": "
+            "\"info usb\"}}");
+        g_assert_nonnull(strstr(r, "Port 2, Speed 480 Mb/s, Product USB "
+                                   "Redirection Device, ID: redir"));
+    }
+    /* the peer unplugs: a disconnect on the port */
+    usbredirparser_send_device_disconnect(peer->p);
+    peer_flush(peer);
+    wait_connect(&e, 1, false);
+    g_assert_cmphex(rd(&e, PORTSC(1)) & PORT_CSC, ==, PORT_CSC);
+    frame_hook = NULL;
+    peer_free(peer);
+    peer = NULL;
+    env_stop(&e);
+    unlink(sock);
+}
+
+/* filter= lets only vendor 0x1234 through: the peer's device is refused */
+static void test_redir_filter(void)
+{
+    Env e;
+    g_autofree char *sock = g_strdup_printf("%s/kvmpc-redirf-%d.sock",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *devs = g_strdup_printf(
+        "-chardev socket,id=r,path=%s,server=on,wait=off "
+        "-device usb-redir,chardev=r,bus=ehci.0,port=2,"
+        "filter=-1:0x1234:-1:-1:1|-1:-1:-1:-1:0", sock);
+    gint64 deadline;
+
+    env_start(&e, devs);
+    hc_start(&e, 0);
+    peer = peer_connect(sock);
+    deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    while (!peer->rejected && g_get_monotonic_time() < deadline) {
+        peer_pump();
+    }
+    g_assert_true(peer->rejected);
+    g_assert_cmpint(peer->got_filter, ==, 2);
+    g_assert_cmphex(rd(&e, PORTSC(1)) & PORT_CCS, ==, 0);
+    peer_free(peer);
+    peer = NULL;
+    env_stop(&e);
+    unlink(sock);
+}
+#endif
+
+/* Bad command lines: one clear line, exit status 1. */
+static void test_bad_options(void)
+{
+    /* two -device arguments (the second may be NULL), the error */
+    static const char *const cases[][3] = {
+        { "ich9-usb-uhci1,masterbus=nonexistent.0", NULL,
+          "USB bus 'nonexistent.0' not found" },
+        { "ich9-usb-uhci1,masterbus=ehci.0,firstport=5", NULL,
+          "firstport must be between 0 and 4" },
+        { "ich9-usb-uhci1,masterbus=ehci.0,firstport=0",
+          "ich9-usb-uhci2,masterbus=ehci.0,firstport=1",
+          "already has a companion" },
+        { "usb-kbd,bus=ehci.0,port=1", NULL, "speed mismatch" },
+        { "piix3-usb-uhci,id=u", "ich9-usb-uhci1,masterbus=u.0",
+          "does not allow companion controllers" },
+    };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        const char *argv[] = { qtest_kvmpc_binary(), "-nodefaults",
+                               "-accel", "qtest", "-display", "none",
+                               "-device", "usb-ehci,id=ehci",
+                               "-device", cases[i][0],
+                               cases[i][1] ? "-device" : NULL, cases[i][1],
+                               NULL };
+        g_autofree char *err = NULL;
+        int status;
+
+        g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL,
+                                   G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                                   NULL, &err, &status, NULL));
+        g_assert_false(g_spawn_check_wait_status(status, NULL));
+        if (!strstr(err, cases[i][2])) {
+            g_test_message("case %u: %s", i, err);
+        }
+        g_assert_nonnull(strstr(err, cases[i][2]));
+    }
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/ehci/pci-and-registers", test_pci_and_regs);
+    g_test_add_func("/ehci/port-routing", test_port_routing);
+    g_test_add_func("/ehci/storage", test_storage);
+    g_test_add_func("/ehci/tablet-periodic", test_tablet_periodic);
+    g_test_add_func("/ehci/usb-bot-luns", test_bot_luns);
+    g_test_add_func("/ehci/hostile", test_hostile);
+    g_test_add_func("/ehci/bad-options", test_bad_options);
+#ifdef CONFIG_LIBUSB
+    g_test_add_func("/usb-host/errors", test_usb_host_errors);
+#endif
+#ifdef CONFIG_USBREDIR
+    g_test_add_func("/usb-redir/ehci", test_redir);
+    g_test_add_func("/usb-redir/filter", test_redir_filter);
+#endif
+    return g_test_run();
+}
