@@ -844,6 +844,13 @@ bool device_hotplug_del(const char *id, GError **errp)
     return true;
 }
 
+static bool unplug_blocked;
+
+void qdev_set_unplug_blocked(bool blocked)
+{
+    unplug_blocked = blocked;
+}
+
 void device_unplug_complete(DeviceState *dev)
 {
     HotplugHandler *h = NULL;
@@ -851,6 +858,10 @@ void device_unplug_complete(DeviceState *dev)
     g_autofree char *id = g_strdup(dev->id);
     g_autofree char *path = g_strdup(dev->path);
 
+    if (unplug_blocked) {
+        dev->pending_deletion_event = false;
+        return;
+    }
     if (device_find_hotplug_handler(dev, &h, &bus_name) && h && h->unplug) {
         h->unplug(h, dev);
     }

@@ -213,6 +213,12 @@ bool device_hotplug_del(const char *id, GError **errp);
  * netdev=, chardev= backends), emit DEVICE_DELETED, free it.
  */
 void device_unplug_complete(DeviceState *dev);
+/*
+ * For the fuzz targets only: their machine must outlive every input, so
+ * a guest's eject (ACPI _EJ0, a PCIe slot powered off) updates the slot
+ * registers but leaves the device in place.  docs/fuzzing.md.
+ */
+void qdev_set_unplug_blocked(bool blocked);
 
 /*
  * The state tables device_save_state writes for @dev, root type first

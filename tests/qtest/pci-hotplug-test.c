@@ -300,6 +300,54 @@ static void test_root_hotplug_off(void)
     env_end(&e);
 }
 
+/*
+ * A hostile guest ejects every slot of a busy machine (QEMU lets _EJ0 take
+ * any hotpluggable function): every device model must let go cleanly,
+ * and the machine must keep working (reset, monitor queries).
+ */
+static void test_eject_everything(void)
+{
+    Env e;
+    g_autofree char *ev = NULL, *r = NULL;
+
+    env_start(&e, "-vga std -device e1000 -device virtio-net-pci,netdev=n0 "
+                  "-device virtio-blk-pci,drive=disk0 "
+                  "-device piix3-usb-uhci,id=u -device usb-tablet,bus=u.0 "
+                  "-device intel-hda -device hda-duplex -device ich9-ahci "
+                  "-device virtio-scsi-pci -device virtio-serial-pci "
+                  "-device virtconsole -device virtio-rng-pci "
+                  "-device virtio-balloon-pci -device rtl8139 "
+                  "-device pci-testdev -device virtio-gpu-pci "
+                  "-device virtio-keyboard-pci -device qemu-xhci "
+                  "-device AC97 -device pci-bridge,chassis_nr=1,id=br");
+    for (unsigned slot = 0; slot < 32; slot++) {
+        qtest_outl(e.qts, PCIHP_EJ, 1u << slot);
+    }
+    /* Chipset and the cold-plugged bridge stay; the rest is gone. */
+    g_assert_cmphex(cfg_readl(e.qts, DEVFN(0, 0), 0), ==, 0x12378086);
+    g_assert_cmphex(cfg_readl(e.qts, DEVFN(1, 0), 0), ==, 0x70008086);
+    g_assert_cmphex(cfg_readl(e.qts, DEVFN(2, 0), 0), ==, 0xffffffff);
+    ev = events(&e);
+    g_assert_nonnull(strstr(ev, "DEVICE_DELETED"));
+    qmp_ok(&e, "{\"execute\": \"system_reset\"}");
+    qtest_clock_step(e.qts, 100 * 1000 * 1000);
+    r = qmp_cmd(e.qmp, "{\"execute\": \"query-pci\"}");
+    g_assert_nonnull(strstr(r, "\"return\""));
+    g_clear_pointer(&r, g_free);
+    r = qmp_cmd(e.qmp, "{\"execute\": \"human-monitor-command\", "
+                "\"arguments\": {\"command-line\": \"info qtree\"}}");
+    g_assert_nonnull(strstr(r, "\"return\""));
+    g_clear_pointer(&r, g_free);
+    r = qmp_cmd(e.qmp, "{\"execute\": \"query-block\"}");
+    g_assert_nonnull(strstr(r, "\"return\""));
+    /* The machine still takes new devices. */
+    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+               "\"driver\": \"virtio-blk-pci\", \"drive\": \"disk0\", "
+               "\"addr\": \"4\"}}");
+    g_assert_cmphex(cfg_readl(e.qts, DEVFN(4, 0), 0), ==, 0x10011af4);
+    env_end(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -308,5 +356,6 @@ int main(int argc, char **argv)
     g_test_add_func("/pcihp/builtin", test_builtin_not_hotpluggable);
     g_test_add_func("/pcihp/reset", test_reset_completes_unplug);
     g_test_add_func("/pcihp/root-off", test_root_hotplug_off);
+    g_test_add_func("/pcihp/eject-everything", test_eject_everything);
     return g_test_run();
 }
