@@ -57,7 +57,7 @@ static void pcihp_eject_slot(AcpiPciHpState *s, uint32_t slots)
     for (unsigned fn = 0; fn < PCI_FUNC_MAX; fn++) {
         PCIDevice *d = pci_find_device(s->root, PCI_DEVFN(slot, fn));
         if (d && !pci_device_no_hotplug(d)) {
-            device_unplug_complete(DEVICE(d));
+            pci_device_unplug_tree(d);
         }
     }
 }

@@ -236,6 +236,19 @@ bool pci_device_no_hotplug(const PCIDevice *d)
     return false;
 }
 
+void pci_device_unplug_tree(PCIDevice *d)
+{
+    PCIBus *sec = pci_device_secondary(d);
+
+    for (unsigned devfn = 0; sec && devfn < PCI_DEVFN_MAX; devfn++) {
+        PCIDevice *f = sec->devices[devfn];
+        if (f) {
+            pci_device_unplug_tree(f);
+        }
+    }
+    device_unplug_complete(DEVICE(d));
+}
+
 MemoryRegion *pci_bus_memory(PCIBus *bus)
 {
     return bus->mem;

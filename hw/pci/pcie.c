@@ -237,7 +237,7 @@ static void slot_do_unplug(PCIDevice *d, PCIBus *sec)
     for (unsigned devfn = 0; sec && devfn < PCI_DEVFN_MAX; devfn++) {
         PCIDevice *f = pci_find_device(sec, devfn);
         if (f) {
-            device_unplug_complete(DEVICE(f));
+            pci_device_unplug_tree(f);
         }
     }
     slot_set_sta(d, (slot_sta(d) & ~PCI_EXP_SLTSTA_PDS) | PCI_EXP_SLTSTA_PDC);

@@ -348,6 +348,35 @@ static void test_eject_everything(void)
     env_end(&e);
 }
 
+/* A hotplugged bridge with a device behind it: ejecting the bridge's slot
+ * takes the device first (two DEVICE_DELETED events). */
+static void test_eject_bridge_tree(void)
+{
+    Env e;
+    g_autofree char *ev = NULL;
+
+    env_start(&e, NULL);
+    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+               "\"driver\": \"pcie-root-port\", \"id\": \"rp\", "
+               "\"addr\": \"9\", \"chassis\": 1}}");
+    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+               "\"driver\": \"virtio-rng-pci\", \"id\": \"rng\", "
+               "\"bus\": \"rp\"}}");
+    /* A hotplugged bridge may be removed again (RMV keeps slot 9). */
+    g_assert_cmphex(qtest_inl(e.qts, PCIHP_RMV) & (1u << 9), ==, 1u << 9);
+    qtest_outl(e.qts, PCIHP_EJ, 1u << 9);
+    ev = events(&e);
+    g_assert_nonnull(strstr(ev, "\"device\": \"rng\""));
+    g_assert_nonnull(strstr(ev, "\"device\": \"rp\""));
+    g_assert_true(strstr(ev, "\"device\": \"rng\"") <
+                  strstr(ev, "\"device\": \"rp\""));
+    g_assert_cmphex(cfg_readl(e.qts, DEVFN(9, 0), 0), ==, 0xffffffff);
+    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+                  "\"driver\": \"virtio-rng-pci\", \"bus\": \"rp\"}}",
+              "Bus 'rp' not found");
+    env_end(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -357,5 +386,6 @@ int main(int argc, char **argv)
     g_test_add_func("/pcihp/reset", test_reset_completes_unplug);
     g_test_add_func("/pcihp/root-off", test_root_hotplug_off);
     g_test_add_func("/pcihp/eject-everything", test_eject_everything);
+    g_test_add_func("/pcihp/eject-bridge-tree", test_eject_bridge_tree);
     return g_test_run();
 }

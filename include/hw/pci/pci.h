@@ -204,6 +204,9 @@ HotplugHandler *pci_bus_hotplug_handler(const PCIBus *bus);
 /* QEMU's acpi_pcihp_pc_no_hotplug: a built-in bridge or a chipset
  * function (DeviceType.not_hotpluggable) stays where it is. */
 bool pci_device_no_hotplug(const PCIDevice *dev);
+/* Remove @dev (device_unplug_complete), the functions behind it first
+ * when it is a bridge. */
+void pci_device_unplug_tree(PCIDevice *dev);
 MemoryRegion *pci_bus_memory(PCIBus *bus);
 MemoryRegion *pci_bus_io(PCIBus *bus);
 int pci_bus_num(const PCIBus *bus);
