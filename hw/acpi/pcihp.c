@@ -23,6 +23,7 @@
 #include "hw/pci/pci.h"
 
 #define PCIHP_BUS0      0
+#define ACPI_PCIHP_MAX_BUS  256     /* selectors QEMU answers */
 
 static AcpiPciHpState *pcihp_of(HotplugHandler *h)
 {
@@ -67,9 +68,14 @@ static uint64_t pcihp_read(void *opaque, uint64_t addr, unsigned size)
     AcpiPciHpState *s = opaque;
     uint32_t val = 0;
 
+    if (s->hotplug_select >= ACPI_PCIHP_MAX_BUS) {
+        return 0;
+    }
     if (s->hotplug_select != PCIHP_BUS0) {
-        /* No bus is selected: nothing changes, nothing to report. */
-        return addr == ACPI_PCIHP_SEL ? s->hotplug_select : 0;
+        /* A selector with no bus behind it: nothing plugged or asked,
+         * every slot "removable" (QEMU's reset fills all 256 masks). */
+        return addr == ACPI_PCIHP_SEL ? s->hotplug_select
+             : addr == ACPI_PCIHP_RMV ? UINT32_MAX : 0;
     }
     switch (addr) {
     case ACPI_PCIHP_UP:

@@ -106,6 +106,16 @@ static void test_add_eject(void)
     /* Built-ins on slots 0 (i440FX) and 1 (PIIX3) cannot be removed. */
     g_assert_cmphex(qtest_inl(e.qts, PCIHP_RMV), ==, 0xfffffffc);
     g_assert_cmphex(qtest_inl(e.qts, PCIHP_SEL), ==, 0);
+    /* A selector without a bus (kvmpc serves pci.0 only), and one past
+     * QEMU's 256: nothing to report, ejects ignored. */
+    qtest_outl(e.qts, PCIHP_SEL, 5);
+    g_assert_cmphex(qtest_inl(e.qts, PCIHP_SEL), ==, 5);
+    g_assert_cmphex(qtest_inl(e.qts, PCIHP_RMV), ==, 0xffffffff);
+    g_assert_cmphex(qtest_inl(e.qts, PCIHP_UP), ==, 0);
+    qtest_outl(e.qts, PCIHP_EJ, 1u << 1);
+    qtest_outl(e.qts, PCIHP_SEL, 300);
+    g_assert_cmphex(qtest_inl(e.qts, PCIHP_SEL), ==, 0);
+    qtest_outl(e.qts, PCIHP_SEL, 0);
     g_assert_cmphex(cfg_readl(e.qts, DEVFN(5, 0), 0), ==, 0xffffffff);
     g_assert_false(qtest_get_irq(e.qts, SCI_GSI));
 
