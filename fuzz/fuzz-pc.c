@@ -246,6 +246,7 @@ static const Window pio_windows[] = {
     { "elcr", 0x4d0, 0x2 },
     { "pit", 0x40, 0x4 },
     { "port61", 0x61, 0x1 },
+    { "pcihp", 0xae00, 0x18 },
 };
 
 static const Window mmio_windows[] = {
@@ -1081,6 +1082,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     done = true;
     read_environment();
     build_machine();
+    /* A guest's eject (0xae08, a root port's slot powered off) must not
+     * take devices away from the inputs that follow. */
+    qdev_set_unplug_blocked(true);
     /*
      * kvmpc asks GLib to turn these into shutdown requests; here the
      * process must die of them (libFuzzer installs its own handlers for

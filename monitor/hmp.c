@@ -34,6 +34,10 @@ const HMPCommand hmp_commands[] = {
       true },
     { "xp", "/fmt addr", "physical memory dump starting at 'addr'", hmp_xp,
       true },
+    /* devices (qdev-cmds.c) */
+    { "device_add", "driver[,prop=value][,...]",
+      "add device, like -device on the command line", hmp_device_add },
+    { "device_del", "device", "remove device", hmp_device_del },
     /* the network (net-cmds.c) */
     { "set_link", "name up|down", "change the link status of a network "
       "adapter", hmp_set_link },

@@ -66,6 +66,8 @@ void hmp_set_link(Monitor *mon, const char *args);
 void hmp_announce_self(Monitor *mon, const char *args);
 void hmp_netdev_add(Monitor *mon, const char *args);
 void hmp_netdev_del(Monitor *mon, const char *args);
+void hmp_device_add(Monitor *mon, const char *args);
+void hmp_device_del(Monitor *mon, const char *args);
 void hmp_hostfwd_add(Monitor *mon, const char *args);
 void hmp_hostfwd_remove(Monitor *mon, const char *args);
 

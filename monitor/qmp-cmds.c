@@ -347,6 +347,54 @@ static PciMemoryRegionList *pci_regions_to_qapi(const PCIDeviceInfo *pi)
     return list;
 }
 
+static void pci_device_to_qapi(PCIBus *bus, PCIDevice *dev, void *opaque);
+
+static PciMemoryRange *pci_range(uint64_t base, uint64_t limit)
+{
+    PciMemoryRange *r = g_new0(PciMemoryRange, 1);
+
+    r->base = base;
+    r->limit = limit;
+    return r;
+}
+
+/* What QEMU's qmp_query_pci_bridge reports: bus numbers, the windows as
+ * the type 1 registers say (a closed window has base > limit), and the
+ * devices behind. */
+static PciBridgeInfo *pci_bridge_to_qapi(PCIDevice *dev, PCIBus *sec)
+{
+    PciBridgeInfo *info = g_new0(PciBridgeInfo, 1);
+    const uint8_t *c = dev->config;
+    uint64_t base, limit;
+    PciDeviceInfoList **tail = &info->devices;
+
+    info->bus = g_new0(PciBusInfo, 1);
+    info->bus->number = c[PCI_PRIMARY_BUS];
+    info->bus->secondary = c[PCI_SECONDARY_BUS];
+    info->bus->subordinate = c[PCI_SUBORDINATE_BUS];
+    base = (uint64_t)(c[PCI_IO_BASE] & 0xf0) << 8;
+    limit = (uint64_t)(c[PCI_IO_LIMIT] & 0xf0) << 8 | 0xfff;
+    if ((c[PCI_IO_BASE] & 0x0f) == 0x01) {
+        base |= (uint64_t)pci_get_word(c + PCI_IO_BASE_UPPER16) << 16;
+        limit |= (uint64_t)pci_get_word(c + PCI_IO_LIMIT_UPPER16) << 16;
+    }
+    info->bus->io_range = pci_range(base, limit);
+    base = (uint64_t)(pci_get_word(c + PCI_MEMORY_BASE) & 0xfff0) << 16;
+    limit = (uint64_t)(pci_get_word(c + PCI_MEMORY_LIMIT) & 0xfff0) << 16 |
+            0xfffff;
+    info->bus->memory_range = pci_range(base, limit);
+    base = (uint64_t)(pci_get_word(c + PCI_PREF_MEMORY_BASE) & 0xfff0) << 16;
+    limit = (uint64_t)(pci_get_word(c + PCI_PREF_MEMORY_LIMIT) & 0xfff0)
+            << 16 | 0xfffff;
+    if (pci_get_word(c + PCI_PREF_MEMORY_BASE) & 0x1) {
+        base |= (uint64_t)pci_get_long(c + PCI_PREF_BASE_UPPER32) << 32;
+        limit |= (uint64_t)pci_get_long(c + PCI_PREF_LIMIT_UPPER32) << 32;
+    }
+    info->bus->prefetchable_range = pci_range(base, limit);
+    pci_for_each_device(sec, pci_device_to_qapi, &tail);
+    return info;
+}
+
 static void pci_device_to_qapi(PCIBus *bus, PCIDevice *dev, void *opaque)
 {
     PciDeviceInfoList ***tail = opaque;
@@ -373,6 +421,10 @@ static void pci_device_to_qapi(PCIBus *bus, PCIDevice *dev, void *opaque)
     info->irq_pin = pi.irq_pin;
     info->qdev_id = g_strdup(pi.qdev_id ? pi.qdev_id : "");
     info->regions = pci_regions_to_qapi(&pi);
+    if (pci_device_get_secondary_bus(dev)) {
+        info->pci_bridge = pci_bridge_to_qapi(dev,
+                                              pci_device_get_secondary_bus(dev));
+    }
     LIST_APPEND(*tail, info);
 }
 

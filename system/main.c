@@ -1595,6 +1595,7 @@ void kvmpc_init(int argc, char **argv)
         die_err(NULL, err);
     }
     qemu_system_reset(SHUTDOWN_CAUSE_NONE);
+    qdev_machine_creation_done();
     if (o->pidfile) {
         write_pidfile(o->pidfile);
     }

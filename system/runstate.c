@@ -114,6 +114,17 @@ void qemu_register_reset(void (*fn)(void *opaque), void *opaque)
     g_array_append_val(reset_hooks, h);
 }
 
+void qemu_unregister_reset(void (*fn)(void *opaque), void *opaque)
+{
+    for (guint i = 0; reset_hooks && i < reset_hooks->len; i++) {
+        Hook *h = &g_array_index(reset_hooks, Hook, i);
+        if (h->fn == fn && h->opaque == opaque) {
+            g_array_remove_index(reset_hooks, i);
+            return;
+        }
+    }
+}
+
 void qemu_register_powerdown_handler(void (*fn)(void *opaque), void *opaque)
 {
     powerdown_handler.fn = fn;

@@ -661,6 +661,61 @@ Aml *aml_call1(const char *method, const Aml *arg)
     return a;
 }
 
+Aml *aml_call0(const char *method)
+{
+    Aml *a = aml_new(AML_RAW, 0);
+
+    put_namestring(a->buf, method);
+    return a;
+}
+
+Aml *aml_call2(const char *method, const Aml *arg1, const Aml *arg2)
+{
+    Aml *a = aml_new(AML_RAW, 0);
+
+    put_namestring(a->buf, method);
+    aml_encode(a->buf, arg1);
+    aml_encode(a->buf, arg2);
+    return a;
+}
+
+/* ExtOpPrefix opcodes of the synchronisation objects (20.2.5.2, 20.2.5.3). */
+#define AML_MUTEX_OP    0x01
+#define AML_ACQUIRE_OP  0x23
+#define AML_RELEASE_OP  0x27
+
+Aml *aml_mutex(const char *name, uint8_t sync_level)
+{
+    Aml *a = aml_new(AML_RAW, 0);
+
+    put_byte(a->buf, AML_EXT_PREFIX);
+    put_byte(a->buf, AML_MUTEX_OP);
+    put_namestring(a->buf, name);
+    put_byte(a->buf, sync_level & 0xf);
+    return a;
+}
+
+Aml *aml_acquire(const Aml *mutex, uint16_t timeout)
+{
+    Aml *a = aml_new(AML_RAW, 0);
+
+    put_byte(a->buf, AML_EXT_PREFIX);
+    put_byte(a->buf, AML_ACQUIRE_OP);
+    aml_encode(a->buf, mutex);
+    build_append_int_noprefix(a->buf, timeout, 2);
+    return a;
+}
+
+Aml *aml_release(const Aml *mutex)
+{
+    Aml *a = aml_new(AML_RAW, 0);
+
+    put_byte(a->buf, AML_EXT_PREFIX);
+    put_byte(a->buf, AML_RELEASE_OP);
+    aml_encode(a->buf, mutex);
+    return a;
+}
+
 /* ---- resource templates ---- */
 
 Aml *aml_resource_template(void)

@@ -24,10 +24,14 @@
  *     changes; the timer counts the virtual clock.
  *   The power button (QMP system_powerdown) sets PWRBTN_STS only while
  *     PWRBTN_EN is set, as QEMU: a press before the OS enabled it is lost.
+ *   ACPI PCI hotplug (hw/acpi/pcihp.c): the register block at 0xae00 and
+ *     GPE0 bit 1 for pci.0, unless acpi-root-pci-hotplug=off (then
+ *     device_add on pci.0 fails as QEMU's does).
  * The SMBus controller (PIIX4 function 3 SMBBA 90h) is not modelled.
  */
 #include "qemu/osdep.h"
 #include "hw/acpi/piix4-pm.h"
+#include "hw/acpi/pcihp.h"
 #include "hw/pci/pci.h"
 #include "hw/isa.h"
 #include "hw/i386/pc-layout.h"
@@ -60,6 +64,9 @@ typedef struct PIIX4PMState {
 
     uint32_t pm_io_base_preset;     /* x-pm-io-base */
     uint8_t disable_s3, disable_s4; /* QEMU's names; S3 cannot be offered */
+    bool hotplug_with_bridges;      /* acpi-pci-hotplug-with-bridge-support */
+    bool root_hotplug;              /* acpi-root-pci-hotplug */
+    AcpiPciHpState pcihp;
 
     uint16_t pm1_sts;
     uint16_t pm1_en;
@@ -381,6 +388,36 @@ static void piix4_pm_powerdown(void *opaque)
     }
 }
 
+/* ---- PCI hotplug (hw/acpi/pcihp.c) ---------------------------------- */
+
+static void piix4_pm_reset_hotplug(void *opaque);
+
+static void piix4_pm_send_gpe(void *opaque, unsigned mask)
+{
+    PIIX4PMState *s = opaque;
+
+    s->gpe_sts[0] |= mask;
+    pm_update_sci(s);
+}
+
+/* acpi-root-pci-hotplug=off: pci.0 has a handler that refuses, with the
+ * words QEMU uses when the bus has no ACPI bus selector. */
+static bool piix4_refuse_hotplug(HotplugHandler *h, DeviceState *dev,
+                                 GError **errp)
+{
+    if (!dev->hotplugged) {
+        return true;
+    }
+    error_setg(errp, "Unsupported bus. Bus doesn't have property "
+               "'acpi-pcihp-bsel' set");
+    return false;
+}
+
+static HotplugHandler piix4_no_root_hotplug = {
+    .plug = piix4_refuse_hotplug,
+    .unplug_request = piix4_refuse_hotplug,
+};
+
 /* ---- life cycle ----------------------------------------------------- */
 
 static bool piix4_pm_realize(DeviceState *dev, GError **errp)
@@ -417,6 +454,14 @@ static bool piix4_pm_realize(DeviceState *dev, GError **errp)
     memory_region_transaction_commit();
     s->regions_ready = true;
     qemu_register_powerdown_handler(piix4_pm_powerdown, s);
+    if (s->root_hotplug) {
+        acpi_pcihp_init(&s->pcihp, pci_get_bus(&s->parent),
+                        piix4_pm_send_gpe, s);
+        qemu_register_reset(piix4_pm_reset_hotplug, s);
+    } else {
+        pci_bus_set_hotplug_handler(pci_get_bus(&s->parent),
+                                    &piix4_no_root_hotplug);
+    }
     return true;
 }
 
@@ -428,6 +473,13 @@ static void piix4_pm_unrealize(DeviceState *dev)
         return;
     }
     qemu_register_powerdown_handler(NULL, NULL);
+    qemu_unregister_reset(piix4_pm_reset_hotplug, s);
+    acpi_pcihp_uninit(&s->pcihp);
+    if (pci_get_bus(&s->parent) &&
+        pci_bus_hotplug_handler(pci_get_bus(&s->parent)) ==
+        &piix4_no_root_hotplug) {
+        pci_bus_set_hotplug_handler(pci_get_bus(&s->parent), NULL);
+    }
     qemu_set_irq(s->sci, 0);
     memory_region_transaction_begin();
     memory_region_destroy(&s->pm_io);
@@ -474,6 +526,18 @@ static void piix4_pm_reset(DeviceState *dev)
     pm_update_sci(s);
 }
 
+/* After every device's reset (a device_del the guest never answered is
+ * completed, as QEMU's acpi_pcihp_reset): ejecting devices while the
+ * device list is being walked would skip some. */
+static void piix4_pm_reset_hotplug(void *opaque)
+{
+    PIIX4PMState *s = opaque;
+
+    if (s->pcihp.ready) {
+        acpi_pcihp_reset(&s->pcihp);
+    }
+}
+
 /* The SCI line is restored with the interrupt controllers' state. */
 static int piix4_pm_post_load(void *opaque, int version_id)
 {
@@ -489,7 +553,7 @@ static int piix4_pm_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_piix4_pm = {
     .name = "piix4_pm",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .post_load = piix4_pm_post_load,
     .fields = (const VMStateField[]) {
@@ -502,6 +566,10 @@ static const VMStateDescription vmstate_piix4_pm = {
         VMSTATE_UINT8(apmc, PIIX4PMState),
         VMSTATE_UINT8(apms, PIIX4PMState),
         VMSTATE_TIMER_PTR(tmr_timer, PIIX4PMState),
+        VMSTATE_UINT32_V(pcihp.up, PIIX4PMState, 2),
+        VMSTATE_UINT32_V(pcihp.down, PIIX4PMState, 2),
+        VMSTATE_UINT32_V(pcihp.hotplug_select, PIIX4PMState, 2),
+        VMSTATE_UINT32_V(pcihp.acpi_index, PIIX4PMState, 2),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -513,6 +581,13 @@ bool piix4_pm_s4_offered(void)
     return s && !s->disable_s4;
 }
 
+bool piix4_pm_pci_hotplug_enabled(void)
+{
+    PIIX4PMState *s = (PIIX4PMState *)device_find_by_type(TYPE_PIIX4_PM);
+
+    return s && s->pcihp.ready;
+}
+
 static const Property piix4_pm_props[] = {
     /* QEMU offers S3 and S4 unless told not to; kvmpc cannot suspend to
      * RAM, so S3 stays off (0 is refused), and S4 (the guest hibernates,
@@ -521,6 +596,12 @@ static const Property piix4_pm_props[] = {
                 "1: no S3 in the DSDT (0 is not supported)"),
     DEFINE_PROP("disable_s4", PIIX4PMState, disable_s4, PROP_UINT8, "1",
                 "0: offer S4 (hibernate) in the DSDT"),
+    DEFINE_PROP("acpi-pci-hotplug-with-bridge-support", PIIX4PMState,
+                hotplug_with_bridges, PROP_BOOL, "on",
+                "ACPI hotplug behind pci-bridge (accepted; kvmpc serves "
+                "pci.0 only)"),
+    DEFINE_PROP("acpi-root-pci-hotplug", PIIX4PMState, root_hotplug,
+                PROP_BOOL, "on", "ACPI hotplug on pci.0"),
     DEFINE_PROP("x-pm-io-base", PIIX4PMState, pm_io_base_preset, PROP_UINT32,
                 "0", "program PMBA and PMIOSE at reset as firmware would "
                 "(0: leave it to the firmware)"),
@@ -539,6 +620,7 @@ static const PCIDeviceClass piix4_pm_class = {
 
 static const DeviceType piix4_pm_type = {
     .name = TYPE_PIIX4_PM,
+    .not_hotpluggable = true,
     .parent = TYPE_PCI_DEVICE,
     .desc = "PM",
     .instance_size = sizeof(PIIX4PMState),

@@ -6,6 +6,8 @@
 #include "hw/qdev.h"
 #include "qom/object-type.h"
 #include "chardev/char.h"
+#include "qapi/qapi-events.h"
+#include "system/timer.h"
 
 static GHashTable *types;          /* name -> const DeviceType * */
 static GHashTable *type_aliases;   /* alias -> type name (QEMU's qdev aliases) */
@@ -646,7 +648,10 @@ DeviceState *device_find_by_path(const char *path)
     return NULL;
 }
 
-DeviceState *device_create_from_opts(const char *opts, GError **errp)
+static bool type_chain_not_hotpluggable(const DeviceType *type);
+
+static DeviceState *device_create_common(const char *opts, bool hotplug,
+                                         GError **errp)
 {
     GPtrArray *kv = keyval_parse_list(opts, "driver", errp);
     const char *driver = NULL;
@@ -676,7 +681,16 @@ DeviceState *device_create_from_opts(const char *opts, GError **errp)
                    "('%s' is not)", driver);
         goto out;
     }
+    /* QEMU refuses such a type before it realizes anything. */
+    if (hotplug && type_chain_not_hotpluggable(type)) {
+        error_setg(errp, "Device '%s' does not support hotplugging",
+                   type->name);
+        goto out;
+    }
     dev = device_new(driver, errp);
+    if (dev) {
+        dev->hotplugged = hotplug;
+    }
     for (unsigned i = 0; dev && i < kv->len; i++) {
         KeyValPair *p = g_ptr_array_index(kv, i);
         if (!strcmp(p->key, "driver")) {
@@ -694,6 +708,165 @@ DeviceState *device_create_from_opts(const char *opts, GError **errp)
 out:
     g_ptr_array_unref(kv);
     return dev;
+}
+
+DeviceState *device_create_from_opts(const char *opts, GError **errp)
+{
+    return device_create_common(opts, false, errp);
+}
+
+/* ---- hotplug (docs/hotplug.md) ------------------------------------- */
+
+static bool machine_creation_done;
+
+void qdev_machine_creation_done(void)
+{
+    machine_creation_done = true;
+}
+
+bool qdev_hotplug_allowed(void)
+{
+    return machine_creation_done;
+}
+
+/* The bus's handler and name, from the first hook along the chain. */
+static bool device_find_hotplug_handler(DeviceState *dev, HotplugHandler **h,
+                                        const char **bus_name)
+{
+    for (const DeviceType *t = dev->type; t; t = device_type_parent(t)) {
+        if (t->get_hotplug_handler) {
+            *bus_name = NULL;
+            *h = t->get_hotplug_handler(dev, bus_name);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* QEMU's QERR_BUS_NO_HOTPLUG / QERR_DEVICE_NO_HOTPLUG checks. */
+static HotplugHandler *device_hotplug_check(DeviceState *dev, GError **errp)
+{
+    HotplugHandler *h = NULL;
+    const char *bus_name = NULL;
+
+    if (!device_find_hotplug_handler(dev, &h, &bus_name)) {
+        error_setg(errp, "Device '%s' does not support hotplugging",
+                   dev->type->name);
+        return NULL;
+    }
+    if (!h) {
+        error_setg(errp, "Bus '%s' does not support hotplugging",
+                   bus_name ? bus_name : "main-system-bus");
+        return NULL;
+    }
+    if (dev->type->not_hotpluggable) {
+        error_setg(errp, "Device '%s' does not support hotplugging",
+                   dev->type->name);
+        return NULL;
+    }
+    return h;
+}
+
+static bool type_chain_not_hotpluggable(const DeviceType *type)
+{
+    for (; type; type = device_type_parent(type)) {
+        if (type->not_hotpluggable) {
+            return true;
+        }
+    }
+    return false;
+}
+
+DeviceState *device_hotplug_add(const char *opts, GError **errp)
+{
+    DeviceState *dev;
+    HotplugHandler *h;
+
+    dev = device_create_common(opts, true, errp);
+    if (!dev) {
+        return NULL;
+    }
+    h = device_hotplug_check(dev, errp);
+    if (!h || (h->plug && !h->plug(h, dev, errp))) {
+        device_destroy(dev);
+        return NULL;
+    }
+    return dev;
+}
+
+/* By id (/machine/peripheral/ID) or by QOM path. */
+static DeviceState *device_find_for_del(const char *id, GError **errp)
+{
+    DeviceState *dev = device_find_by_id(id);
+
+    if (!dev && id[0] == '/') {
+        dev = device_find_by_path(id);
+    }
+    if (!dev) {
+        g_set_error(errp, KVMPC_ERROR, KVMPC_ERROR_DEVICE_NOT_FOUND,
+                    "Device '%s' not found", id);
+    }
+    return dev;
+}
+
+bool device_hotplug_del(const char *id, GError **errp)
+{
+    DeviceState *dev = device_find_for_del(id, errp);
+    HotplugHandler *h = NULL;
+    const char *bus_name = NULL;
+
+    if (!dev) {
+        return false;
+    }
+    if (dev->pending_deletion_event &&
+        (dev->pending_deletion_expires_ms == 0 ||
+         dev->pending_deletion_expires_ms >
+         qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL))) {
+        error_setg(errp, "Device %s is already in the process of unplug",
+                   id);
+        return false;
+    }
+    if (!device_find_hotplug_handler(dev, &h, &bus_name) ||
+        type_chain_not_hotpluggable(dev->type)) {
+        error_setg(errp, "Device '%s' does not support hotplugging",
+                   dev->type->name);
+        return false;
+    }
+    if (!h) {
+        error_setg(errp, "Bus '%s' does not support hotplugging",
+                   bus_name ? bus_name : "main-system-bus");
+        return false;
+    }
+    if (h->unplug_request) {
+        return h->unplug_request(h, dev, errp);
+    }
+    device_unplug_complete(dev);
+    return true;
+}
+
+static bool unplug_blocked;
+
+void qdev_set_unplug_blocked(bool blocked)
+{
+    unplug_blocked = blocked;
+}
+
+void device_unplug_complete(DeviceState *dev)
+{
+    HotplugHandler *h = NULL;
+    const char *bus_name = NULL;
+    g_autofree char *id = g_strdup(dev->id);
+    g_autofree char *path = g_strdup(dev->path);
+
+    if (unplug_blocked) {
+        dev->pending_deletion_event = false;
+        return;
+    }
+    if (device_find_hotplug_handler(dev, &h, &bus_name) && h && h->unplug) {
+        h->unplug(h, dev);
+    }
+    device_destroy(dev);
+    qapi_event_send_device_deleted(id, path);
 }
 
 /* ---- state ---------------------------------------------------------- */

@@ -22,7 +22,12 @@
  * SCI), link devices that read and write the PIRQ route registers (PCI
  * config 00:01.0 offset 0x60) through an OperationRegion, the ISA devices
  * under \_SB.PCI0.ISA, the fw_cfg device (QEMU0002), the HPET, one
- * Processor object per CPU and \_S5.  There is no hotplug AML.
+ * Processor object per CPU and \_S5.  With ACPI PCI hotplug (the default;
+ * hw/acpi/pcihp.c) \_SB.PCI0 has QEMU 7.2's hotplug AML: the PCIU/PCID,
+ * B0EJ and BNUM/PIDX fields over 0xae00, the BLCK mutex and PCEJ, BSEL 0,
+ * one Device (Sxx) per slot without a built-in (xx = devfn; _SUN, _ADR,
+ * _EJ0 -> PCEJ (BSEL, _SUN)), DVNT/PCNT notifying the slots in PCIU
+ * (device check, 1) and PCID (eject request, 3), and \_GPE._E01 -> PCNT.
  *
  * On q35 (cfg->q35) the same tables describe the MCH/ICH9 machine as
  * QEMU's q35: \_SB.PCI0 is a PCI Express root (_HID PNP0A08, _CID
@@ -44,6 +49,8 @@
 #include "hw/i386/x86.h"
 #include "hw/acpi/aml-build.h"
 #include "hw/acpi/piix4-pm.h"
+#include "hw/acpi/pcihp.h"
+#include "hw/pci/pci.h"
 #include "hw/pci-host/q35.h"
 #include "hw/char/serial.h"
 #include "hw/input/i8042.h"
@@ -167,6 +174,24 @@ static void acpi_find_devices(AcpiPcConfig *cfg)
     }
 }
 
+/* pc: the slots of pci.0 that take hotplug (no built-in function there). */
+static void acpi_find_pcihp_slots(AcpiPcConfig *cfg)
+{
+    PCIBus *bus = pci_root_bus();
+
+    if (!bus || !piix4_pm_pci_hotplug_enabled()) {
+        return;
+    }
+    cfg->pci_hotplug = true;
+    cfg->pcihp_slots = ~0u;
+    for (unsigned devfn = 0; devfn < PCI_DEVFN_MAX; devfn++) {
+        PCIDevice *d = pci_find_device(bus, devfn);
+        if (d && pci_device_no_hotplug(d)) {
+            cfg->pcihp_slots &= ~(1u << PCI_SLOT(devfn));
+        }
+    }
+}
+
 /* The HPET's capabilities register: vendor 0 or all-ones = no HPET. */
 static void acpi_find_hpet(MachineState *ms, AcpiPcConfig *cfg)
 {
@@ -199,6 +224,7 @@ void acpi_pc_config(MachineState *ms, AcpiPcConfig *cfg)
     }
     acpi_find_hpet(ms, cfg);
     acpi_find_devices(cfg);
+    acpi_find_pcihp_slots(cfg);
     cfg->pci_hole_start = ms->below_4g_mem_size;
     cfg->pci_hole_end = PC_IOAPIC_BASE - 1;
     cfg->pci_hole64_start = ALIGN_UP(PC_HIGHMEM_START +
@@ -442,6 +468,88 @@ static void build_q35_pci0_prt(Aml *pci, const AcpiPcConfig *cfg)
     aml_append(pci, m);
 }
 
+/* ---- ACPI PCI hotplug (pc) ----------------------------------------------- */
+
+static void pcihp_field(Aml *scope, const char *region, uint16_t base,
+                        unsigned len, const char *f1, const char *f2)
+{
+    Aml *field = aml_field(region, AML_DWORD_ACC, AML_NOLOCK,
+                           AML_WRITE_AS_ZEROS);
+
+    aml_append(scope, aml_operation_region(region, AML_SYSTEM_IO,
+                                           aml_int(base), len));
+    aml_append(field, aml_named_field(f1, 32));
+    if (f2) {
+        aml_append(field, aml_named_field(f2, 32));
+    }
+    aml_append(scope, field);
+}
+
+/* The registers, the lock and PCEJ (QEMU's build_piix4_pci_hotplug). */
+static void build_pcihp_registers(Aml *pci)
+{
+    Aml *m = aml_method("PCEJ", 2, false);
+
+    pcihp_field(pci, "PCST", ACPI_PCIHP_ADDR + ACPI_PCIHP_UP, 8, "PCIU",
+                "PCID");
+    pcihp_field(pci, "SEJ", ACPI_PCIHP_ADDR + ACPI_PCIHP_EJ, 4, "B0EJ",
+                NULL);
+    pcihp_field(pci, "BNMR", ACPI_PCIHP_ADDR + ACPI_PCIHP_SEL, 8, "BNUM",
+                "PIDX");
+    aml_append(pci, aml_mutex("BLCK", 0));
+    aml_append(m, aml_acquire(aml_name("BLCK"), 0xffff));
+    aml_append(m, aml_store(aml_arg(0), aml_name("BNUM")));
+    aml_append(m, aml_store(aml_shiftleft(aml_int(1), aml_arg(1), NULL),
+                            aml_name("B0EJ")));
+    aml_append(m, aml_release(aml_name("BLCK")));
+    aml_append(m, aml_return(aml_int(0)));
+    aml_append(pci, m);
+}
+
+/* Device (Sxx) for each hotplug slot, DVNT and PCNT. */
+static void build_pcihp_slots(Aml *pci, uint32_t slots)
+{
+    Aml *dvnt = aml_method("DVNT", 2, false);
+    Aml *pcnt = aml_method("PCNT", 0, false);
+
+    aml_append(pci, named_int("BSEL", 0));
+    for (unsigned slot = 0; slot < 32; slot++) {
+        Aml *dev, *ej0, *cond;
+
+        if (!(slots & (1u << slot))) {
+            continue;
+        }
+        dev = aml_device("S%02X", slot << 3);
+        aml_append(dev, named_int("_SUN", slot));
+        aml_append(dev, named_int("_ADR", (uint64_t)slot << 16));
+        ej0 = aml_method("_EJ0", 1, false);
+        aml_append(ej0, aml_return(aml_call2("PCEJ", aml_name("BSEL"),
+                                             aml_name("_SUN"))));
+        aml_append(dev, ej0);
+        aml_append(pci, dev);
+
+        cond = aml_if(aml_and(aml_arg(0), aml_int(1u << slot), NULL));
+        aml_append(cond, aml_notify(aml_name("S%02X", slot << 3),
+                                    aml_arg(1)));
+        aml_append(dvnt, cond);
+    }
+    aml_append(pci, dvnt);
+    aml_append(pcnt, aml_store(aml_int(0), aml_name("BNUM")));
+    aml_append(pcnt, aml_call2("DVNT", aml_name("PCIU"), aml_int(1)));
+    aml_append(pcnt, aml_call2("DVNT", aml_name("PCID"), aml_int(3)));
+    aml_append(pci, pcnt);
+}
+
+static Aml *build_gpe_e01(void)
+{
+    Aml *m = aml_method("_E01", 0, false);
+
+    aml_append(m, aml_acquire(aml_name("\\_SB.PCI0.BLCK"), 0xffff));
+    aml_append(m, aml_call0("\\_SB.PCI0.PCNT"));
+    aml_append(m, aml_release(aml_name("\\_SB.PCI0.BLCK")));
+    return m;
+}
+
 static Aml *build_pci0(const AcpiPcConfig *cfg)
 {
     Aml *pci = aml_device("PCI0");
@@ -462,6 +570,10 @@ static Aml *build_pci0(const AcpiPcConfig *cfg)
     }
     aml_append(pci, build_isa(cfg));
     aml_append(pci, build_fw_cfg_dev());
+    if (!cfg->q35 && cfg->pci_hotplug) {
+        build_pcihp_registers(pci);
+        build_pcihp_slots(pci, cfg->pcihp_slots);
+    }
     return pci;
 }
 
@@ -671,6 +783,9 @@ static void build_dsdt_body(Aml *dsdt, const AcpiPcConfig *cfg)
     aml_append(dsdt, sb);
 
     aml_append(gpe, aml_name_decl("_HID", aml_string("ACPI0006")));
+    if (!cfg->q35 && cfg->pci_hotplug) {
+        aml_append(gpe, build_gpe_e01());
+    }
     aml_append(dsdt, gpe);
     build_sleep_states(dsdt, cfg);
 }

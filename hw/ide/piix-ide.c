@@ -439,6 +439,7 @@ static const PCIDeviceClass piix_ide_class = {
 
 static const DeviceType piix_ide_type = {
     .name = TYPE_PIIX3_IDE,
+    .not_hotpluggable = true,
     .parent = TYPE_PCI_DEVICE,
     .desc = "PIIX3 IDE controller",
     .instance_size = sizeof(PIIXIDEState),

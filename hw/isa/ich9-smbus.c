@@ -244,6 +244,7 @@ static const PCIDeviceClass smb_class = {
 
 static const DeviceType smb_type = {
     .name = TYPE_ICH9_SMB_DEVICE,
+    .not_hotpluggable = true,
     .parent = TYPE_PCI_DEVICE,
     .desc = "ICH9 SMBus controller",
     .instance_size = sizeof(ICH9SMBState),

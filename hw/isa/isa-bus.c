@@ -17,7 +17,17 @@ void isa_register_ioport(ISADevice *dev, MemoryRegion *mr, uint16_t base)
     memory_region_add_subregion(get_system_io(), base, mr);
 }
 
+/* The ISA bus takes no hotplug (QEMU: "Bus 'isa.0' does not support
+ * hotplugging"). */
+static HotplugHandler *isa_get_hotplug_handler(DeviceState *dev,
+                                               const char **bus_name)
+{
+    *bus_name = "isa.0";
+    return NULL;
+}
+
 static const DeviceType isa_device_type = {
+    .get_hotplug_handler = isa_get_hotplug_handler,
     .name = TYPE_ISA_DEVICE,
     .parent = TYPE_DEVICE,
     .desc = "ISA device",

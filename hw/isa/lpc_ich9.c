@@ -862,6 +862,7 @@ static const PCIDeviceClass lpc_class = {
 
 static const DeviceType lpc_type = {
     .name = TYPE_ICH9_LPC_DEVICE,
+    .not_hotpluggable = true,
     .parent = TYPE_PCI_DEVICE,
     .desc = "ICH9 LPC bridge",
     .instance_size = sizeof(ICH9LPCState),

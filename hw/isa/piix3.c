@@ -237,6 +237,7 @@ static const PCIDeviceClass piix3_class = {
 
 static const DeviceType piix3_type = {
     .name = TYPE_PIIX3_DEVICE,
+    .not_hotpluggable = true,
     .parent = TYPE_PCI_DEVICE,
     .desc = "ISA bridge",
     .instance_size = sizeof(PIIX3State),

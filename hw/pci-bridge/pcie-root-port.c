@@ -24,7 +24,11 @@
  * to Slot Control completes at once (Command Completed), and the hot-plug
  * interrupt (INTx, MSI or MSI-X vector 0) follows the enabled events.
  * Presence Detect State reflects whether a device sits behind the port at
- * reset.  Adding/removing devices at run time (device_add) is not done yet.
+ * reset.  The port is its link's hotplug handler (native PCIe hotplug,
+ * docs/hotplug.md): device_add sets presence and raises Presence Detect
+ * Changed; device_del presses the attention button, and the device goes
+ * when the guest powers the slot off (power controller and indicator
+ * off), as QEMU 7.2 does with ACPI hotplug of root ports turned off.
  * AER reports nothing (no error is ever logged).
  */
 #include "qemu/osdep.h"
@@ -65,6 +69,7 @@ typedef struct PCIERootPort {
     uint16_t slot;
     uint8_t port;
     const PCIERootPortInfo *info;
+    HotplugHandler hp;          /* native hotplug on the secondary bus */
 } PCIERootPort;
 
 static const PCIERootPortInfo *rp_info(PCIDevice *d)
@@ -75,10 +80,32 @@ static const PCIERootPortInfo *rp_info(PCIDevice *d)
 static void rp_write_config(PCIDevice *d, uint32_t addr, uint32_t val,
                             unsigned len)
 {
+    PCIERootPort *s = (PCIERootPort *)d;
+    uint8_t pos = pcie_cap_offset(d);
     bool was_pending = pcie_cap_slot_irq_pending(d);
+    uint16_t old_ctl = pci_get_word(d->config + pos + PCI_EXP_SLTCTL);
+    uint16_t old_sta = pci_get_word(d->config + pos + PCI_EXP_SLTSTA);
 
     pci_bridge_write_config(d, addr, val, len);
-    pcie_cap_slot_write_config(d, was_pending, addr, len);
+    pcie_cap_slot_write_config(d, s->parent.sec_bus, old_ctl, old_sta,
+                               was_pending, addr, val, len);
+}
+
+static bool rp_hotplug_plug(HotplugHandler *h, DeviceState *dev,
+                            GError **errp)
+{
+    PCIERootPort *s = h->opaque;
+
+    return pcie_cap_slot_plug(&s->parent.parent, dev, errp);
+}
+
+static bool rp_hotplug_unplug_request(HotplugHandler *h, DeviceState *dev,
+                                      GError **errp)
+{
+    PCIERootPort *s = h->opaque;
+
+    return pcie_cap_slot_unplug_request(&s->parent.parent,
+                                        s->parent.sec_bus, dev, errp);
 }
 
 static bool rp_add_ssvid(PCIDevice *d, uint16_t ssvid, GError **errp)
@@ -142,6 +169,12 @@ static bool rp_realize(DeviceState *dev, GError **errp)
         pci_bridge_uninit(&s->parent);
         return false;
     }
+    s->hp = (HotplugHandler){
+        .opaque = s,
+        .plug = rp_hotplug_plug,
+        .unplug_request = rp_hotplug_unplug_request,
+    };
+    pci_bus_set_hotplug_handler(s->parent.sec_bus, &s->hp);
     return true;
 }
 

@@ -347,6 +347,7 @@ static const PCIDeviceClass i440fx_class = {
 
 static const DeviceType i440fx_type = {
     .name = TYPE_I440FX_PCI_DEVICE,
+    .not_hotpluggable = true,
     .parent = TYPE_PCI_DEVICE,
     .desc = "Host bridge",
     .instance_size = sizeof(I440FXState),

@@ -499,6 +499,7 @@ static const PCIDeviceClass mch_class = {
 
 static const DeviceType mch_type = {
     .name = TYPE_MCH_PCI_DEVICE,
+    .not_hotpluggable = true,
     .parent = TYPE_PCI_DEVICE,
     .desc = "Host bridge",
     .instance_size = sizeof(MCHState),

@@ -35,6 +35,7 @@ struct PCIBus {
     PCIHostState *host;
     char name[64];              /* what bus= names it */
     PCIDevice *bridge;          /* NULL: the root bus */
+    HotplugHandler *hotplug;    /* NULL: no hotplug on this bus */
     bool only_slot0;            /* a PCI Express link: device 0 only */
 
     PCISetIRQFunc set_irq;
@@ -159,6 +160,11 @@ static PCIBus *pci_device_secondary(PCIDevice *d)
     return NULL;
 }
 
+PCIBus *pci_device_get_secondary_bus(PCIDevice *d)
+{
+    return pci_device_secondary(d);
+}
+
 /*
  * Type 1 cycles: a bridge passes bus numbers in [secondary, subordinate]
  * on; the tree is finite, so the walk ends whatever the guest programs.
@@ -200,6 +206,47 @@ void pci_root_bus_destroy(PCIBus *bus)
 PCIBus *pci_root_bus(void)
 {
     return root_bus;
+}
+
+void pci_bus_set_hotplug_handler(PCIBus *bus, HotplugHandler *h)
+{
+    bus->hotplug = h;
+}
+
+HotplugHandler *pci_bus_hotplug_handler(const PCIBus *bus)
+{
+    return bus ? bus->hotplug : NULL;
+}
+
+bool pci_device_no_hotplug(const PCIDevice *d)
+{
+    const DeviceType *t;
+    bool bridge = (d->config[PCI_HEADER_TYPE] & 0x7f) ==
+                  PCI_HEADER_TYPE_BRIDGE;
+
+    if (bridge && !d->parent.hotplugged) {
+        return true;
+    }
+    for (t = d->parent.type; t;
+         t = t->parent ? device_type_find(t->parent) : NULL) {
+        if (t->not_hotpluggable) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void pci_device_unplug_tree(PCIDevice *d)
+{
+    PCIBus *sec = pci_device_secondary(d);
+
+    for (unsigned devfn = 0; sec && devfn < PCI_DEVFN_MAX; devfn++) {
+        PCIDevice *f = sec->devices[devfn];
+        if (f) {
+            pci_device_unplug_tree(f);
+        }
+    }
+    device_unplug_complete(DEVICE(d));
 }
 
 MemoryRegion *pci_bus_memory(PCIBus *bus)
@@ -1096,6 +1143,16 @@ static bool pci_device_realize(DeviceState *ds, GError **errp)
     if (devfn < 0 || !pci_check_multifunction(bus, d, devfn, errp)) {
         return false;
     }
+    /* The guest sees a slot when function 0 arrives: a later function
+     * would never be seen (QEMU's do_pci_register_device). */
+    if (ds->hotplugged && PCI_FUNC(devfn) &&
+        bus->devices[PCI_DEVFN(PCI_SLOT(devfn), 0)]) {
+        PCIDevice *f0 = bus->devices[PCI_DEVFN(PCI_SLOT(devfn), 0)];
+        error_setg(errp, "PCI: slot %d function 0 already occupied by %s, "
+                   "new func %s cannot be exposed to guest.",
+                   PCI_SLOT(devfn), f0->parent.type->name, ds->type->name);
+        return false;
+    }
     d->devfn = devfn;
     d->bus = bus;
     d->pc = pc;
@@ -1234,8 +1291,21 @@ static const char *const pci_device_interfaces[] = {
     "conventional-pci-device", NULL
 };
 
+static HotplugHandler *pci_get_hotplug_handler(DeviceState *ds,
+                                               const char **bus_name)
+{
+    PCIDevice *d = PCI_DEVICE(ds);
+
+    if (!d->bus) {
+        return NULL;
+    }
+    *bus_name = d->bus->name;
+    return d->bus->hotplug;
+}
+
 static const DeviceType pci_device_type = {
     .name = TYPE_PCI_DEVICE,
+    .get_hotplug_handler = pci_get_hotplug_handler,
     .interfaces = pci_device_interfaces,
     .parent = TYPE_DEVICE,
     .desc = "PCI device",

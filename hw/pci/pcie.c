@@ -16,6 +16,7 @@
 #include "qemu/osdep.h"
 #include "hw/pci/pci_bridge.h"
 #include "hw/pci/msi.h"
+#include "system/timer.h"
 
 #define PCI_EXP_LNK_SPEED_2_5       0x1
 #define PCI_EXP_LNK_WIDTH_X1        (1u << 4)
@@ -198,26 +199,193 @@ static void pcie_cap_slot_notify(PCIDevice *d, bool was_pending)
     }
 }
 
-void pcie_cap_slot_write_config(PCIDevice *d, bool was_pending,
-                                uint32_t addr, uint32_t len)
+#define PCI_EXP_SLTCTL_PIC_BLINK    0x0200
+#define PCIE_SLOT_EVENTS \
+    (PCI_EXP_SLTSTA_ABP | PCI_EXP_SLTSTA_PFD | PCI_EXP_SLTSTA_MRLSC | \
+     PCI_EXP_SLTSTA_PDC | PCI_EXP_SLTSTA_CC)
+
+static uint16_t slot_sta(PCIDevice *d)
+{
+    return pci_get_word(d->config + pcie_cap_offset(d) + PCI_EXP_SLTSTA);
+}
+
+static void slot_set_sta(PCIDevice *d, uint16_t v)
+{
+    pci_set_word(d->config + pcie_cap_offset(d) + PCI_EXP_SLTSTA, v);
+}
+
+static bool slot_has_cap(PCIDevice *d)
+{
+    uint8_t pos = pcie_cap_offset(d);
+
+    return pos && (pci_get_word(d->config + pos + PCI_EXP_FLAGS) &
+                   PCI_EXP_FLAGS_SLOT);
+}
+
+/* Power controller off and power indicator off: the slot may be emptied
+ * (QEMU's pcie_sltctl_powered_off). */
+static bool sltctl_powered_off(uint16_t ctl)
+{
+    return (ctl & PCI_EXP_SLTCTL_PCC) &&
+           (ctl & PCI_EXP_SLTCTL_PIC) == PCI_EXP_SLTCTL_PIC_OFF;
+}
+
+void pcie_cap_slot_event(PCIDevice *d, uint16_t events)
+{
+    bool was_pending = pcie_cap_slot_irq_pending(d);
+    uint16_t sta = slot_sta(d);
+
+    if ((sta & events) == events) {
+        return;     /* nothing new: no interrupt (QEMU's optimisation) */
+    }
+    slot_set_sta(d, sta | events);
+    pcie_cap_slot_notify(d, was_pending);
+}
+
+static void slot_set_link(PCIDevice *d, bool up)
+{
+    uint8_t pos = pcie_cap_offset(d);
+    uint16_t lnk = pci_get_word(d->config + pos + PCI_EXP_LNKSTA);
+
+    if (!(pci_get_long(d->config + pos + PCI_EXP_LNKCAP) &
+          PCI_EXP_LNKCAP_DLLLARC)) {
+        return;
+    }
+    lnk = up ? lnk | PCI_EXP_LNKSTA_DLLLA : lnk & ~PCI_EXP_LNKSTA_DLLLA;
+    pci_set_word(d->config + pos + PCI_EXP_LNKSTA, lnk);
+}
+
+/* The slot went dark: every function behind the port goes. */
+static void slot_do_unplug(PCIDevice *d, PCIBus *sec)
+{
+    for (unsigned devfn = 0; sec && devfn < PCI_DEVFN_MAX; devfn++) {
+        PCIDevice *f = pci_find_device(sec, devfn);
+        if (f) {
+            pci_device_unplug_tree(f);
+        }
+    }
+    slot_set_sta(d, (slot_sta(d) & ~PCI_EXP_SLTSTA_PDS) | PCI_EXP_SLTSTA_PDC);
+    slot_set_link(d, false);
+}
+
+void pcie_cap_slot_write_config(PCIDevice *d, PCIBus *sec,
+                                uint16_t old_ctl, uint16_t old_sta,
+                                bool was_pending, uint32_t addr,
+                                uint32_t val, uint32_t len)
 {
     uint8_t pos = pcie_cap_offset(d);
     uint32_t ctl_off = pos + PCI_EXP_SLTCTL;
     uint32_t sta_off = pos + PCI_EXP_SLTSTA;
     uint8_t *c = d->config;
+    uint16_t sta, ctl;
 
-    if (!pos || !(pci_get_word(c + pos + PCI_EXP_FLAGS) & PCI_EXP_FLAGS_SLOT)) {
+    if (!slot_has_cap(d)) {
         return;
     }
     if (!(addr < sta_off + 2 && ctl_off < addr + len)) {
         return;
     }
-    /* 6.7.3.2: a write to any part of Slot Control is a command. */
-    if (addr < ctl_off + 2 && ctl_off < addr + len) {
-        pci_set_word(c + sta_off, pci_get_word(c + sta_off) |
-                     PCI_EXP_SLTSTA_CC);
+    sta = pci_get_word(c + sta_off);
+    if (addr < sta_off + 2 && sta_off < addr + len) {
+        /* Guests clear every status bit at init, also ones that were not
+         * set: keep an event that raced with that write (as QEMU). */
+        uint16_t w = addr <= sta_off ? val >> ((sta_off - addr) * 8)
+                                     : val << ((addr - sta_off) * 8);
+        if (w & ~old_sta & PCIE_SLOT_EVENTS) {
+            sta = (sta & ~PCIE_SLOT_EVENTS) | (old_sta & PCIE_SLOT_EVENTS);
+            pci_set_word(c + sta_off, sta);
+        }
     }
+    if (!(addr < ctl_off + 2 && ctl_off < addr + len)) {
+        pcie_cap_slot_notify(d, was_pending);
+        return;
+    }
+    ctl = pci_get_word(c + ctl_off);
+    /* Electromechanical Interlock Control: a 1 toggles the interlock. */
+    if (ctl & PCI_EXP_SLTCTL_EIC) {
+        pci_set_word(c + ctl_off, ctl & ~PCI_EXP_SLTCTL_EIC);
+        pci_set_word(c + sta_off, pci_get_word(c + sta_off) ^
+                     PCI_EXP_SLTSTA_EIS);
+    }
+    /* The guest powered a populated slot off: the device goes (the end
+     * of the attention-button unplug).  Not when it was off already:
+     * guests rewrite the control of dark slots before powering them. */
+    if ((pci_get_word(c + sta_off) & PCI_EXP_SLTSTA_PDS) &&
+        sltctl_powered_off(ctl) && !sltctl_powered_off(old_ctl)) {
+        slot_do_unplug(d, sec);
+    }
+    /* 6.7.3.2: a write to any part of Slot Control is a command, done at
+     * once here. */
+    pci_set_word(c + sta_off, pci_get_word(c + sta_off) | PCI_EXP_SLTSTA_CC);
     pcie_cap_slot_notify(d, was_pending);
+}
+
+bool pcie_cap_slot_plug(PCIDevice *d, DeviceState *dev, GError **errp)
+{
+    PCIDevice *f = PCI_DEVICE(dev);
+
+    if (!slot_has_cap(d)) {
+        return true;
+    }
+    if (slot_sta(d) & PCI_EXP_SLTSTA_EIS) {
+        error_setg(errp, "slot is electromechanically locked");
+        return false;
+    }
+    if (!dev->hotplugged) {
+        return true;    /* present at reset: pcie_cap_slot_reset says so */
+    }
+    /* Function 0 last: then the guest sees the slot (QEMU's rule). */
+    if (PCI_FUNC(f->devfn) == 0) {
+        slot_set_sta(d, slot_sta(d) | PCI_EXP_SLTSTA_PDS);
+        slot_set_link(d, true);
+        pcie_cap_slot_event(d, PCI_EXP_SLTSTA_PDC | PCI_EXP_SLTSTA_ABP);
+    }
+    return true;
+}
+
+bool pcie_cap_slot_unplug_request(PCIDevice *d, PCIBus *sec,
+                                  DeviceState *dev, GError **errp)
+{
+    PCIDevice *f = PCI_DEVICE(dev);
+    uint8_t pos = pcie_cap_offset(d);
+    uint16_t ctl;
+
+    if (!slot_has_cap(d)) {
+        error_setg(errp, "Hot-unplug failed: unsupported by the port "
+                   "device '%s'", d->parent.id ? d->parent.id : "");
+        return false;
+    }
+    if (slot_sta(d) & PCI_EXP_SLTSTA_EIS) {
+        error_setg(errp, "slot is electromechanically locked");
+        return false;
+    }
+    ctl = pci_get_word(d->config + pos + PCI_EXP_SLTCTL);
+    if ((ctl & PCI_EXP_SLTCTL_PIC) == PCI_EXP_SLTCTL_PIC_BLINK) {
+        error_setg(errp, "Hot-unplug failed: guest is busy (power indicator "
+                   "blinking)");
+        return false;
+    }
+    dev->pending_deletion_event = true;
+    /* The guest may have missed the press: after 5 s a second device_del
+     * presses again (QEMU 7.2). */
+    dev->pending_deletion_expires_ms =
+        qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) + 5000;
+    /* A function of an unfinished multifunction add, never seen. */
+    if (PCI_FUNC(f->devfn) && !pci_find_device(sec, 0)) {
+        device_unplug_complete(dev);
+        return true;
+    }
+    if (sltctl_powered_off(ctl)) {
+        /* Dark slot: no round trip through the guest. */
+        bool was_pending = pcie_cap_slot_irq_pending(d);
+        slot_do_unplug(d, sec);
+        pcie_cap_slot_notify(d, was_pending);
+        slot_set_sta(d, slot_sta(d) & ~PCI_EXP_SLTSTA_ABP);
+        return true;
+    }
+    /* Press the attention button (6.7.1.5); the guest powers it off. */
+    pcie_cap_slot_event(d, PCI_EXP_SLTSTA_ABP);
+    return true;
 }
 
 /* ---- extended capabilities ------------------------------------------- */

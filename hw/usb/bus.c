@@ -2,7 +2,8 @@
  * USB buses and the abstract "usb-device" type: bus names as QEMU's
  * ("ID.0" for a controller with an id, "usb-bus.N" otherwise), port
  * claiming (bus= / port=, or the first free port whose speeds match),
- * attach/detach, and HMP "info usb".
+ * attach/detach, hotplug (device_add/device_del attach and detach at run
+ * time), and HMP "info usb".
  *
  * Spec: USB 2.0 9.1 (attached, powered and default states on connect and
  * bus reset), 11.24 (port paths).
@@ -279,8 +280,29 @@ static const Property usb_device_props[] = {
     DEFINE_PROP_END_OF_LIST(),
 };
 
+/*
+ * Every USB bus takes hotplug (QEMU: the bus is its own handler): the
+ * realize above attaches to a free port, whose controller reports the
+ * connect status change; device_del detaches at once (synchronous, no
+ * guest round trip), as pulling the plug does.
+ */
+static HotplugHandler usb_bus_hotplug = { .opaque = NULL };
+
+static HotplugHandler *usb_get_hotplug_handler(DeviceState *d,
+                                               const char **bus_name)
+{
+    USBDevice *dev = USB_DEVICE(d);
+
+    if (!dev->port) {
+        return NULL;
+    }
+    *bus_name = dev->port->bus->name;
+    return &usb_bus_hotplug;
+}
+
 static const DeviceType usb_device_type = {
     .name = TYPE_USB_DEVICE,
+    .get_hotplug_handler = usb_get_hotplug_handler,
     .parent = TYPE_DEVICE,
     .desc = "USB device",
     .instance_size = sizeof(USBDevice),

@@ -17,6 +17,7 @@
 typedef struct DeviceState DeviceState;
 typedef struct DeviceType DeviceType;
 typedef struct Chardev Chardev;
+typedef struct HotplugHandler HotplugHandler;
 
 typedef enum PropertyType {
     PROP_BOOL,      /* bool */
@@ -87,6 +88,41 @@ struct DeviceType {
     /* QOM interfaces the type implements (inherited by derived types),
      * NULL-terminated; NULL: none.  Only qom-list-types reads them. */
     const char *const *interfaces;
+    /*
+     * Hotplug (QEMU's bus hotplug handler): the bus this realized device
+     * sits on, by name (*bus_name: "pci.0", a root port's id, "usb-bus.0"),
+     * and that bus's handler, NULL when the bus takes no hotplug.  The
+     * first hook along the chain, leaf first, answers; a chain without one
+     * sits on no bus that hotplug could use ("Device '%s' does not support
+     * hotplugging").
+     */
+    HotplugHandler *(*get_hotplug_handler)(DeviceState *dev,
+                                           const char **bus_name);
+    /* QEMU's DeviceClass.hotpluggable = false (chipset functions). */
+    bool not_hotpluggable;
+};
+
+/*
+ * The side of a bus that takes devices at run time (QEMU's HotplugHandler
+ * interface), e.g. the PIIX4 ACPI PCI hotplug controller for pci.0 or a
+ * PCIe root port for its link.  All hooks run with the big lock held.
+ */
+struct HotplugHandler {
+    void *opaque;
+    /* A device was realized by device_add: tell the guest (the slot's
+     * status bits, an interrupt).  Failing unrealizes the device again. */
+    bool (*plug)(HotplugHandler *h, DeviceState *dev, GError **errp);
+    /*
+     * device_del: ask the guest to let the device go.  The handler later
+     * calls device_unplug_complete() (the guest ejected it, powered its
+     * slot off).  NULL: the unplug is synchronous (USB).
+     */
+    bool (*unplug_request)(HotplugHandler *h, DeviceState *dev,
+                           GError **errp);
+    /* The last word before the device is unrealized (synchronous unplug,
+     * or from device_unplug_complete): drop the slot's state.  May be
+     * NULL. */
+    void (*unplug)(HotplugHandler *h, DeviceState *dev);
 };
 
 struct DeviceState {
@@ -95,6 +131,12 @@ struct DeviceState {
     char *path;                 /* QOM-style path, e.g. /machine/unattached/device[3] */
     bool realized;
     char *migration_blocker;    /* reason this device cannot migrate, or NULL */
+    bool hotplugged;            /* realized by device_add, not at start-up */
+    bool pending_deletion_event; /* device_del asked, the guest has not
+                                    ejected it yet */
+    int64_t pending_deletion_expires_ms; /* virtual-clock ms after which a
+                                    second device_del may ask again (0:
+                                    never; a PCIe button press) */
 };
 
 #define TYPE_DEVICE "device"
@@ -153,6 +195,30 @@ DeviceState *device_find_by_type(const char *type_name);
  * realize.  "help" and "TYPE,help" are handled by the caller.
  */
 DeviceState *device_create_from_opts(const char *opts, GError **errp);
+
+/*
+ * Hotplug (docs/hotplug.md).  qdev_machine_creation_done() marks the end
+ * of start-up: devices realized after it are "hotplugged" and need their
+ * bus's hotplug handler.
+ */
+void qdev_machine_creation_done(void);
+bool qdev_hotplug_allowed(void);
+/* device_add: -device's option string (QMP passes its arguments as one,
+ * values as text), realize, then the bus's handler plugs it. */
+DeviceState *device_hotplug_add(const char *opts, GError **errp);
+/* device_del by id or QOM path, with QEMU's errors. */
+bool device_hotplug_del(const char *id, GError **errp);
+/*
+ * The handler's last step: unrealize the device (releasing its drive=,
+ * netdev=, chardev= backends), emit DEVICE_DELETED, free it.
+ */
+void device_unplug_complete(DeviceState *dev);
+/*
+ * For the fuzz targets only: their machine must outlive every input, so
+ * a guest's eject (ACPI _EJ0, a PCIe slot powered off) updates the slot
+ * registers but leaves the device in place.  docs/fuzzing.md.
+ */
+void qdev_set_unplug_blocked(bool blocked);
 
 /*
  * The state tables device_save_state writes for @dev, root type first

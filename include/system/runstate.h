@@ -50,6 +50,7 @@ void qemu_register_powerdown_handler(void (*fn)(void *opaque), void *opaque);
 void qemu_system_reset(ShutdownCause cause);
 /* Called by qemu_system_reset after devices; the accelerator resets CPUs. */
 void qemu_register_reset(void (*fn)(void *opaque), void *opaque);
+void qemu_unregister_reset(void (*fn)(void *opaque), void *opaque);
 
 /* Events that monitors report (QMP STOP/RESUME/RESET/SHUTDOWN/POWERDOWN). */
 typedef enum SystemEvent {

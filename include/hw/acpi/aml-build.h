@@ -93,6 +93,13 @@ Aml *aml_lor(const Aml *a, const Aml *b);
 Aml *aml_notify(const Aml *object, const Aml *value);
 /* MethodInvocation: "METH (arg)". */
 Aml *aml_call1(const char *method, const Aml *arg);
+Aml *aml_call0(const char *method);
+Aml *aml_call2(const char *method, const Aml *arg1, const Aml *arg2);
+/* 19.6.87 Mutex (name, SyncLevel), 19.6.2 Acquire (mutex, timeout ms:
+ * 0xffff waits forever), 19.6.115 Release. */
+Aml *aml_mutex(const char *name, uint8_t sync_level);
+Aml *aml_acquire(const Aml *mutex, uint16_t timeout);
+Aml *aml_release(const Aml *mutex);
 
 /* ---- resource templates (ACPI 6.4, 6.4.2 small / 6.4.3 large items) ---- */
 Aml *aml_resource_template(void);

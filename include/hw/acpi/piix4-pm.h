@@ -15,6 +15,8 @@
 
 /* disable_s4=0 was given: the DSDT and etc/system-states offer S4. */
 bool piix4_pm_s4_offered(void);
+/* ACPI PCI hotplug serves pci.0 (acpi-root-pci-hotplug=on, the default). */
+bool piix4_pm_pci_hotplug_enabled(void);
 
 /* Function 3 configuration registers. */
 #define PIIX4_PMBA              0x40    /* PM I/O base: bits 15:6, bit 0 = 1 */

@@ -44,6 +44,10 @@ typedef struct AcpiPcConfig {
     uint64_t mcfg_base;             /* q35: the ECAM window for MCFG */
     uint64_t mcfg_size;
     uint8_t pirq_of[32][4];         /* q35: slot/pin -> PIRQ 0-7 (A-H) */
+    /* pc: ACPI PCI hotplug on pci.0 (hw/acpi/pcihp.c); the slots the
+     * DSDT describes with _SUN/_EJ0 (those without a built-in). */
+    bool pci_hotplug;
+    uint32_t pcihp_slots;
 } AcpiPcConfig;
 
 typedef struct AcpiBuildTables {

@@ -173,6 +173,8 @@ PCIBus *pci_bus_find_by_name(const char *name);
  * does (PCI-to-PCI Bridge spec 3.2.5.3): NULL when none claims it.
  */
 PCIBus *pci_bus_find_nr(PCIBus *root, unsigned nr);
+/* A bridge's secondary bus (NULL: @dev is no bridge). */
+PCIBus *pci_device_get_secondary_bus(PCIDevice *dev);
 /* The bridge whose secondary bus @bus is (NULL for the root bus). */
 PCIDevice *pci_bus_bridge(const PCIBus *bus);
 /*
@@ -192,6 +194,19 @@ void pci_for_each_device_recursive(PCIBus *bus,
                                    void (*fn)(PCIBus *bus, PCIDevice *dev,
                                               void *opaque),
                                    void *opaque);
+/*
+ * The bus's hotplug controller (PIIX4 ACPI hotplug on pc's pci.0, a PCIe
+ * root port for its link; NULL: the bus takes no hotplug, as q35's
+ * pcie.0).  docs/hotplug.md.
+ */
+void pci_bus_set_hotplug_handler(PCIBus *bus, HotplugHandler *h);
+HotplugHandler *pci_bus_hotplug_handler(const PCIBus *bus);
+/* QEMU's acpi_pcihp_pc_no_hotplug: a built-in bridge or a chipset
+ * function (DeviceType.not_hotpluggable) stays where it is. */
+bool pci_device_no_hotplug(const PCIDevice *dev);
+/* Remove @dev (device_unplug_complete), the functions behind it first
+ * when it is a bridge. */
+void pci_device_unplug_tree(PCIDevice *dev);
 MemoryRegion *pci_bus_memory(PCIBus *bus);
 MemoryRegion *pci_bus_io(PCIBus *bus);
 int pci_bus_num(const PCIBus *bus);

@@ -75,11 +75,29 @@ bool pcie_endpoint_cap_v1_init(PCIDevice *d, uint8_t offset, GError **errp);
  */
 void pcie_cap_slot_init(PCIDevice *d, uint16_t slot);
 void pcie_cap_slot_reset(PCIDevice *d, bool present);
-/* From the config_write hook after the default write (@was_pending:
- * pcie_cap_slot_irq_pending() before it): Command Completed, and the
- * hot-plug interrupt (INTx level, or MSI/MSI-X vector 0 on a new event). */
-void pcie_cap_slot_write_config(PCIDevice *d, bool was_pending,
-                                uint32_t addr, uint32_t len);
+/*
+ * From the config_write hook after the default write, with Slot Control
+ * and Slot Status as they were before it (@was_pending:
+ * pcie_cap_slot_irq_pending() before it): Command Completed, the
+ * interlock toggle, the unplug of what sits on @sec when the guest powers
+ * a populated slot off, and the hot-plug interrupt (INTx level, or
+ * MSI/MSI-X vector 0 on a new event).
+ */
+void pcie_cap_slot_write_config(PCIDevice *d, PCIBus *sec,
+                                uint16_t old_ctl, uint16_t old_sta,
+                                bool was_pending, uint32_t addr,
+                                uint32_t val, uint32_t len);
+/* Set slot status event bits and interrupt if that is news. */
+void pcie_cap_slot_event(PCIDevice *d, uint16_t events);
+/*
+ * Native hotplug (docs/hotplug.md), the port being the hotplug handler of
+ * its link: plug sets Presence Detect State and the link up and raises
+ * Presence Detect Changed (with the button bit, as QEMU); unplug_request
+ * presses the attention button (or, for a dark slot, removes at once).
+ */
+bool pcie_cap_slot_plug(PCIDevice *d, DeviceState *dev, GError **errp);
+bool pcie_cap_slot_unplug_request(PCIDevice *d, PCIBus *sec,
+                                  DeviceState *dev, GError **errp);
 /* Whether a hot-plug event is pending and enabled (slot status &
  * control), the level of the port's hot-plug interrupt. */
 bool pcie_cap_slot_irq_pending(PCIDevice *d);

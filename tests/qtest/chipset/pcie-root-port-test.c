@@ -208,14 +208,20 @@ static void test_rp_intx_and_slot(void)
     qtest_outw(s, PCI_CONFIG_DATA + 2, 0x10);
     g_assert_cmphex(cfg_readw(s, RP, SLTSTA) & 0x10, ==, 0);
     g_assert(!qtest_get_irq(s, 20));
-    /* Indicator and power-controller bits are registers. */
-    cfg_writew(s, RP, SLTCTL, 0x300 | 0x0c0 | 0x400);
-    g_assert_cmphex(cfg_readw(s, RP, SLTCTL) & 0x7c0, ==, 0x7c0);
     /* Presence detect state is read-only. */
     cfg_writew(s, RP, SLTSTA, 0);
     qtest_outl(s, PCI_CONFIG_ADDR, 0x80000000u | RP << 8 | SLTCTL);
     qtest_outw(s, PCI_CONFIG_DATA + 2, 0x40);
     g_assert_cmphex(cfg_readw(s, RP, SLTSTA) & 0x40, ==, 0x40);
+    /* Indicator and power-controller bits are registers.  Powering the
+     * populated slot off removes its device, as QEMU does (the end of a
+     * hot-unplug, docs/hotplug.md): presence goes, Presence Detect
+     * Changed is set, bus 1 is empty. */
+    cfg_writew(s, RP, SLTCTL, 0x300 | 0x0c0 | 0x400);
+    g_assert_cmphex(cfg_readw(s, RP, SLTCTL) & 0x7c0, ==, 0x7c0);
+    g_assert_cmphex(cfg_readw(s, RP, SLTSTA) & 0x48, ==, 0x08);
+    qtest_outl(s, PCI_CONFIG_ADDR, 0x80000000u | 1 << 16);
+    g_assert_cmphex(qtest_inl(s, PCI_CONFIG_DATA), ==, 0xffffffff);
     qtest_quit(s);
 }
 

@@ -284,6 +284,20 @@ static size_t aml_object(const uint8_t *p, size_t avail, AmlObj *o)
         n = 1 + aml_namestring(p + 1, avail - 1, o->name);
         return n + aml_data_object(p + n, avail - n);
     }
+    if (ext && op == 0x01) {                        /* Mutex */
+        g_strlcpy(o->kind, "Mutex", sizeof(o->kind));
+        n = 2 + aml_namestring(p + 2, avail - 2, o->name);
+        g_assert_cmpuint(n + 1, <=, avail);
+        return n + 1;
+    }
+    if (ext && op == 0x80) {                        /* OperationRegion */
+        g_strlcpy(o->kind, "OpReg", sizeof(o->kind));
+        n = 2 + aml_namestring(p + 2, avail - 2, o->name);
+        g_assert_cmpuint(n + 1, <, avail);
+        n += 1;                                     /* RegionSpace */
+        n += aml_data_object(p + n, avail - n);     /* offset */
+        return n + aml_data_object(p + n, avail - n);   /* length */
+    }
     g_assert(ext ? (op == 0x81 || op == 0x82 || op == 0x83)
                  : (op == 0x10 || op == 0x14));
     g_strlcpy(o->kind, !ext ? (op == 0x10 ? "Scope" : "Method")
@@ -308,6 +322,21 @@ static void aml_walk(const uint8_t *p, size_t len, GString *out)
         g_string_append_printf(out, "%s(%s) ", o.kind, o.name);
     }
     g_assert_cmpuint(off, ==, len);     /* objects tile the list exactly */
+}
+
+/* ACPI PCI hotplug (docs/hotplug.md): what \_SB.PCI0 holds after its
+ * ISA bridge and fw_cfg, slots 2-31 (0 and 1 hold the chipset). */
+static char *pcihp_objects(void)
+{
+    GString *s = g_string_new("OpReg(PCST) Field(PCST) OpReg(SEJ_) "
+                              "Field(SEJ_) OpReg(BNMR) Field(BNMR) "
+                              "Mutex(BLCK) Method(PCEJ) Name(BSEL) ");
+
+    for (unsigned slot = 2; slot < 32; slot++) {
+        g_string_append_printf(s, "Device(S%02X_) ", slot << 3);
+    }
+    g_string_append(s, "Method(DVNT) Method(PCNT) ");
+    return g_string_free(s, false);
 }
 
 static void check_dsdt(const Tables *t, bool hpet, bool com1, unsigned ncpus)
@@ -341,11 +370,22 @@ static void check_dsdt(const Tables *t, bool hpet, bool com1, unsigned ncpus)
         off += aml_object(o.body + off, o.body_len - off, &c);
         if (!strcmp(c.name, "PCI0")) {
             g_autoptr(GString) pci = g_string_new(NULL);
+            g_autofree char *hp = pcihp_objects();
+            g_autofree char *want = g_strconcat(
+                "Name(_HID) Name(_ADR) Name(_UID) Name(_CRS) Name(_PRT) "
+                "Device(ISA_) Device(FWCF) ", hp, NULL);
             aml_walk(c.body, c.body_len, pci);
-            g_assert_cmpstr(pci->str, ==, "Name(_HID) Name(_ADR) Name(_UID) "
-                            "Name(_CRS) Name(_PRT) Device(ISA_) "
-                            "Device(FWCF) ");
+            g_assert_cmpstr(pci->str, ==, want);
         }
+    }
+    /* \_GPE: _E01 runs PCNT under the lock. */
+    off = aml_object(d + HDR, len, &o);
+    aml_object(d + HDR + off, len - off, &o);
+    g_assert_cmpstr(o.name, ==, "_GPE");
+    {
+        g_autoptr(GString) gpe = g_string_new(NULL);
+        aml_walk(o.body, o.body_len, gpe);
+        g_assert_cmpstr(gpe->str, ==, "Name(_HID) Method(_E01) ");
     }
     g_assert_cmpint(!!memmem(d, ldl_le(d + 4), "COM1", 4), ==, com1);
     g_assert_nonnull(memmem(d, ldl_le(d + 4), "KBD_", 4));
@@ -460,6 +500,64 @@ static void test_iasl(void)
     }
 }
 
+/* The hotplug AML as iasl reads it back (QEMU 7.2's names and calls). */
+static void test_iasl_pcihp(void)
+{
+    static const char *const want[] = {
+        "OperationRegion (PCST, SystemIO, 0xAE00, 0x08)",
+        "PCIU,   32", "PCID,   32",
+        "OperationRegion (SEJ, SystemIO, 0xAE08, 0x04)", "B0EJ,   32",
+        "OperationRegion (BNMR, SystemIO, 0xAE10, 0x08)", "BNUM,   32",
+        "Mutex (BLCK, 0x00)", "Method (PCEJ, 2, NotSerialized)",
+        "Acquire (BLCK, 0xFFFF)", "BNUM = Arg0", "B0EJ = (One << Arg1)",
+        "Device (S18)", "Name (_SUN, 0x03)", "Name (_ADR, 0x00030000)",
+        "Method (_EJ0, 1, NotSerialized)", "Return (PCEJ (BSEL, _SUN))",
+        "Device (SF8)", "Name (_SUN, 0x1F)",
+        "Notify (S18, Arg1)", "DVNT (PCIU, One)", "DVNT (PCID, 0x03)",
+        "Method (_E01, 0, NotSerialized)", "\\_SB.PCI0.PCNT ()",
+        "Release (\\_SB.PCI0.BLCK)",
+    };
+    QTestState *s;
+    g_autofree char *dir = NULL, *dsl = NULL, *path = NULL, *cmd = NULL;
+    Tables t;
+
+    if (!have_iasl()) {
+        g_test_skip("iasl (acpica-tools) is not installed");
+        return;
+    }
+    s = qtest_init("-device virtio-rng-pci,addr=3");
+    dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
+    load_tables(s, &t);
+    iasl_disassemble(dir, "DSDT", t.dsdt);
+    path = g_strdup_printf("%s/DSDT.dsl", dir);
+    g_assert(g_file_get_contents(path, &dsl, NULL, NULL));
+    for (unsigned i = 0; i < G_N_ELEMENTS(want); i++) {
+        if (!strstr(dsl, want[i])) {
+            g_error("DSDT.dsl lacks \"%s\":\n%s", want[i], dsl);
+        }
+    }
+    /* The chipset's slots 0 and 1 are no hotplug slots. */
+    g_assert_null(strstr(dsl, "Device (S00)"));
+    g_assert_null(strstr(dsl, "Device (S08)"));
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    cmd = g_strdup_printf("rm -rf %s", dir);
+    g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+}
+
+/* acpi-root-pci-hotplug=off: no hotplug AML at all. */
+static void test_pcihp_off(void)
+{
+    QTestState *s = qtest_init("-global PIIX4_PM.acpi-root-pci-hotplug=off");
+    Tables t;
+
+    load_tables(s, &t);
+    g_assert_null(memmem(t.dsdt, ldl_le(t.dsdt + 4), "PCST", 4));
+    g_assert_null(memmem(t.dsdt, ldl_le(t.dsdt + 4), "_E01", 4));
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
 /* ---- q35 ----------------------------------------------------------------- */
 
 static bool mem_has(const uint8_t *hay, size_t len, const void *needle,
@@ -551,6 +649,8 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/smp-topology", test_smp_topology);
     g_test_add_func("/acpi/many-cpus", test_many_cpus);
     g_test_add_func("/acpi/iasl", test_iasl);
+    g_test_add_func("/acpi/iasl-pcihp", test_iasl_pcihp);
+    g_test_add_func("/acpi/pcihp-off", test_pcihp_off);
     g_test_add_func("/acpi/q35", test_q35_tables);
     g_test_add_func("/acpi/q35-iasl", test_q35_iasl);
     return g_test_run();

@@ -1,0 +1,61 @@
+/*
+ * ACPI PCI hotplug (QEMU's "acpi-pcihp" register block), as the PIIX4 PM
+ * function of the pc machine has it: a 24-byte I/O block at 0xae00 that
+ * the DSDT's slot methods read and write, and GPE0 bit 1 (with the SCI)
+ * when something changed.
+ *
+ * Registers (32-bit accesses; QEMU 7.2 hw/acpi/pcihp.c names):
+ *   0x00 PCI_UP    slots plugged since the last read (cleared by reading)
+ *   0x04 PCI_DOWN  slots the host asked to remove (device_del)
+ *   0x08 PCI_EJ    write: eject the lowest slot set (the guest's _EJ0);
+ *                  reads 0
+ *   0x0c PCI_RMV   slots that may be hot-removed (hotplug enable)
+ *   0x10 PCI_SEL   bus selector (BNUM in the DSDT): 0 is pci.0
+ *   0x14 PCI_AIDX  acpi-index of a slot (write a slot bit, read the index;
+ *                  0: none, kvmpc has no acpi-index property)
+ * The DSDT names them PCIU, PCID, B0EJ, BNUM and PIDX.  Only bus 0 is
+ * served (BSEL 0): kvmpc has no ACPI hotplug behind pci-bridge yet.
+ */
+#ifndef HW_ACPI_PCIHP_H
+#define HW_ACPI_PCIHP_H
+#include "hw/qdev.h"
+#include "system/memory.h"
+
+#define ACPI_PCIHP_ADDR         0xae00
+#define ACPI_PCIHP_SIZE         0x18
+#define ACPI_PCIHP_UP           0x00
+#define ACPI_PCIHP_DOWN         0x04
+#define ACPI_PCIHP_EJ           0x08
+#define ACPI_PCIHP_RMV          0x0c
+#define ACPI_PCIHP_SEL          0x10
+#define ACPI_PCIHP_AIDX         0x14
+/* GPE0 status bit QEMU uses for PCI hotplug (_E01). */
+#define ACPI_PCI_HOTPLUG_STATUS 2
+
+typedef struct PCIBus PCIBus;
+
+typedef struct AcpiPciHpState {
+    HotplugHandler hp;          /* what pci.0 calls */
+    PCIBus *root;
+    uint32_t up;                /* bus 0 */
+    uint32_t down;
+    uint32_t hotplug_select;
+    uint32_t acpi_index;
+    MemoryRegion io;
+    bool ready;
+    /* Raise the GPE status bit and update the SCI. */
+    void (*send_event)(void *opaque, unsigned gpe_sts_mask);
+    void *opaque;
+} AcpiPciHpState;
+
+/* Map the block at 0xae00 and become @root's hotplug handler. */
+void acpi_pcihp_init(AcpiPciHpState *s, PCIBus *root,
+                     void (*send_event)(void *opaque, unsigned mask),
+                     void *opaque);
+void acpi_pcihp_uninit(AcpiPciHpState *s);
+/* At reset: pending removals complete (as QEMU's acpi_pcihp_reset). */
+void acpi_pcihp_reset(AcpiPciHpState *s);
+
+extern const VMStateDescription vmstate_acpi_pcihp;
+
+#endif

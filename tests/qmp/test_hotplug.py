@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""device_add / device_del from QMP and HMP (human-monitor-command), with
+QEMU 7.2's replies and the DEVICE_DELETED event (docs/hotplug.md).  The
+guest-side halves (ACPI eject, PCIe slot power) are in
+tests/qtest/pci-hotplug-test.c and pcie-hotplug-test.c; here USB devices,
+whose unplug needs no guest, complete the round trip."""
+import os
+import tempfile
+from qmplib import Kvmpc, QMP, check, check_eq, no_kvm, run_tests
+
+
+def vm_with(binary, extra):
+    tmp = tempfile.mkdtemp(prefix="kvmpc-hotplug-")
+    path = os.path.join(tmp, "qmp.sock")
+    vm = Kvmpc(binary, ["-S", "-display", "none", "-machine", "pc",
+                        "-accel", "qtest", "-nodefaults",
+                        "-netdev", "hubport,id=h0,hubid=0",
+                        "-device", "piix3-usb-uhci,id=uhci,addr=8",
+                        "-qmp", "unix:%s,server=on,wait=off" % path] + extra,
+               tmpdir=tmp, wait_sockets=[path])
+    return vm, QMP(path)
+
+
+def hmp(q, line):
+    return q.ret("human-monitor-command", {"command-line": line})
+
+
+@no_kvm
+def test_hmp_device_add_del(binary):
+    vm, q = vm_with(binary, [])
+    try:
+        check_eq(hmp(q, "device_add virtio-net-pci,id=n1,netdev=h0,addr=6"),
+                 "", "device_add prints nothing")
+        check("Ethernet controller: PCI device 1af4:1000" in
+              hmp(q, "info pci"), "info pci shows the new NIC")
+        check_eq(hmp(q, "device_add nosuch"),
+                 "Error: 'nosuch' is not a valid device model name\r\n",
+                 "unknown driver")
+        check_eq(hmp(q, "device_add virtio-net-pci,id=n1"),
+                 "Error: Duplicate device ID 'n1'\r\n", "duplicate id")
+        check_eq(hmp(q, "device_del n1"), "", "device_del prints nothing")
+        # PCI waits for the guest's _EJ0: the device is still there.
+        check_eq(hmp(q, "device_del n1"),
+                 "Error: Device n1 is already in the process of unplug\r\n",
+                 "second device_del")
+        check("1af4:1000" in hmp(q, "info pci"), "still there")
+        check_eq(hmp(q, "device_del nope"),
+                 "Error: Device 'nope' not found\r\n", "unknown id")
+        # USB: synchronous, DEVICE_DELETED at once.
+        check_eq(hmp(q, "device_add usb-tablet,id=t1,bus=uhci.0"), "",
+                 "usb-tablet")
+        check("ID: t1" in hmp(q, "info usb"), "info usb shows it")
+        check_eq(hmp(q, "device_del t1"), "", "device_del t1")
+        ev = q.wait_event("DEVICE_DELETED")
+        check_eq(ev["data"], {"device": "t1",
+                              "path": "/machine/peripheral/t1"}, "event")
+        check("t1" not in hmp(q, "info usb"), "gone from info usb")
+        check("device_add driver[,prop=value][,...]" in hmp(q, "help"),
+              "help lists device_add")
+        check("virtio-net-pci options:" in
+              hmp(q, "device_add virtio-net-pci,help"), "device_add X,help")
+    finally:
+        q.close()
+        vm.close()
+
+
+@no_kvm
+def test_qmp_device_add_types(binary):
+    vm, q = vm_with(binary, [])
+    try:
+        # JSON values of any type, as libvirt sends them.
+        check_eq(q.ret("device_add", {"driver": "virtio-net-pci",
+                                      "id": "n2", "netdev": "h0",
+                                      "addr": "0x7", "mq": False}),
+                 {}, "device_add with a boolean")
+        err = q.error("device_add", {"driver": "virtio-net-pci",
+                                     "id": "n3", "addr": "0x7"})
+        check("in use by virtio-net-pci,id=n2" in err["desc"], err["desc"])
+        err = q.error("device_add", {"driver": "e1000", "bus": "pci.1"})
+        check_eq(err["desc"], "Bus 'pci.1' not found", "bad bus")
+        err = q.error("device_del", {"id": "nope"})
+        check_eq(err["class"], "DeviceNotFound", "DeviceNotFound")
+        cmds = [c["name"] for c in q.ret("query-commands")]
+        check("device_add" in cmds and "device_del" in cmds,
+              "query-commands lists them")
+        schema = q.ret("query-qmp-schema")
+        events = [e["name"] for e in schema if e.get("meta-type") == "event"]
+        check("DEVICE_DELETED" in events, "schema has DEVICE_DELETED")
+        peri = [p["name"] for p in q.ret("qom-list",
+                                          {"path": "/machine/peripheral"})]
+        check("n2" in peri, "qom-list /machine/peripheral: %r" % peri)
+        check_eq(q.ret("qom-get", {"path": "/machine/peripheral/n2",
+                                   "property": "type"}),
+                 "virtio-net-pci", "qom-get type")
+    finally:
+        q.close()
+        vm.close()
+
+
+if __name__ == "__main__":
+    run_tests([test_hmp_device_add_del, test_qmp_device_add_types])

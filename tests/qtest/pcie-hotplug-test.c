@@ -1,0 +1,259 @@
+/*
+ * PCI Express native hotplug on a q35 root port (docs/hotplug.md): the
+ * test is the guest's pciehp driver.  device_add sets Presence Detect
+ * State and raises Presence Detect Changed with the hot-plug interrupt;
+ * device_del presses the attention button; the device goes (and
+ * DEVICE_DELETED comes) when the guest powers the slot off.  Slot
+ * registers: PCI Express Base 4.0, 7.5.3.9-11.
+ */
+#include <fcntl.h>
+#include <unistd.h>
+#include "libqvirtio.h"
+#include "chipset/pci-helpers.h"
+
+#define RP              DEVFN(4, 0)
+#define EXP_OFF         0x54
+#define LNKSTA          (EXP_OFF + 18)
+#define SLTCTL          (EXP_OFF + 24)
+#define SLTSTA          (EXP_OFF + 26)
+#define RP_GSI          20          /* INTA of slot 4: PIRQE */
+
+#define ABPE    0x0001
+#define PDCE    0x0008
+#define CCIE    0x0010
+#define HPIE    0x0020
+#define AIC_OFF 0x00c0
+#define PIC_ON  0x0100
+#define PIC_OFF 0x0300
+#define PCC     0x0400
+#define ST_ABP  0x0001
+#define ST_PDC  0x0008
+#define ST_CC   0x0010
+#define ST_PDS  0x0040
+#define DLLLA   0x2000
+#define ENABLES (ABPE | PDCE | CCIE | HPIE | AIC_OFF)
+
+typedef struct Env {
+    QTestState *qts;
+    QMPConn *qmp;
+    char *dir;
+} Env;
+
+static void env_start(Env *e)
+{
+    g_autofree char *sock = NULL, *img = NULL, *args = NULL;
+    int fd;
+
+    e->dir = g_dir_make_tmp("kvmpc-pciehp-XXXXXX", NULL);
+    img = g_build_filename(e->dir, "disk.raw", NULL);
+    fd = open(img, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
+    close(fd);
+    sock = g_build_filename(e->dir, "qmp.sock", NULL);
+    args = g_strdup_printf("-machine q35 -nodefaults "
+                           "-device pcie-root-port,id=rp1,addr=4,chassis=1,"
+                           "slot=1 "
+                           "-blockdev driver=file,filename=%s,"
+                           "node-name=disk0 "
+                           "-qmp unix:%s,server=on,wait=off", img, sock);
+    e->qts = qtest_init(args);
+    e->qmp = qmp_connect(sock);
+    unlink(sock);
+    qtest_irq_intercept_in(e->qts, "ioapic");
+    /* Firmware: bus 1 behind the port. */
+    cfg_writel(e->qts, RP, 0x18, 0 | 1 << 8 | 1 << 16);
+}
+
+static void env_end(Env *e)
+{
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", e->dir);
+
+    qmp_close(e->qmp);
+    g_assert_cmpint(qtest_quit(e->qts), ==, 0);
+    g_assert_cmpint(system(cmd), ==, 0);
+    g_free(e->dir);
+}
+
+static void qmp_ok(Env *e, const char *json)
+{
+    g_autofree char *r = qmp_cmd(e->qmp, json);
+
+    if (!strstr(r, "\"return\"")) {
+        g_error("%s -> %s", json, r);
+    }
+}
+
+static void qmp_fails(Env *e, const char *json, const char *desc)
+{
+    g_autofree char *r = qmp_cmd(e->qmp, json);
+
+    if (!strstr(r, "\"error\"") || !strstr(r, desc)) {
+        g_error("%s -> %s (expected \"%s\")", json, r, desc);
+    }
+}
+
+static char *events(Env *e)
+{
+    g_autofree char *r = qmp_cmd(e->qmp, "{\"execute\": \"query-status\"}");
+
+    return qmp_take_events(e->qmp);
+}
+
+static uint16_t sltsta(Env *e)
+{
+    return cfg_readw(e->qts, RP, SLTSTA);
+}
+
+/* Write-1-to-clear status bits (the dword write leaves control alone
+ * only if it repeats it: write the word at SLTSTA). */
+static void ack(Env *e, uint16_t bits)
+{
+    cfg_writew(e->qts, RP, SLTSTA, bits);
+}
+
+/* Vendor/device of 01:00.0 (a type 1 cycle through the port). */
+static uint32_t dev_id(Env *e)
+{
+    qtest_outl(e->qts, PCI_CONFIG_ADDR, 0x80000000u | 1 << 16);
+    return qtest_inl(e->qts, PCI_CONFIG_DATA);
+}
+
+static void plug_blk(Env *e)
+{
+    qmp_ok(e, "{\"execute\": \"device_add\", \"arguments\": {"
+              "\"driver\": \"virtio-blk-pci\", \"id\": \"blk1\","
+              "\"bus\": \"rp1\", \"drive\": \"disk0\"}}");
+}
+
+static void test_plug_button_unplug(void)
+{
+    Env e;
+    g_autofree char *ev = NULL;
+
+    env_start(&e);
+    /* Empty slot: no presence, powered off, indicator off, link down. */
+    g_assert_cmphex(sltsta(&e) & ST_PDS, ==, 0);
+    g_assert_cmphex(cfg_readw(e.qts, RP, SLTCTL) & (PCC | PIC_OFF), ==,
+                    PCC | PIC_OFF);
+    g_assert_cmphex(cfg_readw(e.qts, RP, LNKSTA) & DLLLA, ==, 0);
+    /* pciehp enables its events (a command: CC, interrupt, ack). */
+    cfg_writew(e.qts, RP, SLTCTL, ENABLES | PIC_OFF | PCC);
+    g_assert_cmphex(sltsta(&e) & ST_CC, ==, ST_CC);
+    g_assert_true(qtest_get_irq(e.qts, RP_GSI));
+    ack(&e, ST_CC);
+    g_assert_false(qtest_get_irq(e.qts, RP_GSI));
+
+    /* The root complex's bus takes nothing at run time. */
+    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+                  "\"driver\": \"virtio-rng-pci\", \"bus\": \"pcie.0\"}}",
+              "Bus 'pcie.0' does not support hotplugging");
+    g_assert_false(qtest_get_irq(e.qts, RP_GSI));
+
+    plug_blk(&e);
+    /* Presence, with the changed and button bits (as QEMU), the link up,
+     * and the interrupt. */
+    g_assert_cmphex(sltsta(&e) & (ST_PDS | ST_PDC | ST_ABP), ==,
+                    ST_PDS | ST_PDC | ST_ABP);
+    g_assert_cmphex(cfg_readw(e.qts, RP, LNKSTA) & DLLLA, ==, DLLLA);
+    g_assert_true(qtest_get_irq(e.qts, RP_GSI));
+    ack(&e, ST_PDC | ST_ABP);
+    g_assert_false(qtest_get_irq(e.qts, RP_GSI));
+    /* Power on, indicator on; the function answers on bus 1. */
+    cfg_writew(e.qts, RP, SLTCTL, ENABLES | PIC_ON);
+    ack(&e, ST_CC);
+    g_assert_cmphex(dev_id(&e), ==, 0x10011af4);
+    /* A second device on the link has no place. */
+    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+                  "\"driver\": \"virtio-rng-pci\", \"bus\": \"rp1\", "
+                  "\"addr\": \"1\"}}", "only allows plugging into slot 0");
+
+    /* device_del presses the button; the device stays for now. */
+    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+               "{\"id\": \"blk1\"}}");
+    g_assert_cmphex(sltsta(&e) & ST_ABP, ==, ST_ABP);
+    g_assert_true(qtest_get_irq(e.qts, RP_GSI));
+    qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": "
+                  "{\"id\": \"blk1\"}}",
+              "Device blk1 is already in the process of unplug");
+    ack(&e, ST_ABP);
+    g_assert_false(qtest_get_irq(e.qts, RP_GSI));
+    g_assert_cmphex(dev_id(&e), ==, 0x10011af4);
+    ev = events(&e);
+    g_assert_null(strstr(ev, "DEVICE_DELETED"));
+    g_clear_pointer(&ev, g_free);
+    /* The guest blinks the indicator while it works: device_del again
+     * would be refused even once the 5 s passed. */
+    /* The guest powers the slot off: then the device goes. */
+    cfg_writew(e.qts, RP, SLTCTL, ENABLES | PIC_OFF | PCC);
+    g_assert_cmphex(dev_id(&e), ==, 0xffffffff);
+    g_assert_cmphex(sltsta(&e) & (ST_PDS | ST_PDC), ==, ST_PDC);
+    g_assert_cmphex(cfg_readw(e.qts, RP, LNKSTA) & DLLLA, ==, 0);
+    ev = events(&e);
+    g_assert_nonnull(strstr(ev, "\"device\": \"blk1\""));
+    g_assert_nonnull(strstr(ev, "\"path\": \"/machine/peripheral/blk1\""));
+    qmp_ok(&e, "{\"execute\": \"blockdev-del\", \"arguments\": "
+               "{\"node-name\": \"disk0\"}}");
+    env_end(&e);
+}
+
+/* A press the guest ignored may be repeated after 5 s (QEMU 7.2); a
+ * blinking power indicator (the guest is busy) refuses. */
+static void test_repeat_and_busy(void)
+{
+    Env e;
+
+    env_start(&e);
+    cfg_writew(e.qts, RP, SLTCTL, ENABLES | PIC_ON);
+    plug_blk(&e);
+    ack(&e, ST_PDC | ST_ABP | ST_CC);
+    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+               "{\"id\": \"blk1\"}}");
+    ack(&e, ST_ABP);
+    qtest_clock_step(e.qts, 5100 * 1000 * 1000LL);
+    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+               "{\"id\": \"blk1\"}}");
+    g_assert_cmphex(sltsta(&e) & ST_ABP, ==, ST_ABP);
+    ack(&e, ST_ABP | ST_CC);
+    qtest_clock_step(e.qts, 5100 * 1000 * 1000LL);
+    cfg_writew(e.qts, RP, SLTCTL, ENABLES | 0x0200);   /* blink */
+    qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": "
+                  "{\"id\": \"blk1\"}}",
+              "Hot-unplug failed: guest is busy (power indicator "
+              "blinking)");
+    env_end(&e);
+}
+
+/* Plugged into a slot the guest left dark: device_del needs no guest. */
+static void test_dark_slot(void)
+{
+    Env e;
+    g_autofree char *ev = NULL;
+
+    env_start(&e);
+    plug_blk(&e);
+    g_assert_cmphex(sltsta(&e) & ST_PDS, ==, ST_PDS);
+    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+               "{\"id\": \"blk1\"}}");
+    ev = events(&e);
+    g_assert_nonnull(strstr(ev, "\"device\": \"blk1\""));
+    g_assert_cmphex(sltsta(&e) & ST_PDS, ==, 0);
+    /* query-pci shows what is behind the port. */
+    plug_blk(&e);
+    {
+        g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\": \"query-pci\"}");
+        g_assert_nonnull(strstr(r, "\"pci_bridge\""));
+        g_assert_nonnull(strstr(r, "\"qdev_id\": \"blk1\""));
+        g_assert_nonnull(strstr(r, "\"secondary\": 1"));
+    }
+    env_end(&e);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/pciehp/plug-button-unplug", test_plug_button_unplug);
+    g_test_add_func("/pciehp/repeat-and-busy", test_repeat_and_busy);
+    g_test_add_func("/pciehp/dark-slot", test_dark_slot);
+    return g_test_run();
+}
