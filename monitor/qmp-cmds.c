@@ -242,7 +242,7 @@ static CpuDefinitionInfo *cpu_definition(const char *name, const char *alias,
     CpuDefinitionInfo *d = g_new0(CpuDefinitionInfo, 1);
     g_autoptr(GPtrArray) missing =
         x86_cpu_model_unavailable(alias ? alias : name,
-                                  kvm_get_supported_cpuid());
+                                  x86_cpu_supported_cpuid());
     strList **tail = &d->unavailable_features;
 
     d->name = g_strdup(name);
@@ -256,7 +256,7 @@ static CpuDefinitionInfo *cpu_definition(const char *name, const char *alias,
     return d;
 }
 
-/* As QEMU 7.2: each named model as NAME-v1 and NAME (alias of it); max;
+/* As QEMU 7.2: every NAME-vN, its aliases (NAME is NAME-v1's), max;
  * host only where KVM runs. */
 CpuDefinitionInfoList *qmp_query_cpu_definitions(GError **errp)
 {
@@ -264,15 +264,10 @@ CpuDefinitionInfoList *qmp_query_cpu_definitions(GError **errp)
     X86CPUModelInfo m;
 
     for (unsigned i = 0; x86_cpu_model_get(i, &m); i++) {
-        if (m.from_host) {
-            if (strcmp(m.name, "host") || kvm_enabled()) {
-                LIST_APPEND(tail, cpu_definition(m.name, NULL, false));
-            }
+        if (m.from_host && !strcmp(m.name, "host") && !kvm_enabled()) {
             continue;
         }
-        g_autofree char *v1 = g_strdup_printf("%s-v1", m.name);
-        LIST_APPEND(tail, cpu_definition(v1, NULL, true));
-        LIST_APPEND(tail, cpu_definition(m.name, v1, true));
+        LIST_APPEND(tail, cpu_definition(m.name, m.alias_of, !m.from_host));
     }
     return list;
 }

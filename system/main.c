@@ -1529,6 +1529,9 @@ void kvmpc_init(int argc, char **argv)
     memory_init();
     install_signal_handlers();
     init_accel(o->ms);
+    if (!x86_cpu_qtest_check(&err)) {
+        die_err(NULL, err);     /* -cpu ...,enforce on the qtest host */
+    }
     create_objects(o);
     create_audiodevs(o);
     create_spice(o);
