@@ -445,9 +445,6 @@ bool x86_cpu_feature_lookup(const char *name, FeatureWord *word,
 
 static bool is_ignored_prop(const char *name)
 {
-    if (g_str_has_prefix(name, "hv-") || g_str_has_prefix(name, "hv_")) {
-        return true;    /* Hyper-V enlightenments: not offered */
-    }
     for (unsigned i = 0; ignored_props[i]; i++) {
         if (!strcmp(ignored_props[i], name)) {
             return true;
@@ -609,6 +606,14 @@ static bool parse_option(X86CPUConfig *cfg, const char *opt, GError **errp)
     eq = strchr(opt, '=');
     key = eq ? g_strndup(opt, eq - opt) : g_strdup(opt);
     value = eq ? eq + 1 : NULL;
+    if (g_str_has_prefix(key, "hv")) {
+        /* Hyper-V: "hv-relaxed", the legacy "hv_relaxed" */
+        g_autofree char *folded = g_strdelimit(g_strdup(key), "_", '-');
+        int r = x86_hv_parse_prop(cfg, folded, value, errp);
+        if (r) {
+            return r > 0;
+        }
+    }
     if (x86_cpu_feature_lookup(key, &w, &mask)) {
         if (value && !parse_on_off(key, value, &on, errp)) {
             return false;
@@ -629,6 +634,7 @@ static void config_init(X86CPUConfig *cfg, const char *model)
     g_strlcpy(cfg->model, model, sizeof(cfg->model));
     cfg->check = true;
     cfg->kvm_signature = true;
+    cfg->hv_spinlocks = 0xffffffffu;
     cfg->family = cfg->model_num = cfg->stepping = -1;
 }
 
@@ -655,7 +661,7 @@ bool x86_cpu_config_parse(const char *model_and_features, X86CPUConfig *cfg,
             return false;
         }
     }
-    return true;
+    return x86_hv_check(cfg, errp);
 }
 
 static X86CPUConfig current_config;
@@ -1329,6 +1335,7 @@ bool x86_cpu_build_cpuid(const X86CPUConfig *cfg,
         remove_entries(out, 0x40000000);
         remove_entries(out, 0x40000001);
     }
+    x86_hv_build_leaves(cfg, topo->max_cpus ? topo->max_cpus : 1, out);
     apply_topology(out, topo, apic_id);
     return true;
 }

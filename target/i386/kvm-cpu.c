@@ -131,6 +131,37 @@ static void set_feature_msrs(const X86KvmVcpu *cpu, const X86CPUIDTable *t)
     }
 }
 
+/* The per-vCPU KVM capabilities some enlightenments need (Linux
+ * api.rst: KVM_CAP_HYPERV_SYNIC2, KVM_CAP_HYPERV_ENLIGHTENED_VMCS). */
+static bool enable_hv_caps(X86KvmVcpu *cpu, const X86CPUConfig *cfg,
+                           GError **errp)
+{
+    if (cfg->hv_features & (1u << HV_SYNIC)) {
+        struct kvm_enable_cap cap = { .cap = KVM_CAP_HYPERV_SYNIC2 };
+
+        if (vcpu_ioctl(cpu, KVM_ENABLE_CAP, &cap) < 0) {
+            error_setg(errp, "Hyper-V synthetic interrupt controller "
+                       "(requested by 'hv-synic' cpu flag) is not "
+                       "supported by kernel");
+            return false;
+        }
+    }
+    if (cfg->hv_features & (1u << HV_EVMCS)) {
+        uint16_t version = 0;
+        struct kvm_enable_cap cap = {
+            .cap = KVM_CAP_HYPERV_ENLIGHTENED_VMCS,
+            .args[0] = (uintptr_t)&version,
+        };
+
+        if (vcpu_ioctl(cpu, KVM_ENABLE_CAP, &cap) < 0) {
+            error_setg(errp, "Hyper-V enlightened VMCS (requested by "
+                       "'hv-evmcs' cpu flag) is not supported by kernel");
+            return false;
+        }
+    }
+    return true;
+}
+
 bool x86_kvm_vcpu_init(X86KvmVcpu *cpu, const struct kvm_cpuid2 *supported,
                        const X86CPUTopoInfo *topo, GError **errp)
 {
@@ -150,7 +181,7 @@ bool x86_kvm_vcpu_init(X86KvmVcpu *cpu, const struct kvm_cpuid2 *supported,
         return false;
     }
     set_feature_msrs(cpu, table);
-    return true;
+    return enable_hv_caps(cpu, x86_cpu_current_config(), errp);
 }
 
 const struct kvm_cpuid2 *x86_cpu_supported_cpuid(void)

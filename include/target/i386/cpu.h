@@ -24,6 +24,7 @@ typedef struct X86CPUTopoInfo {
     unsigned dies_per_pkg;
     unsigned cores_per_die;
     unsigned threads_per_core;
+    unsigned max_cpus;          /* -smp maxcpus (0: unknown) */
 } X86CPUTopoInfo;
 
 typedef struct X86CPUTopoIDs {
@@ -88,6 +89,14 @@ typedef enum FeatureWord {
 /* The MSR index of feature word @w (w >= FEAT_FIRST_MSR). */
 uint32_t x86_feature_msr_index(FeatureWord w);
 
+/* Hyper-V enlightenments (hyperv-cpuid.c), bits of hv_features. */
+typedef enum HvFeature {
+    HV_RELAXED, HV_VAPIC, HV_TIME, HV_CRASH, HV_RESET, HV_VPINDEX,
+    HV_RUNTIME, HV_SYNIC, HV_STIMER, HV_FREQUENCIES, HV_REENLIGHTENMENT,
+    HV_TLBFLUSH, HV_EVMCS, HV_IPI, HV_STIMER_DIRECT,
+    HV_FEAT_COUNT,
+} HvFeature;
+
 /* What -cpu asked for, before it meets what KVM supports. */
 typedef struct X86CPUConfig {
     char model[32];             /* "host", "max", "qemu64" */
@@ -100,7 +109,24 @@ typedef struct X86CPUConfig {
     int family, model_num, stepping;    /* -1 = the model's */
     char model_id[49];          /* "" = the model's */
     uint32_t level, xlevel;     /* 0 = the model's */
+    uint32_t hv_features;       /* 1 << HvFeature */
+    uint32_t hv_set;            /* switched explicitly (on or off) */
+    bool hv_passthrough;        /* every enlightenment not switched off */
+    uint32_t hv_spinlocks;      /* hv-spinlocks= (0xffffffff: never) */
+    char hv_vendor_id[13];      /* "" = "Microsoft Hv" */
 } X86CPUConfig;
+
+/* hv-* option @key (value NULL = on): 1 handled, 0 not an hv option,
+ * -1 error. */
+int x86_hv_parse_prop(X86CPUConfig *cfg, const char *key, const char *value,
+                      GError **errp);
+/* After parsing: hv-passthrough, then QEMU's dependency rules. */
+bool x86_hv_check(X86CPUConfig *cfg, GError **errp);
+bool x86_hv_enabled(const X86CPUConfig *cfg);
+struct X86CPUIDTable;
+/* Hyper-V leaves into @t, KVM's moved to 0x40000100. */
+void x86_hv_build_leaves(const X86CPUConfig *cfg, unsigned max_cpus,
+                         struct X86CPUIDTable *t);
 
 /*
  * Parse "MODEL[,+feat|,-feat|,feat=on|off|,prop=value...]" into @cfg.
