@@ -1160,17 +1160,27 @@ static unsigned logical_per_pkg(const X86CPUTopoInfo *topo)
     return topo->threads_per_core * topo->cores_per_die * topo->dies_per_pkg;
 }
 
+/* QEMU 7.2 counts "cores" per die in leaves 1, 4, 0xb and 0x80000008
+ * (its nr_cores is -smp cores); kvmpc does the same so that guests see
+ * the same numbers (tests/qmp/test_cpu_leaves.py runs QEMU to check). */
+static unsigned logical_per_die(const X86CPUTopoInfo *topo)
+{
+    return topo->threads_per_core * topo->cores_per_die;
+}
+
 /* Leaf 1 EBX/EDX: APIC ID, logical processor count, HTT. */
 static void topo_leaf1(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
                        uint32_t apic_id)
 {
     struct kvm_cpuid_entry2 *e = x86_cpuid_find(x86_cpuid_table_kvm(t), 1, 0);
-    unsigned n = logical_per_pkg(topo);
+    unsigned n = logical_per_die(topo);
 
     if (!e) {
         return;
     }
-    e->ebx = (apic_id & 0xff) << 24 | (MIN(n, 255u) << 16) | (8 << 8);
+    /* the count only with more than one (QEMU leaves it 0 otherwise) */
+    e->ebx = (apic_id & 0xff) << 24 | (n > 1 ? MIN(n, 255u) << 16 : 0) |
+             (8 << 8);
     if (n > 1) {
         e->edx |= CPUID_1_EDX_HTT;
     } else {
@@ -1178,11 +1188,11 @@ static void topo_leaf1(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
     }
 }
 
-/* Leaf 4 (Intel deterministic cache): cores per package, sharing. */
+/* Leaf 4 (Intel deterministic cache): cores per package and the APIC
+ * IDs sharing each cache, as QEMU 7.2 fills them: L1 per thread (0),
+ * L2 per core, L3 per die. */
 static void topo_leaf4(X86CPUIDTable *t, const X86CPUTopoInfo *topo)
 {
-    unsigned cores_bits = apicid_pkg_offset(topo) - apicid_core_offset(topo);
-
     for (unsigned i = 0; i < t->nent; i++) {
         struct kvm_cpuid_entry2 *e = &t->entries[i];
         unsigned level;
@@ -1192,10 +1202,11 @@ static void topo_leaf4(X86CPUIDTable *t, const X86CPUTopoInfo *topo)
             continue;
         }
         level = (e->eax >> 5) & 7;
-        sharing = level < 3 ? (1u << apicid_core_offset(topo)) - 1
-                            : (1u << apicid_pkg_offset(topo)) - 1;
+        sharing = level == 1 ? 0 :
+                  level == 2 ? topo->threads_per_core - 1 :
+                  (1u << apicid_die_offset(topo)) - 1;
         e->eax &= 0x3fff;
-        e->eax |= (((1u << cores_bits) - 1) & 0x3f) << 26;
+        e->eax |= ((topo->cores_per_die - 1) & 0x3f) << 26;
         e->eax |= (sharing & 0xfff) << 14;
     }
 }
@@ -1212,14 +1223,14 @@ static void topo_extended_leaf(X86CPUIDTable *t, uint32_t function,
 
     levels[nr++] = (typeof(levels[0])){ apicid_core_offset(topo),
                                         topo->threads_per_core, 1 };
+    /* QEMU 7.2: leaf 0xb's core level shifts by the package offset,
+     * leaf 0x1f's by the die offset; both count the die's threads */
+    levels[nr++] = (typeof(levels[0])){
+        with_die ? apicid_die_offset(topo) : apicid_pkg_offset(topo),
+        logical_per_die(topo), 2 };
     if (with_die) {
-        levels[nr++] = (typeof(levels[0])){ apicid_die_offset(topo),
-            topo->threads_per_core * topo->cores_per_die, 2 };
         levels[nr++] = (typeof(levels[0])){ apicid_pkg_offset(topo),
                                             logical_per_pkg(topo), 5 };
-    } else {
-        levels[nr++] = (typeof(levels[0])){ apicid_pkg_offset(topo),
-                                            logical_per_pkg(topo), 2 };
     }
     remove_entries(t, function);
     for (unsigned i = 0; i <= nr; i++) {
@@ -1245,7 +1256,9 @@ static void topo_amd_leaves(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
 {
     struct kvm_cpuid_entry2 *e = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000008, 0);
     struct kvm_cpuid_entry2 *x1 = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000001, 0);
-    unsigned n = logical_per_pkg(topo);
+    struct kvm_cpuid_entry2 *x0 = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000000, 0);
+    uint32_t xlevel = x0 ? x0->eax : 0;
+    unsigned n = logical_per_die(topo);
     X86CPUTopoIDs ids;
 
     x86_topo_ids_from_apicid(topo, apic_id, &ids);
@@ -1260,13 +1273,28 @@ static void topo_amd_leaves(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
          * QEMU sets it for non-Intel vendors when there is more than one */
         x1->ecx |= CPUID_8000_0001_ECX_CMP_LEGACY;
     }
-    if (x1 && (x1->ecx & CPUID_8000_0001_ECX_TOPOEXT) &&
-        (e = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x8000001e, 0))) {
+    if (x1 && (x1->ecx & CPUID_8000_0001_ECX_TOPOEXT) && xlevel >= 0x8000001e &&
+        (e = get_entry(t, 0x8000001e, 0))) {
+        /* AMD APM vol. 3 E.4.24, filled as QEMU 7.2 does: EBX threads
+         * per core - 1 and the core id, ECX nodes per package - 1 and
+         * the node (die) id */
         e->eax = apic_id;
-        e->ebx = ((topo->threads_per_core - 1) & 0xff) << 8 |
-                 ((ids.die_id * topo->cores_per_die + ids.core_id) & 0xff);
-        e->ecx = ids.die_id & 0xff;
+        e->ebx = (topo->threads_per_core > 1 ?
+                  ((topo->threads_per_core - 1) & 0xff) << 8 : 0) |
+                 (ids.core_id & 0xff);
+        e->ecx = (topo->dies_per_pkg > 1 ?
+                  ((topo->dies_per_pkg - 1) & 7) << 8 : 0) |
+                 (ids.die_id & 0xff);
         e->edx = 0;
+    }
+    if (vendor_is_amd(t)) {
+        /* QEMU (x-vendor-cpuid-only) gives AMD vendors no Intel leaf 4 */
+        for (unsigned i = 0; i < t->nent; i++) {
+            struct kvm_cpuid_entry2 *c = &t->entries[i];
+            if (c->function == 4) {
+                c->eax = c->ebx = c->ecx = c->edx = 0;
+            }
+        }
     }
     for (unsigned i = 0; i < t->nent; i++) {
         struct kvm_cpuid_entry2 *c = &t->entries[i];
@@ -1284,10 +1312,17 @@ static void topo_amd_leaves(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
 }
 
 static void apply_topology(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
-                           uint32_t apic_id)
+                           uint32_t apic_id, bool level_fixed)
 {
     struct kvm_cpuid_entry2 *l0 = x86_cpuid_find(x86_cpuid_table_kvm(t), 0, 0);
     uint32_t level = l0 ? l0->eax : 0;
+
+    if (l0 && topo->dies_per_pkg > 1 && level < 0x1f && !level_fixed &&
+        !vendor_is_amd(t)) {
+        /* QEMU raises an Intel model's level so that guests find the
+         * die level (AMD describes dies in 0x8000001e) */
+        level = l0->eax = 0x1f;
+    }
 
     topo_leaf1(t, topo, apic_id);
     topo_leaf4(t, topo);
@@ -1336,7 +1371,7 @@ bool x86_cpu_build_cpuid(const X86CPUConfig *cfg,
         remove_entries(out, 0x40000001);
     }
     x86_hv_build_leaves(cfg, topo->max_cpus ? topo->max_cpus : 1, out);
-    apply_topology(out, topo, apic_id);
+    apply_topology(out, topo, apic_id, cfg->level != 0);
     return true;
 }
 
