@@ -13,6 +13,7 @@ host of target/i386/cpu.c):
 - -cpu ...,enforce|check against the stand-in host, agreeing with
   query-cpu-definitions' unavailable-features;
 - QEMU's errors for Hyper-V dependencies and -smp."""
+import json
 import os
 import shutil
 import struct
@@ -320,7 +321,50 @@ def test_enforce_and_check(binary):
     check(rc != 0 and "CPUID.07H:EBX.mpx [bit 14]" in err, "+mpx: %r" % err)
 
 
+SMP_CASES = ["2,maxcpus=4,sockets=2,cores=2",
+             "2,maxcpus=4,sockets=1,dies=2,cores=1,threads=2",
+             "8,sockets=2,cores=2", "8,sockets=2,threads=2", "cores=2",
+             "6,maxcpus=12,dies=2,threads=2", "0", "8,sockets=3",
+             "4,maxcpus=2", "8,clusters=2", "8,clusters=1", "300",
+             "4,maxcpus=300"]
+
+
+def smp_run(cmd):
+    """(error text or None, query-hotpluggable-cpus) of a -S start."""
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    out, err = p.communicate(
+        '{"execute":"qmp_capabilities"}\n'
+        '{"execute":"query-hotpluggable-cpus"}\n{"execute":"quit"}\n',
+        timeout=60)
+    errors = [l.split(": ", 1)[1] for l in err.splitlines()
+              if ": " in l and "hyperthreading" not in l]
+    slots = None
+    for line in out.splitlines():
+        msg = json.loads(line)
+        if isinstance(msg.get("return"), list):
+            slots = [(s["props"], s["vcpus-count"], s["type"],
+                      "qom-path" in s) for s in msg["return"]]
+    return errors, slots
+
+
+@no_kvm
+def test_smp_against_qemu(binary):
+    """-smp's rules and errors, and query-hotpluggable-cpus (the slots, their
+    socket/die/core/thread ids, which are occupied), as QEMU 7.2's."""
+    if not shutil.which("qemu-system-x86_64"):
+        print("SKIP test_smp_against_qemu: no qemu-system-x86_64")
+        return
+    common = ["-S", "-nodefaults", "-display", "none", "-machine", "pc",
+              "-cpu", "qemu64", "-qmp", "stdio"]
+    for smp in SMP_CASES:
+        ref = smp_run(["qemu-system-x86_64", "-accel", "tcg", "-smp", smp]
+                      + common)
+        mine = smp_run([binary, "-accel", "qtest", "-smp", smp] + common)
+        check_eq(mine, ref, "-smp %s" % smp)
+
+
 if __name__ == "__main__":
     run_tests([test_topology_against_qemu, test_apic_ids, test_kvm_pv_leaves,
                test_hyperv_leaves, test_hyperv_dependencies,
-               test_enforce_and_check])
+               test_enforce_and_check, test_smp_against_qemu])
