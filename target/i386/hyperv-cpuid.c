@@ -150,9 +150,6 @@ int x86_hv_parse_prop(X86CPUConfig *cfg, const char *key, const char *value,
     if (!strcmp(key, "hv-passthrough")) {
         return hv_parse_bool(key, value, &cfg->hv_passthrough, errp) ? 1 : -1;
     }
-    if (!strcmp(key, "hv-enforce-cpuid")) {
-        return hv_parse_bool(key, value, &on, errp) ? 1 : -1;
-    }
     if (!strcmp(key, "hv-spinlocks")) {
         uint64_t n;
         GError *err = NULL;
