@@ -7,6 +7,7 @@
 #include "accel/kvm.h"
 #include "chardev/char.h"
 #include "hw/boards.h"
+#include "target/i386/cpu.h"
 #include "hw/qdev.h"
 #include "hw/usb/usb.h"
 #include "system/memory.h"
@@ -113,6 +114,54 @@ void hmp_info_cpus(Monitor *mon, const char *args)
         monitor_printf(mon, "%c CPU #%u: thread_id=%d\n",
                        i == mon->cpu_index ? '*' : ' ', info.cpu_index,
                        info.thread_id);
+    }
+}
+
+static int cpuid_entry_cmp(const void *a, const void *b)
+{
+    const struct kvm_cpuid_entry2 *x = a, *y = b;
+
+    if (x->function != y->function) {
+        return x->function < y->function ? -1 : 1;
+    }
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * kvmpc's own: the CPUID table vCPU N gets (the current -cpu and -smp
+ * against KVM's supported CPUID, or the qtest stand-in host), one
+ * "0xFUNCTION 0xINDEX: eax=... ebx=... ecx=... edx=..." line per leaf,
+ * then the feature MSRs.  Under qtest this is how tests see the leaves.
+ */
+void hmp_info_cpuid(Monitor *mon, const char *args)
+{
+    g_autofree char *arg = g_strstrip(g_strdup(args));
+    g_autofree X86CPUIDTable *t = g_new0(X86CPUIDTable, 1);
+    unsigned ncpus = current_machine ? current_machine->smp.cpus : 1;
+    uint64_t idx = mon->cpu_index;
+    GError *err = NULL;
+
+    if (arg[0] && (!parse_uint(arg, &idx, &err) || idx >= ncpus)) {
+        g_clear_error(&err);
+        monitor_printf(mon, "invalid CPU index '%s' (0..%u)\n", arg,
+                       ncpus - 1);
+        return;
+    }
+    if (!x86_cpu_build_for_index(idx, t, &err)) {
+        monitor_printf(mon, "%s\n", err->message);
+        g_error_free(err);
+        return;
+    }
+    qsort(t->entries, t->nent, sizeof(t->entries[0]), cpuid_entry_cmp);
+    for (unsigned i = 0; i < t->nent; i++) {
+        const struct kvm_cpuid_entry2 *e = &t->entries[i];
+        monitor_printf(mon, "0x%08x 0x%02x: eax=0x%08x ebx=0x%08x "
+                       "ecx=0x%08x edx=0x%08x\n", e->function, e->index,
+                       e->eax, e->ebx, e->ecx, e->edx);
+    }
+    for (unsigned w = FEAT_FIRST_MSR; w < FEATURE_WORDS; w++) {
+        monitor_printf(mon, "MSR 0x%03x: 0x%08x\n", x86_feature_msr_index(w),
+                       t->feature_msrs[w - FEAT_FIRST_MSR]);
     }
 }
 

@@ -89,6 +89,8 @@ const HMPCommand hmp_info_commands[] = {
     { "blockstats", "", "show block device statistics", hmp_info_blockstats },
     { "chardev", "", "show the character devices", hmp_info_chardev },
     { "cpus", "", "show infos for each CPU", hmp_info_cpus },
+    { "cpuid", "[cpu]", "show the CPUID leaves (and feature MSRs) a vCPU "
+      "gets", hmp_info_cpuid },
     { "history", "", "show the command line history", hmp_info_history },
     { "kvm", "", "show KVM information", hmp_info_kvm },
     { "migrate", "", "show migration status", hmp_info_migrate },

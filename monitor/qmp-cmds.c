@@ -234,6 +234,48 @@ CpuInfoFastList *qmp_query_cpus_fast(GError **errp)
     return list;
 }
 
+/* The slots -smp maxcpus describes, present or not, with QEMU's
+ * properties: socket-id, die-id (with dies > 1), core-id, thread-id. */
+HotpluggableCPUList *qmp_query_hotpluggable_cpus(GError **errp)
+{
+    HotpluggableCPUList *list = NULL, **tail = &list;
+    const SmpConfig one = { 1, 1, 1, 1, 1, 1 };
+    const SmpConfig *smp = current_machine ? &current_machine->smp : &one;
+    X86CPUTopoInfo topo;
+
+    if (current_machine && current_machine->type->no_cpus) {
+        error_setg(errp, "machine does not support hot-plugging CPUs");
+        return NULL;
+    }
+    x86_topo_info_from_smp(smp, &topo);
+    for (unsigned i = smp->max_cpus; i-- > 0;) {
+        HotpluggableCPU *c = g_new0(HotpluggableCPU, 1);
+        CpuInstanceProperties *p = g_new0(CpuInstanceProperties, 1);
+        X86CPUTopoIDs ids;
+
+        x86_topo_ids_from_idx(&topo, i, &ids);
+        c->type = g_strdup_printf("%s-x86_64-cpu",
+                                  x86_cpu_current_config()->model);
+        c->vcpus_count = 1;
+        p->has_socket_id = true;
+        p->socket_id = ids.pkg_id;
+        if (smp->dies > 1) {
+            p->has_die_id = true;
+            p->die_id = ids.die_id;
+        }
+        p->has_core_id = true;
+        p->core_id = ids.core_id;
+        p->has_thread_id = true;
+        p->thread_id = ids.smt_id;
+        c->props = p;
+        if (i < smp->cpus) {
+            c->qom_path = monitor_cpu_qom_path(i);
+        }
+        LIST_APPEND(tail, c);
+    }
+    return list;
+}
+
 /* ---- CPU models ----------------------------------------------------- */
 
 static CpuDefinitionInfo *cpu_definition(const char *name, const char *alias,
@@ -242,7 +284,7 @@ static CpuDefinitionInfo *cpu_definition(const char *name, const char *alias,
     CpuDefinitionInfo *d = g_new0(CpuDefinitionInfo, 1);
     g_autoptr(GPtrArray) missing =
         x86_cpu_model_unavailable(alias ? alias : name,
-                                  kvm_get_supported_cpuid());
+                                  x86_cpu_supported_cpuid());
     strList **tail = &d->unavailable_features;
 
     d->name = g_strdup(name);
@@ -256,7 +298,7 @@ static CpuDefinitionInfo *cpu_definition(const char *name, const char *alias,
     return d;
 }
 
-/* As QEMU 7.2: each named model as NAME-v1 and NAME (alias of it); max;
+/* As QEMU 7.2: every NAME-vN, its aliases (NAME is NAME-v1's), max;
  * host only where KVM runs. */
 CpuDefinitionInfoList *qmp_query_cpu_definitions(GError **errp)
 {
@@ -264,15 +306,10 @@ CpuDefinitionInfoList *qmp_query_cpu_definitions(GError **errp)
     X86CPUModelInfo m;
 
     for (unsigned i = 0; x86_cpu_model_get(i, &m); i++) {
-        if (m.from_host) {
-            if (strcmp(m.name, "host") || kvm_enabled()) {
-                LIST_APPEND(tail, cpu_definition(m.name, NULL, false));
-            }
+        if (m.from_host && !strcmp(m.name, "host") && !kvm_enabled()) {
             continue;
         }
-        g_autofree char *v1 = g_strdup_printf("%s-v1", m.name);
-        LIST_APPEND(tail, cpu_definition(v1, NULL, true));
-        LIST_APPEND(tail, cpu_definition(m.name, v1, true));
+        LIST_APPEND(tail, cpu_definition(m.name, m.alias_of, !m.from_host));
     }
     return list;
 }

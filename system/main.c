@@ -230,26 +230,47 @@ static void parse_memory(MachineState *ms, const char *arg)
     ms->ram_size = ALIGN_UP(bytes, 8192);
 }
 
-static unsigned smp_field(GHashTable *kv, const char *key, const char *arg)
+/* One -smp number; -1 if absent (or 0, deprecated). */
+static long smp_field(GHashTable *kv, const char *key, const char *arg)
 {
     const char *v = g_hash_table_lookup(kv, key);
     uint64_t n;
 
     if (!v) {
-        return 0;
+        return -1;
     }
-    if (!parse_uint(v, &n, NULL) || n == 0 || n > 1024) {
+    if (!parse_uint(v, &n, NULL) || n > 4096) {
         die("-smp %s: invalid %s '%s'", arg, key, v);
+    }
+    if (n == 0) {
+        /* QEMU 7.2 still takes it (as if omitted), with a warning */
+        error_report("warning: Deprecated CPU topology (considered "
+                     "invalid): CPU topology parameters must be greater "
+                     "than zero");
+        return -1;
     }
     return n;
 }
 
-/* QEMU 7.2 rules: unspecified levels default to 1, cores take the rest. */
+static char *smp_hierarchy(unsigned sockets, unsigned dies, unsigned cores,
+                           unsigned threads)
+{
+    return g_strdup_printf("sockets (%u) * dies (%u) * cores (%u) * "
+                           "threads (%u)", sockets, dies, cores, threads);
+}
+
+/*
+ * QEMU 7.2's rules (hw/core/machine-smp.c behaviour): omitted levels are
+ * 1, except that with a CPU count cores (then sockets, then threads)
+ * take what is left; clusters exist but a PC has one per die; the
+ * errors are QEMU's.
+ */
 static void parse_smp(MachineState *ms, const char *arg)
 {
     g_autoptr(GHashTable) kv = keyval_parse(arg, "cpus", NULL);
     SmpConfig *s = &ms->smp;
-    unsigned cpus, sockets, dies, cores, threads, maxcpus;
+    long cpus, sockets, dies, clusters, cores, threads, maxcpus;
+    g_autofree char *topo = NULL;
 
     if (!kv) {
         die("-smp %s: invalid option string", arg);
@@ -257,32 +278,44 @@ static void parse_smp(MachineState *ms, const char *arg)
     cpus = smp_field(kv, "cpus", arg);
     sockets = smp_field(kv, "sockets", arg);
     dies = smp_field(kv, "dies", arg);
+    clusters = smp_field(kv, "clusters", arg);
     cores = smp_field(kv, "cores", arg);
     threads = smp_field(kv, "threads", arg);
     maxcpus = smp_field(kv, "maxcpus", arg);
-    dies = dies ? dies : 1;
-    threads = threads ? threads : 1;
-
-    unsigned total = maxcpus ? maxcpus : cpus;
-    if (!sockets && !cores) {
-        sockets = 1;
-        cores = total ? total / (dies * threads) : 1;
-    } else if (!sockets) {
-        sockets = total ? total / (dies * cores * threads) : 1;
-    } else if (!cores) {
-        cores = total ? total / (sockets * dies * threads) : 1;
+    if (clusters > 1) {
+        die("clusters not supported by this machine's CPU topology");
     }
-    sockets = MAX(sockets, 1);
-    cores = MAX(cores, 1);
-    maxcpus = maxcpus ? maxcpus : sockets * dies * cores * threads;
-    cpus = cpus ? cpus : maxcpus;
+    dies = dies > 0 ? dies : 1;
+    if (cpus < 0 && maxcpus < 0) {
+        sockets = sockets > 0 ? sockets : 1;
+        cores = cores > 0 ? cores : 1;
+        threads = threads > 0 ? threads : 1;
+    } else {
+        maxcpus = maxcpus > 0 ? maxcpus : cpus;
+        /* cores before sockets, as QEMU since 6.2 */
+        if (cores < 0) {
+            sockets = sockets > 0 ? sockets : 1;
+            threads = threads > 0 ? threads : 1;
+            cores = maxcpus / (sockets * dies * threads);
+        } else if (sockets < 0) {
+            threads = threads > 0 ? threads : 1;
+            sockets = maxcpus / (dies * cores * threads);
+        }
+        if (threads < 0) {
+            threads = maxcpus / (sockets * dies * cores);
+        }
+    }
+    maxcpus = maxcpus > 0 ? maxcpus : sockets * dies * cores * threads;
+    cpus = cpus > 0 ? cpus : maxcpus;
+    topo = smp_hierarchy(sockets, dies, cores, threads);
     if (sockets * dies * cores * threads != maxcpus) {
-        die("-smp %s: product of the hierarchy must match maxcpus: "
-            "sockets (%u) * dies (%u) * cores (%u) * threads (%u) != "
-            "maxcpus (%u)", arg, sockets, dies, cores, threads, maxcpus);
+        die("Invalid CPU topology: product of the hierarchy must match "
+            "maxcpus: %s != maxcpus (%ld)", topo, maxcpus);
     }
-    if (cpus > maxcpus) {
-        die("-smp %s: maxcpus must be equal to or greater than smp", arg);
+    if (maxcpus < cpus) {
+        die("Invalid CPU topology: maxcpus must be equal to or greater "
+            "than smp: %s == maxcpus (%ld) < smp_cpus (%ld)", topo, maxcpus,
+            cpus);
     }
     *s = (SmpConfig){ cpus, sockets, dies, cores, threads, maxcpus };
 }
@@ -1486,9 +1519,9 @@ static void build_machine(Options *o)
         }
         ms->ram_size = b->size;
     }
-    if (ms->smp.cpus > ms->type->max_cpus) {
+    if (ms->smp.max_cpus > ms->type->max_cpus) {
         die("Invalid SMP CPUs %u. The max CPUs supported by machine '%s' "
-            "is %u", ms->smp.cpus, ms->type->name, ms->type->max_cpus);
+            "is %u", ms->smp.max_cpus, ms->type->name, ms->type->max_cpus);
     }
     if (!ms->type->init(ms, &err)) {
         die_err(NULL, err);
@@ -1562,6 +1595,9 @@ void kvmpc_init(int argc, char **argv)
     memory_init();
     install_signal_handlers();
     init_accel(o->ms);
+    if (!x86_cpu_qtest_check(&err)) {
+        die_err(NULL, err);     /* -cpu ...,enforce on the qtest host */
+    }
     create_objects(o);
     create_audiodevs(o);
     create_spice(o);

@@ -10,6 +10,7 @@
 #include "system/accel.h"
 #include "accel/kvm.h"
 #include "kvm-internal.h"
+#include "target/i386/cpu.h"
 #include <fcntl.h>
 #include <sys/ioctl.h>
 
@@ -200,6 +201,29 @@ static void read_msr_list(void)
     kvm_state.msr_list = l;
 }
 
+/* The feature MSRs' host values (KVM_GET_MSRS on /dev/kvm, Linux
+ * api.rst "KVM_CAP_GET_MSR_FEATURES"), which -cpu's MSR feature flags
+ * (arch-capabilities' rdctl-no...) are checked against. */
+static void read_feature_msrs(void)
+{
+    uint64_t values[X86_FEATURE_MSRS] = { 0 };
+
+    if (kvm_check_extension(KVM_CAP_GET_MSR_FEATURES) > 0) {
+        for (unsigned w = FEAT_FIRST_MSR; w < FEATURE_WORDS; w++) {
+            struct {
+                __u32 nmsrs;
+                __u32 pad;
+                struct kvm_msr_entry e;
+            } m = { .nmsrs = 1, .e = { .index = x86_feature_msr_index(w) } };
+
+            if (kvm_ioctl_fd(kvm_state.kvm_fd, KVM_GET_MSRS, &m) == 1) {
+                values[w - FEAT_FIRST_MSR] = m.e.data;
+            }
+        }
+    }
+    x86_cpu_set_host_feature_msrs(values);
+}
+
 static bool create_vm(GError **errp)
 {
     int fd = kvm_ioctl_fd(kvm_state.kvm_fd, KVM_CREATE_VM, 0);
@@ -307,6 +331,7 @@ static bool kvm_init(MachineState *ms, GError **errp)
     }
     read_optional_caps();
     read_msr_list();
+    read_feature_msrs();
     if (!read_supported_cpuid(errp) ||
         !set_vm_special_addresses(errp)) {
         goto fail;

@@ -27,7 +27,7 @@
 /* ---- feature names ---- */
 
 typedef struct FeatureWordInfo {
-    const char *reg_name;       /* for warnings: "CPUID.01H:EDX" */
+    const char *reg_name;       /* QEMU's: "CPUID.01H:EDX", "MSR(10AH)" */
     const char *names[32];
 } FeatureWordInfo;
 
@@ -58,10 +58,10 @@ static const FeatureWordInfo feature_words[FEATURE_WORDS] = {
     [FEAT_7_0_EDX] = { "CPUID.07H:EDX", {
         NULL, NULL, "avx512-4vnniw", "avx512-4fmaps", "fsrm", NULL, NULL,
         NULL, "avx512-vp2intersect", NULL, "md-clear", NULL, NULL, NULL,
-        "serialize", NULL, "tsx-ldtrk", NULL, "pconfig", NULL, NULL, NULL,
-        "amx-bf16", "avx512-fp16", "amx-tile", "amx-int8", "spec-ctrl",
-        "stibp", "flush-l1d", "arch-capabilities", "core-capability",
-        "ssbd" } },
+        "serialize", NULL, "tsx-ldtrk", NULL, "pconfig", "arch-lbr", NULL,
+        NULL, "amx-bf16", "avx512-fp16", "amx-tile", "amx-int8",
+        "spec-ctrl", "stibp", "flush-l1d", "arch-capabilities",
+        "core-capability", "ssbd" } },
     [FEAT_8000_0001_EDX] = { "CPUID.80000001H:EDX", {
         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
         NULL, NULL, NULL, "syscall", NULL, NULL, NULL, NULL,
@@ -82,7 +82,57 @@ static const FeatureWordInfo feature_words[FEATURE_WORDS] = {
         "kvm-msi-ext-dest-id", NULL, NULL, NULL, NULL, NULL, NULL, NULL,
         NULL, "kvmclock-stable-bit", NULL, NULL, NULL, NULL, NULL, NULL,
         NULL } },
+    [FEAT_KVM_HINTS] = { "CPUID.40000001H:EDX", {
+        "kvm-hint-dedicated" } },
+    [FEAT_6_EAX] = { "CPUID.06H:EAX", { NULL, NULL, "arat" } },
+    [FEAT_7_1_EAX] = { "CPUID.07H:EAX", {
+        NULL, NULL, NULL, NULL, "avx-vnni", "avx512-bf16", NULL, NULL,
+        NULL, NULL, "fzrm", "fsrs", "fsrc" } },
+    [FEAT_XSAVE] = { "CPUID.0DH:EAX", {
+        "xsaveopt", "xsavec", "xgetbv1", "xsaves", "xfd" } },
+    [FEAT_14_0_ECX] = { "CPUID.14H:ECX", {
+        [31] = "intel-pt-lip" } },
+    [FEAT_SGX_12_0_EAX] = { "CPUID.12H:EAX", { "sgx1", "sgx2" } },
+    [FEAT_SGX_12_0_EBX] = { "CPUID.12H:EBX", { "sgx-exinfo" } },
+    [FEAT_SGX_12_1_EAX] = { "CPUID.12H:EAX", {
+        NULL, "sgx-debug", "sgx-mode64", NULL, "sgx-provisionkey",
+        "sgx-tokenkey", NULL, "sgx-kss" } },
+    [FEAT_8000_0007_EDX] = { "CPUID.80000007H:EDX", { [8] = "invtsc" } },
+    [FEAT_8000_0008_EBX] = { "CPUID.80000008H:EBX", {
+        "clzero", NULL, "xsaveerptr", NULL, NULL, NULL, NULL, NULL,
+        NULL, "wbnoinvd", NULL, NULL, "ibpb", NULL, "ibrs", "amd-stibp",
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        "amd-ssbd", "virt-ssbd", "amd-no-ssb" } },
+    [FEAT_SVM] = { "CPUID.8000000AH:EDX", {
+        "npt", "lbrv", "svm-lock", "nrip-save", "tsc-scale", "vmcb-clean",
+        "flushbyasid", "decodeassists", NULL, NULL, "pause-filter", NULL,
+        "pfthreshold", "avic", NULL, "v-vmsave-vmload", "vgif",
+        [28] = "svme-addr-chk" } },
+    [FEAT_C000_0001_EDX] = { "CPUID.C0000001H:EDX", {
+        NULL, NULL, "xstore", "xstore-en", NULL, NULL, "xcrypt",
+        "xcrypt-en", "ace2", "ace2-en", "phe", "phe-en", "pmm",
+        "pmm-en" } },
+    [FEAT_ARCH_CAPABILITIES] = { "MSR(10AH)", {
+        "rdctl-no", "ibrs-all", "rsba", "skip-l1dfl-vmentry", "ssb-no",
+        "mds-no", "pschange-mc-no", "tsx-ctrl", "taa-no" } },
+    [FEAT_CORE_CAPABILITY] = { "MSR(CFH)", { [5] = "split-lock-detect" } },
+    [FEAT_PERF_CAPABILITIES] = { "MSR(345H)", {
+        [13] = "full-width-write" } },
 };
+
+uint32_t x86_feature_msr_index(FeatureWord w)
+{
+    switch (w) {
+    case FEAT_ARCH_CAPABILITIES:
+        return 0x10a;
+    case FEAT_CORE_CAPABILITY:
+        return 0xcf;
+    case FEAT_PERF_CAPABILITIES:
+        return 0x345;
+    default:
+        return 0;
+    }
+}
 
 /* Other spellings QEMU accepts (after '_' -> '-' folding). */
 static const struct { const char *alias, *name; } feature_aliases[] = {
@@ -94,6 +144,10 @@ static const struct { const char *alias, *name; } feature_aliases[] = {
     { "ffxsr", "fxsr-opt" },
     { "i64", "lm" },
     { "hv", "hypervisor" },
+    { "lahf-lm", "lahf-lm" },
+    { "nrip-save", "nrip-save" },
+    { "perfctr-core", "perfctr-core" },
+    { "kvm-hint-dedicated", "kvm-hint-dedicated" },
 };
 
 /* ---- leaf bits used by the code below ---- */
@@ -109,25 +163,9 @@ static const struct { const char *alias, *name; } feature_aliases[] = {
 /* 1_EDX bits AMD mirrors in 0x80000001 EDX (AMD APM vol. 3, E.4.2). */
 #define CPUID_EXT2_AMD_ALIASES 0x0183f3ffu
 
-/* QEMU's PPRO_FEATURES | MTRR | CLFLUSH | MCA | PSE36. */
-#define QEMU64_1_EDX  ((1u << 0) | (1u << 2) | (1u << 3) | (1u << 4) | \
-                       (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | \
-                       (1u << 9) | (1u << 11) | (1u << 12) | (1u << 13) | \
-                       (1u << 14) | (1u << 15) | (1u << 16) | (1u << 17) | \
-                       (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | \
-                       (1u << 26))
-#define QEMU64_1_ECX  ((1u << 0) /* pni */ | (1u << 13) /* cx16 */)
-/* QEMU's PPRO_FEATURES: the Pentium Pro set plus MMX/SSE/SSE2. */
-#define PPRO_1_EDX    ((1u << 0) | (1u << 2) | (1u << 3) | (1u << 4) | \
-                       (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | \
-                       (1u << 9) | (1u << 11) | (1u << 13) | (1u << 15) | \
-                       (1u << 16) | (1u << 23) | (1u << 24) | (1u << 25) | \
-                       (1u << 26))
-#define QEMU64_8000_0001_EDX ((1u << 29) /* lm */ | (1u << 11) /* syscall */ \
-                              | (1u << 20) /* nx */)
-#define QEMU64_8000_0001_ECX ((1u << 0) /* lahf-lm */ | (1u << 2) /* svm */)
 /* QEMU's kvm_default_props: kvmclock, nopiodelay, asyncpf, steal-time,
- * pv-eoi, kvmclock-stable-bit; x2apic is on by default under KVM too. */
+ * pv-eoi, kvmclock-stable-bit; x2apic is on by default under KVM too.
+ * Every named model carries them (QEMU adds them under KVM). */
 #define KVM_DEFAULT_FEATURES ((1u << 0) | (1u << 1) | (1u << 3) | (1u << 4) | \
                               (1u << 5) | (1u << 6) | (1u << 24))
 #define KVM_DEFAULT_1_ECX    (1u << 21)     /* x2apic */
@@ -135,6 +173,7 @@ static const struct { const char *alias, *name; } feature_aliases[] = {
 typedef struct X86CPUModel {
     const char *name;
     const char *desc;
+    const char *alias_of;       /* "Haswell" -> "Haswell-v1"; NULL: a model */
     bool from_host;             /* features, vendor and signature from host */
     const char *vendor;
     int family, model, stepping;
@@ -143,60 +182,181 @@ typedef struct X86CPUModel {
     uint32_t features[FEATURE_WORDS];
 } X86CPUModel;
 
-static const X86CPUModel cpu_models[] = {
+/* The host-dependent models; the named ones come from cpu-models.inc. */
+static const X86CPUModel host_models[] = {
     { .name = "host", .from_host = true,
       .desc = "processor with all supported host features" },
     { .name = "max", .from_host = true,
       .desc = "Enables all features supported by the accelerator in the "
               "current host" },
-    { .name = "qemu64", .desc = "QEMU Virtual CPU version 2.5+",
-      .vendor = "AuthenticAMD", .family = 15, .model = 107, .stepping = 1,
-      .level = 0xd, .xlevel = 0x8000000a,
-      .model_id = "QEMU Virtual CPU version 2.5+",
-      .features = {
-          [FEAT_1_EDX] = QEMU64_1_EDX,
-          [FEAT_1_ECX] = QEMU64_1_ECX | KVM_DEFAULT_1_ECX,
-          [FEAT_8000_0001_EDX] = QEMU64_8000_0001_EDX,
-          [FEAT_8000_0001_ECX] = QEMU64_8000_0001_ECX,
-          [FEAT_KVM] = KVM_DEFAULT_FEATURES,
-      } },
-    { .name = "qemu32", .desc = "QEMU Virtual CPU version 2.5+",
-      .vendor = "GenuineIntel", .family = 6, .model = 6, .stepping = 3,
-      .level = 4, .xlevel = 0x80000004,
-      .model_id = "QEMU Virtual CPU version 2.5+",
-      .features = {
-          [FEAT_1_EDX] = PPRO_1_EDX,
-          [FEAT_1_ECX] = (1u << 0) /* pni */ | KVM_DEFAULT_1_ECX,
-          [FEAT_KVM] = KVM_DEFAULT_FEATURES,
-      } },
-    { .name = "kvm32", .desc = "Common 32-bit KVM processor",
-      .vendor = "GenuineIntel", .family = 15, .model = 6, .stepping = 1,
-      .level = 5, .xlevel = 0x80000008,
-      .model_id = "Common 32-bit KVM processor",
-      .features = {
-          [FEAT_1_EDX] = QEMU64_1_EDX,
-          [FEAT_1_ECX] = (1u << 0) /* pni */ | KVM_DEFAULT_1_ECX,
-          [FEAT_KVM] = KVM_DEFAULT_FEATURES,
-      } },
-    { .name = "kvm64", .desc = "Common KVM processor",
-      .vendor = "GenuineIntel", .family = 15, .model = 6, .stepping = 1,
-      .level = 0xd, .xlevel = 0x80000008,
-      .model_id = "Common KVM processor",
-      .features = {
-          [FEAT_1_EDX] = QEMU64_1_EDX,
-          [FEAT_1_ECX] = QEMU64_1_ECX | KVM_DEFAULT_1_ECX,
-          [FEAT_8000_0001_EDX] = QEMU64_8000_0001_EDX,
-          [FEAT_KVM] = KVM_DEFAULT_FEATURES,
-      } },
 };
+
+/* One line of cpu-models.inc. */
+typedef struct X86CPUModelDef {
+    enum { DEF_MODEL, DEF_VERSION, DEF_ALIAS } kind;
+    const char *name;           /* MODEL: base name; ALIAS: alias name */
+    const char *vendor;         /* ALIAS: the target */
+    int family, model, stepping;
+    uint32_t level, xlevel;
+    const char *model_id, *desc;
+    const char *features;       /* MODEL: the list; VERSION: the changes */
+    unsigned version;
+} X86CPUModelDef;
+
+#define MODEL(n, v, f, m, s, l, xl, id, d, ...) \
+    { .kind = DEF_MODEL, .name = n, .vendor = v, .family = f, .model = m, \
+      .stepping = s, .level = l, .xlevel = xl, .model_id = id, .desc = d, \
+      .features = __VA_ARGS__ },
+#define VERSION(n, d, id, ch) \
+    { .kind = DEF_VERSION, .version = n, .desc = d, .model_id = id, \
+      .features = ch },
+#define ALIAS(n, target) { .kind = DEF_ALIAS, .name = n, .vendor = target },
+static const X86CPUModelDef model_defs[] = {
+#include "cpu-models.inc"
+};
+#undef MODEL
+#undef VERSION
+#undef ALIAS
+
+/* host, max, then every NAME-vN and alias, built once from model_defs. */
+static GArray *cpu_models;
+
+static void apply_feature_list(X86CPUModel *m, const char *list)
+{
+    g_auto(GStrv) words = g_strsplit(list, " ", -1);
+
+    for (unsigned i = 0; words[i]; i++) {
+        const char *w = words[i];
+        bool on = w[0] != '-';
+        const char *eq = strchr(w, '=');
+        FeatureWord fw;
+        uint32_t mask;
+
+        if (!w[0]) {
+            continue;
+        }
+        if (eq) {
+            /* a version changing an identity property */
+            g_autofree char *key = g_strndup(w, eq - w);
+            uint64_t v = g_ascii_strtoull(eq + 1, NULL, 0);
+            if (!strcmp(key, "stepping")) {
+                m->stepping = v;
+            } else if (!strcmp(key, "model")) {
+                m->model = v;
+            } else if (!strcmp(key, "family")) {
+                m->family = v;
+            } else if (!strcmp(key, "level")) {
+                m->level = v;
+            } else if (!strcmp(key, "xlevel")) {
+                m->xlevel = v;
+            } else {
+                g_error("cpu-models.inc: unknown property %s", key);
+            }
+            continue;
+        }
+        if (w[0] == '+' || w[0] == '-') {
+            w++;
+        }
+        if (!x86_cpu_feature_lookup(w, &fw, &mask)) {
+            g_error("cpu-models.inc: unknown feature %s", w);
+        }
+        m->features[fw] = on ? m->features[fw] | mask
+                             : m->features[fw] & ~mask;
+    }
+}
+
+static int model_cmp(gconstpointer a, gconstpointer b)
+{
+    const X86CPUModel *x = a, *y = b;
+
+    /* host and max last, as -cpu help lists them */
+    if (x->from_host != y->from_host) {
+        return x->from_host ? 1 : -1;
+    }
+    return strcmp(x->name, y->name);
+}
+
+static void build_model_list(void)
+{
+    X86CPUModel base = { 0 };
+
+    cpu_models = g_array_new(FALSE, TRUE, sizeof(X86CPUModel));
+    for (unsigned i = 0; i < ARRAY_SIZE(model_defs); i++) {
+        const X86CPUModelDef *d = &model_defs[i];
+        X86CPUModel m;
+
+        switch (d->kind) {
+        case DEF_MODEL:
+            memset(&base, 0, sizeof(base));
+            base.name = d->name;
+            base.vendor = d->vendor;
+            base.family = d->family;
+            base.model = d->model;
+            base.stepping = d->stepping;
+            base.level = d->level;
+            base.xlevel = d->xlevel;
+            base.model_id = d->model_id;
+            base.desc = d->desc;
+            apply_feature_list(&base, d->features);
+            base.features[FEAT_1_ECX] |= KVM_DEFAULT_1_ECX;
+            base.features[FEAT_KVM] |= KVM_DEFAULT_FEATURES;
+            m = base;
+            m.name = g_strdup_printf("%s-v1", d->name);
+            g_array_append_val(cpu_models, m);
+            /* "NAME": the machine's default version, v1 on every pc */
+            m.alias_of = m.name;
+            m.name = d->name;
+            g_array_append_val(cpu_models, m);
+            break;
+        case DEF_VERSION:
+            m = base;
+            m.name = g_strdup_printf("%s-v%u", base.name, d->version);
+            m.desc = d->desc;
+            if (d->model_id) {
+                m.model_id = d->model_id;
+            }
+            apply_feature_list(&m, d->features);
+            g_array_append_val(cpu_models, m);
+            break;
+        case DEF_ALIAS:
+            for (unsigned j = 0; j < cpu_models->len; j++) {
+                m = g_array_index(cpu_models, X86CPUModel, j);
+                if (!m.alias_of && !strcmp(m.name, d->vendor)) {
+                    m.alias_of = m.name;
+                    m.name = d->name;
+                    g_array_append_val(cpu_models, m);
+                    break;
+                }
+            }
+            break;
+        }
+    }
+    g_array_append_vals(cpu_models, host_models, ARRAY_SIZE(host_models));
+    g_array_sort(cpu_models, model_cmp);
+}
+
+static const X86CPUModel *model_at(unsigned i)
+{
+    if (!cpu_models) {
+        build_model_list();
+    }
+    return i < cpu_models->len ? &g_array_index(cpu_models, X86CPUModel, i)
+                               : NULL;
+}
+
+static unsigned model_total(void)
+{
+    model_at(0);
+    return cpu_models->len;
+}
 
 /* The QOM view of the models: "<model>-x86_64-cpu" types, as QEMU names
  * them (libvirt looks for e.g. "max-x86_64-cpu"). */
 static void __attribute__((constructor)) x86_cpu_types_register(void)
 {
-    for (size_t i = 0; i < ARRAY_SIZE(cpu_models); i++) {
+    for (unsigned i = 0; i < model_total(); i++) {
         g_autofree char *qom = g_strdup_printf("%s-x86_64-cpu",
-                                               cpu_models[i].name);
+                                               model_at(i)->name);
         object_type_register_copy(qom, "x86_64-cpu", false, NULL);
     }
 }
@@ -221,22 +381,19 @@ GPtrArray *x86_cpu_feature_names(void)
 static const char *const ignored_props[] = {
     "migratable", "host-phys-bits", "host-phys-bits-limit", "phys-bits",
     "pmu", "l3-cache", "host-cache-info", "legacy-cache", "tsc-frequency",
-    "vmware-cpuid-freq", "invtsc", "x-hv-synic-kvm-only",
+    "vmware-cpuid-freq", "x-hv-synic-kvm-only",
     "full-cpuid-auto-level",
-    "kvm-no-smi-migration", "lbr-fmt", "hv-passthrough", NULL,
+    "kvm-no-smi-migration", "lbr-fmt", NULL,
 };
 
-/* "NAME" or, for the named (not host/max) models, "NAME-v1". */
+/* A model (not an alias): "NAME-vN", "host", "max". */
 static const X86CPUModel *find_model(const char *name)
 {
-    for (unsigned i = 0; i < ARRAY_SIZE(cpu_models); i++) {
-        const X86CPUModel *m = &cpu_models[i];
-        size_t len = strlen(m->name);
+    for (unsigned i = 0; i < model_total(); i++) {
+        const X86CPUModel *m = model_at(i);
 
-        if (!strcmp(m->name, name) ||
-            (!m->from_host && !strncmp(m->name, name, len) &&
-             !strcmp(name + len, "-v1"))) {
-            return m;
+        if (!strcmp(m->name, name)) {
+            return m->alias_of ? find_model(m->alias_of) : m;
         }
     }
     return NULL;
@@ -288,9 +445,6 @@ bool x86_cpu_feature_lookup(const char *name, FeatureWord *word,
 
 static bool is_ignored_prop(const char *name)
 {
-    if (g_str_has_prefix(name, "hv-") || g_str_has_prefix(name, "hv_")) {
-        return true;    /* Hyper-V enlightenments: not offered */
-    }
     for (unsigned i = 0; ignored_props[i]; i++) {
         if (!strcmp(ignored_props[i], name)) {
             return true;
@@ -452,6 +606,14 @@ static bool parse_option(X86CPUConfig *cfg, const char *opt, GError **errp)
     eq = strchr(opt, '=');
     key = eq ? g_strndup(opt, eq - opt) : g_strdup(opt);
     value = eq ? eq + 1 : NULL;
+    if (g_str_has_prefix(key, "hv")) {
+        /* Hyper-V: "hv-relaxed", the legacy "hv_relaxed" */
+        g_autofree char *folded = g_strdelimit(g_strdup(key), "_", '-');
+        int r = x86_hv_parse_prop(cfg, folded, value, errp);
+        if (r) {
+            return r > 0;
+        }
+    }
     if (x86_cpu_feature_lookup(key, &w, &mask)) {
         if (value && !parse_on_off(key, value, &on, errp)) {
             return false;
@@ -472,6 +634,7 @@ static void config_init(X86CPUConfig *cfg, const char *model)
     g_strlcpy(cfg->model, model, sizeof(cfg->model));
     cfg->check = true;
     cfg->kvm_signature = true;
+    cfg->hv_spinlocks = 0xffffffffu;
     cfg->family = cfg->model_num = cfg->stepping = -1;
 }
 
@@ -498,7 +661,7 @@ bool x86_cpu_config_parse(const char *model_and_features, X86CPUConfig *cfg,
             return false;
         }
     }
-    return true;
+    return x86_hv_check(cfg, errp);
 }
 
 static X86CPUConfig current_config;
@@ -538,17 +701,18 @@ char *x86_cpu_help_text(void)
     GPtrArray *names = g_ptr_array_new();
     unsigned col = 0;
 
-    for (unsigned i = 0; i < ARRAY_SIZE(cpu_models); i++) {
-        const X86CPUModel *m = &cpu_models[i];
-
-        if (m->from_host) {
-            g_string_append_printf(s, "x86 %-20s  %s\n", m->name, m->desc);
-            continue;
-        }
+    for (unsigned i = 0; i < model_total(); i++) {
+        const X86CPUModel *m = model_at(i);
         g_autofree char *v1 = g_strdup_printf("%s-v1", m->name);
-        g_autofree char *alias = g_strdup_printf("(alias of %s)", v1);
-        g_string_append_printf(s, "x86 %-20s  %s\n", m->name, alias);
-        g_string_append_printf(s, "x86 %-20s  %s\n", v1, m->desc);
+        g_autofree char *alias = NULL;
+
+        if (m->alias_of) {
+            alias = !strcmp(m->alias_of, v1) ?
+                g_strdup("(alias configured by machine type)") :
+                g_strdup_printf("(alias of %s)", m->alias_of);
+        }
+        g_string_append_printf(s, "x86 %-20s  %s\n", m->name,
+                               alias ? alias : m->desc);
     }
     g_string_append(s, "\nRecognized CPUID flags:\n ");
     for (unsigned w = 0; w < FEATURE_WORDS; w++) {
@@ -645,67 +809,108 @@ static void remove_entries(X86CPUIDTable *t, uint32_t function)
     t->nent = out;
 }
 
-/* Where each feature word lives. */
+/* Where each CPUID feature word lives (MSR words: x86_feature_msr_index). */
+static const struct {
+    uint32_t function, index;
+    uint8_t reg;                /* 0 eax, 1 ebx, 2 ecx, 3 edx */
+} word_location[FEATURE_WORDS] = {
+    [FEAT_1_EDX] = { 1, 0, 3 },
+    [FEAT_1_ECX] = { 1, 0, 2 },
+    [FEAT_7_0_EBX] = { 7, 0, 1 },
+    [FEAT_7_0_ECX] = { 7, 0, 2 },
+    [FEAT_7_0_EDX] = { 7, 0, 3 },
+    [FEAT_8000_0001_EDX] = { 0x80000001, 0, 3 },
+    [FEAT_8000_0001_ECX] = { 0x80000001, 0, 2 },
+    [FEAT_KVM] = { 0x40000001, 0, 0 },
+    [FEAT_KVM_HINTS] = { 0x40000001, 0, 3 },
+    [FEAT_6_EAX] = { 6, 0, 0 },
+    [FEAT_7_1_EAX] = { 7, 1, 0 },
+    [FEAT_XSAVE] = { 0xd, 1, 0 },
+    [FEAT_14_0_ECX] = { 0x14, 0, 2 },
+    [FEAT_SGX_12_0_EAX] = { 0x12, 0, 0 },
+    [FEAT_SGX_12_0_EBX] = { 0x12, 0, 1 },
+    [FEAT_SGX_12_1_EAX] = { 0x12, 1, 0 },
+    [FEAT_8000_0007_EDX] = { 0x80000007, 0, 3 },
+    [FEAT_8000_0008_EBX] = { 0x80000008, 0, 1 },
+    [FEAT_SVM] = { 0x8000000a, 0, 3 },
+    [FEAT_C000_0001_EDX] = { 0xc0000001, 0, 3 },
+};
+
+static __u32 *entry_reg(struct kvm_cpuid_entry2 *e, unsigned reg)
+{
+    switch (reg) {
+    case 0:
+        return &e->eax;
+    case 1:
+        return &e->ebx;
+    case 2:
+        return &e->ecx;
+    default:
+        return &e->edx;
+    }
+}
+
+/* The feature MSR values the host (KVM_GET_MSRS on /dev/kvm) offers. */
+static uint32_t host_feature_msrs[X86_FEATURE_MSRS];
+
+void x86_cpu_set_host_feature_msrs(const uint64_t *values)
+{
+    for (unsigned i = 0; i < X86_FEATURE_MSRS; i++) {
+        host_feature_msrs[i] = values ? values[i] : 0;
+    }
+}
+
+/* Where feature word @w goes in the vCPU's table; NULL if the leaf is
+ * absent there (the model's level/xlevel or KVM do not reach it). */
 static __u32 *feature_reg(X86CPUIDTable *t, FeatureWord w)
 {
     struct kvm_cpuid_entry2 *e;
 
-    switch (w) {
-    case FEAT_1_EDX:
-        return (e = get_entry(t, 1, 0)) ? &e->edx : NULL;
-    case FEAT_1_ECX:
-        return (e = get_entry(t, 1, 0)) ? &e->ecx : NULL;
-    case FEAT_7_0_EBX:
-        return (e = get_entry(t, 7, 0)) ? &e->ebx : NULL;
-    case FEAT_7_0_ECX:
-        return (e = get_entry(t, 7, 0)) ? &e->ecx : NULL;
-    case FEAT_7_0_EDX:
-        return (e = get_entry(t, 7, 0)) ? &e->edx : NULL;
-    case FEAT_8000_0001_EDX:
-        return (e = get_entry(t, 0x80000001, 0)) ? &e->edx : NULL;
-    case FEAT_8000_0001_ECX:
-        return (e = get_entry(t, 0x80000001, 0)) ? &e->ecx : NULL;
-    case FEAT_KVM:
-        return (e = get_entry(t, 0x40000001, 0)) ? &e->eax : NULL;
-    default:
-        return NULL;
+    if (w >= FEAT_FIRST_MSR) {
+        return &t->feature_msrs[w - FEAT_FIRST_MSR];
     }
+    e = x86_cpuid_find(x86_cpuid_table_kvm(t), word_location[w].function,
+                       word_location[w].index);
+    if (!e && (w == FEAT_1_EDX || w == FEAT_1_ECX || w == FEAT_7_0_EBX ||
+               w == FEAT_7_0_ECX || w == FEAT_7_0_EDX ||
+               w == FEAT_8000_0001_EDX || w == FEAT_8000_0001_ECX ||
+               w == FEAT_KVM)) {
+        /* the leaves every vCPU has: create them */
+        e = get_entry(t, word_location[w].function, word_location[w].index);
+    }
+    return e ? entry_reg(e, word_location[w].reg) : NULL;
 }
 
 static uint32_t supported_word(const struct kvm_cpuid2 *sup, FeatureWord w)
 {
     const struct kvm_cpuid_entry2 *e;
 
-    switch (w) {
-    case FEAT_1_EDX:
-        return (e = x86_cpuid_find_const(sup, 1, 0)) ? e->edx : 0;
-    case FEAT_1_ECX:
-        return (e = x86_cpuid_find_const(sup, 1, 0)) ? e->ecx : 0;
-    case FEAT_7_0_EBX:
-        return (e = x86_cpuid_find_const(sup, 7, 0)) ? e->ebx : 0;
-    case FEAT_7_0_ECX:
-        return (e = x86_cpuid_find_const(sup, 7, 0)) ? e->ecx : 0;
-    case FEAT_7_0_EDX:
-        return (e = x86_cpuid_find_const(sup, 7, 0)) ? e->edx : 0;
-    case FEAT_8000_0001_EDX:
-        return (e = x86_cpuid_find_const(sup, 0x80000001, 0)) ? e->edx : 0;
-    case FEAT_8000_0001_ECX:
-        return (e = x86_cpuid_find_const(sup, 0x80000001, 0)) ? e->ecx : 0;
-    case FEAT_KVM:
-        return (e = x86_cpuid_find_const(sup, 0x40000001, 0)) ? e->eax : 0;
-    default:
-        return 0;
+    if (w >= FEAT_FIRST_MSR) {
+        return host_feature_msrs[w - FEAT_FIRST_MSR];
     }
+    e = x86_cpuid_find_const(sup, word_location[w].function,
+                             word_location[w].index);
+    return e ? *entry_reg((struct kvm_cpuid_entry2 *)e,
+                          word_location[w].reg) : 0;
 }
 
+/* Bits never reported as missing: the hypervisor bit (KVM always has it,
+ * QEMU sets it itself). */
+static bool unchecked_bit(FeatureWord w, uint32_t mask)
+{
+    return w == FEAT_1_ECX && mask == CPUID_1_ECX_HYPERVISOR;
+}
+
+/* QEMU's words: "warning: host doesn't support requested feature:
+ * CPUID.07H:EBX.mpx [bit 14]", one line per feature. */
 static void report_unsupported(FeatureWord w, uint32_t missing)
 {
     for (unsigned b = 0; b < 32; b++) {
         if (missing & (1u << b)) {
             const char *n = feature_words[w].names[b];
             error_report("warning: host doesn't support requested feature: "
-                         "%s.%s [bit %u]", feature_words[w].reg_name,
-                         n ? n : "?", b);
+                     "%s%s%s [bit %u]", feature_words[w].reg_name,
+                     n ? "." : "", n ? n : "", b);
         }
     }
 }
@@ -715,6 +920,8 @@ static bool compute_features(const X86CPUConfig *cfg, const X86CPUModel *m,
                              const struct kvm_cpuid2 *sup,
                              uint32_t features[FEATURE_WORDS], GError **errp)
 {
+    bool filtered = false;
+
     for (unsigned w = 0; w < FEATURE_WORDS; w++) {
         uint32_t supported = supported_word(sup, w);
         uint32_t base = m->from_host ? supported : m->features[w];
@@ -726,21 +933,15 @@ static bool compute_features(const X86CPUConfig *cfg, const X86CPUModel *m,
             want |= CPUID_1_ECX_HYPERVISOR & ~cfg->minus[w];
             missing &= ~CPUID_1_ECX_HYPERVISOR;
         }
-        if (missing && cfg->enforce) {
-            for (unsigned b = 0; b < 32; b++) {
-                if (missing & (1u << b)) {
-                    const char *n = feature_words[w].names[b];
-                    error_setg(errp, "host doesn't support requested "
-                               "feature: %s.%s [bit %u]",
-                               feature_words[w].reg_name, n ? n : "?", b);
-                    return false;
-                }
-            }
-        }
-        if (missing && cfg->check) {
+        if (missing && (cfg->check || cfg->enforce)) {
             report_unsupported(w, missing);
         }
+        filtered |= missing != 0;
         features[w] = want & ~missing;
+    }
+    if (filtered && cfg->enforce) {
+        error_setg(errp, "Host doesn't support requested features");
+        return false;
     }
     return true;
 }
@@ -907,16 +1108,39 @@ static void fix_derived_bits(X86CPUIDTable *t, const X86CPUModel *m)
     }
     l7 = x86_cpuid_find(x86_cpuid_table_kvm(t), 7, 0);
     if (l7) {
+        struct kvm_cpuid_entry2 *l71 = x86_cpuid_find(x86_cpuid_table_kvm(t),
+                                                      7, 1);
+        bool sub1 = l71 && l71->eax;
+
         l7->ecx &= ~CPUID_7_ECX_OSPKE;
         if (!m->from_host) {
-            /* named models describe subleaf 0 only */
-            l7->eax = 0;
+            /* named models describe subleaf 0 and 7.1 EAX only; the
+             * highest subleaf is 1 when 7.1 EAX has features (QEMU) */
+            l7->eax = sub1 ? 1 : 0;
+            if (sub1) {
+                l71->ebx = l71->ecx = l71->edx = 0;
+            }
             for (unsigned i = 0; i < t->nent; i++) {
-                if (t->entries[i].function == 7 && t->entries[i].index) {
+                if (t->entries[i].function == 7 &&
+                    t->entries[i].index > (sub1 ? 1u : 0u)) {
                     t->entries[i].function = 0xffffffff;  /* dropped below */
                 }
             }
             remove_entries(t, 0xffffffff);
+        }
+    }
+    if (!m->from_host) {
+        /* leaves a named model only has with their feature: SGX, PT, SVM */
+        l7 = x86_cpuid_find(x86_cpuid_table_kvm(t), 7, 0);
+        x1 = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000001, 0);
+        if (!l7 || !(l7->ebx & (1u << 2))) {
+            remove_entries(t, 0x12);
+        }
+        if (!l7 || !(l7->ebx & (1u << 25))) {
+            remove_entries(t, 0x14);
+        }
+        if (!x1 || !(x1->ecx & (1u << 2))) {
+            remove_entries(t, 0x8000000a);
         }
     }
     /* entries moved when others were removed: look them up again */
@@ -936,17 +1160,27 @@ static unsigned logical_per_pkg(const X86CPUTopoInfo *topo)
     return topo->threads_per_core * topo->cores_per_die * topo->dies_per_pkg;
 }
 
+/* QEMU 7.2 counts "cores" per die in leaves 1, 4, 0xb and 0x80000008
+ * (its nr_cores is -smp cores); kvmpc does the same so that guests see
+ * the same numbers (tests/qmp/test_cpu_leaves.py runs QEMU to check). */
+static unsigned logical_per_die(const X86CPUTopoInfo *topo)
+{
+    return topo->threads_per_core * topo->cores_per_die;
+}
+
 /* Leaf 1 EBX/EDX: APIC ID, logical processor count, HTT. */
 static void topo_leaf1(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
                        uint32_t apic_id)
 {
     struct kvm_cpuid_entry2 *e = x86_cpuid_find(x86_cpuid_table_kvm(t), 1, 0);
-    unsigned n = logical_per_pkg(topo);
+    unsigned n = logical_per_die(topo);
 
     if (!e) {
         return;
     }
-    e->ebx = (apic_id & 0xff) << 24 | (MIN(n, 255u) << 16) | (8 << 8);
+    /* the count only with more than one (QEMU leaves it 0 otherwise) */
+    e->ebx = (apic_id & 0xff) << 24 | (n > 1 ? MIN(n, 255u) << 16 : 0) |
+             (8 << 8);
     if (n > 1) {
         e->edx |= CPUID_1_EDX_HTT;
     } else {
@@ -954,11 +1188,11 @@ static void topo_leaf1(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
     }
 }
 
-/* Leaf 4 (Intel deterministic cache): cores per package, sharing. */
+/* Leaf 4 (Intel deterministic cache): cores per package and the APIC
+ * IDs sharing each cache, as QEMU 7.2 fills them: L1 per thread (0),
+ * L2 per core, L3 per die. */
 static void topo_leaf4(X86CPUIDTable *t, const X86CPUTopoInfo *topo)
 {
-    unsigned cores_bits = apicid_pkg_offset(topo) - apicid_core_offset(topo);
-
     for (unsigned i = 0; i < t->nent; i++) {
         struct kvm_cpuid_entry2 *e = &t->entries[i];
         unsigned level;
@@ -968,10 +1202,11 @@ static void topo_leaf4(X86CPUIDTable *t, const X86CPUTopoInfo *topo)
             continue;
         }
         level = (e->eax >> 5) & 7;
-        sharing = level < 3 ? (1u << apicid_core_offset(topo)) - 1
-                            : (1u << apicid_pkg_offset(topo)) - 1;
+        sharing = level == 1 ? 0 :
+                  level == 2 ? topo->threads_per_core - 1 :
+                  (1u << apicid_die_offset(topo)) - 1;
         e->eax &= 0x3fff;
-        e->eax |= (((1u << cores_bits) - 1) & 0x3f) << 26;
+        e->eax |= ((topo->cores_per_die - 1) & 0x3f) << 26;
         e->eax |= (sharing & 0xfff) << 14;
     }
 }
@@ -988,14 +1223,14 @@ static void topo_extended_leaf(X86CPUIDTable *t, uint32_t function,
 
     levels[nr++] = (typeof(levels[0])){ apicid_core_offset(topo),
                                         topo->threads_per_core, 1 };
+    /* QEMU 7.2: leaf 0xb's core level shifts by the package offset,
+     * leaf 0x1f's by the die offset; both count the die's threads */
+    levels[nr++] = (typeof(levels[0])){
+        with_die ? apicid_die_offset(topo) : apicid_pkg_offset(topo),
+        logical_per_die(topo), 2 };
     if (with_die) {
-        levels[nr++] = (typeof(levels[0])){ apicid_die_offset(topo),
-            topo->threads_per_core * topo->cores_per_die, 2 };
         levels[nr++] = (typeof(levels[0])){ apicid_pkg_offset(topo),
                                             logical_per_pkg(topo), 5 };
-    } else {
-        levels[nr++] = (typeof(levels[0])){ apicid_pkg_offset(topo),
-                                            logical_per_pkg(topo), 2 };
     }
     remove_entries(t, function);
     for (unsigned i = 0; i <= nr; i++) {
@@ -1021,7 +1256,9 @@ static void topo_amd_leaves(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
 {
     struct kvm_cpuid_entry2 *e = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000008, 0);
     struct kvm_cpuid_entry2 *x1 = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000001, 0);
-    unsigned n = logical_per_pkg(topo);
+    struct kvm_cpuid_entry2 *x0 = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000000, 0);
+    uint32_t xlevel = x0 ? x0->eax : 0;
+    unsigned n = logical_per_die(topo);
     X86CPUTopoIDs ids;
 
     x86_topo_ids_from_apicid(topo, apic_id, &ids);
@@ -1036,13 +1273,28 @@ static void topo_amd_leaves(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
          * QEMU sets it for non-Intel vendors when there is more than one */
         x1->ecx |= CPUID_8000_0001_ECX_CMP_LEGACY;
     }
-    if (x1 && (x1->ecx & CPUID_8000_0001_ECX_TOPOEXT) &&
-        (e = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x8000001e, 0))) {
+    if (x1 && (x1->ecx & CPUID_8000_0001_ECX_TOPOEXT) && xlevel >= 0x8000001e &&
+        (e = get_entry(t, 0x8000001e, 0))) {
+        /* AMD APM vol. 3 E.4.24, filled as QEMU 7.2 does: EBX threads
+         * per core - 1 and the core id, ECX nodes per package - 1 and
+         * the node (die) id */
         e->eax = apic_id;
-        e->ebx = ((topo->threads_per_core - 1) & 0xff) << 8 |
-                 ((ids.die_id * topo->cores_per_die + ids.core_id) & 0xff);
-        e->ecx = ids.die_id & 0xff;
+        e->ebx = (topo->threads_per_core > 1 ?
+                  ((topo->threads_per_core - 1) & 0xff) << 8 : 0) |
+                 (ids.core_id & 0xff);
+        e->ecx = (topo->dies_per_pkg > 1 ?
+                  ((topo->dies_per_pkg - 1) & 7) << 8 : 0) |
+                 (ids.die_id & 0xff);
         e->edx = 0;
+    }
+    if (vendor_is_amd(t)) {
+        /* QEMU (x-vendor-cpuid-only) gives AMD vendors no Intel leaf 4 */
+        for (unsigned i = 0; i < t->nent; i++) {
+            struct kvm_cpuid_entry2 *c = &t->entries[i];
+            if (c->function == 4) {
+                c->eax = c->ebx = c->ecx = c->edx = 0;
+            }
+        }
     }
     for (unsigned i = 0; i < t->nent; i++) {
         struct kvm_cpuid_entry2 *c = &t->entries[i];
@@ -1060,10 +1312,17 @@ static void topo_amd_leaves(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
 }
 
 static void apply_topology(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
-                           uint32_t apic_id)
+                           uint32_t apic_id, bool level_fixed)
 {
     struct kvm_cpuid_entry2 *l0 = x86_cpuid_find(x86_cpuid_table_kvm(t), 0, 0);
     uint32_t level = l0 ? l0->eax : 0;
+
+    if (l0 && topo->dies_per_pkg > 1 && level < 0x1f && !level_fixed &&
+        !vendor_is_amd(t)) {
+        /* QEMU raises an Intel model's level so that guests find the
+         * die level (AMD describes dies in 0x8000001e) */
+        level = l0->eax = 0x1f;
+    }
 
     topo_leaf1(t, topo, apic_id);
     topo_leaf4(t, topo);
@@ -1111,7 +1370,8 @@ bool x86_cpu_build_cpuid(const X86CPUConfig *cfg,
         remove_entries(out, 0x40000000);
         remove_entries(out, 0x40000001);
     }
-    apply_topology(out, topo, apic_id);
+    x86_hv_build_leaves(cfg, topo->max_cpus ? topo->max_cpus : 1, out);
+    apply_topology(out, topo, apic_id, cfg->level != 0);
     return true;
 }
 
@@ -1119,17 +1379,20 @@ bool x86_cpu_build_cpuid(const X86CPUConfig *cfg,
 
 unsigned x86_cpu_model_count(void)
 {
-    return ARRAY_SIZE(cpu_models);
+    return model_total();
 }
 
 bool x86_cpu_model_get(unsigned i, X86CPUModelInfo *out)
 {
-    if (i >= ARRAY_SIZE(cpu_models)) {
+    const X86CPUModel *m = model_at(i);
+
+    if (!m) {
         return false;
     }
-    out->name = cpu_models[i].name;
-    out->desc = cpu_models[i].desc;
-    out->from_host = cpu_models[i].from_host;
+    out->name = m->name;
+    out->desc = m->desc;
+    out->alias_of = m->alias_of;
+    out->from_host = m->from_host;
     return true;
 }
 
@@ -1147,7 +1410,8 @@ GPtrArray *x86_cpu_model_unavailable(const char *name,
         uint32_t have = supported_word(supported, w);
         for (unsigned b = 0; b < 32; b++) {
             const char *n = feature_words[w].names[b];
-            if (n && (m->features[w] & (1u << b)) && !(have & (1u << b))) {
+            if (n && (m->features[w] & (1u << b)) && !(have & (1u << b)) &&
+                !unchecked_bit(w, 1u << b)) {
                 g_ptr_array_add(out, (gpointer)n);
             }
         }
@@ -1210,4 +1474,135 @@ QDict *x86_cpu_model_expand(const char *name, QDict *props, bool full,
     qdict_put_int(out, full ? "level" : "min-level", m->level);
     qdict_put_int(out, full ? "xlevel" : "min-xlevel", m->xlevel);
     return out;
+}
+
+/* ---- the qtest accelerator's stand-in for KVM_GET_SUPPORTED_CPUID ---- */
+
+/*
+ * Under -accel qtest there is no KVM to ask, yet query-cpu-definitions'
+ * unavailable-features, -cpu ...,enforce|check and "info cpuid" should
+ * behave as on a real host so that tests can see them.  This table is
+ * that host: a GenuineIntel CPU with every feature kvmpc knows except
+ * those no current KVM host offers -- MPX (gone from Linux's KVM since
+ * 5.x kernels stopped exposing it by default on new CPUs), PCOMMIT
+ * (withdrawn from the SDM) and the Xeon Phi AVX-512 extensions
+ * (avx512pf, avx512er, avx512-4vnniw, avx512-4fmaps) -- so models that
+ * list them (Skylake-Server-v1, KnightsMill...) come out unavailable.
+ */
+static const char *const qtest_host_lacks[] = {
+    "mpx", "pcommit", "avx512pf", "avx512er", "avx512-4vnniw",
+    "avx512-4fmaps",
+};
+
+static uint32_t known_bits(FeatureWord w)
+{
+    uint32_t m = 0;
+
+    for (unsigned b = 0; b < 32; b++) {
+        if (feature_words[w].names[b]) {
+            m |= 1u << b;
+        }
+    }
+    for (unsigned i = 0; i < ARRAY_SIZE(qtest_host_lacks); i++) {
+        FeatureWord lw;
+        uint32_t mask;
+
+        if (x86_cpu_feature_lookup(qtest_host_lacks[i], &lw, &mask) &&
+            lw == w) {
+            m &= ~mask;
+        }
+    }
+    return m;
+}
+
+/* Deterministic cache parameters (leaf 4 layout, SDM vol. 2A table 3-8):
+ * 32 KiB 8-way L1d/L1i, 1 MiB 16-way L2, 32 MiB 16-way L3, 64-byte
+ * lines; the sharing fields are filled per topology when a vCPU's table
+ * is built. */
+static void qtest_cache_leaf(X86CPUIDTable *t, unsigned idx, unsigned type,
+                             unsigned level, unsigned ways, unsigned sets)
+{
+    struct kvm_cpuid_entry2 *e = get_entry(t, 4, idx);
+
+    if (!e) {
+        return;
+    }
+    e->eax = type | level << 5 | 1 << 8 /* self-initialising */;
+    e->ebx = (ways - 1) << 22 | 63;
+    e->ecx = sets - 1;
+    e->edx = level == 3 ? 2 : 0;    /* L3 inclusive */
+}
+
+const struct kvm_cpuid2 *x86_cpu_qtest_supported(void)
+{
+    static X86CPUIDTable *t;
+    struct kvm_cpuid_entry2 *e;
+
+    if (t) {
+        return x86_cpuid_table_kvm(t);
+    }
+    t = g_new0(X86CPUIDTable, 1);
+    if ((e = get_entry(t, 0, 0))) {
+        e->eax = 0x1f;
+        put_vendor(e, "GenuineIntel");
+    }
+    if ((e = get_entry(t, 1, 0))) {
+        e->eax = signature(6, 85, 7);
+    }
+    qtest_cache_leaf(t, 0, 1, 1, 8, 64);
+    qtest_cache_leaf(t, 1, 2, 1, 8, 64);
+    qtest_cache_leaf(t, 2, 3, 2, 16, 1024);
+    qtest_cache_leaf(t, 3, 3, 3, 16, 32768);
+    get_entry(t, 4, 4);                 /* type 0: no more caches */
+    get_entry(t, 6, 0);
+    get_entry(t, 7, 0)->eax = 1;
+    get_entry(t, 7, 1);
+    get_entry(t, 0xb, 0);
+    get_entry(t, 0xb, 1);
+    if ((e = get_entry(t, 0xd, 0))) {
+        e->eax = 0x7;                   /* x87, SSE, AVX state */
+        e->ebx = e->ecx = 0x340;
+    }
+    get_entry(t, 0xd, 1);
+    if ((e = get_entry(t, 0xd, 2))) {
+        e->eax = 0x100;                 /* AVX: 256 bytes at 576 */
+        e->ebx = 0x240;
+    }
+    get_entry(t, 0x14, 0);
+    get_entry(t, 0x1f, 0);
+    if ((e = get_entry(t, 0x40000000, 0))) {
+        e->eax = 0x40000001;
+        e->ebx = 0x4b4d564b;            /* "KVMKVMKVM\0\0\0" */
+        e->ecx = 0x564b4d56;
+        e->edx = 0x4d;
+    }
+    get_entry(t, 0x40000001, 0);
+    if ((e = get_entry(t, 0x80000000, 0))) {
+        e->eax = 0x8000000a;
+    }
+    get_entry(t, 0x80000001, 0);
+    put_brand(t, "kvmpc qtest host CPU");
+    get_entry(t, 0x80000007, 0);
+    if ((e = get_entry(t, 0x80000008, 0))) {
+        e->eax = 0x3030;                /* 48-bit physical and virtual */
+    }
+    if ((e = get_entry(t, 0x8000000a, 0))) {
+        e->eax = 1;
+        e->ebx = 16;                    /* ASIDs */
+    }
+    for (unsigned w = 0; w < FEAT_FIRST_MSR; w++) {
+        __u32 *reg = feature_reg(t, w);
+        if (reg) {
+            *reg = known_bits(w);
+        }
+    }
+    return x86_cpuid_table_kvm(t);
+}
+
+/* The qtest host's feature MSRs: every bit kvmpc knows. */
+void x86_cpu_qtest_feature_msrs(uint64_t *values)
+{
+    for (unsigned w = FEAT_FIRST_MSR; w < FEATURE_WORDS; w++) {
+        values[w - FEAT_FIRST_MSR] = known_bits(w);
+    }
 }

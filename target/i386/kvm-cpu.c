@@ -15,6 +15,8 @@
 #include "target/i386/kvm-cpu.h"
 #include "hw/i386/x86-boot.h"
 #include "accel/kvm.h"
+#include "hw/boards.h"
+#include "system/qtest.h"
 #include <cpuid.h>
 #include <sys/ioctl.h>
 
@@ -115,6 +117,51 @@ static void host_brand_string(char brand[49])
     memcpy(brand, regs, 48);
 }
 
+static void set_one_msr(const X86KvmVcpu *cpu, uint32_t index, uint64_t value);
+
+/* The feature MSRs (IA32_ARCH_CAPABILITIES...) as the model says, where
+ * KVM lets the guest read them (else KVM would show the host's value). */
+static void set_feature_msrs(const X86KvmVcpu *cpu, const X86CPUIDTable *t)
+{
+    for (unsigned w = FEAT_FIRST_MSR; w < FEATURE_WORDS; w++) {
+        uint32_t index = x86_feature_msr_index(w);
+        if (kvm_has_msr(index)) {
+            set_one_msr(cpu, index, t->feature_msrs[w - FEAT_FIRST_MSR]);
+        }
+    }
+}
+
+/* The per-vCPU KVM capabilities some enlightenments need (Linux
+ * api.rst: KVM_CAP_HYPERV_SYNIC2, KVM_CAP_HYPERV_ENLIGHTENED_VMCS). */
+static bool enable_hv_caps(X86KvmVcpu *cpu, const X86CPUConfig *cfg,
+                           GError **errp)
+{
+    if (cfg->hv_features & (1u << HV_SYNIC)) {
+        struct kvm_enable_cap cap = { .cap = KVM_CAP_HYPERV_SYNIC2 };
+
+        if (vcpu_ioctl(cpu, KVM_ENABLE_CAP, &cap) < 0) {
+            error_setg(errp, "Hyper-V synthetic interrupt controller "
+                       "(requested by 'hv-synic' cpu flag) is not "
+                       "supported by kernel");
+            return false;
+        }
+    }
+    if (cfg->hv_features & (1u << HV_EVMCS)) {
+        uint16_t version = 0;
+        struct kvm_enable_cap cap = {
+            .cap = KVM_CAP_HYPERV_ENLIGHTENED_VMCS,
+            .args[0] = (uintptr_t)&version,
+        };
+
+        if (vcpu_ioctl(cpu, KVM_ENABLE_CAP, &cap) < 0) {
+            error_setg(errp, "Hyper-V enlightened VMCS (requested by "
+                       "'hv-evmcs' cpu flag) is not supported by kernel");
+            return false;
+        }
+    }
+    return true;
+}
+
 bool x86_kvm_vcpu_init(X86KvmVcpu *cpu, const struct kvm_cpuid2 *supported,
                        const X86CPUTopoInfo *topo, GError **errp)
 {
@@ -129,8 +176,62 @@ bool x86_kvm_vcpu_init(X86KvmVcpu *cpu, const struct kvm_cpuid2 *supported,
     }
     l1 = x86_cpuid_find_const(x86_cpuid_table_kvm(table), 1, 0);
     cpu->signature = l1 ? l1->eax : 0x600;
-    return vcpu_ioctl_ok(cpu, KVM_SET_CPUID2, x86_cpuid_table_kvm(table), "KVM_SET_CPUID2",
-                         errp);
+    if (!vcpu_ioctl_ok(cpu, KVM_SET_CPUID2, x86_cpuid_table_kvm(table),
+                       "KVM_SET_CPUID2", errp)) {
+        return false;
+    }
+    set_feature_msrs(cpu, table);
+    return enable_hv_caps(cpu, x86_cpu_current_config(), errp);
+}
+
+const struct kvm_cpuid2 *x86_cpu_supported_cpuid(void)
+{
+    if (qtest_enabled()) {
+        static bool msrs_set;
+        if (!msrs_set) {
+            uint64_t v[X86_FEATURE_MSRS];
+            x86_cpu_qtest_feature_msrs(v);
+            x86_cpu_set_host_feature_msrs(v);
+            msrs_set = true;
+        }
+        return x86_cpu_qtest_supported();
+    }
+    return kvm_get_supported_cpuid();
+}
+
+bool x86_cpu_build_for_index(unsigned cpu_index, X86CPUIDTable *t,
+                             GError **errp)
+{
+    const struct kvm_cpuid2 *sup = x86_cpu_supported_cpuid();
+    SmpConfig one = { 1, 1, 1, 1, 1, 1 };
+    X86CPUTopoInfo topo;
+    char brand[49];
+
+    if (!sup) {
+        error_setg(errp, "no accelerator to build CPUID against");
+        return false;
+    }
+    x86_topo_info_from_smp(current_machine ? &current_machine->smp : &one,
+                           &topo);
+    host_brand_string(brand);
+    return x86_cpu_build_cpuid(x86_cpu_current_config(), sup,
+                               qtest_enabled() ? "kvmpc qtest host CPU"
+                                               : brand,
+                               &topo, x86_apicid_from_cpu_idx(&topo,
+                                                              cpu_index),
+                               t, errp);
+}
+
+bool x86_cpu_qtest_check(GError **errp)
+{
+    g_autofree X86CPUIDTable *t = NULL;
+
+    if (!qtest_enabled() || !current_machine ||
+        current_machine->type->no_cpus) {
+        return true;
+    }
+    t = g_new0(X86CPUIDTable, 1);
+    return x86_cpu_build_for_index(0, t, errp);
 }
 
 /* ---- reset ---- */

@@ -65,6 +65,7 @@ void x86_topo_info_from_smp(const SmpConfig *smp, X86CPUTopoInfo *t)
     t->dies_per_pkg = at_least_one(smp->dies);
     t->cores_per_die = at_least_one(smp->cores);
     t->threads_per_core = at_least_one(smp->threads);
+    t->max_cpus = smp->max_cpus;
 }
 
 void x86_topo_ids_from_idx(const X86CPUTopoInfo *t, unsigned cpu_index,

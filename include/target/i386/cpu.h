@@ -24,6 +24,7 @@ typedef struct X86CPUTopoInfo {
     unsigned dies_per_pkg;
     unsigned cores_per_die;
     unsigned threads_per_core;
+    unsigned max_cpus;          /* -smp maxcpus (0: unknown) */
 } X86CPUTopoInfo;
 
 typedef struct X86CPUTopoIDs {
@@ -64,8 +65,37 @@ typedef enum FeatureWord {
     FEAT_8000_0001_EDX,
     FEAT_8000_0001_ECX,
     FEAT_KVM,               /* 0x40000001 EAX: KVM paravirt features */
+    FEAT_KVM_HINTS,         /* 0x40000001 EDX */
+    FEAT_6_EAX,             /* thermal and power: arat */
+    FEAT_7_1_EAX,
+    FEAT_XSAVE,             /* 0xd subleaf 1 EAX */
+    FEAT_14_0_ECX,          /* Intel PT */
+    FEAT_SGX_12_0_EAX,
+    FEAT_SGX_12_0_EBX,
+    FEAT_SGX_12_1_EAX,
+    FEAT_8000_0007_EDX,
+    FEAT_8000_0008_EBX,
+    FEAT_SVM,               /* 0x8000000a EDX */
+    FEAT_C000_0001_EDX,     /* VIA/Centaur PadLock */
+    /* Feature MSRs (not CPUID): read by the guest with RDMSR */
+    FEAT_ARCH_CAPABILITIES, /* IA32_ARCH_CAPABILITIES, MSR 0x10a */
+    FEAT_CORE_CAPABILITY,   /* MSR_IA32_CORE_CAPABILITY, MSR 0xcf */
+    FEAT_PERF_CAPABILITIES, /* IA32_PERF_CAPABILITIES, MSR 0x345 */
     FEATURE_WORDS,
 } FeatureWord;
+
+#define FEAT_FIRST_MSR FEAT_ARCH_CAPABILITIES
+#define X86_FEATURE_MSRS (FEATURE_WORDS - FEAT_FIRST_MSR)
+/* The MSR index of feature word @w (w >= FEAT_FIRST_MSR). */
+uint32_t x86_feature_msr_index(FeatureWord w);
+
+/* Hyper-V enlightenments (hyperv-cpuid.c), bits of hv_features. */
+typedef enum HvFeature {
+    HV_RELAXED, HV_VAPIC, HV_TIME, HV_CRASH, HV_RESET, HV_VPINDEX,
+    HV_RUNTIME, HV_SYNIC, HV_STIMER, HV_FREQUENCIES, HV_REENLIGHTENMENT,
+    HV_TLBFLUSH, HV_EVMCS, HV_IPI, HV_STIMER_DIRECT,
+    HV_FEAT_COUNT,
+} HvFeature;
 
 /* What -cpu asked for, before it meets what KVM supports. */
 typedef struct X86CPUConfig {
@@ -79,7 +109,24 @@ typedef struct X86CPUConfig {
     int family, model_num, stepping;    /* -1 = the model's */
     char model_id[49];          /* "" = the model's */
     uint32_t level, xlevel;     /* 0 = the model's */
+    uint32_t hv_features;       /* 1 << HvFeature */
+    uint32_t hv_set;            /* switched explicitly (on or off) */
+    bool hv_passthrough;        /* every enlightenment not switched off */
+    uint32_t hv_spinlocks;      /* hv-spinlocks= (0xffffffff: never) */
+    char hv_vendor_id[13];      /* "" = "Microsoft Hv" */
 } X86CPUConfig;
+
+/* hv-* option @key (value NULL = on): 1 handled, 0 not an hv option,
+ * -1 error. */
+int x86_hv_parse_prop(X86CPUConfig *cfg, const char *key, const char *value,
+                      GError **errp);
+/* After parsing: hv-passthrough, then QEMU's dependency rules. */
+bool x86_hv_check(X86CPUConfig *cfg, GError **errp);
+bool x86_hv_enabled(const X86CPUConfig *cfg);
+struct X86CPUIDTable;
+/* Hyper-V leaves into @t, KVM's moved to 0x40000100. */
+void x86_hv_build_leaves(const X86CPUConfig *cfg, unsigned max_cpus,
+                         struct X86CPUIDTable *t);
 
 /*
  * Parse "MODEL[,+feat|,-feat|,feat=on|off|,prop=value...]" into @cfg.
@@ -111,6 +158,7 @@ bool x86_cpu_feature_lookup(const char *name, FeatureWord *word,
 /* The model table, for QMP (named models are NAME-v1 with alias NAME). */
 typedef struct X86CPUModelInfo {
     const char *name, *desc;
+    const char *alias_of;       /* NULL: a model, not an alias */
     bool from_host;             /* host, max: depend on the host */
 } X86CPUModelInfo;
 unsigned x86_cpu_model_count(void);
@@ -125,6 +173,26 @@ struct QDict;
 struct QDict *x86_cpu_model_expand(const char *name, struct QDict *props,
                                    bool full, GError **errp);
 
+/* The host's feature MSR values (X86_FEATURE_MSRS of them, NULL: none),
+ * which -cpu's MSR features are checked against. */
+void x86_cpu_set_host_feature_msrs(const uint64_t *values);
+
+/* The stand-in host of -accel qtest (see cpu.c): a supported-CPUID table
+ * and feature MSR values (X86_FEATURE_MSRS of them). */
+const struct kvm_cpuid2 *x86_cpu_qtest_supported(void);
+void x86_cpu_qtest_feature_msrs(uint64_t *values);
+/* KVM's supported CPUID, or the qtest stand-in under -accel qtest, or
+ * NULL (no accelerator yet). */
+const struct kvm_cpuid2 *x86_cpu_supported_cpuid(void);
+/* Build vCPU @cpu_index's CPUID as the accelerator would give it (the
+ * current -cpu and -smp); false with @errp on enforce failures. */
+struct X86CPUIDTable;
+bool x86_cpu_build_for_index(unsigned cpu_index, struct X86CPUIDTable *t,
+                             GError **errp);
+/* Under -accel qtest: check -cpu against the stand-in host as a KVM
+ * start-up would (warnings, enforce); true elsewhere. */
+bool x86_cpu_qtest_check(GError **errp);
+
 /* Upper bound on entries in a vCPU's CPUID table. */
 #define X86_CPUID_MAX_ENTRIES 100
 
@@ -138,6 +206,9 @@ typedef struct X86CPUIDTable {
     __u32 nent;
     __u32 padding;
     struct kvm_cpuid_entry2 entries[X86_CPUID_MAX_ENTRIES];
+    /* The feature MSRs' values (FEAT_ARCH_CAPABILITIES... in order),
+     * which the accelerator writes with KVM_SET_MSRS. */
+    uint32_t feature_msrs[X86_FEATURE_MSRS];
 } X86CPUIDTable;
 G_STATIC_ASSERT(offsetof(X86CPUIDTable, entries) ==
                 offsetof(struct kvm_cpuid2, entries));

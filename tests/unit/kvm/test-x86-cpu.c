@@ -289,7 +289,7 @@ static void test_cpuid_enforce(void)
     g_assert_true(x86_cpu_config_parse("qemu64,enforce", &cfg, &err));
     g_assert_false(x86_cpu_build_cpuid(&cfg, x86_cpuid_table_kvm(&sup), NULL, &topo, 0, t,
                                        &err));
-    g_assert_nonnull(strstr(err->message, "CPUID.01H:ECX.pni [bit 0]"));
+    g_assert_cmpstr(err->message, ==, "Host doesn't support requested features");
     g_clear_error(&err);
 }
 

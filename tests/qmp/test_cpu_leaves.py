@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+"""The CPUID leaves a vCPU gets, read under -accel qtest with kvmpc's
+"info cpuid" (the table is built as for KVM, against the qtest stand-in
+host of target/i386/cpu.c):
+
+- topology (leaves 1, 4, 0xb, 0x1f, 0x80000008, 0x8000001e) for several
+  -smp shapes, compared with what Debian's QEMU 7.2 gives its boot CPU
+  under TCG: a 64 KiB "BIOS" (below) runs CPUID on a list of leaves and
+  writes the registers to COM1;
+- the KVM paravirt leaves (0x40000001 switches, kvm=off) and the Hyper-V
+  leaves 0x40000000-0x4000000A against the Hyper-V TLFS v6.0b and Linux
+  Documentation/virt/kvm/x86/cpuid.rst (QEMU's TCG builds neither);
+- -cpu ...,enforce|check against the stand-in host, agreeing with
+  query-cpu-definitions' unavailable-features;
+- QEMU's errors for Hyper-V dependencies and -smp."""
+import json
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+import time
+from qmplib import (QMP, check, check_eq, no_kvm, run_tests, start_qmp_vm)
+
+# The BIOS: at reset (f000:fff0) a far jump to f000:0000, where
+#     cli; mov %cs,%ax; mov %ax,%ds; mov $table,%si
+# 1:  mov (%si),%eax; cmp $-1,%eax; je 2f; mov 4(%si),%ecx; cpuid
+#     mov %edx,%edi; eax, ebx, ecx, edi each out byte by byte to 0x3f8
+#     add $8,%si; jmp 1b
+# 2:  out 'Z' to 0x3f8; hlt
+# and the table of (leaf, subleaf) dword pairs follows the code.
+BIOS_CODE = bytes.fromhex(
+    "fa8cc88ed8be4d00668b046683f8ff7423668b4c040fa26689d7e820006689d8e81a"
+    "006689c8e814006689f8e80e0083c608ebd4baf803b05aeef4ebfd51b90400baf803"
+    "ee66c1e808e2f959c3")
+LEAVES = [(0, 0), (1, 0), (4, 0), (4, 1), (4, 2), (4, 3), (0xb, 0),
+          (0xb, 1), (0xb, 2), (0x1f, 0), (0x1f, 1), (0x1f, 2), (0x1f, 3),
+          (0x80000000, 0), (0x80000001, 0), (0x80000008, 0),
+          (0x8000001e, 0)]
+SHAPES = [
+    ("Skylake-Client", "24,sockets=2,dies=2,cores=3,threads=2"),
+    ("Skylake-Client", "6,sockets=1,cores=3,threads=2"),
+    ("Cascadelake-Server", "8,maxcpus=16,sockets=2,cores=4,threads=2"),
+    ("qemu64", "4,sockets=4"),
+    ("EPYC", "12,sockets=2,cores=3,threads=2"),
+    ("EPYC-Rome", "16,sockets=1,dies=2,cores=4,threads=2"),
+]
+
+
+def qemu_start(tmp, model, smp):
+    img = BIOS_CODE + b"".join(struct.pack("<II", a, b) for a, b in LEAVES)
+    img += struct.pack("<I", 0xffffffff)
+    img = img.ljust(0xfff0, b"\xf4") + bytes([0xea, 0, 0, 0, 0xf0])
+    img = img.ljust(0x10000, b"\xf4")
+    bios = os.path.join(tmp, "bios")
+    with open(bios, "wb") as f:
+        f.write(img)
+    out = os.path.join(tmp, "out")
+    proc = subprocess.Popen(
+        ["qemu-system-x86_64", "-accel", "tcg", "-cpu", model, "-smp", smp,
+         "-nodefaults", "-display", "none", "-monitor", "none",
+         "-bios", bios, "-chardev", "file,id=s,path=" + out,
+         "-serial", "chardev:s"], stderr=subprocess.DEVNULL)
+    return proc, out
+
+
+def qemu_finish(proc, out):
+    want = 16 * len(LEAVES) + 1
+    end = time.time() + 60
+    data = b""
+    while time.time() < end:
+        if os.path.exists(out):
+            with open(out, "rb") as f:
+                data = f.read()
+            if len(data) >= want:
+                break
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    check(len(data) >= want and data[want - 1:want] == b"Z",
+          "QEMU's CPUID dump incomplete: %d bytes" % len(data))
+    return {LEAVES[i]: struct.unpack("<IIII", data[16 * i:16 * i + 16])
+            for i in range(len(LEAVES))}
+
+
+def info_cpuid(q, cpu=0):
+    text = q.ret("human-monitor-command",
+                 {"command-line": "info cpuid %d" % cpu})
+    leaves, msrs = {}, {}
+    for line in text.splitlines():
+        if line.startswith("MSR "):
+            idx, val = line[4:].split(": ")
+            msrs[int(idx, 16)] = int(val, 16)
+            continue
+        head, regs = line.split(": ")
+        fn, idx = (int(x, 16) for x in head.split())
+        leaves[(fn, idx)] = tuple(int(r.split("=")[1], 16)
+                                  for r in regs.split())
+    return leaves, msrs
+
+
+def kvmpc_cpuid(binary, cpu_args, cpu=0):
+    vm, paths = start_qmp_vm(binary, extra=["-accel", "qtest"] + cpu_args)
+    try:
+        return info_cpuid(QMP(paths[0]), cpu)
+    finally:
+        vm.close()
+
+
+def topology_view(leaves, amd):
+    """The topology fields of a CPUID dump (cache geometry and features
+    aside, which depend on the host)."""
+    level = leaves[(0, 0)][0]
+    xlevel = leaves[(0x80000000, 0)][0]
+    v = {"level": level,
+         "1.ebx": leaves[(1, 0)][1] & 0xffffff00,
+         "1.htt": leaves[(1, 0)][3] >> 28 & 1,
+         "80000008.ecx": leaves[(0x80000008, 0)][2]}
+    if not amd:
+        for i in range(4):
+            v["4.%d.eax" % i] = leaves[(4, i)][0] >> 14
+    for i in range(3):
+        v["b.%d" % i] = leaves[(0xb, i)]
+    if level >= 0x1f:
+        for i in range(4):
+            v["1f.%d" % i] = leaves[(0x1f, i)]
+    if amd and xlevel >= 0x8000001e and leaves[(0x80000001, 0)][2] >> 22 & 1:
+        v["8000001e"] = leaves[(0x8000001e, 0)]
+        v["cmp-legacy"] = leaves[(0x80000001, 0)][2] >> 1 & 1
+    return v
+
+
+@no_kvm
+def test_topology_against_qemu(binary):
+    if not shutil.which("qemu-system-x86_64"):
+        print("SKIP test_topology_against_qemu: no qemu-system-x86_64")
+        return
+    tmps = [tempfile.mkdtemp(prefix="kvmpc-cpuid-") for _ in SHAPES]
+    runs = [qemu_start(tmp, m, s) for tmp, (m, s) in zip(tmps, SHAPES)]
+    try:
+        for (model, smp), run in zip(SHAPES, runs):
+            ref = qemu_finish(*run)
+            amd = ref[(0, 0)][1] == 0x68747541
+            mine, _ = kvmpc_cpuid(binary, ["-cpu", model, "-smp", smp])
+            want = topology_view(ref, amd)
+            got = topology_view(mine, amd)
+            for key in want:
+                check_eq(got.get(key), want[key],
+                         "%s -smp %s: %s" % (model, smp, key))
+    finally:
+        for proc, _ in runs:
+            proc.kill()
+            proc.wait()
+        for tmp in tmps:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_apic_ids(binary):
+    """Each vCPU's leaf 0xb EDX and leaf 1 EBX[31:24] is its APIC ID, laid
+    out [socket | die | core | thread] with power-of-two fields (SDM vol.
+    3A 10.4.8): for dies=2 cores=3 threads=2, CPU 7 is socket 0, die 1,
+    core 0, thread 1 -> 1 << 3 | 0 << 1 | 1 = 9; CPU 12 is socket 1 ->
+    1 << 4 = 16."""
+    smp = "24,sockets=2,dies=2,cores=3,threads=2"
+    vm, paths = start_qmp_vm(binary, extra=["-accel", "qtest", "-cpu",
+                                            "Skylake-Client", "-smp", smp])
+    try:
+        q = QMP(paths[0])
+        for cpu, apic in ((0, 0), (1, 1), (2, 2), (6, 8), (7, 9), (12, 16),
+                          (23, 16 + 8 + 4 + 1)):
+            leaves, _ = info_cpuid(q, cpu)
+            check_eq(leaves[(0xb, 0)][3], apic, "CPU %d x2APIC id" % cpu)
+            check_eq(leaves[(1, 0)][1] >> 24, apic, "CPU %d APIC id" % cpu)
+            check_eq(leaves[(0x1f, 2)][3], apic, "CPU %d 0x1f EDX" % cpu)
+        text = q.ret("human-monitor-command",
+                     {"command-line": "info cpuid 24"})
+        check("invalid CPU index" in text, "cpu 24 refused: %r" % text)
+    finally:
+        vm.close()
+
+
+KVM_SIG = (0x4b4d564b, 0x564b4d56, 0x4d)   # "KVMKVMKVM\0\0\0"
+
+
+@no_kvm
+def test_kvm_pv_leaves(binary):
+    # QEMU's defaults under KVM: kvmclock (bits 0 and 3), nopiodelay (1),
+    # asyncpf (4), steal-time (5), pv-eoi (6), kvmclock-stable-bit (24)
+    leaves, _ = kvmpc_cpuid(binary, ["-cpu", "qemu64"])
+    check_eq(leaves[(0x40000000, 0)], (0x40000001,) + KVM_SIG,
+             "KVM signature leaf")
+    check_eq(leaves[(0x40000001, 0)][0], 0x0100007b, "default pv features")
+    leaves, _ = kvmpc_cpuid(binary, [
+        "-cpu", "qemu64,kvm-pv-unhalt=on,+kvm-pv-tlb-flush,kvm-pv-ipi,"
+        "kvm-poll-control=on,kvm-pv-sched-yield=on,kvm-asyncpf-int=on,"
+        "kvm-msi-ext-dest-id=on,-kvmclock,kvm-steal-time=off,"
+        "-kvmclock-stable-bit,kvm-nopiodelay=off,kvm_asyncpf=off"])
+    # cpuid.rst: PV_UNHALT 7, PV_TLB_FLUSH 9, PV_SEND_IPI 11,
+    # POLL_CONTROL 12, PV_SCHED_YIELD 13, ASYNC_PF_INT 14, MSI_EXT_DEST_ID 15
+    want = (1 << 6) | (1 << 7) | (1 << 9) | (1 << 11) | (1 << 12) | \
+        (1 << 13) | (1 << 14) | (1 << 15)
+    check_eq(leaves[(0x40000001, 0)][0], want, "switched pv features")
+    leaves, _ = kvmpc_cpuid(binary, ["-cpu", "qemu64,kvm=off"])
+    check((0x40000000, 0) not in leaves and (0x40000001, 0) not in leaves,
+          "kvm=off hides the KVM leaves")
+
+
+HV_VENDOR = (0x7263694d, 0x666f736f, 0x76482074)    # "Microsoft Hv"
+
+
+@no_kvm
+def test_hyperv_leaves(binary):
+    leaves, _ = kvmpc_cpuid(binary, [
+        "-cpu", "Skylake-Client,hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,"
+        "hv-vpindex,hv-runtime,hv-synic,hv-stimer,hv-time,hv-frequencies,"
+        "hv-reset,hv-tlbflush,hv-ipi,hv-crash", "-smp", "4,maxcpus=8"])
+    check_eq(leaves[(0x40000000, 0)], (0x40000005,) + HV_VENDOR,
+             "Hyper-V vendor leaf")
+    check_eq(leaves[(0x40000001, 0)], (0x31237648, 0, 0, 0), "Hv#1")
+    check_eq(leaves[(0x40000002, 0)], (14393, 10 << 16, 0, 0), "version")
+    # TLFS 2.4.4: VP runtime 0, time ref count 1, SynIC 2, synthetic
+    # timers 3, APIC MSRs 4, hypercall MSRs 5, VP index 6, reset 7,
+    # reference TSC 9, frequency MSRs 11; EBX PostMessages 4, SignalEvents
+    # 5; EDX dynamic partitioning 3, frequency MSRs 8, crash MSRs 10
+    eax = 0b1011111111 | (1 << 11)
+    check_eq(leaves[(0x40000003, 0)],
+             (eax, (1 << 4) | (1 << 5), 0, (1 << 3) | (1 << 8) | (1 << 10)),
+             "partition privileges and features")
+    # TLFS 2.4.5: remote TLB flush 2, APIC MSRs 3, relaxed timing 5,
+    # cluster IPI 10, ExProcessorMasks 11; EBX the spinlock retries
+    hints = (1 << 2) | (1 << 3) | (1 << 5) | (1 << 10) | (1 << 11)
+    check_eq(leaves[(0x40000004, 0)], (hints, 0x1fff, 0, 0),
+             "recommendations")
+    check_eq(leaves[(0x40000005, 0)], (8, 0x40, 0, 0), "limits")
+    check((0x4000000a, 0) not in leaves, "no nested leaf without hv-evmcs")
+    # KVM's leaves moved above Hyper-V's, as QEMU does
+    check_eq(leaves[(0x40000100, 0)], (0x40000101,) + KVM_SIG,
+             "KVM signature at 0x40000100")
+    check_eq(leaves[(0x40000101, 0)][0], 0x0100007b, "KVM features moved")
+
+    leaves, _ = kvmpc_cpuid(binary, [
+        "-cpu", "qemu64,hv-vapic,hv-evmcs,hv-vendor-id=KVMtest,kvm=off"])
+    check_eq(leaves[(0x40000000, 0)],
+             (0x4000000a, 0x744d564b, 0x747365, 0), "vendor id, nested max")
+    check_eq(leaves[(0x40000004, 0)][0], (1 << 3) | (1 << 14),
+             "enlightened VMCS recommended")
+    check_eq(leaves[(0x4000000a, 0)][0], 0x0101, "eVMCS version")
+    check((0x40000100, 0) not in leaves, "kvm=off hides the moved leaves")
+
+    leaves, _ = kvmpc_cpuid(binary, ["-cpu",
+                                     "qemu64,hv-passthrough,hv-evmcs=off"])
+    check_eq(leaves[(0x40000003, 0)][0], 0b1011111111 | (1 << 11) | (1 << 13),
+             "hv-passthrough: every enlightenment")
+    check_eq(leaves[(0x40000000, 0)][0], 0x40000005, "evmcs switched off")
+
+
+def start_fails(binary, cpu_args):
+    r = subprocess.run([binary, "-accel", "qtest", "-S", "-nodefaults",
+                        "-display", "none", "-machine", "pc", "-qmp",
+                        "stdio"] + cpu_args,
+                       input='{"execute":"qmp_capabilities"}\n'
+                             '{"execute":"quit"}\n',
+                       capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stderr
+
+
+@no_kvm
+def test_hyperv_dependencies(binary):
+    for opts, msg in (
+            ("hv-synic", "Hyper-V synthetic interrupt controller (requested "
+             "by 'hv-synic' cpu flag) requires Hyper-V VP_INDEX MSR "
+             "('hv-vpindex')"),
+            ("hv-vpindex,hv-synic,hv-stimer",
+             "Hyper-V synthetic timers (requested by 'hv-stimer' cpu flag) "
+             "requires Hyper-V clocksource ('hv-time')"),
+            ("hv-tlbflush", "Hyper-V paravirtualized TLB flush (requested "
+             "by 'hv-tlbflush' cpu flag) requires Hyper-V VP_INDEX MSR "
+             "('hv-vpindex')"),
+            ("hv-evmcs", "Hyper-V enlightened VMCS (requested by 'hv-evmcs' "
+             "cpu flag) requires Hyper-V virtual APIC ('hv-vapic')"),
+            ("hv-passthrough,hv-vpindex=off", "requires Hyper-V VP_INDEX"),
+            ("hv-spinlocks=x", "Parameter 'hv-spinlocks' expects uint32_t"),
+            ("hv-nosuch", "Property 'hv-nosuch' not found")):
+        rc, err = start_fails(binary, ["-cpu", "qemu64," + opts])
+        check(rc != 0 and msg in err, "-cpu qemu64,%s: rc %d %r"
+              % (opts, rc, err))
+
+
+@no_kvm
+def test_enforce_and_check(binary):
+    vm, paths = start_qmp_vm(binary, extra=["-accel", "qtest"])
+    try:
+        defs = QMP(paths[0]).ret("query-cpu-definitions")
+    finally:
+        vm.close()
+    missing = {d["name"]: d["unavailable-features"] for d in defs}
+    lacking = sorted(n for n, f in missing.items() if f)
+    check(len(lacking) >= 6, "models the qtest host cannot run: %r" % lacking)
+    sample = lacking + ["qemu64", "Skylake-Client-v4", "EPYC-Milan",
+                        "Icelake-Server-v6", "Snowridge-v4"]
+    for name in sample:
+        rc, err = start_fails(binary, ["-cpu", name + ",enforce"])
+        warned = sorted(l.split(".")[-1].split(" ")[0]
+                        for l in err.splitlines()
+                        if "host doesn't support requested feature" in l)
+        check_eq(sorted(f.split(".")[-1] for f in missing[name]), warned,
+                 "%s,enforce warnings" % name)
+        if missing[name]:
+            check(rc != 0 and "Host doesn't support requested features"
+                  in err, "%s,enforce refused: rc %d %r" % (name, rc, err))
+        else:
+            check_eq(rc, 0, "%s,enforce runs: %r" % (name, err))
+    # check (the default) warns and runs; check=off is quiet
+    rc, err = start_fails(binary, ["-cpu", "KnightsMill"])
+    check(rc == 0 and "CPUID.07H:EBX.avx512pf [bit 26]" in err,
+          "KnightsMill,check: rc %d %r" % (rc, err))
+    rc, err = start_fails(binary, ["-cpu", "KnightsMill,check=off"])
+    check(rc == 0 and "support" not in err, "check=off: %r" % err)
+    rc, err = start_fails(binary, ["-cpu", "qemu64,+mpx,enforce"])
+    check(rc != 0 and "CPUID.07H:EBX.mpx [bit 14]" in err, "+mpx: %r" % err)
+
+
+SMP_CASES = ["2,maxcpus=4,sockets=2,cores=2",
+             "2,maxcpus=4,sockets=1,dies=2,cores=1,threads=2",
+             "8,sockets=2,cores=2", "8,sockets=2,threads=2", "cores=2",
+             "6,maxcpus=12,dies=2,threads=2", "0", "8,sockets=3",
+             "4,maxcpus=2", "8,clusters=2", "8,clusters=1", "300",
+             "4,maxcpus=300"]
+
+
+def smp_run(cmd):
+    """(error text or None, query-hotpluggable-cpus) of a -S start."""
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    out, err = p.communicate(
+        '{"execute":"qmp_capabilities"}\n'
+        '{"execute":"query-hotpluggable-cpus"}\n{"execute":"quit"}\n',
+        timeout=60)
+    errors = [l.split(": ", 1)[1] for l in err.splitlines()
+              if ": " in l and "hyperthreading" not in l]
+    slots = None
+    for line in out.splitlines():
+        msg = json.loads(line)
+        if isinstance(msg.get("return"), list):
+            slots = [(s["props"], s["vcpus-count"], s["type"],
+                      "qom-path" in s) for s in msg["return"]]
+    return errors, slots
+
+
+@no_kvm
+def test_smp_against_qemu(binary):
+    """-smp's rules and errors, and query-hotpluggable-cpus (the slots, their
+    socket/die/core/thread ids, which are occupied), as QEMU 7.2's."""
+    if not shutil.which("qemu-system-x86_64"):
+        print("SKIP test_smp_against_qemu: no qemu-system-x86_64")
+        return
+    common = ["-S", "-nodefaults", "-display", "none", "-machine", "pc",
+              "-cpu", "qemu64", "-qmp", "stdio"]
+    for smp in SMP_CASES:
+        ref = smp_run(["qemu-system-x86_64", "-accel", "tcg", "-smp", smp]
+                      + common)
+        mine = smp_run([binary, "-accel", "qtest", "-smp", smp] + common)
+        check_eq(mine, ref, "-smp %s" % smp)
+
+
+if __name__ == "__main__":
+    run_tests([test_topology_against_qemu, test_apic_ids, test_kvm_pv_leaves,
+               test_hyperv_leaves, test_hyperv_dependencies,
+               test_enforce_and_check, test_smp_against_qemu])
