@@ -18,6 +18,9 @@
 #include "migration/migration.h"
 #include "migration/channel.h"
 #include "migration/savevm.h"
+#include "migration/xbzrle.h"
+#include "migration/auto-converge.h"
+#include "system/cpu-throttle.h"
 #include "hw/qdev.h"
 #include "system/main-loop.h"
 #include "system/runstate.h"
@@ -127,7 +130,9 @@ static bool caps[MIGRATION_CAPABILITY__MAX];
 static bool capability_supported(MigrationCapability c)
 {
     return c == MIGRATION_CAPABILITY_EVENTS ||
-           c == MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER;
+           c == MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER ||
+           c == MIGRATION_CAPABILITY_XBZRLE ||
+           c == MIGRATION_CAPABILITY_AUTO_CONVERGE;
 }
 
 /* ---- the outgoing migration ----------------------------------------- */
@@ -157,6 +162,12 @@ typedef struct MigrationState {
     /* rate limiting */
     int64_t window_start;
     uint64_t window_bytes;
+    /* xbzrle: the page cache (NULL without the capability) */
+    XbzrleCache *xbzrle;
+    /* auto-converge: the decision state and the current period */
+    ThrottleState throttle;
+    int64_t period_start;
+    uint64_t period_xfer0, period_dirty;
 } MigrationState;
 
 static MigrationState mig = { .status = MIGRATION_STATUS_NONE, .fd = -1 };
@@ -282,7 +293,7 @@ static bool send_dirty(MigrationState *s, bool limited)
                 b->bmap[(p + n) / bits] &= ~(1UL << ((p + n) % bits));
                 n++;
             }
-            mig_save_ram_batch(s->f, i, b, p, n, &s->st);
+            mig_save_ram_batch(s->f, i, b, p, n, &s->st, s->xbzrle);
             p += n;
             s->remaining = s->remaining > n ? s->remaining - n : 0;
             s->transferred = file_bytes(s->f);
@@ -317,6 +328,36 @@ static const char *stream_error_text(MigrationState *s)
     return e ? e->message : "unknown error";
 }
 
+/*
+ * After a dirty sync: @dirty pages were dirtied since the last one.  As
+ * QEMU, the decision is taken on periods of at least a second.
+ */
+static void auto_converge_check(MigrationState *s, uint64_t dirty)
+{
+    ThrottleParams p = {
+        .trigger_threshold = params.throttle_trigger_threshold,
+        .initial = params.cpu_throttle_initial,
+        .increment = params.cpu_throttle_increment,
+        .tailslow = params.cpu_throttle_tailslow,
+        .max = params.max_cpu_throttle,
+    };
+    int64_t now = now_ms();
+
+    s->period_dirty += dirty * MIG_PAGE_SIZE;
+    if (!caps[MIGRATION_CAPABILITY_AUTO_CONVERGE] ||
+        now - s->period_start < 1000) {
+        return;
+    }
+    auto_converge_period(&s->throttle, &p,
+                         file_bytes(s->f) - s->period_xfer0, s->period_dirty);
+    if (s->throttle.pct != (unsigned)cpu_throttle_get_percentage()) {
+        cpu_throttle_set(s->throttle.pct);
+    }
+    s->period_start = now;
+    s->period_xfer0 = file_bytes(s->f);
+    s->period_dirty = 0;
+}
+
 /* Precopy passes until the rest fits in downtime-limit. */
 static bool precopy(MigrationState *s)
 {
@@ -332,6 +373,9 @@ static bool precopy(MigrationState *s)
         }
         bql_unlock();
         s->remaining = dirty;
+        if (pass > 0) {
+            auto_converge_check(s, dirty);
+        }
         mig_put_u8(s->f, MIG_SEC_PASS);
         mig_put_u32(s->f, s->dirty_sync_count);
         if (pass > 0) {
@@ -511,6 +555,8 @@ static gpointer migration_thread(gpointer opaque)
     g_clear_error(&err);
     s->total_time = now_ms() - s->start_ms;
     stop_logging(s);
+    cpu_throttle_stop();
+    s->throttle = (ThrottleState){ 0 };
     if (ok) {
         runstate_set(RUN_STATE_POSTMIGRATE);
         set_status(&s->status, MIGRATION_STATUS_COMPLETED);
@@ -536,6 +582,10 @@ static void migration_reset_stats(MigrationState *s)
     s->mbps = s->bandwidth = 0;
     s->st = (RamStats){ 0 };
     s->vm_was_running = false;
+    s->throttle = (ThrottleState){ 0 };
+    s->period_start = now_ms();
+    s->period_xfer0 = s->period_dirty = 0;
+    g_clear_pointer(&s->xbzrle, xbzrle_cache_free);
 }
 
 void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
@@ -593,6 +643,9 @@ void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
         g_byte_array_unref(s->config);
     }
     s->config = mig_config_new(s->blocks);
+    if (caps[MIGRATION_CAPABILITY_XBZRLE]) {
+        s->xbzrle = xbzrle_cache_new(params.xbzrle_cache_size);
+    }
     s->f = mig_file_new_fd(fd, true);
     s->status = MIGRATION_STATUS_NONE;
     set_status(&s->status, MIGRATION_STATUS_SETUP);
@@ -873,6 +926,27 @@ MigrationInfo *qmp_query_migrate(GError **errp)
         info->error_desc = g_strdup(s->error_desc ? s->error_desc
                                     : "unknown error");
     }
+    if (caps[MIGRATION_CAPABILITY_XBZRLE]) {
+        XBZRLECacheStats *x = g_new0(XBZRLECacheStats, 1);
+        XbzrleCache *c = s->xbzrle;
+
+        x->cache_size = params.xbzrle_cache_size;
+        if (c) {
+            x->bytes = c->bytes;
+            x->pages = c->pages_sent;
+            x->cache_miss = c->cache_miss;
+            x->cache_miss_rate = c->cache_miss + c->hits
+                ? (double)c->cache_miss / (c->cache_miss + c->hits) : 0;
+            x->encoding_rate = c->bytes ? (double)c->encoded_in / c->bytes
+                                        : 0;
+            x->overflow = c->overflow;
+        }
+        info->xbzrle_cache = x;
+    }
+    if (status_is_active(st) && cpu_throttle_active()) {
+        info->has_cpu_throttle_percentage = true;
+        info->cpu_throttle_percentage = cpu_throttle_get_percentage();
+    }
     return info;
 }
 
@@ -939,6 +1013,13 @@ void qmp_migrate_set_parameters(MigrateSetParameters *p, GError **errp)
     CHECK_RANGE(multifd_channels, "multifd_channels", 1, 255);
     CHECK_RANGE(multifd_zlib_level, "multifd_zlib_level", 0, 9);
     CHECK_RANGE(multifd_zstd_level, "multifd_zstd_level", 0, 20);
+    if (p->has_xbzrle_cache_size &&
+        (p->xbzrle_cache_size < MIG_PAGE_SIZE ||
+         (p->xbzrle_cache_size & (p->xbzrle_cache_size - 1)))) {
+        error_setg(errp, "Parameter 'xbzrle_cache_size' expects a power of "
+                   "two no less than the target page size");
+        return;
+    }
     if (p->has_max_bandwidth && p->max_bandwidth > SIZE_MAX) {
         error_setg(errp, "Parameter 'max_bandwidth' expects an integer in "
                    "the range of 0 to %zu bytes/second", (size_t)SIZE_MAX);

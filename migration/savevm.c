@@ -5,6 +5,7 @@
 #include "qemu/osdep.h"
 #include "migration/savevm.h"
 #include "migration/migration.h"
+#include "migration/xbzrle.h"
 #include "block/block.h"
 #include "hw/boards.h"
 #include "hw/qdev.h"
@@ -130,12 +131,50 @@ void mig_save_config(MigFile *f, GByteArray *config)
     mig_put_buffer(f, config->data, config->len);
 }
 
+/* One page through the XBZRLE cache: its kind, and its payload queued in
+ * @scratch (@len bytes, a copy). */
+static unsigned xbzrle_page(XbzrleCache *xc, uint64_t key, const uint8_t *ram,
+                            uint8_t *scratch, uint16_t *len)
+{
+    uint8_t cur[MIG_PAGE_SIZE];
+    uint8_t *cached = xbzrle_cache_lookup(xc, key);
+    int enc;
+
+    memcpy(cur, ram, MIG_PAGE_SIZE);       /* one snapshot of the page */
+    if (!cached) {
+        xc->cache_miss++;
+        memcpy(xbzrle_cache_insert(xc, key), cur, MIG_PAGE_SIZE);
+        memcpy(scratch, cur, MIG_PAGE_SIZE);
+        *len = MIG_PAGE_SIZE;
+        return MIG_PAGE_NORMAL;
+    }
+    xc->hits++;
+    xc->encoded_in += MIG_PAGE_SIZE;
+    enc = xbzrle_encode_buffer(cached, cur, MIG_PAGE_SIZE, scratch + 2,
+                               MIG_PAGE_SIZE - 64);
+    memcpy(cached, cur, MIG_PAGE_SIZE);
+    if (enc < 0) {
+        xc->overflow++;
+        memcpy(scratch, cur, MIG_PAGE_SIZE);
+        *len = MIG_PAGE_SIZE;
+        return MIG_PAGE_NORMAL;
+    }
+    scratch[0] = enc >> 8;
+    scratch[1] = enc;
+    *len = enc + 2;
+    xc->pages_sent++;
+    xc->bytes += enc;
+    return MIG_PAGE_XBZRLE;
+}
+
 void mig_save_ram_batch(MigFile *f, unsigned block_idx, RamBlock *b,
-                        uint64_t first, unsigned n, RamStats *st)
+                        uint64_t first, unsigned n, RamStats *st,
+                        XbzrleCache *xc)
 {
     uint8_t *ram = b->mr->ram;
     uint64_t size = b->mr->size;
     uint8_t kinds[MIG_BATCH_PAGES];
+    uint16_t lens[MIG_BATCH_PAGES];
 
     g_assert(n && n <= MIG_BATCH_PAGES && first + n <= b->pages);
     mig_put_u8(f, MIG_SEC_RAM);
@@ -144,9 +183,20 @@ void mig_save_ram_batch(MigFile *f, unsigned block_idx, RamBlock *b,
     for (unsigned i = 0; i < n; i++) {
         uint64_t off = (first + i) * MIG_PAGE_SIZE;
         uint64_t len = MIN(MIG_PAGE_SIZE, size - off);
+        uint64_t key = (uint64_t)block_idx << 40 | (first + i);
 
-        kinds[i] = buffer_is_zero(ram + off, len) ? MIG_PAGE_ZERO
-                                                  : MIG_PAGE_NORMAL;
+        if (buffer_is_zero(ram + off, len)) {
+            kinds[i] = MIG_PAGE_ZERO;
+            if (xc && xbzrle_cache_lookup(xc, key)) {
+                memset(xbzrle_cache_lookup(xc, key), 0, MIG_PAGE_SIZE);
+            }
+        } else if (xc && len == MIG_PAGE_SIZE) {
+            kinds[i] = xbzrle_page(xc, key, ram + off,
+                                   xc->scratch + i * (MIG_PAGE_SIZE + 2),
+                                   &lens[i]);
+        } else {
+            kinds[i] = MIG_PAGE_NORMAL;
+        }
         mig_put_u64(f, off | kinds[i]);
     }
     for (unsigned i = 0; i < n; i++) {
@@ -156,8 +206,11 @@ void mig_save_ram_batch(MigFile *f, unsigned block_idx, RamBlock *b,
             st->zero_pages++;
             continue;
         }
-        st->normal_pages++;
-        if (off + MIG_PAGE_SIZE <= size) {
+        st->normal_pages += kinds[i] == MIG_PAGE_NORMAL;
+        if (xc && off + MIG_PAGE_SIZE <= size) {
+            mig_put_buffer(f, xc->scratch + i * (MIG_PAGE_SIZE + 2),
+                           lens[i]);
+        } else if (off + MIG_PAGE_SIZE <= size) {
             mig_put_page(f, ram + off, MIG_PAGE_SIZE);
         } else {
             /* a region that ends inside a page: pad the last one */
@@ -589,7 +642,8 @@ static bool load_ram(MigFile *f, MigLoad *ld, GError **errp)
         unsigned kind = v & MIG_PAGE_KIND_MASK;
 
         if (off >= b->mr->size ||
-            (kind != MIG_PAGE_ZERO && kind != MIG_PAGE_NORMAL)) {
+            (kind != MIG_PAGE_ZERO && kind != MIG_PAGE_NORMAL &&
+             kind != MIG_PAGE_XBZRLE)) {
             error_setg(errp, "corrupt migration stream: page 0x%" PRIx64
                        " of '%s' (%" PRIu64 " bytes), kind %u", off,
                        b->idstr, b->mr->size, kind);
@@ -607,6 +661,26 @@ static bool load_ram(MigFile *f, MigLoad *ld, GError **errp)
             /* leave untouched zero pages unallocated */
             if (!buffer_is_zero(p, len)) {
                 memset(p, 0, len);
+            }
+            i++;
+            continue;
+        }
+        if ((offs[i] & MIG_PAGE_KIND_MASK) == MIG_PAGE_XBZRLE) {
+            uint8_t delta[MIG_PAGE_SIZE];
+            uint16_t dlen = mig_get_u16(f);
+
+            if (dlen > MIG_PAGE_SIZE || len < MIG_PAGE_SIZE) {
+                error_setg(errp, "corrupt migration stream: XBZRLE page "
+                           "0x%" PRIx64 " of '%s' with %u bytes", off,
+                           b->idstr, dlen);
+                return false;
+            }
+            if (mig_get_buffer(f, delta, dlen) &&
+                xbzrle_decode_buffer(delta, dlen, p, MIG_PAGE_SIZE) < 0) {
+                error_setg(errp, "corrupt migration stream: bad XBZRLE "
+                           "delta for page 0x%" PRIx64 " of '%s'", off,
+                           b->idstr);
+                return false;
             }
             i++;
             continue;

@@ -204,7 +204,7 @@ static bool write_vmstate(BlockDriverState *bs, bool running,
         for (uint64_t p = 0; p < b->pages && !mig_file_error(f);
              p += MIG_BATCH_PAGES) {
             mig_save_ram_batch(f, i, b, p,
-                               MIN(MIG_BATCH_PAGES, b->pages - p), &st);
+                               MIN(MIG_BATCH_PAGES, b->pages - p), &st, NULL);
         }
     }
     ok = !mig_file_error(f) && mig_save_devices(f, errp);

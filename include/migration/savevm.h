@@ -6,8 +6,10 @@
  *             destination compares it with its own before anything else
  *   RAM       u8 0x02, u32 block, u32 n (1..MIG_BATCH_PAGES), then n u64
  *             page offsets in the block with the page kind in the low bits
- *             (MIG_PAGE_ZERO, MIG_PAGE_NORMAL), then 4096 bytes for each
- *             normal page, in order
+ *             (MIG_PAGE_ZERO, MIG_PAGE_NORMAL, MIG_PAGE_XBZRLE), then
+ *             for each page in order: 4096 bytes (normal), or u16 n and
+ *             n bytes of XBZRLE delta against the page the destination
+ *             has (xbzrle, n = 0: unchanged), nothing for a zero page
  *   PASS      u8 0x03, u32 pass: a dirty-log round ended (precopy)
  *   CLOCK     u8 0x04, u64 the virtual clock in ns when the source stopped
  *   DEVICE    u8 0x05, str path, u32 length, the device's state (its
@@ -50,6 +52,7 @@ enum {
 #define MIG_PAGE_SIZE       4096ULL
 #define MIG_PAGE_ZERO       1
 #define MIG_PAGE_NORMAL     2
+#define MIG_PAGE_XBZRLE     3   /* u16 length, XBZRLE delta (xbzrle.h) */
 #define MIG_PAGE_KIND_MASK  0xfffULL
 #define MIG_BATCH_PAGES     256
 #define MIG_MAX_CONFIG      (16 * MiB)
@@ -81,12 +84,17 @@ typedef struct RamStats {
     uint64_t zero_pages;
     uint64_t normal_pages;
 } RamStats;
+struct XbzrleCache;
 /*
  * Queue pages [@first, @first + @n) of @b (all to be sent) as one RAM
- * section; zero pages travel as their offset only.
+ * section; zero pages travel as their offset only.  With @xc (xbzrle
+ * capability), a page the cache holds goes as its delta, and every page
+ * sent is a copy taken once (so cache and destination agree even when
+ * the guest writes it meanwhile).
  */
 void mig_save_ram_batch(MigFile *f, unsigned block_idx, RamBlock *b,
-                        uint64_t first, unsigned n, RamStats *st);
+                        uint64_t first, unsigned n, RamStats *st,
+                        struct XbzrleCache *xc);
 
 /*
  * Incoming.  mig_load_stream reads header, configuration and RAM and
