@@ -6,6 +6,7 @@
 #include "migration/savevm.h"
 #include "migration/migration.h"
 #include "migration/xbzrle.h"
+#include "migration/multifd.h"
 #include "block/block.h"
 #include "hw/boards.h"
 #include "hw/qdev.h"
@@ -538,12 +539,14 @@ MigLoad *mig_load_new(void)
 
     ld->blocks = ram_blocks_new();
     ld->sections = g_ptr_array_new_with_free_func(pending_free);
+    ld->listen_fd = -1;
     return ld;
 }
 
 void mig_load_free(MigLoad *ld)
 {
     if (ld) {
+        multifd_recv_free(ld->mfd);
         ram_blocks_free(ld->blocks);
         g_ptr_array_unref(ld->sections);
         g_free(ld);
@@ -733,6 +736,34 @@ static bool load_pending(MigFile *f, MigLoad *ld, uint8_t kind,
     return !stream_error(f, errp);
 }
 
+/* MULTIFD: accept the channels on the listening socket. */
+static bool load_multifd(MigFile *f, MigLoad *ld, GError **errp)
+{
+    uint32_t n = mig_get_u32(f);
+    uint8_t comp = mig_get_u8(f);
+
+    if (stream_error(f, errp)) {
+        return false;
+    }
+    if (ld->mfd || n < 1 || n > 255) {
+        error_setg(errp, "corrupt migration stream: multifd with %u "
+                   "channels", n);
+        return false;
+    }
+    if (!multifd_compression_available(comp)) {
+        error_setg(errp, "the source uses multifd compression %u, which "
+                   "this kvmpc does not have", comp);
+        return false;
+    }
+    if (ld->listen_fd < 0) {
+        error_setg(errp, "multifd needs a tcp: or unix: incoming URI");
+        return false;
+    }
+    ld->mfd = multifd_recv_new(ld->listen_fd, ld->tcp, n, comp, ld->blocks,
+                               errp);
+    return ld->mfd != NULL;
+}
+
 bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
                      GError **errp)
 {
@@ -754,6 +785,26 @@ bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
         case MIG_SEC_PASS:
             ld->passes = mig_get_u32(f);
             break;
+        case MIG_SEC_MULTIFD:
+            if (!load_multifd(f, ld, errp)) {
+                return false;
+            }
+            break;
+        case MIG_SEC_MULTIFD_SYNC: {
+            uint32_t seq = mig_get_u32(f);
+            if (stream_error(f, errp)) {
+                return false;
+            }
+            if (!ld->mfd) {
+                error_setg(errp, "corrupt migration stream: multifd sync "
+                           "without multifd channels");
+                return false;
+            }
+            if (!multifd_recv_sync(ld->mfd, seq, errp)) {
+                return false;
+            }
+            break;
+        }
         case MIG_SEC_CLOCK:
             ld->clock_ns = (int64_t)mig_get_u64(f);
             ld->have_clock = true;
@@ -775,7 +826,7 @@ bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
                            "without the machine's state");
                 return false;
             }
-            return true;
+            return !ld->mfd || multifd_recv_finish(ld->mfd, errp);
         default:
             error_setg(errp, "corrupt migration stream: unknown section "
                        "0x%02x", kind);

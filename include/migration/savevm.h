@@ -16,6 +16,8 @@
  *             state tables, each with its u32 version: device_save_state)
  *   STATE     u8 0x06, str name, u32 version, u32 length, bytes: a
  *             non-device handler's state (migration_register_state)
+ *   MULTIFD, MULTIFD_SYNC  (u8 0x07, 0x08): multifd channels, see
+ *             include/migration/multifd.h
  *   END       u8 0xff, u8 1 if the source was running, 0 if paused,
  *             u8 1 if the source waits for an answer (tcp: and unix:)
  *   answer    (destination to source, on the same socket, when asked
@@ -43,6 +45,8 @@ enum {
     MIG_SEC_CLOCK = 0x04,
     MIG_SEC_DEVICE = 0x05,
     MIG_SEC_STATE = 0x06,
+    MIG_SEC_MULTIFD = 0x07,         /* multifd.h */
+    MIG_SEC_MULTIFD_SYNC = 0x08,
     MIG_SEC_END = 0xff,
 };
 
@@ -111,6 +115,10 @@ typedef struct MigLoad {
     bool want_answer;       /* the source waits for MIG_ANSWER_* */
     uint32_t passes;
     uint64_t pages_loaded;
+    /* multifd: where the channels connect (-1: no listener), and them */
+    int listen_fd;
+    bool tcp;
+    struct MultifdRecv *mfd;
 } MigLoad;
 
 MigLoad *mig_load_new(void);
