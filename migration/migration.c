@@ -283,8 +283,40 @@ static void rate_limit(MigrationState *s)
 
 static void fail(MigrationState *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
+/*
+ * The destination acknowledges each MULTIFD_SYNC with one byte on the
+ * main connection once every page before it is loaded: a pass ends (and
+ * its bandwidth is measured) when the pages are in, not when they sit
+ * in socket buffers, so the switchover decision holds even when the
+ * destination (decompressing) is the slow side.
+ */
+static bool multifd_wait_ack(MigrationState *s)
+{
+    uint8_t ack = 0;
+    bool locked = bql_locked();
+    ssize_t n;
+
+    if (locked) {
+        bql_unlock();
+    }
+    do {
+        n = read(s->fd, &ack, 1);
+    } while (n < 0 && errno == EINTR);
+    if (locked) {
+        bql_lock();
+    }
+    if (n != 1 || ack != MIG_ANSWER_LOADED) {
+        if (!cancelled(s)) {
+            fail(s, "the destination did not acknowledge the multifd "
+                 "pages (its log says why)");
+        }
+        return false;
+    }
+    return true;
+}
+
 /* End of a pass on the channels: MULTIFD_SYNC, then wait until every
- * channel wrote its SYNC. */
+ * channel wrote its SYNC and the destination loaded the pages. */
 static bool multifd_sync(MigrationState *s)
 {
     GError *err = NULL;
@@ -304,7 +336,7 @@ static bool multifd_sync(MigrationState *s)
         g_error_free(err);
         return false;
     }
-    return true;
+    return multifd_wait_ack(s);
 }
 
 /* Keep the channels' counters, then close them (big lock held). */

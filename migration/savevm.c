@@ -803,6 +803,15 @@ bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
             if (!multifd_recv_sync(ld->mfd, seq, errp)) {
                 return false;
             }
+            /* the source waits for this before its next pass */
+            if (f->fd >= 0) {
+                uint8_t ack = MIG_ANSWER_LOADED;
+                if (write(f->fd, &ack, 1) != 1) {
+                    error_setg(errp, "acknowledging multifd pages: %s",
+                               g_strerror(errno));
+                    return false;
+                }
+            }
             break;
         }
         case MIG_SEC_CLOCK:

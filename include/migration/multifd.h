@@ -9,7 +9,9 @@
  *                 2 zstd); the destination then accepts that many more
  *                 connections on its listening socket
  *   MULTIFD_SYNC  u8 0x08, u32 seq: every page sent on the channels
- *                 before it is loaded before anything after it
+ *                 before it is loaded before anything after it; the
+ *                 destination answers with one byte (1) on the main
+ *                 connection once they are, and the source waits for it
  * Each channel, source to destination:
  *   handshake     "KVMPCMFD", u32 channel index, u32 channels
  *   PAGES         u8 1, u32 block, u32 n (1..256), n u64 (offset | kind:
