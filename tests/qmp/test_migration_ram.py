@@ -176,6 +176,44 @@ def test_multifd_refusals(binary):
         dst.close()
 
 
+@no_kvm
+def test_multifd_cancel(binary):
+    """migrate_cancel while pages are on the channels: the source runs
+    on, and a second multifd migration then succeeds."""
+    d = tempfile.mkdtemp(prefix="kvmpc-mfd-")
+    sock = os.path.join(d, "mig.sock")
+    sock2 = os.path.join(d, "mig2.sock")
+    rng = random.Random(5)
+    src = VM(binary)
+    dst = VM(binary, ["-incoming", "unix:" + sock])
+    dst2 = VM(binary, ["-incoming", "unix:" + sock2])
+    try:
+        base = bytes(rng.getrandbits(8) for _ in range(AREA_SIZE))
+        b64write(src, AREA, base)
+        caps(src, multifd=True)
+        src.qmp.ret("migrate-set-parameters", {"multifd-channels": 3,
+                                               "max-bandwidth": 256 << 10})
+        wait_for(lambda: os.path.exists(sock))
+        src.qmp.ret("migrate", {"uri": "unix:" + sock})
+        wait_for(lambda: src.qmp.ret("query-migrate")["ram"]
+                 ["multifd-bytes"] > 0, what="pages on the channels")
+        src.qmp.ret("migrate_cancel")
+        info = wait_status(src.qmp)
+        check_eq(info["status"], "cancelled", "status (%r)" % info)
+        check_eq(src.qmp.ret("query-status")["status"], "running", "runs")
+        src.qmp.ret("migrate-set-parameters", {"max-bandwidth": 0})
+        wait_for(lambda: os.path.exists(sock2))
+        src.qmp.ret("migrate", {"uri": "unix:" + sock2})
+        info = wait_status(src.qmp)
+        check_eq(info["status"], "completed", "second try (%r)" % info)
+        wait_incoming_done(dst2)
+        check(b64read(dst2, AREA, AREA_SIZE) == base, "RAM after retry")
+    finally:
+        src.close()
+        dst.close()
+        dst2.close()
+
+
 def xbzrle_run(binary, enable):
     d = tempfile.mkdtemp(prefix="kvmpc-xbz-")
     sock = os.path.join(d, "mig.sock")
@@ -291,5 +329,6 @@ def test_auto_converge(binary):
 
 if __name__ == "__main__":
     run_tests([test_multifd_none_unix, test_multifd_zstd, test_multifd_zlib,
-               test_multifd_refusals, test_xbzrle, test_xbzrle_parameters,
+               test_multifd_refusals, test_multifd_cancel, test_xbzrle,
+               test_xbzrle_parameters,
                test_auto_converge])
