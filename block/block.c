@@ -955,9 +955,36 @@ bool bdrv_change_backing_file(BlockDriverState *bs, const char *file,
 bool bdrv_snapshot_create(BlockDriverState *bs, const char *name,
                           GError **errp)
 {
+    return bdrv_snapshot_create_vm(bs, name, 0, 0, errp);
+}
+
+bool bdrv_snapshot_create_vm(BlockDriverState *bs, const char *name,
+                             uint64_t vm_state_size, uint64_t vm_clock_nsec,
+                             GError **errp)
+{
     return check_op(bs, bs->drv->snapshot_create != NULL, "internal snapshots",
                     errp) &&
-           bs->drv->snapshot_create(bs, name, errp);
+           bs->drv->snapshot_create(bs, name, vm_state_size, vm_clock_nsec,
+                                    errp);
+}
+
+bool bdrv_can_snapshot(BlockDriverState *bs)
+{
+    return bs->drv->snapshot_create && bs->drv->save_vmstate;
+}
+
+bool bdrv_save_vmstate(BlockDriverState *bs, uint64_t pos, uint64_t len,
+                       const void *buf, GError **errp)
+{
+    return check_op(bs, bs->drv->save_vmstate != NULL, "VM state", errp) &&
+           bs->drv->save_vmstate(bs, pos, len, buf, errp);
+}
+
+bool bdrv_load_vmstate(BlockDriverState *bs, uint64_t pos, uint64_t len,
+                       void *buf, GError **errp)
+{
+    return check_op(bs, bs->drv->load_vmstate != NULL, "VM state", errp) &&
+           bs->drv->load_vmstate(bs, pos, len, buf, errp);
 }
 
 bool bdrv_snapshot_delete(BlockDriverState *bs, const char *name,

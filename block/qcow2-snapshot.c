@@ -485,7 +485,8 @@ static char *next_id(Qcow2State *s)
 /* A new entry: 24 bytes of extra data (vm_state_size, disk_size,
  * icount), as QEMU writes them. */
 static void fill_snapshot(BlockDriverState *bs, Qcow2Snapshot *sn,
-                          const char *name, uint64_t l1_off)
+                          const char *name, uint64_t l1_off,
+                          uint64_t vm_state_size, uint64_t vm_clock_nsec)
 {
     Qcow2State *s = bs->opaque;
     gint64 now = g_get_real_time();
@@ -498,10 +499,15 @@ static void fill_snapshot(BlockDriverState *bs, Qcow2Snapshot *sn,
     sn->date_sec = now / G_USEC_PER_SEC;
     sn->date_nsec = now % G_USEC_PER_SEC * 1000;
     sn->disk_size = bs->size;
-    sn->icount = 0;
+    sn->vm_state_size = vm_state_size;
+    sn->vm_clock_nsec = vm_clock_nsec;
+    /* savevm records no instruction count (QEMU: -1 without replay) */
+    sn->icount = vm_state_size ? UINT64_MAX : 0;
     sn->extra_size = 24;
     sn->extra = g_malloc0(24);
+    stq_be(sn->extra, vm_state_size);
     stq_be(sn->extra + 8, bs->size);
+    stq_be(sn->extra + 16, sn->icount);
 }
 
 /* Write a copy of the active L1 table (COPIED flags already cleared by
@@ -528,9 +534,16 @@ static bool copy_active_l1(BlockDriverState *bs, uint64_t *off, GError **errp)
     return ok;
 }
 
+/* What snapshot_op passes to snapshot_create_locked besides the name. */
+typedef struct SnapshotVmInfo {
+    uint64_t vm_state_size, vm_clock_nsec;
+} SnapshotVmInfo;
+
 static bool snapshot_create_locked(BlockDriverState *bs, const char *name,
-                                   GError **errp)
+                                   const void *opaque, GError **errp)
 {
+    const SnapshotVmInfo *vm = opaque;
+
     Qcow2State *s = bs->opaque;
     Qcow2Snapshot *sns;
     uint64_t l1_off;
@@ -555,7 +568,8 @@ static bool snapshot_create_locked(BlockDriverState *bs, const char *name,
     if (s->nb_snapshots) {      /* s->snapshots is NULL without any */
         memcpy(sns, s->snapshots, s->nb_snapshots * sizeof(*sns));
     }
-    fill_snapshot(bs, &sns[s->nb_snapshots], name, l1_off);
+    fill_snapshot(bs, &sns[s->nb_snapshots], name, l1_off,
+                  vm->vm_state_size, vm->vm_clock_nsec);
     if (!write_snapshot_table(bs, sns, s->nb_snapshots + 1, errp)) {
         Qcow2Snapshot *sn = &sns[s->nb_snapshots];
 
@@ -565,11 +579,12 @@ static bool snapshot_create_locked(BlockDriverState *bs, const char *name,
         g_free(sns);
         return false;
     }
-    return true;
+    /* the snapshot holds the VM state now; the active layer lets go */
+    return qcow2_drop_vmstate_locked(bs, vm->vm_state_size, errp);
 }
 
 typedef bool SnapshotOpLocked(BlockDriverState *bs, const char *name,
-                              GError **errp);
+                              const void *opaque, GError **errp);
 
 /*
  * Every snapshot operation: under the image lock with nothing in flight,
@@ -577,7 +592,8 @@ typedef bool SnapshotOpLocked(BlockDriverState *bs, const char *name,
  * and after (so it is on disk when the call returns).
  */
 static bool snapshot_op(BlockDriverState *bs, const char *name,
-                        SnapshotOpLocked *op, GError **errp)
+                        SnapshotOpLocked *op, const void *opaque,
+                        GError **errp)
 {
     Qcow2State *s = bs->opaque;
     bool ok;
@@ -586,7 +602,7 @@ static bool snapshot_op(BlockDriverState *bs, const char *name,
     qcow2_drain(s);
     ok = snapshot_writable(bs, errp) &&
          qcow2_flush_caches(bs, errp) &&
-         op(bs, name, errp) &&
+         op(bs, name, opaque, errp) &&
          qcow2_flush_caches(bs, errp);
     s->cached_compressed = 0;   /* a revert may have changed any cluster */
     g_mutex_unlock(&s->lock);
@@ -594,9 +610,12 @@ static bool snapshot_op(BlockDriverState *bs, const char *name,
 }
 
 bool qcow2_snapshot_create(BlockDriverState *bs, const char *name,
+                           uint64_t vm_state_size, uint64_t vm_clock_nsec,
                            GError **errp)
 {
-    return snapshot_op(bs, name, snapshot_create_locked, errp);
+    SnapshotVmInfo vm = { vm_state_size, vm_clock_nsec };
+
+    return snapshot_op(bs, name, snapshot_create_locked, &vm, errp);
 }
 
 static bool load_l1(BlockDriverState *bs, const Qcow2Snapshot *sn,
@@ -616,7 +635,7 @@ static bool load_l1(BlockDriverState *bs, const Qcow2Snapshot *sn,
 }
 
 static bool snapshot_delete_locked(BlockDriverState *bs, const char *name,
-                                   GError **errp)
+                                   const void *opaque, GError **errp)
 {
     Qcow2State *s = bs->opaque;
     int i = find_snapshot(s, name);
@@ -659,7 +678,7 @@ static bool snapshot_delete_locked(BlockDriverState *bs, const char *name,
 bool qcow2_snapshot_delete(BlockDriverState *bs, const char *name,
                            GError **errp)
 {
-    return snapshot_op(bs, name, snapshot_delete_locked, errp);
+    return snapshot_op(bs, name, snapshot_delete_locked, NULL, errp);
 }
 
 /*
@@ -669,7 +688,7 @@ bool qcow2_snapshot_delete(BlockDriverState *bs, const char *name,
  * snapshot's.
  */
 static bool snapshot_goto_locked(BlockDriverState *bs, const char *name,
-                                 GError **errp)
+                                 const void *opaque, GError **errp)
 {
     Qcow2State *s = bs->opaque;
     int i = find_snapshot(s, name);
@@ -709,5 +728,5 @@ out:
 bool qcow2_snapshot_goto(BlockDriverState *bs, const char *name,
                          GError **errp)
 {
-    return snapshot_op(bs, name, snapshot_goto_locked, errp);
+    return snapshot_op(bs, name, snapshot_goto_locked, NULL, errp);
 }

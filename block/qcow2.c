@@ -1377,6 +1377,67 @@ static bool discard_full(BlockDriverState *bs, uint64_t start, uint64_t end,
     return ok;
 }
 
+/* ---- the VM state area (savevm) ------------------------------------- */
+
+/*
+ * As QEMU: the VM state lives in the guest address space right after the
+ * L1 entries the virtual disk needs, so a snapshot's L1 copy takes it
+ * along and qemu-img sees ordinary clusters.
+ */
+uint64_t qcow2_vm_state_offset(Qcow2State *s, uint64_t disk_size)
+{
+    return qcow2_l1_size_for(s, disk_size) << (s->cluster_bits + s->l2_bits);
+}
+
+static bool qcow2_save_vmstate(BlockDriverState *bs, uint64_t pos,
+                               uint64_t len, const void *buf, GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    uint64_t off = qcow2_vm_state_offset(s, bs->size) + pos;
+    GArray *olds = g_array_new(false, false, sizeof(uint64_t));
+    Qcow2Range r;
+    bool ok;
+
+    if (!len) {
+        g_array_unref(olds);
+        return true;
+    }
+    g_mutex_lock(&s->lock);
+    r = claim_range(s, off, len);
+    ok = writable(bs, errp) &&
+         qcow2_grow_l1(bs, qcow2_l1_size_for(s, off + len), errp) &&
+         write_locked(bs, off, len, buf, olds, errp) &&
+         free_replaced(bs, olds, errp);
+    s->cached_compressed = 0;
+    release_range(s, r);
+    g_mutex_unlock(&s->lock);
+    g_array_unref(olds);
+    return ok;
+}
+
+static bool qcow2_load_vmstate(BlockDriverState *bs, uint64_t pos,
+                               uint64_t len, void *buf, GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+
+    /* qcow2_pread maps any guest offset; past the L1 it reads zeroes */
+    return qcow2_pread(bs, qcow2_vm_state_offset(s, bs->size) + pos, len,
+                       buf, errp);
+}
+
+/* After a snapshot took it: the active layer need not keep the VM state
+ * (it would only cost copy-on-write next time).  Lock held. */
+bool qcow2_drop_vmstate_locked(BlockDriverState *bs, uint64_t len,
+                               GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    uint64_t start = qcow2_vm_state_offset(s, bs->size);
+
+    return !len ||
+           discard_full(bs, start, start + ALIGN_UP(len, s->cluster_size),
+                        errp);
+}
+
 /* Drop the L2 tables of L1 entries [from, l1_size) (all their entries are
  * 0 by now): the L1 entries are cleared on disk first. */
 static bool drop_l2_tables(BlockDriverState *bs, uint64_t from,
@@ -1784,6 +1845,8 @@ const BlockDriver bdrv_qcow2_driver = {
     .make_empty = qcow2_make_empty,
     .change_backing_file = qcow2_change_backing_file,
     .snapshot_create = qcow2_snapshot_create,
+    .save_vmstate = qcow2_save_vmstate,
+    .load_vmstate = qcow2_load_vmstate,
     .snapshot_delete = qcow2_snapshot_delete,
     .snapshot_goto = qcow2_snapshot_goto,
 };

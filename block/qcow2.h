@@ -265,7 +265,13 @@ void qcow2_free_snapshots(Qcow2State *s);
 bool qcow2_update_l1_refcounts(BlockDriverState *bs, uint64_t *l1,
                                uint32_t l1_size, int delta, GError **errp);
 bool qcow2_snapshot_create(BlockDriverState *bs, const char *name,
+                           uint64_t vm_state_size, uint64_t vm_clock_nsec,
                            GError **errp);
+/* Where the VM state area starts for a disk of @disk_size (qcow2.c). */
+uint64_t qcow2_vm_state_offset(Qcow2State *s, uint64_t disk_size);
+/* Unmap the first @len bytes of the active layer's VM state area. */
+bool qcow2_drop_vmstate_locked(BlockDriverState *bs, uint64_t len,
+                               GError **errp);
 bool qcow2_snapshot_delete(BlockDriverState *bs, const char *name,
                            GError **errp);
 bool qcow2_snapshot_goto(BlockDriverState *bs, const char *name,

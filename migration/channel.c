@@ -225,7 +225,7 @@ int migration_channel_listen(const char *uri, GError **errp)
             }
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
             if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
-                listen(fd, 1) < 0) {
+                listen(fd, 256) < 0) {
                 err = errno;
                 close(fd);
                 fd = -1;
@@ -249,7 +249,7 @@ int migration_channel_listen(const char *uri, GError **errp)
         unlink(uri + 5);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-            listen(fd, 1) < 0) {
+            listen(fd, 256) < 0) {
             error_setg(errp, "Failed to listen on '%s': %s", uri + 5,
                        g_strerror(errno));
             if (fd >= 0) {

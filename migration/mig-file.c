@@ -41,6 +41,28 @@ MigFile *mig_file_new_membuf(GByteArray *out)
     return f;
 }
 
+MigFile *mig_file_new_sink(bool (*sink)(void *opaque, const struct iovec *iov,
+                                        unsigned n, GError **errp),
+                           void *opaque)
+{
+    MigFile *f = mig_file_alloc(-1, true);
+
+    f->sink = sink;
+    f->opaque = opaque;
+    return f;
+}
+
+MigFile *mig_file_new_source(ssize_t (*source)(void *opaque, void *buf,
+                                               size_t len, GError **errp),
+                             void *opaque)
+{
+    MigFile *f = mig_file_alloc(-1, false);
+
+    f->source = source;
+    f->opaque = opaque;
+    return f;
+}
+
 const GError *mig_file_error(const MigFile *f)
 {
     return f->error;
@@ -102,6 +124,16 @@ static void flush_iov(MigFile *f)
     while (n && !f->error) {
         ssize_t done;
 
+        if (f->sink) {
+            GError *err = NULL;
+            if (f->sink(f->opaque, iov, n, &err)) {
+                f->transferred += f->pending;
+            } else {
+                mig_file_set_error(f, "%s", err->message);
+                g_error_free(err);
+            }
+            break;
+        }
         if (f->out) {
             for (unsigned i = 0; i < n; i++) {
                 g_byte_array_append(f->out, iov[i].iov_base, iov[i].iov_len);
@@ -232,6 +264,15 @@ void mig_put_str(MigFile *f, const char *s)
 /* Read up to @len bytes from the source; 0 at the end, -1 on error. */
 static ssize_t source_read(MigFile *f, void *buf, size_t len)
 {
+    if (f->source) {
+        GError *err = NULL;
+        ssize_t n = f->source(f->opaque, buf, len, &err);
+        if (n < 0) {
+            mig_file_set_error(f, "%s", err ? err->message : "read error");
+            g_clear_error(&err);
+        }
+        return n;
+    }
     if (f->fd < 0) {
         size_t n = MIN(len, f->mem_len - f->mem_pos);
         memcpy(buf, f->mem + f->mem_pos, n);

@@ -18,6 +18,10 @@
 #include "migration/migration.h"
 #include "migration/channel.h"
 #include "migration/savevm.h"
+#include "migration/xbzrle.h"
+#include "migration/multifd.h"
+#include "migration/auto-converge.h"
+#include "system/cpu-throttle.h"
 #include "hw/qdev.h"
 #include "system/main-loop.h"
 #include "system/runstate.h"
@@ -128,7 +132,10 @@ static bool caps[MIGRATION_CAPABILITY__MAX];
 static bool capability_supported(MigrationCapability c)
 {
     return c == MIGRATION_CAPABILITY_EVENTS ||
-           c == MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER;
+           c == MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER ||
+           c == MIGRATION_CAPABILITY_XBZRLE ||
+           c == MIGRATION_CAPABILITY_AUTO_CONVERGE ||
+           c == MIGRATION_CAPABILITY_MULTIFD;
 }
 
 /* ---- the outgoing migration ----------------------------------------- */
@@ -158,6 +165,18 @@ typedef struct MigrationState {
     /* rate limiting */
     int64_t window_start;
     uint64_t window_bytes;
+    /* multifd: the channels (NULL without the capability; set and
+     * freed under the big lock), and what finished channels did */
+    char *uri;
+    MultifdSend *mfd;
+    uint32_t mfd_seq;
+    uint64_t mfd_bytes, mfd_zero, mfd_normal;
+    /* xbzrle: the page cache (NULL without the capability) */
+    XbzrleCache *xbzrle;
+    /* auto-converge: the decision state and the current period */
+    ThrottleState throttle;
+    int64_t period_start;
+    uint64_t period_xfer0, period_dirty;
 } MigrationState;
 
 static MigrationState mig = { .status = MIGRATION_STATUS_NONE, .fd = -1 };
@@ -202,6 +221,12 @@ static uint64_t file_bytes(MigFile *f)
     return f->transferred + f->pending;
 }
 
+/* Main stream and multifd channels together. */
+static uint64_t total_bytes(MigrationState *s)
+{
+    return file_bytes(s->f) + s->mfd_bytes + multifd_send_bytes(s->mfd);
+}
+
 /*
  * Take the dirty log of every block into its private bitmap (big lock
  * held); returns the pages now waiting to be sent.
@@ -242,10 +267,10 @@ static void rate_limit(MigrationState *s)
     }
     if (now - s->window_start >= RATE_WINDOW_MS) {
         s->window_start = now;
-        s->window_bytes = file_bytes(s->f);
+        s->window_bytes = total_bytes(s);
         return;
     }
-    used = file_bytes(s->f) - s->window_bytes;
+    used = total_bytes(s) - s->window_bytes;
     if (used < max / (1000 / RATE_WINDOW_MS)) {
         return;
     }
@@ -254,7 +279,87 @@ static void rate_limit(MigrationState *s)
         g_usleep(1000);
     }
     s->window_start = now_ms();
-    s->window_bytes = file_bytes(s->f);
+    s->window_bytes = total_bytes(s);
+}
+
+static void fail(MigrationState *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/*
+ * The destination acknowledges each MULTIFD_SYNC with one byte on the
+ * main connection once every page before it is loaded: a pass ends (and
+ * its bandwidth is measured) when the pages are in, not when they sit
+ * in socket buffers, so the switchover decision holds even when the
+ * destination (decompressing) is the slow side.
+ */
+static bool multifd_wait_ack(MigrationState *s)
+{
+    uint8_t ack = 0;
+    bool locked = bql_locked();
+    ssize_t n;
+
+    if (locked) {
+        bql_unlock();
+    }
+    do {
+        n = read(s->fd, &ack, 1);
+    } while (n < 0 && errno == EINTR);
+    if (locked) {
+        bql_lock();
+    }
+    if (n != 1 || ack != MIG_ANSWER_LOADED) {
+        if (!cancelled(s)) {
+            fail(s, "the destination did not acknowledge the multifd "
+                 "pages (its log says why)");
+        }
+        return false;
+    }
+    return true;
+}
+
+/* End of a pass on the channels: MULTIFD_SYNC, then wait until every
+ * channel wrote its SYNC and the destination loaded the pages. */
+static bool multifd_sync(MigrationState *s)
+{
+    GError *err = NULL;
+
+    if (!s->mfd) {
+        return true;
+    }
+    mig_put_u8(s->f, MIG_SEC_MULTIFD_SYNC);
+    mig_put_u32(s->f, ++s->mfd_seq);
+    if (!mig_file_flush(s->f)) {
+        return false;
+    }
+    if (!multifd_send_sync(s->mfd, s->mfd_seq, &err)) {
+        if (!cancelled(s)) {
+            fail(s, "%s", err->message);
+        }
+        g_error_free(err);
+        return false;
+    }
+    return multifd_wait_ack(s);
+}
+
+/* Keep the channels' counters, then close them (big lock held). */
+static bool multifd_close(MigrationState *s, bool ok)
+{
+    GError *err = NULL;
+    uint64_t zero, normal;
+
+    if (!s->mfd) {
+        return true;
+    }
+    multifd_send_page_counts(s->mfd, &zero, &normal);
+    s->mfd_zero += zero;
+    s->mfd_normal += normal;
+    s->mfd_bytes += multifd_send_bytes(s->mfd);
+    ok = multifd_send_finish(s->mfd, ok, &err) && ok;
+    s->mfd = NULL;
+    if (err && !cancelled(s)) {
+        fail(s, "%s", err->message);
+    }
+    g_clear_error(&err);
+    return ok;
 }
 
 /* Send every page marked in the private bitmaps, in batches of runs. */
@@ -283,10 +388,14 @@ static bool send_dirty(MigrationState *s, bool limited)
                 b->bmap[(p + n) / bits] &= ~(1UL << ((p + n) % bits));
                 n++;
             }
-            mig_save_ram_batch(s->f, i, b, p, n, &s->st);
+            if (s->mfd) {
+                multifd_send_pages(s->mfd, i, p, n);
+            } else {
+                mig_save_ram_batch(s->f, i, b, p, n, &s->st, s->xbzrle);
+            }
             p += n;
             s->remaining = s->remaining > n ? s->remaining - n : 0;
-            s->transferred = file_bytes(s->f);
+            s->transferred = total_bytes(s);
             if (mig_file_error(s->f) || cancelled(s)) {
                 return false;
             }
@@ -295,10 +404,9 @@ static bool send_dirty(MigrationState *s, bool limited)
             }
         }
     }
-    return mig_file_flush(s->f);
+    return mig_file_flush(s->f) && multifd_sync(s);
 }
 
-static void fail(MigrationState *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static void fail(MigrationState *s, const char *fmt, ...)
 {
     va_list ap;
@@ -318,12 +426,42 @@ static const char *stream_error_text(MigrationState *s)
     return e ? e->message : "unknown error";
 }
 
+/*
+ * After a dirty sync: @dirty pages were dirtied since the last one.  As
+ * QEMU, the decision is taken on periods of at least a second.
+ */
+static void auto_converge_check(MigrationState *s, uint64_t dirty)
+{
+    ThrottleParams p = {
+        .trigger_threshold = params.throttle_trigger_threshold,
+        .initial = params.cpu_throttle_initial,
+        .increment = params.cpu_throttle_increment,
+        .tailslow = params.cpu_throttle_tailslow,
+        .max = params.max_cpu_throttle,
+    };
+    int64_t now = now_ms();
+
+    s->period_dirty += dirty * MIG_PAGE_SIZE;
+    if (!caps[MIGRATION_CAPABILITY_AUTO_CONVERGE] ||
+        now - s->period_start < 1000) {
+        return;
+    }
+    auto_converge_period(&s->throttle, &p,
+                         total_bytes(s) - s->period_xfer0, s->period_dirty);
+    if (s->throttle.pct != (unsigned)cpu_throttle_get_percentage()) {
+        cpu_throttle_set(s->throttle.pct);
+    }
+    s->period_start = now;
+    s->period_xfer0 = total_bytes(s);
+    s->period_dirty = 0;
+}
+
 /* Precopy passes until the rest fits in downtime-limit. */
 static bool precopy(MigrationState *s)
 {
     for (unsigned pass = 0; ; pass++) {
         int64_t t0 = now_ms(), elapsed;
-        uint64_t bytes0 = file_bytes(s->f), dirty;
+        uint64_t bytes0 = total_bytes(s), dirty;
 
         bql_lock();
         dirty = sync_dirty(s);
@@ -333,6 +471,9 @@ static bool precopy(MigrationState *s)
         }
         bql_unlock();
         s->remaining = dirty;
+        if (pass > 0) {
+            auto_converge_check(s, dirty);
+        }
         mig_put_u8(s->f, MIG_SEC_PASS);
         mig_put_u32(s->f, s->dirty_sync_count);
         if (pass > 0) {
@@ -346,10 +487,10 @@ static bool precopy(MigrationState *s)
             return false;
         }
         elapsed = MAX(now_ms() - t0, 1);
-        s->bandwidth = (double)(file_bytes(s->f) - bytes0) / elapsed;
+        s->bandwidth = (double)(total_bytes(s) - bytes0) / elapsed;
         s->mbps = s->bandwidth * 8 / 1000.0;
         s->dirty_pages_rate = dirty * 1000 / elapsed;
-        s->precopy_bytes = file_bytes(s->f);
+        s->precopy_bytes = total_bytes(s);
     }
 }
 
@@ -415,10 +556,10 @@ static bool switchover(MigrationState *s)
         }
         t0 = now_ms();      /* the wait is the user's, not downtime */
     }
-    bytes0 = file_bytes(s->f);
+    bytes0 = total_bytes(s);
     s->remaining = sync_dirty(s);
     s->dirty_sync_count++;
-    if (!send_dirty(s, false)) {
+    if (!send_dirty(s, false) || !multifd_close(s, true)) {
         return false;
     }
     if (!mig_save_devices(s->f, &err)) {
@@ -433,8 +574,8 @@ static bool switchover(MigrationState *s)
     if (s->want_answer && !wait_answer(s)) {
         return false;
     }
-    s->downtime_bytes = file_bytes(s->f) - bytes0;
-    s->transferred = file_bytes(s->f);
+    s->downtime_bytes = total_bytes(s) - bytes0;
+    s->transferred = total_bytes(s);
     s->downtime = now_ms() - t0;
     return true;
 }
@@ -473,6 +614,32 @@ static gpointer migration_thread(gpointer opaque)
 
     mig_save_header(s->f);
     mig_save_config(s->f, s->config);
+    if (caps[MIGRATION_CAPABILITY_MULTIFD]) {
+        MultifdSend *m;
+
+        mig_put_u8(s->f, MIG_SEC_MULTIFD);
+        mig_put_u32(s->f, params.multifd_channels);
+        mig_put_u8(s->f, params.multifd_compression);
+        /* the main connection first: the destination takes the
+         * channels after it */
+        mig_file_flush(s->f);
+        m = mig_file_error(s->f) ? NULL
+            : multifd_send_new(s->uri, params.multifd_channels,
+                               params.multifd_compression,
+                               params.multifd_compression ==
+                               MULTI_FD_COMPRESSION_ZLIB
+                               ? params.multifd_zlib_level
+                               : params.multifd_zstd_level,
+                               s->blocks, &err);
+        if (!m && err) {
+            fail(s, "%s", err->message);
+            g_clear_error(&err);
+            mig_file_set_error(s->f, "multifd setup failed");
+        }
+        bql_lock();
+        s->mfd = m;
+        bql_unlock();
+    }
     mig_file_flush(s->f);
     bql_lock();
     s->setup_time = now_ms() - s->start_ms;
@@ -486,6 +653,9 @@ static gpointer migration_thread(gpointer opaque)
     if (ok && !cancelled(s)) {
         ok = switchover(s);
     } else {
+        ok = false;
+    }
+    if (!multifd_close(s, ok)) {
         ok = false;
     }
     if (!ok) {
@@ -512,6 +682,8 @@ static gpointer migration_thread(gpointer opaque)
     g_clear_error(&err);
     s->total_time = now_ms() - s->start_ms;
     stop_logging(s);
+    cpu_throttle_stop();
+    s->throttle = (ThrottleState){ 0 };
     if (ok) {
         runstate_set(RUN_STATE_POSTMIGRATE);
         set_status(&s->status, MIGRATION_STATUS_COMPLETED);
@@ -537,6 +709,12 @@ static void migration_reset_stats(MigrationState *s)
     s->mbps = s->bandwidth = 0;
     s->st = (RamStats){ 0 };
     s->vm_was_running = false;
+    s->mfd_seq = 0;
+    s->mfd_bytes = s->mfd_zero = s->mfd_normal = 0;
+    s->throttle = (ThrottleState){ 0 };
+    s->period_start = now_ms();
+    s->period_xfer0 = s->period_dirty = 0;
+    g_clear_pointer(&s->xbzrle, xbzrle_cache_free);
 }
 
 void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
@@ -569,6 +747,19 @@ void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
         !migration_uri_check(uri, errp)) {
         return;
     }
+    if (caps[MIGRATION_CAPABILITY_MULTIFD] &&
+        !migration_channel_is_listener(uri)) {
+        error_setg(errp, "multifd is only supported on tcp: and unix: "
+                   "URIs");
+        return;
+    }
+    if (caps[MIGRATION_CAPABILITY_MULTIFD] &&
+        !multifd_compression_available(params.multifd_compression)) {
+        error_setg(errp, "multifd-compression '%s' is not available in this "
+                   "build", MultiFDCompression_str[
+                       params.multifd_compression]);
+        return;
+    }
     fd = migration_channel_open(uri, true, &pid, errp);
     if (fd < 0) {
         return;
@@ -576,6 +767,8 @@ void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
     migration_reset_stats(s);
     s->fd = fd;
     s->child = pid;
+    g_free(s->uri);
+    s->uri = g_strdup(uri);
     s->want_answer = migration_channel_is_listener(uri);
     s->start_ms = now_ms();
     s->runstate_before = runstate_get();
@@ -594,6 +787,9 @@ void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
         g_byte_array_unref(s->config);
     }
     s->config = mig_config_new(s->blocks);
+    if (caps[MIGRATION_CAPABILITY_XBZRLE]) {
+        s->xbzrle = xbzrle_cache_new(params.xbzrle_cache_size);
+    }
     s->f = mig_file_new_fd(fd, true);
     s->status = MIGRATION_STATUS_NONE;
     set_status(&s->status, MIGRATION_STATUS_SETUP);
@@ -611,6 +807,9 @@ void qmp_migrate_cancel(GError **errp)
     set_status(&s->status, MIGRATION_STATUS_CANCELLING);
     if (s->fd >= 0) {
         shutdown(s->fd, SHUT_RDWR);   /* unblocks a write in progress */
+    }
+    if (s->mfd) {
+        multifd_send_shutdown(s->mfd);
     }
     g_mutex_lock(&s->lock);
     g_cond_broadcast(&s->cond);
@@ -688,6 +887,10 @@ static void incoming_done(void *opaque)
     in->error = NULL;
     g_thread_join(in->thread);
     in->thread = NULL;
+    if (in->listen_fd >= 0) {
+        close(in->listen_fd);
+        in->listen_fd = -1;
+    }
     migration_channel_reap(in->child);
     in->child = 0;
     if (!err) {
@@ -737,6 +940,8 @@ static void incoming_start_thread(IncomingState *in, int fd)
     in->fd = fd;
     in->f = mig_file_new_fd(fd, false);
     in->ld = mig_load_new();
+    in->ld->listen_fd = in->listen_fd;
+    in->ld->tcp = in->tcp;
     in->thread = g_thread_new("migration-in", incoming_thread, in);
 }
 
@@ -748,8 +953,7 @@ static gboolean incoming_accept(gint fd, GIOCondition cond, gpointer opaque)
     if (conn < 0) {
         return G_SOURCE_CONTINUE;
     }
-    close(in->listen_fd);
-    in->listen_fd = -1;
+    /* the listener stays open for multifd channels until the end */
     in->listen_watch = 0;
     incoming_start_thread(in, conn);
     return G_SOURCE_REMOVE;
@@ -819,12 +1023,18 @@ static MigrationStats *ram_stats(MigrationState *s)
 {
     MigrationStats *r = g_new0(MigrationStats, 1);
 
+    uint64_t mzero, mnormal;
+
+    multifd_send_page_counts(s->mfd, &mzero, &mnormal);
+    mzero += s->mfd_zero;
+    mnormal += s->mfd_normal;
     r->transferred = s->transferred;
     r->remaining = s->remaining * MIG_PAGE_SIZE;
     r->total = s->ram_total;
-    r->duplicate = s->st.zero_pages;
-    r->normal = s->st.normal_pages;
-    r->normal_bytes = s->st.normal_pages * MIG_PAGE_SIZE;
+    r->duplicate = s->st.zero_pages + mzero;
+    r->normal = s->st.normal_pages + mnormal;
+    r->normal_bytes = r->normal * MIG_PAGE_SIZE;
+    r->multifd_bytes = s->mfd_bytes + multifd_send_bytes(s->mfd);
     r->dirty_pages_rate = s->dirty_pages_rate;
     r->mbps = s->mbps;
     r->dirty_sync_count = s->dirty_sync_count;
@@ -877,6 +1087,27 @@ MigrationInfo *qmp_query_migrate(GError **errp)
     if (st == MIGRATION_STATUS_FAILED) {
         info->error_desc = g_strdup(s->error_desc ? s->error_desc
                                     : "unknown error");
+    }
+    if (caps[MIGRATION_CAPABILITY_XBZRLE]) {
+        XBZRLECacheStats *x = g_new0(XBZRLECacheStats, 1);
+        XbzrleCache *c = s->xbzrle;
+
+        x->cache_size = params.xbzrle_cache_size;
+        if (c) {
+            x->bytes = c->bytes;
+            x->pages = c->pages_sent;
+            x->cache_miss = c->cache_miss;
+            x->cache_miss_rate = c->cache_miss + c->hits
+                ? (double)c->cache_miss / (c->cache_miss + c->hits) : 0;
+            x->encoding_rate = c->bytes ? (double)c->encoded_in / c->bytes
+                                        : 0;
+            x->overflow = c->overflow;
+        }
+        info->xbzrle_cache = x;
+    }
+    if (status_is_active(st) && cpu_throttle_active()) {
+        info->has_cpu_throttle_percentage = true;
+        info->cpu_throttle_percentage = cpu_throttle_get_percentage();
     }
     return info;
 }
@@ -944,6 +1175,13 @@ void qmp_migrate_set_parameters(MigrateSetParameters *p, GError **errp)
     CHECK_RANGE(multifd_channels, "multifd_channels", 1, 255);
     CHECK_RANGE(multifd_zlib_level, "multifd_zlib_level", 0, 9);
     CHECK_RANGE(multifd_zstd_level, "multifd_zstd_level", 0, 20);
+    if (p->has_xbzrle_cache_size &&
+        (p->xbzrle_cache_size < MIG_PAGE_SIZE ||
+         (p->xbzrle_cache_size & (p->xbzrle_cache_size - 1)))) {
+        error_setg(errp, "Parameter 'xbzrle_cache_size' expects a power of "
+                   "two no less than the target page size");
+        return;
+    }
     if (p->has_max_bandwidth && p->max_bandwidth > SIZE_MAX) {
         error_setg(errp, "Parameter 'max_bandwidth' expects an integer in "
                    "the range of 0 to %zu bytes/second", (size_t)SIZE_MAX);

@@ -5,6 +5,8 @@
 #include "qemu/osdep.h"
 #include "migration/savevm.h"
 #include "migration/migration.h"
+#include "migration/xbzrle.h"
+#include "migration/multifd.h"
 #include "block/block.h"
 #include "hw/boards.h"
 #include "hw/qdev.h"
@@ -130,12 +132,50 @@ void mig_save_config(MigFile *f, GByteArray *config)
     mig_put_buffer(f, config->data, config->len);
 }
 
+/* One page through the XBZRLE cache: its kind, and its payload queued in
+ * @scratch (@len bytes, a copy). */
+static unsigned xbzrle_page(XbzrleCache *xc, uint64_t key, const uint8_t *ram,
+                            uint8_t *scratch, uint16_t *len)
+{
+    uint8_t cur[MIG_PAGE_SIZE];
+    uint8_t *cached = xbzrle_cache_lookup(xc, key);
+    int enc;
+
+    memcpy(cur, ram, MIG_PAGE_SIZE);       /* one snapshot of the page */
+    if (!cached) {
+        xc->cache_miss++;
+        memcpy(xbzrle_cache_insert(xc, key), cur, MIG_PAGE_SIZE);
+        memcpy(scratch, cur, MIG_PAGE_SIZE);
+        *len = MIG_PAGE_SIZE;
+        return MIG_PAGE_NORMAL;
+    }
+    xc->hits++;
+    xc->encoded_in += MIG_PAGE_SIZE;
+    enc = xbzrle_encode_buffer(cached, cur, MIG_PAGE_SIZE, scratch + 2,
+                               MIG_PAGE_SIZE - 64);
+    memcpy(cached, cur, MIG_PAGE_SIZE);
+    if (enc < 0) {
+        xc->overflow++;
+        memcpy(scratch, cur, MIG_PAGE_SIZE);
+        *len = MIG_PAGE_SIZE;
+        return MIG_PAGE_NORMAL;
+    }
+    scratch[0] = enc >> 8;
+    scratch[1] = enc;
+    *len = enc + 2;
+    xc->pages_sent++;
+    xc->bytes += enc;
+    return MIG_PAGE_XBZRLE;
+}
+
 void mig_save_ram_batch(MigFile *f, unsigned block_idx, RamBlock *b,
-                        uint64_t first, unsigned n, RamStats *st)
+                        uint64_t first, unsigned n, RamStats *st,
+                        XbzrleCache *xc)
 {
     uint8_t *ram = b->mr->ram;
     uint64_t size = b->mr->size;
     uint8_t kinds[MIG_BATCH_PAGES];
+    uint16_t lens[MIG_BATCH_PAGES];
 
     g_assert(n && n <= MIG_BATCH_PAGES && first + n <= b->pages);
     mig_put_u8(f, MIG_SEC_RAM);
@@ -144,9 +184,20 @@ void mig_save_ram_batch(MigFile *f, unsigned block_idx, RamBlock *b,
     for (unsigned i = 0; i < n; i++) {
         uint64_t off = (first + i) * MIG_PAGE_SIZE;
         uint64_t len = MIN(MIG_PAGE_SIZE, size - off);
+        uint64_t key = (uint64_t)block_idx << 40 | (first + i);
 
-        kinds[i] = buffer_is_zero(ram + off, len) ? MIG_PAGE_ZERO
-                                                  : MIG_PAGE_NORMAL;
+        if (buffer_is_zero(ram + off, len)) {
+            kinds[i] = MIG_PAGE_ZERO;
+            if (xc && xbzrle_cache_lookup(xc, key)) {
+                memset(xbzrle_cache_lookup(xc, key), 0, MIG_PAGE_SIZE);
+            }
+        } else if (xc && len == MIG_PAGE_SIZE) {
+            kinds[i] = xbzrle_page(xc, key, ram + off,
+                                   xc->scratch + i * (MIG_PAGE_SIZE + 2),
+                                   &lens[i]);
+        } else {
+            kinds[i] = MIG_PAGE_NORMAL;
+        }
         mig_put_u64(f, off | kinds[i]);
     }
     for (unsigned i = 0; i < n; i++) {
@@ -156,8 +207,11 @@ void mig_save_ram_batch(MigFile *f, unsigned block_idx, RamBlock *b,
             st->zero_pages++;
             continue;
         }
-        st->normal_pages++;
-        if (off + MIG_PAGE_SIZE <= size) {
+        st->normal_pages += kinds[i] == MIG_PAGE_NORMAL;
+        if (xc && off + MIG_PAGE_SIZE <= size) {
+            mig_put_buffer(f, xc->scratch + i * (MIG_PAGE_SIZE + 2),
+                           lens[i]);
+        } else if (off + MIG_PAGE_SIZE <= size) {
             mig_put_page(f, ram + off, MIG_PAGE_SIZE);
         } else {
             /* a region that ends inside a page: pad the last one */
@@ -485,12 +539,14 @@ MigLoad *mig_load_new(void)
 
     ld->blocks = ram_blocks_new();
     ld->sections = g_ptr_array_new_with_free_func(pending_free);
+    ld->listen_fd = -1;
     return ld;
 }
 
 void mig_load_free(MigLoad *ld)
 {
     if (ld) {
+        multifd_recv_free(ld->mfd);
         ram_blocks_free(ld->blocks);
         g_ptr_array_unref(ld->sections);
         g_free(ld);
@@ -589,7 +645,8 @@ static bool load_ram(MigFile *f, MigLoad *ld, GError **errp)
         unsigned kind = v & MIG_PAGE_KIND_MASK;
 
         if (off >= b->mr->size ||
-            (kind != MIG_PAGE_ZERO && kind != MIG_PAGE_NORMAL)) {
+            (kind != MIG_PAGE_ZERO && kind != MIG_PAGE_NORMAL &&
+             kind != MIG_PAGE_XBZRLE)) {
             error_setg(errp, "corrupt migration stream: page 0x%" PRIx64
                        " of '%s' (%" PRIu64 " bytes), kind %u", off,
                        b->idstr, b->mr->size, kind);
@@ -607,6 +664,26 @@ static bool load_ram(MigFile *f, MigLoad *ld, GError **errp)
             /* leave untouched zero pages unallocated */
             if (!buffer_is_zero(p, len)) {
                 memset(p, 0, len);
+            }
+            i++;
+            continue;
+        }
+        if ((offs[i] & MIG_PAGE_KIND_MASK) == MIG_PAGE_XBZRLE) {
+            uint8_t delta[MIG_PAGE_SIZE];
+            uint16_t dlen = mig_get_u16(f);
+
+            if (dlen > MIG_PAGE_SIZE || len < MIG_PAGE_SIZE) {
+                error_setg(errp, "corrupt migration stream: XBZRLE page "
+                           "0x%" PRIx64 " of '%s' with %u bytes", off,
+                           b->idstr, dlen);
+                return false;
+            }
+            if (mig_get_buffer(f, delta, dlen) &&
+                xbzrle_decode_buffer(delta, dlen, p, MIG_PAGE_SIZE) < 0) {
+                error_setg(errp, "corrupt migration stream: bad XBZRLE "
+                           "delta for page 0x%" PRIx64 " of '%s'", off,
+                           b->idstr);
+                return false;
             }
             i++;
             continue;
@@ -659,6 +736,34 @@ static bool load_pending(MigFile *f, MigLoad *ld, uint8_t kind,
     return !stream_error(f, errp);
 }
 
+/* MULTIFD: accept the channels on the listening socket. */
+static bool load_multifd(MigFile *f, MigLoad *ld, GError **errp)
+{
+    uint32_t n = mig_get_u32(f);
+    uint8_t comp = mig_get_u8(f);
+
+    if (stream_error(f, errp)) {
+        return false;
+    }
+    if (ld->mfd || n < 1 || n > 255) {
+        error_setg(errp, "corrupt migration stream: multifd with %u "
+                   "channels", n);
+        return false;
+    }
+    if (!multifd_compression_available(comp)) {
+        error_setg(errp, "the source uses multifd compression %u, which "
+                   "this kvmpc does not have", comp);
+        return false;
+    }
+    if (ld->listen_fd < 0) {
+        error_setg(errp, "multifd needs a tcp: or unix: incoming URI");
+        return false;
+    }
+    ld->mfd = multifd_recv_new(ld->listen_fd, ld->tcp, n, comp, ld->blocks,
+                               errp);
+    return ld->mfd != NULL;
+}
+
 bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
                      GError **errp)
 {
@@ -680,6 +785,35 @@ bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
         case MIG_SEC_PASS:
             ld->passes = mig_get_u32(f);
             break;
+        case MIG_SEC_MULTIFD:
+            if (!load_multifd(f, ld, errp)) {
+                return false;
+            }
+            break;
+        case MIG_SEC_MULTIFD_SYNC: {
+            uint32_t seq = mig_get_u32(f);
+            if (stream_error(f, errp)) {
+                return false;
+            }
+            if (!ld->mfd) {
+                error_setg(errp, "corrupt migration stream: multifd sync "
+                           "without multifd channels");
+                return false;
+            }
+            if (!multifd_recv_sync(ld->mfd, seq, errp)) {
+                return false;
+            }
+            /* the source waits for this before its next pass */
+            if (f->fd >= 0) {
+                uint8_t ack = MIG_ANSWER_LOADED;
+                if (write(f->fd, &ack, 1) != 1) {
+                    error_setg(errp, "acknowledging multifd pages: %s",
+                               g_strerror(errno));
+                    return false;
+                }
+            }
+            break;
+        }
         case MIG_SEC_CLOCK:
             ld->clock_ns = (int64_t)mig_get_u64(f);
             ld->have_clock = true;
@@ -701,7 +835,7 @@ bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
                            "without the machine's state");
                 return false;
             }
-            return true;
+            return !ld->mfd || multifd_recv_finish(ld->mfd, errp);
         default:
             error_setg(errp, "corrupt migration stream: unknown section "
                        "0x%02x", kind);

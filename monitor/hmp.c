@@ -80,6 +80,10 @@ const HMPCommand hmp_commands[] = {
       hmp_migrate_set_capability },
     { "migrate_set_parameter", "parameter value",
       "set a parameter for migration", hmp_migrate_set_parameter },
+    { "savevm", "[tag]", "save a VM snapshot. If no tag is provided, a new "
+      "snapshot is created", hmp_savevm },
+    { "loadvm", "tag", "restore a VM snapshot from its tag", hmp_loadvm },
+    { "delvm", "tag", "delete a VM snapshot from its tag", hmp_delvm },
     { NULL },
 };
 
@@ -107,6 +111,8 @@ const HMPCommand hmp_info_commands[] = {
     { "qtree", "", "show device tree", hmp_info_qtree },
     { "registers", "[-a]", "show the cpu registers (-a: all vCPUs)",
       hmp_info_registers },
+    { "snapshots", "", "show the currently saved VM snapshots",
+      hmp_info_snapshots },
     { "status", "", "show the current VM status (running|paused)",
       hmp_info_status },
     { "usb", "", "show guest USB devices", hmp_info_usb },

@@ -61,6 +61,11 @@ void hmp_migrate_set_parameter(Monitor *mon, const char *args);
 void hmp_info_migrate(Monitor *mon, const char *args);
 void hmp_info_migrate_capabilities(Monitor *mon, const char *args);
 void hmp_info_migrate_parameters(Monitor *mon, const char *args);
+/* hmp-snapshot.c: internal snapshots */
+void hmp_savevm(Monitor *mon, const char *args);
+void hmp_loadvm(Monitor *mon, const char *args);
+void hmp_delvm(Monitor *mon, const char *args);
+void hmp_info_snapshots(Monitor *mon, const char *args);
 /* net-cmds.c: the network */
 void hmp_info_network(Monitor *mon, const char *args);
 void hmp_set_link(Monitor *mon, const char *args);

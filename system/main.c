@@ -38,6 +38,7 @@
 #ifdef CONFIG_VNC
 #include "ui/vnc.h"
 #include "ui/input.h"
+#include "migration/snapshot.h"
 #ifdef CONFIG_SDL
 #include "ui/sdl2.h"
 #endif
@@ -71,6 +72,7 @@ typedef struct Options {
     char *qtest_log;
     char *pidfile;
     char *incoming;             /* -incoming URI or "defer" */
+    char *loadvm;               /* -loadvm TAG */
     char *display;
     char *vga;                  /* -vga: "std" or "none"; NULL: default */
     GPtrArray *vnc;             /* -vnc / -display vnc= option strings */
@@ -197,6 +199,7 @@ static void print_help(void)
         "-chroot dir             chroot to dir once start-up is done\n"
         "-incoming uri|defer     wait for a migration stream (tcp:, unix:,\n"
         "                        exec:, file:, fd:; see docs/migration.md)\n"
+        "-loadvm tag             start from the internal snapshot tag\n"
         "\nSee docs/options.md for the full reference.\n");
 }
 
@@ -981,6 +984,9 @@ static void parse_args(Options *o, int argc, char **argv)
             o->qtest_spec = g_strdup(need_arg(argc, argv, &i));
         } else if (IS("-qtest-log")) {
             o->qtest_log = g_strdup(need_arg(argc, argv, &i));
+        } else if (IS("-loadvm")) {
+            g_free(o->loadvm);
+            o->loadvm = g_strdup(need_arg(argc, argv, &i));
         } else if (IS("-incoming")) {
             g_free(o->incoming);
             o->incoming = g_strdup(need_arg(argc, argv, &i));
@@ -1634,6 +1640,12 @@ void kvmpc_init(int argc, char **argv)
     qdev_machine_creation_done();
     if (o->pidfile) {
         write_pidfile(o->pidfile);
+    }
+    if (o->loadvm) {
+        /* as QEMU: the snapshot's state replaces the reset one */
+        if (!load_snapshot(o->loadvm, NULL, false, NULL, &err)) {
+            die_err(NULL, err);
+        }
     }
     if (o->incoming) {
         /* the VM runs once the stream is loaded (unless -S) */

@@ -36,6 +36,7 @@
 #include "hw/i386/x86.h"
 #include "hw/intc/apic.h"
 #include "hw/intc/ioapic.h"
+#include "system/cpu-throttle.h"
 #include "kvm-internal.h"
 #include <pthread.h>
 #include <signal.h>
@@ -49,6 +50,7 @@ typedef struct KvmVcpu {
     pthread_t thread;
     bool thread_started;
     int tid;
+    int64_t throttle_last_ns;       /* auto-converge (cpu-throttle.h) */
     X86CPUTopoIDs ids;
     /* guarded by vcpus_lock */
     bool parked;            /* outside KVM_RUN and waiting */
@@ -104,6 +106,16 @@ static void kick_locked(KvmVcpu *v)
         v->run->immediate_exit = 1;
         pthread_kill(v->thread, kvm_kick_signal());
     }
+}
+
+/* auto-converge's time-slice kick (main loop). */
+static void kick_all_for_throttle(void)
+{
+    g_mutex_lock(&vcpus_lock);
+    for (unsigned i = 0; i < nr_vcpus; i++) {
+        kick_locked(&vcpus[i]);
+    }
+    g_mutex_unlock(&vcpus_lock);
 }
 
 static bool all_parked_locked(void)
@@ -572,6 +584,8 @@ static void *vcpu_thread(void *opaque)
         v->run->immediate_exit = 0;
         g_mutex_unlock(&vcpus_lock);
         run_once(v);
+        /* auto-converge: sleep a share of each time slice */
+        cpu_throttle_vcpu_check(&v->throttle_last_ns);
         g_mutex_lock(&vcpus_lock);
     }
     v->parked = true;
@@ -660,6 +674,7 @@ bool kvm_create_vcpus(MachineState *ms, GError **errp)
     }
     kvm_state.vcpu_mmap_size = mmap_size;
     install_kick_handler();
+    cpu_throttle_set_kick(kick_all_for_throttle);
     vcpus = g_new0(KvmVcpu, n);
     for (unsigned i = 0; i < n; i++) {
         vcpus[i].x86.fd = -1;

@@ -107,12 +107,22 @@ struct BlockDriver {
     bool (*change_backing_file)(BlockDriverState *bs, const char *file,
                                 const char *fmt, GError **errp);
     /* Internal snapshots, by id or name. */
+    /* @vm_state_size bytes of VM state were written with save_vmstate
+     * (0: a disk-only snapshot); @vm_clock_nsec is the guest's clock. */
     bool (*snapshot_create)(BlockDriverState *bs, const char *name,
+                            uint64_t vm_state_size, uint64_t vm_clock_nsec,
                             GError **errp);
     bool (*snapshot_delete)(BlockDriverState *bs, const char *name,
                             GError **errp);
     bool (*snapshot_goto)(BlockDriverState *bs, const char *name,
                           GError **errp);
+    /* The VM state area (savevm): bytes past the end of the virtual
+     * disk, where the next snapshot_create picks them up; after a
+     * snapshot_goto it holds the snapshot's VM state. */
+    bool (*save_vmstate)(BlockDriverState *bs, uint64_t pos, uint64_t len,
+                         const void *buf, GError **errp);
+    bool (*load_vmstate)(BlockDriverState *bs, uint64_t pos, uint64_t len,
+                         void *buf, GError **errp);
     int (*block_status)(BlockDriverState *bs, uint64_t off, uint64_t len,
                         uint64_t *pnum, uint64_t *map,
                         BlockDriverState **file, GError **errp);

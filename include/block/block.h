@@ -202,6 +202,19 @@ bool bdrv_snapshot_delete(BlockDriverState *bs, const char *name,
                           GError **errp);
 bool bdrv_snapshot_goto(BlockDriverState *bs, const char *name,
                         GError **errp);
+/* savevm's snapshot: the VM state (@vm_state_size bytes) is already in the
+ * node's VM state area (bdrv_save_vmstate). */
+bool bdrv_snapshot_create_vm(BlockDriverState *bs, const char *name,
+                             uint64_t vm_state_size, uint64_t vm_clock_nsec,
+                             GError **errp);
+/* Does the node take internal snapshots (qcow2)? */
+bool bdrv_can_snapshot(BlockDriverState *bs);
+/* The VM state area of the active layer (qcow2: past the virtual disk's
+ * end, as QEMU keeps it), @pos from its start. */
+bool bdrv_save_vmstate(BlockDriverState *bs, uint64_t pos, uint64_t len,
+                       const void *buf, GError **errp);
+bool bdrv_load_vmstate(BlockDriverState *bs, uint64_t pos, uint64_t len,
+                       void *buf, GError **errp);
 
 /*
  * Status of [offset, offset+bytes): returns BDRV_BLOCK_* flags for the

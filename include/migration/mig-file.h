@@ -27,6 +27,12 @@ typedef struct MigFile {
     const uint8_t *mem;
     size_t mem_len, mem_pos;
     GByteArray *out;
+    /* sink / source (mig_file_new_sink/_source): the block layer's VM
+     * state area for savevm/loadvm */
+    bool (*sink)(void *opaque, const struct iovec *iov, unsigned n,
+                 GError **errp);
+    ssize_t (*source)(void *opaque, void *buf, size_t len, GError **errp);
+    void *opaque;
     /* write side */
     uint8_t *wbuf;
     size_t wlen;                /* bytes used in wbuf */
@@ -43,6 +49,14 @@ typedef struct MigFile {
 MigFile *mig_file_new_fd(int fd, bool writing);
 MigFile *mig_file_new_mem(const uint8_t *buf, size_t len);
 MigFile *mig_file_new_membuf(GByteArray *out);   /* writes append to @out */
+/* Writes go to @sink (all of @iov, or false with @errp set). */
+MigFile *mig_file_new_sink(bool (*sink)(void *opaque, const struct iovec *iov,
+                                        unsigned n, GError **errp),
+                           void *opaque);
+/* Reads come from @source: up to @len bytes, 0 at the end, -1 on error. */
+MigFile *mig_file_new_source(ssize_t (*source)(void *opaque, void *buf,
+                                               size_t len, GError **errp),
+                             void *opaque);
 /* Flushes (when writing) and closes the fd; returns false on error. */
 bool mig_file_close(MigFile *f, GError **errp);
 /* Only frees (the fd stays open); for a file whose fd someone else owns. */

@@ -6,14 +6,18 @@
  *             destination compares it with its own before anything else
  *   RAM       u8 0x02, u32 block, u32 n (1..MIG_BATCH_PAGES), then n u64
  *             page offsets in the block with the page kind in the low bits
- *             (MIG_PAGE_ZERO, MIG_PAGE_NORMAL), then 4096 bytes for each
- *             normal page, in order
+ *             (MIG_PAGE_ZERO, MIG_PAGE_NORMAL, MIG_PAGE_XBZRLE), then
+ *             for each page in order: 4096 bytes (normal), or u16 n and
+ *             n bytes of XBZRLE delta against the page the destination
+ *             has (xbzrle, n = 0: unchanged), nothing for a zero page
  *   PASS      u8 0x03, u32 pass: a dirty-log round ended (precopy)
  *   CLOCK     u8 0x04, u64 the virtual clock in ns when the source stopped
  *   DEVICE    u8 0x05, str path, u32 length, the device's state (its
  *             state tables, each with its u32 version: device_save_state)
  *   STATE     u8 0x06, str name, u32 version, u32 length, bytes: a
  *             non-device handler's state (migration_register_state)
+ *   MULTIFD, MULTIFD_SYNC  (u8 0x07, 0x08): multifd channels, see
+ *             include/migration/multifd.h
  *   END       u8 0xff, u8 1 if the source was running, 0 if paused,
  *             u8 1 if the source waits for an answer (tcp: and unix:)
  *   answer    (destination to source, on the same socket, when asked
@@ -41,6 +45,8 @@ enum {
     MIG_SEC_CLOCK = 0x04,
     MIG_SEC_DEVICE = 0x05,
     MIG_SEC_STATE = 0x06,
+    MIG_SEC_MULTIFD = 0x07,         /* multifd.h */
+    MIG_SEC_MULTIFD_SYNC = 0x08,
     MIG_SEC_END = 0xff,
 };
 
@@ -50,6 +56,7 @@ enum {
 #define MIG_PAGE_SIZE       4096ULL
 #define MIG_PAGE_ZERO       1
 #define MIG_PAGE_NORMAL     2
+#define MIG_PAGE_XBZRLE     3   /* u16 length, XBZRLE delta (xbzrle.h) */
 #define MIG_PAGE_KIND_MASK  0xfffULL
 #define MIG_BATCH_PAGES     256
 #define MIG_MAX_CONFIG      (16 * MiB)
@@ -81,12 +88,17 @@ typedef struct RamStats {
     uint64_t zero_pages;
     uint64_t normal_pages;
 } RamStats;
+struct XbzrleCache;
 /*
  * Queue pages [@first, @first + @n) of @b (all to be sent) as one RAM
- * section; zero pages travel as their offset only.
+ * section; zero pages travel as their offset only.  With @xc (xbzrle
+ * capability), a page the cache holds goes as its delta, and every page
+ * sent is a copy taken once (so cache and destination agree even when
+ * the guest writes it meanwhile).
  */
 void mig_save_ram_batch(MigFile *f, unsigned block_idx, RamBlock *b,
-                        uint64_t first, unsigned n, RamStats *st);
+                        uint64_t first, unsigned n, RamStats *st,
+                        struct XbzrleCache *xc);
 
 /*
  * Incoming.  mig_load_stream reads header, configuration and RAM and
@@ -103,6 +115,10 @@ typedef struct MigLoad {
     bool want_answer;       /* the source waits for MIG_ANSWER_* */
     uint32_t passes;
     uint64_t pages_loaded;
+    /* multifd: where the channels connect (-1: no listener), and them */
+    int listen_fd;
+    bool tcp;
+    struct MultifdRecv *mfd;
 } MigLoad;
 
 MigLoad *mig_load_new(void);
