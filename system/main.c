@@ -1530,8 +1530,9 @@ void kvmpc_init(int argc, char **argv)
     install_signal_handlers();
     init_accel(o->ms);
     create_objects(o);
-    create_audiodevs(o);
+    /* the SPICE server first: -audiodev spice adds its channels to it */
     create_spice(o);
+    create_audiodevs(o);
     create_chardevs(o);
     create_serials(o);
     create_debugcon(o);
