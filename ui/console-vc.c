@@ -514,15 +514,16 @@ static void vc_text_key(void *opaque, uint32_t keysym)
         vc_set_view(s, s->view + (keysym == 0xff52 ? 1 : -1));
         return;
     }
-    vc_set_view(s, 0);          /* typing shows the bottom again */
     for (unsigned i = 0; i < ARRAY_SIZE(special); i++) {
         if (special[i].keysym == keysym) {
+            vc_set_view(s, 0);      /* typing shows the bottom again */
             reply(s, special[i].seq);
             return;
         }
     }
     if (keysym < 0x20 || keysym == 0x7f) {
         utf8[0] = keysym;           /* a control character */
+        vc_set_view(s, 0);
         qemu_chr_be_write(s->chr, (uint8_t *)utf8, 1);
         return;
     }
@@ -536,6 +537,7 @@ static void vc_text_key(void *opaque, uint32_t keysym)
         return;                     /* a modifier or function key */
     }
     n = g_unichar_to_utf8(u, utf8);
+    vc_set_view(s, 0);
     qemu_chr_be_write(s->chr, (uint8_t *)utf8, n);
 }
 
