@@ -1004,6 +1004,7 @@ typedef struct Rfb {
     int ext_reason, ext_status, ext_w, ext_h;
 } Rfb;
 
+G_GNUC_UNUSED
 static bool rfb_read(Rfb *r, void *buf, size_t n, int timeout_ms)
 {
     uint8_t *p = buf;
@@ -1025,26 +1026,31 @@ static bool rfb_read(Rfb *r, void *buf, size_t n, int timeout_ms)
     return true;
 }
 
+G_GNUC_UNUSED
 static void rfb_must_read(Rfb *r, void *buf, size_t n)
 {
     g_assert(rfb_read(r, buf, n, 10000));
 }
 
+G_GNUC_UNUSED
 static void rfb_write(Rfb *r, const void *buf, size_t n)
 {
     g_assert_cmpint(write(r->fd, buf, n), ==, (ssize_t)n);
 }
 
+G_GNUC_UNUSED
 static uint16_t be16(const uint8_t *p)
 {
     return p[0] << 8 | p[1];
 }
 
+G_GNUC_UNUSED
 static uint32_t be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
 }
 
+G_GNUC_UNUSED
 static void rfb_connect(Rfb *r, const char *path, const int32_t *encs,
                         unsigned nenc)
 {
@@ -1103,6 +1109,7 @@ static void rfb_connect(Rfb *r, const char *path, const int32_t *encs,
     }
 }
 
+G_GNUC_UNUSED
 static void rfb_request(Rfb *r, bool incremental)
 {
     uint8_t m[10] = { 3, incremental };
@@ -1114,6 +1121,7 @@ static void rfb_request(Rfb *r, bool incremental)
     rfb_write(r, m, sizeof(m));
 }
 
+G_GNUC_UNUSED
 static void rfb_skip(Rfb *r, size_t n)
 {
     uint8_t buf[4096];
@@ -1126,6 +1134,7 @@ static void rfb_skip(Rfb *r, size_t n)
 }
 
 /* Read one server message (false: none within @timeout_ms). */
+G_GNUC_UNUSED
 static bool rfb_read_msg(Rfb *r, int timeout_ms)
 {
     uint8_t t, h[12];
@@ -1193,6 +1202,7 @@ static bool rfb_read_msg(Rfb *r, int timeout_ms)
 }
 
 /* Read messages until *@counter passes @before (10 s at most). */
+G_GNUC_UNUSED
 static void rfb_wait(Rfb *r, const int *counter, int before)
 {
     gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
@@ -1205,6 +1215,7 @@ static void rfb_wait(Rfb *r, const int *counter, int before)
 
 /* Read messages until the last cursor shape is @w wide (a new one) and,
  * for @x >= 0, the pointer is at (@x, @y). */
+G_GNUC_UNUSED
 static void rfb_wait_cursor(Rfb *r, int before, int w, int x, int y)
 {
     gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
@@ -1217,6 +1228,7 @@ static void rfb_wait_cursor(Rfb *r, int before, int w, int x, int y)
 }
 
 /* Read what comes within @ms (nothing expected of it). */
+G_GNUC_UNUSED
 static void rfb_drain(Rfb *r, int ms)
 {
     while (rfb_read_msg(r, ms)) {
@@ -1224,6 +1236,7 @@ static void rfb_drain(Rfb *r, int ms)
 }
 
 /* The 64x64 cursor picture: B8G8R8A8 bytes at (x, y). */
+G_GNUC_UNUSED
 static void cursor_pixel(int x, int y, uint8_t *bgra, bool two_level)
 {
     uint8_t a = (x + y < 64) ? 0xff : (two_level ? 0x00 : 0x40);
@@ -1243,6 +1256,7 @@ static void cursor_pixel(int x, int y, uint8_t *bgra, bool two_level)
 }
 
 /* Resource @id: the cursor picture, transferred to the host. */
+G_GNUC_UNUSED
 static void make_cursor_resource(Env *e, uint32_t id, bool two_level)
 {
     g_autofree uint8_t *pix = g_malloc(64 * 64 * 4);
@@ -1261,6 +1275,7 @@ static void make_cursor_resource(Env *e, uint32_t id, bool two_level)
 }
 
 /* One request on the cursor queue. */
+G_GNUC_UNUSED
 static void cursor_cmd(Env *e, uint32_t type, uint32_t head, int32_t x,
                        int32_t y, uint32_t res, uint32_t hx, uint32_t hy)
 {
@@ -1284,6 +1299,7 @@ static void cursor_cmd(Env *e, uint32_t type, uint32_t head, int32_t x,
     g_assert_cmpint(id, ==, vhead);
 }
 
+G_GNUC_UNUSED
 static void check_rfb_cursor(Rfb *r)
 {
     g_assert_cmpint(r->cur_w, ==, 64);
@@ -1310,6 +1326,7 @@ static void check_rfb_cursor(Rfb *r)
     }
 }
 
+G_GNUC_UNUSED
 static void test_cursor_vnc(void)
 {
     static const int32_t encs[] = { RFB_ENC_RAW, RFB_ENC_RICH_CURSOR,
@@ -1379,6 +1396,7 @@ static void test_cursor_vnc(void)
     rmdir(dir);
 }
 
+G_GNUC_UNUSED
 static void set_desktop_size(Rfb *r, int w, int h)
 {
     uint8_t m[8 + 16] = { 251, 0, w >> 8, w, h >> 8, h, 1, 0 };
@@ -1390,6 +1408,7 @@ static void set_desktop_size(Rfb *r, int w, int h)
     rfb_write(r, m, sizeof(m));
 }
 
+G_GNUC_UNUSED
 static void wait_display_event(Env *e)
 {
     for (int i = 0; i < 500; i++) {
@@ -1401,6 +1420,7 @@ static void wait_display_event(Env *e)
     g_error("no VIRTIO_GPU_EVENT_DISPLAY");
 }
 
+G_GNUC_UNUSED
 static void test_display_change(void)
 {
     static const int32_t encs[] = { RFB_ENC_RAW, RFB_ENC_DESKTOP_SIZE,
@@ -1484,6 +1504,7 @@ typedef struct XFixesImage {
     const char *name;
 } XFixesImage;
 
+G_GNUC_UNUSED
 static char *run_out(const char *cmd)
 {
     char *out = NULL;
@@ -1497,6 +1518,7 @@ static char *run_out(const char *cmd)
     return out;
 }
 
+G_GNUC_UNUSED
 static XFixesImage *x_cursor(void *dpy, void *(*get)(void *))
 {
     return get(dpy);
@@ -1627,6 +1649,21 @@ static void test_cursor_sdl(void)
         }
         g_assert_cmpint(i, <, 199);
         g_usleep(50000);
+    }
+
+    /* the user resizes the window: a display change for the guest */
+    g_assert_cmpint(qvirtio_config_readl(&e.d, 0), ==, 0);
+    g_free(cmd);
+    cmd = g_strdup_printf("xdotool windowsize %s 900 700", wid);
+    g_free(run_out(cmd));
+    wait_display_event(&e);
+    {
+        uint8_t r[32] = { 0 };
+
+        hdr(r, CMD_GET_DISPLAY_INFO);
+        g_assert_cmphex(gpu_cmd(&e, r, HDR), ==, RESP_OK_DISPLAY_INFO);
+        g_assert_cmpint(qtest_readl(e.qts, e.resp + HDR + 8), ==, 900);
+        g_assert_cmpint(qtest_readl(e.qts, e.resp + HDR + 12), ==, 700);
     }
     env_end(&e);
     g_unsetenv("DISPLAY");
