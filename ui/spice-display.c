@@ -312,6 +312,10 @@ static void spice_cursor_define(DisplayChangeListener *dcl, QEMUCursor *c)
         cursor_queue_push(sd, cursor_cmd_new(QXL_CURSOR_HIDE, 0));
         return;
     }
+    if (!sd->cursor_visible) {
+        /* sent when the device shows it (spice_mouse_set): one SET */
+        return;
+    }
     bytes = (size_t)c->width * c->height * 4;
     cc = cursor_cmd_new(QXL_CURSOR_SET, bytes);
     cc->shape.header.unique = 0;    /* no caching across shapes */
@@ -324,7 +328,7 @@ static void spice_cursor_define(DisplayChangeListener *dcl, QEMUCursor *c)
     cc->shape.chunk.data_size = bytes;
     memcpy(cc->pixels, c->data, bytes);
     cc->cmd.u.set.shape = (uintptr_t)&cc->shape;
-    cc->cmd.u.set.visible = sd->cursor_visible;
+    cc->cmd.u.set.visible = 1;
     cc->cmd.u.set.position.x = sd->cursor_x;
     cc->cmd.u.set.position.y = sd->cursor_y;
     cursor_queue_push(sd, cc);
