@@ -29,6 +29,12 @@ typedef struct SpiceAudio {
     bool playing, recording;
 } SpiceAudio;
 
+/*
+ * The instances libspice-server holds until it goes (at exit): kept
+ * reachable here, since an interface cannot be taken back from it.
+ */
+static GSList *spice_audio_instances;
+
 static const SpicePlaybackInterface playback_sif = {
     .base.type = SPICE_INTERFACE_PLAYBACK,
     .base.description = "playback",
@@ -55,9 +61,10 @@ static bool spice_audio_init(AudioState *s, GHashTable *props, GError **errp)
     sa = g_new0(SpiceAudio, 1);
     sa->play.base.sif = &playback_sif.base;
     sa->rec.base.sif = &record_sif.base;
+    /* never freed: the server may hold it even when an add failed */
+    spice_audio_instances = g_slist_prepend(spice_audio_instances, sa);
     if (!qemu_spice_add_interface(&sa->play.base, errp) ||
         !qemu_spice_add_interface(&sa->rec.base, errp)) {
-        g_free(sa);
         return false;
     }
     rate = spice_server_get_best_playback_rate(&sa->play);
@@ -160,7 +167,9 @@ static void spice_audio_fini(AudioState *s)
     }
     spice_audio_enable_out(s, false);
     spice_audio_enable_in(s, false);
-    /* the interfaces stay with the server until it goes: so does sa */
+    /* the interfaces stay with the server until it goes: so does sa
+     * (spice_audio_instances) */
+    s->drv_opaque = NULL;
 }
 
 static const AudioDriver spice_audio_driver = {
