@@ -13,10 +13,14 @@
  *                    gets PLAYBACK_START (2 channels, s16, the server's
  *                    rate), PLAYBACK_DATA carrying the square wave (not
  *                    silence) at the audio timer's pace, and
- *                    PLAYBACK_STOP when the tone stops.  The record channel
- *                    is not exercised (no client here records).
+ *                    PLAYBACK_STOP when the tone stops.
+ *   /spice/record    the same audiodev with an AC97 capturing: the client
+ *                    gets RECORD_START when the guest starts its PCM-in
+ *                    box, and the samples it sends (RECORD_DATA, raw) end
+ *                    up in the guest's capture buffer.
  */
 #include "libqvirtio.h"
+#include "chipset/pci-helpers.h"
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -518,10 +522,81 @@ static void test_playback(void)
     g_assert_cmpint(qtest_quit(qts), ==, 0);
 }
 
+/* ---- record ------------------------------------------------------------ */
+
+#define AC97_SLOT       5
+#define NAM             0xc000
+#define NABM            0xc400
+#define AC97_PI_BDBAR   0x00
+#define AC97_PI_LVI     0x05
+#define AC97_PI_CR      0x0b
+#define BDL_RAM         0x180000u
+#define PCM_RAM         0x200000u
+#define CAPTURE_SAMPLE  0x1234
+
+static void test_record(void)
+{
+    int port = free_port();
+    g_autofree char *args = g_strdup_printf(
+        "-nodefaults -spice port=%d,addr=127.0.0.1,disable-ticketing=on "
+        "-audiodev spice,id=snd0 -device AC97,addr=%d,audiodev=snd0", port,
+        AC97_SLOT);
+    QTestState *qts = qtest_init(args);
+    unsigned ac97 = DEVFN(AC97_SLOT, 0), found = 0;
+    uint32_t conn, len;
+    uint8_t *body, data[4 + 4096];
+    g_autofree uint8_t *pcm = g_malloc(0x4000);
+    Chan m, rec;
+
+    conn = link_main(&m, port);
+    spice_link(&rec, port, conn, SPICE_CHANNEL_RECORD);
+    cfg_writel(qts, ac97, 0x10, NAM);
+    cfg_writel(qts, ac97, 0x14, NABM);
+    cfg_writew(qts, ac97, 0x04, 0x5);           /* I/O, bus master */
+    qtest_memset(qts, PCM_RAM, 0xaa, 0x4000);
+    qtest_writel(qts, BDL_RAM, PCM_RAM);
+    qtest_writel(qts, BDL_RAM + 4, 0x2000);     /* 8192 samples, 16 KiB */
+    qtest_outl(qts, NABM + AC97_PI_BDBAR, BDL_RAM);
+    qtest_outb(qts, NABM + AC97_PI_LVI, 0);
+    qtest_outb(qts, NABM + AC97_PI_CR, 1);      /* run */
+    qtest_clock_step(qts, 1000 * 1000);
+    body = chan_expect(&rec, SPICE_MSG_RECORD_START, &len);
+    g_assert_cmpuint(len, >=, 10);
+    g_assert_cmpuint(ld32(body), ==, 2);                    /* channels */
+    g_assert_cmpuint(ld16(body + 4), ==, SPICE_AUDIO_FMT_S16);
+    g_free(body);
+    /* raw samples: a constant survives any resampling unchanged */
+    st32(data, 0);
+    st16(data + 4, SPICE_AUDIO_DATA_MODE_RAW);
+    chan_send(&rec, SPICE_MSGC_RECORD_MODE, data, 6);
+    for (unsigned i = 4; i < sizeof(data); i += 2) {
+        st16(data + i, CAPTURE_SAMPLE);
+    }
+    for (int i = 0; i < 16; i++) {      /* 16384 frames, about 0.37 s */
+        st32(data, i);
+        chan_send(&rec, SPICE_MSGC_RECORD_DATA, data, sizeof(data));
+    }
+    /* let the server take them, then capture 60 ms */
+    g_usleep(300 * 1000);
+    for (int step = 0; step < 6; step++) {
+        qtest_clock_step(qts, 10 * 1000 * 1000);
+    }
+    qtest_memread(qts, PCM_RAM, pcm, 0x4000);
+    for (unsigned i = 0; i + 1 < 0x4000; i += 2) {
+        found += ld16(pcm + i) == CAPTURE_SAMPLE;
+    }
+    /* most of the 60 ms (5760 samples at 48 kHz) are the client's */
+    g_assert_cmpuint(found, >, 2000);
+    close(rec.fd);
+    close(m.fd);
+    g_assert_cmpint(qtest_quit(qts), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/spice/cursor", test_cursor);
     g_test_add_func("/spice/playback", test_playback);
+    g_test_add_func("/spice/record", test_record);
     return g_test_run();
 }
