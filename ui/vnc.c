@@ -44,7 +44,6 @@
 #define VNC_WS_PORT_BASE    5700
 #define VNC_MAX_LISTENERS   8
 #define VNC_NOVNC_DIR       "/usr/share/novnc"      /* Debian's novnc */
-#define VNC_OLD_CURSORS     4       /* cursors kept after a new define */
 
 typedef struct VncListener {
     int fd;
@@ -55,6 +54,17 @@ typedef struct VncListener {
 } VncListener;
 
 typedef struct VncDisplay VncDisplay;
+
+/*
+ * A cursor as LibVNCServer's (first, so the pointers convert), counted:
+ * the display holds the current one and each client the one its sender
+ * last took, until that sender asks again (it is then done with it) or
+ * the client goes.  Counts change under the display's lock.
+ */
+typedef struct VncCursor {
+    rfbCursor rc;
+    int refs;
+} VncCursor;
 
 typedef struct VncClient {
     VncDisplay *vd;
@@ -69,6 +79,7 @@ typedef struct VncClient {
     uint32_t buttons;
     bool ctrl, alt;             /* main thread: for Ctrl-Alt-N */
     bool shift;                 /* main thread: text console scrolling */
+    VncCursor *sent_cursor;     /* vd->lock: what its sender last took */
 } VncClient;
 
 struct VncDisplay {
@@ -98,13 +109,9 @@ struct VncDisplay {
      * The guest's cursor (lock): what getCursorPtr gives the senders of
      * clients that asked for cursor shapes.  screen->cursor stays NULL,
      * so LibVNCServer never draws a cursor into the shared framebuffer.
-     * A replaced cursor is freed VNC_OLD_CURSORS defines later (a sender
-     * may still be reading it), as old framebuffers are.
      */
-    rfbCursorPtr cursor;
+    VncCursor *cursor;
     bool cursor_visible;
-    rfbCursorPtr old_cursors[VNC_OLD_CURSORS];
-    unsigned old_cursor_next;
     gint ui_info_ok;            /* atomic: the console takes size wishes */
 };
 
@@ -172,13 +179,14 @@ static void vnc_dpy_update(DisplayChangeListener *dcl, int x, int y, int w,
 
 /* ---- the cursor channel (main thread) ----------------------------------- */
 
-static void free_rfb_cursor(rfbCursorPtr rc)
+/* Drop a reference (caller holds vd->lock). */
+static void vnc_cursor_unref(VncCursor *vc)
 {
-    if (rc) {
-        g_free(rc->source);
-        g_free(rc->mask);
-        g_free(rc->richSource);
-        g_free(rc);
+    if (vc && --vc->refs == 0) {
+        g_free(vc->rc.source);
+        g_free(vc->rc.mask);
+        g_free(vc->rc.richSource);
+        g_free(vc);
     }
 }
 
@@ -188,9 +196,10 @@ static void free_rfb_cursor(rfbCursorPtr rc)
  * (XCursor clients) and the mask from the alpha channel (alpha >= 128
  * shows).  LibVNCServer frees none of it (the cleanup flags are false).
  */
-static rfbCursorPtr make_rfb_cursor(const QEMUCursor *c)
+static VncCursor *make_rfb_cursor(const QEMUCursor *c)
 {
-    rfbCursorPtr rc = g_new0(rfbCursor, 1);
+    VncCursor *vc = g_new0(VncCursor, 1);
+    rfbCursorPtr rc = &vc->rc;
     int bpr = (c->width + 7) / 8;
     uint32_t *rich = g_new(uint32_t, (size_t)c->width * c->height);
 
@@ -218,7 +227,8 @@ static rfbCursorPtr make_rfb_cursor(const QEMUCursor *c)
         }
     }
     rc->richSource = (unsigned char *)rich;
-    return rc;
+    vc->refs = 1;
+    return vc;
 }
 
 /*
@@ -249,21 +259,16 @@ static void vnc_dpy_cursor_define(DisplayChangeListener *dcl,
                                   QEMUCursor *cursor)
 {
     VncDisplay *vd = dcl->opaque;
-    rfbCursorPtr rc = cursor ? make_rfb_cursor(cursor) : NULL;
-    rfbCursorPtr old;
+    VncCursor *vc = cursor ? make_rfb_cursor(cursor) : NULL;
 
     g_mutex_lock(&vd->lock);
-    old = vd->cursor;
-    vd->cursor = rc;
-    if (!rc) {
+    /* a sender still reading the old one holds its own reference */
+    vnc_cursor_unref(vd->cursor);
+    vd->cursor = vc;
+    if (!vc) {
         vd->cursor_visible = false;
     }
     g_mutex_unlock(&vd->lock);
-    if (old) {
-        unsigned slot = vd->old_cursor_next++ % VNC_OLD_CURSORS;
-        free_rfb_cursor(vd->old_cursors[slot]);
-        vd->old_cursors[slot] = old;
-    }
     vnc_cursor_changed(vd, true);
 }
 
@@ -289,16 +294,29 @@ static void vnc_dpy_mouse_set(DisplayChangeListener *dcl, int x, int y,
     vnc_cursor_changed(vd, false);
 }
 
-/* LibVNCServer's getCursorPtr (a client's sender thread). */
+/*
+ * LibVNCServer's getCursorPtr (a client's sender thread, once per cursor
+ * update it sends): the client keeps a reference to what it gets until
+ * its next call, when its sender is surely done with it.
+ */
 static rfbCursorPtr vnc_get_cursor(rfbClientPtr cl)
 {
     VncDisplay *vd = cl->screen->screenData;
-    rfbCursorPtr rc;
+    VncClient *c = cl->clientData;
+    VncCursor *vc;
 
+    if (!c) {
+        return NULL;
+    }
     g_mutex_lock(&vd->lock);
-    rc = vd->cursor_visible ? vd->cursor : NULL;
+    vc = vd->cursor_visible ? vd->cursor : NULL;
+    if (vc) {
+        vc->refs++;
+    }
+    vnc_cursor_unref(c->sent_cursor);
+    c->sent_cursor = vc;
     g_mutex_unlock(&vd->lock);
-    return rc;
+    return vc ? &vc->rc : NULL;
 }
 
 static void vnc_dpy_update(DisplayChangeListener *dcl, int x, int y, int w,
@@ -405,6 +423,11 @@ static void on_gone(VncClient *c)
     g_ptr_array_remove(c->vd->clients, c);
     vnc_update_interval(c->vd);
     qapi_event_send_vnc_disconnected(server, client);
+    /* its threads are gone: so is its use of the cursor */
+    g_mutex_lock(&c->vd->lock);
+    vnc_cursor_unref(c->sent_cursor);
+    c->sent_cursor = NULL;
+    g_mutex_unlock(&c->vd->lock);
     g_free(c->host);
     g_free(c->service);
     g_free(c);
