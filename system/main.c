@@ -1605,8 +1605,9 @@ void kvmpc_init(int argc, char **argv)
         die_err(NULL, err);     /* -cpu ...,enforce on the qtest host */
     }
     create_objects(o);
-    create_audiodevs(o);
+    /* the SPICE server first: -audiodev spice adds its channels to it */
     create_spice(o);
+    create_audiodevs(o);
     create_chardevs(o);
     create_serials(o);
     create_debugcon(o);

@@ -9,7 +9,11 @@
  * m (SGR: 0 reset, 1 bold, 7 reverse, 27, 30-37/39 foreground, 40-47/49
  * background), s/u (save/restore the cursor), 6n (report the cursor
  * position into the input).  The screen scrolls up when the cursor goes
- * past the last row (no scrollback, unlike QEMU).
+ * past the last row; the lines that leave the top are kept (the last
+ * VC_BACKSCROLL of them, as QEMU's 512) and Shift-PageUp / PageDown
+ * (Ctrl-PageUp / PageDown and Ctrl-Up / Down as QEMU's text console)
+ * scroll the view through them; output or a typed key goes back to the
+ * bottom.  The cursor is not drawn while the view is scrolled back.
  *
  * The cells are drawn into the console's surface with an 8x16 VGA font,
  * the one the VGA BIOS (SeaBIOS's vgabios-stdvga.bin) carries, found in
@@ -26,6 +30,7 @@
 #define FONT_H          16
 #define VC_MAX_DIM      512
 #define VC_MAX_PARAMS   8
+#define VC_BACKSCROLL   512     /* lines of history, as QEMU */
 
 typedef struct VcCell {
     uint8_t ch;
@@ -48,6 +53,10 @@ typedef struct VcState {
     enum { VC_NORMAL, VC_ESC, VC_CSI } state;
     int params[VC_MAX_PARAMS];
     int nparams;
+    /* scrollback: a ring of VC_BACKSCROLL lines of cols cells */
+    VcCell *hist;
+    int hist_start, hist_count;
+    int view;                   /* lines scrolled back (0: the screen) */
 } VcState;
 
 /* VGA's 16 colours (the default palette of mode 3) */
@@ -129,10 +138,22 @@ static void cell_dirty(VcState *s, int x, int y)
     s->any_dirty = true;
 }
 
+/* The cell shown at (@cx, @cy): from the history while scrolled back. */
+static const VcCell *view_cell(VcState *s, int cx, int cy)
+{
+    int line = s->hist_count - s->view + cy;  /* 0: the oldest line kept */
+
+    if (line < s->hist_count) {
+        int ring = (s->hist_start + line) % VC_BACKSCROLL;
+        return &s->hist[(size_t)ring * s->cols + cx];
+    }
+    return &s->cells[(line - s->hist_count) * s->cols + cx];
+}
+
 static void draw_cell(VcState *s, pixman_image_t *img, int cx, int cy,
                       bool cursor)
 {
-    VcCell *c = &s->cells[cy * s->cols + cx];
+    const VcCell *c = view_cell(s, cx, cy);
     uint32_t fg = vc_palette[c->attr & 0xf], bg = vc_palette[c->attr >> 4];
     uint8_t *bits = (uint8_t *)pixman_image_get_data(img);
     int stride = pixman_image_get_stride(img);
@@ -176,7 +197,7 @@ static void vc_gfx_update(void *opaque)
                 continue;
             }
             s->dirty[y * s->cols + x] = 0;
-            draw_cell(s, img, x, y, x == s->x && y == s->y);
+            draw_cell(s, img, x, y, !s->view && x == s->x && y == s->y);
             x0 = MIN(x0, x);
             y0 = MIN(y0, y);
             x1 = MAX(x1, x);
@@ -222,8 +243,34 @@ static void clear_cells(VcState *s, int from, int to)
     s->any_dirty = true;
 }
 
+/* Keep the top line in the history before it scrolls away. */
+static void history_push(VcState *s)
+{
+    int ring;
+
+    if (s->hist_count < VC_BACKSCROLL) {
+        ring = (s->hist_start + s->hist_count++) % VC_BACKSCROLL;
+    } else {
+        ring = s->hist_start;
+        s->hist_start = (s->hist_start + 1) % VC_BACKSCROLL;
+    }
+    memcpy(&s->hist[(size_t)ring * s->cols], s->cells,
+           sizeof(VcCell) * s->cols);
+}
+
+/* Show the view @lines back (clamped to the history kept). */
+static void vc_set_view(VcState *s, int lines)
+{
+    lines = CLAMP(lines, 0, s->hist_count);
+    if (lines != s->view) {
+        s->view = lines;
+        vc_invalidate(s);
+    }
+}
+
 static void scroll_up(VcState *s)
 {
+    history_push(s);
     memmove(s->cells, s->cells + s->cols,
             sizeof(VcCell) * s->cols * (s->rows - 1));
     clear_cells(s, s->cols * (s->rows - 1), s->cols * s->rows);
@@ -431,6 +478,7 @@ static int vc_chr_write(Chardev *chr, const uint8_t *buf, int len)
 {
     VcState *s = chr->state;
 
+    vc_set_view(s, 0);          /* new output: back to the bottom */
     for (int i = 0; i < len; i++) {
         vc_putchar(s, buf[i]);
     }
@@ -450,18 +498,32 @@ static void vc_text_key(void *opaque, uint32_t keysym)
         { 0xff63, "\033[2~" }, { 0xffff, "\033[3~" }, { 0xff55, "\033[5~" },
         { 0xff56, "\033[6~" },
     };
+    uint32_t mods = keysym & (TEXT_KEY_MOD_SHIFT | TEXT_KEY_MOD_CTRL);
     char utf8[8];
     gunichar u;
     int n;
 
+    keysym &= ~mods;
+    if (mods && (keysym == 0xff55 || keysym == 0xff56)) {
+        /* Shift/Ctrl-PageUp/Down: half a screen, at least one line */
+        int step = MAX(s->rows / 2, 1);
+        vc_set_view(s, s->view + (keysym == 0xff55 ? step : -step));
+        return;
+    }
+    if ((mods & TEXT_KEY_MOD_CTRL) && (keysym == 0xff52 || keysym == 0xff54)) {
+        vc_set_view(s, s->view + (keysym == 0xff52 ? 1 : -1));
+        return;
+    }
     for (unsigned i = 0; i < ARRAY_SIZE(special); i++) {
         if (special[i].keysym == keysym) {
+            vc_set_view(s, 0);      /* typing shows the bottom again */
             reply(s, special[i].seq);
             return;
         }
     }
     if (keysym < 0x20 || keysym == 0x7f) {
         utf8[0] = keysym;           /* a control character */
+        vc_set_view(s, 0);
         qemu_chr_be_write(s->chr, (uint8_t *)utf8, 1);
         return;
     }
@@ -475,6 +537,7 @@ static void vc_text_key(void *opaque, uint32_t keysym)
         return;                     /* a modifier or function key */
     }
     n = g_unichar_to_utf8(u, utf8);
+    vc_set_view(s, 0);
     qemu_chr_be_write(s->chr, (uint8_t *)utf8, n);
 }
 
@@ -521,6 +584,7 @@ static bool vc_open(Chardev *chr, GHashTable *opts, GError **errp)
     s->rows = rows;
     s->cells = g_new(VcCell, cols * rows);
     s->dirty = g_new0(uint8_t, cols * rows);
+    s->hist = g_new(VcCell, (size_t)VC_BACKSCROLL * cols);
     s->fg = VC_DEFAULT_FG;
     s->bg = VC_DEFAULT_BG;
     clear_cells(s, 0, cols * rows);
@@ -540,6 +604,8 @@ static void vc_close(Chardev *chr)
     s->con = NULL;
     g_free(s->cells);
     g_free(s->dirty);
+    g_free(s->hist);
+    s->hist = NULL;
     s->cells = NULL;
 }
 

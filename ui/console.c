@@ -24,6 +24,10 @@ struct QemuConsole {
     pixman_image_t *surface;
     bool text;                  /* a vc chardev's console */
     char *label;                /* text: the chardev id */
+    /* the hardware cursor channel */
+    QEMUCursor *cursor;         /* NULL: the device has none (yet) */
+    int mouse_x, mouse_y;
+    bool mouse_visible;
 };
 
 static GPtrArray *consoles;         /* QemuConsole *, by index */
@@ -43,6 +47,58 @@ static pixman_image_t *new_surface(int width, int height)
     height = CLAMP(height, 1, SURFACE_MAX_DIM);
     /* pixman allocates zeroed bits when given none */
     return pixman_image_create_bits(PIXMAN_x8r8g8b8, width, height, NULL, 0);
+}
+
+/* ---- cursors ----------------------------------------------------------- */
+
+QEMUCursor *cursor_alloc(uint16_t width, uint16_t height)
+{
+    QEMUCursor *c = g_malloc0(sizeof(*c) + (size_t)width * height * 4);
+
+    c->width = width;
+    c->height = height;
+    c->refcount = 1;
+    return c;
+}
+
+QEMUCursor *cursor_ref(QEMUCursor *c)
+{
+    if (c) {
+        c->refcount++;
+    }
+    return c;
+}
+
+void cursor_unref(QEMUCursor *c)
+{
+    if (c && --c->refcount == 0) {
+        g_free(c);
+    }
+}
+
+bool cursor_has_pixels(const QEMUCursor *c)
+{
+    for (size_t i = 0; c && i < (size_t)c->width * c->height; i++) {
+        if (c->data[i] >> 24) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Give @dcl the cursor state of @con (after a switch to it). */
+static void listener_send_cursor(DisplayChangeListener *dcl, QemuConsole *con)
+{
+    if (!con || !con->cursor) {
+        return;
+    }
+    if (dcl->ops->dpy_cursor_define) {
+        dcl->ops->dpy_cursor_define(dcl, con->cursor);
+    }
+    if (dcl->ops->dpy_mouse_set) {
+        dcl->ops->dpy_mouse_set(dcl, con->mouse_x, con->mouse_y,
+                                con->mouse_visible);
+    }
 }
 
 /* ---- the refresh timer ------------------------------------------------ */
@@ -190,6 +246,7 @@ void graphic_console_close(QemuConsole *con)
         dpy_set_console(g_ptr_array_index(moved, i), NULL);
     }
     pixman_image_unref(con->surface);
+    cursor_unref(con->cursor);
     g_free(con->label);
     g_free(con);
 }
@@ -233,6 +290,65 @@ void dpy_gfx_update(QemuConsole *con, int x, int y, int w, int h)
             dcl->ops->dpy_gfx_update(dcl, x, y, x2 - x, y2 - y);
         }
     }
+}
+
+void dpy_cursor_define(QemuConsole *con, QEMUCursor *cursor)
+{
+    QEMUCursor *old = con->cursor;
+
+    con->cursor = cursor_ref(cursor);
+    if (!cursor) {
+        con->mouse_visible = false;
+    }
+    for (unsigned i = 0; listeners && i < listeners->len; i++) {
+        DisplayChangeListener *dcl = g_ptr_array_index(listeners, i);
+        if (listener_console(dcl) != con) {
+            continue;
+        }
+        if (dcl->ops->dpy_cursor_define) {
+            dcl->ops->dpy_cursor_define(dcl, cursor);
+        }
+    }
+    cursor_unref(old);
+}
+
+void dpy_mouse_set(QemuConsole *con, int x, int y, bool visible)
+{
+    con->mouse_x = x;
+    con->mouse_y = y;
+    con->mouse_visible = visible;
+    for (unsigned i = 0; listeners && i < listeners->len; i++) {
+        DisplayChangeListener *dcl = g_ptr_array_index(listeners, i);
+        if (listener_console(dcl) == con && dcl->ops->dpy_mouse_set) {
+            dcl->ops->dpy_mouse_set(dcl, x, y, visible);
+        }
+    }
+}
+
+QEMUCursor *qemu_console_get_cursor(QemuConsole *con)
+{
+    return con ? con->cursor : NULL;
+}
+
+void qemu_console_get_mouse(QemuConsole *con, int *x, int *y, bool *visible)
+{
+    *x = con ? con->mouse_x : 0;
+    *y = con ? con->mouse_y : 0;
+    *visible = con && con->mouse_visible;
+}
+
+bool dpy_set_ui_info(QemuConsole *con, const QemuUIInfo *info)
+{
+    if (!con || !con->ops || !con->ops->ui_info) {
+        return false;
+    }
+    con->ops->ui_info(con->opaque, con->head, info);
+    return true;
+}
+
+bool dpy_ui_info_supported(QemuConsole *con)
+{
+    return con && con->ops && con->ops->ui_info;
 }
 
 bool qemu_console_has_listeners(QemuConsole *con)
@@ -365,6 +481,7 @@ void register_displaychangelistener(DisplayChangeListener *dcl)
         if (dcl->ops->dpy_gfx_switch) {
             dcl->ops->dpy_gfx_switch(dcl, con->surface);
         }
+        listener_send_cursor(dcl, con);
     }
     refresh_timer_update();
 }
@@ -393,6 +510,12 @@ void dpy_set_console(DisplayChangeListener *dcl, QemuConsole *con)
         graphic_hw_invalidate(con);
         if (dcl->ops->dpy_gfx_switch) {
             dcl->ops->dpy_gfx_switch(dcl, con->surface);
+        }
+        if (con->cursor) {
+            listener_send_cursor(dcl, con);
+        } else if (dcl->ops->dpy_cursor_define) {
+            /* the new console has no hardware cursor: the default one */
+            dcl->ops->dpy_cursor_define(dcl, NULL);
         }
         graphic_hw_update(con);
     }

@@ -23,8 +23,15 @@
  * grabbed (a click in the window grabs).  The close button asks the
  * guest to power down (system_powerdown), unless window-close=off.
  *
- * Not done: gl=on (OpenGL scanouts; refused), the cursor of
- * virtio-gpu, several windows' hotkeys acting on the others.
+ * The guest's hardware cursor (virtio-gpu's cursor queue, through the
+ * console layer's cursor channel) becomes an SDL colour cursor of the
+ * same ARGB image and hot spot; the guest hiding it hides the pointer
+ * over the window.  A user's window resize is passed to the device as a
+ * size wish (dpy_set_ui_info), which virtio-gpu turns into a display
+ * change event for its guest, as QEMU does.
+ *
+ * Not done: gl=on (OpenGL scanouts; refused), several windows' hotkeys
+ * acting on the others.
  */
 #include "qemu/osdep.h"
 #include "ui/console.h"
@@ -54,6 +61,9 @@ static bool fullscreen;
 static bool window_close = true;
 static bool show_cursor;
 static unsigned grab_mods;          /* KMOD_* all of which must be held */
+/* the guest's cursor (SDL has one pointer for all windows) */
+static SDL_Cursor *guest_sprite;    /* NULL: SDL's default arrow */
+static bool guest_cursor_hidden;
 static bool hotkey_used;            /* swallow the modifiers' releases */
 
 /* ---- keys ---------------------------------------------------------------- */
@@ -243,6 +253,19 @@ static void sdl_gfx_update(DisplayChangeListener *dcl, int x, int y, int w,
     sw->dirty = true;
 }
 
+/*
+ * The pointer over the windows: the guest's sprite if it defined one,
+ * hidden while grabbed (unless show-cursor=on) or while the guest hides
+ * its cursor.
+ */
+static void update_cursor(void)
+{
+    bool hide = (grab && !show_cursor) || (guest_sprite && guest_cursor_hidden);
+
+    SDL_SetCursor(guest_sprite ? guest_sprite : SDL_GetDefaultCursor());
+    SDL_ShowCursor(hide ? SDL_DISABLE : SDL_ENABLE);
+}
+
 static void set_grab(SdlWindow *sw, bool on)
 {
     grab = on;
@@ -250,7 +273,7 @@ static void set_grab(SdlWindow *sw, bool on)
     if (!qemu_input_is_absolute()) {
         SDL_SetRelativeMouseMode(on);
     }
-    SDL_ShowCursor(on && !show_cursor ? SDL_DISABLE : SDL_ENABLE);
+    update_cursor();
     for (unsigned i = 0; i < nr_windows; i++) {
         update_title(&windows[i]);
     }
@@ -367,7 +390,10 @@ static void text_console_key(QemuConsole *con, const SDL_KeyboardEvent *ev)
     }
     for (unsigned i = 0; i < ARRAY_SIZE(keys); i++) {
         if (keys[i].sym == sym) {
-            qemu_text_console_put_keysym(con, keys[i].keysym);
+            /* Shift/Ctrl-PageUp etc. scroll the console's history */
+            qemu_text_console_put_keysym(con, keys[i].keysym |
+                ((held_mods & KMOD_SHIFT) ? TEXT_KEY_MOD_SHIFT : 0) |
+                ((held_mods & KMOD_CTRL) ? TEXT_KEY_MOD_CTRL : 0));
             return;
         }
     }
@@ -527,6 +553,15 @@ static void handle_window(SdlWindow *sw, const SDL_WindowEvent *ev)
             set_grab(sw, false);
         }
         break;
+    case SDL_WINDOWEVENT_RESIZED: {
+        /* the user (or the window manager) resized it: tell the device */
+        QemuUIInfo info = { .width = ev->data1, .height = ev->data2 };
+        if (!fullscreen) {
+            dpy_set_ui_info(dpy_get_console(&sw->dcl), &info);
+        }
+        sw->dirty = true;
+        break;
+    }
     case SDL_WINDOWEVENT_SIZE_CHANGED:
     case SDL_WINDOWEVENT_EXPOSED:
     case SDL_WINDOWEVENT_RESTORED:
@@ -594,11 +629,49 @@ static void sdl_refresh(DisplayChangeListener *dcl)
     }
 }
 
+static void sdl_cursor_define(DisplayChangeListener *dcl, QEMUCursor *c)
+{
+    SDL_Surface *img = NULL;
+    SDL_Cursor *sprite = NULL;
+
+    (void)dcl;
+    if (c) {
+        /* SDL copies the pixels: the console's cursor need not live on */
+        img = SDL_CreateRGBSurfaceFrom(c->data, c->width, c->height, 32,
+                                       c->width * 4, 0x00ff0000, 0x0000ff00,
+                                       0x000000ff, 0xff000000);
+        if (img) {
+            sprite = SDL_CreateColorCursor(img, c->hot_x, c->hot_y);
+            SDL_FreeSurface(img);
+        }
+    }
+    if (guest_sprite) {
+        SDL_SetCursor(SDL_GetDefaultCursor());
+        SDL_FreeCursor(guest_sprite);
+    }
+    guest_sprite = sprite;
+    update_cursor();
+}
+
+static void sdl_mouse_set(DisplayChangeListener *dcl, int x, int y,
+                          bool visible)
+{
+    (void)dcl;
+    (void)x;
+    (void)y;    /* the host pointer is where the user put it */
+    if (guest_cursor_hidden != !visible) {
+        guest_cursor_hidden = !visible;
+        update_cursor();
+    }
+}
+
 static const DisplayChangeListenerOps sdl_dcl_ops = {
     .name = "sdl",
     .dpy_refresh = sdl_refresh,
     .dpy_gfx_update = sdl_gfx_update,
     .dpy_gfx_switch = sdl_gfx_switch,
+    .dpy_cursor_define = sdl_cursor_define,
+    .dpy_mouse_set = sdl_mouse_set,
 };
 
 /* ---- options and start ----------------------------------------------------- */

@@ -21,10 +21,21 @@
  * Host pointers are QXL addresses: memory slot 0 of group 0 spans the
  * whole address space with offset 0, as QEMU's simple display.
  *
- * Threads: the queue is shared with the worker under queue_lock; all else
- * is main-thread state.  Not done: a cursor (the console layer has no
- * cursor of a device yet; VGA draws none), client monitor configs
- * (resolution changes come from the vdagent in the guest).
+ * The cursor: the console layer's cursor channel (virtio-gpu's cursor
+ * queue) becomes QXL cursor commands (QXL_CURSOR_SET with an ARGB
+ * SPICE_CURSOR_TYPE_ALPHA shape, QXL_CURSOR_MOVE, QXL_CURSOR_HIDE) queued
+ * for the worker's get_cursor_command; the server sends them on the cursor
+ * channel and keeps the last shape for clients that connect later.  Their
+ * release_info ids are tagged with bit 0 (allocations are aligned), so
+ * release_resource tells them from drawables.
+ *
+ * Client monitors configs (a viewer resized, from the client's main
+ * channel) go to the console's device as a size wish (dpy_set_ui_info):
+ * virtio-gpu raises its display change event; with a device that cannot
+ * (VGA) they go on to the guest's vdagent, as QEMU does.
+ *
+ * Threads: the queues are shared with the worker under queue_lock; all
+ * else is main-thread state.
  */
 #define UI_SPICE_INTERNAL
 #include "qemu/osdep.h"
@@ -49,6 +60,16 @@ typedef struct SpiceUpdate {
     uint8_t bitmap[];
 } SpiceUpdate;
 
+#define SPICE_CURSOR_TAG        1u      /* release id bit 0: a cursor cmd */
+#define SPICE_MAX_CURSOR_CMDS   64
+
+typedef struct SpiceCursorCmd {
+    QXLCursorCmd cmd;
+    QXLCommandExt ext;
+    QXLCursor shape;                /* QXL_CURSOR_SET only */
+    uint8_t pixels[];               /* follows shape.chunk.data */
+} SpiceCursorCmd;
+
 typedef struct SpiceDisplay {
     QXLInstance qxl;
     DisplayChangeListener dcl;
@@ -61,11 +82,14 @@ typedef struct SpiceDisplay {
     pixman_region32_t dirty;
     uint32_t unique;
     int clients;
+    int cursor_x, cursor_y;         /* the guest's pointer (hot spot) */
+    bool cursor_visible;
 
     /* shared with the worker */
     GMutex queue_lock;
     GQueue queue;                   /* SpiceUpdate *, not yet taken */
     size_t queued_bytes;
+    GQueue cursor_queue;            /* SpiceCursorCmd *, not yet taken */
 } SpiceDisplay;
 
 static SpiceDisplay *display;
@@ -247,11 +271,106 @@ static void spice_dpy_refresh(DisplayChangeListener *dcl)
     qemu_spice_input_check_mouse_mode();
 }
 
+/* ---- the cursor ------------------------------------------------------------ */
+
+static SpiceCursorCmd *cursor_cmd_new(uint8_t type, size_t pixels)
+{
+    SpiceCursorCmd *cc = g_malloc0(sizeof(*cc) + pixels);
+
+    cc->cmd.type = type;
+    cc->cmd.release_info.id = (uintptr_t)cc | SPICE_CURSOR_TAG;
+    cc->ext.cmd.type = QXL_CMD_CURSOR;
+    cc->ext.cmd.data = (uintptr_t)&cc->cmd;
+    cc->ext.group_id = MEMSLOT_GROUP_HOST;
+    return cc;
+}
+
+static void cursor_queue_push(SpiceDisplay *sd, SpiceCursorCmd *cc)
+{
+    SpiceCursorCmd *old;
+
+    g_mutex_lock(&sd->queue_lock);
+    /* a worker that does not take them (no client yet) must not make
+     * the queue grow: the oldest moves go first */
+    while (g_queue_get_length(&sd->cursor_queue) >= SPICE_MAX_CURSOR_CMDS &&
+           (old = g_queue_pop_head(&sd->cursor_queue))) {
+        g_free(old);
+    }
+    g_queue_push_tail(&sd->cursor_queue, cc);
+    g_mutex_unlock(&sd->queue_lock);
+    spice_qxl_wakeup(&sd->qxl);
+}
+
+static void spice_cursor_define(DisplayChangeListener *dcl, QEMUCursor *c)
+{
+    SpiceDisplay *sd = dcl->opaque;
+    SpiceCursorCmd *cc;
+    size_t bytes;
+
+    if (!c) {
+        /* no hardware cursor: the client's own pointer */
+        cursor_queue_push(sd, cursor_cmd_new(QXL_CURSOR_HIDE, 0));
+        return;
+    }
+    if (!sd->cursor_visible) {
+        /* sent when the device shows it (spice_mouse_set): one SET */
+        return;
+    }
+    bytes = (size_t)c->width * c->height * 4;
+    cc = cursor_cmd_new(QXL_CURSOR_SET, bytes);
+    cc->shape.header.unique = 0;    /* no caching across shapes */
+    cc->shape.header.type = SPICE_CURSOR_TYPE_ALPHA;
+    cc->shape.header.width = c->width;
+    cc->shape.header.height = c->height;
+    cc->shape.header.hot_spot_x = c->hot_x;
+    cc->shape.header.hot_spot_y = c->hot_y;
+    cc->shape.data_size = bytes;
+    cc->shape.chunk.data_size = bytes;
+    memcpy(cc->pixels, c->data, bytes);
+    cc->cmd.u.set.shape = (uintptr_t)&cc->shape;
+    cc->cmd.u.set.visible = 1;
+    cc->cmd.u.set.position.x = sd->cursor_x;
+    cc->cmd.u.set.position.y = sd->cursor_y;
+    cursor_queue_push(sd, cc);
+}
+
+static void spice_mouse_set(DisplayChangeListener *dcl, int x, int y,
+                            bool visible)
+{
+    SpiceDisplay *sd = dcl->opaque;
+    SpiceCursorCmd *cc;
+
+    sd->cursor_x = CLAMP(x, 0, 0x7fff);
+    sd->cursor_y = CLAMP(y, 0, 0x7fff);
+    if (!visible) {
+        if (sd->cursor_visible) {
+            cursor_queue_push(sd, cursor_cmd_new(QXL_CURSOR_HIDE, 0));
+        }
+        sd->cursor_visible = false;
+        return;
+    }
+    if (!sd->cursor_visible) {
+        /* a SET shows it again: define it anew from the console */
+        QEMUCursor *c = qemu_console_get_cursor(dpy_get_console(dcl));
+        sd->cursor_visible = true;
+        if (c) {
+            spice_cursor_define(dcl, c);
+            return;
+        }
+    }
+    cc = cursor_cmd_new(QXL_CURSOR_MOVE, 0);
+    cc->cmd.u.position.x = sd->cursor_x;
+    cc->cmd.u.position.y = sd->cursor_y;
+    cursor_queue_push(sd, cc);
+}
+
 static const DisplayChangeListenerOps spice_dcl_ops = {
     .name = "spice",
     .dpy_refresh = spice_dpy_refresh,
     .dpy_gfx_update = spice_dpy_update,
     .dpy_gfx_switch = spice_dpy_switch,
+    .dpy_cursor_define = spice_cursor_define,
+    .dpy_mouse_set = spice_mouse_set,
 };
 
 void qemu_spice_display_clients_changed(int nr)
@@ -310,12 +429,27 @@ static int qxl_req_cmd_notification(QXLInstance *qin)
 
 static void qxl_release_resource(QXLInstance *qin, QXLReleaseInfoExt rext)
 {
-    g_free((SpiceUpdate *)(uintptr_t)rext.info->id);
+    uint64_t id = rext.info->id;
+
+    if (id & SPICE_CURSOR_TAG) {
+        g_free((SpiceCursorCmd *)(uintptr_t)(id & ~(uint64_t)SPICE_CURSOR_TAG));
+        return;
+    }
+    g_free((SpiceUpdate *)(uintptr_t)id);
 }
 
 static int qxl_get_cursor_command(QXLInstance *qin, QXLCommandExt *ext)
 {
-    return 0;
+    SpiceDisplay *sd = container_of(qin, SpiceDisplay, qxl);
+    SpiceCursorCmd *cc;
+
+    g_mutex_lock(&sd->queue_lock);
+    cc = g_queue_pop_head(&sd->cursor_queue);
+    if (cc) {
+        *ext = cc->ext;
+    }
+    g_mutex_unlock(&sd->queue_lock);
+    return cc != NULL;
 }
 
 static int qxl_req_cursor_notification(QXLInstance *qin)
@@ -347,11 +481,31 @@ static void qxl_set_client_capabilities(QXLInstance *qin,
 {
 }
 
+/*
+ * A client's monitors config (main thread, from the main channel): the
+ * first monitor's size is a size wish for console 0's device.  1: handled
+ * (or, with mc NULL, "supported"); 0: the server passes it on to the
+ * guest's vdagent instead.
+ */
 static int qxl_client_monitors_config(QXLInstance *qin,
                                       VDAgentMonitorsConfig *mc)
 {
-    /* not supported: the guest's vdagent resizes its own display */
-    return 0;
+    SpiceDisplay *sd = container_of(qin, SpiceDisplay, qxl);
+    QemuConsole *con = dpy_get_console(&sd->dcl);
+    QemuUIInfo info = { 0 };
+
+    if (!dpy_ui_info_supported(con)) {
+        return 0;
+    }
+    if (!mc) {
+        return 1;
+    }
+    if (mc->num_of_monitors > 0) {
+        info.width = mc->monitors[0].width;
+        info.height = mc->monitors[0].height;
+        dpy_set_ui_info(con, &info);
+    }
+    return 1;
 }
 
 static const QXLInterface qxl_interface = {
@@ -397,6 +551,7 @@ void qemu_spice_display_attach(void)
     sd = g_new0(SpiceDisplay, 1);
     g_mutex_init(&sd->queue_lock);
     g_queue_init(&sd->queue);
+    g_queue_init(&sd->cursor_queue);
     pixman_region32_init(&sd->dirty);
     sd->qxl.base.sif = &qxl_interface.base;
     sd->qxl.id = 0;

@@ -55,6 +55,17 @@ typedef struct VncListener {
 
 typedef struct VncDisplay VncDisplay;
 
+/*
+ * A cursor as LibVNCServer's (first, so the pointers convert), counted:
+ * the display holds the current one and each client the one its sender
+ * last took, until that sender asks again (it is then done with it) or
+ * the client goes.  Counts change under the display's lock.
+ */
+typedef struct VncCursor {
+    rfbCursor rc;
+    int refs;
+} VncCursor;
+
 typedef struct VncClient {
     VncDisplay *vd;
     rfbClientPtr cl;            /* valid until POST_GONE */
@@ -67,6 +78,8 @@ typedef struct VncClient {
     int last_x, last_y;         /* main thread: relative pointer base */
     uint32_t buttons;
     bool ctrl, alt;             /* main thread: for Ctrl-Alt-N */
+    bool shift;                 /* main thread: text console scrolling */
+    VncCursor *sent_cursor;     /* vd->lock: what its sender last took */
 } VncClient;
 
 struct VncDisplay {
@@ -79,7 +92,7 @@ struct VncDisplay {
     bool password_auth;
     bool lossy;
 
-    GMutex lock;                /* password, expires */
+    GMutex lock;                /* password, expires, cursor */
     char password[9];           /* VNC auth uses 8 characters */
     bool password_set;
     time_t expires;
@@ -91,6 +104,15 @@ struct VncDisplay {
     GPtrArray *old_fbs;         /* freed a switch later (senders may read) */
     GPtrArray *clients;         /* VncClient *, connected */
     char *http_dir;             /* noVNC's files, served on the ws port */
+
+    /*
+     * The guest's cursor (lock): what getCursorPtr gives the senders of
+     * clients that asked for cursor shapes.  screen->cursor stays NULL,
+     * so LibVNCServer never draws a cursor into the shared framebuffer.
+     */
+    VncCursor *cursor;
+    bool cursor_visible;
+    gint ui_info_ok;            /* atomic: the console takes size wishes */
 };
 
 static GPtrArray *displays;
@@ -133,6 +155,8 @@ static void vnc_dpy_switch(DisplayChangeListener *dcl,
     int h = pixman_image_get_height(surface);
 
     vd->surface = surface;
+    g_atomic_int_set(&vd->ui_info_ok,
+                     dpy_ui_info_supported(dpy_get_console(dcl)));
     if (w == vd->fb_w && h == vd->fb_h) {
         copy_rect(vd, 0, 0, w, h);
         rfbMarkRectAsModified(vd->screen, 0, 0, w, h);
@@ -151,6 +175,151 @@ static void vnc_dpy_switch(DisplayChangeListener *dcl,
 }
 
 static void vnc_dpy_update(DisplayChangeListener *dcl, int x, int y, int w,
+                           int h);
+
+/* ---- the cursor channel (main thread) ----------------------------------- */
+
+/* Drop a reference (caller holds vd->lock). */
+static void vnc_cursor_unref(VncCursor *vc)
+{
+    if (vc && --vc->refs == 0) {
+        g_free(vc->rc.source);
+        g_free(vc->rc.mask);
+        g_free(vc->rc.richSource);
+        g_free(vc);
+    }
+}
+
+/*
+ * An ARGB cursor as LibVNCServer's: richSource in the server's pixel
+ * format (RichCursor clients), a 1-bit source with white on black
+ * (XCursor clients) and the mask from the alpha channel (alpha >= 128
+ * shows).  LibVNCServer frees none of it (the cleanup flags are false).
+ */
+static VncCursor *make_rfb_cursor(const QEMUCursor *c)
+{
+    VncCursor *vc = g_new0(VncCursor, 1);
+    rfbCursorPtr rc = &vc->rc;
+    int bpr = (c->width + 7) / 8;
+    uint32_t *rich = g_new(uint32_t, (size_t)c->width * c->height);
+
+    rc->width = c->width;
+    rc->height = c->height;
+    rc->xhot = c->hot_x;
+    rc->yhot = c->hot_y;
+    rc->foreRed = rc->foreGreen = rc->foreBlue = 0xffff;
+    rc->source = g_malloc0((size_t)bpr * c->height);
+    rc->mask = g_malloc0((size_t)bpr * c->height);
+    for (int y = 0; y < c->height; y++) {
+        for (int x = 0; x < c->width; x++) {
+            uint32_t px = c->data[y * c->width + x];
+            uint8_t bit = 0x80 >> (x & 7);
+            unsigned grey = (((px >> 16) & 0xff) + ((px >> 8) & 0xff) +
+                             (px & 0xff)) / 3;
+
+            rich[y * c->width + x] = to_rfb(px);
+            if ((px >> 24) >= 0x80) {
+                rc->mask[y * bpr + x / 8] |= bit;
+            }
+            if (grey >= 128) {
+                rc->source[y * bpr + x / 8] |= bit;
+            }
+        }
+    }
+    rc->richSource = (unsigned char *)rich;
+    vc->refs = 1;
+    return vc;
+}
+
+/*
+ * Tell the senders that the shape (@shape) or the position changed, and
+ * wake them: a one-pixel update carries the pseudo-rectangles.
+ */
+static void vnc_cursor_changed(VncDisplay *vd, bool shape)
+{
+    rfbClientIteratorPtr it = rfbGetClientIterator(vd->screen);
+    rfbClientPtr cl;
+
+    while ((cl = rfbClientIteratorNext(it))) {
+        pthread_mutex_lock(&cl->updateMutex);
+        if (shape) {
+            cl->cursorWasChanged = TRUE;
+        } else if (cl->enableCursorPosUpdates) {
+            cl->cursorWasMoved = TRUE;
+        }
+        pthread_mutex_unlock(&cl->updateMutex);
+    }
+    rfbReleaseClientIterator(it);
+    if (vd->fb_w && vd->fb_h) {
+        rfbMarkRectAsModified(vd->screen, 0, 0, 1, 1);
+    }
+}
+
+static void vnc_dpy_cursor_define(DisplayChangeListener *dcl,
+                                  QEMUCursor *cursor)
+{
+    VncDisplay *vd = dcl->opaque;
+    VncCursor *vc = cursor ? make_rfb_cursor(cursor) : NULL;
+
+    g_mutex_lock(&vd->lock);
+    /* a sender still reading the old one holds its own reference */
+    vnc_cursor_unref(vd->cursor);
+    vd->cursor = vc;
+    if (!vc) {
+        vd->cursor_visible = false;
+    }
+    g_mutex_unlock(&vd->lock);
+    vnc_cursor_changed(vd, true);
+}
+
+static void vnc_dpy_mouse_set(DisplayChangeListener *dcl, int x, int y,
+                              bool visible)
+{
+    VncDisplay *vd = dcl->opaque;
+    bool was;
+
+    g_mutex_lock(&vd->lock);
+    was = vd->cursor_visible;
+    vd->cursor_visible = visible && vd->cursor;
+    visible = vd->cursor_visible;
+    g_mutex_unlock(&vd->lock);
+    if (was != visible) {
+        /* a hidden cursor is sent as the empty one */
+        vnc_cursor_changed(vd, true);
+    }
+    pthread_mutex_lock(&vd->screen->cursorMutex);
+    vd->screen->cursorX = CLAMP(x, 0, MAX(vd->fb_w - 1, 0));
+    vd->screen->cursorY = CLAMP(y, 0, MAX(vd->fb_h - 1, 0));
+    pthread_mutex_unlock(&vd->screen->cursorMutex);
+    vnc_cursor_changed(vd, false);
+}
+
+/*
+ * LibVNCServer's getCursorPtr (a client's sender thread, once per cursor
+ * update it sends): the client keeps a reference to what it gets until
+ * its next call, when its sender is surely done with it.
+ */
+static rfbCursorPtr vnc_get_cursor(rfbClientPtr cl)
+{
+    VncDisplay *vd = cl->screen->screenData;
+    VncClient *c = cl->clientData;
+    VncCursor *vc;
+
+    if (!c) {
+        return NULL;
+    }
+    g_mutex_lock(&vd->lock);
+    vc = vd->cursor_visible ? vd->cursor : NULL;
+    if (vc) {
+        vc->refs++;
+    }
+    vnc_cursor_unref(c->sent_cursor);
+    c->sent_cursor = vc;
+    g_mutex_unlock(&vd->lock);
+    return vc ? &vc->rc : NULL;
+}
+
+static void vnc_dpy_update(DisplayChangeListener *dcl, int x, int y, int w,
                            int h)
 {
     VncDisplay *vd = dcl->opaque;
@@ -166,6 +335,8 @@ static const DisplayChangeListenerOps vnc_dcl_ops = {
     .name = "vnc",
     .dpy_gfx_update = vnc_dpy_update,
     .dpy_gfx_switch = vnc_dpy_switch,
+    .dpy_cursor_define = vnc_dpy_cursor_define,
+    .dpy_mouse_set = vnc_dpy_mouse_set,
 };
 
 static void vnc_update_interval(VncDisplay *vd)
@@ -210,7 +381,7 @@ typedef struct VncPosted {
 } VncPosted;
 
 enum { POST_CONNECTED, POST_INITIALIZED, POST_GONE, POST_KEY, POST_PTR,
-       POST_EXTKEY };
+       POST_EXTKEY, POST_RESIZE, POST_WAKE };
 
 static void post(VncClient *client, int kind, uint32_t a, uint32_t b,
                  uint32_t c);
@@ -252,6 +423,11 @@ static void on_gone(VncClient *c)
     g_ptr_array_remove(c->vd->clients, c);
     vnc_update_interval(c->vd);
     qapi_event_send_vnc_disconnected(server, client);
+    /* its threads are gone: so is its use of the cursor */
+    g_mutex_lock(&c->vd->lock);
+    vnc_cursor_unref(c->sent_cursor);
+    c->sent_cursor = NULL;
+    g_mutex_unlock(&c->vd->lock);
     g_free(c->host);
     g_free(c->service);
     g_free(c);
@@ -268,6 +444,9 @@ static void on_key(VncClient *c, uint32_t keysym, QKeyCode q, bool down)
     DisplayChangeListener *dcl = &c->vd->dcl;
     QemuConsole *con;
 
+    if (q == Q_KEY_CODE_SHIFT || q == Q_KEY_CODE_SHIFT_R) {
+        c->shift = down;
+    }
     if (q == Q_KEY_CODE_CTRL || q == Q_KEY_CODE_CTRL_R) {
         c->ctrl = down;
     } else if (q == Q_KEY_CODE_ALT || q == Q_KEY_CODE_ALT_R) {
@@ -290,6 +469,10 @@ static void on_key(VncClient *c, uint32_t keysym, QKeyCode q, bool down)
         }
         if (c->ctrl && keysym < 0x80 && g_ascii_isalpha(keysym)) {
             keysym = g_ascii_tolower(keysym) - 'a' + 1;
+        } else if (keysym >= 0xff00 && keysym <= 0xffff) {
+            /* a function key: the console may scroll with Shift/Ctrl */
+            keysym |= (c->shift ? TEXT_KEY_MOD_SHIFT : 0) |
+                      (c->ctrl ? TEXT_KEY_MOD_CTRL : 0);
         }
         qemu_text_console_put_keysym(con, keysym);
         return;
@@ -357,6 +540,18 @@ static void run_posted(void *opaque)
     case POST_PTR:
         on_pointer(p->client, p->a, (int)p->b, (int)p->c);
         break;
+    case POST_WAKE:
+        /* wake the senders (LibVNCServer queued a reply of its own) */
+        if (p->client->vd->fb_w && p->client->vd->fb_h) {
+            rfbMarkRectAsModified(p->client->vd->screen, 0, 0, 1, 1);
+        }
+        break;
+    case POST_RESIZE: {
+        /* SetDesktopSize: the shown console's device hears the wish */
+        QemuUIInfo info = { .width = p->a, .height = p->b };
+        dpy_set_ui_info(dpy_get_console(&p->client->vd->dcl), &info);
+        break;
+    }
     }
     g_free(p);
 }
@@ -464,6 +659,37 @@ static void ptr_event(int mask, int x, int y, rfbClientPtr cl)
     if (c) {
         post(c, POST_PTR, mask, x, y);
     }
+}
+
+/*
+ * SetDesktopSize (ExtendedDesktopSize clients): the wish goes to the
+ * device through the console's ui_info on the main thread; the picture
+ * follows when the guest sets the new mode.  A device without ui_info
+ * (VGA, bochs-display) answers "resize prohibited" at once.
+ */
+static int set_desktop_size(int width, int height, int nr_screens,
+                            struct rfbExtDesktopScreen *screens,
+                            rfbClientPtr cl)
+{
+    VncDisplay *vd = cl->screen->screenData;
+    VncClient *c = cl->clientData;
+
+    (void)nr_screens;
+    (void)screens;
+    if (!c) {
+        return rfbExtDesktopSize_ResizeProhibited;
+    }
+    if (!g_atomic_int_get(&vd->ui_info_ok) || width <= 0 || height <= 0) {
+        /*
+         * LibVNCServer answers with the current size once its sender
+         * runs, which nothing else may wake soon: wake it from the main
+         * thread, after this hook returned and the answer is pending.
+         */
+        post(c, POST_WAKE, 0, 0, 0);
+        return rfbExtDesktopSize_ResizeProhibited;
+    }
+    post(c, POST_RESIZE, width, height, 0);
+    return rfbExtDesktopSize_Success;
 }
 
 /*
@@ -1190,8 +1416,14 @@ bool vnc_display_open(const char *opts, GError **errp)
     vd->screen->frameBuffer = (char *)vd->fb;
     vd->screen->screenData = vd;
     vd->screen->desktopName = "QEMU";
-    /* no cursor of LibVNCServer's drawn into the guest's picture */
+    /*
+     * No cursor of LibVNCServer's drawn into the guest's picture: the
+     * guest's hardware cursor goes only to clients that asked for cursor
+     * shapes, through getCursorPtr.
+     */
     vd->screen->cursor = NULL;
+    vd->screen->getCursorPtr = vnc_get_cursor;
+    vd->screen->setDesktopSizeHook = set_desktop_size;
     vd->screen->port = 0;           /* kvmpc listens itself */
     vd->screen->ipv6port = 0;
     vd->screen->autoPort = FALSE;

@@ -186,9 +186,40 @@ void virtio_gpu_invalidate(void *opaque)
     so->invalidated = true;
 }
 
+void virtio_gpu_ui_info(void *opaque, unsigned head, const QemuUIInfo *info)
+{
+    VirtIOGPUScanout *so = opaque;
+    VirtIOGPU *g = so->gpu;
+    uint32_t w = info->width, h = info->height;
+
+    (void)head;     /* the console's head is the scanout's */
+    if (w && h) {
+        /* a mode the guest can set: at least 16x16, at most 16384 */
+        w = MIN(MAX(w, 16), 16384);
+        h = MIN(MAX(h, 16), 16384);
+        if (g->req_width[so->head] == w && g->req_height[so->head] == h &&
+            (g->enabled_outputs & (1u << so->head))) {
+            return;     /* nothing new for the guest */
+        }
+        g->enabled_outputs |= 1u << so->head;
+    } else {
+        /* 0x0: the front end closed that head's window */
+        if (!(g->enabled_outputs & (1u << so->head))) {
+            return;
+        }
+        g->enabled_outputs &= ~(1u << so->head);
+        w = g->req_width[so->head];
+        h = g->req_height[so->head];
+    }
+    g->req_width[so->head] = w;
+    g->req_height[so->head] = h;
+    virtio_gpu_notify_display_change(g);
+}
+
 static const GraphicHwOps virtio_gpu_hw_ops = {
     .gfx_update = virtio_gpu_gfx_update,
     .invalidate = virtio_gpu_invalidate,
+    .ui_info = virtio_gpu_ui_info,
 };
 
 void virtio_gpu_notify_display_change(VirtIOGPU *g)
@@ -196,6 +227,8 @@ void virtio_gpu_notify_display_change(VirtIOGPU *g)
     g->events_read |= VIRTIO_GPU_EVENT_DISPLAY;
     virtio_notify_config(&g->vdev);
 }
+
+static void cursor_hide(VirtIOGPUScanout *so);
 
 /* ---- control commands ----------------------------------------------- */
 
@@ -207,8 +240,8 @@ static void cmd_get_display_info(VirtIOGPU *g, uint8_t *resp)
         if (!(g->enabled_outputs & (1u << i))) {
             continue;
         }
-        stl_le_p(pm + 8, g->xres);
-        stl_le_p(pm + 12, g->yres);
+        stl_le_p(pm + 8, g->req_width[i]);
+        stl_le_p(pm + 12, g->req_height[i]);
         stl_le_p(pm + 16, 1);           /* enabled */
     }
 }
@@ -223,8 +256,8 @@ static uint32_t cmd_get_edid(VirtIOGPU *g, const GPUCmd *c, uint8_t *resp)
     if (scanout >= g->max_outputs) {
         return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
     }
-    vga_edid_generate(resp + VIRTIO_GPU_CTRL_HDR_SIZE + 8, 128, g->xres,
-                      g->yres);
+    vga_edid_generate(resp + VIRTIO_GPU_CTRL_HDR_SIZE + 8, 128,
+                      g->req_width[scanout], g->req_height[scanout]);
     stl_le_p(resp + VIRTIO_GPU_CTRL_HDR_SIZE, 128);
     return VIRTIO_GPU_RESP_OK_EDID;
 }
@@ -285,7 +318,7 @@ static uint32_t cmd_resource_unref(VirtIOGPU *g, const GPUCmd *c)
             scanout_disable(g, i);
         }
         if (g->scanout[i].cursor_resource_id == id) {
-            g->scanout[i].cursor_resource_id = 0;
+            cursor_hide(&g->scanout[i]);
         }
     }
     g->hostmem -= res->hostmem;
@@ -657,26 +690,61 @@ static void gpu_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
 
 /* ---- cursor queue ----------------------------------------------------- */
 
-/* The cursor is a 64x64 resource; anything else hides it. */
+/*
+ * The cursor image: a 64x64 resource (anything else leaves the cursor
+ * hidden, as QEMU does), copied into a console cursor that the front ends
+ * draw.  Each head has its own.
+ */
 static void cursor_set_image(VirtIOGPU *g, VirtIOGPUScanout *so,
                              VirtIOGPUResource *res)
 {
     pixman_image_t *dst;
+    QEMUCursor *c;
 
+    (void)g;
     if (!res || res->width != VIRTIO_GPU_CURSOR_SIZE ||
         res->height != VIRTIO_GPU_CURSOR_SIZE) {
         return;
     }
+    c = cursor_alloc(VIRTIO_GPU_CURSOR_SIZE, VIRTIO_GPU_CURSOR_SIZE);
+    c->hot_x = MIN(so->cursor_hot_x, VIRTIO_GPU_CURSOR_SIZE - 1);
+    c->hot_y = MIN(so->cursor_hot_y, VIRTIO_GPU_CURSOR_SIZE - 1);
     dst = pixman_image_create_bits(PIXMAN_a8r8g8b8, VIRTIO_GPU_CURSOR_SIZE,
-                                   VIRTIO_GPU_CURSOR_SIZE, g->cursor_image,
+                                   VIRTIO_GPU_CURSOR_SIZE, c->data,
                                    VIRTIO_GPU_CURSOR_SIZE * 4);
     pixman_image_composite32(PIXMAN_OP_SRC, res->image, NULL, dst, 0, 0, 0, 0,
                            0, 0, VIRTIO_GPU_CURSOR_SIZE,
                            VIRTIO_GPU_CURSOR_SIZE);
     pixman_image_unref(dst);
+    cursor_unref(so->cursor);
+    so->cursor = c;
     so->cursor_resource_id = res->id;
+    if (so->con) {
+        dpy_cursor_define(so->con, c);
+    }
 }
 
+/* Tell the head's console where the cursor is and whether it shows. */
+static void cursor_show(VirtIOGPUScanout *so)
+{
+    if (so->con && so->cursor) {
+        dpy_mouse_set(so->con, so->cursor_x, so->cursor_y,
+                      so->cursor_resource_id != 0);
+    }
+}
+
+/* Forget the head's cursor (reset, its resource unreferenced). */
+static void cursor_hide(VirtIOGPUScanout *so)
+{
+    so->cursor_resource_id = 0;
+    cursor_show(so);
+}
+
+/*
+ * struct virtio_gpu_update_cursor: hdr, pos (scanout_id, x, y, padding),
+ * resource_id, hot_x, hot_y.  MOVE_CURSOR only moves; UPDATE_CURSOR with
+ * resource 0 hides the cursor.
+ */
 static void cursor_update(VirtIOGPU *g, const GPUCmd *c)
 {
     uint32_t head = ldl_le_p(c->buf + 24);
@@ -688,13 +756,13 @@ static void cursor_update(VirtIOGPU *g, const GPUCmd *c)
     so = &g->scanout[head];
     so->cursor_x = (int32_t)ldl_le_p(c->buf + 28);
     so->cursor_y = (int32_t)ldl_le_p(c->buf + 32);
-    if (c->type == VIRTIO_GPU_CMD_MOVE_CURSOR) {
-        return;
+    if (c->type == VIRTIO_GPU_CMD_UPDATE_CURSOR) {
+        so->cursor_hot_x = ldl_le_p(c->buf + 44);
+        so->cursor_hot_y = ldl_le_p(c->buf + 48);
+        so->cursor_resource_id = 0;
+        cursor_set_image(g, so, find_resource(g, ldl_le_p(c->buf + 40)));
     }
-    so->cursor_hot_x = ldl_le_p(c->buf + 44);
-    so->cursor_hot_y = ldl_le_p(c->buf + 48);
-    so->cursor_resource_id = 0;
-    cursor_set_image(g, so, find_resource(g, ldl_le_p(c->buf + 40)));
+    cursor_show(so);
 }
 
 static void gpu_handle_cursor(VirtIODevice *vdev, VirtQueue *vq)
@@ -864,6 +932,7 @@ static bool restore_scanouts(VirtIOGPU *g, GError **errp)
         }
         so->cursor_resource_id = 0;
         cursor_set_image(g, so, find_resource(g, cursor));
+        cursor_show(so);
         if (!so->resource_id) {
             continue;
         }
@@ -958,7 +1027,7 @@ static void gpu_reset(VirtIODevice *vdev)
         if (g->scanout[i].resource_id) {
             scanout_disable(g, i);
         }
-        g->scanout[i].cursor_resource_id = 0;
+        cursor_hide(&g->scanout[i]);
         g->scanout[i].cursor_x = g->scanout[i].cursor_y = 0;
         g->scanout[i].cursor_hot_x = g->scanout[i].cursor_hot_y = 0;
     }
@@ -983,6 +1052,10 @@ bool virtio_gpu_core_realize(VirtIOGPU *g, DeviceState *dev,
         g->yres = 800;
     }
     g->enabled_outputs = 1;     /* head 0; others when a UI asks, as QEMU */
+    for (unsigned i = 0; i < VIRTIO_GPU_MAX_SCANOUTS; i++) {
+        g->req_width[i] = g->xres;
+        g->req_height[i] = g->yres;
+    }
     g->resources = g_hash_table_new_full(NULL, NULL, NULL, resource_free);
     g->ctrl_vq = virtio_add_queue(&g->vdev, VIRTIO_GPU_QUEUE_SIZE,
                                   gpu_handle_ctrl);
@@ -1011,6 +1084,10 @@ bool virtio_gpu_core_realize(VirtIOGPU *g, DeviceState *dev,
 void virtio_gpu_core_unrealize(VirtIOGPU *g)
 {
     for (unsigned i = 0; i < g->max_outputs; i++) {
+        if (g->scanout[i].con && g->scanout[i].cursor) {
+            dpy_cursor_define(g->scanout[i].con, NULL);
+        }
+        g_clear_pointer(&g->scanout[i].cursor, cursor_unref);
         if (g->scanout[i].con && !(i == 0 && g->scanout0_changed)) {
             graphic_console_close(g->scanout[i].con);
         }
@@ -1072,6 +1149,8 @@ const VMStateDescription vmstate_virtio_gpu = {
         VMSTATE_STRUCT(vdev, VirtIOGPU, vmstate_virtio_core, VirtIODevice),
         VMSTATE_UINT32(events_read, VirtIOGPU),
         VMSTATE_UINT32(enabled_outputs, VirtIOGPU),
+        VMSTATE_UINT32_ARRAY(req_width, VirtIOGPU, VIRTIO_GPU_MAX_SCANOUTS),
+        VMSTATE_UINT32_ARRAY(req_height, VirtIOGPU, VIRTIO_GPU_MAX_SCANOUTS),
         VMSTATE_STRUCT_ARRAY(scanout, VirtIOGPU, VIRTIO_GPU_MAX_SCANOUTS,
                              vmstate_gpu_scanout, VirtIOGPUScanout),
         VMSTATE_END_OF_LIST()

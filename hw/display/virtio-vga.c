@@ -122,9 +122,18 @@ static void vvga_invalidate(void *opaque)
     vga_common_hw_ops.invalidate(&d->vga);
 }
 
+/* A front end's size wish goes to the GPU's head 0 (the VGA has none). */
+static void vvga_ui_info(void *opaque, unsigned head, const QemuUIInfo *info)
+{
+    VirtIOVGA *d = opaque;
+
+    virtio_gpu_ui_info(&d->gpu.scanout[0], head, info);
+}
+
 static const GraphicHwOps vvga_hw_ops = {
     .gfx_update = vvga_gfx_update,
     .invalidate = vvga_invalidate,
+    .ui_info = vvga_ui_info,
 };
 
 /* The driver took scanout 0 or gave it back: the VGA redraws all. */

@@ -33,6 +33,32 @@
 typedef struct QemuConsole QemuConsole;
 typedef struct DisplayChangeListener DisplayChangeListener;
 
+/*
+ * A hardware cursor image: @width x @height ARGB pixels (a8r8g8b8, host
+ * byte order, not premultiplied), the hot spot inside it.  Refcounted: a
+ * front end that keeps the image past dpy_cursor_define takes a ref.
+ */
+typedef struct QEMUCursor {
+    uint16_t width, height;
+    int hot_x, hot_y;
+    int refcount;
+    uint32_t data[];
+} QEMUCursor;
+
+QEMUCursor *cursor_alloc(uint16_t width, uint16_t height);
+QEMUCursor *cursor_ref(QEMUCursor *c);
+void cursor_unref(QEMUCursor *c);
+/* Whether any pixel of @c is visible (alpha != 0). */
+bool cursor_has_pixels(const QEMUCursor *c);
+
+/*
+ * What a front end tells the device about the window it shows a head in
+ * (SDL window size, a VNC client's SetDesktopSize, SPICE monitors config).
+ */
+typedef struct QemuUIInfo {
+    uint32_t width, height;
+} QemuUIInfo;
+
 typedef struct GraphicHwOps {
     /* Bring the surface up to date, reporting changes with dpy_gfx_update. */
     void (*gfx_update)(void *opaque);
@@ -44,6 +70,11 @@ typedef struct GraphicHwOps {
      * their ASCII code).  Non-NULL makes the console a text console.
      */
     void (*text_key)(void *opaque, uint32_t keysym);
+    /*
+     * A front end would like the head to be @info's size (a device that
+     * can, like virtio-gpu, tells its guest); NULL: the device ignores it.
+     */
+    void (*ui_info)(void *opaque, unsigned head, const QemuUIInfo *info);
 } GraphicHwOps;
 
 typedef struct DisplayChangeListenerOps {
@@ -56,6 +87,19 @@ typedef struct DisplayChangeListenerOps {
     /* The console has a new surface (size or device change). */
     void (*dpy_gfx_switch)(DisplayChangeListener *dcl,
                            pixman_image_t *surface);
+    /*
+     * The cursor channel (optional).  A console whose device has a
+     * hardware cursor defines its image here (the listener refs it to
+     * keep it) and moves it with dpy_mouse_set (surface coordinates of
+     * the hot spot; visible false hides it).  A listener switched to a
+     * console gets that console's current cursor at once.  A NULL
+     * cursor means the console has no hardware cursor (any more): the
+     * front end goes back to its own default pointer, which is all a
+     * console without a hardware cursor ever shows (today's behaviour).
+     */
+    void (*dpy_cursor_define)(DisplayChangeListener *dcl, QEMUCursor *cursor);
+    void (*dpy_mouse_set)(DisplayChangeListener *dcl, int x, int y,
+                          bool visible);
 } DisplayChangeListenerOps;
 
 struct DisplayChangeListener {
@@ -92,6 +136,15 @@ QemuConsole *text_console_init(const char *label, const GraphicHwOps *ops,
 pixman_image_t *dpy_gfx_resize(QemuConsole *con, int width, int height);
 /* Report a changed rectangle to the listeners (clipped to the surface). */
 void dpy_gfx_update(QemuConsole *con, int x, int y, int w, int h);
+/*
+ * The hardware cursor of @con: a new image (NULL: no hardware cursor any
+ * more) and its position.  The console keeps a ref of @cursor.
+ */
+void dpy_cursor_define(QemuConsole *con, QEMUCursor *cursor);
+void dpy_mouse_set(QemuConsole *con, int x, int y, bool visible);
+/* The console's current cursor (NULL if none) and position. */
+QEMUCursor *qemu_console_get_cursor(QemuConsole *con);
+void qemu_console_get_mouse(QemuConsole *con, int *x, int *y, bool *visible);
 /* Whether any listener looks at @con (a device may skip work if not). */
 bool qemu_console_has_listeners(QemuConsole *con);
 
@@ -106,6 +159,14 @@ unsigned qemu_console_index(QemuConsole *con);
 bool qemu_console_is_graphic(QemuConsole *con);
 /* The device id or, for a text console, the chardev id ("" if none). */
 const char *qemu_console_label(QemuConsole *con);
+/*
+ * Modifiers a front end ORs into a text console's keysym for the keys
+ * that have a meaning of their own with them: Shift- or Ctrl-PageUp /
+ * PageDown and Ctrl-Up / Down scroll the console's history.  Keysyms
+ * (Unicode ones included) stay below bit 28.
+ */
+#define TEXT_KEY_MOD_SHIFT      (1u << 28)
+#define TEXT_KEY_MOD_CTRL       (1u << 29)
 /* Deliver a keysym to a text console (no-op for graphic ones). */
 void qemu_text_console_put_keysym(QemuConsole *con, uint32_t keysym);
 /* Number of console slots (graphic and text; some may be NULL). */
@@ -115,6 +176,13 @@ QemuConsole *qemu_console_lookup_by_index(unsigned index);
 /* The console of device @id (qdev id or path) head @head, or an error. */
 QemuConsole *qemu_console_lookup_by_device_name(const char *id,
                                                 unsigned head, GError **errp);
+/*
+ * A front end's wish for @con's size (window resized, client asked): passed
+ * to the device's ui_info if it has one.  Returns whether it had one.
+ */
+bool dpy_set_ui_info(QemuConsole *con, const QemuUIInfo *info);
+/* Whether @con's device takes size wishes (has ui_info). */
+bool dpy_ui_info_supported(QemuConsole *con);
 /* Run the device's gfx_update / invalidate. */
 void graphic_hw_update(QemuConsole *con);
 void graphic_hw_invalidate(QemuConsole *con);

@@ -6,10 +6,24 @@
  * pixel; partial flushes, a resize by a new scanout, the cursor queue,
  * error responses for hostile requests, the host memory limit, the
  * migration blocker, and virtio-vga's legacy VGA registers.
+ *
+ * The cursor through the console layer's cursor channel: an RFB client of
+ * the test's own (RichCursor and PointerPos pseudo-encodings) receives the
+ * shape (ARGB bits, mask, hot spot), the moves and the hide; the SDL
+ * window under Xvfb shows it as the X pointer (XFixesGetCursorImage).
+ * The display change: a VNC client's SetDesktopSize reaches the device,
+ * which raises VIRTIO_GPU_EVENT_DISPLAY with a config interrupt and
+ * reports the new size in GET_DISPLAY_INFO and the EDID.
  */
 #include "libqvirtio.h"
 #include <string.h>
 #include <stdio.h>
+#include <dlfcn.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 
 #define GPU_MODERN_ID           0x1050
 #define HDR                     24
@@ -965,6 +979,710 @@ static void test_vga_virtio_option(void)
     g_assert_cmpint(qtest_quit(qts), ==, 0);
 }
 
+
+/* ---- the cursor and display changes, seen by front ends ---------------- */
+
+#define RFB_ENC_RAW             0
+#define RFB_ENC_RICH_CURSOR     (-239)
+#define RFB_ENC_POINTER_POS     (-232)
+#define RFB_ENC_DESKTOP_SIZE    (-223)
+#define RFB_ENC_EXT_DESKTOP     (-308)
+#define CURSOR_HOT_X            5
+#define CURSOR_HOT_Y            7
+
+/* A minimal RFB 3.8 client (no authentication, server pixel format). */
+typedef struct Rfb {
+    int fd;
+    int w, h;
+    /* what the updates carried */
+    int cursors;                /* RichCursor rectangles seen */
+    int cur_w, cur_h, cur_hx, cur_hy;
+    uint8_t cur_pix[64 * 64 * 4], cur_mask[8 * 64];
+    int moves;                  /* PointerPos rectangles seen */
+    int pos_x, pos_y;
+    int ext_sizes;              /* ExtendedDesktopSize rectangles seen */
+    int ext_reason, ext_status, ext_w, ext_h;
+} Rfb;
+
+G_GNUC_UNUSED
+static bool rfb_read(Rfb *r, void *buf, size_t n, int timeout_ms)
+{
+    uint8_t *p = buf;
+    gint64 end = g_get_monotonic_time() + timeout_ms * 1000LL;
+
+    while (n) {
+        struct pollfd pfd = { r->fd, POLLIN, 0 };
+        int left = (int)((end - g_get_monotonic_time()) / 1000);
+        ssize_t got;
+
+        if (left <= 0 || poll(&pfd, 1, left) <= 0) {
+            return false;
+        }
+        got = read(r->fd, p, n);
+        g_assert_cmpint(got, >, 0);
+        p += got;
+        n -= got;
+    }
+    return true;
+}
+
+G_GNUC_UNUSED
+static void rfb_must_read(Rfb *r, void *buf, size_t n)
+{
+    g_assert(rfb_read(r, buf, n, 10000));
+}
+
+G_GNUC_UNUSED
+static void rfb_write(Rfb *r, const void *buf, size_t n)
+{
+    g_assert_cmpint(write(r->fd, buf, n), ==, (ssize_t)n);
+}
+
+G_GNUC_UNUSED
+static uint16_t be16(const uint8_t *p)
+{
+    return p[0] << 8 | p[1];
+}
+
+G_GNUC_UNUSED
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+}
+
+G_GNUC_UNUSED
+static void rfb_connect(Rfb *r, const char *path, const int32_t *encs,
+                        unsigned nenc)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    uint8_t buf[64], n;
+    uint32_t len;
+    int tries = 0;
+
+    memset(r, 0, sizeof(*r));
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    r->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    while (connect(r->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        g_assert_cmpint(++tries, <, 100);
+        g_usleep(50000);
+    }
+    rfb_must_read(r, buf, 12);
+    g_assert(!memcmp(buf, "RFB 003.", 8));
+    rfb_write(r, "RFB 003.008\n", 12);
+    rfb_must_read(r, &n, 1);
+    g_assert_cmpint(n, >, 0);
+    rfb_must_read(r, buf, n);
+    g_assert(memchr(buf, 1, n));        /* None offered */
+    buf[0] = 1;
+    rfb_write(r, buf, 1);
+    rfb_must_read(r, buf, 4);
+    g_assert_cmpint(be32(buf), ==, 0);
+    buf[0] = 1;                         /* shared */
+    rfb_write(r, buf, 1);
+    rfb_must_read(r, buf, 24);
+    r->w = be16(buf);
+    r->h = be16(buf + 2);
+    /* the server's format: 32 bpp little-endian, red at bit 0 */
+    g_assert_cmpint(buf[4], ==, 32);
+    g_assert_cmpint(buf[6], ==, 0);
+    g_assert_cmpint(buf[14], ==, 0);
+    g_assert_cmpint(buf[15], ==, 8);
+    g_assert_cmpint(buf[16], ==, 16);
+    len = be32(buf + 20);
+    while (len) {
+        uint32_t c = MIN(len, sizeof(buf));
+        rfb_must_read(r, buf, c);
+        len -= c;
+    }
+    {
+        g_autofree uint8_t *m = g_malloc0(4 + 4 * nenc);
+        m[0] = 2;
+        m[2] = nenc >> 8;
+        m[3] = nenc;
+        for (unsigned i = 0; i < nenc; i++) {
+            m[4 + 4 * i] = (uint32_t)encs[i] >> 24;
+            m[5 + 4 * i] = (uint32_t)encs[i] >> 16;
+            m[6 + 4 * i] = (uint32_t)encs[i] >> 8;
+            m[7 + 4 * i] = (uint32_t)encs[i];
+        }
+        rfb_write(r, m, 4 + 4 * nenc);
+    }
+}
+
+G_GNUC_UNUSED
+static void rfb_request(Rfb *r, bool incremental)
+{
+    uint8_t m[10] = { 3, incremental };
+
+    m[6] = r->w >> 8;
+    m[7] = r->w;
+    m[8] = r->h >> 8;
+    m[9] = r->h;
+    rfb_write(r, m, sizeof(m));
+}
+
+G_GNUC_UNUSED
+static void rfb_skip(Rfb *r, size_t n)
+{
+    uint8_t buf[4096];
+
+    while (n) {
+        size_t c = MIN(n, sizeof(buf));
+        rfb_must_read(r, buf, c);
+        n -= c;
+    }
+}
+
+/* Read one server message (false: none within @timeout_ms). */
+G_GNUC_UNUSED
+static bool rfb_read_msg(Rfb *r, int timeout_ms)
+{
+    uint8_t t, h[12];
+
+    if (!rfb_read(r, &t, 1, timeout_ms)) {
+        return false;
+    }
+    switch (t) {
+    case 0:     /* FramebufferUpdate */
+        rfb_must_read(r, h, 3);
+        for (unsigned n = be16(h + 1); n; n--) {
+            int x, y, w, hh;
+            int32_t enc;
+
+            rfb_must_read(r, h, 12);
+            x = be16(h);
+            y = be16(h + 2);
+            w = be16(h + 4);
+            hh = be16(h + 6);
+            enc = (int32_t)be32(h + 8);
+            if (enc == RFB_ENC_RAW) {
+                rfb_skip(r, (size_t)w * hh * 4);
+            } else if (enc == RFB_ENC_RICH_CURSOR) {
+                g_assert_cmpint(w, <=, 64);
+                g_assert_cmpint(hh, <=, 64);
+                r->cursors++;
+                r->cur_w = w;
+                r->cur_h = hh;
+                r->cur_hx = x;
+                r->cur_hy = y;
+                rfb_must_read(r, r->cur_pix, (size_t)w * hh * 4);
+                rfb_must_read(r, r->cur_mask, (size_t)(w + 7) / 8 * hh);
+            } else if (enc == RFB_ENC_POINTER_POS) {
+                r->moves++;
+                r->pos_x = x;
+                r->pos_y = y;
+            } else if (enc == RFB_ENC_DESKTOP_SIZE) {
+                r->w = w;
+                r->h = hh;
+            } else if (enc == RFB_ENC_EXT_DESKTOP) {
+                uint8_t nscr[4];
+                r->ext_sizes++;
+                r->ext_reason = x;
+                r->ext_status = y;
+                r->ext_w = r->w = w;
+                r->ext_h = r->h = hh;
+                rfb_must_read(r, nscr, 4);
+                rfb_skip(r, 16 * nscr[0]);
+            } else {
+                g_error("unexpected RFB encoding %d", enc);
+            }
+        }
+        rfb_request(r, true);
+        break;
+    case 2:     /* Bell */
+        break;
+    case 3:     /* ServerCutText */
+        rfb_must_read(r, h, 7);
+        rfb_skip(r, be32(h + 3));
+        break;
+    default:
+        g_error("unexpected RFB message %d", t);
+    }
+    return true;
+}
+
+/* Read messages until *@counter passes @before (10 s at most). */
+G_GNUC_UNUSED
+static void rfb_wait(Rfb *r, const int *counter, int before)
+{
+    gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+    while (*counter <= before) {
+        g_assert(g_get_monotonic_time() < end);
+        rfb_read_msg(r, 200);
+    }
+}
+
+/* Read messages until the last cursor shape is @w wide (a new one) and,
+ * for @x >= 0, the pointer is at (@x, @y). */
+G_GNUC_UNUSED
+static void rfb_wait_cursor(Rfb *r, int before, int w, int x, int y)
+{
+    gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+    while (r->cursors <= before || r->cur_w != w ||
+           (x >= 0 && (r->pos_x != x || r->pos_y != y))) {
+        g_assert(g_get_monotonic_time() < end);
+        rfb_read_msg(r, 200);
+    }
+}
+
+/* Read what comes within @ms (nothing expected of it). */
+G_GNUC_UNUSED
+static void rfb_drain(Rfb *r, int ms)
+{
+    while (rfb_read_msg(r, ms)) {
+    }
+}
+
+/* The 64x64 cursor picture: B8G8R8A8 bytes at (x, y). */
+G_GNUC_UNUSED
+static void cursor_pixel(int x, int y, uint8_t *bgra, bool two_level)
+{
+    uint8_t a = (x + y < 64) ? 0xff : (two_level ? 0x00 : 0x40);
+
+    if (!two_level && x > 48 && y < 8) {
+        a = 0xc0;               /* half-transparent, still shown */
+    }
+    bgra[0] = a ? 0x80 : 0;     /* blue */
+    bgra[1] = a ? y * 4 : 0;    /* green */
+    bgra[2] = a ? x * 4 : 0;    /* red */
+    bgra[3] = a;
+    if (!two_level) {           /* the colour is there even where hidden */
+        bgra[0] = 0x80;
+        bgra[1] = y * 4;
+        bgra[2] = x * 4;
+    }
+}
+
+/* Resource @id: the cursor picture, transferred to the host. */
+G_GNUC_UNUSED
+static void make_cursor_resource(Env *e, uint32_t id, bool two_level)
+{
+    g_autofree uint8_t *pix = g_malloc(64 * 64 * 4);
+    uint64_t addr = qvirtio_alloc(64 * 64 * 4, 4096);
+    uint32_t len = 64 * 64 * 4;
+
+    for (int y = 0; y < 64; y++) {
+        for (int x = 0; x < 64; x++) {
+            cursor_pixel(x, y, pix + 4 * (y * 64 + x), two_level);
+        }
+    }
+    qtest_memwrite(e->qts, addr, pix, len);
+    g_assert_cmphex(create_2d(e, id, 1, 64, 64), ==, RESP_OK_NODATA);
+    g_assert_cmphex(attach(e, id, &addr, &len, 1), ==, RESP_OK_NODATA);
+    g_assert_cmphex(transfer(e, id, 0, 0, 64, 64, 0), ==, RESP_OK_NODATA);
+}
+
+/* One request on the cursor queue. */
+G_GNUC_UNUSED
+static void cursor_cmd(Env *e, uint32_t type, uint32_t head, int32_t x,
+                       int32_t y, uint32_t res, uint32_t hx, uint32_t hy)
+{
+    uint8_t r[56] = { 0 };
+    uint64_t out = qvirtio_alloc(sizeof(r), 8);
+    QVirtBuf bb = { out, sizeof(r), false };
+    uint16_t id, vhead;
+    uint32_t len;
+
+    hdr(r, type);
+    put32(r + 24, head);
+    put32(r + 28, x);
+    put32(r + 32, y);
+    put32(r + 40, res);
+    put32(r + 44, hx);
+    put32(r + 48, hy);
+    qtest_memwrite(e->qts, out, r, sizeof(r));
+    vhead = qvirtqueue_add(&e->cursor, &bb, 1);
+    qvirtqueue_kick(&e->cursor);
+    g_assert(qvirtqueue_get_used(&e->cursor, &id, &len, 5000));
+    g_assert_cmpint(id, ==, vhead);
+}
+
+G_GNUC_UNUSED
+static void check_rfb_cursor(Rfb *r)
+{
+    g_assert_cmpint(r->cur_w, ==, 64);
+    g_assert_cmpint(r->cur_h, ==, 64);
+    g_assert_cmpint(r->cur_hx, ==, CURSOR_HOT_X);
+    g_assert_cmpint(r->cur_hy, ==, CURSOR_HOT_Y);
+    for (int y = 0; y < 64; y++) {
+        for (int x = 0; x < 64; x++) {
+            uint8_t bgra[4];
+            const uint8_t *p = r->cur_pix + 4 * (y * 64 + x);
+            bool shown = r->cur_mask[y * 8 + x / 8] & (0x80 >> (x & 7));
+
+            cursor_pixel(x, y, bgra, false);
+            /* the server's format: red, green, blue in bytes 0, 1, 2 */
+            if (p[0] != bgra[2] || p[1] != bgra[1] || p[2] != bgra[0]) {
+                g_error("cursor pixel (%d,%d): %02x%02x%02x", x, y, p[0],
+                        p[1], p[2]);
+            }
+            if (shown != (bgra[3] >= 0x80)) {
+                g_error("cursor mask (%d,%d): %d for alpha %02x", x, y,
+                        shown, bgra[3]);
+            }
+        }
+    }
+}
+
+G_GNUC_UNUSED
+static void test_cursor_vnc(void)
+{
+    static const int32_t encs[] = { RFB_ENC_RAW, RFB_ENC_RICH_CURSOR,
+                                    RFB_ENC_POINTER_POS,
+                                    RFB_ENC_DESKTOP_SIZE };
+    static const int32_t plain[] = { RFB_ENC_RAW };
+    g_autofree char *dir = g_dir_make_tmp("kvmpc-vcur-XXXXXX", NULL);
+    g_autofree char *vnc = g_build_filename(dir, "vnc.sock", NULL);
+    g_autofree char *args = g_strdup_printf(
+        "-vga none -device virtio-gpu-pci,id=gpu0 -vnc unix:%s", vnc);
+    g_autofree uint8_t *shot = NULL;
+    Rfb r, r2;
+    int n, w, h;
+    Env e;
+
+    env_start(&e, args, GPU_MODERN_ID);
+    env_driver_init(&e);
+    rfb_connect(&r, vnc, encs, G_N_ELEMENTS(encs));
+    rfb_connect(&r2, vnc, plain, G_N_ELEMENTS(plain));
+    rfb_request(&r, false);
+    rfb_request(&r2, false);
+    rfb_drain(&r, 300);
+    rfb_drain(&r2, 100);
+    /* no hardware cursor yet: nothing, or the empty one */
+    g_assert(r.cursors == 0 || r.cur_w == 0);
+
+    /* define: the shape with its hot spot, then the position */
+    make_cursor_resource(&e, 20, false);
+    n = r.cursors;
+    cursor_cmd(&e, CMD_UPDATE_CURSOR, 0, 100, 50, 20, CURSOR_HOT_X,
+               CURSOR_HOT_Y);
+    rfb_wait_cursor(&r, n, 64, 100, 50);
+    check_rfb_cursor(&r);
+
+    /* move */
+    n = r.moves;
+    cursor_cmd(&e, CMD_MOVE_CURSOR, 0, 300, 200, 20, 0, 0);
+    rfb_wait(&r, &r.moves, n);
+    g_assert_cmpint(r.pos_x, ==, 300);
+    g_assert_cmpint(r.pos_y, ==, 200);
+
+    /* hide (resource 0): the empty cursor; show again: the shape */
+    n = r.cursors;
+    cursor_cmd(&e, CMD_UPDATE_CURSOR, 0, 300, 200, 0, 0, 0);
+    rfb_wait_cursor(&r, n, 0, -1, -1);
+    n = r.cursors;
+    cursor_cmd(&e, CMD_UPDATE_CURSOR, 0, 10, 10, 20, CURSOR_HOT_X,
+               CURSOR_HOT_Y);
+    rfb_wait_cursor(&r, n, 64, 10, 10);
+    check_rfb_cursor(&r);
+
+    /* a client that did not ask gets neither, and no cursor is drawn
+     * into the picture (the screendump is still black) */
+    rfb_drain(&r2, 300);
+    g_assert_cmpint(r2.cursors, ==, 0);
+    g_assert_cmpint(r2.moves, ==, 0);
+    shot = screendump(&e, "gpu0", 0, &w, &h);
+    for (int i = 0; i < 3 * w * h; i++) {
+        g_assert_cmpint(shot[i], ==, 0);
+    }
+    /* a bad head is ignored */
+    cursor_cmd(&e, CMD_MOVE_CURSOR, 5, 1, 1, 20, 0, 0);
+    close(r.fd);
+    close(r2.fd);
+    env_end(&e);
+    unlink(vnc);
+    rmdir(dir);
+}
+
+G_GNUC_UNUSED
+static void set_desktop_size(Rfb *r, int w, int h)
+{
+    uint8_t m[8 + 16] = { 251, 0, w >> 8, w, h >> 8, h, 1, 0 };
+
+    m[8 + 8] = w >> 8;          /* the one screen: id 0 at (0, 0) */
+    m[8 + 9] = w;
+    m[8 + 10] = h >> 8;
+    m[8 + 11] = h;
+    rfb_write(r, m, sizeof(m));
+}
+
+G_GNUC_UNUSED
+static void wait_display_event(Env *e)
+{
+    for (int i = 0; i < 500; i++) {
+        if (qvirtio_config_readl(&e->d, 0) & 1) {
+            return;
+        }
+        g_usleep(10000);
+    }
+    g_error("no VIRTIO_GPU_EVENT_DISPLAY");
+}
+
+G_GNUC_UNUSED
+static void test_display_change(void)
+{
+    static const int32_t encs[] = { RFB_ENC_RAW, RFB_ENC_DESKTOP_SIZE,
+                                    RFB_ENC_EXT_DESKTOP };
+    g_autofree char *dir = g_dir_make_tmp("kvmpc-vdc-XXXXXX", NULL);
+    g_autofree char *vnc = g_build_filename(dir, "vnc.sock", NULL);
+    g_autofree char *args = g_strdup_printf(
+        "-vga none -device virtio-gpu-pci,id=gpu0,xres=800,yres=600 "
+        "-vnc unix:%s", vnc);
+    uint8_t r[32] = { 0 }, edid[128];
+    Rfb c;
+    Env e;
+
+    env_start(&e, args, GPU_MODERN_ID);
+    env_driver_init(&e);
+    g_assert_cmpint(qvirtio_set_config_vector(&e.d, 2), ==, 2);
+    g_assert_cmpint(qvirtio_config_readl(&e.d, 0), ==, 0);
+    rfb_connect(&c, vnc, encs, G_N_ELEMENTS(encs));
+    rfb_request(&c, false);
+    rfb_drain(&c, 200);
+    (void)qvirtio_msix_fired(&e.d, 2);
+
+    set_desktop_size(&c, 1024, 640);
+    wait_display_event(&e);
+    g_assert(qvirtio_msix_fired(&e.d, 2));
+    hdr(r, CMD_GET_DISPLAY_INFO);
+    g_assert_cmphex(gpu_cmd(&e, r, HDR), ==, RESP_OK_DISPLAY_INFO);
+    g_assert_cmpint(qtest_readl(e.qts, e.resp + HDR + 8), ==, 1024);
+    g_assert_cmpint(qtest_readl(e.qts, e.resp + HDR + 12), ==, 640);
+    g_assert_cmpint(qtest_readl(e.qts, e.resp + HDR + 16), ==, 1);
+    hdr(r, CMD_GET_EDID);
+    g_assert_cmphex(gpu_cmd(&e, r, 32), ==, RESP_OK_EDID);
+    qtest_memread(e.qts, e.resp + HDR + 8, edid, sizeof(edid));
+    g_assert_cmpint(edid[56] | (edid[58] & 0xf0) << 4, ==, 1024);
+    g_assert_cmpint(edid[59] | (edid[61] & 0xf0) << 4, ==, 640);
+    /* events_clear is write-1-to-clear */
+    qvirtio_config_writel(&e.d, 4, 1);
+    g_assert_cmpint(qvirtio_config_readl(&e.d, 0), ==, 0);
+    /* the same size again is no news; the properties did not change */
+    set_desktop_size(&c, 1024, 640);
+    rfb_drain(&c, 300);
+    g_assert_cmpint(qvirtio_config_readl(&e.d, 0), ==, 0);
+    g_assert(!qvirtio_msix_fired(&e.d, 2));
+    /* a guest reset keeps the host's wish, as QEMU */
+    close(c.fd);
+    env_end(&e);
+
+    /* a device without ui_info (VGA): the client hears "prohibited" */
+    g_free(args);
+    args = g_strdup_printf("-vga std -vnc unix:%s", vnc);
+    {
+        QTestState *qts = qtest_init(args);
+        int before;
+
+        rfb_connect(&c, vnc, encs, G_N_ELEMENTS(encs));
+        rfb_request(&c, false);
+        rfb_drain(&c, 200);
+        before = c.ext_sizes;
+        set_desktop_size(&c, 1024, 640);
+        rfb_wait(&c, &c.ext_sizes, before);
+        g_assert_cmpint(c.ext_reason, ==, 1);   /* client requested */
+        g_assert_cmpint(c.ext_status, ==, 1);   /* resize prohibited */
+        close(c.fd);
+        g_assert_cmpint(qtest_quit(qts), ==, 0);
+    }
+    unlink(vnc);
+    rmdir(dir);
+}
+
+/*
+ * The SDL window under Xvfb: the X pointer over it is the guest's cursor
+ * (XFixesGetCursorImage), and hides when the guest hides it.  libX11 and
+ * libXfixes are opened with dlopen, so the test builds without them.
+ */
+typedef struct XFixesImage {
+    short x, y;
+    unsigned short width, height, xhot, yhot;
+    unsigned long serial;
+    unsigned long *pixels;
+    unsigned long atom;
+    const char *name;
+} XFixesImage;
+
+G_GNUC_UNUSED
+static char *run_out(const char *cmd)
+{
+    char *out = NULL;
+    int status = -1;
+
+    if (!g_spawn_command_line_sync(cmd, &out, NULL, &status, NULL) ||
+        status != 0) {
+        g_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+G_GNUC_UNUSED
+static XFixesImage *x_cursor(void *dpy, void *(*get)(void *))
+{
+    return get(dpy);
+}
+
+static void test_cursor_sdl(void)
+{
+#ifdef CONFIG_SDL
+    g_autofree char *xvfb = g_find_program_in_path("Xvfb");
+    g_autofree char *xdotool = g_find_program_in_path("xdotool");
+    void *x11 = dlopen("libX11.so.6", RTLD_NOW);
+    void *xfixes = dlopen("libXfixes.so.3", RTLD_NOW);
+    void *(*open_display)(const char *);
+    int (*close_display)(void *);
+    int (*xfree)(void *);
+    void *(*get_image)(void *);
+    g_autofree char *disp = NULL, *sockp = NULL, *wid = NULL, *cmd = NULL;
+    char *argv[8];
+    GPid pid;
+    void *dpy = NULL;
+    XFixesImage *img = NULL;
+    Env e;
+    int n = 90 + getpid() % 100;
+
+    if (!xvfb || !xdotool || !x11 || !xfixes) {
+        g_test_skip("needs Xvfb, xdotool, libX11 and libXfixes");
+        goto out;
+    }
+    open_display = dlsym(x11, "XOpenDisplay");
+    close_display = dlsym(x11, "XCloseDisplay");
+    xfree = dlsym(x11, "XFree");
+    get_image = dlsym(xfixes, "XFixesGetCursorImage");
+    g_assert(open_display && close_display && xfree && get_image);
+    for (;; n++) {
+        g_free(sockp);
+        sockp = g_strdup_printf("/tmp/.X11-unix/X%d", n);
+        if (!g_file_test(sockp, G_FILE_TEST_EXISTS)) {
+            break;
+        }
+    }
+    disp = g_strdup_printf(":%d", n);
+    argv[0] = xvfb;
+    argv[1] = disp;
+    argv[2] = (char *)"-screen";
+    argv[3] = (char *)"0";
+    argv[4] = (char *)"1024x768x24";
+    argv[5] = (char *)"-nolisten";
+    argv[6] = (char *)"tcp";
+    argv[7] = NULL;
+    g_assert(g_spawn_async(NULL, argv, NULL,
+                           G_SPAWN_STDOUT_TO_DEV_NULL |
+                           G_SPAWN_STDERR_TO_DEV_NULL |
+                           G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+                           NULL));
+    for (int i = 0; i < 200 && !dpy; i++) {
+        g_usleep(50000);
+        dpy = open_display(disp);
+    }
+    g_assert(dpy);
+    g_setenv("DISPLAY", disp, true);
+    g_setenv("SDL_AUDIODRIVER", "dummy", true);
+    env_start(&e, "-vga none -device virtio-gpu-pci,id=gpu0 -display sdl",
+              GPU_MODERN_ID);
+    env_driver_init(&e);
+    /* the window, and the pointer over it */
+    for (int i = 0; i < 200 && !wid; i++) {
+        wid = run_out("xdotool search --onlyvisible --name kvmpc");
+        if (wid && !*g_strstrip(wid)) {
+            g_clear_pointer(&wid, g_free);
+        }
+        if (!wid) {
+            g_usleep(50000);
+        }
+    }
+    g_assert(wid);
+    if (strchr(wid, '\n')) {
+        *strchr(wid, '\n') = 0;
+    }
+    cmd = g_strdup_printf("xdotool mousemove --window %s 40 40", wid);
+    g_free(run_out(cmd));
+
+    make_cursor_resource(&e, 20, true);
+    cursor_cmd(&e, CMD_UPDATE_CURSOR, 0, 40, 40, 20, CURSOR_HOT_X,
+               CURSOR_HOT_Y);
+    for (int i = 0; i < 200; i++) {
+        img = x_cursor(dpy, get_image);
+        if (img && img->width == 64 && img->height == 64) {
+            break;
+        }
+        if (img) {
+            xfree(img);
+            img = NULL;
+        }
+        g_usleep(50000);
+    }
+    g_assert(img);
+    g_assert_cmpint(img->xhot, ==, CURSOR_HOT_X);
+    g_assert_cmpint(img->yhot, ==, CURSOR_HOT_Y);
+    for (int y = 0; y < 64; y++) {
+        for (int x = 0; x < 64; x++) {
+            uint8_t bgra[4];
+            uint32_t want, got = img->pixels[y * 64 + x] & 0xffffffffu;
+
+            cursor_pixel(x, y, bgra, true);
+            want = (uint32_t)bgra[3] << 24 | bgra[2] << 16 | bgra[1] << 8 |
+                   bgra[0];
+            if (got != want) {
+                g_error("X cursor pixel (%d,%d): %08x, want %08x", x, y, got,
+                        want);
+            }
+        }
+    }
+    xfree(img);
+
+    /* the guest hides it: no visible pixel under the pointer */
+    cursor_cmd(&e, CMD_UPDATE_CURSOR, 0, 40, 40, 0, 0, 0);
+    for (int i = 0; i < 200; i++) {
+        bool visible = false;
+
+        img = x_cursor(dpy, get_image);
+        g_assert(img);
+        for (int p = 0; p < img->width * img->height; p++) {
+            visible |= (img->pixels[p] >> 24) != 0;
+        }
+        xfree(img);
+        if (!visible) {
+            break;
+        }
+        g_assert_cmpint(i, <, 199);
+        g_usleep(50000);
+    }
+
+    /* the user resizes the window: a display change for the guest */
+    g_assert_cmpint(qvirtio_config_readl(&e.d, 0), ==, 0);
+    g_free(cmd);
+    cmd = g_strdup_printf("xdotool windowsize %s 900 700", wid);
+    g_free(run_out(cmd));
+    wait_display_event(&e);
+    {
+        uint8_t r[32] = { 0 };
+
+        hdr(r, CMD_GET_DISPLAY_INFO);
+        g_assert_cmphex(gpu_cmd(&e, r, HDR), ==, RESP_OK_DISPLAY_INFO);
+        g_assert_cmpint(qtest_readl(e.qts, e.resp + HDR + 8), ==, 900);
+        g_assert_cmpint(qtest_readl(e.qts, e.resp + HDR + 12), ==, 700);
+    }
+    env_end(&e);
+    g_unsetenv("DISPLAY");
+    close_display(dpy);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    g_spawn_close_pid(pid);
+out:
+    if (x11) {
+        dlclose(x11);
+    }
+    if (xfixes) {
+        dlclose(xfixes);
+    }
+#else
+    g_test_skip("kvmpc built without SDL");
+#endif
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -974,6 +1692,11 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-gpu/partial-flush", test_partial_flush);
     g_test_add_func("/virtio-gpu/resize-heads", test_resize_and_heads);
     g_test_add_func("/virtio-gpu/cursor", test_cursor);
+#ifdef CONFIG_VNC
+    g_test_add_func("/virtio-gpu/cursor-vnc", test_cursor_vnc);
+    g_test_add_func("/virtio-gpu/display-change", test_display_change);
+#endif
+    g_test_add_func("/virtio-gpu/cursor-sdl", test_cursor_sdl);
     g_test_add_func("/virtio-gpu/errors", test_errors);
     g_test_add_func("/virtio-gpu/many-entries", test_many_entries);
     g_test_add_func("/virtio-gpu/hostmem", test_hostmem);

@@ -95,6 +95,7 @@ typedef struct VirtIOGPUScanout {
     uint32_t cursor_resource_id;
     uint32_t cursor_hot_x, cursor_hot_y;
     int32_t cursor_x, cursor_y;
+    QEMUCursor *cursor;             /* the image given to the console */
 } VirtIOGPUScanout;
 
 typedef struct VirtIOGPU {
@@ -109,10 +110,13 @@ typedef struct VirtIOGPU {
 
     uint32_t events_read;           /* config events_read */
     uint32_t enabled_outputs;       /* bit per head reported enabled */
+    /* per head: the size GET_DISPLAY_INFO/GET_EDID report (xres/yres at
+     * first; a front end's ui_info changes it) */
+    uint32_t req_width[VIRTIO_GPU_MAX_SCANOUTS];
+    uint32_t req_height[VIRTIO_GPU_MAX_SCANOUTS];
     GHashTable *resources;          /* id -> VirtIOGPUResource */
     uint64_t hostmem;               /* bytes of resource images */
     VirtIOGPUScanout scanout[VIRTIO_GPU_MAX_SCANOUTS];
-    uint32_t cursor_image[VIRTIO_GPU_CURSOR_SIZE * VIRTIO_GPU_CURSOR_SIZE];
     bool scanout0_driven;           /* virtio-vga: the driver took over */
     /* virtio-vga: called when scanout0_driven changes */
     void (*scanout0_changed)(void *opaque, bool driven);
@@ -135,6 +139,12 @@ void virtio_gpu_core_unrealize(VirtIOGPU *g);
 /* Console hooks of head 0 (virtio-vga wraps them). */
 void virtio_gpu_gfx_update(void *opaque);
 void virtio_gpu_invalidate(void *opaque);
+/*
+ * GraphicHwOps.ui_info of a head (@opaque: its VirtIOGPUScanout): a front
+ * end asks for a size; the display info changes and the guest gets
+ * VIRTIO_GPU_EVENT_DISPLAY, as QEMU's virtio_gpu_ui_info.
+ */
+void virtio_gpu_ui_info(void *opaque, unsigned head, const QemuUIInfo *info);
 /* Raise VIRTIO_GPU_EVENT_DISPLAY (the host's display layout changed). */
 void virtio_gpu_notify_display_change(VirtIOGPU *g);
 

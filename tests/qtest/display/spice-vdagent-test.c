@@ -326,7 +326,14 @@ static void client_send(Env *e, uint16_t type, const void *body,
 
 /* ---- the test ------------------------------------------------------------------ */
 
+static void env_start_display(Env *e, const char *display);
+
 static void env_start(Env *e)
+{
+    env_start_display(e, "-device VGA");
+}
+
+static void env_start_display(Env *e, const char *display)
 {
     g_autofree char *qmp = NULL, *args = NULL;
     int devfn;
@@ -336,16 +343,20 @@ static void env_start(Env *e)
     e->spice_port = free_port();
     qmp = g_build_filename(e->dir, "qmp.sock", NULL);
     args = g_strdup_printf(
-        "-nodefaults -device VGA "
+        "-nodefaults %s "
         "-spice port=%d,addr=127.0.0.1,disable-ticketing=on "
         "-device virtio-serial-pci,id=vs0,max_ports=%d "
         "-chardev spicevmc,id=vdagent,name=vdagent "
         "-device virtserialport,chardev=vdagent,nr=%d,id=agent0,"
         "name=com.redhat.spice.0 "
-        "-qmp unix:%s,server=on,wait=off", e->spice_port, NPORTS, AGENT_PORT,
-        qmp);
+        "-qmp unix:%s,server=on,wait=off", display, e->spice_port, NPORTS,
+        AGENT_PORT, qmp);
     e->qts = qtest_init(args);
-    devfn = qvirtio_pci_find(e->qts, 0);
+    /* virtio-serial (transitional or modern), beside any display */
+    devfn = qvirtio_pci_find(e->qts, 0x1003);
+    if (devfn < 0) {
+        devfn = qvirtio_pci_find(e->qts, 0x1043);
+    }
     g_assert_cmpint(devfn, >=, 0);
     qvirtio_mem_reset();
     qvirtio_pci_init(&e->d, e->qts, devfn, true);
@@ -520,9 +531,81 @@ static void test_vdagent(void)
     env_end(&e);
 }
 
+/*
+ * A client's monitors config with virtio-gpu as the display: the device
+ * takes it (libspice-server's client_monitors_config answered by kvmpc's
+ * display channel): the guest's GPU driver sees VIRTIO_GPU_EVENT_DISPLAY,
+ * and the agent does not get the message.
+ */
+static void test_monitors_config(void)
+{
+    Env e;
+    QVirtioDev gpu;
+    uint8_t msg[20 + 8 + 20];
+    uint32_t len, tokens;
+    uint64_t rx;
+    uint8_t *body;
+    int devfn;
+
+    env_start_display(&e, "-device virtio-gpu-pci,id=gpu0,xres=800,yres=600");
+    driver_init(&e);
+    devfn = qvirtio_pci_find(e.qts, 0x1050);
+    g_assert_cmpint(devfn, >=, 0);
+    qvirtio_pci_init(&gpu, e.qts, devfn, true);
+    g_assert(qvirtio_negotiate(&gpu, QVIRTIO_BIT(QVIRTIO_F_VERSION_1)));
+    qvirtio_driver_ok(&gpu);
+    g_assert_cmpuint(qvirtio_config_readl(&gpu, 0), ==, 0);
+
+    send_ctrl(&e, 0, DEVICE_READY, 1);
+    expect_ctrl(&e, AGENT_PORT, DEVICE_ADD, 1);
+    send_ctrl(&e, AGENT_PORT, PORT_READY, 1);
+    expect_ctrl(&e, AGENT_PORT, PORT_NAME, 1);
+    send_ctrl(&e, AGENT_PORT, PORT_OPEN, 1);
+    expect_ctrl(&e, AGENT_PORT, PORT_OPEN, 1);
+    e.client = spice_link_main(e.spice_port);
+    g_free(client_expect(&e, SPICE_MSG_MAIN_INIT, &len));
+    tokens = GUINT32_TO_LE(10);
+    client_send(&e, SPICE_MSGC_MAIN_AGENT_START, &tokens, 4);
+    g_usleep(300 * 1000);
+    rx = qvirtio_alloc(256, 16);
+    {
+        QVirtBuf b = { rx, 256, true };
+        qvirtqueue_add(&e.rx, &b, 1);
+        qvirtqueue_kick(&e.rx);
+    }
+    /* VDAgentMessage + VDAgentMonitorsConfig with one 1000x700 monitor */
+    stl_le_p(msg, VD_AGENT_PROTOCOL);
+    stl_le_p(msg + 4, VD_AGENT_MONITORS_CONFIG);
+    stq_le_p(msg + 8, 0);
+    stl_le_p(msg + 16, 8 + 20);
+    stl_le_p(msg + 20, 1);          /* num_of_monitors */
+    stl_le_p(msg + 24, 0);          /* flags */
+    stl_le_p(msg + 28, 700);        /* height */
+    stl_le_p(msg + 32, 1000);       /* width */
+    stl_le_p(msg + 36, 32);         /* depth */
+    stl_le_p(msg + 40, 0);
+    stl_le_p(msg + 44, 0);
+    client_send(&e, SPICE_MSGC_MAIN_AGENT_DATA, msg, sizeof(msg));
+    for (int i = 0; i < 500; i++) {
+        if (qvirtio_config_readl(&gpu, 0) & 1) {
+            break;
+        }
+        g_assert_cmpint(i, <, 499);
+        g_usleep(10000);
+    }
+    /* handled by the device: nothing for the guest's agent */
+    {
+        uint16_t id;
+        g_assert(!qvirtqueue_get_used(&e.rx, &id, &len, 300));
+    }
+    (void)body;
+    env_end(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/spice/vdagent", test_vdagent);
+    g_test_add_func("/spice/monitors-config", test_monitors_config);
     return g_test_run();
 }

@@ -162,6 +162,73 @@ def test_vc_text(binary):
 
 
 @no_kvm
+def test_vc_scrollback(binary):
+    """Shift/Ctrl-PageUp and Ctrl-Up scroll a vc's history (screendump)."""
+    font = vga_font()
+    tmp = tempfile.mkdtemp(prefix="kvmpc-vcsb-")
+    sock_path = os.path.join(tmp, "v.sock")
+    m = Machine(binary, ["-device", "VGA", "-serial", "vc:80Cx25C",
+                         "-vnc", "unix:" + sock_path])
+    try:
+        # rows 0..59: rows 35..59 on screen, 0..34 in the history
+        serial_write(m, b"\r\n".join(b"row %d" % i for i in range(60)))
+        img = dump_console(m, "serial0")
+        check_text(img, font, 0, 24, "row 59", what="bottom before")
+        rfb = RFB(connect_unix(sock_path))
+        rfb.request(0)
+        rfb.read_update()
+
+        def keys(*seq):
+            for k, d in seq:
+                rfb.key(k, d)
+
+        def wait_row(y, text, what):
+            deadline = time.time() + 5
+            while True:
+                img = dump_console(m, "serial0")
+                try:
+                    check_text(img, font, 0, y, text, what=what)
+                    return img
+                except TestFailure:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.05)
+
+        # Ctrl-Alt-2 shows the vc to this client
+        keys((0xFFE3, 1), (0xFFE9, 1), (0x32, 1), (0x32, 0), (0xFFE9, 0),
+             (0xFFE3, 0))
+        # Shift-PageUp: half a screen (12 rows) back
+        keys((0xFFE1, 1), (0xFF55, 1), (0xFF55, 0), (0xFFE1, 0))
+        wait_row(0, "row 23", "Shift-PageUp: top row")
+        img = wait_row(24, "row 47", "Shift-PageUp: bottom row")
+        # no cursor while scrolled back: the cell after "row 47" is blank
+        check_text(img, font, 6, 24, " ", what="no cursor")
+        # twice more: the oldest line kept is row 0, and no further
+        for _ in range(3):
+            keys((0xFFE1, 1), (0xFF55, 1), (0xFF55, 0), (0xFFE1, 0))
+        wait_row(0, "row 0", "scrolled to the oldest line")
+        # Ctrl-Down one line, Shift-PageDown half a screen
+        keys((0xFFE3, 1), (0xFF54, 1), (0xFF54, 0), (0xFFE3, 0))
+        wait_row(0, "row 1", "Ctrl-Down")
+        keys((0xFFE1, 1), (0xFF56, 1), (0xFF56, 0), (0xFFE1, 0))
+        wait_row(0, "row 13", "Shift-PageDown")
+        # PageUp without a modifier goes to the guest, not the view
+        keys((0xFF55, 1), (0xFF55, 0))
+        check_eq(serial_read(m, 4), b"\033[5~", "PageUp typed")
+        wait_row(24, "row 59", "typing shows the bottom again")
+        # scroll back, then output returns to the bottom as well
+        keys((0xFFE3, 1), (0xFF55, 1), (0xFF55, 0), (0xFFE3, 0))
+        wait_row(24, "row 47", "Ctrl-PageUp")
+        serial_write(m, b"\r\nnew")
+        wait_row(24, "new", "output shows the bottom")
+        check_text(dump_console(m, "serial0"), font, 0, 23, "row 59",
+                   what="row above the new one")
+        rfb.close()
+    finally:
+        m.close()
+
+
+@no_kvm
 def test_vc_options(binary):
     def run(args):
         return subprocess.run([binary, "-accel", "qtest", "-S", "-nodefaults",
@@ -663,6 +730,6 @@ def test_display_web(binary):
 
 
 if __name__ == "__main__":
-    run_tests([test_vc_text, test_vc_options, test_keymap_and_ext_key,
+    run_tests([test_vc_text, test_vc_scrollback, test_vc_options, test_keymap_and_ext_key,
                test_sdl_window, test_sdl_options, test_browser_console,
                test_display_web])
