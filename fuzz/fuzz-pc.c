@@ -154,8 +154,9 @@ static const char *const machine_args[] = {
      * (ports 1-2): a high-speed tablet on port 1, a full-speed keyboard
      * on port 2 that only the companion can run */
     "-device", "ich9-usb-ehci1,addr=0a.7,multifunction=on,id=fuzz-ehci",
-    "-device", "ich9-usb-uhci1,addr=0a.0,multifunction=on,"
-               "masterbus=fuzz-ehci.0,firstport=0",
+    "-device",
+    ("ich9-usb-uhci1,addr=0a.0,multifunction=on,"
+     "masterbus=fuzz-ehci.0,firstport=0"),
     "-device", "usb-tablet,bus=fuzz-ehci.0,port=1",
     "-device", "usb-kbd,bus=fuzz-ehci.0,port=2",
 #endif
