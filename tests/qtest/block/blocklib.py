@@ -11,8 +11,13 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import traceback
+
+# A step that takes longer than this has hung: fail it with what kvmpc said
+# instead of letting meson's whole-file timeout kill every later case.
+STEP_TIMEOUT_S = 120
 
 # ---- TAP ------------------------------------------------------------------
 
@@ -40,6 +45,7 @@ def run_cases(cases):
 
 
 def run(*cmd, check=True, **kw):
+    kw.setdefault("timeout", STEP_TIMEOUT_S)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True, **kw)
     if check and p.returncode:
@@ -75,7 +81,7 @@ class QTest:
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
         while True:
-            reply = self.proc.stdout.readline()
+            reply = self._readline(line)
             if not reply:
                 self.proc.wait()
                 raise AssertionError(f"kvmpc exited ({self.proc.returncode})"
@@ -85,6 +91,22 @@ class QTest:
             if not reply.startswith("OK"):
                 raise AssertionError(f"{line[:60]} -> {reply.strip()}")
             return reply[2:].strip()
+
+    def _readline(self, line):
+        """One reply line; a kvmpc that stops answering is killed (the
+        line then reads as EOF and cmd() reports the exit with stderr).
+        A watchdog rather than select(): the pipe's reader buffers."""
+        watchdog = threading.Timer(STEP_TIMEOUT_S, self._hung, [line])
+        watchdog.start()
+        try:
+            return self.proc.stdout.readline()
+        finally:
+            watchdog.cancel()
+
+    def _hung(self, line):
+        print(f"# no reply in {STEP_TIMEOUT_S}s to '{line[:60]}': killing",
+              flush=True)
+        self.proc.kill()
 
     def outb(self, port, v):
         self.cmd(f"outb {port:#x} {v:#x}")
