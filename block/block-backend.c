@@ -80,6 +80,85 @@ static void blk_on_system_event(SystemEvent ev, ShutdownCause cause,
     }
 }
 
+/* ---- quiescing for vm_stop ------------------------------------------- */
+
+static bool blk_any_in_flight(void)
+{
+    GPtrArray *l = blk_list();
+
+    for (unsigned i = 0; i < l->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(l, i);
+        if (blk->root && bdrv_aio_in_flight(blk->root)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void blk_drain_all(void)
+{
+    GMainContext *ctx = g_main_context_default();
+
+    while (blk_any_in_flight()) {
+        if (g_main_context_acquire(ctx)) {
+            /* Main-loop backends complete here (this may be a dispatch
+             * already: acquiring is recursive); I/O threads complete
+             * theirs meanwhile. */
+            bool dispatched = g_main_context_iteration(ctx, FALSE);
+            g_main_context_release(ctx);
+            if (!dispatched) {
+                g_usleep(50);
+            }
+        } else if (bql_locked()) {
+            /* The migration thread while the main loop polls: the main
+             * loop needs the big lock to run the completions. */
+            bql_unlock();
+            g_usleep(100);
+            bql_lock();
+        } else {
+            g_usleep(100);
+        }
+    }
+}
+
+int blk_flush_all(void)
+{
+    GPtrArray *l = blk_list();
+    int ret = 0;
+
+    for (unsigned i = 0; i < l->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(l, i);
+        int r;
+
+        if (!blk->root || blk_is_read_only(blk)) {
+            continue;
+        }
+        r = blk_flush(blk);
+        if (r < 0 && !ret) {
+            ret = r;
+        }
+    }
+    return ret;
+}
+
+/* vm_stop: devices took no new request (they stopped first); finish the
+ * ones in flight and flush, so what a migration or savevm saves next has
+ * every request completed and on disk (QEMU's vm_stop does the same). */
+static void blk_vm_state_changed(void *opaque, bool running)
+{
+    int r;
+
+    if (running) {
+        return;
+    }
+    blk_drain_all();
+    r = blk_flush_all();
+    if (r < 0) {
+        error_report("warning: flushing the disks when the VM stopped "
+                     "failed: %s", g_strerror(-r));
+    }
+}
+
 BlockBackend *blk_new(const char *name)
 {
     static bool hooked;
@@ -87,6 +166,8 @@ BlockBackend *blk_new(const char *name)
 
     if (!hooked) {
         system_event_add_hook(blk_on_system_event, NULL);
+        vm_change_state_add_handler(blk_vm_state_changed, NULL,
+                                    VM_CHANGE_PRIO_BLOCK);
         hooked = true;
     }
     blk->name = g_strdup(name ? name : "");

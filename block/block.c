@@ -20,7 +20,7 @@
 
 static const BlockDriver *const drivers[] = {
     &bdrv_qcow2_driver, &bdrv_raw_driver, &bdrv_file_driver,
-    &bdrv_blkdebug_driver,
+    &bdrv_blkdebug_driver, &bdrv_null_co_driver, &bdrv_null_aio_driver,
 #ifdef CONFIG_LIBISCSI
     &bdrv_iscsi_driver,
 #endif

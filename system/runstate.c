@@ -29,6 +29,13 @@ typedef struct Hook {
 static GArray *reset_hooks;         /* Hook */
 static Hook powerdown_handler;
 
+typedef struct ChangeHandler {
+    VMChangeStateHandler fn;
+    void *opaque;
+    int priority;
+} ChangeHandler;
+static GArray *change_handlers;     /* ChangeHandler, by ascending priority */
+
 typedef struct EventHook {
     SystemEventHook fn;
     void *opaque;
@@ -78,6 +85,51 @@ static void emit_event(SystemEvent ev, ShutdownCause cause)
     }
 }
 
+void vm_change_state_add_handler(VMChangeStateHandler fn, void *opaque,
+                                 int priority)
+{
+    ChangeHandler h = { fn, opaque, priority };
+    guint i = 0;
+
+    if (!change_handlers) {
+        change_handlers = g_array_new(FALSE, FALSE, sizeof(ChangeHandler));
+    }
+    /* after the ones of the same priority: registration order within it */
+    while (i < change_handlers->len &&
+           g_array_index(change_handlers, ChangeHandler, i).priority <=
+           priority) {
+        i++;
+    }
+    g_array_insert_val(change_handlers, i, h);
+}
+
+void vm_change_state_remove_handler(VMChangeStateHandler fn, void *opaque)
+{
+    for (guint i = 0; change_handlers && i < change_handlers->len; i++) {
+        ChangeHandler *h = &g_array_index(change_handlers, ChangeHandler, i);
+        if (h->fn == fn && h->opaque == opaque) {
+            g_array_remove_index(change_handlers, i);
+            return;
+        }
+    }
+}
+
+static void notify_change_handlers(bool running)
+{
+    guint n = change_handlers ? change_handlers->len : 0;
+
+    for (guint k = 0; k < n; k++) {
+        guint i = running ? n - 1 - k : k;
+        ChangeHandler h;
+
+        if (i >= change_handlers->len) {
+            continue;       /* a handler removed itself */
+        }
+        h = g_array_index(change_handlers, ChangeHandler, i);
+        h.fn(h.opaque, running);
+    }
+}
+
 void vm_start(void)
 {
     if (current_state == RUN_STATE_RUNNING) {
@@ -85,6 +137,7 @@ void vm_start(void)
     }
     qemu_clock_virtual_enable(true);
     current_state = RUN_STATE_RUNNING;
+    notify_change_handlers(true);
     if (current_accel && current_accel->resume_vcpus) {
         current_accel->resume_vcpus();
     }
@@ -101,6 +154,7 @@ void vm_stop(RunState state)
     }
     qemu_clock_virtual_enable(false);
     current_state = state;
+    notify_change_handlers(false);
     emit_event(SYSTEM_EVENT_STOP, SHUTDOWN_CAUSE_NONE);
 }
 

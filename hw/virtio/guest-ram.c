@@ -110,13 +110,32 @@ void *guest_ram_lookup(uint64_t gpa, uint64_t *len, bool write)
     if (write && G_UNLIKELY(r->mr->mig_dirty)) {
         /*
          * A device writes behind the memory map's back: a migration must
-         * send these pages again.  Logged before the write; correct for
-         * writers holding the big lock (migration takes its bitmap under
-         * it), see docs/migration.md for I/O threads.
+         * send these pages again.  Logged before the write, and again by
+         * guest_ram_mark_written after it where the write may land later
+         * (virtqueue_fill, the ring stores).
          */
         memory_region_set_migration_dirty(r->mr, r->offset + off, *len);
     }
     return r->host + off;
+}
+
+void guest_ram_mark_written(uint64_t gpa, uint64_t len)
+{
+    while (len) {
+        const GuestRAMRange *r = find_range(ram_map, gpa);
+        uint64_t off, n;
+
+        if (!r) {
+            return;
+        }
+        off = gpa - r->start;
+        n = MIN(len, r->size - off);
+        if (G_UNLIKELY(r->mr->mig_dirty)) {
+            memory_region_set_migration_dirty(r->mr, r->offset + off, n);
+        }
+        gpa += n;
+        len -= n;
+    }
 }
 
 void *guest_ram_ptr(uint64_t gpa, uint64_t len, bool write)

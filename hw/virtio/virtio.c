@@ -15,6 +15,8 @@
 #include "system/main-loop.h"
 #include "hw/virtio/virtio.h"
 #include "hw/virtio/guest-ram.h"
+#include "system/iothread.h"
+#include "system/runstate.h"
 
 /* Split ring layout (2.7). */
 #define VRING_DESC_SIZE         16
@@ -58,6 +60,12 @@ static bool ring_load16(uint64_t gpa, uint16_t *val)
     return true;
 }
 
+/*
+ * Ring writes are logged for migration again after the store: an I/O
+ * thread writes without the big lock, so the log taken before the store
+ * (guest_ram_ptr) may already have been consumed by a migration pass
+ * that copied the page before the store landed.
+ */
 static bool ring_store16(uint64_t gpa, uint16_t val)
 {
     uint16_t *p = guest_ram_ptr(gpa, 2, true);
@@ -66,6 +74,7 @@ static bool ring_store16(uint64_t gpa, uint16_t val)
         return false;
     }
     __atomic_store_n(p, val, __ATOMIC_RELAXED);
+    guest_ram_mark_written(gpa, 2);
     return true;
 }
 
@@ -77,6 +86,7 @@ static bool ring_store32(uint64_t gpa, uint32_t val)
         return false;
     }
     __atomic_store_n(p, val, __ATOMIC_RELAXED);
+    guest_ram_mark_written(gpa, 4);
     return true;
 }
 
@@ -243,6 +253,7 @@ static bool walk_map_buffer(ChainWalk *w, const VRingDesc *d)
         e->sg[n].iov_base = host;
         e->sg[n].iov_len = len;
         e->addr[n] = addr;
+        e->mapped_len[n] = len;
         if (write) {
             e->in_num++;
         } else {
@@ -617,6 +628,7 @@ static void packed_fill(VirtQueue *vq, const VirtQueueElement *elem,
     unsigned pos = vq->used_idx + (idx ? vq->pending_used : 0);
     bool wrap = vq->used_wrap;
     uint16_t flags;
+    uint64_t gpa;
     uint8_t *p;
 
     if (idx == 0) {
@@ -626,8 +638,8 @@ static void packed_fill(VirtQueue *vq, const VirtQueueElement *elem,
         pos -= vq->num;
         wrap = !wrap;
     }
-    p = guest_ram_ptr(packed_desc_addr(vq, pos), VRING_PACKED_DESC_SIZE,
-                      true);
+    gpa = packed_desc_addr(vq, pos);
+    p = guest_ram_ptr(gpa, VRING_PACKED_DESC_SIZE, true);
     if (!p) {
         virtio_error(vq->vdev, "queue %u: descriptor ring not in RAM",
                      vq->index);
@@ -643,10 +655,12 @@ static void packed_fill(VirtQueue *vq, const VirtQueueElement *elem,
     if (idx == 0) {
         vq->pending_flags = flags;
         vq->pending_first = p;
+        vq->pending_first_gpa = gpa;
     } else {
         smp_wmb();      /* id and len before the flags (2.8.21.2) */
         __atomic_store_n((uint16_t *)(p + 14), flags, __ATOMIC_RELAXED);
     }
+    guest_ram_mark_written(gpa, VRING_PACKED_DESC_SIZE);  /* see ring_store16 */
 }
 
 static void packed_flush(VirtQueue *vq, unsigned count)
@@ -657,6 +671,7 @@ static void packed_flush(VirtQueue *vq, unsigned count)
     smp_wmb();
     __atomic_store_n((uint16_t *)(vq->pending_first + 14), vq->pending_flags,
                      __ATOMIC_RELAXED);
+    guest_ram_mark_written(vq->pending_first_gpa + 14, 2);
     vq->pending_first = NULL;
     vq->used_idx += vq->pending_used;
     vq->pending_used = 0;
@@ -789,12 +804,31 @@ size_t virtqueue_peek_in_bytes(VirtQueue *vq, VirtQueueElement *scratch,
     return MIN(total, limit);
 }
 
+/*
+ * The device wrote (up to) @len bytes of @elem's device-writable buffers:
+ * log them for migration now that the data is there.  The log taken when
+ * the element was mapped is not enough: an asynchronous read (io_uring,
+ * a worker thread) or an I/O thread may land its data after a migration
+ * pass consumed that log and copied the page (as QEMU logs at unmap).
+ */
+static void mark_elem_written(const VirtQueueElement *elem, uint32_t len)
+{
+    for (unsigned i = 0; i < elem->in_num && len; i++) {
+        unsigned n = elem->out_num + i;
+        uint32_t piece = MIN(len, elem->mapped_len[n]);
+
+        guest_ram_mark_written(elem->addr[n], piece);
+        len -= piece;
+    }
+}
+
 void virtqueue_fill(VirtQueue *vq, const VirtQueueElement *elem,
                     uint32_t len, unsigned idx)
 {
     if (vq->vdev->broken || !vq->num) {
         return;
     }
+    mark_elem_written(elem, len);
     if (virtio_queue_packed(vq)) {
         packed_fill(vq, elem, len, idx);
     } else {
@@ -897,6 +931,47 @@ void virtio_notify_config(VirtIODevice *vdev)
     vdev->transport->notify(vdev, vdev->config_vector);
 }
 
+/* ---- stopping with the VM ------------------------------------------- */
+
+/*
+ * Between vm_stop and vm_start no queue handler runs (QEMU stops its
+ * ioeventfds and dataplane the same way): a kick is remembered and
+ * replayed at vm_start.  With the block layer's drain after it, a
+ * stopped VM has no request in flight, so what migration or savevm saves
+ * is complete.  Completions of requests already started still run.
+ */
+static gint queues_stopped;         /* atomic */
+static GPtrArray *all_vdevs;        /* VirtIODevice *, big lock */
+
+static void iothread_barrier(void *opaque)
+{
+}
+
+static void virtio_vm_state_changed(void *opaque, bool running)
+{
+    if (!running) {
+        __atomic_store_n(&queues_stopped, 1, __ATOMIC_SEQ_CST);
+        /* a handler run that began before the flag ends before we go on */
+        for (guint i = 0; i < all_vdevs->len; i++) {
+            VirtIODevice *vdev = g_ptr_array_index(all_vdevs, i);
+            if (vdev->iothread) {
+                iothread_run_sync(vdev->iothread, iothread_barrier, NULL);
+            }
+        }
+        return;
+    }
+    __atomic_store_n(&queues_stopped, 0, __ATOMIC_SEQ_CST);
+    for (guint i = 0; i < all_vdevs->len; i++) {
+        VirtIODevice *vdev = g_ptr_array_index(all_vdevs, i);
+        for (unsigned n = 0; n < vdev->nvqs; n++) {
+            if (__atomic_exchange_n(&vdev->vq[n].kick_deferred, false,
+                                    __ATOMIC_SEQ_CST)) {
+                virtio_queue_kick(vdev, n);
+            }
+        }
+    }
+}
+
 void virtio_queue_notify(VirtIODevice *vdev, unsigned n)
 {
     VirtQueue *vq;
@@ -906,6 +981,10 @@ void virtio_queue_notify(VirtIODevice *vdev, unsigned n)
     }
     vq = &vdev->vq[n];
     if (!vq->handle_output || vdev->broken || !vq->enabled) {
+        return;
+    }
+    if (__atomic_load_n(&queues_stopped, __ATOMIC_SEQ_CST)) {
+        __atomic_store_n(&vq->kick_deferred, true, __ATOMIC_SEQ_CST);
         return;
     }
     vq->handle_output(vdev, vq);
@@ -966,7 +1045,8 @@ static bool queue_poll_ready(void *opaque)
     VirtQueue *vq = opaque;
     bool ready;
 
-    if (vq->vdev->broken || !vq->enabled) {
+    if (vq->vdev->broken || !vq->enabled ||
+        __atomic_load_n(&queues_stopped, __ATOMIC_RELAXED)) {
         return false;
     }
     guest_ram_read_lock();
@@ -1242,6 +1322,12 @@ void virtio_init(VirtIODevice *vdev, DeviceState *dev,
                  uint64_t host_features)
 {
     guest_ram_map_init();
+    if (!all_vdevs) {
+        all_vdevs = g_ptr_array_new();
+        vm_change_state_add_handler(virtio_vm_state_changed, NULL,
+                                    VM_CHANGE_PRIO_DEVICE);
+    }
+    g_ptr_array_add(all_vdevs, vdev);
     vdev->dev = dev;
     vdev->vdc = vdc;
     vdev->name = name;
@@ -1258,6 +1344,7 @@ void virtio_init(VirtIODevice *vdev, DeviceState *dev,
 
 void virtio_cleanup(VirtIODevice *vdev)
 {
+    g_ptr_array_remove(all_vdevs, vdev);
     g_free(vdev->config);
     vdev->config = NULL;
 }

@@ -178,6 +178,12 @@ void blk_aio_pwritev(BlockBackend *blk, BlkAioVec *req, uint64_t offset,
  * Every medium inserted later (a CD change) moves there too.
  */
 void blk_set_aio_context(BlockBackend *blk, GMainContext *ctx);
+
+/* Wait until no backend has a request in flight (big lock held: main
+ * thread, or another thread that lets the main loop run completions). */
+void blk_drain_all(void);
+/* Flush every writable backend with a medium; the first error, or 0. */
+int blk_flush_all(void);
 GMainContext *blk_get_aio_context(BlockBackend *blk);
 
 void blk_get_stats(BlockBackend *blk, BlockAcctStats *out);

@@ -173,6 +173,8 @@ extern const BlockDriver bdrv_file_driver;
 extern const BlockDriver bdrv_raw_driver;
 extern const BlockDriver bdrv_qcow2_driver;
 extern const BlockDriver bdrv_blkdebug_driver;
+extern const BlockDriver bdrv_null_co_driver;
+extern const BlockDriver bdrv_null_aio_driver;
 
 #ifdef CONFIG_LIBISCSI
 extern const BlockDriver bdrv_iscsi_driver;

@@ -23,8 +23,30 @@ void runstate_set(RunState s);
 
 /* Start (or resume) the vCPUs. */
 void vm_start(void);
-/* Stop the vCPUs and the virtual clock; returns once they are stopped. */
+/*
+ * Stop the vCPUs and the virtual clock, then quiesce the devices and the
+ * block layer through the VM change state handlers below: when it returns
+ * no device starts a request and none is in flight (as QEMU's vm_stop
+ * drains and flushes every disk), so a migration or savevm that follows
+ * saves each device with its requests completed.
+ */
 void vm_stop(RunState state);
+
+/*
+ * VM change state handlers: @fn(@opaque, false) runs in vm_stop after the
+ * vCPUs stopped, @fn(@opaque, true) in vm_start before they resume; the
+ * big lock is held (main thread or the migration thread).  Stopping runs
+ * them by ascending priority (devices stop taking requests, then the
+ * block layer drains what is in flight), starting by descending.
+ */
+enum {
+    VM_CHANGE_PRIO_DEVICE = 0,
+    VM_CHANGE_PRIO_BLOCK = 100,
+};
+typedef void (*VMChangeStateHandler)(void *opaque, bool running);
+void vm_change_state_add_handler(VMChangeStateHandler fn, void *opaque,
+                                 int priority);
+void vm_change_state_remove_handler(VMChangeStateHandler fn, void *opaque);
 
 /* Set by the command line. */
 extern bool no_reboot;      /* -no-reboot: a reset request becomes shutdown */

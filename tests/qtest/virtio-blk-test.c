@@ -886,6 +886,157 @@ static void test_iothread(gconstpointer data)
     env_end(&e);
 }
 
+/* ---- stop: no request in flight, none started ----------------------- */
+
+/* Post a 4 KiB read of sector 0 into e->data (filled with 0xaa first). */
+static uint16_t post_read(Env *e)
+{
+    uint8_t junk[4096];
+    QVirtBuf b[3] = {
+        { e->hdr, 16, false }, { e->data, 4096, true },
+        { e->status, 1, true },
+    };
+
+    memset(junk, 0xaa, sizeof(junk));
+    put_data(e, junk, sizeof(junk));
+    write_hdr(e, T_IN, 0);
+    qtest_writeb(e->qts, e->status, 0xee);
+    return qvirtqueue_add(&e->vq[0], b, 3);
+}
+
+/* The read came back: status OK, zeroes from null-co's read-zeroes. */
+static void check_read_done(Env *e, uint16_t head, uint16_t id, uint32_t len)
+{
+    uint8_t got[4096], zero[4096] = { 0 };
+
+    g_assert_cmpint(id, ==, head);
+    g_assert_cmpuint(len, ==, 4096 + 1);
+    g_assert_cmpint(qtest_readb(e->qts, e->status), ==, S_OK);
+    get_data(e, got, sizeof(got));
+    g_assert_cmpmem(got, sizeof(got), zero, sizeof(zero));
+}
+
+/*
+ * A read that takes 400 ms (null-co latency-ns) is in flight when 'stop'
+ * comes: the stop returns only once it completed (as QEMU's vm_stop
+ * drains), so what a migration or savevm saves next has it in the used
+ * ring.  A kick while stopped starts nothing until 'cont'.
+ */
+static void test_stop_drains(gconstpointer data)
+{
+    bool iothread = GPOINTER_TO_INT(data);
+    Env e = { 0 };
+    g_autofree char *args = g_strdup_printf(
+        "%s-blockdev driver=null-co,node-name=n0,size=16777216,"
+        "latency-ns=400000000,read-zeroes=on "
+        "-device virtio-blk-pci,drive=n0%s",
+        iothread ? "-object iothread,id=io0 " : "",
+        iothread ? ",iothread=io0" : "");
+    uint16_t head, id;
+    uint32_t len;
+    char *r;
+
+    env_start_fmt(&e, NULL, args, true, BLK_TRANSITIONAL);
+    env_driver_init(&e);
+
+    head = post_read(&e);
+    qvirtqueue_kick(&e.vq[0]);
+    if (iothread) {
+        g_usleep(50000);    /* the thread takes the kick */
+    }
+    r = qmp(&e, "{\"execute\":\"stop\"}");
+    g_assert(strstr(r, "return"));
+    g_free(r);
+    if (qvirtqueue_get_used(&e.vq[0], &id, &len, 0)) {
+        check_read_done(&e, head, id, len);
+    } else {
+        /* only an I/O thread that had not taken the kick yet: then the
+         * request must not start while stopped */
+        g_assert(iothread);
+        g_assert(!qvirtqueue_get_used(&e.vq[0], &id, &len, 600));
+        r = qmp(&e, "{\"execute\":\"cont\"}");
+        g_free(r);
+        g_assert(qvirtqueue_get_used(&e.vq[0], &id, &len, 10000));
+        check_read_done(&e, head, id, len);
+        r = qmp(&e, "{\"execute\":\"stop\"}");
+        g_free(r);
+    }
+
+    /* stopped: a kick is remembered, not run */
+    head = post_read(&e);
+    qvirtqueue_kick(&e.vq[0]);
+    g_assert(!qvirtqueue_get_used(&e.vq[0], &id, &len, 600));
+    g_assert_cmpint(qtest_readb(e.qts, e.status), ==, 0xee);
+    r = qmp(&e, "{\"execute\":\"cont\"}");
+    g_assert(strstr(r, "return"));
+    g_free(r);
+    g_assert(qvirtqueue_get_used(&e.vq[0], &id, &len, 10000));
+    check_read_done(&e, head, id, len);
+    env_end(&e);
+}
+
+/*
+ * The same across a migration: the read is in flight when 'migrate'
+ * starts; switchover's vm_stop (on the migration thread) drains it, so
+ * the destination's used ring, status byte and buffer have it.
+ */
+static void test_migrate_inflight(void)
+{
+    static const char dev[] =
+        "-blockdev driver=null-co,node-name=n0,size=16777216,"
+        "latency-ns=400000000,read-zeroes=on "
+        "-device virtio-blk-pci,drive=n0,addr=04.0";
+    Env e = { 0 };
+    g_autofree char *mig = NULL, *cmd = NULL, *dargs = NULL, *dsock = NULL;
+    uint8_t got[4096], zero[4096] = { 0 };
+    QTestState *dst;
+    QMPConn *dqmp;
+    bool done = false;
+
+    env_start_fmt(&e, NULL, dev, true, BLK_TRANSITIONAL);
+    env_driver_init(&e);
+    post_read(&e);
+    qvirtqueue_kick(&e.vq[0]);
+
+    mig = g_build_filename(e.dir, "mig", NULL);
+    cmd = g_strdup_printf("{\"execute\":\"migrate\",\"arguments\":"
+                          "{\"uri\":\"file:%s\"}}", mig);
+    g_free(qmp(&e, cmd));
+    for (int i = 0; i < 1000 && !done; i++) {
+        g_autofree char *r = qmp(&e, "{\"execute\":\"query-migrate\"}");
+        g_assert(!strstr(r, "\"failed\""));
+        done = strstr(r, "\"completed\"") != NULL;
+        if (!done) {
+            g_usleep(10000);
+        }
+    }
+    g_assert(done);
+
+    dsock = g_build_filename(e.dir, "dqmp.sock", NULL);
+    dargs = g_strdup_printf("-nodefaults %s -incoming file:%s "
+                            "-qmp unix:%s,server=on,wait=off", dev, mig,
+                            dsock);
+    dst = qtest_init(dargs);
+    dqmp = qmp_connect(dsock);
+    done = false;
+    for (int i = 0; i < 1000 && !done; i++) {
+        g_autofree char *r = qmp_cmd(dqmp, "{\"execute\":\"query-status\"}");
+        done = r && strstr(r, "\"status\": \"running\"") != NULL;
+        if (!done) {
+            g_usleep(10000);
+        }
+    }
+    g_assert(done);
+    /* used.idx 1, status OK, zeroes: the request completed before save */
+    g_assert_cmpint(qtest_readw(dst, e.vq[0].used + 2), ==, 1);
+    g_assert_cmpint(qtest_readb(dst, e.status), ==, S_OK);
+    qtest_bufread(dst, e.data, got, sizeof(got));
+    g_assert_cmpmem(got, sizeof(got), zero, sizeof(zero));
+    qmp_close(dqmp);
+    g_assert_cmpint(qtest_quit(dst), ==, 0);
+    env_end(&e);
+}
+
 /* ---- errors, resize, cache mode ------------------------------------- */
 
 static char *wait_event(Env *e, const char *name)
@@ -1166,6 +1317,12 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/hostile", test_hostile);
     g_test_add_func("/virtio-blk/multiqueue", test_multiqueue);
     g_test_add_data_func("/virtio-blk/iothread/raw", "raw", test_iothread);
+    g_test_add_data_func("/virtio-blk/stop-drains/main-loop",
+                         GINT_TO_POINTER(0), test_stop_drains);
+    g_test_add_data_func("/virtio-blk/stop-drains/iothread",
+                         GINT_TO_POINTER(1), test_stop_drains);
+    g_test_add_func("/virtio-blk/stop-drains/migration",
+                    test_migrate_inflight);
     g_test_add_func("/virtio-blk/werror-stop", test_werror_stop);
     g_test_add_func("/virtio-blk/werror-stop-iothread",
                    test_werror_stop_iothread);

@@ -30,6 +30,14 @@ void *guest_ram_lookup(uint64_t gpa, uint64_t *len, bool write);
 /* The whole range in one RAM range, or NULL. */
 void *guest_ram_ptr(uint64_t gpa, uint64_t len, bool write);
 
+/*
+ * Log [@gpa, @gpa + @len) as written for a migration in progress (no-op
+ * without one, and for what is not RAM).  Writers that store through a
+ * pointer from the lookups above call it after the store: the lookup's
+ * own log may be consumed before the data lands (I/O threads, async I/O).
+ */
+void guest_ram_mark_written(uint64_t gpa, uint64_t len);
+
 /* For threads without the big lock. */
 void guest_ram_read_lock(void);
 void guest_ram_read_unlock(void);

@@ -103,6 +103,9 @@ typedef struct VirtQueueElement {
     unsigned in_num;
     struct iovec sg[VIRTQUEUE_MAX_SG];
     uint64_t addr[VIRTQUEUE_MAX_SG];
+    /* each piece's length as mapped: devices may trim sg[] (virtio-blk
+     * takes the status byte off), the migration log at fill must not */
+    uint32_t mapped_len[VIRTQUEUE_MAX_SG];
 } VirtQueueElement;
 
 static inline struct iovec *virtqueue_elem_in(VirtQueueElement *e)
@@ -147,6 +150,7 @@ struct VirtQueue {
     uint16_t pending_used;      /* descriptors it covers */
     uint16_t pending_flags;     /* the first element's flags */
     uint8_t *pending_first;     /* where they go */
+    uint64_t pending_first_gpa; /* ... in guest memory (migration's log) */
     bool notification;          /* the device wants kicks (suppression off) */
 
     VirtIOHandleOutput handle_output;
@@ -158,6 +162,8 @@ struct VirtQueue {
     IOThreadPoller poller;      /* busy polling in an iothread */
     bool poll_stalled;          /* the handler took nothing last time */
     uint16_t poll_stall_idx;
+    /* A kick that came while the VM was stopped: run at vm_start. */
+    bool kick_deferred;         /* atomic */
 };
 
 /* ---- device classes ------------------------------------------------ */
