@@ -302,8 +302,7 @@ BlockDriverState *bdrv_open_file(const char *filename, int flags,
                BDRV_O_SNAPSHOT);
     bs = bdrv_new(drv, filename, flags);
     if (!drv->open(bs, filename, flags, errp)) {
-        drv->close(bs);
-        bdrv_free(bs);
+        bdrv_free_failed_node(bs);
         return NULL;
     }
     return bs;
@@ -324,9 +323,12 @@ BlockDriverState *bdrv_new_protocol_node(const BlockDriver *drv,
     return bdrv_new(drv, filename, flags);
 }
 
+/* close is optional (drivers that hold nothing, like null-co). */
 void bdrv_free_failed_node(BlockDriverState *bs)
 {
-    bs->drv->close(bs);
+    if (bs->drv->close) {
+        bs->drv->close(bs);
+    }
     bdrv_free(bs);
 }
 

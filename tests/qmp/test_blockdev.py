@@ -806,6 +806,31 @@ def test_blockstats(binary):
 
 
 @no_kvm
+def test_null_drivers(binary):
+    """null-co/null-aio over QMP and -drive null-co:// (their latency is
+    what virtio-blk-test's stop-drains cases hold a request with)."""
+    vm = VM(binary, ["-drive", "file=null-co://,if=none,id=d0,format=raw"])
+    try:
+        q = vm.q
+        q.ret("blockdev-add", {"driver": "null-aio", "node-name": "n1",
+                               "size": 1 << 20, "read-zeroes": True,
+                               "latency-ns": 200000000})
+        nodes = {n["node-name"]: n for n in q.ret("query-named-block-nodes")}
+        check_eq(nodes["n1"]["drv"], "null-aio", "drv")
+        check_eq(nodes["n1"]["image"]["virtual-size"], 1 << 20, "size")
+        blocks = {b["device"]: b for b in q.ret("query-block")}
+        check_eq(blocks["d0"]["inserted"]["image"]["virtual-size"], 1 << 30,
+                 "null-co:// default size")
+        # a format node over it, and deleting both
+        q.ret("blockdev-add", {"driver": "raw", "node-name": "r1",
+                               "file": "n1"})
+        q.ret("blockdev-del", {"node-name": "r1"})
+        q.ret("blockdev-del", {"node-name": "n1"})
+    finally:
+        vm.close()
+
+
+@no_kvm
 def test_cli_errors(binary):
     tmp = tempfile.mkdtemp(prefix="kvmpc-blockdev-")
     raw = make_file(tmp, "a.raw", bytes(4096))
@@ -831,6 +856,16 @@ def test_cli_errors(binary):
         (["-drive", "file=%s,if=none,id=d,rerror=enospc" % raw],
          "'enospc' invalid read error action"),
         (["-device", "ide-hd,drive=nosuchnode"], "nosuchnode"),
+        (["-blockdev", "driver=null-co,node-name=n,latency-ns=-1"],
+         "null-co: latency-ns is invalid"),
+        (["-blockdev", "driver=null-aio,node-name=n,size=-5"],
+         "null-aio: 'size' must not be negative"),
+        (["-blockdev", "driver=null-co,node-name=n,read-zeroes=sure"],
+         "Parameter 'read-zeroes' expects 'on' or 'off'"),
+        (["-blockdev", "driver=null-co,node-name=n,bogus=1"],
+         "Parameter 'bogus' is unexpected"),
+        (["-drive", "file=null-co://x,if=none,id=d,format=raw"],
+         "the file name must be 'null-co://'"),
     ]
     for args, text in cases:
         p = subprocess.run([binary, "-machine", "pc", "-nodefaults",
@@ -850,4 +885,4 @@ if __name__ == "__main__":
                test_empty_cd_by_id, test_floppy_media, test_block_resize,
                test_werror_stop_dma_retry, test_rerror_stop_pio_retry,
                test_error_report_and_ignore, test_blockstats,
-               test_cli_errors])
+               test_null_drivers, test_cli_errors])
