@@ -183,6 +183,7 @@
 #define ICR_RXO         0x00000040
 #define ICR_RXT0        0x00000080
 #define ICR_MDAC        0x00000200
+#define ICR_SRPD        0x00010000      /* small receive packet detected */
 #define ICR_RXQ0        0x00100000
 #define ICR_RXQ1        0x00200000
 #define ICR_TXQ0        0x00400000
@@ -1241,7 +1242,7 @@ static ssize_t e1000e_receive_iov(NetClientState *nc, const struct iovec *iov,
     uint8_t *buf = s->rx_buf;
     uint32_t rctl = *reg(s, RCTL);
     uint32_t bufsize = e1000x_rx_buf_size(rctl);
-    uint32_t ring, needed, thresh, ps_sz[PS_BUFFERS];
+    uint32_t ring, needed, thresh, causes, ps_sz[PS_BUFFERS];
     bool split = use_packet_split(s);
     RxMeta m = { 0 };
 
@@ -1314,8 +1315,15 @@ static ssize_t e1000e_receive_iov(NetClientState *nc, const struct iovec *iov,
     }
     e1000x_rx_stats(s->mac_reg, buf, size, total);
     thresh = ring >> (1 + ((rctl >> E1000_RCTL_RDMTS_SHIFT) & 3));
-    rx_raise_delayed(s, m.q, ICR_RXT0 |
-                     (rx_free_descs(s, m.q) <= thresh ? ICR_RXDMT0 : 0));
+    causes = ICR_RXT0;
+    if (rx_free_descs(s, m.q) <= thresh) {
+        causes |= ICR_RXDMT0;
+    }
+    /* RSRPD (12 bits): frames shorter than it raise SRPD (not delayed) */
+    if (total < (*reg(s, RSRPD) & 0xfff)) {
+        causes |= ICR_SRPD;
+    }
+    rx_raise_delayed(s, m.q, causes);
     return orig;
 }
 
@@ -1589,6 +1597,9 @@ static void mac_write(E1000EState *s, uint32_t off, uint32_t val)
     case RADV:
     case TADV:
         *reg(s, off) = val & E1000_DELAY_MASK;
+        return;
+    case RSRPD:
+        *reg(s, RSRPD) = val & 0xfff;
         return;
     case RCTL:
         *reg(s, RCTL) = val;

@@ -946,6 +946,8 @@ static void test_announce_dgram(void)
 #define TIDV            0x03820
 #define TADV            0x0382c
 #define ICR_RXDMT0      0x10
+#define ICR_SRPD        0x10000
+#define RSRPD           0x02c00
 #define TXD_IDE         (1u << 31)
 #define DELAY_FPD       0x80000000u
 #define US              1000
@@ -1021,6 +1023,20 @@ static void test_delay_timers(void)
     rx_one(&e, 7, 8, false);
     g_assert_true(irq(&e));
     g_assert_cmphex(rd(&e, ICR), ==, ICR_ASSERTED | ICR_RXT0 | ICR_RXDMT0);
+    /* RSRPD: a frame shorter than it raises SRPD, which does not wait */
+    wr(&e, RDT(0), 31);
+    wr(&e, RSRPD, 0xf000 | 65);
+    g_assert_cmphex(rd(&e, RSRPD), ==, 65);
+    wr(&e, IMS, ICR_SRPD);
+    rx_one(&e, 8, 9, false);            /* 64 bytes */
+    g_assert_true(irq(&e));
+    g_assert_cmphex(rd(&e, ICR), ==, ICR_ASSERTED | ICR_RXT0 | ICR_SRPD);
+    wr(&e, RSRPD, 64);
+    rx_one(&e, 9, 10, false);
+    g_assert_false(irq(&e));
+    wr(&e, RDTR, 100 | DELAY_FPD);
+    g_assert_cmphex(rd(&e, ICR), ==, ICR_ASSERTED | ICR_RXT0);
+    wr(&e, IMC, ICR_SRPD);
     wr(&e, RDTR, 0);
 
     /* TIDV 50 (51.2 us) for descriptors with IDE; TADV 80 bounds it */
