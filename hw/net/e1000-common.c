@@ -415,3 +415,49 @@ bool e1000x_tx_state_valid(const E1000Tx *tx)
     return tx->size <= E1000_TX_BUF_SIZE &&
            tx->ctx[1].hdr_len + (uint32_t)tx->ctx[1].mss <= E1000_TX_BUF_SIZE;
 }
+
+/* ---- interrupt delay timers ---------------------------------------------- */
+
+void e1000x_delay_init(E1000DelayPair *d, uint32_t pkt_off,
+                       uint32_t abs_off, QEMUTimerCB *cb, void *opaque)
+{
+    d->pkt = timer_new_ns(QEMU_CLOCK_VIRTUAL, cb, opaque);
+    d->abs = timer_new_ns(QEMU_CLOCK_VIRTUAL, cb, opaque);
+    d->pkt_off = pkt_off;
+    d->abs_off = abs_off;
+}
+
+void e1000x_delay_free(E1000DelayPair *d)
+{
+    timer_free(d->pkt);
+    timer_free(d->abs);
+    d->pkt = d->abs = NULL;
+}
+
+bool e1000x_delay_arm(E1000DelayPair *d, const uint32_t *regs)
+{
+    uint32_t pkt_delay = regs[E1000_R(d->pkt_off)] & E1000_DELAY_MASK;
+    uint32_t abs_delay = regs[E1000_R(d->abs_off)] & E1000_DELAY_MASK;
+    int64_t now;
+
+    if (!pkt_delay) {
+        return false;
+    }
+    now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    timer_mod(d->pkt, now + (int64_t)pkt_delay * E1000_DELAY_UNIT_NS);
+    if (abs_delay && !timer_pending(d->abs)) {
+        timer_mod(d->abs, now + (int64_t)abs_delay * E1000_DELAY_UNIT_NS);
+    }
+    return true;
+}
+
+void e1000x_delay_stop(E1000DelayPair *d)
+{
+    timer_del(d->pkt);
+    timer_del(d->abs);
+}
+
+bool e1000x_delay_running(const E1000DelayPair *d)
+{
+    return timer_pending(d->pkt) || timer_pending(d->abs);
+}

@@ -16,6 +16,7 @@
 #include "hw/pci/pci.h"
 #include "net/net.h"
 #include "net/eth.h"
+#include "system/timer.h"
 
 #define E1000_R(off)    ((off) >> 2)
 
@@ -134,6 +135,35 @@ void e1000x_rx_missed(uint32_t *regs);
 /* Read statistics register @off (read to clear; a 64-bit counter
  * clears on reading its high half). */
 uint32_t e1000x_stat_read(uint32_t *regs, uint32_t off);
+
+/* ---- interrupt delay timers (8254x SDM 3.2.7/3.4, 82574 7.4.4) ----------- */
+
+/*
+ * One pair of delay timers on the virtual clock, in 1.024 us units: the
+ * packet timer (RDTR or TIDV, restarted by every event) and the absolute
+ * timer (RADV or TADV, started by the first event of a burst and left
+ * running by the others).  Either one ending calls the pair's callback;
+ * which causes wait, and what firing means, is the device's business.
+ */
+#define E1000_DELAY_UNIT_NS 1024
+#define E1000_DELAY_FPD     0x80000000u /* RDTR/TIDV: flush partial delay */
+#define E1000_DELAY_MASK    0xffff
+
+typedef struct E1000DelayPair {
+    QEMUTimer *pkt;             /* RDTR / TIDV */
+    QEMUTimer *abs;             /* RADV / TADV */
+    uint32_t pkt_off, abs_off;  /* their register offsets */
+} E1000DelayPair;
+
+void e1000x_delay_init(E1000DelayPair *d, uint32_t pkt_off,
+                       uint32_t abs_off, QEMUTimerCB *cb, void *opaque);
+void e1000x_delay_free(E1000DelayPair *d);
+/* One event: (re)start the packet timer and, if idle, the absolute one.
+ * False (nothing armed) when the packet delay is 0: "no delay". */
+bool e1000x_delay_arm(E1000DelayPair *d, const uint32_t *regs);
+void e1000x_delay_stop(E1000DelayPair *d);
+/* Either timer is counting. */
+bool e1000x_delay_running(const E1000DelayPair *d);
 
 /* ---- transmit ------------------------------------------------------------ */
 

@@ -286,7 +286,8 @@ typedef struct E1000State {
     MemoryRegion mmio, io;
     QEMUTimer *autoneg_timer;
     QEMUTimer *mit_timer;
-    QEMUTimer *rdtr_timer, *radv_timer, *tidv_timer, *tadv_timer;
+    E1000DelayPair rx_delay;    /* RDTR/RADV (e1000-common) */
+    E1000DelayPair tx_delay;    /* TIDV/TADV */
     uint32_t delayed;           /* RXT0/TXDW waiting for a delay timer */
     guint tx_idle;
     bool tx_waiting;            /* the backend holds a frame */
@@ -370,18 +371,9 @@ static void set_ics(E1000State *s, uint32_t causes)
 
 /* ---- interrupt delay timers (3.2.7, 3.4) ------------------------------- */
 
-#define DELAY_UNIT_NS   1024            /* RDTR/RADV/TIDV/TADV: 1.024 us */
-#define DELAY_FPD       0x80000000      /* RDTR/TIDV: flush partial delay */
-
 static void delay_fire(E1000State *s, uint32_t cause)
 {
-    if (cause == ICR_RXT0) {
-        timer_del(s->rdtr_timer);
-        timer_del(s->radv_timer);
-    } else {
-        timer_del(s->tidv_timer);
-        timer_del(s->tadv_timer);
-    }
+    e1000x_delay_stop(cause == ICR_RXT0 ? &s->rx_delay : &s->tx_delay);
     if (s->delayed & cause) {
         s->delayed &= ~cause;
         set_ics(s, cause);
@@ -399,28 +391,18 @@ static void tx_delay_cb(void *opaque)
 }
 
 /*
- * Raise @cause after the packet timer (@pkt_off's value, restarted by
- * every event) or the absolute timer (@abs_off's, started by the first
- * event of a burst), whichever ends first; at once without mitigation
- * or with a packet delay of 0 (the spec's "no delay").
+ * Raise @cause after the packet timer (RDTR/TIDV, restarted by every
+ * event) or the absolute timer (RADV/TADV, started by the first event of
+ * a burst), whichever ends first; at once without mitigation or with a
+ * packet delay of 0 (the spec's "no delay").
  */
-static void delay_cause(E1000State *s, uint32_t cause, uint32_t pkt_off,
-                        uint32_t abs_off, QEMUTimer *pkt, QEMUTimer *abs)
+static void delay_cause(E1000State *s, uint32_t cause, E1000DelayPair *d)
 {
-    uint32_t pkt_delay = *reg(s, pkt_off) & 0xffff;
-    uint32_t abs_delay = *reg(s, abs_off) & 0xffff;
-    int64_t now;
-
-    if (!s->mitigation || !pkt_delay) {
+    if (!s->mitigation || !e1000x_delay_arm(d, s->mac_reg)) {
         set_ics(s, cause);
         return;
     }
-    now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     s->delayed |= cause;
-    timer_mod(pkt, now + (int64_t)pkt_delay * DELAY_UNIT_NS);
-    if (abs_delay && !timer_pending(abs)) {
-        timer_mod(abs, now + (int64_t)abs_delay * DELAY_UNIT_NS);
-    }
 }
 
 /* ---- link and PHY ------------------------------------------------------ */
@@ -790,7 +772,7 @@ static ssize_t e1000_receive_iov(NetClientState *nc, const struct iovec *iov,
     /* RXDMT0: free descriptors fell to the RDMTS fraction of the ring. */
     thresh = ring >> (1 + ((rctl >> RCTL_RDMTS_SHIFT) & 3));
     set_ics(s, rx_free_descs(s) <= thresh ? ICR_RXDMT0 : 0);
-    delay_cause(s, ICR_RXT0, RDTR, RADV, s->rdtr_timer, s->radv_timer);
+    delay_cause(s, ICR_RXT0, &s->rx_delay);
     (void)n;
     return orig;
 }
@@ -885,7 +867,7 @@ static void start_xmit(E1000State *s)
         causes |= ICR_TXQE;
     }
     if ((causes & (ICR_TXDW << 16)) && !(causes & ICR_TXDW)) {
-        delay_cause(s, ICR_TXDW, TIDV, TADV, s->tidv_timer, s->tadv_timer);
+        delay_cause(s, ICR_TXDW, &s->tx_delay);
     } else if (causes & ICR_TXDW) {
         delay_fire(s, ICR_TXDW);        /* a delayed one goes with it */
     }
@@ -991,7 +973,7 @@ static void mac_write(E1000State *s, uint32_t off, uint32_t val)
     case RDTR:
     case TIDV:
         *reg(s, off) = val & 0xffff;
-        if (val & DELAY_FPD) {
+        if (val & E1000_DELAY_FPD) {
             delay_fire(s, off == RDTR ? ICR_RXT0 : ICR_TXDW);
         }
         return;
@@ -1089,10 +1071,8 @@ static void e1000_reset_regs(E1000State *s)
 
     timer_del(s->autoneg_timer);
     timer_del(s->mit_timer);
-    timer_del(s->rdtr_timer);
-    timer_del(s->radv_timer);
-    timer_del(s->tidv_timer);
-    timer_del(s->tadv_timer);
+    e1000x_delay_stop(&s->rx_delay);
+    e1000x_delay_stop(&s->tx_delay);
     s->delayed = 0;
     if (s->tx_idle) {
         g_source_remove(s->tx_idle);
@@ -1155,10 +1135,8 @@ static bool e1000_realize(DeviceState *dev, GError **errp)
     pci_register_bar(pd, 1, PCI_BASE_ADDRESS_SPACE_IO, &s->io);
     s->autoneg_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, autoneg_done, s);
     s->mit_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, mit_timer_cb, s);
-    s->rdtr_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, rx_delay_cb, s);
-    s->radv_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, rx_delay_cb, s);
-    s->tidv_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tx_delay_cb, s);
-    s->tadv_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, tx_delay_cb, s);
+    e1000x_delay_init(&s->rx_delay, RDTR, RADV, rx_delay_cb, s);
+    e1000x_delay_init(&s->tx_delay, TIDV, TADV, tx_delay_cb, s);
     s->nic = qemu_new_nic(&e1000_net_info, &s->conf, dev->type->name,
                           dev->id, s);
     qemu_format_nic_info_str(qemu_get_queue(s->nic), s->conf.macaddr.a);
@@ -1195,10 +1173,8 @@ static void e1000_unrealize(DeviceState *dev)
     }
     timer_free(s->autoneg_timer);
     timer_free(s->mit_timer);
-    timer_free(s->rdtr_timer);
-    timer_free(s->radv_timer);
-    timer_free(s->tidv_timer);
-    timer_free(s->tadv_timer);
+    e1000x_delay_free(&s->rx_delay);
+    e1000x_delay_free(&s->tx_delay);
     memory_region_destroy(&s->mmio);
     memory_region_destroy(&s->io);
 }
@@ -1226,16 +1202,21 @@ static int e1000_post_load(void *opaque, int version_id)
     }
     s->irq_level = false;
     update_irq(s);
-    /* Causes that waited for a delay timer go now (the timers are not
-     * part of the state: early is allowed, late is not). */
+    /* A cause waiting for a delay timer that is not running (a version 2
+     * stream has no timers) goes now: early is allowed, lost is not. */
     s->delayed &= ICR_RXT0 | ICR_TXDW;
-    if (s->delayed) {
-        uint32_t d = s->delayed;
-        s->delayed = 0;
-        set_ics(s, d);
+    if ((s->delayed & ICR_RXT0) && !e1000x_delay_running(&s->rx_delay)) {
+        delay_fire(s, ICR_RXT0);
+    }
+    if ((s->delayed & ICR_TXDW) && !e1000x_delay_running(&s->tx_delay)) {
+        delay_fire(s, ICR_TXDW);
     }
     return 0;
 }
+
+/* Version 3 added the delay timers themselves. */
+#define VMSTATE_TIMER_PTR_V(f, st, v) \
+    VMSTATE_FIELD_(#f, st, f, VMS_TIMER, sizeof(void *), 0, v)
 
 #define CTX_FIELDS(i) \
     VMSTATE_UINT8(tx.ctx[i].ipcss, E1000State), \
@@ -1252,7 +1233,7 @@ static int e1000_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_e1000 = {
     .name = "e1000",
-    .version_id = 2,
+    .version_id = 3,
     .minimum_version_id = 1,
     .post_load = e1000_post_load,
     .fields = (const VMStateField[]) {
@@ -1281,6 +1262,10 @@ static const VMStateDescription vmstate_e1000 = {
         VMSTATE_BUFFER(tx.buf, E1000State),
         VMSTATE_TIMER_PTR(autoneg_timer, E1000State),
         VMSTATE_UINT32_V(delayed, E1000State, 2),
+        VMSTATE_TIMER_PTR_V(rx_delay.pkt, E1000State, 3),
+        VMSTATE_TIMER_PTR_V(rx_delay.abs, E1000State, 3),
+        VMSTATE_TIMER_PTR_V(tx_delay.pkt, E1000State, 3),
+        VMSTATE_TIMER_PTR_V(tx_delay.abs, E1000State, 3),
         VMSTATE_END_OF_LIST()
     },
 };

@@ -6,7 +6,8 @@
  * CTRL_EXT, MDIC, ICR/ICS/IMS/IMC/IAM, EIAC, IVAR, ITR, EITR0-4, RCTL,
  * RFCTL, RXCSUM, MRQC, RSSRK, RETA, RDBAL0/1 .. RDT0/1, TCTL, TIPG,
  * TDBAL0/1 .. TDT0/1, TXDCTL, TARC, RA, MTA, VFTA, statistics), 7.1.4-7.1.5
- * receive descriptors (legacy and extended; packet split is not modelled),
+ * receive descriptors (legacy, extended and packet split with PSRCTL's
+ * four buffers and the header split of 7.1.5.3),
  * 7.1.9 receive checksum offload, 7.1.10 RSS (Toeplitz hash over RSSRK,
  * the 128-entry RETA whose bit 7 picks queue 0 or 1), 7.2 transmit
  * (legacy, context and data descriptors, checksum and TSO: the shared
@@ -23,9 +24,13 @@
  * ports (IOADDR/IODATA), BAR3 16 KiB MSI-X (table at 0, PBA at 0x2000),
  * INTA, efi-e1000e.rom (Debian's ipxe-qemu) through the ROM BAR.
  *
- * Simplified (as QEMU): checksums and TSO in software on a copy; the
- * receive/transmit delay timers (RDTR/RADV/TIDV/TADV) are stored and the
- * causes raised at once; ITR/EITR throttle in 256 ns units.
+ * Simplified (as QEMU): checksums and TSO in software on a copy.  The
+ * interrupt delay timers of 7.4.4 (RDTR/RADV for RXT0, TIDV/TADV for the
+ * transmit causes of descriptors with IDE; FPD flushes) run on the virtual
+ * clock as QEMU 7.2's e1000e runs them: for INTx and MSI only (with MSI-X
+ * the causes go at once and EITR alone moderates), one set of waiting
+ * causes that any other cause or either timer releases; ITR/EITR then
+ * throttle in 256 ns units.
  *
  * Guest input is hostile: ring sizes come from RDLEN/TDLEN, a head or
  * tail outside its ring stops that ring, a transmit pass handles at most
@@ -178,6 +183,7 @@
 #define ICR_RXO         0x00000040
 #define ICR_RXT0        0x00000080
 #define ICR_MDAC        0x00000200
+#define ICR_SRPD        0x00010000      /* small receive packet detected */
 #define ICR_RXQ0        0x00100000
 #define ICR_RXQ1        0x00200000
 #define ICR_TXQ0        0x00400000
@@ -190,8 +196,17 @@
 /* RCTL */
 #define RCTL_DTYP_SHIFT 10
 #define RCTL_DTYP_PS    1
-/* RFCTL */
+/* RFCTL (10.2.5.x) */
+#define RFCTL_IPV6_DIS  0x00000400      /* no IPv6 processing */
+#define RFCTL_IPFRSP_DIS 0x00004000     /* no header split of IP fragments */
 #define RFCTL_EXTEN     0x00008000
+#define RFCTL_IPV6_EX_DIS 0x00010000
+/* PSRCTL: buffer 0 in 128-byte units, buffers 1-3 in KiB (0: unused) */
+#define PSRCTL_BSIZE0_MASK 0x7f
+#define PSRCTL_BSIZE_MASK  0x3f
+#define PS_BUFFERS      4
+#define PS_DESC_LEN     32
+#define PS_HDRSTAT_HS   0x8000          /* header split (7.1.5.3) */
 /* RXCSUM */
 #define RXCSUM_PCSS_MASK 0x000000ff
 #define RXCSUM_IPOFLD   0x00000100
@@ -305,6 +320,9 @@ struct E1000EState {
     MemoryRegion mmio, flash, io, msix;
     QEMUTimer *autoneg_timer;
     E1000EThrottle throttle[NUM_THROTTLES];
+    E1000DelayPair rx_delay;    /* RDTR/RADV (e1000-common) */
+    E1000DelayPair tx_delay;    /* TIDV/TADV */
+    uint32_t delayed;           /* causes (and their RxQn/TxQn) waiting */
     guint tx_idle;
     bool tx_waiting;            /* the backend holds a frame */
     bool irq_level;
@@ -430,8 +448,19 @@ static void msix_causes(E1000EState *s, uint32_t qcauses)
  * Raise @causes; @qcauses the MSI-X queue causes they stand for (RXQn,
  * TXQn; OTHER is added for the other causes).
  */
+#define QUEUE_CAUSES    (ICR_RXQ0 | ICR_RXQ1 | ICR_TXQ0 | ICR_TXQ1)
+
 static void raise_causes(E1000EState *s, uint32_t causes, uint32_t qcauses)
 {
+    /* Causes waiting for a delay timer go with any other (QEMU's e1000e
+     * keeps one set of them); the delay timers stop. */
+    if (s->delayed) {
+        causes |= s->delayed & ~QUEUE_CAUSES;
+        qcauses |= s->delayed & QUEUE_CAUSES;
+        s->delayed = 0;
+        e1000x_delay_stop(&s->rx_delay);
+        e1000x_delay_stop(&s->tx_delay);
+    }
     if (!causes && !qcauses) {
         return;
     }
@@ -478,9 +507,54 @@ static void rx_raise(E1000EState *s, unsigned q, uint32_t causes)
     raise_causes(s, causes, q ? ICR_RXQ1 : ICR_RXQ0);
 }
 
+/* ---- interrupt delay timers (7.4.4) ------------------------------------ */
+
+/* Either timer of a pair ended: the waiting causes go. */
+static void delay_cb(void *opaque)
+{
+    raise_causes(opaque, 0, 0);
+}
+
+/*
+ * A frame written back: RXT0 waits for RDTR (restarted by each frame) or
+ * RADV (from the first), unless MSI-X is on, RDTR is 0, or a cause that
+ * cannot wait (RXDMT0, RXO) comes with it, as QEMU 7.2 decides.
+ */
+static void rx_raise_delayed(E1000EState *s, unsigned q, uint32_t causes)
+{
+    if (causes == ICR_RXT0 && !msix_enabled(&s->parent) &&
+        e1000x_delay_arm(&s->rx_delay, s->mac_reg)) {
+        s->delayed |= ICR_RXT0 | (q ? ICR_RXQ1 : ICR_RXQ0);
+        return;
+    }
+    rx_raise(s, q, causes);
+}
+
+/* RDTR/TIDV written with FPD: whatever waits goes now. */
+static void write_delay_reg(E1000EState *s, uint32_t off, uint32_t val)
+{
+    *reg(s, off) = val & E1000_DELAY_MASK;
+    if ((val & E1000_DELAY_FPD) && s->delayed) {
+        raise_causes(s, 0, 0);
+    }
+}
+
 static void tx_raise(E1000EState *s, unsigned q, uint32_t causes)
 {
     raise_causes(s, causes, q ? ICR_TXQ1 : ICR_TXQ0);
+}
+
+/* A transmit pass whose descriptors all had IDE: TXDW/TXQE wait for TIDV
+ * or TADV (not with MSI-X, nor with TIDV 0). */
+static void tx_raise_delayed(E1000EState *s, unsigned q, uint32_t causes,
+                             bool ide)
+{
+    if (ide && !msix_enabled(&s->parent) &&
+        e1000x_delay_arm(&s->tx_delay, s->mac_reg)) {
+        s->delayed |= causes | (q ? ICR_TXQ1 : ICR_TXQ0);
+        return;
+    }
+    tx_raise(s, q, causes);
 }
 
 /* ---- link and PHY ------------------------------------------------------ */
@@ -714,9 +788,27 @@ static void write_eewr(E1000EState *s, uint32_t val)
 
 /* ---- receive (7.1) ------------------------------------------------------ */
 
+static bool use_extended(E1000EState *s)
+{
+    return *reg(s, RFCTL) & RFCTL_EXTEN;
+}
+
+/* RCTL.DTYP 01 (and the reserved 11) with RFCTL.EXTEN: packet split
+ * descriptors; without EXTEN the ring holds legacy ones (as QEMU 7.2). */
+static bool use_packet_split(E1000EState *s)
+{
+    return use_extended(s) &&
+           (*reg(s, RCTL) & (RCTL_DTYP_PS << RCTL_DTYP_SHIFT));
+}
+
+static uint32_t rx_desc_len(E1000EState *s)
+{
+    return use_packet_split(s) ? PS_DESC_LEN : 16;
+}
+
 static uint32_t rx_ring_size(E1000EState *s, unsigned q)
 {
-    return *reg(s, RDLEN(q)) / 16;
+    return *reg(s, RDLEN(q)) / rx_desc_len(s);
 }
 
 static uint32_t rx_free_descs(E1000EState *s, unsigned q)
@@ -932,15 +1024,213 @@ static void rx_checksum(E1000EState *s, const uint8_t *p, size_t size,
     }
 }
 
-static bool use_extended(E1000EState *s)
-{
-    return *reg(s, RFCTL) & RFCTL_EXTEN;
-}
-
 static void rx_overrun(E1000EState *s, unsigned q)
 {
     e1000x_rx_missed(s->mac_reg);
     rx_raise(s, q, ICR_RXO);
+}
+
+/* What the write-back of a frame's descriptors says about it. */
+typedef struct RxMeta {
+    RxInfo ri;
+    uint32_t status, errors, hash;
+    unsigned q, rss_type;
+    uint16_t psum, special;
+} RxMeta;
+
+/*
+ * The first 16 bytes of an extended (7.1.5.2) or packet split (7.1.5.3)
+ * write-back: MRQ, the RSS hash or IP ID + packet checksum, extended
+ * status/errors, the length (of buffer 0 for packet split), VLAN.
+ */
+static void ext_writeback(E1000EState *s, uint8_t *d, const RxMeta *m,
+                          bool last, uint16_t len)
+{
+    uint32_t st = RXD_STAT_DD | (last ? RXD_STAT_EOP | m->status : 0);
+
+    stl_le_p(d, m->rss_type | (m->q << 8));
+    if (*reg(s, RXCSUM) & RXCSUM_PCSD) {
+        stl_le_p(d + 4, m->hash);
+    } else {
+        stw_le_p(d + 4, m->ri.ip_id);
+        stw_le_p(d + 6, m->psum);
+        if (m->ri.v4 && last) {
+            st |= RXD_STAT_IPIDV;
+        }
+    }
+    stl_le_p(d + 8, (st & ~RXD_STAT_IXSM & 0xfffff) |
+             (last ? m->errors << RXDEXT_ERR_SHIFT : 0));
+    stw_le_p(d + 12, len);
+    stw_le_p(d + 14, last ? m->special : 0);
+}
+
+static uint64_t rx_desc_addr(E1000EState *s, unsigned q)
+{
+    uint64_t base = ((uint64_t)*reg(s, RDBAH(q)) << 32) | *reg(s, RDBAL(q));
+
+    return base + (uint64_t)*reg(s, RDH(q)) * rx_desc_len(s);
+}
+
+static void rx_advance(E1000EState *s, unsigned q)
+{
+    *reg(s, RDH(q)) = (*reg(s, RDH(q)) + 1) % rx_ring_size(s, q);
+}
+
+/* Legacy or extended descriptors: @total bytes in RCTL.BSIZE buffers. */
+static void rx_write_plain(E1000EState *s, const uint8_t *buf, size_t total,
+                           uint32_t bufsize, const RxMeta *m)
+{
+    bool ext = use_extended(s);
+    size_t done = 0;
+
+    while (done < total) {
+        uint64_t daddr = rx_desc_addr(s, m->q);
+        uint8_t desc[16];
+        uint32_t chunk = MIN(bufsize, total - done);
+        bool last = done + chunk == total;
+
+        if (pci_dma_read(&s->parent, daddr, desc, sizeof(desc)) != MEMTX_OK) {
+            break;                      /* master abort: the ring stops */
+        }
+        pci_dma_write(&s->parent, ldq_le_p(desc), buf + done, chunk);
+        if (ext) {
+            ext_writeback(s, desc, m, last, chunk);
+            pci_dma_write(&s->parent, daddr, desc, 16);
+        } else {
+            stw_le_p(desc + 8, chunk);
+            stw_le_p(desc + 10, m->psum);
+            desc[12] = RXD_STAT_DD | (last ? RXD_STAT_EOP | m->status : 0);
+            desc[13] = last ? m->errors : 0;
+            stw_le_p(desc + 14, m->special);
+            pci_dma_write(&s->parent, daddr + 8, desc + 8, 8);
+        }
+        done += chunk;
+        rx_advance(s, m->q);
+    }
+}
+
+/* PSRCTL: the sizes of a packet split descriptor's four buffers. */
+static void ps_buf_sizes(E1000EState *s, uint32_t sz[PS_BUFFERS])
+{
+    uint32_t v = *reg(s, PSRCTL);
+
+    sz[0] = (v & PSRCTL_BSIZE0_MASK) * 128;
+    for (unsigned i = 1; i < PS_BUFFERS; i++) {
+        sz[i] = ((v >> (8 * i)) & PSRCTL_BSIZE_MASK) * 1024;
+    }
+}
+
+static bool ipv6_ext_header(uint8_t nh)
+{
+    switch (nh) {
+    case 0: case 43: case 44: case 50: case 51: case 60: case 135:
+    case 139: case 140: case 253: case 254:
+        return true;
+    }
+    return false;
+}
+
+/*
+ * The header that goes alone into buffer 0 (7.1.5.3): the Ethernet, IP
+ * and TCP (with options) or UDP headers; of other IP frames, and of IPv4
+ * fragments unless RFCTL.IPFRSP_DIS, the headers up to the IP payload.
+ * 0: no split (not IP, IPv6 with extension headers or with RFCTL.IPV6_DIS,
+ * a header larger than buffer 0).
+ */
+static size_t ps_header_len(E1000EState *s, const uint8_t *p, size_t size,
+                            uint32_t bsize0)
+{
+    uint32_t rfctl = *reg(s, RFCTL);
+    size_t hdr;
+    RxInfo ri;
+
+    rx_parse(p, size, s->mac_reg, &ri);
+    if (ri.v4) {
+        unsigned ihl = (p[ri.l3] & 0xf) * 4;
+        bool frag = eth_ldw(p + ri.l3 + 6) & 0x3fff;
+        if (frag && (rfctl & RFCTL_IPFRSP_DIS)) {
+            return 0;
+        }
+        hdr = ri.l3 + ihl;
+    } else if (ri.v6) {
+        if ((rfctl & RFCTL_IPV6_DIS) || ipv6_ext_header(p[ri.l3 + 6])) {
+            return 0;
+        }
+        hdr = ri.l3 + 40;
+    } else {
+        return 0;
+    }
+    if (ri.tcp) {
+        unsigned doff = (p[ri.l4 + 12] >> 4) * 4;
+        if (doff >= 20 && ri.l4 + doff <= size) {
+            hdr = ri.l4 + doff;
+        }
+    } else if (ri.udp) {
+        hdr = ri.l4 + 8;
+    }
+    return hdr <= bsize0 && hdr <= size ? hdr : 0;
+}
+
+/* Descriptors a packet split frame of @total bytes takes (0: none can
+ * hold it: every PSRCTL size is 0). */
+static uint32_t ps_descs_needed(const uint32_t sz[PS_BUFFERS], size_t hdr,
+                                size_t total)
+{
+    size_t cap = sz[0] + sz[1] + sz[2] + sz[3];
+    size_t first = hdr ? hdr + sz[1] + sz[2] + sz[3] : cap;
+
+    if (!cap || !first) {
+        return 0;
+    }
+    if (total <= first) {
+        return 1;
+    }
+    return 1 + (total - first + cap - 1) / cap;
+}
+
+/*
+ * Packet split descriptors (7.1.4.2 read format: four buffer addresses;
+ * 7.1.5.3 write-back: the extended fields with buffer 0's length, then
+ * the header status (HDR_LEN, HS) and the lengths of buffers 1-3).  The
+ * header (@hdr bytes, 0: not split) fills the first descriptor's buffer 0
+ * alone; the rest fills buffers 1-3, then the next descriptors' 0-3.
+ */
+static void rx_write_split(E1000EState *s, const uint8_t *buf, size_t total,
+                           const uint32_t sz[PS_BUFFERS], size_t hdr,
+                           const RxMeta *m)
+{
+    size_t done = 0;
+    bool first = true;
+
+    while (done < total) {
+        uint64_t daddr = rx_desc_addr(s, m->q);
+        uint8_t desc[PS_DESC_LEN];
+        uint16_t len[PS_BUFFERS] = { 0 };
+
+        if (pci_dma_read(&s->parent, daddr, desc, sizeof(desc)) != MEMTX_OK) {
+            break;                      /* master abort: the ring stops */
+        }
+        for (unsigned b = 0; b < PS_BUFFERS && done < total; b++) {
+            size_t room = (first && hdr && b == 0) ? hdr : sz[b];
+            size_t chunk = MIN(room, total - done);
+            if (!chunk) {
+                continue;
+            }
+            pci_dma_write(&s->parent, ldq_le_p(desc + 8 * b), buf + done,
+                          chunk);
+            len[b] = chunk;
+            done += chunk;
+        }
+        memset(desc, 0, sizeof(desc));
+        ext_writeback(s, desc, m, done == total, len[0]);
+        stw_le_p(desc + 16, first && hdr ? hdr | PS_HDRSTAT_HS : 0);
+        for (unsigned b = 1; b < PS_BUFFERS; b++) {
+            stw_le_p(desc + 16 + 2 * b, len[b]);
+        }
+        pci_dma_write(&s->parent, daddr, desc, sizeof(desc));
+        first = false;
+        rx_advance(s, m->q);
+    }
 }
 
 static ssize_t e1000e_receive_iov(NetClientState *nc, const struct iovec *iov,
@@ -948,15 +1238,13 @@ static ssize_t e1000e_receive_iov(NetClientState *nc, const struct iovec *iov,
 {
     E1000EState *s = qemu_get_nic_opaque(nc);
     size_t size = net_iov_size(iov, iovcnt);
-    size_t orig = size, total, done = 0;
+    size_t orig = size, total, hdr = 0;
     uint8_t *buf = s->rx_buf;
     uint32_t rctl = *reg(s, RCTL);
     uint32_t bufsize = e1000x_rx_buf_size(rctl);
-    uint32_t status = 0, errors = 0, hash, ring, needed, thresh;
-    uint16_t special = 0, psum;
-    unsigned q, rss_type;
-    bool ext = use_extended(s);
-    RxInfo ri;
+    uint32_t ring, needed, thresh, causes, ps_sz[PS_BUFFERS];
+    bool split = use_packet_split(s);
+    RxMeta m = { 0 };
 
     if (!link_is_up(s)) {
         return orig;
@@ -966,11 +1254,6 @@ static ssize_t e1000e_receive_iov(NetClientState *nc, const struct iovec *iov,
     }
     if (size > RX_BUF_SIZE - 4) {
         e1000x_stat_inc(s->mac_reg, E1000_ROC);
-        return orig;
-    }
-    if (((rctl >> RCTL_DTYP_SHIFT) & 3) == RCTL_DTYP_PS) {
-        /* Packet split is not modelled: the frame is missed. */
-        rx_overrun(s, 0);
         return orig;
     }
     net_iov_to_buf(iov, iovcnt, 0, buf, size);
@@ -986,14 +1269,13 @@ static ssize_t e1000e_receive_iov(NetClientState *nc, const struct iovec *iov,
     if (!e1000x_rx_filter(s->mac_reg, buf)) {
         return orig;
     }
-    rx_parse(buf, size, s->mac_reg, &ri);
-    q = rss_select(s, buf, &ri, &hash, &rss_type);
-    ring = rx_ring_size(s, q);
-    if (rx_free_descs(s, q) == 0) {
+    rx_parse(buf, size, s->mac_reg, &m.ri);
+    m.q = rss_select(s, buf, &m.ri, &m.hash, &m.rss_type);
+    ring = rx_ring_size(s, m.q);
+    if (rx_free_descs(s, m.q) == 0) {
         return 0;                       /* held until RDT moves */
     }
-    rx_checksum(s, buf, size, &ri, &status, &errors);
-    psum = 0;
+    rx_checksum(s, buf, size, &m.ri, &m.status, &m.errors);
     {
         uint32_t pcss = *reg(s, RXCSUM) & RXCSUM_PCSS_MASK;
         if (pcss < size) {
@@ -1001,71 +1283,47 @@ static ssize_t e1000e_receive_iov(NetClientState *nc, const struct iovec *iov,
             while (sum >> 16) {
                 sum = (sum & 0xffff) + (sum >> 16);
             }
-            psum = sum;
+            m.psum = sum;
         }
     }
     if ((*reg(s, CTRL) & CTRL_VME) && e1000x_is_vlan_frame(s->mac_reg, buf)) {
-        special = eth_ldw(buf + 14);
+        m.special = eth_ldw(buf + 14);
         memmove(buf + 12, buf + 16, size - 16);
         size -= 4;
-        status |= RXD_STAT_VP;
+        m.status |= RXD_STAT_VP;
     }
     total = size;
     if (!(rctl & E1000_RCTL_SECRC)) {
         stl_le_p(buf + size, eth_crc32(buf, size));
         total += 4;
     }
-    needed = (total + bufsize - 1) / bufsize;
-    if (rx_free_descs(s, q) < needed) {
-        rx_overrun(s, q);
+    if (split) {
+        ps_buf_sizes(s, ps_sz);
+        hdr = ps_header_len(s, buf, size, ps_sz[0]);
+        needed = ps_descs_needed(ps_sz, hdr, total);
+    } else {
+        needed = (total + bufsize - 1) / bufsize;
+    }
+    if (!needed || rx_free_descs(s, m.q) < needed) {
+        rx_overrun(s, m.q);
         return orig;
     }
-    while (done < total) {
-        uint64_t base = ((uint64_t)*reg(s, RDBAH(q)) << 32) |
-                        *reg(s, RDBAL(q));
-        uint64_t daddr = base + (uint64_t)*reg(s, RDH(q)) * 16;
-        uint8_t desc[16];
-        uint32_t chunk = MIN(bufsize, total - done);
-        bool last = done + chunk == total;
-        uint32_t st = RXD_STAT_DD | (last ? RXD_STAT_EOP | status : 0);
-
-        if (pci_dma_read(&s->parent, daddr, desc, sizeof(desc)) != MEMTX_OK) {
-            break;                      /* master abort: the ring stops */
-        }
-        pci_dma_write(&s->parent, ldq_le_p(desc), buf + done, chunk);
-        if (ext) {
-            /* 7.1.5.2: MRQ, RSS hash or IP ID + checksum, status/errors,
-             * length, VLAN. */
-            stl_le_p(desc, rss_type | (q << 8));
-            if (*reg(s, RXCSUM) & RXCSUM_PCSD) {
-                stl_le_p(desc + 4, hash);
-            } else {
-                stw_le_p(desc + 4, ri.ip_id);
-                stw_le_p(desc + 6, psum);
-                if (ri.v4) {
-                    st |= last ? RXD_STAT_IPIDV : 0;
-                }
-            }
-            stl_le_p(desc + 8, (st & ~RXD_STAT_IXSM & 0xfffff) |
-                     (last ? errors << RXDEXT_ERR_SHIFT : 0));
-            stw_le_p(desc + 12, chunk);
-            stw_le_p(desc + 14, last ? special : 0);
-            pci_dma_write(&s->parent, daddr, desc, 16);
-        } else {
-            stw_le_p(desc + 8, chunk);
-            stw_le_p(desc + 10, psum);
-            desc[12] = st;
-            desc[13] = last ? errors : 0;
-            stw_le_p(desc + 14, special);
-            pci_dma_write(&s->parent, daddr + 8, desc + 8, 8);
-        }
-        done += chunk;
-        *reg(s, RDH(q)) = (*reg(s, RDH(q)) + 1) % ring;
+    if (split) {
+        rx_write_split(s, buf, total, ps_sz, hdr, &m);
+    } else {
+        rx_write_plain(s, buf, total, bufsize, &m);
     }
     e1000x_rx_stats(s->mac_reg, buf, size, total);
     thresh = ring >> (1 + ((rctl >> E1000_RCTL_RDMTS_SHIFT) & 3));
-    rx_raise(s, q, ICR_RXT0 |
-             (rx_free_descs(s, q) <= thresh ? ICR_RXDMT0 : 0));
+    causes = ICR_RXT0;
+    if (rx_free_descs(s, m.q) <= thresh) {
+        causes |= ICR_RXDMT0;
+    }
+    /* RSRPD (12 bits): frames shorter than it raise SRPD (not delayed) */
+    if (total < (*reg(s, RSRPD) & 0xfff)) {
+        causes |= ICR_SRPD;
+    }
+    rx_raise_delayed(s, m.q, causes);
     return orig;
 }
 
@@ -1121,6 +1379,7 @@ static void start_xmit(E1000EState *s, unsigned q)
     uint32_t n = *reg(s, TDLEN(q)) / 16;
     uint32_t causes = 0, count = 0;
     uint64_t bytes = 0;
+    bool ide = true;            /* every descriptor of the pass had IDE */
     const E1000TxEnv env = {
         .pci = &s->parent, .regs = s->mac_reg, .send = tx_send, .opaque = s,
     };
@@ -1156,6 +1415,7 @@ static void start_xmit(E1000EState *s, unsigned q)
         }
         *reg(s, TDH(q)) = (h + 1) % n;
         causes |= ICR_TXDW;
+        ide = ide && (lower & E1000_TXD_CMD_IDE);
         count++;
         if (s->tx_waiting) {
             break;
@@ -1165,7 +1425,7 @@ static void start_xmit(E1000EState *s, unsigned q)
         causes |= ICR_TXQE;             /* the queue ran empty just now */
     }
     if (causes) {
-        tx_raise(s, q, causes);
+        tx_raise_delayed(s, q, causes, ide);
     }
 }
 
@@ -1330,6 +1590,17 @@ static void mac_write(E1000EState *s, uint32_t off, uint32_t val)
     case ITR:
         *reg(s, ITR) = val & 0xffff;
         return;
+    case RDTR:
+    case TIDV:
+        write_delay_reg(s, off, val);
+        return;
+    case RADV:
+    case TADV:
+        *reg(s, off) = val & E1000_DELAY_MASK;
+        return;
+    case RSRPD:
+        *reg(s, RSRPD) = val & 0xfff;
+        return;
     case RCTL:
         *reg(s, RCTL) = val;
         qemu_flush_queued_packets(qemu_get_queue(s->nic));
@@ -1436,6 +1707,9 @@ static void e1000e_reset_regs(E1000EState *s)
         s->throttle[i].next = 0;
         s->throttle[i].pending = false;
     }
+    e1000x_delay_stop(&s->rx_delay);
+    e1000x_delay_stop(&s->tx_delay);
+    s->delayed = 0;
     if (s->tx_idle) {
         g_source_remove(s->tx_idle);
         s->tx_idle = 0;
@@ -1535,6 +1809,8 @@ static bool e1000e_realize(DeviceState *dev, GError **errp)
         s->throttle[i].timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, throttle_cb,
                                             &s->throttle[i]);
     }
+    e1000x_delay_init(&s->rx_delay, RDTR, RADV, delay_cb, s);
+    e1000x_delay_init(&s->tx_delay, TIDV, TADV, delay_cb, s);
     s->nic = qemu_new_nic(&e1000e_net_info, &s->conf, dev->type->name,
                           dev->id, s);
     qemu_format_nic_info_str(qemu_get_queue(s->nic), s->conf.macaddr.a);
@@ -1573,6 +1849,8 @@ static void e1000e_unrealize(DeviceState *dev)
     for (unsigned i = 0; i < NUM_THROTTLES; i++) {
         timer_free(s->throttle[i].timer);
     }
+    e1000x_delay_free(&s->rx_delay);
+    e1000x_delay_free(&s->tx_delay);
     msix_uninit(&s->parent);
     memory_region_destroy(&s->mmio);
     memory_region_destroy(&s->flash);
@@ -1605,8 +1883,19 @@ static int e1000e_post_load(void *opaque, int version_id)
     }
     s->irq_level = false;
     update_legacy(s, false);
+    /* Waiting causes with neither timer running (an impossible stream)
+     * go now: early is allowed, lost is not. */
+    s->delayed &= ICR_RXT0 | ICR_TXDW | ICR_TXQE | QUEUE_CAUSES;
+    if (s->delayed && !e1000x_delay_running(&s->rx_delay) &&
+        !e1000x_delay_running(&s->tx_delay)) {
+        raise_causes(s, 0, 0);
+    }
     return 0;
 }
+
+/* Version 2 added the delay timers and the causes waiting for them. */
+#define VMSTATE_TIMER_PTR_V(f, st, v) \
+    VMSTATE_FIELD_(#f, st, f, VMS_TIMER, sizeof(void *), 0, v)
 
 #define CTX_FIELDS(q, i) \
     VMSTATE_UINT8(tx[q].ctx[i].ipcss, E1000EState), \
@@ -1639,7 +1928,7 @@ static int e1000e_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_e1000e = {
     .name = "e1000e",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .post_load = e1000e_post_load,
     .fields = (const VMStateField[]) {
@@ -1650,6 +1939,11 @@ static const VMStateDescription vmstate_e1000e = {
         TXQ_FIELDS(0),
         TXQ_FIELDS(1),
         VMSTATE_TIMER_PTR(autoneg_timer, E1000EState),
+        VMSTATE_UINT32_V(delayed, E1000EState, 2),
+        VMSTATE_TIMER_PTR_V(rx_delay.pkt, E1000EState, 2),
+        VMSTATE_TIMER_PTR_V(rx_delay.abs, E1000EState, 2),
+        VMSTATE_TIMER_PTR_V(tx_delay.pkt, E1000EState, 2),
+        VMSTATE_TIMER_PTR_V(tx_delay.abs, E1000EState, 2),
         VMSTATE_END_OF_LIST()
     },
 };

@@ -84,6 +84,7 @@
 #define RCTL_EN         0x2
 #define RCTL_UPE        0x8
 #define RCTL_BAM        0x8000
+#define E1000E_RCTL_LPE 0x20
 #define RCTL_DTYP_PS    (1u << 10)
 #define RCTL_SECRC      (1u << 26)
 #define RFCTL_EXTEN     (1u << 15)
@@ -938,6 +939,469 @@ static void test_announce_dgram(void)
     rmdir(dir);
 }
 
+/* ---- interrupt delay timers (7.4.4) ---------------------------------------- */
+
+#define RDTR            0x02820
+#define RADV            0x0282c
+#define TIDV            0x03820
+#define TADV            0x0382c
+#define ICR_RXDMT0      0x10
+#define ICR_SRPD        0x10000
+#define RSRPD           0x02c00
+#define TXD_IDE         (1u << 31)
+#define DELAY_FPD       0x80000000u
+#define US              1000
+
+/* Send a 64-byte frame to the device and wait for descriptor @i. */
+static void rx_one(Env *e, unsigned i, uint32_t seq, bool ext)
+{
+    uint8_t f[64];
+
+    qnet_make_frame(f, dev_mac, seq, 64);
+    qnet_send(&e->peer, f, 64);
+    g_assert(rx_wait(e, 0, i, ext));
+}
+
+static void test_delay_timers(void)
+{
+    Env e;
+    uint8_t f[128], got[128];
+
+    env_start(&e, NULL);
+    rx_ring_init(&e, 0, 32, RCTL_SECRC);
+    rd(&e, ICR);
+    wr(&e, IMS, ICR_RXT0 | ICR_TXDW | ICR_RXDMT0);
+    /* RDTR 100 (102.4 us), no RADV: RXT0 102.4 us after the frame */
+    wr(&e, RDTR, 100);
+    g_assert_cmphex(rd(&e, RDTR), ==, 100);
+    rx_one(&e, 0, 1, false);
+    g_assert_false(irq(&e));
+    g_assert_cmphex(rd(&e, ICS), ==, 0);
+    qtest_clock_step(e.qts, 90 * US);
+    g_assert_false(irq(&e));
+    qtest_clock_step(e.qts, 20 * US);
+    g_assert_true(irq(&e));
+    g_assert_cmphex(rd(&e, ICR), ==, ICR_ASSERTED | ICR_RXT0);
+    g_assert_false(irq(&e));
+    /* each frame restarts RDTR; RADV 150 (153.6 us) bounds the wait */
+    wr(&e, RADV, 150);
+    rx_one(&e, 1, 2, false);
+    qtest_clock_step(e.qts, 80 * US);
+    rx_one(&e, 2, 3, false);
+    qtest_clock_step(e.qts, 60 * US);   /* 140 us: RDTR restarted at 80 */
+    g_assert_false(irq(&e));
+    qtest_clock_step(e.qts, 20 * US);   /* 160 us: RADV ended at 153.6 */
+    g_assert_true(irq(&e));
+    g_assert_cmphex(rd(&e, ICR) & ICR_RXT0, ==, ICR_RXT0);
+    /* without RADV the restarted RDTR alone decides: 80 + 102.4 us */
+    wr(&e, RADV, 0);
+    rx_one(&e, 3, 4, false);
+    qtest_clock_step(e.qts, 80 * US);
+    rx_one(&e, 4, 5, false);
+    qtest_clock_step(e.qts, 90 * US);
+    g_assert_false(irq(&e));
+    qtest_clock_step(e.qts, 20 * US);
+    g_assert_true(irq(&e));
+    rd(&e, ICR);
+    /* FPD flushes the wait */
+    rx_one(&e, 5, 6, false);
+    g_assert_false(irq(&e));
+    wr(&e, RDTR, 100 | DELAY_FPD);
+    g_assert_true(irq(&e));
+    g_assert_cmphex(rd(&e, ICR) & ICR_RXT0, ==, ICR_RXT0);
+    g_assert_cmphex(rd(&e, RDTR), ==, 100);
+    /* any other cause takes the waiting ones with it (QEMU's rule) */
+    rx_one(&e, 6, 7, false);
+    g_assert_false(irq(&e));
+    wr(&e, ICS, ICR_MDAC);
+    g_assert_true(irq(&e));
+    g_assert_cmphex(rd(&e, ICR), ==, ICR_ASSERTED | ICR_RXT0 | ICR_MDAC);
+    qtest_clock_step(e.qts, 200 * US);  /* the timers were stopped */
+    g_assert_false(irq(&e));
+    /* RXDMT0 cannot wait: the last free descriptor used (RDMTS 1/2) */
+    wr(&e, RDT(0), 8);
+    rx_one(&e, 7, 8, false);
+    g_assert_true(irq(&e));
+    g_assert_cmphex(rd(&e, ICR), ==, ICR_ASSERTED | ICR_RXT0 | ICR_RXDMT0);
+    /* RSRPD: a frame shorter than it raises SRPD, which does not wait */
+    wr(&e, RDT(0), 31);
+    wr(&e, RSRPD, 0xf000 | 65);
+    g_assert_cmphex(rd(&e, RSRPD), ==, 65);
+    wr(&e, IMS, ICR_SRPD);
+    rx_one(&e, 8, 9, false);            /* 64 bytes */
+    g_assert_true(irq(&e));
+    g_assert_cmphex(rd(&e, ICR), ==, ICR_ASSERTED | ICR_RXT0 | ICR_SRPD);
+    wr(&e, RSRPD, 64);
+    rx_one(&e, 9, 10, false);
+    g_assert_false(irq(&e));
+    wr(&e, RDTR, 100 | DELAY_FPD);
+    g_assert_cmphex(rd(&e, ICR), ==, ICR_ASSERTED | ICR_RXT0);
+    wr(&e, IMC, ICR_SRPD);
+    wr(&e, RDTR, 0);
+
+    /* TIDV 50 (51.2 us) for descriptors with IDE; TADV 80 bounds it */
+    tx_ring_init(&e, 0, 8);
+    rd(&e, ICR);
+    wr(&e, TIDV, 50);
+    wr(&e, TADV, 80);
+    qnet_make_frame(f, other_mac, 1, 100);
+    qtest_memwrite(e.qts, TX_BUF, f, 100);
+    tx_desc(&e, 0, 0, TX_BUF, 100 | TXD_EOP | TXD_RS | TXD_IDE, 0);
+    wr(&e, TDT(0), 1);
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 5000), ==, 100);
+    g_assert_false(irq(&e));
+    qtest_clock_step(e.qts, 40 * US);
+    tx_desc(&e, 0, 1, TX_BUF, 100 | TXD_EOP | TXD_RS | TXD_IDE, 0);
+    wr(&e, TDT(0), 2);
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 5000), ==, 100);
+    qtest_clock_step(e.qts, 30 * US);   /* 70 us: TIDV restarted at 40 */
+    g_assert_false(irq(&e));
+    qtest_clock_step(e.qts, 15 * US);   /* 85 us: TADV ended at 81.9 */
+    g_assert_true(irq(&e));
+    g_assert_cmphex(rd(&e, ICR), ==, ICR_ASSERTED | ICR_TXDW | ICR_TXQE);
+    /* a descriptor without IDE: at once */
+    tx_desc(&e, 0, 2, TX_BUF, 100 | TXD_EOP | TXD_RS, 0);
+    wr(&e, TDT(0), 3);
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 5000), ==, 100);
+    g_assert_true(irq(&e));
+    rd(&e, ICR);
+    /* TIDV's FPD flushes */
+    tx_desc(&e, 0, 3, TX_BUF, 100 | TXD_EOP | TXD_RS | TXD_IDE, 0);
+    wr(&e, TDT(0), 4);
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 5000), ==, 100);
+    g_assert_false(irq(&e));
+    wr(&e, TIDV, 50 | DELAY_FPD);
+    g_assert_true(irq(&e));
+    rd(&e, ICR);
+    /* TIDV 0: no delay even with IDE */
+    wr(&e, TIDV, 0);
+    tx_desc(&e, 0, 4, TX_BUF, 100 | TXD_EOP | TXD_RS | TXD_IDE, 0);
+    wr(&e, TDT(0), 5);
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 5000), ==, 100);
+    g_assert_true(irq(&e));
+    rd(&e, ICR);
+    /* ITR still throttles what the delay releases */
+    wr(&e, TIDV, 10);
+    wr(&e, ITR, 4000);                  /* 1.024 ms */
+    wr(&e, ICS, ICR_MDAC);
+    wr(&e, IMS, ICR_MDAC);
+    g_assert_true(irq(&e));
+    rd(&e, ICR);
+    tx_desc(&e, 0, 5, TX_BUF, 100 | TXD_EOP | TXD_RS | TXD_IDE, 0);
+    wr(&e, TDT(0), 6);
+    g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 5000), ==, 100);
+    qtest_clock_step(e.qts, 20 * US);   /* TIDV ended, ITR holds it */
+    g_assert_false(irq(&e));
+    g_assert_cmphex(rd(&e, ICS) & ICR_TXDW, ==, ICR_TXDW);
+    qtest_clock_step(e.qts, 1100 * US);
+    g_assert_true(irq(&e));
+    rd(&e, ICR);
+    wr(&e, ITR, 0);
+
+    /* MSI-X: no delay (EITR moderates), as QEMU */
+    wr(&e, RDTR, 100);
+    msix_entry(&e, 0);
+    qpci_cfg_writew(e.qts, DEVFN, MSIX_CAP + 2, 0x8000);
+    wr(&e, IVAR, 0x8);                  /* RxQ0 -> vector 0 */
+    wr(&e, IMS, ICR_RXQ0);
+    qtest_writel(e.qts, MSG_ADDR, 0);
+    rx_ring_init(&e, 0, 16, RCTL_SECRC);
+    rx_one(&e, 0, 9, false);
+    for (int t = 0; t < 1000 && !qtest_readl(e.qts, MSG_ADDR); t++) {
+        g_usleep(1000);
+    }
+    g_assert_cmphex(qtest_readl(e.qts, MSG_ADDR), ==, 0xa0);
+    env_end(&e);
+}
+
+/* Causes waiting for a delay timer, and the timer, survive migration. */
+static void test_delay_migration(void)
+{
+    g_autofree char *mig = NULL, *cmd = NULL, *args = NULL, *nd = NULL;
+    Env e, d;
+
+    env_start(&e, NULL);
+    rx_ring_init(&e, 0, 8, RCTL_SECRC);
+    rd(&e, ICR);
+    wr(&e, IMS, ICR_RXT0);
+    wr(&e, RDTR, 1000);                 /* 1.024 ms */
+    rx_one(&e, 0, 1, false);
+    qtest_clock_step(e.qts, 500 * US);
+    g_assert_false(irq(&e));
+    mig = g_build_filename(e.peer.dir, "mig", NULL);
+    cmd = g_strdup_printf("{\"execute\":\"migrate\",\"arguments\":"
+                          "{\"uri\":\"file:%s\"}}", mig);
+    qmp_ok(&e, cmd);
+    for (int i = 0; i < 500; i++) {
+        g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\":\"query-migrate\"}");
+        if (strstr(r, "\"completed\"")) {
+            break;
+        }
+        g_usleep(10000);
+    }
+    qmp_close(e.qmp);
+    g_assert_cmpint(qtest_quit(e.qts), ==, 0);
+
+    qnet_listen(&d.peer);
+    nd = qnet_netdev_arg(&d.peer, "n0");
+    args = g_strdup_printf("%s -device e1000e,netdev=n0,id=nic0,addr=03.0,"
+                           "mac=52:54:00:aa:bb:cc -incoming file:%s", nd,
+                           mig);
+    d.qts = qtest_init(args);
+    qnet_accept(&d.peer);
+    for (int t = 0; t < 2000; t++) {
+        if (qtest_readl(d.qts, BAR0 + RDTR) == 1000) {
+            break;
+        }
+        g_usleep(1000);
+    }
+    g_assert_cmphex(qtest_readl(d.qts, BAR0 + RDTR), ==, 1000);
+    qtest_irq_intercept_in(d.qts, "ioapic");
+    /* still waiting: nothing raised early, the rest of the delay runs */
+    g_assert_cmphex(qtest_readl(d.qts, BAR0 + ICS) & ICR_RXT0, ==, 0);
+    qtest_clock_step(d.qts, 400 * US);
+    g_assert_cmphex(qtest_readl(d.qts, BAR0 + ICS) & ICR_RXT0, ==, 0);
+    qtest_clock_step(d.qts, 200 * US);
+    g_assert_cmphex(qtest_readl(d.qts, BAR0 + ICS) & ICR_RXT0, ==, ICR_RXT0);
+    g_assert_true(qtest_get_irq(d.qts, IRQ));
+    g_assert_cmpint(qtest_quit(d.qts), ==, 0);
+    unlink(mig);
+    qnet_close(&d.peer);
+    qnet_close(&e.peer);
+}
+
+/* ---- packet split (7.1.4.2, 7.1.5.3) ---------------------------------------- */
+
+#define PSRCTL          0x02170
+#define RFCTL_IPFRSP_DIS (1u << 14)
+#define PS_RING         0x204000ULL
+#define PS_BUF          0x400000ULL     /* + desc * 0x20000 + buf * 0x8000 */
+
+static uint64_t ps_buf(unsigned i, unsigned b)
+{
+    return PS_BUF + i * 0x20000 + b * 0x8000;
+}
+
+static void ps_ring_init(Env *e, unsigned n, uint32_t psrctl)
+{
+    qtest_memset(e->qts, PS_RING, 0, 32 * n);
+    for (unsigned i = 0; i < n; i++) {
+        for (unsigned b = 0; b < 4; b++) {
+            qtest_writeq(e->qts, PS_RING + 32 * i + 8 * b, ps_buf(i, b));
+            qtest_memset(e->qts, ps_buf(i, b), 0xee, 0x8000);
+        }
+    }
+    wr(e, RFCTL, RFCTL_EXTEN);
+    wr(e, PSRCTL, psrctl);
+    wr(e, RDBAL(0), (uint32_t)PS_RING);
+    wr(e, RDBAH(0), 0);
+    wr(e, RDLEN(0), 32 * n);
+    wr(e, RDH(0), 0);
+    wr(e, RDT(0), n - 1);
+    wr(e, RCTL, RCTL_EN | RCTL_SECRC | RCTL_DTYP_PS | RCTL_BAM);
+}
+
+static bool ps_wait(Env *e, unsigned i)
+{
+    for (int t = 0; t < 5000; t++) {
+        if (qtest_readb(e->qts, PS_RING + 32 * i + 8) & 1) {
+            return true;
+        }
+        g_usleep(1000);
+    }
+    return false;
+}
+
+/* A TCP/IPv4 frame: a 32-byte TCP header (12 bytes of options). */
+static size_t make_tcp(uint8_t *f, unsigned payload)
+{
+    uint32_t ph;
+    uint16_t c;
+
+    memcpy(f, dev_mac, 6);
+    memcpy(f + 6, other_mac, 6);
+    f[12] = 0x08;
+    f[13] = 0x00;
+    ph = make_ipv4(f + 14, 6, 20 + 32 + payload, ip_a, ip_b);
+    memset(f + 34, 0, 32);
+    f[35] = 80;
+    f[37] = 81;
+    f[46] = 8 << 4;                     /* data offset: 32 bytes */
+    f[47] = 0x18;
+    f[54] = 1;                          /* NOP options */
+    memset(f + 54, 1, 12);
+    for (unsigned i = 0; i < payload; i++) {
+        f[66 + i] = i * 5 + 1;
+    }
+    c = ~qnet_csum(f + 34, 32 + payload, ph + 32 + payload);
+    f[50] = c >> 8;
+    f[51] = c;
+    return 66 + payload;
+}
+
+/* Check descriptor @i: buffer lengths, header status, the bytes. */
+static void ps_check(Env *e, unsigned i, const uint8_t *f, const uint16_t *len,
+                     uint16_t hdrstat, bool eop)
+{
+    uint64_t d = PS_RING + 32 * i;
+    uint8_t got[0x8000];
+    size_t off = 0;
+
+    g_assert_cmphex(qtest_readl(e->qts, d + 8) & 3, ==, eop ? 3 : 1);
+    g_assert_cmpuint(qtest_readw(e->qts, d + 12), ==, len[0]);
+    g_assert_cmphex(qtest_readw(e->qts, d + 16), ==, hdrstat);
+    for (unsigned b = 1; b < 4; b++) {
+        g_assert_cmpuint(qtest_readw(e->qts, d + 16 + 2 * b), ==, len[b]);
+    }
+    g_assert_cmphex(qtest_readq(e->qts, d + 24), ==, 0);
+    for (unsigned b = 0; b < 4; b++) {
+        qtest_memread(e->qts, ps_buf(i, b), got, len[b] + 1);
+        g_assert_cmpmem(got, len[b], f + off, len[b]);
+        g_assert_cmphex(got[len[b]], ==, 0xee);     /* nothing past it */
+        off += len[b];
+    }
+}
+
+static void test_packet_split(void)
+{
+    Env e;
+    static uint8_t f[9100];
+    size_t len;
+
+    env_start(&e, NULL);
+    rd(&e, ICR);
+    wr(&e, IMS, ICR_RXT0);
+    /* Linux's layout: 128-byte header buffer, 4 KiB pages */
+    ps_ring_init(&e, 8, 1 | 4 << 8 | 4 << 16 | 4 << 24);
+    /* TCP: 14 + 20 + 32 = 66 header bytes alone in buffer 0 */
+    len = make_tcp(f, 1000);
+    qnet_send(&e.peer, f, len);
+    g_assert(ps_wait(&e, 0));
+    ps_check(&e, 0, f, (uint16_t[]){ 66, 1000, 0, 0 }, 66 | 0x8000, true);
+    /* the extended fields: TCPCS IPCS, no errors, IP ID */
+    g_assert_cmphex(qtest_readl(e.qts, PS_RING + 8) & 0x60, ==, 0x60);
+    g_assert_cmphex(qtest_readl(e.qts, PS_RING + 8) >> 24, ==, 0);
+    g_assert_cmphex(qtest_readw(e.qts, PS_RING + 4), ==, 0x1234);
+    g_assert_true(irq(&e));
+    g_assert_cmphex(rd(&e, ICR) & ICR_RXT0, ==, ICR_RXT0);
+    g_assert_cmpuint(rd(&e, GPRC), ==, 1);
+    /* a jumbo TCP frame over the three pages */
+    wr(&e, RCTL, rd(&e, RCTL) | E1000E_RCTL_LPE);
+    len = make_tcp(f, 9000);
+    qnet_send(&e.peer, f, len);
+    g_assert(ps_wait(&e, 1));
+    ps_check(&e, 1, f, (uint16_t[]){ 66, 4096, 4096, 808 }, 66 | 0x8000,
+             true);
+    /* UDP: 42 header bytes */
+    len = make_udp(f, dev_mac, 300);
+    qnet_send(&e.peer, f, len);
+    g_assert(ps_wait(&e, 2));
+    ps_check(&e, 2, f, (uint16_t[]){ 42, 300, 0, 0 }, 42 | 0x8000, true);
+    /* not IP: no split, buffer 0 filled first, no HS */
+    qnet_make_frame(f, dev_mac, 3, 1000);
+    qnet_send(&e.peer, f, 1000);
+    g_assert(ps_wait(&e, 3));
+    ps_check(&e, 3, f, (uint16_t[]){ 128, 872, 0, 0 }, 0, true);
+    /* an IPv4 fragment: split after the IP header; with IPFRSP_DIS not */
+    len = make_udp(f, dev_mac, 300);
+    f[20] = 0x20;                       /* more fragments */
+    qnet_send(&e.peer, f, len);
+    g_assert(ps_wait(&e, 4));
+    ps_check(&e, 4, f, (uint16_t[]){ 34, len - 34, 0, 0 }, 34 | 0x8000,
+             true);
+    wr(&e, RFCTL, RFCTL_EXTEN | RFCTL_IPFRSP_DIS);
+    qnet_send(&e.peer, f, len);
+    g_assert(ps_wait(&e, 5));
+    ps_check(&e, 5, f, (uint16_t[]){ 128, len - 128, 0, 0 }, 0, true);
+
+    /* other sizes: 256-byte buffer 0, 1 KiB, 2 KiB, 1 KiB; with FCS */
+    ps_ring_init(&e, 8, 2 | 1 << 8 | 2 << 16 | 1 << 24);
+    wr(&e, RCTL, (rd(&e, RCTL) & ~RCTL_SECRC) | E1000E_RCTL_LPE);
+    len = make_tcp(f, 3000);
+    {
+        uint32_t fcs = qnet_crc32(f, len);
+        memcpy(f + len, &fcs, 4);
+    }
+    qnet_send(&e.peer, f, len);
+    g_assert(ps_wait(&e, 0));
+    ps_check(&e, 0, f, (uint16_t[]){ 66, 1024, 1980, 0 }, 66 | 0x8000,
+             true);
+    g_assert_cmphex(qtest_readb(e.qts, PS_RING + 32 + 8), ==, 0);
+    /* a frame larger than one descriptor spans two (EOP on the second,
+     * whose buffer 0 takes data: the header went with the first) */
+    len = make_tcp(f, 5000);
+    {
+        uint32_t fcs = qnet_crc32(f, len);
+        memcpy(f + len, &fcs, 4);
+    }
+    qnet_send(&e.peer, f, len);
+    g_assert(ps_wait(&e, 2));
+    ps_check(&e, 1, f, (uint16_t[]){ 66, 1024, 2048, 1024 }, 66 | 0x8000,
+             false);
+    ps_check(&e, 2, f + 66 + 4096, (uint16_t[]){ 256, len + 4 - 4162 - 256,
+             0, 0 }, 0, true);
+    env_end(&e);
+}
+
+/* Hostile PSRCTL values: zero sizes, a header larger than buffer 0. */
+static void test_packet_split_hostile(void)
+{
+    Env e;
+    static uint8_t f[2048];
+    size_t len;
+
+    env_start(&e, NULL);
+    /* every size 0: the frame is missed (RXO, MPC), nothing written */
+    ps_ring_init(&e, 8, 0);
+    len = make_tcp(f, 100);
+    qnet_send(&e.peer, f, len);
+    for (int t = 0; t < 2000 && !(rd(&e, ICS) & ICR_RXO); t++) {
+        g_usleep(1000);
+    }
+    g_assert_cmpuint(rd(&e, MPC), ==, 1);
+    g_assert_cmpuint(rd(&e, RDH(0)), ==, 0);
+    g_assert_cmphex(qtest_readb(e.qts, PS_RING + 8), ==, 0);
+    /* buffer 0 of 0 bytes: no split, the frame in buffers 1-3 */
+    ps_ring_init(&e, 8, 0 | 1 << 8 | 1 << 16);
+    qnet_send(&e.peer, f, len);
+    g_assert(ps_wait(&e, 0));
+    ps_check(&e, 0, f, (uint16_t[]){ 0, len, 0, 0 }, 0, true);
+    /* the largest sizes (127 * 128 bytes, 63 KiB) */
+    ps_ring_init(&e, 8, 0x3f3f3f7f);
+    len = make_udp(f, dev_mac, 1400);
+    qnet_send(&e.peer, f, len);
+    g_assert(ps_wait(&e, 0));
+    ps_check(&e, 0, f, (uint16_t[]){ 42, 1400, 0, 0 }, 42 | 0x8000, true);
+    /* IP options: 14 + 60 + 32 = 106 header bytes fit a 128-byte buffer
+     * 0; with a 60-byte TCP header (134 bytes) the frame is not split */
+    ps_ring_init(&e, 8, 1 | 2 << 8);
+    len = make_tcp(f, 200);
+    memmove(f + 14 + 60, f + 14 + 20, len - 34);
+    f[14] = 0x4f;                       /* IHL 15: 60 bytes of IP header */
+    memset(f + 34, 1, 40);
+    f[16] = (len + 40 - 14) >> 8;
+    f[17] = (len + 40 - 14);
+    len += 40;                          /* 14 + 60 + 32 = 106 <= 128 */
+    qnet_send(&e.peer, f, len);
+    g_assert(ps_wait(&e, 0));
+    ps_check(&e, 0, f, (uint16_t[]){ 106, len - 106, 0, 0 }, 106 | 0x8000,
+             true);
+    f[46 + 40] = 15 << 4;               /* TCP header 60 > what is there */
+    memset(f + 66 + 40, 1, 28);
+    qnet_send(&e.peer, f, len);         /* 14 + 60 + 60 = 134 > 128 */
+    g_assert(ps_wait(&e, 1));
+    ps_check(&e, 1, f, (uint16_t[]){ 128, len - 128, 0, 0 }, 0, true);
+    /* a ring of 32-byte descriptors whose buffers lie outside RAM */
+    ps_ring_init(&e, 4, 1 | 1 << 8);
+    for (unsigned b = 0; b < 4; b++) {
+        qtest_writeq(e.qts, PS_RING + 8 * b, 0xfffffffffff000ULL);
+    }
+    qnet_send(&e.peer, f, len);
+    g_assert(ps_wait(&e, 0));
+    g_assert_cmphex(rd(&e, STATUS) & STATUS_LU, ==, STATUS_LU);
+    env_end(&e);
+}
+
 /* ---- hostile guests ---------------------------------------------------------- */
 
 static void test_hostile(void)
@@ -976,14 +1440,13 @@ static void test_hostile(void)
     while (qnet_recv(&e.peer, f, sizeof(f), 500) >= 0) {
     }
     g_assert_cmpuint(rd(&e, TDH(0)), ==, 3);
-    /* RX: packet split descriptors are not modelled: missed */
+    /* RX: DTYP 01 without RFCTL.EXTEN is a legacy ring (as QEMU) */
     rx_ring_init(&e, 0, 8, RCTL_SECRC | RCTL_DTYP_PS);
     qnet_make_frame(f, dev_mac, 1, 64);
     qnet_send(&e.peer, f, 64);
-    for (int t = 0; t < 2000 && !(rd(&e, ICR) & ICR_RXO); t++) {
-        g_usleep(1000);
-    }
-    g_assert_cmpuint(rd(&e, MPC), ==, 1);
+    g_assert(rx_wait(&e, 0, 0, false));
+    g_assert_cmpuint(qtest_readw(e.qts, RX_RING + 8), ==, 64);
+    g_assert_cmpuint(rd(&e, MPC), ==, 0);
     /* RX: RDH outside the ring: the frame waits, nothing is written */
     rx_ring_init(&e, 0, 8, RCTL_SECRC);
     wr(&e, RDH(0), 50);
@@ -1032,5 +1495,9 @@ int main(int argc, char **argv)
     g_test_add_func("/e1000e/rss", test_rss);
     g_test_add_func("/e1000e/announce-dgram", test_announce_dgram);
     g_test_add_func("/e1000e/hostile", test_hostile);
+    g_test_add_func("/e1000e/delay-timers", test_delay_timers);
+    g_test_add_func("/e1000e/delay-migration", test_delay_migration);
+    g_test_add_func("/e1000e/packet-split", test_packet_split);
+    g_test_add_func("/e1000e/packet-split-hostile", test_packet_split_hostile);
     return g_test_run();
 }
