@@ -298,8 +298,8 @@ static void run_hotplug(bool q35)
     g_free(r);
 
     /* device_del: remove event, the DIMM stays until the eject. */
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
-               "{\"id\": \"d2\"}}");
+    g_free(qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+                      "{\"id\": \"d2\"}}"));
     assert_gpe_and_ack(&e);
     qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": "
                   "{\"id\": \"d2\"}}", "already in the process of unplug");
@@ -345,8 +345,8 @@ static void run_hotplug(bool q35)
     dimm_add(&e, "d3", "m3", NULL);
     assert_gpe_and_ack(&e);
     g_assert_cmphex(slot_addr(&e, 1), ==, DEVMEM_BASE + 512 * MiB);
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
-               "{\"id\": \"d1\"}}");
+    g_free(qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+                      "{\"id\": \"d1\"}}"));
     assert_gpe_and_ack(&e);
     g_assert_cmphex(slot_status(&e, 0), ==, ST_ENABLED | ST_REMOVE);
     qtest_outb(e.qts, MHP_STATUS, ST_EJECT);
