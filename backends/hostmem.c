@@ -297,6 +297,22 @@ static void *hostmem_create(const char *type, const char *id,
     return b;
 }
 
+/* object-del: a backend a machine or a DIMM uses stays (QEMU's words). */
+static bool hostmem_destroy(void *obj, GError **errp)
+{
+    HostMemoryBackend *b = obj;
+
+    if (b->used) {
+        error_setg(errp, "object '%s' is in use, can not be deleted", b->id);
+        return false;
+    }
+    g_ptr_array_remove(all_backends, b);
+    munmap(b->host, b->size);
+    g_free(b->id);
+    g_free(b);
+    return true;
+}
+
 static void *ram_create(const char *id, GHashTable *p, GError **errp)
 {
     return hostmem_create("memory-backend-ram", id, p, errp);
@@ -330,11 +346,14 @@ static const UserObjectProp memfd_props[] = {
 
 static const UserObjectType hostmem_types[] = {
     { .name = "memory-backend-ram", .parent = "memory-backend",
-      .create = ram_create, .props = ram_props },
+      .create = ram_create, .destroy = hostmem_destroy,
+      .props = ram_props },
     { .name = "memory-backend-file", .parent = "memory-backend",
-      .create = file_create, .props = file_props },
+      .create = file_create, .destroy = hostmem_destroy,
+      .props = file_props },
     { .name = "memory-backend-memfd", .parent = "memory-backend",
-      .create = memfd_create_obj, .props = memfd_props },
+      .create = memfd_create_obj, .destroy = hostmem_destroy,
+      .props = memfd_props },
 };
 
 static void __attribute__((constructor)) hostmem_register(void)

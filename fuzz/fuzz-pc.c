@@ -79,7 +79,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const machine_args[] = {
     "kvmpc", "-machine", FUZZ_MACHINE_TYPE, "-accel", "qtest", "-nodefaults",
-    "-display", "none", "-m", "16M", "-smp", "2",
+    "-display", "none", "-m", "16M,slots=2,maxmem=48M", "-smp", "2",
+    /* a DIMM at 4 GiB: the ACPI memory hotplug block at 0xa00 serves it
+     * (docs/hotplug.md "Memory hotplug") */
+    "-object", "memory-backend-ram,id=fuzz-dimm,size=16M",
+    "-device", "pc-dimm,id=fuzz-dimm0,memdev=fuzz-dimm",
 #ifdef FUZZ_PC_VC
     /*
      * fuzz-vc: COM1/COM2 and the debug console are vc text consoles
@@ -248,6 +252,7 @@ static const Window pio_windows[] = {
     { "pit", 0x40, 0x4 },
     { "port61", 0x61, 0x1 },
     { "pcihp", 0xae00, 0x18 },
+    { "memhp", 0xa00, 0x18 },
 };
 
 static const Window mmio_windows[] = {
@@ -259,6 +264,7 @@ static const Window mmio_windows[] = {
     { "vga-window", 0xa0000, 0x20000 },
     { "ioapic", 0xfec00000, 0x100 },
     { "lapic", 0xfee00000, 0x1000 },
+    { "dimm", 4 * GiB, 16 * MiB },
 };
 
 #define WINDOW_PCI_BAR      0x80

@@ -38,6 +38,9 @@ const HMPCommand hmp_commands[] = {
     { "device_add", "driver[,prop=value][,...]",
       "add device, like -device on the command line", hmp_device_add },
     { "device_del", "device", "remove device", hmp_device_del },
+    { "object_add", "[qom-type=]type,id=str[,prop=value][,...]",
+      "create QOM object", hmp_object_add },
+    { "object_del", "id", "destroy QOM object", hmp_object_del },
     /* the network (net-cmds.c) */
     { "set_link", "name up|down", "change the link status of a network "
       "adapter", hmp_set_link },
@@ -104,6 +107,10 @@ const HMPCommand hmp_info_commands[] = {
       hmp_info_migrate_parameters },
     { "mice", "", "show which guest mouse is receiving events",
       hmp_info_mice },
+    { "memory-devices", "", "show memory devices",
+      hmp_info_memory_devices },
+    { "memory_size_summary", "", "show memory size information",
+      hmp_info_memory_size_summary },
     { "mtree", "", "show memory tree", hmp_info_mtree },
     { "name", "", "show the current VM name", hmp_info_name },
     { "network", "", "show the network state", hmp_info_network },

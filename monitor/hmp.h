@@ -74,6 +74,10 @@ void hmp_netdev_add(Monitor *mon, const char *args);
 void hmp_netdev_del(Monitor *mon, const char *args);
 void hmp_device_add(Monitor *mon, const char *args);
 void hmp_device_del(Monitor *mon, const char *args);
+void hmp_object_add(Monitor *mon, const char *args);
+void hmp_object_del(Monitor *mon, const char *args);
+void hmp_info_memory_devices(Monitor *mon, const char *args);
+void hmp_info_memory_size_summary(Monitor *mon, const char *args);
 void hmp_hostfwd_add(Monitor *mon, const char *args);
 void hmp_hostfwd_remove(Monitor *mon, const char *args);
 

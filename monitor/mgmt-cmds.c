@@ -8,6 +8,7 @@
 #include "qemu/osdep.h"
 #include "accel/kvm.h"
 #include "hw/boards.h"
+#include "hw/mem/pc-dimm.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
 #include "system/hostmem.h"
@@ -80,8 +81,8 @@ MemoryInfo *qmp_query_memory_size_summary(GError **errp)
     MemoryInfo *info = g_new0(MemoryInfo, 1);
 
     info->base_memory = current_machine ? current_machine->ram_size : 0;
-    info->has_plugged_memory = true;        /* no memory hotplug: 0 */
-    info->plugged_memory = 0;
+    info->has_plugged_memory = true;        /* the pc-dimms (0: none) */
+    info->plugged_memory = pc_dimm_plugged_size();
     return info;
 }
 

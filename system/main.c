@@ -211,26 +211,62 @@ static const char *need_arg(int argc, char **argv, int *i)
     return argv[++*i];
 }
 
+/*
+ * -m [size=]S[,slots=N][,maxmem=M] (QEMU 7.2): a size without a suffix
+ * is in MiB, maxmem= in bytes unless suffixed; slots= and maxmem= are
+ * checked against the final RAM size in machine_check_memory_options().
+ */
 static void parse_memory(MachineState *ms, const char *arg)
 {
     g_autoptr(GHashTable) kv = keyval_parse(arg, "size", NULL);
-    const char *size = kv ? g_hash_table_lookup(kv, "size") : NULL;
+    const char *size, *slots, *maxmem;
+    GHashTableIter it;
+    gpointer key;
     GError *err = NULL;
     uint64_t bytes;
 
-    if (!size) {
+    if (!kv) {
+        die("-m %s: invalid option string", arg);
+    }
+    g_hash_table_iter_init(&it, kv);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        if (strcmp(key, "size") && strcmp(key, "slots") &&
+            strcmp(key, "maxmem")) {
+            die("-m %s: Invalid parameter '%s'", arg, (const char *)key);
+        }
+    }
+    size = g_hash_table_lookup(kv, "size");
+    slots = g_hash_table_lookup(kv, "slots");
+    maxmem = g_hash_table_lookup(kv, "maxmem");
+    if (size) {
+        if (!parse_size(size, MiB, &bytes, &err)) {
+            die("-m %s: %s", arg, err->message);
+        }
+        if (bytes < 1 * MiB) {
+            die("-m %s: at least 1 MiB of RAM is required", arg);
+        }
+        if (bytes > 1024 * GiB) {
+            die("-m %s: RAM size too large (max 1 TiB)", arg);
+        }
+        ms->ram_size = ALIGN_UP(bytes, 8192);
+    } else if (!slots && !maxmem) {
         die("-m %s: missing size", arg);
     }
-    if (!parse_size(size, MiB, &bytes, &err)) {
-        die("-m %s: %s", arg, err->message);
+    ms->ram_slots = 0;
+    ms->maxram_size = 0;
+    ms->ram_slots_set = slots != NULL;
+    if (slots && (!parse_uint(slots, &ms->ram_slots, NULL))) {
+        die("-m %s: Parameter 'slots' expects a number", arg);
     }
-    if (bytes < 1 * MiB) {
-        die("-m %s: at least 1 MiB of RAM is required", arg);
+    if (maxmem) {
+        if (!parse_size(maxmem, 1, &ms->maxram_size, &err)) {
+            die("-m %s: Parameter 'maxmem' expects a size", arg);
+        }
+        if (!ms->maxram_size) {
+            die("-m %s: invalid value of maxmem: maximum memory size "
+                "must be greater than zero", arg);
+        }
     }
-    if (bytes > 1024 * GiB) {
-        die("-m %s: RAM size too large (max 1 TiB)", arg);
-    }
-    ms->ram_size = ALIGN_UP(bytes, 8192);
 }
 
 /* One -smp number; -1 if absent (or 0, deprecated). */
@@ -1524,6 +1560,9 @@ static void build_machine(Options *o)
                 ms->memory_backend, ms->memory_backend);
         }
         ms->ram_size = b->size;
+    }
+    if (!machine_check_memory_options(ms, &err)) {
+        die_err(NULL, err);
     }
     if (ms->smp.max_cpus > ms->type->max_cpus) {
         die("Invalid SMP CPUs %u. The max CPUs supported by machine '%s' "

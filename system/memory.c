@@ -99,6 +99,8 @@ void memory_region_init_ram_ptr(MemoryRegion *mr, const char *name,
 {
     memory_region_init_common(mr, MR_RAM, name, size);
     mr->ram = host;
+    mr->ram_external = true;
+    g_ptr_array_add(memory_ram_regions(), mr);
 }
 
 void memory_region_init_rom(MemoryRegion *mr, const char *name, uint64_t size)
@@ -170,7 +172,9 @@ void memory_region_destroy(MemoryRegion *mr)
         g_ptr_array_unref(mr->subregions);
     }
     if (mr->ram) {
-        munmap(mr->ram, mr->size ? mr->size : 1);
+        if (!mr->ram_external) {
+            munmap(mr->ram, mr->size ? mr->size : 1);
+        }
         g_ptr_array_remove(memory_ram_regions(), mr);
     }
     g_free(mr->dirty);

@@ -153,3 +153,25 @@ const char *user_object_type_name(const char *id)
 
     return uo ? uo->type->name : NULL;
 }
+
+bool user_object_del(const char *id, GError **errp)
+{
+    UserObject *uo = objects && id ? g_hash_table_lookup(objects, id) : NULL;
+
+    if (!uo) {
+        error_setg(errp, "object '%s' not found", id);
+        return false;
+    }
+    if (!uo->type->destroy) {
+        error_setg(errp, "object '%s' (type '%s') can not be deleted by "
+                   "kvmpc", id, uo->type->name);
+        return false;
+    }
+    if (!uo->type->destroy(uo->obj, errp)) {
+        return false;
+    }
+    g_hash_table_remove(objects, id);
+    g_free(uo->id);
+    g_free(uo);
+    return true;
+}

@@ -37,7 +37,9 @@
 #define AML_ARG0_OP         0x68
 #define AML_STORE_OP        0x70
 #define AML_ADD_OP          0x72
+#define AML_SUBTRACT_OP     0x74
 #define AML_INCREMENT_OP    0x75
+#define AML_TO_INTEGER_OP   0x99
 #define AML_SHIFT_LEFT_OP   0x79
 #define AML_SHIFT_RIGHT_OP  0x7a
 #define AML_AND_OP          0x7b
@@ -602,6 +604,16 @@ Aml *aml_add(const Aml *a, const Aml *b, const Aml *target)
     return aml_op_target(AML_ADD_OP, a, b, target);
 }
 
+Aml *aml_subtract(const Aml *a, const Aml *b, const Aml *target)
+{
+    return aml_op_target(AML_SUBTRACT_OP, a, b, target);
+}
+
+Aml *aml_to_integer(const Aml *arg)
+{
+    return aml_op_target(AML_TO_INTEGER_OP, arg, NULL, NULL);
+}
+
 Aml *aml_shiftleft(const Aml *a, const Aml *count, const Aml *target)
 {
     return aml_op_target(AML_SHIFT_LEFT_OP, a, count, target);
@@ -676,6 +688,19 @@ Aml *aml_call2(const char *method, const Aml *arg1, const Aml *arg2)
     put_namestring(a->buf, method);
     aml_encode(a->buf, arg1);
     aml_encode(a->buf, arg2);
+    return a;
+}
+
+Aml *aml_call4(const char *method, const Aml *arg1, const Aml *arg2,
+               const Aml *arg3, const Aml *arg4)
+{
+    Aml *a = aml_new(AML_RAW, 0);
+
+    put_namestring(a->buf, method);
+    aml_encode(a->buf, arg1);
+    aml_encode(a->buf, arg2);
+    aml_encode(a->buf, arg3);
+    aml_encode(a->buf, arg4);
     return a;
 }
 

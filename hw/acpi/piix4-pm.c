@@ -32,6 +32,8 @@
 #include "qemu/osdep.h"
 #include "hw/acpi/piix4-pm.h"
 #include "hw/acpi/pcihp.h"
+#include "hw/acpi/memory_hotplug.h"
+#include "hw/boards.h"
 #include "hw/pci/pci.h"
 #include "hw/isa.h"
 #include "hw/i386/pc-layout.h"
@@ -67,6 +69,7 @@ typedef struct PIIX4PMState {
     bool hotplug_with_bridges;      /* acpi-pci-hotplug-with-bridge-support */
     bool root_hotplug;              /* acpi-root-pci-hotplug */
     AcpiPciHpState pcihp;
+    MemHotplugState memhp;          /* 0x0a00, GPE0 bit 3 (-m slots=) */
 
     uint16_t pm1_sts;
     uint16_t pm1_en;
@@ -462,6 +465,10 @@ static bool piix4_pm_realize(DeviceState *dev, GError **errp)
         pci_bus_set_hotplug_handler(pci_get_bus(&s->parent),
                                     &piix4_no_root_hotplug);
     }
+    if (current_machine && current_machine->device_memory_size) {
+        acpi_memory_hotplug_init(&s->memhp, current_machine->ram_slots,
+                                 piix4_pm_send_gpe, s);
+    }
     return true;
 }
 
@@ -475,6 +482,7 @@ static void piix4_pm_unrealize(DeviceState *dev)
     qemu_register_powerdown_handler(NULL, NULL);
     qemu_unregister_reset(piix4_pm_reset_hotplug, s);
     acpi_pcihp_uninit(&s->pcihp);
+    acpi_memory_hotplug_uninit(&s->memhp);
     if (pci_get_bus(&s->parent) &&
         pci_bus_hotplug_handler(pci_get_bus(&s->parent)) ==
         &piix4_no_root_hotplug) {
@@ -553,7 +561,7 @@ static int piix4_pm_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_piix4_pm = {
     .name = "piix4_pm",
-    .version_id = 2,
+    .version_id = 3,
     .minimum_version_id = 1,
     .post_load = piix4_pm_post_load,
     .fields = (const VMStateField[]) {
@@ -570,6 +578,10 @@ static const VMStateDescription vmstate_piix4_pm = {
         VMSTATE_UINT32_V(pcihp.down, PIIX4PMState, 2),
         VMSTATE_UINT32_V(pcihp.hotplug_select, PIIX4PMState, 2),
         VMSTATE_UINT32_V(pcihp.acpi_index, PIIX4PMState, 2),
+        { .name = "memhp", .type = VMS_STRUCT,
+          .offset = offsetof(PIIX4PMState, memhp),
+          .size = sizeof(MemHotplugState), .vmsd = &vmstate_memory_hotplug,
+          .version_id = 3 },
         VMSTATE_END_OF_LIST()
     },
 };

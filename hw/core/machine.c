@@ -94,6 +94,73 @@ bool machine_init_ram(MachineState *ms, const char *name, GError **errp)
     return true;
 }
 
+/* QEMU's ACPI_MAX_RAM_SLOTS: what the memory hotplug block can select. */
+#define MACHINE_MAX_RAM_SLOTS 256
+
+/*
+ * -m slots=/maxmem= as QEMU 7.2's machine_set_mem() and pc_memory_init()
+ * check them, with their wording.
+ */
+bool machine_check_memory_options(MachineState *ms, GError **errp)
+{
+    if (!ms->maxram_size) {
+        if (ms->ram_slots_set) {
+            error_setg(errp, "slots specified but no max-size");
+            return false;
+        }
+        ms->maxram_size = ms->ram_size;
+        return true;
+    }
+    if (ms->maxram_size < ms->ram_size) {
+        error_setg(errp, "invalid value of maxmem: maximum memory size "
+                   "(0x%" PRIx64 ") must be at least the initial memory "
+                   "size (0x%" PRIx64 ")", ms->maxram_size, ms->ram_size);
+        return false;
+    }
+    if (ms->ram_slots && ms->maxram_size == ms->ram_size) {
+        error_setg(errp, "invalid value of maxmem: memory slots were "
+                   "specified but maximum memory size (0x%" PRIx64 ") is "
+                   "equal to the initial memory size (0x%" PRIx64 ")",
+                   ms->maxram_size, ms->ram_size);
+        return false;
+    }
+    if (ms->maxram_size > ms->ram_size) {
+        if (ms->ram_slots > MACHINE_MAX_RAM_SLOTS) {
+            error_setg(errp, "unsupported amount of memory slots: %" PRIu64,
+                       ms->ram_slots);
+            return false;
+        }
+        if (ms->maxram_size % 4096) {
+            error_setg(errp, "maximum memory size must by aligned to "
+                       "multiple of 4096 bytes");
+            return false;
+        }
+    }
+    return true;
+}
+
+bool machine_init_device_memory(MachineState *ms, uint64_t base,
+                                uint64_t extra, GError **errp)
+{
+    uint64_t size;
+
+    if (ms->maxram_size <= ms->ram_size) {
+        return true;
+    }
+    size = ms->maxram_size - ms->ram_size + extra;
+    if (base + size < size || base + size > (1ULL << 52)) {
+        error_setg(errp, "unsupported amount of maximum memory: 0x%" PRIx64,
+                   ms->maxram_size);
+        return false;
+    }
+    ms->device_memory_base = base;
+    ms->device_memory_size = size;
+    memory_region_init_container(&ms->device_memory, "device-memory", size);
+    memory_region_add_subregion(get_system_memory(), base,
+                                &ms->device_memory);
+    return true;
+}
+
 static bool machine_is_qtest(const MachineState *ms)
 {
     return ms->accel && !strcmp(ms->accel, "qtest");

@@ -50,6 +50,8 @@
 #include "hw/acpi/aml-build.h"
 #include "hw/acpi/piix4-pm.h"
 #include "hw/acpi/pcihp.h"
+#include "hw/acpi/memory_hotplug.h"
+#include "hw/i386/pc.h"
 #include "hw/pci/pci.h"
 #include "hw/pci-host/q35.h"
 #include "hw/char/serial.h"
@@ -225,10 +227,12 @@ void acpi_pc_config(MachineState *ms, AcpiPcConfig *cfg)
     acpi_find_hpet(ms, cfg);
     acpi_find_devices(cfg);
     acpi_find_pcihp_slots(cfg);
+    if (acpi_memory_hotplug_current()) {
+        cfg->mem_slots = acpi_memory_hotplug_current()->dev_count;
+    }
     cfg->pci_hole_start = ms->below_4g_mem_size;
     cfg->pci_hole_end = PC_IOAPIC_BASE - 1;
-    cfg->pci_hole64_start = ALIGN_UP(PC_HIGHMEM_START +
-                                     ms->above_4g_mem_size, GiB);
+    cfg->pci_hole64_start = pc_pci_hole64_start(ms);
     cfg->pci_hole64_size = PC_PCI_HOLE64_SIZE;
     cfg->s4 = piix4_pm_s4_offered();
     cfg->pm_base = PC_ACPI_PM_BASE;
@@ -781,6 +785,10 @@ static void build_dsdt_body(Aml *dsdt, const AcpiPcConfig *cfg)
     }
     build_cpus(sb, cfg);
     aml_append(dsdt, sb);
+    if (cfg->mem_slots) {
+        build_memory_hotplug_aml(dsdt, cfg->mem_slots,
+                                 ACPI_MEMORY_HOTPLUG_BASE);
+    }
 
     aml_append(gpe, aml_name_decl("_HID", aml_string("ACPI0006")));
     if (!cfg->q35 && cfg->pci_hotplug) {

@@ -812,9 +812,29 @@ static void pc_firmware_reset(void *opaque)
 
 /* ---- entry point ---------------------------------------------------------- */
 
+/*
+ * QEMU 7.2's etc/reserved-memory-end: with a device-memory region, the
+ * GiB boundary after it, so SeaBIOS puts 64-bit BARs above the DIMMs.
+ */
+static bool add_reserved_memory_end(MachineState *ms, FWCfgState *s,
+                                    GError **errp)
+{
+    uint8_t end[8];
+
+    if (!ms->device_memory_size) {
+        return true;
+    }
+    stq_le_p(end, pc_pci_hole64_start(ms));
+    return fw_cfg_add_file(s, "etc/reserved-memory-end", end, sizeof(end),
+                           errp);
+}
+
 static bool pc_firmware_files(MachineState *ms, FWCfgState *s,
                               const PcBootOptions *boot, GError **errp)
 {
+    if (!add_reserved_memory_end(ms, s, errp)) {
+        return false;
+    }
     if (!add_e820(ms, s, errp) || !add_boot_files(s, boot, errp) ||
         !add_system_states(s, errp) ||
         !fw_cfg_add_file(s, "bios-geometry", NULL, 0, errp) ||

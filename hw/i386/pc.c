@@ -77,6 +77,25 @@ static bool pc_map_ram(MachineState *ms, GError **errp)
     return true;
 }
 
+/*
+ * QEMU 7.2's pc machines: the device memory (pc-dimms) starts at the
+ * first GiB boundary after the high RAM, and is maxmem - size plus 1 GiB
+ * per slot long (room for each DIMM's alignment); PCI's 64-bit window
+ * and etc/reserved-memory-end start at the GiB after it.
+ */
+uint64_t pc_device_memory_base(const MachineState *ms)
+{
+    return ALIGN_UP(PC_HIGHMEM_START + ms->above_4g_mem_size, GiB);
+}
+
+uint64_t pc_pci_hole64_start(const MachineState *ms)
+{
+    if (ms->device_memory_size) {
+        return ALIGN_UP(ms->device_memory_base + ms->device_memory_size, GiB);
+    }
+    return pc_device_memory_base(ms);
+}
+
 /* The map a direct-booted kernel sees (firmware builds its own). */
 static void pc_build_e820(MachineState *ms)
 {
@@ -240,7 +259,9 @@ bool pc_machine_init_common(MachineState *ms, const PCMachineVariant *v,
 
     v->split_ram(ms);
     memory_region_transaction_begin();
-    if (!pc_map_ram(ms, errp)) {
+    if (!pc_map_ram(ms, errp) ||
+        !machine_init_device_memory(ms, pc_device_memory_base(ms),
+                                    GiB * ms->ram_slots, errp)) {
         memory_region_transaction_commit();
         return false;
     }

@@ -40,6 +40,8 @@
 #include "hw/pci-host/q35.h"
 #include "hw/pci/pci_host.h"
 #include "hw/acpi/piix4-pm.h"
+#include "hw/acpi/memory_hotplug.h"
+#include "hw/boards.h"
 #include "hw/isa.h"
 #include "hw/i386/pc-layout.h"
 #include "system/runstate.h"
@@ -83,6 +85,7 @@ typedef struct ICH9LPCState {
     int64_t tco_expire_ns;          /* -1: stopped */
 
     QEMUTimer *tmr_timer, *tco_timer;
+    MemHotplugState memhp;          /* 0x0a00, GPE0 bit 3 (-m slots=) */
     MemoryRegion pm_io, apm_io, rcrb;
     bool regions_ready, irqs_claimed;
     uint8_t pirq_levels;            /* bit n: PIRQ n asserted */
@@ -265,6 +268,15 @@ static void pm_update_sci(ICH9LPCState *s)
     } else {
         timer_del(s->tmr_timer);
     }
+}
+
+/* ACPI memory hotplug (hw/acpi/memory_hotplug.c): GPE0 bit 3, as QEMU. */
+static void lpc_send_gpe(void *opaque, unsigned mask)
+{
+    ICH9LPCState *s = opaque;
+
+    s->gpe_sts[0] |= mask;
+    pm_update_sci(s);
 }
 
 static void pm_tmr_expired(void *opaque)
@@ -697,6 +709,10 @@ static bool lpc_realize(DeviceState *dev, GError **errp)
                                  s);
     }
     qemu_register_powerdown_handler(lpc_powerdown, s);
+    if (current_machine && current_machine->device_memory_size) {
+        acpi_memory_hotplug_init(&s->memhp, current_machine->ram_slots,
+                                 lpc_send_gpe, s);
+    }
     return true;
 }
 
@@ -713,6 +729,7 @@ static void lpc_unrealize(DeviceState *dev)
         pci_bus_irqs(bus, NULL, NULL, NULL, 0);
     }
     s->irqs_claimed = false;
+    acpi_memory_hotplug_uninit(&s->memhp);
     if (s->regions_ready) {
         qemu_register_powerdown_handler(NULL, NULL);
         memory_region_transaction_begin();
@@ -809,7 +826,7 @@ static int lpc_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_lpc = {
     .name = "ICH9LPC",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .post_load = lpc_post_load,
     .fields = (const VMStateField[]) {
@@ -834,6 +851,10 @@ static const VMStateDescription vmstate_lpc = {
         VMSTATE_INT64(tco_expire_ns, ICH9LPCState),
         VMSTATE_TIMER_PTR(tmr_timer, ICH9LPCState),
         VMSTATE_TIMER_PTR(tco_timer, ICH9LPCState),
+        { .name = "memhp", .type = VMS_STRUCT,
+          .offset = offsetof(ICH9LPCState, memhp),
+          .size = sizeof(MemHotplugState), .vmsd = &vmstate_memory_hotplug,
+          .version_id = 2 },
         VMSTATE_END_OF_LIST()
     },
 };

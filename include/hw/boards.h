@@ -45,6 +45,9 @@ struct MachineState {
 
     /* memory and CPUs */
     uint64_t ram_size;         /* 0 until -m or the type's default */
+    uint64_t maxram_size;      /* -m maxmem= (0: none, as ram_size) */
+    uint64_t ram_slots;        /* -m slots= (pc-dimm slots) */
+    bool ram_slots_set;        /* slots= given (even 0) */
     SmpConfig smp;
     char *cpu_model;           /* "host", "max", "qemu64,+feat,-feat" */
 
@@ -76,6 +79,10 @@ struct MachineState {
     MemoryRegion ram_below_4g, ram_above_4g;  /* aliases into @ram */
     uint64_t below_4g_mem_size, above_4g_mem_size;
     qemu_irq gsi[GSI_NUM_PINS];
+    /* -m maxmem= > size: the region pc-dimms map into (hw/mem/pc-dimm.c),
+     * above the high RAM; size 0 = none. */
+    uint64_t device_memory_base, device_memory_size;
+    MemoryRegion device_memory;
 };
 
 extern MachineState *current_machine;
@@ -115,6 +122,13 @@ void machine_props_foreach(bool x86, MachinePropFn fn, void *opaque);
 bool machine_type_name_is_x86(const char *name);
 char *machine_props_help(const MachineType *t);
 bool machine_init_ram(MachineState *ms, const char *name, GError **errp);
+/* QEMU 7.2's checks of -m slots=/maxmem= against the final RAM size;
+ * sets maxram_size to ram_size when maxmem= was not given. */
+bool machine_check_memory_options(MachineState *ms, GError **errp);
+/* Map the device-memory container at @base (size: ms->maxram_size -
+ * ms->ram_size + @extra); no-op without maxmem > size. */
+bool machine_init_device_memory(MachineState *ms, uint64_t base,
+                                uint64_t extra, GError **errp);
 /* Registered types, in registration order (do not modify). */
 GPtrArray *machine_type_list(void);
 

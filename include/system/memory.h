@@ -65,6 +65,8 @@ struct MemoryRegion {
 
     /* MR_RAM / MR_ROM */
     uint8_t *ram;
+    bool ram_external;      /* memory_region_init_ram_ptr: the caller's
+                               mapping, never unmapped here */
 
     /* MR_ALIAS */
     MemoryRegion *alias;
@@ -148,7 +150,8 @@ void memory_region_init_container(MemoryRegion *mr, const char *name,
 /* Allocates page-aligned, zeroed host memory (anonymous mmap). */
 void memory_region_init_ram(MemoryRegion *mr, const char *name,
                             uint64_t size);
-/* RAM on memory the caller mapped and keeps mapped (a memory backend). */
+/* RAM on memory the caller mapped and keeps mapped (a memory backend);
+ * migrated like any RAM region, under @name. */
 void memory_region_init_ram_ptr(MemoryRegion *mr, const char *name,
                                  uint64_t size, void *host);
 void memory_region_init_rom(MemoryRegion *mr, const char *name,

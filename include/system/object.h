@@ -23,11 +23,16 @@ typedef struct UserObjectType {
     const char *parent;         /* QOM parent type; NULL: "object" */
     /* NULL with @errp set on failure. */
     void *(*create)(const char *id, GHashTable *props, GError **errp);
+    /* object-del: free @obj, or refuse (in use) with @errp set.  NULL:
+     * objects of this type are never deleted. */
+    bool (*destroy)(void *obj, GError **errp);
 } UserObjectType;
 
 void user_object_type_register(const UserObjectType *type);
 /* "-object" argument. */
 bool user_object_create_from_opts(const char *opts, GError **errp);
+/* object-del (QEMU 7.2's errors). */
+bool user_object_del(const char *id, GError **errp);
 /* The object with @id, if its type is @type_name (NULL: any type). */
 void *user_object_find(const char *id, const char *type_name);
 /* The registered type called @name, or NULL. */

@@ -81,6 +81,9 @@ Aml *aml_store(const Aml *value, const Aml *target);
 Aml *aml_or(const Aml *a, const Aml *b, const Aml *target);
 Aml *aml_and(const Aml *a, const Aml *b, const Aml *target);
 Aml *aml_add(const Aml *a, const Aml *b, const Aml *target);
+Aml *aml_subtract(const Aml *a, const Aml *b, const Aml *target);
+/* 19.6.139 ToInteger (operand), no target. */
+Aml *aml_to_integer(const Aml *arg);
 Aml *aml_shiftleft(const Aml *a, const Aml *count, const Aml *target);
 Aml *aml_shiftright(const Aml *a, const Aml *count, const Aml *target);
 Aml *aml_increment(const Aml *target);
@@ -95,6 +98,8 @@ Aml *aml_notify(const Aml *object, const Aml *value);
 Aml *aml_call1(const char *method, const Aml *arg);
 Aml *aml_call0(const char *method);
 Aml *aml_call2(const char *method, const Aml *arg1, const Aml *arg2);
+Aml *aml_call4(const char *method, const Aml *arg1, const Aml *arg2,
+               const Aml *arg3, const Aml *arg4);
 /* 19.6.87 Mutex (name, SyncLevel), 19.6.2 Acquire (mutex, timeout ms:
  * 0xffff waits forever), 19.6.115 Release. */
 Aml *aml_mutex(const char *name, uint8_t sync_level);

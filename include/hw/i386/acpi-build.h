@@ -48,6 +48,7 @@ typedef struct AcpiPcConfig {
      * DSDT describes with _SUN/_EJ0 (those without a built-in). */
     bool pci_hotplug;
     uint32_t pcihp_slots;
+    uint32_t mem_slots;             /* ACPI memory hotplug (-m slots=) */
 } AcpiPcConfig;
 
 typedef struct AcpiBuildTables {

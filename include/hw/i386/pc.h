@@ -41,6 +41,9 @@ bool pc_machine_init_common(MachineState *ms, const PCMachineVariant *v,
  * 00.0, PIIX3 at 01.0, PIIX4 PM at 01.3.  Call after RAM and the GSIs.
  */
 bool pc_chipset_init(MachineState *ms, GError **errp);
+/* Where the pc-dimm region starts, and the 64-bit PCI window after it. */
+uint64_t pc_device_memory_base(const MachineState *ms);
+uint64_t pc_pci_hole64_start(const MachineState *ms);
 
 /*
  * The legacy ISA devices (hw/i386/pc-isa.c): HPET (unless -no-hpet), RTC

@@ -545,6 +545,81 @@ static void test_iasl_pcihp(void)
     g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
 }
 
+/* ACPI memory hotplug (-m slots=): QEMU 7.2's MHPD/MHPC AML, iasl-clean,
+ * on pc and q35; without slots none of it. */
+static void check_iasl_memhp(const char *machine)
+{
+    static const char *const want[] = {
+        "Device (MHPD)", "Name (_UID, \"Memory hotplug resources\")",
+        "OperationRegion (HPMR, SystemIO, 0x0A00, 0x18)",
+        "MRBL,   32", "MRBH,   32", "MRLL,   32", "MRLH,   32", "MPX,    32",
+        "MES,    1", "MINS,   1", "MRMV,   1", "MEJ,    1",
+        "MSEL,   32", "MOEV,   32", "MOSC,   32",
+        "Device (MHPC)", "Name (_UID, \"DIMM devices\")",
+        "Name (MDNR, 0x03)", "Mutex (MLCK, 0x00)",
+        "Method (MSCN, 0, NotSerialized)", "Method (MRST, 1, NotSerialized)",
+        "Method (MCRS, 1, Serialized)", "Method (MPXM, 1, NotSerialized)",
+        "Method (MOST, 4, NotSerialized)", "Method (MEJ0, 2, NotSerialized)",
+        "\\_SB.PCI0.MHPD.MSEL = ToInteger (Arg0)",
+        "\\_SB.PCI0.MHPD.MEJ = One",
+        "Device (MP00)", "Device (MP02)", "Name (_UID, \"0x02\")",
+        "Name (_HID, EisaId (\"PNP0C80\")",
+        "Return (MCRS (_UID))", "Return (MRST (_UID))",
+        "MOST (_UID, Arg0, Arg1, Arg2)", "MEJ0 (_UID, Arg0)",
+        "Method (MTFY, 2, NotSerialized)", "Notify (MP02, Arg1)",
+        "Method (\\_GPE._E03, 0, NotSerialized)", "\\_SB.MHPC.MSCN ()",
+    };
+    g_autofree char *args = g_strdup_printf(
+        "-machine %s -m 1G,slots=3,maxmem=4G", machine);
+    QTestState *s;
+    g_autofree char *dir = NULL, *dsl = NULL, *path = NULL, *cmd = NULL;
+    Tables t;
+
+    if (!have_iasl()) {
+        g_test_skip("iasl (acpica-tools) is not installed");
+        return;
+    }
+    s = qtest_init(args);
+    dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
+    load_tables(s, &t);
+    iasl_disassemble(dir, "DSDT", t.dsdt);
+    path = g_strdup_printf("%s/DSDT.dsl", dir);
+    g_assert(g_file_get_contents(path, &dsl, NULL, NULL));
+    for (unsigned i = 0; i < G_N_ELEMENTS(want); i++) {
+        if (!strstr(dsl, want[i])) {
+            g_error("DSDT.dsl lacks \"%s\":\n%s", want[i], dsl);
+        }
+    }
+    g_assert_null(strstr(dsl, "Device (MP03)"));
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    cmd = g_strdup_printf("rm -rf %s", dir);
+    g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+}
+
+static void test_iasl_memhp(void)
+{
+    check_iasl_memhp("pc");
+}
+
+static void test_q35_iasl_memhp(void)
+{
+    check_iasl_memhp("q35");
+}
+
+/* maxmem without slots: no memory hotplug block, no AML. */
+static void test_memhp_no_slots(void)
+{
+    QTestState *s = qtest_init("-m 1G,maxmem=2G");
+    Tables t;
+
+    load_tables(s, &t);
+    g_assert_null(memmem(t.dsdt, ldl_le(t.dsdt + 4), "MHPC", 4));
+    g_assert_null(memmem(t.dsdt, ldl_le(t.dsdt + 4), "_E03", 4));
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
 /* acpi-root-pci-hotplug=off: no hotplug AML at all. */
 static void test_pcihp_off(void)
 {
@@ -651,6 +726,9 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/iasl", test_iasl);
     g_test_add_func("/acpi/iasl-pcihp", test_iasl_pcihp);
     g_test_add_func("/acpi/pcihp-off", test_pcihp_off);
+    g_test_add_func("/acpi/iasl-memhp", test_iasl_memhp);
+    g_test_add_func("/acpi/q35-iasl-memhp", test_q35_iasl_memhp);
+    g_test_add_func("/acpi/memhp-no-slots", test_memhp_no_slots);
     g_test_add_func("/acpi/q35", test_q35_tables);
     g_test_add_func("/acpi/q35-iasl", test_q35_iasl);
     return g_test_run();
