@@ -679,6 +679,19 @@ Aml *aml_call2(const char *method, const Aml *arg1, const Aml *arg2)
     return a;
 }
 
+Aml *aml_call4(const char *method, const Aml *arg1, const Aml *arg2,
+               const Aml *arg3, const Aml *arg4)
+{
+    Aml *a = aml_new(AML_RAW, 0);
+
+    put_namestring(a->buf, method);
+    aml_encode(a->buf, arg1);
+    aml_encode(a->buf, arg2);
+    aml_encode(a->buf, arg3);
+    aml_encode(a->buf, arg4);
+    return a;
+}
+
 /* ExtOpPrefix opcodes of the synchronisation objects (20.2.5.2, 20.2.5.3). */
 #define AML_MUTEX_OP    0x01
 #define AML_ACQUIRE_OP  0x23

@@ -32,6 +32,7 @@
 #include "qemu/osdep.h"
 #include "hw/acpi/piix4-pm.h"
 #include "hw/acpi/pcihp.h"
+#include "hw/acpi/cpu-hotplug.h"
 #include "hw/pci/pci.h"
 #include "hw/isa.h"
 #include "hw/i386/pc-layout.h"
@@ -67,6 +68,7 @@ typedef struct PIIX4PMState {
     bool hotplug_with_bridges;      /* acpi-pci-hotplug-with-bridge-support */
     bool root_hotplug;              /* acpi-root-pci-hotplug */
     AcpiPciHpState pcihp;
+    AcpiCpuHpState cpuhp;       /* hw/acpi/cpu-hotplug.c, at 0xaf00 */
 
     uint16_t pm1_sts;
     uint16_t pm1_en;
@@ -391,6 +393,7 @@ static void piix4_pm_powerdown(void *opaque)
 /* ---- PCI hotplug (hw/acpi/pcihp.c) ---------------------------------- */
 
 static void piix4_pm_reset_hotplug(void *opaque);
+static void piix4_pm_reset_cpuhp(void *opaque);
 
 static void piix4_pm_send_gpe(void *opaque, unsigned mask)
 {
@@ -462,6 +465,11 @@ static bool piix4_pm_realize(DeviceState *dev, GError **errp)
         pci_bus_set_hotplug_handler(pci_get_bus(&s->parent),
                                     &piix4_no_root_hotplug);
     }
+    /* QEMU 7.2 starts piix4 in the legacy CPU hotplug mode and its DSDT
+     * switches to this modern block at the same port; kvmpc has only the
+     * modern one (docs/cpu.md). */
+    acpi_cpuhp_init(&s->cpuhp, ACPI_CPUHP_PIIX4_BASE, piix4_pm_send_gpe, s);
+    qemu_register_reset(piix4_pm_reset_cpuhp, s);
     return true;
 }
 
@@ -474,7 +482,9 @@ static void piix4_pm_unrealize(DeviceState *dev)
     }
     qemu_register_powerdown_handler(NULL, NULL);
     qemu_unregister_reset(piix4_pm_reset_hotplug, s);
+    qemu_unregister_reset(piix4_pm_reset_cpuhp, s);
     acpi_pcihp_uninit(&s->pcihp);
+    acpi_cpuhp_uninit(&s->cpuhp);
     if (pci_get_bus(&s->parent) &&
         pci_bus_hotplug_handler(pci_get_bus(&s->parent)) ==
         &piix4_no_root_hotplug) {
@@ -538,6 +548,15 @@ static void piix4_pm_reset_hotplug(void *opaque)
     }
 }
 
+static void piix4_pm_reset_cpuhp(void *opaque)
+{
+    PIIX4PMState *s = opaque;
+
+    if (s->cpuhp.ready) {
+        acpi_cpuhp_reset(&s->cpuhp);
+    }
+}
+
 /* The SCI line is restored with the interrupt controllers' state. */
 static int piix4_pm_post_load(void *opaque, int version_id)
 {
@@ -553,7 +572,7 @@ static int piix4_pm_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_piix4_pm = {
     .name = "piix4_pm",
-    .version_id = 2,
+    .version_id = 3,
     .minimum_version_id = 1,
     .post_load = piix4_pm_post_load,
     .fields = (const VMStateField[]) {
@@ -570,6 +589,10 @@ static const VMStateDescription vmstate_piix4_pm = {
         VMSTATE_UINT32_V(pcihp.down, PIIX4PMState, 2),
         VMSTATE_UINT32_V(pcihp.hotplug_select, PIIX4PMState, 2),
         VMSTATE_UINT32_V(pcihp.acpi_index, PIIX4PMState, 2),
+        { .name = "cpuhp", .type = VMS_STRUCT,
+          .offset = offsetof(PIIX4PMState, cpuhp),
+          .size = sizeof(AcpiCpuHpState), .vmsd = &vmstate_acpi_cpuhp,
+          .version_id = 3 },
         VMSTATE_END_OF_LIST()
     },
 };

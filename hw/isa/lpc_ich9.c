@@ -40,6 +40,7 @@
 #include "hw/pci-host/q35.h"
 #include "hw/pci/pci_host.h"
 #include "hw/acpi/piix4-pm.h"
+#include "hw/acpi/cpu-hotplug.h"
 #include "hw/isa.h"
 #include "hw/i386/pc-layout.h"
 #include "system/runstate.h"
@@ -86,6 +87,7 @@ typedef struct ICH9LPCState {
     MemoryRegion pm_io, apm_io, rcrb;
     bool regions_ready, irqs_claimed;
     uint8_t pirq_levels;            /* bit n: PIRQ n asserted */
+    AcpiCpuHpState cpuhp;           /* hw/acpi/cpu-hotplug.c, at 0x0cd8 */
 } ICH9LPCState;
 
 static ICH9LPCState *lpc_instance;
@@ -642,6 +644,26 @@ bool ich9_lpc_s4_offered(void)
     return lpc_instance && !lpc_instance->disable_s4;
 }
 
+/* ---- CPU hotplug (hw/acpi/cpu-hotplug.c): GPE0 bit 2 ----------------- */
+
+static void lpc_send_gpe(void *opaque, unsigned mask)
+{
+    ICH9LPCState *s = opaque;
+
+    s->gpe_sts[0] |= mask;
+    pm_update_sci(s);
+}
+
+/* After every device's reset: an unanswered CPU removal completes. */
+static void lpc_reset_cpuhp(void *opaque)
+{
+    ICH9LPCState *s = opaque;
+
+    if (s->cpuhp.ready) {
+        acpi_cpuhp_reset(&s->cpuhp);
+    }
+}
+
 static bool lpc_realize(DeviceState *dev, GError **errp)
 {
     ICH9LPCState *s = (ICH9LPCState *)dev;
@@ -697,6 +719,8 @@ static bool lpc_realize(DeviceState *dev, GError **errp)
                                  s);
     }
     qemu_register_powerdown_handler(lpc_powerdown, s);
+    acpi_cpuhp_init(&s->cpuhp, ACPI_CPUHP_ICH9_BASE, lpc_send_gpe, s);
+    qemu_register_reset(lpc_reset_cpuhp, s);
     return true;
 }
 
@@ -713,6 +737,8 @@ static void lpc_unrealize(DeviceState *dev)
         pci_bus_irqs(bus, NULL, NULL, NULL, 0);
     }
     s->irqs_claimed = false;
+    qemu_unregister_reset(lpc_reset_cpuhp, s);
+    acpi_cpuhp_uninit(&s->cpuhp);
     if (s->regions_ready) {
         qemu_register_powerdown_handler(NULL, NULL);
         memory_region_transaction_begin();
@@ -809,7 +835,7 @@ static int lpc_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_lpc = {
     .name = "ICH9LPC",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .post_load = lpc_post_load,
     .fields = (const VMStateField[]) {
@@ -834,6 +860,10 @@ static const VMStateDescription vmstate_lpc = {
         VMSTATE_INT64(tco_expire_ns, ICH9LPCState),
         VMSTATE_TIMER_PTR(tmr_timer, ICH9LPCState),
         VMSTATE_TIMER_PTR(tco_timer, ICH9LPCState),
+        { .name = "cpuhp", .type = VMS_STRUCT,
+          .offset = offsetof(ICH9LPCState, cpuhp),
+          .size = sizeof(AcpiCpuHpState), .vmsd = &vmstate_acpi_cpuhp,
+          .version_id = 2 },
         VMSTATE_END_OF_LIST()
     },
 };

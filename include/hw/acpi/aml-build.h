@@ -95,6 +95,8 @@ Aml *aml_notify(const Aml *object, const Aml *value);
 Aml *aml_call1(const char *method, const Aml *arg);
 Aml *aml_call0(const char *method);
 Aml *aml_call2(const char *method, const Aml *arg1, const Aml *arg2);
+Aml *aml_call4(const char *method, const Aml *arg1, const Aml *arg2,
+               const Aml *arg3, const Aml *arg4);
 /* 19.6.87 Mutex (name, SyncLevel), 19.6.2 Acquire (mutex, timeout ms:
  * 0xffff waits forever), 19.6.115 Release. */
 Aml *aml_mutex(const char *name, uint8_t sync_level);
