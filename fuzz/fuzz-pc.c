@@ -248,6 +248,8 @@ static const Window pio_windows[] = {
     { "pit", 0x40, 0x4 },
     { "port61", 0x61, 0x1 },
     { "pcihp", 0xae00, 0x18 },
+    { "cpuhp", 0xaf00, 0xc },           /* ACPI CPU hotplug, pc */
+    { "cpuhp-q35", 0xcd8, 0xc },        /* ACPI CPU hotplug, q35 */
 };
 
 static const Window mmio_windows[] = {

@@ -40,7 +40,8 @@ static void slots_init(void)
     g_clear_pointer(&slots, g_free);
     nr_slots = 0;
     slots_machine = current_machine;
-    if (!current_machine || current_machine->type->no_cpus) {
+    if (!current_machine || !current_machine->type ||
+        current_machine->type->no_cpus) {
         return;
     }
     x86_topo_info_from_smp(&current_machine->smp, &topo);
