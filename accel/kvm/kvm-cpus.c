@@ -904,6 +904,17 @@ void kvm_unplug_vcpu(unsigned slot)
         return;
     }
     v = &vcpus[slot];
+    if (current_vcpu == v) {
+        /* A CPU ejecting itself (no OS does: it offlines the CPU first)
+         * cannot join its own thread: it ends after this exit. */
+        g_mutex_lock(&vcpus_lock);
+        v->quit = true;
+        v->present = false;
+        g_mutex_unlock(&vcpus_lock);
+        pthread_detach(v->thread);
+        v->thread_started = false;
+        return;
+    }
     g_mutex_lock(&vcpus_lock);
     v->quit = true;
     kick_locked(v);
