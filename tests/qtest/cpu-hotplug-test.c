@@ -178,6 +178,7 @@ static void test_pc_plug_unplug(void)
     r = qmp_ok(&e, "{\"execute\": \"qom-list\", \"arguments\": "
                "{\"path\": \"/machine/peripheral\"}}");
     g_assert_nonnull(strstr(r, "\"name\": \"cpu2\""));
+    g_free(r);
     g_free(events(&e));
 
     /* device_del: a remove event; the CPU stays until the eject. */
