@@ -253,6 +253,8 @@ static const Window pio_windows[] = {
     { "port61", 0x61, 0x1 },
     { "pcihp", 0xae00, 0x18 },
     { "memhp", 0xa00, 0x18 },
+    { "cpuhp", 0xaf00, 0xc },           /* ACPI CPU hotplug, pc */
+    { "cpuhp-q35", 0xcd8, 0xc },        /* ACPI CPU hotplug, q35 */
 };
 
 static const Window mmio_windows[] = {

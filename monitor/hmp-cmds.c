@@ -110,11 +110,57 @@ void hmp_info_cpus(Monitor *mon, const char *args)
 {
     KvmVcpuInfo info;
 
-    for (unsigned i = 0; kvm_vcpu_info(i, &info); i++) {
+    for (unsigned i = 0; i < kvm_vcpu_count(); i++) {
+        if (!kvm_vcpu_info(i, &info)) {
+            continue;           /* an empty CPU hotplug slot */
+        }
         monitor_printf(mon, "%c CPU #%u: thread_id=%d\n",
                        i == mon->cpu_index ? '*' : ' ', info.cpu_index,
                        info.thread_id);
     }
+}
+
+/* QEMU 7.2's hmp_hotpluggable_cpus layout. */
+void hmp_info_hotpluggable_cpus(Monitor *mon, const char *args)
+{
+    GError *err = NULL;
+    HotpluggableCPUList *list = qmp_query_hotpluggable_cpus(&err);
+
+    if (err) {
+        monitor_printf(mon, "Error: %s\n", err->message);
+        g_error_free(err);
+        return;
+    }
+    monitor_printf(mon, "Hotpluggable CPUs:\n");
+    for (HotpluggableCPUList *l = list; l; l = l->next) {
+        const CpuInstanceProperties *c = l->value->props;
+
+        monitor_printf(mon, "  type: \"%s\"\n", l->value->type);
+        monitor_printf(mon, "  vcpus_count: \"%" PRIi64 "\"\n",
+                       l->value->vcpus_count);
+        if (l->value->qom_path) {
+            monitor_printf(mon, "  qom_path: \"%s\"\n", l->value->qom_path);
+        }
+        monitor_printf(mon, "  CPUInstance Properties:\n");
+        if (c->has_node_id) {
+            monitor_printf(mon, "    node-id: \"%" PRIi64 "\"\n", c->node_id);
+        }
+        if (c->has_socket_id) {
+            monitor_printf(mon, "    socket-id: \"%" PRIi64 "\"\n",
+                           c->socket_id);
+        }
+        if (c->has_die_id) {
+            monitor_printf(mon, "    die-id: \"%" PRIi64 "\"\n", c->die_id);
+        }
+        if (c->has_core_id) {
+            monitor_printf(mon, "    core-id: \"%" PRIi64 "\"\n", c->core_id);
+        }
+        if (c->has_thread_id) {
+            monitor_printf(mon, "    thread-id: \"%" PRIi64 "\"\n",
+                           c->thread_id);
+        }
+    }
+    qapi_free_HotpluggableCPUList(list);
 }
 
 static int cpuid_entry_cmp(const void *a, const void *b)

@@ -99,6 +99,8 @@ const HMPCommand hmp_info_commands[] = {
     { "cpuid", "[cpu]", "show the CPUID leaves (and feature MSRs) a vCPU "
       "gets", hmp_info_cpuid },
     { "history", "", "show the command line history", hmp_info_history },
+    { "hotpluggable-cpus", "", "Show information about hotpluggable CPUs",
+      hmp_info_hotpluggable_cpus },
     { "kvm", "", "show KVM information", hmp_info_kvm },
     { "migrate", "", "show migration status", hmp_info_migrate },
     { "migrate_capabilities", "", "show current migration capabilities",

@@ -39,6 +39,7 @@ void hmp_info_name(Monitor *mon, const char *args);
 void hmp_info_uuid(Monitor *mon, const char *args);
 void hmp_info_kvm(Monitor *mon, const char *args);
 void hmp_info_cpus(Monitor *mon, const char *args);
+void hmp_info_hotpluggable_cpus(Monitor *mon, const char *args);
 void hmp_info_cpuid(Monitor *mon, const char *args);
 void hmp_info_registers(Monitor *mon, const char *args);
 void hmp_info_pci(Monitor *mon, const char *args);

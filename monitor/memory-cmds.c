@@ -6,6 +6,7 @@
  */
 #include "qemu/osdep.h"
 #include "hw/acpi/memory_hotplug.h"
+#include "hw/acpi/cpu-hotplug.h"
 #include "hw/mem/pc-dimm.h"
 #include "qapi/qapi-commands.h"
 #include "qobject/qdict.h"
@@ -42,9 +43,16 @@ MemoryDeviceInfoList *qmp_query_memory_devices(GError **errp)
     return list;
 }
 
+/* DIMM slots, then CPU slots, as QEMU 7.2 lists them. */
 ACPIOSTInfoList *qmp_query_acpi_ospm_status(GError **errp)
 {
-    return acpi_memory_ospm_status();
+    ACPIOSTInfoList *list = acpi_memory_ospm_status(), **tail = &list;
+
+    while (*tail) {
+        tail = &(*tail)->next;
+    }
+    acpi_cpu_ospm_status(&tail);
+    return list;
 }
 
 void qmp_marshal_object_add(QDict *args, QObject **ret, GError **errp)

@@ -15,6 +15,7 @@
 #include "chardev/char.h"
 #include "hw/boards.h"
 #include "hw/qdev.h"
+#include "hw/i386/x86-cpu-hotplug.h"
 #include "qapi/qapi-commands.h"
 #include "audio/audio.h"
 #include "monitor-internal.h"
@@ -228,8 +229,10 @@ CpuInfoFastList *qmp_query_cpus_fast(GError **errp)
     CpuInfoFastList *list = NULL, **tail = &list;
     KvmVcpuInfo vi;
 
-    for (unsigned i = 0; kvm_vcpu_info(i, &vi); i++) {
-        LIST_APPEND(tail, cpu_info_fast(&vi));
+    for (unsigned i = 0; i < kvm_vcpu_count(); i++) {
+        if (kvm_vcpu_info(i, &vi)) {    /* else an empty hotplug slot */
+            LIST_APPEND(tail, cpu_info_fast(&vi));
+        }
     }
     return list;
 }
@@ -268,7 +271,9 @@ HotpluggableCPUList *qmp_query_hotpluggable_cpus(GError **errp)
         p->has_thread_id = true;
         p->thread_id = ids.smt_id;
         c->props = p;
-        if (i < smp->cpus) {
+        if (x86_cpu_hotplug_slot_device(i)) {
+            c->qom_path = g_strdup(x86_cpu_hotplug_slot_device(i)->path);
+        } else if (i < smp->cpus) {
             c->qom_path = monitor_cpu_qom_path(i);
         }
         LIST_APPEND(tail, c);

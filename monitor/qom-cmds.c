@@ -28,6 +28,7 @@
 #include "qom/object-type.h"
 #include "system/object.h"
 #include "target/i386/cpu.h"
+#include "hw/i386/x86-cpu-hotplug.h"
 
 #define LIST_APPEND(tail, obj) do {                         \
         *(tail) = g_new0(__typeof__(**(tail)), 1);          \
@@ -103,6 +104,11 @@ static GPtrArray *qom_tree(void)
         }
     }
     for (unsigned i = 0; i < kvm_vcpu_count(); i++) {
+        KvmVcpuInfo vi;
+
+        if (!kvm_vcpu_info(i, &vi) || x86_cpu_hotplug_slot_device(i)) {
+            continue;   /* empty slot, or a CPU device (listed above) */
+        }
         add_node(nodes, monitor_cpu_qom_path(i), cpu_type_name(), QOM_CPU,
                  NULL);
     }

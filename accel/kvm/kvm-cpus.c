@@ -34,6 +34,7 @@
 #include "target/i386/cpu.h"
 #include "target/i386/kvm-cpu.h"
 #include "hw/i386/x86.h"
+#include "hw/i386/x86-cpu-hotplug.h"
 #include "hw/intc/apic.h"
 #include "hw/intc/ioapic.h"
 #include "system/cpu-throttle.h"
@@ -52,7 +53,9 @@ typedef struct KvmVcpu {
     int tid;
     int64_t throttle_last_ns;       /* auto-converge (cpu-throttle.h) */
     X86CPUTopoIDs ids;
+    bool present;           /* a boot CPU, or plugged (hotplug slots) */
     /* guarded by vcpus_lock */
+    bool quit;              /* unplugged: the thread ends */
     bool parked;            /* outside KVM_RUN and waiting */
     bool stopped_by_guest;  /* triple fault / internal error: until reset */
     /* kernel_irqchip=off, guarded by vcpus_lock */
@@ -572,12 +575,13 @@ static void *vcpu_thread(void *opaque)
     g_mutex_lock(&vcpus_lock);
     v->tid = syscall(SYS_gettid);
     for (;;) {
-        while (!vcpus_quit && (!vcpus_should_run || v->stopped_by_guest)) {
+        while (!vcpus_quit && !v->quit &&
+               (!vcpus_should_run || v->stopped_by_guest)) {
             v->parked = true;
             g_cond_broadcast(&parked_cond);
             g_cond_wait(&run_cond, &vcpus_lock);
         }
-        if (vcpus_quit) {
+        if (vcpus_quit || v->quit) {
             break;
         }
         v->parked = false;
@@ -599,9 +603,15 @@ static void *vcpu_thread(void *opaque)
 static bool create_one_vcpu(KvmVcpu *v, const X86CPUTopoInfo *topo,
                             GError **errp)
 {
-    int fd = kvm_vm_ioctl(KVM_CREATE_VCPU, (void *)(uintptr_t)v->x86.apic_id);
+    int fd;
     void *run;
 
+    if (v->x86.fd >= 0) {
+        /* re-plugged: KVM cannot destroy a vCPU, its fd was kept parked */
+        return x86_kvm_vcpu_init(&v->x86, kvm_state.supported_cpuid, topo,
+                                 errp);
+    }
+    fd = kvm_vm_ioctl(KVM_CREATE_VCPU, (void *)(uintptr_t)v->x86.apic_id);
     if (fd < 0) {
         error_setg(errp, "kvm: KVM_CREATE_VCPU for CPU %u (APIC ID %u) "
                    "failed: %s", v->x86.index, v->x86.apic_id,
@@ -656,7 +666,7 @@ static void reset_all_locked_out(void);
 bool kvm_create_vcpus(MachineState *ms, GError **errp)
 {
     X86CPUTopoInfo topo;
-    unsigned n = MAX(ms->smp.cpus, 1u);
+    unsigned n = MAX(ms->smp.cpus, 1u), slots;
     int mmap_size;
 
     if (nr_vcpus) {
@@ -664,7 +674,8 @@ bool kvm_create_vcpus(MachineState *ms, GError **errp)
         return false;
     }
     x86_topo_info_from_smp(&ms->smp, &topo);
-    if (!check_vcpu_limits(n, &topo, errp)) {
+    if (!check_vcpu_limits(MAX(n, x86_cpu_hotplug_slot_count()), &topo,
+                           errp)) {
         return false;
     }
     mmap_size = ioctl(kvm_state.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -675,17 +686,21 @@ bool kvm_create_vcpus(MachineState *ms, GError **errp)
     kvm_state.vcpu_mmap_size = mmap_size;
     install_kick_handler();
     cpu_throttle_set_kick(kick_all_for_throttle);
-    vcpus = g_new0(KvmVcpu, n);
-    for (unsigned i = 0; i < n; i++) {
+    /* one entry per CPU slot (-smp maxcpus); boot CPUs and -device CPUs
+     * (x86-cpu-hotplug.c) are present now, the others when plugged */
+    slots = MAX(x86_cpu_hotplug_slot_count(), n);
+    vcpus = g_new0(KvmVcpu, slots);
+    for (unsigned i = 0; i < slots; i++) {
         vcpus[i].x86.fd = -1;
         vcpus[i].x86.index = i;
         vcpus[i].x86.kernel_lapic = !userspace_lapic();
         vcpus[i].x86.apic_id = x86_apicid_from_cpu_idx(&topo, i);
         x86_topo_ids_from_idx(&topo, i, &vcpus[i].ids);
+        vcpus[i].present = i < n || x86_cpu_hotplug_slot_present(i);
     }
-    nr_vcpus = n;
-    for (unsigned i = 0; i < n; i++) {
-        if (!create_one_vcpu(&vcpus[i], &topo, errp)) {
+    nr_vcpus = slots;
+    for (unsigned i = 0; i < slots; i++) {
+        if (vcpus[i].present && !create_one_vcpu(&vcpus[i], &topo, errp)) {
             return false;
         }
     }
@@ -702,8 +717,8 @@ bool kvm_create_vcpus(MachineState *ms, GError **errp)
         }
     }
     reset_all_locked_out();
-    for (unsigned i = 0; i < n; i++) {
-        if (!start_vcpu_thread(&vcpus[i], errp)) {
+    for (unsigned i = 0; i < slots; i++) {
+        if (vcpus[i].present && !start_vcpu_thread(&vcpus[i], errp)) {
             return false;
         }
     }
@@ -756,6 +771,9 @@ static void reset_all_locked_out(void)
         GError *err = NULL;
         bool bsp = i == 0;
 
+        if (!vcpus[i].present) {
+            continue;
+        }
         if (!x86_kvm_vcpu_reset(&vcpus[i].x86, bsp,
                                 bsp ? &x86_boot_entry : NULL, &err)) {
             error_report_err(err);
@@ -819,6 +837,106 @@ void kvm_shutdown_vcpus(void)
     nr_vcpus = 0;
 }
 
+/* ---- CPU hotplug (hw/i386/x86-cpu-hotplug.c) ---- */
+
+/*
+ * device_add of a CPU: the slot's vCPU is created as a boot AP is
+ * (KVM_CREATE_VCPU with its APIC ID, CPUID, reset to wait-for-SIPI) and
+ * its thread started; the guest wakes it with INIT/SIPI.
+ */
+bool kvm_hotplug_vcpu(unsigned slot, GError **errp)
+{
+    X86CPUTopoInfo topo;
+    KvmVcpu *v;
+    GError *err = NULL;
+    bool was_running, ok;
+
+    if (slot >= nr_vcpus || vcpus[slot].present) {
+        error_setg(errp, "kvm: CPU slot %u cannot be plugged", slot);
+        return false;
+    }
+    if (userspace_lapic()) {
+        error_setg(errp, "kvm: CPU hotplug needs KVM's local APICs "
+                   "(kernel_irqchip=on or split)");
+        return false;
+    }
+    v = &vcpus[slot];
+    x86_topo_info_from_smp(&current_machine->smp, &topo);
+    was_running = pause_if_running();
+    ok = create_one_vcpu(v, &topo, errp);
+    if (ok && !x86_kvm_vcpu_reset(&v->x86, false, NULL, &err)) {
+        g_propagate_error(errp, err);
+        ok = false;
+    }
+    if (ok) {
+        g_mutex_lock(&vcpus_lock);
+        v->present = true;
+        v->quit = false;
+        v->stopped_by_guest = false;
+        g_mutex_unlock(&vcpus_lock);
+        ok = start_vcpu_thread(v, errp);
+        if (!ok) {
+            v->present = false;
+        }
+    }
+    if (ok) {
+        g_mutex_lock(&vcpus_lock);
+        wait_all_parked_locked();
+        g_mutex_unlock(&vcpus_lock);
+    }
+    if (was_running) {
+        kvm_resume_vcpus();
+    }
+    return ok;
+}
+
+/*
+ * The guest ejected the CPU: its thread ends and is joined.  KVM has no
+ * way to destroy a vCPU, so its fd and run area stay, parked, for a
+ * later plug of the same slot (as QEMU parks them).
+ */
+void kvm_unplug_vcpu(unsigned slot)
+{
+    KvmVcpu *v;
+    bool had_bql = bql_locked();
+
+    if (slot >= nr_vcpus || !vcpus[slot].present) {
+        return;
+    }
+    v = &vcpus[slot];
+    if (current_vcpu == v) {
+        /* A CPU ejecting itself (no OS does: it offlines the CPU first)
+         * cannot join its own thread: it ends after this exit. */
+        g_mutex_lock(&vcpus_lock);
+        v->quit = true;
+        v->present = false;
+        g_mutex_unlock(&vcpus_lock);
+        pthread_detach(v->thread);
+        v->thread_started = false;
+        return;
+    }
+    g_mutex_lock(&vcpus_lock);
+    v->quit = true;
+    kick_locked(v);
+    g_cond_broadcast(&run_cond);
+    g_cond_broadcast(&wake_cond);
+    g_mutex_unlock(&vcpus_lock);
+    if (had_bql) {
+        bql_unlock();       /* it may wait for the BQL in an exit */
+    }
+    if (v->thread_started) {
+        pthread_join(v->thread, NULL);
+        v->thread_started = false;
+    }
+    if (had_bql) {
+        bql_lock();
+    }
+    g_mutex_lock(&vcpus_lock);
+    v->present = false;
+    v->parked = false;
+    g_mutex_unlock(&vcpus_lock);
+}
+
 /* ---- queries ---- */
 
 unsigned kvm_vcpu_count(void)
@@ -828,7 +946,7 @@ unsigned kvm_vcpu_count(void)
 
 bool kvm_vcpu_info(unsigned idx, KvmVcpuInfo *out)
 {
-    if (idx >= nr_vcpus) {
+    if (idx >= nr_vcpus || !vcpus[idx].present) {
         return false;
     }
     out->cpu_index = idx;
@@ -846,7 +964,7 @@ char *kvm_vcpu_dump_registers(unsigned idx)
     bool was_running;
     char *text;
 
-    if (idx >= nr_vcpus) {
+    if (idx >= nr_vcpus || !vcpus[idx].present) {
         return NULL;
     }
     was_running = pause_if_running();
@@ -872,6 +990,9 @@ bool kvm_inject_nmi_all(GError **errp)
     }
     was_running = pause_if_running();
     for (unsigned i = 0; i < nr_vcpus && ok; i++) {
+        if (!vcpus[i].present) {
+            continue;
+        }
         int r = kvm_ioctl_fd(vcpus[i].x86.fd, KVM_NMI, NULL);
         if (r < 0) {
             error_setg(errp, "KVM_NMI on vCPU %u: %s", i, g_strerror(-r));

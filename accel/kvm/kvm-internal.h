@@ -41,6 +41,8 @@ bool kvm_irqchip_init_off(GError **errp);
 
 /* kvm-cpus.c (AccelOps hooks) */
 bool kvm_create_vcpus(MachineState *ms, GError **errp);
+bool kvm_hotplug_vcpu(unsigned slot, GError **errp);
+void kvm_unplug_vcpu(unsigned slot);
 void kvm_resume_vcpus(void);
 void kvm_pause_vcpus(void);
 void kvm_reset_vcpus(void);

@@ -34,6 +34,7 @@
 #include "hw/acpi/pcihp.h"
 #include "hw/acpi/memory_hotplug.h"
 #include "hw/boards.h"
+#include "hw/acpi/cpu-hotplug.h"
 #include "hw/pci/pci.h"
 #include "hw/isa.h"
 #include "hw/i386/pc-layout.h"
@@ -70,6 +71,7 @@ typedef struct PIIX4PMState {
     bool root_hotplug;              /* acpi-root-pci-hotplug */
     AcpiPciHpState pcihp;
     MemHotplugState memhp;          /* 0x0a00, GPE0 bit 3 (-m slots=) */
+    AcpiCpuHpState cpuhp;       /* hw/acpi/cpu-hotplug.c, at 0xaf00 */
 
     uint16_t pm1_sts;
     uint16_t pm1_en;
@@ -394,6 +396,7 @@ static void piix4_pm_powerdown(void *opaque)
 /* ---- PCI hotplug (hw/acpi/pcihp.c) ---------------------------------- */
 
 static void piix4_pm_reset_hotplug(void *opaque);
+static void piix4_pm_reset_cpuhp(void *opaque);
 
 static void piix4_pm_send_gpe(void *opaque, unsigned mask)
 {
@@ -469,6 +472,11 @@ static bool piix4_pm_realize(DeviceState *dev, GError **errp)
         acpi_memory_hotplug_init(&s->memhp, current_machine->ram_slots,
                                  piix4_pm_send_gpe, s);
     }
+    /* QEMU 7.2 starts piix4 in the legacy CPU hotplug mode and its DSDT
+     * switches to this modern block at the same port; kvmpc has only the
+     * modern one (docs/cpu.md). */
+    acpi_cpuhp_init(&s->cpuhp, ACPI_CPUHP_PIIX4_BASE, piix4_pm_send_gpe, s);
+    qemu_register_reset(piix4_pm_reset_cpuhp, s);
     return true;
 }
 
@@ -481,8 +489,10 @@ static void piix4_pm_unrealize(DeviceState *dev)
     }
     qemu_register_powerdown_handler(NULL, NULL);
     qemu_unregister_reset(piix4_pm_reset_hotplug, s);
+    qemu_unregister_reset(piix4_pm_reset_cpuhp, s);
     acpi_pcihp_uninit(&s->pcihp);
     acpi_memory_hotplug_uninit(&s->memhp);
+    acpi_cpuhp_uninit(&s->cpuhp);
     if (pci_get_bus(&s->parent) &&
         pci_bus_hotplug_handler(pci_get_bus(&s->parent)) ==
         &piix4_no_root_hotplug) {
@@ -546,6 +556,15 @@ static void piix4_pm_reset_hotplug(void *opaque)
     }
 }
 
+static void piix4_pm_reset_cpuhp(void *opaque)
+{
+    PIIX4PMState *s = opaque;
+
+    if (s->cpuhp.ready) {
+        acpi_cpuhp_reset(&s->cpuhp);
+    }
+}
+
 /* The SCI line is restored with the interrupt controllers' state. */
 static int piix4_pm_post_load(void *opaque, int version_id)
 {
@@ -581,6 +600,10 @@ static const VMStateDescription vmstate_piix4_pm = {
         { .name = "memhp", .type = VMS_STRUCT,
           .offset = offsetof(PIIX4PMState, memhp),
           .size = sizeof(MemHotplugState), .vmsd = &vmstate_memory_hotplug,
+          .version_id = 3 },
+        { .name = "cpuhp", .type = VMS_STRUCT,
+          .offset = offsetof(PIIX4PMState, cpuhp),
+          .size = sizeof(AcpiCpuHpState), .vmsd = &vmstate_acpi_cpuhp,
           .version_id = 3 },
         VMSTATE_END_OF_LIST()
     },

@@ -52,6 +52,8 @@
 #include "hw/acpi/pcihp.h"
 #include "hw/acpi/memory_hotplug.h"
 #include "hw/i386/pc.h"
+#include "hw/acpi/cpu-hotplug.h"
+#include "hw/i386/x86-cpu-hotplug.h"
 #include "hw/pci/pci.h"
 #include "hw/pci-host/q35.h"
 #include "hw/char/serial.h"
@@ -212,6 +214,24 @@ static void acpi_find_hpet(MachineState *ms, AcpiPcConfig *cfg)
     }
 }
 
+/* With the PM function's CPU hotplug block: every possible CPU. */
+static void acpi_find_cpu_slots(AcpiPcConfig *cfg)
+{
+    if (!acpi_cpuhp_controller() ||
+        x86_cpu_hotplug_slot_count() != cfg->max_cpus) {
+        return;
+    }
+    cfg->cpu_hotplug = true;
+    cfg->cpuhp_base = q35_machine_active() ? ACPI_CPUHP_ICH9_BASE
+                                           : ACPI_CPUHP_PIIX4_BASE;
+    cfg->slot_apic_ids = g_new(uint32_t, cfg->max_cpus);
+    cfg->slot_present = g_new(bool, cfg->max_cpus);
+    for (unsigned i = 0; i < cfg->max_cpus; i++) {
+        cfg->slot_apic_ids[i] = x86_cpu_hotplug_slot_apic_id(i);
+        cfg->slot_present[i] = x86_cpu_hotplug_slot_present(i);
+    }
+}
+
 void acpi_pc_config(MachineState *ms, AcpiPcConfig *cfg)
 {
     X86CPUTopoInfo topo;
@@ -224,6 +244,7 @@ void acpi_pc_config(MachineState *ms, AcpiPcConfig *cfg)
     for (unsigned i = 0; i < cfg->nr_cpus; i++) {
         cfg->apic_ids[i] = x86_apicid_from_cpu_idx(&topo, i);
     }
+    acpi_find_cpu_slots(cfg);
     acpi_find_hpet(ms, cfg);
     acpi_find_devices(cfg);
     acpi_find_pcihp_slots(cfg);
@@ -280,6 +301,8 @@ void acpi_pc_config_cleanup(AcpiPcConfig *cfg)
 {
     g_free(cfg->apic_ids);
     cfg->apic_ids = NULL;
+    g_clear_pointer(&cfg->slot_apic_ids, g_free);
+    g_clear_pointer(&cfg->slot_present, g_free);
 }
 
 /* ---- DSDT ---------------------------------------------------------------- */
@@ -728,6 +751,10 @@ static Aml *build_hpet_dev(void)
 
 static void build_cpus(Aml *sb, const AcpiPcConfig *cfg)
 {
+    if (cfg->cpu_hotplug) {
+        acpi_build_cpus_hotplug(sb, cfg);     /* hw/i386/acpi-cpuhp.c */
+        return;
+    }
     for (unsigned i = 0; i < cfg->nr_cpus; i++) {
         aml_append(sb, aml_processor(i, 0, 0, "C%03X", i));
     }
@@ -793,6 +820,9 @@ static void build_dsdt_body(Aml *dsdt, const AcpiPcConfig *cfg)
     aml_append(gpe, aml_name_decl("_HID", aml_string("ACPI0006")));
     if (!cfg->q35 && cfg->pci_hotplug) {
         aml_append(gpe, build_gpe_e01());
+    }
+    if (cfg->cpu_hotplug) {
+        aml_append(gpe, acpi_build_gpe_e02());
     }
     aml_append(dsdt, gpe);
     build_sleep_states(dsdt, cfg);
@@ -960,20 +990,7 @@ static size_t build_fadt(AcpiBuildState *st, size_t facs, size_t dsdt)
 
 static void madt_lapic(GByteArray *t, unsigned uid, uint32_t apic_id)
 {
-    if (apic_id <= MADT_XAPIC_MAX_ID) {
-        build_append_int_noprefix(t, MADT_TYPE_LAPIC, 1);
-        build_append_int_noprefix(t, 8, 1);
-        build_append_int_noprefix(t, uid, 1);
-        build_append_int_noprefix(t, apic_id, 1);
-        build_append_int_noprefix(t, MADT_LAPIC_ENABLED, 4);
-    } else {
-        build_append_int_noprefix(t, MADT_TYPE_X2APIC, 1);
-        build_append_int_noprefix(t, 16, 1);
-        build_append_int_noprefix(t, 0, 2);
-        build_append_int_noprefix(t, apic_id, 4);
-        build_append_int_noprefix(t, MADT_LAPIC_ENABLED, 4);
-        build_append_int_noprefix(t, uid, 4);
-    }
+    acpi_madt_cpu_entry(t, uid, apic_id, true);
 }
 
 static void madt_iso(GByteArray *t, uint8_t irq, uint32_t gsi, uint16_t flags)
@@ -993,6 +1010,11 @@ static bool madt_needs_x2apic(const AcpiPcConfig *cfg)
             return true;
         }
     }
+    for (unsigned i = 0; cfg->cpu_hotplug && i < cfg->max_cpus; i++) {
+        if (cfg->slot_apic_ids[i] > MADT_XAPIC_MAX_ID) {
+            return true;
+        }
+    }
     return false;
 }
 
@@ -1004,8 +1026,16 @@ static size_t build_madt(AcpiBuildState *st)
 
     build_append_int_noprefix(t, PC_LAPIC_BASE, 4);
     build_append_int_noprefix(t, MADT_FLAG_PCAT_COMPAT, 4);
-    for (unsigned i = 0; i < st->cfg->nr_cpus; i++) {
-        madt_lapic(t, i, st->cfg->apic_ids[i]);
+    if (st->cfg->cpu_hotplug) {
+        /* as QEMU: every possible CPU, the absent ones not enabled */
+        for (unsigned i = 0; i < st->cfg->max_cpus; i++) {
+            acpi_madt_cpu_entry(t, i, st->cfg->slot_apic_ids[i],
+                                st->cfg->slot_present[i]);
+        }
+    } else {
+        for (unsigned i = 0; i < st->cfg->nr_cpus; i++) {
+            madt_lapic(t, i, st->cfg->apic_ids[i]);
+        }
     }
     build_append_int_noprefix(t, MADT_TYPE_IOAPIC, 1);
     build_append_int_noprefix(t, 12, 1);

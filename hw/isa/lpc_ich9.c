@@ -42,6 +42,7 @@
 #include "hw/acpi/piix4-pm.h"
 #include "hw/acpi/memory_hotplug.h"
 #include "hw/boards.h"
+#include "hw/acpi/cpu-hotplug.h"
 #include "hw/isa.h"
 #include "hw/i386/pc-layout.h"
 #include "system/runstate.h"
@@ -89,6 +90,7 @@ typedef struct ICH9LPCState {
     MemoryRegion pm_io, apm_io, rcrb;
     bool regions_ready, irqs_claimed;
     uint8_t pirq_levels;            /* bit n: PIRQ n asserted */
+    AcpiCpuHpState cpuhp;           /* hw/acpi/cpu-hotplug.c, at 0x0cd8 */
 } ICH9LPCState;
 
 static ICH9LPCState *lpc_instance;
@@ -270,7 +272,7 @@ static void pm_update_sci(ICH9LPCState *s)
     }
 }
 
-/* ACPI memory hotplug (hw/acpi/memory_hotplug.c): GPE0 bit 3, as QEMU. */
+/* ACPI memory (GPE0 bit 3) and CPU (bit 2) hotplug, as QEMU. */
 static void lpc_send_gpe(void *opaque, unsigned mask)
 {
     ICH9LPCState *s = opaque;
@@ -654,6 +656,18 @@ bool ich9_lpc_s4_offered(void)
     return lpc_instance && !lpc_instance->disable_s4;
 }
 
+/* ---- CPU hotplug (hw/acpi/cpu-hotplug.c): GPE0 bit 2 ----------------- */
+
+/* After every device's reset: an unanswered CPU removal completes. */
+static void lpc_reset_cpuhp(void *opaque)
+{
+    ICH9LPCState *s = opaque;
+
+    if (s->cpuhp.ready) {
+        acpi_cpuhp_reset(&s->cpuhp);
+    }
+}
+
 static bool lpc_realize(DeviceState *dev, GError **errp)
 {
     ICH9LPCState *s = (ICH9LPCState *)dev;
@@ -713,6 +727,8 @@ static bool lpc_realize(DeviceState *dev, GError **errp)
         acpi_memory_hotplug_init(&s->memhp, current_machine->ram_slots,
                                  lpc_send_gpe, s);
     }
+    acpi_cpuhp_init(&s->cpuhp, ACPI_CPUHP_ICH9_BASE, lpc_send_gpe, s);
+    qemu_register_reset(lpc_reset_cpuhp, s);
     return true;
 }
 
@@ -730,6 +746,8 @@ static void lpc_unrealize(DeviceState *dev)
     }
     s->irqs_claimed = false;
     acpi_memory_hotplug_uninit(&s->memhp);
+    qemu_unregister_reset(lpc_reset_cpuhp, s);
+    acpi_cpuhp_uninit(&s->cpuhp);
     if (s->regions_ready) {
         qemu_register_powerdown_handler(NULL, NULL);
         memory_region_transaction_begin();
@@ -854,6 +872,10 @@ static const VMStateDescription vmstate_lpc = {
         { .name = "memhp", .type = VMS_STRUCT,
           .offset = offsetof(ICH9LPCState, memhp),
           .size = sizeof(MemHotplugState), .vmsd = &vmstate_memory_hotplug,
+          .version_id = 2 },
+        { .name = "cpuhp", .type = VMS_STRUCT,
+          .offset = offsetof(ICH9LPCState, cpuhp),
+          .size = sizeof(AcpiCpuHpState), .vmsd = &vmstate_acpi_cpuhp,
           .version_id = 2 },
         VMSTATE_END_OF_LIST()
     },

@@ -20,6 +20,13 @@ typedef struct AccelOps {
     void (*reset_vcpus)(void);
     /* Drive GSI @gsi to @level (IOAPIC pin; PIC for gsi < 16). */
     void (*set_irq)(int gsi, int level);
+    /*
+     * CPU hotplug (hw/i386/x86-cpu-hotplug.c): create the vCPU of CPU slot
+     * @slot (topology index) as boot vCPUs are, and start it; end it
+     * again.  NULL: the accelerator runs no vCPUs (qtest).
+     */
+    bool (*hotplug_vcpu)(unsigned slot, GError **errp);
+    void (*unplug_vcpu)(unsigned slot);
     /* Join the vCPU threads at exit. */
     void (*shutdown)(void);
 } AccelOps;

@@ -163,6 +163,22 @@ def test_cpu_help(binary):
                          text=True, timeout=30).stdout
     for name in ("kvm64", "kvm64-v1", "kvm32", "qemu32-v1", "qemu64"):
         check(("x86 %s " % name) in out, "-cpu help lists %s" % name)
+    # Every name QEMU 7.2's -cpu help lists (but its static "base"), and
+    # no other: SapphireRapids, EPYC-v4 and friends came after 7.2.
+    qemu_bin = shutil.which("qemu-system-x86_64")
+    if qemu_bin:
+        ref = subprocess.run([qemu_bin, "-machine", "none", "-accel", "tcg",
+                              "-cpu", "help"], capture_output=True,
+                             text=True, timeout=30).stdout
+
+        def names(text):
+            return {line.split()[1] for line in text.splitlines()
+                    if line.startswith("x86 ") and len(line.split()) > 1}
+        check_eq(sorted(names(out)), sorted(names(ref) - {"base"}),
+                 "-cpu help names against QEMU 7.2's")
+        check("SapphireRapids" not in names(out), "no post-7.2 model")
+    else:
+        print("SKIP -cpu help comparison: qemu-system-x86_64 is not installed")
     # -cpu NAME-v1 is accepted like NAME (under qtest nothing runs it).
     r = subprocess.run([binary, "-accel", "qtest", "-cpu", "kvm64-v1,-nx",
                         "-nodefaults", "-display", "none", "-machine",

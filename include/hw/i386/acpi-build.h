@@ -49,6 +49,13 @@ typedef struct AcpiPcConfig {
     bool pci_hotplug;
     uint32_t pcihp_slots;
     uint32_t mem_slots;             /* ACPI memory hotplug (-m slots=) */
+    /* ACPI CPU hotplug (hw/acpi/cpu-hotplug.c, hw/i386/acpi-cpuhp.c):
+     * \_SB.CPUS with a device per possible CPU and \_GPE._E02; the MADT
+     * lists all max_cpus CPUs, the absent ones not enabled. */
+    bool cpu_hotplug;
+    uint16_t cpuhp_base;
+    uint32_t *slot_apic_ids;        /* max_cpus entries (g_free) */
+    bool *slot_present;             /* max_cpus entries (g_free) */
 } AcpiPcConfig;
 
 typedef struct AcpiBuildTables {
@@ -59,6 +66,14 @@ typedef struct AcpiBuildTables {
 
 void acpi_pc_config(MachineState *ms, AcpiPcConfig *cfg);
 void acpi_pc_config_cleanup(AcpiPcConfig *cfg);
+
+/* hw/i386/acpi-cpuhp.c: the CPU hotplug objects of the DSDT. */
+typedef struct Aml Aml;
+void acpi_build_cpus_hotplug(Aml *sb, const AcpiPcConfig *cfg);
+Aml *acpi_build_gpe_e02(void);
+/* A MADT processor entry (Local APIC, or Local x2APIC above 254). */
+void acpi_madt_cpu_entry(GByteArray *t, unsigned uid, uint32_t apic_id,
+                         bool enabled);
 /* The q35 part of acpi_pc_config() (hw/pci-host/q35.h is active). */
 void acpi_q35_config(AcpiPcConfig *cfg);
 

@@ -48,7 +48,8 @@ int smp_aps_done(void)
     return aps_done;
 }
 
-int smp_start_aps(void (*fn)(int cpu), int expected_aps, uint64_t timeout_us)
+/* Copy the trampoline to a free page below 1 MiB; 0 if there is none. */
+static uint64_t place_trampoline(void (*fn)(int cpu))
 {
     static const uint64_t candidates[] = { 0x8000, 0x9000, 0x7000, 0x6000, 0x5000, 0x4000, 0x3000, 0x2000, 0x1000 };
     uint64_t page = 0;
@@ -63,6 +64,31 @@ int smp_start_aps(void (*fn)(int cpu), int expected_aps, uint64_t timeout_us)
     memcpy((void *)page, ap_trampoline, len);
     ap_fn = fn;
     barrier();
+    return page;
+}
+
+/* One AP (a hot-added CPU, say) by APIC ID: INIT-SIPI-SIPI to it alone. */
+bool smp_start_ap(unsigned apic_id, void (*fn)(int cpu), uint64_t timeout_us)
+{
+    int before = aps_done;
+    uint64_t page = place_trampoline(fn);
+    if (!page)
+        return false;
+    lapic_enable();
+    lapic_send_ipi(apic_id, 0x00004500);        /* INIT, assert, physical */
+    udelay(10000);
+    for (int i = 0; i < 2; i++) {
+        lapic_send_ipi(apic_id, 0x00004600 | (uint32_t)(page >> 12));   /* SIPI */
+        udelay(200);
+    }
+    return wait_until(aps_done > before, timeout_us);
+}
+
+int smp_start_aps(void (*fn)(int cpu), int expected_aps, uint64_t timeout_us)
+{
+    uint64_t page = place_trampoline(fn);
+    if (!page)
+        return 0;
 
     lapic_enable();
     lapic_write(LAPIC_ICR_HI, 0);

@@ -360,9 +360,12 @@ static void check_dsdt(const Tables *t, bool hpet, bool com1, unsigned ncpus)
                                      "Device(LNKC) Device(LNKD) "
                                      "Device(LNKS) "));
     g_assert_cmpint(!!strstr(sb->str, "Device(HPET)"), ==, hpet);
+    /* CPU hotplug (hw/i386/acpi-cpuhp.c): the register resources, then
+     * the CPUS container with a Cnnn device per possible CPU. */
+    g_assert_nonnull(strstr(sb->str, "Device(PRES) Device(CPUS) "));
     for (unsigned i = 0; i < ncpus; i++) {
-        g_autofree char *cpu = g_strdup_printf("Proc(C%03X)", i);
-        g_assert_nonnull(strstr(sb->str, cpu));
+        g_autofree char *cpu = g_strdup_printf("C%03X", i);
+        g_assert_nonnull(memmem(d, ldl_le(d + 4), cpu, 4));
     }
     /* The PCI root's children: the PIIX3 ISA bridge and fw_cfg. */
     while (off < o.body_len) {
@@ -385,7 +388,8 @@ static void check_dsdt(const Tables *t, bool hpet, bool com1, unsigned ncpus)
     {
         g_autoptr(GString) gpe = g_string_new(NULL);
         aml_walk(o.body, o.body_len, gpe);
-        g_assert_cmpstr(gpe->str, ==, "Name(_HID) Method(_E01) ");
+        g_assert_cmpstr(gpe->str, ==,
+                        "Name(_HID) Method(_E01) Method(_E02) ");
     }
     g_assert_cmpint(!!memmem(d, ldl_le(d + 4), "COM1", 4), ==, com1);
     g_assert_nonnull(memmem(d, ldl_le(d + 4), "KBD_", 4));
@@ -620,6 +624,86 @@ static void test_memhp_no_slots(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/* CPU hotplug AML as iasl reads it back (QEMU 7.2's names), and the
+ * MADT with the possible-but-absent CPUs not enabled. */
+static void check_iasl_cpuhp(const char *machine, const char *port)
+{
+    const char *const want[] = {
+        "Device (\\_SB.PCI0.PRES)", "Name (_HID, EisaId (\"PNP0A06\")",
+        "Name (_UID, \"CPU Hotplug resources\")", "Mutex (CPLK, 0x00)",
+        port, "CPEN,   1", "CINS,   1", "CRMV,   1", "CEJ0,   1",
+        "CCMD,   8", "CSEL,   32", "CDAT,   32",
+        "Device (CPUS)", "Name (_HID, \"ACPI0010\"",
+        "Name (_CID, EisaId (\"PNP0A05\")",
+        "Method (CTFY, 2, NotSerialized)", "Notify (C002, Arg1)",
+        "Method (CSTA, 1, Serialized)", "Method (CEJ0, 1, Serialized)",
+        "Method (CSCN, 0, Serialized)", "Method (COST, 4, Serialized)",
+        "While ((Local0 == One))", "CTFY (\\_SB.PCI0.PRES.CDAT, One)",
+        "CTFY (\\_SB.PCI0.PRES.CDAT, 0x03)",
+        "Device (C002)", "Name (_HID, \"ACPI0007\"", "Name (_UID, 0x02)",
+        "Return (CSTA (0x02))", "Method (_OST, 3, NotSerialized)",
+        "COST (0x02, Arg0, Arg1, Arg2)", "Method (_EJ0, 1, NotSerialized)",
+        "CEJ0 (0x02)", "Name (_MAT, Buffer (0x08)",
+        "Method (_E02, 0, NotSerialized)", "\\_SB.CPUS.CSCN ()",
+    };
+    g_autofree char *args = g_strdup_printf("-machine %s -smp 1,maxcpus=3",
+                                            machine);
+    QTestState *s;
+    g_autofree char *dir = NULL, *dsl = NULL, *apic = NULL, *path = NULL;
+    g_autofree char *cmd = NULL;
+    Tables t;
+
+    if (!have_iasl()) {
+        g_test_skip("iasl (acpica-tools) is not installed");
+        return;
+    }
+    s = qtest_init(args);
+    dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
+    load_tables(s, &t);
+    iasl_disassemble(dir, "DSDT", t.dsdt);
+    iasl_disassemble(dir, "APIC", t.madt);
+    path = g_strdup_printf("%s/DSDT.dsl", dir);
+    g_assert(g_file_get_contents(path, &dsl, NULL, NULL));
+    for (unsigned i = 0; i < G_N_ELEMENTS(want); i++) {
+        if (!strstr(dsl, want[i])) {
+            g_error("DSDT.dsl lacks \"%s\":\n%s", want[i], dsl);
+        }
+    }
+    g_assert_null(strstr(dsl, "Device (C003)"));
+    g_free(path);
+    path = g_strdup_printf("%s/APIC.dsl", dir);
+    g_assert(g_file_get_contents(path, &apic, NULL, NULL));
+    /* three Local APIC entries: CPU 0 enabled, 1 and 2 not */
+    {
+        const char *p = apic;
+        unsigned lapics = 0, enabled = 0;
+
+        while ((p = strstr(p, "Processor Enabled : "))) {
+            p += strlen("Processor Enabled : ");
+            lapics++;
+            enabled += *p == '1';
+        }
+        if (lapics != 3 || enabled != 1) {
+            g_error("APIC.dsl: %u CPUs, %u enabled:\n%s", lapics, enabled,
+                    apic);
+        }
+    }
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    cmd = g_strdup_printf("rm -rf %s", dir);
+    g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+}
+
+static void test_iasl_cpuhp_pc(void)
+{
+    check_iasl_cpuhp("pc", "OperationRegion (PRST, SystemIO, 0xAF00, 0x0C)");
+}
+
+static void test_iasl_cpuhp_q35(void)
+{
+    check_iasl_cpuhp("q35", "OperationRegion (PRST, SystemIO, 0x0CD8, 0x0C)");
+}
+
 /* acpi-root-pci-hotplug=off: no hotplug AML at all. */
 static void test_pcihp_off(void)
 {
@@ -731,5 +815,7 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/memhp-no-slots", test_memhp_no_slots);
     g_test_add_func("/acpi/q35", test_q35_tables);
     g_test_add_func("/acpi/q35-iasl", test_q35_iasl);
+    g_test_add_func("/acpi/iasl-cpuhp-pc", test_iasl_cpuhp_pc);
+    g_test_add_func("/acpi/iasl-cpuhp-q35", test_iasl_cpuhp_q35);
     return g_test_run();
 }

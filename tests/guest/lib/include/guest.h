@@ -352,6 +352,9 @@ uint64_t tsc_to_us(uint64_t ticks);
  * then idles with interrupts on.  Waits until expected_aps have called in
  * or timeout_us passed; returns the number that called in. */
 int smp_start_aps(void (*fn)(int cpu), int expected_aps, uint64_t timeout_us);
+/* Start the one AP with this APIC ID (INIT-SIPI-SIPI to it), fn as above;
+ * true once it ran fn to the end within timeout_us. */
+bool smp_start_ap(unsigned apic_id, void (*fn)(int cpu), uint64_t timeout_us);
 /* Number of APs that ran their fn to the end. */
 int smp_aps_done(void);
 
