@@ -934,11 +934,14 @@ void virtio_notify_config(VirtIODevice *vdev)
 /* ---- stopping with the VM ------------------------------------------- */
 
 /*
- * Between vm_stop and vm_start no queue handler runs (QEMU stops its
- * ioeventfds and dataplane the same way): a kick is remembered and
- * replayed at vm_start.  With the block layer's drain after it, a
- * stopped VM has no request in flight, so what migration or savevm saves
- * is complete.  Completions of requests already started still run.
+ * Between vm_stop and vm_start no queue handler runs from a host notifier
+ * (ioeventfd, I/O thread kick or polling), as QEMU stops its ioeventfds
+ * and dataplane: such a kick is remembered and replayed at vm_start.  With
+ * the block layer's drain after it, a stopped VM has no request in flight,
+ * so what migration or savevm saves is complete.  Completions of requests
+ * already started still run.  A notify register write handled directly
+ * (no host notifier) still runs, as in QEMU: with the vCPUs stopped only
+ * the qtest protocol can make one (tests play a driver of a stopped VM).
  */
 static gint queues_stopped;         /* atomic */
 static GPtrArray *all_vdevs;        /* VirtIODevice *, big lock */
@@ -983,10 +986,6 @@ void virtio_queue_notify(VirtIODevice *vdev, unsigned n)
     if (!vq->handle_output || vdev->broken || !vq->enabled) {
         return;
     }
-    if (__atomic_load_n(&queues_stopped, __ATOMIC_SEQ_CST)) {
-        __atomic_store_n(&vq->kick_deferred, true, __ATOMIC_SEQ_CST);
-        return;
-    }
     vq->handle_output(vdev, vq);
 }
 
@@ -1014,6 +1013,10 @@ static void run_queue(VirtQueue *vq)
     bool locked = bql_locked();
     uint16_t before = vq->last_avail_idx;
 
+    if (__atomic_load_n(&queues_stopped, __ATOMIC_SEQ_CST)) {
+        __atomic_store_n(&vq->kick_deferred, true, __ATOMIC_SEQ_CST);
+        return;
+    }
     if (!locked) {
         guest_ram_read_lock();
     }
