@@ -1104,7 +1104,10 @@ static void test_guest_agent(void)
     close(g.host_fd);
     close(g.ga_fd);
     g_string_free(g.host_in, TRUE);
-    kill(pid, SIGTERM);
+    /* SIGKILL: Debian's qemu-ga 7.2 can hang in a futex on its way out
+     * after SIGTERM (seen once in CI: pidfile removed, SIGTERM blocked,
+     * the test stuck in waitpid); its exit is not what is tested here. */
+    kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     g_spawn_close_pid(pid);
     env_end(&e);
