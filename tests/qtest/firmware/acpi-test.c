@@ -504,6 +504,27 @@ static void test_iasl(void)
     }
 }
 
+/* @table of the disassembly in @dir (iasl_disassemble) as text. */
+static char *read_dsl(const char *dir, const char *table)
+{
+    g_autofree char *path = g_strdup_printf("%s/%s.dsl", dir, table);
+    char *dsl = NULL;
+
+    g_assert(g_file_get_contents(path, &dsl, NULL, NULL));
+    return dsl;
+}
+
+/* Every line of @want appears in @dsl (the disassembly of @table). */
+static void assert_dsl_has(const char *dsl, const char *table,
+                           const char *const *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!strstr(dsl, want[i])) {
+            g_error("%s.dsl lacks \"%s\":\n%s", table, want[i], dsl);
+        }
+    }
+}
+
 /* The hotplug AML as iasl reads it back (QEMU 7.2's names and calls). */
 static void test_iasl_pcihp(void)
 {
@@ -533,13 +554,8 @@ static void test_iasl_pcihp(void)
     dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
     load_tables(s, &t);
     iasl_disassemble(dir, "DSDT", t.dsdt);
-    path = g_strdup_printf("%s/DSDT.dsl", dir);
-    g_assert(g_file_get_contents(path, &dsl, NULL, NULL));
-    for (unsigned i = 0; i < G_N_ELEMENTS(want); i++) {
-        if (!strstr(dsl, want[i])) {
-            g_error("DSDT.dsl lacks \"%s\":\n%s", want[i], dsl);
-        }
-    }
+    dsl = read_dsl(dir, "DSDT");
+    assert_dsl_has(dsl, "DSDT", want, G_N_ELEMENTS(want));
     /* The chipset's slots 0 and 1 are no hotplug slots. */
     g_assert_null(strstr(dsl, "Device (S00)"));
     g_assert_null(strstr(dsl, "Device (S08)"));
@@ -587,13 +603,8 @@ static void check_iasl_memhp(const char *machine)
     dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
     load_tables(s, &t);
     iasl_disassemble(dir, "DSDT", t.dsdt);
-    path = g_strdup_printf("%s/DSDT.dsl", dir);
-    g_assert(g_file_get_contents(path, &dsl, NULL, NULL));
-    for (unsigned i = 0; i < G_N_ELEMENTS(want); i++) {
-        if (!strstr(dsl, want[i])) {
-            g_error("DSDT.dsl lacks \"%s\":\n%s", want[i], dsl);
-        }
-    }
+    dsl = read_dsl(dir, "DSDT");
+    assert_dsl_has(dsl, "DSDT", want, G_N_ELEMENTS(want));
     g_assert_null(strstr(dsl, "Device (MP03)"));
     acpi_linked_free(&t.lt);
     g_assert_cmpint(qtest_quit(s), ==, 0);
@@ -662,17 +673,10 @@ static void check_iasl_cpuhp(const char *machine, const char *port)
     load_tables(s, &t);
     iasl_disassemble(dir, "DSDT", t.dsdt);
     iasl_disassemble(dir, "APIC", t.madt);
-    path = g_strdup_printf("%s/DSDT.dsl", dir);
-    g_assert(g_file_get_contents(path, &dsl, NULL, NULL));
-    for (unsigned i = 0; i < G_N_ELEMENTS(want); i++) {
-        if (!strstr(dsl, want[i])) {
-            g_error("DSDT.dsl lacks \"%s\":\n%s", want[i], dsl);
-        }
-    }
+    dsl = read_dsl(dir, "DSDT");
+    assert_dsl_has(dsl, "DSDT", want, G_N_ELEMENTS(want));
     g_assert_null(strstr(dsl, "Device (C003)"));
-    g_free(path);
-    path = g_strdup_printf("%s/APIC.dsl", dir);
-    g_assert(g_file_get_contents(path, &apic, NULL, NULL));
+    apic = read_dsl(dir, "APIC");
     /* three Local APIC entries: CPU 0 enabled, 1 and 2 not */
     {
         const char *p = apic;
