@@ -244,6 +244,7 @@ static int blkdebug_block_status(BlockDriverState *bs, uint64_t off,
 }
 
 const BlockDriver bdrv_blkdebug_driver = {
+    .perm_passthrough = true,
     .format_name = "blkdebug",
     .instance_size = sizeof(BlkdebugState),
     .options = blkdebug_options,

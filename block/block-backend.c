@@ -18,6 +18,11 @@ struct BlockBackend {
     int open_flags;                 /* for the next medium ("retain") */
 
     bool attached;                  /* a device model uses it */
+    /* Permissions (docs/block.md "Image locking"): a device's, from
+     * blk_set_dev_perm, follow the medium's read-only flag; otherwise
+     * perm/shared_perm as blk_set_perm left them. */
+    bool dev_perm, dev_resizable, dev_share_rw;
+    unsigned perm, shared_perm;
     DeviceState *dev;               /* that device (NULL: machine-made) */
     const BlockDevOps *dev_ops;
     void *dev_opaque;
@@ -172,6 +177,9 @@ BlockBackend *blk_new(const char *name)
     }
     blk->name = g_strdup(name ? name : "");
     blk->open_flags = BDRV_O_RDWR;
+    /* QEMU's -drive without a device: read, let others do anything */
+    blk->perm = BLK_PERM_CONSISTENT_READ;
+    blk->shared_perm = BLK_PERM_ALL;
     blk->on_read_error = BLOCKDEV_ON_ERROR_REPORT;
     blk->on_write_error = BLOCKDEV_ON_ERROR_ENOSPC;
     blk->iostatus = BLOCK_DEVICE_IO_STATUS_OK;
@@ -225,15 +233,21 @@ BlockBackend *blk_by_dev_id(const char *id)
 
 /* ---- the medium ------------------------------------------------------ */
 
-void blk_insert_bs(BlockBackend *blk, BlockDriverState *bs)
+bool blk_insert_bs(BlockBackend *blk, BlockDriverState *bs, GError **errp)
 {
     g_assert(!blk->root);
     bdrv_ref(bs);
     blk->root = bs;
+    if (!bdrv_refresh_perms(errp)) {
+        blk->root = NULL;
+        bdrv_unref(bs);
+        return false;
+    }
     blk->open_flags = bdrv_open_flags(bs);
     if (blk->aio_ctx) {
         bdrv_set_aio_context(bs, blk->aio_ctx);
     }
+    return true;
 }
 
 void blk_set_aio_context(BlockBackend *blk, GMainContext *ctx)
@@ -265,6 +279,7 @@ void blk_remove_bs(BlockBackend *blk)
         bdrv_set_aio_context(bs, NULL);     /* it may be used elsewhere */
     }
     bdrv_unref(bs);
+    bdrv_refresh_perms(NULL);   /* needing less cannot fail */
 }
 
 BlockDriverState *blk_bs(BlockBackend *blk)
@@ -318,6 +333,76 @@ bool blk_truncate(BlockBackend *blk, uint64_t size, GError **errp)
     return true;
 }
 
+/* ---- permissions ----------------------------------------------------- */
+
+void blk_get_perm(BlockBackend *blk, unsigned *perm, unsigned *shared)
+{
+    if (!blk->dev_perm) {
+        *perm = blk->perm;
+        *shared = blk->shared_perm;
+        return;
+    }
+    *perm = BLK_PERM_CONSISTENT_READ |
+            (blk->root && !bdrv_is_read_only(blk->root) ? BLK_PERM_WRITE : 0);
+    *shared = BLK_PERM_ALL & ~(blk->dev_share_rw ? 0 : BLK_PERM_WRITE)
+                           & ~(blk->dev_resizable ? 0 : BLK_PERM_RESIZE);
+}
+
+typedef struct BlkPermState {
+    bool dev_perm, dev_resizable, dev_share_rw;
+    unsigned perm, shared_perm;
+} BlkPermState;
+
+static BlkPermState blk_perm_state(BlockBackend *blk)
+{
+    return (BlkPermState){ blk->dev_perm, blk->dev_resizable,
+                           blk->dev_share_rw, blk->perm, blk->shared_perm };
+}
+
+/* Apply @next to the graph; on failure @blk keeps what it had. */
+static bool blk_change_perm(BlockBackend *blk, BlkPermState next,
+                            GError **errp)
+{
+    BlkPermState old = blk_perm_state(blk);
+
+    blk->dev_perm = next.dev_perm;
+    blk->dev_resizable = next.dev_resizable;
+    blk->dev_share_rw = next.dev_share_rw;
+    blk->perm = next.perm;
+    blk->shared_perm = next.shared_perm;
+    if (!bdrv_refresh_perms(errp)) {
+        blk->dev_perm = old.dev_perm;
+        blk->dev_resizable = old.dev_resizable;
+        blk->dev_share_rw = old.dev_share_rw;
+        blk->perm = old.perm;
+        blk->shared_perm = old.shared_perm;
+        return false;
+    }
+    return true;
+}
+
+bool blk_set_perm(BlockBackend *blk, unsigned perm, unsigned shared,
+                  GError **errp)
+{
+    BlkPermState next = blk_perm_state(blk);
+
+    next.dev_perm = false;
+    next.perm = perm;
+    next.shared_perm = shared;
+    return blk_change_perm(blk, next, errp);
+}
+
+bool blk_set_dev_perm(BlockBackend *blk, bool resizable, bool share_rw,
+                      GError **errp)
+{
+    BlkPermState next = blk_perm_state(blk);
+
+    next.dev_perm = true;
+    next.dev_resizable = resizable;
+    next.dev_share_rw = share_rw;
+    return blk_change_perm(blk, next, errp);
+}
+
 /* ---- the device ------------------------------------------------------ */
 
 bool blk_attach_dev(BlockBackend *blk, DeviceState *dev, GError **errp)
@@ -339,6 +424,11 @@ bool blk_is_attached(BlockBackend *blk)
 
 void blk_detach_dev(BlockBackend *blk)
 {
+    if (blk->dev_perm) {
+        /* back to a device-less backend's; needing less cannot fail */
+        blk->dev_perm = false;
+        bdrv_refresh_perms(NULL);
+    }
     blk->attached = false;
     blk->dev = NULL;
     blk->dev_ops = NULL;

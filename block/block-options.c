@@ -29,7 +29,7 @@ static const BlockOptionDesc generic_options[] = {
     { "cache", BOPT_ANY },
     { "discard", BOPT_STRING },
     { "detect-zeroes", BOPT_STRING },
-    { "force-share", BOPT_BOOL },   /* accepted: kvmpc locks nothing */
+    { "force-share", BOPT_BOOL },
     { NULL },
 };
 
@@ -40,11 +40,12 @@ typedef struct OpenCtx {
     int flags;
     bool auto_read_only;
     bool parent_read_only;
-    bool parent_unmap;          /* the parent has discard=unmap */
+    int parent_flags;           /* the parent's BDRV_O_UNMAP and
+                                 * BDRV_O_FORCE_SHARE: children inherit */
 } OpenCtx;
 
 static BlockDriverState *open_dict(QDict *opts, const char *prefix,
-                                   bool parent_read_only, bool parent_unmap,
+                                   bool parent_read_only, int parent_flags,
                                    GError **errp);
 
 static const BlockOptionDesc *find_desc(const BlockOptionDesc *table,
@@ -317,7 +318,8 @@ static bool parse_generic(OpenCtx *c, GError **errp)
     bool read_only;
     /* discard defaults to the parent's (QEMU passes it down to children
      * opened inline); values index discard_values. */
-    int discard = c->parent_unmap ? 1 : 0, dz = 0;
+    int discard = (c->parent_flags & BDRV_O_UNMAP) ? 1 : 0, dz = 0;
+    bool force_share;
 
     if (name && !check_node_name(name, errp)) {
         return false;
@@ -327,6 +329,9 @@ static bool parse_generic(OpenCtx *c, GError **errp)
                            &read_only, c->prefix, errp) ||
         !bdrv_opt_get_bool(c->opts, "auto-read-only", false,
                            &c->auto_read_only, c->prefix, errp) ||
+        !bdrv_opt_get_bool(c->opts, "force-share",
+                           c->parent_flags & BDRV_O_FORCE_SHARE,
+                           &force_share, c->prefix, errp) ||
         !parse_cache(c, errp) ||
         !parse_enum(c, "discard", discard_values, &discard, errp) ||
         !parse_enum(c, "detect-zeroes", dz_values, &dz, errp)) {
@@ -337,7 +342,13 @@ static bool parse_generic(OpenCtx *c, GError **errp)
                    "without setting discard operation to unmap");
         return false;
     }
+    if (force_share && !read_only) {
+        error_setg(errp, "force-share=on can only be used with read-only "
+                   "images");
+        return false;
+    }
     c->flags |= read_only ? 0 : BDRV_O_RDWR;
+    c->flags |= force_share ? BDRV_O_FORCE_SHARE : 0;
     c->flags |= (discard == 1 || discard == 3) ? BDRV_O_UNMAP : 0;
     c->flags |= dz ? BDRV_O_DETECT_ZEROES : 0;
     c->flags |= dz == 2 ? BDRV_O_DETECT_ZEROES_UNMAP : 0;
@@ -374,7 +385,9 @@ static bool open_child(OpenCtx *c, const char *key, BlockDriverState **out,
         g_autofree char *prefix = g_strdup_printf("%s%s.", c->prefix, key);
         bool ro = !(c->flags & BDRV_O_RDWR) ||
                   find_desc(c->drv->options, key)->type == BOPT_CHILD_BACKING;
-        *out = open_dict(def, prefix, ro, !!(c->flags & BDRV_O_UNMAP), errp);
+        *out = open_dict(def, prefix, ro,
+                         c->flags & (BDRV_O_UNMAP | BDRV_O_FORCE_SHARE),
+                         errp);
     }
     return *out != NULL;
 }
@@ -411,7 +424,9 @@ static bool driver_open(OpenCtx *c, BlockDriverState *bs, int flags,
     }
     if (c->drv->is_protocol) {
         const char *aio = qdict_get_try_str(c->opts, "aio");
-        if (aio && !bdrv_parse_aio_mode(aio, &flags, errp)) {
+        const char *locking = qdict_get_try_str(c->opts, "locking");
+        if ((aio && !bdrv_parse_aio_mode(aio, &flags, errp)) ||
+            (locking && !bdrv_parse_locking(locking, &flags, errp))) {
             return false;
         }
         bs->flags = flags;
@@ -454,12 +469,12 @@ static BlockDriverState *open_node(OpenCtx *c, int flags, GError **errp)
 }
 
 static BlockDriverState *open_dict(QDict *opts, const char *prefix,
-                                   bool parent_read_only, bool parent_unmap,
+                                   bool parent_read_only, int parent_flags,
                                    GError **errp)
 {
     OpenCtx c = { .prefix = prefix, .opts = opts,
                   .parent_read_only = parent_read_only,
-                  .parent_unmap = parent_unmap };
+                  .parent_flags = parent_flags };
     const char *name;
     BlockDriverState *bs;
     GError *err = NULL;
@@ -499,5 +514,16 @@ static BlockDriverState *open_dict(QDict *opts, const char *prefix,
 
 BlockDriverState *bdrv_open_options(QDict *opts, GError **errp)
 {
-    return open_dict(opts, "", false, false, errp);
+    BlockDriverState *bs;
+    GError *err = NULL;
+
+    /* the whole graph is open before anything locks */
+    bdrv_perm_hold();
+    bs = open_dict(opts, "", false, 0, errp);
+    if (!bdrv_perm_release(bs ? &err : NULL) && bs) {
+        g_propagate_error(errp, err);
+        bdrv_unref(bs);
+        return NULL;
+    }
+    return bs;
 }

@@ -182,6 +182,21 @@ bool bdrv_parse_aio_mode(const char *mode, int *flags, GError **errp)
     return true;
 }
 
+bool bdrv_parse_locking(const char *mode, int *flags, GError **errp)
+{
+    *flags &= ~(BDRV_O_LOCK_OFF | BDRV_O_LOCK_ON);
+    if (!strcmp(mode, "off")) {
+        *flags |= BDRV_O_LOCK_OFF;
+    } else if (!strcmp(mode, "on")) {
+        *flags |= BDRV_O_LOCK_ON;
+    } else if (strcmp(mode, "auto")) {
+        error_setg(errp, "Parameter 'locking' does not accept value '%s'",
+                   mode);
+        return false;
+    }
+    return true;
+}
+
 bool bdrv_parse_discard_mode(const char *mode, int *flags, GError **errp)
 {
     if (!strcmp(mode, "ignore") || !strcmp(mode, "off")) {
@@ -256,6 +271,8 @@ BlockDriverState *bdrv_new(const BlockDriver *drv, const char *filename,
     bs->refcnt = 1;
     bs->request_alignment = 1;
     bs->buf_alignment = 1;
+    bs->user_shared = BLK_PERM_ALL;
+    bs->shared_perm = BLK_PERM_ALL;
     g_mutex_init(&bs->rmw_lock);
     /* QEMU names every node; unnamed ones get a generated name that
      * cannot clash with a user's (user names start with a letter). */
@@ -280,12 +297,16 @@ void bdrv_unref(BlockDriverState *bs)
         return;
     }
     g_assert(g_atomic_int_get(&bs->in_flight) == 0);
+    bdrv_perm_hold();
     if (bs->drv->close) {
-        bs->drv->close(bs);
+        bs->drv->close(bs);     /* a file node's locks go with its fd */
     }
     bdrv_unref(bs->backing);
     bdrv_unref(bs->file);
     bdrv_free(bs);
+    /* children other parents still use may need less now; needing
+     * less never conflicts */
+    bdrv_perm_release(NULL);
 }
 
 BlockDriverState *bdrv_open_file(const char *filename, int flags,
@@ -472,6 +493,11 @@ static bool check_open_flags(const char *filename, int flags, GError **errp)
                    "asynchronous with O_DIRECT", filename);
         return false;
     }
+    if ((flags & BDRV_O_FORCE_SHARE) && (flags & BDRV_O_RDWR)) {
+        error_setg(errp, "force-share=on can only be used with read-only "
+                   "images");
+        return false;
+    }
     if ((flags & BDRV_O_DETECT_ZEROES_UNMAP) && !(flags & BDRV_O_UNMAP)) {
         error_setg(errp, "'%s': detect-zeroes=unmap needs discard=unmap",
                    filename);
@@ -543,8 +569,8 @@ static BlockDriverState *open_temp_snapshot(const char *filename,
     return top;
 }
 
-BlockDriverState *bdrv_open(const char *filename, const char *format,
-                            int flags, GError **errp)
+static BlockDriverState *open_any(const char *filename, const char *format,
+                                  int flags, GError **errp)
 {
     BlockDriverState *bs;
 
@@ -559,6 +585,23 @@ BlockDriverState *bdrv_open(const char *filename, const char *format,
     }
     bs = bdrv_open_format(filename, format, flags, errp);
     open_stack_pop();
+    return bs;
+}
+
+BlockDriverState *bdrv_open(const char *filename, const char *format,
+                            int flags, GError **errp)
+{
+    BlockDriverState *bs;
+    GError *err = NULL;
+
+    /* the whole chain is open before anything locks */
+    bdrv_perm_hold();
+    bs = open_any(filename, format, flags, errp);
+    if (!bdrv_perm_release(bs ? &err : NULL) && bs) {
+        g_propagate_error(errp, err);
+        bdrv_unref(bs);
+        return NULL;
+    }
     return bs;
 }
 

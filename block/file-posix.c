@@ -11,6 +11,15 @@
  * pread/pwrite (and, for io_uring, fdatasync) with the host engine, for
  * synchronous requests and for bdrv_aio_* requests taken without a
  * worker thread.
+ *
+ * Image locking (block/permissions.c decides what a node holds): Linux
+ * open file description locks (fcntl(2) F_OFD_SETLK/F_OFD_GETLK), shared
+ * read locks on byte 100 + i for each permission bit i the node holds
+ * and on byte 200 + i for each it does not share, QEMU's layout.  A
+ * conflicting lock is one another open file description holds: another
+ * process, or another node on the same file in this one (QEMU refuses
+ * that too).  locking=auto (default) goes without where the file system
+ * has no OFD locks; locking=on fails there; locking=off takes none.
  */
 #include "qemu/osdep.h"
 #include "qemu/fdset.h"
@@ -29,7 +38,14 @@ typedef struct FileState {
     LuringState *luring;        /* aio=io_uring */
 #endif
     LinuxAioState *laio;        /* aio=native */
+    bool use_locks;             /* locking=auto|on and the fs has them */
+    bool locks_required;        /* locking=on */
+    unsigned locked_perm;       /* bytes 100 + i held */
+    unsigned locked_unshared;   /* bytes 200 + i held */
 } FileState;
+
+#define LOCK_PERM_BASE   100
+#define LOCK_SHARED_BASE 200
 
 static bool file_error(BlockDriverState *bs, int err, const char *what,
                        GError **errp)
@@ -118,7 +134,134 @@ static bool file_open(BlockDriverState *bs, const char *filename, int flags,
         bs->request_alignment = direct_io_alignment(s->fd, s->is_blockdev);
         bs->buf_alignment = bs->request_alignment;
     }
+    s->use_locks = !(flags & BDRV_O_LOCK_OFF);
+    s->locks_required = flags & BDRV_O_LOCK_ON;
     return file_open_aio(bs, flags, errp);
+}
+
+/* ---- image locking --------------------------------------------------- */
+
+static int lock_byte(int fd, int cmd, short type, off_t byte)
+{
+    struct flock fl = { .l_type = type, .l_whence = SEEK_SET,
+                        .l_start = byte, .l_len = 1 };
+
+    return fcntl(fd, cmd, &fl) < 0 ? -errno : fl.l_type;
+}
+
+/* Hold exactly the lock bytes of @perm and @unshared. */
+static int apply_lock_bytes(int fd, unsigned perm, unsigned unshared)
+{
+    for (unsigned i = 0; i < BLK_PERM_COUNT; i++) {
+        int r = lock_byte(fd, F_OFD_SETLK,
+                          (perm & (1u << i)) ? F_RDLCK : F_UNLCK,
+                          LOCK_PERM_BASE + i);
+        if (r >= 0) {
+            r = lock_byte(fd, F_OFD_SETLK,
+                          (unshared & (1u << i)) ? F_RDLCK : F_UNLCK,
+                          LOCK_SHARED_BASE + i);
+        }
+        if (r < 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* Does another open file description hold @byte? */
+static bool byte_taken(int fd, off_t byte)
+{
+    return lock_byte(fd, F_OFD_GETLK, F_WRLCK, byte) != F_UNLCK;
+}
+
+/* Nobody else forbids what we do, nor does what we forbid (QEMU's order
+ * and words). */
+static bool check_lock_bytes(BlockDriverState *bs, int fd, unsigned perm,
+                             unsigned unshared, GError **errp)
+{
+    for (unsigned i = 0; i < BLK_PERM_COUNT; i++) {
+        if ((perm & (1u << i)) && byte_taken(fd, LOCK_SHARED_BASE + i)) {
+            error_setg(errp, "Failed to get \"%s\" lock\nIs another "
+                       "process using the image [%s]?", bdrv_perm_name(i),
+                       bs->filename);
+            return false;
+        }
+    }
+    for (unsigned i = 0; i < BLK_PERM_COUNT; i++) {
+        if ((unshared & (1u << i)) && byte_taken(fd, LOCK_PERM_BASE + i)) {
+            error_setg(errp, "Failed to get shared \"%s\" lock\nIs another "
+                       "process using the image [%s]?", bdrv_perm_name(i),
+                       bs->filename);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The file system refused OFD locks: locking=auto goes on without. */
+static bool locks_unsupported(BlockDriverState *bs, int err, GError **errp)
+{
+    FileState *s = bs->opaque;
+
+    if (s->locks_required) {
+        error_setg(errp, "'%s': locking=on: the file system has no OFD "
+                   "locks: %s", bs->filename, g_strerror(-err));
+        return false;
+    }
+    s->use_locks = false;
+    apply_lock_bytes(s->fd, 0, 0);
+    s->locked_perm = s->locked_unshared = 0;
+    return true;
+}
+
+static bool file_check_perm(BlockDriverState *bs, unsigned perm,
+                            unsigned shared, GError **errp)
+{
+    FileState *s = bs->opaque;
+    unsigned unshared = BLK_PERM_ALL & ~shared;
+    int r;
+
+    if (!s->use_locks) {
+        return true;
+    }
+    /* take the union first: nobody can slip in between check and set */
+    r = apply_lock_bytes(s->fd, s->locked_perm | perm,
+                         s->locked_unshared | unshared);
+    if (r < 0) {
+        if (r == -EINVAL || r == -ENOLCK || r == -EOPNOTSUPP) {
+            return locks_unsupported(bs, r, errp);
+        }
+        apply_lock_bytes(s->fd, s->locked_perm, s->locked_unshared);
+        return file_error(bs, -r, "cannot lock", errp);
+    }
+    if (!check_lock_bytes(bs, s->fd, perm, unshared, errp)) {
+        apply_lock_bytes(s->fd, s->locked_perm, s->locked_unshared);
+        return false;
+    }
+    return true;
+}
+
+static void file_set_perm(BlockDriverState *bs, unsigned perm,
+                          unsigned shared)
+{
+    FileState *s = bs->opaque;
+
+    if (!s->use_locks) {
+        return;
+    }
+    s->locked_perm = perm;
+    s->locked_unshared = BLK_PERM_ALL & ~shared;
+    /* only releases bytes check_perm took: cannot fail */
+    apply_lock_bytes(s->fd, s->locked_perm, s->locked_unshared);
+}
+
+static void file_abort_perm(BlockDriverState *bs)
+{
+    FileState *s = bs->opaque;
+
+    if (s->use_locks) {
+        apply_lock_bytes(s->fd, s->locked_perm, s->locked_unshared);
+    }
 }
 
 static void file_close(BlockDriverState *bs)
@@ -451,4 +594,7 @@ const BlockDriver bdrv_file_driver = {
     .allocated_size = file_allocated_size,
     .aio_submit = file_aio_submit,
     .attach_aio_context = file_attach_aio_context,
+    .check_perm = file_check_perm,
+    .set_perm = file_set_perm,
+    .abort_perm = file_abort_perm,
 };

@@ -83,6 +83,7 @@ static const BlockOptionDesc raw_options[] = {
 };
 
 const BlockDriver bdrv_raw_driver = {
+    .perm_passthrough = true,
     .options = raw_options,
     .format_name = "raw",
     .probe = raw_probe,

@@ -23,6 +23,7 @@
 #include "migration/auto-converge.h"
 #include "system/cpu-throttle.h"
 #include "hw/qdev.h"
+#include "block/block.h"
 #include "system/main-loop.h"
 #include "system/runstate.h"
 #include "system/timer.h"
@@ -535,6 +536,19 @@ static bool wait_answer(MigrationState *s)
     return false;
 }
 
+/* The migration failed after the images went to the destination: take
+ * them back (the locks), unless the destination has them now. */
+static void source_reactivate_images(void)
+{
+    GError *err = NULL;
+
+    if (!bdrv_activate_all(&err)) {
+        error_report("migration failed and the images cannot be taken "
+                     "back: %s", err->message);
+        g_error_free(err);
+    }
+}
+
 /* Stop, last pass, device and CPU state, end.  Big lock held. */
 static bool switchover(MigrationState *s)
 {
@@ -567,6 +581,9 @@ static bool switchover(MigrationState *s)
         g_error_free(err);
         return false;
     }
+    /* shared storage: the images are the destination's from here (it
+     * locks them once loaded); flushed by the stop above */
+    bdrv_inactivate_all();
     mig_save_end(s->f, s->vm_was_running, s->want_answer);
     if (!mig_file_flush(s->f)) {
         return false;
@@ -660,6 +677,7 @@ static gpointer migration_thread(gpointer opaque)
     }
     if (!ok) {
         note_stream_failure(s);
+        source_reactivate_images();
         /* nothing is lost: the source runs on as it was */
         if (s->runstate_before == RUN_STATE_RUNNING || s->vm_was_running) {
             vm_start();
@@ -675,6 +693,7 @@ static gpointer migration_thread(gpointer opaque)
     if (ok && !closed_ok) {
         ok = false;
         fail(s, "%s", err->message);
+        source_reactivate_images();
         if (s->vm_was_running) {
             vm_start();
         }
@@ -895,6 +914,10 @@ static void incoming_done(void *opaque)
     in->child = 0;
     if (!err) {
         mig_load_finish(in->ld, &err);
+    }
+    /* shared storage: the source let the images go at its switchover */
+    if (!err && !bdrv_activate_all(&err)) {
+        g_prefix_error(&err, "cannot take the images: ");
     }
     incoming_answer(in, !err);
     if (err) {

@@ -371,7 +371,9 @@ static bool insert_medium(BlockBackend *blk, const char *name,
         error_setg(errp, "There already is a medium in device '%s'", name);
         return false;
     }
-    blk_insert_bs(blk, bs);
+    if (!blk_insert_bs(blk, bs, errp)) {
+        return false;
+    }
     if (!blk_dev_has_tray(blk)) {
         blk_dev_change_media_cb(blk, true);
     }

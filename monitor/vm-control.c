@@ -59,6 +59,11 @@ bool monitor_do_cont(GError **errp)
         migration_incoming_set_autostart(true);
         return true;
     }
+    /* after a completed outgoing migration the images are inactive: take
+     * them back, unless the destination holds them (QEMU's cont) */
+    if (!bdrv_activate_all(errp)) {
+        return false;
+    }
     /* A disk error's status lasts until the guest runs again (QEMU). */
     blk_iostatus_reset_all();
     vm_start();

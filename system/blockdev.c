@@ -3,7 +3,8 @@
  * drive goes.  Options (QEMU's names): file, format, if (ide, floppy,
  * virtio, none), media (disk, cdrom), index, bus, unit, id, readonly, cache, aio,
  * cache.direct, cache.no-flush, discard, detect-zeroes, snapshot, werror,
- * rerror.
+ * rerror, file.locking (auto, on, off) and force-share (image locks:
+ * docs/block.md "Image locking").
  * For if=ide, index n means bus n / 2, unit n % 2; for if=floppy bus 0,
  * unit n; for if=virtio index n (or bus n) is the n-th virtio disk, a
  * virtio-blk-pci the machine adds after the -device ones, as QEMU does;
@@ -86,7 +87,8 @@ static bool drive_parse_int(GHashTable *kv, const char *key, int max,
 static const char *const drive_keys[] = {
     "file", "format", "if", "media", "index", "bus", "unit", "id",
     "readonly", "cache", "aio", "cache.direct", "cache.no-flush",
-    "discard", "detect-zeroes", "snapshot", "werror", "rerror", NULL,
+    "discard", "detect-zeroes", "snapshot", "werror", "rerror",
+    "file.locking", "force-share", NULL,
 };
 
 static bool drive_check_keys(GHashTable *kv, GError **errp)
@@ -263,6 +265,8 @@ static bool drive_parse_flags(GHashTable *kv, DriveInfo *d, GError **errp)
     const char *discard = g_hash_table_lookup(kv, "discard");
     const char *dz = g_hash_table_lookup(kv, "detect-zeroes");
     const char *snap = g_hash_table_lookup(kv, "snapshot");
+    const char *locking = g_hash_table_lookup(kv, "file.locking");
+    const char *force_share = g_hash_table_lookup(kv, "force-share");
     bool on = false;
     int flags = 0;
 
@@ -292,6 +296,14 @@ static bool drive_parse_flags(GHashTable *kv, DriveInfo *d, GError **errp)
         return false;
     }
     flags |= snap && on ? BDRV_O_SNAPSHOT : 0;
+    if (locking && !bdrv_parse_locking(locking, &flags, errp)) {
+        return false;
+    }
+    on = false;
+    if (force_share && !parse_bool(force_share, &on, errp)) {
+        return false;
+    }
+    flags |= on ? BDRV_O_FORCE_SHARE : 0;
     /* A CD-ROM is read-only whatever the option says, as in QEMU. */
     if (d->is_cdrom) {
         d->read_only = true;
@@ -368,7 +380,10 @@ static bool drive_open(DriveInfo *d, GError **errp)
     if (!bs) {
         return false;
     }
-    blk_insert_bs(d->blk, bs);
+    if (!blk_insert_bs(d->blk, bs, errp)) {
+        bdrv_unref(bs);
+        return false;
+    }
     bdrv_unref(bs);             /* the backend holds it now */
     return true;
 }
@@ -633,6 +648,9 @@ BlockBackend *blockdev_backend_for_device(const char *ref, GError **errp)
         }
     }
     blk = blk_new(NULL);
-    blk_insert_bs(blk, bs);
+    if (!blk_insert_bs(blk, bs, errp)) {
+        blk_delete(blk);
+        return NULL;
+    }
     return blk;
 }

@@ -1650,6 +1650,11 @@ void kvmpc_init(int argc, char **argv)
     create_chardevs(o);
     create_serials(o);
     create_debugcon(o);
+    if (o->incoming) {
+        /* shared storage: the source holds the images (and their locks)
+         * until its switchover; they are taken once the stream loads */
+        bdrv_inactivate_all();
+    }
     create_drives(o);
     if (!o->nodefaults) {
         net_add_default_nic();

@@ -88,14 +88,28 @@ static GHashTable *new_opts(void)
     return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 }
 
+/* -U / --force-share: read images other processes have open for
+ * writing (it applies to what is opened read-only, as in qemu-img). */
+static bool force_share;
+
 static BlockDriverState *open_image(const char *file, const char *fmt,
                                     int flags)
 {
     GError *err = NULL;
-    /* Like qemu-img, discards and zero writes may punch holes. */
-    BlockDriverState *bs = bdrv_open(file, fmt, flags | BDRV_O_UNMAP, &err);
+    BlockDriverState *bs;
+    bool rw = flags & BDRV_O_RDWR;
 
-    if (!bs) {
+    if (force_share && !rw) {
+        flags |= BDRV_O_FORCE_SHARE;
+    }
+    /* Like qemu-img, discards and zero writes may punch holes. */
+    bs = bdrv_open(file, fmt, flags | BDRV_O_UNMAP, &err);
+    /* qemu-img's own permissions: read, write when writing; others may
+     * do anything the image's format allows (docs/block.md) */
+    if (!bs ||
+        !bdrv_set_user_perm(bs, BLK_PERM_CONSISTENT_READ |
+                                (rw ? BLK_PERM_WRITE : 0),
+                            BLK_PERM_ALL, &err)) {
         die_err(err);
     }
     return bs;
@@ -411,7 +425,7 @@ static int img_info(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "hf:U", lopts, NULL)) != -1) {
         switch (c) {
         case 'f': fmt = optarg; break;
-        case 'U': break;    /* kvmpc takes no image locks yet */
+        case 'U': force_share = true; break;
         case OPT_OUTPUT: output = output_format(optarg); break;
         case OPT_BACKING_CHAIN: chain = true; break;
         default: die("usage: info [-f fmt] [--output=human|json] "
@@ -564,7 +578,7 @@ static int img_check(int argc, char **argv)
         switch (c) {
         case 'f': fmt = optarg; break;
         case 'q': quiet = true; break;
-        case 'U': break;
+        case 'U': force_share = true; break;
         case OPT_OUTPUT: output = output_format(optarg); break;
         case 'r':
             if (!strcmp(optarg, "leaks")) {
@@ -841,7 +855,7 @@ static int img_convert(int argc, char **argv)
         case 'S': sparse = parse_size_arg(optarg); break;
         case 't': cache = optarg; break;
         case 'T': src_cache = optarg; break;
-        case 'U': break;
+        case 'U': force_share = true; break;
         default: die("usage: convert [-f fmt] [-O output_fmt] [-o opts] [-c] "
                      "[-p] [-q] [-n] [-m num] [-S size] [-t cache] "
                      "[-T src_cache] src dst");
@@ -948,7 +962,7 @@ static int img_map(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "hf:U", lopts, NULL)) != -1) {
         switch (c) {
         case 'f': fmt = optarg; break;
-        case 'U': break;
+        case 'U': force_share = true; break;
         case OPT_OUTPUT: output = output_format(optarg); break;
         default: die("usage: map [-f fmt] [--output=human|json] filename");
         }
@@ -1093,7 +1107,7 @@ static int img_snapshot(int argc, char **argv)
         switch (c) {
         case 'f': fmt = optarg; break;
         case 'q': quiet = true; break;
-        case 'U': break;
+        case 'U': force_share = true; break;
         case 'l': case 'c': case 'd': case 'a':
             if (action) {
                 die("snapshot: give only one of -l, -a, -c, -d");
@@ -1172,7 +1186,7 @@ static int img_commit(int argc, char **argv)
 {
     const char *fmt = NULL, *cache = "writeback", *base_arg = NULL;
     bool quiet = false, keep = false;
-    BlockDriverState *top, *base, *chain;
+    BlockDriverState *top, *base;
     BlockImageInfo info = { 0 };
     int flags = BDRV_O_RDWR, c;
     GError *err = NULL;
@@ -1196,22 +1210,22 @@ static int img_commit(int argc, char **argv)
     if (!bdrv_parse_cache_mode(cache, &flags, &err)) {
         die_err(err);
     }
-    top = open_image(argv[optind], fmt, flags);
-    chain = bdrv_backing(top);
-    if (!chain) {
-        die("'%s': image has no backing file", argv[optind]);
-    }
+    /* Without its chain: commit reads only what the top holds, and the
+     * base is opened for writing below, which the chain's read-only
+     * node would refuse (its image lock lets nobody write). */
+    top = open_image(argv[optind], fmt, flags | BDRV_O_NO_BACKING);
     if (!bdrv_get_info(top, &info, &err)) {
         die_err(err);
+    }
+    if (!info.backing_file) {
+        die("'%s': image has no backing file", argv[optind]);
     }
     base_path = bdrv_backing_path(argv[optind], info.backing_file);
     if (base_arg && !same_file(base_arg, base_path)) {
         die("'%s': only the immediate backing file '%s' can be the commit "
             "base", argv[optind], info.backing_file);
     }
-    /* A writable node of its own; the chain's read-only one only serves
-     * reads of what the top does not hold, and commit reads none. */
-    base = open_image(base_path, bdrv_format_name(chain),
+    base = open_image(base_path, info.backing_fmt,
                       flags | BDRV_O_NO_BACKING);
     if (bdrv_getlength(base) < bdrv_getlength(top) &&
         !bdrv_truncate(base, bdrv_getlength(top), &err)) {
@@ -1289,7 +1303,8 @@ static int img_rebase(int argc, char **argv)
         case 't': cache = optarg; break;
         case 'T': src_cache = optarg; break;
         case 'u': unsafe = true; break;
-        case 'p': case 'U': break;
+        case 'p': break;
+        case 'U': force_share = true; break;
         case 'q': quiet = true; break;
         default: die("usage: rebase [-f fmt] [-t cache] [-T src_cache] [-u] "
                      "[-q] -b backing_file [-F backing_fmt] filename");

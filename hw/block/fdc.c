@@ -1337,9 +1337,16 @@ static bool fdc_attach(FDCtrl *s, int unit, BlockBackend *blk,
                    blk_name(blk));
         return false;
     }
+    /* QEMU's floppy drive cannot be resized */
+    if (blk && !blk_set_dev_perm(blk, false, false, errp)) {
+        return false;
+    }
     d->blk = blk;
     if (!fdrive_load_medium(d, errp)) {
         d->blk = NULL;
+        if (blk) {
+            blk_detach_dev(blk);    /* drops the device's permissions */
+        }
         return false;
     }
     if (type == FDRIVE_AUTO) {

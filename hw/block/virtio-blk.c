@@ -846,7 +846,8 @@ static bool vblk_attach_backend(VirtIOBlock *s, GError **errp)
         error_setg(errp, "Device needs media, but drive is empty");
         goto fail;
     }
-    if (!vblk_apply_on_error(s, errp)) {
+    if (!vblk_apply_on_error(s, errp) ||
+        !blk_set_dev_perm(s->blk, true, s->share_rw, errp)) {
         goto fail;
     }
     blk_attach_dev(s->blk, s->vdev.dev, NULL);
@@ -1038,6 +1039,8 @@ static const VirtioPCIClass vblk_pci_class = {
 static const Property vblk_pci_props[] = {
     DEFINE_PROP("drive", VirtIOBlockPCI, blk.drive_id, PROP_STRING, NULL,
                 "a -drive id or a -blockdev node name"),
+    DEFINE_PROP("share-rw", VirtIOBlockPCI, blk.share_rw, PROP_BOOL, "off",
+                "let other processes write the image too (image locks)"),
     DEFINE_PROP("iothread", VirtIOBlockPCI, proxy.iothread_id, PROP_STRING,
                 NULL, "ID of an -object iothread to run the queues and the "
                 "drive's I/O in"),

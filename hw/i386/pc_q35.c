@@ -54,7 +54,7 @@ static bool q35_attach_ide_drives(GError **errp)
         }
         if (!ide_drive_attach(bus, 0, di->is_cdrom ? IDE_KIND_CD
                                                    : IDE_KIND_HD,
-                              di->blk, errp)) {
+                              di->blk, false, errp)) {
             g_prefix_error(errp, "drive '%s': ", di->id);
             return false;
         }

@@ -270,7 +270,7 @@ static const BlockDevOps ide_hd_dev_ops = {
 };
 
 bool ide_drive_attach(IDEBus *bus, int unit, IDEDriveKind kind,
-                      BlockBackend *blk, GError **errp)
+                      BlockBackend *blk, bool share_rw, GError **errp)
 {
     const char *drive_id = blk_name(blk);
     IDEState *s;
@@ -293,6 +293,10 @@ bool ide_drive_attach(IDEBus *bus, int unit, IDEDriveKind kind,
     if (kind == IDE_KIND_HD && s->nb_sectors >= LBA48_MAX_SECTORS) {
         error_setg(errp, "IDE disk '%s' is larger than 48-bit LBA reaches",
                    drive_id);
+        return false;
+    }
+    /* QEMU's ide-cd cannot be resized; ide-hd can (block_resize) */
+    if (!blk_set_dev_perm(blk, kind == IDE_KIND_HD, share_rw, errp)) {
         return false;
     }
     s->kind = kind;

@@ -31,6 +31,7 @@ typedef struct IDEDevice {
     int32_t unit;
     int32_t bootindex;
     char *werror, *rerror;
+    bool share_rw;
 } IDEDevice;
 
 static bool ide_unit_free(IDEBus *bus, int unit)
@@ -161,7 +162,7 @@ static bool ide_dev_realize_kind(IDEDevice *d, IDEDriveKind kind,
     }
     if (!ide_dev_apply_on_error(d, blk, errp) ||
         !(bus = ide_dev_find_bus(d->bus, &unit, errp)) ||
-        !ide_drive_attach(bus, unit, kind, blk, errp)) {
+        !ide_drive_attach(bus, unit, kind, blk, d->share_rw, errp)) {
         if (made) {
             blk_delete(blk);
         }
@@ -201,6 +202,8 @@ static const Property ide_dev_props[] = {
                 "write errors: auto, report, ignore, enospc, stop"),
     DEFINE_PROP("rerror", IDEDevice, rerror, PROP_STRING, "auto",
                 "read errors: auto, report, ignore, stop"),
+    DEFINE_PROP("share-rw", IDEDevice, share_rw, PROP_BOOL, "off",
+                "let other processes write the image too (image locks)"),
     DEFINE_PROP_END_OF_LIST(),
 };
 
@@ -239,7 +242,7 @@ static bool ide_attach_if_ide_drives(GError **errp)
         }
         if (!ide_drive_attach(piix_ide_get_bus(di->bus), di->unit,
                               di->is_cdrom ? IDE_KIND_CD : IDE_KIND_HD,
-                              di->blk, errp)) {
+                              di->blk, false, errp)) {
             g_prefix_error(errp, "drive '%s': ", di->id);
             return false;
         }

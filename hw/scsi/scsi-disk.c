@@ -53,7 +53,7 @@ typedef struct SCSIDiskState {
     char *serial;
     uint64_t wwn;
     char *vendor, *product, *version;
-    bool removable;
+    bool removable, share_rw;
     uint32_t logical_block_size, physical_block_size;
     int32_t bootindex;
     char *werror, *rerror;
@@ -1290,6 +1290,10 @@ static bool scsi_disk_realize_common(SCSIDiskState *s, GError **errp)
     if (!blk_attach_dev(s->blk, DEVICE(s), errp)) {
         goto fail;
     }
+    if (!blk_set_dev_perm(s->blk, !s->is_cd, s->share_rw, errp)) {
+        blk_detach_dev(s->blk);
+        goto fail;
+    }
     blk_set_dev_ops(s->blk, s->is_cd ? &scsi_cd_dev_ops : &scsi_hd_dev_ops,
                     s);
     blk_iostatus_enable(s->blk);
@@ -1395,7 +1399,9 @@ static const VMStateDescription vmstate_scsi_disk = {
                 PROP_UINT32, "0",                                              \
                 "physical block size (0: the logical one)"),                 \
     DEFINE_PROP("bootindex", SCSIDiskState, bootindex, PROP_INT32, "-1",     \
-                "boot order for the firmware (lower first); -1: none")
+                "boot order for the firmware (lower first); -1: none"),      \
+    DEFINE_PROP("share-rw", SCSIDiskState, share_rw, PROP_BOOL, "off",       \
+                "let other processes write the image too (image locks)")
 
 static const Property scsi_hd_props[] = {
     SCSI_DISK_COMMON_PROPS("512"),

@@ -79,8 +79,9 @@ GPtrArray *blk_list(void);
 
 /* ---- the medium ---------------------------------------------------- */
 
-/* Insert @bs (takes a reference of its own). */
-void blk_insert_bs(BlockBackend *blk, BlockDriverState *bs);
+/* Insert @bs (takes a reference of its own); fails, inserting nothing,
+ * when the backend's permissions cannot be had (an image lock). */
+bool blk_insert_bs(BlockBackend *blk, BlockDriverState *bs, GError **errp);
 void blk_remove_bs(BlockBackend *blk);
 BlockDriverState *blk_bs(BlockBackend *blk);
 /* A medium is in (tray open or not). */
@@ -95,6 +96,21 @@ bool blk_truncate(BlockBackend *blk, uint64_t size, GError **errp);
  * (blockdev-change-medium's "retain"). */
 void blk_set_open_flags(BlockBackend *blk, int flags);
 int blk_get_open_flags(BlockBackend *blk);
+
+/* ---- permissions (docs/block.md "Image locking") -------------------- */
+
+/* What the backend's user needs of its medium and lets others do (a new
+ * backend: read, everything shared, as QEMU's -drive without a device);
+ * refreshes the graph's permissions.  On failure nothing changes. */
+bool blk_set_perm(BlockBackend *blk, unsigned perm, unsigned shared,
+                  GError **errp);
+/* A guest device's, as QEMU's devices take them: read, and write unless
+ * the medium is read-only; nobody else may write (unless @share_rw, the
+ * share-rw=on property) nor resize (unless @resizable: disks are, CD-ROM
+ * and floppy drives are not). */
+bool blk_set_dev_perm(BlockBackend *blk, bool resizable, bool share_rw,
+                      GError **errp);
+void blk_get_perm(BlockBackend *blk, unsigned *perm, unsigned *shared);
 
 /* ---- the device ---------------------------------------------------- */
 

@@ -76,6 +76,9 @@ struct BlockDriver {
                          GError **errp);
     size_t instance_size;
     bool is_protocol;           /* opened on a host path, not on a child */
+    /* The file child serves the parents' requests unchanged (raw,
+     * blkdebug): it gets their permissions, not a format's own. */
+    bool perm_passthrough;
     /* Protocol drivers named by a URL prefix ("iscsi" for iscsi://...). */
     const char *protocol_name;
     /* Content probe: score 0 (no) .. 100 (certain). */
@@ -143,6 +146,18 @@ struct BlockDriver {
                   GError **errp);
     bool (*get_info)(BlockDriverState *bs, BlockImageInfo *info,
                      GError **errp);
+
+    /*
+     * Image locking (protocol drivers that have it; block/permissions.c
+     * calls these): check_perm takes what @perm and @shared need on top
+     * of what the node holds and checks nobody else conflicts, releasing
+     * nothing; then set_perm settles on exactly @perm/@shared, or
+     * abort_perm goes back to what was held before check_perm.
+     */
+    bool (*check_perm)(BlockDriverState *bs, unsigned perm, unsigned shared,
+                       GError **errp);
+    void (*set_perm)(BlockDriverState *bs, unsigned perm, unsigned shared);
+    void (*abort_perm)(BlockDriverState *bs);
 };
 
 struct BlockDriverState {
@@ -161,6 +176,12 @@ struct BlockDriverState {
     uint32_t cluster_size;
     BlockDriverState *file;         /* protocol child of a format node */
     BlockDriverState *backing;
+
+    /* Permissions (block/permissions.c): a user outside the graph
+     * (kvmpc-img), what the node holds now, and a refresh's scratch. */
+    unsigned user_perm, user_shared;
+    unsigned perm, shared_perm;
+    unsigned new_perm, new_shared;
 
     GMutex rmw_lock;                /* serialises read-modify-write bounces */
     GMainContext *aio_ctx;          /* where completions run (NULL: default) */

@@ -38,7 +38,28 @@ typedef struct BlockDriverState BlockDriverState;
                                      * write-zeroes requests */
 #define BDRV_O_DETECT_ZEROES_UNMAP 0x0800 /* detect-zeroes=unmap (with
                                      * discard=unmap they may unmap) */
+#define BDRV_O_FORCE_SHARE  0x1000  /* force-share=on (read-only only): let
+                                     * others write and resize the image */
+#define BDRV_O_LOCK_OFF     0x2000  /* file locking=off: take no image locks */
+#define BDRV_O_LOCK_ON      0x4000  /* file locking=on: fail where the file
+                                     * system has no OFD locks */
 #define BDRV_O_AIO_MASK     (BDRV_O_AIO_IO_URING | BDRV_O_AIO_NATIVE)
+
+/*
+ * Permissions (block/permissions.c, docs/block.md "Image locking"): what
+ * a node's users do with it, and what they let others do (the "shared"
+ * set).  QEMU's BLK_PERM_* bits in QEMU's order: a file node holding bit
+ * i takes the image lock byte 100 + i, and one not sharing bit i takes
+ * byte 200 + i, so kvmpc, QEMU and qemu-img see each other's locks.
+ */
+#define BLK_PERM_CONSISTENT_READ 0x01
+#define BLK_PERM_WRITE           0x02
+#define BLK_PERM_WRITE_UNCHANGED 0x04
+#define BLK_PERM_RESIZE          0x08
+#define BLK_PERM_ALL             0x0f
+#define BLK_PERM_COUNT           4
+/* QEMU's names for them, as its lock errors print them. */
+const char *bdrv_perm_name(unsigned bit_index);
 
 /* Block status flags (bdrv_block_status) */
 #define BDRV_BLOCK_DATA         0x01  /* reads come from this node or below */
@@ -64,6 +85,8 @@ bool bdrv_parse_cache_mode(const char *mode, int *flags, GError **errp);
 bool bdrv_parse_aio_mode(const char *mode, int *flags, GError **errp);
 bool bdrv_parse_discard_mode(const char *mode, int *flags, GError **errp);
 bool bdrv_parse_detect_zeroes(const char *mode, int *flags, GError **errp);
+/* The file driver's locking=auto|on|off (BDRV_O_LOCK_OFF, BDRV_O_LOCK_ON). */
+bool bdrv_parse_locking(const char *mode, int *flags, GError **errp);
 /* Is aio=io_uring / aio=native built in (liburing; Linux AIO)? */
 bool bdrv_aio_mode_available(const char *mode);
 
@@ -113,6 +136,32 @@ typedef struct BlockIscsiOptions {
 BlockDriverState *bdrv_iscsi_open(const BlockIscsiOptions *opts, int flags,
                                   GError **errp);
 void bdrv_unref(BlockDriverState *bs);
+
+/*
+ * Recompute every node's permissions from its users (backends with
+ * their devices, tools, parent nodes) and apply them: file nodes take
+ * and drop their image locks.  Either everything changes or nothing
+ * does; the error names the lock another process holds.  Opens, device
+ * attachment and node removal call it themselves.
+ */
+bool bdrv_refresh_perms(GError **errp);
+/* Opens nest (a qcow2 opens its backing file): between hold and release
+ * nothing is recomputed; the outermost release does it. */
+void bdrv_perm_hold(void);
+bool bdrv_perm_release(GError **errp);
+/* What a user outside the graph (kvmpc-img, a job) needs of @bs and lets
+ * others do; refreshes.  On failure nothing changes. */
+bool bdrv_set_user_perm(BlockDriverState *bs, unsigned perm,
+                        unsigned shared, GError **errp);
+/*
+ * Migration on shared storage (QEMU's inactive images): an incoming VM
+ * opens its images inactive, holding no locks, and activates them once
+ * the stream is loaded; the source inactivates after its last flush, so
+ * the destination can lock, and activates again if it runs on.
+ */
+void bdrv_inactivate_all(void);
+bool bdrv_activate_all(GError **errp);
+bool bdrv_is_inactive(void);
 
 /*
  * Open a node graph from an options dictionary: what -blockdev and QMP

@@ -336,8 +336,17 @@ def test_blockdev_add_del(binary):
             flat = {x["node-name"]: x for x in
                     q.ret("query-named-block-nodes", {"flat": True})}["top"]
             check("backing-image" not in flat["image"], "flat")
+            # the same image again: only read-only with force-share,
+            # as in QEMU (top holds its write lock)
+            e = q.error("blockdev-add", {"driver": "qcow2",
+                                         "node-name": "top2",
+                                         "file": {"driver": "file",
+                                                  "filename": top}})
+            check(e["desc"].startswith('Failed to get "write" lock'),
+                  e["desc"])
             q.ret("blockdev-add", {"driver": "qcow2", "node-name": "top2",
-                                   "backing": None,
+                                   "backing": None, "read-only": True,
+                                   "force-share": True,
                                    "file": {"driver": "file",
                                             "filename": top}})
             n = {x["node-name"]: x for x in

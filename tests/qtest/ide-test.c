@@ -954,12 +954,16 @@ static void test_cli_placement(void)
 {
     Fixture f;
     QTestState *s;
+    g_autofree char *disk2 = NULL;
 
     fixture_init(&f);
+    /* one image for two writable disks: the image lock refuses it, as
+     * QEMU's does (tests/qmp/test_image_locking.py has the rest) */
+    disk2 = make_raw(f.dir, "disk2.raw", DISK_SECTORS * 512, 2);
     /* a bare image is -hda; -hdb the primary slave; -cdrom index 2;
      * ide-cd without a drive an empty CD-ROM on the secondary slave */
     s = start("%s -hdb %s -cdrom %s -device ide-cd,bus=ide.1,unit=1",
-              f.disk, f.disk, f.iso);
+              f.disk, disk2, f.iso);
     ide_out(s, REG_SELECT, 0xa0);
     g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC);
     ide_out(s, REG_SELECT, 0xb0);
@@ -972,11 +976,12 @@ static void test_cli_placement(void)
 
     /* -device ide-hd without bus/unit takes the first free unit */
     s = start("-hda %s -drive file=%s,if=none,id=x -device ide-hd,drive=x",
-              f.disk, f.disk);
+              f.disk, disk2);
     ide_out(s, REG_SELECT, 0xb0);
     g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC);
     g_assert_cmphex(qtest_inb(s, 0x177), ==, 0);
     g_assert_cmpint(qtest_quit(s), ==, 0);
+    g_unlink(disk2);
     fixture_free(&f);
 }
 

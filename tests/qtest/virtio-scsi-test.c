@@ -404,10 +404,11 @@ static void test_inquiry(void)
     g_autofree char *img = make_raw("inq.raw", DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
         "-drive if=none,id=d0,file=%s,format=raw "
-        "-device scsi-hd,drive=d0,serial=SER123,wwn=0x5000c50015ea71ac "
+        "-device scsi-hd,share-rw=on,drive=d0,serial=SER123,wwn=0x5000c50015ea71ac,"
+        "share-rw=on "
         "-drive if=none,id=d1,file=%s,format=raw,readonly=on "
-        "-device scsi-hd,drive=d1,scsi-id=1,vendor=ACME,product=Widget,"
-        "ver=1.0,removable=on", img, img);
+        "-device scsi-hd,share-rw=on,drive=d1,scsi-id=1,vendor=ACME,product=Widget,"
+        "ver=1.0,removable=on,share-rw=on", img, img);
     uint8_t b[512];
     Result r;
     VS v;
@@ -508,11 +509,11 @@ static void test_read_capacity(void)
 {
     g_autofree char *img = make_raw("cap.raw", DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
-        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,drive=d0 "
+        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,share-rw=on,drive=d0 "
         "-drive if=none,id=d1,file=%s,format=raw "
-        "-device scsi-hd,drive=d1,scsi-id=1,logical_block_size=4096 "
+        "-device scsi-hd,share-rw=on,drive=d1,scsi-id=1,logical_block_size=4096 "
         "-drive if=none,id=d2,file=%s,format=raw "
-        "-device scsi-hd,drive=d2,scsi-id=2,physical_block_size=4096",
+        "-device scsi-hd,share-rw=on,drive=d2,scsi-id=2,physical_block_size=4096",
         img, img, img);
     uint8_t cdb10[10] = { 0x25 }, cdb16[16] = { 0x9e, 0x10 };
     uint8_t b[32];
@@ -630,7 +631,7 @@ static void test_rw_raw(void)
 {
     g_autofree char *img = make_raw("rw.raw", DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
-        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,drive=d0",
+        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,share-rw=on,drive=d0",
         img);
     VS v;
 
@@ -644,7 +645,7 @@ static void test_rw_qcow2(void)
     g_autofree char *cmd = g_strdup_printf("qemu-img create -q -f qcow2 %s %d",
                                            img, DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
-        "-drive if=none,id=d0,file=%s,format=qcow2 -device scsi-hd,drive=d0",
+        "-drive if=none,id=d0,file=%s,format=qcow2 -device scsi-hd,share-rw=on,drive=d0",
         img);
     VS v;
 
@@ -663,7 +664,7 @@ static void test_rw_iothread(gconstpointer packed)
     g_autofree char *img = make_raw("rw-io.raw", DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
         "-object iothread,id=io0 "
-        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,drive=d0",
+        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,share-rw=on,drive=d0",
         img);
     VS v;
 
@@ -686,7 +687,7 @@ static void test_unmap(void)
     g_autofree char *img = make_raw("unmap.raw", DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
         "-drive if=none,id=d0,file=%s,format=raw,discard=unmap "
-        "-device scsi-hd,drive=d0", img);
+        "-device scsi-hd,share-rw=on,drive=d0", img);
     uint8_t cdb[10] = { 0x42 }, param[8 + 2 * 16] = { 0 }, b[4096];
     uint64_t before, after;
     Result r;
@@ -739,7 +740,7 @@ static void test_write_same(void)
     g_autofree char *img = make_raw("ws.raw", DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
         "-drive if=none,id=d0,file=%s,format=raw,discard=unmap "
-        "-device scsi-hd,drive=d0", img);
+        "-device scsi-hd,share-rw=on,drive=d0", img);
     uint8_t c10[10] = { 0x41 }, c16[16] = { 0x93 }, blk[512];
     Result r;
     VS v;
@@ -801,7 +802,7 @@ static void test_sync_cache(void)
 {
     g_autofree char *img = make_raw("sync.raw", DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
-        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,drive=d0",
+        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,share-rw=on,drive=d0",
         img);
     uint8_t c10[10] = { 0x35 }, c16[16] = { 0x91 };
     g_autofree char *stats = NULL;
@@ -825,7 +826,7 @@ static void test_mode_sense(void)
 {
     g_autofree char *img = make_raw("mode.raw", DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
-        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,drive=d0 "
+        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,share-rw=on,drive=d0 "
         "-device scsi-cd,scsi-id=1", img);
     uint8_t c6[6] = { 0x1a, 0, 0x08, 0, 64 }, c10[10] = { 0x5a };
     uint8_t b[256], sel[4 + 20];
@@ -906,9 +907,9 @@ static void test_luns(void)
     g_autofree char *img = make_raw("luns.raw", DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
         "-drive if=none,id=d0,file=%s,format=raw "
-        "-device scsi-hd,drive=d0,scsi-id=1,lun=0 "
+        "-device scsi-hd,drive=d0,scsi-id=1,lun=0,share-rw=on "
         "-drive if=none,id=d1,file=%s,format=raw,readonly=on "
-        "-device scsi-hd,drive=d1,scsi-id=1,lun=300", img, img);
+        "-device scsi-hd,drive=d1,scsi-id=1,lun=300,share-rw=on", img, img);
     uint8_t c[12] = { 0xa0 }, b[64], sense[18];
     uint8_t rs[6] = { 0x03, 0, 0, 0, 18 };
     Result r;
@@ -977,7 +978,7 @@ static void test_unknown_opcode(void)
 {
     g_autofree char *img = make_raw("op.raw", DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
-        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,drive=d0",
+        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,share-rw=on,drive=d0",
         img);
     uint8_t c[16] = { 0x05 }, b[64];
     Result r;
@@ -1252,7 +1253,7 @@ static void test_events(void)
     g_autofree char *img = make_raw("ev.raw", DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
         "-drive if=none,id=d0,file=%s,format=raw "
-        "-device scsi-hd,drive=d0,id=hd0,scsi-id=3,lun=1", img);
+        "-device scsi-hd,share-rw=on,drive=d0,id=hd0,scsi-id=3,lun=1", img);
     uint64_t evbuf[1];
     uint16_t id;
     uint32_t len;
@@ -1325,7 +1326,7 @@ static void test_tmf(void)
 {
     g_autofree char *img = make_raw("tmf.raw", DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
-        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,drive=d0",
+        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,share-rw=on,drive=d0",
         img);
     Result r;
     VS v;
@@ -1380,13 +1381,13 @@ static void test_error_policy(void)
         "\"sector\": 40}, {\"event\": \"write_aio\", \"sector\": 50, "
         "\"once\": true}]}' "
         "-blockdev driver=raw,node-name=r0,file=dbg "
-        "-device scsi-hd,drive=r0,rerror=stop,werror=stop "
+        "-device scsi-hd,share-rw=on,drive=r0,rerror=stop,werror=stop "
         "-blockdev driver=file,node-name=f1,filename=%s "
         "-blockdev '{\"driver\": \"blkdebug\", \"node-name\": \"dbg1\", "
         "\"image\": \"f1\", \"inject-error\": [{\"event\": \"read_aio\", "
         "\"sector\": 40}]}' "
         "-blockdev driver=raw,node-name=r1,file=dbg1 "
-        "-device scsi-hd,drive=r1,scsi-id=1", img, img2);
+        "-device scsi-hd,share-rw=on,drive=r1,scsi-id=1", img, img2);
     uint64_t req, resp, din;
     uint8_t hdr[REQ_HDR] = { 0 }, b[512];
     QVirtBuf bufs[3];
@@ -1483,7 +1484,7 @@ static void test_bad_headers(void)
 {
     g_autofree char *img = make_raw("bad.raw", DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
-        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,drive=d0",
+        "-drive if=none,id=d0,file=%s,format=raw -device scsi-hd,share-rw=on,drive=d0",
         img);
     uint8_t b[512];
     Result r;
@@ -1564,7 +1565,7 @@ static void test_bootindex(void)
     QTestState *qts = qtest_initf(
         "-device virtio-scsi-pci,id=s,addr=05 "
         "-drive if=none,id=d0,file=%s,format=raw "
-        "-device scsi-hd,drive=d0,bus=s.0,scsi-id=2,lun=1,bootindex=1 "
+        "-device scsi-hd,share-rw=on,drive=d0,bus=s.0,scsi-id=2,lun=1,bootindex=1 "
         "-device scsi-cd,bus=s.0,scsi-id=0,bootindex=2", img);
     g_autofree char *order = qtest_fw_cfg_file(qts, "bootorder");
 

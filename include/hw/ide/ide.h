@@ -198,9 +198,10 @@ IDEBus *ide_bus_nth(unsigned n);
 IDEBus *ide_bus_find(const char *name);
 /* Attach a drive to the backend @blk (whose root may be absent: an
  * empty CD-ROM); the drive registers its callbacks with it.  Fails on a
- * bad combination (a hard disk needs a medium, it must fit 48-bit LBA). */
+ * bad combination (a hard disk needs a medium, it must fit 48-bit LBA) or
+ * when the image is locked elsewhere (@share_rw: the share-rw property). */
 bool ide_drive_attach(IDEBus *bus, int unit, IDEDriveKind kind,
-                      BlockBackend *blk, GError **errp);
+                      BlockBackend *blk, bool share_rw, GError **errp);
 void ide_bus_reset(IDEBus *bus);
 uint32_t ide_ioport_read(IDEBus *bus, uint32_t reg, unsigned size);
 void ide_ioport_write(IDEBus *bus, uint32_t reg, uint32_t val,

@@ -121,6 +121,7 @@ struct VirtIOBlock {
     uint64_t min_io_size, opt_io_size;
     uint32_t max_discard_sectors, max_write_zeroes_sectors;
     bool discard, write_zeroes, config_wce;
+    bool share_rw;
     int32_t bootindex;
 
     BlockBackend *blk;

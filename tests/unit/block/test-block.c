@@ -153,7 +153,7 @@ static void test_backend_vectored(void)
     BlockAcctStats stats;
 
     g_assert_no_error(err);
-    blk_insert_bs(blk, bs);
+    g_assert_true(blk_insert_bs(blk, bs, &err));
     memset(a, 0xa1, sizeof(a));
     memset(b, 0xb2, sizeof(b));
     memset(c, 0xc3, sizeof(c));
