@@ -52,6 +52,7 @@ struct NBDExport {
     BlockDriverState *bs;           /* one reference */
     bool writable, writethrough;
     bool shutting_down;
+    bool dropping_clients;          /* export_remove is iterating */
     GList *clients;                 /* NBDClient * in transmission */
 };
 
@@ -142,7 +143,7 @@ static uint16_t export_flags(NBDExport *exp)
 /* An export that was asked to go, once its last client is gone. */
 static void export_maybe_finish(NBDExport *exp)
 {
-    if (!exp->shutting_down || exp->clients) {
+    if (!exp->shutting_down || exp->clients || exp->dropping_clients) {
         return;
     }
     exports = g_list_remove(exports, exp);
@@ -161,10 +162,12 @@ static void export_remove(NBDExport *exp)
     GList *l = g_list_copy(exp->clients);
 
     exp->shutting_down = true;
+    exp->dropping_clients = true;
     for (GList *i = l; i; i = i->next) {
         client_close(i->data);
     }
     g_list_free(l);
+    exp->dropping_clients = false;
     export_maybe_finish(exp);
 }
 
