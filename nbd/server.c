@@ -100,6 +100,7 @@ static GList *exports;              /* NBDExport * */
 
 static void client_update_watch(NBDClient *c);
 static void client_close(NBDClient *c);
+static bool server_running(GError **errp);
 static void export_maybe_finish(NBDExport *exp);
 
 /* ---- exports --------------------------------------------------------- */
@@ -774,7 +775,9 @@ static void request_submit(NBDServerRequest *sr)
     switch (r->type) {
     case NBD_CMD_READ:
         sr->flush_after = false;
-        sr->buf = g_try_malloc(MAX(r->len, 1));
+        /* Zeroed: a driver that leaves the buffer alone (null-co) must
+         * not send the client whatever the heap held. */
+        sr->buf = g_try_malloc0(MAX(r->len, 1));
         if (!sr->buf) {
             request_done(sr, ENOMEM, NULL);
             return;
@@ -1105,9 +1108,27 @@ static gboolean handshake_timeout(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-static gboolean server_accept(gint fd, GIOCondition cond, gpointer opaque)
+/* A new client on connected socket @cfd: greet it. */
+static void client_new(int cfd)
 {
     NBDClient *c;
+
+    g_unix_set_fd_nonblocking(cfd, TRUE, NULL);
+    c = g_new0(NBDClient, 1);
+    c->fd = cfd;
+    c->in = g_byte_array_new();
+    c->out = g_byte_array_new();
+    server->clients = g_list_append(server->clients, c);
+    c->handshake_timer = g_timeout_add_seconds(NBD_HANDSHAKE_TIMEOUT_S,
+                                               handshake_timeout, c);
+    out_be64(c, NBD_INIT_MAGIC);
+    out_be64(c, NBD_OPTS_MAGIC);
+    out_be16(c, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
+    client_update_watch(c);
+}
+
+static gboolean server_accept(gint fd, GIOCondition cond, gpointer opaque)
+{
     int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
     (void)cond;
@@ -1120,18 +1141,17 @@ static gboolean server_accept(gint fd, GIOCondition cond, gpointer opaque)
         close(cfd);
         return G_SOURCE_CONTINUE;
     }
-    c = g_new0(NBDClient, 1);
-    c->fd = cfd;
-    c->in = g_byte_array_new();
-    c->out = g_byte_array_new();
-    server->clients = g_list_append(server->clients, c);
-    c->handshake_timer = g_timeout_add_seconds(NBD_HANDSHAKE_TIMEOUT_S,
-                                               handshake_timeout, c);
-    out_be64(c, NBD_INIT_MAGIC);
-    out_be64(c, NBD_OPTS_MAGIC);
-    out_be16(c, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
-    client_update_watch(c);
+    client_new(cfd);
     return G_SOURCE_CONTINUE;
+}
+
+bool nbd_server_add_client(int fd, GError **errp)
+{
+    if (!server_running(errp)) {
+        return false;
+    }
+    client_new(fd);
+    return true;
 }
 
 /* ---- QMP ------------------------------------------------------------- */

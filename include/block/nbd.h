@@ -181,4 +181,10 @@ bool nbd_parse_filename(const char *filename, NBDAddress *addr,
 bool nbd_is_filename(const char *filename);
 void nbd_address_clear(NBDAddress *addr);
 
+/* The server (nbd/server.c; started by QMP nbd-server-start): serve a
+ * client on the connected socket @fd, taken over, as if it had come
+ * through the listener (the fuzz target feeds it this way).  Fails when
+ * no server runs. */
+bool nbd_server_add_client(int fd, GError **errp);
+
 #endif
