@@ -16,6 +16,7 @@
 #include "block/block.h"
 #include "block/nbd.h"
 #include "qapi/qapi-commands.h"
+#include "qobject/qdict.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -31,6 +32,7 @@ static void setup_once(void)
     static bool done;
     g_autofree char *dir = NULL, *path = NULL;
     BlockDriverState *bs;
+    QDict *opts;
     GError *err = NULL;
     SocketAddressLegacy addr = { .type = SOCKET_ADDRESS_TYPE_UNIX };
     UnixSocketAddress ua = { 0 };
@@ -57,7 +59,11 @@ static void setup_once(void)
     g_assert_no_error(err);
     unlink(path);           /* nothing connects through it */
     rmdir(dir);
-    bs = bdrv_open("null-co://", NULL, BDRV_O_RDWR, &err);
+    opts = qdict_new();
+    qdict_put_str(opts, "driver", "null-co");
+    qdict_put_int(opts, "size", 1 * MiB);
+    bs = bdrv_open_options(opts, &err);
+    qobject_unref(opts);
     g_assert_no_error(err);
     rw.node_name = ro.node_name = (char *)bdrv_node_name(bs);
     qmp_block_export_add(&rw, &err);
