@@ -960,8 +960,8 @@ static bool client_read(NBDClient *c)
 }
 
 /* A write payload is buffered in c->in when it came with the header:
- * move it to the request. */
-static void take_buffered_payload(NBDClient *c)
+ * move it to the request.  False: what followed it was bad. */
+static bool take_buffered_payload(NBDClient *c)
 {
     while (c->rx && c->in->len) {
         uint32_t n = MIN(c->in->len, c->rx->req.len - c->rx_have);
@@ -972,11 +972,11 @@ static void take_buffered_payload(NBDClient *c)
         if (c->rx_have == c->rx->req.len) {
             handle_write_payload(c);
             if (!process_input(c)) {
-                c->disc = true;     /* bad input after: stop here */
-                c->closing = true;
+                return false;
             }
         }
     }
+    return true;
 }
 
 /* Input waits while replies pile up (a peer that does not read them)
@@ -1000,12 +1000,9 @@ static gboolean client_io(gint fd, GIOCondition cond, gpointer opaque)
         return G_SOURCE_REMOVE;
     }
     if ((cond & (G_IO_IN | G_IO_HUP | G_IO_ERR)) && wants_input(c)) {
-        bool ok = client_read(c);
+        bool ok = client_read(c) && take_buffered_payload(c) &&
+                  client_flush_output(c);
 
-        take_buffered_payload(c);
-        if (ok) {
-            ok = client_flush_output(c);
-        }
         if (!ok) {
             c->watch = 0;
             client_close(c);
@@ -1035,11 +1032,7 @@ static void client_update_watch(NBDClient *c)
         client_close(c);
         return;
     }
-    take_buffered_payload(c);
-    if (c->closing) {
-        return;
-    }
-    if (!client_flush_output(c)) {
+    if (!take_buffered_payload(c) || !client_flush_output(c)) {
         client_close(c);
         return;
     }
