@@ -64,6 +64,7 @@ typedef struct NbdState {
     uint32_t meta_id;
     uint32_t max_block;
     bool initialized;               /* close has something to undo */
+    bool read_failed;               /* reader thread: the last read hit EOF */
 } NbdState;
 
 static void nbd_state_init(NbdState *s)
@@ -400,6 +401,20 @@ static void slot_complete(NbdState *s, NbdSlot *slot)
     g_mutex_unlock(&s->lock);
 }
 
+/* Reads of the reader thread: a failure is the connection's end, which
+ * the error message tells apart from a malformed reply. */
+static bool chunk_read(NbdState *s, void *buf, size_t len)
+{
+    s->read_failed = !read_full(s->fd, buf, len);
+    return !s->read_failed;
+}
+
+static bool chunk_discard(NbdState *s, uint64_t len)
+{
+    s->read_failed = !discard_bytes(s->fd, len);
+    return !s->read_failed;
+}
+
 /* One structured chunk's payload; false: the protocol broke. */
 static bool read_chunk(NbdState *s, NbdSlot *slot, const NBDReply *r)
 {
@@ -413,7 +428,7 @@ static bool read_chunk(NbdState *s, NbdSlot *slot, const NBDReply *r)
         uint32_t n;
 
         if (slot->type != NBD_CMD_READ || r->length < 8 ||
-            !read_full(s->fd, h, 8)) {
+            r->length - 8 > slot->len || !chunk_read(s, h, 8)) {
             return false;
         }
         off = ldq_be(h);
@@ -422,14 +437,14 @@ static bool read_chunk(NbdState *s, NbdSlot *slot, const NBDReply *r)
                                               slot->len)) {
             return false;
         }
-        return read_full(s->fd, slot->buf + (off - slot->from), n);
+        return chunk_read(s, slot->buf + (off - slot->from), n);
     }
     case NBD_REPLY_TYPE_OFFSET_HOLE: {
         uint64_t off;
         uint32_t n;
 
         if (slot->type != NBD_CMD_READ || r->length != 12 ||
-            !read_full(s->fd, h, 12)) {
+            !chunk_read(s, h, 12)) {
             return false;
         }
         off = ldq_be(h);
@@ -443,7 +458,7 @@ static bool read_chunk(NbdState *s, NbdSlot *slot, const NBDReply *r)
     }
     case NBD_REPLY_TYPE_BLOCK_STATUS:
         if (slot->type != NBD_CMD_BLOCK_STATUS || r->length < 12 ||
-            (r->length - 4) % 8 || !read_full(s->fd, h, 12)) {
+            (r->length - 4) % 8 || !chunk_read(s, h, 12)) {
             return false;
         }
         if (ldl_be(h) == s->meta_id && !slot->have_extent) {
@@ -451,13 +466,13 @@ static bool read_chunk(NbdState *s, NbdSlot *slot, const NBDReply *r)
             slot->extent_flags = ldl_be(h + 8);
             slot->have_extent = slot->extent_len != 0;
         }
-        return discard_bytes(s->fd, r->length - 12);
+        return chunk_discard(s, r->length - 12);
     case NBD_REPLY_TYPE_ERROR:
     case NBD_REPLY_TYPE_ERROR_OFFSET: {
         uint32_t msglen;
         uint8_t eh[6];
 
-        if (r->length < 6 || !read_full(s->fd, eh, 6)) {
+        if (r->length < 6 || !chunk_read(s, eh, 6)) {
             return false;
         }
         msglen = ldw_be(eh + 4);
@@ -468,8 +483,8 @@ static bool read_chunk(NbdState *s, NbdSlot *slot, const NBDReply *r)
         slot->err = slot->err ? slot->err : EIO;
         g_free(slot->msg);
         slot->msg = g_malloc0(msglen + 1);
-        return read_full(s->fd, slot->msg, msglen) &&
-               discard_bytes(s->fd, r->length - 6 - msglen);
+        return chunk_read(s, slot->msg, msglen) &&
+               chunk_discard(s, r->length - 6 - msglen);
     }
     default:
         /* Unknown types: an error one fails the request; skip either. */
@@ -477,7 +492,7 @@ static bool read_chunk(NbdState *s, NbdSlot *slot, const NBDReply *r)
             slot->err = EIO;
         }
         return r->length <= NBD_MAX_BUFFER_SIZE &&
-               discard_bytes(s->fd, r->length);
+               chunk_discard(s, r->length);
     }
 }
 
@@ -491,15 +506,15 @@ static gpointer reader_thread(gpointer opaque)
         NBDReply r;
         NbdSlot *slot;
 
-        if (!read_full(s->fd, h, 4)) {
+        if (!chunk_read(s, h, 4)) {
             break;
         }
         if (ldl_be(h) == NBD_STRUCTURED_REPLY_MAGIC && s->structured) {
-            if (!read_full(s->fd, h + 4, NBD_STRUCTURED_REPLY_SIZE - 4)) {
+            if (!chunk_read(s, h + 4, NBD_STRUCTURED_REPLY_SIZE - 4)) {
                 break;
             }
         } else if (ldl_be(h) == NBD_SIMPLE_REPLY_MAGIC) {
-            if (!read_full(s->fd, h + 4, NBD_SIMPLE_REPLY_SIZE - 4)) {
+            if (!chunk_read(s, h + 4, NBD_SIMPLE_REPLY_SIZE - 4)) {
                 break;
             }
         } else {
@@ -515,7 +530,7 @@ static gpointer reader_thread(gpointer opaque)
         if (!r.structured) {
             slot->err = nbd_wire_to_errno(r.error);
             if (!slot->err && slot->type == NBD_CMD_READ &&
-                !read_full(s->fd, slot->buf, slot->len)) {
+                !chunk_read(s, slot->buf, slot->len)) {
                 break;
             }
             if (slot->type == NBD_CMD_BLOCK_STATUS && !slot->err) {
@@ -526,7 +541,9 @@ static gpointer reader_thread(gpointer opaque)
             continue;
         }
         if (!read_chunk(s, slot, &r)) {
-            why = "malformed structured reply from the NBD server";
+            why = s->read_failed ? "the NBD server closed the connection"
+                                 : "malformed structured reply from the "
+                                   "NBD server";
             break;
         }
         if (r.flags & NBD_REPLY_FLAG_DONE) {

@@ -24,6 +24,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -438,6 +439,166 @@ def test_client_of_qemu_nbd(binary):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ---- a hostile server ----------------------------------------------------
+
+class HostileServer:
+    """Speaks the handshake (or breaks it), answers block status, then
+    answers the first read with what @reply(request bytes) returns, and
+    closes."""
+
+    SIZE = 1 * MiB
+
+    def __init__(self, path, reply=None, greeting=None, go_reply=None):
+        self.path = path
+        self.reply = reply
+        self.greeting = greeting
+        self.go_reply = go_reply
+        self.ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.ls.bind(path)
+        self.ls.listen(4)
+        self.ls.settimeout(20)
+        self.t = threading.Thread(target=self.serve, daemon=True)
+        self.t.start()
+
+    def recv(self, s, n):
+        b = b""
+        while len(b) < n:
+            d = s.recv(n - len(b))
+            if not d:
+                raise EOFError
+            b += d
+        return b
+
+    def opt_reply(self, s, opt, rtype, data=b""):
+        s.sendall(struct.pack(">QIII", NBD_REP_MAGIC, opt, rtype, len(data)) +
+                  data)
+
+    def serve(self):
+        try:
+            s, _ = self.ls.accept()
+        except OSError:
+            return
+        try:
+            self.conversation(s)
+        except (EOFError, OSError):
+            pass
+        finally:
+            s.close()
+
+    def conversation(self, s):
+        s.settimeout(20)
+        if self.greeting is not None:
+            s.sendall(self.greeting)
+            return
+        s.sendall(b"NBDMAGIC" + struct.pack(">QH", NBD_OPTS_MAGIC, 3))
+        self.recv(s, 4)
+        while True:
+            _, opt, length = struct.unpack(">QII", self.recv(s, 16))
+            self.recv(s, length)
+            if opt == 10:           # SET_META_CONTEXT: base:allocation = 1
+                self.opt_reply(s, opt, 4, struct.pack(">I", 1) +
+                               b"base:allocation")
+                self.opt_reply(s, opt, 1)
+            elif opt == 7 and self.go_reply is not None:
+                self.opt_reply(s, opt, *self.go_reply)
+                return
+            elif opt == 7:
+                self.opt_reply(s, opt, 3, struct.pack(">HQH", 0, self.SIZE,
+                                                      1 | 4))
+                self.opt_reply(s, opt, 1)
+                break
+            else:
+                self.opt_reply(s, opt, 1)
+        while True:
+            hdr = self.recv(s, 28)
+            cmd, length = struct.unpack(">H", hdr[6:8])[0], \
+                struct.unpack(">I", hdr[24:28])[0]
+            if cmd == 7:            # block status: all data, truthfully
+                s.sendall(chunk(handle_of(hdr), 5, struct.pack(
+                    ">III", 1, length, 0)))
+                continue
+            if cmd == 0:            # the first read gets the bad answer
+                s.sendall(self.reply(hdr))
+                break
+            s.sendall(struct.pack(">IIQ", NBD_SIMPLE_REPLY_MAGIC, 0,
+                                  handle_of(hdr)))
+        time.sleep(0.05)
+
+    def close(self):
+        self.ls.close()
+        self.t.join(5)
+
+
+def chunk(handle, rtype, payload, flags=1):
+    return struct.pack(">IHHQI", NBD_STRUCTURED_REPLY_MAGIC, flags, rtype,
+                       handle, len(payload)) + payload
+
+
+def handle_of(hdr):
+    return struct.unpack(">Q", hdr[8:16])[0]
+
+
+@no_kvm
+def test_hostile_server(binary):
+    """kvmpc's client against a server that breaks the protocol: every
+    case ends in one error line and a clean exit of kvmpc-img."""
+    img = os.path.join(os.path.dirname(binary), "kvmpc-img")
+    if not os.path.exists(img):
+        print("SKIP test_hostile_server: no kvmpc-img next to kvmpc")
+        return
+    tmp = tempfile.mkdtemp(prefix="kvmpc-nbd-srv-")
+    cases = [
+        ("bad reply magic", dict(reply=lambda h: b"\x12\x34\x56\x78" +
+                                 b"\0" * 12), "bad reply magic"),
+        ("unknown handle", dict(reply=lambda h: struct.pack(
+            ">IIQ", NBD_SIMPLE_REPLY_MAGIC, 0, 0xdead)),
+         "reply to no request"),
+        ("data outside the request", dict(reply=lambda h: chunk(
+            handle_of(h), 1, struct.pack(">Q", 1 << 40) + b"x" * 16)),
+         "malformed structured reply"),
+        ("chunk longer than its data", dict(reply=lambda h: chunk(
+            handle_of(h), 1, h[16:24] + b"x" * struct.unpack(
+                ">I", h[24:28])[0])[:40]), "closed the connection"),
+        ("chunk longer than the request", dict(reply=lambda h: chunk(
+            handle_of(h), 1, h[16:24])[:16] + struct.pack(">I", 0x7fffffff)),
+         "malformed structured reply"),
+        ("error chunk with a long message", dict(reply=lambda h: chunk(
+            handle_of(h), 0x8001, struct.pack(">IH", 5, 999) + b"e")),
+         "malformed structured reply"),
+        ("error reply", dict(reply=lambda h: chunk(
+            handle_of(h), 0x8001, struct.pack(">IH", 28, 4) + b"full")),
+         "full"),
+        ("server hangs up", dict(reply=lambda h: b""),
+         "closed the connection"),
+        ("not NBD", dict(greeting=b"HTTP/1.1 400 Bad Request\r\n\r\n"),
+         "not an NBD server"),
+        ("oldstyle", dict(greeting=b"NBDMAGIC" + struct.pack(
+            ">Q", 0x00420281861253) + b"\0" * 136), "old-style"),
+        ("GO refused", dict(go_reply=(0x80000006, b"no such thing")),
+         "server reported: no such thing"),
+        ("GO without size", dict(go_reply=(1, b"")),
+         "did not give the export's size"),
+    ]
+    try:
+        for i, (what, kw, want) in enumerate(cases):
+            path = os.path.join(tmp, "h%d.sock" % i)
+            srv = HostileServer(path, **kw)
+            try:
+                p = subprocess.run(
+                    [img, "convert", "-f", "raw", "-O", "raw",
+                     nbd_uri(path, "x"), os.path.join(tmp, "out.raw")],
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                    timeout=60)
+            finally:
+                srv.close()
+            out = p.stdout.decode(errors="replace")
+            check(p.returncode == 1, "%s: exit %d: %s" % (what, p.returncode,
+                                                         out))
+            check(want in out, "%s: %r not in %r" % (what, want, out))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     run_tests([test_serve_to_qemu_tools, test_hostile_client,
-               test_client_of_qemu_nbd])
+               test_client_of_qemu_nbd, test_hostile_server])
