@@ -361,7 +361,9 @@ static bool nbd_handshake(NbdState *s, BlockDriverState *bs,
 
 /* ---- transmission ---------------------------------------------------- */
 
-/* The connection is unusable: fail everything pending (lock held). */
+/* The connection is unusable: fail everything pending (lock held; the
+ * reader thread only, so no reply is being read into a buffer whose
+ * request this completes). */
 static void mark_dead(NbdState *s, const char *why)
 {
     if (!s->dead) {
@@ -601,7 +603,9 @@ static int nbd_request(BlockDriverState *bs, uint16_t type, uint16_t flags,
 
     g_mutex_lock(&s->lock);
     if (!sent) {
-        mark_dead(s, "cannot send to the NBD server");
+        /* Only the reader thread completes requests (it may be filling
+         * one's buffer now): end the connection and let it see that. */
+        shutdown(s->fd, SHUT_RDWR);
     }
     while (!slot->done) {
         g_cond_wait(&s->cond, &s->lock);

@@ -40,8 +40,11 @@
 #define NBD_HANDSHAKE_TIMEOUT_S   10
 /* Stop reading requests while this much reply data waits for the peer. */
 #define NBD_MAX_PENDING_OUTPUT    (64 * 1024 * 1024)
-/* Extents per block status reply (QEMU caps it too). */
+/* Extents per block status reply (QEMU caps it too), and status calls
+ * per request (the main loop waits for them): the reply covers a
+ * prefix, which the protocol allows. */
 #define NBD_MAX_BLOCK_STATUS_EXTENTS 4096
+#define NBD_MAX_BLOCK_STATUS_CALLS  65536
 #define NBD_META_ID_BASE_ALLOCATION 0
 
 typedef struct NBDExport NBDExport;
@@ -663,10 +666,11 @@ static void block_status_reply(NBDClient *c, const NBDRequest *r)
     BlockDriverState *bs = c->exp->bs;
     GByteArray *ext = g_byte_array_new();
     uint64_t off = r->from, end = r->from + r->len;
-    uint32_t last_flags = 0, count = 0;
+    uint32_t last_flags = 0, count = 0, calls = 0;
     GError *err = NULL;
 
-    while (off < end && count < NBD_MAX_BLOCK_STATUS_EXTENTS) {
+    while (off < end && count < NBD_MAX_BLOCK_STATUS_EXTENTS &&
+           calls++ < NBD_MAX_BLOCK_STATUS_CALLS) {
         uint64_t pnum = 0, map;
         BlockDriverState *file;
         int depth, ret;
