@@ -1217,22 +1217,24 @@ void qmp_nbd_server_start(SocketAddressLegacy *addr, const char *tls_creds,
     server->watch = g_unix_fd_add(fd, G_IO_IN, server_accept, NULL);
 }
 
-/* The node a device (backend) name or a node name gives. */
-static BlockDriverState *find_node(const char *name, GError **errp)
+/* The node a device (backend) name or a node name gives; QEMU's message
+ * names the device only where the command had one (nbd-server-add). */
+static BlockDriverState *find_node(const char *name, bool as_device,
+                                   GError **errp)
 {
     BlockBackend *blk = blk_by_name(name);
     BlockDriverState *bs = blk ? blk_bs(blk) : bdrv_find_node(name);
 
     if (!bs) {
         error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
-                   blk ? name : "", name);
+                   as_device ? name : "", name);
     }
     return bs;
 }
 
-static bool export_add(const char *id, const char *node, const char *name,
-                       const char *description, bool writable,
-                       bool writethrough, GError **errp)
+static bool export_add(const char *id, const char *node, bool as_device,
+                       const char *name, const char *description,
+                       bool writable, bool writethrough, GError **errp)
 {
     BlockDriverState *bs;
     NBDExport *exp;
@@ -1244,9 +1246,13 @@ static bool export_add(const char *id, const char *node, const char *name,
         error_setg(errp, "Block export id '%s' is already in use", id);
         return false;
     }
-    bs = find_node(node, errp);
+    bs = find_node(node, as_device, errp);
     if (!bs) {
         return false;
+    }
+    /* nbd-server-add quietly exports a read-only node read-only. */
+    if (as_device && bdrv_is_read_only(bs)) {
+        writable = false;
     }
     if (strlen(name) > NBD_MAX_STRING_SIZE) {
         error_setg(errp, "export name '%s' too long", name);
@@ -1261,7 +1267,7 @@ static bool export_add(const char *id, const char *node, const char *name,
         return false;
     }
     if (writable && bdrv_is_read_only(bs)) {
-        error_setg(errp, "Block node is read-only");
+        error_setg(errp, "Cannot export read-only node as writable");
         return false;
     }
     exp = g_new0(NBDExport, 1);
@@ -1293,7 +1299,8 @@ void qmp_block_export_add(BlockExportOptions *o, GError **errp)
         error_setg(errp, "qemu:allocation-depth is not supported");
         return;
     }
-    export_add(o->id, o->node_name, nbd->name ? nbd->name : o->node_name,
+    export_add(o->id, o->node_name, false,
+               nbd->name ? nbd->name : o->node_name,
                nbd->description, o->has_writable && o->writable,
                o->has_writethrough && o->writethrough, errp);
 }
@@ -1314,7 +1321,7 @@ void qmp_nbd_server_add(NbdServerAddOptions *o, GError **errp)
         return;
     }
     /* QEMU names the export's id after the export. */
-    export_add(name, o->device, name, o->description,
+    export_add(name, o->device, true, name, o->description,
                o->has_writable && o->writable, false, errp);
 }
 

@@ -203,8 +203,10 @@ def test_serve_to_qemu_tools(binary):
         s.q.ret("block-export-add", {"type": "nbd", "id": "e0",
                                      "node-name": "d0", "name": "rw",
                                      "writable": True})
+        # nbd-server-add exports a read-only node read-only, quietly
         s.q.ret("nbd-server-add", {"device": "d1", "name": "q",
-                                   "description": "the qcow2 one"})
+                                   "description": "the qcow2 one",
+                                   "writable": True})
         for args, want in [
                 ({"type": "nbd", "id": "e0", "node-name": "d0"},
                  "Block export id 'e0' is already in use"),
@@ -213,12 +215,16 @@ def test_serve_to_qemu_tools(binary):
                 ({"type": "nbd", "id": "e9", "node-name": "nope"},
                  "Cannot find device='' nor node-name='nope'"),
                 ({"type": "nbd", "id": "e9", "node-name": "d1",
-                  "writable": True}, "Block node is read-only")]:
+                  "writable": True},
+                 "Cannot export read-only node as writable")]:
             check_eq(s.q.error("block-export-add", args)["desc"], want,
                      "block-export-add error")
         check_eq(s.q.error("nbd-server-add", {"device": "d1", "name": "x",
                                               "bitmap": "b0"})["desc"],
                  "Bitmap 'b0' is not found", "bitmap")
+        check_eq(s.q.error("nbd-server-add", {"device": "nope"})["desc"],
+                 "Cannot find device='nope' nor node-name='nope'",
+                 "nbd-server-add of nothing")
         check_eq(s.q.ret("query-block-exports"),
                  [{"id": "e0", "type": "nbd", "node-name": "d0",
                    "shutting-down": False},
