@@ -507,7 +507,11 @@ class HostileServer:
                 self.opt_reply(s, opt, 1)
             elif opt == 7 and self.go_reply is not None:
                 self.opt_reply(s, opt, *self.go_reply)
-                return
+                if self.go_reply[0] != 0x80000001:
+                    return
+            elif opt == 1:          # EXPORT_NAME (after GO was refused)
+                s.sendall(struct.pack(">QH", self.SIZE, 1 | 4))
+                break
             elif opt == 7:
                 self.opt_reply(s, opt, 3, struct.pack(">HQH", 0, self.SIZE,
                                                       1 | 4))
@@ -523,9 +527,15 @@ class HostileServer:
                 s.sendall(chunk(handle_of(hdr), 5, struct.pack(
                     ">III", 1, length, 0)))
                 continue
+            if cmd == 0 and self.reply is None:     # a good server
+                s.sendall(struct.pack(">IIQ", NBD_SIMPLE_REPLY_MAGIC, 0,
+                                      handle_of(hdr)) + b"\0" * length)
+                continue
             if cmd == 0:            # the first read gets the bad answer
                 s.sendall(self.reply(hdr))
                 break
+            if cmd == 2:
+                return
             s.sendall(struct.pack(">IIQ", NBD_SIMPLE_REPLY_MAGIC, 0,
                                   handle_of(hdr)))
         time.sleep(0.05)
@@ -547,7 +557,8 @@ def handle_of(hdr):
 @no_kvm
 def test_hostile_server(binary):
     """kvmpc's client against a server that breaks the protocol: every
-    case ends in one error line and a clean exit of kvmpc-img."""
+    case ends in one error line and a clean exit of kvmpc-img; and an old
+    server without NBD_OPT_GO gets NBD_OPT_EXPORT_NAME."""
     img = os.path.join(os.path.dirname(binary), "kvmpc-img")
     if not os.path.exists(img):
         print("SKIP test_hostile_server: no kvmpc-img next to kvmpc")
@@ -584,6 +595,8 @@ def test_hostile_server(binary):
          "server reported: no such thing"),
         ("GO without size", dict(go_reply=(1, b"")),
          "did not give the export's size"),
+        ("an old server: GO unknown, EXPORT_NAME works",
+         dict(go_reply=(0x80000001, b""), reply=None), None),
     ]
     try:
         for i, (what, kw, want) in enumerate(cases):
@@ -598,6 +611,11 @@ def test_hostile_server(binary):
             finally:
                 srv.close()
             out = p.stdout.decode(errors="replace")
+            if want is None:
+                check(p.returncode == 0, "%s: %s" % (what, out))
+                check_eq(os.path.getsize(os.path.join(tmp, "out.raw")),
+                         HostileServer.SIZE, "converted size")
+                continue
             check(p.returncode == 1, "%s: exit %d: %s" % (what, p.returncode,
                                                          out))
             check(want in out, "%s: %r not in %r" % (what, want, out))
