@@ -980,8 +980,9 @@ static bool parse_server(QDict *server, NBDAddress *addr, GError **errp)
         }
     }
     if (keys == unix_keys) {
-        QObject *abs = qdict_get(server, "abstract");
-        if (abs && qobject_to(QBool, abs) && qbool_get_bool(qobject_to(QBool, abs))) {
+        QBool *abs = qobject_to(QBool, qdict_get(server, "abstract"));
+
+        if (abs && qbool_get_bool(abs)) {
             error_setg(errp, "abstract UNIX sockets are not supported");
             return false;
         }
