@@ -980,9 +980,14 @@ static bool parse_server(QDict *server, NBDAddress *addr, GError **errp)
         }
     }
     if (keys == unix_keys) {
-        QBool *abs = qobject_to(QBool, qdict_get(server, "abstract"));
+        QObject *v = qdict_get(server, "abstract");
+        QBool *b = qobject_to(QBool, v);
+        QString *str = qobject_to(QString, v);
 
-        if (abs && qbool_get_bool(abs)) {
+        /* JSON gives a bool, dotted -blockdev keys a string */
+        if ((b && qbool_get_bool(b)) ||
+            (str && (!strcmp(qstring_get_str(str), "on") ||
+                     !strcmp(qstring_get_str(str), "true")))) {
             error_setg(errp, "abstract UNIX sockets are not supported");
             return false;
         }
