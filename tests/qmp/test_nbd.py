@@ -183,12 +183,16 @@ def test_serve_to_qemu_tools(binary):
     qc = os.path.join(tmp, "ro.qcow2")
     run("qemu-img", "create", "-f", "raw", raw, "4M")
     run("qemu-img", "create", "-f", "qcow2", qc, "4M")
+    run("qemu-img", "create", "-f", "raw", os.path.join(tmp, "drv.raw"),
+        "1M")
     run("qemu-io", "-f", "qcow2", "-c", "write -P 0x11 1M 128k",
         "-c", "write -P 0x12 3M 64k", qc)
     s = Server(binary, ["-blockdev", "driver=file,filename=%s,node-name=d0"
                         % raw,
                         "-blockdev", "driver=qcow2,file.driver=file,"
-                        "file.filename=%s,node-name=d1,read-only=on" % qc])
+                        "file.filename=%s,node-name=d1,read-only=on" % qc,
+                        "-drive", "if=none,id=drv0,format=raw,file=" +
+                        os.path.join(tmp, "drv.raw")])
     try:
         err = s.q.error("block-export-add", {"type": "nbd", "id": "e0",
                                              "node-name": "d0"})
@@ -284,6 +288,24 @@ def test_serve_to_qemu_tools(binary):
         s.q.ret("nbd-server-stop")
         check_eq(s.q.error("nbd-server-stop")["desc"],
                  "NBD server not running", "stopped")
+
+        # HMP, QEMU's forms: -a exports every drive with a medium
+        def hmp(line):
+            return s.q.ret("human-monitor-command", {"command-line": line})
+        check_eq(hmp("nbd_server_start -a -w unix:" + s.sock), "", "hmp start")
+        check_eq(hmp("nbd_server_start unix:" + s.sock),
+                 "Error: NBD server already running\r\n", "hmp twice")
+        check_eq([e["id"] for e in s.q.ret("query-block-exports")],
+                 ["drv0"], "-a exported the drive")
+        check_eq(hmp("nbd_server_add d1 q"), "", "hmp add")
+        check("Cannot find device='zz'" in hmp("nbd_server_add zz"), "zz")
+        check("block device name expected" in hmp("nbd_server_add"), "usage")
+        run("qemu-io", "-f", "raw", "-c", "write -P 0x66 0 4k",
+            "-c", "read -P 0x66 0 4k", nbd_uri(s.sock, "drv0"))
+        check_eq(hmp("nbd_server_remove -f q"), "", "hmp remove")
+        check_eq(hmp("nbd_server_stop"), "", "hmp stop")
+        check_eq(hmp("nbd_server_stop"),
+                 "Error: NBD server not running\r\n", "hmp stop twice")
     finally:
         s.close()
         shutil.rmtree(tmp, ignore_errors=True)
