@@ -409,11 +409,13 @@ def test_client_of_qemu_nbd(binary):
     # runs over the NBD node
     qn = QemuNbd(tmp, qc, "raw", "exp")
     uri = nbd_uri(qn.sock, "exp")
-    s = Server(binary, ["-drive", "if=none,id=drv0,format=qcow2,"
-                        "file=" + uri,
-                        "-drive", "if=none,id=drv1,format=raw,readonly=on,"
-                        "file=nbd:unix:%s:exportname=exp" % qn.sock])
+    s = None
     try:
+        s = Server(binary, ["-drive", "if=none,id=drv0,format=qcow2,"
+                            "file=" + uri,
+                            "-drive", "if=none,id=drv1,format=raw,"
+                            "readonly=on,file=nbd:unix:%s:exportname=exp"
+                            % qn.sock])
         server = {"type": "unix", "path": qn.sock}
         for args, want in [
                 ({"server": {"type": "inet", "host": "127.0.0.1"}},
@@ -463,7 +465,8 @@ def test_client_of_qemu_nbd(binary):
         check(s.vm.alive(), "kvmpc still runs")
     finally:
         qn.kill()
-        s.close()
+        if s:
+            s.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
