@@ -21,6 +21,7 @@
 static const BlockDriver *const drivers[] = {
     &bdrv_qcow2_driver, &bdrv_raw_driver, &bdrv_file_driver,
     &bdrv_blkdebug_driver, &bdrv_null_co_driver, &bdrv_null_aio_driver,
+    &bdrv_nbd_driver,
 #ifdef CONFIG_LIBISCSI
     &bdrv_iscsi_driver,
 #endif
@@ -95,6 +96,12 @@ static const BlockDriver *find_protocol(const char *filename, GError **errp)
 {
     size_t n;
 
+    for (size_t i = 0; i < ARRAY_SIZE(drivers); i++) {
+        if (drivers[i]->claims_filename &&
+            drivers[i]->claims_filename(filename)) {
+            return drivers[i];
+        }
+    }
     if (!path_has_protocol(filename)) {
         return &bdrv_file_driver;
     }

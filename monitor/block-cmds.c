@@ -697,3 +697,172 @@ void hmp_change(Monitor *mon, const char *args)
         hmp_error(mon, err);
     }
 }
+
+/* ---- NBD server (nbd/server.c), QEMU's HMP forms ------------------------- */
+
+/* Words of @args, and whether each flag of @flags ("aw") was given;
+ * false: an unknown flag (named in *@bad). */
+static bool hmp_split_flags(const char *args, const char *flags,
+                            bool *seen, GPtrArray *words, char *bad)
+{
+    g_auto(GStrv) argv = g_strsplit_set(args, " \t", -1);
+
+    for (int i = 0; argv[i]; i++) {
+        const char *f;
+
+        if (!*argv[i]) {
+            continue;
+        }
+        if (argv[i][0] == '-' && argv[i][1] && !argv[i][2] &&
+            words->len == 0) {
+            f = strchr(flags, argv[i][1]);
+            if (!f) {
+                *bad = argv[i][1];
+                return false;
+            }
+            seen[f - flags] = true;
+            continue;
+        }
+        g_ptr_array_add(words, g_strdup(argv[i]));
+    }
+    return true;
+}
+
+/* nbd_server_start [-a] [-w] host:port (or unix:path) */
+void hmp_nbd_server_start(Monitor *mon, const char *args)
+{
+    g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
+    bool seen[2] = { false, false };
+    g_autofree char *host = NULL, *port = NULL;
+    SocketAddressLegacy addr = { 0 };
+    InetSocketAddress inet = { 0 };
+    UnixSocketAddress unx = { 0 };
+    GError *err = NULL;
+    const char *a, *colon;
+    GPtrArray *l;
+    char bad = 0;
+
+    if (!hmp_split_flags(args, "aw", seen, words, &bad)) {
+        monitor_printf(mon, "nbd_server_start: unsupported option -%c\n",
+                       bad);
+        return;
+    }
+    if (words->len != 1) {
+        monitor_printf(mon, "nbd_server_start: URI expected\n"
+                       "Try \"help nbd_server_start\" for more "
+                       "information\n");
+        return;
+    }
+    a = g_ptr_array_index(words, 0);
+    if (g_str_has_prefix(a, "unix:")) {
+        addr.type = SOCKET_ADDRESS_TYPE_UNIX;
+        unx.path = (char *)a + 5;
+        addr.u.q_unix.data = &unx;
+    } else {
+        colon = a[0] == '[' ? strstr(a, "]:") : strrchr(a, ':');
+        if (!colon) {
+            monitor_printf(mon, "Error: host:port or unix:path expected, "
+                           "not '%s'\n", a);
+            return;
+        }
+        host = a[0] == '[' ? g_strndup(a + 1, colon - a - 1)
+                           : g_strndup(a, colon - a);
+        port = g_strdup(colon + (a[0] == '[' ? 2 : 1));
+        addr.type = SOCKET_ADDRESS_TYPE_INET;
+        inet.host = host;
+        inet.port = port;
+        addr.u.inet.data = &inet;
+    }
+    qmp_nbd_server_start(&addr, NULL, NULL, false, 0, &err);
+    if (err) {
+        hmp_error(mon, err);
+        return;
+    }
+    if (!seen[0]) {
+        return;
+    }
+    /* -a: every named drive with a medium (-w: writable), as QEMU */
+    l = blk_list();
+    for (unsigned i = 0; i < l->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(l, i);
+        NbdServerAddOptions o = {
+            .device = (char *)blk_name(blk),
+            .has_writable = true, .writable = seen[1],
+        };
+
+        if (!*blk_name(blk) || !blk_is_inserted(blk)) {
+            continue;
+        }
+        qmp_nbd_server_add(&o, &err);
+        if (err) {
+            hmp_error(mon, err);
+            qmp_nbd_server_stop(NULL);
+            return;
+        }
+    }
+}
+
+/* nbd_server_add [-w] device [name] */
+void hmp_nbd_server_add(Monitor *mon, const char *args)
+{
+    g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
+    bool seen[1] = { false };
+    GError *err = NULL;
+    char bad = 0;
+    NbdServerAddOptions o = { .has_writable = true };
+
+    if (!hmp_split_flags(args, "w", seen, words, &bad)) {
+        monitor_printf(mon, "nbd_server_add: unsupported option -%c\n", bad);
+        return;
+    }
+    if (words->len < 1 || words->len > 2) {
+        monitor_printf(mon, "nbd_server_add: block device name expected\n"
+                       "Try \"help nbd_server_add\" for more information\n");
+        return;
+    }
+    o.device = g_ptr_array_index(words, 0);
+    o.name = words->len > 1 ? g_ptr_array_index(words, 1) : NULL;
+    o.writable = seen[0];
+    qmp_nbd_server_add(&o, &err);
+    if (err) {
+        hmp_error(mon, err);
+    }
+}
+
+/* nbd_server_remove [-f] name (-f: disconnect the clients) */
+void hmp_nbd_server_remove(Monitor *mon, const char *args)
+{
+    g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
+    bool seen[1] = { false };
+    GError *err = NULL;
+    char bad = 0;
+
+    if (!hmp_split_flags(args, "f", seen, words, &bad)) {
+        monitor_printf(mon, "nbd_server_remove: unsupported option -%c\n",
+                       bad);
+        return;
+    }
+    if (words->len != 1) {
+        monitor_printf(mon, "nbd_server_remove: block device name "
+                       "expected\nTry \"help nbd_server_remove\" for more "
+                       "information\n");
+        return;
+    }
+    qmp_nbd_server_remove(g_ptr_array_index(words, 0), true,
+                          seen[0] ? BLOCK_EXPORT_REMOVE_MODE_HARD
+                                  : BLOCK_EXPORT_REMOVE_MODE_SAFE, &err);
+    if (err) {
+        hmp_error(mon, err);
+    }
+}
+
+void hmp_nbd_server_stop(Monitor *mon, const char *args)
+{
+    GError *err = NULL;
+
+    (void)args;
+    qmp_nbd_server_stop(&err);
+    if (err) {
+        hmp_error(mon, err);
+    }
+}

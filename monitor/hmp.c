@@ -30,6 +30,15 @@ const HMPCommand hmp_commands[] = {
       hmp_eject },
     { "change", "device filename [format [read-only-mode]]",
       "change a removable medium, optional format", hmp_change },
+    /* the NBD server (block-cmds.c; docs/block.md "NBD") */
+    { "nbd_server_start", "[-a] [-w] host:port",
+      "serve block devices on the given host and port", hmp_nbd_server_start },
+    { "nbd_server_add", "[-w] device [name]",
+      "export a block device via NBD", hmp_nbd_server_add },
+    { "nbd_server_remove", "[-f] name",
+      "remove an export previously exposed via NBD", hmp_nbd_server_remove },
+    { "nbd_server_stop", "", "stop serving block devices using the NBD "
+      "protocol", hmp_nbd_server_stop },
     { "x", "/fmt addr", "virtual memory dump starting at 'addr'", hmp_x,
       true },
     { "xp", "/fmt addr", "physical memory dump starting at 'addr'", hmp_xp,

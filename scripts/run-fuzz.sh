@@ -3,7 +3,8 @@
 # SECONDS (default 60), one after the other, with its seed corpus and
 # dictionary.  New corpus inputs go to BUILD_DIR/fuzz/corpus-TARGET.
 #   scripts/run-fuzz.sh [BUILD_DIR] [SECONDS] [TARGET...]
-# TARGET: qmp-json, pc, virtio, nic, vgpu, usb, vc, audio, ahci, q35, qcow2, migration
+# TARGET: qmp-json, pc, virtio, nic, vgpu, usb, vc, audio, ahci, q35, qcow2, migration,
+# nbd-server
 # (default: all).  Exit status: 0 when no target
 # found anything, 1 when one crashed, hung or leaked (its input and log are
 # named), 77 when clang/libFuzzer is missing.
@@ -13,7 +14,8 @@ dir=${1:-build-fuzz}
 secs=${2:-60}
 shift $(( $# < 2 ? $# : 2 ))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(qmp-json pc virtio nic vgpu usb vc audio ahci q35 qcow2 migration)
+[ ${#targets[@]} -gt 0 ] || targets=(qmp-json pc virtio nic vgpu usb vc audio ahci q35 qcow2 migration
+                                      nbd-server)
 
 # Per target: dictionary, and extra libFuzzer options.  -timeout is the
 # whole input's limit; fuzz-pc also times every operation itself
@@ -29,7 +31,8 @@ declare -A dict=([qmp-json]=fuzz/qmp-json.dict
                  [ahci]=fuzz/ahci.dict
                  [q35]=fuzz/q35.dict
                  [qcow2]=
-                 [migration]=)
+                 [migration]=
+                 [nbd-server]=)
 declare -A opts=([qmp-json]=""
                  [pc]="-timeout=10 -max_len=4096"
                  [virtio]="-timeout=10 -max_len=4096"
@@ -41,7 +44,8 @@ declare -A opts=([qmp-json]=""
                  [ahci]="-timeout=10 -max_len=4096"
                  [q35]="-timeout=10 -max_len=4096"
                  [qcow2]="-timeout=10 -rss_limit_mb=4096"
-                 [migration]="-timeout=10 -max_len=400000")
+                 [migration]="-timeout=10 -max_len=400000"
+                 [nbd-server]="-timeout=10 -max_len=65536")
 
 if ! command -v clang >/dev/null; then
     echo "SKIP: clang is not installed (libFuzzer needs it)"

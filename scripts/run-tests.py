@@ -70,7 +70,7 @@ def tally(logfile, label):
 
 # libFuzzer targets (fuzz/meson.build); each run counts as one test.
 FUZZ_TARGETS = ["qmp-json", "pc", "virtio", "nic", "vgpu", "usb", "vc",
-                "audio", "ahci", "q35", "qcow2", "migration"]
+                "audio", "ahci", "q35", "qcow2", "migration", "nbd-server"]
 
 
 def run_fuzz_target(target, seconds):

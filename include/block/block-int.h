@@ -81,6 +81,9 @@ struct BlockDriver {
     bool perm_passthrough;
     /* Protocol drivers named by a URL prefix ("iscsi" for iscsi://...). */
     const char *protocol_name;
+    /* Protocol drivers whose names are not all "scheme://..." (QEMU's
+     * legacy nbd:host:port): true when the driver takes @filename. */
+    bool (*claims_filename)(const char *filename);
     /* Content probe: score 0 (no) .. 100 (certain). */
     int (*probe)(const uint8_t *buf, size_t len);
 
@@ -196,6 +199,7 @@ extern const BlockDriver bdrv_qcow2_driver;
 extern const BlockDriver bdrv_blkdebug_driver;
 extern const BlockDriver bdrv_null_co_driver;
 extern const BlockDriver bdrv_null_aio_driver;
+extern const BlockDriver bdrv_nbd_driver;
 
 #ifdef CONFIG_LIBISCSI
 extern const BlockDriver bdrv_iscsi_driver;
