@@ -267,6 +267,24 @@ void blk_remove_bs(BlockBackend *blk)
     bdrv_unref(bs);
 }
 
+void blk_replace_bs(BlockBackend *blk, BlockDriverState *bs)
+{
+    BlockDriverState *old = blk->root;
+
+    g_assert(!old || !bdrv_aio_in_flight(old));
+    bdrv_ref(bs);
+    if (blk->aio_ctx) {
+        bdrv_set_aio_context(bs, blk->aio_ctx);
+    }
+    blk->root = bs;
+    if (old) {
+        if (blk->aio_ctx) {
+            bdrv_set_aio_context(old, NULL);
+        }
+        bdrv_unref(old);
+    }
+}
+
 BlockDriverState *blk_bs(BlockBackend *blk)
 {
     return blk->root;

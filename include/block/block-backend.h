@@ -82,6 +82,9 @@ GPtrArray *blk_list(void);
 /* Insert @bs (takes a reference of its own). */
 void blk_insert_bs(BlockBackend *blk, BlockDriverState *bs);
 void blk_remove_bs(BlockBackend *blk);
+/* Swap the medium for @bs without telling the device (a mirror's pivot:
+ * same size, same content); nothing may be in flight on the old one. */
+void blk_replace_bs(BlockBackend *blk, BlockDriverState *bs);
 BlockDriverState *blk_bs(BlockBackend *blk);
 /* A medium is in (tray open or not). */
 bool blk_is_inserted(BlockBackend *blk);
