@@ -7,6 +7,7 @@
  */
 #include "qemu/osdep.h"
 #include "block/blockjob.h"
+#include "block/block-backend.h"
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
 
@@ -39,11 +40,34 @@ BlockJob *block_job_on_node(BlockDriverState *bs)
     for (unsigned i = 0; i < jobs->len; i++) {
         BlockJob *bj = block_job_of(g_ptr_array_index(jobs, i));
 
-        if (bj && bj->bs == bs && job_status(bj->job) != JOB_STATUS_CONCLUDED) {
+        if (bj && bs && (bj->bs == bs || bj->target == bs) &&
+            job_status(bj->job) != JOB_STATUS_CONCLUDED) {
             return bj;
         }
     }
     return NULL;
+}
+
+bool block_job_check_busy(BlockDriverState *bs, GError **errp)
+{
+    BlockJob *bj = block_job_on_node(bs);
+    const char *name = bdrv_node_name(bs);
+    GPtrArray *blks = blk_list();
+
+    if (!bj) {
+        return true;
+    }
+    for (unsigned i = 0; i < blks->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(blks, i);
+
+        if (blk_bs(blk) == bs && *blk_name(blk)) {
+            name = blk_name(blk);
+            break;
+        }
+    }
+    error_setg(errp, "Node '%s' is busy: block device is in use by block "
+               "job: %s", name, JobType_str[job_type(bj->job)]);
+    return false;
 }
 
 void block_job_event_ready(Job *job)

@@ -239,6 +239,20 @@ static void mirror_account_rate(MirrorJob *s, uint64_t bytes)
                          (int64_t)((double)bytes * 1e9 / s->common.speed);
 }
 
+/* The longest copy to start now: what buf-size leaves, at most 1 MiB,
+ * and with a speed limit one slice's worth, so the limit shows in the
+ * progress; never less than a granule. */
+static uint64_t mirror_chunk_max(MirrorJob *s)
+{
+    uint64_t max = MIN(MIRROR_MAX_CHUNK, s->buf_size - s->in_flight_bytes);
+
+    if (s->common.speed) {
+        max = MIN(max, (uint64_t)s->common.speed *
+                       MIRROR_SLICE_NS / 1000000000LL);
+    }
+    return MAX(ALIGN_DOWN(max, s->granularity), s->granularity);
+}
+
 /* The next dirty run to copy (wrapping once to the start), or false. */
 static bool mirror_next_dirty(MirrorJob *s, uint64_t max, uint64_t *offset,
                               uint64_t *bytes)
@@ -282,14 +296,12 @@ static void mirror_iterate(MirrorJob *s)
     bool stopping = s->error || job_is_cancelled(job);
     guint delay_ms = 0;
 
-    if (s->finishing) {
-        return;
+    if (s->finishing || !s->bm) {
+        return;                         /* not started, or ending */
     }
     while (!stopping && !job_is_paused(job) &&
            s->in_flight_bytes < s->buf_size) {
-        uint64_t max = MIN(MAX(s->granularity, MIRROR_MAX_CHUNK),
-                           MAX(s->granularity,
-                               s->buf_size - s->in_flight_bytes));
+        uint64_t max = mirror_chunk_max(s);
         uint64_t off, bytes;
 
         if (!mirror_rate_ok(s, &delay_ms)) {
@@ -464,8 +476,7 @@ static void mirror_set_speed(BlockJob *bj, int64_t speed)
     MirrorJob *s = (MirrorJob *)bj;
 
     s->next_allowed_ns = 0;
-    if (bj->job && job_status(bj->job) != JOB_STATUS_CREATED && s->bm &&
-        !s->finishing) {
+    if (s->bm && !s->finishing) {
         mirror_schedule(s, 0);
     }
 }
@@ -485,6 +496,7 @@ static void mirror_clean(Job *job)
     if (s->target) {
         bdrv_unref(s->target);
         s->target = NULL;
+        s->common.target = NULL;
     }
     if (s->common.bs) {
         bdrv_unref(s->common.bs);
@@ -645,6 +657,7 @@ static void mirror_start_job(const char *device, BlockDriverState *src,
     s->common.iostatus = BLOCK_DEVICE_IO_STATUS_OK;
     s->common.set_speed = mirror_set_speed;
     s->target = target;
+    s->common.target = target;
     s->granularity = g;
     s->buf_size = a->has_buf_size && a->buf_size ?
                   ALIGN_UP((uint64_t)a->buf_size, g) : MIRROR_DEFAULT_BUF_SIZE;
@@ -758,9 +771,7 @@ void qmp_blockdev_mirror(const char *job_id, const char *device,
         error_setg(errp, "Cannot find device='' nor node-name='%s'", target);
         return;
     }
-    if (block_job_on_node(tbs)) {
-        error_setg(errp, "Node '%s' is busy: block device is in use by "
-                   "block job: mirror", target);
+    if (!block_job_check_busy(tbs, errp)) {
         return;
     }
     /* The target's content is unknown: every range is copied. */

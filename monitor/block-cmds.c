@@ -9,6 +9,7 @@
 #include "qemu/osdep.h"
 #include "block/block.h"
 #include "block/block-backend.h"
+#include "block/blockjob.h"
 #include "hw/qdev.h"
 #include "system/blockdev.h"
 #include "qapi/qapi-commands.h"
@@ -349,6 +350,9 @@ static bool remove_medium(BlockBackend *blk, const char *name, GError **errp)
     if (!blk_bs(blk)) {
         return true;
     }
+    if (!block_job_check_busy(blk_bs(blk), errp)) {
+        return false;
+    }
     blk_remove_bs(blk);
     if (!blk_dev_has_tray(blk)) {
         blk_dev_change_media_cb(blk, false);
@@ -512,6 +516,9 @@ void qmp_block_resize(const char *device, const char *node_name,
     }
     if (size < 0) {
         error_setg(errp, "Parameter 'size' expects a >0 size");
+        return;
+    }
+    if (!block_job_check_busy(bs, errp)) {
         return;
     }
     /* Every device on this node learns the new size. */

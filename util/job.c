@@ -19,6 +19,7 @@ struct Job {
     /* long-running jobs (job_create) */
     const JobDriver *driver;
     bool auto_finalize, auto_dismiss;
+    bool started;                   /* driver->start has run */
     bool user_paused;
     bool cancelled, force_cancel;
 };
@@ -219,12 +220,11 @@ static gboolean job_start_driver(gpointer opaque)
 {
     Job *job = opaque;
 
+    job->started = true;
     if (job->cancelled) {
         job_completed(job, NULL);
         return G_SOURCE_REMOVE;
     }
-    job_set_status(job, job->user_paused ? JOB_STATUS_PAUSED
-                                         : JOB_STATUS_RUNNING);
     job->driver->start(job);
     return G_SOURCE_REMOVE;
 }
@@ -251,6 +251,9 @@ Job *job_create(const char *id, const JobDriver *driver, void *opaque,
     job->auto_dismiss = auto_dismiss;
     g_ptr_array_add(job_list(), job);
     job_set_status(job, JOB_STATUS_CREATED);
+    /* Running from here on, as QEMU's (its coroutine starts in the
+     * command); the work itself begins on the main loop. */
+    job_set_status(job, JOB_STATUS_RUNNING);
     g_idle_add(job_start_driver, job);
     return job;
 }
@@ -398,7 +401,7 @@ bool job_user_cancel(Job *job, bool force, GError **errp)
     if (!job->driver) {
         return true;                    /* a one-shot job that has not run */
     }
-    if (job->status == JOB_STATUS_CREATED) {
+    if (!job->started) {
         return true;                    /* job_start_driver concludes it */
     }
     if (job->status == JOB_STATUS_PENDING) {

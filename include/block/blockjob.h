@@ -15,6 +15,7 @@ typedef struct BlockJob BlockJob;
 struct BlockJob {
     Job *job;
     BlockDriverState *bs;           /* the node the job works on */
+    BlockDriverState *target;       /* the node it writes (NULL: none) */
     int64_t speed;                  /* bytes per second, 0: unlimited */
     bool busy;                      /* I/O in flight right now */
     BlockDeviceIoStatus iostatus;
@@ -28,8 +29,12 @@ void block_job_event_ready(Job *job);
 void block_job_event_pending(Job *job);
 void block_job_event_finished(Job *job, bool cancelled, const char *error);
 
-/* The block job working on @bs, or NULL. */
+/* The block job working on @bs (its source or target), or NULL. */
 BlockJob *block_job_on_node(BlockDriverState *bs);
+/* QEMU's op blocker: false with "Node 'X' is busy: block device is in use
+ * by block job: mirror" when a job works on @bs (X: the backend's name,
+ * else the node's). */
+bool block_job_check_busy(BlockDriverState *bs, GError **errp);
 
 /*
  * An I/O error @error (a positive errno) of the job's read (source) or

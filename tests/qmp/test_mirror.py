@@ -264,6 +264,9 @@ def test_blockdev_mirror(binary):
                                      "auto-finalize": False})
         vm.q.wait_event("BLOCK_JOB_READY")
         guest_write(vm, 2 * MiB + 8192, pattern(8192, 0x71))
+        e = vm.q.error("blockdev-del", {"node-name": "tnode"})
+        check_eq(e["desc"], "Node 'tnode' is busy: block device is in use "
+                 "by block job: mirror", "blockdev-del of the target")
         vm.q.ret("job-complete", {"id": "bm"})
         ev = vm.q.wait_event("BLOCK_JOB_PENDING")["data"]
         check_eq(ev, {"type": "mirror", "id": "bm"}, "PENDING")
@@ -341,6 +344,9 @@ def test_errors(binary):
         err("block-job-complete", {"device": "drive0"},
             "Job 'drive0' in state 'running' cannot accept command verb "
             "'complete'")
+        err("block_resize", {"device": "drive0", "size": 8 * MiB},
+            "Node 'drive0' is busy: block device is in use by block job: "
+            "mirror")
         err("block-job-dismiss", {"id": "drive0"},
             "Job 'drive0' in state 'running' cannot accept command verb "
             "'dismiss'")
@@ -360,6 +366,92 @@ def test_errors(binary):
         quit_vm(vm)
         shutil.rmtree(tmp, ignore_errors=True)
 
+@no_kvm
+def test_target_error_policies(binary):
+    """on-target-error: stop pauses the job (BLOCK_JOB_ERROR, io-status
+    nospace) until block-job-resume, which copies the range again; report
+    fails the job with the error in BLOCK_JOB_COMPLETED."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    raw = os.path.join(tmp, "t.raw")
+    with open(raw, "wb") as f:
+        f.truncate(DISK)
+
+    def add_target(name, once):
+        vm.q.ret("blockdev-add", {
+            "driver": "raw", "node-name": name,
+            "file": {"driver": "blkdebug",
+                     "inject-error": [{"event": "write_aio", "errno": 28,
+                                       "once": once}],
+                     "image": {"driver": "file", "filename": raw}}})
+
+    try:
+        add_target("t1", True)
+        vm.q.ret("blockdev-mirror", {"device": "drive0", "target": "t1",
+                                     "sync": "full",
+                                     "on-target-error": "stop"})
+        ev = vm.q.wait_event("BLOCK_JOB_ERROR")["data"]
+        check_eq(ev, {"device": "drive0", "operation": "write",
+                      "action": "stop"}, "BLOCK_JOB_ERROR")
+        wait_for(lambda: not vm.q.ret("query-block-jobs")[0]["busy"],
+                 what="copies in flight to end")
+        j = vm.q.ret("query-block-jobs")[0]
+        check_eq((j["status"], j["paused"], j["io-status"]),
+                 ("paused", True, "nospace"), "stopped job")
+        vm.q.ret("block-job-resume", {"device": "drive0"})
+        vm.q.wait_event("BLOCK_JOB_READY")
+        check_eq(vm.q.ret("query-block-jobs")[0]["io-status"], "ok",
+                 "io-status after resume")
+        vm.q.ret("block-job-cancel", {"device": "drive0"})
+        vm.q.wait_event("BLOCK_JOB_COMPLETED")
+        wait_for(lambda: not vm.q.ret("query-block-jobs"), what="job gone")
+        # report (the default): the job ends with the error
+        add_target("t2", False)
+        vm.q.ret("blockdev-mirror", {"device": "drive0", "target": "t2",
+                                     "sync": "full", "job-id": "r"})
+        ev = vm.q.wait_event("BLOCK_JOB_ERROR")["data"]
+        check_eq(ev["action"], "report", "action")
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check("No space left on device" in ev.get("error", ""),
+              "COMPLETED error %r" % ev)
+        check_eq(file_of(vm, "drive0"), src, "device's image")
+        quit_vm(vm)
+        compare(src, "qcow2", raw, "raw")   # the stop/resume run copied all
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_migrate_with_mirror(binary):
+    """libvirt's non-shared-storage migration: a READY mirror, migrate,
+    then block-job-cancel: COMPLETED, no pivot, target equal."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "tgt.qcow2")
+    state = os.path.join(tmp, "state")
+    try:
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": tgt,
+                                  "sync": "full", "format": "qcow2"})
+        vm.q.wait_event("BLOCK_JOB_READY")
+        guest_write(vm, 3 * MiB, pattern(16384, 0x81))
+        vm.q.ret("migrate", {"uri": "file:" + state})
+        wait_for(lambda: vm.q.ret("query-migrate").get("status")
+                 in ("completed", "failed"), what="migration")
+        check_eq(vm.q.ret("query-migrate")["status"], "completed",
+                 "migration")
+        check_eq(vm.q.ret("query-block-jobs")[0]["status"], "ready",
+                 "job after migration")
+        vm.q.ret("block-job-cancel", {"device": "drive0"})
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check("error" not in ev, "COMPLETED error %r" % ev)
+        check_eq(file_of(vm, "drive0"), src, "device's image")
+        quit_vm(vm)
+        compare(src, "qcow2", tgt, "qcow2")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
 
 def main():
     if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
@@ -367,6 +459,7 @@ def main():
         sys.exit(77)
     run_tests([test_complete_pivot, test_cancel_after_ready,
                test_speed_and_cancel_before_ready, test_blockdev_mirror,
+               test_target_error_policies, test_migrate_with_mirror,
                test_errors])
 
 
