@@ -42,6 +42,7 @@ typedef struct MirrorJob {
     uint64_t buf_size;
     uint64_t in_flight_bytes;
     unsigned in_flight;
+    GSList *ops;                    /* MirrorOp * in flight */
     uint64_t cursor;                /* where the next dirty run is looked for */
     bool target_zeroed;             /* a new image: unallocated reads zero */
     bool unmap;                     /* zero ranges may be discarded */
@@ -167,6 +168,7 @@ static void mirror_op_done(void *opaque)
 
     s->in_flight--;
     s->in_flight_bytes -= op->bytes;
+    s->ops = g_slist_remove(s->ops, op);
     s->common.busy = s->in_flight > 0;
     if (op->err) {
         bool is_read = op->read_failed;
@@ -207,6 +209,7 @@ static bool mirror_issue(MirrorJob *s, uint64_t offset, uint64_t bytes)
     bdrv_reset_dirty_bitmap(s->bm, offset, bytes);
     s->in_flight++;
     s->in_flight_bytes += bytes;
+    s->ops = g_slist_prepend(s->ops, op);
     s->common.busy = true;
     thread_pool_submit(mirror_op_work, mirror_op_done, op, NULL);
     return true;
@@ -251,6 +254,24 @@ static uint64_t mirror_chunk_max(MirrorJob *s)
                        MIRROR_SLICE_NS / 1000000000LL);
     }
     return MAX(ALIGN_DOWN(max, s->granularity), s->granularity);
+}
+
+/*
+ * Is a copy of an overlapping range in flight?  A second copy of the same
+ * range (written again meanwhile) must not start: the older one could
+ * reach the target last and leave stale data under a clean bit.
+ */
+static bool mirror_overlaps_in_flight(MirrorJob *s, uint64_t offset,
+                                      uint64_t bytes)
+{
+    for (GSList *l = s->ops; l; l = l->next) {
+        MirrorOp *op = l->data;
+
+        if (ranges_overlap(offset, bytes, op->offset, op->bytes)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* The next dirty run to copy (wrapping once to the start), or false. */
@@ -308,6 +329,10 @@ static void mirror_iterate(MirrorJob *s)
             break;
         }
         if (!mirror_next_dirty(s, max, &off, &bytes)) {
+            break;
+        }
+        if (mirror_overlaps_in_flight(s, off, bytes)) {
+            s->cursor = off;            /* after that copy ends */
             break;
         }
         if (!mirror_issue(s, off, bytes)) {

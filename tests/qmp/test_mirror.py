@@ -245,6 +245,33 @@ def test_speed_and_cancel_before_ready(binary):
         quit_vm(vm)
         shutil.rmtree(tmp, ignore_errors=True)
 
+@no_kvm
+def test_writes_during_first_pass(binary):
+    """Guest writes while the first pass runs (speed-limited, so some land
+    in copied ranges and some ahead of the copy) all reach the target."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "tgt.qcow2")
+    try:
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": tgt,
+                                  "sync": "full", "speed": 1 * MiB,
+                                  "granularity": 65536})
+        for i, off in enumerate((0, MiB - 4096, 2 * MiB, 3 * MiB + 512,
+                                 64 * 1024)):
+            guest_write(vm, off, pattern(8192, 0x90 + i))
+            time.sleep(0.05)
+        check_eq(vm.q.ret("query-block-jobs")[0]["status"], "running",
+                 "still in the first pass")
+        vm.q.ret("block-job-set-speed", {"device": "drive0", "speed": 0})
+        vm.q.wait_event("BLOCK_JOB_READY")
+        vm.q.ret("block-job-cancel", {"device": "drive0"})
+        vm.q.wait_event("BLOCK_JOB_COMPLETED")
+        quit_vm(vm)
+        compare(src, "qcow2", tgt, "qcow2")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
 
 @no_kvm
 def test_blockdev_mirror(binary):
@@ -458,7 +485,8 @@ def main():
         print("SKIP: qemu-img/qemu-io (Debian's qemu-utils) not installed")
         sys.exit(77)
     run_tests([test_complete_pivot, test_cancel_after_ready,
-               test_speed_and_cancel_before_ready, test_blockdev_mirror,
+               test_speed_and_cancel_before_ready,
+               test_writes_during_first_pass, test_blockdev_mirror,
                test_target_error_policies, test_migrate_with_mirror,
                test_errors])
 
