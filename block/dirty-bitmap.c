@@ -97,10 +97,14 @@ void bdrv_reset_dirty_bitmap(BdrvDirtyBitmap *bm, uint64_t offset,
                              uint64_t bytes)
 {
     uint64_t g = bm->granularity;
-    uint64_t start = ALIGN_UP(offset, g);
-    uint64_t end = offset + bytes >= bm->size ? bm->size
-                                              : ALIGN_DOWN(offset + bytes, g);
+    uint64_t start, end;
 
+    if (offset >= bm->size) {
+        return;
+    }
+    start = ALIGN_UP(offset, g);
+    end = bytes >= bm->size - offset ? bm->size
+                                     : ALIGN_DOWN(offset + bytes, g);
     if (end <= start) {
         return;
     }
