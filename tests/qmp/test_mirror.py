@@ -479,6 +479,32 @@ def test_migrate_with_mirror(binary):
         quit_vm(vm)
         shutil.rmtree(tmp, ignore_errors=True)
 
+@no_kvm
+def test_hmp(binary):
+    """HMP drive_mirror, info block-jobs, block_job_* (QEMU's texts)."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "hmp.qcow2")
+    try:
+        h = vm.h
+        check_eq(h.command("info block-jobs").strip(), "No active jobs",
+                 "no jobs")
+        check_eq(h.command("drive_mirror -f drive0 %s" % tgt).strip(), "",
+                 "drive_mirror")
+        vm.q.wait_event("BLOCK_JOB_READY")
+        h.command("block_job_set_speed drive0 1M")
+        out = h.command("info block-jobs").strip()
+        check_eq(out, "Type mirror, device drive0: Completed 1572864 of "
+                 "1572864 bytes, speed limit 1048576 bytes/s", "info")
+        check("Block job 'nope' not found" in
+              h.command("block_job_complete nope"), "unknown job")
+        h.command("block_job_complete drive0")
+        vm.q.wait_event("BLOCK_JOB_COMPLETED")
+        check_eq(file_of(vm, "drive0"), tgt, "device's image after pivot")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
 
 def main():
     if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
@@ -488,7 +514,7 @@ def main():
                test_speed_and_cancel_before_ready,
                test_writes_during_first_pass, test_blockdev_mirror,
                test_target_error_policies, test_migrate_with_mirror,
-               test_errors])
+               test_errors, test_hmp])
 
 
 if __name__ == "__main__":
