@@ -707,6 +707,34 @@ static void mirror_start_job(const char *device, BlockDriverState *src,
     bdrv_ref(target);
 }
 
+/*
+ * A target that is an image some node has open (the source, most
+ * likely): creating it would truncate that image, and opening it twice
+ * would corrupt it.  QEMU's image locking refuses it; kvmpc has no locks,
+ * so it compares host paths.
+ */
+static bool mirror_target_in_use(const char *target, GError **errp)
+{
+    g_autofree char *want = realpath(target, NULL);
+    GPtrArray *nodes = bdrv_all_nodes();
+
+    if (!want) {
+        return false;                   /* no such file yet */
+    }
+    for (unsigned i = 0; i < nodes->len; i++) {
+        BlockDriverState *bs = g_ptr_array_index(nodes, i);
+        g_autofree char *have = NULL;
+
+        if (bs->drv->is_protocol && bs->filename &&
+            (have = realpath(bs->filename, NULL)) && !strcmp(have, want)) {
+            error_setg(errp, "Failed to get \"write\" lock: '%s' is in use "
+                       "(node '%s')", target, bdrv_node_name(bs));
+            return true;
+        }
+    }
+    return false;
+}
+
 void qmp_drive_mirror(const char *job_id, const char *device,
                       const char *target, const char *format,
                       MirrorSyncMode sync, bool has_mode, NewImageMode mode,
@@ -748,6 +776,9 @@ void qmp_drive_mirror(const char *job_id, const char *device,
     if (format && !bdrv_find_format(format)) {
         error_setg(errp, existing ? "Unknown driver '%s'"
                                   : "Unknown file format '%s'", format);
+        return;
+    }
+    if (mirror_target_in_use(target, errp)) {
         return;
     }
     if (!existing && !bdrv_create(format, target, bdrv_getlength(src), NULL,

@@ -336,6 +336,11 @@ def test_errors(binary):
         err("drive-mirror", mirror(format="foo"), "Unknown file format 'foo'")
         err("drive-mirror", mirror(format="foo", mode="existing"),
             "Unknown driver 'foo'")
+        e = vm.q.error("drive-mirror", mirror(target=src, format="qcow2"))
+        check(e["desc"].startswith("Failed to get \"write\" lock: '%s' is "
+                                   "in use" % src), "target = source: %r" % e)
+        check(qemu_io(src, "qcow2", "read -P 0x11 0 4096"),
+              "the source survived")
         err("drive-mirror", mirror(granularity=1000),
             "Parameter 'granularity' expects a power of 2")
         err("drive-mirror", mirror(granularity=256),
