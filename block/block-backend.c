@@ -282,6 +282,31 @@ void blk_remove_bs(BlockBackend *blk)
     bdrv_refresh_perms(NULL);   /* needing less cannot fail */
 }
 
+bool blk_replace_bs(BlockBackend *blk, BlockDriverState *bs, GError **errp)
+{
+    BlockDriverState *old = blk->root;
+
+    g_assert(!old || !bdrv_aio_in_flight(old));
+    bdrv_ref(bs);
+    blk->root = bs;
+    /* the device's permissions (image locks) move to the new node */
+    if (!bdrv_refresh_perms(errp)) {
+        blk->root = old;
+        bdrv_unref(bs);
+        return false;
+    }
+    if (blk->aio_ctx) {
+        bdrv_set_aio_context(bs, blk->aio_ctx);
+    }
+    if (old) {
+        if (blk->aio_ctx) {
+            bdrv_set_aio_context(old, NULL);
+        }
+        bdrv_unref(old);
+    }
+    return true;
+}
+
 BlockDriverState *blk_bs(BlockBackend *blk)
 {
     return blk->root;

@@ -281,6 +281,7 @@ BlockDriverState *bdrv_new(const BlockDriver *drv, const char *filename,
     bs->user_shared = BLK_PERM_ALL;
     bs->shared_perm = BLK_PERM_ALL;
     g_mutex_init(&bs->rmw_lock);
+    g_mutex_init(&bs->dirty_lock);
     /* QEMU names every node; unnamed ones get a generated name that
      * cannot clash with a user's (user names start with a letter). */
     bs->node_name = g_strdup_printf("#block%u", auto_node_counter++);
@@ -293,6 +294,8 @@ static void bdrv_free(BlockDriverState *bs)
     g_ptr_array_remove(bdrv_all_nodes(), bs);
     g_free(bs->node_name);
     g_mutex_clear(&bs->rmw_lock);
+    g_assert(!bs->dirty_bitmaps);
+    g_mutex_clear(&bs->dirty_lock);
     g_free(bs->opaque);
     g_free(bs->filename);
     g_free(bs);
@@ -814,6 +817,8 @@ static bool detect_zeroes(BlockDriverState *bs, uint64_t bytes,
 bool bdrv_pwrite(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
                  const void *buf, GError **errp)
 {
+    bool ok;
+
     if (!check_writable(bs, errp) || !check_request(bs, offset, bytes, errp)) {
         return false;
     }
@@ -823,11 +828,15 @@ bool bdrv_pwrite(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
     if (detect_zeroes(bs, bytes, buf)) {
         /* With detect-zeroes=unmap the zeroes may become holes, but only
          * where discard=unmap allows it (do_pwrite_zeroes checks). */
-        return do_pwrite_zeroes(bs, offset, bytes,
-                                (bs->flags & BDRV_O_DETECT_ZEROES_UNMAP) ?
-                                BDRV_REQ_MAY_UNMAP : 0, errp);
+        ok = do_pwrite_zeroes(bs, offset, bytes,
+                              (bs->flags & BDRV_O_DETECT_ZEROES_UNMAP) ?
+                              BDRV_REQ_MAY_UNMAP : 0, errp);
+    } else {
+        ok = do_pwrite(bs, offset, bytes, buf, errp);
     }
-    return do_pwrite(bs, offset, bytes, buf, errp);
+    /* Failed or not, the range may have changed. */
+    bdrv_set_dirty(bs, offset, bytes);
+    return ok;
 }
 
 /* Fallback for drivers without a zeroing operation: write zero buffers. */
@@ -857,13 +866,17 @@ static bool write_zero_buffers(BlockDriverState *bs, uint64_t offset,
 bool bdrv_pwrite_zeroes(BlockDriverState *bs, uint64_t offset,
                         uint64_t bytes, int flags, GError **errp)
 {
+    bool ok;
+
     if (!check_writable(bs, errp) || !check_request(bs, offset, bytes, errp)) {
         return false;
     }
     if (!bytes) {
         return true;
     }
-    return do_pwrite_zeroes(bs, offset, bytes, flags, errp);
+    ok = do_pwrite_zeroes(bs, offset, bytes, flags, errp);
+    bdrv_set_dirty(bs, offset, bytes);
+    return ok;
 }
 
 static bool do_pwrite_zeroes(BlockDriverState *bs, uint64_t offset,
@@ -886,6 +899,8 @@ static bool do_pwrite_zeroes(BlockDriverState *bs, uint64_t offset,
 bool bdrv_pdiscard(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
                    GError **errp)
 {
+    bool ok;
+
     if (!check_writable(bs, errp) || !check_request(bs, offset, bytes, errp)) {
         return false;
     }
@@ -894,13 +909,17 @@ bool bdrv_pdiscard(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
     if (!bytes || !bs->drv->pdiscard || !(bs->flags & BDRV_O_UNMAP)) {
         return true;
     }
-    return bs->drv->pdiscard(bs, offset, bytes, errp) &&
-           write_through(bs, errp);
+    ok = bs->drv->pdiscard(bs, offset, bytes, errp) &&
+         write_through(bs, errp);
+    bdrv_set_dirty(bs, offset, bytes);
+    return ok;
 }
 
 bool bdrv_pwrite_compressed(BlockDriverState *bs, uint64_t offset,
                             uint64_t bytes, const void *buf, GError **errp)
 {
+    bool ok;
+
     if (!check_writable(bs, errp) || !check_request(bs, offset, bytes, errp)) {
         return false;
     }
@@ -910,8 +929,10 @@ bool bdrv_pwrite_compressed(BlockDriverState *bs, uint64_t offset,
         return false;
     }
     stat_inc(&bs->stats.writes);
-    return bs->drv->pwrite_compressed(bs, offset, bytes, buf, errp) &&
-           write_through(bs, errp);
+    ok = bs->drv->pwrite_compressed(bs, offset, bytes, buf, errp) &&
+         write_through(bs, errp);
+    bdrv_set_dirty(bs, offset, bytes);
+    return ok;
 }
 
 bool bdrv_aio_try_host(BlockDriverState *bs, const BdrvAioRequest *req)

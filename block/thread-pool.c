@@ -192,6 +192,11 @@ void bdrv_aio_complete(const BdrvAioRequest *req, int ret, const char *what)
         error_setg(&err, "'%s': %s: %s", req->bs->filename, what,
                    g_strerror(-ret));
     }
+    /* A host engine's write went around bdrv_pwrite: mark it here, on
+     * the node the caller submitted to. */
+    if (req->op == BDRV_AIO_WRITE) {
+        bdrv_set_dirty(req->top, req->offset, req->bytes);
+    }
     g_atomic_int_dec_and_test(&req->top->in_flight);
     req->cb(req->opaque, err);
     if (err) {

@@ -9,6 +9,7 @@
 #include "qemu/osdep.h"
 #include "block/block.h"
 #include "block/block-backend.h"
+#include "block/blockjob.h"
 #include "hw/qdev.h"
 #include "system/blockdev.h"
 #include "qapi/qapi-commands.h"
@@ -349,6 +350,9 @@ static bool remove_medium(BlockBackend *blk, const char *name, GError **errp)
     if (!blk_bs(blk)) {
         return true;
     }
+    if (!block_job_check_busy(blk_bs(blk), errp)) {
+        return false;
+    }
     blk_remove_bs(blk);
     if (!blk_dev_has_tray(blk)) {
         blk_dev_change_media_cb(blk, false);
@@ -514,6 +518,9 @@ void qmp_block_resize(const char *device, const char *node_name,
     }
     if (size < 0) {
         error_setg(errp, "Parameter 'size' expects a >0 size");
+        return;
+    }
+    if (!block_job_check_busy(bs, errp)) {
         return;
     }
     /* Every device on this node learns the new size. */
@@ -864,5 +871,170 @@ void hmp_nbd_server_stop(Monitor *mon, const char *args)
     qmp_nbd_server_stop(&err);
     if (err) {
         hmp_error(mon, err);
+    }
+}
+
+/* ---- HMP: block jobs ------------------------------------------------------- */
+
+/* Split @args into at most @max words, "-x" flags apart (their letters
+ * go to @flags); returns the number of words. */
+static int hmp_words(const char *args, const char **words, int max,
+                     GString *flags, GStrv *store)
+{
+    int n = 0;
+
+    *store = g_strsplit_set(args, " \t", -1);
+    for (int i = 0; (*store)[i]; i++) {
+        char *w = (*store)[i];
+
+        if (!*w) {
+            continue;
+        } else if (w[0] == '-' && w[1] && !n) {
+            g_string_append(flags, w + 1);
+        } else if (n < max) {
+            words[n++] = w;
+        }
+    }
+    return n;
+}
+
+static void hmp_report(Monitor *mon, GError *err)
+{
+    if (err) {
+        hmp_error(mon, err);
+    }
+}
+
+/* drive_mirror [-n] [-f] device target [format]: -n reuses an existing
+ * target, -f copies the whole chain (sync full; else top), as QEMU's. */
+void hmp_drive_mirror(Monitor *mon, const char *args)
+{
+    g_auto(GStrv) store = NULL;
+    g_autoptr(GString) flags = g_string_new(NULL);
+    const char *w[3] = { NULL };
+    int n = hmp_words(args, w, 3, flags, &store);
+    GError *err = NULL;
+
+    if (n < 2) {
+        monitor_printf(mon, "drive_mirror: missing argument '%s'\n",
+                       n ? "target" : "device");
+        return;
+    }
+    qmp_drive_mirror(NULL, w[0], w[1], w[2],
+                     strchr(flags->str, 'f') ? MIRROR_SYNC_MODE_FULL
+                                             : MIRROR_SYNC_MODE_TOP,
+                     true, strchr(flags->str, 'n') ? NEW_IMAGE_MODE_EXISTING
+                                          : NEW_IMAGE_MODE_ABSOLUTE_PATHS,
+                     false, 0, false, 0, false, 0, false, 0, false, 0,
+                     false, false, false, 0, false, false, false, false,
+                     &err);
+    hmp_report(mon, err);
+}
+
+/* block_job_cancel [-f] device */
+void hmp_block_job_cancel(Monitor *mon, const char *args)
+{
+    g_auto(GStrv) store = NULL;
+    g_autoptr(GString) flags = g_string_new(NULL);
+    const char *w[1] = { NULL };
+    GError *err = NULL;
+
+    if (!hmp_words(args, w, 1, flags, &store)) {
+        monitor_printf(mon, "block_job_cancel: missing argument 'device'\n");
+        return;
+    }
+    qmp_block_job_cancel(w[0], true, strchr(flags->str, 'f') != NULL, &err);
+    hmp_report(mon, err);
+}
+
+static bool hmp_one_device(Monitor *mon, const char *cmd, const char *args,
+                           const char **dev, GStrv *store)
+{
+    g_autoptr(GString) flags = g_string_new(NULL);
+
+    if (!hmp_words(args, dev, 1, flags, store)) {
+        monitor_printf(mon, "%s: missing argument 'device'\n", cmd);
+        return false;
+    }
+    return true;
+}
+
+void hmp_block_job_complete(Monitor *mon, const char *args)
+{
+    g_auto(GStrv) store = NULL;
+    const char *dev = NULL;
+    GError *err = NULL;
+
+    if (hmp_one_device(mon, "block_job_complete", args, &dev, &store)) {
+        qmp_block_job_complete(dev, &err);
+        hmp_report(mon, err);
+    }
+}
+
+void hmp_block_job_pause(Monitor *mon, const char *args)
+{
+    g_auto(GStrv) store = NULL;
+    const char *dev = NULL;
+    GError *err = NULL;
+
+    if (hmp_one_device(mon, "block_job_pause", args, &dev, &store)) {
+        qmp_block_job_pause(dev, &err);
+        hmp_report(mon, err);
+    }
+}
+
+void hmp_block_job_resume(Monitor *mon, const char *args)
+{
+    g_auto(GStrv) store = NULL;
+    const char *dev = NULL;
+    GError *err = NULL;
+
+    if (hmp_one_device(mon, "block_job_resume", args, &dev, &store)) {
+        qmp_block_job_resume(dev, &err);
+        hmp_report(mon, err);
+    }
+}
+
+/* block_job_set_speed device speed (bytes/s; k, M, G suffixes) */
+void hmp_block_job_set_speed(Monitor *mon, const char *args)
+{
+    g_auto(GStrv) store = NULL;
+    g_autoptr(GString) flags = g_string_new(NULL);
+    const char *w[2] = { NULL };
+    GError *err = NULL;
+    uint64_t speed;
+
+    if (hmp_words(args, w, 2, flags, &store) < 2) {
+        monitor_printf(mon, "block_job_set_speed: missing argument '%s'\n",
+                       w[0] ? "speed" : "device");
+        return;
+    }
+    if (!parse_size(w[1], 1, &speed, &err) || speed > INT64_MAX) {
+        if (!err) {
+            error_setg(&err, "Parameter 'speed' expects a non-negative "
+                       "value");
+        }
+        hmp_error(mon, err);
+        return;
+    }
+    qmp_block_job_set_speed(w[0], speed, &err);
+    hmp_report(mon, err);
+}
+
+/* info block-jobs: QEMU's lines */
+void hmp_info_block_jobs(Monitor *mon, const char *args)
+{
+    g_autoptr(BlockJobInfoList) list = qmp_query_block_jobs(NULL);
+
+    if (!list) {
+        monitor_printf(mon, "No active jobs\n");
+        return;
+    }
+    for (BlockJobInfoList *e = list; e; e = e->next) {
+        BlockJobInfo *j = e->value;
+
+        monitor_printf(mon, "Type %s, device %s: Completed %" PRId64 " of %"
+                       PRId64 " bytes, speed limit %" PRId64 " bytes/s\n",
+                       j->type, j->device, j->offset, j->len, j->speed);
     }
 }

@@ -43,6 +43,27 @@ const HMPCommand hmp_commands[] = {
       true },
     { "xp", "/fmt addr", "physical memory dump starting at 'addr'", hmp_xp,
       true },
+    /* block jobs (block-cmds.c) */
+    { "drive_mirror", "[-n] [-f] device target [format]",
+      "initiates live storage migration for a device. The device's contents "
+      "are copied to the new image file, including data that is written "
+      "after the command is started. The -n flag requests QEMU to reuse the "
+      "image found in new-image-file, instead of recreating it from "
+      "scratch. The -f flag requests QEMU to copy the whole disk, so that "
+      "the result does not need a backing file.", hmp_drive_mirror },
+    { "block_job_set_speed", "device speed",
+      "set maximum speed for a background block operation",
+      hmp_block_job_set_speed },
+    { "block_job_cancel", "[-f] device",
+      "stop an active background block operation (use -f if you want to "
+      "abort the operation immediately instead of keep running until data "
+      "is in sync)", hmp_block_job_cancel },
+    { "block_job_complete", "device",
+      "stop an active background block operation", hmp_block_job_complete },
+    { "block_job_pause", "device", "pause an active background block "
+      "operation", hmp_block_job_pause },
+    { "block_job_resume", "device", "resume a paused background block "
+      "operation", hmp_block_job_resume },
     /* devices (qdev-cmds.c) */
     { "device_add", "driver[,prop=value][,...]",
       "add device, like -device on the command line", hmp_device_add },
@@ -103,6 +124,8 @@ const HMPCommand hmp_info_commands[] = {
     { "balloon", "", "show balloon information", hmp_info_balloon },
     { "block", "", "show the block devices", hmp_info_block },
     { "blockstats", "", "show block device statistics", hmp_info_blockstats },
+    { "block-jobs", "", "show progress of ongoing block device operations",
+      hmp_info_block_jobs },
     { "chardev", "", "show the character devices", hmp_info_chardev },
     { "cpus", "", "show infos for each CPU", hmp_info_cpus },
     { "cpuid", "[cpu]", "show the CPUID leaves (and feature MSRs) a vCPU "

@@ -20,6 +20,7 @@
 #include "qobject/qlist.h"
 #include "qobject/qstring.h"
 #include "system/blockdev.h"
+#include "block/blockjob.h"
 
 static GPtrArray *drives;
 
@@ -605,6 +606,9 @@ bool blockdev_del(const char *node_name, GError **errp)
     }
     if (!monitor_nodes || !g_ptr_array_find(monitor_nodes, bs, NULL)) {
         error_setg(errp, "Node %s is not owned by the monitor", node_name);
+        return false;
+    }
+    if (!block_job_check_busy(bs, errp)) {
         return false;
     }
     /* The monitor's reference is the only one left, or someone uses it

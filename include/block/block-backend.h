@@ -83,6 +83,10 @@ GPtrArray *blk_list(void);
  * when the backend's permissions cannot be had (an image lock). */
 bool blk_insert_bs(BlockBackend *blk, BlockDriverState *bs, GError **errp);
 void blk_remove_bs(BlockBackend *blk);
+/* Swap the medium for @bs without telling the device (a mirror's pivot:
+ * same size, same content); nothing may be in flight on the old one.
+ * Fails, changing nothing, when @bs cannot have the device's image locks. */
+bool blk_replace_bs(BlockBackend *blk, BlockDriverState *bs, GError **errp);
 BlockDriverState *blk_bs(BlockBackend *blk);
 /* A medium is in (tray open or not). */
 bool blk_is_inserted(BlockBackend *blk);

@@ -190,6 +190,9 @@ struct BlockDriverState {
     GMainContext *aio_ctx;          /* where completions run (NULL: default) */
     gint in_flight;                 /* atomic */
     BlockStats stats;               /* atomic counters */
+    /* BdrvDirtyBitmap * the write path marks (block/dirty-bitmap.c) */
+    GMutex dirty_lock;
+    GSList *dirty_bitmaps;
 };
 
 /* Drivers */
@@ -227,6 +230,10 @@ BlockDriverState *bdrv_new_protocol_node(const BlockDriver *drv,
                                          const char *filename, int flags);
 void bdrv_free_failed_node(BlockDriverState *bs);
 
+
+/* The write hook: every request that changes what [offset, offset+bytes)
+ * reads calls this once it has reached the driver (block/dirty-bitmap.c). */
+void bdrv_set_dirty(BlockDriverState *bs, uint64_t offset, uint64_t bytes);
 
 /* The node's AioContext (never NULL: the default main context). */
 GMainContext *bdrv_get_aio_context(BlockDriverState *bs);

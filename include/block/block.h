@@ -281,6 +281,29 @@ int bdrv_block_status_above(BlockDriverState *bs, uint64_t offset,
                             BlockDriverState **file, int *depth,
                             GError **errp);
 
+/*
+ * Dirty bitmaps (block/dirty-bitmap.c): one bit per @granularity bytes
+ * (a power of two), set by every write to the node that completes while
+ * the bitmap exists, from any thread.  Create, query and release under
+ * the big lock; release before the last reference to the node goes.
+ */
+typedef struct BdrvDirtyBitmap BdrvDirtyBitmap;
+BdrvDirtyBitmap *bdrv_create_dirty_bitmap(BlockDriverState *bs,
+                                          uint32_t granularity);
+void bdrv_release_dirty_bitmap(BdrvDirtyBitmap *bm);
+uint32_t bdrv_dirty_bitmap_granularity(BdrvDirtyBitmap *bm);
+void bdrv_set_dirty_bitmap(BdrvDirtyBitmap *bm, uint64_t offset,
+                           uint64_t bytes);
+/* Clears the granules wholly inside the range (the last, short one too). */
+void bdrv_reset_dirty_bitmap(BdrvDirtyBitmap *bm, uint64_t offset,
+                             uint64_t bytes);
+/* The first dirty run at or after @offset, at most @max_bytes long (at
+ * least one granule): its offset, and its length in *@bytes; -1: none. */
+int64_t bdrv_dirty_bitmap_next_dirty(BdrvDirtyBitmap *bm, uint64_t offset,
+                                     uint64_t max_bytes, uint64_t *bytes);
+/* Dirty bytes. */
+uint64_t bdrv_get_dirty_count(BdrvDirtyBitmap *bm);
+
 /* Counters, for tests and `info`. */
 typedef struct BlockStats {
     uint64_t reads, writes, flushes, bounced;

@@ -411,6 +411,77 @@ static void test_qcow2_parallel(void)
     g_free(path);
 }
 
+static void dirty_aio_done(void *opaque, GError *err)
+{
+    g_assert_no_error(err);
+    *(bool *)opaque = true;
+}
+
+/*
+ * The write hook: synchronous and asynchronous writes and write-zeroes
+ * set the granules they touch; reset clears only whole granules (the
+ * short last one too); next_dirty finds runs; count is in bytes.
+ */
+static void test_dirty_bitmap(void)
+{
+    uint64_t size = 100 * KiB + 1000;       /* a short last granule */
+    char *path = make_raw("dirty.raw", size);
+    GError *err = NULL;
+    BlockDriverState *bs = bdrv_open(path, "raw", BDRV_O_RDWR, &err);
+    BdrvDirtyBitmap *bm;
+    uint8_t buf[8192];
+    uint64_t bytes = 0;
+    bool done = false;
+
+    g_assert_no_error(err);
+    memset(buf, 0xa5, sizeof(buf));
+    g_assert_true(bdrv_pwrite(bs, 0, 512, buf, &err));    /* before: no mark */
+    bm = bdrv_create_dirty_bitmap(bs, 4096);
+    g_assert_cmpuint(bdrv_get_dirty_count(bm), ==, 0);
+    g_assert_cmpint(bdrv_dirty_bitmap_next_dirty(bm, 0, 1 * MiB, &bytes),
+                    ==, -1);
+    /* 4095..4097 touches granules 0 and 1 */
+    g_assert_true(bdrv_pwrite(bs, 4095, 2, buf, &err));
+    g_assert_cmpuint(bdrv_get_dirty_count(bm), ==, 8192);
+    g_assert_cmpint(bdrv_dirty_bitmap_next_dirty(bm, 0, 1 * MiB, &bytes),
+                    ==, 0);
+    g_assert_cmpuint(bytes, ==, 8192);
+    /* a run is cut at max_bytes (at least one granule) */
+    g_assert_cmpint(bdrv_dirty_bitmap_next_dirty(bm, 0, 100, &bytes), ==, 0);
+    g_assert_cmpuint(bytes, ==, 4096);
+    /* a partial reset leaves the granules it does not cover */
+    bdrv_reset_dirty_bitmap(bm, 100, 8000);
+    g_assert_cmpuint(bdrv_get_dirty_count(bm), ==, 8192);
+    bdrv_reset_dirty_bitmap(bm, 0, 8192);
+    g_assert_cmpuint(bdrv_get_dirty_count(bm), ==, 0);
+    /* write-zeroes, and the short last granule (1000 bytes) */
+    g_assert_true(bdrv_pwrite_zeroes(bs, size - 10, 10, 0, &err));
+    g_assert_cmpuint(bdrv_get_dirty_count(bm), ==, 1000);
+    g_assert_cmpint(bdrv_dirty_bitmap_next_dirty(bm, 4096, 1 * MiB, &bytes),
+                    ==, 100 * KiB);
+    g_assert_cmpuint(bytes, ==, 1000);
+    bdrv_reset_dirty_bitmap(bm, 100 * KiB, 1000);
+    g_assert_cmpuint(bdrv_get_dirty_count(bm), ==, 0);
+    /* set past the end is clamped, not an overflow */
+    bdrv_set_dirty_bitmap(bm, size - 1, UINT64_MAX);
+    bdrv_set_dirty_bitmap(bm, UINT64_MAX - 5, 10);
+    g_assert_cmpuint(bdrv_get_dirty_count(bm), ==, 1000);
+    bdrv_reset_dirty_bitmap(bm, 0, size);
+    /* an asynchronous write is marked by the time it completes */
+    bdrv_aio_pwrite(bs, 64 * KiB, sizeof(buf), buf, dirty_aio_done, &done);
+    while (!done) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    g_assert_cmpuint(bdrv_get_dirty_count(bm), ==, sizeof(buf));
+    g_assert_cmpint(bdrv_dirty_bitmap_next_dirty(bm, 0, 1 * MiB, &bytes),
+                    ==, 64 * KiB);
+    bdrv_release_dirty_bitmap(bm);
+    g_assert_true(bdrv_pwrite(bs, 0, 512, buf, &err));    /* after: fine */
+    g_assert_no_error(err);
+    bdrv_unref(bs);
+    g_free(path);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -430,6 +501,7 @@ int main(int argc, char **argv)
     g_test_add_data_func("/block/qcow2-model/4k-refcount2",
                          "cluster_size=4k,refcount_bits=2", test_qcow2_model);
     g_test_add_func("/block/qcow2-parallel", test_qcow2_parallel);
+    g_test_add_func("/block/dirty-bitmap", test_dirty_bitmap);
     ret = g_test_run();
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
     if (system(cmd)) {

@@ -1,0 +1,835 @@
+/*
+ * The mirror block job: QMP drive-mirror and blockdev-mirror (QEMU 7.2's
+ * arguments, events and wording; qapi/block-job.json).
+ *
+ * A dirty bitmap over the source at the job's granularity (the node's
+ * write hook, block/dirty-bitmap.c, sets it for every guest write that
+ * completes while the job runs).  The first pass marks what the source
+ * holds (sync full/top: every range that does not read as zeroes, or
+ * everything when the target is not known to be zero; sync none: nothing).
+ * The copy loop runs on the main loop: it takes the next dirty run,
+ * clears its bits, and copies it on a worker thread (block status of the
+ * source; zero ranges become write-zeroes on the target, the rest is read
+ * and written), with at most buf-size bytes in flight and at most @speed
+ * bytes per second.  When the bitmap is clean and nothing is in flight the
+ * job is READY (BLOCK_JOB_READY) and goes on copying what the guest
+ * writes.  block-job-complete (or a cancel after READY) then waits for the
+ * guest's requests (blk_drain_all), copies what is still dirty with the
+ * big lock held (no new guest request can start), flushes the target and,
+ * for complete, points the device's BlockBackend at the target (pivot).
+ *
+ * Not done (refused with an error, see docs/block.md): copy-mode
+ * write-blocking, sync incremental/bitmap, sync top over a backing file,
+ * sync none with a target this command creates, sources in an I/O
+ * thread's context.
+ */
+#include "qemu/osdep.h"
+#include "block/blockjob.h"
+#include "block/block-backend.h"
+#include "block/block-int.h"
+#include "qapi/qapi-commands.h"
+
+#define MIRROR_DEFAULT_BUF_SIZE (16 * MiB)
+#define MIRROR_MAX_CHUNK        (1 * MiB)
+#define MIRROR_SLICE_NS         100000000LL     /* the rate limit's burst */
+#define MIRROR_IDLE_POLL_MS     50              /* READY: look for writes */
+
+typedef struct MirrorJob {
+    BlockJob common;                /* first: the Job's opaque */
+    BlockDriverState *target;
+    BdrvDirtyBitmap *bm;
+    uint32_t granularity;
+    uint64_t buf_size;
+    uint64_t in_flight_bytes;
+    unsigned in_flight;
+    GSList *ops;                    /* MirrorOp * in flight */
+    uint64_t cursor;                /* where the next dirty run is looked for */
+    bool target_zeroed;             /* a new image: unallocated reads zero */
+    bool unmap;                     /* zero ranges may be discarded */
+    MirrorSyncMode sync;
+    BlockdevOnError on_source_error, on_target_error;
+    bool should_complete;           /* block-job-complete: pivot at the end */
+    bool finishing;                 /* the final drain and copy run */
+    char *error;                    /* a reported error ends the job */
+    guint source_id;                /* the scheduled iteration */
+    int64_t next_allowed_ns;        /* rate limit */
+} MirrorJob;
+
+typedef struct MirrorOp {
+    MirrorJob *s;
+    BlockDriverState *src, *target;
+    uint64_t offset, bytes;
+    bool unmap;
+    void *buf;
+    GError *err;
+    bool read_failed;
+} MirrorOp;
+
+static void mirror_iterate(MirrorJob *s);
+
+static MirrorJob *mirror_of(Job *job)
+{
+    return job_opaque(job);
+}
+
+/* ---- scheduling ---------------------------------------------------------- */
+
+static gboolean mirror_iterate_cb(gpointer opaque)
+{
+    MirrorJob *s = opaque;
+
+    s->source_id = 0;
+    mirror_iterate(s);
+    return G_SOURCE_REMOVE;
+}
+
+static void mirror_schedule(MirrorJob *s, guint delay_ms)
+{
+    if (s->source_id) {
+        g_source_remove(s->source_id);
+    }
+    s->source_id = delay_ms ? g_timeout_add(delay_ms, mirror_iterate_cb, s)
+                            : g_idle_add(mirror_iterate_cb, s);
+}
+
+static void mirror_update_progress(MirrorJob *s)
+{
+    int64_t done = job_progress_done(s->common.job);
+
+    job_progress_set_total(s->common.job,
+                           done + bdrv_get_dirty_count(s->bm) +
+                           s->in_flight_bytes);
+}
+
+/* ---- one copy: on a worker ----------------------------------------------- */
+
+static bool reads_as_zero(int status)
+{
+    return (status & BDRV_BLOCK_ZERO) || !(status & BDRV_BLOCK_DATA);
+}
+
+/* Copy [offset, offset + bytes) extent by extent; the first error stops. */
+static void mirror_copy_range(MirrorOp *op)
+{
+    uint64_t off = op->offset, end = op->offset + op->bytes;
+
+    while (off < end) {
+        uint64_t pnum = 0, map;
+        BlockDriverState *file;
+        int depth;
+        int st = bdrv_block_status_above(op->src, off, end - off, &pnum,
+                                         &map, &file, &depth, &op->err);
+
+        if (st < 0) {
+            op->read_failed = true;
+            return;
+        }
+        pnum = MIN(MAX(pnum, 1), end - off);
+        if (reads_as_zero(st)) {
+            if (!bdrv_pwrite_zeroes(op->target, off, pnum,
+                                    op->unmap ? BDRV_REQ_MAY_UNMAP : 0,
+                                    &op->err)) {
+                return;
+            }
+        } else {
+            void *buf = (uint8_t *)op->buf + (off - op->offset);
+
+            if (!bdrv_pread(op->src, off, pnum, buf, &op->err)) {
+                op->read_failed = true;
+                return;
+            }
+            if (!bdrv_pwrite(op->target, off, pnum, buf, &op->err)) {
+                return;
+            }
+        }
+        off += pnum;
+    }
+}
+
+static void mirror_op_work(void *opaque)
+{
+    mirror_copy_range(opaque);
+}
+
+static void mirror_op_free(MirrorOp *op)
+{
+    if (op->err) {
+        g_error_free(op->err);
+    }
+    free(op->buf);
+    g_free(op);
+}
+
+/* Main loop: account for a finished copy; an error follows the policy. */
+static void mirror_op_done(void *opaque)
+{
+    MirrorOp *op = opaque;
+    MirrorJob *s = op->s;
+
+    s->in_flight--;
+    s->in_flight_bytes -= op->bytes;
+    s->ops = g_slist_remove(s->ops, op);
+    s->common.busy = s->in_flight > 0;
+    if (op->err) {
+        bool is_read = op->read_failed;
+        BlockErrorAction action;
+
+        /* Not copied: copy it again later (ignore, stop) or never. */
+        bdrv_set_dirty_bitmap(s->bm, op->offset, op->bytes);
+        action = block_job_error_action(&s->common,
+                                        is_read ? s->on_source_error
+                                                : s->on_target_error,
+                                        is_read, bdrv_error_errno(op->err));
+        if (action == BLOCK_ERROR_ACTION_REPORT && !s->error) {
+            s->error = g_strdup(op->err->message);
+        }
+    } else {
+        job_progress_update(s->common.job,
+                            job_progress_done(s->common.job) + op->bytes);
+    }
+    mirror_update_progress(s);
+    mirror_op_free(op);
+    mirror_schedule(s, 0);
+}
+
+static bool mirror_issue(MirrorJob *s, uint64_t offset, uint64_t bytes)
+{
+    MirrorOp *op = g_new0(MirrorOp, 1);
+
+    if (posix_memalign(&op->buf, 4096, bytes)) {
+        g_free(op);
+        return false;
+    }
+    op->s = s;
+    op->src = s->common.bs;
+    op->target = s->target;
+    op->offset = offset;
+    op->bytes = bytes;
+    op->unmap = s->unmap;
+    bdrv_reset_dirty_bitmap(s->bm, offset, bytes);
+    s->in_flight++;
+    s->in_flight_bytes += bytes;
+    s->ops = g_slist_prepend(s->ops, op);
+    s->common.busy = true;
+    thread_pool_submit(mirror_op_work, mirror_op_done, op, NULL);
+    return true;
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+/* Rate limit: may @bytes more start now?  Else *@delay_ms to wait.  A
+ * burst of one slice is allowed, so a copy never waits for itself. */
+static bool mirror_rate_ok(MirrorJob *s, guint *delay_ms)
+{
+    int64_t now = g_get_monotonic_time() * 1000;
+
+    if (!s->common.speed || s->next_allowed_ns - MIRROR_SLICE_NS <= now) {
+        return true;
+    }
+    *delay_ms = MAX(1, (s->next_allowed_ns - MIRROR_SLICE_NS - now)
+                       / 1000000);
+    return false;
+}
+
+static void mirror_account_rate(MirrorJob *s, uint64_t bytes)
+{
+    int64_t now = g_get_monotonic_time() * 1000;
+
+    if (!s->common.speed) {
+        return;
+    }
+    s->next_allowed_ns = MAX(s->next_allowed_ns, now) +
+                         (int64_t)((double)bytes * 1e9 / s->common.speed);
+}
+
+/* The longest copy to start now: what buf-size leaves, at most 1 MiB,
+ * and with a speed limit one slice's worth, so the limit shows in the
+ * progress; never less than a granule. */
+static uint64_t mirror_chunk_max(MirrorJob *s)
+{
+    uint64_t max = MIN(MIRROR_MAX_CHUNK, s->buf_size - s->in_flight_bytes);
+
+    if (s->common.speed) {
+        max = MIN(max, (uint64_t)s->common.speed *
+                       MIRROR_SLICE_NS / 1000000000LL);
+    }
+    return MAX(ALIGN_DOWN(max, s->granularity), s->granularity);
+}
+
+/*
+ * Is a copy of an overlapping range in flight?  A second copy of the same
+ * range (written again meanwhile) must not start: the older one could
+ * reach the target last and leave stale data under a clean bit.
+ */
+static bool mirror_overlaps_in_flight(MirrorJob *s, uint64_t offset,
+                                      uint64_t bytes)
+{
+    for (GSList *l = s->ops; l; l = l->next) {
+        MirrorOp *op = l->data;
+
+        if (ranges_overlap(offset, bytes, op->offset, op->bytes)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The next dirty run to copy (wrapping once to the start), or false. */
+static bool mirror_next_dirty(MirrorJob *s, uint64_t max, uint64_t *offset,
+                              uint64_t *bytes)
+{
+    int64_t off = bdrv_dirty_bitmap_next_dirty(s->bm, s->cursor, max, bytes);
+
+    if (off < 0 && s->cursor) {
+        s->cursor = 0;
+        off = bdrv_dirty_bitmap_next_dirty(s->bm, 0, max, bytes);
+    }
+    if (off < 0) {
+        return false;
+    }
+    *offset = off;
+    s->cursor = off + *bytes;
+    return true;
+}
+
+static bool mirror_finish(MirrorJob *s, GError **errp);
+
+static void mirror_end(MirrorJob *s)
+{
+    GError *err = NULL;
+
+    if (s->error || job_is_cancelled(s->common.job)) {
+        job_completed(s->common.job, s->error);
+        return;
+    }
+    if (!mirror_finish(s, &err)) {
+        s->error = g_strdup(err->message);
+        g_error_free(err);
+        job_completed(s->common.job, s->error);
+        return;
+    }
+    job_completed(s->common.job, NULL);
+}
+
+static void mirror_iterate(MirrorJob *s)
+{
+    Job *job = s->common.job;
+    bool stopping = s->error || job_is_cancelled(job);
+    guint delay_ms = 0;
+
+    if (s->finishing || !s->bm) {
+        return;                         /* not started, or ending */
+    }
+    while (!stopping && !job_is_paused(job) &&
+           s->in_flight_bytes < s->buf_size) {
+        uint64_t max = mirror_chunk_max(s);
+        uint64_t off, bytes;
+
+        if (!mirror_rate_ok(s, &delay_ms)) {
+            break;
+        }
+        if (!mirror_next_dirty(s, max, &off, &bytes)) {
+            break;
+        }
+        if (mirror_overlaps_in_flight(s, off, bytes)) {
+            s->cursor = off;            /* after that copy ends */
+            break;
+        }
+        if (!mirror_issue(s, off, bytes)) {
+            s->error = g_strdup("Cannot allocate memory");
+            stopping = true;
+            break;
+        }
+        mirror_account_rate(s, bytes);
+    }
+    mirror_update_progress(s);
+    if (s->in_flight) {
+        return;                         /* mirror_op_done comes back */
+    }
+    if (stopping) {
+        mirror_end(s);
+        return;
+    }
+    if (job_is_paused(job)) {
+        return;                         /* resume comes back */
+    }
+    if (!bdrv_get_dirty_count(s->bm)) {
+        if (!job_is_ready(job)) {
+            job_transition_to_ready(job);
+        }
+        if (s->should_complete || job_cancel_requested(job)) {
+            mirror_end(s);
+            return;
+        }
+    }
+    mirror_schedule(s, delay_ms ? delay_ms : MIRROR_IDLE_POLL_MS);
+}
+
+/*
+ * Converge: no guest request in flight, the rest of the dirty ranges
+ * copied with the big lock held, the target flushed; then, for
+ * block-job-complete, the device's backend takes the target.
+ */
+static bool mirror_finish(MirrorJob *s, GError **errp)
+{
+    BlockDriverState *src = s->common.bs;
+    uint64_t off, bytes;
+
+    s->finishing = true;
+    blk_drain_all();
+    s->cursor = 0;
+    while (mirror_next_dirty(s, MIRROR_MAX_CHUNK, &off, &bytes)) {
+        MirrorOp op = {
+            .s = s, .src = src, .target = s->target, .offset = off,
+            .bytes = bytes, .unmap = s->unmap,
+        };
+
+        if (posix_memalign(&op.buf, 4096, bytes)) {
+            error_setg(errp, "Cannot allocate memory");
+            return false;
+        }
+        bdrv_reset_dirty_bitmap(s->bm, off, bytes);
+        mirror_copy_range(&op);
+        free(op.buf);
+        if (op.err) {
+            g_propagate_error(errp, op.err);
+            return false;
+        }
+        job_progress_update(s->common.job,
+                            job_progress_done(s->common.job) + bytes);
+    }
+    mirror_update_progress(s);
+    if (!bdrv_flush(s->target, errp)) {
+        return false;
+    }
+    if (s->should_complete && !job_cancel_requested(s->common.job)) {
+        GPtrArray *blks = blk_list();
+
+        for (unsigned i = 0; i < blks->len; i++) {
+            BlockBackend *blk = g_ptr_array_index(blks, i);
+
+            if (blk_bs(blk) == src && !blk_replace_bs(blk, s->target, errp)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* ---- the job driver --------------------------------------------------------- */
+
+/* The first pass: what the target must get. */
+static bool mirror_mark_initial(MirrorJob *s, GError **errp)
+{
+    BlockDriverState *src = s->common.bs;
+    uint64_t size = bdrv_getlength(src), off = 0;
+
+    if (s->sync == MIRROR_SYNC_MODE_NONE) {
+        return true;
+    }
+    if (!s->target_zeroed) {
+        bdrv_set_dirty_bitmap(s->bm, 0, size);
+        return true;
+    }
+    while (off < size) {
+        uint64_t pnum = 0, map;
+        BlockDriverState *file;
+        int depth;
+        int st = bdrv_block_status_above(src, off, size - off, &pnum, &map,
+                                         &file, &depth, errp);
+
+        if (st < 0) {
+            return false;
+        }
+        pnum = MIN(MAX(pnum, 1), size - off);
+        if (!reads_as_zero(st)) {
+            bdrv_set_dirty_bitmap(s->bm, off, pnum);
+        }
+        off += pnum;
+    }
+    return true;
+}
+
+static void mirror_start(Job *job)
+{
+    MirrorJob *s = mirror_of(job);
+    GError *err = NULL;
+
+    /* QEMU checks this when the job runs, and fails the job. */
+    if (bdrv_getlength(s->target) != bdrv_getlength(s->common.bs)) {
+        job_completed(job, "Source and target image have different sizes");
+        return;
+    }
+    s->bm = bdrv_create_dirty_bitmap(s->common.bs, s->granularity);
+    if (!mirror_mark_initial(s, &err)) {
+        s->error = g_strdup(err->message);
+        g_error_free(err);
+        job_completed(job, s->error);
+        return;
+    }
+    mirror_update_progress(s);
+    mirror_schedule(s, 0);
+}
+
+static void mirror_resume(Job *job)
+{
+    MirrorJob *s = mirror_of(job);
+
+    block_job_iostatus_reset(&s->common);
+    mirror_schedule(s, 0);
+}
+
+static bool mirror_complete(Job *job, GError **errp)
+{
+    MirrorJob *s = mirror_of(job);
+
+    s->should_complete = true;
+    mirror_schedule(s, 0);
+    return true;
+}
+
+static void mirror_cancel(Job *job, bool force)
+{
+    MirrorJob *s = mirror_of(job);
+
+    /* In-flight copies finish; a paused job stops too. */
+    mirror_schedule(s, 0);
+}
+
+static void mirror_set_speed(BlockJob *bj, int64_t speed)
+{
+    MirrorJob *s = (MirrorJob *)bj;
+
+    s->next_allowed_ns = 0;
+    if (s->bm && !s->finishing) {
+        mirror_schedule(s, 0);
+    }
+}
+
+static void mirror_clean(Job *job)
+{
+    MirrorJob *s = mirror_of(job);
+
+    if (s->source_id) {
+        g_source_remove(s->source_id);
+        s->source_id = 0;
+    }
+    if (s->bm) {
+        bdrv_release_dirty_bitmap(s->bm);
+        s->bm = NULL;
+    }
+    if (s->target) {
+        bdrv_unref(s->target);
+        s->target = NULL;
+        s->common.target = NULL;
+    }
+    if (s->common.bs) {
+        bdrv_unref(s->common.bs);
+        s->common.bs = NULL;
+    }
+}
+
+static void mirror_free(Job *job)
+{
+    MirrorJob *s = mirror_of(job);
+
+    mirror_clean(job);
+    g_free(s->error);
+    g_free(s);
+}
+
+static void mirror_pause(Job *job)
+{
+    /* mirror_iterate issues nothing while paused; copies in flight end. */
+}
+
+static const JobDriver mirror_job_driver = {
+    .type = JOB_TYPE_MIRROR,
+    .start = mirror_start,
+    .pause = mirror_pause,
+    .resume = mirror_resume,
+    .complete = mirror_complete,
+    .cancel = mirror_cancel,
+    .clean = mirror_clean,
+    .free = mirror_free,
+    .event_ready = block_job_event_ready,
+    .event_pending = block_job_event_pending,
+    .event_finished = block_job_event_finished,
+};
+
+/* ---- QMP -------------------------------------------------------------------- */
+
+typedef struct MirrorArgs {
+    const char *job_id;
+    MirrorSyncMode sync;
+    bool has_speed; int64_t speed;
+    bool has_granularity; uint32_t granularity;
+    bool has_buf_size; int64_t buf_size;
+    bool has_on_source_error; BlockdevOnError on_source_error;
+    bool has_on_target_error; BlockdevOnError on_target_error;
+    bool has_unmap; bool unmap;
+    bool has_copy_mode; MirrorCopyMode copy_mode;
+    bool has_auto_finalize; bool auto_finalize;
+    bool has_auto_dismiss; bool auto_dismiss;
+} MirrorArgs;
+
+/* The node @device names: a backend's medium, else a node name. */
+static BlockDriverState *mirror_source(const char *device, GError **errp)
+{
+    BlockBackend *blk = blk_by_name(device);
+    BlockDriverState *bs;
+
+    if (blk) {
+        bs = blk_bs(blk);
+        if (!bs) {
+            error_setg(errp, "Device '%s' has no medium", device);
+        }
+        return bs;
+    }
+    bs = bdrv_find_node(device);
+    if (!bs) {
+        error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
+                   device, device);
+        return NULL;
+    }
+    return bs;
+}
+
+/* What QEMU checks before it opens or creates a target. */
+static bool mirror_check_args(BlockDriverState *src, const MirrorArgs *a,
+                              GError **errp)
+{
+    /* QEMU's wording: the source is below the running job's filter. */
+    if (block_job_on_node(src)) {
+        error_setg(errp, "Need a root block node");
+        return false;
+    }
+    if (bdrv_get_aio_context(src) != g_main_context_default()) {
+        error_setg(errp, "Mirroring a node used in an I/O thread is not "
+                   "supported by kvmpc");
+        return false;
+    }
+    if (a->sync == MIRROR_SYNC_MODE_INCREMENTAL ||
+        a->sync == MIRROR_SYNC_MODE_BITMAP) {
+        error_setg(errp, "Sync mode '%s' not supported",
+                   MirrorSyncMode_str[a->sync]);
+        return false;
+    }
+    if (a->sync == MIRROR_SYNC_MODE_TOP && bdrv_backing(src)) {
+        error_setg(errp, "Sync mode 'top' of a node with a backing file is "
+                   "not supported by kvmpc (use 'full')");
+        return false;
+    }
+    if (a->has_copy_mode && a->copy_mode == MIRROR_COPY_MODE_WRITE_BLOCKING) {
+        error_setg(errp, "Copy mode 'write-blocking' is not supported by "
+                   "kvmpc");
+        return false;
+    }
+    if (a->has_speed && a->speed < 0) {
+        error_setg(errp, "Parameter 'speed' expects a non-negative value");
+        return false;
+    }
+    if (a->has_granularity && a->granularity &&
+        (a->granularity < 512 || a->granularity > 64 * MiB)) {
+        error_setg(errp, "Parameter 'granularity' expects a value in range "
+                   "[512B, 64MB]");
+        return false;
+    }
+    if (a->has_granularity && (a->granularity & (a->granularity - 1))) {
+        error_setg(errp, "Parameter 'granularity' expects a power of 2");
+        return false;
+    }
+    if (a->has_buf_size && a->buf_size < 0) {
+        error_setg(errp, "Invalid parameter 'buf-size'");
+        return false;
+    }
+    if (a->job_id && !*a->job_id) {
+        error_setg(errp, "Invalid job ID ''");
+        return false;
+    }
+    return true;
+}
+
+/* QEMU's default: the target's cluster size within [4 KiB, 64 KiB]. */
+static uint32_t mirror_default_granularity(BlockDriverState *target)
+{
+    uint32_t c = bdrv_cluster_size(target);
+
+    return c ? MIN(MAX(c, 4096), 64 * KiB) : 64 * KiB;
+}
+
+/* Start the job; takes a reference to @src and @target of its own. */
+static void mirror_start_job(const char *device, BlockDriverState *src,
+                             BlockDriverState *target, bool target_zeroed,
+                             const MirrorArgs *a, GError **errp)
+{
+    MirrorJob *s;
+    uint32_t g;
+
+    if (src == target) {
+        error_setg(errp, "Can't mirror node into itself");
+        return;
+    }
+    if (bdrv_is_read_only(target)) {
+        error_setg(errp, "Block node is read-only");
+        return;
+    }
+    g = a->has_granularity && a->granularity ? a->granularity
+                                             : mirror_default_granularity(target);
+    s = g_new0(MirrorJob, 1);
+    s->common.bs = src;
+    s->common.speed = a->has_speed ? a->speed : 0;
+    s->common.iostatus = BLOCK_DEVICE_IO_STATUS_OK;
+    s->common.set_speed = mirror_set_speed;
+    s->target = target;
+    s->common.target = target;
+    s->granularity = g;
+    s->buf_size = a->has_buf_size && a->buf_size ?
+                  ALIGN_UP((uint64_t)a->buf_size, g) : MIRROR_DEFAULT_BUF_SIZE;
+    s->buf_size = MAX(s->buf_size, g);
+    s->target_zeroed = target_zeroed;
+    s->unmap = a->has_unmap ? a->unmap : true;
+    s->sync = a->sync;
+    s->on_source_error = a->has_on_source_error ? a->on_source_error
+                                                : BLOCKDEV_ON_ERROR_REPORT;
+    s->on_target_error = a->has_on_target_error ? a->on_target_error
+                                                : BLOCKDEV_ON_ERROR_REPORT;
+    s->common.job = job_create(a->job_id ? a->job_id : device,
+                               &mirror_job_driver, s,
+                               a->has_auto_finalize ? a->auto_finalize : true,
+                               a->has_auto_dismiss ? a->auto_dismiss : true,
+                               errp);
+    if (!s->common.job) {
+        g_free(s);
+        return;
+    }
+    bdrv_ref(src);
+    bdrv_ref(target);
+}
+
+/*
+ * A target that is an image some node has open (the source, most
+ * likely): creating it would truncate that image before any image lock
+ * is asked for (the file driver creates without locking; QEMU's create
+ * locks), so the host paths are compared first.
+ */
+static bool mirror_target_in_use(const char *target, GError **errp)
+{
+    g_autofree char *want = realpath(target, NULL);
+    GPtrArray *nodes = bdrv_all_nodes();
+
+    if (!want) {
+        return false;                   /* no such file yet */
+    }
+    for (unsigned i = 0; i < nodes->len; i++) {
+        BlockDriverState *bs = g_ptr_array_index(nodes, i);
+        g_autofree char *have = NULL;
+
+        if (bs->drv->is_protocol && bs->filename &&
+            (have = realpath(bs->filename, NULL)) && !strcmp(have, want)) {
+            error_setg(errp, "Failed to get \"write\" lock: '%s' is in use "
+                       "(node '%s')", target, bdrv_node_name(bs));
+            return true;
+        }
+    }
+    return false;
+}
+
+void qmp_drive_mirror(const char *job_id, const char *device,
+                      const char *target, const char *format,
+                      MirrorSyncMode sync, bool has_mode, NewImageMode mode,
+                      bool has_speed, int64_t speed, bool has_granularity,
+                      uint32_t granularity, bool has_buf_size,
+                      int64_t buf_size, bool has_on_source_error,
+                      BlockdevOnError on_source_error,
+                      bool has_on_target_error,
+                      BlockdevOnError on_target_error, bool has_unmap,
+                      bool unmap, bool has_copy_mode,
+                      MirrorCopyMode copy_mode, bool has_auto_finalize,
+                      bool auto_finalize, bool has_auto_dismiss,
+                      bool auto_dismiss, GError **errp)
+{
+    MirrorArgs a = {
+        job_id, sync, has_speed, speed, has_granularity, granularity,
+        has_buf_size, buf_size, has_on_source_error, on_source_error,
+        has_on_target_error, on_target_error, has_unmap, unmap,
+        has_copy_mode, copy_mode, has_auto_finalize, auto_finalize,
+        has_auto_dismiss, auto_dismiss,
+    };
+    bool existing = has_mode && mode == NEW_IMAGE_MODE_EXISTING;
+    BlockDriverState *src = mirror_source(device, errp);
+    BlockDriverState *tbs;
+    int flags;
+
+    if (!src || !mirror_check_args(src, &a, errp)) {
+        return;
+    }
+    if (!existing && sync == MIRROR_SYNC_MODE_NONE) {
+        error_setg(errp, "Sync mode 'none' needs a target that already holds "
+                   "the source's data (mode 'existing'); kvmpc does not "
+                   "create one with the source as its backing file");
+        return;
+    }
+    if (!format && !existing) {
+        format = bdrv_format_name(src);
+    }
+    if (format && !bdrv_find_format(format)) {
+        error_setg(errp, existing ? "Unknown driver '%s'"
+                                  : "Unknown file format '%s'", format);
+        return;
+    }
+    if (mirror_target_in_use(target, errp)) {
+        return;
+    }
+    if (!existing && !bdrv_create(format, target, bdrv_getlength(src), NULL,
+                                  errp)) {
+        return;
+    }
+    flags = (bdrv_open_flags(src) | BDRV_O_RDWR) &
+            ~(BDRV_O_SNAPSHOT | BDRV_O_CHECK);
+    tbs = bdrv_open(target, format, flags, errp);
+    if (!tbs) {
+        return;
+    }
+    mirror_start_job(device, src, tbs, !existing, &a, errp);
+    bdrv_unref(tbs);
+}
+
+void qmp_blockdev_mirror(const char *job_id, const char *device,
+                         const char *target, MirrorSyncMode sync,
+                         bool has_speed, int64_t speed,
+                         bool has_granularity, uint32_t granularity,
+                         bool has_buf_size, int64_t buf_size,
+                         bool has_on_source_error,
+                         BlockdevOnError on_source_error,
+                         bool has_on_target_error,
+                         BlockdevOnError on_target_error,
+                         bool has_copy_mode, MirrorCopyMode copy_mode,
+                         bool has_auto_finalize, bool auto_finalize,
+                         bool has_auto_dismiss, bool auto_dismiss,
+                         GError **errp)
+{
+    MirrorArgs a = {
+        job_id, sync, has_speed, speed, has_granularity, granularity,
+        has_buf_size, buf_size, has_on_source_error, on_source_error,
+        has_on_target_error, on_target_error, false, true,
+        has_copy_mode, copy_mode, has_auto_finalize, auto_finalize,
+        has_auto_dismiss, auto_dismiss,
+    };
+    BlockDriverState *src = mirror_source(device, errp);
+    BlockDriverState *tbs;
+
+    if (!src || !mirror_check_args(src, &a, errp)) {
+        return;
+    }
+    tbs = bdrv_find_node(target);
+    if (!tbs) {
+        error_setg(errp, "Cannot find device='' nor node-name='%s'", target);
+        return;
+    }
+    if (!block_job_check_busy(tbs, errp)) {
+        return;
+    }
+    /* The target's content is unknown: every range is copied. */
+    mirror_start_job(device, src, tbs, false, &a, errp);
+}

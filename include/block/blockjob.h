@@ -1,0 +1,50 @@
+/*
+ * Block jobs: a job (include/qemu/job.h) that works on a block node, with
+ * what QMP's block-job-* commands and BLOCK_JOB_* events add to it: a
+ * speed limit, an I/O status, error policies for the source and the
+ * target (BLOCK_JOB_ERROR).  The mirror (block/mirror.c) is the one kind
+ * kvmpc runs.  See docs/block.md, "Block jobs and the mirror".
+ */
+#ifndef BLOCK_BLOCKJOB_H
+#define BLOCK_BLOCKJOB_H
+
+#include "qemu/job.h"
+#include "block/block.h"
+
+typedef struct BlockJob BlockJob;
+struct BlockJob {
+    Job *job;
+    BlockDriverState *bs;           /* the node the job works on */
+    BlockDriverState *target;       /* the node it writes (NULL: none) */
+    int64_t speed;                  /* bytes per second, 0: unlimited */
+    bool busy;                      /* I/O in flight right now */
+    BlockDeviceIoStatus iostatus;
+    /* The job's own speed change (it reschedules its work). */
+    void (*set_speed)(BlockJob *bj, int64_t speed);
+};
+
+/* The Job's opaque must be the BlockJob (first member of the job's own
+ * state); these are the JobDriver event hooks of every block job. */
+void block_job_event_ready(Job *job);
+void block_job_event_pending(Job *job);
+void block_job_event_finished(Job *job, bool cancelled, const char *error);
+
+/* The block job working on @bs (its source or target), or NULL. */
+BlockJob *block_job_on_node(BlockDriverState *bs);
+/* QEMU's op blocker: false with "Node 'X' is busy: block device is in use
+ * by block job: mirror" when a job works on @bs (X: the backend's name,
+ * else the node's). */
+bool block_job_check_busy(BlockDriverState *bs, GError **errp);
+
+/*
+ * An I/O error @error (a positive errno) of the job's read (source) or
+ * write (target): apply @policy (report, ignore, stop, enospc; auto is
+ * report), send BLOCK_JOB_ERROR, and for stop pause the job with the I/O
+ * status failed (nospace for ENOSPC) until block-job-resume.
+ */
+BlockErrorAction block_job_error_action(BlockJob *bj, BlockdevOnError policy,
+                                        bool is_read, int error);
+/* On resume after an error: the I/O status is ok again. */
+void block_job_iostatus_reset(BlockJob *bj);
+
+#endif

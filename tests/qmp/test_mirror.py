@@ -1,0 +1,526 @@
+#!/usr/bin/env python3
+"""Block mirroring under -accel qtest (no /dev/kvm needed): drive-mirror and
+blockdev-mirror, the block-job-* and job-* commands, query-block-jobs, the
+BLOCK_JOB_* and JOB_STATUS_CHANGE events, with QEMU 7.2's wording.  Guest
+writes during the mirror are IDE bus-master DMA writes driven over the
+qtest socket; qemu-img and qemu-io (the real ones) check the images.
+
+    test_mirror.py KVMPC [TEST...]
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmplib import (TestFailure, check, check_eq, no_kvm,  # noqa: E402
+                    run_tests, wait_for)
+from test_blockdev import (VM, ATA, BM, SECTOR, bm_enable,  # noqa: E402
+                           dma_write, pattern)
+
+MiB = 1 << 20
+DISK = 4 * MiB
+
+
+def qemu_img(*args):
+    return subprocess.run(["qemu-img"] + list(args), capture_output=True,
+                          text=True)
+
+
+def qemu_io(path, fmt, cmd):
+    r = subprocess.run(["qemu-io", "-r", "-U", "-f", fmt, "-c", cmd, path],
+                       capture_output=True, text=True)
+    ok = r.returncode == 0 and "Pattern verification failed" not in r.stdout + r.stderr
+    if not ok:
+        print("qemu-io %s: %s%s" % (cmd, r.stdout, r.stderr))
+    return ok
+
+
+def make_source(tmp):
+    """A 4 MiB qcow2 with data at 0-1 MiB and 2-2.5 MiB (1.5 MiB)."""
+    path = os.path.join(tmp, "src.qcow2")
+    check(qemu_img("create", "-q", "-f", "qcow2", path, str(DISK))
+          .returncode == 0, "qemu-img create")
+    for cmd in ("write -P 0x11 0 1M", "write -P 0x22 2M 512k"):
+        subprocess.run(["qemu-io", "-f", "qcow2", "-c", cmd, path],
+                       check=True, capture_output=True)
+    return path
+
+
+def start(binary, tmp, extra=()):
+    src = make_source(tmp)
+    vm = VM(binary, ["-drive", "file=%s,if=ide,id=drive0,format=qcow2" % src]
+            + list(extra))
+    bm_enable(vm)
+    return vm, src
+
+
+def quit_vm(vm):
+    """QMP quit: kvmpc flushes and closes its images (qemu-img may then
+    read the qcow2 metadata it had cached)."""
+    if getattr(vm, "closed", False):
+        return
+    vm.closed = True
+    if vm.vm.alive():
+        vm.q.cmd("quit")
+        vm.vm.wait()
+    vm.close()
+
+
+def guest_write(vm, offset, data):
+    """A WRITE DMA through the device; waits for its completion."""
+    dma_write(vm, offset // SECTOR, data)
+    wait_for(lambda: vm.inb(BM + 2) & 0x04, what="DMA completion")
+    check(not vm.inb(ATA + 7) & 0x01, "WRITE DMA failed")
+    vm.outb(BM, 0)
+
+
+def job_events(vm, jid):
+    """Statuses of @jid from JOB_STATUS_CHANGE events seen so far."""
+    vm.q.ret("query-status")
+    return [e["data"]["status"] for e in vm.q.events
+            if e["event"] == "JOB_STATUS_CHANGE" and e["data"]["id"] == jid]
+
+
+def block_events(vm):
+    vm.q.ret("query-status")
+    return [e["event"] for e in vm.q.events
+            if e["event"].startswith("BLOCK_JOB_")]
+
+
+def file_of(vm, device):
+    for b in vm.q.ret("query-block"):
+        if b["device"] == device:
+            return b["inserted"]["file"]
+    raise TestFailure("no device " + device)
+
+
+def compare(a, afmt, b, bfmt):
+    r = qemu_img("compare", "-U", "-f", afmt, "-F", bfmt, a, b)
+    check(r.returncode == 0, "qemu-img compare %s %s: %s%s"
+          % (a, b, r.stdout, r.stderr))
+
+
+@no_kvm
+def test_complete_pivot(binary):
+    """drive-mirror full -> READY; guest writes land in the target;
+    block-job-complete pivots the device; the images compare equal."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "tgt.qcow2")
+    try:
+        guest_write(vm, 3 * MiB, pattern(64 * 1024, 0x31))  # before the job
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": tgt,
+                                  "sync": "full", "format": "qcow2"})
+        ev = vm.q.wait_event("BLOCK_JOB_READY")["data"]
+        check_eq(ev["type"], "mirror", "READY type")
+        check_eq(ev["device"], "drive0", "READY device")
+        check_eq(ev["offset"], ev["len"], "READY offset")
+        check(ev["len"] >= MiB + 512 * 1024 + 64 * 1024, "READY len %r" % ev)
+        # Written during the mirror: copied by the dirty bitmap.
+        guest_write(vm, 1 * MiB + 4096, pattern(64 * 1024, 0x42))
+        guest_write(vm, 0, pattern(8 * SECTOR, 0x43))
+        jobs = vm.q.ret("query-block-jobs")
+        check_eq(len(jobs), 1, "query-block-jobs")
+        j = jobs[0]
+        for k, v in (("type", "mirror"), ("device", "drive0"),
+                     ("status", "ready"), ("ready", True), ("paused", False),
+                     ("speed", 0), ("io-status", "ok"),
+                     ("auto-finalize", True), ("auto-dismiss", True)):
+            check_eq(j[k], v, "query-block-jobs " + k)
+        check(isinstance(j["busy"], bool) and j["len"] >= j["offset"] > 0,
+              "busy/len/offset %r" % j)
+        qj = vm.q.ret("query-jobs")
+        check_eq((qj[0]["id"], qj[0]["type"], qj[0]["status"]),
+                 ("drive0", "mirror", "ready"), "query-jobs")
+        # pause/resume of a READY job: standby and back
+        vm.q.ret("block-job-pause", {"device": "drive0"})
+        j = vm.q.ret("query-block-jobs")[0]
+        check_eq((j["status"], j["paused"]), ("standby", True), "paused")
+        vm.q.ret("block-job-resume", {"device": "drive0"})
+        vm.q.ret("block-job-complete", {"device": "drive0"})
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check("error" not in ev, "COMPLETED error %r" % ev)
+        check_eq(ev["offset"], ev["len"], "COMPLETED offset")
+        wait_for(lambda: "null" in job_events(vm, "drive0"), what="null")
+        check_eq(job_events(vm, "drive0"),
+                 ["created", "running", "ready", "standby", "ready",
+                  "waiting", "pending", "concluded", "null"], "statuses")
+        check("BLOCK_JOB_CANCELLED" not in block_events(vm), "CANCELLED")
+        check_eq(vm.q.ret("query-block-jobs"), [], "jobs after complete")
+        check_eq(file_of(vm, "drive0"), tgt, "device's image after pivot")
+        # The device now writes to the target only.
+        guest_write(vm, 2 * MiB, b"\x55" * 4096)
+        quit_vm(vm)
+        check(qemu_io(tgt, "qcow2", "read -P 0x55 %d 4096" % (2 * MiB)),
+              "target lacks the write after the pivot")
+        check(qemu_io(src, "qcow2", "read -P 0x22 %d 4096" % (2 * MiB)),
+              "the source got a write after the pivot")
+        subprocess.run(["qemu-io", "-f", "qcow2", "-c",
+                        "write -P 0x55 %d 4096" % (2 * MiB), src],
+                       check=True, capture_output=True)
+        compare(src, "qcow2", tgt, "qcow2")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_cancel_after_ready(binary):
+    """block-job-cancel of a READY mirror: COMPLETED, no pivot, target
+    equal to the source (guest writes included); job-dismiss."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "tgt.raw")
+    try:
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": tgt,
+                                  "sync": "full", "format": "raw",
+                                  "auto-dismiss": False,
+                                  "granularity": 4096, "buf-size": 65536})
+        vm.q.wait_event("BLOCK_JOB_READY")
+        guest_write(vm, 3 * MiB, pattern(32 * 1024, 0x61))
+        vm.q.ret("block-job-cancel", {"device": "drive0"})
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check("error" not in ev, "COMPLETED error %r" % ev)
+        wait_for(lambda: "concluded" in job_events(vm, "drive0"),
+                 what="concluded")
+        check("BLOCK_JOB_CANCELLED" not in block_events(vm),
+              "CANCELLED after a soft cancel of a READY job")
+        check_eq(file_of(vm, "drive0"), src, "device's image (no pivot)")
+        check_eq(vm.q.ret("query-jobs")[0]["status"], "concluded", "status")
+        err = vm.q.error("block-job-cancel", {"device": "drive0"})
+        check_eq(err["desc"], "Job 'drive0' in state 'concluded' cannot "
+                 "accept command verb 'cancel'", "cancel concluded")
+        vm.q.ret("job-dismiss", {"id": "drive0"})
+        check_eq(vm.q.ret("query-jobs"), [], "dismissed")
+        quit_vm(vm)           # the source's metadata reaches its file
+        compare(src, "qcow2", tgt, "raw")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_speed_and_cancel_before_ready(binary):
+    """speed limits the copy (offset grows slowly); cancel before READY
+    is BLOCK_JOB_CANCELLED through 'aborting'."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "tgt.qcow2")
+    try:
+        speed = 512 * 1024
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": tgt,
+                                  "sync": "full", "speed": speed,
+                                  "granularity": 65536})
+        time.sleep(0.3)
+        j1 = vm.q.ret("query-block-jobs")[0]
+        time.sleep(0.7)
+        j2 = vm.q.ret("query-block-jobs")[0]
+        check_eq(j1["speed"], speed, "speed")
+        check_eq(j1["status"], "running", "status while limited")
+        check(0 < j1["offset"] < j2["offset"] < j2["len"],
+              "offset growth %r -> %r" % (j1, j2))
+        # 512 KiB/s with a 100 ms burst: about 0.6 MiB after 1 s
+        check(j2["offset"] <= 0.8 * MiB, "too fast: %r" % j2)
+        vm.q.ret("block-job-set-speed", {"device": "drive0", "speed": 1})
+        check_eq(vm.q.ret("query-block-jobs")[0]["speed"], 1, "set-speed")
+        vm.q.ret("block-job-cancel", {"device": "drive0"})
+        ev = vm.q.wait_event("BLOCK_JOB_CANCELLED")["data"]
+        check_eq((ev["type"], ev["device"], ev["speed"]),
+                 ("mirror", "drive0", 1), "CANCELLED")
+        wait_for(lambda: "null" in job_events(vm, "drive0"), what="null")
+        check_eq(job_events(vm, "drive0"),
+                 ["created", "running", "aborting", "concluded", "null"],
+                 "statuses")
+        check_eq(file_of(vm, "drive0"), src, "device's image")
+        # A READY job cancelled with force: CANCELLED too.
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": tgt,
+                                  "sync": "full", "job-id": "m2"})
+        vm.q.wait_event("BLOCK_JOB_READY")
+        vm.q.ret("block-job-cancel", {"device": "m2", "force": True})
+        vm.q.wait_event("BLOCK_JOB_CANCELLED")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+@no_kvm
+def test_writes_during_first_pass(binary):
+    """Guest writes while the first pass runs (speed-limited, so some land
+    in copied ranges and some ahead of the copy) all reach the target."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "tgt.qcow2")
+    try:
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": tgt,
+                                  "sync": "full", "speed": 1 * MiB,
+                                  "granularity": 65536})
+        for i, off in enumerate((0, MiB - 4096, 2 * MiB, 3 * MiB + 512,
+                                 64 * 1024)):
+            guest_write(vm, off, pattern(8192, 0x90 + i))
+            time.sleep(0.05)
+        check_eq(vm.q.ret("query-block-jobs")[0]["status"], "running",
+                 "still in the first pass")
+        vm.q.ret("block-job-set-speed", {"device": "drive0", "speed": 0})
+        vm.q.wait_event("BLOCK_JOB_READY")
+        vm.q.ret("block-job-cancel", {"device": "drive0"})
+        vm.q.wait_event("BLOCK_JOB_COMPLETED")
+        quit_vm(vm)
+        compare(src, "qcow2", tgt, "qcow2")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_blockdev_mirror(binary):
+    """blockdev-mirror to a node from blockdev-add; auto-finalize off:
+    PENDING until block-job-finalize; then the device is on the node."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "node.qcow2")
+    check(qemu_img("create", "-q", "-f", "qcow2", tgt, str(DISK))
+          .returncode == 0, "qemu-img create")
+    try:
+        vm.q.ret("blockdev-add", {"driver": "qcow2", "node-name": "tnode",
+                                  "file": {"driver": "file",
+                                           "filename": tgt}})
+        vm.q.ret("blockdev-mirror", {"job-id": "bm", "device": "drive0",
+                                     "target": "tnode", "sync": "full",
+                                     "auto-finalize": False})
+        vm.q.wait_event("BLOCK_JOB_READY")
+        guest_write(vm, 2 * MiB + 8192, pattern(8192, 0x71))
+        e = vm.q.error("blockdev-del", {"node-name": "tnode"})
+        check_eq(e["desc"], "Node 'tnode' is busy: block device is in use "
+                 "by block job: mirror", "blockdev-del of the target")
+        vm.q.ret("job-complete", {"id": "bm"})
+        ev = vm.q.wait_event("BLOCK_JOB_PENDING")["data"]
+        check_eq(ev, {"type": "mirror", "id": "bm"}, "PENDING")
+        check_eq(vm.q.ret("query-block-jobs")[0]["status"], "pending",
+                 "status")
+        check("BLOCK_JOB_COMPLETED" not in block_events(vm),
+              "COMPLETED before finalize")
+        vm.q.ret("block-job-finalize", {"id": "bm"})
+        vm.q.wait_event("BLOCK_JOB_COMPLETED")
+        check_eq(file_of(vm, "drive0"), tgt, "device's image after pivot")
+        quit_vm(vm)
+        compare(src, "qcow2", tgt, "qcow2")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_errors(binary):
+    """Bad requests get QEMU 7.2's error replies."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    small = os.path.join(tmp, "small.qcow2")
+    check(qemu_img("create", "-q", "-f", "qcow2", small, "1M")
+          .returncode == 0, "qemu-img create")
+    t = os.path.join(tmp, "t.raw")
+
+    def err(cmd, args, desc, cls="GenericError"):
+        e = vm.q.error(cmd, args)
+        check_eq((e["class"], e["desc"]), (cls, desc), cmd + " error")
+
+    def mirror(**kw):
+        a = {"device": "drive0", "target": t, "sync": "full", "format": "raw"}
+        a.update({k.replace("_", "-"): v for k, v in kw.items()})
+        return a
+
+    try:
+        err("drive-mirror", mirror(device="nope"),
+            "Cannot find device='nope' nor node-name='nope'")
+        err("drive-mirror", mirror(format="foo"), "Unknown file format 'foo'")
+        err("drive-mirror", mirror(format="foo", mode="existing"),
+            "Unknown driver 'foo'")
+        e = vm.q.error("drive-mirror", mirror(target=src, format="qcow2"))
+        check(e["desc"].startswith("Failed to get \"write\" lock: '%s' is "
+                                   "in use" % src), "target = source: %r" % e)
+        check(qemu_io(src, "qcow2", "read -P 0x11 0 4096"),
+              "the source survived")
+        err("drive-mirror", mirror(granularity=1000),
+            "Parameter 'granularity' expects a power of 2")
+        err("drive-mirror", mirror(granularity=256),
+            "Parameter 'granularity' expects a value in range [512B, 64MB]")
+        err("drive-mirror", mirror(speed=-1),
+            "Parameter 'speed' expects a non-negative value")
+        err("drive-mirror", mirror(copy_mode="write-blocking"),
+            "Copy mode 'write-blocking' is not supported by kvmpc")
+        err("blockdev-mirror", {"device": "drive0", "target": "nx",
+                                "sync": "full"},
+            "Cannot find device='' nor node-name='nx'")
+        for cmd in ("block-job-cancel", "block-job-pause", "block-job-resume",
+                    "block-job-complete"):
+            err(cmd, {"device": "drive0"}, "Block job 'drive0' not found",
+                "DeviceNotActive")
+        err("block-job-set-speed", {"device": "x", "speed": 1},
+            "Block job 'x' not found", "DeviceNotActive")
+        err("job-cancel", {"id": "drive0"}, "Job not found")
+        # target smaller than the source: the job fails as QEMU's does
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": small,
+                                  "sync": "full", "mode": "existing"})
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check_eq(ev.get("error"), "Source and target image have different "
+                 "sizes", "COMPLETED error")
+        wait_for(lambda: "null" in job_events(vm, "drive0"), what="null")
+        check_eq(job_events(vm, "drive0"),
+                 ["created", "running", "aborting", "concluded", "null"],
+                 "statuses of the failed job")
+        # a job on the device already
+        vm.q.ret("drive-mirror", mirror(speed=1))
+        err("drive-mirror", mirror(speed=1, job_id="other"),
+            "Need a root block node")
+        err("block-job-complete", {"device": "drive0"},
+            "Job 'drive0' in state 'running' cannot accept command verb "
+            "'complete'")
+        err("block_resize", {"device": "drive0", "size": 8 * MiB},
+            "Node 'drive0' is busy: block device is in use by block job: "
+            "mirror")
+        err("block-job-dismiss", {"id": "drive0"},
+            "Job 'drive0' in state 'running' cannot accept command verb "
+            "'dismiss'")
+        err("block-job-set-speed", {"device": "drive0", "speed": -5},
+            "Parameter 'speed' expects a non-negative value")
+        err("block-job-resume", {"device": "drive0"},
+            "Can't resume a job that was not paused")
+        vm.q.ret("job-pause", {"id": "drive0"})
+        err("block-job-pause", {"device": "drive0"}, "Job is already paused")
+        check_eq(vm.q.ret("query-block-jobs")[0]["status"], "paused",
+                 "paused")
+        vm.q.ret("job-resume", {"id": "drive0"})
+        vm.q.ret("job-cancel", {"id": "drive0"})
+        vm.q.wait_event("BLOCK_JOB_CANCELLED")
+        check(vm.vm.alive(), "kvmpc died")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+@no_kvm
+def test_target_error_policies(binary):
+    """on-target-error: stop pauses the job (BLOCK_JOB_ERROR, io-status
+    nospace) until block-job-resume, which copies the range again; report
+    fails the job with the error in BLOCK_JOB_COMPLETED."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    raw = os.path.join(tmp, "t.raw")
+    with open(raw, "wb") as f:
+        f.truncate(DISK)
+
+    def add_target(name, once):
+        vm.q.ret("blockdev-add", {
+            "driver": "raw", "node-name": name,
+            "file": {"driver": "blkdebug",
+                     "inject-error": [{"event": "write_aio", "errno": 28,
+                                       "once": once}],
+                     "image": {"driver": "file", "filename": raw}}})
+
+    try:
+        add_target("t1", True)
+        vm.q.ret("blockdev-mirror", {"device": "drive0", "target": "t1",
+                                     "sync": "full",
+                                     "on-target-error": "stop"})
+        ev = vm.q.wait_event("BLOCK_JOB_ERROR")["data"]
+        check_eq(ev, {"device": "drive0", "operation": "write",
+                      "action": "stop"}, "BLOCK_JOB_ERROR")
+        wait_for(lambda: not vm.q.ret("query-block-jobs")[0]["busy"],
+                 what="copies in flight to end")
+        j = vm.q.ret("query-block-jobs")[0]
+        check_eq((j["status"], j["paused"], j["io-status"]),
+                 ("paused", True, "nospace"), "stopped job")
+        vm.q.ret("block-job-resume", {"device": "drive0"})
+        vm.q.wait_event("BLOCK_JOB_READY")
+        check_eq(vm.q.ret("query-block-jobs")[0]["io-status"], "ok",
+                 "io-status after resume")
+        vm.q.ret("block-job-cancel", {"device": "drive0"})
+        vm.q.wait_event("BLOCK_JOB_COMPLETED")
+        wait_for(lambda: not vm.q.ret("query-block-jobs"), what="job gone")
+        # report (the default): the job ends with the error
+        add_target("t2", False)
+        vm.q.ret("blockdev-mirror", {"device": "drive0", "target": "t2",
+                                     "sync": "full", "job-id": "r"})
+        ev = vm.q.wait_event("BLOCK_JOB_ERROR")["data"]
+        check_eq(ev["action"], "report", "action")
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check("No space left on device" in ev.get("error", ""),
+              "COMPLETED error %r" % ev)
+        check_eq(file_of(vm, "drive0"), src, "device's image")
+        quit_vm(vm)
+        compare(src, "qcow2", raw, "raw")   # the stop/resume run copied all
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_migrate_with_mirror(binary):
+    """libvirt's non-shared-storage migration: a READY mirror, migrate,
+    then block-job-cancel: COMPLETED, no pivot, target equal."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "tgt.qcow2")
+    state = os.path.join(tmp, "state")
+    try:
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": tgt,
+                                  "sync": "full", "format": "qcow2"})
+        vm.q.wait_event("BLOCK_JOB_READY")
+        guest_write(vm, 3 * MiB, pattern(16384, 0x81))
+        vm.q.ret("migrate", {"uri": "file:" + state})
+        wait_for(lambda: vm.q.ret("query-migrate").get("status")
+                 in ("completed", "failed"), what="migration")
+        check_eq(vm.q.ret("query-migrate")["status"], "completed",
+                 "migration")
+        check_eq(vm.q.ret("query-block-jobs")[0]["status"], "ready",
+                 "job after migration")
+        vm.q.ret("block-job-cancel", {"device": "drive0"})
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check("error" not in ev, "COMPLETED error %r" % ev)
+        check_eq(file_of(vm, "drive0"), src, "device's image")
+        quit_vm(vm)
+        compare(src, "qcow2", tgt, "qcow2")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+@no_kvm
+def test_hmp(binary):
+    """HMP drive_mirror, info block-jobs, block_job_* (QEMU's texts)."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "hmp.qcow2")
+    try:
+        h = vm.h
+        check_eq(h.command("info block-jobs").strip(), "No active jobs",
+                 "no jobs")
+        check_eq(h.command("drive_mirror -f drive0 %s" % tgt).strip(), "",
+                 "drive_mirror")
+        vm.q.wait_event("BLOCK_JOB_READY")
+        h.command("block_job_set_speed drive0 1M")
+        out = h.command("info block-jobs").strip()
+        check_eq(out, "Type mirror, device drive0: Completed 1572864 of "
+                 "1572864 bytes, speed limit 1048576 bytes/s", "info")
+        check("Block job 'nope' not found" in
+              h.command("block_job_complete nope"), "unknown job")
+        h.command("block_job_complete drive0")
+        vm.q.wait_event("BLOCK_JOB_COMPLETED")
+        check_eq(file_of(vm, "drive0"), tgt, "device's image after pivot")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
+        print("SKIP: qemu-img/qemu-io (Debian's qemu-utils) not installed")
+        sys.exit(77)
+    run_tests([test_complete_pivot, test_cancel_after_ready,
+               test_speed_and_cancel_before_ready,
+               test_writes_during_first_pass, test_blockdev_mirror,
+               test_target_error_policies, test_migrate_with_mirror,
+               test_errors, test_hmp])
+
+
+if __name__ == "__main__":
+    main()
