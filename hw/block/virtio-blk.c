@@ -45,7 +45,6 @@
 #define VIRTIO_BLK_DEFAULT_QUEUE_SIZE   256
 /* QEMU's BDRV_REQUEST_MAX_SECTORS, the default discard/zeroes limits. */
 #define VIRTIO_BLK_MAX_REQ_SECTORS      ((uint32_t)(INT32_MAX >> 9))
-#define VIRTIO_BLK_SIZE_MAX             (1u << 30)  /* per data segment */
 
 typedef struct VirtIOBlockPCI {
     VirtIOPCIProxy proxy;
@@ -619,7 +618,10 @@ static uint64_t vblk_get_features(VirtIODevice *vdev, uint64_t f)
 {
     VirtIOBlock *s = (VirtIOBlock *)vdev;
 
-    f |= 1ULL << VIRTIO_BLK_F_SIZE_MAX | 1ULL << VIRTIO_BLK_F_SEG_MAX |
+    /* QEMU 7.2's set: no SIZE_MAX.  SeaBIOS 1.16 divides size_max by the
+     * block size into a u16 request count; 1 GiB / 512 wraps to 0 and it
+     * then sends zero-length data buffers (GRUB never loaded). */
+    f |= 1ULL << VIRTIO_BLK_F_SEG_MAX |
          1ULL << VIRTIO_BLK_F_BLK_SIZE | 1ULL << VIRTIO_BLK_F_TOPOLOGY |
          1ULL << VIRTIO_BLK_F_FLUSH;
     if (s->config_wce) {
@@ -664,7 +666,7 @@ static void vblk_get_config(VirtIODevice *vdev, uint8_t *c)
     }
     memset(c, 0, VIRTIO_BLK_CFG_SIZE);
     st64(c + VIRTIO_BLK_CFG_CAPACITY, vblk_capacity(s));
-    st32(c + VIRTIO_BLK_CFG_SIZE_MAX, VIRTIO_BLK_SIZE_MAX);
+    st32(c + VIRTIO_BLK_CFG_SIZE_MAX, 0);     /* not offered */
     st32(c + VIRTIO_BLK_CFG_SEG_MAX, s->queue_size - 2);
     st32(c + VIRTIO_BLK_CFG_BLK_SIZE, s->logical_block_size);
     c[VIRTIO_BLK_CFG_PHYS_BLOCK_EXP] = exp;

@@ -275,7 +275,8 @@ static void test_ids_features_config(void)
     g_assert_cmphex(qpci_cfg_readw(e.qts, e.d.devfn, 0x2c), ==, 0x1af4);
     g_assert_cmphex(qpci_cfg_readw(e.qts, e.d.devfn, 0x2e), ==, 0x0002);
     f = e.d.features;
-    g_assert(f & QVIRTIO_BIT(F_SIZE_MAX));
+    /* as QEMU 7.2: no SIZE_MAX (SeaBIOS's driver breaks on 1 GiB) */
+    g_assert(!(f & QVIRTIO_BIT(F_SIZE_MAX)));
     g_assert(f & QVIRTIO_BIT(F_SEG_MAX));
     g_assert(f & QVIRTIO_BIT(F_BLK_SIZE));
     g_assert(f & QVIRTIO_BIT(F_TOPOLOGY));
@@ -290,7 +291,7 @@ static void test_ids_features_config(void)
      * num_queues, discard and write-zeroes limits */
     g_assert_cmpuint(qvirtio_config_readl(&e.d, 0), ==, DISK_SECTORS);
     g_assert_cmpuint(qvirtio_config_readl(&e.d, 4), ==, 0);
-    g_assert_cmpuint(qvirtio_config_readl(&e.d, 8), ==, 1u << 30);
+    g_assert_cmpuint(qvirtio_config_readl(&e.d, 8), ==, 0);
     g_assert_cmpuint(qvirtio_config_readl(&e.d, 12), ==, 254);
     g_assert_cmpuint(qvirtio_config_readl(&e.d, 20), ==, 512);
     g_assert_cmphex(qvirtio_config_readl(&e.d, 24), ==, 0);
