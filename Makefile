@@ -5,6 +5,8 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 SUITES     ?= unit qtest guest functional
+# Real firmware and boot loader boots: the normal build only.
+FIRST_BUILD_SUITES ?= firmware
 # Seconds each fuzz target (fuzz/) runs in `make check`: a smoke run that
 # keeps the whole check under 20 minutes; `make fuzz` is the campaign.
 CHECK_FUZZ_SECONDS ?= 5
@@ -42,11 +44,13 @@ demo: deps build
 # Both flavours, all default suites, one summary line at the end.
 check: deps build build-asan
 	@scripts/run-tests.py --build $(BUILD) --build $(ASAN_BUILD) \
-	    --suites "$(SUITES)" --fuzz-seconds $(CHECK_FUZZ_SECONDS)
+	    --suites "$(SUITES)" --first-build-suites "$(FIRST_BUILD_SUITES)" \
+	    --fuzz-seconds $(CHECK_FUZZ_SECONDS)
 
 # The normal build only (quicker while developing).
 check-fast: deps build
-	@scripts/run-tests.py --build $(BUILD) --suites "$(SUITES)"
+	@scripts/run-tests.py --build $(BUILD) --suites "$(SUITES)" \
+	    --first-build-suites "$(FIRST_BUILD_SUITES)"
 
 bench: deps build
 	@scripts/run-bench.sh $(BUILD)

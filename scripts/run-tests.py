@@ -91,6 +91,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", action="append", required=True)
     ap.add_argument("--suites", default="unit qtest guest functional")
+    ap.add_argument("--first-build-suites", default="",
+                    help="suites run in the first --build only (the "
+                         "firmware boots: not again under ASan)")
     ap.add_argument("--fuzz-seconds", type=int, default=0,
                     help="also run each fuzz target this long")
     ap.add_argument("extra", nargs="*")
@@ -98,8 +101,9 @@ def main():
     suites = args.suites.split()
 
     total = [0, 0, 0]
-    for build in args.build:
-        log = run_suites(build, suites, args.extra)
+    for i, build in enumerate(args.build):
+        log = run_suites(build, suites + (args.first_build_suites.split()
+                                          if i == 0 else []), args.extra)
         p, f, s = tally(log, os.path.basename(build.rstrip("/")))
         total = [total[0] + p, total[1] + f, total[2] + s]
     for target in FUZZ_TARGETS if args.fuzz_seconds else []:
