@@ -297,6 +297,9 @@ def test_auto_converge(binary):
             "cpu-throttle-initial": 30, "cpu-throttle-increment": 15})
         wait_for(lambda: os.path.exists(sock))
         src.qmp.ret("migrate", {"uri": "unix:" + sock})
+        # 'setup' until the stream's header is out (a loaded host shows it)
+        wait_for(lambda: src.qmp.ret("query-migrate")["status"] != "setup",
+                 what="migration past setup")
         seen = []
         end = time.time() + 20
         chunk = bytes(rng.getrandbits(8) for _ in range(65536))
