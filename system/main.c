@@ -1575,7 +1575,8 @@ static void build_machine(Options *o)
             "is %u", ms->smp.max_cpus, ms->type->name, ms->type->max_cpus);
     }
     if (o->numa->len && ms->type->no_cpus) {
-        die("NUMA is not supported by this machine-type");
+        die("-numa %s: NUMA is not supported by this machine-type",
+            (const char *)g_ptr_array_index(o->numa, 0));
     }
     if (!numa_configure(ms, o->numa, &bad_opt, &err)) {
         if (bad_opt) {

@@ -168,11 +168,6 @@ static bool parse_node(NumaState *ns, GPtrArray *kvs, GError **errp)
             error_setg(errp, "memdev=%s is ambiguous", memdev);
             return false;
         }
-        if (b->used) {
-            error_setg(errp, "can't use already busy memdev: %s", memdev);
-            return false;
-        }
-        b->used = true;
         ns->nodes[nodeid].memdev = b;
         ns->nodes[nodeid].node_mem = b->size;
     }
@@ -374,6 +369,18 @@ static bool check_memory(MachineState *ms, NumaState *ns, GError **errp)
         error_setg(errp, "'-machine memory-backend' and '-numa memdev' "
                    "properties are mutually exclusive");
         return false;
+    }
+    for (unsigned i = 0; i < ns->num_nodes; i++) {
+        HostMemoryBackend *b = ns->nodes[i].memdev;
+
+        if (b && b->used) {
+            error_setg(errp, "memory backend %s can't be used multiple "
+                       "times.", b->id);
+            return false;
+        }
+        if (b) {
+            b->used = true;     /* the machine's RAM now */
+        }
     }
     return true;
 }
