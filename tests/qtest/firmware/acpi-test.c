@@ -2,7 +2,7 @@
  * ACPI tables of the pc machine, read the way firmware reads them: fetch
  * etc/table-loader, etc/acpi/tables and etc/acpi/rsdp through fw_cfg, run
  * the linker commands (allocate, patch pointers, fix checksums), then walk
- * RSDP -> RSDT -> FADT (-> FACS, DSDT), MADT, HPET, WAET checking
+ * RSDP -> RSDT -> FADT (-> FACS, DSDT), MADT, HPET, SRAT, SLIT, WAET checking
  * signatures, lengths, checksums and the fields the machine defines, and
  * the top-level structure of the DSDT's AML.  When acpica-tools' iasl is
  * installed, every table is also disassembled and must give no warning.
@@ -22,7 +22,7 @@
 typedef struct Tables {
     LinkedTables lt;
     const uint8_t *rsdp, *rsdt, *fadt, *facs, *dsdt, *madt, *hpet, *waet;
-    const uint8_t *mcfg;
+    const uint8_t *mcfg, *srat, *slit;
     uint64_t facs_addr;
 } Tables;
 
@@ -74,7 +74,9 @@ static void load_tables(QTestState *s, Tables *t)
             !memcmp(h, "APIC", 4) ? &t->madt :
             !memcmp(h, "HPET", 4) ? &t->hpet :
             !memcmp(h, "WAET", 4) ? &t->waet :
-            !memcmp(h, "MCFG", 4) ? &t->mcfg : NULL;
+            !memcmp(h, "MCFG", 4) ? &t->mcfg :
+            !memcmp(h, "SRAT", 4) ? &t->srat :
+            !memcmp(h, "SLIT", 4) ? &t->slit : NULL;
         g_assert_nonnull(slot);
         g_assert_null(*slot);           /* each table once */
         *slot = h;
@@ -805,6 +807,189 @@ static void test_q35_iasl(void)
     g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
 }
 
+/* ---- NUMA: SRAT and SLIT ------------------------------------------------ */
+
+#define SRAT_CPU_START  (HDR + 12)
+#define SRAT_MEM_LEN    40
+
+typedef struct SratMem {
+    uint64_t base, len;
+    uint32_t node, flags;
+} SratMem;
+
+/* 5.2.16.1: one 16-byte Local APIC Affinity entry per possible CPU. */
+static size_t check_srat_cpus(const uint8_t *srat, const uint32_t *apic_ids,
+                              const uint32_t *nodes, unsigned n)
+{
+    size_t off = SRAT_CPU_START;
+
+    g_assert_cmpuint(ldl_le(srat + HDR), ==, 1);    /* legacy reserved 1 */
+    for (unsigned i = 0; i < n; i++, off += 16) {
+        const uint8_t *e = srat + off;
+
+        g_assert_cmpuint(e[0], ==, 0);
+        g_assert_cmpuint(e[1], ==, 16);
+        g_assert_cmpuint(e[2] | (e[9] | e[10] << 8 | e[11] << 16) << 8, ==,
+                         nodes[i]);
+        g_assert_cmpuint(e[3], ==, apic_ids[i]);
+        g_assert_cmpuint(ldl_le(e + 4), ==, 1);     /* enabled */
+    }
+    return off;
+}
+
+/* 5.2.16.2: the Memory Affinity entries, in order, to the table's end. */
+static void check_srat_memory(const uint8_t *srat, size_t off,
+                              const SratMem *want, unsigned n)
+{
+    g_assert_cmpuint(ldl_le(srat + 4), ==, off + n * SRAT_MEM_LEN);
+    for (unsigned i = 0; i < n; i++, off += SRAT_MEM_LEN) {
+        const uint8_t *e = srat + off;
+
+        g_assert_cmpuint(e[0], ==, 1);
+        g_assert_cmpuint(e[1], ==, SRAT_MEM_LEN);
+        g_assert_cmpuint(ldl_le(e + 2), ==, want[i].node);
+        g_assert_cmphex(ldq_le(e + 8), ==, want[i].base);
+        if (want[i].len) {
+            g_assert_cmphex(ldq_le(e + 16), ==, want[i].len);
+        }
+        g_assert_cmphex(ldl_le(e + 28), ==, want[i].flags);
+    }
+}
+
+static void iasl_check_tables(Tables *t, const char *const *srat_want,
+                              size_t n_srat, const char *const *slit_want,
+                              size_t n_slit)
+{
+    g_autofree char *dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
+    g_autofree char *dsl = NULL, *cmd = NULL;
+
+    iasl_disassemble(dir, "SRAT", t->srat);
+    dsl = read_dsl(dir, "SRAT");
+    assert_dsl_has(dsl, "SRAT", srat_want, n_srat);
+    if (t->slit) {
+        g_autofree char *slit = NULL;
+
+        iasl_disassemble(dir, "SLIT", t->slit);
+        slit = read_dsl(dir, "SLIT");
+        assert_dsl_has(slit, "SLIT", slit_want, n_slit);
+    }
+    iasl_disassemble(dir, "DSDT", t->dsdt);
+    cmd = g_strdup_printf("rm -rf %s", dir);
+    g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+}
+
+/*
+ * pc, two 2 GiB nodes, -m 4G: node 1's RAM straddles the 3 GiB split and
+ * is cut in two (QEMU's layout); the pc-dimm area is hot-pluggable on the
+ * last node; -numa dist gives a SLIT.
+ */
+static void test_numa_pc(void)
+{
+    static const uint32_t ids[] = { 0, 1, 2, 3 }, nodes[] = { 0, 0, 1, 1 };
+    static const SratMem mem[] = {
+        { 0, 0xa0000, 0, 1 },
+        { 0x100000, 0x80000000 - 0x100000, 0, 1 },
+        { 0x80000000, 0x40000000, 1, 1 },
+        { 0x100000000, 0x40000000, 1, 1 },
+        { 0x140000000, 0, 1, 3 },           /* hot-pluggable | enabled */
+    };
+    static const char *const srat_want[] = {
+        "[System Resource Affinity Table]", "Revision : 01",
+        "Subtable Type : 00 [Processor Local APIC/SAPIC Affinity]",
+        "Subtable Type : 01 [Memory Affinity]",
+        "Base Address : 0000000100000000", "Address Length : 0000000040000000",
+        "Hot Pluggable : 1",
+    };
+    static const char *const slit_want[] = {
+        "[System Locality Information Table]", "Localities : 0000000000000002",
+        "Locality   0 : 0A 15", "Locality   1 : 15 0A",
+    };
+    QTestState *s = qtest_init(
+        "-machine pc -m 4G,slots=2,maxmem=8G -smp 4,sockets=2,cores=2 "
+        "-object memory-backend-ram,id=m0,size=2G "
+        "-object memory-backend-ram,id=m1,size=2G "
+        "-numa node,nodeid=0,memdev=m0,cpus=0-1 "
+        "-numa node,nodeid=1,memdev=m1,cpus=2-3 "
+        "-numa dist,src=0,dst=1,val=21");
+    Tables t;
+
+    load_tables(s, &t);
+    g_assert_nonnull(t.srat);
+    g_assert_nonnull(t.slit);
+    check_srat_memory(t.srat, check_srat_cpus(t.srat, ids, nodes, 4), mem,
+                      G_N_ELEMENTS(mem));
+    g_assert_cmpuint(ldl_le(t.slit + 4), ==, HDR + 8 + 4);
+    g_assert_cmpuint(ldq_le(t.slit + HDR), ==, 2);
+    g_assert_cmpmem(t.slit + HDR + 8, 4, "\x0a\x15\x15\x0a", 4);
+    if (have_iasl()) {
+        iasl_check_tables(&t, srat_want, G_N_ELEMENTS(srat_want), slit_want,
+                          G_N_ELEMENTS(slit_want));
+    }
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+/*
+ * q35, two 64 MiB nodes, CPUs by QEMU's default mapping (socket mod
+ * nodes), hot-pluggable CPUs with _PXM: three RAM ranges padded with a
+ * disabled entry to nodes + 2; no -numa dist, no SLIT.
+ */
+static void test_numa_q35(void)
+{
+    static const uint32_t ids[] = { 0, 1, 2, 3 }, nodes[] = { 0, 1, 0, 1 };
+    static const SratMem mem[] = {
+        { 0, 0xa0000, 0, 1 },
+        { 0x100000, 0x4000000 - 0x100000, 0, 1 },
+        { 0x4000000, 0x4000000, 1, 1 },
+        { 0, 0, 0, 0 },
+    };
+    static const char *const srat_want[] = {
+        "Apic ID : 03", "Base Address : 0000000004000000",
+    };
+    static const char *const dsdt_want[] = {
+        "Device (C001)", "Name (_PXM, One)", "Name (_PXM, Zero)",
+    };
+    QTestState *s = qtest_init(
+        "-machine q35 -m 128M -smp 2,sockets=4,maxcpus=4 "
+        "-object memory-backend-ram,id=m0,size=64M "
+        "-object memory-backend-memfd,id=m1,size=64M "
+        "-numa node,memdev=m0 -numa node,memdev=m1");
+    Tables t;
+
+    load_tables(s, &t);
+    g_assert_nonnull(t.srat);
+    g_assert_null(t.slit);
+    check_srat_memory(t.srat, check_srat_cpus(t.srat, ids, nodes, 4), mem,
+                      G_N_ELEMENTS(mem));
+    g_assert_nonnull(memmem(t.dsdt, ldl_le(t.dsdt + 4), "_PXM", 4));
+    if (have_iasl()) {
+        g_autofree char *dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
+        g_autofree char *dsl = NULL, *cmd = NULL;
+
+        iasl_check_tables(&t, srat_want, G_N_ELEMENTS(srat_want), NULL, 0);
+        iasl_disassemble(dir, "DSDT", t.dsdt);
+        dsl = read_dsl(dir, "DSDT");
+        assert_dsl_has(dsl, "DSDT", dsdt_want, G_N_ELEMENTS(dsdt_want));
+        cmd = g_strdup_printf("rm -rf %s", dir);
+        g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+    }
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+/* Without -numa: neither table. */
+static void test_no_numa(void)
+{
+    QTestState *s = qtest_init("-m 1G,slots=2,maxmem=2G");
+    Tables t;
+
+    load_tables(s, &t);
+    g_assert_null(t.srat);
+    g_assert_null(t.slit);
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -821,5 +1006,8 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/q35-iasl", test_q35_iasl);
     g_test_add_func("/acpi/iasl-cpuhp-pc", test_iasl_cpuhp_pc);
     g_test_add_func("/acpi/iasl-cpuhp-q35", test_iasl_cpuhp_q35);
+    g_test_add_func("/acpi/numa-pc", test_numa_pc);
+    g_test_add_func("/acpi/numa-q35", test_numa_q35);
+    g_test_add_func("/acpi/no-numa", test_no_numa);
     return g_test_run();
 }
