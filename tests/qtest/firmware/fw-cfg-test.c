@@ -73,6 +73,35 @@ static void test_machine_items(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/*
+ * FW_CFG_NUMA with two nodes, as SeaBIOS reads it: the node count, the
+ * node of each APIC ID below the limit (2 sockets x 3 cores: IDs 0-2 and
+ * 4-6; 3 is no CPU's), then each node's RAM.
+ */
+static void test_numa_entry(void)
+{
+    static const uint64_t want[] = {
+        2,                                  /* nodes */
+        0, 0, 0, 0, 1, 1, 1,                /* APIC IDs 0-6 */
+        64ULL << 20, 192ULL << 20,          /* node sizes */
+    };
+    QTestState *s = qtest_init(
+        "-m 256M -smp 6,sockets=2,cores=3 "
+        "-object memory-backend-ram,id=m0,size=64M "
+        "-object memory-backend-ram,id=m1,size=192M "
+        "-numa node,nodeid=0,memdev=m0,cpus=0-2 "
+        "-numa node,nodeid=1,memdev=m1 "
+        "-numa cpu,node-id=1,socket-id=1");
+    uint8_t numa[8 * G_N_ELEMENTS(want)];
+
+    g_assert_cmpuint(fw_cfg_get_u16(s, FW_CFG_MAX_CPUS), ==, 7);
+    fw_cfg_read_entry(s, FW_CFG_NUMA, numa, sizeof(numa));
+    for (unsigned i = 0; i < G_N_ELEMENTS(want); i++) {
+        g_assert_cmphex(ldq_le(numa + 8 * i), ==, want[i]);
+    }
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
 static void test_topology_and_flags(void)
 {
     /* 2 sockets x 3 cores: core IDs take 2 bits, so APIC IDs reach 6. */
@@ -475,6 +504,7 @@ int main(int argc, char **argv)
     g_test_add_func("/fw_cfg/user-item-errors", test_user_item_errors);
     g_test_add_func("/fw_cfg/boot-options", test_boot_options);
     g_test_add_func("/fw_cfg/option-rom", test_option_rom);
+    g_test_add_func("/fw_cfg/numa", test_numa_entry);
     g_test_add_func("/fw_cfg/firmware-boot", test_firmware_boot);
     g_test_add_func("/fw_cfg/no-firmware-boot", test_no_firmware_boot_items);
     return g_test_run();
