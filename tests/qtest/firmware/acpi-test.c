@@ -545,7 +545,7 @@ static void test_iasl_pcihp(void)
         "Release (\\_SB.PCI0.BLCK)",
     };
     QTestState *s;
-    g_autofree char *dir = NULL, *dsl = NULL, *path = NULL, *cmd = NULL;
+    g_autofree char *dir = NULL, *dsl = NULL, *cmd = NULL;
     Tables t;
 
     if (!have_iasl()) {
@@ -594,7 +594,7 @@ static void check_iasl_memhp(const char *machine)
     g_autofree char *args = g_strdup_printf(
         "-machine %s -m 1G,slots=3,maxmem=4G", machine);
     QTestState *s;
-    g_autofree char *dir = NULL, *dsl = NULL, *path = NULL, *cmd = NULL;
+    g_autofree char *dir = NULL, *dsl = NULL, *cmd = NULL;
     Tables t;
 
     if (!have_iasl()) {
@@ -662,7 +662,7 @@ static void check_iasl_cpuhp(const char *machine, const char *port)
     g_autofree char *args = g_strdup_printf("-machine %s -smp 1,maxcpus=3",
                                             machine);
     QTestState *s;
-    g_autofree char *dir = NULL, *dsl = NULL, *apic = NULL, *path = NULL;
+    g_autofree char *dir = NULL, *dsl = NULL, *apic = NULL;
     g_autofree char *cmd = NULL;
     Tables t;
 
