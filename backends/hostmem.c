@@ -127,7 +127,8 @@ static bool take_host_nodes(GHashTable *props, HostMemOpts *o, GError **errp)
     if (nodes && *nodes && !add_host_nodes(o, nodes, errp)) {
         return false;
     }
-    for (unsigned i = 0; i < HOST_MEM_MAX_NODES + 1; i++) {
+    /* a list as long as the request (a node may repeat, as in QEMU) */
+    for (unsigned i = 0; ; i++) {
         g_autofree char *key = g_strdup_printf("host-nodes.%u", i);
         g_autofree char *v = user_object_take_str(props, key);
 
