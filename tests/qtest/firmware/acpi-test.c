@@ -11,6 +11,7 @@
  */
 #include "fw-cfg-util.h"
 #include <string.h>
+#include <signal.h>
 
 #define HDR             36
 #define FADT_LEN        244
@@ -977,6 +978,124 @@ static void test_numa_q35(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/*
+ * @table disassembled by iasl, without what may differ between two
+ * builders of the same table: iasl's banner, the checksum, the OEM
+ * revision and the compiler ids.
+ */
+static char *normalised_dsl(const char *dir, const char *name,
+                            const uint8_t *table)
+{
+    static const char *const skip[] = {
+        "Checksum :", "Oem Revision :", "Asl Compiler ID :",
+        "Asl Compiler Revision :",
+    };
+    g_autofree char *dsl = NULL;
+    g_auto(GStrv) lines = NULL;
+    GString *out = g_string_new(NULL);
+    bool comment = false;
+
+    iasl_disassemble(dir, name, table);
+    dsl = read_dsl(dir, name);
+    lines = g_strsplit(dsl, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        bool drop = comment || g_str_has_prefix(*l, "/*") ||
+                    g_str_has_prefix(*l, " *") || !strncmp(*l, "Raw Table", 9);
+        comment = (comment || g_str_has_prefix(*l, "/*")) && !strstr(*l, "*/");
+        for (size_t i = 0; !drop && i < G_N_ELEMENTS(skip); i++) {
+            drop = strstr(*l, skip[i]) != NULL;
+        }
+        if (!drop) {
+            g_string_append_printf(out, "%s\n", *l);
+        }
+        if (!strncmp(*l, "Raw Table Data", 14)) {
+            break;      /* the hex dump repeats the checksum */
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
+/*
+ * The SRAT and SLIT of test_numa_pc's machine, disassembled, against
+ * QEMU 7.2's for the same command line (qemu-system-x86_64 under TCG,
+ * stopped, its tables read through the same fw_cfg qtest path).
+ */
+static void check_numa_like_qemu(const char *machine)
+{
+    g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+    g_autofree char *args = g_strdup_printf(
+        "-machine %s -m 4G,slots=2,maxmem=8G -smp 2,sockets=2,cores=2,"
+        "maxcpus=4 "
+        "-object memory-backend-ram,id=m0,size=1G "
+        "-object memory-backend-ram,id=m1,size=3G "
+        "-numa node,nodeid=0,memdev=m0,cpus=0-1 "
+        "-numa node,nodeid=1,memdev=m1,cpus=2-3 "
+        "-numa dist,src=0,dst=1,val=21", machine);
+    g_autofree char *qemu_args = NULL, *dir = NULL, *cmd = NULL;
+    g_autofree char *old_bin = g_strdup(getenv("KVMPC_BINARY"));
+    const char *names[] = { "SRAT", "SLIT" };
+    char *ours[2], *theirs[2];
+    QTestState *s;
+    Tables t;
+
+    if (!have_iasl() || !qemu) {
+        g_test_skip("needs iasl (acpica-tools) and qemu-system-x86_64");
+        return;
+    }
+    dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
+    s = qtest_init(args);
+    load_tables(s, &t);
+    g_assert_nonnull(t.srat);
+    g_assert_nonnull(t.slit);
+    ours[0] = normalised_dsl(dir, "SRAT", t.srat);
+    ours[1] = normalised_dsl(dir, "SLIT", t.slit);
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+
+    /* QEMU has no qtest accelerator in Debian's build: TCG, stopped */
+    g_setenv("KVMPC_BINARY", qemu, TRUE);
+    qemu_args = g_strdup_printf("%s -accel tcg -S", args);
+    s = qtest_init(qemu_args);
+    if (old_bin) {
+        g_setenv("KVMPC_BINARY", old_bin, TRUE);
+    } else {
+        g_unsetenv("KVMPC_BINARY");
+    }
+    load_tables(s, &t);
+    g_assert_nonnull(t.srat);
+    g_assert_nonnull(t.slit);
+    theirs[0] = normalised_dsl(dir, "SRAT", t.srat);
+    theirs[1] = normalised_dsl(dir, "SLIT", t.slit);
+    acpi_linked_free(&t.lt);
+    kill(qtest_pid(s), SIGTERM);    /* QEMU stays up when qtest closes */
+    qtest_quit(s);
+
+    /* not two empty texts: the ranges, the hotplug area, the distances */
+    g_assert_nonnull(strstr(ours[0], "Base Address : 0000000100000000"));
+    g_assert_nonnull(strstr(ours[0], "Hot Pluggable : 1"));
+    g_assert_nonnull(strstr(ours[1], "Locality   1 : 15 0A"));
+    for (unsigned i = 0; i < 2; i++) {
+        if (strcmp(ours[i], theirs[i])) {
+            g_error("%s %s differs from QEMU 7.2's:\n--- kvmpc\n%s\n"
+                    "--- QEMU\n%s", machine, names[i], ours[i], theirs[i]);
+        }
+        g_free(ours[i]);
+        g_free(theirs[i]);
+    }
+    cmd = g_strdup_printf("rm -rf %s", dir);
+    g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+}
+
+static void test_numa_like_qemu_pc(void)
+{
+    check_numa_like_qemu("pc");
+}
+
+static void test_numa_like_qemu_q35(void)
+{
+    check_numa_like_qemu("q35");
+}
+
 /* Without -numa: neither table. */
 static void test_no_numa(void)
 {
@@ -1009,5 +1128,7 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/numa-pc", test_numa_pc);
     g_test_add_func("/acpi/numa-q35", test_numa_q35);
     g_test_add_func("/acpi/no-numa", test_no_numa);
+    g_test_add_func("/acpi/numa-like-qemu-pc", test_numa_like_qemu_pc);
+    g_test_add_func("/acpi/numa-like-qemu-q35", test_numa_like_qemu_q35);
     return g_test_run();
 }
