@@ -195,15 +195,15 @@ static Aml *build_cpu_device(unsigned uid, uint32_t apic_id, int node)
     /* _MAT is always "enabled": the OS reads it once the CPU is there. */
     acpi_madt_cpu_entry(mat, uid, apic_id, true);
     aml_append(dev, aml_name_decl("_MAT", aml_buffer(mat->len, mat->data)));
-    if (node >= 0) {
-        /* as QEMU: Linux ignores the SRAT for CPUs absent at boot */
-        aml_append(dev, aml_name_decl("_PXM", aml_int(node)));
-    }
     aml_append(ost, aml_call4("COST", aml_int(uid), aml_arg(0), aml_arg(1),
                               aml_arg(2)));
     aml_append(dev, ost);
     aml_append(ej0, aml_call1("CEJ0", aml_int(uid)));
     aml_append(dev, ej0);
+    if (node >= 0) {
+        /* as QEMU (last): Linux ignores the SRAT for CPUs absent at boot */
+        aml_append(dev, aml_name_decl("_PXM", aml_int(node)));
+    }
     return dev;
 }
 
