@@ -5,6 +5,7 @@
  * (-kernel through SeaBIOS) items, and the start-up errors of the options.
  */
 #include "fw-cfg-util.h"
+#include <signal.h>
 #include <cpuid.h>
 #include <string.h>
 
@@ -100,6 +101,44 @@ static void test_numa_entry(void)
         g_assert_cmphex(ldq_le(numa + 8 * i), ==, want[i]);
     }
     g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+/* The same entry from QEMU 7.2 for the same command line (under TCG,
+ * stopped: Debian's QEMU has no qtest accelerator). */
+static void test_numa_entry_like_qemu(void)
+{
+    static const char args[] =
+        "-m 256M -smp 4,sockets=2,cores=3,maxcpus=6 "
+        "-object memory-backend-ram,id=m0,size=64M "
+        "-object memory-backend-ram,id=m1,size=192M "
+        "-numa node,nodeid=0,memdev=m0 -numa node,nodeid=1,memdev=m1 "
+        "-numa cpu,node-id=1,socket-id=0 -numa cpu,node-id=0,socket-id=1";
+    g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+    g_autofree char *qemu_args = g_strdup_printf("%s -accel tcg -S", args);
+    g_autofree char *old_bin = g_strdup(getenv("KVMPC_BINARY"));
+    uint8_t ours[8 * 12], theirs[8 * 12];  /* 1 + 7 + 2 words, and past */
+    QTestState *s;
+
+    if (!qemu) {
+        g_test_skip("qemu-system-x86_64 is not installed");
+        return;
+    }
+    s = qtest_init(args);
+    fw_cfg_read_entry(s, FW_CFG_NUMA, ours, sizeof(ours));
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    g_setenv("KVMPC_BINARY", qemu, TRUE);
+    s = qtest_init(qemu_args);
+    if (old_bin) {
+        g_setenv("KVMPC_BINARY", old_bin, TRUE);
+    } else {
+        g_unsetenv("KVMPC_BINARY");
+    }
+    fw_cfg_read_entry(s, FW_CFG_NUMA, theirs, sizeof(theirs));
+    kill(qtest_pid(s), SIGTERM);    /* QEMU stays up when qtest closes */
+    qtest_quit(s);
+    g_assert_cmpuint(ldq_le(ours), ==, 2);
+    g_assert_cmpuint(ldq_le(ours + 8), ==, 1);          /* APIC ID 0 */
+    g_assert_cmpmem(ours, sizeof(ours), theirs, sizeof(theirs));
 }
 
 static void test_topology_and_flags(void)
@@ -505,6 +544,7 @@ int main(int argc, char **argv)
     g_test_add_func("/fw_cfg/boot-options", test_boot_options);
     g_test_add_func("/fw_cfg/option-rom", test_option_rom);
     g_test_add_func("/fw_cfg/numa", test_numa_entry);
+    g_test_add_func("/fw_cfg/numa-like-qemu", test_numa_entry_like_qemu);
     g_test_add_func("/fw_cfg/firmware-boot", test_firmware_boot);
     g_test_add_func("/fw_cfg/no-firmware-boot", test_no_firmware_boot_items);
     return g_test_run();
