@@ -4,7 +4,8 @@ backends): QEMU 7.2's -numa errors (wording checked against
 qemu-system-x86_64 7.2), query-hotpluggable-cpus / query-memdev /
 query-memory-devices, HMP info numa, device_add node checks, guest RAM
 laid out from the nodes' backends, and host-nodes=/policy= applied with
-mbind (the mapping shows bind:0 in /proc/PID/numa_maps).  All under
+mbind (the mapping shows bind:0 in /proc/PID/numa_maps), migration of
+the nodes' RAM.  All under
 -accel qtest.  The SRAT/SLIT are in tests/qtest/firmware/acpi-test.c, the
 fw_cfg NUMA entry in fw-cfg-test.c."""
 import os
@@ -14,7 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmplib import check, check_eq, no_kvm, run_tests  # noqa
-from test_migration import VM, b64read, b64write  # noqa
+from test_migration import VM, b64read, b64write, migrate  # noqa
 
 BASE = ["-machine", "pc", "-nodefaults", "-display", "none",
         "-accel", "qtest", "-qtest-log", "none", "-S"]
@@ -252,6 +253,29 @@ def test_host_binding(binary):
         vm.close()
 
 
+@no_kvm
+def test_migration(binary):
+    """The nodes' RAM migrates as the one guest-RAM block."""
+    base = [a for a in BASE if a != "-S"]
+    args = ["-m", "128M", "-object", "memory-backend-ram,id=m0,size=64M",
+            "-object", "memory-backend-memfd,id=m1,size=64M",
+            "-numa", "node,memdev=m0", "-numa", "node,memdev=m1"]
+    src = VM(binary, args, base=base)
+    dst = None
+    try:
+        b64write(src, 0x100000, b"node0")
+        b64write(src, 0x5000000, b"node1")
+        sock = src.path("mig.sock")
+        dst = VM(binary, args + ["-incoming", "unix:" + sock], base=base)
+        migrate(src, "unix:" + sock, dst)
+        check_eq(b64read(dst, 0x100000, 5), b"node0", "node 0's RAM")
+        check_eq(b64read(dst, 0x5000000, 5), b"node1", "node 1's RAM")
+    finally:
+        src.close()
+        if dst:
+            dst.close()
+
+
 if __name__ == "__main__":
     run_tests([test_cmdline_errors, test_partial_cpu_mapping_warns,
-               test_two_nodes, test_host_binding])
+               test_two_nodes, test_host_binding, test_migration])
