@@ -67,8 +67,7 @@ HostMemoryBackend *host_memory_backend_find(const char *id)
 typedef struct HostMemOpts {
     uint64_t size, align, hugetlbsize;
     HostMemPolicyMode policy;
-    unsigned long host_nodes[HOST_MEM_MAX_NODES / (8 * sizeof(long))];
-    bool have_nodes;
+    unsigned long host_nodes[HOST_MEM_MAX_NODES / HOST_MEM_NODE_BITS];
     bool share, prealloc, merge, dump, discard_data, readonly, hugetlb, seal,
          reserve;
     char *mem_path;
@@ -109,13 +108,12 @@ static bool add_host_nodes(HostMemOpts *o, const char *v, GError **errp)
     }
     if (hi >= HOST_MEM_MAX_NODES) {
         error_setg(errp, "Invalid host-nodes value: %" PRIu64,
-                   lo >= HOST_MEM_MAX_NODES ? lo : (uint64_t)HOST_MEM_MAX_NODES);
+                   MAX(lo, (uint64_t)HOST_MEM_MAX_NODES));
         return false;
     }
     for (uint64_t i = lo; i <= hi; i++) {
-        o->host_nodes[i / (8 * sizeof(long))] |= 1UL << (i % (8 * sizeof(long)));
+        host_mem_node_set(o->host_nodes, i);
     }
-    o->have_nodes = true;
     return true;
 }
 
@@ -193,8 +191,7 @@ static bool apply_host_nodes(void *p, const HostMemOpts *o, GError **errp)
     int maxnode = -1;
 
     for (int i = 0; i < HOST_MEM_MAX_NODES; i++) {
-        if (o->host_nodes[i / (8 * sizeof(long))] &
-            (1UL << (i % (8 * sizeof(long))))) {
+        if (host_mem_node_test(o->host_nodes, i)) {
             maxnode = i;
         }
     }

@@ -67,8 +67,7 @@ static void add_memdev(HostMemoryBackend *b, void *opaque)
     m->policy = (HostMemPolicy)b->policy;   /* same order */
     uint16List **nt = &m->host_nodes;
     for (unsigned i = 0; i < HOST_MEM_MAX_NODES; i++) {
-        if (b->host_nodes[i / (8 * sizeof(long))] &
-            (1UL << (i % (8 * sizeof(long))))) {
+        if (host_mem_node_test(b->host_nodes, i)) {
             LIST_APPEND(nt, i);
         }
     }

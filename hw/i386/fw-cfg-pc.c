@@ -13,7 +13,8 @@
  *   16-bit boot loader fills, for -kernel through the firmware).
  *
  * Items: signature, ID, UUID, RAM size, NOGRAPHIC, NB_CPUS, MAX_CPUS
- * (APIC ID limit), NUMA (node count, node per APIC ID, node sizes), BOOT_MENU, IRQ0_OVERRIDE, legacy E820
+ * (APIC ID limit), NUMA (node count, node per APIC ID, node sizes),
+ * BOOT_MENU, IRQ0_OVERRIDE, legacy E820
  * (empty) and HPET; files: etc/e820, bootorder, bios-geometry,
  * etc/boot-fail-wait, etc/boot-menu-wait (splash-time), etc/system-states,
  * the ACPI tables and their loader script, the SMBIOS tables and anchor,

@@ -22,6 +22,20 @@ typedef enum HostMemPolicyMode {
 } HostMemPolicyMode;
 
 #define HOST_MEM_MAX_NODES 128  /* host-nodes values are below this */
+#define HOST_MEM_NODE_BITS (8 * sizeof(unsigned long))
+
+/* host-nodes bitmaps: bit @node of @map */
+static inline bool host_mem_node_test(const unsigned long *map,
+                                      unsigned node)
+{
+    return map[node / HOST_MEM_NODE_BITS] &
+           (1UL << (node % HOST_MEM_NODE_BITS));
+}
+
+static inline void host_mem_node_set(unsigned long *map, unsigned node)
+{
+    map[node / HOST_MEM_NODE_BITS] |= 1UL << (node % HOST_MEM_NODE_BITS);
+}
 
 typedef struct HostMemoryBackend {
     char *id;
@@ -32,7 +46,7 @@ typedef struct HostMemoryBackend {
     bool used;              /* claimed by a machine (only one may) */
     HostMemPolicyMode policy;
     /* host-nodes=, a bit per host node (HOST_MEM_MAX_NODES bits) */
-    unsigned long host_nodes[HOST_MEM_MAX_NODES / (8 * sizeof(long))];
+    unsigned long host_nodes[HOST_MEM_MAX_NODES / HOST_MEM_NODE_BITS];
 } HostMemoryBackend;
 
 HostMemoryBackend *host_memory_backend_find(const char *id);
