@@ -15,8 +15,11 @@
  *          unless share=off
  * prealloc=on touches every page now (so a guest never faults for lack of
  * memory later), merge=off opts out of KSM, dump=off leaves the memory
- * out of core dumps.  Host NUMA policy (host-nodes=, policy=) is not
- * built: asking for it is an error, never silently ignored.
+ * out of core dumps.  host-nodes= (a node, a range N-M, or host-nodes.0=,
+ * host-nodes.1=... as QMP's list arrives) and policy=default|preferred|
+ * bind|interleave bind the memory to host NUMA nodes with mbind(2)
+ * (MPOL_MF_STRICT | MPOL_MF_MOVE, before prealloc touches it), with
+ * QEMU 7.2's checks and wording; a build without libnuma refuses them.
  */
 #include "qemu/osdep.h"
 #include "system/hostmem.h"
@@ -25,6 +28,9 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#ifdef CONFIG_NUMA
+#include <numaif.h>
+#endif
 
 #ifndef MFD_HUGETLB
 #define MFD_HUGETLB 0x0004U
@@ -60,6 +66,8 @@ HostMemoryBackend *host_memory_backend_find(const char *id)
 
 typedef struct HostMemOpts {
     uint64_t size, align, hugetlbsize;
+    HostMemPolicyMode policy;
+    unsigned long host_nodes[HOST_MEM_MAX_NODES / HOST_MEM_NODE_BITS];
     bool share, prealloc, merge, dump, discard_data, readonly, hugetlb, seal,
          reserve;
     char *mem_path;
@@ -82,12 +90,77 @@ static bool take_size(GHashTable *props, const char *key, uint64_t *out,
     return !v || parse_size(v, 1, out, errp);
 }
 
+static const char *const policy_names[] = {
+    "default", "preferred", "bind", "interleave",
+};
+
+static bool add_host_nodes(HostMemOpts *o, const char *v, GError **errp)
+{
+    g_auto(GStrv) parts = g_strsplit(v, "-", 3);
+    guint n = g_strv_length(parts);
+    uint64_t lo, hi;
+
+    if ((n != 1 && n != 2) || !parse_uint(parts[0], &lo, NULL) ||
+        !parse_uint(parts[n - 1], &hi, NULL) || hi < lo) {
+        error_setg(errp, "Parameter 'host-nodes' expects a uint64 value or "
+                   "range");
+        return false;
+    }
+    if (hi >= HOST_MEM_MAX_NODES) {
+        error_setg(errp, "Invalid host-nodes value: %" PRIu64,
+                   MAX(lo, (uint64_t)HOST_MEM_MAX_NODES));
+        return false;
+    }
+    for (uint64_t i = lo; i <= hi; i++) {
+        host_mem_node_set(o->host_nodes, i);
+    }
+    return true;
+}
+
+/* host-nodes=N[-M] and the list form host-nodes.0=, host-nodes.1=, ... */
+static bool take_host_nodes(GHashTable *props, HostMemOpts *o, GError **errp)
+{
+    g_autofree char *nodes = user_object_take_str(props, "host-nodes");
+
+    if (nodes && *nodes && !add_host_nodes(o, nodes, errp)) {
+        return false;
+    }
+    /* a list as long as the request (a node may repeat, as in QEMU) */
+    for (unsigned i = 0; ; i++) {
+        g_autofree char *key = g_strdup_printf("host-nodes.%u", i);
+        g_autofree char *v = user_object_take_str(props, key);
+
+        if (!v) {
+            break;
+        }
+        if (!add_host_nodes(o, v, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool take_policy(GHashTable *props, HostMemOpts *o, GError **errp)
+{
+    g_autofree char *policy = user_object_take_str(props, "policy");
+
+    o->policy = HOST_MEM_MODE_DEFAULT;
+    if (!policy) {
+        return true;
+    }
+    for (unsigned i = 0; i < ARRAY_SIZE(policy_names); i++) {
+        if (!strcmp(policy, policy_names[i])) {
+            o->policy = i;
+            return true;
+        }
+    }
+    error_setg(errp, "Parameter 'policy' does not accept value '%s'", policy);
+    return false;
+}
+
 static bool parse_common(const char *type, GHashTable *props, HostMemOpts *o,
                          GError **errp)
 {
-    g_autofree char *nodes = user_object_take_str(props, "host-nodes");
-    g_autofree char *node0 = user_object_take_str(props, "host-nodes.0");
-    g_autofree char *policy = user_object_take_str(props, "policy");
     g_autofree char *x_use = user_object_take_str(props, "x-use-canonical-path-for-ramblock-id");
 
     (void)x_use;    /* naming of migration RAM blocks: kvmpc has one name */
@@ -98,19 +171,59 @@ static bool parse_common(const char *type, GHashTable *props, HostMemOpts *o,
         !take_bool(props, "merge", true, &o->merge, errp) ||
         !take_bool(props, "dump", true, &o->dump, errp) ||
         !take_bool(props, "reserve", true, &o->reserve, errp) ||
-        !take_size(props, "prealloc-threads", &(uint64_t){0}, errp)) {
+        !take_size(props, "prealloc-threads", &(uint64_t){0}, errp) ||
+        !take_host_nodes(props, o, errp) || !take_policy(props, o, errp)) {
         return false;
     }
     if (!o->size) {
         error_setg(errp, "can't create backend with size 0");
         return false;
     }
-    if ((nodes && *nodes) || node0 || (policy && strcmp(policy, "default"))) {
-        error_setg(errp, "host-nodes/policy: host NUMA binding is not "
-                   "supported by kvmpc");
+    return true;
+}
+
+/*
+ * QEMU's checks of host-nodes against policy, then mbind(2).  STRICT|MOVE:
+ * pages already there (a file's page cache) must move or the call fails.
+ */
+static bool apply_host_nodes(void *p, const HostMemOpts *o, GError **errp)
+{
+    int maxnode = -1;
+
+    for (int i = 0; i < HOST_MEM_MAX_NODES; i++) {
+        if (host_mem_node_test(o->host_nodes, i)) {
+            maxnode = i;
+        }
+    }
+    if (maxnode >= 0 && o->policy == HOST_MEM_MODE_DEFAULT) {
+        error_setg(errp, "host-nodes must be empty for policy default, or "
+                   "you should explicitly specify a policy other than "
+                   "default");
+        return false;
+    }
+    if (maxnode < 0 && o->policy != HOST_MEM_MODE_DEFAULT) {
+        error_setg(errp, "host-nodes must be set for policy %s",
+                   policy_names[o->policy]);
+        return false;
+    }
+    if (maxnode < 0) {
+        return true;
+    }
+#ifdef CONFIG_NUMA
+    /* mode values: MPOL_DEFAULT 0, PREFERRED 1, BIND 2, INTERLEAVE 3 */
+    if (mbind(p, o->size, o->policy, o->host_nodes, maxnode + 2,
+              MPOL_MF_STRICT | MPOL_MF_MOVE)) {
+        error_setg(errp, "cannot bind memory to host NUMA nodes: %s",
+                   g_strerror(errno));
         return false;
     }
     return true;
+#else
+    (void)p;
+    error_setg(errp, "NUMA node binding are not supported by this QEMU "
+               "(kvmpc was built without libnuma)");
+    return false;
+#endif
 }
 
 static void *map_fd(int fd, const HostMemOpts *o, GError **errp)
@@ -277,7 +390,11 @@ static void *hostmem_create(const char *type, const char *id,
     if (fd >= 0) {
         close(fd);      /* the mapping keeps the memory */
     }
-    if (!host || !apply_advice(host, &o, errp)) {
+    if (!host || !apply_host_nodes(host, &o, errp) ||
+        !apply_advice(host, &o, errp)) {
+        if (host) {
+            munmap(host, o.size);
+        }
         return NULL;
     }
     b = g_new0(HostMemoryBackend, 1);
@@ -290,6 +407,8 @@ static void *hostmem_create(const char *type, const char *id,
     b->dump = o.dump;
     b->prealloc = o.prealloc;
     b->reserve = o.reserve;
+    b->policy = o.policy;
+    memcpy(b->host_nodes, o.host_nodes, sizeof(b->host_nodes));
     if (!all_backends) {
         all_backends = g_ptr_array_new();
     }

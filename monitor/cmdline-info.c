@@ -65,6 +65,10 @@ static const Param memory_params[] = {
     { "size", Z, "guest RAM" },
     { NULL }
 };
+/* QEMU's -numa is parsed by type (node, dist, cpu): it lists no keys */
+static const Param numa_params[] = {
+    { NULL }
+};
 static const Param rtc_params[] = {
     { "base", S, "utc, localtime or a date" },
     { NULL }
@@ -88,6 +92,7 @@ static const OptionDesc options[] = {
     { "boot-opts", boot_params },
     { "smp-opts", smp_params },
     { "memory", memory_params },
+    { "numa", numa_params },
     { "rtc", rtc_params },
     { "vnc", vnc_params },
 };

@@ -148,6 +148,7 @@ const HMPCommand hmp_info_commands[] = {
     { "mtree", "", "show memory tree", hmp_info_mtree },
     { "name", "", "show the current VM name", hmp_info_name },
     { "network", "", "show the network state", hmp_info_network },
+    { "numa", "", "show NUMA information", hmp_info_numa },
     { "pci", "", "show PCI info", hmp_info_pci },
     { "qtree", "", "show device tree", hmp_info_qtree },
     { "registers", "[-a]", "show the cpu registers (-a: all vCPUs)",

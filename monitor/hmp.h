@@ -89,6 +89,7 @@ void hmp_device_del(Monitor *mon, const char *args);
 void hmp_object_add(Monitor *mon, const char *args);
 void hmp_object_del(Monitor *mon, const char *args);
 void hmp_info_memory_devices(Monitor *mon, const char *args);
+void hmp_info_numa(Monitor *mon, const char *args);
 void hmp_info_memory_size_summary(Monitor *mon, const char *args);
 void hmp_hostfwd_add(Monitor *mon, const char *args);
 void hmp_hostfwd_remove(Monitor *mon, const char *args);

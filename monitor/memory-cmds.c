@@ -14,6 +14,9 @@
 #include "monitor-internal.h"
 #include "hmp.h"
 #include "system/object.h"
+#include "system/numa.h"
+#include "hw/boards.h"
+#include "hw/i386/x86-cpu-hotplug.h"
 
 MemoryDeviceInfoList *qmp_query_memory_devices(GError **errp)
 {
@@ -96,6 +99,43 @@ void hmp_info_memory_devices(Monitor *mon, const char *args)
         monitor_printf(mon, "  hotplugged: %s\n",
                        d->parent.hotplugged ? "true" : "false");
         monitor_printf(mon, "  hotpluggable: true\n");
+    }
+}
+
+/*
+ * QEMU 7.2's layout: the node count, then per node the present CPUs (by
+ * index), its memory (boot RAM plus its DIMMs) and the DIMMs' part, in MB.
+ */
+void hmp_info_numa(Monitor *mon, const char *args)
+{
+    unsigned n = numa_node_count(current_machine);
+    g_autoptr(GPtrArray) dimms = pc_dimm_list();
+    unsigned slots = x86_cpu_hotplug_slot_count();
+
+    monitor_printf(mon, "%u nodes\n", n);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t plugged = 0;
+
+        monitor_printf(mon, "node %u cpus:", i);
+        for (unsigned c = 0; c < slots; c++) {
+            /* the CPUs there are (boot and plugged), under any accel */
+            if (x86_cpu_hotplug_slot_present(c) &&
+                numa_cpu_node(current_machine, c) == (int)i) {
+                monitor_printf(mon, " %u", c);
+            }
+        }
+        monitor_printf(mon, "\n");
+        for (unsigned d = 0; d < dimms->len; d++) {
+            PCDIMMDevice *dimm = g_ptr_array_index(dimms, d);
+            if (dimm->node == i) {
+                plugged += dimm->hostmem->size;
+            }
+        }
+        monitor_printf(mon, "node %u size: %" PRIu64 " MB\n", i,
+                       (current_machine->numa->nodes[i].node_mem + plugged)
+                       >> 20);
+        monitor_printf(mon, "node %u plugged: %" PRIu64 " MB\n", i,
+                       plugged >> 20);
     }
 }
 

@@ -64,7 +64,13 @@ static void add_memdev(HostMemoryBackend *b, void *opaque)
     m->share = b->share;
     m->has_reserve = true;
     m->reserve = b->reserve;
-    m->policy = HOST_MEM_POLICY_DEFAULT;
+    m->policy = (HostMemPolicy)b->policy;   /* same order */
+    uint16List **nt = &m->host_nodes;
+    for (unsigned i = 0; i < HOST_MEM_MAX_NODES; i++) {
+        if (host_mem_node_test(b->host_nodes, i)) {
+            LIST_APPEND(nt, i);
+        }
+    }
     LIST_APPEND(*tail, m);
 }
 

@@ -19,6 +19,7 @@
 #include "qapi/qapi-commands.h"
 #include "audio/audio.h"
 #include "monitor-internal.h"
+#include "system/numa.h"
 
 /* Append @obj to a generated FooList through its tail pointer. */
 #define LIST_APPEND(tail, obj) do {                         \
@@ -210,6 +211,10 @@ static CpuInfoFast *cpu_info_fast(const KvmVcpuInfo *vi)
     info->qom_path = monitor_cpu_qom_path(vi->cpu_index);
     info->thread_id = vi->thread_id;
     info->target = SYS_EMU_TARGET_X86_64;
+    if (numa_cpu_node(current_machine, vi->cpu_index) >= 0) {
+        props->has_node_id = true;
+        props->node_id = numa_cpu_node(current_machine, vi->cpu_index);
+    }
     props->has_socket_id = true;
     props->socket_id = vi->socket_id;
     if (current_machine && current_machine->smp.dies > 1) {
@@ -238,7 +243,7 @@ CpuInfoFastList *qmp_query_cpus_fast(GError **errp)
 }
 
 /* The slots -smp maxcpus describes, present or not, with QEMU's
- * properties: socket-id, die-id (with dies > 1), core-id, thread-id. */
+ * properties: node-id (with -numa), socket-id, die-id (with dies > 1), core-id, thread-id. */
 HotpluggableCPUList *qmp_query_hotpluggable_cpus(GError **errp)
 {
     HotpluggableCPUList *list = NULL, **tail = &list;
@@ -260,6 +265,10 @@ HotpluggableCPUList *qmp_query_hotpluggable_cpus(GError **errp)
         c->type = g_strdup_printf("%s-x86_64-cpu",
                                   x86_cpu_current_config()->model);
         c->vcpus_count = 1;
+        if (numa_cpu_node(current_machine, i) >= 0) {
+            p->has_node_id = true;
+            p->node_id = numa_cpu_node(current_machine, i);
+        }
         p->has_socket_id = true;
         p->socket_id = ids.pkg_id;
         if (smp->dies > 1) {

@@ -26,6 +26,7 @@ PACKAGES=(
   libusb-1.0-0-dev libusbredirparser-dev libusbredirhost-dev
   libasound2-dev libpulse-dev sox
   libssl-dev python3-cryptography
+  libnuma-dev
 )
 
 missing=()

@@ -22,6 +22,7 @@
 #include "system/memory.h"
 #include "system/object.h"
 #include "system/hostmem.h"
+#include "system/numa.h"
 #include "system/sandbox.h"
 #include "system/runas.h"
 #include "qemu/fdset.h"
@@ -58,6 +59,7 @@ typedef struct Options {
     MachineState *ms;
     GPtrArray *chardevs;        /* -chardev option strings */
     GPtrArray *objects;         /* -object option strings */
+    GPtrArray *numa;            /* -numa option strings */
     GPtrArray *audiodevs;       /* -audiodev option strings */
     GPtrArray *audios;          /* -audio option strings */
     GPtrArray *serials;         /* -serial specs */
@@ -920,6 +922,8 @@ static void parse_args(Options *o, int argc, char **argv)
             if (!device_add_global(need_arg(argc, argv, &i), &err)) {
                 die_err("-global", err);
             }
+        } else if (IS("-numa")) {
+            g_ptr_array_add(o->numa, g_strdup(need_arg(argc, argv, &i)));
         } else if (IS("-object")) {
             g_ptr_array_add(o->objects, g_strdup(need_arg(argc, argv, &i)));
         } else if (IS("-netdev")) {
@@ -1058,6 +1062,7 @@ static void options_init(Options *o)
     o->ms = ms;
     o->chardevs = g_ptr_array_new_with_free_func(g_free);
     o->objects = g_ptr_array_new_with_free_func(g_free);
+    o->numa = g_ptr_array_new_with_free_func(g_free);
     o->audiodevs = g_ptr_array_new_with_free_func(g_free);
     o->audios = g_ptr_array_new_with_free_func(g_free);
     o->serials = g_ptr_array_new_with_free_func(g_free);
@@ -1550,6 +1555,7 @@ static void lock_memory(Options *o)
 static void build_machine(Options *o)
 {
     MachineState *ms = o->ms;
+    const char *bad_opt;
     GError *err = NULL;
 
     if (!ms->ram_size && ms->memory_backend) {
@@ -1567,6 +1573,16 @@ static void build_machine(Options *o)
     if (ms->smp.max_cpus > ms->type->max_cpus) {
         die("Invalid SMP CPUs %u. The max CPUs supported by machine '%s' "
             "is %u", ms->smp.max_cpus, ms->type->name, ms->type->max_cpus);
+    }
+    if (o->numa->len && ms->type->no_cpus) {
+        die("-numa %s: NUMA is not supported by this machine-type",
+            (const char *)g_ptr_array_index(o->numa, 0));
+    }
+    if (!numa_configure(ms, o->numa, &bad_opt, &err)) {
+        if (bad_opt) {
+            die("-numa %s: %s", bad_opt, err->message);
+        }
+        die_err(NULL, err);
     }
     if (!ms->type->init(ms, &err)) {
         die_err(NULL, err);

@@ -5,6 +5,7 @@
 #include "hw/boards.h"
 #include "qom/object-type.h"
 #include "system/hostmem.h"
+#include "system/numa.h"
 #include <sys/mman.h>
 
 MachineState *current_machine;
@@ -78,16 +79,24 @@ bool machine_init_ram(MachineState *ms, const char *name, GError **errp)
         }
         b->used = true;
         memory_region_init_ram_ptr(&ms->ram, name, ms->ram_size, b->host);
+    } else if (numa_has_memdevs(ms)) {
+        /* -numa node,memdev=: the nodes' backends, in node order */
+        void *host = numa_map_ram(ms, errp);
+
+        if (!host) {
+            return false;
+        }
+        memory_region_init_ram_ptr(&ms->ram, name, ms->ram_size, host);
     } else {
         memory_region_init_ram(&ms->ram, name, ms->ram_size);
     }
-    if (!ms->dump_guest_core) {
+    if (!ms->dump_guest_core) {      /* as QEMU: backends included */
         madvise(memory_region_get_ram_ptr(&ms->ram), ms->ram_size,
                 MADV_DONTDUMP);
     }
     /* -machine mem-merge (default on, as QEMU): offer guest RAM to KSM.
      * A memory backend has its own merge= and was advised already. */
-    if (!ms->memory_backend && ms->mem_merge) {
+    if (!ms->memory_backend && !numa_has_memdevs(ms) && ms->mem_merge) {
         madvise(memory_region_get_ram_ptr(&ms->ram), ms->ram_size,
                 MADV_MERGEABLE);
     }

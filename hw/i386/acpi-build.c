@@ -14,6 +14,13 @@
  *   5.2.12  MADT (Local APIC / x2APIC per CPU, I/O APIC, interrupt source
  *           overrides as QEMU's pc: IRQ0 -> GSI2, IRQ 5/9/10/11 level
  *           active-high; Local APIC NMI on LINT1)
+ *   5.2.16  SRAT, revision 1, with -numa: a Processor Local APIC (or
+ *           x2APIC, 5.2.16.3) Affinity entry per possible CPU, Memory
+ *           Affinity entries per node's RAM cut around the 640K-1M and
+ *           32-bit PCI holes as QEMU lays them, disabled padding entries
+ *           up to nodes + 2, and the pc-dimm area (hot-pluggable, on the
+ *           last node) when maxmem > size
+ *   5.2.17  SLIT, revision 1, when -numa dist gave distances
  *   IA-PC HPET spec 1.0a, 3.2.4 "The ACPI 2.0 HPET Description Table"
  *   Microsoft "Windows ACPI Emulated Devices Table" (WAET)
  * The DSDT follows the structure of QEMU's pc DSDT: \_SB.PCI0 with its
@@ -40,7 +47,8 @@
  * 3.0, 4.1.2).
  *
  * Blob layout (etc/acpi/tables, 64-byte aligned, high zone): FACS first
- * (it must be 64-byte aligned), then DSDT, FACP, APIC, HPET, WAET, RSDT.
+ * (it must be 64-byte aligned), then DSDT, FACP, APIC, HPET, SRAT, SLIT,
+ * MCFG, WAET, RSDT.
  * Checksums and pointers are left to the firmware's linker (table-loader).
  */
 #include "qemu/osdep.h"
@@ -61,6 +69,7 @@
 #include "hw/qdev.h"
 #include "system/memory.h"
 #include "target/i386/cpu.h"
+#include "system/numa.h"
 
 /* Table revisions. */
 #define ACPI_DSDT_REV       1
@@ -102,6 +111,17 @@
 /* Generic Address Structure address space IDs. */
 #define GAS_SYSTEM_MEMORY   0
 #define GAS_SYSTEM_IO       1
+
+/* SRAT (5.2.16) and SLIT (5.2.17). */
+#define ACPI_SRAT_REV               1
+#define ACPI_SLIT_REV               1
+#define SRAT_TYPE_LAPIC             0
+#define SRAT_TYPE_MEMORY            1
+#define SRAT_TYPE_X2APIC            2
+#define SRAT_ENABLED                1
+#define SRAT_HOTPLUGGABLE           2
+#define SRAT_HOLE_640K_START        (640 * KiB)
+#define SRAT_HOLE_640K_END          (1 * MiB)
 
 /* MADT (5.2.12). */
 #define MADT_FLAG_PCAT_COMPAT       1
@@ -232,6 +252,40 @@ static void acpi_find_cpu_slots(AcpiPcConfig *cfg)
     }
 }
 
+/* -numa: each node's RAM, each possible CPU's node, the distances. */
+static void acpi_find_numa(MachineState *ms, AcpiPcConfig *cfg,
+                           const X86CPUTopoInfo *topo)
+{
+    unsigned n = numa_node_count(ms);
+
+    cfg->below_4g_mem_size = ms->below_4g_mem_size;
+    cfg->hotplug_mem_base = ms->device_memory_base;
+    cfg->hotplug_mem_size = ms->device_memory_size;
+    if (!n) {
+        return;
+    }
+    cfg->numa_nodes = n;
+    cfg->numa_node_mem = g_new(uint64_t, n);
+    for (unsigned i = 0; i < n; i++) {
+        cfg->numa_node_mem[i] = ms->numa->nodes[i].node_mem;
+    }
+    cfg->numa_cpu_apic_ids = g_new(uint32_t, cfg->max_cpus);
+    cfg->numa_cpu_nodes = g_new(uint32_t, cfg->max_cpus);
+    for (unsigned i = 0; i < cfg->max_cpus; i++) {
+        cfg->numa_cpu_apic_ids[i] = x86_apicid_from_cpu_idx(topo, i);
+        cfg->numa_cpu_nodes[i] = MAX(numa_cpu_node(ms, i), 0);
+    }
+    if (ms->numa->have_numa_distance) {
+        cfg->numa_distance = g_new(uint8_t, n * n);
+        for (unsigned s = 0; s < n; s++) {
+            for (unsigned d = 0; d < n; d++) {
+                cfg->numa_distance[s * n + d] =
+                    ms->numa->nodes[s].distance[d];
+            }
+        }
+    }
+}
+
 void acpi_pc_config(MachineState *ms, AcpiPcConfig *cfg)
 {
     X86CPUTopoInfo topo;
@@ -245,6 +299,7 @@ void acpi_pc_config(MachineState *ms, AcpiPcConfig *cfg)
         cfg->apic_ids[i] = x86_apicid_from_cpu_idx(&topo, i);
     }
     acpi_find_cpu_slots(cfg);
+    acpi_find_numa(ms, cfg, &topo);
     acpi_find_hpet(ms, cfg);
     acpi_find_devices(cfg);
     acpi_find_pcihp_slots(cfg);
@@ -303,6 +358,10 @@ void acpi_pc_config_cleanup(AcpiPcConfig *cfg)
     cfg->apic_ids = NULL;
     g_clear_pointer(&cfg->slot_apic_ids, g_free);
     g_clear_pointer(&cfg->slot_present, g_free);
+    g_clear_pointer(&cfg->numa_node_mem, g_free);
+    g_clear_pointer(&cfg->numa_cpu_apic_ids, g_free);
+    g_clear_pointer(&cfg->numa_cpu_nodes, g_free);
+    g_clear_pointer(&cfg->numa_distance, g_free);
 }
 
 /* ---- DSDT ---------------------------------------------------------------- */
@@ -1080,6 +1139,129 @@ static size_t build_hpet(AcpiBuildState *st)
     return off;
 }
 
+/* 5.2.16.4 Memory Affinity Structure (40 bytes). */
+static void srat_memory(GByteArray *t, uint64_t base, uint64_t len,
+                        uint32_t node, uint32_t flags)
+{
+    build_append_int_noprefix(t, SRAT_TYPE_MEMORY, 1);
+    build_append_int_noprefix(t, 40, 1);
+    build_append_int_noprefix(t, node, 4);      /* proximity domain */
+    build_append_int_noprefix(t, 0, 2);         /* reserved */
+    build_append_int_noprefix(t, base, 8);
+    build_append_int_noprefix(t, len, 8);
+    build_append_int_noprefix(t, 0, 4);         /* reserved */
+    build_append_int_noprefix(t, flags, 4);
+    build_append_int_noprefix(t, 0, 8);         /* reserved */
+}
+
+/* 5.2.16.1 / 5.2.16.3: a CPU's proximity domain, by its APIC ID. */
+static void srat_cpu(GByteArray *t, uint32_t apic_id, uint32_t node)
+{
+    if (apic_id <= MADT_XAPIC_MAX_ID) {
+        build_append_int_noprefix(t, SRAT_TYPE_LAPIC, 1);
+        build_append_int_noprefix(t, 16, 1);
+        build_append_int_noprefix(t, node & 0xff, 1);   /* domain [7:0] */
+        build_append_int_noprefix(t, apic_id, 1);
+        build_append_int_noprefix(t, SRAT_ENABLED, 4);
+        build_append_int_noprefix(t, 0, 1);             /* SAPIC EID */
+        build_append_int_noprefix(t, node >> 8, 3);     /* domain [31:8] */
+        build_append_int_noprefix(t, 0, 4);             /* clock domain */
+    } else {
+        build_append_int_noprefix(t, SRAT_TYPE_X2APIC, 1);
+        build_append_int_noprefix(t, 24, 1);
+        build_append_int_noprefix(t, 0, 2);             /* reserved */
+        build_append_int_noprefix(t, node, 4);
+        build_append_int_noprefix(t, apic_id, 4);
+        build_append_int_noprefix(t, SRAT_ENABLED, 4);
+        build_append_int_noprefix(t, 0, 4);             /* clock domain */
+        build_append_int_noprefix(t, 0, 4);             /* reserved */
+    }
+}
+
+/*
+ * Node i's RAM follows node i-1's in guest-physical order; QEMU cuts the
+ * 640K-1M hole out of the first range and moves what would reach the
+ * 32-bit PCI hole above 4 GiB.
+ */
+static void srat_node_memory(GByteArray *t, const AcpiPcConfig *cfg)
+{
+    uint64_t next = 0, base, len;
+
+    for (unsigned i = 0; i < cfg->numa_nodes; i++) {
+        base = next;
+        len = cfg->numa_node_mem[i];
+        next = base + len;
+        if (base <= SRAT_HOLE_640K_START && next > SRAT_HOLE_640K_START) {
+            len -= next - SRAT_HOLE_640K_START;
+            if (len) {
+                srat_memory(t, base, len, i, SRAT_ENABLED);
+            }
+            if (next <= SRAT_HOLE_640K_END) {
+                next = SRAT_HOLE_640K_END;
+                continue;
+            }
+            base = SRAT_HOLE_640K_END;
+            len = next - SRAT_HOLE_640K_END;
+        }
+        if (base <= cfg->below_4g_mem_size &&
+            next > cfg->below_4g_mem_size) {
+            len -= next - cfg->below_4g_mem_size;
+            if (len) {
+                srat_memory(t, base, len, i, SRAT_ENABLED);
+            }
+            base = PC_HIGHMEM_START;
+            len = next - cfg->below_4g_mem_size;
+            next = base + len;
+        }
+        if (len) {
+            srat_memory(t, base, len, i, SRAT_ENABLED);
+        }
+    }
+}
+
+static size_t build_srat(AcpiBuildState *st)
+{
+    const AcpiPcConfig *cfg = st->cfg;
+    GByteArray *t = st->t;
+    size_t off = acpi_table_begin(t), mem_start;
+    unsigned entries;
+
+    build_append_int_noprefix(t, 1, 4);         /* reserved, 1 (legacy) */
+    build_append_int_noprefix(t, 0, 8);         /* reserved */
+    for (unsigned i = 0; i < cfg->max_cpus; i++) {
+        srat_cpu(t, cfg->numa_cpu_apic_ids[i], cfg->numa_cpu_nodes[i]);
+    }
+    mem_start = t->len;
+    srat_node_memory(t, cfg);
+    /* QEMU pads with disabled entries to nodes + 2 memory entries */
+    entries = (t->len - mem_start) / 40;
+    for (; entries < cfg->numa_nodes + 2; entries++) {
+        srat_memory(t, 0, 0, 0, 0);
+    }
+    if (cfg->hotplug_mem_size) {
+        srat_memory(t, cfg->hotplug_mem_base, cfg->hotplug_mem_size,
+                    cfg->numa_nodes - 1, SRAT_ENABLED | SRAT_HOTPLUGGABLE);
+    }
+    acpi_table_finish(st, off, "SRAT", ACPI_SRAT_REV);
+    return off;
+}
+
+/* 5.2.17: the node count, then the distance matrix row by row. */
+static size_t build_slit(AcpiBuildState *st)
+{
+    const AcpiPcConfig *cfg = st->cfg;
+    GByteArray *t = st->t;
+    size_t off = acpi_table_begin(t);
+    unsigned n = cfg->numa_nodes;
+
+    build_append_int_noprefix(t, n, 8);
+    for (unsigned i = 0; i < n * n; i++) {
+        build_append_int_noprefix(t, cfg->numa_distance[i], 1);
+    }
+    acpi_table_finish(st, off, "SLIT", ACPI_SLIT_REV);
+    return off;
+}
+
 /* PCI Firmware spec 3.0, 4.1.2: MCFG with one allocation (segment 0). */
 static size_t build_mcfg(AcpiBuildState *st)
 {
@@ -1163,6 +1345,12 @@ void acpi_build(const AcpiPcConfig *cfg, AcpiBuildTables *tables)
     rsdt_add(&st, build_madt(&st));
     if (cfg->hpet) {
         rsdt_add(&st, build_hpet(&st));
+    }
+    if (cfg->numa_nodes) {
+        rsdt_add(&st, build_srat(&st));
+    }
+    if (cfg->numa_distance) {
+        rsdt_add(&st, build_slit(&st));
     }
     if (cfg->q35 && cfg->mcfg_size) {
         rsdt_add(&st, build_mcfg(&st));

@@ -12,7 +12,8 @@
  *       each (1 device check for an insert, 3 eject request for a
  *       remove) and clearing its event
  *   \_SB.CPUS.Cnnn (ACPI0007, _UID n) for every possible CPU: _STA, _MAT
- *       (its MADT entry, enabled), _OST and _EJ0
+ *       (its MADT entry, enabled), _PXM (its node, with -numa), _OST and
+ *       _EJ0
  *   \_GPE._E02: \_SB.CPUS.CSCN
  *
  * Spec: ACPI 6.4, 5.2.12 (MADT entries, the _MAT buffer), 6.3.3 (_EJx),
@@ -179,7 +180,7 @@ static Aml *build_cscn(void)
     return m;
 }
 
-static Aml *build_cpu_device(unsigned uid, uint32_t apic_id)
+static Aml *build_cpu_device(unsigned uid, uint32_t apic_id, int node)
 {
     Aml *dev = aml_device("C%03X", uid);
     Aml *sta = aml_method("_STA", 0, false);
@@ -199,6 +200,10 @@ static Aml *build_cpu_device(unsigned uid, uint32_t apic_id)
     aml_append(dev, ost);
     aml_append(ej0, aml_call1("CEJ0", aml_int(uid)));
     aml_append(dev, ej0);
+    if (node >= 0) {
+        /* as QEMU (last): Linux ignores the SRAT for CPUs absent at boot */
+        aml_append(dev, aml_name_decl("_PXM", aml_int(node)));
+    }
     return dev;
 }
 
@@ -215,7 +220,9 @@ void acpi_build_cpus_hotplug(Aml *sb, const AcpiPcConfig *cfg)
     aml_append(cpus, build_cscn());
     aml_append(cpus, build_cost());
     for (unsigned i = 0; i < cfg->max_cpus; i++) {
-        aml_append(cpus, build_cpu_device(i, cfg->slot_apic_ids[i]));
+        aml_append(cpus, build_cpu_device(i, cfg->slot_apic_ids[i],
+                                          cfg->numa_nodes ?
+                                          (int)cfg->numa_cpu_nodes[i] : -1));
     }
     aml_append(sb, cpus);
 }

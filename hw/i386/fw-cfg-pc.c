@@ -13,7 +13,8 @@
  *   16-bit boot loader fills, for -kernel through the firmware).
  *
  * Items: signature, ID, UUID, RAM size, NOGRAPHIC, NB_CPUS, MAX_CPUS
- * (APIC ID limit), NUMA (no nodes), BOOT_MENU, IRQ0_OVERRIDE, legacy E820
+ * (APIC ID limit), NUMA (node count, node per APIC ID, node sizes),
+ * BOOT_MENU, IRQ0_OVERRIDE, legacy E820
  * (empty) and HPET; files: etc/e820, bootorder, bios-geometry,
  * etc/boot-fail-wait, etc/boot-menu-wait (splash-time), etc/system-states,
  * the ACPI tables and their loader script, the SMBIOS tables and anchor,
@@ -33,6 +34,7 @@
 #include "hw/nvram/fw_cfg.h"
 #include "hw/smbios/smbios.h"
 #include "system/runstate.h"
+#include "system/numa.h"
 #include "target/i386/cpu.h"
 #include <cpuid.h>
 
@@ -630,10 +632,39 @@ static bool graphics_off(MachineState *ms)
     return g && parse_bool(g, &on, NULL) && !on;
 }
 
+/*
+ * FW_CFG_NUMA as SeaBIOS reads it (QEMU's fw_cfg_build_numa): 64-bit
+ * little-endian words: the node count, the node of each APIC ID below
+ * the APIC ID limit (0 where no CPU can be), then each node's RAM size.
+ */
+static uint8_t *build_numa_entry(MachineState *ms, uint32_t limit,
+                                 size_t *len)
+{
+    unsigned nodes = numa_node_count(ms);
+    uint8_t *w = g_malloc0((1 + (size_t)limit + nodes) * 8);
+    X86CPUTopoInfo topo;
+
+    x86_topo_info_from_smp(&ms->smp, &topo);
+    stq_le_p(w, nodes);
+    for (unsigned i = 0; nodes && i < MAX(ms->smp.max_cpus, 1u); i++) {
+        uint32_t apic_id = x86_apicid_from_cpu_idx(&topo, i);
+
+        if (apic_id < limit) {
+            stq_le_p(w + 8 * (1 + apic_id), numa_cpu_node(ms, i));
+        }
+    }
+    for (unsigned n = 0; n < nodes; n++) {
+        stq_le_p(w + 8 * (1 + limit + n), ms->numa->nodes[n].node_mem);
+    }
+    *len = (1 + (size_t)limit + nodes) * 8;
+    return w;
+}
+
 static void add_legacy_items(MachineState *ms, FWCfgState *s)
 {
     uint32_t limit = apic_id_limit(ms);
-    g_autofree uint8_t *numa = g_malloc0((1 + (size_t)limit) * 8);
+    size_t numa_len;
+    uint8_t *numa = build_numa_entry(ms, limit, &numa_len);
     uint8_t e820_legacy[4] = { 0 };
 
     fw_cfg_add_bytes(s, FW_CFG_UUID, ms->uuid, sizeof(ms->uuid));
@@ -641,8 +672,8 @@ static void add_legacy_items(MachineState *ms, FWCfgState *s)
     fw_cfg_add_i16(s, FW_CFG_NOGRAPHIC, graphics_off(ms));
     fw_cfg_add_i16(s, FW_CFG_NB_CPUS, ms->smp.cpus);
     fw_cfg_add_i16(s, FW_CFG_MAX_CPUS, limit);
-    /* No NUMA nodes: node count 0, then a zero node per APIC ID. */
-    fw_cfg_add_bytes(s, FW_CFG_NUMA, numa, (1 + (size_t)limit) * 8);
+    fw_cfg_add_bytes(s, FW_CFG_NUMA, numa, numa_len);
+    g_free(numa);
     fw_cfg_add_i32(s, FW_CFG_IRQ0_OVERRIDE, 1);
     fw_cfg_add_bytes(s, FW_CFG_E820_TABLE, e820_legacy, sizeof(e820_legacy));
 }

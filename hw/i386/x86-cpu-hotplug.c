@@ -16,6 +16,7 @@
 #include "hw/i386/x86-cpu-hotplug.h"
 #include "hw/acpi/cpu-hotplug.h"
 #include "system/accel.h"
+#include "system/numa.h"
 #include "target/i386/cpu.h"
 
 typedef struct CpuSlot {
@@ -112,6 +113,23 @@ static bool check_id(const char *what, int32_t val, unsigned count,
     return true;
 }
 
+/* QEMU's numa_cpu_pre_plug: node-id, when given, is the slot's node
+ * (node 0 without -numa); left out, the CPU takes the slot's node. */
+static bool check_node_id(X86CPUDevice *c, GError **errp)
+{
+    int node = MAX(numa_cpu_node(current_machine, c->slot), 0);
+
+    if (c->node_id < 0) {
+        c->node_id = numa_cpu_node(current_machine, c->slot);
+        return true;
+    }
+    if (c->node_id != node) {
+        error_setg(errp, "invalid node-id, must be %d", node);
+        return false;
+    }
+    return true;
+}
+
 static bool find_slot(X86CPUDevice *c, GError **errp)
 {
     const SmpConfig *smp = &current_machine->smp;
@@ -143,7 +161,7 @@ static bool find_slot(X86CPUDevice *c, GError **errp)
             return false;
         }
         c->slot = i;
-        return true;
+        return check_node_id(c, errp);
     }
     error_setg(errp, "Invalid CPU [socket: %u, die: %u, core: %u, thread: "
                "%u] with APIC ID %u, valid index range 0:%u",
@@ -249,7 +267,7 @@ static const Property x86_cpu_props[] = {
     DEFINE_PROP("thread-id", X86CPUDevice, thread_id, PROP_INT32, "-1",
                 "thread number in the core"),
     DEFINE_PROP("node-id", X86CPUDevice, node_id, PROP_INT32, "-1",
-                "NUMA node (kvmpc has one)"),
+                "NUMA node (-numa; must be the slot's)"),
     DEFINE_PROP_END_OF_LIST(),
 };
 

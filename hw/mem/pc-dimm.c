@@ -18,6 +18,7 @@
 #include "hw/mem/pc-dimm.h"
 #include "hw/acpi/memory_hotplug.h"
 #include "hw/boards.h"
+#include "system/numa.h"
 
 #define DIMM_RAM_ALIGN  (2 * MiB)   /* QEMU_VMALLOC_ALIGN on x86-64 Linux */
 #define DIMM_PAGE_ALIGN 4096
@@ -217,9 +218,10 @@ static bool pc_dimm_realize(DeviceState *dev, GError **errp)
         error_setg(errp, "can't use already busy memdev: %s", d->memdev);
         goto fail;
     }
-    if (d->node) {
+    if (d->node >= MAX(numa_node_count(ms), 1u)) {
         error_setg(errp, "'DIMM property node has value %" PRIu32 "' which "
-                   "exceeds the number of numa nodes: 1", d->node);
+                   "exceeds the number of numa nodes: %u", d->node,
+                   MAX(numa_node_count(ms), 1u));
         goto fail;
     }
     if (!dimm_check_addable(ms, b->size, errp)) {
@@ -276,7 +278,7 @@ static const Property pc_dimm_props[] = {
     DEFINE_PROP("slot", PCDIMMDevice, slot, PROP_INT32, "-1",
                 "memory slot (-1: the lowest free)"),
     DEFINE_PROP("node", PCDIMMDevice, node, PROP_UINT32, "0",
-                "NUMA node"),
+                "NUMA node (an existing -numa node; 0 without -numa)"),
     DEFINE_PROP("memdev", PCDIMMDevice, memdev, PROP_STRING, NULL,
                 "the memory backend's id"),
     DEFINE_PROP_END_OF_LIST(),

@@ -10,6 +10,7 @@
 #define GSI_NUM_PINS 24
 
 typedef struct MachineState MachineState;
+typedef struct NumaState NumaState;
 
 /* -machine kernel_irqchip=on|split|off (-accel kvm,kernel-irqchip=). */
 typedef enum KernelIrqchipMode {
@@ -68,6 +69,7 @@ struct MachineState {
     char *rtc_base;            /* -rtc base= */
 
     char *memory_backend;      /* -machine memory-backend=ID */
+    NumaState *numa;           /* -numa (system/numa.h); NULL: none */
     bool dump_guest_core;      /* -machine dump-guest-core (default on) */
 
     char *name;                /* -name */

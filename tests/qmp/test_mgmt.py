@@ -134,9 +134,8 @@ def test_cli_errors(binary):
                             "qtest", "-nodefaults"])
     check("Memory backend 'nope' not found" in err, err)
     err = run_fail(binary, ["-machine", "none", "-accel", "qtest", "-object",
-                            "memory-backend-ram,id=m0,size=1M,host-nodes=0,"
-                            "policy=bind"])
-    check("host NUMA binding is not supported" in err, err)
+                            "memory-backend-ram,id=m0,size=1M,policy=bind"])
+    check("host-nodes must be set for policy bind" in err, err)
 
 
 def names(types):

@@ -56,6 +56,16 @@ typedef struct AcpiPcConfig {
     uint16_t cpuhp_base;
     uint32_t *slot_apic_ids;        /* max_cpus entries (g_free) */
     bool *slot_present;             /* max_cpus entries (g_free) */
+    /* Guest NUMA (-numa, system/numa.h): an SRAT, and a SLIT when
+     * -numa dist was given; 0 nodes: neither. */
+    unsigned numa_nodes;
+    uint64_t *numa_node_mem;        /* numa_nodes entries (g_free) */
+    uint32_t *numa_cpu_apic_ids;    /* max_cpus entries (g_free) */
+    uint32_t *numa_cpu_nodes;       /* max_cpus entries (g_free) */
+    uint8_t *numa_distance;         /* [src * numa_nodes + dst]; NULL: none */
+    uint64_t below_4g_mem_size;     /* RAM below the 32-bit PCI hole */
+    uint64_t hotplug_mem_base;      /* the pc-dimm area; size 0 = none */
+    uint64_t hotplug_mem_size;
 } AcpiPcConfig;
 
 typedef struct AcpiBuildTables {

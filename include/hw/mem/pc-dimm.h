@@ -17,7 +17,7 @@ typedef struct PCDIMMDevice {
     DeviceState parent;
     uint64_t addr;          /* guest-physical; 0 = pick the lowest free */
     int32_t slot;           /* -1 = pick the lowest free */
-    uint32_t node;          /* NUMA proximity (kvmpc: node 0 only) */
+    uint32_t node;          /* NUMA proximity: a -numa node (0 without) */
     char *memdev;           /* the backend's id */
     HostMemoryBackend *hostmem;
     MemoryRegion mr;        /* the backend's memory, named by its id */

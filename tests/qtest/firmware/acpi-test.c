@@ -2,7 +2,7 @@
  * ACPI tables of the pc machine, read the way firmware reads them: fetch
  * etc/table-loader, etc/acpi/tables and etc/acpi/rsdp through fw_cfg, run
  * the linker commands (allocate, patch pointers, fix checksums), then walk
- * RSDP -> RSDT -> FADT (-> FACS, DSDT), MADT, HPET, WAET checking
+ * RSDP -> RSDT -> FADT (-> FACS, DSDT), MADT, HPET, SRAT, SLIT, WAET checking
  * signatures, lengths, checksums and the fields the machine defines, and
  * the top-level structure of the DSDT's AML.  When acpica-tools' iasl is
  * installed, every table is also disassembled and must give no warning.
@@ -11,6 +11,7 @@
  */
 #include "fw-cfg-util.h"
 #include <string.h>
+#include <signal.h>
 
 #define HDR             36
 #define FADT_LEN        244
@@ -22,7 +23,7 @@
 typedef struct Tables {
     LinkedTables lt;
     const uint8_t *rsdp, *rsdt, *fadt, *facs, *dsdt, *madt, *hpet, *waet;
-    const uint8_t *mcfg;
+    const uint8_t *mcfg, *srat, *slit;
     uint64_t facs_addr;
 } Tables;
 
@@ -74,7 +75,9 @@ static void load_tables(QTestState *s, Tables *t)
             !memcmp(h, "APIC", 4) ? &t->madt :
             !memcmp(h, "HPET", 4) ? &t->hpet :
             !memcmp(h, "WAET", 4) ? &t->waet :
-            !memcmp(h, "MCFG", 4) ? &t->mcfg : NULL;
+            !memcmp(h, "MCFG", 4) ? &t->mcfg :
+            !memcmp(h, "SRAT", 4) ? &t->srat :
+            !memcmp(h, "SLIT", 4) ? &t->slit : NULL;
         g_assert_nonnull(slot);
         g_assert_null(*slot);           /* each table once */
         *slot = h;
@@ -543,7 +546,7 @@ static void test_iasl_pcihp(void)
         "Release (\\_SB.PCI0.BLCK)",
     };
     QTestState *s;
-    g_autofree char *dir = NULL, *dsl = NULL, *path = NULL, *cmd = NULL;
+    g_autofree char *dir = NULL, *dsl = NULL, *cmd = NULL;
     Tables t;
 
     if (!have_iasl()) {
@@ -592,7 +595,7 @@ static void check_iasl_memhp(const char *machine)
     g_autofree char *args = g_strdup_printf(
         "-machine %s -m 1G,slots=3,maxmem=4G", machine);
     QTestState *s;
-    g_autofree char *dir = NULL, *dsl = NULL, *path = NULL, *cmd = NULL;
+    g_autofree char *dir = NULL, *dsl = NULL, *cmd = NULL;
     Tables t;
 
     if (!have_iasl()) {
@@ -660,7 +663,7 @@ static void check_iasl_cpuhp(const char *machine, const char *port)
     g_autofree char *args = g_strdup_printf("-machine %s -smp 1,maxcpus=3",
                                             machine);
     QTestState *s;
-    g_autofree char *dir = NULL, *dsl = NULL, *apic = NULL, *path = NULL;
+    g_autofree char *dir = NULL, *dsl = NULL, *apic = NULL;
     g_autofree char *cmd = NULL;
     Tables t;
 
@@ -805,6 +808,307 @@ static void test_q35_iasl(void)
     g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
 }
 
+/* ---- NUMA: SRAT and SLIT ------------------------------------------------ */
+
+#define SRAT_CPU_START  (HDR + 12)
+#define SRAT_MEM_LEN    40
+
+typedef struct SratMem {
+    uint64_t base, len;
+    uint32_t node, flags;
+} SratMem;
+
+/* 5.2.16.1: one 16-byte Local APIC Affinity entry per possible CPU. */
+static size_t check_srat_cpus(const uint8_t *srat, const uint32_t *apic_ids,
+                              const uint32_t *nodes, unsigned n)
+{
+    size_t off = SRAT_CPU_START;
+
+    g_assert_cmpuint(ldl_le(srat + HDR), ==, 1);    /* legacy reserved 1 */
+    for (unsigned i = 0; i < n; i++, off += 16) {
+        const uint8_t *e = srat + off;
+
+        g_assert_cmpuint(e[0], ==, 0);
+        g_assert_cmpuint(e[1], ==, 16);
+        g_assert_cmpuint(e[2] | (e[9] | e[10] << 8 | e[11] << 16) << 8, ==,
+                         nodes[i]);
+        g_assert_cmpuint(e[3], ==, apic_ids[i]);
+        g_assert_cmpuint(ldl_le(e + 4), ==, 1);     /* enabled */
+    }
+    return off;
+}
+
+/* 5.2.16.2: the Memory Affinity entries, in order, to the table's end. */
+static void check_srat_memory(const uint8_t *srat, size_t off,
+                              const SratMem *want, unsigned n)
+{
+    g_assert_cmpuint(ldl_le(srat + 4), ==, off + n * SRAT_MEM_LEN);
+    for (unsigned i = 0; i < n; i++, off += SRAT_MEM_LEN) {
+        const uint8_t *e = srat + off;
+
+        g_assert_cmpuint(e[0], ==, 1);
+        g_assert_cmpuint(e[1], ==, SRAT_MEM_LEN);
+        g_assert_cmpuint(ldl_le(e + 2), ==, want[i].node);
+        g_assert_cmphex(ldq_le(e + 8), ==, want[i].base);
+        if (want[i].len) {
+            g_assert_cmphex(ldq_le(e + 16), ==, want[i].len);
+        }
+        g_assert_cmphex(ldl_le(e + 28), ==, want[i].flags);
+    }
+}
+
+static void iasl_check_tables(Tables *t, const char *const *srat_want,
+                              size_t n_srat, const char *const *slit_want,
+                              size_t n_slit)
+{
+    g_autofree char *dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
+    g_autofree char *dsl = NULL, *cmd = NULL;
+
+    iasl_disassemble(dir, "SRAT", t->srat);
+    dsl = read_dsl(dir, "SRAT");
+    assert_dsl_has(dsl, "SRAT", srat_want, n_srat);
+    if (t->slit) {
+        g_autofree char *slit = NULL;
+
+        iasl_disassemble(dir, "SLIT", t->slit);
+        slit = read_dsl(dir, "SLIT");
+        assert_dsl_has(slit, "SLIT", slit_want, n_slit);
+    }
+    iasl_disassemble(dir, "DSDT", t->dsdt);
+    cmd = g_strdup_printf("rm -rf %s", dir);
+    g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+}
+
+/*
+ * pc, two 2 GiB nodes, -m 4G: node 1's RAM straddles the 3 GiB split and
+ * is cut in two (QEMU's layout); the pc-dimm area is hot-pluggable on the
+ * last node; -numa dist gives a SLIT.
+ */
+static void test_numa_pc(void)
+{
+    static const uint32_t ids[] = { 0, 1, 2, 3 }, nodes[] = { 0, 0, 1, 1 };
+    static const SratMem mem[] = {
+        { 0, 0xa0000, 0, 1 },
+        { 0x100000, 0x80000000 - 0x100000, 0, 1 },
+        { 0x80000000, 0x40000000, 1, 1 },
+        { 0x100000000, 0x40000000, 1, 1 },
+        { 0x140000000, 0, 1, 3 },           /* hot-pluggable | enabled */
+    };
+    static const char *const srat_want[] = {
+        "[System Resource Affinity Table]", "Revision : 01",
+        "Subtable Type : 00 [Processor Local APIC/SAPIC Affinity]",
+        "Subtable Type : 01 [Memory Affinity]",
+        "Base Address : 0000000100000000", "Address Length : 0000000040000000",
+        "Hot Pluggable : 1",
+    };
+    static const char *const slit_want[] = {
+        "[System Locality Information Table]", "Localities : 0000000000000002",
+        "Locality   0 : 0A 15", "Locality   1 : 15 0A",
+    };
+    QTestState *s = qtest_init(
+        "-machine pc -m 4G,slots=2,maxmem=8G -smp 4,sockets=2,cores=2 "
+        "-object memory-backend-ram,id=m0,size=2G "
+        "-object memory-backend-ram,id=m1,size=2G "
+        "-numa node,nodeid=0,memdev=m0,cpus=0-1 "
+        "-numa node,nodeid=1,memdev=m1,cpus=2-3 "
+        "-numa dist,src=0,dst=1,val=21");
+    Tables t;
+
+    load_tables(s, &t);
+    g_assert_nonnull(t.srat);
+    g_assert_nonnull(t.slit);
+    check_srat_memory(t.srat, check_srat_cpus(t.srat, ids, nodes, 4), mem,
+                      G_N_ELEMENTS(mem));
+    g_assert_cmpuint(ldl_le(t.slit + 4), ==, HDR + 8 + 4);
+    g_assert_cmpuint(ldq_le(t.slit + HDR), ==, 2);
+    g_assert_cmpmem(t.slit + HDR + 8, 4, "\x0a\x15\x15\x0a", 4);
+    if (have_iasl()) {
+        iasl_check_tables(&t, srat_want, G_N_ELEMENTS(srat_want), slit_want,
+                          G_N_ELEMENTS(slit_want));
+    }
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+/*
+ * q35, two 64 MiB nodes, CPUs by QEMU's default mapping (socket mod
+ * nodes), hot-pluggable CPUs with _PXM: three RAM ranges padded with a
+ * disabled entry to nodes + 2; no -numa dist, no SLIT.
+ */
+static void test_numa_q35(void)
+{
+    static const uint32_t ids[] = { 0, 1, 2, 3 }, nodes[] = { 0, 1, 0, 1 };
+    static const SratMem mem[] = {
+        { 0, 0xa0000, 0, 1 },
+        { 0x100000, 0x4000000 - 0x100000, 0, 1 },
+        { 0x4000000, 0x4000000, 1, 1 },
+        { 0, 0, 0, 0 },
+    };
+    static const char *const srat_want[] = {
+        "Apic ID : 03", "Base Address : 0000000004000000",
+    };
+    static const char *const dsdt_want[] = {
+        "Device (C001)", "Name (_PXM, One)", "Name (_PXM, Zero)",
+    };
+    QTestState *s = qtest_init(
+        "-machine q35 -m 128M -smp 2,sockets=4,maxcpus=4 "
+        "-object memory-backend-ram,id=m0,size=64M "
+        "-object memory-backend-memfd,id=m1,size=64M "
+        "-numa node,memdev=m0 -numa node,memdev=m1");
+    Tables t;
+
+    load_tables(s, &t);
+    g_assert_nonnull(t.srat);
+    g_assert_null(t.slit);
+    check_srat_memory(t.srat, check_srat_cpus(t.srat, ids, nodes, 4), mem,
+                      G_N_ELEMENTS(mem));
+    g_assert_nonnull(memmem(t.dsdt, ldl_le(t.dsdt + 4), "_PXM", 4));
+    if (have_iasl()) {
+        g_autofree char *dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
+        g_autofree char *dsl = NULL, *cmd = NULL;
+
+        iasl_check_tables(&t, srat_want, G_N_ELEMENTS(srat_want), NULL, 0);
+        iasl_disassemble(dir, "DSDT", t.dsdt);
+        dsl = read_dsl(dir, "DSDT");
+        assert_dsl_has(dsl, "DSDT", dsdt_want, G_N_ELEMENTS(dsdt_want));
+        cmd = g_strdup_printf("rm -rf %s", dir);
+        g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+    }
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+/*
+ * @table disassembled by iasl, without what may differ between two
+ * builders of the same table: iasl's banner, the checksum, the OEM
+ * revision and the compiler ids.
+ */
+static char *normalised_dsl(const char *dir, const char *name,
+                            const uint8_t *table)
+{
+    static const char *const skip[] = {
+        "Checksum :", "Oem Revision :", "Asl Compiler ID :",
+        "Asl Compiler Revision :",
+    };
+    g_autofree char *dsl = NULL;
+    g_auto(GStrv) lines = NULL;
+    GString *out = g_string_new(NULL);
+    bool comment = false;
+
+    iasl_disassemble(dir, name, table);
+    dsl = read_dsl(dir, name);
+    lines = g_strsplit(dsl, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        bool drop = comment || g_str_has_prefix(*l, "/*") ||
+                    g_str_has_prefix(*l, " *") || !strncmp(*l, "Raw Table", 9);
+        comment = (comment || g_str_has_prefix(*l, "/*")) && !strstr(*l, "*/");
+        for (size_t i = 0; !drop && i < G_N_ELEMENTS(skip); i++) {
+            drop = strstr(*l, skip[i]) != NULL;
+        }
+        if (!drop) {
+            g_string_append_printf(out, "%s\n", *l);
+        }
+        if (!strncmp(*l, "Raw Table Data", 14)) {
+            break;      /* the hex dump repeats the checksum */
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
+/*
+ * The SRAT and SLIT of test_numa_pc's machine, disassembled, against
+ * QEMU 7.2's for the same command line (qemu-system-x86_64 under TCG,
+ * stopped, its tables read through the same fw_cfg qtest path).
+ */
+static void check_numa_like_qemu(const char *machine)
+{
+    g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+    g_autofree char *args = g_strdup_printf(
+        "-machine %s -m 4G,slots=2,maxmem=8G -smp 2,sockets=2,cores=2,"
+        "maxcpus=4 "
+        "-object memory-backend-ram,id=m0,size=1G "
+        "-object memory-backend-ram,id=m1,size=3G "
+        "-numa node,nodeid=0,memdev=m0,cpus=0-1 "
+        "-numa node,nodeid=1,memdev=m1,cpus=2-3 "
+        "-numa dist,src=0,dst=1,val=21", machine);
+    g_autofree char *qemu_args = NULL, *dir = NULL, *cmd = NULL;
+    g_autofree char *old_bin = g_strdup(getenv("KVMPC_BINARY"));
+    const char *names[] = { "SRAT", "SLIT" };
+    char *ours[2], *theirs[2];
+    QTestState *s;
+    Tables t;
+
+    if (!have_iasl() || !qemu) {
+        g_test_skip("needs iasl (acpica-tools) and qemu-system-x86_64");
+        return;
+    }
+    dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
+    s = qtest_init(args);
+    load_tables(s, &t);
+    g_assert_nonnull(t.srat);
+    g_assert_nonnull(t.slit);
+    ours[0] = normalised_dsl(dir, "SRAT", t.srat);
+    ours[1] = normalised_dsl(dir, "SLIT", t.slit);
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+
+    /* QEMU has no qtest accelerator in Debian's build: TCG, stopped */
+    g_setenv("KVMPC_BINARY", qemu, TRUE);
+    qemu_args = g_strdup_printf("%s -accel tcg -S", args);
+    s = qtest_init(qemu_args);
+    if (old_bin) {
+        g_setenv("KVMPC_BINARY", old_bin, TRUE);
+    } else {
+        g_unsetenv("KVMPC_BINARY");
+    }
+    load_tables(s, &t);
+    g_assert_nonnull(t.srat);
+    g_assert_nonnull(t.slit);
+    theirs[0] = normalised_dsl(dir, "SRAT", t.srat);
+    theirs[1] = normalised_dsl(dir, "SLIT", t.slit);
+    acpi_linked_free(&t.lt);
+    kill(qtest_pid(s), SIGTERM);    /* QEMU stays up when qtest closes */
+    qtest_quit(s);
+
+    /* not two empty texts: the ranges, the hotplug area, the distances */
+    g_assert_nonnull(strstr(ours[0], "Base Address : 0000000100000000"));
+    g_assert_nonnull(strstr(ours[0], "Hot Pluggable : 1"));
+    g_assert_nonnull(strstr(ours[1], "Locality   1 : 15 0A"));
+    for (unsigned i = 0; i < 2; i++) {
+        if (strcmp(ours[i], theirs[i])) {
+            g_error("%s %s differs from QEMU 7.2's:\n--- kvmpc\n%s\n"
+                    "--- QEMU\n%s", machine, names[i], ours[i], theirs[i]);
+        }
+        g_free(ours[i]);
+        g_free(theirs[i]);
+    }
+    cmd = g_strdup_printf("rm -rf %s", dir);
+    g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+}
+
+static void test_numa_like_qemu_pc(void)
+{
+    check_numa_like_qemu("pc");
+}
+
+static void test_numa_like_qemu_q35(void)
+{
+    check_numa_like_qemu("q35");
+}
+
+/* Without -numa: neither table. */
+static void test_no_numa(void)
+{
+    QTestState *s = qtest_init("-m 1G,slots=2,maxmem=2G");
+    Tables t;
+
+    load_tables(s, &t);
+    g_assert_null(t.srat);
+    g_assert_null(t.slit);
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -821,5 +1125,10 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/q35-iasl", test_q35_iasl);
     g_test_add_func("/acpi/iasl-cpuhp-pc", test_iasl_cpuhp_pc);
     g_test_add_func("/acpi/iasl-cpuhp-q35", test_iasl_cpuhp_q35);
+    g_test_add_func("/acpi/numa-pc", test_numa_pc);
+    g_test_add_func("/acpi/numa-q35", test_numa_q35);
+    g_test_add_func("/acpi/no-numa", test_no_numa);
+    g_test_add_func("/acpi/numa-like-qemu-pc", test_numa_like_qemu_pc);
+    g_test_add_func("/acpi/numa-like-qemu-q35", test_numa_like_qemu_q35);
     return g_test_run();
 }

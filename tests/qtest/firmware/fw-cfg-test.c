@@ -5,6 +5,7 @@
  * (-kernel through SeaBIOS) items, and the start-up errors of the options.
  */
 #include "fw-cfg-util.h"
+#include <signal.h>
 #include <cpuid.h>
 #include <string.h>
 
@@ -71,6 +72,73 @@ static void test_machine_items(void)
     g_assert_cmphex(buf[5] | buf[6] << 8 | buf[7] << 16 |
                     (uint32_t)buf[8] << 24, ==, 0xfed00000);
     g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+/*
+ * FW_CFG_NUMA with two nodes, as SeaBIOS reads it: the node count, the
+ * node of each APIC ID below the limit (2 sockets x 3 cores: IDs 0-2 and
+ * 4-6; 3 is no CPU's), then each node's RAM.
+ */
+static void test_numa_entry(void)
+{
+    static const uint64_t want[] = {
+        2,                                  /* nodes */
+        0, 0, 0, 0, 1, 1, 1,                /* APIC IDs 0-6 */
+        64ULL << 20, 192ULL << 20,          /* node sizes */
+    };
+    QTestState *s = qtest_init(
+        "-m 256M -smp 6,sockets=2,cores=3 "
+        "-object memory-backend-ram,id=m0,size=64M "
+        "-object memory-backend-ram,id=m1,size=192M "
+        "-numa node,nodeid=0,memdev=m0,cpus=0-2 "
+        "-numa node,nodeid=1,memdev=m1 "
+        "-numa cpu,node-id=1,socket-id=1");
+    uint8_t numa[8 * G_N_ELEMENTS(want)];
+
+    g_assert_cmpuint(fw_cfg_get_u16(s, FW_CFG_MAX_CPUS), ==, 7);
+    fw_cfg_read_entry(s, FW_CFG_NUMA, numa, sizeof(numa));
+    for (unsigned i = 0; i < G_N_ELEMENTS(want); i++) {
+        g_assert_cmphex(ldq_le(numa + 8 * i), ==, want[i]);
+    }
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+/* The same entry from QEMU 7.2 for the same command line (under TCG,
+ * stopped: Debian's QEMU has no qtest accelerator). */
+static void test_numa_entry_like_qemu(void)
+{
+    static const char args[] =
+        "-m 256M -smp 4,sockets=2,cores=3,maxcpus=6 "
+        "-object memory-backend-ram,id=m0,size=64M "
+        "-object memory-backend-ram,id=m1,size=192M "
+        "-numa node,nodeid=0,memdev=m0 -numa node,nodeid=1,memdev=m1 "
+        "-numa cpu,node-id=1,socket-id=0 -numa cpu,node-id=0,socket-id=1";
+    g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+    g_autofree char *qemu_args = g_strdup_printf("%s -accel tcg -S", args);
+    g_autofree char *old_bin = g_strdup(getenv("KVMPC_BINARY"));
+    uint8_t ours[8 * 12], theirs[8 * 12];  /* 1 + 7 + 2 words, and past */
+    QTestState *s;
+
+    if (!qemu) {
+        g_test_skip("qemu-system-x86_64 is not installed");
+        return;
+    }
+    s = qtest_init(args);
+    fw_cfg_read_entry(s, FW_CFG_NUMA, ours, sizeof(ours));
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    g_setenv("KVMPC_BINARY", qemu, TRUE);
+    s = qtest_init(qemu_args);
+    if (old_bin) {
+        g_setenv("KVMPC_BINARY", old_bin, TRUE);
+    } else {
+        g_unsetenv("KVMPC_BINARY");
+    }
+    fw_cfg_read_entry(s, FW_CFG_NUMA, theirs, sizeof(theirs));
+    kill(qtest_pid(s), SIGTERM);    /* QEMU stays up when qtest closes */
+    qtest_quit(s);
+    g_assert_cmpuint(ldq_le(ours), ==, 2);
+    g_assert_cmpuint(ldq_le(ours + 8), ==, 1);          /* APIC ID 0 */
+    g_assert_cmpmem(ours, sizeof(ours), theirs, sizeof(theirs));
 }
 
 static void test_topology_and_flags(void)
@@ -475,6 +543,8 @@ int main(int argc, char **argv)
     g_test_add_func("/fw_cfg/user-item-errors", test_user_item_errors);
     g_test_add_func("/fw_cfg/boot-options", test_boot_options);
     g_test_add_func("/fw_cfg/option-rom", test_option_rom);
+    g_test_add_func("/fw_cfg/numa", test_numa_entry);
+    g_test_add_func("/fw_cfg/numa-like-qemu", test_numa_entry_like_qemu);
     g_test_add_func("/fw_cfg/firmware-boot", test_firmware_boot);
     g_test_add_func("/fw_cfg/no-firmware-boot", test_no_firmware_boot_items);
     return g_test_run();
