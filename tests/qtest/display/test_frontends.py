@@ -410,7 +410,9 @@ def wait_window(x, name):
     return found[0]
 
 
-def wait_picture(x, wid, want, what, timeout=10):
+def wait_picture(x, wid, want, what, timeout=30):
+    # generous: a loaded 2-core host (make check runs two tests at once,
+    # Xvfb and xwd included) once took over 10 s to show a new mode
     w, h, rgb = want
     deadline = time.time() + timeout
     got = None
