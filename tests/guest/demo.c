@@ -2,6 +2,11 @@
  * The demo guest `make demo` boots: greets over COM1, shows what the
  * loader handed it, brings up the other CPUs, reads the RTC, and exits
  * through isa-debug-exit.  It doubles as a guest test (suite 'guest').
+ *
+ * With powerdown=wait on its command line it stays up instead, until the
+ * ACPI power button (QMP system_powerdown, `virsh shutdown`), and then
+ * powers off through the PIIX4's PM1a control register: what
+ * tests/libvirt/test-libvirt.py needs of a domain's life cycle.
  */
 #include "guest.h"
 
@@ -34,6 +39,35 @@ static void show_rtc(void)
            binary ? m : bcd(m), binary ? s : bcd(s));
 }
 
+/* PIIX4 power management (00:01.3): PMBA, and in its I/O space PM1
+ * status and enable (PWRBTN_STS/_EN, bit 8) and PM1 control (SLP_EN, bit 13; SLP_TYP 0 is
+ * S5 in kvmpc's DSDT, as in QEMU's). */
+#define PIIX4_PMBA      0x40
+#define PM1_STS         0
+#define PM1_EN          2
+#define PM1_CNT         4
+#define PWRBTN_STS      (1u << 8)
+#define PWRBTN_EN       (1u << 8)
+#define SLP_EN          (1u << 13)
+
+static noreturn void power_off_on_button(void)
+{
+    outl(0xcf8, 0x80000000u | 1u << 11 | 3u << 8 | PIIX4_PMBA);
+    uint16_t pm = inl(0xcfc) & 0xffc0;
+
+    /* the chipset sets PWRBTN_STS only while PWRBTN_EN is set (ACPI
+     * 4.8.3.1), as an OS's SCI handler would have it */
+    outw(pm + PM1_EN, inw(pm + PM1_EN) | PWRBTN_EN);
+    printf("waiting for the ACPI power button (PM1 at 0x%x)\n", pm);
+    while (!(inw(pm + PM1_STS) & PWRBTN_STS))
+        udelay(10000);
+    printf("power button pressed: powering off (S5)\n");
+    outw(pm + PM1_STS, PWRBTN_STS);
+    outw(pm + PM1_CNT, SLP_EN);
+    printf("still running after S5\n");
+    halt_forever();
+}
+
 int main(void)
 {
     long cpus = cmdline_get_int("cpus", 2);
@@ -52,6 +86,9 @@ int main(void)
     report(started == cpus - 1 && hello_count == cpus - 1,
            "%d of %ld secondary CPU(s) said hello", hello_count, cpus - 1);
     report(boot_ram_total() > 0, "the loader reported RAM");
+    char mode[8];
+    if (cmdline_get("powerdown", mode, sizeof(mode)) && !strcmp(mode, "wait"))
+        power_off_on_button();
     printf("\nbye! (exiting through isa-debug-exit)\n");
     report_summary();
 }

@@ -7,9 +7,11 @@ namespace: empty temporary directories are bind-mounted over
 /etc/libvirt, /var/lib/libvirt, /var/cache/libvirt, /var/log/libvirt and
 /run/libvirt, so nothing of the host's libvirt is read or changed and the
 daemons see a fresh install; virsh talks to them on a socket in the
-temporary directory.  What needs a running guest (start, console,
-suspend...) needs /dev/kvm and says SKIP without it; the probe
-(domcapabilities), define/dumpxml and the capability checks run anywhere.
+temporary directory.  What needs a running guest (test_lifecycle: start,
+the serial log, suspend/resume, domstats, qemu-monitor-command, shutdown
+through the ACPI power button, destroy; the guest kit's demo payload
+through <kernel>) needs /dev/kvm and says SKIP without it; the probe
+(domcapabilities) and define/dumpxml run anywhere.
 
 usage: test-libvirt.py KVMPC [TEST...]   (exit 0 pass, 1 fail, 77 skip)
 """
@@ -161,6 +163,101 @@ def test_define_dumpxml(lv, kvmpc):
     lv.virsh("undefine", "kvmpc-test")
 
 
+RUN_DOMAIN = """<domain type='kvm'>
+  <name>kvmpc-run</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type>
+      <kernel>%(kernel)s</kernel>
+      <cmdline>cpus=1 powerdown=wait</cmdline></os>
+  <features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff>
+  <devices>
+    <emulator>%(emulator)s</emulator>
+    <serial type='file'><source path='%(log)s'/></serial>
+  </devices>
+</domain>
+"""
+
+
+def wait_state(lv, name, want, timeout=30):
+    end = time.time() + timeout
+    state = None
+    while time.time() < end:
+        state = lv.virsh("domstate", name).stdout.strip()
+        if state == want:
+            return
+        time.sleep(0.2)
+    raise Failure("domain %s is %r, want %r\n%s" % (name, state, want,
+                                                   lv.log_tail()))
+
+
+def wait_log(path, text, timeout=30):
+    end = time.time() + timeout
+    got = ""
+    while time.time() < end:
+        try:
+            with open(path, errors="replace") as f:
+                got = f.read()
+        except OSError:
+            got = ""
+        if text in got:
+            return got
+        time.sleep(0.2)
+    raise Failure("%r not in the serial log: %r" % (text, got[-500:]))
+
+
+def test_lifecycle(lv, kvmpc):
+    """A guest-kit payload through <kernel>: start (the argv libvirt
+    generates, unmodified), its serial output, suspend/resume, domstats,
+    qemu-monitor-command in QMP and HMP, shutdown by the ACPI power button
+    (the payload powers off), start again, destroy."""
+    payload = os.environ.get("KVMPC_LIBVIRT_PAYLOAD")
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("SKIP test_lifecycle: /dev/kvm not available")
+        return
+    if not payload or not os.path.exists(payload):
+        print("SKIP test_lifecycle: the demo payload is not built "
+              "(KVMPC_LIBVIRT_PAYLOAD)")
+        return
+    log = os.path.join(lv.tmp, "serial.log")
+    xml = os.path.join(lv.tmp, "run.xml")
+    with open(xml, "w") as f:
+        f.write(RUN_DOMAIN % {"kernel": payload, "emulator": kvmpc,
+                              "log": log})
+    lv.virsh("define", xml)
+    lv.virsh("start", "kvmpc-run")
+    wait_state(lv, "kvmpc-run", "running")
+    wait_log(log, "waiting for the ACPI power button")
+    out = wait_log(log, "Hello from a kvmpc guest")
+    check("FAIL" not in out, "the payload's checks: %s" % out[-800:])
+
+    lv.virsh("suspend", "kvmpc-run")
+    wait_state(lv, "kvmpc-run", "paused")
+    q = lv.virsh("qemu-monitor-command", "kvmpc-run",
+                 '{"execute": "query-status"}').stdout
+    check('"status":"paused"' in q.replace(" ", ""), "QMP: %s" % q)
+    lv.virsh("resume", "kvmpc-run")
+    wait_state(lv, "kvmpc-run", "running")
+    h = lv.virsh("qemu-monitor-command", "kvmpc-run", "--hmp",
+                 "info status").stdout
+    check("running" in h, "HMP info status: %r" % h)
+    stats = lv.virsh("domstats", "kvmpc-run").stdout
+    check("state.state=1" in stats and "vcpu.current=1" in stats and
+          "balloon.current=" in stats, "domstats: %s" % stats)
+
+    lv.virsh("shutdown", "kvmpc-run")
+    wait_log(log, "powering off (S5)")
+    wait_state(lv, "kvmpc-run", "shut off")
+
+    os.unlink(log)
+    lv.virsh("start", "kvmpc-run")
+    wait_log(log, "waiting for the ACPI power button")
+    lv.virsh("destroy", "kvmpc-run")
+    wait_state(lv, "kvmpc-run", "shut off")
+    lv.virsh("undefine", "kvmpc-run")
+
+
 def main():
     if len(sys.argv) < 2:
         print("usage: test-libvirt.py KVMPC [TEST...]")
@@ -171,7 +268,7 @@ def main():
             print("SKIP: %s is not installed (scripts/install-deps.sh "
                   "installs libvirt-daemon-system and libvirt-clients)" % tool)
             return SKIP
-    tests = [test_domcapabilities, test_define_dumpxml]
+    tests = [test_domcapabilities, test_define_dumpxml, test_lifecycle]
     only = sys.argv[2:]
     try:
         lv = Libvirt()
