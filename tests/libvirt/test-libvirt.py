@@ -226,6 +226,15 @@ def test_lifecycle(lv, kvmpc):
         f.write(RUN_DOMAIN % {"kernel": payload, "emulator": kvmpc,
                               "log": log})
     lv.virsh("define", xml)
+    try:
+        lifecycle_steps(lv, log)
+    finally:
+        # a failed step must not leave the guest spinning after the test
+        lv.virsh("destroy", "kvmpc-run", ok=False)
+        lv.virsh("undefine", "kvmpc-run", ok=False)
+
+
+def lifecycle_steps(lv, log):
     lv.virsh("start", "kvmpc-run")
     wait_state(lv, "kvmpc-run", "running")
     wait_log(log, "waiting for the ACPI power button")
@@ -255,7 +264,6 @@ def test_lifecycle(lv, kvmpc):
     wait_log(log, "waiting for the ACPI power button")
     lv.virsh("destroy", "kvmpc-run")
     wait_state(lv, "kvmpc-run", "shut off")
-    lv.virsh("undefine", "kvmpc-run")
 
 
 def main():
