@@ -885,41 +885,75 @@ static size_t input_needed(NBDClient *c)
         if (c->in->len < NBD_OPTION_HEADER_SIZE) {
             return NBD_OPTION_HEADER_SIZE;
         }
-        return NBD_OPTION_HEADER_SIZE + ldl_be(c->in->data + 12);
+        /* size_t: a 32-bit sum would wrap for lengths near 4 GiB. */
+        return NBD_OPTION_HEADER_SIZE + (size_t)ldl_be(c->in->data + 12);
     default:
         return NBD_REQUEST_SIZE;
     }
 }
 
+/* An option header announces more data than any option we take: the
+ * client is dropped before that much is buffered. */
+static bool option_too_long(NBDClient *c)
+{
+    return c->phase == PHASE_OPTIONS &&
+           c->in->len >= NBD_OPTION_HEADER_SIZE &&
+           ldl_be(c->in->data + 12) > NBD_MAX_OPTION_SIZE;
+}
+
+typedef enum { STEP_DONE, STEP_WAIT, STEP_DROP } InputStep;
+
+/* Parse the next unit at the head of c->in (@used bytes of it). */
+static InputStep process_one_input(NBDClient *c, size_t used)
+{
+    const uint8_t *d = c->in->data;
+
+    if (c->phase == PHASE_CLIENT_FLAGS) {
+        uint32_t flags = ldl_be(d);
+        if (flags & ~(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)) {
+            return STEP_DROP;
+        }
+        c->no_zeroes = flags & NBD_FLAG_C_NO_ZEROES;
+        c->phase = PHASE_OPTIONS;
+        return STEP_DONE;
+    }
+    if (c->phase == PHASE_OPTIONS) {
+        if (ldq_be(d) != NBD_OPTS_MAGIC ||
+            !handle_option(c, ldl_be(d + 8), d + NBD_OPTION_HEADER_SIZE,
+                           used - NBD_OPTION_HEADER_SIZE)) {
+            return STEP_DROP;
+        }
+        return STEP_DONE;
+    }
+    if (c->in_flight >= NBD_SERVER_MAX_REQUESTS ||
+        out_pending(c) > NBD_MAX_PENDING_OUTPUT) {
+        return STEP_WAIT;       /* wait for completions / the peer */
+    }
+    return handle_request_header(c, d) ? STEP_DONE : STEP_DROP;
+}
+
 /* Parse what c->in holds; false: drop the client. */
 static bool process_input(NBDClient *c)
 {
-    while (!c->disc && !c->closing && !c->rx &&
-           c->in->len >= input_needed(c)) {
-        size_t used = input_needed(c);
-        const uint8_t *d = c->in->data;
+    while (!c->disc && !c->closing && !c->rx) {
+        size_t used;
 
-        if (c->phase == PHASE_CLIENT_FLAGS) {
-            uint32_t flags = ldl_be(d);
-            if (flags & ~(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)) {
-                return false;
-            }
-            c->no_zeroes = flags & NBD_FLAG_C_NO_ZEROES;
-            c->phase = PHASE_OPTIONS;
-        } else if (c->phase == PHASE_OPTIONS) {
-            if (ldq_be(d) != NBD_OPTS_MAGIC) {
-                return false;
-            }
-            if (!handle_option(c, ldl_be(d + 8), d + 16, used - 16)) {
-                return false;
-            }
-        } else if (c->in_flight >= NBD_SERVER_MAX_REQUESTS ||
-                   out_pending(c) > NBD_MAX_PENDING_OUTPUT) {
-            break;          /* wait for completions / the peer */
-        } else if (!handle_request_header(c, d)) {
+        if (option_too_long(c)) {
             return false;
         }
-        g_byte_array_remove_range(c->in, 0, used);
+        used = input_needed(c);
+        if (c->in->len < used) {
+            break;
+        }
+        switch (process_one_input(c, used)) {
+        case STEP_DROP:
+            return false;
+        case STEP_WAIT:
+            return true;
+        case STEP_DONE:
+            g_byte_array_remove_range(c->in, 0, used);
+            break;
+        }
     }
     return true;
 }
@@ -945,9 +979,8 @@ static bool client_read(NBDClient *c)
         }
         return process_input(c);
     }
-    if (c->phase == PHASE_OPTIONS && c->in->len >= NBD_OPTION_HEADER_SIZE &&
-        ldl_be(c->in->data + 12) > NBD_MAX_OPTION_SIZE) {
-        return false;       /* an option longer than any we take */
+    if (option_too_long(c)) {
+        return false;
     }
     n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -955,10 +988,6 @@ static bool client_read(NBDClient *c)
     }
     if (n > 0) {
         g_byte_array_append(c->in, buf, n);
-    }
-    if (c->phase == PHASE_OPTIONS && c->in->len >= NBD_OPTION_HEADER_SIZE &&
-        ldl_be(c->in->data + 12) > NBD_MAX_OPTION_SIZE) {
-        return false;
     }
     return process_input(c);
 }

@@ -163,11 +163,16 @@ class RawClient:
         check(flags & 1, "one chunk")
         return struct.unpack(">I", data[:4])[0] if rtype & 0x8000 else 0
 
-    def closed(self):
+    def closed(self, timeout=10):
+        """True once the server has closed its end; a server that still
+        holds the connection after @timeout seconds has not."""
+        self.s.settimeout(timeout)
         try:
             return self.s.recv(1) == b""
-        except (ConnectionResetError, socket.timeout):
+        except ConnectionResetError:
             return True
+        except socket.timeout:
+            return False
 
     def close(self):
         self.s.close()
@@ -362,6 +367,16 @@ def test_hostile_client(binary):
         check_eq(c.option_reply()[1], 0x80000001, "ERR_UNSUP")
         c.s.sendall(struct.pack(">QII", NBD_OPTS_MAGIC, 7, 1 << 30))
         check(c.closed(), "huge option drops the client")
+
+        # a length of 0xffffffff queued behind another option in one
+        # packet (a 32-bit header+length sum wrapped to 15 once, and the
+        # export name was read 4 GiB long)
+        c = RawClient(s.sock)
+        c.s.sendall(struct.pack(">QII", NBD_OPTS_MAGIC, 12345, 0) +
+                    struct.pack(">QII", NBD_OPTS_MAGIC, 1, 0xffffffff) +
+                    b"\xff" * 64)
+        # at once, not when the 10 s handshake timer fires
+        check(c.closed(timeout=3), "option of 4 GiB drops the client")
 
         c = RawClient(s.sock)
         c.s.sendall(struct.pack(">QII", 0x1122334455667788, 7, 0))
