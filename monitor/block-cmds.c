@@ -707,12 +707,14 @@ void hmp_change(Monitor *mon, const char *args)
 
 /* ---- NBD server (nbd/server.c), QEMU's HMP forms ------------------------- */
 
-/* Words of @args, and whether each flag of @flags ("aw") was given;
- * false: an unknown flag (named in *@bad). */
-static bool hmp_split_flags(const char *args, const char *flags,
-                            bool *seen, GPtrArray *words, char *bad)
+/* The words of @args after its leading "-x" flags, as QEMU's HMP takes
+ * them: each flag is one letter of @flags (seen[index] is set).  NULL,
+ * with the reason printed, for a flag @cmd does not take. */
+static GPtrArray *hmp_args(Monitor *mon, const char *cmd, const char *args,
+                           const char *flags, bool *seen)
 {
     g_auto(GStrv) argv = g_strsplit_set(args, " \t", -1);
+    GPtrArray *words = g_ptr_array_new_with_free_func(g_free);
 
     for (int i = 0; argv[i]; i++) {
         const char *f;
@@ -720,25 +722,31 @@ static bool hmp_split_flags(const char *args, const char *flags,
         if (!*argv[i]) {
             continue;
         }
-        if (argv[i][0] == '-' && argv[i][1] && !argv[i][2] &&
-            words->len == 0) {
-            f = strchr(flags, argv[i][1]);
+        if (argv[i][0] == '-' && argv[i][1] && words->len == 0) {
+            f = argv[i][2] ? NULL : strchr(flags, argv[i][1]);
             if (!f) {
-                *bad = argv[i][1];
-                return false;
+                monitor_printf(mon, "%s: unsupported option %s\n", cmd,
+                               argv[i]);
+                g_ptr_array_free(words, true);
+                return NULL;
             }
             seen[f - flags] = true;
             continue;
         }
         g_ptr_array_add(words, g_strdup(argv[i]));
     }
-    return true;
+    return words;
+}
+
+static const char *hmp_word(GPtrArray *words, unsigned i)
+{
+    return i < words->len ? g_ptr_array_index(words, i) : NULL;
 }
 
 /* nbd_server_start [-a] [-w] host:port (or unix:path) */
 void hmp_nbd_server_start(Monitor *mon, const char *args)
 {
-    g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) words = NULL;
     bool seen[2] = { false, false };
     g_autofree char *host = NULL, *port = NULL;
     SocketAddressLegacy addr = { 0 };
@@ -747,11 +755,9 @@ void hmp_nbd_server_start(Monitor *mon, const char *args)
     GError *err = NULL;
     const char *a, *colon;
     GPtrArray *l;
-    char bad = 0;
 
-    if (!hmp_split_flags(args, "aw", seen, words, &bad)) {
-        monitor_printf(mon, "nbd_server_start: unsupported option -%c\n",
-                       bad);
+    words = hmp_args(mon, "nbd_server_start", args, "aw", seen);
+    if (!words) {
         return;
     }
     if (words->len != 1) {
@@ -812,14 +818,13 @@ void hmp_nbd_server_start(Monitor *mon, const char *args)
 /* nbd_server_add [-w] device [name] */
 void hmp_nbd_server_add(Monitor *mon, const char *args)
 {
-    g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) words = NULL;
     bool seen[1] = { false };
     GError *err = NULL;
-    char bad = 0;
     NbdServerAddOptions o = { .has_writable = true };
 
-    if (!hmp_split_flags(args, "w", seen, words, &bad)) {
-        monitor_printf(mon, "nbd_server_add: unsupported option -%c\n", bad);
+    words = hmp_args(mon, "nbd_server_add", args, "w", seen);
+    if (!words) {
         return;
     }
     if (words->len < 1 || words->len > 2) {
@@ -839,14 +844,12 @@ void hmp_nbd_server_add(Monitor *mon, const char *args)
 /* nbd_server_remove [-f] name (-f: disconnect the clients) */
 void hmp_nbd_server_remove(Monitor *mon, const char *args)
 {
-    g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) words = NULL;
     bool seen[1] = { false };
     GError *err = NULL;
-    char bad = 0;
 
-    if (!hmp_split_flags(args, "f", seen, words, &bad)) {
-        monitor_printf(mon, "nbd_server_remove: unsupported option -%c\n",
-                       bad);
+    words = hmp_args(mon, "nbd_server_remove", args, "f", seen);
+    if (!words) {
         return;
     }
     if (words->len != 1) {
@@ -876,28 +879,6 @@ void hmp_nbd_server_stop(Monitor *mon, const char *args)
 
 /* ---- HMP: block jobs ------------------------------------------------------- */
 
-/* Split @args into at most @max words, "-x" flags apart (their letters
- * go to @flags); returns the number of words. */
-static int hmp_words(const char *args, const char **words, int max,
-                     GString *flags, GStrv *store)
-{
-    int n = 0;
-
-    *store = g_strsplit_set(args, " \t", -1);
-    for (int i = 0; (*store)[i]; i++) {
-        char *w = (*store)[i];
-
-        if (!*w) {
-            continue;
-        } else if (w[0] == '-' && w[1] && !n) {
-            g_string_append(flags, w + 1);
-        } else if (n < max) {
-            words[n++] = w;
-        }
-    }
-    return n;
-}
-
 static void hmp_report(Monitor *mon, GError *err)
 {
     if (err) {
@@ -905,26 +886,46 @@ static void hmp_report(Monitor *mon, GError *err)
     }
 }
 
+/* @cmd's words, between @min and @max of them ("device", "target", ...
+ * in @names name the missing one); NULL with the reason printed. */
+static GPtrArray *hmp_block_job_args(Monitor *mon, const char *cmd,
+                                     const char *args, const char *flags,
+                                     bool *seen, const char *const *names,
+                                     unsigned min, unsigned max)
+{
+    GPtrArray *words = hmp_args(mon, cmd, args, flags, seen);
+
+    if (words && words->len < min) {
+        monitor_printf(mon, "%s: missing argument '%s'\n", cmd,
+                       names[words->len]);
+    } else if (words && words->len > max) {
+        monitor_printf(mon, "%s: too many arguments\n", cmd);
+    } else {
+        return words;
+    }
+    g_ptr_array_free(words, true);
+    return NULL;
+}
+
+static const char *const hmp_device_arg[] = { "device" };
+
 /* drive_mirror [-n] [-f] device target [format]: -n reuses an existing
  * target, -f copies the whole chain (sync full; else top), as QEMU's. */
 void hmp_drive_mirror(Monitor *mon, const char *args)
 {
-    g_auto(GStrv) store = NULL;
-    g_autoptr(GString) flags = g_string_new(NULL);
-    const char *w[3] = { NULL };
-    int n = hmp_words(args, w, 3, flags, &store);
+    static const char *const names[] = { "device", "target" };
+    bool seen[2] = { false, false };            /* -n, -f */
+    g_autoptr(GPtrArray) w = hmp_block_job_args(mon, "drive_mirror", args,
+                                                "nf", seen, names, 2, 3);
     GError *err = NULL;
 
-    if (n < 2) {
-        monitor_printf(mon, "drive_mirror: missing argument '%s'\n",
-                       n ? "target" : "device");
+    if (!w) {
         return;
     }
-    qmp_drive_mirror(NULL, w[0], w[1], w[2],
-                     strchr(flags->str, 'f') ? MIRROR_SYNC_MODE_FULL
-                                             : MIRROR_SYNC_MODE_TOP,
-                     true, strchr(flags->str, 'n') ? NEW_IMAGE_MODE_EXISTING
-                                          : NEW_IMAGE_MODE_ABSOLUTE_PATHS,
+    qmp_drive_mirror(NULL, hmp_word(w, 0), hmp_word(w, 1), hmp_word(w, 2),
+                     seen[1] ? MIRROR_SYNC_MODE_FULL : MIRROR_SYNC_MODE_TOP,
+                     true, seen[0] ? NEW_IMAGE_MODE_EXISTING
+                                   : NEW_IMAGE_MODE_ABSOLUTE_PATHS,
                      false, 0, false, 0, false, 0, false, 0, false, 0,
                      false, false, false, 0, false, false, false, false,
                      &err);
@@ -934,82 +935,64 @@ void hmp_drive_mirror(Monitor *mon, const char *args)
 /* block_job_cancel [-f] device */
 void hmp_block_job_cancel(Monitor *mon, const char *args)
 {
-    g_auto(GStrv) store = NULL;
-    g_autoptr(GString) flags = g_string_new(NULL);
-    const char *w[1] = { NULL };
+    bool force = false;
+    g_autoptr(GPtrArray) w = hmp_block_job_args(mon, "block_job_cancel", args,
+                                                "f", &force, hmp_device_arg,
+                                                1, 1);
     GError *err = NULL;
 
-    if (!hmp_words(args, w, 1, flags, &store)) {
-        monitor_printf(mon, "block_job_cancel: missing argument 'device'\n");
-        return;
+    if (w) {
+        qmp_block_job_cancel(hmp_word(w, 0), true, force, &err);
+        hmp_report(mon, err);
     }
-    qmp_block_job_cancel(w[0], true, strchr(flags->str, 'f') != NULL, &err);
-    hmp_report(mon, err);
 }
 
-static bool hmp_one_device(Monitor *mon, const char *cmd, const char *args,
-                           const char **dev, GStrv *store)
+/* block_job_complete / _pause / _resume device */
+static void hmp_block_job_on_device(Monitor *mon, const char *cmd,
+                                    const char *args,
+                                    void (*qmp)(const char *, GError **))
 {
-    g_autoptr(GString) flags = g_string_new(NULL);
+    g_autoptr(GPtrArray) w = hmp_block_job_args(mon, cmd, args, "", NULL,
+                                                hmp_device_arg, 1, 1);
+    GError *err = NULL;
 
-    if (!hmp_words(args, dev, 1, flags, store)) {
-        monitor_printf(mon, "%s: missing argument 'device'\n", cmd);
-        return false;
+    if (w) {
+        qmp(hmp_word(w, 0), &err);
+        hmp_report(mon, err);
     }
-    return true;
 }
 
 void hmp_block_job_complete(Monitor *mon, const char *args)
 {
-    g_auto(GStrv) store = NULL;
-    const char *dev = NULL;
-    GError *err = NULL;
-
-    if (hmp_one_device(mon, "block_job_complete", args, &dev, &store)) {
-        qmp_block_job_complete(dev, &err);
-        hmp_report(mon, err);
-    }
+    hmp_block_job_on_device(mon, "block_job_complete", args,
+                            qmp_block_job_complete);
 }
 
 void hmp_block_job_pause(Monitor *mon, const char *args)
 {
-    g_auto(GStrv) store = NULL;
-    const char *dev = NULL;
-    GError *err = NULL;
-
-    if (hmp_one_device(mon, "block_job_pause", args, &dev, &store)) {
-        qmp_block_job_pause(dev, &err);
-        hmp_report(mon, err);
-    }
+    hmp_block_job_on_device(mon, "block_job_pause", args,
+                            qmp_block_job_pause);
 }
 
 void hmp_block_job_resume(Monitor *mon, const char *args)
 {
-    g_auto(GStrv) store = NULL;
-    const char *dev = NULL;
-    GError *err = NULL;
-
-    if (hmp_one_device(mon, "block_job_resume", args, &dev, &store)) {
-        qmp_block_job_resume(dev, &err);
-        hmp_report(mon, err);
-    }
+    hmp_block_job_on_device(mon, "block_job_resume", args,
+                            qmp_block_job_resume);
 }
 
 /* block_job_set_speed device speed (bytes/s; k, M, G suffixes) */
 void hmp_block_job_set_speed(Monitor *mon, const char *args)
 {
-    g_auto(GStrv) store = NULL;
-    g_autoptr(GString) flags = g_string_new(NULL);
-    const char *w[2] = { NULL };
+    static const char *const names[] = { "device", "speed" };
+    g_autoptr(GPtrArray) w = hmp_block_job_args(mon, "block_job_set_speed",
+                                                args, "", NULL, names, 2, 2);
     GError *err = NULL;
     uint64_t speed;
 
-    if (hmp_words(args, w, 2, flags, &store) < 2) {
-        monitor_printf(mon, "block_job_set_speed: missing argument '%s'\n",
-                       w[0] ? "speed" : "device");
+    if (!w) {
         return;
     }
-    if (!parse_size(w[1], 1, &speed, &err) || speed > INT64_MAX) {
+    if (!parse_size(hmp_word(w, 1), 1, &speed, &err) || speed > INT64_MAX) {
         if (!err) {
             error_setg(&err, "Parameter 'speed' expects a non-negative "
                        "value");
@@ -1017,7 +1000,7 @@ void hmp_block_job_set_speed(Monitor *mon, const char *args)
         hmp_error(mon, err);
         return;
     }
-    qmp_block_job_set_speed(w[0], speed, &err);
+    qmp_block_job_set_speed(hmp_word(w, 0), speed, &err);
     hmp_report(mon, err);
 }
 

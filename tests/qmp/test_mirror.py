@@ -494,6 +494,14 @@ def test_hmp(binary):
         h = vm.h
         check_eq(h.command("info block-jobs").strip(), "No active jobs",
                  "no jobs")
+        check("unsupported option -x" in
+              h.command("drive_mirror -x drive0 %s" % tgt), "unknown flag")
+        check("missing argument 'target'" in
+              h.command("drive_mirror -n drive0"), "no target")
+        check("too many arguments" in
+              h.command("block_job_pause drive0 extra"), "extra word")
+        check_eq(h.command("info block-jobs").strip(), "No active jobs",
+                 "nothing started by the refused lines")
         check_eq(h.command("drive_mirror -f drive0 %s" % tgt).strip(), "",
                  "drive_mirror")
         vm.q.wait_event("BLOCK_JOB_READY")
