@@ -83,6 +83,7 @@ typedef struct PITState {
     bool refresh;
     bool hpet_legacy;
     QEMUTimer *irq_timer;
+    int64_t irq_deadline;   /* the OUT transition irq_timer is set for */
     qemu_irq irq;
     MemoryRegion io, speaker_io;
 } PITState;
@@ -211,15 +212,29 @@ static void pit_irq_update(PITState *s, int64_t now)
     }
     next = pit_next_transition(c, pit_ticks(c, now));
     if (next) {
-        timer_mod(s->irq_timer, pit_time_of(c, next));
+        s->irq_deadline = pit_time_of(c, next);
+        timer_mod(s->irq_timer, s->irq_deadline);
     } else {
         timer_del(s->irq_timer);
     }
 }
 
+/*
+ * OUT is evaluated at the transition the timer was set for, not when the
+ * callback runs: mode 2's low pulse lasts one clock (838 ns), far less
+ * than a timer's latency on a real clock, so sampling "now" would miss
+ * the rising edge that is IRQ 0.  Transitions already due fire one after
+ * the other; a backlog older than PIT_MAX_CATCHUP_NS (a loaded host) is
+ * dropped rather than replayed.
+ */
+#define PIT_MAX_CATCHUP_NS  (100 * 1000 * 1000)
+
 static void pit_irq_timer(void *opaque)
 {
-    pit_irq_update(opaque, vclock_now());
+    PITState *s = opaque;
+    int64_t now = vclock_now();
+
+    pit_irq_update(s, MAX(s->irq_deadline, now - PIT_MAX_CATCHUP_NS));
 }
 
 static void pit_channel_changed(PITState *s, PITChannel *c, int64_t now)
