@@ -838,6 +838,21 @@ void blk_aio_pwritev(BlockBackend *blk, BlkAioVec *req, uint64_t offset,
     blk_aio_vec(blk, req, true, offset, iov, niov, cb, opaque);
 }
 
+BlockDriverState *blk_io_plug(BlockBackend *blk)
+{
+    if (blk->root) {
+        bdrv_io_plug(blk->root);
+    }
+    return blk->root;
+}
+
+void blk_io_unplug(BlockDriverState *plugged)
+{
+    if (plugged) {
+        bdrv_io_unplug(plugged);
+    }
+}
+
 GMainContext *blk_get_aio_context(BlockBackend *blk)
 {
     return blk->root ? bdrv_get_aio_context(blk->root)

@@ -968,6 +968,25 @@ bool bdrv_aio_try_host(BlockDriverState *bs, const BdrvAioRequest *req)
     return true;
 }
 
+static void bdrv_io_plug_chain(BlockDriverState *bs, bool plug)
+{
+    for (; bs; bs = bs->file) {
+        if (bs->drv->io_plug) {
+            bs->drv->io_plug(bs, plug);
+        }
+    }
+}
+
+void bdrv_io_plug(BlockDriverState *bs)
+{
+    bdrv_io_plug_chain(bs, true);
+}
+
+void bdrv_io_unplug(BlockDriverState *bs)
+{
+    bdrv_io_plug_chain(bs, false);
+}
+
 bool bdrv_flush(BlockDriverState *bs, GError **errp)
 {
     if (!(bs->flags & BDRV_O_RDWR)) {

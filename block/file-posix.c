@@ -307,6 +307,20 @@ static bool file_aio_submit(BlockDriverState *bs, const BdrvAioRequest *req)
     return s->laio && laio_submit(s->laio, s->fd, req);
 }
 
+static void file_io_plug(BlockDriverState *bs, bool plug)
+{
+#ifdef CONFIG_LINUX_IO_URING
+    FileState *s = bs->opaque;
+
+    if (s->luring) {
+        (plug ? luring_plug : luring_unplug)(s->luring);
+    }
+#else
+    (void)bs;
+    (void)plug;
+#endif
+}
+
 static void file_attach_aio_context(BlockDriverState *bs, GMainContext *ctx)
 {
     FileState *s = bs->opaque;
@@ -593,6 +607,7 @@ const BlockDriver bdrv_file_driver = {
     .block_status = file_block_status,
     .allocated_size = file_allocated_size,
     .aio_submit = file_aio_submit,
+    .io_plug = file_io_plug,
     .attach_aio_context = file_attach_aio_context,
     .check_perm = file_check_perm,
     .set_perm = file_set_perm,

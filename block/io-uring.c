@@ -32,6 +32,7 @@ struct LuringState {
     struct io_uring ring;
     GMutex sq_lock;                 /* the submission queue and free list */
     int efd;
+    unsigned plugged;               /* luring_plug depth: SQEs wait */
     GSource *source;                /* on the node's AioContext */
     LuringReq *free;
     LuringReq slots[HOST_AIO_SLOTS];
@@ -68,16 +69,49 @@ static void prep_sqe(struct io_uring_sqe *sqe, LuringReq *r)
  * CQE), the SQE stays queued and the next submit or completion pass
  * sends it.
  */
-static void submit_locked(LuringState *s, LuringReq *r)
+static void submit_queued_locked(LuringState *s)
 {
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
     int ret;
 
-    g_assert(sqe);
-    prep_sqe(sqe, r);
     do {
         ret = io_uring_submit(&s->ring);
     } while (ret == -EINTR);
+}
+
+static void submit_locked(LuringState *s, LuringReq *r)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+
+    g_assert(sqe);
+    prep_sqe(sqe, r);
+    if (!s->plugged) {
+        submit_queued_locked(s);
+    }
+}
+
+/*
+ * A device queues the requests of one pass over its virtqueue between
+ * luring_plug and luring_unplug, which sends them with one
+ * io_uring_enter instead of one each (the SQ ring has room for every
+ * slot, so queueing never runs out of SQEs).  Plugs nest and may come
+ * from any thread; a request another thread submits meanwhile waits for
+ * the last unplug, which ends the same pass.
+ */
+void luring_plug(LuringState *s)
+{
+    g_mutex_lock(&s->sq_lock);
+    s->plugged++;
+    g_mutex_unlock(&s->sq_lock);
+}
+
+void luring_unplug(LuringState *s)
+{
+    g_mutex_lock(&s->sq_lock);
+    g_assert(s->plugged);
+    if (!--s->plugged && io_uring_sq_ready(&s->ring)) {
+        submit_queued_locked(s);
+    }
+    g_mutex_unlock(&s->sq_lock);
 }
 
 bool luring_submit(LuringState *s, int fd, const BdrvAioRequest *req)
@@ -160,7 +194,7 @@ static void luring_completions(void *opaque)
     }
     /* SQEs an earlier io_uring_enter failed to send (see submit_locked) */
     g_mutex_lock(&s->sq_lock);
-    if (io_uring_sq_ready(&s->ring)) {
+    if (io_uring_sq_ready(&s->ring) && !s->plugged) {
         io_uring_submit(&s->ring);
     }
     g_mutex_unlock(&s->sq_lock);

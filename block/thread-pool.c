@@ -10,6 +10,7 @@
  * once; more queue.
  */
 #include "qemu/osdep.h"
+#include "system/iothread.h"
 #include "block/block-int.h"
 
 #define POOL_THREADS 64
@@ -255,7 +256,7 @@ GSource *bdrv_fd_source_new(int fd, void (*fn)(void *opaque), void *opaque,
     fs->opaque = opaque;
     g_source_add_unix_fd(src, fd, G_IO_IN);
     g_source_set_priority(src, G_PRIORITY_DEFAULT);
-    g_source_attach(src, ctx ? ctx : g_main_context_default());
+    context_attach_source(src, ctx);
     return src;
 }
 

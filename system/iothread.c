@@ -47,6 +47,14 @@ bool iothread_is_current(IOThread *t)
     return current_iothread == t;
 }
 
+void context_attach_source(GSource *src, GMainContext *ctx)
+{
+    if (ctx && ctx != g_main_context_default()) {
+        g_source_set_can_recurse(src, TRUE);
+    }
+    g_source_attach(src, ctx ? ctx : g_main_context_default());
+}
+
 int64_t iothread_poll_ns(IOThread *t)
 {
     return __atomic_load_n(&t->poll_ns, __ATOMIC_RELAXED);

@@ -128,7 +128,7 @@ static VirtIOBlockReq *req_get(VirtIOBlockQueue *q)
 
 static void vblk_schedule_bh(VirtIOBlock *s)
 {
-    g_source_set_ready_time(s->bh, 0);
+    bh_schedule(s->bh);
 }
 
 static void req_put(VirtIOBlockReq *req)
@@ -174,12 +174,11 @@ static void queue_notify_if_needed(VirtIOBlockQueue *q)
  * iteration that completed requests, one interrupt per queue, and
  * queues whose run stopped for want of a free request run again.
  */
-static gboolean vblk_bh_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+static void vblk_bh_run(void *opaque)
 {
-    VirtIOBlock *s = *(VirtIOBlock **)(src + 1);
+    VirtIOBlock *s = opaque;
     bool locked = ram_lock();
 
-    g_source_set_ready_time(src, -1);
     for (unsigned i = 0; i < s->num_queues; i++) {
         VirtIOBlockQueue *q = &s->queues[i];
 
@@ -189,12 +188,7 @@ static gboolean vblk_bh_dispatch(GSource *src, GSourceFunc cb, gpointer data)
         queue_notify_if_needed(q);
     }
     ram_unlock(locked);
-    return G_SOURCE_CONTINUE;
 }
-
-static GSourceFuncs vblk_bh_funcs = {
-    .dispatch = vblk_bh_dispatch,
-};
 
 /* ---- errors: werror / rerror ----------------------------------------- */
 
@@ -521,11 +515,13 @@ static void vblk_handle_output(VirtIODevice *vdev, VirtQueue *vq)
     VirtIOBlock *s = (VirtIOBlock *)vdev;
     VirtIOBlockQueue *q = &s->queues[vq->index];
     unsigned idle_passes = 0;
+    BlockDriverState *plugged;
 
     if (!(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) || vdev->broken) {
         return;
     }
     q->starved = false;
+    plugged = blk_io_plug(s->blk);
     do {
         bool popped = false;
 
@@ -550,6 +546,7 @@ static void vblk_handle_output(VirtIODevice *vdev, VirtQueue *vq)
         idle_passes = popped ? 0 : idle_passes + 1;
     } while (idle_passes < 2 && !q->starved && !vdev->broken &&
              !virtio_queue_empty(vq));
+    blk_io_unplug(plugged);
     queue_notify_if_needed(q);
 }
 
@@ -888,7 +885,6 @@ static bool vblk_realize(VirtIODevice *vdev, GError **errp)
     VirtIOBlock *s = (VirtIOBlock *)vdev;
     VirtIOPCIProxy *p = virtio_pci_proxy(vdev);
     int devfn = p->pci.devfn;
-    VirtIOBlock **owner;
 
     if (!vblk_check_props(s, errp) || !vblk_attach_backend(s, errp)) {
         return false;
@@ -906,13 +902,9 @@ static bool vblk_realize(VirtIODevice *vdev, GError **errp)
     if (vdev->iothread) {
         blk_set_aio_context(s->blk, iothread_get_context(vdev->iothread));
     }
-    s->bh = g_source_new(&vblk_bh_funcs, sizeof(GSource) + sizeof(s));
-    owner = (VirtIOBlock **)(s->bh + 1);
-    *owner = s;
-    g_source_set_ready_time(s->bh, -1);
-    g_source_attach(s->bh, vdev->iothread
-                           ? iothread_get_context(vdev->iothread)
-                           : g_main_context_default());
+    s->bh = bh_new(vdev->iothread ? iothread_get_context(vdev->iothread)
+                                  : g_main_context_default(),
+                   vblk_bh_run, s);
     if (s->bootindex >= 0) {
         /* SeaBIOS matches its virtio-blk by the PCI path ("scsi" is the
          * class's name, as QEMU writes it). */
@@ -945,8 +937,7 @@ static void vblk_bh_destroy(void *opaque)
 {
     VirtIOBlock *s = opaque;
 
-    g_source_destroy(s->bh);
-    g_source_unref(s->bh);
+    bh_free(s->bh);
     s->bh = NULL;
 }
 

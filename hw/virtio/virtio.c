@@ -1074,7 +1074,7 @@ static void host_notifier_attach(void *opaque)
     g_source_set_callback(vq->host_notifier_src,
                           (GSourceFunc)(void (*)(void))host_notifier_ready,
                           vq, NULL);
-    g_source_attach(vq->host_notifier_src, vq->host_notifier_ctx);
+    context_attach_source(vq->host_notifier_src, vq->host_notifier_ctx);
     if (t) {
         vq->poller = (IOThreadPoller){
             .ready = queue_poll_ready, .run = queue_poll_run, .opaque = vq,

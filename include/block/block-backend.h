@@ -190,6 +190,15 @@ void blk_aio_preadv(BlockBackend *blk, BlkAioVec *req, uint64_t offset,
 void blk_aio_pwritev(BlockBackend *blk, BlkAioVec *req, uint64_t offset,
                      const struct iovec *iov, int niov,
                      BlockBackendCompletionFunc *cb, void *opaque);
+/*
+ * One pass of a device over its queue: the host requests it submits
+ * between these go to the kernel together (io_uring: one
+ * io_uring_enter).  blk_io_plug returns the node it plugged (NULL: no
+ * medium), which blk_io_unplug takes, so a root replaced meanwhile
+ * cannot leave a node plugged.
+ */
+BlockDriverState *blk_io_plug(BlockBackend *blk);
+void blk_io_unplug(BlockDriverState *plugged);
 
 /*
  * Where completions run: the root node's AioContext.  A device with an

@@ -143,6 +143,9 @@ struct BlockDriver {
      * pass requests through unchanged (raw) forward to their file.
      */
     bool (*aio_submit)(BlockDriverState *bs, const BdrvAioRequest *req);
+    /* Hold back (@plug) or send the aio_submit requests queued since:
+     * the engine batches them into one system call (bdrv_io_plug). */
+    void (*io_plug)(BlockDriverState *bs, bool plug);
     /* The node moves to another AioContext (no request in flight). */
     void (*attach_aio_context)(BlockDriverState *bs, GMainContext *ctx);
     bool (*check)(BlockDriverState *bs, BlockCheckResult *res, int fix,
@@ -245,6 +248,10 @@ void bdrv_aio_complete(const BdrvAioRequest *req, int ret, const char *what);
  * an error to report); false: run it on the thread pool instead.  The
  * caller has counted @req->top in flight. */
 bool bdrv_aio_try_host(BlockDriverState *bs, const BdrvAioRequest *req);
+/* Batch the host requests submitted until the matching bdrv_io_unplug
+ * (on @bs and the file nodes under it); they nest. */
+void bdrv_io_plug(BlockDriverState *bs);
+void bdrv_io_unplug(BlockDriverState *bs);
 /* A protocol node grew to @end by a write past its end. */
 void bdrv_grow_size(BlockDriverState *bs, uint64_t end);
 

@@ -47,6 +47,9 @@ void luring_cleanup(LuringState *s);
 void luring_attach_aio_context(LuringState *s, GMainContext *ctx);
 /* false: no free slot now (the caller uses the thread pool). */
 bool luring_submit(LuringState *s, int fd, const BdrvAioRequest *req);
+/* Between these, submissions are queued and sent together at the end. */
+void luring_plug(LuringState *s);
+void luring_unplug(LuringState *s);
 /* One request through this thread's ring; 0 or -errno.  Reads past the
  * end of the file give zeroes; a write that makes no progress is
  * -ENOSPC. */

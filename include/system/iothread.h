@@ -26,6 +26,18 @@ typedef struct IOThread IOThread;
 #define TYPE_IOTHREAD "iothread"
 
 IOThread *iothread_find(const char *id);
+
+/*
+ * Attach @src to @ctx (NULL: the main loop's).  On an I/O thread's
+ * context the source may recurse: GLib otherwise blocks a source around
+ * each dispatch by removing and re-adding its file descriptors, which
+ * signals the context's wakeup eventfd twice (two writes, then a read and
+ * one more poll) per dispatch, the largest cost of a busy virtqueue.
+ * Nothing iterates an I/O thread's context from inside a dispatch, so
+ * nothing can recurse there; the main loop's context does nest
+ * (blk_drain_all) and keeps GLib's protection.
+ */
+void context_attach_source(GSource *src, GMainContext *ctx);
 GMainContext *iothread_get_context(IOThread *iothread);
 const char *iothread_get_id(IOThread *iothread);
 /* The calling thread is @iothread's. */

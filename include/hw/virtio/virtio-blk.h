@@ -12,6 +12,7 @@
 #include "qemu/osdep.h"
 #include "block/block-backend.h"
 #include "hw/virtio/virtio-pci.h"
+#include "system/bh.h"
 
 #define TYPE_VIRTIO_BLK_PCI             "virtio-blk-pci"
 
@@ -131,7 +132,7 @@ struct VirtIOBlock {
     bool drive_writeback;           /* the drive's cache mode */
 
     VirtIOBlockQueue *queues;
-    GSource *bh;                    /* batched interrupts, on the queues'
+    BH *bh;                         /* batched interrupts, on the queues'
                                      * context (main loop or I/O thread) */
     GMutex held_lock;
     VirtIOBlockReq *held;           /* stopped by an error, retried on cont */
