@@ -270,12 +270,16 @@ def encrypt_secret(master, plaintext):
 
 
 def decrypts(master, data, iv):
-    """Whether openssl decrypts base64 @data under @master (padding ok)."""
+    """Whether base64 @data under @master has padding kvmpc (and QEMU)
+    accept: only the last byte is checked (1..16).  openssl's own check
+    looks at every padding byte, so a key openssl refused could still
+    start kvmpc, which then ran until the test's timeout."""
     import base64
-    p = subprocess.run(["openssl", "enc", "-d", "-aes-256-cbc", "-K",
-                        master.hex(), "-iv", base64.b64decode(iv).hex()],
-                       input=base64.b64decode(data), capture_output=True)
-    return p.returncode == 0
+    p = subprocess.run(["openssl", "enc", "-d", "-nopad", "-aes-256-cbc",
+                        "-K", master.hex(), "-iv", base64.b64decode(iv).hex()],
+                       input=base64.b64decode(data), capture_output=True,
+                       check=True)
+    return 1 <= p.stdout[-1] <= 16
 
 
 @case
