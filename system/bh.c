@@ -9,20 +9,17 @@
 #include "qemu/osdep.h"
 #include "system/bh.h"
 
-typedef struct BHSource {
+/* The GSource itself: one allocation per bottom half. */
+struct BH {
     GSource source;
     void (*cb)(void *opaque);
     void *opaque;
     int scheduled;                  /* atomic */
-} BHSource;
-
-struct BH {
-    BHSource *src;
 };
 
 static gboolean bh_prepare(GSource *source, gint *timeout)
 {
-    BHSource *s = (BHSource *)source;
+    BH *s = (BH *)source;
 
     *timeout = -1;
     return __atomic_load_n(&s->scheduled, __ATOMIC_ACQUIRE);
@@ -30,7 +27,7 @@ static gboolean bh_prepare(GSource *source, gint *timeout)
 
 static gboolean bh_check(GSource *source)
 {
-    BHSource *s = (BHSource *)source;
+    BH *s = (BH *)source;
 
     return __atomic_load_n(&s->scheduled, __ATOMIC_ACQUIRE);
 }
@@ -38,7 +35,7 @@ static gboolean bh_check(GSource *source)
 static gboolean bh_dispatch(GSource *source, GSourceFunc unused,
                             gpointer data)
 {
-    BHSource *s = (BHSource *)source;
+    BH *s = (BH *)source;
 
     (void)unused;
     (void)data;
@@ -57,13 +54,12 @@ static GSourceFuncs bh_funcs = {
 
 BH *bh_new(GMainContext *ctx, void (*cb)(void *opaque), void *opaque)
 {
-    BH *bh = g_new0(BH, 1);
+    BH *bh = (BH *)g_source_new(&bh_funcs, sizeof(BH));
 
-    bh->src = (BHSource *)g_source_new(&bh_funcs, sizeof(BHSource));
-    bh->src->cb = cb;
-    bh->src->opaque = opaque;
-    g_source_set_name(&bh->src->source, "bottom-half");
-    g_source_attach(&bh->src->source, ctx);
+    bh->cb = cb;
+    bh->opaque = opaque;
+    g_source_set_name(&bh->source, "bottom-half");
+    g_source_attach(&bh->source, ctx);
     return bh;
 }
 
@@ -71,26 +67,19 @@ void bh_schedule(BH *bh)
 {
     GMainContext *ctx;
 
-    if (__atomic_exchange_n(&bh->src->scheduled, 1, __ATOMIC_ACQ_REL)) {
+    if (__atomic_exchange_n(&bh->scheduled, 1, __ATOMIC_ACQ_REL)) {
         return;                     /* already due */
     }
-    ctx = g_source_get_context(&bh->src->source);
+    ctx = g_source_get_context(&bh->source);
     if (ctx && !g_main_context_is_owner(ctx)) {
         g_main_context_wakeup(ctx);
     }
 }
 
-void bh_cancel(BH *bh)
-{
-    __atomic_store_n(&bh->src->scheduled, 0, __ATOMIC_RELEASE);
-}
-
 void bh_free(BH *bh)
 {
-    if (!bh) {
-        return;
+    if (bh) {
+        g_source_destroy(&bh->source);
+        g_source_unref(&bh->source);
     }
-    g_source_destroy(&bh->src->source);
-    g_source_unref(&bh->src->source);
-    g_free(bh);
 }

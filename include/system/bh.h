@@ -20,10 +20,8 @@ typedef struct BH BH;
 BH *bh_new(GMainContext *ctx, void (*cb)(void *opaque), void *opaque);
 /* Run the callback once, soon, on the context (any thread). */
 void bh_schedule(BH *bh);
-/* Forget a scheduled run. */
-void bh_cancel(BH *bh);
-/* Detach and free (on any thread; a run in progress finishes first only
- * when called from the context's own thread). */
+/* Detach and free; call it on the context's own thread, so that no run
+ * is in progress (virtio-blk does it through iothread_run_sync). */
 void bh_free(BH *bh);
 
 #endif
