@@ -62,6 +62,9 @@ void laio_cleanup(LinuxAioState *s);
 void laio_attach_aio_context(LinuxAioState *s, GMainContext *ctx);
 /* Reads and writes only (flushes go to the thread pool, as in QEMU). */
 bool laio_submit(LinuxAioState *s, int fd, const BdrvAioRequest *req);
+/* Between these, submissions are queued and sent together at the end. */
+void laio_plug(LinuxAioState *s);
+void laio_unplug(LinuxAioState *s);
 int laio_sync(int fd, BdrvAioOp op, uint64_t off, uint64_t len, void *buf,
               bool fua);
 
