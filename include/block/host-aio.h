@@ -7,8 +7,9 @@
  *
  * Each node opened with one of them owns an engine: a fixed number of
  * preallocated request slots (no allocation per request on the data path)
- * and an eventfd the kernel signals on completion, watched by the node's
- * AioContext (a GMainContext), where the completions run.  Submitters may
+ * and a file descriptor that polls readable on completion (io_uring: the
+ * ring's own; Linux AIO: an eventfd), watched by the node's AioContext (a
+ * GMainContext), where the completions run.  Submitters may
  * be on any thread.  Short reads and writes are resubmitted for the rest.
  *
  * Synchronous requests (bdrv_pread/pwrite/flush from a device model)
