@@ -21,6 +21,13 @@
  *   - prints "migrate: round N" every 100 ms of its own time, ROUNDS in
  *     all (the runner migrates after round MIGRATE_AFTER and checks the
  *     destination continues with the next number, not a fresh boot).
+ *
+ * With "dirty_mbps=N [span_mb=M]" on its command line it is instead the
+ * guest of bench/migration.py's migration/kvm rows: it writes every page
+ * of M MiB (default 512) from 256 MiB up once, prints "dirty: filled",
+ * then dirties those pages in order at N MB/s (one 8-byte store per
+ * 4 KiB page, paced every millisecond by the TSC) for ever, printing the
+ * rate it reached each second ("dirty: N MB/s").
  */
 #include "guest.h"
 
@@ -66,6 +73,41 @@ static bool fw_cfg_signature_ok(void)
     return true;
 }
 
+#define DIRTY_BASE  0x10000000ul         /* 256 MiB */
+
+static noreturn void dirty_forever(unsigned mbps, unsigned span_mb)
+{
+    uint64_t pages = (uint64_t)span_mb << 8, next_page = 0, stamp = 1;
+    uint64_t per_ms = ((uint64_t)mbps << 20) / 4096 / 1000;
+    uint64_t ms = tsc_hz() / 1000, t, sec_start, done = 0;
+    volatile uint64_t *base = (volatile uint64_t *)DIRTY_BASE;
+
+    for (uint64_t p = 0; p < pages; p++) {
+        base[p * 512] = p + 1;
+    }
+    printf("dirty: filled %u MiB at 0x%lx\n", span_mb, DIRTY_BASE);
+    per_ms = per_ms ? per_ms : 1;
+    t = sec_start = rdtsc();
+    for (;;) {
+        for (uint64_t i = 0; i < per_ms; i++) {
+            base[next_page * 512] = stamp++;
+            next_page = next_page + 1 == pages ? 0 : next_page + 1;
+        }
+        done += per_ms;
+        t += ms;
+        while (rdtsc() < t) {
+            cpu_relax();
+        }
+        if (rdtsc() - sec_start >= tsc_hz()) {
+            printf("dirty: %lu MB/s\n",
+                   (unsigned long)(done * 4096 / 1000000));
+            done = 0;
+            sec_start = rdtsc();
+            t = sec_start;
+        }
+    }
+}
+
 int main(void)
 {
     const uint64_t lo = 0x0123456789abcdefull, hi = 0xfedcba9876543210ull;
@@ -75,6 +117,10 @@ int main(void)
     uint64_t reads = 0;
 
     report_prefix("migrate");
+    if (cmdline_get_int("dirty_mbps", 0) > 0) {
+        dirty_forever(cmdline_get_int("dirty_mbps", 0),
+                      cmdline_get_int("span_mb", 512));
+    }
     lapic_enable();
     irq_set_handler(VEC_TIMER, h_timer);
     lapic_write(LAPIC_TIMER_DCR, 0xb);                  /* divide by 1 */
