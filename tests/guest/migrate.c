@@ -22,12 +22,13 @@
  *     all (the runner migrates after round MIGRATE_AFTER and checks the
  *     destination continues with the next number, not a fresh boot).
  *
- * With "dirty_mbps=N [span_mb=M]" on its command line it is instead the
- * guest of bench/migration.py's migration/kvm rows: it writes every page
- * of M MiB (default 512) from 256 MiB up once, prints "dirty: filled",
- * then dirties those pages in order at N MB/s (one 8-byte store per
- * 4 KiB page, paced every millisecond by the TSC) for ever, printing the
- * rate it reached each second ("dirty: N MB/s").
+ * With "dirty_mbps=N [span_mb=M] [dense=1]" on its command line it is
+ * instead the guest of bench/migration.py's migration/kvm rows: it writes
+ * every page of M MiB (default 512) from 256 MiB up once, prints "dirty:
+ * filled", then dirties those pages in order at N MB/s (one 8-byte store
+ * per 4 KiB page, or with dense=1 the whole page with pseudo-random
+ * words, paced every millisecond by the TSC) for ever, printing the rate
+ * it reached each second ("dirty: N MB/s").
  */
 #include "guest.h"
 
@@ -75,7 +76,24 @@ static bool fw_cfg_signature_ok(void)
 
 #define DIRTY_BASE  0x10000000ul         /* 256 MiB */
 
-static noreturn void dirty_forever(unsigned mbps, unsigned span_mb)
+static uint64_t xorshift = 0x9e3779b97f4a7c15ull;
+
+static void dirty_page(volatile uint64_t *page, uint64_t stamp, bool dense)
+{
+    if (!dense) {
+        page[0] = stamp;
+        return;
+    }
+    for (unsigned w = 0; w < 512; w++) {
+        xorshift ^= xorshift << 13;
+        xorshift ^= xorshift >> 7;
+        xorshift ^= xorshift << 17;
+        page[w] = xorshift;
+    }
+}
+
+static noreturn void dirty_forever(unsigned mbps, unsigned span_mb,
+                                   bool dense)
 {
     uint64_t pages = (uint64_t)span_mb << 8, next_page = 0, stamp = 1;
     uint64_t per_ms = ((uint64_t)mbps << 20) / 4096 / 1000;
@@ -83,14 +101,14 @@ static noreturn void dirty_forever(unsigned mbps, unsigned span_mb)
     volatile uint64_t *base = (volatile uint64_t *)DIRTY_BASE;
 
     for (uint64_t p = 0; p < pages; p++) {
-        base[p * 512] = p + 1;
+        dirty_page(base + p * 512, p + 1, dense);
     }
     printf("dirty: filled %u MiB at 0x%lx\n", span_mb, DIRTY_BASE);
     per_ms = per_ms ? per_ms : 1;
     t = sec_start = rdtsc();
     for (;;) {
         for (uint64_t i = 0; i < per_ms; i++) {
-            base[next_page * 512] = stamp++;
+            dirty_page(base + next_page * 512, stamp++, dense);
             next_page = next_page + 1 == pages ? 0 : next_page + 1;
         }
         done += per_ms;
@@ -119,7 +137,8 @@ int main(void)
     report_prefix("migrate");
     if (cmdline_get_int("dirty_mbps", 0) > 0) {
         dirty_forever(cmdline_get_int("dirty_mbps", 0),
-                      cmdline_get_int("span_mb", 512));
+                      cmdline_get_int("span_mb", 512),
+                      cmdline_get_int("dense", 0) != 0);
     }
     lapic_enable();
     irq_set_handler(VEC_TIMER, h_timer);
