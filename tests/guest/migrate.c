@@ -13,13 +13,17 @@
  *     offset on, skip a byte;
  *   - takes a periodic LAPIC timer interrupt (the LAPIC's registers and
  *     timer, the IDT, the interrupt flag);
+ *   - keeps the round number in three devices' registers (the UART's
+ *     scratch register, a CMOS byte) and checks them before the next
+ *     round writes them, and checks the HPET's main counter only moves
+ *     on;
  *   - checks the TSC never goes backwards (forwards it may: on the
  *     development hosts (PVM) RDTSC at CPL 3 reads the host's counter,
  *     which no TSC offset moves, so a snapshot loaded later resumes the
  *     guest with its rounds' deadlines in the past; a round that finds
  *     itself more than a round late starts afresh);
- *   - prints "migrate: round N" every 100 ms of its own time, ROUNDS in
- *     all (the runner migrates after round MIGRATE_AFTER and checks the
+ *   - prints "migrate: round N" every 100 ms of its own time, 30 rounds
+ *     or "rounds=N" (the runner migrates after some round and checks the
  *     destination continues with the next number, not a fresh boot).
  *
  * With "dirty_mbps=N [span_mb=M] [dense=1]" on its command line it is
@@ -34,6 +38,13 @@
 
 #define VEC_TIMER   0x40
 #define ROUNDS      30
+#define COM1_SCR    0x3ff               /* 16550 scratch register */
+#define CMOS_INDEX  0x70
+#define CMOS_DATA   0x71
+#define CMOS_MARK   0x6e                /* a CMOS byte nobody uses */
+#define HPET_BASE   0xfed00000ul
+#define HPET_CFG    0x010
+#define HPET_COUNT  0x0f0
 #define FW_CFG_SEL  0x510
 #define FW_CFG_DATA 0x511
 
@@ -59,6 +70,31 @@ static bool xmm_intact(uint64_t lo, uint64_t hi)
 
     asm volatile("movdqa %%xmm6, %0\n\tmovdqa %%xmm7, %1" : "=m"(a), "=m"(b));
     return a[0] == lo && a[1] == hi && b[0] == lo && b[1] == hi;
+}
+
+static uint64_t hpet_count(void)
+{
+    return mmio_read64(HPET_BASE + HPET_COUNT);
+}
+
+/* The round's marks in device registers; how many of the last round's
+ * were lost.  The HPET's counter must have moved on since @hpet_last. */
+static unsigned device_marks(unsigned round, uint64_t *hpet_last)
+{
+    unsigned lost = 0;
+    uint64_t hpet = hpet_count();
+
+    if (round > 1) {
+        outb(CMOS_INDEX, CMOS_MARK);
+        lost += inb(COM1_SCR) != (uint8_t)(round - 1);
+        lost += inb(CMOS_DATA) != (uint8_t)(round - 1);
+        lost += hpet <= *hpet_last;
+    }
+    *hpet_last = hpet;
+    outb(COM1_SCR, round);
+    outb(CMOS_INDEX, CMOS_MARK);
+    outb(CMOS_DATA, round);
+    return lost;
 }
 
 static bool fw_cfg_signature_ok(void)
@@ -131,7 +167,9 @@ int main(void)
     const uint64_t lo = 0x0123456789abcdefull, hi = 0xfedcba9876543210ull;
     uint64_t round_len = tsc_hz() / 10, next, last_tsc;
     unsigned bad_id = 0, bad_xmm = 0, tsc_back = 0, quiet_rounds = 0;
-    unsigned tsc_jumps = 0;
+    unsigned tsc_jumps = 0, dev_lost = 0;
+    unsigned rounds = cmdline_get_int("rounds", ROUNDS);
+    uint64_t hpet_last = 0;
     uint64_t reads = 0;
 
     report_prefix("migrate");
@@ -145,11 +183,13 @@ int main(void)
     lapic_write(LAPIC_TIMER_DCR, 0xb);                  /* divide by 1 */
     lapic_write(LAPIC_LVT_TIMER, VEC_TIMER | LVT_TIMER_PERIODIC);
     lapic_write(LAPIC_TIMER_ICR, 10000000);             /* 100 Hz at 1 GHz */
+    mmio_write32(HPET_BASE + HPET_CFG,
+                 mmio_read32(HPET_BASE + HPET_CFG) | 1);   /* counter on */
     irq_enable();
     xmm_set(lo, hi);
     last_tsc = rdtsc();
     next = last_tsc + round_len;
-    for (unsigned round = 1; round <= ROUNDS; round++) {
+    for (unsigned round = 1; round <= rounds; round++) {
         uint32_t ticks_before = ticks;
         uint64_t now = rdtsc();
 
@@ -157,6 +197,7 @@ int main(void)
             tsc_jumps++;
             next = now + round_len;
         }
+        now = rdtsc();
         while (rdtsc() < next) {
             uint64_t t = rdtsc();
 
@@ -167,7 +208,11 @@ int main(void)
         }
         next += round_len;
         bad_xmm += !xmm_intact(lo, hi);
-        quiet_rounds += ticks == ticks_before;
+        /* silent: half a round (five timer periods) of waiting, and not
+         * one interrupt (a round cut short by a TSC jump proves nothing) */
+        quiet_rounds += ticks == ticks_before &&
+                        rdtsc() - now >= round_len / 2;
+        dev_lost += device_marks(round, &hpet_last);
         printf("migrate: round %u ticks %u\n", round, ticks);
     }
     irq_disable();
@@ -180,6 +225,9 @@ int main(void)
            bad_xmm);
     report(tsc_back == 0, "the TSC never went backwards (%u times)",
            tsc_back);
+    report(dev_lost == 0, "the UART scratch register and CMOS byte kept "
+           "each round's mark and the HPET counter moved on (%u lost)",
+           dev_lost);
     /* a round is 100 ms, the timer 100 Hz: a silent round means it
      * stopped (allow two: the rounds around the switch-over) */
     report(quiet_rounds <= 2, "the LAPIC timer kept interrupting (%u silent "
