@@ -17,6 +17,10 @@
  *     scratch register, a CMOS byte) and checks them before the next
  *     round writes them, and checks the HPET's main counter only moves
  *     on;
+ *   - reads kvmclock (MSR_KVM_SYSTEM_TIME_NEW, when CPUID offers it)
+ *     every round: it must never go backwards, nor jump by more than
+ *     two seconds in a round (the source's clock restored on the
+ *     destination: KVM_SET_CLOCK);
  *   - checks the TSC never goes backwards (forwards it may: on the
  *     development hosts (PVM) RDTSC at CPL 3 reads the host's counter,
  *     which no TSC offset moves, so a snapshot loaded later resumes the
@@ -70,6 +74,54 @@ static bool xmm_intact(uint64_t lo, uint64_t hi)
 
     asm volatile("movdqa %%xmm6, %0\n\tmovdqa %%xmm7, %1" : "=m"(a), "=m"(b));
     return a[0] == lo && a[1] == hi && b[0] == lo && b[1] == hi;
+}
+
+/* kvmclock (Linux Documentation/virt/kvm/x86/msr.rst, pvclock) */
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
+#define KVM_CPUID_FEATURES      0x40000001
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+
+struct pvclock {
+    volatile uint32_t version;
+    uint32_t pad0;
+    volatile uint64_t tsc_timestamp;
+    volatile uint64_t system_time;
+    volatile uint32_t tsc_to_system_mul;
+    volatile int8_t tsc_shift;
+    volatile uint8_t flags;
+    uint8_t pad[2];
+} __attribute__((aligned(64)));
+
+static struct pvclock kvmclock;
+
+static bool kvmclock_start(void)
+{
+    if (cpuid(0x40000000, 0).a < KVM_CPUID_FEATURES ||
+        !(cpuid(KVM_CPUID_FEATURES, 0).a & KVM_FEATURE_CLOCKSOURCE2)) {
+        return false;
+    }
+    wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uintptr_t)&kvmclock | 1);
+    return kvmclock.version != 0;
+}
+
+static uint64_t kvmclock_ns(void)
+{
+    uint32_t v;
+    uint64_t ns;
+
+    do {
+        v = kvmclock.version;
+        barrier();
+        uint64_t delta = rdtsc() - kvmclock.tsc_timestamp;
+        int8_t shift = kvmclock.tsc_shift;
+
+        delta = shift < 0 ? delta >> -shift : delta << shift;
+        ns = kvmclock.system_time +
+             (uint64_t)(((unsigned __int128)delta *
+                         kvmclock.tsc_to_system_mul) >> 32);
+        barrier();
+    } while ((v & 1) || v != kvmclock.version);
+    return ns;
 }
 
 static uint64_t hpet_count(void)
@@ -167,7 +219,9 @@ int main(void)
     const uint64_t lo = 0x0123456789abcdefull, hi = 0xfedcba9876543210ull;
     uint64_t round_len = tsc_hz() / 10, next, last_tsc;
     unsigned bad_id = 0, bad_xmm = 0, tsc_back = 0, quiet_rounds = 0;
-    unsigned tsc_jumps = 0, dev_lost = 0;
+    unsigned tsc_jumps = 0, dev_lost = 0, clock_bad = 0;
+    uint64_t clock_last = 0, clock_max_step = 0;
+    bool have_kvmclock;
     unsigned rounds = cmdline_get_int("rounds", ROUNDS);
     uint64_t hpet_last = 0;
     uint64_t reads = 0;
@@ -183,6 +237,10 @@ int main(void)
     lapic_write(LAPIC_TIMER_DCR, 0xb);                  /* divide by 1 */
     lapic_write(LAPIC_LVT_TIMER, VEC_TIMER | LVT_TIMER_PERIODIC);
     lapic_write(LAPIC_TIMER_ICR, 10000000);             /* 100 Hz at 1 GHz */
+    have_kvmclock = kvmclock_start();
+    if (have_kvmclock) {
+        clock_last = kvmclock_ns();
+    }
     mmio_write32(HPET_BASE + HPET_CFG,
                  mmio_read32(HPET_BASE + HPET_CFG) | 1);   /* counter on */
     irq_enable();
@@ -213,6 +271,15 @@ int main(void)
         quiet_rounds += ticks == ticks_before &&
                         rdtsc() - now >= round_len / 2;
         dev_lost += device_marks(round, &hpet_last);
+        if (have_kvmclock) {
+            uint64_t c = kvmclock_ns();
+
+            clock_bad += c < clock_last || c - clock_last > 2000000000ull;
+            if (c - clock_last > clock_max_step) {
+                clock_max_step = c - clock_last;
+            }
+            clock_last = c;
+        }
         printf("migrate: round %u ticks %u\n", round, ticks);
     }
     irq_disable();
@@ -225,6 +292,13 @@ int main(void)
            bad_xmm);
     report(tsc_back == 0, "the TSC never went backwards (%u times)",
            tsc_back);
+    if (have_kvmclock) {
+        report(clock_bad == 0, "kvmclock never went backwards nor jumped "
+               "2 s in a round (%u rounds did; longest round %lu ms)",
+               clock_bad, (unsigned long)(clock_max_step / 1000000));
+    } else {
+        report_skip("no kvmclock in CPUID (KVM_FEATURE_CLOCKSOURCE2)");
+    }
     report(dev_lost == 0, "the UART scratch register and CMOS byte kept "
            "each round's mark and the HPET counter moved on (%u lost)",
            dev_lost);
