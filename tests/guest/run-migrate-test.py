@@ -10,6 +10,10 @@ MODE:
            virsh save/restore does with fd: (libvirt)
   snapshot savevm on a qcow2 disk, the guest runs on, then loadvm takes
            it back: the rounds it prints restart from the saved one
+  faults   migrations that fail: the destination killed mid-stream, then
+           a destination that refuses the stream's configuration (another
+           -m); each time the source must go on running the guest, which
+           then passes its checks
   hops     20 migrations in a row, each to a fresh kvmpc, cycling through
            tcp:, unix:, exec: and fd: (a socketpair: getfd on the
            source, an inherited -incoming fd:N on the destination), with
@@ -243,6 +247,60 @@ def run_snapshot(emulator, payload, tmp, extra):
         g.kill()
 
 
+def wait_failed(g):
+    end = time.time() + TIMEOUT
+    while time.time() < end:
+        st = g.qmp.ret("query-migrate", {}).get("status")
+        if st == "failed":
+            return
+        if st == "completed":
+            raise Failure("%s: the migration completed" % g.name)
+        time.sleep(0.05)
+    raise Failure("%s: the migration did not fail" % g.name)
+
+
+def check_source_runs(src):
+    st = src.qmp.ret("query-status", {})["status"]
+    if st != "running":
+        raise Failure("src: %s after a failed migration" % st)
+    src.wait_round(max(src.rounds()) + 2)
+
+
+def run_faults(emulator, payload, tmp, extra):
+    src = Guest("src", emulator, payload, tmp,
+                extra + ["-append", "rounds=60"])
+    others = []
+    try:
+        src.wait_round(3)
+        # 1: the destination dies mid-stream (1 MB/s: the stream lasts)
+        port = free_port()
+        dst = Guest("dst1", emulator, payload, tmp,
+                    extra + ["-incoming", "tcp:127.0.0.1:%d" % port])
+        others.append(dst)
+        src.qmp.ret("migrate-set-parameters", {"max-bandwidth": 1 << 20})
+        src.qmp.ret("migrate", {"uri": "tcp:127.0.0.1:%d" % port})
+        time.sleep(0.3)
+        dst.kill()
+        wait_failed(src)
+        check_source_runs(src)
+        # 2: a destination with another configuration refuses the stream
+        src.qmp.ret("migrate-set-parameters",
+                    {"max-bandwidth": 10 * 10**9})
+        port = free_port()
+        dst = Guest("dst2", emulator, payload, tmp,
+                    extra + ["-m", "256M",
+                             "-incoming", "tcp:127.0.0.1:%d" % port])
+        others.append(dst)
+        src.qmp.ret("migrate", {"uri": "tcp:127.0.0.1:%d" % port})
+        wait_failed(src)
+        check_source_runs(src)
+        src.finish()
+    finally:
+        src.kill()
+        for g in others:
+            g.kill()
+
+
 HOPS = 20
 HOP_TRANSPORTS = ["tcp", "unix", "exec", "fd"]
 
@@ -323,7 +381,7 @@ def main():
         print("SKIP: /dev/kvm not available")
         return 77
     runs = {"tcp": run_tcp, "file": run_file, "snapshot": run_snapshot,
-            "hops": run_hops}
+            "hops": run_hops, "faults": run_faults}
     if mode not in runs:
         sys.exit("unknown mode %r" % mode)
     with tempfile.TemporaryDirectory(prefix="kvmpc-migrate-") as tmp:
