@@ -135,6 +135,28 @@ static void set_feature_msrs(const X86KvmVcpu *cpu, const X86CPUIDTable *t)
 static bool enable_hv_caps(X86KvmVcpu *cpu, const X86CPUConfig *cfg,
                            GError **errp)
 {
+    /*
+     * Without KVM's Hyper-V emulation every Hyper-V MSR faults in the
+     * guest although CPUID offers it (QEMU 7.2 then aborts setting one):
+     * refuse the flags instead, the way the SynIC's is refused below.
+     */
+    if (cfg->hv_features && kvm_check_extension(KVM_CAP_HYPERV) <= 0) {
+        error_setg(errp, "Hyper-V enlightenments (hv-* cpu flags) are not "
+                   "supported by this host's KVM (no KVM_CAP_HYPERV)");
+        return false;
+    }
+    if ((cfg->hv_features & (1u << HV_TIME)) &&
+        kvm_check_extension(KVM_CAP_HYPERV_TIME) <= 0) {
+        error_setg(errp, "Hyper-V clocksource (requested by 'hv-time' cpu "
+                   "flag) is not supported by kernel");
+        return false;
+    }
+    if ((cfg->hv_features & (1u << HV_VPINDEX)) &&
+        kvm_check_extension(KVM_CAP_HYPERV_VP_INDEX) <= 0) {
+        error_setg(errp, "Hyper-V VP_INDEX MSR (requested by 'hv-vpindex' "
+                   "cpu flag) is not supported by kernel");
+        return false;
+    }
     if (cfg->hv_features & (1u << HV_SYNIC)) {
         struct kvm_enable_cap cap = { .cap = KVM_CAP_HYPERV_SYNIC2 };
 

@@ -21,6 +21,12 @@
  *     every round: it must never go backwards, nor jump by more than
  *     two seconds in a round (the source's clock restored on the
  *     destination: KVM_SET_CLOCK);
+ *   - with "hv=1" (and -cpu ...,hv-vpindex,hv-time,hv-synic,hv-stimer):
+ *     Hyper-V's synthetic timer 0 runs periodically at 100 Hz through the
+ *     SynIC (SINT2, a timer-expired message in the SIMP page, vector
+ *     0x50), and the partition reference counter must count at 10 MHz
+ *     against the TSC, never go backwards and not jump (Hyper-V TLFS
+ *     6.0: 12.4 reference counter, 11 SynIC, 12.5 synthetic timers);
  *   - checks the TSC never goes backwards (forwards it may: on the
  *     development hosts (PVM) RDTSC at CPL 3 reads the host's counter,
  *     which no TSC offset moves, so a snapshot loaded later resumes the
@@ -124,6 +130,62 @@ static uint64_t kvmclock_ns(void)
     return ns;
 }
 
+/* Hyper-V (TLFS 6.0): CPUID 0x40000003 EAX privileges, the MSRs */
+#define HV_CPUID_FEATURES       0x40000003
+#define HV_TIME_REF_AVAILABLE   (1u << 1)
+#define HV_SYNIC_AVAILABLE      (1u << 2)
+#define HV_SYNTIMER_AVAILABLE   (1u << 3)
+#define HV_MSR_TIME_REF_COUNT   0x40000020
+#define HV_MSR_SCONTROL         0x40000080
+#define HV_MSR_SIMP             0x40000083
+#define HV_MSR_SINT0            0x40000090
+#define HV_MSR_STIMER0_CONFIG   0x400000b0
+#define HV_MSR_STIMER0_COUNT    0x400000b1
+#define HV_SINT                 2
+#define VEC_STIMER              0x50
+#define HVMSG_TIMER_EXPIRED     0x80000010u
+
+static uint8_t simp[4096] __attribute__((aligned(4096)));
+static volatile uint32_t stimer_ticks, stimer_bad_msgs;
+
+static void h_stimer(int vec)
+{
+    volatile uint32_t *type = (volatile uint32_t *)(simp + HV_SINT * 256);
+
+    (void)vec;
+    if (*type == HVMSG_TIMER_EXPIRED) {
+        stimer_ticks++;
+    } else {
+        stimer_bad_msgs++;
+    }
+    *type = 0;                  /* the slot is free for the next one */
+    lapic_eoi();
+}
+
+/* The Hyper-V privileges CPUID offers (0: none). */
+static uint32_t hv_privileges(void)
+{
+    if (cpuid(0x40000000, 0).a < HV_CPUID_FEATURES) {
+        return 0;
+    }
+    return cpuid(HV_CPUID_FEATURES, 0).a;
+}
+
+/* Start synthetic timer 0 at 100 Hz, if CPUID offers SynIC and timers. */
+static bool hv_start_stimer(uint32_t priv)
+{
+    if (!(priv & HV_SYNIC_AVAILABLE) || !(priv & HV_SYNTIMER_AVAILABLE)) {
+        return false;
+    }
+    irq_set_handler(VEC_STIMER, h_stimer);
+    wrmsr(HV_MSR_SIMP, (uintptr_t)simp | 1);
+    wrmsr(HV_MSR_SINT0 + HV_SINT, VEC_STIMER);          /* unmasked */
+    wrmsr(HV_MSR_SCONTROL, 1);
+    wrmsr(HV_MSR_STIMER0_COUNT, 100000);                /* 10 ms */
+    wrmsr(HV_MSR_STIMER0_CONFIG, 1 | 2 | (uint64_t)HV_SINT << 16);
+    return true;
+}
+
 static uint64_t hpet_count(void)
 {
     return mmio_read64(HPET_BASE + HPET_COUNT);
@@ -220,6 +282,9 @@ int main(void)
     uint64_t round_len = tsc_hz() / 10, next, last_tsc;
     unsigned bad_id = 0, bad_xmm = 0, tsc_back = 0, quiet_rounds = 0;
     unsigned tsc_jumps = 0, dev_lost = 0, clock_bad = 0;
+    unsigned hv_quiet = 0, ref_bad = 0;
+    uint64_t ref_last = 0, ref_first = 0, ref_tsc_first = 0;
+    bool hv = false, stimer = false;
     uint64_t clock_last = 0, clock_max_step = 0;
     bool have_kvmclock;
     unsigned rounds = cmdline_get_int("rounds", ROUNDS);
@@ -237,6 +302,22 @@ int main(void)
     lapic_write(LAPIC_TIMER_DCR, 0xb);                  /* divide by 1 */
     lapic_write(LAPIC_LVT_TIMER, VEC_TIMER | LVT_TIMER_PERIODIC);
     lapic_write(LAPIC_TIMER_ICR, 10000000);             /* 100 Hz at 1 GHz */
+    if (cmdline_get_int("hv", 0)) {
+        uint32_t priv = hv_privileges();
+
+        hv = priv & HV_TIME_REF_AVAILABLE;
+        report(hv, "Hyper-V reference counter in CPUID 0x40000003 (0x%x)",
+               priv);
+        stimer = hv && hv_start_stimer(priv);
+        if (!stimer) {
+            report_skip("no SynIC and synthetic timers in CPUID (hv-synic, "
+                        "hv-stimer)");
+        }
+        if (hv) {
+            ref_first = ref_last = rdmsr(HV_MSR_TIME_REF_COUNT);
+            ref_tsc_first = rdtsc();
+        }
+    }
     have_kvmclock = kvmclock_start();
     if (have_kvmclock) {
         clock_last = kvmclock_ns();
@@ -248,7 +329,7 @@ int main(void)
     last_tsc = rdtsc();
     next = last_tsc + round_len;
     for (unsigned round = 1; round <= rounds; round++) {
-        uint32_t ticks_before = ticks;
+        uint32_t ticks_before = ticks, stimer_before = stimer_ticks;
         uint64_t now = rdtsc();
 
         if (now > next + round_len) {
@@ -270,6 +351,15 @@ int main(void)
          * one interrupt (a round cut short by a TSC jump proves nothing) */
         quiet_rounds += ticks == ticks_before &&
                         rdtsc() - now >= round_len / 2;
+        if (hv) {
+            uint64_t ref = rdmsr(HV_MSR_TIME_REF_COUNT);
+
+            hv_quiet += stimer && stimer_ticks == stimer_before &&
+                        rdtsc() - now >= round_len / 2;
+            /* 100 ns units: never back, never 2 s in one round */
+            ref_bad += ref < ref_last || ref - ref_last > 20000000;
+            ref_last = ref;
+        }
         dev_lost += device_marks(round, &hpet_last);
         if (have_kvmclock) {
             uint64_t c = kvmclock_ns();
@@ -284,6 +374,27 @@ int main(void)
     }
     irq_disable();
     lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+    if (hv) {
+        uint64_t ref_ticks = rdmsr(HV_MSR_TIME_REF_COUNT) - ref_first;
+        uint64_t tsc_us = tsc_to_us(rdtsc() - ref_tsc_first);
+
+        if (stimer) {
+            wrmsr(HV_MSR_STIMER0_CONFIG, 0);
+            report(stimer_ticks > 0 && hv_quiet <= 2 &&
+                   stimer_bad_msgs == 0, "the synthetic timer kept sending "
+                   "timer-expired messages (%u, %u silent rounds, %u "
+                   "other messages)", stimer_ticks, hv_quiet,
+                   stimer_bad_msgs);
+        }
+        report(ref_bad == 0, "the reference counter never went back nor "
+               "jumped 2 s in a round (%u rounds did)", ref_bad);
+        /* a TSC jump (see above) makes the TSC side longer: one way only */
+        report(ref_ticks / 10 <= tsc_us + tsc_us / 10 + 200000 &&
+               ref_ticks / 10 + ref_ticks / 100 >= tsc_us / 2,
+               "the reference counter ran at about 10 MHz (%lu us by it, "
+               "%lu us by the TSC)", (unsigned long)(ref_ticks / 10),
+               (unsigned long)tsc_us);
+    }
     report_info("the TSC jumped ahead by more than a round %u times",
                 tsc_jumps);
     report(bad_id == 0, "every fw_cfg signature read byte by byte was "

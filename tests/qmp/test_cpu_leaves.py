@@ -287,6 +287,39 @@ def test_hyperv_dependencies(binary):
               % (opts, rc, err))
 
 
+def kvm_has_cap(cap):
+    """KVM_CHECK_EXTENSION on /dev/kvm (_IO(KVMIO, 0x03))."""
+    import fcntl
+    fd = os.open("/dev/kvm", os.O_RDWR)
+    try:
+        return fcntl.ioctl(fd, 0xae03, cap) > 0
+    finally:
+        os.close(fd)
+
+
+def test_hyperv_needs_host_support(binary):
+    """Under KVM, hv-* flags need the host's Hyper-V emulation
+    (KVM_CAP_HYPERV, 44; hv-time KVM_CAP_HYPERV_TIME, 48): without it the
+    guest would fault on every Hyper-V MSR its CPUID offers, so kvmpc
+    refuses the flags with one line (the development hosts' PVM KVM has
+    none; on a host that has it the VM starts)."""
+    r = subprocess.run([binary, "-accel", "kvm", "-S", "-nodefaults",
+                        "-display", "none", "-machine", "pc",
+                        "-cpu", "qemu64,hv-time", "-qmp", "stdio"],
+                       input='{"execute":"qmp_capabilities"}\n'
+                             '{"execute":"quit"}\n',
+                       capture_output=True, text=True, timeout=30)
+    if kvm_has_cap(44) and kvm_has_cap(48):
+        check(r.returncode == 0, "hv-time on a Hyper-V capable KVM: rc %d "
+              "%r" % (r.returncode, r.stderr))
+    else:
+        check(r.returncode != 0 and
+              ("not supported by this host's KVM" in r.stderr or
+               "not supported by kernel" in r.stderr),
+              "hv-time without KVM's Hyper-V: rc %d %r" % (r.returncode,
+                                                          r.stderr))
+
+
 @no_kvm
 def test_enforce_and_check(binary):
     vm, paths = start_qmp_vm(binary, extra=["-accel", "qtest"])
@@ -367,4 +400,5 @@ def test_smp_against_qemu(binary):
 if __name__ == "__main__":
     run_tests([test_topology_against_qemu, test_apic_ids, test_kvm_pv_leaves,
                test_hyperv_leaves, test_hyperv_dependencies,
+               test_hyperv_needs_host_support,
                test_enforce_and_check, test_smp_against_qemu])
