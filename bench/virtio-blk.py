@@ -14,7 +14,11 @@ thread for the device.  Rows:
 The programs alternate run by run; medians and their ratio are printed
 (IOPS for the 4 KiB rows, MB/s for seqread).
 
-    bench/virtio-blk.py [BUILD_DIR] [RUNS] [SECS]
+With --scsi the same rows run through virtio-scsi-pci (I/O thread) and a
+scsi-hd instead, driven by tests/guest/virtio-scsi.c in bench mode
+(READ(10)/WRITE(10) on a 128-entry split ring).
+
+    bench/virtio-blk.py [--scsi] [BUILD_DIR] [RUNS] [SECS]
 
 Prints SKIP and exits 77 without /dev/kvm.
 """
@@ -29,12 +33,12 @@ import tempfile
 IMAGE_MIB = 256
 ROWS = [("randread", 4096, 32), ("randwrite", 4096, 32),
         ("seqread", 1 << 20, 8)]
-BENCH_RE = re.compile(rb"virtio-blk-bench: op=(\w+) .* iops=(\d+) kbps=(\d+) "
+BENCH_RE = re.compile(rb"virtio-(?:blk|scsi)-bench: op=(\w+) .* iops=(\d+) kbps=(\d+) "
                       rb"errors=(\d+)")
 
 
 def skip(reason):
-    print(f"SKIP: virtio-blk: {reason}")
+    print(f"SKIP: virtio-blk.py: {reason}")
     sys.exit(77)
 
 
@@ -50,20 +54,32 @@ def guest_result(cmd):
     return int(m.group(2)), int(m.group(3)) / 1000.0
 
 
+DEVICES = {
+    "virtio-blk": ["-device", "virtio-blk-pci,drive=vd,iothread=io0"],
+    "virtio-scsi": ["-device", "virtio-scsi-pci,id=scsi0,iothread=io0",
+                    "-device", "scsi-hd,drive=vd,bus=scsi0.0"],
+}
+
+
 def main():
-    build = sys.argv[1] if len(sys.argv) > 1 else "build"
-    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-    secs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    args = sys.argv[1:]
+    dev = "virtio-blk"
+    if args and args[0] == "--scsi":
+        dev = "virtio-scsi"
+        args = args[1:]
+    build = args[0] if len(args) > 0 else "build"
+    runs = int(args[1]) if len(args) > 1 else 5
+    secs = int(args[2]) if len(args) > 2 else 3
     kvmpc = os.path.join(build, "kvmpc")
-    payload = os.path.join(build, "tests", "guest", "virtio-blk.elf")
+    payload = os.path.join(build, "tests", "guest", dev + ".elf")
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         skip("/dev/kvm not available")
     for f in (kvmpc, payload):
         if not os.path.exists(f):
-            sys.exit(f"virtio-blk: {f} missing; run `make` first")
+            sys.exit(f"virtio-blk.py: {f} missing; run `make` first")
     qemu = shutil.which("qemu-system-x86_64")
     results = {}
-    with tempfile.TemporaryDirectory(prefix="kvmpc-vblk-bench-") as d:
+    with tempfile.TemporaryDirectory(prefix="kvmpc-virtio-bench-") as d:
         image = os.path.join(d, "disk.raw")
         with open(image, "wb") as f:
             for _ in range(IMAGE_MIB):
@@ -76,8 +92,7 @@ def main():
                       "-append", f"bench={op} bs={bs} qd={qd} secs={secs}",
                       "-object", "iothread,id=io0",
                       "-drive", f"file={image},format=raw,if=none,id=vd,"
-                      "cache=writeback,aio=io_uring",
-                      "-device", "virtio-blk-pci,drive=vd,iothread=io0"]
+                      "cache=writeback,aio=io_uring"] + DEVICES[dev]
             progs = {"kvmpc": [kvmpc] + common}
             if qemu:
                 progs["qemu"] = [qemu, "-enable-kvm", "-machine", "pc"] + common
@@ -86,7 +101,7 @@ def main():
                 for name, cmd in progs.items():     # alternate every round
                     rows[name].append(guest_result(cmd))
             results[op] = rows
-    print(f"virtio-blk from the guest, {secs} s per run, {runs} alternating "
+    print(f"{dev} from the guest, {secs} s per run, {runs} alternating "
           "runs, medians (256 MiB raw image in the page cache, io_uring, "
           "iothread)")
     print(f"{'row':<12}{'kvmpc':>14}{'qemu':>14}{'kvmpc/qemu':>12}")

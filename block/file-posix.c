@@ -309,16 +309,16 @@ static bool file_aio_submit(BlockDriverState *bs, const BdrvAioRequest *req)
 
 static void file_io_plug(BlockDriverState *bs, bool plug)
 {
-#ifdef CONFIG_LINUX_IO_URING
     FileState *s = bs->opaque;
 
+#ifdef CONFIG_LINUX_IO_URING
     if (s->luring) {
         (plug ? luring_plug : luring_unplug)(s->luring);
     }
-#else
-    (void)bs;
-    (void)plug;
 #endif
+    if (s->laio) {
+        (plug ? laio_plug : laio_unplug)(s->laio);
+    }
 }
 
 static void file_attach_aio_context(BlockDriverState *bs, GMainContext *ctx)

@@ -3,9 +3,13 @@
  * (liburing; io_uring_setup(2), io_uring_enter(2)).
  *
  * A node's ring has HOST_AIO_SLOTS preallocated request slots.  Any
- * thread may submit (under sq_lock); the kernel signals an eventfd
- * registered with the ring, which the node's AioContext watches, and the
- * completions are reaped and delivered there.  A short read or write is
+ * thread may submit (under sq_lock); the node's AioContext watches the
+ * ring's own file descriptor, which polls readable while the completion
+ * queue holds entries, and the completions are reaped and delivered
+ * there (no eventfd: nothing to read per batch).  On an I/O thread the
+ * completion queue is also one of the thread's pollers, so completions
+ * that arrive while it spins before sleeping are reaped without a
+ * wakeup.  A short read or write is
  * resubmitted for the rest from the completion; a read that reaches the
  * end of the file fills the rest with zeroes, as pread does in
  * file-posix.c.  Synchronous requests use a four-entry ring private to
@@ -13,9 +17,9 @@
  */
 #include "qemu/osdep.h"
 #include "block/host-aio.h"
+#include "system/iothread.h"
 
 #include <liburing.h>
-#include <sys/eventfd.h>
 
 /* io_uring's read/write length is 32-bit: split larger requests. */
 #define LURING_MAX_IO (1u << 30)
@@ -31,9 +35,10 @@ typedef struct LuringReq {
 struct LuringState {
     struct io_uring ring;
     GMutex sq_lock;                 /* the submission queue and free list */
-    int efd;
     unsigned plugged;               /* luring_plug depth: SQEs wait */
     GSource *source;                /* on the node's AioContext */
+    IOThread *poll_thread;          /* that context's I/O thread, or NULL */
+    IOThreadPoller poller;          /* the CQ ring, polled there */
     LuringReq *free;
     LuringReq slots[HOST_AIO_SLOTS];
 };
@@ -180,11 +185,7 @@ static void luring_completions(void *opaque)
 {
     LuringState *s = opaque;
     struct io_uring_cqe *cqe;
-    uint64_t count;
 
-    if (read(s->efd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
-        return;
-    }
     while (io_uring_peek_cqe(&s->ring, &cqe) == 0) {
         LuringReq *r = io_uring_cqe_get_data(cqe);
         int res = cqe->res;
@@ -198,6 +199,53 @@ static void luring_completions(void *opaque)
         io_uring_submit(&s->ring);
     }
     g_mutex_unlock(&s->sq_lock);
+}
+
+/* The I/O thread's poller: are there completions to reap? */
+static bool luring_cq_ready(void *opaque)
+{
+    LuringState *s = opaque;
+
+    return io_uring_cq_ready(&s->ring) != 0;
+}
+
+static void add_poller(void *opaque)
+{
+    LuringState *s = opaque;
+
+    iothread_add_poller(s->poll_thread, &s->poller);
+}
+
+static void remove_poller(void *opaque)
+{
+    LuringState *s = opaque;
+
+    iothread_remove_poller(s->poll_thread, &s->poller);
+}
+
+/* Watch the ring from @ctx: its fd, and its CQ when an I/O thread runs
+ * @ctx (pollers are the thread's own: added and removed there). */
+static void watch_completions(LuringState *s, GMainContext *ctx)
+{
+    s->source = bdrv_fd_source_new(s->ring.ring_fd, luring_completions, s,
+                                   ctx);
+    s->poll_thread = iothread_of_context(ctx);
+    if (s->poll_thread) {
+        s->poller = (IOThreadPoller){
+            .ready = luring_cq_ready, .run = luring_completions, .opaque = s,
+        };
+        iothread_run_sync(s->poll_thread, add_poller, s);
+    }
+}
+
+static void unwatch_completions(LuringState *s)
+{
+    if (s->poll_thread) {
+        iothread_run_sync(s->poll_thread, remove_poller, s);
+        s->poll_thread = NULL;
+    }
+    g_source_destroy(s->source);
+    g_source_unref(s->source);
 }
 
 LuringState *luring_init(const char *filename, GMainContext *ctx,
@@ -214,33 +262,20 @@ LuringState *luring_init(const char *filename, GMainContext *ctx,
         g_free(s);
         return NULL;
     }
-    s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (s->efd < 0 || (ret = io_uring_register_eventfd(&s->ring, s->efd))) {
-        error_setg(errp, "'%s': aio=io_uring: cannot set up the completion "
-                   "eventfd: %s", filename,
-                   g_strerror(s->efd < 0 ? errno : -ret));
-        if (s->efd >= 0) {
-            close(s->efd);
-        }
-        io_uring_queue_exit(&s->ring);
-        g_free(s);
-        return NULL;
-    }
     g_mutex_init(&s->sq_lock);
     for (int i = HOST_AIO_SLOTS - 1; i >= 0; i--) {
         s->slots[i].s = s;
         s->slots[i].next_free = s->free;
         s->free = &s->slots[i];
     }
-    s->source = bdrv_fd_source_new(s->efd, luring_completions, s, ctx);
+    watch_completions(s, ctx);
     return s;
 }
 
 void luring_attach_aio_context(LuringState *s, GMainContext *ctx)
 {
-    g_source_destroy(s->source);
-    g_source_unref(s->source);
-    s->source = bdrv_fd_source_new(s->efd, luring_completions, s, ctx);
+    unwatch_completions(s);
+    watch_completions(s, ctx);
 }
 
 void luring_cleanup(LuringState *s)
@@ -248,11 +283,8 @@ void luring_cleanup(LuringState *s)
     if (!s) {
         return;
     }
-    g_source_destroy(s->source);
-    g_source_unref(s->source);
-    io_uring_unregister_eventfd(&s->ring);
+    unwatch_completions(s);
     io_uring_queue_exit(&s->ring);
-    close(s->efd);
     g_mutex_clear(&s->sq_lock);
     g_free(s);
 }

@@ -12,6 +12,13 @@
  * AioContext watches; completions are reaped there with a zero-timeout
  * io_getevents.  Short transfers are resubmitted for the rest.
  * Synchronous requests use a one-slot context private to the thread.
+ *
+ * Between laio_plug and laio_unplug (a device's pass over its queue)
+ * iocbs are queued and sent with one io_submit.  A queued request whose
+ * io_submit fails cannot go back to its submitter (laio_submit already
+ * took it), so it completes with the error on the node's context, like
+ * any completion: the submitter is never called back from inside its own
+ * pass.
  */
 #include "qemu/osdep.h"
 #include "block/host-aio.h"
@@ -47,16 +54,21 @@ static long sys_io_getevents(aio_context_t ctx, long min_nr, long nr,
 typedef struct LaioReq {
     struct iocb iocb;
     uint64_t done;
+    int failed;                     /* -errno of a plugged io_submit */
     BdrvAioRequest req;
-    struct LaioReq *next_free;
+    struct LaioReq *next_free;      /* the free list, or the failed list */
 } LaioReq;
 
 struct LinuxAioState {
     aio_context_t ctx;
-    GMutex lock;                    /* the free list */
+    GMutex lock;                    /* free and failed lists, the queue */
     int efd;
     GSource *source;
     LaioReq *free;
+    LaioReq *failed;                /* complete on the context */
+    unsigned plugged;               /* laio_plug depth: iocbs wait */
+    unsigned nqueued;
+    struct iocb *queued[HOST_AIO_SLOTS];
     LaioReq slots[HOST_AIO_SLOTS];
     struct io_event events[HOST_AIO_SLOTS];
 };
@@ -84,7 +96,7 @@ static long submit_one(aio_context_t ctx, struct iocb *cb)
     return ret < 0 ? -errno : 0;
 }
 
-static long submit_slot(LinuxAioState *s, LaioReq *r)
+static void prep_slot(LinuxAioState *s, LaioReq *r)
 {
     const BdrvAioRequest *q = &r->req;
 
@@ -94,7 +106,80 @@ static long submit_slot(LinuxAioState *s, LaioReq *r)
     r->iocb.aio_data = (uintptr_t)r;
     r->iocb.aio_flags = IOCB_FLAG_RESFD;
     r->iocb.aio_resfd = s->efd;
+}
+
+static long submit_slot(LinuxAioState *s, LaioReq *r)
+{
+    prep_slot(s, r);
     return submit_one(s->ctx, &r->iocb);
+}
+
+/* Queue @r for the unplug (true), or say the caller must send it now. */
+static bool queue_if_plugged(LinuxAioState *s, LaioReq *r)
+{
+    bool queued;
+
+    g_mutex_lock(&s->lock);
+    queued = s->plugged > 0;
+    if (queued) {
+        s->queued[s->nqueued++] = &r->iocb;     /* one per slot: room */
+    }
+    g_mutex_unlock(&s->lock);
+    return queued;
+}
+
+/* @r's queued io_submit failed: complete it on the context (lock held). */
+static void fail_queued_locked(LinuxAioState *s, LaioReq *r, int err)
+{
+    const uint64_t one = 1;
+
+    r->failed = err;
+    r->next_free = s->failed;
+    s->failed = r;
+    if (write(s->efd, &one, sizeof(one)) < 0) {
+        /* the counter is huge, so a wakeup is already pending */
+    }
+}
+
+/* Send the queued iocbs (lock held): as many per io_submit as it takes;
+ * one the kernel refuses fails alone and the rest go on. */
+static void submit_queued_locked(LinuxAioState *s)
+{
+    unsigned sent = 0;
+
+    while (sent < s->nqueued) {
+        long ret = sys_io_submit(s->ctx, s->nqueued - sent,
+                                 &s->queued[sent]);
+
+        if (ret > 0) {
+            sent += ret;
+        } else if (ret < 0 && (errno == EINTR || errno == EAGAIN)) {
+            continue;
+        } else {
+            LaioReq *r = (LaioReq *)(uintptr_t)s->queued[sent]->aio_data;
+
+            fail_queued_locked(s, r, ret < 0 ? -errno : -EIO);
+            sent++;
+        }
+    }
+    s->nqueued = 0;
+}
+
+void laio_plug(LinuxAioState *s)
+{
+    g_mutex_lock(&s->lock);
+    s->plugged++;
+    g_mutex_unlock(&s->lock);
+}
+
+void laio_unplug(LinuxAioState *s)
+{
+    g_mutex_lock(&s->lock);
+    g_assert(s->plugged);
+    if (!--s->plugged && s->nqueued) {
+        submit_queued_locked(s);
+    }
+    g_mutex_unlock(&s->lock);
 }
 
 static void release_slot(LinuxAioState *s, LaioReq *r)
@@ -123,8 +208,13 @@ bool laio_submit(LinuxAioState *s, int fd, const BdrvAioRequest *req)
     }
     r->iocb.aio_fildes = fd;
     r->done = 0;
+    r->failed = 0;
     r->req = *req;
-    if (submit_slot(s, r) < 0) {
+    prep_slot(s, r);
+    if (queue_if_plugged(s, r)) {
+        return true;
+    }
+    if (submit_one(s->ctx, &r->iocb) < 0) {
         /* io_submit took nothing: the thread pool runs it instead. */
         release_slot(s, r);
         return false;
@@ -163,6 +253,23 @@ static void complete_one(LinuxAioState *s, LaioReq *r, long res)
                                                          : "write failed");
 }
 
+/* Requests a plugged io_submit refused: they end with its error. */
+static void complete_failed(LinuxAioState *s)
+{
+    LaioReq *r;
+
+    g_mutex_lock(&s->lock);
+    r = s->failed;
+    s->failed = NULL;
+    g_mutex_unlock(&s->lock);
+    while (r) {
+        LaioReq *next = r->next_free;
+
+        complete_one(s, r, r->failed);
+        r = next;
+    }
+}
+
 static void laio_completions(void *opaque)
 {
     LinuxAioState *s = opaque;
@@ -173,6 +280,7 @@ static void laio_completions(void *opaque)
     if (read(s->efd, &count, sizeof(count)) < 0 && errno != EAGAIN) {
         return;
     }
+    complete_failed(s);
     do {
         n = sys_io_getevents(s->ctx, 0, HOST_AIO_SLOTS, s->events, &zero);
         for (long i = 0; i < n; i++) {

@@ -32,6 +32,18 @@ IOThread *iothread_find(const char *id)
     return user_object_find(id, TYPE_IOTHREAD);
 }
 
+IOThread *iothread_of_context(GMainContext *ctx)
+{
+    for (guint i = 0; ctx && iothreads && i < iothreads->len; i++) {
+        IOThread *t = g_ptr_array_index(iothreads, i);
+
+        if (t->ctx == ctx) {
+            return t;
+        }
+    }
+    return NULL;
+}
+
 GMainContext *iothread_get_context(IOThread *t)
 {
     return t->ctx;
@@ -68,6 +80,23 @@ void iothread_add_poller(IOThread *t, IOThreadPoller *p)
 void iothread_remove_poller(IOThread *t, IOThreadPoller *p)
 {
     g_ptr_array_remove(t->pollers, p);
+}
+
+static void count_pollers(void *opaque)
+{
+    void **args = opaque;
+    IOThread *t = args[0];
+
+    *(guint *)args[1] = t->pollers->len;
+}
+
+guint iothread_poller_count(IOThread *t)
+{
+    guint n = 0;
+    void *args[2] = { t, &n };
+
+    iothread_run_sync(t, count_pollers, args);
+    return n;
 }
 
 /* One pass over the pollers: run whatever has work. */

@@ -354,6 +354,7 @@ static bool kvm_init(MachineState *ms, GError **errp)
         break;
     }
     kvm_memory_init();
+    kvm_migration_init();
     kvm_vm_created = true;
     return true;
 

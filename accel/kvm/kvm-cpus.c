@@ -18,8 +18,7 @@
  * KVM_INTERRUPT if the guest can take it now (ready_for_interrupt_
  * injection and IF) or asks for an interrupt-window exit; HLT and
  * wait-for-SIPI wait in userspace for the LAPIC's doorbell
- * (x86_cpu_notify_hook); APIC MSRs arrive as MSR exits.  This path has
- * not run yet: the development hosts have no /dev/kvm (docs/cpu.md).
+ * (x86_cpu_notify_hook); APIC MSRs arrive as MSR exits (docs/cpu.md).
  *
  * Lock order: BQL before vcpus_lock.  vCPU threads take the BQL only with
  * vcpus_lock released; the pausing thread releases the BQL while it waits,
@@ -54,6 +53,7 @@ typedef struct KvmVcpu {
     int64_t throttle_last_ns;       /* auto-converge (cpu-throttle.h) */
     X86CPUTopoIDs ids;
     bool present;           /* a boot CPU, or plugged (hotplug slots) */
+    bool exit_pending;      /* an exit was handled; KVM_RUN completes it */
     /* guarded by vcpus_lock */
     bool quit;              /* unplugged: the thread ends */
     bool parked;            /* outside KVM_RUN and waiting */
@@ -545,6 +545,7 @@ static void run_once(KvmVcpu *v)
         pre_run_split(v);
     }
     ret = ioctl(v->x86.fd, KVM_RUN, 0);
+    v->exit_pending = ret >= 0;
     if (userspace_lapic()) {
         bql_lock();
         apic_set_cr8(v->x86.index, v->run->cr8);
@@ -561,6 +562,25 @@ static void run_once(KvmVcpu *v)
     handle_exit(v);
 }
 
+/*
+ * An I/O or MMIO exit is finished by the next KVM_RUN (an IN's data goes
+ * to RAX, RIP moves past the instruction), so a vCPU that stops after
+ * one would leave state that no register shows (api.rst, "KVM_RUN" on
+ * completing pending operations before migration).  Before it parks,
+ * KVM_RUN with immediate_exit completes the exit and returns without
+ * running a guest instruction.
+ */
+static void complete_pending_exit(KvmVcpu *v)
+{
+    v->run->immediate_exit = 1;
+    if (ioctl(v->x86.fd, KVM_RUN, 0) < 0 && errno != EINTR &&
+        errno != EAGAIN) {
+        error_report("kvm: CPU %u: completing its last exit failed: %s",
+                     v->x86.index, strerror(errno));
+    }
+    v->exit_pending = false;
+}
+
 static void *vcpu_thread(void *opaque)
 {
     KvmVcpu *v = opaque;
@@ -575,6 +595,12 @@ static void *vcpu_thread(void *opaque)
     g_mutex_lock(&vcpus_lock);
     v->tid = syscall(SYS_gettid);
     for (;;) {
+        if (!vcpus_quit && !v->quit && v->exit_pending &&
+            (!vcpus_should_run || v->stopped_by_guest)) {
+            g_mutex_unlock(&vcpus_lock);
+            complete_pending_exit(v);
+            g_mutex_lock(&vcpus_lock);
+        }
         while (!vcpus_quit && !v->quit &&
                (!vcpus_should_run || v->stopped_by_guest)) {
             v->parked = true;
@@ -938,6 +964,36 @@ void kvm_unplug_vcpu(unsigned slot)
 }
 
 /* ---- queries ---- */
+
+/* ---- for kvm-migration.c (vCPUs parked, big lock held) ---- */
+
+unsigned kvm_vcpu_slots(void)
+{
+    return nr_vcpus;
+}
+
+X86KvmVcpu *kvm_vcpu_x86(unsigned slot)
+{
+    return slot < nr_vcpus && vcpus[slot].present ? &vcpus[slot].x86 : NULL;
+}
+
+void kvm_vcpu_get_wait_state(unsigned slot, bool *halted, bool *wait_sipi)
+{
+    g_mutex_lock(&vcpus_lock);
+    *halted = vcpus[slot].halted;
+    *wait_sipi = vcpus[slot].wait_sipi;
+    g_mutex_unlock(&vcpus_lock);
+}
+
+void kvm_vcpu_set_wait_state(unsigned slot, bool halted, bool wait_sipi)
+{
+    g_mutex_lock(&vcpus_lock);
+    vcpus[slot].halted = halted;
+    vcpus[slot].wait_sipi = wait_sipi;
+    vcpus[slot].exit_pending = false;
+    g_cond_broadcast(&wake_cond);
+    g_mutex_unlock(&vcpus_lock);
+}
 
 unsigned kvm_vcpu_count(void)
 {

@@ -47,5 +47,16 @@ void kvm_resume_vcpus(void);
 void kvm_pause_vcpus(void);
 void kvm_reset_vcpus(void);
 void kvm_shutdown_vcpus(void);
+/* for kvm-migration.c: the vCPU slots, a present one's state (NULL:
+ * absent), and kernel_irqchip=off's halted / wait-for-SIPI flags */
+typedef struct X86KvmVcpu X86KvmVcpu;
+unsigned kvm_vcpu_slots(void);
+X86KvmVcpu *kvm_vcpu_x86(unsigned slot);
+void kvm_vcpu_get_wait_state(unsigned slot, bool *halted, bool *wait_sipi);
+void kvm_vcpu_set_wait_state(unsigned slot, bool halted, bool wait_sipi);
+
+/* kvm-migration.c: the vCPUs' and the in-kernel devices' state in
+ * migration streams and snapshots */
+void kvm_migration_init(void);
 
 #endif

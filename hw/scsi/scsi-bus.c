@@ -639,6 +639,46 @@ static bool scsi_runs_through_ua(SCSIRequest *req)
            req->dev->ops->allowed_with_ua(req->dev, op);
 }
 
+void scsi_bus_io_plug(SCSIBus *bus)
+{
+    bus->plug_depth++;
+}
+
+void scsi_bus_io_unplug(SCSIBus *bus)
+{
+    g_assert(bus->plug_depth);
+    if (--bus->plug_depth) {
+        return;
+    }
+    for (unsigned i = 0; i < bus->nplugged; i++) {
+        blk_io_unplug(bus->plugged[i].node);
+    }
+    bus->nplugged = 0;
+}
+
+/* In a plugged pass, plug @dev's backend on its first command. */
+static void scsi_bus_plug_device(SCSIBus *bus, SCSIDevice *dev)
+{
+    BlockBackend *blk;
+
+    if (!bus->plug_depth || !dev->ops->blk ||
+        bus->nplugged == SCSI_BUS_MAX_PLUGGED) {
+        return;
+    }
+    blk = dev->ops->blk(dev);
+    if (!blk) {
+        return;
+    }
+    for (unsigned i = 0; i < bus->nplugged; i++) {
+        if (bus->plugged[i].blk == blk) {
+            return;
+        }
+    }
+    bus->plugged[bus->nplugged].blk = blk;
+    bus->plugged[bus->nplugged].node = blk_io_plug(blk);
+    bus->nplugged++;
+}
+
 void scsi_req_submit(SCSIRequest *req)
 {
     SCSIDevice *dev = req->dev;
@@ -669,5 +709,6 @@ void scsi_req_submit(SCSIRequest *req)
         }
         return;
     }
+    scsi_bus_plug_device(req->bus, dev);
     dev->ops->exec(req);
 }

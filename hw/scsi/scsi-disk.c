@@ -1080,12 +1080,18 @@ static void scsi_disk_purge(SCSIDevice *dev, SCSIRequest *req)
     }
 }
 
+static BlockBackend *scsi_disk_blk(SCSIDevice *dev)
+{
+    return ((SCSIDiskState *)dev)->blk;
+}
+
 static const SCSIDeviceOps scsi_disk_ops = {
     .exec = scsi_disk_exec,
     .block_size = scsi_disk_block_size,
     .allowed_with_ua = scsi_disk_allowed_with_ua,
     .ua_reported = scsi_disk_ua_reported,
     .purge = scsi_disk_purge,
+    .blk = scsi_disk_blk,
 };
 
 /* ---- the backend's callbacks ------------------------------------------------- */

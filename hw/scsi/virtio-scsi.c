@@ -459,6 +459,7 @@ static void vs_handle_cmd(VirtIODevice *vdev, VirtQueue *vq)
         return;     /* buffers posted before DRIVER_OK wait for it */
     }
     s->in_handler = true;
+    scsi_bus_io_plug(&s->bus);
     for (;;) {
         VirtIOSCSIReq *r = req_get(s, vq);
         if (!virtqueue_pop(vq, &r->elem)) {
@@ -470,6 +471,7 @@ static void vs_handle_cmd(VirtIODevice *vdev, VirtQueue *vq)
             break;
         }
     }
+    scsi_bus_io_unplug(&s->bus);
     s->in_handler = false;
     vs_flush_notify(s);
 }

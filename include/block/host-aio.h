@@ -7,8 +7,9 @@
  *
  * Each node opened with one of them owns an engine: a fixed number of
  * preallocated request slots (no allocation per request on the data path)
- * and an eventfd the kernel signals on completion, watched by the node's
- * AioContext (a GMainContext), where the completions run.  Submitters may
+ * and a file descriptor that polls readable on completion (io_uring: the
+ * ring's own; Linux AIO: an eventfd), watched by the node's AioContext (a
+ * GMainContext), where the completions run.  Submitters may
  * be on any thread.  Short reads and writes are resubmitted for the rest.
  *
  * Synchronous requests (bdrv_pread/pwrite/flush from a device model)
@@ -62,6 +63,9 @@ void laio_cleanup(LinuxAioState *s);
 void laio_attach_aio_context(LinuxAioState *s, GMainContext *ctx);
 /* Reads and writes only (flushes go to the thread pool, as in QEMU). */
 bool laio_submit(LinuxAioState *s, int fd, const BdrvAioRequest *req);
+/* Between these, submissions are queued and sent together at the end. */
+void laio_plug(LinuxAioState *s);
+void laio_unplug(LinuxAioState *s);
 int laio_sync(int fd, BdrvAioOp op, uint64_t off, uint64_t len, void *buf,
               bool fua);
 

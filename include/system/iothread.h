@@ -39,6 +39,9 @@ IOThread *iothread_find(const char *id);
  */
 void context_attach_source(GSource *src, GMainContext *ctx);
 GMainContext *iothread_get_context(IOThread *iothread);
+/* The I/O thread whose context @ctx is, or NULL (the main loop's, or a
+ * context no I/O thread runs). */
+IOThread *iothread_of_context(GMainContext *ctx);
 const char *iothread_get_id(IOThread *iothread);
 /* The calling thread is @iothread's. */
 bool iothread_is_current(IOThread *iothread);
@@ -61,6 +64,8 @@ typedef struct IOThreadPoller {
 } IOThreadPoller;
 void iothread_add_poller(IOThread *iothread, IOThreadPoller *p);
 void iothread_remove_poller(IOThread *iothread, IOThreadPoller *p);
+/* How many pollers the thread has (for tests; big lock held). */
+guint iothread_poller_count(IOThread *iothread);
 
 /* Current adaptive poll time (for tests and "info iothreads"). */
 int64_t iothread_poll_ns(IOThread *iothread);

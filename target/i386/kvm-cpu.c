@@ -34,7 +34,6 @@
 #define APIC_BASE_ENABLE    (1ULL << 11)
 
 /* MSR numbers (SDM vol. 4; Linux Documentation/virt/kvm/x86/msr.rst) */
-#define MSR_IA32_TSC            0x10
 #define MSR_KVM_SYSTEM_TIME     0x12
 #define MSR_IA32_SYSENTER_CS    0x174
 #define MSR_IA32_SYSENTER_ESP   0x175
@@ -77,7 +76,7 @@
 #define APIC_LVT_MASKED 0x10000u
 #define APIC_DM_EXTINT  0x700u
 
-static int vcpu_ioctl(const X86KvmVcpu *cpu, unsigned long req, void *arg)
+int x86_kvm_vcpu_ioctl(const X86KvmVcpu *cpu, unsigned long req, void *arg)
 {
     int ret;
 
@@ -87,10 +86,10 @@ static int vcpu_ioctl(const X86KvmVcpu *cpu, unsigned long req, void *arg)
     return ret < 0 ? -errno : ret;
 }
 
-static bool vcpu_ioctl_ok(const X86KvmVcpu *cpu, unsigned long req,
-                          void *arg, const char *name, GError **errp)
+bool x86_kvm_vcpu_ioctl_ok(const X86KvmVcpu *cpu, unsigned long req,
+                           void *arg, const char *name, GError **errp)
 {
-    int ret = vcpu_ioctl(cpu, req, arg);
+    int ret = x86_kvm_vcpu_ioctl(cpu, req, arg);
 
     if (ret < 0) {
         error_setg(errp, "kvm: %s on CPU %u failed: %s", name, cpu->index,
@@ -139,7 +138,7 @@ static bool enable_hv_caps(X86KvmVcpu *cpu, const X86CPUConfig *cfg,
     if (cfg->hv_features & (1u << HV_SYNIC)) {
         struct kvm_enable_cap cap = { .cap = KVM_CAP_HYPERV_SYNIC2 };
 
-        if (vcpu_ioctl(cpu, KVM_ENABLE_CAP, &cap) < 0) {
+        if (x86_kvm_vcpu_ioctl(cpu, KVM_ENABLE_CAP, &cap) < 0) {
             error_setg(errp, "Hyper-V synthetic interrupt controller "
                        "(requested by 'hv-synic' cpu flag) is not "
                        "supported by kernel");
@@ -153,7 +152,7 @@ static bool enable_hv_caps(X86KvmVcpu *cpu, const X86CPUConfig *cfg,
             .args[0] = (uintptr_t)&version,
         };
 
-        if (vcpu_ioctl(cpu, KVM_ENABLE_CAP, &cap) < 0) {
+        if (x86_kvm_vcpu_ioctl(cpu, KVM_ENABLE_CAP, &cap) < 0) {
             error_setg(errp, "Hyper-V enlightened VMCS (requested by "
                        "'hv-evmcs' cpu flag) is not supported by kernel");
             return false;
@@ -176,7 +175,7 @@ bool x86_kvm_vcpu_init(X86KvmVcpu *cpu, const struct kvm_cpuid2 *supported,
     }
     l1 = x86_cpuid_find_const(x86_cpuid_table_kvm(table), 1, 0);
     cpu->signature = l1 ? l1->eax : 0x600;
-    if (!vcpu_ioctl_ok(cpu, KVM_SET_CPUID2, x86_cpuid_table_kvm(table),
+    if (!x86_kvm_vcpu_ioctl_ok(cpu, KVM_SET_CPUID2, x86_cpuid_table_kvm(table),
                        "KVM_SET_CPUID2", errp)) {
         return false;
     }
@@ -335,17 +334,17 @@ static bool reset_fpu(const X86KvmVcpu *cpu, bool have_xsave, bool have_xcrs,
         stw_le_p(area, 0x37f);              /* FCW */
         stl_le_p(area + 24, 0x1f80);        /* MXCSR */
         stq_le_p(area + 512, 0x3);          /* XSTATE_BV: x87, SSE */
-        if (!vcpu_ioctl_ok(cpu, KVM_SET_XSAVE, xs, "KVM_SET_XSAVE", errp)) {
+        if (!x86_kvm_vcpu_ioctl_ok(cpu, KVM_SET_XSAVE, xs, "KVM_SET_XSAVE", errp)) {
             return false;
         }
-    } else if (!vcpu_ioctl_ok(cpu, KVM_SET_FPU, &fpu, "KVM_SET_FPU", errp)) {
+    } else if (!x86_kvm_vcpu_ioctl_ok(cpu, KVM_SET_FPU, &fpu, "KVM_SET_FPU", errp)) {
         return false;
     }
     if (have_xcrs) {
         struct kvm_xcrs xcrs = { .nr_xcrs = 1,
                                  .xcrs[0] = { .xcr = 0, .value = 1 } };
         /* fails when the guest has no XSAVE: nothing to reset then */
-        vcpu_ioctl(cpu, KVM_SET_XCRS, &xcrs);
+        x86_kvm_vcpu_ioctl(cpu, KVM_SET_XCRS, &xcrs);
     }
     return true;
 }
@@ -382,7 +381,7 @@ static void set_one_msr(const X86KvmVcpu *cpu, uint32_t index, uint64_t value)
     } m = { .nmsrs = 1, .e = { .index = index, .data = value } };
     G_STATIC_ASSERT(offsetof(struct kvm_msrs, entries) == 8);
 
-    if (vcpu_ioctl(cpu, KVM_SET_MSRS, &m) != 1) {
+    if (x86_kvm_vcpu_ioctl(cpu, KVM_SET_MSRS, &m) != 1) {
         g_debug("kvm: CPU %u: MSR 0x%x not reset", cpu->index, index);
     }
 }
@@ -407,7 +406,7 @@ static bool reset_lapic(const X86KvmVcpu *cpu, bool bsp, GError **errp)
     struct kvm_lapic_state l;
     uint32_t version;
 
-    if (!vcpu_ioctl_ok(cpu, KVM_GET_LAPIC, &l, "KVM_GET_LAPIC", errp)) {
+    if (!x86_kvm_vcpu_ioctl_ok(cpu, KVM_GET_LAPIC, &l, "KVM_GET_LAPIC", errp)) {
         return false;
     }
     version = ldl_le_p(&l.regs[APIC_LVR]);
@@ -424,7 +423,7 @@ static bool reset_lapic(const X86KvmVcpu *cpu, bool bsp, GError **errp)
     lapic_set(&l, APIC_LVT0, bsp ? APIC_DM_EXTINT : APIC_LVT_MASKED);
     lapic_set(&l, APIC_LVT1, APIC_LVT_MASKED);
     lapic_set(&l, APIC_LVTERR, APIC_LVT_MASKED);
-    return vcpu_ioctl_ok(cpu, KVM_SET_LAPIC, &l, "KVM_SET_LAPIC", errp);
+    return x86_kvm_vcpu_ioctl_ok(cpu, KVM_SET_LAPIC, &l, "KVM_SET_LAPIC", errp);
 }
 
 static void reset_events_and_debug(const X86KvmVcpu *cpu)
@@ -437,8 +436,8 @@ static void reset_events_and_debug(const X86KvmVcpu *cpu)
     struct kvm_debugregs dr = { .dr6 = 0xffff0ff0, .dr7 = 0x400 };
 
     /* both optional (VCPU_EVENTS, DEBUGREGS caps): best effort */
-    vcpu_ioctl(cpu, KVM_SET_VCPU_EVENTS, &ev);
-    vcpu_ioctl(cpu, KVM_SET_DEBUGREGS, &dr);
+    x86_kvm_vcpu_ioctl(cpu, KVM_SET_VCPU_EVENTS, &ev);
+    x86_kvm_vcpu_ioctl(cpu, KVM_SET_DEBUGREGS, &dr);
 }
 
 bool x86_kvm_vcpu_reset(X86KvmVcpu *cpu, bool bsp, const X86BootEntry *entry,
@@ -457,8 +456,8 @@ bool x86_kvm_vcpu_reset(X86KvmVcpu *cpu, bool bsp, const X86BootEntry *entry,
         apply_boot_regs(&regs, entry);
         apply_boot_sregs(&sregs, entry);
     }
-    if (!vcpu_ioctl_ok(cpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS", errp) ||
-        !vcpu_ioctl_ok(cpu, KVM_SET_REGS, &regs, "KVM_SET_REGS", errp) ||
+    if (!x86_kvm_vcpu_ioctl_ok(cpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS", errp) ||
+        !x86_kvm_vcpu_ioctl_ok(cpu, KVM_SET_REGS, &regs, "KVM_SET_REGS", errp) ||
         !reset_fpu(cpu, kvm_check_extension(KVM_CAP_XSAVE) > 0,
                    kvm_check_extension(KVM_CAP_XCRS) > 0, errp)) {
         return false;
@@ -474,7 +473,7 @@ bool x86_kvm_vcpu_reset(X86KvmVcpu *cpu, bool bsp, const X86BootEntry *entry,
     if (!reset_lapic(cpu, bsp, errp)) {
         return false;
     }
-    return vcpu_ioctl_ok(cpu, KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE",
+    return x86_kvm_vcpu_ioctl_ok(cpu, KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE",
                          errp);
 }
 
@@ -483,14 +482,14 @@ bool x86_kvm_vcpu_sipi(X86KvmVcpu *cpu, uint8_t vector, GError **errp)
     struct kvm_regs regs;
     struct kvm_sregs sregs;
 
-    if (!vcpu_ioctl_ok(cpu, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS", errp) ||
-        !vcpu_ioctl_ok(cpu, KVM_GET_REGS, &regs, "KVM_GET_REGS", errp)) {
+    if (!x86_kvm_vcpu_ioctl_ok(cpu, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS", errp) ||
+        !x86_kvm_vcpu_ioctl_ok(cpu, KVM_GET_REGS, &regs, "KVM_GET_REGS", errp)) {
         return false;
     }
     sregs.cs = real_mode_segment((uint16_t)vector << 8, 0xb);
     regs.rip = 0;
-    return vcpu_ioctl_ok(cpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS", errp) &&
-           vcpu_ioctl_ok(cpu, KVM_SET_REGS, &regs, "KVM_SET_REGS", errp);
+    return x86_kvm_vcpu_ioctl_ok(cpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS", errp) &&
+           x86_kvm_vcpu_ioctl_ok(cpu, KVM_SET_REGS, &regs, "KVM_SET_REGS", errp);
 }
 
 /* ---- register dump ---- */
@@ -547,16 +546,16 @@ char *x86_kvm_vcpu_dump(const X86KvmVcpu *cpu)
 
     g_string_append_printf(o, "CPU#%u (APIC ID %u)\n", cpu->index,
                            cpu->apic_id);
-    ret = vcpu_ioctl(cpu, KVM_GET_REGS, &r);
+    ret = x86_kvm_vcpu_ioctl(cpu, KVM_GET_REGS, &r);
     if (ret == 0) {
-        ret = vcpu_ioctl(cpu, KVM_GET_SREGS, &s);
+        ret = x86_kvm_vcpu_ioctl(cpu, KVM_GET_SREGS, &s);
     }
     if (ret < 0) {
         g_string_append_printf(o, "registers unavailable: %s\n",
                                strerror(-ret));
         return g_string_free(o, FALSE);
     }
-    vcpu_ioctl(cpu, KVM_GET_MP_STATE, &mp);
+    x86_kvm_vcpu_ioctl(cpu, KVM_GET_MP_STATE, &mp);
     g_string_append_printf(o,
         "RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\n"
         "RSI=%016llx RDI=%016llx RBP=%016llx RSP=%016llx\n"

@@ -16,6 +16,12 @@
  *   - UNMAP of sectors 1500-1563, which then read zero;
  *   - READ(10) past the end: CHECK CONDITION, LBA OUT OF RANGE.
  * Completion is polled in the used ring: no interrupt is needed.
+ *
+ * With "bench=randread|randwrite|seqread bs=N qd=N secs=N" on its command
+ * line it is instead a load generator (bench/virtio-blk.py --scsi): a
+ * 128-entry split ring, READ(10)/WRITE(10) kept QD deep for SECS seconds,
+ * polled, one kick per batch, timed by the TSC; it prints
+ * "virtio-scsi-bench: ... iops=N kbps=N errors=N".
  */
 #include "guest.h"
 
@@ -127,7 +133,8 @@ static bool map_device(void)
     return common && notify;
 }
 
-static bool init_device(void)
+static bool init_device(uintptr_t desc_addr, uintptr_t avail_addr,
+                        uintptr_t used_addr, uint16_t qsize)
 {
     uint32_t hi;
 
@@ -148,15 +155,12 @@ static bool init_device(void)
     if (!(mmio_read8(common + C_STATUS) & 8)) {
         return false;
     }
-    memset(&ring, 0, sizeof(ring));
-    memset((void *)avail, 0, sizeof(avail));
-    memset((void *)used, 0, sizeof(used));
     mmio_write16(common + C_Q_SELECT, REQ_QUEUE);
-    mmio_write16(common + C_Q_SIZE, QSIZE);
-    mmio_write64(common + C_Q_DESC, (uintptr_t)&ring);
+    mmio_write16(common + C_Q_SIZE, qsize);
+    mmio_write64(common + C_Q_DESC, desc_addr);
     /* packed: driver and device event suppression areas, left at 0 */
-    mmio_write64(common + C_Q_AVAIL, (uintptr_t)avail);
-    mmio_write64(common + C_Q_USED, (uintptr_t)used);
+    mmio_write64(common + C_Q_AVAIL, avail_addr);
+    mmio_write64(common + C_Q_USED, used_addr);
     mmio_write16(common + C_Q_ENABLE, 1);
     notify += mmio_read16(common + C_Q_NOFF) * notify_mult;
     mmio_write8(common + C_STATUS, 0xf);
@@ -273,6 +277,16 @@ static unsigned scsi(const uint8_t *cdb, unsigned cdb_len, void *out,
     return resp[10];
 }
 
+static uint64_t lcg = 88172645463325252ull;
+
+static uint64_t next_rand(void)
+{
+    lcg ^= lcg << 13;
+    lcg ^= lcg >> 7;
+    lcg ^= lcg << 17;
+    return lcg;
+}
+
 static void be32(uint8_t *p, uint32_t v)
 {
     p[0] = v >> 24;
@@ -298,10 +312,163 @@ static unsigned rw10(bool write, uint32_t lba, uint16_t blocks, void *buf,
                 write ? NULL : buf, write ? 0 : blocks * 512u, pieces);
 }
 
+/* ---- bench mode: slot r uses descriptors 3r..3r+2 of a split ring ------ */
+
+#define BQSIZE          128
+#define MAX_QD          32
+#define DATA_BASE       0x4000000ul /* 64 MiB: QD buffers of up to 1 MiB */
+
+static struct vring_desc bdesc[BQSIZE] __attribute__((aligned(16)));
+static volatile uint16_t bavail[2 + BQSIZE + 1] __attribute__((aligned(4)));
+static volatile uint32_t bused[1 + 2 * BQSIZE + 1]
+    __attribute__((aligned(4)));
+static uint8_t bhdr[MAX_QD][REQ_HDR] __attribute__((aligned(16)));
+static uint8_t bresp[MAX_QD][RESP_HDR] __attribute__((aligned(16)));
+
+/* Post slot @r: @cdb (10 bytes) with @len bytes of data at @buf, to the
+ * device (@write) or from it. */
+static void bench_post_cdb(unsigned r, const uint8_t *cdb, bool write,
+                           uintptr_t buf, uint32_t len)
+{
+    memset(bhdr[r], 0, REQ_HDR);
+    bhdr[r][0] = 1;                     /* target 0, LUN 0 */
+    bhdr[r][2] = 0x40;
+    bhdr[r][8] = r;                     /* tag */
+    memcpy(bhdr[r] + 19, cdb, 10);
+    bresp[r][10] = bresp[r][11] = 0xee;
+    bdesc[3 * r] = (struct vring_desc){ (uintptr_t)bhdr[r], REQ_HDR, 1,
+                                        3 * r + 1 };
+    if (!len) {
+        bdesc[3 * r].next = 3 * r + 2;
+        bdesc[3 * r + 2] = (struct vring_desc){ (uintptr_t)bresp[r],
+                                                RESP_HDR, 2, 0 };
+    } else if (write) {
+        bdesc[3 * r + 1] = (struct vring_desc){ buf, len, 1, 3 * r + 2 };
+        bdesc[3 * r + 2] = (struct vring_desc){ (uintptr_t)bresp[r],
+                                                RESP_HDR, 2, 0 };
+    } else {
+        bdesc[3 * r + 1] = (struct vring_desc){ (uintptr_t)bresp[r],
+                                                RESP_HDR, 2 | 1, 3 * r + 2 };
+        bdesc[3 * r + 2] = (struct vring_desc){ buf, len, 2, 0 };
+    }
+    bavail[2 + avail_idx % BQSIZE] = 3 * r;
+    barrier();
+    bavail[1] = ++avail_idx;
+}
+
+static void bench_post(unsigned r, bool write, uint64_t lba, uint32_t len)
+{
+    uint8_t cdb[10] = { write ? 0x2a : 0x28 };
+    uint32_t blocks = len / 512;
+
+    be32(cdb + 2, (uint32_t)lba);
+    cdb[7] = blocks >> 8;
+    cdb[8] = blocks;
+    bench_post_cdb(r, cdb, write, DATA_BASE + (uintptr_t)r * len, len);
+}
+
+/* A completed slot, or -1. */
+static int bench_poll(void)
+{
+    uint32_t id;
+
+    if ((uint16_t)(bused[0] >> 16) == used_seen) {
+        return -1;
+    }
+    barrier();
+    id = bused[1 + 2 * (used_seen % BQSIZE)];
+    used_seen++;
+    return id / 3;
+}
+
+static void run_bench(const char *op, unsigned bs, unsigned qd, unsigned secs)
+{
+    bool write = !strcmp(op, "randwrite"), seq = !strcmp(op, "seqread");
+    uint64_t blocks, seq_next = 0, n = 0, errors = 0, t0, t1, end, last;
+    static const uint8_t tur[10] = { 0 }, capacity[10] = { 0x25 };
+    uint8_t *capbuf = (uint8_t *)DATA_BASE;
+    unsigned inflight;
+    bool ok = true;
+
+    /* TEST UNIT READY takes the reset unit attention, then the size */
+    for (unsigned i = 0; i < 2 && ok; i++) {
+        bench_post_cdb(0, i ? capacity : tur, false, (uintptr_t)capbuf,
+                       i ? 8 : 0);
+        mmio_write16(notify, REQ_QUEUE);
+        last = rdtsc();
+        while (bench_poll() < 0 && (ok = rdtsc() - last < 5 * tsc_hz())) {
+            cpu_relax();
+        }
+    }
+    if (!ok || bresp[0][10] || bresp[0][11] || bs % 512 || bs > (1u << 20)) {
+        report(false, "READ CAPACITY (response %#x, status %#x), bs=%u",
+               bresp[0][11], bresp[0][10], bs);
+        return;
+    }
+    blocks = ((uint64_t)rd_be32(capbuf) + 1) * 512 / bs;
+    qd = qd > MAX_QD ? MAX_QD : qd ? qd : 1;
+    memset((void *)DATA_BASE, 0x5a, (size_t)qd * bs);
+    t0 = rdtsc();
+    end = t0 + secs * tsc_hz();
+    for (unsigned r = 0; r < qd; r++) {
+        bench_post(r, write, (seq ? seq_next++ % blocks
+                                  : next_rand() % blocks) * (bs / 512), bs);
+    }
+    mmio_write16(notify, REQ_QUEUE);
+    inflight = qd;
+    last = t0;
+    for (;;) {
+        int r = bench_poll();
+        bool more = false;
+
+        if (r >= 0) {
+            last = rdtsc();
+        } else if (rdtsc() - last > 5 * tsc_hz()) {
+            report(false, "no completion for 5 s (%u in flight)", inflight);
+            break;
+        }
+        while (r >= 0) {
+            n++;
+            inflight--;
+            errors += bresp[r][10] || bresp[r][11];
+            if (rdtsc() < end) {
+                inflight++;
+                bench_post(r, write, (seq ? seq_next++ % blocks
+                                          : next_rand() % blocks) * (bs / 512),
+                           bs);
+                more = true;
+            }
+            r = bench_poll();
+        }
+        if (more) {
+            barrier();
+            mmio_write16(notify, REQ_QUEUE);
+        }
+        if (!inflight) {
+            break;
+        }
+        cpu_relax();
+    }
+    t1 = rdtsc();
+    {
+        uint64_t us = (t1 - t0) * 1000000 / tsc_hz();
+
+        us = us ? us : 1;
+        printf("virtio-scsi-bench: op=%s bs=%u qd=%u ring=split n=%lu "
+               "us=%lu iops=%lu kbps=%lu errors=%lu\n", op, bs, qd,
+               (unsigned long)n, (unsigned long)us,
+               (unsigned long)(n * 1000000 / us),
+               (unsigned long)(n * (bs / 1024) * 1000000 / us),
+               (unsigned long)errors);
+    }
+    report(errors == 0 && n > 0, "bench %s completed", op);
+}
+
 int main(void)
 {
     static const uint8_t tur[6] = { 0 };
     uint8_t cdb[10], b[64];
+    char op[16];
     unsigned st;
     bool ok;
 
@@ -312,7 +479,17 @@ int main(void)
         report_summary();
     }
     report(map_device(), "modern capabilities found");
-    report(init_device(), "FEATURES_OK and DRIVER_OK (%s ring)",
+    if (cmdline_get("bench", op, sizeof(op))) {
+        packed = false;
+        report(init_device((uintptr_t)bdesc, (uintptr_t)bavail,
+                           (uintptr_t)bused, BQSIZE),
+               "FEATURES_OK and DRIVER_OK (128-entry split ring)");
+        run_bench(op, cmdline_get_int("bs", 4096), cmdline_get_int("qd", 32),
+                  cmdline_get_int("secs", 5));
+        report_summary();
+    }
+    report(init_device((uintptr_t)&ring, (uintptr_t)avail, (uintptr_t)used,
+                       QSIZE), "FEATURES_OK and DRIVER_OK (%s ring)",
            packed ? "packed" : "split");
 
     st = scsi(tur, 6, NULL, 0, NULL, 0, 1);

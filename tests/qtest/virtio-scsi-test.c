@@ -672,6 +672,131 @@ static void test_rw_iothread(gconstpointer packed)
     rw_round_trip(&v, img, true);
 }
 
+/*
+ * One kick, many commands to many disks: the adapter plugs each disk's
+ * backend for the pass (scsi_bus_io_plug), more disks than it batches
+ * (SCSI_BUS_MAX_PLUGGED, 8), two commands each, on io_uring and Linux
+ * AIO, which hold plugged requests back.  Every command must be sent at
+ * the end of the pass and complete, and every byte land on its own disk.
+ */
+#define BATCH_DISKS 10
+#define BATCH_PER_DISK 2
+#define BATCH_BLOCKS 8
+
+static void batch_pass(VS *v, bool write, uint8_t (*bufs)[BATCH_BLOCKS * 512])
+{
+    size_t req_size = 19 + v->cdb_size, resp_size = 12 + v->sense_size;
+    size_t len = BATCH_BLOCKS * 512;
+    unsigned n = BATCH_DISKS * BATCH_PER_DISK;
+    uint64_t resp[BATCH_DISKS * BATCH_PER_DISK];
+    uint64_t data[BATCH_DISKS * BATCH_PER_DISK];
+    uint16_t head[BATCH_DISKS * BATCH_PER_DISK];
+    bool seen[BATCH_DISKS * BATCH_PER_DISK] = { false };
+
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t hdr[19 + 256] = { 0 };
+        uint64_t req = qvirtio_alloc(req_size, 16);
+        QVirtBuf b[3];
+
+        resp[i] = qvirtio_alloc(resp_size, 16);
+        data[i] = qvirtio_alloc(len, 16);
+        put_lun(hdr, i / BATCH_PER_DISK, 0);
+        stq_le_p(hdr + 8, i);
+        hdr[19] = write ? 0x2a : 0x28;
+        stl_be_p(hdr + 19 + 2, (i % BATCH_PER_DISK) * 64 + 3);
+        stw_be_p(hdr + 19 + 7, BATCH_BLOCKS);
+        qtest_memwrite(v->qts, req, hdr, req_size);
+        qtest_memset(v->qts, resp[i], 0xee, resp_size);
+        if (write) {
+            qtest_memwrite(v->qts, data[i], bufs[i], len);
+            b[0] = (QVirtBuf){ req, req_size, false };
+            b[1] = (QVirtBuf){ data[i], len, false };
+            b[2] = (QVirtBuf){ resp[i], resp_size, true };
+        } else {
+            qtest_memset(v->qts, data[i], 0xcc, len);
+            b[0] = (QVirtBuf){ req, req_size, false };
+            b[1] = (QVirtBuf){ resp[i], resp_size, true };
+            b[2] = (QVirtBuf){ data[i], len, true };
+        }
+        head[i] = qvirtqueue_add(&v->req, b, 3);
+    }
+    qvirtqueue_kick(&v->req);
+    for (unsigned k = 0; k < n; k++) {
+        uint16_t id;
+        uint32_t used_len;
+        unsigned i;
+
+        g_assert(qvirtqueue_get_used(&v->req, &id, &used_len, 10000));
+        for (i = 0; i < n && head[i] != id; i++) {
+        }
+        g_assert_cmpuint(i, <, n);
+        g_assert_false(seen[i]);
+        seen[i] = true;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t r[12];
+
+        qtest_memread(v->qts, resp[i], r, sizeof(r));
+        g_assert_cmpint(r[11], ==, S_OK);
+        g_assert_cmpint(r[10], ==, GOOD);
+        if (!write) {
+            qtest_memread(v->qts, data[i], bufs[i], len);
+        }
+    }
+}
+
+static void test_batched_pass(gconstpointer iothread)
+{
+    GString *extra = g_string_new(iothread ? "-object iothread,id=io0" : "");
+    static uint8_t wbuf[BATCH_DISKS * BATCH_PER_DISK][BATCH_BLOCKS * 512];
+    static uint8_t rbuf[BATCH_DISKS * BATCH_PER_DISK][BATCH_BLOCKS * 512];
+    char *img[BATCH_DISKS];
+    VS v;
+
+    for (unsigned d = 0; d < BATCH_DISKS; d++) {
+        g_autofree char *name = g_strdup_printf("batch%u.raw", d);
+
+        img[d] = make_raw(name, 1024 * 1024);
+        /* host engines that batch: io_uring, and Linux AIO (O_DIRECT) */
+        g_string_append_printf(extra, " -drive if=none,id=b%u,file=%s,"
+                               "format=raw,%s -device scsi-hd,drive=b%u,"
+                               "scsi-id=%u", d, img[d],
+                               d % 2 ? "aio=native,cache.direct=on"
+                                     : "aio=io_uring", d, d);
+    }
+    vs_start_opts(&v, iothread ? "iothread=io0" : "", extra->str, false);
+    for (unsigned d = 0; d < BATCH_DISKS; d++) {
+        clear_reset_ua(&v, d, 0);
+    }
+    for (unsigned i = 0; i < BATCH_DISKS * BATCH_PER_DISK; i++) {
+        fill(wbuf[i], sizeof(wbuf[i]), 0x31 * i + 5);
+    }
+    batch_pass(&v, true, wbuf);
+    batch_pass(&v, false, rbuf);
+    for (unsigned i = 0; i < BATCH_DISKS * BATCH_PER_DISK; i++) {
+        g_assert_cmpmem(rbuf[i], sizeof(rbuf[i]), wbuf[i], sizeof(wbuf[i]));
+    }
+    vs_end(&v);
+    /* and on the disks themselves, each at its own place */
+    for (unsigned d = 0; d < BATCH_DISKS; d++) {
+        g_autofree uint8_t *got = NULL;
+        gsize size;
+
+        g_assert_true(g_file_get_contents(img[d], (char **)&got, &size,
+                                          NULL));
+        for (unsigned k = 0; k < BATCH_PER_DISK; k++) {
+            unsigned i = d * BATCH_PER_DISK + k;
+
+            g_assert_cmpmem(got + (k * 64 + 3) * 512, sizeof(wbuf[i]),
+                            wbuf[i], sizeof(wbuf[i]));
+        }
+        g_assert_cmpuint(got[2 * 512], ==, pattern_at(2 * 512));
+        unlink(img[d]);
+        g_free(img[d]);
+    }
+    g_string_free(extra, TRUE);
+}
+
 /* ---- UNMAP, WRITE SAME, SYNCHRONIZE CACHE ------------------------------------ */
 
 static uint64_t allocated_bytes(const char *path)
@@ -1626,6 +1751,10 @@ int main(int argc, char **argv)
     g_test_add_data_func("/virtio-scsi/rw/iothread", NULL, test_rw_iothread);
     g_test_add_data_func("/virtio-scsi/rw/iothread-packed", "packed",
                          test_rw_iothread);
+    g_test_add_data_func("/virtio-scsi/batched-pass/main-loop", NULL,
+                         test_batched_pass);
+    g_test_add_data_func("/virtio-scsi/batched-pass/iothread", "io",
+                         test_batched_pass);
     g_test_add_func("/virtio-scsi/unmap", test_unmap);
     g_test_add_func("/virtio-scsi/write-same", test_write_same);
     g_test_add_func("/virtio-scsi/sync-cache", test_sync_cache);

@@ -2,13 +2,16 @@
  * -object iothread and the -object registry: creation and its errors,
  * iothread_run_sync() running work in the thread, event sources attached
  * to the thread's context, and adaptive polling (pollers run without a
- * kick while the poll time is non-zero).  docs/virtio.md, "Threads".
+ * kick while the poll time is non-zero); a block node's io_uring
+ * completion queue becomes one of the thread's pollers while the node is
+ * on its context.  docs/virtio.md, "Threads"; docs/block.md.
  */
 #include "qemu/osdep.h"
 #include <sys/eventfd.h>
 #include "system/iothread.h"
 #include "system/object.h"
 #include "system/rng.h"
+#include "block/block-int.h"
 
 static void on_thread(void *opaque)
 {
@@ -173,6 +176,76 @@ static void test_source_and_polling(void)
     close(p.fd);
 }
 
+/* ---- a host engine's completion queue, polled by the thread ---- */
+
+typedef struct EngineIo {
+    BlockDriverState *bs;
+    uint8_t buf[4096];
+    volatile int done, failed;
+} EngineIo;
+
+static void engine_read_done(void *opaque, GError *err)
+{
+    EngineIo *e = opaque;
+
+    __atomic_store_n(&e->failed, err != NULL, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&e->done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void engine_read(void *opaque)
+{
+    EngineIo *e = opaque;
+
+    bdrv_aio_pread(e->bs, 4096, sizeof(e->buf), e->buf, engine_read_done, e);
+}
+
+static void test_engine_poller(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("test-iothread-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "disk.raw", NULL);
+    g_autofree char *data = g_malloc(16384);
+    static EngineIo e;
+    GError *err = NULL;
+    int flags = BDRV_O_RDWR;
+    IOThread *t;
+
+    if (!bdrv_aio_mode_available("io_uring")) {
+        g_test_skip("kvmpc was built without liburing");
+        return;
+    }
+    for (int i = 0; i < 16384; i++) {
+        data[i] = (char)(i / 7);
+    }
+    g_assert(g_file_set_contents(path, data, 16384, NULL));
+    g_assert(user_object_create_from_opts("iothread,id=ioe", &err));
+    t = iothread_find("ioe");
+    g_assert(bdrv_parse_aio_mode("io_uring", &flags, &err));
+    e.bs = bdrv_open(path, "raw", flags, &err);
+    if (!e.bs && err && strstr(err->message, "refused io_uring_setup")) {
+        g_test_skip(err->message);
+        g_clear_error(&err);
+        return;
+    }
+    g_assert_no_error(err);
+    g_assert_cmpuint(iothread_poller_count(t), ==, 0);
+    bdrv_set_aio_context(e.bs, iothread_get_context(t));
+    g_assert_cmpuint(iothread_poller_count(t), ==, 1);
+    iothread_run_sync(t, engine_read, &e);
+    g_assert(wait_until(&e.done, 1));
+    g_assert_cmpint(e.failed, ==, 0);
+    g_assert_cmpmem(e.buf, sizeof(e.buf), data + 4096, sizeof(e.buf));
+    /* back to the main loop: the thread no longer polls the ring */
+    bdrv_set_aio_context(e.bs, NULL);
+    g_assert_cmpuint(iothread_poller_count(t), ==, 0);
+    /* closed while on the thread: the poller goes with the node */
+    bdrv_set_aio_context(e.bs, iothread_get_context(t));
+    g_assert_cmpuint(iothread_poller_count(t), ==, 1);
+    bdrv_unref(e.bs);
+    g_assert_cmpuint(iothread_poller_count(t), ==, 0);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -180,5 +253,6 @@ int main(int argc, char **argv)
     g_test_add_func("/iothread/errors", test_errors);
     g_test_add_func("/iothread/rng-objects", test_rng_objects);
     g_test_add_func("/iothread/source-and-polling", test_source_and_polling);
+    g_test_add_func("/iothread/engine-poller", test_engine_poller);
     return g_test_run();
 }

@@ -186,6 +186,10 @@ typedef struct SCSIBusInfo {
     void (*change)(SCSIBus *bus, SCSIDevice *dev, SCSISense sense);
 } SCSIBusInfo;
 
+/* Backends one plugged pass batches; more devices than this in one
+ * pass still work, the extra ones just submit unbatched. */
+#define SCSI_BUS_MAX_PLUGGED 8
+
 struct SCSIBus {
     const SCSIBusInfo *info;
     void *hba;                  /* the adapter */
@@ -193,6 +197,13 @@ struct SCSIBus {
     char *fw_path;              /* the adapter's firmware path */
     IOThread *iothread;         /* requests run there (NULL: main loop) */
     GPtrArray *devices;         /* SCSIDevice *, in attach order */
+    /* scsi_bus_io_plug: the backends this pass has plugged so far */
+    unsigned plug_depth;
+    unsigned nplugged;
+    struct {
+        BlockBackend *blk;
+        BlockDriverState *node;     /* what blk_io_plug plugged */
+    } plugged[SCSI_BUS_MAX_PLUGGED];
 };
 
 /* The adapter's bus: name, registry (bus= finds it), no devices yet. */
@@ -207,6 +218,15 @@ bool scsi_target_exists(SCSIBus *bus, unsigned id);
 /* Run @fn(@opaque) where the bus's requests run (its I/O thread, or here
  * under the big lock) and wait for it. */
 void scsi_bus_run_sync(SCSIBus *bus, void (*fn)(void *opaque), void *opaque);
+/*
+ * Batch the block I/O of the commands submitted between these (one pass
+ * of the adapter over its queue): the backend of each device a command
+ * goes to is plugged on its first command (blk_io_plug) and all are
+ * unplugged at the end, so each sends its pass's requests with one
+ * system call.  Called where the bus's requests run; they nest.
+ */
+void scsi_bus_io_plug(SCSIBus *bus);
+void scsi_bus_io_unplug(SCSIBus *bus);
 /* Run @fn(@opaque) on the main loop under the big lock: now if the
  * caller holds it, else soon (QMP events, VM stop). */
 void scsi_run_on_main(void (*fn)(void *opaque), void *opaque);
@@ -229,6 +249,9 @@ typedef struct SCSIDeviceOps {
      * all of them when NULL): the adapter aborts it or is resetting, and
      * takes it back. */
     void (*purge)(SCSIDevice *dev, SCSIRequest *req);
+    /* The backend its commands read and write (NULL: none), which
+     * scsi_bus_io_plug batches. */
+    BlockBackend *(*blk)(SCSIDevice *dev);
 } SCSIDeviceOps;
 
 struct SCSIDevice {

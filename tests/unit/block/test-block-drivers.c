@@ -2,12 +2,16 @@
  * Block drivers and options (docs/block.md): aio=threads/io_uring/native
  * through the synchronous and asynchronous paths (main loop and an I/O
  * thread, more requests than an engine has slots, short reads at the end
- * of a file, unaligned buffers), io_uring refused by a seccomp filter,
+ * of a file, unaligned buffers), plugged submission (held back until the
+ * unplug, a refused io_submit failing alone), io_uring refused by a
+ * seccomp filter,
  * the zero check, detect-zeroes, discard=ignore|unmap on raw and qcow2,
  * and snapshot=on.
  */
 #include "qemu/osdep.h"
 #include "block/block.h"
+#include "block/block-int.h"
+#include "block/host-aio.h"
 
 #include <dirent.h>
 #include <linux/audit.h>
@@ -340,6 +344,117 @@ static void test_aio_short_read(gconstpointer data)
     bdrv_unref(bs);
 }
 
+/* Spin the main loop a while without waiting for anything. */
+static void spin_main_loop(unsigned ms)
+{
+    gint64 end = g_get_monotonic_time() + ms * 1000;
+
+    while (g_get_monotonic_time() < end) {
+        g_main_context_iteration(NULL, FALSE);
+        g_usleep(1000);
+    }
+}
+
+/* Between bdrv_io_plug and bdrv_io_unplug an engine holds its requests
+ * back (none completes, however long the loop runs) and sends them at
+ * the unplug; they then complete with the right data. */
+#define NPLUGGED 16
+
+static void test_aio_plugged(gconstpointer data)
+{
+    const AioCase c = { "raw", data, !strcmp(data, "native") ? "none"
+                                                             : "writeback" };
+    g_autofree char *path = make_image("plugged.raw", "raw", 1 * MiB);
+    AioState st = { .thread = g_thread_self() };
+    uint8_t *wbuf = NULL, *rbuf = NULL;
+    BlockDriverState *bs;
+    GError *err = NULL;
+
+    if (!bdrv_aio_mode_available(c.aio)) {
+        g_test_skip("kvmpc was built without liburing");
+        return;
+    }
+    bs = bdrv_open(path, "raw", case_flags(&c), &err);
+    if (!bs && err && strstr(err->message, "refused io_uring_setup")) {
+        g_test_skip(err->message);
+        g_clear_error(&err);
+        return;
+    }
+    g_assert_no_error(err);
+    g_assert_cmpint(posix_memalign((void **)&wbuf, 4096,
+                                   NPLUGGED * REQ_SIZE), ==, 0);
+    g_assert_cmpint(posix_memalign((void **)&rbuf, 4096,
+                                   NPLUGGED * REQ_SIZE), ==, 0);
+    fill(wbuf, NPLUGGED * REQ_SIZE, 11);
+    bdrv_io_plug(bs);
+    for (int i = 0; i < NPLUGGED; i++) {
+        bdrv_aio_pwrite(bs, (uint64_t)i * REQ_SIZE, REQ_SIZE,
+                        wbuf + i * REQ_SIZE, aio_cb, &st);
+    }
+    spin_main_loop(100);
+    g_assert_cmpint(st.done, ==, 0);
+    bdrv_io_unplug(bs);
+    wait_done(NULL, &st, NPLUGGED);
+    bdrv_io_plug(bs);
+    bdrv_io_plug(bs);                       /* plugs nest */
+    for (int i = 0; i < NPLUGGED; i++) {
+        bdrv_aio_pread(bs, (uint64_t)i * REQ_SIZE, REQ_SIZE,
+                       rbuf + i * REQ_SIZE, aio_cb, &st);
+    }
+    bdrv_io_unplug(bs);
+    spin_main_loop(50);
+    g_assert_cmpint(st.done, ==, NPLUGGED);
+    bdrv_io_unplug(bs);
+    wait_done(NULL, &st, 2 * NPLUGGED);
+    g_assert_cmpint(st.failed, ==, 0);
+    g_assert_cmpmem(wbuf, NPLUGGED * REQ_SIZE, rbuf, NPLUGGED * REQ_SIZE);
+    bdrv_unref(bs);
+    free(wbuf);
+    free(rbuf);
+}
+
+/* A plugged request the kernel refuses at the unplug's io_submit (a bad
+ * file descriptor here) fails alone, on the context, with the error;
+ * the requests queued beside it complete normally. */
+static void test_aio_native_plugged_refused(void)
+{
+    g_autofree char *path = make_image("refused.raw", "raw", 64 * KiB);
+    AioState st = { .thread = g_thread_self() };
+    BlockDriverState *bs;
+    LinuxAioState *s;
+    GError *err = NULL;
+    uint8_t *buf = NULL;
+    int fd = open(path, O_RDONLY | O_DIRECT);
+
+    g_assert_cmpint(fd, >=, 0);
+    bs = open_ok(path, "file", 0);
+    s = laio_init(path, NULL, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(posix_memalign((void **)&buf, 4096, 3 * 4096), ==, 0);
+    laio_plug(s);
+    for (int i = 0; i < 3; i++) {
+        BdrvAioRequest req = {
+            .top = bs, .bs = bs, .op = BDRV_AIO_READ,
+            .offset = (uint64_t)i * 4096, .bytes = 4096,
+            .buf = buf + i * 4096, .cb = aio_cb, .opaque = &st,
+        };
+
+        g_atomic_int_inc(&bs->in_flight);
+        g_assert_true(laio_submit(s, i == 1 ? -1 : fd, &req));
+    }
+    g_assert_cmpint(st.done, ==, 0);
+    laio_unplug(s);
+    g_assert_cmpint(st.done, ==, 0);        /* not from inside the unplug */
+    wait_done(NULL, &st, 3);
+    g_assert_cmpint(st.failed, ==, 1);
+    g_assert_false(st.wrong_thread);
+    g_assert_cmpuint(bdrv_aio_in_flight(bs), ==, 0);
+    laio_cleanup(s);
+    bdrv_unref(bs);
+    close(fd);
+    free(buf);
+}
+
 static void test_aio_native_needs_direct(void)
 {
     g_autofree char *path = make_image("native.raw", "raw", 64 * KiB);
@@ -648,6 +763,12 @@ int main(int argc, char **argv)
                          test_aio_short_read);
     g_test_add_data_func("/block-drivers/aio/short-read/threads", "threads",
                          test_aio_short_read);
+    g_test_add_data_func("/block-drivers/aio/plugged/io_uring", "io_uring",
+                         test_aio_plugged);
+    g_test_add_data_func("/block-drivers/aio/plugged/native", "native",
+                         test_aio_plugged);
+    g_test_add_func("/block-drivers/aio/plugged/native-refused",
+                    test_aio_native_plugged_refused);
     g_test_add_func("/block-drivers/aio/native-needs-direct",
                     test_aio_native_needs_direct);
     g_test_add_func("/block-drivers/aio/io_uring-refused",

@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""A KVM guest moved while it runs: both sides of the migrate test.
+
+    run-migrate-test.py EMULATOR PAYLOAD MODE [EXTRA ARGS...]
+
+MODE:
+  tcp      live migration to a second kvmpc started with -incoming tcp:
+  file     the source saves to a file (migrate "file:"), quits, and a
+           fresh kvmpc restores from it (-incoming file:), as
+           virsh save/restore does with fd: (libvirt)
+  snapshot savevm on a qcow2 disk, the guest runs on, then loadvm takes
+           it back: the rounds it prints restart from the saved one
+
+The payload (migrate.c) prints "migrate: round N" every 100 ms of its
+own time.  The source is migrated after round MIGRATE_AFTER; the
+destination (or the loaded snapshot) must go on with the next rounds,
+not boot again, and the guest's final SUMMARY must have no failures: its
+XMM registers, a port read interrupted at the stop, the LAPIC timer and
+the TSC came through.  EXTRA ARGS go to both processes (e.g.
+-accel kvm,kernel-irqchip=split).  Exit 77 (skipped) without /dev/kvm.
+"""
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "qmp"))
+from qmplib import QMP  # noqa: E402
+
+TIMEOUT = float(os.environ.get("KVMPC_GUEST_TIMEOUT", 90))
+MIGRATE_AFTER = 8
+ROUND_RE = re.compile(r"^migrate: round (\d+) ")
+SUMMARY_RE = re.compile(r"^SUMMARY: (\d+) tests, (\d+) failures")
+
+
+class Failure(Exception):
+    pass
+
+
+class Guest:
+    """One kvmpc process: its serial lines, its QMP socket."""
+
+    def __init__(self, name, emulator, payload, tmp, extra):
+        self.name = name
+        self.qmp_path = os.path.join(tmp, name + ".qmp")
+        cmd = [emulator, "-nodefaults", "-display", "none",
+               "-serial", "stdio", "-m", "128M",
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+               "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
+               "-kernel", payload] + extra
+        print("%s: %s" % (name, " ".join(cmd)), flush=True)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.lines = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+        end = time.time() + TIMEOUT
+        while not os.path.exists(self.qmp_path):
+            if self.proc.poll() is not None or time.time() > end:
+                raise Failure("%s: kvmpc did not start: %s" %
+                              (name, "\n".join(self.lines[-10:])))
+            time.sleep(0.05)
+        self.qmp = QMP(self.qmp_path)
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            print("%s| %s" % (self.name, line), flush=True)
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def wait_for(self, pred, what, timeout=TIMEOUT, start=0):
+        end = time.time() + timeout
+        with self.cond:
+            while True:
+                for line in self.lines[start:]:
+                    if pred(line):
+                        return line
+                left = end - time.time()
+                if left <= 0 or (self.proc.poll() is not None and
+                                 self.proc.stdout.closed):
+                    raise Failure("%s: no %s: %s" % (
+                        self.name, what, "\n".join(self.lines[-10:])))
+                self.cond.wait(min(left, 0.5))
+
+    def rounds(self):
+        with self.cond:
+            return [int(m.group(1)) for m in
+                    (ROUND_RE.match(line) for line in self.lines) if m]
+
+    def wait_round(self, n):
+        self.wait_for(lambda l: (ROUND_RE.match(l) and
+                                 int(ROUND_RE.match(l).group(1)) >= n),
+                      "round %d" % n)
+
+    def wait_migration(self, who):
+        end = time.time() + TIMEOUT
+        while time.time() < end:
+            st = self.qmp.ret("query-migrate", {}).get("status")
+            if st == "completed":
+                return
+            if st in ("failed", "cancelled"):
+                raise Failure("%s: migration %s: %s" % (
+                    who, st, self.qmp.ret("query-migrate", {})))
+            time.sleep(0.05)
+        raise Failure("%s: migration did not complete" % who)
+
+    def finish(self):
+        """Wait for the guest's SUMMARY and exit."""
+        line = self.wait_for(lambda l: SUMMARY_RE.match(l), "SUMMARY")
+        m = SUMMARY_RE.match(line)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            pass
+        if int(m.group(1)) == 0 or int(m.group(2)) != 0:
+            raise Failure("%s: the guest's checks failed: %s" %
+                          (self.name, line))
+
+    def quit(self):
+        try:
+            self.qmp.cmd("quit")
+        except (EOFError, OSError):
+            pass
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def check_continues(dst, after):
+    """The destination's first round follows the source's last."""
+    dst.wait_round(after + 2)
+    first = dst.rounds()[0]
+    if first <= after or first > after + 3:
+        raise Failure("the destination began at round %d, the source "
+                      "stopped after %d: the guest did not continue" %
+                      (first, after))
+
+
+def run_tcp(emulator, payload, tmp, extra):
+    port = free_port()
+    src = Guest("src", emulator, payload, tmp, extra)
+    dst = Guest("dst", emulator, payload, tmp,
+                extra + ["-incoming", "tcp:127.0.0.1:%d" % port])
+    try:
+        src.wait_round(MIGRATE_AFTER)
+        src.qmp.ret("migrate", {"uri": "tcp:127.0.0.1:%d" % port})
+        src.wait_migration("source")
+        last = max(src.rounds())
+        src.quit()
+        check_continues(dst, last)
+        dst.finish()
+    finally:
+        src.kill()
+        dst.kill()
+
+
+def run_file(emulator, payload, tmp, extra):
+    path = os.path.join(tmp, "saved.state")
+    src = Guest("src", emulator, payload, tmp, extra)
+    try:
+        src.wait_round(MIGRATE_AFTER)
+        src.qmp.ret("stop", {})
+        src.qmp.ret("migrate", {"uri": "file:" + path})
+        src.wait_migration("save")
+        last = max(src.rounds())
+        src.quit()
+    finally:
+        src.kill()
+    dst = Guest("dst", emulator, payload, tmp,
+                extra + ["-incoming", "file:" + path])
+    try:
+        # saved while paused, restored paused (as QEMU): then "cont", as
+        # libvirt's restore does
+        end = time.time() + TIMEOUT
+        while dst.qmp.ret("query-status", {})["status"] != "paused":
+            if time.time() > end:
+                raise Failure("dst: the restored VM is not paused")
+            time.sleep(0.05)
+        dst.qmp.ret("cont", {})
+        check_continues(dst, last)
+        dst.finish()
+    finally:
+        dst.kill()
+
+
+def run_snapshot(emulator, payload, tmp, extra):
+    disk = os.path.join(tmp, "snap.qcow2")
+    subprocess.check_call(["qemu-img", "create", "-q", "-f", "qcow2", disk,
+                           "16M"])
+    g = Guest("vm", emulator, payload, tmp,
+              extra + ["-drive", "if=none,id=d0,format=qcow2,file=" + disk])
+    try:
+        g.wait_round(MIGRATE_AFTER)
+        out = g.qmp.ret("human-monitor-command",
+                        {"command-line": "savevm s1"})
+        if out.strip():
+            raise Failure("savevm: %r" % out)
+        saved_at = max(g.rounds())
+        g.wait_round(saved_at + 5)
+        out = g.qmp.ret("human-monitor-command",
+                        {"command-line": "loadvm s1"})
+        if out.strip():
+            raise Failure("loadvm: %r" % out)
+        with g.cond:
+            mark = len(g.lines)
+        line = g.wait_for(lambda l: ROUND_RE.match(l) is not None,
+                          "round after loadvm", start=mark)
+        n = int(ROUND_RE.match(line).group(1))
+        if not saved_at < n <= saved_at + 3:
+            raise Failure("after loadvm the guest printed round %d; the "
+                          "snapshot was taken after round %d" % (n, saved_at))
+        g.finish()
+    finally:
+        g.kill()
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    emulator, payload, mode = sys.argv[1:4]
+    extra = sys.argv[4:]
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("SKIP: /dev/kvm not available")
+        return 77
+    runs = {"tcp": run_tcp, "file": run_file, "snapshot": run_snapshot}
+    if mode not in runs:
+        sys.exit("unknown mode %r" % mode)
+    with tempfile.TemporaryDirectory(prefix="kvmpc-migrate-") as tmp:
+        try:
+            runs[mode](emulator, payload, tmp, extra)
+        except Failure as e:
+            print("FAIL: %s" % e)
+            return 1
+    print("PASS: migrate %s" % mode)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
