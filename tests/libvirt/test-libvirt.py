@@ -47,7 +47,7 @@ def check(cond, msg):
 class Libvirt:
     """virtlogd + libvirtd in a mount namespace of their own."""
 
-    def __init__(self):
+    def __init__(self, host_uuid=None):
         self.tmp = tempfile.mkdtemp(prefix="kvmpc-libvirt-")
         self.sock_dir = os.path.join(self.tmp, "sock")
         os.makedirs(self.sock_dir)
@@ -62,6 +62,10 @@ class Libvirt:
                     'log_outputs = "1:file:%s/libvirtd.log"\n'
                     'log_filters = "1:qemu 1:util.command 3:util 3:rpc"\n'
                     % (self.sock_dir, self.tmp))
+            if host_uuid:
+                # two daemons on one host: libvirt refuses to migrate
+                # between the same host UUIDs
+                f.write('host_uuid = "%s"\n' % host_uuid)
         with open(os.path.join(etc, "qemu.conf"), "w") as f:
             # the test's files stay root's; no cgroups without systemd
             f.write('user = "root"\ngroup = "root"\n'
@@ -682,6 +686,50 @@ def test_snapshot(lv, kvmpc):
         lv.virsh("snapshot-delete", g.name, "running1")
 
 
+def test_migrate(lv, kvmpc):
+    """`virsh migrate --live` to a second libvirtd on this host (its own
+    namespace and host UUID): the destination starts kvmpc with -incoming,
+    the source migrates over tcp:, and the payload goes on on the
+    destination, answering the power button without booting again."""
+    why = guest_skip_reason()
+    if why:
+        print("SKIP test_migrate: " + why)
+        return
+    log = os.path.join(lv.tmp, "mig.log")
+    lv2 = Libvirt(host_uuid="5c0f1a2e-0000-4000-8000-00000000beef")
+    try:
+        with Guest(lv, kvmpc, "kvmpc-mig",
+                   "<serial type='file'><source path='%s'/></serial>" % log
+                   ) as g:
+            lv.virsh("start", g.name)
+            wait_count(log, WAITING, 1)
+            mark = log_size(log)
+            lv.virsh("migrate", "--live", g.name, lv2.uri,
+                     "--migrateuri", "tcp://127.0.0.1", timeout=180)
+            wait_state(lv2, g.name, "running")
+            check(g.name not in lv.virsh("list", "--name").stdout,
+                  "the source still runs the domain")
+            lv2.virsh("shutdown", g.name)
+            out = wait_log_since(log, mark, POWEROFF)
+            check(BANNER not in out and "multiboot entry" not in out,
+                  "the payload booted again, not migrated: %r" % out[-800:])
+            wait_state_gone(lv2, g.name)
+    finally:
+        lv2.virsh("destroy", "kvmpc-mig", ok=False)
+        lv2.close()
+
+
+def wait_state_gone(lv, name, timeout=30):
+    """A transient domain that shut off is gone."""
+    end = time.time() + timeout
+    while time.time() < end:
+        p = lv.virsh("domstate", name, ok=False)
+        if p.returncode != 0 or p.stdout.strip() == "shut off":
+            return
+        time.sleep(0.2)
+    raise Failure("domain %s still there: %s" % (name, lv.log_tail()))
+
+
 def main():
     if len(sys.argv) < 2:
         print("usage: test-libvirt.py KVMPC [TEST...]")
@@ -694,7 +742,7 @@ def main():
             return SKIP
     tests = [test_domcapabilities, test_define_dumpxml, test_lifecycle,
              test_console, test_reboot, test_disks, test_vnc,
-             test_save_restore, test_snapshot]
+             test_save_restore, test_snapshot, test_migrate]
     only = sys.argv[2:]
     try:
         lv = Libvirt()
