@@ -7,11 +7,15 @@ namespace: empty temporary directories are bind-mounted over
 /etc/libvirt, /var/lib/libvirt, /var/cache/libvirt, /var/log/libvirt and
 /run/libvirt, so nothing of the host's libvirt is read or changed and the
 daemons see a fresh install; virsh talks to them on a socket in the
-temporary directory.  What needs a running guest (test_lifecycle: start,
-the serial log, suspend/resume, domstats, qemu-monitor-command, shutdown
-through the ACPI power button, destroy; the guest kit's demo payload
-through <kernel>) needs /dev/kvm and says SKIP without it; the probe
-(domcapabilities) and define/dumpxml run anywhere.
+temporary directory.  What needs a running guest (the guest kit's demo
+payload through <kernel>) needs /dev/kvm and says SKIP without it:
+test_lifecycle (start, the serial log, suspend/resume, domstats,
+qemu-monitor-command, shutdown through the ACPI power button, destroy),
+test_console (virsh console on a pty serial), test_reboot, test_disks
+(virtio-blk qcow2 and IDE raw), test_vnc, test_save_restore,
+test_snapshot (internal snapshots) and test_migrate (live, to a second
+libvirtd).  The probe (domcapabilities) and define/dumpxml run anywhere.
+KVMPC_LIBVIRT_KEEP=1 keeps the temporary directory (libvirtd.log).
 
 usage: test-libvirt.py KVMPC [TEST...]   (exit 0 pass, 1 fail, 77 skip)
 """
