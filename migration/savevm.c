@@ -168,6 +168,52 @@ static unsigned xbzrle_page(XbzrleCache *xc, uint64_t key, const uint8_t *ram,
     return MIG_PAGE_XBZRLE;
 }
 
+/*
+ * A page that is mostly zero goes as its XBZRLE delta against a zero page
+ * when that is at most MIG_SPARSE_MAX bytes: a page table, a partly used
+ * heap or stack page, a page of which a guest wrote a few words costs a
+ * few bytes on the wire instead of 4 KiB.  The page is copied first, so
+ * the encoder sees one consistent snapshot while the guest writes on (a
+ * page written after the copy is dirty again and goes in a later pass).
+ * Pages that are not sparse give up once the encoding passes the limit,
+ * after looking at a quarter of them or so.
+ */
+typedef struct SparseScratch {
+    uint8_t page[MIG_PAGE_SIZE];
+    uint8_t enc[MIG_BATCH_PAGES][2 + MIG_SPARSE_MAX];
+} SparseScratch;
+
+static GPrivate sparse_scratch_key = G_PRIVATE_INIT(g_free);
+
+static SparseScratch *sparse_scratch(void)
+{
+    SparseScratch *s = g_private_get(&sparse_scratch_key);
+
+    if (!s) {
+        s = g_new(SparseScratch, 1);
+        g_private_set(&sparse_scratch_key, s);
+    }
+    return s;
+}
+
+static bool sparse_page(SparseScratch *s, const uint8_t *ram, uint8_t *enc,
+                        uint16_t *len)
+{
+    static const uint8_t zero[MIG_PAGE_SIZE];
+    int n;
+
+    memcpy(s->page, ram, MIG_PAGE_SIZE);
+    n = xbzrle_encode_buffer(zero, s->page, MIG_PAGE_SIZE, enc + 2,
+                             MIG_SPARSE_MAX);
+    if (n <= 0) {
+        return false;       /* too dense (or zero by now: send it whole) */
+    }
+    enc[0] = n >> 8;
+    enc[1] = n;
+    *len = n + 2;
+    return true;
+}
+
 void mig_save_ram_batch(MigFile *f, unsigned block_idx, RamBlock *b,
                         uint64_t first, unsigned n, RamStats *st,
                         XbzrleCache *xc)
@@ -176,6 +222,7 @@ void mig_save_ram_batch(MigFile *f, unsigned block_idx, RamBlock *b,
     uint64_t size = b->mr->size;
     uint8_t kinds[MIG_BATCH_PAGES];
     uint16_t lens[MIG_BATCH_PAGES];
+    SparseScratch *sp = xc ? NULL : sparse_scratch();
 
     g_assert(n && n <= MIG_BATCH_PAGES && first + n <= b->pages);
     mig_put_u8(f, MIG_SEC_RAM);
@@ -195,6 +242,9 @@ void mig_save_ram_batch(MigFile *f, unsigned block_idx, RamBlock *b,
             kinds[i] = xbzrle_page(xc, key, ram + off,
                                    xc->scratch + i * (MIG_PAGE_SIZE + 2),
                                    &lens[i]);
+        } else if (sp && len == MIG_PAGE_SIZE &&
+                   sparse_page(sp, ram + off, sp->enc[i], &lens[i])) {
+            kinds[i] = MIG_PAGE_SPARSE;
         } else {
             kinds[i] = MIG_PAGE_NORMAL;
         }
@@ -208,7 +258,9 @@ void mig_save_ram_batch(MigFile *f, unsigned block_idx, RamBlock *b,
             continue;
         }
         st->normal_pages += kinds[i] == MIG_PAGE_NORMAL;
-        if (xc && off + MIG_PAGE_SIZE <= size) {
+        if (kinds[i] == MIG_PAGE_SPARSE) {
+            mig_put_buffer(f, sp->enc[i], lens[i]);
+        } else if (xc && off + MIG_PAGE_SIZE <= size) {
             mig_put_buffer(f, xc->scratch + i * (MIG_PAGE_SIZE + 2),
                            lens[i]);
         } else if (off + MIG_PAGE_SIZE <= size) {
@@ -578,10 +630,10 @@ static bool load_header(MigFile *f, GError **errp)
         error_setg(errp, "not a kvmpc migration stream (bad magic)");
         return false;
     }
-    if (version != MIG_STREAM_VERSION) {
+    if (version < MIG_STREAM_VERSION_MIN || version > MIG_STREAM_VERSION) {
         error_setg(errp, "migration stream version %u is not supported "
-                   "(this kvmpc reads version %u)", version,
-                   MIG_STREAM_VERSION);
+                   "(this kvmpc reads versions %u to %u)", version,
+                   MIG_STREAM_VERSION_MIN, MIG_STREAM_VERSION);
         return false;
     }
     return true;
@@ -646,7 +698,7 @@ static bool load_ram(MigFile *f, MigLoad *ld, GError **errp)
 
         if (off >= b->mr->size ||
             (kind != MIG_PAGE_ZERO && kind != MIG_PAGE_NORMAL &&
-             kind != MIG_PAGE_XBZRLE)) {
+             kind != MIG_PAGE_XBZRLE && kind != MIG_PAGE_SPARSE)) {
             error_setg(errp, "corrupt migration stream: page 0x%" PRIx64
                        " of '%s' (%" PRIu64 " bytes), kind %u", off,
                        b->idstr, b->mr->size, kind);
@@ -668,21 +720,30 @@ static bool load_ram(MigFile *f, MigLoad *ld, GError **errp)
             i++;
             continue;
         }
-        if ((offs[i] & MIG_PAGE_KIND_MASK) == MIG_PAGE_XBZRLE) {
+        if ((offs[i] & MIG_PAGE_KIND_MASK) == MIG_PAGE_XBZRLE ||
+            (offs[i] & MIG_PAGE_KIND_MASK) == MIG_PAGE_SPARSE) {
+            bool sparse = (offs[i] & MIG_PAGE_KIND_MASK) == MIG_PAGE_SPARSE;
             uint8_t delta[MIG_PAGE_SIZE];
             uint16_t dlen = mig_get_u16(f);
 
-            if (dlen > MIG_PAGE_SIZE || len < MIG_PAGE_SIZE) {
-                error_setg(errp, "corrupt migration stream: XBZRLE page "
-                           "0x%" PRIx64 " of '%s' with %u bytes", off,
-                           b->idstr, dlen);
+            if (dlen > (sparse ? MIG_SPARSE_MAX : MIG_PAGE_SIZE) ||
+                len < MIG_PAGE_SIZE) {
+                error_setg(errp, "corrupt migration stream: %s page "
+                           "0x%" PRIx64 " of '%s' with %u bytes",
+                           sparse ? "sparse" : "XBZRLE", off, b->idstr,
+                           dlen);
                 return false;
             }
-            if (mig_get_buffer(f, delta, dlen) &&
-                xbzrle_decode_buffer(delta, dlen, p, MIG_PAGE_SIZE) < 0) {
-                error_setg(errp, "corrupt migration stream: bad XBZRLE "
-                           "delta for page 0x%" PRIx64 " of '%s'", off,
-                           b->idstr);
+            if (!mig_get_buffer(f, delta, dlen)) {
+                break;
+            }
+            if (sparse) {
+                memset(p, 0, MIG_PAGE_SIZE);
+            }
+            if (xbzrle_decode_buffer(delta, dlen, p, MIG_PAGE_SIZE) < 0) {
+                error_setg(errp, "corrupt migration stream: bad %s "
+                           "delta for page 0x%" PRIx64 " of '%s'",
+                           sparse ? "sparse" : "XBZRLE", off, b->idstr);
                 return false;
             }
             i++;

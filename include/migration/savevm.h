@@ -6,10 +6,12 @@
  *             destination compares it with its own before anything else
  *   RAM       u8 0x02, u32 block, u32 n (1..MIG_BATCH_PAGES), then n u64
  *             page offsets in the block with the page kind in the low bits
- *             (MIG_PAGE_ZERO, MIG_PAGE_NORMAL, MIG_PAGE_XBZRLE), then
- *             for each page in order: 4096 bytes (normal), or u16 n and
- *             n bytes of XBZRLE delta against the page the destination
- *             has (xbzrle, n = 0: unchanged), nothing for a zero page
+ *             (MIG_PAGE_ZERO, MIG_PAGE_NORMAL, MIG_PAGE_XBZRLE,
+ *             MIG_PAGE_SPARSE), then for each page in order: 4096 bytes
+ *             (normal), or u16 n and n bytes of XBZRLE delta against the
+ *             page the destination has (xbzrle, n = 0: unchanged) or
+ *             against a zero page (sparse: mostly zero bytes, version 2),
+ *             nothing for a zero page
  *   PASS      u8 0x03, u32 pass: a dirty-log round ended (precopy)
  *   CLOCK     u8 0x04, u64 the virtual clock in ns when the source stopped
  *   DEVICE    u8 0x05, str path, u32 length, the device's state (its
@@ -36,7 +38,8 @@
 #include "system/memory.h"
 
 #define MIG_MAGIC           "KVMPCMIG"
-#define MIG_STREAM_VERSION  1
+#define MIG_STREAM_VERSION  2     /* 2: sparse pages */
+#define MIG_STREAM_VERSION_MIN 1
 
 enum {
     MIG_SEC_CONFIG = 0x01,
@@ -57,6 +60,10 @@ enum {
 #define MIG_PAGE_ZERO       1
 #define MIG_PAGE_NORMAL     2
 #define MIG_PAGE_XBZRLE     3   /* u16 length, XBZRLE delta (xbzrle.h) */
+/* u16 length, XBZRLE delta against a zero page: a page whose non-zero
+ * bytes encode in at most MIG_SPARSE_MAX bytes */
+#define MIG_PAGE_SPARSE     4
+#define MIG_SPARSE_MAX      1024
 #define MIG_PAGE_KIND_MASK  0xfffULL
 #define MIG_BATCH_PAGES     256
 #define MIG_MAX_CONFIG      (16 * MiB)

@@ -13,19 +13,42 @@
  *     offset on, skip a byte;
  *   - takes a periodic LAPIC timer interrupt (the LAPIC's registers and
  *     timer, the IDT, the interrupt flag);
+ *   - keeps the round number in three devices' registers (the UART's
+ *     scratch register, a CMOS byte) and checks them before the next
+ *     round writes them, and checks the HPET's main counter only moves
+ *     on;
+ *   - reads kvmclock (MSR_KVM_SYSTEM_TIME_NEW, when CPUID offers it)
+ *     every round: it must never go backwards, nor jump by more than
+ *     two seconds in a round (the source's clock restored on the
+ *     destination: KVM_SET_CLOCK);
  *   - checks the TSC never goes backwards (forwards it may: on the
  *     development hosts (PVM) RDTSC at CPL 3 reads the host's counter,
  *     which no TSC offset moves, so a snapshot loaded later resumes the
  *     guest with its rounds' deadlines in the past; a round that finds
  *     itself more than a round late starts afresh);
- *   - prints "migrate: round N" every 100 ms of its own time, ROUNDS in
- *     all (the runner migrates after round MIGRATE_AFTER and checks the
+ *   - prints "migrate: round N" every 100 ms of its own time, 30 rounds
+ *     or "rounds=N" (the runner migrates after some round and checks the
  *     destination continues with the next number, not a fresh boot).
+ *
+ * With "dirty_mbps=N [span_mb=M] [dense=1]" on its command line it is
+ * instead the guest of bench/migration.py's migration/kvm rows: it writes
+ * every page of M MiB (default 512) from 256 MiB up once, prints "dirty:
+ * filled", then dirties those pages in order at N MB/s (one 8-byte store
+ * per 4 KiB page, or with dense=1 the whole page with pseudo-random
+ * words, paced every millisecond by the TSC) for ever, printing the rate
+ * it reached each second ("dirty: N MB/s").
  */
 #include "guest.h"
 
 #define VEC_TIMER   0x40
 #define ROUNDS      30
+#define COM1_SCR    0x3ff               /* 16550 scratch register */
+#define CMOS_INDEX  0x70
+#define CMOS_DATA   0x71
+#define CMOS_MARK   0x6e                /* a CMOS byte nobody uses */
+#define HPET_BASE   0xfed00000ul
+#define HPET_CFG    0x010
+#define HPET_COUNT  0x0f0
 #define FW_CFG_SEL  0x510
 #define FW_CFG_DATA 0x511
 
@@ -53,6 +76,79 @@ static bool xmm_intact(uint64_t lo, uint64_t hi)
     return a[0] == lo && a[1] == hi && b[0] == lo && b[1] == hi;
 }
 
+/* kvmclock (Linux Documentation/virt/kvm/x86/msr.rst, pvclock) */
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
+#define KVM_CPUID_FEATURES      0x40000001
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+
+struct pvclock {
+    volatile uint32_t version;
+    uint32_t pad0;
+    volatile uint64_t tsc_timestamp;
+    volatile uint64_t system_time;
+    volatile uint32_t tsc_to_system_mul;
+    volatile int8_t tsc_shift;
+    volatile uint8_t flags;
+    uint8_t pad[2];
+} __attribute__((aligned(64)));
+
+static struct pvclock kvmclock;
+
+static bool kvmclock_start(void)
+{
+    if (cpuid(0x40000000, 0).a < KVM_CPUID_FEATURES ||
+        !(cpuid(KVM_CPUID_FEATURES, 0).a & KVM_FEATURE_CLOCKSOURCE2)) {
+        return false;
+    }
+    wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uintptr_t)&kvmclock | 1);
+    return kvmclock.version != 0;
+}
+
+static uint64_t kvmclock_ns(void)
+{
+    uint32_t v;
+    uint64_t ns;
+
+    do {
+        v = kvmclock.version;
+        barrier();
+        uint64_t delta = rdtsc() - kvmclock.tsc_timestamp;
+        int8_t shift = kvmclock.tsc_shift;
+
+        delta = shift < 0 ? delta >> -shift : delta << shift;
+        ns = kvmclock.system_time +
+             (uint64_t)(((unsigned __int128)delta *
+                         kvmclock.tsc_to_system_mul) >> 32);
+        barrier();
+    } while ((v & 1) || v != kvmclock.version);
+    return ns;
+}
+
+static uint64_t hpet_count(void)
+{
+    return mmio_read64(HPET_BASE + HPET_COUNT);
+}
+
+/* The round's marks in device registers; how many of the last round's
+ * were lost.  The HPET's counter must have moved on since @hpet_last. */
+static unsigned device_marks(unsigned round, uint64_t *hpet_last)
+{
+    unsigned lost = 0;
+    uint64_t hpet = hpet_count();
+
+    if (round > 1) {
+        outb(CMOS_INDEX, CMOS_MARK);
+        lost += inb(COM1_SCR) != (uint8_t)(round - 1);
+        lost += inb(CMOS_DATA) != (uint8_t)(round - 1);
+        lost += hpet <= *hpet_last;
+    }
+    *hpet_last = hpet;
+    outb(COM1_SCR, round);
+    outb(CMOS_INDEX, CMOS_MARK);
+    outb(CMOS_DATA, round);
+    return lost;
+}
+
 static bool fw_cfg_signature_ok(void)
 {
     static const char sig[4] = "QEMU";
@@ -66,25 +162,92 @@ static bool fw_cfg_signature_ok(void)
     return true;
 }
 
+#define DIRTY_BASE  0x10000000ul         /* 256 MiB */
+
+static uint64_t xorshift = 0x9e3779b97f4a7c15ull;
+
+static void dirty_page(volatile uint64_t *page, uint64_t stamp, bool dense)
+{
+    if (!dense) {
+        page[0] = stamp;
+        return;
+    }
+    for (unsigned w = 0; w < 512; w++) {
+        xorshift ^= xorshift << 13;
+        xorshift ^= xorshift >> 7;
+        xorshift ^= xorshift << 17;
+        page[w] = xorshift;
+    }
+}
+
+static noreturn void dirty_forever(unsigned mbps, unsigned span_mb,
+                                   bool dense)
+{
+    uint64_t pages = (uint64_t)span_mb << 8, next_page = 0, stamp = 1;
+    uint64_t per_ms = ((uint64_t)mbps << 20) / 4096 / 1000;
+    uint64_t ms = tsc_hz() / 1000, t, sec_start, done = 0;
+    volatile uint64_t *base = (volatile uint64_t *)DIRTY_BASE;
+
+    for (uint64_t p = 0; p < pages; p++) {
+        dirty_page(base + p * 512, p + 1, dense);
+    }
+    printf("dirty: filled %u MiB at 0x%lx\n", span_mb, DIRTY_BASE);
+    per_ms = per_ms ? per_ms : 1;
+    t = sec_start = rdtsc();
+    for (;;) {
+        for (uint64_t i = 0; i < per_ms; i++) {
+            dirty_page(base + next_page * 512, stamp++, dense);
+            next_page = next_page + 1 == pages ? 0 : next_page + 1;
+        }
+        done += per_ms;
+        t += ms;
+        while (rdtsc() < t) {
+            cpu_relax();
+        }
+        if (rdtsc() - sec_start >= tsc_hz()) {
+            printf("dirty: %lu MB/s\n",
+                   (unsigned long)(done * 4096 / 1000000));
+            done = 0;
+            sec_start = rdtsc();
+            t = sec_start;
+        }
+    }
+}
+
 int main(void)
 {
     const uint64_t lo = 0x0123456789abcdefull, hi = 0xfedcba9876543210ull;
     uint64_t round_len = tsc_hz() / 10, next, last_tsc;
     unsigned bad_id = 0, bad_xmm = 0, tsc_back = 0, quiet_rounds = 0;
-    unsigned tsc_jumps = 0;
+    unsigned tsc_jumps = 0, dev_lost = 0, clock_bad = 0;
+    uint64_t clock_last = 0, clock_max_step = 0;
+    bool have_kvmclock;
+    unsigned rounds = cmdline_get_int("rounds", ROUNDS);
+    uint64_t hpet_last = 0;
     uint64_t reads = 0;
 
     report_prefix("migrate");
+    if (cmdline_get_int("dirty_mbps", 0) > 0) {
+        dirty_forever(cmdline_get_int("dirty_mbps", 0),
+                      cmdline_get_int("span_mb", 512),
+                      cmdline_get_int("dense", 0) != 0);
+    }
     lapic_enable();
     irq_set_handler(VEC_TIMER, h_timer);
     lapic_write(LAPIC_TIMER_DCR, 0xb);                  /* divide by 1 */
     lapic_write(LAPIC_LVT_TIMER, VEC_TIMER | LVT_TIMER_PERIODIC);
     lapic_write(LAPIC_TIMER_ICR, 10000000);             /* 100 Hz at 1 GHz */
+    have_kvmclock = kvmclock_start();
+    if (have_kvmclock) {
+        clock_last = kvmclock_ns();
+    }
+    mmio_write32(HPET_BASE + HPET_CFG,
+                 mmio_read32(HPET_BASE + HPET_CFG) | 1);   /* counter on */
     irq_enable();
     xmm_set(lo, hi);
     last_tsc = rdtsc();
     next = last_tsc + round_len;
-    for (unsigned round = 1; round <= ROUNDS; round++) {
+    for (unsigned round = 1; round <= rounds; round++) {
         uint32_t ticks_before = ticks;
         uint64_t now = rdtsc();
 
@@ -92,6 +255,7 @@ int main(void)
             tsc_jumps++;
             next = now + round_len;
         }
+        now = rdtsc();
         while (rdtsc() < next) {
             uint64_t t = rdtsc();
 
@@ -102,7 +266,20 @@ int main(void)
         }
         next += round_len;
         bad_xmm += !xmm_intact(lo, hi);
-        quiet_rounds += ticks == ticks_before;
+        /* silent: half a round (five timer periods) of waiting, and not
+         * one interrupt (a round cut short by a TSC jump proves nothing) */
+        quiet_rounds += ticks == ticks_before &&
+                        rdtsc() - now >= round_len / 2;
+        dev_lost += device_marks(round, &hpet_last);
+        if (have_kvmclock) {
+            uint64_t c = kvmclock_ns();
+
+            clock_bad += c < clock_last || c - clock_last > 2000000000ull;
+            if (c - clock_last > clock_max_step) {
+                clock_max_step = c - clock_last;
+            }
+            clock_last = c;
+        }
         printf("migrate: round %u ticks %u\n", round, ticks);
     }
     irq_disable();
@@ -115,6 +292,16 @@ int main(void)
            bad_xmm);
     report(tsc_back == 0, "the TSC never went backwards (%u times)",
            tsc_back);
+    if (have_kvmclock) {
+        report(clock_bad == 0, "kvmclock never went backwards nor jumped "
+               "2 s in a round (%u rounds did; longest round %lu ms)",
+               clock_bad, (unsigned long)(clock_max_step / 1000000));
+    } else {
+        report_skip("no kvmclock in CPUID (KVM_FEATURE_CLOCKSOURCE2)");
+    }
+    report(dev_lost == 0, "the UART scratch register and CMOS byte kept "
+           "each round's mark and the HPET counter moved on (%u lost)",
+           dev_lost);
     /* a round is 100 ms, the timer 100 Hz: a silent round means it
      * stopped (allow two: the rounds around the switch-over) */
     report(quiet_rounds <= 2, "the LAPIC timer kept interrupting (%u silent "

@@ -10,6 +10,10 @@ MODE:
            virsh save/restore does with fd: (libvirt)
   snapshot savevm on a qcow2 disk, the guest runs on, then loadvm takes
            it back: the rounds it prints restart from the saved one
+  hops     20 migrations in a row, each to a fresh kvmpc, cycling through
+           tcp:, unix:, exec: and fd: (a socketpair: getfd on the
+           source, an inherited -incoming fd:N on the destination), with
+           multifd (2 channels, zstd) on every other tcp:/unix: hop
 
 The payload (migrate.c) prints "migrate: round N" every 100 ms of its
 own time.  The source is migrated after round MIGRATE_AFTER; the
@@ -45,7 +49,7 @@ class Failure(Exception):
 class Guest:
     """One kvmpc process: its serial lines, its QMP socket."""
 
-    def __init__(self, name, emulator, payload, tmp, extra):
+    def __init__(self, name, emulator, payload, tmp, extra, pass_fds=()):
         self.name = name
         self.qmp_path = os.path.join(tmp, name + ".qmp")
         cmd = [emulator, "-nodefaults", "-display", "none",
@@ -56,7 +60,8 @@ class Guest:
         print("%s: %s" % (name, " ".join(cmd)), flush=True)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT,
+                                     pass_fds=pass_fds)
         self.lines = []
         self.cond = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
@@ -238,6 +243,77 @@ def run_snapshot(emulator, payload, tmp, extra):
         g.kill()
 
 
+HOPS = 20
+HOP_TRANSPORTS = ["tcp", "unix", "exec", "fd"]
+
+
+def hop(cur, n, emulator, payload, tmp, extra):
+    """Migrate @cur to a new kvmpc over hop @n's transport; return it."""
+    t = HOP_TRANSPORTS[(n - 1) % len(HOP_TRANSPORTS)]
+    multifd = t in ("tcp", "unix") and ((n - 1) // 4) % 2 == 1
+    name = "hop%d-%s%s" % (n, t, "-multifd" if multifd else "")
+    if multifd:
+        cur.qmp.ret("migrate-set-capabilities", {"capabilities": [
+            {"capability": "multifd", "state": True}]})
+        cur.qmp.ret("migrate-set-parameters", {
+            "multifd-channels": 2, "multifd-compression": "zstd"})
+    if t == "exec":
+        # the stream goes through a file: the destination starts after
+        path = os.path.join(tmp, name + ".stream")
+        cur.qmp.ret("migrate", {"uri": "exec:cat > " + path})
+        cur.wait_migration(cur.name)
+        nxt = Guest(name, emulator, payload, tmp,
+                    extra + ["-incoming", "exec:cat " + path])
+        return nxt
+    pass_fds, keep = (), None
+    if t == "tcp":
+        port = free_port()
+        uri = inc = "tcp:127.0.0.1:%d" % port
+    elif t == "unix":
+        uri = inc = "unix:" + os.path.join(tmp, name + ".sock")
+    else:
+        a, keep = socket.socketpair()
+        inc, pass_fds = "fd:%d" % keep.fileno(), (keep.fileno(),)
+    nxt = Guest(name, emulator, payload, tmp, extra + ["-incoming", inc],
+                pass_fds=pass_fds)
+    if t == "fd":
+        keep.close()
+        req = b'{"execute": "getfd", "arguments": {"fdname": "mig"}}\n'
+        socket.send_fds(cur.qmp.sock, [req], [a.fileno()])
+        r = cur.qmp.recv_reply()
+        if r != {"return": {}}:
+            raise Failure("getfd: %r" % r)
+        a.close()
+        uri = "fd:mig"
+    elif t == "unix":
+        end = time.time() + TIMEOUT
+        while not os.path.exists(inc[5:]):
+            if time.time() > end:
+                raise Failure("%s: no listening socket" % name)
+            time.sleep(0.02)
+    cur.qmp.ret("migrate", {"uri": uri})
+    cur.wait_migration(cur.name)
+    return nxt
+
+
+def run_hops(emulator, payload, tmp, extra):
+    guests = [Guest("hop0", emulator, payload, tmp,
+                    extra + ["-append", "rounds=%d" % (HOPS * 4 + 20)])]
+    try:
+        guests[0].wait_round(3)
+        for n in range(1, HOPS + 1):
+            cur = guests[-1]
+            guests.append(hop(cur, n, emulator, payload, tmp, extra))
+            last = max(cur.rounds())
+            cur.quit()
+            # the source ran: the destination starts by itself
+            check_continues(guests[-1], last)
+        guests[-1].finish()
+    finally:
+        for g in guests:
+            g.kill()
+
+
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
@@ -246,7 +322,8 @@ def main():
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: /dev/kvm not available")
         return 77
-    runs = {"tcp": run_tcp, "file": run_file, "snapshot": run_snapshot}
+    runs = {"tcp": run_tcp, "file": run_file, "snapshot": run_snapshot,
+            "hops": run_hops}
     if mode not in runs:
         sys.exit("unknown mode %r" % mode)
     with tempfile.TemporaryDirectory(prefix="kvmpc-migrate-") as tmp:
