@@ -24,6 +24,12 @@ struct BlockBackend {
     bool dev_perm, dev_resizable, dev_share_rw;
     unsigned perm, shared_perm;
     DeviceState *dev;               /* that device (NULL: machine-made) */
+    /* The child object of dev that QEMU's object model attaches the disk
+     * to ("virtio-backend" under a virtio proxy), NULL for dev itself;
+     * and its QOM path, made when first asked (dev's path comes only
+     * after realize). */
+    const char *dev_child;
+    char *dev_child_path;
     const BlockDevOps *dev_ops;
     void *dev_opaque;
 
@@ -195,6 +201,7 @@ void blk_delete(BlockBackend *blk)
     g_assert(!blk->attached);
     blk_remove_bs(blk);
     g_ptr_array_remove(blk_list(), blk);
+    g_free(blk->dev_child_path);
     g_free(blk->name);
     g_free(blk);
 }
@@ -217,14 +224,25 @@ BlockBackend *blk_by_name(const char *name)
     return NULL;
 }
 
+static const char *dev_child_path(BlockBackend *blk);
+
 BlockBackend *blk_by_dev_id(const char *id)
 {
     GPtrArray *l = blk_list();
 
     for (unsigned i = 0; i < l->len; i++) {
         BlockBackend *blk = g_ptr_array_index(l, i);
-        if (blk->dev && ((blk->dev->id && !strcmp(blk->dev->id, id)) ||
-                         (blk->dev->path && !strcmp(blk->dev->path, id)))) {
+        const char *child;
+
+        if (!blk->dev) {
+            continue;
+        }
+        if ((blk->dev->id && !strcmp(blk->dev->id, id)) ||
+            (blk->dev->path && !strcmp(blk->dev->path, id))) {
+            return blk;
+        }
+        child = blk->dev_child ? dev_child_path(blk) : NULL;
+        if (child && !strcmp(child, id)) {
             return blk;
         }
     }
@@ -456,6 +474,8 @@ void blk_detach_dev(BlockBackend *blk)
     }
     blk->attached = false;
     blk->dev = NULL;
+    blk->dev_child = NULL;
+    g_clear_pointer(&blk->dev_child_path, g_free);
     blk->dev_ops = NULL;
     blk->dev_opaque = NULL;
     blk->iostatus_enabled = false;
@@ -467,10 +487,35 @@ DeviceState *blk_get_attached_dev(BlockBackend *blk)
     return blk->dev;
 }
 
+void blk_set_dev_child(BlockBackend *blk, const char *child)
+{
+    blk->dev_child = child;
+    g_clear_pointer(&blk->dev_child_path, g_free);
+}
+
+/* The child has no id of its own: QEMU names it by its path. */
+static const char *dev_child_path(BlockBackend *blk)
+{
+    if (!blk->dev->path) {
+        return NULL;
+    }
+    if (!blk->dev_child_path) {
+        blk->dev_child_path = g_strdup_printf("%s/%s", blk->dev->path,
+                                              blk->dev_child);
+    }
+    return blk->dev_child_path;
+}
+
 const char *blk_get_attached_dev_id(BlockBackend *blk)
 {
+    const char *path;
+
     if (!blk->dev) {
         return "";
+    }
+    if (blk->dev_child) {
+        path = dev_child_path(blk);
+        return path ? path : "";
     }
     return blk->dev->id ? blk->dev->id : blk->dev->path ? blk->dev->path : "";
 }

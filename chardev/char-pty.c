@@ -5,7 +5,9 @@
  *
  * We keep only the master.  While nobody has the slave open, reading the
  * master fails with EIO: that is "disconnected", output is dropped (as in
- * QEMU) and a 1 s timer polls for someone opening the slave.
+ * QEMU) and a 1 s timer polls for someone opening the slave; a write
+ * while disconnected looks too, so output right after the slave was
+ * opened is not lost.
  */
 #include "qemu/osdep.h"
 #include "chardev/char.h"
@@ -41,12 +43,18 @@ static void pty_set_connected(PtyState *s, bool connected)
 }
 
 /* The slave is open when polling the master reports no hangup. */
+static bool pty_slave_open(PtyState *s)
+{
+    struct pollfd pfd = { .fd = s->master, .events = POLLOUT };
+
+    return poll(&pfd, 1, 0) == 1 && !(pfd.revents & POLLHUP);
+}
+
 static gboolean pty_poll_slave(gpointer opaque)
 {
     PtyState *s = opaque;
-    struct pollfd pfd = { .fd = s->master, .events = POLLOUT };
 
-    if (poll(&pfd, 1, 0) == 1 && !(pfd.revents & POLLHUP)) {
+    if (pty_slave_open(s)) {
         s->poll_timer = 0;
         pty_set_connected(s, true);
         return G_SOURCE_REMOVE;
@@ -119,8 +127,13 @@ static int pty_write(Chardev *chr, const uint8_t *buf, int len)
     PtyState *s = chr->state;
     int done = 0;
 
-    if (!s->connected) {
-        return len;     /* nobody listening: drop, as QEMU does */
+    /* Nobody listening: drop, as QEMU does.  But someone may have opened
+     * the slave since the last poll (`virsh console` on a guest resumed
+     * right after): what the guest writes then is theirs, so look now
+     * rather than lose up to a second of output.  The timer still makes
+     * the connection (input, the OPENED event) from the main loop. */
+    if (!s->connected && !pty_slave_open(s)) {
+        return len;
     }
     /* A terminal that stops reading must not stall the emulator: write
      * what fits and drop the rest. */

@@ -136,7 +136,11 @@ static bool capability_supported(MigrationCapability c)
            c == MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER ||
            c == MIGRATION_CAPABILITY_XBZRLE ||
            c == MIGRATION_CAPABILITY_AUTO_CONVERGE ||
-           c == MIGRATION_CAPABILITY_MULTIFD;
+           c == MIGRATION_CAPABILITY_MULTIFD ||
+           c == MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE ||
+           /* what tcp: and unix: streams always have: the destination
+            * answers END (docs/migration.md); libvirt sets it */
+           c == MIGRATION_CAPABILITY_RETURN_PATH;
 }
 
 /* ---- the outgoing migration ----------------------------------------- */
@@ -915,8 +919,13 @@ static void incoming_done(void *opaque)
     if (!err) {
         mig_load_finish(in->ld, &err);
     }
-    /* shared storage: the source let the images go at its switchover */
-    if (!err && !bdrv_activate_all(&err)) {
+    /* shared storage: the source let the images go at its switchover.
+     * With late-block-activate (libvirt sets it on the destination) a VM
+     * that stays paused takes them only at "cont" (monitor_do_cont), so
+     * the management tool decides when the destination owns the disks. */
+    if (!err && !(caps[MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE] &&
+                  !(in->autostart && in->ld->source_running)) &&
+        !bdrv_activate_all(&err)) {
         g_prefix_error(&err, "cannot take the images: ");
     }
     incoming_answer(in, !err);

@@ -636,15 +636,17 @@ static bool hmp_is_backend_name(const char *name)
 /* eject [-f] device */
 void hmp_eject(Monitor *mon, const char *args)
 {
-    g_auto(GStrv) argv = g_strsplit_set(args, " \t", -1);
+    GError *err = NULL;
+    g_auto(GStrv) argv = hmp_split_args(args, &err);
     const char *dev = NULL;
     bool force = false;
-    GError *err = NULL;
 
+    if (!argv) {
+        hmp_error(mon, err);
+        return;
+    }
     for (int i = 0; argv[i]; i++) {
-        if (!*argv[i]) {
-            continue;
-        } else if (!strcmp(argv[i], "-f")) {
+        if (!strcmp(argv[i], "-f")) {
             force = true;
         } else if (!dev) {
             dev = argv[i];
@@ -673,11 +675,13 @@ void hmp_change(Monitor *mon, const char *args)
     GError *err = NULL;
     int n = 0;
 
-    argv = g_strsplit_set(args, " \t", -1);
+    argv = hmp_split_args(args, &err);
+    if (!argv) {
+        hmp_error(mon, err);
+        return;
+    }
     for (int i = 0; argv[i] && n < 4; i++) {
-        if (*argv[i]) {
-            words[n++] = argv[i];
-        }
+        words[n++] = argv[i];
     }
     if (n < 2) {
         monitor_printf(mon, "change: missing argument '%s'\n",
@@ -713,15 +717,19 @@ void hmp_change(Monitor *mon, const char *args)
 static GPtrArray *hmp_args(Monitor *mon, const char *cmd, const char *args,
                            const char *flags, bool *seen)
 {
-    g_auto(GStrv) argv = g_strsplit_set(args, " \t", -1);
-    GPtrArray *words = g_ptr_array_new_with_free_func(g_free);
+    GError *err = NULL;
+    g_auto(GStrv) argv = hmp_split_args(args, &err);
+    GPtrArray *words;
 
+    if (!argv) {
+        monitor_printf(mon, "%s: %s\n", cmd, err->message);
+        g_error_free(err);
+        return NULL;
+    }
+    words = g_ptr_array_new_with_free_func(g_free);
     for (int i = 0; argv[i]; i++) {
         const char *f;
 
-        if (!*argv[i]) {
-            continue;
-        }
         if (argv[i][0] == '-' && argv[i][1] && words->len == 0) {
             f = argv[i][2] ? NULL : strchr(flags, argv[i][1]);
             if (!f) {

@@ -249,6 +249,72 @@ void hmp_info(Monitor *mon, const char *args)
     c->handler(mon, args + len);
 }
 
+char **hmp_split_args(const char *args, GError **errp)
+{
+    GPtrArray *words = g_ptr_array_new_with_free_func(g_free);
+    const char *p = args ? args : "";
+
+    for (;;) {
+        GString *w;
+
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        if (!*p) {
+            break;
+        }
+        w = g_string_new(NULL);
+        if (*p != '"') {
+            while (*p && *p != ' ' && *p != '\t') {
+                g_string_append_c(w, *p++);
+            }
+            g_ptr_array_add(words, g_string_free(w, false));
+            continue;
+        }
+        for (p++; *p && *p != '"'; p++) {
+            char c = *p;
+
+            if (c == '\\') {
+                switch (*++p) {
+                case 'n':
+                    c = '\n';
+                    break;
+                case 'r':
+                    c = '\r';
+                    break;
+                case '\\':
+                case '\'':
+                case '"':
+                    c = *p;
+                    break;
+                default:
+                    error_setg(errp, "unsupported escape code: '\\%c'",
+                               *p ? *p : ' ');
+                    goto fail;
+                }
+            }
+            g_string_append_c(w, c);
+        }
+        if (*p != '"') {
+            error_setg(errp, "unterminated string literal");
+            goto fail;
+        }
+        p++;
+        if (*p && *p != ' ' && *p != '\t') {
+            error_setg(errp, "expected a blank after a quoted string");
+            goto fail;
+        }
+        g_ptr_array_add(words, g_string_free(w, false));
+        continue;
+fail:
+        g_string_free(w, true);
+        g_ptr_array_free(words, true);
+        return NULL;
+    }
+    g_ptr_array_add(words, NULL);
+    return (char **)g_ptr_array_free(words, false);
+}
+
 void hmp_handle_command(Monitor *mon, const char *cmdline)
 {
     const char *p = cmdline;

@@ -16,6 +16,14 @@ typedef struct HMPCommand {
     bool takes_format;      /* "x/4xb ADDR": '/' may follow the name */
 } HMPCommand;
 
+/* The words of a command's arguments, as QEMU's monitor reads string
+ * arguments: separated by blanks, or written in double quotes with the
+ * escapes \n \r \\ \' \" (libvirt sends `savevm "NAME"`).  A NULL-ended
+ * vector without empty words (g_strfreev), or NULL with errp set for an
+ * unterminated string, an unknown escape or text right after a closing
+ * quote. */
+char **hmp_split_args(const char *args, GError **errp);
+
 /* The tables, NULL-name terminated. */
 extern const HMPCommand hmp_commands[];
 extern const HMPCommand hmp_info_commands[];

@@ -850,6 +850,7 @@ static bool vblk_attach_backend(VirtIOBlock *s, GError **errp)
         goto fail;
     }
     blk_attach_dev(s->blk, s->vdev.dev, NULL);
+    blk_set_dev_child(s->blk, "virtio-backend");
     blk_set_dev_ops(s->blk, &vblk_dev_ops, s);
     blk_iostatus_enable(s->blk);
     return true;

@@ -123,7 +123,14 @@ bool blk_attach_dev(BlockBackend *blk, DeviceState *dev, GError **errp);
 bool blk_is_attached(BlockBackend *blk);
 void blk_detach_dev(BlockBackend *blk);
 DeviceState *blk_get_attached_dev(BlockBackend *blk);
-/* The device's id, else its QOM path ("" when none is attached). */
+/* A device model whose disk QEMU's object model attaches to a child
+ * object of the device (virtio proxies: "virtio-backend", a static
+ * string) says so after blk_attach_dev: management tools (libvirt's
+ * blockstats, block_set_io_throttle) name the disk by that child's path. */
+void blk_set_dev_child(BlockBackend *blk, const char *child);
+/* The device's id, else its QOM path ("" when none is attached); with a
+ * child, the child's QOM path ("/machine/peripheral/ID/virtio-backend"),
+ * as QEMU's query-block "qdev" shows it.  blk_by_dev_id takes all three. */
 const char *blk_get_attached_dev_id(BlockBackend *blk);
 void blk_set_dev_ops(BlockBackend *blk, const BlockDevOps *ops,
                      void *opaque);

@@ -7,16 +7,26 @@ namespace: empty temporary directories are bind-mounted over
 /etc/libvirt, /var/lib/libvirt, /var/cache/libvirt, /var/log/libvirt and
 /run/libvirt, so nothing of the host's libvirt is read or changed and the
 daemons see a fresh install; virsh talks to them on a socket in the
-temporary directory.  What needs a running guest (test_lifecycle: start,
-the serial log, suspend/resume, domstats, qemu-monitor-command, shutdown
-through the ACPI power button, destroy; the guest kit's demo payload
-through <kernel>) needs /dev/kvm and says SKIP without it; the probe
-(domcapabilities) and define/dumpxml run anywhere.
+temporary directory.  What needs a running guest (the guest kit's demo
+payload through <kernel>) needs /dev/kvm and says SKIP without it:
+test_lifecycle (start, the serial log, suspend/resume, domstats,
+qemu-monitor-command, shutdown through the ACPI power button, destroy),
+test_console (virsh console on a pty serial), test_reboot, test_disks
+(virtio-blk qcow2 and IDE raw), test_vnc, test_save_restore,
+test_snapshot (internal snapshots) and test_migrate (live, to a second
+libvirtd).  The probe (domcapabilities) and define/dumpxml run anywhere.
+KVMPC_LIBVIRT_KEEP=1 keeps the temporary directory (libvirtd.log).
 
 usage: test-libvirt.py KVMPC [TEST...]   (exit 0 pass, 1 fail, 77 skip)
 """
+import json
 import os
+import pty
+import re
+import select
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -41,7 +51,7 @@ def check(cond, msg):
 class Libvirt:
     """virtlogd + libvirtd in a mount namespace of their own."""
 
-    def __init__(self):
+    def __init__(self, host_uuid=None):
         self.tmp = tempfile.mkdtemp(prefix="kvmpc-libvirt-")
         self.sock_dir = os.path.join(self.tmp, "sock")
         os.makedirs(self.sock_dir)
@@ -56,6 +66,10 @@ class Libvirt:
                     'log_outputs = "1:file:%s/libvirtd.log"\n'
                     'log_filters = "1:qemu 1:util.command 3:util 3:rpc"\n'
                     % (self.sock_dir, self.tmp))
+            if host_uuid:
+                # two daemons on one host: libvirt refuses to migrate
+                # between the same host UUIDs
+                f.write('host_uuid = "%s"\n' % host_uuid)
         with open(os.path.join(etc, "qemu.conf"), "w") as f:
             # the test's files stay root's; no cgroups without systemd
             f.write('user = "root"\ngroup = "root"\n'
@@ -109,7 +123,10 @@ class Libvirt:
                 os.kill(int(f.read()), 15)
         except (OSError, ValueError):
             pass
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if os.environ.get("KVMPC_LIBVIRT_KEEP"):
+            print("kept %s (libvirtd.log, the domains' logs)" % self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def test_domcapabilities(lv, kvmpc):
@@ -266,6 +283,457 @@ def lifecycle_steps(lv, log):
     wait_state(lv, "kvmpc-run", "shut off")
 
 
+GUEST_DOMAIN = """<domain type='kvm'>
+  <name>%(name)s</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type>
+      <kernel>%(kernel)s</kernel>
+      <cmdline>cpus=1 powerdown=wait</cmdline></os>
+  <features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff>
+  <devices>
+    <emulator>%(emulator)s</emulator>
+    %(devices)s
+  </devices>
+</domain>
+"""
+
+BANNER = "Hello from a kvmpc guest"
+WAITING = "waiting for the ACPI power button"
+POWEROFF = "powering off (S5)"
+
+
+def guest_skip_reason():
+    payload = os.environ.get("KVMPC_LIBVIRT_PAYLOAD")
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return "/dev/kvm not available"
+    if not payload or not os.path.exists(payload):
+        return "the demo payload is not built (KVMPC_LIBVIRT_PAYLOAD)"
+    return None
+
+
+class Guest:
+    """A defined domain running the demo payload with powerdown=wait;
+    `with` destroys and undefines it (with its snapshots) at the end."""
+
+    def __init__(self, lv, kvmpc, name, devices):
+        self.lv, self.name = lv, name
+        xml = os.path.join(lv.tmp, name + ".xml")
+        with open(xml, "w") as f:
+            f.write(GUEST_DOMAIN % {
+                "name": name, "emulator": kvmpc, "devices": devices,
+                "kernel": os.environ["KVMPC_LIBVIRT_PAYLOAD"]})
+        lv.virsh("define", xml)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.lv.virsh("destroy", self.name, ok=False)
+        self.lv.virsh("undefine", self.name, "--snapshots-metadata",
+                      ok=False)
+
+    def qmp(self, cmd, **args):
+        req = {"execute": cmd}
+        if args:
+            req["arguments"] = args
+        out = self.lv.virsh("qemu-monitor-command", self.name,
+                            json.dumps(req)).stdout
+        return json.loads(out)["return"]
+
+
+def wait_count(path, text, n, timeout=30):
+    """Waits until the serial log holds `text` at least n times."""
+    end = time.time() + timeout
+    got = ""
+    while time.time() < end:
+        try:
+            with open(path, errors="replace") as f:
+                got = f.read()
+        except OSError:
+            got = ""
+        if got.count(text) >= n:
+            return got
+        time.sleep(0.2)
+    raise Failure("%r not %d times in the serial log: %r" %
+                  (text, n, got[-800:]))
+
+
+def log_size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def wait_log_since(path, offset, text, timeout=30):
+    """Waits for `text` in what the serial log got after `offset` (all of
+    it where a new kvmpc truncated the file)."""
+    end = time.time() + timeout
+    got = ""
+    while time.time() < end:
+        try:
+            with open(path, errors="replace") as f:
+                got = f.read()
+        except OSError:
+            got = ""
+        if len(got) >= offset:
+            got = got[offset:]
+        if text in got:
+            return got
+        time.sleep(0.2)
+    raise Failure("%r not in the serial log's new text: %r" %
+                  (text, got[-800:]))
+
+
+def cpu_regs(lv, name):
+    """RIP, RSP, CR3 and EFER of vCPU 0, from HMP `info registers`."""
+    text = lv.virsh("qemu-monitor-command", name, "--hmp",
+                    "info registers").stdout
+    regs = dict(re.findall(r"\b(RIP|RSP|CR3|EFER)=([0-9a-fA-F]+)", text))
+    check(len(regs) == 4, "info registers: %r" % text)
+    return regs
+
+
+def test_console(lv, kvmpc):
+    """<serial type='pty'>: libvirt passes -chardev pty and finds the
+    pty's path in query-chardev; `virsh ttyconsole` names it and `virsh
+    console` (run on a pty of the test's own, as a user's terminal)
+    shows what the payload writes to COM1."""
+    why = guest_skip_reason()
+    if why:
+        print("SKIP test_console: " + why)
+        return
+    with Guest(lv, kvmpc, "kvmpc-console",
+               "<serial type='pty'/><console type='pty'/>") as g:
+        # paused, so that the banner comes after the console is open
+        lv.virsh("start", "--paused", g.name)
+        tty = lv.virsh("ttyconsole", g.name).stdout.strip()
+        check(tty.startswith("/dev/pts/"), "ttyconsole: %r" % tty)
+        chardevs = g.qmp("query-chardev")
+        check(any(c["filename"] == "pty:" + tty for c in chardevs),
+              "query-chardev: %s" % chardevs)
+        master, slave = pty.openpty()
+        con = subprocess.Popen(["virsh", "-c", lv.uri, "console", g.name],
+                               stdin=slave, stdout=slave, stderr=slave,
+                               start_new_session=True)
+        os.close(slave)
+        got = b""
+        try:
+            got = read_until(master, b"Escape character", 30)
+            lv.virsh("resume", g.name)
+            got += read_until(master, BANNER.encode(), 30)
+            got += read_until(master, WAITING.encode(), 30)
+            lv.virsh("shutdown", g.name)
+            got += read_until(master, POWEROFF.encode(), 30)
+        finally:
+            con.kill()
+            con.wait()
+            os.close(master)
+        wait_state(lv, g.name, "shut off")
+
+
+def read_until(fd, want, timeout):
+    end = time.time() + timeout
+    got = b""
+    while want not in got:
+        left = end - time.time()
+        if left <= 0:
+            raise Failure("%r not seen on the console: %r" %
+                          (want, got[-500:]))
+        r, _, _ = select.select([fd], [], [], left)
+        if r:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                data = b""
+            if not data:
+                raise Failure("console closed before %r: %r" %
+                              (want, got[-500:]))
+            got += data
+    return got
+
+
+def test_reboot(lv, kvmpc):
+    """`virsh reboot`: libvirt presses the ACPI power button
+    (system_powerdown) with its fake-reboot flag set; the payload powers
+    off, kvmpc stops instead of exiting (-no-shutdown) and reports
+    SHUTDOWN, libvirt resets it (system_reset) and resumes it (cont): the
+    payload boots again and the domain stays running."""
+    why = guest_skip_reason()
+    if why:
+        print("SKIP test_reboot: " + why)
+        return
+    log = os.path.join(lv.tmp, "reboot.log")
+    with Guest(lv, kvmpc, "kvmpc-reboot",
+               "<serial type='file'><source path='%s'/></serial>" % log) as g:
+        lv.virsh("start", g.name)
+        wait_count(log, WAITING, 1)
+        lv.virsh("reboot", g.name)
+        wait_count(log, POWEROFF, 1)
+        out = wait_count(log, WAITING, 2)
+        check(out.count(BANNER) == 2, "banner twice: %r" % out[-800:])
+        wait_state(lv, g.name, "running")
+        # and the rebooted payload still answers the power button
+        lv.virsh("shutdown", g.name)
+        wait_count(log, POWEROFF, 2)
+        wait_state(lv, g.name, "shut off")
+
+
+def make_image(lv, name, fmt, size="16M"):
+    path = os.path.join(lv.tmp, name)
+    subprocess.run(["qemu-img", "create", "-q", "-f", fmt, path, size],
+                   check=True)
+    return path
+
+
+def disk_xml(path, fmt, dev, bus):
+    return ("<disk type='file' device='disk'>"
+            "<driver name='qemu' type='%s'/><source file='%s'/>"
+            "<target dev='%s' bus='%s'/></disk>" % (fmt, path, dev, bus))
+
+
+def test_disks(lv, kvmpc):
+    """A qcow2 disk on virtio-blk and a raw one on IDE: libvirt's
+    -blockdev/-device pairs, query-block, domblklist, domblkstat."""
+    why = guest_skip_reason() or (None if shutil.which("qemu-img") else
+                                  "qemu-img is not installed")
+    if why:
+        print("SKIP test_disks: " + why)
+        return
+    qcow2 = make_image(lv, "disk0.qcow2", "qcow2")
+    raw = make_image(lv, "disk1.raw", "raw")
+    with Guest(lv, kvmpc, "kvmpc-disks",
+               disk_xml(qcow2, "qcow2", "vda", "virtio") +
+               disk_xml(raw, "raw", "hda", "ide")) as g:
+        lv.virsh("start", g.name)
+        wait_state(lv, g.name, "running")
+        blocks = g.qmp("query-block")
+        files = {}
+        for b in blocks:
+            ins = b.get("inserted")
+            if ins:
+                files[ins["image"]["filename"]] = (ins["image"]["format"],
+                                                   b.get("qdev", ""))
+        check(files.get(qcow2, ("",))[0] == "qcow2" and
+              files.get(raw, ("",))[0] == "raw", "query-block: %s" % blocks)
+        lst = lv.virsh("domblklist", g.name).stdout
+        check(qcow2 in lst and raw in lst and "vda" in lst and "hda" in lst,
+              "domblklist: %s" % lst)
+        for dev in ("vda", "hda"):
+            st = lv.virsh("domblkstat", g.name, dev).stdout
+            check("rd_req" in st and "wr_bytes" in st,
+                  "domblkstat %s: %s" % (dev, st))
+        info = lv.virsh("domblkinfo", g.name, "vda").stdout
+        check("Capacity:       16777216" in info, "domblkinfo: %s" % info)
+
+
+def rfb_handshake(host, port, timeout=30):
+    """A VNC client's first steps (RFC 6143): version, security type
+    None, ClientInit; returns the ServerInit's width, height and name."""
+    def recv(n):
+        data = b""
+        while len(data) < n:
+            chunk = s.recv(n - len(data))
+            if not chunk:
+                raise Failure("VNC server closed after %r" % data)
+            data += chunk
+        return data
+    s = socket.create_connection((host, port), timeout=timeout)
+    try:
+        version = recv(12)
+        check(version.startswith(b"RFB 003."), "RFB version %r" % version)
+        s.sendall(b"RFB 003.008\n")
+        n = recv(1)[0]
+        if n == 0:
+            raise Failure("the server refused: %r" % s.recv(256))
+        types = recv(n)
+        check(1 in types, "security types %r (want None)" % types)
+        s.sendall(b"\x01")
+        check(recv(4) == b"\0\0\0\0", "SecurityResult not OK")
+        s.sendall(b"\x01")              # ClientInit, shared
+        w, h = struct.unpack(">HH", recv(4))
+        recv(16)                        # pixel format
+        name = recv(struct.unpack(">I", recv(4))[0])
+        return w, h, name.decode(errors="replace")
+    finally:
+        s.close()
+
+
+def test_vnc(lv, kvmpc):
+    """<graphics type='vnc'>: libvirt's -vnc and video device, `virsh
+    domdisplay`'s vnc:// URI, and a VNC client's handshake against it."""
+    why = guest_skip_reason()
+    if why:
+        print("SKIP test_vnc: " + why)
+        return
+    with Guest(lv, kvmpc, "kvmpc-vnc",
+               "<graphics type='vnc' autoport='yes' listen='127.0.0.1'/>"
+               ) as g:
+        lv.virsh("start", g.name)
+        wait_state(lv, g.name, "running")
+        uri = lv.virsh("domdisplay", g.name).stdout.strip()
+        m = re.match(r"vnc://([0-9.]+):(\d+)$", uri)
+        check(m, "domdisplay: %r" % uri)
+        port = 5900 + int(m.group(2))
+        w, h, name = rfb_handshake(m.group(1), port)
+        check(w > 0 and h > 0, "framebuffer %dx%d" % (w, h))
+        vnc = g.qmp("query-vnc")
+        check(vnc.get("enabled") and str(vnc.get("service")) == str(port),
+              "query-vnc: %s" % vnc)
+        if shutil.which("vncsnapshot"):
+            jpg = os.path.join(lv.tmp, "vnc.jpg")
+            # the payload draws nothing: the screen is black, which
+            # vncsnapshot takes only with -allowblank
+            p = subprocess.run(["vncsnapshot", "-quiet", "-allowblank",
+                                "%s:%s" %
+                                (m.group(1), m.group(2)), jpg],
+                               stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True, timeout=60)
+            check(p.returncode == 0 and os.path.getsize(jpg) > 0,
+                  "vncsnapshot: %s%s" % (p.stdout, p.stderr))
+
+
+def test_save_restore(lv, kvmpc):
+    """`virsh save` (migrate to an fd passed with getfd) and `virsh
+    restore` (-incoming defer, then migrate-incoming from an fd): the
+    domain is saved paused and restored paused, so its vCPU must come
+    back with the very registers it had; resumed, the payload is still
+    waiting for the power button and answers it."""
+    why = guest_skip_reason()
+    if why:
+        print("SKIP test_save_restore: " + why)
+        return
+    log = os.path.join(lv.tmp, "save.log")
+    state = os.path.join(lv.tmp, "kvmpc-save.sav")
+    with Guest(lv, kvmpc, "kvmpc-save",
+               "<serial type='file'><source path='%s'/></serial>" % log) as g:
+        lv.virsh("start", g.name)
+        wait_count(log, WAITING, 1)
+        lv.virsh("suspend", g.name)
+        wait_state(lv, g.name, "paused")
+        before = cpu_regs(lv, g.name)
+        lv.virsh("save", g.name, state)
+        wait_state(lv, g.name, "shut off")
+        check(os.path.getsize(state) > 0, "empty save file")
+        mark = log_size(log)
+        lv.virsh("restore", "--paused", state)
+        wait_state(lv, g.name, "paused")
+        after = cpu_regs(lv, g.name)
+        check(before == after, "vCPU state: saved %s, restored %s" %
+              (before, after))
+        lv.virsh("resume", g.name)
+        lv.virsh("shutdown", g.name)
+        out = wait_log_since(log, mark, POWEROFF)
+        check(BANNER not in out and "multiboot entry" not in out,
+              "the payload booted again, not restored: %r" % out[-800:])
+        wait_state(lv, g.name, "shut off")
+
+
+def test_snapshot(lv, kvmpc):
+    """Internal snapshots with a qcow2 disk (libvirt 9.0: HMP savevm
+    "NAME" in human-monitor-command; reverting an inactive domain starts
+    kvmpc with -loadvm NAME).  One snapshot of the running domain, one of
+    it paused; after the domain powered off, snapshot-revert to the
+    paused one brings the vCPU back with the very registers it had, and
+    resumed, the payload answers the power button where it left off."""
+    why = guest_skip_reason() or (None if shutil.which("qemu-img") else
+                                  "qemu-img is not installed")
+    if why:
+        print("SKIP test_snapshot: " + why)
+        return
+    log = os.path.join(lv.tmp, "snap.log")
+    qcow2 = make_image(lv, "snap.qcow2", "qcow2")
+    with Guest(lv, kvmpc, "kvmpc-snap",
+               disk_xml(qcow2, "qcow2", "vda", "virtio") +
+               "<serial type='file'><source path='%s'/></serial>" % log) as g:
+        lv.virsh("start", g.name)
+        wait_count(log, WAITING, 1)
+        lv.virsh("snapshot-create-as", g.name, "running1")
+        wait_state(lv, g.name, "running")
+        lv.virsh("suspend", g.name)
+        wait_state(lv, g.name, "paused")
+        before = cpu_regs(lv, g.name)
+        lv.virsh("snapshot-create-as", g.name, "paused1")
+        wait_state(lv, g.name, "paused")
+        lst = lv.virsh("snapshot-list", g.name).stdout
+        check("running1" in lst and "paused1" in lst and "running" in lst,
+              "snapshot-list: %s" % lst)
+        img = subprocess.run(["qemu-img", "snapshot", "-U", "-l", qcow2],
+                             capture_output=True, text=True).stdout
+        check(re.search(r"\srunning1\s", img) and
+              re.search(r"\spaused1\s", img),
+              "qemu-img snapshot -l: %s" % img)
+        lv.virsh("resume", g.name)
+        lv.virsh("shutdown", g.name)
+        wait_count(log, POWEROFF, 1)
+        wait_state(lv, g.name, "shut off")
+        mark = log_size(log)
+        lv.virsh("snapshot-revert", g.name, "paused1")
+        wait_state(lv, g.name, "paused")
+        after = cpu_regs(lv, g.name)
+        check(before == after, "vCPU state: snapshot %s, reverted %s" %
+              (before, after))
+        lv.virsh("resume", g.name)
+        lv.virsh("shutdown", g.name)
+        out = wait_log_since(log, mark, POWEROFF)
+        check(BANNER not in out and "multiboot entry" not in out,
+              "the payload booted again, not reverted: %r" % out[-800:])
+        wait_state(lv, g.name, "shut off")
+        # the running snapshot comes back running
+        lv.virsh("snapshot-revert", g.name, "running1")
+        wait_state(lv, g.name, "running")
+        check(cpu_regs(lv, g.name)["EFER"] != "0000000000000000",
+              "running1 reverted to a reset vCPU")
+        lv.virsh("snapshot-delete", g.name, "paused1")
+        lv.virsh("snapshot-delete", g.name, "running1")
+
+
+def test_migrate(lv, kvmpc):
+    """`virsh migrate --live` to a second libvirtd on this host (its own
+    namespace and host UUID): the destination starts kvmpc with -incoming,
+    the source migrates over tcp:, and the payload goes on on the
+    destination, answering the power button without booting again."""
+    why = guest_skip_reason()
+    if why:
+        print("SKIP test_migrate: " + why)
+        return
+    log = os.path.join(lv.tmp, "mig.log")
+    lv2 = Libvirt(host_uuid="5c0f1a2e-0000-4000-8000-00000000beef")
+    try:
+        with Guest(lv, kvmpc, "kvmpc-mig",
+                   "<serial type='file'><source path='%s'/></serial>" % log
+                   ) as g:
+            lv.virsh("start", g.name)
+            wait_count(log, WAITING, 1)
+            mark = log_size(log)
+            lv.virsh("migrate", "--live", g.name, lv2.uri,
+                     "--migrateuri", "tcp://127.0.0.1", timeout=180)
+            wait_state(lv2, g.name, "running")
+            check(g.name not in lv.virsh("list", "--name").stdout,
+                  "the source still runs the domain")
+            lv2.virsh("shutdown", g.name)
+            out = wait_log_since(log, mark, POWEROFF)
+            check(BANNER not in out and "multiboot entry" not in out,
+                  "the payload booted again, not migrated: %r" % out[-800:])
+            wait_state_gone(lv2, g.name)
+    finally:
+        lv2.virsh("destroy", "kvmpc-mig", ok=False)
+        lv2.close()
+
+
+def wait_state_gone(lv, name, timeout=30):
+    """A transient domain that shut off is gone."""
+    end = time.time() + timeout
+    while time.time() < end:
+        p = lv.virsh("domstate", name, ok=False)
+        if p.returncode != 0 or p.stdout.strip() == "shut off":
+            return
+        time.sleep(0.2)
+    raise Failure("domain %s still there: %s" % (name, lv.log_tail()))
+
+
 def main():
     if len(sys.argv) < 2:
         print("usage: test-libvirt.py KVMPC [TEST...]")
@@ -276,7 +744,9 @@ def main():
             print("SKIP: %s is not installed (scripts/install-deps.sh "
                   "installs libvirt-daemon-system and libvirt-clients)" % tool)
             return SKIP
-    tests = [test_domcapabilities, test_define_dumpxml, test_lifecycle]
+    tests = [test_domcapabilities, test_define_dumpxml, test_lifecycle,
+             test_console, test_reboot, test_disks, test_vnc,
+             test_save_restore, test_snapshot, test_migrate]
     only = sys.argv[2:]
     try:
         lv = Libvirt()

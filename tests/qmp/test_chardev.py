@@ -2,6 +2,7 @@
 """Chardev backends as monitors use them: socket (unix/tcp, server/client,
 wait=on, reconnect=), pipe, file, ringbuf, null, and option errors."""
 import os
+import select
 import socket
 import subprocess
 import tempfile
@@ -254,9 +255,38 @@ def test_mux_on_chardev(binary):
         vm.close()
 
 
+def test_pty(binary):
+    """A pty serial: query-chardev names the slave (libvirt's `virsh
+    console` opens it); what the guest writes right after someone opened
+    it arrives, without waiting for the backend's once-a-second poll."""
+    from test_migration import BASE, VM
+    base = list(BASE)
+    base[base.index("-serial") + 1] = "chardev:p0"
+    vm = VM(binary, ["-chardev", "pty,id=p0"], base=base)
+    fd = -1
+    try:
+        chrs = {c["label"]: c for c in vm.qmp.ret("query-chardev")}
+        name = chrs["p0"]["filename"]
+        check(name.startswith("pty:/dev/pts/"), "query-chardev: %r" % name)
+        fd = os.open(name[4:], os.O_RDWR | os.O_NOCTTY)
+        for ch in b"hello":
+            vm.q("outb 0x3f8 0x%x" % ch)
+        got = b""
+        end = time.time() + TIMEOUT
+        while b"hello" not in got and time.time() < end:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                got += os.read(fd, 100)
+        check_eq(got, b"hello", "the guest's bytes on the pty")
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        vm.close()
+
+
 if __name__ == "__main__":
-    run_tests([test_socket_client_reconnect, test_socket_client_no_reconnect,
-               test_socket_wait_on, test_tcp_server, test_pipe,
+    run_tests([test_pty, test_socket_client_reconnect,
+               test_socket_client_no_reconnect, test_socket_wait_on, test_tcp_server, test_pipe,
                test_pipe_output_only,
                test_file_ringbuf_null, test_option_errors,
                test_mux_on_chardev])

@@ -9,7 +9,9 @@ See docs/migration.md."""
 import base64
 import os
 import random
+import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -346,6 +348,48 @@ def test_autostart(binary):
 
 
 @no_kvm
+def test_late_block_activate(binary):
+    """libvirt's destination: -S, late-block-activate and return-path on.
+    Loaded, the paused destination leaves the shared image alone (no
+    lock: qemu-img can open it) until 'cont' takes it."""
+    qemu_img = shutil.which("qemu-img")
+    if not qemu_img:
+        print("SKIP test_late_block_activate: qemu-img not installed")
+        return
+    d = tempfile.mkdtemp(prefix="kvmpc-mig-late-")
+    sock = os.path.join(d, "mig.sock")
+    img = os.path.join(d, "disk.qcow2")
+    subprocess.run([qemu_img, "create", "-q", "-f", "qcow2", img, "16M"],
+                   check=True)
+    disk = ["-drive", "file=%s,format=qcow2,if=ide" % img]
+
+    def img_free():
+        return subprocess.run([qemu_img, "info", img], capture_output=True,
+                              text=True).returncode == 0
+    src = VM(binary, disk)
+    dst = VM(binary, disk + ["-S", "-incoming", "defer"])
+    try:
+        caps = [{"capability": c, "state": True}
+                for c in ("late-block-activate", "return-path")]
+        dst.qmp.ret("migrate-set-capabilities", {"capabilities": caps})
+        src.qmp.ret("migrate-set-capabilities",
+                    {"capabilities": caps[1:]})
+        check(not img_free(), "the source holds the image")
+        dst.qmp.ret("migrate-incoming", {"uri": "unix:" + sock})
+        wait_for(lambda: os.path.exists(sock))
+        migrate(src, "unix:" + sock, dst)
+        check_eq(dst.qmp.ret("query-status")["status"], "paused",
+                 "-S destination")
+        check(img_free(), "nobody holds the image before cont")
+        dst.qmp.ret("cont")
+        check(not img_free(), "the destination took the image at cont")
+    finally:
+        src.close()
+        dst.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@no_kvm
 def test_dirty_during_precopy(binary):
     """RAM written while precopy runs is sent again: several passes,
     convergence, and the destination ends up with the last values."""
@@ -602,7 +646,8 @@ def test_capabilities_and_parameters(binary):
         caps = {c["capability"]: c["state"]
                 for c in vm.qmp.ret("query-migrate-capabilities")}
         for name in ("xbzrle", "zero-blocks", "auto-converge", "multifd",
-                     "postcopy-ram", "pause-before-switchover", "events"):
+                     "postcopy-ram", "pause-before-switchover", "events",
+                     "return-path", "late-block-activate"):
             check_eq(caps.get(name), False, "capability " + name)
         for name in ("zero-blocks", "postcopy-ram", "x-ignore-shared"):
             err = vm.qmp.error("migrate-set-capabilities", {
@@ -725,7 +770,7 @@ def test_hmp(binary):
 
 if __name__ == "__main__":
     run_tests([test_unix, test_tcp, test_exec, test_file_save_restore,
-               test_fd, test_defer, test_autostart,
+               test_fd, test_defer, test_autostart, test_late_block_activate,
                test_dirty_during_precopy, test_twenty_hops,
                test_destination_killed, test_config_mismatch,
                test_corrupt_stream, test_cancel, test_blocker,

@@ -299,6 +299,46 @@ def test_refusals(binary):
     shutil.rmtree(d, ignore_errors=True)
 
 
+@no_kvm
+def test_quoted_names(binary):
+    """HMP takes QEMU's quoted strings: libvirt sends savevm "NAME"."""
+    d = tempfile.mkdtemp(prefix="kvmpc-snap-")
+    img = os.path.join(d, "disk.qcow2")
+    make_qcow2(img)
+    vm = disk_vm(binary, img)
+    try:
+        expect = fill_ram(vm, 7)
+        hmp_ok(vm, 'savevm "snap one"')
+        hmp_ok(vm, r'savevm "q\"uote\\d"')
+        out = hmp_ok(vm, "info snapshots")
+        check("snap one" in out and '"snap one"' not in out,
+              "the tag without its quotes: %r" % out)
+        check(r'q"uote\d' in out, "escapes: %r" % out)
+        fill_ram(vm, 8)
+        hmp_ok(vm, 'loadvm "snap one"')
+        check_ram(vm, expect)
+        if QEMU_IMG:
+            r = qemu_img("snapshot", "-U", "-l", img)
+            check("snap one" in r.stdout and '"snap' not in r.stdout,
+                  "qemu-img snapshot -l: %r" % r.stdout)
+        hmp_ok(vm, 'delvm "snap one"')
+        hmp_ok(vm, r'delvm "q\"uote\\d"')
+        check("snap one" not in hmp_ok(vm, "info snapshots"), "deleted")
+        for line, err in (('savevm "open', "unterminated string"),
+                          (r'savevm "a\x"', "unsupported escape"),
+                          ('savevm "a"b', "after a quoted string"),
+                          ("savevm a b", "extraneous characters"),
+                          ('loadvm "snap', "unterminated string")):
+            out = vm.hmp.command(line)
+            check(err in out, "%s: %r" % (line, out))
+        out = hmp_ok(vm, "info snapshots")
+        check("open" not in out and " a " not in out,
+              "nothing saved by refused lines: %r" % out)
+    finally:
+        vm.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     run_tests([test_savevm_loadvm_roundtrip, test_snapshot_jobs,
-               test_refusals])
+               test_refusals, test_quoted_names])

@@ -506,7 +506,16 @@ static void test_flush_get_id(void)
     g_assert_cmpint(req(&e, T_FLUSH, 0, 0), ==, S_OK);
     r = qmp(&e, "{\"execute\":\"query-blockstats\"}");
     g_assert(strstr(r, "\"flush_operations\": 2"));
-    g_assert(strstr(r, "\"qdev\": \"vb\""));
+    /* as QEMU: the proxy's virtio-backend child holds the disk */
+    g_assert(strstr(r, "\"qdev\": "
+                    "\"/machine/peripheral/vb/virtio-backend\""));
+    /* and that path names the disk where an id is taken */
+    g_free(r);
+    r = qmp(&e, "{\"execute\":\"blockdev-open-tray\",\"arguments\":"
+            "{\"id\":\"/machine/peripheral/vb/virtio-backend\"}}");
+    g_assert(strstr(r, "\"error\""));
+    g_assert(!strstr(r, "not found"));
+    g_assert(strstr(r, "d0") || strstr(r, "virtio-backend"));
 
     memset(id, 0xaa, sizeof(id));
     put_data(&e, id, sizeof(id));
@@ -1099,7 +1108,9 @@ static void test_werror_stop(void)
     g_free(r);
     r = qmp(&e, "{\"execute\":\"query-block\"}");
     g_assert(strstr(r, "\"io-status\": \"nospace\""));
-    g_assert(strstr(r, "\"qdev\": \"vb\""));
+    /* as QEMU: the proxy's virtio-backend child holds the disk */
+    g_assert(strstr(r, "\"qdev\": "
+                    "\"/machine/peripheral/vb/virtio-backend\""));
     /* held, not completed */
     g_assert(!qvirtqueue_get_used(&e.vq[0], &id, &len, 100));
     g_free(r);
