@@ -204,16 +204,21 @@ bool kvm_irqchip_init_split(GError **errp)
 /*
  * kernel_irqchip=off: no in-kernel irqchip, no routes, no irqfds.  The
  * x2APIC MSRs, IA32_APIC_BASE and IA32_TSC_DEADLINE belong to kvmpc's
- * LAPIC model: an MSR filter denies them to KVM, and
- * KVM_CAP_X86_USER_SPACE_MSR turns each denied access into an MSR exit
- * (api.rst, KVM_X86_SET_MSR_FILTER).
+ * LAPIC model: an MSR filter denies IA32_APIC_BASE and TSC_DEADLINE to
+ * KVM, and KVM_CAP_X86_USER_SPACE_MSR turns each denied access into an
+ * MSR exit (api.rst, KVM_X86_SET_MSR_FILTER).  The x2APIC range cannot be
+ * filtered (Linux exempts it: api.rst says x2APIC MSRs are always
+ * allowed), so it comes through KVM_MSR_EXIT_REASON_INVAL instead:
+ * without an in-kernel LAPIC KVM would fault the access, and asks us
+ * first.  Other MSRs KVM faults come too and are refused the same way
+ * (the guest gets its #GP).
  */
 bool kvm_irqchip_init_off(GError **errp)
 {
     static uint8_t deny[0x100 / 8];
     struct kvm_enable_cap cap = {
         .cap = KVM_CAP_X86_USER_SPACE_MSR,
-        .args[0] = KVM_MSR_EXIT_REASON_FILTER,
+        .args[0] = KVM_MSR_EXIT_REASON_FILTER | KVM_MSR_EXIT_REASON_INVAL,
     };
     struct kvm_msr_filter filter = {
         .flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
