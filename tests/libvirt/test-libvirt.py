@@ -20,6 +20,7 @@ KVMPC_LIBVIRT_KEEP=1 keeps the temporary directory (libvirtd.log).
 usage: test-libvirt.py KVMPC [TEST...]   (exit 0 pass, 1 fail, 77 skip)
 """
 import json
+import functools
 import os
 import pty
 import re
@@ -313,6 +314,27 @@ def guest_skip_reason():
     return None
 
 
+def guest_test(*tools):
+    """A test that runs a guest: SKIP (with the reason) without
+    /dev/kvm, the payload or one of @tools."""
+    def wrap(f):
+        @functools.wraps(f)
+        def run(lv, kvmpc):
+            why = guest_skip_reason() or next(
+                ("%s is not installed" % t for t in tools
+                 if not shutil.which(t)), None)
+            if why:
+                print("SKIP %s: %s" % (f.__name__, why))
+                return None
+            return f(lv, kvmpc)
+        return run
+    return wrap
+
+
+def serial_xml(log):
+    return "<serial type='file'><source path='%s'/></serial>" % log
+
+
 class Guest:
     """A defined domain running the demo payload with powerdown=wait;
     `with` destroys and undefines it (with its snapshots) at the end."""
@@ -328,6 +350,15 @@ class Guest:
 
     def __enter__(self):
         return self
+
+    def start(self, log=None):
+        """virsh start; then wait for the payload to wait for the power
+        button in @log, or (no serial log) for the domain to run."""
+        self.lv.virsh("start", self.name)
+        if log:
+            wait_count(log, WAITING, 1)
+        else:
+            wait_state(self.lv, self.name, "running")
 
     def __exit__(self, *exc):
         self.lv.virsh("destroy", self.name, ok=False)
@@ -396,15 +427,12 @@ def cpu_regs(lv, name):
     return regs
 
 
+@guest_test()
 def test_console(lv, kvmpc):
     """<serial type='pty'>: libvirt passes -chardev pty and finds the
     pty's path in query-chardev; `virsh ttyconsole` names it and `virsh
     console` (run on a pty of the test's own, as a user's terminal)
     shows what the payload writes to COM1."""
-    why = guest_skip_reason()
-    if why:
-        print("SKIP test_console: " + why)
-        return
     with Guest(lv, kvmpc, "kvmpc-console",
                "<serial type='pty'/><console type='pty'/>") as g:
         # paused, so that the banner comes after the console is open
@@ -455,21 +483,17 @@ def read_until(fd, want, timeout):
     return got
 
 
+@guest_test()
 def test_reboot(lv, kvmpc):
     """`virsh reboot`: libvirt presses the ACPI power button
     (system_powerdown) with its fake-reboot flag set; the payload powers
     off, kvmpc stops instead of exiting (-no-shutdown) and reports
     SHUTDOWN, libvirt resets it (system_reset) and resumes it (cont): the
     payload boots again and the domain stays running."""
-    why = guest_skip_reason()
-    if why:
-        print("SKIP test_reboot: " + why)
-        return
     log = os.path.join(lv.tmp, "reboot.log")
     with Guest(lv, kvmpc, "kvmpc-reboot",
-               "<serial type='file'><source path='%s'/></serial>" % log) as g:
-        lv.virsh("start", g.name)
-        wait_count(log, WAITING, 1)
+               serial_xml(log)) as g:
+        g.start(log)
         lv.virsh("reboot", g.name)
         wait_count(log, POWEROFF, 1)
         out = wait_count(log, WAITING, 2)
@@ -494,21 +518,16 @@ def disk_xml(path, fmt, dev, bus):
             "<target dev='%s' bus='%s'/></disk>" % (fmt, path, dev, bus))
 
 
+@guest_test("qemu-img")
 def test_disks(lv, kvmpc):
     """A qcow2 disk on virtio-blk and a raw one on IDE: libvirt's
     -blockdev/-device pairs, query-block, domblklist, domblkstat."""
-    why = guest_skip_reason() or (None if shutil.which("qemu-img") else
-                                  "qemu-img is not installed")
-    if why:
-        print("SKIP test_disks: " + why)
-        return
     qcow2 = make_image(lv, "disk0.qcow2", "qcow2")
     raw = make_image(lv, "disk1.raw", "raw")
     with Guest(lv, kvmpc, "kvmpc-disks",
                disk_xml(qcow2, "qcow2", "vda", "virtio") +
                disk_xml(raw, "raw", "hda", "ide")) as g:
-        lv.virsh("start", g.name)
-        wait_state(lv, g.name, "running")
+        g.start()
         blocks = g.qmp("query-block")
         files = {}
         for b in blocks:
@@ -561,18 +580,14 @@ def rfb_handshake(host, port, timeout=30):
         s.close()
 
 
+@guest_test()
 def test_vnc(lv, kvmpc):
     """<graphics type='vnc'>: libvirt's -vnc and video device, `virsh
     domdisplay`'s vnc:// URI, and a VNC client's handshake against it."""
-    why = guest_skip_reason()
-    if why:
-        print("SKIP test_vnc: " + why)
-        return
     with Guest(lv, kvmpc, "kvmpc-vnc",
                "<graphics type='vnc' autoport='yes' listen='127.0.0.1'/>"
                ) as g:
-        lv.virsh("start", g.name)
-        wait_state(lv, g.name, "running")
+        g.start()
         uri = lv.virsh("domdisplay", g.name).stdout.strip()
         m = re.match(r"vnc://([0-9.]+):(\d+)$", uri)
         check(m, "domdisplay: %r" % uri)
@@ -595,22 +610,18 @@ def test_vnc(lv, kvmpc):
                   "vncsnapshot: %s%s" % (p.stdout, p.stderr))
 
 
+@guest_test()
 def test_save_restore(lv, kvmpc):
     """`virsh save` (migrate to an fd passed with getfd) and `virsh
     restore` (-incoming defer, then migrate-incoming from an fd): the
     domain is saved paused and restored paused, so its vCPU must come
     back with the very registers it had; resumed, the payload is still
     waiting for the power button and answers it."""
-    why = guest_skip_reason()
-    if why:
-        print("SKIP test_save_restore: " + why)
-        return
     log = os.path.join(lv.tmp, "save.log")
     state = os.path.join(lv.tmp, "kvmpc-save.sav")
     with Guest(lv, kvmpc, "kvmpc-save",
-               "<serial type='file'><source path='%s'/></serial>" % log) as g:
-        lv.virsh("start", g.name)
-        wait_count(log, WAITING, 1)
+               serial_xml(log)) as g:
+        g.start(log)
         lv.virsh("suspend", g.name)
         wait_state(lv, g.name, "paused")
         before = cpu_regs(lv, g.name)
@@ -631,6 +642,7 @@ def test_save_restore(lv, kvmpc):
         wait_state(lv, g.name, "shut off")
 
 
+@guest_test("qemu-img")
 def test_snapshot(lv, kvmpc):
     """Internal snapshots with a qcow2 disk (libvirt 9.0: HMP savevm
     "NAME" in human-monitor-command; reverting an inactive domain starts
@@ -638,18 +650,12 @@ def test_snapshot(lv, kvmpc):
     it paused; after the domain powered off, snapshot-revert to the
     paused one brings the vCPU back with the very registers it had, and
     resumed, the payload answers the power button where it left off."""
-    why = guest_skip_reason() or (None if shutil.which("qemu-img") else
-                                  "qemu-img is not installed")
-    if why:
-        print("SKIP test_snapshot: " + why)
-        return
     log = os.path.join(lv.tmp, "snap.log")
     qcow2 = make_image(lv, "snap.qcow2", "qcow2")
     with Guest(lv, kvmpc, "kvmpc-snap",
                disk_xml(qcow2, "qcow2", "vda", "virtio") +
-               "<serial type='file'><source path='%s'/></serial>" % log) as g:
-        lv.virsh("start", g.name)
-        wait_count(log, WAITING, 1)
+               serial_xml(log)) as g:
+        g.start(log)
         lv.virsh("snapshot-create-as", g.name, "running1")
         wait_state(lv, g.name, "running")
         lv.virsh("suspend", g.name)
@@ -690,23 +696,17 @@ def test_snapshot(lv, kvmpc):
         lv.virsh("snapshot-delete", g.name, "running1")
 
 
+@guest_test()
 def test_migrate(lv, kvmpc):
     """`virsh migrate --live` to a second libvirtd on this host (its own
     namespace and host UUID): the destination starts kvmpc with -incoming,
     the source migrates over tcp:, and the payload goes on on the
     destination, answering the power button without booting again."""
-    why = guest_skip_reason()
-    if why:
-        print("SKIP test_migrate: " + why)
-        return
     log = os.path.join(lv.tmp, "mig.log")
     lv2 = Libvirt(host_uuid="5c0f1a2e-0000-4000-8000-00000000beef")
     try:
-        with Guest(lv, kvmpc, "kvmpc-mig",
-                   "<serial type='file'><source path='%s'/></serial>" % log
-                   ) as g:
-            lv.virsh("start", g.name)
-            wait_count(log, WAITING, 1)
+        with Guest(lv, kvmpc, "kvmpc-mig", serial_xml(log)) as g:
+            g.start(log)
             mark = log_size(log)
             lv.virsh("migrate", "--live", g.name, lv2.uri,
                      "--migrateuri", "tcp://127.0.0.1", timeout=180)
