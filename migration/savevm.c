@@ -3,6 +3,7 @@
  * include/migration/savevm.h.
  */
 #include "qemu/osdep.h"
+#include "qemu/byte-reader.h"
 #include "migration/savevm.h"
 #include "migration/migration.h"
 #include "migration/xbzrle.h"
@@ -324,40 +325,11 @@ void mig_save_end(MigFile *f, bool running, bool want_answer)
 
 /* ---- the configuration check ---------------------------------------- */
 
-typedef struct ConfigReader {
-    const uint8_t *p;
-    size_t len, pos;
-    bool bad;
-} ConfigReader;
 
-static const uint8_t *cfg_take(ConfigReader *r, size_t n)
+static char *cfg_str(ByteReader *r)
 {
-    const uint8_t *p;
-
-    if (r->bad || r->len - r->pos < n) {
-        r->bad = true;
-        return NULL;
-    }
-    p = r->p + r->pos;
-    r->pos += n;
-    return p;
-}
-
-static uint64_t cfg_uint(ConfigReader *r, unsigned size)
-{
-    const uint8_t *p = cfg_take(r, size);
-    uint64_t v = 0;
-
-    for (unsigned i = 0; p && i < size; i++) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
-static char *cfg_str(ConfigReader *r)
-{
-    size_t len = cfg_uint(r, 2);
-    const uint8_t *p = cfg_take(r, len);
+    size_t len = br_be(r, 2);
+    const uint8_t *p = br_take(r, len);
 
     char *s = p ? g_strndup((const char *)p, len) : g_strdup("");
 
@@ -383,11 +355,11 @@ static char *size_text(uint64_t bytes)
         return false; \
     } while (0)
 
-static bool check_machine(ConfigReader *r, GError **errp)
+static bool check_machine(ByteReader *r, GError **errp)
 {
     g_autofree char *type = cfg_str(r);
-    uint64_t ram = cfg_uint(r, 8);
-    uint32_t cpus = cfg_uint(r, 4);
+    uint64_t ram = br_be(r, 8);
+    uint32_t cpus = br_be(r, 4);
     const char *here = current_machine && current_machine->type
                        ? current_machine->type->name : "none";
     uint64_t here_ram = current_machine ? current_machine->ram_size : 0;
@@ -410,13 +382,13 @@ static bool check_machine(ConfigReader *r, GError **errp)
     return true;
 }
 
-static bool check_blocks(ConfigReader *r, GPtrArray *blocks, GError **errp)
+static bool check_blocks(ByteReader *r, GPtrArray *blocks, GError **errp)
 {
-    uint32_t n = cfg_uint(r, 4);
+    uint32_t n = br_be(r, 4);
 
     for (uint32_t i = 0; i < n && !r->bad; i++) {
         g_autofree char *id = cfg_str(r);
-        uint64_t size = cfg_uint(r, 8);
+        uint64_t size = br_be(r, 8);
         RamBlock *b;
 
         if (r->bad) {
@@ -443,11 +415,11 @@ static bool check_blocks(ConfigReader *r, GPtrArray *blocks, GError **errp)
     return true;
 }
 
-static bool check_device_tables(ConfigReader *r, DeviceState *d,
+static bool check_device_tables(ByteReader *r, DeviceState *d,
                                 GError **errp)
 {
     g_autoptr(GPtrArray) tables = device_state_tables(d);
-    unsigned n = cfg_uint(r, 1);
+    unsigned n = br_be(r, 1);
 
     if (!r->bad && n != tables->len) {
         REFUSE("device '%s' (%s) has %u state tables on the source, %u "
@@ -456,7 +428,7 @@ static bool check_device_tables(ConfigReader *r, DeviceState *d,
     for (unsigned t = 0; t < n && !r->bad; t++) {
         const VMStateDescription *vmsd = g_ptr_array_index(tables, t);
         g_autofree char *name = cfg_str(r);
-        int version = (int)cfg_uint(r, 4);
+        int version = (int)br_be(r, 4);
 
         if (r->bad) {
             break;
@@ -479,10 +451,10 @@ static bool check_device_tables(ConfigReader *r, DeviceState *d,
     return true;
 }
 
-static bool check_devices(ConfigReader *r, GError **errp)
+static bool check_devices(ByteReader *r, GError **errp)
 {
     GPtrArray *devs = device_list();
-    uint32_t n = cfg_uint(r, 4);
+    uint32_t n = br_be(r, 4);
     g_autoptr(GHashTable) matched = g_hash_table_new(NULL, NULL);
 
     for (uint32_t i = 0; i < n && !r->bad; i++) {
@@ -517,14 +489,14 @@ static bool check_devices(ConfigReader *r, GError **errp)
     return true;
 }
 
-static bool check_handlers(ConfigReader *r, GError **errp)
+static bool check_handlers(ByteReader *r, GError **errp)
 {
     GPtrArray *handlers = migration_state_handlers();
-    uint32_t n = cfg_uint(r, 4);
+    uint32_t n = br_be(r, 4);
 
     for (uint32_t i = 0; i < n && !r->bad; i++) {
         g_autofree char *name = cfg_str(r);
-        uint32_t version = cfg_uint(r, 4);
+        uint32_t version = br_be(r, 4);
         const MigrationStateHandler *h;
 
         if (r->bad) {
@@ -553,7 +525,7 @@ static bool check_handlers(ConfigReader *r, GError **errp)
 bool mig_check_config(const uint8_t *buf, size_t len, GPtrArray *blocks,
                       GError **errp)
 {
-    ConfigReader r = { buf, len, 0, false };
+    ByteReader r = byte_reader(buf, len);
 
     if (!check_machine(&r, errp) || !check_blocks(&r, blocks, errp) ||
         !check_devices(&r, errp) || !check_handlers(&r, errp)) {

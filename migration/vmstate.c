@@ -3,6 +3,7 @@
  * Format: see include/migration/vmstate.h.
  */
 #include "qemu/osdep.h"
+#include "qemu/byte-reader.h"
 #include "migration/vmstate.h"
 #include "system/timer.h"
 
@@ -135,19 +136,17 @@ bool vmstate_save(const VMStateDescription *vmsd, void *opaque,
 }
 
 typedef struct Reader {
-    const uint8_t *buf;
-    size_t len, pos;
+    ByteReader b;
     const char *section;
 } Reader;
 
 static bool reader_take(Reader *r, size_t n, const uint8_t **p, GError **errp)
 {
-    if (r->len - r->pos < n) {
+    *p = br_take(&r->b, n);
+    if (!*p) {
         error_setg(errp, "%s: state is truncated", r->section);
         return false;
     }
-    *p = r->buf + r->pos;
-    r->pos += n;
     return true;
 }
 
@@ -202,7 +201,7 @@ bool vmstate_load(const VMStateDescription *vmsd, void *opaque,
                   const uint8_t *buf, size_t len, size_t *consumed,
                   GError **errp)
 {
-    Reader r = { buf, len, 0, vmsd->name };
+    Reader r = { byte_reader(buf, len), vmsd->name };
     const uint8_t *p;
     int version;
 
@@ -219,7 +218,7 @@ bool vmstate_load(const VMStateDescription *vmsd, void *opaque,
     if (!load_fields(vmsd, opaque, &r, version, errp)) {
         return false;
     }
-    *consumed = r.pos;
+    *consumed = r.b.pos;
     return true;
 }
 

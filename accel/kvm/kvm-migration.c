@@ -28,50 +28,7 @@
 #include "migration/migration.h"
 #include "target/i386/kvm-cpu.h"
 #include "kvm-internal.h"
-
-typedef struct Reader {
-    const uint8_t *p;
-    size_t len, pos;
-    bool bad;
-} Reader;
-
-static const uint8_t *take(Reader *r, size_t n)
-{
-    const uint8_t *p;
-
-    if (r->bad || n > r->len - r->pos) {
-        r->bad = true;
-        return NULL;
-    }
-    p = r->p + r->pos;
-    r->pos += n;
-    return p;
-}
-
-static uint8_t take_u8(Reader *r)
-{
-    const uint8_t *p = take(r, 1);
-
-    return p ? *p : 0;
-}
-
-static uint32_t take_u32(Reader *r)
-{
-    const uint8_t *p = take(r, 4);
-
-    return p ? ldl_le_p(p) : 0;
-}
-
-/* Copy the next sizeof(*@dst) bytes into @dst (aligned for the ioctl). */
-static bool take_struct(Reader *r, void *dst, size_t size)
-{
-    const uint8_t *p = take(r, size);
-
-    if (p) {
-        memcpy(dst, p, size);
-    }
-    return p != NULL;
-}
+#include "qemu/byte-reader.h"
 
 static void put_u8(GByteArray *out, uint8_t v)
 {
@@ -144,20 +101,20 @@ static bool vm_save(void *opaque, GByteArray *out, GError **errp)
     return true;
 }
 
-static bool vm_load_irqchip(Reader *r, GError **errp)
+static bool vm_load_irqchip(ByteReader *r, GError **errp)
 {
     struct kvm_irqchip chips[G_N_ELEMENTS(irqchip_ids)];
     struct kvm_pit_state2 pit;
 
     for (unsigned i = 0; i < G_N_ELEMENTS(irqchip_ids); i++) {
-        if (!take_struct(r, &chips[i], sizeof(chips[i])) ||
+        if (!br_copy(r, &chips[i], sizeof(chips[i])) ||
             chips[i].chip_id != irqchip_ids[i]) {
             error_setg(errp, "kvm-vm: in-kernel interrupt controller %u "
                        "truncated or out of order", i);
             return false;
         }
     }
-    if (!take_struct(r, &pit, sizeof(pit))) {
+    if (!br_copy(r, &pit, sizeof(pit))) {
         error_setg(errp, "kvm-vm: in-kernel PIT truncated");
         return false;
     }
@@ -173,8 +130,8 @@ static bool vm_load_irqchip(Reader *r, GError **errp)
 static bool vm_load(void *opaque, int version, const uint8_t *buf,
                     size_t len, GError **errp)
 {
-    Reader r = { .p = buf, .len = len };
-    unsigned mode = take_u8(&r);
+    ByteReader r = byte_reader(buf, len);
+    unsigned mode = br_u8(&r);
 
     (void)opaque;
     (void)version;
@@ -188,21 +145,19 @@ static bool vm_load(void *opaque, int version, const uint8_t *buf,
     if (mode == KERNEL_IRQCHIP_ON && !vm_load_irqchip(&r, errp)) {
         return false;
     }
-    if (take_u8(&r)) {
-        const uint8_t *ns = take(&r, 8);
-        struct kvm_clock_data clock = { 0 };
+    if (br_u8(&r)) {
+        struct kvm_clock_data clock = { .clock = br_le64(&r) };
 
-        if (!ns) {
+        if (r.bad) {
             error_setg(errp, "kvm-vm: clock truncated");
             return false;
         }
-        clock.clock = ldq_le_p(ns);
         if (have_clock() &&
             !vm_ioctl_ok(KVM_SET_CLOCK, &clock, "KVM_SET_CLOCK", errp)) {
             return false;
         }
     }
-    if (r.bad || r.pos != r.len) {
+    if (!br_done(&r)) {
         error_setg(errp, "kvm-vm: %zu bytes of state, %zu expected", len,
                    r.pos);
         return false;
@@ -245,8 +200,8 @@ static bool vcpus_save(void *opaque, GByteArray *out, GError **errp)
 static bool vcpus_load(void *opaque, int version, const uint8_t *buf,
                        size_t len, GError **errp)
 {
-    Reader r = { .p = buf, .len = len };
-    unsigned slots = take_u32(&r);
+    ByteReader r = byte_reader(buf, len);
+    unsigned slots = br_le32(&r);
 
     (void)opaque;
     (void)version;
@@ -257,7 +212,7 @@ static bool vcpus_load(void *opaque, int version, const uint8_t *buf,
     }
     for (unsigned i = 0; i < slots; i++) {
         X86KvmVcpu *cpu = kvm_vcpu_x86(i);
-        bool present = take_u8(&r);
+        bool present = br_u8(&r);
         bool halted, wait_sipi;
         const uint8_t *state;
         uint32_t n;
@@ -270,10 +225,10 @@ static bool vcpus_load(void *opaque, int version, const uint8_t *buf,
         if (!present) {
             continue;
         }
-        halted = take_u8(&r);
-        wait_sipi = take_u8(&r);
-        n = take_u32(&r);
-        state = take(&r, n);
+        halted = br_u8(&r);
+        wait_sipi = br_u8(&r);
+        n = br_le32(&r);
+        state = br_take(&r, n);
         if (!state) {
             break;
         }
@@ -282,7 +237,7 @@ static bool vcpus_load(void *opaque, int version, const uint8_t *buf,
         }
         kvm_vcpu_set_wait_state(i, halted, wait_sipi);
     }
-    if (r.bad || r.pos != r.len) {
+    if (!br_done(&r)) {
         error_setg(errp, "kvm-vcpus: state truncated or too long (%zu "
                    "bytes)", len);
         return false;

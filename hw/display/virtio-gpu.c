@@ -31,6 +31,7 @@
  * rebuilds every resource, maps its backing again and redraws the heads.
  */
 #include "qemu/osdep.h"
+#include "qemu/byte-reader.h"
 #include "hw/virtio/virtio-pci.h"
 #include "hw/virtio/virtio-gpu.h"
 #include "hw/virtio/guest-ram.h"
@@ -835,41 +836,18 @@ static bool gpu_resources_save(void *opaque, GByteArray *out, GError **errp)
     return true;
 }
 
-typedef struct Reader {
-    const uint8_t *p;
-    size_t left;
-} Reader;
-
-static bool get_bytes(Reader *r, void *dst, size_t n)
-{
-    if (r->left < n) {
-        return false;
-    }
-    memcpy(dst, r->p, n);
-    r->p += n;
-    r->left -= n;
-    return true;
-}
-
-static bool get_u32(Reader *r, uint32_t *v)
-{
-    uint8_t b[4];
-
-    if (!get_bytes(r, b, 4)) {
-        return false;
-    }
-    *v = ldl_le_p(b);
-    return true;
-}
-
-static bool load_one_resource(VirtIOGPU *g, Reader *r, GError **errp)
+static bool load_one_resource(VirtIOGPU *g, ByteReader *r, GError **errp)
 {
     uint32_t id, format, width, height, nr;
     VirtIOGPUResource *res;
     size_t bytes;
 
-    if (!get_u32(r, &id) || !get_u32(r, &format) || !get_u32(r, &width) ||
-        !get_u32(r, &height) || !get_u32(r, &nr)) {
+    id = br_le32(r);
+    format = br_le32(r);
+    width = br_le32(r);
+    height = br_le32(r);
+    nr = br_le32(r);
+    if (r->bad) {
         error_setg(errp, "virtio-gpu: truncated resource");
         return false;
     }
@@ -880,7 +858,7 @@ static bool load_one_resource(VirtIOGPU *g, Reader *r, GError **errp)
         return false;
     }
     res = find_resource(g, id);
-    if (nr > VIRTIO_GPU_MAX_MEM_ENTRIES || r->left / 12 < nr) {
+    if (nr > VIRTIO_GPU_MAX_MEM_ENTRIES || (r->len - r->pos) / 12 < nr) {
         error_setg(errp, "virtio-gpu: resource %u: bad backing", id);
         return false;
     }
@@ -889,11 +867,8 @@ static bool load_one_resource(VirtIOGPU *g, Reader *r, GError **errp)
         uint32_t *len = g_new(uint32_t, nr);
 
         for (uint32_t i = 0; i < nr; i++) {
-            uint8_t b[12] = { 0 };
-
-            get_bytes(r, b, sizeof(b));     /* present: checked above */
-            addr[i] = ldq_le_p(b);
-            len[i] = ldl_le_p(b + 8);
+            addr[i] = br_le64(r);           /* present: checked above */
+            len[i] = br_le32(r);
         }
         if (!map_backing(res, addr, len, nr)) {
             g_free(addr);
@@ -907,7 +882,7 @@ static bool load_one_resource(VirtIOGPU *g, Reader *r, GError **errp)
         res->nr_ent = nr;
     }
     bytes = (size_t)width * 4 * height;
-    if (!get_bytes(r, pixman_image_get_data(res->image), bytes)) {
+    if (!br_copy(r, pixman_image_get_data(res->image), bytes)) {
         error_setg(errp, "virtio-gpu: resource %u: truncated pixels", id);
         return false;
     }
@@ -956,13 +931,14 @@ static bool gpu_resources_load(void *opaque, int version, const uint8_t *buf,
                                size_t len, GError **errp)
 {
     VirtIOGPU *g = opaque;
-    Reader r = { buf, len };
+    ByteReader r = byte_reader(buf, len);
     uint32_t count;
 
     /* a snapshot loaded into a running machine replaces what is there */
     g_hash_table_remove_all(g->resources);
     g->hostmem = 0;
-    if (version != 1 || !get_u32(&r, &count)) {
+    count = br_le32(&r);
+    if (version != 1 || r.bad) {
         error_setg(errp, "virtio-gpu: bad resource state");
         return false;
     }
@@ -971,9 +947,9 @@ static bool gpu_resources_load(void *opaque, int version, const uint8_t *buf,
             return false;
         }
     }
-    if (r.left) {
+    if (r.pos != r.len) {
         error_setg(errp, "virtio-gpu: %zu stray bytes in the resource state",
-                   r.left);
+                   r.len - r.pos);
         return false;
     }
     return restore_scanouts(g, errp);
