@@ -21,14 +21,30 @@
  * while the NIC cannot take frames (the core's completion callback
  * resumes it), so a guest without receive buffers makes the kernel's
  * socket buffer, not kvmpc, fill up.
+ *
+ * A stream socket is read in large pieces into a fixed buffer (rbuf), and
+ * every complete frame in it is handed to the NIC in the same pass: one
+ * recv() for dozens of frames, not two per frame.  The buffer is the only
+ * read-ahead: when the NIC holds a frame, reading stops and the frames
+ * still in the buffer wait there (a bottom half resumes them once the
+ * frame is taken), the rest stays in the kernel.
+ *
+ * The fd watches may recurse (g_source_set_can_recurse): GLib otherwise
+ * takes a source's fds out of the poll set around each dispatch and puts
+ * them back, signalling the context's wakeup eventfd twice every time;
+ * the callbacks never iterate the main context themselves.
  */
 #include "qemu/osdep.h"
 #include "net/net.h"
+#include "system/bh.h"
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+
+/* A largest frame with its length, and as much again of read-ahead. */
+#define SOCK_RBUF_SIZE  (2 * (4 + NET_BUFSIZE))
 
 typedef struct NetSocketState {
     NetClientState nc;
@@ -42,18 +58,32 @@ typedef struct NetSocketState {
     struct sockaddr_storage dst;    /* datagram: where frames go */
     socklen_t dst_len;
     char *unlink_path;          /* unix listener to remove at cleanup */
-    /* stream receive: length header, then the frame */
-    uint8_t hdr[4];
-    size_t hdr_got;
-    uint32_t frame_len;
-    size_t frame_got;
-    bool frame_ready;           /* complete, waiting for the peer */
-    uint8_t buf[NET_BUFSIZE];
+    bool frame_ready;           /* handed over, waiting for the peer */
+    /* stream receive: frames behind their lengths, rbuf[rpos..rlen) */
+    size_t rpos, rlen;
+    BH *resume_bh;              /* deliver what rbuf holds after a wait */
+    uint8_t rbuf[SOCK_RBUF_SIZE];
+    uint8_t buf[NET_BUFSIZE];   /* datagram receive */
     uint8_t txbuf[NET_BUFSIZE];     /* transmit bounce (many iovecs) */
     struct iovec txiov;
 } NetSocketState;
 
 static void sock_update_read(NetSocketState *s);
+
+/* g_unix_fd_add, but a source GLib does not block around its dispatch. */
+static guint sock_watch(int fd, GIOCondition cond, GUnixFDSourceFunc fn,
+                        gpointer opaque)
+{
+    GSource *src = g_unix_fd_source_new(fd, cond);
+    guint id;
+
+    g_source_set_can_recurse(src, TRUE);
+    g_source_set_callback(src, (GSourceFunc)(void (*)(void))fn, opaque,
+                          NULL);
+    id = g_source_attach(src, NULL);
+    g_source_unref(src);
+    return id;
+}
 
 /* ---- addresses --------------------------------------------------------- */
 
@@ -208,7 +238,7 @@ static ssize_t sock_receive_stream(NetSocketState *s, const struct iovec *iov,
         s->send_index += ret;
         s->write_wait = true;
         if (!s->write_watch) {
-            s->write_watch = g_unix_fd_add(s->fd, G_IO_OUT, sock_writable, s);
+            s->write_watch = sock_watch(s->fd, G_IO_OUT, sock_writable, s);
         }
         return 0;
     }
@@ -242,7 +272,7 @@ static ssize_t sock_receive_iov(NetClientState *nc, const struct iovec *iov,
     if (ret < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         s->write_wait = true;
         if (!s->write_watch) {
-            s->write_watch = g_unix_fd_add(s->fd, G_IO_OUT, sock_writable, s);
+            s->write_watch = sock_watch(s->fd, G_IO_OUT, sock_writable, s);
         }
         return 0;
     }
@@ -255,16 +285,19 @@ static void sock_sent(NetClientState *nc, ssize_t len)
 {
     NetSocketState *s = (NetSocketState *)nc;
 
-    s->read_enabled = true;
     s->frame_ready = false;
-    s->frame_got = s->hdr_got = 0;
+    if (s->stream && s->rpos < s->rlen) {
+        bh_schedule(s->resume_bh);  /* frames in rbuf first */
+        return;
+    }
+    s->read_enabled = true;
     sock_update_read(s);
 }
 
 /* Hand a complete frame to the peer; false: wait for sock_sent. */
-static bool sock_deliver(NetSocketState *s, size_t len)
+static bool sock_deliver(NetSocketState *s, const uint8_t *buf, size_t len)
 {
-    if (qemu_send_packet_async(&s->nc, s->buf, len, sock_sent) == 0) {
+    if (qemu_send_packet_async(&s->nc, buf, len, sock_sent) == 0) {
         s->frame_ready = true;
         s->read_enabled = false;
         sock_update_read(s);
@@ -276,20 +309,66 @@ static bool sock_deliver(NetSocketState *s, size_t len)
 static void sock_disconnect(NetSocketState *s);
 
 /*
- * Stream: read the length, then the frame straight into the buffer, and
- * never more than the current frame, so that while the peer is full the
- * rest stays in the kernel's socket buffer.
+ * Deliver the complete frames in rbuf.  False when the stream is bad (a
+ * length beyond NET_BUFSIZE) and was disconnected.  Stops at a frame the
+ * NIC holds (the core has a copy of it): the rest waits for sock_sent.
+ */
+static bool sock_deliver_buffered(NetSocketState *s)
+{
+    while (s->rlen - s->rpos >= 4 && !s->frame_ready) {
+        uint32_t be, len;
+
+        memcpy(&be, s->rbuf + s->rpos, 4);
+        len = ntohl(be);
+        if (len > NET_BUFSIZE) {
+            error_report("netdev %s: a frame of %u bytes from the socket is "
+                         "too large; disconnecting", s->nc.name, len);
+            sock_disconnect(s);
+            return false;
+        }
+        if (s->rlen - s->rpos - 4 < len) {
+            break;              /* not all here yet */
+        }
+        s->rpos += 4 + len;
+        if (len) {              /* an empty frame: nothing to deliver */
+            sock_deliver(s, s->rbuf + s->rpos - len, len);
+        }
+    }
+    if (s->rpos == s->rlen) {
+        s->rpos = s->rlen = 0;
+    }
+    return true;
+}
+
+static void sock_resume(void *opaque)
+{
+    NetSocketState *s = opaque;
+
+    if (s->frame_ready || s->fd < 0) {
+        return;
+    }
+    if (sock_deliver_buffered(s) && !s->frame_ready) {
+        s->read_enabled = true;
+        sock_update_read(s);
+    }
+}
+
+/*
+ * Stream: fill rbuf behind what it holds (a partial frame is moved to
+ * the front first, so a largest frame always fits), then deliver every
+ * complete frame.
  */
 static gboolean sock_read_stream(NetSocketState *s)
 {
     ssize_t n;
 
-    if (s->hdr_got < 4) {
-        n = recv(s->fd, s->hdr + s->hdr_got, 4 - s->hdr_got, MSG_DONTWAIT);
-    } else {
-        n = recv(s->fd, s->buf + s->frame_got, s->frame_len - s->frame_got,
-                 MSG_DONTWAIT);
+    if (s->rpos) {
+        memmove(s->rbuf, s->rbuf + s->rpos, s->rlen - s->rpos);
+        s->rlen -= s->rpos;
+        s->rpos = 0;
     }
+    n = recv(s->fd, s->rbuf + s->rlen, sizeof(s->rbuf) - s->rlen,
+             MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
         return G_SOURCE_CONTINUE;
     }
@@ -298,37 +377,11 @@ static gboolean sock_read_stream(NetSocketState *s)
         sock_disconnect(s);
         return G_SOURCE_REMOVE;
     }
-    if (s->hdr_got < 4) {
-        uint32_t be;
-
-        s->hdr_got += n;
-        if (s->hdr_got < 4) {
-            return G_SOURCE_CONTINUE;
-        }
-        memcpy(&be, s->hdr, 4);
-        s->frame_len = ntohl(be);
-        s->frame_got = 0;
-        if (s->frame_len > NET_BUFSIZE) {
-            error_report("netdev %s: a frame of %u bytes from the socket is "
-                         "too large; disconnecting", s->nc.name,
-                         s->frame_len);
-            s->read_watch = 0;
-            sock_disconnect(s);
-            return G_SOURCE_REMOVE;
-        }
-        if (s->frame_len == 0) {
-            s->hdr_got = 0;     /* an empty frame: nothing to deliver */
-        }
-        return G_SOURCE_CONTINUE;
+    s->rlen += n;
+    if (!sock_deliver_buffered(s)) {
+        return G_SOURCE_REMOVE;     /* disconnected */
     }
-    s->frame_got += n;
-    if (s->frame_got == s->frame_len) {
-        s->hdr_got = 0;
-        if (!sock_deliver(s, s->frame_len)) {
-            return s->read_watch ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
-        }
-    }
-    return G_SOURCE_CONTINUE;
+    return s->read_watch ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 static gboolean sock_readable(gint fd, GIOCondition cond, gpointer opaque)
@@ -341,7 +394,7 @@ static gboolean sock_readable(gint fd, GIOCondition cond, gpointer opaque)
     }
     n = recv(s->fd, s->buf, sizeof(s->buf), MSG_DONTWAIT);
     if (n >= 0) {
-        sock_deliver(s, n);
+        sock_deliver(s, s->buf, n);
     }
     return s->read_watch ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
@@ -351,8 +404,8 @@ static void sock_update_read(NetSocketState *s)
     bool want = s->fd >= 0 && s->read_enabled;
 
     if (want && !s->read_watch) {
-        s->read_watch = g_unix_fd_add(s->fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
-                                      sock_readable, s);
+        s->read_watch = sock_watch(s->fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                                   sock_readable, s);
     } else if (!want && s->read_watch) {
         GSource *src = g_main_context_find_source_by_id(NULL, s->read_watch);
         /* Inside the watch's own callback: it returns REMOVE itself. */
@@ -387,7 +440,7 @@ static void sock_disconnect(NetSocketState *s)
         close(s->fd);
         s->fd = -1;
     }
-    s->hdr_got = s->frame_got = 0;
+    s->rpos = s->rlen = 0;     /* a partial stream is worth nothing */
     s->send_index = 0;
     if (s->write_wait) {
         s->write_wait = false;
@@ -453,6 +506,7 @@ static void sock_cleanup(NetClientState *nc)
         unlink(s->unlink_path);
         g_free(s->unlink_path);
     }
+    bh_free(s->resume_bh);
 }
 
 static const NetClientInfo socket_info = {
@@ -485,6 +539,7 @@ static NetSocketState *sock_new(const NetClientInfo *info, const char *model,
     s->fd = s->listen_fd = -1;
     s->stream = stream;
     s->read_enabled = true;
+    s->resume_bh = bh_new(NULL, sock_resume, s);
     return s;
 }
 
