@@ -14,10 +14,15 @@
  *
  * Stream sockets carry each frame behind a 4-byte big-endian length (the
  * QEMU wire format, so kvmpc and QEMU interoperate); datagram sockets
- * carry one frame per datagram.  Transmit writes the guest's iovecs with
- * writev/sendmsg (no copy); a stream socket that would block keeps how
- * far it got and asks the core to hold the frame (back-pressure on the
- * NIC) until the socket is writable.  Receive stops reading the socket
+ * carry one frame per datagram.  Datagram transmit sends the guest's
+ * iovecs with sendmsg (no copy).  Stream transmit copies each frame, behind
+ * its length, into a staging buffer (tx_stage, 256 KiB) and a bottom half
+ * writes what gathered with one send() per main-loop pass: a NIC sending
+ * a burst of frames costs one system call, not one each.  When the socket
+ * would block, the unwritten part stays staged; frames keep being staged
+ * while they fit, and the first that does not is held by the core
+ * (back-pressure on the NIC) until the socket is writable and the stage
+ * drained.  Receive stops reading the socket
  * while the NIC cannot take frames (the core's completion callback
  * resumes it), so a guest without receive buffers makes the kernel's
  * socket buffer, not kvmpc, fill up.
@@ -45,6 +50,8 @@
 
 /* A largest frame with its length, and as much again of read-ahead. */
 #define SOCK_RBUF_SIZE  (2 * (4 + NET_BUFSIZE))
+/* Stream transmit staging: several largest frames, a few hundred MTU ones. */
+#define SOCK_TX_STAGE   (256 * 1024)
 
 typedef struct NetSocketState {
     NetClientState nc;
@@ -52,9 +59,12 @@ typedef struct NetSocketState {
     int listen_fd;              /* stream server: -1 when not listening */
     bool stream;
     bool read_enabled;          /* not waiting for the peer */
-    bool write_wait;            /* a frame is half written */
+    bool write_wait;            /* the socket would block: waiting */
     guint read_watch, write_watch, listen_watch;
-    size_t send_index;          /* bytes of the current frame written */
+    /* stream transmit: tx_stage[tx_off..tx_len) not yet written */
+    uint8_t *tx_stage;
+    size_t tx_off, tx_len;
+    BH *tx_bh;
     struct sockaddr_storage dst;    /* datagram: where frames go */
     socklen_t dst_len;
     char *unlink_path;          /* unix listener to remove at cleanup */
@@ -64,8 +74,6 @@ typedef struct NetSocketState {
     BH *resume_bh;              /* deliver what rbuf holds after a wait */
     uint8_t rbuf[SOCK_RBUF_SIZE];
     uint8_t buf[NET_BUFSIZE];   /* datagram receive */
-    uint8_t txbuf[NET_BUFSIZE];     /* transmit bounce (many iovecs) */
-    struct iovec txiov;
 } NetSocketState;
 
 static void sock_update_read(NetSocketState *s);
@@ -177,11 +185,57 @@ static int parse_fd(const char *str, GError **errp)
 
 /* ---- transmit (frames from the NIC) ---------------------------------------- */
 
+static gboolean sock_writable(gint fd, GIOCondition cond, gpointer opaque);
+
+static void sock_wait_writable(NetSocketState *s)
+{
+    s->write_wait = true;
+    if (!s->write_watch) {
+        s->write_watch = sock_watch(s->fd, G_IO_OUT, sock_writable, s);
+    }
+}
+
+/* Write what is staged; false when the socket would block (a watch for
+ * writability is set).  A broken connection loses what was staged. */
+static bool sock_tx_flush(NetSocketState *s)
+{
+    while (s->tx_off < s->tx_len && s->fd >= 0) {
+        ssize_t n = send(s->fd, s->tx_stage + s->tx_off,
+                         s->tx_len - s->tx_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            sock_wait_writable(s);
+            return false;
+        }
+        if (n <= 0) {
+            break;
+        }
+        s->tx_off += n;
+    }
+    s->tx_off = s->tx_len = 0;
+    return true;
+}
+
+static void sock_tx_bh(void *opaque)
+{
+    NetSocketState *s = opaque;
+
+    if (!s->write_wait) {
+        sock_tx_flush(s);
+    }
+}
+
 static gboolean sock_writable(gint fd, GIOCondition cond, gpointer opaque)
 {
     NetSocketState *s = opaque;
 
     s->write_watch = 0;
+    if (s->stream && !sock_tx_flush(s)) {
+        return G_SOURCE_REMOVE;     /* a new watch waits for the rest */
+    }
     s->write_wait = false;
     qemu_flush_queued_packets(&s->nc);   /* re-delivers the held frame */
     return G_SOURCE_REMOVE;
@@ -190,59 +244,23 @@ static gboolean sock_writable(gint fd, GIOCondition cond, gpointer opaque)
 static ssize_t sock_receive_stream(NetSocketState *s, const struct iovec *iov,
                                    int iovcnt, size_t size)
 {
-    struct iovec v[1 + 64];
     uint32_t be = htonl(size);
-    size_t total = size + 4, skip = s->send_index;
-    int n = 0;
-    ssize_t ret;
 
-    if (iovcnt > 64) {
-        /* Rare (a guest chain of many small buffers): one bounce copy. */
-        if (size > sizeof(s->txbuf)) {
-            return size;        /* too large for any peer: dropped */
+    if (size > NET_BUFSIZE) {
+        return size;            /* too large for any peer: dropped */
+    }
+    if (s->tx_len + 4 + size > SOCK_TX_STAGE) {
+        /* full: write what is staged now, or hold the frame */
+        if (s->write_wait || !sock_tx_flush(s)) {
+            return 0;
         }
-        net_iov_to_buf(iov, iovcnt, 0, s->txbuf, size);
-        s->txiov = (struct iovec){ s->txbuf, size };
-        iov = &s->txiov;
-        iovcnt = 1;
     }
-    v[n++] = (struct iovec){ &be, 4 };
-    for (int i = 0; i < iovcnt; i++) {
-        v[n++] = iov[i];
+    memcpy(s->tx_stage + s->tx_len, &be, 4);
+    net_iov_to_buf(iov, iovcnt, 0, s->tx_stage + s->tx_len + 4, size);
+    s->tx_len += 4 + size;
+    if (!s->write_wait) {
+        bh_schedule(s->tx_bh);
     }
-    /* Skip what an earlier, partial write already sent. */
-    {
-        int first = 0;
-        while (skip && first < n) {
-            if (skip >= v[first].iov_len) {
-                skip -= v[first].iov_len;
-                first++;
-            } else {
-                v[first].iov_base = (uint8_t *)v[first].iov_base + skip;
-                v[first].iov_len -= skip;
-                skip = 0;
-            }
-        }
-        do {
-            ret = writev(s->fd, v + first, n - first);
-        } while (ret < 0 && errno == EINTR);
-    }
-    if (ret < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        ret = 0;
-    }
-    if (ret < 0) {
-        s->send_index = 0;
-        return size;            /* a broken connection loses the frame */
-    }
-    if (s->send_index + ret < total) {
-        s->send_index += ret;
-        s->write_wait = true;
-        if (!s->write_watch) {
-            s->write_watch = sock_watch(s->fd, G_IO_OUT, sock_writable, s);
-        }
-        return 0;
-    }
-    s->send_index = 0;
     return size;
 }
 
@@ -270,10 +288,7 @@ static ssize_t sock_receive_iov(NetClientState *nc, const struct iovec *iov,
         ret = sendmsg(s->fd, &msg, MSG_DONTWAIT);
     } while (ret < 0 && errno == EINTR);
     if (ret < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        s->write_wait = true;
-        if (!s->write_watch) {
-            s->write_watch = sock_watch(s->fd, G_IO_OUT, sock_writable, s);
-        }
+        sock_wait_writable(s);
         return 0;
     }
     return size;                /* sent, or lost (no such peer) */
@@ -441,7 +456,7 @@ static void sock_disconnect(NetSocketState *s)
         s->fd = -1;
     }
     s->rpos = s->rlen = 0;     /* a partial stream is worth nothing */
-    s->send_index = 0;
+    s->tx_off = s->tx_len = 0;  /* nor is what was staged for it */
     if (s->write_wait) {
         s->write_wait = false;
         qemu_flush_queued_packets(&s->nc);  /* held frame: now dropped */
@@ -507,6 +522,8 @@ static void sock_cleanup(NetClientState *nc)
         g_free(s->unlink_path);
     }
     bh_free(s->resume_bh);
+    bh_free(s->tx_bh);
+    g_free(s->tx_stage);
 }
 
 static const NetClientInfo socket_info = {
@@ -540,6 +557,10 @@ static NetSocketState *sock_new(const NetClientInfo *info, const char *model,
     s->stream = stream;
     s->read_enabled = true;
     s->resume_bh = bh_new(NULL, sock_resume, s);
+    if (stream) {
+        s->tx_stage = g_malloc(SOCK_TX_STAGE);
+        s->tx_bh = bh_new(NULL, sock_tx_bh, s);
+    }
     return s;
 }
 

@@ -417,13 +417,14 @@ static void handle_rx(VirtIONet *n, unsigned pair)
 /*
  * Transmit is driven by a bottom half.  A kick turns the queue's
  * notifications off and schedules it; the bottom half sends what the
- * guest queued, at most tx_burst frames.  After a full burst it runs
+ * guest queued, at most tx_burst frames.  When it sent anything it runs
  * again on the next main-loop pass (other sources get their turn) with
  * notifications still off, so a guest that keeps the ring busy does not
- * exit to kick it; after a partial one notifications go back on and the
- * ring is checked once more (a frame queued in between would otherwise
- * wait for a kick that never comes).  While the backend holds a frame
- * (tx_waiting) the queue waits for tx_complete, notifications off.
+ * exit to kick it; a pass that finds the ring empty turns notifications
+ * back on and checks the ring once more (a frame queued in between would
+ * otherwise wait for a kick that never comes).  While the backend holds
+ * a frame (tx_waiting) the queue waits for tx_complete, notifications
+ * off.
  */
 static unsigned flush_tx(VirtIONetQueue *q);
 
@@ -451,7 +452,7 @@ static void tx_bh_run(void *opaque)
         __atomic_store_n(&q->tx_vq->kick_deferred, true, __ATOMIC_SEQ_CST);
         return;
     }
-    if (flush_tx(q) >= n->tx_burst) {
+    if (flush_tx(q) > 0 && !q->tx_waiting) {
         tx_schedule(q);
         return;
     }
