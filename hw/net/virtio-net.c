@@ -113,6 +113,7 @@ typedef struct VirtIONetQueue {
     VirtQueue *rx_vq, *tx_vq;
     bool tx_waiting;            /* a frame is held by the backend */
     bool tx_scheduled;          /* tx_bh is due: notifications are off */
+    bool rx_notify;             /* rx notifications on (we asked a kick) */
     BH *tx_bh;                  /* transmit runs here, after a kick */
     VirtQueueElement tx_elem;
     struct iovec tx_sg[VIRTQUEUE_MAX_SG];
@@ -278,12 +279,22 @@ static bool net_can_receive(NetClientState *nc)
     return q->rx_vq->enabled && virtio_queue_ready(q->rx_vq);
 }
 
-/* Any receive buffer?  If not, ask for a kick when one comes. */
+/*
+ * Any receive buffer?  If not, ask for a kick when one comes.  While
+ * there are buffers the guest need not kick (frames arrive through the
+ * backend's fd watch, not a kick): notifications are turned off again,
+ * which saves the guest an exit per refill.
+ */
 static bool rx_has_buffers(VirtIONetQueue *q)
 {
     if (!virtio_queue_empty(q->rx_vq)) {
+        if (q->rx_notify) {
+            q->rx_notify = false;
+            virtio_queue_set_notification(q->rx_vq, false);
+        }
         return true;
     }
+    q->rx_notify = true;
     virtio_queue_set_notification(q->rx_vq, true);
     /* A buffer posted between the check and the request counts. */
     if (!virtio_queue_empty(q->rx_vq)) {
@@ -352,6 +363,7 @@ static ssize_t net_receive_iov(NetClientState *nc, const struct iovec *iov,
             /* Out of buffers mid-frame: give the batch back and wait,
              * unless even a ring full of buffers cannot hold it. */
             virtqueue_rewind_batch(vq, count, ndescs);
+            q->rx_notify = true;
             virtio_queue_set_notification(vq, true);
             if (count + avail_before >= vq->num) {
                 return size;
@@ -942,6 +954,7 @@ static void net_reset(VirtIODevice *vdev)
         q->tx_waiting = false;
         /* A due tx_bh finds the device reset and does nothing. */
         q->tx_scheduled = false;
+        q->rx_notify = true;    /* a new ring starts with them on */
         qemu_purge_queued_packets(nc_of(n, i));
     }
     /* QEMU's reset state: promiscuous (for old drivers), no tables. */
@@ -1111,6 +1124,7 @@ static bool net_realize(VirtIODevice *vdev, GError **errp)
     for (unsigned i = 0; i < n->max_queue_pairs; i++) {
         n->vqs[i].n = n;
         n->vqs[i].tx_bh = bh_new(NULL, tx_bh_run, &n->vqs[i]);
+        n->vqs[i].rx_notify = true;
         n->vqs[i].rx_vq = virtio_add_queue(vdev, n->rx_queue_size,
                                            net_handle_queue);
         n->vqs[i].tx_vq = virtio_add_queue(vdev, n->tx_queue_size,
@@ -1201,6 +1215,7 @@ static int net_post_load(void *opaque, int version_id)
     for (unsigned i = 0; i < n->curr_queue_pairs; i++) {
         __atomic_store_n(&n->vqs[i].tx_vq->kick_deferred, true,
                          __ATOMIC_SEQ_CST);
+        n->vqs[i].rx_notify = true;     /* unknown: as if on */
     }
     return 0;
 }
