@@ -456,7 +456,9 @@ static void tx_bh_run(void *opaque)
 
     q->tx_scheduled = false;
     if (!driver_ok(n) || n->vdev.broken || !q->tx_vq->enabled) {
-        return;         /* reset or broken meanwhile */
+        /* reset, broken or not set up: leave no notification off */
+        virtio_queue_set_notification(q->tx_vq, true);
+        return;
     }
     if (!runstate_is_running()) {
         /* Stopped VMs send nothing (docs/virtio.md): the core kicks the
