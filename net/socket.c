@@ -14,21 +14,44 @@
  *
  * Stream sockets carry each frame behind a 4-byte big-endian length (the
  * QEMU wire format, so kvmpc and QEMU interoperate); datagram sockets
- * carry one frame per datagram.  Transmit writes the guest's iovecs with
- * writev/sendmsg (no copy); a stream socket that would block keeps how
- * far it got and asks the core to hold the frame (back-pressure on the
- * NIC) until the socket is writable.  Receive stops reading the socket
+ * carry one frame per datagram.  Datagram transmit sends the guest's
+ * iovecs with sendmsg (no copy).  Stream transmit copies each frame, behind
+ * its length, into a staging buffer (tx_stage, 256 KiB) and a bottom half
+ * writes what gathered with one send() per main-loop pass: a NIC sending
+ * a burst of frames costs one system call, not one each.  When the socket
+ * would block, the unwritten part stays staged; frames keep being staged
+ * while they fit, and the first that does not is held by the core
+ * (back-pressure on the NIC) until the socket is writable and the stage
+ * drained.  Receive stops reading the socket
  * while the NIC cannot take frames (the core's completion callback
  * resumes it), so a guest without receive buffers makes the kernel's
  * socket buffer, not kvmpc, fill up.
+ *
+ * A stream socket is read in large pieces into a fixed buffer (rbuf), and
+ * every complete frame in it is handed to the NIC in the same pass: one
+ * recv() for dozens of frames, not two per frame.  The buffer is the only
+ * read-ahead: when the NIC holds a frame, reading stops and the frames
+ * still in the buffer wait there (a bottom half resumes them once the
+ * frame is taken), the rest stays in the kernel.
+ *
+ * The fd watches may recurse (g_source_set_can_recurse): GLib otherwise
+ * takes a source's fds out of the poll set around each dispatch and puts
+ * them back, signalling the context's wakeup eventfd twice every time;
+ * the callbacks never iterate the main context themselves.
  */
 #include "qemu/osdep.h"
 #include "net/net.h"
+#include "system/bh.h"
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+
+/* A largest frame with its length, and as much again of read-ahead. */
+#define SOCK_RBUF_SIZE  (2 * (4 + NET_BUFSIZE))
+/* Stream transmit staging: several largest frames, a few hundred MTU ones. */
+#define SOCK_TX_STAGE   (256 * 1024)
 
 typedef struct NetSocketState {
     NetClientState nc;
@@ -36,24 +59,39 @@ typedef struct NetSocketState {
     int listen_fd;              /* stream server: -1 when not listening */
     bool stream;
     bool read_enabled;          /* not waiting for the peer */
-    bool write_wait;            /* a frame is half written */
+    bool write_wait;            /* the socket would block: waiting */
     guint read_watch, write_watch, listen_watch;
-    size_t send_index;          /* bytes of the current frame written */
+    /* stream transmit: tx_stage[tx_off..tx_len) not yet written */
+    uint8_t *tx_stage;
+    size_t tx_off, tx_len;
+    BH *tx_bh;
     struct sockaddr_storage dst;    /* datagram: where frames go */
     socklen_t dst_len;
     char *unlink_path;          /* unix listener to remove at cleanup */
-    /* stream receive: length header, then the frame */
-    uint8_t hdr[4];
-    size_t hdr_got;
-    uint32_t frame_len;
-    size_t frame_got;
-    bool frame_ready;           /* complete, waiting for the peer */
-    uint8_t buf[NET_BUFSIZE];
-    uint8_t txbuf[NET_BUFSIZE];     /* transmit bounce (many iovecs) */
-    struct iovec txiov;
+    bool frame_ready;           /* handed over, waiting for the peer */
+    /* stream receive: frames behind their lengths, rbuf[rpos..rlen) */
+    size_t rpos, rlen;
+    BH *resume_bh;              /* deliver what rbuf holds after a wait */
+    uint8_t rbuf[SOCK_RBUF_SIZE];
+    uint8_t buf[NET_BUFSIZE];   /* datagram receive */
 } NetSocketState;
 
 static void sock_update_read(NetSocketState *s);
+
+/* g_unix_fd_add, but a source GLib does not block around its dispatch. */
+static guint sock_watch(int fd, GIOCondition cond, GUnixFDSourceFunc fn,
+                        gpointer opaque)
+{
+    GSource *src = g_unix_fd_source_new(fd, cond);
+    guint id;
+
+    g_source_set_can_recurse(src, TRUE);
+    g_source_set_callback(src, (GSourceFunc)(void (*)(void))fn, opaque,
+                          NULL);
+    id = g_source_attach(src, NULL);
+    g_source_unref(src);
+    return id;
+}
 
 /* ---- addresses --------------------------------------------------------- */
 
@@ -147,11 +185,57 @@ static int parse_fd(const char *str, GError **errp)
 
 /* ---- transmit (frames from the NIC) ---------------------------------------- */
 
+static gboolean sock_writable(gint fd, GIOCondition cond, gpointer opaque);
+
+static void sock_wait_writable(NetSocketState *s)
+{
+    s->write_wait = true;
+    if (!s->write_watch) {
+        s->write_watch = sock_watch(s->fd, G_IO_OUT, sock_writable, s);
+    }
+}
+
+/* Write what is staged; false when the socket would block (a watch for
+ * writability is set).  A broken connection loses what was staged. */
+static bool sock_tx_flush(NetSocketState *s)
+{
+    while (s->tx_off < s->tx_len && s->fd >= 0) {
+        ssize_t n = send(s->fd, s->tx_stage + s->tx_off,
+                         s->tx_len - s->tx_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            sock_wait_writable(s);
+            return false;
+        }
+        if (n <= 0) {
+            break;
+        }
+        s->tx_off += n;
+    }
+    s->tx_off = s->tx_len = 0;
+    return true;
+}
+
+static void sock_tx_bh(void *opaque)
+{
+    NetSocketState *s = opaque;
+
+    if (!s->write_wait) {
+        sock_tx_flush(s);
+    }
+}
+
 static gboolean sock_writable(gint fd, GIOCondition cond, gpointer opaque)
 {
     NetSocketState *s = opaque;
 
     s->write_watch = 0;
+    if (s->stream && !sock_tx_flush(s)) {
+        return G_SOURCE_REMOVE;     /* a new watch waits for the rest */
+    }
     s->write_wait = false;
     qemu_flush_queued_packets(&s->nc);   /* re-delivers the held frame */
     return G_SOURCE_REMOVE;
@@ -160,59 +244,23 @@ static gboolean sock_writable(gint fd, GIOCondition cond, gpointer opaque)
 static ssize_t sock_receive_stream(NetSocketState *s, const struct iovec *iov,
                                    int iovcnt, size_t size)
 {
-    struct iovec v[1 + 64];
     uint32_t be = htonl(size);
-    size_t total = size + 4, skip = s->send_index;
-    int n = 0;
-    ssize_t ret;
 
-    if (iovcnt > 64) {
-        /* Rare (a guest chain of many small buffers): one bounce copy. */
-        if (size > sizeof(s->txbuf)) {
-            return size;        /* too large for any peer: dropped */
+    if (size > NET_BUFSIZE) {
+        return size;            /* too large for any peer: dropped */
+    }
+    if (s->tx_len + 4 + size > SOCK_TX_STAGE) {
+        /* full: write what is staged now, or hold the frame */
+        if (s->write_wait || !sock_tx_flush(s)) {
+            return 0;
         }
-        net_iov_to_buf(iov, iovcnt, 0, s->txbuf, size);
-        s->txiov = (struct iovec){ s->txbuf, size };
-        iov = &s->txiov;
-        iovcnt = 1;
     }
-    v[n++] = (struct iovec){ &be, 4 };
-    for (int i = 0; i < iovcnt; i++) {
-        v[n++] = iov[i];
+    memcpy(s->tx_stage + s->tx_len, &be, 4);
+    net_iov_to_buf(iov, iovcnt, 0, s->tx_stage + s->tx_len + 4, size);
+    s->tx_len += 4 + size;
+    if (!s->write_wait) {
+        bh_schedule(s->tx_bh);
     }
-    /* Skip what an earlier, partial write already sent. */
-    {
-        int first = 0;
-        while (skip && first < n) {
-            if (skip >= v[first].iov_len) {
-                skip -= v[first].iov_len;
-                first++;
-            } else {
-                v[first].iov_base = (uint8_t *)v[first].iov_base + skip;
-                v[first].iov_len -= skip;
-                skip = 0;
-            }
-        }
-        do {
-            ret = writev(s->fd, v + first, n - first);
-        } while (ret < 0 && errno == EINTR);
-    }
-    if (ret < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        ret = 0;
-    }
-    if (ret < 0) {
-        s->send_index = 0;
-        return size;            /* a broken connection loses the frame */
-    }
-    if (s->send_index + ret < total) {
-        s->send_index += ret;
-        s->write_wait = true;
-        if (!s->write_watch) {
-            s->write_watch = g_unix_fd_add(s->fd, G_IO_OUT, sock_writable, s);
-        }
-        return 0;
-    }
-    s->send_index = 0;
     return size;
 }
 
@@ -240,10 +288,7 @@ static ssize_t sock_receive_iov(NetClientState *nc, const struct iovec *iov,
         ret = sendmsg(s->fd, &msg, MSG_DONTWAIT);
     } while (ret < 0 && errno == EINTR);
     if (ret < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        s->write_wait = true;
-        if (!s->write_watch) {
-            s->write_watch = g_unix_fd_add(s->fd, G_IO_OUT, sock_writable, s);
-        }
+        sock_wait_writable(s);
         return 0;
     }
     return size;                /* sent, or lost (no such peer) */
@@ -255,16 +300,19 @@ static void sock_sent(NetClientState *nc, ssize_t len)
 {
     NetSocketState *s = (NetSocketState *)nc;
 
-    s->read_enabled = true;
     s->frame_ready = false;
-    s->frame_got = s->hdr_got = 0;
+    if (s->stream && s->rpos < s->rlen) {
+        bh_schedule(s->resume_bh);  /* frames in rbuf first */
+        return;
+    }
+    s->read_enabled = true;
     sock_update_read(s);
 }
 
 /* Hand a complete frame to the peer; false: wait for sock_sent. */
-static bool sock_deliver(NetSocketState *s, size_t len)
+static bool sock_deliver(NetSocketState *s, const uint8_t *buf, size_t len)
 {
-    if (qemu_send_packet_async(&s->nc, s->buf, len, sock_sent) == 0) {
+    if (qemu_send_packet_async(&s->nc, buf, len, sock_sent) == 0) {
         s->frame_ready = true;
         s->read_enabled = false;
         sock_update_read(s);
@@ -276,20 +324,66 @@ static bool sock_deliver(NetSocketState *s, size_t len)
 static void sock_disconnect(NetSocketState *s);
 
 /*
- * Stream: read the length, then the frame straight into the buffer, and
- * never more than the current frame, so that while the peer is full the
- * rest stays in the kernel's socket buffer.
+ * Deliver the complete frames in rbuf.  False when the stream is bad (a
+ * length beyond NET_BUFSIZE) and was disconnected.  Stops at a frame the
+ * NIC holds (the core has a copy of it): the rest waits for sock_sent.
+ */
+static bool sock_deliver_buffered(NetSocketState *s)
+{
+    while (s->rlen - s->rpos >= 4 && !s->frame_ready) {
+        uint32_t be, len;
+
+        memcpy(&be, s->rbuf + s->rpos, 4);
+        len = ntohl(be);
+        if (len > NET_BUFSIZE) {
+            error_report("netdev %s: a frame of %u bytes from the socket is "
+                         "too large; disconnecting", s->nc.name, len);
+            sock_disconnect(s);
+            return false;
+        }
+        if (s->rlen - s->rpos - 4 < len) {
+            break;              /* not all here yet */
+        }
+        s->rpos += 4 + len;
+        if (len) {              /* an empty frame: nothing to deliver */
+            sock_deliver(s, s->rbuf + s->rpos - len, len);
+        }
+    }
+    if (s->rpos == s->rlen) {
+        s->rpos = s->rlen = 0;
+    }
+    return true;
+}
+
+static void sock_resume(void *opaque)
+{
+    NetSocketState *s = opaque;
+
+    if (s->frame_ready || s->fd < 0) {
+        return;
+    }
+    if (sock_deliver_buffered(s) && !s->frame_ready) {
+        s->read_enabled = true;
+        sock_update_read(s);
+    }
+}
+
+/*
+ * Stream: fill rbuf behind what it holds (a partial frame is moved to
+ * the front first, so a largest frame always fits), then deliver every
+ * complete frame.
  */
 static gboolean sock_read_stream(NetSocketState *s)
 {
     ssize_t n;
 
-    if (s->hdr_got < 4) {
-        n = recv(s->fd, s->hdr + s->hdr_got, 4 - s->hdr_got, MSG_DONTWAIT);
-    } else {
-        n = recv(s->fd, s->buf + s->frame_got, s->frame_len - s->frame_got,
-                 MSG_DONTWAIT);
+    if (s->rpos) {
+        memmove(s->rbuf, s->rbuf + s->rpos, s->rlen - s->rpos);
+        s->rlen -= s->rpos;
+        s->rpos = 0;
     }
+    n = recv(s->fd, s->rbuf + s->rlen, sizeof(s->rbuf) - s->rlen,
+             MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
         return G_SOURCE_CONTINUE;
     }
@@ -298,37 +392,11 @@ static gboolean sock_read_stream(NetSocketState *s)
         sock_disconnect(s);
         return G_SOURCE_REMOVE;
     }
-    if (s->hdr_got < 4) {
-        uint32_t be;
-
-        s->hdr_got += n;
-        if (s->hdr_got < 4) {
-            return G_SOURCE_CONTINUE;
-        }
-        memcpy(&be, s->hdr, 4);
-        s->frame_len = ntohl(be);
-        s->frame_got = 0;
-        if (s->frame_len > NET_BUFSIZE) {
-            error_report("netdev %s: a frame of %u bytes from the socket is "
-                         "too large; disconnecting", s->nc.name,
-                         s->frame_len);
-            s->read_watch = 0;
-            sock_disconnect(s);
-            return G_SOURCE_REMOVE;
-        }
-        if (s->frame_len == 0) {
-            s->hdr_got = 0;     /* an empty frame: nothing to deliver */
-        }
-        return G_SOURCE_CONTINUE;
+    s->rlen += n;
+    if (!sock_deliver_buffered(s)) {
+        return G_SOURCE_REMOVE;     /* disconnected */
     }
-    s->frame_got += n;
-    if (s->frame_got == s->frame_len) {
-        s->hdr_got = 0;
-        if (!sock_deliver(s, s->frame_len)) {
-            return s->read_watch ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
-        }
-    }
-    return G_SOURCE_CONTINUE;
+    return s->read_watch ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 static gboolean sock_readable(gint fd, GIOCondition cond, gpointer opaque)
@@ -341,7 +409,7 @@ static gboolean sock_readable(gint fd, GIOCondition cond, gpointer opaque)
     }
     n = recv(s->fd, s->buf, sizeof(s->buf), MSG_DONTWAIT);
     if (n >= 0) {
-        sock_deliver(s, n);
+        sock_deliver(s, s->buf, n);
     }
     return s->read_watch ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
@@ -351,8 +419,8 @@ static void sock_update_read(NetSocketState *s)
     bool want = s->fd >= 0 && s->read_enabled;
 
     if (want && !s->read_watch) {
-        s->read_watch = g_unix_fd_add(s->fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
-                                      sock_readable, s);
+        s->read_watch = sock_watch(s->fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                                   sock_readable, s);
     } else if (!want && s->read_watch) {
         GSource *src = g_main_context_find_source_by_id(NULL, s->read_watch);
         /* Inside the watch's own callback: it returns REMOVE itself. */
@@ -387,8 +455,8 @@ static void sock_disconnect(NetSocketState *s)
         close(s->fd);
         s->fd = -1;
     }
-    s->hdr_got = s->frame_got = 0;
-    s->send_index = 0;
+    s->rpos = s->rlen = 0;     /* a partial stream is worth nothing */
+    s->tx_off = s->tx_len = 0;  /* nor is what was staged for it */
     if (s->write_wait) {
         s->write_wait = false;
         qemu_flush_queued_packets(&s->nc);  /* held frame: now dropped */
@@ -453,6 +521,9 @@ static void sock_cleanup(NetClientState *nc)
         unlink(s->unlink_path);
         g_free(s->unlink_path);
     }
+    bh_free(s->resume_bh);
+    bh_free(s->tx_bh);
+    g_free(s->tx_stage);
 }
 
 static const NetClientInfo socket_info = {
@@ -485,6 +556,11 @@ static NetSocketState *sock_new(const NetClientInfo *info, const char *model,
     s->fd = s->listen_fd = -1;
     s->stream = stream;
     s->read_enabled = true;
+    s->resume_bh = bh_new(NULL, sock_resume, s);
+    if (stream) {
+        s->tx_stage = g_malloc(SOCK_TX_STAGE);
+        s->tx_bh = bh_new(NULL, sock_tx_bh, s);
+    }
     return s;
 }
 

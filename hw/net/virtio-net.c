@@ -30,6 +30,8 @@
 #include "hw/nvram/fw_cfg.h"
 #include "net/net.h"
 #include "qapi/qapi-events.h"
+#include "system/bh.h"
+#include "system/runstate.h"
 
 #define TYPE_VIRTIO_NET_PCI     "virtio-net-pci"
 
@@ -110,7 +112,9 @@ typedef struct VirtIONetQueue {
     VirtIONet *n;
     VirtQueue *rx_vq, *tx_vq;
     bool tx_waiting;            /* a frame is held by the backend */
-    guint tx_idle;              /* more transmit work scheduled */
+    bool tx_scheduled;          /* tx_bh is due: notifications are off */
+    bool rx_notify;             /* rx notifications on (we asked a kick) */
+    BH *tx_bh;                  /* transmit runs here, after a kick */
     VirtQueueElement tx_elem;
     struct iovec tx_sg[VIRTQUEUE_MAX_SG];
 } VirtIONetQueue;
@@ -275,12 +279,22 @@ static bool net_can_receive(NetClientState *nc)
     return q->rx_vq->enabled && virtio_queue_ready(q->rx_vq);
 }
 
-/* Any receive buffer?  If not, ask for a kick when one comes. */
+/*
+ * Any receive buffer?  If not, ask for a kick when one comes.  While
+ * there are buffers the guest need not kick (frames arrive through the
+ * backend's fd watch, not a kick): notifications are turned off again,
+ * which saves the guest an exit per refill.
+ */
 static bool rx_has_buffers(VirtIONetQueue *q)
 {
     if (!virtio_queue_empty(q->rx_vq)) {
+        if (q->rx_notify) {
+            q->rx_notify = false;
+            virtio_queue_set_notification(q->rx_vq, false);
+        }
         return true;
     }
+    q->rx_notify = true;
     virtio_queue_set_notification(q->rx_vq, true);
     /* A buffer posted between the check and the request counts. */
     if (!virtio_queue_empty(q->rx_vq)) {
@@ -349,6 +363,7 @@ static ssize_t net_receive_iov(NetClientState *nc, const struct iovec *iov,
             /* Out of buffers mid-frame: give the batch back and wait,
              * unless even a ring full of buffers cannot hold it. */
             virtqueue_rewind_batch(vq, count, ndescs);
+            q->rx_notify = true;
             virtio_queue_set_notification(vq, true);
             if (count + avail_before >= vq->num) {
                 return size;
@@ -411,7 +426,58 @@ static void handle_rx(VirtIONet *n, unsigned pair)
 
 /* ---- transmit --------------------------------------------------------------- */
 
-static void flush_tx(VirtIONetQueue *q);
+/*
+ * Transmit is driven by a bottom half.  A kick turns the queue's
+ * notifications off and schedules it; the bottom half sends what the
+ * guest queued, at most tx_burst frames.  When it sent anything it runs
+ * again on the next main-loop pass (other sources get their turn) with
+ * notifications still off, so a guest that keeps the ring busy does not
+ * exit to kick it; a pass that finds the ring empty turns notifications
+ * back on and checks the ring once more (a frame queued in between would
+ * otherwise wait for a kick that never comes).  While the backend holds
+ * a frame (tx_waiting) the queue waits for tx_complete, notifications
+ * off.
+ */
+static unsigned flush_tx(VirtIONetQueue *q);
+
+static void tx_schedule(VirtIONetQueue *q)
+{
+    if (!q->tx_scheduled) {
+        q->tx_scheduled = true;
+        virtio_queue_set_notification(q->tx_vq, false);
+        bh_schedule(q->tx_bh);
+    }
+}
+
+static void tx_bh_run(void *opaque)
+{
+    VirtIONetQueue *q = opaque;
+    VirtIONet *n = q->n;
+
+    q->tx_scheduled = false;
+    if (!driver_ok(n) || n->vdev.broken || !q->tx_vq->enabled) {
+        /* reset, broken or not set up: leave no notification off */
+        virtio_queue_set_notification(q->tx_vq, true);
+        return;
+    }
+    if (!runstate_is_running()) {
+        /* Stopped VMs send nothing (docs/virtio.md): the core kicks the
+         * queue again when the VM runs. */
+        __atomic_store_n(&q->tx_vq->kick_deferred, true, __ATOMIC_SEQ_CST);
+        return;
+    }
+    if (flush_tx(q) > 0 && !q->tx_waiting) {
+        tx_schedule(q);
+        return;
+    }
+    if (q->tx_waiting) {
+        return;         /* tx_complete goes on */
+    }
+    virtio_queue_set_notification(q->tx_vq, true);
+    if (!virtio_queue_empty(q->tx_vq)) {
+        tx_schedule(q);
+    }
+}
 
 static void tx_complete(NetClientState *nc, ssize_t len)
 {
@@ -424,17 +490,7 @@ static void tx_complete(NetClientState *nc, ssize_t len)
     q->tx_waiting = false;
     virtqueue_push(q->tx_vq, &q->tx_elem, 0);
     virtio_notify(&n->vdev, q->tx_vq);
-    virtio_queue_set_notification(q->tx_vq, true);
-    flush_tx(q);
-}
-
-static gboolean tx_idle_run(gpointer opaque)
-{
-    VirtIONetQueue *q = opaque;
-
-    q->tx_idle = 0;
-    flush_tx(q);
-    return G_SOURCE_REMOVE;
+    tx_schedule(q);
 }
 
 /* Drop what the guest queued while the link is down (QEMU does). */
@@ -451,7 +507,8 @@ static void drop_tx(VirtIONetQueue *q)
     }
 }
 
-static void flush_tx(VirtIONetQueue *q)
+/* Send up to tx_burst frames; returns how many went. */
+static unsigned flush_tx(VirtIONetQueue *q)
 {
     VirtIONet *n = q->n;
     unsigned pair = q - n->vqs;
@@ -459,11 +516,11 @@ static void flush_tx(VirtIONetQueue *q)
     unsigned count = 0;
 
     if (!driver_ok(n) || q->tx_waiting || n->vdev.broken) {
-        return;
+        return 0;
     }
     if (nc->link_down) {
         drop_tx(q);
-        return;
+        return 0;
     }
     while (count < n->tx_burst && virtqueue_pop(q->tx_vq, &q->tx_elem)) {
         VirtQueueElement *e = &q->tx_elem;
@@ -475,7 +532,7 @@ static void flush_tx(VirtIONetQueue *q)
             virtqueue_elem_out_size(e) < n->guest_hdr_len) {
             virtqueue_unpop(q->tx_vq, e);
             virtio_error(&n->vdev, "virtio-net header not in first element");
-            return;
+            return count;
         }
         /* The frame without the header (or with it, for a vnet peer),
          * as iovecs into guest memory. */
@@ -495,7 +552,7 @@ static void flush_tx(VirtIONetQueue *q)
             /* Held by the core: stop until tx_complete. */
             q->tx_waiting = true;
             virtio_queue_set_notification(q->tx_vq, false);
-            return;
+            break;
         }
         virtqueue_push(q->tx_vq, e, 0);
         count++;
@@ -503,10 +560,7 @@ static void flush_tx(VirtIONetQueue *q)
     if (count) {
         virtio_notify(&n->vdev, q->tx_vq);
     }
-    if (count == n->tx_burst && !q->tx_idle) {
-        /* More may wait: let the main loop breathe, then go on. */
-        q->tx_idle = g_idle_add(tx_idle_run, q);
-    }
+    return count;
 }
 
 /* ---- control queue -------------------------------------------------------------- */
@@ -761,7 +815,7 @@ static void net_handle_queue(VirtIODevice *vdev, VirtQueue *vq)
         return;
     }
     if (idx & 1) {
-        flush_tx(&n->vqs[idx / 2]);
+        tx_schedule(&n->vqs[idx / 2]);
     } else {
         handle_rx(n, idx / 2);
     }
@@ -887,7 +941,7 @@ static void net_set_status(VirtIODevice *vdev, uint8_t status)
         /* Buffers posted before DRIVER_OK; frames held meanwhile. */
         for (unsigned i = 0; i < n->curr_queue_pairs; i++) {
             qemu_flush_queued_packets(nc_of(n, i));
-            flush_tx(&n->vqs[i]);
+            tx_schedule(&n->vqs[i]);
         }
     }
 }
@@ -900,10 +954,9 @@ static void net_reset(VirtIODevice *vdev)
         VirtIONetQueue *q = &n->vqs[i];
 
         q->tx_waiting = false;
-        if (q->tx_idle) {
-            g_source_remove(q->tx_idle);
-            q->tx_idle = 0;
-        }
+        /* A due tx_bh finds the device reset and does nothing. */
+        q->tx_scheduled = false;
+        q->rx_notify = true;    /* a new ring starts with them on */
         qemu_purge_queued_packets(nc_of(n, i));
     }
     /* QEMU's reset state: promiscuous (for old drivers), no tables. */
@@ -1072,6 +1125,8 @@ static bool net_realize(VirtIODevice *vdev, GError **errp)
     n->vqs = g_new0(VirtIONetQueue, n->max_queue_pairs);
     for (unsigned i = 0; i < n->max_queue_pairs; i++) {
         n->vqs[i].n = n;
+        n->vqs[i].tx_bh = bh_new(NULL, tx_bh_run, &n->vqs[i]);
+        n->vqs[i].rx_notify = true;
         n->vqs[i].rx_vq = virtio_add_queue(vdev, n->rx_queue_size,
                                            net_handle_queue);
         n->vqs[i].tx_vq = virtio_add_queue(vdev, n->tx_queue_size,
@@ -1121,9 +1176,8 @@ static void net_unrealize(VirtIODevice *vdev)
         return;
     }
     for (unsigned i = 0; i < n->max_queue_pairs; i++) {
-        if (n->vqs[i].tx_idle) {
-            g_source_remove(n->vqs[i].tx_idle);
-        }
+        bh_free(n->vqs[i].tx_bh);
+        n->vqs[i].tx_bh = NULL;
     }
     if (n->boot_path) {
         fw_boot_order_remove(n->boot_path);
@@ -1157,6 +1211,14 @@ static int net_post_load(void *opaque, int version_id)
     /* The link follows the backend, not the saved bit (QEMU). */
     net_link_status_changed(nc_of(n, 0));
     virtio_pci_post_load(&d->proxy);
+    /* The source may have left a transmit queue's notifications off
+     * (VRING_USED_F_NO_NOTIFY is in guest memory): one pass when the VM
+     * runs turns them back on, or sends what waits. */
+    for (unsigned i = 0; i < n->curr_queue_pairs; i++) {
+        __atomic_store_n(&n->vqs[i].tx_vq->kick_deferred, true,
+                         __ATOMIC_SEQ_CST);
+        n->vqs[i].rx_notify = true;     /* unknown: as if on */
+    }
     return 0;
 }
 

@@ -1071,6 +1071,10 @@ static void host_notifier_attach(void *opaque)
 
     vq->host_notifier_src = g_unix_fd_source_new(vq->host_notifier_fd,
                                                  G_IO_IN);
+    /* Not blocked around its dispatch: GLib would take the fd out of the
+     * poll set and put it back, writing the context's wakeup eventfd
+     * twice per kick.  host_notifier_ready never iterates the context. */
+    g_source_set_can_recurse(vq->host_notifier_src, TRUE);
     g_source_set_callback(vq->host_notifier_src,
                           (GSourceFunc)(void (*)(void))host_notifier_ready,
                           vq, NULL);

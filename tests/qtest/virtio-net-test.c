@@ -427,6 +427,140 @@ static void test_backpressure(void)
     env_end(&e);
 }
 
+/*
+ * The other way: the peer reads nothing, so the socket and kvmpc's
+ * transmit staging fill up and the device stops completing transmit
+ * descriptors; once the peer reads, every frame arrives in order and
+ * byte-exact, and every descriptor completes.
+ */
+static void test_tx_backpressure(void)
+{
+    enum { SLOTS = 64, LEN = 1514 };
+    Env e = { 0 };
+    uint64_t hdr[SLOTS], data[SLOTS];
+    uint8_t frame[LEN], got[2048];
+    unsigned queued = 0, done = 0;
+    bool stalled = false;
+    int rcvbuf = 16384;
+
+    env_start(&e, NULL);
+    setsockopt(e.sock, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    env_driver(&e, STD_FEATURES);
+    for (unsigned i = 0; i < SLOTS; i++) {
+        hdr[i] = qvirtio_alloc(HDR, 16);
+        data[i] = qvirtio_alloc(LEN, 16);
+        qtest_memset(e.qts, hdr[i], 0, HDR);
+    }
+    /* batches of SLOTS frames, each waited for, until one stalls */
+    while (!stalled) {
+        uint16_t id;
+        uint32_t len;
+
+        for (unsigned i = 0; i < SLOTS; i++) {
+            QVirtBuf b[2] = {
+                { hdr[i], HDR, false }, { data[i], LEN, false },
+            };
+            make_frame(frame, other_mac, queued + i, LEN);
+            qtest_memwrite(e.qts, data[i], frame, LEN);
+            qvirtqueue_add(&e.tx, b, 2);
+        }
+        queued += SLOTS;
+        qvirtqueue_kick(&e.tx);
+        while (done < queued) {
+            if (!qvirtqueue_get_used(&e.tx, &id, &len, 1000)) {
+                stalled = true;
+                break;
+            }
+            done++;
+        }
+        g_assert_cmpuint(queued, <, 64 * SLOTS);   /* 6 MiB: it must stop */
+    }
+    g_assert_cmpuint(done, <, queued);
+    /* everything in order at the peer; the rest completes meanwhile */
+    for (unsigned i = 0; i < queued; i++) {
+        ssize_t n = peer_recv(&e, got, sizeof(got), 5000);
+
+        g_assert_cmpint(n, ==, LEN);
+        make_frame(frame, other_mac, i, LEN);
+        g_assert(!memcmp(got, frame, LEN));
+    }
+    while (done < queued) {
+        uint16_t id;
+        uint32_t len;
+
+        g_assert(qvirtqueue_get_used(&e.tx, &id, &len, 5000));
+        done++;
+    }
+    env_end(&e);
+}
+
+/*
+ * A source that migrates while its transmit queue's notifications are off
+ * (VRING_USED_F_NO_NOTIFY in guest memory) with a frame queued that the
+ * guest therefore did not kick: the destination sends it once it runs.
+ */
+static void test_tx_migration(void)
+{
+    g_autofree char *mig = NULL, *cmd = NULL, *args = NULL, *sock = NULL;
+    Env e = { 0 };
+    QVirtBuf b[2];
+    uint8_t frame[200], got[256];
+    int lfd, dsock;
+    QTestState *d;
+
+    env_start(&e, NULL);
+    env_driver(&e, STD_FEATURES);
+    b[0] = (QVirtBuf){ qvirtio_alloc(HDR, 16), HDR, false };
+    b[1] = (QVirtBuf){ qvirtio_alloc(sizeof(frame), 16), sizeof(frame),
+                       false };
+    qtest_memset(e.qts, b[0].addr, 0, HDR);
+    make_frame(frame, other_mac, 77, sizeof(frame));
+    qtest_memwrite(e.qts, b[1].addr, frame, sizeof(frame));
+    qtest_writew(e.qts, e.tx.used, 1);      /* as a pass left it */
+    qvirtqueue_add(&e.tx, b, 2);            /* and no kick */
+    g_assert_cmpint(peer_recv(&e, got, sizeof(got), 200), ==, -1);
+
+    mig = g_build_filename(e.dir, "mig", NULL);
+    cmd = g_strdup_printf("{\"execute\":\"migrate\",\"arguments\":"
+                          "{\"uri\":\"file:%s\"}}", mig);
+    g_free(qmp_cmd(e.qmp, cmd));
+    for (int i = 0; i < 500; i++) {
+        g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\":\"query-migrate\"}");
+        if (strstr(r, "\"completed\"")) {
+            break;
+        }
+        g_usleep(10000);
+    }
+    g_assert_cmpint(peer_recv(&e, got, sizeof(got), 100), ==, -1);
+
+    sock = g_build_filename(e.dir, "net2.sock", NULL);
+    lfd = listen_unix(sock);
+    args = g_strdup_printf("-netdev stream,id=n0,addr.type=unix,addr.path=%s "
+                           "-device virtio-net-pci,netdev=n0,id=nic0,"
+                           "mac=52:54:00:aa:bb:cc -incoming file:%s", sock,
+                           mig);
+    d = qtest_init(args);
+    dsock = accept(lfd, NULL, NULL);
+    g_assert_cmpint(dsock, >=, 0);
+    close(lfd);
+    unlink(sock);
+    {
+        Env de = { .sock = dsock };
+        ssize_t n;
+
+        /* the announcement's RARP frames (0x8035) come too */
+        do {
+            n = peer_recv(&de, got, sizeof(got), 5000);
+        } while (n == 60 && (got[12] << 8 | got[13]) == 0x8035);
+        g_assert_cmpint(n, ==, sizeof(frame));
+        g_assert(!memcmp(got, frame, sizeof(frame)));
+    }
+    close(dsock);
+    g_assert_cmpint(qtest_quit(d), ==, 0);
+    unlink(mig);
+    env_end(&e);
+}
+
 static void test_ctrl_rx_filter(void)
 {
     Env e = { 0 };
@@ -784,6 +918,8 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-net/tx-rx", test_tx_rx);
     g_test_add_func("/virtio-net/mergeable", test_mergeable);
     g_test_add_func("/virtio-net/backpressure", test_backpressure);
+    g_test_add_func("/virtio-net/tx-backpressure", test_tx_backpressure);
+    g_test_add_func("/virtio-net/tx-migration", test_tx_migration);
     g_test_add_func("/virtio-net/ctrl-rx-filter", test_ctrl_rx_filter);
     g_test_add_func("/virtio-net/set-link", test_set_link);
     g_test_add_func("/virtio-net/hub", test_hub);
