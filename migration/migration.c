@@ -290,13 +290,14 @@ static void rate_limit(MigrationState *s)
 static void fail(MigrationState *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /*
- * The destination acknowledges each MULTIFD_SYNC with one byte on the
- * main connection once every page before it is loaded: a pass ends (and
- * its bandwidth is measured) when the pages are in, not when they sit
- * in socket buffers, so the switchover decision holds even when the
- * destination (decompressing) is the slow side.
+ * The destination acknowledges each MULTIFD_SYNC (and, without multifd,
+ * each PASS_ACK) with one byte on the main connection once every page
+ * before it is loaded: a pass ends (and its bandwidth is measured) when
+ * the pages are in, not when they sit in socket buffers, so the
+ * switchover decision holds even when the destination (decompressing,
+ * filling in sparse pages) is the slow side.
  */
-static bool multifd_wait_ack(MigrationState *s)
+static bool wait_ack(MigrationState *s, const char *what)
 {
     uint8_t ack = 0;
     bool locked = bql_locked();
@@ -313,8 +314,8 @@ static bool multifd_wait_ack(MigrationState *s)
     }
     if (n != 1 || ack != MIG_ANSWER_LOADED) {
         if (!cancelled(s)) {
-            fail(s, "the destination did not acknowledge the multifd "
-                 "pages (its log says why)");
+            fail(s, "the destination did not acknowledge %s (its log "
+                 "says why)", what);
         }
         return false;
     }
@@ -342,7 +343,7 @@ static bool multifd_sync(MigrationState *s)
         g_error_free(err);
         return false;
     }
-    return multifd_wait_ack(s);
+    return wait_ack(s, "the multifd pages");
 }
 
 /* Keep the channels' counters, then close them (big lock held). */
@@ -461,12 +462,37 @@ static void auto_converge_check(MigrationState *s, uint64_t dirty)
     s->period_dirty = 0;
 }
 
-/* Precopy passes until the rest fits in downtime-limit. */
+/*
+ * End a pass on a connection that answers (tcp:, unix:): PASS_ACK, and
+ * wait until the destination has loaded everything sent so far.  Without
+ * it a pass would end when its bytes sit in socket buffers, and pages that
+ * are cheap to send but not to load (sparse ones: a few bytes each) could
+ * leave the destination seconds behind when the source stops the VM.
+ */
+static bool pass_ack(MigrationState *s, unsigned pass)
+{
+    mig_put_u8(s->f, MIG_SEC_PASS_ACK);
+    mig_put_u32(s->f, pass);
+    if (!mig_file_flush(s->f)) {
+        return false;
+    }
+    return wait_ack(s, "a precopy pass");
+}
+
+/*
+ * Precopy passes until the rest fits in downtime-limit.  The estimate is
+ * the dirty pages over the rate the last pass moved the pages that were
+ * not zero (normal, sparse or XBZRLE: each kind costs something else on
+ * the wire, the rate in pages covers them all; zero pages are left out,
+ * which errs on the long side).
+ */
 static bool precopy(MigrationState *s)
 {
+    double pages_per_ms = 0;
+
     for (unsigned pass = 0; ; pass++) {
         int64_t t0 = now_ms(), elapsed;
-        uint64_t bytes0 = total_bytes(s), dirty;
+        uint64_t bytes0 = total_bytes(s), zero0 = s->st.zero_pages, dirty;
 
         bql_lock();
         dirty = sync_dirty(s);
@@ -482,16 +508,23 @@ static bool precopy(MigrationState *s)
         mig_put_u8(s->f, MIG_SEC_PASS);
         mig_put_u32(s->f, s->dirty_sync_count);
         if (pass > 0) {
-            double bw = MAX(s->bandwidth, 1.0);
-            s->expected_downtime = (int64_t)(dirty * MIG_PAGE_SIZE / bw);
+            s->expected_downtime = (int64_t)(dirty /
+                                             MAX(pages_per_ms, 0.001));
             if (s->expected_downtime <= (int64_t)params.downtime_limit) {
                 return true;
             }
         }
-        if (!send_dirty(s, true)) {
+        if (!send_dirty(s, true) ||
+            (s->want_answer && !s->mfd && !pass_ack(s, pass))) {
             return false;
         }
         elapsed = MAX(now_ms() - t0, 1);
+        if (dirty) {
+            uint64_t moved = dirty - MIN(dirty, s->st.zero_pages - zero0);
+
+            /* a pass of zero pages only: their own (fast) rate */
+            pages_per_ms = (double)(moved ? moved : dirty) / elapsed;
+        }
         s->bandwidth = (double)(total_bytes(s) - bytes0) / elapsed;
         s->mbps = s->bandwidth * 8 / 1000.0;
         s->dirty_pages_rate = dirty * 1000 / elapsed;

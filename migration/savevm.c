@@ -847,6 +847,22 @@ bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
             }
             break;
         }
+        case MIG_SEC_PASS_ACK: {
+            uint8_t ack = MIG_ANSWER_LOADED;
+
+            mig_get_u32(f);                 /* the pass: for traces */
+            if (stream_error(f, errp)) {
+                return false;
+            }
+            /* everything before is loaded: the source measures its pass */
+            if (f->fd < 0 || write(f->fd, &ack, 1) != 1) {
+                error_setg(errp, "acknowledging a precopy pass: %s",
+                           f->fd < 0 ? "no connection to answer on"
+                                     : g_strerror(errno));
+                return false;
+            }
+            break;
+        }
         case MIG_SEC_CLOCK:
             ld->clock_ns = (int64_t)mig_get_u64(f);
             ld->have_clock = true;

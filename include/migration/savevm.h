@@ -20,6 +20,12 @@
  *             non-device handler's state (migration_register_state)
  *   MULTIFD, MULTIFD_SYNC  (u8 0x07, 0x08): multifd channels, see
  *             include/migration/multifd.h
+ *   PASS_ACK  u8 0x09, u32 pass: the destination answers one byte
+ *             (MIG_ANSWER_LOADED) on the connection once everything
+ *             before it is loaded; sent at the end of each precopy pass
+ *             on tcp: and unix:, so a pass's rate is the rate at which the
+ *             destination takes pages, not the rate at which socket
+ *             buffers fill
  *   END       u8 0xff, u8 1 if the source was running, 0 if paused,
  *             u8 1 if the source waits for an answer (tcp: and unix:)
  *   answer    (destination to source, on the same socket, when asked
@@ -50,6 +56,7 @@ enum {
     MIG_SEC_STATE = 0x06,
     MIG_SEC_MULTIFD = 0x07,         /* multifd.h */
     MIG_SEC_MULTIFD_SYNC = 0x08,
+    MIG_SEC_PASS_ACK = 0x09,
     MIG_SEC_END = 0xff,
 };
 
