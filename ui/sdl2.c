@@ -791,6 +791,22 @@ bool sdl_display_init(GError **errp)
     SDL_SetHint(SDL_HINT_VIDEO_ALLOW_SCREENSAVER, "1");
     SDL_SetHint(SDL_HINT_GRAB_KEYBOARD, "1");
     SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear");
+    /*
+     * The software renderer draws into the window's surface.  Unless told
+     * otherwise, SDL may back that surface with a hidden OpenGL renderer
+     * (a "texture framebuffer": on X11 it recreates the window for GL, and
+     * under Mesa's llvmpipe it does so even without a GPU).  That path
+     * keeps the GL drawable's old size for the first frames after
+     * SDL_SetWindowSize when the window has not been presented yet: a
+     * guest mode change before the first refresh tick (640x480 ->
+     * 1024x768) then showed the bottom 480 rows of the new picture at the
+     * top of the window and black below, and nothing repainted it until
+     * the guest drew again (issue 10: test_sdl_window's "pixel (0,0) is
+     * 0020a0" for 30 s).  The native framebuffer (MIT-SHM on X11) has no
+     * such state, costs no GL round trip, and is what gl=off means here.
+     * Where a video driver has no native framebuffer SDL ignores this.
+     */
+    SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
     if (SDL_InitSubSystem(SDL_INIT_VIDEO) < 0) {
         error_setg(errp, "Could not initialize SDL (%s) - exiting",
                    SDL_GetError());
