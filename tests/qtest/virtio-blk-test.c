@@ -1064,8 +1064,10 @@ static char *wait_event(Env *e, const char *name)
     g_autoptr(GString) all = g_string_new("");
 
     for (int i = 0; i < 500; i++) {
-        g_autofree char *r = qmp(e, "{\"execute\":\"query-status\"}");
-        g_autofree char *ev = qmp_take_events(e->qmp);
+        g_autofree char *ev = NULL;
+
+        g_free(qmp(e, "{\"execute\":\"query-status\"}"));  /* events in */
+        ev = qmp_take_events(e->qmp);
 
         g_string_append(all, ev);
         if (strstr(all->str, name)) {
