@@ -105,7 +105,7 @@ static void dimm_add(Env *e, const char *id, const char *memdev,
         "{\"execute\": \"device_add\", \"arguments\": {\"driver\": "
         "\"pc-dimm\", \"id\": \"%s\", \"memdev\": \"%s\"%s}}", id, memdev,
         more ? more : "");
-    g_autofree char *r = qmp_ok(e, j);
+    g_free(qmp_ok(e, j));
 }
 
 static void dimm_add_fails(Env *e, const char *memdev, const char *more,
@@ -124,12 +124,12 @@ static void backend_add(Env *e, const char *id, const char *size)
     g_autofree char *j = g_strdup_printf(
         "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": "
         "\"memory-backend-ram\", \"id\": \"%s\", \"size\": %s}}", id, size);
-    g_autofree char *r = qmp_ok(e, j);
+    g_free(qmp_ok(e, j));
 }
 
 static char *events(Env *e)
 {
-    g_autofree char *r = qmp_cmd(e->qmp, "{\"execute\": \"query-status\"}");
+    g_free(qmp_cmd(e->qmp, "{\"execute\": \"query-status\"}"));
 
     return qmp_take_events(e->qmp);
 }

@@ -83,7 +83,7 @@ static void qmp_fails(Env *e, const char *json, const char *desc)
 
 static char *events(Env *e)
 {
-    g_autofree char *r = qmp_cmd(e->qmp, "{\"execute\": \"query-status\"}");
+    g_free(qmp_cmd(e->qmp, "{\"execute\": \"query-status\"}"));
 
     return qmp_take_events(e->qmp);
 }
