@@ -16,8 +16,6 @@
  */
 #include "guest.h"
 
-#define PCI_ADDR        0xcf8
-#define PCI_DATA        0xcfc
 #define BAR0_ADDR       0xfe000000u
 #define NDESC           8
 #define BUF_LEN         2048
@@ -59,17 +57,7 @@ static uint8_t rxbuf[NDESC][BUF_LEN] __attribute__((aligned(16)));
 static uint8_t txbuf[NDESC][BUF_LEN] __attribute__((aligned(16)));
 static unsigned devfn, rx_next, tx_next[2];
 
-static uint32_t cfg_read32(unsigned off)
-{
-    outl(PCI_ADDR, 0x80000000u | devfn << 8 | off);
-    return inl(PCI_DATA);
-}
 
-static void cfg_write32(unsigned off, uint32_t v)
-{
-    outl(PCI_ADDR, 0x80000000u | devfn << 8 | off);
-    outl(PCI_DATA, v);
-}
 
 static uint32_t rd(unsigned r)
 {
@@ -83,12 +71,11 @@ static void wr(unsigned r, uint32_t v)
 
 static bool find_device(void)
 {
-    for (devfn = 0; devfn < 256; devfn++) {
-        if (cfg_read32(0) == 0x10d38086) {
-            return true;
-        }
-    }
-    return false;
+    static const uint32_t ids[] = { 0x10d38086 };
+    int d = pci_find_id(ids, ARRAY_SIZE(ids));
+
+    devfn = d;
+    return d >= 0;
 }
 
 static uint16_t eeprom_word(unsigned i)
@@ -173,8 +160,8 @@ int main(void)
         report(false, "no 8086:10d3 function");
         report_summary();
     }
-    cfg_write32(0x10, BAR0_ADDR);
-    cfg_write32(0x04, 0x06);                    /* memory, bus master */
+    pci_cfg_write32(devfn, 0x10, BAR0_ADDR);
+    pci_cfg_write32(devfn, 0x04, 0x06);                    /* memory, bus master */
     for (unsigned i = 0; i < 64; i++) {
         uint16_t v = eeprom_word(i);
         if (i < 3) {

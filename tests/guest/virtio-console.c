@@ -18,8 +18,6 @@
  */
 #include "guest.h"
 
-#define PCI_ADDR        0xcf8
-#define PCI_DATA        0xcfc
 #define MSIX_BAR_ADDR   0xfe000000u
 #define MODERN_BAR_ADDR 0xfe100000u
 #define IRQ_VECTOR      0x40
@@ -74,22 +72,8 @@ static uintptr_t common, notify, devcfg;
 static uint32_t notify_mult;
 static volatile uint32_t irq_count;
 
-static uint32_t cfg_read32(unsigned off)
-{
-    outl(PCI_ADDR, 0x80000000u | devfn << 8 | off);
-    return inl(PCI_DATA);
-}
 
-static void cfg_write32(unsigned off, uint32_t v)
-{
-    outl(PCI_ADDR, 0x80000000u | devfn << 8 | off);
-    outl(PCI_DATA, v);
-}
 
-static uint8_t cfg_read8(unsigned off)
-{
-    return cfg_read32(off & ~3u) >> (8 * (off & 3));
-}
 
 static void msix_irq(int vector)
 {
@@ -99,36 +83,23 @@ static void msix_irq(int vector)
 
 static bool find_device(void)
 {
-    for (devfn = 0; devfn < 256; devfn++) {
-        if (cfg_read32(0) == 0x10031af4) {
-            return true;
-        }
-    }
-    return false;
+    static const uint32_t ids[] = { 0x10031af4 };
+    int d = pci_find_id(ids, ARRAY_SIZE(ids));
+
+    devfn = d;
+    return d >= 0;
 }
 
 static bool map_device(void)
 {
-    cfg_write32(0x14, MSIX_BAR_ADDR);
-    cfg_write32(0x20, MODERN_BAR_ADDR);
-    cfg_write32(0x24, 0);
-    cfg_write32(0x04, 0x06);                    /* memory, bus master */
-    for (uint8_t cap = cfg_read8(0x34); cap; cap = cfg_read8(cap + 1)) {
-        uint8_t type = cfg_read8(cap + 3);
-        uint32_t off = cfg_read32(cap + 8);
+    struct virtio_pci_caps c;
 
-        if (cfg_read8(cap) != 0x09 || cfg_read8(cap + 4) != 4) {
-            continue;
-        }
-        if (type == 1) {
-            common = MODERN_BAR_ADDR + off;
-        } else if (type == 2) {
-            notify = MODERN_BAR_ADDR + off;
-            notify_mult = cfg_read32(cap + 16);
-        } else if (type == 4) {
-            devcfg = MODERN_BAR_ADDR + off;
-        }
-    }
+    pci_cfg_write32(devfn, 0x14, MSIX_BAR_ADDR);
+    virtio_pci_map(devfn, MODERN_BAR_ADDR, &c);
+    common = c.common;
+    notify = c.notify;
+    notify_mult = c.notify_mult;
+    devcfg = c.device;
     return common && notify && devcfg;
 }
 
@@ -137,18 +108,18 @@ static bool setup_msix(void)
     uint8_t cap;
     uintptr_t e;
 
-    for (cap = cfg_read8(0x34); cap && cfg_read8(cap) != 0x11;
-         cap = cfg_read8(cap + 1)) {
+    for (cap = pci_cfg_read8(devfn, 0x34); cap && pci_cfg_read8(devfn, cap) != 0x11;
+         cap = pci_cfg_read8(devfn, cap + 1)) {
     }
     if (!cap) {
         return false;
     }
-    e = MSIX_BAR_ADDR + (cfg_read32(cap + 4) & ~7u);
+    e = MSIX_BAR_ADDR + (pci_cfg_read32(devfn, cap + 4) & ~7u);
     mmio_write32(e, 0xfee00000u | lapic_id() << 12);
     mmio_write32(e + 4, 0);
     mmio_write32(e + 8, IRQ_VECTOR);
     mmio_write32(e + 12, 0);
-    cfg_write32(cap, cfg_read32(cap) | 0x80000000u);   /* MSI-X enable */
+    pci_cfg_write32(devfn, cap, pci_cfg_read32(devfn, cap) | 0x80000000u);   /* MSI-X enable */
     irq_set_handler(IRQ_VECTOR, msix_irq);
     lapic_enable();
     irq_enable();

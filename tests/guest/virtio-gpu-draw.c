@@ -20,8 +20,6 @@
  */
 #include "guest.h"
 
-#define PCI_ADDR        0xcf8
-#define PCI_DATA        0xcfc
 #define MODERN_BAR_ADDR 0xfe100000u
 #define QSIZE           8
 #define W               256
@@ -59,52 +57,26 @@ static uintptr_t common, notify;
 static uint32_t notify_mult;
 static uint16_t avail_idx, used_seen;
 
-static uint32_t cfg_read32(unsigned off)
-{
-    outl(PCI_ADDR, 0x80000000u | devfn << 8 | off);
-    return inl(PCI_DATA);
-}
 
-static void cfg_write32(unsigned off, uint32_t v)
-{
-    outl(PCI_ADDR, 0x80000000u | devfn << 8 | off);
-    outl(PCI_DATA, v);
-}
 
-static uint8_t cfg_read8(unsigned off)
-{
-    return cfg_read32(off & ~3u) >> (8 * (off & 3));
-}
 
 static bool find_device(void)
 {
-    for (devfn = 0; devfn < 256; devfn++) {
-        if (cfg_read32(0) == 0x10501af4) {
-            return true;
-        }
-    }
-    return false;
+    static const uint32_t ids[] = { 0x10501af4 };
+    int d = pci_find_id(ids, ARRAY_SIZE(ids));
+
+    devfn = d;
+    return d >= 0;
 }
 
 static bool map_device(void)
 {
-    cfg_write32(0x20, MODERN_BAR_ADDR);
-    cfg_write32(0x24, 0);
-    cfg_write32(0x04, 0x06);                    /* memory, bus master */
-    for (uint8_t cap = cfg_read8(0x34); cap; cap = cfg_read8(cap + 1)) {
-        uint8_t type = cfg_read8(cap + 3);
-        uint32_t off = cfg_read32(cap + 8);
+    struct virtio_pci_caps c;
 
-        if (cfg_read8(cap) != 0x09 || cfg_read8(cap + 4) != 4) {
-            continue;
-        }
-        if (type == 1) {
-            common = MODERN_BAR_ADDR + off;
-        } else if (type == 2) {
-            notify = MODERN_BAR_ADDR + off;
-            notify_mult = cfg_read32(cap + 16);
-        }
-    }
+    virtio_pci_map(devfn, MODERN_BAR_ADDR, &c);
+    common = c.common;
+    notify = c.notify;
+    notify_mult = c.notify_mult;
     return common && notify;
 }
 

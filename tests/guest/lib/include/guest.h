@@ -231,6 +231,26 @@ uint64_t rsdp_scan_range(uint64_t start, uint64_t end);
 /* The RSDP address the boot protocol gave (PVH, Linux), or 0. */
 uint64_t rsdp_from_boot(void);
 
+/* ---- PCI (lib/pci.c): bus 0, configuration mechanism #1 ---- */
+
+uint32_t pci_cfg_read32(unsigned devfn, unsigned off);
+void pci_cfg_write32(unsigned devfn, unsigned off, uint32_t v);
+uint8_t pci_cfg_read8(unsigned devfn, unsigned off);
+/* The first function whose register 0 (device << 16 | vendor) is one of
+ * the @n @ids, or -1. */
+int pci_find_id(const uint32_t *ids, unsigned n);
+
+/* Where the virtio PCI capabilities (VIRTIO 1.2, 4.1.4) put the modern
+ * transport's structures (0: not found). */
+struct virtio_pci_caps {
+    uintptr_t common, notify, isr, device;
+    uint32_t notify_mult;
+};
+/* Place BAR 4 at @bar4, turn on memory decoding and bus mastering, and
+ * walk the capabilities of the structures in BAR 4. */
+void virtio_pci_map(unsigned devfn, uintptr_t bar4,
+                    struct virtio_pci_caps *c);
+
 /* ---- paging ---- */
 
 /* Identity-map [0, end) (the first 4 GiB are always mapped), up to 64 GiB.
