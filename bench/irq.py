@@ -56,11 +56,13 @@ def main():
     print("| mode | event | kvmpc | QEMU 7.2 | kvmpc/QEMU |")
     print("| --- | --- | --- | --- | --- |")
     for mode in MODES:
+        args = common[:-1] + [common[-1] +
+                              (" userspace_lapic=1" if mode == "off" else "")]
         progs = {"kvmpc": [kvmpc, "-machine", "pc,kernel_irqchip=" + mode]
-                 + common}
+                 + args}
         if qemu:
             progs["qemu"] = [qemu, "-enable-kvm", "-machine",
-                             "pc,kernel_irqchip=" + mode] + common
+                             "pc,kernel_irqchip=" + mode] + args
         res = {name: [] for name in progs}
         for _ in range(runs):
             for name, cmd in progs.items():         # alternate

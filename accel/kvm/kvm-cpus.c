@@ -54,6 +54,7 @@ typedef struct KvmVcpu {
     X86CPUTopoIDs ids;
     bool present;           /* a boot CPU, or plugged (hotplug slots) */
     bool exit_pending;      /* an exit was handled; KVM_RUN completes it */
+    uint8_t cr8_entered;    /* kernel_irqchip=off: the CR8 KVM_RUN got */
     /* guarded by vcpus_lock */
     bool quit;              /* unplugged: the thread ends */
     bool parked;            /* outside KVM_RUN and waiting */
@@ -333,7 +334,7 @@ static bool pre_run_userspace_irqchip(KvmVcpu *v)
             run->request_interrupt_window = 1;
         }
     }
-    run->cr8 = apic_get_cr8(idx);
+    run->cr8 = v->cr8_entered = apic_get_cr8(idx);
     bql_unlock();
     return runnable;
 }
@@ -519,6 +520,10 @@ static void handle_exit(KvmVcpu *v)
     case KVM_EXIT_INTR:
     case KVM_EXIT_IRQ_WINDOW_OPEN:
     case KVM_EXIT_DEBUG:
+    /* kernel_irqchip=off: the guest lowered CR8 (VMX/SVM report it so a
+     * userspace LAPIC can deliver what the TPR held back): the CR8 sync
+     * after KVM_RUN and the next pre-run do exactly that */
+    case KVM_EXIT_SET_TPR:
         break;
     case KVM_EXIT_INTERNAL_ERROR:
         report_internal_error(v);
@@ -546,7 +551,10 @@ static void run_once(KvmVcpu *v)
     }
     ret = ioctl(v->x86.fd, KVM_RUN, 0);
     v->exit_pending = ret >= 0;
-    if (userspace_lapic()) {
+    /* The guest's TPR writes through CR8 go back to the LAPIC; most
+     * exits leave it as it went in, and then the big lock is not taken
+     * for nothing (each exit's pre-run takes it again anyway). */
+    if (userspace_lapic() && v->run->cr8 != v->cr8_entered) {
         bql_lock();
         apic_set_cr8(v->x86.index, v->run->cr8);
         bql_unlock();
