@@ -274,7 +274,8 @@ static bool port_setup(int port, struct port_mem *m)
     return (port_read(port, PxCMD) & (CMD_CR | CMD_FR)) == (CMD_CR | CMD_FR);
 }
 
-static void test_hba(void)
+/* The HBA and its ports; @want_cd: a CD-ROM must be there too. */
+static void test_hba(bool want_cd)
 {
     uint32_t cap, pi;
 
@@ -295,7 +296,9 @@ static void test_hba(void)
         }
     }
     report(disk_port >= 0, "disk on port %d", disk_port);
-    report(cd_port >= 0, "CD-ROM on port %d", cd_port);
+    if (want_cd) {
+        report(cd_port >= 0, "CD-ROM on port %d", cd_port);
+    }
 }
 
 /* ---- the disk ------------------------------------------------------------ */
@@ -449,7 +452,7 @@ int main(void)
         report_summary();
     }
     setup_pci();
-    test_hba();
+    test_hba(mib <= 0);                 /* the bench reads the disk only */
     if (disk_port < 0) {
         report_summary();
     }
