@@ -26,17 +26,6 @@
 #define ROUNDS          32
 #define NQUEUES         4       /* 2, 3 (control), 4, 5 (port 1) */
 
-/* common configuration (4.1.4.3) */
-#define C_GFSELECT      0x08
-#define C_GF            0x0c
-#define C_STATUS        0x14
-#define C_Q_SELECT      0x16
-#define C_Q_SIZE        0x18
-#define C_Q_MSIX        0x1a
-#define C_Q_ENABLE      0x1c
-#define C_Q_DESC        0x20
-#define C_Q_AVAIL       0x28
-#define C_Q_USED        0x30
 
 /* control events (5.3.6.2) */
 #define DEVICE_READY    0

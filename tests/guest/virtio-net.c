@@ -38,19 +38,6 @@
 #define TXBUF_BASE      0x4100000ul         /* 65 MiB: QMAX buffers */
 #define HDR_LEN         12                  /* virtio_net_hdr_v1 */
 
-#define C_DFSELECT      0x00
-#define C_DF            0x04
-#define C_GFSELECT      0x08
-#define C_GF            0x0c
-#define C_STATUS        0x14
-#define C_Q_SELECT      0x16
-#define C_Q_SIZE        0x18
-#define C_Q_MSIX        0x1a
-#define C_Q_ENABLE      0x1c
-#define C_Q_NOFF        0x1e
-#define C_Q_DESC        0x20
-#define C_Q_AVAIL       0x28
-#define C_Q_USED        0x30
 
 #define F_MAC           5
 #define F_STATUS        16

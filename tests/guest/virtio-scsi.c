@@ -34,19 +34,6 @@
 #define RESP_HDR        (12 + SENSE_SIZE)
 #define DISK_BLOCKS     2048
 
-/* common configuration (4.1.4.3) */
-#define C_DFSELECT      0x00
-#define C_DF            0x04
-#define C_GFSELECT      0x08
-#define C_GF            0x0c
-#define C_STATUS        0x14
-#define C_Q_SELECT      0x16
-#define C_Q_SIZE        0x18
-#define C_Q_ENABLE      0x1c
-#define C_Q_NOFF        0x1e
-#define C_Q_DESC        0x20
-#define C_Q_AVAIL       0x28
-#define C_Q_USED        0x30
 
 struct vring_desc {
     uint64_t addr;

@@ -427,6 +427,23 @@ def cpu_regs(lv, name):
     return regs
 
 
+def check_came_back(lv, g, log, mark, before, how):
+    """After a restore or revert that left the domain paused: the vCPU
+    has the very registers @before, and resumed, the payload answers the
+    power button in what the log got after @mark, without booting
+    again."""
+    wait_state(lv, g.name, "paused")
+    after = cpu_regs(lv, g.name)
+    check(before == after, "vCPU state: before %s, %s %s" %
+          (before, how, after))
+    lv.virsh("resume", g.name)
+    lv.virsh("shutdown", g.name)
+    out = wait_log_since(log, mark, POWEROFF)
+    check(BANNER not in out and "multiboot entry" not in out,
+          "the payload booted again, not %s: %r" % (how, out[-800:]))
+    wait_state(lv, g.name, "shut off")
+
+
 @guest_test()
 def test_console(lv, kvmpc):
     """<serial type='pty'>: libvirt passes -chardev pty and finds the
@@ -630,16 +647,7 @@ def test_save_restore(lv, kvmpc):
         check(os.path.getsize(state) > 0, "empty save file")
         mark = log_size(log)
         lv.virsh("restore", "--paused", state)
-        wait_state(lv, g.name, "paused")
-        after = cpu_regs(lv, g.name)
-        check(before == after, "vCPU state: saved %s, restored %s" %
-              (before, after))
-        lv.virsh("resume", g.name)
-        lv.virsh("shutdown", g.name)
-        out = wait_log_since(log, mark, POWEROFF)
-        check(BANNER not in out and "multiboot entry" not in out,
-              "the payload booted again, not restored: %r" % out[-800:])
-        wait_state(lv, g.name, "shut off")
+        check_came_back(lv, g, log, mark, before, "restored")
 
 
 @guest_test("qemu-img")
@@ -677,16 +685,7 @@ def test_snapshot(lv, kvmpc):
         wait_state(lv, g.name, "shut off")
         mark = log_size(log)
         lv.virsh("snapshot-revert", g.name, "paused1")
-        wait_state(lv, g.name, "paused")
-        after = cpu_regs(lv, g.name)
-        check(before == after, "vCPU state: snapshot %s, reverted %s" %
-              (before, after))
-        lv.virsh("resume", g.name)
-        lv.virsh("shutdown", g.name)
-        out = wait_log_since(log, mark, POWEROFF)
-        check(BANNER not in out and "multiboot entry" not in out,
-              "the payload booted again, not reverted: %r" % out[-800:])
-        wait_state(lv, g.name, "shut off")
+        check_came_back(lv, g, log, mark, before, "reverted")
         # the running snapshot comes back running
         lv.virsh("snapshot-revert", g.name, "running1")
         wait_state(lv, g.name, "running")

@@ -201,7 +201,7 @@ static void engine_read(void *opaque)
 
 static void test_engine_poller(void)
 {
-    g_autofree char *dir = g_dir_make_tmp("test-iothread-XXXXXX", NULL);
+    g_autofree char *dir = g_dir_make_tmp(NULL, NULL);
     g_autofree char *path = g_build_filename(dir, "disk.raw", NULL);
     g_autofree char *data = g_malloc(16384);
     static EngineIo e;

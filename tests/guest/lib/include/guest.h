@@ -240,6 +240,23 @@ uint8_t pci_cfg_read8(unsigned devfn, unsigned off);
  * the @n @ids, or -1. */
 int pci_find_id(const uint32_t *ids, unsigned n);
 
+/* The modern transport's common configuration (VIRTIO 1.2, 4.1.4.3):
+ * register offsets from virtio_pci_caps.common. */
+#define C_DFSELECT      0x00
+#define C_DF            0x04
+#define C_GFSELECT      0x08
+#define C_GF            0x0c
+#define C_STATUS        0x14
+#define C_Q_SELECT      0x16
+#define C_Q_SIZE        0x18
+#define C_Q_MSIX        0x1a
+#define C_Q_ENABLE      0x1c
+#define C_Q_NOFF        0x1e
+#define C_Q_DESC        0x20
+#define C_Q_AVAIL       0x28
+#define C_Q_USED        0x30
+#define C_Q_RESET       0x3a
+
 /* Where the virtio PCI capabilities (VIRTIO 1.2, 4.1.4) put the modern
  * transport's structures (0: not found). */
 struct virtio_pci_caps {
