@@ -19,7 +19,6 @@
 #include "block/block-int.h"
 
 #define BITS_PER_WORD (sizeof(unsigned long) * 8)
-#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
 
 struct BdrvDirtyBitmap {
     BlockDriverState *bs;

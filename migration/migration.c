@@ -20,6 +20,7 @@
 #include "migration/savevm.h"
 #include "migration/xbzrle.h"
 #include "migration/multifd.h"
+#include "migration/postcopy.h"
 #include "migration/auto-converge.h"
 #include "system/cpu-throttle.h"
 #include "hw/qdev.h"
@@ -138,6 +139,7 @@ static bool capability_supported(MigrationCapability c)
            c == MIGRATION_CAPABILITY_AUTO_CONVERGE ||
            c == MIGRATION_CAPABILITY_MULTIFD ||
            c == MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE ||
+           c == MIGRATION_CAPABILITY_POSTCOPY_RAM ||
            /* what tcp: and unix: streams always have: the destination
             * answers END (docs/migration.md); libvirt sets it */
            c == MIGRATION_CAPABILITY_RETURN_PATH;
@@ -182,13 +184,31 @@ typedef struct MigrationState {
     ThrottleState throttle;
     int64_t period_start;
     uint64_t period_xfer0, period_dirty;
+    /* postcopy: asked for (migrate-start-postcopy, atomic), the return
+     * path's reader once switched, a resumed connection handed over by
+     * migrate with "resume" (under @lock), and what it did */
+    gint start_postcopy;
+    PostcopyReturnPath *rp;
+    int resume_fd;
+    GPid resume_child;
+    int64_t stop_ms;
+    uint64_t postcopy_requests, postcopy_bytes0;
 } MigrationState;
 
-static MigrationState mig = { .status = MIGRATION_STATUS_NONE, .fd = -1 };
+static MigrationState mig = {
+    .status = MIGRATION_STATUS_NONE, .fd = -1, .resume_fd = -1,
+};
 
 static int64_t now_ms(void)
 {
     return g_get_monotonic_time() / 1000;
+}
+
+static bool status_is_postcopy(MigrationStatus s)
+{
+    return s == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
+           s == MIGRATION_STATUS_POSTCOPY_PAUSED ||
+           s == MIGRATION_STATUS_POSTCOPY_RECOVER;
 }
 
 static bool status_is_active(MigrationStatus s)
@@ -196,7 +216,7 @@ static bool status_is_active(MigrationStatus s)
     return s == MIGRATION_STATUS_SETUP || s == MIGRATION_STATUS_ACTIVE ||
            s == MIGRATION_STATUS_PRE_SWITCHOVER ||
            s == MIGRATION_STATUS_DEVICE ||
-           s == MIGRATION_STATUS_CANCELLING;
+           s == MIGRATION_STATUS_CANCELLING || status_is_postcopy(s);
 }
 
 bool migration_is_active(void)
@@ -260,10 +280,9 @@ static uint64_t sync_dirty(MigrationState *s)
     return total;
 }
 
-/* Keep to max-bandwidth in windows of RATE_WINDOW_MS. */
-static void rate_limit(MigrationState *s)
+/* Keep to @max bytes a second (0: no limit) in windows of RATE_WINDOW_MS. */
+static void rate_limit(MigrationState *s, uint64_t max)
 {
-    uint64_t max = params.max_bandwidth;
     uint64_t used;
     int64_t now = now_ms();
 
@@ -368,7 +387,14 @@ static bool multifd_close(MigrationState *s, bool ok)
     return ok;
 }
 
-/* Send every page marked in the private bitmaps, in batches of runs. */
+/* migrate-start-postcopy was given (postcopy excludes multifd). */
+static bool postcopy_requested(MigrationState *s)
+{
+    return g_atomic_int_get(&s->start_postcopy) != 0;
+}
+
+/* Send every page marked in the private bitmaps, in batches of runs;
+ * a precopy pass (@limited) stops early when postcopy is asked for. */
 static bool send_dirty(MigrationState *s, bool limited)
 {
     const unsigned bits = 8 * sizeof(unsigned long);
@@ -406,7 +432,11 @@ static bool send_dirty(MigrationState *s, bool limited)
                 return false;
             }
             if (limited) {
-                rate_limit(s);
+                rate_limit(s, params.max_bandwidth);
+                if (postcopy_requested(s)) {
+                    /* the rest goes after the switch */
+                    return mig_file_flush(s->f);
+                }
             }
         }
     }
@@ -479,14 +509,19 @@ static bool pass_ack(MigrationState *s, unsigned pass)
     return wait_ack(s, "a precopy pass");
 }
 
+typedef enum PrecopyEnd {
+    PRECOPY_FAILED, PRECOPY_CONVERGED, PRECOPY_POSTCOPY,
+} PrecopyEnd;
+
 /*
- * Precopy passes until the rest fits in downtime-limit.  The estimate is
+ * Precopy passes until the rest fits in downtime-limit (or postcopy is
+ * asked for: the destination then takes the rest).  The estimate is
  * the dirty pages over the rate the last pass moved the pages that were
  * not zero (normal, sparse or XBZRLE: each kind costs something else on
  * the wire, the rate in pages covers them all; zero pages are left out,
  * which errs on the long side).
  */
-static bool precopy(MigrationState *s)
+static PrecopyEnd precopy(MigrationState *s)
 {
     double pages_per_ms = 0;
 
@@ -507,16 +542,24 @@ static bool precopy(MigrationState *s)
         }
         mig_put_u8(s->f, MIG_SEC_PASS);
         mig_put_u32(s->f, s->dirty_sync_count);
+        if (postcopy_requested(s)) {
+            return PRECOPY_POSTCOPY;
+        }
         if (pass > 0) {
             s->expected_downtime = (int64_t)(dirty /
                                              MAX(pages_per_ms, 0.001));
             if (s->expected_downtime <= (int64_t)params.downtime_limit) {
-                return true;
+                return PRECOPY_CONVERGED;
             }
         }
-        if (!send_dirty(s, true) ||
-            (s->want_answer && !s->mfd && !pass_ack(s, pass))) {
-            return false;
+        if (!send_dirty(s, true)) {
+            return PRECOPY_FAILED;
+        }
+        if (postcopy_requested(s)) {
+            return PRECOPY_POSTCOPY;
+        }
+        if (s->want_answer && !s->mfd && !pass_ack(s, pass)) {
+            return PRECOPY_FAILED;
         }
         elapsed = MAX(now_ms() - t0, 1);
         if (dirty) {
@@ -586,6 +629,14 @@ static void source_reactivate_images(void)
     }
 }
 
+static void stop_logging(MigrationState *s)
+{
+    for (unsigned i = 0; i < s->blocks->len; i++) {
+        RamBlock *b = g_ptr_array_index(s->blocks, i);
+        memory_region_set_log_migration(b->mr, false);
+    }
+}
+
 /* Stop, last pass, device and CPU state, end.  Big lock held. */
 static bool switchover(MigrationState *s)
 {
@@ -634,12 +685,272 @@ static bool switchover(MigrationState *s)
     return true;
 }
 
-static void stop_logging(MigrationState *s)
+/* ---- postcopy, the source's side (docs/migration.md "Postcopy") ------ */
+
+typedef enum PostcopyEnd {
+    POSTCOPY_DONE, POSTCOPY_REFUSED, POSTCOPY_BROKEN,
+} PostcopyEnd;
+
+/* Big lock not held: takes it for the status. */
+static void set_status_locked(MigrationStatus *where, MigrationStatus st)
 {
+    bql_lock();
+    set_status(where, st);
+    bql_unlock();
+}
+
+/*
+ * Stop the guest, tell the destination which pages it has are stale
+ * (POSTCOPY_LISTEN), send the devices, then POSTCOPY_RUN.  Big lock held.
+ * False before RUN went out (the destination never runs the guest: the
+ * caller resumes it here); once RUN is written the guest belongs to the
+ * destination whatever happens to the connection.
+ */
+static bool postcopy_switchover(MigrationState *s, bool *sent_run)
+{
+    g_autoptr(GByteArray) listen = g_byte_array_new();
+    GError *err = NULL;
+    uint8_t head[5] = { MIG_SEC_POSTCOPY_LISTEN };
+
+    *sent_run = false;
+    s->runstate_before = runstate_get();
+    s->vm_was_running = runstate_is_running();
+    s->stop_ms = now_ms();
+    if (s->vm_was_running) {
+        vm_stop(RUN_STATE_FINISH_MIGRATE);
+    } else {
+        runstate_set(RUN_STATE_FINISH_MIGRATE);
+    }
+    if (caps[MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER]) {
+        pause_before_switchover(s);
+        if (cancelled(s)) {
+            return false;
+        }
+        s->stop_ms = now_ms();
+    }
+    s->remaining = sync_dirty(s);
+    s->dirty_sync_count++;
+    stop_logging(s);            /* the guest is stopped for good here */
+    head[1] = s->blocks->len >> 24;
+    head[2] = s->blocks->len >> 16;
+    head[3] = s->blocks->len >> 8;
+    head[4] = s->blocks->len;
+    g_byte_array_append(listen, head, sizeof(head));
     for (unsigned i = 0; i < s->blocks->len; i++) {
         RamBlock *b = g_ptr_array_index(s->blocks, i);
-        memory_region_set_log_migration(b->mr, false);
+        postcopy_put_bitmap(listen, b->bmap, b->pages);
     }
+    mig_put_buffer(s->f, listen->data, listen->len);
+    if (!mig_save_devices(s->f, &err)) {
+        fail(s, "%s", err->message);
+        g_error_free(err);
+        return false;
+    }
+    if (!mig_file_flush(s->f)) {
+        return false;
+    }
+    bdrv_inactivate_all();
+    s->postcopy_bytes0 = total_bytes(s);
+    s->rp = postcopy_rp_start(s->fd, s->blocks);
+    *sent_run = true;
+    mig_put_u8(s->f, MIG_SEC_POSTCOPY_RUN);
+    mig_put_u8(s->f, s->vm_was_running);
+    mig_file_flush(s->f);
+    set_status(&s->status, MIGRATION_STATUS_POSTCOPY_ACTIVE);
+    return true;
+}
+
+/* Send the run of marked pages at @page of block @i (at most @max). */
+static void postcopy_send_run(MigrationState *s, unsigned i, uint64_t page,
+                              unsigned max)
+{
+    const unsigned bits = 8 * sizeof(unsigned long);
+    RamBlock *b = g_ptr_array_index(s->blocks, i);
+    unsigned n = 0;
+
+    while (page + n < b->pages && n < max &&
+           (b->bmap[(page + n) / bits] & (1UL << ((page + n) % bits)))) {
+        b->bmap[(page + n) / bits] &= ~(1UL << ((page + n) % bits));
+        n++;
+    }
+    if (n) {
+        mig_save_ram_batch(s->f, i, b, page, n, &s->st, NULL);
+        s->remaining = s->remaining > n ? s->remaining - n : 0;
+        s->transferred = total_bytes(s);
+    }
+}
+
+/* The next marked page at or after (*block, *page), wrapping once. */
+static bool postcopy_next_marked(MigrationState *s, unsigned *block,
+                                 uint64_t *page)
+{
+    const unsigned bits = 8 * sizeof(unsigned long);
+
+    for (unsigned k = 0; k <= s->blocks->len; k++) {
+        unsigned i = (*block + k) % s->blocks->len;
+        RamBlock *b = g_ptr_array_index(s->blocks, i);
+        uint64_t p = k == 0 ? *page : 0;
+
+        while (p < b->pages) {
+            unsigned long w = b->bmap[p / bits] >> (p % bits);
+            if (w) {
+                p += __builtin_ctzl(w);
+                if (p < b->pages) {
+                    *block = i;
+                    *page = p;
+                    return true;
+                }
+                break;
+            }
+            p = (p / bits + 1) * bits;
+        }
+    }
+    return false;
+}
+
+/*
+ * Pages until the destination has all of them: the ones its faults ask
+ * for first, each flushed at once, the rest in order from the last one
+ * asked for (a guest touches what is near), within
+ * max-postcopy-bandwidth.  Big lock not held.
+ */
+static PostcopyEnd postcopy_send(MigrationState *s)
+{
+    unsigned block = 0, rblock;
+    uint64_t page = 0, rpage;
+    bool end_sent = false;
+
+    for (;;) {
+        int answer = postcopy_rp_answer(s->rp);
+
+        s->postcopy_requests = postcopy_rp_requests(s->rp);
+        if (answer == MIG_RP_REFUSED) {
+            return POSTCOPY_REFUSED;
+        }
+        if (answer == MIG_RP_LOADED && !s->downtime) {
+            s->downtime = MAX(now_ms() - s->stop_ms, 1);
+        }
+        if (postcopy_rp_done(s->rp)) {
+            return POSTCOPY_DONE;
+        }
+        if (postcopy_rp_broken(s->rp) || mig_file_error(s->f)) {
+            return POSTCOPY_BROKEN;
+        }
+        if (postcopy_rp_next_request(s->rp, &rblock, &rpage)) {
+            postcopy_send_run(s, rblock, rpage, 1);
+            mig_file_flush(s->f);
+            block = rblock;
+            page = rpage + 1;
+        } else if (postcopy_next_marked(s, &block, &page)) {
+            postcopy_send_run(s, block, page, 64);
+            mig_file_flush(s->f);
+            rate_limit(s, params.max_postcopy_bandwidth);
+        } else if (!end_sent) {
+            mig_save_end(s->f, s->vm_was_running, true);
+            mig_file_flush(s->f);
+            end_sent = true;
+        } else {
+            postcopy_rp_wait(s->rp, 100);
+        }
+    }
+}
+
+/* The connection broke: postcopy-paused until migrate with "resume"
+ * brings a new one; false if that one fails before it is usable. */
+static bool postcopy_pause_and_resume(MigrationState *s)
+{
+    GError *err = NULL;
+    int fd;
+
+    if (s->fd >= 0) {
+        shutdown(s->fd, SHUT_RDWR);
+    }
+    postcopy_rp_stop(s->rp);
+    s->rp = NULL;
+    mig_file_free(s->f);
+    s->f = NULL;
+    close(s->fd);
+    s->fd = -1;
+    bql_lock();
+    set_status(&s->status, MIGRATION_STATUS_POSTCOPY_PAUSED);
+    error_report("postcopy: the connection to the destination broke; the "
+                "guest runs there and waits for its pages: run "
+                "migrate-recover on the destination, then migrate with "
+                "\"resume\": true here");
+    bql_unlock();
+    g_mutex_lock(&s->lock);
+    while (s->resume_fd < 0) {
+        g_cond_wait(&s->cond, &s->lock);
+    }
+    fd = s->resume_fd;
+    s->resume_fd = -1;
+    g_mutex_unlock(&s->lock);
+
+    set_status_locked(&s->status, MIGRATION_STATUS_POSTCOPY_RECOVER);
+    s->fd = fd;
+    s->f = mig_file_new_fd(fd, true);
+    mig_save_header(s->f);
+    mig_put_u8(s->f, MIG_SEC_POSTCOPY_RESUME);
+    if (!mig_file_flush(s->f) ||
+        !postcopy_read_missing(fd, s->blocks, &err)) {
+        if (err) {
+            error_report("postcopy resume: %s", err->message);
+            g_error_free(err);
+        }
+        return false;
+    }
+    s->remaining = 0;
+    for (unsigned i = 0; i < s->blocks->len; i++) {
+        RamBlock *b = g_ptr_array_index(s->blocks, i);
+        for (uint64_t w = 0; w < DIV_ROUND_UP(b->pages, 64); w++) {
+            s->remaining += __builtin_popcountl(b->bmap[w]);
+        }
+    }
+    s->rp = postcopy_rp_start(fd, s->blocks);
+    set_status_locked(&s->status, MIGRATION_STATUS_POSTCOPY_ACTIVE);
+    return true;
+}
+
+/*
+ * Postcopy from the switch to the end.  Big lock held on entry and
+ * exit.  False only while the source may still take the guest back (the
+ * switch failed before RUN went out, or the destination refused the
+ * state); a broken connection pauses instead, for as long as it takes.
+ */
+static bool postcopy(MigrationState *s)
+{
+    bool sent_run, ok = false;
+
+    if (!postcopy_switchover(s, &sent_run)) {
+        if (!sent_run) {
+            return false;
+        }
+    }
+    bql_unlock();
+    for (;;) {
+        PostcopyEnd end = s->rp ? postcopy_send(s) : POSTCOPY_BROKEN;
+
+        if (end == POSTCOPY_DONE) {
+            ok = true;
+            break;
+        }
+        if (end == POSTCOPY_REFUSED) {
+            fail(s, "the destination refused the machine's state (its log "
+                 "says why)");
+            break;
+        }
+        while (!postcopy_pause_and_resume(s)) {
+        }
+    }
+    if (s->rp && !postcopy_rp_done(s->rp)) {
+        shutdown(s->fd, SHUT_RDWR);     /* its reader may still wait */
+    }
+    postcopy_rp_stop(s->rp);
+    s->rp = NULL;
+    bql_lock();
+    s->downtime_bytes = 0;
+    s->transferred = total_bytes(s);
+    return ok;
 }
 
 static void join_thread(void *opaque)
@@ -665,9 +976,13 @@ static gpointer migration_thread(gpointer opaque)
     MigrationState *s = opaque;
     bool ok, closed_ok;
     GError *err = NULL;
+    PrecopyEnd end;
 
     mig_save_header(s->f);
     mig_save_config(s->f, s->config);
+    if (caps[MIGRATION_CAPABILITY_POSTCOPY_RAM]) {
+        mig_put_u8(s->f, MIG_SEC_POSTCOPY_ADVISE);
+    }
     if (caps[MIGRATION_CAPABILITY_MULTIFD]) {
         MultifdSend *m;
 
@@ -702,9 +1017,12 @@ static gpointer migration_thread(gpointer opaque)
     }
     bql_unlock();
 
-    ok = !mig_file_error(s->f) && !cancelled(s) && precopy(s);
+    end = mig_file_error(s->f) || cancelled(s) ? PRECOPY_FAILED
+                                                : precopy(s);
     bql_lock();
-    if (ok && !cancelled(s)) {
+    if (end == PRECOPY_POSTCOPY && !cancelled(s)) {
+        ok = postcopy(s);
+    } else if (end == PRECOPY_CONVERGED && !cancelled(s)) {
         ok = switchover(s);
     } else {
         ok = false;
@@ -771,6 +1089,39 @@ static void migration_reset_stats(MigrationState *s)
     s->period_start = now_ms();
     s->period_xfer0 = s->period_dirty = 0;
     g_clear_pointer(&s->xbzrle, xbzrle_cache_free);
+    s->start_postcopy = 0;
+    s->postcopy_requests = s->postcopy_bytes0 = 0;
+    s->stop_ms = 0;
+}
+
+/* migrate "resume": hand a new connection to the paused thread. */
+static void migrate_resume(MigrationState *s, const char *uri, GError **errp)
+{
+    GPid pid = 0;
+    int fd;
+
+    if (s->status != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+        error_setg(errp, "Cannot resume if there is no paused migration");
+        return;
+    }
+    if (!migration_uri_check(uri, errp)) {
+        return;
+    }
+    if (!migration_channel_is_listener(uri)) {
+        error_setg(errp, "a postcopy resumes on a tcp: or unix: URI");
+        return;
+    }
+    fd = migration_channel_open(uri, true, &pid, errp);
+    if (fd < 0) {
+        return;
+    }
+    g_mutex_lock(&s->lock);
+    if (s->resume_fd >= 0) {
+        close(s->resume_fd);
+    }
+    s->resume_fd = fd;
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
 }
 
 void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
@@ -787,8 +1138,7 @@ void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
         return;
     }
     if (has_resume && resume) {
-        error_setg(errp, "migrate resume is for postcopy, which kvmpc "
-                   "does not support");
+        migrate_resume(s, uri, errp);
         return;
     }
     if (migration_is_active() || s->thread) {
@@ -807,6 +1157,17 @@ void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
         !migration_channel_is_listener(uri)) {
         error_setg(errp, "multifd is only supported on tcp: and unix: "
                    "URIs");
+        return;
+    }
+    if (caps[MIGRATION_CAPABILITY_POSTCOPY_RAM] &&
+        caps[MIGRATION_CAPABILITY_MULTIFD]) {
+        error_setg(errp, "Postcopy is not yet compatible with multifd");
+        return;
+    }
+    if (caps[MIGRATION_CAPABILITY_POSTCOPY_RAM] &&
+        !migration_channel_is_listener(uri)) {
+        error_setg(errp, "postcopy-ram needs a tcp: or unix: URI: the "
+                   "destination asks for pages on the same connection");
         return;
     }
     if (caps[MIGRATION_CAPABILITY_MULTIFD] &&
@@ -859,6 +1220,12 @@ void qmp_migrate_cancel(GError **errp)
     if (!migration_is_active()) {
         return;     /* as QEMU: nothing to cancel is not an error */
     }
+    if (status_is_postcopy(s->status)) {
+        error_setg(errp, "a postcopy migration cannot be cancelled: the "
+                   "guest runs on the destination (migrate-pause and "
+                   "migrate-recover handle a broken connection)");
+        return;
+    }
     g_atomic_int_set(&s->cancel, 1);
     set_status(&s->status, MIGRATION_STATUS_CANCELLING);
     if (s->fd >= 0) {
@@ -870,6 +1237,23 @@ void qmp_migrate_cancel(GError **errp)
     g_mutex_lock(&s->lock);
     g_cond_broadcast(&s->cond);
     g_mutex_unlock(&s->lock);
+}
+
+void qmp_migrate_start_postcopy(GError **errp)
+{
+    MigrationState *s = &mig;
+
+    if (!caps[MIGRATION_CAPABILITY_POSTCOPY_RAM]) {
+        error_setg(errp, "Enable postcopy with migrate_set_capability "
+                   "before the start of migration");
+        return;
+    }
+    if (!migration_is_active()) {
+        error_setg(errp, "Postcopy must be started after migration has "
+                   "been started");
+        return;
+    }
+    g_atomic_int_set(&s->start_postcopy, 1);
 }
 
 void qmp_migrate_continue(MigrationStatus state, GError **errp)
@@ -924,7 +1308,10 @@ static void incoming_answer(IncomingState *in, bool loaded)
 {
     uint8_t b = loaded ? MIG_ANSWER_LOADED : MIG_ANSWER_REFUSED;
 
-    if (in->ld && in->ld->want_answer && in->fd >= 0) {
+    /* a source that may have switched to postcopy reads its return
+     * path for the refusal, whatever END said */
+    if (in->ld && (in->ld->want_answer || in->ld->postcopy_advised) &&
+        in->fd >= 0) {
         if (write(in->fd, &b, 1) != 1) {
             /* the source is gone; it resumes on its own */
         }
@@ -987,12 +1374,139 @@ static void incoming_done(void *opaque)
     in->ld = NULL;
 }
 
+/* ---- postcopy, the destination's side -------------------------------- */
+
+/*
+ * POSTCOPY_RUN came: load the devices, answer, run the guest (which
+ * takes its missing pages through userfaultfd while the loading thread
+ * goes on).  The main loop, big lock held.
+ */
+static void incoming_postcopy_run(void *opaque)
+{
+    IncomingState *in = opaque;
+    GError *err = NULL;
+    uint8_t answer;
+
+    if (mig_load_finish(in->ld, &err) &&
+        !(caps[MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE] &&
+          !(in->autostart && in->ld->source_running)) &&
+        !bdrv_activate_all(&err)) {
+        g_prefix_error(&err, "cannot take the images: ");
+    }
+    answer = err ? MIG_RP_REFUSED : MIG_RP_LOADED;
+    postcopy_rp_send(in->ld->pc, &answer, 1);
+    if (err) {
+        set_status(&in->status, MIGRATION_STATUS_FAILED);
+        error_report("load of migration failed: %s", err->message);
+        g_error_free(err);
+        qemu_system_exit_request(1);
+        return;
+    }
+    set_status(&in->status, MIGRATION_STATUS_POSTCOPY_ACTIVE);
+    net_announce_after_migration(params.announce_initial,
+                                 params.announce_max, params.announce_rounds,
+                                 params.announce_step);
+    if (in->autostart && in->ld->source_running) {
+        vm_start();
+    } else {
+        runstate_set(RUN_STATE_PAUSED);
+    }
+}
+
+static void incoming_join(IncomingState *in)
+{
+    if (in->thread) {
+        g_thread_join(in->thread);
+        in->thread = NULL;
+    }
+}
+
+/* Every page is here: tell the source, let go of userfaultfd. */
+static void incoming_postcopy_done(void *opaque)
+{
+    IncomingState *in = opaque;
+    uint8_t done = MIG_RP_DONE;
+
+    incoming_join(in);
+    postcopy_rp_send(in->ld->pc, &done, 1);
+    close(in->fd);
+    in->fd = -1;
+    if (in->listen_fd >= 0) {
+        close(in->listen_fd);
+        in->listen_fd = -1;
+    }
+    mig_load_free(in->ld);      /* unregisters the guest's RAM */
+    in->ld = NULL;
+    in->pending = false;
+    set_status(&in->status, MIGRATION_STATUS_COMPLETED);
+}
+
+/* The connection broke (or the stream went bad) after the guest started
+ * here: it runs on, its faults wait, until migrate-recover. */
+static void incoming_postcopy_broken(void *opaque)
+{
+    IncomingState *in = opaque;
+
+    incoming_join(in);
+    postcopy_rp_detach(in->ld->pc);
+    close(in->fd);
+    in->fd = -1;
+    if (in->listen_fd >= 0) {
+        close(in->listen_fd);
+        in->listen_fd = -1;
+    }
+    set_status(&in->status, MIGRATION_STATUS_POSTCOPY_PAUSED);
+    error_report("postcopy: %s; %" PRIu64 " pages are still on the "
+                 "source: migrate-recover URI here, then migrate with "
+                 "\"resume\": true there", in->error ? in->error->message
+                                                   : "the connection broke",
+                 postcopy_missing_pages(in->ld->pc));
+    g_clear_error(&in->error);
+}
+
+static void incoming_postcopy_active(void *opaque)
+{
+    IncomingState *in = opaque;
+
+    set_status(&in->status, MIGRATION_STATUS_POSTCOPY_ACTIVE);
+}
+
+/* The pages after POSTCOPY_RUN, on the first or a resumed connection. */
+static void incoming_postcopy_pages(IncomingState *in, bool resumed)
+{
+    bool ok = true;
+
+    if (resumed) {
+        ok = mig_load_resume_header(in->f, &in->error) &&
+             postcopy_rp_attach(in->ld->pc, in->fd);
+        if (ok) {
+            main_loop_call(incoming_postcopy_active, in);
+        }
+    }
+    ok = ok && mig_load_postcopy(in->f, in->ld, &in->error);
+    mig_file_free(in->f);
+    in->f = NULL;
+    main_loop_call(ok ? incoming_postcopy_done : incoming_postcopy_broken,
+                   in);
+}
+
+static gpointer incoming_resume_thread(gpointer opaque)
+{
+    incoming_postcopy_pages(opaque, true);
+    return NULL;
+}
+
 static gpointer incoming_thread(gpointer opaque)
 {
     IncomingState *in = opaque;
 
     mig_load_stream(in->f, in->ld, true, &in->error);
     in->transferred = in->f->transferred;
+    if (!in->error && in->ld->postcopy_running) {
+        main_loop_call(incoming_postcopy_run, in);
+        incoming_postcopy_pages(in, false);
+        return NULL;
+    }
     mig_file_free(in->f);       /* the fd stays open for the answer */
     in->f = NULL;
     main_loop_call(incoming_done, in);
@@ -1082,6 +1596,78 @@ void qmp_migrate_incoming(const char *uri, GError **errp)
     in->deferred = false;
 }
 
+static gboolean incoming_recover_accept(gint fd, GIOCondition cond,
+                                        gpointer opaque)
+{
+    IncomingState *in = opaque;
+    int conn = migration_channel_accept(fd, in->tcp);
+
+    if (conn < 0) {
+        return G_SOURCE_CONTINUE;
+    }
+    in->listen_watch = 0;
+    close(in->listen_fd);
+    in->listen_fd = -1;
+    set_status(&in->status, MIGRATION_STATUS_POSTCOPY_RECOVER);
+    in->fd = conn;
+    in->f = mig_file_new_fd(conn, false);
+    in->thread = g_thread_new("migration-in", incoming_resume_thread, in);
+    return G_SOURCE_REMOVE;
+}
+
+void qmp_migrate_recover(const char *uri, GError **errp)
+{
+    IncomingState *in = &incoming;
+    int fd;
+
+    if (in->status != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+        error_setg(errp, "Migrate recover can only be run when postcopy "
+                   "is paused.");
+        return;
+    }
+    if (in->listen_watch) {
+        error_setg(errp, "migrate-recover is already listening");
+        return;
+    }
+    if (!migration_uri_check(uri, errp)) {
+        return;
+    }
+    if (!migration_channel_is_listener(uri)) {
+        error_setg(errp, "migrate-recover takes a tcp: or unix: URI");
+        return;
+    }
+    fd = migration_channel_listen(uri, errp);
+    if (fd < 0) {
+        return;
+    }
+    in->listen_fd = fd;
+    in->tcp = g_str_has_prefix(uri, "tcp:");
+    in->listen_watch = g_unix_fd_add(fd, G_IO_IN, incoming_recover_accept,
+                                     in);
+}
+
+void qmp_migrate_pause(GError **errp)
+{
+    if (mig.status == MIGRATION_STATUS_POSTCOPY_ACTIVE && mig.fd >= 0) {
+        shutdown(mig.fd, SHUT_RDWR);
+        return;
+    }
+    if (incoming.status == MIGRATION_STATUS_POSTCOPY_ACTIVE &&
+        incoming.fd >= 0) {
+        shutdown(incoming.fd, SHUT_RDWR);
+        return;
+    }
+    error_setg(errp, "migrate-pause is currently only supported during "
+               "postcopy-active state");
+}
+
+void migration_shutdown(void)
+{
+    if (incoming.ld && incoming.ld->pc) {
+        postcopy_incoming_abandon(incoming.ld->pc);
+    }
+}
+
 /* ---- query-migrate and the parameter commands ----------------------- */
 
 static MigrationStats *ram_stats(MigrationState *s)
@@ -1106,6 +1692,10 @@ static MigrationStats *ram_stats(MigrationState *s)
     r->page_size = MIG_PAGE_SIZE;
     r->pages_per_second = s->bandwidth * 1000 / MIG_PAGE_SIZE;
     r->precopy_bytes = s->precopy_bytes;
+    r->postcopy_requests = s->postcopy_requests;
+    r->postcopy_bytes = s->postcopy_bytes0 &&
+                        s->transferred > s->postcopy_bytes0
+                        ? s->transferred - s->postcopy_bytes0 : 0;
     r->downtime_bytes = s->downtime_bytes;
     return r;
 }

@@ -8,6 +8,7 @@
 #include "migration/migration.h"
 #include "migration/xbzrle.h"
 #include "migration/multifd.h"
+#include "migration/postcopy.h"
 #include "block/block.h"
 #include "hw/boards.h"
 #include "hw/qdev.h"
@@ -571,6 +572,7 @@ void mig_load_free(MigLoad *ld)
 {
     if (ld) {
         multifd_recv_free(ld->mfd);
+        postcopy_incoming_free(ld->pc);
         ram_blocks_free(ld->blocks);
         g_ptr_array_unref(ld->sections);
         g_free(ld);
@@ -645,25 +647,24 @@ static bool load_config(MigFile *f, MigLoad *ld, bool lock, GError **errp)
     return ok;
 }
 
-/* Pages straight into guest memory, contiguous normal pages in one read. */
-static bool load_ram(MigFile *f, MigLoad *ld, GError **errp)
+/* A RAM section's block, page count and checked page list. */
+static RamBlock *load_ram_header(MigFile *f, MigLoad *ld, uint32_t *idxp,
+                                 uint64_t *offs, uint32_t *np, GError **errp)
 {
     uint32_t idx = mig_get_u32(f);
     uint32_t n = mig_get_u32(f);
-    uint64_t offs[MIG_BATCH_PAGES];
     RamBlock *b;
-    unsigned i;
 
     if (stream_error(f, errp)) {
-        return false;
+        return NULL;
     }
     if (idx >= ld->blocks->len || n == 0 || n > MIG_BATCH_PAGES) {
         error_setg(errp, "corrupt migration stream: RAM section for block "
                    "%u with %u pages", idx, n);
-        return false;
+        return NULL;
     }
     b = g_ptr_array_index(ld->blocks, idx);
-    for (i = 0; i < n; i++) {
+    for (unsigned i = 0; i < n; i++) {
         uint64_t v = mig_get_u64(f);
         uint64_t off = v & ~MIG_PAGE_KIND_MASK;
         unsigned kind = v & MIG_PAGE_KIND_MASK;
@@ -674,9 +675,85 @@ static bool load_ram(MigFile *f, MigLoad *ld, GError **errp)
             error_setg(errp, "corrupt migration stream: page 0x%" PRIx64
                        " of '%s' (%" PRIu64 " bytes), kind %u", off,
                        b->idstr, b->mr->size, kind);
-            return false;
+            return NULL;
         }
         offs[i] = v;
+    }
+    *idxp = idx;
+    *np = n;
+    return b;
+}
+
+/*
+ * Postcopy: each page is put together in @page, then placed atomically
+ * (guest RAM that is still missing must not be touched: the access would
+ * wait for itself).  Zero pages are placed as such.
+ */
+static bool load_ram_postcopy(MigFile *f, MigLoad *ld, GError **errp)
+{
+    uint64_t offs[MIG_BATCH_PAGES];
+    uint8_t page[MIG_PAGE_SIZE], delta[MIG_SPARSE_MAX];
+    uint32_t idx, n;
+    RamBlock *b = load_ram_header(f, ld, &idx, offs, &n, errp);
+
+    if (!b) {
+        return false;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t off = offs[i] & ~MIG_PAGE_KIND_MASK;
+        unsigned kind = offs[i] & MIG_PAGE_KIND_MASK;
+        const void *data = page;
+
+        if (kind == MIG_PAGE_ZERO) {
+            data = NULL;
+        } else if (kind == MIG_PAGE_NORMAL) {
+            mig_get_buffer(f, page, MIG_PAGE_SIZE);
+        } else if (kind == MIG_PAGE_SPARSE) {
+            uint16_t dlen = mig_get_u16(f);
+
+            if (dlen > MIG_SPARSE_MAX) {
+                error_setg(errp, "corrupt migration stream: sparse page "
+                           "0x%" PRIx64 " of '%s' with %u bytes", off,
+                           b->idstr, dlen);
+                return false;
+            }
+            mig_get_buffer(f, delta, dlen);
+            memset(page, 0, sizeof(page));
+            if (!mig_file_error(f) &&
+                xbzrle_decode_buffer(delta, dlen, page, MIG_PAGE_SIZE) < 0) {
+                error_setg(errp, "corrupt migration stream: bad sparse "
+                           "delta for page 0x%" PRIx64 " of '%s'", off,
+                           b->idstr);
+                return false;
+            }
+        } else {
+            error_setg(errp, "corrupt migration stream: XBZRLE page 0x%"
+                       PRIx64 " of '%s' in postcopy", off, b->idstr);
+            return false;
+        }
+        if (stream_error(f, errp) ||
+            !postcopy_place_page(ld->pc, idx, off, data, errp)) {
+            return false;
+        }
+    }
+    ld->pages_loaded += n;
+    return true;
+}
+
+/* Pages straight into guest memory, contiguous normal pages in one read. */
+static bool load_ram(MigFile *f, MigLoad *ld, GError **errp)
+{
+    uint64_t offs[MIG_BATCH_PAGES];
+    uint32_t idx, n;
+    RamBlock *b;
+    unsigned i;
+
+    if (ld->pc) {
+        return load_ram_postcopy(f, ld, errp);
+    }
+    b = load_ram_header(f, ld, &idx, offs, &n, errp);
+    if (!b) {
+        return false;
     }
     for (i = 0; i < n && !mig_file_error(f); ) {
         uint64_t off = offs[i] & ~MIG_PAGE_KIND_MASK;
@@ -797,6 +874,70 @@ static bool load_multifd(MigFile *f, MigLoad *ld, GError **errp)
     return ld->mfd != NULL;
 }
 
+/* POSTCOPY_LISTEN: the stale pages' bitmaps, then userfaultfd. */
+static bool load_postcopy_listen(MigFile *f, MigLoad *ld, GError **errp)
+{
+    uint32_t nblocks = mig_get_u32(f);
+    unsigned long **discard;
+    unsigned i;
+
+    if (stream_error(f, errp)) {
+        return false;
+    }
+    if (!ld->postcopy_advised || ld->pc || ld->mfd) {
+        error_setg(errp, "corrupt migration stream: postcopy listen %s",
+                   ld->pc ? "twice" : ld->mfd ? "with multifd"
+                                              : "without advice");
+        return false;
+    }
+    if (f->fd < 0) {
+        error_setg(errp, "postcopy needs a tcp: or unix: connection");
+        return false;
+    }
+    if (nblocks != ld->blocks->len) {
+        error_setg(errp, "corrupt migration stream: postcopy listen for "
+                   "%u RAM blocks, this machine has %u", nblocks,
+                   ld->blocks->len);
+        return false;
+    }
+    discard = g_new0(unsigned long *, nblocks);
+    for (i = 0; i < nblocks; i++) {
+        RamBlock *b = g_ptr_array_index(ld->blocks, i);
+        uint64_t pages = mig_get_u64(f);
+        uint64_t words = DIV_ROUND_UP(b->pages, 64);
+
+        if (stream_error(f, errp)) {
+            goto fail;
+        }
+        if (pages != b->pages) {
+            error_setg(errp, "corrupt migration stream: postcopy listen "
+                       "has %" PRIu64 " pages for '%s' of %" PRIu64, pages,
+                       b->idstr, b->pages);
+            goto fail;
+        }
+        discard[i] = g_new0(unsigned long, words);
+        for (uint64_t w = 0; w < words; w++) {
+            discard[i][w] = mig_get_u64(f);
+        }
+        if (b->pages % 64) {
+            discard[i][words - 1] &= (1UL << (b->pages % 64)) - 1;
+        }
+        if (stream_error(f, errp)) {
+            goto fail;
+        }
+    }
+    ld->pc = postcopy_incoming_listen(ld->blocks, discard, f->fd, errp);
+    if (ld->pc) {
+        return true;
+    }
+fail:
+    for (i = 0; i < nblocks; i++) {
+        g_free(discard[i]);
+    }
+    g_free(discard);
+    return false;
+}
+
 bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
                      GError **errp)
 {
@@ -873,7 +1014,36 @@ bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
                 return false;
             }
             break;
+        case MIG_SEC_POSTCOPY_ADVISE:
+            if (!postcopy_incoming_supported(errp)) {
+                return false;
+            }
+            ld->postcopy_advised = true;
+            break;
+        case MIG_SEC_POSTCOPY_LISTEN:
+            if (!load_postcopy_listen(f, ld, errp)) {
+                return false;
+            }
+            break;
+        case MIG_SEC_POSTCOPY_RUN:
+            ld->source_running = mig_get_u8(f) != 0;
+            if (stream_error(f, errp)) {
+                return false;
+            }
+            if (!ld->pc || !ld->have_clock) {
+                error_setg(errp, "corrupt migration stream: postcopy run "
+                           "without %s", ld->pc ? "the machine's state"
+                                                : "postcopy listen");
+                return false;
+            }
+            ld->postcopy_running = true;
+            return true;
         case MIG_SEC_END:
+            if (ld->pc) {
+                error_setg(errp, "corrupt migration stream: it ended "
+                           "between postcopy listen and run");
+                return false;
+            }
             ld->source_running = mig_get_u8(f) != 0;
             ld->want_answer = mig_get_u8(f) != 0;
             if (stream_error(f, errp)) {
@@ -888,6 +1058,56 @@ bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
         default:
             error_setg(errp, "corrupt migration stream: unknown section "
                        "0x%02x", kind);
+            return false;
+        }
+    }
+}
+
+bool mig_load_resume_header(MigFile *f, GError **errp)
+{
+    if (!load_header(f, errp)) {
+        return false;
+    }
+    if (mig_get_u8(f) != MIG_SEC_POSTCOPY_RESUME) {
+        if (!stream_error(f, errp)) {
+            error_setg(errp, "the connection does not resume a postcopy "
+                       "migration");
+        }
+        return false;
+    }
+    return true;
+}
+
+bool mig_load_postcopy(MigFile *f, MigLoad *ld, GError **errp)
+{
+    for (;;) {
+        uint8_t kind = mig_get_u8(f);
+
+        if (stream_error(f, errp)) {
+            return false;
+        }
+        switch (kind) {
+        case MIG_SEC_RAM:
+            if (!load_ram_postcopy(f, ld, errp)) {
+                return false;
+            }
+            break;
+        case MIG_SEC_END:
+            mig_get_u8(f);
+            mig_get_u8(f);
+            if (stream_error(f, errp)) {
+                return false;
+            }
+            if (postcopy_missing_pages(ld->pc)) {
+                error_setg(errp, "corrupt migration stream: postcopy "
+                           "ended with %" PRIu64 " pages missing",
+                           postcopy_missing_pages(ld->pc));
+                return false;
+            }
+            return true;
+        default:
+            error_setg(errp, "corrupt migration stream: section 0x%02x "
+                       "in postcopy", kind);
             return false;
         }
     }

@@ -20,7 +20,10 @@ static bool status_active(MigrationStatus s)
     return s == MIGRATION_STATUS_SETUP || s == MIGRATION_STATUS_ACTIVE ||
            s == MIGRATION_STATUS_CANCELLING ||
            s == MIGRATION_STATUS_PRE_SWITCHOVER ||
-           s == MIGRATION_STATUS_DEVICE;
+           s == MIGRATION_STATUS_DEVICE ||
+           /* not postcopy-paused: the monitor comes back for "-r" */
+           s == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
+           s == MIGRATION_STATUS_POSTCOPY_RECOVER;
 }
 
 /*
@@ -101,7 +104,43 @@ void hmp_migrate(Monitor *mon, const char *args)
 
 void hmp_migrate_cancel(Monitor *mon, const char *args)
 {
-    qmp_migrate_cancel(NULL);
+    GError *err = NULL;
+
+    qmp_migrate_cancel(&err);
+    if (err) {
+        report(mon, err);
+    }
+}
+
+void hmp_migrate_start_postcopy(Monitor *mon, const char *args)
+{
+    GError *err = NULL;
+
+    qmp_migrate_start_postcopy(&err);
+    if (err) {
+        report(mon, err);
+    }
+}
+
+void hmp_migrate_pause(Monitor *mon, const char *args)
+{
+    GError *err = NULL;
+
+    qmp_migrate_pause(&err);
+    if (err) {
+        report(mon, err);
+    }
+}
+
+void hmp_migrate_recover(Monitor *mon, const char *args)
+{
+    g_autofree char *arg = g_strstrip(g_strdup(args ? args : ""));
+    GError *err = NULL;
+
+    qmp_migrate_recover(arg, &err);
+    if (err) {
+        report(mon, err);
+    }
 }
 
 void hmp_migrate_continue(Monitor *mon, const char *args)
@@ -309,6 +348,10 @@ void hmp_info_migrate(Monitor *mon, const char *args)
                        r->multifd_bytes >> 10);
         monitor_printf(mon, "pages-per-second: %" PRIu64 "\n",
                        r->pages_per_second);
+        if (r->postcopy_requests) {
+            monitor_printf(mon, "postcopy request count: %" PRId64 "\n",
+                           r->postcopy_requests);
+        }
         if (r->dirty_pages_rate) {
             monitor_printf(mon, "dirty pages rate: %" PRId64 " pages\n",
                            r->dirty_pages_rate);

@@ -100,8 +100,17 @@ const HMPCommand hmp_commands[] = {
     { "expire_password", "protocol time",
       "set spice/vnc password expire-time", hmp_expire_password },
     /* migration (hmp-migration.c) */
-    { "migrate", "[-d] uri", "migrate to URI (-d: do not wait for "
-      "completion; tcp:, unix:, exec:, file:, fd:)", hmp_migrate },
+    { "migrate", "[-d] [-r] uri", "migrate to URI (-d: do not wait for "
+      "completion; -r: resume a paused postcopy; tcp:, unix:, exec:, "
+      "file:, fd:)", hmp_migrate },
+    { "migrate_start_postcopy", "", "switch the running migration to "
+      "postcopy (needs the postcopy-ram capability)",
+      hmp_migrate_start_postcopy },
+    { "migrate_pause", "", "break a postcopy migration's connection "
+      "(postcopy-paused until migrate_recover and migrate -r)",
+      hmp_migrate_pause },
+    { "migrate_recover", "uri", "on a paused postcopy destination: listen "
+      "on URI for the source's resumed connection", hmp_migrate_recover },
     { "migrate_cancel", "", "cancel the current VM migration",
       hmp_migrate_cancel },
     { "migrate_continue", "state", "continue migration from the given "

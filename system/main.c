@@ -1734,6 +1734,7 @@ void kvmpc_main_loop(void)
 {
     int status = main_loop_run();
 
+    migration_shutdown();
     if (runstate_is_running()) {
         vm_stop(RUN_STATE_SHUTDOWN);
     }

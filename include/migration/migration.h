@@ -52,5 +52,8 @@ bool migration_incoming_start(const char *uri, bool autostart,
 /* "cont" while waiting for an incoming stream: start once it is loaded. */
 void migration_incoming_set_autostart(bool autostart);
 bool migration_incoming_pending(void);
+/* At exit: a postcopy destination lets go of its missing pages, so that
+ * no thread stays blocked on one (the guest is lost then anyway). */
+void migration_shutdown(void);
 
 #endif

@@ -26,8 +26,25 @@
  *             on tcp: and unix:, so a pass's rate is the rate at which the
  *             destination takes pages, not the rate at which socket
  *             buffers fill
+ *   POSTCOPY_ADVISE  u8 0x0a: the source may switch to postcopy (the
+ *             destination checks at once that it can take it)
+ *   POSTCOPY_LISTEN  u8 0x0b, u32 blocks, each u64 pages and
+ *             ceil(pages / 64) u64 bitmap words: the source stopped; the
+ *             marked pages changed since it sent them (or were never
+ *             sent): the destination drops them and waits for them
+ *             through userfaultfd (postcopy.h)
+ *   POSTCOPY_RUN     u8 0x0c, u8 1 if the source was running: the device
+ *             state came before it; the destination loads it, answers
+ *             MIG_RP_LOADED and runs the guest, then takes the marked
+ *             pages (RAM sections, normal, sparse or zero) until END;
+ *             from here the return path carries postcopy.h's messages
+ *   POSTCOPY_RESUME  u8 0x0d: the first section after the header on a
+ *             connection that resumes a broken postcopy (migrate
+ *             "resume": true to a destination that ran migrate-recover);
+ *             the destination answers MIG_RP_MISSING
  *   END       u8 0xff, u8 1 if the source was running, 0 if paused,
- *             u8 1 if the source waits for an answer (tcp: and unix:)
+ *             u8 1 if the source waits for an answer (tcp: and unix:);
+ *             after POSTCOPY_RUN the answer is MIG_RP_DONE
  *   answer    (destination to source, on the same socket, when asked
  *             for) one byte: 1 the state is loaded, 0 it was refused; the
  *             source stays stopped only after a 1, otherwise it resumes
@@ -44,7 +61,7 @@
 #include "system/memory.h"
 
 #define MIG_MAGIC           "KVMPCMIG"
-#define MIG_STREAM_VERSION  2     /* 2: sparse pages */
+#define MIG_STREAM_VERSION  3     /* 2: sparse pages, 3: postcopy */
 #define MIG_STREAM_VERSION_MIN 1
 
 enum {
@@ -57,6 +74,10 @@ enum {
     MIG_SEC_MULTIFD = 0x07,         /* multifd.h */
     MIG_SEC_MULTIFD_SYNC = 0x08,
     MIG_SEC_PASS_ACK = 0x09,
+    MIG_SEC_POSTCOPY_ADVISE = 0x0a,
+    MIG_SEC_POSTCOPY_LISTEN = 0x0b,
+    MIG_SEC_POSTCOPY_RUN = 0x0c,
+    MIG_SEC_POSTCOPY_RESUME = 0x0d,
     MIG_SEC_END = 0xff,
 };
 
@@ -133,6 +154,11 @@ typedef struct MigLoad {
     int listen_fd;
     bool tcp;
     struct MultifdRecv *mfd;
+    /* postcopy: advised, then (after LISTEN) the userfaultfd side; RUN
+     * ends mig_load_stream with postcopy_running set */
+    bool postcopy_advised;
+    struct PostcopyIncoming *pc;
+    bool postcopy_running;
 } MigLoad;
 
 MigLoad *mig_load_new(void);
@@ -140,6 +166,13 @@ void mig_load_free(MigLoad *ld);
 bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
                      GError **errp);
 bool mig_load_finish(MigLoad *ld, GError **errp);
+/*
+ * After POSTCOPY_RUN: the pages until END (true), or false on a broken or
+ * corrupt stream.  No big lock taken.
+ */
+bool mig_load_postcopy(MigFile *f, MigLoad *ld, GError **errp);
+/* A resumed connection's header and POSTCOPY_RESUME. */
+bool mig_load_resume_header(MigFile *f, GError **errp);
 /* The configuration check alone (the fuzz target and tests use it). */
 bool mig_check_config(const uint8_t *buf, size_t len, GPtrArray *blocks,
                       GError **errp);

@@ -26,6 +26,7 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ALIGN_UP(n, a) (((n) + (a) - 1) & ~((uint64_t)(a) - 1))
 #define ALIGN_DOWN(n, a) ((n) & ~((uint64_t)(a) - 1))
+#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)

@@ -36,6 +36,9 @@
  *     or "rounds=N" (the runner migrates after some round and checks the
  *     destination continues with the next number, not a fresh boot).
  *
+ * With "ram_mb=N" it also keeps N MiB of RAM changing and checked (see
+ * churn_start).
+ *
  * With "dirty_mbps=N [span_mb=M] [dense=1]" on its command line it is
  * instead the guest of bench/migration.py's migration/kvm rows: it writes
  * every page of M MiB (default 512) from 256 MiB up once, prints "dirty:
@@ -226,6 +229,69 @@ static bool fw_cfg_signature_ok(void)
 
 #define DIRTY_BASE  0x10000000ul         /* 256 MiB */
 
+/*
+ * "ram_mb=N" (at most 32): N MiB from 64 MiB up, every page filled with
+ * words derived from its number and its generation; each round checks a
+ * quarter of them and writes them again with the next generation, so a
+ * page that a migration lost, sent stale or placed twice shows up (its
+ * generation lives in this payload's own memory, elsewhere).
+ */
+#define CHURN_BASE      0x4000000ul
+#define CHURN_MAX_PAGES (32u << 8)
+
+static uint32_t churn_gen[CHURN_MAX_PAGES];
+static unsigned churn_pages, churn_next;
+
+static uint64_t churn_word(unsigned page, uint32_t gen, unsigned w)
+{
+    return (((uint64_t)page << 32) | gen) * 0x9e3779b97f4a7c15ull + w;
+}
+
+static void churn_write(unsigned page)
+{
+    volatile uint64_t *p = (volatile uint64_t *)(CHURN_BASE +
+                                                 (uint64_t)page * 4096);
+
+    churn_gen[page]++;
+    for (unsigned w = 0; w < 512; w++) {
+        p[w] = churn_word(page, churn_gen[page], w);
+    }
+}
+
+static bool churn_intact(unsigned page)
+{
+    volatile uint64_t *p = (volatile uint64_t *)(CHURN_BASE +
+                                                 (uint64_t)page * 4096);
+
+    for (unsigned w = 0; w < 512; w++) {
+        if (p[w] != churn_word(page, churn_gen[page], w)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void churn_start(unsigned mb)
+{
+    churn_pages = mb > 32 ? CHURN_MAX_PAGES : mb << 8;
+    for (unsigned p = 0; p < churn_pages; p++) {
+        churn_write(p);
+    }
+}
+
+/* A quarter of the pages: checked, then written anew; the bad ones. */
+static unsigned churn_round(void)
+{
+    unsigned bad = 0;
+
+    for (unsigned i = 0; i < churn_pages / 4; i++) {
+        bad += !churn_intact(churn_next);
+        churn_write(churn_next);
+        churn_next = churn_next + 1 == churn_pages ? 0 : churn_next + 1;
+    }
+    return bad;
+}
+
 static uint64_t xorshift = 0x9e3779b97f4a7c15ull;
 
 static void dirty_page(volatile uint64_t *page, uint64_t stamp, bool dense)
@@ -282,7 +348,7 @@ int main(void)
     uint64_t round_len = tsc_hz() / 10, next, last_tsc;
     unsigned bad_id = 0, bad_xmm = 0, tsc_back = 0, quiet_rounds = 0;
     unsigned tsc_jumps = 0, dev_lost = 0, clock_bad = 0;
-    unsigned hv_quiet = 0, ref_bad = 0;
+    unsigned hv_quiet = 0, ref_bad = 0, ram_bad = 0;
     uint64_t ref_last = 0, ref_first = 0, ref_tsc_first = 0;
     bool hv = false, stimer = false;
     uint64_t clock_last = 0, clock_max_step = 0;
@@ -318,6 +384,7 @@ int main(void)
             ref_tsc_first = rdtsc();
         }
     }
+    churn_start(cmdline_get_int("ram_mb", 0));
     have_kvmclock = kvmclock_start();
     if (have_kvmclock) {
         clock_last = kvmclock_ns();
@@ -361,6 +428,7 @@ int main(void)
             ref_last = ref;
         }
         dev_lost += device_marks(round, &hpet_last);
+        ram_bad += churn_round();
         if (have_kvmclock) {
             uint64_t c = kvmclock_ns();
 
@@ -409,6 +477,11 @@ int main(void)
                clock_bad, (unsigned long)(clock_max_step / 1000000));
     } else {
         report_skip("no kvmclock in CPUID (KVM_FEATURE_CLOCKSOURCE2)");
+    }
+    if (churn_pages) {
+        report(ram_bad == 0, "%u MiB of RAM rewritten every four rounds "
+               "kept their contents (%u pages were wrong)",
+               churn_pages >> 8, ram_bad);
     }
     report(dev_lost == 0, "the UART scratch register and CMOS byte kept "
            "each round's mark and the HPET counter moved on (%u lost)",

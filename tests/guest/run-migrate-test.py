@@ -17,7 +17,14 @@ MODE:
   hops     20 migrations in a row, each to a fresh kvmpc, cycling through
            tcp:, unix:, exec: and fd: (a socketpair: getfd on the
            source, an inherited -incoming fd:N on the destination), with
-           multifd (2 channels, zstd) on every other tcp:/unix: hop
+           multifd (2 channels, zstd) on every other tcp:/unix: hop and
+           postcopy on four of the others
+  postcopy migrate, then migrate-start-postcopy at once: the destination
+           runs the guest and pulls its pages (the guest keeps 32 MiB
+           changing and checks them: ram_mb=32)
+  recover  postcopy slowed down by max-postcopy-bandwidth, its link cut
+           by migrate-pause on the source, then on the destination; each
+           time migrate-recover and migrate "resume" finish it
 
 The payload (migrate.c) prints "migrate: round N" every 100 ms of its
 own time.  The source is migrated after round MIGRATE_AFTER; the
@@ -308,6 +315,107 @@ def run_faults(emulator, payload, tmp, extra):
             g.kill()
 
 
+def wait_status(g, want, who, timeout=TIMEOUT):
+    """Poll query-migrate on @g until its status is in @want."""
+    end = time.time() + timeout
+    st = None
+    while time.time() < end:
+        st = g.qmp.ret("query-migrate", {}).get("status")
+        if st in want:
+            return st
+        if st in ("failed", "cancelled"):
+            raise Failure("%s: migration %s: %s" % (
+                who, st, g.qmp.ret("query-migrate", {})))
+        time.sleep(0.02)
+    raise Failure("%s: migration stayed %s, not %s" % (who, st, want))
+
+
+def postcopy_pair(emulator, payload, tmp, extra):
+    """A source and a destination with postcopy-ram, a guest that keeps
+    32 MiB changing and checked (ram_mb=32)."""
+    port = free_port()
+    args = ["-append", "ram_mb=32 rounds=40"]
+    src = Guest("src", emulator, payload, tmp, extra + args)
+    dst = Guest("dst", emulator, payload, tmp,
+                extra + args + ["-incoming", "tcp:127.0.0.1:%d" % port])
+    for g in (src, dst):
+        g.qmp.ret("migrate-set-capabilities", {"capabilities": [
+            {"capability": "postcopy-ram", "state": True}]})
+    return src, dst, "tcp:127.0.0.1:%d" % port
+
+
+def run_postcopy(emulator, payload, tmp, extra):
+    """migrate, then migrate-start-postcopy at once: nearly every page
+    goes after the switch, the guest runs on the destination meanwhile."""
+    src, dst, uri = postcopy_pair(emulator, payload, tmp, extra)
+    try:
+        src.wait_round(MIGRATE_AFTER)
+        src.qmp.ret("migrate", {"uri": uri})
+        src.qmp.ret("migrate-start-postcopy", {})
+        src.wait_migration("source")
+        wait_status(dst, ("completed",), "destination")
+        ram = src.qmp.ret("query-migrate", {})["ram"]
+        print("postcopy: %d pages asked for by the destination, %d bytes "
+              "after the switch" % (ram["postcopy-requests"],
+                                    ram["postcopy-bytes"]), flush=True)
+        last = max(src.rounds())
+        src.quit()
+        check_continues(dst, last)
+        dst.finish()
+    finally:
+        src.kill()
+        dst.kill()
+
+
+def recover(src, dst, tmp, n):
+    """Both sides paused: migrate-recover on a new port, resume."""
+    wait_status(src, ("postcopy-paused",), "source")
+    wait_status(dst, ("postcopy-paused",), "destination")
+    uri = "tcp:127.0.0.1:%d" % free_port()
+    if n % 2:
+        uri = "unix:" + os.path.join(tmp, "recover%d.sock" % n)
+    dst.qmp.ret("migrate-recover", {"uri": uri})
+    src.qmp.ret("migrate", {"uri": uri, "resume": True})
+    wait_status(src, ("postcopy-active", "completed"), "source")
+
+
+def run_recover(emulator, payload, tmp, extra):
+    """Postcopy slowed down (max-postcopy-bandwidth) so that its link can
+    be cut twice, by migrate-pause on the source and then on the
+    destination; each time migrate-recover and migrate "resume" carry
+    on, and the guest's RAM checks must still pass."""
+    src, dst, uri = postcopy_pair(emulator, payload, tmp, extra)
+    try:
+        src.wait_round(MIGRATE_AFTER)
+        src.qmp.ret("migrate-set-parameters",
+                    {"max-postcopy-bandwidth": 8 << 20})
+        src.qmp.ret("migrate", {"uri": uri})
+        src.qmp.ret("migrate-start-postcopy", {})
+        for n, who in enumerate((src, dst)):
+            wait_status(dst, ("postcopy-active",), "destination")
+            time.sleep(0.3)
+            err = src.qmp.cmd("migrate_cancel")
+            if "error" not in err:
+                raise Failure("migrate_cancel in postcopy: %r" % err)
+            who.qmp.ret("migrate-pause", {})
+            recover(src, dst, tmp, n)
+        src.wait_migration("source")
+        wait_status(dst, ("completed",), "destination")
+        ram = src.qmp.ret("query-migrate", {})["ram"]
+        if ram["postcopy-requests"] == 0:
+            raise Failure("the destination never asked for a page: %r" %
+                          ram)
+        print("postcopy: %d pages asked for" % ram["postcopy-requests"],
+              flush=True)
+        last = max(src.rounds())
+        src.quit()
+        check_continues(dst, last)
+        dst.finish()
+    finally:
+        src.kill()
+        dst.kill()
+
+
 HOPS = 20
 HOP_TRANSPORTS = ["tcp", "unix", "exec", "fd"]
 
@@ -316,7 +424,12 @@ def hop(cur, n, emulator, payload, tmp, extra):
     """Migrate @cur to a new kvmpc over hop @n's transport; return it."""
     t = HOP_TRANSPORTS[(n - 1) % len(HOP_TRANSPORTS)]
     multifd = t in ("tcp", "unix") and ((n - 1) // 4) % 2 == 1
-    name = "hop%d-%s%s" % (n, t, "-multifd" if multifd else "")
+    postcopy = t in ("tcp", "unix") and (n - 1) // 4 in (2, 4)
+    name = "hop%d-%s%s" % (n, t, "-multifd" if multifd else
+                           "-postcopy" if postcopy else "")
+    if postcopy:
+        cur.qmp.ret("migrate-set-capabilities", {"capabilities": [
+            {"capability": "postcopy-ram", "state": True}]})
     if multifd:
         cur.qmp.ret("migrate-set-capabilities", {"capabilities": [
             {"capability": "multifd", "state": True}]})
@@ -357,13 +470,18 @@ def hop(cur, n, emulator, payload, tmp, extra):
                 raise Failure("%s: no listening socket" % name)
             time.sleep(0.02)
     cur.qmp.ret("migrate", {"uri": uri})
+    if postcopy:
+        cur.qmp.ret("migrate-start-postcopy", {})
     cur.wait_migration(cur.name)
+    if postcopy:
+        wait_status(nxt, ("completed",), name)
     return nxt
 
 
 def run_hops(emulator, payload, tmp, extra):
     guests = [Guest("hop0", emulator, payload, tmp,
-                    extra + ["-append", "rounds=%d" % (HOPS * 4 + 20)])]
+                    extra + ["-append", "rounds=%d ram_mb=16" %
+                             (HOPS * 4 + 20)])]
     try:
         guests[0].wait_round(3)
         for n in range(1, HOPS + 1):
@@ -388,7 +506,8 @@ def main():
         print("SKIP: /dev/kvm not available")
         return 77
     runs = {"tcp": run_tcp, "file": run_file, "snapshot": run_snapshot,
-            "hops": run_hops, "faults": run_faults}
+            "hops": run_hops, "faults": run_faults,
+            "postcopy": run_postcopy, "recover": run_recover}
     if mode not in runs:
         sys.exit("unknown mode %r" % mode)
     with tempfile.TemporaryDirectory(prefix="kvmpc-migrate-") as tmp:

@@ -4,7 +4,9 @@
 qtest protocol on the source are read back on the destination, over every
 channel (tcp, unix, exec, file, fd); RAM dirtied while precopy runs; 20
 hops in a row; faults (destination killed, mismatched configuration,
-corrupt stream, cancel, blockers); the QMP and HMP commands and events.
+corrupt stream, cancel, blockers); postcopy (pages pulled through
+userfaultfd as qtest reads them) and its recovery after a cut link; the
+QMP and HMP commands and events.
 See docs/migration.md."""
 import base64
 import os
@@ -649,7 +651,7 @@ def test_capabilities_and_parameters(binary):
                      "postcopy-ram", "pause-before-switchover", "events",
                      "return-path", "late-block-activate"):
             check_eq(caps.get(name), False, "capability " + name)
-        for name in ("zero-blocks", "postcopy-ram", "x-ignore-shared"):
+        for name in ("zero-blocks", "x-ignore-shared"):
             err = vm.qmp.error("migrate-set-capabilities", {
                 "capabilities": [{"capability": name, "state": True}]})
             check("not supported" in err["desc"] and name in err["desc"],
@@ -727,6 +729,138 @@ def test_pause_before_switchover(binary):
         dst.close()
 
 
+def set_caps(vm, *names):
+    vm.qmp.ret("migrate-set-capabilities", {"capabilities": [
+        {"capability": n, "state": True} for n in names]})
+
+
+def fill_big(vm, seed, addr=0x400000, size=4 << 20):
+    """@size random bytes at @addr: enough pages that a slowed-down
+    postcopy lasts seconds."""
+    data = random.Random(seed).randbytes(size)
+    for off in range(0, size, 1 << 20):
+        b64write(vm, addr + off, data[off:off + (1 << 20)])
+    return {addr: data}
+
+
+@no_kvm
+def test_postcopy_errors(binary):
+    """What postcopy refuses, with QEMU's wording where QEMU has one."""
+    vm = VM(binary)
+    try:
+        err = vm.qmp.error("migrate-start-postcopy")
+        check("Enable postcopy" in err["desc"], "no capability: %r" % err)
+        err = vm.qmp.error("migrate-pause")
+        check("postcopy-active" in err["desc"], "pause: %r" % err)
+        err = vm.qmp.error("migrate-recover", {"uri": "unix:/tmp/x"})
+        check("postcopy is paused" in err["desc"], "recover: %r" % err)
+        err = vm.qmp.error("migrate", {"uri": "unix:/tmp/x", "resume": True})
+        check("no paused migration" in err["desc"], "resume: %r" % err)
+        set_caps(vm, "postcopy-ram")
+        err = vm.qmp.error("migrate-start-postcopy")
+        check("after migration has been started" in err["desc"],
+              "not migrating: %r" % err)
+        err = vm.qmp.error("migrate", {"uri": "exec:cat >/dev/null"})
+        check("tcp: or unix:" in err["desc"], "exec refused: %r" % err)
+        set_caps(vm, "multifd")
+        err = vm.qmp.error("migrate", {"uri": "unix:/tmp/x"})
+        check("multifd" in err["desc"], "multifd refused: %r" % err)
+        out = vm.hmp.command("migrate_pause")
+        check("postcopy-active" in out, "HMP migrate_pause: %r" % out)
+        out = vm.hmp.command("migrate_recover unix:/tmp/x")
+        check("postcopy is paused" in out, "HMP migrate_recover: %r" % out)
+        out = vm.hmp.command("migrate_start_postcopy")
+        check("after migration has been started" in out,
+              "HMP migrate_start_postcopy: %r" % out)
+        check_eq(vm.qmp.ret("query-status")["status"], "running",
+                 "the source after the refusals")
+    finally:
+        vm.close()
+
+
+@no_kvm
+def test_postcopy(binary):
+    """migrate-start-postcopy right away, precopy slowed down: the
+    destination starts with most pages still on the source and pulls
+    each one the qtest reads ask for (through userfaultfd)."""
+    d = tempfile.mkdtemp(prefix="kvmpc-mig-pc-")
+    sock = os.path.join(d, "mig.sock")
+    src = VM(binary)
+    dst = VM(binary, ["-incoming", "unix:" + sock])
+    try:
+        expect = fill_ram(src, 41)
+        expect.update(fill_big(src, 42))
+        set_registers(src, 0x2468ace)
+        set_caps(src, "postcopy-ram", "events")
+        set_caps(dst, "postcopy-ram")
+        # slow both phases: the reads below come before the pages
+        src.qmp.ret("migrate-set-parameters", {
+            "max-bandwidth": 1 << 20, "max-postcopy-bandwidth": 1 << 20})
+        wait_for(lambda: os.path.exists(sock))
+        src.qmp.ret("migrate", {"uri": "unix:" + sock})
+        src.qmp.ret("migrate-start-postcopy")
+        wait_incoming_done(dst)
+        check_ram(dst, expect)
+        check_registers(dst, 0x2468ace)
+        info = wait_status(src.qmp)
+        check_eq(info["status"], "completed", "status (%r)" % info)
+        check(info["ram"]["postcopy-requests"] > 0,
+              "the destination asked for pages: %r" % info["ram"])
+        check(info["ram"]["postcopy-bytes"] > 2 << 20,
+              "most of the 4 MiB went after the switch: %r" % info["ram"])
+        states = [e["data"]["status"] for e in src.qmp.events
+                  if e["event"] == "MIGRATION"]
+        check_eq(states, ["setup", "active", "postcopy-active",
+                          "completed"], "MIGRATION events")
+        check_eq(src.qmp.ret("query-status")["status"], "postmigrate",
+                 "source after postcopy")
+        wait_status(dst.qmp, ("completed",))
+    finally:
+        src.close()
+        dst.close()
+
+
+@no_kvm
+def test_postcopy_recover(binary):
+    """A postcopy whose link is cut twice (migrate-pause on the source,
+    then on the destination): both sides go to postcopy-paused, cannot be
+    cancelled, and go on after migrate-recover and migrate "resume"."""
+    d = tempfile.mkdtemp(prefix="kvmpc-mig-pcr-")
+    sock = os.path.join(d, "mig.sock")
+    src = VM(binary)
+    dst = VM(binary, ["-incoming", "unix:" + sock])
+    try:
+        expect = fill_big(src, 43)
+        set_caps(src, "postcopy-ram")
+        src.qmp.ret("migrate-set-parameters", {
+            "max-bandwidth": 1 << 20, "max-postcopy-bandwidth": 1 << 20})
+        wait_for(lambda: os.path.exists(sock))
+        src.qmp.ret("migrate", {"uri": "unix:" + sock})
+        src.qmp.ret("migrate-start-postcopy")
+        for n, who in enumerate((src, dst)):
+            wait_status(src.qmp, ("postcopy-active",))
+            wait_status(dst.qmp, ("postcopy-active",))
+            who.qmp.ret("migrate-pause")
+            wait_status(src.qmp, ("postcopy-paused",))
+            wait_status(dst.qmp, ("postcopy-paused",))
+            err = src.qmp.error("migrate_cancel")
+            check("cannot be cancelled" in err["desc"], "cancel: %r" % err)
+            err = src.qmp.error("migrate", {"uri": "unix:" + sock})
+            check("in progress" in err["desc"], "a new migrate: %r" % err)
+            rsock = os.path.join(d, "recover%d.sock" % n)
+            dst.qmp.ret("migrate-recover", {"uri": "unix:" + rsock})
+            err = dst.qmp.error("migrate-recover", {"uri": "unix:" + rsock})
+            check("already" in err["desc"], "second recover: %r" % err)
+            src.qmp.ret("migrate", {"uri": "unix:" + rsock, "resume": True})
+        info = wait_status(src.qmp, timeout=60)
+        check_eq(info["status"], "completed", "status (%r)" % info)
+        wait_status(dst.qmp, ("completed",))
+        check_ram(dst, expect)
+    finally:
+        src.close()
+        dst.close()
+
+
 @no_kvm
 def test_hmp(binary):
     d = tempfile.mkdtemp(prefix="kvmpc-mig-hmp-")
@@ -744,7 +878,7 @@ def test_hmp(binary):
                  64 << 20, "size suffix")
         check_eq(h.command("migrate_set_capability events on"), "",
                  "migrate_set_capability")
-        out = h.command("migrate_set_capability postcopy-ram on")
+        out = h.command("migrate_set_capability x-ignore-shared on")
         check("not supported" in out, "refused: %r" % out)
         out = h.command("info migrate_parameters")
         check("downtime-limit: 100 ms" in out, out)
@@ -775,4 +909,5 @@ if __name__ == "__main__":
                test_destination_killed, test_config_mismatch,
                test_corrupt_stream, test_cancel, test_blocker,
                test_capabilities_and_parameters,
-               test_pause_before_switchover, test_hmp])
+               test_pause_before_switchover, test_postcopy_errors,
+               test_postcopy, test_postcopy_recover, test_hmp])
