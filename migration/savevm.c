@@ -890,10 +890,6 @@ static bool load_postcopy_listen(MigFile *f, MigLoad *ld, GError **errp)
                                               : "without advice");
         return false;
     }
-    if (f->fd < 0) {
-        error_setg(errp, "postcopy needs a tcp: or unix: connection");
-        return false;
-    }
     if (nblocks != ld->blocks->len) {
         error_setg(errp, "corrupt migration stream: postcopy listen for "
                    "%u RAM blocks, this machine has %u", nblocks,
@@ -925,6 +921,12 @@ static bool load_postcopy_listen(MigFile *f, MigLoad *ld, GError **errp)
         if (stream_error(f, errp)) {
             goto fail;
         }
+    }
+    /* checked after the bitmaps, so that the fuzz target (a stream in
+     * memory) reaches their parser */
+    if (f->fd < 0) {
+        error_setg(errp, "postcopy needs a tcp: or unix: connection");
+        goto fail;
     }
     ld->pc = postcopy_incoming_listen(ld->blocks, discard, f->fd, errp);
     if (ld->pc) {
