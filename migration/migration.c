@@ -32,6 +32,7 @@
 #include "qapi/qapi-events.h"
 #include "net/net.h"
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #define DEFAULT_DOWNTIME_LIMIT_MS   300
 #define DEFAULT_MAX_BANDWIDTH       (128 * MiB)     /* QEMU 7.2's */
@@ -1094,6 +1095,18 @@ static void migration_reset_stats(MigrationState *s)
     s->stop_ms = 0;
 }
 
+/* Can the destination answer on this connection (postcopy's pages)? */
+static bool channel_has_return_path(const char *uri, int fd)
+{
+    struct stat st;
+
+    if (migration_channel_is_listener(uri)) {
+        return true;
+    }
+    return g_str_has_prefix(uri, "fd:") && fstat(fd, &st) == 0 &&
+           S_ISSOCK(st.st_mode);
+}
+
 /* migrate "resume": hand a new connection to the paused thread. */
 static void migrate_resume(MigrationState *s, const char *uri, GError **errp)
 {
@@ -1107,12 +1120,18 @@ static void migrate_resume(MigrationState *s, const char *uri, GError **errp)
     if (!migration_uri_check(uri, errp)) {
         return;
     }
-    if (!migration_channel_is_listener(uri)) {
-        error_setg(errp, "a postcopy resumes on a tcp: or unix: URI");
+    if (!migration_channel_is_listener(uri) && !g_str_has_prefix(uri, "fd:")) {
+        error_setg(errp, "a postcopy resumes on a tcp:, unix: or socket "
+                   "fd: URI");
         return;
     }
     fd = migration_channel_open(uri, true, &pid, errp);
     if (fd < 0) {
+        return;
+    }
+    if (!channel_has_return_path(uri, fd)) {
+        error_setg(errp, "fd '%s' is not a socket", uri + 3);
+        close(fd);
         return;
     }
     g_mutex_lock(&s->lock);
@@ -1165,9 +1184,10 @@ void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
         return;
     }
     if (caps[MIGRATION_CAPABILITY_POSTCOPY_RAM] &&
-        !migration_channel_is_listener(uri)) {
-        error_setg(errp, "postcopy-ram needs a tcp: or unix: URI: the "
-                   "destination asks for pages on the same connection");
+        !migration_channel_is_listener(uri) && !g_str_has_prefix(uri, "fd:")) {
+        error_setg(errp, "postcopy-ram needs a tcp:, unix: or socket fd: "
+                   "URI: the destination asks for pages on the same "
+                   "connection");
         return;
     }
     if (caps[MIGRATION_CAPABILITY_MULTIFD] &&
@@ -1181,12 +1201,22 @@ void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
     if (fd < 0) {
         return;
     }
+    if (caps[MIGRATION_CAPABILITY_POSTCOPY_RAM] &&
+        !channel_has_return_path(uri, fd)) {
+        error_setg(errp, "postcopy-ram needs a connection the destination "
+                   "can answer on: fd '%s' is not a socket", uri + 3);
+        close(fd);
+        return;
+    }
     migration_reset_stats(s);
     s->fd = fd;
     s->child = pid;
     g_free(s->uri);
     s->uri = g_strdup(uri);
-    s->want_answer = migration_channel_is_listener(uri);
+    /* postcopy on an fd: socket (libvirt passes its tcp connection so)
+     * asks and answers on it like tcp: */
+    s->want_answer = migration_channel_is_listener(uri) ||
+                     caps[MIGRATION_CAPABILITY_POSTCOPY_RAM];
     s->start_ms = now_ms();
     s->runstate_before = runstate_get();
     s->window_start = s->start_ms;

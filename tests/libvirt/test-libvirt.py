@@ -722,6 +722,52 @@ def test_migrate(lv, kvmpc):
         lv2.close()
 
 
+@guest_test()
+def test_migrate_postcopy(lv, kvmpc):
+    """`virsh migrate --live --postcopy` with precopy slowed to 1 MiB/s,
+    then `virsh migrate-postcopy` while the job runs: libvirt sets
+    postcopy-ram on both ends, passes its tcp connection as fd:, and
+    sends migrate-start-postcopy; the source's kvmpc reports
+    postcopy-active (libvirtd's monitor log), and the payload goes on on
+    the destination."""
+    log = os.path.join(lv.tmp, "migpc.log")
+    lv2 = Libvirt(host_uuid="5c0f1a2e-0000-4000-8000-00000000cafe")
+    try:
+        with Guest(lv, kvmpc, "kvmpc-migpc", serial_xml(log)) as g:
+            g.start(log)
+            mark = log_size(log)
+            lv.virsh("migrate-setspeed", g.name, "1")
+            mig = subprocess.Popen(
+                ["virsh", "-c", lv.uri, "migrate", "--live", "--postcopy",
+                 g.name, lv2.uri, "--migrateuri", "tcp://127.0.0.1"],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            end = time.time() + 60
+            while True:
+                p = lv.virsh("migrate-postcopy", g.name, ok=False)
+                if p.returncode == 0:
+                    break
+                if mig.poll() is not None or time.time() > end:
+                    raise Failure("virsh migrate-postcopy: %s%s / %s" % (
+                        p.stdout, p.stderr, mig.communicate()[0]))
+                time.sleep(0.1)
+            out, _ = mig.communicate(timeout=180)
+            check(mig.returncode == 0, "virsh migrate: %s" % out)
+            daemon_log = open(os.path.join(lv.tmp, "libvirtd.log")).read()
+            check("postcopy-active" in daemon_log,
+                  "no postcopy-active in the source's monitor traffic")
+            wait_state(lv2, g.name, "running")
+            check(g.name not in lv.virsh("list", "--name").stdout,
+                  "the source still runs the domain")
+            lv2.virsh("shutdown", g.name)
+            out = wait_log_since(log, mark, POWEROFF)
+            check(BANNER not in out and "multiboot entry" not in out,
+                  "the payload booted again, not migrated: %r" % out[-800:])
+            wait_state_gone(lv2, g.name)
+    finally:
+        lv2.virsh("destroy", "kvmpc-migpc", ok=False)
+        lv2.close()
+
+
 def wait_state_gone(lv, name, timeout=30):
     """A transient domain that shut off is gone."""
     end = time.time() + timeout
@@ -745,7 +791,8 @@ def main():
             return SKIP
     tests = [test_domcapabilities, test_define_dumpxml, test_lifecycle,
              test_console, test_reboot, test_disks, test_vnc,
-             test_save_restore, test_snapshot, test_migrate]
+             test_save_restore, test_snapshot, test_migrate,
+             test_migrate_postcopy]
     only = sys.argv[2:]
     try:
         lv = Libvirt()
