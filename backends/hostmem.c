@@ -49,6 +49,11 @@ void host_memory_backend_foreach(void (*fn)(HostMemoryBackend *b,
     }
 }
 
+bool host_memory_backend_file_shared(const HostMemoryBackend *b)
+{
+    return b->share && !strcmp(b->type, "memory-backend-file");
+}
+
 HostMemoryBackend *host_memory_backend_find(const char *id)
 {
     static const char *const types[] = {

@@ -141,6 +141,7 @@ static bool capability_supported(MigrationCapability c)
            c == MIGRATION_CAPABILITY_MULTIFD ||
            c == MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE ||
            c == MIGRATION_CAPABILITY_POSTCOPY_RAM ||
+           c == MIGRATION_CAPABILITY_X_IGNORE_SHARED ||
            /* what tcp: and unix: streams always have: the destination
             * answers END (docs/migration.md); libvirt sets it */
            c == MIGRATION_CAPABILITY_RETURN_PATH;
@@ -267,6 +268,9 @@ static uint64_t sync_dirty(MigrationState *s)
         uint64_t words = (b->pages + bits - 1) / bits;
         unsigned long *log = b->mr->mig_dirty;
 
+        if (b->ignored) {
+            continue;           /* x-ignore-shared: the file carries it */
+        }
         memory_region_sync_dirty(b->mr);
         for (uint64_t w = 0; w < words; w++) {
             unsigned long v = __atomic_exchange_n(&log[w], 0,
@@ -972,6 +976,26 @@ static void note_stream_failure(MigrationState *s)
     }
 }
 
+/* x-ignore-shared: which blocks the stream leaves to the file. */
+static void save_ignored_blocks(MigrationState *s)
+{
+    uint32_t n = 0;
+
+    for (unsigned i = 0; i < s->blocks->len; i++) {
+        n += ((RamBlock *)g_ptr_array_index(s->blocks, i))->ignored;
+    }
+    if (!n) {
+        return;
+    }
+    mig_put_u8(s->f, MIG_SEC_IGNORE_SHARED);
+    mig_put_u32(s->f, n);
+    for (unsigned i = 0; i < s->blocks->len; i++) {
+        if (((RamBlock *)g_ptr_array_index(s->blocks, i))->ignored) {
+            mig_put_u32(s->f, i);
+        }
+    }
+}
+
 static gpointer migration_thread(gpointer opaque)
 {
     MigrationState *s = opaque;
@@ -984,6 +1008,7 @@ static gpointer migration_thread(gpointer opaque)
     if (caps[MIGRATION_CAPABILITY_POSTCOPY_RAM]) {
         mig_put_u8(s->f, MIG_SEC_POSTCOPY_ADVISE);
     }
+    save_ignored_blocks(s);
     if (caps[MIGRATION_CAPABILITY_MULTIFD]) {
         MultifdSend *m;
 
@@ -1179,6 +1204,12 @@ void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
         return;
     }
     if (caps[MIGRATION_CAPABILITY_POSTCOPY_RAM] &&
+        caps[MIGRATION_CAPABILITY_X_IGNORE_SHARED]) {
+        error_setg(errp, "x-ignore-shared with postcopy-ram is not "
+                   "supported by kvmpc");
+        return;
+    }
+    if (caps[MIGRATION_CAPABILITY_POSTCOPY_RAM] &&
         caps[MIGRATION_CAPABILITY_MULTIFD]) {
         error_setg(errp, "Postcopy is not yet compatible with multifd");
         return;
@@ -1227,6 +1258,11 @@ void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
         RamBlock *b = g_ptr_array_index(s->blocks, i);
         const unsigned bits = 8 * sizeof(unsigned long);
         b->bmap = g_new0(unsigned long, (b->pages + bits - 1) / bits + 1);
+        if (caps[MIGRATION_CAPABILITY_X_IGNORE_SHARED] &&
+            b->mr->ram_file_shared) {
+            b->ignored = true;
+            continue;
+        }
         s->ram_total += b->pages * MIG_PAGE_SIZE;
         memory_region_set_log_migration(b->mr, true);   /* all dirty */
     }
@@ -1823,8 +1859,13 @@ void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *list,
     for (MigrationCapabilityStatusList *l = list; l; l = l->next) {
         if (l->value->state && !capability_supported(l->value->capability)) {
             error_setg(errp, "Migration capability '%s' is not supported "
-                       "by kvmpc",
-                       MigrationCapability_str[l->value->capability]);
+                       "by kvmpc%s",
+                       MigrationCapability_str[l->value->capability],
+                       l->value->capability ==
+                       MIGRATION_CAPABILITY_ZERO_BLOCKS
+                       ? ": it shapes block migration (blk), which kvmpc "
+                         "does not do; disks move with drive-mirror or "
+                         "blockdev-mirror to an NBD export" : "");
             return;
         }
     }

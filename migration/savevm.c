@@ -874,6 +874,44 @@ static bool load_multifd(MigFile *f, MigLoad *ld, GError **errp)
     return ld->mfd != NULL;
 }
 
+/* IGNORE_SHARED: blocks whose memory the file carries; refused unless
+ * this side maps such a file too (else the guest would find zeroes). */
+static bool load_ignore_shared(MigFile *f, MigLoad *ld, GError **errp)
+{
+    uint32_t n = mig_get_u32(f);
+
+    if (stream_error(f, errp)) {
+        return false;
+    }
+    if (n > ld->blocks->len) {
+        error_setg(errp, "corrupt migration stream: %u shared blocks of "
+                   "%u", n, ld->blocks->len);
+        return false;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t idx = mig_get_u32(f);
+        RamBlock *b;
+
+        if (stream_error(f, errp)) {
+            return false;
+        }
+        if (idx >= ld->blocks->len) {
+            error_setg(errp, "corrupt migration stream: shared block %u "
+                       "of %u", idx, ld->blocks->len);
+            return false;
+        }
+        b = g_ptr_array_index(ld->blocks, idx);
+        if (!b->mr->ram_file_shared) {
+            error_setg(errp, "the source leaves RAM '%s' out of the stream "
+                       "(x-ignore-shared: a share=on memory-backend-file), "
+                       "but here it is not such memory: its contents would "
+                       "be lost", b->idstr);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* POSTCOPY_LISTEN: the stale pages' bitmaps, then userfaultfd. */
 static bool load_postcopy_listen(MigFile *f, MigLoad *ld, GError **errp)
 {
@@ -1013,6 +1051,11 @@ bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
         case MIG_SEC_DEVICE:
         case MIG_SEC_STATE:
             if (!load_pending(f, ld, kind, errp)) {
+                return false;
+            }
+            break;
+        case MIG_SEC_IGNORE_SHARED:
+            if (!load_ignore_shared(f, ld, errp)) {
                 return false;
             }
             break;

@@ -79,6 +79,7 @@ bool machine_init_ram(MachineState *ms, const char *name, GError **errp)
         }
         b->used = true;
         memory_region_init_ram_ptr(&ms->ram, name, ms->ram_size, b->host);
+        ms->ram.ram_file_shared = host_memory_backend_file_shared(b);
     } else if (numa_has_memdevs(ms)) {
         /* -numa node,memdev=: the nodes' backends, in node order */
         void *host = numa_map_ram(ms, errp);

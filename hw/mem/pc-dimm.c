@@ -234,6 +234,7 @@ static bool pc_dimm_realize(DeviceState *dev, GError **errp)
     }
     b->used = true;
     memory_region_init_ram_ptr(&d->mr, b->id, b->size, b->host);
+    d->mr.ram_file_shared = host_memory_backend_file_shared(b);
     memory_region_add_subregion(&ms->device_memory,
                                 d->addr - ms->device_memory_base, &d->mr);
     if (mhp) {

@@ -42,6 +42,11 @@
  *             connection that resumes a broken postcopy (migrate
  *             "resume": true to a destination that ran migrate-recover);
  *             the destination answers MIG_RP_MISSING
+ *   IGNORE_SHARED    u8 0x0e, u32 n, n u32 block numbers: with the
+ *             x-ignore-shared capability, these blocks are share=on
+ *             memory-backend-file memory and travel through the file,
+ *             not the stream; the destination checks its own blocks are
+ *             such memory too
  *   END       u8 0xff, u8 1 if the source was running, 0 if paused,
  *             u8 1 if the source waits for an answer (tcp: and unix:);
  *             after POSTCOPY_RUN the answer is MIG_RP_DONE
@@ -78,6 +83,7 @@ enum {
     MIG_SEC_POSTCOPY_LISTEN = 0x0b,
     MIG_SEC_POSTCOPY_RUN = 0x0c,
     MIG_SEC_POSTCOPY_RESUME = 0x0d,
+    MIG_SEC_IGNORE_SHARED = 0x0e,
     MIG_SEC_END = 0xff,
 };
 
@@ -104,6 +110,7 @@ typedef struct RamBlock {
     char *idstr;            /* region name, "#N" added for the Nth twin */
     uint64_t pages;         /* MIG_PAGE_SIZE pages (the last may be short) */
     unsigned long *bmap;    /* outgoing: pages still to send */
+    bool ignored;           /* outgoing: x-ignore-shared, not sent */
 } RamBlock;
 
 /* The machine's blocks in creation order (a fresh array: free it). */

@@ -50,6 +50,9 @@ typedef struct HostMemoryBackend {
 } HostMemoryBackend;
 
 HostMemoryBackend *host_memory_backend_find(const char *id);
+/* A share=on memory-backend-file: memory another process can map too
+ * (anonymous and memfd memory cannot be reached by path). */
+bool host_memory_backend_file_shared(const HostMemoryBackend *b);
 /* Every backend, in creation order (query-memdev). */
 void host_memory_backend_foreach(void (*fn)(HostMemoryBackend *b,
                                             void *opaque), void *opaque);

@@ -67,6 +67,9 @@ struct MemoryRegion {
     uint8_t *ram;
     bool ram_external;      /* memory_region_init_ram_ptr: the caller's
                                mapping, never unmapped here */
+    bool ram_file_shared;   /* a share=on memory-backend-file: another
+                               process mapping the same file sees this
+                               memory (migration's x-ignore-shared) */
 
     /* MR_ALIAS */
     MemoryRegion *alias;

@@ -651,7 +651,7 @@ def test_capabilities_and_parameters(binary):
                      "postcopy-ram", "pause-before-switchover", "events",
                      "return-path", "late-block-activate"):
             check_eq(caps.get(name), False, "capability " + name)
-        for name in ("zero-blocks", "x-ignore-shared"):
+        for name in ("zero-blocks", "postcopy-preempt"):
             err = vm.qmp.error("migrate-set-capabilities", {
                 "capabilities": [{"capability": name, "state": True}]})
             check("not supported" in err["desc"] and name in err["desc"],
@@ -863,6 +863,51 @@ def test_postcopy_recover(binary):
 
 
 @no_kvm
+def test_ignore_shared(binary):
+    """x-ignore-shared: RAM that is a share=on memory-backend-file which
+    both sides map stays out of the stream (a few KiB travel instead of
+    the written RAM) and arrives all the same; a destination whose RAM is
+    not such a file refuses the stream, and the source runs on."""
+    d = tempfile.mkdtemp(prefix="kvmpc-mig-ish-")
+    sock = os.path.join(d, "mig.sock")
+    mem = ["-object", "memory-backend-file,id=ram,size=64M,mem-path=%s,"
+           "share=on" % os.path.join(d, "guest-ram")]
+    base = ["pc,memory-backend=ram" if a == "pc" else a for a in BASE]
+    src = VM(binary, mem, base=base)
+    dst = bad = None
+    try:
+        expect = fill_ram(src, 51)
+        expect.update(fill_big(src, 52, size=1 << 20))
+        set_registers(src, 0x13579)
+        set_caps(src, "x-ignore-shared")
+        # a destination with private RAM: refused, nothing lost
+        bad = VM(binary, ["-incoming", "unix:" + sock + ".bad"])
+        wait_for(lambda: os.path.exists(sock + ".bad"))
+        src.qmp.ret("migrate", {"uri": "unix:" + sock + ".bad"})
+        info = wait_status(src.qmp)
+        check_eq(info["status"], "failed", "private destination RAM")
+        check_eq(bad.proc.wait(10), 1, "the destination exits 1")
+        check("would be lost" in bad.proc.stderr(),
+              "its reason: %r" % bad.proc.stderr()[-400:])
+        check_eq(src.qmp.ret("query-status")["status"], "running",
+                 "the source after the refusal")
+        dst = VM(binary, mem + ["-incoming", "unix:" + sock], base=base)
+        wait_for(lambda: os.path.exists(sock))
+        info = migrate(src, "unix:" + sock, dst)
+        check(info["ram"]["transferred"] < 512 << 10,
+              "the shared RAM stayed out of the stream: %r" % info["ram"])
+        check(info["ram"]["total"] < 16 << 20,
+              "total leaves it out too: %r" % info["ram"])
+        check_ram(dst, expect)
+        check_registers(dst, 0x13579)
+    finally:
+        src.close()
+        for vm in (bad, dst):
+            if vm:
+                vm.close()
+
+
+@no_kvm
 def test_hmp(binary):
     d = tempfile.mkdtemp(prefix="kvmpc-mig-hmp-")
     sock = os.path.join(d, "mig.sock")
@@ -879,7 +924,7 @@ def test_hmp(binary):
                  64 << 20, "size suffix")
         check_eq(h.command("migrate_set_capability events on"), "",
                  "migrate_set_capability")
-        out = h.command("migrate_set_capability x-ignore-shared on")
+        out = h.command("migrate_set_capability zero-blocks on")
         check("not supported" in out, "refused: %r" % out)
         out = h.command("info migrate_parameters")
         check("downtime-limit: 100 ms" in out, out)
@@ -911,4 +956,5 @@ if __name__ == "__main__":
                test_corrupt_stream, test_cancel, test_blocker,
                test_capabilities_and_parameters,
                test_pause_before_switchover, test_postcopy_errors,
-               test_postcopy, test_postcopy_recover, test_hmp])
+               test_postcopy, test_postcopy_recover, test_ignore_shared,
+               test_hmp])
