@@ -528,8 +528,10 @@ static const DeviceSetup device_setups[] = {
     { .type = "ICH9-LPC", .poke = poke_ich9_lpc },
     { .type = "pci-bridge", .props = "chassis_nr=1",
       .poke = poke_pci_function },
-    /* a switch upstream port wants a PCI Express bus (q35's pcie.0), a
+    /* PCI Express bridges want a PCI Express bus (q35's pcie.0), a switch
      * downstream port its upstream port's */
+    { .type = "pcie-pci-bridge", .host = "q35-pcihost",
+      .poke = poke_pci_function },
     { .type = "x3130-upstream", .host = "q35-pcihost",
       .poke = poke_pci_function },
     { .type = "xio3130-downstream", .props = "bus=devstate-up,chassis=1",
