@@ -30,9 +30,12 @@
  * (MCH, ICH9 LPC/PM/TCO, SMBus, AHCI at 1f.2 with the if=ide drives) with
  * the same pci-testdevs and VGA, a pcie-root-port at 08.0 with a
  * pci-testdev behind it (bus 1) and a pci-bridge at 09.0 with a
- * pci-testdev in its slot 1 (bus 2); set-up enables ECAM at 0xb0000000,
- * PMBASE 0x600, RCBA 0xfed1c000 and the bridges' bus numbers, and inputs
- * reach buses 1-2 through ECAM (docs/q35.md).
+ * pci-testdev in its slot 1 (bus 2), and an XIO3130 switch behind an
+ * ioh3420 at 0a.0 (bus 3: upstream port; bus 4: its two downstream ports;
+ * bus 5: a pci-testdev; bus 6: a pcie-pci-bridge; bus 7: a pci-testdev in
+ * its slot 1); set-up enables ECAM at 0xb0000000, PMBASE 0x600, RCBA
+ * 0xfed1c000 and the bridges' bus numbers, and inputs reach buses 1-7
+ * through ECAM (docs/q35.md).
  * With -DFUZZ_PC_VGPU it is fuzz-vgpu: virtio-gpu-pci at 08.0, virtio-vga
  * at 09.0, virtio-tablet-pci at 0a.0 and virtio-keyboard-pci at 0b.0.
  * With -DFUZZ_PC_AUDIO it is fuzz-audio: intel-hda + hda-duplex at 08.0
@@ -127,6 +130,19 @@ static const char *const machine_args[] = {
     "-device", "pci-testdev,bus=fuzz-rp,intx-pin=1,msi-vectors=1",
     "-device", "pci-bridge,id=fuzz-br,addr=09.0,chassis_nr=2",
     "-device", "pci-testdev,bus=fuzz-br,addr=01.0,intx-pin=2",
+    /* an XIO3130 switch behind an ioh3420 (0a.0, bus 3; a late function):
+     * upstream port (bus 4), downstream port 0 (bus 5) with a testdev,
+     * downstream port 1 (bus 6) with a pcie-pci-bridge (bus 7) and a
+     * testdev in its slot 1 */
+    "-device", "ioh3420,id=fuzz-rp2,addr=0a.0,chassis=3,slot=3",
+    "-device", "x3130-upstream,id=fuzz-up,bus=fuzz-rp2",
+    "-device", "xio3130-downstream,id=fuzz-dn0,bus=fuzz-up,addr=0,chassis=4,"
+    "slot=4",
+    "-device", "pci-testdev,bus=fuzz-dn0,intx-pin=1,msi-vectors=1",
+    "-device", "xio3130-downstream,id=fuzz-dn1,bus=fuzz-up,addr=1,chassis=4,"
+    "slot=5",
+    "-device", "pcie-pci-bridge,id=fuzz-ppb,bus=fuzz-dn1",
+    "-device", "pci-testdev,bus=fuzz-ppb,addr=01.0,intx-pin=3",
 #endif
 #ifdef FUZZ_PC_NIC
     /* fuzz-nic: e1000 at 08.0, rtl8139 at 09.0 and e1000e at 0a.0 on one
@@ -189,7 +205,9 @@ static const char *const machine_args[] = {
 #ifdef FUZZ_PC_Q35
 /* q35: PCIEXBAR (MCH 60h), ICH9 PMBASE/ACPI_CNTL and RCBA (LPC 40h, 44h,
  * F0h) as SeaBIOS programs them; the root port's secondary bus 1, the
- * bridge's bus 2 (18h: primary, secondary, subordinate). */
+ * bridge's bus 2 (18h: primary, secondary, subordinate); the switch:
+ * ioh3420 0a.0 buses 3-7, upstream port 03:00.0 4-7, downstream ports
+ * 04:00.0 bus 5 and 04:01.0 6-7, pcie-pci-bridge 06:00.0 bus 7. */
 static const char *const setup_commands[] = {
     "outl 0xcf8 0x80000060", "outl 0xcfc 0xb0000001",
     "outl 0xcf8 0x8000f840", "outl 0xcfc 0x601",
@@ -197,6 +215,11 @@ static const char *const setup_commands[] = {
     "outl 0xcf8 0x8000f8f0", "outl 0xcfc 0xfed1c001",
     "outl 0xcf8 0x80004018", "outl 0xcfc 0x00010100",
     "outl 0xcf8 0x80004818", "outl 0xcfc 0x00020200",
+    "outl 0xcf8 0x80005018", "outl 0xcfc 0x00070300",
+    "outl 0xcf8 0x80030018", "outl 0xcfc 0x00070403",
+    "outl 0xcf8 0x80040018", "outl 0xcfc 0x00050504",
+    "outl 0xcf8 0x80040818", "outl 0xcfc 0x00070604",
+    "outl 0xcf8 0x80060018", "outl 0xcfc 0x00070706",
 };
 #else
 static const char *const setup_commands[] = {
@@ -764,6 +787,7 @@ static const char *const late_functions[] = {
     "piix3-ide",
     "VGA",
     "virtio-scsi-pci",
+    "ioh3420",              /* fuzz-q35's switch */
 };
 
 static int late_rank(const PCIDevice *dev)

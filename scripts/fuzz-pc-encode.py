@@ -261,13 +261,19 @@ AHCI_DICT_OPS = {
 }
 
 # fuzz-q35: the q35 machine (ECAM at 0xb0000000, ICH9 PM at 0x600, RCBA at
-# 0xfed1c000), a root port (08.0, bus 1) and a pci-bridge (09.0, bus 2).
+# 0xfed1c000), a root port (08.0, bus 1), a pci-bridge (09.0, bus 2) and
+# an XIO3130 switch behind an ioh3420 (0a.0): upstream port 03:00.0,
+# downstream ports 04:00.0 (bus 5) and 04:01.0 (bus 6, a pcie-pci-bridge
+# with bus 7 behind).
 Q35_DICT_VALUES = {
     "pciexbar_en": 0xb0000001, "pciexbar_64m": 0xb0000005,
     "pirq_irq10": 0x0a, "pirq_disabled": 0x80, "rcba_en": 0xfed1c001,
     "dir_default": 0x3210, "tco_tmr_hlt": 0x0800, "slt_hpie_ccie": 0x01f0,
     "bridge_ctl_sbr": 0x0040, "bus_1_1": 0x00010100, "bus_2_2": 0x00020200,
     "io_window_1000": 0x1010, "mem_window_fe00": 0xfe00fe00,
+    "bus_3_7": 0x00070300, "bus_4_7": 0x00070403, "bus_5_5": 0x00050504,
+    "bus_6_7": 0x00070604, "bus_7_7": 0x00070706,
+    "mem_window_fe20": 0xfe20fe20, "io_window_3000": 0x3030,
 }
 
 Q35_DICT_OPS = {
@@ -283,6 +289,16 @@ Q35_DICT_OPS = {
     "op_q35_rp_sltctl": "writew 0xb004006c 0x1f0",
     "op_q35_rp_mem_window": "writel 0xb0040020 0xfe00fe00",
     "op_q35_rp_cmd": "writew 0xb0040004 0x7",
+    "op_q35_ecam_switch_up_id": "readl 0xb0300000",
+    "op_q35_ecam_switch_dn0_id": "readl 0xb0400000",
+    "op_q35_ecam_switch_dn1_id": "readl 0xb0408000",
+    "op_q35_ecam_ppb_id": "readl 0xb0600000",
+    "op_q35_ecam_bus7_dev1": "readl 0xb0708000",
+    "op_q35_dn0_sltctl": "writew 0xb04000a8 0x1f0",
+    "op_q35_dn0_sltsta": "readw 0xb04000aa",
+    "op_q35_dn0_msi_on": "writew 0xb0400072 0x1",
+    "op_q35_up_cmd": "writew 0xb0300004 0x7",
+    "op_q35_ppb_sbr": "writew 0xb060003e 0x40",
 }
 
 VGPU_DICT_VALUES = {

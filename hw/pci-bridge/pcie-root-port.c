@@ -29,7 +29,9 @@
  * Changed; device_del presses the attention button, and the device goes
  * when the guest powers the slot off (power controller and indicator
  * off), as QEMU 7.2 does with ACPI hotplug of root ports turned off.
- * AER reports nothing (no error is ever logged).
+ * AER reports nothing (no error is ever logged).  The slot and its
+ * hotplug are the common part of the ports with a slot (PCIESlot,
+ * hw/pci/pcie.c), shared with xio3130-downstream.
  */
 #include "qemu/osdep.h"
 #include "hw/pci/pci_bridge.h"
@@ -39,8 +41,6 @@
 #define TYPE_IOH3420            "ioh3420"
 
 #define RP_SSVID_OFFSET         0x40
-#define RP_SSVID_SIZE           8
-#define PCI_CAP_ID_SSVID        0x0d
 #define GEN_RP_EXP_OFFSET       0x54
 #define GEN_RP_AER_OFFSET       0x100
 #define GEN_RP_ACS_OFFSET       (GEN_RP_AER_OFFSET + PCI_ERR_SIZEOF)
@@ -64,61 +64,13 @@ typedef struct PCIERootPortInfo {
 } PCIERootPortInfo;
 
 typedef struct PCIERootPort {
-    PCIBridge parent;
-    uint8_t chassis;
-    uint16_t slot;
-    uint8_t port;
+    PCIESlot parent;            /* chassis=, slot=, port=, the hotplug */
     const PCIERootPortInfo *info;
-    HotplugHandler hp;          /* native hotplug on the secondary bus */
 } PCIERootPort;
 
 static const PCIERootPortInfo *rp_info(PCIDevice *d)
 {
     return (const PCIERootPortInfo *)d->pc;
-}
-
-static void rp_write_config(PCIDevice *d, uint32_t addr, uint32_t val,
-                            unsigned len)
-{
-    PCIERootPort *s = (PCIERootPort *)d;
-    uint8_t pos = pcie_cap_offset(d);
-    bool was_pending = pcie_cap_slot_irq_pending(d);
-    uint16_t old_ctl = pci_get_word(d->config + pos + PCI_EXP_SLTCTL);
-    uint16_t old_sta = pci_get_word(d->config + pos + PCI_EXP_SLTSTA);
-
-    pci_bridge_write_config(d, addr, val, len);
-    pcie_cap_slot_write_config(d, s->parent.sec_bus, old_ctl, old_sta,
-                               was_pending, addr, val, len);
-}
-
-static bool rp_hotplug_plug(HotplugHandler *h, DeviceState *dev,
-                            GError **errp)
-{
-    PCIERootPort *s = h->opaque;
-
-    return pcie_cap_slot_plug(&s->parent.parent, dev, errp);
-}
-
-static bool rp_hotplug_unplug_request(HotplugHandler *h, DeviceState *dev,
-                                      GError **errp)
-{
-    PCIERootPort *s = h->opaque;
-
-    return pcie_cap_slot_unplug_request(&s->parent.parent,
-                                        s->parent.sec_bus, dev, errp);
-}
-
-static bool rp_add_ssvid(PCIDevice *d, uint16_t ssvid, GError **errp)
-{
-    uint8_t off = pci_add_capability(d, PCI_CAP_ID_SSVID, RP_SSVID_OFFSET,
-                                     RP_SSVID_SIZE, errp);
-
-    if (!off) {
-        return false;
-    }
-    pci_set_word(d->config + off + 4, ssvid);
-    pci_set_word(d->config + off + 6, 0);
-    return true;
 }
 
 static bool rp_add_acs(PCIDevice *d, GError **errp)
@@ -137,7 +89,8 @@ static bool rp_add_acs(PCIDevice *d, GError **errp)
 static bool rp_realize(DeviceState *dev, GError **errp)
 {
     PCIERootPort *s = (PCIERootPort *)dev;
-    PCIDevice *d = &s->parent.parent;
+    PCIESlot *slot = &s->parent;
+    PCIDevice *d = &slot->parent.parent;
     const PCIERootPortInfo *info = rp_info(d);
     bool ok;
 
@@ -147,10 +100,10 @@ static bool rp_realize(DeviceState *dev, GError **errp)
                    "(pcie.0), not behind a bridge", dev->type->name);
         return false;
     }
-    if (!pci_bridge_init(&s->parent, true, errp)) {
+    if (!pci_bridge_init(&slot->parent, true, errp)) {
         return false;
     }
-    ok = rp_add_ssvid(d, info->ssvid, errp);
+    ok = pci_bridge_ssvid_init(d, RP_SSVID_OFFSET, info->ssvid, 0, errp);
     if (ok && info->generic) {
         ok = msix_init_exclusive_bar(d, GEN_RP_MSIX_VECTORS, 0, errp);
     } else if (ok) {
@@ -158,23 +111,17 @@ static bool rp_realize(DeviceState *dev, GError **errp)
                       errp);
     }
     ok = ok && pcie_cap_init(d, info->exp_offset, PCI_EXP_TYPE_ROOT_PORT,
-                             s->port, errp);
+                             slot->port, errp);
     if (ok) {
-        pcie_cap_slot_init(d, s->slot);
+        pcie_slot_init(slot);
     }
     ok = ok && pcie_aer_init(d, info->aer_offset, true, errp);
     ok = ok && (!info->generic || rp_add_acs(d, errp));
     if (!ok) {
         msix_uninit(d);
-        pci_bridge_uninit(&s->parent);
+        pci_bridge_uninit(&slot->parent);
         return false;
     }
-    s->hp = (HotplugHandler){
-        .opaque = s,
-        .plug = rp_hotplug_plug,
-        .unplug_request = rp_hotplug_unplug_request,
-    };
-    pci_bus_set_hotplug_handler(s->parent.sec_bus, &s->hp);
     return true;
 }
 
@@ -182,19 +129,16 @@ static void rp_unrealize(DeviceState *dev)
 {
     PCIERootPort *s = (PCIERootPort *)dev;
 
-    msix_uninit(&s->parent.parent);
-    pci_bridge_uninit(&s->parent);
+    msix_uninit(&s->parent.parent.parent);
+    pci_bridge_uninit(&s->parent.parent);
 }
 
 static void rp_reset(DeviceState *dev)
 {
     PCIERootPort *s = (PCIERootPort *)dev;
-    PCIDevice *d = &s->parent.parent;
-    bool present = s->parent.sec_bus &&
-                   pci_find_device(s->parent.sec_bus, 0) != NULL;
+    PCIDevice *d = &s->parent.parent.parent;
 
-    pci_bridge_reset(&s->parent);
-    pcie_cap_slot_reset(d, present);
+    pcie_slot_reset(&s->parent);
     if (s->info) {
         pcie_aer_reset(d, s->info->aer_offset);
         if (s->info->generic) {
@@ -208,7 +152,7 @@ static int rp_post_load(void *opaque, int version_id)
 {
     PCIERootPort *s = opaque;
 
-    pci_bridge_update_windows(&s->parent);
+    pci_bridge_update_windows(&s->parent.parent);
     return 0;
 }
 
@@ -222,16 +166,6 @@ static const VMStateDescription vmstate_rp = {
     },
 };
 
-static const Property rp_props[] = {
-    DEFINE_PROP("chassis", PCIERootPort, chassis, PROP_UINT8, "0",
-                "chassis number (with slot=, names the slot to firmware)"),
-    DEFINE_PROP("slot", PCIERootPort, slot, PROP_UINT16, "0",
-                "Physical Slot Number in the slot capabilities"),
-    DEFINE_PROP("port", PCIERootPort, port, PROP_UINT8, "0",
-                "port number in the link capabilities"),
-    DEFINE_PROP_END_OF_LIST(),
-};
-
 static const PCIERootPortInfo gen_rp_info = {
     .pci = {
         .vendor_id = PCI_VENDOR_ID_REDHAT,
@@ -240,7 +174,7 @@ static const PCIERootPortInfo gen_rp_info = {
         .header_type = PCI_HEADER_TYPE_BRIDGE,
         .is_express = true,
         .interrupt_pin = 1,
-        .config_write = rp_write_config,
+        .config_write = pcie_slot_write_config,
     },
     .generic = true,
     .ssvid = PCI_VENDOR_ID_REDHAT,
@@ -257,7 +191,7 @@ static const PCIERootPortInfo ioh3420_info = {
         .header_type = PCI_HEADER_TYPE_BRIDGE,
         .is_express = true,
         .interrupt_pin = 1,
-        .config_write = rp_write_config,
+        .config_write = pcie_slot_write_config,
     },
     .generic = false,
     .ssvid = PCI_VENDOR_ID_INTEL,
@@ -272,7 +206,7 @@ static const DeviceType gen_rp_type = {
     .instance_size = sizeof(PCIERootPort),
     .user_creatable = true,
     .category = DEVICE_CATEGORY_BRIDGE,
-    .props = rp_props,
+    .props = pcie_slot_props,
     .realize = rp_realize,
     .unrealize = rp_unrealize,
     .reset = rp_reset,
@@ -287,7 +221,7 @@ static const DeviceType ioh3420_type = {
     .instance_size = sizeof(PCIERootPort),
     .user_creatable = true,
     .category = DEVICE_CATEGORY_BRIDGE,
-    .props = rp_props,
+    .props = pcie_slot_props,
     .realize = rp_realize,
     .unrealize = rp_unrealize,
     .reset = rp_reset,

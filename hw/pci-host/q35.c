@@ -148,6 +148,7 @@ static bool q35_host_realize(DeviceState *dev, GError **errp)
         return false;
     }
     pci_bus_set_name(s->bus, "pcie.0");
+    pci_root_bus_set_express(s->bus, true);
     memory_region_init_io(&s->ecam, &ecam_ops, s, "pcie-mmcfg-mmio",
                           MCH_PCIEXBAR_MAX);
     memory_region_transaction_begin();

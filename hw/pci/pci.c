@@ -37,6 +37,7 @@ struct PCIBus {
     PCIDevice *bridge;          /* NULL: the root bus */
     HotplugHandler *hotplug;    /* NULL: no hotplug on this bus */
     bool only_slot0;            /* a PCI Express link: device 0 only */
+    bool express;               /* root bus of a PCI Express root complex */
 
     PCISetIRQFunc set_irq;
     PCIMapIRQFunc map_irq;
@@ -85,6 +86,16 @@ PCIBus *pci_root_bus_create(MemoryRegion *mem, MemoryRegion *io,
 void pci_bus_set_name(PCIBus *bus, const char *name)
 {
     g_strlcpy(bus->name, name, sizeof(bus->name));
+}
+
+void pci_root_bus_set_express(PCIBus *bus, bool express)
+{
+    bus->express = express;
+}
+
+bool pci_root_bus_is_express(const PCIBus *bus)
+{
+    return bus && !bus->bridge && bus->express;
 }
 
 const char *pci_bus_name(const PCIBus *bus)

@@ -152,6 +152,26 @@ void pci_bridge_write_config(PCIDevice *d, uint32_t addr, uint32_t val,
     }
 }
 
+/* ---- the subsystem ID capability ----------------------------------- */
+
+#define PCI_SSVID_SIZEOF    8
+#define PCI_SSVID_SVID      4
+#define PCI_SSVID_SSID      6
+
+bool pci_bridge_ssvid_init(PCIDevice *d, uint8_t offset, uint16_t svid,
+                           uint16_t ssid, GError **errp)
+{
+    uint8_t off = pci_add_capability(d, PCI_CAP_ID_SSVID, offset,
+                                     PCI_SSVID_SIZEOF, errp);
+
+    if (!off) {
+        return false;
+    }
+    pci_set_word(d->config + off + PCI_SSVID_SVID, svid);
+    pci_set_word(d->config + off + PCI_SSVID_SSID, ssid);
+    return true;
+}
+
 /* ---- life cycle ----------------------------------------------------- */
 
 static void pci_bridge_init_header(PCIBridge *br)

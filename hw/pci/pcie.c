@@ -1,7 +1,8 @@
 /*
  * PCI Express capability helpers: the PCI Express capability structure,
- * the slot registers of a downstream port, extended capabilities and AER
- * (reporting only).
+ * the slot registers of a downstream port and the common part of the
+ * ports that have one (root ports, switch downstream ports), extended
+ * capabilities and AER (reporting only).
  *
  * Spec: PCI Express Base Specification 4.0:
  *   7.5.3    PCI Express capability structure (version 2, 3Ch bytes)
@@ -42,6 +43,38 @@
 uint8_t pcie_cap_offset(PCIDevice *d)
 {
     return pci_find_capability(d, PCI_CAP_ID_EXP);
+}
+
+int pcie_cap_type(PCIDevice *d)
+{
+    uint8_t pos = pcie_cap_offset(d);
+
+    if (!pos) {
+        return -1;
+    }
+    return (pci_get_word(d->config + pos + PCI_EXP_FLAGS) &
+            PCI_EXP_FLAGS_TYPE) >> PCI_EXP_FLAGS_TYPE_SHIFT;
+}
+
+PCIEBusKind pcie_bus_kind(PCIBus *bus)
+{
+    PCIDevice *bridge = pci_bus_bridge(bus);
+
+    if (!bridge) {
+        return pci_root_bus_is_express(bus) ? PCIE_BUS_ROOT_COMPLEX
+                                            : PCI_BUS_CONVENTIONAL;
+    }
+    switch (pcie_cap_type(bridge)) {
+    case PCI_EXP_TYPE_ROOT_PORT:
+    case PCI_EXP_TYPE_DOWNSTREAM:
+        return PCIE_BUS_LINK;
+    case PCI_EXP_TYPE_UPSTREAM:
+        return PCIE_BUS_SWITCH;
+    default:
+        /* pci-bridge, or pcie-pci-bridge (a PCI bus on its secondary
+         * side: PCI Express to PCI/PCI-X Bridge spec 1.0) */
+        return PCI_BUS_CONVENTIONAL;
+    }
 }
 
 bool pcie_cap_init(PCIDevice *d, uint8_t offset, uint8_t type, uint8_t port,
@@ -268,10 +301,17 @@ static void slot_do_unplug(PCIDevice *d, PCIBus *sec)
     slot_set_link(d, false);
 }
 
-void pcie_cap_slot_write_config(PCIDevice *d, PCIBus *sec,
-                                uint16_t old_ctl, uint16_t old_sta,
-                                bool was_pending, uint32_t addr,
-                                uint32_t val, uint32_t len)
+/*
+ * After the default write, with Slot Control and Slot Status as they were
+ * before it (@was_pending: pcie_cap_slot_irq_pending() before it): Command
+ * Completed, the interlock toggle, the unplug of what sits on @sec when
+ * the guest powers a populated slot off, and the hot-plug interrupt (INTx
+ * level, or MSI/MSI-X vector 0 on a new event).
+ */
+static void pcie_cap_slot_write_config(PCIDevice *d, PCIBus *sec,
+                                       uint16_t old_ctl, uint16_t old_sta,
+                                       bool was_pending, uint32_t addr,
+                                       uint32_t val, uint32_t len)
 {
     uint8_t pos = pcie_cap_offset(d);
     uint32_t ctl_off = pos + PCI_EXP_SLTCTL;
@@ -320,7 +360,13 @@ void pcie_cap_slot_write_config(PCIDevice *d, PCIBus *sec,
     pcie_cap_slot_notify(d, was_pending);
 }
 
-bool pcie_cap_slot_plug(PCIDevice *d, DeviceState *dev, GError **errp)
+/*
+ * Native hotplug (docs/hotplug.md), the port being the hotplug handler of
+ * its link: plug sets Presence Detect State and the link up and raises
+ * Presence Detect Changed (with the button bit, as QEMU); unplug_request
+ * presses the attention button (or, for a dark slot, removes at once).
+ */
+static bool pcie_cap_slot_plug(PCIDevice *d, DeviceState *dev, GError **errp)
 {
     PCIDevice *f = PCI_DEVICE(dev);
 
@@ -343,8 +389,8 @@ bool pcie_cap_slot_plug(PCIDevice *d, DeviceState *dev, GError **errp)
     return true;
 }
 
-bool pcie_cap_slot_unplug_request(PCIDevice *d, PCIBus *sec,
-                                  DeviceState *dev, GError **errp)
+static bool pcie_cap_slot_unplug_request(PCIDevice *d, PCIBus *sec,
+                                         DeviceState *dev, GError **errp)
 {
     PCIDevice *f = PCI_DEVICE(dev);
     uint8_t pos = pcie_cap_offset(d);
@@ -386,6 +432,69 @@ bool pcie_cap_slot_unplug_request(PCIDevice *d, PCIBus *sec,
     /* Press the attention button (6.7.1.5); the guest powers it off. */
     pcie_cap_slot_event(d, PCI_EXP_SLTSTA_ABP);
     return true;
+}
+
+/* ---- the ports with a slot (QEMU's PCIESlot) ------------------------- */
+
+const Property pcie_slot_props[] = {
+    DEFINE_PROP("chassis", PCIESlot, chassis, PROP_UINT8, "0",
+                "chassis number (with slot=, names the slot to firmware)"),
+    DEFINE_PROP("slot", PCIESlot, slot, PROP_UINT16, "0",
+                "Physical Slot Number in the slot capabilities"),
+    DEFINE_PROP("port", PCIESlot, port, PROP_UINT8, "0",
+                "port number in the link capabilities"),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static bool slot_hotplug_plug(HotplugHandler *h, DeviceState *dev,
+                              GError **errp)
+{
+    PCIESlot *s = h->opaque;
+
+    return pcie_cap_slot_plug(&s->parent.parent, dev, errp);
+}
+
+static bool slot_hotplug_unplug_request(HotplugHandler *h, DeviceState *dev,
+                                        GError **errp)
+{
+    PCIESlot *s = h->opaque;
+
+    return pcie_cap_slot_unplug_request(&s->parent.parent, s->parent.sec_bus,
+                                        dev, errp);
+}
+
+void pcie_slot_init(PCIESlot *s)
+{
+    pcie_cap_slot_init(&s->parent.parent, s->slot);
+    s->hp = (HotplugHandler){
+        .opaque = s,
+        .plug = slot_hotplug_plug,
+        .unplug_request = slot_hotplug_unplug_request,
+    };
+    pci_bus_set_hotplug_handler(s->parent.sec_bus, &s->hp);
+}
+
+void pcie_slot_write_config(PCIDevice *d, uint32_t addr, uint32_t val,
+                            unsigned len)
+{
+    PCIESlot *s = (PCIESlot *)d;
+    uint8_t pos = pcie_cap_offset(d);
+    bool was_pending = pcie_cap_slot_irq_pending(d);
+    uint16_t old_ctl = pci_get_word(d->config + pos + PCI_EXP_SLTCTL);
+    uint16_t old_sta = pci_get_word(d->config + pos + PCI_EXP_SLTSTA);
+
+    pci_bridge_write_config(d, addr, val, len);
+    pcie_cap_slot_write_config(d, s->parent.sec_bus, old_ctl, old_sta,
+                               was_pending, addr, val, len);
+}
+
+void pcie_slot_reset(PCIESlot *s)
+{
+    bool present = s->parent.sec_bus &&
+                   pci_find_device(s->parent.sec_bus, 0) != NULL;
+
+    pci_bridge_reset(&s->parent);
+    pcie_cap_slot_reset(&s->parent.parent, present);
 }
 
 /* ---- extended capabilities ------------------------------------------- */

@@ -59,6 +59,7 @@ typedef struct DeviceSetup {
     /* A controller the device plugs into (created on the test's PCI
      * host first, destroyed after), and work before it is created. */
     const char *hba;
+    const char *hba_props;      /* the controller's properties */
     void (*prepare)(void);
     /* The PCI host bridge to create (default: the i440FX one). */
     const char *host;
@@ -151,6 +152,19 @@ static void poke_pci_function(DeviceState *dev, int variant)
 {
     pci_config_write8(PCI_DEVICE(dev)->devfn, PCI_INTERRUPT_LINE,
                       0x05 + variant);
+}
+
+/*
+ * A function behind a bridge (a switch downstream port): its bus has no
+ * number before firmware gives it one, so the configuration cycle goes to
+ * its bus directly.
+ */
+static void poke_pci_behind_bridge(DeviceState *dev, int variant)
+{
+    PCIDevice *d = PCI_DEVICE(dev);
+
+    pci_bus_config_write(pci_get_bus(d), d->devfn, PCI_INTERRUPT_LINE,
+                         0x05 + variant, 1);
 }
 
 /* PIIX3: PIRQ routing registers 60h-63h as well. */
@@ -514,6 +528,15 @@ static const DeviceSetup device_setups[] = {
     { .type = "ICH9-LPC", .poke = poke_ich9_lpc },
     { .type = "pci-bridge", .props = "chassis_nr=1",
       .poke = poke_pci_function },
+    /* PCI Express bridges want a PCI Express bus (q35's pcie.0), a switch
+     * downstream port its upstream port's */
+    { .type = "pcie-pci-bridge", .host = "q35-pcihost",
+      .poke = poke_pci_function },
+    { .type = "x3130-upstream", .host = "q35-pcihost",
+      .poke = poke_pci_function },
+    { .type = "xio3130-downstream", .props = "bus=devstate-up,chassis=1",
+      .host = "q35-pcihost", .hba = "x3130-upstream",
+      .hba_props = "id=devstate-up", .poke = poke_pci_behind_bridge },
     { .type = "usb-kbd", .hba = "piix3-usb-uhci", .poke = poke_usb_kbd },
     { .type = "usb-mouse", .hba = "piix3-usb-uhci", .poke = poke_usb_pointer },
     { .type = "usb-tablet", .hba = "piix3-usb-uhci",
@@ -829,7 +852,8 @@ static void test_device_state(gconstpointer data)
     if (setup && setup->hba) {
         const DeviceType *hba_type = device_type_find(setup->hba);
         pci_host = create_pci_host(hba_type, setup);
-        hba = create(hba_type, NULL, &err);
+        hba = create(hba_type, &(DeviceSetup){ .props = setup->hba_props },
+                     &err);
         g_assert_no_error(err);
     } else {
         pci_host = create_pci_host(type, setup);

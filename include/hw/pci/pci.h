@@ -165,6 +165,13 @@ PCIBus *pci_root_bus(void);
 /* The name bus= finds it by ("pci.0" until the host bridge renames it). */
 void pci_bus_set_name(PCIBus *bus, const char *name);
 const char *pci_bus_name(const PCIBus *bus);
+/*
+ * The root bus is a PCI Express root complex's (q35's pcie.0): set by the
+ * host bridge; what a bus behind a bridge is follows from the bridge
+ * (pcie_bus_kind() in hw/pci/pci_bridge.h).
+ */
+void pci_root_bus_set_express(PCIBus *bus, bool express);
+bool pci_root_bus_is_express(const PCIBus *bus);
 /* A bus by its bus= name (root or a bridge's secondary), or NULL. */
 PCIBus *pci_bus_find_by_name(const char *name);
 /*

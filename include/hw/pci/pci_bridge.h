@@ -1,7 +1,8 @@
 /*
  * PCI-to-PCI bridges (header type 1): the common part of pci-bridge,
- * pcie-root-port / ioh3420 and pcie-pci-bridge (hw/pci/pci_bridge.c), and
- * the PCI Express capability helpers (hw/pci/pcie.c).
+ * pcie-root-port / ioh3420, the xio3130 switch ports and pcie-pci-bridge
+ * (hw/pci/pci_bridge.c), and the PCI Express capability helpers and the
+ * common part of the ports with a hot-plug slot (hw/pci/pcie.c).
  *
  * Spec: PCI-to-PCI Bridge Architecture Specification 1.2, chapter 3
  * (type 1 header: bus numbers 3.2.5.3, I/O base/limit 3.2.5.6, memory
@@ -50,6 +51,13 @@ bool pci_bridge_window(PCIBridge *br, unsigned which, uint64_t *base,
 #define PCI_BRIDGE_WIN_IO   0
 #define PCI_BRIDGE_WIN_MEM  1
 #define PCI_BRIDGE_WIN_PREF 2
+/*
+ * The Subsystem ID and Subsystem Vendor ID capability of a bridge (ID 0Dh,
+ * 8 bytes: PCI-to-PCI Bridge spec 1.2, 3.2.5.13 / PCI 3.0 appendix H), at
+ * @offset, read-only.
+ */
+bool pci_bridge_ssvid_init(PCIDevice *d, uint8_t offset, uint16_t svid,
+                           uint16_t ssid, GError **errp);
 
 /* ---- PCI Express capability (hw/pci/pcie.c) ------------------------- */
 
@@ -61,6 +69,23 @@ bool pci_bridge_window(PCIBridge *br, unsigned which, uint64_t *base,
 bool pcie_cap_init(PCIDevice *d, uint8_t offset, uint8_t type, uint8_t port,
                    GError **errp);
 uint8_t pcie_cap_offset(PCIDevice *d);
+/* The Device/Port Type of @d's PCI Express capability, -1 when it has none. */
+int pcie_cap_type(PCIDevice *d);
+
+/*
+ * What a bus is, for the PCI Express ports that must sit in the right
+ * place: a conventional PCI bus (pc's pci.0, behind pci-bridge or
+ * pcie-pci-bridge), a root complex's bus (q35's pcie.0), a link (behind a
+ * root port or a switch downstream port: device 0 only), or a switch's
+ * internal bus (behind a switch upstream port: its downstream ports).
+ */
+typedef enum PCIEBusKind {
+    PCI_BUS_CONVENTIONAL,
+    PCIE_BUS_ROOT_COMPLEX,
+    PCIE_BUS_LINK,
+    PCIE_BUS_SWITCH,
+} PCIEBusKind;
+PCIEBusKind pcie_bus_kind(PCIBus *bus);
 /*
  * The version 1 capability (0x14 bytes: capabilities, device and link
  * registers) of an endpoint, which fits below 0x100 where a device puts
@@ -68,39 +93,56 @@ uint8_t pcie_cap_offset(PCIDevice *d);
  */
 bool pcie_endpoint_cap_v1_init(PCIDevice *d, uint8_t offset, GError **errp);
 /*
- * A downstream port's slot (root port): slot number @slot for the slot
+ * A downstream port's slot (root port, switch downstream port; the ports
+ * use pcie_slot_init() below): slot number @slot for the slot
  * capabilities, the hot-plug controls (attention button, power
  * controller, indicators, presence detect, command completed) as
  * registers.  The slot's state is reset by pcie_cap_slot_reset().
  */
 void pcie_cap_slot_init(PCIDevice *d, uint16_t slot);
 void pcie_cap_slot_reset(PCIDevice *d, bool present);
-/*
- * From the config_write hook after the default write, with Slot Control
- * and Slot Status as they were before it (@was_pending:
- * pcie_cap_slot_irq_pending() before it): Command Completed, the
- * interlock toggle, the unplug of what sits on @sec when the guest powers
- * a populated slot off, and the hot-plug interrupt (INTx level, or
- * MSI/MSI-X vector 0 on a new event).
- */
-void pcie_cap_slot_write_config(PCIDevice *d, PCIBus *sec,
-                                uint16_t old_ctl, uint16_t old_sta,
-                                bool was_pending, uint32_t addr,
-                                uint32_t val, uint32_t len);
 /* Set slot status event bits and interrupt if that is news. */
 void pcie_cap_slot_event(PCIDevice *d, uint16_t events);
-/*
- * Native hotplug (docs/hotplug.md), the port being the hotplug handler of
- * its link: plug sets Presence Detect State and the link up and raises
- * Presence Detect Changed (with the button bit, as QEMU); unplug_request
- * presses the attention button (or, for a dark slot, removes at once).
- */
-bool pcie_cap_slot_plug(PCIDevice *d, DeviceState *dev, GError **errp);
-bool pcie_cap_slot_unplug_request(PCIDevice *d, PCIBus *sec,
-                                  DeviceState *dev, GError **errp);
 /* Whether a hot-plug event is pending and enabled (slot status &
  * control), the level of the port's hot-plug interrupt. */
 bool pcie_cap_slot_irq_pending(PCIDevice *d);
+
+/* ---- downstream ports with a hot-plug slot (hw/pci/pcie.c) ------------ */
+
+/*
+ * The common part of pcie-root-port, ioh3420 and xio3130-downstream (QEMU's
+ * PCIESlot): a bridge whose secondary bus is a link with a hot-plug slot.
+ * A leaf's instance struct embeds it first; pcie_slot_props are its
+ * chassis=, slot= and port= properties.
+ */
+typedef struct PCIESlot {
+    PCIBridge parent;
+    uint8_t chassis;
+    uint16_t slot;              /* Physical Slot Number */
+    uint8_t port;               /* Port Number in the link capabilities */
+    HotplugHandler hp;          /* native hotplug on the secondary bus */
+} PCIESlot;
+
+extern const Property pcie_slot_props[];
+/*
+ * From the leaf realize, after pcie_cap_init(): the slot capabilities
+ * (pcie_cap_slot_init with slot=) and the port becomes the hotplug
+ * handler of its link (docs/hotplug.md).
+ */
+void pcie_slot_init(PCIESlot *s);
+/*
+ * The config_write hook of such a port: the bridge registers, then the
+ * slot's: Command Completed after a Slot Control write, the interlock
+ * toggle, the unplug of what sits behind when the guest powers a
+ * populated slot off, and the hot-plug interrupt (INTx level, or MSI/MSI-X
+ * vector 0 on a new event).
+ */
+void pcie_slot_write_config(PCIDevice *d, uint32_t addr, uint32_t val,
+                            unsigned len);
+/* From the leaf reset: the bridge registers, and the slot's state with
+ * presence as the secondary bus says. */
+void pcie_slot_reset(PCIESlot *s);
+
 /* An extended capability header at @offset (>= 0x100), linked last. */
 bool pcie_add_ext_capability(PCIDevice *d, uint16_t id, uint8_t version,
                              uint16_t offset, uint16_t size, GError **errp);

@@ -16,6 +16,10 @@
 #define PCI_DEVICE_ID_INTEL_ICH9_6      0x2930  /* ICH9 SMBus controller */
 #define PCI_DEVICE_ID_INTEL_IOH_EPORT   0x3420  /* ioh3420 root port */
 
+#define PCI_VENDOR_ID_TI                0x104c
+#define PCI_DEVICE_ID_TI_XIO3130U       0x8232  /* XIO3130 upstream port */
+#define PCI_DEVICE_ID_TI_XIO3130D       0x8233  /* XIO3130 downstream port */
+
 #define PCI_VENDOR_ID_REDHAT            0x1b36
 #define PCI_DEVICE_ID_REDHAT_BRIDGE     0x0001  /* pci-bridge */
 #define PCI_DEVICE_ID_REDHAT_TEST       0x0005  /* pci-testdev */

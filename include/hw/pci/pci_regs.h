@@ -101,6 +101,7 @@
 #define PCI_CAP_ID_MSI              0x05
 #define PCI_CAP_ID_HT               0x08
 #define PCI_CAP_ID_VNDR             0x09
+#define PCI_CAP_ID_SSVID            0x0d    /* bridge subsystem IDs */
 #define PCI_CAP_ID_EXP              0x10
 #define PCI_CAP_ID_MSIX             0x11
 
@@ -174,6 +175,7 @@
 /* PCI Express capability (PCIe Base 4.0, 7.5.3), offsets from its start. */
 #define PCI_EXP_FLAGS               2       /* 16 bits */
 #define PCI_EXP_FLAGS_VER2          0x0002
+#define PCI_EXP_FLAGS_TYPE          0x00f0
 #define PCI_EXP_FLAGS_TYPE_SHIFT    4
 #define PCI_EXP_FLAGS_SLOT          0x0100
 #define PCI_EXP_TYPE_ENDPOINT       0x0

@@ -23,32 +23,6 @@
 #define SCRATCH_IO      0xfc
 #define EXT_INTX_IO     0xf0
 
-static uint32_t bcfg_addr(unsigned bus, unsigned devfn, unsigned reg)
-{
-    return 0x80000000u | bus << 16 | devfn << 8 | (reg & 0xfc);
-}
-
-static uint32_t bcfg_readl(QTestState *s, unsigned bus, unsigned devfn,
-                           unsigned reg)
-{
-    qtest_outl(s, PCI_CONFIG_ADDR, bcfg_addr(bus, devfn, reg));
-    return qtest_inl(s, PCI_CONFIG_DATA);
-}
-
-static void bcfg_writel(QTestState *s, unsigned bus, unsigned devfn,
-                        unsigned reg, uint32_t val)
-{
-    qtest_outl(s, PCI_CONFIG_ADDR, bcfg_addr(bus, devfn, reg));
-    qtest_outl(s, PCI_CONFIG_DATA, val);
-}
-
-static void bcfg_writew(QTestState *s, unsigned bus, unsigned devfn,
-                        unsigned reg, uint16_t val)
-{
-    qtest_outl(s, PCI_CONFIG_ADDR, bcfg_addr(bus, devfn, reg));
-    qtest_outw(s, PCI_CONFIG_DATA + (reg & 2), val);
-}
-
 static uint64_t ecam(unsigned bus, unsigned devfn, unsigned reg)
 {
     return ECAM_BASE + ((uint64_t)bus << 20) + (devfn << 12) + reg;
