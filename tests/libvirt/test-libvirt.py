@@ -695,6 +695,52 @@ def test_snapshot(lv, kvmpc):
         lv.virsh("snapshot-delete", g.name, "running1")
 
 
+def migrate_and_check(lv, kvmpc, name, uuid_tail, flags, migrateuri=True):
+    """`virsh migrate --live FLAGS` to a second libvirtd on this host (its
+    own namespace and host UUID); the payload must go on there, answering
+    the power button without booting again."""
+    log = os.path.join(lv.tmp, name + ".log")
+    lv2 = Libvirt(host_uuid="5c0f1a2e-0000-4000-8000-%s" % uuid_tail)
+    try:
+        with Guest(lv, kvmpc, name, serial_xml(log)) as g:
+            g.start(log)
+            mark = log_size(log)
+            extra = ["--migrateuri", "tcp://127.0.0.1"] if migrateuri else []
+            # with --p2p the source daemon opens the destination URI
+            # itself: qemu+unix:// makes that a remote connection (plain
+            # qemu:/// would be its own driver, "the same host")
+            dest = lv2.uri.replace("qemu://", "qemu+unix://", 1)
+            lv.virsh("migrate", "--live", *flags, g.name, dest, *extra,
+                     timeout=180)
+            wait_state(lv2, g.name, "running")
+            check(g.name not in lv.virsh("list", "--name").stdout,
+                  "the source still runs the domain")
+            lv2.virsh("shutdown", g.name)
+            out = wait_log_since(log, mark, POWEROFF)
+            check(BANNER not in out and "multiboot entry" not in out,
+                  "the payload booted again, not migrated: %r" % out[-800:])
+            wait_state_gone(lv2, g.name)
+    finally:
+        lv2.virsh("destroy", name, ok=False)
+        lv2.close()
+
+
+@guest_test()
+def test_migrate_p2p(lv, kvmpc):
+    """`virsh migrate --live --p2p`: the source libvirtd talks to the
+    destination's itself (the client only to the source)."""
+    migrate_and_check(lv, kvmpc, "kvmpc-migp2p", "0000000beef2", ["--p2p"])
+
+
+@guest_test()
+def test_migrate_tunnelled(lv, kvmpc):
+    """`virsh migrate --live --p2p --tunnelled`: the stream goes through
+    the libvirtd connection; kvmpc writes it to a pipe (fd:) and the
+    destination reads it from one, with no answer path."""
+    migrate_and_check(lv, kvmpc, "kvmpc-migtun", "0000000beef3",
+                      ["--p2p", "--tunnelled"], migrateuri=False)
+
+
 @guest_test()
 def test_migrate(lv, kvmpc):
     """`virsh migrate --live` to a second libvirtd on this host (its own
@@ -792,7 +838,7 @@ def main():
     tests = [test_domcapabilities, test_define_dumpxml, test_lifecycle,
              test_console, test_reboot, test_disks, test_vnc,
              test_save_restore, test_snapshot, test_migrate,
-             test_migrate_postcopy]
+             test_migrate_postcopy, test_migrate_p2p, test_migrate_tunnelled]
     only = sys.argv[2:]
     try:
         lv = Libvirt()
