@@ -14,6 +14,12 @@ MODE:
            a destination that refuses the stream's configuration (another
            -m); each time the source must go on running the guest, which
            then passes its checks
+  dirty    as tcp, while the guest rewrites 32 MiB at 20 MB/s and checks
+           every page after every round (migrate.c's churn_mb=), with
+           max-bandwidth 48 MiB/s: precopy takes several passes, and a
+           page rewritten after it was sent must be sent again (the dirty
+           log; with -accel kvm,dirty-ring-size=N the dirty ring, whose
+           rings fill up and make the vCPU exit to have them emptied)
   hops     20 migrations in a row, each to a fresh kvmpc, cycling through
            tcp:, unix:, exec: and fd: (a socketpair: getfd on the
            source, an inherited -incoming fd:N on the destination), with
@@ -185,6 +191,32 @@ def run_tcp(emulator, payload, tmp, extra):
         src.wait_round(MIGRATE_AFTER)
         src.qmp.ret("migrate", {"uri": "tcp:127.0.0.1:%d" % port})
         src.wait_migration("source")
+        last = max(src.rounds())
+        src.quit()
+        check_continues(dst, last)
+        dst.finish()
+    finally:
+        src.kill()
+        dst.kill()
+
+
+CHURN = ["-append", "churn_mb=32 churn_mbps=20 rounds=40"]
+
+
+def run_dirty(emulator, payload, tmp, extra):
+    port = free_port()
+    src = Guest("src", emulator, payload, tmp, extra + CHURN)
+    dst = Guest("dst", emulator, payload, tmp,
+                extra + CHURN + ["-incoming", "tcp:127.0.0.1:%d" % port])
+    try:
+        src.wait_round(MIGRATE_AFTER)
+        src.qmp.ret("migrate-set-parameters", {"max-bandwidth": 48 << 20})
+        src.qmp.ret("migrate", {"uri": "tcp:127.0.0.1:%d" % port})
+        src.wait_migration("source")
+        syncs = src.qmp.ret("query-migrate", {})["ram"]["dirty-sync-count"]
+        if syncs < 3:
+            raise Failure("precopy took %d dirty syncs: the test wants "
+                          "pages rewritten between passes" % syncs)
         last = max(src.rounds())
         src.quit()
         check_continues(dst, last)
@@ -387,7 +419,8 @@ def main():
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: /dev/kvm not available")
         return 77
-    runs = {"tcp": run_tcp, "file": run_file, "snapshot": run_snapshot,
+    runs = {"tcp": run_tcp, "dirty": run_dirty, "file": run_file,
+            "snapshot": run_snapshot,
             "hops": run_hops, "faults": run_faults}
     if mode not in runs:
         sys.exit("unknown mode %r" % mode)
