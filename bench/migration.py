@@ -35,7 +35,10 @@ Rows:
                (dense=1) at 30 and 300 MB/s: there kvmpc's sparse pages
                cannot help, which shows what they are worth above.
                Needs /dev/kvm (SKIP with the reason otherwise).
-Usage: bench/migration.py BUILD_DIR [RUNS] [--kvm-only]
+               With --dirty-ring=N both programs run with
+               -accel kvm,dirty-ring-size=N (KVM's dirty ring instead of
+               the dirty bitmap) on both ends.
+Usage: bench/migration.py BUILD_DIR [RUNS] [--kvm-only] [--dirty-ring=N]
 """
 import os
 import shutil
@@ -53,6 +56,9 @@ from test_timer_storm import QTest  # noqa: E402
 
 SIZE = 1 << 30
 CHUNK = 4 << 20
+# --dirty-ring=N: entries per vCPU for the migration/kvm rows (0: bitmap)
+DIRTY_RING = next((int(a.split("=", 1)[1]) for a in sys.argv
+                   if a.startswith("--dirty-ring=")), 0)
 
 
 def free_port():
@@ -287,7 +293,9 @@ def kvm_guest(binary, payload, mbps, dense=False, incoming=None):
             "-kernel", payload,
             "-append", "dirty_mbps=%d dense=%d" % (mbps, dense),
             "-qmp", "unix:%s,server=on,wait=off" % qmp_path]
-    if "qemu" in os.path.basename(binary):
+    if DIRTY_RING:
+        args = ["-accel", "kvm,dirty-ring-size=%d" % DIRTY_RING] + args
+    elif "qemu" in os.path.basename(binary):
         args = ["-enable-kvm"] + args
     if incoming:
         args += ["-incoming", incoming]
@@ -342,6 +350,8 @@ def kvm_run(binary, payload, mbps, cap, dense):
 
 def bench_kvm(binary, qemu, payload, runs):
     progs = [("kvmpc", binary)] + ([("QEMU 7.2", qemu)] if qemu else [])
+    if DIRTY_RING:
+        print("(both programs: -accel kvm,dirty-ring-size=%d)" % DIRTY_RING)
     print("| migration/kvm (1 GiB guest, 512 MiB dirtied) | kvmpc total / "
           "downtime | QEMU 7.2 total / downtime | total, downtime "
           "kvmpc/QEMU |")

@@ -453,6 +453,22 @@ static void list_cpu_props(ObjectPropertyInfoList ***tail)
     }
 }
 
+/* The -accel kvm,... options kvmpc takes, as QEMU 7.2 lists them (libvirt
+ * looks for dirty-ring-size here before it asks for a dirty ring). */
+static void list_kvm_accel_props(ObjectPropertyInfoList ***tail)
+{
+    ObjectPropertyInfo *info;
+
+    LIST_APPEND(*tail, prop_info("type", "string"));
+    info = prop_info("kernel-irqchip", "on|off|split");
+    info->description = g_strdup("Configure KVM in-kernel irqchip");
+    LIST_APPEND(*tail, info);
+    info = prop_info("dirty-ring-size", "uint32");
+    info->description = g_strdup("Size of KVM dirty page ring buffer "
+                                 "(default: 0, i.e. use bitmap)");
+    LIST_APPEND(*tail, info);
+}
+
 ObjectPropertyInfoList *qmp_qom_list_properties(const char *typename,
                                                 GError **errp)
 {
@@ -471,6 +487,8 @@ ObjectPropertyInfoList *qmp_qom_list_properties(const char *typename,
         for_each_prop(dev, describe_prop, &tail);
     } else if (object_type_is_a(typename, "machine")) {
         list_machine_props(typename, &tail);
+    } else if (!strcmp(typename, "kvm-accel")) {
+        list_kvm_accel_props(&tail);
     } else if (user_object_type_find(typename)) {
         const UserObjectType *t = user_object_type_find(typename);
         LIST_APPEND(tail, prop_info("type", "string"));

@@ -133,7 +133,10 @@ static void print_help(void)
         "-machine [type=]name[,prop=value...]  machine type (-machine help)\n"
         "                        props: accel=kvm|qtest, kernel_irqchip=on|split|off,\n"
         "                        firmware-boot=on|off\n"
-        "-accel kvm|qtest        accelerator (-enable-kvm = -accel kvm)\n"
+        "-accel kvm|qtest[,kernel-irqchip=on|split|off][,dirty-ring-size=N]\n"
+        "                        accelerator (-enable-kvm = -accel kvm);\n"
+        "                        dirty-ring-size: KVM dirty ring entries per\n"
+        "                        vCPU (power of two; 0 = dirty bitmap, default)\n"
         "-cpu model[,+feat,-feat,feat=on|off]  CPU model (-cpu help)\n"
         "-smp [cpus=]n[,sockets=s][,dies=d][,cores=c][,threads=t][,maxcpus=m]\n"
         "-m [size=]megs[M|G]     guest RAM (default 128M)\n"
@@ -448,6 +451,24 @@ static void apply_machine_opts(Options *o, const char *arg)
     }
 }
 
+/*
+ * -accel kvm,dirty-ring-size=N: entries per vCPU, 0 (QEMU's default) for
+ * the bitmap log, else a power of two (QEMU's checks and texts; the
+ * host's maximum is checked when KVM starts, accel/kvm/kvm-dirty-ring.c).
+ */
+static uint32_t parse_dirty_ring_size(const char *arg, const char *value)
+{
+    uint64_t v;
+
+    if (!parse_uint(value, &v, NULL) || v > UINT32_MAX) {
+        die("-accel %s: Parameter 'dirty-ring-size' expects uint32_t", arg);
+    }
+    if (v & (v - 1)) {
+        die("-accel %s: dirty-ring-size must be a power of two.", arg);
+    }
+    return v;
+}
+
 static void apply_accel_opts(Options *o, const char *arg)
 {
     g_autoptr(GPtrArray) kv = keyval_parse_list(arg, "accel", NULL);
@@ -477,6 +498,8 @@ static void apply_accel_opts(Options *o, const char *arg)
                 die("-accel %s: Parameter 'kernel-irqchip' expects 'on', "
                     "'off' or 'split'", arg);
             }
+        } else if (!strcmp(p->key, "dirty-ring-size")) {
+            o->ms->kvm_dirty_ring_size = parse_dirty_ring_size(arg, p->value);
         } else {
             die("-accel %s: Property '%s' not found", arg, p->key);
         }

@@ -316,6 +316,7 @@ static void kvm_close_all(void)
         close(kvm_state.kvm_fd);
         kvm_state.kvm_fd = -1;
     }
+    kvm_state.dirty_ring_size = 0;
     g_clear_pointer(&kvm_state.supported_cpuid, g_free);
     g_clear_pointer(&kvm_state.msr_list, g_free);
 }
@@ -326,7 +327,8 @@ static bool kvm_init(MachineState *ms, GError **errp)
     if (!open_kvm(errp)) {
         return false;
     }
-    if (!check_required_caps(errp) || !create_vm(errp)) {
+    if (!check_required_caps(errp) || !create_vm(errp) ||
+        !kvm_dirty_ring_enable(ms ? ms->kvm_dirty_ring_size : 0, errp)) {
         goto fail;
     }
     read_optional_caps();

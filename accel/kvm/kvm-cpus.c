@@ -477,6 +477,7 @@ static void handle_exit(KvmVcpu *v)
 {
     struct kvm_run *run = v->run;
     static bool warned_hlt;
+    bool ok;
 
     switch (run->exit_reason) {
     case KVM_EXIT_IO:
@@ -524,6 +525,17 @@ static void handle_exit(KvmVcpu *v)
      * userspace LAPIC can deliver what the TPR held back): the CR8 sync
      * after KVM_RUN and the next pre-run do exactly that */
     case KVM_EXIT_SET_TPR:
+        break;
+    case KVM_EXIT_DIRTY_RING_FULL:
+        /* this vCPU's ring is (nearly) full: empty them all and go on
+         * (the run loop enters KVM_RUN again) */
+        bql_lock();
+        ok = kvm_dirty_ring_full_exit();
+        bql_unlock();
+        if (!ok) {
+            report_and_stop(v, "KVM: the dirty ring is full and could not "
+                            "be reset");
+        }
         break;
     case KVM_EXIT_INTERNAL_ERROR:
         report_internal_error(v);
@@ -661,6 +673,9 @@ static bool create_one_vcpu(KvmVcpu *v, const X86CPUTopoInfo *topo,
         return false;
     }
     v->run = run;
+    if (!kvm_dirty_ring_map_vcpu(v->x86.index, fd, errp)) {
+        return false;
+    }
     return x86_kvm_vcpu_init(&v->x86, kvm_state.supported_cpuid, topo, errp);
 }
 
@@ -724,6 +739,7 @@ bool kvm_create_vcpus(MachineState *ms, GError **errp)
      * (x86-cpu-hotplug.c) are present now, the others when plugged */
     slots = MAX(x86_cpu_hotplug_slot_count(), n);
     vcpus = g_new0(KvmVcpu, slots);
+    kvm_dirty_ring_setup_vcpus(slots);
     for (unsigned i = 0; i < slots; i++) {
         vcpus[i].x86.fd = -1;
         vcpus[i].x86.index = i;
@@ -867,6 +883,7 @@ void kvm_shutdown_vcpus(void)
             close(vcpus[i].x86.fd);
         }
     }
+    kvm_dirty_ring_unmap_all();
     g_clear_pointer(&vcpus, g_free);
     nr_vcpus = 0;
 }

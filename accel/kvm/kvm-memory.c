@@ -9,6 +9,12 @@
  * the new ones are added.  A change of the dirty-logging flag alone is done
  * in place.  Runs with the big lock held; KVM allows slot changes while
  * vCPUs run.
+ *
+ * Dirty logging fills the regions' bitmaps (docs/design.md, "Dirty
+ * logging") from one of two sources: KVM_GET_DIRTY_LOG per slot, or with
+ * -accel kvm,dirty-ring-size=N the vCPUs' dirty rings (kvm-dirty-ring.c),
+ * whose entries name a slot and a page in it: each slot remembers its
+ * region and where in the region it starts for that.
  */
 #include "qemu/osdep.h"
 #include "system/memory.h"
@@ -23,6 +29,8 @@ typedef struct KvmSlot {
     uint64_t size;
     uint8_t *hva;
     uint32_t flags;     /* KVM_MEM_READONLY | KVM_MEM_LOG_DIRTY_PAGES */
+    MemoryRegion *mr;   /* the RAM/ROM region behind it ... */
+    uint64_t mr_offset; /* ... and the offset of @gpa in it (hva - mr->ram) */
 } KvmSlot;
 
 static KvmSlot *slots;
@@ -104,6 +112,8 @@ static bool slot_for_range(const FlatRange *fr, KvmSlot *out)
     out->gpa = start;
     out->size = end - start;
     out->hva = hva;
+    out->mr = mr;
+    out->mr_offset = hva - mr->ram;
     if (fr->readonly) {
         if (kvm_state.readonly_mem) {
             out->flags |= KVM_MEM_READONLY;
@@ -151,6 +161,11 @@ static void sync_slots(const FlatView *view)
             nwant++;
         }
     }
+    if (kvm_dirty_ring_enabled()) {
+        /* the rings' entries name slot ids: take them while the ids still
+         * mean what they meant when KVM logged them */
+        kvm_dirty_ring_harvest();
+    }
     /* keep identical slots, update flag-only changes, delete the rest */
     for (unsigned id = 0; id < nr_slots; id++) {
         bool found = false;
@@ -160,6 +175,8 @@ static void sync_slots(const FlatView *view)
                 if (slots[id].flags != want[w].flags) {
                     update_slot_flags(id, want[w].flags);
                 }
+                slots[id].mr = want[w].mr;
+                slots[id].mr_offset = want[w].mr_offset;
                 kept[w] = found = true;
             }
         }
@@ -219,8 +236,14 @@ static void or_slot_dirty_bits(const KvmSlot *s, const unsigned long *slot_bm,
     }
 }
 
-bool kvm_get_dirty_log(uint64_t start, uint64_t size, unsigned long *bitmap,
-                       GError **errp)
+/*
+ * OR into @bitmap (bit n = page @start + n * 4 KiB) the pages written since
+ * the previous call, for memory slots that have dirty logging on.  The
+ * bitmap must hold size / 4 KiB bits.  Not with the dirty ring (KVM
+ * refuses KVM_GET_DIRTY_LOG then).
+ */
+static bool get_dirty_log(uint64_t start, uint64_t size, unsigned long *bitmap,
+                          GError **errp)
 {
     const unsigned bits = 8 * sizeof(long);
 
@@ -249,11 +272,34 @@ bool kvm_get_dirty_log(uint64_t start, uint64_t size, unsigned long *bitmap,
     return true;
 }
 
+void kvm_memory_mark_dirty_gfn(uint32_t slot, uint64_t offset)
+{
+    const KvmSlot *s;
+
+    /* slot ids above 16 bits are other address spaces (SMM): none here */
+    if (slot >= nr_slots) {
+        return;
+    }
+    s = &slots[slot];
+    /* a slot deleted or no longer logged since: its pages were taken
+     * before it changed (sync_slots), this entry is stale; a region
+     * destroyed meanwhile no longer owns the slot's memory */
+    if (!s->used || !(s->flags & KVM_MEM_LOG_DIRTY_PAGES) ||
+        offset >= s->size / KVM_PAGE_SIZE ||
+        (uintptr_t)s->mr->ram + s->mr_offset != (uintptr_t)s->hva) {
+        return;
+    }
+    memory_region_set_dirty(s->mr, s->mr_offset + offset * KVM_PAGE_SIZE,
+                            KVM_PAGE_SIZE);
+}
+
 /*
  * The memory map's dirty-log hook: fetch (and clear) KVM's log of the
  * slot behind @fr and mark the written pages in the region's bitmap.
  * Only page-aligned mappings have slots; the rest are written through
- * exits, which the memory map logs itself.
+ * exits, which the memory map logs itself.  With the dirty ring, every
+ * ring is harvested instead: its entries go to whichever region they
+ * belong to (this one included).
  */
 static void kvm_memory_log_sync(MemoryListener *l, AddressSpace *as,
                                 const FlatRange *fr)
@@ -268,9 +314,13 @@ static void kvm_memory_log_sync(MemoryListener *l, AddressSpace *as,
     if (end <= start || (!fr->mr->dirty && !fr->mr->mig_dirty)) {
         return;
     }
+    if (kvm_dirty_ring_enabled()) {
+        kvm_dirty_ring_harvest();
+        return;
+    }
     pages = (end - start) / KVM_PAGE_SIZE;
     bm = g_new0(unsigned long, (pages + bits - 1) / bits);
-    if (!kvm_get_dirty_log(start, end - start, bm, &err)) {
+    if (!get_dirty_log(start, end - start, bm, &err)) {
         error_report("%s", err->message);
         g_error_free(err);
         return;

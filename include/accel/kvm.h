@@ -86,16 +86,6 @@ bool kvm_set_ioeventfd_mmio(int fd, uint64_t addr, unsigned size,
 bool kvm_irqfd_assign(int fd, int gsi, int resamplefd, GError **errp);
 bool kvm_irqfd_deassign(int fd, int gsi, GError **errp);
 
-/* ---- dirty logging ---- */
-
-/*
- * OR into @bitmap (bit n = page @start + n * 4 KiB) the pages written since
- * the previous call, for memory slots that have dirty logging on (regions
- * with memory_region_set_log).  The bitmap must hold size / 4 KiB bits.
- */
-bool kvm_get_dirty_log(uint64_t start, uint64_t size, unsigned long *bitmap,
-                       GError **errp);
-
 /* ---- vCPUs ---- */
 
 typedef struct KvmVcpuInfo {

@@ -43,6 +43,8 @@ struct MachineState {
     /* accelerator */
     char *accel;               /* "kvm", "qtest", or a list "kvm:tcg" */
     KernelIrqchipMode kernel_irqchip;
+    uint32_t kvm_dirty_ring_size;  /* -accel kvm,dirty-ring-size= (0: the
+                                      dirty bitmap log) */
 
     /* memory and CPUs */
     uint64_t ram_size;         /* 0 until -m or the type's default */

@@ -36,8 +36,14 @@
  *     or "rounds=N" (the runner migrates after some round and checks the
  *     destination continues with the next number, not a fresh boot).
  *
- * With "ram_mb=N" it also keeps N MiB of RAM changing and checked (see
- * churn_start).
+ *   - with "churn_mb=M [churn_mbps=N]": rewrites whole pages of M MiB
+ *     of RAM from 64 MiB up, one after the other in a ring, at N MB/s
+ *     (default 40) while the rounds run, each page filled with words
+ *     derived from its write's sequence number, and after every round
+ *     checks that every page holds exactly its last write: a page that
+ *     precopy did not send again after the guest rewrote it (a dirty
+ *     page the log or the dirty ring missed) shows as stale or torn on
+ *     the destination.
  *
  * With "dirty_mbps=N [span_mb=M] [dense=1]" on its command line it is
  * instead the guest of bench/migration.py's migration/kvm rows: it writes
@@ -229,69 +235,6 @@ static bool fw_cfg_signature_ok(void)
 
 #define DIRTY_BASE  0x10000000ul         /* 256 MiB */
 
-/*
- * "ram_mb=N" (at most 32): N MiB from 64 MiB up, every page filled with
- * words derived from its number and its generation; each round checks a
- * quarter of them and writes them again with the next generation, so a
- * page that a migration lost, sent stale or placed twice shows up (its
- * generation lives in this payload's own memory, elsewhere).
- */
-#define CHURN_BASE      0x4000000ul
-#define CHURN_MAX_PAGES (32u << 8)
-
-static uint32_t churn_gen[CHURN_MAX_PAGES];
-static unsigned churn_pages, churn_next;
-
-static uint64_t churn_word(unsigned page, uint32_t gen, unsigned w)
-{
-    return (((uint64_t)page << 32) | gen) * 0x9e3779b97f4a7c15ull + w;
-}
-
-static void churn_write(unsigned page)
-{
-    volatile uint64_t *p = (volatile uint64_t *)(CHURN_BASE +
-                                                 (uint64_t)page * 4096);
-
-    churn_gen[page]++;
-    for (unsigned w = 0; w < 512; w++) {
-        p[w] = churn_word(page, churn_gen[page], w);
-    }
-}
-
-static bool churn_intact(unsigned page)
-{
-    volatile uint64_t *p = (volatile uint64_t *)(CHURN_BASE +
-                                                 (uint64_t)page * 4096);
-
-    for (unsigned w = 0; w < 512; w++) {
-        if (p[w] != churn_word(page, churn_gen[page], w)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static void churn_start(unsigned mb)
-{
-    churn_pages = mb > 32 ? CHURN_MAX_PAGES : mb << 8;
-    for (unsigned p = 0; p < churn_pages; p++) {
-        churn_write(p);
-    }
-}
-
-/* A quarter of the pages: checked, then written anew; the bad ones. */
-static unsigned churn_round(void)
-{
-    unsigned bad = 0;
-
-    for (unsigned i = 0; i < churn_pages / 4; i++) {
-        bad += !churn_intact(churn_next);
-        churn_write(churn_next);
-        churn_next = churn_next + 1 == churn_pages ? 0 : churn_next + 1;
-    }
-    return bad;
-}
-
 static uint64_t xorshift = 0x9e3779b97f4a7c15ull;
 
 static void dirty_page(volatile uint64_t *page, uint64_t stamp, bool dense)
@@ -342,13 +285,109 @@ static noreturn void dirty_forever(unsigned mbps, unsigned span_mb,
     }
 }
 
+/* ---- churn: RAM rewritten while precopy runs, checked every round ---- */
+
+#define CHURN_BASE  0x4000000ul         /* 64 MiB */
+
+static struct {
+    volatile uint64_t *base;
+    uint64_t pages;
+    uint64_t seq;                       /* the next write's number */
+    uint64_t tsc_per_page, next_tsc;
+    unsigned bad_pages, bad_rounds;
+} churn;
+
+/* Word @w of write number @seq: every word differs, every write too. */
+static uint64_t churn_word(uint64_t seq, unsigned w)
+{
+    uint64_t x = seq * 0x9e3779b97f4a7c15ull + w;
+
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ull;
+    return x ^ (x >> 32);
+}
+
+static void churn_write_next(void)
+{
+    volatile uint64_t *page = churn.base + (churn.seq % churn.pages) * 512;
+
+    for (unsigned w = 0; w < 512; w++) {
+        page[w] = churn_word(churn.seq, w);
+    }
+    churn.seq++;
+}
+
+static bool churn_start(unsigned mb, unsigned mbps)
+{
+    uint64_t end = CHURN_BASE + ((uint64_t)mb << 20);
+
+    if (end > boot_ram_top() || boot_range_in_use(CHURN_BASE, end)) {
+        report(false, "churn: %u MiB from 0x%lx is not free RAM", mb,
+               CHURN_BASE);
+        return false;
+    }
+    churn.base = (volatile uint64_t *)CHURN_BASE;
+    churn.pages = (uint64_t)mb << 8;
+    while (churn.seq < churn.pages) {
+        churn_write_next();
+    }
+    churn.tsc_per_page = tsc_hz() * 4096 / ((uint64_t)(mbps ? mbps : 1) *
+                                            1000000);
+    churn.next_tsc = rdtsc();
+    return true;
+}
+
+/* The writes due by now at the rate, at most 64 at a time; a backlog of
+ * more than 100 ms (the VM was stopped, the TSC jumped) is dropped. */
+static void churn_step(void)
+{
+    uint64_t now = rdtsc();
+
+    if (!churn.pages) {
+        return;
+    }
+    if (now > churn.next_tsc + tsc_hz() / 10) {
+        churn.next_tsc = now;
+    }
+    for (unsigned n = 0; n < 64 && churn.next_tsc <= now; n++) {
+        churn_write_next();
+        churn.next_tsc += churn.tsc_per_page;
+    }
+}
+
+/* Page @p holds the last write whose number is p modulo the page count. */
+static void churn_check(void)
+{
+    unsigned bad = 0;
+
+    for (uint64_t p = 0; p < churn.pages; p++) {
+        uint64_t seq = churn.seq - 1 - (churn.seq - 1 - p) % churn.pages;
+        volatile uint64_t *page = churn.base + p * 512;
+
+        for (unsigned w = 0; w < 512; w++) {
+            if (page[w] != churn_word(seq, w)) {
+                if (!bad) {
+                    printf("churn: page %lu word %u holds 0x%lx, write "
+                           "%lu put 0x%lx\n", (unsigned long)p, w,
+                           (unsigned long)page[w], (unsigned long)seq,
+                           (unsigned long)churn_word(seq, w));
+                }
+                bad++;
+                break;
+            }
+        }
+    }
+    churn.bad_pages += bad;
+    churn.bad_rounds += bad != 0;
+}
+
 int main(void)
 {
     const uint64_t lo = 0x0123456789abcdefull, hi = 0xfedcba9876543210ull;
     uint64_t round_len = tsc_hz() / 10, next, last_tsc;
     unsigned bad_id = 0, bad_xmm = 0, tsc_back = 0, quiet_rounds = 0;
     unsigned tsc_jumps = 0, dev_lost = 0, clock_bad = 0;
-    unsigned hv_quiet = 0, ref_bad = 0, ram_bad = 0;
+    unsigned hv_quiet = 0, ref_bad = 0;
     uint64_t ref_last = 0, ref_first = 0, ref_tsc_first = 0;
     bool hv = false, stimer = false;
     uint64_t clock_last = 0, clock_max_step = 0;
@@ -358,6 +397,11 @@ int main(void)
     uint64_t reads = 0;
 
     report_prefix("migrate");
+    if (cmdline_get_int("churn_mb", 0) > 0 &&
+        !churn_start(cmdline_get_int("churn_mb", 0),
+                     cmdline_get_int("churn_mbps", 40))) {
+        report_summary();
+    }
     if (cmdline_get_int("dirty_mbps", 0) > 0) {
         dirty_forever(cmdline_get_int("dirty_mbps", 0),
                       cmdline_get_int("span_mb", 512),
@@ -384,7 +428,6 @@ int main(void)
             ref_tsc_first = rdtsc();
         }
     }
-    churn_start(cmdline_get_int("ram_mb", 0));
     have_kvmclock = kvmclock_start();
     if (have_kvmclock) {
         clock_last = kvmclock_ns();
@@ -411,8 +454,12 @@ int main(void)
             last_tsc = t;
             bad_id += !fw_cfg_signature_ok();
             reads++;
+            churn_step();
         }
         next += round_len;
+        if (churn.pages) {
+            churn_check();
+        }
         bad_xmm += !xmm_intact(lo, hi);
         /* silent: half a round (five timer periods) of waiting, and not
          * one interrupt (a round cut short by a TSC jump proves nothing) */
@@ -428,7 +475,6 @@ int main(void)
             ref_last = ref;
         }
         dev_lost += device_marks(round, &hpet_last);
-        ram_bad += churn_round();
         if (have_kvmclock) {
             uint64_t c = kvmclock_ns();
 
@@ -478,10 +524,12 @@ int main(void)
     } else {
         report_skip("no kvmclock in CPUID (KVM_FEATURE_CLOCKSOURCE2)");
     }
-    if (churn_pages) {
-        report(ram_bad == 0, "%u MiB of RAM rewritten every four rounds "
-               "kept their contents (%u pages were wrong)",
-               churn_pages >> 8, ram_bad);
+    if (churn.pages) {
+        report(churn.bad_pages == 0, "the %lu MiB rewritten while it ran "
+               "held every page's last write in every round (%lu writes; "
+               "%u stale pages in %u rounds)",
+               (unsigned long)(churn.pages >> 8), (unsigned long)churn.seq,
+               churn.bad_pages, churn.bad_rounds);
     }
     report(dev_lost == 0, "the UART scratch register and CMOS byte kept "
            "each round's mark and the HPET counter moved on (%u lost)",

@@ -14,6 +14,12 @@ MODE:
            a destination that refuses the stream's configuration (another
            -m); each time the source must go on running the guest, which
            then passes its checks
+  dirty    as tcp, while the guest rewrites 32 MiB at 20 MB/s and checks
+           every page after every round (migrate.c's churn_mb=), with
+           max-bandwidth 48 MiB/s: precopy takes several passes, and a
+           page rewritten after it was sent must be sent again (the dirty
+           log; with -accel kvm,dirty-ring-size=N the dirty ring, whose
+           rings fill up and make the vCPU exit to have them emptied)
   hops     20 migrations in a row, each to a fresh kvmpc, cycling through
            tcp:, unix:, exec: and fd: (a socketpair: getfd on the
            source, an inherited -incoming fd:N on the destination), with
@@ -21,7 +27,7 @@ MODE:
            postcopy on four of the others
   postcopy migrate, then migrate-start-postcopy at once: the destination
            runs the guest and pulls its pages (the guest keeps 32 MiB
-           changing and checks them: ram_mb=32)
+           changing and checks them: churn_mb=32)
   recover  postcopy slowed down by max-postcopy-bandwidth, its link cut
            by migrate-pause on the source, then on the destination; each
            time migrate-recover and migrate "resume" finish it
@@ -201,6 +207,32 @@ def run_tcp(emulator, payload, tmp, extra):
         dst.kill()
 
 
+CHURN = ["-append", "churn_mb=32 churn_mbps=20 rounds=40"]
+
+
+def run_dirty(emulator, payload, tmp, extra):
+    port = free_port()
+    src = Guest("src", emulator, payload, tmp, extra + CHURN)
+    dst = Guest("dst", emulator, payload, tmp,
+                extra + CHURN + ["-incoming", "tcp:127.0.0.1:%d" % port])
+    try:
+        src.wait_round(MIGRATE_AFTER)
+        src.qmp.ret("migrate-set-parameters", {"max-bandwidth": 48 << 20})
+        src.qmp.ret("migrate", {"uri": "tcp:127.0.0.1:%d" % port})
+        src.wait_migration("source")
+        syncs = src.qmp.ret("query-migrate", {})["ram"]["dirty-sync-count"]
+        if syncs < 3:
+            raise Failure("precopy took %d dirty syncs: the test wants "
+                          "pages rewritten between passes" % syncs)
+        last = max(src.rounds())
+        src.quit()
+        check_continues(dst, last)
+        dst.finish()
+    finally:
+        src.kill()
+        dst.kill()
+
+
 def run_file(emulator, payload, tmp, extra):
     path = os.path.join(tmp, "saved.state")
     src = Guest("src", emulator, payload, tmp, extra)
@@ -332,9 +364,9 @@ def wait_status(g, want, who, timeout=TIMEOUT):
 
 def postcopy_pair(emulator, payload, tmp, extra):
     """A source and a destination with postcopy-ram, a guest that keeps
-    32 MiB changing and checked (ram_mb=32)."""
+    32 MiB changing and checked (churn_mb=32)."""
     port = free_port()
-    args = ["-append", "ram_mb=32 rounds=40"]
+    args = ["-append", "churn_mb=32 churn_mbps=40 rounds=40"]
     src = Guest("src", emulator, payload, tmp, extra + args)
     dst = Guest("dst", emulator, payload, tmp,
                 extra + args + ["-incoming", "tcp:127.0.0.1:%d" % port])
@@ -480,7 +512,7 @@ def hop(cur, n, emulator, payload, tmp, extra):
 
 def run_hops(emulator, payload, tmp, extra):
     guests = [Guest("hop0", emulator, payload, tmp,
-                    extra + ["-append", "rounds=%d ram_mb=16" %
+                    extra + ["-append", "rounds=%d churn_mb=16" %
                              (HOPS * 4 + 20)])]
     try:
         guests[0].wait_round(3)
@@ -505,9 +537,10 @@ def main():
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: /dev/kvm not available")
         return 77
-    runs = {"tcp": run_tcp, "file": run_file, "snapshot": run_snapshot,
-            "hops": run_hops, "faults": run_faults,
-            "postcopy": run_postcopy, "recover": run_recover}
+    runs = {"tcp": run_tcp, "dirty": run_dirty, "file": run_file,
+            "snapshot": run_snapshot, "hops": run_hops,
+            "faults": run_faults, "postcopy": run_postcopy,
+            "recover": run_recover}
     if mode not in runs:
         sys.exit("unknown mode %r" % mode)
     with tempfile.TemporaryDirectory(prefix="kvmpc-migrate-") as tmp:

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """The vbe-draw guest test, both sides.
 
-    run-vbe-draw-test.py EMULATOR PAYLOAD
+    run-vbe-draw-test.py EMULATOR PAYLOAD [EXTRA ARGS...]
 
 Boots PAYLOAD (vbe-draw.c) with the standard VGA, COM1 on stdio and a QMP
 socket.  Each time the guest prints "vbe-draw: WHAT ready" the host takes
 a PPM screendump over QMP and compares it pixel for pixel with the picture
 the guest drew (vbe_picture() / text_picture() of
-tests/qtest/display/test_display.py, the same formulas as the payload),
-then sends a byte on COM1 so the guest goes on.  Passes when both pictures
+tests/qtest/display/test_display.py, the same formulas as the payload,
+and the VBE picture again with a rectangle inverted, which only the
+dirty log of the framebuffer's KVM slot can show), then sends a byte on
+COM1 so the guest goes on.  EXTRA ARGS go to kvmpc (e.g. -accel
+kvm,dirty-ring-size=4096).  Passes when both pictures
 match and the guest's SUMMARY has no failures.  Exit 77 (skipped) without
 /dev/kvm.
 """
@@ -30,10 +33,19 @@ from qmplib import QMP  # noqa: E402
 TIMEOUT = float(os.environ.get("KVMPC_GUEST_TIMEOUT", 120))
 
 
+def inverted(rgb, x0=256, x1=512, y0=300, y1=364, w=1024):
+    """@rgb with the rectangle the guest inverts (vbe-draw.c) inverted."""
+    out = bytearray(rgb)
+    for y in range(y0, y1):
+        for i in range((y * w + x0) * 3, (y * w + x1) * 3):
+            out[i] ^= 0xFF
+    return bytes(out)
+
+
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) < 3:
         sys.exit(__doc__)
-    emulator, payload = sys.argv[1:]
+    emulator, payload = sys.argv[1:3]
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: /dev/kvm not available")
         return 77
@@ -42,7 +54,7 @@ def main():
     cmd = [emulator, "-nodefaults", "-vga", "std", "-display", "none",
            "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
            "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
-           "-kernel", payload]
+           "-kernel", payload] + sys.argv[3:]
     print("run-vbe-draw-test: " + " ".join(cmd), flush=True)
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
@@ -74,7 +86,9 @@ def main():
                 raise td.TestFailure("kvmpc exited early")
             time.sleep(0.05)
         qmp = QMP(qmp_path)
-        for what, want in (("vbe", (1024, 768) + (td.vbe_picture(1024, 768)[1],)),
+        vbe = td.vbe_picture(1024, 768)[1]
+        for what, want in (("vbe", (1024, 768, vbe)),
+                           ("vbe-changed", (1024, 768, inverted(vbe))),
                            ("text", td.text_picture())):
             wait_line("vbe-draw: %s ready" % what)
             name = os.path.join(tmp, what + ".ppm")

@@ -10,6 +10,10 @@
  *   - a known picture into the LFB (the same formula as vbe_picture() of
  *     tests/qtest/display/test_display.py), then "vbe-draw: vbe ready";
  *     the host answers with a byte on COM1 when it has compared;
+ *   - the colours of a rectangle inverted in the LFB, "vbe-draw:
+ *     vbe-changed ready": the LFB is a KVM slot (no exits), so only the
+ *     dirty log (or the dirty ring) tells the VGA which lines to draw
+ *     again for the second screendump;
  *   - VBE off, 80x25 text mode set register by register, a synthetic font
  *     loaded into plane 2 through the legacy window, characters and
  *     attributes at 0xb8000 (setup_text_mode() of the same file), then
@@ -100,6 +104,13 @@ static void test_vbe(void)
     report(fb[767 * XRES + 1023] == picture_pixel(1023, 767),
            "picture written");
     wait_host("vbe");
+    /* the rectangle run-vbe-draw-test.py expects inverted */
+    for (unsigned y = 300; y < 364; y++) {
+        for (unsigned x = 256; x < 512; x++) {
+            fb[y * XRES + x] = picture_pixel(x, y) ^ 0xffffff;
+        }
+    }
+    wait_host("vbe-changed");
 }
 
 static uint8_t font_byte(unsigned c, unsigned line)

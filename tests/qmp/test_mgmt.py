@@ -4,7 +4,8 @@ the probe command line (-machine none, accel lists, -daemonize with a
 pidfile, -no-user-config), the QOM type table (qom-list-types,
 qom-list-properties), query-command-line-options, memory backends as the
 machine's RAM, -msg, -name debug-threads=on and -overcommit.  All without
-/dev/kvm: -machine none and -accel qtest."""
+/dev/kvm: -machine none and -accel qtest (the -accel kvm,dirty-ring-size=
+test checks the host's limits too where /dev/kvm is usable)."""
 import os
 import re
 import subprocess
@@ -14,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmplib import (QMP, Kvmpc, TestFailure, check, check_eq,  # noqa: E402
-                    no_kvm, run_tests, wait_for)
+                    kvm_usable, no_kvm, run_tests, wait_for)
 from test_timer_storm import QTest  # noqa: E402
 
 
@@ -188,6 +189,8 @@ def test_qom_types(binary):
         check("chardev" in props("isa-serial"), "device properties")
         check("memory-backend" in props("pc-i440fx-7.2-machine"),
               "machine properties")
+        check_eq(props("kvm-accel").get("dirty-ring-size"), "uint32",
+                 "kvm-accel.dirty-ring-size (libvirt's probe)")
         e = qmp.error("qom-list-properties", {"typename": "no-such"})
         check("not found" in e["desc"], e)
         # query-command-line-options: every listed -machine parameter is
@@ -204,6 +207,51 @@ def test_qom_types(binary):
         check("Invalid option name" in e["desc"], e)
     finally:
         stop_daemon(pid, qmp, tmpdir)
+
+
+@no_kvm
+def test_dirty_ring_option(binary):
+    """-accel kvm,dirty-ring-size=: QEMU's checks and texts, one line and
+    status 1 each; where /dev/kvm is usable, the host's limits too."""
+    def fail(value):
+        return run_fail(binary, ["-machine", "none", "-nodefaults",
+                                 "-accel", "kvm,dirty-ring-size=" + value])
+    for value, want in (
+            ("3", "kvmpc: -accel kvm,dirty-ring-size=3: dirty-ring-size must "
+                  "be a power of two."),
+            ("4097", "dirty-ring-size must be a power of two."),
+            ("-1", "Parameter 'dirty-ring-size' expects uint32_t"),
+            ("4294967296", "Parameter 'dirty-ring-size' expects uint32_t"),
+            ("x", "Parameter 'dirty-ring-size' expects uint32_t")):
+        err = fail(value)
+        check(want in err and len(err.splitlines()) == 1,
+              "dirty-ring-size=%s: %r" % (value, err))
+    usable, _ = kvm_usable()
+    if not usable:
+        print("  (no /dev/kvm: the host's limits are not checked)")
+        return
+    # above the host's maximum (KVM_CHECK_EXTENSION), below its minimum
+    err = fail("1073741824")
+    check(re.fullmatch(r"kvmpc: KVM dirty ring size 1073741824 too big "
+                       r"\(maximum is \d+\)\.  Please use a smaller value\.",
+                       err), err)
+    err = fail("1")
+    check(err.startswith("kvmpc: Enabling of KVM dirty ring failed: ") and
+          len(err.splitlines()) == 1, err)
+    # a good size (and 0, the bitmap) starts
+    for value in ("4096", "0"):
+        tmpdir = tempfile.mkdtemp(prefix="kvmpc-mgmt-")
+        qmp_path = os.path.join(tmpdir, "qmp.sock")
+        vm = Kvmpc(binary, ["-machine", "none", "-nodefaults", "-display",
+                            "none", "-accel", "kvm,dirty-ring-size=" + value,
+                            "-qmp", "unix:%s,server=on,wait=off" % qmp_path],
+                   tmpdir=tmpdir)
+        try:
+            vm.wait_socket(qmp_path)
+            check_eq(QMP(qmp_path).ret("query-kvm")["enabled"], True,
+                     "dirty-ring-size=%s: KVM enabled" % value)
+        finally:
+            vm.close()
 
 
 def qtest_vm(binary, tmpdir, extra):
@@ -660,6 +708,7 @@ def test_fdsets(binary):
 
 if __name__ == "__main__":
     run_tests([test_probe_daemonize, test_probe_tcg_only, test_cli_errors,
+               test_dirty_ring_option,
                test_qom_types, test_memory_backend_file,
                test_memory_backend_memfd_and_ram, test_debug_threads,
                test_chardev_fd, test_json_options_and_audiodev,
