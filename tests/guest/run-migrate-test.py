@@ -362,11 +362,12 @@ def wait_status(g, want, who, timeout=TIMEOUT):
     raise Failure("%s: migration stayed %s, not %s" % (who, st, want))
 
 
-def postcopy_pair(emulator, payload, tmp, extra):
+def postcopy_pair(emulator, payload, tmp, extra, max_round_ms=2000):
     """A source and a destination with postcopy-ram, a guest that keeps
     32 MiB changing and checked (churn_mb=32)."""
     port = free_port()
-    args = ["-append", "churn_mb=32 churn_mbps=40 rounds=40"]
+    args = ["-append", "churn_mb=32 churn_mbps=40 rounds=40 "
+            "max_round_ms=%d" % max_round_ms]
     src = Guest("src", emulator, payload, tmp, extra + args)
     dst = Guest("dst", emulator, payload, tmp,
                 extra + args + ["-incoming", "tcp:127.0.0.1:%d" % port])
@@ -416,7 +417,11 @@ def run_recover(emulator, payload, tmp, extra):
     be cut twice, by migrate-pause on the source and then on the
     destination; each time migrate-recover and migrate "resume" carry
     on, and the guest's RAM checks must still pass."""
-    src, dst, uri = postcopy_pair(emulator, payload, tmp, extra)
+    # a vCPU that touches a page still on the source waits while the link
+    # is down: its round lasts as long as the cut (seconds on a loaded
+    # machine), which the guest must not count as a clock jump
+    src, dst, uri = postcopy_pair(emulator, payload, tmp, extra,
+                                  max_round_ms=30000)
     try:
         src.wait_round(MIGRATE_AFTER)
         src.qmp.ret("migrate-set-parameters",
