@@ -741,6 +741,58 @@ def test_migrate_tunnelled(lv, kvmpc):
                       ["--p2p", "--tunnelled"], migrateuri=False)
 
 
+@guest_test("qemu-img")
+def test_migrate_copy_storage(lv, kvmpc):
+    """`virsh migrate --live --copy-storage-all` with a qcow2 disk that is
+    not shared: libvirt starts the destination's NBD server and exports
+    its (empty) image, mirrors the source's disk into it
+    (blockdev-mirror), migrates once the job is ready, and ends the job;
+    the destination's image then holds the source's data (qemu-img
+    compare) and the payload goes on there."""
+    log = os.path.join(lv.tmp, "migcs.log")
+    src_img = os.path.join(lv.tmp, "cs-src.qcow2")
+    dst_img = os.path.join(lv.tmp, "cs-dst.qcow2")
+    raw = os.path.join(lv.tmp, "cs-data.raw")
+    with open(raw, "wb") as f:
+        f.write(os.urandom(2 << 20) + b"\0" * (6 << 20) +
+                os.urandom(1 << 20) + b"\0" * (7 << 20))
+    subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2",
+                    raw, src_img], check=True)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", dst_img,
+                    "16M"], check=True)
+    lv2 = Libvirt(host_uuid="5c0f1a2e-0000-4000-8000-0000000beef4")
+    name = "kvmpc-migcs"
+    try:
+        with Guest(lv, kvmpc, name, serial_xml(log) +
+                   disk_xml(src_img, "qcow2", "vda", "virtio")) as g:
+            g.start(log)
+            mark = log_size(log)
+            xml = lv.virsh("dumpxml", "--migratable", g.name).stdout
+            dst_xml = os.path.join(lv.tmp, "migcs-dst.xml")
+            with open(dst_xml, "w") as f:
+                f.write(xml.replace(src_img, dst_img))
+            lv.virsh("migrate", "--live", "--copy-storage-all", "--xml",
+                     dst_xml, g.name, lv2.uri, "--migrateuri",
+                     "tcp://127.0.0.1", "--disks-uri", "tcp://127.0.0.1",
+                     timeout=180)
+            wait_state(lv2, g.name, "running")
+            check(g.name not in lv.virsh("list", "--name").stdout,
+                  "the source still runs the domain")
+            lv2.virsh("shutdown", g.name)
+            out = wait_log_since(log, mark, POWEROFF)
+            check(BANNER not in out and "multiboot entry" not in out,
+                  "the payload booted again, not migrated: %r" % out[-800:])
+            wait_state_gone(lv2, g.name)
+        cmp = subprocess.run(["qemu-img", "compare", "-f", "qcow2", "-F",
+                              "raw", dst_img, raw], capture_output=True,
+                             text=True)
+        check(cmp.returncode == 0, "the destination's image differs from "
+              "the source's data: %s%s" % (cmp.stdout, cmp.stderr))
+    finally:
+        lv2.virsh("destroy", name, ok=False)
+        lv2.close()
+
+
 @guest_test()
 def test_migrate(lv, kvmpc):
     """`virsh migrate --live` to a second libvirtd on this host (its own
@@ -838,7 +890,8 @@ def main():
     tests = [test_domcapabilities, test_define_dumpxml, test_lifecycle,
              test_console, test_reboot, test_disks, test_vnc,
              test_save_restore, test_snapshot, test_migrate,
-             test_migrate_postcopy, test_migrate_p2p, test_migrate_tunnelled]
+             test_migrate_postcopy, test_migrate_p2p, test_migrate_tunnelled,
+             test_migrate_copy_storage]
     only = sys.argv[2:]
     try:
         lv = Libvirt()
