@@ -92,9 +92,9 @@ class Libvirt:
         end = time.time() + 30
         while not os.path.exists(os.path.join(self.sock_dir, "libvirt-sock")):
             if self.proc.poll() is not None or time.time() > end:
-                raise Failure("libvirtd did not start: %s" %
-                              open(os.path.join(self.tmp,
-                                                "daemon.err")).read())
+                err = open(os.path.join(self.tmp, "daemon.err")).read()
+                self.close()        # virtlogd may have started
+                raise Failure("libvirtd did not start: %s" % err)
             time.sleep(0.1)
 
     def virsh(self, *args, ok=True, timeout=120):
