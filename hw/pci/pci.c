@@ -1151,17 +1151,21 @@ static bool pci_device_realize(DeviceState *ds, GError **errp)
         return false;
     }
     devfn = pci_pick_devfn(bus, d, errp);
-    if (devfn < 0 || !pci_check_multifunction(bus, d, devfn, errp)) {
+    if (devfn < 0) {
         return false;
     }
     /* The guest sees a slot when function 0 arrives: a later function
-     * would never be seen (QEMU's do_pci_register_device). */
+     * would never be seen (QEMU's do_pci_register_device, which asks this
+     * before the multifunction rules of pci_init_multifunction). */
     if (ds->hotplugged && PCI_FUNC(devfn) &&
         bus->devices[PCI_DEVFN(PCI_SLOT(devfn), 0)]) {
         PCIDevice *f0 = bus->devices[PCI_DEVFN(PCI_SLOT(devfn), 0)];
         error_setg(errp, "PCI: slot %d function 0 already occupied by %s, "
                    "new func %s cannot be exposed to guest.",
                    PCI_SLOT(devfn), f0->parent.type->name, ds->type->name);
+        return false;
+    }
+    if (!pci_check_multifunction(bus, d, devfn, errp)) {
         return false;
     }
     d->devfn = devfn;
