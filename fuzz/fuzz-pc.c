@@ -40,6 +40,8 @@
  * at 09.0, virtio-tablet-pci at 0a.0 and virtio-keyboard-pci at 0b.0.
  * With -DFUZZ_PC_AUDIO it is fuzz-audio: intel-hda + hda-duplex at 08.0
  * and AC97 at 09.0.
+ * Every pc target (all but fuzz-q35) has a pci-bridge at 1e.0 with a
+ * pci-testdev in its slot 3: ACPI PCI hotplug's bus selector 1.
  *
  * An operation that runs longer than FUZZ_PC_HANG_MS (default 1000) of wall
  * clock aborts with "hang: <command> took N ms"; a watchdog thread does the
@@ -188,6 +190,13 @@ static const char *const machine_args[] = {
     "-device", "hda-duplex,audiodev=fuzz-snd",
     "-device", "AC97,addr=09.0,audiodev=fuzz-snd",
 #endif
+#ifndef FUZZ_PC_Q35
+    /* every pc target: a cold-plugged pci-bridge at 1e.0 with a
+     * pci-testdev in its slot 3, so the ACPI PCI hotplug block's selector
+     * 1 (BNUM) has a bus behind it (docs/hotplug.md); a late function */
+    "-device", "pci-bridge,id=fuzz-hpbr,addr=1e.0,chassis_nr=30",
+    "-device", "pci-testdev,bus=fuzz-hpbr,addr=03.0",
+#endif
 };
 
 /* Where the target maps the BARs it programs (as firmware would). */
@@ -222,9 +231,11 @@ static const char *const setup_commands[] = {
     "outl 0xcf8 0x80060018", "outl 0xcfc 0x00070706",
 };
 #else
+/* pc: PIIX4 PMBA/PMREGMISC; the hotplug bridge at 1e.0 gets bus 1. */
 static const char *const setup_commands[] = {
     "outl 0xcf8 0x80000b40", "outl 0xcfc 0x601",
     "outl 0xcf8 0x80000b80", "outb 0xcfc 0x1",
+    "outl 0xcf8 0x8000f018", "outl 0xcfc 0x00010100",
 };
 #endif
 
@@ -781,19 +792,25 @@ static bool run_one_op(Input *in)
 /*
  * Functions the machine gained after inputs already named BARs and
  * functions by index: they are collected after all others, in this
- * order, so older inputs keep their meaning.  Append only.
+ * order, so older inputs keep their meaning.  Append only.  A type name,
+ * or "#ID" for the function with that id.
  */
 static const char *const late_functions[] = {
     "piix3-ide",
     "VGA",
     "virtio-scsi-pci",
     "ioh3420",              /* fuzz-q35's switch */
+    "#fuzz-hpbr",           /* the pc targets' hotplug bridge */
 };
 
 static int late_rank(const PCIDevice *dev)
 {
+    const char *id = DEVICE(dev)->id;
+
     for (unsigned i = 0; i < ARRAY_SIZE(late_functions); i++) {
-        if (!strcmp(DEVICE(dev)->type->name, late_functions[i])) {
+        const char *want = late_functions[i];
+        if (want[0] == '#' ? id && !strcmp(id, want + 1)
+                           : !strcmp(DEVICE(dev)->type->name, want)) {
             return i;
         }
     }

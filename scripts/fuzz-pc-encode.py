@@ -373,9 +373,26 @@ AUDIO_DICT_OPS = {
     "op_clock_next": "clock_step",
 }
 
+# fuzz-pc: ACPI PCI hotplug behind the pci-bridge at 1e.0 (bus 1, set up
+# like firmware): select its bus (BSEL 1), read the registers, eject the
+# pci-testdev in its slot 3; the testdev's ID through bus 1.
+PC_DICT_VALUES = {
+    "pcihp_bsel_bridge": 0x1, "pcihp_slot3": 0x8,
+    "pci_cfg_bus1_testdev": 0x80011800,
+}
+
+PC_DICT_OPS = {
+    "op_pcihp_select_bridge": "pcihp: outl 0x10 0x1",
+    "op_pcihp_select_root": "pcihp: outl 0x10 0x0",
+    "op_pcihp_eject_slot3": "pcihp: outl 0x8 0x8",
+    "op_pcihp_up": "pcihp: inl 0x0",
+    "op_pcihp_rmv": "pcihp: inl 0xc",
+}
+
 TARGETS = {
     # target: (seeds, corpus, dictionary file, extra values, extra ops)
-    "pc": ("seeds/pc", "corpus/pc", "pc-machine.dict", {}, {}),
+    "pc": ("seeds/pc", "corpus/pc", "pc-machine.dict", PC_DICT_VALUES,
+           PC_DICT_OPS),
     "vgpu": ("seeds/vgpu", "corpus/vgpu", "vgpu.dict", VGPU_DICT_VALUES, {}),
     "audio": ("seeds/audio", "corpus/audio", "audio.dict",
               AUDIO_DICT_VALUES, AUDIO_DICT_OPS),

@@ -25,8 +25,11 @@
  *   The power button (QMP system_powerdown) sets PWRBTN_STS only while
  *     PWRBTN_EN is set, as QEMU: a press before the OS enabled it is lost.
  *   ACPI PCI hotplug (hw/acpi/pcihp.c): the register block at 0xae00 and
- *     GPE0 bit 1 for pci.0, unless acpi-root-pci-hotplug=off (then
- *     device_add on pci.0 fails as QEMU's does).
+ *     GPE0 bit 1 for pci.0 (acpi-root-pci-hotplug) and for the buses
+ *     behind cold-plugged pci-bridges (acpi-pci-hotplug-with-bridge-
+ *     support); with both off there is no block, and a bus not served
+ *     refuses device_add as QEMU's does ("Bus 'X' does not support
+ *     hotplugging").
  * The SMBus controller (PIIX4 function 3 SMBBA 90h) is not modelled.
  */
 #include "qemu/osdep.h"
@@ -406,24 +409,6 @@ static void piix4_pm_send_gpe(void *opaque, unsigned mask)
     pm_update_sci(s);
 }
 
-/* acpi-root-pci-hotplug=off: pci.0 has a handler that refuses, with the
- * words QEMU uses when the bus has no ACPI bus selector. */
-static bool piix4_refuse_hotplug(HotplugHandler *h, DeviceState *dev,
-                                 GError **errp)
-{
-    if (!dev->hotplugged) {
-        return true;
-    }
-    error_setg(errp, "Unsupported bus. Bus doesn't have property "
-               "'acpi-pcihp-bsel' set");
-    return false;
-}
-
-static HotplugHandler piix4_no_root_hotplug = {
-    .plug = piix4_refuse_hotplug,
-    .unplug_request = piix4_refuse_hotplug,
-};
-
 /* ---- life cycle ----------------------------------------------------- */
 
 static bool piix4_pm_realize(DeviceState *dev, GError **errp)
@@ -460,13 +445,13 @@ static bool piix4_pm_realize(DeviceState *dev, GError **errp)
     memory_region_transaction_commit();
     s->regions_ready = true;
     qemu_register_powerdown_handler(piix4_pm_powerdown, s);
-    if (s->root_hotplug) {
-        acpi_pcihp_init(&s->pcihp, pci_get_bus(&s->parent),
-                        piix4_pm_send_gpe, s);
+    /* QEMU 7.2: the block exists when either kind of PCI hotplug is on;
+     * a bus that is not served has no handler ("Bus 'pci.0' does not
+     * support hotplugging" with acpi-root-pci-hotplug=off). */
+    if (s->root_hotplug || s->hotplug_with_bridges) {
+        acpi_pcihp_init(&s->pcihp, pci_get_bus(&s->parent), s->root_hotplug,
+                        s->hotplug_with_bridges, piix4_pm_send_gpe, s);
         qemu_register_reset(piix4_pm_reset_hotplug, s);
-    } else {
-        pci_bus_set_hotplug_handler(pci_get_bus(&s->parent),
-                                    &piix4_no_root_hotplug);
     }
     if (current_machine && current_machine->device_memory_size) {
         acpi_memory_hotplug_init(&s->memhp, current_machine->ram_slots,
@@ -493,11 +478,6 @@ static void piix4_pm_unrealize(DeviceState *dev)
     acpi_pcihp_uninit(&s->pcihp);
     acpi_memory_hotplug_uninit(&s->memhp);
     acpi_cpuhp_uninit(&s->cpuhp);
-    if (pci_get_bus(&s->parent) &&
-        pci_bus_hotplug_handler(pci_get_bus(&s->parent)) ==
-        &piix4_no_root_hotplug) {
-        pci_bus_set_hotplug_handler(pci_get_bus(&s->parent), NULL);
-    }
     qemu_set_irq(s->sci, 0);
     memory_region_transaction_begin();
     memory_region_destroy(&s->pm_io);
@@ -578,9 +558,13 @@ static int piix4_pm_post_load(void *opaque, int version_id)
     return 0;
 }
 
+/*
+ * Version 4 adds the UP/DOWN of selectors 1-255 (the buses behind
+ * pci-bridges); those of selector 0 are the version 2 fields.
+ */
 static const VMStateDescription vmstate_piix4_pm = {
     .name = "piix4_pm",
-    .version_id = 3,
+    .version_id = 4,
     .minimum_version_id = 1,
     .post_load = piix4_pm_post_load,
     .fields = (const VMStateField[]) {
@@ -593,8 +577,12 @@ static const VMStateDescription vmstate_piix4_pm = {
         VMSTATE_UINT8(apmc, PIIX4PMState),
         VMSTATE_UINT8(apms, PIIX4PMState),
         VMSTATE_TIMER_PTR(tmr_timer, PIIX4PMState),
-        VMSTATE_UINT32_V(pcihp.up, PIIX4PMState, 2),
-        VMSTATE_UINT32_V(pcihp.down, PIIX4PMState, 2),
+        { .name = "pcihp.up", .type = VMS_U32, .size = 4,
+          .offset = offsetof(PIIX4PMState, pcihp.status[0].up),
+          .version_id = 2 },
+        { .name = "pcihp.down", .type = VMS_U32, .size = 4,
+          .offset = offsetof(PIIX4PMState, pcihp.status[0].down),
+          .version_id = 2 },
         VMSTATE_UINT32_V(pcihp.hotplug_select, PIIX4PMState, 2),
         VMSTATE_UINT32_V(pcihp.acpi_index, PIIX4PMState, 2),
         { .name = "memhp", .type = VMS_STRUCT,
@@ -605,6 +593,10 @@ static const VMStateDescription vmstate_piix4_pm = {
           .offset = offsetof(PIIX4PMState, cpuhp),
           .size = sizeof(AcpiCpuHpState), .vmsd = &vmstate_acpi_cpuhp,
           .version_id = 3 },
+        { .name = "pcihp.status", .type = VMS_STRUCT,
+          .offset = offsetof(PIIX4PMState, pcihp.status[1]),
+          .size = sizeof(AcpiPciHpStatus), .vmsd = &vmstate_acpi_pcihp_status,
+          .count = ACPI_PCIHP_MAX_HOTPLUG_BUS - 1, .version_id = 4 },
         VMSTATE_END_OF_LIST()
     },
 };
@@ -633,8 +625,7 @@ static const Property piix4_pm_props[] = {
                 "0: offer S4 (hibernate) in the DSDT"),
     DEFINE_PROP("acpi-pci-hotplug-with-bridge-support", PIIX4PMState,
                 hotplug_with_bridges, PROP_BOOL, "on",
-                "ACPI hotplug behind pci-bridge (accepted; kvmpc serves "
-                "pci.0 only)"),
+                "ACPI hotplug behind cold-plugged pci-bridges"),
     DEFINE_PROP("acpi-root-pci-hotplug", PIIX4PMState, root_hotplug,
                 PROP_BOOL, "on", "ACPI hotplug on pci.0"),
     DEFINE_PROP("x-pm-io-base", PIIX4PMState, pm_io_base_preset, PROP_UINT32,

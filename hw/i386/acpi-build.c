@@ -35,6 +35,9 @@
  * one Device (Sxx) per slot without a built-in (xx = devfn; _SUN, _ADR,
  * _EJ0 -> PCEJ (BSEL, _SUN)), DVNT/PCNT notifying the slots in PCIU
  * (device check, 1) and PCID (eject request, 3), and \_GPE._E01 -> PCNT.
+ * Each cold-plugged pci-bridge with hotplug behind it is a Device (Sxx)
+ * there with its own BSEL, slots, DVNT and PCNT, which its parent's PCNT
+ * calls (build_pcihp_bus).
  *
  * On q35 (cfg->q35) the same tables describe the MCH/ICH9 machine as
  * QEMU's q35: \_SB.PCI0 is a PCI Express root (_HID PNP0A08, _CID
@@ -198,8 +201,51 @@ static void acpi_find_devices(AcpiPcConfig *cfg)
     }
 }
 
-/* pc: the slots of pci.0 that take hotplug (no built-in function there). */
-static void acpi_find_pcihp_slots(AcpiPcConfig *cfg)
+static void acpi_pcihp_collect_child(PCIBus *child, void *opaque)
+{
+    if (pci_bus_acpi_bsel(child) >= 0) {
+        g_ptr_array_add(opaque, child);
+    }
+}
+
+/* A served bus: its hotplug slots (no built-in function there) and the
+ * served buses behind its bridges, in QEMU's child order. */
+static void acpi_pcihp_bus_fill(AcpiPciHpBus *b, PCIBus *bus)
+{
+    g_autoptr(GPtrArray) kids = g_ptr_array_new();
+
+    b->bsel = pci_bus_acpi_bsel(bus);
+    b->slots = 0;
+    if (b->bsel >= 0) {
+        b->slots = ~0u;
+        for (unsigned devfn = 0; devfn < PCI_DEVFN_MAX; devfn++) {
+            PCIDevice *d = pci_find_device(bus, devfn);
+            if (d && pci_device_no_hotplug(d)) {
+                b->slots &= ~(1u << PCI_SLOT(devfn));
+            }
+        }
+    }
+    pci_for_each_child_bus(bus, acpi_pcihp_collect_child, kids);
+    b->nr_bridges = kids->len;
+    b->bridges = kids->len ? g_new0(AcpiPciHpBus, kids->len) : NULL;
+    for (unsigned i = 0; i < kids->len; i++) {
+        PCIBus *kid = g_ptr_array_index(kids, i);
+        b->bridges[i].devfn = pci_bus_bridge(kid)->devfn;
+        acpi_pcihp_bus_fill(&b->bridges[i], kid);
+    }
+}
+
+static void acpi_pcihp_bus_free(AcpiPciHpBus *b)
+{
+    for (unsigned i = 0; i < b->nr_bridges; i++) {
+        acpi_pcihp_bus_free(&b->bridges[i]);
+    }
+    g_clear_pointer(&b->bridges, g_free);
+    b->nr_bridges = 0;
+}
+
+/* pc: ACPI PCI hotplug's block and the buses it serves. */
+static void acpi_find_pcihp(AcpiPcConfig *cfg)
 {
     PCIBus *bus = pci_root_bus();
 
@@ -207,13 +253,7 @@ static void acpi_find_pcihp_slots(AcpiPcConfig *cfg)
         return;
     }
     cfg->pci_hotplug = true;
-    cfg->pcihp_slots = ~0u;
-    for (unsigned devfn = 0; devfn < PCI_DEVFN_MAX; devfn++) {
-        PCIDevice *d = pci_find_device(bus, devfn);
-        if (d && pci_device_no_hotplug(d)) {
-            cfg->pcihp_slots &= ~(1u << PCI_SLOT(devfn));
-        }
-    }
+    acpi_pcihp_bus_fill(&cfg->pcihp_root, bus);
 }
 
 /* The HPET's capabilities register: vendor 0 or all-ones = no HPET. */
@@ -302,7 +342,7 @@ void acpi_pc_config(MachineState *ms, AcpiPcConfig *cfg)
     acpi_find_numa(ms, cfg, &topo);
     acpi_find_hpet(ms, cfg);
     acpi_find_devices(cfg);
-    acpi_find_pcihp_slots(cfg);
+    acpi_find_pcihp(cfg);
     if (acpi_memory_hotplug_current()) {
         cfg->mem_slots = acpi_memory_hotplug_current()->dev_count;
     }
@@ -362,6 +402,7 @@ void acpi_pc_config_cleanup(AcpiPcConfig *cfg)
     g_clear_pointer(&cfg->numa_cpu_apic_ids, g_free);
     g_clear_pointer(&cfg->numa_cpu_nodes, g_free);
     g_clear_pointer(&cfg->numa_distance, g_free);
+    acpi_pcihp_bus_free(&cfg->pcihp_root);
 }
 
 /* ---- DSDT ---------------------------------------------------------------- */
@@ -592,38 +633,76 @@ static void build_pcihp_registers(Aml *pci)
     aml_append(pci, m);
 }
 
-/* Device (Sxx) for each hotplug slot, DVNT and PCNT. */
-static void build_pcihp_slots(Aml *pci, uint32_t slots)
+/* Device (Sxx) of a hotplug slot: _SUN, _ADR, _EJ0 -> PCEJ (BSEL, _SUN). */
+static Aml *build_pcihp_slot(unsigned slot)
+{
+    Aml *dev = aml_device("S%02X", slot << 3);
+    Aml *ej0 = aml_method("_EJ0", 1, false);
+
+    aml_append(dev, named_int("_SUN", slot));
+    aml_append(dev, named_int("_ADR", (uint64_t)slot << 16));
+    aml_append(ej0, aml_return(aml_call2("PCEJ", aml_name("BSEL"),
+                                         aml_name("_SUN"))));
+    aml_append(dev, ej0);
+    return dev;
+}
+
+/*
+ * The objects of one hotplug bus in @scope (\_SB.PCI0, or a bridge's
+ * Device (Sxx)), as QEMU 7.2's build_append_pci_bus_devices: BSEL, in
+ * devfn order a Device (Sxx) per hotplug slot and per cold-plugged bridge
+ * with a served bus behind it (its own BSEL, slots, DVNT and PCNT inside),
+ * then DVNT (notify the slots in a bitmap) and PCNT: select this bus,
+ * device check (1) for PCIU, eject request (3) for PCID, then each
+ * bridge's PCNT (^Sxx.PCNT, in QEMU's child order).  pci.0 without a
+ * selector (acpi-root-pci-hotplug=off) keeps only the bridges and a PCNT
+ * that calls theirs.
+ */
+static void build_pcihp_bus(Aml *scope, const AcpiPciHpBus *b)
 {
     Aml *dvnt = aml_method("DVNT", 2, false);
     Aml *pcnt = aml_method("PCNT", 0, false);
 
-    aml_append(pci, named_int("BSEL", 0));
-    for (unsigned slot = 0; slot < 32; slot++) {
-        Aml *dev, *ej0, *cond;
-
-        if (!(slots & (1u << slot))) {
-            continue;
-        }
-        dev = aml_device("S%02X", slot << 3);
-        aml_append(dev, named_int("_SUN", slot));
-        aml_append(dev, named_int("_ADR", (uint64_t)slot << 16));
-        ej0 = aml_method("_EJ0", 1, false);
-        aml_append(ej0, aml_return(aml_call2("PCEJ", aml_name("BSEL"),
-                                             aml_name("_SUN"))));
-        aml_append(dev, ej0);
-        aml_append(pci, dev);
-
-        cond = aml_if(aml_and(aml_arg(0), aml_int(1u << slot), NULL));
-        aml_append(cond, aml_notify(aml_name("S%02X", slot << 3),
-                                    aml_arg(1)));
-        aml_append(dvnt, cond);
+    if (b->bsel >= 0) {
+        aml_append(scope, named_int("BSEL", b->bsel));
     }
-    aml_append(pci, dvnt);
-    aml_append(pcnt, aml_store(aml_int(0), aml_name("BNUM")));
-    aml_append(pcnt, aml_call2("DVNT", aml_name("PCIU"), aml_int(1)));
-    aml_append(pcnt, aml_call2("DVNT", aml_name("PCID"), aml_int(3)));
-    aml_append(pci, pcnt);
+    for (unsigned devfn = 0; devfn < PCI_DEVFN_MAX; devfn++) {
+        unsigned slot = PCI_SLOT(devfn);
+
+        if (b->bsel >= 0 && !PCI_FUNC(devfn) && (b->slots & (1u << slot))) {
+            Aml *cond = aml_if(aml_and(aml_arg(0), aml_int(1u << slot),
+                                       NULL));
+            aml_append(scope, build_pcihp_slot(slot));
+            aml_append(cond, aml_notify(aml_name("S%02X", devfn),
+                                        aml_arg(1)));
+            aml_append(dvnt, cond);
+        }
+        for (unsigned i = 0; i < b->nr_bridges; i++) {
+            const AcpiPciHpBus *br = &b->bridges[i];
+            Aml *dev;
+
+            if (br->devfn != devfn) {
+                continue;
+            }
+            dev = aml_device("S%02X", devfn);
+            aml_append(dev, named_int("_ADR", (uint64_t)slot << 16 |
+                                              PCI_FUNC(devfn)));
+            build_pcihp_bus(dev, br);
+            aml_append(scope, dev);
+        }
+    }
+    if (b->bsel >= 0) {
+        aml_append(scope, dvnt);
+        aml_append(pcnt, aml_store(aml_int(b->bsel), aml_name("BNUM")));
+        aml_append(pcnt, aml_call2("DVNT", aml_name("PCIU"), aml_int(1)));
+        aml_append(pcnt, aml_call2("DVNT", aml_name("PCID"), aml_int(3)));
+    }
+    for (unsigned i = 0; i < b->nr_bridges; i++) {
+        g_autofree char *child = g_strdup_printf("^S%02X.PCNT",
+                                                 b->bridges[i].devfn);
+        aml_append(pcnt, aml_call0(child));
+    }
+    aml_append(scope, pcnt);
 }
 
 static Aml *build_gpe_e01(void)
@@ -658,7 +737,7 @@ static Aml *build_pci0(const AcpiPcConfig *cfg)
     aml_append(pci, build_fw_cfg_dev());
     if (!cfg->q35 && cfg->pci_hotplug) {
         build_pcihp_registers(pci);
-        build_pcihp_slots(pci, cfg->pcihp_slots);
+        build_pcihp_bus(pci, &cfg->pcihp_root);
     }
     return pci;
 }

@@ -38,6 +38,7 @@ struct PCIBus {
     HotplugHandler *hotplug;    /* NULL: no hotplug on this bus */
     bool only_slot0;            /* a PCI Express link: device 0 only */
     bool express;               /* root bus of a PCI Express root complex */
+    int acpi_bsel;              /* ACPI PCI hotplug bus selector, -1: none */
 
     PCISetIRQFunc set_irq;
     PCIMapIRQFunc map_irq;
@@ -79,6 +80,7 @@ PCIBus *pci_root_bus_create(MemoryRegion *mem, MemoryRegion *io,
     root_bus = &root_bus_storage;
     root_bus->mem = mem;
     root_bus->io = io;
+    root_bus->acpi_bsel = -1;
     g_strlcpy(root_bus->name, "pci.0", sizeof(root_bus->name));
     return root_bus;
 }
@@ -132,6 +134,7 @@ PCIBus *pci_secondary_bus_create(PCIDevice *bridge, const char *name,
     bus->io = io;
     bus->bridge = bridge;
     bus->only_slot0 = only_slot0;
+    bus->acpi_bsel = -1;
     g_strlcpy(bus->name, name, sizeof(bus->name));
     if (!secondary_buses) {
         secondary_buses = g_ptr_array_new();
@@ -227,6 +230,29 @@ void pci_bus_set_hotplug_handler(PCIBus *bus, HotplugHandler *h)
 HotplugHandler *pci_bus_hotplug_handler(const PCIBus *bus)
 {
     return bus ? bus->hotplug : NULL;
+}
+
+void pci_bus_set_acpi_bsel(PCIBus *bus, int bsel)
+{
+    bus->acpi_bsel = bsel;
+}
+
+int pci_bus_acpi_bsel(const PCIBus *bus)
+{
+    return bus ? bus->acpi_bsel : -1;
+}
+
+/* secondary_buses holds the buses in creation order: walk it backwards. */
+void pci_for_each_child_bus(PCIBus *bus,
+                            void (*fn)(PCIBus *child, void *opaque),
+                            void *opaque)
+{
+    for (unsigned i = secondary_buses ? secondary_buses->len : 0; i-- > 0;) {
+        PCIBus *b = g_ptr_array_index(secondary_buses, i);
+        if (bus && b->bridge && b->bridge->bus == bus) {
+            fn(b, opaque);
+        }
+    }
 }
 
 bool pci_device_no_hotplug(const PCIDevice *d)
@@ -1151,17 +1177,21 @@ static bool pci_device_realize(DeviceState *ds, GError **errp)
         return false;
     }
     devfn = pci_pick_devfn(bus, d, errp);
-    if (devfn < 0 || !pci_check_multifunction(bus, d, devfn, errp)) {
+    if (devfn < 0) {
         return false;
     }
     /* The guest sees a slot when function 0 arrives: a later function
-     * would never be seen (QEMU's do_pci_register_device). */
+     * would never be seen (QEMU's do_pci_register_device, which asks this
+     * before the multifunction rules of pci_init_multifunction). */
     if (ds->hotplugged && PCI_FUNC(devfn) &&
         bus->devices[PCI_DEVFN(PCI_SLOT(devfn), 0)]) {
         PCIDevice *f0 = bus->devices[PCI_DEVFN(PCI_SLOT(devfn), 0)];
         error_setg(errp, "PCI: slot %d function 0 already occupied by %s, "
                    "new func %s cannot be exposed to guest.",
                    PCI_SLOT(devfn), f0->parent.type->name, ds->type->name);
+        return false;
+    }
+    if (!pci_check_multifunction(bus, d, devfn, errp)) {
         return false;
     }
     d->devfn = devfn;

@@ -5,8 +5,16 @@ guest-side halves (ACPI eject, PCIe slot power) are in
 tests/qtest/pci-hotplug-test.c and pcie-hotplug-test.c; here USB devices,
 whose unplug needs no guest, complete the round trip."""
 import os
+import subprocess
+import sys
 import tempfile
-from qmplib import Kvmpc, QMP, check, check_eq, no_kvm, run_tests
+from qmplib import Kvmpc, QMP, check, check_eq, no_kvm, run_tests, wait_for
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_migration import VM, migrate  # noqa
+
+MIG_BASE = ["-machine", "pc", "-nodefaults", "-display", "none",
+            "-accel", "qtest", "-qtest-log", "none", "-serial", "null"]
 
 
 def vm_with(binary, extra):
@@ -97,5 +105,41 @@ def test_qmp_device_add_types(binary):
         vm.close()
 
 
+@no_kvm
+def test_bridge_pcihp_migration(binary):
+    """ACPI PCI hotplug behind a pci-bridge: a plug the guest has not read
+    (PCIU) and a removal it has not answered (PCID) of bus selector 1
+    migrate with piix4_pm; the destination's guest then ejects."""
+    d = tempfile.mkdtemp(prefix="kvmpc-pcihp-mig-")
+    sock = os.path.join(d, "mig.sock")
+    common = ["-device", "pci-bridge,id=br1,chassis_nr=1,addr=5",
+              "-device", "pci-testdev,id=cold,bus=br1,addr=2"]
+    src = VM(binary, common, base=MIG_BASE)
+    dst = VM(binary, common + [
+        "-device", "pci-testdev,id=hot,bus=br1,addr=3",
+        "-incoming", "unix:" + sock], base=MIG_BASE)
+    try:
+        src.qmp.ret("device_add", {"driver": "pci-testdev", "id": "hot",
+                                   "bus": "br1", "addr": "3"})
+        src.qmp.ret("device_del", {"id": "cold"})
+        wait_for(lambda: os.path.exists(sock))
+        migrate(src, "unix:" + sock, dst)
+        dst.q("outl 0xae10 0x1")
+        check_eq(int(dst.q("inl 0xae00").split()[1], 16), 1 << 3,
+                 "PCIU of BSEL 1 on the destination")
+        check_eq(int(dst.q("inl 0xae04").split()[1], 16), 1 << 2,
+                 "PCID of BSEL 1 on the destination")
+        dst.q("outl 0xae08 0x4")
+        ev = dst.qmp.wait_event("DEVICE_DELETED")
+        check_eq(ev["data"]["device"], "cold", "the ejected device")
+        check_eq(int(dst.q("inl 0xae04").split()[1], 16), 0,
+                 "PCID after the eject")
+    finally:
+        src.close()
+        dst.close()
+        subprocess.run(["rm", "-rf", d])
+
+
 if __name__ == "__main__":
-    run_tests([test_hmp_device_add_del, test_qmp_device_add_types])
+    run_tests([test_hmp_device_add_del, test_qmp_device_add_types,
+               test_bridge_pcihp_migration])

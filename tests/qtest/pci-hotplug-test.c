@@ -5,6 +5,11 @@
  * plays that guest: it reads PCIU/PCID, looks at the new slot's config
  * space, and writes B0EJ to eject; DEVICE_DELETED follows, and the drive
  * the device used can be deleted afterwards.  Plus QEMU 7.2's errors.
+ * Behind cold-plugged pci-bridges the guest first selects the bus (BNUM,
+ * the bridge's BSEL) and the same registers speak of that bus.  The
+ * selectors, register values and errors of the bridge tests were checked
+ * against QEMU 7.2 (qemu-system-x86_64 under TCG, the same QMP commands
+ * and port accesses).
  */
 #include <fcntl.h>
 #include <unistd.h>
@@ -294,19 +299,298 @@ static void test_reset_completes_unplug(void)
     env_end(&e);
 }
 
-/* acpi-root-pci-hotplug=off: pci.0 refuses, as QEMU's bus without BSEL. */
+/* acpi-root-pci-hotplug=off: pci.0 has no hotplug handler (QEMU 7.2
+ * takes its handler away at the first reset); with bridge support off as
+ * well there is no register block. */
 static void test_root_hotplug_off(void)
 {
     Env e;
 
     env_start(&e, "-global PIIX4_PM.acpi-root-pci-hotplug=off "
-                  "-global PIIX4_PM.acpi-pci-hotplug-with-bridge-support=off");
+                  "-global PIIX4_PM.acpi-pci-hotplug-with-bridge-support=off "
+                  "-device pci-bridge,id=br1,chassis_nr=1,addr=5");
     qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\"}}",
-              "Unsupported bus. Bus doesn't have property 'acpi-pcihp-bsel' "
-              "set");
+              "Bus 'pci.0' does not support hotplugging");
+    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+                  "\"driver\": \"virtio-rng-pci\", \"bus\": \"br1\"}}",
+              "Bus 'br1' does not support hotplugging");
     /* No register block then. */
     g_assert_cmphex(qtest_inl(e.qts, PCIHP_RMV), ==, 0xffffffff);
+    env_end(&e);
+}
+
+/* ---- behind pci-bridge (BSEL > 0) ------------------------------------- */
+
+/* Secondary bus numbers, as firmware gives them, so config cycles reach
+ * the buses behind the bridges. */
+static void number_bridge(Env *e, unsigned devfn, unsigned bus)
+{
+    cfg_writel(e->qts, devfn, 0x18, bus << 16 | bus << 8);
+}
+
+/* BNUM, then a register of that bus. */
+static uint32_t sel_inl(Env *e, uint32_t bsel, uint16_t reg)
+{
+    qtest_outl(e->qts, PCIHP_SEL, bsel);
+    return qtest_inl(e->qts, reg);
+}
+
+/* _EJ0 -> PCEJ (BSEL, _SUN). */
+static void pcej(Env *e, uint32_t bsel, unsigned slot)
+{
+    qtest_outl(e->qts, PCIHP_SEL, bsel);
+    qtest_outl(e->qts, PCIHP_EJ, 1u << slot);
+}
+
+/*
+ * Two cold-plugged bridges: br1 (05.0) and br2 (06.0, created later, so
+ * BSEL 1: QEMU numbers a bus's bridges the most recently created first);
+ * br1 is BSEL 2.  device_add onto br1 shows in PCIU of BSEL 2 only,
+ * device_del in its PCID, and an eject with the wrong selector does
+ * nothing; the right one removes the device, DEVICE_DELETED follows.
+ */
+static void test_bridge_add_eject(void)
+{
+    Env e;
+    g_autofree char *ev = NULL;
+
+    env_start(&e, "-device pci-bridge,id=br1,chassis_nr=1,addr=5 "
+                  "-device pci-bridge,id=br2,chassis_nr=2,addr=6 "
+                  "-netdev hubport,id=n1,hubid=0 "
+                  "-device e1000,id=cold,bus=br2,addr=7,netdev=n1");
+    number_bridge(&e, DEVFN(5, 0), 1);
+    number_bridge(&e, DEVFN(6, 0), 2);
+    /* The cold-plugged bridges' slots are not removable on bus 0; every
+     * slot of a bridge's bus is. */
+    g_assert_cmphex(sel_inl(&e, 0, PCIHP_RMV), ==, 0xffffff9c);
+    g_assert_cmphex(sel_inl(&e, 1, PCIHP_RMV), ==, 0xffffffff);
+    g_assert_cmphex(sel_inl(&e, 2, PCIHP_RMV), ==, 0xffffffff);
+    g_assert_cmphex(sel_inl(&e, 2, PCIHP_SEL), ==, 2);
+
+    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+               "\"driver\": \"virtio-net-pci\", \"id\": \"nic1\","
+               "\"netdev\": \"n0\", \"bus\": \"br1\", \"addr\": \"3\"}}");
+    assert_gpe_and_ack(&e);
+    /* PCNT walks the buses: only BSEL 2 has news, once. */
+    g_assert_cmphex(sel_inl(&e, 0, PCIHP_UP), ==, 0);
+    g_assert_cmphex(sel_inl(&e, 1, PCIHP_UP), ==, 0);
+    g_assert_cmphex(sel_inl(&e, 2, PCIHP_UP), ==, 1u << 3);
+    g_assert_cmphex(sel_inl(&e, 2, PCIHP_UP), ==, 0);
+    g_assert_cmphex(sel_inl(&e, 2, PCIHP_DOWN), ==, 0);
+    g_assert_cmphex(bcfg_readl(e.qts, 1, DEVFN(3, 0), 0), ==, 0x10001af4);
+
+    /* Slot 0 of a bridge's bus takes hotplug too (S00 in the DSDT). */
+    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+               "\"driver\": \"pci-testdev\", \"id\": \"t0\","
+               "\"bus\": \"br1\", \"addr\": \"0\"}}");
+    assert_gpe_and_ack(&e);
+    g_assert_cmphex(sel_inl(&e, 2, PCIHP_UP), ==, 1u << 0);
+    g_assert_cmphex(bcfg_readl(e.qts, 1, DEVFN(0, 0), 0), ==, 0x00051b36);
+
+    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+               "{\"id\": \"nic1\"}}");
+    assert_gpe_and_ack(&e);
+    g_assert_cmphex(sel_inl(&e, 0, PCIHP_DOWN), ==, 0);
+    g_assert_cmphex(sel_inl(&e, 1, PCIHP_DOWN), ==, 0);
+    g_assert_cmphex(sel_inl(&e, 2, PCIHP_DOWN), ==, 1u << 3);
+    ev = events(&e);
+    g_assert_null(strstr(ev, "DEVICE_DELETED"));
+    g_clear_pointer(&ev, g_free);
+    qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": "
+                  "{\"id\": \"nic1\"}}",
+              "Device nic1 is already in the process of unplug");
+
+    /* Slot 3 under the wrong selectors: bus 0's slot 3 is empty, br2's
+     * too; nothing goes. */
+    pcej(&e, 0, 3);
+    pcej(&e, 1, 3);
+    g_assert_cmphex(sel_inl(&e, 2, PCIHP_DOWN), ==, 1u << 3);
+    g_assert_cmphex(bcfg_readl(e.qts, 1, DEVFN(3, 0), 0), ==, 0x10001af4);
+    ev = events(&e);
+    g_assert_null(strstr(ev, "DEVICE_DELETED"));
+    g_clear_pointer(&ev, g_free);
+
+    /* PCEJ (2, 3): gone, PCID clear, DEVICE_DELETED. */
+    pcej(&e, 2, 3);
+    g_assert_cmphex(sel_inl(&e, 2, PCIHP_DOWN), ==, 0);
+    g_assert_cmphex(bcfg_readl(e.qts, 1, DEVFN(3, 0), 0), ==, 0xffffffff);
+    ev = events(&e);
+    g_assert_nonnull(strstr(ev, "\"device\": \"nic1\""));
+    g_assert_nonnull(strstr(ev, "\"path\": \"/machine/peripheral/nic1\""));
+    g_clear_pointer(&ev, g_free);
+    /* The netdev is free for the next NIC behind the bridge. */
+    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+               "\"driver\": \"rtl8139\", \"id\": \"nic2\","
+               "\"netdev\": \"n0\", \"bus\": \"br1\", \"addr\": \"3\"}}");
+    assert_gpe_and_ack(&e);
+    g_assert_cmphex(sel_inl(&e, 2, PCIHP_UP), ==, 1u << 3);
+
+    /* A guest's "safely remove" of a cold-plugged device behind br2. */
+    pcej(&e, 1, 7);
+    ev = events(&e);
+    g_assert_nonnull(strstr(ev, "\"device\": \"cold\""));
+    g_clear_pointer(&ev, g_free);
+    g_assert_cmphex(bcfg_readl(e.qts, 2, DEVFN(7, 0), 0), ==, 0xffffffff);
+    /* Bus 0's slots of the bridges: the bridges stay, with their
+     * devices. */
+    pcej(&e, 0, 5);
+    pcej(&e, 0, 6);
+    g_assert_cmphex(cfg_readl(e.qts, DEVFN(5, 0), 0), ==, 0x00011b36);
+    g_assert_cmphex(bcfg_readl(e.qts, 1, DEVFN(0, 0), 0), ==, 0x00051b36);
+    ev = events(&e);
+    g_assert_null(strstr(ev, "DEVICE_DELETED"));
+    env_end(&e);
+}
+
+/* What QEMU 7.2 refuses behind a bridge, with its words; a bridge
+ * hot-plugged behind one is removable but takes no hotplug itself. */
+static void test_bridge_errors(void)
+{
+    Env e;
+    g_autofree char *ev = NULL;
+
+    env_start(&e, "-device pci-bridge,id=br1,chassis_nr=1,addr=5 "
+                  "-device pci-testdev,id=t3,bus=br1,addr=3");
+    number_bridge(&e, DEVFN(5, 0), 1);
+    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+                  "\"driver\": \"virtio-rng-pci\", \"bus\": \"br1\", "
+                  "\"addr\": \"3\"}}",
+              "PCI: slot 3 function 0 not available for virtio-rng-pci, "
+              "in use by pci-testdev,id=t3");
+    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+                  "\"driver\": \"virtio-rng-pci\", \"bus\": \"br1\", "
+                  "\"addr\": \"3.1\"}}",
+              "PCI: slot 3 function 0 already occupied by pci-testdev, "
+              "new func virtio-rng-pci cannot be exposed to guest.");
+    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+                  "\"driver\": \"piix3-ide\", \"bus\": \"br1\"}}",
+              "Parameter 'driver' expects a pluggable device type");
+    /* A hot-plugged bridge (onto br1, BSEL 1) has no hotplug behind it:
+     * QEMU's hot-plugged bridges are not described in ACPI. */
+    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+               "\"driver\": \"pci-bridge\", \"id\": \"hb\", "
+               "\"chassis_nr\": 9, \"bus\": \"br1\", \"addr\": \"9\"}}");
+    assert_gpe_and_ack(&e);
+    g_assert_cmphex(sel_inl(&e, 1, PCIHP_UP), ==, 1u << 9);
+    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+                  "\"driver\": \"virtio-rng-pci\", \"bus\": \"hb\"}}",
+              "Bus 'hb' does not support hotplugging");
+    /* Nothing of the failed adds raised an event. */
+    g_assert_cmphex(qtest_inb(e.qts, GPE0_STS) & GPE_PCIHP, ==, 0);
+    g_assert_cmphex(sel_inl(&e, 1, PCIHP_UP), ==, 0);
+    /* It may be removed again: it is a hot-plugged function on br1. */
+    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+               "{\"id\": \"hb\"}}");
+    g_assert_cmphex(sel_inl(&e, 1, PCIHP_DOWN), ==, 1u << 9);
+    pcej(&e, 1, 9);
+    ev = events(&e);
+    g_assert_nonnull(strstr(ev, "\"device\": \"hb\""));
+    g_assert_cmphex(bcfg_readl(e.qts, 1, DEVFN(9, 0), 0), ==, 0xffffffff);
+    env_end(&e);
+}
+
+/* A reset completes a removal behind a bridge the guest never answered. */
+static void test_bridge_reset(void)
+{
+    Env e;
+    g_autofree char *ev = NULL;
+
+    env_start(&e, "-device pci-bridge,id=br1,chassis_nr=1,addr=5");
+    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+               "\"driver\": \"virtio-blk-pci\", \"id\": \"blk1\","
+               "\"drive\": \"disk0\", \"bus\": \"br1\", \"addr\": \"2\"}}");
+    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+               "{\"id\": \"blk1\"}}");
+    qmp_ok(&e, "{\"execute\": \"system_reset\"}");
+    ev = events(&e);
+    g_assert_nonnull(strstr(ev, "\"device\": \"blk1\""));
+    g_assert_cmphex(sel_inl(&e, 1, PCIHP_DOWN), ==, 0);
+    qmp_ok(&e, "{\"execute\": \"blockdev-del\", \"arguments\": "
+               "{\"node-name\": \"disk0\"}}");
+    /* The selectors stay what they were. */
+    g_assert_cmphex(sel_inl(&e, 0, PCIHP_RMV), ==, 0xffffffdc);
+    env_end(&e);
+}
+
+/* A bridge behind a bridge: depth first, each bus's bridges the most
+ * recently created first: br2 1, br1 2, the inner bridge (behind br1) 3. */
+static void test_bridge_nested(void)
+{
+    Env e;
+
+    env_start(&e, "-device pci-bridge,id=br1,chassis_nr=1,addr=5 "
+                  "-device pci-bridge,id=inner,chassis_nr=3,bus=br1,addr=4 "
+                  "-device pci-bridge,id=br2,chassis_nr=2,addr=6");
+    cfg_writel(e.qts, DEVFN(5, 0), 0x18, 0x00020100);    /* buses 1-2 */
+    bcfg_writel(e.qts, 1, DEVFN(4, 0), 0x18, 0x00020201);
+    /* The inner bridge's slot is not removable on br1's bus. */
+    g_assert_cmphex(sel_inl(&e, 2, PCIHP_RMV), ==, 0xffffffef);
+    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+               "\"driver\": \"pci-testdev\", \"id\": \"t\","
+               "\"bus\": \"inner\", \"addr\": \"8\"}}");
+    assert_gpe_and_ack(&e);
+    g_assert_cmphex(sel_inl(&e, 1, PCIHP_UP), ==, 0);
+    g_assert_cmphex(sel_inl(&e, 2, PCIHP_UP), ==, 0);
+    g_assert_cmphex(sel_inl(&e, 3, PCIHP_UP), ==, 1u << 8);
+    g_assert_cmphex(bcfg_readl(e.qts, 2, DEVFN(8, 0), 0), ==, 0x00051b36);
+    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+               "{\"id\": \"t\"}}");
+    g_assert_cmphex(sel_inl(&e, 3, PCIHP_DOWN), ==, 1u << 8);
+    pcej(&e, 3, 8);
+    g_assert_cmphex(bcfg_readl(e.qts, 2, DEVFN(8, 0), 0), ==, 0xffffffff);
+    /* The inner bridge itself cannot be ejected from br1's bus. */
+    pcej(&e, 2, 4);
+    g_assert_cmphex(bcfg_readl(e.qts, 1, DEVFN(4, 0), 0), ==, 0x00011b36);
+    env_end(&e);
+}
+
+/* acpi-pci-hotplug-with-bridge-support=off: no hotplug behind bridges, and
+ * the block is QEMU's "legacy PIIX" one (bus 0 only: PCI_SEL stays 0,
+ * PCI_UP keeps its bits when read). */
+static void test_bridge_support_off(void)
+{
+    Env e;
+
+    env_start(&e, "-global PIIX4_PM.acpi-pci-hotplug-with-bridge-support=off "
+                  "-device pci-bridge,id=br1,chassis_nr=1,addr=5");
+    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+                  "\"driver\": \"virtio-rng-pci\", \"bus\": \"br1\"}}",
+              "Bus 'br1' does not support hotplugging");
+    qtest_outl(e.qts, PCIHP_SEL, 1);
+    g_assert_cmphex(qtest_inl(e.qts, PCIHP_SEL), ==, 0);
+    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+               "\"driver\": \"virtio-rng-pci\", \"id\": \"r\", "
+               "\"addr\": \"7\"}}");
+    assert_gpe_and_ack(&e);
+    g_assert_cmphex(qtest_inl(e.qts, PCIHP_UP), ==, 1u << 7);
+    g_assert_cmphex(qtest_inl(e.qts, PCIHP_UP), ==, 1u << 7);
+    env_end(&e);
+}
+
+/* acpi-root-pci-hotplug=off with bridge support: pci.0 refuses, the
+ * bridges are served from BSEL 0. */
+static void test_root_off_bridge_on(void)
+{
+    Env e;
+    g_autofree char *ev = NULL;
+
+    env_start(&e, "-global PIIX4_PM.acpi-root-pci-hotplug=off "
+                  "-device pci-bridge,id=br1,chassis_nr=1,addr=5");
+    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+                  "\"driver\": \"virtio-rng-pci\"}}",
+              "Bus 'pci.0' does not support hotplugging");
+    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+               "\"driver\": \"virtio-rng-pci\", \"id\": \"r\", "
+               "\"bus\": \"br1\", \"addr\": \"3\"}}");
+    assert_gpe_and_ack(&e);
+    g_assert_cmphex(sel_inl(&e, 0, PCIHP_UP), ==, 1u << 3);
+    g_assert_cmphex(sel_inl(&e, 1, PCIHP_UP), ==, 0);
+    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+               "{\"id\": \"r\"}}");
+    pcej(&e, 0, 3);
+    ev = events(&e);
+    g_assert_nonnull(strstr(ev, "\"device\": \"r\""));
     env_end(&e);
 }
 
@@ -397,5 +681,11 @@ int main(int argc, char **argv)
     g_test_add_func("/pcihp/root-off", test_root_hotplug_off);
     g_test_add_func("/pcihp/eject-everything", test_eject_everything);
     g_test_add_func("/pcihp/eject-bridge-tree", test_eject_bridge_tree);
+    g_test_add_func("/pcihp/bridge/add-eject", test_bridge_add_eject);
+    g_test_add_func("/pcihp/bridge/errors", test_bridge_errors);
+    g_test_add_func("/pcihp/bridge/reset", test_bridge_reset);
+    g_test_add_func("/pcihp/bridge/nested", test_bridge_nested);
+    g_test_add_func("/pcihp/bridge/support-off", test_bridge_support_off);
+    g_test_add_func("/pcihp/bridge/root-off", test_root_off_bridge_on);
     return g_test_run();
 }

@@ -13,8 +13,16 @@
  *   0x10 PCI_SEL   bus selector (BNUM in the DSDT): 0 is pci.0
  *   0x14 PCI_AIDX  acpi-index of a slot (write a slot bit, read the index;
  *                  0: none, kvmpc has no acpi-index property)
- * The DSDT names them PCIU, PCID, B0EJ, BNUM and PIDX.  Only bus 0 is
- * served (BSEL 0): kvmpc has no ACPI hotplug behind pci-bridge yet.
+ * The DSDT names them PCIU, PCID, B0EJ, BNUM and PIDX.
+ *
+ * One block serves every bus that has a bus selector (BSEL), as QEMU
+ * 7.2's: pci.0 (acpi-root-pci-hotplug=on) and, with
+ * acpi-pci-hotplug-with-bridge-support=on, the secondary bus of each
+ * cold-plugged bridge on a served bus (or on pci.0) whose bus has no
+ * hotplug controller of its own (pci-bridge; a root port keeps its native
+ * hotplug).  The selectors are given once, at the machine's first reset,
+ * depth first from pci.0 (0 when served), a bus's bridges the most recently
+ * created first, as QEMU numbers them; UP/DOWN are kept per selector.
  */
 #ifndef HW_ACPI_PCIHP_H
 #define HW_ACPI_PCIHP_H
@@ -29,16 +37,27 @@
 #define ACPI_PCIHP_RMV          0x0c
 #define ACPI_PCIHP_SEL          0x10
 #define ACPI_PCIHP_AIDX         0x14
+/* Selectors QEMU answers (and keeps UP/DOWN for). */
+#define ACPI_PCIHP_MAX_HOTPLUG_BUS 256
 /* GPE0 status bit QEMU uses for PCI hotplug (_E01). */
 #define ACPI_PCI_HOTPLUG_STATUS 2
 
 typedef struct PCIBus PCIBus;
 
+/* One selector's slots (QEMU's AcpiPciHpPciStatus). */
+typedef struct AcpiPciHpStatus {
+    uint32_t up;                /* plugged since the last PCI_UP read */
+    uint32_t down;              /* removal asked (device_del) */
+} AcpiPciHpStatus;
+
 typedef struct AcpiPciHpState {
-    HotplugHandler hp;          /* what pci.0 calls */
+    HotplugHandler hp;          /* what every served bus calls */
     PCIBus *root;
-    uint32_t up;                /* bus 0 */
-    uint32_t down;
+    bool root_hotplug;          /* acpi-root-pci-hotplug */
+    bool bridge_hotplug;        /* acpi-pci-hotplug-with-bridge-support */
+    bool bsel_assigned;         /* the first reset gave the selectors */
+    unsigned nr_bsel;           /* selectors given */
+    AcpiPciHpStatus status[ACPI_PCIHP_MAX_HOTPLUG_BUS];   /* by BSEL */
     uint32_t hotplug_select;
     uint32_t acpi_index;
     MemoryRegion io;
@@ -48,14 +67,24 @@ typedef struct AcpiPciHpState {
     void *opaque;
 } AcpiPciHpState;
 
-/* Map the block at 0xae00 and become @root's hotplug handler. */
-void acpi_pcihp_init(AcpiPciHpState *s, PCIBus *root,
+/*
+ * Map the block at 0xae00; with @root_hotplug become @root's hotplug
+ * handler at once.  The bridges' buses (@bridge_hotplug) and the
+ * selectors follow at the first acpi_pcihp_reset(), when every
+ * cold-plugged device exists.
+ */
+void acpi_pcihp_init(AcpiPciHpState *s, PCIBus *root, bool root_hotplug,
+                     bool bridge_hotplug,
                      void (*send_event)(void *opaque, unsigned mask),
                      void *opaque);
 void acpi_pcihp_uninit(AcpiPciHpState *s);
-/* At reset: pending removals complete (as QEMU's acpi_pcihp_reset). */
+/*
+ * At reset: the first gives the selectors (QEMU's acpi_set_pci_info);
+ * every one completes the pending removals (QEMU's acpi_pcihp_reset).
+ */
 void acpi_pcihp_reset(AcpiPciHpState *s);
 
-extern const VMStateDescription vmstate_acpi_pcihp;
+/* One selector's UP/DOWN (piix4_pm carries the array). */
+extern const VMStateDescription vmstate_acpi_pcihp_status;
 
 #endif

@@ -20,6 +20,21 @@ typedef struct AcpiSerialPort {
     uint8_t irq;
 } AcpiSerialPort;
 
+/*
+ * pc: a bus of ACPI PCI hotplug (hw/acpi/pcihp.c), as the DSDT describes
+ * it: pci.0 (\_SB.PCI0) or the bus behind a cold-plugged bridge (a
+ * Device (Sxx) in its parent's scope, xx the bridge's devfn).
+ */
+typedef struct AcpiPciHpBus AcpiPciHpBus;
+struct AcpiPciHpBus {
+    int bsel;                       /* BSEL; -1: pci.0 is not served */
+    uint8_t devfn;                  /* the bridge's, on its parent bus */
+    uint32_t slots;                 /* slots with _SUN/_EJ0 (no built-in) */
+    unsigned nr_bridges;
+    AcpiPciHpBus *bridges;          /* served buses behind its bridges, in
+                                       QEMU's order (PCNT calls them so) */
+};
+
 /* What the tables describe; acpi_pc_config() reads it off the machine. */
 typedef struct AcpiPcConfig {
     unsigned nr_cpus;               /* present CPUs */
@@ -44,10 +59,10 @@ typedef struct AcpiPcConfig {
     uint64_t mcfg_base;             /* q35: the ECAM window for MCFG */
     uint64_t mcfg_size;
     uint8_t pirq_of[32][4];         /* q35: slot/pin -> PIRQ 0-7 (A-H) */
-    /* pc: ACPI PCI hotplug on pci.0 (hw/acpi/pcihp.c); the slots the
-     * DSDT describes with _SUN/_EJ0 (those without a built-in). */
+    /* pc: ACPI PCI hotplug (hw/acpi/pcihp.c): the register block, and
+     * the buses it serves from pci.0 down (bridges: g_free'd tree). */
     bool pci_hotplug;
-    uint32_t pcihp_slots;
+    AcpiPciHpBus pcihp_root;
     uint32_t mem_slots;             /* ACPI memory hotplug (-m slots=) */
     /* ACPI CPU hotplug (hw/acpi/cpu-hotplug.c, hw/i386/acpi-cpuhp.c):
      * \_SB.CPUS with a device per possible CPU and \_GPE._E02; the MADT

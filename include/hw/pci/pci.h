@@ -208,6 +208,22 @@ void pci_for_each_device_recursive(PCIBus *bus,
  */
 void pci_bus_set_hotplug_handler(PCIBus *bus, HotplugHandler *h);
 HotplugHandler *pci_bus_hotplug_handler(const PCIBus *bus);
+/*
+ * The ACPI PCI hotplug bus selector of @bus (QEMU's "acpi-pcihp-bsel"
+ * property, BSEL in the DSDT): -1 when the bus has none.  Set by
+ * hw/acpi/pcihp.c at the machine's first reset.
+ */
+void pci_bus_set_acpi_bsel(PCIBus *bus, int bsel);
+int pci_bus_acpi_bsel(const PCIBus *bus);
+/*
+ * Calls @fn for each bus directly behind a bridge on @bus, the most
+ * recently created first: the order of QEMU's child-bus lists, which its
+ * BSEL numbering and its DSDT's PCNT calls follow.  @fn must not create
+ * or destroy buses.
+ */
+void pci_for_each_child_bus(PCIBus *bus,
+                            void (*fn)(PCIBus *child, void *opaque),
+                            void *opaque);
 /* QEMU's acpi_pcihp_pc_no_hotplug: a built-in bridge or a chipset
  * function (DeviceType.not_hotpluggable) stays where it is. */
 bool pci_device_no_hotplug(const PCIDevice *dev);

@@ -327,6 +327,62 @@ static void aml_walk(const uint8_t *p, size_t len, GString *out)
     g_assert_cmpuint(off, ==, len);     /* objects tile the list exactly */
 }
 
+/* The object named @name (last NameSeg, padded: "S28_") among the
+ * objects of a term list, or false. */
+static bool aml_find(const uint8_t *p, size_t len, const char *name,
+                     AmlObj *found)
+{
+    size_t off = 0;
+
+    memset(found, 0, sizeof(*found));
+    while (off < len) {
+        AmlObj o;
+        off += aml_object(p + off, len - off, &o);
+        if (!strcmp(o.name, name)) {
+            *found = o;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The integer of Name (@name, n) in a term list; -1 when absent. */
+static int64_t aml_name_int(const uint8_t *p, size_t len, const char *name)
+{
+    size_t off = 0;
+
+    while (off < len) {
+        AmlObj o;
+        size_t n = aml_object(p + off, len - off, &o);
+        if (!strcmp(o.kind, "Name") && !strcmp(o.name, name)) {
+            char seg[5];
+            const uint8_t *d = p + off + 1;
+            d += aml_namestring(d, len - off - 1, seg);
+            switch (d[0]) {
+            case 0x00: return 0;
+            case 0x01: return 1;
+            case 0x0a: return d[1];
+            case 0x0b: return d[1] | d[2] << 8;
+            case 0x0c: return ldl_le(d + 1);
+            default: g_error("Name (%s): data 0x%02x", name, d[0]);
+            }
+        }
+        off += n;
+    }
+    return -1;
+}
+
+/* \_SB.PCI0 of the DSDT. */
+static AmlObj dsdt_pci0(const Tables *t)
+{
+    const uint8_t *d = t->dsdt;
+    AmlObj sb, pci0;
+
+    g_assert_true(aml_find(d + HDR, ldl_le(d + 4) - HDR, "_SB_", &sb));
+    g_assert_true(aml_find(sb.body, sb.body_len, "PCI0", &pci0));
+    return pci0;
+}
+
 /* ACPI PCI hotplug (docs/hotplug.md): what \_SB.PCI0 holds after its
  * ISA bridge and fw_cfg, slots 2-31 (0 and 1 hold the chipset). */
 static char *pcihp_objects(void)
@@ -568,6 +624,126 @@ static void test_iasl_pcihp(void)
     g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
 }
 
+#define PCIHP_BRIDGE_ARGS \
+    "-device pci-bridge,id=br1,chassis_nr=1,addr=5,shpc=off " \
+    "-device pci-bridge,id=br2,chassis_nr=2,addr=6,shpc=off " \
+    "-device pci-bridge,id=br3,chassis_nr=3,bus=br1,addr=4,shpc=off " \
+    "-device pci-testdev,bus=br1,addr=2"
+
+/* The bridges' hotplug AML as iasl reads it back, warning-free. */
+static void test_iasl_pcihp_bridge(void)
+{
+    static const char *const want[] = {
+        "Device (S28)", "Name (_ADR, 0x00050000)", "Name (BSEL, 0x02)",
+        "Name (BSEL, 0x03)", "Name (BSEL, One)", "BNUM = 0x02",
+        "BNUM = 0x03", "BNUM = One", "^S20.PCNT ()",
+        "^S30.PCNT ()\n                ^S28.PCNT ()",
+        "Return (PCEJ (BSEL, _SUN))",
+    };
+    QTestState *s;
+    g_autofree char *dir = NULL, *dsl = NULL, *cmd = NULL;
+    Tables t;
+
+    if (!have_iasl()) {
+        g_test_skip("iasl (acpica-tools) is not installed");
+        return;
+    }
+    s = qtest_init(PCIHP_BRIDGE_ARGS);
+    dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
+    load_tables(s, &t);
+    iasl_disassemble(dir, "DSDT", t.dsdt);
+    dsl = read_dsl(dir, "DSDT");
+    assert_dsl_has(dsl, "DSDT", want, G_N_ELEMENTS(want));
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    cmd = g_strdup_printf("rm -rf %s", dir);
+    g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+}
+
+/* The lines of the hotplug skeleton: each bus's BSEL and PCNT (BNUM and
+ * the bridges' PCNT it calls), in namespace order. */
+static char *pcihp_skeleton(const char *dsl)
+{
+    g_auto(GStrv) lines = g_strsplit(dsl, "\n", -1);
+    GString *out = g_string_new(NULL);
+
+    for (char **l = lines; *l; l++) {
+        const char *t = g_strchug(*l);
+        if (g_str_has_prefix(t, "Name (BSEL,") ||
+            g_str_has_prefix(t, "Method (PCNT,") ||
+            (g_str_has_prefix(t, "BNUM = ") && !strstr(t, "Arg0")) ||
+            g_str_has_suffix(t, ".PCNT ()")) {
+            g_string_append_printf(out, "%s\n", t);
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
+/*
+ * The same machine under QEMU 7.2 (qemu-system-x86_64, TCG, stopped):
+ * the selectors, their nesting and the PCNT walk must be QEMU's.  QEMU's
+ * DSDT also describes the present devices (ASUN, _DSM); kvmpc's does not,
+ * so only the skeleton is compared.
+ */
+static void check_pcihp_like_qemu(const char *args)
+{
+    g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+    g_autofree char *old_bin = g_strdup(getenv("KVMPC_BINARY"));
+    g_autofree char *qemu_args = NULL, *dir = NULL, *cmd = NULL;
+    g_autofree char *ours = NULL, *theirs = NULL, *dsl = NULL;
+    QTestState *s;
+    Tables t;
+
+    if (!have_iasl() || !qemu) {
+        g_test_skip("needs iasl (acpica-tools) and qemu-system-x86_64");
+        return;
+    }
+    dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
+    s = qtest_init(args);
+    load_tables(s, &t);
+    iasl_disassemble(dir, "DSDT", t.dsdt);
+    dsl = read_dsl(dir, "DSDT");
+    ours = pcihp_skeleton(dsl);
+    g_clear_pointer(&dsl, g_free);
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+
+    g_setenv("KVMPC_BINARY", qemu, TRUE);
+    qemu_args = g_strdup_printf("%s -accel tcg -S", args);
+    s = qtest_init(qemu_args);
+    if (old_bin) {
+        g_setenv("KVMPC_BINARY", old_bin, TRUE);
+    } else {
+        g_unsetenv("KVMPC_BINARY");
+    }
+    load_tables(s, &t);
+    iasl_disassemble(dir, "DSDT", t.dsdt);
+    dsl = read_dsl(dir, "DSDT");
+    theirs = pcihp_skeleton(dsl);
+    acpi_linked_free(&t.lt);
+    kill(qtest_pid(s), SIGTERM);    /* QEMU stays up when qtest closes */
+    qtest_quit(s);
+
+    g_assert_nonnull(strstr(ours, "Name (BSEL,"));
+    if (strcmp(ours, theirs)) {
+        g_error("hotplug skeleton differs from QEMU 7.2's (%s):\n--- kvmpc\n"
+                "%s--- QEMU\n%s", args, ours, theirs);
+    }
+    cmd = g_strdup_printf("rm -rf %s", dir);
+    g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+}
+
+static void test_pcihp_bridge_like_qemu(void)
+{
+    check_pcihp_like_qemu(PCIHP_BRIDGE_ARGS);
+}
+
+static void test_pcihp_root_off_like_qemu(void)
+{
+    check_pcihp_like_qemu("-global PIIX4_PM.acpi-root-pci-hotplug=off "
+                          PCIHP_BRIDGE_ARGS);
+}
+
 /* ACPI memory hotplug (-m slots=): QEMU 7.2's MHPD/MHPC AML, iasl-clean,
  * on pc and q35; without slots none of it. */
 static void check_iasl_memhp(const char *machine)
@@ -711,15 +887,112 @@ static void test_iasl_cpuhp_q35(void)
     check_iasl_cpuhp("q35", "OperationRegion (PRST, SystemIO, 0x0CD8, 0x0C)");
 }
 
-/* acpi-root-pci-hotplug=off: no hotplug AML at all. */
+/* Both kinds of ACPI PCI hotplug off: no hotplug AML at all. */
 static void test_pcihp_off(void)
 {
-    QTestState *s = qtest_init("-global PIIX4_PM.acpi-root-pci-hotplug=off");
+    QTestState *s = qtest_init(
+        "-global PIIX4_PM.acpi-root-pci-hotplug=off "
+        "-global PIIX4_PM.acpi-pci-hotplug-with-bridge-support=off "
+        "-device pci-bridge,chassis_nr=1,addr=5");
     Tables t;
 
     load_tables(s, &t);
     g_assert_null(memmem(t.dsdt, ldl_le(t.dsdt + 4), "PCST", 4));
     g_assert_null(memmem(t.dsdt, ldl_le(t.dsdt + 4), "_E01", 4));
+    g_assert_null(memmem(t.dsdt, ldl_le(t.dsdt + 4), "BSEL", 4));
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+/* A served bus's scope: BSEL @bsel, a Device (Sxx) for each slot but the
+ * one of the inner bridge at @bridge_slot (-1: none; its own Device sits
+ * in that place), DVNT and PCNT. */
+static void check_pcihp_bridge_scope(const AmlObj *dev, int64_t bsel,
+                                     int bridge_slot)
+{
+    g_autoptr(GString) want = g_string_new("Name(_ADR) Name(BSEL) ");
+    g_autoptr(GString) got = g_string_new(NULL);
+
+    g_assert_cmpint(aml_name_int(dev->body, dev->body_len, "BSEL"), ==,
+                    bsel);
+    for (int slot = 0; slot < 32; slot++) {
+        g_string_append_printf(want, "Device(S%02X_) ", slot << 3);
+    }
+    g_string_append(want, "Method(DVNT) Method(PCNT) ");
+    aml_walk(dev->body, dev->body_len, got);
+    g_assert_cmpstr(got->str, ==, want->str);
+    if (bridge_slot >= 0) {
+        g_autofree char *name = g_strdup_printf("S%02X_", bridge_slot << 3);
+        AmlObj inner;
+        g_assert_true(aml_find(dev->body, dev->body_len, name, &inner));
+        g_assert_cmpint(aml_name_int(inner.body, inner.body_len, "_SUN"),
+                        ==, -1);
+        g_assert_cmpint(aml_name_int(inner.body, inner.body_len, "BSEL"),
+                        >=, 0);
+    }
+}
+
+/*
+ * Cold-plugged pci-bridges (docs/hotplug.md): br1 at 05.0 with br3 in its
+ * slot 4, br2 at 06.0.  Each is a Device (Sxx) in its parent's scope with
+ * its _ADR, its BSEL (QEMU's numbers: pci.0 0, br2 1, br1 2, br3 3), a
+ * slot device for each of the 32 slots of its bus but the inner bridge's,
+ * DVNT and PCNT; the bridges' slots on pci.0 are no hotplug slots.
+ */
+static void test_pcihp_bridge(void)
+{
+    QTestState *s = qtest_init(
+        "-device pci-bridge,id=br1,chassis_nr=1,addr=5 "
+        "-device pci-bridge,id=br2,chassis_nr=2,addr=6 "
+        "-device pci-bridge,id=br3,chassis_nr=3,bus=br1,addr=4 "
+        "-device pci-testdev,bus=br1,addr=2");
+    AmlObj pci0, br1, br2, br3, slot;
+    Tables t;
+
+    load_tables(s, &t);
+    pci0 = dsdt_pci0(&t);
+    g_assert_cmpint(aml_name_int(pci0.body, pci0.body_len, "BSEL"), ==, 0);
+    g_assert_true(aml_find(pci0.body, pci0.body_len, "S28_", &br1));
+    g_assert_true(aml_find(pci0.body, pci0.body_len, "S30_", &br2));
+    g_assert_cmpint(aml_name_int(br1.body, br1.body_len, "_ADR"), ==,
+                    0x50000);
+    g_assert_cmpint(aml_name_int(br2.body, br2.body_len, "_ADR"), ==,
+                    0x60000);
+    check_pcihp_bridge_scope(&br1, 2, 4);
+    check_pcihp_bridge_scope(&br2, 1, -1);
+    g_assert_true(aml_find(br1.body, br1.body_len, "S20_", &br3));
+    check_pcihp_bridge_scope(&br3, 3, -1);
+    /* The testdev's slot on br1 is a hotplug slot like an empty one. */
+    g_assert_true(aml_find(br1.body, br1.body_len, "S10_", &slot));
+    g_assert_cmpint(aml_name_int(slot.body, slot.body_len, "_SUN"), ==, 2);
+    /* pci.0's slots 5 and 6 hold the bridges, with no _SUN. */
+    g_assert_cmpint(aml_name_int(br1.body, br1.body_len, "_SUN"), ==, -1);
+    acpi_linked_free(&t.lt);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+/* acpi-root-pci-hotplug=off, bridge support on (QEMU 7.2's DSDT then):
+ * the registers and _E01 stay, pci.0 has no BSEL and no slots, its PCNT
+ * only calls the bridge's, and the bridge has BSEL 0. */
+static void test_pcihp_root_off_bridge(void)
+{
+    QTestState *s = qtest_init(
+        "-global PIIX4_PM.acpi-root-pci-hotplug=off "
+        "-device pci-bridge,id=br1,chassis_nr=1,addr=5");
+    g_autoptr(GString) got = g_string_new(NULL);
+    AmlObj pci0, br1;
+    Tables t;
+
+    load_tables(s, &t);
+    g_assert_nonnull(memmem(t.dsdt, ldl_le(t.dsdt + 4), "_E01", 4));
+    pci0 = dsdt_pci0(&t);
+    aml_walk(pci0.body, pci0.body_len, got);
+    g_assert_nonnull(strstr(got->str, "Field(BNMR) Mutex(BLCK) "
+                                      "Method(PCEJ) Device(S28_) "
+                                      "Method(PCNT) "));
+    g_assert_cmpint(aml_name_int(pci0.body, pci0.body_len, "BSEL"), ==, -1);
+    g_assert_true(aml_find(pci0.body, pci0.body_len, "S28_", &br1));
+    check_pcihp_bridge_scope(&br1, 0, -1);
     acpi_linked_free(&t.lt);
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
@@ -1118,6 +1391,13 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/iasl", test_iasl);
     g_test_add_func("/acpi/iasl-pcihp", test_iasl_pcihp);
     g_test_add_func("/acpi/pcihp-off", test_pcihp_off);
+    g_test_add_func("/acpi/pcihp-bridge", test_pcihp_bridge);
+    g_test_add_func("/acpi/pcihp-root-off-bridge", test_pcihp_root_off_bridge);
+    g_test_add_func("/acpi/iasl-pcihp-bridge", test_iasl_pcihp_bridge);
+    g_test_add_func("/acpi/pcihp-bridge-like-qemu",
+                    test_pcihp_bridge_like_qemu);
+    g_test_add_func("/acpi/pcihp-root-off-like-qemu",
+                    test_pcihp_root_off_like_qemu);
     g_test_add_func("/acpi/iasl-memhp", test_iasl_memhp);
     g_test_add_func("/acpi/q35-iasl-memhp", test_q35_iasl_memhp);
     g_test_add_func("/acpi/memhp-no-slots", test_memhp_no_slots);
