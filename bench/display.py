@@ -16,19 +16,24 @@ seconds:
 
     updates/s     FramebufferUpdate messages whose rectangles cover the
                   whole screen (partial ones are counted apart);
-    bytes/update  the whole message, headers included.
+    bytes/update  the whole message, headers included;
+    guest fps     the frames the guest drew meanwhile (its own count);
+    CPU/update    the emulator's threads' run time (schedstat) other than
+                  its vCPU thread ("CPU 0/KVM": both run with
+                  -name debug-threads=on), per update.
 
 Rows: Raw (both programs copy pixels; the same 3 MiB per update) and
-ZRLE (both compress with zlib; the client checks the framing, it does
-not decode).
+ZRLE (both compress with zlib; the client reads each rectangle by its
+length prefix, it does not decode).
 
 Idle rows: the guest draws one frame and halts ("bench=idle": cli; hlt,
 so the vCPU sleeps in KVM and the emulator's own work is all that is
 left); each emulator's host CPU time over SECS seconds, from
 /proc/PID/stat (utime + stime, clock ticks) and from
 /proc/PID/task/*/schedstat (ns), and its context switches (wake-ups),
-first with no VNC client, then with this client connected and an
-incremental request outstanding.
+first with no VNC client (from 4 s after the guest halted: past kvmpc's
+3 s refresh without clients), then with this client connected and an
+incremental request outstanding (from 2 s after it connected).
 
 The programs alternate run by run; medians and kvmpc/QEMU ratios are
 printed, with the host's limits measured in the same run: memcpy of a
