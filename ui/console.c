@@ -34,6 +34,7 @@ static GPtrArray *consoles;         /* QemuConsole *, by index */
 static GPtrArray *listeners;        /* DisplayChangeListener * */
 static QEMUTimer *refresh_timer;
 static uint64_t refresh_interval;   /* ms, of the running timer */
+static int64_t last_tick_ns;        /* REALTIME, when the last tick began */
 static char *display_type;
 
 static QemuConsole *listener_console(DisplayChangeListener *dcl)
@@ -120,6 +121,7 @@ static uint64_t wanted_interval(void)
 
 static void refresh_tick(void *opaque)
 {
+    last_tick_ns = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
     for (unsigned i = 0; consoles && i < consoles->len; i++) {
         QemuConsole *con = g_ptr_array_index(consoles, i);
         if (con && qemu_console_has_listeners(con)) {
@@ -492,6 +494,21 @@ void unregister_displaychangelistener(DisplayChangeListener *dcl)
         g_ptr_array_remove(listeners, dcl);
     }
     refresh_timer_update();
+}
+
+void dpy_refresh_soon(DisplayChangeListener *dcl)
+{
+    int64_t at = last_tick_ns + GUI_REFRESH_INTERVAL_MIN * 1000000LL;
+
+    (void)dcl;          /* one timer serves every listener */
+    if (!refresh_interval) {
+        return;
+    }
+    at = MAX(at, qemu_clock_get_ns(QEMU_CLOCK_REALTIME));
+    if (!timer_pending(refresh_timer) ||
+        at < timer_expire_time_ns(refresh_timer)) {
+        timer_mod(refresh_timer, at);
+    }
 }
 
 void dpy_set_ui_interval(DisplayChangeListener *dcl, uint64_t interval_ms)

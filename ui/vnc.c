@@ -15,14 +15,24 @@
  *
  * Pixels.  The server's framebuffer is a copy of the console's surface
  * in LibVNCServer's default 32-bit format (red in the low byte), updated
- * from the main thread with the dirty rectangles the console reports and
- * marked modified there; clients get only those rectangles, in whatever
- * encoding they negotiated (raw, copyrect, hextile, zrle, tight, ...).
- * The refresh interval is 30 ms while clients are connected and 3 s
- * without (the console then runs the device's update that rarely).
+ * from the main thread with the dirty rectangles the console reports;
+ * clients get only those rectangles, in whatever encoding they
+ * negotiated (raw, copyrect, hextile, zrle, tight, ...).
  *
- * Not done: QEMU's extended key event (raw scancodes), TLS/SASL/x509,
- * reverse connections, audio.  Keysyms are mapped for a US layout.
+ * Pacing.  The rectangles of one refresh are gathered and marked modified
+ * together by a bottom half once the refresh is over, so a client's
+ * sender (which LibVNCServer wakes on every mark, with no delay here:
+ * deferUpdateTime 0) sends one whole update instead of a first slice.
+ * When a sender has finished an update its client will soon ask for the
+ * next, so the main thread is asked for a refresh 16 ms after the last
+ * one (dpy_refresh_soon): a client that keeps up gets up to 60 updates a
+ * second of a busy screen instead of the 30 ms interval's 33, and a slow
+ * one paces the refreshes itself.  While clients are connected but the
+ * screen does not change, the interval doubles from 30 ms up to 0.5 s (it
+ * snaps back on a change or on the clients' input); without clients it
+ * is 3 s (the console then runs the device's update that rarely).
+ *
+ * Not done: TLS/SASL/x509, reverse connections, audio.
  */
 #include "qemu/osdep.h"
 #include "audio/audio.h"
@@ -32,7 +42,9 @@
 #include "qapi/qapi-commands.h"
 #include "qapi/qapi-events.h"
 #include "system/main-loop.h"
+#include "system/bh.h"
 #include <rfb/rfb.h>
+#include <rfb/rfbregion.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -54,6 +66,15 @@ typedef struct VncListener {
 } VncListener;
 
 typedef struct VncDisplay VncDisplay;
+
+/*
+ * The longest refresh interval with clients connected and a still screen.
+ * A still screen's refresh (a dirty-log fetch that finds nothing) costs
+ * microseconds, so this cap is about latency: a change the guest makes on
+ * its own after a long still spell shows within half a second (QEMU's VNC
+ * server backs off to 3 s).
+ */
+#define VNC_REFRESH_INTERVAL_MAX    500     /* ms */
 
 /*
  * A cursor as LibVNCServer's (first, so the pointers convert), counted:
@@ -102,6 +123,10 @@ struct VncDisplay {
     uint32_t *fb;
     int fb_w, fb_h;
     GPtrArray *old_fbs;         /* freed a switch later (senders may read) */
+    sraRegion *pending;         /* copied, not yet marked modified */
+    BH *mark_bh;                /* marks pending once the refresh is over */
+    bool changed;               /* since the last refresh tick */
+    uint64_t interval;          /* ms, asked of the console */
     GPtrArray *clients;         /* VncClient *, connected */
     char *http_dir;             /* noVNC's files, served on the ws port */
 
@@ -157,11 +182,14 @@ static void vnc_dpy_switch(DisplayChangeListener *dcl,
     vd->surface = surface;
     g_atomic_int_set(&vd->ui_info_ok,
                      dpy_ui_info_supported(dpy_get_console(dcl)));
+    vd->changed = true;
     if (w == vd->fb_w && h == vd->fb_h) {
         copy_rect(vd, 0, 0, w, h);
         rfbMarkRectAsModified(vd->screen, 0, 0, w, h);
         return;
     }
+    /* rfbNewFramebuffer marks the whole new size; nothing older may stay */
+    sraRgnMakeEmpty(vd->pending);
     /* buffers from before the previous switch are surely unused now */
     g_ptr_array_set_size(vd->old_fbs, 0);
     if (vd->fb) {
@@ -319,21 +347,62 @@ static rfbCursorPtr vnc_get_cursor(rfbClientPtr cl)
     return vc ? &vc->rc : NULL;
 }
 
+/* The bottom half: every rectangle of the refresh that just ran, at once. */
+static void vnc_mark_pending(void *opaque)
+{
+    VncDisplay *vd = opaque;
+
+    if (!sraRgnEmpty(vd->pending)) {
+        rfbMarkRegionAsModified(vd->screen, vd->pending);
+        sraRgnMakeEmpty(vd->pending);
+    }
+}
+
 static void vnc_dpy_update(DisplayChangeListener *dcl, int x, int y, int w,
                            int h)
 {
     VncDisplay *vd = dcl->opaque;
+    sraRegion *r;
 
-    if (!vd->surface || x + w > vd->fb_w || y + h > vd->fb_h) {
+    if (!vd->surface || x < 0 || y < 0 || w <= 0 || h <= 0 ||
+        x + w > vd->fb_w || y + h > vd->fb_h) {
         return;
     }
     copy_rect(vd, x, y, w, h);
-    rfbMarkRectAsModified(vd->screen, x, y, x + w, y + h);
+    r = sraRgnCreateRect(x, y, x + w, y + h);
+    sraRgnOr(vd->pending, r);
+    sraRgnDestroy(r);
+    vd->changed = true;
+    bh_schedule(vd->mark_bh);
+}
+
+static void vnc_set_interval(VncDisplay *vd, uint64_t ms)
+{
+    vd->interval = ms;
+    dpy_set_ui_interval(&vd->dcl, ms);
+}
+
+/*
+ * After each refresh tick: with clients, a tick that changed nothing
+ * doubles the interval (up to VNC_REFRESH_INTERVAL_MAX), so a still
+ * screen costs next to nothing; a change brings it back to 30 ms.
+ */
+static void vnc_dpy_refresh(DisplayChangeListener *dcl)
+{
+    VncDisplay *vd = dcl->opaque;
+
+    if (vd->clients->len) {
+        vnc_set_interval(vd, vd->changed ? GUI_REFRESH_INTERVAL_DEFAULT
+                             : MIN(vd->interval * 2,
+                                   VNC_REFRESH_INTERVAL_MAX));
+    }
+    vd->changed = false;
 }
 
 static const DisplayChangeListenerOps vnc_dcl_ops = {
     .name = "vnc",
     .dpy_gfx_update = vnc_dpy_update,
+    .dpy_refresh = vnc_dpy_refresh,
     .dpy_gfx_switch = vnc_dpy_switch,
     .dpy_cursor_define = vnc_dpy_cursor_define,
     .dpy_mouse_set = vnc_dpy_mouse_set,
@@ -341,9 +410,8 @@ static const DisplayChangeListenerOps vnc_dcl_ops = {
 
 static void vnc_update_interval(VncDisplay *vd)
 {
-    dpy_set_ui_interval(&vd->dcl, vd->clients->len
-                        ? GUI_REFRESH_INTERVAL_DEFAULT
-                        : GUI_REFRESH_INTERVAL_IDLE);
+    vnc_set_interval(vd, vd->clients->len ? GUI_REFRESH_INTERVAL_DEFAULT
+                                          : GUI_REFRESH_INTERVAL_IDLE);
 }
 
 /* ---- QAPI views -------------------------------------------------------- */
@@ -381,7 +449,7 @@ typedef struct VncPosted {
 } VncPosted;
 
 enum { POST_CONNECTED, POST_INITIALIZED, POST_GONE, POST_KEY, POST_PTR,
-       POST_EXTKEY, POST_RESIZE, POST_WAKE };
+       POST_EXTKEY, POST_RESIZE, POST_WAKE, POST_SENT };
 
 static void post(VncClient *client, int kind, uint32_t a, uint32_t b,
                  uint32_t c);
@@ -521,6 +589,16 @@ static void run_posted(void *opaque)
     VncPosted *p = opaque;
 
     switch (p->kind) {
+    case POST_KEY:
+    case POST_EXTKEY:
+    case POST_PTR:
+        /* the guest is likely to answer on screen: look again soon */
+        if (p->client->vd->interval > GUI_REFRESH_INTERVAL_DEFAULT) {
+            vnc_update_interval(p->client->vd);
+        }
+        break;
+    }
+    switch (p->kind) {
     case POST_CONNECTED:
         on_connected(p->client);
         break;
@@ -539,6 +617,10 @@ static void run_posted(void *opaque)
         break;
     case POST_PTR:
         on_pointer(p->client, p->a, (int)p->b, (int)p->c);
+        break;
+    case POST_SENT:
+        /* a client took an update and will ask for the next one */
+        dpy_refresh_soon(&p->client->vd->dcl);
         break;
     case POST_WAKE:
         /* wake the senders (LibVNCServer queued a reply of its own) */
@@ -639,6 +721,16 @@ static void display_hook(rfbClientPtr cl)
     if (c && !c->init_posted) {
         c->init_posted = true;
         post(c, POST_INITIALIZED, 0, 0, 0);
+    }
+}
+
+/* Called after each framebuffer update a sender wrote (its thread). */
+static void display_finished_hook(rfbClientPtr cl, int result)
+{
+    VncClient *c = cl->clientData;
+
+    if (c && result) {
+        post(c, POST_SENT, 0, 0, 0);
     }
 }
 
@@ -1409,6 +1501,8 @@ bool vnc_display_open(const char *opts, GError **errp)
         rfbLog = vnc_log_quiet;
         rfbErr = vnc_log_quiet;
     }
+    vd->pending = sraRgnCreate();
+    vd->mark_bh = bh_new(NULL, vnc_mark_pending, vd);
     vd->fb_w = 640;
     vd->fb_h = 480;
     vd->fb = g_new0(uint32_t, (size_t)vd->fb_w * vd->fb_h);
@@ -1431,6 +1525,12 @@ bool vnc_display_open(const char *opts, GError **errp)
     vd->screen->backgroundLoop = TRUE;
     vd->screen->newClientHook = new_client_hook;
     vd->screen->displayHook = display_hook;
+    vd->screen->displayFinishedHook = display_finished_hook;
+    /*
+     * No waiting for more marks before sending (LibVNCServer's default
+     * is 5 ms): those of one refresh come in one call (vnc_mark_pending).
+     */
+    vd->screen->deferUpdateTime = 0;
     vd->screen->kbdAddEvent = kbd_event;
     vd->screen->ptrAddEvent = ptr_event;
     if (o.share && strcmp(o.share, "allow-exclusive")) {
@@ -1454,6 +1554,7 @@ bool vnc_display_open(const char *opts, GError **errp)
     vd->dcl.ops = &vnc_dcl_ops;
     vd->dcl.opaque = vd;
     vd->dcl.update_interval = GUI_REFRESH_INTERVAL_IDLE;
+    vd->interval = GUI_REFRESH_INTERVAL_IDLE;
     register_displaychangelistener(&vd->dcl);
     for (unsigned i = 0; vd->http_dir && i < vd->nr_listeners; i++) {
         VncListener *l = &vd->listeners[i];

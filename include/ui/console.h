@@ -17,7 +17,10 @@
  * (GUI_REFRESH_INTERVAL_DEFAULT, 30 ms, as QEMU; a VNC server without
  * clients asks for GUI_REFRESH_INTERVAL_IDLE), and each tick first runs
  * the device's gfx_update.  With no listener nothing runs, and an idle
- * screen costs one dirty-bitmap scan per tick.
+ * screen costs one dirty-bitmap scan per tick.  A front end whose client
+ * has taken the last picture and will want the next asks for an early
+ * tick with dpy_refresh_soon (no sooner than GUI_REFRESH_INTERVAL_MIN
+ * after the previous one), so a fast client is not held to the interval.
  *
  * All functions run on the main thread with the big lock held.
  */
@@ -29,6 +32,8 @@
 
 #define GUI_REFRESH_INTERVAL_DEFAULT    30      /* ms */
 #define GUI_REFRESH_INTERVAL_IDLE       3000    /* ms */
+/* The earliest tick dpy_refresh_soon gives: a frame of a 60 Hz display. */
+#define GUI_REFRESH_INTERVAL_MIN        16      /* ms */
 
 typedef struct QemuConsole QemuConsole;
 typedef struct DisplayChangeListener DisplayChangeListener;
@@ -193,6 +198,13 @@ void graphic_hw_invalidate(QemuConsole *con);
 void register_displaychangelistener(DisplayChangeListener *dcl);
 void unregister_displaychangelistener(DisplayChangeListener *dcl);
 void dpy_set_ui_interval(DisplayChangeListener *dcl, uint64_t interval_ms);
+/*
+ * A client of @dcl is ready for the next picture: run the next refresh
+ * tick GUI_REFRESH_INTERVAL_MIN ms after the previous one began (at once
+ * if that has passed) rather than a whole interval after it.  Nothing if
+ * the timer is not running or already due sooner.
+ */
+void dpy_refresh_soon(DisplayChangeListener *dcl);
 /*
  * Show @con in @dcl from now on (Ctrl-Alt-N in SDL and VNC): the listener
  * gets dpy_gfx_switch with its surface and a full redraw follows.

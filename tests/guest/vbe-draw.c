@@ -18,6 +18,22 @@
  *     loaded into plane 2 through the legacy window, characters and
  *     attributes at 0xb8000 (setup_text_mode() of the same file), then
  *     "vbe-draw: text ready" and again a byte from the host.
+ *
+ * With "bench=redraw" or "bench=idle" on the command line it is instead
+ * the guest of bench/display.py (no checks, no waiting for the host):
+ *
+ *   - redraw: 1024x768x32 set as above, then whole frames drawn back to
+ *     back, frame f being picture_pixel() XORed with a 24-bit key that is
+ *     different for every f (f times an odd constant), so that any two
+ *     frames a display samples differ in every pixel: an emulator that
+ *     compares lines or tiles with its previous copy still has to send
+ *     the whole screen.  "vbe-draw: frames=N fps=F" each second (TSC);
+ *     after "secs=S" (0 or absent: never) it prints "vbe-draw: idle
+ *     frames=N" (frame N - 1 stays on the screen) and halts as idle does
+ *     (run-vbe-draw-test.py checks that VNC and screendump show it);
+ *   - idle: one frame, "vbe-draw: idle frames=1", then cli; hlt at CPL 0
+ *     for good, so the vCPU sleeps in KVM and whatever host CPU time the
+ *     emulator still uses is its own (display refresh, timers).
  */
 #include "guest.h"
 
@@ -83,16 +99,21 @@ static uint32_t picture_pixel(unsigned x, unsigned y)
     return r << 16 | g << 8 | b;
 }
 
-static void test_vbe(void)
+static void set_mode(void)
 {
-    volatile uint32_t *fb = (volatile uint32_t *)(uintptr_t)LFB;
-
-    report(vbe_read(0) == 0xb0c5, "dispi ID 0xb0c5");
     vbe_write(4, 0);
     vbe_write(1, XRES);
     vbe_write(2, YRES);
     vbe_write(3, 32);
     vbe_write(4, 0x41);
+}
+
+static void test_vbe(void)
+{
+    volatile uint32_t *fb = (volatile uint32_t *)(uintptr_t)LFB;
+
+    report(vbe_read(0) == 0xb0c5, "dispi ID 0xb0c5");
+    set_mode();
     report(mmio_read16(MMIO + 0x500 + 2) == XRES &&
            mmio_read16(MMIO + 0x500 + 4) == YRES &&
            mmio_read16(MMIO + 0x500 + 6) == 32, "1024x768x32 via BAR2");
@@ -193,8 +214,55 @@ static void test_text(void)
     wait_host("text");
 }
 
+/* One whole frame: every pixel is the picture XOR the frame's key. */
+static void draw_frame(uint32_t f)
+{
+    uint32_t *fb = (uint32_t *)(uintptr_t)LFB;
+    uint32_t key = (f * 0x9e3779b1u) & 0xffffff;   /* odd: f -> key 1:1 */
+
+    for (unsigned y = 0; y < YRES; y++) {
+        uint32_t *row = fb + y * XRES;
+        for (unsigned x = 0; x < XRES; x++) {
+            row[x] = picture_pixel(x, y) ^ key;
+        }
+        barrier();          /* every store reaches VRAM, frame by frame */
+    }
+}
+
+static noreturn void bench(const char *mode)
+{
+    long secs = cmdline_get_int("secs", 0);
+    uint64_t hz = tsc_hz(), start = rdtsc(), last = start;
+    uint32_t f = 0, last_f = 0;
+
+    pci_write32(0x10, LFB);
+    pci_write32(0x18, MMIO);
+    pci_write32(0x04, 0x3);
+    set_mode();
+    draw_frame(f++);
+    printf("vbe-draw: mode set\n");
+    while (!strcmp(mode, "redraw") &&
+           (secs <= 0 || rdtsc() - start < (uint64_t)secs * hz)) {
+        draw_frame(f++);
+        if (rdtsc() - last >= hz) {
+            uint64_t now = rdtsc();
+            printf("vbe-draw: frames=%u fps=%u\n", f,
+                   (unsigned)((uint64_t)(f - last_f) * hz / (now - last)));
+            last = now;
+            last_f = f;
+        }
+    }
+    printf("vbe-draw: idle frames=%u\n", f);
+    halt_forever();
+}
+
 int main(void)
 {
+    char mode[16];
+
+    if (cmdline_get("bench", mode, sizeof(mode))) {
+        bench(mode);
+    }
     report_prefix("vbe-draw");
     test_pci();
     test_vbe();

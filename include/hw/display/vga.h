@@ -125,6 +125,14 @@ typedef struct VGACommonState {
     int last_cursor_cell;           /* -1: none drawn */
     bool cursor_phase, blink_phase;
     uint32_t *line_buf;             /* one rendered line */
+    /*
+     * VBE: the guest redraws (nearly) the whole screen between refreshes,
+     * so the refresh compares every line instead of fetching the dirty
+     * log (docs/display.md, "Dirty tracking"); vbe_busy counts refreshes
+     * in a row that found most lines dirty.
+     */
+    bool vbe_compare;
+    unsigned vbe_busy;
 } VGACommonState;
 
 /*

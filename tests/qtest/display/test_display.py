@@ -394,6 +394,52 @@ def test_screendump_vbe(binary):
         m.close()
 
 
+def xor_picture(fb, rgb, key):
+    """vbe_picture()'s bytes with each pixel XOR the 24-bit RGB key."""
+    fb, rgb = bytearray(fb), bytearray(rgb)
+    for i, k in enumerate(((key >> 16) & 0xFF, (key >> 8) & 0xFF,
+                           key & 0xFF)):
+        table = bytes(b ^ k for b in range(256))
+        fb[2 - i::4] = fb[2 - i::4].translate(table)        # B, G, R, X
+        rgb[i::3] = rgb[i::3].translate(table)
+    return bytes(fb), bytes(rgb)
+
+
+@no_kvm
+def test_vbe_full_redraws(binary):
+    """A screen redrawn whole between refreshes: after two refreshes that
+    found every line dirty the VGA compares lines instead of fetching the
+    dirty log (docs/display.md, "Dirty tracking"), and a refresh that
+    finds few lines changed goes back to the log; every picture exact."""
+    w, h = 320, 200
+    m = Machine(binary, ["-device", "VGA"])
+    try:
+        m.map_bars()
+        m.vbe_mode(w, h, 32)
+        fb0, rgb0 = vbe_picture(w, h)
+        # each screendump is a refresh (no front end runs the timer)
+        for f in range(1, 7):
+            fb, rgb = xor_picture(fb0, rgb0, f * 0x10305)
+            m.write(LFB, fb)
+            compare(m.screendump(), w, h, rgb, "whole frame %d" % f)
+        # a few lines: seen by the comparison, which then stops
+        rgb = bytearray(rgb)
+        for y in (7, 100):
+            m.write(LFB + y * w * 4, b"\x10\x20\x30\x00" * w)
+            rgb[y * w * 3:(y + 1) * w * 3] = b"\x30\x20\x10" * w
+        compare(m.screendump(), w, h, bytes(rgb), "two lines")
+        # and the dirty log again: one pixel
+        m.write(LFB + (150 * w + 9) * 4, b"\x01\x02\x03\x00")
+        rgb[(150 * w + 9) * 3:(150 * w + 10) * 3] = b"\x03\x02\x01"
+        compare(m.screendump(), w, h, bytes(rgb), "one pixel")
+        # frame 6 again: every line dirty, three of them changed
+        fb, rgb2 = xor_picture(fb0, rgb0, 6 * 0x10305)
+        m.write(LFB, fb)
+        compare(m.screendump(), w, h, rgb2, "whole frame again")
+    finally:
+        m.close()
+
+
 @no_kvm
 def test_screendump_vbe_formats(binary):
     """8-bit (DAC, 6 and 8 bits), 15, 16 and 24-bit VBE modes."""
@@ -848,7 +894,8 @@ def test_options(binary):
 
 
 if __name__ == "__main__":
-    run_tests([test_screendump_vbe, test_screendump_vbe_formats,
+    run_tests([test_screendump_vbe, test_vbe_full_redraws,
+               test_screendump_vbe_formats,
                test_screendump_text, test_bochs_display,
                test_dirty_rectangles, test_send_key, test_mouse,
                test_vnc_clients, test_vnc_password,
