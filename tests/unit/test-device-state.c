@@ -33,6 +33,7 @@
 #include "system/blockdev.h"
 #include "block/block-backend.h"
 #include "hw/scsi/scsi.h"
+#include "hw/usb/usb.h"
 #include "ui/input.h"
 
 #define NULL_CHARDEV_ID "devstate-null"
@@ -61,6 +62,8 @@ typedef struct DeviceSetup {
     const char *hba;
     const char *hba_props;      /* the controller's properties */
     void (*prepare)(void);
+    /* Undo what the pokes added beside the device (before it goes). */
+    void (*cleanup)(DeviceState *dev);
     /* The PCI host bridge to create (default: the i440FX one). */
     const char *host;
 } DeviceSetup;
@@ -471,6 +474,86 @@ static void poke_usb_pointer(DeviceState *dev, int variant)
     qemu_input_event_sync();
 }
 
+/*
+ * usb-uas on a qemu-xhci (SuperSpeed, streams): packets straight to the
+ * device, as the controller would hand them over.  A scsi-hd goes on its
+ * bus first; the pokes leave a task holding data in each variant (a
+ * WRITE(10) half-way through its data-out, an INQUIRY's data-in), so the
+ * tasks and their buffers travel in the state.
+ */
+static SCSIBus *uas_test_bus(DeviceState *dev)
+{
+    for (unsigned i = 0; i < 64; i++) {
+        g_autofree char *name = g_strdup_printf("usb-uas%u.0", i);
+        SCSIBus *bus = scsi_bus_find(name);
+        if (bus && bus->hba == (void *)dev) {
+            return bus;
+        }
+    }
+    g_assert_not_reached();
+}
+
+static void usb_packet(USBDevice *d, int pid, unsigned ep, unsigned stream,
+                       uint8_t *buf, size_t len)
+{
+    USBPacket p = { .pid = pid, .ep = ep, .buf = buf, .len = len,
+                    .stream = stream };
+
+    usb_handle_packet(d, &p);
+}
+
+static void usb_request(USBDevice *d, uint8_t type, uint8_t req,
+                        uint16_t value)
+{
+    uint8_t setup[8] = { type, req, value, value >> 8, 0, 0, 0, 0 };
+
+    usb_packet(d, USB_TOKEN_SETUP, 0, 0, setup, 8);
+    usb_packet(d, USB_TOKEN_IN, 0, 0, setup, 0);
+}
+
+static void poke_usb_uas(DeviceState *dev, int variant)
+{
+    USBDevice *u = USB_DEVICE(dev);
+    SCSIBus *bus = uas_test_bus(dev);
+    uint8_t iu[32] = { 0x01, 0, 0, variant ? 5 : 3 };
+    uint8_t data[256];
+    GError *err = NULL;
+
+    if (!scsi_device_find(bus, 0, 0)) {
+        DeviceState *hd = device_new("scsi-hd", &err);
+        g_assert_no_error(err);
+        if (!device_set_prop(hd, "drive", SCSI_HD_DRIVE, &err) ||
+            !device_set_prop(hd, "bus", bus->name, &err) ||
+            !device_realize(hd, &err)) {
+            g_error("scsi-hd on usb-uas: %s", err->message);
+        }
+    }
+    usb_device_reset(u);                        /* the port reset */
+    usb_request(u, 0x00, USB_REQ_SET_ADDRESS, 7);
+    usb_request(u, 0x00, USB_REQ_SET_CONFIGURATION, 1);
+    usb_request(u, 0x01, USB_REQ_SET_INTERFACE, 1);
+    if (variant) {
+        iu[16] = 0x12;                          /* INQUIRY, 36 bytes */
+        iu[20] = 36;
+        usb_packet(u, USB_TOKEN_OUT, 1, 0, iu, sizeof(iu));
+    } else {
+        iu[16] = 0x2a;                          /* WRITE (10), 1 block */
+        iu[24] = 1;
+        usb_packet(u, USB_TOKEN_OUT, 1, 0, iu, sizeof(iu));
+        memset(data, 0x5a, sizeof(data));
+        usb_packet(u, USB_TOKEN_OUT, 4, 3, data, sizeof(data));
+    }
+}
+
+static void cleanup_usb_uas(DeviceState *dev)
+{
+    SCSIDevice *hd = scsi_device_find(uas_test_bus(dev), 0, 0);
+
+    if (hd) {
+        device_destroy(DEVICE(hd));
+    }
+}
+
 /* HDA codecs: verbs straight to the codec (the answers go nowhere). */
 static void poke_hda_codec(DeviceState *dev, int variant)
 {
@@ -547,6 +630,8 @@ static const DeviceSetup device_setups[] = {
     { .type = "usb-storage", .props = "drive=" SCSI_HD_DRIVE,
       .hba = "piix3-usb-uhci", .prepare = prepare_scsi_hd_drive },
     { .type = "usb-bot", .hba = "piix3-usb-uhci" },
+    { .type = "usb-uas", .hba = "qemu-xhci", .prepare = prepare_scsi_hd_drive,
+      .poke = poke_usb_uas, .cleanup = cleanup_usb_uas },
 #ifdef CONFIG_LIBUSB
     { .type = "usb-host",
       .skip = "needs a USB device of the host (libusb); none here" },
@@ -905,6 +990,9 @@ static void test_device_state(gconstpointer data)
     c = save(dev);
     g_assert(same(after_reset, c));
 
+    if (setup && setup->cleanup) {
+        setup->cleanup(dev);
+    }
     device_destroy(dev);
     if (hba) {
         device_destroy(hba);
