@@ -1077,12 +1077,29 @@ static int uas_post_load(void *opaque, int version_id)
             }
         }
     }
-    for (unsigned i = 0; i < s->queue_len; i++) {
+    /* what uas_queue_iu() counts on: at most two entries per slot (READY
+     * and SENSE/RESPONSE) and UAS_MAX_ERRORS others */
+    for (unsigned i = 0, errors = 0; i < s->queue_len; i++) {
         UASStatus *st = &s->queue[i];
-        if (st->len > UAS_IU_MAX ||
-            (st->task != UAS_NONE && (st->task >= UAS_SLOTS ||
-                                      s->tasks[st->task].state ==
-                                      UAS_T_FREE))) {
+        unsigned same = 0;
+
+        if (st->len > UAS_IU_MAX) {
+            return -1;
+        }
+        if (st->task == UAS_NONE) {
+            if (++errors > UAS_MAX_ERRORS) {
+                return -1;
+            }
+            continue;
+        }
+        if (st->task >= UAS_SLOTS ||
+            s->tasks[st->task].state == UAS_T_FREE) {
+            return -1;
+        }
+        for (unsigned j = 0; j < s->queue_len; j++) {
+            same += s->queue[j].task == st->task;
+        }
+        if (same > 2) {
             return -1;
         }
     }

@@ -12,7 +12,8 @@
  * read before their command is sent; the error paths: an IU of an unknown
  * type, a short COMMAND IU, a tag beyond the streams, an overlapped tag,
  * a LUN the bus cannot have; task management (ABORT TASK, QUERY TASK,
- * LOGICAL UNIT RESET, an unsupported function, a TMF to an absent LUN);
+ * LOGICAL UNIT RESET, an unsupported function, a TMF to an absent LUN,
+ * ABORT TASK of a command with I/O running);
  * xHCI streams: Configure Endpoint with MaxPStreams/LSA, doorbells with
  * a stream ID, a stream ID of 0 and beyond the array (Invalid Stream ID,
  * the endpoint in the Error state), LSA = 0 (Invalid Stream Type),
@@ -809,6 +810,49 @@ static void test_task_management_ss(void)
     env_stop(&e);
 }
 
+/*
+ * ABORT TASK of a command whose I/O runs (a null-co LUN with 300 ms of
+ * latency): the RESPONSE IU waits for the I/O, the command's data and
+ * SENSE IU never come.
+ */
+static void test_abort_running_ss(void)
+{
+    Env e;
+    uint8_t iu[64], cdb[16] = { 0 };
+    unsigned slot;
+    uint64_t st, st_read, d_read;
+    Event ev;
+
+    env_start(&e, "-blockdev driver=null-co,node-name=slow,size=1048576,"
+              "latency-ns=300000000,read-zeroes=on "
+              "-device scsi-hd,bus=uas.0,lun=1,drive=slow");
+    hc_start(&e);
+    slot = attach_uas(&e);
+    uas_setup(&e, slot);
+    st = post_status(&e, slot, 1);                      /* the UA first */
+    make_command_iu(iu, 1, 1, cdb, 6);
+    send_iu(&e, slot, iu, 32);
+    g_assert_cmpint(status_iu(&e, st, 1, iu), ==, 16 + 18);
+    cdb[0] = 0x28;                                      /* READ (10) */
+    cdb[8] = 1;
+    st_read = post_status(&e, slot, 2);
+    d_read = post(&e, slot, DCI_DIN, 2, DATA, 512);
+    make_command_iu(iu, 2, 1, cdb, 10);
+    send_iu(&e, slot, iu, 32);
+    st = post_status(&e, slot, 3);
+    tmf_iu(iu, 3, 0x01, 2, 1);
+    send_iu(&e, slot, iu, 16);
+    g_usleep(50000);
+    assert_no_event(&e, 32, st);
+    g_assert_cmpint(status_iu(&e, st, 3, iu), ==, 8);   /* after the I/O */
+    g_assert_cmpuint(iu[0], ==, IU_RESPONSE);
+    g_assert_cmpuint(iu[7], ==, 0x00);
+    g_assert_false(event_take(&e, 32, d_read, false, &ev));
+    assert_no_event(&e, 32, st_read);
+    g_assert_cmpuint(tmf(&e, slot, 3, 0x80, 2, 1), ==, 0x00);
+    env_stop(&e);
+}
+
 /* The stream machinery of the controller itself. */
 static void test_streams_xhci(void)
 {
@@ -1314,6 +1358,7 @@ int main(int argc, char **argv)
     g_test_add_func("/uas/xhci/commands", test_commands_ss);
     g_test_add_func("/uas/xhci/errors", test_errors_ss);
     g_test_add_func("/uas/xhci/task-management", test_task_management_ss);
+    g_test_add_func("/uas/xhci/abort-running", test_abort_running_ss);
     g_test_add_func("/uas/xhci/streams", test_streams_xhci);
     g_test_add_func("/uas/xhci/bot-fallback", test_bot_fallback);
     g_test_add_func("/uas/xhci/migration", test_migration_ss);
