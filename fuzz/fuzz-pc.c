@@ -167,7 +167,9 @@ static const char *const machine_args[] = {
 #endif
 #ifdef FUZZ_PC_USB
     /* fuzz-usb: UHCI at 08.0 and xHCI at 09.0, each with a usb-tablet
-     * (port 1) and a usb-storage (port 2, drives added below) */
+     * (port 1) and a usb-storage (port 2, drives added below); the xHCI
+     * also has a usb-uas on port 3 (SuperSpeed: xHCI port 7, bulk
+     * streams) with a scsi-hd on usb-hd2 */
     "-device", "piix3-usb-uhci,addr=08.0,id=fuzz-uhci",
     "-device", "usb-tablet,bus=fuzz-uhci.0,port=1",
     "-device", "qemu-xhci,addr=09.0,id=fuzz-xhci",
@@ -944,6 +946,7 @@ static void zero_disk(void)
     zero_drive("scsi-hd", FUZZ_DISK_SIZE);
     zero_drive("usb-hd0", FUZZ_DISK_SIZE);
     zero_drive("usb-hd1", FUZZ_DISK_SIZE);
+    zero_drive("usb-hd2", FUZZ_DISK_SIZE);
 }
 
 /*
@@ -1082,15 +1085,22 @@ static void build_machine(void)
                                                 zeros, FUZZ_DISK_SIZE);
     g_autofree char *usb_disk1 = write_temp_file("fuzz-usb-disk-XXXXXX",
                                                  zeros, FUZZ_DISK_SIZE);
+    g_autofree char *usb_disk2 = write_temp_file("fuzz-usb-disk-XXXXXX",
+                                                 zeros, FUZZ_DISK_SIZE);
     g_autofree char *usb_opt0 = g_strdup_printf(
         "if=none,id=usb-hd0,format=raw,cache=unsafe,file=%s", usb_disk);
     g_autofree char *usb_opt1 = g_strdup_printf(
         "if=none,id=usb-hd1,format=raw,cache=unsafe,file=%s", usb_disk1);
+    g_autofree char *usb_opt2 = g_strdup_printf(
+        "if=none,id=usb-hd2,format=raw,cache=unsafe,file=%s", usb_disk2);
     const char *usb_args[] = {
         "-drive", usb_opt0,
         "-device", "usb-storage,drive=usb-hd0,bus=fuzz-uhci.0,port=2",
         "-drive", usb_opt1,
         "-device", "usb-storage,drive=usb-hd1,bus=fuzz-xhci.0,port=2",
+        "-device", "usb-uas,id=fuzz-uas,bus=fuzz-xhci.0,port=3",
+        "-drive", usb_opt2,
+        "-device", "scsi-hd,drive=usb-hd2,bus=fuzz-uas.0",
     };
     for (unsigned i = 0; i < ARRAY_SIZE(usb_args); i++) {
         g_ptr_array_add(argv, (char *)usb_args[i]);
@@ -1114,6 +1124,7 @@ static void build_machine(void)
 #ifdef FUZZ_PC_USB
     unlink(usb_disk);
     unlink(usb_disk1);
+    unlink(usb_disk2);
 #endif
 #ifdef FUZZ_PC_VIRTIO
     unlink(vblk_disk);

@@ -94,9 +94,45 @@ static void write_scalar(void *p, VMStateType t, uint64_t v)
 static bool save_fields(const VMStateDescription *vmsd, void *opaque,
                         GByteArray *out, GError **errp);
 
+/* A VMS_VARRAY's current length and array. */
+static uint32_t varray_len(const VMStateField *f, void *opaque)
+{
+    return *(uint32_t *)((char *)opaque + f->count_offset);
+}
+
+static void **varray_ptr(const VMStateField *f, void *opaque)
+{
+    return (void **)((char *)opaque + f->offset);
+}
+
+static bool save_varray(const VMStateField *f, void *opaque, GByteArray *out,
+                        GError **errp)
+{
+    uint32_t n = varray_len(f, opaque);
+    char *a = *varray_ptr(f, opaque);
+
+    if (n > f->count || (n && !a)) {
+        error_setg(errp, "%s: %u elements, at most %u", f->name, n, f->count);
+        return false;
+    }
+    if (!f->vmsd) {
+        g_byte_array_append(out, (const uint8_t *)a, n * f->size);
+        return true;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (!save_fields(f->vmsd, a + i * f->size, out, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool save_field(const VMStateField *f, void *opaque, GByteArray *out,
                        GError **errp)
 {
+    if (f->type == VMS_VARRAY) {
+        return save_varray(f, opaque, out, errp);
+    }
     for (unsigned i = 0; i < field_count(f); i++) {
         void *p = (char *)opaque + f->offset + i * f->size;
         if (f->type == VMS_BUFFER) {
@@ -153,11 +189,52 @@ static bool reader_take(Reader *r, size_t n, const uint8_t **p, GError **errp)
 static bool load_fields(const VMStateDescription *vmsd, void *opaque,
                         Reader *r, int version, GError **errp);
 
+/* The length field was loaded before: check it, replace the array. */
+static bool load_varray(const VMStateField *f, void *opaque, Reader *r,
+                        GError **errp)
+{
+    uint32_t n = varray_len(f, opaque);
+    void **pa = varray_ptr(f, opaque);
+    const uint8_t *p;
+    char *a;
+
+    if (n > f->count) {
+        error_setg(errp, "%s: %s has %u elements, at most %u", r->section,
+                   f->name, n, f->count);
+        /* leave the struct consistent: no array, length 0 */
+        *(uint32_t *)((char *)opaque + f->count_offset) = 0;
+        g_free(*pa);
+        *pa = NULL;
+        return false;
+    }
+    g_free(*pa);
+    *pa = a = n ? g_malloc0((size_t)n * f->size) : NULL;
+    if (!f->vmsd) {
+        if (!reader_take(r, (size_t)n * f->size, &p, errp)) {
+            return false;
+        }
+        if (n) {
+            memcpy(a, p, (size_t)n * f->size);
+        }
+        return true;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (!load_fields(f->vmsd, a + i * f->size, r, f->vmsd->version_id,
+                         errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool load_field(const VMStateField *f, void *opaque, Reader *r,
                        GError **errp)
 {
     const uint8_t *p;
 
+    if (f->type == VMS_VARRAY) {
+        return load_varray(f, opaque, r, errp);
+    }
     for (unsigned i = 0; i < field_count(f); i++) {
         void *dst = (char *)opaque + f->offset + i * f->size;
         if (f->type == VMS_BUFFER) {
@@ -226,6 +303,22 @@ static void dump_fields(GString *s, const VMStateDescription *vmsd,
                         void *opaque, const char *prefix)
 {
     for (const VMStateField *f = vmsd->fields; f->name; f++) {
+        if (f->type == VMS_VARRAY) {
+            uint32_t n = MIN(varray_len(f, opaque), f->count);
+            char *a = *varray_ptr(f, opaque);
+
+            if (!f->vmsd || !a) {
+                g_string_append_printf(s, "%s%s = <%u elements>\n", prefix,
+                                       f->name, a ? n : 0);
+                continue;
+            }
+            for (uint32_t i = 0; i < n; i++) {
+                g_autofree char *sub = g_strdup_printf("%s%s[%u].", prefix,
+                                                       f->name, i);
+                dump_fields(s, f->vmsd, a + i * f->size, sub);
+            }
+            continue;
+        }
         for (unsigned i = 0; i < field_count(f); i++) {
             void *p = (char *)opaque + f->offset + i * f->size;
             g_autofree char *name = f->count

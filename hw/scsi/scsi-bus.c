@@ -68,6 +68,11 @@ void scsi_bus_cleanup(SCSIBus *bus)
     if (scsi_buses) {
         g_ptr_array_remove(scsi_buses, bus);
     }
+    /* devices still on it (an adapter removed before them) lose their bus
+     * rather than keep a pointer into the adapter */
+    for (unsigned i = 0; i < bus->devices->len; i++) {
+        ((SCSIDevice *)g_ptr_array_index(bus->devices, i))->bus = NULL;
+    }
     g_ptr_array_free(bus->devices, true);
     g_free(bus->name);
     g_free(bus->fw_path);

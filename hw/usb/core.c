@@ -76,6 +76,9 @@ static void usb_run_control(USBDevice *dev, USBPacket *p, int request,
         dev->altsetting = 0;
         dev->ep_halted = 0;
         dev->state = value ? USB_STATE_CONFIGURED : USB_STATE_ADDRESS;
+        if (k->set_interface) {
+            k->set_interface(dev, 0);
+        }
         if (k->set_config) {
             k->set_config(dev, value);
         }
@@ -89,12 +92,18 @@ static void usb_run_control(USBDevice *dev, USBPacket *p, int request,
         p->actual = MIN(1, length);
         return;
     case InterfaceOutRequest | USB_REQ_SET_INTERFACE:
-        if (index != 0 || value != 0 || !dev->config) {
+        if (index != 0 || !dev->config ||
+            (unsigned)value >= usb_desc_nalt(usb_desc_for_speed(dev->desc,
+                                                                dev->speed))) {
             p->status = USB_RET_STALL;
             return;
         }
-        dev->altsetting = 0;
+        /* the endpoints of the setting start afresh (9.4.10) */
+        dev->altsetting = value;
         dev->ep_halted = 0;
+        if (k->set_interface) {
+            k->set_interface(dev, value);
+        }
         return;
     case InterfaceRequest | USB_REQ_GET_STATUS:
         data[0] = data[1] = 0;
@@ -302,18 +311,24 @@ void usb_device_reset(USBDevice *dev)
     }
 }
 
-void usb_wakeup_from(USBDevice *hub, USBDevice *dev, unsigned ep)
+void usb_wakeup_from(USBDevice *hub, USBDevice *dev, unsigned ep,
+                     unsigned stream)
 {
     if (hub->port && hub->port->ops->wakeup) {
-        hub->port->ops->wakeup(hub->port, dev, ep);
+        hub->port->ops->wakeup(hub->port, dev, ep, stream);
+    }
+}
+
+void usb_wakeup_stream(USBDevice *dev, unsigned ep, unsigned stream)
+{
+    if (dev->port && dev->port->ops->wakeup) {
+        dev->port->ops->wakeup(dev->port, dev, ep, stream);
     }
 }
 
 void usb_wakeup(USBDevice *dev, unsigned ep)
 {
-    if (dev->port && dev->port->ops->wakeup) {
-        dev->port->ops->wakeup(dev->port, dev, ep);
-    }
+    usb_wakeup_stream(dev, ep, 0);
 }
 
 USBDevice *usb_find_device(USBDevice *dev, uint8_t addr)
@@ -341,6 +356,10 @@ static int usb_device_post_load(void *opaque, int version_id)
         dev->setup_len > USB_CONTROL_BUF_SIZE ||
         dev->setup_index > dev->setup_len || dev->addr > 127 ||
         dev->state > USB_STATE_CONFIGURED || dev->config > 1) {
+        return -1;
+    }
+    if (dev->desc && dev->altsetting >=
+        usb_desc_nalt(usb_desc_for_speed(dev->desc, dev->speed))) {
         return -1;
     }
     if (!dev->port) {

@@ -3,9 +3,12 @@
  * qualifier, configuration (interface, class descriptors, endpoints and
  * SuperSpeed endpoint companions), strings (UTF-16LE) and BOS.
  *
- * Spec: USB 2.0 9.6 (standard descriptors); USB 3.2 9.6.2 (BOS, USB 2.0
- * extension and SuperSpeed device capabilities), 9.6.7 (endpoint
- * companion).
+ * Spec: USB 2.0 9.6 (standard descriptors; 9.6.5: every alternate
+ * setting of an interface follows the configuration with its own
+ * endpoints); USB 3.2 9.6.2 (BOS, USB 2.0 extension and SuperSpeed
+ * device capabilities), 9.6.7 (endpoint companion: bMaxBurst, bulk
+ * MaxStreams).  Class descriptors of an endpoint (UAS pipe usage) follow
+ * the endpoint and its companion.
  */
 #include "qemu/osdep.h"
 #include "hw/usb/usb.h"
@@ -44,24 +47,21 @@ static size_t desc_device(USBDevice *dev, const USBDescDevice *d,
     return 18;
 }
 
-/* Configuration, interface, class and endpoint descriptors in one blob. */
-static size_t desc_config(const USBDescDevice *d, int speed, uint8_t type,
-                          uint8_t *buf)
+unsigned usb_desc_nalt(const USBDescDevice *d)
 {
-    const USBDescIface *ifc = d->iface;
-    size_t n = 9;
+    return d && d->nalt ? d->nalt : 1;
+}
 
-    buf[0] = 9;
-    buf[1] = type;
-    buf[4] = 1;                 /* bNumInterfaces */
-    buf[5] = 1;                 /* bConfigurationValue */
-    buf[6] = d->iConfiguration;
-    buf[7] = d->bmAttributes;
-    buf[8] = d->bMaxPower;
+/* One alternate setting: interface, class and endpoint descriptors. */
+static size_t desc_iface(const USBDescIface *ifc, unsigned alt, int speed,
+                         uint8_t *buf)
+{
+    size_t n = 0;
+
     buf[n + 0] = 9;
     buf[n + 1] = USB_DT_INTERFACE;
     buf[n + 2] = 0;
-    buf[n + 3] = 0;
+    buf[n + 3] = alt;
     buf[n + 4] = ifc->nep;
     buf[n + 5] = ifc->bInterfaceClass;
     buf[n + 6] = ifc->bInterfaceSubClass;
@@ -86,12 +86,35 @@ static size_t desc_config(const USBDescDevice *d, int speed, uint8_t type,
             buf[n + 0] = 6;
             buf[n + 1] = USB_DT_ENDPOINT_COMPANION;
             buf[n + 2] = ep->bMaxBurst;
-            buf[n + 3] = 0;
+            buf[n + 3] = ep->bmAttributes_super;
             stw_le_p(buf + n + 4,
                      (ep->bmAttributes & 3) == USB_ENDPOINT_XFER_INT ?
                      ep->wMaxPacketSize : 0);
             n += 6;
         }
+        if (ep->extra_len) {
+            memcpy(buf + n, ep->extra, ep->extra_len);
+            n += ep->extra_len;
+        }
+    }
+    return n;
+}
+
+/* Configuration, interfaces, class and endpoint descriptors in one blob. */
+static size_t desc_config(const USBDescDevice *d, int speed, uint8_t type,
+                          uint8_t *buf)
+{
+    size_t n = 9;
+
+    buf[0] = 9;
+    buf[1] = type;
+    buf[4] = 1;                 /* bNumInterfaces */
+    buf[5] = 1;                 /* bConfigurationValue */
+    buf[6] = d->iConfiguration;
+    buf[7] = d->bmAttributes;
+    buf[8] = d->bMaxPower;
+    for (unsigned alt = 0; alt < usb_desc_nalt(d); alt++) {
+        n += desc_iface(&d->iface[alt], alt, speed, buf + n);
     }
     stw_le_p(buf + 2, n);
     return n;
@@ -237,12 +260,14 @@ stall:
 unsigned usb_ep_max_packet(USBDevice *dev, unsigned ep, bool in)
 {
     const USBDescDevice *d = usb_desc_for_speed(dev->desc, dev->speed);
+    const USBDescIface *ifc;
 
     if (ep == 0) {
         return dev->speed == USB_SPEED_SUPER ? 512 : d->bMaxPacketSize0;
     }
-    for (unsigned i = 0; i < d->iface->nep; i++) {
-        const USBDescEndpoint *e = &d->iface->eps[i];
+    ifc = &d->iface[dev->altsetting < usb_desc_nalt(d) ? dev->altsetting : 0];
+    for (unsigned i = 0; i < ifc->nep; i++) {
+        const USBDescEndpoint *e = &ifc->eps[i];
         if ((e->bEndpointAddress & 0x0f) == ep &&
             !!(e->bEndpointAddress & USB_DIR_IN) == in) {
             return e->wMaxPacketSize;

@@ -120,7 +120,8 @@ static void hub_detach(USBPort *port)
     hub_changed(s);
 }
 
-static void hub_wakeup(USBPort *port, USBDevice *dev, unsigned ep)
+static void hub_wakeup(USBPort *port, USBDevice *dev, unsigned ep,
+                       unsigned stream)
 {
     USBHubState *s = port->opaque;
     USBHubPort *p = &s->ports[port->index];
@@ -132,7 +133,7 @@ static void hub_wakeup(USBPort *port, USBDevice *dev, unsigned ep)
         hub_changed(s);
         return;
     }
-    usb_wakeup_from(&s->dev, dev, ep);
+    usb_wakeup_from(&s->dev, dev, ep, stream);
 }
 
 static const USBPortOps hub_port_ops = {

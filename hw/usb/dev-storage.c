@@ -20,53 +20,37 @@
  * SCSI bus `ID.0` takes `scsi-hd`/`scsi-cd` devices at LUNs 0-15
  * (`-device scsi-hd,bus=ID.0,lun=N,drive=...`); Get Max LUN answers the
  * highest LUN present and each CBW's bCBWLUN picks the device.
+ *
+ * The Bulk-Only engine (MSDBot, include/hw/usb/msd.h) is shared with
+ * usb-uas, whose alternate setting 0 is Bulk-Only.
  */
 #include "qemu/osdep.h"
 #include "hw/usb/usb.h"
+#include "hw/usb/msd.h"
 #include "hw/scsi/scsi.h"
 
-#define MSD_MAX_XFER    (1 << 20)
 #define MSD_CBW_SIG     0x43425355
 #define MSD_CSW_SIG     0x53425355
 
 enum { MSD_CBW, MSD_DATA_OUT, MSD_DATA_IN, MSD_CSW };
 
-typedef struct MSDState MSDState;
-
 /* The request and its data: freed by its completion if the device went. */
-typedef struct MSDReq {
+struct MSDReq {
     SCSIRequest sreq;
-    MSDState *owner;            /* NULL: orphaned */
+    MSDBot *owner;              /* NULL: orphaned */
     struct iovec iov;
     uint8_t data[MSD_MAX_XFER];
-} MSDReq;
+};
 
-struct MSDState {
+typedef struct MSDState {
     USBDevice dev;
     /* properties */
     char *drive;
     /* the SCSI side */
     SCSIBus bus;
     DeviceState *disk;
-    MSDReq *req;
-    bool busy;                  /* a SCSI command runs */
-    /* BOT state */
-    uint32_t mode;
-    uint32_t tag;
-    uint32_t data_len;          /* dCBWDataTransferLength */
-    uint32_t xfer;              /* what the command moves (<= MSD_MAX_XFER) */
-    uint32_t done;              /* bytes of the data stage so far */
-    uint32_t residue;
-    uint8_t status;             /* CSW status */
-    bool submitted;
-    bool phase_error;
-    /* Bulk-only has no autosense: a failed command's sense data waits
-     * here for the REQUEST SENSE that follows (SPC-4 4.5.1) */
-    uint8_t sense[SCSI_SENSE_LEN];
-    bool sense_valid;
-    uint8_t sense_lun;          /* the LUN the retained sense is of */
-    bool bot;                   /* usb-bot: no disk of its own */
-};
+    MSDBot bot;
+} MSDState;
 
 enum {
     STR_MANUFACTURER = 1, STR_PRODUCT, STR_SERIALNUMBER, STR_CONFIG_FULL,
@@ -108,7 +92,7 @@ static const USBDesc msd_desc = {
     &msd_full, &msd_high, &msd_super, msd_strings,
 };
 
-static void msd_finish(MSDState *s)
+static void msd_finish(MSDBot *s)
 {
     SCSIRequest *r = &s->req->sreq;
 
@@ -125,25 +109,30 @@ static void msd_finish(MSDState *s)
     }
 }
 
-static void msd_scsi_complete(SCSIRequest *r)
+void msd_bot_complete(SCSIRequest *r)
 {
     MSDReq *req = container_of(r, MSDReq, sreq);
-    MSDState *s = req->owner;
+    MSDBot *s = req->owner;
 
     if (!s) {
         g_free(req);            /* the device is gone */
         return;
     }
     msd_finish(s);
-    usb_wakeup(&s->dev, 1);
+    usb_wakeup(s->dev, s->in_ep);
+}
+
+bool msd_bot_owns(MSDBot *b, SCSIRequest *r)
+{
+    return b->req && r == &b->req->sreq;
 }
 
 static const SCSIBusInfo msd_bus_info = {
     .max_channel = 0, .max_target = 0, .max_lun = 15,
-    .complete = msd_scsi_complete,
+    .complete = msd_bot_complete,
 };
 
-static void msd_submit(MSDState *s)
+static void msd_submit(MSDBot *s)
 {
     s->submitted = true;
     s->busy = true;
@@ -151,7 +140,7 @@ static void msd_submit(MSDState *s)
 }
 
 /* Parse a CBW and start the command (or the data-out stage). */
-static void msd_handle_cbw(MSDState *s, USBPacket *p)
+static void msd_handle_cbw(MSDBot *s, USBPacket *p)
 {
     const uint8_t *cbw = p->buf;
     SCSIRequest *r = &s->req->sreq;
@@ -178,7 +167,7 @@ static void msd_handle_cbw(MSDState *s, USBPacket *p)
     s->submitted = false;
     s->xfer = 0;
     memset(r, 0, offsetof(SCSIRequest, buf));
-    if (!scsi_req_init(r, &s->bus, 0, lun, s->tag, cbw + 15, cblen)) {
+    if (!scsi_req_init(r, s->bus, 0, lun, s->tag, cbw + 15, cblen)) {
         s->phase_error = true;
     } else if (scsi_req_parse(r, cblen) && r->mode != SCSI_XFER_NONE &&
                (r->xfer > s->data_len || r->xfer > MSD_MAX_XFER ||
@@ -223,7 +212,7 @@ static void msd_handle_cbw(MSDState *s, USBPacket *p)
     }
 }
 
-static void msd_send_csw(MSDState *s, USBPacket *p)
+static void msd_send_csw(MSDBot *s, USBPacket *p)
 {
     uint8_t *csw = p->buf;
 
@@ -239,12 +228,11 @@ static void msd_send_csw(MSDState *s, USBPacket *p)
     s->mode = MSD_CBW;
 }
 
-static void msd_handle_data(USBDevice *dev, USBPacket *p)
+void msd_bot_handle_data(MSDBot *s, USBPacket *p)
 {
-    MSDState *s = (MSDState *)dev;
     uint32_t n;
 
-    if (p->pid == USB_TOKEN_OUT && p->ep == 2) {
+    if (p->pid == USB_TOKEN_OUT && p->ep == s->out_ep) {
         switch (s->mode) {
         case MSD_CBW:
             if (s->busy) {
@@ -273,7 +261,7 @@ static void msd_handle_data(USBDevice *dev, USBPacket *p)
             return;
         }
     }
-    if (p->pid == USB_TOKEN_IN && p->ep == 1) {
+    if (p->pid == USB_TOKEN_IN && p->ep == s->in_ep) {
         switch (s->mode) {
         case MSD_DATA_IN:
             if (s->busy) {
@@ -306,38 +294,78 @@ static void msd_handle_data(USBDevice *dev, USBPacket *p)
     p->status = USB_RET_STALL;
 }
 
-static void msd_handle_control(USBDevice *dev, USBPacket *p, int request,
-                               int value, int index, int length,
-                               uint8_t *data)
+bool msd_bot_handle_control(MSDBot *s, USBPacket *p, int request,
+                            int length, uint8_t *data)
 {
-    MSDState *s = (MSDState *)dev;
-
     switch (request) {
     case ClassInterfaceOutRequest | 0xff:   /* Bulk-Only Mass Storage Reset */
         if (!s->busy) {
             s->mode = MSD_CBW;
         }
-        return;
+        return true;
     case ClassInterfaceRequest | 0xfe:      /* Get Max LUN */
         data[0] = 0;
-        for (unsigned lun = 0; s->bot && lun < 16; lun++) {
-            if (scsi_device_find(&s->bus, 0, lun)) {
+        for (unsigned lun = 0; s->multi_lun && lun < 16; lun++) {
+            if (scsi_device_find(s->bus, 0, lun)) {
                 data[0] = lun;
             }
         }
         p->actual = MIN(1, length);
-        return;
+        return true;
     }
-    p->status = USB_RET_STALL;
+    return false;
+}
+
+void msd_bot_reset(MSDBot *s)
+{
+    s->mode = MSD_CBW;
+    s->done = s->data_len = s->xfer = 0;
+    s->phase_error = false;
+}
+
+void msd_bot_init(MSDBot *b, USBDevice *dev, SCSIBus *bus, unsigned in_ep,
+                  unsigned out_ep, bool multi_lun)
+{
+    b->dev = dev;
+    b->bus = bus;
+    b->in_ep = in_ep;
+    b->out_ep = out_ep;
+    b->multi_lun = multi_lun;
+    b->req = g_new0(MSDReq, 1);
+    b->req->owner = b;
+    b->mode = MSD_CBW;
+}
+
+void msd_bot_cleanup(MSDBot *b)
+{
+    if (b->req) {
+        if (b->busy) {
+            b->req->owner = NULL;   /* its completion frees it */
+        } else {
+            g_free(b->req);
+        }
+        b->req = NULL;
+    }
+}
+
+static void msd_handle_data(USBDevice *dev, USBPacket *p)
+{
+    msd_bot_handle_data(&((MSDState *)dev)->bot, p);
+}
+
+static void msd_handle_control(USBDevice *dev, USBPacket *p, int request,
+                               int value, int index, int length,
+                               uint8_t *data)
+{
+    if (!msd_bot_handle_control(&((MSDState *)dev)->bot, p, request, length,
+                                data)) {
+        p->status = USB_RET_STALL;
+    }
 }
 
 static void msd_handle_reset(USBDevice *dev)
 {
-    MSDState *s = (MSDState *)dev;
-
-    s->mode = MSD_CBW;
-    s->done = s->data_len = s->xfer = 0;
-    s->phase_error = false;
+    msd_bot_reset(&((MSDState *)dev)->bot);
 }
 
 static bool msd_realize(DeviceState *d, GError **errp)
@@ -354,8 +382,7 @@ static bool msd_realize(DeviceState *d, GError **errp)
     name = d->id ? g_strdup_printf("%s.0", d->id)
                  : g_strdup_printf("usb-storage%u.0", anon++);
     scsi_bus_init(&s->bus, &msd_bus_info, s, name, "/usb-storage");
-    s->req = g_new0(MSDReq, 1);
-    s->req->owner = s;
+    msd_bot_init(&s->bot, &s->dev, &s->bus, 1, 2, false);
     disk = device_new("scsi-hd", errp);
     if (!disk || !device_set_prop(disk, "drive", s->drive, errp) ||
         !device_set_prop(disk, "bus", name, errp) ||
@@ -365,12 +392,10 @@ static bool msd_realize(DeviceState *d, GError **errp)
             device_destroy(disk);
         }
         scsi_bus_cleanup(&s->bus);
-        g_free(s->req);
-        s->req = NULL;
+        msd_bot_cleanup(&s->bot);
         return false;
     }
     s->disk = disk;
-    s->mode = MSD_CBW;
     return true;
 }
 
@@ -382,11 +407,8 @@ static bool bot_realize(DeviceState *d, GError **errp)
     g_autofree char *name = d->id ? g_strdup_printf("%s.0", d->id)
                                   : g_strdup_printf("usb-bot%u.0", anon++);
 
-    s->bot = true;
     scsi_bus_init(&s->bus, &msd_bus_info, s, name, "/usb-bot");
-    s->req = g_new0(MSDReq, 1);
-    s->req->owner = s;
-    s->mode = MSD_CBW;
+    msd_bot_init(&s->bot, &s->dev, &s->bus, 1, 2, true);
     return true;
 }
 
@@ -398,14 +420,7 @@ static void msd_unrealize(DeviceState *d)
         device_destroy(s->disk);
         s->disk = NULL;
     }
-    if (s->req) {
-        if (s->busy) {
-            s->req->owner = NULL;   /* its completion frees it */
-        } else {
-            g_free(s->req);
-        }
-        s->req = NULL;
-    }
+    msd_bot_cleanup(&s->bot);
     if (s->bus.devices) {
         scsi_bus_cleanup(&s->bus);
     }
@@ -413,7 +428,7 @@ static void msd_unrealize(DeviceState *d)
 
 static int msd_post_load(void *opaque, int version_id)
 {
-    MSDState *s = opaque;
+    MSDBot *s = opaque;
 
     if (s->mode > MSD_CSW || s->xfer > MSD_MAX_XFER || s->busy) {
         return -1;
@@ -423,31 +438,43 @@ static int msd_post_load(void *opaque, int version_id)
 
 static int msd_pre_save(void *opaque)
 {
-    MSDState *s = opaque;
+    MSDBot *s = opaque;
 
     /* a command in flight is finished first by the block layer's drain;
      * what is left is the BOT stage and the data buffer */
     return s->busy ? -1 : 0;
 }
 
-static const VMStateDescription vmstate_msd = {
-    .name = "usb-storage",
+const VMStateDescription vmstate_msd_bot = {
+    .name = "usb-bot-transport",
     .version_id = 1,
     .minimum_version_id = 1,
     .pre_save = msd_pre_save,
     .post_load = msd_post_load,
     .fields = (const VMStateField[]) {
-        VMSTATE_UINT32(mode, MSDState),
-        VMSTATE_UINT32(tag, MSDState),
-        VMSTATE_UINT32(data_len, MSDState),
-        VMSTATE_UINT32(xfer, MSDState),
-        VMSTATE_UINT32(done, MSDState),
-        VMSTATE_UINT8(status, MSDState),
-        VMSTATE_BOOL(submitted, MSDState),
-        VMSTATE_BOOL(phase_error, MSDState),
-        VMSTATE_BOOL(busy, MSDState),
-        VMSTATE_UINT8_ARRAY(sense, MSDState, SCSI_SENSE_LEN),
-        VMSTATE_BOOL(sense_valid, MSDState),
+        VMSTATE_UINT32(mode, MSDBot),
+        VMSTATE_UINT32(tag, MSDBot),
+        VMSTATE_UINT32(data_len, MSDBot),
+        VMSTATE_UINT32(xfer, MSDBot),
+        VMSTATE_UINT32(done, MSDBot),
+        VMSTATE_UINT8(status, MSDBot),
+        VMSTATE_BOOL(submitted, MSDBot),
+        VMSTATE_BOOL(phase_error, MSDBot),
+        VMSTATE_BOOL(busy, MSDBot),
+        VMSTATE_UINT8_ARRAY(sense, MSDBot, SCSI_SENSE_LEN),
+        VMSTATE_BOOL(sense_valid, MSDBot),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/* The same bytes as before the engine was shared: a nested table has
+ * no header of its own. */
+static const VMStateDescription vmstate_msd = {
+    .name = "usb-storage",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT(bot, MSDState, vmstate_msd_bot, MSDBot),
         VMSTATE_END_OF_LIST()
     },
 };

@@ -359,14 +359,15 @@ static void ehci_detach(USBPort *port)
     }
 }
 
-static void ehci_wakeup(USBPort *port, USBDevice *dev, unsigned ep)
+static void ehci_wakeup(USBPort *port, USBDevice *dev, unsigned ep,
+                        unsigned stream)
 {
     EHCIState *s = port->opaque;
     EHCIPort *p = &s->ports[port->index];
 
     if (ehci_port_is_companion(p)) {
         if (p->companion->ops->wakeup) {
-            p->companion->ops->wakeup(p->companion, dev, ep);
+            p->companion->ops->wakeup(p->companion, dev, ep, stream);
         }
         return;
     }

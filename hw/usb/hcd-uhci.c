@@ -600,7 +600,8 @@ static void uhci_detach(USBPort *port)
     }
 }
 
-static void uhci_wakeup(USBPort *port, USBDevice *dev, unsigned ep)
+static void uhci_wakeup(USBPort *port, USBDevice *dev, unsigned ep,
+                        unsigned stream)
 {
     UHCIState *s = port->opaque;
     UHCIPort *p = &s->ports[port->index];

@@ -3,14 +3,15 @@
  * controller with USB 2 and USB 3 root hub ports, as QEMU 7.2's.
  *
  * Spec: eXtensible Host Controller Interface for USB, revision 1.1
- * (Intel, 2013): 5.3 capability registers (CAPLENGTH, HCSPARAMS1-3,
- * HCCPARAMS1/2, DBOFF, RTSOFF), 5.4 operational registers (USBCMD,
+ * (Intel, 2013; 1.2 for streams): 5.3 capability registers (CAPLENGTH,
+ * HCSPARAMS1-3, HCCPARAMS1/2, DBOFF, RTSOFF), 5.4 operational registers (USBCMD,
  * USBSTS, PAGESIZE, DNCTRL, CRCR, DCBAAP, CONFIG, PORTSC/PORTPMSC/PORTLI),
  * 5.5 runtime registers (MFINDEX, interrupters IMAN, IMOD, ERSTSZ,
  * ERSTBA, ERDP), 5.6 doorbells, 6.2 contexts (slot, endpoint, input
  * control), 6.4 TRBs, 6.5 the event ring segment table, 7.2 supported
  * protocol capability, 4.6 commands, 4.9-4.11 rings and TDs, 4.17
- * interrupters, 4.19 root hub ports.
+ * interrupters, 4.19 root hub ports, 4.12 streams (in
+ * hw/usb/hcd-xhci-streams.c: Primary Stream Context Arrays, LSA = 1).
  *
  * BAR0 (16 KiB, 64-bit): capabilities at 0, operational at 0x40, port
  * registers at 0x440, runtime at 0x1000, doorbells at 0x2000, the MSI-X
@@ -26,7 +27,8 @@
  * more than XHCI_MAX_TD_TRBS TRBs or XHCI_MAX_TD_BYTES bytes is a TRB
  * Error, and one doorbell runs at most XHCI_MAX_TDS_PER_KICK TDs or
  * commands before the rest waits a millisecond (a ring that never ends
- * cannot hold the big lock).  Not done: streams, isochronous timing
+ * cannot hold the big lock).  Not done: secondary stream arrays,
+ * isochronous timing
  * (isoch TRBs run as normal ones), interrupt moderation (IMOD is kept,
  * not timed), bandwidth and LPM commands (TRB Error), MFINDEX wrap
  * events.
@@ -36,198 +38,7 @@
 #include "hw/pci/msi.h"
 #include "hw/usb/usb.h"
 #include "system/timer.h"
-
-#define XHCI_MAXPORTS_2     15
-#define XHCI_MAXPORTS_3     15
-#define XHCI_MAXPORTS       (XHCI_MAXPORTS_2 + XHCI_MAXPORTS_3)
-#define XHCI_MAXSLOTS       64
-#define XHCI_MAXINTRS       16
-#define XHCI_ERST_MAX       16      /* ERST Max = 4 (2^4 entries) */
-#define XHCI_MAX_LINKS      32
-#define XHCI_MAX_TD_TRBS    512
-#define XHCI_MAX_TD_BYTES   (1 << 20)
-#define XHCI_MAX_TDS_PER_KICK 256
-
-#define OFF_OPER        0x40
-#define OFF_PORTS       0x440
-#define OFF_RUNTIME     0x1000
-#define OFF_DOORBELL    0x2000
-#define OFF_MSIX_TABLE  0x3000
-#define OFF_MSIX_PBA    0x3800
-#define XHCI_BAR_SIZE   0x4000
-
-/* USBCMD / USBSTS */
-#define USBCMD_RS       (1 << 0)
-#define USBCMD_HCRST    (1 << 1)
-#define USBCMD_INTE     (1 << 2)
-#define USBCMD_HSEE     (1 << 3)
-#define USBCMD_LHCRST   (1 << 7)
-#define USBCMD_CSS      (1 << 8)
-#define USBCMD_CRS      (1 << 9)
-#define USBCMD_EWE      (1 << 10)
-#define USBSTS_HCH      (1 << 0)
-#define USBSTS_HSE      (1 << 2)
-#define USBSTS_EINT     (1 << 3)
-#define USBSTS_PCD      (1 << 4)
-#define USBSTS_SSS      (1 << 8)
-#define USBSTS_RSS      (1 << 9)
-#define USBSTS_SRE      (1 << 10)
-#define USBSTS_CNR      (1 << 11)
-#define USBSTS_HCE      (1 << 12)
-/* CRCR */
-#define CRCR_RCS        (1 << 0)
-#define CRCR_CS         (1 << 1)
-#define CRCR_CA         (1 << 2)
-#define CRCR_CRR        (1 << 3)
-/* PORTSC */
-#define PORTSC_CCS      (1u << 0)
-#define PORTSC_PED      (1u << 1)
-#define PORTSC_OCA      (1u << 3)
-#define PORTSC_PR       (1u << 4)
-#define PORTSC_PLS_SHIFT 5
-#define PORTSC_PLS_MASK (0xfu << 5)
-#define PORTSC_PP       (1u << 9)
-#define PORTSC_SPEED_SHIFT 10
-#define PORTSC_LWS      (1u << 16)
-#define PORTSC_CSC      (1u << 17)
-#define PORTSC_PEC      (1u << 18)
-#define PORTSC_WRC      (1u << 19)
-#define PORTSC_OCC      (1u << 20)
-#define PORTSC_PRC      (1u << 21)
-#define PORTSC_PLC      (1u << 22)
-#define PORTSC_CEC      (1u << 23)
-#define PORTSC_CAS      (1u << 24)
-#define PORTSC_WCE      (1u << 25)
-#define PORTSC_WDE      (1u << 26)
-#define PORTSC_WOE      (1u << 27)
-#define PORTSC_DR       (1u << 30)
-#define PORTSC_WPR      (1u << 31)
-#define PORTSC_CHANGE_BITS (PORTSC_CSC | PORTSC_PEC | PORTSC_WRC | \
-                            PORTSC_OCC | PORTSC_PRC | PORTSC_PLC | PORTSC_CEC)
-#define PLS_U0          0
-#define PLS_U3          3
-#define PLS_DISABLED    4
-#define PLS_RXDETECT    5
-#define PLS_POLLING     7
-/* IMAN / ERDP */
-#define IMAN_IP         (1 << 0)
-#define IMAN_IE         (1 << 1)
-#define ERDP_EHB        (1 << 3)
-
-/* TRB fields */
-#define TRB_C           (1 << 0)
-#define TRB_TC          (1 << 1)        /* link: toggle cycle */
-#define TRB_ENT         (1 << 1)
-#define TRB_ISP         (1 << 2)
-#define TRB_CH          (1 << 4)
-#define TRB_IOC         (1 << 5)
-#define TRB_IDT         (1 << 6)
-#define TRB_BSR         (1 << 9)        /* address device */
-#define TRB_DC          (1 << 9)        /* configure endpoint */
-#define TRB_EV_ED       (1 << 2)
-#define TRB_TYPE(c)     (((c) >> 10) & 0x3f)
-#define TRB_DIR_IN      (1 << 16)
-
-enum {
-    TR_NORMAL = 1, TR_SETUP, TR_DATA, TR_STATUS, TR_ISOCH, TR_LINK,
-    TR_EVDATA, TR_NOOP,
-    CR_ENABLE_SLOT = 9, CR_DISABLE_SLOT, CR_ADDRESS_DEVICE,
-    CR_CONFIGURE_ENDPOINT, CR_EVALUATE_CONTEXT, CR_RESET_ENDPOINT,
-    CR_STOP_ENDPOINT, CR_SET_TR_DEQUEUE, CR_RESET_DEVICE,
-    CR_NOOP = 23,
-    ER_TRANSFER = 32, ER_COMMAND_COMPLETE, ER_PORT_STATUS_CHANGE,
-    ER_HOST_CONTROLLER = 37,
-};
-
-enum {
-    CC_SUCCESS = 1, CC_DATA_BUFFER_ERROR, CC_BABBLE_DETECTED,
-    CC_USB_TRANSACTION_ERROR, CC_TRB_ERROR, CC_STALL_ERROR,
-    CC_NO_SLOTS_ERROR = 9, CC_SLOT_NOT_ENABLED_ERROR = 11,
-    CC_EP_NOT_ENABLED_ERROR = 12, CC_SHORT_PACKET = 13,
-    CC_PARAMETER_ERROR = 17, CC_CONTEXT_STATE_ERROR = 19,
-    CC_EVENT_RING_FULL_ERROR = 21, CC_COMMAND_RING_STOPPED = 24,
-};
-
-/* endpoint and slot states (6.2.2, 6.2.3) */
-#define EP_DISABLED     0
-#define EP_RUNNING      1
-#define EP_HALTED       2
-#define EP_STOPPED      3
-#define EP_ERROR        4
-#define SLOT_DISABLED   0
-#define SLOT_DEFAULT    1
-#define SLOT_ADDRESSED  2
-#define SLOT_CONFIGURED 3
-
-typedef struct XHCITRB {
-    uint64_t addr;
-    uint64_t param;
-    uint32_t status;
-    uint32_t control;
-} XHCITRB;
-
-typedef struct XHCIEndpoint {
-    uint8_t state;
-    uint8_t type;               /* 1..7 from the context */
-    bool dcs;
-    bool kick_again;            /* the doorbell's budget ran out */
-    uint64_t dequeue;
-} XHCIEndpoint;
-
-typedef struct XHCISlot {
-    bool enabled;               /* Enable Slot gave it out */
-    uint8_t state;              /* SLOT_* */
-    uint8_t port_id;            /* root hub port, 1-based */
-    uint32_t route;             /* route string behind hubs (20 bits) */
-    uint8_t addr;
-    uint64_t ctx;               /* the output device context */
-    XHCIEndpoint eps[31];       /* by DCI - 1 */
-} XHCISlot;
-
-typedef struct XHCIInterrupter {
-    uint32_t iman, imod, erstsz;
-    uint64_t erstba, erdp;
-    /* the event ring the ERST describes, and the producer position */
-    uint32_t nsegs;
-    uint64_t seg_base[XHCI_ERST_MAX];
-    uint32_t seg_size[XHCI_ERST_MAX];
-    uint32_t er_seg, er_idx;
-    bool er_pcs;
-    bool er_full;
-} XHCIInterrupter;
-
-typedef struct XHCIPort {
-    uint32_t portsc;
-} XHCIPort;
-
-typedef struct XHCIState {
-    PCIDevice parent;
-    MemoryRegion mem, mem_cap, mem_oper, mem_runtime, mem_doorbell;
-    USBBus bus;
-    USBPort uports[MAX(XHCI_MAXPORTS_2, XHCI_MAXPORTS_3)];
-    QEMUTimer *kick_timer;
-    /* properties */
-    uint32_t numports_2, numports_3, numintrs, numslots;
-    bool msi, msix;
-    /* registers */
-    uint32_t usbcmd, usbsts, dnctrl, config;
-    uint64_t crcr, dcbaap;
-    uint64_t cmd_dequeue;
-    bool cmd_ccs;
-    bool cmd_kick_again;
-    bool in_td;                 /* running a TD: wakeups wait for the timer */
-    int64_t mfindex_start;
-    XHCIPort ports[XHCI_MAXPORTS];
-    XHCISlot slots[XHCI_MAXSLOTS];
-    XHCIInterrupter intr[XHCI_MAXINTRS];
-    /* a TD being run, and its data */
-    XHCITRB td[XHCI_MAX_TD_TRBS];
-    uint8_t *buf;
-} XHCIState;
-
-typedef struct XHCIClass {
-    PCIDeviceClass pci;
-} XHCIClass;
+#include "hcd-xhci.h"
 
 static unsigned xhci_numports(XHCIState *s)
 {
@@ -277,7 +88,7 @@ static void xhci_die(XHCIState *s)
     }
 }
 
-static bool xhci_dma_read(XHCIState *s, uint64_t addr, void *buf, size_t len)
+bool xhci_dma_read(XHCIState *s, uint64_t addr, void *buf, size_t len)
 {
     if (pci_dma_read(&s->parent, addr, buf, len) != MEMTX_OK) {
         xhci_die(s);
@@ -286,8 +97,8 @@ static bool xhci_dma_read(XHCIState *s, uint64_t addr, void *buf, size_t len)
     return true;
 }
 
-static bool xhci_dma_write(XHCIState *s, uint64_t addr, const void *buf,
-                           size_t len)
+bool xhci_dma_write(XHCIState *s, uint64_t addr, const void *buf,
+                    size_t len)
 {
     if (pci_dma_write(&s->parent, addr, buf, len) != MEMTX_OK) {
         xhci_die(s);
@@ -327,8 +138,8 @@ static void xhci_write_event_at(XHCIState *s, XHCIInterrupter *in,
     }
 }
 
-static void xhci_event(XHCIState *s, unsigned v, uint64_t param,
-                       uint32_t status, uint32_t control)
+void xhci_event(XHCIState *s, unsigned v, uint64_t param, uint32_t status,
+                uint32_t control)
 {
     XHCIInterrupter *in;
     uint32_t nseg, nidx;
@@ -667,14 +478,14 @@ static unsigned xhci_cc_of(int status)
 
 typedef enum { TD_DONE, TD_NAK, TD_HALT, TD_DEAD } TDResult;
 
-/* Run one gathered TD of slot @slotid, endpoint @dci. */
+/* Run one gathered TD of slot @slotid, endpoint @dci (stream @sid). */
 static TDResult xhci_run_td(XHCIState *s, unsigned slotid, unsigned dci,
-                            unsigned n)
+                            unsigned sid, unsigned n)
 {
     XHCISlot *slot = &s->slots[slotid - 1];
     USBDevice *dev = xhci_slot_device(s, slot);
     unsigned type = TRB_TYPE(s->td[0].control);
-    USBPacket p = { .ep = dci / 2, .buf = s->buf };
+    USBPacket p = { .ep = dci / 2, .buf = s->buf, .stream = sid };
     size_t total = 0, off, moved;
     bool in;
 
@@ -805,10 +616,32 @@ static TDResult xhci_run_td(XHCIState *s, unsigned slotid, unsigned dci,
     return TD_DONE;
 }
 
-static void xhci_kick_ep(XHCIState *s, unsigned slotid, unsigned dci)
+/* The endpoint halted or hit a stream error: tell its contexts. */
+static void xhci_ep_stop_with(XHCIState *s, XHCISlot *slot, unsigned dci,
+                              unsigned state, unsigned sid)
+{
+    XHCIEndpoint *ep = &slot->eps[dci - 1];
+
+    ep->state = state;
+    if (ep->nstreams && sid) {
+        xhci_streams_write_back(s, ep, sid);
+    }
+    xhci_write_ep_ctx(s, slot, dci);
+}
+
+/*
+ * Run endpoint @dci of slot @slotid (stream @sid of an endpoint with
+ * streams): the TDs on its ring, up to the budget.  A @doorbell restarts
+ * a Stopped endpoint and may name a stream whose context is still
+ * unread; a device's wakeup or the budget timer does neither.
+ */
+static void xhci_kick_ep(XHCIState *s, unsigned slotid, unsigned dci,
+                         unsigned sid, bool doorbell)
 {
     XHCISlot *slot;
     XHCIEndpoint *ep;
+    uint64_t *ring_deq;
+    bool *ring_dcs, *ring_again;
 
     if (slotid < 1 || slotid > s->numslots || dci < 1 || dci > 31 ||
         !xhci_running(s)) {
@@ -819,13 +652,43 @@ static void xhci_kick_ep(XHCIState *s, unsigned slotid, unsigned dci)
     if (!slot->enabled || slot->state == SLOT_DISABLED) {
         return;
     }
-    if (ep->state == EP_STOPPED) {
+    if (ep->state == EP_STOPPED && doorbell) {
         ep->state = EP_RUNNING;     /* a doorbell restarts a stopped ring */
     }
-    ep->kick_again = false;
+    if (ep->state != EP_RUNNING) {
+        return;
+    }
+    if (ep->nstreams) {
+        XHCIStream *st;
+        unsigned cc;
+
+        if (!doorbell && (sid >= ep->nstreams || !ep->streams[sid].valid)) {
+            return;
+        }
+        st = xhci_stream_get(s, ep, sid, &cc);
+        if (!st) {
+            if (cc) {
+                /* a stream context error (4.12.2): Error state, an event
+                 * without a TRB */
+                xhci_event(s, 0, 0, cc << 24, (ER_TRANSFER << 10) |
+                           (dci << 16) | (slotid << 24));
+                xhci_ep_stop_with(s, slot, dci, EP_ERROR, 0);
+            }
+            return;
+        }
+        ring_deq = &st->dequeue;
+        ring_dcs = &st->dcs;
+        ring_again = &st->kick_again;
+    } else {
+        sid = 0;
+        ring_deq = &ep->dequeue;
+        ring_dcs = &ep->dcs;
+        ring_again = &ep->kick_again;
+    }
+    *ring_again = false;
     for (unsigned k = 0; k < XHCI_MAX_TDS_PER_KICK; k++) {
-        uint64_t deq = ep->dequeue;
-        bool dcs = ep->dcs;
+        uint64_t deq = *ring_deq;
+        bool dcs = *ring_dcs;
         unsigned n;
         XHCITRB bad;
         TDResult r;
@@ -840,37 +703,78 @@ static void xhci_kick_ep(XHCIState *s, unsigned slotid, unsigned dci)
         case GATHER_ERROR:
             xhci_transfer_event(s, slotid, dci, &bad, CC_TRB_ERROR, 0,
                                 false, 0);
-            ep->state = EP_HALTED;
-            xhci_write_ep_ctx(s, slot, dci);
+            xhci_ep_stop_with(s, slot, dci, EP_HALTED, sid);
             return;
         case GATHER_OK:
             break;
         }
-        r = xhci_run_td(s, slotid, dci, n);
+        r = xhci_run_td(s, slotid, dci, sid, n);
         switch (r) {
         case TD_NAK:
         case TD_DEAD:
             return;
         case TD_HALT:
-            ep->state = EP_HALTED;
             /* the dequeue pointer stays on the failed TD */
-            xhci_write_ep_ctx(s, slot, dci);
+            xhci_ep_stop_with(s, slot, dci, EP_HALTED, sid);
             return;
         case TD_DONE:
-            ep->dequeue = deq;
-            ep->dcs = dcs;
+            *ring_deq = deq;
+            *ring_dcs = dcs;
             break;
         }
     }
     /* budget spent: the rest runs in a millisecond */
+    *ring_again = true;
     ep->kick_again = true;
     timer_mod(s->kick_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + 1000000);
 }
 
-static void xhci_wakeup(USBPort *port, USBDevice *dev, unsigned epnum)
+/* Run endpoint @dci again from the timer or a wakeup: stream @sid, or
+ * every stream whose context was read (sid 0), or the ring. */
+static void xhci_rekick_ep(XHCIState *s, unsigned slotid, unsigned dci,
+                           unsigned sid, bool only_flagged)
+{
+    XHCIEndpoint *ep = &s->slots[slotid - 1].eps[dci - 1];
+
+    if (!ep->nstreams) {
+        if (!only_flagged || ep->kick_again) {
+            xhci_kick_ep(s, slotid, dci, 0, false);
+        }
+        return;
+    }
+    ep->kick_again = false;
+    if (sid) {
+        xhci_kick_ep(s, slotid, dci, sid, false);
+        return;
+    }
+    for (unsigned i = 1; i < ep->nstreams && ep->streams; i++) {
+        if (ep->streams[i].valid &&
+            (!only_flagged || ep->streams[i].kick_again)) {
+            xhci_kick_ep(s, slotid, dci, i, false);
+        }
+    }
+}
+
+/* Mark endpoint @dci (stream @sid, or all) for the kick timer. */
+static void xhci_defer_kick(XHCIState *s, XHCIEndpoint *ep, unsigned sid)
+{
+    ep->kick_again = true;
+    for (unsigned i = 1; i < ep->nstreams; i++) {
+        if (ep->streams[i].valid && (!sid || sid == i)) {
+            ep->streams[i].kick_again = true;
+        }
+    }
+    timer_mod(s->kick_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
+}
+
+static void xhci_wakeup(USBPort *port, USBDevice *dev, unsigned epnum,
+                        unsigned sid)
 {
     XHCIState *s = port->opaque;
 
+    if (epnum >= USB_MAX_ENDPOINTS) {
+        return;
+    }
     for (unsigned i = 0; i < s->numslots; i++) {
         XHCISlot *slot = &s->slots[i];
         if (!slot->enabled || slot->state == SLOT_DISABLED || !dev ||
@@ -880,16 +784,15 @@ static void xhci_wakeup(USBPort *port, USBDevice *dev, unsigned epnum)
         if (s->in_td) {
             /* a device completing inside another TD's packet: the TD
              * buffers are in use, so the kick runs from the timer */
-            slot->eps[epnum * 2].kick_again = true;
+            xhci_defer_kick(s, &slot->eps[epnum * 2], sid);
             if (epnum) {
-                slot->eps[epnum * 2 - 1].kick_again = true;
+                xhci_defer_kick(s, &slot->eps[epnum * 2 - 1], sid);
             }
-            timer_mod(s->kick_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
             continue;
         }
-        xhci_kick_ep(s, i + 1, epnum * 2 + 1);
+        xhci_rekick_ep(s, i + 1, epnum * 2 + 1, sid, false);
         if (epnum) {
-            xhci_kick_ep(s, i + 1, epnum * 2);
+            xhci_rekick_ep(s, i + 1, epnum * 2, sid, false);
         }
     }
 }
@@ -898,7 +801,17 @@ static void xhci_wakeup(USBPort *port, USBDevice *dev, unsigned epnum)
 
 static void xhci_disable_ep(XHCISlot *slot, unsigned dci)
 {
+    xhci_streams_free(&slot->eps[dci - 1]);
     memset(&slot->eps[dci - 1], 0, sizeof(slot->eps[0]));
+}
+
+/* Back to a disabled slot, its endpoints' stream arrays freed. */
+static void xhci_clear_slot(XHCISlot *slot)
+{
+    for (unsigned dci = 1; dci <= 31; dci++) {
+        xhci_streams_free(&slot->eps[dci - 1]);
+    }
+    memset(slot, 0, sizeof(*slot));
 }
 
 static void xhci_init_ep(XHCISlot *slot, unsigned dci, const uint8_t *c)
@@ -907,10 +820,11 @@ static void xhci_init_ep(XHCISlot *slot, unsigned dci, const uint8_t *c)
     uint64_t deq = ldq_le_p(c + 8);
 
     ep->state = EP_RUNNING;
-    ep->type = (ldl_le_p(c + 4) >> 3) & 7;
+    ep->type = EPCTX_TYPE(ldl_le_p(c + 4));
     ep->dequeue = deq & ~0xfull;
     ep->dcs = deq & 1;
     ep->kick_again = false;
+    xhci_streams_init(ep, c);
 }
 
 static unsigned xhci_slot_ctx_state(XHCIState *s, XHCISlot *slot)
@@ -1037,6 +951,22 @@ static unsigned xhci_configure_ep(XHCIState *s, unsigned slotid,
     if ((drop & 3) || (add & 2)) {
         return CC_TRB_ERROR;
     }
+    /* the added contexts' stream fields, before anything changes */
+    for (unsigned dci = 2; dci <= 31; dci++) {
+        uint8_t c[8];
+        unsigned cc;
+
+        if (!(add & (1u << dci))) {
+            continue;
+        }
+        if (!xhci_dma_read(s, ictx + 32 * (dci + 1), c, sizeof(c))) {
+            return 0;
+        }
+        cc = xhci_streams_check_ctx(c);
+        if (cc != CC_SUCCESS) {
+            return cc;
+        }
+    }
     for (unsigned dci = 2; dci <= 31; dci++) {
         if (drop & (1u << dci)) {
             xhci_disable_ep(slot, dci);
@@ -1138,6 +1068,9 @@ static unsigned xhci_ep_command(XHCIState *s, unsigned slotid,
             return CC_CONTEXT_STATE_ERROR;
         }
         ep->state = EP_STOPPED;
+        if (ep->nstreams) {
+            xhci_streams_write_back(s, ep, 0);
+        }
         break;
     case CR_RESET_ENDPOINT:
         if (ep->state != EP_HALTED) {
@@ -1149,8 +1082,18 @@ static unsigned xhci_ep_command(XHCIState *s, unsigned slotid,
         if (ep->state != EP_STOPPED && ep->state != EP_ERROR) {
             return CC_CONTEXT_STATE_ERROR;
         }
-        ep->dequeue = trb->param & ~0xfull;
-        ep->dcs = trb->param & 1;
+        if (ep->nstreams) {
+            /* the stream in the TRB's Stream ID field (6.4.3.9) */
+            unsigned cc = xhci_stream_set_dequeue(s, ep, trb->status >> 16,
+                                                  trb->param);
+            if (cc != CC_SUCCESS) {
+                return cc;
+            }
+        } else {
+            ep->dequeue = trb->param & ~0xfull;
+            ep->dcs = trb->param & 1;
+        }
+        ep->state = EP_STOPPED;     /* out of the Error state too */
         break;
     }
     xhci_write_ep_ctx(s, slot, dci);
@@ -1170,7 +1113,7 @@ static unsigned xhci_run_command(XHCIState *s, const XHCITRB *trb,
     if (type == CR_ENABLE_SLOT) {
         for (unsigned i = 0; i < MIN(s->numslots, s->config & 0xff); i++) {
             if (!s->slots[i].enabled) {
-                memset(&s->slots[i], 0, sizeof(s->slots[i]));
+                xhci_clear_slot(&s->slots[i]);
                 s->slots[i].enabled = true;     /* enabled, not addressed */
                 *slot_out = i + 1;
                 return CC_SUCCESS;
@@ -1192,7 +1135,7 @@ static unsigned xhci_run_command(XHCIState *s, const XHCITRB *trb,
     }
     switch (type) {
     case CR_DISABLE_SLOT:
-        memset(slot, 0, sizeof(*slot));
+        xhci_clear_slot(slot);
         return CC_SUCCESS;
     case CR_ADDRESS_DEVICE:
         return xhci_address_device(s, slotid, trb);
@@ -1272,7 +1215,7 @@ static void xhci_kick_timer(void *opaque)
     for (unsigned i = 0; i < s->numslots; i++) {
         for (unsigned dci = 1; dci <= 31; dci++) {
             if (s->slots[i].eps[dci - 1].kick_again) {
-                xhci_kick_ep(s, i + 1, dci);
+                xhci_rekick_ep(s, i + 1, dci, 0, true);
             }
         }
     }
@@ -1291,7 +1234,9 @@ static void xhci_reset_all(XHCIState *s)
     s->cmd_dequeue = 0;
     s->cmd_ccs = false;
     s->cmd_kick_again = false;
-    memset(s->slots, 0, sizeof(s->slots));
+    for (unsigned i = 0; i < XHCI_MAXSLOTS; i++) {
+        xhci_clear_slot(&s->slots[i]);
+    }
     memset(s->intr, 0, sizeof(s->intr));
     for (unsigned i = 1; i <= xhci_numports(s); i++) {
         s->ports[i - 1].portsc = PORTSC_PP;
@@ -1320,8 +1265,8 @@ static uint64_t xhci_cap_read(void *opaque, uint64_t reg, unsigned size)
         return 4 << 4;
     case 0x0c:  /* HCSPARAMS3 */
         return 0;
-    case 0x10:  /* HCCPARAMS1: 64-bit, xECP at 0x20 */
-        return (0x20 >> 2) << 16 | 0x1;
+    case 0x10:  /* HCCPARAMS1: 64-bit, NSS, MaxPSASize, xECP at 0x20 */
+        return (0x20 >> 2) << 16 | XHCI_MAX_PSA_SIZE << 12 | 1 << 7 | 0x1;
     case 0x14:  /* DBOFF */
         return OFF_DOORBELL;
     case 0x18:  /* RTSOFF */
@@ -1578,7 +1523,7 @@ static void xhci_doorbell_write(void *opaque, uint64_t reg, uint64_t val,
                                 unsigned size)
 {
     XHCIState *s = opaque;
-    unsigned slotid = reg >> 2, target = val & 0xff;
+    unsigned slotid = reg >> 2, target = val & 0xff, sid = val >> 16;
 
     if (!xhci_running(s)) {
         return;
@@ -1593,7 +1538,10 @@ static void xhci_doorbell_write(void *opaque, uint64_t reg, uint64_t val,
     if (slotid > s->numslots || target < 1 || target > 31) {
         return;                 /* ignored, as a doorbell to nothing */
     }
-    xhci_kick_ep(s, slotid, target);
+    if (!s->slots[slotid - 1].eps[target - 1].nstreams && sid) {
+        return;                 /* a stream ID for an endpoint without */
+    }
+    xhci_kick_ep(s, slotid, target, sid, true);
 }
 
 #define XHCI_OPS(name) \
@@ -1719,6 +1667,9 @@ static void xhci_unrealize(DeviceState *dev)
 
     usb_bus_cleanup(&s->bus);
     msix_uninit(&s->parent);
+    for (unsigned i = 0; i < XHCI_MAXSLOTS; i++) {
+        xhci_clear_slot(&s->slots[i]);
+    }
     timer_free(s->kick_timer);
     g_free(s->buf);
     memory_region_destroy(&s->mem_cap);
@@ -1757,7 +1708,8 @@ static int xhci_post_load(void *opaque, int version_id)
             return -1;
         }
         for (unsigned e = 0; e < 31; e++) {
-            if (slot->eps[e].state > EP_ERROR) {
+            if (slot->eps[e].state > EP_ERROR ||
+                !xhci_streams_post_load(&slot->eps[e])) {
                 return -1;
             }
         }
@@ -1780,14 +1732,23 @@ static int xhci_post_load(void *opaque, int version_id)
     return 0;
 }
 
+/* Version 2: the stream fields (nested tables travel at their current
+ * version, so the controller's table went to version 2 with them). */
 static const VMStateDescription vmstate_xhci_ep = {
-    .name = "xhci-ep", .version_id = 1, .minimum_version_id = 1,
+    .name = "xhci-ep", .version_id = 2, .minimum_version_id = 2,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT8(state, XHCIEndpoint),
         VMSTATE_UINT8(type, XHCIEndpoint),
         VMSTATE_BOOL(dcs, XHCIEndpoint),
         VMSTATE_BOOL(kick_again, XHCIEndpoint),
         VMSTATE_UINT64(dequeue, XHCIEndpoint),
+        VMSTATE_UINT8(max_pstreams, XHCIEndpoint),
+        VMSTATE_BOOL(lsa, XHCIEndpoint),
+        VMSTATE_BOOL(hid, XHCIEndpoint),
+        VMSTATE_UINT32(nstreams, XHCIEndpoint),
+        VMSTATE_VARRAY_STRUCT(streams, XHCIEndpoint, nstreams,
+                              XHCI_MAX_STREAMS, vmstate_xhci_stream,
+                              XHCIStream),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -1828,8 +1789,8 @@ static const VMStateDescription vmstate_xhci_intr = {
 
 static const VMStateDescription vmstate_xhci = {
     .name = "xhci",
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .post_load = xhci_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32(usbcmd, XHCIState),

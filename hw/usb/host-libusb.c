@@ -436,6 +436,11 @@ static void host_handle_data(USBDevice *dev, USBPacket *p)
         p->status = USB_RET_NODEV;
         return;
     }
+    if (p->stream) {
+        /* bulk streams are not passed through (docs/usb.md) */
+        p->status = USB_RET_STALL;
+        return;
+    }
     if (x->done) {
         x->done = false;
         p->status = x->status;

@@ -512,6 +512,11 @@ static void redir_handle_data(USBDevice *dev, USBPacket *p)
         p->status = USB_RET_NODEV;
         return;
     }
+    if (p->stream) {
+        /* bulk streams are not passed through (docs/usb.md) */
+        p->status = USB_RET_STALL;
+        return;
+    }
     if (type == usb_redir_type_interrupt && in) {
         RedirIntrIn *q = &s->intr[ep];
         if (!q->started) {

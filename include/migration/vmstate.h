@@ -5,7 +5,10 @@
  * Wire format of one section (all integers big-endian):
  *   u32 version_id, then each field present in that version, in table order:
  *     integers as their size; bool as u8; buffers as raw bytes;
- *     arrays element by element; structs recursively (no header).
+ *     arrays element by element; structs recursively (no header);
+ *     a variable array (VMS_VARRAY) as its current number of elements,
+ *     which an earlier u32 field of the same struct holds, each element
+ *     a struct or a byte (nothing for the count itself).
  */
 #ifndef MIGRATION_VMSTATE_H
 #define MIGRATION_VMSTATE_H
@@ -23,6 +26,11 @@ typedef enum VMStateType {
     VMS_BUFFER,     /* @size raw bytes */
     VMS_STRUCT,     /* nested description @vmsd, element size @size */
     VMS_TIMER,      /* a QEMUTimer *: its expiry time (-1 when not armed) */
+    /* A pointer to a g_malloc'ed array (NULL when empty): its length is
+     * the u32 field at @count_offset (saved before it, at most @count
+     * elements); elements are structs (@vmsd) or bytes (@vmsd NULL, @size
+     * 1).  Loading frees the old array and allocates the new one. */
+    VMS_VARRAY,
 } VMStateType;
 
 typedef struct VMStateDescription VMStateDescription;
@@ -34,7 +42,8 @@ typedef struct VMStateField {
     size_t size;        /* element size for BUFFER/STRUCT */
     unsigned count;     /* array length; 0 means a single element */
     int version_id;     /* the field exists from this section version on */
-    const VMStateDescription *vmsd;  /* VMS_STRUCT */
+    const VMStateDescription *vmsd;  /* VMS_STRUCT, VMS_VARRAY of structs */
+    size_t count_offset;             /* VMS_VARRAY: the u32 length field */
 } VMStateField;
 
 struct VMStateDescription {
@@ -70,6 +79,18 @@ struct VMStateDescription {
 #define VMSTATE_STRUCT_ARRAY(f, st, n, desc, elem_type) \
     { .name = #f, .type = VMS_STRUCT, .offset = offsetof(st, f), \
       .size = sizeof(elem_type), .count = (n), .vmsd = &(desc) }
+/* @f: a pointer to @n_field (a uint32_t field of @st saved before this
+ * one) elements, at most @max: structs described by @desc, or bytes. */
+#define VMSTATE_VARRAY_STRUCT(f, st, n_field, max, desc, elem_type) \
+    { .name = #f, .type = VMS_VARRAY, .offset = offsetof(st, f), \
+      .size = sizeof(elem_type), .count = (max), .vmsd = &(desc), \
+      .count_offset = offsetof(st, n_field) + \
+          0 * sizeof(char[sizeof(((st *)0)->n_field) == 4 ? 1 : -1]) }
+#define VMSTATE_VBUFFER(f, st, n_field, max) \
+    { .name = #f, .type = VMS_VARRAY, .offset = offsetof(st, f), \
+      .size = 1, .count = (max), \
+      .count_offset = offsetof(st, n_field) + \
+          0 * sizeof(char[sizeof(((st *)0)->n_field) == 4 ? 1 : -1]) }
 /* Add ".version_id = V" with a designated initializer for newer fields. */
 #define VMSTATE_END_OF_LIST() { .name = NULL, .type = VMS_END }
 

@@ -33,6 +33,7 @@
 #include "system/blockdev.h"
 #include "block/block-backend.h"
 #include "hw/scsi/scsi.h"
+#include "hw/usb/usb.h"
 #include "ui/input.h"
 
 #define NULL_CHARDEV_ID "devstate-null"
@@ -61,6 +62,8 @@ typedef struct DeviceSetup {
     const char *hba;
     const char *hba_props;      /* the controller's properties */
     void (*prepare)(void);
+    /* Undo what the pokes added beside the device (before it goes). */
+    void (*cleanup)(DeviceState *dev);
     /* The PCI host bridge to create (default: the i440FX one). */
     const char *host;
 } DeviceSetup;
@@ -471,6 +474,189 @@ static void poke_usb_pointer(DeviceState *dev, int variant)
     qemu_input_event_sync();
 }
 
+/*
+ * usb-uas on a qemu-xhci (SuperSpeed, streams): packets straight to the
+ * device, as the controller would hand them over.  A scsi-hd goes on its
+ * bus first; the pokes leave a task holding data in each variant (a
+ * WRITE(10) half-way through its data-out, an INQUIRY's data-in), so the
+ * tasks and their buffers travel in the state.
+ */
+static SCSIBus *uas_test_bus(DeviceState *dev)
+{
+    for (unsigned i = 0; i < 64; i++) {
+        g_autofree char *name = g_strdup_printf("usb-uas%u.0", i);
+        SCSIBus *bus = scsi_bus_find(name);
+        if (bus && bus->hba == (void *)dev) {
+            return bus;
+        }
+    }
+    g_assert_not_reached();
+}
+
+static void usb_packet(USBDevice *d, int pid, unsigned ep, unsigned stream,
+                       uint8_t *buf, size_t len)
+{
+    USBPacket p = { .pid = pid, .ep = ep, .buf = buf, .len = len,
+                    .stream = stream };
+
+    usb_handle_packet(d, &p);
+}
+
+static void usb_request(USBDevice *d, uint8_t type, uint8_t req,
+                        uint16_t value)
+{
+    uint8_t setup[8] = { type, req, value, value >> 8, 0, 0, 0, 0 };
+
+    usb_packet(d, USB_TOKEN_SETUP, 0, 0, setup, 8);
+    usb_packet(d, USB_TOKEN_IN, 0, 0, setup, 0);
+}
+
+static void poke_usb_uas(DeviceState *dev, int variant)
+{
+    USBDevice *u = USB_DEVICE(dev);
+    SCSIBus *bus = uas_test_bus(dev);
+    uint8_t iu[32] = { 0x01, 0, 0, variant ? 5 : 3 };
+    uint8_t data[256];
+    GError *err = NULL;
+
+    if (!scsi_device_find(bus, 0, 0)) {
+        DeviceState *hd = device_new("scsi-hd", &err);
+        g_assert_no_error(err);
+        if (!device_set_prop(hd, "drive", SCSI_HD_DRIVE, &err) ||
+            !device_set_prop(hd, "bus", bus->name, &err) ||
+            !device_realize(hd, &err)) {
+            g_error("scsi-hd on usb-uas: %s", err->message);
+        }
+    }
+    usb_device_reset(u);                        /* the port reset */
+    usb_request(u, 0x00, USB_REQ_SET_ADDRESS, 7);
+    usb_request(u, 0x00, USB_REQ_SET_CONFIGURATION, 1);
+    usb_request(u, 0x01, USB_REQ_SET_INTERFACE, 1);
+    if (variant) {
+        iu[16] = 0x12;                          /* INQUIRY, 36 bytes */
+        iu[20] = 36;
+        usb_packet(u, USB_TOKEN_OUT, 1, 0, iu, sizeof(iu));
+    } else {
+        iu[16] = 0x2a;                          /* WRITE (10), 1 block */
+        iu[24] = 1;
+        usb_packet(u, USB_TOKEN_OUT, 1, 0, iu, sizeof(iu));
+        memset(data, 0x5a, sizeof(data));
+        usb_packet(u, USB_TOKEN_OUT, 4, 3, data, sizeof(data));
+    }
+}
+
+static void cleanup_usb_uas(DeviceState *dev)
+{
+    SCSIDevice *hd = scsi_device_find(uas_test_bus(dev), 0, 0);
+
+    if (hd) {
+        device_destroy(DEVICE(hd));
+    }
+}
+
+/*
+ * qemu-xhci with bulk streams: the driver's steps through BAR0 with a
+ * usb-uas on port 1 (SuperSpeed: xHCI port 5): reset, DCBAA, command and
+ * event rings, Enable Slot, Address Device, Configure Endpoint of a bulk
+ * IN endpoint with MaxPStreams 1 (4 stream contexts), then a doorbell
+ * for stream 1 + @variant, whose context the controller reads (its ring
+ * is empty).  The endpoint's stream array travels in the state.
+ */
+#define XHCI_TEST_BAR   0xfe000000ull
+static DeviceState *xhci_test_uas;
+
+static void mmio_w32(uint64_t addr, uint32_t val)
+{
+    address_space_write_val(&address_space_memory, addr, val, 4);
+}
+
+static void ram_put(uint64_t addr, const void *buf, size_t len)
+{
+    address_space_write(&address_space_memory, addr, buf, len);
+}
+
+static void xhci_test_trb(uint64_t addr, uint64_t param, uint32_t status,
+                          uint32_t control)
+{
+    mem_write64(addr, param);
+    mmio_w32(addr + 8, status);
+    mmio_w32(addr + 12, control | 1);
+}
+
+static void poke_xhci_streams(DeviceState *dev, int variant)
+{
+    const uint64_t bar = XHCI_TEST_BAR, op = bar + 0x40;
+    unsigned devfn = PCI_DEVICE(dev)->devfn;
+    uint8_t ctx[0x140] = { 0 };
+    GError *err = NULL;
+
+    if (!xhci_test_uas) {
+        xhci_test_uas = device_new("usb-uas", &err);
+        if (!xhci_test_uas || !device_realize(xhci_test_uas, &err)) {
+            g_error("usb-uas on qemu-xhci: %s", err->message);
+        }
+    }
+    out32(0xcf8, 0x80000000u | devfn << 8 | 0x10);
+    out32(0xcfc, (uint32_t)bar);
+    out32(0xcf8, 0x80000000u | devfn << 8 | 0x14);
+    out32(0xcfc, bar >> 32);
+    out32(0xcf8, 0x80000000u | devfn << 8 | 0x04);
+    out32(0xcfc, 0x6);                              /* memory, master */
+    mmio_w32(op, 2);                                /* HCRST */
+    mmio_w32(op + 0x38, 2);                         /* 2 slots */
+    mem_write64(0x100008, 0x101000);                /* DCBAA[1] */
+    mmio_w32(op + 0x30, 0x100000);
+    mmio_w32(op + 0x34, 0);
+    mmio_w32(op + 0x18, 0x102000 | 1);              /* CRCR */
+    mmio_w32(op + 0x1c, 0);
+    mem_write64(0x103000, 0x104000);                /* ERST: 32 entries */
+    mmio_w32(0x103008, 32);
+    mmio_w32(bar + 0x1028, 1);
+    mmio_w32(bar + 0x1038, 0x104000);
+    mmio_w32(bar + 0x103c, 0);
+    mmio_w32(bar + 0x1030, 0x103000);
+    mmio_w32(bar + 0x1034, 0);
+    mmio_w32(op, 1);                                /* run */
+    /* Address Device: slot context (port 5, SuperSpeed), endpoint 0 */
+    ctx[4] = 3;
+    ctx[0x20 + 3] = (1 << 3) | 0;                   /* entries 1 */
+    ctx[0x20 + 2] = 4 << 4;                         /* speed 4 */
+    ctx[0x24 + 2] = 5;                              /* root port 5 */
+    ctx[0x44] = (4 << 3) | 6;
+    ctx[0x46] = 0x00;
+    ctx[0x47] = 0x02;                               /* mps 512 */
+    ctx[0x48] = 0x01;
+    ctx[0x49] = 0x50;                               /* ring 0x105000 */
+    ctx[0x4a] = 0x10;
+    ram_put(0x106000, ctx, sizeof(ctx));
+    /* Configure Endpoint: DCI 3 bulk IN, MaxPStreams 1, LSA */
+    memset(ctx, 0, sizeof(ctx));
+    ctx[4] = 1 | (1 << 3);
+    ctx[0x20 + 3] = 3 << 3;
+    ctx[0x80 + 1] = (1 << 2) | (1 << 7);            /* MaxPStreams 1, LSA */
+    ctx[0x84] = (6 << 3) | 6;
+    ctx[0x87] = 0x04;                               /* mps 1024 */
+    ctx[0x89] = 0x70;                               /* array 0x107000 */
+    ctx[0x8a] = 0x10;
+    ram_put(0x107800, ctx, sizeof(ctx));
+    for (unsigned sid = 1; sid < 4; sid++) {
+        mem_write64(0x107000 + 16 * sid, (0x108000 + 0x400 * sid) | 3);
+    }
+    xhci_test_trb(0x102000, 0, 0, 9 << 10);                   /* Enable */
+    xhci_test_trb(0x102010, 0x106000, 0, (11 << 10) | (1 << 24));
+    xhci_test_trb(0x102020, 0x107800, 0, (12 << 10) | (1 << 24));
+    mmio_w32(bar + 0x2000, 0);
+    mmio_w32(bar + 0x2004, 3 | (1 + variant) << 16);
+}
+
+static void cleanup_xhci_streams(DeviceState *dev)
+{
+    if (xhci_test_uas) {
+        device_destroy(xhci_test_uas);
+        xhci_test_uas = NULL;
+    }
+}
+
 /* HDA codecs: verbs straight to the codec (the answers go nowhere). */
 static void poke_hda_codec(DeviceState *dev, int variant)
 {
@@ -547,6 +733,10 @@ static const DeviceSetup device_setups[] = {
     { .type = "usb-storage", .props = "drive=" SCSI_HD_DRIVE,
       .hba = "piix3-usb-uhci", .prepare = prepare_scsi_hd_drive },
     { .type = "usb-bot", .hba = "piix3-usb-uhci" },
+    { .type = "qemu-xhci", .poke = poke_xhci_streams,
+      .cleanup = cleanup_xhci_streams },
+    { .type = "usb-uas", .hba = "qemu-xhci", .prepare = prepare_scsi_hd_drive,
+      .poke = poke_usb_uas, .cleanup = cleanup_usb_uas },
 #ifdef CONFIG_LIBUSB
     { .type = "usb-host",
       .skip = "needs a USB device of the host (libusb); none here" },
@@ -905,6 +1095,9 @@ static void test_device_state(gconstpointer data)
     c = save(dev);
     g_assert(same(after_reset, c));
 
+    if (setup && setup->cleanup) {
+        setup->cleanup(dev);
+    }
     device_destroy(dev);
     if (hba) {
         device_destroy(hba);

@@ -141,6 +141,70 @@ static void test_dump(void)
     g_assert_nonnull(strstr(s, "big = 0x123456789abcdef"));
 }
 
+/* Variable arrays: structs and bytes behind pointers, their length in a
+ * u32 field saved first; a length above the maximum is refused. */
+typedef struct Holder {
+    uint32_t n_inner, n_bytes;
+    Inner *inner;
+    uint8_t *bytes;
+} Holder;
+
+static const VMStateDescription vmstate_holder = {
+    .name = "holder", .version_id = 1, .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(n_inner, Holder),
+        VMSTATE_UINT32(n_bytes, Holder),
+        VMSTATE_VARRAY_STRUCT(inner, Holder, n_inner, 4, vmstate_inner, Inner),
+        VMSTATE_VBUFFER(bytes, Holder, n_bytes, 16),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static void test_varray(void)
+{
+    Holder h = { .n_inner = 3, .n_bytes = 5 }, back = { 0 };
+    GByteArray *out = g_byte_array_new();
+    GError *err = NULL;
+    g_autofree char *dump = NULL;
+    size_t used;
+
+    h.inner = g_new0(Inner, 3);
+    h.inner[2] = (Inner){ 0x1234, 0xcafef00d };
+    h.bytes = (uint8_t *)g_strdup("hello");
+    g_assert(vmstate_save(&vmstate_holder, &h, out, NULL));
+    /* version, two lengths, 3 * (2 + 4), 5 */
+    g_assert_cmpuint(out->len, ==, 4 + 8 + 18 + 5);
+    back.inner = g_new0(Inner, 1);          /* replaced by the load */
+    back.n_inner = 1;
+    g_assert(vmstate_load(&vmstate_holder, &back, out->data, out->len,
+                          &used, NULL));
+    g_assert_cmpuint(used, ==, out->len);
+    g_assert_cmpuint(back.n_inner, ==, 3);
+    g_assert_cmphex(back.inner[2].b, ==, 0xcafef00d);
+    g_assert_cmpmem(back.bytes, 5, "hello", 5);
+    dump = vmstate_dump(&vmstate_holder, &back);
+    g_assert_nonnull(strstr(dump, "inner[2].a = 0x1234"));
+    /* a length past the maximum, in the stream: refused */
+    out->data[4 + 3] = 5;
+    g_assert_false(vmstate_load(&vmstate_holder, &back, out->data, out->len,
+                                &used, &err));
+    g_assert_nonnull(err);
+    g_clear_error(&err);
+    g_assert_cmpuint(back.n_inner, ==, 0);     /* left consistent */
+    g_assert_null(back.inner);
+    /* empty arrays: NULL pointers */
+    back.n_bytes = 0;
+    g_byte_array_set_size(out, 0);
+    g_assert(vmstate_save(&vmstate_holder, &back, out, NULL));
+    g_assert(vmstate_load(&vmstate_holder, &h, out->data, out->len, &used,
+                          NULL));
+    g_assert_null(h.inner);
+    g_assert_null(h.bytes);
+    g_free(back.inner);
+    g_free(back.bytes);
+    g_byte_array_free(out, true);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -149,5 +213,6 @@ int main(int argc, char **argv)
     g_test_add_func("/vmstate/newer-rejected", test_newer_version_rejected);
     g_test_add_func("/vmstate/truncated", test_truncated_rejected);
     g_test_add_func("/vmstate/dump", test_dump);
+    g_test_add_func("/vmstate/varray", test_varray);
     return g_test_run();
 }

@@ -3,7 +3,9 @@
  * controllers (hw/usb/hcd-*.c) and the devices (hw/usb/dev-*.c).
  *
  * Spec: Universal Serial Bus Specification 2.0, chapter 9 (device
- * framework: states, standard requests, descriptors); USB 3.2 9.6.2 (BOS).
+ * framework: states, standard requests, descriptors; 9.4.10 SET_INTERFACE
+ * and alternate settings); USB 3.2 9.6.2 (BOS), 9.6.7 (SuperSpeed
+ * endpoint companion: MaxStreams), 8.12.1.4 (bulk streams).
  *
  * A controller registers a USBBus and its ports; a device ("usb-device"
  * derived type) realizes onto a free port of a bus whose speeds it
@@ -15,6 +17,10 @@
  * to retry (xHCI re-runs the endpoint's ring; UHCI retries every frame
  * anyway).  No packet stays in flight inside a device, so there is
  * nothing to cancel on reset or unplug.
+ *
+ * Bulk streams (SuperSpeed, xHCI only): a packet of a stream carries its
+ * Stream ID (USBPacket.stream, 0 for none); a device wakes one stream
+ * with usb_wakeup_stream(), or all of an endpoint's with usb_wakeup().
  *
  * Control transfers travel as their stages: a SETUP packet (8 bytes),
  * data IN/OUT packets, and the status packet in the other direction;
@@ -129,6 +135,7 @@ typedef struct USBPacket {
     size_t len;                 /* bytes asked for (IN) or given (OUT) */
     size_t actual;              /* bytes moved */
     int status;                 /* USB_RET_* */
+    uint16_t stream;            /* bulk Stream ID (SuperSpeed); 0: none */
 } USBPacket;
 
 /* ---- descriptors (hw/usb/desc.c) ---------------------------------- */
@@ -139,6 +146,10 @@ typedef struct USBDescEndpoint {
     uint16_t wMaxPacketSize;
     uint8_t bInterval;
     uint8_t bMaxBurst;          /* SuperSpeed companion (super only) */
+    uint8_t bmAttributes_super; /* companion bmAttributes: bulk MaxStreams */
+    /* class descriptors after the endpoint (and its companion) */
+    const uint8_t *extra;
+    uint8_t extra_len;
 } USBDescEndpoint;
 
 typedef struct USBDescIface {
@@ -149,7 +160,8 @@ typedef struct USBDescIface {
     const USBDescEndpoint *eps;
 } USBDescIface;
 
-/* One configuration with one interface: all the devices here need. */
+/* One configuration with one interface (interface 0), which may have
+ * alternate settings: iface[0..nalt) (nalt 0 means one). */
 typedef struct USBDescDevice {
     uint16_t bcdUSB;
     uint8_t bMaxPacketSize0;
@@ -158,6 +170,7 @@ typedef struct USBDescDevice {
     uint8_t bMaxPower;
     const USBDescIface *iface;
     uint8_t bDeviceClass;       /* 0: per interface; 9: hub */
+    uint8_t nalt;               /* alternate settings of the interface */
 } USBDescDevice;
 
 typedef struct USBDesc {
@@ -184,6 +197,9 @@ typedef struct USBDeviceClass {
     void (*handle_data)(USBDevice *dev, USBPacket *p);
     /* SET_CONFIGURATION / SET_INTERFACE done (the device may start). */
     void (*set_config)(USBDevice *dev, int config);
+    /* SET_INTERFACE selected alternate setting @alt of interface 0 (also
+     * called with 0 when SET_CONFIGURATION resets it). */
+    void (*set_interface)(USBDevice *dev, int alt);
     /* Hubs: the device at @addr on an enabled downstream port (or
      * further down), and the device on downstream port @port (1-based). */
     USBDevice *(*find_device)(USBDevice *dev, uint8_t addr);
@@ -234,8 +250,10 @@ typedef struct USBPortOps {
     void (*attach)(USBPort *port);
     void (*detach)(USBPort *port);
     /* @dev (on this port, or behind a hub on it) has data or room on
-     * endpoint @ep (IN or OUT) now */
-    void (*wakeup)(USBPort *port, USBDevice *dev, unsigned ep);
+     * endpoint @ep (IN or OUT) now: on bulk stream @stream, or on any
+     * of its streams when @stream is 0 */
+    void (*wakeup)(USBPort *port, USBDevice *dev, unsigned ep,
+                   unsigned stream);
 } USBPortOps;
 
 struct USBPort {
@@ -279,15 +297,20 @@ void usb_device_detach(USBDevice *dev);
 void usb_device_reset(USBDevice *dev);
 /* Ask the controller to retry endpoint @ep (after a NAK). */
 void usb_wakeup(USBDevice *dev, unsigned ep);
+/* The same for one bulk stream of endpoint @ep. */
+void usb_wakeup_stream(USBDevice *dev, unsigned ep, unsigned stream);
 /* @dev itself (in the default state or later) if it has address @addr,
  * else what a hub finds behind it; NULL when nothing answers. */
 USBDevice *usb_find_device(USBDevice *dev, uint8_t addr);
 /* The device on downstream port @port of hub @dev, or NULL. */
 USBDevice *usb_device_child(USBDevice *dev, unsigned port);
 /* For hubs: forward a wakeup of @dev (behind @hub) upstream. */
-void usb_wakeup_from(USBDevice *hub, USBDevice *dev, unsigned ep);
+void usb_wakeup_from(USBDevice *hub, USBDevice *dev, unsigned ep,
+                     unsigned stream);
 /* The device's full descriptor set for its current speed. */
 const USBDescDevice *usb_desc_for_speed(const USBDesc *desc, int speed);
+/* Alternate settings of @d's interface (at least 1). */
+unsigned usb_desc_nalt(const USBDescDevice *d);
 /* Standard GET_DESCRIPTOR etc.: true when handled (p->status/actual set). */
 bool usb_desc_handle_control(USBDevice *dev, USBPacket *p, int request,
                              int value, int index, int length,
