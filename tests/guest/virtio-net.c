@@ -26,7 +26,12 @@
  *     clear); rx counts the frames from the first one on for SECS seconds
  *     (TSC) and prints "virtio-net-bench: mode=rx size=N frames=N us=N
  *     mbps=N fps=N lost=N bad=N" (lost: gaps in the sequence numbers; bad:
- *     frames of another length).
+ *     frames of another length).  With "tso=1" (bench/net.py --tap) the
+ *     driver also negotiates CSUM, GUEST_CSUM, HOST_TSO4 and GUEST_TSO4
+ *     and posts 64 receive buffers of 68 KiB (big packets, 5.1.6.3.1): tx
+ *     sends SIZE-byte TCP/IPv4 frames (up to 64 KiB) with a GSO header
+ *     (gso_size 1448, the checksum left to the device), rx counts their
+ *     bytes, whole or however the host segmented them ("segments=N").
  * Buffers live at 64 MiB (the kit maps the first 4 GiB user-accessible).
  */
 #include "guest.h"
@@ -39,8 +44,18 @@
 #define HDR_LEN         12                  /* virtio_net_hdr_v1 */
 
 
+#define F_CSUM          0
+#define F_GUEST_CSUM    1
+#define F_GUEST_TSO4    7
+#define F_HOST_TSO4     11
 #define F_MAC           5
 #define F_STATUS        16
+
+/* tso=1: big packets (5.1.6.3.1: a buffer takes a whole 64 KiB frame) */
+#define TSO_BUF_SIZE    (68 * 1024)
+#define TSO_QMAX        64
+#define TSO_TXBUF_BASE  0x4800000ul         /* 72 MiB */
+#define GSO_MSS         1448
 
 #define ETH_ARP         0x0806
 #define ETH_IP          0x0800
@@ -84,9 +99,12 @@ static uint8_t my_mac[6];
 static unsigned tx_free;            /* transmit descriptors not in flight */
 static uint16_t tx_next;            /* next transmit descriptor to use */
 static unsigned bad_csum;           /* received frames with a bad sum */
+static bool tso;                    /* tso=1 (bench) */
+static unsigned buf_size = BUF_SIZE, qlimit = QMAX;
+static uintptr_t txbuf_base = TXBUF_BASE;
 
-static uint8_t *rxbuf(unsigned i) { return (uint8_t *)(RXBUF_BASE + i * BUF_SIZE); }
-static uint8_t *txbuf(unsigned i) { return (uint8_t *)(TXBUF_BASE + i * BUF_SIZE); }
+static uint8_t *rxbuf(unsigned i) { return (uint8_t *)(RXBUF_BASE + i * buf_size); }
+static uint8_t *txbuf(unsigned i) { return (uint8_t *)(txbuf_base + i * buf_size); }
 
 /* ---- byte order and checksums ---- */
 
@@ -163,7 +181,7 @@ static bool setup_queue(struct vq *q)
     if (!max) {
         return false;
     }
-    q->size = max < QMAX ? max : QMAX;
+    q->size = max < qlimit ? max : qlimit;
     mmio_write16(common + C_Q_SIZE, q->size);
     q->notify = notify_base + mmio_read16(common + C_Q_NOFF) * notify_mult;
     mmio_write64(common + C_Q_DESC, (uintptr_t)q->desc);
@@ -188,7 +206,17 @@ static bool init_device(void)
         return false;
     }
     mmio_write32(common + C_GFSELECT, 0);
-    mmio_write32(common + C_GF, lo & (1u << F_MAC | 1u << F_STATUS));
+    mmio_write32(common + C_GF, lo & (1u << F_MAC | 1u << F_STATUS |
+                                      (tso ? 1u << F_CSUM |
+                                       1u << F_GUEST_CSUM |
+                                       1u << F_HOST_TSO4 |
+                                       1u << F_GUEST_TSO4 : 0)));
+    if (tso && (~lo & (1u << F_CSUM | 1u << F_GUEST_CSUM |
+                       1u << F_HOST_TSO4 | 1u << F_GUEST_TSO4))) {
+        report(false, "tso=1: the device does not offer CSUM, GUEST_CSUM, "
+               "HOST_TSO4 and GUEST_TSO4 (features 0x%x)", lo);
+        return false;
+    }
     mmio_write32(common + C_GFSELECT, 1);
     mmio_write32(common + C_GF, 1);     /* VERSION_1 */
     mmio_write8(common + C_STATUS, 0xb);
@@ -203,7 +231,7 @@ static bool init_device(void)
     }
     /* every receive buffer posted, descriptor i = buffer i */
     for (unsigned i = 0; i < rxq.size; i++) {
-        rx_desc[i] = (struct vring_desc){ (uintptr_t)rxbuf(i), BUF_SIZE, 2,
+        rx_desc[i] = (struct vring_desc){ (uintptr_t)rxbuf(i), buf_size, 2,
                                           0 };
         rx_avail[2 + i] = i;
     }
@@ -293,7 +321,7 @@ static uint8_t *rx_poll(unsigned *len, unsigned *id)
     *id = rxq.used[1 + 2 * slot];
     *len = rxq.used[2 + 2 * slot];
     rxq.used_seen++;
-    if (*id >= rxq.size || *len < HDR_LEN || *len > BUF_SIZE) {
+    if (*id >= rxq.size || *len < HDR_LEN || *len > buf_size) {
         report_info("receive: bad used entry id %u len %u", *id, *len);
         *len = 0;
         return rxbuf(*id % rxq.size);
@@ -897,18 +925,64 @@ static void tcp_echo_server(uint16_t port)
 
 /* ---- bench mode ---------------------------------------------------------- */
 
+#define BENCH_SPORT     5001
+#define BENCH_DPORT     5201
+#define BENCH_SEQ_OFF   (14 + 20 + 20)     /* our number: the TCP payload's */
+
+/*
+ * tso=1: a SIZE-byte TCP/IPv4 frame for the device to segment (5.1.6.2:
+ * VIRTIO_NET_HDR_F_NEEDS_CSUM, GSO_TCPV4, the checksum field holding the
+ * pseudo-header sum as Linux's TSO expects it).
+ */
+static void tso_frame(uint8_t *buf, unsigned size)
+{
+    uint8_t *f = buf + HDR_LEN, *ip = f + 14, *tcp = ip + 20;
+    uint32_t src = IP(10, 9, 0, 1), dst = IP(10, 9, 0, 2);
+
+    memset(buf, 0, HDR_LEN + 54);
+    buf[0] = 1;                                 /* NEEDS_CSUM */
+    buf[1] = 1;                                 /* GSO_TCPV4 */
+    buf[2] = 54; buf[3] = 0;                    /* hdr_len */
+    buf[4] = GSO_MSS & 0xff; buf[5] = GSO_MSS >> 8;
+    buf[6] = 34; buf[7] = 0;                    /* csum_start */
+    buf[8] = 16; buf[9] = 0;                    /* csum_offset */
+    eth_hdr(f, bcast, ETH_IP);
+    ip[0] = 0x45;
+    put16(ip + 2, size - 14);
+    put16(ip + 6, 0x4000);                      /* DF */
+    ip[8] = 64;
+    ip[9] = 6;
+    put32(ip + 12, src);
+    put32(ip + 16, dst);
+    put16(ip + 10, sum_fold(sum_add(0, ip, 20)));
+    put16(tcp, BENCH_SPORT);
+    put16(tcp + 2, BENCH_DPORT);
+    tcp[12] = 5 << 4;
+    tcp[13] = 0x18;                             /* ACK, PSH */
+    put16(tcp + 14, 0xffff);
+    put16(tcp + 16, ~sum_fold(pseudo_sum(src, dst, 6, size - 34)) & 0xffff);
+    for (unsigned j = 54; j < size; j++) {
+        f[j] = (uint8_t)(j * 7);
+    }
+}
+
 static void bench_tx(unsigned size, unsigned secs)
 {
     uint64_t end = deadline_us((uint64_t)secs * 1000000), n = 0, t0;
+    unsigned seq_off = tso ? BENCH_SEQ_OFF : 14;
     uint32_t seq = 0;
 
     for (unsigned i = 0; i < txq.size; i++) {
         uint8_t *f = txbuf(i) + HDR_LEN;
 
-        memset(txbuf(i), 0, HDR_LEN);
-        eth_hdr(f, bcast, ETH_BENCH);
-        for (unsigned j = 18; j < size; j++) {
-            f[j] = (uint8_t)(j * 7);
+        if (tso) {
+            tso_frame(txbuf(i), size);
+        } else {
+            memset(txbuf(i), 0, HDR_LEN);
+            eth_hdr(f, bcast, ETH_BENCH);
+            for (unsigned j = 18; j < size; j++) {
+                f[j] = (uint8_t)(j * 7);
+            }
         }
         tx_desc[i] = (struct vring_desc){ (uintptr_t)txbuf(i),
                                           HDR_LEN + size, 0, 0 };
@@ -921,7 +995,7 @@ static void bench_tx(unsigned size, unsigned secs)
         while (tx_free) {
             unsigned d = tx_next;
 
-            put32(txbuf(d) + HDR_LEN + 14, seq++);
+            put32(txbuf(d) + HDR_LEN + seq_off, seq++);
             txq.avail[2 + txq.avail_idx % txq.size] = d;
             txq.avail_idx++;
             tx_next = (d + 1) % txq.size;
@@ -939,9 +1013,21 @@ static void bench_tx(unsigned size, unsigned secs)
            (unsigned long)n, (unsigned long)tsc_to_us(rdtsc() - t0));
 }
 
+/* A frame of the bench: ours (tso: our TCP ports), whole or a segment. */
+static bool bench_frame(const uint8_t *f, unsigned len)
+{
+    if (!tso) {
+        return len >= 18 && get16(f + 12) == ETH_BENCH;
+    }
+    return len >= BENCH_SEQ_OFF && get16(f + 12) == ETH_IP && f[23] == 6 &&
+           get16(f + 34) == BENCH_SPORT && get16(f + 36) == BENCH_DPORT;
+}
+
 static void bench_rx(unsigned size, unsigned secs)
 {
     uint64_t frames = 0, bytes = 0, lost = 0, bad = 0, t0 = 0, end = 0;
+    uint64_t segments = 0, other = 0;
+    unsigned seq_off = tso ? BENCH_SEQ_OFF : 14;
     uint64_t idle = deadline_us(60000000), t1;
     uint32_t expect = 0;
     unsigned pending = 0;
@@ -963,20 +1049,29 @@ static void bench_rx(unsigned size, unsigned secs)
             cpu_relax();
             continue;
         }
-        if (len == size && get16(f + 12) == ETH_BENCH) {
-            uint32_t seq = get32(f + 14);
+        if (tso && bench_frame(f, len) && !t0) {
+            t0 = rdtsc();               /* whole or segmented: from here */
+            end = t0 + (uint64_t)secs * tsc_hz();
+        }
+        if (bench_frame(f, len) && len == size) {
+            uint32_t seq = get32(f + seq_off);
 
             if (!t0) {
                 t0 = rdtsc();
                 end = t0 + (uint64_t)secs * tsc_hz();
-            } else if (seq != expect) {
+            } else if (seq != expect && (expect || frames)) {
                 lost += (uint32_t)(seq - expect);
             }
             expect = seq + 1;
             frames++;
             bytes += len;
+        } else if (tso && bench_frame(f, len)) {
+            segments++;                 /* the host segmented it */
+            bytes += len;
+        } else if (bench_frame(f, len)) {
+            bad += t0 != 0;             /* a short frame of ours */
         } else {
-            bad++;
+            other++;                    /* the host's own (IPv6 ND, ...) */
         }
         rx_recycle(id, false);
         if (++pending >= rxq.size / 4) {
@@ -1001,13 +1096,16 @@ static void bench_rx(unsigned size, unsigned secs)
             us = 1;
         }
         printf("virtio-net-bench: mode=rx size=%u frames=%lu us=%lu "
-               "mbps=%lu fps=%lu lost=%lu bad=%lu\n", size,
+               "mbps=%lu fps=%lu lost=%lu bad=%lu segments=%lu "
+               "other=%lu\n", size,
                (unsigned long)frames, (unsigned long)us,
                (unsigned long)(bytes * 8 / us),
                (unsigned long)(frames * 1000000 / us), (unsigned long)lost,
-               (unsigned long)bad);
+               (unsigned long)bad, (unsigned long)segments,
+               (unsigned long)other);
     }
-    report(frames > 0 && !bad, "bench rx: %lu frames", (unsigned long)frames);
+    report((frames > 0 || segments > 0) && !bad, "bench rx: %lu frames, "
+           "%lu segments", (unsigned long)frames, (unsigned long)segments);
 }
 
 int main(void)
@@ -1017,6 +1115,12 @@ int main(void)
     bool bench = cmdline_get("bench", mode, sizeof(mode)) != NULL;
 
     report_prefix("virtio-net");
+    if (bench && cmdline_get_int("tso", 0)) {
+        tso = true;
+        buf_size = TSO_BUF_SIZE;
+        qlimit = TSO_QMAX;
+        txbuf_base = TSO_TXBUF_BASE;
+    }
     if (!find_device()) {
         report(false, "no 1af4:1000 function");
         report_summary();
@@ -1034,9 +1138,10 @@ int main(void)
         unsigned size = cmdline_get_int("size", 1514);
         unsigned secs = cmdline_get_int("secs", 5);
 
-        if (size < 60 || size > BUF_SIZE - HDR_LEN) {
-            report(false, "size %u out of range (60..%u)", size,
-                   BUF_SIZE - HDR_LEN);
+        unsigned max = tso ? 65536 : BUF_SIZE - HDR_LEN;
+
+        if (size < (tso ? 60u + 54 : 60u) || size > max) {
+            report(false, "size %u out of range (60..%u)", size, max);
         } else if (!strcmp(mode, "tx")) {
             bench_tx(size, secs);
         } else if (!strcmp(mode, "rx")) {
