@@ -1515,6 +1515,9 @@ static void incoming_postcopy_done(void *opaque)
 
     incoming_join(in);
     postcopy_rp_send(in->ld->pc, &done, 1);
+    /* the fault thread runs until mig_load_free: no more writes to an fd
+     * that is about to close (and could be reused) */
+    postcopy_rp_detach(in->ld->pc);
     close(in->fd);
     in->fd = -1;
     if (in->listen_fd >= 0) {
