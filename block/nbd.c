@@ -25,6 +25,7 @@
  * (reconnect-delay is refused) and no TLS.
  */
 #include "qemu/osdep.h"
+#include "qemu/sockets-io.h"
 #include "block/block-int.h"
 #include "block/nbd.h"
 #include "migration/channel.h"
@@ -81,49 +82,13 @@ static void nbd_state_init(NbdState *s)
 
 /* ---- socket helpers ---------------------------------------------------- */
 
-static bool read_full(int fd, void *buf, size_t len)
-{
-    uint8_t *p = buf;
-
-    while (len) {
-        ssize_t n = recv(fd, p, len, 0);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        p += n;
-        len -= n;
-    }
-    return true;
-}
-
-static bool write_full(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-
-    while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        p += n;
-        len -= n;
-    }
-    return true;
-}
-
 static bool discard_bytes(int fd, uint64_t len)
 {
     uint8_t buf[4096];
 
     while (len) {
         size_t n = MIN(len, sizeof(buf));
-        if (!read_full(fd, buf, n)) {
+        if (!sock_read_full(fd, buf, n)) {
             return false;
         }
         len -= n;
@@ -154,7 +119,7 @@ static bool send_option(int fd, uint32_t opt, const void *data, uint32_t len)
     stq_be(h, NBD_OPTS_MAGIC);
     stl_be(h + 8, opt);
     stl_be(h + 12, len);
-    return write_full(fd, h, sizeof(h)) && write_full(fd, data, len);
+    return sock_write_full(fd, h, sizeof(h)) && sock_write_full(fd, data, len);
 }
 
 /* One option reply; its payload (at most 64 KiB) in *@data. */
@@ -164,7 +129,7 @@ static bool recv_option_reply(int fd, uint32_t opt, uint32_t *type,
 {
     uint8_t h[NBD_OPTION_REPLY_SIZE];
 
-    if (!read_full(fd, h, sizeof(h))) {
+    if (!sock_read_full(fd, h, sizeof(h))) {
         return hs_fail(filename, errp, "the NBD server closed the "
                        "connection during the handshake");
     }
@@ -177,7 +142,7 @@ static bool recv_option_reply(int fd, uint32_t opt, uint32_t *type,
     }
     *data = g_malloc(*len + 1);
     (*data)[*len] = 0;
-    if (!read_full(fd, *data, *len)) {
+    if (!sock_read_full(fd, *data, *len)) {
         g_free(*data);
         *data = NULL;
         return hs_fail(filename, errp, "the NBD server closed the "
@@ -309,7 +274,7 @@ static bool negotiate_export_name(NbdState *s, BlockDriverState *bs, int fd,
     if (!send_option(fd, NBD_OPT_EXPORT_NAME, export, strlen(export))) {
         return hs_fail(bs->filename, errp, "send failed");
     }
-    if (!read_full(fd, r, no_zeroes ? 10 : sizeof(r))) {
+    if (!sock_read_full(fd, r, no_zeroes ? 10 : sizeof(r))) {
         return hs_fail(bs->filename, errp, "Requested export not available "
                        "(the NBD server closed the connection)");
     }
@@ -326,7 +291,7 @@ static bool nbd_handshake(NbdState *s, BlockDriverState *bs,
     bool unsupported = true;
     int fd = s->fd;
 
-    if (!read_full(fd, hello, sizeof(hello))) {
+    if (!sock_read_full(fd, hello, sizeof(hello))) {
         return hs_fail(bs->filename, errp, "no NBD greeting from the "
                        "server");
     }
@@ -342,7 +307,7 @@ static bool nbd_handshake(NbdState *s, BlockDriverState *bs,
     }
     hflags = ldw_be(hello + 16);
     stl_be(cflags, hflags & (NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES));
-    if (!write_full(fd, cflags, 4)) {
+    if (!sock_write_full(fd, cflags, 4)) {
         return hs_fail(bs->filename, errp, "send failed");
     }
     s->max_block = NBD_MAX_BUFFER_SIZE;
@@ -410,7 +375,7 @@ static void slot_complete(NbdState *s, NbdSlot *slot)
  * the error message tells apart from a malformed reply. */
 static bool chunk_read(NbdState *s, void *buf, size_t len)
 {
-    s->read_failed = !read_full(s->fd, buf, len);
+    s->read_failed = !sock_read_full(s->fd, buf, len);
     return !s->read_failed;
 }
 
@@ -600,8 +565,8 @@ static int nbd_request(BlockDriverState *bs, uint16_t type, uint16_t flags,
 
     nbd_request_encode(h, &r);
     g_mutex_lock(&s->send_lock);
-    sent = write_full(s->fd, h, sizeof(h)) &&
-           (type != NBD_CMD_WRITE || write_full(s->fd, buf, len));
+    sent = sock_write_full(s->fd, h, sizeof(h)) &&
+           (type != NBD_CMD_WRITE || sock_write_full(s->fd, buf, len));
     g_mutex_unlock(&s->send_lock);
 
     g_mutex_lock(&s->lock);
@@ -906,7 +871,7 @@ static void nbd_close(BlockDriverState *bs)
         nbd_request_encode(h, &r);
         g_mutex_lock(&s->send_lock);
         if (!s->dead) {
-            write_full(s->fd, h, sizeof(h));
+            sock_write_full(s->fd, h, sizeof(h));
         }
         g_mutex_unlock(&s->send_lock);
         shutdown(s->fd, SHUT_RDWR);

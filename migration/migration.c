@@ -195,6 +195,7 @@ typedef struct MigrationState {
     GPid resume_child;
     int64_t stop_ms;
     uint64_t postcopy_requests, postcopy_bytes0;
+    uint64_t postcopy_requests0;    /* on the connections before this one */
 } MigrationState;
 
 static MigrationState mig = {
@@ -846,19 +847,20 @@ static PostcopyEnd postcopy_send(MigrationState *s)
     bool end_sent = false;
 
     for (;;) {
-        int answer = postcopy_rp_answer(s->rp);
+        PostcopyRpStatus st;
 
-        s->postcopy_requests = postcopy_rp_requests(s->rp);
-        if (answer == MIG_RP_REFUSED) {
+        postcopy_rp_status(s->rp, &st);
+        s->postcopy_requests = s->postcopy_requests0 + st.requests;
+        if (st.answer == MIG_RP_REFUSED) {
             return POSTCOPY_REFUSED;
         }
-        if (answer == MIG_RP_LOADED && !s->downtime) {
+        if (st.answer == MIG_RP_LOADED && !s->downtime) {
             s->downtime = MAX(now_ms() - s->stop_ms, 1);
         }
-        if (postcopy_rp_done(s->rp)) {
+        if (st.done) {
             return POSTCOPY_DONE;
         }
-        if (postcopy_rp_broken(s->rp) || mig_file_error(s->f)) {
+        if (st.broken || mig_file_error(s->f)) {
             return POSTCOPY_BROKEN;
         }
         if (postcopy_rp_next_request(s->rp, &rblock, &rpage)) {
@@ -892,6 +894,7 @@ static bool postcopy_pause_and_resume(MigrationState *s)
     }
     postcopy_rp_stop(s->rp);
     s->rp = NULL;
+    s->postcopy_requests0 = s->postcopy_requests;
     mig_file_free(s->f);
     s->f = NULL;
     close(s->fd);
@@ -967,8 +970,13 @@ static bool postcopy(MigrationState *s)
         while (!postcopy_pause_and_resume(s)) {
         }
     }
-    if (s->rp && !postcopy_rp_done(s->rp)) {
-        shutdown(s->fd, SHUT_RDWR);     /* its reader may still wait */
+    if (s->rp) {
+        PostcopyRpStatus st;
+
+        postcopy_rp_status(s->rp, &st);
+        if (!st.done) {
+            shutdown(s->fd, SHUT_RDWR); /* its reader may still wait */
+        }
     }
     postcopy_rp_stop(s->rp);
     s->rp = NULL;
@@ -1136,7 +1144,7 @@ static void migration_reset_stats(MigrationState *s)
     s->period_xfer0 = s->period_dirty = 0;
     g_clear_pointer(&s->xbzrle, xbzrle_cache_free);
     s->start_postcopy = 0;
-    s->postcopy_requests = s->postcopy_bytes0 = 0;
+    s->postcopy_requests = s->postcopy_bytes0 = s->postcopy_requests0 = 0;
     s->stop_ms = 0;
 }
 
@@ -1507,16 +1515,12 @@ static void incoming_join(IncomingState *in)
     }
 }
 
-/* Every page is here: tell the source, let go of userfaultfd. */
-static void incoming_postcopy_done(void *opaque)
+/* The loading thread is done with the connection: close it (the fault
+ * thread, which runs on, no longer writes to it: the fd could be reused)
+ * and the listener. */
+static void incoming_postcopy_close(IncomingState *in)
 {
-    IncomingState *in = opaque;
-    uint8_t done = MIG_RP_DONE;
-
     incoming_join(in);
-    postcopy_rp_send(in->ld->pc, &done, 1);
-    /* the fault thread runs until mig_load_free: no more writes to an fd
-     * that is about to close (and could be reused) */
     postcopy_rp_detach(in->ld->pc);
     close(in->fd);
     in->fd = -1;
@@ -1524,6 +1528,16 @@ static void incoming_postcopy_done(void *opaque)
         close(in->listen_fd);
         in->listen_fd = -1;
     }
+}
+
+/* Every page is here: tell the source, let go of userfaultfd. */
+static void incoming_postcopy_done(void *opaque)
+{
+    IncomingState *in = opaque;
+    uint8_t done = MIG_RP_DONE;
+
+    postcopy_rp_send(in->ld->pc, &done, 1);
+    incoming_postcopy_close(in);
     mig_load_free(in->ld);      /* unregisters the guest's RAM */
     in->ld = NULL;
     in->pending = false;
@@ -1536,14 +1550,7 @@ static void incoming_postcopy_broken(void *opaque)
 {
     IncomingState *in = opaque;
 
-    incoming_join(in);
-    postcopy_rp_detach(in->ld->pc);
-    close(in->fd);
-    in->fd = -1;
-    if (in->listen_fd >= 0) {
-        close(in->listen_fd);
-        in->listen_fd = -1;
-    }
+    incoming_postcopy_close(in);
     set_status(&in->status, MIGRATION_STATUS_POSTCOPY_PAUSED);
     error_report("postcopy: %s; %" PRIu64 " pages are still on the "
                  "source: migrate-recover URI here, then migrate with "

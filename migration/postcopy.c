@@ -5,6 +5,7 @@
 #include "qemu/osdep.h"
 #include "migration/postcopy.h"
 #include "migration/savevm.h"
+#include "qemu/sockets-io.h"
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -170,30 +171,12 @@ static void unregister_blocks(PostcopyIncoming *pc)
     }
 }
 
-static bool write_all(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-
-    while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        p += n;
-        len -= n;
-    }
-    return true;
-}
-
 bool postcopy_rp_send(PostcopyIncoming *pc, const void *msg, size_t len)
 {
     bool ok;
 
     g_mutex_lock(&pc->rp_lock);
-    ok = pc->rp_fd >= 0 && write_all(pc->rp_fd, msg, len);
+    ok = pc->rp_fd >= 0 && sock_write_full(pc->rp_fd, msg, len);
     g_mutex_unlock(&pc->rp_lock);
     return ok;
 }
@@ -414,7 +397,7 @@ bool postcopy_rp_attach(PostcopyIncoming *pc, int rp_fd)
         postcopy_put_bitmap(msg, pc->missing[i], b->pages);
     }
     pc->rp_fd = rp_fd;
-    ok = write_all(rp_fd, msg->data, msg->len);
+    ok = sock_write_full(rp_fd, msg->data, msg->len);
     g_mutex_unlock(&pc->rp_lock);
     /* the faults that wait: the source may not have their pages queued
      * any more (they were lost with the connection), ask again */
@@ -486,24 +469,6 @@ struct PostcopyReturnPath {
     uint64_t requests;
 };
 
-static bool read_full(int fd, void *buf, size_t len)
-{
-    uint8_t *p = buf;
-
-    while (len) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        p += n;
-        len -= n;
-    }
-    return true;
-}
-
 static uint32_t get_be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
@@ -559,9 +524,9 @@ static gpointer rp_thread(gpointer opaque)
     PostcopyReturnPath *rp = opaque;
     uint8_t type, req[12];
 
-    while (read_full(rp->fd, &type, 1)) {
+    while (sock_read_full(rp->fd, &type, 1)) {
         if (type == MIG_RP_REQ_PAGE) {
-            if (!read_full(rp->fd, req, sizeof(req)) ||
+            if (!sock_read_full(rp->fd, req, sizeof(req)) ||
                 !rp_queue_request(rp, req)) {
                 break;
             }
@@ -621,44 +586,14 @@ void postcopy_rp_wait(PostcopyReturnPath *rp, int timeout_ms)
     g_mutex_unlock(&rp->lock);
 }
 
-int postcopy_rp_answer(PostcopyReturnPath *rp)
+void postcopy_rp_status(PostcopyReturnPath *rp, PostcopyRpStatus *st)
 {
-    int a;
-
     g_mutex_lock(&rp->lock);
-    a = rp->answer;
+    st->answer = rp->answer;
+    st->done = rp->done;
+    st->broken = rp->broken;
+    st->requests = rp->requests;
     g_mutex_unlock(&rp->lock);
-    return a;
-}
-
-bool postcopy_rp_done(PostcopyReturnPath *rp)
-{
-    bool d;
-
-    g_mutex_lock(&rp->lock);
-    d = rp->done;
-    g_mutex_unlock(&rp->lock);
-    return d;
-}
-
-bool postcopy_rp_broken(PostcopyReturnPath *rp)
-{
-    bool b;
-
-    g_mutex_lock(&rp->lock);
-    b = rp->broken;
-    g_mutex_unlock(&rp->lock);
-    return b;
-}
-
-uint64_t postcopy_rp_requests(PostcopyReturnPath *rp)
-{
-    uint64_t n;
-
-    g_mutex_lock(&rp->lock);
-    n = rp->requests;
-    g_mutex_unlock(&rp->lock);
-    return n;
 }
 
 void postcopy_rp_stop(PostcopyReturnPath *rp)
@@ -677,7 +612,7 @@ bool postcopy_read_missing(int fd, GPtrArray *blocks, GError **errp)
 {
     uint8_t head[5], w[8];
 
-    if (!read_full(fd, head, sizeof(head)) || head[0] != MIG_RP_MISSING) {
+    if (!sock_read_full(fd, head, sizeof(head)) || head[0] != MIG_RP_MISSING) {
         error_setg(errp, "the destination did not answer the resumed "
                    "postcopy (is it in postcopy-recover?)");
         return false;
@@ -691,13 +626,13 @@ bool postcopy_read_missing(int fd, GPtrArray *blocks, GError **errp)
         RamBlock *b = g_ptr_array_index(blocks, i);
         uint64_t words = DIV_ROUND_UP(b->pages, 64);
 
-        if (!read_full(fd, w, 8) || get_be64(w) != b->pages) {
+        if (!sock_read_full(fd, w, 8) || get_be64(w) != b->pages) {
             error_setg(errp, "the destination's missing pages of '%s' do "
                        "not match", b->idstr);
             return false;
         }
         for (uint64_t j = 0; j < words; j++) {
-            if (!read_full(fd, w, 8)) {
+            if (!sock_read_full(fd, w, 8)) {
                 error_setg(errp, "the connection broke while the "
                            "destination listed its missing pages");
                 return false;

@@ -91,10 +91,14 @@ bool postcopy_rp_next_request(PostcopyReturnPath *rp, unsigned *block,
 /* Sleep until a request, an answer, DONE or a broken connection, at most
  * @timeout_ms. */
 void postcopy_rp_wait(PostcopyReturnPath *rp, int timeout_ms);
-int postcopy_rp_answer(PostcopyReturnPath *rp);   /* -1: none yet */
-bool postcopy_rp_done(PostcopyReturnPath *rp);
-bool postcopy_rp_broken(PostcopyReturnPath *rp);
-uint64_t postcopy_rp_requests(PostcopyReturnPath *rp);
+/* What the destination said so far, taken together. */
+typedef struct PostcopyRpStatus {
+    int answer;             /* -1 none yet, MIG_RP_LOADED / MIG_RP_REFUSED */
+    bool done;              /* MIG_RP_DONE came */
+    bool broken;            /* the connection is gone */
+    uint64_t requests;      /* pages asked for on this connection */
+} PostcopyRpStatus;
+void postcopy_rp_status(PostcopyReturnPath *rp, PostcopyRpStatus *st);
 void postcopy_rp_stop(PostcopyReturnPath *rp);    /* joins and frees */
 /* A resumed connection: read MIG_RP_MISSING into each block's bmap. */
 bool postcopy_read_missing(int fd, GPtrArray *blocks, GError **errp);

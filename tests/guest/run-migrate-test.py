@@ -189,6 +189,15 @@ def check_continues(dst, after):
                       (first, after))
 
 
+def hand_over(src, dst):
+    """The source is done: the destination goes on from the source's last
+    round and passes its checks."""
+    last = max(src.rounds())
+    src.quit()
+    check_continues(dst, last)
+    dst.finish()
+
+
 def run_tcp(emulator, payload, tmp, extra):
     port = free_port()
     src = Guest("src", emulator, payload, tmp, extra)
@@ -198,10 +207,7 @@ def run_tcp(emulator, payload, tmp, extra):
         src.wait_round(MIGRATE_AFTER)
         src.qmp.ret("migrate", {"uri": "tcp:127.0.0.1:%d" % port})
         src.wait_migration("source")
-        last = max(src.rounds())
-        src.quit()
-        check_continues(dst, last)
-        dst.finish()
+        hand_over(src, dst)
     finally:
         src.kill()
         dst.kill()
@@ -224,10 +230,7 @@ def run_dirty(emulator, payload, tmp, extra):
         if syncs < 3:
             raise Failure("precopy took %d dirty syncs: the test wants "
                           "pages rewritten between passes" % syncs)
-        last = max(src.rounds())
-        src.quit()
-        check_continues(dst, last)
-        dst.finish()
+        hand_over(src, dst)
     finally:
         src.kill()
         dst.kill()
@@ -391,10 +394,7 @@ def run_postcopy(emulator, payload, tmp, extra):
         print("postcopy: %d pages asked for by the destination, %d bytes "
               "after the switch" % (ram["postcopy-requests"],
                                     ram["postcopy-bytes"]), flush=True)
-        last = max(src.rounds())
-        src.quit()
-        check_continues(dst, last)
-        dst.finish()
+        hand_over(src, dst)
     finally:
         src.kill()
         dst.kill()
@@ -444,10 +444,7 @@ def run_recover(emulator, payload, tmp, extra):
                           ram)
         print("postcopy: %d pages asked for" % ram["postcopy-requests"],
               flush=True)
-        last = max(src.rounds())
-        src.quit()
-        check_continues(dst, last)
-        dst.finish()
+        hand_over(src, dst)
     finally:
         src.kill()
         dst.kill()

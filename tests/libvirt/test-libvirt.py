@@ -695,31 +695,42 @@ def test_snapshot(lv, kvmpc):
         lv.virsh("snapshot-delete", g.name, "running1")
 
 
-def migrate_and_check(lv, kvmpc, name, uuid_tail, flags, migrateuri=True):
-    """`virsh migrate --live FLAGS` to a second libvirtd on this host (its
-    own namespace and host UUID); the payload must go on there, answering
-    the power button without booting again."""
+def check_went_over(lv, lv2, g, log, mark):
+    """The domain runs on lv2 only, and its payload went on there: the
+    power button reaches it with no new boot in between."""
+    wait_state(lv2, g.name, "running")
+    check(g.name not in lv.virsh("list", "--name").stdout,
+          "the source still runs the domain")
+    lv2.virsh("shutdown", g.name)
+    out = wait_log_since(log, mark, POWEROFF)
+    check(BANNER not in out and "multiboot entry" not in out,
+          "the payload booted again, not migrated: %r" % out[-800:])
+    wait_state_gone(lv2, g.name)
+
+
+def migrate_and_check(lv, kvmpc, name, uuid_tail, flags, migrateuri=True,
+                      migrate=None, devices=""):
+    """`virsh migrate --live FLAGS` (or @migrate(g, dest)) to a second
+    libvirtd on this host (its own namespace and host UUID); the payload
+    must go on there (check_went_over)."""
     log = os.path.join(lv.tmp, name + ".log")
     lv2 = Libvirt(host_uuid="5c0f1a2e-0000-4000-8000-%s" % uuid_tail)
     try:
-        with Guest(lv, kvmpc, name, serial_xml(log)) as g:
+        with Guest(lv, kvmpc, name, serial_xml(log) + devices) as g:
             g.start(log)
             mark = log_size(log)
-            extra = ["--migrateuri", "tcp://127.0.0.1"] if migrateuri else []
             # with --p2p the source daemon opens the destination URI
             # itself: qemu+unix:// makes that a remote connection (plain
             # qemu:/// would be its own driver, "the same host")
             dest = lv2.uri.replace("qemu://", "qemu+unix://", 1)
-            lv.virsh("migrate", "--live", *flags, g.name, dest, *extra,
-                     timeout=180)
-            wait_state(lv2, g.name, "running")
-            check(g.name not in lv.virsh("list", "--name").stdout,
-                  "the source still runs the domain")
-            lv2.virsh("shutdown", g.name)
-            out = wait_log_since(log, mark, POWEROFF)
-            check(BANNER not in out and "multiboot entry" not in out,
-                  "the payload booted again, not migrated: %r" % out[-800:])
-            wait_state_gone(lv2, g.name)
+            if migrate:
+                migrate(g, dest)
+            else:
+                extra = (["--migrateuri", "tcp://127.0.0.1"] if migrateuri
+                         else [])
+                lv.virsh("migrate", "--live", *flags, g.name, dest, *extra,
+                         timeout=180)
+            check_went_over(lv, lv2, g, log, mark)
     finally:
         lv2.virsh("destroy", name, ok=False)
         lv2.close()
@@ -749,7 +760,6 @@ def test_migrate_copy_storage(lv, kvmpc):
     (blockdev-mirror), migrates once the job is ready, and ends the job;
     the destination's image then holds the source's data (qemu-img
     compare) and the payload goes on there."""
-    log = os.path.join(lv.tmp, "migcs.log")
     src_img = os.path.join(lv.tmp, "cs-src.qcow2")
     dst_img = os.path.join(lv.tmp, "cs-dst.qcow2")
     raw = os.path.join(lv.tmp, "cs-data.raw")
@@ -760,37 +770,22 @@ def test_migrate_copy_storage(lv, kvmpc):
                     raw, src_img], check=True)
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", dst_img,
                     "16M"], check=True)
-    lv2 = Libvirt(host_uuid="5c0f1a2e-0000-4000-8000-0000000beef4")
-    name = "kvmpc-migcs"
-    try:
-        with Guest(lv, kvmpc, name, serial_xml(log) +
-                   disk_xml(src_img, "qcow2", "vda", "virtio")) as g:
-            g.start(log)
-            mark = log_size(log)
-            xml = lv.virsh("dumpxml", "--migratable", g.name).stdout
-            dst_xml = os.path.join(lv.tmp, "migcs-dst.xml")
-            with open(dst_xml, "w") as f:
-                f.write(xml.replace(src_img, dst_img))
-            lv.virsh("migrate", "--live", "--copy-storage-all", "--xml",
-                     dst_xml, g.name, lv2.uri, "--migrateuri",
-                     "tcp://127.0.0.1", "--disks-uri", "tcp://127.0.0.1",
-                     timeout=180)
-            wait_state(lv2, g.name, "running")
-            check(g.name not in lv.virsh("list", "--name").stdout,
-                  "the source still runs the domain")
-            lv2.virsh("shutdown", g.name)
-            out = wait_log_since(log, mark, POWEROFF)
-            check(BANNER not in out and "multiboot entry" not in out,
-                  "the payload booted again, not migrated: %r" % out[-800:])
-            wait_state_gone(lv2, g.name)
-        cmp = subprocess.run(["qemu-img", "compare", "-f", "qcow2", "-F",
-                              "raw", dst_img, raw], capture_output=True,
-                             text=True)
-        check(cmp.returncode == 0, "the destination's image differs from "
-              "the source's data: %s%s" % (cmp.stdout, cmp.stderr))
-    finally:
-        lv2.virsh("destroy", name, ok=False)
-        lv2.close()
+
+    def migrate(g, dest):
+        xml = lv.virsh("dumpxml", "--migratable", g.name).stdout
+        dst_xml = os.path.join(lv.tmp, "migcs-dst.xml")
+        with open(dst_xml, "w") as f:
+            f.write(xml.replace(src_img, dst_img))
+        lv.virsh("migrate", "--live", "--copy-storage-all", "--xml",
+                 dst_xml, g.name, dest, "--migrateuri", "tcp://127.0.0.1",
+                 "--disks-uri", "tcp://127.0.0.1", timeout=180)
+    migrate_and_check(lv, kvmpc, "kvmpc-migcs", "0000000beef4", [],
+                      migrate=migrate,
+                      devices=disk_xml(src_img, "qcow2", "vda", "virtio"))
+    cmp = subprocess.run(["qemu-img", "compare", "-f", "qcow2", "-F", "raw",
+                          dst_img, raw], capture_output=True, text=True)
+    check(cmp.returncode == 0, "the destination's image differs from the "
+          "source's data: %s%s" % (cmp.stdout, cmp.stderr))
 
 
 @guest_test()
@@ -799,25 +794,7 @@ def test_migrate(lv, kvmpc):
     namespace and host UUID): the destination starts kvmpc with -incoming,
     the source migrates over tcp:, and the payload goes on on the
     destination, answering the power button without booting again."""
-    log = os.path.join(lv.tmp, "mig.log")
-    lv2 = Libvirt(host_uuid="5c0f1a2e-0000-4000-8000-00000000beef")
-    try:
-        with Guest(lv, kvmpc, "kvmpc-mig", serial_xml(log)) as g:
-            g.start(log)
-            mark = log_size(log)
-            lv.virsh("migrate", "--live", g.name, lv2.uri,
-                     "--migrateuri", "tcp://127.0.0.1", timeout=180)
-            wait_state(lv2, g.name, "running")
-            check(g.name not in lv.virsh("list", "--name").stdout,
-                  "the source still runs the domain")
-            lv2.virsh("shutdown", g.name)
-            out = wait_log_since(log, mark, POWEROFF)
-            check(BANNER not in out and "multiboot entry" not in out,
-                  "the payload booted again, not migrated: %r" % out[-800:])
-            wait_state_gone(lv2, g.name)
-    finally:
-        lv2.virsh("destroy", "kvmpc-mig", ok=False)
-        lv2.close()
+    migrate_and_check(lv, kvmpc, "kvmpc-mig", "00000000beef", [])
 
 
 @guest_test()
@@ -828,42 +805,28 @@ def test_migrate_postcopy(lv, kvmpc):
     sends migrate-start-postcopy; the source's kvmpc reports
     postcopy-active (libvirtd's monitor log), and the payload goes on on
     the destination."""
-    log = os.path.join(lv.tmp, "migpc.log")
-    lv2 = Libvirt(host_uuid="5c0f1a2e-0000-4000-8000-00000000cafe")
-    try:
-        with Guest(lv, kvmpc, "kvmpc-migpc", serial_xml(log)) as g:
-            g.start(log)
-            mark = log_size(log)
-            lv.virsh("migrate-setspeed", g.name, "1")
-            mig = subprocess.Popen(
-                ["virsh", "-c", lv.uri, "migrate", "--live", "--postcopy",
-                 g.name, lv2.uri, "--migrateuri", "tcp://127.0.0.1"],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            end = time.time() + 60
-            while True:
-                p = lv.virsh("migrate-postcopy", g.name, ok=False)
-                if p.returncode == 0:
-                    break
-                if mig.poll() is not None or time.time() > end:
-                    raise Failure("virsh migrate-postcopy: %s%s / %s" % (
-                        p.stdout, p.stderr, mig.communicate()[0]))
-                time.sleep(0.1)
-            out, _ = mig.communicate(timeout=180)
-            check(mig.returncode == 0, "virsh migrate: %s" % out)
-            daemon_log = open(os.path.join(lv.tmp, "libvirtd.log")).read()
-            check("postcopy-active" in daemon_log,
-                  "no postcopy-active in the source's monitor traffic")
-            wait_state(lv2, g.name, "running")
-            check(g.name not in lv.virsh("list", "--name").stdout,
-                  "the source still runs the domain")
-            lv2.virsh("shutdown", g.name)
-            out = wait_log_since(log, mark, POWEROFF)
-            check(BANNER not in out and "multiboot entry" not in out,
-                  "the payload booted again, not migrated: %r" % out[-800:])
-            wait_state_gone(lv2, g.name)
-    finally:
-        lv2.virsh("destroy", "kvmpc-migpc", ok=False)
-        lv2.close()
+    def migrate(g, dest):
+        lv.virsh("migrate-setspeed", g.name, "1")
+        mig = subprocess.Popen(
+            ["virsh", "-c", lv.uri, "migrate", "--live", "--postcopy",
+             g.name, dest, "--migrateuri", "tcp://127.0.0.1"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        end = time.time() + 60
+        while True:
+            p = lv.virsh("migrate-postcopy", g.name, ok=False)
+            if p.returncode == 0:
+                break
+            if mig.poll() is not None or time.time() > end:
+                raise Failure("virsh migrate-postcopy: %s%s / %s" % (
+                    p.stdout, p.stderr, mig.communicate()[0]))
+            time.sleep(0.1)
+        out, _ = mig.communicate(timeout=180)
+        check(mig.returncode == 0, "virsh migrate: %s" % out)
+        daemon_log = open(os.path.join(lv.tmp, "libvirtd.log")).read()
+        check("postcopy-active" in daemon_log,
+              "no postcopy-active in the source's monitor traffic")
+    migrate_and_check(lv, kvmpc, "kvmpc-migpc", "00000000cafe", [],
+                      migrate=migrate)
 
 
 def wait_state_gone(lv, name, timeout=30):
