@@ -86,25 +86,22 @@ def guest_cmd(prog, payload, append, netdev):
                   "-device", "virtio-net-pci,netdev=n0,romfile="]
 
 
-def one_run(prog, payload, size, secs):
-    """(Mbit/s, frames/s) the receiving guest measured."""
-    port = free_port()
+def guest_pair(prog, payload, size, secs, extra, rx_netdev, tx_netdev,
+               rx_ready):
+    """Start the receiving guest, wait for rx_ready(rx), start the sender;
+    (Mbit/s, frames/s, lost, segments) the receiver measured."""
     rx = subprocess.Popen(
-        guest_cmd(prog, payload, f"bench=rx size={size} secs={secs}",
-                  f"socket,id=n0,listen=127.0.0.1:{port}"),
+        guest_cmd(prog, payload, f"bench=rx size={size} secs={secs}{extra}",
+                  rx_netdev),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True)
     tx = None
     try:
-        deadline = time.monotonic() + 30
-        while not listening(port):
-            if rx.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{prog}: the receiver never listened")
-            time.sleep(0.02)
+        rx_ready(rx)
         tx = subprocess.Popen(
             guest_cmd(prog, payload,
-                      f"bench=tx size={size} secs={secs * 4 + 30}",
-                      f"socket,id=n0,connect=127.0.0.1:{port}"),
+                      f"bench=tx size={size} secs={secs * 4 + 30}{extra}",
+                      tx_netdev),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
         out, _ = rx.communicate(timeout=secs + 90)
@@ -114,10 +111,28 @@ def one_run(prog, payload, size, secs):
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
     m = RX_RE.search(out)
+    seg = re.search(rb"segments=(\d+)", out)
     if rx.returncode != 1 or not m or int(m.group(7)):
         raise RuntimeError(f"{prog} exited {rx.returncode}: "
                            f"{out.decode(errors='replace')[-600:]}")
-    return int(m.group(4)), int(m.group(5)), int(m.group(6))
+    return (int(m.group(4)), int(m.group(5)), int(m.group(6)),
+            int(seg.group(1)) if seg else 0)
+
+
+def one_run(prog, payload, size, secs):
+    """(Mbit/s, frames/s, lost) over a -netdev socket pair."""
+    port = free_port()
+
+    def listening_now(rx):
+        deadline = time.monotonic() + 30
+        while not listening(port):
+            if rx.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{prog}: the receiver never listened")
+            time.sleep(0.02)
+    return guest_pair(prog, payload, size, secs, "",
+                      f"socket,id=n0,listen=127.0.0.1:{port}",
+                      f"socket,id=n0,connect=127.0.0.1:{port}",
+                      listening_now)[:3]
 
 
 def host_limit(size, secs, per_frame):
@@ -184,38 +199,12 @@ def setup_tap_netns():
 
 def one_run_tap(prog, payload, size, secs, tso):
     """(Mbit/s, frames/s, lost, segments) over the bridged taps."""
-    extra = " tso=1" if tso else ""
-
     def netdev(tap):
         return (f"tap,id=n0,ifname={tap},script=no,downscript=no,"
                 "vnet_hdr=on")
-    rx = subprocess.Popen(
-        guest_cmd(prog, payload, f"bench=rx size={size} secs={secs}{extra}",
-                  netdev(TAPS[1])),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True)
-    tx = None
-    try:
-        time.sleep(1)
-        tx = subprocess.Popen(
-            guest_cmd(prog, payload,
-                      f"bench=tx size={size} secs={secs * 4 + 30}{extra}",
-                      netdev(TAPS[0])),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
-        out, _ = rx.communicate(timeout=secs + 90)
-    finally:
-        for p in (tx, rx):
-            if p and p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-    m = RX_RE.search(out)
-    seg = re.search(rb"segments=(\d+)", out)
-    if rx.returncode != 1 or not m or int(m.group(7)):
-        raise RuntimeError(f"{prog} exited {rx.returncode}: "
-                           f"{out.decode(errors='replace')[-600:]}")
-    return (int(m.group(4)), int(m.group(5)), int(m.group(6)),
-            int(seg.group(1)) if seg else 0)
+    return guest_pair(prog, payload, size, secs, " tso=1" if tso else "",
+                      netdev(TAPS[1]), netdev(TAPS[0]),
+                      lambda rx: time.sleep(1))
 
 
 def tap_limit(size, secs, tso):

@@ -889,6 +889,8 @@ static void setup_machine(void)
     }
 }
 
+/* @size bytes of @data in a new temporary file (@tmpl as g_file_open_tmp
+ * takes it; NULL: GLib's default name); the caller frees the path. */
 static char *write_temp_file(const char *tmpl, const uint8_t *data,
                              size_t size)
 {
@@ -1081,25 +1083,22 @@ static void build_machine(void)
     }
 #endif
 #ifdef FUZZ_PC_USB
-    g_autofree char *usb_disk = write_temp_file("fuzz-usb-disk-XXXXXX",
-                                                zeros, FUZZ_DISK_SIZE);
-    g_autofree char *usb_disk1 = write_temp_file("fuzz-usb-disk-XXXXXX",
-                                                 zeros, FUZZ_DISK_SIZE);
-    g_autofree char *usb_disk2 = write_temp_file("fuzz-usb-disk-XXXXXX",
-                                                 zeros, FUZZ_DISK_SIZE);
-    g_autofree char *usb_opt0 = g_strdup_printf(
-        "if=none,id=usb-hd0,format=raw,cache=unsafe,file=%s", usb_disk);
-    g_autofree char *usb_opt1 = g_strdup_printf(
-        "if=none,id=usb-hd1,format=raw,cache=unsafe,file=%s", usb_disk1);
-    g_autofree char *usb_opt2 = g_strdup_printf(
-        "if=none,id=usb-hd2,format=raw,cache=unsafe,file=%s", usb_disk2);
+    /* usb-hd0 on the UHCI, usb-hd1 on the xHCI, usb-hd2 behind usb-uas;
+     * GLib's default temporary file names */
+    char *usb_disk[3], *usb_opt[3];
+
+    for (unsigned i = 0; i < ARRAY_SIZE(usb_disk); i++) {
+        usb_disk[i] = write_temp_file(NULL, zeros, FUZZ_DISK_SIZE);
+        usb_opt[i] = g_strdup_printf("if=none,id=usb-hd%u,format=raw,"
+                                     "cache=unsafe,file=%s", i, usb_disk[i]);
+    }
     const char *usb_args[] = {
-        "-drive", usb_opt0,
+        "-drive", usb_opt[0],
         "-device", "usb-storage,drive=usb-hd0,bus=fuzz-uhci.0,port=2",
-        "-drive", usb_opt1,
+        "-drive", usb_opt[1],
         "-device", "usb-storage,drive=usb-hd1,bus=fuzz-xhci.0,port=2",
         "-device", "usb-uas,id=fuzz-uas,bus=fuzz-xhci.0,port=3",
-        "-drive", usb_opt2,
+        "-drive", usb_opt[2],
         "-device", "scsi-hd,drive=usb-hd2,bus=fuzz-uas.0",
     };
     for (unsigned i = 0; i < ARRAY_SIZE(usb_args); i++) {
@@ -1122,9 +1121,11 @@ static void build_machine(void)
     unlink(ahci_disk);
 #endif
 #ifdef FUZZ_PC_USB
-    unlink(usb_disk);
-    unlink(usb_disk1);
-    unlink(usb_disk2);
+    for (unsigned i = 0; i < ARRAY_SIZE(usb_disk); i++) {
+        unlink(usb_disk[i]);
+        g_free(usb_disk[i]);
+        g_free(usb_opt[i]);
+    }
 #endif
 #ifdef FUZZ_PC_VIRTIO
     unlink(vblk_disk);

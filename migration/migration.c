@@ -663,15 +663,17 @@ static void stop_logging(MigrationState *s)
     }
 }
 
-/* Stop, last pass, device and CPU state, end.  Big lock held. */
-static bool switchover(MigrationState *s)
+/*
+ * Stop the guest for the switch (precopy's or postcopy's), and with
+ * pause-before-switchover wait for migrate-continue; s->stop_ms is when
+ * downtime starts (after that wait: it is the user's).  False when
+ * cancelled meanwhile.  Big lock held.
+ */
+static bool stop_for_switchover(MigrationState *s)
 {
-    int64_t t0 = now_ms();
-    uint64_t bytes0;
-    GError *err = NULL;
-
     s->runstate_before = runstate_get();
     s->vm_was_running = runstate_is_running();
+    s->stop_ms = now_ms();
     if (s->vm_was_running) {
         vm_stop(RUN_STATE_FINISH_MIGRATE);
     } else {
@@ -682,7 +684,19 @@ static bool switchover(MigrationState *s)
         if (cancelled(s)) {
             return false;
         }
-        t0 = now_ms();      /* the wait is the user's, not downtime */
+        s->stop_ms = now_ms();
+    }
+    return true;
+}
+
+/* Stop, last pass, device and CPU state, end.  Big lock held. */
+static bool switchover(MigrationState *s)
+{
+    uint64_t bytes0;
+    GError *err = NULL;
+
+    if (!stop_for_switchover(s)) {
+        return false;
     }
     bytes0 = total_bytes(s);
     s->remaining = sync_dirty(s);
@@ -707,7 +721,7 @@ static bool switchover(MigrationState *s)
     }
     s->downtime_bytes = total_bytes(s) - bytes0;
     s->transferred = total_bytes(s);
-    s->downtime = now_ms() - t0;
+    s->downtime = now_ms() - s->stop_ms;
     return true;
 }
 
@@ -739,20 +753,8 @@ static bool postcopy_switchover(MigrationState *s, bool *sent_run)
     uint8_t head[5] = { MIG_SEC_POSTCOPY_LISTEN };
 
     *sent_run = false;
-    s->runstate_before = runstate_get();
-    s->vm_was_running = runstate_is_running();
-    s->stop_ms = now_ms();
-    if (s->vm_was_running) {
-        vm_stop(RUN_STATE_FINISH_MIGRATE);
-    } else {
-        runstate_set(RUN_STATE_FINISH_MIGRATE);
-    }
-    if (caps[MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER]) {
-        pause_before_switchover(s);
-        if (cancelled(s)) {
-            return false;
-        }
-        s->stop_ms = now_ms();
+    if (!stop_for_switchover(s)) {
+        return false;
     }
     s->remaining = sync_dirty(s);
     s->dirty_sync_count++;

@@ -227,19 +227,28 @@ static Event command(Env *e, uint64_t param, uint32_t status,
     return event_wait(e, 33, a, false);
 }
 
-static void env_start(Env *e, const char *extra)
+/* A fresh Env with a scratch directory (GLib's default name) holding a
+ * 1 MiB raw image for the scsi-hd. */
+static void env_make_disk(Env *e)
 {
-    g_autofree char *qmp = NULL, *args = NULL;
     int fd;
 
     memset(e, 0, sizeof(*e));
-    e->dir = g_dir_make_tmp("kvmpc-uas-XXXXXX", NULL);
-    qmp = g_build_filename(e->dir, "qmp.sock", NULL);
+    e->dir = g_dir_make_tmp(NULL, NULL);
+    g_assert_nonnull(e->dir);
     e->img = g_build_filename(e->dir, "disk.img", NULL);
     fd = open(e->img, O_CREAT | O_WRONLY, 0600);
     g_assert_cmpint(fd, >=, 0);
     g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
     close(fd);
+}
+
+static void env_start(Env *e, const char *extra)
+{
+    g_autofree char *qmp = NULL, *args = NULL;
+
+    env_make_disk(e);
+    qmp = g_build_filename(e->dir, "qmp.sock", NULL);
     args = g_strdup_printf("-nodefaults -device qemu-xhci,addr=09.0,id=xhci "
                            "-drive if=none,id=d0,format=raw,file=%s "
                            "-device usb-uas,id=uas,bus=xhci.0,port=1 "
@@ -1089,15 +1098,8 @@ static void test_migration_ss(void)
 static void ehci_start(Env *e)
 {
     g_autofree char *args = NULL;
-    int fd;
 
-    memset(e, 0, sizeof(*e));
-    e->dir = g_dir_make_tmp("kvmpc-uas-XXXXXX", NULL);
-    e->img = g_build_filename(e->dir, "disk.img", NULL);
-    fd = open(e->img, O_CREAT | O_WRONLY, 0600);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
-    close(fd);
+    env_make_disk(e);
     args = g_strdup_printf("-nodefaults -device usb-ehci,id=ehci,addr=1d.0 "
                            "-drive if=none,id=d0,format=raw,file=%s "
                            "-device usb-uas,id=uas,bus=ehci.0,port=1 "

@@ -573,6 +573,25 @@ static char *read_dsl(const char *dir, const char *table)
     return dsl;
 }
 
+/* The DSDT of the machine behind @s as iasl disassembles it, through a
+ * scratch directory (GLib's default name) that is gone on return. */
+static char *dsdt_as_dsl(QTestState *s)
+{
+    g_autofree char *dir = g_dir_make_tmp(NULL, NULL);
+    g_autofree char *cmd = NULL;
+    char *dsl;
+    Tables t;
+
+    g_assert_nonnull(dir);
+    load_tables(s, &t);
+    iasl_disassemble(dir, "DSDT", t.dsdt);
+    dsl = read_dsl(dir, "DSDT");
+    acpi_linked_free(&t.lt);
+    cmd = g_strdup_printf("rm -rf %s", dir);
+    g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+    return dsl;
+}
+
 /* Every line of @want appears in @dsl (the disassembly of @table). */
 static void assert_dsl_has(const char *dsl, const char *table,
                            const char *const *want, size_t n)
@@ -602,26 +621,19 @@ static void test_iasl_pcihp(void)
         "Release (\\_SB.PCI0.BLCK)",
     };
     QTestState *s;
-    g_autofree char *dir = NULL, *dsl = NULL, *cmd = NULL;
-    Tables t;
+    g_autofree char *dsl = NULL;
 
     if (!have_iasl()) {
         g_test_skip("iasl (acpica-tools) is not installed");
         return;
     }
     s = qtest_init("-device virtio-rng-pci,addr=3");
-    dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
-    load_tables(s, &t);
-    iasl_disassemble(dir, "DSDT", t.dsdt);
-    dsl = read_dsl(dir, "DSDT");
+    dsl = dsdt_as_dsl(s);
     assert_dsl_has(dsl, "DSDT", want, G_N_ELEMENTS(want));
     /* The chipset's slots 0 and 1 are no hotplug slots. */
     g_assert_null(strstr(dsl, "Device (S00)"));
     g_assert_null(strstr(dsl, "Device (S08)"));
-    acpi_linked_free(&t.lt);
     g_assert_cmpint(qtest_quit(s), ==, 0);
-    cmd = g_strdup_printf("rm -rf %s", dir);
-    g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
 }
 
 #define PCIHP_BRIDGE_ARGS \
@@ -641,23 +653,16 @@ static void test_iasl_pcihp_bridge(void)
         "Return (PCEJ (BSEL, _SUN))",
     };
     QTestState *s;
-    g_autofree char *dir = NULL, *dsl = NULL, *cmd = NULL;
-    Tables t;
+    g_autofree char *dsl = NULL;
 
     if (!have_iasl()) {
         g_test_skip("iasl (acpica-tools) is not installed");
         return;
     }
     s = qtest_init(PCIHP_BRIDGE_ARGS);
-    dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
-    load_tables(s, &t);
-    iasl_disassemble(dir, "DSDT", t.dsdt);
-    dsl = read_dsl(dir, "DSDT");
+    dsl = dsdt_as_dsl(s);
     assert_dsl_has(dsl, "DSDT", want, G_N_ELEMENTS(want));
-    acpi_linked_free(&t.lt);
     g_assert_cmpint(qtest_quit(s), ==, 0);
-    cmd = g_strdup_printf("rm -rf %s", dir);
-    g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
 }
 
 /* The lines of the hotplug skeleton: each bus's BSEL and PCNT (BNUM and
@@ -689,23 +694,18 @@ static void check_pcihp_like_qemu(const char *args)
 {
     g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
     g_autofree char *old_bin = g_strdup(getenv("KVMPC_BINARY"));
-    g_autofree char *qemu_args = NULL, *dir = NULL, *cmd = NULL;
+    g_autofree char *qemu_args = NULL;
     g_autofree char *ours = NULL, *theirs = NULL, *dsl = NULL;
     QTestState *s;
-    Tables t;
 
     if (!have_iasl() || !qemu) {
         g_test_skip("needs iasl (acpica-tools) and qemu-system-x86_64");
         return;
     }
-    dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
     s = qtest_init(args);
-    load_tables(s, &t);
-    iasl_disassemble(dir, "DSDT", t.dsdt);
-    dsl = read_dsl(dir, "DSDT");
+    dsl = dsdt_as_dsl(s);
     ours = pcihp_skeleton(dsl);
     g_clear_pointer(&dsl, g_free);
-    acpi_linked_free(&t.lt);
     g_assert_cmpint(qtest_quit(s), ==, 0);
 
     g_setenv("KVMPC_BINARY", qemu, TRUE);
@@ -716,11 +716,8 @@ static void check_pcihp_like_qemu(const char *args)
     } else {
         g_unsetenv("KVMPC_BINARY");
     }
-    load_tables(s, &t);
-    iasl_disassemble(dir, "DSDT", t.dsdt);
-    dsl = read_dsl(dir, "DSDT");
+    dsl = dsdt_as_dsl(s);
     theirs = pcihp_skeleton(dsl);
-    acpi_linked_free(&t.lt);
     kill(qtest_pid(s), SIGTERM);    /* QEMU stays up when qtest closes */
     qtest_quit(s);
 
@@ -729,8 +726,6 @@ static void check_pcihp_like_qemu(const char *args)
         g_error("hotplug skeleton differs from QEMU 7.2's (%s):\n--- kvmpc\n"
                 "%s--- QEMU\n%s", args, ours, theirs);
     }
-    cmd = g_strdup_printf("rm -rf %s", dir);
-    g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
 }
 
 static void test_pcihp_bridge_like_qemu(void)
@@ -771,24 +766,17 @@ static void check_iasl_memhp(const char *machine)
     g_autofree char *args = g_strdup_printf(
         "-machine %s -m 1G,slots=3,maxmem=4G", machine);
     QTestState *s;
-    g_autofree char *dir = NULL, *dsl = NULL, *cmd = NULL;
-    Tables t;
+    g_autofree char *dsl = NULL;
 
     if (!have_iasl()) {
         g_test_skip("iasl (acpica-tools) is not installed");
         return;
     }
     s = qtest_init(args);
-    dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
-    load_tables(s, &t);
-    iasl_disassemble(dir, "DSDT", t.dsdt);
-    dsl = read_dsl(dir, "DSDT");
+    dsl = dsdt_as_dsl(s);
     assert_dsl_has(dsl, "DSDT", want, G_N_ELEMENTS(want));
     g_assert_null(strstr(dsl, "Device (MP03)"));
-    acpi_linked_free(&t.lt);
     g_assert_cmpint(qtest_quit(s), ==, 0);
-    cmd = g_strdup_printf("rm -rf %s", dir);
-    g_assert(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
 }
 
 static void test_iasl_memhp(void)
