@@ -12,7 +12,11 @@ thread for the device.  Rows:
     seqread    1 MiB sequential reads, QD 8
 
 The programs alternate run by run; medians and their ratio are printed
-(IOPS for the 4 KiB rows, MB/s for seqread).
+(IOPS for the 4 KiB rows, MB/s for seqread), and for each program the
+host CPU time (all its threads, /proc/PID/stat between the guest's start
+and result lines) per request and the guest's kicks per request.  The
+guest kicks only when the device asks for kicks (VRING_USED_F_NO_NOTIFY
+clear), as Linux's driver does.
 
 With --scsi the same rows run through virtio-scsi-pci (I/O thread) and a
 scsi-hd instead, driven by tests/guest/virtio-scsi.c in bench mode
@@ -33,8 +37,8 @@ import tempfile
 IMAGE_MIB = 256
 ROWS = [("randread", 4096, 32), ("randwrite", 4096, 32),
         ("seqread", 1 << 20, 8)]
-BENCH_RE = re.compile(rb"virtio-(?:blk|scsi)-bench: op=(\w+) .* iops=(\d+) kbps=(\d+) "
-                      rb"errors=(\d+)")
+BENCH_RE = re.compile(rb"virtio-(?:blk|scsi)-bench: op=(\w+) .* n=(\d+) .* "
+                      rb"iops=(\d+) kbps=(\d+) errors=(\d+) kicks=(\d+)")
 
 
 def skip(reason):
@@ -42,16 +46,43 @@ def skip(reason):
     sys.exit(77)
 
 
+def cpu_seconds(pid):
+    """utime + stime of every thread of @pid so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def guest_result(cmd):
-    """(iops, MB/s) the guest reported."""
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=300)
-    m = BENCH_RE.search(p.stdout)
-    if p.returncode != 1 or not m or int(m.group(4)):
+    """(iops, MB/s, host CPU us per request) the guest's run gave.
+
+    The CPU time is the emulator's (all its threads) between the guest's
+    "start" line and its result line, so boot and firmware are not in it.
+    """
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, cpu0, cpu1, m = b"", None, None, None
+    try:
+        for line in p.stdout:
+            out += line
+            if b"-bench: start" in line:
+                cpu0 = cpu_seconds(p.pid)
+            elif BENCH_RE.search(line):
+                cpu1 = cpu_seconds(p.pid)
+                m = BENCH_RE.search(line)
+        err = p.stderr.read()
+        p.wait(timeout=300)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    if p.returncode != 1 or not m or int(m.group(5)) or cpu0 is None:
         raise RuntimeError(f"{cmd[0]} exited {p.returncode}: "
-                           f"{p.stdout.decode(errors='replace')[-400:]}"
-                           f"{p.stderr.decode(errors='replace')[-300:]}")
-    return int(m.group(2)), int(m.group(3)) / 1000.0
+                           f"{out.decode(errors='replace')[-400:]}"
+                           f"{err.decode(errors='replace')[-300:]}")
+    n = int(m.group(2))
+    return (int(m.group(3)), int(m.group(4)) / 1000.0,
+            (cpu1 - cpu0) * 1e6 / n if n else float("nan"),
+            int(m.group(6)) / n if n else float("nan"))
 
 
 DEVICES = {
@@ -116,7 +147,10 @@ def main():
               f"{(f'{q:.0f}' + unit) if q else 'n/a':>14}"
               f"{(med['kvmpc'] / q) if q else float('nan'):>12.3f}")
         for n, v in rows.items():
-            print(f"  {n}: " + " ".join(f"{r[idx]:.0f}" for r in v))
+            print(f"  {n}: " + " ".join(f"{r[idx]:.0f}" for r in v) +
+                  f"  (host CPU {statistics.median(r[2] for r in v):.2f} "
+                  f"us/request, {statistics.median(r[3] for r in v):.4f} "
+                  "kicks/request)")
 
 
 if __name__ == "__main__":

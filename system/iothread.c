@@ -19,6 +19,7 @@ struct IOThread {
     int64_t poll_shrink;
     int64_t poll_ns;            /* current spin budget (thread only) */
     GPtrArray *pollers;         /* IOThreadPoller *, thread only */
+    bool polling;               /* between poll_begin and poll_end */
     GMutex lock;                /* start-up handshake */
     GCond cond;
     bool started;
@@ -75,11 +76,52 @@ int64_t iothread_poll_ns(IOThread *t)
 void iothread_add_poller(IOThread *t, IOThreadPoller *p)
 {
     g_ptr_array_add(t->pollers, p);
+    if (t->polling && p->poll_begin) {
+        p->poll_begin(p->opaque);
+    }
 }
 
 void iothread_remove_poller(IOThread *t, IOThreadPoller *p)
 {
-    g_ptr_array_remove(t->pollers, p);
+    if (g_ptr_array_remove(t->pollers, p) && t->polling && p->poll_end) {
+        p->poll_end(p->opaque);
+    }
+}
+
+static void begin_polling(IOThread *t)
+{
+    if (t->polling) {
+        return;
+    }
+    t->polling = true;
+    for (guint i = 0; i < t->pollers->len; i++) {
+        IOThreadPoller *p = g_ptr_array_index(t->pollers, i);
+        if (p->poll_begin) {
+            p->poll_begin(p->opaque);
+        }
+    }
+}
+
+/* Notifications back on; true if work came in while they were off. */
+static bool run_ready_pollers(IOThread *t);
+static bool end_polling(IOThread *t)
+{
+    if (!t->polling) {
+        return false;
+    }
+    t->polling = false;
+    for (guint i = 0; i < t->pollers->len; i++) {
+        IOThreadPoller *p = g_ptr_array_index(t->pollers, i);
+        if (p->poll_end) {
+            p->poll_end(p->opaque);
+        }
+    }
+    return run_ready_pollers(t);
+}
+
+void iothread_end_polling(IOThread *t)
+{
+    end_polling(t);
 }
 
 static void count_pollers(void *opaque)
@@ -132,7 +174,9 @@ static void adapt_poll_time(IOThread *t, int64_t slept_ns)
 
 /*
  * The context's poll function: spin on the pollers for poll_ns, then
- * sleep in poll() as usual.
+ * sleep in poll() as usual.  While it spins (and between spells that
+ * found work) the pollers' notifications stay off; they come back on
+ * only before the thread sleeps.
  */
 static gint iothread_poll(GPollFD *fds, guint nfds, gint timeout)
 {
@@ -143,6 +187,7 @@ static gint iothread_poll(GPollFD *fds, guint nfds, gint timeout)
     if (timeout != 0 && t->poll_ns && t->pollers->len) {
         int64_t deadline = g_get_monotonic_time() * 1000 + t->poll_ns;
 
+        begin_polling(t);
         do {
             ret = g_poll(fds, nfds, 0);
             if (ret) {
@@ -152,6 +197,9 @@ static gint iothread_poll(GPollFD *fds, guint nfds, gint timeout)
                 return 0;   /* handled without a kick: iterate again */
             }
         } while (g_get_monotonic_time() * 1000 < deadline);
+    }
+    if (timeout != 0 && end_polling(t)) {
+        return 0;           /* it came while notifications were off */
     }
     start = g_get_monotonic_time();
     ret = g_poll(fds, nfds, timeout);

@@ -78,6 +78,15 @@ static bool ring_store16(uint64_t gpa, uint16_t val)
     return true;
 }
 
+/*
+ * The handler asked for kicks and no I/O thread is spinning on the ring
+ * (poll_notify_off): only then does the ring tell the driver to kick.
+ */
+static bool kicks_wanted(const VirtQueue *vq)
+{
+    return vq->notification && !vq->poll_notify_off;
+}
+
 static bool ring_store32(uint64_t gpa, uint32_t val)
 {
     uint32_t *p = guest_ram_ptr(gpa, 4, true);
@@ -423,7 +432,7 @@ static bool split_pop(VirtQueue *vq, VirtQueueElement *elem)
     elem->ndescs = 1;
     vq->last_avail_idx++;
     if (virtio_vdev_has_feature(vq->vdev, VIRTIO_RING_F_EVENT_IDX) &&
-        vq->notification) {
+        kicks_wanted(vq)) {
         /* avail_event: kick me once the driver passes this index. */
         ring_store16(split_used_elem_addr(vq, vq->num), vq->last_avail_idx);
     }
@@ -797,7 +806,7 @@ size_t virtqueue_peek_in_bytes(VirtQueue *vq, VirtQueueElement *scratch,
     vq->inuse = inuse;
     if (!vq->vdev->broken && !virtio_queue_packed(vq) &&
         virtio_vdev_has_feature(vq->vdev, VIRTIO_RING_F_EVENT_IDX) &&
-        vq->notification) {
+        kicks_wanted(vq)) {
         /* split_pop moved avail_event on; the device has taken nothing. */
         ring_store16(split_used_elem_addr(vq, vq->num), idx);
     }
@@ -892,17 +901,23 @@ bool virtio_queue_empty(VirtQueue *vq)
     return split_empty(vq);
 }
 
-void virtio_queue_set_notification(VirtQueue *vq, bool enable)
+/* Publish kicks_wanted(vq) in the ring's suppression fields. */
+static void write_notification(VirtQueue *vq)
 {
-    vq->notification = enable;
     if (!vq->enabled || !vq->num || !virtio_queue_ready(vq)) {
         return;
     }
     if (virtio_queue_packed(vq)) {
-        packed_set_notification(vq, enable);
+        packed_set_notification(vq, kicks_wanted(vq));
     } else {
-        split_set_notification(vq, enable);
+        split_set_notification(vq, kicks_wanted(vq));
     }
+}
+
+void virtio_queue_set_notification(VirtQueue *vq, bool enable)
+{
+    vq->notification = enable;
+    write_notification(vq);
 }
 
 void virtio_notify(VirtIODevice *vdev, VirtQueue *vq)
@@ -946,8 +961,10 @@ void virtio_notify_config(VirtIODevice *vdev)
 static gint queues_stopped;         /* atomic */
 static GPtrArray *all_vdevs;        /* VirtIODevice *, big lock */
 
-static void iothread_barrier(void *opaque)
+/* A handler run that began before the stop has ended; kicks are back on. */
+static void iothread_stop_polling(void *opaque)
 {
+    iothread_end_polling(opaque);
 }
 
 static void virtio_vm_state_changed(void *opaque, bool running)
@@ -958,7 +975,8 @@ static void virtio_vm_state_changed(void *opaque, bool running)
         for (guint i = 0; i < all_vdevs->len; i++) {
             VirtIODevice *vdev = g_ptr_array_index(all_vdevs, i);
             if (vdev->iothread) {
-                iothread_run_sync(vdev->iothread, iothread_barrier, NULL);
+                iothread_run_sync(vdev->iothread, iothread_stop_polling,
+                                  vdev->iothread);
             }
         }
         return;
@@ -1012,6 +1030,7 @@ static void run_queue(VirtQueue *vq)
 {
     bool locked = bql_locked();
     uint16_t before = vq->last_avail_idx;
+    bool had_work;
 
     if (__atomic_load_n(&queues_stopped, __ATOMIC_SEQ_CST)) {
         __atomic_store_n(&vq->kick_deferred, true, __ATOMIC_SEQ_CST);
@@ -1020,12 +1039,17 @@ static void run_queue(VirtQueue *vq)
     if (!locked) {
         guest_ram_read_lock();
     }
+    had_work = !virtio_queue_empty(vq);
     virtio_queue_notify(vq->vdev, vq->index);
+    /* Stuck: it had work and took none of it (its completion or a kick
+     * resumes it).  A run that found the ring empty (a kick for entries
+     * polling took already) is not stuck, even if entries came since:
+     * while the thread spins they come without a kick. */
+    vq->poll_stalled = had_work && vq->last_avail_idx == before;
+    vq->poll_stall_idx = before;
     if (!locked) {
         guest_ram_read_unlock();
     }
-    vq->poll_stalled = vq->last_avail_idx == before;
-    vq->poll_stall_idx = before;
 }
 
 static gboolean host_notifier_ready(gint fd, GIOCondition cond,
@@ -1064,6 +1088,39 @@ static void queue_poll_run(void *opaque)
     run_queue(opaque);
 }
 
+/*
+ * The I/O thread spins on the ring: the driver need not kick (QEMU turns
+ * notifications off for its poll handlers the same way).  Not while the
+ * VM is stopped: what migration and savevm save must ask for kicks, for
+ * a destination that may not poll.
+ */
+static void queue_poll_begin(void *opaque)
+{
+    VirtQueue *vq = opaque;
+
+    if (vq->poll_notify_off ||
+        __atomic_load_n(&queues_stopped, __ATOMIC_SEQ_CST)) {
+        return;
+    }
+    guest_ram_read_lock();
+    vq->poll_notify_off = true;
+    write_notification(vq);
+    guest_ram_read_unlock();
+}
+
+static void queue_poll_end(void *opaque)
+{
+    VirtQueue *vq = opaque;
+
+    if (!vq->poll_notify_off) {
+        return;
+    }
+    guest_ram_read_lock();
+    vq->poll_notify_off = false;
+    write_notification(vq);
+    guest_ram_read_unlock();
+}
+
 static void host_notifier_attach(void *opaque)
 {
     VirtQueue *vq = opaque;
@@ -1081,7 +1138,9 @@ static void host_notifier_attach(void *opaque)
     context_attach_source(vq->host_notifier_src, vq->host_notifier_ctx);
     if (t) {
         vq->poller = (IOThreadPoller){
-            .ready = queue_poll_ready, .run = queue_poll_run, .opaque = vq,
+            .ready = queue_poll_ready, .run = queue_poll_run,
+            .poll_begin = queue_poll_begin, .poll_end = queue_poll_end,
+            .opaque = vq,
         };
         vq->poll_stalled = false;
         iothread_add_poller(t, &vq->poller);

@@ -55,15 +55,24 @@ void iothread_run_sync(IOThread *iothread, void (*fn)(void *opaque),
 
 /*
  * Busy-poll hooks (call from the thread, e.g. inside iothread_run_sync):
- * @ready says whether there is work, @run does it.
+ * @ready says whether there is work, @run does it.  @poll_begin and
+ * @poll_end (both optional) bracket a spell of spinning: a poller whose
+ * work arrives with a notification (a guest's kick) turns that off while
+ * the thread is watching anyway, so the guest does not exit to send it.
+ * After @poll_end the thread checks @ready once more before it sleeps,
+ * so work published while notifications were off is not left waiting.
  */
 typedef struct IOThreadPoller {
     bool (*ready)(void *opaque);
     void (*run)(void *opaque);
+    void (*poll_begin)(void *opaque);
+    void (*poll_end)(void *opaque);
     void *opaque;
 } IOThreadPoller;
 void iothread_add_poller(IOThread *iothread, IOThreadPoller *p);
 void iothread_remove_poller(IOThread *iothread, IOThreadPoller *p);
+/* Ends a spell of spinning now (from the thread): poll_end on each. */
+void iothread_end_polling(IOThread *iothread);
 /* How many pollers the thread has (for tests; big lock held). */
 guint iothread_poller_count(IOThread *iothread);
 

@@ -926,6 +926,64 @@ static void check_read_done(Env *e, uint16_t head, uint16_t id, uint32_t len)
     g_assert_cmpmem(got, sizeof(got), zero, sizeof(zero));
 }
 
+/* ---- kicks off while the I/O thread spins -------------------------- */
+
+#define VRING_USED_F_NO_NOTIFY 1
+
+/* used->flags as the driver reads it, until it has @bit (or 5 s pass). */
+static bool wait_used_flags(Env *e, uint16_t bit, bool set)
+{
+    for (int i = 0; i < 5000; i++) {
+        if (!!(qtest_readw(e->qts, e->vq[0].used) & bit) == set) {
+            return true;
+        }
+        g_usleep(1000);
+    }
+    return false;
+}
+
+/*
+ * While the I/O thread spins on the ring it sets VRING_USED_F_NO_NOTIFY
+ * (2.7.7.2), so a driver that honours it (Linux's does) publishes
+ * requests without an exit to kick, and they are still taken.  A 'stop'
+ * puts kicks back on: what migration or savevm saves must not tell the
+ * driver to skip kicks on a destination that may not poll.
+ */
+static void test_poll_suppresses_kicks(void)
+{
+    Env e = { 0 };
+    uint16_t head, id;
+    uint32_t len;
+    char *r;
+
+    env_start_fmt(&e, NULL,
+                  "-object iothread,id=io0,poll-max-ns=2000000000 "
+                  "-blockdev driver=null-co,node-name=n0,size=16777216,"
+                  "read-zeroes=on "
+                  "-device virtio-blk-pci,drive=n0,iothread=io0",
+                  true, BLK_TRANSITIONAL);
+    env_driver_init(&e);
+    /* quick kicks make the thread's spin time grow toward the maximum */
+    for (int i = 0; i < 40; i++) {
+        g_assert_cmpint(req(&e, T_IN, i, 512), ==, S_OK);
+    }
+    g_assert(wait_used_flags(&e, VRING_USED_F_NO_NOTIFY, true));
+    /* published without a kick: polling takes it */
+    head = post_read(&e);
+    g_assert(qvirtqueue_get_used(&e.vq[0], &id, &len, 5000));
+    check_read_done(&e, head, id, len);
+    /* stopped: kicks are wanted again, in guest memory */
+    r = qmp(&e, "{\"execute\":\"stop\"}");
+    g_assert(strstr(r, "return"));
+    g_free(r);
+    g_assert_cmpint(qtest_readw(e.qts, e.vq[0].used) &
+                    VRING_USED_F_NO_NOTIFY, ==, 0);
+    r = qmp(&e, "{\"execute\":\"cont\"}");
+    g_free(r);
+    g_assert_cmpint(req(&e, T_IN, 0, 512), ==, S_OK);
+    env_end(&e);
+}
+
 /*
  * A read that takes 400 ms (null-co latency-ns) is in flight when 'stop'
  * comes: the stop returns only once it completed (as QEMU's vm_stop
@@ -1341,6 +1399,8 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/hostile", test_hostile);
     g_test_add_func("/virtio-blk/multiqueue", test_multiqueue);
     g_test_add_data_func("/virtio-blk/iothread/raw", "raw", test_iothread);
+    g_test_add_func("/virtio-blk/iothread/poll-suppresses-kicks",
+                    test_poll_suppresses_kicks);
     g_test_add_data_func("/virtio-blk/stop-drains/main-loop",
                          GINT_TO_POINTER(0), test_stop_drains);
     g_test_add_data_func("/virtio-blk/stop-drains/iothread",

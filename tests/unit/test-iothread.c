@@ -86,7 +86,14 @@ typedef struct PollCtx {
     volatile int work;          /* set by the test, taken by the poller */
     volatile int kicks;         /* eventfd callbacks */
     volatile int polled;        /* work done by the poller */
+    volatile int notify_on;     /* hooked pollers: kicks wanted */
+    volatile int begins, ends;  /* poll_begin / poll_end calls */
+    volatile int sent;          /* kicks the driver sent */
+    bool kick_runs;             /* a kick takes the work too */
 } PollCtx;
+
+static bool poll_ready(void *opaque);
+static void poll_run(void *opaque);
 
 static gboolean fd_ready(gint fd, GIOCondition c, gpointer opaque)
 {
@@ -95,6 +102,9 @@ static gboolean fd_ready(gint fd, GIOCondition c, gpointer opaque)
 
     if (read(fd, &v, sizeof(v)) == sizeof(v)) {
         __atomic_add_fetch(&p->kicks, 1, __ATOMIC_SEQ_CST);
+    }
+    if (p->kick_runs && poll_ready(p)) {
+        poll_run(p);        /* as a virtqueue kick runs the queue */
     }
     return G_SOURCE_CONTINUE;
 }
@@ -122,7 +132,8 @@ static void attach(void *opaque)
     g_source_set_callback(p->src, (GSourceFunc)(void (*)(void))fd_ready, p,
                           NULL);
     g_source_attach(p->src, iothread_get_context(p->t));
-    p->poller = (IOThreadPoller){ poll_ready, poll_run, p };
+    p->poller = (IOThreadPoller){ .ready = poll_ready, .run = poll_run,
+                                  .opaque = p };
     iothread_add_poller(p->t, &p->poller);
 }
 
@@ -173,6 +184,95 @@ static void test_source_and_polling(void)
     g_assert(write(p.fd, &one, sizeof(one)) == sizeof(one));
     g_assert(wait_until(&p.polled, 1));
     iothread_run_sync(p.t, detach, &p);
+    close(p.fd);
+}
+
+/* ---- notifications off while the thread spins ---- */
+
+/*
+ * A driver that kicks only when the device asks for kicks (notify_on),
+ * as a virtio driver honours VRING_USED_F_NO_NOTIFY: the hooks turn
+ * kicks off while the thread spins and back on before it sleeps.  Work
+ * published while they were off must still be taken.
+ */
+static void hook_begin(void *opaque)
+{
+    PollCtx *p = opaque;
+
+    __atomic_store_n(&p->notify_on, 0, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&p->begins, 1, __ATOMIC_SEQ_CST);
+}
+
+static void hook_end(void *opaque)
+{
+    PollCtx *p = opaque;
+
+    __atomic_store_n(&p->notify_on, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&p->ends, 1, __ATOMIC_SEQ_CST);
+}
+
+static void attach_hooked(void *opaque)
+{
+    PollCtx *p = opaque;
+
+    attach(p);
+    iothread_remove_poller(p->t, &p->poller);
+    p->poller.poll_begin = hook_begin;
+    p->poller.poll_end = hook_end;
+    iothread_add_poller(p->t, &p->poller);
+}
+
+/* Publish one piece of work and kick if the device wants kicks. */
+static void driver_publish(PollCtx *p)
+{
+    uint64_t one = 1;
+
+    __atomic_store_n(&p->work, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&p->notify_on, __ATOMIC_SEQ_CST)) {
+        g_assert(write(p->fd, &one, sizeof(one)) == sizeof(one));
+        __atomic_add_fetch(&p->sent, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+static void test_poll_notification(void)
+{
+    GError *err = NULL;
+    PollCtx p = { .notify_on = 1, .kick_runs = true };
+    int rounds = 2000;
+
+    g_assert(user_object_create_from_opts("iothread,id=ioh,"
+                                          "poll-max-ns=2000000", &err));
+    p.t = iothread_find("ioh");
+    p.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    g_assert(p.fd >= 0);
+    iothread_run_sync(p.t, attach_hooked, &p);
+    for (int i = 0; i < rounds; i++) {
+        driver_publish(&p);
+        /* taken by the poller or, after a kick, by the next spin */
+        for (int w = 0; w < 5000000 &&
+             __atomic_load_n(&p.work, __ATOMIC_SEQ_CST); w++) {
+            if (w % 1000 == 999) {
+                g_usleep(1000);     /* not a lost wakeup: wait up to 5 s */
+            }
+        }
+        g_assert_cmpint(__atomic_load_n(&p.work, __ATOMIC_SEQ_CST), ==, 0);
+        if (i % 64 == 63) {
+            g_usleep(200);          /* let the thread stop spinning too */
+        } else {
+            /* publish the next one while the thread spins on the poller */
+            int64_t until = g_get_monotonic_time() + 10;
+            while (g_get_monotonic_time() < until) {
+            }
+        }
+    }
+    /* the thread spun with kicks off, and did not need one for each */
+    g_test_message("begins %d ends %d sent %d kicks %d polled %d", p.begins, p.ends, p.sent, p.kicks, p.polled);
+    g_assert_cmpint(p.begins, >, 0);
+    g_assert_cmpint(p.sent, <, rounds);
+    iothread_run_sync(p.t, detach, &p);
+    /* removal from a spinning thread ends the spell: kicks are back on */
+    g_assert_cmpint(p.notify_on, ==, 1);
+    g_assert_cmpint(p.ends, >=, p.begins);
     close(p.fd);
 }
 
@@ -254,5 +354,6 @@ int main(int argc, char **argv)
     g_test_add_func("/iothread/rng-objects", test_rng_objects);
     g_test_add_func("/iothread/source-and-polling", test_source_and_polling);
     g_test_add_func("/iothread/engine-poller", test_engine_poller);
+    g_test_add_func("/iothread/poll-notification", test_poll_notification);
     return g_test_run();
 }

@@ -161,6 +161,7 @@ struct VirtQueue {
     GMainContext *host_notifier_ctx;
     IOThreadPoller poller;      /* busy polling in an iothread */
     bool poll_stalled;          /* the handler took nothing last time */
+    bool poll_notify_off;       /* the iothread spins: kicks stay off */
     uint16_t poll_stall_idx;
     /* A kick that came while the VM was stopped: run at vm_start. */
     bool kick_deferred;         /* atomic */
