@@ -13,10 +13,19 @@
  *     offset on, skip a byte;
  *   - takes a periodic LAPIC timer interrupt (the LAPIC's registers and
  *     timer, the IDT, the interrupt flag);
- *   - keeps the round number in three devices' registers (the UART's
- *     scratch register, a CMOS byte) and checks them before the next
+ *   - keeps the round number in device registers (the UART's scratch
+ *     register, a CMOS byte, the PCI Interrupt Line register of the
+ *     host bridge, PIT channel 2's reload value: its count, latched, is
+ *     never above it and it counts) and checks them before the next
  *     round writes them, and checks the HPET's main counter only moves
  *     on;
+ *   - with "disk=1": writes each round's number and a pattern to sector
+ *     (round % 64) of the first virtio-blk disk (modern transport, a
+ *     polled split ring, kicks only when the device asks, as Linux's
+ *     driver) and reads the last round's sector back: a request lost or
+ *     a ring state torn by the move shows as a wrong sector or a hang
+ *     (run-migrate-test.py's hops alternate an I/O thread, which turns
+ *     kicks off while it spins, with the main loop, which wants them);
  *   - reads kvmclock (MSR_KVM_SYSTEM_TIME_NEW, when CPUID offers it)
  *     every round: it must never go backwards, nor jump by more than
  *     two seconds in a round (the source's clock restored on the
@@ -69,6 +78,11 @@
 #define HPET_COUNT  0x0f0
 #define FW_CFG_SEL  0x510
 #define FW_CFG_DATA 0x511
+#define PCI_HOST    0x00                /* devfn of the host bridge */
+#define PCI_INTLINE 0x3c                /* Interrupt Line: scratch */
+#define PIT_CH2     0x42
+#define PIT_CMD     0x43
+#define PORT_B      0x61                /* bit 0: channel 2's gate */
 
 static volatile uint32_t ticks;
 
@@ -203,6 +217,44 @@ static uint64_t hpet_count(void)
     return mmio_read64(HPET_BASE + HPET_COUNT);
 }
 
+/* PIT channel 2's reload value for round @round (mode 2 counts it down). */
+static uint16_t pit_reload(unsigned round)
+{
+    return 40000 - (round % 32) * 1000;
+}
+
+static uint16_t pit_ch2_count(void)
+{
+    uint16_t lo;
+
+    outb(PIT_CMD, 0x80);                /* counter latch, channel 2 */
+    lo = inb(PIT_CH2);
+    return lo | inb(PIT_CH2) << 8;
+}
+
+/* Channel 2 in mode 2 (rate generator), binary, its gate on. */
+static void pit_ch2_start(uint16_t reload)
+{
+    outb(PORT_B, (inb(PORT_B) & ~0x02) | 0x01);    /* gate on, no sound */
+    outb(PIT_CMD, 0xb4);                /* ch 2, LSB then MSB, mode 2 */
+    outb(PIT_CH2, reload & 0xff);
+    outb(PIT_CH2, reload >> 8);
+}
+
+/* The count is within the last round's reload value and moves. */
+static bool pit_ch2_kept(unsigned round)
+{
+    uint16_t a = pit_ch2_count(), b;
+    uint64_t until = rdtsc() + tsc_hz() / 10000;    /* 100 us: ~119 clocks */
+
+    while (rdtsc() < until) {
+        cpu_relax();
+    }
+    b = pit_ch2_count();
+    return a >= 1 && a <= pit_reload(round) && b >= 1 &&
+           b <= pit_reload(round) && a != b;
+}
+
 /* The round's marks in device registers; how many of the last round's
  * were lost.  The HPET's counter must have moved on since @hpet_last. */
 static unsigned device_marks(unsigned round, uint64_t *hpet_last)
@@ -214,12 +266,18 @@ static unsigned device_marks(unsigned round, uint64_t *hpet_last)
         outb(CMOS_INDEX, CMOS_MARK);
         lost += inb(COM1_SCR) != (uint8_t)(round - 1);
         lost += inb(CMOS_DATA) != (uint8_t)(round - 1);
+        lost += pci_cfg_read8(PCI_HOST, PCI_INTLINE) != (uint8_t)(round - 1);
+        lost += !pit_ch2_kept(round - 1);
         lost += hpet <= *hpet_last;
     }
     *hpet_last = hpet;
     outb(COM1_SCR, round);
     outb(CMOS_INDEX, CMOS_MARK);
     outb(CMOS_DATA, round);
+    pci_cfg_write32(PCI_HOST, PCI_INTLINE,
+                    (pci_cfg_read32(PCI_HOST, PCI_INTLINE) & ~0xffu) |
+                    (uint8_t)round);
+    pit_ch2_start(pit_reload(round));
     return lost;
 }
 
@@ -284,6 +342,150 @@ static noreturn void dirty_forever(unsigned mbps, unsigned span_mb,
             done = 0;
             sec_start = rdtsc();
             t = sec_start;
+        }
+    }
+}
+
+/* ---- disk: a virtio-blk sector per round ---- */
+
+#define VBLK_BAR4   0xfe100000u
+#define VQ_SIZE     16
+#define VBLK_T_IN   0
+#define VBLK_T_OUT  1
+#define DISK_SLOTS  64                  /* sectors the rounds cycle over */
+
+struct vring_desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags;
+    uint16_t next;
+};
+
+static struct {
+    bool on;
+    uintptr_t common, notify;
+    struct vring_desc desc[VQ_SIZE] __attribute__((aligned(16)));
+    volatile uint16_t avail[2 + VQ_SIZE + 1] __attribute__((aligned(2)));
+    volatile uint32_t used[1 + 2 * VQ_SIZE + 1] __attribute__((aligned(4)));
+    uint16_t avail_idx, used_seen;
+    struct { uint32_t type, ioprio; uint64_t sector; } hdr;
+    uint8_t buf[512] __attribute__((aligned(512)));
+    volatile uint8_t status;
+    unsigned bad, kicks;
+} disk;
+
+/* Features: VERSION_1 only; queue 0 of VQ_SIZE, no interrupts (polled). */
+static bool disk_start(void)
+{
+    static const uint32_t ids[] = { 0x10011af4, 0x10421af4 };
+    struct virtio_pci_caps c;
+    int devfn = pci_find_id(ids, ARRAY_SIZE(ids));
+
+    if (devfn < 0) {
+        return false;
+    }
+    virtio_pci_map(devfn, VBLK_BAR4, &c);
+    if (!c.common || !c.notify) {
+        return false;
+    }
+    disk.common = c.common;
+    mmio_write8(c.common + C_STATUS, 0);
+    mmio_write8(c.common + C_STATUS, 1 | 2);            /* ACK, DRIVER */
+    mmio_write32(c.common + C_GFSELECT, 0);
+    mmio_write32(c.common + C_GF, 0);
+    mmio_write32(c.common + C_GFSELECT, 1);
+    mmio_write32(c.common + C_GF, 1);                   /* VERSION_1 */
+    mmio_write8(c.common + C_STATUS, 1 | 2 | 8);        /* FEATURES_OK */
+    if (!(mmio_read8(c.common + C_STATUS) & 8)) {
+        return false;
+    }
+    mmio_write16(c.common + C_Q_SELECT, 0);
+    mmio_write16(c.common + C_Q_SIZE, VQ_SIZE);
+    mmio_write16(c.common + C_Q_MSIX, 0xffff);
+    mmio_write64(c.common + C_Q_DESC, (uintptr_t)disk.desc);
+    mmio_write64(c.common + C_Q_AVAIL, (uintptr_t)disk.avail);
+    mmio_write64(c.common + C_Q_USED, (uintptr_t)disk.used);
+    disk.avail[0] = 1;                  /* VRING_AVAIL_F_NO_INTERRUPT */
+    disk.notify = c.notify + mmio_read16(c.common + C_Q_NOFF) *
+                  c.notify_mult;
+    mmio_write16(c.common + C_Q_ENABLE, 1);
+    mmio_write8(c.common + C_STATUS, 1 | 2 | 8 | 4);    /* DRIVER_OK */
+    return mmio_read8(c.common + C_STATUS) == 0xf;
+}
+
+/* One request (header, 512 bytes, status), kicked only if the device
+ * wants kicks (VRING_USED_F_NO_NOTIFY, 2.7.7.2); its status, or 0xee
+ * when nothing came back within 5 s. */
+static uint8_t disk_rw(uint32_t type, uint64_t sector)
+{
+    uint64_t deadline = rdtsc() + 5 * tsc_hz();
+
+    disk.hdr.type = type;
+    disk.hdr.ioprio = 0;
+    disk.hdr.sector = sector;
+    disk.status = 0xee;
+    disk.desc[0] = (struct vring_desc){ (uintptr_t)&disk.hdr,
+                                        sizeof(disk.hdr), 1, 1 };
+    disk.desc[1] = (struct vring_desc){ (uintptr_t)disk.buf, 512,
+                                        1 | (type == VBLK_T_IN ? 2 : 0), 2 };
+    disk.desc[2] = (struct vring_desc){ (uintptr_t)&disk.status, 1, 2, 0 };
+    disk.avail[2 + disk.avail_idx % VQ_SIZE] = 0;
+    barrier();
+    disk.avail[1] = ++disk.avail_idx;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);    /* avail before the flags */
+    if (!(disk.used[0] & 1)) {
+        mmio_write16(disk.notify, 0);
+        disk.kicks++;
+    }
+    while ((uint16_t)(disk.used[0] >> 16) == disk.used_seen) {
+        if (rdtsc() > deadline) {
+            return 0xee;
+        }
+        cpu_relax();
+    }
+    disk.used_seen++;
+    barrier();
+    return disk.status;
+}
+
+static void disk_fill(unsigned round)
+{
+    for (unsigned i = 0; i < 512; i++) {
+        disk.buf[i] = (uint8_t)(round * 13 + i * 3);
+    }
+    memcpy(disk.buf, &round, sizeof(round));
+}
+
+static bool disk_holds(unsigned round)
+{
+    unsigned got;
+
+    memcpy(&got, disk.buf, sizeof(got));
+    for (unsigned i = sizeof(round); i < 512; i++) {
+        if (disk.buf[i] != (uint8_t)(round * 13 + i * 3)) {
+            return false;
+        }
+    }
+    return got == round;
+}
+
+/* Write this round's sector, read the last round's back. */
+static void disk_round(unsigned round)
+{
+    if (!disk.on) {
+        return;
+    }
+    disk_fill(round);
+    disk.bad += disk_rw(VBLK_T_OUT, round % DISK_SLOTS) != 0;
+    if (round > 1) {
+        memset(disk.buf, 0, sizeof(disk.buf));
+        if (disk_rw(VBLK_T_IN, (round - 1) % DISK_SLOTS) != 0 ||
+            !disk_holds(round - 1)) {
+            if (!disk.bad) {
+                printf("disk: sector %u does not hold round %u\n",
+                       (round - 1) % DISK_SLOTS, round - 1);
+            }
+            disk.bad++;
         }
     }
 }
@@ -415,6 +617,10 @@ int main(void)
                       cmdline_get_int("span_mb", 512),
                       cmdline_get_int("dense", 0) != 0);
     }
+    if (cmdline_get_int("disk", 0)) {
+        disk.on = disk_start();
+        report(disk.on, "the virtio-blk disk started");
+    }
     lapic_enable();
     irq_set_handler(VEC_TIMER, h_timer);
     lapic_write(LAPIC_TIMER_DCR, 0xb);                  /* divide by 1 */
@@ -483,6 +689,7 @@ int main(void)
             ref_last = ref;
         }
         dev_lost += device_marks(round, &hpet_last);
+        disk_round(round);
         if (have_kvmclock) {
             uint64_t c = kvmclock_ns();
 
@@ -540,9 +747,14 @@ int main(void)
                (unsigned long)(churn.pages >> 8), (unsigned long)churn.seq,
                churn.bad_pages, churn.bad_rounds);
     }
-    report(dev_lost == 0, "the UART scratch register and CMOS byte kept "
-           "each round's mark and the HPET counter moved on (%u lost)",
-           dev_lost);
+    report(dev_lost == 0, "the UART scratch register, a CMOS byte, a PCI "
+           "configuration register and PIT channel 2 kept each round's mark "
+           "and the HPET counter moved on (%u lost)", dev_lost);
+    if (disk.on) {
+        report(disk.bad == 0, "every round's sector was written and read "
+               "back from the virtio-blk disk (%u bad, %u kicks for %u "
+               "rounds)", disk.bad, disk.kicks, rounds);
+    }
     /* a round is 100 ms, the timer 100 Hz: a silent round means it
      * stopped (allow two: the rounds around the switch-over) */
     report(quiet_rounds <= 2, "the LAPIC timer kept interrupting (%u silent "

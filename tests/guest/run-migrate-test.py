@@ -24,7 +24,10 @@ MODE:
            tcp:, unix:, exec: and fd: (a socketpair: getfd on the
            source, an inherited -incoming fd:N on the destination), with
            multifd (2 channels, zstd) on every other tcp:/unix: hop and
-           postcopy on four of the others
+           postcopy on four of the others; the guest writes and reads a
+           virtio-blk sector every round (disk=1), its queue on an I/O
+           thread on even hops and on the main loop on odd ones, and the
+           last round's sector is checked in the image afterwards
   postcopy migrate, then migrate-start-postcopy at once: the destination
            runs the guest and pulls its pages (the guest keeps 32 MiB
            changing and checks them: churn_mb=32)
@@ -512,20 +515,54 @@ def hop(cur, n, emulator, payload, tmp, extra):
     return nxt
 
 
+DISK_SLOTS = 64                 # migrate.c: sector (round % 64)
+
+
+def hop_disk(image, n):
+    """Hop @n's virtio-blk disk: an I/O thread on even hops (it turns the
+    driver's kicks off while it spins: with a poll time of up to 1 s it
+    spins through the guest's 100 ms rounds), the main loop on odd ones
+    (it needs them), so every hop moves a ring between the two."""
+    drive = ["-drive", "if=none,id=d0,format=raw,file=" + image]
+    if n % 2 == 0:
+        return ["-object", "iothread,id=io0,poll-max-ns=1000000000"] + \
+            drive + [
+            "-device", "virtio-blk-pci,drive=d0,iothread=io0"]
+    return drive + ["-device", "virtio-blk-pci,drive=d0"]
+
+
+def check_disk(image, last_round):
+    """The last round's sector reached the image (migrate.c's pattern)."""
+    with open(image, "rb") as f:
+        f.seek((last_round % DISK_SLOTS) * 512)
+        sector = f.read(512)
+    want = last_round.to_bytes(4, "little") + bytes(
+        (last_round * 13 + i * 3) & 0xff for i in range(4, 512))
+    if sector != want:
+        raise Failure("the image's sector %d does not hold round %d" %
+                      (last_round % DISK_SLOTS, last_round))
+
+
 def run_hops(emulator, payload, tmp, extra):
+    rounds = HOPS * 4 + 20
+    image = os.path.join(tmp, "disk.raw")
+    with open(image, "wb") as f:
+        f.truncate(1 << 20)
     guests = [Guest("hop0", emulator, payload, tmp,
-                    extra + ["-append", "rounds=%d churn_mb=16" %
-                             (HOPS * 4 + 20)])]
+                    extra + hop_disk(image, 0) +
+                    ["-append", "rounds=%d churn_mb=16 disk=1" % rounds])]
     try:
         guests[0].wait_round(3)
         for n in range(1, HOPS + 1):
             cur = guests[-1]
-            guests.append(hop(cur, n, emulator, payload, tmp, extra))
+            guests.append(hop(cur, n, emulator, payload, tmp,
+                              extra + hop_disk(image, n)))
             last = max(cur.rounds())
             cur.quit()
             # the source ran: the destination starts by itself
             check_continues(guests[-1], last)
         guests[-1].finish()
+        check_disk(image, rounds)
     finally:
         for g in guests:
             g.kill()
