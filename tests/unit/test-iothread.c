@@ -299,6 +299,34 @@ static void engine_read(void *opaque)
     bdrv_aio_pread(e->bs, 4096, sizeof(e->buf), e->buf, engine_read_done, e);
 }
 
+static void engine_write(void *opaque)
+{
+    EngineIo *e = opaque;
+
+    bdrv_aio_pwrite(e->bs, 8192, sizeof(e->buf), e->buf, engine_read_done,
+                    e);
+}
+
+/* Two writes from the node's I/O thread (the first tells the engine
+ * whether the file takes non-blocking buffered writes, the second takes
+ * the path it chose: the ring, or in place on the thread) land. */
+static void check_engine_writes(EngineIo *e, IOThread *t, const char *path)
+{
+    for (int round = 0; round < 2; round++) {
+        g_autofree char *got = NULL;
+        gsize len = 0;
+
+        memset(e->buf, 0xa0 + round, sizeof(e->buf));
+        e->done = 0;
+        iothread_run_sync(t, engine_write, e);
+        g_assert(wait_until(&e->done, 1));
+        g_assert_cmpint(e->failed, ==, 0);
+        g_assert(g_file_get_contents(path, &got, &len, NULL));
+        g_assert_cmpuint(len, ==, 16384);
+        g_assert_cmpmem(got + 8192, sizeof(e->buf), e->buf, sizeof(e->buf));
+    }
+}
+
 static void test_engine_poller(void)
 {
     g_autofree char *dir = g_dir_make_tmp(NULL, NULL);
@@ -334,6 +362,7 @@ static void test_engine_poller(void)
     g_assert(wait_until(&e.done, 1));
     g_assert_cmpint(e.failed, ==, 0);
     g_assert_cmpmem(e.buf, sizeof(e.buf), data + 4096, sizeof(e.buf));
+    check_engine_writes(&e, t, path);
     /* back to the main loop: the thread no longer polls the ring */
     bdrv_set_aio_context(e.bs, NULL);
     g_assert_cmpuint(iothread_poller_count(t), ==, 0);
