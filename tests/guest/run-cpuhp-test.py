@@ -28,6 +28,10 @@ def body(host):
     host.wait_line("cpuhp: ready for unplug")
     qmp.ret("device_del", {"id": "cpu1"})
     qmp.wait_event("DEVICE_DELETED", guesthost.TIMEOUT)
+    ost = qmp.wait_event("ACPI_DEVICE_OST", guesthost.TIMEOUT)["data"]["info"]
+    if (ost.get("slot-type"), ost.get("source"), ost.get("status")) != \
+            ("CPU", 0x103, 0):
+        raise Failure("ACPI_DEVICE_OST: %r" % ost)
     if len(qmp.ret("query-cpus-fast")) != 1:
         raise Failure("the ejected vCPU is still listed")
 
