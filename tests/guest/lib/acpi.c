@@ -106,3 +106,68 @@ uint16_t acpi_gpe0_block(void)
         return 0;
     return (uint16_t)*(const uint32_t *)phys_ptr(fadt + 80);
 }
+
+/* ---- the SCI as an OS takes it for general-purpose events ---------- */
+
+volatile uint32_t acpi_gpe_seen;
+static uint16_t sci_gpe0;
+
+/* CPL 0: what _Lxx/_Exx dispatch starts with: read GPE0 status (the
+ * first byte: bits 0-7), remember it, clear it (write 1s), so the level
+ * SCI drops before the EOI. */
+static void sci_handler(int vector)
+{
+    uint8_t sts = inb(sci_gpe0);
+
+    __atomic_or_fetch(&acpi_gpe_seen, sts, __ATOMIC_SEQ_CST);
+    outb(sci_gpe0, sts);
+    lapic_eoi();
+}
+
+/* ACPI 6.4, 16.3.1: an OS that finds SCI_EN clear in PM1_CNT writes the
+ * FADT's ACPI_ENABLE to SMI_CMD and waits for SCI_EN (ICH9 without
+ * firmware starts in legacy mode; PIIX4 has SCI_EN from reset). */
+static bool acpi_mode_enable(uint64_t fadt)
+{
+    uint16_t smi_cmd = (uint16_t)*(const uint32_t *)phys_ptr(fadt + 48);
+    uint8_t enable = *(const uint8_t *)phys_ptr(fadt + 52);
+    uint16_t pm1_cnt = (uint16_t)*(const uint32_t *)phys_ptr(fadt + 64);
+
+    if (!pm1_cnt)
+        return false;
+    if (!(inw(pm1_cnt) & 1) && smi_cmd && enable)
+        outb(smi_cmd, enable);
+    return wait_until(inw(pm1_cnt) & 1, 1000000);
+}
+
+bool acpi_sci_enable(uint8_t gpe_bits, unsigned vector)
+{
+    uint64_t fadt = acpi_find_table("FACP");
+    uint16_t sci;
+    uint8_t len;
+
+    if (!fadt)
+        return false;
+    sci = *(const uint16_t *)phys_ptr(fadt + 46);           /* SCI_INT */
+    sci_gpe0 = (uint16_t)*(const uint32_t *)phys_ptr(fadt + 80);
+    len = *(const uint8_t *)phys_ptr(fadt + 92);            /* GPE0_BLK_LEN */
+    if (!sci_gpe0 || len < 2 || sci > ioapic_max_pin() || !acpi_mode_enable(fadt))
+        return false;
+    outb(sci_gpe0, 0xff);                                   /* stale events */
+    irq_set_handler(vector, sci_handler);
+    lapic_enable();
+    /* The MADT's override for the SCI (IRQ 9): level, active high, as on
+     * QEMU's pc and q35. */
+    ioapic_route(sci, vector, lapic_id(), IOAPIC_LEVEL);
+    outb(sci_gpe0 + len / 2, gpe_bits);                     /* GPE0_EN */
+    irq_enable();
+    return true;
+}
+
+bool acpi_wait_gpe(uint8_t bit, uint64_t timeout_us)
+{
+    bool seen = wait_until(acpi_gpe_seen & bit, timeout_us);
+
+    __atomic_and_fetch(&acpi_gpe_seen, ~(uint32_t)bit, __ATOMIC_SEQ_CST);
+    return seen;
+}

@@ -140,6 +140,8 @@ void console_release(void);
 #define COM1 0x3f8
 void serial_init(void);             /* 115200 8N1, FIFOs on, IER 0, MCR DTR|RTS */
 bool serial_has_fifo(void);
+/* A received byte (polled), or -1 after @timeout_us. */
+int serial_getc(uint64_t timeout_us);
 
 /* ---- exit and reporting ---- */
 
@@ -236,6 +238,16 @@ uint64_t rsdp_from_boot(void);
 uint64_t acpi_find_table(const char *sig);
 /* The FADT's GPE0 block (status bytes first, then enable), or 0. */
 uint16_t acpi_gpe0_block(void);
+/* Take the SCI (the FADT's SCI_INT through the I/O APIC, level, active
+ * high) on @vector with @gpe_bits enabled in GPE0_EN, after switching the
+ * chipset to ACPI mode if SCI_EN was clear (SMI_CMD <- ACPI_ENABLE, as an
+ * OS does): its handler ORs the
+ * GPE0 status bits it finds into acpi_gpe_seen and clears them.  Enables
+ * the LAPIC and interrupts; false without a FADT or a GPE0 block. */
+bool acpi_sci_enable(uint8_t gpe_bits, unsigned vector);
+extern volatile uint32_t acpi_gpe_seen;
+/* Wait until an SCI reported GPE0 status @bit (then forget it). */
+bool acpi_wait_gpe(uint8_t bit, uint64_t timeout_us);
 
 /* ---- PCI (lib/pci.c): configuration mechanism #1 ---- */
 
