@@ -2,7 +2,8 @@
 
 A payload prints "NAME: ready for ..." lines on COM1 and waits; the
 runner answers each with QMP commands (device_add, device_del, ...) and
-checks what the monitor says.  GuestHost starts the emulator with COM1 on
+checks what the monitor says.  Where the guest must not go on (or exit)
+before those checks are done, it waits for a byte on COM1: tell().  GuestHost starts the emulator with COM1 on
 a pipe and a QMP socket, echoes and keeps the guest's lines, and at the
 end applies the usual verdict: exit status 1 (isa-debug-exit, code 0) and
 a last "SUMMARY: N tests, 0 failures" with N > 0 (run-guest-test.py's).
@@ -48,7 +49,7 @@ class GuestHost:
         print("%s: %s" % (name, " ".join(cmd)), flush=True)
         self.lines = []
         self.cond = threading.Condition()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self.reader = threading.Thread(target=self._reader, daemon=True)
@@ -82,6 +83,13 @@ class GuestHost:
                 if left <= 0 or self.proc.poll() is not None:
                     raise Failure("no '%s' from the guest" % text)
                 self.cond.wait(min(left, 0.5))
+
+    def tell(self):
+        """One byte on the guest's COM1: "go on" (the payload waits for
+        it where the runner's checks must come before its next step or its
+        exit)."""
+        self.proc.stdin.write(b"\n")
+        self.proc.stdin.flush()
 
     def verdict(self):
         """0 when the guest exited through isa-debug-exit with a clean

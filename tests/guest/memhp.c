@@ -6,7 +6,7 @@
  *   - the register block at 0x0a00 (QEMU's acpi_mem_hotplug.rst) shows
  *     every slot empty; "memhp: ready for plug"
  *   - the host object-adds a memory-backend-ram and device_adds a pc-dimm;
- *     GPE0 bit 3 (the FADT's GPE0 block) comes up; the guest does what the
+ *     an SCI reports GPE0 bit 3 (the FADT's GPE0 block); the guest does what the
  *     DSDT's MSCN does: selects each slot, finds the one with the insert
  *     event, reads its range (_CRS: MRBL/MRBH, MRLL/MRLH) and node, writes
  *     _OST (event 1, status 0: the host sees ACPI_DEVICE_OST) and clears
@@ -16,7 +16,7 @@
  *     pattern: a word at both ends of every 4 KiB page and two whole
  *     64 KiB blocks, read back after everything was written;
  *     "memhp: used BASE SIZE" for the host's query-memory-devices check
- *   - device_del: GPE0 bit 3, the remove event on the same slot; the guest
+ *   - device_del: the SCI with GPE0 bit 3, the remove event on the same slot; the guest
  *     clears it and ejects (_EJ0: MEJ); the slot reads empty and the host
  *     waits for DEVICE_DELETED.
  */
@@ -39,22 +39,14 @@
 #define PAGE            4096u
 #define BLOCK           65536u
 
-static uint16_t gpe0;
+#define SCI_VECTOR      0x41
+
 static unsigned nr_slots;
 
 static uint8_t slot_status(unsigned slot)
 {
     outl(MHP_ADDR_LO, slot);
     return inb(MHP_STATUS);
-}
-
-/* _E03: wait for GPE0 status bit 3, acknowledge it. */
-static bool wait_memhp_gpe(void)
-{
-    bool seen = wait_until(inb(gpe0) & GPE_MEMHP, WAIT_US);
-
-    outb(gpe0, GPE_MEMHP);
-    return seen;
 }
 
 /* MSCN: the first slot whose status has @event, or -1. */
@@ -134,15 +126,15 @@ int main(void)
 {
     report_prefix("memhp");
     nr_slots = cmdline_get_int("slots", 2);
-    gpe0 = acpi_gpe0_block();
-    report(gpe0 != 0, "FADT GPE0 block at %#x", gpe0);
+    report(acpi_sci_enable(GPE_MEMHP, SCI_VECTOR),
+           "the SCI routed, GPE0 bit 3 enabled (FADT GPE0 block %#x)",
+           acpi_gpe0_block());
     for (unsigned slot = 0; slot < nr_slots; slot++) {
         report(slot_status(slot) == 0, "slot %u empty at boot", slot);
     }
-    outb(gpe0, 0xff);                           /* stale status */
 
     printf("memhp: ready for plug\n");
-    report(wait_memhp_gpe(), "GPE0 bit 3 after device_add");
+    report(acpi_wait_gpe(GPE_MEMHP, WAIT_US), "an SCI with GPE0 bit 3 after device_add");
     int slot = find_event(MHP_INSERT);
     report(slot >= 0, "insert event on slot %d", slot);
     if (slot < 0) {
@@ -166,7 +158,7 @@ int main(void)
     printf("memhp: used %#lx %#lx slot %d\n", (unsigned long)base,
            (unsigned long)size, slot);
 
-    report(wait_memhp_gpe(), "GPE0 bit 3 after device_del");
+    report(acpi_wait_gpe(GPE_MEMHP, WAIT_US), "an SCI with GPE0 bit 3 after device_del");
     int gone = find_event(MHP_REMOVE);
     report(gone == slot, "remove event on slot %d", gone);
     if (gone == slot) {
@@ -179,5 +171,7 @@ int main(void)
         report(read_pair(MHP_SIZE_LO, MHP_SIZE_HI) == 0, "its size reads 0");
     }
     printf("memhp: ejected\n");
+    /* The runner's byte on COM1: its QMP checks are done, exit now. */
+    report(serial_getc(WAIT_US) >= 0, "the host checked the removal");
     report_summary();
 }

@@ -34,6 +34,7 @@ def body(host):
         raise Failure("ACPI_DEVICE_OST: %r" % ost)
     if len(qmp.ret("query-cpus-fast")) != 1:
         raise Failure("the ejected vCPU is still listed")
+    host.tell()
 
 
 def main():

@@ -10,7 +10,8 @@ hotplug registers, answers _OST (the host waits for ACPI_DEVICE_OST) and
 fills it with a pattern.  At "memhp: used BASE SIZE slot N" the guest's
 range and slot must be what query-memory-devices says; then device_del,
 the guest ejects, DEVICE_DELETED must follow, query-memory-devices must
-be empty and object-del must free the backend.  Passes when all of that
+be empty and object-del must free the backend (the guest waits for a
+byte on COM1 meanwhile).  Passes when all of that
 held and the guest's SUMMARY has no failures.  Exit 77 (skipped) without
 /dev/kvm.
 """
@@ -58,6 +59,7 @@ def body(host):
     if qmp.ret("query-memory-devices"):
         raise Failure("query-memory-devices still lists the DIMM")
     qmp.ret("object-del", {"id": "mem1"})
+    host.tell()
 
 
 def main():

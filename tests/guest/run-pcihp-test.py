@@ -13,7 +13,8 @@ In each round, at "pcihp: ready for plug N" the host device_adds; at
 "pcihp: used N ..." (the guest read random bytes from it) query-pci must
 show the device where the guest found it, with BAR 4 where the guest put
 it; then device_del, and the guest's eject must bring DEVICE_DELETED,
-after which query-pci no longer lists it.  Passes when all of that held
+after which query-pci no longer lists it (the guest waits for a byte
+on COM1 meanwhile).  Passes when all of that held
 and the guest's SUMMARY has no failures.  Exit 77 (skipped) without
 /dev/kvm.
 """
@@ -91,6 +92,7 @@ def rounds(machine):
             host.wait_line("pcihp: ejected %d" % n)
             if find(qmp, qdev_id) is not None:
                 raise Failure("query-pci still lists %s" % qdev_id)
+            host.tell()
     return body
 
 
