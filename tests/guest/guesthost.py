@@ -7,9 +7,13 @@ before those checks are done, it waits for a byte on COM1: tell().  GuestHost st
 a pipe and a QMP socket, echoes and keeps the guest's lines, and at the
 end applies the usual verdict: exit status 1 (isa-debug-exit, code 0) and
 a last "SUMMARY: N tests, 0 failures" with N > 0 (run-guest-test.py's).
+As there, KVMPC_GUEST_EMULATOR and KVMPC_GUEST_EMULATOR_ARGS (put before
+the standard arguments) run the payload under another emulator, e.g.
+qemu-system-x86_64 with -enable-kvm.
 """
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -41,7 +45,9 @@ class GuestHost:
     def __init__(self, emulator, payload, args, name):
         self.tmp = tempfile.mkdtemp()
         qmp_path = os.path.join(self.tmp, "qmp.sock")
-        cmd = [emulator, "-nodefaults", "-display", "none",
+        emulator = os.environ.get("KVMPC_GUEST_EMULATOR") or emulator
+        extra = shlex.split(os.environ.get("KVMPC_GUEST_EMULATOR_ARGS", ""))
+        cmd = [emulator] + extra + ["-nodefaults", "-display", "none",
                "-serial", "stdio",
                "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
                "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
@@ -90,6 +96,20 @@ class GuestHost:
         exit)."""
         self.proc.stdin.write(b"\n")
         self.proc.stdin.flush()
+
+    def wait_deleted(self, qdev_id):
+        """The DEVICE_DELETED of @qdev_id.  QEMU also sends one for a
+        virtio device's inner backend (path only, no "device") first."""
+        end = time.time() + TIMEOUT
+        while True:
+            ev = self.qmp.wait_event("DEVICE_DELETED",
+                                     max(end - time.time(), 0.1))
+            if ev["data"].get("device") == qdev_id:
+                if ev["data"].get("path") != "/machine/peripheral/" + qdev_id:
+                    raise Failure("DEVICE_DELETED: %r" % ev["data"])
+                return ev
+            if "device" in ev["data"]:
+                raise Failure("DEVICE_DELETED for %r" % ev["data"])
 
     def verdict(self):
         """0 when the guest exited through isa-debug-exit with a clean

@@ -27,7 +27,7 @@ def body(host):
         raise Failure("query-cpus-fast does not list the new vCPU")
     host.wait_line("cpuhp: ready for unplug")
     qmp.ret("device_del", {"id": "cpu1"})
-    qmp.wait_event("DEVICE_DELETED", guesthost.TIMEOUT)
+    host.wait_deleted("cpu1")
     ost = qmp.wait_event("ACPI_DEVICE_OST", guesthost.TIMEOUT)["data"]["info"]
     if (ost.get("slot-type"), ost.get("source"), ost.get("status")) != \
             ("CPU", 0x103, 0):
