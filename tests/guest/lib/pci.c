@@ -1,34 +1,53 @@
 /*
- * PCI configuration space on bus 0 through configuration mechanism #1
- * (ports 0xcf8/0xcfc; PCI Local Bus 3.0, 3.2.2.3.2), and the virtio PCI
+ * PCI configuration space through configuration mechanism #1 (ports
+ * 0xcf8/0xcfc; PCI Local Bus 3.0, 3.2.2.3.2), and the virtio PCI
  * transport's capability walk (VIRTIO 1.2, 4.1.4): what every payload
- * that drives a PCI device starts with.
+ * that drives a PCI device starts with.  A function is named by its
+ * bus << 8 | devfn (PCI_BDF()); below 256 that is a function of bus 0, so
+ * the payloads that only know bus 0 pass a plain devfn.  A bus behind a
+ * bridge answers once the payload has given the bridge its bus numbers.
  */
 #include "guest.h"
 
 #define PCI_ADDR    0xcf8
 #define PCI_DATA    0xcfc
 
-static void pci_select(unsigned devfn, unsigned off)
+static void pci_select(unsigned bdf, unsigned off)
 {
-    outl(PCI_ADDR, 0x80000000u | (devfn & 0xff) << 8 | (off & 0xfc));
+    outl(PCI_ADDR, 0x80000000u | (bdf & 0xffff) << 8 | (off & 0xfc));
 }
 
-uint32_t pci_cfg_read32(unsigned devfn, unsigned off)
+uint32_t pci_cfg_read32(unsigned bdf, unsigned off)
 {
-    pci_select(devfn, off);
+    pci_select(bdf, off);
     return inl(PCI_DATA);
 }
 
-void pci_cfg_write32(unsigned devfn, unsigned off, uint32_t v)
+void pci_cfg_write32(unsigned bdf, unsigned off, uint32_t v)
 {
-    pci_select(devfn, off);
+    pci_select(bdf, off);
     outl(PCI_DATA, v);
 }
 
-uint8_t pci_cfg_read8(unsigned devfn, unsigned off)
+uint8_t pci_cfg_read8(unsigned bdf, unsigned off)
 {
-    return pci_cfg_read32(devfn, off & ~3u) >> (8 * (off & 3));
+    return pci_cfg_read32(bdf, off & ~3u) >> (8 * (off & 3));
+}
+
+/* A 16-bit access goes to the data port's matching half (0xcfc + 2):
+ * then a write does not touch the other half of the dword, where a
+ * write-1-to-clear register (PCIe Slot Status beside Slot Control) would
+ * lose what a read-modify-write gave back. */
+uint16_t pci_cfg_read16(unsigned bdf, unsigned off)
+{
+    pci_select(bdf, off);
+    return inw(PCI_DATA + (off & 2));
+}
+
+void pci_cfg_write16(unsigned bdf, unsigned off, uint16_t v)
+{
+    pci_select(bdf, off);
+    outw(PCI_DATA + (off & 2), v);
 }
 
 int pci_find_id(const uint32_t *ids, unsigned n)

@@ -118,3 +118,13 @@ void console_emergency(void)
     if (!uart_ready)
         serial_init();
 }
+
+/* A byte from COM1's receiver (polled: LSR Data Ready), or -1 when none
+ * came within @timeout_us.  Runners that drive the guest over QMP send
+ * one on the serial line to say "go on" (guesthost.py's tell()). */
+int serial_getc(uint64_t timeout_us)
+{
+    if (!wait_until(inb(COM1 + UART_LSR) & 1, timeout_us))
+        return -1;
+    return inb(COM1 + UART_THR);        /* RBR: the same offset */
+}

@@ -140,6 +140,8 @@ void console_release(void);
 #define COM1 0x3f8
 void serial_init(void);             /* 115200 8N1, FIFOs on, IER 0, MCR DTR|RTS */
 bool serial_has_fifo(void);
+/* A received byte (polled), or -1 after @timeout_us. */
+int serial_getc(uint64_t timeout_us);
 
 /* ---- exit and reporting ---- */
 
@@ -230,14 +232,36 @@ bool rsdp_valid(uint64_t a);
 uint64_t rsdp_scan_range(uint64_t start, uint64_t end);
 /* The RSDP address the boot protocol gave (PVH, Linux), or 0. */
 uint64_t rsdp_from_boot(void);
+/* The physical address of the table with signature @sig that the RSDT
+ * lists (RSDP from the boot protocol, else the IA-PC scan), checksum
+ * valid; 0 if none. */
+uint64_t acpi_find_table(const char *sig);
+/* The FADT's GPE0 block (status bytes first, then enable), or 0. */
+uint16_t acpi_gpe0_block(void);
+/* Take the SCI (the FADT's SCI_INT through the I/O APIC, level, active
+ * high) on @vector with @gpe_bits enabled in GPE0_EN, after switching the
+ * chipset to ACPI mode if SCI_EN was clear (SMI_CMD <- ACPI_ENABLE, as an
+ * OS does): its handler ORs the
+ * GPE0 status bits it finds into acpi_gpe_seen and clears them.  Enables
+ * the LAPIC and interrupts; false without a FADT or a GPE0 block. */
+bool acpi_sci_enable(uint8_t gpe_bits, unsigned vector);
+extern volatile uint32_t acpi_gpe_seen;
+/* Wait until an SCI reported GPE0 status @bit (then forget it). */
+bool acpi_wait_gpe(uint8_t bit, uint64_t timeout_us);
 
-/* ---- PCI (lib/pci.c): bus 0, configuration mechanism #1 ---- */
+/* ---- PCI (lib/pci.c): configuration mechanism #1 ---- */
 
-uint32_t pci_cfg_read32(unsigned devfn, unsigned off);
-void pci_cfg_write32(unsigned devfn, unsigned off, uint32_t v);
-uint8_t pci_cfg_read8(unsigned devfn, unsigned off);
-/* The first function whose register 0 (device << 16 | vendor) is one of
- * the @n @ids, or -1. */
+/* A function's name for the accessors: bus << 8 | devfn; a plain devfn
+ * (< 256) is a function of bus 0. */
+#define PCI_BDF(bus, dev, fn) ((unsigned)(bus) << 8 | (dev) << 3 | (fn))
+
+uint32_t pci_cfg_read32(unsigned bdf, unsigned off);
+void pci_cfg_write32(unsigned bdf, unsigned off, uint32_t v);
+uint8_t pci_cfg_read8(unsigned bdf, unsigned off);
+uint16_t pci_cfg_read16(unsigned bdf, unsigned off);
+void pci_cfg_write16(unsigned bdf, unsigned off, uint16_t v);
+/* The first function of bus 0 whose register 0 (device << 16 | vendor)
+ * is one of the @n @ids, or -1. */
 int pci_find_id(const uint32_t *ids, unsigned n);
 
 /* The modern transport's common configuration (VIRTIO 1.2, 4.1.4.3):
@@ -264,8 +288,8 @@ struct virtio_pci_caps {
     uint32_t notify_mult;
 };
 /* Place BAR 4 at @bar4, turn on memory decoding and bus mastering, and
- * walk the capabilities of the structures in BAR 4. */
-void virtio_pci_map(unsigned devfn, uintptr_t bar4,
+ * walk the capabilities of the structures in BAR 4 (@bdf: any bus). */
+void virtio_pci_map(unsigned bdf, uintptr_t bar4,
                     struct virtio_pci_caps *c);
 
 /* ---- paging ---- */
