@@ -243,6 +243,11 @@ void qemu_system_exit_request(int status)
     main_loop_wakeup();
 }
 
+bool qemu_system_exit_pending(void)
+{
+    return g_atomic_int_get(&exit_requested);
+}
+
 static bool handle_shutdown(ShutdownCause cause, int *status)
 {
     emit_event(SYSTEM_EVENT_SHUTDOWN, cause);

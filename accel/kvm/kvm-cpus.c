@@ -621,8 +621,11 @@ static void *vcpu_thread(void *opaque)
             complete_pending_exit(v);
             g_mutex_lock(&vcpus_lock);
         }
+        /* After the guest asked to end the process (isa-debug-exit) it
+         * runs no further instruction while the main loop winds down. */
         while (!vcpus_quit && !v->quit &&
-               (!vcpus_should_run || v->stopped_by_guest)) {
+               (!vcpus_should_run || v->stopped_by_guest ||
+                qemu_system_exit_pending())) {
             v->parked = true;
             g_cond_broadcast(&parked_cond);
             g_cond_wait(&run_cond, &vcpus_lock);

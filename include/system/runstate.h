@@ -61,6 +61,9 @@ void qemu_system_powerdown_request(void);
 void qemu_system_vmstop_request(RunState state);
 /* End the process with @status once the main loop sees it (isa-debug-exit). */
 void qemu_system_exit_request(int status);
+/* An exit was asked for: vCPUs stop running guest code at once (QEMU's
+ * isa-debug-exit ends the process from the vCPU thread itself). */
+bool qemu_system_exit_pending(void);
 
 /* Powerdown handler (the machine's ACPI power button). */
 void qemu_register_powerdown_handler(void (*fn)(void *opaque), void *opaque);

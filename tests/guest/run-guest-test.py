@@ -116,6 +116,10 @@ def main():
                 problems.append('SUMMARY reports no tests')
             if failures:
                 problems.append(f'SUMMARY reports {failures} failures')
+    if 'did not stop the machine' in text:
+        # the vCPU ran on after the payload wrote isa-debug-exit: QEMU ends
+        # the process from the vCPU thread, no instruction runs after it
+        problems.append('the guest ran on after isa-debug-exit')
     lines = text.splitlines()
     for pat in args.expect:
         if not any(re.search(pat, line) for line in lines):
