@@ -354,13 +354,6 @@ static noreturn void dirty_forever(unsigned mbps, unsigned span_mb,
 #define VBLK_T_OUT  1
 #define DISK_SLOTS  64                  /* sectors the rounds cycle over */
 
-struct vring_desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-};
-
 static struct {
     bool on;
     uintptr_t common, notify;

@@ -40,13 +40,6 @@
 #define F_DISCARD       13
 #define F_WRITE_ZEROES  14
 
-struct vring_desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-};
-
 struct pdesc {                      /* packed descriptor (2.8.13) */
     uint64_t addr;
     uint32_t len;

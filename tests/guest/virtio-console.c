@@ -34,13 +34,6 @@
 #define PORT_OPEN       6
 #define PORT_NAME       7
 
-struct vring_desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-};
-
 typedef struct Ring {
     unsigned index;             /* queue number */
     struct vring_desc desc[QSIZE] __attribute__((aligned(16)));

@@ -26,14 +26,6 @@
 #define H               192
 #define RES_ID          1
 
-
-struct vring_desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-};
-
 static struct vring_desc desc[QSIZE] __attribute__((aligned(16)));
 static volatile uint16_t avail[2 + QSIZE + 1] __attribute__((aligned(2)));
 static volatile uint32_t used[1 + 2 * QSIZE + 1] __attribute__((aligned(4)));

@@ -66,13 +66,6 @@
 #define GW_IP           IP(10, 0, 2, 2)
 #define DNS_IP          IP(10, 0, 2, 3)
 
-struct vring_desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-};
-
 struct vq {
     unsigned index, size;
     uintptr_t notify;

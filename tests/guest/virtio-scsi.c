@@ -35,13 +35,6 @@
 #define DISK_BLOCKS     2048
 
 
-struct vring_desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-};
-
 struct vring_packed_desc {
     uint64_t addr;
     uint32_t len;

@@ -281,6 +281,16 @@ int pci_find_id(const uint32_t *ids, unsigned n);
 #define C_Q_USED        0x30
 #define C_Q_RESET       0x3a
 
+/* A split virtqueue's descriptor (VIRTIO 1.2, 2.7.5); flags NEXT = 1,
+ * WRITE = 2 (device-writable), INDIRECT = 4.  used->flags bit 0 is
+ * VRING_USED_F_NO_NOTIFY (2.7.7.2: the device asks for no kicks). */
+struct vring_desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags;
+    uint16_t next;
+};
+
 /* Where the virtio PCI capabilities (VIRTIO 1.2, 4.1.4) put the modern
  * transport's structures (0: not found). */
 struct virtio_pci_caps {
