@@ -1094,31 +1094,31 @@ static void queue_poll_run(void *opaque)
  * VM is stopped: what migration and savevm save must ask for kicks, for
  * a destination that may not poll.
  */
+static void set_poll_notify_off(VirtQueue *vq, bool off)
+{
+    guest_ram_read_lock();
+    vq->poll_notify_off = off;
+    write_notification(vq);
+    guest_ram_read_unlock();
+}
+
 static void queue_poll_begin(void *opaque)
 {
     VirtQueue *vq = opaque;
 
-    if (vq->poll_notify_off ||
-        __atomic_load_n(&queues_stopped, __ATOMIC_SEQ_CST)) {
-        return;
+    if (!vq->poll_notify_off &&
+        !__atomic_load_n(&queues_stopped, __ATOMIC_SEQ_CST)) {
+        set_poll_notify_off(vq, true);
     }
-    guest_ram_read_lock();
-    vq->poll_notify_off = true;
-    write_notification(vq);
-    guest_ram_read_unlock();
 }
 
 static void queue_poll_end(void *opaque)
 {
     VirtQueue *vq = opaque;
 
-    if (!vq->poll_notify_off) {
-        return;
+    if (vq->poll_notify_off) {
+        set_poll_notify_off(vq, false);
     }
-    guest_ram_read_lock();
-    vq->poll_notify_off = false;
-    write_notification(vq);
-    guest_ram_read_unlock();
 }
 
 static void host_notifier_attach(void *opaque)
