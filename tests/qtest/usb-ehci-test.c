@@ -15,7 +15,11 @@
  * the async advance doorbell, and hostile schedules: an async QH loop
  * that misses the head and a periodic QH loop (Host System Error, bounded
  * time), a qTD and a buffer outside RAM (HSE), an oversize qTD and a
- * reserved PID (halted qTD, USBERRINT); bad command lines.
+ * reserved PID (halted qTD, USBERRINT); isochronous iTDs and siTDs in the
+ * periodic list (status and lengths written back, a buffer crossing a
+ * page, errors: page select and buffer bounds, a stall, no device; an
+ * iTD or its buffer outside RAM and iTD/siTD loops: HSE); bad command
+ * lines.
  */
 #include <fcntl.h>
 #include <glib.h>
@@ -548,6 +552,278 @@ static void test_hostile(void)
     g_assert_cmpint(g_get_monotonic_time() - t0, <, 30 * G_USEC_PER_SEC);
 }
 
+/* ---- isochronous: iTD and siTD (EHCI 3.3, 3.4, 4.7) -------------------- */
+
+#define ITD(i)          (0x103000 + 0x100 * (i))
+#define SITD(i)         (0x103800 + 0x40 * (i))
+#define ISO_BUF         0x120000
+
+/* iTD status and control (3.3.2), buffer page fields (3.3.3) */
+#define ITD_ACTIVE      (1u << 31)
+#define ITD_DBERR       (1u << 30)
+#define ITD_BABBLE      (1u << 29)
+#define ITD_XACTERR     (1u << 28)
+#define ITD_IOC         (1u << 15)
+#define ITD_IN          (1u << 11)
+/* siTD transfer state (3.4.3) */
+#define SITD_IOC        (1u << 31)
+#define SITD_P          (1u << 30)
+#define SITD_ACTIVE     (1u << 7)
+#define SITD_DBERR      (1u << 5)
+#define SITD_XACTERR    (1u << 3)
+
+static uint32_t itd_trans(unsigned len, unsigned pg, unsigned offset,
+                          uint32_t flags)
+{
+    return ITD_ACTIVE | (len << 16) | (pg << 12) | offset | flags;
+}
+
+/* An iTD for endpoint @ep of device @addr; its seven pages are
+ * ISO_BUF + 0x1000 * (@page0 + n); transactions all inactive. */
+static void write_itd(Env *e, uint32_t a, uint32_t next, unsigned addr,
+                      unsigned ep, bool in, unsigned page0)
+{
+    qtest_writel(e->qts, a, next);
+    for (unsigned uf = 0; uf < 8; uf++) {
+        qtest_writel(e->qts, a + 4 + 4 * uf, 0);
+    }
+    for (unsigned pg = 0; pg < 7; pg++) {
+        uint32_t v = ISO_BUF + 0x1000 * (page0 + pg);
+
+        v |= pg == 0 ? (ep << 8) | addr : pg == 1 ? (in ? ITD_IN : 0) | 64
+           : pg == 2 ? 1 : 0;                       /* Mult 1 */
+        qtest_writel(e->qts, a + 36 + 4 * pg, v);
+    }
+}
+
+static uint32_t itd_status(Env *e, uint32_t a, unsigned uf)
+{
+    return qtest_readl(e->qts, a + 4 + 4 * uf);
+}
+
+/* An siTD moving @len bytes from page @p at @offset (pages ISO_BUF +
+ * 0x1000 * page0 and the one after), S-mask @smask. */
+static void write_sitd(Env *e, uint32_t a, uint32_t next, unsigned addr,
+                       unsigned ep, bool in, unsigned len, bool p,
+                       unsigned offset, unsigned page0, uint8_t smask)
+{
+    qtest_writel(e->qts, a, next);
+    qtest_writel(e->qts, a + 4, (in ? 1u << 31 : 0) | (ep << 8) | addr);
+    qtest_writel(e->qts, a + 8, smask);
+    qtest_writel(e->qts, a + 12, SITD_IOC | (p ? SITD_P : 0) | (len << 16) |
+                 SITD_ACTIVE);
+    qtest_writel(e->qts, a + 16, (ISO_BUF + 0x1000 * page0) | offset);
+    qtest_writel(e->qts, a + 20, ISO_BUF + 0x1000 * (page0 + 1));
+    qtest_writel(e->qts, a + 24, 1);                /* back pointer: T */
+}
+
+static void tablet_event(Env *e, unsigned x, unsigned y, bool down)
+{
+    g_autofree char *cmd = g_strdup_printf(
+        "{\"execute\": \"input-send-event\", \"arguments\": {\"events\": ["
+        "{\"type\": \"abs\", \"data\": {\"axis\": \"x\", \"value\": %u}},"
+        "{\"type\": \"abs\", \"data\": {\"axis\": \"y\", \"value\": %u}},"
+        "{\"type\": \"btn\", \"data\": {\"button\": \"left\", "
+        "\"down\": %s}}]}}", x, y, down ? "true" : "false");
+
+    g_free(qmp_cmd(e->qmp, cmd));
+}
+
+/* Every entry of the periodic frame list: @first. */
+static void isoch_link(Env *e, uint32_t first)
+{
+    for (unsigned i = 0; i < 1024; i++) {
+        qtest_writel(e->qts, QEHCI_FRAMELIST + 4 * i, first);
+    }
+}
+
+/* A usb-tablet at address 7 (high speed, port 4), the periodic schedule
+ * running an empty frame list. */
+static void isoch_start(Env *e)
+{
+    env_start(e, "-device usb-tablet,bus=ehci.0,port=4");
+    isoch_link(e, 1);
+    qehci_wr(&e->h, PERIODICLISTBASE, QEHCI_FRAMELIST);
+    qehci_hc_start(&e->h, CMD_PSE);
+    qehci_enumerate(&e->h, 3, 7);
+    qehci_wr(&e->h, USBSTS, 0x3f);
+}
+
+/*
+ * The tablet's interrupt endpoint stands in for an isochronous one (kvmpc
+ * has no device with isochronous endpoints): its reports are the IN
+ * data, its "nothing new" a zero-length packet, its stall of an OUT a
+ * transaction error.
+ */
+static void test_itd(void)
+{
+    Env e;
+    uint8_t r[8];
+
+    /* iTD 0 (IN) -> iTD 1 (OUT) -> end; both idle at first */
+    isoch_start(&e);
+    write_itd(&e, ITD(0), ITD(1) | (0 << 1), 7, 1, true, 0);
+    write_itd(&e, ITD(1), 1, 7, 1, false, 8);
+    isoch_link(&e, ITD(0) | (0 << 1));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & (STS_USBINT | STS_HSE), ==, 0);
+
+    tablet_event(&e, 1000, 2000, true);
+    tablet_event(&e, 3000, 4000, false);
+    qtest_memset(e.qts, ISO_BUF, 0xee, 0x8000);
+    /* micro-frame 0: 64 bytes at page 0 + 0x10; micro-frame 3 crosses
+     * from page 1 into page 2; micro-frame 5 finds no report */
+    qtest_writel(e.qts, ITD(0) + 4 + 4 * 5, itd_trans(64, 3, 0, 0));
+    qtest_writel(e.qts, ITD(0) + 4 + 4 * 3, itd_trans(64, 1, 0xffc, 0));
+    qtest_writel(e.qts, ITD(0) + 4, itd_trans(64, 0, 0x10, ITD_IOC));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    g_assert_cmphex(itd_status(&e, ITD(0), 0), ==, (6u << 16) | 0x10 |
+                    ITD_IOC);
+    g_assert_cmphex(itd_status(&e, ITD(0), 3), ==, (6u << 16) | (1 << 12) |
+                    0xffc);
+    g_assert_cmphex(itd_status(&e, ITD(0), 5), ==, 3 << 12);
+    g_assert_cmphex(itd_status(&e, ITD(0), 1), ==, 0);  /* never active */
+    qtest_memread(e.qts, ISO_BUF + 0x10, r, 7);
+    g_assert_cmphex(r[0], ==, 1);
+    g_assert_cmpuint(r[1] | r[2] << 8, ==, 1000);
+    g_assert_cmpuint(r[3] | r[4] << 8, ==, 2000);
+    g_assert_cmphex(r[6], ==, 0xee);                    /* 6 bytes only */
+    qtest_memread(e.qts, ISO_BUF + 0x1ffc, r, 4);
+    qtest_memread(e.qts, ISO_BUF + 0x2000, r + 4, 2);
+    g_assert_cmphex(r[0], ==, 0);
+    g_assert_cmpuint(r[1] | r[2] << 8, ==, 3000);
+    g_assert_cmpuint(r[3] | r[4] << 8, ==, 4000);
+    g_assert_cmphex(qtest_readb(e.qts, ISO_BUF + 0x3000), ==, 0xee);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & (STS_USBINT | STS_ERRINT), ==,
+                    STS_USBINT);
+    qehci_wr(&e.h, USBSTS, 0x3f);
+
+    /* iTD 1 (OUT): a page select past the seven pages, a buffer running
+     * off page 6, more than 3072 bytes, Mult 1 exceeded, and the stall */
+    qtest_writel(e.qts, ITD(1) + 4 + 4 * 0, itd_trans(8, 7, 0, 0));
+    qtest_writel(e.qts, ITD(1) + 4 + 4 * 1, itd_trans(0x200, 6, 0xf00, 0));
+    qtest_writel(e.qts, ITD(1) + 4 + 4 * 2, itd_trans(3073, 0, 0, 0));
+    qtest_writel(e.qts, ITD(1) + 4 + 4 * 3, itd_trans(65, 0, 0, 0));
+    qtest_writel(e.qts, ITD(1) + 4 + 4 * 4, itd_trans(8, 0, 0, ITD_IOC));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    g_assert_cmphex(itd_status(&e, ITD(1), 0), ==, ITD_DBERR | (8 << 16) |
+                    (7 << 12));
+    g_assert_cmphex(itd_status(&e, ITD(1), 1), ==, ITD_DBERR |
+                    (0x200 << 16) | (6 << 12) | 0xf00);
+    g_assert_cmphex(itd_status(&e, ITD(1), 2), ==, ITD_DBERR | (3073 << 16));
+    g_assert_cmphex(itd_status(&e, ITD(1), 3), ==, ITD_XACTERR | (65 << 16));
+    g_assert_cmphex(itd_status(&e, ITD(1), 4), ==, ITD_XACTERR | (8 << 16) |
+                    ITD_IOC);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & (STS_USBINT | STS_ERRINT |
+                    STS_HALTED), ==, STS_USBINT | STS_ERRINT);
+    /* an iTD for an address nobody has: transaction error, runs on */
+    write_itd(&e, ITD(1), 1, 9, 1, true, 8);
+    qtest_writel(e.qts, ITD(1) + 4, itd_trans(8, 0, 0, 0));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    g_assert_cmphex(itd_status(&e, ITD(1), 0), ==, ITD_XACTERR | (8 << 16));
+    g_assert_cmphex(qehci_rd(&e.h, USBCMD) & CMD_RS, ==, CMD_RS);
+    env_stop(&e);
+}
+
+static void test_sitd(void)
+{
+    Env e;
+    uint8_t r[8];
+    uint32_t st;
+
+    /* siTD 0 (IN, from 0xffe of page 0 into page 1) -> siTD 1 -> end */
+    isoch_start(&e);
+    write_sitd(&e, SITD(1), 1, 7, 1, true, 64, false, 0, 4, 0);
+    qtest_writel(e.qts, SITD(1) + 12, 0);               /* idle */
+    write_sitd(&e, SITD(0), SITD(1) | (2 << 1), 7, 1, true, 64, false,
+               0xffe, 0, 0x01);
+    qtest_writel(e.qts, SITD(0) + 12, 0);               /* idle */
+    isoch_link(&e, SITD(0) | (2 << 1));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    tablet_event(&e, 5000, 6000, true);
+    qtest_memset(e.qts, ISO_BUF, 0xee, 0x8000);
+    write_sitd(&e, SITD(0), SITD(1) | (2 << 1), 7, 1, true, 64, false,
+               0xffe, 0, 0x01);
+    qtest_clock_step(e.qts, 2 * 1000000);
+    /* 6 of 64 bytes: Total Bytes 58, the offset on page 1 at 4 */
+    st = qtest_readl(e.qts, SITD(0) + 12);
+    g_assert_cmphex(st, ==, SITD_IOC | SITD_P | (58 << 16));
+    g_assert_cmphex(qtest_readl(e.qts, SITD(0) + 16), ==, ISO_BUF | 4);
+    qtest_memread(e.qts, ISO_BUF + 0xffe, r, 6);
+    g_assert_cmphex(r[0], ==, 1);
+    g_assert_cmpuint(r[1] | r[2] << 8, ==, 5000);
+    g_assert_cmpuint(r[3] | r[4] << 8, ==, 6000);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & (STS_USBINT | STS_ERRINT), ==,
+                    STS_USBINT);
+    qehci_wr(&e.h, USBSTS, 0x3f);
+
+    /* no report now: a zero-length packet, Total Bytes unchanged */
+    write_sitd(&e, SITD(0), SITD(1) | (2 << 1), 7, 1, true, 64, true,
+               0x10, 0, 0x01);
+    /* siTD 1 has no S-mask: never started, stays active */
+    write_sitd(&e, SITD(1), 1, 7, 1, true, 64, false, 0, 4, 0);
+    qtest_clock_step(e.qts, 2 * 1000000);
+    g_assert_cmphex(qtest_readl(e.qts, SITD(0) + 12), ==,
+                    SITD_IOC | SITD_P | (64 << 16));
+    g_assert_cmphex(qtest_readl(e.qts, SITD(1) + 12), ==,
+                    SITD_IOC | (64 << 16) | SITD_ACTIVE);
+
+    /* a buffer running past page 1; an OUT the tablet stalls */
+    write_sitd(&e, SITD(0), SITD(1) | (2 << 1), 7, 1, true, 0x200, true,
+               0xf00, 0, 0x01);
+    write_sitd(&e, SITD(1), 1, 7, 1, false, 8, false, 0, 4, 0x01);
+    qtest_clock_step(e.qts, 2 * 1000000);
+    g_assert_cmphex(qtest_readl(e.qts, SITD(0) + 12), ==,
+                    SITD_IOC | SITD_P | (0x200 << 16) | SITD_DBERR);
+    g_assert_cmphex(qtest_readl(e.qts, SITD(1) + 12), ==,
+                    SITD_IOC | (8 << 16) | SITD_XACTERR);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & (STS_USBINT | STS_ERRINT |
+                    STS_HALTED), ==, STS_USBINT | STS_ERRINT);
+    env_stop(&e);
+}
+
+/* Hostile periodic lists: bounded, ending in Host System Error. */
+static void test_isoch_hostile(void)
+{
+    Env e;
+    gint64 t0 = g_get_monotonic_time();
+
+    /* an iTD outside RAM */
+    isoch_start(&e);
+    isoch_link(&e, 0xf0000000u | (0 << 1));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    assert_hse(&e);
+    env_stop(&e);
+
+    /* an iTD's buffer outside RAM */
+    isoch_start(&e);
+    write_itd(&e, ITD(0), 1, 7, 1, false, 0);
+    qtest_writel(e.qts, ITD(0) + 36 + 4 * 2, 0xf0000000u | 1);
+    qtest_writel(e.qts, ITD(0) + 4, itd_trans(8, 2, 0, 0));
+    isoch_link(&e, ITD(0));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    assert_hse(&e);
+    env_stop(&e);
+
+    /* an iTD linked to itself; then two siTDs linked to each other */
+    isoch_start(&e);
+    write_itd(&e, ITD(0), ITD(0), 7, 1, true, 0);
+    isoch_link(&e, ITD(0));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    assert_hse(&e);
+    env_stop(&e);
+    isoch_start(&e);
+    write_sitd(&e, SITD(0), SITD(1) | (2 << 1), 7, 1, true, 8, false, 0, 0,
+               0x01);
+    write_sitd(&e, SITD(1), SITD(0) | (2 << 1), 7, 1, true, 8, false, 0, 2,
+               0x01);
+    isoch_link(&e, SITD(0) | (2 << 1));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    assert_hse(&e);
+    env_stop(&e);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 30 * G_USEC_PER_SEC);
+}
+
 #ifdef CONFIG_LIBUSB
 /* usb-host: this host has no USB devices, so every lookup fails with a
  * clear line; the options are checked first. */
@@ -978,6 +1254,9 @@ int main(int argc, char **argv)
     g_test_add_func("/ehci/tablet-periodic", test_tablet_periodic);
     g_test_add_func("/ehci/usb-bot-luns", test_bot_luns);
     g_test_add_func("/ehci/hostile", test_hostile);
+    g_test_add_func("/ehci/isochronous/itd", test_itd);
+    g_test_add_func("/ehci/isochronous/sitd", test_sitd);
+    g_test_add_func("/ehci/isochronous/hostile", test_isoch_hostile);
     g_test_add_func("/ehci/bad-options", test_bad_options);
 #ifdef CONFIG_LIBUSB
     g_test_add_func("/usb-host/errors", test_usb_host_errors);
