@@ -509,3 +509,133 @@ void qehci_enumerate(QEhci *h, unsigned port, unsigned addr)
     g_assert_cmpint(qehci_control(h, 0, 0x00, 5, addr, 0, 0, NULL), ==, 0);
     g_assert_cmpint(qehci_control(h, addr, 0x00, 9, 1, 0, 0, NULL), ==, 0);
 }
+
+/* ---- UHCI ------------------------------------------------------------- */
+
+void quhci_init(QUhci *u, QTestState *qts, unsigned devfn, uint16_t io,
+                uint32_t mem)
+{
+    u->qts = qts;
+    u->io = io;
+    u->fl = mem;
+    u->qh = mem + 0x1000;
+    u->td = mem + 0x2000;
+    u->data = mem + 0x10000;
+    qpci_cfg_writel(qts, devfn, 0x20, io | 1);          /* BAR4 */
+    qpci_cfg_writew(qts, devfn, 0x04, 0x5);             /* I/O, master */
+}
+
+uint16_t quhci_rd(QUhci *u, unsigned reg)
+{
+    return qtest_inw(u->qts, u->io + reg);
+}
+
+void quhci_wr(QUhci *u, unsigned reg, uint16_t v)
+{
+    qtest_outw(u->qts, u->io + reg, v);
+}
+
+void quhci_schedule_start(QUhci *u)
+{
+    for (unsigned i = 0; i < 1024; i++) {
+        qtest_writel(u->qts, u->fl + 4 * i, u->qh | 2);
+    }
+    qtest_writel(u->qts, u->qh, 1);             /* no next QH */
+    qtest_writel(u->qts, u->qh + 4, 1);         /* empty queue */
+    quhci_wr(u, UHCI_FLBASEADD, u->fl & 0xffff);
+    quhci_wr(u, UHCI_FLBASEADD + 2, u->fl >> 16);
+    quhci_wr(u, UHCI_USBCMD, 0x81);             /* RS, MAXP */
+}
+
+void quhci_port_reset(QUhci *u, unsigned port)
+{
+    quhci_wr(u, UHCI_PORTSC1 + 2 * port, 1 << 9);
+    quhci_wr(u, UHCI_PORTSC1 + 2 * port, 0);
+    quhci_wr(u, UHCI_PORTSC1 + 2 * port, (1 << 2) | (1 << 1));
+}
+
+void quhci_write_td(QUhci *u, unsigned i, uint32_t link, uint32_t ctrl,
+                    uint8_t pid, unsigned addr, unsigned ep, unsigned len,
+                    uint32_t buf)
+{
+    uint32_t a = u->td + 32 * i;
+    uint32_t maxlen = len ? len - 1 : 0x7ff;
+
+    qtest_writel(u->qts, a, link);
+    qtest_writel(u->qts, a + 4, ctrl | TD_ACTIVE | (3u << 27));
+    qtest_writel(u->qts, a + 8, pid | (addr << 8) | (ep << 15) |
+                 (maxlen << 21));
+    qtest_writel(u->qts, a + 12, buf);
+}
+
+uint32_t quhci_td_ctrl(QUhci *u, unsigned i)
+{
+    return qtest_readl(u->qts, u->td + 32 * i + 4);
+}
+
+unsigned quhci_actlen(uint32_t ctrl)
+{
+    return ((ctrl & 0x7ff) + 1) & 0x7ff;
+}
+
+void quhci_run_tds(QUhci *u, unsigned n)
+{
+    qtest_writel(u->qts, u->qh + 4, u->td);
+    for (int f = 0; f < 50 && (quhci_td_ctrl(u, n - 1) & TD_ACTIVE); f++) {
+        qtest_clock_step(u->qts, 1000000);
+    }
+}
+
+int quhci_control(QUhci *u, unsigned addr, uint8_t type, uint8_t req,
+                  uint16_t value, uint16_t index, uint16_t len,
+                  uint8_t *data)
+{
+    uint8_t setup[8] = { type, req, value, value >> 8, index, index >> 8,
+                         len, len >> 8 };
+    uint32_t buf = u->data + 0x100;
+    bool in = type & 0x80;
+    unsigned n = 0, ndata = (len + 7) / 8, got = 0;
+
+    qtest_memwrite(u->qts, u->data, setup, 8);
+    if (!in && len) {
+        qtest_memwrite(u->qts, buf, data, len);
+    }
+    /* each TD links to the next depth first (Vf) */
+    quhci_write_td(u, n, u->td + 32 * (n + 1) + 4, 0, UHCI_PID_SETUP, addr,
+                   0, 8, u->data);
+    n++;
+    for (unsigned i = 0; i < ndata; i++, n++) {
+        unsigned l = MIN(8, len - 8 * i);
+        quhci_write_td(u, n, u->td + 32 * (n + 1) + 4, 0,
+                       in ? UHCI_PID_IN : UHCI_PID_OUT, addr, 0, l,
+                       buf + 8 * i);
+    }
+    quhci_write_td(u, n, 1, TD_IOC, in ? UHCI_PID_OUT : UHCI_PID_IN, addr,
+                   0, 0, 0);
+    n++;
+    quhci_run_tds(u, n);
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t c = quhci_td_ctrl(u, i);
+
+        if (c & (TD_ACTIVE | TD_STALL)) {
+            return -1;
+        }
+        if (i >= 1 && i < n - 1) {
+            got += quhci_actlen(c);
+        }
+    }
+    if (in && got) {
+        qtest_memread(u->qts, buf, data, got);
+    }
+    return got;
+}
+
+void quhci_enumerate(QUhci *u, unsigned port, unsigned addr)
+{
+    uint8_t buf[64];
+
+    quhci_port_reset(u, port);
+    g_assert_cmpint(quhci_control(u, 0, 0x80, 6, 0x100, 0, 8, buf), ==, 8);
+    g_assert_cmpint(quhci_control(u, 0, 0x00, 5, addr, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(u, addr, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+}

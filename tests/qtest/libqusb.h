@@ -13,6 +13,11 @@
  * EHCI (Enhanced Host Controller Interface 1.0): the async schedule's QH
  * at QEHCI_QH_ASYNC, qTDs at QEHCI_QTD(i), data from QEHCI_DATA; frames
  * run with the virtual clock (1 ms each).
+ *
+ * UHCI (Universal Host Controller Interface 1.1): a frame list whose
+ * every entry is one QH, TDs hung from it, full-speed control transfers
+ * in 8-byte packets; its structures from a base the test picks (an EHCI
+ * test keeps its companion's apart from the EHCI's own).
  */
 #ifndef LIBQUSB_H
 #define LIBQUSB_H
@@ -237,5 +242,62 @@ int qehci_bulk(QEhci *h, unsigned addr, unsigned ep, bool in, uint32_t buf,
 /* Port reset, GET_DESCRIPTOR (8 bytes), SET_ADDRESS @addr,
  * SET_CONFIGURATION 1. */
 void qehci_enumerate(QEhci *h, unsigned port, unsigned addr);
+
+/* ---- UHCI ------------------------------------------------------------- */
+
+/* I/O registers (UHCI 2.1) */
+#define UHCI_USBCMD             0x00
+#define UHCI_USBSTS             0x02
+#define UHCI_USBINTR            0x04
+#define UHCI_FRNUM              0x06
+#define UHCI_FLBASEADD          0x08
+#define UHCI_SOFMOD             0x0c
+#define UHCI_PORTSC1            0x10
+
+/* TD control and status, token (UHCI 3.2.2, 3.2.3) */
+#define TD_IOC                  (1u << 24)
+#define TD_ACTIVE               (1u << 23)
+#define TD_STALL                (1u << 22)
+#define TD_NAK                  (1u << 19)
+#define UHCI_PID_SETUP          0x2d
+#define UHCI_PID_IN             0x69
+#define UHCI_PID_OUT            0xe1
+
+typedef struct QUhci {
+    QTestState *qts;
+    uint16_t io;
+    /* guest memory: frame list, the QH, TDs (32 bytes apart), data */
+    uint32_t fl, qh, td, data;
+} QUhci;
+
+/* I/O BAR4 of the controller at @devfn at @io, I/O and bus mastering
+ * on; its structures at @mem (frame list), +0x1000 (QH), +0x2000 (TDs),
+ * +0x10000 (data). */
+void quhci_init(QUhci *u, QTestState *qts, unsigned devfn, uint16_t io,
+                uint32_t mem);
+uint16_t quhci_rd(QUhci *u, unsigned reg);
+void quhci_wr(QUhci *u, unsigned reg, uint16_t v);
+/* Every frame list entry at the QH, an empty queue; Run, MAXP. */
+void quhci_schedule_start(QUhci *u);
+/* Reset, enable and acknowledge the connect change of @port (0-based). */
+void quhci_port_reset(QUhci *u, unsigned port);
+/* TD @i: active, 3 errors allowed, @len bytes (0: a zero-length packet). */
+void quhci_write_td(QUhci *u, unsigned i, uint32_t link, uint32_t ctrl,
+                    uint8_t pid, unsigned addr, unsigned ep, unsigned len,
+                    uint32_t buf);
+uint32_t quhci_td_ctrl(QUhci *u, unsigned i);
+/* The ActLen of a TD's control and status dword. */
+unsigned quhci_actlen(uint32_t ctrl);
+/* Queue TDs 0..n-1 on the QH and run frames until the last is done (or
+ * 50 ms). */
+void quhci_run_tds(QUhci *u, unsigned n);
+/* A control transfer at full speed (8-byte packets); returns bytes in,
+ * -1 on error. */
+int quhci_control(QUhci *u, unsigned addr, uint8_t type, uint8_t req,
+                  uint16_t value, uint16_t index, uint16_t len,
+                  uint8_t *data);
+/* Port reset, GET_DESCRIPTOR (8 bytes), SET_ADDRESS @addr,
+ * SET_CONFIGURATION 1. */
+void quhci_enumerate(QUhci *u, unsigned port, unsigned addr);
 
 #endif

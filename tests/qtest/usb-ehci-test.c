@@ -46,15 +46,13 @@
 #define QH_X(i)         (0x101200 + 0x40 * (i))
 #define DATA            QEHCI_DATA
 #define UHCI_FL         0x200000
-#define UHCI_QH         0x201000
-#define UHCI_TD         0x202000
-#define UHCI_DATA       0x210000
 
 typedef struct Env {
     QTestState *qts;
     QMPConn *qmp;
     char *dir, *img;
     QEhci h;
+    QUhci u;                    /* the companion being driven */
 } Env;
 
 static void env_start(Env *e, const char *devices)
@@ -89,65 +87,12 @@ static void env_stop(Env *e)
     g_free(e->dir);
 }
 
-/* ---- a minimal UHCI driver for the companions ------------------------ */
-
+/* The companion at function @fn: its schedule running, structures at
+ * UHCI_FL (apart from the EHCI's). */
 static void uhci_start(Env *e, unsigned fn)
 {
-    qpci_cfg_writel(e->qts, UHCI_DEVFN(fn), 0x20, UHCI_IO | 1);
-    qpci_cfg_writew(e->qts, UHCI_DEVFN(fn), 0x04, 0x5);
-    for (unsigned i = 0; i < 1024; i++) {
-        qtest_writel(e->qts, UHCI_FL + 4 * i, UHCI_QH | 2);
-    }
-    qtest_writel(e->qts, UHCI_QH, 1);
-    qtest_writel(e->qts, UHCI_QH + 4, 1);
-    qtest_outl(e->qts, UHCI_IO + 8, UHCI_FL);
-    qtest_outw(e->qts, UHCI_IO, 0x81);
-}
-
-static void uhci_port_reset(Env *e, unsigned port)
-{
-    unsigned reg = UHCI_IO + 0x10 + 2 * port;
-
-    qtest_outw(e->qts, reg, 1 << 9);
-    qtest_outw(e->qts, reg, 0);
-    qtest_outw(e->qts, reg, (1 << 2) | (1 << 1));
-}
-
-/* GET_DESCRIPTOR(device), 18 bytes at address 0, through UHCI TDs. */
-static int uhci_get_device_desc(Env *e, uint8_t *buf)
-{
-    static const uint8_t setup[8] = { 0x80, 6, 0, 1, 0, 0, 18, 0 };
-    unsigned n = 0, got = 0;
-
-    qtest_memwrite(e->qts, UHCI_DATA, setup, 8);
-    for (unsigned i = 0; i < 5; i++, n++) {
-        uint32_t a = UHCI_TD + 32 * n;
-        unsigned pid = i == 0 ? 0x2d : i == 4 ? 0xe1 : 0x69;
-        unsigned len = i == 0 ? 8 : i == 4 ? 0 : MIN(8, 18 - 8 * (i - 1));
-
-        qtest_writel(e->qts, a, i == 4 ? 1 : a + 32 + 4);
-        qtest_writel(e->qts, a + 4, (1u << 23) | (3u << 27));
-        qtest_writel(e->qts, a + 8, pid | ((len ? len - 1 : 0x7ff) << 21) |
-                     ((i & 1) << 19));
-        qtest_writel(e->qts, a + 12, i == 0 ? UHCI_DATA
-                                            : UHCI_DATA + 0x100 + 8 * (i - 1));
-    }
-    qtest_writel(e->qts, UHCI_QH + 4, UHCI_TD);
-    for (int f = 0; f < 50 &&
-         (qtest_readl(e->qts, UHCI_TD + 32 * 4 + 4) & (1u << 23)); f++) {
-        qtest_clock_step(e->qts, 1000000);
-    }
-    for (unsigned i = 0; i < 5; i++) {
-        uint32_t c = qtest_readl(e->qts, UHCI_TD + 32 * i + 4);
-        if (c & ((1u << 23) | (1u << 22))) {
-            return -1;
-        }
-        if (i >= 1 && i <= 3) {
-            got += ((c & 0x7ff) + 1) & 0x7ff;
-        }
-    }
-    qtest_memread(e->qts, UHCI_DATA + 0x100, buf, got);
-    return got;
+    quhci_init(&e->u, e->qts, UHCI_DEVFN(fn), UHCI_IO, UHCI_FL);
+    quhci_schedule_start(&e->u);
 }
 
 /* ---- tests ------------------------------------------------------------ */
@@ -226,8 +171,9 @@ static void test_port_routing(void)
     g_assert_cmphex(qehci_rd(&e.h, PORTSC(0)) & PORT_CCS, ==, 0);
     uhci_start(&e, 0);
     g_assert_cmphex(qtest_inw(e.qts, UHCI_IO + 0x10) & 1, ==, 1);
-    uhci_port_reset(&e, 0);
-    g_assert_cmpint(uhci_get_device_desc(&e, buf), ==, 18);
+    quhci_port_reset(&e.u, 0);
+    g_assert_cmpint(quhci_control(&e.u, 0, 0x80, 6, 0x100, 0, 18, buf), ==,
+                    18);
     g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x0627);
     g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0100);    /* full speed */
     qtest_outw(e.qts, UHCI_IO, 0);
@@ -253,8 +199,9 @@ static void test_port_routing(void)
                     PORT_OWNER);
     uhci_start(&e, 1);
     g_assert_cmphex(qtest_inw(e.qts, UHCI_IO + 0x10) & 3, ==, 3);
-    uhci_port_reset(&e, 0);
-    g_assert_cmpint(uhci_get_device_desc(&e, buf), ==, 18);
+    quhci_port_reset(&e.u, 0);
+    g_assert_cmpint(quhci_control(&e.u, 0, 0x80, 6, 0x100, 0, 18, buf), ==,
+                    18);
     g_assert_cmphex(buf[10] | buf[11] << 8, ==, 0x0001);  /* kbd 0627:0001 */
     {
         g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\": "
