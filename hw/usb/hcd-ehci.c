@@ -10,10 +10,10 @@
  * 60h, FLADJ 61h), 2.2 capability registers (CAPLENGTH, HCIVERSION,
  * HCSPARAMS, HCCPARAMS), 2.3 operational registers (USBCMD, USBSTS,
  * USBINTR, FRINDEX, CTRLDSSEGMENT, PERIODICLISTBASE, ASYNCLISTADDR,
- * CONFIGFLAG, PORTSC), 3.1 periodic frame list, 3.5 qTD, 3.6 QH, 4.2
- * port routing and the companion controllers, 4.8 the async schedule,
- * 4.8.2 the async advance doorbell, 4.10 QH/qTD processing, 4.15
- * interrupts.
+ * CONFIGFLAG, PORTSC), 3.1 periodic frame list, 3.3 iTD, 3.4 siTD, 3.5
+ * qTD, 3.6 QH, 3.7 FSTN, 4.2 port routing and the companion controllers,
+ * 4.7 periodic isochronous transfers, 4.8 the async schedule, 4.8.2 the
+ * async advance doorbell, 4.10 QH/qTD processing, 4.15 interrupts.
  *
  * Model: one frame (1 ms of the virtual clock, FRINDEX += 8) at a time
  * while Run/Stop is set: the periodic list entry of the frame is walked
@@ -21,8 +21,11 @@
  * pass over the async schedule's circular QH list.  Each QH runs its
  * queue of qTDs until one NAKs, halts or the queue is empty; a qTD moves
  * its whole buffer (up to 20 KiB, 5 pages) in one packet to the device.
- * iTDs and siTDs (isochronous) are not executed: the walk passes over
- * them (docs/usb.md).
+ * An iTD runs all its active micro-frame transactions (one packet each,
+ * up to 3072 bytes) when its frame comes, an active siTD its one
+ * full-speed packet (up to 1023 bytes); both write their status and
+ * lengths back at once.  Nothing is ever in flight across frames, so the
+ * controller has no isochronous state of its own to migrate.
  *
  * Guest input is hostile: every structure and buffer goes through PCI
  * DMA; one that master-aborts halts the controller with Host System
@@ -30,7 +33,9 @@
  * QHs/qTDs/other elements; more (a loop that does not return to the
  * head, a qTD ring) halts with Host System Error, so a guest cannot hang
  * kvmpc.  A qTD with more than 20 KiB or a reserved PID halts with a
- * transaction error (USBERRINT).
+ * transaction error (USBERRINT).  An iTD transaction whose page select or
+ * buffer runs past page 6, or longer than 3072 bytes, and an siTD whose
+ * buffer runs past page 1, end with Data Buffer Error (USBERRINT).
  */
 #include "qemu/osdep.h"
 #include "hw/pci/pci.h"
@@ -152,6 +157,57 @@
 #define EHCI_MAX_QTD_BYTES      0x5000      /* 5 pages of 4 KiB */
 /* QHs, qTDs and other elements one frame walk or async pass may visit */
 #define EHCI_MAX_ELEMENTS       2048
+/* the largest structure read or written at once: an iTD */
+#define EHCI_MAX_DWORDS         16
+
+/* iTD dwords (3.3) */
+#define ITD_NEXT                0
+#define ITD_TRANSACT0           1       /* 8 status and control dwords */
+#define ITD_BUFPTR0             9       /* 7 buffer page pointers */
+#define ITD_DWORDS              16
+#define ITD_MICROFRAMES         8
+#define ITD_PAGES               7
+
+#define ITD_TRANS_ACTIVE        (1u << 31)
+#define ITD_TRANS_DBERR         (1u << 30)
+#define ITD_TRANS_BABBLE        (1u << 29)
+#define ITD_TRANS_XACTERR       (1u << 28)
+#define ITD_TRANS_LEN_SHIFT     16
+#define ITD_TRANS_LEN(t)        (((t) >> 16) & 0xfff)
+#define ITD_TRANS_IOC           (1u << 15)
+#define ITD_TRANS_PG(t)         (((t) >> 12) & 7)
+#define ITD_TRANS_OFFSET(t)     ((t) & 0xfff)
+#define ITD_BUF_DEVADDR(b)      ((b) & 0x7f)            /* page 0 */
+#define ITD_BUF_ENDPT(b)        (((b) >> 8) & 0xf)      /* page 0 */
+#define ITD_BUF_IO_IN           (1u << 11)              /* page 1 */
+#define ITD_BUF_MAXPKT(b)       ((b) & 0x7ff)           /* page 1 */
+#define ITD_BUF_MULT(b)         ((b) & 3)               /* page 2 */
+#define ITD_MAX_MAXPKT          1024
+#define ITD_MAX_LEN             3072    /* Mult 3 x 1024 in a micro-frame */
+
+/* siTD dwords (3.4) */
+#define SITD_NEXT               0
+#define SITD_EPCHAR             1
+#define SITD_UFRAME             2
+#define SITD_STATE              3
+#define SITD_BUF0               4
+#define SITD_BUF1               5
+#define SITD_BACK               6
+#define SITD_DWORDS             7
+
+#define SITD_EPCHAR_IO_IN       (1u << 31)
+#define SITD_EPCHAR_DEVADDR(c)  ((c) & 0x7f)
+#define SITD_EPCHAR_ENDPT(c)    (((c) >> 8) & 0xf)
+#define SITD_UFRAME_SMASK(u)    ((u) & 0xff)
+#define SITD_STATE_IOC          (1u << 31)
+#define SITD_STATE_P            (1u << 30)
+#define SITD_STATE_TBYTES_SHIFT 16
+#define SITD_STATE_TBYTES(t)    (((t) >> 16) & 0x3ff)
+#define SITD_STATE_ACTIVE       (1u << 7)
+#define SITD_STATE_DBERR        (1u << 5)
+#define SITD_STATE_BABBLE       (1u << 4)
+#define SITD_STATE_XACTERR      (1u << 3)
+#define SITD_STATE_SPLITX       (1u << 1)
 
 typedef struct EHCIState EHCIState;
 
@@ -205,8 +261,9 @@ static bool ehci_running(EHCIState *s)
 static bool ehci_read_dwords(EHCIState *s, uint32_t addr, uint32_t *d,
                              unsigned n)
 {
-    uint8_t b[QH_DWORDS * 4];
+    uint8_t b[EHCI_MAX_DWORDS * 4];
 
+    g_assert(n <= EHCI_MAX_DWORDS);
     if (pci_dma_read(&s->parent, addr, b, n * 4) != MEMTX_OK) {
         ehci_hse(s);
         return false;
@@ -220,8 +277,9 @@ static bool ehci_read_dwords(EHCIState *s, uint32_t addr, uint32_t *d,
 static bool ehci_write_dwords(EHCIState *s, uint32_t addr,
                               const uint32_t *d, unsigned n)
 {
-    uint8_t b[QH_DWORDS * 4];
+    uint8_t b[EHCI_MAX_DWORDS * 4];
 
+    g_assert(n <= EHCI_MAX_DWORDS);
     for (unsigned i = 0; i < n; i++) {
         stl_le_p(b + 4 * i, d[i]);
     }
@@ -645,10 +703,272 @@ static bool ehci_run_qh(EHCIState *s, uint32_t addr, uint32_t *hlink)
     }
 }
 
+/* ---- isochronous transfers (3.3 iTD, 3.4 siTD, 4.7) -------------------- */
+
+/*
+ * Move @len bytes between s->buf and a buffer that starts @offset bytes
+ * into page @page0 and runs on into @page1 (the caller has checked that
+ * there is one when it needs it).  False when it master-aborts (HSE).
+ */
+static bool ehci_isoch_dma(EHCIState *s, uint32_t page0, uint32_t page1,
+                           uint32_t offset, size_t len, bool to_guest)
+{
+    size_t first = MIN(len, 0x1000 - offset);
+    uint32_t addr[2] = { (page0 & ~0xfffu) + offset, page1 & ~0xfffu };
+    size_t size[2] = { first, len - first };
+    uint8_t *b = s->buf;
+
+    for (unsigned i = 0; i < 2; i++) {
+        MemTxResult r;
+
+        if (!size[i]) {
+            continue;
+        }
+        r = to_guest ? pci_dma_write(&s->parent, addr[i], b, size[i])
+                     : pci_dma_read(&s->parent, addr[i], b, size[i]);
+        if (r != MEMTX_OK) {
+            ehci_hse(s);
+            return false;
+        }
+        b += size[i];
+    }
+    return true;
+}
+
+/*
+ * One isochronous packet to the device at @devaddr.  Isochronous
+ * transactions have no handshake, so an endpoint with nothing to send
+ * (a NAK from the device model) simply moves no data this time.
+ */
+static void ehci_isoch_packet(EHCIState *s, USBPacket *p, uint8_t devaddr)
+{
+    USBDevice *dev = ehci_find_device(s, devaddr);
+
+    if (!dev) {
+        p->status = USB_RET_NODEV;
+        return;
+    }
+    usb_handle_packet(dev, p);
+    if (p->status == USB_RET_NAK) {
+        p->status = USB_RET_SUCCESS;
+        p->actual = 0;
+    }
+    p->actual = MIN(p->actual, p->len);
+}
+
+/* USBERRINT for an error bit, USBINT for IOC (4.15.1). */
+static void ehci_isoch_interrupts(EHCIState *s, bool error, bool ioc)
+{
+    if (error) {
+        s->usbsts |= USBSTS_ERRINT;
+    }
+    if (ioc) {
+        s->usbsts |= USBSTS_USBINT;
+    }
+}
+
+/* Retire an iTD transaction with @err status bits (0: success). */
+static void ehci_itd_retire(EHCIState *s, uint32_t *t, uint32_t err)
+{
+    *t = (*t & ~ITD_TRANS_ACTIVE) | err;
+    ehci_isoch_interrupts(s, err, *t & ITD_TRANS_IOC);
+}
+
+static uint32_t ehci_isoch_error_bits(int status, uint32_t babble,
+                                      uint32_t xacterr)
+{
+    switch (status) {
+    case USB_RET_SUCCESS:
+        return 0;
+    case USB_RET_BABBLE:
+        return babble;
+    default:
+        /* a stall or no device: nothing came back in time */
+        return xacterr;
+    }
+}
+
+/*
+ * Run the iTD transaction of one micro-frame, @t pointing at its status
+ * and control dword (3.3.2); the buffer page pointers carry the
+ * endpoint (3.3.3).  False when the controller halted.
+ */
+static bool ehci_itd_transaction(EHCIState *s, const uint32_t *itd,
+                                 uint32_t *t)
+{
+    const uint32_t *page = &itd[ITD_BUFPTR0];
+    unsigned pg = ITD_TRANS_PG(*t), offset = ITD_TRANS_OFFSET(*t);
+    size_t len = ITD_TRANS_LEN(*t);
+    bool in = page[1] & ITD_BUF_IO_IN;
+    unsigned mult = ITD_BUF_MULT(page[2]), maxpkt = ITD_BUF_MAXPKT(page[1]);
+    bool crosses = offset + len > 0x1000;
+    USBPacket p = { .pid = in ? USB_TOKEN_IN : USB_TOKEN_OUT,
+                    .ep = ITD_BUF_ENDPT(page[0]), .buf = s->buf, .len = len };
+    uint32_t err;
+
+    /* the page select must leave room for the next page when the buffer
+     * crosses one; the list has seven */
+    if (pg >= ITD_PAGES || (crosses && pg + 1 >= ITD_PAGES) ||
+        len > ITD_MAX_LEN) {
+        ehci_itd_retire(s, t, ITD_TRANS_DBERR);
+        return true;
+    }
+    /* Mult 0 is reserved; an OUT cannot send more than Mult packets */
+    if (!mult || maxpkt > ITD_MAX_MAXPKT || (!in && len > mult * maxpkt)) {
+        ehci_itd_retire(s, t, ITD_TRANS_XACTERR);
+        return true;
+    }
+    if (!in && len && !ehci_isoch_dma(s, page[pg], crosses ? page[pg + 1] : 0,
+                                      offset, len, false)) {
+        return false;
+    }
+    ehci_isoch_packet(s, &p, ITD_BUF_DEVADDR(page[0]));
+    err = ehci_isoch_error_bits(p.status, ITD_TRANS_BABBLE,
+                                ITD_TRANS_XACTERR);
+    if (!err && in) {
+        if (p.actual && !ehci_isoch_dma(s, page[pg],
+                                        crosses ? page[pg + 1] : 0, offset,
+                                        p.actual, true)) {
+            return false;
+        }
+        /* an IN writes back the bytes received (3.3.2) */
+        *t = (*t & ~(0xfffu << ITD_TRANS_LEN_SHIFT)) |
+             ((uint32_t)p.actual << ITD_TRANS_LEN_SHIFT);
+    }
+    ehci_itd_retire(s, t, err);
+    return true;
+}
+
+/*
+ * The iTD at @addr (4.7.1): a frame of this model runs all eight
+ * micro-frames at once, so every active transaction goes now; the status
+ * dwords are written back together.  *@next gets its link.
+ */
+static bool ehci_run_itd(EHCIState *s, uint32_t addr, uint32_t *next)
+{
+    uint32_t itd[ITD_DWORDS];
+    bool ran = false;
+
+    if (!ehci_read_dwords(s, addr, itd, ITD_DWORDS)) {
+        return false;
+    }
+    *next = itd[ITD_NEXT];
+    for (unsigned uf = 0; uf < ITD_MICROFRAMES; uf++) {
+        uint32_t *t = &itd[ITD_TRANSACT0 + uf];
+
+        if (!(*t & ITD_TRANS_ACTIVE)) {
+            continue;
+        }
+        if (!ehci_itd_transaction(s, itd, t)) {
+            return false;
+        }
+        ran = true;
+    }
+    return !ran || ehci_write_dwords(s, addr + 4 * ITD_TRANSACT0,
+                                     &itd[ITD_TRANSACT0], ITD_MICROFRAMES);
+}
+
+/* Retire an siTD with @err status bits (0: success). */
+static void ehci_sitd_retire(EHCIState *s, uint32_t *sitd, uint32_t err)
+{
+    sitd[SITD_STATE] &= ~(SITD_STATE_ACTIVE | SITD_STATE_SPLITX);
+    sitd[SITD_STATE] |= err;
+    ehci_isoch_interrupts(s, err, sitd[SITD_STATE] & SITD_STATE_IOC);
+}
+
+/*
+ * The full-speed packet of an active siTD (3.4, 4.12.3): Total Bytes
+ * from the Current Offset of page P (0 or 1).  kvmpc has no high-speed
+ * hub, so no transaction translator stands between: the packet goes to
+ * the device with the siTD's address on the EHCI's own ports.  False
+ * when the controller halted.
+ */
+static bool ehci_sitd_transaction(EHCIState *s, uint32_t *sitd)
+{
+    uint32_t state = sitd[SITD_STATE], epchar = sitd[SITD_EPCHAR];
+    size_t len = SITD_STATE_TBYTES(state);
+    unsigned p1 = !!(state & SITD_STATE_P);
+    uint32_t pos = p1 * 0x1000 + (sitd[SITD_BUF0] & 0xfff);
+    bool in = epchar & SITD_EPCHAR_IO_IN;
+    USBPacket p = { .pid = in ? USB_TOKEN_IN : USB_TOKEN_OUT,
+                    .ep = SITD_EPCHAR_ENDPT(epchar), .buf = s->buf,
+                    .len = len };
+    uint32_t page = p1 ? sitd[SITD_BUF1] : sitd[SITD_BUF0];
+    uint32_t err;
+
+    if (pos + len > 2 * 0x1000) {
+        /* only two pages: the buffer must end in page 1 */
+        ehci_sitd_retire(s, sitd, SITD_STATE_DBERR);
+        return true;
+    }
+    if (!in && len && !ehci_isoch_dma(s, page, sitd[SITD_BUF1], pos & 0xfff,
+                                      len, false)) {
+        return false;
+    }
+    ehci_isoch_packet(s, &p, SITD_EPCHAR_DEVADDR(epchar));
+    err = ehci_isoch_error_bits(p.status, SITD_STATE_BABBLE,
+                                SITD_STATE_XACTERR);
+    if (err) {
+        ehci_sitd_retire(s, sitd, err);
+        return true;
+    }
+    if (in && p.actual && !ehci_isoch_dma(s, page, sitd[SITD_BUF1],
+                                          pos & 0xfff, p.actual, true)) {
+        return false;
+    }
+    /* Total Bytes counts down, the offset and P follow the data (3.4.3) */
+    pos += p.actual;
+    sitd[SITD_STATE] &= ~(SITD_STATE_P | (0x3ffu << SITD_STATE_TBYTES_SHIFT));
+    sitd[SITD_STATE] |= (pos >= 0x1000 ? SITD_STATE_P : 0) |
+                        ((uint32_t)(len - p.actual) << SITD_STATE_TBYTES_SHIFT);
+    sitd[SITD_BUF0] = (sitd[SITD_BUF0] & ~0xfffu) | (pos & 0xfff);
+    ehci_sitd_retire(s, sitd, 0);
+    return true;
+}
+
+/*
+ * The siTD at @addr: run when active and scheduled (a non-zero S-mask,
+ * as for interrupt QHs); its state and offset are written back.  The
+ * back pointer only matters to a split that spans frames, which a
+ * frame of this model never leaves behind, so it is not followed.
+ */
+static bool ehci_run_sitd(EHCIState *s, uint32_t addr, uint32_t *next)
+{
+    uint32_t sitd[SITD_DWORDS];
+
+    if (!ehci_read_dwords(s, addr, sitd, SITD_DWORDS)) {
+        return false;
+    }
+    *next = sitd[SITD_NEXT];
+    if (!(sitd[SITD_STATE] & SITD_STATE_ACTIVE) ||
+        !SITD_UFRAME_SMASK(sitd[SITD_UFRAME])) {
+        return true;
+    }
+    if (!ehci_sitd_transaction(s, sitd)) {
+        return false;
+    }
+    return ehci_write_dwords(s, addr + 4 * SITD_STATE, &sitd[SITD_STATE], 2);
+}
+
 /* ---- schedules -------------------------------------------------------- */
 
-/* The frame's periodic list (3.1, 4.6): interrupt QHs; iTD/siTD/FSTN
- * are passed over. */
+/* A periodic QH: polled in this frame when its S-mask is non-zero. */
+static bool ehci_run_periodic_qh(EHCIState *s, uint32_t addr, uint32_t *next)
+{
+    uint32_t epcap;
+
+    if (!ehci_read_dwords(s, addr + 4 * QH_EPCAP, &epcap, 1)) {
+        return false;
+    }
+    if (epcap & 0xff) {
+        return ehci_run_qh(s, addr, next);
+    }
+    return ehci_read_dwords(s, addr, next, 1);
+}
+
+/* The frame's periodic list (3.1, 4.6): iTDs and siTDs (4.7), interrupt
+ * QHs; an FSTN's normal path link is followed (its save-place role is
+ * for splits that span frames, which this model never leaves). */
 static void ehci_run_periodic(EHCIState *s)
 {
     uint32_t link;
@@ -658,30 +978,30 @@ static void ehci_run_periodic(EHCIState *s)
     if (!ehci_read_dwords(s, entry, &link, 1)) {
         return;
     }
+    /* every element counts: a list that loops ends in HSE */
     while (!(link & LINK_T)) {
         uint32_t addr = LINK_ADDR(link);
+        bool ok;
 
         if (!ehci_count_element(s)) {
             return;
         }
-        if (LINK_TYPE(link) == NLPTR_TYPE_QH) {
-            uint32_t epcap;
-
-            if (!ehci_read_dwords(s, addr + 4 * QH_EPCAP, &epcap, 1)) {
-                return;
-            }
-            if (epcap & 0xff) {     /* S-mask: polled in this frame */
-                if (!ehci_run_qh(s, addr, &link)) {
-                    return;
-                }
-            } else if (!ehci_read_dwords(s, addr, &link, 1)) {
-                return;
-            }
-        } else {
-            /* iTD, siTD and FSTN all start with their next link */
-            if (!ehci_read_dwords(s, addr, &link, 1)) {
-                return;
-            }
+        switch (LINK_TYPE(link)) {
+        case NLPTR_TYPE_ITD:
+            ok = ehci_run_itd(s, addr, &link);
+            break;
+        case NLPTR_TYPE_SITD:
+            ok = ehci_run_sitd(s, addr, &link);
+            break;
+        case NLPTR_TYPE_QH:
+            ok = ehci_run_periodic_qh(s, addr, &link);
+            break;
+        default:
+            ok = ehci_read_dwords(s, addr, &link, 1);
+            break;
+        }
+        if (!ok) {
+            return;
         }
     }
 }

@@ -1,6 +1,7 @@
 /*
  * ich9-usb-ehci1 with its companion ich9-usb-uhci1..3 (hw/usb/hcd-ehci.c,
- * hw/usb/hcd-uhci.c) driven from a qtest: the test is the EHCI driver.
+ * hw/usb/hcd-uhci.c) driven from a qtest: the test is the EHCI driver
+ * (its plumbing: libqusb.c).
  * It programs BAR0, builds QHs and qTDs in guest memory and runs frames
  * with the virtual clock.
  *
@@ -14,7 +15,11 @@
  * the async advance doorbell, and hostile schedules: an async QH loop
  * that misses the head and a periodic QH loop (Host System Error, bounded
  * time), a qTD and a buffer outside RAM (HSE), an oversize qTD and a
- * reserved PID (halted qTD, USBERRINT); bad command lines.
+ * reserved PID (halted qTD, USBERRINT); isochronous iTDs and siTDs in the
+ * periodic list (status and lengths written back, a buffer crossing a
+ * page, errors: page select and buffer bounds, a stall, no device; an
+ * iTD or its buffer outside RAM and iTD/siTD loops: HSE); bad command
+ * lines.
  */
 #include <fcntl.h>
 #include <glib.h>
@@ -28,80 +33,34 @@
 #include <usbredirfilter.h>
 #endif
 #include "libqtest.h"
+#include "libqusb.h"
 #include "libqvirtio.h"
 
 #define EHCI_DEVFN      ((0x1d << 3) | 7)
 #define UHCI_DEVFN(n)   ((0x1d << 3) | (n))
-#define BAR             0xfe000000u
-#define OP              (BAR + 0x20)
+#define BAR             QUSB_BAR
+#define OP              QEHCI_OP
 #define UHCI_IO         0xc000
 
-#define FRAMELIST       0x100000
-#define QH_ASYNC        0x101000
 #define QH_INT          0x101100
 #define QH_X(i)         (0x101200 + 0x40 * (i))
-#define QTD(i)          (0x102000 + 0x20 * (i))
-#define DATA            0x110000
+#define DATA            QEHCI_DATA
 #define UHCI_FL         0x200000
-#define UHCI_QH         0x201000
-#define UHCI_TD         0x202000
-#define UHCI_DATA       0x210000
-
-#define USBCMD          0x00
-#define USBSTS          0x04
-#define USBINTR         0x08
-#define FRINDEX         0x0c
-#define PERIODICBASE    0x14
-#define ASYNCADDR       0x18
-#define CONFIGFLAG      0x40
-#define PORTSC(n)       (0x44 + 4 * (n))
-
-#define CMD_RS          (1u << 0)
-#define CMD_HCRESET     (1u << 1)
-#define CMD_PSE         (1u << 4)
-#define CMD_ASE         (1u << 5)
-#define CMD_IAAD        (1u << 6)
-#define STS_USBINT      (1u << 0)
-#define STS_ERRINT      (1u << 1)
-#define STS_PCD         (1u << 2)
-#define STS_HSE         (1u << 4)
-#define STS_IAA         (1u << 5)
-#define STS_HALTED      (1u << 12)
-#define PORT_CCS        (1u << 0)
-#define PORT_CSC        (1u << 1)
-#define PORT_PED        (1u << 2)
-#define PORT_PR         (1u << 8)
-#define PORT_PP         (1u << 12)
-#define PORT_OWNER      (1u << 13)
-
-#define TOK_ACTIVE      (1u << 7)
-#define TOK_HALT        (1u << 6)
-#define TOK_DBERR       (1u << 5)
-#define TOK_XACTERR     (1u << 3)
-#define TOK_IOC         (1u << 15)
-#define TOK_DT          (1u << 31)
-#define PID_OUT         0
-#define PID_IN          1
-#define PID_SETUP       2
 
 typedef struct Env {
     QTestState *qts;
     QMPConn *qmp;
     char *dir, *img;
+    QEhci h;
+    QUhci u;                    /* the companion being driven */
 } Env;
 
 static void env_start(Env *e, const char *devices)
 {
     g_autofree char *qmp = NULL, *args = NULL;
-    int fd;
 
-    e->dir = g_dir_make_tmp("kvmpc-ehci-XXXXXX", NULL);
+    qusb_make_disk(1 << 20, &e->dir, &e->img);
     qmp = g_build_filename(e->dir, "qmp.sock", NULL);
-    e->img = g_build_filename(e->dir, "disk.img", NULL);
-    fd = open(e->img, O_CREAT | O_WRONLY, 0600);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
-    close(fd);
     args = g_strdup_printf(
         "-nodefaults -drive if=none,id=d0,format=raw,file=%s "
         "-device ich9-usb-ehci1,id=ehci,addr=1d.7,multifunction=on "
@@ -112,8 +71,7 @@ static void env_start(Env *e, const char *devices)
         "%s -qmp unix:%s,server=on,wait=off", e->img, devices, qmp);
     e->qts = qtest_init(args);
     e->qmp = qmp_connect(qmp);
-    qpci_cfg_writel(e->qts, EHCI_DEVFN, 0x10, BAR);
-    qpci_cfg_writew(e->qts, EHCI_DEVFN, 0x04, 0x6);    /* memory, master */
+    qehci_init(&e->h, e->qts, EHCI_DEVFN);
 }
 
 static void env_stop(Env *e)
@@ -129,215 +87,12 @@ static void env_stop(Env *e)
     g_free(e->dir);
 }
 
-static uint32_t rd(Env *e, unsigned reg)
-{
-    return qtest_readl(e->qts, OP + reg);
-}
-
-static void wr(Env *e, unsigned reg, uint32_t v)
-{
-    qtest_writel(e->qts, OP + reg, v);
-}
-
-/* Reset port @n; true when it came out enabled (a high-speed device). */
-static bool port_reset(Env *e, unsigned n)
-{
-    wr(e, PORTSC(n), (rd(e, PORTSC(n)) | PORT_PR) & ~PORT_PED);
-    qtest_clock_step(e->qts, 1000000);
-    wr(e, PORTSC(n), rd(e, PORTSC(n)) & ~PORT_PR);
-    wr(e, PORTSC(n), rd(e, PORTSC(n)) | PORT_CSC);
-    return rd(e, PORTSC(n)) & PORT_PED;
-}
-
-/* An empty async QH for device @addr endpoint @ep (high speed). */
-static void set_qh(Env *e, uint32_t qh, uint32_t hlink, unsigned addr,
-                   unsigned ep, unsigned mps, uint8_t smask)
-{
-    qtest_writel(e->qts, qh, hlink);
-    qtest_writel(e->qts, qh + 4, addr | (ep << 8) | (2u << 12) |
-                 (1u << 14) | (qh == QH_ASYNC ? 1u << 15 : 0) |
-                 (mps << 16));
-    qtest_writel(e->qts, qh + 8, (1u << 30) | smask);
-    for (unsigned i = 3; i < 12; i++) {
-        qtest_writel(e->qts, qh + 4 * i, i == 4 || i == 5 ? 1 : 0);
-    }
-}
-
-static void write_qtd(Env *e, unsigned i, uint32_t next, unsigned pid,
-                      unsigned len, uint32_t buf, uint32_t flags)
-{
-    uint32_t a = QTD(i);
-
-    qtest_writel(e->qts, a, next);
-    qtest_writel(e->qts, a + 4, 1);
-    qtest_writel(e->qts, a + 8, ((uint32_t)len << 16) | (3u << 10) |
-                 (pid << 8) | TOK_ACTIVE | flags);
-    qtest_writel(e->qts, a + 12, buf);
-    for (unsigned p = 1; p < 5; p++) {
-        qtest_writel(e->qts, a + 12 + 4 * p, (buf & ~0xfffu) + 0x1000 * p);
-    }
-}
-
-static uint32_t qtd_token(Env *e, unsigned i)
-{
-    return qtest_readl(e->qts, QTD(i) + 8);
-}
-
-/* Hand qTD @first to the QH and run frames until qTD @last is done:
- * 50 ms of virtual time, then up to 10 s of real time (block I/O). */
-/* Called between frames while a queue runs (the usb-redir peer). */
-static void (*frame_hook)(void);
-
-static void run_queue(Env *e, uint32_t qh, unsigned first, unsigned last)
-{
-    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-
-    qtest_writel(e->qts, qh + 16, QTD(first));
-    qtest_writel(e->qts, qh + 24, 0);      /* overlay: not active */
-    for (int f = 0; (qtd_token(e, last) & TOK_ACTIVE) &&
-         (f < 50 || g_get_monotonic_time() < deadline); f++) {
-        if (frame_hook) {
-            frame_hook();
-        } else if (f >= 50) {
-            g_usleep(1000);
-        }
-        qtest_clock_step(e->qts, 1000000);
-    }
-}
-
-static void hc_start(Env *e, uint32_t extra)
-{
-    set_qh(e, QH_ASYNC, QH_ASYNC | 2, 0, 0, 64, 0);
-    wr(e, ASYNCADDR, QH_ASYNC);
-    wr(e, CONFIGFLAG, 1);
-    wr(e, USBCMD, (8u << 16) | CMD_RS | CMD_ASE | extra);
-}
-
-/* A control transfer through the async QH; returns bytes in, -1 on error. */
-static int control(Env *e, unsigned addr, uint8_t type, uint8_t req,
-                   uint16_t value, uint16_t index, uint16_t len,
-                   uint8_t *data)
-{
-    uint8_t setup[8] = { type, req, value, value >> 8, index, index >> 8,
-                         len, len >> 8 };
-    bool in = type & 0x80;
-    unsigned n = 0;
-    uint32_t tok;
-
-    set_qh(e, QH_ASYNC, QH_ASYNC | 2, addr, 0, 64, 0);
-    qtest_memwrite(e->qts, DATA, setup, 8);
-    if (!in && len) {
-        qtest_memwrite(e->qts, DATA + 0x100, data, len);
-    }
-    write_qtd(e, n, QTD(n + 1), PID_SETUP, 8, DATA, 0);
-    n++;
-    if (len) {
-        write_qtd(e, n, QTD(n + 1), in ? PID_IN : PID_OUT, len,
-                  DATA + 0x100, TOK_DT);
-        n++;
-    }
-    write_qtd(e, n, 1, in ? PID_OUT : PID_IN, 0, 0, TOK_DT | TOK_IOC);
-    run_queue(e, QH_ASYNC, 0, n);
-    for (unsigned i = 0; i <= n; i++) {
-        if (qtd_token(e, i) & (TOK_ACTIVE | TOK_HALT)) {
-            g_test_message("control %02x %02x: qTD %u token %08x", type,
-                           req, i, qtd_token(e, i));
-            return -1;
-        }
-    }
-    if (!len) {
-        return 0;
-    }
-    tok = qtd_token(e, 1);
-    len -= (tok >> 16) & 0x7fff;
-    if (in && len) {
-        qtest_memread(e->qts, DATA + 0x100, data, len);
-    }
-    return len;
-}
-
-/* A bulk transfer on the async QH; returns bytes moved, -1 on error. */
-static int bulk(Env *e, unsigned addr, unsigned ep, bool in, uint32_t buf,
-                unsigned len)
-{
-    set_qh(e, QH_ASYNC, QH_ASYNC | 2, addr, ep, 512, 0);
-    write_qtd(e, 0, 1, in ? PID_IN : PID_OUT, len, buf, TOK_IOC);
-    run_queue(e, QH_ASYNC, 0, 0);
-    if (qtd_token(e, 0) & (TOK_ACTIVE | TOK_HALT)) {
-        return -1;
-    }
-    return len - ((qtd_token(e, 0) >> 16) & 0x7fff);
-}
-
-static void enumerate(Env *e, unsigned port, unsigned addr)
-{
-    uint8_t buf[64];
-
-    g_assert_true(port_reset(e, port));
-    g_assert_cmpint(control(e, 0, 0x80, 6, 0x100, 0, 8, buf), ==, 8);
-    g_assert_cmpint(control(e, 0, 0x00, 5, addr, 0, 0, NULL), ==, 0);
-    g_assert_cmpint(control(e, addr, 0x00, 9, 1, 0, 0, NULL), ==, 0);
-}
-
-/* ---- a minimal UHCI driver for the companions ------------------------ */
-
+/* The companion at function @fn: its schedule running, structures at
+ * UHCI_FL (apart from the EHCI's). */
 static void uhci_start(Env *e, unsigned fn)
 {
-    qpci_cfg_writel(e->qts, UHCI_DEVFN(fn), 0x20, UHCI_IO | 1);
-    qpci_cfg_writew(e->qts, UHCI_DEVFN(fn), 0x04, 0x5);
-    for (unsigned i = 0; i < 1024; i++) {
-        qtest_writel(e->qts, UHCI_FL + 4 * i, UHCI_QH | 2);
-    }
-    qtest_writel(e->qts, UHCI_QH, 1);
-    qtest_writel(e->qts, UHCI_QH + 4, 1);
-    qtest_outl(e->qts, UHCI_IO + 8, UHCI_FL);
-    qtest_outw(e->qts, UHCI_IO, 0x81);
-}
-
-static void uhci_port_reset(Env *e, unsigned port)
-{
-    unsigned reg = UHCI_IO + 0x10 + 2 * port;
-
-    qtest_outw(e->qts, reg, 1 << 9);
-    qtest_outw(e->qts, reg, 0);
-    qtest_outw(e->qts, reg, (1 << 2) | (1 << 1));
-}
-
-/* GET_DESCRIPTOR(device), 18 bytes at address 0, through UHCI TDs. */
-static int uhci_get_device_desc(Env *e, uint8_t *buf)
-{
-    static const uint8_t setup[8] = { 0x80, 6, 0, 1, 0, 0, 18, 0 };
-    unsigned n = 0, got = 0;
-
-    qtest_memwrite(e->qts, UHCI_DATA, setup, 8);
-    for (unsigned i = 0; i < 5; i++, n++) {
-        uint32_t a = UHCI_TD + 32 * n;
-        unsigned pid = i == 0 ? 0x2d : i == 4 ? 0xe1 : 0x69;
-        unsigned len = i == 0 ? 8 : i == 4 ? 0 : MIN(8, 18 - 8 * (i - 1));
-
-        qtest_writel(e->qts, a, i == 4 ? 1 : a + 32 + 4);
-        qtest_writel(e->qts, a + 4, (1u << 23) | (3u << 27));
-        qtest_writel(e->qts, a + 8, pid | ((len ? len - 1 : 0x7ff) << 21) |
-                     ((i & 1) << 19));
-        qtest_writel(e->qts, a + 12, i == 0 ? UHCI_DATA
-                                            : UHCI_DATA + 0x100 + 8 * (i - 1));
-    }
-    qtest_writel(e->qts, UHCI_QH + 4, UHCI_TD);
-    for (int f = 0; f < 50 &&
-         (qtest_readl(e->qts, UHCI_TD + 32 * 4 + 4) & (1u << 23)); f++) {
-        qtest_clock_step(e->qts, 1000000);
-    }
-    for (unsigned i = 0; i < 5; i++) {
-        uint32_t c = qtest_readl(e->qts, UHCI_TD + 32 * i + 4);
-        if (c & ((1u << 23) | (1u << 22))) {
-            return -1;
-        }
-        if (i >= 1 && i <= 3) {
-            got += ((c & 0x7ff) + 1) & 0x7ff;
-        }
-    }
-    qtest_memread(e->qts, UHCI_DATA + 0x100, buf, got);
-    return got;
+    quhci_init(&e->u, e->qts, UHCI_DEVFN(fn), UHCI_IO, UHCI_FL);
+    quhci_schedule_start(&e->u);
 }
 
 /* ---- tests ------------------------------------------------------------ */
@@ -365,41 +120,41 @@ static void test_pci_and_regs(void)
     qtest_writel(e.qts, BAR + 4, 0xffffffff);
     g_assert_cmphex(qtest_readl(e.qts, BAR + 4), ==, 6);
     /* operational reset values */
-    g_assert_cmphex(rd(&e, USBCMD), ==, 0x80000);
-    g_assert_cmphex(rd(&e, USBSTS), ==, STS_HALTED);
-    g_assert_cmphex(rd(&e, CONFIGFLAG), ==, 0);
+    g_assert_cmphex(qehci_rd(&e.h, USBCMD), ==, 0x80000);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS), ==, STS_HALTED);
+    g_assert_cmphex(qehci_rd(&e.h, CONFIGFLAG), ==, 0);
     for (unsigned i = 0; i < 6; i++) {
-        g_assert_cmphex(rd(&e, PORTSC(i)), ==, PORT_PP | PORT_OWNER);
+        g_assert_cmphex(qehci_rd(&e.h, PORTSC(i)), ==, PORT_PP | PORT_OWNER);
     }
-    wr(&e, USBINTR, 0xffffffff);
-    g_assert_cmphex(rd(&e, USBINTR), ==, 0x3f);
-    wr(&e, PERIODICBASE, 0x12345678);
-    g_assert_cmphex(rd(&e, PERIODICBASE), ==, 0x12345000);
-    wr(&e, ASYNCADDR, 0x12345678);
-    g_assert_cmphex(rd(&e, ASYNCADDR), ==, 0x12345660);
-    wr(&e, FRINDEX, 0x123);
-    g_assert_cmphex(rd(&e, FRINDEX), ==, 0x120);
-    wr(&e, CONFIGFLAG, 1);
-    g_assert_cmphex(rd(&e, PORTSC(0)), ==, PORT_PP);
+    qehci_wr(&e.h, USBINTR, 0xffffffff);
+    g_assert_cmphex(qehci_rd(&e.h, USBINTR), ==, 0x3f);
+    qehci_wr(&e.h, PERIODICLISTBASE, 0x12345678);
+    g_assert_cmphex(qehci_rd(&e.h, PERIODICLISTBASE), ==, 0x12345000);
+    qehci_wr(&e.h, ASYNCLISTADDR, 0x12345678);
+    g_assert_cmphex(qehci_rd(&e.h, ASYNCLISTADDR), ==, 0x12345660);
+    qehci_wr(&e.h, FRINDEX, 0x123);
+    g_assert_cmphex(qehci_rd(&e.h, FRINDEX), ==, 0x120);
+    qehci_wr(&e.h, CONFIGFLAG, 1);
+    g_assert_cmphex(qehci_rd(&e.h, PORTSC(0)), ==, PORT_PP);
     /* running: FRINDEX counts micro-frames (8 a millisecond) */
-    wr(&e, FRINDEX, 0);
-    wr(&e, USBCMD, CMD_RS);
-    g_assert_cmphex(rd(&e, USBSTS) & STS_HALTED, ==, 0);
+    qehci_wr(&e.h, FRINDEX, 0);
+    qehci_wr(&e.h, USBCMD, CMD_RS);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & STS_HALTED, ==, 0);
     qtest_clock_step(e.qts, 5 * 1000000);
-    g_assert_cmpuint(rd(&e, FRINDEX), >=, 32);
-    g_assert_cmpuint(rd(&e, FRINDEX) & 7, ==, 0);
+    g_assert_cmpuint(qehci_rd(&e.h, FRINDEX), >=, 32);
+    g_assert_cmpuint(qehci_rd(&e.h, FRINDEX) & 7, ==, 0);
     /* the doorbell with no async schedule answers at once */
-    wr(&e, USBSTS, 0x3f);
-    wr(&e, USBCMD, CMD_RS | CMD_IAAD);
-    g_assert_cmphex(rd(&e, USBSTS) & STS_IAA, ==, STS_IAA);
-    g_assert_cmphex(rd(&e, USBCMD) & CMD_IAAD, ==, 0);
+    qehci_wr(&e.h, USBSTS, 0x3f);
+    qehci_wr(&e.h, USBCMD, CMD_RS | CMD_IAAD);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & STS_IAA, ==, STS_IAA);
+    g_assert_cmphex(qehci_rd(&e.h, USBCMD) & CMD_IAAD, ==, 0);
     /* HCRESET: back to the defaults, ports to the companions */
-    wr(&e, USBCMD, CMD_HCRESET);
-    g_assert_cmphex(rd(&e, USBCMD), ==, 0x80000);
-    g_assert_cmphex(rd(&e, USBSTS), ==, STS_HALTED);
-    g_assert_cmphex(rd(&e, USBINTR), ==, 0);
-    g_assert_cmphex(rd(&e, CONFIGFLAG), ==, 0);
-    g_assert_cmphex(rd(&e, PORTSC(3)), ==, PORT_PP | PORT_OWNER);
+    qehci_wr(&e.h, USBCMD, CMD_HCRESET);
+    g_assert_cmphex(qehci_rd(&e.h, USBCMD), ==, 0x80000);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS), ==, STS_HALTED);
+    g_assert_cmphex(qehci_rd(&e.h, USBINTR), ==, 0);
+    g_assert_cmphex(qehci_rd(&e.h, CONFIGFLAG), ==, 0);
+    g_assert_cmphex(qehci_rd(&e.h, PORTSC(3)), ==, PORT_PP | PORT_OWNER);
     env_stop(&e);
 }
 
@@ -413,36 +168,40 @@ static void test_port_routing(void)
                   "-device usb-kbd,bus=ehci.0,port=3,id=kbd");
     /* CONFIGFLAG clear: the companions own both; the tablet is full
      * speed on UHCI1 port 1 and enumerates there */
-    g_assert_cmphex(rd(&e, PORTSC(0)) & PORT_CCS, ==, 0);
+    g_assert_cmphex(qehci_rd(&e.h, PORTSC(0)) & PORT_CCS, ==, 0);
     uhci_start(&e, 0);
     g_assert_cmphex(qtest_inw(e.qts, UHCI_IO + 0x10) & 1, ==, 1);
-    uhci_port_reset(&e, 0);
-    g_assert_cmpint(uhci_get_device_desc(&e, buf), ==, 18);
+    quhci_port_reset(&e.u, 0);
+    g_assert_cmpint(quhci_control(&e.u, 0, 0x80, 6, 0x100, 0, 18, buf), ==,
+                    18);
     g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x0627);
     g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0100);    /* full speed */
     qtest_outw(e.qts, UHCI_IO, 0);
 
     /* CONFIGFLAG set: EHCI owns the ports, connect changes show */
-    hc_start(&e, 0);
-    g_assert_cmphex(rd(&e, PORTSC(0)), ==, PORT_PP | PORT_CSC | PORT_CCS);
-    g_assert_cmphex(rd(&e, PORTSC(2)), ==, PORT_PP | PORT_CSC | PORT_CCS);
-    g_assert_cmphex(rd(&e, PORTSC(1)), ==, PORT_PP);
-    g_assert_cmphex(rd(&e, USBSTS) & STS_PCD, ==, STS_PCD);
+    qehci_hc_start(&e.h, 0);
+    g_assert_cmphex(qehci_rd(&e.h, PORTSC(0)), ==,
+                    PORT_PP | PORT_CSC | PORT_CCS);
+    g_assert_cmphex(qehci_rd(&e.h, PORTSC(2)), ==,
+                    PORT_PP | PORT_CSC | PORT_CCS);
+    g_assert_cmphex(qehci_rd(&e.h, PORTSC(1)), ==, PORT_PP);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & STS_PCD, ==, STS_PCD);
     g_assert_cmphex(qtest_inw(e.qts, UHCI_IO + 0x10) & 1, ==, 0);
     /* the tablet is high speed on EHCI: enabled after reset */
-    g_assert_true(port_reset(&e, 0));
-    g_assert_cmpint(control(&e, 0, 0x80, 6, 0x100, 0, 18, buf), ==, 18);
+    g_assert_true(qehci_port_reset(&e.h, 0));
+    g_assert_cmpint(qehci_control(&e.h, 0, 0x80, 6, 0x100, 0, 18, buf), ==, 18);
     g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0200);
     /* the keyboard is full speed: not enabled, so the driver hands the
      * port to the companion (UHCI2 port 1) */
-    g_assert_false(port_reset(&e, 2));
-    wr(&e, PORTSC(2), rd(&e, PORTSC(2)) | PORT_OWNER);
-    g_assert_cmphex(rd(&e, PORTSC(2)) & (PORT_OWNER | PORT_CCS), ==,
+    g_assert_false(qehci_port_reset(&e.h, 2));
+    qehci_wr(&e.h, PORTSC(2), qehci_rd(&e.h, PORTSC(2)) | PORT_OWNER);
+    g_assert_cmphex(qehci_rd(&e.h, PORTSC(2)) & (PORT_OWNER | PORT_CCS), ==,
                     PORT_OWNER);
     uhci_start(&e, 1);
     g_assert_cmphex(qtest_inw(e.qts, UHCI_IO + 0x10) & 3, ==, 3);
-    uhci_port_reset(&e, 0);
-    g_assert_cmpint(uhci_get_device_desc(&e, buf), ==, 18);
+    quhci_port_reset(&e.u, 0);
+    g_assert_cmpint(quhci_control(&e.u, 0, 0x80, 6, 0x100, 0, 18, buf), ==,
+                    18);
     g_assert_cmphex(buf[10] | buf[11] << 8, ==, 0x0001);  /* kbd 0627:0001 */
     {
         g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\": "
@@ -454,8 +213,8 @@ static void test_port_routing(void)
                                    "USB Keyboard, ID: kbd"));
     }
     /* giving it back: EHCI sees the connect again */
-    wr(&e, PORTSC(2), PORT_PP);
-    g_assert_cmphex(rd(&e, PORTSC(2)) & (PORT_OWNER | PORT_CCS), ==,
+    qehci_wr(&e.h, PORTSC(2), PORT_PP);
+    g_assert_cmphex(qehci_rd(&e.h, PORTSC(2)) & (PORT_OWNER | PORT_CCS), ==,
                     PORT_CCS);
     g_assert_cmphex(qtest_inw(e.qts, UHCI_IO + 0x10) & 1, ==, 0);
     env_stop(&e);
@@ -478,11 +237,14 @@ static int bot_command_lun(Env *e, unsigned lun, const uint8_t *cdb,
     cbw[14] = cdb_len;
     memcpy(cbw + 15, cdb, cdb_len);
     qtest_memwrite(e->qts, DATA + 0x800, cbw, 31);
-    g_assert_cmpint(bulk(e, 2, 2, false, DATA + 0x800, 31), ==, 31);
+    g_assert_cmpint(qehci_bulk(&e->h, 2, 2, false, DATA + 0x800, 31, true),
+                    ==, 31);
     if (len) {
-        g_assert_cmpint(bulk(e, 2, in ? 1 : 2, in, buf, len), ==, len);
+        g_assert_cmpint(qehci_bulk(&e->h, 2, in ? 1 : 2, in, buf, len, true),
+                        ==, len);
     }
-    g_assert_cmpint(bulk(e, 2, 1, true, DATA + 0x900, 13), ==, 13);
+    g_assert_cmpint(qehci_bulk(&e->h, 2, 1, true, DATA + 0x900, 13, true),
+                    ==, 13);
     qtest_memread(e->qts, DATA + 0x900, csw, 13);
     g_assert_cmphex(csw[0] | csw[1] << 8 | csw[2] << 16 |
                     (uint32_t)csw[3] << 24, ==, 0x53425355);
@@ -503,21 +265,22 @@ static void test_storage(void)
     int n;
 
     env_start(&e, "-device usb-storage,bus=ehci.0,port=2,drive=d0");
-    hc_start(&e, 0);
-    wr(&e, USBINTR, 0x3f);
-    g_assert_cmphex(rd(&e, PORTSC(1)) & PORT_CCS, ==, PORT_CCS);
-    g_assert_true(port_reset(&e, 1));
-    n = control(&e, 0, 0x80, 6, 0x100, 0, 18, buf);
+    qehci_hc_start(&e.h, 0);
+    qehci_wr(&e.h, USBINTR, 0x3f);
+    g_assert_cmphex(qehci_rd(&e.h, PORTSC(1)) & PORT_CCS, ==, PORT_CCS);
+    g_assert_true(qehci_port_reset(&e.h, 1));
+    n = qehci_control(&e.h, 0, 0x80, 6, 0x100, 0, 18, buf);
     g_assert_cmpint(n, ==, 18);
     g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0200);
     g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x46f4);
-    g_assert_cmphex(rd(&e, USBSTS) & STS_USBINT, ==, STS_USBINT);  /* IOC */
-    wr(&e, USBSTS, STS_USBINT);
-    g_assert_cmpint(control(&e, 0, 0x00, 5, 2, 0, 0, NULL), ==, 0);
-    n = control(&e, 2, 0x80, 6, 0x200, 0, 255, buf);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & STS_USBINT, ==,
+                    STS_USBINT);  /* IOC */
+    qehci_wr(&e.h, USBSTS, STS_USBINT);
+    g_assert_cmpint(qehci_control(&e.h, 0, 0x00, 5, 2, 0, 0, NULL), ==, 0);
+    n = qehci_control(&e.h, 2, 0x80, 6, 0x200, 0, 255, buf);
     g_assert_cmpint(n, ==, 32);
     g_assert_cmpuint(buf[18 + 4] | buf[18 + 5] << 8, ==, 512);  /* bulk */
-    g_assert_cmpint(control(&e, 2, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qehci_control(&e.h, 2, 0x00, 9, 1, 0, 0, NULL), ==, 0);
 
     memset(cdb, 0, sizeof(cdb));
     cdb[0] = 0x12;                                 /* INQUIRY */
@@ -580,9 +343,9 @@ static void test_bot_luns(void)
                            "-device scsi-hd,bus=bot.0,lun=0,drive=d0 "
                            "-device scsi-hd,bus=bot.0,lun=1,drive=d1", img1);
     env_start(&e, devs);
-    hc_start(&e, 0);
-    enumerate(&e, 2, 2);
-    g_assert_cmpint(control(&e, 2, 0xa1, 0xfe, 0, 0, 1, buf), ==, 1);
+    qehci_hc_start(&e.h, 0);
+    qehci_enumerate(&e.h, 2, 2);
+    g_assert_cmpint(qehci_control(&e.h, 2, 0xa1, 0xfe, 0, 0, 1, buf), ==, 1);
     g_assert_cmpuint(buf[0], ==, 1);                /* max LUN */
     memset(cdb, 0, sizeof(cdb));
     cdb[0] = 0x12;                                  /* INQUIRY */
@@ -621,20 +384,20 @@ static void test_tablet_periodic(void)
 
     env_start(&e, "-device usb-tablet,bus=ehci.0,port=4");
     for (unsigned i = 0; i < 1024; i++) {
-        qtest_writel(e.qts, FRAMELIST + 4 * i, QH_INT | 2);
+        qtest_writel(e.qts, QEHCI_FRAMELIST + 4 * i, QH_INT | 2);
     }
-    wr(&e, PERIODICBASE, FRAMELIST);
-    set_qh(&e, QH_INT, 1, 0, 0, 8, 0);      /* idle until enumerated */
-    hc_start(&e, CMD_PSE);
-    enumerate(&e, 3, 7);
-    set_qh(&e, QH_INT, 1, 7, 1, 8, 0x01);
-    write_qtd(&e, 8, 1, PID_IN, 8, DATA + 0x3000, TOK_IOC);
-    wr(&e, USBSTS, 0x3f);
-    qtest_writel(e.qts, QH_INT + 16, QTD(8));
+    qehci_wr(&e.h, PERIODICLISTBASE, QEHCI_FRAMELIST);
+    qehci_set_qh(&e.h, QH_INT, 1, 0, 0, 8, 0);      /* idle until enumerated */
+    qehci_hc_start(&e.h, CMD_PSE);
+    qehci_enumerate(&e.h, 3, 7);
+    qehci_set_qh(&e.h, QH_INT, 1, 7, 1, 8, 0x01);
+    qehci_write_qtd(&e.h, 8, 1, PID_IN, 8, DATA + 0x3000, TOK_IOC);
+    qehci_wr(&e.h, USBSTS, 0x3f);
+    qtest_writel(e.qts, QH_INT + 16, QEHCI_QTD(8));
     qtest_clock_step(e.qts, 3 * 1000000);
     /* nothing to report yet: NAKed, still active */
-    g_assert_cmphex(qtd_token(&e, 8) & TOK_ACTIVE, ==, TOK_ACTIVE);
-    g_assert_cmphex(rd(&e, USBSTS) & STS_USBINT, ==, 0);
+    g_assert_cmphex(qehci_qtd_token(&e.h, 8) & TOK_ACTIVE, ==, TOK_ACTIVE);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & STS_USBINT, ==, 0);
     g_free(qmp_cmd(e.qmp, "{\"execute\": \"input-send-event\", "
         "\"arguments\": {\"events\": ["
         "{\"type\": \"abs\", \"data\": {\"axis\": \"x\", \"value\": 10000}},"
@@ -642,9 +405,9 @@ static void test_tablet_periodic(void)
         "{\"type\": \"btn\", \"data\": {\"button\": \"left\", "
         "\"down\": true}}]}}"));
     qtest_clock_step(e.qts, 2 * 1000000);
-    g_assert_cmphex(qtd_token(&e, 8) & (TOK_ACTIVE | TOK_HALT), ==, 0);
-    g_assert_cmpuint(8 - ((qtd_token(&e, 8) >> 16) & 0x7fff), ==, 6);
-    g_assert_cmphex(rd(&e, USBSTS) & STS_USBINT, ==, STS_USBINT);
+    g_assert_cmphex(qehci_qtd_token(&e.h, 8) & (TOK_ACTIVE | TOK_HALT), ==, 0);
+    g_assert_cmpuint(8 - ((qehci_qtd_token(&e.h, 8) >> 16) & 0x7fff), ==, 6);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & STS_USBINT, ==, STS_USBINT);
     qtest_memread(e.qts, DATA + 0x3000, r, 6);
     g_assert_cmphex(r[0], ==, 1);
     g_assert_cmpuint(r[1] | r[2] << 8, ==, 10000);
@@ -654,9 +417,9 @@ static void test_tablet_periodic(void)
 
 static void assert_hse(Env *e)
 {
-    g_assert_cmphex(rd(e, USBSTS) & (STS_HSE | STS_HALTED), ==,
+    g_assert_cmphex(qehci_rd(&e->h, USBSTS) & (STS_HSE | STS_HALTED), ==,
                     STS_HSE | STS_HALTED);
-    g_assert_cmphex(rd(e, USBCMD) & CMD_RS, ==, 0);
+    g_assert_cmphex(qehci_rd(&e->h, USBCMD) & CMD_RS, ==, 0);
 }
 
 static void test_hostile(void)
@@ -666,10 +429,10 @@ static void test_hostile(void)
 
     /* an async list looping past the head: B -> C -> B */
     env_start(&e, "-device usb-tablet,bus=ehci.0,port=1");
-    hc_start(&e, 0);
-    set_qh(&e, QH_ASYNC, QH_X(0) | 2, 0, 0, 64, 0);
-    set_qh(&e, QH_X(0), QH_X(1) | 2, 0, 0, 64, 0);
-    set_qh(&e, QH_X(1), QH_X(0) | 2, 0, 0, 64, 0);
+    qehci_hc_start(&e.h, 0);
+    qehci_set_qh(&e.h, QEHCI_QH_ASYNC, QH_X(0) | 2, 0, 0, 64, 0);
+    qehci_set_qh(&e.h, QH_X(0), QH_X(1) | 2, 0, 0, 64, 0);
+    qehci_set_qh(&e.h, QH_X(1), QH_X(0) | 2, 0, 0, 64, 0);
     qtest_clock_step(e.qts, 3 * 1000000);
     assert_hse(&e);
     env_stop(&e);
@@ -677,60 +440,334 @@ static void test_hostile(void)
     /* a periodic QH linked to itself */
     env_start(&e, "");
     for (unsigned i = 0; i < 1024; i++) {
-        qtest_writel(e.qts, FRAMELIST + 4 * i, QH_INT | 2);
+        qtest_writel(e.qts, QEHCI_FRAMELIST + 4 * i, QH_INT | 2);
     }
-    set_qh(&e, QH_INT, QH_INT | 2, 0, 0, 8, 1);
-    wr(&e, PERIODICBASE, FRAMELIST);
-    hc_start(&e, CMD_PSE);
+    qehci_set_qh(&e.h, QH_INT, QH_INT | 2, 0, 0, 8, 1);
+    qehci_wr(&e.h, PERIODICLISTBASE, QEHCI_FRAMELIST);
+    qehci_hc_start(&e.h, CMD_PSE);
     qtest_clock_step(e.qts, 3 * 1000000);
     assert_hse(&e);
     env_stop(&e);
 
     /* a qTD outside RAM; then a data buffer outside RAM */
     env_start(&e, "-device usb-tablet,bus=ehci.0,port=1");
-    hc_start(&e, 0);
-    qtest_writel(e.qts, QH_ASYNC + 16, 0xf0000000u);
+    qehci_hc_start(&e.h, 0);
+    qtest_writel(e.qts, QEHCI_QH_ASYNC + 16, 0xf0000000u);
     qtest_clock_step(e.qts, 2 * 1000000);
     assert_hse(&e);
     env_stop(&e);
     env_start(&e, "-device usb-tablet,bus=ehci.0,port=1");
-    hc_start(&e, 0);
-    g_assert_true(port_reset(&e, 0));
-    write_qtd(&e, 0, 1, PID_SETUP, 8, 0xf0000000u, 0);
-    run_queue(&e, QH_ASYNC, 0, 0);
+    qehci_hc_start(&e.h, 0);
+    g_assert_true(qehci_port_reset(&e.h, 0));
+    qehci_write_qtd(&e.h, 0, 1, PID_SETUP, 8, 0xf0000000u, 0);
+    qehci_run_queue(&e.h, QEHCI_QH_ASYNC, 0, 0, true);
     assert_hse(&e);
     env_stop(&e);
 
     /* an oversize qTD and a reserved PID: the qTD halts, USBERRINT, the
      * controller runs on and the async doorbell still rings */
     env_start(&e, "-device usb-tablet,bus=ehci.0,port=1");
-    hc_start(&e, 0);
-    g_assert_true(port_reset(&e, 0));
-    wr(&e, USBINTR, 0x3f);
-    write_qtd(&e, 0, 1, PID_IN, 0x6000, DATA, 0);
-    run_queue(&e, QH_ASYNC, 0, 0);
-    g_assert_cmphex(qtd_token(&e, 0) & (TOK_ACTIVE | TOK_HALT | TOK_DBERR),
+    qehci_hc_start(&e.h, 0);
+    g_assert_true(qehci_port_reset(&e.h, 0));
+    qehci_wr(&e.h, USBINTR, 0x3f);
+    qehci_write_qtd(&e.h, 0, 1, PID_IN, 0x6000, DATA, 0);
+    qehci_run_queue(&e.h, QEHCI_QH_ASYNC, 0, 0, true);
+    g_assert_cmphex(qehci_qtd_token(&e.h, 0) &
+                    (TOK_ACTIVE | TOK_HALT | TOK_DBERR),
                     ==, TOK_HALT | TOK_DBERR);
-    g_assert_cmphex(rd(&e, USBSTS) & STS_ERRINT, ==, STS_ERRINT);
-    wr(&e, USBSTS, STS_ERRINT);
-    write_qtd(&e, 1, 1, 3, 8, DATA, 0);
-    run_queue(&e, QH_ASYNC, 1, 1);
-    g_assert_cmphex(qtd_token(&e, 1) & (TOK_ACTIVE | TOK_HALT | TOK_XACTERR),
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & STS_ERRINT, ==, STS_ERRINT);
+    qehci_wr(&e.h, USBSTS, STS_ERRINT);
+    qehci_write_qtd(&e.h, 1, 1, 3, 8, DATA, 0);
+    qehci_run_queue(&e.h, QEHCI_QH_ASYNC, 1, 1, true);
+    g_assert_cmphex(qehci_qtd_token(&e.h, 1) &
+                    (TOK_ACTIVE | TOK_HALT | TOK_XACTERR),
                     ==, TOK_HALT | TOK_XACTERR);
-    g_assert_cmphex(rd(&e, USBSTS) & (STS_ERRINT | STS_HALTED), ==,
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & (STS_ERRINT | STS_HALTED), ==,
                     STS_ERRINT);
     /* the halted QH stays put until the driver clears it */
-    write_qtd(&e, 2, 1, PID_IN, 8, DATA, 0);
-    qtest_writel(e.qts, QH_ASYNC + 16, QTD(2));
+    qehci_write_qtd(&e.h, 2, 1, PID_IN, 8, DATA, 0);
+    qtest_writel(e.qts, QEHCI_QH_ASYNC + 16, QEHCI_QTD(2));
     qtest_clock_step(e.qts, 2 * 1000000);
-    g_assert_cmphex(qtd_token(&e, 2) & TOK_ACTIVE, ==, TOK_ACTIVE);
-    wr(&e, USBSTS, 0x3f);
-    wr(&e, USBCMD, rd(&e, USBCMD) | CMD_IAAD);
+    g_assert_cmphex(qehci_qtd_token(&e.h, 2) & TOK_ACTIVE, ==, TOK_ACTIVE);
+    qehci_wr(&e.h, USBSTS, 0x3f);
+    qehci_wr(&e.h, USBCMD, qehci_rd(&e.h, USBCMD) | CMD_IAAD);
     qtest_clock_step(e.qts, 2 * 1000000);
-    g_assert_cmphex(rd(&e, USBSTS) & STS_IAA, ==, STS_IAA);
-    g_assert_cmphex(rd(&e, USBCMD) & CMD_IAAD, ==, 0);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & STS_IAA, ==, STS_IAA);
+    g_assert_cmphex(qehci_rd(&e.h, USBCMD) & CMD_IAAD, ==, 0);
     env_stop(&e);
     /* all of it in bounded time */
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 30 * G_USEC_PER_SEC);
+}
+
+/* ---- isochronous: iTD and siTD (EHCI 3.3, 3.4, 4.7) -------------------- */
+
+#define ITD(i)          (0x103000 + 0x100 * (i))
+#define SITD(i)         (0x103800 + 0x40 * (i))
+#define ISO_BUF         0x120000
+
+/* iTD status and control (3.3.2), buffer page fields (3.3.3) */
+#define ITD_ACTIVE      (1u << 31)
+#define ITD_DBERR       (1u << 30)
+#define ITD_BABBLE      (1u << 29)
+#define ITD_XACTERR     (1u << 28)
+#define ITD_IOC         (1u << 15)
+#define ITD_IN          (1u << 11)
+/* siTD transfer state (3.4.3) */
+#define SITD_IOC        (1u << 31)
+#define SITD_P          (1u << 30)
+#define SITD_ACTIVE     (1u << 7)
+#define SITD_DBERR      (1u << 5)
+#define SITD_XACTERR    (1u << 3)
+
+static uint32_t itd_trans(unsigned len, unsigned pg, unsigned offset,
+                          uint32_t flags)
+{
+    return ITD_ACTIVE | (len << 16) | (pg << 12) | offset | flags;
+}
+
+/* An iTD for endpoint @ep of device @addr; its seven pages are
+ * ISO_BUF + 0x1000 * (@page0 + n); transactions all inactive. */
+static void write_itd(Env *e, uint32_t a, uint32_t next, unsigned addr,
+                      unsigned ep, bool in, unsigned page0)
+{
+    qtest_writel(e->qts, a, next);
+    for (unsigned uf = 0; uf < 8; uf++) {
+        qtest_writel(e->qts, a + 4 + 4 * uf, 0);
+    }
+    for (unsigned pg = 0; pg < 7; pg++) {
+        uint32_t v = ISO_BUF + 0x1000 * (page0 + pg);
+
+        v |= pg == 0 ? (ep << 8) | addr : pg == 1 ? (in ? ITD_IN : 0) | 64
+           : pg == 2 ? 1 : 0;                       /* Mult 1 */
+        qtest_writel(e->qts, a + 36 + 4 * pg, v);
+    }
+}
+
+static uint32_t itd_status(Env *e, uint32_t a, unsigned uf)
+{
+    return qtest_readl(e->qts, a + 4 + 4 * uf);
+}
+
+/* An siTD moving @len bytes from page @p at @offset (pages ISO_BUF +
+ * 0x1000 * page0 and the one after), S-mask @smask. */
+static void write_sitd(Env *e, uint32_t a, uint32_t next, unsigned addr,
+                       unsigned ep, bool in, unsigned len, bool p,
+                       unsigned offset, unsigned page0, uint8_t smask)
+{
+    qtest_writel(e->qts, a, next);
+    qtest_writel(e->qts, a + 4, (in ? 1u << 31 : 0) | (ep << 8) | addr);
+    qtest_writel(e->qts, a + 8, smask);
+    qtest_writel(e->qts, a + 12, SITD_IOC | (p ? SITD_P : 0) | (len << 16) |
+                 SITD_ACTIVE);
+    qtest_writel(e->qts, a + 16, (ISO_BUF + 0x1000 * page0) | offset);
+    qtest_writel(e->qts, a + 20, ISO_BUF + 0x1000 * (page0 + 1));
+    qtest_writel(e->qts, a + 24, 1);                /* back pointer: T */
+}
+
+static void tablet_event(Env *e, unsigned x, unsigned y, bool down)
+{
+    g_autofree char *cmd = g_strdup_printf(
+        "{\"execute\": \"input-send-event\", \"arguments\": {\"events\": ["
+        "{\"type\": \"abs\", \"data\": {\"axis\": \"x\", \"value\": %u}},"
+        "{\"type\": \"abs\", \"data\": {\"axis\": \"y\", \"value\": %u}},"
+        "{\"type\": \"btn\", \"data\": {\"button\": \"left\", "
+        "\"down\": %s}}]}}", x, y, down ? "true" : "false");
+
+    g_free(qmp_cmd(e->qmp, cmd));
+}
+
+/* Every entry of the periodic frame list: @first. */
+static void isoch_link(Env *e, uint32_t first)
+{
+    for (unsigned i = 0; i < 1024; i++) {
+        qtest_writel(e->qts, QEHCI_FRAMELIST + 4 * i, first);
+    }
+}
+
+/* A usb-tablet at address 7 (high speed, port 4), the periodic schedule
+ * running an empty frame list. */
+static void isoch_start(Env *e)
+{
+    env_start(e, "-device usb-tablet,bus=ehci.0,port=4");
+    isoch_link(e, 1);
+    qehci_wr(&e->h, PERIODICLISTBASE, QEHCI_FRAMELIST);
+    qehci_hc_start(&e->h, CMD_PSE);
+    qehci_enumerate(&e->h, 3, 7);
+    qehci_wr(&e->h, USBSTS, 0x3f);
+}
+
+/*
+ * The tablet's interrupt endpoint stands in for an isochronous one (kvmpc
+ * has no device with isochronous endpoints): its reports are the IN
+ * data, its "nothing new" a zero-length packet, its stall of an OUT a
+ * transaction error.
+ */
+static void test_itd(void)
+{
+    Env e;
+    uint8_t r[8];
+
+    /* iTD 0 (IN) -> iTD 1 (OUT) -> end; both idle at first */
+    isoch_start(&e);
+    write_itd(&e, ITD(0), ITD(1) | (0 << 1), 7, 1, true, 0);
+    write_itd(&e, ITD(1), 1, 7, 1, false, 8);
+    isoch_link(&e, ITD(0) | (0 << 1));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & (STS_USBINT | STS_HSE), ==, 0);
+
+    tablet_event(&e, 1000, 2000, true);
+    tablet_event(&e, 3000, 4000, false);
+    qtest_memset(e.qts, ISO_BUF, 0xee, 0x8000);
+    /* micro-frame 0: 64 bytes at page 0 + 0x10; micro-frame 3 crosses
+     * from page 1 into page 2; micro-frame 5 finds no report */
+    qtest_writel(e.qts, ITD(0) + 4 + 4 * 5, itd_trans(64, 3, 0, 0));
+    qtest_writel(e.qts, ITD(0) + 4 + 4 * 3, itd_trans(64, 1, 0xffc, 0));
+    qtest_writel(e.qts, ITD(0) + 4, itd_trans(64, 0, 0x10, ITD_IOC));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    g_assert_cmphex(itd_status(&e, ITD(0), 0), ==, (6u << 16) | 0x10 |
+                    ITD_IOC);
+    g_assert_cmphex(itd_status(&e, ITD(0), 3), ==, (6u << 16) | (1 << 12) |
+                    0xffc);
+    g_assert_cmphex(itd_status(&e, ITD(0), 5), ==, 3 << 12);
+    g_assert_cmphex(itd_status(&e, ITD(0), 1), ==, 0);  /* never active */
+    qtest_memread(e.qts, ISO_BUF + 0x10, r, 7);
+    g_assert_cmphex(r[0], ==, 1);
+    g_assert_cmpuint(r[1] | r[2] << 8, ==, 1000);
+    g_assert_cmpuint(r[3] | r[4] << 8, ==, 2000);
+    g_assert_cmphex(r[6], ==, 0xee);                    /* 6 bytes only */
+    qtest_memread(e.qts, ISO_BUF + 0x1ffc, r, 4);
+    qtest_memread(e.qts, ISO_BUF + 0x2000, r + 4, 2);
+    g_assert_cmphex(r[0], ==, 0);
+    g_assert_cmpuint(r[1] | r[2] << 8, ==, 3000);
+    g_assert_cmpuint(r[3] | r[4] << 8, ==, 4000);
+    g_assert_cmphex(qtest_readb(e.qts, ISO_BUF + 0x3000), ==, 0xee);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & (STS_USBINT | STS_ERRINT), ==,
+                    STS_USBINT);
+    qehci_wr(&e.h, USBSTS, 0x3f);
+
+    /* iTD 1 (OUT): a page select past the seven pages, a buffer running
+     * off page 6, more than 3072 bytes, Mult 1 exceeded, and the stall */
+    qtest_writel(e.qts, ITD(1) + 4 + 4 * 0, itd_trans(8, 7, 0, 0));
+    qtest_writel(e.qts, ITD(1) + 4 + 4 * 1, itd_trans(0x200, 6, 0xf00, 0));
+    qtest_writel(e.qts, ITD(1) + 4 + 4 * 2, itd_trans(3073, 0, 0, 0));
+    qtest_writel(e.qts, ITD(1) + 4 + 4 * 3, itd_trans(65, 0, 0, 0));
+    qtest_writel(e.qts, ITD(1) + 4 + 4 * 4, itd_trans(8, 0, 0, ITD_IOC));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    g_assert_cmphex(itd_status(&e, ITD(1), 0), ==, ITD_DBERR | (8 << 16) |
+                    (7 << 12));
+    g_assert_cmphex(itd_status(&e, ITD(1), 1), ==, ITD_DBERR |
+                    (0x200 << 16) | (6 << 12) | 0xf00);
+    g_assert_cmphex(itd_status(&e, ITD(1), 2), ==, ITD_DBERR | (3073 << 16));
+    g_assert_cmphex(itd_status(&e, ITD(1), 3), ==, ITD_XACTERR | (65 << 16));
+    g_assert_cmphex(itd_status(&e, ITD(1), 4), ==, ITD_XACTERR | (8 << 16) |
+                    ITD_IOC);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & (STS_USBINT | STS_ERRINT |
+                    STS_HALTED), ==, STS_USBINT | STS_ERRINT);
+    /* an iTD for an address nobody has: transaction error, runs on */
+    write_itd(&e, ITD(1), 1, 9, 1, true, 8);
+    qtest_writel(e.qts, ITD(1) + 4, itd_trans(8, 0, 0, 0));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    g_assert_cmphex(itd_status(&e, ITD(1), 0), ==, ITD_XACTERR | (8 << 16));
+    g_assert_cmphex(qehci_rd(&e.h, USBCMD) & CMD_RS, ==, CMD_RS);
+    env_stop(&e);
+}
+
+static void test_sitd(void)
+{
+    Env e;
+    uint8_t r[8];
+    uint32_t st;
+
+    /* siTD 0 (IN, from 0xffe of page 0 into page 1) -> siTD 1 -> end */
+    isoch_start(&e);
+    write_sitd(&e, SITD(1), 1, 7, 1, true, 64, false, 0, 4, 0);
+    qtest_writel(e.qts, SITD(1) + 12, 0);               /* idle */
+    write_sitd(&e, SITD(0), SITD(1) | (2 << 1), 7, 1, true, 64, false,
+               0xffe, 0, 0x01);
+    qtest_writel(e.qts, SITD(0) + 12, 0);               /* idle */
+    isoch_link(&e, SITD(0) | (2 << 1));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    tablet_event(&e, 5000, 6000, true);
+    qtest_memset(e.qts, ISO_BUF, 0xee, 0x8000);
+    write_sitd(&e, SITD(0), SITD(1) | (2 << 1), 7, 1, true, 64, false,
+               0xffe, 0, 0x01);
+    qtest_clock_step(e.qts, 2 * 1000000);
+    /* 6 of 64 bytes: Total Bytes 58, the offset on page 1 at 4 */
+    st = qtest_readl(e.qts, SITD(0) + 12);
+    g_assert_cmphex(st, ==, SITD_IOC | SITD_P | (58 << 16));
+    g_assert_cmphex(qtest_readl(e.qts, SITD(0) + 16), ==, ISO_BUF | 4);
+    qtest_memread(e.qts, ISO_BUF + 0xffe, r, 6);
+    g_assert_cmphex(r[0], ==, 1);
+    g_assert_cmpuint(r[1] | r[2] << 8, ==, 5000);
+    g_assert_cmpuint(r[3] | r[4] << 8, ==, 6000);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & (STS_USBINT | STS_ERRINT), ==,
+                    STS_USBINT);
+    qehci_wr(&e.h, USBSTS, 0x3f);
+
+    /* no report now: a zero-length packet, Total Bytes unchanged */
+    write_sitd(&e, SITD(0), SITD(1) | (2 << 1), 7, 1, true, 64, true,
+               0x10, 0, 0x01);
+    /* siTD 1 has no S-mask: never started, stays active */
+    write_sitd(&e, SITD(1), 1, 7, 1, true, 64, false, 0, 4, 0);
+    qtest_clock_step(e.qts, 2 * 1000000);
+    g_assert_cmphex(qtest_readl(e.qts, SITD(0) + 12), ==,
+                    SITD_IOC | SITD_P | (64 << 16));
+    g_assert_cmphex(qtest_readl(e.qts, SITD(1) + 12), ==,
+                    SITD_IOC | (64 << 16) | SITD_ACTIVE);
+
+    /* a buffer running past page 1; an OUT the tablet stalls */
+    write_sitd(&e, SITD(0), SITD(1) | (2 << 1), 7, 1, true, 0x200, true,
+               0xf00, 0, 0x01);
+    write_sitd(&e, SITD(1), 1, 7, 1, false, 8, false, 0, 4, 0x01);
+    qtest_clock_step(e.qts, 2 * 1000000);
+    g_assert_cmphex(qtest_readl(e.qts, SITD(0) + 12), ==,
+                    SITD_IOC | SITD_P | (0x200 << 16) | SITD_DBERR);
+    g_assert_cmphex(qtest_readl(e.qts, SITD(1) + 12), ==,
+                    SITD_IOC | (8 << 16) | SITD_XACTERR);
+    g_assert_cmphex(qehci_rd(&e.h, USBSTS) & (STS_USBINT | STS_ERRINT |
+                    STS_HALTED), ==, STS_USBINT | STS_ERRINT);
+    env_stop(&e);
+}
+
+/* Hostile periodic lists: bounded, ending in Host System Error. */
+static void test_isoch_hostile(void)
+{
+    Env e;
+    gint64 t0 = g_get_monotonic_time();
+
+    /* an iTD outside RAM */
+    isoch_start(&e);
+    isoch_link(&e, 0xf0000000u | (0 << 1));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    assert_hse(&e);
+    env_stop(&e);
+
+    /* an iTD's buffer outside RAM */
+    isoch_start(&e);
+    write_itd(&e, ITD(0), 1, 7, 1, false, 0);
+    qtest_writel(e.qts, ITD(0) + 36 + 4 * 2, 0xf0000000u | 1);
+    qtest_writel(e.qts, ITD(0) + 4, itd_trans(8, 2, 0, 0));
+    isoch_link(&e, ITD(0));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    assert_hse(&e);
+    env_stop(&e);
+
+    /* an iTD linked to itself; then two siTDs linked to each other */
+    isoch_start(&e);
+    write_itd(&e, ITD(0), ITD(0), 7, 1, true, 0);
+    isoch_link(&e, ITD(0));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    assert_hse(&e);
+    env_stop(&e);
+    isoch_start(&e);
+    write_sitd(&e, SITD(0), SITD(1) | (2 << 1), 7, 1, true, 8, false, 0, 0,
+               0x01);
+    write_sitd(&e, SITD(1), SITD(0) | (2 << 1), 7, 1, true, 8, false, 0, 2,
+               0x01);
+    isoch_link(&e, SITD(0) | (2 << 1));
+    qtest_clock_step(e.qts, 2 * 1000000);
+    assert_hse(&e);
+    env_stop(&e);
     g_assert_cmpint(g_get_monotonic_time() - t0, <, 30 * G_USEC_PER_SEC);
 }
 
@@ -1008,12 +1045,12 @@ static void wait_connect(Env *e, unsigned port, bool ccs)
 {
     gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
 
-    while (!!(rd(e, PORTSC(port)) & PORT_CCS) != ccs &&
+    while (!!(qehci_rd(&e->h, PORTSC(port)) & PORT_CCS) != ccs &&
            g_get_monotonic_time() < deadline) {
         peer_pump();
         qtest_clock_step(e->qts, 0);
     }
-    g_assert_cmpint(!!(rd(e, PORTSC(port)) & PORT_CCS), ==, ccs);
+    g_assert_cmpint(!!(qehci_rd(&e->h, PORTSC(port)) & PORT_CCS), ==, ccs);
 }
 
 static void test_redir(void)
@@ -1028,40 +1065,43 @@ static void test_redir(void)
     int n;
 
     env_start(&e, devs);
-    hc_start(&e, 0);
+    qehci_hc_start(&e.h, 0);
     /* nothing announced yet: the port is empty */
-    g_assert_cmphex(rd(&e, PORTSC(1)) & PORT_CCS, ==, 0);
+    g_assert_cmphex(qehci_rd(&e.h, PORTSC(1)) & PORT_CCS, ==, 0);
     peer = peer_connect(sock);
-    frame_hook = peer_pump;
+    e.h.frame_hook = peer_pump;
     wait_connect(&e, 1, true);
     g_assert_true(peer->got_hello);
-    g_assert_true(port_reset(&e, 1));               /* high speed */
-    n = control(&e, 0, 0x80, 6, 0x100, 0, 18, buf);
+    g_assert_true(qehci_port_reset(&e.h, 1));               /* high speed */
+    n = qehci_control(&e.h, 0, 0x80, 6, 0x100, 0, 18, buf);
     g_assert_cmpint(n, ==, 18);
     g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x1d6b);
     g_assert_cmphex(buf[10] | buf[11] << 8, ==, 0x0104);
-    g_assert_cmpint(control(&e, 0, 0x00, 5, 3, 0, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, 3, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qehci_control(&e.h, 0, 0x00, 5, 3, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qehci_control(&e.h, 3, 0x00, 9, 1, 0, 0, NULL), ==, 0);
     g_assert_cmpint(peer->config, ==, 1);
     /* vendor requests both ways, and a stall */
-    g_assert_cmpint(control(&e, 3, 0x40, 2, 0, 0, 5, (uint8_t *)"ABCDE"),
+    g_assert_cmpint(qehci_control(&e.h, 3, 0x40, 2, 0, 0, 5,
+                                  (uint8_t *)"ABCDE"),
                     ==, 5);
     g_assert_cmpuint(peer->ctrl_out_len, ==, 5);
     g_assert_cmpmem(peer->ctrl_out, 5, "ABCDE", 5);
-    n = control(&e, 3, 0xc0, 1, 0, 0, 32, buf);
+    n = qehci_control(&e.h, 3, 0xc0, 1, 0, 0, 32, buf);
     g_assert_cmpint(n, ==, 11);
     g_assert_cmpmem(buf, 11, "kvmpc-redir", 11);
-    g_assert_cmpint(control(&e, 3, 0xc0, 7, 0, 0, 4, buf), ==, -1);
+    g_assert_cmpint(qehci_control(&e.h, 3, 0xc0, 7, 0, 0, 4, buf), ==, -1);
     /* bulk OUT: the peer gets the bytes; bulk IN: a short answer */
     for (unsigned i = 0; i < sizeof(pat); i++) {
         pat[i] = i ^ 0x5a;
     }
     qtest_memwrite(e.qts, DATA + 0x1ff0, pat, sizeof(pat));
-    g_assert_cmpint(bulk(&e, 3, 2, false, DATA + 0x1ff0, sizeof(pat)), ==,
+    g_assert_cmpint(qehci_bulk(&e.h, 3, 2, false, DATA + 0x1ff0, sizeof(pat),
+                               true), ==,
                     sizeof(pat));
     g_assert_cmpuint(peer->bulk_out_len, ==, sizeof(pat));
     g_assert_cmpmem(peer->bulk_out, sizeof(pat), pat, sizeof(pat));
-    g_assert_cmpint(bulk(&e, 3, 1, true, DATA + 0x3000, 512), ==, 100);
+    g_assert_cmpint(qehci_bulk(&e.h, 3, 1, true, DATA + 0x3000, 512, true),
+                    ==, 100);
     qtest_memread(e.qts, DATA + 0x3000, buf, 100);
     for (unsigned i = 0; i < 100; i++) {
         g_assert_cmpuint(buf[i], ==, (uint8_t)(i * 3 + 1));
@@ -1077,8 +1117,8 @@ static void test_redir(void)
     usbredirparser_send_device_disconnect(peer->p);
     peer_flush(peer);
     wait_connect(&e, 1, false);
-    g_assert_cmphex(rd(&e, PORTSC(1)) & PORT_CSC, ==, PORT_CSC);
-    frame_hook = NULL;
+    g_assert_cmphex(qehci_rd(&e.h, PORTSC(1)) & PORT_CSC, ==, PORT_CSC);
+    e.h.frame_hook = NULL;
     peer_free(peer);
     peer = NULL;
     env_stop(&e);
@@ -1098,7 +1138,7 @@ static void test_redir_filter(void)
     gint64 deadline;
 
     env_start(&e, devs);
-    hc_start(&e, 0);
+    qehci_hc_start(&e.h, 0);
     peer = peer_connect(sock);
     deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
     while (!peer->rejected && g_get_monotonic_time() < deadline) {
@@ -1106,7 +1146,7 @@ static void test_redir_filter(void)
     }
     g_assert_true(peer->rejected);
     g_assert_cmpint(peer->got_filter, ==, 2);
-    g_assert_cmphex(rd(&e, PORTSC(1)) & PORT_CCS, ==, 0);
+    g_assert_cmphex(qehci_rd(&e.h, PORTSC(1)) & PORT_CCS, ==, 0);
     peer_free(peer);
     peer = NULL;
     env_stop(&e);
@@ -1161,6 +1201,9 @@ int main(int argc, char **argv)
     g_test_add_func("/ehci/tablet-periodic", test_tablet_periodic);
     g_test_add_func("/ehci/usb-bot-luns", test_bot_luns);
     g_test_add_func("/ehci/hostile", test_hostile);
+    g_test_add_func("/ehci/isochronous/itd", test_itd);
+    g_test_add_func("/ehci/isochronous/sitd", test_sitd);
+    g_test_add_func("/ehci/isochronous/hostile", test_isoch_hostile);
     g_test_add_func("/ehci/bad-options", test_bad_options);
 #ifdef CONFIG_LIBUSB
     g_test_add_func("/usb-host/errors", test_usb_host_errors);

@@ -7,6 +7,7 @@
  */
 #include <fcntl.h>
 #include <unistd.h>
+#include "libqusb.h"
 #include "libqvirtio.h"
 #include "chipset/pci-helpers.h"
 
@@ -29,14 +30,8 @@ typedef struct Env {
 static void env_start(Env *e)
 {
     g_autofree char *sock = NULL, *img = NULL, *args = NULL;
-    int fd;
 
-    e->dir = g_dir_make_tmp("kvmpc-usbhp-XXXXXX", NULL);
-    img = g_build_filename(e->dir, "disk.raw", NULL);
-    fd = open(img, O_CREAT | O_RDWR | O_TRUNC, 0644);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
-    close(fd);
+    qusb_make_disk(1 << 20, &e->dir, &img);
     sock = g_build_filename(e->dir, "qmp.sock", NULL);
     args = g_strdup_printf("-nodefaults "
                            "-device piix3-usb-uhci,addr=08.0,id=uhci "

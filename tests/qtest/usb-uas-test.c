@@ -30,45 +30,16 @@
 #include <inttypes.h>
 #include <unistd.h>
 #include "libqtest.h"
+#include "libqusb.h"
 #include "libqvirtio.h"
 
 /* ---- xHCI ------------------------------------------------------------- */
 
 #define XHCI_DEVFN      (9 << 3)
-#define BAR             0xfe000000ull
-#define OPER            (BAR + 0x40)
-#define PORTS           (BAR + 0x440)
-#define RUNTIME         (BAR + 0x1000)
-#define DOORBELL        (BAR + 0x2000)
-
-#define DCBAA           0x200000
-#define CMD_RING        0x201000
-#define ERST            0x202000
-#define EV_RING         0x203000
-#define EV_SIZE         128
-#define INPUT_CTX       0x205000
-#define OUT_CTX(s)      (0x210000 + 0x1000 * (s))
-#define RING(s, dci)    (0x300000 + 0x10000 * (s) + 0x400 * (dci))
-#define DATA            0x500000
+#define BAR             QUSB_BAR
+#define DATA            QXHCI_DATA
 #define STATUS_BUF(t)   (0x580000 + 0x100 * (t))
 #define CMD_BUF(n)      (0x590000 + 0x40 * ((n) & 0xff))
-#define SCA(dci)        (0x700000 + 0x1000 * (dci))
-#define SRING(dci, sid) (0x800000 + 0x10000 * (dci) + 0x400 * (sid))
-#define RING_TRBS       63
-
-#define TRB_LINK        6
-#define TRB_NORMAL      1
-#define TRB_SETUP       2
-#define TRB_DATA        3
-#define TRB_STATUS      4
-#define TRB_IOC         (1u << 5)
-#define TRB_ISP         (1u << 2)
-
-#define CC_SUCCESS      1
-#define CC_SHORT        13
-#define CC_PARAMETER    17
-#define CC_STREAM_TYPE  10
-#define CC_STREAM_ID    34
 
 /* UAS: pipes and their DCIs at alternate setting 1, IUs */
 #define DCI_CMD         2       /* EP1 OUT */
@@ -78,7 +49,6 @@
 #define DCI_BOT_IN      3       /* alternate setting 0: EP1 IN */
 #define DCI_BOT_OUT     4       /* EP2 OUT */
 #define MAXPSTREAMS     4       /* 32 stream contexts: streams 1..31 */
-#define NSTREAMS        (2 << MAXPSTREAMS)
 
 #define IU_COMMAND      0x01
 #define IU_SENSE        0x03
@@ -87,160 +57,22 @@
 #define IU_READ_READY   0x06
 #define IU_WRITE_READY  0x07
 
-typedef struct Ring {
-    uint64_t base;
-    unsigned idx;
-    bool cycle;
-} Ring;
-
-typedef struct Event {
-    uint64_t param;
-    uint32_t status, control;
-} Event;
-
 typedef struct Env {
     QTestState *qts;
     QMPConn *qmp;
     char *dir;
     char *img;
-    Ring cmd;
-    unsigned ev_idx;
-    bool ev_cycle;
-    Ring rings[4][32];
-    Ring srings[9][NSTREAMS];
-    Event pend[256];
-    unsigned npend;
+    QXhci x;
+    QEhci h;
     unsigned cmd_n;
 } Env;
-
-static void ring_init(Env *e, Ring *r, uint64_t base)
-{
-    r->base = base;
-    r->idx = 0;
-    r->cycle = true;
-    qtest_memset(e->qts, base, 0, 16 * (RING_TRBS + 1));
-    qtest_writeq(e->qts, base + 16 * RING_TRBS, base);
-    qtest_writel(e->qts, base + 16 * RING_TRBS + 12, (TRB_LINK << 10) | 2);
-}
-
-static uint64_t ring_push(Env *e, Ring *r, uint64_t param, uint32_t status,
-                          uint32_t control)
-{
-    uint64_t a = r->base + 16 * r->idx;
-
-    qtest_writeq(e->qts, a, param);
-    qtest_writel(e->qts, a + 8, status);
-    qtest_writel(e->qts, a + 12, (control & ~1u) | (r->cycle ? 1 : 0));
-    if (++r->idx == RING_TRBS) {
-        uint32_t c = qtest_readl(e->qts, r->base + 16 * RING_TRBS + 12);
-        qtest_writel(e->qts, r->base + 16 * RING_TRBS + 12,
-                     (c & ~1u) | (r->cycle ? 1 : 0));
-        r->idx = 0;
-        r->cycle = !r->cycle;
-    }
-    return a;
-}
-
-/* Move every new event into the pending list. */
-static void events_poll(Env *e)
-{
-    for (;;) {
-        uint64_t a = EV_RING + 16 * e->ev_idx;
-        uint32_t c = qtest_readl(e->qts, a + 12);
-
-        if ((c & 1) != e->ev_cycle) {
-            return;
-        }
-        g_assert_cmpuint(e->npend, <, G_N_ELEMENTS(e->pend));
-        e->pend[e->npend].param = qtest_readq(e->qts, a);
-        e->pend[e->npend].status = qtest_readl(e->qts, a + 8);
-        e->pend[e->npend].control = c;
-        e->npend++;
-        if (++e->ev_idx == EV_SIZE) {
-            e->ev_idx = 0;
-            e->ev_cycle = !e->ev_cycle;
-        }
-        qtest_writeq(e->qts, RUNTIME + 0x38, (EV_RING + 16 * e->ev_idx) | 8);
-    }
-}
-
-/* Take a pending event of @type (and TRB pointer @param unless @any). */
-static bool event_take(Env *e, unsigned type, uint64_t param, bool any,
-                       Event *out)
-{
-    events_poll(e);
-    for (unsigned i = 0; i < e->npend; i++) {
-        Event *ev = &e->pend[i];
-        if (((ev->control >> 10) & 0x3f) == type &&
-            (any || ev->param == param)) {
-            *out = *ev;
-            memmove(ev, ev + 1, (e->npend - i - 1) * sizeof(*ev));
-            e->npend--;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Within 20 ms of virtual time, and 10 s of real time for block I/O. */
-static Event event_wait(Env *e, unsigned type, uint64_t param, bool any)
-{
-    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-    Event ev;
-
-    for (int i = 0; i < 40 || g_get_monotonic_time() < deadline; i++) {
-        if (event_take(e, type, param, any, &ev)) {
-            return ev;
-        }
-        if (i < 40) {
-            qtest_clock_step(e->qts, 500000);
-        } else {
-            g_usleep(1000);
-            qtest_clock_step(e->qts, 0);
-        }
-    }
-    g_error("no event of type %u for %" PRIx64, type, param);
-}
-
-/* Nothing more for @param after 5 ms. */
-static void assert_no_event(Env *e, unsigned type, uint64_t param)
-{
-    Event ev;
-
-    for (int i = 0; i < 10; i++) {
-        qtest_clock_step(e->qts, 500000);
-        g_assert_false(event_take(e, type, param, false, &ev));
-    }
-}
-
-static unsigned cc_of(Event ev)
-{
-    return ev.status >> 24;
-}
-
-static Event command(Env *e, uint64_t param, uint32_t status,
-                     uint32_t control)
-{
-    uint64_t a = ring_push(e, &e->cmd, param, status, control);
-
-    qtest_writel(e->qts, DOORBELL, 0);
-    return event_wait(e, 33, a, false);
-}
 
 /* A fresh Env with a scratch directory (GLib's default name) holding a
  * 1 MiB raw image for the scsi-hd. */
 static void env_make_disk(Env *e)
 {
-    int fd;
-
     memset(e, 0, sizeof(*e));
-    e->dir = g_dir_make_tmp(NULL, NULL);
-    g_assert_nonnull(e->dir);
-    e->img = g_build_filename(e->dir, "disk.img", NULL);
-    fd = open(e->img, O_CREAT | O_WRONLY, 0600);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
-    close(fd);
+    qusb_make_disk(1 << 20, &e->dir, &e->img);
 }
 
 static void env_start(Env *e, const char *extra)
@@ -257,9 +89,10 @@ static void env_start(Env *e, const char *extra)
                            e->img, extra, qmp);
     e->qts = qtest_init(args);
     e->qmp = qmp_connect(qmp);
-    qpci_cfg_writel(e->qts, XHCI_DEVFN, 0x10, (uint32_t)BAR);
-    qpci_cfg_writel(e->qts, XHCI_DEVFN, 0x14, BAR >> 32);
-    qpci_cfg_writew(e->qts, XHCI_DEVFN, 0x04, 0x6);
+    qxhci_init(&e->x, e->qts, XHCI_DEVFN);
+    /* commands run on several streams at once: wait for each TRB's own
+     * event, keeping the others */
+    e->x.keep_events = true;
 }
 
 static void env_cleanup(Env *e)
@@ -282,158 +115,22 @@ static void env_stop(Env *e)
     env_cleanup(e);
 }
 
-static void hc_start(Env *e)
-{
-    qtest_writel(e->qts, OPER, 2);                      /* HCRST */
-    qtest_writel(e->qts, OPER + 0x38, 8);
-    qtest_memset(e->qts, DCBAA, 0, 0x800);
-    qtest_writeq(e->qts, OPER + 0x30, DCBAA);
-    ring_init(e, &e->cmd, CMD_RING);
-    qtest_writeq(e->qts, OPER + 0x18, CMD_RING | 1);
-    qtest_memset(e->qts, EV_RING, 0, 16 * EV_SIZE);
-    qtest_writeq(e->qts, ERST, EV_RING);
-    qtest_writel(e->qts, ERST + 8, EV_SIZE);
-    e->ev_idx = 0;
-    e->ev_cycle = true;
-    qtest_writel(e->qts, RUNTIME + 0x28, 1);
-    qtest_writeq(e->qts, RUNTIME + 0x38, EV_RING);
-    qtest_writeq(e->qts, RUNTIME + 0x30, ERST);
-    qtest_writel(e->qts, RUNTIME + 0x20, 2);
-    qtest_writel(e->qts, OPER, 5);
-}
-
 /* The usb-uas on USB 3 port 5 (USB port 1 of p2=4): slot, address. */
 static unsigned attach_uas(Env *e)
 {
     const unsigned port = 5;
-    Event ev;
-    unsigned slot;
 
-    g_assert_cmphex(qtest_readl(e->qts, PORTS + 0x10 * (port - 1)) & 3,
-                    ==, 3);
-    g_assert_cmpuint((qtest_readl(e->qts, PORTS + 0x10 * (port - 1)) >> 10)
-                     & 0xf, ==, 4);                     /* SuperSpeed */
-    ev = command(e, 0, 0, 9 << 10);
-    g_assert_cmpuint(cc_of(ev), ==, CC_SUCCESS);
-    slot = ev.control >> 24;
-    qtest_memset(e->qts, OUT_CTX(slot), 0, 0x400);
-    qtest_writeq(e->qts, DCBAA + 8 * slot, OUT_CTX(slot));
-    qtest_memset(e->qts, INPUT_CTX, 0, 0x440);
-    qtest_writel(e->qts, INPUT_CTX + 4, 3);
-    qtest_writel(e->qts, INPUT_CTX + 32, (1u << 27) | (4u << 20));
-    qtest_writel(e->qts, INPUT_CTX + 32 + 4, port << 16);
-    ring_init(e, &e->rings[slot][1], RING(slot, 1));
-    qtest_writel(e->qts, INPUT_CTX + 64 + 4, (512 << 16) | (4 << 3) | 6);
-    qtest_writeq(e->qts, INPUT_CTX + 64 + 8, RING(slot, 1) | 1);
-    ev = command(e, INPUT_CTX, 0, (11 << 10) | (slot << 24));
-    g_assert_cmpuint(cc_of(ev), ==, CC_SUCCESS);
-    return slot;
+    g_assert_cmphex(qxhci_portsc(&e->x, port) & 3, ==, 3);
+    g_assert_cmpuint((qxhci_portsc(&e->x, port) >> 10) & 0xf, ==,
+                     4);                                /* SuperSpeed */
+    return qxhci_address_device(&e->x, port, 512);
 }
 
-static int control(Env *e, unsigned slot, uint8_t type, uint8_t req,
-                   uint16_t value, uint16_t index, uint16_t len,
-                   uint8_t *data)
-{
-    Ring *r = &e->rings[slot][1];
-    bool in = type & 0x80;
-    uint64_t setup = type | req << 8 | (uint64_t)value << 16 |
-                     (uint64_t)index << 32 | (uint64_t)len << 48;
-    uint64_t st;
-    Event ev;
-
-    ring_push(e, r, setup, 8, (TRB_SETUP << 10) | (1 << 6) |
-              (len ? (in ? 3u : 2u) << 16 : 0));
-    if (len) {
-        if (!in) {
-            qtest_memwrite(e->qts, DATA, data, len);
-        }
-        ring_push(e, r, DATA, len, (TRB_DATA << 10) | (in ? 1 << 16 : 0) |
-                  TRB_ISP);
-    }
-    st = ring_push(e, r, 0, 0, (TRB_STATUS << 10) | TRB_IOC |
-                   (in && len ? 0 : 1 << 16));
-    qtest_writel(e->qts, DOORBELL + 4 * slot, 1);
-    ev = event_wait(e, 32, 0, true);
-    if (cc_of(ev) == CC_SHORT) {
-        unsigned got = len - (ev.status & 0xffffff);
-        event_wait(e, 32, st, false);
-        qtest_memread(e->qts, DATA, data, got);
-        return got;
-    }
-    if (cc_of(ev) != CC_SUCCESS) {
-        return -(int)cc_of(ev);
-    }
-    if (in && len) {
-        qtest_memread(e->qts, DATA, data, len);
-    }
-    return len;
-}
-
-/* Add endpoint @dci: a plain ring, or @maxps > 0 streams (LSA @lsa) with
- * a ring per stream.  Returns the command's completion code. */
+/* Add a UAS pipe (1024-byte packets) with @maxps streams or none. */
 static unsigned configure_ep(Env *e, unsigned slot, unsigned dci,
                              unsigned type, unsigned maxps, bool lsa)
 {
-    Event ev;
-
-    qtest_memset(e->qts, INPUT_CTX, 0, 0x440);
-    qtest_writel(e->qts, INPUT_CTX, 1u << dci);        /* drop it first */
-    qtest_writel(e->qts, INPUT_CTX + 4, 1 | (1u << dci));
-    qtest_writel(e->qts, INPUT_CTX + 32, 31u << 27);
-    qtest_writel(e->qts, INPUT_CTX + 32 * (dci + 1),
-                 (maxps << 10) | (lsa ? 1u << 15 : 0));
-    qtest_writel(e->qts, INPUT_CTX + 32 * (dci + 1) + 4,
-                 (1024 << 16) | (type << 3) | 6);
-    if (maxps) {
-        unsigned n = 2u << MIN(maxps, 7u);
-        qtest_memset(e->qts, SCA(dci), 0, 16 * n);
-        for (unsigned sid = 1; sid < MIN(n, (unsigned)NSTREAMS); sid++) {
-            ring_init(e, &e->srings[dci][sid], SRING(dci, sid));
-            /* a Primary Transfer Ring (SCT 1), DCS 1 */
-            qtest_writeq(e->qts, SCA(dci) + 16 * sid,
-                         SRING(dci, sid) | (1 << 1) | 1);
-        }
-        qtest_writeq(e->qts, INPUT_CTX + 32 * (dci + 1) + 8, SCA(dci));
-    } else {
-        ring_init(e, &e->rings[slot][dci], RING(slot, dci));
-        qtest_writeq(e->qts, INPUT_CTX + 32 * (dci + 1) + 8,
-                     RING(slot, dci) | 1);
-    }
-    ev = command(e, INPUT_CTX, 0, (12 << 10) | (slot << 24));
-    return cc_of(ev);
-}
-
-static void doorbell(Env *e, unsigned slot, unsigned dci, unsigned sid)
-{
-    qtest_writel(e->qts, DOORBELL + 4 * slot, dci | (sid << 16));
-}
-
-static unsigned ep_state(Env *e, unsigned slot, unsigned dci)
-{
-    return qtest_readl(e->qts, OUT_CTX(slot) + 32 * dci) & 7;
-}
-
-/* Post a Normal TRB on stream @sid of @dci (0: the endpoint's ring). */
-static uint64_t post(Env *e, unsigned slot, unsigned dci, unsigned sid,
-                     uint64_t buf, unsigned len)
-{
-    Ring *r = sid ? &e->srings[dci][sid] : &e->rings[slot][dci];
-    uint64_t a = ring_push(e, r, buf, len,
-                           (TRB_NORMAL << 10) | TRB_IOC | TRB_ISP);
-
-    doorbell(e, slot, dci, sid);
-    return a;
-}
-
-/* Bytes the TD at @trb moved (or -completion code). */
-static int done_len(Env *e, uint64_t trb, unsigned len)
-{
-    Event ev = event_wait(e, 32, trb, false);
-
-    if (cc_of(ev) == CC_SUCCESS || cc_of(ev) == CC_SHORT) {
-        return len - (ev.status & 0xffffff);
-    }
-    return -(int)cc_of(ev);
+    return qxhci_configure_ep(&e->x, slot, dci, type, 1024, maxps, lsa);
 }
 
 /* Send an IU on the command pipe. */
@@ -443,8 +140,8 @@ static void send_iu(Env *e, unsigned slot, const uint8_t *iu, unsigned len)
     uint64_t trb;
 
     qtest_memwrite(e->qts, buf, iu, len);
-    trb = post(e, slot, DCI_CMD, 0, buf, len);
-    g_assert_cmpint(done_len(e, trb, len), ==, len);
+    trb = qxhci_post(&e->x, slot, DCI_CMD, 0, buf, len);
+    g_assert_cmpint(qxhci_done_len(&e->x, trb, len), ==, len);
 }
 
 static void make_command_iu(uint8_t *iu, uint16_t tag, unsigned lun,
@@ -461,7 +158,7 @@ static void make_command_iu(uint8_t *iu, uint16_t tag, unsigned lun,
 /* Read the status IU of stream @tag (posted before, at @trb). */
 static int status_iu(Env *e, uint64_t trb, uint16_t tag, uint8_t *iu)
 {
-    int n = done_len(e, trb, 64);
+    int n = qxhci_done_len(&e->x, trb, 64);
 
     qtest_memread(e->qts, STATUS_BUF(tag), iu, MAX(n, 0));
     g_assert_cmphex(iu[2] << 8 | iu[3], ==, tag);
@@ -471,7 +168,7 @@ static int status_iu(Env *e, uint64_t trb, uint16_t tag, uint8_t *iu)
 static uint64_t post_status(Env *e, unsigned slot, uint16_t tag)
 {
     qtest_memset(e->qts, STATUS_BUF(tag), 0, 64);
-    return post(e, slot, DCI_STATUS, tag, STATUS_BUF(tag), 64);
+    return qxhci_post(&e->x, slot, DCI_STATUS, tag, STATUS_BUF(tag), 64);
 }
 
 /*
@@ -490,12 +187,12 @@ static int uas_cmd(Env *e, unsigned slot, uint16_t tag, const uint8_t *cdb,
 
     st = post_status(e, slot, tag);
     if (len) {
-        data = post(e, slot, in ? DCI_DIN : DCI_DOUT, tag, buf, len);
+        data = qxhci_post(&e->x, slot, in ? DCI_DIN : DCI_DOUT, tag, buf, len);
     }
     make_command_iu(iu, tag, 0, cdb, cdb_len);
     send_iu(e, slot, iu, 32);
     if (len) {
-        n = done_len(e, data, len);
+        n = qxhci_done_len(&e->x, data, len);
         if (moved) {
             *moved = n;
         } else {
@@ -514,8 +211,8 @@ static int uas_cmd(Env *e, unsigned slot, uint16_t tag, const uint8_t *cdb,
 /* Alternate setting 1 and its four pipes, three with streams. */
 static void uas_setup(Env *e, unsigned slot)
 {
-    g_assert_cmpint(control(e, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
-    g_assert_cmpint(control(e, slot, 0x01, 11, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qxhci_control(&e->x, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qxhci_control(&e->x, slot, 0x01, 11, 1, 0, 0, NULL), ==, 0);
     g_assert_cmpuint(configure_ep(e, slot, DCI_CMD, 2, 0, false), ==,
                      CC_SUCCESS);
     g_assert_cmpuint(configure_ep(e, slot, DCI_STATUS, 6, MAXPSTREAMS, true),
@@ -539,16 +236,16 @@ static void test_descriptors_ss(void)
     /* MaxPSASize 7 and NSS in HCCPARAMS1 */
     g_assert_cmphex((qtest_readl(e.qts, BAR + 0x10) >> 12) & 0xf, ==, 7);
     g_assert_cmphex(qtest_readl(e.qts, BAR + 0x10) & 0x80, ==, 0x80);
-    hc_start(&e);
+    qxhci_hc_start(&e.x);
     slot = attach_uas(&e);
-    n = control(&e, slot, 0x80, 6, 0x100, 0, 18, buf);
+    n = qxhci_control(&e.x, slot, 0x80, 6, 0x100, 0, 18, buf);
     g_assert_cmpint(n, ==, 18);
     g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0300);
     g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x46f4);
     g_assert_cmphex(buf[10] | buf[11] << 8, ==, 0x0003);
     /* config, alt 0 (2 endpoints + companions), alt 1 (4 endpoints +
      * companions + pipe usage) */
-    n = control(&e, slot, 0x80, 6, 0x200, 0, 255, buf);
+    n = qxhci_control(&e.x, slot, 0x80, 6, 0x200, 0, 255, buf);
     g_assert_cmpint(n, ==, 9 + 9 + 2 * 13 + 9 + 4 * 17);
     g_assert_cmpuint(buf[2] | buf[3] << 8, ==, n);
     g_assert_cmpuint(buf[4], ==, 1);                    /* one interface */
@@ -585,13 +282,13 @@ static void test_descriptors_ss(void)
     g_assert_cmphex(pipes, ==, 0x1e);
     g_assert_cmphex(buf[9 + 9 + 2] , ==, 0x81);         /* BOT IN 1 */
     /* alternate settings: 0 after SET_CONFIGURATION, 1, and no 2 */
-    g_assert_cmpint(control(&e, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, slot, 0x81, 10, 0, 0, 1, buf), ==, 1);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0x81, 10, 0, 0, 1, buf), ==, 1);
     g_assert_cmpuint(buf[0], ==, 0);
-    g_assert_cmpint(control(&e, slot, 0x01, 11, 1, 0, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, slot, 0x81, 10, 0, 0, 1, buf), ==, 1);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0x01, 11, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0x81, 10, 0, 0, 1, buf), ==, 1);
     g_assert_cmpuint(buf[0], ==, 1);
-    g_assert_cmpint(control(&e, slot, 0x01, 11, 2, 0, 0, NULL), ==, -6);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0x01, 11, 2, 0, 0, NULL), ==, -6);
     env_stop(&e);
 }
 
@@ -604,7 +301,7 @@ static void test_commands_ss(void)
     uint64_t st1, st2, d1;
 
     env_start(&e, "");
-    hc_start(&e);
+    qxhci_hc_start(&e.x);
     slot = attach_uas(&e);
     uas_setup(&e, slot);
 
@@ -670,7 +367,7 @@ static void test_commands_ss(void)
     cdb[4] = 36;
     st2 = post_status(&e, slot, 8);
     st1 = post_status(&e, slot, 7);
-    d1 = post(&e, slot, DCI_DIN, 7, DATA + 0x3000, 36);
+    d1 = qxhci_post(&e.x, slot, DCI_DIN, 7, DATA + 0x3000, 36);
     make_command_iu(buf, 7, 0, cdb, 6);
     send_iu(&e, slot, buf, 32);
     memset(cdb, 0, sizeof(cdb));                        /* TUR */
@@ -678,7 +375,7 @@ static void test_commands_ss(void)
     send_iu(&e, slot, buf, 32);
     g_assert_cmpint(status_iu(&e, st2, 8, buf), ==, 16);
     g_assert_cmpuint(buf[6], ==, 0);
-    g_assert_cmpint(done_len(&e, d1, 36), ==, 36);
+    g_assert_cmpint(qxhci_done_len(&e.x, d1, 36), ==, 36);
     g_assert_cmpint(status_iu(&e, st1, 7, buf), ==, 16);
     g_assert_cmpuint(buf[0], ==, IU_SENSE);
     env_stop(&e);
@@ -693,7 +390,7 @@ static void test_errors_ss(void)
     uint64_t st, st2;
 
     env_start(&e, "");
-    hc_start(&e);
+    qxhci_hc_start(&e.x);
     slot = attach_uas(&e);
     uas_setup(&e, slot);
 
@@ -733,14 +430,14 @@ static void test_errors_ss(void)
     st = post_status(&e, slot, 6);
     make_command_iu(iu, 6, 0, cdb, 10);
     send_iu(&e, slot, iu, 32);
-    assert_no_event(&e, 32, st);
+    qxhci_assert_no_event(&e.x, 32, st);
     send_iu(&e, slot, iu, 32);
     g_assert_cmpint(status_iu(&e, st, 6, iu), ==, 8);
     g_assert_cmpuint(iu[0], ==, IU_RESPONSE);
     g_assert_cmpuint(iu[7], ==, 0x0a);
     /* the tag is free again, and nothing else comes on it */
     st2 = post_status(&e, slot, 6);
-    assert_no_event(&e, 32, st2);
+    qxhci_assert_no_event(&e.x, 32, st2);
     memset(cdb, 0, sizeof(cdb));
     make_command_iu(iu, 6, 0, cdb, 6);                  /* TUR */
     send_iu(&e, slot, iu, 32);
@@ -784,7 +481,7 @@ static void test_task_management_ss(void)
     uint64_t st;
 
     env_start(&e, "");
-    hc_start(&e);
+    qxhci_hc_start(&e.x);
     slot = attach_uas(&e);
     uas_setup(&e, slot);
 
@@ -796,7 +493,7 @@ static void test_task_management_ss(void)
     g_assert_cmpuint(tmf(&e, slot, 10, 0x81, 0, 0), ==, 0x08);
     g_assert_cmpuint(tmf(&e, slot, 11, 0x01, 9, 0), ==, 0x00);  /* abort */
     g_assert_cmpuint(tmf(&e, slot, 10, 0x80, 9, 0), ==, 0x00);  /* gone */
-    assert_no_event(&e, 32, st);
+    qxhci_assert_no_event(&e.x, 32, st);
     /* unsupported function, a LUN with no device, a TMF on a tag in use */
     g_assert_cmpuint(tmf(&e, slot, 12, 0x40, 0, 0), ==, 0x04);
     g_assert_cmpuint(tmf(&e, slot, 12, 0x01, 9, 3), ==, 0x09);
@@ -830,12 +527,12 @@ static void test_abort_running_ss(void)
     uint8_t iu[64], cdb[16] = { 0 };
     unsigned slot;
     uint64_t st, st_read, d_read;
-    Event ev;
+    QUsbEvent ev;
 
     env_start(&e, "-blockdev driver=null-co,node-name=slow,size=1048576,"
               "latency-ns=300000000,read-zeroes=on "
               "-device scsi-hd,bus=uas.0,lun=1,drive=slow");
-    hc_start(&e);
+    qxhci_hc_start(&e.x);
     slot = attach_uas(&e);
     uas_setup(&e, slot);
     st = post_status(&e, slot, 1);                      /* the UA first */
@@ -845,19 +542,19 @@ static void test_abort_running_ss(void)
     cdb[0] = 0x28;                                      /* READ (10) */
     cdb[8] = 1;
     st_read = post_status(&e, slot, 2);
-    d_read = post(&e, slot, DCI_DIN, 2, DATA, 512);
+    d_read = qxhci_post(&e.x, slot, DCI_DIN, 2, DATA, 512);
     make_command_iu(iu, 2, 1, cdb, 10);
     send_iu(&e, slot, iu, 32);
     st = post_status(&e, slot, 3);
     tmf_iu(iu, 3, 0x01, 2, 1);
     send_iu(&e, slot, iu, 16);
     g_usleep(50000);
-    assert_no_event(&e, 32, st);
+    qxhci_assert_no_event(&e.x, 32, st);
     g_assert_cmpint(status_iu(&e, st, 3, iu), ==, 8);   /* after the I/O */
     g_assert_cmpuint(iu[0], ==, IU_RESPONSE);
     g_assert_cmpuint(iu[7], ==, 0x00);
-    g_assert_false(event_take(&e, 32, d_read, false, &ev));
-    assert_no_event(&e, 32, st_read);
+    g_assert_false(qxhci_event_take(&e.x, 32, d_read, false, &ev));
+    qxhci_assert_no_event(&e.x, 32, st_read);
     g_assert_cmpuint(tmf(&e, slot, 3, 0x80, 2, 1), ==, 0x00);
     env_stop(&e);
 }
@@ -869,13 +566,13 @@ static void test_streams_xhci(void)
     uint8_t cdb[16] = { 0x12, 0, 0, 0, 36 }, iu[64];
     unsigned slot;
     uint64_t trb, sctx;
-    Event ev;
+    QUsbEvent ev;
 
     env_start(&e, "");
-    hc_start(&e);
+    qxhci_hc_start(&e.x);
     slot = attach_uas(&e);
-    g_assert_cmpint(control(&e, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, slot, 0x01, 11, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0x01, 11, 1, 0, 0, NULL), ==, 0);
     /* MaxPStreams above MaxPSASize, streams on an interrupt endpoint */
     g_assert_cmpuint(configure_ep(&e, slot, DCI_DIN, 6, 8, true), ==,
                      CC_PARAMETER);
@@ -884,74 +581,75 @@ static void test_streams_xhci(void)
     uas_setup(&e, slot);
     /* a stream ID beyond the array (32 contexts): Invalid Stream ID, the
      * endpoint in the Error state; later doorbells are ignored */
-    doorbell(&e, slot, DCI_DIN, 40);
-    ev = event_wait(&e, 32, 0, false);
-    g_assert_cmpuint(cc_of(ev), ==, CC_STREAM_ID);
+    qxhci_doorbell(&e.x, slot, DCI_DIN, 40);
+    ev = qxhci_event_wait(&e.x, 32, 0, 0);
+    g_assert_cmpuint(qxhci_cc(ev), ==, CC_STREAM_ID);
     g_assert_cmpuint((ev.control >> 16) & 0x1f, ==, DCI_DIN);
-    g_assert_cmpuint(ep_state(&e, slot, DCI_DIN), ==, 4);
-    trb = post(&e, slot, DCI_DIN, 1, DATA, 36);
-    assert_no_event(&e, 32, trb);
+    g_assert_cmpuint(qxhci_ep_state(&e.x, slot, DCI_DIN), ==, 4);
+    trb = qxhci_post(&e.x, slot, DCI_DIN, 1, DATA, 36);
+    qxhci_assert_no_event(&e.x, 32, trb);
     /* Set TR Dequeue Pointer of stream 1 (Stream ID in the TRB): the
      * endpoint is Stopped, the TD posted above is still there */
-    ev = command(&e, SRING(DCI_DIN, 1) | (1 << 1) | 1, 1u << 16,
+    ev = qxhci_command(&e.x, QXHCI_SRING(DCI_DIN, 1) | (1 << 1) | 1, 1u << 16,
                  (16 << 10) | (DCI_DIN << 16) | (slot << 24));
-    g_assert_cmpuint(cc_of(ev), ==, CC_SUCCESS);
-    g_assert_cmpuint(ep_state(&e, slot, DCI_DIN), ==, 3);
+    g_assert_cmpuint(qxhci_cc(ev), ==, CC_SUCCESS);
+    g_assert_cmpuint(qxhci_ep_state(&e.x, slot, DCI_DIN), ==, 3);
     /* a bad stream in the command: Invalid Stream ID Error */
-    ev = command(&e, SRING(DCI_DIN, 1) | (1 << 1) | 1, 0u << 16,
+    ev = qxhci_command(&e.x, QXHCI_SRING(DCI_DIN, 1) | (1 << 1) | 1, 0u << 16,
                  (16 << 10) | (DCI_DIN << 16) | (slot << 24));
-    g_assert_cmpuint(cc_of(ev), ==, CC_STREAM_ID);
+    g_assert_cmpuint(qxhci_cc(ev), ==, CC_STREAM_ID);
     /* stream 0 is no stream */
-    doorbell(&e, slot, DCI_DIN, 0);
-    ev = event_wait(&e, 32, 0, false);
-    g_assert_cmpuint(cc_of(ev), ==, CC_STREAM_ID);
-    command(&e, SRING(DCI_DIN, 1) | (1 << 1) | 1, 1u << 16,
+    qxhci_doorbell(&e.x, slot, DCI_DIN, 0);
+    ev = qxhci_event_wait(&e.x, 32, 0, 0);
+    g_assert_cmpuint(qxhci_cc(ev), ==, CC_STREAM_ID);
+    qxhci_command(&e.x, QXHCI_SRING(DCI_DIN, 1) | (1 << 1) | 1, 1u << 16,
             (16 << 10) | (DCI_DIN << 16) | (slot << 24));
     /* a command whose data TD is the one posted while in Error */
     {
         uint64_t st = post_status(&e, slot, 1);
         make_command_iu(iu, 1, 0, cdb, 6);
-        doorbell(&e, slot, DCI_DIN, 1);
+        qxhci_doorbell(&e.x, slot, DCI_DIN, 1);
         send_iu(&e, slot, iu, 32);
-        g_assert_cmpint(done_len(&e, trb, 36), ==, 36);
+        g_assert_cmpint(qxhci_done_len(&e.x, trb, 36), ==, 36);
         g_assert_cmpint(status_iu(&e, st, 1, iu), ==, 16);
     }
     /* Stop Endpoint writes the streams' dequeue pointers back */
-    ev = command(&e, 0, 0, (15 << 10) | (DCI_DIN << 16) | (slot << 24));
-    g_assert_cmpuint(cc_of(ev), ==, CC_SUCCESS);
-    sctx = qtest_readq(e.qts, SCA(DCI_DIN) + 16);
-    g_assert_cmphex(sctx & ~0xfull, ==, SRING(DCI_DIN, 1) + 16);
+    ev = qxhci_command(&e.x, 0, 0, (15 << 10) | (DCI_DIN << 16) | (slot << 24));
+    g_assert_cmpuint(qxhci_cc(ev), ==, CC_SUCCESS);
+    sctx = qtest_readq(e.qts, QXHCI_SCA(DCI_DIN) + 16);
+    g_assert_cmphex(sctx & ~0xfull, ==, QXHCI_SRING(DCI_DIN, 1) + 16);
     g_assert_cmphex(sctx & 0xe, ==, 2);                 /* SCT 1 */
     g_assert_cmphex(sctx & 1, ==, 1);
-    g_assert_cmpuint(ep_state(&e, slot, DCI_DIN), ==, 3);
+    g_assert_cmpuint(qxhci_ep_state(&e.x, slot, DCI_DIN), ==, 3);
     /* a doorbell runs it again */
     {
         uint64_t st = post_status(&e, slot, 2);
-        uint64_t d = post(&e, slot, DCI_DIN, 2, DATA, 36);
+        uint64_t d = qxhci_post(&e.x, slot, DCI_DIN, 2, DATA, 36);
         make_command_iu(iu, 2, 0, cdb, 6);
         send_iu(&e, slot, iu, 32);
-        g_assert_cmpint(done_len(&e, d, 36), ==, 36);
+        g_assert_cmpint(qxhci_done_len(&e.x, d, 36), ==, 36);
         g_assert_cmpint(status_iu(&e, st, 2, iu), ==, 16);
     }
     /* LSA = 0 (secondary arrays): Invalid Stream Type on first use */
     g_assert_cmpuint(configure_ep(&e, slot, DCI_DOUT, 2, MAXPSTREAMS, false),
                      ==, CC_SUCCESS);
-    doorbell(&e, slot, DCI_DOUT, 1);
-    ev = event_wait(&e, 32, 0, false);
-    g_assert_cmpuint(cc_of(ev), ==, CC_STREAM_TYPE);
-    g_assert_cmpuint(ep_state(&e, slot, DCI_DOUT), ==, 4);
+    qxhci_doorbell(&e.x, slot, DCI_DOUT, 1);
+    ev = qxhci_event_wait(&e.x, 32, 0, 0);
+    g_assert_cmpuint(qxhci_cc(ev), ==, CC_STREAM_TYPE);
+    g_assert_cmpuint(qxhci_ep_state(&e.x, slot, DCI_DOUT), ==, 4);
     /* a context that is not a Primary Transfer Ring: the same */
     g_assert_cmpuint(configure_ep(&e, slot, DCI_DOUT, 2, MAXPSTREAMS, true),
                      ==, CC_SUCCESS);
-    qtest_writeq(e.qts, SCA(DCI_DOUT) + 16 * 3, SRING(DCI_DOUT, 3) | 1);
-    doorbell(&e, slot, DCI_DOUT, 3);
-    ev = event_wait(&e, 32, 0, false);
-    g_assert_cmpuint(cc_of(ev), ==, CC_STREAM_TYPE);
+    qtest_writeq(e.qts, QXHCI_SCA(DCI_DOUT) + 16 * 3,
+                 QXHCI_SRING(DCI_DOUT, 3) | 1);
+    qxhci_doorbell(&e.x, slot, DCI_DOUT, 3);
+    ev = qxhci_event_wait(&e.x, 32, 0, 0);
+    g_assert_cmpuint(qxhci_cc(ev), ==, CC_STREAM_TYPE);
     /* a doorbell with a stream ID for an endpoint without streams: none */
-    trb = ring_push(&e, &e.rings[slot][DCI_CMD], CMD_BUF(0), 32,
+    trb = qxhci_ring_push(&e.x, &e.x.rings[slot][DCI_CMD], CMD_BUF(0), 32,
                     (TRB_NORMAL << 10) | TRB_IOC);
-    doorbell(&e, slot, DCI_CMD, 5);
-    assert_no_event(&e, 32, trb);
+    qxhci_doorbell(&e.x, slot, DCI_CMD, 5);
+    qxhci_assert_no_event(&e.x, 32, trb);
     env_stop(&e);
 }
 
@@ -966,24 +664,24 @@ static void test_bot_fallback(void)
     uint64_t t;
 
     env_start(&e, "");
-    hc_start(&e);
+    qxhci_hc_start(&e.x);
     slot = attach_uas(&e);
-    g_assert_cmpint(control(&e, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, slot, 0xa1, 0xfe, 0, 0, 1, buf), ==, 1);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0xa1, 0xfe, 0, 0, 1, buf), ==, 1);
     g_assert_cmpuint(buf[0], ==, 0);                    /* Get Max LUN */
     g_assert_cmpuint(configure_ep(&e, slot, DCI_BOT_IN, 6, 0, false), ==,
                      CC_SUCCESS);
     g_assert_cmpuint(configure_ep(&e, slot, DCI_BOT_OUT, 2, 0, false), ==,
                      CC_SUCCESS);
     qtest_memwrite(e.qts, DATA, cbw, 31);
-    t = post(&e, slot, DCI_BOT_OUT, 0, DATA, 31);
-    g_assert_cmpint(done_len(&e, t, 31), ==, 31);
-    t = post(&e, slot, DCI_BOT_IN, 0, DATA + 0x100, 36);
-    g_assert_cmpint(done_len(&e, t, 36), ==, 36);
+    t = qxhci_post(&e.x, slot, DCI_BOT_OUT, 0, DATA, 31);
+    g_assert_cmpint(qxhci_done_len(&e.x, t, 31), ==, 31);
+    t = qxhci_post(&e.x, slot, DCI_BOT_IN, 0, DATA + 0x100, 36);
+    g_assert_cmpint(qxhci_done_len(&e.x, t, 36), ==, 36);
     qtest_memread(e.qts, DATA + 0x100, buf, 36);
     g_assert_cmpmem(buf + 8, 4, "QEMU", 4);
-    t = post(&e, slot, DCI_BOT_IN, 0, DATA + 0x200, 13);
-    g_assert_cmpint(done_len(&e, t, 13), ==, 13);
+    t = qxhci_post(&e.x, slot, DCI_BOT_IN, 0, DATA + 0x200, 13);
+    g_assert_cmpint(qxhci_done_len(&e.x, t, 13), ==, 13);
     qtest_memread(e.qts, DATA + 0x200, csw, 13);
     g_assert_cmphex(csw[0], ==, 'U');
     g_assert_cmphex(csw[3], ==, 'S');
@@ -1015,7 +713,7 @@ static void test_migration_ss(void)
     g_assert_cmpint(pwrite(fd, sectors, sizeof(sectors), 8 * 512), ==,
                     sizeof(sectors));
     close(fd);
-    hc_start(&e);
+    qxhci_hc_start(&e.x);
     slot = attach_uas(&e);
     uas_setup(&e, slot);
     g_assert_cmpint(uas_cmd(&e, slot, 1, (uint8_t[16]){ 0 }, 6, false, 0, 0,
@@ -1028,7 +726,7 @@ static void test_migration_ss(void)
         g_usleep(1000);
         qtest_clock_step(e.qts, 100000);
     }
-    assert_no_event(&e, 32, st);
+    qxhci_assert_no_event(&e.x, 32, st);
 
     mig = g_build_filename(e.dir, "mig", NULL);
     cmd = g_strdup_printf("{\"execute\":\"migrate\",\"arguments\":"
@@ -1053,6 +751,7 @@ static void test_migration_ss(void)
                            "-incoming file:%s -qmp unix:%s,server=on,wait=off",
                            e.img, mig, dsock);
     e.qts = qtest_init(args);
+    e.x.qts = e.qts;
     e.qmp = qmp_connect(dsock);
     for (int i = 0; i < 1000 && !running; i++) {
         g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\":\"query-status\"}");
@@ -1063,8 +762,8 @@ static void test_migration_ss(void)
     }
     g_assert_true(running);
     qtest_memset(e.qts, DATA, 0, sizeof(back));
-    d = post(&e, slot, DCI_DIN, 3, DATA, sizeof(back));
-    g_assert_cmpint(done_len(&e, d, sizeof(back)), ==, sizeof(back));
+    d = qxhci_post(&e.x, slot, DCI_DIN, 3, DATA, sizeof(back));
+    g_assert_cmpint(qxhci_done_len(&e.x, d, sizeof(back)), ==, sizeof(back));
     qtest_memread(e.qts, DATA, back, sizeof(back));
     g_assert_cmpmem(back, sizeof(back), sectors, sizeof(sectors));
     g_assert_cmpint(status_iu(&e, st, 3, iu), ==, 16);
@@ -1082,18 +781,7 @@ static void test_migration_ss(void)
 /* ---- high speed: usb-ehci ---------------------------------------------- */
 
 #define EHCI_DEVFN      (0x1d << 3)
-#define EBAR            0xfe000000u
-#define EOP             (EBAR + 0x20)
-#define QH_ASYNC        0x101000
-#define QTD(i)          (0x102000 + 0x20 * (i))
-#define EDATA           0x110000
-
-#define TOK_ACTIVE      (1u << 7)
-#define TOK_HALT        (1u << 6)
-#define TOK_IOC         (1u << 15)
-#define PID_OUT         0
-#define PID_IN          1
-#define PID_SETUP       2
+#define EDATA           QEHCI_DATA
 
 static void ehci_start(Env *e)
 {
@@ -1105,103 +793,13 @@ static void ehci_start(Env *e)
                            "-device usb-uas,id=uas,bus=ehci.0,port=1 "
                            "-device scsi-hd,bus=uas.0,drive=d0", e->img);
     e->qts = qtest_init(args);
-    qpci_cfg_writel(e->qts, EHCI_DEVFN, 0x10, EBAR);
-    qpci_cfg_writew(e->qts, EHCI_DEVFN, 0x04, 0x6);
-}
-
-static void set_qh(Env *e, unsigned addr, unsigned ep)
-{
-    qtest_writel(e->qts, QH_ASYNC, QH_ASYNC | 2);
-    qtest_writel(e->qts, QH_ASYNC + 4, addr | (ep << 8) | (2u << 12) |
-                 (1u << 14) | (1u << 15) | (512u << 16));
-    qtest_writel(e->qts, QH_ASYNC + 8, 1u << 30);
-    for (unsigned i = 3; i < 12; i++) {
-        qtest_writel(e->qts, QH_ASYNC + 4 * i, i == 4 || i == 5 ? 1 : 0);
-    }
-}
-
-static void write_qtd(Env *e, unsigned i, uint32_t next, unsigned pid,
-                      unsigned len, uint32_t buf, uint32_t flags)
-{
-    uint32_t a = QTD(i);
-
-    qtest_writel(e->qts, a, next);
-    qtest_writel(e->qts, a + 4, 1);
-    qtest_writel(e->qts, a + 8, ((uint32_t)len << 16) | (3u << 10) |
-                 (pid << 8) | TOK_ACTIVE | flags);
-    qtest_writel(e->qts, a + 12, buf);
-    for (unsigned p = 1; p < 5; p++) {
-        qtest_writel(e->qts, a + 12 + 4 * p, (buf & ~0xfffu) + 0x1000 * p);
-    }
-}
-
-/* Run qTDs first..last; false when the last is still active after 50
- * frames (and, when @wait, 10 s of block I/O). */
-static bool run_queue(Env *e, unsigned first, unsigned last, bool wait)
-{
-    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-
-    qtest_writel(e->qts, QH_ASYNC + 16, QTD(first));
-    qtest_writel(e->qts, QH_ASYNC + 24, 0);
-    for (int f = 0; (qtest_readl(e->qts, QTD(last) + 8) & TOK_ACTIVE) &&
-         (f < 50 || (wait && g_get_monotonic_time() < deadline)); f++) {
-        if (f >= 50) {
-            g_usleep(1000);
-        }
-        qtest_clock_step(e->qts, 1000000);
-    }
-    return !(qtest_readl(e->qts, QTD(last) + 8) & TOK_ACTIVE);
-}
-
-static int ehci_control(Env *e, unsigned addr, uint8_t type, uint8_t req,
-                        uint16_t value, uint16_t len, uint8_t *data)
-{
-    uint8_t setup[8] = { type, req, value, value >> 8, 0, 0, len, len >> 8 };
-    unsigned n = 0;
-
-    set_qh(e, addr, 0);
-    qtest_memwrite(e->qts, EDATA, setup, 8);
-    write_qtd(e, n, QTD(n + 1), PID_SETUP, 8, EDATA, 0);
-    n++;
-    if (len) {
-        write_qtd(e, n, QTD(n + 1), PID_IN, len, EDATA + 0x100, 1u << 31);
-        n++;
-    }
-    write_qtd(e, n, 1, len ? PID_OUT : PID_IN, 0, 0, (1u << 31) | TOK_IOC);
-    g_assert_true(run_queue(e, 0, n, false));
-    for (unsigned i = 0; i <= n; i++) {
-        if (qtest_readl(e->qts, QTD(i) + 8) & TOK_HALT) {
-            return -1;
-        }
-    }
-    if (len) {
-        len -= (qtest_readl(e->qts, QTD(1) + 8) >> 16) & 0x7fff;
-        qtest_memread(e->qts, EDATA + 0x100, data, len);
-    }
-    return len;
-}
-
-/* One bulk qTD; bytes moved, or -1 when it is still waiting (NAK). */
-static int ehci_bulk(Env *e, unsigned ep, bool in, uint32_t buf,
-                     unsigned len, bool wait)
-{
-    set_qh(e, 2, ep);
-    write_qtd(e, 0, 1, in ? PID_IN : PID_OUT, len, buf, TOK_IOC);
-    if (!run_queue(e, 0, 0, wait)) {
-        /* take the qTD back off the queue */
-        qtest_writel(e->qts, QH_ASYNC + 16, 1);
-        qtest_writel(e->qts, QH_ASYNC + 24, 0);
-        qtest_clock_step(e->qts, 1000000);
-        return -1;
-    }
-    g_assert_false(qtest_readl(e->qts, QTD(0) + 8) & TOK_HALT);
-    return len - ((qtest_readl(e->qts, QTD(0) + 8) >> 16) & 0x7fff);
+    qehci_init(&e->h, e->qts, EHCI_DEVFN);
 }
 
 /* The next IU on the status pipe (its length, the IU in @iu). */
 static int ehci_status(Env *e, uint8_t *iu)
 {
-    int n = ehci_bulk(e, 2, true, EDATA + 0x800, 64, true);
+    int n = qehci_bulk(&e->h, 2, 2, true, EDATA + 0x800, 64, true);
 
     g_assert_cmpint(n, >, 0);
     qtest_memread(e->qts, EDATA + 0x800, iu, n);
@@ -1211,8 +809,8 @@ static int ehci_status(Env *e, uint8_t *iu)
 static void ehci_iu(Env *e, const uint8_t *iu, unsigned len)
 {
     qtest_memwrite(e->qts, EDATA + 0x400, iu, len);
-    g_assert_cmpint(ehci_bulk(e, 1, false, EDATA + 0x400, len, false), ==,
-                    len);
+    g_assert_cmpint(qehci_bulk(&e->h, 2, 1, false, EDATA + 0x400, len,
+                               false), ==, len);
 }
 
 static void test_high_speed(void)
@@ -1223,30 +821,23 @@ static void test_high_speed(void)
     int n;
 
     ehci_start(&e);
-    qtest_writel(e.qts, EOP + 0x18, QH_ASYNC);          /* ASYNCLISTADDR */
-    qtest_writel(e.qts, EOP + 0x40, 1);                 /* CONFIGFLAG */
-    qtest_writel(e.qts, EOP, (8u << 16) | 1 | (1 << 5));
-    set_qh(&e, 0, 0);
+    qehci_hc_start(&e.h, 0);
     /* port reset: enabled at high speed */
-    qtest_writel(e.qts, EOP + 0x44, (qtest_readl(e.qts, EOP + 0x44) |
-                                     (1 << 8)) & ~4u);
-    qtest_clock_step(e.qts, 1000000);
-    qtest_writel(e.qts, EOP + 0x44, qtest_readl(e.qts, EOP + 0x44) &
-                 ~(1u << 8));
-    g_assert_cmphex(qtest_readl(e.qts, EOP + 0x44) & 4, ==, 4);
-    g_assert_cmpint(ehci_control(&e, 0, 0x80, 6, 0x100, 18, buf), ==, 18);
+    g_assert_true(qehci_port_reset(&e.h, 0));
+    g_assert_cmphex(qehci_rd(&e.h, PORTSC(0)) & PORT_PED, ==, PORT_PED);
+    g_assert_cmpint(qehci_control(&e.h, 0, 0x80, 6, 0x100, 0, 18, buf), ==, 18);
     g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0200);
-    g_assert_cmpint(ehci_control(&e, 0, 0x00, 5, 2, 0, NULL), ==, 0);
+    g_assert_cmpint(qehci_control(&e.h, 0, 0x00, 5, 2, 0, 0, NULL), ==, 0);
     /* no companions at high speed, pipe usage after each endpoint */
-    n = ehci_control(&e, 2, 0x80, 6, 0x200, 255, buf);
+    n = qehci_control(&e.h, 2, 0x80, 6, 0x200, 0, 255, buf);
     g_assert_cmpint(n, ==, 9 + 9 + 2 * 7 + 9 + 4 * 11);
     g_assert_cmpuint(buf[9 + 9 + 14 + 7], ==, 0x62);
     g_assert_cmpuint(buf[9 + 9 + 14 + 9 + 7 + 1], ==, 0x24);
     g_assert_cmpuint(buf[9 + 9 + 14 + 9 + 7 + 2], ==, 1);
     g_assert_cmpuint(buf[9 + 9 + 14 + 9 + 4] |
                      buf[9 + 9 + 14 + 9 + 5] << 8, ==, 512);
-    g_assert_cmpint(ehci_control(&e, 2, 0x00, 9, 1, 0, NULL), ==, 0);
-    g_assert_cmpint(ehci_control(&e, 2, 0x01, 11, 1, 0, NULL), ==, 0);
+    g_assert_cmpint(qehci_control(&e.h, 2, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qehci_control(&e.h, 2, 0x01, 11, 1, 0, 0, NULL), ==, 0);
 
     /* INQUIRY: READ READY, the data, the SENSE IU */
     cdb[0] = 0x12;
@@ -1256,14 +847,16 @@ static void test_high_speed(void)
     g_assert_cmpint(ehci_status(&e, iu), ==, 4);
     g_assert_cmphex(iu[0], ==, IU_READ_READY);
     g_assert_cmphex(iu[3], ==, 1);
-    g_assert_cmpint(ehci_bulk(&e, 3, true, EDATA + 0x1000, 36, true), ==, 36);
+    g_assert_cmpint(qehci_bulk(&e.h, 2, 3, true, EDATA + 0x1000, 36, true),
+                    ==, 36);
     qtest_memread(e.qts, EDATA + 0x1000, buf, 36);
     g_assert_cmpmem(buf + 8, 4, "QEMU", 4);
     g_assert_cmpint(ehci_status(&e, iu), ==, 16);
     g_assert_cmphex(iu[0], ==, IU_SENSE);
     g_assert_cmphex(iu[6], ==, 0);
     /* nothing more on the status pipe: NAK */
-    g_assert_cmpint(ehci_bulk(&e, 2, true, EDATA + 0x800, 64, false), ==, -1);
+    g_assert_cmpint(qehci_bulk(&e.h, 2, 2, true, EDATA + 0x800, 64, false),
+                    ==, -1);
     /* TEST UNIT READY: straight to the SENSE IU (the UA) */
     memset(cdb, 0, sizeof(cdb));
     make_command_iu(iu, 2, 0, cdb, 6);
@@ -1277,7 +870,8 @@ static void test_high_speed(void)
     ehci_iu(&e, iu, 32);
     g_assert_cmpint(ehci_status(&e, iu), ==, 4);
     g_assert_cmphex(iu[0], ==, IU_READ_READY);
-    g_assert_cmpint(ehci_bulk(&e, 3, true, EDATA + 0x1000, 8, true), ==, 8);
+    g_assert_cmpint(qehci_bulk(&e.h, 2, 3, true, EDATA + 0x1000, 8, true), ==,
+                    8);
     qtest_memread(e.qts, EDATA + 0x1000, buf, 8);
     g_assert_cmpuint(buf[2] << 8 | buf[3], ==, 2047);
     g_assert_cmpint(ehci_status(&e, iu), ==, 16);
@@ -1296,9 +890,11 @@ static void test_high_speed(void)
     g_assert_cmpint(ehci_status(&e, iu), ==, 4);
     g_assert_cmphex(iu[0], ==, IU_WRITE_READY);
     g_assert_cmphex(iu[3], ==, 4);
-    g_assert_cmpint(ehci_bulk(&e, 4, false, EDATA + 0x2000, 1024, false), ==,
+    g_assert_cmpint(qehci_bulk(&e.h, 2, 4, false, EDATA + 0x2000, 1024,
+                               false), ==,
                     1024);
-    g_assert_cmpint(ehci_bulk(&e, 4, false, EDATA + 0x2400, 1024, false), ==,
+    g_assert_cmpint(qehci_bulk(&e.h, 2, 4, false, EDATA + 0x2400, 1024,
+                               false), ==,
                     1024);
     g_assert_cmpint(ehci_status(&e, iu), ==, 16);
     g_assert_cmphex(iu[0], ==, IU_SENSE);
@@ -1323,14 +919,16 @@ static void test_high_speed(void)
     cdb[5] = 8;
     make_command_iu(iu, 7, 0, cdb, 10);
     ehci_iu(&e, iu, 32);
-    g_assert_cmpint(ehci_bulk(&e, 3, true, EDATA + 0x3000, 1024, true), ==,
+    g_assert_cmpint(qehci_bulk(&e.h, 2, 3, true, EDATA + 0x3000, 1024, true),
+                    ==,
                     1024);
     g_assert_cmpint(ehci_status(&e, iu), ==, 16);       /* 6's SENSE */
     g_assert_cmphex(iu[3], ==, 6);
     g_assert_cmpint(ehci_status(&e, iu), ==, 4);        /* 7's READY */
     g_assert_cmphex(iu[0], ==, IU_READ_READY);
     g_assert_cmphex(iu[3], ==, 7);
-    g_assert_cmpint(ehci_bulk(&e, 3, true, EDATA + 0x3400, 1024, true), ==,
+    g_assert_cmpint(qehci_bulk(&e.h, 2, 3, true, EDATA + 0x3400, 1024, true),
+                    ==,
                     1024);
     g_assert_cmpint(ehci_status(&e, iu), ==, 16);
     g_assert_cmphex(iu[3], ==, 7);
@@ -1347,7 +945,8 @@ static void test_high_speed(void)
     g_assert_cmphex(iu[0], ==, IU_RESPONSE);
     g_assert_cmphex(iu[7], ==, 0x0a);
     /* the aborted WRITE's data phase is gone: data-out is NAKed */
-    g_assert_cmpint(ehci_bulk(&e, 4, false, EDATA + 0x2000, 1024, false), ==,
+    g_assert_cmpint(qehci_bulk(&e.h, 2, 4, false, EDATA + 0x2000, 1024,
+                               false), ==,
                     -1);
     qtest_quit(e.qts);
     env_cleanup(&e);

@@ -1,7 +1,8 @@
 /*
  * piix3-usb-uhci (hw/usb/hcd-uhci.c) driven from a qtest: the test is the
- * host controller driver.  It programs BAR4, builds a frame list, a QH
- * and TDs in guest memory, and runs frames with the virtual clock.
+ * host controller driver (its plumbing: libqusb.c).  It programs BAR4,
+ * builds a frame list, a QH and TDs in guest memory, and runs frames with
+ * the virtual clock.
  *
  * Covered: PCI identity, register reset values and write masks, the
  * port status of an attached usb-tablet and usb-kbd, port reset and
@@ -19,50 +20,35 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "libqtest.h"
+#include "libqusb.h"
 #include "libqvirtio.h"
 
 #define UHCI_DEVFN      (8 << 3)
 #define UHCI_IO         0xc000
 #define FL_BASE         0x100000
-#define QH_ADDR         0x101000
-#define TD_BASE         0x102000
-#define DATA_BASE       0x110000
-
-#define USBCMD  0x00
-#define USBSTS  0x02
-#define USBINTR 0x04
-#define FRNUM   0x06
-#define FLBASE  0x08
-#define SOFMOD  0x0c
-#define PORTSC1 0x10
-
-#define TD_ACTIVE   (1u << 23)
-#define TD_IOC      (1u << 24)
-#define TD_STALL    (1u << 22)
-#define TD_NAK      (1u << 19)
-#define PID_SETUP   0x2d
-#define PID_IN      0x69
-#define PID_OUT     0xe1
+#define QH_ADDR         (FL_BASE + 0x1000)
+#define TD_BASE         (FL_BASE + 0x2000)
+#define DATA_BASE       (FL_BASE + 0x10000)
 
 typedef struct Env {
     QTestState *qts;
     QMPConn *qmp;
     char *dir;
+    QUhci u;
 } Env;
 
 static void env_start(Env *e, const char *devices)
 {
     g_autofree char *qmp = NULL, *args = NULL;
 
-    e->dir = g_dir_make_tmp("kvmpc-uhci-XXXXXX", NULL);
+    e->dir = g_dir_make_tmp(NULL, NULL);
     qmp = g_build_filename(e->dir, "qmp.sock", NULL);
     args = g_strdup_printf("-nodefaults -device piix3-usb-uhci,addr=08.0,"
                            "id=uhci %s -qmp unix:%s,server=on,wait=off",
                            devices, qmp);
     e->qts = qtest_init(args);
     e->qmp = qmp_connect(qmp);
-    qpci_cfg_writel(e->qts, UHCI_DEVFN, 0x20, UHCI_IO | 1);    /* BAR4 */
-    qpci_cfg_writew(e->qts, UHCI_DEVFN, 0x04, 0x5);     /* I/O, master */
+    quhci_init(&e->u, e->qts, UHCI_DEVFN, UHCI_IO, FL_BASE);
 }
 
 static void env_stop(Env *e)
@@ -76,119 +62,6 @@ static void env_stop(Env *e)
     g_free(e->dir);
 }
 
-static uint16_t rd(Env *e, unsigned reg)
-{
-    return qtest_inw(e->qts, UHCI_IO + reg);
-}
-
-static void wr(Env *e, unsigned reg, uint16_t v)
-{
-    qtest_outw(e->qts, UHCI_IO + reg, v);
-}
-
-static void port_reset(Env *e, unsigned port)
-{
-    wr(e, PORTSC1 + 2 * port, 1 << 9);
-    wr(e, PORTSC1 + 2 * port, 0);
-    wr(e, PORTSC1 + 2 * port, (1 << 2) | (1 << 1));    /* enable, ack CSC */
-}
-
-/* Frame list: every entry points at the one QH; start the schedule. */
-static void schedule_start(Env *e)
-{
-    for (unsigned i = 0; i < 1024; i++) {
-        qtest_writel(e->qts, FL_BASE + 4 * i, QH_ADDR | 2);
-    }
-    qtest_writel(e->qts, QH_ADDR, 1);          /* no next QH */
-    qtest_writel(e->qts, QH_ADDR + 4, 1);      /* empty queue */
-    wr(e, FLBASE, FL_BASE & 0xffff);
-    wr(e, FLBASE + 2, FL_BASE >> 16);
-    wr(e, USBCMD, 0x81);                       /* RS, MAXP */
-}
-
-static void write_td(Env *e, unsigned i, uint32_t link, uint32_t ctrl,
-                     uint8_t pid, unsigned addr, unsigned ep, unsigned len,
-                     uint32_t buf)
-{
-    uint32_t a = TD_BASE + 32 * i;
-    uint32_t maxlen = len ? len - 1 : 0x7ff;
-
-    qtest_writel(e->qts, a, link);
-    qtest_writel(e->qts, a + 4, ctrl | TD_ACTIVE | (3u << 27));
-    qtest_writel(e->qts, a + 8, pid | (addr << 8) | (ep << 15) |
-                 (maxlen << 21));
-    qtest_writel(e->qts, a + 12, buf);
-}
-
-static uint32_t td_ctrl(Env *e, unsigned i)
-{
-    return qtest_readl(e->qts, TD_BASE + 32 * i + 4);
-}
-
-/* Queue TDs 0..n-1 and run frames until the last is done (or 50 ms). */
-static void run_tds(Env *e, unsigned n)
-{
-    qtest_writel(e->qts, QH_ADDR + 4, TD_BASE);
-    for (int f = 0; f < 50 && (td_ctrl(e, n - 1) & TD_ACTIVE); f++) {
-        qtest_clock_step(e->qts, 1000000);
-    }
-}
-
-static unsigned td_actlen(uint32_t ctrl)
-{
-    return ((ctrl & 0x7ff) + 1) & 0x7ff;
-}
-
-/* A control transfer at full speed (8-byte packets); returns bytes in. */
-static int control(Env *e, unsigned addr, uint8_t type, uint8_t req,
-                   uint16_t value, uint16_t index, uint16_t len,
-                   uint8_t *data)
-{
-    uint8_t setup[8] = { type, req, value, value >> 8, index, index >> 8,
-                         len, len >> 8 };
-    bool in = type & 0x80;
-    unsigned n = 0, ndata = (len + 7) / 8, got = 0;
-
-    qtest_memwrite(e->qts, DATA_BASE, setup, 8);
-    if (!in && len) {
-        qtest_memwrite(e->qts, DATA_BASE + 0x100, data, len);
-    }
-    write_td(e, n, TD_BASE + 32 * (n + 1) + 4, 0, PID_SETUP, addr, 0, 8,
-             DATA_BASE);
-    n++;
-    for (unsigned i = 0; i < ndata; i++, n++) {
-        unsigned l = MIN(8, len - 8 * i);
-        write_td(e, n, TD_BASE + 32 * (n + 1) + 4, 0, in ? PID_IN : PID_OUT,
-                 addr, 0, l, DATA_BASE + 0x100 + 8 * i);
-    }
-    write_td(e, n, 1, TD_IOC, in ? PID_OUT : PID_IN, addr, 0, 0, 0);
-    n++;
-    run_tds(e, n);
-    for (unsigned i = 0; i < n; i++) {
-        uint32_t c = td_ctrl(e, i);
-        if (c & (TD_ACTIVE | TD_STALL)) {
-            return -1;
-        }
-        if (i >= 1 && i < n - 1) {
-            got += td_actlen(c);
-        }
-    }
-    if (in && got) {
-        qtest_memread(e->qts, DATA_BASE + 0x100, data, got);
-    }
-    return got;
-}
-
-static void enumerate(Env *e, unsigned port, unsigned addr)
-{
-    uint8_t buf[64];
-
-    port_reset(e, port);
-    g_assert_cmpint(control(e, 0, 0x80, 6, 0x100, 0, 8, buf), ==, 8);
-    g_assert_cmpint(control(e, 0, 0x00, 5, addr, 0, 0, NULL), ==, 0);
-    g_assert_cmpint(control(e, addr, 0x00, 9, 1, 0, 0, NULL), ==, 0);
-}
-
 /* ---- tests ---------------------------------------------------------- */
 
 static void test_pci_and_regs(void)
@@ -200,27 +73,28 @@ static void test_pci_and_regs(void)
     g_assert_cmphex(qpci_cfg_readl(e.qts, UHCI_DEVFN, 8) >> 8, ==, 0x0c0300);
     g_assert_cmphex(qpci_cfg_readb(e.qts, UHCI_DEVFN, 0x60), ==, 0x10);
     g_assert_cmphex(qpci_cfg_readb(e.qts, UHCI_DEVFN, 0x3d), ==, 4);
-    g_assert_cmphex(rd(&e, USBCMD), ==, 0);
-    g_assert_cmphex(rd(&e, USBSTS), ==, 0x20);     /* halted */
-    g_assert_cmphex(qtest_inb(e.qts, UHCI_IO + SOFMOD), ==, 64);
-    g_assert_cmphex(rd(&e, PORTSC1), ==, 0x80);    /* nothing attached */
-    wr(&e, USBINTR, 0xffff);
-    g_assert_cmphex(rd(&e, USBINTR), ==, 0xf);
-    wr(&e, FLBASE, 0x1234);
-    g_assert_cmphex(rd(&e, FLBASE), ==, 0x1000);
-    wr(&e, FRNUM, 0x7ff);
-    g_assert_cmphex(rd(&e, FRNUM), ==, 0x7ff);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_USBCMD), ==, 0);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_USBSTS), ==, 0x20);     /* halted */
+    g_assert_cmphex(qtest_inb(e.qts, UHCI_IO + UHCI_SOFMOD), ==, 64);
+    /* nothing attached */
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_PORTSC1), ==, 0x80);
+    quhci_wr(&e.u, UHCI_USBINTR, 0xffff);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_USBINTR), ==, 0xf);
+    quhci_wr(&e.u, UHCI_FLBASEADD, 0x1234);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_FLBASEADD), ==, 0x1000);
+    quhci_wr(&e.u, UHCI_FRNUM, 0x7ff);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_FRNUM), ==, 0x7ff);
     /* running: frames count up each millisecond */
-    schedule_start(&e);
-    wr(&e, FRNUM, 0);
+    quhci_schedule_start(&e.u);
+    quhci_wr(&e.u, UHCI_FRNUM, 0);
     qtest_clock_step(e.qts, 5 * 1000000);
-    g_assert_cmpuint(rd(&e, FRNUM), >=, 4);
-    g_assert_cmphex(rd(&e, USBSTS) & 0x20, ==, 0);
+    g_assert_cmpuint(quhci_rd(&e.u, UHCI_FRNUM), >=, 4);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_USBSTS) & 0x20, ==, 0);
     /* HCRESET */
-    wr(&e, USBCMD, 2);
-    g_assert_cmphex(rd(&e, USBCMD), ==, 0);
-    g_assert_cmphex(rd(&e, USBINTR), ==, 0);
-    g_assert_cmphex(rd(&e, USBSTS), ==, 0x20);
+    quhci_wr(&e.u, UHCI_USBCMD, 2);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_USBCMD), ==, 0);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_USBINTR), ==, 0);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_USBSTS), ==, 0x20);
     env_stop(&e);
 }
 
@@ -230,12 +104,12 @@ static void test_port_detect(void)
 
     env_start(&e, "-device usb-tablet,bus=uhci.0,port=1");
     /* connected, connect change, full speed */
-    g_assert_cmphex(rd(&e, PORTSC1), ==, 0x83);
-    g_assert_cmphex(rd(&e, PORTSC1 + 2), ==, 0x80);
-    wr(&e, PORTSC1, 2);                            /* W1C CSC */
-    g_assert_cmphex(rd(&e, PORTSC1), ==, 0x81);
-    port_reset(&e, 0);
-    g_assert_cmphex(rd(&e, PORTSC1) & 0x5, ==, 0x5);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_PORTSC1), ==, 0x83);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_PORTSC1 + 2), ==, 0x80);
+    quhci_wr(&e.u, UHCI_PORTSC1, 2);                            /* W1C CSC */
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_PORTSC1), ==, 0x81);
+    quhci_port_reset(&e.u, 0);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_PORTSC1) & 0x5, ==, 0x5);
     env_stop(&e);
 }
 
@@ -246,38 +120,39 @@ static void test_enumerate_tablet(void)
     int n;
 
     env_start(&e, "-device usb-tablet,bus=uhci.0,port=1,id=tab");
-    schedule_start(&e);
-    port_reset(&e, 0);
-    n = control(&e, 0, 0x80, 6, 0x100, 0, 18, buf);
+    quhci_schedule_start(&e.u);
+    quhci_port_reset(&e.u, 0);
+    n = quhci_control(&e.u, 0, 0x80, 6, 0x100, 0, 18, buf);
     g_assert_cmpint(n, ==, 18);
     g_assert_cmphex(buf[1], ==, 1);
     g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0100);     /* full speed */
     g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x0627);
     g_assert_cmphex(buf[10] | buf[11] << 8, ==, 0x0001);
-    g_assert_cmpint(control(&e, 0, 0x00, 5, 3, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 0, 0x00, 5, 3, 0, 0, NULL), ==, 0);
     /* the old address is gone */
-    g_assert_cmpint(control(&e, 0, 0x80, 6, 0x100, 0, 8, buf), ==, -1);
-    n = control(&e, 3, 0x80, 6, 0x200, 0, 255, buf);
+    g_assert_cmpint(quhci_control(&e.u, 0, 0x80, 6, 0x100, 0, 8, buf), ==, -1);
+    n = quhci_control(&e.u, 3, 0x80, 6, 0x200, 0, 255, buf);
     g_assert_cmpint(n, ==, 34);                    /* config+if+hid+ep */
     g_assert_cmphex(buf[9 + 5], ==, 3);            /* HID class */
     g_assert_cmphex(buf[18 + 7], ==, 74);          /* report desc len */
     g_assert_cmphex(buf[27 + 2], ==, 0x81);        /* EP1 IN */
     /* strings: language, then "QEMU USB Tablet" in UTF-16LE */
-    n = control(&e, 3, 0x80, 6, 0x300, 0, 255, buf);
+    n = quhci_control(&e.u, 3, 0x80, 6, 0x300, 0, 255, buf);
     g_assert_cmpint(n, ==, 4);
     g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0409);
-    n = control(&e, 3, 0x80, 6, 0x303, 0x409, 255, buf);  /* iProduct */
+    n = quhci_control(&e.u, 3, 0x80, 6, 0x303, 0x409, 255, buf);  /* iProduct */
     g_assert_cmpint(n, ==, 2 + 2 * 15);
     g_assert_cmpint(buf[2], ==, 'Q');
     g_assert_cmpint(buf[2 + 2 * 9], ==, 'T');
     /* a string that does not exist stalls */
-    g_assert_cmpint(control(&e, 3, 0x80, 6, 0x3ee, 0x409, 255, buf), ==, -1);
+    g_assert_cmpint(quhci_control(&e.u, 3, 0x80, 6, 0x3ee, 0x409, 255, buf),
+                    ==, -1);
     /* report descriptor through the interface */
-    n = control(&e, 3, 0x81, 6, 0x2200, 0, 255, buf);
+    n = quhci_control(&e.u, 3, 0x81, 6, 0x2200, 0, 255, buf);
     g_assert_cmpint(n, ==, 74);
     g_assert_cmphex(buf[0], ==, 0x05);
-    g_assert_cmpint(control(&e, 3, 0x00, 9, 1, 0, 0, NULL), ==, 0);
-    n = control(&e, 3, 0x80, 8, 0, 0, 1, buf);
+    g_assert_cmpint(quhci_control(&e.u, 3, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    n = quhci_control(&e.u, 3, 0x80, 8, 0, 0, 1, buf);
     g_assert_cmpint(n, ==, 1);
     g_assert_cmpint(buf[0], ==, 1);
     {
@@ -296,13 +171,13 @@ static void test_tablet_reports(void)
     uint8_t r[8];
 
     env_start(&e, "-device usb-tablet,bus=uhci.0,port=1");
-    schedule_start(&e);
-    wr(&e, USBINTR, 0x4);                          /* IOC */
-    enumerate(&e, 0, 2);
+    quhci_schedule_start(&e.u);
+    quhci_wr(&e.u, UHCI_USBINTR, 0x4);                          /* IOC */
+    quhci_enumerate(&e.u, 0, 2);
     /* nothing to report: NAK, the TD stays active */
-    write_td(&e, 0, 1, TD_IOC, PID_IN, 2, 1, 8, DATA_BASE);
-    run_tds(&e, 1);
-    g_assert_cmphex(td_ctrl(&e, 0) & (TD_ACTIVE | TD_NAK), ==,
+    quhci_write_td(&e.u, 0, 1, TD_IOC, UHCI_PID_IN, 2, 1, 8, DATA_BASE);
+    quhci_run_tds(&e.u, 1);
+    g_assert_cmphex(quhci_td_ctrl(&e.u, 0) & (TD_ACTIVE | TD_NAK), ==,
                     TD_ACTIVE | TD_NAK);
     g_free(qmp_cmd(e.qmp, "{\"execute\": \"input-send-event\", "
         "\"arguments\": {\"events\": ["
@@ -310,16 +185,16 @@ static void test_tablet_reports(void)
         "{\"type\": \"abs\", \"data\": {\"axis\": \"y\", \"value\": 20000}},"
         "{\"type\": \"btn\", \"data\": {\"button\": \"left\", "
         "\"down\": true}}]}}"));
-    run_tds(&e, 1);
-    g_assert_cmphex(td_ctrl(&e, 0) & TD_ACTIVE, ==, 0);
-    g_assert_cmpuint(td_actlen(td_ctrl(&e, 0)), ==, 6);
-    g_assert_cmphex(rd(&e, USBSTS) & 1, ==, 1);    /* USBINT */
+    quhci_run_tds(&e.u, 1);
+    g_assert_cmphex(quhci_td_ctrl(&e.u, 0) & TD_ACTIVE, ==, 0);
+    g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, 0)), ==, 6);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_USBSTS) & 1, ==, 1);    /* USBINT */
     qtest_memread(e.qts, DATA_BASE, r, 6);
     g_assert_cmphex(r[0], ==, 1);
     g_assert_cmpuint(r[1] | r[2] << 8, ==, 10000);
     g_assert_cmpuint(r[3] | r[4] << 8, ==, 20000);
-    wr(&e, USBSTS, 1);
-    g_assert_cmphex(rd(&e, USBSTS) & 1, ==, 0);
+    quhci_wr(&e.u, UHCI_USBSTS, 1);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_USBSTS) & 1, ==, 0);
     {
         g_autofree char *m = qmp_cmd(e.qmp,
                                      "{\"execute\": \"query-mice\"}");
@@ -334,19 +209,19 @@ static void test_keyboard_report(void)
     uint8_t r[8];
 
     env_start(&e, "-device usb-kbd,bus=uhci.0,port=2");
-    schedule_start(&e);
-    enumerate(&e, 1, 5);
+    quhci_schedule_start(&e.u);
+    quhci_enumerate(&e.u, 1, 5);
     g_free(qmp_cmd(e.qmp, "{\"execute\": \"send-key\", \"arguments\": "
                    "{\"keys\": [{\"type\": \"qcode\", \"data\": \"shift\"},"
                    "{\"type\": \"qcode\", \"data\": \"a\"}]}}"));
     /* shift down, then shift+a */
-    write_td(&e, 0, 1, 0, PID_IN, 5, 1, 8, DATA_BASE);
-    run_tds(&e, 1);
+    quhci_write_td(&e.u, 0, 1, 0, UHCI_PID_IN, 5, 1, 8, DATA_BASE);
+    quhci_run_tds(&e.u, 1);
     qtest_memread(e.qts, DATA_BASE, r, 8);
     g_assert_cmphex(r[0], ==, 0x02);
-    write_td(&e, 0, 1, 0, PID_IN, 5, 1, 8, DATA_BASE);
-    run_tds(&e, 1);
-    g_assert_cmpuint(td_actlen(td_ctrl(&e, 0)), ==, 8);
+    quhci_write_td(&e.u, 0, 1, 0, UHCI_PID_IN, 5, 1, 8, DATA_BASE);
+    quhci_run_tds(&e.u, 1);
+    g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, 0)), ==, 8);
     qtest_memread(e.qts, DATA_BASE, r, 8);
     g_assert_cmphex(r[0], ==, 0x02);
     g_assert_cmphex(r[2], ==, 0x04);               /* usage 'a' */
@@ -358,8 +233,8 @@ static void test_td_loop(void)
     Env e;
 
     env_start(&e, "-device usb-tablet,bus=uhci.0,port=1");
-    schedule_start(&e);
-    wr(&e, USBINTR, 0xf);
+    quhci_schedule_start(&e.u);
+    quhci_wr(&e.u, UHCI_USBINTR, 0xf);
     qtest_irq_intercept_in(e.qts, "ioapic");
     /* two inactive TDs linked to each other, straight from the list */
     qtest_writel(e.qts, TD_BASE, TD_BASE + 32);
@@ -371,8 +246,8 @@ static void test_td_loop(void)
     }
     qtest_clock_step(e.qts, 3 * 1000000);
     /* HC Process Error, halted, Run/Stop cleared */
-    g_assert_cmphex(rd(&e, USBSTS) & 0x30, ==, 0x30);
-    g_assert_cmphex(rd(&e, USBCMD) & 1, ==, 0);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_USBSTS) & 0x30, ==, 0x30);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_USBCMD) & 1, ==, 0);
     env_stop(&e);
 }
 
@@ -381,12 +256,12 @@ static void test_qh_loop_is_quiet(void)
     Env e;
 
     env_start(&e, "");
-    schedule_start(&e);
+    quhci_schedule_start(&e.u);
     /* a QH pointing at itself, empty: the frame ends, nothing breaks */
     qtest_writel(e.qts, QH_ADDR, QH_ADDR | 2);
     qtest_clock_step(e.qts, 5 * 1000000);
-    g_assert_cmphex(rd(&e, USBSTS) & 0x38, ==, 0);
-    g_assert_cmphex(rd(&e, USBCMD) & 1, ==, 1);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_USBSTS) & 0x38, ==, 0);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_USBCMD) & 1, ==, 1);
     env_stop(&e);
 }
 
@@ -395,22 +270,22 @@ static void test_bad_addresses(void)
     Env e;
 
     env_start(&e, "");
-    schedule_start(&e);
+    quhci_schedule_start(&e.u);
     /* the frame list's QH outside RAM (unassigned): Host System Error */
     for (unsigned i = 0; i < 1024; i++) {
         qtest_writel(e.qts, FL_BASE + 4 * i, 0xf0000000u | 2);
     }
     qtest_clock_step(e.qts, 2 * 1000000);
-    g_assert_cmphex(rd(&e, USBSTS) & 0x28, ==, 0x28);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_USBSTS) & 0x28, ==, 0x28);
     env_stop(&e);
 
     env_start(&e, "-device usb-tablet,bus=uhci.0,port=1");
-    schedule_start(&e);
-    port_reset(&e, 0);
+    quhci_schedule_start(&e.u);
+    quhci_port_reset(&e.u, 0);
     /* MaxLen 0x600 is invalid: HC Process Error */
-    write_td(&e, 0, 1, 0, PID_IN, 0, 0, 0x601, DATA_BASE);
-    run_tds(&e, 1);
-    g_assert_cmphex(rd(&e, USBSTS) & 0x30, ==, 0x30);
+    quhci_write_td(&e.u, 0, 1, 0, UHCI_PID_IN, 0, 0, 0x601, DATA_BASE);
+    quhci_run_tds(&e.u, 1);
+    g_assert_cmphex(quhci_rd(&e.u, UHCI_USBSTS) & 0x30, ==, 0x30);
     env_stop(&e);
 }
 
@@ -422,49 +297,50 @@ static void test_hub(void)
 
     env_start(&e, "-device usb-hub,bus=uhci.0,port=1 "
               "-device usb-tablet,bus=uhci.0,port=1.3,id=tab");
-    schedule_start(&e);
-    port_reset(&e, 0);
-    g_assert_cmpint(control(&e, 0, 0x80, 6, 0x100, 0, 18, buf), ==, 18);
+    quhci_schedule_start(&e.u);
+    quhci_port_reset(&e.u, 0);
+    g_assert_cmpint(quhci_control(&e.u, 0, 0x80, 6, 0x100, 0, 18, buf), ==, 18);
     g_assert_cmpuint(buf[4], ==, 9);                   /* hub class */
     g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x0409);
-    g_assert_cmpint(control(&e, 0, 0x00, 5, 2, 0, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, 2, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 0, 0x00, 5, 2, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 2, 0x00, 9, 1, 0, 0, NULL), ==, 0);
     /* the hub descriptor: 8 ports */
-    g_assert_cmpint(control(&e, 2, 0xa0, 6, 0x2900, 0, 64, buf), ==, 11);
+    g_assert_cmpint(quhci_control(&e.u, 2, 0xa0, 6, 0x2900, 0, 64, buf), ==,
+                    11);
     g_assert_cmpuint(buf[1], ==, 0x29);
     g_assert_cmpuint(buf[2], ==, 8);
     /* the status change endpoint: port 3 changed */
-    write_td(&e, 0, 1, 0, PID_IN, 2, 1, 2, DATA_BASE + 0x800);
-    run_tds(&e, 1);
-    g_assert_cmpuint(td_actlen(td_ctrl(&e, 0)), ==, 2);
+    quhci_write_td(&e.u, 0, 1, 0, UHCI_PID_IN, 2, 1, 2, DATA_BASE + 0x800);
+    quhci_run_tds(&e.u, 1);
+    g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, 0)), ==, 2);
     g_assert_cmphex(qtest_readb(e.qts, DATA_BASE + 0x800), ==, 1 << 3);
     /* port 3: connected, powered, connection changed */
-    g_assert_cmpint(control(&e, 2, 0xa3, 0, 0, 3, 4, buf), ==, 4);
+    g_assert_cmpint(quhci_control(&e.u, 2, 0xa3, 0, 0, 3, 4, buf), ==, 4);
     g_assert_cmphex(buf[0] | buf[1] << 8, ==, 0x0101);
     g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0001);
     /* the tablet does not answer before its port is enabled */
-    g_assert_cmpint(control(&e, 0, 0x80, 6, 0x100, 0, 8, buf), ==, -1);
-    g_assert_cmpint(control(&e, 2, 0x23, 3, 4, 3, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, 2, 0xa3, 0, 0, 3, 4, buf), ==, 4);
+    g_assert_cmpint(quhci_control(&e.u, 0, 0x80, 6, 0x100, 0, 8, buf), ==, -1);
+    g_assert_cmpint(quhci_control(&e.u, 2, 0x23, 3, 4, 3, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 2, 0xa3, 0, 0, 3, 4, buf), ==, 4);
     g_assert_cmphex(buf[0] | buf[1] << 8, ==, 0x0103);   /* enabled */
     g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0011);   /* C_RESET */
-    g_assert_cmpint(control(&e, 2, 0x23, 1, 16, 3, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, 2, 0x23, 1, 20, 3, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, 2, 0xa3, 0, 0, 3, 4, buf), ==, 4);
+    g_assert_cmpint(quhci_control(&e.u, 2, 0x23, 1, 16, 3, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 2, 0x23, 1, 20, 3, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 2, 0xa3, 0, 0, 3, 4, buf), ==, 4);
     g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0);
     /* a bad port number stalls */
-    g_assert_cmpint(control(&e, 2, 0xa3, 0, 0, 9, 4, buf), ==, -1);
+    g_assert_cmpint(quhci_control(&e.u, 2, 0xa3, 0, 0, 9, 4, buf), ==, -1);
     /* now the tablet, through the hub */
-    g_assert_cmpint(control(&e, 0, 0x80, 6, 0x100, 0, 18, buf), ==, 18);
+    g_assert_cmpint(quhci_control(&e.u, 0, 0x80, 6, 0x100, 0, 18, buf), ==, 18);
     g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x0627);
-    g_assert_cmpint(control(&e, 0, 0x00, 5, 3, 0, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, 3, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 0, 0x00, 5, 3, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 3, 0x00, 9, 1, 0, 0, NULL), ==, 0);
     g_free(qmp_cmd(e.qmp, "{\"execute\": \"input-send-event\", "
         "\"arguments\": {\"events\": ["
         "{\"type\": \"abs\", \"data\": {\"axis\": \"x\", \"value\": 77}}]}}"));
-    write_td(&e, 0, 1, 0, PID_IN, 3, 1, 8, DATA_BASE);
-    run_tds(&e, 1);
-    g_assert_cmpuint(td_actlen(td_ctrl(&e, 0)), ==, 6);
+    quhci_write_td(&e.u, 0, 1, 0, UHCI_PID_IN, 3, 1, 8, DATA_BASE);
+    quhci_run_tds(&e.u, 1);
+    g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, 0)), ==, 6);
     g_assert_cmpuint(qtest_readw(e.qts, DATA_BASE + 1), ==, 77);
     {
         g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\": "
@@ -497,7 +373,7 @@ static void test_serial(void)
 {
     Env e;
     uint8_t buf[64];
-    g_autofree char *dir = g_dir_make_tmp("kvmpc-userial-XXXXXX", NULL);
+    g_autofree char *dir = g_dir_make_tmp(NULL, NULL);
     g_autofree char *sock = g_build_filename(dir, "ser.sock", NULL);
     g_autofree char *args = g_strdup_printf(
         "-chardev socket,id=ser,path=%s,server=on,wait=off "
@@ -506,22 +382,22 @@ static void test_serial(void)
 
     env_start(&e, args);
     fd = unix_connect(sock);
-    schedule_start(&e);
-    port_reset(&e, 1);
-    g_assert_cmpint(control(&e, 0, 0x80, 6, 0x100, 0, 18, buf), ==, 18);
+    quhci_schedule_start(&e.u);
+    quhci_port_reset(&e.u, 1);
+    g_assert_cmpint(quhci_control(&e.u, 0, 0x80, 6, 0x100, 0, 18, buf), ==, 18);
     g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x0403);
     g_assert_cmphex(buf[10] | buf[11] << 8, ==, 0x6001);
-    g_assert_cmpint(control(&e, 0, 0x00, 5, 4, 0, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, 4, 0x00, 9, 1, 0, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, 4, 0x40, 9, 5, 0, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, 4, 0xc0, 10, 0, 0, 1, buf), ==, 1);
+    g_assert_cmpint(quhci_control(&e.u, 0, 0x00, 5, 4, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 4, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 4, 0x40, 9, 5, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 4, 0xc0, 10, 0, 0, 1, buf), ==, 1);
     g_assert_cmpuint(buf[0], ==, 5);                    /* latency */
-    g_assert_cmpint(control(&e, 4, 0x40, 3, 0x4138, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 4, 0x40, 3, 0x4138, 0, 0, NULL), ==, 0);
     /* guest to host */
     qtest_memwrite(e.qts, DATA_BASE + 0x400, "hello", 5);
-    write_td(&e, 0, 1, 0, PID_OUT, 4, 2, 5, DATA_BASE + 0x400);
-    run_tds(&e, 1);
-    g_assert_cmphex(td_ctrl(&e, 0) & TD_ACTIVE, ==, 0);
+    quhci_write_td(&e.u, 0, 1, 0, UHCI_PID_OUT, 4, 2, 5, DATA_BASE + 0x400);
+    quhci_run_tds(&e.u, 1);
+    g_assert_cmphex(quhci_td_ctrl(&e.u, 0) & TD_ACTIVE, ==, 0);
     while (got < 5) {
         ssize_t n = read(fd, buf + got, 5 - got);
         g_assert_cmpint(n, >, 0);
@@ -531,14 +407,14 @@ static void test_serial(void)
     /* host to guest: two status bytes, then the data */
     g_assert_cmpint(write(fd, "world", 5), ==, 5);
     for (int i = 0; i < 200; i++) {
-        write_td(&e, 0, 1, 0, PID_IN, 4, 1, 64, DATA_BASE + 0x500);
-        run_tds(&e, 1);
-        if (td_actlen(td_ctrl(&e, 0)) > 2) {
+        quhci_write_td(&e.u, 0, 1, 0, UHCI_PID_IN, 4, 1, 64, DATA_BASE + 0x500);
+        quhci_run_tds(&e.u, 1);
+        if (quhci_actlen(quhci_td_ctrl(&e.u, 0)) > 2) {
             break;
         }
         g_usleep(5000);
     }
-    g_assert_cmpuint(td_actlen(td_ctrl(&e, 0)), ==, 7);
+    g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, 0)), ==, 7);
     qtest_memread(e.qts, DATA_BASE + 0x500, buf, 7);
     g_assert_cmphex(buf[0], ==, 0x31);
     g_assert_cmphex(buf[1], ==, 0x60);
@@ -559,8 +435,8 @@ static void test_usb_option(void)
     g_assert_cmphex(qpci_cfg_readl(qts, devfn, 0), ==, 0x70208086);
     qpci_cfg_writel(qts, devfn, 0x20, UHCI_IO | 1);
     qpci_cfg_writew(qts, devfn, 0x04, 0x5);
-    g_assert_cmphex(qtest_inw(qts, UHCI_IO + PORTSC1) & 1, ==, 1);
-    g_assert_cmphex(qtest_inw(qts, UHCI_IO + PORTSC1 + 2) & 1, ==, 1);
+    g_assert_cmphex(qtest_inw(qts, UHCI_IO + UHCI_PORTSC1) & 1, ==, 1);
+    g_assert_cmphex(qtest_inw(qts, UHCI_IO + UHCI_PORTSC1 + 2) & 1, ==, 1);
     qtest_quit(qts);
 
     qts = qtest_init("-nodefaults -machine pc,usb=on");

@@ -1,7 +1,8 @@
 /*
  * qemu-xhci / nec-usb-xhci (hw/usb/hcd-xhci.c) driven from a qtest: the
- * test is the xHCI driver.  It maps BAR0, sets up the DCBAA, a command
- * ring, one event ring segment and transfer rings in guest memory.
+ * test is the xHCI driver (its plumbing: libqusb.c).  It maps BAR0, sets
+ * up the DCBAA, a command ring, one event ring segment and transfer rings
+ * in guest memory.
  *
  * Covered: PCI identity and capability registers, the supported protocol
  * capabilities, port status of a usb-tablet (USB 2 port, high speed) and
@@ -23,177 +24,39 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include "libqtest.h"
+#include "libqusb.h"
 #include "libqvirtio.h"
 
 #define XHCI_DEVFN      (9 << 3)
-#define BAR             0xfe000000ull
-#define OPER            (BAR + 0x40)
-#define PORTS           (BAR + 0x440)
-#define RUNTIME         (BAR + 0x1000)
-#define DOORBELL        (BAR + 0x2000)
-
-#define DCBAA           0x200000
-#define CMD_RING        0x201000
-#define ERST            0x202000
-#define EV_RING         0x203000
-#define EV_SIZE         64
-#define INPUT_CTX       0x204000
-#define OUT_CTX(s)      (0x210000 + 0x1000 * (s))
-#define RING(s, dci)    (0x300000 + 0x10000 * (s) + 0x400 * (dci))
-#define DATA            0x500000
-#define RING_TRBS       63
-
-#define TRB_LINK        6
-#define TRB_NORMAL      1
-#define TRB_SETUP       2
-#define TRB_DATA        3
-#define TRB_STATUS      4
-
-typedef struct Ring {
-    uint64_t base;
-    unsigned idx;
-    bool cycle;
-} Ring;
+#define BAR             QUSB_BAR
+#define OPER            QXHCI_OPER
+#define PORTS           QXHCI_PORTS
+#define RUNTIME         QXHCI_RUNTIME
+#define DOORBELL        QXHCI_DOORBELL
+#define DATA            QXHCI_DATA
 
 typedef struct Env {
     QTestState *qts;
     QMPConn *qmp;
     char *dir;
     char *img;
-    Ring cmd;
-    unsigned ev_idx;
-    bool ev_cycle;
-    Ring rings[8][32];
+    QXhci x;
 } Env;
-
-typedef struct Event {
-    uint64_t param;
-    uint32_t status, control;
-} Event;
-
-static void ring_init(Env *e, Ring *r, uint64_t base)
-{
-    r->base = base;
-    r->idx = 0;
-    r->cycle = true;
-    qtest_memset(e->qts, base, 0, 16 * (RING_TRBS + 1));
-    /* a Link TRB back to the start, toggling the cycle */
-    qtest_writeq(e->qts, base + 16 * RING_TRBS, base);
-    qtest_writel(e->qts, base + 16 * RING_TRBS + 12, (TRB_LINK << 10) | 2);
-}
-
-static uint64_t ring_push(Env *e, Ring *r, uint64_t param, uint32_t status,
-                          uint32_t control)
-{
-    uint64_t a = r->base + 16 * r->idx;
-
-    qtest_writeq(e->qts, a, param);
-    qtest_writel(e->qts, a + 8, status);
-    qtest_writel(e->qts, a + 12, (control & ~1u) | (r->cycle ? 1 : 0));
-    if (++r->idx == RING_TRBS) {
-        /* hand the link over too */
-        uint32_t c = qtest_readl(e->qts, r->base + 16 * RING_TRBS + 12);
-        qtest_writel(e->qts, r->base + 16 * RING_TRBS + 12,
-                     (c & ~1u) | (r->cycle ? 1 : 0));
-        r->idx = 0;
-        r->cycle = !r->cycle;
-    }
-    return a;
-}
-
-static bool event_get(Env *e, Event *ev)
-{
-    uint64_t a = EV_RING + 16 * e->ev_idx;
-    uint32_t c = qtest_readl(e->qts, a + 12);
-
-    if ((c & 1) != e->ev_cycle) {
-        return false;
-    }
-    ev->param = qtest_readq(e->qts, a);
-    ev->status = qtest_readl(e->qts, a + 8);
-    ev->control = c;
-    if (++e->ev_idx == EV_SIZE) {
-        e->ev_idx = 0;
-        e->ev_cycle = !e->ev_cycle;
-    }
-    qtest_writeq(e->qts, RUNTIME + 0x38, (EV_RING + 16 * e->ev_idx) | 8);
-    return true;
-}
-
-/*
- * The next event of @type (others are skipped): within 20 ms of virtual
- * time, and 10 s of real time for block I/O (usb-storage) to complete.
- */
-static Event event_wait(Env *e, unsigned type)
-{
-    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-    Event ev;
-
-    for (int i = 0; i < 40 || g_get_monotonic_time() < deadline; i++) {
-        while (event_get(e, &ev)) {
-            if (((ev.control >> 10) & 0x3f) == type) {
-                return ev;
-            }
-        }
-        if (i < 40) {
-            qtest_clock_step(e->qts, 500000);
-        } else {
-            g_usleep(1000);
-            qtest_clock_step(e->qts, 0);
-        }
-    }
-    g_error("no event of type %u", type);
-}
-
-static unsigned cc_of(Event ev)
-{
-    return ev.status >> 24;
-}
-
-static Event command(Env *e, uint64_t param, uint32_t status,
-                     uint32_t control)
-{
-    uint64_t a = ring_push(e, &e->cmd, param, status, control);
-    Event ev;
-
-    qtest_writel(e->qts, DOORBELL, 0);
-    ev = event_wait(e, 33);
-    g_assert_cmphex(ev.param, ==, a);
-    return ev;
-}
-
-/* A No-op command whose completion the test reads by hand. */
-static Event command_nowait(Env *e)
-{
-    Event ev = { 0 };
-
-    ring_push(e, &e->cmd, 0, 0, 23 << 10);
-    qtest_writel(e->qts, DOORBELL, 0);
-    return ev;
-}
 
 static void env_start_args(Env *e, const char *ctrl, const char *devices)
 {
     g_autofree char *qmp = NULL, *args = NULL;
-    g_autofree uint8_t *zero = g_malloc0(1 << 20);
-    int fd;
 
     memset(e, 0, sizeof(*e));
-    e->dir = g_dir_make_tmp("kvmpc-xhci-XXXXXX", NULL);
+    qusb_make_disk(1 << 20, &e->dir, &e->img);
     qmp = g_build_filename(e->dir, "qmp.sock", NULL);
-    e->img = g_build_filename(e->dir, "disk.img", NULL);
-    fd = open(e->img, O_CREAT | O_WRONLY, 0600);
-    g_assert_cmpint(write(fd, zero, 1 << 20), ==, 1 << 20);
-    close(fd);
     args = g_strdup_printf("-nodefaults -device %s,addr=09.0,id=xhci "
                            "-drive if=none,id=d0,format=raw,file=%s %s "
                            "-qmp unix:%s,server=on,wait=off",
                            ctrl, e->img, devices, qmp);
     e->qts = qtest_init(args);
     e->qmp = qmp_connect(qmp);
-    qpci_cfg_writel(e->qts, XHCI_DEVFN, 0x10, (uint32_t)BAR);
-    qpci_cfg_writel(e->qts, XHCI_DEVFN, 0x14, BAR >> 32);
-    qpci_cfg_writew(e->qts, XHCI_DEVFN, 0x04, 0x6);     /* memory, master */
+    qxhci_init(&e->x, e->qts, XHCI_DEVFN);
 }
 
 static void env_start(Env *e, const char *devices)
@@ -214,140 +77,28 @@ static void env_stop(Env *e)
     g_free(e->dir);
 }
 
-static void hc_start(Env *e)
-{
-    qtest_writel(e->qts, OPER, 2);                      /* HCRST */
-    g_assert_cmphex(qtest_readl(e->qts, OPER + 4) & 1, ==, 1);
-    qtest_writel(e->qts, OPER + 0x38, 8);               /* 8 slots */
-    qtest_memset(e->qts, DCBAA, 0, 0x800);
-    qtest_writeq(e->qts, OPER + 0x30, DCBAA);
-    ring_init(e, &e->cmd, CMD_RING);
-    qtest_writeq(e->qts, OPER + 0x18, CMD_RING | 1);
-    qtest_memset(e->qts, EV_RING, 0, 16 * EV_SIZE);
-    qtest_writeq(e->qts, ERST, EV_RING);
-    qtest_writel(e->qts, ERST + 8, EV_SIZE);
-    e->ev_idx = 0;
-    e->ev_cycle = true;
-    qtest_writel(e->qts, RUNTIME + 0x28, 1);            /* ERSTSZ */
-    qtest_writeq(e->qts, RUNTIME + 0x38, EV_RING);      /* ERDP */
-    qtest_writeq(e->qts, RUNTIME + 0x30, ERST);         /* ERSTBA */
-    qtest_writel(e->qts, RUNTIME + 0x20, 2);            /* IMAN.IE */
-    qtest_writel(e->qts, OPER, 5);                      /* RS, INTE */
-    g_assert_cmphex(qtest_readl(e->qts, OPER + 4) & 1, ==, 0);
-}
-
-static uint32_t portsc(Env *e, unsigned port)
-{
-    return qtest_readl(e->qts, PORTS + 0x10 * (port - 1));
-}
-
-/* Reset a port, enable a slot and address the device; returns the slot. */
-static unsigned attach_device(Env *e, unsigned port, unsigned mps0)
-{
-    Event ev;
-    unsigned slot, speed = (portsc(e, port) >> 10) & 0xf;
-
-    if (!(portsc(e, port) & 2)) {
-        qtest_writel(e->qts, PORTS + 0x10 * (port - 1), 0x200 | 0x10);
-        ev = event_wait(e, 34);
-        g_assert_cmpuint(ev.param >> 24, ==, port);
-        g_assert_cmphex(portsc(e, port) & 0x200003, ==, 0x200003);
-    }
-    ev = command(e, 0, 0, 9 << 10);                     /* Enable Slot */
-    g_assert_cmpuint(cc_of(ev), ==, 1);
-    slot = ev.control >> 24;
-    g_assert_cmpuint(slot, >=, 1);
-    qtest_memset(e->qts, OUT_CTX(slot), 0, 0x400);
-    qtest_writeq(e->qts, DCBAA + 8 * slot, OUT_CTX(slot));
-    qtest_memset(e->qts, INPUT_CTX, 0, 0x440);
-    qtest_writel(e->qts, INPUT_CTX + 4, 3);             /* A0, A1 */
-    qtest_writel(e->qts, INPUT_CTX + 32, (1u << 27) | (speed << 20));
-    qtest_writel(e->qts, INPUT_CTX + 32 + 4, port << 16);
-    ring_init(e, &e->rings[slot][1], RING(slot, 1));
-    qtest_writel(e->qts, INPUT_CTX + 64 + 4, (mps0 << 16) | (4 << 3) | 6);
-    qtest_writeq(e->qts, INPUT_CTX + 64 + 8, RING(slot, 1) | 1);
-    ev = command(e, INPUT_CTX, 0, (11 << 10) | (slot << 24));
-    g_assert_cmpuint(cc_of(ev), ==, 1);
-    /* the output context: addressed, address = slot id */
-    g_assert_cmphex(qtest_readl(e->qts, OUT_CTX(slot) + 12), ==,
-                    (2u << 27) | slot);
-    g_assert_cmphex(qtest_readl(e->qts, OUT_CTX(slot) + 32) & 7, ==, 1);
-    return slot;
-}
-
-/* A control transfer on the slot's endpoint 0; returns bytes moved or
- * -completion code. */
-static int control(Env *e, unsigned slot, uint8_t type, uint8_t req,
-                   uint16_t value, uint16_t index, uint16_t len,
-                   uint8_t *data)
-{
-    Ring *r = &e->rings[slot][1];
-    bool in = type & 0x80;
-    uint64_t setup = type | req << 8 | (uint64_t)value << 16 |
-                     (uint64_t)index << 32 | (uint64_t)len << 48;
-    Event ev;
-
-    ring_push(e, r, setup, 8, (TRB_SETUP << 10) | (1 << 6) |
-              (len ? (in ? 3u : 2u) << 16 : 0));
-    if (len) {
-        if (!in) {
-            qtest_memwrite(e->qts, DATA, data, len);
-        }
-        ring_push(e, r, DATA, len, (TRB_DATA << 10) | (in ? 1 << 16 : 0) |
-                  (1 << 2));
-    }
-    ring_push(e, r, 0, 0, (TRB_STATUS << 10) | (1 << 5) |
-              (in && len ? 0 : 1 << 16));
-    qtest_writel(e->qts, DOORBELL + 4 * slot, 1);
-    ev = event_wait(e, 32);
-    if (cc_of(ev) == 13) {              /* short data stage */
-        unsigned got = len - (ev.status & 0xffffff);
-        event_wait(e, 32);              /* the status stage's */
-        qtest_memread(e->qts, DATA, data, got);
-        return got;
-    }
-    if (cc_of(ev) != 1) {
-        return -(int)cc_of(ev);
-    }
-    if (in && len) {
-        qtest_memread(e->qts, DATA, data, len);
-    }
-    return len;
-}
-
 /* Configure endpoint @dci (type: 2 bulk out, 6 bulk in, 7 interrupt in). */
 static void configure_ep(Env *e, unsigned slot, unsigned dci, unsigned type,
                          unsigned mps)
 {
-    Event ev;
-
-    qtest_memset(e->qts, INPUT_CTX, 0, 0x440);
-    qtest_writel(e->qts, INPUT_CTX + 4, 1 | (1u << dci));
-    qtest_writel(e->qts, INPUT_CTX + 32, 31u << 27);
-    ring_init(e, &e->rings[slot][dci], RING(slot, dci));
-    qtest_writel(e->qts, INPUT_CTX + 32 * (dci + 1) + 4,
-                 (mps << 16) | (type << 3) | 6);
-    qtest_writeq(e->qts, INPUT_CTX + 32 * (dci + 1) + 8, RING(slot, dci) | 1);
-    ev = command(e, INPUT_CTX, 0, (12 << 10) | (slot << 24));
-    g_assert_cmpuint(cc_of(ev), ==, 1);
-    g_assert_cmphex(qtest_readl(e->qts, OUT_CTX(slot) + 32 * dci) & 7, ==, 1);
+    g_assert_cmpuint(qxhci_configure_ep(&e->x, slot, dci, type, mps, 0,
+                                        false), ==, CC_SUCCESS);
+    g_assert_cmphex(qxhci_ep_state(&e->x, slot, dci), ==, 1);
 }
 
 /* One Normal TRB transfer; returns bytes moved or -completion code. */
 static int transfer(Env *e, unsigned slot, unsigned dci, uint64_t buf,
                     unsigned len)
 {
-    Event ev;
+    QUsbEvent ev;
 
-    ring_push(e, &e->rings[slot][dci], buf, len,
-              (TRB_NORMAL << 10) | (1 << 5) | (1 << 2));
-    qtest_writel(e->qts, DOORBELL + 4 * slot, dci);
-    ev = event_wait(e, 32);
+    qxhci_post(&e->x, slot, dci, 0, buf, len);
+    ev = qxhci_event_wait(&e->x, TRB_EV_TRANSFER, 0, QXHCI_EV_ANY);
     g_assert_cmpuint((ev.control >> 16) & 0x1f, ==, dci);
-    if (cc_of(ev) == 1 || cc_of(ev) == 13) {
+    if (qxhci_cc(ev) == CC_SUCCESS || qxhci_cc(ev) == CC_SHORT) {
         return len - (ev.status & 0xffffff);
     }
-    return -(int)cc_of(ev);
+    return -(int)qxhci_cc(ev);
 }
 
 /* ---- tests ---------------------------------------------------------- */
@@ -398,26 +149,27 @@ static void test_pci_and_caps(void)
 static void test_port_detect(void)
 {
     Env e;
-    Event ev;
+    QUsbEvent ev;
 
     env_start(&e, "-device usb-tablet,bus=xhci.0,port=1 "
               "-device usb-storage,bus=xhci.0,port=2,drive=d0");
     /* tablet: USB 2 port 1, high speed, connected, not yet enabled */
-    g_assert_cmphex(portsc(&e, 1) & 3, ==, 1);
-    g_assert_cmpuint((portsc(&e, 1) >> 10) & 0xf, ==, 3);
-    g_assert_cmpuint((portsc(&e, 1) >> 5) & 0xf, ==, 7);    /* Polling */
+    g_assert_cmphex(qxhci_portsc(&e.x, 1) & 3, ==, 1);
+    g_assert_cmpuint((qxhci_portsc(&e.x, 1) >> 10) & 0xf, ==, 3);
+    g_assert_cmpuint((qxhci_portsc(&e.x, 1) >> 5) & 0xf, ==,
+                     7);    /* Polling */
     /* storage: USB 3 port 6, SuperSpeed, enabled in U0 */
-    g_assert_cmphex(portsc(&e, 6) & 3, ==, 3);
-    g_assert_cmpuint((portsc(&e, 6) >> 10) & 0xf, ==, 4);
-    g_assert_cmphex(portsc(&e, 2) & 1, ==, 0);
-    g_assert_cmphex(portsc(&e, 5) & 1, ==, 0);
-    hc_start(&e);
+    g_assert_cmphex(qxhci_portsc(&e.x, 6) & 3, ==, 3);
+    g_assert_cmpuint((qxhci_portsc(&e.x, 6) >> 10) & 0xf, ==, 4);
+    g_assert_cmphex(qxhci_portsc(&e.x, 2) & 1, ==, 0);
+    g_assert_cmphex(qxhci_portsc(&e.x, 5) & 1, ==, 0);
+    qxhci_hc_start(&e.x);
     qtest_writel(e.qts, PORTS, 0x200 | 0x10);               /* PR */
-    ev = event_wait(&e, 34);
+    ev = qxhci_event_wait(&e.x, 34, 0, QXHCI_EV_ANY);
     g_assert_cmpuint(ev.param >> 24, ==, 1);
-    g_assert_cmphex(portsc(&e, 1) & 0x200003, ==, 0x200003);  /* PRC */
+    g_assert_cmphex(qxhci_portsc(&e.x, 1) & 0x200003, ==, 0x200003);  /* PRC */
     qtest_writel(e.qts, PORTS, 0x200 | 0x220000);          /* ack */
-    g_assert_cmphex(portsc(&e, 1) & 0x220000, ==, 0);
+    g_assert_cmphex(qxhci_portsc(&e.x, 1) & 0x220000, ==, 0);
     env_stop(&e);
 }
 
@@ -427,36 +179,37 @@ static void test_enumerate_tablet(void)
     uint8_t buf[256];
     unsigned slot;
     int n;
-    Event ev;
+    QUsbEvent ev;
 
     env_start(&e, "-device usb-tablet,bus=xhci.0,port=1 "
               "-device usb-kbd,bus=xhci.0,port=3");
-    hc_start(&e);
-    slot = attach_device(&e, 1, 64);
-    n = control(&e, slot, 0x80, 6, 0x100, 0, 18, buf);
+    qxhci_hc_start(&e.x);
+    slot = qxhci_address_device(&e.x, 1, 64);
+    n = qxhci_control(&e.x, slot, 0x80, 6, 0x100, 0, 18, buf);
     g_assert_cmpint(n, ==, 18);
     g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0200);
     g_assert_cmpuint(buf[7], ==, 64);
-    n = control(&e, slot, 0x80, 6, 0x200, 0, 255, buf);
+    n = qxhci_control(&e.x, slot, 0x80, 6, 0x200, 0, 255, buf);
     g_assert_cmpint(n, ==, 34);
     g_assert_cmpuint(buf[27 + 6], ==, 4);          /* bInterval, HS */
-    n = control(&e, slot, 0x80, 6, 0x303, 0x409, 255, buf);
+    n = qxhci_control(&e.x, slot, 0x80, 6, 0x303, 0x409, 255, buf);
     g_assert_cmpint(n, ==, 32);
     /* BOS: the USB 2.0 extension */
-    n = control(&e, slot, 0x80, 6, 0xf00, 0, 255, buf);
+    n = qxhci_control(&e.x, slot, 0x80, 6, 0xf00, 0, 255, buf);
     g_assert_cmpint(n, ==, 12);
     g_assert_cmpuint(buf[1], ==, 0x0f);
-    g_assert_cmpint(control(&e, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
     /* an unknown request stalls: the endpoint halts */
-    g_assert_cmpint(control(&e, slot, 0xc0, 0x77, 0, 0, 4, buf), ==, -6);
-    g_assert_cmphex(qtest_readl(e.qts, OUT_CTX(slot) + 32) & 7, ==, 2);
-    ev = command(&e, 0, 0, (14 << 10) | (1 << 16) | (slot << 24));
-    g_assert_cmpuint(cc_of(ev), ==, 1);                     /* Reset EP */
-    ring_init(&e, &e.rings[slot][1], RING(slot, 1));
-    ev = command(&e, RING(slot, 1) | 1, 0,
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0xc0, 0x77, 0, 0, 4, buf), ==,
+                    -6);
+    g_assert_cmphex(qtest_readl(e.qts, QXHCI_OUT_CTX(slot) + 32) & 7, ==, 2);
+    ev = qxhci_command(&e.x, 0, 0, (14 << 10) | (1 << 16) | (slot << 24));
+    g_assert_cmpuint(qxhci_cc(ev), ==, 1);                     /* Reset EP */
+    qxhci_ring_init(&e.x, &e.x.rings[slot][1], QXHCI_RING(slot, 1));
+    ev = qxhci_command(&e.x, QXHCI_RING(slot, 1) | 1, 0,
                  (16 << 10) | (1 << 16) | (slot << 24));    /* Set TR Deq */
-    g_assert_cmpuint(cc_of(ev), ==, 1);
-    g_assert_cmpint(control(&e, slot, 0x80, 8, 0, 0, 1, buf), ==, 1);
+    g_assert_cmpuint(qxhci_cc(ev), ==, 1);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0x80, 8, 0, 0, 1, buf), ==, 1);
     g_assert_cmpuint(buf[0], ==, 1);
 
     configure_ep(&e, slot, 3, 7, 8);
@@ -473,26 +226,27 @@ static void test_enumerate_tablet(void)
     g_assert_cmpuint(buf[1] | buf[2] << 8, ==, 300);
     g_assert_cmpuint(buf[3] | buf[4] << 8, ==, 32767);
     /* nothing new: the TD waits (no event) until the next report */
-    ring_push(&e, &e.rings[slot][3], DATA + 0x1000, 8,
+    qxhci_ring_push(&e.x, &e.x.rings[slot][3], DATA + 0x1000, 8,
               (TRB_NORMAL << 10) | (1 << 5) | (1 << 2));
     qtest_writel(e.qts, DOORBELL + 4 * slot, 3);
     qtest_clock_step(e.qts, 2000000);
-    g_assert_false(event_get(&e, &ev));
+    g_assert_false(qxhci_event_next(&e.x, &ev));
     g_free(qmp_cmd(e.qmp, "{\"execute\": \"input-send-event\", "
         "\"arguments\": {\"events\": ["
         "{\"type\": \"btn\", \"data\": {\"button\": \"right\", "
         "\"down\": false}}]}}"));
-    ev = event_wait(&e, 32);
-    g_assert_cmpuint(cc_of(ev), ==, 13);                    /* 6 of 8 */
+    ev = qxhci_event_wait(&e.x, 32, 0, QXHCI_EV_ANY);
+    g_assert_cmpuint(qxhci_cc(ev), ==, 13);                    /* 6 of 8 */
     g_assert_cmphex(qtest_readb(e.qts, DATA + 0x1000), ==, 0);
     /* Stop Endpoint writes the dequeue pointer back */
-    ev = command(&e, 0, 0, (15 << 10) | (3 << 16) | (slot << 24));
-    g_assert_cmpuint(cc_of(ev), ==, 1);
-    g_assert_cmphex(qtest_readl(e.qts, OUT_CTX(slot) + 32 * 3) & 7, ==, 3);
+    ev = qxhci_command(&e.x, 0, 0, (15 << 10) | (3 << 16) | (slot << 24));
+    g_assert_cmpuint(qxhci_cc(ev), ==, 1);
+    g_assert_cmphex(qtest_readl(e.qts, QXHCI_OUT_CTX(slot) + 32 * 3) & 7, ==,
+                    3);
 
     /* the keyboard on USB 2 port 3 at full speed */
-    slot = attach_device(&e, 3, 8);
-    g_assert_cmpint(control(&e, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    slot = qxhci_address_device(&e.x, 3, 8);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
     configure_ep(&e, slot, 3, 7, 8);
     g_free(qmp_cmd(e.qmp, "{\"execute\": \"send-key\", \"arguments\": "
                    "{\"keys\": [{\"type\": \"qcode\", \"data\": \"f1\"}]}}"));
@@ -500,13 +254,13 @@ static void test_enumerate_tablet(void)
     g_assert_cmpint(n, ==, 8);
     g_assert_cmphex(qtest_readb(e.qts, DATA + 0x2002), ==, 0x3a);  /* F1 */
     /* Reset Device and Disable Slot */
-    ev = command(&e, 0, 0, (17 << 10) | (slot << 24));
-    g_assert_cmpuint(cc_of(ev), ==, 1);
-    g_assert_cmphex(qtest_readl(e.qts, OUT_CTX(slot) + 12) >> 27, ==, 1);
-    ev = command(&e, 0, 0, (10 << 10) | (slot << 24));
-    g_assert_cmpuint(cc_of(ev), ==, 1);
-    ev = command(&e, 0, 0, (10 << 10) | (slot << 24));
-    g_assert_cmpuint(cc_of(ev), ==, 11);                    /* not enabled */
+    ev = qxhci_command(&e.x, 0, 0, (17 << 10) | (slot << 24));
+    g_assert_cmpuint(qxhci_cc(ev), ==, 1);
+    g_assert_cmphex(qtest_readl(e.qts, QXHCI_OUT_CTX(slot) + 12) >> 27, ==, 1);
+    ev = qxhci_command(&e.x, 0, 0, (10 << 10) | (slot << 24));
+    g_assert_cmpuint(qxhci_cc(ev), ==, 1);
+    ev = qxhci_command(&e.x, 0, 0, (10 << 10) | (slot << 24));
+    g_assert_cmpuint(qxhci_cc(ev), ==, 11);                    /* not enabled */
     env_stop(&e);
 }
 
@@ -552,18 +306,18 @@ static void test_storage(void)
     int n;
 
     env_start(&e, "-device usb-storage,bus=xhci.0,port=2,drive=d0");
-    hc_start(&e);
-    slot = attach_device(&e, 6, 512);
-    n = control(&e, slot, 0x80, 6, 0x100, 0, 18, buf);
+    qxhci_hc_start(&e.x);
+    slot = qxhci_address_device(&e.x, 6, 512);
+    n = qxhci_control(&e.x, slot, 0x80, 6, 0x100, 0, 18, buf);
     g_assert_cmpint(n, ==, 18);
     g_assert_cmphex(buf[2] | buf[3] << 8, ==, 0x0300);
     g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x46f4);
-    n = control(&e, slot, 0x80, 6, 0x200, 0, 255, buf);
+    n = qxhci_control(&e.x, slot, 0x80, 6, 0x200, 0, 255, buf);
     g_assert_cmpint(n, ==, 9 + 9 + 2 * (7 + 6));  /* SS companions */
-    n = control(&e, slot, 0x80, 6, 0xf00, 0, 255, buf);
+    n = qxhci_control(&e.x, slot, 0x80, 6, 0xf00, 0, 255, buf);
     g_assert_cmpint(n, ==, 22);                    /* USB 2 ext + SS cap */
-    g_assert_cmpint(control(&e, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, slot, 0xa1, 0xfe, 0, 0, 1, buf), ==, 1);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0xa1, 0xfe, 0, 0, 1, buf), ==, 1);
     g_assert_cmpuint(buf[0], ==, 0);               /* max LUN */
     configure_ep(&e, slot, 3, 6, 1024);            /* EP1 IN */
     configure_ep(&e, slot, 4, 2, 1024);            /* EP2 OUT */
@@ -630,68 +384,71 @@ static void test_storage(void)
 static void test_hostile(void)
 {
     Env e;
-    Event ev;
+    QUsbEvent ev;
     unsigned slot;
 
     env_start(&e, "-device usb-tablet,bus=xhci.0,port=1");
-    hc_start(&e);
+    qxhci_hc_start(&e.x);
     /* bad slot ids: 0 and beyond MaxSlotsEn are TRB errors */
-    ev = command(&e, 0, 0, (10 << 10) | (0u << 24));
-    g_assert_cmpuint(cc_of(ev), ==, 5);
-    ev = command(&e, 0, 0, (10 << 10) | (200u << 24));
-    g_assert_cmpuint(cc_of(ev), ==, 5);
-    ev = command(&e, 0, 0, (17 << 10) | (3u << 24));
-    g_assert_cmpuint(cc_of(ev), ==, 11);
-    ev = command(&e, 0, 0, 23 << 10);                       /* No-op */
-    g_assert_cmpuint(cc_of(ev), ==, 1);
+    ev = qxhci_command(&e.x, 0, 0, (10 << 10) | (0u << 24));
+    g_assert_cmpuint(qxhci_cc(ev), ==, 5);
+    ev = qxhci_command(&e.x, 0, 0, (10 << 10) | (200u << 24));
+    g_assert_cmpuint(qxhci_cc(ev), ==, 5);
+    ev = qxhci_command(&e.x, 0, 0, (17 << 10) | (3u << 24));
+    g_assert_cmpuint(qxhci_cc(ev), ==, 11);
+    ev = qxhci_command(&e.x, 0, 0, 23 << 10);                       /* No-op */
+    g_assert_cmpuint(qxhci_cc(ev), ==, 1);
     /* a doorbell for a slot that does not exist: nothing happens */
     qtest_writel(e.qts, DOORBELL + 4 * 60, 1);
     qtest_writel(e.qts, DOORBELL + 4 * 2, 40);
 
-    slot = attach_device(&e, 1, 64);
-    g_assert_cmpint(control(&e, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    slot = qxhci_address_device(&e.x, 1, 64);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
     /* a TD longer than 1 MiB: TRB error, the endpoint halts */
     configure_ep(&e, slot, 3, 7, 8);
     for (int i = 0; i < 17; i++) {
-        ring_push(&e, &e.rings[slot][3], DATA, 0x10000,
+        qxhci_ring_push(&e.x, &e.x.rings[slot][3], DATA, 0x10000,
                   (TRB_NORMAL << 10) | (i < 16 ? 1 << 4 : 1 << 5));
     }
     qtest_writel(e.qts, DOORBELL + 4 * slot, 3);
-    ev = event_wait(&e, 32);
-    g_assert_cmpuint(cc_of(ev), ==, 5);
-    g_assert_cmphex(qtest_readl(e.qts, OUT_CTX(slot) + 32 * 3) & 7, ==, 2);
+    ev = qxhci_event_wait(&e.x, 32, 0, QXHCI_EV_ANY);
+    g_assert_cmpuint(qxhci_cc(ev), ==, 5);
+    g_assert_cmphex(qtest_readl(e.qts, QXHCI_OUT_CTX(slot) + 32 * 3) & 7, ==,
+                    2);
 
     /* a transfer ring of Link TRBs pointing at themselves */
     configure_ep(&e, slot, 3, 7, 8);
-    qtest_writeq(e.qts, RING(slot, 3), RING(slot, 3));
-    qtest_writel(e.qts, RING(slot, 3) + 8, 0);
-    qtest_writel(e.qts, RING(slot, 3) + 12, (TRB_LINK << 10) | 1);
+    qtest_writeq(e.qts, QXHCI_RING(slot, 3), QXHCI_RING(slot, 3));
+    qtest_writel(e.qts, QXHCI_RING(slot, 3) + 8, 0);
+    qtest_writel(e.qts, QXHCI_RING(slot, 3) + 12, (TRB_LINK << 10) | 1);
     qtest_writel(e.qts, DOORBELL + 4 * slot, 3);
-    ev = event_wait(&e, 32);
-    g_assert_cmpuint(cc_of(ev), ==, 5);
+    ev = qxhci_event_wait(&e.x, 32, 0, QXHCI_EV_ANY);
+    g_assert_cmpuint(qxhci_cc(ev), ==, 5);
 
     /* the command ring made of links only: TRB error, ring stopped */
-    qtest_writeq(e.qts, CMD_RING + 16 * e.cmd.idx, CMD_RING + 16 * e.cmd.idx);
-    qtest_writel(e.qts, CMD_RING + 16 * e.cmd.idx + 12,
-                 (TRB_LINK << 10) | (e.cmd.cycle ? 1 : 0));
+    qtest_writeq(e.qts, QXHCI_CMD_RING + 16 * e.x.cmd.idx,
+                 QXHCI_CMD_RING + 16 * e.x.cmd.idx);
+    qtest_writel(e.qts, QXHCI_CMD_RING + 16 * e.x.cmd.idx + 12,
+                 (TRB_LINK << 10) | (e.x.cmd.cycle ? 1 : 0));
     qtest_writel(e.qts, DOORBELL, 0);
-    ev = event_wait(&e, 33);
-    g_assert_cmpuint(cc_of(ev), ==, 5);
+    ev = qxhci_event_wait(&e.x, 33, 0, QXHCI_EV_ANY);
+    g_assert_cmpuint(qxhci_cc(ev), ==, 5);
     g_assert_cmphex(qtest_readl(e.qts, OPER + 0x18) & 8, ==, 0);  /* !CRR */
     env_stop(&e);
 
-    /* the DCBAA outside RAM: Host System Error, halted */
+    /* the QXHCI_DCBAA outside RAM: Host System Error, halted */
     env_start(&e, "-device usb-tablet,bus=xhci.0,port=1");
-    hc_start(&e);
+    qxhci_hc_start(&e.x);
     qtest_writel(e.qts, PORTS, 0x200 | 0x10);
-    event_wait(&e, 34);
-    ev = command(&e, 0, 0, 9 << 10);
+    qxhci_event_wait(&e.x, 34, 0, QXHCI_EV_ANY);
+    ev = qxhci_command(&e.x, 0, 0, 9 << 10);
     slot = ev.control >> 24;
     qtest_writeq(e.qts, OPER + 0x30, 0xf0000000ull);
-    ring_push(&e, &e.cmd, INPUT_CTX, 0, (11 << 10) | (slot << 24));
-    qtest_memset(e.qts, INPUT_CTX, 0, 0x100);
-    qtest_writel(e.qts, INPUT_CTX + 4, 3);
-    qtest_writel(e.qts, INPUT_CTX + 36, 1 << 16);
+    qxhci_ring_push(&e.x, &e.x.cmd, QXHCI_INPUT_CTX, 0,
+                    (11 << 10) | (slot << 24));
+    qtest_memset(e.qts, QXHCI_INPUT_CTX, 0, 0x100);
+    qtest_writel(e.qts, QXHCI_INPUT_CTX + 4, 3);
+    qtest_writel(e.qts, QXHCI_INPUT_CTX + 36, 1 << 16);
     qtest_writel(e.qts, DOORBELL, 0);
     qtest_clock_step(e.qts, 1000000);
     g_assert_cmphex(qtest_readl(e.qts, OPER + 4) & 5, ==, 5);
@@ -704,47 +461,49 @@ static void test_hub(void)
     Env e;
     uint8_t buf[64];
     unsigned hub, kbd;
-    Event ev;
+    QUsbEvent ev;
 
     env_start(&e, "-device usb-hub,bus=xhci.0,port=1 "
               "-device usb-kbd,bus=xhci.0,port=1.5");
-    hc_start(&e);
-    hub = attach_device(&e, 1, 8);
-    g_assert_cmpuint((portsc(&e, 1) >> 10) & 0xf, ==, 1);  /* full */
-    g_assert_cmpint(control(&e, hub, 0x00, 9, 1, 0, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, hub, 0x23, 3, 4, 5, 0, NULL), ==, 0);
-    g_assert_cmpint(control(&e, hub, 0xa3, 0, 0, 5, 4, buf), ==, 4);
+    qxhci_hc_start(&e.x);
+    hub = qxhci_address_device(&e.x, 1, 8);
+    g_assert_cmpuint((qxhci_portsc(&e.x, 1) >> 10) & 0xf, ==, 1);  /* full */
+    g_assert_cmpint(qxhci_control(&e.x, hub, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qxhci_control(&e.x, hub, 0x23, 3, 4, 5, 0, NULL), ==, 0);
+    g_assert_cmpint(qxhci_control(&e.x, hub, 0xa3, 0, 0, 5, 4, buf), ==, 4);
     g_assert_cmphex(buf[0] | buf[1] << 8, ==, 0x0103);
     /* the keyboard's slot: root port 1, route string 5, full speed */
-    ev = command(&e, 0, 0, 9 << 10);
+    ev = qxhci_command(&e.x, 0, 0, 9 << 10);
     kbd = ev.control >> 24;
-    qtest_memset(e.qts, OUT_CTX(kbd), 0, 0x400);
-    qtest_writeq(e.qts, DCBAA + 8 * kbd, OUT_CTX(kbd));
-    qtest_memset(e.qts, INPUT_CTX, 0, 0x440);
-    qtest_writel(e.qts, INPUT_CTX + 4, 3);
-    qtest_writel(e.qts, INPUT_CTX + 32, (1u << 27) | (1 << 20) | 5);
-    qtest_writel(e.qts, INPUT_CTX + 32 + 4, 1 << 16);
-    ring_init(&e, &e.rings[kbd][1], RING(kbd, 1));
-    qtest_writel(e.qts, INPUT_CTX + 64 + 4, (8 << 16) | (4 << 3) | 6);
-    qtest_writeq(e.qts, INPUT_CTX + 64 + 8, RING(kbd, 1) | 1);
-    ev = command(&e, INPUT_CTX, 0, (11 << 10) | (kbd << 24));
-    g_assert_cmpuint(cc_of(ev), ==, 1);
-    g_assert_cmpint(control(&e, kbd, 0x80, 6, 0x100, 0, 18, buf), ==, 18);
+    qtest_memset(e.qts, QXHCI_OUT_CTX(kbd), 0, 0x400);
+    qtest_writeq(e.qts, QXHCI_DCBAA + 8 * kbd, QXHCI_OUT_CTX(kbd));
+    qtest_memset(e.qts, QXHCI_INPUT_CTX, 0, 0x440);
+    qtest_writel(e.qts, QXHCI_INPUT_CTX + 4, 3);
+    qtest_writel(e.qts, QXHCI_INPUT_CTX + 32, (1u << 27) | (1 << 20) | 5);
+    qtest_writel(e.qts, QXHCI_INPUT_CTX + 32 + 4, 1 << 16);
+    qxhci_ring_init(&e.x, &e.x.rings[kbd][1], QXHCI_RING(kbd, 1));
+    qtest_writel(e.qts, QXHCI_INPUT_CTX + 64 + 4, (8 << 16) | (4 << 3) | 6);
+    qtest_writeq(e.qts, QXHCI_INPUT_CTX + 64 + 8, QXHCI_RING(kbd, 1) | 1);
+    ev = qxhci_command(&e.x, QXHCI_INPUT_CTX, 0, (11 << 10) | (kbd << 24));
+    g_assert_cmpuint(qxhci_cc(ev), ==, 1);
+    g_assert_cmpint(qxhci_control(&e.x, kbd, 0x80, 6, 0x100, 0, 18, buf), ==,
+                    18);
     g_assert_cmphex(buf[8] | buf[9] << 8, ==, 0x0627);
-    g_assert_cmpint(control(&e, kbd, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qxhci_control(&e.x, kbd, 0x00, 9, 1, 0, 0, NULL), ==, 0);
     configure_ep(&e, kbd, 3, 7, 8);
     g_free(qmp_cmd(e.qmp, "{\"execute\": \"send-key\", \"arguments\": "
                    "{\"keys\": [{\"type\": \"qcode\", \"data\": \"esc\"}]}}"));
     g_assert_cmpint(transfer(&e, kbd, 3, DATA + 0x2000, 8), ==, 8);
     g_assert_cmphex(qtest_readb(e.qts, DATA + 0x2002), ==, 0x29);  /* Esc */
     /* a route to an empty hub port: transaction error */
-    ev = command(&e, 0, 0, 9 << 10);
+    ev = qxhci_command(&e.x, 0, 0, 9 << 10);
     kbd = ev.control >> 24;
-    qtest_writeq(e.qts, DCBAA + 8 * kbd, OUT_CTX(kbd));
-    qtest_writel(e.qts, INPUT_CTX + 4, 3);
-    qtest_writel(e.qts, INPUT_CTX + 32, (1u << 27) | (1 << 20) | 6);
-    ev = command(&e, INPUT_CTX, 0, (11 << 10) | (kbd << 24));
-    g_assert_cmpuint(cc_of(ev), ==, 4);
+    qtest_writeq(e.qts, QXHCI_DCBAA + 8 * kbd, QXHCI_OUT_CTX(kbd));
+    qtest_writel(e.qts, QXHCI_INPUT_CTX, 0);    /* configure_ep's drop */
+    qtest_writel(e.qts, QXHCI_INPUT_CTX + 4, 3);
+    qtest_writel(e.qts, QXHCI_INPUT_CTX + 32, (1u << 27) | (1 << 20) | 6);
+    ev = qxhci_command(&e.x, QXHCI_INPUT_CTX, 0, (11 << 10) | (kbd << 24));
+    g_assert_cmpuint(qxhci_cc(ev), ==, 4);
     env_stop(&e);
 }
 
@@ -752,17 +511,17 @@ static void test_hub(void)
 static void test_interrupts(void)
 {
     Env e;
-    Event ev;
+    QUsbEvent ev;
     uint8_t cap = 0, off;
 
     env_start(&e, "");
     /* 09.0 INTA# -> PIRQA (swizzle); route PIRQA to IRQ 11 */
     qpci_cfg_writeb(e.qts, 1 << 3, 0x60, 11);
     qtest_irq_intercept_in(e.qts, "ioapic");
-    hc_start(&e);
+    qxhci_hc_start(&e.x);
     g_assert_false(qtest_get_irq(e.qts, 11));
-    ev = command(&e, 0, 0, 23 << 10);
-    g_assert_cmpuint(cc_of(ev), ==, 1);
+    ev = qxhci_command(&e.x, 0, 0, 23 << 10);
+    g_assert_cmpuint(qxhci_cc(ev), ==, 1);
     g_assert_true(qtest_get_irq(e.qts, 11));
     g_assert_cmphex(qtest_readl(e.qts, RUNTIME + 0x20) & 1, ==, 1);  /* IP */
     qtest_writel(e.qts, RUNTIME + 0x20, 3);                 /* ack IP */
@@ -782,8 +541,8 @@ static void test_interrupts(void)
     qtest_writel(e.qts, BAR + 0x300c, 0);
     qpci_cfg_writew(e.qts, XHCI_DEVFN, cap + 2, 0x8000);
     qtest_writel(e.qts, 0x600000, 0);
-    ev = command(&e, 0, 0, 23 << 10);
-    g_assert_cmpuint(cc_of(ev), ==, 1);
+    ev = qxhci_command(&e.x, 0, 0, 23 << 10);
+    g_assert_cmpuint(qxhci_cc(ev), ==, 1);
     g_assert_cmphex(qtest_readl(e.qts, 0x600000), ==, 0x4321);
     g_assert_false(qtest_get_irq(e.qts, 11));               /* not INTx */
     env_stop(&e);
@@ -794,30 +553,29 @@ static void test_event_ring_segments(void)
 {
     Env e;
     const uint64_t seg2 = 0x208000;
-    Event ev;
     unsigned n;
 
     env_start(&e, "");
-    hc_start(&e);
+    qxhci_hc_start(&e.x);
     qtest_writel(e.qts, OPER, 0);                           /* stop */
-    qtest_memset(e.qts, EV_RING, 0, 16 * 16);
+    qtest_memset(e.qts, QXHCI_EV_RING, 0, 16 * 16);
     qtest_memset(e.qts, seg2, 0, 16 * 16);
-    qtest_writeq(e.qts, ERST, EV_RING);
-    qtest_writel(e.qts, ERST + 8, 16);
-    qtest_writeq(e.qts, ERST + 16, seg2);
-    qtest_writel(e.qts, ERST + 24, 16);
+    qtest_writeq(e.qts, QXHCI_ERST, QXHCI_EV_RING);
+    qtest_writel(e.qts, QXHCI_ERST + 8, 16);
+    qtest_writeq(e.qts, QXHCI_ERST + 16, seg2);
+    qtest_writel(e.qts, QXHCI_ERST + 24, 16);
     qtest_writel(e.qts, RUNTIME + 0x28, 2);
-    qtest_writeq(e.qts, RUNTIME + 0x38, EV_RING);
-    qtest_writeq(e.qts, RUNTIME + 0x30, ERST);
+    qtest_writeq(e.qts, RUNTIME + 0x38, QXHCI_EV_RING);
+    qtest_writeq(e.qts, RUNTIME + 0x30, QXHCI_ERST);
     qtest_writel(e.qts, OPER, 5);
     /* 40 No-ops, nothing consumed: 31 completions, then an Event Ring
      * Full error in the last slot; the rest find no room */
     for (unsigned i = 0; i < 40; i++) {
-        ring_push(&e, &e.cmd, 0, 0, 23 << 10);
+        qxhci_ring_push(&e.x, &e.x.cmd, 0, 0, 23 << 10);
     }
     qtest_writel(e.qts, DOORBELL, 0);
     for (n = 0; n < 16; n++) {
-        g_assert_cmpuint(qtest_readl(e.qts, EV_RING + 16 * n + 8) >> 24,
+        g_assert_cmpuint(qtest_readl(e.qts, QXHCI_EV_RING + 16 * n + 8) >> 24,
                          ==, 1);
     }
     g_assert_cmphex(qtest_readl(e.qts, seg2 + 12) & 1, ==, 1);
@@ -825,11 +583,11 @@ static void test_event_ring_segments(void)
     g_assert_cmpuint(qtest_readl(e.qts, seg2 + 16 * 15 + 8) >> 24, ==, 21);
     g_assert_cmphex(qtest_readl(e.qts, seg2 + 16 * 15 + 12) & 1, ==, 1);
     /* all consumed: the next event wraps to the first slot, cycle 0 */
-    qtest_writeq(e.qts, RUNTIME + 0x38, EV_RING | 8);
-    ev = command_nowait(&e);
-    g_assert_cmphex(qtest_readl(e.qts, EV_RING + 12) & 1, ==, 0);
-    g_assert_cmpuint(qtest_readl(e.qts, EV_RING + 8) >> 24, ==, 1);
-    (void)ev;
+    qtest_writeq(e.qts, RUNTIME + 0x38, QXHCI_EV_RING | 8);
+    qxhci_ring_push(&e.x, &e.x.cmd, 0, 0, 23 << 10);     /* No-op */
+    qtest_writel(e.qts, DOORBELL, 0);
+    g_assert_cmphex(qtest_readl(e.qts, QXHCI_EV_RING + 12) & 1, ==, 0);
+    g_assert_cmpuint(qtest_readl(e.qts, QXHCI_EV_RING + 8) >> 24, ==, 1);
     env_stop(&e);
 }
 
