@@ -7,9 +7,11 @@
  * timer, so no thread and no lock are needed.  Start-up connects to the
  * server and opens a playback stream, waiting up to two seconds, so a
  * missing server is a clear start-up error, as with QEMU.  Each tick
- * dispatches the loop once and writes at most what the playback stream
- * has room for (pa_stream_writable_size); the rest of the tick is
- * dropped and counted as an underrun.
+ * dispatches everything the server sent and writes at most what the
+ * playback stream has room for (pa_stream_writable_size); the rest of
+ * the tick is dropped and counted as an underrun.  When sound stops the
+ * server is told to play the tail it holds, and at exit kvmpc waits
+ * (two seconds at most) until it has.
  *
  * Recording uses a record stream opened when the first capture voice
  * starts (as alsa and sdl do) and closed when capture stops.  Its
