@@ -24,7 +24,7 @@ PACKAGES=(
   libsdl2-dev libspice-server-dev virt-viewer xvfb x11-apps xdotool
   novnc chromium python3-websocket
   libusb-1.0-0-dev libusbredirparser-dev libusbredirhost-dev
-  libasound2-dev libpulse-dev sox
+  libasound2-dev libpulse-dev sox pulseaudio pulseaudio-utils
   libssl-dev python3-cryptography
   libnuma-dev
 )
