@@ -12,8 +12,8 @@
  * The audio timer (QEMU_CLOCK_VIRTUAL) runs while a voice is active or
  * still holds data.  It keeps no drift: each tick produces the frames due
  * since the run started (elapsed time x frequency) less those already
- * produced, at most one mix buffer (four periods) per tick; a tick that
- * is later than that restarts the schedule (the lost frames count as a
+ * produced, at most one mix buffer (sixteen periods) per tick; a tick
+ * that is later than that restarts the schedule (the lost frames count as a
  * back-end underrun).
  */
 #include "qemu/osdep.h"
@@ -22,8 +22,9 @@
 
 /* Frames of the conversion scratch buffers (on the stack). */
 #define CHUNK_FRAMES        256
-/* The mix buffer holds this many timer periods. */
-#define MIX_PERIODS         4
+/* The mix buffer holds this many timer periods: a tick up to this late
+ * (a busy host, a main loop held up) catches up without a dropout. */
+#define MIX_PERIODS         16
 /* A voice's buffer holds this many periods unless buffer-length says. */
 #define VOICE_PERIODS       3
 
@@ -431,21 +432,25 @@ static void play_tick(AudioState *s, uint32_t n)
     size_t played;
 
     memset(s->mixbuf, 0, (size_t)n * ch * sizeof(float));
-    /* 1. devices refill their voices (DMA paced by this timer) */
     for (guint i = 0; i < s->out_voices->len; i++) {
         SWVoiceOut *sw = g_ptr_array_index(s->out_voices, i);
-        int room = audio_ring_free_frames(&sw->ring) *
-                   audio_frame_bytes(&sw->as);
+        uint32_t got = 0, more;
 
-        if (sw->active && room > 0) {
-            sw->cb(sw->opaque, room);
-        }
-    }
-    /* 2. mix */
-    for (guint i = 0; i < s->out_voices->len; i++) {
-        SWVoiceOut *sw = g_ptr_array_index(s->out_voices, i);
-        uint32_t got = audio_ring_mix(&sw->ring, s->mixbuf, ch, n);
+        /* The device refills its voice (DMA paced by this timer) and the
+         * voice is mixed, again until the tick has its frames: a late
+         * tick wants more than a voice buffer holds, and the device has
+         * that much to give (its DMA is paced by this timer too). */
+        do {
+            int room = audio_ring_free_frames(&sw->ring) *
+                       audio_frame_bytes(&sw->as);
 
+            if (sw->active && room > 0) {
+                sw->cb(sw->opaque, room);
+            }
+            more = audio_ring_mix(&sw->ring, s->mixbuf + (size_t)got * ch, ch,
+                                  n - got);
+            got += more;
+        } while (got < n && more && sw->active);
         if (got < n && sw->active && sw->started) {
             sw->underruns++;
             s->out_stats.underruns++;
