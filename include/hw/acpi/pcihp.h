@@ -29,7 +29,8 @@
 #include "hw/qdev.h"
 #include "system/memory.h"
 
-#define ACPI_PCIHP_ADDR         0xae00
+#define ACPI_PCIHP_ADDR         0xae00  /* PIIX4 PM (pc) */
+#define ACPI_PCIHP_ADDR_ICH9    0x0cc0  /* ICH9 LPC (q35), as QEMU 7.2 */
 #define ACPI_PCIHP_SIZE         0x18
 #define ACPI_PCIHP_UP           0x00
 #define ACPI_PCIHP_DOWN         0x04
@@ -53,6 +54,8 @@ typedef struct AcpiPciHpStatus {
 typedef struct AcpiPciHpState {
     HotplugHandler hp;          /* what every served bus calls */
     PCIBus *root;
+    uint16_t io_base;           /* ACPI_PCIHP_ADDR or ACPI_PCIHP_ADDR_ICH9 */
+    bool take_root_ports;       /* serve root ports' links too (q35) */
     bool root_hotplug;          /* acpi-root-pci-hotplug */
     bool bridge_hotplug;        /* acpi-pci-hotplug-with-bridge-support */
     bool bsel_assigned;         /* the first reset gave the selectors */
@@ -68,13 +71,16 @@ typedef struct AcpiPciHpState {
 } AcpiPciHpState;
 
 /*
- * Map the block at 0xae00; with @root_hotplug become @root's hotplug
+ * Map the block at @io_base; with @root_hotplug become @root's hotplug
  * handler at once.  The bridges' buses (@bridge_hotplug) and the
  * selectors follow at the first acpi_pcihp_reset(), when every
- * cold-plugged device exists.
+ * cold-plugged device exists; with @take_root_ports (q35, as QEMU 7.2's
+ * ICH9) the links of cold-plugged PCIe root ports are served too, instead
+ * of the ports' native hotplug (pcie_slot_hand_to_acpi()).
  */
-void acpi_pcihp_init(AcpiPciHpState *s, PCIBus *root, bool root_hotplug,
-                     bool bridge_hotplug,
+void acpi_pcihp_init(AcpiPciHpState *s, PCIBus *root, uint16_t io_base,
+                     bool root_hotplug, bool bridge_hotplug,
+                     bool take_root_ports,
                      void (*send_event)(void *opaque, unsigned mask),
                      void *opaque);
 void acpi_pcihp_uninit(AcpiPciHpState *s);
@@ -83,6 +89,9 @@ void acpi_pcihp_uninit(AcpiPciHpState *s);
  * every one completes the pending removals (QEMU's acpi_pcihp_reset).
  */
 void acpi_pcihp_reset(AcpiPciHpState *s);
+
+/* The machine's initialised block, or NULL (the DSDT's source). */
+const AcpiPciHpState *acpi_pcihp_current(void);
 
 /* One selector's UP/DOWN (piix4_pm carries the array). */
 extern const VMStateDescription vmstate_acpi_pcihp_status;
