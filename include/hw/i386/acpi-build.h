@@ -59,9 +59,11 @@ typedef struct AcpiPcConfig {
     uint64_t mcfg_base;             /* q35: the ECAM window for MCFG */
     uint64_t mcfg_size;
     uint8_t pirq_of[32][4];         /* q35: slot/pin -> PIRQ 0-7 (A-H) */
-    /* pc: ACPI PCI hotplug (hw/acpi/pcihp.c): the register block, and
-     * the buses it serves from pci.0 down (bridges: g_free'd tree). */
+    /* ACPI PCI hotplug (hw/acpi/pcihp.c): the register block (0xae00 on
+     * pc, 0x0cc0 on q35), and the buses it serves from the root bus down
+     * (bridges: g_free'd tree). */
     bool pci_hotplug;
+    uint16_t pcihp_io_base;
     AcpiPciHpBus pcihp_root;
     uint32_t mem_slots;             /* ACPI memory hotplug (-m slots=) */
     /* ACPI CPU hotplug (hw/acpi/cpu-hotplug.c, hw/i386/acpi-cpuhp.c):
