@@ -261,7 +261,7 @@ static void pcihp_claim_child(PCIBus *bus, void *opaque)
         s->nr_bsel >= ACPI_PCIHP_MAX_HOTPLUG_BUS) {
         return;
     }
-    /* A root port's link is taken over on q35 (QEMU 7.2's ICH9); else a
+    /* A PCIe port's link is taken over on q35 (QEMU 7.2's ICH9); else a
      * bus with its own controller keeps it. */
     if (pci_bus_hotplug_handler(bus) &&
         !(s->take_root_ports && pcie_slot_hand_to_acpi(bus))) {

@@ -209,6 +209,26 @@ static void acpi_pcihp_collect_child(PCIBus *child, void *opaque)
     }
 }
 
+/*
+ * QEMU 7.2 stops describing a served PCI Express bus (a link, a switch's
+ * internal bus) at its first empty slot after slot 0: a link gets slot 0
+ * only, a switch's bus its ports up to the first gap.
+ */
+static uint8_t acpi_pcihp_end_slot(PCIBus *bus, int bsel)
+{
+    PCIEBusKind kind = pcie_bus_kind(bus);
+
+    if (bsel < 0 || (kind != PCIE_BUS_LINK && kind != PCIE_BUS_SWITCH)) {
+        return PCI_SLOT_MAX;
+    }
+    for (unsigned slot = 1; slot < PCI_SLOT_MAX; slot++) {
+        if (!pci_find_device(bus, PCI_DEVFN(slot, 0))) {
+            return slot;
+        }
+    }
+    return PCI_SLOT_MAX;
+}
+
 /* A served bus: its hotplug slots (no built-in function there) and the
  * served buses behind its bridges, in QEMU's child order. */
 static void acpi_pcihp_bus_fill(AcpiPciHpBus *b, PCIBus *bus)
@@ -217,9 +237,9 @@ static void acpi_pcihp_bus_fill(AcpiPciHpBus *b, PCIBus *bus)
 
     b->bsel = pci_bus_acpi_bsel(bus);
     b->slots = 0;
+    b->end_slot = acpi_pcihp_end_slot(bus, b->bsel);
     if (b->bsel >= 0) {
-        /* A PCIe link has slot 0 only (QEMU 7.2 describes no other). */
-        b->slots = pcie_bus_kind(bus) == PCIE_BUS_LINK ? 1u : ~0u;
+        b->slots = ~0u;
         for (unsigned devfn = 0; devfn < PCI_DEVFN_MAX; devfn++) {
             PCIDevice *d = pci_find_device(bus, devfn);
             if (d && pci_device_no_hotplug(d)) {
@@ -669,7 +689,7 @@ static void build_pcihp_bus(Aml *scope, const AcpiPciHpBus *b)
     if (b->bsel >= 0) {
         aml_append(scope, named_int("BSEL", b->bsel));
     }
-    for (unsigned devfn = 0; devfn < PCI_DEVFN_MAX; devfn++) {
+    for (unsigned devfn = 0; devfn < b->end_slot * PCI_FUNC_MAX; devfn++) {
         unsigned slot = PCI_SLOT(devfn);
 
         if (b->bsel >= 0 && !PCI_FUNC(devfn) && (b->slots & (1u << slot))) {
@@ -701,8 +721,12 @@ static void build_pcihp_bus(Aml *scope, const AcpiPciHpBus *b)
         aml_append(pcnt, aml_call2("DVNT", aml_name("PCID"), aml_int(3)));
     }
     for (unsigned i = 0; i < b->nr_bridges; i++) {
-        g_autofree char *child = g_strdup_printf("^S%02X.PCNT",
-                                                 b->bridges[i].devfn);
+        g_autofree char *child = NULL;
+
+        if (PCI_SLOT(b->bridges[i].devfn) >= b->end_slot) {
+            continue;       /* not described (acpi_pcihp_end_slot) */
+        }
+        child = g_strdup_printf("^S%02X.PCNT", b->bridges[i].devfn);
         aml_append(pcnt, aml_call0(child));
     }
     aml_append(scope, pcnt);

@@ -508,14 +508,14 @@ void pcie_slot_reset(PCIESlot *s)
 }
 
 /*
- * ACPI PCI hotplug takes a root port's link (QEMU 7.2's q35 with
- * ICH9-LPC.acpi-pci-hotplug-with-bridge-support=on): the port's own
- * handler never sees a plug, so, as in QEMU 7.2, the slot reports no
- * presence and the link no activity (the slot stays powered when
- * populated; the slot capabilities keep HPS/HPC, QEMU 7.2's
- * x-native-hotplug stays on; the DSDT's _OSC withholds native hotplug
- * control instead, PCI Firmware spec 3.3 4.5.1).  Only a root port: a
- * switch's downstream ports keep their native hotplug.
+ * ACPI PCI hotplug takes a port's link (QEMU 7.2's q35 with
+ * ICH9-LPC.acpi-pci-hotplug-with-bridge-support=on: a root port, and a
+ * switch's downstream port below one): the port's own handler never sees
+ * a plug, so, as in QEMU 7.2, the slot reports no presence and the link
+ * no activity (the slot stays powered when populated; the slot
+ * capabilities keep HPS/HPC, QEMU 7.2's x-native-hotplug stays on; the
+ * DSDT's _OSC withholds native hotplug control instead, PCI Firmware
+ * spec 3.3 4.5.1).
  */
 bool pcie_slot_hand_to_acpi(PCIBus *sec)
 {
@@ -523,8 +523,7 @@ bool pcie_slot_hand_to_acpi(PCIBus *sec)
     HotplugHandler *h = pci_bus_hotplug_handler(sec);
     PCIESlot *s;
 
-    if (!d || !h || h->plug != slot_hotplug_plug ||
-        pcie_cap_type(d) != PCI_EXP_TYPE_ROOT_PORT) {
+    if (!d || !h || h->plug != slot_hotplug_plug) {
         return false;
     }
     s = h->opaque;
@@ -534,7 +533,7 @@ bool pcie_slot_hand_to_acpi(PCIBus *sec)
 }
 
 /*
- * A device ACPI PCI hotplug added on a root port's link: the power
+ * A device ACPI PCI hotplug added on a port's link: the power
  * controller turns on (Power Controller Control cleared; the indicators
  * stay as they are), as QEMU 7.2's ACPI plug does.  Presence stays
  * hidden.
@@ -547,7 +546,8 @@ void pcie_slot_acpi_plugged(PCIBus *sec)
     uint8_t pos;
 
     if (!h || h->plug == slot_hotplug_plug || !slot_has_cap(d) ||
-        pcie_cap_type(d) != PCI_EXP_TYPE_ROOT_PORT || !s->acpi_hotplug) {
+        (pcie_cap_type(d) != PCI_EXP_TYPE_ROOT_PORT &&
+         pcie_cap_type(d) != PCI_EXP_TYPE_DOWNSTREAM) || !s->acpi_hotplug) {
         return;
     }
     pos = pcie_cap_offset(d);

@@ -49,7 +49,7 @@ typedef struct Env {
     char *dir;
 } Env;
 
-static void env_start(Env *e, const char *extra)
+static void env_start_with(Env *e, const char *topology, const char *extra)
 {
     g_autofree char *sock = NULL, *args = NULL;
 
@@ -57,8 +57,8 @@ static void env_start(Env *e, const char *extra)
     sock = g_build_filename(e->dir, "qmp.sock", NULL);
     args = g_strdup_printf("-machine q35 -nodefaults "
                            "-global ICH9-LPC.x-pm-io-base=0x%x "
-                           TOPOLOGY "%s -qmp unix:%s,server=on,wait=off",
-                           PM_BASE, extra ? extra : "", sock);
+                           "%s %s -qmp unix:%s,server=on,wait=off",
+                           PM_BASE, topology, extra ? extra : "", sock);
     e->qts = qtest_init(args);
     e->qmp = qmp_connect(sock);
     unlink(sock);
@@ -69,6 +69,11 @@ static void env_start(Env *e, const char *extra)
     cfg_writel(e->qts, BR1, 0x18, 0 | 2 << 8 | 2 << 16);
     qtest_outw(e->qts, PM_BASE + 4, 1);
     qtest_outb(e->qts, GPE0_EN, GPE_PCIHP);
+}
+
+static void env_start(Env *e, const char *extra)
+{
+    env_start_with(e, TOPOLOGY, extra);
 }
 
 static void env_end(Env *e)
@@ -242,12 +247,44 @@ static void test_native(void)
     env_end(&e);
 }
 
+/* A switch below rp1: its downstream port's link is served too (QEMU
+ * 7.2; selectors: rp1's link 0, the switch's bus 1, dn's link 2), the
+ * port powered on without presence after the plug. */
+static void test_switch(void)
+{
+    Env e;
+
+    env_start_with(&e, "-device pcie-root-port,id=rp1,addr=4,chassis=1 "
+                       "-device x3130-upstream,id=up,bus=rp1 "
+                       "-device xio3130-downstream,id=dn,bus=up,chassis=3",
+                   NULL);
+    /* buses: 1 behind rp1, 2 the switch's, 3 dn's link */
+    cfg_writel(e.qts, RP1, 0x18, 0 | 1 << 8 | 3 << 16);
+    bcfg_writel(e.qts, 1, 0, 0x18, 1 | 2 << 8 | 3 << 16);
+    bcfg_writel(e.qts, 2, 0, 0x18, 2 | 3 << 8 | 3 << 16);
+    add_rng(&e, "rng1", "dn", 0);
+    assert_gpe_and_ack(&e);
+    g_assert_cmphex(sel_read(&e, 0, PCIHP_UP), ==, 0);
+    g_assert_cmphex(sel_read(&e, 2, PCIHP_UP), ==, 1);
+    g_assert_cmphex(bcfg_readl(e.qts, 3, 0, 0), ==, 0x10051af4);
+    g_assert_cmphex(bcfg_readw(e.qts, 2, 0, 0x90 + 0x18) & 0x400, ==, 0);
+    g_assert_cmphex(bcfg_readw(e.qts, 2, 0, 0x90 + 0x1a) & 0x40, ==, 0);
+    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": {"
+               "\"id\": \"rng1\"}}");
+    assert_gpe_and_ack(&e);
+    g_assert_cmphex(sel_read(&e, 2, PCIHP_DOWN), ==, 1);
+    qtest_outl(e.qts, PCIHP_EJ, 1);
+    g_assert_cmphex(bcfg_readl(e.qts, 3, 0, 0), ==, 0xffffffff);
+    env_end(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/q35-pcihp/root-port", test_root_port);
     g_test_add_func("/q35-pcihp/bridge-and-refusals",
                     test_bridge_and_refusals);
+    g_test_add_func("/q35-pcihp/switch", test_switch);
     g_test_add_func("/q35-pcihp/native", test_native);
     return g_test_run();
 }

@@ -19,8 +19,9 @@
  * 7.2's: pci.0 (acpi-root-pci-hotplug=on) and, with
  * acpi-pci-hotplug-with-bridge-support=on, the secondary bus of each
  * cold-plugged bridge on a served bus (or on pci.0) whose bus has no
- * hotplug controller of its own (pci-bridge; a root port keeps its native
- * hotplug).  The selectors are given once, at the machine's first reset,
+ * hotplug controller of its own (pci-bridge; on pc a root port keeps its
+ * native hotplug; on q35 the PCIe ports' links are taken too, as QEMU
+ * 7.2's ICH9 does).  The selectors are given once, at the machine's first reset,
  * depth first from pci.0 (0 when served), a bus's bridges the most recently
  * created first, as QEMU numbers them; UP/DOWN are kept per selector.
  */
@@ -55,7 +56,7 @@ typedef struct AcpiPciHpState {
     HotplugHandler hp;          /* what every served bus calls */
     PCIBus *root;
     uint16_t io_base;           /* ACPI_PCIHP_ADDR or ACPI_PCIHP_ADDR_ICH9 */
-    bool take_root_ports;       /* serve root ports' links too (q35) */
+    bool take_root_ports;       /* serve PCIe ports' links too (q35) */
     bool root_hotplug;          /* acpi-root-pci-hotplug */
     bool bridge_hotplug;        /* acpi-pci-hotplug-with-bridge-support */
     bool bsel_assigned;         /* the first reset gave the selectors */
@@ -75,8 +76,9 @@ typedef struct AcpiPciHpState {
  * handler at once.  The bridges' buses (@bridge_hotplug) and the
  * selectors follow at the first acpi_pcihp_reset(), when every
  * cold-plugged device exists; with @take_root_ports (q35, as QEMU 7.2's
- * ICH9) the links of cold-plugged PCIe root ports are served too, instead
- * of the ports' native hotplug (pcie_slot_hand_to_acpi()).
+ * ICH9) the links of cold-plugged PCIe root ports, and of the switch
+ * downstream ports below them, are served too, instead of the ports'
+ * native hotplug (pcie_slot_hand_to_acpi()).
  */
 void acpi_pcihp_init(AcpiPciHpState *s, PCIBus *root, uint16_t io_base,
                      bool root_hotplug, bool bridge_hotplug,

@@ -30,6 +30,9 @@ struct AcpiPciHpBus {
     int bsel;                       /* BSEL; -1: pci.0 is not served */
     uint8_t devfn;                  /* the bridge's, on its parent bus */
     uint32_t slots;                 /* slots with _SUN/_EJ0 (no built-in) */
+    uint8_t end_slot;               /* nothing described from this slot on
+                                       (32; a PCIe bus: its first empty
+                                       slot after 0, as QEMU 7.2) */
     unsigned nr_bridges;
     AcpiPciHpBus *bridges;          /* served buses behind its bridges, in
                                        QEMU's order (PCNT calls them so) */

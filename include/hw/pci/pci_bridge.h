@@ -144,14 +144,15 @@ void pcie_slot_write_config(PCIDevice *d, uint32_t addr, uint32_t val,
  * presence as the secondary bus says. */
 void pcie_slot_reset(PCIESlot *s);
 /*
- * If @sec is a root port's link with the port's native hotplug handler,
- * mark the port as served by ACPI PCI hotplug (no presence or link
+ * If @sec is a port's link (root or switch downstream port) with the
+ * port's native hotplug handler, mark the port as served by ACPI PCI
+ * hotplug (no presence or link
  * activity reported, as QEMU 7.2) and return true; the caller then
  * becomes the bus's hotplug handler.
  */
 bool pcie_slot_hand_to_acpi(PCIBus *sec);
-/* After ACPI PCI hotplug added a device on @sec: a root port handed to
- * ACPI powers its slot on (QEMU 7.2); other buses: nothing. */
+/* After ACPI PCI hotplug added a device on @sec: a port handed to ACPI
+ * powers its slot on (QEMU 7.2); other buses: nothing. */
 void pcie_slot_acpi_plugged(PCIBus *sec);
 
 /* An extended capability header at @offset (>= 0x100), linked last. */
