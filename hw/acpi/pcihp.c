@@ -261,10 +261,11 @@ static void pcihp_claim_child(PCIBus *bus, void *opaque)
         s->nr_bsel >= ACPI_PCIHP_MAX_HOTPLUG_BUS) {
         return;
     }
-    /* A PCIe port's link is taken over on q35 (QEMU 7.2's ICH9); else a
-     * bus with its own controller keeps it. */
+    /* A PCIe port's link and a pcie-pci-bridge's bus are taken over on
+     * q35 (QEMU 7.2's ICH9); else a bus with its own controller keeps it. */
     if (pci_bus_hotplug_handler(bus) &&
-        !(s->take_root_ports && pcie_slot_hand_to_acpi(bus))) {
+        !(s->take_root_ports && (pcie_slot_hand_to_acpi(bus) ||
+                                 pcie_pci_bridge_hand_to_acpi(bus)))) {
         return;
     }
     pcihp_serve(s, bus);

@@ -278,6 +278,22 @@ static void test_switch(void)
     env_end(&e);
 }
 
+/* A pcie-pci-bridge on pcie.0: kvmpc has no SHPC, but ACPI hotplug
+ * serves its bus (selector 0), as QEMU 7.2 serves it in place of the
+ * SHPC. */
+static void test_pcie_pci_bridge(void)
+{
+    Env e;
+
+    env_start_with(&e, "-device pcie-pci-bridge,id=ppb,addr=7", NULL);
+    cfg_writel(e.qts, DEVFN(7, 0), 0x18, 0 | 1 << 8 | 1 << 16);
+    add_rng(&e, "rng1", "ppb", 3);
+    assert_gpe_and_ack(&e);
+    g_assert_cmphex(sel_read(&e, 0, PCIHP_UP), ==, 1u << 3);
+    g_assert_cmphex(bcfg_readl(e.qts, 1, DEVFN(3, 0), 0), ==, 0x10051af4);
+    env_end(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -285,6 +301,7 @@ int main(int argc, char **argv)
     g_test_add_func("/q35-pcihp/bridge-and-refusals",
                     test_bridge_and_refusals);
     g_test_add_func("/q35-pcihp/switch", test_switch);
+    g_test_add_func("/q35-pcihp/pcie-pci-bridge", test_pcie_pci_bridge);
     g_test_add_func("/q35-pcihp/native", test_native);
     return g_test_run();
 }

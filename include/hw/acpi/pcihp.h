@@ -56,7 +56,8 @@ typedef struct AcpiPciHpState {
     HotplugHandler hp;          /* what every served bus calls */
     PCIBus *root;
     uint16_t io_base;           /* ACPI_PCIHP_ADDR or ACPI_PCIHP_ADDR_ICH9 */
-    bool take_root_ports;       /* serve PCIe ports' links too (q35) */
+    bool take_root_ports;       /* serve PCIe ports' links and
+                                   pcie-pci-bridges' buses too (q35) */
     bool root_hotplug;          /* acpi-root-pci-hotplug */
     bool bridge_hotplug;        /* acpi-pci-hotplug-with-bridge-support */
     bool bsel_assigned;         /* the first reset gave the selectors */
@@ -78,7 +79,8 @@ typedef struct AcpiPciHpState {
  * cold-plugged device exists; with @take_root_ports (q35, as QEMU 7.2's
  * ICH9) the links of cold-plugged PCIe root ports, and of the switch
  * downstream ports below them, are served too, instead of the ports'
- * native hotplug (pcie_slot_hand_to_acpi()).
+ * native hotplug (pcie_slot_hand_to_acpi()), and the buses of cold-plugged
+ * pcie-pci-bridges (no SHPC in kvmpc).
  */
 void acpi_pcihp_init(AcpiPciHpState *s, PCIBus *root, uint16_t io_base,
                      bool root_hotplug, bool bridge_hotplug,

@@ -151,6 +151,9 @@ void pcie_slot_reset(PCIESlot *s);
  * becomes the bus's hotplug handler.
  */
 bool pcie_slot_hand_to_acpi(PCIBus *sec);
+/* If @sec is a pcie-pci-bridge's bus (no SHPC), true: ACPI PCI hotplug
+ * may serve it instead (hw/pci-bridge/pcie-pci-bridge.c). */
+bool pcie_pci_bridge_hand_to_acpi(PCIBus *sec);
 /* After ACPI PCI hotplug added a device on @sec: a port handed to ACPI
  * powers its slot on (QEMU 7.2); other buses: nothing. */
 void pcie_slot_acpi_plugged(PCIBus *sec);

@@ -825,7 +825,8 @@ static void test_q35_pcihp_like_qemu(void)
 }
 
 /* A switch below a root port: its internal bus and its downstream
- * ports' links are served too (QEMU 7.2).  QEMU describes a switch's bus
+ * ports' links are served too, and a pcie-pci-bridge's bus on pcie.0 or
+ * on a link (QEMU 7.2).  QEMU describes a switch's bus
  * only up to its first empty slot after 0 (kvmpc too), but its PCNT still
  * calls the PCNT of a port past the gap, which its DSDT never declares
  * (iasl: an unresolved method); kvmpc leaves that call out, so the ports
@@ -836,7 +837,9 @@ static void test_q35_pcihp_switch_like_qemu(void)
         "-device pcie-root-port,id=rp1,addr=4,chassis=1 "
         "-device x3130-upstream,id=up,bus=rp1 "
         "-device xio3130-downstream,id=dn,bus=up,chassis=3 "
-        "-device xio3130-downstream,id=dn2,bus=up,chassis=4,addr=1", true);
+        "-device xio3130-downstream,id=dn2,bus=up,chassis=4,addr=1 "
+        "-device pcie-pci-bridge,id=ppb,addr=7 "
+        "-device pcie-pci-bridge,id=ppb2,bus=dn2", true);
 }
 
 static void test_q35_native_like_qemu(void)
