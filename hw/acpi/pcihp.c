@@ -1,9 +1,11 @@
 /*
- * ACPI PCI hotplug: the register block at 0xae00 (QEMU's acpi-pcihp)
- * that the pc machine's DSDT uses to learn which slots changed and to
- * eject a slot, and the hotplug handler behind device_add and device_del
- * of every bus it serves: pci.0 and the buses behind cold-plugged
- * pci-bridges.  Register list in include/hw/acpi/pcihp.h.
+ * ACPI PCI hotplug: the register block at 0xae00 on pc (PIIX4 PM) or
+ * 0x0cc0 on q35 (ICH9 LPC) (QEMU's acpi-pcihp) that the DSDT uses to
+ * learn which slots changed and to eject a slot, and the hotplug handler
+ * behind device_add and device_del of every bus it serves: pci.0 and the
+ * buses behind cold-plugged pci-bridges; on q35 the links of cold-plugged
+ * PCIe ports and pcie-pci-bridges' buses too.  Register list in
+ * include/hw/acpi/pcihp.h.
  *
  * Spec: ACPI 6.4, 6.3.3 (_EJx), 5.6.6 (Notify: 1 device check, 3 eject
  * request), 5.6.4 (GPE, _Exx); the register block is QEMU's own

@@ -1,8 +1,8 @@
 /*
  * ACPI PCI hotplug (QEMU's "acpi-pcihp" register block), as the PIIX4 PM
- * function of the pc machine has it: a 24-byte I/O block at 0xae00 that
- * the DSDT's slot methods read and write, and GPE0 bit 1 (with the SCI)
- * when something changed.
+ * function of the pc machine (at 0xae00) and the ICH9 LPC of q35 (at
+ * 0x0cc0) have it: a 24-byte I/O block that the DSDT's slot methods read
+ * and write, and GPE0 bit 1 (with the SCI) when something changed.
  *
  * Registers (32-bit accesses; QEMU 7.2 hw/acpi/pcihp.c names):
  *   0x00 PCI_UP    slots plugged since the last read (cleared by reading)
@@ -20,10 +20,11 @@
  * acpi-pci-hotplug-with-bridge-support=on, the secondary bus of each
  * cold-plugged bridge on a served bus (or on pci.0) whose bus has no
  * hotplug controller of its own (pci-bridge; on pc a root port keeps its
- * native hotplug; on q35 the PCIe ports' links are taken too, as QEMU
- * 7.2's ICH9 does).  The selectors are given once, at the machine's first reset,
- * depth first from pci.0 (0 when served), a bus's bridges the most recently
- * created first, as QEMU numbers them; UP/DOWN are kept per selector.
+ * native hotplug; on q35 the PCIe ports' links and pcie-pci-bridges'
+ * buses are taken too, as QEMU 7.2's ICH9 does).  The selectors are given
+ * once, at the machine's first reset, depth first from the root bus (0
+ * when served), a bus's bridges the most recently created first, as QEMU
+ * numbers them; UP/DOWN are kept per selector.
  */
 #ifndef HW_ACPI_PCIHP_H
 #define HW_ACPI_PCIHP_H
