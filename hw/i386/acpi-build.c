@@ -47,7 +47,10 @@
  * 68h-6Bh), from the ICH9 routing of each slot; the FADT names the ICH9
  * PM blocks (PMBASE 0x600, GPE0 at +20h, 16 bytes; ACPI enable/disable
  * 02h/03h) and an MCFG table lists the ECAM window (PCI Firmware spec
- * 3.0, 4.1.2).
+ * 3.0, 4.1.2).  PCI0 has QEMU 7.2's q35 _OSC, and with the ICH9's ACPI
+ * PCI hotplug (its default) the same hotplug AML over 0x0cc0, without a
+ * BSEL on pcie.0: the root ports' links (slot 0 only), switches' buses
+ * and bridges' buses are the Device (Sxx) scopes with selectors.
  *
  * Blob layout (etc/acpi/tables, 64-byte aligned, high zone): FACS first
  * (it must be 64-byte aligned), then DSDT, FACP, APIC, HPET, SRAT, SLIT,
