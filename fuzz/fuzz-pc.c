@@ -291,6 +291,7 @@ static const Window pio_windows[] = {
     { "memhp", 0xa00, 0x18 },
     { "cpuhp", 0xaf00, 0xc },           /* ACPI CPU hotplug, pc */
     { "cpuhp-q35", 0xcd8, 0xc },        /* ACPI CPU hotplug, q35 */
+    { "pcihp-q35", 0xcc0, 0x18 },       /* ACPI PCI hotplug, q35 (ICH9) */
 };
 
 static const Window mmio_windows[] = {

@@ -1,9 +1,11 @@
 /*
- * ACPI PCI hotplug: the register block at 0xae00 (QEMU's acpi-pcihp)
- * that the pc machine's DSDT uses to learn which slots changed and to
- * eject a slot, and the hotplug handler behind device_add and device_del
- * of every bus it serves: pci.0 and the buses behind cold-plugged
- * pci-bridges.  Register list in include/hw/acpi/pcihp.h.
+ * ACPI PCI hotplug: the register block at 0xae00 on pc (PIIX4 PM) or
+ * 0x0cc0 on q35 (ICH9 LPC) (QEMU's acpi-pcihp) that the DSDT uses to
+ * learn which slots changed and to eject a slot, and the hotplug handler
+ * behind device_add and device_del of every bus it serves: pci.0 and the
+ * buses behind cold-plugged pci-bridges; on q35 the links of cold-plugged
+ * PCIe ports and pcie-pci-bridges' buses too.  Register list in
+ * include/hw/acpi/pcihp.h.
  *
  * Spec: ACPI 6.4, 6.3.3 (_EJx), 5.6.6 (Notify: 1 device check, 3 eject
  * request), 5.6.4 (GPE, _Exx); the register block is QEMU's own
@@ -37,6 +39,15 @@
 #include "qemu/osdep.h"
 #include "hw/acpi/pcihp.h"
 #include "hw/pci/pci.h"
+#include "hw/pci/pci_bridge.h"
+
+/* The machine's block (PIIX4 PM or ICH9 LPC), for the DSDT. */
+static AcpiPciHpState *pcihp_current;
+
+const AcpiPciHpState *acpi_pcihp_current(void)
+{
+    return pcihp_current;
+}
 
 static AcpiPciHpState *pcihp_of(HotplugHandler *h)
 {
@@ -206,6 +217,7 @@ static bool pcihp_plug(HotplugHandler *h, DeviceState *dev, GError **errp)
     /* Function 0 makes the slot visible (a multifunction device is added
      * functions first, function 0 last). */
     if (PCI_FUNC(d->devfn) == 0) {
+        pcie_slot_acpi_plugged(pci_get_bus(d));
         s->status[bsel].up |= 1u << PCI_SLOT(d->devfn);
         s->send_event(s->opaque, ACPI_PCI_HOTPLUG_STATUS);
     }
@@ -248,8 +260,14 @@ static void pcihp_claim_child(PCIBus *bus, void *opaque)
     PCIDevice *bridge = pci_bus_bridge(bus);
 
     if (!s->bridge_hotplug || !bridge || DEVICE(bridge)->hotplugged ||
-        pci_bus_hotplug_handler(bus) ||
         s->nr_bsel >= ACPI_PCIHP_MAX_HOTPLUG_BUS) {
+        return;
+    }
+    /* A PCIe port's link and a pcie-pci-bridge's bus are taken over on
+     * q35 (QEMU 7.2's ICH9); else a bus with its own controller keeps it. */
+    if (pci_bus_hotplug_handler(bus) &&
+        !(s->take_root_ports && (pcie_slot_hand_to_acpi(bus) ||
+                                 pcie_pci_bridge_hand_to_acpi(bus)))) {
         return;
     }
     pcihp_serve(s, bus);
@@ -266,12 +284,15 @@ static void pcihp_assign_bsel(AcpiPciHpState *s)
     pci_for_each_child_bus(s->root, pcihp_claim_child, s);
 }
 
-void acpi_pcihp_init(AcpiPciHpState *s, PCIBus *root, bool root_hotplug,
-                     bool bridge_hotplug,
+void acpi_pcihp_init(AcpiPciHpState *s, PCIBus *root, uint16_t io_base,
+                     bool root_hotplug, bool bridge_hotplug,
+                     bool take_root_ports,
                      void (*send_event)(void *opaque, unsigned mask),
                      void *opaque)
 {
     s->root = root;
+    s->io_base = io_base;
+    s->take_root_ports = take_root_ports;
     s->root_hotplug = root_hotplug;
     s->bridge_hotplug = bridge_hotplug;
     s->bsel_assigned = false;
@@ -285,11 +306,12 @@ void acpi_pcihp_init(AcpiPciHpState *s, PCIBus *root, bool root_hotplug,
     };
     memory_region_init_io(&s->io, &pcihp_ops, s, "acpi-pci-hotplug",
                           ACPI_PCIHP_SIZE);
-    memory_region_add_subregion(get_system_io(), ACPI_PCIHP_ADDR, &s->io);
+    memory_region_add_subregion(get_system_io(), io_base, &s->io);
     if (root_hotplug) {
         pci_bus_set_hotplug_handler(root, &s->hp);
     }
     s->ready = true;
+    pcihp_current = s;
 }
 
 static void pcihp_release_child(PCIBus *bus, void *opaque)
@@ -313,6 +335,9 @@ void acpi_pcihp_uninit(AcpiPciHpState *s)
     }
     memory_region_destroy(&s->io);
     s->ready = false;
+    if (pcihp_current == s) {
+        pcihp_current = NULL;
+    }
 }
 
 void acpi_pcihp_reset(AcpiPciHpState *s)

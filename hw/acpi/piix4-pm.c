@@ -449,8 +449,9 @@ static bool piix4_pm_realize(DeviceState *dev, GError **errp)
      * a bus that is not served has no handler ("Bus 'pci.0' does not
      * support hotplugging" with acpi-root-pci-hotplug=off). */
     if (s->root_hotplug || s->hotplug_with_bridges) {
-        acpi_pcihp_init(&s->pcihp, pci_get_bus(&s->parent), s->root_hotplug,
-                        s->hotplug_with_bridges, piix4_pm_send_gpe, s);
+        acpi_pcihp_init(&s->pcihp, pci_get_bus(&s->parent), ACPI_PCIHP_ADDR,
+                        s->root_hotplug, s->hotplug_with_bridges, false,
+                        piix4_pm_send_gpe, s);
         qemu_register_reset(piix4_pm_reset_hotplug, s);
     }
     if (current_machine && current_machine->device_memory_size) {

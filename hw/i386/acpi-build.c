@@ -47,7 +47,10 @@
  * 68h-6Bh), from the ICH9 routing of each slot; the FADT names the ICH9
  * PM blocks (PMBASE 0x600, GPE0 at +20h, 16 bytes; ACPI enable/disable
  * 02h/03h) and an MCFG table lists the ECAM window (PCI Firmware spec
- * 3.0, 4.1.2).
+ * 3.0, 4.1.2).  PCI0 has QEMU 7.2's q35 _OSC, and with the ICH9's ACPI
+ * PCI hotplug (its default) the same hotplug AML over 0x0cc0, without a
+ * BSEL on pcie.0: the root ports' links (slot 0 only), switches' buses
+ * and bridges' buses are the Device (Sxx) scopes with selectors.
  *
  * Blob layout (etc/acpi/tables, 64-byte aligned, high zone): FACS first
  * (it must be 64-byte aligned), then DSDT, FACP, APIC, HPET, SRAT, SLIT,
@@ -61,6 +64,7 @@
 #include "hw/acpi/aml-build.h"
 #include "hw/acpi/piix4-pm.h"
 #include "hw/acpi/pcihp.h"
+#include "hw/pci/pci_bridge.h"
 #include "hw/acpi/memory_hotplug.h"
 #include "hw/i386/pc.h"
 #include "hw/acpi/cpu-hotplug.h"
@@ -208,6 +212,26 @@ static void acpi_pcihp_collect_child(PCIBus *child, void *opaque)
     }
 }
 
+/*
+ * QEMU 7.2 stops describing a served PCI Express bus (a link, a switch's
+ * internal bus) at its first empty slot after slot 0: a link gets slot 0
+ * only, a switch's bus its ports up to the first gap.
+ */
+static uint8_t acpi_pcihp_end_slot(PCIBus *bus, int bsel)
+{
+    PCIEBusKind kind = pcie_bus_kind(bus);
+
+    if (bsel < 0 || (kind != PCIE_BUS_LINK && kind != PCIE_BUS_SWITCH)) {
+        return PCI_SLOT_MAX;
+    }
+    for (unsigned slot = 1; slot < PCI_SLOT_MAX; slot++) {
+        if (!pci_find_device(bus, PCI_DEVFN(slot, 0))) {
+            return slot;
+        }
+    }
+    return PCI_SLOT_MAX;
+}
+
 /* A served bus: its hotplug slots (no built-in function there) and the
  * served buses behind its bridges, in QEMU's child order. */
 static void acpi_pcihp_bus_fill(AcpiPciHpBus *b, PCIBus *bus)
@@ -216,6 +240,7 @@ static void acpi_pcihp_bus_fill(AcpiPciHpBus *b, PCIBus *bus)
 
     b->bsel = pci_bus_acpi_bsel(bus);
     b->slots = 0;
+    b->end_slot = acpi_pcihp_end_slot(bus, b->bsel);
     if (b->bsel >= 0) {
         b->slots = ~0u;
         for (unsigned devfn = 0; devfn < PCI_DEVFN_MAX; devfn++) {
@@ -244,15 +269,18 @@ static void acpi_pcihp_bus_free(AcpiPciHpBus *b)
     b->nr_bridges = 0;
 }
 
-/* pc: ACPI PCI hotplug's block and the buses it serves. */
+/* ACPI PCI hotplug's block (PIIX4 PM or ICH9 LPC) and the buses it
+ * serves. */
 static void acpi_find_pcihp(AcpiPcConfig *cfg)
 {
     PCIBus *bus = pci_root_bus();
+    const AcpiPciHpState *hp = acpi_pcihp_current();
 
-    if (!bus || !piix4_pm_pci_hotplug_enabled()) {
+    if (!bus || !hp || !hp->ready) {
         return;
     }
     cfg->pci_hotplug = true;
+    cfg->pcihp_io_base = hp->io_base;
     acpi_pcihp_bus_fill(&cfg->pcihp_root, bus);
 }
 
@@ -595,7 +623,7 @@ static void build_q35_pci0_prt(Aml *pci, const AcpiPcConfig *cfg)
     aml_append(pci, m);
 }
 
-/* ---- ACPI PCI hotplug (pc) ----------------------------------------------- */
+/* ---- ACPI PCI hotplug (pc and q35) --------------------------------------- */
 
 static void pcihp_field(Aml *scope, const char *region, uint16_t base,
                         unsigned len, const char *f1, const char *f2)
@@ -612,17 +640,15 @@ static void pcihp_field(Aml *scope, const char *region, uint16_t base,
     aml_append(scope, field);
 }
 
-/* The registers, the lock and PCEJ (QEMU's build_piix4_pci_hotplug). */
-static void build_pcihp_registers(Aml *pci)
+/* The registers at @base, the lock and PCEJ (QEMU's
+ * build_x86_acpi_pci_hotplug). */
+static void build_pcihp_registers(Aml *pci, uint16_t base)
 {
     Aml *m = aml_method("PCEJ", 2, false);
 
-    pcihp_field(pci, "PCST", ACPI_PCIHP_ADDR + ACPI_PCIHP_UP, 8, "PCIU",
-                "PCID");
-    pcihp_field(pci, "SEJ", ACPI_PCIHP_ADDR + ACPI_PCIHP_EJ, 4, "B0EJ",
-                NULL);
-    pcihp_field(pci, "BNMR", ACPI_PCIHP_ADDR + ACPI_PCIHP_SEL, 8, "BNUM",
-                "PIDX");
+    pcihp_field(pci, "PCST", base + ACPI_PCIHP_UP, 8, "PCIU", "PCID");
+    pcihp_field(pci, "SEJ", base + ACPI_PCIHP_EJ, 4, "B0EJ", NULL);
+    pcihp_field(pci, "BNMR", base + ACPI_PCIHP_SEL, 8, "BNUM", "PIDX");
     aml_append(pci, aml_mutex("BLCK", 0));
     aml_append(m, aml_acquire(aml_name("BLCK"), 0xffff));
     aml_append(m, aml_store(aml_arg(0), aml_name("BNUM")));
@@ -666,7 +692,7 @@ static void build_pcihp_bus(Aml *scope, const AcpiPciHpBus *b)
     if (b->bsel >= 0) {
         aml_append(scope, named_int("BSEL", b->bsel));
     }
-    for (unsigned devfn = 0; devfn < PCI_DEVFN_MAX; devfn++) {
+    for (unsigned devfn = 0; devfn < b->end_slot * PCI_FUNC_MAX; devfn++) {
         unsigned slot = PCI_SLOT(devfn);
 
         if (b->bsel >= 0 && !PCI_FUNC(devfn) && (b->slots & (1u << slot))) {
@@ -698,8 +724,12 @@ static void build_pcihp_bus(Aml *scope, const AcpiPciHpBus *b)
         aml_append(pcnt, aml_call2("DVNT", aml_name("PCID"), aml_int(3)));
     }
     for (unsigned i = 0; i < b->nr_bridges; i++) {
-        g_autofree char *child = g_strdup_printf("^S%02X.PCNT",
-                                                 b->bridges[i].devfn);
+        g_autofree char *child = NULL;
+
+        if (PCI_SLOT(b->bridges[i].devfn) >= b->end_slot) {
+            continue;       /* not described (acpi_pcihp_end_slot) */
+        }
+        child = g_strdup_printf("^S%02X.PCNT", b->bridges[i].devfn);
         aml_append(pcnt, aml_call0(child));
     }
     aml_append(scope, pcnt);
@@ -712,6 +742,49 @@ static Aml *build_gpe_e01(void)
     aml_append(m, aml_acquire(aml_name("\\_SB.PCI0.BLCK"), 0xffff));
     aml_append(m, aml_call0("\\_SB.PCI0.PCNT"));
     aml_append(m, aml_release(aml_name("\\_SB.PCI0.BLCK")));
+    return m;
+}
+
+/*
+ * q35's _OSC (ACPI 6.4 6.2.11; PCI Firmware spec 3.3 4.5.1): grant what
+ * the OS asks of the first five control bits (native hotplug, SHPC, PME,
+ * AER, PCIe capability), except native PCIe hotplug (bit 0) while ACPI
+ * PCI hotplug serves the root ports, as QEMU 7.2's q35.  A revision other
+ * than 1 sets "unrecognised revision", a masked request "capabilities
+ * masked", another UUID "unrecognised UUID" (CDW1 bits 3, 4, 2).
+ */
+static Aml *build_q35_osc(bool native_hotplug)
+{
+    static const uint8_t pci_host_uuid[16] = {   /* 33DB4D5B-1FF7-401C- */
+        0x5b, 0x4d, 0xdb, 0x33, 0xf7, 0x1f, 0x1c, 0x40,  /* 9657-7441C03DD766 */
+        0x96, 0x57, 0x74, 0x41, 0xc0, 0x3d, 0xd7, 0x66,
+    };
+    Aml *m = aml_method("_OSC", 4, false);
+    Aml *ok = aml_if(aml_equal(aml_arg(0),
+                               aml_buffer(sizeof(pci_host_uuid),
+                                          pci_host_uuid)));
+    Aml *rev = aml_if(aml_lnot(aml_equal(aml_arg(1), aml_int(1))));
+    Aml *masked = aml_if(aml_lnot(aml_equal(aml_name("CDW3"),
+                                            aml_local(0))));
+    Aml *other = aml_else();
+
+    aml_append(m, aml_create_dword_field(aml_arg(3), aml_int(0), "CDW1"));
+    aml_append(ok, aml_create_dword_field(aml_arg(3), aml_int(4), "CDW2"));
+    aml_append(ok, aml_create_dword_field(aml_arg(3), aml_int(8), "CDW3"));
+    aml_append(ok, aml_store(aml_name("CDW3"), aml_local(0)));
+    aml_append(ok, aml_and(aml_local(0), aml_int(native_hotplug ? 0x1f : 0x1e),
+                           aml_local(0)));
+    aml_append(rev, aml_or(aml_name("CDW1"), aml_int(0x08), aml_name("CDW1")));
+    aml_append(ok, rev);
+    aml_append(masked, aml_or(aml_name("CDW1"), aml_int(0x10),
+                              aml_name("CDW1")));
+    aml_append(ok, masked);
+    aml_append(ok, aml_store(aml_local(0), aml_name("CDW3")));
+    aml_append(m, ok);
+    aml_append(other, aml_or(aml_name("CDW1"), aml_int(0x04),
+                             aml_name("CDW1")));
+    aml_append(m, other);
+    aml_append(m, aml_return(aml_arg(3)));
     return m;
 }
 
@@ -735,8 +808,11 @@ static Aml *build_pci0(const AcpiPcConfig *cfg)
     }
     aml_append(pci, build_isa(cfg));
     aml_append(pci, build_fw_cfg_dev());
-    if (!cfg->q35 && cfg->pci_hotplug) {
-        build_pcihp_registers(pci);
+    if (cfg->q35) {
+        aml_append(pci, build_q35_osc(!cfg->pci_hotplug));
+    }
+    if (cfg->pci_hotplug) {
+        build_pcihp_registers(pci, cfg->pcihp_io_base);
         build_pcihp_bus(pci, &cfg->pcihp_root);
     }
     return pci;
@@ -956,7 +1032,7 @@ static void build_dsdt_body(Aml *dsdt, const AcpiPcConfig *cfg)
     }
 
     aml_append(gpe, aml_name_decl("_HID", aml_string("ACPI0006")));
-    if (!cfg->q35 && cfg->pci_hotplug) {
+    if (cfg->pci_hotplug) {
         aml_append(gpe, build_gpe_e01());
     }
     if (cfg->cpu_hotplug) {

@@ -23,6 +23,13 @@
  * IRQEN is clear.  The SCI goes to the GSI SCI_IRQ_SEL picks (IRQ 9 by
  * default).
  *
+ * ACPI PCI hotplug (hw/acpi/pcihp.c), as QEMU 7.2's q35 (pc-q35-6.1 and
+ * later) by default: the register block at 0x0cc0 serves the links of
+ * cold-plugged PCIe root ports and the buses of cold-plugged pci-bridges
+ * (never pcie.0), and raises GPE0 bit 1; -global ICH9-LPC.acpi-pci-
+ * hotplug-with-bridge-support=off leaves the root ports their native
+ * PCIe hotplug and maps no block.
+ *
  * No SMM on this KVM: SMI_EN.APMC_EN is set and locked at reset, as QEMU
  * does with smm=off, so SeaBIOS skips its SMM set-up; writes of 02h/03h
  * to the APM port (B2h) set/clear SCI_EN directly and set SMI_STS.APM.
@@ -41,6 +48,7 @@
 #include "hw/pci/pci_host.h"
 #include "hw/acpi/piix4-pm.h"
 #include "hw/acpi/memory_hotplug.h"
+#include "hw/acpi/pcihp.h"
 #include "hw/boards.h"
 #include "hw/acpi/cpu-hotplug.h"
 #include "hw/isa.h"
@@ -66,6 +74,7 @@ typedef struct ICH9LPCState {
     bool noreboot;                  /* GCS.NR at reset */
     uint8_t disable_s3, disable_s4; /* QEMU's names (libvirt sets both) */
     uint32_t pm_io_base_preset;     /* x-pm-io-base */
+    bool pcihp_bridges;             /* acpi-pci-hotplug-with-bridge-support */
 
     uint8_t cc[ICH9_CC_SIZE];       /* chipset configuration (RCBA) */
     uint8_t rst_cnt;
@@ -91,6 +100,7 @@ typedef struct ICH9LPCState {
     bool regions_ready, irqs_claimed;
     uint8_t pirq_levels;            /* bit n: PIRQ n asserted */
     AcpiCpuHpState cpuhp;           /* hw/acpi/cpu-hotplug.c, at 0x0cd8 */
+    AcpiPciHpState pcihp;           /* hw/acpi/pcihp.c, at 0x0cc0 */
 } ICH9LPCState;
 
 static ICH9LPCState *lpc_instance;
@@ -272,7 +282,8 @@ static void pm_update_sci(ICH9LPCState *s)
     }
 }
 
-/* ACPI memory (GPE0 bit 3) and CPU (bit 2) hotplug, as QEMU. */
+/* ACPI PCI (GPE0 bit 1), memory (bit 3) and CPU (bit 2) hotplug, as
+ * QEMU. */
 static void lpc_send_gpe(void *opaque, unsigned mask)
 {
     ICH9LPCState *s = opaque;
@@ -658,13 +669,18 @@ bool ich9_lpc_s4_offered(void)
 
 /* ---- CPU hotplug (hw/acpi/cpu-hotplug.c): GPE0 bit 2 ----------------- */
 
-/* After every device's reset: an unanswered CPU removal completes. */
-static void lpc_reset_cpuhp(void *opaque)
+/* After every device's reset: an unanswered CPU or PCI removal
+ * completes; the first one also gives the PCI bus selectors, once every
+ * cold-plugged bridge exists (QEMU's acpi_set_pci_info). */
+static void lpc_reset_hotplug(void *opaque)
 {
     ICH9LPCState *s = opaque;
 
     if (s->cpuhp.ready) {
         acpi_cpuhp_reset(&s->cpuhp);
+    }
+    if (s->pcihp.ready) {
+        acpi_pcihp_reset(&s->pcihp);
     }
 }
 
@@ -728,7 +744,13 @@ static bool lpc_realize(DeviceState *dev, GError **errp)
                                  lpc_send_gpe, s);
     }
     acpi_cpuhp_init(&s->cpuhp, ACPI_CPUHP_ICH9_BASE, lpc_send_gpe, s);
-    qemu_register_reset(lpc_reset_cpuhp, s);
+    /* pcie.0 takes no hotplug on q35 (QEMU: no acpi-root-pci-hotplug on
+     * ICH9); root ports' links and pci-bridges' buses do. */
+    if (s->pcihp_bridges) {
+        acpi_pcihp_init(&s->pcihp, bus, ACPI_PCIHP_ADDR_ICH9, false, true,
+                        true, lpc_send_gpe, s);
+    }
+    qemu_register_reset(lpc_reset_hotplug, s);
     return true;
 }
 
@@ -746,8 +768,9 @@ static void lpc_unrealize(DeviceState *dev)
     }
     s->irqs_claimed = false;
     acpi_memory_hotplug_uninit(&s->memhp);
-    qemu_unregister_reset(lpc_reset_cpuhp, s);
+    qemu_unregister_reset(lpc_reset_hotplug, s);
     acpi_cpuhp_uninit(&s->cpuhp);
+    acpi_pcihp_uninit(&s->pcihp);
     if (s->regions_ready) {
         qemu_register_powerdown_handler(NULL, NULL);
         memory_region_transaction_begin();
@@ -844,7 +867,7 @@ static int lpc_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_lpc = {
     .name = "ICH9LPC",
-    .version_id = 2,
+    .version_id = 3,
     .minimum_version_id = 1,
     .post_load = lpc_post_load,
     .fields = (const VMStateField[]) {
@@ -877,6 +900,13 @@ static const VMStateDescription vmstate_lpc = {
           .offset = offsetof(ICH9LPCState, cpuhp),
           .size = sizeof(AcpiCpuHpState), .vmsd = &vmstate_acpi_cpuhp,
           .version_id = 2 },
+        /* ACPI PCI hotplug: every selector's UP/DOWN, the selector */
+        { .name = "pcihp.status", .type = VMS_STRUCT,
+          .offset = offsetof(ICH9LPCState, pcihp.status),
+          .size = sizeof(AcpiPciHpStatus), .vmsd = &vmstate_acpi_pcihp_status,
+          .count = ACPI_PCIHP_MAX_HOTPLUG_BUS, .version_id = 3 },
+        VMSTATE_UINT32_V(pcihp.hotplug_select, ICH9LPCState, 3),
+        VMSTATE_UINT32_V(pcihp.acpi_index, ICH9LPCState, 3),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -889,6 +919,12 @@ static const Property lpc_props[] = {
                 "1: no S3 in the DSDT (0 is not supported)"),
     DEFINE_PROP("disable_s4", ICH9LPCState, disable_s4, PROP_UINT8, "1",
                 "0: offer S4 (hibernate) in the DSDT"),
+    /* QEMU 7.2's default for pc-q35-6.1 and later (kvmpc has pc-q35-7.2
+     * only). */
+    DEFINE_PROP("acpi-pci-hotplug-with-bridge-support", ICH9LPCState,
+                pcihp_bridges, PROP_BOOL, "on",
+                "ACPI PCI hotplug on root ports and cold-plugged "
+                "pci-bridges (off: native PCIe hotplug)"),
     DEFINE_PROP("x-pm-io-base", ICH9LPCState, pm_io_base_preset, PROP_UINT32,
                 "0", "program PMBASE and ACPI_EN at reset as firmware would "
                 "(0: leave it to the firmware)"),

@@ -22,9 +22,9 @@
  * msi=auto give no MSI capability), and the secondary bus takes no
  * hotplug: device_add onto it and device_del of a device behind it fail
  * with "Bus 'ID' does not support hotplugging" and the reason, rather
- * than a slot the guest could never see (docs/hotplug.md).  Plug the
- * bridge itself into a root port at run time if devices must come and
- * go, or use a root port per hot-plugged device.  Devices behind it get
+ * than a slot the guest could never see (docs/hotplug.md), unless q35's
+ * ACPI PCI hotplug (its default, as QEMU 7.2) serves a cold-plugged
+ * bridge's bus instead: then the ICH9's block and the DSDT do it.  Devices behind it get
  * their INTx swizzled onto the bridge's pins ((pin + slot) mod 4).
  *
  * Placement: on a PCI Express bus (pcie.0, a root port's or a switch
@@ -67,6 +67,18 @@ static bool ppb_unplug_request(HotplugHandler *h, DeviceState *dev,
                                GError **errp)
 {
     return ppb_refuse(h->opaque, errp);
+}
+
+/*
+ * q35's ACPI PCI hotplug serves a cold-plugged pcie-pci-bridge's bus in
+ * place of the missing SHPC, as QEMU 7.2's ICH9 takes it from the SHPC:
+ * true if @sec is such a bus (its refusing handler is then replaced).
+ */
+bool pcie_pci_bridge_hand_to_acpi(PCIBus *sec)
+{
+    HotplugHandler *h = pci_bus_hotplug_handler(sec);
+
+    return h && h->plug == ppb_plug;
 }
 
 static bool ppb_check_props(PCIEPCIBridge *s, GError **errp)

@@ -288,6 +288,13 @@ static void slot_set_link(PCIDevice *d, bool up)
     pci_set_word(d->config + pos + PCI_EXP_LNKSTA, lnk);
 }
 
+/* Under ACPI hotplug (pcie_slot_hand_to_acpi): no presence, link down. */
+static void slot_hide_presence(PCIDevice *d)
+{
+    slot_set_sta(d, slot_sta(d) & ~PCI_EXP_SLTSTA_PDS);
+    slot_set_link(d, false);
+}
+
 /* The slot went dark: every function behind the port goes. */
 static void slot_do_unplug(PCIDevice *d, PCIBus *sec)
 {
@@ -495,6 +502,58 @@ void pcie_slot_reset(PCIESlot *s)
 
     pci_bridge_reset(&s->parent);
     pcie_cap_slot_reset(&s->parent.parent, present);
+    if (s->acpi_hotplug) {
+        slot_hide_presence(&s->parent.parent);
+    }
+}
+
+/*
+ * ACPI PCI hotplug takes a port's link (QEMU 7.2's q35 with
+ * ICH9-LPC.acpi-pci-hotplug-with-bridge-support=on: a root port, and a
+ * switch's downstream port below one): the port's own handler never sees
+ * a plug, so, as in QEMU 7.2, the slot reports no presence and the link
+ * no activity (the slot stays powered when populated; the slot
+ * capabilities keep HPS/HPC, QEMU 7.2's x-native-hotplug stays on; the
+ * DSDT's _OSC withholds native hotplug control instead, PCI Firmware
+ * spec 3.3 4.5.1).
+ */
+bool pcie_slot_hand_to_acpi(PCIBus *sec)
+{
+    PCIDevice *d = pci_bus_bridge(sec);
+    HotplugHandler *h = pci_bus_hotplug_handler(sec);
+    PCIESlot *s;
+
+    if (!d || !h || h->plug != slot_hotplug_plug) {
+        return false;
+    }
+    s = h->opaque;
+    s->acpi_hotplug = true;
+    slot_hide_presence(d);
+    return true;
+}
+
+/*
+ * A device ACPI PCI hotplug added on a port's link: the power
+ * controller turns on (Power Controller Control cleared; the indicators
+ * stay as they are), as QEMU 7.2's ACPI plug does.  Presence stays
+ * hidden.
+ */
+void pcie_slot_acpi_plugged(PCIBus *sec)
+{
+    PCIDevice *d = pci_bus_bridge(sec);
+    HotplugHandler *h = d ? pci_bus_hotplug_handler(sec) : NULL;
+    PCIESlot *s = (PCIESlot *)d;
+    uint8_t pos;
+
+    if (!h || h->plug == slot_hotplug_plug || !slot_has_cap(d) ||
+        (pcie_cap_type(d) != PCI_EXP_TYPE_ROOT_PORT &&
+         pcie_cap_type(d) != PCI_EXP_TYPE_DOWNSTREAM) || !s->acpi_hotplug) {
+        return;
+    }
+    pos = pcie_cap_offset(d);
+    pci_set_word(d->config + pos + PCI_EXP_SLTCTL,
+                 pci_get_word(d->config + pos + PCI_EXP_SLTCTL) &
+                 ~PCI_EXP_SLTCTL_PCC);
 }
 
 /* ---- extended capabilities ------------------------------------------- */

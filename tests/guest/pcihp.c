@@ -16,6 +16,13 @@
  * ejects it.  Round 0 is a slot of bus 0 (selector 0), round 1 a slot of
  * the bridge's bus, whose selector must be N.
  *
+ * mode=acpi on q35 (-append "mode=acpi base=0xcc0 port=SLOT bsel=N"):
+ * QEMU 7.2's default there, the ICH9's block at 0x0cc0 serving a
+ * pcie-root-port's link; the one round is slot 0 of the port's bus
+ * (selector N).  pcie.0 has no selector.  As QEMU 7.2, the port's slot
+ * keeps its hot-plug capability bits but shows no presence (the DSDT's
+ * _OSC withholds native hotplug from the OS).
+ *
  * mode=pcie (q35, -append "mode=pcie port=SLOT"): a pcie-root-port at
  * 00.SLOT, native hotplug as Linux's pciehp drives it (PCIe Base 4.0,
  * 6.7): Presence Detect Changed with the presence and the link up, the
@@ -26,15 +33,18 @@
  */
 #include "guest.h"
 
-/* ACPI PCI hotplug registers (QEMU's block, include/hw/acpi/pcihp.h) */
-#define PCIHP_UP        0xae00
-#define PCIHP_DOWN      0xae04
-#define PCIHP_EJ        0xae08
-#define PCIHP_RMV       0xae0c
-#define PCIHP_SEL       0xae10
+/* ACPI PCI hotplug registers (QEMU's block, include/hw/acpi/pcihp.h):
+ * at 0xae00 on pc (PIIX4), at base= (0x0cc0) on q35 (ICH9). */
+static uint16_t pcihp_base = 0xae00;
+#define PCIHP_UP        (pcihp_base + 0x00)
+#define PCIHP_DOWN      (pcihp_base + 0x04)
+#define PCIHP_EJ        (pcihp_base + 0x08)
+#define PCIHP_RMV       (pcihp_base + 0x0c)
+#define PCIHP_SEL       (pcihp_base + 0x10)
 #define GPE_PCIHP       0x02
 #define MAX_SELECTORS   4           /* the selectors PCNT walks here */
 #define SCI_VECTOR      0x41
+#define ACPI_PCIHP_NO_SEL 256       /* past QEMU's selectors: reads 0 */
 
 /* PCI-to-PCI bridge header (type 1) */
 #define PCI_COMMAND     0x04
@@ -280,14 +290,42 @@ static void acpi_round(int round, unsigned want_sel, unsigned bus, uintptr_t bar
     wait_for_host("ejected %d", round);
 }
 
+static uint8_t find_cap(unsigned bdf, uint8_t id);
+
+/* q35: a root port's link served by the ICH9's block, one round. */
+static void acpi_q35_mode(unsigned bsel)
+{
+    unsigned port = PCI_BDF(0, cmdline_get_int("port", 5), 0);
+    uint8_t exp;
+
+    report(is_bridge(port, 0x000c1b36), "pcie-root-port (1b36:000c) at 00:%02x.0",
+           port >> 3);
+    bridge_open(port);
+    exp = find_cap(port, PCI_CAP_ID_EXP);
+    report(exp && (pci_cfg_read32(port, exp + EXP_SLTCAP) & SLTCAP_HPC),
+           "the slot keeps its hot-plug capable bit (QEMU 7.2)");
+    report(sel_read(bsel, PCIHP_RMV) == 0xffffffff,
+           "selector %u: the port's link is removable", bsel);
+    report(sel_read(ACPI_PCIHP_NO_SEL, PCIHP_UP) == 0,
+           "a selector without a bus reads 0");
+    acpi_round(0, bsel, SECONDARY_BUS, WINDOW_BASE);
+    report(!(pci_cfg_read16(port, exp + EXP_SLTSTA) & SLTSTA_PDS),
+           "ACPI hotplug: the port shows no presence (QEMU 7.2)");
+}
+
 static void acpi_mode(void)
 {
     unsigned bridge = PCI_BDF(0, cmdline_get_int("bridge", 5), 0);
     unsigned bsel = cmdline_get_int("bsel", 1);
 
+    pcihp_base = cmdline_get_int("base", 0xae00);
     report(acpi_sci_enable(GPE_PCIHP, SCI_VECTOR),
            "the SCI routed, GPE0 bit 1 enabled (FADT GPE0 block %#x)",
            acpi_gpe0_block());
+    if (pcihp_base != 0xae00) {
+        acpi_q35_mode(bsel);
+        return;
+    }
     report(is_bridge(bridge, 0x00011b36), "pci-bridge (1b36:0001) at 00:%02x.0",
            bridge >> 3);
     bridge_open(bridge);

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """The pcihp guest test, both sides.
 
-    run-pcihp-test.py EMULATOR PAYLOAD pc|q35
+    run-pcihp-test.py EMULATOR PAYLOAD pc|q35|q35-native
 
 pc: a cold-plugged pci-bridge (br1, 00.5); the guest numbers it and
 learns of hotplug through ACPI (the PIIX4 block, BSEL 1 for the bridge).
 Round 0 puts a virtio-rng-pci on pci.0 (slot 6), round 1 one behind the
 bridge (slot 3).  q35: a pcie-root-port (rp1, 00.5); one round, the
-device on the port's link, native PCIe hotplug.
+device on the port's link, through ACPI PCI hotplug (the ICH9 block at
+0x0cc0, the port's selector 0: QEMU 7.2's default).  q35-native: the same
+with -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off, native
+PCIe hotplug.
 
 In each round, at "pcihp: ready for plug N" the host device_adds; at
 "pcihp: used N ..." (the guest read random bytes from it) query-pci must
@@ -29,6 +32,7 @@ BRIDGE_SLOT = 5
 ROUNDS = {
     "pc": [("rng0", "pci.0", 6), ("rng1", "br1", 3)],
     "q35": [("rng0", "rp1", 0)],
+    "q35-native": [("rng0", "rp1", 0)],
 }
 ARGS = {
     "pc": ["-machine", "pc",
@@ -37,7 +41,13 @@ ARGS = {
     "q35": ["-machine", "q35",
             "-device", "pcie-root-port,id=rp1,chassis=1,slot=1,addr=%d"
             % BRIDGE_SLOT,
-            "-append", "mode=pcie port=%d" % BRIDGE_SLOT],
+            "-append", "mode=acpi base=0xcc0 port=%d bsel=0" % BRIDGE_SLOT],
+    "q35-native": ["-machine", "q35",
+                   "-global",
+                   "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off",
+                   "-device", "pcie-root-port,id=rp1,chassis=1,slot=1,"
+                   "addr=%d" % BRIDGE_SLOT,
+                   "-append", "mode=pcie port=%d" % BRIDGE_SLOT],
 }
 
 

@@ -140,6 +140,43 @@ def test_bridge_pcihp_migration(binary):
         subprocess.run(["rm", "-rf", d])
 
 
+@no_kvm
+def test_q35_pcihp_migration(binary):
+    """q35's ACPI PCI hotplug (the ICH9 block at 0x0cc0): a plug on a root
+    port's link the guest has not read (PCIU of selector 0) and a removal
+    it has not answered (PCID) behind a pci-bridge (selector 1) migrate
+    with ICH9LPC (version 3); the destination's guest then ejects."""
+    d = tempfile.mkdtemp(prefix="kvmpc-q35-pcihp-mig-")
+    sock = os.path.join(d, "mig.sock")
+    base = [a if a != "pc" else "q35" for a in MIG_BASE]
+    common = ["-device", "pci-bridge,id=br1,chassis_nr=1,addr=5",
+              "-device", "pcie-root-port,id=rp1,chassis=2,addr=6",
+              "-device", "pci-testdev,id=cold,bus=br1,addr=2"]
+    src = VM(binary, common, base=base)
+    dst = VM(binary, common + [
+        "-device", "pci-testdev,id=hot,bus=rp1",
+        "-incoming", "unix:" + sock], base=base)
+    try:
+        src.qmp.ret("device_add", {"driver": "pci-testdev", "id": "hot",
+                                   "bus": "rp1"})
+        src.qmp.ret("device_del", {"id": "cold"})
+        wait_for(lambda: os.path.exists(sock))
+        migrate(src, "unix:" + sock, dst)
+        dst.q("outl 0xcd0 0x0")
+        check_eq(int(dst.q("inl 0xcc0").split()[1], 16), 1,
+                 "PCIU of the root port's selector on the destination")
+        dst.q("outl 0xcd0 0x1")
+        check_eq(int(dst.q("inl 0xcc4").split()[1], 16), 1 << 2,
+                 "PCID of the bridge's selector on the destination")
+        dst.q("outl 0xcc8 0x4")
+        ev = dst.qmp.wait_event("DEVICE_DELETED")
+        check_eq(ev["data"]["device"], "cold", "the ejected device")
+    finally:
+        src.close()
+        dst.close()
+        subprocess.run(["rm", "-rf", d])
+
+
 if __name__ == "__main__":
     run_tests([test_hmp_device_add_del, test_qmp_device_add_types,
-               test_bridge_pcihp_migration])
+               test_bridge_pcihp_migration, test_q35_pcihp_migration])

@@ -52,7 +52,11 @@ static void env_start_with(Env *e, const char *extra)
     g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
     close(fd);
     sock = g_build_filename(e->dir, "qmp.sock", NULL);
+    /* Native PCIe hotplug: QEMU 7.2's q35 default is ACPI hotplug on root
+     * ports (tests/qtest/q35-pcihp-test.c). */
     args = g_strdup_printf("-machine q35 -nodefaults "
+                           "-global ICH9-LPC.acpi-pci-hotplug-with-bridge-"
+                           "support=off "
                            "-device pcie-root-port,id=rp1,addr=4,chassis=1,"
                            "slot=1 %s "
                            "-blockdev driver=file,filename=%s,"

@@ -30,6 +30,9 @@ struct AcpiPciHpBus {
     int bsel;                       /* BSEL; -1: pci.0 is not served */
     uint8_t devfn;                  /* the bridge's, on its parent bus */
     uint32_t slots;                 /* slots with _SUN/_EJ0 (no built-in) */
+    uint8_t end_slot;               /* nothing described from this slot on
+                                       (32; a PCIe bus: its first empty
+                                       slot after 0, as QEMU 7.2) */
     unsigned nr_bridges;
     AcpiPciHpBus *bridges;          /* served buses behind its bridges, in
                                        QEMU's order (PCNT calls them so) */
@@ -59,9 +62,11 @@ typedef struct AcpiPcConfig {
     uint64_t mcfg_base;             /* q35: the ECAM window for MCFG */
     uint64_t mcfg_size;
     uint8_t pirq_of[32][4];         /* q35: slot/pin -> PIRQ 0-7 (A-H) */
-    /* pc: ACPI PCI hotplug (hw/acpi/pcihp.c): the register block, and
-     * the buses it serves from pci.0 down (bridges: g_free'd tree). */
+    /* ACPI PCI hotplug (hw/acpi/pcihp.c): the register block (0xae00 on
+     * pc, 0x0cc0 on q35), and the buses it serves from the root bus down
+     * (bridges: g_free'd tree). */
     bool pci_hotplug;
+    uint16_t pcihp_io_base;
     AcpiPciHpBus pcihp_root;
     uint32_t mem_slots;             /* ACPI memory hotplug (-m slots=) */
     /* ACPI CPU hotplug (hw/acpi/cpu-hotplug.c, hw/i386/acpi-cpuhp.c):

@@ -121,6 +121,7 @@ typedef struct PCIESlot {
     uint16_t slot;              /* Physical Slot Number */
     uint8_t port;               /* Port Number in the link capabilities */
     HotplugHandler hp;          /* native hotplug on the secondary bus */
+    bool acpi_hotplug;          /* ACPI PCI hotplug took the link */
 } PCIESlot;
 
 extern const Property pcie_slot_props[];
@@ -142,6 +143,20 @@ void pcie_slot_write_config(PCIDevice *d, uint32_t addr, uint32_t val,
 /* From the leaf reset: the bridge registers, and the slot's state with
  * presence as the secondary bus says. */
 void pcie_slot_reset(PCIESlot *s);
+/*
+ * If @sec is a port's link (root or switch downstream port) with the
+ * port's native hotplug handler, mark the port as served by ACPI PCI
+ * hotplug (no presence or link
+ * activity reported, as QEMU 7.2) and return true; the caller then
+ * becomes the bus's hotplug handler.
+ */
+bool pcie_slot_hand_to_acpi(PCIBus *sec);
+/* If @sec is a pcie-pci-bridge's bus (no SHPC), true: ACPI PCI hotplug
+ * may serve it instead (hw/pci-bridge/pcie-pci-bridge.c). */
+bool pcie_pci_bridge_hand_to_acpi(PCIBus *sec);
+/* After ACPI PCI hotplug added a device on @sec: a port handed to ACPI
+ * powers its slot on (QEMU 7.2); other buses: nothing. */
+void pcie_slot_acpi_plugged(PCIBus *sec);
 
 /* An extended capability header at @offset (>= 0x100), linked last. */
 bool pcie_add_ext_capability(PCIDevice *d, uint16_t id, uint8_t version,

@@ -147,7 +147,11 @@ static void test_rp_device(void)
 
 static void test_rp_intx_and_slot(void)
 {
+    /* The slot as native hotplug shows it (QEMU 7.2's q35 default is ACPI
+     * hotplug, which hides presence: tests/qtest/q35-pcihp-test.c). */
     QTestState *s = qtest_init("-machine q35 "
+                               "-global ICH9-LPC.acpi-pci-hotplug-with-"
+                               "bridge-support=off "
                                "-device pcie-root-port,id=rp,addr=4 "
                                "-device pcie-root-port,id=empty,addr=5 "
                                "-device pci-testdev,bus=rp,intx-pin=1");

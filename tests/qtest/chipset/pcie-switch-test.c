@@ -31,8 +31,11 @@
 #define EXT_INTX_IO     0xf0
 #define MSI_RAM         0x10000u
 
+/* Native hotplug: the slots as pciehp sees them (QEMU 7.2's q35 default,
+ * ACPI hotplug, hides their presence: tests/qtest/q35-pcihp-test.c). */
 #define SWITCH_ARGS \
     "-machine q35 " \
+    "-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off " \
     "-device pcie-root-port,id=rp,addr=4,chassis=1,slot=1 " \
     "-device x3130-upstream,id=up,bus=rp,port=7 " \
     "-device xio3130-downstream,id=dn0,bus=up,addr=0,chassis=2,slot=5," \
