@@ -55,7 +55,8 @@ struct SlirpState {
     NetClientState nc;
     Slirp *slirp;
     GSource *src;
-    GArray *pollfds;            /* GPollFD, rebuilt by every prepare */
+    GArray *pollfds;            /* GPollFD registered with the source */
+    GArray *wanted;             /* GPollFD slirp asked for in this prepare */
     GPtrArray *guestfwds;       /* GuestFwd * */
     uint8_t buf[NET_BUFSIZE];   /* a guest frame flattened for slirp */
     int64_t due_us;             /* monotonic time of slirp's timeout, or -1 */
@@ -178,8 +179,8 @@ static int slirp_add_poll(int fd, int events, void *opaque)
     if (events & SLIRP_POLL_HUP) {
         pfd.events |= G_IO_HUP;
     }
-    g_array_append_val(s->pollfds, pfd);
-    return s->pollfds->len - 1;
+    g_array_append_val(s->wanted, pfd);
+    return s->wanted->len - 1;
 }
 
 static int slirp_get_revents(int idx, void *opaque)
@@ -210,18 +211,47 @@ static int slirp_get_revents(int idx, void *opaque)
     return ev;
 }
 
+/*
+ * Whether slirp wants the fds already registered, with the same events.
+ * GLib writes the main loop's wakeup eventfd on every g_source_add_poll
+ * and g_source_remove_poll, so re-registering an unchanged set in each
+ * prepare made the poll return at once: the main loop spun while slirp
+ * had any socket (a hostfwd listener is enough).
+ */
+static bool same_polls(GArray *a, GArray *b)
+{
+    if (a->len != b->len) {
+        return false;
+    }
+    for (unsigned i = 0; i < a->len; i++) {
+        GPollFD *x = &g_array_index(a, GPollFD, i);
+        GPollFD *y = &g_array_index(b, GPollFD, i);
+
+        if (x->fd != y->fd || x->events != y->events) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static gboolean slirp_src_prepare(GSource *source, gint *timeout)
 {
     SlirpState *s = ((SlirpSource *)source)->s;
     uint32_t t = UINT32_MAX;
 
-    for (unsigned i = 0; i < s->pollfds->len; i++) {
-        g_source_remove_poll(source, &g_array_index(s->pollfds, GPollFD, i));
-    }
-    g_array_set_size(s->pollfds, 0);
+    g_array_set_size(s->wanted, 0);
     slirp_pollfds_fill(s->slirp, &t, slirp_add_poll, s);
-    for (unsigned i = 0; i < s->pollfds->len; i++) {
-        g_source_add_poll(source, &g_array_index(s->pollfds, GPollFD, i));
+    if (!same_polls(s->pollfds, s->wanted)) {
+        GArray *old = s->pollfds;
+
+        for (unsigned i = 0; i < old->len; i++) {
+            g_source_remove_poll(source, &g_array_index(old, GPollFD, i));
+        }
+        s->pollfds = s->wanted;
+        s->wanted = old;
+        for (unsigned i = 0; i < s->pollfds->len; i++) {
+            g_source_add_poll(source, &g_array_index(s->pollfds, GPollFD, i));
+        }
     }
     if (t == UINT32_MAX ||
         (t >= SLIRP_NOTHING_TIMED_MS &&
@@ -332,6 +362,9 @@ static void net_slirp_cleanup(NetClientState *nc)
     }
     if (s->pollfds) {
         g_array_unref(s->pollfds);
+    }
+    if (s->wanted) {
+        g_array_unref(s->wanted);
     }
 }
 
@@ -725,6 +758,7 @@ bool net_init_user(GHashTable *opts, const char *name, NetClientState *peer,
     s = (SlirpState *)qemu_new_net_client(&net_slirp_info, peer, "user",
                                           name);
     s->pollfds = g_array_new(FALSE, TRUE, sizeof(GPollFD));
+    s->wanted = g_array_new(FALSE, TRUE, sizeof(GPollFD));
     s->due_us = -1;
     s->guestfwds = g_ptr_array_new();
     {
