@@ -31,8 +31,8 @@ so the vCPU sleeps in KVM and the emulator's own work is all that is
 left); each emulator's host CPU time over SECS seconds, from
 /proc/PID/stat (utime + stime, clock ticks) and from
 /proc/PID/task/*/schedstat (ns), and its context switches (wake-ups),
-first with no VNC client (from 4 s after the guest halted: past kvmpc's
-3 s refresh without clients), then with this client connected and an
+first with no VNC client (from 4 s after the guest halted: past any
+start-up work), then with this client connected and an
 incremental request outstanding (from 2 s after it connected).
 
 The programs alternate run by run; medians and kvmpc/QEMU ratios are
@@ -298,7 +298,7 @@ def idle_run(prog, payload, secs, tmp):
     res = []
     try:
         g.wait_line("vbe-draw: idle")
-        # past kvmpc's first 3 s tick, which finds the picture drawn
+        # past start-up (kvmpc without clients runs no refresh at all)
         time.sleep(4.0)
         for client in (False, True):
             c = None

@@ -5,9 +5,11 @@
  *
  * We keep only the master.  While nobody has the slave open, reading the
  * master fails with EIO: that is "disconnected", output is dropped (as in
- * QEMU) and a 1 s timer polls for someone opening the slave; a write
- * while disconnected looks too, so output right after the slave was
- * opened is not lost.
+ * QEMU).  Someone opening the slave is seen through inotify (IN_OPEN on
+ * the slave's /dev/pts node), so a pty nobody uses costs no wake-ups;
+ * where inotify is not available a 1 s timer polls instead (QEMU's way).
+ * A write while disconnected looks too, so output right after the slave
+ * was opened is not lost.
  */
 #include "qemu/osdep.h"
 #include "chardev/char.h"
@@ -15,6 +17,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <termios.h>
+#include <sys/inotify.h>
 
 typedef struct PtyState {
     Chardev *chr;
@@ -22,6 +25,8 @@ typedef struct PtyState {
     bool connected;
     ChrFdReader reader;
     guint poll_timer;
+    int inotify_fd;         /* watches the slave's opens, or -1 */
+    guint inotify_watch;
 } PtyState;
 
 static void pty_start_polling(PtyState *s);
@@ -64,9 +69,44 @@ static gboolean pty_poll_slave(gpointer opaque)
 
 static void pty_start_polling(PtyState *s)
 {
-    if (!s->poll_timer) {
+    if (s->inotify_fd < 0 && !s->poll_timer) {
         s->poll_timer = g_timeout_add(1000, pty_poll_slave, s);
     }
+}
+
+/* The slave was opened (by anyone, us included): connected if it still is. */
+static gboolean pty_slave_opened(gint fd, GIOCondition cond, gpointer opaque)
+{
+    PtyState *s = opaque;
+    char buf[sizeof(struct inotify_event) + NAME_MAX + 1];
+
+    while (read(fd, buf, sizeof(buf)) > 0) {
+        /* drain: one look at the slave answers every event */
+    }
+    if (!s->connected && pty_slave_open(s)) {
+        pty_set_connected(s, true);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/*
+ * Watch the slave's node for opens.  Set up before anything opens it, so
+ * no open can fall between a look and the watch; on failure the caller
+ * polls with the timer.
+ */
+static void pty_watch_slave(PtyState *s, const char *name)
+{
+    s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (s->inotify_fd < 0) {
+        return;
+    }
+    if (inotify_add_watch(s->inotify_fd, name, IN_OPEN) < 0) {
+        close(s->inotify_fd);
+        s->inotify_fd = -1;
+        return;
+    }
+    s->inotify_watch = g_unix_fd_add(s->inotify_fd, G_IO_IN,
+                                     pty_slave_opened, s);
 }
 
 static void pty_hangup(Chardev *chr)
@@ -75,7 +115,7 @@ static void pty_hangup(Chardev *chr)
     pty_set_connected(s, false);
 }
 
-static int pty_open_master(char **name, GError **errp)
+static int pty_open_master(PtyState *s, char **name, GError **errp)
 {
     struct termios tty;
     int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -90,6 +130,8 @@ static int pty_open_master(char **name, GError **errp)
         return -1;
     }
     *name = g_strdup(ptsname(master));
+    s->master = master;
+    pty_watch_slave(s, *name);
     /* Raw mode is a property of the line: set it once through the slave. */
     slave = open(*name, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave >= 0) {
@@ -108,7 +150,8 @@ static bool pty_open(Chardev *chr, GHashTable *opts, GError **errp)
     PtyState *s = chr->state;
     g_autofree char *name = NULL;
 
-    s->master = pty_open_master(&name, errp);
+    s->inotify_fd = -1;
+    s->master = pty_open_master(s, &name, errp);
     if (s->master < 0) {
         return false;
     }
@@ -166,6 +209,12 @@ static void pty_close(Chardev *chr)
     chr_fd_reader_stop(&s->reader);
     if (s->poll_timer) {
         g_source_remove(s->poll_timer);
+    }
+    if (s->inotify_watch) {
+        g_source_remove(s->inotify_watch);
+    }
+    if (s->inotify_fd >= 0) {
+        close(s->inotify_fd);
     }
     close(s->master);
 }

@@ -15,7 +15,15 @@
  * slirp's sockets join the main loop through one GSource whose prepare
  * asks slirp which fds to watch (slirp_pollfds_fill) and whose dispatch
  * lets slirp handle them (slirp_pollfds_poll).  slirp's timers run on the
- * virtual clock, as QEMU's.  Frames from slirp go to the NIC without a
+ * virtual clock, as QEMU's.
+ *
+ * slirp's own timeout (fast and slow TCP timers, UDP/ICMP expiry) runs
+ * the dispatch too when no fd is ready.  With nothing of that pending
+ * slirp still asks for a pass a second: its only remaining timed work is
+ * dropping frames that waited a second for the guest's ARP/NDP answer,
+ * and those exist only after traffic.  So after two quiet passes (nothing
+ * polled ready, no frame either way) the source stops asking, and an idle
+ * guest costs no wake-ups; the next frame or fd event starts it again.  Frames from slirp go to the NIC without a
  * completion callback: when the NIC has no room they wait in the core's
  * bounded queue or are dropped, and slirp's TCP retransmits (QEMU's
  * behaviour, what libslirp asks for).
@@ -24,6 +32,7 @@
 #include "net/net.h"
 #include "chardev/char.h"
 #include "system/timer.h"
+#include "system/main-loop.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <slirp/libslirp.h>
@@ -46,10 +55,24 @@ struct SlirpState {
     NetClientState nc;
     Slirp *slirp;
     GSource *src;
-    GArray *pollfds;            /* GPollFD, rebuilt by every prepare */
+    GArray *pollfds;            /* GPollFD registered with the source */
+    GArray *wanted;             /* GPollFD slirp asked for in this prepare */
     GPtrArray *guestfwds;       /* GuestFwd * */
     uint8_t buf[NET_BUFSIZE];   /* a guest frame flattened for slirp */
+    int64_t due_us;             /* monotonic time of slirp's timeout, or -1 */
+    unsigned quiet_passes;      /* timed passes since the last traffic */
 };
+
+/* slirp's timeout when none of its timers is pending (libslirp: 1 s) */
+#define SLIRP_NOTHING_TIMED_MS  1000
+/* quiet timed passes after which slirp needs none (ARP/NDP expiry: 1 s) */
+#define SLIRP_QUIET_PASSES      2
+
+/* Traffic: slirp may have queued frames or sockets; time it again. */
+static void slirp_traffic(SlirpState *s)
+{
+    s->quiet_passes = 0;
+}
 
 /* ---- callbacks from slirp ------------------------------------------------- */
 
@@ -57,6 +80,7 @@ static ssize_t slirp_send_packet(const void *pkt, size_t len, void *opaque)
 {
     SlirpState *s = opaque;
 
+    slirp_traffic(s);
     return qemu_send_packet(&s->nc, pkt, len);
 }
 
@@ -155,8 +179,8 @@ static int slirp_add_poll(int fd, int events, void *opaque)
     if (events & SLIRP_POLL_HUP) {
         pfd.events |= G_IO_HUP;
     }
-    g_array_append_val(s->pollfds, pfd);
-    return s->pollfds->len - 1;
+    g_array_append_val(s->wanted, pfd);
+    return s->wanted->len - 1;
 }
 
 static int slirp_get_revents(int idx, void *opaque)
@@ -187,33 +211,77 @@ static int slirp_get_revents(int idx, void *opaque)
     return ev;
 }
 
+/*
+ * Whether slirp wants the fds already registered, with the same events.
+ * GLib writes the main loop's wakeup eventfd on every g_source_add_poll
+ * and g_source_remove_poll, so re-registering an unchanged set in each
+ * prepare made the poll return at once: the main loop spun while slirp
+ * had any socket (a hostfwd listener is enough).
+ */
+static bool same_polls(GArray *a, GArray *b)
+{
+    if (a->len != b->len) {
+        return false;
+    }
+    for (unsigned i = 0; i < a->len; i++) {
+        GPollFD *x = &g_array_index(a, GPollFD, i);
+        GPollFD *y = &g_array_index(b, GPollFD, i);
+
+        if (x->fd != y->fd || x->events != y->events) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static gboolean slirp_src_prepare(GSource *source, gint *timeout)
 {
     SlirpState *s = ((SlirpSource *)source)->s;
     uint32_t t = UINT32_MAX;
 
-    for (unsigned i = 0; i < s->pollfds->len; i++) {
-        g_source_remove_poll(source, &g_array_index(s->pollfds, GPollFD, i));
-    }
-    g_array_set_size(s->pollfds, 0);
+    g_array_set_size(s->wanted, 0);
     slirp_pollfds_fill(s->slirp, &t, slirp_add_poll, s);
-    for (unsigned i = 0; i < s->pollfds->len; i++) {
-        g_source_add_poll(source, &g_array_index(s->pollfds, GPollFD, i));
+    if (!same_polls(s->pollfds, s->wanted)) {
+        GArray *old = s->pollfds;
+
+        for (unsigned i = 0; i < old->len; i++) {
+            g_source_remove_poll(source, &g_array_index(old, GPollFD, i));
+        }
+        s->pollfds = s->wanted;
+        s->wanted = old;
+        for (unsigned i = 0; i < s->pollfds->len; i++) {
+            g_source_add_poll(source, &g_array_index(s->pollfds, GPollFD, i));
+        }
     }
-    *timeout = t == UINT32_MAX ? -1 : (gint)MIN(t, (uint32_t)G_MAXINT);
+    if (t == UINT32_MAX ||
+        (t >= SLIRP_NOTHING_TIMED_MS &&
+         s->quiet_passes >= SLIRP_QUIET_PASSES)) {
+        s->due_us = -1;
+        *timeout = -1;
+    } else {
+        s->due_us = g_source_get_time(source) + (int64_t)t * 1000;
+        *timeout = (gint)MIN(t, (uint32_t)G_MAXINT);
+    }
     return FALSE;
 }
 
+static bool slirp_fd_ready(SlirpState *s)
+{
+    for (unsigned i = 0; i < s->pollfds->len; i++) {
+        if (g_array_index(s->pollfds, GPollFD, i).revents) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Ready on an fd event, or when slirp's timeout has passed. */
 static gboolean slirp_src_check(GSource *source)
 {
     SlirpState *s = ((SlirpSource *)source)->s;
 
-    for (unsigned i = 0; i < s->pollfds->len; i++) {
-        if (g_array_index(s->pollfds, GPollFD, i).revents) {
-            return TRUE;
-        }
-    }
-    return FALSE;
+    return slirp_fd_ready(s) ||
+           (s->due_us >= 0 && g_source_get_time(source) >= s->due_us);
 }
 
 static gboolean slirp_src_dispatch(GSource *source, GSourceFunc cb,
@@ -221,6 +289,11 @@ static gboolean slirp_src_dispatch(GSource *source, GSourceFunc cb,
 {
     SlirpState *s = ((SlirpSource *)source)->s;
 
+    if (slirp_fd_ready(s)) {
+        slirp_traffic(s);
+    } else {
+        s->quiet_passes++;
+    }
     slirp_pollfds_poll(s->slirp, 0, slirp_get_revents, s);
     for (unsigned i = 0; i < s->pollfds->len; i++) {
         g_array_index(s->pollfds, GPollFD, i).revents = 0;
@@ -250,6 +323,14 @@ static ssize_t net_slirp_receive_iov(NetClientState *nc,
     } else {
         net_iov_to_buf(iov, iovcnt, 0, s->buf, len);
         slirp_input(s->slirp, s->buf, len);
+    }
+    slirp_traffic(s);
+    /*
+     * The frame may have opened a socket (a guest's TCP connect) that the
+     * main loop must poll: from a vCPU thread, make it look now.
+     */
+    if (!main_loop_is_current_thread()) {
+        main_loop_wakeup();
     }
     return len;
 }
@@ -281,6 +362,9 @@ static void net_slirp_cleanup(NetClientState *nc)
     }
     if (s->pollfds) {
         g_array_unref(s->pollfds);
+    }
+    if (s->wanted) {
+        g_array_unref(s->wanted);
     }
 }
 
@@ -674,6 +758,8 @@ bool net_init_user(GHashTable *opts, const char *name, NetClientState *peer,
     s = (SlirpState *)qemu_new_net_client(&net_slirp_info, peer, "user",
                                           name);
     s->pollfds = g_array_new(FALSE, TRUE, sizeof(GPollFD));
+    s->wanted = g_array_new(FALSE, TRUE, sizeof(GPollFD));
+    s->due_us = -1;
     s->guestfwds = g_ptr_array_new();
     {
         char a[INET_ADDRSTRLEN];

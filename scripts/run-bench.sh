@@ -11,3 +11,5 @@ python3 bench/aio-read.py "$build" "${BENCH_RUNS:-5}"
 python3 bench/ahci-read.py "$build" "${BENCH_RUNS:-5}" || [ $? -eq 77 ]
 # virtio-blk from the guest (SKIP exits 77 without /dev/kvm).
 python3 bench/virtio-blk.py "$build" "${BENCH_RUNS:-5}" || [ $? -eq 77 ]
+# An idle guest's host CPU time and wake-ups (SKIP exits 77 without /dev/kvm).
+python3 bench/idle.py "$build" "${BENCH_RUNS:-3}" 20 || [ $? -eq 77 ]

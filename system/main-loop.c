@@ -4,10 +4,14 @@
  *
  * GLib hands its poll function a timeout in whole milliseconds, which
  * would round every timer up to the next millisecond and cap periodic
- * device timers (RTC at 8192 Hz, HPET, PIT) near 1 kHz.  The timer source
- * therefore records the earliest timer's deadline in nanoseconds, and the
- * poll function waits with ppoll() until exactly then when that is sooner
- * than what GLib asked for.
+ * device timers (RTC at 8192 Hz, HPET, PIT) near 1 kHz.  The poll
+ * function therefore reads the earliest timer's deadline in nanoseconds
+ * itself, just before it sleeps, and waits with ppoll() until exactly
+ * then when that is sooner than what GLib asked for.
+ *
+ * An idle machine must cost the host nothing: the loop sleeps until the
+ * next armed timer or file descriptor event and never wakes on a fixed
+ * tick (no cap on the timeout), so whatever has no work arms no timer.
  */
 #include "qemu/osdep.h"
 #include <poll.h>
@@ -20,8 +24,7 @@ static GMutex bql;
 static __thread bool bql_held;
 static GMainContext *main_ctx;
 static GSource *timer_source;
-/* CLOCK_MONOTONIC ns of the earliest timer, or -1; set in prepare. */
-static int64_t timer_deadline_ns = -1;
+static __thread bool is_main_loop_thread;
 
 static int64_t monotonic_ns(void)
 {
@@ -60,10 +63,17 @@ int64_t main_loop_poll_timeout_ns(gint timeout_ms, int64_t deadline_ns,
     return t;
 }
 
+/*
+ * The deadline is read here, not in the timer source's prepare, so that a
+ * timer armed after prepare by this thread (another source's callback,
+ * a nested iteration) is seen without a wake-up.
+ */
 static gint poll_without_bql(GPollFD *fds, guint nfds, gint timeout)
 {
-    int64_t ns = main_loop_poll_timeout_ns(timeout, timer_deadline_ns,
-                                           monotonic_ns());
+    int64_t next = timers_next_deadline_ns();
+    int64_t now = monotonic_ns();
+    int64_t ns = main_loop_poll_timeout_ns(timeout,
+                                           next < 0 ? -1 : now + next, now);
     struct timespec ts = { ns / 1000000000LL, ns % 1000000000LL };
     gint ret;
 
@@ -75,19 +85,19 @@ static gint poll_without_bql(GPollFD *fds, guint nfds, gint timeout)
     return ret;
 }
 
-/* A source that is ready when the earliest timer is due. */
+/*
+ * A source that runs the timers that are due.  It leaves the poll timeout
+ * to the poll function (-1 here), which knows the deadline to the ns.
+ */
 static gboolean timer_source_prepare(GSource *src, gint *timeout)
 {
-    int64_t next = timers_run_due();
-
-    timer_deadline_ns = next < 0 ? -1 : monotonic_ns() + next;
-    *timeout = next < 0 ? -1 : (gint)MIN((next + 999999) / 1000000, 1000);
-    return next == 0;
+    *timeout = -1;
+    return timers_run_due() == 0;
 }
 
 static gboolean timer_source_check(GSource *src)
 {
-    return FALSE;
+    return timers_next_deadline_ns() == 0;
 }
 
 static gboolean timer_source_dispatch(GSource *src, GSourceFunc cb,
@@ -112,6 +122,7 @@ void main_loop_init(void)
     g_main_context_set_poll_func(main_ctx, poll_without_bql);
     timer_source = g_source_new(&timer_source_funcs, sizeof(GSource));
     g_source_attach(timer_source, main_ctx);
+    is_main_loop_thread = true;
     bql_lock();
 }
 
@@ -120,6 +131,11 @@ void main_loop_wakeup(void)
     if (main_ctx) {
         g_main_context_wakeup(main_ctx);
     }
+}
+
+bool main_loop_is_current_thread(void)
+{
+    return is_main_loop_thread;
 }
 
 typedef struct MainLoopCall {

@@ -126,7 +126,15 @@ void timer_mod(QEMUTimer *t, int64_t expire_ns)
     timer_lists[t->type] = g_list_insert_sorted(timer_lists[t->type], t,
                                                 compare_expiry);
     g_mutex_unlock(&timer_lock);
-    main_loop_wakeup();
+    /*
+     * The main loop reads the earliest deadline just before it sleeps, so
+     * its own thread (a timer re-arming itself, a device under the lock)
+     * needs no wake-up: writing the eventfd there would only make the next
+     * poll return at once and cost two system calls a re-arm.
+     */
+    if (!main_loop_is_current_thread()) {
+        main_loop_wakeup();
+    }
 }
 
 bool timer_pending(const QEMUTimer *t)
@@ -195,22 +203,16 @@ static void run_due(QEMUClockType type)
     }
 }
 
-int64_t timers_run_due(void)
+int64_t timers_next_deadline_ns(void)
 {
     int64_t next = -1;
 
     for (QEMUClockType c = 0; c < QEMU_CLOCK_MAX; c++) {
         int64_t e, delta;
 
-        if (c == QEMU_CLOCK_VIRTUAL && virtual_manual) {
-            /* Due at the frozen time: run them; later ones wait for qtest. */
-            run_due(c);
-            continue;
+        if (c == QEMU_CLOCK_VIRTUAL && (virtual_manual || !virtual_enabled)) {
+            continue;       /* qtest steps it; a stopped clock has no due */
         }
-        if (c == QEMU_CLOCK_VIRTUAL && !virtual_enabled) {
-            continue;
-        }
-        run_due(c);
         e = first_expiry(c);
         if (e < 0) {
             continue;
@@ -219,6 +221,18 @@ int64_t timers_run_due(void)
         next = next < 0 ? delta : MIN(next, delta);
     }
     return next;
+}
+
+int64_t timers_run_due(void)
+{
+    for (QEMUClockType c = 0; c < QEMU_CLOCK_MAX; c++) {
+        if (c == QEMU_CLOCK_VIRTUAL && !virtual_manual && !virtual_enabled) {
+            continue;
+        }
+        /* A manual clock's timers due at the frozen time run too. */
+        run_due(c);
+    }
+    return timers_next_deadline_ns();
 }
 
 int64_t qemu_clock_virtual_next_deadline(void)

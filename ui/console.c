@@ -104,6 +104,7 @@ static void listener_send_cursor(DisplayChangeListener *dcl, QemuConsole *con)
 
 /* ---- the refresh timer ------------------------------------------------ */
 
+/* The shortest interval a listener asks for; 0: none wants ticks. */
 static uint64_t wanted_interval(void)
 {
     uint64_t best = 0;
@@ -112,6 +113,9 @@ static uint64_t wanted_interval(void)
         DisplayChangeListener *dcl = g_ptr_array_index(listeners, i);
         uint64_t iv = dcl->update_interval ? dcl->update_interval
                                            : GUI_REFRESH_INTERVAL_DEFAULT;
+        if (iv == GUI_REFRESH_NONE) {
+            continue;
+        }
         if (!best || iv < best) {
             best = iv;
         }

@@ -381,8 +381,16 @@ void qemu_spice_display_clients_changed(int nr)
         return;
     }
     sd->clients = nr;
+    /*
+     * Without clients nothing ticks (the dirty log keeps the guest's
+     * writes); a client's first refresh comes at once, so the worker's
+     * copy of the screen catches up before the client asks much of it.
+     */
     dpy_set_ui_interval(&sd->dcl, nr ? GUI_REFRESH_INTERVAL_DEFAULT
-                                     : GUI_REFRESH_INTERVAL_IDLE);
+                                     : GUI_REFRESH_NONE);
+    if (nr) {
+        dpy_refresh_soon(&sd->dcl);
+    }
 }
 
 /* ---- QXL interface (the worker thread) ------------------------------------ */
@@ -566,7 +574,7 @@ void qemu_spice_display_attach(void)
     sd->dcl.ops = &spice_dcl_ops;
     sd->dcl.opaque = sd;
     sd->dcl.con = NULL;             /* console 0 */
-    sd->dcl.update_interval = GUI_REFRESH_INTERVAL_IDLE;
+    sd->dcl.update_interval = GUI_REFRESH_NONE;
     /* calls spice_dpy_switch with the current surface: the primary */
     register_displaychangelistener(&sd->dcl);
 }

@@ -29,8 +29,10 @@
  * second of a busy screen instead of the 30 ms interval's 33, and a slow
  * one paces the refreshes itself.  While clients are connected but the
  * screen does not change, the interval doubles from 30 ms up to 0.5 s (it
- * snaps back on a change or on the clients' input); without clients it
- * is 3 s (the console then runs the device's update that rarely).
+ * snaps back on a change or on the clients' input); without clients
+ * there are no ticks at all: the dirty log keeps the guest's writes, and
+ * a client's connection brings the framebuffer up to date before its
+ * threads start (on_connected).
  *
  * Not done: TLS/SASL/x509, reverse connections, audio.
  */
@@ -411,7 +413,7 @@ static const DisplayChangeListenerOps vnc_dcl_ops = {
 static void vnc_update_interval(VncDisplay *vd)
 {
     vnc_set_interval(vd, vd->clients->len ? GUI_REFRESH_INTERVAL_DEFAULT
-                                          : GUI_REFRESH_INTERVAL_IDLE);
+                                          : GUI_REFRESH_NONE);
 }
 
 /* ---- QAPI views -------------------------------------------------------- */
@@ -1553,8 +1555,8 @@ bool vnc_display_open(const char *opts, GError **errp)
     g_ptr_array_add(displays, vd);
     vd->dcl.ops = &vnc_dcl_ops;
     vd->dcl.opaque = vd;
-    vd->dcl.update_interval = GUI_REFRESH_INTERVAL_IDLE;
-    vd->interval = GUI_REFRESH_INTERVAL_IDLE;
+    vd->dcl.update_interval = GUI_REFRESH_NONE;
+    vd->interval = GUI_REFRESH_NONE;
     register_displaychangelistener(&vd->dcl);
     for (unsigned i = 0; vd->http_dir && i < vd->nr_listeners; i++) {
         VncListener *l = &vd->listeners[i];

@@ -17,6 +17,11 @@ void main_loop_init(void);
 int main_loop_run(void);
 /* Make the main loop re-check timers and requests (any thread). */
 void main_loop_wakeup(void);
+/*
+ * True on the thread that runs the main loop: work it queues there is seen
+ * before the loop next sleeps, so it needs no main_loop_wakeup().
+ */
+bool main_loop_is_current_thread(void);
 /* Run @fn(@opaque) on the main thread with the big lock held (any thread). */
 void main_loop_call(void (*fn)(void *opaque), void *opaque);
 

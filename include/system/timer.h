@@ -54,5 +54,11 @@ int64_t qemu_clock_virtual_next_deadline(void);
  * (for the main loop's poll timeout) or -1 when none is armed.
  */
 int64_t timers_run_due(void);
+/*
+ * The time in ns until the earliest armed timer (0: due now), or -1 when
+ * none is armed; runs nothing.  A manual (qtest) or stopped virtual clock
+ * has no deadline.
+ */
+int64_t timers_next_deadline_ns(void);
 
 #endif

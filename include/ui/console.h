@@ -13,10 +13,12 @@
  * A front end registers a DisplayChangeListener: it is told of surface
  * switches (resize) and of changed rectangles, and gets a refresh call on
  * every tick of the console's refresh timer.  The timer runs only while a
- * listener exists, at the shortest interval any listener asks for
- * (GUI_REFRESH_INTERVAL_DEFAULT, 30 ms, as QEMU; a VNC server without
- * clients asks for GUI_REFRESH_INTERVAL_IDLE), and each tick first runs
- * the device's gfx_update.  With no listener nothing runs, and an idle
+ * listener that wants ticks exists, at the shortest interval any listener
+ * asks for (GUI_REFRESH_INTERVAL_DEFAULT, 30 ms, as QEMU), and each tick
+ * first runs the device's gfx_update.  A VNC or SPICE server without
+ * clients asks for none (GUI_REFRESH_NONE): the dirty log keeps what the
+ * guest wrote meanwhile, and the server brings its picture up to date when
+ * a client comes.  With no ticking listener nothing runs, and an idle
  * screen costs one dirty-bitmap scan per tick.  A front end whose client
  * has taken the last picture and will want the next asks for an early
  * tick with dpy_refresh_soon (no sooner than GUI_REFRESH_INTERVAL_MIN
@@ -31,7 +33,11 @@
 #include "hw/qdev.h"
 
 #define GUI_REFRESH_INTERVAL_DEFAULT    30      /* ms */
-#define GUI_REFRESH_INTERVAL_IDLE       3000    /* ms */
+/*
+ * A listener with nobody to show the screen to: no ticks for it, so a
+ * display server without clients costs an idle machine no wake-ups.
+ */
+#define GUI_REFRESH_NONE                UINT64_MAX
 /* The earliest tick dpy_refresh_soon gives: a frame of a 60 Hz display. */
 #define GUI_REFRESH_INTERVAL_MIN        16      /* ms */
 
@@ -110,7 +116,8 @@ typedef struct DisplayChangeListenerOps {
 struct DisplayChangeListener {
     const DisplayChangeListenerOps *ops;
     QemuConsole *con;           /* NULL: follow console 0 */
-    uint64_t update_interval;   /* ms; 0: GUI_REFRESH_INTERVAL_DEFAULT */
+    uint64_t update_interval;   /* ms; 0: GUI_REFRESH_INTERVAL_DEFAULT;
+                                   GUI_REFRESH_NONE: no ticks */
     void *opaque;
 };
 

@@ -85,6 +85,27 @@ static void test_future_timer_waits(void)
 }
 
 /*
+ * The main loop reads the next deadline just before it sleeps: it runs
+ * nothing, is -1 with no timer armed (the loop may then sleep until an fd
+ * event: no tick), and follows a timer moved after the last pass.
+ */
+static void test_next_deadline_runs_nothing(void)
+{
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+    Rearming *r = rearming_new(false, now + 3600 * NANOSECONDS_PER_SECOND);
+
+    g_assert_cmpint(timers_next_deadline_ns(), >,
+                    3500 * NANOSECONDS_PER_SECOND);
+    timer_mod(r->t, 0);                 /* due now, after the pass */
+    g_assert_cmpint(timers_next_deadline_ns(), ==, 0);
+    g_assert_cmpuint(r->runs, ==, 0);   /* only a pass runs it */
+    g_assert_cmpint(timers_run_due(), ==, -1);
+    g_assert_cmpuint(r->runs, ==, 1);
+    g_assert_cmpint(timers_next_deadline_ns(), ==, -1);
+    rearming_free(r);
+}
+
+/*
  * The main loop waits until the earliest timer to the nanosecond, not
  * rounded up to GLib's whole milliseconds: 122 us (RTC at 8192 Hz) is
  * 122 us, not 1 ms.
@@ -117,6 +138,8 @@ int main(int argc, char **argv)
     g_test_add_func("/timer/storm-does-not-starve-others",
                     test_storm_does_not_starve_others);
     g_test_add_func("/timer/future-timer-waits", test_future_timer_waits);
+    g_test_add_func("/timer/next-deadline-runs-nothing",
+                    test_next_deadline_runs_nothing);
     g_test_add_func("/timer/poll-timeout-is-not-rounded",
                     test_poll_timeout_is_not_rounded);
     return g_test_run();
