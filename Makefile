@@ -5,8 +5,10 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 SUITES     ?= unit qtest guest functional
-# Real firmware and boot loader boots: the normal build only.
-FIRST_BUILD_SUITES ?= firmware
+# Real firmware and boot loader boots, and the idle machine's wake-up count
+# (tens of seconds of waiting each, nothing ASan would add): the normal
+# build only.
+FIRST_BUILD_SUITES ?= firmware idle
 # Seconds each fuzz target (fuzz/) runs in `make check`: a smoke run that
 # keeps the whole check under 20 minutes; `make fuzz` is the campaign.
 CHECK_FUZZ_SECONDS ?= 5
