@@ -5,6 +5,7 @@
  */
 #include "qemu/osdep.h"
 #include "hw/usb/iso-ring.h"
+#include "hw/usb/usb.h"
 
 void usb_iso_ring_init(UsbIsoRing *r, unsigned nslots, unsigned slot_size)
 {
@@ -74,4 +75,23 @@ bool usb_iso_ring_pop(UsbIsoRing *r, uint8_t *dst, size_t cap, size_t *len,
     r->head = (r->head + 1) % r->nslots;
     r->count--;
     return true;
+}
+
+void usb_iso_ring_take(UsbIsoRing *r, USBPacket *p)
+{
+    size_t len;
+    int st;
+
+    p->actual = 0;
+    p->status = USB_RET_SUCCESS;
+    if (!usb_iso_ring_pop(r, p->buf, p->len, &len, &st)) {
+        return;
+    }
+    p->status = st;
+    if (st == USB_RET_SUCCESS) {
+        p->actual = MIN(len, p->len);
+        if (len > p->len) {
+            p->status = USB_RET_BABBLE;
+        }
+    }
 }

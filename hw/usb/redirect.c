@@ -289,27 +289,6 @@ static void redir_iso_free(USBRedirDevice *s)
     }
 }
 
-/* An isochronous IN transaction takes the oldest packet; an empty ring
- * is an empty packet (no NAK for isochronous, USB 2.0 5.6.4). */
-static void redir_iso_in(RedirIso *iso, USBPacket *p)
-{
-    size_t len;
-    int st;
-
-    p->actual = 0;
-    p->status = USB_RET_SUCCESS;
-    if (!usb_iso_ring_pop(&iso->ring, p->buf, p->len, &len, &st)) {
-        return;
-    }
-    p->status = st;
-    if (st == USB_RET_SUCCESS) {
-        p->actual = MIN(len, p->len);
-        if (len > p->len) {
-            p->status = USB_RET_BABBLE;     /* more than the host asked */
-        }
-    }
-}
-
 /* An isochronous OUT transaction is one iso_packet to the peer; there
  * is no answer to wait for. */
 static void redir_iso_out(USBRedirDevice *s, RedirIso *iso, USBPacket *p,
@@ -345,7 +324,7 @@ static void redir_iso_data(USBRedirDevice *s, USBPacket *p, uint8_t addr)
         redir_iso_start(s, addr);
     }
     if (addr & 0x80) {
-        redir_iso_in(iso, p);
+        usb_iso_ring_take(&iso->ring, p);
     } else {
         redir_iso_out(s, iso, p, addr);
     }

@@ -102,11 +102,40 @@ static void test_bounds(void)
     g_assert_false(usb_iso_ring_pop(&r, out, 4, &len, &st));
 }
 
+/* The IN transaction's view: data, empty packets, babble, errors. */
+static void test_take(void)
+{
+    UsbIsoRing r;
+    uint8_t in[16], out[16];
+    USBPacket p = { .pid = USB_TOKEN_IN, .buf = out, .len = 8 };
+
+    usb_iso_ring_init(&r, 4, 16);
+    fill(in, sizeof(in), 3);
+    usb_iso_ring_push(&r, in, 5, USB_RET_SUCCESS);
+    usb_iso_ring_push(&r, in, 12, USB_RET_SUCCESS);
+    usb_iso_ring_push(&r, NULL, 0, USB_RET_IOERROR);
+    usb_iso_ring_take(&r, &p);
+    g_assert_cmpint(p.status, ==, USB_RET_SUCCESS);
+    g_assert_cmpuint(p.actual, ==, 5);
+    g_assert_cmpmem(out, 5, in, 5);
+    usb_iso_ring_take(&r, &p);                  /* 12 bytes into 8 */
+    g_assert_cmpint(p.status, ==, USB_RET_BABBLE);
+    g_assert_cmpuint(p.actual, ==, 8);
+    usb_iso_ring_take(&r, &p);
+    g_assert_cmpint(p.status, ==, USB_RET_IOERROR);
+    g_assert_cmpuint(p.actual, ==, 0);
+    usb_iso_ring_take(&r, &p);                  /* empty: no NAK */
+    g_assert_cmpint(p.status, ==, USB_RET_SUCCESS);
+    g_assert_cmpuint(p.actual, ==, 0);
+    usb_iso_ring_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/usb-iso-ring/order", test_order);
     g_test_add_func("/usb-iso-ring/overflow", test_overflow);
     g_test_add_func("/usb-iso-ring/bounds", test_bounds);
+    g_test_add_func("/usb-iso-ring/take", test_take);
     return g_test_run();
 }

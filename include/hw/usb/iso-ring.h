@@ -49,6 +49,15 @@ bool usb_iso_ring_push(UsbIsoRing *r, const uint8_t *data, size_t len,
 bool usb_iso_ring_pop(UsbIsoRing *r, uint8_t *dst, size_t cap, size_t *len,
                       int *status);
 
+/*
+ * Answer an isochronous IN transaction @p (a USBPacket) with the oldest
+ * packet: its data and status; a packet longer than @p asked for is
+ * babble (its first bytes are kept).  An empty ring answers an empty
+ * packet: isochronous endpoints have no NAK (USB 2.0 5.6.4).
+ */
+struct USBPacket;
+void usb_iso_ring_take(UsbIsoRing *r, struct USBPacket *p);
+
 static inline unsigned usb_iso_ring_count(const UsbIsoRing *r)
 {
     return r->count;
