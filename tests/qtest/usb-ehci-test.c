@@ -19,7 +19,10 @@
  * periodic list (status and lengths written back, a buffer crossing a
  * page, errors: page select and buffer bounds, a stall, no device; an
  * iTD or its buffer outside RAM and iTD/siTD loops: HSE); bad command
- * lines.
+ * lines; usb-redir against a usbredirparser peer (control, bulk, filter
+ * rules) and its isochronous endpoints through iTDs (IN packets in
+ * order, an empty ring, OUT packets at the peer, ring overflow, a
+ * hostile peer, streams stopped by SET_INTERFACE).
  */
 #include <fcntl.h>
 #include <glib.h>
