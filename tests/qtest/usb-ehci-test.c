@@ -22,7 +22,8 @@
  * lines; usb-redir against a usbredirparser peer (control, bulk, filter
  * rules) and its isochronous endpoints through iTDs (IN packets in
  * order, an empty ring, OUT packets at the peer, ring overflow, a
- * hostile peer, streams stopped by SET_INTERFACE).
+ * hostile peer, streams stopped by SET_INTERFACE), and at full speed
+ * through the companion UHCI's isochronous TDs.
  */
 #include <fcntl.h>
 #include <glib.h>
@@ -836,6 +837,7 @@ typedef struct Peer {
     size_t ctrl_out_len;
     /* the audio-like device of /usb-redir/isochronous */
     bool iso_dev;
+    bool full_speed;            /* announce it at full speed */
     int alt;                    /* interface 1's alternate setting */
     unsigned iso_starts, iso_stops;
     struct usb_redir_start_iso_stream_header start[8];
@@ -928,6 +930,9 @@ static void peer_announce_iso(Peer *pe)
         .product_id = 0x0105, .device_version_bcd = 0x0100,
     };
 
+    if (pe->full_speed) {
+        dc.speed = usb_redir_speed_full;
+    }
     ii.interface[1] = 1;
     ii.interface_class[0] = ii.interface_class[1] = 1;     /* audio */
     ii.interface_subclass[0] = 1;
@@ -1300,6 +1305,15 @@ static void redir_barrier(Env *e)
     g_assert_cmpint(qehci_control(&e->h, 3, 0xc0, 1, 0, 0, 32, buf), ==, 11);
 }
 
+/* The same through the companion UHCI. */
+static void redir_barrier_uhci(Env *e)
+{
+    uint8_t buf[32];
+
+    peer_flush(peer);
+    g_assert_cmpint(quhci_control(&e->u, 3, 0xc0, 1, 0, 0, 32, buf), ==, 11);
+}
+
 static void peer_send_iso(uint8_t ep, uint8_t status, const uint8_t *data,
                           unsigned len)
 {
@@ -1540,6 +1554,131 @@ static void test_redir_iso(void)
     unlink(sock);
     g_assert_cmpint(g_get_monotonic_time() - t0, <, 60 * G_USEC_PER_SEC);
 }
+#define UHCI_TD_ISO     (1u << 25)
+
+/* @n isochronous TDs of EP@ep (device 3), each @len bytes at 0x200
+ * apart from the UHCI's data + 0x1000, run in one go. */
+static void run_uhci_iso(Env *e, unsigned n, bool in, unsigned ep,
+                         unsigned len)
+{
+    uint32_t buf = e->u.data + 0x1000;
+
+    if (in) {
+        qtest_memset(e->qts, buf, 0xee, 0x200 * n);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        quhci_write_td(&e->u, i,
+                       i + 1 < n ? e->u.td + 32 * (i + 1) + 4 : 1,
+                       UHCI_TD_ISO, in ? UHCI_PID_IN : UHCI_PID_OUT, 3, ep,
+                       len, buf + 0x200 * i);
+    }
+    quhci_run_tds(&e->u, n);
+    for (unsigned i = 0; i < n; i++) {
+        g_assert_cmphex(quhci_td_ctrl(&e->u, i) & (TD_ACTIVE | TD_STALL),
+                        ==, 0);
+    }
+}
+
+/* The audio-like device at full speed, on the companion UHCI (kvmpc's
+ * UHCI runs isochronous TDs as plain ones): 8 packets a URB, a ring of
+ * 32. */
+static void test_redir_iso_uhci(void)
+{
+    Env e;
+    g_autofree char *sock = g_strdup_printf("%s/kvmpc-redir-isou-%d.sock",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *devs = g_strdup_printf(
+        "-chardev socket,id=r,path=%s,server=on,wait=off "
+        "-device usb-redir,chardev=r,bus=ehci.0,port=2,id=redir", sock);
+    uint32_t buf;
+    uint8_t pkt[ISO_MPS];
+    gint64 deadline;
+    unsigned got = 0, next = 8;
+
+    env_start(&e, devs);
+    uhci_start(&e, 0);
+    buf = e.u.data + 0x1000;
+    peer = peer_connect_dev(sock, true);
+    peer->full_speed = true;
+    e.u.frame_hook = peer_pump;
+    deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    while (!(qtest_inw(e.qts, UHCI_IO + 0x12) & 1) &&
+           g_get_monotonic_time() < deadline) {
+        peer_pump();
+        qtest_clock_step(e.qts, 0);
+    }
+    g_assert_cmphex(qtest_inw(e.qts, UHCI_IO + 0x12) & 1, ==, 1);
+    quhci_port_reset(&e.u, 1);
+    g_assert_cmpint(quhci_control(&e.u, 0, 0x00, 5, 3, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 3, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 3, 0x01, 11, 1, 1, 0, NULL), ==, 0);
+
+    /* the first IN starts the stream: 8 packets a URB at full speed */
+    run_uhci_iso(&e, 1, true, 3, ISO_MPS);
+    g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, 0)), ==, 0);
+    pump_until(&peer->iso_starts, 1);
+    g_assert_cmphex(peer->start[0].endpoint, ==, 0x83);
+    g_assert_cmpuint(peer->start[0].pkts_per_urb, ==, 8);
+    g_assert_cmpuint(peer->start[0].no_urbs, ==, 3);
+    for (unsigned i = 0; i < 3; i++) {
+        for (unsigned j = 0; j < sizeof(pkt); j++) {
+            pkt[j] = i * 11 + j;
+        }
+        peer_send_iso(0x83, usb_redir_success, pkt, 50 + i);
+    }
+    redir_barrier_uhci(&e);
+    run_uhci_iso(&e, 4, true, 3, ISO_MPS);
+    for (unsigned i = 0; i < 3; i++) {
+        g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, i)), ==, 50 + i);
+        qtest_memread(e.qts, buf + 0x200 * i, pkt, 51 + i);
+        for (unsigned j = 0; j < 50 + i; j++) {
+            g_assert_cmpuint(pkt[j], ==, (uint8_t)(i * 11 + j));
+        }
+        g_assert_cmphex(pkt[50 + i], ==, 0xee);
+    }
+    g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, 3)), ==, 0);
+
+    /* 40 packets into a ring of 32: the first 8 are dropped */
+    for (uint32_t i = 0; i < 40; i++) {
+        uint8_t b[4] = { i, 0x11, 0x22, 0x33 };
+        peer_send_iso(0x83, usb_redir_success, b, 4);
+    }
+    redir_barrier_uhci(&e);
+    for (unsigned r = 0; r < 5; r++) {
+        run_uhci_iso(&e, 8, true, 3, ISO_MPS);
+        for (unsigned i = 0; i < 8; i++) {
+            if (quhci_actlen(quhci_td_ctrl(&e.u, i)) == 4) {
+                g_assert_cmpuint(qtest_readb(e.qts, buf + 0x200 * i), ==,
+                                 next);
+                next++;
+                got++;
+            } else {
+                g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, i)), ==,
+                                 0);
+            }
+        }
+    }
+    g_assert_cmpuint(got, ==, 32);
+    g_assert_cmpuint(next, ==, 40);
+
+    /* OUT: one TD, one iso packet at the peer */
+    for (unsigned j = 0; j < sizeof(pkt); j++) {
+        pkt[j] = j ^ 0x3c;
+    }
+    qtest_memwrite(e.qts, buf, pkt, 100);
+    run_uhci_iso(&e, 1, false, 4, 100);
+    pump_until(&peer->iso_out_n, 1);
+    g_assert_cmphex(peer->start[1].endpoint, ==, 0x04);
+    g_assert_cmpuint(peer->start[1].pkts_per_urb, ==, 8);
+    g_assert_cmpuint(peer->iso_out_len[0], ==, 100);
+    g_assert_cmpmem(peer->iso_out[0], 100, pkt, 100);
+
+    e.u.frame_hook = NULL;
+    peer_free(peer);
+    peer = NULL;
+    env_stop(&e);
+    unlink(sock);
+}
 #endif
 
 /* Bad command lines: one clear line, exit status 1. */
@@ -1600,6 +1739,7 @@ int main(int argc, char **argv)
     g_test_add_func("/usb-redir/ehci", test_redir);
     g_test_add_func("/usb-redir/filter", test_redir_filter);
     g_test_add_func("/usb-redir/isochronous", test_redir_iso);
+    g_test_add_func("/usb-redir/isochronous-uhci", test_redir_iso_uhci);
 #endif
     return g_test_run();
 }
