@@ -428,7 +428,8 @@ static unsigned host_iso_max_in(USBHostDevice *s,
         }
         max = (w & 0x7ff) * (1 + ((w >> 11) & 3));
         if (s->dev.speed == USB_SPEED_SUPER &&
-            !libusb_get_ss_endpoint_companion_descriptor(NULL, ed, &ss)) {
+            !libusb_get_ss_endpoint_companion_descriptor(host_ctx, ed,
+                                                         &ss)) {
             max = ss->wBytesPerInterval;
             libusb_free_ss_endpoint_companion_descriptor(ss);
         }
