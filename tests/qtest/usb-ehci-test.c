@@ -1029,6 +1029,8 @@ static void peer_control(void *priv, uint64_t id,
     } else if (h->requesttype == 0xc0 && h->request == 1) {
         reply = (const uint8_t *)"kvmpc-redir";
         rlen = MIN(11, h->length);
+    } else if (h->requesttype == 0x02 && h->request == 1 && !h->value) {
+        /* CLEAR_FEATURE(ENDPOINT_HALT): accepted */
     } else if (h->requesttype == 0x40 && h->request == 2) {
         pe->ctrl_out_len = MIN((size_t)len, sizeof(pe->ctrl_out));
         memcpy(pe->ctrl_out, data, pe->ctrl_out_len);
@@ -1530,11 +1532,21 @@ static void test_redir_iso(void)
     redir_iso_overflow(&e);
     redir_iso_hostile(&e);
 
+    /* an endpoint reset (CLEAR_FEATURE(ENDPOINT_HALT), Linux's
+     * usb_clear_halt) stops EP3's stream; its next transaction starts it */
+    g_assert_cmpint(qehci_control(&e.h, 3, 0x02, 1, 0, 0x83, 0, NULL), ==, 0);
+    pump_until(&peer->iso_stops, 1);
+    g_assert_cmphex(peer->stop_ep[0], ==, 0x83);
+    run_iso_in(&e, 1);
+    g_assert_cmphex(itd_status(&e, ITD(0), 0), ==, 0);
+    pump_until(&peer->iso_starts, 4);
+    g_assert_cmphex(peer->start[3].endpoint, ==, 0x83);
+
     /* back to alternate setting 0: both streams stop first */
     g_assert_cmpint(qehci_control(&e.h, 3, 0x01, 11, 0, 1, 0, NULL), ==, 0);
     g_assert_cmpint(peer->alt, ==, 0);
-    g_assert_cmpuint(peer->iso_stops, ==, 2);
-    g_assert_cmphex(peer->stop_ep[0] ^ peer->stop_ep[1], ==, 0x83 ^ 0x04);
+    g_assert_cmpuint(peer->iso_stops, ==, 3);
+    g_assert_cmphex(peer->stop_ep[1] ^ peer->stop_ep[2], ==, 0x83 ^ 0x04);
     /* a late packet is dropped; EP3 is no endpoint now: a stall, which
      * an iTD reports as a transaction error */
     peer_send_iso(0x83, usb_redir_success, (const uint8_t *)"late", 4);
