@@ -15,15 +15,31 @@
  * packet NAKed; when libusb completes it (its fds watched by the main
  * loop), usb_wakeup() makes the controller retry and the result goes
  * back.  One transfer per endpoint and direction is in flight.
- * Isochronous endpoints are not passed through (docs/usb.md).
+ *
+ * Isochronous endpoints have no handshake (USB 2.0 5.6), so they are not
+ * asynchronous: the first packet the controller offers starts a stream
+ * of HOST_ISO_URBS libusb iso transfers.  IN transfers are resubmitted
+ * as they complete and their packets wait in a bounded ring
+ * (hw/usb/iso-ring.c) for the controller's IN transactions, as usb-redir
+ * does with its peer's packets; OUT packets are collected into a
+ * transfer that is submitted when full.
  */
 #include "qemu/osdep.h"
 #include "hw/usb/usb.h"
+#include "hw/usb/iso-ring.h"
 #include <glib-unix.h>
 #include <poll.h>
 #include <libusb.h>
 
 #define HOST_MAX_XFER   (1 << 20)       /* bytes one packet may carry */
+/* Isochronous streams: 3 transfers in flight keep a stream gap-free
+ * through a late completion; a transfer spans 4 ms at high speed and
+ * SuperSpeed (8 service intervals a frame at interval 1), 8 ms at full
+ * speed (a packet a frame). */
+#define HOST_ISO_URBS   3
+#define HOST_ISO_PKTS_HS 32
+#define HOST_ISO_PKTS_FS 8
+#define HOST_MAX_IFACES 32
 
 typedef struct USBHostDevice USBHostDevice;
 
@@ -39,6 +55,27 @@ typedef struct HostXfer {
     bool in;
 } HostXfer;
 
+/* One libusb iso transfer; allocated with its stream, and freed by its
+ * completion when the stream (or the device) went away meanwhile. */
+typedef struct HostIsoUrb {
+    struct HostIso *iso;        /* NULL: orphaned, free on completion */
+    struct libusb_transfer *t;
+    bool busy;                  /* submitted, not completed */
+} HostIsoUrb;
+
+typedef struct HostIso {
+    USBHostDevice *s;
+    bool started;
+    uint8_t addr;
+    unsigned max, pkts;         /* bytes a packet, packets a transfer */
+    HostIsoUrb *urb[HOST_ISO_URBS];
+    UsbIsoRing ring;            /* IN: completed packets, oldest first */
+    /* OUT: the transfer being filled, its packets and bytes so far */
+    unsigned fill_urb, fill;
+    size_t fill_off;
+    uint64_t dropped;           /* OUT packets with no transfer free */
+} HostIso;
+
 struct USBHostDevice {
     USBDevice dev;
     /* properties */
@@ -47,10 +84,15 @@ struct USBHostDevice {
     /* the host device */
     libusb_device_handle *dh;
     uint8_t ep_type[2][USB_MAX_ENDPOINTS];  /* [in][ep]: LIBUSB xfer type */
+    uint8_t ep_iface[2][USB_MAX_ENDPOINTS];
+    uint8_t alt[HOST_MAX_IFACES];       /* current alternate settings */
     uint8_t nifaces;
+    HostIso iso[2][USB_MAX_ENDPOINTS];
     HostXfer ctrl;
     HostXfer data[2][USB_MAX_ENDPOINTS];
 };
+
+static void host_iso_stop_iface(USBHostDevice *s, int iface);
 
 static libusb_context *host_ctx;
 static GHashTable *host_fd_watches;     /* fd -> GSource id */
@@ -196,6 +238,8 @@ static void host_read_endpoints(USBHostDevice *s)
                 uint8_t addr = id->endpoint[e].bEndpointAddress;
                 s->ep_type[!!(addr & 0x80)][addr & 0xf] =
                     id->endpoint[e].bmAttributes & 3;
+                s->ep_iface[!!(addr & 0x80)][addr & 0xf] =
+                    id->bInterfaceNumber;
             }
         }
     }
@@ -303,6 +347,7 @@ static void host_unrealize(DeviceState *d)
             }
         }
     }
+    host_iso_stop_iface(s, -1);
     if (s->dh) {
         host_release_interfaces(s);
         libusb_close(s->dh);
@@ -359,6 +404,237 @@ static bool host_xfer_prepare(USBHostDevice *s, HostXfer *x, size_t len)
     return true;
 }
 
+/* ---- isochronous streams ------------------------------------------------ */
+
+/*
+ * Bytes a packet of endpoint @addr may carry in the current alternate
+ * setting of its interface: wMaxPacketSize's size times its
+ * high-bandwidth multiplier at high speed (USB 2.0 9.6.6), the
+ * companion's wBytesPerInterval at SuperSpeed (USB 3.2 9.6.7); 0 when
+ * the setting has no such endpoint.  The kernel refuses iso packets
+ * longer than this, so it is what each transfer packet asks for.
+ */
+static unsigned host_iso_max_in(USBHostDevice *s,
+                                const struct libusb_interface_descriptor *id,
+                                uint8_t addr)
+{
+    for (unsigned e = 0; e < id->bNumEndpoints; e++) {
+        const struct libusb_endpoint_descriptor *ed = &id->endpoint[e];
+        struct libusb_ss_endpoint_companion_descriptor *ss;
+        unsigned w = ed->wMaxPacketSize, max;
+
+        if (ed->bEndpointAddress != addr) {
+            continue;
+        }
+        max = (w & 0x7ff) * (1 + ((w >> 11) & 3));
+        if (s->dev.speed == USB_SPEED_SUPER &&
+            !libusb_get_ss_endpoint_companion_descriptor(host_ctx, ed,
+                                                         &ss)) {
+            max = ss->wBytesPerInterval;
+            libusb_free_ss_endpoint_companion_descriptor(ss);
+        }
+        return max;
+    }
+    return 0;
+}
+
+static unsigned host_iso_max(USBHostDevice *s, uint8_t addr)
+{
+    unsigned iface = s->ep_iface[!!(addr & 0x80)][addr & 0xf];
+    struct libusb_config_descriptor *cd;
+    unsigned max = 0;
+
+    if (iface >= HOST_MAX_IFACES ||
+        libusb_get_active_config_descriptor(libusb_get_device(s->dh), &cd)) {
+        return 0;
+    }
+    for (unsigned i = 0; i < cd->bNumInterfaces && !max; i++) {
+        const struct libusb_interface *in = &cd->interface[i];
+        for (int a = 0; a < in->num_altsetting && !max; a++) {
+            const struct libusb_interface_descriptor *id = &in->altsetting[a];
+            if (id->bInterfaceNumber == iface &&
+                id->bAlternateSetting == s->alt[iface]) {
+                max = host_iso_max_in(s, id, addr);
+            }
+        }
+    }
+    libusb_free_config_descriptor(cd);
+    return MIN(max, 3u * 16 * 1024);
+}
+
+static void host_iso_submit(HostIso *iso, HostIsoUrb *u);
+
+/* A transfer came back: IN packets go to the ring, and the transfer goes
+ * out again while the stream runs; OUT transfers just become free. */
+static void LIBUSB_CALL host_iso_done(struct libusb_transfer *t)
+{
+    HostIsoUrb *u = t->user_data;
+    HostIso *iso = u->iso;
+
+    u->busy = false;
+    if (!iso) {                 /* the stream went away meanwhile */
+        g_free(t->buffer);
+        libusb_free_transfer(t);
+        g_free(u);
+        return;
+    }
+    if (!(iso->addr & 0x80)) {
+        return;
+    }
+    for (int i = 0; i < t->num_iso_packets; i++) {
+        struct libusb_iso_packet_descriptor *d = &t->iso_packet_desc[i];
+        int st = t->status == LIBUSB_TRANSFER_COMPLETED ?
+                 host_status(d->status) : host_status(t->status);
+
+        usb_iso_ring_push(&iso->ring, libusb_get_iso_packet_buffer_simple(t, i),
+                          st == USB_RET_SUCCESS ?
+                          MIN(d->actual_length, iso->max) : 0, st);
+    }
+    if (iso->started && t->status != LIBUSB_TRANSFER_NO_DEVICE &&
+        t->status != LIBUSB_TRANSFER_CANCELLED) {
+        host_iso_submit(iso, u);
+    }
+}
+
+static void host_iso_submit(HostIso *iso, HostIsoUrb *u)
+{
+    if (iso->addr & 0x80) {
+        libusb_set_iso_packet_lengths(u->t, iso->max);
+    }
+    u->busy = !libusb_submit_transfer(u->t);
+}
+
+static HostIsoUrb *host_iso_urb_new(HostIso *iso)
+{
+    HostIsoUrb *u = g_new0(HostIsoUrb, 1);
+
+    u->iso = iso;
+    u->t = libusb_alloc_transfer(iso->pkts);
+    if (!u->t) {
+        g_free(u);
+        return NULL;
+    }
+    libusb_fill_iso_transfer(u->t, iso->s->dh, iso->addr,
+                             g_malloc0((size_t)iso->pkts * iso->max),
+                             iso->pkts * iso->max, iso->pkts, host_iso_done,
+                             u, 0);
+    return u;
+}
+
+/* Stop @iso's stream: busy transfers are cancelled and freed by their
+ * completion, idle ones now. */
+static void host_iso_stop(HostIso *iso)
+{
+    for (unsigned i = 0; i < HOST_ISO_URBS; i++) {
+        HostIsoUrb *u = iso->urb[i];
+
+        iso->urb[i] = NULL;
+        if (!u) {
+            continue;
+        }
+        if (u->busy) {
+            u->iso = NULL;
+            libusb_cancel_transfer(u->t);
+        } else {
+            g_free(u->t->buffer);
+            libusb_free_transfer(u->t);
+            g_free(u);
+        }
+    }
+    iso->started = false;
+    usb_iso_ring_free(&iso->ring);
+}
+
+/* Start a stream: its transfers, its ring, IN transfers submitted. */
+static bool host_iso_start(USBHostDevice *s, HostIso *iso, uint8_t addr)
+{
+    iso->s = s;
+    iso->addr = addr;
+    iso->max = host_iso_max(s, addr);
+    iso->pkts = s->dev.speed >= USB_SPEED_HIGH ? HOST_ISO_PKTS_HS :
+                HOST_ISO_PKTS_FS;
+    iso->fill_urb = iso->fill = 0;
+    iso->fill_off = 0;
+    if (!iso->max) {
+        return false;
+    }
+    for (unsigned i = 0; i < HOST_ISO_URBS; i++) {
+        iso->urb[i] = host_iso_urb_new(iso);
+        if (!iso->urb[i]) {
+            host_iso_stop(iso);
+            return false;
+        }
+    }
+    iso->started = true;
+    if (addr & 0x80) {
+        usb_iso_ring_init(&iso->ring, iso->pkts * (HOST_ISO_URBS + 1),
+                          iso->max);
+        for (unsigned i = 0; i < HOST_ISO_URBS; i++) {
+            host_iso_submit(iso, iso->urb[i]);
+        }
+    }
+    return true;
+}
+
+/* An OUT packet joins the transfer being filled, which goes out when
+ * full; with every transfer still busy the packet is dropped (counted):
+ * late isochronous data is worth nothing (USB 2.0 5.6.4). */
+static void host_iso_out(HostIso *iso, USBPacket *p)
+{
+    HostIsoUrb *u = iso->urb[iso->fill_urb];
+
+    if (p->len > iso->max) {
+        p->status = USB_RET_IOERROR;
+        return;
+    }
+    p->status = USB_RET_SUCCESS;
+    p->actual = p->len;
+    if (u->busy) {
+        iso->dropped++;
+        return;
+    }
+    /* an iso transfer's packets lie back to back (libusb: each starts
+     * where the one before ends) */
+    memcpy(u->t->buffer + iso->fill_off, p->buf, p->len);
+    u->t->iso_packet_desc[iso->fill].length = p->len;
+    iso->fill_off += p->len;
+    if (++iso->fill == iso->pkts) {
+        host_iso_submit(iso, u);
+        iso->fill = 0;
+        iso->fill_off = 0;
+        iso->fill_urb = (iso->fill_urb + 1) % HOST_ISO_URBS;
+    }
+}
+
+static void host_iso_data(USBHostDevice *s, USBPacket *p, uint8_t addr)
+{
+    HostIso *iso = &s->iso[!!(addr & 0x80)][addr & 0xf];
+
+    if (!iso->started && !host_iso_start(s, iso, addr)) {
+        p->status = USB_RET_IOERROR;
+        return;
+    }
+    if (addr & 0x80) {
+        usb_iso_ring_take(&iso->ring, p);
+    } else {
+        host_iso_out(iso, p);
+    }
+}
+
+/* Stop the streams of interface @iface (-1: all), before SET_INTERFACE
+ * or SET_CONFIGURATION drops their endpoints (USB 2.0 9.1.1.5). */
+static void host_iso_stop_iface(USBHostDevice *s, int iface)
+{
+    for (unsigned d = 0; d < 2; d++) {
+        for (unsigned e = 0; e < USB_MAX_ENDPOINTS; e++) {
+            if (s->iso[d][e].started &&
+                (iface < 0 || s->ep_iface[d][e] == iface)) {
+                host_iso_stop(&s->iso[d][e]);
+            }
+        }
+    }
+}
+
 static void host_handle_control(USBDevice *dev, USBPacket *p, int request,
                                 int value, int index, int length,
                                 uint8_t *data)
@@ -392,6 +668,8 @@ static void host_handle_control(USBDevice *dev, USBPacket *p, int request,
     }
     if (request == (DeviceOutRequest | USB_REQ_SET_CONFIGURATION)) {
         /* through libusb so the host kernel knows the interfaces */
+        host_iso_stop_iface(s, -1);
+        memset(s->alt, 0, sizeof(s->alt));
         host_release_interfaces(s);
         int rc = libusb_set_configuration(s->dh, value);
         host_claim_interfaces(s);
@@ -399,9 +677,20 @@ static void host_handle_control(USBDevice *dev, USBPacket *p, int request,
         return;
     }
     if (request == (InterfaceOutRequest | USB_REQ_SET_INTERFACE)) {
+        host_iso_stop_iface(s, index & 0xff);
         p->status = libusb_set_interface_alt_setting(s->dh, index, value)
                     ? USB_RET_STALL : USB_RET_SUCCESS;
+        if (p->status == USB_RET_SUCCESS && index < HOST_MAX_IFACES) {
+            s->alt[index] = value;
+        }
         return;
+    }
+    if (request == (EndpointOutRequest | USB_REQ_CLEAR_FEATURE) &&
+        value == USB_ENDPOINT_HALT &&
+        s->ep_type[!!(index & 0x80)][index & 0xf] ==
+        LIBUSB_TRANSFER_TYPE_ISOCHRONOUS) {
+        /* an endpoint reset ends its stream, as Linux's usb_clear_halt */
+        host_iso_stop(&s->iso[!!(index & 0x80)][index & 0xf]);
     }
     if (!host_xfer_prepare(s, x, 8 + length)) {
         p->status = USB_RET_IOERROR;
@@ -439,6 +728,10 @@ static void host_handle_data(USBDevice *dev, USBPacket *p)
     if (p->stream) {
         /* bulk streams are not passed through (docs/usb.md) */
         p->status = USB_RET_STALL;
+        return;
+    }
+    if (type == LIBUSB_TRANSFER_TYPE_ISOCHRONOUS && (p->ep & 0xf)) {
+        host_iso_data(s, p, addr);
         return;
     }
     if (x->done) {
@@ -487,6 +780,7 @@ static void host_handle_reset(USBDevice *dev)
 {
     USBHostDevice *s = (USBHostDevice *)dev;
 
+    host_iso_stop_iface(s, -1);     /* a reset device has no streams */
     if (s->dh && dev->state != USB_STATE_NOTATTACHED) {
         /* the bus reset reaches the real device (it keeps its address) */
         libusb_reset_device(s->dh);

@@ -18,16 +18,41 @@
  * and NAKs; the peer's answer (matched by id) wakes the controller,
  * whose retry takes the result.  Interrupt IN endpoints are started on
  * the first poll; the peer's reports queue (8 deep) until polled.
- * Isochronous endpoints and bulk streams are not done (docs/usb.md).
+ *
+ * Isochronous endpoints (usbredir protocol: start_iso_stream,
+ * stop_iso_stream, iso_stream_status, iso_packet) have no handshake
+ * (USB 2.0 5.6), so they are not asynchronous: the first packet the
+ * controller offers starts the stream; IN packets then take what the
+ * peer streamed into a bounded ring (hw/usb/iso-ring.c), or nothing
+ * (a zero-length packet) when it is empty; OUT packets go to the peer
+ * as iso_packets at once.  Bulk streams are not done (docs/usb.md).
  */
 #include "qemu/osdep.h"
 #include "chardev/char.h"
 #include "hw/usb/usb.h"
+#include "hw/usb/iso-ring.h"
 #include <usbredirparser.h>
 #include <usbredirfilter.h>
 
 #define REDIR_INTR_QUEUE        8
 #define REDIR_MAX_DATA          (1 << 20)
+/*
+ * Isochronous streams.  usbredirhost takes at most 32 packets per URB
+ * and 16 URBs; 3 URBs in flight is what keeps a stream gap-free
+ * through a late completion.  An URB spans 4 ms at high speed (8
+ * micro-frames a frame) and 8 ms at full speed (a packet a frame).
+ */
+#define REDIR_ISO_URBS          3
+#define REDIR_ISO_PKTS_HS       32
+#define REDIR_ISO_PKTS_FS       8
+/* The largest packet a (micro)frame carries: high speed 3 x 1024
+ * (USB 2.0 5.6.3), SuperSpeed 3 x 16 x 1024 (USB 3.2 4.4.8), full
+ * speed 1023 (USB 2.0 5.6.3). */
+#define REDIR_ISO_MAX_HS        3072
+#define REDIR_ISO_MAX_SS        (3 * 16 * 1024)
+#define REDIR_ISO_MAX_FS        1023
+/* An IN ring holds the URBs in flight plus one more, and at most 1 MiB */
+#define REDIR_ISO_RING_BYTES    (1u << 20)
 
 typedef struct RedirPending {
     bool busy, done;
@@ -44,6 +69,15 @@ typedef struct RedirIntrIn {
     uint8_t *data[REDIR_INTR_QUEUE];
     uint16_t len[REDIR_INTR_QUEUE];
 } RedirIntrIn;
+
+/* One isochronous endpoint, by usbredir index (OUT 0-15, IN 16-31). */
+typedef struct RedirIso {
+    bool started;               /* start_iso_stream sent, not stopped */
+    bool failed;                /* the peer said the stream failed */
+    unsigned max;               /* bytes a packet may carry */
+    UsbIsoRing ring;            /* IN: the peer's packets, oldest first */
+    uint64_t refused;           /* IN packets longer than max */
+} RedirIso;
 
 typedef struct USBRedirDevice {
     USBDevice dev;
@@ -62,6 +96,8 @@ typedef struct USBRedirDevice {
     RedirPending ctrl;
     RedirPending data[2][USB_MAX_ENDPOINTS];
     RedirIntrIn intr[USB_MAX_ENDPOINTS];
+    RedirIso iso[32];
+    uint64_t iso_bogus;         /* iso messages for no iso endpoint */
 } USBRedirDevice;
 
 static int redir_status(uint8_t st)
@@ -93,6 +129,8 @@ static void redir_clear_pending(RedirPending *p)
     memset(p, 0, sizeof(*p));
 }
 
+static void redir_iso_free(USBRedirDevice *s);
+
 static void redir_reset_state(USBRedirDevice *s)
 {
     redir_clear_pending(&s->ctrl);
@@ -108,6 +146,7 @@ static void redir_reset_state(USBRedirDevice *s)
         }
         memset(q, 0, sizeof(*q));
     }
+    redir_iso_free(s);
 }
 
 /* A pending request got its answer: keep it for the controller's retry. */
@@ -125,6 +164,181 @@ static void redir_complete(USBRedirDevice *s, RedirPending *p, uint8_t st,
         p->len = len;
     }
     usb_wakeup(&s->dev, ep & 0xf);
+}
+
+/* ---- isochronous streams ------------------------------------------------ */
+
+/* usbredir numbers endpoints 0-15 OUT, 16-31 IN (ep_info, EP2I) */
+static unsigned redir_ep_index(uint8_t addr)
+{
+    return ((addr & 0x80) ? 16 : 0) + (addr & 0xf);
+}
+
+static uint8_t redir_ep_addr(unsigned idx)
+{
+    return ((idx & 16) ? 0x80 : 0) | (idx & 0xf);
+}
+
+/* Is @addr an isochronous endpoint of the device as the peer last
+ * described it?  Bits 6:4 of an address are reserved (USB 2.0 9.6.6)
+ * and endpoint 0 is always control, whatever a peer claims. */
+static bool redir_ep_is_iso(USBRedirDevice *s, uint8_t addr)
+{
+    return !(addr & 0x70) && (addr & 0xf) &&
+           s->epinfo.type[redir_ep_index(addr)] == usb_redir_type_iso;
+}
+
+/*
+ * The most bytes a packet of endpoint @idx may carry.  usbredirhost's
+ * ep_info max_packet_size is wMaxPacketSize's size times its
+ * high-bandwidth multiplier (USB 2.0 5.9.2, 9.6.6): what one
+ * (micro)frame carries.  Without the ep_info_max_packet_size capability
+ * the peer sends none: the speed's limit then.
+ */
+static unsigned redir_iso_max(USBRedirDevice *s, unsigned idx)
+{
+    unsigned lim = s->dev.speed == USB_SPEED_SUPER ? REDIR_ISO_MAX_SS :
+                   s->dev.speed == USB_SPEED_HIGH ? REDIR_ISO_MAX_HS :
+                   REDIR_ISO_MAX_FS;
+    unsigned v = 0;
+
+    if (usbredirparser_peer_has_cap(s->parser,
+                                    usb_redir_cap_ep_info_max_packet_size)) {
+        v = s->epinfo.max_packet_size[idx];
+    }
+    return v ? MIN(v, lim) : lim;
+}
+
+/* Size an IN ring for @pkts packets per URB: the URBs in flight and one
+ * more, in at most REDIR_ISO_RING_BYTES.  Allocated when the stream
+ * starts and kept while its size fits, so packets never allocate. */
+static void redir_iso_ring_setup(RedirIso *iso, unsigned pkts)
+{
+    unsigned n = MIN(pkts * (REDIR_ISO_URBS + 1),
+                     MAX(REDIR_ISO_RING_BYTES / iso->max, 1u));
+
+    if (usb_iso_ring_allocated(&iso->ring) &&
+        (iso->ring.slot_size != iso->max || iso->ring.nslots != n)) {
+        usb_iso_ring_free(&iso->ring);
+    }
+    if (!usb_iso_ring_allocated(&iso->ring)) {
+        usb_iso_ring_init(&iso->ring, n, iso->max);
+    }
+    usb_iso_ring_clear(&iso->ring);
+}
+
+/* start_iso_stream: the peer submits no_urbs URBs of pkts_per_urb
+ * packets and streams IN packets as they complete; for OUT it collects
+ * our packets into URBs. */
+static void redir_iso_start(USBRedirDevice *s, uint8_t addr)
+{
+    unsigned idx = redir_ep_index(addr);
+    RedirIso *iso = &s->iso[idx];
+    unsigned pkts = s->dev.speed >= USB_SPEED_HIGH ? REDIR_ISO_PKTS_HS :
+                    REDIR_ISO_PKTS_FS;
+    struct usb_redir_start_iso_stream_header h = {
+        .endpoint = addr, .pkts_per_urb = pkts, .no_urbs = REDIR_ISO_URBS,
+    };
+
+    iso->max = redir_iso_max(s, idx);
+    if (addr & 0x80) {
+        redir_iso_ring_setup(iso, pkts);
+    }
+    usbredirparser_send_start_iso_stream(s->parser, s->next_id++, &h);
+    iso->started = true;
+    iso->failed = false;
+    redir_flush(s);
+}
+
+/* Stop endpoint @idx's stream; @tell: send stop_iso_stream (not when the
+ * peer dropped it already: a new ep_info, a disconnect). */
+static void redir_iso_stop(USBRedirDevice *s, unsigned idx, bool tell)
+{
+    RedirIso *iso = &s->iso[idx];
+
+    if (iso->started && tell && s->parser) {
+        struct usb_redir_stop_iso_stream_header h = {
+            .endpoint = redir_ep_addr(idx),
+        };
+        usbredirparser_send_stop_iso_stream(s->parser, s->next_id++, &h);
+    }
+    iso->started = false;
+    iso->failed = false;
+    usb_iso_ring_clear(&iso->ring);
+}
+
+/* Stop the streams of interface @iface (-1: all), as a host driver does
+ * before SET_INTERFACE or SET_CONFIGURATION (USB 2.0 9.1.1.5: a new
+ * setting drops the old endpoints). */
+static void redir_iso_stop_iface(USBRedirDevice *s, int iface)
+{
+    for (unsigned i = 0; i < 32; i++) {
+        if (s->iso[i].started &&
+            (iface < 0 || s->epinfo.interface[i] == iface)) {
+            redir_iso_stop(s, i, true);
+        }
+    }
+    redir_flush(s);
+}
+
+static void redir_iso_free(USBRedirDevice *s)
+{
+    for (unsigned i = 0; i < 32; i++) {
+        usb_iso_ring_free(&s->iso[i].ring);
+        memset(&s->iso[i], 0, sizeof(s->iso[i]));
+    }
+}
+
+/* An isochronous OUT transaction is one iso_packet to the peer; there
+ * is no answer to wait for. */
+static void redir_iso_out(USBRedirDevice *s, RedirIso *iso, USBPacket *p,
+                          uint8_t addr)
+{
+    struct usb_redir_iso_packet_header h = {
+        .endpoint = addr, .status = usb_redir_success, .length = p->len,
+    };
+
+    if (p->len > iso->max) {
+        p->status = USB_RET_IOERROR;
+        return;
+    }
+    usbredirparser_send_iso_packet(s->parser, s->next_id++, &h, p->buf,
+                                   p->len);
+    redir_flush(s);
+    p->actual = p->len;
+    p->status = USB_RET_SUCCESS;
+}
+
+static void redir_iso_data(USBRedirDevice *s, USBPacket *p, uint8_t addr)
+{
+    RedirIso *iso = &s->iso[redir_ep_index(addr)];
+
+    if (iso->failed) {
+        /* the peer lost the stream: this transaction fails, the next
+         * one starts it again (a host driver resubmits its URBs) */
+        iso->failed = false;
+        p->status = USB_RET_IOERROR;
+        return;
+    }
+    if (!iso->started) {
+        redir_iso_start(s, addr);
+    }
+    if (addr & 0x80) {
+        usb_iso_ring_take(&iso->ring, p);
+    } else {
+        redir_iso_out(s, iso, p, addr);
+    }
+}
+
+/* A new ep_info: streams of endpoints that are no longer isochronous
+ * are gone on the peer's side (a new alternate setting). */
+static void redir_iso_check_eps(USBRedirDevice *s)
+{
+    for (unsigned i = 0; i < 32; i++) {
+        if (s->iso[i].started && !redir_ep_is_iso(s, redir_ep_addr(i))) {
+            redir_iso_stop(s, i, false);
+        }
+    }
 }
 
 /* ---- parser callbacks -------------------------------------------------- */
@@ -178,7 +392,10 @@ static void redir_interface_info(void *priv,
 
 static void redir_ep_info(void *priv, struct usb_redir_ep_info_header *h)
 {
-    ((USBRedirDevice *)priv)->epinfo = *h;
+    USBRedirDevice *s = priv;
+
+    s->epinfo = *h;
+    redir_iso_check_eps(s);
 }
 
 static void redir_device_disconnect(void *priv)
@@ -305,12 +522,33 @@ static void redir_interrupt_packet(void *priv, uint64_t id,
     usbredirparser_free_packet_data(s->parser, data);
 }
 
-/* What kvmpc does not use still needs a handler: libusbredirparser calls
- * every callback of a message the peer may send without a NULL check. */
+/*
+ * The peer's word on a stream: success after start_iso_stream, or an
+ * error when it could not start it or its URBs failed (usbredirhost
+ * stops the stream then).  The next transaction fails and the one
+ * after restarts the stream.  A status for an endpoint that is not
+ * isochronous is counted and ignored.
+ */
 static void redir_iso_stream_status(void *priv, uint64_t id,
     struct usb_redir_iso_stream_status_header *h)
 {
+    USBRedirDevice *s = priv;
+    RedirIso *iso;
+
+    if (!redir_ep_is_iso(s, h->endpoint)) {
+        s->iso_bogus++;
+        return;
+    }
+    iso = &s->iso[redir_ep_index(h->endpoint)];
+    if (h->status != usb_redir_success && iso->started) {
+        iso->started = false;
+        iso->failed = true;
+        usb_iso_ring_clear(&iso->ring);
+    }
 }
+
+/* What kvmpc does not use still needs a handler: libusbredirparser calls
+ * every callback of a message the peer may send without a NULL check. */
 
 static void redir_interrupt_receiving_status(void *priv, uint64_t id,
     struct usb_redir_interrupt_receiving_status_header *h)
@@ -333,10 +571,46 @@ static void redir_ignore_filter(void *priv, struct usbredirfilter_rule *r,
     usbredirfilter_free(r);
 }
 
+/*
+ * A packet of a started isochronous IN stream: into the endpoint's ring
+ * (the oldest makes room).  One longer than the endpoint allows is not
+ * kept: its transaction sees babble, what a host controller reports for
+ * a device that sends past the packet's end (USB 2.0 8.7.4, EHCI 4.7.3).
+ * An error status takes a slot too, so the guest sees the gap where it
+ * happened.
+ */
+static void redir_iso_received(USBRedirDevice *s,
+                               struct usb_redir_iso_packet_header *h,
+                               const uint8_t *data, int len)
+{
+    RedirIso *iso = &s->iso[redir_ep_index(h->endpoint)];
+
+    if (!iso->started) {
+        return;                 /* late packets of a stopped stream */
+    }
+    if (h->status != usb_redir_success) {
+        usb_iso_ring_push(&iso->ring, NULL, 0, redir_status(h->status));
+    } else if (len < 0 || (unsigned)len > iso->max) {
+        iso->refused++;
+        usb_iso_ring_push(&iso->ring, NULL, 0, USB_RET_BABBLE);
+    } else {
+        usb_iso_ring_push(&iso->ring, data, len, USB_RET_SUCCESS);
+    }
+}
+
 static void redir_iso_packet(void *priv, uint64_t id,
     struct usb_redir_iso_packet_header *h, uint8_t *data, int len)
 {
-    usbredirparser_free_packet_data(((USBRedirDevice *)priv)->parser, data);
+    USBRedirDevice *s = priv;
+
+    if (!redir_ep_is_iso(s, h->endpoint)) {
+        s->iso_bogus++;         /* no such stream: a confused peer */
+    } else if (h->endpoint & 0x80) {
+        redir_iso_received(s, h, data, len);
+    }
+    /* an OUT endpoint's iso_packet echoes one of ours: usbredirhost
+     * reports a failed OUT stream with iso_stream_status */
+    usbredirparser_free_packet_data(s->parser, data);
 }
 
 static void redir_buffered_bulk_packet(void *priv, uint64_t id,
@@ -443,6 +717,25 @@ static void redir_chr_event(void *opaque, ChrEvent event)
 
 /* ---- packets from the controller --------------------------------------- */
 
+/* Requests that end isochronous streams, stopped before the request
+ * goes out, as a host driver kills its URBs first: SET_CONFIGURATION
+ * and SET_INTERFACE (USB 2.0 9.4.7, 9.4.10), and CLEAR_FEATURE
+ * (ENDPOINT_HALT) of an isochronous endpoint, Linux's endpoint reset
+ * (usb_clear_halt). */
+static void redir_iso_before_control(USBRedirDevice *s, int request,
+                                     int value, int index)
+{
+    if (request == (DeviceOutRequest | USB_REQ_SET_CONFIGURATION)) {
+        redir_iso_stop_iface(s, -1);
+    } else if (request == (InterfaceOutRequest | USB_REQ_SET_INTERFACE)) {
+        redir_iso_stop_iface(s, index & 0xff);
+    } else if (request == (EndpointOutRequest | USB_REQ_CLEAR_FEATURE) &&
+               value == USB_ENDPOINT_HALT &&
+               redir_ep_is_iso(s, index & 0xff)) {
+        redir_iso_stop(s, redir_ep_index(index & 0xff), true);
+    }
+}
+
 static void redir_handle_control(USBDevice *dev, USBPacket *p, int request,
                                  int value, int index, int length,
                                  uint8_t *data)
@@ -471,6 +764,7 @@ static void redir_handle_control(USBDevice *dev, USBPacket *p, int request,
         return;
     }
     redir_clear_pending(c);
+    redir_iso_before_control(s, request, value, index);
     c->id = s->next_id++;
     memcpy(c->setup, setup, 8);
     if (request == (DeviceOutRequest | USB_REQ_SET_CONFIGURATION)) {
@@ -515,6 +809,10 @@ static void redir_handle_data(USBDevice *dev, USBPacket *p)
     if (p->stream) {
         /* bulk streams are not passed through (docs/usb.md) */
         p->status = USB_RET_STALL;
+        return;
+    }
+    if (redir_ep_is_iso(s, addr)) {
+        redir_iso_data(s, p, addr);
         return;
     }
     if (type == usb_redir_type_interrupt && in) {
@@ -587,7 +885,9 @@ static void redir_handle_reset(USBDevice *dev)
     USBRedirDevice *s = (USBRedirDevice *)dev;
 
     if (s->parser && s->connected) {
-        /* pending answers are for the old session: forget them */
+        /* pending answers are for the old session: forget them; a reset
+         * device has no streams (USB 2.0 9.1.1.3) */
+        redir_iso_stop_iface(s, -1);
         redir_reset_state(s);
         usbredirparser_send_reset(s->parser);
         redir_flush(s);
@@ -620,6 +920,9 @@ static void redir_unrealize(DeviceState *d)
 
     if (s->chr) {
         qemu_chr_fe_set_handlers(s->chr, NULL, NULL, NULL, s);
+    }
+    if (s->parser && s->connected) {
+        redir_iso_stop_iface(s, -1);    /* the peer's URBs end with us */
     }
     redir_parser_destroy(s);
     usbredirfilter_free(s->rules);

@@ -521,6 +521,7 @@ void quhci_init(QUhci *u, QTestState *qts, unsigned devfn, uint16_t io,
     u->qh = mem + 0x1000;
     u->td = mem + 0x2000;
     u->data = mem + 0x10000;
+    u->frame_hook = NULL;
     qpci_cfg_writel(qts, devfn, 0x20, io | 1);          /* BAR4 */
     qpci_cfg_writew(qts, devfn, 0x04, 0x5);             /* I/O, master */
 }
@@ -580,8 +581,15 @@ unsigned quhci_actlen(uint32_t ctrl)
 
 void quhci_run_tds(QUhci *u, unsigned n)
 {
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
     qtest_writel(u->qts, u->qh + 4, u->td);
-    for (int f = 0; f < 50 && (quhci_td_ctrl(u, n - 1) & TD_ACTIVE); f++) {
+    for (int f = 0; (quhci_td_ctrl(u, n - 1) & TD_ACTIVE) &&
+         (f < 50 || (u->frame_hook && g_get_monotonic_time() < deadline));
+         f++) {
+        if (u->frame_hook) {
+            u->frame_hook();
+        }
         qtest_clock_step(u->qts, 1000000);
     }
 }

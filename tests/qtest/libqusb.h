@@ -268,6 +268,9 @@ typedef struct QUhci {
     uint16_t io;
     /* guest memory: frame list, the QH, TDs (32 bytes apart), data */
     uint32_t fl, qh, td, data;
+    /* called before each frame quhci_run_tds runs (a usbredir peer
+     * answering); with it set, a queue may take up to 10 s */
+    void (*frame_hook)(void);
 } QUhci;
 
 /* I/O BAR4 of the controller at @devfn at @io, I/O and bus mastering

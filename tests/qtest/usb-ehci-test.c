@@ -19,7 +19,11 @@
  * periodic list (status and lengths written back, a buffer crossing a
  * page, errors: page select and buffer bounds, a stall, no device; an
  * iTD or its buffer outside RAM and iTD/siTD loops: HSE); bad command
- * lines.
+ * lines; usb-redir against a usbredirparser peer (control, bulk, filter
+ * rules) and its isochronous endpoints through iTDs (IN packets in
+ * order, an empty ring, OUT packets at the peer, ring overflow, a
+ * hostile peer, streams stopped by SET_INTERFACE), and at full speed
+ * through the companion UHCI's isochronous TDs.
  */
 #include <fcntl.h>
 #include <glib.h>
@@ -831,6 +835,16 @@ typedef struct Peer {
     size_t bulk_out_len;
     uint8_t ctrl_out[64];
     size_t ctrl_out_len;
+    /* the audio-like device of /usb-redir/isochronous */
+    bool iso_dev;
+    bool full_speed;            /* announce it at full speed */
+    int alt;                    /* interface 1's alternate setting */
+    unsigned iso_starts, iso_stops;
+    struct usb_redir_start_iso_stream_header start[8];
+    uint8_t stop_ep[8];
+    unsigned iso_out_n;         /* iso packets received for EP4 OUT */
+    uint8_t iso_out[8][256];
+    size_t iso_out_len[8];
 } Peer;
 
 static Peer *peer;
@@ -880,12 +894,119 @@ static void peer_announce(Peer *pe)
     usbredirparser_send_device_connect(pe->p, &dc);
 }
 
+/*
+ * The audio-like device, high speed 1d6b:0105: interface 0 (audio
+ * control) with bulk EP1 IN standing in for anything not isochronous,
+ * interface 1 (audio streaming) whose alternate setting 1 has EP3 IN and
+ * EP4 OUT, isochronous, 192 bytes, every micro-frame.  ep_info describes
+ * the current alternate setting, as usbredirhost sends it.
+ */
+#define ISO_MPS         192
+
+static void peer_iso_ep_info(Peer *pe)
+{
+    struct usb_redir_ep_info_header ei;
+
+    memset(&ei, 0, sizeof(ei));
+    memset(ei.type, usb_redir_type_invalid, sizeof(ei.type));
+    ei.type[0] = ei.type[16] = usb_redir_type_control;
+    ei.max_packet_size[0] = ei.max_packet_size[16] = 64;
+    ei.type[16 + 1] = usb_redir_type_bulk;
+    ei.max_packet_size[16 + 1] = 512;
+    if (pe->alt == 1) {
+        ei.type[16 + 3] = ei.type[4] = usb_redir_type_iso;
+        ei.max_packet_size[16 + 3] = ei.max_packet_size[4] = ISO_MPS;
+        ei.interval[16 + 3] = ei.interval[4] = 1;
+        ei.interface[16 + 3] = ei.interface[4] = 1;
+    }
+    usbredirparser_send_ep_info(pe->p, &ei);
+}
+
+static void peer_announce_iso(Peer *pe)
+{
+    struct usb_redir_interface_info_header ii = { .interface_count = 2 };
+    struct usb_redir_device_connect_header dc = {
+        .speed = usb_redir_speed_high, .vendor_id = 0x1d6b,
+        .product_id = 0x0105, .device_version_bcd = 0x0100,
+    };
+
+    if (pe->full_speed) {
+        dc.speed = usb_redir_speed_full;
+    }
+    ii.interface[1] = 1;
+    ii.interface_class[0] = ii.interface_class[1] = 1;     /* audio */
+    ii.interface_subclass[0] = 1;
+    ii.interface_subclass[1] = 2;
+    usbredirparser_send_interface_info(pe->p, &ii);
+    peer_iso_ep_info(pe);
+    usbredirparser_send_device_connect(pe->p, &dc);
+}
+
 static void peer_hello(void *priv, struct usb_redir_hello_header *h)
 {
     Peer *pe = priv;
 
     pe->got_hello = true;
-    peer_announce(pe);
+    if (pe->iso_dev) {
+        peer_announce_iso(pe);
+    } else {
+        peer_announce(pe);
+    }
+}
+
+/* usbredirhost's answer to set_alt_setting: the new ep_info, then the
+ * status */
+static void peer_set_alt(void *priv, uint64_t id,
+                         struct usb_redir_set_alt_setting_header *h)
+{
+    Peer *pe = priv;
+    struct usb_redir_alt_setting_status_header st = {
+        .status = usb_redir_success, .interface = h->interface,
+        .alt = h->alt,
+    };
+
+    if (h->interface == 1 && h->alt <= 1) {
+        pe->alt = h->alt;
+        peer_iso_ep_info(pe);
+    } else {
+        st.status = usb_redir_inval;
+    }
+    usbredirparser_send_alt_setting_status(pe->p, id, &st);
+}
+
+static void peer_start_iso(void *priv, uint64_t id,
+                           struct usb_redir_start_iso_stream_header *h)
+{
+    Peer *pe = priv;
+    struct usb_redir_iso_stream_status_header st = {
+        .status = usb_redir_success, .endpoint = h->endpoint,
+    };
+
+    pe->start[pe->iso_starts++ % 8] = *h;
+    usbredirparser_send_iso_stream_status(pe->p, id, &st);
+}
+
+static void peer_stop_iso(void *priv, uint64_t id,
+                          struct usb_redir_stop_iso_stream_header *h)
+{
+    Peer *pe = priv;
+
+    pe->stop_ep[pe->iso_stops++ % 8] = h->endpoint;
+}
+
+static void peer_iso_packet(void *priv, uint64_t id,
+                            struct usb_redir_iso_packet_header *h,
+                            uint8_t *data, int len)
+{
+    Peer *pe = priv;
+
+    if (h->endpoint == 0x04 && pe->iso_out_n < 8) {
+        pe->iso_out_len[pe->iso_out_n] = MIN((size_t)len, 256u);
+        memcpy(pe->iso_out[pe->iso_out_n], data,
+               pe->iso_out_len[pe->iso_out_n]);
+        pe->iso_out_n++;
+    }
+    usbredirparser_free_packet_data(pe->p, data);
 }
 
 static void peer_control(void *priv, uint64_t id,
@@ -908,6 +1029,8 @@ static void peer_control(void *priv, uint64_t id,
     } else if (h->requesttype == 0xc0 && h->request == 1) {
         reply = (const uint8_t *)"kvmpc-redir";
         rlen = MIN(11, h->length);
+    } else if (h->requesttype == 0x02 && h->request == 1 && !h->value) {
+        /* CLEAR_FEATURE(ENDPOINT_HALT): accepted */
     } else if (h->requesttype == 0x40 && h->request == 2) {
         pe->ctrl_out_len = MIN((size_t)len, sizeof(pe->ctrl_out));
         memcpy(pe->ctrl_out, data, pe->ctrl_out_len);
@@ -997,12 +1120,13 @@ static void peer_pump(void)
     peer_flush(peer);
 }
 
-static Peer *peer_connect(const char *path)
+static Peer *peer_connect_dev(const char *path, bool iso_dev)
 {
     Peer *pe = g_new0(Peer, 1);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     uint32_t caps[USB_REDIR_CAPS_SIZE] = { 0 };
 
+    pe->iso_dev = iso_dev;
     pe->fd = socket(AF_UNIX, SOCK_STREAM, 0);
     g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
     g_assert_cmpint(connect(pe->fd, (struct sockaddr *)&sa, sizeof(sa)),
@@ -1021,6 +1145,10 @@ static Peer *peer_connect(const char *path)
     pe->p->device_disconnect_ack_func = peer_disconnect_ack;
     pe->p->cancel_data_packet_func = peer_cancel;
     pe->p->filter_filter_func = peer_filter;
+    pe->p->set_alt_setting_func = peer_set_alt;
+    pe->p->start_iso_stream_func = peer_start_iso;
+    pe->p->stop_iso_stream_func = peer_stop_iso;
+    pe->p->iso_packet_func = peer_iso_packet;
     usbredirparser_caps_set_cap(caps, usb_redir_cap_connect_device_version);
     usbredirparser_caps_set_cap(caps, usb_redir_cap_filter);
     usbredirparser_caps_set_cap(caps, usb_redir_cap_device_disconnect_ack);
@@ -1031,6 +1159,11 @@ static Peer *peer_connect(const char *path)
                         usbredirparser_fl_usb_host);
     peer_flush(pe);
     return pe;
+}
+
+static Peer *peer_connect(const char *path)
+{
+    return peer_connect_dev(path, false);
 }
 
 static void peer_free(Peer *pe)
@@ -1152,6 +1285,412 @@ static void test_redir_filter(void)
     env_stop(&e);
     unlink(sock);
 }
+/* ---- usb-redir isochronous ---------------------------------------------- */
+
+/* An iTD for isochronous endpoint @ep of device 3, ISO_MPS bytes, Mult 1 */
+static void write_iso_itd(Env *e, uint32_t a, uint32_t next, unsigned ep,
+                          bool in, unsigned page0)
+{
+    write_itd(e, a, next, 3, ep, in, page0);
+    qtest_writel(e->qts, a + 36 + 4,
+                 (ISO_BUF + 0x1000 * (page0 + 1)) | (in ? ITD_IN : 0) |
+                 ISO_MPS);
+}
+
+/* Everything the peer sent before has reached usb-redir: a control
+ * request's answer comes back on the same ordered stream. */
+static void redir_barrier(Env *e)
+{
+    uint8_t buf[32];
+
+    peer_flush(peer);
+    g_assert_cmpint(qehci_control(&e->h, 3, 0xc0, 1, 0, 0, 32, buf), ==, 11);
+}
+
+/* The same through the companion UHCI. */
+static void redir_barrier_uhci(Env *e)
+{
+    uint8_t buf[32];
+
+    peer_flush(peer);
+    g_assert_cmpint(quhci_control(&e->u, 3, 0xc0, 1, 0, 0, 32, buf), ==, 11);
+}
+
+static void peer_send_iso(uint8_t ep, uint8_t status, const uint8_t *data,
+                          unsigned len)
+{
+    struct usb_redir_iso_packet_header h = {
+        .endpoint = ep, .status = status, .length = len,
+    };
+
+    usbredirparser_send_iso_packet(peer->p, 0, &h, (uint8_t *)data, len);
+}
+
+/* Arm IN transactions 0..@n-1 of ITD(0) (ISO_MPS bytes at 0x200 * uf of
+ * page 0), run a frame. */
+static void run_iso_in(Env *e, unsigned n)
+{
+    qtest_memset(e->qts, ISO_BUF, 0xee, 0x1000);
+    for (unsigned uf = 0; uf < n; uf++) {
+        qtest_writel(e->qts, ITD(0) + 4 + 4 * uf,
+                     itd_trans(ISO_MPS, 0, 0x200 * uf, 0));
+    }
+    qtest_clock_step(e->qts, 2 * 1000000);
+}
+
+static void pump_until(unsigned *counter, unsigned want)
+{
+    gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+
+    while (*counter < want && g_get_monotonic_time() < deadline) {
+        peer_pump();
+    }
+    g_assert_cmpuint(*counter, ==, want);
+}
+
+/* IN: the peer's packets reach the iTD transactions in order, an empty
+ * ring gives empty packets; OUT: the iTD's data arrive as iso packets. */
+static void redir_iso_in_out(Env *e)
+{
+    uint8_t pkt[ISO_MPS], buf[ISO_MPS];
+
+    /* the first IN transaction starts the stream and finds nothing */
+    run_iso_in(e, 1);
+    g_assert_cmphex(itd_status(e, ITD(0), 0), ==, 0);
+    pump_until(&peer->iso_starts, 1);
+    g_assert_cmphex(peer->start[0].endpoint, ==, 0x83);
+    g_assert_cmpuint(peer->start[0].pkts_per_urb, ==, 32);
+    g_assert_cmpuint(peer->start[0].no_urbs, ==, 3);
+
+    for (unsigned i = 0; i < 5; i++) {
+        for (unsigned j = 0; j < sizeof(pkt); j++) {
+            pkt[j] = i * 7 + j;
+        }
+        peer_send_iso(0x83, usb_redir_success, pkt, 100 + 20 * i);
+    }
+    redir_barrier(e);
+    run_iso_in(e, 6);
+    for (unsigned i = 0; i < 5; i++) {
+        unsigned len = MIN(100 + 20 * i, ISO_MPS);
+
+        g_assert_cmphex(itd_status(e, ITD(0), i), ==,
+                        (len << 16) | (0x200 * i));
+        qtest_memread(e->qts, ISO_BUF + 0x200 * i, buf, ISO_MPS);
+        for (unsigned j = 0; j < len; j++) {
+            g_assert_cmpuint(buf[j], ==, (uint8_t)(i * 7 + j));
+        }
+        if (len < ISO_MPS) {
+            g_assert_cmphex(buf[len], ==, 0xee);
+        }
+    }
+    /* the sixth finds the ring empty */
+    g_assert_cmphex(itd_status(e, ITD(0), 5), ==, 0x200 * 5);
+
+    /* OUT: three transactions of EP4 (page 8 on), the first starts it */
+    for (unsigned uf = 0; uf < 3; uf++) {
+        for (unsigned j = 0; j < sizeof(pkt); j++) {
+            pkt[j] = uf * 31 + j * 5;
+        }
+        qtest_memwrite(e->qts, ISO_BUF + 0x8000 + 0x100 * uf, pkt, ISO_MPS);
+        qtest_writel(e->qts, ITD(1) + 4 + 4 * uf,
+                     itd_trans(50 + 60 * uf, 0, 0x100 * uf, 0));
+    }
+    qtest_clock_step(e->qts, 2 * 1000000);
+    for (unsigned uf = 0; uf < 3; uf++) {
+        g_assert_cmphex(itd_status(e, ITD(1), uf), ==,
+                        ((50 + 60 * uf) << 16) | (0x100 * uf));
+    }
+    pump_until(&peer->iso_out_n, 3);
+    g_assert_cmpuint(peer->iso_starts, ==, 2);
+    g_assert_cmphex(peer->start[1].endpoint, ==, 0x04);
+    for (unsigned uf = 0; uf < 3; uf++) {
+        g_assert_cmpuint(peer->iso_out_len[uf], ==, 50 + 60 * uf);
+        for (unsigned j = 0; j < peer->iso_out_len[uf]; j++) {
+            g_assert_cmpuint(peer->iso_out[uf][j], ==,
+                             (uint8_t)(uf * 31 + j * 5));
+        }
+    }
+}
+
+/* A peer faster than the guest: the ring keeps the newest 128 packets
+ * (4 URBs of 32), in order; the older ones are dropped. */
+static void redir_iso_overflow(Env *e)
+{
+    unsigned got = 0, next = 200 - 128;
+
+    for (uint32_t i = 0; i < 200; i++) {
+        uint8_t b[4] = { i, i >> 8, 0x5a, 0xa5 };
+        peer_send_iso(0x83, usb_redir_success, b, 4);
+    }
+    redir_barrier(e);
+    for (unsigned f = 0; f < 17; f++) {
+        run_iso_in(e, 8);
+        for (unsigned uf = 0; uf < 8; uf++) {
+            uint32_t st = itd_status(e, ITD(0), uf);
+            uint8_t b[4];
+
+            if (!(st >> 16)) {
+                continue;
+            }
+            g_assert_cmphex(st, ==, (4u << 16) | (0x200 * uf));
+            qtest_memread(e->qts, ISO_BUF + 0x200 * uf, b, 4);
+            g_assert_cmpuint(b[0] | b[1] << 8, ==, next);
+            g_assert_cmphex(b[2], ==, 0x5a);
+            next++;
+            got++;
+        }
+    }
+    g_assert_cmpuint(got, ==, 128);
+    g_assert_cmpuint(next, ==, 200);
+}
+
+/* A hostile peer: an iso packet longer than the endpoint allows (babble
+ * for its transaction, nothing written), one for a bulk endpoint and
+ * stream statuses for endpoints without streams (ignored), a stream
+ * failure (one transaction error, then the stream starts again). */
+static void redir_iso_hostile(Env *e)
+{
+    uint8_t big[ISO_MPS + 1], buf[16];
+
+    memset(big, 0x77, sizeof(big));
+    peer_send_iso(0x83, usb_redir_success, big, sizeof(big));
+    peer_send_iso(0x81, usb_redir_success, big, 8);
+    peer_send_iso(0x83, usb_redir_success, (const uint8_t *)"after-big", 9);
+    {
+        struct usb_redir_iso_stream_status_header st = {
+            .status = usb_redir_stall, .endpoint = 0x8f,
+        };
+        usbredirparser_send_iso_stream_status(peer->p, 0, &st);
+        st.endpoint = 0x81;
+        usbredirparser_send_iso_stream_status(peer->p, 0, &st);
+        st.endpoint = 0xf3;             /* reserved address bits */
+        usbredirparser_send_iso_stream_status(peer->p, 0, &st);
+    }
+    redir_barrier(e);
+    run_iso_in(e, 3);
+    g_assert_cmphex(itd_status(e, ITD(0), 0), ==,
+                    ITD_BABBLE | (ISO_MPS << 16));
+    g_assert_cmphex(qtest_readb(e->qts, ISO_BUF), ==, 0xee);
+    g_assert_cmphex(itd_status(e, ITD(0), 1), ==, (9u << 16) | 0x200);
+    qtest_memread(e->qts, ISO_BUF + 0x200, buf, 9);
+    g_assert_cmpmem(buf, 9, "after-big", 9);
+    g_assert_cmphex(itd_status(e, ITD(0), 2), ==, 0x400);  /* empty */
+    g_assert_cmphex(qehci_rd(&e->h, USBSTS) & STS_ERRINT, ==, STS_ERRINT);
+    qehci_wr(&e->h, USBSTS, 0x3f);
+
+    /* the peer lost EP3's stream */
+    {
+        struct usb_redir_iso_stream_status_header st = {
+            .status = usb_redir_ioerror, .endpoint = 0x83,
+        };
+        usbredirparser_send_iso_stream_status(peer->p, 0, &st);
+    }
+    redir_barrier(e);
+    run_iso_in(e, 2);
+    g_assert_cmphex(itd_status(e, ITD(0), 0), ==,
+                    ITD_XACTERR | (ISO_MPS << 16));
+    g_assert_cmphex(itd_status(e, ITD(0), 1), ==, 0x200);
+    pump_until(&peer->iso_starts, 3);
+    g_assert_cmphex(peer->start[2].endpoint, ==, 0x83);
+    qehci_wr(&e->h, USBSTS, 0x3f);
+
+    /* the device still answers, its bulk endpoint too */
+    g_assert_cmphex(qehci_rd(&e->h, PORTSC(1)) & PORT_CCS, ==, PORT_CCS);
+    g_assert_cmpint(qehci_bulk(&e->h, 3, 1, true, DATA + 0x3000, 512, true),
+                    ==, 100);
+}
+
+static void test_redir_iso(void)
+{
+    Env e;
+    g_autofree char *sock = g_strdup_printf("%s/kvmpc-redir-iso-%d.sock",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *devs = g_strdup_printf(
+        "-chardev socket,id=r,path=%s,server=on,wait=off "
+        "-device usb-redir,chardev=r,bus=ehci.0,port=2,id=redir", sock);
+    gint64 t0 = g_get_monotonic_time();
+
+    env_start(&e, devs);
+    isoch_link(&e, 1);
+    qehci_wr(&e.h, PERIODICLISTBASE, QEHCI_FRAMELIST);
+    qehci_hc_start(&e.h, CMD_PSE);
+    peer = peer_connect_dev(sock, true);
+    e.h.frame_hook = peer_pump;
+    wait_connect(&e, 1, true);
+    g_assert_true(qehci_port_reset(&e.h, 1));
+    g_assert_cmpint(qehci_control(&e.h, 0, 0x00, 5, 3, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(qehci_control(&e.h, 3, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    /* SET_INTERFACE 1, alternate setting 1: the iso endpoints appear */
+    g_assert_cmpint(qehci_control(&e.h, 3, 0x01, 11, 1, 1, 0, NULL), ==, 0);
+    g_assert_cmpint(peer->alt, ==, 1);
+    /* ITD(0): EP3 IN -> ITD(1): EP4 OUT -> end, in every frame */
+    write_iso_itd(&e, ITD(0), ITD(1), 3, true, 0);
+    write_iso_itd(&e, ITD(1), 1, 4, false, 8);
+    isoch_link(&e, ITD(0));
+
+    redir_iso_in_out(&e);
+    redir_iso_overflow(&e);
+    redir_iso_hostile(&e);
+
+    /* an endpoint reset (CLEAR_FEATURE(ENDPOINT_HALT), Linux's
+     * usb_clear_halt) stops EP3's stream; its next transaction starts it */
+    g_assert_cmpint(qehci_control(&e.h, 3, 0x02, 1, 0, 0x83, 0, NULL), ==, 0);
+    pump_until(&peer->iso_stops, 1);
+    g_assert_cmphex(peer->stop_ep[0], ==, 0x83);
+    run_iso_in(&e, 1);
+    g_assert_cmphex(itd_status(&e, ITD(0), 0), ==, 0);
+    pump_until(&peer->iso_starts, 4);
+    g_assert_cmphex(peer->start[3].endpoint, ==, 0x83);
+
+    /* back to alternate setting 0: both streams stop first */
+    g_assert_cmpint(qehci_control(&e.h, 3, 0x01, 11, 0, 1, 0, NULL), ==, 0);
+    g_assert_cmpint(peer->alt, ==, 0);
+    g_assert_cmpuint(peer->iso_stops, ==, 3);
+    g_assert_cmphex(peer->stop_ep[1] ^ peer->stop_ep[2], ==, 0x83 ^ 0x04);
+    /* a late packet is dropped; EP3 is no endpoint now: a stall, which
+     * an iTD reports as a transaction error */
+    peer_send_iso(0x83, usb_redir_success, (const uint8_t *)"late", 4);
+    redir_barrier(&e);
+    run_iso_in(&e, 1);
+    g_assert_cmphex(itd_status(&e, ITD(0), 0), ==,
+                    ITD_XACTERR | (ISO_MPS << 16));
+
+    /* the peer unplugs */
+    usbredirparser_send_device_disconnect(peer->p);
+    peer_flush(peer);
+    wait_connect(&e, 1, false);
+    e.h.frame_hook = NULL;
+    peer_free(peer);
+    peer = NULL;
+    env_stop(&e);
+    unlink(sock);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 60 * G_USEC_PER_SEC);
+}
+#define UHCI_TD_ISO     (1u << 25)
+
+/* @n isochronous TDs of EP@ep (device 3), each @len bytes at 0x200
+ * apart from the UHCI's data + 0x1000, run in one go. */
+static void run_uhci_iso(Env *e, unsigned n, bool in, unsigned ep,
+                         unsigned len)
+{
+    uint32_t buf = e->u.data + 0x1000;
+
+    if (in) {
+        qtest_memset(e->qts, buf, 0xee, 0x200 * n);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        quhci_write_td(&e->u, i,
+                       i + 1 < n ? e->u.td + 32 * (i + 1) + 4 : 1,
+                       UHCI_TD_ISO, in ? UHCI_PID_IN : UHCI_PID_OUT, 3, ep,
+                       len, buf + 0x200 * i);
+    }
+    quhci_run_tds(&e->u, n);
+    for (unsigned i = 0; i < n; i++) {
+        g_assert_cmphex(quhci_td_ctrl(&e->u, i) & (TD_ACTIVE | TD_STALL),
+                        ==, 0);
+    }
+}
+
+/* The audio-like device at full speed, on the companion UHCI (kvmpc's
+ * UHCI runs isochronous TDs as plain ones): 8 packets a URB, a ring of
+ * 32. */
+static void test_redir_iso_uhci(void)
+{
+    Env e;
+    g_autofree char *sock = g_strdup_printf("%s/kvmpc-redir-isou-%d.sock",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *devs = g_strdup_printf(
+        "-chardev socket,id=r,path=%s,server=on,wait=off "
+        "-device usb-redir,chardev=r,bus=ehci.0,port=2,id=redir", sock);
+    uint32_t buf;
+    uint8_t pkt[ISO_MPS];
+    gint64 deadline;
+    unsigned got = 0, next = 8;
+
+    env_start(&e, devs);
+    uhci_start(&e, 0);
+    buf = e.u.data + 0x1000;
+    peer = peer_connect_dev(sock, true);
+    peer->full_speed = true;
+    e.u.frame_hook = peer_pump;
+    deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    while (!(qtest_inw(e.qts, UHCI_IO + 0x12) & 1) &&
+           g_get_monotonic_time() < deadline) {
+        peer_pump();
+        qtest_clock_step(e.qts, 0);
+    }
+    g_assert_cmphex(qtest_inw(e.qts, UHCI_IO + 0x12) & 1, ==, 1);
+    quhci_port_reset(&e.u, 1);
+    g_assert_cmpint(quhci_control(&e.u, 0, 0x00, 5, 3, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 3, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(quhci_control(&e.u, 3, 0x01, 11, 1, 1, 0, NULL), ==, 0);
+
+    /* the first IN starts the stream: 8 packets a URB at full speed */
+    run_uhci_iso(&e, 1, true, 3, ISO_MPS);
+    g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, 0)), ==, 0);
+    pump_until(&peer->iso_starts, 1);
+    g_assert_cmphex(peer->start[0].endpoint, ==, 0x83);
+    g_assert_cmpuint(peer->start[0].pkts_per_urb, ==, 8);
+    g_assert_cmpuint(peer->start[0].no_urbs, ==, 3);
+    for (unsigned i = 0; i < 3; i++) {
+        for (unsigned j = 0; j < sizeof(pkt); j++) {
+            pkt[j] = i * 11 + j;
+        }
+        peer_send_iso(0x83, usb_redir_success, pkt, 50 + i);
+    }
+    redir_barrier_uhci(&e);
+    run_uhci_iso(&e, 4, true, 3, ISO_MPS);
+    for (unsigned i = 0; i < 3; i++) {
+        g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, i)), ==, 50 + i);
+        qtest_memread(e.qts, buf + 0x200 * i, pkt, 51 + i);
+        for (unsigned j = 0; j < 50 + i; j++) {
+            g_assert_cmpuint(pkt[j], ==, (uint8_t)(i * 11 + j));
+        }
+        g_assert_cmphex(pkt[50 + i], ==, 0xee);
+    }
+    g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, 3)), ==, 0);
+
+    /* 40 packets into a ring of 32: the first 8 are dropped */
+    for (uint32_t i = 0; i < 40; i++) {
+        uint8_t b[4] = { i, 0x11, 0x22, 0x33 };
+        peer_send_iso(0x83, usb_redir_success, b, 4);
+    }
+    redir_barrier_uhci(&e);
+    for (unsigned r = 0; r < 5; r++) {
+        run_uhci_iso(&e, 8, true, 3, ISO_MPS);
+        for (unsigned i = 0; i < 8; i++) {
+            if (quhci_actlen(quhci_td_ctrl(&e.u, i)) == 4) {
+                g_assert_cmpuint(qtest_readb(e.qts, buf + 0x200 * i), ==,
+                                 next);
+                next++;
+                got++;
+            } else {
+                g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, i)), ==,
+                                 0);
+            }
+        }
+    }
+    g_assert_cmpuint(got, ==, 32);
+    g_assert_cmpuint(next, ==, 40);
+
+    /* OUT: one TD, one iso packet at the peer */
+    for (unsigned j = 0; j < sizeof(pkt); j++) {
+        pkt[j] = j ^ 0x3c;
+    }
+    qtest_memwrite(e.qts, buf, pkt, 100);
+    run_uhci_iso(&e, 1, false, 4, 100);
+    pump_until(&peer->iso_out_n, 1);
+    g_assert_cmphex(peer->start[1].endpoint, ==, 0x04);
+    g_assert_cmpuint(peer->start[1].pkts_per_urb, ==, 8);
+    g_assert_cmpuint(peer->iso_out_len[0], ==, 100);
+    g_assert_cmpmem(peer->iso_out[0], 100, pkt, 100);
+
+    e.u.frame_hook = NULL;
+    peer_free(peer);
+    peer = NULL;
+    env_stop(&e);
+    unlink(sock);
+}
 #endif
 
 /* Bad command lines: one clear line, exit status 1. */
@@ -1211,6 +1750,8 @@ int main(int argc, char **argv)
 #ifdef CONFIG_USBREDIR
     g_test_add_func("/usb-redir/ehci", test_redir);
     g_test_add_func("/usb-redir/filter", test_redir_filter);
+    g_test_add_func("/usb-redir/isochronous", test_redir_iso);
+    g_test_add_func("/usb-redir/isochronous-uhci", test_redir_iso_uhci);
 #endif
     return g_test_run();
 }
