@@ -80,22 +80,6 @@ static char *qmp_ok(Env *e, const char *json)
     return r;
 }
 
-static void qmp_fails(Env *e, const char *json, const char *desc)
-{
-    g_autofree char *r = qmp_cmd(e->qmp, json);
-
-    if (!strstr(r, "\"error\"") || !strstr(r, desc)) {
-        g_error("%s -> %s (expected \"%s\")", json, r, desc);
-    }
-}
-
-static char *events(Env *e)
-{
-    g_free(qmp_cmd(e->qmp, "{\"execute\": \"query-status\"}"));
-
-    return qmp_take_events(e->qmp);
-}
-
 static void add_cpu(Env *e, const char *model, const char *id,
                     const char *topo)
 {
@@ -179,7 +163,7 @@ static void test_pc_plug_unplug(void)
                "{\"path\": \"/machine/peripheral\"}}");
     g_assert_nonnull(strstr(r, "\"name\": \"cpu2\""));
     g_free(r);
-    g_free(events(&e));
+    g_free(qmp_events_now(e.qmp));
 
     /* device_del: a remove event; the CPU stays until the eject. */
     g_free(qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
@@ -189,9 +173,9 @@ static void test_pc_plug_unplug(void)
     g_assert_cmpuint(next_event(&e), ==, 2);
     g_assert_cmphex(qtest_inb(e.qts, e.base + CPUHP_FLAGS), ==,
                     F_ENABLED | F_REMOVE);
-    qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
               "{\"id\": \"cpu2\"}}", "already in the process of unplug");
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_null(strstr(ev, "DEVICE_DELETED"));
     g_free(ev);
     /* _OST(0x103 eject request, 0x80 "in progress") -> ACPI_DEVICE_OST */
@@ -199,7 +183,7 @@ static void test_pc_plug_unplug(void)
     qtest_outl(e.qts, e.base + CPUHP_DATA, 0x103);
     qtest_outb(e.qts, e.base + CPUHP_CMD, CMD_OST_STATUS);
     qtest_outl(e.qts, e.base + CPUHP_DATA, 0x80);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"ACPI_DEVICE_OST\""));
     g_assert_nonnull(strstr(ev, "\"slot\": \"2\""));
     g_assert_nonnull(strstr(ev, "\"slot-type\": \"CPU\""));
@@ -210,7 +194,7 @@ static void test_pc_plug_unplug(void)
     /* CEJ0 */
     qtest_outb(e.qts, e.base + CPUHP_FLAGS, F_REMOVE);
     qtest_outb(e.qts, e.base + CPUHP_FLAGS, F_EJECT);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"DEVICE_DELETED\""));
     g_assert_nonnull(strstr(ev, "/machine/peripheral/cpu2"));
     g_free(ev);
@@ -259,14 +243,14 @@ static void test_errors(void)
     for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *cmd = g_strdup_printf(add, cases[i].driver,
                                                cases[i].props);
-        qmp_fails(&e, cmd, cases[i].msg);
+        qmp_assert_error(e.qmp, cmd, cases[i].msg);
     }
     g_assert_false(qtest_get_irq(e.qts, SCI_GSI));
     add_cpu(&e, "qemu64", "c3",
             "\"socket-id\": 1, \"core-id\": 1, \"thread-id\": 0");
     /* slot 3 has APIC ID 3 (socket 1 core 1) */
     g_assert_cmphex(apic_id_of(&e, 3), ==, 3);
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": "
               "{\"driver\": \"qemu64-x86_64-cpu\", \"id\": \"c4\", "
               "\"socket-id\": 1, \"core-id\": 1, \"thread-id\": 0}}",
               "CPU[3] with APIC ID 3 exists");
@@ -304,13 +288,13 @@ static void test_q35_coldplug_reset(void)
             "\"socket-id\": 0, \"core-id\": 1, \"thread-id\": 0");
     assert_gpe_and_ack(&e);
     g_assert_cmphex(flags_of(&e, 1), ==, F_ENABLED | F_INSERT);
-    g_free(events(&e));
+    g_free(qmp_events_now(e.qmp));
     g_free(qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
                   "{\"id\": \"cold\"}}"));
     assert_gpe_and_ack(&e);
     g_assert_cmphex(flags_of(&e, 2), ==, F_ENABLED | F_REMOVE);
     g_free(qmp_ok(&e, "{\"execute\": \"system_reset\"}"));
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "/machine/peripheral/cold"));
     g_free(ev);
     g_assert_cmphex(flags_of(&e, 2), ==, 0);

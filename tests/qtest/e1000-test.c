@@ -140,13 +140,6 @@ static void env_end(Env *e)
     qnet_close(&e->peer);
 }
 
-static void qmp_ok(Env *e, const char *json)
-{
-    g_autofree char *r = qmp_cmd(e->qmp, json);
-
-    g_assert_nonnull(strstr(r, "\"return\""));
-}
-
 /* ---- descriptor helpers ------------------------------------------------ */
 
 static void tx_ring_init(Env *e, unsigned n)
@@ -386,7 +379,7 @@ static void test_link(void)
     wr(&e, RDT, 7);
     rd(&e, ICR);
     wr(&e, IMS, ICR_LSC);
-    qmp_ok(&e, "{\"execute\":\"set_link\",\"arguments\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"set_link\",\"arguments\":"
            "{\"name\":\"nic0\",\"up\":false}}");
     g_assert_cmphex(rd(&e, STATUS) & STATUS_LU, ==, 0);
     g_assert_true(irq(&e));
@@ -397,7 +390,7 @@ static void test_link(void)
     qnet_send(&e.peer, f, 64);
     g_usleep(100 * 1000);
     g_assert_cmphex(rd(&e, STATUS) & STATUS_LU, ==, 0);
-    qmp_ok(&e, "{\"execute\":\"set_link\",\"arguments\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"set_link\",\"arguments\":"
            "{\"name\":\"nic0\",\"up\":true}}");
     g_assert_cmphex(rd(&e, STATUS) & STATUS_LU, ==, STATUS_LU);
     g_assert_cmphex(rd(&e, ICR) & ICR_LSC, ==, ICR_LSC);
@@ -884,15 +877,15 @@ static void test_announce(void)
     memcpy(want + 22, dev_mac, 6);
     memcpy(want + 32, dev_mac, 6);
     /* another NIC's name: nothing; no rounds: nothing */
-    qmp_ok(&e, "{\"execute\":\"announce-self\",\"arguments\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"announce-self\",\"arguments\":"
            "{\"initial\":10,\"max\":50,\"rounds\":2,\"step\":10,"
            "\"interfaces\":[\"nosuchnic\"]}}");
-    qmp_ok(&e, "{\"execute\":\"announce-self\",\"arguments\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"announce-self\",\"arguments\":"
            "{\"initial\":10,\"max\":50,\"rounds\":0,\"step\":10}}");
     g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 200), ==, -1);
     /* three rounds: at once, after 50 ms, after 50 + 100 ms */
     t0 = g_get_monotonic_time();
-    qmp_ok(&e, "{\"execute\":\"announce-self\",\"arguments\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"announce-self\",\"arguments\":"
            "{\"initial\":50,\"max\":550,\"rounds\":3,\"step\":100,"
            "\"interfaces\":[\"nic0\"],\"id\":\"a1\"}}");
     for (unsigned i = 0; i < 3; i++) {
@@ -903,13 +896,13 @@ static void test_announce(void)
     g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 400), ==, -1);
     /* HMP announce_self [interfaces] [id]: the migration parameters'
      * timing (made quick here) */
-    qmp_ok(&e, "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
            "{\"announce-initial\":10,\"announce-max\":20,"
            "\"announce-rounds\":2,\"announce-step\":10}}");
-    qmp_ok(&e, "{\"execute\":\"human-monitor-command\",\"arguments\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"human-monitor-command\",\"arguments\":"
            "{\"command-line\":\"announce_self nosuchnic,other h1\"}}");
     g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 200), ==, -1);
-    qmp_ok(&e, "{\"execute\":\"human-monitor-command\",\"arguments\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"human-monitor-command\",\"arguments\":"
            "{\"command-line\":\"announce_self x,nic0 h2\"}}");
     for (unsigned i = 0; i < 2; i++) {
         g_assert_cmpint(qnet_recv(&e.peer, got, sizeof(got), 5000), ==, 60);
@@ -942,7 +935,7 @@ static void test_announce_migration(void)
     mig = g_build_filename(e.peer.dir, "mig", NULL);
     cmd = g_strdup_printf("{\"execute\":\"migrate\",\"arguments\":"
                           "{\"uri\":\"file:%s\"}}", mig);
-    qmp_ok(&e, cmd);
+    qmp_assert_ok(e.qmp, cmd);
     for (int i = 0; i < 500; i++) {
         g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\":\"query-migrate\"}");
         if (strstr(r, "\"completed\"")) {

@@ -162,13 +162,6 @@ static void env_end(Env *e)
     qnet_close(&e->peer);
 }
 
-static void qmp_ok(Env *e, const char *json)
-{
-    g_autofree char *r = qmp_cmd(e->qmp, json);
-
-    g_assert_nonnull(strstr(r, "\"return\""));
-}
-
 static bool irq(Env *e)
 {
     return qtest_get_irq(e->qts, IRQ);
@@ -457,11 +450,11 @@ static void test_phy(void)
     g_assert_true(irq(&e));
     g_assert_cmphex(rd(&e, ICR) & ICR_LSC, ==, ICR_LSC);
     /* set_link */
-    qmp_ok(&e, "{\"execute\":\"set_link\",\"arguments\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"set_link\",\"arguments\":"
            "{\"name\":\"nic0\",\"up\":false}}");
     g_assert_cmphex(rd(&e, STATUS) & STATUS_LU, ==, 0);
     g_assert_cmphex(rd(&e, ICR) & ICR_LSC, ==, ICR_LSC);
-    qmp_ok(&e, "{\"execute\":\"set_link\",\"arguments\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"set_link\",\"arguments\":"
            "{\"name\":\"nic0\",\"up\":true}}");
     g_assert_cmphex(rd(&e, STATUS) & STATUS_LU, ==, STATUS_LU);
     env_end(&e);
@@ -776,7 +769,7 @@ static void test_msix(void)
     g_assert_cmpint(qnet_recv(&e.peer, f, sizeof(f), 5000), ==, 64);
     g_assert_cmpint(qnet_recv(&e.peer, f, sizeof(f), 5000), ==, 64);
     /* link change: Other (vector 4), not auto-cleared */
-    qmp_ok(&e, "{\"execute\":\"set_link\",\"arguments\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"set_link\",\"arguments\":"
            "{\"name\":\"nic0\",\"up\":false}}");
     g_assert_cmphex(msg(&e, 4), ==, 0xa4);
     g_assert_cmphex(rd(&e, ICR) & (ICR_OTHER | ICR_LSC), ==,
@@ -1131,7 +1124,7 @@ static void test_delay_migration(void)
     mig = g_build_filename(e.peer.dir, "mig", NULL);
     cmd = g_strdup_printf("{\"execute\":\"migrate\",\"arguments\":"
                           "{\"uri\":\"file:%s\"}}", mig);
-    qmp_ok(&e, cmd);
+    qmp_assert_ok(e.qmp, cmd);
     for (int i = 0; i < 500; i++) {
         g_autofree char *r = qmp_cmd(e.qmp, "{\"execute\":\"query-migrate\"}");
         if (strstr(r, "\"completed\"")) {

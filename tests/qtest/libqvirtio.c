@@ -670,6 +670,30 @@ char *qmp_take_events(QMPConn *c)
     return s;
 }
 
+void qmp_assert_ok(QMPConn *c, const char *json)
+{
+    g_autofree char *r = qmp_cmd(c, json);
+
+    if (!strstr(r, "\"return\"")) {
+        g_error("%s -> %s", json, r);
+    }
+}
+
+void qmp_assert_error(QMPConn *c, const char *json, const char *desc)
+{
+    g_autofree char *r = qmp_cmd(c, json);
+
+    if (!strstr(r, "\"error\"") || !strstr(r, desc)) {
+        g_error("%s -> %s (expected \"%s\")", json, r, desc);
+    }
+}
+
+char *qmp_events_now(QMPConn *c)
+{
+    g_free(qmp_cmd(c, "{\"execute\": \"query-status\"}"));
+    return qmp_take_events(c);
+}
+
 void qmp_close(QMPConn *c)
 {
     close(c->fd);

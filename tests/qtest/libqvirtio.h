@@ -154,6 +154,12 @@ QMPConn *qmp_connect(const char *path);
 char *qmp_cmd(QMPConn *c, const char *json);
 /* Events seen so far, as one string of lines (g_free it); clears them. */
 char *qmp_take_events(QMPConn *c);
+/* The reply to @json is a success (g_error naming both otherwise). */
+void qmp_assert_ok(QMPConn *c, const char *json);
+/* The reply to @json is an error whose text contains @desc. */
+void qmp_assert_error(QMPConn *c, const char *json, const char *desc);
+/* The events so far, after a round trip that lets pending ones in. */
+char *qmp_events_now(QMPConn *c);
 void qmp_close(QMPConn *c);
 
 #endif

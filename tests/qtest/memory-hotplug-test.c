@@ -89,15 +89,6 @@ static char *qmp_ok(Env *e, const char *json)
     return r;
 }
 
-static void qmp_fails(Env *e, const char *json, const char *desc)
-{
-    g_autofree char *r = qmp_cmd(e->qmp, json);
-
-    if (!strstr(r, "\"error\"") || !strstr(r, desc)) {
-        g_error("%s -> %s (expected \"%s\")", json, r, desc);
-    }
-}
-
 static void dimm_add(Env *e, const char *id, const char *memdev,
                      const char *more)
 {
@@ -116,7 +107,7 @@ static void dimm_add_fails(Env *e, const char *memdev, const char *more,
         "\"pc-dimm\", \"id\": \"bad\", \"memdev\": \"%s\"%s}}", memdev,
         more ? more : "");
 
-    qmp_fails(e, j, desc);
+    qmp_assert_error(e->qmp, j, desc);
 }
 
 static void backend_add(Env *e, const char *id, const char *size)
@@ -125,13 +116,6 @@ static void backend_add(Env *e, const char *id, const char *size)
         "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": "
         "\"memory-backend-ram\", \"id\": \"%s\", \"size\": %s}}", id, size);
     g_free(qmp_ok(e, j));
-}
-
-static char *events(Env *e)
-{
-    g_free(qmp_cmd(e->qmp, "{\"execute\": \"query-status\"}"));
-
-    return qmp_take_events(e->qmp);
 }
 
 /* What MRST/MCRS read for a slot: select it, then the fields. */
@@ -275,7 +259,7 @@ static void run_hotplug(bool q35)
     qtest_outl(e.qts, MHP_ADDR_LO, 1);
     qtest_outl(e.qts, MHP_ADDR_HI, 1);
     qtest_outl(e.qts, MHP_SIZE_LO, 0);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"event\": \"ACPI_DEVICE_OST\", \"data\": "
                                 "{\"info\": {\"device\": \"d2\", "
                                 "\"slot\": \"1\", \"slot-type\": \"DIMM\", "
@@ -301,24 +285,24 @@ static void run_hotplug(bool q35)
     g_free(qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
                       "{\"id\": \"d2\"}}"));
     assert_gpe_and_ack(&e);
-    qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                   "{\"id\": \"d2\"}}", "already in the process of unplug");
     g_assert_cmphex(slot_status(&e, 1), ==, ST_ENABLED | ST_REMOVE);
     qtest_outb(e.qts, MHP_STATUS, ST_REMOVE);
     g_assert_cmphex(slot_status(&e, 1), ==, ST_ENABLED);
     g_assert_true(holds(&e, DEVMEM_BASE + 512 * MiB + 8192, 3, 8192));
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_null(strstr(ev, "DEVICE_DELETED"));
     g_free(ev);
     /* The backend is busy while the DIMM lives. */
-    qmp_fails(&e, "{\"execute\": \"object-del\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"object-del\", \"arguments\": "
                   "{\"id\": \"m2\"}}", "object 'm2' is in use, can not be "
                   "deleted");
     /* _OST (0x03 eject, in progress), then _EJ0 (MEJ0). */
     qtest_outl(e.qts, MHP_ADDR_HI, 3);
     qtest_outl(e.qts, MHP_SIZE_LO, 0x80);
     qtest_outb(e.qts, MHP_STATUS, ST_EJECT);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"source\": 3, \"status\": 128"));
     g_assert_nonnull(strstr(ev, "\"event\": \"DEVICE_DELETED\", \"data\": "
                                 "{\"device\": \"d2\""));
@@ -336,7 +320,7 @@ static void run_hotplug(bool q35)
     /* Its backend is free again: deleted (its memory unmapped). */
     g_free(qmp_ok(&e, "{\"execute\": \"object-del\", \"arguments\": "
                       "{\"id\": \"m2\"}}"));
-    qmp_fails(&e, "{\"execute\": \"object-del\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"object-del\", \"arguments\": "
                   "{\"id\": \"m2\"}}", "object 'm2' not found");
 
     /* A cold-plugged DIMM can be ejected too (as QEMU); the next one
@@ -351,7 +335,7 @@ static void run_hotplug(bool q35)
     g_assert_cmphex(slot_status(&e, 0), ==, ST_ENABLED | ST_REMOVE);
     qtest_outb(e.qts, MHP_STATUS, ST_EJECT);
     g_assert_cmphex(slot_status(&e, 0), ==, 0);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"device\": \"d1\""));
     g_free(ev);
     backend_add(&e, "m4", "268435456");
@@ -402,7 +386,7 @@ static void test_errors(void)
     dimm_add_fails(&e, "small", ", \"node\": 1",
                    "'DIMM property node has value 1' which exceeds the "
                    "number of numa nodes: 1");
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": "
                   "{\"driver\": \"pc-dimm\", \"id\": \"x\"}}",
                   "'memdev' property must be set");
     /* A refused DIMM left nothing behind. */

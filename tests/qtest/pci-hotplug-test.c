@@ -68,31 +68,6 @@ static void env_end(Env *e)
     g_free(e->dir);
 }
 
-static void qmp_ok(Env *e, const char *json)
-{
-    g_autofree char *r = qmp_cmd(e->qmp, json);
-
-    if (!strstr(r, "\"return\"")) {
-        g_error("%s -> %s", json, r);
-    }
-}
-
-static void qmp_fails(Env *e, const char *json, const char *desc)
-{
-    g_autofree char *r = qmp_cmd(e->qmp, json);
-
-    if (!strstr(r, "\"error\"") || !strstr(r, desc)) {
-        g_error("%s -> %s (expected \"%s\")", json, r, desc);
-    }
-}
-
-static char *events(Env *e)
-{
-    g_free(qmp_cmd(e->qmp, "{\"execute\": \"query-status\"}"));
-
-    return qmp_take_events(e->qmp);
-}
-
 /* The guest's _E01: GPE status bit 1 with the SCI, then clear it. */
 static void assert_gpe_and_ack(Env *e)
 {
@@ -124,7 +99,7 @@ static void test_add_eject(void)
     g_assert_cmphex(cfg_readl(e.qts, DEVFN(5, 0), 0), ==, 0xffffffff);
     g_assert_false(qtest_get_irq(e.qts, SCI_GSI));
 
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"virtio-net-pci\", \"id\": \"nic1\","
                "\"netdev\": \"n0\", \"addr\": \"5\"}}");
     assert_gpe_and_ack(&e);
@@ -140,26 +115,26 @@ static void test_add_eject(void)
     g_assert_cmphex(cfg_readl(e.qts, DEVFN(5, 0), 0x10), ==, 0xc001);
 
     /* virtio-blk on the first free slot (2). */
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"virtio-blk-pci\", \"id\": \"blk1\","
                "\"drive\": \"disk0\"}}");
     assert_gpe_and_ack(&e);
     g_assert_cmphex(qtest_inl(e.qts, PCIHP_UP), ==, 1u << 2);
     g_assert_cmphex(cfg_readl(e.qts, DEVFN(2, 0), 0), ==, 0x10011af4);
     /* The node is in use until the device goes. */
-    qmp_fails(&e, "{\"execute\": \"blockdev-del\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"blockdev-del\", \"arguments\": "
                   "{\"node-name\": \"disk0\"}}", "is in use");
 
     /* device_del: PCID names the slot, the device stays for now. */
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                "{\"id\": \"blk1\"}}");
     assert_gpe_and_ack(&e);
     g_assert_cmphex(qtest_inl(e.qts, PCIHP_DOWN), ==, 1u << 2);
     g_assert_cmphex(cfg_readl(e.qts, DEVFN(2, 0), 0), ==, 0x10011af4);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_null(strstr(ev, "DEVICE_DELETED"));
     g_clear_pointer(&ev, g_free);
-    qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                   "{\"id\": \"blk1\"}}",
               "Device blk1 is already in the process of unplug");
 
@@ -168,15 +143,15 @@ static void test_add_eject(void)
     qtest_outl(e.qts, PCIHP_EJ, 1u << 2);
     g_assert_cmphex(qtest_inl(e.qts, PCIHP_DOWN), ==, 0);
     g_assert_cmphex(cfg_readl(e.qts, DEVFN(2, 0), 0), ==, 0xffffffff);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"DEVICE_DELETED\""));
     g_assert_nonnull(strstr(ev, "\"device\": \"blk1\""));
     g_assert_nonnull(strstr(ev, "\"path\": \"/machine/peripheral/blk1\""));
     g_clear_pointer(&ev, g_free);
     /* The drive is free again; the id too. */
-    qmp_ok(&e, "{\"execute\": \"blockdev-del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"blockdev-del\", \"arguments\": "
                "{\"node-name\": \"disk0\"}}");
-    qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                   "{\"id\": \"blk1\"}}", "Device 'blk1' not found");
 
     /* Ejecting a slot the host never asked about is the guest's call
@@ -191,29 +166,29 @@ static void test_errors(void)
     Env e;
 
     env_start(&e, NULL);
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"virtio-net-pci\", \"id\": \"nic1\","
                "\"netdev\": \"n0\", \"addr\": \"5\"}}");
     assert_gpe_and_ack(&e);
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"id\": \"nic1\"}}",
               "Duplicate device ID 'nic1'");
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"bus\": \"nope\"}}",
               "Bus 'nope' not found");
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"addr\": \"5\"}}",
               "PCI: slot 5 function 0 not available for virtio-rng-pci, "
               "in use by virtio-net-pci,id=nic1");
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"isa-serial\"}}",
               "Bus 'isa.0' does not support hotplugging");
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"no-such-device\"}}",
               "'no-such-device' is not a valid device model name");
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {}}",
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {}}",
               "Parameter 'driver' is missing");
-    qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                   "{\"id\": \"nope\"}}", "DeviceNotFound");
     /* A chipset function: not hotpluggable (by its QOM path). */
     {
@@ -260,7 +235,7 @@ static void test_builtin_not_hotpluggable(void)
     g_assert_nonnull(p);
     cmd = g_strdup_printf("{\"execute\": \"device_del\", \"arguments\": "
                           "{\"id\": \"%s\"}}", path);
-    qmp_fails(&e, cmd, "Device 'PIIX4_PM' does not support hotplugging");
+    qmp_assert_error(e.qmp, cmd, "Device 'PIIX4_PM' does not support hotplugging");
     env_end(&e);
 }
 
@@ -271,17 +246,17 @@ static void test_reset_completes_unplug(void)
     g_autofree char *ev = NULL;
 
     env_start(&e, NULL);
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"virtio-net-pci\", \"id\": \"nic1\","
                "\"netdev\": \"n0\", \"addr\": \"6\"}}");
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                "{\"id\": \"nic1\"}}");
-    qmp_ok(&e, "{\"execute\": \"system_reset\"}");
-    ev = events(&e);
+    qmp_assert_ok(e.qmp, "{\"execute\": \"system_reset\"}");
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"device\": \"nic1\""));
     g_assert_cmphex(cfg_readl(e.qts, DEVFN(6, 0), 0), ==, 0xffffffff);
     /* The netdev is free: a new NIC takes it. */
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"e1000\", \"id\": \"nic2\","
                "\"netdev\": \"n0\", \"addr\": \"6\"}}");
     g_assert_cmphex(cfg_readl(e.qts, DEVFN(6, 0), 0), ==, 0x100e8086);
@@ -309,10 +284,10 @@ static void test_root_hotplug_off(void)
     env_start(&e, "-global PIIX4_PM.acpi-root-pci-hotplug=off "
                   "-global PIIX4_PM.acpi-pci-hotplug-with-bridge-support=off "
                   "-device pci-bridge,id=br1,chassis_nr=1,addr=5");
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\"}}",
               "Bus 'pci.0' does not support hotplugging");
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"bus\": \"br1\"}}",
               "Bus 'br1' does not support hotplugging");
     /* No register block then. */
@@ -368,7 +343,7 @@ static void test_bridge_add_eject(void)
     g_assert_cmphex(sel_inl(&e, 2, PCIHP_RMV), ==, 0xffffffff);
     g_assert_cmphex(sel_inl(&e, 2, PCIHP_SEL), ==, 2);
 
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"virtio-net-pci\", \"id\": \"nic1\","
                "\"netdev\": \"n0\", \"bus\": \"br1\", \"addr\": \"3\"}}");
     assert_gpe_and_ack(&e);
@@ -381,23 +356,23 @@ static void test_bridge_add_eject(void)
     g_assert_cmphex(bcfg_readl(e.qts, 1, DEVFN(3, 0), 0), ==, 0x10001af4);
 
     /* Slot 0 of a bridge's bus takes hotplug too (S00 in the DSDT). */
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"pci-testdev\", \"id\": \"t0\","
                "\"bus\": \"br1\", \"addr\": \"0\"}}");
     assert_gpe_and_ack(&e);
     g_assert_cmphex(sel_inl(&e, 2, PCIHP_UP), ==, 1u << 0);
     g_assert_cmphex(bcfg_readl(e.qts, 1, DEVFN(0, 0), 0), ==, 0x00051b36);
 
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                "{\"id\": \"nic1\"}}");
     assert_gpe_and_ack(&e);
     g_assert_cmphex(sel_inl(&e, 0, PCIHP_DOWN), ==, 0);
     g_assert_cmphex(sel_inl(&e, 1, PCIHP_DOWN), ==, 0);
     g_assert_cmphex(sel_inl(&e, 2, PCIHP_DOWN), ==, 1u << 3);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_null(strstr(ev, "DEVICE_DELETED"));
     g_clear_pointer(&ev, g_free);
-    qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                   "{\"id\": \"nic1\"}}",
               "Device nic1 is already in the process of unplug");
 
@@ -407,7 +382,7 @@ static void test_bridge_add_eject(void)
     pcej(&e, 1, 3);
     g_assert_cmphex(sel_inl(&e, 2, PCIHP_DOWN), ==, 1u << 3);
     g_assert_cmphex(bcfg_readl(e.qts, 1, DEVFN(3, 0), 0), ==, 0x10001af4);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_null(strstr(ev, "DEVICE_DELETED"));
     g_clear_pointer(&ev, g_free);
 
@@ -415,12 +390,12 @@ static void test_bridge_add_eject(void)
     pcej(&e, 2, 3);
     g_assert_cmphex(sel_inl(&e, 2, PCIHP_DOWN), ==, 0);
     g_assert_cmphex(bcfg_readl(e.qts, 1, DEVFN(3, 0), 0), ==, 0xffffffff);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"device\": \"nic1\""));
     g_assert_nonnull(strstr(ev, "\"path\": \"/machine/peripheral/nic1\""));
     g_clear_pointer(&ev, g_free);
     /* The netdev is free for the next NIC behind the bridge. */
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"rtl8139\", \"id\": \"nic2\","
                "\"netdev\": \"n0\", \"bus\": \"br1\", \"addr\": \"3\"}}");
     assert_gpe_and_ack(&e);
@@ -428,7 +403,7 @@ static void test_bridge_add_eject(void)
 
     /* A guest's "safely remove" of a cold-plugged device behind br2. */
     pcej(&e, 1, 7);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"device\": \"cold\""));
     g_clear_pointer(&ev, g_free);
     g_assert_cmphex(bcfg_readl(e.qts, 2, DEVFN(7, 0), 0), ==, 0xffffffff);
@@ -438,7 +413,7 @@ static void test_bridge_add_eject(void)
     pcej(&e, 0, 6);
     g_assert_cmphex(cfg_readl(e.qts, DEVFN(5, 0), 0), ==, 0x00011b36);
     g_assert_cmphex(bcfg_readl(e.qts, 1, DEVFN(0, 0), 0), ==, 0x00051b36);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_null(strstr(ev, "DEVICE_DELETED"));
     env_end(&e);
 }
@@ -453,38 +428,38 @@ static void test_bridge_errors(void)
     env_start(&e, "-device pci-bridge,id=br1,chassis_nr=1,addr=5 "
                   "-device pci-testdev,id=t3,bus=br1,addr=3");
     number_bridge(&e, DEVFN(5, 0), 1);
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"bus\": \"br1\", "
                   "\"addr\": \"3\"}}",
               "PCI: slot 3 function 0 not available for virtio-rng-pci, "
               "in use by pci-testdev,id=t3");
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"bus\": \"br1\", "
                   "\"addr\": \"3.1\"}}",
               "PCI: slot 3 function 0 already occupied by pci-testdev, "
               "new func virtio-rng-pci cannot be exposed to guest.");
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"piix3-ide\", \"bus\": \"br1\"}}",
               "Parameter 'driver' expects a pluggable device type");
     /* A hot-plugged bridge (onto br1, BSEL 1) has no hotplug behind it:
      * QEMU's hot-plugged bridges are not described in ACPI. */
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"pci-bridge\", \"id\": \"hb\", "
                "\"chassis_nr\": 9, \"bus\": \"br1\", \"addr\": \"9\"}}");
     assert_gpe_and_ack(&e);
     g_assert_cmphex(sel_inl(&e, 1, PCIHP_UP), ==, 1u << 9);
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"bus\": \"hb\"}}",
               "Bus 'hb' does not support hotplugging");
     /* Nothing of the failed adds raised an event. */
     g_assert_cmphex(qtest_inb(e.qts, GPE0_STS) & GPE_PCIHP, ==, 0);
     g_assert_cmphex(sel_inl(&e, 1, PCIHP_UP), ==, 0);
     /* It may be removed again: it is a hot-plugged function on br1. */
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                "{\"id\": \"hb\"}}");
     g_assert_cmphex(sel_inl(&e, 1, PCIHP_DOWN), ==, 1u << 9);
     pcej(&e, 1, 9);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"device\": \"hb\""));
     g_assert_cmphex(bcfg_readl(e.qts, 1, DEVFN(9, 0), 0), ==, 0xffffffff);
     env_end(&e);
@@ -497,16 +472,16 @@ static void test_bridge_reset(void)
     g_autofree char *ev = NULL;
 
     env_start(&e, "-device pci-bridge,id=br1,chassis_nr=1,addr=5");
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"virtio-blk-pci\", \"id\": \"blk1\","
                "\"drive\": \"disk0\", \"bus\": \"br1\", \"addr\": \"2\"}}");
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                "{\"id\": \"blk1\"}}");
-    qmp_ok(&e, "{\"execute\": \"system_reset\"}");
-    ev = events(&e);
+    qmp_assert_ok(e.qmp, "{\"execute\": \"system_reset\"}");
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"device\": \"blk1\""));
     g_assert_cmphex(sel_inl(&e, 1, PCIHP_DOWN), ==, 0);
-    qmp_ok(&e, "{\"execute\": \"blockdev-del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"blockdev-del\", \"arguments\": "
                "{\"node-name\": \"disk0\"}}");
     /* The selectors stay what they were. */
     g_assert_cmphex(sel_inl(&e, 0, PCIHP_RMV), ==, 0xffffffdc);
@@ -526,7 +501,7 @@ static void test_bridge_nested(void)
     bcfg_writel(e.qts, 1, DEVFN(4, 0), 0x18, 0x00020201);
     /* The inner bridge's slot is not removable on br1's bus. */
     g_assert_cmphex(sel_inl(&e, 2, PCIHP_RMV), ==, 0xffffffef);
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"pci-testdev\", \"id\": \"t\","
                "\"bus\": \"inner\", \"addr\": \"8\"}}");
     assert_gpe_and_ack(&e);
@@ -534,7 +509,7 @@ static void test_bridge_nested(void)
     g_assert_cmphex(sel_inl(&e, 2, PCIHP_UP), ==, 0);
     g_assert_cmphex(sel_inl(&e, 3, PCIHP_UP), ==, 1u << 8);
     g_assert_cmphex(bcfg_readl(e.qts, 2, DEVFN(8, 0), 0), ==, 0x00051b36);
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                "{\"id\": \"t\"}}");
     g_assert_cmphex(sel_inl(&e, 3, PCIHP_DOWN), ==, 1u << 8);
     pcej(&e, 3, 8);
@@ -554,12 +529,12 @@ static void test_bridge_support_off(void)
 
     env_start(&e, "-global PIIX4_PM.acpi-pci-hotplug-with-bridge-support=off "
                   "-device pci-bridge,id=br1,chassis_nr=1,addr=5");
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"bus\": \"br1\"}}",
               "Bus 'br1' does not support hotplugging");
     qtest_outl(e.qts, PCIHP_SEL, 1);
     g_assert_cmphex(qtest_inl(e.qts, PCIHP_SEL), ==, 0);
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"virtio-rng-pci\", \"id\": \"r\", "
                "\"addr\": \"7\"}}");
     assert_gpe_and_ack(&e);
@@ -577,19 +552,19 @@ static void test_root_off_bridge_on(void)
 
     env_start(&e, "-global PIIX4_PM.acpi-root-pci-hotplug=off "
                   "-device pci-bridge,id=br1,chassis_nr=1,addr=5");
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\"}}",
               "Bus 'pci.0' does not support hotplugging");
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"virtio-rng-pci\", \"id\": \"r\", "
                "\"bus\": \"br1\", \"addr\": \"3\"}}");
     assert_gpe_and_ack(&e);
     g_assert_cmphex(sel_inl(&e, 0, PCIHP_UP), ==, 1u << 3);
     g_assert_cmphex(sel_inl(&e, 1, PCIHP_UP), ==, 0);
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                "{\"id\": \"r\"}}");
     pcej(&e, 0, 3);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"device\": \"r\""));
     env_end(&e);
 }
@@ -621,9 +596,9 @@ static void test_eject_everything(void)
     g_assert_cmphex(cfg_readl(e.qts, DEVFN(0, 0), 0), ==, 0x12378086);
     g_assert_cmphex(cfg_readl(e.qts, DEVFN(1, 0), 0), ==, 0x70008086);
     g_assert_cmphex(cfg_readl(e.qts, DEVFN(2, 0), 0), ==, 0xffffffff);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "DEVICE_DELETED"));
-    qmp_ok(&e, "{\"execute\": \"system_reset\"}");
+    qmp_assert_ok(e.qmp, "{\"execute\": \"system_reset\"}");
     qtest_clock_step(e.qts, 100 * 1000 * 1000);
     r = qmp_cmd(e.qmp, "{\"execute\": \"query-pci\"}");
     g_assert_nonnull(strstr(r, "\"return\""));
@@ -635,7 +610,7 @@ static void test_eject_everything(void)
     r = qmp_cmd(e.qmp, "{\"execute\": \"query-block\"}");
     g_assert_nonnull(strstr(r, "\"return\""));
     /* The machine still takes new devices. */
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"virtio-blk-pci\", \"drive\": \"disk0\", "
                "\"addr\": \"4\"}}");
     g_assert_cmphex(cfg_readl(e.qts, DEVFN(4, 0), 0), ==, 0x10011af4);
@@ -650,22 +625,22 @@ static void test_eject_bridge_tree(void)
     g_autofree char *ev = NULL;
 
     env_start(&e, NULL);
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"pcie-root-port\", \"id\": \"rp\", "
                "\"addr\": \"9\", \"chassis\": 1}}");
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"virtio-rng-pci\", \"id\": \"rng\", "
                "\"bus\": \"rp\"}}");
     /* A hotplugged bridge may be removed again (RMV keeps slot 9). */
     g_assert_cmphex(qtest_inl(e.qts, PCIHP_RMV) & (1u << 9), ==, 1u << 9);
     qtest_outl(e.qts, PCIHP_EJ, 1u << 9);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"device\": \"rng\""));
     g_assert_nonnull(strstr(ev, "\"device\": \"rp\""));
     g_assert_true(strstr(ev, "\"device\": \"rng\"") <
                   strstr(ev, "\"device\": \"rp\""));
     g_assert_cmphex(cfg_readl(e.qts, DEVFN(9, 0), 0), ==, 0xffffffff);
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"bus\": \"rp\"}}",
               "Bus 'rp' not found");
     env_end(&e);

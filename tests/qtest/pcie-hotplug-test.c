@@ -86,31 +86,6 @@ static void env_end(Env *e)
     g_free(e->dir);
 }
 
-static void qmp_ok(Env *e, const char *json)
-{
-    g_autofree char *r = qmp_cmd(e->qmp, json);
-
-    if (!strstr(r, "\"return\"")) {
-        g_error("%s -> %s", json, r);
-    }
-}
-
-static void qmp_fails(Env *e, const char *json, const char *desc)
-{
-    g_autofree char *r = qmp_cmd(e->qmp, json);
-
-    if (!strstr(r, "\"error\"") || !strstr(r, desc)) {
-        g_error("%s -> %s (expected \"%s\")", json, r, desc);
-    }
-}
-
-static char *events(Env *e)
-{
-    g_free(qmp_cmd(e->qmp, "{\"execute\": \"query-status\"}"));
-
-    return qmp_take_events(e->qmp);
-}
-
 static uint16_t sltsta(Env *e)
 {
     return cfg_readw(e->qts, RP, SLTSTA);
@@ -132,7 +107,7 @@ static uint32_t dev_id(Env *e)
 
 static void plug_blk(Env *e)
 {
-    qmp_ok(e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e->qmp, "{\"execute\": \"device_add\", \"arguments\": {"
               "\"driver\": \"virtio-blk-pci\", \"id\": \"blk1\","
               "\"bus\": \"rp1\", \"drive\": \"disk0\"}}");
 }
@@ -156,7 +131,7 @@ static void test_plug_button_unplug(void)
     g_assert_false(qtest_get_irq(e.qts, RP_GSI));
 
     /* The root complex's bus takes nothing at run time. */
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"bus\": \"pcie.0\"}}",
               "Bus 'pcie.0' does not support hotplugging");
     g_assert_false(qtest_get_irq(e.qts, RP_GSI));
@@ -175,22 +150,22 @@ static void test_plug_button_unplug(void)
     ack(&e, ST_CC);
     g_assert_cmphex(dev_id(&e), ==, 0x10011af4);
     /* A second device on the link has no place. */
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"bus\": \"rp1\", "
                   "\"addr\": \"1\"}}", "only allows plugging into slot 0");
 
     /* device_del presses the button; the device stays for now. */
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                "{\"id\": \"blk1\"}}");
     g_assert_cmphex(sltsta(&e) & ST_ABP, ==, ST_ABP);
     g_assert_true(qtest_get_irq(e.qts, RP_GSI));
-    qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                   "{\"id\": \"blk1\"}}",
               "Device blk1 is already in the process of unplug");
     ack(&e, ST_ABP);
     g_assert_false(qtest_get_irq(e.qts, RP_GSI));
     g_assert_cmphex(dev_id(&e), ==, 0x10011af4);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_null(strstr(ev, "DEVICE_DELETED"));
     g_clear_pointer(&ev, g_free);
     /* The guest blinks the indicator while it works: device_del again
@@ -200,10 +175,10 @@ static void test_plug_button_unplug(void)
     g_assert_cmphex(dev_id(&e), ==, 0xffffffff);
     g_assert_cmphex(sltsta(&e) & (ST_PDS | ST_PDC), ==, ST_PDC);
     g_assert_cmphex(cfg_readw(e.qts, RP, LNKSTA) & DLLLA, ==, 0);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"device\": \"blk1\""));
     g_assert_nonnull(strstr(ev, "\"path\": \"/machine/peripheral/blk1\""));
-    qmp_ok(&e, "{\"execute\": \"blockdev-del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"blockdev-del\", \"arguments\": "
                "{\"node-name\": \"disk0\"}}");
     env_end(&e);
 }
@@ -218,17 +193,17 @@ static void test_repeat_and_busy(void)
     cfg_writew(e.qts, RP, SLTCTL, ENABLES | PIC_ON);
     plug_blk(&e);
     ack(&e, ST_PDC | ST_ABP | ST_CC);
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                "{\"id\": \"blk1\"}}");
     ack(&e, ST_ABP);
     qtest_clock_step(e.qts, 5100 * 1000 * 1000LL);
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                "{\"id\": \"blk1\"}}");
     g_assert_cmphex(sltsta(&e) & ST_ABP, ==, ST_ABP);
     ack(&e, ST_ABP | ST_CC);
     qtest_clock_step(e.qts, 5100 * 1000 * 1000LL);
     cfg_writew(e.qts, RP, SLTCTL, ENABLES | 0x0200);   /* blink */
-    qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                   "{\"id\": \"blk1\"}}",
               "Hot-unplug failed: guest is busy (power indicator "
               "blinking)");
@@ -244,9 +219,9 @@ static void test_dark_slot(void)
     env_start(&e);
     plug_blk(&e);
     g_assert_cmphex(sltsta(&e) & ST_PDS, ==, ST_PDS);
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                "{\"id\": \"blk1\"}}");
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"device\": \"blk1\""));
     g_assert_cmphex(sltsta(&e) & ST_PDS, ==, 0);
     /* query-pci shows what is behind the port. */
@@ -346,12 +321,12 @@ static void test_switch_downstream(void)
 
     /* The switch's internal bus takes no hotplug: downstream ports are
      * not hot-added (as QEMU). */
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"xio3130-downstream\", \"bus\": \"up\", "
                   "\"chassis\": 2, \"slot\": 4}}",
               "Bus 'up' does not support hotplugging");
 
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"virtio-blk-pci\", \"id\": \"blk2\","
                "\"bus\": \"dn\", \"drive\": \"disk0\"}}");
     g_assert_cmphex(dn_sltsta(&e) & (ST_PDS | ST_PDC | ST_ABP), ==,
@@ -364,22 +339,22 @@ static void test_switch_downstream(void)
     dn_sltctl(&e, ENABLES | PIC_ON);
     dn_ack(&e, ST_CC);
     g_assert_cmphex(dn_dev_id(&e), ==, 0x10011af4);
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"bus\": \"dn\", "
                   "\"addr\": \"1\"}}", "only allows plugging into slot 0");
     dn_msi_sent(&e);
 
     /* device_del presses the attention button; the device stays. */
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                "{\"id\": \"blk2\"}}");
     g_assert_cmphex(dn_sltsta(&e) & ST_ABP, ==, ST_ABP);
     g_assert_true(dn_msi_sent(&e));
-    qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                   "{\"id\": \"blk2\"}}",
               "Device blk2 is already in the process of unplug");
     dn_ack(&e, ST_ABP);
     g_assert_cmphex(dn_dev_id(&e), ==, 0x10011af4);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_null(strstr(ev, "DEVICE_DELETED"));
     g_clear_pointer(&ev, g_free);
     /* The guest blinks, then powers the slot off: the device goes. */
@@ -390,10 +365,10 @@ static void test_switch_downstream(void)
     g_assert_cmphex(dn_dev_id(&e), ==, 0xffffffff);
     g_assert_cmphex(dn_sltsta(&e) & (ST_PDS | ST_PDC), ==, ST_PDC);
     g_assert_cmphex(bcfg_readw(e.qts, DN_BUS, 0, DN_LNKSTA) & DLLLA, ==, 0);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"device\": \"blk2\""));
     g_assert_nonnull(strstr(ev, "\"path\": \"/machine/peripheral/blk2\""));
-    qmp_ok(&e, "{\"execute\": \"blockdev-del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"blockdev-del\", \"arguments\": "
                "{\"node-name\": \"disk0\"}}");
     env_end(&e);
 }
@@ -409,42 +384,42 @@ static void test_pcie_pci_bridge_refuses(void)
                        "slot=2 "
                        "-device pcie-pci-bridge,id=ppb,bus=rp2 "
                        "-device pci-testdev,id=td,bus=ppb,addr=2");
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-blk-pci\", \"id\": \"blk3\","
                   "\"bus\": \"ppb\", \"drive\": \"disk0\"}}",
               "Bus 'ppb' does not support hotplugging: kvmpc's "
               "pcie-pci-bridge has no standard hot-plug controller (SHPC)");
-    qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                   "{\"id\": \"td\"}}",
               "Bus 'ppb' does not support hotplugging");
     /* The refused device let go of its drive. */
     plug_blk(&e);
     cfg_writew(e.qts, RP, SLTCTL, ENABLES | PIC_ON);
     ack(&e, ST_PDC | ST_ABP | ST_CC);
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                "{\"id\": \"blk1\"}}");
     cfg_writew(e.qts, RP, SLTCTL, ENABLES | PIC_OFF | PCC);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"device\": \"blk1\""));
     g_clear_pointer(&ev, g_free);
     ack(&e, ST_PDC | ST_ABP | ST_CC);
 
     /* A bridge hot-plugged into rp1 refuses the same way, and goes. */
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"pcie-pci-bridge\", \"id\": \"ppb2\","
                "\"bus\": \"rp1\"}}");
     g_assert_cmphex(sltsta(&e) & ST_PDS, ==, ST_PDS);
     cfg_writew(e.qts, RP, SLTCTL, ENABLES | PIC_ON);
     ack(&e, ST_PDC | ST_ABP | ST_CC);
     g_assert_cmphex(dev_id(&e), ==, 0x000e1b36);
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"bus\": \"ppb2\"}}",
               "Bus 'ppb2' does not support hotplugging");
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                "{\"id\": \"ppb2\"}}");
     cfg_writew(e.qts, RP, SLTCTL, ENABLES | PIC_OFF | PCC);
     g_assert_cmphex(dev_id(&e), ==, 0xffffffff);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"device\": \"ppb2\""));
     env_end(&e);
 }

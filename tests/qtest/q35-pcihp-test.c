@@ -86,30 +86,6 @@ static void env_end(Env *e)
     g_free(e->dir);
 }
 
-static void qmp_ok(Env *e, const char *json)
-{
-    g_autofree char *r = qmp_cmd(e->qmp, json);
-
-    if (!strstr(r, "\"return\"")) {
-        g_error("%s -> %s", json, r);
-    }
-}
-
-static void qmp_fails(Env *e, const char *json, const char *desc)
-{
-    g_autofree char *r = qmp_cmd(e->qmp, json);
-
-    if (!strstr(r, "\"error\"") || !strstr(r, desc)) {
-        g_error("%s -> %s (expected \"%s\")", json, r, desc);
-    }
-}
-
-static char *events(Env *e)
-{
-    g_free(qmp_cmd(e->qmp, "{\"execute\": \"query-status\"}"));
-    return qmp_take_events(e->qmp);
-}
-
 /* The guest's _E01: GPE0 status bit 1 with the SCI, then clear it. */
 static void assert_gpe_and_ack(Env *e)
 {
@@ -132,7 +108,7 @@ static void add_rng(Env *e, const char *id, const char *bus, unsigned addr)
         "\"driver\": \"virtio-rng-pci\", \"id\": \"%s\", \"bus\": \"%s\","
         "\"addr\": \"%u\"}}", id, bus, addr);
 
-    qmp_ok(e, cmd);
+    qmp_assert_ok(e->qmp, cmd);
 }
 
 /* A device on rp1's link: PCIU under rp1's selector, the port powered
@@ -164,17 +140,17 @@ static void test_root_port(void)
     g_assert_cmphex(cfg_readw(e.qts, RP1, RP_SLTSTA) & 0x49, ==, 0);
     g_assert_cmphex(cfg_readw(e.qts, RP1, RP_LNKSTA) & 0x2000, ==, 0);
 
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": {"
                "\"id\": \"rng1\"}}");
     assert_gpe_and_ack(&e);
     g_assert_cmphex(sel_read(&e, SEL_RP1, PCIHP_DOWN), ==, 1);
-    qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_del\", \"arguments\": {"
                   "\"id\": \"rng1\"}}", "already in the process of unplug");
     /* An eject under another selector leaves it. */
     qtest_outl(e.qts, PCIHP_SEL, SEL_RP2);
     qtest_outl(e.qts, PCIHP_EJ, 1);
     g_assert_cmphex(bcfg_readl(e.qts, 1, 0, 0), ==, 0x10051af4);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_null(strstr(ev, "DEVICE_DELETED"));
     g_free(ev);
     /* _EJ0: PCEJ (BSEL, _SUN) */
@@ -182,7 +158,7 @@ static void test_root_port(void)
     qtest_outl(e.qts, PCIHP_EJ, 1);
     g_assert_cmphex(bcfg_readl(e.qts, 1, 0, 0), ==, 0xffffffff);
     g_assert_cmphex(sel_read(&e, SEL_RP1, PCIHP_DOWN), ==, 0);
-    ev = events(&e);
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"DEVICE_DELETED\""));
     g_assert_nonnull(strstr(ev, "\"rng1\""));
     /* The slot takes a new device. */
@@ -206,20 +182,20 @@ static void test_bridge_and_refusals(void)
     g_assert_cmphex(sel_read(&e, SEL_BR1, PCIHP_UP), ==, 1u << 3);
     g_assert_cmphex(bcfg_readl(e.qts, 2, DEVFN(3, 0), 0), ==, 0x10051af4);
 
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"id\": \"r0\","
                   "\"bus\": \"pcie.0\"}}",
               "Bus 'pcie.0' does not support hotplugging");
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"id\": \"r2\","
                   "\"bus\": \"rp2\", \"addr\": \"1\"}}", "");
     g_assert_cmphex(qtest_inb(e.qts, GPE0_STS) & GPE_PCIHP, ==, 0);
 
     /* A removal the guest never answered completes at reset. */
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": {"
                "\"id\": \"rng1\"}}");
-    qmp_ok(&e, "{\"execute\": \"system_reset\"}");
-    ev = events(&e);
+    qmp_assert_ok(e.qmp, "{\"execute\": \"system_reset\"}");
+    ev = qmp_events_now(e.qmp);
     g_assert_nonnull(strstr(ev, "\"DEVICE_DELETED\""));
     /* The bus numbers are gone with the reset: program them again. */
     cfg_writel(e.qts, BR1, 0x18, 0 | 2 << 8 | 2 << 16);
@@ -240,7 +216,7 @@ static void test_native(void)
     add_rng(&e, "rng1", "rp1", 0);
     g_assert_cmphex(cfg_readw(e.qts, RP1, RP_SLTSTA) & 0x48, ==, 0x48);
     g_assert_cmphex(qtest_inb(e.qts, GPE0_STS) & GPE_PCIHP, ==, 0);
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"virtio-rng-pci\", \"id\": \"r3\","
                   "\"bus\": \"br1\", \"addr\": \"3\"}}",
               "does not support hotplugging");
@@ -269,7 +245,7 @@ static void test_switch(void)
     g_assert_cmphex(bcfg_readl(e.qts, 3, 0, 0), ==, 0x10051af4);
     g_assert_cmphex(bcfg_readw(e.qts, 2, 0, 0x90 + 0x18) & 0x400, ==, 0);
     g_assert_cmphex(bcfg_readw(e.qts, 2, 0, 0x90 + 0x1a) & 0x40, ==, 0);
-    qmp_ok(&e, "{\"execute\": \"device_del\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_del\", \"arguments\": {"
                "\"id\": \"rng1\"}}");
     assert_gpe_and_ack(&e);
     g_assert_cmphex(sel_read(&e, 2, PCIHP_DOWN), ==, 1);

@@ -58,24 +58,6 @@ static void env_end(Env *e)
     g_free(e->dir);
 }
 
-static void qmp_ok(Env *e, const char *json)
-{
-    g_autofree char *r = qmp_cmd(e->qmp, json);
-
-    if (!strstr(r, "\"return\"")) {
-        g_error("%s -> %s", json, r);
-    }
-}
-
-static void qmp_fails(Env *e, const char *json, const char *desc)
-{
-    g_autofree char *r = qmp_cmd(e->qmp, json);
-
-    if (!strstr(r, "\"error\"") || !strstr(r, desc)) {
-        g_error("%s -> %s (expected \"%s\")", json, r, desc);
-    }
-}
-
 /* The reply to device_del already follows the event: a synchronous
  * unplug emits DEVICE_DELETED before it. */
 static void del_sync(Env *e, const char *id)
@@ -86,7 +68,7 @@ static void del_sync(Env *e, const char *id)
     g_autofree char *want = g_strdup_printf("\"device\": \"%s\"", id);
     g_autofree char *ev = NULL;
 
-    qmp_ok(e, cmd);
+    qmp_assert_ok(e->qmp, cmd);
     ev = qmp_take_events(e->qmp);
     g_assert_nonnull(strstr(ev, "DEVICE_DELETED"));
     g_assert_nonnull(strstr(ev, want));
@@ -103,28 +85,28 @@ static void test_uhci(void)
 
     env_start(&e);
     g_assert_cmphex(uhci_portsc(&e, 0), ==, 0x80);
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"usb-tablet\", \"id\": \"tab\", "
                "\"bus\": \"uhci.0\"}}");
     /* Connected, connect status change, full speed. */
     g_assert_cmphex(uhci_portsc(&e, 0), ==, 0x83);
     qtest_outw(e.qts, UHCI_IO + PORTSC1, 2);            /* ack CSC */
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"usb-kbd\", \"id\": \"kbd\", "
                "\"bus\": \"uhci.0\"}}");
     g_assert_cmphex(uhci_portsc(&e, 1), ==, 0x83);
     /* Both ports taken: a third device finds none. */
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"usb-mouse\", \"bus\": \"uhci.0\"}}",
               "no free port");
     del_sync(&e, "tab");
     /* Disconnected, with the change bit. */
     g_assert_cmphex(uhci_portsc(&e, 0), ==, 0x82);
-    qmp_fails(&e, "{\"execute\": \"device_del\", \"arguments\": "
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_del\", \"arguments\": "
                   "{\"id\": \"tab\"}}", "Device 'tab' not found");
     /* The free port takes a mouse (low speed on UHCI: bit 8). */
     qtest_outw(e.qts, UHCI_IO + PORTSC1, 2);
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"usb-mouse\", \"id\": \"mouse\", "
                "\"bus\": \"uhci.0\"}}");
     g_assert_cmphex(uhci_portsc(&e, 0) & 3, ==, 3);
@@ -153,7 +135,7 @@ static void test_xhci_storage(void)
 
     env_start(&e);
     g_assert_cmpuint(xhci_connected_port(&e), ==, 0);
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"usb-storage\", \"id\": \"stor\", "
                "\"bus\": \"xhci.0\", \"drive\": \"d0\"}}");
     port = xhci_connected_port(&e);
@@ -163,7 +145,7 @@ static void test_xhci_storage(void)
     /* Ack the change (PP kept). */
     qtest_writel(e.qts, XPORTS + 0x10 * (port - 1), 0x200 | XCSC);
     /* The drive has its device. */
-    qmp_fails(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_error(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                   "\"driver\": \"usb-storage\", \"bus\": \"xhci.0\", "
                   "\"drive\": \"d0\"}}", "already in use");
     del_sync(&e, "stor");
@@ -171,7 +153,7 @@ static void test_xhci_storage(void)
     g_assert_cmphex(sc & (CCS | XCSC), ==, XCSC);
     g_assert_cmpuint(xhci_connected_port(&e), ==, 0);
     /* ... and is free again. */
-    qmp_ok(&e, "{\"execute\": \"device_add\", \"arguments\": {"
+    qmp_assert_ok(e.qmp, "{\"execute\": \"device_add\", \"arguments\": {"
                "\"driver\": \"usb-storage\", \"id\": \"stor2\", "
                "\"bus\": \"xhci.0\", \"drive\": \"d0\"}}");
     g_assert_cmpuint(xhci_connected_port(&e), !=, 0);

@@ -119,15 +119,6 @@ static void expect_none(Env *e)
     g_assert(!next_event(e, &ev, 100));
 }
 
-static void qmp_ok(Env *e, const char *json)
-{
-    g_autofree char *r = qmp_cmd(e->qmp, json);
-
-    if (!strstr(r, "\"return\"")) {
-        g_error("%s -> %s", json, r);
-    }
-}
-
 /* ---- configuration ------------------------------------------------------ */
 
 static uint8_t cfg_query(Env *e, uint8_t select, uint8_t subsel,
@@ -231,7 +222,7 @@ static void test_keys(void)
     env_start(&e, "virtio-keyboard-pci");
     env_driver_init(&e);
     post_buffers(&e, 32);
-    qmp_ok(&e, "{\"execute\":\"send-key\",\"arguments\":{\"keys\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"send-key\",\"arguments\":{\"keys\":"
            "[{\"type\":\"qcode\",\"data\":\"a\"}],\"hold-time\":50}}");
     expect(&e, EV_KEY, KEY_A, 1);
     expect(&e, EV_SYN, 0, 0);
@@ -240,7 +231,7 @@ static void test_keys(void)
     expect(&e, EV_KEY, KEY_A, 0);
     expect(&e, EV_SYN, 0, 0);
     /* HMP sendkey: shift pressed first, released last */
-    qmp_ok(&e, "{\"execute\":\"human-monitor-command\",\"arguments\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"human-monitor-command\",\"arguments\":"
            "{\"command-line\":\"sendkey shift-esc 10\"}}");
     expect(&e, EV_KEY, KEY_LEFTSHIFT, 1);
     expect(&e, EV_SYN, 0, 0);
@@ -252,7 +243,7 @@ static void test_keys(void)
     expect(&e, EV_KEY, KEY_LEFTSHIFT, 0);
     expect(&e, EV_SYN, 0, 0);
     /* input-send-event with a key number (set 1: 0x1e is 'a') */
-    qmp_ok(&e, "{\"execute\":\"input-send-event\",\"arguments\":{\"events\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"input-send-event\",\"arguments\":{\"events\":"
            "[{\"type\":\"key\",\"data\":{\"down\":true,\"key\":"
            "{\"type\":\"number\",\"data\":30}}}]}}");
     expect(&e, EV_KEY, KEY_A, 1);
@@ -292,7 +283,7 @@ static void test_tablet_events(void)
     g_assert(!mouse_is_current(mice, "QEMU PS/2 Mouse"));
     g_assert(strstr(mice, "\"absolute\": true"));
     post_buffers(&e, 16);
-    qmp_ok(&e, "{\"execute\":\"input-send-event\",\"arguments\":{\"events\":["
+    qmp_assert_ok(e.qmp, "{\"execute\":\"input-send-event\",\"arguments\":{\"events\":["
            "{\"type\":\"abs\",\"data\":{\"axis\":\"x\",\"value\":16384}},"
            "{\"type\":\"abs\",\"data\":{\"axis\":\"y\",\"value\":8192}},"
            "{\"type\":\"btn\",\"data\":{\"down\":true,\"button\":\"left\"}}"
@@ -301,7 +292,7 @@ static void test_tablet_events(void)
     expect(&e, EV_ABS, 1, 8192);
     expect(&e, EV_KEY, BTN_LEFT, 1);
     expect(&e, EV_SYN, 0, 0);
-    qmp_ok(&e, "{\"execute\":\"input-send-event\",\"arguments\":{\"events\":["
+    qmp_assert_ok(e.qmp, "{\"execute\":\"input-send-event\",\"arguments\":{\"events\":["
            "{\"type\":\"btn\",\"data\":{\"down\":true,\"button\":\"wheel-up\"}},"
            "{\"type\":\"btn\",\"data\":{\"down\":false,\"button\":\"left\"}}"
            "]}}");
@@ -319,12 +310,12 @@ static void test_mouse_hmp(void)
     env_start(&e, "virtio-mouse-pci");
     env_driver_init(&e);
     post_buffers(&e, 16);
-    qmp_ok(&e, "{\"execute\":\"human-monitor-command\",\"arguments\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"human-monitor-command\",\"arguments\":"
            "{\"command-line\":\"mouse_move 10 -5\"}}");
     expect(&e, EV_REL, 0, 10);
     expect(&e, EV_REL, 1, -5);
     expect(&e, EV_SYN, 0, 0);
-    qmp_ok(&e, "{\"execute\":\"human-monitor-command\",\"arguments\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"human-monitor-command\",\"arguments\":"
            "{\"command-line\":\"mouse_button 2\"}}");
     expect(&e, EV_KEY, BTN_RIGHT, 1);
     expect(&e, EV_SYN, 0, 0);
@@ -338,17 +329,17 @@ static void test_no_buffers(void)
 
     env_start(&e, "virtio-keyboard-pci");
     env_driver_init(&e);
-    qmp_ok(&e, "{\"execute\":\"send-key\",\"arguments\":{\"keys\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"send-key\",\"arguments\":{\"keys\":"
            "[{\"type\":\"qcode\",\"data\":\"esc\"}],\"hold-time\":1}}");
     qtest_clock_step(e.qts, 5 * 1000000LL);
     /* one buffer: a two-event report does not fit, and is dropped whole */
     post_buffers(&e, 1);
-    qmp_ok(&e, "{\"execute\":\"send-key\",\"arguments\":{\"keys\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"send-key\",\"arguments\":{\"keys\":"
            "[{\"type\":\"qcode\",\"data\":\"shift\"}],\"hold-time\":1}}");
     qtest_clock_step(e.qts, 5 * 1000000LL);
     expect_none(&e);
     post_buffers(&e, 3);
-    qmp_ok(&e, "{\"execute\":\"send-key\",\"arguments\":{\"keys\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"send-key\",\"arguments\":{\"keys\":"
            "[{\"type\":\"qcode\",\"data\":\"a\"}],\"hold-time\":1}}");
     expect(&e, EV_KEY, KEY_A, 1);
     expect(&e, EV_SYN, 0, 0);
@@ -368,7 +359,7 @@ static void test_status_and_ps2(void)
     while (qtest_inb(e.qts, 0x64) & 1) {
         qtest_inb(e.qts, 0x60);
     }
-    qmp_ok(&e, "{\"execute\":\"send-key\",\"arguments\":{\"keys\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"send-key\",\"arguments\":{\"keys\":"
            "[{\"type\":\"qcode\",\"data\":\"a\"}]}}");
     g_assert(qtest_inb(e.qts, 0x64) & 1);
     {
@@ -395,7 +386,7 @@ static void test_status_and_ps2(void)
         qtest_inb(e.qts, 0x60);
     }
     post_buffers(&e, 4);
-    qmp_ok(&e, "{\"execute\":\"send-key\",\"arguments\":{\"keys\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"send-key\",\"arguments\":{\"keys\":"
            "[{\"type\":\"qcode\",\"data\":\"a\"}]}}");
     expect(&e, EV_KEY, KEY_A, 1);
     g_assert(!(qtest_inb(e.qts, 0x64) & 1));
@@ -430,7 +421,7 @@ static void test_migration(void)
     mig = g_build_filename(e.dir, "mig", NULL);
     cmd = g_strdup_printf("{\"execute\":\"migrate\",\"arguments\":"
                           "{\"uri\":\"file:%s\"}}", mig);
-    qmp_ok(&e, cmd);
+    qmp_assert_ok(e.qmp, cmd);
     wait_reply_without(&e, "{\"execute\":\"query-migrate\"}", NULL,
                        "\"completed\"");
     qmp_close(e.qmp);
@@ -446,7 +437,7 @@ static void test_migration(void)
     wait_reply_without(&e, "{\"execute\":\"query-status\"}", "inmigrate",
                        NULL);
     unlink(mig);
-    qmp_ok(&e, "{\"execute\":\"send-key\",\"arguments\":{\"keys\":"
+    qmp_assert_ok(e.qmp, "{\"execute\":\"send-key\",\"arguments\":{\"keys\":"
            "[{\"type\":\"qcode\",\"data\":\"a\"}]}}");
     expect(&e, EV_KEY, KEY_A, 1);
     expect(&e, EV_SYN, 0, 0);
