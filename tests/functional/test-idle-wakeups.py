@@ -39,10 +39,10 @@ import sys
 import tempfile
 import time
 
-WINDOW = 10.0              # a 3 s tick shows as 3 wake-ups or more
-NO_CLIENT_MAX = 2           # a stray wake-up or two, not a tick
+WINDOW = 7.0               # a 3 s tick shows as 2 wake-ups or more
+NO_CLIENT_MAX = 1           # a stray wake-up, not a tick
 CLIENT_MAX_PER_S = 4        # 2/s expected (0.5 s back-off)
-SETTLE = 3.0                # slirp's two quiet passes, the first refresh
+SETTLE = 2.5                # slirp's two quiet passes, the first refresh
 
 
 def skip(reason):

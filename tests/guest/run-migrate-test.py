@@ -458,7 +458,19 @@ HOP_TRANSPORTS = ["tcp", "unix", "exec", "fd"]
 
 
 def hop(cur, n, emulator, payload, tmp, extra):
-    """Migrate @cur to a new kvmpc over hop @n's transport; return it."""
+    """Migrate @cur to a new kvmpc over hop @n's transport; return it.
+    A hop that fails kills the destination it started (it would wait for
+    its stream for ever, and a stray kvmpc slows later tests)."""
+    started = []
+    try:
+        return hop_to(cur, n, emulator, payload, tmp, extra, started)
+    except BaseException:
+        for g in started:
+            g.kill()
+        raise
+
+
+def hop_to(cur, n, emulator, payload, tmp, extra, started):
     t = HOP_TRANSPORTS[(n - 1) % len(HOP_TRANSPORTS)]
     multifd = t in ("tcp", "unix") and ((n - 1) // 4) % 2 == 1
     postcopy = t in ("tcp", "unix") and (n - 1) // 4 in (2, 4)
@@ -479,6 +491,7 @@ def hop(cur, n, emulator, payload, tmp, extra):
         cur.wait_migration(cur.name)
         nxt = Guest(name, emulator, payload, tmp,
                     extra + ["-incoming", "exec:cat " + path])
+        started.append(nxt)
         return nxt
     pass_fds, keep = (), None
     if t == "tcp":
@@ -491,6 +504,7 @@ def hop(cur, n, emulator, payload, tmp, extra):
         inc, pass_fds = "fd:%d" % keep.fileno(), (keep.fileno(),)
     nxt = Guest(name, emulator, payload, tmp, extra + ["-incoming", inc],
                 pass_fds=pass_fds)
+    started.append(nxt)
     if t == "fd":
         keep.close()
         req = b'{"execute": "getfd", "arguments": {"fdname": "mig"}}\n'
