@@ -429,7 +429,9 @@ bool qehci_run_queue(QEhci *h, uint32_t qh, unsigned first, unsigned last,
 
     qtest_writel(h->qts, qh + 16, QEHCI_QTD(first));
     qtest_writel(h->qts, qh + 24, 0);       /* overlay: not active */
+    /* a controller that halted (Host System Error) runs nothing more */
     for (int f = 0; (qehci_qtd_token(h, last) & TOK_ACTIVE) &&
+         !(qehci_rd(h, USBSTS) & STS_HALTED) &&
          (f < 50 || (wait && g_get_monotonic_time() < deadline)); f++) {
         if (h->frame_hook) {
             h->frame_hook();

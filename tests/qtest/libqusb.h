@@ -226,8 +226,8 @@ void qehci_write_qtd(QEhci *h, unsigned i, uint32_t next, unsigned pid,
                      unsigned len, uint32_t buf, uint32_t flags);
 uint32_t qehci_qtd_token(QEhci *h, unsigned i);
 /* Hand qTD @first to @qh and run frames until qTD @last is done: 50 ms of
- * virtual time, then (@wait) up to 10 s of real time for block I/O.
- * False when it is still active. */
+ * virtual time, then (@wait) up to 10 s of real time for block I/O; not
+ * once the controller has halted.  False when it is still active. */
 bool qehci_run_queue(QEhci *h, uint32_t qh, unsigned first, unsigned last,
                      bool wait);
 /* A control transfer through the async QH (data at QEHCI_DATA + 0x100);
