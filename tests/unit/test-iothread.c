@@ -90,10 +90,13 @@ typedef struct PollCtx {
     volatile int begins, ends;  /* poll_begin / poll_end calls */
     volatile int sent;          /* kicks the driver sent */
     bool kick_runs;             /* a kick takes the work too */
+    bool hooked;                /* poll_begin/poll_end turn kicks off */
 } PollCtx;
 
 static bool poll_ready(void *opaque);
 static void poll_run(void *opaque);
+static void hook_begin(void *opaque);
+static void hook_end(void *opaque);
 
 static gboolean fd_ready(gint fd, GIOCondition c, gpointer opaque)
 {
@@ -132,8 +135,11 @@ static void attach(void *opaque)
     g_source_set_callback(p->src, (GSourceFunc)(void (*)(void))fd_ready, p,
                           NULL);
     g_source_attach(p->src, iothread_get_context(p->t));
-    p->poller = (IOThreadPoller){ .ready = poll_ready, .run = poll_run,
-                                  .opaque = p };
+    p->poller = (IOThreadPoller){
+        .ready = poll_ready, .run = poll_run, .opaque = p,
+        .poll_begin = p->hooked ? hook_begin : NULL,
+        .poll_end = p->hooked ? hook_end : NULL,
+    };
     iothread_add_poller(p->t, &p->poller);
 }
 
@@ -211,17 +217,6 @@ static void hook_end(void *opaque)
     __atomic_add_fetch(&p->ends, 1, __ATOMIC_SEQ_CST);
 }
 
-static void attach_hooked(void *opaque)
-{
-    PollCtx *p = opaque;
-
-    attach(p);
-    iothread_remove_poller(p->t, &p->poller);
-    p->poller.poll_begin = hook_begin;
-    p->poller.poll_end = hook_end;
-    iothread_add_poller(p->t, &p->poller);
-}
-
 /* Publish one piece of work and kick if the device wants kicks. */
 static void driver_publish(PollCtx *p)
 {
@@ -237,7 +232,7 @@ static void driver_publish(PollCtx *p)
 static void test_poll_notification(void)
 {
     GError *err = NULL;
-    PollCtx p = { .notify_on = 1, .kick_runs = true };
+    PollCtx p = { .notify_on = 1, .kick_runs = true, .hooked = true };
     int rounds = 2000;
 
     g_assert(user_object_create_from_opts("iothread,id=ioh,"
@@ -245,7 +240,7 @@ static void test_poll_notification(void)
     p.t = iothread_find("ioh");
     p.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     g_assert(p.fd >= 0);
-    iothread_run_sync(p.t, attach_hooked, &p);
+    iothread_run_sync(p.t, attach, &p);
     for (int i = 0; i < rounds; i++) {
         driver_publish(&p);
         /* taken by the poller or, after a kick, by the next spin */
