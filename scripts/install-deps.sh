@@ -18,7 +18,7 @@ PACKAGES=(
   acpica-tools
   grub-pc-bin grub-common xorriso mtools
   libpng-dev libvncserver-dev vncsnapshot gvncviewer
-  libvirt-daemon-system libvirt-clients libseccomp-dev nettle-dev
+  libvirt-daemon-system libvirt-clients tini libseccomp-dev nettle-dev
   libslirp-dev ipxe-qemu iproute2
   qemu-guest-agent
   libsdl2-dev libspice-server-dev virt-viewer xvfb x11-apps xdotool

@@ -53,6 +53,10 @@
 #define REDIR_ISO_MAX_FS        1023
 /* An IN ring holds the URBs in flight plus one more, and at most 1 MiB */
 #define REDIR_ISO_RING_BYTES    (1u << 20)
+/* Messages the parser may hold for a peer that does not read before
+ * isochronous OUT packets are dropped: 4 URBs' worth of high-speed
+ * packets, at most 4 x 32 x 3 KiB = 384 KiB of data. */
+#define REDIR_ISO_OUT_QUEUE     (4 * REDIR_ISO_PKTS_HS)
 
 typedef struct RedirPending {
     bool busy, done;
@@ -77,6 +81,8 @@ typedef struct RedirIso {
     unsigned max;               /* bytes a packet may carry */
     UsbIsoRing ring;            /* IN: the peer's packets, oldest first */
     uint64_t refused;           /* IN packets longer than max */
+    uint64_t out_dropped;       /* OUT packets a peer that does not read
+                                 * would have had to queue */
 } RedirIso;
 
 typedef struct USBRedirDevice {
@@ -114,13 +120,22 @@ static int redir_status(uint8_t st)
     }
 }
 
+/*
+ * Hand what the parser queued to the chardev.  do_write loops until the
+ * queue is empty or redir_write takes less than offered; what the
+ * chardev could not take stays queued in the parser, and redir_write has
+ * asked to be called back (redir_writable) when it can take more.
+ */
 static void redir_flush(USBRedirDevice *s)
 {
-    while (s->parser && usbredirparser_has_data_to_write(s->parser)) {
-        if (usbredirparser_do_write(s->parser)) {
-            break;
-        }
+    if (s->parser && usbredirparser_has_data_to_write(s->parser)) {
+        usbredirparser_do_write(s->parser);
     }
+}
+
+static void redir_writable(void *opaque)
+{
+    redir_flush(opaque);
 }
 
 static void redir_clear_pending(RedirPending *p)
@@ -302,6 +317,14 @@ static void redir_iso_out(USBRedirDevice *s, RedirIso *iso, USBPacket *p,
         p->status = USB_RET_IOERROR;
         return;
     }
+    if (usbredirparser_has_data_to_write(s->parser) > REDIR_ISO_OUT_QUEUE) {
+        /* The peer stopped reading: the data is late anyway (USB 2.0
+         * 5.6.4 lets isochronous data be lost), and memory stays bounded. */
+        iso->out_dropped++;
+        p->actual = p->len;
+        p->status = USB_RET_SUCCESS;
+        return;
+    }
     usbredirparser_send_iso_packet(s->parser, s->next_id++, &h, p->buf,
                                    p->len);
     redir_flush(s);
@@ -354,14 +377,25 @@ static int redir_read(void *priv, uint8_t *data, int count)
     return n;
 }
 
+/*
+ * The parser's output, written without blocking (as QEMU's usb-redir):
+ * a peer that reads slowly makes the parser hold the rest, not the main
+ * loop wait, and not the socket chardev give up on the peer (its plain
+ * write drops a connection that lets 16 MiB pile up).  Control, bulk
+ * and interrupt requests wait for the peer's answer, so how much can
+ * queue is bounded by what the guest has in flight; isochronous OUT
+ * packets have no answer and are dropped past REDIR_ISO_OUT_QUEUE
+ * (redir_iso_out).
+ */
 static int redir_write(void *priv, uint8_t *data, int count)
 {
     USBRedirDevice *s = priv;
+    int n = qemu_chr_fe_write_nb(s->chr, data, count);
 
-    if (qemu_chr_write_all(s->chr, data, count) < 0) {
-        return -1;
+    if (n < count) {
+        qemu_chr_fe_wait_writable(s->chr, redir_writable, s);
     }
-    return count;
+    return n;
 }
 
 static void redir_log(void *priv, int level, const char *msg)

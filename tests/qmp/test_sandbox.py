@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""-sandbox: the filter is on every thread, QEMU's option errors, and the
-QMP suites that run without /dev/kvm pass again with every kvmpc they
-start under libvirt's -sandbox (KVMPC_TEST_SANDBOX=1, see qmplib.py): a
-system call kvmpc needs and the filter denies would kill it there."""
+"""-sandbox: the filter is on every thread, QEMU's option errors, and
+spawn=deny kills.  The qmp-commands, qmp-mgmt, qmp-blockdev and
+qmp-chardev suites run every kvmpc they start under libvirt's -sandbox
+(KVMPC_TEST_SANDBOX=1 in tests/qmp/meson.build, see qmplib.py): a system
+call kvmpc needs and the filter denies kills it there, and the suite
+fails; test_sandboxed_suites checks they still do."""
+import json
 import os
 import subprocess
 import sys
@@ -11,9 +14,6 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmplib import (SANDBOX_ARGS, Kvmpc, QMP, check, check_eq,  # noqa: E402
                     no_kvm, run_tests, wait_for)
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
 
 def seccomp_modes(pid):
     """Seccomp mode of each thread (2 = filter)."""
@@ -69,19 +69,6 @@ def test_option_errors(binary):
 
 
 @no_kvm
-def test_qmp_suites_sandboxed(binary):
-    env = dict(os.environ, KVMPC_TEST_SANDBOX="1")
-    for suite in ("test_commands.py", "test_mgmt.py", "test_blockdev.py",
-                  "test_chardev.py"):
-        p = subprocess.run([sys.executable, os.path.join(HERE, suite),
-                            binary], env=env, capture_output=True, text=True,
-                           timeout=600)
-        out = p.stdout + p.stderr
-        check(p.returncode in (0, 77) and "blocked system call" not in out,
-              "%s under -sandbox:\n%s" % (suite, out[-3000:]))
-
-
-@no_kvm
 def test_spawn_denied_kills(binary):
     """spawn=deny: migrating to exec: would start a process; kvmpc dies of
     SIGSYS and says which call it was (QEMU dies the same way)."""
@@ -104,6 +91,22 @@ def test_spawn_denied_kills(binary):
         vm.close()
 
 
+@no_kvm
+def test_sandboxed_suites(binary):
+    """The suites that cover -sandbox still run sandboxed: meson gives each
+    KVMPC_TEST_SANDBOX=1 (a suite dropped from the list would lose the
+    coverage silently)."""
+    build = os.path.dirname(os.path.abspath(binary))
+    p = subprocess.run(["meson", "introspect", "--tests", build],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, "meson introspect --tests %s: %s"
+          % (build, p.stderr[-500:]))
+    env = {t["name"]: t.get("env", {}) for t in json.loads(p.stdout)}
+    for name in ("qmp-commands", "qmp-mgmt", "qmp-blockdev", "qmp-chardev"):
+        check(name in env and env[name].get("KVMPC_TEST_SANDBOX") == "1",
+              "%s does not run under -sandbox: %r" % (name, env.get(name)))
+
+
 if __name__ == "__main__":
     run_tests([test_filter_on_every_thread, test_option_errors,
-               test_qmp_suites_sandboxed, test_spawn_denied_kills])
+               test_spawn_denied_kills, test_sandboxed_suites])

@@ -139,7 +139,7 @@ def guest_storm(binary, kind, want_interrupts):
                         "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
                         "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
                         "-kernel", payload(),
-                        "-append", "storm=%s seconds=6" % kind],
+                        "-append", "storm=%s seconds=2" % kind],
                tmpdir=tmpdir, wait_sockets=[qmp_path])
 
     def log():

@@ -429,9 +429,12 @@ bool qehci_run_queue(QEhci *h, uint32_t qh, unsigned first, unsigned last,
 
     qtest_writel(h->qts, qh + 16, QEHCI_QTD(first));
     qtest_writel(h->qts, qh + 24, 0);       /* overlay: not active */
-    /* a controller that halted (Host System Error) runs nothing more */
+    /* A controller that halted (Host System Error) runs nothing more, and
+     * a queue whose overlay halted (a stall, an error) stops there: the
+     * qTDs after the one that halted stay active for good. */
     for (int f = 0; (qehci_qtd_token(h, last) & TOK_ACTIVE) &&
          !(qehci_rd(h, USBSTS) & STS_HALTED) &&
+         !(qtest_readl(h->qts, qh + 24) & TOK_HALT) &&
          (f < 50 || (wait && g_get_monotonic_time() < deadline)); f++) {
         if (h->frame_hook) {
             h->frame_hook();
