@@ -1,11 +1,13 @@
 /*
  * query-command-line-options: the options that take key=value parameters
  * and the parameters kvmpc honours for each.  Management tools read it to
- * decide what they may put on the command line (libvirt: "sandbox",
- * "vnc" power-control, "machine" hpet...), so it lists only what the
- * parsers in system/main.c and ui/vnc.c really act on.  Keep it next to
- * them when an option grows a parameter (tests/qmp/test_libvirt_probe.py
- * checks each listed parameter is accepted).
+ * decide what they may put on the command line (libvirt: "sandbox", whose
+ * absence makes it start the VM without a seccomp filter, "spice", whose
+ * absence refuses SPICE graphics, "vnc" power-control, "machine" hpet...),
+ * so it lists only what the parsers in system/main.c, system/sandbox.c,
+ * ui/vnc.c and ui/spice-core.c really act on.  Keep it next to them when
+ * an option grows a parameter (CHECKER checks each listed parameter is
+ * accepted).
  */
 #include "qemu/osdep.h"
 #include "qapi/qapi-commands.h"
@@ -83,6 +85,34 @@ static const Param vnc_params[] = {
     { NULL }
 };
 
+#ifdef CONFIG_SECCOMP
+/* system/sandbox.c; libvirt passes -sandbox only when it finds this */
+static const Param sandbox_params[] = {
+    { "enable", B, "install the seccomp filter" },
+    { "obsolete", S, "allow or deny obsolete system calls" },
+    { "elevateprivileges", S, "allow, deny or children" },
+    { "spawn", S, "allow or deny fork and execve" },
+    { "resourcecontrol", S, "allow or deny scheduling and affinity calls" },
+    { NULL }
+};
+#endif
+#ifdef CONFIG_SPICE
+/* ui/spice-core.c's parser (libvirt's <graphics type='spice'> needs the
+ * option, and reads unix and disable-agent-file-xfer); TLS, SASL and
+ * OpenGL are refused there, so they are not listed. */
+static const Param spice_params[] = {
+    { "port", N, NULL }, { "addr", S, NULL }, { "ipv4", B, NULL },
+    { "ipv6", B, NULL }, { "unix", B, NULL }, { "password", S, NULL },
+    { "password-secret", S, NULL }, { "disable-ticketing", B, NULL },
+    { "image-compression", S, NULL }, { "jpeg-wan-compression", S, NULL },
+    { "zlib-glz-wan-compression", S, NULL }, { "streaming-video", S, NULL },
+    { "agent-mouse", B, NULL }, { "playback-compression", B, NULL },
+    { "seamless-migration", B, NULL }, { "disable-copy-paste", B, NULL },
+    { "disable-agent-file-xfer", B, NULL },
+    { NULL }
+};
+#endif
+
 static const OptionDesc options[] = {
     { "machine", NULL },        /* hw/core/machine-props.c's table */
     { "accel", accel_params },
@@ -95,6 +125,12 @@ static const OptionDesc options[] = {
     { "numa", numa_params },
     { "rtc", rtc_params },
     { "vnc", vnc_params },
+#ifdef CONFIG_SECCOMP
+    { "sandbox", sandbox_params },
+#endif
+#ifdef CONFIG_SPICE
+    { "spice", spice_params },
+#endif
 };
 
 static void add_param(CommandLineParameterInfoList ***tail,

@@ -442,12 +442,15 @@ static void list_machine_props(const char *typename,
 }
 
 /* An x86 CPU has one bool property per CPUID feature it knows, as QEMU's
- * (libvirt learns the feature names kvmpc understands from these). */
+ * (libvirt learns the feature names kvmpc understands from these), and
+ * "migratable" (libvirt's <cpu mode='host-passthrough' migratable=...>
+ * needs to find it). */
 static void list_cpu_props(ObjectPropertyInfoList ***tail)
 {
     g_autoptr(GPtrArray) names = x86_cpu_feature_names();
 
     LIST_APPEND(*tail, prop_info("type", "string"));
+    LIST_APPEND(*tail, prop_info("migratable", "bool"));
     for (guint i = 0; i < names->len; i++) {
         LIST_APPEND(*tail, prop_info(g_ptr_array_index(names, i), "bool"));
     }

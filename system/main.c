@@ -1081,6 +1081,7 @@ static void options_init(Options *o)
     ms->enable_hpet = true;
     ms->acpi = true;
     ms->i8042 = true;
+    ms->vmport = true;          /* vmport=auto, QEMU's default */
     ms->mem_merge = true;
     o->ms = ms;
     o->chardevs = g_ptr_array_new_with_free_func(g_free);

@@ -75,6 +75,11 @@ static bool vcpus_quit;
 static GCond wake_cond;         /* halted vCPUs wait here (irqchip off) */
 static __thread KvmVcpu *current_vcpu;
 
+X86KvmVcpu *kvm_current_x86_vcpu(void)
+{
+    return current_vcpu ? &current_vcpu->x86 : NULL;
+}
+
 static bool userspace_lapic(void)
 {
     return kvm_state.irqchip == KERNEL_IRQCHIP_OFF;

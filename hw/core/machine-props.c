@@ -4,14 +4,14 @@
  * and applied once the machine type is known.
  *
  * Each key is one of:
- *   - applied here (acpi, hpet, i8042, mem-merge, kernel/initrd/append/
+ *   - applied here (acpi, hpet, i8042, vmport, mem-merge, kernel/initrd/append/
  *     firmware) or by the code that reads it from ms->props (graphics,
  *     smbios-entry-point-type, pcspk-audiodev), after its value is checked
  *     here;
  *   - handled by system/main.c while parsing (type, accel, kernel-irqchip,
  *     memory-backend, dump-guest-core, usb, firmware-boot): listed here for
  *     "help" and so that the unknown-key check knows them;
- *   - something kvmpc does not model (SMM, vmport, max-ram-below-4g, ...):
+ *   - something kvmpc does not model (SMM, max-ram-below-4g, ...):
  *     its default value is accepted, since management tools pass defaults
  *     explicitly, and any other value is refused naming what is missing.
  * Any other key gets QEMU's "Property 'TYPE-machine.KEY' not found".
@@ -142,6 +142,18 @@ static bool apply_i8042(MachineState *ms, const MachineProp *p, const char *v,
     return apply_bool_field(&ms->i8042, v);
 }
 
+static bool apply_vmport(MachineState *ms, const MachineProp *p,
+                         const char *v, GError **errp)
+{
+    int t;
+
+    if (!on_off_auto(v, p->name, &t, errp)) {
+        return false;
+    }
+    ms->vmport = t != 0;            /* auto: on, as QEMU away from Xen */
+    return true;
+}
+
 static bool apply_mem_merge(MachineState *ms, const MachineProp *p,
                             const char *v, GError **errp)
 {
@@ -211,6 +223,8 @@ static const MachineProp machine_props[] = {
             "emulation", MP_BOOL, true, apply_hpet),
     APPLIED("i8042", "bool", "Enable/disable the i8042 keyboard "
             "controller", MP_BOOL, true, apply_i8042),
+    APPLIED("vmport", "OnOffAuto", "Enable vmport (pc & q35)",
+            MP_ONOFFAUTO, true, apply_vmport),
     APPLIED("initrd", "string", "Linux initial ramdisk file", MP_STRING,
             false, apply_string_field),
     APPLIED("kernel", "string", "Linux kernel image file", MP_STRING, false,
@@ -242,9 +256,6 @@ static const MachineProp machine_props[] = {
                  "the chipset's SMBus is always there in kvmpc"),
     NOT_MODELLED("smm", "OnOffAuto", "Enable SMM", MP_ONOFFAUTO, true,
                  "off", "kvmpc does not emulate System Management Mode"),
-    NOT_MODELLED("vmport", "OnOffAuto", "Enable vmport (pc & q35)",
-                 MP_ONOFFAUTO, true, "off",
-                 "kvmpc has no VMware I/O port device"),
     NOT_MODELLED("x-oem-id", "string", "Override the default value of field "
                  "OEMID in ACPI table header", MP_STRING, true, "BOCHS ",
                  "kvmpc's ACPI OEM ID is fixed"),
@@ -286,7 +297,7 @@ static const MachineProp *machine_prop_find(const MachineType *t,
     return NULL;
 }
 
-/* smm and vmport also take "auto", which is what kvmpc does: off. */
+/* smm also takes "auto", which is what kvmpc does: off. */
 static bool accepts_not_modelled(const MachineProp *p, const char *v)
 {
     if (!p->only_value) {

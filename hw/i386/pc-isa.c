@@ -7,7 +7,8 @@
  * 0x92, the two 8237 DMA controllers (0x00/0xc0, page registers
  * 0x81-0x8f), the floppy controller (0x3f0, IRQ 6, DMA 2; present even
  * with -nodefaults, as QEMU's; hw/block/fdc.c keeps CMOS 10h and the
- * floppy bits of 14h) and the 0xed delay port.
+ * floppy bits of 14h), the 0xed delay port and the VMware backdoor port
+ * 0x5658 (unless -machine vmport=off; hw/i386/vmport.c).
  *
  * CMOS contents (IBM PC/AT layout, as QEMU's pc_cmos_init fills them; the
  * values SeaBIOS reads):
@@ -334,6 +335,9 @@ bool pc_isa_devices_init(MachineState *ms, GError **errp)
         if (!pc_isa_new("isa-pcspk", spk, ARRAY_SIZE(spk), errp)) {
             return false;
         }
+    }
+    if (ms->vmport && !pc_isa_new("vmport", NULL, 0, errp)) {
+        return false;           /* hw/i386/vmport.c */
     }
     if (ms->enable_hpet) {
         hpet = pc_isa_new(TYPE_HPET, NULL, 0, errp);

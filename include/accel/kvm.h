@@ -102,6 +102,15 @@ bool kvm_vcpu_info(unsigned idx, KvmVcpuInfo *out);
  * such vCPU.  Pauses the vCPUs around the read if they are running.
  */
 char *kvm_vcpu_dump_registers(unsigned idx);
+/*
+ * The vCPU whose exit the calling thread is handling (a device's I/O
+ * callback on a vCPU thread), or NULL on any other thread (the main loop,
+ * qtest).  For the few devices whose protocol reads and writes the
+ * vCPU's registers (the VMware backdoor port); its state is only valid
+ * until the callback returns.
+ */
+struct X86KvmVcpu;
+struct X86KvmVcpu *kvm_current_x86_vcpu(void);
 /* QMP inject-nmi: an NMI on every vCPU. */
 bool kvm_inject_nmi_all(GError **errp);
 

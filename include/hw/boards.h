@@ -65,6 +65,7 @@ struct MachineState {
     bool enable_hpet;
     bool acpi;                 /* -machine acpi= / -no-acpi (default on) */
     bool i8042;                /* -machine i8042= (default on) */
+    bool vmport;               /* -machine vmport= (auto: on, as QEMU) */
     bool mem_merge;            /* -machine mem-merge= (KSM; default on) */
     GPtrArray *fw_cfg_items;   /* char *: -fw_cfg option strings */
     GPtrArray *smbios_opts;    /* char *: -smbios option strings */

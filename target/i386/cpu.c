@@ -160,6 +160,7 @@ static const struct { const char *alias, *name; } feature_aliases[] = {
 #define CPUID_7_ECX_OSPKE   (1u << 4)
 #define CPUID_8000_0001_ECX_CMP_LEGACY (1u << 1)
 #define CPUID_8000_0001_ECX_TOPOEXT (1u << 22)
+#define CPUID_APM_INVTSC    (1u << 8)   /* CPUID.80000007H:EDX */
 /* 1_EDX bits AMD mirrors in 0x80000001 EDX (AMD APM vol. 3, E.4.2). */
 #define CPUID_EXT2_AMD_ALIASES 0x0183f3ffu
 
@@ -379,7 +380,7 @@ GPtrArray *x86_cpu_feature_names(void)
 
 /* Properties QEMU's x86 CPU has that make no difference here. */
 static const char *const ignored_props[] = {
-    "migratable", "host-phys-bits", "host-phys-bits-limit", "phys-bits",
+    "host-phys-bits", "host-phys-bits-limit", "phys-bits",
     "pmu", "l3-cache", "host-cache-info", "legacy-cache", "tsc-frequency",
     "vmware-cpuid-freq", "x-hv-synic-kvm-only",
     "full-cpuid-auto-level",
@@ -577,6 +578,9 @@ static bool parse_prop(X86CPUConfig *cfg, const char *key, const char *value,
     if (!strcmp(key, "kvm")) {
         return parse_on_off(key, value, &cfg->kvm_signature, errp);
     }
+    if (!strcmp(key, "migratable")) {
+        return parse_on_off(key, value, &cfg->migratable, errp);
+    }
     if (is_ignored_prop(key)) {
         return true;
     }
@@ -634,6 +638,7 @@ static void config_init(X86CPUConfig *cfg, const char *model)
     g_strlcpy(cfg->model, model, sizeof(cfg->model));
     cfg->check = true;
     cfg->kvm_signature = true;
+    cfg->migratable = true;
     cfg->hv_spinlocks = 0xffffffffu;
     cfg->family = cfg->model_num = cfg->stepping = -1;
 }
@@ -915,6 +920,17 @@ static void report_unsupported(FeatureWord w, uint32_t missing)
     }
 }
 
+/*
+ * Features host and max leave out unless migratable=off (QEMU's
+ * unmigratable flags): the invariant TSC, which promises a frequency the
+ * destination host may not have.  Asked for by name they are given, and
+ * block migration (x86_cpuid_unmigratable_reason).
+ */
+static uint32_t unmigratable_flags(FeatureWord w)
+{
+    return w == FEAT_8000_0007_EDX ? CPUID_APM_INVTSC : 0;
+}
+
 /* Model features + user switches, masked by what KVM supports. */
 static bool compute_features(const X86CPUConfig *cfg, const X86CPUModel *m,
                              const struct kvm_cpuid2 *sup,
@@ -925,6 +941,9 @@ static bool compute_features(const X86CPUConfig *cfg, const X86CPUModel *m,
     for (unsigned w = 0; w < FEATURE_WORDS; w++) {
         uint32_t supported = supported_word(sup, w);
         uint32_t base = m->from_host ? supported : m->features[w];
+        if (m->from_host && cfg->migratable) {
+            base &= ~unmigratable_flags(w);
+        }
         uint32_t want = (base | cfg->plus[w]) & ~cfg->minus[w];
         uint32_t missing = want & ~supported;
 
@@ -1335,6 +1354,17 @@ static void apply_topology(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
         remove_entries(t, 0x1f);
     }
     topo_amd_leaves(t, topo, apic_id);
+}
+
+const char *x86_cpuid_unmigratable_reason(const X86CPUIDTable *t)
+{
+    const struct kvm_cpuid_entry2 *e =
+        x86_cpuid_find_const((const struct kvm_cpuid2 *)t, 0x80000007, 0);
+
+    if (e && (e->edx & CPUID_APM_INVTSC)) {
+        return "State blocked by non-migratable CPU device (invtsc flag)";
+    }
+    return NULL;
 }
 
 bool x86_cpu_build_cpuid(const X86CPUConfig *cfg,

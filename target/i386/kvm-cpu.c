@@ -16,6 +16,7 @@
 #include "hw/i386/x86-boot.h"
 #include "accel/kvm.h"
 #include "hw/boards.h"
+#include "migration/migration.h"
 #include "system/qtest.h"
 #include <cpuid.h>
 #include <sys/ioctl.h>
@@ -183,6 +184,19 @@ static bool enable_hv_caps(X86KvmVcpu *cpu, const X86CPUConfig *cfg,
     return true;
 }
 
+/* A vCPU given an invariant TSC cannot migrate (QEMU's blocker, once for
+ * the VM: every vCPU has the same features). */
+static void block_unmigratable(const X86CPUIDTable *table)
+{
+    static bool blocked;
+    const char *reason = x86_cpuid_unmigratable_reason(table);
+
+    if (reason && !blocked) {
+        migrate_add_blocker(reason);
+        blocked = true;
+    }
+}
+
 bool x86_kvm_vcpu_init(X86KvmVcpu *cpu, const struct kvm_cpuid2 *supported,
                        const X86CPUTopoInfo *topo, GError **errp)
 {
@@ -197,6 +211,7 @@ bool x86_kvm_vcpu_init(X86KvmVcpu *cpu, const struct kvm_cpuid2 *supported,
     }
     l1 = x86_cpuid_find_const(x86_cpuid_table_kvm(table), 1, 0);
     cpu->signature = l1 ? l1->eax : 0x600;
+    block_unmigratable(table);
     if (!x86_kvm_vcpu_ioctl_ok(cpu, KVM_SET_CPUID2, x86_cpuid_table_kvm(table),
                        "KVM_SET_CPUID2", errp)) {
         return false;

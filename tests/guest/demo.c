@@ -39,10 +39,15 @@ static void show_rtc(void)
            binary ? m : bcd(m), binary ? s : bcd(s));
 }
 
-/* PIIX4 power management (00:01.3): PMBA, and in its I/O space PM1
- * status and enable (PWRBTN_STS/_EN, bit 8) and PM1 control (SLP_EN, bit 13; SLP_TYP 0 is
- * S5 in kvmpc's DSDT, as in QEMU's). */
-#define PIIX4_PMBA      0x40
+/* The ACPI PM1 block: PIIX4 power management (00:01.3, PMBA at 40h, 64
+ * bytes) on pc, the ICH9 LPC bridge (00:1f.0, PMBASE at 40h, 128 bytes:
+ * ICH9 datasheet 13.1.10) on q35; direct boot programs either as
+ * SeaBIOS does.  In it PM1 status and enable (PWRBTN_STS/_EN, bit 8) and
+ * PM1 control (SLP_EN, bit 13; SLP_TYP 0 is S5 in kvmpc's DSDT, as in
+ * QEMU's, for both chipsets). */
+#define PCI_ID_PIIX4_PM 0x71138086u     /* device << 16 | vendor */
+#define PCI_ID_ICH9_LPC 0x29188086u
+#define PM_BASE_REG     0x40
 #define PM1_STS         0
 #define PM1_EN          2
 #define PM1_CNT         4
@@ -50,11 +55,30 @@ static void show_rtc(void)
 #define PWRBTN_EN       (1u << 8)
 #define SLP_EN          (1u << 13)
 
+static uint32_t pci_conf_read(unsigned dev, unsigned fn, unsigned reg)
+{
+    outl(0xcf8, 0x80000000u | dev << 11 | fn << 8 | reg);
+    return inl(0xcfc);
+}
+
+/* The PM1 block's I/O base, or 0 when neither chipset is there. */
+static uint16_t pm1_base(void)
+{
+    if (pci_conf_read(1, 3, 0) == PCI_ID_PIIX4_PM)
+        return pci_conf_read(1, 3, PM_BASE_REG) & 0xffc0;
+    if (pci_conf_read(0x1f, 0, 0) == PCI_ID_ICH9_LPC)
+        return pci_conf_read(0x1f, 0, PM_BASE_REG) & 0xff80;
+    return 0;
+}
+
 static noreturn void power_off_on_button(void)
 {
-    outl(0xcf8, 0x80000000u | 1u << 11 | 3u << 8 | PIIX4_PMBA);
-    uint16_t pm = inl(0xcfc) & 0xffc0;
+    uint16_t pm = pm1_base();
 
+    if (!pm) {
+        printf("FAIL: no PIIX4 or ICH9 power management found\n");
+        halt_forever();
+    }
     /* the chipset sets PWRBTN_STS only while PWRBTN_EN is set (ACPI
      * 4.8.3.1), as an OS's SCI handler would have it */
     outw(pm + PM1_EN, inw(pm + PM1_EN) | PWRBTN_EN);

@@ -714,6 +714,128 @@ def test_snapshot(lv, kvmpc):
         lv.virsh("snapshot-delete", g.name, "running1")
 
 
+# What virt-manager 4.1 writes for a new q35 desktop VM (SPICE, virtio
+# disk and NIC, USB tablet and redirection, sound, the guest agent and
+# SPICE agent channels), with the demo payload through <kernel> in place
+# of an installer and a user-mode NIC in place of the default network.
+Q35_DESKTOP = """<domain type='kvm'>
+  <name>kvmpc-q35</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>2</vcpu>
+  <os><type arch='x86_64' machine='q35'>hvm</type>
+      <kernel>%(kernel)s</kernel>
+      <cmdline>cpus=2 powerdown=wait</cmdline></os>
+  <features><acpi/><apic/><vmport state='off'/></features>
+  <cpu mode='host-passthrough' check='none' migratable='on'/>
+  <clock offset='utc'>
+    <timer name='rtc' tickpolicy='catchup'/>
+    <timer name='pit' tickpolicy='delay'/>
+    <timer name='hpet' present='no'/>
+  </clock>
+  <on_poweroff>destroy</on_poweroff>
+  <pm><suspend-to-mem enabled='no'/><suspend-to-disk enabled='no'/></pm>
+  <devices>
+    <emulator>%(emulator)s</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2' discard='unmap'/>
+      <source file='%(disk)s'/><target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <driver name='qemu' type='raw'/><target dev='sda' bus='sata'/>
+      <readonly/>
+    </disk>
+    <controller type='usb' model='qemu-xhci' ports='15'/>
+    <controller type='pci' model='pcie-root'/>
+    <interface type='user'><model type='virtio'/></interface>
+    <serial type='file'><source path='%(log)s'/></serial>
+    <channel type='unix'>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>
+    <channel type='spicevmc'>
+      <target type='virtio' name='com.redhat.spice.0'/>
+    </channel>
+    <input type='tablet' bus='usb'/>
+    <graphics type='spice' autoport='yes'>
+      <listen type='address'/><image compression='off'/>
+    </graphics>
+    <sound model='ich9'/>
+    <audio id='1' type='spice'/>
+    <video><model type='virtio' heads='1' primary='yes'/></video>
+    <redirdev bus='usb' type='spicevmc'/>
+    <redirdev bus='usb' type='spicevmc'/>
+    <memballoon model='virtio'/>
+    <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>
+  </devices>
+</domain>
+"""
+
+
+def domain_pid(lv, name):
+    with open(os.path.join(lv.tmp, "run_libvirt", "qemu",
+                           name + ".pid")) as f:
+        return int(f.read())
+
+
+def seccomp_mode(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Seccomp:"):
+                return int(line.split()[1])
+    return None
+
+
+@guest_test("qemu-img")
+def test_q35_desktop(lv, kvmpc):
+    """virt-manager's q35 desktop domain: defined as written (host-
+    passthrough with migratable=on, vmport off, SPICE graphics and audio,
+    virtio-vga, ICH9 HDA, spicevmc USB redirection and agent channel,
+    qemu-xhci, SATA CD-ROM, virtio disk/NIC/RNG/balloon on root ports),
+    started: libvirt passes -sandbox (kvmpc's threads run under the
+    filter), the payload boots with both CPUs, SPICE listens where
+    `virsh domdisplay` says, and the ACPI power button (ICH9's PM block)
+    shuts it off."""
+    log = os.path.join(lv.tmp, "q35.log")
+    xml = os.path.join(lv.tmp, "q35.xml")
+    with open(xml, "w") as f:
+        f.write(Q35_DESKTOP % {
+            "kernel": os.environ["KVMPC_LIBVIRT_PAYLOAD"], "log": log,
+            "emulator": kvmpc, "disk": make_image(lv, "q35.qcow2", "qcow2")})
+    lv.virsh("define", xml)
+    try:
+        lv.virsh("start", "kvmpc-q35")
+        out = wait_count(log, WAITING, 1)
+        check("PASS: 1 of 1 secondary CPU(s) said hello" in out and
+              "FAIL" not in out, "the payload: %s" % out[-800:])
+        argv = open(os.path.join(lv.tmp, "var_log_libvirt", "qemu",
+                                 "kvmpc-q35.log")).read()
+        for want in ("-machine pc-q35-7.2,", "vmport=off",
+                     "-cpu host,migratable=on", "-sandbox on,",
+                     "-device ich9-intel-hda", "-device virtio-vga",
+                     "-chardev spicevmc,id=charredir0,name=usbredir"):
+            check(want in argv, "%r not in the command line:\n%s"
+                  % (want, argv[-3000:]))
+        pid = domain_pid(lv, "kvmpc-q35")
+        modes = {seccomp_mode(int(t)) for t in
+                          os.listdir("/proc/%d/task" % pid)}
+        check(modes == {2}, "seccomp modes of kvmpc's threads: %s"
+              % modes)
+        display = lv.virsh("domdisplay", "kvmpc-q35").stdout.strip()
+        m = re.match(r"spice://([0-9.]+):(\d+)", display)
+        check(m, "domdisplay: %r" % display)
+        socket.create_connection((m.group(1), int(m.group(2))), 5).close()
+        spice = json.loads(lv.virsh(
+            "qemu-monitor-command", "kvmpc-q35",
+            '{"execute": "query-spice"}').stdout)["return"]
+        check(spice["enabled"] and spice["port"] == int(m.group(2)),
+              "query-spice: %s" % spice)
+        lv.virsh("shutdown", "kvmpc-q35")
+        wait_count(log, POWEROFF, 1)
+        wait_state(lv, "kvmpc-q35", "shut off")
+    finally:
+        lv.virsh("destroy", "kvmpc-q35", ok=False)
+        lv.virsh("undefine", "kvmpc-q35", ok=False)
+
+
 def check_went_over(lv, lv2, g, log, mark):
     """The domain runs on lv2 only, and its payload went on there: the
     power button reaches it with no new boot in between."""
@@ -872,6 +994,7 @@ def main():
             return SKIP
     tests = [test_domcapabilities, test_define_dumpxml, test_lifecycle,
              test_console, test_reboot, test_disks, test_vnc,
+             test_q35_desktop,
              test_save_restore, test_snapshot, test_migrate,
              test_migrate_postcopy, test_migrate_p2p, test_migrate_tunnelled,
              test_migrate_copy_storage]

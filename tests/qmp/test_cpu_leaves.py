@@ -320,6 +320,47 @@ def test_hyperv_needs_host_support(binary):
                                                           r.stderr))
 
 
+def test_invtsc_blocks_migration(binary):
+    """Under KVM: host leaves the invariant TSC out (migratable=on, QEMU's
+    default) and migrates; migratable=off (or +invtsc) gives it and
+    blocks migration with QEMU's reason.  Where the host's KVM has no
+    invtsc, migratable=off changes nothing and nothing is blocked."""
+    def migrate_answer(cpu):
+        r = subprocess.run(
+            [binary, "-accel", "kvm", "-S", "-nodefaults", "-display",
+             "none", "-machine", "pc", "-m", "64", "-cpu", cpu,
+             "-qmp", "stdio"],
+            input='{"execute":"qmp_capabilities"}\n'
+                  '{"execute":"migrate","arguments":'
+                  '{"uri":"exec:cat > /dev/null"}}\n'
+                  '{"execute":"quit"}\n',
+            capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0, "-cpu %s: rc %d %r" % (cpu, r.returncode,
+                                                         r.stderr))
+        replies = [json.loads(line) for line in r.stdout.splitlines()
+                   if line.strip()]
+        return [x for x in replies if "return" in x or "error" in x][1]
+    reason = "State blocked by non-migratable CPU device (invtsc flag)"
+    host_has = subprocess.run(
+        [binary, "-accel", "kvm", "-S", "-nodefaults", "-display", "none",
+         "-machine", "pc", "-cpu", "host,+invtsc,enforce", "-qmp", "stdio"],
+        input='{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n',
+        capture_output=True, text=True, timeout=30).returncode == 0
+    check_eq(migrate_answer("host"), {"return": {}}, "host migrates")
+    for cpu in ("host,migratable=off", "max,migratable=off",
+                "host,+invtsc"):
+        got = migrate_answer(cpu)
+        if host_has:
+            check(got.get("error", {}).get("desc") == reason,
+                  "-cpu %s: %r" % (cpu, got))
+        else:
+            check_eq(got, {"return": {}}, "-cpu %s without host invtsc"
+                     % cpu)
+    if not host_has:
+        print("note: this host's KVM has no invtsc; the blocker was not "
+              "exercised")
+
+
 @no_kvm
 def test_enforce_and_check(binary):
     vm, paths = start_qmp_vm(binary, extra=["-accel", "qtest"])
@@ -401,4 +442,5 @@ if __name__ == "__main__":
     run_tests([test_topology_against_qemu, test_apic_ids, test_kvm_pv_leaves,
                test_hyperv_leaves, test_hyperv_dependencies,
                test_hyperv_needs_host_support,
-               test_enforce_and_check, test_smp_against_qemu])
+               test_enforce_and_check, test_smp_against_qemu,
+               test_invtsc_blocks_migration])

@@ -205,8 +205,63 @@ def test_qom_types(binary):
                  ["timestamp", "guest-name"], "one option")
         e = qmp.error("query-command-line-options", {"option": "nope"})
         check("Invalid option name" in e["desc"], e)
+        check_eq(cpu.get("migratable"), "bool",
+                 "max-x86_64-cpu.migratable (libvirt's host-passthrough "
+                 "migratable=)")
+        check_listed_params_accepted(binary, opts, tmpdir)
     finally:
         stop_daemon(pid, qmp, tmpdir)
+
+
+# A value each listed parameter takes (kvmpc's parser would refuse any
+# other key with "Invalid parameter").
+OPTION_PARAM_TRIES = {
+    "sandbox": ("-sandbox", "on", {
+        "enable": "on", "obsolete": "deny", "elevateprivileges": "deny",
+        "spawn": "deny", "resourcecontrol": "deny"}),
+    "spice": ("-spice", "unix=on,addr=%(tmp)s/spice.sock", {
+        "port": "0", "addr": "%(tmp)s/spice.sock", "ipv4": "on",
+        "ipv6": "off", "unix": "on", "password": "pw",
+        "password-secret": ("sec0", ["-object", "secret,id=sec0,data=pw"]),
+        "disable-ticketing": "on", "image-compression": "auto_glz",
+        "jpeg-wan-compression": "auto", "zlib-glz-wan-compression": "auto",
+        "streaming-video": "off", "agent-mouse": "off",
+        "playback-compression": "on", "seamless-migration": "on",
+        "disable-copy-paste": "on", "disable-agent-file-xfer": "on"}),
+}
+
+
+def check_listed_params_accepted(binary, opts, tmpdir):
+    """-sandbox and -spice (where kvmpc was built with libseccomp and
+    libspice-server: libvirt refuses SPICE graphics, and starts guests
+    without a seccomp filter, when they are not listed): each parameter
+    query-command-line-options lists is one kvmpc takes, tried one by one
+    on a throw-away process."""
+    def accepted(option, value, extra=()):
+        p = subprocess.run(
+            [binary, "-machine", "none", "-accel", "qtest", "-nodefaults",
+             "-display", "none", "-S", *extra, option, value,
+             "-qmp", "stdio"],
+            input='{"execute": "qmp_capabilities"}\n'
+                  '{"execute": "quit"}\n',
+            capture_output=True, text=True, timeout=30)
+        return p.returncode == 0, p.stderr.strip()
+    for name, (option, base, tries) in OPTION_PARAM_TRIES.items():
+        built, _ = accepted(option, base % {"tmp": tmpdir})
+        check_eq(name in opts, built,
+                 "query-command-line-options lists %s exactly when kvmpc "
+                 "takes %s" % (name, option))
+        for param in opts.get(name, []):
+            key = param["name"]
+            check(key in tries, "%s.%s is listed: give it a value to try "
+                  "here" % (name, key))
+            value, extra = (tries[key] if isinstance(tries[key], tuple)
+                            else (tries[key], []))
+            value = "%s=%s" % (key, value % {"tmp": tmpdir})
+            if name == "spice" and key != "port":
+                value = base % {"tmp": tmpdir} + "," + value
+            ok, err = accepted(option, value, extra)
+            check(ok, "%s %s (listed) is refused: %s" % (option, value, err))
 
 
 @no_kvm

@@ -105,6 +105,8 @@ typedef struct X86CPUConfig {
     bool enforce;               /* unsupported requested feature = error */
     bool check;                 /* warn about them (the default: warn) */
     bool kvm_signature;         /* kvm=off hides the 0x4000000x leaves */
+    bool migratable;            /* host/max: leave out what cannot migrate
+                                 * (invtsc); migratable=off passes it */
     char vendor[13];            /* "" = the model's */
     int family, model_num, stepping;    /* -1 = the model's */
     char model_id[49];          /* "" = the model's */
@@ -224,6 +226,10 @@ static inline struct kvm_cpuid2 *x86_cpuid_table_kvm(X86CPUIDTable *t)
  * features KVM lacks are dropped with a warning, or fail with enforce.
  * @host_brand: the host's 48-byte brand string for "host"/"max" (may be NULL).
  */
+/* Whether @t gives the guest a feature that makes it unmigratable (an
+ * invariant TSC: its frequency would change under the guest); the reason
+ * as QEMU words its migration blocker, or NULL. */
+const char *x86_cpuid_unmigratable_reason(const X86CPUIDTable *t);
 bool x86_cpu_build_cpuid(const X86CPUConfig *cfg,
                          const struct kvm_cpuid2 *supported,
                          const char *host_brand,

@@ -202,6 +202,7 @@ static void fake_supported(FakeSupported *s)
         { .function = 0x80000000, .eax = 0x80000021, .ebx = 0x68747541 },
         { .function = 0x80000001, .eax = 0x00a00f11, .ecx = 0x00400393,
           .edx = 0x23d3fbff },
+        { .function = 0x80000007, .edx = 0x100 },       /* invtsc */
         { .function = 0x80000008, .eax = 0x3030, .ecx = 0x7001 },
         { .function = 0x8000001e },
         { .function = 0x80000021, .eax = 0x204 },
@@ -252,6 +253,32 @@ static void test_cpuid_host(void)
     g_assert_cmphex(leaf(t, 0x80000002, 0)->eax, ==, ldl_le_p("Host"));
     /* xsave not offered: leaf 0xd goes */
     g_assert_null(x86_cpuid_find_const((const struct kvm_cpuid2 *)t, 0xd, 0));
+}
+
+/* host (and max) leave out the invariant TSC unless migratable=off, as
+ * QEMU's; asked for by name it is given, and blocks migration. */
+static void test_cpuid_migratable(void)
+{
+    g_autofree X86CPUIDTable *t = g_new0(X86CPUIDTable, 1);
+    static const char *const specs[] = {
+        "host", "max", "host,migratable=on", "host,migratable=off",
+        "max,migratable=off", "host,+invtsc", "host,migratable=off,-invtsc",
+    };
+    static const bool invtsc[] = { false, false, false, true, true, true,
+                                   false };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(specs); i++) {
+        build(specs[i], 1, 1, 1, 0, t);
+        g_test_message("%s", specs[i]);
+        g_assert_cmphex(leaf(t, 0x80000007, 0)->edx & 0x100, ==,
+                        invtsc[i] ? 0x100 : 0);
+        g_assert_true(!x86_cpuid_unmigratable_reason(t) == !invtsc[i]);
+    }
+    g_assert_cmpstr(x86_cpuid_unmigratable_reason(t), ==, NULL);
+    build("host,migratable=off", 1, 1, 1, 0, t);
+    g_assert_cmpstr(x86_cpuid_unmigratable_reason(t), ==,
+                    "State blocked by non-migratable CPU device "
+                    "(invtsc flag)");
 }
 
 static void test_cpuid_qemu64(void)
@@ -354,6 +381,7 @@ int main(int argc, char **argv)
     g_test_add_func("/x86/cpu/help", test_help);
     g_test_add_func("/x86/cpuid/host", test_cpuid_host);
     g_test_add_func("/x86/cpuid/qemu64", test_cpuid_qemu64);
+    g_test_add_func("/x86/cpuid/migratable", test_cpuid_migratable);
     g_test_add_func("/x86/cpuid/enforce", test_cpuid_enforce);
     g_test_add_func("/x86/cpuid/topology", test_cpuid_topology);
     g_test_add_func("/x86/cpuid/overrides", test_cpuid_overrides);
