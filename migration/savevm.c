@@ -18,12 +18,31 @@
 
 /* ---- RAM blocks ----------------------------------------------------- */
 
+static gint cmp_region_names(gconstpointer a, gconstpointer b)
+{
+    const MemoryRegion *x = *(MemoryRegion *const *)a;
+    const MemoryRegion *y = *(MemoryRegion *const *)b;
+
+    return strcmp(x->name, y->name);
+}
+
+/*
+ * The RAM blocks in the order of their names, not of their creation: the
+ * stream numbers blocks by position, and the destination creates devices
+ * in its command line's order, which differs from the source's when
+ * devices were hot-plugged there (libvirt starts the destination with
+ * them cold-plugged).  Names are stable (device paths for PCI ROMs,
+ * hw/pci/pci.c); the sort is stable, so same-named regions keep their
+ * creation order for their #N suffixes.
+ */
 GPtrArray *ram_blocks_new(void)
 {
-    GPtrArray *regions = memory_ram_regions();
+    g_autoptr(GPtrArray) regions = g_ptr_array_copy(memory_ram_regions(),
+                                                    NULL, NULL);
     GPtrArray *blocks = g_ptr_array_new();
     g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
 
+    g_ptr_array_sort(regions, cmp_region_names);
     for (unsigned i = 0; i < regions->len; i++) {
         MemoryRegion *mr = g_ptr_array_index(regions, i);
         RamBlock *b = g_new0(RamBlock, 1);
@@ -669,6 +688,9 @@ static RamBlock *load_ram_header(MigFile *f, MigLoad *ld, uint32_t *idxp,
         uint64_t off = v & ~MIG_PAGE_KIND_MASK;
         unsigned kind = v & MIG_PAGE_KIND_MASK;
 
+        if (stream_error(f, errp)) {
+            return NULL;        /* the stream ended: not a bad entry */
+        }
         if (off >= b->mr->size ||
             (kind != MIG_PAGE_ZERO && kind != MIG_PAGE_NORMAL &&
              kind != MIG_PAGE_XBZRLE && kind != MIG_PAGE_SPARSE)) {

@@ -652,9 +652,41 @@ static uint64_t pow2_ceil(uint64_t v)
     return p;
 }
 
+/*
+ * The function's place from the root bus down, as QEMU's device paths
+ * ("0000:00:1c.0:00.0": domain, root bus, then slot.function at each
+ * level): stable across runs, independent of the bus numbers the guest
+ * assigns and of the order devices were created or hot-plugged.
+ */
+static void pci_append_dev_path(GString *s, const PCIDevice *d)
+{
+    if (d->bus && d->bus->bridge) {
+        pci_append_dev_path(s, d->bus->bridge);
+    } else {
+        g_string_append(s, "0000:00");
+    }
+    g_string_append_printf(s, ":%02x.%x", PCI_SLOT(d->devfn),
+                           PCI_FUNC(d->devfn));
+}
+
+/*
+ * The ROM's RAM block name, "PATH/TYPE.rom" as QEMU's: migration matches
+ * blocks by name (migration/savevm.c), so a NIC hot-plugged on the source
+ * and cold-plugged on the destination has the same ROM block on both.
+ */
+static char *pci_rom_block_name(const PCIDevice *d)
+{
+    GString *s = g_string_new(NULL);
+
+    pci_append_dev_path(s, d);
+    g_string_append_printf(s, "/%s.rom", d->parent.type->name);
+    return g_string_free(s, FALSE);
+}
+
 /* romfile=: load the image as the expansion ROM BAR (6.2.5.2, 6.3). */
 static bool pci_load_rom(PCIDevice *d, GError **errp)
 {
+    g_autofree char *block_name = NULL;
     const char *name = d->romfile ? d->romfile : d->pc->romfile;
     g_autofree char *path = NULL;
     g_autofree char *data = NULL;
@@ -679,7 +711,8 @@ static bool pci_load_rom(PCIDevice *d, GError **errp)
                    size ? "too large (over 16 MiB)" : "empty");
         return false;
     }
-    memory_region_init_rom(&d->rom, "pci.rom",
+    block_name = pci_rom_block_name(d);
+    memory_region_init_rom(&d->rom, block_name,
                            pow2_ceil(MAX(size, PCI_ROM_MIN_SIZE)));
     memcpy(memory_region_get_ram_ptr(&d->rom), data, size);
     d->has_rom = true;

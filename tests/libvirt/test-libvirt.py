@@ -670,6 +670,43 @@ def test_save_restore(lv, kvmpc):
 
 
 @guest_test("qemu-img")
+def test_hotplug_managedsave(lv, kvmpc):
+    """A NIC and a disk attached live (`attach-device --live`), then
+    `virsh managedsave` and `start`: libvirt restores with the hot-plugged
+    devices on the destination's command line, where kvmpc creates them
+    before the VGA's ROM (the source created them after it).  The ROMs
+    must still land in the same RAM blocks (kvmpc failed here with "RAM
+    block 'pci.rom#1' is 64 KiB on the source, 256 KiB here"), and the
+    payload goes on: the power button reaches it with no new boot."""
+    log = os.path.join(lv.tmp, "hpsave.log")
+    nic = os.path.join(lv.tmp, "hp-nic.xml")
+    disk = os.path.join(lv.tmp, "hp-disk.xml")
+    with open(nic, "w") as f:
+        f.write("<interface type='user'><model type='virtio'/></interface>")
+    with open(disk, "w") as f:
+        f.write(disk_xml(make_image(lv, "hp.qcow2", "qcow2"), "qcow2",
+                         "vdb", "virtio"))
+    with Guest(lv, kvmpc, "kvmpc-hpsave", serial_xml(log) +
+               "<video><model type='vga'/></video>") as g:
+        g.start(log)
+        lv.virsh("attach-device", g.name, nic, "--live")
+        lv.virsh("attach-device", g.name, disk, "--live")
+        mark = log_size(log)
+        lv.virsh("managedsave", g.name)
+        wait_state(lv, g.name, "shut off")
+        lv.virsh("start", g.name)
+        wait_state(lv, g.name, "running")
+        check("virtio" in lv.virsh("domiflist", g.name).stdout,
+              "the hot-plugged NIC after the restore")
+        check("vdb" in lv.virsh("domblklist", g.name).stdout,
+              "the hot-plugged disk after the restore")
+        lv.virsh("shutdown", g.name)
+        out = wait_log_since(log, mark, POWEROFF)
+        check(BANNER not in out and "multiboot entry" not in out,
+              "the payload booted again, not restored: %r" % out[-800:])
+
+
+@guest_test("qemu-img")
 def test_snapshot(lv, kvmpc):
     """Internal snapshots with a qcow2 disk (libvirt 9.0: HMP savevm
     "NAME" in human-monitor-command; reverting an inactive domain starts
@@ -995,7 +1032,8 @@ def main():
     tests = [test_domcapabilities, test_define_dumpxml, test_lifecycle,
              test_console, test_reboot, test_disks, test_vnc,
              test_q35_desktop,
-             test_save_restore, test_snapshot, test_migrate,
+             test_save_restore, test_hotplug_managedsave, test_snapshot,
+             test_migrate,
              test_migrate_postcopy, test_migrate_p2p, test_migrate_tunnelled,
              test_migrate_copy_storage]
     only = sys.argv[2:]

@@ -545,6 +545,33 @@ def test_config_mismatch(binary):
             "in the source's configuration")
 
 
+@no_kvm
+def test_hotplugged_rom_device(binary):
+    """A NIC hot-plugged on the source, cold-plugged on the destination
+    (what libvirt does: the destination's command line has it) and
+    created there in another order: its ROM is the same RAM block on both
+    sides (blocks are matched by name: PCI path and type, as QEMU's),
+    and the migration completes."""
+    d = tempfile.mkdtemp(prefix="kvmpc-mig-hp-")
+    sock = os.path.join(d, "mig.sock")
+    src = VM(binary, ["-device", "VGA,addr=6,id=vga"])
+    dst = None
+    try:
+        src.qmp.ret("device_add", {"driver": "e1000", "id": "nic",
+                                   "addr": "7"})
+        expect = fill_ram(src, 4)
+        dst = VM(binary, ["-device", "e1000,addr=7,id=nic",
+                          "-device", "VGA,addr=6,id=vga",
+                          "-incoming", "unix:" + sock])
+        wait_for(lambda: os.path.exists(sock))
+        migrate(src, "unix:" + sock, dst)
+        check_ram(dst, expect)
+    finally:
+        src.close()
+        if dst:
+            dst.close()
+
+
 def run_corrupt(binary, path, want):
     dst = Kvmpc(binary, BASE + ["-incoming", "file:" + path])
     try:
@@ -959,4 +986,5 @@ if __name__ == "__main__":
                test_capabilities_and_parameters,
                test_pause_before_switchover, test_postcopy_errors,
                test_postcopy, test_postcopy_recover, test_ignore_shared,
-               test_hmp])
+               test_hmp,
+               test_hotplugged_rom_device])
