@@ -255,6 +255,155 @@ static uint64_t total_bytes(MigrationState *s)
     return file_bytes(s->f) + s->mfd_bytes + multifd_send_bytes(s->mfd);
 }
 
+/* ---- free page hints (docs/migration.md "Free page hints") --------- */
+
+typedef struct HintRange {
+    uint8_t *host;
+    uint64_t len;
+} HintRange;
+
+/*
+ * The device adds ranges on the main thread (big lock held); the
+ * migration thread owns the bitmaps and clears them without the lock
+ * while it sends, so the ranges wait in @ranges (under @lock) until the
+ * thread takes them between two batches, or at the close of the round.
+ */
+static struct {
+    MigrationHintNotify notify;
+    void *opaque;
+    GMutex lock;
+    GArray *ranges;                 /* HintRange, under @lock */
+    bool open;                      /* a round takes hints (under @lock) */
+    gint pending;                   /* atomic: @ranges is not empty */
+} hints;
+
+void migration_set_hint_notifier(MigrationHintNotify fn, void *opaque)
+{
+    hints.notify = fn;
+    hints.opaque = opaque;
+}
+
+bool ram_discard_hinted_range(void *host, uint64_t len)
+{
+    HintRange r = { host, len };
+    bool taken;
+
+    g_mutex_lock(&hints.lock);
+    taken = hints.open && len;
+    if (taken) {
+        if (!hints.ranges) {
+            hints.ranges = g_array_new(false, false, sizeof(HintRange));
+        }
+        g_array_append_val(hints.ranges, r);
+        g_atomic_int_set(&hints.pending, 1);
+    }
+    g_mutex_unlock(&hints.lock);
+    return taken;
+}
+
+static bool hints_wanted(void)
+{
+    return hints.notify && !caps[MIGRATION_CAPABILITY_POSTCOPY_RAM];
+}
+
+/* Clear the whole pages of one range from the block that holds it. */
+static void hint_apply_range(MigrationState *s, const HintRange *r)
+{
+    const unsigned bits = 8 * sizeof(unsigned long);
+
+    for (unsigned i = 0; i < s->blocks->len; i++) {
+        RamBlock *b = g_ptr_array_index(s->blocks, i);
+        uint8_t *ram = b->mr->ram;
+        uint64_t off, first, end;
+
+        if (!ram || b->ignored || r->host < ram ||
+            r->host >= ram + b->mr->size) {
+            continue;
+        }
+        off = r->host - ram;
+        /* a range the guest RAM table gave is inside one block; cut
+         * anyway, and keep partial pages (they hold live data) */
+        end = MIN(b->mr->size - off, r->len) + off;
+        first = (off + MIG_PAGE_SIZE - 1) / MIG_PAGE_SIZE;
+        end = MIN(end / MIG_PAGE_SIZE, b->pages);
+        for (uint64_t p = first; p < end; p++) {
+            unsigned long bit = 1UL << (p % bits);
+
+            if (b->bmap[p / bits] & bit) {
+                b->bmap[p / bits] &= ~bit;
+                s->remaining = s->remaining ? s->remaining - 1 : 0;
+            }
+        }
+        return;
+    }
+}
+
+/* Migration thread: take the hints received so far out of the bitmaps. */
+static void hints_apply(MigrationState *s)
+{
+    GArray *ranges;
+
+    if (!g_atomic_int_get(&hints.pending)) {
+        return;
+    }
+    g_mutex_lock(&hints.lock);
+    ranges = hints.ranges;
+    hints.ranges = NULL;
+    g_atomic_int_set(&hints.pending, 0);
+    g_mutex_unlock(&hints.lock);
+    if (!ranges) {
+        return;
+    }
+    for (unsigned i = 0; i < ranges->len; i++) {
+        hint_apply_range(s, &g_array_index(ranges, HintRange, i));
+    }
+    g_array_free(ranges, true);
+}
+
+/*
+ * Big lock held, right after a sync: a new round while the guest runs
+ * (a stopped guest cannot answer; its hinted pages go back at DONE).
+ */
+static void hints_round_start(void)
+{
+    if (!hints_wanted()) {
+        return;
+    }
+    if (!runstate_is_running()) {
+        hints.notify(hints.opaque, MIGRATION_HINT_DONE);
+        return;
+    }
+    g_mutex_lock(&hints.lock);
+    hints.open = true;
+    g_mutex_unlock(&hints.lock);
+    hints.notify(hints.opaque, MIGRATION_HINT_ROUND_START);
+}
+
+/* Big lock held, before a sync: what the round got is applied to the
+ * bitmap it was about, before the sync adds the log to it. */
+static void hints_round_close(MigrationState *s)
+{
+    bool was_open;
+
+    g_mutex_lock(&hints.lock);
+    was_open = hints.open;
+    hints.open = false;
+    g_mutex_unlock(&hints.lock);
+    hints_apply(s);
+    if (was_open && hints.notify) {
+        hints.notify(hints.opaque, MIGRATION_HINT_ROUND_STOP);
+    }
+}
+
+/* Big lock held: the guest may reuse every page it hinted. */
+static void hints_done(MigrationState *s)
+{
+    hints_round_close(s);
+    if (hints_wanted()) {
+        hints.notify(hints.opaque, MIGRATION_HINT_DONE);
+    }
+}
+
 /*
  * Take the dirty log of every block into its private bitmap (big lock
  * held); returns the pages now waiting to be sent.
@@ -264,6 +413,7 @@ static uint64_t sync_dirty(MigrationState *s)
     const unsigned bits = 8 * sizeof(unsigned long);
     uint64_t total = 0;
 
+    hints_round_close(s);
     for (unsigned i = 0; i < s->blocks->len; i++) {
         RamBlock *b = g_ptr_array_index(s->blocks, i);
         uint64_t words = (b->pages + bits - 1) / bits;
@@ -411,7 +561,10 @@ static bool send_dirty(MigrationState *s, bool limited)
 
         while (p < b->pages) {
             unsigned n = 0;
-            unsigned long word = b->bmap[p / bits];
+            unsigned long word;
+
+            hints_apply(s);
+            word = b->bmap[p / bits];
 
             if (!word && p % bits == 0) {
                 p += bits;                      /* a clean word */
@@ -554,6 +707,7 @@ static PrecopyEnd precopy(MigrationState *s)
         if (caps[MIGRATION_CAPABILITY_EVENTS]) {
             qapi_event_send_migration_pass(s->dirty_sync_count);
         }
+        hints_round_start();
         bql_unlock();
         s->remaining = dirty;
         if (pass > 0) {
@@ -701,6 +855,8 @@ static bool switchover(MigrationState *s)
     bytes0 = total_bytes(s);
     s->remaining = sync_dirty(s);
     s->dirty_sync_count++;
+    /* the device state below carries DONE to the destination's driver */
+    hints_done(s);
     if (!send_dirty(s, false) || !multifd_close(s, true)) {
         return false;
     }
@@ -1111,6 +1267,7 @@ static gpointer migration_thread(gpointer opaque)
     }
     g_clear_error(&err);
     s->total_time = now_ms() - s->start_ms;
+    hints_done(s);
     stop_logging(s);
     cpu_throttle_stop();
     s->throttle = (ThrottleState){ 0 };
