@@ -257,24 +257,21 @@ static uint64_t total_bytes(MigrationState *s)
 
 /* ---- free page hints (docs/migration.md "Free page hints") --------- */
 
-typedef struct HintRange {
-    uint8_t *host;
-    uint64_t len;
-} HintRange;
-
 /*
- * The device adds ranges on the main thread (big lock held); the
- * migration thread owns the bitmaps and clears them without the lock
- * while it sends, so the ranges wait in @ranges (under @lock) until the
- * thread takes them between two batches, or at the close of the round.
+ * The device hints on the main thread (big lock held); the migration
+ * thread owns the bitmaps it sends from and clears them without the lock,
+ * so a hint only sets bits in its block's @hinted map (under @lock), and
+ * the thread takes them out of @bmap between two batches, or at the close
+ * of the round.  A map per block bounds the memory a driver that hints
+ * without end can make kvmpc use (a list of ranges would grow while the
+ * thread waits on a slow destination).
  */
 static struct {
     MigrationHintNotify notify;
     void *opaque;
     GMutex lock;
-    GArray *ranges;                 /* HintRange, under @lock */
     bool open;                      /* a round takes hints (under @lock) */
-    gint pending;                   /* atomic: @ranges is not empty */
+    gint pending;                   /* atomic: some @hinted bit is set */
 } hints;
 
 void migration_set_hint_notifier(MigrationHintNotify fn, void *opaque)
@@ -283,31 +280,24 @@ void migration_set_hint_notifier(MigrationHintNotify fn, void *opaque)
     hints.opaque = opaque;
 }
 
-bool ram_discard_hinted_range(void *host, uint64_t len)
+/* Set bits [@first, @end) of @map, a word at a time. */
+static void bits_set(unsigned long *map, uint64_t first, uint64_t end)
 {
-    HintRange r = { host, len };
-    bool taken;
+    const unsigned bits = 8 * sizeof(unsigned long);
 
-    g_mutex_lock(&hints.lock);
-    taken = hints.open && len;
-    if (taken) {
-        if (!hints.ranges) {
-            hints.ranges = g_array_new(false, false, sizeof(HintRange));
-        }
-        g_array_append_val(hints.ranges, r);
-        g_atomic_int_set(&hints.pending, 1);
+    while (first < end) {
+        unsigned sh = first % bits;
+        uint64_t n = MIN(end - first, (uint64_t)bits - sh);
+        unsigned long mask = n == bits ? ~0UL : ((1UL << n) - 1) << sh;
+
+        map[first / bits] |= mask;
+        first += n;
     }
-    g_mutex_unlock(&hints.lock);
-    return taken;
 }
 
-static bool hints_wanted(void)
-{
-    return hints.notify && !caps[MIGRATION_CAPABILITY_POSTCOPY_RAM];
-}
-
-/* Clear the whole pages of one range from the block that holds it. */
-static void hint_apply_range(MigrationState *s, const HintRange *r)
+/* Mark the whole pages of [@host, @host + @len) in the block holding it
+ * (a range the guest RAM table gave is inside one block; cut anyway). */
+static void hint_mark(MigrationState *s, uint8_t *host, uint64_t len)
 {
     const unsigned bits = 8 * sizeof(unsigned long);
 
@@ -316,48 +306,74 @@ static void hint_apply_range(MigrationState *s, const HintRange *r)
         uint8_t *ram = b->mr->ram;
         uint64_t off, first, end;
 
-        if (!ram || b->ignored || r->host < ram ||
-            r->host >= ram + b->mr->size) {
+        if (!ram || b->ignored || host < ram || host >= ram + b->mr->size) {
             continue;
         }
-        off = r->host - ram;
-        /* a range the guest RAM table gave is inside one block; cut
-         * anyway, and keep partial pages (they hold live data) */
-        end = MIN(b->mr->size - off, r->len) + off;
+        off = host - ram;
+        end = off + MIN(b->mr->size - off, len);
+        /* partial pages at the edges hold live data: kept */
         first = (off + MIG_PAGE_SIZE - 1) / MIG_PAGE_SIZE;
         end = MIN(end / MIG_PAGE_SIZE, b->pages);
-        for (uint64_t p = first; p < end; p++) {
-            unsigned long bit = 1UL << (p % bits);
-
-            if (b->bmap[p / bits] & bit) {
-                b->bmap[p / bits] &= ~bit;
-                s->remaining = s->remaining ? s->remaining - 1 : 0;
-            }
+        if (first >= end) {
+            return;
         }
+        if (!b->hinted) {
+            b->hinted = g_new0(unsigned long, (b->pages + bits - 1) / bits);
+        }
+        bits_set(b->hinted, first, end);
+        if (b->hint_lo == b->hint_hi) {
+            b->hint_lo = first / bits;
+            b->hint_hi = (end + bits - 1) / bits;
+        } else {
+            b->hint_lo = MIN(b->hint_lo, first / bits);
+            b->hint_hi = MAX(b->hint_hi, (end + bits - 1) / bits);
+        }
+        g_atomic_int_set(&hints.pending, 1);
         return;
     }
 }
 
-/* Migration thread: take the hints received so far out of the bitmaps. */
+bool ram_discard_hinted_range(void *host, uint64_t len)
+{
+    bool taken;
+
+    g_mutex_lock(&hints.lock);
+    taken = hints.open && len;
+    if (taken) {
+        hint_mark(&mig, host, len);
+    }
+    g_mutex_unlock(&hints.lock);
+    return taken;
+}
+
+/* Migration thread: take the hints received so far out of the bitmaps
+ * (the pages this round has not sent yet are then not sent). */
 static void hints_apply(MigrationState *s)
 {
-    GArray *ranges;
-
     if (!g_atomic_int_get(&hints.pending)) {
         return;
     }
     g_mutex_lock(&hints.lock);
-    ranges = hints.ranges;
-    hints.ranges = NULL;
     g_atomic_int_set(&hints.pending, 0);
+    for (unsigned i = 0; i < s->blocks->len; i++) {
+        RamBlock *b = g_ptr_array_index(s->blocks, i);
+
+        for (uint64_t w = b->hint_lo; w < b->hint_hi; w++) {
+            unsigned long v = b->hinted[w];
+            uint64_t n = __builtin_popcountl(b->bmap[w] & v);
+
+            b->bmap[w] &= ~v;
+            b->hinted[w] = 0;
+            s->remaining -= MIN(s->remaining, n);
+        }
+        b->hint_lo = b->hint_hi = 0;
+    }
     g_mutex_unlock(&hints.lock);
-    if (!ranges) {
-        return;
-    }
-    for (unsigned i = 0; i < ranges->len; i++) {
-        hint_apply_range(s, &g_array_index(ranges, HintRange, i));
-    }
-    g_array_free(ranges, true);
+}
+
+static bool hints_wanted(void)
+{
+    return hints.notify && !caps[MIGRATION_CAPABILITY_POSTCOPY_RAM];
 }
 
 /*

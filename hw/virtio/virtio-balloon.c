@@ -103,8 +103,10 @@ typedef struct VirtIOBalloon {
     uint32_t hint_status;           /* HintStatus */
     uint32_t hint_cmd_id;           /* the current round's id */
     uint32_t poison_val;            /* the driver's (config) */
-    uint64_t hinted_bytes;          /* hints handed to the migration */
-    uint64_t hints_ignored;         /* hints no round could use */
+    /* qom-get x-free-page-hints (not migrated): bytes handed to a
+     * migration, and hint buffers given back unused */
+    uint64_t hinted_bytes;
+    uint64_t hints_ignored;
     BH *hint_bh;                    /* the next batch of free_page_vq */
 
     uint32_t num_pages;             /* target (config) */
@@ -287,7 +289,7 @@ static void balloon_hint_batch(VirtIOBalloon *s)
             break;
         }
         if (s->elem.out_num && !hint_take_cmd_id(s, &s->elem)) {
-            return;             /* broken: the queue stops */
+            break;              /* broken: the queue stops */
         }
         hint_take_pages(s, &s->elem);
         virtqueue_push(s->fvq, &s->elem, 0);
@@ -296,7 +298,7 @@ static void balloon_hint_batch(VirtIOBalloon *s)
     if (pushed) {
         virtio_notify(&s->vdev, s->fvq);
     }
-    if (n == BALLOON_HINT_BATCH) {
+    if (n == BALLOON_HINT_BATCH && !s->vdev.broken) {
         bh_schedule(s->hint_bh);
     }
 }
@@ -600,6 +602,13 @@ static QObject *balloon_qom_get(DeviceState *dev, const char *name,
     VirtIOBalloon *s = &((VirtIOBalloonPCI *)dev)->balloon;
     QDict *ret, *stats;
 
+    if (!strcmp(name, "x-free-page-hints")) {
+        /* kvmpc's own: what the hints did (QEMU has no such counter) */
+        ret = qdict_new();
+        qdict_put_uint(ret, "hinted-bytes", s->hinted_bytes);
+        qdict_put_uint(ret, "ignored", s->hints_ignored);
+        return QOBJECT(ret);
+    }
     if (strcmp(name, "guest-stats")) {
         return NULL;
     }

@@ -72,8 +72,8 @@ void migration_set_hint_notifier(MigrationHintNotify fn, void *opaque);
  * guest RAM (a host pointer from the guest RAM table) that the guest does
  * not use; the whole 4 KiB pages inside it are not sent in this round
  * unless written again.  Big lock held.  Returns false (nothing done)
- * when no round is open.  The migration thread applies the range between
- * two batches of pages.
+ * when no round is open.  The pages are marked in the block's bitmap of
+ * hinted pages; the migration thread applies it between two batches.
  */
 bool ram_discard_hinted_range(void *host, uint64_t len);
 

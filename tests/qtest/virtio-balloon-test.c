@@ -22,7 +22,7 @@
 #define CMD_ID_STOP             0
 #define CMD_ID_DONE             1
 #define FIRST_CMD_ID            0x80000001u     /* QEMU's first round */
-#define HINT_DEV                ",free-page-hint=on,iothread=io0"
+#define HINT_DEV                ",id=b0,free-page-hint=on,iothread=io0"
 #define IOTHREAD_OBJ            " -object iothread,id=io0"
 /* guest data above the rings' allocator (1..64 MiB): 16 MiB of it,
  * of which the driver hints the upper half free */
@@ -448,6 +448,19 @@ static void check_pages(QTestState *qts, uint64_t a, uint64_t len,
     }
 }
 
+/* qom-get x-free-page-hints: the device's counters. */
+static void check_hint_counts(Env *e, uint64_t hinted_bytes,
+                              uint64_t ignored)
+{
+    g_autofree char *r = qmp_cmd(e->qmp, "{\"execute\": \"qom-get\", "
+                                 "\"arguments\": {\"path\": "
+                                 "\"/machine/peripheral/b0\", \"property\": "
+                                 "\"x-free-page-hints\"}}");
+
+    g_assert_cmpuint(json_uint(r, "hinted-bytes"), ==, hinted_bytes);
+    g_assert_cmpuint(json_uint(r, "ignored"), ==, ignored);
+}
+
 typedef enum HintMode { NO_HINTS, HINTS, HINTS_POISONED } HintMode;
 
 /*
@@ -490,6 +503,15 @@ static uint64_t hint_migration(HintMode mode)
         /* the driver's STOP ended its round */
         g_assert_cmphex(qvirtio_config_readl(&e.d, 8), ==, CMD_ID_STOP);
         hint_pages(&fvq, FILL_BASE, 4 << 20);
+        /* two 4 MiB buffers before the migration and one after STOP
+         * given back unused; with poison, the round's two as well */
+        if (mode == HINTS) {
+            check_hint_counts(&e, HINT_SIZE, 3);
+        } else {
+            check_hint_counts(&e, 0, 5);
+        }
+    } else {
+        check_hint_counts(&e, 0, 2);
     }
     normal = migrate_release(&e);
     /* the migration is over: the driver may reuse its pages */
@@ -621,6 +643,7 @@ static void test_hint_hostile(void)
     /* a stale id: the round does not start, the hint is no-op */
     hint_cmd(&fvq, id - 1);
     hint_pages(&fvq, FILL_BASE, 2 * PAGE);
+    check_hint_counts(&e, 0, 1);
     /* the id and a hint in one chain; only the whole page counts */
     qtest_writel(e.qts, cmd, id);
     {
@@ -628,6 +651,7 @@ static void test_hint_hostile(void)
                                                true } };
         push_wait(&fvq, b, 2);
     }
+    check_hint_counts(&e, 2 * PAGE, 1);
     /* a bad buffer mid-round stops the device, not the migration */
     expect_broken(&e, &fvq, &bad[1][0], 1);
     migrate_release(&e);
@@ -646,6 +670,33 @@ static void test_hint_hostile(void)
     g_free(e.dir);
 }
 
+/* A paused guest cannot answer: no round, DONE at once (QEMU's rule). */
+static void test_hint_paused(void)
+{
+    Env e;
+    QVirtQueue fvq;
+    g_autofree char *mig = NULL;
+    uint32_t id = CMD_ID_STOP;
+
+    env_start(&e, HINT_DEV IOTHREAD_OBJ);
+    mig = g_build_filename(e.dir, "mig", NULL);
+    env_hint_init(&e, &fvq, false);
+    qmp_assert_ok(e.qmp, "{\"execute\": \"stop\"}");
+    migrate_held(&e, mig);
+    for (int i = 0; i < 5000 && id != CMD_ID_DONE; i++) {
+        id = qvirtio_config_readl(&e.d, 8);
+        g_assert_cmphex(id, <=, CMD_ID_DONE);      /* never a request */
+        g_usleep(1000);
+    }
+    g_assert_cmphex(id, ==, CMD_ID_DONE);
+    hint_cmd(&fvq, FIRST_CMD_ID);
+    hint_pages(&fvq, HINT_BASE, PAGE);
+    check_hint_counts(&e, 0, 1);
+    migrate_release(&e);
+    unlink(mig);
+    env_end(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -659,5 +710,6 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-balloon/hint/migration", test_hint_migration);
     g_test_add_func("/virtio-balloon/hint/poison", test_hint_poison);
     g_test_add_func("/virtio-balloon/hint/hostile", test_hint_hostile);
+    g_test_add_func("/virtio-balloon/hint/paused", test_hint_paused);
     return g_test_run();
 }
