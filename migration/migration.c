@@ -255,6 +255,171 @@ static uint64_t total_bytes(MigrationState *s)
     return file_bytes(s->f) + s->mfd_bytes + multifd_send_bytes(s->mfd);
 }
 
+/* ---- free page hints (docs/migration.md "Free page hints") --------- */
+
+/*
+ * The device hints on the main thread (big lock held); the migration
+ * thread owns the bitmaps it sends from and clears them without the lock,
+ * so a hint only sets bits in its block's @hinted map (under @lock), and
+ * the thread takes them out of @bmap between two batches, or at the close
+ * of the round.  A map per block bounds the memory a driver that hints
+ * without end can make kvmpc use (a list of ranges would grow while the
+ * thread waits on a slow destination).
+ */
+static struct {
+    MigrationHintNotify notify;
+    void *opaque;
+    GMutex lock;
+    bool open;                      /* a round takes hints (under @lock) */
+    gint pending;                   /* atomic: some @hinted bit is set */
+} hints;
+
+void migration_set_hint_notifier(MigrationHintNotify fn, void *opaque)
+{
+    hints.notify = fn;
+    hints.opaque = opaque;
+}
+
+/* Set bits [@first, @end) of @map, a word at a time. */
+static void bits_set(unsigned long *map, uint64_t first, uint64_t end)
+{
+    const unsigned bits = 8 * sizeof(unsigned long);
+
+    while (first < end) {
+        unsigned sh = first % bits;
+        uint64_t n = MIN(end - first, (uint64_t)bits - sh);
+        unsigned long mask = n == bits ? ~0UL : ((1UL << n) - 1) << sh;
+
+        map[first / bits] |= mask;
+        first += n;
+    }
+}
+
+/* Mark the whole pages of [@host, @host + @len) in the block holding it
+ * (a range the guest RAM table gave is inside one block; cut anyway). */
+static void hint_mark(MigrationState *s, uint8_t *host, uint64_t len)
+{
+    const unsigned bits = 8 * sizeof(unsigned long);
+
+    for (unsigned i = 0; i < s->blocks->len; i++) {
+        RamBlock *b = g_ptr_array_index(s->blocks, i);
+        uint8_t *ram = b->mr->ram;
+        uint64_t off, first, end;
+
+        if (!ram || b->ignored || host < ram || host >= ram + b->mr->size) {
+            continue;
+        }
+        off = host - ram;
+        end = off + MIN(b->mr->size - off, len);
+        /* partial pages at the edges hold live data: kept */
+        first = (off + MIG_PAGE_SIZE - 1) / MIG_PAGE_SIZE;
+        end = MIN(end / MIG_PAGE_SIZE, b->pages);
+        if (first >= end) {
+            return;
+        }
+        if (!b->hinted) {
+            b->hinted = g_new0(unsigned long, (b->pages + bits - 1) / bits);
+        }
+        bits_set(b->hinted, first, end);
+        if (b->hint_lo == b->hint_hi) {
+            b->hint_lo = first / bits;
+            b->hint_hi = (end + bits - 1) / bits;
+        } else {
+            b->hint_lo = MIN(b->hint_lo, first / bits);
+            b->hint_hi = MAX(b->hint_hi, (end + bits - 1) / bits);
+        }
+        g_atomic_int_set(&hints.pending, 1);
+        return;
+    }
+}
+
+bool ram_discard_hinted_range(void *host, uint64_t len)
+{
+    bool taken;
+
+    g_mutex_lock(&hints.lock);
+    taken = hints.open && len;
+    if (taken) {
+        hint_mark(&mig, host, len);
+    }
+    g_mutex_unlock(&hints.lock);
+    return taken;
+}
+
+/* Migration thread: take the hints received so far out of the bitmaps
+ * (the pages this round has not sent yet are then not sent). */
+static void hints_apply(MigrationState *s)
+{
+    if (!g_atomic_int_get(&hints.pending)) {
+        return;
+    }
+    g_mutex_lock(&hints.lock);
+    g_atomic_int_set(&hints.pending, 0);
+    for (unsigned i = 0; i < s->blocks->len; i++) {
+        RamBlock *b = g_ptr_array_index(s->blocks, i);
+
+        for (uint64_t w = b->hint_lo; w < b->hint_hi; w++) {
+            unsigned long v = b->hinted[w];
+            uint64_t n = __builtin_popcountl(b->bmap[w] & v);
+
+            b->bmap[w] &= ~v;
+            b->hinted[w] = 0;
+            s->remaining -= MIN(s->remaining, n);
+        }
+        b->hint_lo = b->hint_hi = 0;
+    }
+    g_mutex_unlock(&hints.lock);
+}
+
+static bool hints_wanted(void)
+{
+    return hints.notify && !caps[MIGRATION_CAPABILITY_POSTCOPY_RAM];
+}
+
+/*
+ * Big lock held, right after a sync: a new round while the guest runs
+ * (a stopped guest cannot answer; its hinted pages go back at DONE).
+ */
+static void hints_round_start(void)
+{
+    if (!hints_wanted()) {
+        return;
+    }
+    if (!runstate_is_running()) {
+        hints.notify(hints.opaque, MIGRATION_HINT_DONE);
+        return;
+    }
+    g_mutex_lock(&hints.lock);
+    hints.open = true;
+    g_mutex_unlock(&hints.lock);
+    hints.notify(hints.opaque, MIGRATION_HINT_ROUND_START);
+}
+
+/* Big lock held, before a sync: what the round got is applied to the
+ * bitmap it was about, before the sync adds the log to it. */
+static void hints_round_close(MigrationState *s)
+{
+    bool was_open;
+
+    g_mutex_lock(&hints.lock);
+    was_open = hints.open;
+    hints.open = false;
+    g_mutex_unlock(&hints.lock);
+    hints_apply(s);
+    if (was_open && hints.notify) {
+        hints.notify(hints.opaque, MIGRATION_HINT_ROUND_STOP);
+    }
+}
+
+/* Big lock held: the guest may reuse every page it hinted. */
+static void hints_done(MigrationState *s)
+{
+    hints_round_close(s);
+    if (hints_wanted()) {
+        hints.notify(hints.opaque, MIGRATION_HINT_DONE);
+    }
+}
+
 /*
  * Take the dirty log of every block into its private bitmap (big lock
  * held); returns the pages now waiting to be sent.
@@ -264,6 +429,7 @@ static uint64_t sync_dirty(MigrationState *s)
     const unsigned bits = 8 * sizeof(unsigned long);
     uint64_t total = 0;
 
+    hints_round_close(s);
     for (unsigned i = 0; i < s->blocks->len; i++) {
         RamBlock *b = g_ptr_array_index(s->blocks, i);
         uint64_t words = (b->pages + bits - 1) / bits;
@@ -411,7 +577,10 @@ static bool send_dirty(MigrationState *s, bool limited)
 
         while (p < b->pages) {
             unsigned n = 0;
-            unsigned long word = b->bmap[p / bits];
+            unsigned long word;
+
+            hints_apply(s);
+            word = b->bmap[p / bits];
 
             if (!word && p % bits == 0) {
                 p += bits;                      /* a clean word */
@@ -554,6 +723,7 @@ static PrecopyEnd precopy(MigrationState *s)
         if (caps[MIGRATION_CAPABILITY_EVENTS]) {
             qapi_event_send_migration_pass(s->dirty_sync_count);
         }
+        hints_round_start();
         bql_unlock();
         s->remaining = dirty;
         if (pass > 0) {
@@ -701,6 +871,8 @@ static bool switchover(MigrationState *s)
     bytes0 = total_bytes(s);
     s->remaining = sync_dirty(s);
     s->dirty_sync_count++;
+    /* the device state below carries DONE to the destination's driver */
+    hints_done(s);
     if (!send_dirty(s, false) || !multifd_close(s, true)) {
         return false;
     }
@@ -1111,6 +1283,7 @@ static gpointer migration_thread(gpointer opaque)
     }
     g_clear_error(&err);
     s->total_time = now_ms() - s->start_ms;
+    hints_done(s);
     stop_logging(s);
     cpu_throttle_stop();
     s->throttle = (ThrottleState){ 0 };

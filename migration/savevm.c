@@ -67,6 +67,7 @@ void ram_blocks_free(GPtrArray *blocks)
         RamBlock *b = g_ptr_array_index(blocks, i);
         g_free(b->idstr);
         g_free(b->bmap);
+        g_free(b->hinted);
         g_free(b);
     }
     g_ptr_array_unref(blocks);

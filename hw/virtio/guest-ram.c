@@ -97,7 +97,7 @@ static const GuestRAMRange *find_range(const GuestRAMMap *m, uint64_t gpa)
     return NULL;
 }
 
-void *guest_ram_lookup(uint64_t gpa, uint64_t *len, bool write)
+static void *lookup(uint64_t gpa, uint64_t *len, bool write, bool log)
 {
     const GuestRAMRange *r = find_range(ram_map, gpa);
     uint64_t off;
@@ -107,7 +107,7 @@ void *guest_ram_lookup(uint64_t gpa, uint64_t *len, bool write)
     }
     off = gpa - r->start;
     *len = MIN(*len, r->size - off);
-    if (write && G_UNLIKELY(r->mr->mig_dirty)) {
+    if (write && log && G_UNLIKELY(r->mr->mig_dirty)) {
         /*
          * A device writes behind the memory map's back: a migration must
          * send these pages again.  Logged before the write, and again by
@@ -117,6 +117,16 @@ void *guest_ram_lookup(uint64_t gpa, uint64_t *len, bool write)
         memory_region_set_migration_dirty(r->mr, r->offset + off, *len);
     }
     return r->host + off;
+}
+
+void *guest_ram_lookup(uint64_t gpa, uint64_t *len, bool write)
+{
+    return lookup(gpa, len, write, true);
+}
+
+void *guest_ram_lookup_unlogged(uint64_t gpa, uint64_t *len, bool write)
+{
+    return lookup(gpa, len, write, false);
 }
 
 void guest_ram_mark_written(uint64_t gpa, uint64_t len)

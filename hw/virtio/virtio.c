@@ -246,7 +246,9 @@ static bool walk_map_buffer(ChainWalk *w, const VRingDesc *d)
     }
     while (left) {
         uint64_t len = left;
-        void *host = guest_ram_lookup(addr, &len, write);
+        void *host = write && w->vq->in_unwritten
+                     ? guest_ram_lookup_unlogged(addr, &len, write)
+                     : guest_ram_lookup(addr, &len, write);
         unsigned n = e->out_num + e->in_num;
 
         if (!host) {

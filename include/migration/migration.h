@@ -43,6 +43,41 @@ GPtrArray *migration_state_handlers(void);     /* MigrationStateHandler * */
 bool migration_is_active(void);
 
 /*
+ * Free page hints (virtio-balloon's VIRTIO_BALLOON_F_FREE_PAGE_HINT,
+ * docs/migration.md "Free page hints").  A precopy *round* is the time
+ * between two dirty syncs; the first one is the bulk stage, where every
+ * page is still to be sent.  While a round is open, a range the guest
+ * says is free may be taken out of the pages the round has left to send:
+ * a page reused after the hint is written, so the dirty log sends it in
+ * a later round.  A hint must never outlive its round (a page freed and
+ * written before the next sync would be cleared from that sync's
+ * bitmap), so rounds close, under the big lock, before every sync.
+ *
+ * One hinting device at a time registers @fn (NULL to unregister); the
+ * migration thread calls it with the big lock held.  Not used with
+ * postcopy-ram (as QEMU: a hinted page the destination never receives
+ * would leave its faults waiting) nor when the VM is not running.
+ */
+typedef enum MigrationHintEvent {
+    MIGRATION_HINT_ROUND_START,     /* after a sync: ask for hints now */
+    MIGRATION_HINT_ROUND_STOP,      /* before the next sync: no more */
+    MIGRATION_HINT_DONE,            /* last sync (VM stopped) or the end,
+                                       however it ended */
+} MigrationHintEvent;
+typedef void (*MigrationHintNotify)(void *opaque, MigrationHintEvent ev);
+void migration_set_hint_notifier(MigrationHintNotify fn, void *opaque);
+
+/*
+ * ram: discard a range from the current round.  [@host, @host + @len) is
+ * guest RAM (a host pointer from the guest RAM table) that the guest does
+ * not use; the whole 4 KiB pages inside it are not sent in this round
+ * unless written again.  Big lock held.  Returns false (nothing done)
+ * when no round is open.  The pages are marked in the block's bitmap of
+ * hinted pages; the migration thread applies it between two batches.
+ */
+bool ram_discard_hinted_range(void *host, uint64_t len);
+
+/*
  * -incoming URI (or "defer"): called once the machine is built; the VM
  * stays in the inmigrate run state until the stream is loaded.
  * @autostart: false with -S (the VM then stays paused after loading).

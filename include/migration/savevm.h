@@ -111,6 +111,10 @@ typedef struct RamBlock {
     uint64_t pages;         /* MIG_PAGE_SIZE pages (the last may be short) */
     unsigned long *bmap;    /* outgoing: pages still to send */
     bool ignored;           /* outgoing: x-ignore-shared, not sent */
+    /* outgoing: free page hints not yet taken out of @bmap (words
+     * [hint_lo, hint_hi) may be set; migration.c, under its hint lock) */
+    unsigned long *hinted;
+    uint64_t hint_lo, hint_hi;
 } RamBlock;
 
 /* The machine's blocks in creation order (a fresh array: free it). */

@@ -27,6 +27,13 @@ void guest_ram_map_init(void);
  */
 void *guest_ram_lookup(uint64_t gpa, uint64_t *len, bool write);
 
+/*
+ * guest_ram_lookup without logging a writable range for migration: for
+ * buffers the device may write by the spec but never does (free page
+ * hints), whose pages a migration must not send again for the mapping.
+ */
+void *guest_ram_lookup_unlogged(uint64_t gpa, uint64_t *len, bool write);
+
 /* The whole range in one RAM range, or NULL. */
 void *guest_ram_ptr(uint64_t gpa, uint64_t len, bool write);
 

@@ -130,6 +130,10 @@ struct VirtQueue {
     VirtIODevice *vdev;
     uint16_t index;
     uint16_t num_max;       /* the device's maximum (0: queue absent) */
+    /* the device never writes this queue's device-writable buffers (the
+     * balloon's free page hints: guest pages lent, not filled), so they
+     * are mapped without logging them for migration */
+    bool in_unwritten;
     uint16_t num;           /* the size the driver chose */
     bool enabled;           /* queue_enable (modern) / PFN set (legacy) */
     bool reset_pending;     /* VIRTIO_F_RING_RESET: reset, not re-enabled */
