@@ -975,9 +975,9 @@ def test_reconnect_flaky_server(binary):
                                  "reconnect-delay": 10,
                                  "filename": nbd_uri(flap.ls.getsockname(),
                                                      "x")})
-        time.sleep(2)
-        conns = flap.conns
-        check(2 <= conns <= 8, "%d connections in 2 s" % conns)
+        time.sleep(1)
+        conns = flap.conns      # at 0, 0, 0.25, 0.75 s: a spinning client
+        check(2 <= conns <= 6, "%d connections in 1 s" % conns)  # makes 100s
         _, took = timed(s.q.ret, "blockdev-del", {"node-name": "f1"})
         check(took < 5, "blockdev-del took %.1f s" % took)
         check(s.vm.alive(), "kvmpc still runs")
