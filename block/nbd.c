@@ -1061,8 +1061,9 @@ static int first_connection(NbdState *s, NbdInfo *info, int64_t timeout_s,
 
 /* ---- the connection thread ------------------------------------------ */
 
-/* Can @info serve the node opened on the first handshake?  (QEMU too
- * refuses to change a node's size behind its users.) */
+/* Can @info serve the node opened on the first handshake?  NULL: yes,
+ * else why not.  An export of another size is another disk to the node's
+ * users (a format driver's metadata, a guest's partition table). */
 static char *reconnection_refused(NbdState *s, const NbdInfo *info)
 {
     if (info->size != s->info.size) {
