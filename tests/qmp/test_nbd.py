@@ -395,13 +395,14 @@ def test_hostile_client(binary):
 # ---- kvmpc consumes -----------------------------------------------------
 
 class QemuNbd:
-    def __init__(self, tmp, image, fmt, name, port=None):
+    def __init__(self, tmp, image, fmt, name, port=None, read_only=False):
         self.sock = os.path.join(tmp, "qemu-nbd.sock")
         self.pidfile = os.path.join(tmp, "qemu-nbd.pid")
         where = (["-b", "127.0.0.1", "-p", str(port)] if port
                  else ["-k", self.sock])
         run("qemu-nbd", "-t", "-e", "8", "--fork", "--pid-file", self.pidfile,
-            *where, "-f", fmt, "-x", name, image)
+            *where, *(["-r"] if read_only else []), "-f", fmt, "-x", name,
+            image)
         with open(self.pidfile) as f:
             self.pid = int(f.read())
 
@@ -798,7 +799,8 @@ def test_reconnect(binary):
 def test_reconnect_gives_up(binary):
     """reconnect-delay=1 with the server gone for good: requests fail after
     about a second (later ones at once), blockdev-del and quit during the
-    reconnection attempts end promptly."""
+    reconnection attempts end promptly; an export that comes back
+    read-only is refused to a writable node, taken by a read-only one."""
     need_tools()
     tmp = tempfile.mkdtemp(prefix="kvmpc-nbd-rd-")
     img = raw_image(tmp)
@@ -813,6 +815,9 @@ def test_reconnect_gives_up(binary):
         s.q.ret("blockdev-add", {"driver": "nbd", "node-name": "n2",
                                  "server": server, "export": "exp",
                                  "reconnect-delay": 30})
+        s.q.ret("blockdev-add", {"driver": "nbd", "node-name": "n3",
+                                 "server": server, "export": "exp",
+                                 "reconnect-delay": 30, "read-only": True})
         s.start_nbd()
         mine = export_node(s, "n1", "e1")
         run("qemu-io", "-f", "raw", "-c", "read -P 0x22 0 64k", mine)
@@ -826,7 +831,21 @@ def test_reconnect_gives_up(binary):
         unexport(s, "e1")
         _, took = timed(s.q.ret, "blockdev-del", {"node-name": "n1"})
         check(took < 5, "blockdev-del while reconnecting took %.1f s" % took)
-        # n2 is still trying (30 s): quit ends it at once, cleanly
+
+        # back read-only: the writable n2 fails (well before its 30 s), the
+        # read-only n3 reads
+        qn = QemuNbd(tmp, img, "raw", "exp", read_only=True)
+        (rc, out), took = timed(lambda: run(
+            "qemu-io", "-f", "raw", "-c", "read 0 4k", export_node(
+                s, "n2", "e2"), ok=False))
+        check(rc != 0 and "Input/output error" in out and took < 20,
+              "writable node, read-only export (%.1f s): %s" % (took, out))
+        s.q.ret("nbd-server-add", {"device": "n3"})
+        run("qemu-io", "-r", "-f", "raw", "-c", "read -P 0x22 0 64k",
+            nbd_uri(s.sock, "n3"))
+        # n3 trying again (30 s) when quit comes: it ends at once, cleanly
+        qn.kill()
+        time.sleep(0.1)
         s.q.cmd("quit")
         _, took = timed(s.vm.wait, 10)
         check(took < 5, "quit while reconnecting took %.1f s" % took)
