@@ -319,11 +319,34 @@ void bdrv_unref(BlockDriverState *bs)
     bdrv_perm_release(NULL);
 }
 
-BlockDriverState *bdrv_open_file(const char *filename, int flags,
-                                 GError **errp)
+/* A protocol driver's open with the "file." options of a -drive (nbd's
+ * reconnect-delay): its options dictionary, the name as "filename". */
+static bool open_protocol_with_opts(BlockDriverState *bs, const char *filename,
+                                    int flags, QDict *file_opts,
+                                    GError **errp)
+{
+    QDict *opts;
+    bool ok;
+
+    if (!bs->drv->open_options) {
+        error_setg(errp, "'%s': protocol '%s' takes no 'file.%s'", filename,
+                   bs->drv->format_name,
+                   qdict_entry_key(qdict_first(file_opts)));
+        return false;
+    }
+    opts = qdict_clone_shallow(file_opts);
+    qdict_put_str(opts, "filename", filename);
+    ok = bs->drv->open_options(bs, opts, flags, errp);
+    qobject_unref(opts);
+    return ok;
+}
+
+static BlockDriverState *open_protocol(const char *filename, int flags,
+                                       QDict *file_opts, GError **errp)
 {
     const BlockDriver *drv = find_protocol(filename, errp);
     BlockDriverState *bs;
+    bool ok;
 
     if (!drv) {
         return NULL;
@@ -332,11 +355,20 @@ BlockDriverState *bdrv_open_file(const char *filename, int flags,
     flags &= ~(BDRV_O_DETECT_ZEROES | BDRV_O_DETECT_ZEROES_UNMAP |
                BDRV_O_SNAPSHOT);
     bs = bdrv_new(drv, filename, flags);
-    if (!drv->open(bs, filename, flags, errp)) {
+    ok = file_opts && qdict_size(file_opts)
+         ? open_protocol_with_opts(bs, filename, flags, file_opts, errp)
+         : drv->open(bs, filename, flags, errp);
+    if (!ok) {
         bdrv_free_failed_node(bs);
         return NULL;
     }
     return bs;
+}
+
+BlockDriverState *bdrv_open_file(const char *filename, int flags,
+                                 GError **errp)
+{
+    return open_protocol(filename, flags, NULL, errp);
 }
 
 #ifndef CONFIG_LIBISCSI
@@ -464,7 +496,7 @@ BlockDriverState *bdrv_open_on_file(BlockDriverState *file,
 
 static BlockDriverState *bdrv_open_format(const char *filename,
                                           const char *format, int flags,
-                                          GError **errp)
+                                          QDict *file_opts, GError **errp)
 {
     const BlockDriver *drv = NULL;
     BlockDriverState *file;
@@ -480,8 +512,8 @@ static BlockDriverState *bdrv_open_format(const char *filename,
     }
     /* Write-through is the top node's job: one flush per write, not one
      * per layer. */
-    file = bdrv_open_file(filename, (drv && drv->is_protocol) ? flags :
-                          flags & ~BDRV_O_WRITETHROUGH, errp);
+    file = open_protocol(filename, (drv && drv->is_protocol) ? flags :
+                         flags & ~BDRV_O_WRITETHROUGH, file_opts, errp);
     if (!file) {
         return NULL;
     }
@@ -526,7 +558,7 @@ static bool check_open_flags(const char *filename, int flags, GError **errp)
  */
 static BlockDriverState *open_temp_snapshot(const char *filename,
                                             const char *format, int flags,
-                                            GError **errp)
+                                            QDict *file_opts, GError **errp)
 {
     int base_flags = flags & ~(BDRV_O_SNAPSHOT | BDRV_O_RDWR |
                                BDRV_O_WRITETHROUGH | BDRV_O_DETECT_ZEROES |
@@ -544,7 +576,8 @@ static BlockDriverState *open_temp_snapshot(const char *filename,
     bool ok;
     int fd;
 
-    base = bdrv_open(filename, format, base_flags, errp);
+    base = bdrv_open_with_file_opts(filename, format, base_flags, file_opts,
+                                    errp);
     if (!base) {
         return NULL;
     }
@@ -580,7 +613,7 @@ static BlockDriverState *open_temp_snapshot(const char *filename,
 }
 
 static BlockDriverState *open_any(const char *filename, const char *format,
-                                  int flags, GError **errp)
+                                  int flags, QDict *file_opts, GError **errp)
 {
     BlockDriverState *bs;
 
@@ -588,12 +621,12 @@ static BlockDriverState *open_any(const char *filename, const char *format,
         return NULL;
     }
     if (flags & BDRV_O_SNAPSHOT) {
-        return open_temp_snapshot(filename, format, flags, errp);
+        return open_temp_snapshot(filename, format, flags, file_opts, errp);
     }
     if (!open_stack_push(filename, errp)) {
         return NULL;
     }
-    bs = bdrv_open_format(filename, format, flags, errp);
+    bs = bdrv_open_format(filename, format, flags, file_opts, errp);
     open_stack_pop();
     return bs;
 }
@@ -601,12 +634,19 @@ static BlockDriverState *open_any(const char *filename, const char *format,
 BlockDriverState *bdrv_open(const char *filename, const char *format,
                             int flags, GError **errp)
 {
+    return bdrv_open_with_file_opts(filename, format, flags, NULL, errp);
+}
+
+BlockDriverState *bdrv_open_with_file_opts(const char *filename,
+                                           const char *format, int flags,
+                                           QDict *file_opts, GError **errp)
+{
     BlockDriverState *bs;
     GError *err = NULL;
 
     /* the whole chain is open before anything locks */
     bdrv_perm_hold();
-    bs = open_any(filename, format, flags, errp);
+    bs = open_any(filename, format, flags, file_opts, errp);
     if (!bdrv_perm_release(bs ? &err : NULL) && bs) {
         g_propagate_error(errp, err);
         bdrv_unref(bs);

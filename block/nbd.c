@@ -3,7 +3,8 @@
  * (NBD protocol: github.com/NetworkBlockDevice/nbd doc/proto.md).
  *
  *   -blockdev driver=nbd,server.type=inet|unix,server.host=,server.port=,
- *             server.path=,export=NAME        (QEMU's BlockdevOptionsNbd)
+ *             server.path=,export=NAME,reconnect-delay=S,open-timeout=S
+ *             (QEMU's BlockdevOptionsNbd; "filename" may give a URI)
  *   nbd://HOST[:PORT]/EXPORT  nbd+unix:///EXPORT?socket=PATH
  *   nbd:HOST:PORT[:exportname=EXPORT]  nbd:unix:PATH[:exportname=EXPORT]
  *
@@ -11,31 +12,47 @@
  * NBD_OPT_SET_META_CONTEXT "base:allocation", then NBD_OPT_GO with
  * NBD_INFO_BLOCK_SIZE; a server that does not know NBD_OPT_GO gets
  * NBD_OPT_EXPORT_NAME.  The size and read-only flag come from the server.
+ * open-timeout=S retries the first connection (spaced, see below) for up
+ * to S seconds before the open fails.
  *
  * Transmission: requests come from any thread (device models, the block
  * thread pool), several at a time (NBD_CLIENT_MAX_IN_FLIGHT).  Each takes
- * a slot, sends its request under the send lock and sleeps; one reader
- * thread per node reads replies (simple or structured chunks:
+ * a slot, sends its request under the send lock and sleeps; one
+ * connection thread per node reads replies (simple or structured chunks:
  * OFFSET_DATA, OFFSET_HOLE, BLOCK_STATUS, ERROR, NONE), matches them by
- * handle and puts read data straight into the caller's buffer.  When the
- * connection breaks (EOF, a socket error, a reply that breaks the
- * protocol) every pending request and every later one fails with EIO;
- * nothing waits for a server that is gone (over TCP, keepalive probes
- * find a vanished host within about a minute).  There is no reconnection
- * (reconnect-delay is refused) and no TLS.
+ * handle and puts read data straight into the caller's buffer.
+ *
+ * Reconnection (QEMU's reconnect-delay): when the connection ends (EOF,
+ * a socket error) the connection thread connects again and redoes the
+ * handshake, retrying at once, then after 0.25 s, 0.5 s, ... up to 16 s
+ * between attempts, for as long as the node is open.  Each connection is
+ * a generation: a request remembers the generation it was sent on, and a
+ * requester whose request was not answered on the current generation
+ * sends it again (reads and writes are idempotent in NBD, as QEMU
+ * assumes).  While disconnected, requests wait until reconnect-delay
+ * seconds after the break, then fail with EIO, and later ones fail at once
+ * until the connection is back (reconnect-delay=0, the default: at once).
+ * A reconnected export must keep its size and stay writable for a
+ * writable node, else the node stays disconnected for good; so does a
+ * reply that breaks the protocol (bad magic, unknown handle, malformed
+ * chunk: a broken server, not a lost connection).  Closing the node
+ * shuts down the socket being read, connected or handshaken, so it ends
+ * at once.  Over TCP, keepalive probes find a vanished host within about
+ * a minute.  There is no TLS.
  */
 #include "qemu/osdep.h"
 #include "qemu/sockets-io.h"
 #include "block/block-int.h"
 #include "block/nbd.h"
-#include "migration/channel.h"
 #include "qobject/qbool.h"
 #include "qobject/qdict.h"
 #include "qobject/qstring.h"
 
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #define NBD_CLIENT_MAX_IN_FLIGHT  16
 #define NBD_HANDSHAKE_TIMEOUT_S   30
@@ -43,7 +60,9 @@
 typedef struct NbdSlot {
     bool busy, done;
     uint64_t handle;
+    unsigned gen;                   /* the connection it was sent on */
     uint16_t type;
+    uint16_t flags;
     uint64_t from;
     uint32_t len;
     uint8_t *buf;                   /* READ: where the data goes */
@@ -53,22 +72,50 @@ typedef struct NbdSlot {
     bool have_extent;
 } NbdSlot;
 
-typedef struct NbdState {
-    int fd;
-    GMutex lock;                    /* slots, dead */
-    GCond cond;                     /* a slot completed or became free */
-    GMutex send_lock;               /* one request on the wire at a time */
-    NbdSlot slots[NBD_CLIENT_MAX_IN_FLIGHT];
-    uint64_t next_handle;
-    bool dead;
-    char *dead_why;
-    GThread *reader;
+/* What a handshake learnt about the export. */
+typedef struct NbdInfo {
+    uint64_t size;
     uint16_t eflags;                /* transmission flags */
     bool structured, base_allocation;
     uint32_t meta_id;
-    uint32_t max_block;
+    uint32_t min_block, max_block;
+} NbdInfo;
+
+typedef enum NbdConnState {
+    NBD_CONNECTED,
+    NBD_RECONNECTING,               /* lost; the thread is connecting */
+    NBD_DEAD,                       /* for good (closing, broken server) */
+} NbdConnState;
+
+typedef struct NbdState {
+    NBDAddress addr;                /* where to connect again */
+    char *filename;                 /* for errors of the connection thread */
+    bool writable;
+    int64_t reconnect_delay_us;
+    /* The connection's socket: the connection thread changes it holding
+     * both send_lock and lock, so either lock keeps it valid. */
+    int fd;
+    GMutex lock;                    /* slots, state, gen, live_fd */
+    GCond cond;                     /* a slot completed or became free, or
+                                     * the state changed */
+    GMutex send_lock;               /* one request on the wire at a time */
+    NbdSlot slots[NBD_CLIENT_MAX_IN_FLIGHT];
+    uint64_t next_handle;
+    NbdConnState state;
+    unsigned gen;                   /* bumped at each (re)connection */
+    int64_t broke_at;               /* monotonic us of the last break */
+    char *dead_why;                 /* why the last connection ended */
+    char *retry_why;                /* why the last attempt failed */
+    bool closing;
+    int live_fd;                    /* the socket close shuts down: the
+                                     * connection or one being made */
+    GThread *thread;
+    NbdInfo info;                   /* eflags and base_allocation under
+                                     * lock: a reconnection changes them */
+    uint32_t max_block;             /* from the first handshake */
     bool initialized;               /* close has something to undo */
-    bool read_failed;               /* reader thread: the last read hit EOF */
+    bool read_failed;               /* connection thread: the last read
+                                     * hit EOF or a socket error */
 } NbdState;
 
 static void nbd_state_init(NbdState *s)
@@ -77,6 +124,8 @@ static void nbd_state_init(NbdState *s)
     g_mutex_init(&s->send_lock);
     g_cond_init(&s->cond);
     s->fd = -1;
+    s->live_fd = -1;
+    s->gen = 1;
     s->initialized = true;
 }
 
@@ -175,7 +224,7 @@ static bool negotiate_structured(int fd, bool *ok, const char *filename,
     return true;
 }
 
-static bool negotiate_meta(NbdState *s, int fd, const char *export,
+static bool negotiate_meta(NbdInfo *info, int fd, const char *export,
                            const char *filename, GError **errp)
 {
     uint32_t el = strlen(export), ql = strlen(NBD_META_BASE_ALLOCATION);
@@ -199,8 +248,8 @@ static bool negotiate_meta(NbdState *s, int fd, const char *export,
         }
         if (type == NBD_REP_META_CONTEXT && len == 4 + ql &&
             !memcmp(data + 4, NBD_META_BASE_ALLOCATION, ql)) {
-            s->base_allocation = true;
-            s->meta_id = ldl_be(data);
+            info->base_allocation = true;
+            info->meta_id = ldl_be(data);
         } else if (type != NBD_REP_META_CONTEXT) {
             return true;    /* ACK, or an error: no context */
         }
@@ -208,8 +257,8 @@ static bool negotiate_meta(NbdState *s, int fd, const char *export,
 }
 
 /* NBD_OPT_GO; *@unsupported when the server does not know it. */
-static bool negotiate_go(NbdState *s, BlockDriverState *bs, int fd,
-                         const char *export, bool *unsupported,
+static bool negotiate_go(NbdInfo *info, int fd, const char *export,
+                         bool *unsupported, const char *filename,
                          GError **errp)
 {
     uint32_t el = strlen(export);
@@ -222,19 +271,19 @@ static bool negotiate_go(NbdState *s, BlockDriverState *bs, int fd,
     stw_be(req + 4 + el, 1);
     stw_be(req + 6 + el, NBD_INFO_BLOCK_SIZE);
     if (!send_option(fd, NBD_OPT_GO, req, 8 + el)) {
-        return hs_fail(bs->filename, errp, "send failed");
+        return hs_fail(filename, errp, "send failed");
     }
     for (;;) {
         g_autofree uint8_t *data = NULL;
         uint32_t type, len;
 
         if (!recv_option_reply(fd, NBD_OPT_GO, &type, &data, &len,
-                               bs->filename, errp)) {
+                               filename, errp)) {
             return false;
         }
         if (type == NBD_REP_ACK) {
             return have_size ||
-                   hs_fail(bs->filename, errp, "the NBD server did not "
+                   hs_fail(filename, errp, "the NBD server did not "
                            "give the export's size");
         }
         if (type == NBD_REP_ERR_UNSUP) {
@@ -242,7 +291,7 @@ static bool negotiate_go(NbdState *s, BlockDriverState *bs, int fd,
             return true;
         }
         if (type & NBD_REP_FLAG_ERROR) {
-            return hs_fail(bs->filename, errp, "Requested export not "
+            return hs_fail(filename, errp, "Requested export not "
                            "available: server reported: %s",
                            reply_text(data, len));
         }
@@ -250,103 +299,84 @@ static bool negotiate_go(NbdState *s, BlockDriverState *bs, int fd,
             continue;
         }
         if (ldw_be(data) == NBD_INFO_EXPORT && len == 12) {
-            bs->size = ldq_be(data + 2);
-            s->eflags = ldw_be(data + 10);
+            info->size = ldq_be(data + 2);
+            info->eflags = ldw_be(data + 10);
             have_size = true;
         } else if (ldw_be(data) == NBD_INFO_BLOCK_SIZE && len == 14) {
             uint32_t min = ldl_be(data + 2), max = ldl_be(data + 10);
             if (min && min <= 64 * 1024 && !(min & (min - 1))) {
-                bs->request_alignment = min;
+                info->min_block = min;
             }
-            if (max >= bs->request_alignment) {
-                s->max_block = MIN(max, s->max_block);
+            if (max >= info->min_block) {
+                info->max_block = MIN(max, info->max_block);
             }
         }
     }
 }
 
-static bool negotiate_export_name(NbdState *s, BlockDriverState *bs, int fd,
-                                  const char *export, bool no_zeroes,
+static bool negotiate_export_name(NbdInfo *info, int fd, const char *export,
+                                  bool no_zeroes, const char *filename,
                                   GError **errp)
 {
     uint8_t r[10 + 124];
 
     if (!send_option(fd, NBD_OPT_EXPORT_NAME, export, strlen(export))) {
-        return hs_fail(bs->filename, errp, "send failed");
+        return hs_fail(filename, errp, "send failed");
     }
     if (!sock_read_full(fd, r, no_zeroes ? 10 : sizeof(r))) {
-        return hs_fail(bs->filename, errp, "Requested export not available "
+        return hs_fail(filename, errp, "Requested export not available "
                        "(the NBD server closed the connection)");
     }
-    bs->size = ldq_be(r);
-    s->eflags = ldw_be(r + 8);
+    info->size = ldq_be(r);
+    info->eflags = ldw_be(r + 8);
     return true;
 }
 
-static bool nbd_handshake(NbdState *s, BlockDriverState *bs,
-                          const char *export, GError **errp)
+static bool nbd_handshake(int fd, NbdInfo *info, const char *export,
+                          const char *filename, GError **errp)
 {
     uint8_t hello[18], cflags[4];
     uint16_t hflags;
     bool unsupported = true;
-    int fd = s->fd;
 
     if (!sock_read_full(fd, hello, sizeof(hello))) {
-        return hs_fail(bs->filename, errp, "no NBD greeting from the "
+        return hs_fail(filename, errp, "no NBD greeting from the "
                        "server");
     }
     if (ldq_be(hello) != NBD_INIT_MAGIC) {
-        return hs_fail(bs->filename, errp, "not an NBD server (bad magic)");
+        return hs_fail(filename, errp, "not an NBD server (bad magic)");
     }
     if (ldq_be(hello + 8) == NBD_CLISERV_MAGIC) {
-        return hs_fail(bs->filename, errp, "old-style NBD servers are not "
+        return hs_fail(filename, errp, "old-style NBD servers are not "
                        "supported");
     }
     if (ldq_be(hello + 8) != NBD_OPTS_MAGIC) {
-        return hs_fail(bs->filename, errp, "not an NBD server (bad magic)");
+        return hs_fail(filename, errp, "not an NBD server (bad magic)");
     }
     hflags = ldw_be(hello + 16);
     stl_be(cflags, hflags & (NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES));
     if (!sock_write_full(fd, cflags, 4)) {
-        return hs_fail(bs->filename, errp, "send failed");
+        return hs_fail(filename, errp, "send failed");
     }
-    s->max_block = NBD_MAX_BUFFER_SIZE;
+    *info = (NbdInfo) { .min_block = 1, .max_block = NBD_MAX_BUFFER_SIZE };
     if (hflags & NBD_FLAG_FIXED_NEWSTYLE) {
-        if (!negotiate_structured(fd, &s->structured, bs->filename, errp) ||
-            (s->structured &&
-             !negotiate_meta(s, fd, export, bs->filename, errp)) ||
-            !negotiate_go(s, bs, fd, export, &unsupported, errp)) {
+        if (!negotiate_structured(fd, &info->structured, filename, errp) ||
+            (info->structured &&
+             !negotiate_meta(info, fd, export, filename, errp)) ||
+            !negotiate_go(info, fd, export, &unsupported, filename, errp)) {
             return false;
         }
     }
     if (unsupported) {
-        s->structured = s->base_allocation = false;
-        return negotiate_export_name(s, bs, fd, export,
-                                     hflags & NBD_FLAG_NO_ZEROES, errp);
+        info->structured = info->base_allocation = false;
+        return negotiate_export_name(info, fd, export,
+                                     hflags & NBD_FLAG_NO_ZEROES, filename,
+                                     errp);
     }
     return true;
 }
 
 /* ---- transmission ---------------------------------------------------- */
-
-/* The connection is unusable: fail everything pending (lock held; the
- * reader thread only, so no reply is being read into a buffer whose
- * request this completes). */
-static void mark_dead(NbdState *s, const char *why)
-{
-    if (!s->dead) {
-        s->dead = true;
-        s->dead_why = g_strdup(why);
-        shutdown(s->fd, SHUT_RDWR);
-    }
-    for (unsigned i = 0; i < NBD_CLIENT_MAX_IN_FLIGHT; i++) {
-        if (s->slots[i].busy && !s->slots[i].done) {
-            s->slots[i].err = EIO;
-            s->slots[i].done = true;
-        }
-    }
-    g_cond_broadcast(&s->cond);
-}
 
 static NbdSlot *slot_by_handle(NbdState *s, uint64_t handle)
 {
@@ -355,7 +385,7 @@ static NbdSlot *slot_by_handle(NbdState *s, uint64_t handle)
     g_mutex_lock(&s->lock);
     for (unsigned i = 0; i < NBD_CLIENT_MAX_IN_FLIGHT; i++) {
         if (s->slots[i].busy && !s->slots[i].done &&
-            s->slots[i].handle == handle) {
+            s->slots[i].gen == s->gen && s->slots[i].handle == handle) {
             slot = &s->slots[i];
         }
     }
@@ -431,7 +461,7 @@ static bool read_chunk(NbdState *s, NbdSlot *slot, const NBDReply *r)
             (r->length - 4) % 8 || !chunk_read(s, h, 12)) {
             return false;
         }
-        if (ldl_be(h) == s->meta_id && !slot->have_extent) {
+        if (ldl_be(h) == s->info.meta_id && !slot->have_extent) {
             slot->extent_len = ldl_be(h + 4);
             slot->extent_flags = ldl_be(h + 8);
             slot->have_extent = slot->extent_len != 0;
@@ -466,11 +496,13 @@ static bool read_chunk(NbdState *s, NbdSlot *slot, const NBDReply *r)
     }
 }
 
-static gpointer reader_thread(gpointer opaque)
+/* Read replies until the connection ends; its reason in *@why, and
+ * *@broken when the server broke the protocol (reconnecting to it would
+ * not help) rather than the connection being lost. */
+static void read_replies(NbdState *s, const char **why, bool *broken)
 {
-    NbdState *s = opaque;
-    const char *why = "the NBD server closed the connection";
-
+    *why = "the NBD server closed the connection";
+    *broken = true;
     for (;;) {
         uint8_t h[NBD_STRUCTURED_REPLY_SIZE];
         NBDReply r;
@@ -479,7 +511,7 @@ static gpointer reader_thread(gpointer opaque)
         if (!chunk_read(s, h, 4)) {
             break;
         }
-        if (ldl_be(h) == NBD_STRUCTURED_REPLY_MAGIC && s->structured) {
+        if (ldl_be(h) == NBD_STRUCTURED_REPLY_MAGIC && s->info.structured) {
             if (!chunk_read(s, h + 4, NBD_STRUCTURED_REPLY_SIZE - 4)) {
                 break;
             }
@@ -488,14 +520,14 @@ static gpointer reader_thread(gpointer opaque)
                 break;
             }
         } else {
-            why = "bad reply magic from the NBD server";
-            break;
+            *why = "bad reply magic from the NBD server";
+            return;
         }
         nbd_reply_decode(h, &r);
         slot = slot_by_handle(s, r.handle);
         if (!slot) {
-            why = "reply to no request from the NBD server";
-            break;
+            *why = "reply to no request from the NBD server";
+            return;
         }
         if (!r.structured) {
             slot->err = nbd_wire_to_errno(r.error);
@@ -504,95 +536,168 @@ static gpointer reader_thread(gpointer opaque)
                 break;
             }
             if (slot->type == NBD_CMD_BLOCK_STATUS && !slot->err) {
-                why = "simple reply to a block status request";
-                break;
+                *why = "simple reply to a block status request";
+                return;
             }
             slot_complete(s, slot);
             continue;
         }
         if (!read_chunk(s, slot, &r)) {
-            why = s->read_failed ? "the NBD server closed the connection"
-                                 : "malformed structured reply from the "
-                                   "NBD server";
+            if (!s->read_failed) {
+                *why = "malformed structured reply from the NBD server";
+                return;
+            }
             break;
         }
         if (r.flags & NBD_REPLY_FLAG_DONE) {
             slot_complete(s, slot);
         }
     }
-    g_mutex_lock(&s->lock);
-    mark_dead(s, why);
-    g_mutex_unlock(&s->lock);
+    /* EOF or a socket error: the connection was lost */
+    *broken = false;
+}
+
+/* Waits while the connection is being made again, up to reconnect-delay
+ * after the break (lock held); true when connected. */
+static bool wait_for_connection(NbdState *s)
+{
+    while (s->state == NBD_RECONNECTING) {
+        int64_t deadline = s->broke_at + s->reconnect_delay_us;
+
+        if (g_get_monotonic_time() >= deadline) {
+            return false;
+        }
+        g_cond_wait_until(&s->cond, &s->lock, deadline);
+    }
+    return s->state == NBD_CONNECTED;
+}
+
+static NbdSlot *take_free_slot(NbdState *s)
+{
+    for (unsigned i = 0; i < NBD_CLIENT_MAX_IN_FLIGHT; i++) {
+        if (!s->slots[i].busy) {
+            s->slots[i] = (NbdSlot) { .busy = true,
+                                      .handle = ++s->next_handle };
+            return &s->slots[i];
+        }
+    }
     return NULL;
 }
 
-/* Send one request and wait for its reply; errno or 0 (*@slot_out: the
- * finished slot, for block status; release it with slot_release). */
+static void slot_free(NbdState *s, NbdSlot *slot)
+{
+    g_free(slot->msg);
+    slot->msg = NULL;
+    slot->busy = false;
+    g_cond_broadcast(&s->cond);
+}
+
+/* Send @slot's request on the current connection (lock held, dropped
+ * while sending).  A resend starts the reply over: what a lost
+ * connection delivered of it is forgotten. */
+static void send_on_current_connection(NbdState *s, NbdSlot *slot)
+{
+    uint8_t h[NBD_REQUEST_SIZE];
+    NBDRequest r = { .flags = slot->flags, .type = slot->type,
+                     .from = slot->from, .len = slot->len,
+                     .handle = slot->handle };
+    unsigned gen = s->gen;
+
+    slot->gen = gen;
+    slot->err = 0;
+    g_free(slot->msg);
+    slot->msg = NULL;
+    slot->have_extent = false;
+    g_mutex_unlock(&s->lock);
+
+    nbd_request_encode(h, &r);
+    g_mutex_lock(&s->send_lock);
+    /* gen and fd change only under send_lock too: this is the connection
+     * the request was meant for, or none (then it waits for the next) */
+    if (s->gen == gen && s->fd >= 0 &&
+        !(sock_write_full(s->fd, h, sizeof(h)) &&
+          (r.type != NBD_CMD_WRITE ||
+           sock_write_full(s->fd, slot->buf, r.len)))) {
+        /* Only the connection thread completes requests (it may be
+         * filling one's buffer now): end the connection, it sees that. */
+        shutdown(s->fd, SHUT_RDWR);
+    }
+    g_mutex_unlock(&s->send_lock);
+    g_mutex_lock(&s->lock);
+}
+
+/* Why a request fails without an answer from the server (lock held). */
+static const char *unanswered_why(NbdState *s, GString *buf)
+{
+    g_string_assign(buf, s->dead_why ? s->dead_why
+                         : "the NBD node is being closed");
+    if (s->state == NBD_RECONNECTING) {
+        if (s->reconnect_delay_us) {
+            g_string_append_printf(buf, "; not reconnected within %" PRId64
+                                   " s", s->reconnect_delay_us / 1000000);
+        }
+        if (s->retry_why) {
+            g_string_append_printf(buf, " (%s)", s->retry_why);
+        }
+    }
+    return buf->str;
+}
+
+/* Send one request and wait for its reply, sending it again after a
+ * reconnection; errno or 0 (*@slot_out: the finished slot, for block
+ * status; release it with slot_release). */
 static int nbd_request(BlockDriverState *bs, uint16_t type, uint16_t flags,
                        uint64_t from, uint32_t len, void *buf,
                        NbdSlot **slot_out, GError **errp)
 {
     NbdState *s = bs->opaque;
     NbdSlot *slot = NULL;
-    uint8_t h[NBD_REQUEST_SIZE];
-    NBDRequest r = { .flags = flags, .type = type, .from = from, .len = len };
-    bool sent;
     int err;
 
     g_mutex_lock(&s->lock);
-    while (!s->dead && !slot) {
-        for (unsigned i = 0; i < NBD_CLIENT_MAX_IN_FLIGHT && !slot; i++) {
-            if (!s->slots[i].busy) {
-                slot = &s->slots[i];
+    while (!slot || !slot->done) {
+        if (!wait_for_connection(s)) {
+            g_autoptr(GString) why = g_string_new(NULL);
+
+            bdrv_error_setg_errno(errp, EIO, "'%s': NBD %s failed: %s",
+                                  bs->filename, nbd_cmd_name(type),
+                                  unanswered_why(s, why));
+            if (slot) {
+                /* no connection thread reads into it while disconnected */
+                slot_free(s, slot);
             }
+            g_mutex_unlock(&s->lock);
+            return EIO;
         }
         if (!slot) {
-            g_cond_wait(&s->cond, &s->lock);
+            slot = take_free_slot(s);
+            if (!slot) {
+                g_cond_wait(&s->cond, &s->lock);
+                continue;
+            }
+            slot->type = type;
+            slot->flags = flags;
+            slot->from = from;
+            slot->len = len;
+            slot->buf = buf;
+            slot->gen = 0;
         }
-    }
-    if (s->dead) {
-        bdrv_error_setg_errno(errp, EIO, "'%s': NBD %s failed: %s",
-                              bs->filename, nbd_cmd_name(type),
-                              s->dead_why);
-        g_mutex_unlock(&s->lock);
-        return EIO;
-    }
-    *slot = (NbdSlot) { .busy = true, .handle = ++s->next_handle,
-                        .type = type, .from = from, .len = len,
-                        .buf = buf };
-    r.handle = slot->handle;
-    g_mutex_unlock(&s->lock);
-
-    nbd_request_encode(h, &r);
-    g_mutex_lock(&s->send_lock);
-    sent = sock_write_full(s->fd, h, sizeof(h)) &&
-           (type != NBD_CMD_WRITE || sock_write_full(s->fd, buf, len));
-    g_mutex_unlock(&s->send_lock);
-
-    g_mutex_lock(&s->lock);
-    if (!sent) {
-        /* Only the reader thread completes requests (it may be filling
-         * one's buffer now): end the connection and let it see that. */
-        shutdown(s->fd, SHUT_RDWR);
-    }
-    while (!slot->done) {
+        if (slot->gen != s->gen) {
+            send_on_current_connection(s, slot);
+            continue;
+        }
         g_cond_wait(&s->cond, &s->lock);
     }
     err = slot->err;
     if (err) {
         bdrv_error_setg_errno(errp, err, "'%s': NBD %s failed: %s",
                               bs->filename, nbd_cmd_name(type),
-                              slot->msg ? slot->msg
-                              : s->dead && err == EIO ? s->dead_why
-                              : g_strerror(err));
+                              slot->msg ? slot->msg : g_strerror(err));
     }
     if (slot_out && !err) {
         *slot_out = slot;
     } else {
-        g_free(slot->msg);
-        slot->msg = NULL;
-        slot->busy = false;
-        g_cond_broadcast(&s->cond);
+        slot_free(s, slot);
     }
     g_mutex_unlock(&s->lock);
     return err;
@@ -601,11 +706,29 @@ static int nbd_request(BlockDriverState *bs, uint16_t type, uint16_t flags,
 static void slot_release(NbdState *s, NbdSlot *slot)
 {
     g_mutex_lock(&s->lock);
-    g_free(slot->msg);
-    slot->msg = NULL;
-    slot->busy = false;
-    g_cond_broadcast(&s->cond);
+    slot_free(s, slot);
     g_mutex_unlock(&s->lock);
+}
+
+/* The export's flags as the current connection's handshake gave them. */
+static uint16_t export_flags(NbdState *s)
+{
+    uint16_t eflags;
+
+    g_mutex_lock(&s->lock);
+    eflags = s->info.eflags;
+    g_mutex_unlock(&s->lock);
+    return eflags;
+}
+
+static bool has_base_allocation(NbdState *s)
+{
+    bool yes;
+
+    g_mutex_lock(&s->lock);
+    yes = s->info.base_allocation;
+    g_mutex_unlock(&s->lock);
+    return yes;
 }
 
 /* Split @len into requests of at most the server's maximum. */
@@ -670,7 +793,7 @@ static bool nbd_pwrite_zeroes(BlockDriverState *bs, uint64_t off,
     if (past_end(bs, off, len, errp)) {
         return false;
     }
-    if (!(s->eflags & NBD_FLAG_SEND_WRITE_ZEROES)) {
+    if (!(export_flags(s) & NBD_FLAG_SEND_WRITE_ZEROES)) {
         g_autofree uint8_t *zero = g_malloc0(MIN(len, 1 * MiB));
 
         while (len) {
@@ -703,7 +826,7 @@ static bool nbd_pdiscard(BlockDriverState *bs, uint64_t off, uint64_t len,
 {
     NbdState *s = bs->opaque;
 
-    if (!(s->eflags & NBD_FLAG_SEND_TRIM) || off >= bs->size) {
+    if (!(export_flags(s) & NBD_FLAG_SEND_TRIM) || off >= bs->size) {
         return true;        /* discard is a hint */
     }
     len = MIN(len, bs->size - off);
@@ -724,7 +847,7 @@ static bool nbd_flush(BlockDriverState *bs, GError **errp)
     NbdState *s = bs->opaque;
 
     if ((bs->flags & BDRV_O_NO_FLUSH) ||
-        !(s->eflags & NBD_FLAG_SEND_FLUSH)) {
+        !(export_flags(s) & NBD_FLAG_SEND_FLUSH)) {
         return true;
     }
     return !nbd_request(bs, NBD_CMD_FLUSH, 0, 0, 0, NULL, NULL, errp);
@@ -747,7 +870,7 @@ static int nbd_block_status(BlockDriverState *bs, uint64_t off, uint64_t len,
         return ret | BDRV_BLOCK_ZERO;
     }
     len = MIN(len, bs->size - off);
-    if (!s->base_allocation) {
+    if (!has_base_allocation(s)) {
         *pnum = len;
         return ret | BDRV_BLOCK_DATA;
     }
@@ -776,9 +899,13 @@ static int nbd_block_status(BlockDriverState *bs, uint64_t off, uint64_t len,
  * data for 60 s.  Unix sockets end when the server process does. */
 static void tune_tcp(int fd)
 {
-    int one = 1, idle = 30, intvl = 10, cnt = 3;
+    int one = 1, idle = 30, intvl = 10, cnt = 3, buf = 4 * MiB;
     unsigned int user_timeout_ms = 60 * 1000;
 
+    /* requests are small messages waiting for answers: no Nagle delay */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
@@ -795,51 +922,348 @@ static void set_timeouts(int fd, int seconds)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-static bool nbd_connect(BlockDriverState *bs, const NBDAddress *addr,
-                        int flags, GError **errp)
+/* ---- connecting ---------------------------------------------------- */
+
+/* Makes @fd the socket that close shuts down, so that a connect() or a
+ * handshake in progress ends at once; false when the node is closing. */
+static bool publish_socket(NbdState *s, int fd)
+{
+    bool open;
+
+    g_mutex_lock(&s->lock);
+    open = !s->closing;
+    if (open) {
+        s->live_fd = fd;
+    }
+    g_mutex_unlock(&s->lock);
+    return open;
+}
+
+static void close_socket(NbdState *s, int fd)
+{
+    g_mutex_lock(&s->lock);
+    if (s->live_fd == fd) {
+        s->live_fd = -1;
+    }
+    g_mutex_unlock(&s->lock);
+    close(fd);
+}
+
+/* A connected socket to one address, published while it connects. */
+static int connect_to(NbdState *s, int family, const struct sockaddr *sa,
+                      socklen_t salen, int *err)
+{
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        *err = errno;
+        return -1;
+    }
+    if (!publish_socket(s, fd)) {
+        close(fd);
+        *err = ECANCELED;
+        return -1;
+    }
+    if (connect(fd, sa, salen) < 0) {
+        *err = errno;
+        close_socket(s, fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int connect_unix(NbdState *s, GError **errp)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    int fd, err = 0;
+
+    if (strlen(s->addr.path) >= sizeof(sun.sun_path)) {
+        error_setg(errp, "UNIX socket path '%s' is too long", s->addr.path);
+        return -1;
+    }
+    strcpy(sun.sun_path, s->addr.path);
+    fd = connect_to(s, AF_UNIX, (struct sockaddr *)&sun, sizeof(sun), &err);
+    if (fd < 0) {
+        error_setg(errp, "Failed to connect to '%s': %s", s->addr.path,
+                   g_strerror(err));
+    }
+    return fd;
+}
+
+static int connect_tcp(NbdState *s, GError **errp)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+    int fd = -1, err = 0, ret;
+
+    ret = getaddrinfo(s->addr.host, s->addr.port, &hints, &res);
+    if (ret) {
+        error_setg(errp, "address resolution failed for %s:%s: %s",
+                   s->addr.host, s->addr.port, gai_strerror(ret));
+        return -1;
+    }
+    for (ai = res; ai && fd < 0 && err != ECANCELED; ai = ai->ai_next) {
+        fd = connect_to(s, ai->ai_family, ai->ai_addr, ai->ai_addrlen, &err);
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        error_setg(errp, "Failed to connect to '%s:%s': %s", s->addr.host,
+                   s->addr.port, g_strerror(err));
+        return -1;
+    }
+    tune_tcp(fd);
+    return fd;
+}
+
+/* Connect and shake hands: the socket, ready for requests, or -1. */
+static int open_connection(NbdState *s, NbdInfo *info, GError **errp)
+{
+    int fd = s->addr.path ? connect_unix(s, errp) : connect_tcp(s, errp);
+
+    if (fd < 0) {
+        return -1;
+    }
+    set_timeouts(fd, NBD_HANDSHAKE_TIMEOUT_S);
+    if (!nbd_handshake(fd, info, s->addr.export, s->filename, errp)) {
+        close_socket(s, fd);
+        return -1;
+    }
+    /* Requests may take as long as the server's disk does; a dead
+     * server shows up as EOF or a socket error. */
+    set_timeouts(fd, 0);
+    return fd;
+}
+
+/* The first connection: retried, spaced, for up to @timeout_s seconds
+ * (open-timeout; 0: one try).  The caller (an open) waits, as in QEMU. */
+static int first_connection(NbdState *s, NbdInfo *info, int64_t timeout_s,
+                            GError **errp)
+{
+    int64_t deadline = g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC;
+    int64_t retry_ms = 0;
+
+    for (;;) {
+        GError *err = NULL;
+        int fd = open_connection(s, info, &err);
+        int64_t left = deadline - g_get_monotonic_time();
+
+        if (fd >= 0) {
+            return fd;
+        }
+        if (left <= 0) {
+            g_propagate_error(errp, err);
+            return -1;
+        }
+        g_error_free(err);
+        retry_ms = nbd_retry_delay_ms(retry_ms);
+        g_usleep(MIN(retry_ms * 1000, left));
+    }
+}
+
+/* ---- the connection thread ------------------------------------------ */
+
+/* Can @info serve the node opened on the first handshake?  NULL: yes,
+ * else why not.  An export of another size is another disk to the node's
+ * users (a format driver's metadata, a guest's partition table). */
+static char *reconnection_refused(NbdState *s, const NbdInfo *info)
+{
+    if (info->size != s->info.size) {
+        return g_strdup_printf("the NBD export's size changed from %" PRIu64
+                               " to %" PRIu64 " bytes across a reconnection",
+                               s->info.size, info->size);
+    }
+    if (s->writable && (info->eflags & NBD_FLAG_READ_ONLY)) {
+        return g_strdup("the NBD export became read-only across a "
+                        "reconnection");
+    }
+    return NULL;
+}
+
+/* The connection ended for good (lock held): every waiting request and
+ * every later one fails. */
+static void set_dead(NbdState *s, const char *why)
+{
+    s->state = NBD_DEAD;
+    if (why) {
+        g_free(s->dead_why);
+        s->dead_why = g_strdup(why);
+    }
+    g_cond_broadcast(&s->cond);
+}
+
+/* Tear the ended connection down; false when it is the end (closing, a
+ * broken server, or a node that never reconnects). */
+static bool connection_lost(NbdState *s, const char *why, bool broken)
+{
+    bool again;
+
+    /* A requester blocked in a send to a server that no longer reads
+     * holds send_lock: the shutdown fails its send. */
+    shutdown(s->fd, SHUT_RDWR);
+    g_mutex_lock(&s->send_lock);
+    g_mutex_lock(&s->lock);
+    s->live_fd = -1;
+    close(s->fd);
+    s->fd = -1;
+    again = !broken && !s->closing;
+    if (again) {
+        s->state = NBD_RECONNECTING;
+        s->broke_at = g_get_monotonic_time();
+        g_free(s->dead_why);
+        s->dead_why = g_strdup(why);
+        g_clear_pointer(&s->retry_why, g_free);
+        g_cond_broadcast(&s->cond);
+    } else {
+        set_dead(s, why);
+    }
+    g_mutex_unlock(&s->lock);
+    g_mutex_unlock(&s->send_lock);
+    return again;
+}
+
+/* Waits @ms unless the node closes first; false when it does. */
+static bool sleep_unless_closing(NbdState *s, int64_t ms)
+{
+    int64_t until = g_get_monotonic_time() + ms * 1000;
+    bool closing;
+
+    g_mutex_lock(&s->lock);
+    while (!s->closing && g_get_monotonic_time() < until) {
+        g_cond_wait_until(&s->cond, &s->lock, until);
+    }
+    closing = s->closing;
+    g_mutex_unlock(&s->lock);
+    return !closing;
+}
+
+/* The new connection becomes the current one: requests waiting for it
+ * send (again) on it. */
+static void install_connection(NbdState *s, int fd, const NbdInfo *info)
+{
+    g_mutex_lock(&s->send_lock);
+    g_mutex_lock(&s->lock);
+    s->fd = fd;
+    s->gen++;
+    s->info.eflags = info->eflags;
+    s->info.structured = info->structured;
+    s->info.base_allocation = info->base_allocation;
+    s->info.meta_id = info->meta_id;
+    s->state = NBD_CONNECTED;
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
+    g_mutex_unlock(&s->send_lock);
+}
+
+static void send_disconnect(int fd)
+{
+    uint8_t h[NBD_REQUEST_SIZE];
+    NBDRequest r = { .type = NBD_CMD_DISC };
+
+    nbd_request_encode(h, &r);
+    sock_write_full(fd, h, sizeof(h));
+}
+
+/* Connect again, spaced by *@retry_ms (growing); false when the node is
+ * closing or the export changed (then it is dead). */
+static bool reconnect(NbdState *s, int64_t *retry_ms)
+{
+    for (;;) {
+        GError *err = NULL;
+        NbdInfo info;
+        g_autofree char *refused = NULL;
+        int fd;
+
+        if (!sleep_unless_closing(s, *retry_ms)) {
+            break;
+        }
+        *retry_ms = nbd_retry_delay_ms(*retry_ms);
+        fd = open_connection(s, &info, &err);
+        if (fd < 0) {
+            g_mutex_lock(&s->lock);
+            g_free(s->retry_why);
+            s->retry_why = g_strdup(err->message);
+            g_mutex_unlock(&s->lock);
+            g_error_free(err);
+            continue;
+        }
+        refused = reconnection_refused(s, &info);
+        if (refused) {
+            send_disconnect(fd);
+            close_socket(s, fd);
+            g_mutex_lock(&s->lock);
+            set_dead(s, refused);
+            g_mutex_unlock(&s->lock);
+            return false;
+        }
+        install_connection(s, fd, &info);
+        return true;
+    }
+    g_mutex_lock(&s->lock);
+    set_dead(s, NULL);
+    g_mutex_unlock(&s->lock);
+    return false;
+}
+
+/* Reads replies; when the connection is lost, makes it again. */
+static gpointer connection_thread(gpointer opaque)
+{
+    NbdState *s = opaque;
+    int64_t retry_ms = 0;
+
+    for (;;) {
+        int64_t since = g_get_monotonic_time();
+        const char *why;
+        bool broken;
+
+        read_replies(s, &why, &broken);
+        /* A connection that lasted starts the retries over (at once); one
+         * that broke at once keeps them spaced, so a server that accepts
+         * and drops in a loop costs no spinning. */
+        if (g_get_monotonic_time() - since >= NBD_RETRY_MAX_MS * 1000) {
+            retry_ms = 0;
+        }
+        if (!connection_lost(s, why, broken) || !reconnect(s, &retry_ms)) {
+            return NULL;
+        }
+    }
+}
+
+/* ---- open and close -------------------------------------------------- */
+
+static bool nbd_connect(BlockDriverState *bs, NBDAddress *addr, int flags,
+                        int64_t reconnect_delay, int64_t open_timeout,
+                        GError **errp)
 {
     NbdState *s = bs->opaque;
-    g_autofree char *uri = NULL;
-    GPid pid;
+    bool v6;
 
     nbd_state_init(s);
-    if (addr->path) {
-        uri = g_strdup_printf("unix:%s", addr->path);
-        g_free(bs->filename);
-        bs->filename = g_strdup_printf("nbd+unix:///%s?socket=%s",
-                                       addr->export, addr->path);
-    } else {
-        bool v6 = strchr(addr->host, ':') != NULL;
-        uri = g_strdup_printf("tcp:%s%s%s:%s", v6 ? "[" : "", addr->host,
-                              v6 ? "]" : "", addr->port);
-        g_free(bs->filename);
-        bs->filename = g_strdup_printf("nbd://%s%s%s:%s/%s", v6 ? "[" : "",
-                                       addr->host, v6 ? "]" : "", addr->port,
-                                       addr->export);
-    }
-    s->fd = migration_channel_open(uri, true, &pid, errp);
+    s->addr = *addr;
+    *addr = (NBDAddress) { 0 };     /* the node keeps it, to reconnect */
+    v6 = s->addr.host && strchr(s->addr.host, ':') != NULL;
+    g_free(bs->filename);
+    bs->filename = s->addr.path
+        ? g_strdup_printf("nbd+unix:///%s?socket=%s", s->addr.export,
+                          s->addr.path)
+        : g_strdup_printf("nbd://%s%s%s:%s/%s", v6 ? "[" : "", s->addr.host,
+                          v6 ? "]" : "", s->addr.port, s->addr.export);
+    s->filename = g_strdup(bs->filename);
+    s->reconnect_delay_us = reconnect_delay * G_USEC_PER_SEC;
+    s->writable = flags & BDRV_O_RDWR;
+    s->fd = first_connection(s, &s->info, open_timeout, errp);
     if (s->fd < 0) {
         return false;
     }
-    if (!addr->path) {
-        tune_tcp(s->fd);
-    }
-    set_timeouts(s->fd, NBD_HANDSHAKE_TIMEOUT_S);
-    bs->request_alignment = 1;
-    if (!nbd_handshake(s, bs, addr->export, errp)) {
-        return false;
-    }
-    if ((flags & BDRV_O_RDWR) && (s->eflags & NBD_FLAG_READ_ONLY)) {
+    if (s->writable && (s->info.eflags & NBD_FLAG_READ_ONLY)) {
         /* EROFS lets auto-read-only open it read-only instead. */
         bdrv_error_setg_errno(errp, EROFS, "NBD export is read-only");
         return false;
     }
-    /* Requests may take as long as the server's disk does; a dead
-     * server shows up as EOF or a socket error. */
-    set_timeouts(s->fd, 0);
+    bs->size = s->info.size;
+    bs->request_alignment = s->info.min_block;
+    s->max_block = s->info.max_block;
     bs->flags = flags & ~(BDRV_O_DETECT_ZEROES | BDRV_O_DETECT_ZEROES_UNMAP |
                           BDRV_O_SNAPSHOT);
-    s->reader = g_thread_new("nbd-reader", reader_thread, s);
+    s->thread = g_thread_new("nbd-conn", connection_thread, s);
     return true;
 }
 
@@ -852,7 +1276,7 @@ static bool nbd_open(BlockDriverState *bs, const char *filename, int flags,
     if (!nbd_parse_filename(filename, &addr, errp)) {
         return false;
     }
-    ok = nbd_connect(bs, &addr, flags, errp);
+    ok = nbd_connect(bs, &addr, flags, 0, 0, errp);
     nbd_address_clear(&addr);
     return ok;
 }
@@ -864,23 +1288,32 @@ static void nbd_close(BlockDriverState *bs)
     if (!s->initialized) {
         return;
     }
-    if (s->fd >= 0 && s->reader) {
-        uint8_t h[NBD_REQUEST_SIZE];
-        NBDRequest r = { .type = NBD_CMD_DISC };
-
-        nbd_request_encode(h, &r);
+    if (s->thread) {
+        /* closing first: the server hanging up after NBD_CMD_DISC is the
+         * end, not a connection to make again */
+        g_mutex_lock(&s->lock);
+        s->closing = true;
+        g_mutex_unlock(&s->lock);
         g_mutex_lock(&s->send_lock);
-        if (!s->dead) {
-            sock_write_full(s->fd, h, sizeof(h));
+        if (s->fd >= 0) {
+            send_disconnect(s->fd);
         }
         g_mutex_unlock(&s->send_lock);
-        shutdown(s->fd, SHUT_RDWR);
-        g_thread_join(s->reader);
+        g_mutex_lock(&s->lock);
+        if (s->live_fd >= 0) {
+            shutdown(s->live_fd, SHUT_RDWR);
+        }
+        g_cond_broadcast(&s->cond);
+        g_mutex_unlock(&s->lock);
+        g_thread_join(s->thread);
     }
     if (s->fd >= 0) {
         close(s->fd);
     }
+    nbd_address_clear(&s->addr);
+    g_free(s->filename);
     g_free(s->dead_why);
+    g_free(s->retry_why);
     g_mutex_clear(&s->lock);
     g_mutex_clear(&s->send_lock);
     g_cond_clear(&s->cond);
@@ -963,7 +1396,8 @@ static bool parse_server(QDict *server, NBDAddress *addr, GError **errp)
 }
 
 static const BlockOptionDesc nbd_options[] = {
-    { "server", BOPT_ANY, true },
+    { "server", BOPT_ANY },
+    { "filename", BOPT_STRING },
     { "export", BOPT_STRING },
     { "tls-creds", BOPT_STRING },
     { "tls-hostname", BOPT_STRING },
@@ -972,31 +1406,40 @@ static const BlockOptionDesc nbd_options[] = {
     { NULL },
 };
 
-static bool nbd_open_options(BlockDriverState *bs, QDict *opts, int flags,
-                             GError **errp)
+/* reconnect-delay and open-timeout: seconds, a uint32 in QEMU's schema. */
+static bool get_seconds(QDict *opts, const char *key, int64_t *out,
+                        GError **errp)
 {
-    QDict *server = qobject_to(QDict, qdict_get(opts, "server"));
-    const char *export = qdict_get_try_str(opts, "export");
-    NBDAddress addr = { 0 };
-    int64_t delay, timeout;
-    bool ok;
+    if (!bdrv_opt_get_int(opts, key, 0, out, "", errp)) {
+        return false;
+    }
+    if (*out < 0 || *out > UINT32_MAX) {
+        error_setg(errp, "Parameter '%s' expects uint32_t", key);
+        return false;
+    }
+    return true;
+}
 
+/* The address: a "server" dictionary and "export", or a "filename" URI
+ * (QEMU's nbd driver takes either, not both). */
+static bool get_address(QDict *opts, NBDAddress *addr, GError **errp)
+{
+    QObject *server_obj = qdict_get(opts, "server");
+    QDict *server = qobject_to(QDict, server_obj);
+    const char *filename = qdict_get_try_str(opts, "filename");
+    const char *export = qdict_get_try_str(opts, "export");
+
+    if (filename) {
+        if (server_obj || export) {
+            error_setg(errp, "nbd: 'filename' cannot be given with '%s'",
+                       server_obj ? "server" : "export");
+            return false;
+        }
+        return nbd_parse_filename(filename, addr, errp);
+    }
     if (!server) {
-        error_setg(errp, "Invalid parameter type for 'server', expected: "
-                   "object");
-        return false;
-    }
-    if (qdict_haskey(opts, "tls-creds") || qdict_haskey(opts, "tls-hostname")) {
-        error_setg(errp, "nbd: TLS is not supported by kvmpc");
-        return false;
-    }
-    if (!bdrv_opt_get_int(opts, "reconnect-delay", 0, &delay, "", errp) ||
-        !bdrv_opt_get_int(opts, "open-timeout", 0, &timeout, "", errp)) {
-        return false;
-    }
-    if (delay || timeout) {
-        error_setg(errp, "nbd: %s is not supported by kvmpc (only 0)",
-                   delay ? "reconnect-delay" : "open-timeout");
+        error_setg(errp, server_obj ? "Invalid parameter type for 'server', "
+                   "expected: object" : "Parameter 'server' is missing");
         return false;
     }
     if (export && strlen(export) > NBD_MAX_STRING_SIZE) {
@@ -1004,12 +1447,30 @@ static bool nbd_open_options(BlockDriverState *bs, QDict *opts, int flags,
                    NBD_MAX_STRING_SIZE);
         return false;
     }
-    if (!parse_server(server, &addr, errp)) {
-        nbd_address_clear(&addr);
+    if (!parse_server(server, addr, errp)) {
         return false;
     }
-    addr.export = g_strdup(export ? export : "");
-    ok = nbd_connect(bs, &addr, flags, errp);
+    addr->export = g_strdup(export ? export : "");
+    return true;
+}
+
+static bool nbd_open_options(BlockDriverState *bs, QDict *opts, int flags,
+                             GError **errp)
+{
+    NBDAddress addr = { 0 };
+    int64_t delay, timeout;
+    bool ok;
+
+    if (qdict_haskey(opts, "tls-creds") || qdict_haskey(opts, "tls-hostname")) {
+        error_setg(errp, "nbd: TLS is not supported by kvmpc");
+        return false;
+    }
+    if (!get_seconds(opts, "reconnect-delay", &delay, errp) ||
+        !get_seconds(opts, "open-timeout", &timeout, errp)) {
+        return false;
+    }
+    ok = get_address(opts, &addr, errp) &&
+         nbd_connect(bs, &addr, flags, delay, timeout, errp);
     nbd_address_clear(&addr);
     return ok;
 }

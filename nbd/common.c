@@ -94,6 +94,11 @@ const char *nbd_cmd_name(uint16_t type)
     return type < ARRAY_SIZE(names) && names[type] ? names[type] : "unknown";
 }
 
+int64_t nbd_retry_delay_ms(int64_t prev_ms)
+{
+    return prev_ms ? MIN(prev_ms * 2, NBD_RETRY_MAX_MS) : NBD_RETRY_FIRST_MS;
+}
+
 void nbd_address_clear(NBDAddress *addr)
 {
     g_free(addr->host);

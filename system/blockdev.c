@@ -92,6 +92,26 @@ static const char *const drive_keys[] = {
     "file.locking", "force-share", NULL,
 };
 
+/* -drive keys for the protocol node's driver (block/nbd.c), passed on
+ * without "file.". */
+static const char *const drive_file_keys[] = {
+    "file.reconnect-delay", "file.open-timeout", NULL,
+};
+
+static QDict *drive_file_opts(GHashTable *kv)
+{
+    QDict *opts = qdict_new();
+
+    for (const char *const *k = drive_file_keys; *k; k++) {
+        const char *v = g_hash_table_lookup(kv, *k);
+
+        if (v) {
+            qdict_put_str(opts, *k + strlen("file."), v);
+        }
+    }
+    return opts;
+}
+
 static bool drive_check_keys(GHashTable *kv, GError **errp)
 {
     GHashTableIter it;
@@ -99,7 +119,8 @@ static bool drive_check_keys(GHashTable *kv, GError **errp)
 
     g_hash_table_iter_init(&it, kv);
     while (g_hash_table_iter_next(&it, &key, NULL)) {
-        if (!g_strv_contains(drive_keys, key)) {
+        if (!g_strv_contains(drive_keys, key) &&
+            !g_strv_contains(drive_file_keys, key)) {
             error_setg(errp, "Invalid parameter '%s'", (char *)key);
             return false;
         }
@@ -339,6 +360,7 @@ static void drive_free(DriveInfo *d)
     g_free(d->id);
     g_free(d->filename);
     g_free(d->format);
+    qobject_unref(d->file_opts);
     g_free(d);
 }
 
@@ -377,7 +399,8 @@ static bool drive_open(DriveInfo *d, GError **errp)
         }
         return true;            /* an empty CD-ROM or floppy drive */
     }
-    bs = bdrv_open(d->filename, d->format, d->open_flags, errp);
+    bs = bdrv_open_with_file_opts(d->filename, d->format, d->open_flags,
+                                  d->file_opts, errp);
     if (!bs) {
         return false;
     }
@@ -402,6 +425,7 @@ DriveInfo *drive_new(const char *opts, GError **errp)
     d->bus = d->unit = -1;
     d->filename = g_strdup(g_hash_table_lookup(kv, "file"));
     d->format = g_strdup(g_hash_table_lookup(kv, "format"));
+    d->file_opts = drive_file_opts(kv);
     id = g_hash_table_lookup(kv, "id");
     if (!drive_parse_if(kv, d, errp) ||
         (d->type == IF_IDE && !drive_place_ide(kv, d, errp)) ||

@@ -177,6 +177,12 @@ bool bdrv_is_inactive(void);
  */
 typedef struct QDict QDict;
 BlockDriverState *bdrv_open_options(QDict *opts, GError **errp);
+/* bdrv_open with options for the protocol node (a -drive's "file.KEY"
+ * keys, as KEY; NULL or empty: none), which its driver's open_options
+ * takes along with the name as "filename". */
+BlockDriverState *bdrv_open_with_file_opts(const char *filename,
+                                           const char *format, int flags,
+                                           QDict *file_opts, GError **errp);
 
 /* Nodes by name, and all nodes (in creation order; do not modify). */
 BlockDriverState *bdrv_find_node(const char *node_name);

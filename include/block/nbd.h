@@ -162,6 +162,12 @@ int nbd_wire_to_errno(uint32_t err);
 /* Command name for messages ("read", "write", ...). */
 const char *nbd_cmd_name(uint16_t type);
 
+/* The client's wait before its next connection attempt, after one that
+ * waited @prev_ms (0: the first retry): 0.25 s, doubling up to 16 s. */
+#define NBD_RETRY_FIRST_MS  250
+#define NBD_RETRY_MAX_MS    16000
+int64_t nbd_retry_delay_ms(int64_t prev_ms);
+
 /*
  * NBD URIs and QEMU's legacy syntax, for -drive file= and kvmpc-img:
  *   nbd://HOST[:PORT]/EXPORT        nbd+tcp://... (the same)

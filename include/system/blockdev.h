@@ -36,6 +36,8 @@ typedef struct DriveInfo {
     char *filename;             /* NULL: no medium */
     char *format;
     int open_flags;
+    QDict *file_opts;           /* "file.KEY=" options of the protocol
+                                 * node (nbd's reconnect-delay), as KEY */
     BlockBackend *blk;          /* named @id; its root is NULL: no medium */
 } DriveInfo;
 

@@ -11,7 +11,11 @@
   errors or drops it, and still answers QMP;
 - kvmpc consumes a qemu-nbd export (blockdev-add driver=nbd, -drive with
   an NBD URI and the legacy spelling, qcow2 over nbd), the data checked
-  through kvmpc's own export, and the server killed mid-way.
+  through kvmpc's own export, and the server killed mid-way;
+- reconnection: I/O across a qemu-nbd restart (reconnect-delay), giving
+  up after the delay, an export that changed size, open-timeout, a
+  flaky Python server (a dropped read resent, spaced attempts), and
+  blockdev-del / quit while reconnecting.
 
     test_nbd.py KVMPC [TEST...]
 """
@@ -28,8 +32,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmplib import (QMP, TestFailure, check, check_eq, no_kvm,  # noqa
-                    run_tests, start_qmp_vm, wait_for)
+from qmplib import (BASE_ARGS, QMP, TestFailure, check, check_eq,  # noqa
+                    no_kvm, run_tests, start_qmp_vm, wait_for)
 
 MiB = 1 << 20
 TOOLS = ("qemu-img", "qemu-io", "qemu-nbd")
@@ -391,11 +395,14 @@ def test_hostile_client(binary):
 # ---- kvmpc consumes -----------------------------------------------------
 
 class QemuNbd:
-    def __init__(self, tmp, image, fmt, name):
+    def __init__(self, tmp, image, fmt, name, port=None, read_only=False):
         self.sock = os.path.join(tmp, "qemu-nbd.sock")
         self.pidfile = os.path.join(tmp, "qemu-nbd.pid")
+        where = (["-b", "127.0.0.1", "-p", str(port)] if port
+                 else ["-k", self.sock])
         run("qemu-nbd", "-t", "-e", "8", "--fork", "--pid-file", self.pidfile,
-            "-k", self.sock, "-f", fmt, "-x", name, image)
+            *where, *(["-r"] if read_only else []), "-f", fmt, "-x", name,
+            image)
         with open(self.pidfile) as f:
             self.pid = int(f.read())
 
@@ -438,8 +445,10 @@ def test_client_of_qemu_nbd(binary):
                 ({"server": {"type": "unix", "path": qn.sock},
                   "export": "nope"},
                  "export 'nope' not present"),
-                ({"server": server, "export": "exp", "reconnect-delay": 5},
-                 "reconnect-delay is not supported"),
+                ({"server": server, "export": "exp", "reconnect-delay": -1},
+                 "'reconnect-delay' expects uint32_t"),
+                ({"server": server, "filename": uri},
+                 "'filename' cannot be given with 'server'"),
                 ({"server": {"type": "unix", "path": tmp + "/none"}},
                  "Failed to connect to")]:
             args.update({"driver": "nbd", "node-name": "bad"})
@@ -663,6 +672,345 @@ def test_hostile_server(binary):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ---- reconnection (reconnect-delay, open-timeout) -------------------------
+
+def qemu_io_bg(uri, *cmds):
+    """qemu-io running @cmds on @uri, in the background."""
+    args = ["qemu-io", "-f", "raw"]
+    for c in cmds:
+        args += ["-c", c]
+    return subprocess.Popen(args + [uri], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+
+
+def finish(p, what, timeout=20):
+    """(exit status, output) of a background qemu-io."""
+    try:
+        out, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise TestFailure("%s: still running after %d s" % (what, timeout))
+    return p.returncode, out.decode(errors="replace")
+
+
+def timed(fn, *args):
+    t = time.time()
+    r = fn(*args)
+    return r, time.time() - t
+
+
+def export_node(s, node, name):
+    s.q.ret("block-export-add", {"type": "nbd", "id": name, "name": name,
+                                 "node-name": node, "writable": True})
+    return nbd_uri(s.sock, name)
+
+
+def unexport(s, name):
+    s.q.ret("block-export-del", {"id": name, "mode": "hard"})
+    s.q.wait_event("BLOCK_EXPORT_DELETED")
+
+
+def raw_image(tmp, size=4 * MiB):
+    img = os.path.join(tmp, "a.raw")
+    run("qemu-img", "create", "-f", "raw", img, str(size))
+    run("qemu-io", "-f", "raw", "-c", "write -P 0x22 0 64k", img)
+    return img
+
+
+@no_kvm
+def test_reconnect(binary):
+    """reconnect-delay=10: I/O issued while qemu-nbd is gone waits and
+    completes once it is back on the same socket; an export that comes
+    back with another size is refused for good (requests fail at once)."""
+    need_tools()
+    tmp = tempfile.mkdtemp(prefix="kvmpc-nbd-rc-")
+    img = raw_image(tmp)
+    # -drive takes the keys as file.KEY (a protocol that has none refuses)
+    p = subprocess.run([binary] + BASE_ARGS + [
+        "-accel", "qtest", "-drive", "if=none,id=x,format=raw,file=%s,"
+        "file.reconnect-delay=1" % img], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, timeout=30)
+    out = p.stdout.decode(errors="replace")
+    check(p.returncode != 0 and "takes no 'file.reconnect-delay'" in out,
+          out)
+    qn = QemuNbd(tmp, img, "raw", "exp")
+    s = None
+    try:
+        s = Server(binary, ["-drive", "if=none,id=d0,format=raw,file=%s,"
+                            "file.reconnect-delay=10" %
+                            nbd_uri(qn.sock, "exp")])
+        s.q.ret("blockdev-add", {"driver": "nbd", "node-name": "n0",
+                                 "server": {"type": "unix", "path": qn.sock},
+                                 "export": "exp", "reconnect-delay": 10})
+        s.start_nbd()
+        mine = export_node(s, "n0", "e0")
+        s.q.ret("nbd-server-add", {"device": "d0", "writable": True})
+        drive = nbd_uri(s.sock, "d0")
+        run("qemu-io", "-f", "raw", "-c", "read -P 0x22 0 64k", mine)
+        run("qemu-io", "-f", "raw", "-c", "read -P 0x22 0 64k", drive)
+
+        qn.kill()
+        p = qemu_io_bg(mine, "read -P 0x22 0 64k", "write -P 0x44 64k 4k")
+        pd = qemu_io_bg(drive, "read -P 0x22 0 64k", "write -P 0x55 1M 4k")
+        time.sleep(0.5)
+        check(p.poll() is None and pd.poll() is None,
+              "I/O waits while the server is away: %s" %
+              ([finish(x, "qemu-io")[1] for x in (p, pd)
+                if x.poll() is not None]))
+        qn = QemuNbd(tmp, img, "raw", "exp")
+        for x in (p, pd):
+            rc, out = finish(x, "I/O across the outage")
+            check(rc == 0 and "error" not in out.lower(), out)
+        run("qemu-io", "-r", "-U", "-f", "raw", "-c", "read -P 0x44 64k 4k",
+            "-c", "read -P 0x55 1M 4k", img)
+        run("qemu-io", "-f", "raw", "-c", "read -P 0x44 64k 4k", mine)
+
+        # the export comes back bigger: not the same disk, no reconnection
+        qn.kill()
+        os.truncate(img, 8 * MiB)
+        qn = QemuNbd(tmp, img, "raw", "exp")
+        (rc, out), took = timed(lambda: run(
+            "qemu-io", "-f", "raw", "-c", "read 0 4k", mine, ok=False))
+        check(rc != 0 and "Input/output error" in out, out)
+        check(took < 9, "failed once the new size was seen (%.1f s)" % took)
+        (rc, out), took = timed(lambda: run(
+            "qemu-io", "-f", "raw", "-c", "read 0 4k", mine, ok=False))
+        check(rc != 0 and took < 5, "and later requests at once: %s" % out)
+        # for good: the right size back does not reconnect the node
+        qn.kill()
+        os.truncate(img, 4 * MiB)
+        qn = QemuNbd(tmp, img, "raw", "exp")
+        time.sleep(0.3)
+        rc, out = run("qemu-io", "-f", "raw", "-c", "read 0 4k", mine,
+                      ok=False)
+        check(rc != 0, "still disconnected: %s" % out)
+        unexport(s, "e0")
+        s.q.ret("blockdev-del", {"node-name": "n0"})
+        check(s.vm.alive(), "kvmpc still runs")
+    finally:
+        qn.kill()
+        if s:
+            s.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_reconnect_gives_up(binary):
+    """reconnect-delay=1 with the server gone for good: requests fail after
+    about a second (later ones at once), blockdev-del and quit during the
+    reconnection attempts end promptly; an export that comes back
+    read-only is refused to a writable node, taken by a read-only one."""
+    need_tools()
+    tmp = tempfile.mkdtemp(prefix="kvmpc-nbd-rd-")
+    img = raw_image(tmp)
+    qn = QemuNbd(tmp, img, "raw", "exp")
+    s = None
+    try:
+        s = Server(binary)
+        server = {"type": "unix", "path": qn.sock}
+        s.q.ret("blockdev-add", {"driver": "nbd", "node-name": "n1",
+                                 "server": server, "export": "exp",
+                                 "reconnect-delay": 1})
+        s.q.ret("blockdev-add", {"driver": "nbd", "node-name": "n2",
+                                 "server": server, "export": "exp",
+                                 "reconnect-delay": 30})
+        s.q.ret("blockdev-add", {"driver": "nbd", "node-name": "n3",
+                                 "server": server, "export": "exp",
+                                 "reconnect-delay": 30, "read-only": True})
+        s.start_nbd()
+        mine = export_node(s, "n1", "e1")
+        run("qemu-io", "-f", "raw", "-c", "read -P 0x22 0 64k", mine)
+        qn.kill()
+        p = qemu_io_bg(mine, "read 0 4k")
+        rc, out = finish(p, "a read with the server gone")
+        check(rc != 0 and "Input/output error" in out, out)
+        (rc, out), took = timed(lambda: run(
+            "qemu-io", "-f", "raw", "-c", "read 0 4k", mine, ok=False))
+        check(rc != 0 and took < 5, "later requests fail at once: %s" % out)
+        unexport(s, "e1")
+        _, took = timed(s.q.ret, "blockdev-del", {"node-name": "n1"})
+        check(took < 5, "blockdev-del while reconnecting took %.1f s" % took)
+
+        # back read-only: the writable n2 fails (well before its 30 s), the
+        # read-only n3 reads
+        qn = QemuNbd(tmp, img, "raw", "exp", read_only=True)
+        (rc, out), took = timed(lambda: run(
+            "qemu-io", "-f", "raw", "-c", "read 0 4k", export_node(
+                s, "n2", "e2"), ok=False))
+        check(rc != 0 and "Input/output error" in out and took < 20,
+              "writable node, read-only export (%.1f s): %s" % (took, out))
+        s.q.ret("nbd-server-add", {"device": "n3"})
+        run("qemu-io", "-r", "-f", "raw", "-c", "read -P 0x22 0 64k",
+            nbd_uri(s.sock, "n3"))
+        # n3 trying again (30 s) when quit comes: it ends at once, cleanly
+        qn.kill()
+        time.sleep(0.1)
+        s.q.cmd("quit")
+        _, took = timed(s.vm.wait, 10)
+        check(took < 5, "quit while reconnecting took %.1f s" % took)
+        report = s.vm.sanitizer_report()
+        check(report is None, "sanitizer: %s" % report)
+    finally:
+        qn.kill()
+        if s:
+            s.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def free_tcp_port():
+    with socket.socket() as ls:
+        ls.bind(("127.0.0.1", 0))
+        return ls.getsockname()[1]
+
+
+@no_kvm
+def test_open_timeout(binary):
+    """open-timeout=10 waits for a server (TCP) that starts half a second
+    later; open-timeout=1 without a server fails after retrying."""
+    need_tools()
+    tmp = tempfile.mkdtemp(prefix="kvmpc-nbd-ot-")
+    img = raw_image(tmp)
+    port = free_tcp_port()
+    started = []
+    s = None
+    try:
+        s = Server(binary)
+        args = {"driver": "nbd", "node-name": "late", "export": "exp",
+                "server": {"type": "inet", "host": "127.0.0.1",
+                           "port": str(port)}, "open-timeout": 1}
+        err, took = timed(s.q.error, "blockdev-add", args)
+        check("Failed to connect to" in err["desc"], err["desc"])
+        check(took < 10, "open-timeout=1 took %.1f s" % took)
+        t = threading.Timer(0.5, lambda: started.append(
+            QemuNbd(tmp, img, "raw", "exp", port=port)))
+        t.start()
+        args["open-timeout"] = 10
+        _, took = timed(s.q.ret, "blockdev-add", args)
+        t.join()
+        check(took >= 0.3, "the open waited for the server (%.1f s)" % took)
+        s.start_nbd()
+        run("qemu-io", "-f", "raw", "-c", "read -P 0x22 0 64k",
+            export_node(s, "late", "e2"))
+    finally:
+        for qn in started:
+            qn.kill()
+        if s:
+            s.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class FlakyServer:
+    """An NBD server whose export reads as 0x5a; @drop(n) says how the
+    n-th connection ends: "read" at its first read (unanswered),
+    "handshake" right after the handshake, None: it serves."""
+
+    SIZE = 1 * MiB
+
+    def __init__(self, path, drop):
+        self.drop = drop
+        self.conns = 0
+        self.ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.ls.bind(path)
+        self.ls.listen(8)
+        self.ls.settimeout(0.1)
+        self.stopping = False
+        self.t = threading.Thread(target=self.serve, daemon=True)
+        self.t.start()
+
+    def serve(self):
+        while not self.stopping:
+            try:
+                s, _ = self.ls.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.conns += 1
+            try:
+                self.conversation(s, self.drop(self.conns))
+            except (EOFError, OSError):
+                pass
+            finally:
+                s.close()
+
+    def conversation(self, s, drop):
+        s.settimeout(10)
+        s.sendall(b"NBDMAGIC" + struct.pack(">QH", NBD_OPTS_MAGIC, 3))
+        HostileServer.recv(self, s, 4)
+        while True:
+            _, opt, length = struct.unpack(">QII",
+                                           HostileServer.recv(self, s, 16))
+            HostileServer.recv(self, s, length)
+            if opt == NBD_OPT_GO:
+                HostileServer.opt_reply(self, s, opt, 3, struct.pack(
+                    ">HQH", 0, self.SIZE, 1 | 4))
+                HostileServer.opt_reply(self, s, opt, 1)
+                break
+            HostileServer.opt_reply(self, s, opt, 0x80000001)  # simple only
+        if drop == "handshake":
+            return
+        while True:
+            hdr = HostileServer.recv(self, s, 28)
+            cmd = struct.unpack(">H", hdr[6:8])[0]
+            length = struct.unpack(">I", hdr[24:28])[0]
+            if cmd == 2 or (cmd == 0 and drop == "read"):
+                return
+            if cmd == 1:
+                HostileServer.recv(self, s, length)
+            s.sendall(struct.pack(">IIQ", NBD_SIMPLE_REPLY_MAGIC, 0,
+                                  handle_of(hdr)) +
+                      (b"\x5a" * length if cmd == 0 else b""))
+
+    def close(self):
+        self.stopping = True
+        self.ls.close()
+        self.t.join(5)
+
+
+@no_kvm
+def test_reconnect_flaky_server(binary):
+    """A read the server dropped unanswered is sent again on the next
+    connection; a server that hangs up after every handshake gets spaced
+    attempts (no spinning) and kvmpc stays up and closes the node at once."""
+    need_tools()
+    tmp = tempfile.mkdtemp(prefix="kvmpc-nbd-fl-")
+    s = srv = flap = None
+    try:
+        srv = FlakyServer(os.path.join(tmp, "f.sock"),
+                          lambda n: "read" if n == 1 else None)
+        s = Server(binary)
+        s.q.ret("blockdev-add", {"driver": "nbd", "node-name": "f0",
+                                 "reconnect-delay": 10, "server": {
+                                     "type": "unix", "path": srv.ls.getsockname()},
+                                 "export": "x"})
+        s.start_nbd()
+        run("qemu-io", "-f", "raw", "-c", "read -P 0x5a 0 64k",
+            export_node(s, "f0", "e3"))
+        check_eq(srv.conns, 2, "connections (the read sent again)")
+
+        flap = FlakyServer(os.path.join(tmp, "g.sock"), lambda n: "handshake")
+        s.q.ret("blockdev-add", {"driver": "nbd", "node-name": "f1",
+                                 "reconnect-delay": 10,
+                                 "filename": nbd_uri(flap.ls.getsockname(),
+                                                     "x")})
+        time.sleep(1)
+        conns = flap.conns      # at 0, 0, 0.25, 0.75 s: a spinning client
+        check(2 <= conns <= 6, "%d connections in 1 s" % conns)  # makes 100s
+        _, took = timed(s.q.ret, "blockdev-del", {"node-name": "f1"})
+        check(took < 5, "blockdev-del took %.1f s" % took)
+        check(s.vm.alive(), "kvmpc still runs")
+    finally:
+        if s:
+            s.close()           # first: the servers' threads see EOF
+        for x in (srv, flap):
+            if x:
+                x.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     run_tests([test_serve_to_qemu_tools, test_hostile_client,
-               test_client_of_qemu_nbd, test_hostile_server])
+               test_client_of_qemu_nbd, test_hostile_server, test_reconnect,
+               test_reconnect_gives_up, test_open_timeout,
+               test_reconnect_flaky_server])

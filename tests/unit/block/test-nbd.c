@@ -117,6 +117,28 @@ static void test_errors(void)
     g_assert_cmpstr(nbd_cmd_name(999), ==, "unknown");
 }
 
+/* Connection attempts are spaced, growing to a cap: a server that
+ * accepts and hangs up in a loop must not make the client spin. */
+static void test_retry_spacing(void)
+{
+    int64_t ms = 0, total = 0;
+    int n;
+
+    g_assert_cmpint(nbd_retry_delay_ms(0), ==, NBD_RETRY_FIRST_MS);
+    for (n = 0; total < 60 * 1000; n++) {
+        int64_t next = nbd_retry_delay_ms(ms);
+
+        g_assert_cmpint(next, >=, ms);
+        g_assert_cmpint(next, <=, NBD_RETRY_MAX_MS);
+        ms = next;
+        total += ms;
+    }
+    g_assert_cmpint(ms, ==, NBD_RETRY_MAX_MS);
+    g_assert_cmpint(n, <=, 12);         /* a dozen attempts a minute */
+    g_assert_cmpint(nbd_retry_delay_ms(NBD_RETRY_MAX_MS), ==,
+                    NBD_RETRY_MAX_MS);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -124,5 +146,6 @@ int main(int argc, char **argv)
     g_test_add_func("/nbd/bad-uris", test_bad_uris);
     g_test_add_func("/nbd/wire", test_wire);
     g_test_add_func("/nbd/errors", test_errors);
+    g_test_add_func("/nbd/retry-spacing", test_retry_spacing);
     return g_test_run();
 }
