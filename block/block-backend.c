@@ -5,7 +5,9 @@
 #include "qemu/osdep.h"
 #include "block/block-backend.h"
 #include "block/block-int.h"
+#include "block/throttle.h"
 #include "hw/qdev.h"
+#include "system/iothread.h"
 #include "qapi/qapi-events.h"
 #include "system/main-loop.h"
 #include "system/runstate.h"
@@ -40,7 +42,35 @@ struct BlockBackend {
 
     BlockAcctStats stats;           /* atomics */
     GMainContext *aio_ctx;          /* where completions run (NULL: main) */
+
+    /* I/O limits (docs/block.md "I/O limits"): the group whose buckets
+     * this backend uses, its waiting requests and the timer that lets
+     * them go, all under throttle_lock (then the group's lock). */
+    GMutex throttle_lock;
+    struct ThrottleGroup *tg;       /* NULL: no limits */
+    GQueue throttled;               /* BlkThrottled, oldest first */
+    GSource *throttle_timer;        /* armed, or NULL */
 };
+
+/*
+ * A throttle group: the buckets its backends share (QEMU's throttle
+ * groups; a backend without a group= is alone in one named after it).
+ */
+typedef struct ThrottleGroup {
+    char *name;
+    unsigned members;               /* big lock */
+    GMutex lock;
+    ThrottleConfig cfg;
+    ThrottleState st;
+} ThrottleGroup;
+
+/* Every group ever named (big lock).  A group is never freed: an I/O
+ * thread may still hold it while the monitor moves its backend. */
+static GPtrArray *throttle_groups;
+static void throttle_flush(BlockBackend *blk);
+/* While blk_drain_all runs, limits are not applied (as QEMU's drain):
+ * the queued requests go at once and so do new ones. */
+static int throttle_bypass;
 
 static GPtrArray *backends;
 
@@ -109,7 +139,13 @@ static bool blk_any_in_flight(void)
 void blk_drain_all(void)
 {
     GMainContext *ctx = g_main_context_default();
+    GPtrArray *l = blk_list();
 
+    /* What the I/O limits hold goes now, and nothing waits meanwhile. */
+    g_atomic_int_inc(&throttle_bypass);
+    for (unsigned i = 0; i < l->len; i++) {
+        throttle_flush(g_ptr_array_index(l, i));
+    }
     while (blk_any_in_flight()) {
         if (g_main_context_acquire(ctx)) {
             /* Main-loop backends complete here (this may be a dispatch
@@ -130,6 +166,7 @@ void blk_drain_all(void)
             g_usleep(100);
         }
     }
+    g_atomic_int_add(&throttle_bypass, -1);
 }
 
 int blk_flush_all(void)
@@ -170,6 +207,243 @@ static void blk_vm_state_changed(void *opaque, bool running)
     }
 }
 
+/* ---- I/O limits ------------------------------------------------------ */
+
+typedef struct ThrottleTimer {
+    GSource src;
+    BlockBackend *blk;
+} ThrottleTimer;
+
+static void throttle_release(BlockBackend *blk, GSource *fired);
+
+static gboolean throttle_timer_dispatch(GSource *src, GSourceFunc cb,
+                                        gpointer data)
+{
+    throttle_release(((ThrottleTimer *)src)->blk, src);
+    return G_SOURCE_REMOVE;
+}
+
+static GSourceFuncs throttle_timer_funcs = {
+    .dispatch = throttle_timer_dispatch,
+};
+
+/* Let the queue go on in @wait_ns, in the backend's context (its I/O
+ * thread's, or the main loop's).  throttle_lock held. */
+static void throttle_timer_arm(BlockBackend *blk, int64_t wait_ns)
+{
+    GMainContext *ctx = blk->aio_ctx ? blk->aio_ctx
+                                     : g_main_context_default();
+    GSource *src;
+
+    if (blk->throttle_timer) {
+        return;
+    }
+    src = g_source_new(&throttle_timer_funcs, sizeof(ThrottleTimer));
+    ((ThrottleTimer *)src)->blk = blk;
+    g_source_set_ready_time(src, g_get_monotonic_time() + wait_ns / 1000 + 1);
+    blk->throttle_timer = src;          /* our reference */
+    context_attach_source(src, ctx);
+    g_main_context_wakeup(ctx);         /* it may sleep on a later time */
+}
+
+static void throttle_timer_cancel(BlockBackend *blk)
+{
+    if (blk->throttle_timer) {
+        g_source_destroy(blk->throttle_timer);
+        g_source_unref(blk->throttle_timer);
+        blk->throttle_timer = NULL;
+    }
+}
+
+/* Submit the requests that left the queue, outside every lock. */
+static void throttle_submit_all(GQueue *go)
+{
+    GList *link;
+
+    while ((link = g_queue_pop_head_link(go))) {
+        BlkThrottled *t = link->data;
+        t->submit(t);
+    }
+}
+
+/* Move what may go now (everything, with @all) from the queue to @go;
+ * arm the timer for the rest.  throttle_lock held. */
+static void throttle_take_ready(BlockBackend *blk, bool all, GQueue *go)
+{
+    ThrottleGroup *tg = blk->tg;
+
+    g_mutex_lock(&tg->lock);
+    throttle_leak(&tg->st, &tg->cfg, now_ns());
+    while (!g_queue_is_empty(&blk->throttled)) {
+        BlkThrottled *t = g_queue_peek_head(&blk->throttled);
+        int64_t wait = all ? 0 : throttle_wait_ns(&tg->st, &tg->cfg,
+                                                  t->write);
+
+        if (wait) {
+            throttle_timer_arm(blk, wait);
+            break;
+        }
+        throttle_account(&tg->st, &tg->cfg, t->write, t->bytes);
+        g_queue_push_tail_link(go, g_queue_pop_head_link(&blk->throttled));
+    }
+    g_mutex_unlock(&tg->lock);
+}
+
+/* The timer: in the backend's context. */
+static void throttle_release(BlockBackend *blk, GSource *fired)
+{
+    GQueue go = G_QUEUE_INIT;
+
+    g_mutex_lock(&blk->throttle_lock);
+    if (fired && blk->throttle_timer == fired) {
+        g_source_unref(fired);          /* GLib holds one while it runs */
+        blk->throttle_timer = NULL;
+    }
+    if (blk->tg) {
+        throttle_take_ready(blk, g_atomic_int_get(&throttle_bypass), &go);
+    }
+    g_mutex_unlock(&blk->throttle_lock);
+    throttle_submit_all(&go);
+}
+
+/*
+ * A read or write about to be submitted (any thread): true if it may go
+ * now (it is charged to the buckets), false if it was queued (its
+ * submit() runs when the buckets let it, from the backend's context).
+ * Requests of one backend leave in their order.
+ */
+static bool throttle_admit(BlockBackend *blk, BlkThrottled *t)
+{
+    bool go;
+
+    if (!__atomic_load_n(&blk->tg, __ATOMIC_ACQUIRE)) {
+        return true;
+    }
+    g_mutex_lock(&blk->throttle_lock);
+    go = !blk->tg;
+    if (!go) {
+        ThrottleGroup *tg = blk->tg;
+
+        g_mutex_lock(&tg->lock);
+        throttle_leak(&tg->st, &tg->cfg, now_ns());
+        go = g_atomic_int_get(&throttle_bypass) ||
+             (g_queue_is_empty(&blk->throttled) &&
+              !throttle_wait_ns(&tg->st, &tg->cfg, t->write));
+        if (go) {
+            throttle_account(&tg->st, &tg->cfg, t->write, t->bytes);
+        }
+        g_mutex_unlock(&tg->lock);
+        if (!go) {
+            t->link.data = t;
+            g_queue_push_tail_link(&blk->throttled, &t->link);
+            throttle_timer_arm(blk, 0);
+        }
+    }
+    g_mutex_unlock(&blk->throttle_lock);
+    return go;
+}
+
+/* Everything queued goes now (drain, a new configuration, detach). */
+static void throttle_flush(BlockBackend *blk)
+{
+    GQueue go = G_QUEUE_INIT;
+
+    g_mutex_lock(&blk->throttle_lock);
+    if (blk->tg) {
+        throttle_take_ready(blk, true, &go);
+    }
+    throttle_timer_cancel(blk);
+    g_mutex_unlock(&blk->throttle_lock);
+    throttle_submit_all(&go);
+}
+
+static ThrottleGroup *throttle_group_find(const char *name, bool create)
+{
+    ThrottleGroup *tg;
+
+    if (!throttle_groups) {
+        throttle_groups = g_ptr_array_new();
+    }
+    for (unsigned i = 0; i < throttle_groups->len; i++) {
+        tg = g_ptr_array_index(throttle_groups, i);
+        if (!strcmp(tg->name, name)) {
+            return tg;
+        }
+    }
+    if (!create) {
+        return NULL;
+    }
+    tg = g_new0(ThrottleGroup, 1);
+    tg->name = g_strdup(name);
+    g_mutex_init(&tg->lock);
+    throttle_config_init(&tg->cfg);
+    throttle_state_init(&tg->st, now_ns());
+    g_ptr_array_add(throttle_groups, tg);
+    return tg;
+}
+
+/* Big lock held. */
+static void throttle_leave_group(BlockBackend *blk)
+{
+    ThrottleGroup *tg;
+
+    throttle_flush(blk);
+    g_mutex_lock(&blk->throttle_lock);
+    tg = blk->tg;
+    __atomic_store_n(&blk->tg, NULL, __ATOMIC_RELEASE);
+    g_mutex_unlock(&blk->throttle_lock);
+    if (tg) {
+        tg->members--;
+    }
+}
+
+bool blk_set_io_limits(BlockBackend *blk, const ThrottleConfig *cfg,
+                       const char *group, GError **errp)
+{
+    ThrottleGroup *tg;
+
+    if (!throttle_config_check(cfg, errp)) {
+        return false;
+    }
+    if (!throttle_enabled(cfg)) {
+        throttle_leave_group(blk);
+        return true;
+    }
+    tg = throttle_group_find(group && *group ? group : blk->name, true);
+    if (tg != blk->tg) {
+        throttle_leave_group(blk);
+        tg->members++;
+        g_mutex_lock(&blk->throttle_lock);
+        __atomic_store_n(&blk->tg, tg, __ATOMIC_RELEASE);
+        g_mutex_unlock(&blk->throttle_lock);
+    }
+    /* As QEMU's: a new configuration starts from empty buckets, for
+     * every member of the group. */
+    g_mutex_lock(&tg->lock);
+    tg->cfg = *cfg;
+    throttle_state_init(&tg->st, now_ns());
+    g_mutex_unlock(&tg->lock);
+    throttle_release(blk, NULL);        /* what waited may go sooner */
+    return true;
+}
+
+bool blk_get_io_limits(BlockBackend *blk, ThrottleConfig *cfg,
+                       const char **group)
+{
+    ThrottleGroup *tg = blk->tg;
+
+    if (!tg) {
+        throttle_config_init(cfg);
+        *group = NULL;
+        return false;
+    }
+    g_mutex_lock(&tg->lock);
+    *cfg = tg->cfg;
+    g_mutex_unlock(&tg->lock);
+    *group = tg->name;
+    return true;
+}
+
 BlockBackend *blk_new(const char *name)
 {
     static bool hooked;
@@ -189,6 +463,8 @@ BlockBackend *blk_new(const char *name)
     blk->on_read_error = BLOCKDEV_ON_ERROR_REPORT;
     blk->on_write_error = BLOCKDEV_ON_ERROR_ENOSPC;
     blk->iostatus = BLOCK_DEVICE_IO_STATUS_OK;
+    g_mutex_init(&blk->throttle_lock);
+    g_queue_init(&blk->throttled);
     g_ptr_array_add(blk_list(), blk);
     return blk;
 }
@@ -199,7 +475,9 @@ void blk_delete(BlockBackend *blk)
         return;
     }
     g_assert(!blk->attached);
+    throttle_leave_group(blk);
     blk_remove_bs(blk);
+    g_mutex_clear(&blk->throttle_lock);
     g_ptr_array_remove(blk_list(), blk);
     g_free(blk->dev_child_path);
     g_free(blk->name);
@@ -270,7 +548,17 @@ bool blk_insert_bs(BlockBackend *blk, BlockDriverState *bs, GError **errp)
 
 void blk_set_aio_context(BlockBackend *blk, GMainContext *ctx)
 {
+    bool armed;
+
+    /* the limits' timer follows the backend to its new context */
+    g_mutex_lock(&blk->throttle_lock);
+    armed = blk->throttle_timer != NULL;
+    throttle_timer_cancel(blk);
     blk->aio_ctx = ctx;
+    if (armed) {
+        throttle_timer_arm(blk, 0);
+    }
+    g_mutex_unlock(&blk->throttle_lock);
     if (blk->root) {
         bdrv_set_aio_context(blk->root, ctx);
     }
@@ -721,6 +1009,9 @@ typedef struct BlkAioReq {
     int64_t start_ns;
     BlockBackendCompletionFunc *cb;
     void *opaque;
+    void *buf;                  /* pread/pwrite, while the limits hold it */
+    int flags;                  /* pwrite_zeroes */
+    BlkThrottled thr;
 } BlkAioReq;
 
 static BlkAioReq *aio_req(BlockBackend *blk, BlockAcctType type,
@@ -756,16 +1047,43 @@ static void aio_no_medium(void *opaque)
     g_free(r);
 }
 
+/* Submit a pread/pwrite/pwrite_zeroes request (now, or when the I/O
+ * limits let it go; the medium may have gone meanwhile). */
+static void aio_rw_submit(BlkThrottled *t)
+{
+    BlkAioReq *r = container_of(t, BlkAioReq, thr);
+    BlockBackend *blk = r->blk;
+
+    if (!blk->root) {
+        main_loop_call(aio_no_medium, r);
+    } else if (r->type == BLOCK_ACCT_READ) {
+        bdrv_aio_pread(blk->root, r->offset, r->bytes, r->buf, aio_complete,
+                       r);
+    } else if (r->buf) {
+        bdrv_aio_pwrite(blk->root, r->offset, r->bytes, r->buf,
+                        aio_complete, r);
+    } else {
+        bdrv_aio_pwrite_zeroes(blk->root, r->offset, r->bytes, r->flags,
+                               aio_complete, r);
+    }
+}
+
+static void aio_rw(BlkAioReq *r)
+{
+    r->thr = (BlkThrottled) { .write = r->type != BLOCK_ACCT_READ,
+                              .bytes = r->bytes, .submit = aio_rw_submit };
+    if (throttle_admit(r->blk, &r->thr)) {
+        aio_rw_submit(&r->thr);
+    }
+}
+
 void blk_aio_pread(BlockBackend *blk, uint64_t offset, uint64_t bytes,
                    void *buf, BlockBackendCompletionFunc *cb, void *opaque)
 {
     BlkAioReq *r = aio_req(blk, BLOCK_ACCT_READ, offset, bytes, cb, opaque);
 
-    if (!blk->root) {
-        main_loop_call(aio_no_medium, r);
-        return;
-    }
-    bdrv_aio_pread(blk->root, offset, bytes, buf, aio_complete, r);
+    r->buf = buf;
+    aio_rw(r);
 }
 
 void blk_aio_pwrite(BlockBackend *blk, uint64_t offset, uint64_t bytes,
@@ -774,11 +1092,8 @@ void blk_aio_pwrite(BlockBackend *blk, uint64_t offset, uint64_t bytes,
 {
     BlkAioReq *r = aio_req(blk, BLOCK_ACCT_WRITE, offset, bytes, cb, opaque);
 
-    if (!blk->root) {
-        main_loop_call(aio_no_medium, r);
-        return;
-    }
-    bdrv_aio_pwrite(blk->root, offset, bytes, buf, aio_complete, r);
+    r->buf = (void *)buf;
+    aio_rw(r);
 }
 
 void blk_aio_flush(BlockBackend *blk, BlockBackendCompletionFunc *cb,
@@ -799,13 +1114,14 @@ static void blk_aio_pool_op(BlockBackend *blk, BlockAcctType type,
 {
     BlkAioReq *r = aio_req(blk, type, offset, bytes, cb, opaque);
 
-    if (!blk->root) {
+    if (type != BLOCK_ACCT_UNMAP) {
+        r->flags = flags;       /* writing zeroes is a write, limited */
+        aio_rw(r);
+    } else if (!blk->root) {
         main_loop_call(aio_no_medium, r);
-    } else if (type == BLOCK_ACCT_UNMAP) {
-        bdrv_aio_pdiscard(blk->root, offset, bytes, aio_complete, r);
     } else {
-        bdrv_aio_pwrite_zeroes(blk->root, offset, bytes, flags, aio_complete,
-                               r);
+        /* discards are not limited, as QEMU's */
+        bdrv_aio_pdiscard(blk->root, offset, bytes, aio_complete, r);
     }
 }
 
@@ -842,6 +1158,23 @@ static void aio_vec_no_medium(void *opaque)
     r->cb(r->opaque, -ENOMEDIUM);
 }
 
+/* Submit a vectored request (now, or when the I/O limits let it go). */
+static void aio_vec_submit(BlkThrottled *t)
+{
+    BlkAioVec *r = container_of(t, BlkAioVec, thr);
+    BlockBackend *blk = r->blk;
+
+    if (!blk->root) {
+        main_loop_call(aio_vec_no_medium, r);
+    } else if (r->type == BLOCK_ACCT_WRITE) {
+        bdrv_aio_pwritev(blk->root, &r->bv, r->offset, r->iov, r->niov,
+                         aio_vec_complete, r);
+    } else {
+        bdrv_aio_preadv(blk->root, &r->bv, r->offset, r->iov, r->niov,
+                        aio_vec_complete, r);
+    }
+}
+
 static void blk_aio_vec(BlockBackend *blk, BlkAioVec *r, bool write,
                         uint64_t offset, const struct iovec *iov, int niov,
                         BlockBackendCompletionFunc *cb, void *opaque)
@@ -858,14 +1191,12 @@ static void blk_aio_vec(BlockBackend *blk, BlkAioVec *r, bool write,
     r->start_ns = now_ns();
     r->cb = cb;
     r->opaque = opaque;
-    if (!blk->root) {
-        main_loop_call(aio_vec_no_medium, r);
-    } else if (write) {
-        bdrv_aio_pwritev(blk->root, &r->bv, offset, iov, niov,
-                         aio_vec_complete, r);
-    } else {
-        bdrv_aio_preadv(blk->root, &r->bv, offset, iov, niov,
-                        aio_vec_complete, r);
+    r->iov = iov;
+    r->niov = niov;
+    r->thr = (BlkThrottled) { .write = write, .bytes = bytes,
+                              .submit = aio_vec_submit };
+    if (throttle_admit(blk, &r->thr)) {
+        aio_vec_submit(&r->thr);
     }
 }
 

@@ -9,6 +9,7 @@
 #include "qemu/osdep.h"
 #include "block/block.h"
 #include "block/block-backend.h"
+#include "block/throttle.h"
 #include "block/blockjob.h"
 #include "hw/qdev.h"
 #include "system/blockdev.h"
@@ -85,6 +86,44 @@ static BlockDeviceInfo *node_info(BlockDriverState *bs, bool flat)
     return info;
 }
 
+/* The backend's I/O limits in query-block's names (the bursts, size and
+ * group only when there are limits, as QEMU). */
+static void io_limits_info(BlockBackend *blk, BlockDeviceInfo *info)
+{
+    ThrottleConfig cfg;
+    const char *group;
+
+    if (!blk_get_io_limits(blk, &cfg, &group)) {
+        return;
+    }
+    info->bps = cfg.b[THROTTLE_BPS_TOTAL].avg;
+    info->bps_rd = cfg.b[THROTTLE_BPS_READ].avg;
+    info->bps_wr = cfg.b[THROTTLE_BPS_WRITE].avg;
+    info->iops = cfg.b[THROTTLE_OPS_TOTAL].avg;
+    info->iops_rd = cfg.b[THROTTLE_OPS_READ].avg;
+    info->iops_wr = cfg.b[THROTTLE_OPS_WRITE].avg;
+    info->has_bps_max = info->has_bps_rd_max = info->has_bps_wr_max = true;
+    info->has_iops_max = info->has_iops_rd_max = info->has_iops_wr_max = true;
+    info->bps_max = cfg.b[THROTTLE_BPS_TOTAL].max;
+    info->bps_rd_max = cfg.b[THROTTLE_BPS_READ].max;
+    info->bps_wr_max = cfg.b[THROTTLE_BPS_WRITE].max;
+    info->iops_max = cfg.b[THROTTLE_OPS_TOTAL].max;
+    info->iops_rd_max = cfg.b[THROTTLE_OPS_READ].max;
+    info->iops_wr_max = cfg.b[THROTTLE_OPS_WRITE].max;
+    info->has_bps_max_length = info->has_bps_rd_max_length = true;
+    info->has_bps_wr_max_length = info->has_iops_max_length = true;
+    info->has_iops_rd_max_length = info->has_iops_wr_max_length = true;
+    info->bps_max_length = cfg.b[THROTTLE_BPS_TOTAL].burst_length;
+    info->bps_rd_max_length = cfg.b[THROTTLE_BPS_READ].burst_length;
+    info->bps_wr_max_length = cfg.b[THROTTLE_BPS_WRITE].burst_length;
+    info->iops_max_length = cfg.b[THROTTLE_OPS_TOTAL].burst_length;
+    info->iops_rd_max_length = cfg.b[THROTTLE_OPS_READ].burst_length;
+    info->iops_wr_max_length = cfg.b[THROTTLE_OPS_WRITE].burst_length;
+    info->has_iops_size = true;
+    info->iops_size = cfg.op_size;
+    info->group = g_strdup(group);
+}
+
 /* Anonymous backends without a device are internal (QEMU hides them). */
 static bool blk_is_listed(BlockBackend *blk)
 {
@@ -113,6 +152,7 @@ static BlockInfo *block_info(BlockBackend *blk)
     /* As QEMU: the medium shows while it is in, tray open or not. */
     if (blk_bs(blk)) {
         info->inserted = node_info(blk_bs(blk), false);
+        io_limits_info(blk, info->inserted);
     }
     return info;
 }
@@ -262,6 +302,54 @@ void qmp_marshal_blockdev_add(QDict *args, QObject **ret, GError **errp)
 void qmp_blockdev_del(const char *node_name, GError **errp)
 {
     blockdev_del(node_name, errp);
+}
+
+/* ---- I/O limits ------------------------------------------------------------ */
+
+static BlockBackend *get_blk(const char *device, const char *id,
+                             GError **errp);
+
+/* An optional burst value: given, or the default (max 0, length 1). */
+static uint64_t opt(bool has, int64_t v, uint64_t dflt)
+{
+    return has ? (uint64_t)v : dflt;
+}
+
+void qmp_block_set_io_throttle(BlockIOThrottle *a, GError **errp)
+{
+    BlockBackend *blk = get_blk(a->device, a->id, errp);
+    ThrottleConfig cfg;
+    ThrottleBucketConfig *b = cfg.b;
+
+    if (!blk) {
+        return;
+    }
+    if (!blk_bs(blk)) {
+        error_setg(errp, "Device '%s' is not inserted",
+                   a->device ? a->device : a->id);
+        return;
+    }
+    throttle_config_init(&cfg);
+    b[THROTTLE_BPS_TOTAL] = (ThrottleBucketConfig) { a->bps,
+        opt(a->has_bps_max, a->bps_max, 0),
+        opt(a->has_bps_max_length, a->bps_max_length, 1) };
+    b[THROTTLE_BPS_READ] = (ThrottleBucketConfig) { a->bps_rd,
+        opt(a->has_bps_rd_max, a->bps_rd_max, 0),
+        opt(a->has_bps_rd_max_length, a->bps_rd_max_length, 1) };
+    b[THROTTLE_BPS_WRITE] = (ThrottleBucketConfig) { a->bps_wr,
+        opt(a->has_bps_wr_max, a->bps_wr_max, 0),
+        opt(a->has_bps_wr_max_length, a->bps_wr_max_length, 1) };
+    b[THROTTLE_OPS_TOTAL] = (ThrottleBucketConfig) { a->iops,
+        opt(a->has_iops_max, a->iops_max, 0),
+        opt(a->has_iops_max_length, a->iops_max_length, 1) };
+    b[THROTTLE_OPS_READ] = (ThrottleBucketConfig) { a->iops_rd,
+        opt(a->has_iops_rd_max, a->iops_rd_max, 0),
+        opt(a->has_iops_rd_max_length, a->iops_rd_max_length, 1) };
+    b[THROTTLE_OPS_WRITE] = (ThrottleBucketConfig) { a->iops_wr,
+        opt(a->has_iops_wr_max, a->iops_wr_max, 0),
+        opt(a->has_iops_wr_max_length, a->iops_wr_max_length, 1) };
+    cfg.op_size = opt(a->has_iops_size, a->iops_size, 0);
+    blk_set_io_limits(blk, &cfg, a->group, errp);
 }
 
 /* ---- removable media ------------------------------------------------------ */

@@ -14,6 +14,7 @@
  * be empty (no file=), like a CD-ROM drive.
  */
 #include "qemu/osdep.h"
+#include "block/throttle.h"
 #include "qemu/keyval.h"
 #include "qobject/qdict.h"
 #include "qobject/qjson.h"
@@ -98,6 +99,100 @@ static const char *const drive_file_keys[] = {
     "file.reconnect-delay", "file.open-timeout", NULL,
 };
 
+/*
+ * -drive I/O limits: QEMU's throttling.* keys, and its older names
+ * (bps=, iops_rd=, ...), for the six buckets of block/throttle.h.
+ */
+static const char *const throttle_bucket_keys[THROTTLE_BUCKETS][2] = {
+    [THROTTLE_BPS_TOTAL] = { "throttling.bps-total", "bps" },
+    [THROTTLE_BPS_READ] = { "throttling.bps-read", "bps_rd" },
+    [THROTTLE_BPS_WRITE] = { "throttling.bps-write", "bps_wr" },
+    [THROTTLE_OPS_TOTAL] = { "throttling.iops-total", "iops" },
+    [THROTTLE_OPS_READ] = { "throttling.iops-read", "iops_rd" },
+    [THROTTLE_OPS_WRITE] = { "throttling.iops-write", "iops_wr" },
+};
+
+/* A throttling key of -drive?  (NAME, NAME-max, NAME-max-length, in
+ * both spellings, and the size and the group.) */
+static bool is_drive_throttle_key(const char *key)
+{
+    if (!strcmp(key, "throttling.iops-size") || !strcmp(key, "iops_size") ||
+        !strcmp(key, "throttling.group") || !strcmp(key, "group")) {
+        return true;
+    }
+    for (unsigned i = 0; i < THROTTLE_BUCKETS; i++) {
+        for (unsigned j = 0; j < 2; j++) {
+            const char *k = throttle_bucket_keys[i][j];
+            size_t n = strlen(k);
+
+            if (!strncmp(key, k, n) &&
+                (!key[n] || !strcmp(key + n, j ? "_max" : "-max") ||
+                 !strcmp(key + n, j ? "_max_length" : "-max-length"))) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* The value of NAME+@suffix in either spelling (0 when absent). */
+static bool drive_throttle_value(GHashTable *kv, unsigned bucket,
+                                 const char *new_suffix,
+                                 const char *old_suffix, uint64_t dflt,
+                                 uint64_t *out, GError **errp)
+{
+    for (unsigned j = 0; j < 2; j++) {
+        g_autofree char *key = g_strconcat(throttle_bucket_keys[bucket][j],
+                                           j ? old_suffix : new_suffix,
+                                           NULL);
+        const char *v = g_hash_table_lookup(kv, key);
+        char *end;
+
+        if (!v) {
+            continue;
+        }
+        errno = 0;
+        *out = g_ascii_strtoull(v, &end, 10);
+        if (!*v || *end || errno || *v == '-') {
+            error_setg(errp, "Parameter '%s' expects a number", key);
+            return false;
+        }
+        return true;
+    }
+    *out = dflt;
+    return true;
+}
+
+static bool drive_parse_throttle(GHashTable *kv, BlockBackend *blk,
+                                 GError **errp)
+{
+    const char *size = g_hash_table_lookup(kv, "throttling.iops-size");
+    const char *group = g_hash_table_lookup(kv, "throttling.group");
+    ThrottleConfig cfg;
+
+    throttle_config_init(&cfg);
+    for (unsigned i = 0; i < THROTTLE_BUCKETS; i++) {
+        ThrottleBucketConfig *b = &cfg.b[i];
+
+        if (!drive_throttle_value(kv, i, "", "", 0, &b->avg, errp) ||
+            !drive_throttle_value(kv, i, "-max", "_max", 0, &b->max, errp) ||
+            !drive_throttle_value(kv, i, "-max-length", "_max_length", 1,
+                                  &b->burst_length, errp)) {
+            return false;
+        }
+    }
+    size = size ? size : g_hash_table_lookup(kv, "iops_size");
+    if (size && !parse_uint(size, &cfg.op_size, NULL)) {
+        error_setg(errp, "Parameter 'throttling.iops-size' expects a number");
+        return false;
+    }
+    group = group ? group : g_hash_table_lookup(kv, "group");
+    if (!throttle_enabled(&cfg)) {
+        return throttle_config_check(&cfg, errp);
+    }
+    return blk_set_io_limits(blk, &cfg, group, errp);
+}
+
 static QDict *drive_file_opts(GHashTable *kv)
 {
     QDict *opts = qdict_new();
@@ -120,7 +215,8 @@ static bool drive_check_keys(GHashTable *kv, GError **errp)
     g_hash_table_iter_init(&it, kv);
     while (g_hash_table_iter_next(&it, &key, NULL)) {
         if (!g_strv_contains(drive_keys, key) &&
-            !g_strv_contains(drive_file_keys, key)) {
+            !g_strv_contains(drive_file_keys, key) &&
+            !is_drive_throttle_key(key)) {
             error_setg(errp, "Invalid parameter '%s'", (char *)key);
             return false;
         }
@@ -445,7 +541,8 @@ DriveInfo *drive_new(const char *opts, GError **errp)
     } else {
         drive_default_id(d);
     }
-    if (!drive_open(d, errp) || !drive_parse_on_error(kv, d->blk, errp)) {
+    if (!drive_open(d, errp) || !drive_parse_on_error(kv, d->blk, errp) ||
+        !drive_parse_throttle(kv, d->blk, errp)) {
         drive_free(d);
         return NULL;
     }

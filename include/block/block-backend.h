@@ -182,6 +182,14 @@ void blk_aio_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes,
  * Linux AIO) nothing is allocated per request.  A backend without a
  * medium completes with -ENOMEDIUM on the main loop.  Fields private.
  */
+/* A request held back by the backend's I/O limits (private). */
+typedef struct BlkThrottled {
+    GList link;                 /* in the backend's queue */
+    bool write;
+    uint64_t bytes;
+    void (*submit)(struct BlkThrottled *t);
+} BlkThrottled;
+
 typedef struct BlkAioVec {
     BlockBackend *blk;
     BlockAcctType type;
@@ -190,7 +198,24 @@ typedef struct BlkAioVec {
     BlockBackendCompletionFunc *cb;
     void *opaque;
     BdrvAioVec bv;
+    const struct iovec *iov;    /* kept while the I/O limits hold it */
+    int niov;
+    BlkThrottled thr;
 } BlkAioVec;
+/*
+ * I/O limits (QMP block_set_io_throttle, -drive throttling.*; docs/block.md
+ * "I/O limits"): @cfg for the throttle group @group (NULL or "": the
+ * backend's own, named after it), which backends of the same group share.
+ * A configuration with no limit takes the backend out of its group.
+ * Reads and writes from blk_aio_* wait in the backend's queue until the
+ * group's buckets let them go; the synchronous calls are not limited.
+ */
+struct ThrottleConfig;
+bool blk_set_io_limits(BlockBackend *blk, const struct ThrottleConfig *cfg,
+                       const char *group, GError **errp);
+/* The limits in force and the group's name (false: none). */
+bool blk_get_io_limits(BlockBackend *blk, struct ThrottleConfig *cfg,
+                       const char **group);
 void blk_aio_preadv(BlockBackend *blk, BlkAioVec *req, uint64_t offset,
                     const struct iovec *iov, int niov,
                     BlockBackendCompletionFunc *cb, void *opaque);

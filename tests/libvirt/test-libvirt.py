@@ -557,11 +557,17 @@ def disk_xml(path, fmt, dev, bus):
 @guest_test("qemu-img")
 def test_disks(lv, kvmpc):
     """A qcow2 disk on virtio-blk and a raw one on IDE: libvirt's
-    -blockdev/-device pairs, query-block, domblklist, domblkstat."""
+    -blockdev/-device pairs, query-block, domblklist, domblkstat; the
+    virtio disk has <iotune> (OpenStack's disk QoS): libvirt sets it with
+    block_set_io_throttle at start, `virsh blkdeviotune` reads it back
+    and changes it live."""
     qcow2 = make_image(lv, "disk0.qcow2", "qcow2")
     raw = make_image(lv, "disk1.raw", "raw")
+    iotune = ("<iotune><total_iops_sec>200</total_iops_sec>"
+              "<read_bytes_sec>1048576</read_bytes_sec></iotune>")
     with Guest(lv, kvmpc, "kvmpc-disks",
-               disk_xml(qcow2, "qcow2", "vda", "virtio") +
+               disk_xml(qcow2, "qcow2", "vda", "virtio").replace(
+                   "</disk>", iotune + "</disk>") +
                disk_xml(raw, "raw", "hda", "ide")) as g:
         g.start()
         blocks = g.qmp("query-block")
@@ -582,6 +588,16 @@ def test_disks(lv, kvmpc):
                   "domblkstat %s: %s" % (dev, st))
         info = lv.virsh("domblkinfo", g.name, "vda").stdout
         check("Capacity:       16777216" in info, "domblkinfo: %s" % info)
+        tune = lv.virsh("blkdeviotune", g.name, "vda").stdout
+        check(re.search(r"total_iops_sec\s*:\s*200\b", tune) and
+              re.search(r"read_bytes_sec\s*:\s*1048576\b", tune),
+              "blkdeviotune after start: %s" % tune)
+        lv.virsh("blkdeviotune", g.name, "vda", "--total-iops-sec", "50",
+                 "--total-iops-sec-max", "100", "--live")
+        tune = lv.virsh("blkdeviotune", g.name, "vda").stdout
+        check(re.search(r"total_iops_sec\s*:\s*50\b", tune) and
+              re.search(r"total_iops_sec_max\s*:\s*100\b", tune),
+              "blkdeviotune after the change: %s" % tune)
 
 
 def rfb_handshake(host, port, timeout=30):

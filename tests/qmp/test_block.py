@@ -4,6 +4,8 @@ needed).  The CD-ROM's tray and lock are driven through the ATAPI packet
 interface over a qtest socket, as a guest would."""
 import os
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -103,5 +105,62 @@ def test_query_block(binary):
         vm.close()
 
 
+@no_kvm
+def test_drive_io_limits(binary):
+    """-drive I/O limits in QEMU's throttling.* keys and its older names,
+    shown by query-block; block_set_io_throttle by backend name changes
+    them (a group of its own, named after the drive, unless group=);
+    configurations QEMU refuses are refused with its words."""
+    tmpdir = tempfile.mkdtemp(prefix="kvmpc-block-")
+    imgdir = tempfile.mkdtemp(prefix="kvmpc-block-img-")
+    img = os.path.join(imgdir, "d.raw")
+    with open(img, "wb") as f:
+        f.truncate(1 << 20)
+    drive = "if=none,format=raw,file=" + img
+    vm, qt, q, hmp = start(binary, tmpdir, [
+        "-drive", drive + ",id=d0,throttling.iops-total=10,"
+        "throttling.iops-total-max=100,throttling.iops-total-max-length=3,"
+        "throttling.bps-write=4096,throttling.iops-size=8192,"
+        "throttling.group=g0",
+        "-drive", drive + ",id=d1,readonly=on,iops_rd=7,iops_rd_max=9"])
+    try:
+        blocks = {b["device"]: b["inserted"] for b in q.ret("query-block")}
+        d0, d1 = blocks["d0"], blocks["d1"]
+        check_eq((d0["iops"], d0["iops_max"], d0["iops_max_length"],
+                  d0["bps_wr"], d0["iops_size"], d0["group"]),
+                 (10, 100, 3, 4096, 8192, "g0"), "d0's limits")
+        check_eq((d1["iops_rd"], d1["iops_rd_max"], d1["group"]),
+                 (7, 9, "d1"), "d1's limits (old names)")
+        zero = {k: 0 for k in ("bps", "bps_rd", "bps_wr", "iops",
+                               "iops_rd", "iops_wr")}
+        q.ret("block_set_io_throttle", dict(zero, device="d1", bps=1000))
+        d1 = {b["device"]: b["inserted"]
+              for b in q.ret("query-block")}["d1"]
+        check_eq((d1["bps"], d1["iops_rd"]), (1000, 0), "d1 replaced")
+        q.ret("block_set_io_throttle", dict(zero, device="d1"))
+        d1 = {b["device"]: b["inserted"]
+              for b in q.ret("query-block")}["d1"]
+        check("group" not in d1 and d1["bps"] == 0, "d1 unlimited: %r" % d1)
+        e = q.error("block_set_io_throttle", dict(zero, device="nope"))
+        check_eq(e["class"], "DeviceNotFound", "unknown device")
+    finally:
+        q.close()
+        vm.close()
+    for bad, want in (
+            ("throttling.bps-total=100,throttling.bps-read=5",
+             "bps and bps_rd/bps_wr cannot be used at the same time"),
+            ("iops=5,iops_max=4", "cannot be lower than bps/iops values"),
+            ("throttling.iops-total=x",
+             "Parameter 'throttling.iops-total' expects a number"),
+            ("throttling.iops-totl=1", "Invalid parameter")):
+        p = subprocess.run([binary, "-machine", "none", "-accel", "qtest",
+                            "-nodefaults", "-display", "none",
+                            "-drive", drive + ",id=x," + bad],
+                           capture_output=True, text=True, timeout=30)
+        check(p.returncode == 1 and want in p.stderr,
+              "%s: rc %d %r" % (bad, p.returncode, p.stderr))
+    shutil.rmtree(imgdir, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    run_tests([test_query_block])
+    run_tests([test_query_block, test_drive_io_limits])

@@ -1051,6 +1051,133 @@ static void test_stop_drains(gconstpointer data)
     env_end(&e);
 }
 
+/* ---- I/O limits (block_set_io_throttle) ---------------------------- */
+
+/* @n reads of 4 KiB, one after the other; the wall time they took. */
+static double timed_reads(Env *e, unsigned n)
+{
+    gint64 t0 = g_get_monotonic_time();
+    uint16_t head, id;
+    uint32_t len;
+
+    for (unsigned i = 0; i < n; i++) {
+        head = post_read(e);
+        qvirtqueue_kick(&e->vq[0]);
+        g_assert(qvirtqueue_get_used(&e->vq[0], &id, &len, 10000));
+        check_read_done(e, head, id, len);
+    }
+    return (g_get_monotonic_time() - t0) / 1e6;
+}
+
+/*
+ * iops=20 on the disk: a tenth of a second's worth (2 requests) may go at
+ * once, then one every 50 ms, so 12 reads cannot take less than about
+ * 0.45 s, however fast the host (a lower bound only: a loaded host is
+ * slower, never faster).  query-block shows the limits and the group;
+ * all zero removes them, and 'stop' (a drain) lets queued ones go.  With
+ * @data an I/O thread runs the disk: the timer that releases the queue
+ * is in its context.
+ */
+static void test_io_limits(gconstpointer data)
+{
+    bool iothread = GPOINTER_TO_INT(data);
+    Env e = { 0 };
+    g_autofree char *args = g_strdup_printf(
+        "%s-blockdev driver=null-co,node-name=n0,size=16777216,"
+        "read-zeroes=on -device virtio-blk-pci,drive=n0,id=vd0%s",
+        iothread ? "-object iothread,id=io0 " : "",
+        iothread ? ",iothread=io0" : "");
+    double secs;
+    char *r;
+
+    env_start_fmt(&e, NULL, args, true, BLK_TRANSITIONAL);
+    env_driver_init(&e);
+    r = qmp(&e, "{\"execute\":\"block_set_io_throttle\",\"arguments\":"
+            "{\"id\":\"vd0\",\"bps\":0,\"bps_rd\":0,\"bps_wr\":0,"
+            "\"iops\":20,\"iops_rd\":0,\"iops_wr\":0,"
+            "\"group\":\"g1\"}}");
+    g_assert(strstr(r, "\"return\""));
+    g_free(r);
+    secs = timed_reads(&e, 12);
+    g_test_message("12 reads at iops=20: %.2f s", secs);
+    g_assert_cmpfloat(secs, >=, 0.35);
+    r = qmp(&e, "{\"execute\":\"query-block\"}");
+    g_assert(strstr(r, "\"iops\": 20"));
+    g_assert(strstr(r, "\"group\": \"g1\""));
+    g_assert(strstr(r, "\"iops_max_length\": 1"));
+    g_free(r);
+    /* a queue of requests drains at 'stop' without waiting its turn */
+    for (unsigned i = 0; i < 8; i++) {
+        (void)post_read(&e);
+    }
+    qvirtqueue_kick(&e.vq[0]);
+    r = qmp(&e, "{\"execute\":\"stop\"}");
+    g_free(r);
+    r = qmp(&e, "{\"execute\":\"cont\"}");
+    g_free(r);
+    for (unsigned i = 0; i < 8; i++) {
+        uint16_t id;
+        uint32_t len;
+        g_assert(qvirtqueue_get_used(&e.vq[0], &id, &len, 10000));
+    }
+    /* no limits: no group in query-block */
+    r = qmp(&e, "{\"execute\":\"block_set_io_throttle\",\"arguments\":"
+            "{\"id\":\"vd0\",\"bps\":0,\"bps_rd\":0,\"bps_wr\":0,"
+            "\"iops\":0,\"iops_rd\":0,\"iops_wr\":0}}");
+    g_assert(strstr(r, "\"return\""));
+    g_free(r);
+    r = qmp(&e, "{\"execute\":\"query-block\"}");
+    g_assert(!strstr(r, "\"group\""));
+    g_free(r);
+    timed_reads(&e, 50);
+    env_end(&e);
+}
+
+/* QEMU's refusals of a configuration, and of a device without a disk. */
+static void test_io_limits_errors(void)
+{
+    static const struct {
+        const char *args, *error;
+    } cases[] = {
+        { "\"bps\":1000,\"bps_rd\":10,\"bps_wr\":0",
+          "bps and bps_rd/bps_wr cannot be used at the same time" },
+        { "\"bps\":1000,\"bps_rd\":0,\"bps_wr\":0,\"bps_max\":10",
+          "cannot be lower than bps/iops values" },
+        { "\"bps\":0,\"bps_rd\":0,\"bps_wr\":0,\"bps_max\":10",
+          "require corresponding bps/iops values" },
+        { "\"bps\":10,\"bps_rd\":0,\"bps_wr\":0,\"bps_max_length\":5",
+          "burst length set without burst rate" },
+        { "\"bps\":-1,\"bps_rd\":0,\"bps_wr\":0",
+          "values must be within" },
+        { "\"bps\":10,\"bps_rd\":0,\"bps_wr\":0,\"bps_max\":10,"
+          "\"bps_max_length\":0", "the burst length cannot be 0" },
+    };
+    Env e = { 0 };
+
+    env_start_fmt(&e, NULL,
+                  "-blockdev driver=null-co,node-name=n0,size=16777216 "
+                  "-device virtio-blk-pci,drive=n0,id=vd0",
+                  true, BLK_TRANSITIONAL);
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *cmd = g_strdup_printf(
+            "{\"execute\":\"block_set_io_throttle\",\"arguments\":"
+            "{\"id\":\"vd0\",\"iops\":0,\"iops_rd\":0,\"iops_wr\":0,"
+            "%s}}", cases[i].args);
+        g_autofree char *r = qmp(&e, cmd);
+
+        g_test_message("%s -> %s", cases[i].args, r);
+        g_assert(strstr(r, cases[i].error));
+    }
+    {
+        g_autofree char *r = qmp(&e,
+            "{\"execute\":\"block_set_io_throttle\",\"arguments\":"
+            "{\"id\":\"nope\",\"bps\":0,\"bps_rd\":0,\"bps_wr\":0,"
+            "\"iops\":0,\"iops_rd\":0,\"iops_wr\":0}}");
+        g_assert(strstr(r, "DeviceNotFound"));
+    }
+    env_end(&e);
+}
+
 /*
  * The same across a migration: the read is in flight when 'migrate'
  * starts; switchover's vm_stop (on the migration thread) drains it, so
@@ -1392,6 +1519,11 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-blk/discard-write-zeroes",
                    test_discard_write_zeroes);
     g_test_add_func("/virtio-blk/readonly", test_readonly);
+    g_test_add_data_func("/virtio-blk/io-limits/main-loop",
+                         GINT_TO_POINTER(0), test_io_limits);
+    g_test_add_data_func("/virtio-blk/io-limits/iothread",
+                         GINT_TO_POINTER(1), test_io_limits);
+    g_test_add_func("/virtio-blk/io-limits/errors", test_io_limits_errors);
     g_test_add_func("/virtio-blk/bad-ranges-types", test_bad_ranges_types);
     g_test_add_func("/virtio-blk/missing-headers", test_missing_headers);
     g_test_add_func("/virtio-blk/hostile", test_hostile);
