@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""External snapshots and the block jobs libvirt runs on them, under
+-accel qtest: blockdev-create (file, qcow2) as a job, blockdev-snapshot,
+blockdev-snapshot-sync and transaction (with its abort path),
+block-commit (active and intermediate), block-stream; QEMU 7.2's
+arguments, events and wording.  Guest writes are IDE DMA writes driven
+over the qtest socket; qemu-img and qemu-io (the real ones) check the
+images: their chains, their data, `check`.
+
+    test_blockjobs.py KVMPC [TEST...]
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmplib import (check, check_eq, no_kvm, run_tests,  # noqa: E402
+                    wait_for)
+from test_blockdev import VM, bm_enable, pattern  # noqa: E402
+from test_mirror import (qemu_img, qemu_io, guest_write,  # noqa: E402
+                         quit_vm, job_events)
+
+MiB = 1 << 20
+DISK = 4 * MiB
+
+
+def make_base(tmp):
+    """base.qcow2: 0x11 at 0-1 MiB, 0x22 at 2-2.5 MiB."""
+    path = os.path.join(tmp, "base.qcow2")
+    check(qemu_img("create", "-q", "-f", "qcow2", path, str(DISK))
+          .returncode == 0, "qemu-img create")
+    for cmd in ("write -P 0x11 0 1M", "write -P 0x22 2M 512k"):
+        subprocess.run(["qemu-io", "-f", "qcow2", "-c", cmd, path],
+                       check=True, capture_output=True)
+    return path
+
+
+def start(binary, tmp, base):
+    """libvirt's way: -blockdev file + qcow2 nodes, ide-hd on the
+    format node (the device's backend is anonymous)."""
+    vm = VM(binary, [
+        "-blockdev", "driver=file,filename=%s,node-name=base-file" % base,
+        "-blockdev", "driver=qcow2,file=base-file,node-name=base-fmt",
+        "-device", "ide-hd,drive=base-fmt,bus=ide.0,unit=0,id=disk0"])
+    bm_enable(vm)
+    return vm
+
+
+def run_job(vm, cmd, args, jid):
+    """A command that starts job @jid; waits for it to conclude, then
+    dismisses it (libvirt's sequence for blockdev-create)."""
+    vm.q.ret(cmd, args)
+    wait_for(lambda: "concluded" in job_events(vm, jid), what="concluded")
+    info = [j for j in vm.q.ret("query-jobs") if j["id"] == jid][0]
+    vm.q.ret("job-dismiss", {"id": jid})
+    return info
+
+
+def create_overlay(vm, tmp, name, backing, size=DISK):
+    """libvirt's external snapshot overlay: blockdev-create file, add
+    it, blockdev-create qcow2 on it, add it with backing null."""
+    path = os.path.join(tmp, name + ".qcow2")
+    info = run_job(vm, "blockdev-create", {
+        "job-id": "create-" + name,
+        "options": {"driver": "file", "filename": path, "size": 0}},
+        "create-" + name)
+    check("error" not in info, "create file: %r" % info)
+    vm.q.ret("blockdev-add", {"driver": "file", "filename": path,
+                              "node-name": name + "-file"})
+    info = run_job(vm, "blockdev-create", {
+        "job-id": "create-" + name + "-fmt",
+        "options": {"driver": "qcow2", "file": name + "-file",
+                    "size": size, "backing-file": backing,
+                    "backing-fmt": "qcow2"}}, "create-" + name + "-fmt")
+    check("error" not in info, "create qcow2: %r" % info)
+    vm.q.ret("blockdev-add", {"driver": "qcow2", "file": name + "-file",
+                              "node-name": name + "-fmt",
+                              "backing": None})
+    return path
+
+
+def chain(path):
+    r = qemu_img("info", "-U", "--backing-chain", path)
+    check(r.returncode == 0, "qemu-img info: %s" % r.stderr)
+    return [line.split(":", 1)[1].strip() for line in r.stdout.splitlines()
+            if line.startswith("image:")]
+
+
+def img_check(path):
+    r = qemu_img("check", "-U", path)
+    check(r.returncode == 0, "qemu-img check %s: %s%s" %
+          (path, r.stdout, r.stderr))
+
+
+def inserted(vm):
+    return [b for b in vm.q.ret("query-block")
+            if b.get("qdev") == "disk0" or b["device"] == ""][0]["inserted"]
+
+
+def tmpdir():
+    return tempfile.mkdtemp(prefix="kvmpc-blockjobs-")
+
+
+@no_kvm
+def test_create_and_snapshot(binary):
+    """blockdev-create jobs and blockdev-snapshot inside a transaction:
+    the device writes to the overlay, the base keeps its data, the
+    queries show the chain."""
+    tmp = tmpdir()
+    base = make_base(tmp)
+    vm = start(binary, tmp, base)
+    try:
+        top = create_overlay(vm, tmp, "snap1", base)
+        check_eq(job_events(vm, "create-snap1"),
+                 ["created", "running", "waiting", "pending", "concluded",
+                  "null"], "create job statuses")
+        check_eq(chain(top), [top, base], "the new image's chain")
+        vm.q.ret("transaction", {"actions": [
+            {"type": "blockdev-snapshot",
+             "data": {"node": "base-fmt", "overlay": "snap1-fmt"}}]})
+        ins = inserted(vm)
+        check_eq(ins["node-name"], "snap1-fmt", "device's node")
+        check_eq(ins["image"]["backing-image"]["filename"], base,
+                 "backing-image")
+        check_eq(ins["backing_file_depth"], 1, "depth")
+        nodes = {n["node-name"]: n for n in
+                 vm.q.ret("query-named-block-nodes")}
+        check_eq(nodes["snap1-fmt"]["image"]["backing-image"]["filename"],
+                 base, "named node's backing-image")
+        check(nodes["base-fmt"]["ro"], "old top read-only")
+        guest_write(vm, 0, pattern(64 * 1024, 0x33))
+        quit_vm(vm)
+        check(qemu_io(base, "qcow2", "read -P 0x11 0 64k"), "base written")
+        check(qemu_io(top, "qcow2", "read -P 0x22 2M 512k"),
+              "overlay does not read through")
+        img_check(top)
+        img_check(base)
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_snapshot_errors_and_abort(binary):
+    """QEMU's refusals; a transaction whose second action fails changes
+    nothing (the first overlay is not put on)."""
+    tmp = tmpdir()
+    base = make_base(tmp)
+    vm = start(binary, tmp, base)
+    try:
+        create_overlay(vm, tmp, "ov", base)
+        e = vm.q.error("blockdev-create", {"job-id": "c", "options": {
+            "driver": "raw", "file": "ov-file", "size": 0}})
+        check_eq(e["desc"], "Driver does not support blockdev-create", "raw")
+        e = vm.q.error("blockdev-create", {"job-id": "c", "options": {
+            "driver": "qcow2", "file": "ov-file", "size": 1000}})
+        check_eq(e["desc"], "Image size must be a multiple of 512 bytes",
+                 "size")
+        e = vm.q.error("blockdev-create", {"job-id": "c", "options": {
+            "driver": "qcow2", "file": "nope", "size": DISK}})
+        check_eq(e["desc"], "Cannot find device='' nor node-name='nope'",
+                 "file node")
+        e = vm.q.error("blockdev-snapshot", {"node": "base-fmt",
+                                             "overlay": "nope"})
+        check_eq(e["desc"], "Cannot find device='nope' nor "
+                 "node-name='nope'", "overlay")
+        e = vm.q.error("blockdev-snapshot", {"node": "base-fmt",
+                                             "overlay": "ov-file"})
+        check_eq(e["desc"], "The overlay is already in use", "in use")
+        e = vm.q.error("transaction", {"actions": [
+            {"type": "blockdev-snapshot",
+             "data": {"node": "base-fmt", "overlay": "ov-fmt"}},
+            {"type": "blockdev-snapshot",
+             "data": {"node": "nope", "overlay": "ov-fmt"}}]})
+        check_eq(e["desc"], "Cannot find device='nope' nor "
+                 "node-name='nope'", "second action")
+        check_eq(inserted(vm)["node-name"], "base-fmt", "aborted: no change")
+        check("backing-image" not in inserted(vm)["image"], "no chain")
+        vm.q.ret("blockdev-snapshot", {"node": "base-fmt",
+                                       "overlay": "ov-fmt"})
+        e = vm.q.error("blockdev-snapshot", {"node": "ov-fmt",
+                                             "overlay": "base-fmt"})
+        check_eq(e["desc"], "The overlay is already in use", "cycle")
+        # blockdev-snapshot-sync creates the overlay itself
+        sync = os.path.join(tmp, "sync.qcow2")
+        vm.q.ret("blockdev-snapshot-sync", {
+            "node-name": "ov-fmt", "snapshot-file": sync,
+            "snapshot-node-name": "sync-fmt", "format": "qcow2"})
+        check_eq(inserted(vm)["node-name"], "sync-fmt", "sync overlay")
+        check_eq(inserted(vm)["backing_file_depth"], 2, "depth")
+        guest_write(vm, MiB, pattern(4096, 0x44))
+        quit_vm(vm)
+        check_eq(chain(sync), [sync, os.path.join(tmp, "ov.qcow2"), base],
+                 "chain")
+        check(qemu_io(sync, "qcow2", "read -P 0x11 0 64k"), "reads through")
+        img_check(sync)
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
+        print("SKIP: qemu-img/qemu-io (Debian's qemu-utils) not installed")
+        sys.exit(77)
+    run_tests([test_create_and_snapshot, test_snapshot_errors_and_abort])
+
+
+if __name__ == "__main__":
+    main()
