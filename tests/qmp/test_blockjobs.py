@@ -9,6 +9,7 @@ images: their chains, their data, `check`.
 
     test_blockjobs.py KVMPC [TEST...]
 """
+import json
 import os
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmplib import (check, check_eq, no_kvm, run_tests,  # noqa: E402
                     wait_for)
-from test_blockdev import VM, bm_enable, pattern  # noqa: E402
+from test_blockdev import VM, bm_enable  # noqa: E402
 from test_mirror import (qemu_img, qemu_io, guest_write,  # noqa: E402
                          quit_vm, job_events)
 
@@ -88,6 +89,14 @@ def chain(path):
             if line.startswith("image:")]
 
 
+def allocated_in_top(path, offset):
+    """Does @path itself (not its backing chain) hold @offset?"""
+    r = qemu_img("map", "-U", "--output=json", path)
+    check(r.returncode == 0, "qemu-img map: %s" % r.stderr)
+    return any(m["start"] <= offset < m["start"] + m["length"] and
+               m["depth"] == 0 and m["data"] for m in json.loads(r.stdout))
+
+
 def img_check(path):
     r = qemu_img("check", "-U", path)
     check(r.returncode == 0, "qemu-img check %s: %s%s" %
@@ -130,7 +139,7 @@ def test_create_and_snapshot(binary):
         check_eq(nodes["snap1-fmt"]["image"]["backing-image"]["filename"],
                  base, "named node's backing-image")
         check(nodes["base-fmt"]["ro"], "old top read-only")
-        guest_write(vm, 0, pattern(64 * 1024, 0x33))
+        guest_write(vm, 0, bytes([0x33]) * 64 * 1024)
         quit_vm(vm)
         check(qemu_io(base, "qcow2", "read -P 0x11 0 64k"), "base written")
         check(qemu_io(top, "qcow2", "read -P 0x22 2M 512k"),
@@ -190,7 +199,7 @@ def test_snapshot_errors_and_abort(binary):
             "snapshot-node-name": "sync-fmt", "format": "qcow2"})
         check_eq(inserted(vm)["node-name"], "sync-fmt", "sync overlay")
         check_eq(inserted(vm)["backing_file_depth"], 2, "depth")
-        guest_write(vm, MiB, pattern(4096, 0x44))
+        guest_write(vm, MiB, bytes([0x44]) * 4096)
         quit_vm(vm)
         check_eq(chain(sync), [sync, os.path.join(tmp, "ov.qcow2"), base],
                  "chain")
@@ -201,11 +210,165 @@ def test_snapshot_errors_and_abort(binary):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def snapshot(vm, tmp, name, node, backing):
+    """An external snapshot as libvirt takes it: overlay @name on @node."""
+    path = create_overlay(vm, tmp, name, backing)
+    vm.q.ret("transaction", {"actions": [
+        {"type": "blockdev-snapshot",
+         "data": {"node": node, "overlay": name + "-fmt"}}]})
+    return path
+
+
+def wait_concluded(vm, jid):
+    wait_for(lambda: "concluded" in job_events(vm, jid), what="concluded")
+    info = [j for j in vm.q.ret("query-jobs") if j["id"] == jid][0]
+    check("error" not in info, "job %s failed: %r" % (jid, info))
+    vm.q.ret("job-dismiss", {"id": jid})
+
+
+@no_kvm
+def test_active_commit(binary):
+    """block-commit of the active layer: READY (type commit), guest
+    writes meanwhile, job-complete points the device at the base, which
+    then holds everything; errors as QEMU's."""
+    tmp = tmpdir()
+    base = make_base(tmp)
+    vm = start(binary, tmp, base)
+    try:
+        top = snapshot(vm, tmp, "snap1", "base-fmt", base)
+        guest_write(vm, 0, bytes([0x33]) * 64 * 1024)
+        guest_write(vm, 3 * MiB, bytes([0x34]) * 4096)
+        for args, text in (
+                ({"top-node": "nope"},
+                 "Cannot find device='' nor node-name='nope'"),
+                ({"base-node": "snap1-fmt", "top-node": "snap1-fmt"},
+                 "cannot commit an image into itself"),
+                ({"top-node": "base-fmt", "base-node": "snap1-fmt"},
+                 "'snap1-fmt' is not in this backing file chain"),
+                ({"backing-file": "x"},
+                 "'backing-file' specified, but 'top' is the active "
+                 "layer"),
+                ({"base": "/nope"},
+                 "Can't find '/nope' in the backing chain")):
+            a = {"device": "snap1-fmt"}
+            a.update(args)
+            check_eq(vm.q.error("block-commit", a)["desc"], text, repr(args))
+        vm.q.ret("block-commit", {"job-id": "commit0", "device": "snap1-fmt",
+                                  "top-node": "snap1-fmt",
+                                  "base-node": "base-fmt",
+                                  "auto-dismiss": False})
+        ev = vm.q.wait_event("BLOCK_JOB_READY")["data"]
+        check_eq((ev["type"], ev["device"]), ("commit", "commit0"), "READY")
+        guest_write(vm, 2 * MiB, bytes([0x35]) * 4096)   # while READY
+        vm.q.ret("job-complete", {"id": "commit0"})
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check("error" not in ev, "COMPLETED %r" % ev)
+        wait_concluded(vm, "commit0")
+        ins = inserted(vm)
+        check_eq(ins["node-name"], "base-fmt", "device's node after commit")
+        check(not ins["ro"], "base writable")
+        guest_write(vm, MiB, bytes([0x36]) * 4096)       # after the pivot
+        vm.q.ret("blockdev-del", {"node-name": "snap1-fmt"})
+        quit_vm(vm)
+        for cmd in ("read -P 0x33 0 64k", "read -P 0x11 64k 960k",
+                    "read -P 0x35 2M 4k", "read -P 0x22 2052k 508k",
+                    "read -P 0x34 3M 4k", "read -P 0x36 1M 4k"):
+            check(qemu_io(base, "qcow2", cmd), "base: " + cmd)
+        check(not allocated_in_top(top, MiB),
+              "the overlay got the write after the pivot")
+        img_check(base)
+        img_check(top)
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_intermediate_commit(binary):
+    """block-commit of the middle of base <- mid <- top: ends by itself
+    (no READY), the top's backing file is the base (graph and header)."""
+    tmp = tmpdir()
+    base = make_base(tmp)
+    vm = start(binary, tmp, base)
+    try:
+        mid = snapshot(vm, tmp, "mid", "base-fmt", base)
+        guest_write(vm, 0, bytes([0x41]) * 64 * 1024)
+        top = snapshot(vm, tmp, "top", "mid-fmt", mid)
+        guest_write(vm, 64 * 1024, bytes([0x42]) * 4096)
+        vm.q.ret("block-commit", {"job-id": "c1", "device": "top-fmt",
+                                  "top-node": "mid-fmt",
+                                  "base-node": "base-fmt",
+                                  "auto-dismiss": False})
+        guest_write(vm, 3 * MiB, bytes([0x43]) * 4096)   # during the job
+        wait_concluded(vm, "c1")
+        check("BLOCK_JOB_READY" not in [e["event"] for e in vm.q.events],
+              "READY of an intermediate commit")
+        ins = inserted(vm)
+        check_eq(ins["node-name"], "top-fmt", "device's node")
+        check_eq(ins["image"]["backing-image"]["filename"], base, "backing")
+        check_eq(ins["backing_file_depth"], 1, "depth")
+        quit_vm(vm)
+        check_eq(chain(top), [top, base], "chain after commit")
+        for cmd in ("read -P 0x41 0 64k", "read -P 0x11 68k 956k"):
+            check(qemu_io(base, "qcow2", cmd), "base: " + cmd)
+        for cmd in ("read -P 0x41 0 64k", "read -P 0x42 64k 4k",
+                    "read -P 0x43 3M 4k", "read -P 0x22 2M 512k"):
+            check(qemu_io(top, "qcow2", cmd), "top: " + cmd)
+        img_check(base)
+        img_check(top)
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_stream(binary):
+    """block-stream: the top gets what the chain holds and loses its
+    backing file; with base-node, only the layers above the base."""
+    tmp = tmpdir()
+    base = make_base(tmp)
+    vm = start(binary, tmp, base)
+    try:
+        mid = snapshot(vm, tmp, "mid", "base-fmt", base)
+        guest_write(vm, 0, bytes([0x51]) * 64 * 1024)
+        top = snapshot(vm, tmp, "top", "mid-fmt", mid)
+        guest_write(vm, 3 * MiB, bytes([0x52]) * 4096)
+        e = vm.q.error("block-stream", {"device": "top-fmt",
+                                        "base-node": "top-fmt"})
+        check_eq(e["desc"], "Node 'top-fmt' is not a backing image of "
+                 "'top-fmt'", "base-node = top")
+        vm.q.ret("block-stream", {"job-id": "s1", "device": "top-fmt",
+                                  "base-node": "base-fmt",
+                                  "auto-dismiss": False})
+        guest_write(vm, 0, bytes([0x53]) * 4096)        # during the job
+        wait_concluded(vm, "s1")
+        ins = inserted(vm)
+        check_eq(ins["image"]["backing-image"]["filename"], base,
+                 "backing after stream to base")
+        vm.q.ret("block-stream", {"job-id": "s2", "device": "top-fmt",
+                                  "auto-dismiss": False})
+        wait_concluded(vm, "s2")
+        ins = inserted(vm)
+        check("backing-image" not in ins["image"], "no backing: %r" % ins)
+        check_eq(ins["backing_file_depth"], 0, "depth")
+        quit_vm(vm)
+        check_eq(chain(top), [top], "chain after stream")
+        for cmd in ("read -P 0x53 0 4k", "read -P 0x51 4k 60k",
+                    "read -P 0x11 64k 960k", "read -P 0x22 2M 512k",
+                    "read -P 0x52 3M 4k"):
+            check(qemu_io(top, "qcow2", cmd), "top: " + cmd)
+        img_check(top)
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
         print("SKIP: qemu-img/qemu-io (Debian's qemu-utils) not installed")
         sys.exit(77)
-    run_tests([test_create_and_snapshot, test_snapshot_errors_and_abort])
+    run_tests([test_create_and_snapshot, test_snapshot_errors_and_abort,
+               test_active_commit, test_intermediate_commit, test_stream])
 
 
 if __name__ == "__main__":
