@@ -1,6 +1,10 @@
 /*
  * The mirror block job: QMP drive-mirror and blockdev-mirror (QEMU 7.2's
- * arguments, events and wording; qapi/block-job.json).
+ * arguments, events and wording; qapi/block-job.json).  The same copy
+ * loop runs block-commit (active: a mirror from the top into the base;
+ * intermediate: no READY, the overlay is relinked to the base) and
+ * block-stream (copies into the top, synchronously per chunk, then
+ * relinks it); block/commit.c has their QMP commands.
  *
  * A dirty bitmap over the source at the job's granularity (the node's
  * write hook, block/dirty-bitmap.c, sets it for every guest write that

@@ -2,8 +2,9 @@
  * Block jobs: a job (include/qemu/job.h) that works on a block node, with
  * what QMP's block-job-* commands and BLOCK_JOB_* events add to it: a
  * speed limit, an I/O status, error policies for the source and the
- * target (BLOCK_JOB_ERROR).  The mirror (block/mirror.c) is the one kind
- * kvmpc runs.  See docs/block.md, "Block jobs and the mirror".
+ * target (BLOCK_JOB_ERROR).  Mirror, commit and stream all run on
+ * block/mirror.c's copy loop.  See docs/block.md, "Block jobs and the
+ * mirror".
  */
 #ifndef BLOCK_BLOCKJOB_H
 #define BLOCK_BLOCKJOB_H

@@ -284,6 +284,43 @@ def test_active_commit(binary):
 
 
 @no_kvm
+def test_commit_cancel(binary):
+    """A commit cancelled before READY: BLOCK_JOB_CANCELLED, the device
+    stays on the overlay and the base is read-only again."""
+    tmp = tmpdir()
+    base = make_base(tmp)
+    vm = start(binary, tmp, base)
+    try:
+        snapshot(vm, tmp, "snap1", "base-fmt", base)
+        guest_write(vm, 0, bytes([0x61]) * 4096)
+        guest_write(vm, 2 * MiB, bytes([0x62]) * 4096)
+        vm.q.ret("block-commit", {"device": "snap1-fmt", "speed": 1})
+        j = vm.q.ret("query-block-jobs")[0]
+        check_eq((j["type"], j["device"], j["speed"]),
+                 ("commit", "snap1-fmt", 1), "query-block-jobs")
+        nodes = {n["node-name"]: n for n in
+                 vm.q.ret("query-named-block-nodes")}
+        check(not nodes["base-fmt"]["ro"], "base writable during commit")
+        e = vm.q.error("block-commit", {"device": "snap1-fmt",
+                                        "job-id": "again"})
+        check_eq(e["desc"], "Node 'snap1-fmt' is busy: block device is in "
+                 "use by block job: commit", "second commit")
+        vm.q.ret("block-job-cancel", {"device": "snap1-fmt"})
+        ev = vm.q.wait_event("BLOCK_JOB_CANCELLED")["data"]
+        check_eq(ev["type"], "commit", "CANCELLED type")
+        wait_for(lambda: "null" in job_events(vm, "snap1-fmt"), what="null")
+        check_eq(inserted(vm)["node-name"], "snap1-fmt", "no pivot")
+        nodes = {n["node-name"]: n for n in
+                 vm.q.ret("query-named-block-nodes")}
+        check(nodes["base-fmt"]["ro"], "base read-only after the cancel")
+        quit_vm(vm)
+        img_check(base)
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
 def test_intermediate_commit(binary):
     """block-commit of the middle of base <- mid <- top: ends by itself
     (no READY), the top's backing file is the base (graph and header)."""
@@ -368,7 +405,8 @@ def main():
         print("SKIP: qemu-img/qemu-io (Debian's qemu-utils) not installed")
         sys.exit(77)
     run_tests([test_create_and_snapshot, test_snapshot_errors_and_abort,
-               test_active_commit, test_intermediate_commit, test_stream])
+               test_active_commit, test_commit_cancel,
+               test_intermediate_commit, test_stream])
 
 
 if __name__ == "__main__":
