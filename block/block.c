@@ -1076,6 +1076,80 @@ bool bdrv_make_empty(BlockDriverState *bs, GError **errp)
            bs->drv->make_empty(bs, errp);
 }
 
+bool bdrv_reopen_rw(BlockDriverState *bs, bool rw, GError **errp)
+{
+    int flags = rw ? bs->flags | BDRV_O_RDWR : bs->flags & ~BDRV_O_RDWR;
+
+    if (flags == bs->flags) {
+        return true;
+    }
+    /* A writable format needs a writable file under it; a format going
+     * read-only flushes its metadata while it still can. */
+    if (rw && bs->file && !bdrv_reopen_rw(bs->file, true, errp)) {
+        return false;
+    }
+    if (bs->drv->reopen) {
+        if (!bs->drv->reopen(bs, flags, errp)) {
+            return false;
+        }
+    } else if (bs->drv->is_protocol) {
+        error_setg(errp, "'%s': driver '%s' cannot switch between "
+                   "read-only and read-write", bs->filename,
+                   bs->drv->format_name);
+        return false;
+    }
+    bs->flags = flags;
+    if (!rw && bs->file) {
+        return bdrv_reopen_rw(bs->file, false, errp);
+    }
+    return true;
+}
+
+bool bdrv_refresh_size(BlockDriverState *bs, GError **errp)
+{
+    return !bs->drv->refresh_size || bs->drv->refresh_size(bs, errp);
+}
+
+bool bdrv_chain_contains(BlockDriverState *top, BlockDriverState *base)
+{
+    for (BlockDriverState *bs = top; bs; bs = bs->backing) {
+        if (bs == base) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int bdrv_is_allocated_above(BlockDriverState *top, BlockDriverState *base,
+                            uint64_t offset, uint64_t bytes, uint64_t *pnum,
+                            GError **errp)
+{
+    uint64_t run = bytes;
+
+    for (BlockDriverState *bs = top; bs && bs != base; bs = bs->backing) {
+        uint64_t n = 0, map;
+        BlockDriverState *file;
+        int st;
+
+        if (offset >= bs->size) {
+            continue;                   /* a shorter layer holds nothing */
+        }
+        st = bdrv_block_status(bs, offset, MIN(run, bs->size - offset), &n,
+                               &map, &file, errp);
+        if (st < 0) {
+            return st;
+        }
+        n = MIN(MAX(n, 1), run);
+        if (st & BDRV_BLOCK_ALLOCATED) {
+            *pnum = n;
+            return 1;
+        }
+        run = n;                        /* unallocated that far here */
+    }
+    *pnum = run;
+    return 0;
+}
+
 bool bdrv_change_backing_file(BlockDriverState *bs, const char *file,
                               const char *fmt, GError **errp)
 {

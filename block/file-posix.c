@@ -264,6 +264,47 @@ static void file_abort_perm(BlockDriverState *bs)
     }
 }
 
+/* A new file description in the new mode, holding the same lock bytes
+ * (OFD read locks of one process's two descriptions do not conflict),
+ * then the old one goes. */
+static bool file_reopen(BlockDriverState *bs, int flags, GError **errp)
+{
+    FileState *s = bs->opaque;
+    int oflags = O_CLOEXEC | ((flags & BDRV_O_RDWR) ? O_RDWR : O_RDONLY);
+    int fd;
+
+    if (flags & BDRV_O_NOCACHE) {
+        oflags |= O_DIRECT;
+    }
+    fd = qemu_open(bs->filename, oflags, 0);
+    if (fd < 0) {
+        return file_error(bs, errno, "cannot reopen", errp);
+    }
+    if (s->use_locks) {
+        int r = apply_lock_bytes(fd, s->locked_perm, s->locked_unshared);
+
+        if (r < 0) {
+            close(fd);
+            return file_error(bs, -r, "cannot lock", errp);
+        }
+    }
+    close(s->fd);
+    s->fd = fd;
+    return true;
+}
+
+static bool file_refresh_size(BlockDriverState *bs, GError **errp)
+{
+    FileState *s = bs->opaque;
+    off_t end = lseek(s->fd, 0, SEEK_END);
+
+    if (end < 0) {
+        return file_error(bs, errno, "cannot find the size", errp);
+    }
+    bs->size = end;
+    return true;
+}
+
 static void file_close(BlockDriverState *bs)
 {
     FileState *s = bs->opaque;
@@ -612,4 +653,6 @@ const BlockDriver bdrv_file_driver = {
     .check_perm = file_check_perm,
     .set_perm = file_set_perm,
     .abort_perm = file_abort_perm,
+    .reopen = file_reopen,
+    .refresh_size = file_refresh_size,
 };

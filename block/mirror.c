@@ -1,6 +1,10 @@
 /*
  * The mirror block job: QMP drive-mirror and blockdev-mirror (QEMU 7.2's
- * arguments, events and wording; qapi/block-job.json).
+ * arguments, events and wording; qapi/block-job.json).  The same copy
+ * loop runs block-commit (active: a mirror from the top into the base;
+ * intermediate: no READY, the overlay is relinked to the base) and
+ * block-stream (copies into the top, synchronously per chunk, then
+ * relinks it); block/commit.c has their QMP commands.
  *
  * A dirty bitmap over the source at the job's granularity (the node's
  * write hook, block/dirty-bitmap.c, sets it for every guest write that
@@ -36,7 +40,16 @@
 
 typedef struct MirrorJob {
     BlockJob common;                /* first: the Job's opaque */
+    MirrorMode mode;
     BlockDriverState *target;
+    /* commit: the base (== target); stream: the new backing node (NULL:
+     * none); both referenced.  Intermediate commit: the node whose
+     * backing node is the top (referenced). */
+    BlockDriverState *base;
+    BlockDriverState *overlay;
+    char *backing_file;             /* the name the relinked node records */
+    bool base_reopened;             /* commit made the base writable */
+    bool pivoted;
     BdrvDirtyBitmap *bm;
     uint32_t granularity;
     uint64_t buf_size;
@@ -66,6 +79,7 @@ typedef struct MirrorOp {
 } MirrorOp;
 
 static void mirror_iterate(MirrorJob *s);
+static void stream_copy_range(MirrorOp *op);
 
 static MirrorJob *mirror_of(Job *job)
 {
@@ -211,6 +225,17 @@ static bool mirror_issue(MirrorJob *s, uint64_t offset, uint64_t bytes)
     s->in_flight_bytes += bytes;
     s->ops = g_slist_prepend(s->ops, op);
     s->common.busy = true;
+    if (s->mode == MIRROR_MODE_STREAM) {
+        /* The stream writes the node the guest writes: with no guest
+         * request in flight and none able to start (big lock), the
+         * "still unallocated in the top" test and the copy are one step. */
+        blk_drain_all();
+        stream_copy_range(op);
+        /* the copy's own writes marked the range: it is done */
+        bdrv_reset_dirty_bitmap(s->bm, offset, bytes);
+        mirror_op_done(op);
+        return true;
+    }
     thread_pool_submit(mirror_op_work, mirror_op_done, op, NULL);
     return true;
 }
@@ -341,6 +366,9 @@ static void mirror_iterate(MirrorJob *s)
             break;
         }
         mirror_account_rate(s, bytes);
+        if (s->mode == MIRROR_MODE_STREAM) {
+            return;             /* one synchronous copy per turn */
+        }
     }
     mirror_update_progress(s);
     if (s->in_flight) {
@@ -354,7 +382,9 @@ static void mirror_iterate(MirrorJob *s)
         return;                         /* resume comes back */
     }
     if (!bdrv_get_dirty_count(s->bm)) {
-        if (!job_is_ready(job)) {
+        if (s->mode == MIRROR_MODE_COMMIT || s->mode == MIRROR_MODE_STREAM) {
+            s->should_complete = true;  /* no READY: done when copied */
+        } else if (!job_is_ready(job)) {
             job_transition_to_ready(job);
         }
         if (s->should_complete || job_cancel_requested(job)) {
@@ -370,6 +400,63 @@ static void mirror_iterate(MirrorJob *s)
  * copied with the big lock held, the target flushed; then, for
  * block-job-complete, the device's backend takes the target.
  */
+/* Every backend whose root is the source takes the target. */
+static bool pivot_devices(MirrorJob *s, GError **errp)
+{
+    GPtrArray *blks = blk_list();
+
+    for (unsigned i = 0; i < blks->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(blks, i);
+
+        if (blk_bs(blk) == s->common.bs &&
+            !blk_replace_bs(blk, s->target, errp)) {
+            return false;
+        }
+    }
+    s->pivoted = true;
+    return true;
+}
+
+/*
+ * @bs's backing node becomes @backing (NULL: none), in the graph and in
+ * the image (@name, else the backing node's file name, is what the
+ * header records).  A read-only node is made writable for the header
+ * write and read-only again.
+ */
+static bool relink_backing(BlockDriverState *bs, BlockDriverState *backing,
+                           const char *name, GError **errp)
+{
+    BlockDriverState *old = bs->backing;
+    bool was_ro = bdrv_is_read_only(bs);
+    bool ok;
+
+    if (was_ro && (!bdrv_reopen_rw(bs, true, errp) ||
+                   !bdrv_refresh_perms(errp))) {
+        return false;
+    }
+    ok = bdrv_change_backing_file(bs, backing ? (name ? name :
+                                                 bdrv_filename(backing))
+                                              : NULL,
+                                  backing ? bdrv_format_name(backing) : NULL,
+                                  errp) &&
+         bdrv_flush(bs, errp);
+    if (was_ro && bdrv_reopen_rw(bs, false, NULL)) {
+        bdrv_refresh_perms(NULL);
+    }
+    if (!ok) {
+        return false;
+    }
+    if (backing) {
+        bdrv_ref(backing);
+    }
+    bs->backing = backing;
+    if (old) {
+        bdrv_unref(old);
+    }
+    bdrv_refresh_perms(NULL);
+    return true;
+}
+
 static bool mirror_finish(MirrorJob *s, GError **errp)
 {
     BlockDriverState *src = s->common.bs;
@@ -389,7 +476,12 @@ static bool mirror_finish(MirrorJob *s, GError **errp)
             return false;
         }
         bdrv_reset_dirty_bitmap(s->bm, off, bytes);
-        mirror_copy_range(&op);
+        if (s->mode == MIRROR_MODE_STREAM) {
+            stream_copy_range(&op);
+            bdrv_reset_dirty_bitmap(s->bm, off, bytes);
+        } else {
+            mirror_copy_range(&op);
+        }
         free(op.buf);
         if (op.err) {
             g_propagate_error(errp, op.err);
@@ -402,21 +494,77 @@ static bool mirror_finish(MirrorJob *s, GError **errp)
     if (!bdrv_flush(s->target, errp)) {
         return false;
     }
-    if (s->should_complete && !job_cancel_requested(s->common.job)) {
-        GPtrArray *blks = blk_list();
+    if (!s->should_complete || job_cancel_requested(s->common.job)) {
+        return true;
+    }
+    switch (s->mode) {
+    case MIRROR_MODE_COMMIT:
+        /* the overlay reads the base where it read the top */
+        return relink_backing(s->overlay, s->base, s->backing_file, errp);
+    case MIRROR_MODE_STREAM:
+        return relink_backing(src, s->base, s->backing_file, errp);
+    default:
+        return pivot_devices(s, errp);
+    }
+}
 
-        for (unsigned i = 0; i < blks->len; i++) {
-            BlockBackend *blk = g_ptr_array_index(blks, i);
+/* ---- the job driver --------------------------------------------------------- */
 
-            if (blk_bs(blk) == src && !blk_replace_bs(blk, s->target, errp)) {
-                return false;
-            }
+/* Commit: what the layers from the top down to the base hold; stream:
+ * what the layers below the top, down to the base, hold. */
+static bool mark_allocated_above(MirrorJob *s, GError **errp)
+{
+    BlockDriverState *from = s->mode == MIRROR_MODE_STREAM
+                             ? bdrv_backing(s->common.bs) : s->common.bs;
+    uint64_t size = bdrv_getlength(s->common.bs), off = 0;
+
+    while (from && off < size) {
+        uint64_t pnum = 0;
+        int r = bdrv_is_allocated_above(from, s->base, off, size - off,
+                                        &pnum, errp);
+
+        if (r < 0) {
+            return false;
         }
+        if (r) {
+            bdrv_set_dirty_bitmap(s->bm, off, pnum);
+        }
+        off += pnum;
     }
     return true;
 }
 
-/* ---- the job driver --------------------------------------------------------- */
+/* Stream: copy into the top what it does not hold itself (reads fall
+ * through to the chain below), extent by extent. */
+static void stream_copy_range(MirrorOp *op)
+{
+    uint64_t off = op->offset, end = op->offset + op->bytes;
+
+    while (off < end) {
+        uint64_t pnum = 0, map;
+        BlockDriverState *file;
+        int st = bdrv_block_status(op->target, off, end - off, &pnum, &map,
+                                   &file, &op->err);
+
+        if (st < 0) {
+            op->read_failed = true;
+            return;
+        }
+        pnum = MIN(MAX(pnum, 1), end - off);
+        if (!(st & BDRV_BLOCK_ALLOCATED)) {
+            void *buf = (uint8_t *)op->buf + (off - op->offset);
+
+            if (!bdrv_pread(op->target, off, pnum, buf, &op->err)) {
+                op->read_failed = true;
+                return;
+            }
+            if (!bdrv_pwrite(op->target, off, pnum, buf, &op->err)) {
+                return;
+            }
+        }
+        off += pnum;
+    }
+}
 
 /* The first pass: what the target must get. */
 static bool mirror_mark_initial(MirrorJob *s, GError **errp)
@@ -424,6 +572,9 @@ static bool mirror_mark_initial(MirrorJob *s, GError **errp)
     BlockDriverState *src = s->common.bs;
     uint64_t size = bdrv_getlength(src), off = 0;
 
+    if (s->mode != MIRROR_MODE_MIRROR) {
+        return mark_allocated_above(s, errp);
+    }
     if (s->sync == MIRROR_SYNC_MODE_NONE) {
         return true;
     }
@@ -456,7 +607,8 @@ static void mirror_start(Job *job)
     GError *err = NULL;
 
     /* QEMU checks this when the job runs, and fails the job. */
-    if (bdrv_getlength(s->target) != bdrv_getlength(s->common.bs)) {
+    if (s->mode == MIRROR_MODE_MIRROR &&
+        bdrv_getlength(s->target) != bdrv_getlength(s->common.bs)) {
         job_completed(job, "Source and target image have different sizes");
         return;
     }
@@ -506,10 +658,8 @@ static void mirror_set_speed(BlockJob *bj, int64_t speed)
     }
 }
 
-static void mirror_clean(Job *job)
+static void mirror_clean_state(MirrorJob *s)
 {
-    MirrorJob *s = mirror_of(job);
-
     if (s->source_id) {
         g_source_remove(s->source_id);
         s->source_id = 0;
@@ -517,6 +667,19 @@ static void mirror_clean(Job *job)
     if (s->bm) {
         bdrv_release_dirty_bitmap(s->bm);
         s->bm = NULL;
+    }
+    if (s->base_reopened && !s->pivoted &&
+        bdrv_reopen_rw(s->base, false, NULL)) {
+        bdrv_refresh_perms(NULL);       /* a backing node again */
+    }
+    s->base_reopened = false;
+    if (s->base) {
+        bdrv_unref(s->base);
+        s->base = NULL;
+    }
+    if (s->overlay) {
+        bdrv_unref(s->overlay);
+        s->overlay = NULL;
     }
     if (s->target) {
         bdrv_unref(s->target);
@@ -529,12 +692,27 @@ static void mirror_clean(Job *job)
     }
 }
 
+static void mirror_clean(Job *job)
+{
+    mirror_clean_state(mirror_of(job));
+}
+
 static void mirror_free(Job *job)
 {
     MirrorJob *s = mirror_of(job);
 
     mirror_clean(job);
+    g_free(s->backing_file);
     g_free(s->error);
+    g_free(s);
+}
+
+/* A job that job_create refused (or that failed before it): what the
+ * start functions referenced and reopened goes back. */
+static void mirror_free_unstarted(MirrorJob *s)
+{
+    mirror_clean_state(s);
+    g_free(s->backing_file);
     g_free(s);
 }
 
@@ -543,19 +721,27 @@ static void mirror_pause(Job *job)
     /* mirror_iterate issues nothing while paused; copies in flight end. */
 }
 
-static const JobDriver mirror_job_driver = {
-    .type = JOB_TYPE_MIRROR,
-    .start = mirror_start,
-    .pause = mirror_pause,
-    .resume = mirror_resume,
-    .complete = mirror_complete,
-    .cancel = mirror_cancel,
-    .clean = mirror_clean,
-    .free = mirror_free,
-    .event_ready = block_job_event_ready,
-    .event_pending = block_job_event_pending,
-    .event_finished = block_job_event_finished,
-};
+#define MIRROR_LIKE_JOB_DRIVER(job_type) {                             \
+    .type = (job_type),                                                 \
+    .start = mirror_start,                                              \
+    .pause = mirror_pause,                                              \
+    .resume = mirror_resume,                                            \
+    .complete = mirror_complete,                                        \
+    .cancel = mirror_cancel,                                            \
+    .clean = mirror_clean,                                              \
+    .free = mirror_free,                                                \
+    .event_ready = block_job_event_ready,                               \
+    .event_pending = block_job_event_pending,                           \
+    .event_finished = block_job_event_finished,                         \
+}
+
+/* One loop, three job types (QEMU's active commit is a mirror too). */
+static const JobDriver mirror_job_driver =
+    MIRROR_LIKE_JOB_DRIVER(JOB_TYPE_MIRROR);
+static const JobDriver commit_job_driver =
+    MIRROR_LIKE_JOB_DRIVER(JOB_TYPE_COMMIT);
+static const JobDriver stream_job_driver =
+    MIRROR_LIKE_JOB_DRIVER(JOB_TYPE_STREAM);
 
 /* ---- QMP -------------------------------------------------------------------- */
 
@@ -832,4 +1018,90 @@ void qmp_blockdev_mirror(const char *job_id, const char *device,
     }
     /* The target's content is unknown: every range is copied. */
     mirror_start_job(device, src, tbs, false, &a, errp);
+}
+
+/* ---- commit and stream (block/commit.c has their QMP commands) ------------ */
+
+static MirrorJob *mirror_like_new(MirrorMode mode, BlockDriverState *top,
+                                  BlockDriverState *target,
+                                  const BlockJobStartArgs *a)
+{
+    MirrorJob *s = g_new0(MirrorJob, 1);
+
+    s->mode = mode;
+    s->common.bs = top;
+    s->common.speed = a->speed;
+    s->common.iostatus = BLOCK_DEVICE_IO_STATUS_OK;
+    s->common.set_speed = mirror_set_speed;
+    s->target = target;
+    s->common.target = target == top ? NULL : target;
+    s->granularity = 64 * KiB;
+    s->buf_size = MIRROR_DEFAULT_BUF_SIZE;
+    /* Zeroes above the base must stay zeroes: unmapping in the base
+     * could let its own backing file show through. */
+    s->unmap = false;
+    s->sync = MIRROR_SYNC_MODE_FULL;
+    s->on_source_error = a->on_error;
+    s->on_target_error = a->on_error;
+    s->backing_file = g_strdup(a->backing_file);
+    return s;
+}
+
+static bool mirror_like_create(MirrorJob *s, const JobDriver *drv,
+                               const char *default_id,
+                               const BlockJobStartArgs *a, GError **errp)
+{
+    s->common.job = job_create(a->job_id ? a->job_id : default_id, drv, s,
+                               a->auto_finalize, a->auto_dismiss, errp);
+    if (!s->common.job) {
+        mirror_free_unstarted(s);
+        return false;
+    }
+    return true;
+}
+
+bool block_commit_start(const char *default_id, BlockDriverState *top,
+                        BlockDriverState *base, BlockDriverState *overlay,
+                        const BlockJobStartArgs *a, GError **errp)
+{
+    MirrorJob *s = mirror_like_new(overlay ? MIRROR_MODE_COMMIT
+                                           : MIRROR_MODE_COMMIT_ACTIVE,
+                                   top, base, a);
+
+    bdrv_ref(top);
+    bdrv_ref(base);
+    s->base = base;
+    bdrv_ref(base);
+    if (overlay) {
+        s->overlay = overlay;
+        bdrv_ref(overlay);
+    }
+    if (bdrv_is_read_only(base)) {
+        blk_drain_all();
+        if (!bdrv_reopen_rw(base, true, errp)) {
+            mirror_free_unstarted(s);
+            return false;
+        }
+        s->base_reopened = true;
+        if (!bdrv_refresh_perms(errp)) {
+            mirror_free_unstarted(s);
+            return false;
+        }
+    }
+    return mirror_like_create(s, &commit_job_driver, default_id, a, errp);
+}
+
+bool block_stream_start(const char *default_id, BlockDriverState *top,
+                        BlockDriverState *base, const BlockJobStartArgs *a,
+                        GError **errp)
+{
+    MirrorJob *s = mirror_like_new(MIRROR_MODE_STREAM, top, top, a);
+
+    bdrv_ref(top);
+    bdrv_ref(top);
+    if (base) {
+        s->base = base;
+        bdrv_ref(base);
+    }
+    return mirror_like_create(s, &stream_job_driver, default_id, a, errp);
 }

@@ -1168,6 +1168,30 @@ static bool qcow2_flush(BlockDriverState *bs, GError **errp)
     return ok;
 }
 
+/* Read-write: refused as open refuses it (corrupt, dirty); read-only:
+ * the cached metadata reaches the file first. */
+static bool qcow2_reopen(BlockDriverState *bs, int flags, GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    bool ok = true;
+
+    g_mutex_lock(&s->lock);
+    if (!(flags & BDRV_O_RDWR)) {
+        ok = s->read_only || qcow2_flush_caches(bs, errp);
+        s->read_only = ok || s->read_only;
+    } else if (s->incompat & (QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DIRTY)) {
+        error_setg(errp, "'%s': image is %s; it cannot be opened "
+                   "read-write", s->name,
+                   (s->incompat & QCOW2_INCOMPAT_CORRUPT) ? "marked corrupt"
+                                                          : "dirty");
+        ok = false;
+    } else {
+        s->read_only = false;
+    }
+    g_mutex_unlock(&s->lock);
+    return ok && ((flags & BDRV_O_RDWR) ? clear_autoclear(bs, errp) : true);
+}
+
 static int qcow2_block_status(BlockDriverState *bs, uint64_t off,
                               uint64_t len, uint64_t *pnum, uint64_t *map,
                               BlockDriverState **file, GError **errp)
@@ -1849,4 +1873,5 @@ const BlockDriver bdrv_qcow2_driver = {
     .load_vmstate = qcow2_load_vmstate,
     .snapshot_delete = qcow2_snapshot_delete,
     .snapshot_goto = qcow2_snapshot_goto,
+    .reopen = qcow2_reopen,
 };

@@ -164,6 +164,17 @@ struct BlockDriver {
                        GError **errp);
     void (*set_perm)(BlockDriverState *bs, unsigned perm, unsigned shared);
     void (*abort_perm)(BlockDriverState *bs);
+
+    /*
+     * Switch the open node between read-only and read-write (@flags: the
+     * node's flags with BDRV_O_RDWR set or clear), no request in flight.
+     * Protocol drivers without it cannot change; format drivers without
+     * it keep no state that depends on the mode (raw).
+     */
+    bool (*reopen)(BlockDriverState *bs, int flags, GError **errp);
+    /* The host file changed size behind the node (blockdev-create wrote
+     * an image into an open file node): read the size again. */
+    bool (*refresh_size)(BlockDriverState *bs, GError **errp);
 };
 
 struct BlockDriverState {

@@ -212,6 +212,24 @@ int bdrv_error_errno(const GError *err);
 bool bdrv_create(const char *format, const char *filename, uint64_t size,
                  GHashTable *opts, GError **errp);
 
+/*
+ * Make an open node (and its file child) writable or read-only, as block
+ * jobs need: a commit writes into a backing node, a snapshot makes the
+ * old active layer read-only.  No request may be in flight on it (drain
+ * first).  The caller refreshes permissions (bdrv_refresh_perms).
+ */
+bool bdrv_reopen_rw(BlockDriverState *bs, bool rw, GError **errp);
+/* Read a protocol node's size again after its file changed behind it. */
+bool bdrv_refresh_size(BlockDriverState *bs, GError **errp);
+/* Is [offset, offset + bytes) allocated in a layer from @top down to,
+ * not including, @base (NULL: the whole chain)?  *@pnum: how far the
+ * answer holds (at least 1 byte). */
+int bdrv_is_allocated_above(BlockDriverState *top, BlockDriverState *base,
+                            uint64_t offset, uint64_t bytes, uint64_t *pnum,
+                            GError **errp);
+/* Is @base in @top's backing chain (or @top itself)? */
+bool bdrv_chain_contains(BlockDriverState *top, BlockDriverState *base);
+
 /* Resolve a backing file name relative to the image that names it. */
 char *bdrv_backing_path(const char *image, const char *backing);
 

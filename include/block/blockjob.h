@@ -2,8 +2,9 @@
  * Block jobs: a job (include/qemu/job.h) that works on a block node, with
  * what QMP's block-job-* commands and BLOCK_JOB_* events add to it: a
  * speed limit, an I/O status, error policies for the source and the
- * target (BLOCK_JOB_ERROR).  The mirror (block/mirror.c) is the one kind
- * kvmpc runs.  See docs/block.md, "Block jobs and the mirror".
+ * target (BLOCK_JOB_ERROR).  Mirror, commit and stream all run on
+ * block/mirror.c's copy loop.  See docs/block.md, "Block jobs and the
+ * mirror".
  */
 #ifndef BLOCK_BLOCKJOB_H
 #define BLOCK_BLOCKJOB_H
@@ -22,6 +23,38 @@ struct BlockJob {
     /* The job's own speed change (it reschedules its work). */
     void (*set_speed)(BlockJob *bj, int64_t speed);
 };
+
+/* What the job that copies the data runs as (block/mirror.c). */
+typedef enum MirrorMode {
+    MIRROR_MODE_MIRROR,             /* drive-mirror, blockdev-mirror */
+    MIRROR_MODE_COMMIT_ACTIVE,      /* block-commit of the active layer */
+    MIRROR_MODE_COMMIT,             /* block-commit of an intermediate one */
+    MIRROR_MODE_STREAM,             /* block-stream */
+} MirrorMode;
+
+typedef struct BlockJobStartArgs {
+    const char *job_id;             /* NULL: the default id */
+    int64_t speed;
+    BlockdevOnError on_error;
+    bool auto_finalize, auto_dismiss;
+    const char *backing_file;       /* the name the image records */
+} BlockJobStartArgs;
+
+/*
+ * block-commit: the data of @top and the layers below it down to (not
+ * including) @base goes into @base (made writable for the job).  With
+ * @overlay NULL, @top is the active layer: the job goes READY and
+ * job-complete points its devices at @base; else the job ends by itself
+ * and @overlay's backing node becomes @base.
+ */
+bool block_commit_start(const char *default_id, BlockDriverState *top,
+                        BlockDriverState *base, BlockDriverState *overlay,
+                        const BlockJobStartArgs *a, GError **errp);
+/* block-stream: what the layers below @top hold down to (not including)
+ * @base is copied into @top, whose backing node then becomes @base. */
+bool block_stream_start(const char *default_id, BlockDriverState *top,
+                        BlockDriverState *base, const BlockJobStartArgs *a,
+                        GError **errp);
 
 /* The Job's opaque must be the BlockJob (first member of the job's own
  * state); these are the JobDriver event hooks of every block job. */

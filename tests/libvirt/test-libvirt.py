@@ -767,6 +767,79 @@ def test_snapshot(lv, kvmpc):
         lv.virsh("snapshot-delete", g.name, "running1")
 
 
+def check_eq(got, want, what):
+    check(got == want, "%s: got %r, want %r" % (what, got, want))
+
+
+def backing_chain(path):
+    """The file names of `qemu-img info --backing-chain -U`."""
+    out = subprocess.run(["qemu-img", "info", "-U", "--backing-chain",
+                          path], capture_output=True, text=True)
+    check(out.returncode == 0, "qemu-img info: %s" % out.stderr)
+    return [line.split(":", 1)[1].strip() for line in out.stdout.splitlines()
+            if line.startswith("image:")]
+
+
+def vda_source(lv, name):
+    """domblklist's source of vda."""
+    for line in lv.virsh("domblklist", name).stdout.splitlines():
+        parts = line.split()
+        if parts and parts[0] == "vda":
+            return parts[1]
+    raise Failure("no vda in domblklist")
+
+
+def qemu_img_check(path):
+    out = subprocess.run(["qemu-img", "check", "-U", path],
+                         capture_output=True, text=True)
+    check(out.returncode == 0, "qemu-img check %s: %s%s" %
+          (path, out.stdout, out.stderr))
+
+
+@guest_test("qemu-img")
+def test_external_snapshot_jobs(lv, kvmpc):
+    """External disk snapshots and the jobs that merge them (libvirt 9.0
+    with -blockdev: blockdev-create jobs, blockdev-add, transaction with
+    blockdev-snapshot; block-commit, block-stream, blockdev-mirror):
+    snapshot-create-as --disk-only --atomic puts an overlay on vda;
+    blockcommit --active --pivot merges it back into the base; a second
+    snapshot is then flattened with blockpull; blockcopy --pivot moves
+    the disk to a new image.  The chains are checked with qemu-img."""
+    log = os.path.join(lv.tmp, "extsnap.log")
+    base = make_image(lv, "extsnap.qcow2", "qcow2")
+    with Guest(lv, kvmpc, "kvmpc-extsnap",
+               disk_xml(base, "qcow2", "vda", "virtio") +
+               serial_xml(log)) as g:
+        g.start(log)
+        lv.virsh("snapshot-create-as", g.name, "snap1", "--disk-only",
+                 "--atomic")
+        top = vda_source(lv, g.name)
+        check(top != base, "domblklist still shows the base: %s" % top)
+        check_eq(backing_chain(top), [top, base], "chain after snapshot")
+        lv.virsh("blockcommit", g.name, "vda", "--active", "--pivot",
+                 "--wait")
+        check_eq(vda_source(lv, g.name), base, "vda after blockcommit")
+        check_eq(backing_chain(base), [base], "chain after blockcommit")
+        lv.virsh("snapshot-create-as", g.name, "snap2", "--disk-only",
+                 "--atomic", "--no-metadata")
+        top2 = vda_source(lv, g.name)
+        check_eq(backing_chain(top2), [top2, base], "second snapshot")
+        lv.virsh("blockpull", g.name, "vda", "--wait")
+        check_eq(vda_source(lv, g.name), top2, "vda after blockpull")
+        check_eq(backing_chain(top2), [top2], "chain after blockpull")
+        copy = os.path.join(lv.tmp, "extsnap-copy.qcow2")
+        lv.virsh("blockcopy", g.name, "vda", copy, "--wait", "--pivot",
+                 "--transient-job")
+        check_eq(vda_source(lv, g.name), copy, "vda after blockcopy")
+        wait_state(lv, g.name, "running")
+        lv.virsh("snapshot-delete", g.name, "snap1", "--metadata")
+        lv.virsh("shutdown", g.name)
+        wait_count(log, POWEROFF, 1)
+        wait_state(lv, g.name, "shut off")
+        for path in (base, top2, copy):
+            qemu_img_check(path)
+
+
 # What virt-manager 4.1 writes for a new q35 desktop VM (SPICE, virtio
 # disk and NIC, USB tablet and redirection, sound, the guest agent and
 # SPICE agent channels), with the demo payload through <kernel> in place
@@ -1049,6 +1122,7 @@ def main():
              test_console, test_reboot, test_disks, test_vnc,
              test_q35_desktop,
              test_save_restore, test_hotplug_managedsave, test_snapshot,
+             test_external_snapshot_jobs,
              test_migrate,
              test_migrate_postcopy, test_migrate_p2p, test_migrate_tunnelled,
              test_migrate_copy_storage]
