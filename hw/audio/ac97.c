@@ -28,8 +28,9 @@
  *     abort ends the transfer).
  *   - The interrupt (INTA#) is the OR of each box's BCIS & IOCE,
  *     LVBCI & LVBIE and FIFOE & FEIE; GLOB_STA shows PIINT/POINT/MINT.
- *   - Master Volume and PCM Out Volume (mute, 1.5 dB steps) are the
- *     PCM out voice's volume; the record gains are kept but not applied.
+ *   - Master Volume (attenuation, 00h = 0 dB) and PCM Out Volume (gain,
+ *     08h = 0 dB, 00h = +12 dB; 1.5 dB steps, mute) are the PCM out
+ *     voice's volume; the record gains are kept but not applied.
  */
 #include "qemu/osdep.h"
 #include <math.h>
@@ -181,8 +182,14 @@ static uint32_t box_rate(AC97State *s, unsigned n)
     return r ? r : 48000;
 }
 
-/* Attenuation register (mute 15, left 13:8, right 5:0) -> gains. */
-static void att_gain(uint16_t v, float *l, float *r)
+/*
+ * Volume register (mute 15, left 13:8, right 5:0, 1.5 dB steps) -> linear
+ * gains.  @zero_db is the step that means 0 dB: Master Volume is an
+ * attenuation (00h = 0 dB; this codec has 5 bits, so 20h-3Fh act as 1Fh),
+ * PCM Out Volume a gain (AC'97 2.3 5.7.4: 00h = +12 dB, 08h = 0 dB,
+ * 1Fh = -34.5 dB).
+ */
+static void vol_gain(uint16_t v, unsigned zero_db, float *l, float *r)
 {
     unsigned la = MIN((v >> 8) & 0x3f, 0x1f), ra = MIN(v & 0x3f, 0x1f);
 
@@ -190,16 +197,16 @@ static void att_gain(uint16_t v, float *l, float *r)
         *l = *r = 0.0f;
         return;
     }
-    *l = powf(10.0f, -1.5f * la / 20.0f);
-    *r = powf(10.0f, -1.5f * ra / 20.0f);
+    *l = powf(10.0f, 1.5f * ((float)zero_db - (float)la) / 20.0f);
+    *r = powf(10.0f, 1.5f * ((float)zero_db - (float)ra) / 20.0f);
 }
 
 static void ac97_update_volume(AC97State *s)
 {
     float ml, mr, pl, pr;
 
-    att_gain(mixer_get(s, AC97_MASTER), &ml, &mr);
-    att_gain(mixer_get(s, AC97_PCM_OUT), &pl, &pr);
+    vol_gain(mixer_get(s, AC97_MASTER), 0, &ml, &mr);
+    vol_gain(mixer_get(s, AC97_PCM_OUT), 8, &pl, &pr);
     AUD_set_volume_out(s->voice_po, false, ml * pl, mr * pr);
 }
 

@@ -35,6 +35,35 @@ void usb_iso_ring_clear(UsbIsoRing *r)
 {
     r->head = 0;
     r->count = 0;
+    r->filling = r->target > 0;
+}
+
+void usb_iso_ring_set_target(UsbIsoRing *r, unsigned target)
+{
+    /* a target the ring cannot hold with room to spare would never be
+     * reached once the oldest packets make room for new ones */
+    r->target = r->nslots ? MIN(target, r->nslots - 1) : 0;
+    r->filling = r->target > 0 && r->count < r->target;
+}
+
+/* Whether a transaction may take a packet now: not while filling to the
+ * target; an empty ring that was delivering starts filling again. */
+static bool usb_iso_ring_ready(UsbIsoRing *r)
+{
+    if (r->filling) {
+        if (r->count < r->target) {
+            return false;
+        }
+        r->filling = false;
+    }
+    if (!r->count) {
+        if (r->target) {
+            r->underruns++;
+            r->filling = true;
+        }
+        return false;
+    }
+    return true;
 }
 
 bool usb_iso_ring_push(UsbIsoRing *r, const uint8_t *data, size_t len,
@@ -84,7 +113,8 @@ void usb_iso_ring_take(UsbIsoRing *r, USBPacket *p)
 
     p->actual = 0;
     p->status = USB_RET_SUCCESS;
-    if (!usb_iso_ring_pop(r, p->buf, p->len, &len, &st)) {
+    if (!usb_iso_ring_ready(r) ||
+        !usb_iso_ring_pop(r, p->buf, p->len, &len, &st)) {
         return;
     }
     p->status = st;

@@ -224,9 +224,18 @@ static unsigned redir_iso_max(USBRedirDevice *s, unsigned idx)
     return v ? MIN(v, lim) : lim;
 }
 
-/* Size an IN ring for @pkts packets per URB: the URBs in flight and one
+/*
+ * Size an IN ring for @pkts packets per URB: the URBs in flight and one
  * more, in at most REDIR_ISO_RING_BYTES.  Allocated when the stream
- * starts and kept while its size fits, so packets never allocate. */
+ * starts and kept while its size fits, so packets never allocate.
+ *
+ * Its target fill level is half the URBs' packets (at most half the
+ * ring): the peer completes whole URBs at a time, so after a start or an
+ * underrun the guest gets empty packets until that much is buffered, and
+ * then a continuous stream that rides out a URB's worth of jitter.  QEMU
+ * aims at about 60 ms of packets with more URBs; kvmpc keeps the URBs
+ * it asks for and buffers half of them.
+ */
 static void redir_iso_ring_setup(RedirIso *iso, unsigned pkts)
 {
     unsigned n = MIN(pkts * (REDIR_ISO_URBS + 1),
@@ -239,6 +248,8 @@ static void redir_iso_ring_setup(RedirIso *iso, unsigned pkts)
     if (!usb_iso_ring_allocated(&iso->ring)) {
         usb_iso_ring_init(&iso->ring, n, iso->max);
     }
+    usb_iso_ring_set_target(&iso->ring,
+                            MIN(pkts * REDIR_ISO_URBS / 2, n / 2));
     usb_iso_ring_clear(&iso->ring);
 }
 

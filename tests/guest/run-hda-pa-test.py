@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The hda guest test through a real PulseAudio server.
 
-    run-hda-pa-test.py play|capture|capture-missing RUNNER EMULATOR PAYLOAD [RUNNER OPTIONS...]
+    run-hda-pa-test.py [--ac97] play|capture|capture-missing RUNNER EMULATOR PAYLOAD [RUNNER OPTIONS...]
 
 Starts a private PulseAudio daemon (a null sink, the native protocol on a
 socket in a temporary directory, nothing shared with any other server),
@@ -25,6 +25,9 @@ then:
            the payload records from in.name=nosuchsource: the guest
            gets silence and runs on, and kvmpc says why in one line.
 
+With --ac97 the payload is the ac97 one on -device AC97 (PCM OUT for
+play, PCM IN for capture) instead of intel-hda + hda-duplex.
+
 Exit status: the runner's (77 = skipped, also when PulseAudio is not
 installed or does not start here, with the reason), or 1 when a check
 fails.  The daemon is stopped by its pid at the end.
@@ -47,6 +50,10 @@ SINK = "kvmpcsink"
 RATE = 48000
 TONE_HZ = 750
 TONE_S = 30
+
+
+# the sound device(s) on audiodev "snd"; --ac97 switches to AC97
+DEVICES = ["-device", "intel-hda", "-device", "hda-duplex,audiodev=snd"]
 
 
 class Skip(Exception):
@@ -203,8 +210,7 @@ def run_play(pa, d, runner, emulator, payload, opts):
                 emulator, payload, "--",
                 "-audiodev", "pa,id=snd,server=%s,out.name=%s,"
                 "out.latency=200000,out.frequency=%d,out.channels=2,"
-                "out.format=s16" % (pa.server, SINK, RATE),
-                "-device", "intel-hda", "-device", "hda-duplex,audiodev=snd"],
+                "out.format=s16" % (pa.server, SINK, RATE)] + DEVICES,
                 env=pa.env)
             time.sleep(0.5)             # the last buffered sound plays out
         finally:
@@ -277,8 +283,8 @@ def run_capture(pa, d, runner, emulator, payload, opts):
             r = subprocess.run([sys.executable, runner] + opts + [
                 emulator, payload, "--", "-append", "capture=1",
                 "-audiodev", "pa,id=snd,server=%s,in.name=%s.monitor,"
-                "in.frequency=44100,in.channels=1" % (pa.server, SINK),
-                "-device", "intel-hda", "-device", "hda-duplex,audiodev=snd"],
+                "in.frequency=44100,in.channels=1" % (pa.server, SINK)]
+                + DEVICES,
                 env=pa.env, capture_output=True, text=True)
         finally:
             stop_tool(play)
@@ -305,8 +311,8 @@ def run_capture(pa, d, runner, emulator, payload, opts):
 def run_capture_missing(pa, d, runner, emulator, payload, opts):
     r = subprocess.run([sys.executable, runner] + opts + [
         emulator, payload, "--", "-append", "capture=1 silence=1",
-        "-audiodev", "pa,id=snd,server=%s,in.name=nosuchsource" % pa.server,
-        "-device", "intel-hda", "-device", "hda-duplex,audiodev=snd"],
+        "-audiodev", "pa,id=snd,server=%s,in.name=nosuchsource" % pa.server]
+        + DEVICES,
         env=pa.env, capture_output=True, text=True)
     sys.stdout.write(r.stdout)
     sys.stderr.write(r.stderr)
@@ -325,6 +331,10 @@ MODES = {"play": run_play, "capture": run_capture,
 
 
 def main():
+    global DEVICES
+    if len(sys.argv) > 1 and sys.argv[1] == "--ac97":
+        del sys.argv[1]
+        DEVICES = ["-device", "AC97,audiodev=snd"]
     if len(sys.argv) < 5 or sys.argv[1] not in MODES:
         sys.exit(__doc__)
     mode, runner, emulator, payload = sys.argv[1:5]

@@ -32,30 +32,47 @@ def sox_stat(path):
     return stats
 
 
-def longest_zero_run(path):
+def wav_frames(path):
     with open(path, "rb") as f:
         data = f.read()[44:]
     n = len(data) // 4
-    frames = struct.unpack("<%dI" % n, data[:n * 4])
+    return struct.unpack("<%dI" % n, data[:n * 4])
+
+
+def sound_span(frames):
+    """(first, end) of the frames from the first non-zero one to the last:
+    silence before and after the sound (a voice that ran before the
+    guest's data came, or on after it drained) is no dropout."""
+    nz = [i for i, fr in enumerate(frames) if fr]
+    return (nz[0], nz[-1] + 1) if nz else (0, 0)
+
+
+def longest_zero_run(path):
+    frames = wav_frames(path)
+    first, end = sound_span(frames)
     best = run = 0
-    for fr in frames:
+    for fr in frames[first:end]:
         run = run + 1 if fr == 0 else 0
         best = max(best, run)
     return best
 
 
-def main():
+HDA_DEVICES = ["-device", "intel-hda", "-device", "hda-duplex,audiodev=snd"]
+
+
+def main(devices=HDA_DEVICES, doc=__doc__, sound_frames=None):
+    """Boot the payload on @devices (audiodev "snd"), check the wav;
+    @sound_frames: the sound must be exactly that many frames long."""
     if len(sys.argv) < 4:
-        sys.exit(__doc__)
+        sys.exit(doc)
     runner, emulator, payload = sys.argv[1:4]
     opts = sys.argv[4:]
-    with tempfile.TemporaryDirectory(prefix="kvmpc-hda-") as d:
+    with tempfile.TemporaryDirectory(prefix="kvmpc-snd-") as d:
         wav = os.path.join(d, "out.wav")
         rc = subprocess.call([sys.executable, runner] + opts + [
             emulator, payload, "--",
             "-audiodev", "wav,id=snd,path=%s,out.frequency=48000,"
-                         "out.channels=2,out.format=s16" % wav,
-            "-device", "intel-hda", "-device", "hda-duplex,audiodev=snd"])
+                         "out.channels=2,out.format=s16" % wav] + devices)
         if rc != 0:
             return rc
         if not shutil.which("sox"):
@@ -71,6 +88,12 @@ def main():
              "peak 0.5"),
             (longest_zero_run(wav) <= 1, "no dropouts"),
         ]
+        if sound_frames is not None:
+            first, end = sound_span(wav_frames(wav))
+            # the sine's first frame is zero: the span may start one later
+            checks.append((end - first in (sound_frames - 1, sound_frames),
+                           "%d frames of sound, %d played"
+                           % (end - first, sound_frames)))
         for ok, what in checks:
             print("%s: host side: %s (%r)" % ("PASS" if ok else "FAIL",
                                                what, st))

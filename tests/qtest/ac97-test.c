@@ -174,7 +174,8 @@ static void test_play_sine(void)
 
     env_start(&e, "wav,out.frequency=48000,out.channels=2,out.format=s16");
     mixer_wr(&e, 0x02, 0);                  /* master 0 dB, unmuted */
-    mixer_wr(&e, 0x18, 0);                  /* PCM out 0 dB, unmuted */
+    /* PCM Out is a gain register: 08h is 0 dB (00h would be +12 dB) */
+    mixer_wr(&e, 0x18, 0x0808);
     load_sine(&e, RATE, PCM_FRAMES);
     start_po(&e, ENTRIES - 1, CR_IOCE | CR_LVBIE);
     g_assert_cmphex(qtest_inw(e.s, NABM + PO + SR) & SR_DCH, ==, 0);
@@ -232,7 +233,7 @@ static void test_play_vra(void)
 
     env_start(&e, "wav,out.frequency=48000,out.channels=2,out.format=s16");
     mixer_wr(&e, 0x02, 0);
-    mixer_wr(&e, 0x18, 0x0404);             /* 4 x 1.5 dB */
+    mixer_wr(&e, 0x18, 0x0c0c);             /* 4 x 1.5 dB below 0 dB */
     mixer_wr(&e, 0x2a, 1);
     mixer_wr(&e, 0x2c, 44100);
     load_sine(&e, 44100, 44100);
@@ -287,7 +288,7 @@ static void test_hostile_bdl(void)
 
     env_start(&e, "none");
     mixer_wr(&e, 0x02, 0);
-    mixer_wr(&e, 0x18, 0);
+    mixer_wr(&e, 0x18, 0x0808);
     /* 32 zero-length entries with IOC: all complete, then the halt */
     for (unsigned i = 0; i < 32; i++) {
         qtest_writel(e.s, BDL_RAM + i * 8, PCM_RAM);

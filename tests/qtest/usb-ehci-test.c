@@ -20,8 +20,9 @@
  * page, errors: page select and buffer bounds, a stall, no device; an
  * iTD or its buffer outside RAM and iTD/siTD loops: HSE); bad command
  * lines; usb-redir against a usbredirparser peer (control, bulk, filter
- * rules) and its isochronous endpoints through iTDs (IN packets in
- * order, an empty ring, OUT packets at the peer, ring overflow, a
+ * rules) and its isochronous endpoints through iTDs (IN: nothing before
+ * the ring's target fill level, then packets in order, filling again
+ * after an underrun; OUT packets at the peer, ring overflow, a
  * hostile peer, streams stopped by SET_INTERFACE), and at full speed
  * through the companion UHCI's isochronous TDs.
  */
@@ -1352,11 +1353,77 @@ static void pump_until(unsigned *counter, unsigned want)
     g_assert_cmpuint(*counter, ==, want);
 }
 
-/* IN: the peer's packets reach the iTD transactions in order, an empty
- * ring gives empty packets; OUT: the iTD's data arrive as iso packets. */
+/* usb-redir holds half the URBs' packets before it delivers: 3 x 32 / 2
+ * at high speed, 3 x 8 / 2 at full speed (docs/usb.md) */
+#define REDIR_ISO_TARGET_HS     48
+#define REDIR_ISO_TARGET_FS     12
+
+/* Packet @seq of the IN tests: 100-180 bytes of a pattern of @seq. */
+static unsigned iso_seq_len(unsigned seq)
+{
+    return 100 + 20 * (seq % 5);
+}
+
+static void peer_send_seq(unsigned seq)
+{
+    uint8_t pkt[ISO_MPS];
+
+    for (unsigned j = 0; j < sizeof(pkt); j++) {
+        pkt[j] = seq * 7 + j;
+    }
+    peer_send_iso(0x83, usb_redir_success, pkt, iso_seq_len(seq));
+}
+
+/* Transaction @uf of ITD(0) carried packet @seq, whole. */
+static void check_iso_seq(Env *e, unsigned uf, unsigned seq)
+{
+    unsigned len = iso_seq_len(seq);
+    uint8_t buf[ISO_MPS];
+
+    g_assert_cmphex(itd_status(e, ITD(0), uf), ==, (len << 16) | (0x200 * uf));
+    qtest_memread(e->qts, ISO_BUF + 0x200 * uf, buf, ISO_MPS);
+    for (unsigned j = 0; j < len; j++) {
+        g_assert_cmpuint(buf[j], ==, (uint8_t)(seq * 7 + j));
+    }
+    g_assert_cmphex(buf[len], ==, 0xee);
+}
+
+/* Eight IN transactions of ITD(0) that must all be empty packets. */
+static void run_iso_in_empty(Env *e)
+{
+    run_iso_in(e, 8);
+    for (unsigned uf = 0; uf < 8; uf++) {
+        g_assert_cmphex(itd_status(e, ITD(0), uf), ==, 0x200 * uf);
+    }
+}
+
+/* IN transactions in frames of eight until packet @last: every one
+ * carries the next packet from *@seq, in order; nothing after @last. */
+static void run_iso_in_until(Env *e, unsigned *seq, unsigned last)
+{
+    while (*seq <= last) {
+        run_iso_in(e, 8);
+        for (unsigned uf = 0; uf < 8; uf++) {
+            if (*seq <= last) {
+                check_iso_seq(e, uf, (*seq)++);
+            } else {
+                /* the ring ran dry: an empty packet */
+                g_assert_cmphex(itd_status(e, ITD(0), uf), ==, 0x200 * uf);
+            }
+        }
+    }
+}
+
+/*
+ * IN: nothing is delivered before the ring holds its target; then the
+ * peer's packets reach the iTD transactions in order; after the ring ran
+ * dry, empty packets until it holds the target again.  OUT: the iTD's
+ * data arrive as iso packets.
+ */
 static void redir_iso_in_out(Env *e)
 {
-    uint8_t pkt[ISO_MPS], buf[ISO_MPS];
+    uint8_t pkt[ISO_MPS];
+    unsigned sent = 0, seq = 0;
 
     /* the first IN transaction starts the stream and finds nothing */
     run_iso_in(e, 1);
@@ -1366,29 +1433,30 @@ static void redir_iso_in_out(Env *e)
     g_assert_cmpuint(peer->start[0].pkts_per_urb, ==, 32);
     g_assert_cmpuint(peer->start[0].no_urbs, ==, 3);
 
-    for (unsigned i = 0; i < 5; i++) {
-        for (unsigned j = 0; j < sizeof(pkt); j++) {
-            pkt[j] = i * 7 + j;
-        }
-        peer_send_iso(0x83, usb_redir_success, pkt, 100 + 20 * i);
+    /* one packet short of the target: still filling */
+    while (sent < REDIR_ISO_TARGET_HS - 1) {
+        peer_send_seq(sent++);
     }
     redir_barrier(e);
-    run_iso_in(e, 6);
-    for (unsigned i = 0; i < 5; i++) {
-        unsigned len = MIN(100 + 20 * i, ISO_MPS);
+    run_iso_in_empty(e);
+    /* the target reached: all of them, in order, then empty packets */
+    peer_send_seq(sent++);
+    redir_barrier(e);
+    run_iso_in_until(e, &seq, sent - 1);
+    run_iso_in_empty(e);
 
-        g_assert_cmphex(itd_status(e, ITD(0), i), ==,
-                        (len << 16) | (0x200 * i));
-        qtest_memread(e->qts, ISO_BUF + 0x200 * i, buf, ISO_MPS);
-        for (unsigned j = 0; j < len; j++) {
-            g_assert_cmpuint(buf[j], ==, (uint8_t)(i * 7 + j));
-        }
-        if (len < ISO_MPS) {
-            g_assert_cmphex(buf[len], ==, 0xee);
-        }
+    /* after the underrun the ring fills to the target again */
+    while (sent < 2 * REDIR_ISO_TARGET_HS - 10) {
+        peer_send_seq(sent++);
     }
-    /* the sixth finds the ring empty */
-    g_assert_cmphex(itd_status(e, ITD(0), 5), ==, 0x200 * 5);
+    redir_barrier(e);
+    run_iso_in_empty(e);
+    while (sent < 2 * REDIR_ISO_TARGET_HS) {
+        peer_send_seq(sent++);
+    }
+    redir_barrier(e);
+    run_iso_in_until(e, &seq, sent - 1);
+    g_assert_cmpuint(seq, ==, 2 * REDIR_ISO_TARGET_HS);
 
     /* OUT: three transactions of EP4 (page 8 on), the first starts it */
     for (unsigned uf = 0; uf < 3; uf++) {
@@ -1505,10 +1573,16 @@ static void redir_iso_hostile(Env *e)
 {
     uint8_t big[ISO_MPS + 1], buf[16];
 
+    unsigned seq = 0;
+
     memset(big, 0x77, sizeof(big));
     peer_send_iso(0x83, usb_redir_success, big, sizeof(big));
     peer_send_iso(0x81, usb_redir_success, big, 8);
     peer_send_iso(0x83, usb_redir_success, (const uint8_t *)"after-big", 9);
+    /* the rest of the target fill level */
+    while (seq < REDIR_ISO_TARGET_HS - 2) {
+        peer_send_seq(seq++);
+    }
     {
         struct usb_redir_iso_stream_status_header st = {
             .status = usb_redir_stall, .endpoint = 0x8f,
@@ -1527,9 +1601,12 @@ static void redir_iso_hostile(Env *e)
     g_assert_cmphex(itd_status(e, ITD(0), 1), ==, (9u << 16) | 0x200);
     qtest_memread(e->qts, ISO_BUF + 0x200, buf, 9);
     g_assert_cmpmem(buf, 9, "after-big", 9);
-    g_assert_cmphex(itd_status(e, ITD(0), 2), ==, 0x400);  /* empty */
+    check_iso_seq(e, 2, 0);
     g_assert_cmphex(qehci_rd(&e->h, USBSTS) & STS_ERRINT, ==, STS_ERRINT);
     qehci_wr(&e->h, USBSTS, 0x3f);
+    seq = 1;
+    run_iso_in_until(e, &seq, REDIR_ISO_TARGET_HS - 3);
+    run_iso_in_empty(e);
 
     /* the peer lost EP3's stream */
     {
@@ -1686,23 +1763,42 @@ static void test_redir_iso_uhci(void)
     g_assert_cmphex(peer->start[0].endpoint, ==, 0x83);
     g_assert_cmpuint(peer->start[0].pkts_per_urb, ==, 8);
     g_assert_cmpuint(peer->start[0].no_urbs, ==, 3);
-    for (unsigned i = 0; i < 3; i++) {
+    /* below the target fill level (12): nothing delivered */
+    for (unsigned i = 0; i < REDIR_ISO_TARGET_FS; i++) {
         for (unsigned j = 0; j < sizeof(pkt); j++) {
             pkt[j] = i * 11 + j;
         }
         peer_send_iso(0x83, usb_redir_success, pkt, 50 + i);
-    }
-    redir_barrier_uhci(&e);
-    run_uhci_iso(&e, 4, true, 3, ISO_MPS);
-    for (unsigned i = 0; i < 3; i++) {
-        g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, i)), ==, 50 + i);
-        qtest_memread(e.qts, buf + 0x200 * i, pkt, 51 + i);
-        for (unsigned j = 0; j < 50 + i; j++) {
-            g_assert_cmpuint(pkt[j], ==, (uint8_t)(i * 11 + j));
+        if (i == 2) {
+            redir_barrier_uhci(&e);
+            run_uhci_iso(&e, 4, true, 3, ISO_MPS);
+            for (unsigned k = 0; k < 4; k++) {
+                g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, k)), ==,
+                                 0);
+            }
         }
-        g_assert_cmphex(pkt[50 + i], ==, 0xee);
     }
-    g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, 3)), ==, 0);
+    /* at the target: all twelve in order, then empty packets */
+    redir_barrier_uhci(&e);
+    for (unsigned r = 0; r < 2; r++) {
+        run_uhci_iso(&e, 8, true, 3, ISO_MPS);
+        for (unsigned k = 0; k < 8; k++) {
+            unsigned i = r * 8 + k;
+
+            if (i >= REDIR_ISO_TARGET_FS) {
+                g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, k)), ==,
+                                 0);
+                continue;
+            }
+            g_assert_cmpuint(quhci_actlen(quhci_td_ctrl(&e.u, k)), ==,
+                             50 + i);
+            qtest_memread(e.qts, buf + 0x200 * k, pkt, 51 + i);
+            for (unsigned j = 0; j < 50 + i; j++) {
+                g_assert_cmpuint(pkt[j], ==, (uint8_t)(i * 11 + j));
+            }
+            g_assert_cmphex(pkt[50 + i], ==, 0xee);
+        }
+    }
 
     /* 40 packets into a ring of 32: the first 8 are dropped */
     for (uint32_t i = 0; i < 40; i++) {

@@ -1,7 +1,9 @@
 /*
  * The isochronous IN ring shared by usb-redir and usb-host
  * (hw/usb/iso-ring.c): order, the bound (oldest dropped and counted),
- * oversize packets refused, short destination buffers, clear and free.
+ * oversize packets refused, short destination buffers, clear and free;
+ * the target fill level (nothing before it, then in order, filling again
+ * after an underrun and after a clear).
  */
 #include "qemu/osdep.h"
 #include "hw/usb/iso-ring.h"
@@ -130,6 +132,84 @@ static void test_take(void)
     usb_iso_ring_free(&r);
 }
 
+/* Take one transaction; returns its length (0: an empty packet) and
+ * checks it succeeded and carried packet @seq's first byte. */
+static size_t take_seq(UsbIsoRing *r, int seq)
+{
+    uint8_t out[16];
+    USBPacket p = { .pid = USB_TOKEN_IN, .buf = out, .len = sizeof(out) };
+
+    usb_iso_ring_take(r, &p);
+    g_assert_cmpint(p.status, ==, USB_RET_SUCCESS);
+    if (p.actual) {
+        g_assert_cmpint(out[0], ==, seq);
+    }
+    return p.actual;
+}
+
+static void push_seq(UsbIsoRing *r, uint8_t seq)
+{
+    g_assert_true(usb_iso_ring_push(r, &seq, 1, USB_RET_SUCCESS));
+}
+
+static void test_target(void)
+{
+    UsbIsoRing r;
+    uint8_t seq = 0;
+    int next = 0;
+
+    usb_iso_ring_init(&r, 8, 16);
+    usb_iso_ring_set_target(&r, 4);
+    /* filling: nothing delivered before 4 packets wait */
+    for (unsigned i = 0; i < 3; i++) {
+        push_seq(&r, seq++);
+        g_assert_cmpuint(take_seq(&r, -1), ==, 0);
+    }
+    push_seq(&r, seq++);
+    /* then in order, while one comes in for each one out ... */
+    for (unsigned i = 0; i < 10; i++) {
+        g_assert_cmpuint(take_seq(&r, next++), ==, 1);
+        push_seq(&r, seq++);
+    }
+    /* ... and the ring drained to an underrun */
+    while (usb_iso_ring_count(&r)) {
+        g_assert_cmpuint(take_seq(&r, next++), ==, 1);
+    }
+    g_assert_cmpuint(r.underruns, ==, 0);
+    g_assert_cmpuint(take_seq(&r, -1), ==, 0);
+    g_assert_cmpuint(r.underruns, ==, 1);
+    /* filling again: 3 packets are not enough */
+    for (unsigned i = 0; i < 3; i++) {
+        push_seq(&r, seq++);
+        g_assert_cmpuint(take_seq(&r, -1), ==, 0);
+    }
+    push_seq(&r, seq++);
+    g_assert_cmpuint(take_seq(&r, next++), ==, 1);
+    g_assert_cmpuint(r.underruns, ==, 1);
+    /* a clear (a stream stopped) fills again too */
+    usb_iso_ring_clear(&r);
+    next = seq;
+    for (unsigned i = 0; i < 3; i++) {
+        push_seq(&r, seq++);
+    }
+    g_assert_cmpuint(take_seq(&r, -1), ==, 0);
+    /* overflow still drops the oldest: 12 pushed into 8 slots */
+    for (unsigned i = 0; i < 9; i++) {
+        push_seq(&r, seq++);
+    }
+    g_assert_cmpuint(usb_iso_ring_count(&r), ==, 8);
+    next += 4;
+    g_assert_cmpuint(take_seq(&r, next++), ==, 1);
+    /* the target is capped below the ring's size, 0 delivers at once */
+    usb_iso_ring_set_target(&r, 100);
+    g_assert_cmpuint(r.target, ==, 7);
+    usb_iso_ring_set_target(&r, 0);
+    usb_iso_ring_clear(&r);
+    push_seq(&r, 42);
+    g_assert_cmpuint(take_seq(&r, 42), ==, 1);
+    usb_iso_ring_free(&r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -137,5 +217,6 @@ int main(int argc, char **argv)
     g_test_add_func("/usb-iso-ring/overflow", test_overflow);
     g_test_add_func("/usb-iso-ring/bounds", test_bounds);
     g_test_add_func("/usb-iso-ring/take", test_take);
+    g_test_add_func("/usb-iso-ring/target", test_target);
     return g_test_run();
 }
