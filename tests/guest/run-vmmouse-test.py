@@ -8,7 +8,8 @@ QMP socket.  At "vmmouse: ready for events" the host sends three pointer
 reports with input-send-event (absolute x/y in 0..0x7fff, the left
 button, the wheel); the guest reads them as vmmouse packets.  At
 "vmmouse: ready for flood" it sends 300 reports and then one byte on COM1;
-the guest checks that its queue stopped at 1024 words.  Passes when the
+the guest checks that its queue stopped at 1024 words.  At "vmmouse:
+ready for relative" it sends one relative report.  Passes when the
 guest's SUMMARY has no failures.  Exit 77 (skipped) without /dev/kvm.
 """
 import sys
@@ -39,6 +40,11 @@ def body(host):
     for i in range(300):
         qmp.ret("input-send-event", {"events": [abs_ev("x", i)]})
     host.tell()
+    host.wait_line("vmmouse: ready for relative")
+    qmp.ret("input-send-event", {"events": [
+        {"type": "rel", "data": {"axis": "x", "value": 5}},
+        {"type": "rel", "data": {"axis": "y", "value": -3}},
+        btn_ev("right", True)]})
 
 
 def main():

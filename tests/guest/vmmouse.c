@@ -16,7 +16,10 @@
  *     finds the PS/2 wake-up bytes on the aux port;
  *   - "vmmouse: ready for flood": the host sends 300 reports and a byte on
  *     COM1; the queue holds 1024 words (256 packets), the rest dropped;
- *   - DISABLE: status 0xffff, queue kept.
+ *   - DISABLE: status 0xffff, queue kept;
+ *   - drained, READ_ID, REQUEST_RELATIVE, "vmmouse: ready for relative":
+ *     the host sends a relative report (x +5, y -3, right button); the
+ *     packet has the deltas as they are and no relative flag.
  */
 #include "guest.h"
 
@@ -30,6 +33,7 @@
 #define VMMOUSE_READ_ID         0x45414552u
 #define VMMOUSE_DISABLE         0x000000f5u
 #define VMMOUSE_REQUEST_ABSOLUTE 0x53424152u
+#define VMMOUSE_REQUEST_RELATIVE 0x4c455252u
 #define VMMOUSE_VERSION         0x3442554au
 
 #define KBD_DATA        0x60
@@ -148,11 +152,31 @@ static void test_flood(void)
     report(status() == 0xffff0400u, "DISABLE: status 0xffff, queue kept");
 }
 
+/* Relative mode: the report's deltas as they are (y down positive). */
+static void test_relative(void)
+{
+    uint32_t n;
+
+    while ((n = status() & 0xffff) != 0) {
+        backdoor(CMD_DATA, n < 4 ? n : 4);
+    }
+    backdoor(CMD_COMMAND, VMMOUSE_READ_ID);
+    backdoor(CMD_DATA, 1);
+    backdoor(CMD_COMMAND, VMMOUSE_REQUEST_RELATIVE);
+    report(status() == 0, "relative mode: enabled, queue drained");
+    printf("vmmouse: ready for relative\n");
+    bool queued = wait_until((status() & 0xffff) >= 4, 10000000);
+    report(queued, "a relative packet queued");
+    check_packet("relative", 0x10, 5, (uint32_t)-3, 0);
+    backdoor(CMD_COMMAND, VMMOUSE_DISABLE);
+}
+
 int main(void)
 {
     report_prefix("vmmouse");
     test_enable();
     test_events();
     test_flood();
+    test_relative();
     report_summary();
 }
