@@ -179,6 +179,15 @@ static void vmmouse_remove_handler(VmmouseState *s)
     }
 }
 
+/* A new handler starts from position 0 and no buttons, as QEMU's new
+ * legacy mouse entry does after a mode change or DISABLE. */
+static void vmmouse_forget_pointer(VmmouseState *s)
+{
+    s->buttons = 0;
+    s->x = s->y = 0;
+    s->dx = s->dy = 0;
+}
+
 /* Take the pointer in @absolute mode; only an enabled (READ_ID) device
  * does, as QEMU's. */
 static void vmmouse_update_handler(VmmouseState *s, bool absolute)
@@ -189,6 +198,7 @@ static void vmmouse_update_handler(VmmouseState *s, bool absolute)
     if (s->absolute != absolute) {
         s->absolute = absolute;
         vmmouse_remove_handler(s);
+        vmmouse_forget_pointer(s);
     }
     if (!s->handler) {
         s->handler = qemu_input_handler_register(
@@ -202,6 +212,7 @@ static void vmmouse_disable(VmmouseState *s)
 {
     s->status = VMMOUSE_STATUS_OFF;
     vmmouse_remove_handler(s);
+    vmmouse_forget_pointer(s);
 }
 
 static void vmmouse_status(void *opaque, VmportRegs *r)
@@ -308,8 +319,9 @@ static void vmmouse_reset(DeviceState *dev)
 
     s->status = VMMOUSE_STATUS_OFF;
     s->nb_queue = 0;
-    s->dx = s->dy = 0;
+    s->absolute = 0;
     vmmouse_remove_handler(s);
+    vmmouse_forget_pointer(s);
 }
 
 /* A stream from elsewhere is checked before it is used: the queue length
