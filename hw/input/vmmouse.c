@@ -69,6 +69,9 @@ typedef struct VmmouseState {
     int32_t x, y;
     /* relative motion since the last report */
     int32_t dx, dy;
+    /* an event came since the last report: the input layer syncs every
+     * handler, and a report without pointer events (a key) is no packet */
+    bool pending;
     QemuInputHandlerState *handler;     /* NULL: the PS/2 mouse has it */
 } VmmouseState;
 
@@ -122,6 +125,7 @@ static void vmmouse_input_event(void *opaque, QemuConsole *src,
     VmmouseState *s = opaque;
     InputMoveEvent *mv;
 
+    s->pending = true;
     switch (evt->type) {
     case INPUT_EVENT_KIND_BTN:
         vmmouse_button(s, evt->u.btn.data);
@@ -152,8 +156,12 @@ static void vmmouse_input_sync(void *opaque)
 {
     VmmouseState *s = opaque;
 
+    if (!s->pending) {
+        return;
+    }
     vmmouse_queue_packet(s, 0);
     s->dx = s->dy = 0;
+    s->pending = false;
 }
 
 static const QemuInputHandler vmmouse_abs_handler = {
@@ -186,6 +194,7 @@ static void vmmouse_forget_pointer(VmmouseState *s)
     s->buttons = 0;
     s->x = s->y = 0;
     s->dx = s->dy = 0;
+    s->pending = false;
 }
 
 /* Take the pointer in @absolute mode; only an enabled (READ_ID) device
@@ -340,6 +349,7 @@ static int vmmouse_post_load(void *opaque, int version_id)
     s->buttons &= VMMOUSE_LEFT_BUTTON | VMMOUSE_RIGHT_BUTTON |
                   VMMOUSE_MIDDLE_BUTTON;
     s->dx = s->dy = 0;
+    s->pending = false;
     vmmouse_remove_handler(s);
     vmmouse_update_handler(s, s->absolute);
     return 0;

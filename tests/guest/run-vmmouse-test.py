@@ -4,8 +4,8 @@
     run-vmmouse-test.py EMULATOR PAYLOAD MACHINE
 
 Boots PAYLOAD (vmmouse.c) on MACHINE (pc or q35) with COM1 on stdio and a
-QMP socket.  At "vmmouse: ready for events" the host sends three pointer
-reports with input-send-event (absolute x/y in 0..0x7fff, the left
+QMP socket.  At "vmmouse: ready for events" the host presses and releases
+a key (no packet), then sends three pointer reports with input-send-event (absolute x/y in 0..0x7fff, the left
 button, the wheel); the guest reads them as vmmouse packets.  At
 "vmmouse: ready for flood" it sends 300 reports and then one byte on COM1;
 the guest checks that its queue stopped at 1024 words.  At "vmmouse:
@@ -30,6 +30,13 @@ def body(host):
     host.wait_line("vmmouse: ready for events")
     mice = qmp.ret("query-mice")
     print("query-mice: %r" % mice, flush=True)
+    # a key is no pointer report: no packet for it
+    qmp.ret("input-send-event", {"events": [
+        {"type": "key", "data": {"down": True,
+                                 "key": {"type": "qcode", "data": "a"}}}]})
+    qmp.ret("input-send-event", {"events": [
+        {"type": "key", "data": {"down": False,
+                                 "key": {"type": "qcode", "data": "a"}}}]})
     qmp.ret("input-send-event", {"events": [
         abs_ev("x", 0x4000), abs_ev("y", 0x2000), btn_ev("left", True)]})
     qmp.ret("input-send-event", {"events": [

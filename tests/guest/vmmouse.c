@@ -9,7 +9,8 @@
  *   - READ_ID queues the version 0x3442554a and enables; DATA(1) reads it;
  *     DATA with nothing queued is an error (status 0xffff again);
  *   - the PS/2 mouse streams (aux enabled, 0xf4), REQUEST_ABSOLUTE;
- *     "vmmouse: ready for events": the host sends three reports with
+ *     "vmmouse: ready for events": the host presses a key (no packet: a
+ *     report without pointer events is none), then sends three reports with
  *     input-send-event (abs x/y, left button, wheel down, its release);
  *     the guest reads four 4-word packets (x and y in 0..0xffff; the wheel
  *     step is a packet of its own before its report's, as QEMU's) and
@@ -75,9 +76,11 @@ static int kbd_read(uint64_t timeout_us)
     return inb(KBD_DATA);
 }
 
-/* Aux port on, mouse streaming (0xd4 0xf4: the mouse ACKs 0xfa). */
+/* Keyboard port off (the host's keys stay in the keyboard), aux port on,
+ * mouse streaming (0xd4 0xf4: the mouse ACKs 0xfa). */
 static bool ps2_mouse_stream(void)
 {
+    kbd_wait_write(KBD_STATUS, 0xad);
     while (inb(KBD_STATUS) & KBD_STAT_OBF) {
         inb(KBD_DATA);
     }
