@@ -8,7 +8,8 @@
  * 0x81-0x8f), the floppy controller (0x3f0, IRQ 6, DMA 2; present even
  * with -nodefaults, as QEMU's; hw/block/fdc.c keeps CMOS 10h and the
  * floppy bits of 14h), the 0xed delay port and the VMware backdoor port
- * 0x5658 (unless -machine vmport=off; hw/i386/vmport.c).
+ * 0x5658 (unless -machine vmport=off; hw/i386/vmport.c) with the vmmouse
+ * behind it when there is an i8042 too (hw/input/vmmouse.c), as QEMU's.
  *
  * CMOS contents (IBM PC/AT layout, as QEMU's pc_cmos_init fills them; the
  * values SeaBIOS reads):
@@ -353,6 +354,8 @@ bool pc_isa_devices_init(MachineState *ms, GError **errp)
         mc146818rtc_set_irq_output(rtc, hpet_rtc_irq_input(hpet));
     }
     if ((ms->i8042 && !pc_isa_new(TYPE_I8042, NULL, 0, errp)) ||
+        /* the vmmouse wakes its driver through the PS/2 mouse */
+        (ms->i8042 && ms->vmport && !pc_isa_new("vmmouse", NULL, 0, errp)) ||
         !pc_isa_new("port92", NULL, 0, errp) ||
         !pc_create_dma(errp) || !pc_fdc_init(errp) ||
         !pc_isa_new("ioport80", delay_port, ARRAY_SIZE(delay_port), errp)) {

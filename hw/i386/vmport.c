@@ -21,9 +21,9 @@
  *   GET_VCPU_INFO (68) EAX bit 3 (legacy x2APIC) when the vCPU's CPUID
  *                      has x2APIC
  * Any other command, a wrong magic, or a read other than 32 bits answers
- * EAX = all ones and leaves the other registers alone.  The vmmouse
- * commands (39-41, QEMU's separate vmmouse device) are not there: the
- * absolute pointer comes from usb-tablet or virtio-tablet instead.
+ * EAX = all ones and leaves the other registers alone.  Other devices add
+ * commands with vmport_register_command() (include/hw/i386/vmport.h): the
+ * vmmouse's 39-41 (hw/input/vmmouse.c), as QEMU's vmport_register().
  *
  * The registers are the vCPU's (kvm_current_x86_vcpu, KVM_GET_REGS and
  * KVM_SET_REGS while KVM waits for the IN's data, as QEMU does); EAX goes
@@ -34,6 +34,7 @@
 #include "accel/kvm.h"
 #include "hw/boards.h"
 #include "hw/isa.h"
+#include "hw/i386/vmport.h"
 #include "target/i386/cpu.h"
 #include "target/i386/kvm-cpu.h"
 
@@ -55,17 +56,55 @@ enum {
 #define VCPU_INFO_LEGACY_X2APIC (1u << 3)
 #define CPUID_1_ECX_X2APIC      (1u << 21)
 
+/* Commands other devices register; the built-in ones are below 0x50
+ * (GET_VCPU_INFO 68), so a small table covers them all. */
+#define VMPORT_ENTRIES          0x50
+
+typedef struct VmportCommand {
+    VmportCommandFn *fn;
+    void *opaque;
+} VmportCommand;
+
 typedef struct VmportState {
     ISADevice parent;
+    VmportCommand extra[VMPORT_ENTRIES];
     MemoryRegion io;
     bool vcpu_info_known;       /* under the big lock, as every exit */
     uint32_t vcpu_info;
 } VmportState;
 
-/* The registers of a command: in (EAX, ECX) and out. */
-typedef struct VmportRegs {
-    uint32_t eax, ebx, ecx, edx;
-} VmportRegs;
+/* The machine's one port, for vmport_register_command (NULL without). */
+static VmportState *vmport_instance;
+
+bool vmport_register_command(unsigned cmd, VmportCommandFn *fn, void *opaque)
+{
+    VmportState *s = vmport_instance;
+
+    if (!s || cmd >= VMPORT_ENTRIES || s->extra[cmd].fn) {
+        return false;
+    }
+    s->extra[cmd] = (VmportCommand) { fn, opaque };
+    return true;
+}
+
+bool vmport_run_registered(VmportRegs *r)
+{
+    VmportState *s = vmport_instance;
+    unsigned cmd = r->ecx & 0xffff;
+
+    if (!s || cmd >= VMPORT_ENTRIES || !s->extra[cmd].fn) {
+        return false;
+    }
+    s->extra[cmd].fn(s->extra[cmd].opaque, r);
+    return true;
+}
+
+void vmport_unregister_command(unsigned cmd)
+{
+    if (vmport_instance && cmd < VMPORT_ENTRIES) {
+        vmport_instance->extra[cmd] = (VmportCommand) { NULL, NULL };
+    }
+}
 
 static void vmport_uuid(VmportRegs *r)
 {
@@ -111,6 +150,9 @@ static uint32_t vmport_vcpu_info(VmportState *s, const X86KvmVcpu *cpu)
 static bool vmport_command(VmportState *s, const X86KvmVcpu *cpu,
                            VmportRegs *r)
 {
+    if (vmport_run_registered(r)) {
+        return true;
+    }
     switch (r->ecx & 0xffff) {
     case VMPORT_CMD_GETVERSION:
         r->eax = VMPORT_VERSION;
@@ -147,7 +189,8 @@ static uint64_t vmport_read(void *opaque, uint64_t addr, unsigned size)
         return UINT32_MAX;
     }
     r = (VmportRegs) { (uint32_t)regs.rax, (uint32_t)regs.rbx,
-                       (uint32_t)regs.rcx, (uint32_t)regs.rdx };
+                       (uint32_t)regs.rcx, (uint32_t)regs.rdx,
+                       (uint32_t)regs.rsi, (uint32_t)regs.rdi };
     if (!vmport_command(opaque, cpu, &r)) {
         return UINT32_MAX;
     }
@@ -159,6 +202,8 @@ static uint64_t vmport_read(void *opaque, uint64_t addr, unsigned size)
     regs.rbx = r.ebx;
     regs.rcx = r.ecx;
     regs.rdx = r.edx;
+    regs.rsi = r.esi;
+    regs.rdi = r.edi;
     if (x86_kvm_vcpu_ioctl(cpu, KVM_SET_REGS, &regs) < 0) {
         return UINT32_MAX;
     }
@@ -185,11 +230,15 @@ static bool vmport_realize(DeviceState *dev, GError **errp)
 
     memory_region_init_io(&s->io, &vmport_ops, s, "vmport", 4);
     isa_register_ioport(&s->parent, &s->io, VMPORT_PORT);
+    vmport_instance = s;
     return true;
 }
 
 static void vmport_unrealize(DeviceState *dev)
 {
+    if (vmport_instance == (VmportState *)dev) {
+        vmport_instance = NULL;
+    }
     memory_region_destroy(&((VmportState *)dev)->io);
 }
 

@@ -702,6 +702,18 @@ void ps2_mouse_event(PS2MouseState *s, int dx, int dy, int dz,
     }
 }
 
+/* A one-count motion to the right: the vmmouse's doorbell, so a guest
+ * driver that waits on the aux IRQ goes to read the backdoor queue (as
+ * QEMU's ps2_mouse_fake_event). */
+void ps2_mouse_fake_event(PS2MouseState *s)
+{
+    if (!mouse_streaming(s)) {
+        return;
+    }
+    s->dx = MIN(s->dx + 1, MOUSE_ACCUM_MAX);
+    mouse_sync(s, false);
+}
+
 static void mouse_note_rate(PS2MouseState *s, uint8_t rate)
 {
     static const uint8_t wheel_magic[] = { 200, 100, 80 };

@@ -12,12 +12,13 @@
  *   GETHZ (45): EAX:EBX the TSC frequency in Hz, ECX the APIC bus Hz
  *   GET_VCPU_INFO (68): EAX a bit set of VCPU_INFO_*
  * An IN with another EAX, or an unknown command, leaves the registers
- * alone (EAX all ones); the vmmouse commands (39-41) are not answered.
+ * alone (EAX all ones).  The vmmouse commands (39-41) belong to the
+ * vmmouse device (tests/guest/vmmouse.c); the DATA probe here asks for
+ * 0xdeadbeef words, an error that leaves the registers alone.
  *
  * Command line: ram_mb=N (the -m size), uuid=1 (expect the -uuid
  * 12345678-9abc-def0-1122-334455667788), vmport_off=1 (-machine
- * vmport=off: expect no answer).  QEMU 7.2 passes it all but for the
- * vmmouse status, which its vmmouse device answers.
+ * vmport=off: expect no answer).  QEMU 7.2 passes it all.
  */
 #include "guest.h"
 

@@ -25,6 +25,7 @@
 #include "hw/pci/pci.h"
 #include "hw/pci-host/i440fx.h"
 #include "hw/intc/apic.h"
+#include "hw/i386/vmport.h"
 #include "chardev/char.h"
 #include "system/main-loop.h"
 #include "system/blockdev.h"
@@ -292,6 +293,55 @@ static void poke_vga(DeviceState *dev, int variant)
  * tray, GET EVENT STATUS NOTIFICATION's events).
  */
 #define SCSI_HD_DRIVE "devstate-scsi-hd"
+
+/* The vmmouse: its commands through the vmport (made in prepare, there
+ * is no vCPU to send them through the port), a report from the input
+ * layer; variants differ in the mode and the position. */
+static DeviceState *vmmouse_vmport;
+
+static uint32_t vmmouse_cmd(unsigned cmd, uint32_t ebx)
+{
+    VmportRegs r = { .eax = 0x564d5868, .ebx = ebx, .ecx = cmd };
+
+    g_assert(vmport_run_registered(&r));
+    return r.eax;
+}
+
+static void prepare_vmmouse(void)
+{
+    GError *err = NULL;
+
+    vmmouse_vmport = device_new("vmport", &err);
+    g_assert_no_error(err);
+    g_assert(device_realize(vmmouse_vmport, &err));
+}
+
+static void poke_vmmouse(DeviceState *dev, int variant)
+{
+    vmmouse_cmd(VMPORT_CMD_VMMOUSE_COMMAND, 0x45414552);   /* READ_ID */
+    vmmouse_cmd(VMPORT_CMD_VMMOUSE_COMMAND,
+                variant ? 0x4c455252 : 0x53424152);     /* REL : ABS */
+    qemu_input_queue_abs(NULL, INPUT_AXIS_X, 100 + variant, 0, 1000);
+    qemu_input_queue_rel(NULL, INPUT_AXIS_X, 5);
+    qemu_input_queue_btn(NULL, INPUT_BUTTON_LEFT, true);
+    qemu_input_event_sync();
+}
+
+static void probe_vmmouse(DeviceState *dev)
+{
+    uint32_t st = vmmouse_cmd(VMPORT_CMD_VMMOUSE_STATUS, 0);
+
+    vmmouse_cmd(VMPORT_CMD_VMMOUSE_DATA, MIN(st & 0xffff, 6));
+    vmmouse_cmd(VMPORT_CMD_VMMOUSE_COMMAND, 0x53424152);
+    poke_vmmouse(dev, 0);
+    vmmouse_cmd(VMPORT_CMD_VMMOUSE_COMMAND, 0xf5);          /* DISABLE */
+}
+
+static void cleanup_vmmouse(DeviceState *dev)
+{
+    device_destroy(vmmouse_vmport);
+    vmmouse_vmport = NULL;
+}
 
 static void prepare_scsi_hd_drive(void)
 {
@@ -700,6 +750,10 @@ static const DeviceSetup device_setups[] = {
     { .type = "i8257", .poke = poke_i8257 },
     { .type = "isa-fdc", .poke = poke_fdc },
     { .type = "i8042", .poke = poke_i8042 },
+    /* the PS/2 mouse it wakes the driver with is the i8042's */
+    { .type = "vmmouse", .hba = "i8042", .prepare = prepare_vmmouse,
+      .poke = poke_vmmouse, .probe = probe_vmmouse,
+      .cleanup = cleanup_vmmouse },
     { .type = "hpet", .poke = poke_hpet },
     /* a disk needs a drive: machine_setup() makes one */
     { .type = "virtio-blk-pci", .props = "drive=" VBLK_DRIVE_ID,

@@ -97,6 +97,8 @@ void ps2_mouse_flush(PS2MouseState *s);
 void ps2_keyboard_event(PS2KbdState *s, unsigned keycode, bool down);
 void ps2_mouse_event(PS2MouseState *s, int dx, int dy, int dz,
                      unsigned buttons);
+/* One count of motion, no button change (the vmmouse's wake-up). */
+void ps2_mouse_fake_event(PS2MouseState *s);
 PS2KbdState *ps2_kbd_get_default(void);
 PS2MouseState *ps2_mouse_get_default(void);
 
