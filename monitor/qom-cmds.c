@@ -451,6 +451,14 @@ static void list_cpu_props(ObjectPropertyInfoList ***tail)
 
     LIST_APPEND(*tail, prop_info("type", "string"));
     LIST_APPEND(*tail, prop_info("migratable", "bool"));
+    LIST_APPEND(*tail, prop_info("pmu", "bool"));
+    LIST_APPEND(*tail, prop_info("phys-bits", "uint32"));
+    LIST_APPEND(*tail, prop_info("host-phys-bits", "bool"));
+    LIST_APPEND(*tail, prop_info("host-phys-bits-limit", "uint8"));
+    LIST_APPEND(*tail, prop_info("l3-cache", "bool"));
+    LIST_APPEND(*tail, prop_info("host-cache-info", "bool"));
+    LIST_APPEND(*tail, prop_info("tsc-frequency", "int"));
+    LIST_APPEND(*tail, prop_info("vmware-cpuid-freq", "bool"));
     for (guint i = 0; i < names->len; i++) {
         LIST_APPEND(*tail, prop_info(g_ptr_array_index(names, i), "bool"));
     }

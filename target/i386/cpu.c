@@ -161,6 +161,14 @@ static const struct { const char *alias, *name; } feature_aliases[] = {
 #define CPUID_8000_0001_ECX_CMP_LEGACY (1u << 1)
 #define CPUID_8000_0001_ECX_TOPOEXT (1u << 22)
 #define CPUID_APM_INVTSC    (1u << 8)   /* CPUID.80000007H:EDX */
+#define CPUID_1_EDX_PSE36   (1u << 17)
+#define CPUID_1_ECX_PDCM    (1u << 15)  /* IA32_PERF_CAPABILITIES */
+#define CPUID_EXT2_LM       (1u << 29)  /* CPUID.80000001H:EDX */
+#define CPUID_EXT3_PERFCORE (1u << 23)  /* CPUID.80000001H:ECX */
+/* QEMU's phys-bits for a 64-bit named model (TCG_PHYS_ADDR_BITS) */
+#define DEFAULT_PHYS_BITS   40
+/* KVM's local APIC timer counts at 1 GHz (one bus cycle a nanosecond) */
+#define APIC_BUS_KHZ        1000000u
 /* 1_EDX bits AMD mirrors in 0x80000001 EDX (AMD APM vol. 3, E.4.2). */
 #define CPUID_EXT2_AMD_ALIASES 0x0183f3ffu
 
@@ -378,12 +386,16 @@ GPtrArray *x86_cpu_feature_names(void)
     return names;
 }
 
-/* Properties QEMU's x86 CPU has that make no difference here. */
+/*
+ * Properties QEMU's x86 CPU has that make no difference here:
+ * legacy-cache picks between two sets of QEMU's built-in cache tables
+ * (kvmpc reports the host's caches), full-cpuid-auto-level and
+ * kvm-no-smi-migration are compatibility knobs of old machine types,
+ * x-hv-synic-kvm-only is QEMU-internal, lbr-fmt needs an Intel PMU with
+ * LBR that KVM hosts here lack (docs/cpu.md).
+ */
 static const char *const ignored_props[] = {
-    "host-phys-bits", "host-phys-bits-limit", "phys-bits",
-    "pmu", "l3-cache", "host-cache-info", "legacy-cache", "tsc-frequency",
-    "vmware-cpuid-freq", "x-hv-synic-kvm-only",
-    "full-cpuid-auto-level",
+    "legacy-cache", "x-hv-synic-kvm-only", "full-cpuid-auto-level",
     "kvm-no-smi-migration", "lbr-fmt", NULL,
 };
 
@@ -517,6 +529,114 @@ static bool copy_string_prop(const char *name, const char *value, char *dst,
     return true;
 }
 
+/* A frequency in Hz: digits with an optional metric suffix (k, M, G), as
+ * QEMU's tsc-freq= takes it ("2.5G" is not: QEMU's is a whole number). */
+static bool parse_hz_prop(const char *name, const char *value, uint64_t *out,
+                          GError **errp)
+{
+    g_autofree char *digits = g_strdup(value);
+    size_t len = strlen(digits);
+    uint64_t scale = 1;
+    GError *err = NULL;
+
+    if (len > 1) {
+        switch (digits[len - 1]) {
+        case 'k': case 'K': scale = 1000; break;
+        case 'M': scale = 1000000; break;
+        case 'G': scale = 1000000000; break;
+        }
+        if (scale > 1) {
+            digits[len - 1] = '\0';
+        }
+    }
+    if (!parse_uint(digits, out, &err) || *out > INT64_MAX / scale) {
+        g_clear_error(&err);
+        error_setg(errp, "Parameter '%s' expects a frequency in Hz", name);
+        return false;
+    }
+    *out *= scale;
+    return true;
+}
+
+static bool parse_tristate(const char *name, const char *value, int8_t *out,
+                           GError **errp)
+{
+    bool on;
+
+    if (!parse_on_off(name, value, &on, errp)) {
+        return false;
+    }
+    *out = on;
+    return true;
+}
+
+/* pmu=, phys-bits= and the other properties that shape what a vCPU
+ * reports rather than which features it has: 1 handled, 0 not one of
+ * them, -1 error. */
+static int parse_shape_prop(X86CPUConfig *cfg, const char *key,
+                            const char *value, GError **errp)
+{
+    uint64_t n;
+
+    if (!strcmp(key, "pmu")) {
+        return parse_tristate(key, value, &cfg->pmu, errp) ? 1 : -1;
+    }
+    if (!strcmp(key, "phys-bits")) {
+        if (!parse_int_prop(key, value, UINT32_MAX, &n, errp)) {
+            return -1;
+        }
+        if (n && (n < 32 || n > 52)) {
+            /* QEMU's words, its two spaces included */
+            error_setg(errp, "phys-bits should be between 32 and 52  (but "
+                       "is %" PRIu64 ")", n);
+            return -1;
+        }
+        cfg->phys_bits = n;
+        return 1;
+    }
+    if (!strcmp(key, "host-phys-bits")) {
+        return parse_tristate(key, value, &cfg->host_phys_bits, errp) ? 1 : -1;
+    }
+    if (!strcmp(key, "host-phys-bits-limit")) {
+        if (!parse_int_prop(key, value, 0xff, &n, errp)) {
+            return -1;
+        }
+        cfg->host_phys_bits_limit = n;
+        return 1;
+    }
+    if (!strcmp(key, "l3-cache")) {
+        return parse_on_off(key, value, &cfg->l3_cache, errp) ? 1 : -1;
+    }
+    if (!strcmp(key, "host-cache-info")) {
+        const X86CPUModel *m = find_model(cfg->model);
+
+        if (!m || !m->from_host) {
+            /* only host and max have it in QEMU */
+            error_setg(errp, "Property '%s-x86_64-cpu.host-cache-info' not "
+                       "found", cfg->model);
+            return -1;
+        }
+        return parse_tristate(key, value, &cfg->host_cache_info, errp)
+               ? 1 : -1;
+    }
+    if (!strcmp(key, "tsc-frequency") || !strcmp(key, "tsc-freq")) {
+        if (!parse_hz_prop(key, value, &n, errp)) {
+            return -1;
+        }
+        if (n / 1000 > UINT32_MAX) {
+            error_setg(errp, "Parameter '%s' is too large", key);
+            return -1;
+        }
+        cfg->tsc_khz = n / 1000;
+        return 1;
+    }
+    if (!strcmp(key, "vmware-cpuid-freq")) {
+        return parse_on_off(key, value, &cfg->vmware_cpuid_freq, errp)
+               ? 1 : -1;
+    }
+    return 0;
+}
+
 /* One "key=value" option other than a feature flag. */
 static bool parse_prop(X86CPUConfig *cfg, const char *key, const char *value,
                        GError **errp)
@@ -581,6 +701,12 @@ static bool parse_prop(X86CPUConfig *cfg, const char *key, const char *value,
     if (!strcmp(key, "migratable")) {
         return parse_on_off(key, value, &cfg->migratable, errp);
     }
+    switch (parse_shape_prop(cfg, key, value, errp)) {
+    case 1:
+        return true;
+    case -1:
+        return false;
+    }
     if (is_ignored_prop(key)) {
         return true;
     }
@@ -641,6 +767,9 @@ static void config_init(X86CPUConfig *cfg, const char *model)
     cfg->migratable = true;
     cfg->hv_spinlocks = 0xffffffffu;
     cfg->family = cfg->model_num = cfg->stepping = -1;
+    cfg->pmu = cfg->host_phys_bits = cfg->host_cache_info = -1;
+    cfg->l3_cache = true;
+    cfg->vmware_cpuid_freq = true;
 }
 
 bool x86_cpu_config_parse(const char *model_and_features, X86CPUConfig *cfg,
@@ -1356,11 +1485,167 @@ static void apply_topology(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
     topo_amd_leaves(t, topo, apic_id);
 }
 
-const char *x86_cpuid_unmigratable_reason(const X86CPUIDTable *t)
+/* ---- the PMU, address width, caches and TSC rate (pmu=, phys-bits=,
+ * l3-cache=, tsc-frequency=) ---- */
+
+bool x86_cpu_config_pmu(const X86CPUConfig *cfg)
+{
+    const X86CPUModel *m = find_model(cfg->model);
+
+    if (cfg->pmu >= 0) {
+        return cfg->pmu;
+    }
+    return m && m->from_host;   /* QEMU: host and max have pmu=on */
+}
+
+/* pmu=off: no architectural PMU (leaf 0xa), no PERF_CAPABILITIES MSR
+ * (PDCM), no AMD core performance counters (PerfCtrExtCore) and no
+ * PerfMonV2 leaf, as QEMU hides them. */
+static void apply_pmu(X86CPUIDTable *t, bool on)
+{
+    struct kvm_cpuid2 *c = x86_cpuid_table_kvm(t);
+    struct kvm_cpuid_entry2 *e;
+
+    if (on) {
+        return;
+    }
+    for (unsigned i = 0; i < t->nent; i++) {
+        e = &t->entries[i];
+        if (e->function == 0xa || e->function == 0x80000022) {
+            e->eax = e->ebx = e->ecx = e->edx = 0;
+        }
+    }
+    if ((e = x86_cpuid_find(c, 1, 0))) {
+        e->ecx &= ~CPUID_1_ECX_PDCM;
+    }
+    if ((e = x86_cpuid_find(c, 0x80000001, 0))) {
+        e->ecx &= ~CPUID_EXT3_PERFCORE;
+    }
+}
+
+/*
+ * The guest's physical address width (CPUID.80000008H:EAX[7:0]), as
+ * QEMU 7.2 chooses it: host-phys-bits (on for host and max) gives the
+ * host's, capped at host-phys-bits-limit; otherwise phys-bits, else 40.
+ * A 32-bit CPU has 36 bits with PSE-36 and 32 without.
+ */
+static unsigned guest_phys_bits(const X86CPUConfig *cfg, const X86CPUModel *m,
+                                unsigned host_bits, bool lm, bool pse36)
+{
+    bool from_host = cfg->host_phys_bits >= 0 ? cfg->host_phys_bits
+                                              : m->from_host;
+    unsigned bits;
+
+    if (!lm) {
+        return pse36 ? 36 : 32;
+    }
+    if (from_host) {
+        bits = host_bits;
+        if (cfg->host_phys_bits_limit && bits > cfg->host_phys_bits_limit) {
+            bits = cfg->host_phys_bits_limit;
+        }
+        return bits;
+    }
+    return cfg->phys_bits ? cfg->phys_bits : DEFAULT_PHYS_BITS;
+}
+
+static void apply_phys_bits(const X86CPUConfig *cfg, const X86CPUModel *m,
+                            const struct kvm_cpuid2 *sup, X86CPUIDTable *t)
+{
+    struct kvm_cpuid2 *c = x86_cpuid_table_kvm(t);
+    const struct kvm_cpuid_entry2 *hs = x86_cpuid_find_const(sup, 0x80000008,
+                                                             0);
+    struct kvm_cpuid_entry2 *e = x86_cpuid_find(c, 0x80000008, 0);
+    struct kvm_cpuid_entry2 *x1 = x86_cpuid_find(c, 0x80000001, 0);
+    struct kvm_cpuid_entry2 *l1 = x86_cpuid_find(c, 1, 0);
+    unsigned host_bits = hs ? (hs->eax & 0xff) : 36;
+    unsigned bits = guest_phys_bits(cfg, m, host_bits,
+                                    x1 && (x1->edx & CPUID_EXT2_LM),
+                                    l1 && (l1->edx & CPUID_1_EDX_PSE36));
+    static bool warned;
+
+    if (!e) {
+        return;
+    }
+    e->eax = (e->eax & ~0xffu) | bits;
+    if (!warned && bits != host_bits &&
+        (cfg->phys_bits || cfg->host_phys_bits_limit)) {
+        /* QEMU's warning when the guest is told another width than the
+         * host's: RAM or BARs above the host's width would not work */
+        error_report("warning: Host physical bits (%u) does not match "
+                     "phys-bits property (%u)", host_bits, bits);
+        warned = true;
+    }
+}
+
+/* l3-cache=off: the L3 level leaves leaf 4 and 0x8000001d (a null
+ * cache type ends the list there) and AMD's 0x80000006 EDX. */
+static void apply_l3_cache(X86CPUIDTable *t, bool on)
+{
+    struct kvm_cpuid_entry2 *e;
+
+    if (on) {
+        return;
+    }
+    for (unsigned i = 0; i < t->nent; i++) {
+        e = &t->entries[i];
+        if ((e->function == 4 || e->function == 0x8000001d) &&
+            ((e->eax >> 5) & 7) == 3) {
+            e->eax = e->ebx = e->ecx = e->edx = 0;
+        }
+    }
+    if ((e = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000006, 0))) {
+        e->edx = 0;
+    }
+}
+
+static uint32_t host_tsc_khz;
+
+void x86_cpu_set_tsc_khz(uint32_t khz)
+{
+    host_tsc_khz = khz;
+}
+
+/*
+ * VMware's timing leaf 0x40000010 (EAX: TSC kHz, EBX: APIC bus kHz),
+ * which Linux and other guests read to skip calibrating the TSC: QEMU
+ * offers it (vmware-cpuid-freq, on by default) in the KVM leaves when
+ * the TSC rate is stable and known, an invariant TSC or tsc-frequency=.
+ * Not beside Hyper-V's leaves, which take 0x40000000.
+ */
+static void apply_tsc_leaf(const X86CPUConfig *cfg, X86CPUIDTable *t)
+{
+    struct kvm_cpuid2 *c = x86_cpuid_table_kvm(t);
+    struct kvm_cpuid_entry2 *base = x86_cpuid_find(c, 0x40000000, 0);
+    struct kvm_cpuid_entry2 *apm = x86_cpuid_find(c, 0x80000007, 0);
+    uint32_t khz = cfg->tsc_khz ? cfg->tsc_khz : host_tsc_khz;
+    bool stable = cfg->tsc_khz || (apm && (apm->edx & CPUID_APM_INVTSC));
+    struct kvm_cpuid_entry2 *e;
+
+    if (!cfg->vmware_cpuid_freq || !cfg->kvm_signature || !base ||
+        x86_hv_enabled(cfg) || !khz || !stable) {
+        return;
+    }
+    if ((e = get_entry(t, 0x40000010, 0))) {
+        e->eax = khz;
+        e->ebx = APIC_BUS_KHZ;
+        e->ecx = e->edx = 0;
+        base = x86_cpuid_find(c, 0x40000000, 0);
+        base->eax = MAX(base->eax, 0x40000010u);
+    }
+}
+
+const char *x86_cpuid_unmigratable_reason(const X86CPUConfig *cfg,
+                                          const X86CPUIDTable *t)
 {
     const struct kvm_cpuid_entry2 *e =
         x86_cpuid_find_const((const struct kvm_cpuid2 *)t, 0x80000007, 0);
 
+    if (cfg && cfg->tsc_khz) {
+        /* QEMU: with tsc-frequency= the destination runs the TSC at the
+         * same rate (or refuses to start), so invtsc may migrate */
+        return NULL;
+    }
     if (e && (e->edx & CPUID_APM_INVTSC)) {
         return "State blocked by non-migratable CPU device (invtsc flag)";
     }
@@ -1400,6 +1685,10 @@ bool x86_cpu_build_cpuid(const X86CPUConfig *cfg,
         remove_entries(out, 0x40000000);
         remove_entries(out, 0x40000001);
     }
+    apply_pmu(out, x86_cpu_config_pmu(cfg));
+    apply_phys_bits(cfg, m, supported, out);
+    apply_l3_cache(out, cfg->l3_cache);
+    apply_tsc_leaf(cfg, out);
     x86_hv_build_leaves(cfg, topo->max_cpus ? topo->max_cpus : 1, out);
     apply_topology(out, topo, apic_id, cfg->level != 0);
     return true;
@@ -1503,6 +1792,17 @@ QDict *x86_cpu_model_expand(const char *name, QDict *props, bool full,
     qdict_put_str(out, "model-id", m->model_id);
     qdict_put_int(out, full ? "level" : "min-level", m->level);
     qdict_put_int(out, full ? "xlevel" : "min-xlevel", m->xlevel);
+    if (!full) {
+        return out;             /* "static" lists only the base's features */
+    }
+    /* QEMU 7.2's defaults for a named model */
+    qdict_put_bool(out, "pmu", false);
+    qdict_put_int(out, "phys-bits", 0);
+    qdict_put_bool(out, "host-phys-bits", false);
+    qdict_put_int(out, "host-phys-bits-limit", 0);
+    qdict_put_bool(out, "l3-cache", true);
+    qdict_put_int(out, "tsc-frequency", 0);
+    qdict_put_bool(out, "vmware-cpuid-freq", true);
     return out;
 }
 
@@ -1587,6 +1887,11 @@ const struct kvm_cpuid2 *x86_cpu_qtest_supported(void)
     get_entry(t, 6, 0);
     get_entry(t, 7, 0)->eax = 1;
     get_entry(t, 7, 1);
+    if ((e = get_entry(t, 0xa, 0))) {
+        /* architectural PMU v2: 8 48-bit counters, 3 fixed ones */
+        e->eax = 2 | 8 << 8 | 48 << 16 | 7 << 24;
+        e->edx = 3 | 48 << 5;
+    }
     get_entry(t, 0xb, 0);
     get_entry(t, 0xb, 1);
     if ((e = get_entry(t, 0xd, 0))) {
@@ -1612,6 +1917,9 @@ const struct kvm_cpuid2 *x86_cpu_qtest_supported(void)
     }
     get_entry(t, 0x80000001, 0);
     put_brand(t, "kvmpc qtest host CPU");
+    if ((e = get_entry(t, 0x80000006, 0))) {
+        e->ecx = 1024 << 16 | 6 << 12 | 64;    /* 1 MiB 8-way L2 */
+    }
     get_entry(t, 0x80000007, 0);
     if ((e = get_entry(t, 0x80000008, 0))) {
         e->eax = 0x3030;                /* 48-bit physical and virtual */

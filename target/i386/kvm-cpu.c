@@ -184,16 +184,77 @@ static bool enable_hv_caps(X86KvmVcpu *cpu, const X86CPUConfig *cfg,
     return true;
 }
 
-/* A vCPU given an invariant TSC cannot migrate (QEMU's blocker, once for
- * the VM: every vCPU has the same features). */
-static void block_unmigratable(const X86CPUIDTable *table)
+/* A vCPU given an invariant TSC without tsc-frequency= cannot migrate
+ * (QEMU's blocker, once for the VM: every vCPU has the same features). */
+static void block_unmigratable(const X86CPUConfig *cfg,
+                               const X86CPUIDTable *table)
 {
     static bool blocked;
-    const char *reason = x86_cpuid_unmigratable_reason(table);
+    const char *reason = x86_cpuid_unmigratable_reason(cfg, table);
 
     if (reason && !blocked) {
         migrate_add_blocker(reason);
         blocked = true;
+    }
+}
+
+/*
+ * tsc-frequency=: the vCPU's TSC runs at @khz.  With TSC scaling
+ * (KVM_CAP_TSC_CONTROL) KVM sets any rate; without it only the host's
+ * own rate can be had, and asking for another is an error at start-up,
+ * as in QEMU (the guest would see its clock run at the wrong speed).
+ * KVM_SET_TSC_KHZ is not tried without the capability: some hosts
+ * record the rate they then refuse, and would report it back.
+ */
+static bool set_tsc_rate(const X86KvmVcpu *cpu, uint32_t khz, GError **errp)
+{
+    int cur;
+
+    if (kvm_check_extension(KVM_CAP_TSC_CONTROL) > 0 &&
+        x86_kvm_vcpu_ioctl(cpu, KVM_SET_TSC_KHZ,
+                           (void *)(uintptr_t)khz) == 0) {
+        return true;
+    }
+    cur = x86_kvm_vcpu_ioctl(cpu, KVM_GET_TSC_KHZ, NULL);
+    if (cur > 0 && (uint32_t)cur == khz) {
+        return true;
+    }
+    error_setg(errp, "TSC frequency mismatch between VM (%u kHz) and host "
+               "(%d kHz), and TSC scaling unavailable", khz, cur);
+    return false;
+}
+
+/* The vCPU's TSC rate into the CPUID builder (leaf 0x40000010). */
+static bool setup_tsc_rate(const X86KvmVcpu *cpu, const X86CPUConfig *cfg,
+                           GError **errp)
+{
+    int khz;
+
+    if (cfg->tsc_khz) {
+        if (!set_tsc_rate(cpu, cfg->tsc_khz, errp)) {
+            return false;
+        }
+        x86_cpu_set_tsc_khz(cfg->tsc_khz);
+        return true;
+    }
+    if (kvm_check_extension(KVM_CAP_GET_TSC_KHZ) > 0 &&
+        (khz = x86_kvm_vcpu_ioctl(cpu, KVM_GET_TSC_KHZ, NULL)) > 0) {
+        x86_cpu_set_tsc_khz(khz);
+    }
+    return true;
+}
+
+/* host-cache-info=off asks for QEMU's built-in cache tables, which kvmpc
+ * does not have: say so once rather than pass over it. */
+static void warn_cache_info(const X86CPUConfig *cfg)
+{
+    static bool warned;
+
+    if (cfg->host_cache_info == 0 && !warned) {
+        error_report("warning: host-cache-info=off: kvmpc describes the "
+                     "host's caches (QEMU's built-in cache tables are not "
+                     "modelled)");
+        warned = true;
     }
 }
 
@@ -205,13 +266,15 @@ bool x86_kvm_vcpu_init(X86KvmVcpu *cpu, const struct kvm_cpuid2 *supported,
     char brand[49];
 
     host_brand_string(brand);
-    if (!x86_cpu_build_cpuid(x86_cpu_current_config(), supported, brand,
+    warn_cache_info(x86_cpu_current_config());
+    if (!setup_tsc_rate(cpu, x86_cpu_current_config(), errp) ||
+        !x86_cpu_build_cpuid(x86_cpu_current_config(), supported, brand,
                              topo, cpu->apic_id, table, errp)) {
         return false;
     }
     l1 = x86_cpuid_find_const(x86_cpuid_table_kvm(table), 1, 0);
     cpu->signature = l1 ? l1->eax : 0x600;
-    block_unmigratable(table);
+    block_unmigratable(x86_cpu_current_config(), table);
     if (!x86_kvm_vcpu_ioctl_ok(cpu, KVM_SET_CPUID2, x86_cpuid_table_kvm(table),
                        "KVM_SET_CPUID2", errp)) {
         return false;
@@ -228,6 +291,7 @@ const struct kvm_cpuid2 *x86_cpu_supported_cpuid(void)
             uint64_t v[X86_FEATURE_MSRS];
             x86_cpu_qtest_feature_msrs(v);
             x86_cpu_set_host_feature_msrs(v);
+            x86_cpu_set_tsc_khz(2000000);   /* the stand-in host's 2 GHz */
             msrs_set = true;
         }
         return x86_cpu_qtest_supported();

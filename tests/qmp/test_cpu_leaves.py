@@ -362,6 +362,99 @@ def test_invtsc_blocks_migration(binary):
 
 
 @no_kvm
+def test_shape_properties(binary):
+    """pmu=, phys-bits=, host-phys-bits(-limit)= and l3-cache= as QEMU 7.2
+    applies them, on the qtest stand-in host (48-bit, a v2 PMU, an L3 in
+    leaf 4 subleaf 3)."""
+    def cpuid(cpu):
+        return kvmpc_cpuid(binary, ["-cpu", cpu])[0]
+    host, named = cpuid("host"), cpuid("Skylake-Client")
+    check(host[(0xa, 0)][0] != 0, "host: PMU leaf %r" % (host[(0xa, 0)],))
+    check_eq(named[(0xa, 0)], (0, 0, 0, 0), "named model: pmu=off")
+    check(cpuid("Skylake-Client,pmu=on")[(0xa, 0)][0] != 0, "pmu=on")
+    check_eq(cpuid("host,pmu=off")[(0xa, 0)], (0, 0, 0, 0), "host,pmu=off")
+    for cpu, bits in (("host", 48), ("Skylake-Client", 40),
+                      ("Skylake-Client,phys-bits=42", 42),
+                      ("Skylake-Client,host-phys-bits=on", 48),
+                      ("host,host-phys-bits-limit=39", 39)):
+        check_eq(cpuid(cpu)[(0x80000008, 0)][0] & 0xff, bits,
+                 "-cpu %s: physical address bits" % cpu)
+    check_eq(host[(4, 3)][0] >> 5 & 7, 3, "host: leaf 4.3 is the L3")
+    check_eq(cpuid("host,l3-cache=off")[(4, 3)], (0, 0, 0, 0),
+             "l3-cache=off: leaf 4.3")
+    r = subprocess.run([binary, "-accel", "qtest", "-cpu",
+                        "host,phys-bits=64", "-display", "none"],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode != 0 and "phys-bits should be between 32 and 52"
+          in r.stderr, "phys-bits=64: rc %d %r" % (r.returncode, r.stderr))
+
+
+def kvm_tsc_control():
+    """KVM_CHECK_EXTENSION(KVM_CAP_TSC_CONTROL) on /dev/kvm."""
+    import fcntl
+    fd = os.open("/dev/kvm", os.O_RDWR)
+    try:
+        return fcntl.ioctl(fd, 0xAE03, 60) > 0
+    finally:
+        os.close(fd)
+
+
+def test_tsc_frequency(binary):
+    """Under KVM: tsc-frequency= runs the TSC at that rate where KVM can
+    scale it and is refused with QEMU's words where it cannot; the host's
+    own rate is always accepted, is what leaf 0x40000010 reports, and
+    lets an invariant TSC migrate (QEMU's rule)."""
+    def run(cpu, commands):
+        script = '{"execute":"qmp_capabilities"}\n' + "".join(
+            json.dumps(c) + "\n" for c in commands) + \
+            '{"execute":"quit"}\n'
+        r = subprocess.run(
+            [binary, "-accel", "kvm", "-S", "-nodefaults", "-display",
+             "none", "-machine", "pc", "-m", "64", "-cpu", cpu,
+             "-qmp", "stdio"], input=script, capture_output=True,
+            text=True, timeout=30)
+        replies = [json.loads(line) for line in r.stdout.splitlines()
+                   if line.strip()]
+        return r, [x for x in replies if "return" in x or "error" in x][1:]
+
+    def leaf_4000_0010(cpu):
+        r, replies = run(cpu, [{"execute": "human-monitor-command",
+                                "arguments": {"command-line":
+                                              "info cpuid 0"}}])
+        check(r.returncode == 0, "-cpu %s: %r" % (cpu, r.stderr))
+        for line in replies[0]["return"].splitlines():
+            head, _, regs = line.partition(": ")
+            if not line.startswith("MSR ") and \
+                    [int(x, 16) for x in head.split()] == [0x40000010, 0]:
+                return int(regs.split()[0].split("=")[1], 16)
+        return None
+    khz = leaf_4000_0010("host,migratable=off")
+    if khz is None:
+        print("SKIP test_tsc_frequency: this host's KVM has no invariant "
+              "TSC, so its TSC rate is not reported to compare with")
+        return
+    check(khz > 100000, "TSC rate %d kHz" % khz)
+    check_eq(leaf_4000_0010("host,+invtsc,tsc-frequency=%d" % (khz * 1000)),
+             khz, "leaf 0x40000010 with the host's rate given")
+    r, replies = run("host,+invtsc,tsc-frequency=%d" % (khz * 1000),
+                     [{"execute": "migrate",
+                       "arguments": {"uri": "exec:cat > /dev/null"}}])
+    check_eq(replies[0], {"return": {}},
+             "+invtsc with tsc-frequency= migrates")
+    other = khz + 100000
+    if kvm_tsc_control():
+        check_eq(leaf_4000_0010("host,tsc-frequency=%d" % (other * 1000)),
+                 other, "a scaled TSC rate")
+    else:
+        r, _ = run("host,tsc-frequency=%d" % (other * 1000), [])
+        want = ("TSC frequency mismatch between VM (%d kHz) and host "
+                "(%d kHz), and TSC scaling unavailable" % (other, khz))
+        check(r.returncode != 0 and want in r.stderr,
+              "another rate without TSC scaling: rc %d %r"
+              % (r.returncode, r.stderr))
+
+
+@no_kvm
 def test_enforce_and_check(binary):
     vm, paths = start_qmp_vm(binary, extra=["-accel", "qtest"])
     try:
@@ -443,4 +536,5 @@ if __name__ == "__main__":
                test_hyperv_leaves, test_hyperv_dependencies,
                test_hyperv_needs_host_support,
                test_enforce_and_check, test_smp_against_qemu,
-               test_invtsc_blocks_migration])
+               test_invtsc_blocks_migration, test_shape_properties,
+               test_tsc_frequency])

@@ -116,6 +116,14 @@ typedef struct X86CPUConfig {
     bool hv_passthrough;        /* every enlightenment not switched off */
     uint32_t hv_spinlocks;      /* hv-spinlocks= (0xffffffff: never) */
     char hv_vendor_id[13];      /* "" = "Microsoft Hv" */
+    int8_t pmu;                 /* -1: the model's (host/max on, else off) */
+    uint32_t phys_bits;         /* phys-bits= (0: 40, or the host's) */
+    int8_t host_phys_bits;      /* -1: the model's (host/max on) */
+    uint32_t host_phys_bits_limit;  /* 0: none */
+    bool l3_cache;              /* off: the L3 level is not described */
+    int8_t host_cache_info;     /* -1: not given (host/max only) */
+    uint32_t tsc_khz;           /* tsc-frequency= / 1000 (0: the host's) */
+    bool vmware_cpuid_freq;     /* leaf 0x40000010 with a known TSC rate */
 } X86CPUConfig;
 
 /* hv-* option @key (value NULL = on): 1 handled, 0 not an hv option,
@@ -175,6 +183,12 @@ struct QDict;
 struct QDict *x86_cpu_model_expand(const char *name, struct QDict *props,
                                    bool full, GError **errp);
 
+/* The vCPUs' TSC rate in kHz (KVM_GET_TSC_KHZ, or tsc-frequency once
+ * set), which leaf 0x40000010 reports; 0: unknown. */
+void x86_cpu_set_tsc_khz(uint32_t khz);
+/* Whether -cpu's PMU is on (pmu=, else the model's default). */
+bool x86_cpu_config_pmu(const X86CPUConfig *cfg);
+
 /* The host's feature MSR values (X86_FEATURE_MSRS of them, NULL: none),
  * which -cpu's MSR features are checked against. */
 void x86_cpu_set_host_feature_msrs(const uint64_t *values);
@@ -227,9 +241,11 @@ static inline struct kvm_cpuid2 *x86_cpuid_table_kvm(X86CPUIDTable *t)
  * @host_brand: the host's 48-byte brand string for "host"/"max" (may be NULL).
  */
 /* Whether @t gives the guest a feature that makes it unmigratable (an
- * invariant TSC: its frequency would change under the guest); the reason
- * as QEMU words its migration blocker, or NULL. */
-const char *x86_cpuid_unmigratable_reason(const X86CPUIDTable *t);
+ * invariant TSC without tsc-frequency= in @cfg: its frequency would
+ * change under the guest); the reason as QEMU words its migration
+ * blocker, or NULL. */
+const char *x86_cpuid_unmigratable_reason(const X86CPUConfig *cfg,
+                                          const X86CPUIDTable *t);
 bool x86_cpu_build_cpuid(const X86CPUConfig *cfg,
                          const struct kvm_cpuid2 *supported,
                          const char *host_brand,

@@ -200,10 +200,21 @@ static void fake_supported(FakeSupported *s)
         { .function = 0x40000000, .eax = 0x40000001, .ebx = 0x4b4d564b },
         { .function = 0x40000001, .eax = 0x01007efb },
         { .function = 0x80000000, .eax = 0x80000021, .ebx = 0x68747541 },
-        { .function = 0x80000001, .eax = 0x00a00f11, .ecx = 0x00400393,
-          .edx = 0x23d3fbff },
+        { .function = 0xa, .eax = 0x07300802, .edx = 0x603 },   /* PMU */
+        { .function = 0x80000001, .eax = 0x00a00f11, .ecx = 0x00c00393,
+          .edx = 0x23d3fbff },                          /* perfctr-core */
+        { .function = 0x80000006, .ecx = 0x04006140, .edx = 0x0a009140 },
         { .function = 0x80000007, .edx = 0x100 },       /* invtsc */
         { .function = 0x80000008, .eax = 0x3030, .ecx = 0x7001 },
+        { .function = 0x8000001d, .index = 0,
+          .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x121 },
+        { .function = 0x8000001d, .index = 1,
+          .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x143 },
+        { .function = 0x8000001d, .index = 2,
+          .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x4163,
+          .ebx = 0x03c0003f, .ecx = 0x7fff, .edx = 1 },  /* L3 */
+        { .function = 0x8000001d, .index = 3,
+          .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX },
         { .function = 0x8000001e },
         { .function = 0x80000021, .eax = 0x204 },
     };
@@ -222,11 +233,13 @@ static const struct kvm_cpuid_entry2 *leaf(const X86CPUIDTable *t,
     return e;
 }
 
+/* The configuration build() parsed last. */
+static X86CPUConfig built_cfg;
+
 static void build(const char *spec, unsigned cpus, unsigned cores,
                   unsigned threads, uint32_t apic_id, X86CPUIDTable *t)
 {
     FakeSupported sup;
-    X86CPUConfig cfg;
     SmpConfig smp = { .cpus = cpus, .sockets = 1, .dies = 1, .cores = cores,
                       .threads = threads };
     X86CPUTopoInfo topo;
@@ -234,9 +247,9 @@ static void build(const char *spec, unsigned cpus, unsigned cores,
 
     fake_supported(&sup);
     x86_topo_info_from_smp(&smp, &topo);
-    g_assert_true(x86_cpu_config_parse(spec, &cfg, &err));
-    cfg.check = false;      /* keep test output quiet */
-    g_assert_true(x86_cpu_build_cpuid(&cfg, x86_cpuid_table_kvm(&sup), "Host Brand", &topo,
+    g_assert_true(x86_cpu_config_parse(spec, &built_cfg, &err));
+    built_cfg.check = false;      /* keep test output quiet */
+    g_assert_true(x86_cpu_build_cpuid(&built_cfg, x86_cpuid_table_kvm(&sup), "Host Brand", &topo,
                                       apic_id, t, &err));
     g_assert_no_error(err);
 }
@@ -272,13 +285,139 @@ static void test_cpuid_migratable(void)
         g_test_message("%s", specs[i]);
         g_assert_cmphex(leaf(t, 0x80000007, 0)->edx & 0x100, ==,
                         invtsc[i] ? 0x100 : 0);
-        g_assert_true(!x86_cpuid_unmigratable_reason(t) == !invtsc[i]);
+        g_assert_true(!x86_cpuid_unmigratable_reason(&built_cfg, t) ==
+                      !invtsc[i]);
     }
-    g_assert_cmpstr(x86_cpuid_unmigratable_reason(t), ==, NULL);
+    g_assert_cmpstr(x86_cpuid_unmigratable_reason(&built_cfg, t), ==, NULL);
     build("host,migratable=off", 1, 1, 1, 0, t);
-    g_assert_cmpstr(x86_cpuid_unmigratable_reason(t), ==,
+    g_assert_cmpstr(x86_cpuid_unmigratable_reason(&built_cfg, t), ==,
                     "State blocked by non-migratable CPU device "
                     "(invtsc flag)");
+    /* with tsc-frequency= the invariant TSC migrates, as in QEMU */
+    build("host,migratable=off,tsc-frequency=2596126000", 1, 1, 1, 0, t);
+    g_assert_cmphex(leaf(t, 0x80000007, 0)->edx & 0x100, ==, 0x100);
+    g_assert_cmpstr(x86_cpuid_unmigratable_reason(&built_cfg, t), ==, NULL);
+}
+
+static uint32_t leaf_eax_or_zero(const X86CPUIDTable *t, uint32_t f,
+                                 uint32_t i)
+{
+    const struct kvm_cpuid_entry2 *e =
+        x86_cpuid_find_const((const struct kvm_cpuid2 *)t, f, i);
+
+    return e ? e->eax : 0;
+}
+
+/* pmu=: QEMU's default is on for host and max, off for named models;
+ * off hides leaf 0xa and the AMD core counters. */
+static void test_cpuid_pmu(void)
+{
+    g_autofree X86CPUIDTable *t = g_new0(X86CPUIDTable, 1);
+
+    build("host", 1, 1, 1, 0, t);
+    g_assert_cmphex(leaf(t, 0xa, 0)->eax, ==, 0x07300802);
+    g_assert_cmphex(leaf(t, 0x80000001, 0)->ecx & (1u << 23), !=, 0);
+    build("host,pmu=off", 1, 1, 1, 0, t);
+    g_assert_cmphex(leaf(t, 0xa, 0)->eax, ==, 0);
+    g_assert_cmphex(leaf(t, 0xa, 0)->edx, ==, 0);
+    g_assert_cmphex(leaf(t, 0x80000001, 0)->ecx & (1u << 23), ==, 0);
+    build("EPYC", 1, 1, 1, 0, t);
+    g_assert_cmphex(leaf_eax_or_zero(t, 0xa, 0), ==, 0);
+    build("EPYC,pmu=on", 1, 1, 1, 0, t);
+    g_assert_cmphex(leaf(t, 0xa, 0)->eax, ==, 0x07300802);
+}
+
+/* phys-bits: the host's 48 for host/max, QEMU's 40 for named models. */
+static void test_cpuid_phys_bits(void)
+{
+    g_autofree X86CPUIDTable *t = g_new0(X86CPUIDTable, 1);
+    static const struct {
+        const char *spec;
+        unsigned bits;
+    } cases[] = {
+        { "host", 48 }, { "max", 48 }, { "qemu64", 40 }, { "EPYC", 40 },
+        { "qemu64,phys-bits=44", 44 }, { "qemu64,host-phys-bits=on", 48 },
+        { "host,host-phys-bits-limit=39", 39 },
+        { "host,host-phys-bits=off", 40 },
+        { "host,host-phys-bits=off,phys-bits=46", 46 },
+        { "qemu64,-lm", 36 },
+    };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_test_message("%s", cases[i].spec);
+        build(cases[i].spec, 1, 1, 1, 0, t);
+        g_assert_cmpuint(leaf(t, 0x80000008, 0)->eax & 0xff, ==,
+                         cases[i].bits);
+        /* the virtual address width stays */
+        g_assert_cmpuint((leaf(t, 0x80000008, 0)->eax >> 8) & 0xff, ==, 48);
+    }
+}
+
+/* l3-cache=off: no L3 level in 0x8000001d (or leaf 4), nor 0x80000006. */
+static void test_cpuid_l3_cache(void)
+{
+    g_autofree X86CPUIDTable *t = g_new0(X86CPUIDTable, 1);
+
+    build("host", 1, 1, 1, 0, t);
+    g_assert_cmphex(leaf(t, 0x8000001d, 2)->eax & 0xff, ==, 0x63);
+    g_assert_cmphex(leaf(t, 0x80000006, 0)->edx, ==, 0x0a009140);
+    build("host,l3-cache=off", 1, 1, 1, 0, t);
+    g_assert_cmphex(leaf(t, 0x8000001d, 2)->eax, ==, 0);
+    g_assert_cmphex(leaf(t, 0x8000001d, 2)->ecx, ==, 0);
+    g_assert_cmphex(leaf(t, 0x8000001d, 1)->eax & 0xff, ==, 0x43);
+    g_assert_cmphex(leaf(t, 0x80000006, 0)->edx, ==, 0);
+    g_assert_cmphex(leaf(t, 0x80000006, 0)->ecx, ==, 0x04006140);
+}
+
+/* VMware's timing leaf with a stable, known TSC rate. */
+static void test_cpuid_tsc_leaf(void)
+{
+    g_autofree X86CPUIDTable *t = g_new0(X86CPUIDTable, 1);
+
+    x86_cpu_set_tsc_khz(2596126);
+    build("host", 1, 1, 1, 0, t);       /* no invtsc: rate not stable */
+    g_assert_cmphex(leaf(t, 0x40000000, 0)->eax, ==, 0x40000001);
+    g_assert_null(x86_cpuid_find_const((const struct kvm_cpuid2 *)t,
+                                       0x40000010, 0));
+    build("host,migratable=off", 1, 1, 1, 0, t);
+    g_assert_cmphex(leaf(t, 0x40000000, 0)->eax, ==, 0x40000010);
+    g_assert_cmpuint(leaf(t, 0x40000010, 0)->eax, ==, 2596126);
+    g_assert_cmpuint(leaf(t, 0x40000010, 0)->ebx, ==, 1000000);
+    build("host,tsc-frequency=2G", 1, 1, 1, 0, t);
+    g_assert_cmpuint(leaf(t, 0x40000010, 0)->eax, ==, 2000000);
+    build("host,migratable=off,vmware-cpuid-freq=off", 1, 1, 1, 0, t);
+    g_assert_null(x86_cpuid_find_const((const struct kvm_cpuid2 *)t,
+                                       0x40000010, 0));
+    build("host,migratable=off,kvm=off", 1, 1, 1, 0, t);
+    g_assert_null(x86_cpuid_find_const((const struct kvm_cpuid2 *)t,
+                                       0x40000010, 0));
+    x86_cpu_set_tsc_khz(0);
+}
+
+static void test_shape_prop_errors(void)
+{
+    X86CPUConfig c;
+    GError *err = NULL;
+
+    g_assert_false(x86_cpu_config_parse("qemu64,phys-bits=60", &c, &err));
+    g_assert_cmpstr(err->message, ==,
+                    "phys-bits should be between 32 and 52  (but is 60)");
+    g_clear_error(&err);
+    g_assert_false(x86_cpu_config_parse("qemu64,phys-bits=31", &c, &err));
+    g_clear_error(&err);
+    g_assert_false(x86_cpu_config_parse("EPYC,host-cache-info=on", &c,
+                                        &err));
+    g_assert_cmpstr(err->message, ==,
+                    "Property 'EPYC-x86_64-cpu.host-cache-info' not found");
+    g_clear_error(&err);
+    g_assert_true(x86_cpu_config_parse("host,host-cache-info=on", &c, &err));
+    g_assert_false(x86_cpu_config_parse("host,tsc-frequency=fast", &c,
+                                        &err));
+    g_clear_error(&err);
+    g_assert_false(x86_cpu_config_parse("host,pmu=maybe", &c, &err));
+    g_clear_error(&err);
+    g_assert_true(x86_cpu_config_parse("host,tsc-freq=2500M", &c, &err));
+    g_assert_cmpuint(c.tsc_khz, ==, 2500000);
 }
 
 static void test_cpuid_qemu64(void)
@@ -382,6 +521,11 @@ int main(int argc, char **argv)
     g_test_add_func("/x86/cpuid/host", test_cpuid_host);
     g_test_add_func("/x86/cpuid/qemu64", test_cpuid_qemu64);
     g_test_add_func("/x86/cpuid/migratable", test_cpuid_migratable);
+    g_test_add_func("/x86/cpuid/pmu", test_cpuid_pmu);
+    g_test_add_func("/x86/cpuid/phys-bits", test_cpuid_phys_bits);
+    g_test_add_func("/x86/cpuid/l3-cache", test_cpuid_l3_cache);
+    g_test_add_func("/x86/cpuid/tsc-leaf", test_cpuid_tsc_leaf);
+    g_test_add_func("/x86/cpu/shape-prop-errors", test_shape_prop_errors);
     g_test_add_func("/x86/cpuid/enforce", test_cpuid_enforce);
     g_test_add_func("/x86/cpuid/topology", test_cpuid_topology);
     g_test_add_func("/x86/cpuid/overrides", test_cpuid_overrides);
