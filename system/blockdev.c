@@ -373,6 +373,13 @@ static bool drive_place_ide(GHashTable *kv, DriveInfo *d, GError **errp)
     return true;
 }
 
+static bool snapshot_default;
+
+void drive_set_snapshot_default(bool on)
+{
+    snapshot_default = on;
+}
+
 static bool drive_parse_flags(GHashTable *kv, DriveInfo *d, GError **errp)
 {
     const char *ro = g_hash_table_lookup(kv, "readonly");
@@ -413,7 +420,7 @@ static bool drive_parse_flags(GHashTable *kv, DriveInfo *d, GError **errp)
     if (snap && !parse_bool(snap, &on, errp)) {
         return false;
     }
-    flags |= snap && on ? BDRV_O_SNAPSHOT : 0;
+    flags |= (snap ? on : snapshot_default) ? BDRV_O_SNAPSHOT : 0;
     if (locking && !bdrv_parse_locking(locking, &flags, errp)) {
         return false;
     }

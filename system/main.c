@@ -86,6 +86,7 @@ typedef struct Options {
     bool usb;                   /* -usb: piix3-usb-uhci at 01.2 */
     GPtrArray *usbdevices;      /* -usbdevice NAME */
     bool start_paused;
+    bool snapshot;              /* -snapshot: -drive snapshot=on by default */
     bool want_device_help;
     bool daemonize;             /* -daemonize */
     bool accel_given;           /* a later -accel adds an alternative */
@@ -906,6 +907,8 @@ static void parse_args(Options *o, int argc, char **argv)
             ms->uuid_set = true;
         } else if (IS("-S")) {
             o->start_paused = true;
+        } else if (IS("-snapshot")) {
+            o->snapshot = true;
         } else if (IS("-no-reboot")) {
             no_reboot = true;
         } else if (IS("-no-shutdown")) {
@@ -1280,12 +1283,14 @@ static void create_drives(Options *o)
             die("-blockdev %s: %s", spec, err->message);
         }
     }
+    drive_set_snapshot_default(o->snapshot);
     for (unsigned i = 0; i < o->drives->len; i++) {
         GError *err = NULL;
         if (!drive_new(g_ptr_array_index(o->drives, i), &err)) {
             die_err("-drive", err);
         }
     }
+    drive_set_snapshot_default(false);
     if (!o->nodefaults && !drive_get(IF_IDE, 1, 0)) {
         GError *err = NULL;
         if (!drive_new("index=2,media=cdrom", &err)) {

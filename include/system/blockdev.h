@@ -64,6 +64,10 @@ BlockBackend *blockdev_backend_for_device(const char *ref, GError **errp);
 
 /* Parse one -drive option string and open its image. */
 DriveInfo *drive_new(const char *opts, GError **errp);
+/* -snapshot: the -drive options that do not say snapshot= get
+ * snapshot=on (QEMU's drive_enable_snapshot); main.c sets it around the
+ * command line's drives only, so drive_add later is unaffected. */
+void drive_set_snapshot_default(bool on);
 DriveInfo *drive_find_by_id(const char *id);
 DriveInfo *drive_get(BlockInterfaceType type, int bus, int unit);
 /* All drives in creation order (do not modify). */

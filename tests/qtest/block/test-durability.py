@@ -67,10 +67,11 @@ def qemu_check_clean(path):
                              f"{p.stdout.strip()} {p.stderr.strip()}")
 
 
-def start(path, fmt, aio, extra=""):
+def start(path, fmt, aio, extra="", args=()):
     env = dict(os.environ)
-    qt = QTest(KVMPC, ["-drive", f"file={path},format={fmt},if=ide,bus=0,"
-                       f"unit=0,cache=writeback,aio={aio}{extra}"], env=env)
+    qt = QTest(KVMPC, list(args) +
+               ["-drive", f"file={path},format={fmt},if=ide,bus=0,"
+                f"unit=0,cache=writeback,aio={aio}{extra}"], env=env)
     try:
         qt.ide_setup()
     except AssertionError as e:
@@ -124,7 +125,9 @@ def digest(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def snapshot(fmt, readonly):
+def snapshot(fmt, readonly, global_option=False):
+    """snapshot=on, or (global_option) QEMU's -snapshot, which gives it to
+    every -drive that does not say otherwise."""
     def fn():
         with tempfile.TemporaryDirectory(prefix="test-snapshot-") as d:
             tmp = os.path.join(d, "tmp")
@@ -134,8 +137,10 @@ def snapshot(fmt, readonly):
             before = digest(path)
             os.environ["TMPDIR"] = tmp
             try:
-                qt = start(path, fmt, "threads", ",snapshot=on" +
-                           (",readonly=on" if readonly else ""))
+                qt = start(path, fmt, "threads",
+                           ("" if global_option else ",snapshot=on") +
+                           (",readonly=on" if readonly else ""),
+                           args=["-snapshot"] if global_option else [])
             finally:
                 del os.environ["TMPDIR"]
             # the overlay is unlinked as soon as it is open
@@ -162,6 +167,24 @@ def snapshot(fmt, readonly):
 cases.append(("snapshot-sigkill/raw", snapshot("raw", False)))
 cases.append(("snapshot-sigkill/qcow2", snapshot("qcow2", False)))
 cases.append(("snapshot-readonly/raw", snapshot("raw", True)))
+cases.append(("snapshot-option/qcow2", snapshot("qcow2", False, True)))
+
+
+def snapshot_option_off():
+    """-snapshot leaves a drive with snapshot=off writing its image."""
+    with tempfile.TemporaryDirectory(prefix="test-snapshot-") as d:
+        path = make_image(d, "raw")
+        before = digest(path)
+        qt = start(path, "raw", "threads", ",snapshot=off",
+                   args=["-snapshot"])
+        st, _ = qt.ata_dma(CMD_WRITE_DMA, 100, data=b"\x63" * 512)
+        assert not st & ST_ERR, hex(st)
+        assert qt.ata_flush() == ST_DRDY | 0x10
+        qt.kill()
+        assert digest(path) != before, "snapshot=off under -snapshot"
+
+
+cases.append(("snapshot-option-off/raw", snapshot_option_off))
 
 if __name__ == "__main__":
     sys.exit(run_cases(cases))
