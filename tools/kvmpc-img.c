@@ -14,6 +14,10 @@
 
 static const char *prog = "kvmpc-img";
 
+/* The exit status of a failure: 1, but 2 for compare, whose 1 means the
+ * images differ (as qemu-img). */
+static int die_status = 1;
+
 static G_NORETURN G_GNUC_PRINTF(1, 2) void die(const char *fmt, ...)
 {
     va_list ap;
@@ -23,7 +27,7 @@ static G_NORETURN G_GNUC_PRINTF(1, 2) void die(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-    exit(1);
+    exit(die_status);
 }
 
 static G_NORETURN void die_err(GError *err)
@@ -1347,6 +1351,199 @@ static int img_rebase(int argc, char **argv)
     return 0;
 }
 
+/* ---- compare --------------------------------------------------------- */
+
+#define COMPARE_CHUNK   (1 * MiB)
+#define SECTOR          512
+
+typedef struct CompareSide {
+    BlockDriverState *bs;
+    uint64_t size;
+    uint8_t *buf;
+} CompareSide;
+
+/* The block status bits strict mode compares: where the data lives and
+ * whether it reads as zeroes, not the host offsets, which differ by
+ * format. */
+#define STRICT_STATUS_MASK (BDRV_BLOCK_ALLOCATED | BDRV_BLOCK_ZERO | \
+                            BDRV_BLOCK_DATA)
+
+static int compare_status(CompareSide *c, uint64_t off, uint64_t len,
+                          uint64_t *pnum)
+{
+    GError *err = NULL;
+    uint64_t map;
+    BlockDriverState *file;
+    int depth;
+    int st = bdrv_block_status_above(c->bs, off, len, pnum, &map, &file,
+                                     &depth, &err);
+
+    if (st < 0) {
+        die_err(err);
+    }
+    return st;
+}
+
+static void compare_read(CompareSide *c, uint64_t off, uint64_t len)
+{
+    GError *err = NULL;
+
+    if (!bdrv_pread(c->bs, off, len, c->buf, &err)) {
+        die("error while reading offset %" PRIu64 ": %s", off, err->message);
+    }
+}
+
+/* The offset of the first 512-byte sector where @a and @b differ (or
+ * where @a is not zero when @b is NULL), or @len. */
+static uint64_t first_mismatch(const uint8_t *a, const uint8_t *b,
+                               uint64_t len)
+{
+    static const uint8_t zero[SECTOR];
+
+    for (uint64_t i = 0; i < len; i += SECTOR) {
+        uint64_t n = MIN(SECTOR, len - i);
+        if (memcmp(a + i, b ? b + i : zero, n)) {
+            return i;
+        }
+    }
+    return len;
+}
+
+/* Whether [off, off + len) of @c reads as zeroes; prints qemu-img's
+ * mismatch line if not. */
+static bool compare_is_zero(CompareSide *c, uint64_t off, uint64_t len,
+                            bool quiet)
+{
+    for (uint64_t done = 0; done < len;) {
+        uint64_t n = MIN(COMPARE_CHUNK, len - done), pnum, at;
+        int st = compare_status(c, off + done, n, &pnum);
+
+        n = MIN(n, pnum);
+        if (!(st & BDRV_BLOCK_ZERO) && (st & BDRV_BLOCK_ALLOCATED)) {
+            compare_read(c, off + done, n);
+            at = first_mismatch(c->buf, NULL, n);
+            if (at < n) {
+                if (!quiet) {
+                    printf("Content mismatch at offset %" PRIu64 "!\n",
+                           off + done + at);
+                }
+                return false;
+            }
+        }
+        done += n;
+    }
+    return true;
+}
+
+/* 0 identical, 1 different: the common part, then the longer image's
+ * tail, which must read as zeroes. */
+static int compare_images(CompareSide *a, CompareSide *b, bool strict,
+                          bool quiet)
+{
+    uint64_t common = MIN(a->size, b->size);
+
+    for (uint64_t off = 0; off < common;) {
+        uint64_t len = MIN(COMPARE_CHUNK, common - off), pa, pb, at;
+        int sa = compare_status(a, off, len, &pa);
+        int sb = compare_status(b, off, len, &pb);
+        bool zero_a = (sa & BDRV_BLOCK_ZERO) || !(sa & BDRV_BLOCK_ALLOCATED);
+        bool zero_b = (sb & BDRV_BLOCK_ZERO) || !(sb & BDRV_BLOCK_ALLOCATED);
+
+        len = MIN(len, MIN(pa, pb));
+        if (strict && (sa & STRICT_STATUS_MASK) != (sb & STRICT_STATUS_MASK)) {
+            if (!quiet) {
+                printf("Strict mode: Offset %" PRIu64 " block status "
+                       "mismatch!\n", off);
+            }
+            return 1;
+        }
+        if (zero_a && zero_b) {
+            /* both read as zeroes */
+        } else if (zero_a || zero_b) {
+            if (!compare_is_zero(zero_a ? b : a, off, len, quiet)) {
+                return 1;
+            }
+        } else {
+            compare_read(a, off, len);
+            compare_read(b, off, len);
+            at = first_mismatch(a->buf, b->buf, len);
+            if (at < len) {
+                if (!quiet) {
+                    printf("Content mismatch at offset %" PRIu64 "!\n",
+                           off + at);
+                }
+                return 1;
+            }
+        }
+        off += len;
+    }
+    if (a->size != b->size) {
+        CompareSide *longer = a->size > b->size ? a : b;
+        if (!compare_is_zero(longer, common, longer->size - common, quiet)) {
+            return 1;
+        }
+    }
+    if (!quiet) {
+        printf("Images are identical.\n");
+    }
+    return 0;
+}
+
+static int img_compare(int argc, char **argv)
+{
+    const char *fmt1 = NULL, *fmt2 = NULL, *cache = "writeback";
+    bool strict = false, quiet = false;
+    CompareSide a = { 0 }, b = { 0 };
+    GError *err = NULL;
+    int flags = 0, c, ret;
+
+    die_status = 2;
+    while ((c = getopt(argc, argv, "hf:F:T:pqsU")) != -1) {
+        switch (c) {
+        case 'f': fmt1 = optarg; break;
+        case 'F': fmt2 = optarg; break;
+        case 'T': cache = optarg; break;
+        case 'p': break;
+        case 'q': quiet = true; break;
+        case 's': strict = true; break;
+        case 'U': force_share = true; break;
+        default: die("usage: compare [-f fmt] [-F fmt] [-T cache] [-p] [-q] "
+                     "[-s] [-U] filename1 filename2");
+        }
+    }
+    if (argc - optind != 2) {
+        die("compare: expecting two filenames");
+    }
+    if (!bdrv_parse_cache_mode(cache, &flags, &err)) {
+        die_err(err);
+    }
+    a.bs = open_image(argv[optind], fmt1, flags);
+    b.bs = open_image(argv[optind + 1], fmt2 ? fmt2 : fmt1, flags);
+    a.size = bdrv_getlength(a.bs);
+    b.size = bdrv_getlength(b.bs);
+    if (a.size != b.size) {
+        if (strict) {
+            if (!quiet) {
+                printf("Strict mode: Image size mismatch!\n");
+            }
+            bdrv_unref(a.bs);
+            bdrv_unref(b.bs);
+            return 1;
+        }
+        if (!quiet) {
+            printf("Warning: Image size mismatch!\n");
+        }
+    }
+    a.buf = g_malloc(COMPARE_CHUNK);
+    b.buf = g_malloc(COMPARE_CHUNK);
+    ret = compare_images(&a, &b, strict, quiet);
+    g_free(a.buf);
+    g_free(b.buf);
+    bdrv_unref(a.bs);
+    bdrv_unref(b.bs);
+    return ret;
+}
+
 /* ---- main ------------------------------------------------------------ */
 
 static const struct {
@@ -1362,6 +1559,7 @@ static const struct {
     { "snapshot", img_snapshot },
     { "commit", img_commit },
     { "rebase", img_rebase },
+    { "compare", img_compare },
 };
 
 int main(int argc, char **argv)

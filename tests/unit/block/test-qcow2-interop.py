@@ -617,6 +617,44 @@ def t_check_copied(tmp):
             qemu_read(img, 1, 0, "256k")
 
 
+@case("compare: kvmpc-img compare answers as qemu-img compare")
+def t_compare(tmp):
+    """The same lines and exit status as Debian's qemu-img for identical
+    images of two formats, a differing sector, a zero or non-zero tail of
+    a longer image, strict mode, a backing chain, -q, and a missing file
+    (2, an error)."""
+    run("qemu-img", "create", "-q", "-f", "raw", "a.raw", "4M")
+    run("qemu-img", "create", "-q", "-f", "qcow2", "b.qcow2", "4M")
+    run("qemu-img", "create", "-q", "-f", "raw", "long.raw", "6M")
+    run("qemu-img", "create", "-q", "-f", "qcow2", "base.qcow2", "4M")
+    run("qemu-io", "-f", "qcow2", "-c", "write -P 7 64k 128k", "base.qcow2")
+    run("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F",
+        "qcow2", "top.qcow2")
+    run("qemu-img", "convert", "-O", "raw", "base.qcow2", "flat.raw")
+    steps = [
+        (None, ["a.raw", "b.qcow2"]),
+        (None, ["-f", "raw", "-F", "qcow2", "-s", "a.raw", "b.qcow2"]),
+        (None, ["b.qcow2", "long.raw"]),
+        (None, ["-s", "b.qcow2", "long.raw"]),
+        (None, ["top.qcow2", "flat.raw"]),
+        (None, ["top.qcow2", "b.qcow2"]),
+        ("write -P 1 1000 10", ["a.raw", "b.qcow2"]),
+        ("write -P 1 1000 10", ["-q", "a.raw", "b.qcow2"]),
+        ("write -P 2 5M 512", ["b.qcow2", "long.raw"]),
+        (None, ["b.qcow2", "missing.raw"]),
+    ]
+    for write, args in steps:
+        if write:
+            target = "long.raw" if "5M" in write else "a.raw"
+            run("qemu-io", "-f", "raw", "-c", write, target)
+        k = run(KIMG, "compare", *args, check=False)
+        q = run("qemu-img", "compare", *args, check=False)
+        if (k.returncode, k.stdout) != (q.returncode, q.stdout):
+            raise AssertionError(f"compare {' '.join(args)}: kvmpc-img "
+                                 f"{k.returncode} {k.stdout!r}, qemu-img "
+                                 f"{q.returncode} {q.stdout!r}")
+
+
 def main():
     if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
         print("1..0 # SKIP qemu-img/qemu-io not installed (qemu-utils)")
