@@ -1568,12 +1568,13 @@ static void apply_phys_bits(const X86CPUConfig *cfg, const X86CPUModel *m,
         return;
     }
     e->eax = (e->eax & ~0xffu) | bits;
-    if (!warned && bits != host_bits &&
-        (cfg->phys_bits || cfg->host_phys_bits_limit)) {
-        /* QEMU's warning when the guest is told another width than the
-         * host's: RAM or BARs above the host's width would not work */
+    if (!warned && cfg->phys_bits && cfg->phys_bits != host_bits &&
+        x1 && (x1->edx & CPUID_EXT2_LM)) {
+        /* QEMU's warning for a phys-bits= other than the host's width
+         * (RAM or BARs above the host's width would not work), given
+         * before host-phys-bits, which wins over phys-bits= */
         error_report("warning: Host physical bits (%u) does not match "
-                     "phys-bits property (%u)", host_bits, bits);
+                     "phys-bits property (%u)", host_bits, cfg->phys_bits);
         warned = true;
     }
 }

@@ -962,6 +962,108 @@ def test_q35_desktop(lv, kvmpc):
         lv.virsh("undefine", "kvmpc-q35", ok=False)
 
 
+CPU_TUNED = """<domain type='kvm'>
+  <name>kvmpc-cpu</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type>
+      <kernel>%(kernel)s</kernel>
+      <cmdline>cpus=1 powerdown=wait</cmdline></os>
+  <features><acpi/><pmu state='off'/></features>
+  <cpu mode='custom' match='exact' check='none'>
+    <model fallback='forbid'>qemu64</model>
+    <feature policy='require' name='invtsc'/>
+    <cache mode='disable'/>
+    <maxphysaddr mode='emulate' bits='42'/>
+  </cpu>
+  <clock offset='utc'>%(timer)s</clock>
+  <on_poweroff>destroy</on_poweroff>
+  <devices>
+    <emulator>%(emulator)s</emulator>
+    <serial type='file'><source path='%(log)s'/></serial>
+  </devices>
+</domain>
+"""
+
+
+def cpuid_leaves(text):
+    """{(leaf, subleaf): (eax, ebx, ecx, edx)} from HMP "info cpuid"."""
+    leaves = {}
+    for line in text.splitlines():
+        head, _, regs = line.partition(": ")
+        if line.startswith("MSR ") or not regs:
+            continue
+        key = tuple(int(x, 16) for x in head.split())
+        leaves[key] = tuple(int(r.split("=")[1], 16) for r in regs.split())
+    return leaves
+
+
+def host_tsc_khz(kvmpc):
+    """The TSC rate kvmpc's vCPUs get (leaf 0x40000010 with an invariant
+    TSC), or None where KVM has no invariant TSC to report it with."""
+    r = subprocess.run(
+        [kvmpc, "-accel", "kvm", "-S", "-nodefaults", "-display", "none",
+         "-m", "64", "-cpu", "host,migratable=off", "-qmp", "stdio"],
+        input='{"execute":"qmp_capabilities"}\n'
+              '{"execute":"human-monitor-command","arguments":'
+              '{"command-line":"info cpuid 0"}}\n{"execute":"quit"}\n',
+        capture_output=True, text=True, timeout=30)
+    for line in r.stdout.splitlines():
+        reply = json.loads(line)
+        if isinstance(reply.get("return"), str):
+            leaf = cpuid_leaves(reply["return"]).get((0x40000010, 0))
+            return leaf[0] if leaf else None
+    return None
+
+
+def test_cpu_tuning(lv, kvmpc):
+    """A qemu64 domain with libvirt's CPU tuning: <pmu state='off'/>,
+    <maxphysaddr mode='emulate' bits='42'/>, <cache mode='disable'/>,
+    invtsc and (where the host's TSC rate is known) <timer name='tsc'
+    frequency=.../>.  libvirt passes them as -cpu properties and the
+    guest's CPUID shows each: no PMU leaf, 42 address bits, no L3 level,
+    the TSC rate in leaf 0x40000010.  (On host-passthrough, QEMU 7.2's
+    host-phys-bits=on default wins over phys-bits=, in kvmpc too.)"""
+    log = os.path.join(lv.tmp, "cpu.log")
+    xml = os.path.join(lv.tmp, "cpu.xml")
+    khz = host_tsc_khz(kvmpc)
+    timer = "<timer name='tsc' frequency='%d'/>" % (khz * 1000) if khz \
+        else ""
+    with open(xml, "w") as f:
+        f.write(CPU_TUNED % {"kernel": os.environ["KVMPC_LIBVIRT_PAYLOAD"],
+                             "log": log, "emulator": kvmpc, "timer": timer})
+    lv.virsh("define", xml)
+    try:
+        lv.virsh("start", "kvmpc-cpu")
+        wait_count(log, WAITING, 1)
+        argv = open(os.path.join(lv.tmp, "var_log_libvirt", "qemu",
+                                 "kvmpc-cpu.log")).read()
+        wants = ["pmu=off", "phys-bits=42", "l3-cache=off"]
+        wants += ["tsc-frequency=%d" % (khz * 1000)] if khz else []
+        for want in wants:
+            check(want in argv, "%r not in the command line:\n%s"
+                  % (want, argv[-2000:]))
+        leaves = cpuid_leaves(lv.virsh(
+            "qemu-monitor-command", "kvmpc-cpu", "--hmp",
+            "info cpuid 0").stdout)
+        check(leaves.get((0xa, 0), (0,))[0] == 0,
+              "PMU leaf: %s" % (leaves.get((0xa, 0)),))
+        check_eq(leaves[(0x80000008, 0)][0] & 0xff, 42, "phys-bits")
+        for (leaf, sub), regs in leaves.items():
+            if leaf in (4, 0x8000001d):
+                check(regs[0] >> 5 & 7 != 3, "an L3 level in %x.%d" %
+                      (leaf, sub))
+        if khz:
+            check_eq(leaves[(0x40000010, 0)][0], khz, "leaf 0x40000010")
+        else:
+            print("note: no invariant TSC here: the tsc timer was left out")
+        lv.virsh("shutdown", "kvmpc-cpu")
+        wait_count(log, POWEROFF, 1)
+    finally:
+        lv.virsh("destroy", "kvmpc-cpu", ok=False)
+        lv.virsh("undefine", "kvmpc-cpu", ok=False)
+
+
 def check_went_over(lv, lv2, g, log, mark):
     """The domain runs on lv2 only, and its payload went on there: the
     power button reaches it with no new boot in between."""
@@ -1120,7 +1222,7 @@ def main():
             return SKIP
     tests = [test_domcapabilities, test_define_dumpxml, test_lifecycle,
              test_console, test_reboot, test_disks, test_vnc,
-             test_q35_desktop,
+             test_q35_desktop, test_cpu_tuning,
              test_save_restore, test_hotplug_managedsave, test_snapshot,
              test_external_snapshot_jobs,
              test_migrate,
