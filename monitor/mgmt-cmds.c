@@ -6,6 +6,7 @@
  * query-dump-guest-memory-capability, DUMP_COMPLETED).
  */
 #include "qemu/osdep.h"
+#include "hw/rtc/mc146818rtc.h"
 #include "accel/kvm.h"
 #include "hw/boards.h"
 #include "hw/mem/pc-dimm.h"
@@ -104,6 +105,16 @@ CurrentMachineParams *qmp_query_current_machine(GError **errp)
 void qmp_system_wakeup(GError **errp)
 {
     error_setg(errp, "wake-up from suspend is not supported by this guest");
+}
+
+void qmp_rtc_reset_reinjection(GError **errp)
+{
+    DeviceState *rtc = mc146818rtc_find();
+
+    (void)errp;                 /* QEMU answers {} without an RTC too */
+    if (rtc) {
+        mc146818rtc_reset_reinjection(rtc);
+    }
 }
 
 void qmp_inject_nmi(GError **errp)

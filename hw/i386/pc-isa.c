@@ -87,7 +87,7 @@ static DeviceState *pc_isa_new(const char *type, const PropSetting *props,
 /* ---- -rtc ---- */
 
 static bool rtc_option(const char *key, const char *value, char **base,
-                       char **clock, GError **errp)
+                       char **clock, const char **policy, GError **errp)
 {
     if (!strcmp(key, "base")) {
         g_free(*base);
@@ -101,6 +101,8 @@ static bool rtc_option(const char *key, const char *value, char **base,
                        "slew)", value);
             return false;
         }
+        /* QEMU: the RTC's lost_tick_policy, discard unless slew */
+        *policy = !strcmp(value, "slew") ? "slew" : "discard";
     } else {
         error_setg(errp, "-rtc: invalid parameter '%s'", key);
         return false;
@@ -115,7 +117,7 @@ static bool rtc_option(const char *key, const char *value, char **base,
  * time: there it defaults to the virtual clock.
  */
 static bool pc_parse_rtc(const MachineState *ms, char **base, char **clock,
-                         GError **errp)
+                         const char **policy, GError **errp)
 {
     const char *opt = ms->rtc_base;
     bool qtest = ms->accel && !strcmp(ms->accel, "qtest");
@@ -132,7 +134,7 @@ static bool pc_parse_rtc(const MachineState *ms, char **base, char **clock,
     }
     for (unsigned i = 0; i < kv->len; i++) {
         KeyValPair *p = g_ptr_array_index(kv, i);
-        if (!rtc_option(p->key, p->value, base, clock, errp)) {
+        if (!rtc_option(p->key, p->value, base, clock, policy, errp)) {
             return false;
         }
     }
@@ -143,12 +145,15 @@ static DeviceState *pc_create_rtc(MachineState *ms, GError **errp)
 {
     g_autofree char *base = NULL;
     g_autofree char *clock = NULL;
+    const char *policy = NULL;      /* without driftfix=: -global's */
 
-    if (!pc_parse_rtc(ms, &base, &clock, errp)) {
+    if (!pc_parse_rtc(ms, &base, &clock, &policy, errp)) {
         return NULL;
     }
-    PropSetting props[] = { { "base", base }, { "clock", clock } };
-    return pc_isa_new(TYPE_MC146818_RTC, props, ARRAY_SIZE(props), errp);
+    PropSetting props[] = { { "base", base }, { "clock", clock },
+                            { "lost_tick_policy", policy } };
+    return pc_isa_new(TYPE_MC146818_RTC, props,
+                      ARRAY_SIZE(props) - (policy ? 0 : 1), errp);
 }
 
 /* ---- CMOS ---- */

@@ -48,8 +48,22 @@
  * sources (watchdogs, "nmi" monitor command) are not gated by it, as in
  * QEMU.  Port 0x70 reads return 0xff (write-only on the PC).
  *
- * Not modelled: daylight-saving (DSE), the square-wave pin (SQWE) and
- * lost-tick compensation (-rtc driftfix=slew is accepted and ignored).
+ * Lost ticks (lost_tick_policy=slew, what -rtc driftfix=slew and libvirt's
+ * <timer name='rtc' tickpolicy='catchup'/> ask for, as QEMU): a periodic
+ * edge that passes while PF is still set (the guest has not read
+ * register C since the last one, e.g. its vCPU was not running) is a tick
+ * the guest never saw.  With PIE on they are counted, and given back as
+ * QEMU gives them: on the read of register C that acknowledges an
+ * interrupt, PF and IRQ 8 rise again at once (at most 20 times in a row
+ * between two real edges), and a catch-up timer at 2-8 times the periodic
+ * rate raises PF whenever the guest has acknowledged the last one.  QEMU
+ * counts the interrupts its interrupt controllers found coalesced; with
+ * an edge-triggered IRQ 8 that stays high until register C is read, that
+ * is the same set of ticks.  QMP rtc-reset-reinjection drops the backlog
+ * (libvirt sends it after setting the guest's time through its agent).
+ * The default, discard, forgets them.
+ *
+ * Not modelled: daylight-saving (DSE) and the square-wave pin (SQWE).
  */
 #include "qemu/osdep.h"
 #include "hw/rtc/mc146818rtc.h"
@@ -94,6 +108,10 @@
 #define RTC_FIRST_USER_BYTE 0x0e
 
 #define RTC_XTAL_HZ         32768
+/* At most this many re-raises on acknowledgements between two real
+ * periodic edges (QEMU's RTC_REINJECT_ON_ACK_COUNT). */
+#define REINJECT_ON_ACK_MAX 20
+
 /* UIP rises 244 µs (8 cycles of the 32.768 kHz base) before an update. */
 #define UIP_HOLD_NS         (8 * NS_PER_SEC / RTC_XTAL_HZ)
 
@@ -112,6 +130,7 @@ typedef struct RTCState {
     uint32_t irq_num;
     char *base;             /* utc | localtime | DATE */
     char *clock_name;       /* host | rt | vm */
+    char *lost_tick_policy; /* discard | slew */
 
     /* guest-visible state */
     uint8_t cmos[RTC_CMOS_SIZE];
@@ -121,10 +140,14 @@ typedef struct RTCState {
     int64_t pf_tick;        /* 32.768 kHz tick of the last PF evaluation */
     int64_t update_checked_ns;  /* RTC-clock time UF/AF are worked out to */
     bool irq_level;
+    uint32_t ticks_lost;        /* slew: periodic ticks still owed */
+    uint32_t reinjected_on_ack; /* re-raises since the last real edge */
 
+    bool slew;
     QEMUClockType clock_type;
     QEMUTimer *periodic_timer;  /* virtual clock, only while PIE */
     QEMUTimer *update_timer;    /* RTC clock, while UF or AF can change */
+    QEMUTimer *catchup_timer;   /* virtual clock, while ticks are owed */
     MemoryRegion io;
     qemu_irq irq;
 } RTCState;
@@ -386,13 +409,29 @@ static int64_t xtal_to_ns_ceil(int64_t ticks)
                      RTC_XTAL_HZ);
 }
 
+/* slew: @edges periodic edges passed, the first of them onto a PF that
+ * was already set if @pf_was_set; all but the one PF now shows are lost. */
+static void rtc_count_lost_ticks(RTCState *s, int64_t edges, bool pf_was_set)
+{
+    int64_t lost = pf_was_set ? edges : edges - 1;
+
+    if (!s->slew || !(s->cmos[RTC_REG_B] & REG_B_PIE)) {
+        return;
+    }
+    s->reinjected_on_ack = 0;
+    s->ticks_lost = MIN((int64_t)s->ticks_lost + lost, (int64_t)UINT32_MAX);
+}
+
 /* Set PF if a periodic edge passed since the last evaluation. */
 static void rtc_sync_pf(RTCState *s)
 {
     int64_t tick = ns_to_xtal(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
     unsigned cycles = rtc_periodic_cycles(s);
+    int64_t edges = cycles ? floor_div(tick, cycles) -
+                             floor_div(s->pf_tick, cycles) : 0;
 
-    if (cycles && floor_div(tick, cycles) > floor_div(s->pf_tick, cycles)) {
+    if (edges > 0) {
+        rtc_count_lost_ticks(s, edges, s->cmos[RTC_REG_C] & REG_C_PF);
         s->cmos[RTC_REG_C] |= REG_C_PF;
     }
     s->pf_tick = tick;
@@ -458,10 +497,50 @@ static void rtc_rearm_update(RTCState *s)
     timer_mod(s->update_timer, now - rtc_phase(s, now) + NS_PER_SEC);
 }
 
+/* slew: the catch-up timer runs while ticks are owed and PIE is on, at
+ * the periodic period divided by 2-8 (the more owed, the faster). */
+static void rtc_rearm_catchup(RTCState *s)
+{
+    unsigned cycles = rtc_periodic_cycles(s);
+    unsigned parts = MIN(s->ticks_lost, 7u) + 1;
+
+    if (!s->slew || !s->ticks_lost || !cycles ||
+        !(s->cmos[RTC_REG_B] & REG_B_PIE)) {
+        timer_del(s->catchup_timer);
+        return;
+    }
+    timer_mod(s->catchup_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+              MAX(xtal_to_ns_ceil(cycles) / parts, 1));
+}
+
 static void rtc_rearm(RTCState *s)
 {
     rtc_rearm_periodic(s);
     rtc_rearm_update(s);
+    rtc_rearm_catchup(s);
+}
+
+/* Give one owed tick back: PF (and with PIE, IRQF and IRQ 8) rises. */
+static bool rtc_reinject_tick(RTCState *s)
+{
+    if (!s->ticks_lost || (s->cmos[RTC_REG_C] & REG_C_PF) ||
+        !(s->cmos[RTC_REG_B] & REG_B_PIE)) {
+        return false;
+    }
+    s->ticks_lost--;
+    s->cmos[RTC_REG_C] |= REG_C_PF;
+    rtc_update_irq(s);
+    return true;
+}
+
+static void rtc_catchup_expired(void *opaque)
+{
+    RTCState *s = opaque;
+
+    rtc_sync_flags(s);
+    rtc_reinject_tick(s);
+    rtc_update_irq(s);
+    rtc_rearm(s);
 }
 
 static void rtc_periodic_expired(void *opaque)
@@ -544,7 +623,12 @@ static uint8_t rtc_read_reg_c(RTCState *s)
     rtc_sync_flags(s);
     val = (s->cmos[RTC_REG_C] & REG_C_FLAGS) | rtc_irqf(s);
     s->cmos[RTC_REG_C] = 0;
-    rtc_update_irq(s);
+    rtc_update_irq(s);      /* IRQ 8 falls: a reinjection is a new edge */
+    if (s->slew && (val & REG_C_PF) &&
+        s->reinjected_on_ack < REINJECT_ON_ACK_MAX &&
+        rtc_reinject_tick(s)) {
+        s->reinjected_on_ack++;
+    }
     rtc_rearm(s);
     return val;
 }
@@ -720,6 +804,36 @@ static bool rtc_init_time(RTCState *s, GError **errp)
 
 /* ---- device ---- */
 
+/* QEMU's LostTickPolicy values; the RTC knows discard and slew. */
+static bool rtc_parse_lost_tick_policy(RTCState *s, GError **errp)
+{
+    const char *p = s->lost_tick_policy ? s->lost_tick_policy : "discard";
+
+    if (!strcmp(p, "discard") || !strcmp(p, "slew")) {
+        s->slew = !strcmp(p, "slew");
+        return true;
+    }
+    if (!strcmp(p, "delay")) {
+        error_setg(errp, "Invalid lost tick policy.");
+    } else {
+        error_setg(errp, "Property 'mc146818rtc.lost_tick_policy' doesn't "
+                   "take value '%s'", p);
+    }
+    return false;
+}
+
+/* QMP rtc-reset-reinjection: forget the owed ticks (the guest's time was
+ * set another way, e.g. through its agent). */
+void mc146818rtc_reset_reinjection(DeviceState *rtc)
+{
+    RTCState *s = (RTCState *)rtc;
+
+    rtc_sync_flags(s);          /* count what was missed up to now first */
+    s->ticks_lost = 0;
+    s->reinjected_on_ack = 0;
+    timer_del(s->catchup_timer);
+}
+
 static bool rtc_realize(DeviceState *dev, GError **errp)
 {
     RTCState *s = (RTCState *)dev;
@@ -733,7 +847,7 @@ static bool rtc_realize(DeviceState *dev, GError **errp)
         error_setg(errp, "mc146818rtc: base and clock must be set");
         return false;
     }
-    if (!rtc_parse_clock(s, errp)) {
+    if (!rtc_parse_clock(s, errp) || !rtc_parse_lost_tick_policy(s, errp)) {
         return false;
     }
     memset(s->cmos, 0, sizeof(s->cmos));
@@ -749,6 +863,8 @@ static bool rtc_realize(DeviceState *dev, GError **errp)
     s->periodic_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL,
                                      rtc_periodic_expired, s);
     s->update_timer = timer_new_ns(s->clock_type, rtc_update_expired, s);
+    s->catchup_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, rtc_catchup_expired,
+                                    s);
     memory_region_init_io(&s->io, &rtc_ops, s, "rtc", RTC_NUM_PORTS);
     isa_register_ioport(&s->parent, &s->io, s->iobase);
     rtc_rearm(s);
@@ -762,6 +878,7 @@ static void rtc_unrealize(DeviceState *dev)
     memory_region_destroy(&s->io);
     timer_free(s->periodic_timer);
     timer_free(s->update_timer);
+    timer_free(s->catchup_timer);
 }
 
 /* RESET pin: interrupt enables and flags clear; time and RAM stay. */
@@ -772,6 +889,7 @@ static void rtc_reset(DeviceState *dev)
     rtc_sync_flags(s);
     s->cmos[RTC_REG_B] &= ~(REG_B_PIE | REG_B_AIE | REG_B_UIE | REG_B_SQWE);
     s->cmos[RTC_REG_C] = 0;
+    s->ticks_lost = s->reinjected_on_ack = 0;
     rtc_update_irq(s);
     rtc_rearm(s);
 }
@@ -797,7 +915,7 @@ static int rtc_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_rtc = {
     .name = "mc146818rtc",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .post_load = rtc_post_load,
     .fields = (const VMStateField[]) {
@@ -808,6 +926,8 @@ static const VMStateDescription vmstate_rtc = {
         VMSTATE_INT64(pf_tick, RTCState),
         VMSTATE_INT64(update_checked_ns, RTCState),
         VMSTATE_BOOL(irq_level, RTCState),
+        VMSTATE_UINT32_V(ticks_lost, RTCState, 2),
+        VMSTATE_UINT32_V(reinjected_on_ack, RTCState, 2),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -821,6 +941,9 @@ static const Property rtc_props[] = {
                 "(2006-06-17T16:01:21 or 2006-06-17)"),
     DEFINE_PROP("clock", RTCState, clock_name, PROP_STRING, "host",
                 "clock the time follows: host, rt or vm"),
+    DEFINE_PROP("lost_tick_policy", RTCState, lost_tick_policy, PROP_STRING,
+                "discard", "periodic ticks the guest missed: discard or "
+                "slew (given back later, -rtc driftfix=slew)"),
     DEFINE_PROP_END_OF_LIST(),
 };
 

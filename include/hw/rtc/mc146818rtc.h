@@ -73,5 +73,7 @@ void mc146818rtc_set_irq_output(DeviceState *rtc, qemu_irq irq);
 
 /* The first realized RTC, or NULL. */
 DeviceState *mc146818rtc_find(void);
+/* Drop the periodic ticks a lost_tick_policy=slew RTC still owes. */
+void mc146818rtc_reset_reinjection(DeviceState *rtc);
 
 #endif

@@ -2,10 +2,12 @@
  * MC146818 RTC and CMOS: clock registers in BCD/binary and 12/24-hour
  * modes, -rtc base=DATE with the time following the virtual clock (the
  * qtest default clock=vm), SET, UIP, periodic/alarm/update interrupts on
- * IRQ 8, register C, the CMOS bytes the pc machine fills, and the start-up
- * errors for bad -rtc / -boot values.
+ * IRQ 8, register C, lost ticks given back with -rtc driftfix=slew (and
+ * rtc-reset-reinjection), the CMOS bytes the pc machine fills, and the
+ * start-up errors for bad -rtc / -boot values.
  */
 #include "libqtest.h"
+#include "libqvirtio.h"         /* its QMP helpers */
 #include <sys/wait.h>
 #include "hw/rtc/mc146818rtc.h"
 
@@ -419,6 +421,120 @@ static void expect_startup_error(const char *args, const char *needle)
     g_assert_cmpint(strchr(err, '\n') - err + 1, ==, strlen(err));
 }
 
+/* 2 Hz periodic interrupts on; then @lost + 1 periods pass with the
+ * guest not reading register C: one interrupt shown, @lost missed. */
+static void miss_ticks(QTestState *s, unsigned lost)
+{
+    cmos_write(s, RTC_REG_A, 0x20 | 0x0f);
+    cmos_write(s, RTC_REG_B, REG_B_24H | REG_B_PIE);
+    cmos_read(s, RTC_REG_C);
+    qtest_clock_step(s, NS_PER_SEC / 2);
+    g_assert_true(qtest_get_irq(s, RTC_IRQ));
+    qtest_clock_step(s, lost * NS_PER_SEC / 2);
+}
+
+/* Acknowledge interrupts while IRQ 8 is raised again at once; how many
+ * times it was (at most @max reads). */
+static unsigned ack_reraises(QTestState *s, unsigned max)
+{
+    unsigned n = 0;
+
+    while (n < max) {
+        g_assert_cmphex(cmos_read(s, RTC_REG_C) & (REG_C_IRQF | REG_C_PF), ==,
+                        REG_C_IRQF | REG_C_PF);
+        if (!qtest_get_irq(s, RTC_IRQ)) {
+            break;
+        }
+        n++;
+    }
+    return n;
+}
+
+/* driftfix=slew: the 4 ticks missed come back on the acknowledgements,
+ * one each (QEMU's reinjection on ack); without it they are gone. */
+static void test_slew_on_ack(void)
+{
+    QTestState *s = qtest_init(DATE_ARGS ",driftfix=slew");
+
+    qtest_irq_intercept_in(s, "ioapic");
+    miss_ticks(s, 4);
+    g_assert_cmpuint(ack_reraises(s, 10), ==, 4);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+
+    s = start_dated();
+    miss_ticks(s, 4);
+    g_assert_cmpuint(ack_reraises(s, 10), ==, 0);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+/* Interrupts over @duration: every time IRQ 8 is high, register C is
+ * read (a reinjection may raise it again at once: read again). */
+static unsigned count_slewed_irqs(QTestState *s, int64_t duration,
+                                  int64_t step)
+{
+    unsigned n = 0;
+
+    for (int64_t t = 0; t < duration; t += step) {
+        qtest_clock_step(s, step);
+        while (qtest_get_irq(s, RTC_IRQ)) {
+            g_assert_cmphex(cmos_read(s, RTC_REG_C) & REG_C_PF, ==,
+                            REG_C_PF);
+            n++;
+            g_assert_cmpuint(n, <, 1000);
+        }
+    }
+    return n;
+}
+
+/* 25 missed: 20 come back on acknowledgements (QEMU's limit between two
+ * real edges), the other 5 from the catch-up timer and the next
+ * acknowledgements: 3 s then bring the 6 real interrupts and 5 more (one
+ * real edge may fall on the last step's boundary). */
+static void test_slew_catchup_timer(void)
+{
+    QTestState *s = qtest_init(DATE_ARGS ",driftfix=slew");
+    unsigned n;
+
+    qtest_irq_intercept_in(s, "ioapic");
+    miss_ticks(s, 25);
+    g_assert_cmpuint(ack_reraises(s, 30), ==, 20);
+    n = count_slewed_irqs(s, 3 * NS_PER_SEC, NS_PER_SEC / 100);
+    g_assert_cmpuint(n, >=, 10);
+    g_assert_cmpuint(n, <=, 11);
+    /* nothing owed any more: 2 Hz again */
+    n = count_slewed_irqs(s, 3 * NS_PER_SEC, NS_PER_SEC / 100);
+    g_assert_cmpuint(n, >=, 5);
+    g_assert_cmpuint(n, <=, 6);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+/* QMP rtc-reset-reinjection forgets the backlog; -global sets the
+ * policy as QEMU's property does; bad policies are refused. */
+static void test_slew_reset_and_options(void)
+{
+    g_autofree char *sock = g_strdup_printf("/tmp/rtc-test-%d.sock",
+                                            getpid());
+    g_autofree char *args = g_strdup_printf(
+        DATE_ARGS " -global mc146818rtc.lost_tick_policy=slew "
+        "-qmp unix:%s,server=on,wait=off", sock);
+    QTestState *s = qtest_init(args);
+    QMPConn *c = qmp_connect(sock);
+
+    qtest_irq_intercept_in(s, "ioapic");
+    miss_ticks(s, 4);
+    qmp_assert_ok(c, "{\"execute\": \"rtc-reset-reinjection\"}");
+    g_assert_cmpuint(ack_reraises(s, 10), ==, 0);
+    miss_ticks(s, 3);           /* the policy is slew (from -global) */
+    g_assert_cmpuint(ack_reraises(s, 10), ==, 3);
+    qmp_close(c);
+    unlink(sock);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    expect_startup_error("-global mc146818rtc.lost_tick_policy=delay",
+                         "Invalid lost tick policy.");
+    expect_startup_error("-global mc146818rtc.lost_tick_policy=often",
+                         "doesn't take value 'often'");
+}
+
 static void test_bad_options(void)
 {
     expect_startup_error("-rtc base=2006-13-01", "-rtc base=2006-13-01");
@@ -441,6 +557,10 @@ int main(int argc, char **argv)
     g_test_add_func("/rtc/irq/periodic", test_periodic);
     g_test_add_func("/rtc/irq/update", test_update_irq);
     g_test_add_func("/rtc/irq/alarm", test_alarm);
+    g_test_add_func("/rtc/irq/slew-on-ack", test_slew_on_ack);
+    g_test_add_func("/rtc/irq/slew-catchup-timer", test_slew_catchup_timer);
+    g_test_add_func("/rtc/irq/slew-reset-and-options",
+                    test_slew_reset_and_options);
     g_test_add_func("/rtc/registers", test_index_nmi_bit);
     g_test_add_func("/rtc/cmos/memory", test_cmos_memory);
     g_test_add_func("/rtc/cmos/small", test_cmos_small_memory);
