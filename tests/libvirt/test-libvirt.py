@@ -976,7 +976,7 @@ CPU_TUNED = """<domain type='kvm'>
     <cache mode='disable'/>
     <maxphysaddr mode='emulate' bits='42'/>
   </cpu>
-  <clock offset='utc'>%(timer)s</clock>
+  <clock offset='utc'><timer name='rtc' tickpolicy='catchup'/>%(timer)s</clock>
   <on_poweroff>destroy</on_poweroff>
   <devices>
     <emulator>%(emulator)s</emulator>
@@ -1022,7 +1022,8 @@ def test_cpu_tuning(lv, kvmpc):
     invtsc and (where the host's TSC rate is known) <timer name='tsc'
     frequency=.../>.  libvirt passes them as -cpu properties and the
     guest's CPUID shows each: no PMU leaf, 42 address bits, no L3 level,
-    the TSC rate in leaf 0x40000010.  (On host-passthrough, QEMU 7.2's
+    the TSC rate in leaf 0x40000010.  The RTC's tickpolicy='catchup' is
+    -rtc driftfix=slew.  (On host-passthrough, QEMU 7.2's
     host-phys-bits=on default wins over phys-bits=, in kvmpc too.)"""
     log = os.path.join(lv.tmp, "cpu.log")
     xml = os.path.join(lv.tmp, "cpu.xml")
@@ -1038,7 +1039,8 @@ def test_cpu_tuning(lv, kvmpc):
         wait_count(log, WAITING, 1)
         argv = open(os.path.join(lv.tmp, "var_log_libvirt", "qemu",
                                  "kvmpc-cpu.log")).read()
-        wants = ["pmu=off", "phys-bits=42", "l3-cache=off"]
+        wants = ["pmu=off", "phys-bits=42", "l3-cache=off",
+                 "-rtc base=utc,driftfix=slew"]
         wants += ["tsc-frequency=%d" % (khz * 1000)] if khz else []
         for want in wants:
             check(want in argv, "%r not in the command line:\n%s"
