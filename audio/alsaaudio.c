@@ -6,9 +6,10 @@
  * Both PCMs are opened non-blocking with the audiodev's settings
  * (snd_pcm_set_params with ALSA's resampling allowed) and a latency of
  * four audio timer periods.  The audio timer writes each tick's frames
- * with snd_pcm_writei; what the device has no room for is dropped
- * rather than blocking the main loop, and an xrun (-EPIPE) is recovered
- * with snd_pcm_recover and counted as an underrun.  Capture reads what
+ * with snd_pcm_writei; what the device has no room for stays with the
+ * audio layer for the next tick rather than blocking the main loop, and
+ * an xrun (-EPIPE) is recovered with snd_pcm_recover and counted as an
+ * underrun.  Capture reads what
  * is there (snd_pcm_readi); the rest of the tick is silence.
  */
 #include "qemu/osdep.h"
@@ -106,8 +107,11 @@ static size_t alsa_write(AudioState *s, const void *buf, size_t n)
         snd_pcm_recover(a->out, r, 1);
         r = snd_pcm_writei(a->out, buf, n);
     }
-    /* -EAGAIN: the device is full; the tick's sound is dropped */
-    return r < 0 ? 0 : (size_t)r;
+    if (r == -EAGAIN) {
+        return 0;       /* the device is full: the rest waits a tick */
+    }
+    /* a device that failed plays nothing: discard, the guest runs on */
+    return r < 0 ? n : (size_t)r;
 }
 
 static void alsa_enable_in(AudioState *s, bool on)

@@ -15,6 +15,13 @@
  * produced, at most one mix buffer (sixteen periods) per tick; a tick
  * that is later than that restarts the schedule (the lost frames count as a
  * back-end underrun).
+ *
+ * What a back end does not take (its host buffer is full: the server or
+ * the device fell behind) is kept, in the back end's format, and offered
+ * first on the next tick, so sound is late rather than lost.  That
+ * backlog shares the mix buffer's bound: a tick mixes only what fits
+ * beside it, the voices keep the rest (their devices' DMA waits, as on a
+ * sound card whose DAC is slow), and the tick counts an underrun.
  */
 #include "qemu/osdep.h"
 #include "qemu/keyval.h"
@@ -198,6 +205,7 @@ static void audio_state_free(AudioState *s)
     }
     g_free(s->mixbuf);
     g_free(s->hwbuf);
+    g_free(s->outbuf);
     g_free(s->id);
     g_free(s);
 }
@@ -225,6 +233,7 @@ static void audio_state_finish(AudioState *s)
     s->mixbuf_frames = per * MIX_PERIODS + 1;
     s->mixbuf = g_new0(float, (size_t)s->mixbuf_frames * AUDIO_MAX_CHANNELS);
     s->hwbuf = g_malloc0((size_t)s->mixbuf_frames * AUDIO_MAX_CHANNELS * 4);
+    s->outbuf = g_malloc0((size_t)s->mixbuf_frames * AUDIO_MAX_CHANNELS * 4);
     s->out_voices = g_ptr_array_new();
     s->in_voices = g_ptr_array_new();
     s->timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, audio_timer_cb, s);
@@ -426,10 +435,10 @@ static uint64_t frames_due(AudioState *s, int64_t now, uint32_t freq,
     return total > done ? total - done : 0;
 }
 
-static void play_tick(AudioState *s, uint32_t n)
+/* Mix @n frames of every playback voice into s->mixbuf. */
+static void mix_voices(AudioState *s, uint32_t n)
 {
     uint32_t ch = s->out.nchannels;
-    size_t played;
 
     memset(s->mixbuf, 0, (size_t)n * ch * sizeof(float));
     for (guint i = 0; i < s->out_voices->len; i++) {
@@ -460,9 +469,51 @@ static void play_tick(AudioState *s, uint32_t n)
             audio_ring_reset(&sw->ring);
         }
     }
-    audio_float_to_samples(&s->out, s->mixbuf, s->hwbuf, n);
-    played = s->drv->write ? s->drv->write(s, s->hwbuf, n) : n;
-    s->out_stats.frames += played;
+}
+
+/* Offer the back end the backlog, oldest first; keep what it leaves. */
+static void flush_out_pending(AudioState *s)
+{
+    unsigned fb = audio_frame_bytes(&s->out);
+    size_t took;
+
+    if (!s->out_pending) {
+        return;
+    }
+    took = s->drv->write ? s->drv->write(s, s->outbuf, s->out_pending)
+                         : s->out_pending;
+    took = MIN(took, (size_t)s->out_pending);
+    s->out_stats.frames += took;
+    s->out_pending -= took;
+    if (took && s->out_pending) {
+        memmove(s->outbuf, s->outbuf + took * fb,
+                (size_t)s->out_pending * fb);
+    }
+}
+
+/*
+ * A tick's playback: @n frames are due.  With @mix (something plays or
+ * records) they are mixed behind the backlog, as far as the mix buffer
+ * has room; then the back end is offered all of it.
+ */
+static void play_tick(AudioState *s, uint32_t n, bool mix)
+{
+    uint32_t room = s->mixbuf_frames - s->out_pending;
+
+    if (mix && n > room) {
+        /* the back end is a mix buffer behind: the voices keep what
+         * does not fit, and the sound is that much late */
+        s->out_stats.underruns++;
+        n = room;
+    }
+    if (mix && n) {
+        mix_voices(s, n);
+        audio_float_to_samples(&s->out, s->mixbuf,
+                               s->outbuf + (size_t)s->out_pending *
+                                           audio_frame_bytes(&s->out), n);
+        s->out_pending += n;
+    }
+    flush_out_pending(s);
 }
 
 static void capture_tick(AudioState *s, uint32_t n)
@@ -511,10 +562,12 @@ static void audio_timer_cb(void *opaque)
     int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     uint64_t out_n = frames_due(s, now, s->out.freq, s->out_due);
     uint64_t in_n = frames_due(s, now, s->in.freq, s->in_due);
+    bool busy = voices_busy(s);
 
-    if (!voices_busy(s)) {
-        /* nothing plays or records: the timer stops until a voice starts
-         * (a new run, so no silence is written for the idle time) */
+    if (!busy && !s->out_pending) {
+        /* nothing plays or records, and the back end took everything:
+         * the timer stops until a voice starts (a new run, so no
+         * silence is written for the idle time) */
         if (s->drv->enable_out && s->out_used) {
             s->drv->enable_out(s, false);
         }
@@ -529,10 +582,9 @@ static void audio_timer_cb(void *opaque)
         out_n = frames_due(s, now, s->out.freq, 0);
         in_n = frames_due(s, now, s->in.freq, 0);
     }
-    if (out_n) {
-        play_tick(s, out_n);
-        s->out_due += out_n;
-    }
+    /* even with no frames due: the backlog is offered every tick */
+    play_tick(s, out_n, busy);
+    s->out_due += out_n;
     if (in_n && any_active_in(s)) {
         capture_tick(s, in_n);
     }
@@ -547,6 +599,8 @@ void audio_cleanup(void)
     for (guint i = 0; i < list->len; i++) {
         AudioState *s = g_ptr_array_index(list, i);
 
+        /* the backlog's last chance to be heard */
+        flush_out_pending(s);
         if (s->drv->fini) {
             s->drv->fini(s);
             s->drv = audio_driver_find("none");

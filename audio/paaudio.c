@@ -8,8 +8,9 @@
  * server and opens a playback stream, waiting up to two seconds, so a
  * missing server is a clear start-up error, as with QEMU.  Each tick
  * dispatches everything the server sent and writes at most what the
- * playback stream has room for (pa_stream_writable_size); the rest of
- * the tick is dropped and counted as an underrun.  When sound stops the
+ * playback stream has room for (pa_stream_writable_size); the audio
+ * layer keeps the rest and offers it first on the next tick.  When
+ * sound stops the
  * server is told to play the tail it holds, and at exit kvmpc waits
  * (two seconds at most) until it has.
  *
@@ -400,6 +401,12 @@ static bool pa_playback_ready(PAState *p)
     return false;
 }
 
+/*
+ * Write what the server asked for (it asks as it plays; a server that
+ * fell behind asks for less than a tick, and the audio layer keeps the
+ * rest).  A stream that failed plays nothing: its sound is discarded,
+ * so the guest's DMA does not wait for a server that went away.
+ */
 static size_t pa_write(AudioState *s, const void *buf, size_t n)
 {
     PAState *p = s->drv_opaque;
@@ -407,20 +414,17 @@ static size_t pa_write(AudioState *s, const void *buf, size_t n)
 
     pa_dispatch(p);
     if (!pa_playback_ready(p)) {
-        return 0;
+        return n;
     }
     room = pa_stream_writable_size(p->out);
     if (room == (size_t)-1) {
-        return 0;
+        return n;
     }
     room = MIN(room / fb, n);
-    if (room < n) {
-        s->out_stats.underruns++;       /* the server is behind: drop */
-    }
     if (room &&
         pa_stream_write(p->out, buf, room * fb, NULL, 0,
                         PA_SEEK_RELATIVE) < 0) {
-        return 0;
+        return n;
     }
     return room;
 }

@@ -5,11 +5,13 @@
  *
  * Playback opens an SDL audio device with the audiodev's settings (SDL
  * converts if the hardware differs) and queues each audio tick's frames
- * with SDL_QueueAudio; the queue is kept under eight timer periods, so a
- * host that plays slower than the guest's clock drops sound (counted as
- * an underrun of the back end) instead of growing the latency without
- * bound.  Recording opens a capture device on demand and dequeues what
- * it has (SDL_DequeueAudio).
+ * with SDL_QueueAudio; the queue is kept under eight timer periods: what
+ * does not fit stays with the audio layer, which offers it again on the
+ * next tick and, when a host that plays slower than the guest's clock
+ * has filled its backlog too, makes the voices wait (and counts an
+ * underrun), so the latency stays bounded and no sound is dropped.
+ * Recording opens a capture device on demand and dequeues what it has
+ * (SDL_DequeueAudio).
  */
 #include "qemu/osdep.h"
 #include <SDL.h>
@@ -91,19 +93,22 @@ static bool sdl_init(AudioState *s, GHashTable *props, GError **errp)
     return true;
 }
 
+/* Queue what fits under the bound; the audio layer keeps the rest. */
 static size_t sdl_write(AudioState *s, const void *buf, size_t n)
 {
     SdlState *st = s->drv_opaque;
-    uint32_t bytes = n * audio_frame_bytes(&s->out);
+    unsigned fb = audio_frame_bytes(&s->out);
+    uint32_t queued = SDL_GetQueuedAudioSize(st->out);
+    size_t take;
 
-    if (SDL_GetQueuedAudioSize(st->out) + bytes > st->max_queued) {
-        s->out_stats.underruns++;       /* the host is behind: drop */
+    if (queued >= st->max_queued) {
         return 0;
     }
-    if (SDL_QueueAudio(st->out, buf, bytes) < 0) {
-        return 0;
+    take = MIN(n, (st->max_queued - queued) / fb);
+    if (take && SDL_QueueAudio(st->out, buf, take * fb) < 0) {
+        return n;       /* the device failed: nothing will play it */
     }
-    return n;
+    return take;
 }
 
 static void sdl_enable_out(AudioState *s, bool on)

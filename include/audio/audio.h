@@ -11,7 +11,8 @@
  *      guest, and playback stays steady);
  *   2. the mixer takes the tick's frames from each voice, converting the
  *      voice's format, rate and channels to the back end's, sums them and
- *      hands the result to the back end;
+ *      hands the result to the back end; what the back end cannot take
+ *      yet is kept (bounded) and handed over first on the next tick;
  *   3. the back end produces the tick's capture frames, which go to each
  *      active capture voice, whose callback then reads them (AUD_read).
  * A voice that had too little data counts an underrun; a capture voice
@@ -102,10 +103,12 @@ typedef struct AudioDriver {
     /* Check and take the driver's own keys out of @props. */
     bool (*init)(AudioState *s, GHashTable *props, GError **errp);
     /*
-     * Play @n frames of the back end's settings (out) from @buf; a back
-     * end that cannot take them all drops the rest (counted as a host
-     * underrun by the caller: fewer frames played than due).  NULL:
-     * discard.
+     * Play up to @n frames of the back end's settings (out) from @buf;
+     * returns how many it took.  What it does not take stays with the
+     * caller, which offers it again, first, on the next tick (a back
+     * end whose host buffer is full says so by taking less, rather than
+     * dropping sound); a back end that must discard (no listener) says
+     * it took them.  NULL: discard.
      */
     size_t (*write)(AudioState *s, const void *buf, size_t n);
     /* Capture up to @n frames into @buf; returns frames (NULL: silence). */
@@ -140,8 +143,12 @@ struct AudioState {
     uint64_t out_due, in_due;       /* frames the run has produced */
     GPtrArray *out_voices, *in_voices;
     float *mixbuf;                  /* one tick of back-end frames */
-    uint8_t *hwbuf;
+    uint8_t *hwbuf;                 /* one tick of capture samples */
     uint32_t mixbuf_frames;
+    /* mixed playback the back end has not taken yet, oldest first, in
+     * its format; at most mixbuf_frames */
+    uint8_t *outbuf;
+    uint32_t out_pending;
     AudioDirStats out_stats, in_stats;
 };
 

@@ -8,13 +8,17 @@ socket in a temporary directory, nothing shared with any other server),
 then:
 
   play     RUNNER (run-guest-test.py) boots the hda payload on
-           -audiodev pa,server=unix:SOCKET,out.name=SINK; parec records
-           the sink's monitor meanwhile, and the recording, its leading
-           and trailing silence cut, is checked with sox as run-hda-test.py
-           checks its wav file: about 1 s of a 1 kHz sine at half
-           amplitude (frequency, RMS and peak within 0.5 %), and silent
+           -audiodev pa,server=unix:SOCKET,out.name=SINK, where SINK is a
+           pipe sink paced by the system clock: what it plays comes out
+           of a FIFO the test reads meanwhile.  The recording, its
+           leading and trailing silence cut, is checked with sox as
+           run-hda-test.py checks its wav file: about 1 s of a 1 kHz sine
+           at half amplitude (frequency, RMS and peak within 0.5 %), silent
            gaps (the host held kvmpc up longer than the server's buffer)
-           of at most 1 % of it.
+           of at most 1 % of it; and sample by sample against the
+           payloads' sine table: no frame lost or repeated (the sine goes
+           on where it was after a gap, it never jumps), and for AC97,
+           which plays exactly one second, 48000 frames of sound.
   capture  pacat plays a 750 Hz sine at half amplitude into the sink; the
            payload (capture=1) records the sink's monitor through
            -audiodev pa,in.name=SINK.monitor at in.frequency=44100,
@@ -42,18 +46,30 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import wave
 
 SKIP = 77
 SINK = "kvmpcsink"
 RATE = 48000
+# what the payloads play: a 1 kHz sine at half scale, 48 frames a period
+SINE48 = [0, 2139, 4240, 6270, 8192, 9974, 11585, 12998, 14189, 15137,
+          15826, 16244, 16384, 16244, 15826, 15137, 14189, 12998, 11585,
+          9974, 8192, 6270, 4240, 2139]
+SINE48 += [-v for v in SINE48]
+# a stereo s16 frame as the recording holds it: both channels alike
+SINE_FRAMES = [struct.unpack("<I", struct.pack("<hh", v, v))[0]
+               for v in SINE48]
 TONE_HZ = 750
 TONE_S = 30
 
 
 # the sound device(s) on audiodev "snd"; --ac97 switches to AC97
 DEVICES = ["-device", "intel-hda", "-device", "hda-duplex,audiodev=snd"]
+# frames the payload plays: hda stops its stream after about 1 s of its
+# own timing, AC97 halts after exactly one second of buffers
+EXACT_FRAMES = None
 
 
 class Skip(Exception):
@@ -71,10 +87,22 @@ def load_hda_test():
 
 
 class PulseServer:
-    """A pulseaudio daemon of the test's own, in directory @d."""
+    """A pulseaudio daemon of the test's own, in directory @d.
 
-    def __init__(self, d):
+    Its sink is a null sink, whose monitor the capture modes record; or,
+    with @pipe, a pipe sink paced by the system clock that writes what
+    it plays into the FIFO self.fifo.  A recording of a null sink's
+    monitor loses the first 5-25 ms of a stream that starts (pacat's
+    as much as kvmpc's): the server rewinds the sink to play new sound
+    at once, and what the monitor already delivered cannot be taken
+    back.  The pipe sink does not rewind, so every frame played is
+    there, which the play mode counts.
+    """
+
+    def __init__(self, d, pipe=False):
         self.d = d
+        self.pipe = pipe
+        self.fifo = os.path.join(d, "sink.fifo")
         self.socket = os.path.join(d, "native")
         self.server = "unix:" + self.socket
         self.env = dict(os.environ, HOME=d, XDG_RUNTIME_DIR=d,
@@ -90,8 +118,14 @@ class PulseServer:
                            "installs pulseaudio and pulseaudio-utils)" % tool)
         conf = os.path.join(self.d, "daemon.pa")
         with open(conf, "w") as f:
-            f.write("load-module module-null-sink sink_name=%s rate=%d "
-                    "channels=2 format=s16le\n" % (SINK, RATE))
+            if self.pipe:
+                f.write("load-module module-pipe-sink sink_name=%s file=%s "
+                        "rate=%d channels=2 format=s16le "
+                        "use_system_clock_for_timing=yes\n"
+                        % (SINK, self.fifo, RATE))
+            else:
+                f.write("load-module module-null-sink sink_name=%s rate=%d "
+                        "channels=2 format=s16le\n" % (SINK, RATE))
             f.write("load-module module-native-protocol-unix "
                     "auth-anonymous=1 socket=%s\n" % self.socket)
         self.log = open(os.path.join(self.d, "pulseaudio.log"), "w+")
@@ -170,22 +204,54 @@ def stop_tool(p):
 RAW = ["--raw", "--format=s16le", "--rate=%d" % RATE, "--channels=2"]
 
 
-def wait_growing(path, timeout=5):
-    """Whether @path gets data within @timeout s (see monitor_flowing)."""
+class FifoReader(threading.Thread):
+    """Copies what the pipe sink writes into @fifo to the file @out until
+    stopped (the sink keeps writing, silence when nothing plays)."""
+
+    def __init__(self, fifo, out):
+        super().__init__(daemon=True)
+        # the sink holds the FIFO open for writing: this does not block
+        self.fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        self.out = out
+        self.done = threading.Event()
+        self.nbytes = 0
+
+    def run(self):
+        with open(self.out, "wb") as f:
+            while not self.done.is_set():
+                r, _, _ = select.select([self.fd], [], [], 0.05)
+                data = os.read(self.fd, 65536) if r else b""
+                f.write(data)
+                self.nbytes += len(data)
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        os.close(self.fd)
+
+
+def wait_flowing(reader, timeout=5):
+    """Whether the pipe sink delivers within @timeout s."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if os.path.getsize(path):
+        if reader.nbytes:
             return True
         time.sleep(0.05)
     return False
 
 
-def trimmed_wav(raw_path, wav_path):
-    """The recording without the silence before and after the sound."""
+def raw_frames(raw_path):
+    """The recording's stereo s16 frames, each as one 32-bit number."""
     with open(raw_path, "rb") as f:
         data = f.read()
     n = len(data) // 4
-    frames = struct.unpack("<%dI" % n, data[:n * 4])
+    return data, struct.unpack("<%dI" % n, data[:n * 4])
+
+
+def trimmed_wav(raw_path, wav_path):
+    """The recording without the silence before and after the sound."""
+    data, frames = raw_frames(raw_path)
+    n = len(frames)
     first = next((i for i, fr in enumerate(frames) if fr), n)
     last = next((i for i in range(n - 1, -1, -1) if frames[i]), -1)
     with wave.open(wav_path, "wb") as w:
@@ -196,31 +262,76 @@ def trimmed_wav(raw_path, wav_path):
     return max(0, last + 1 - first)
 
 
+def sine_phase(frames, i):
+    """The sine table's index that frames[i:] follow for up to 48 frames,
+    or None."""
+    want = frames[i:i + 48]
+    for p in range(48):
+        if all(fr == SINE_FRAMES[(p + j) % 48] for j, fr in enumerate(want)):
+            return p
+    return None
+
+
+def follow_sine(frames):
+    """Walk the sound (first to last non-zero frame) along the sine table.
+
+    Returns (sound, breaks): the frames that continue the sine, and where
+    (offsets into the sound) it did not go on from the frame before.
+    Silence inside the sound (runs of zero frames the sine does not
+    have there: the server had nothing to play) is neither; after it the
+    sine must go on where it was, since a late kvmpc delays sound, it
+    does not lose it.  A break is sound lost or repeated on the way: the
+    sine's phase jumps, with no silence to show for it.
+    """
+    nz = [i for i, fr in enumerate(frames) if fr]
+    if not nz:
+        return 0, []
+    first, end = nz[0], nz[-1] + 1
+    phase = sine_phase(frames, first)
+    sound, breaks, i = 0, [], first
+    if phase is None:
+        return 0, [0]
+    while i < end:
+        fr = frames[i]
+        if fr == SINE_FRAMES[phase % 48]:
+            sound += 1
+            phase += 1
+        elif fr != 0:
+            breaks.append(i - first)
+            phase = sine_phase(frames, i)
+            if phase is None:       # not the sine at all: give up here
+                break
+            continue
+        i += 1
+    return sound, breaks
+
+
 def run_play(pa, d, runner, emulator, payload, opts):
-    raw = os.path.join(d, "monitor.raw")
-    with open(raw, "wb") as out:
-        rec = pa.tool(["parec", "-d", SINK + ".monitor",
-                       "--latency-msec=20"] + RAW, stdout=out)
-        try:
-            if not wait_growing(raw):
-                print("FAIL: parec recorded nothing from %s.monitor in 5 s"
-                      % SINK)
-                return 1
-            rc = subprocess.call([sys.executable, runner] + opts + [
-                emulator, payload, "--",
-                "-audiodev", "pa,id=snd,server=%s,out.name=%s,"
-                "out.latency=200000,out.frequency=%d,out.channels=2,"
-                "out.format=s16" % (pa.server, SINK, RATE)] + DEVICES,
-                env=pa.env)
-            time.sleep(0.5)             # the last buffered sound plays out
-        finally:
-            stop_tool(rec)
+    raw = os.path.join(d, "sink.raw")
+    rec = FifoReader(pa.fifo, raw)
+    rec.start()
+    try:
+        if not wait_flowing(rec):
+            print("FAIL: the pipe sink wrote nothing in 5 s")
+            return 1
+        rc = subprocess.call([sys.executable, runner] + opts + [
+            emulator, payload, "--",
+            "-audiodev", "pa,id=snd,server=%s,out.name=%s,"
+            "out.latency=200000,out.frequency=%d,out.channels=2,"
+            "out.format=s16" % (pa.server, SINK, RATE)] + DEVICES,
+            env=pa.env)
+        time.sleep(0.5)             # the last buffered sound plays out
+    finally:
+        rec.stop()
     if rc != 0:
         return rc
     hda = load_hda_test()
-    wav = os.path.join(d, "monitor.wav")
+    wav = os.path.join(d, "sink.wav")
     frames = trimmed_wav(raw, wav)
-    print("recorded %d frames of sound from %s.monitor" % (frames, SINK))
+    sound, breaks = follow_sine(raw_frames(raw)[1])
+    print("recorded %d frames from %s: %d of them the sine, %d breaks%s"
+          % (frames, SINK, sound, len(breaks),
+             " (at %s)" % breaks[:8] if breaks else ""))
     st = hda.sox_stat(wav)
     gaps = silent_frames(wav)
     checks = [
@@ -230,7 +341,13 @@ def run_play(pa, d, runner, emulator, payload, opts):
          "RMS of a half-scale sine"),
         (abs(st.get("Maximum amplitude", 0) - 0.5) <= 0.0025, "peak 0.5"),
         (gaps * 100 <= frames, "gaps %d frames, at most 1 %%" % gaps),
+        (not breaks, "no frame lost or repeated (%d breaks)" % len(breaks)),
     ]
+    if EXACT_FRAMES:
+        # the sine's first frame is zero: the sound may start one later
+        checks.append((sound in (EXACT_FRAMES - 1, EXACT_FRAMES),
+                       "%d frames of the sine, %d played"
+                       % (sound, EXACT_FRAMES)))
     for ok, what in checks:
         print("%s: host side: %s (%r)" % ("PASS" if ok else "FAIL", what, st))
     return 0 if all(ok for ok, _ in checks) else 1
@@ -331,16 +448,17 @@ MODES = {"play": run_play, "capture": run_capture,
 
 
 def main():
-    global DEVICES
+    global DEVICES, EXACT_FRAMES
     if len(sys.argv) > 1 and sys.argv[1] == "--ac97":
         del sys.argv[1]
         DEVICES = ["-device", "AC97,audiodev=snd"]
+        EXACT_FRAMES = RATE
     if len(sys.argv) < 5 or sys.argv[1] not in MODES:
         sys.exit(__doc__)
     mode, runner, emulator, payload = sys.argv[1:5]
     opts = sys.argv[5:]
     with tempfile.TemporaryDirectory() as d:
-        pa = PulseServer(d)
+        pa = PulseServer(d, pipe=mode == "play")
         try:
             pa.start()
             return MODES[mode](pa, d, runner, emulator, payload, opts)
