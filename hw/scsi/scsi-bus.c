@@ -263,7 +263,11 @@ static bool scsi_device_realize(DeviceState *dev, GError **errp)
         return false;
     }
     d->bus = bus;
-    g_ptr_array_add(bus->devices, d);
+    if (!dev->hotplugged) {
+        /* a device_add'ed one joins once realized, from the bus's
+         * hotplug handler, where its commands run */
+        g_ptr_array_add(bus->devices, d);
+    }
     return true;
 }
 
@@ -271,10 +275,116 @@ static void scsi_device_unrealize(DeviceState *dev)
 {
     SCSIDevice *d = (SCSIDevice *)dev;
 
-    if (d->bus) {
+    /* a hot-unplugged device left in its handler's unplug(); at exit
+     * nothing runs commands any more */
+    if (d->bus && d->bus->devices) {
         g_ptr_array_remove(d->bus->devices, d);
-        d->bus = NULL;
     }
+    d->bus = NULL;
+}
+
+/* ---- hotplug ------------------------------------------------------------- */
+
+void scsi_bus_set_hotplug_handler(SCSIBus *bus, HotplugHandler *h)
+{
+    bus->hotplug = h;
+}
+
+static void scsi_bus_add_sync(void *opaque)
+{
+    SCSIDevice *d = opaque;
+
+    if (!g_ptr_array_find(d->bus->devices, d, NULL)) {
+        g_ptr_array_add(d->bus->devices, d);
+    }
+}
+
+void scsi_bus_attach_hotplugged(SCSIDevice *dev)
+{
+    scsi_bus_run_sync(dev->bus, scsi_bus_add_sync, dev);
+}
+
+typedef struct DetachCtx {
+    SCSIDevice *dev;
+    SCSISense sense;
+    SCSIRequest *held;
+} DetachCtx;
+
+/* On the bus's thread: no command finds the device any more; the
+ * requests it holds after an error stop are taken back. */
+static void scsi_bus_remove_sync(void *opaque)
+{
+    DetachCtx *c = opaque;
+    SCSIDevice *d = c->dev;
+
+    g_ptr_array_remove(d->bus->devices, d);
+    if (d->ops && d->ops->take_held) {
+        c->held = d->ops->take_held(d);
+    }
+    /* they fail here, where their adapter completes requests */
+    while (c->held) {
+        SCSIRequest *r = c->held;
+        c->held = r->next_stopped;
+        r->next_stopped = NULL;
+        r->stopped = false;
+        scsi_req_check_condition(r, c->sense);
+    }
+}
+
+void scsi_bus_detach(SCSIDevice *dev, SCSISense sense)
+{
+    DetachCtx c = { dev, sense, NULL };
+
+    if (!dev->bus || !dev->bus->devices) {
+        return;
+    }
+    scsi_bus_run_sync(dev->bus, scsi_bus_remove_sync, &c);
+    /* commands the device still runs complete on the bus's thread (an
+     * I/O thread) or through this loop (the main loop's) */
+    while (g_atomic_int_get(&dev->requests)) {
+        if (dev->bus->iothread) {
+            g_usleep(100);
+        } else {
+            g_main_context_iteration(NULL, TRUE);
+        }
+    }
+}
+
+typedef struct UaCtx {
+    SCSIBus *bus;
+    SCSIDevice *except;
+    SCSISense sense;
+} UaCtx;
+
+static void scsi_bus_set_ua_sync(void *opaque)
+{
+    UaCtx *c = opaque;
+
+    for (unsigned i = 0; i < c->bus->devices->len; i++) {
+        SCSIDevice *d = g_ptr_array_index(c->bus->devices, i);
+        if (d != c->except) {
+            scsi_device_set_ua(d, c->sense);
+        }
+    }
+}
+
+void scsi_bus_set_ua(SCSIBus *bus, SCSIDevice *except, SCSISense sense)
+{
+    UaCtx c = { bus, except, sense };
+
+    scsi_bus_run_sync(bus, scsi_bus_set_ua_sync, &c);
+}
+
+static HotplugHandler *scsi_get_hotplug_handler(DeviceState *dev,
+                                                const char **bus_name)
+{
+    SCSIDevice *d = (SCSIDevice *)dev;
+
+    if (!d->bus) {
+        return NULL;
+    }
+    *bus_name = d->bus->name;
+    return d->bus->hotplug;
 }
 
 /* Power-on and every reset: the driver learns of it once. */
@@ -318,6 +428,7 @@ static const DeviceType scsi_device_type = {
     .abstract = true,
     .category = DEVICE_CATEGORY_STORAGE,
     .props = scsi_device_props,
+    .get_hotplug_handler = scsi_get_hotplug_handler,
     .realize = scsi_device_realize,
     .unrealize = scsi_device_unrealize,
     .reset = scsi_device_reset,
@@ -350,6 +461,7 @@ bool scsi_req_init(SCSIRequest *req, SCSIBus *bus, unsigned target,
     req->sense_len = 0;
     req->xferred = 0;
     req->in_flight = false;
+    req->on_device = false;
     req->stopped = false;
     req->next_stopped = NULL;
     return req->dev || scsi_target_exists(bus, target);
@@ -492,9 +604,15 @@ bool scsi_req_parse(SCSIRequest *req, size_t cdb_size)
 
 void scsi_req_complete(SCSIRequest *req, uint8_t status)
 {
+    SCSIDevice *dev = req->on_device ? req->dev : NULL;
+
     req->status = status;
     req->in_flight = false;
-    req->bus->info->complete(req);
+    req->on_device = false;
+    req->bus->info->complete(req);      /* the adapter may reuse @req */
+    if (dev) {
+        g_atomic_int_dec_and_test(&dev->requests);
+    }
 }
 
 void scsi_req_check_condition(SCSIRequest *req, SCSISense sense)
@@ -715,5 +833,7 @@ void scsi_req_submit(SCSIRequest *req)
         return;
     }
     scsi_bus_plug_device(req->bus, dev);
+    req->on_device = true;
+    g_atomic_int_inc(&dev->requests);
     dev->ops->exec(req);
 }

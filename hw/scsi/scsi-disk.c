@@ -62,6 +62,7 @@ typedef struct SCSIDiskState {
     BlockBackend *blk;
     bool blk_made;              /* an anonymous backend we created */
     char *device_id;            /* VPD 83h's vendor-specific designator */
+    char *device_id_prop;       /* device_id=: that designator as given */
 
     /* guest-visible state (vmstate_scsi_disk) */
     bool write_cache;           /* WCE of the caching page */
@@ -1080,6 +1081,15 @@ static void scsi_disk_purge(SCSIDevice *dev, SCSIRequest *req)
     }
 }
 
+static SCSIRequest *scsi_disk_take_held(SCSIDevice *dev)
+{
+    SCSIDiskState *s = (SCSIDiskState *)dev;
+    SCSIRequest *held = s->stopped;
+
+    s->stopped = NULL;
+    return held;
+}
+
 static BlockBackend *scsi_disk_blk(SCSIDevice *dev)
 {
     return ((SCSIDiskState *)dev)->blk;
@@ -1091,6 +1101,7 @@ static const SCSIDeviceOps scsi_disk_ops = {
     .allowed_with_ua = scsi_disk_allowed_with_ua,
     .ua_reported = scsi_disk_ua_reported,
     .purge = scsi_disk_purge,
+    .take_held = scsi_disk_take_held,
     .blk = scsi_disk_blk,
 };
 
@@ -1306,7 +1317,11 @@ static bool scsi_disk_realize_common(SCSIDiskState *s, GError **errp)
     if (d->bus->iothread) {
         blk_set_aio_context(s->blk, iothread_get_context(d->bus->iothread));
     }
-    if (s->serial) {
+    if (s->device_id_prop) {
+        /* libvirt gives it (drive-scsi0-0-0-1) so that the designator
+         * stays what -drive's backend name made it */
+        s->device_id = g_strdup(s->device_id_prop);
+    } else if (s->serial) {
         s->device_id = g_strdup_printf("%.20s", s->serial);
     } else if (*blk_name(s->blk)) {
         s->device_id = g_strdup(blk_name(s->blk));
@@ -1390,6 +1405,9 @@ static const VMStateDescription vmstate_scsi_disk = {
                 "the -drive id (or node name) of the image"),                \
     DEFINE_PROP("serial", SCSIDiskState, serial, PROP_STRING, NULL,          \
                 "unit serial number (VPD page 80h)"),                        \
+    DEFINE_PROP("device_id", SCSIDiskState, device_id_prop, PROP_STRING,     \
+                NULL, "VPD page 83h's vendor-specific designator (default: " \
+                "the serial, else the drive's name)"),                       \
     DEFINE_PROP("wwn", SCSIDiskState, wwn, PROP_UINT64, "0",                 \
                 "NAA world wide name (VPD page 83h)"),                       \
     DEFINE_PROP("vendor", SCSIDiskState, vendor, PROP_STRING, "QEMU",        \

@@ -13,12 +13,16 @@
  * asynchronous notification queries/subscriptions on the control queue
  * (5.6.6.2); events (5.6.6.3): VIRTIO_SCSI_T_PARAM_CHANGE with
  * VIRTIO_SCSI_F_CHANGE, VIRTIO_SCSI_T_ASYNC_NOTIFY for subscribed media
- * changes, VIRTIO_SCSI_T_EVENTS_MISSED when the driver left no buffer.
+ * changes, VIRTIO_SCSI_T_TRANSPORT_RESET with VIRTIO_SCSI_F_HOTPLUG for
+ * a scsi-hd/scsi-cd added (EVT_RESET_RESCAN) or removed
+ * (EVT_RESET_REMOVED) by device_add/device_del, with the unit attention
+ * REPORTED LUNS DATA HAS CHANGED on the other LUNs, as QEMU 7.2;
+ * VIRTIO_SCSI_T_EVENTS_MISSED when the driver left no buffer.
  *
  * IDs (4.1.2): transitional 1af4:1004, modern 1af4:1048, class 0100
  * (SCSI storage controller), subsystem 0008.  Properties as QEMU's:
  * num_queues, virtqueue_size, max_sectors, cmd_per_lun, seg_max_adjust,
- * param_change, iothread, vectors.  "-device virtio-scsi" is this type.
+ * hotplug, param_change, iothread, vectors.  "-device virtio-scsi" is this type.
  *
  * Guest input is hostile: a request or response header that does not
  * fit the buffers, or an event buffer of the wrong shape, breaks the
@@ -115,6 +119,8 @@
 #define VIRTIO_SCSI_T_ASYNC_NOTIFY      2
 #define VIRTIO_SCSI_T_PARAM_CHANGE      3
 #define VIRTIO_SCSI_T_EVENTS_MISSED     0x80000000u
+#define VIRTIO_SCSI_EVT_RESET_RESCAN    1
+#define VIRTIO_SCSI_EVT_RESET_REMOVED   2
 #define VS_EVENT_SIZE       16      /* event, lun, reason */
 
 typedef struct VirtIOSCSI VirtIOSCSI;
@@ -148,10 +154,12 @@ struct VirtIOSCSI {
     uint32_t max_sectors;
     uint32_t cmd_per_lun;
     bool seg_max_adjust;
+    bool hotplug;
     bool param_change;
     uint32_t vectors;
 
     SCSIBus bus;
+    HotplugHandler hp;          /* device_add/device_del on the bus */
     VirtQueue *ctrl_vq, *event_vq;
 
     /* driver-settable configuration (state) */
@@ -767,6 +775,58 @@ static void vs_change(SCSIBus *bus, SCSIDevice *dev, SCSISense sense)
     }
 }
 
+/* ---- hotplug of SCSI devices ------------------------------------------------ */
+
+typedef struct HotplugEvent {
+    VirtIOSCSI *s;
+    SCSIDevice *dev;
+    uint32_t reason;
+} HotplugEvent;
+
+static void vs_hotplug_event_sync(void *opaque)
+{
+    HotplugEvent *e = opaque;
+
+    vs_push_event(e->s, e->dev, VIRTIO_SCSI_T_TRANSPORT_RESET, e->reason);
+}
+
+/* With VIRTIO_SCSI_F_HOTPLUG: the transport reset event for @dev, and
+ * the other LUNs report that the LUN inventory changed (QEMU 7.2). */
+static void vs_announce_hotplug(VirtIOSCSI *s, SCSIDevice *dev,
+                                uint32_t reason)
+{
+    HotplugEvent e = { s, dev, reason };
+
+    if (!virtio_vdev_has_feature(&s->vdev, VIRTIO_SCSI_F_HOTPLUG)) {
+        return;
+    }
+    scsi_bus_run_sync(&s->bus, vs_hotplug_event_sync, &e);
+    scsi_bus_set_ua(&s->bus, dev, SENSE_CODE_REPORTED_LUNS_CHANGED);
+}
+
+static bool vs_hotplug_plug(HotplugHandler *h, DeviceState *d, GError **errp)
+{
+    VirtIOSCSI *s = h->opaque;
+    SCSIDevice *dev = (SCSIDevice *)d;
+
+    (void)errp;
+    scsi_bus_attach_hotplugged(dev);
+    vs_announce_hotplug(s, dev, VIRTIO_SCSI_EVT_RESET_RESCAN);
+    return true;
+}
+
+/* Synchronous, as QEMU's: the LUN is gone when device_del returns (and
+ * DEVICE_DELETED is sent); commands it was running finish first, those
+ * held by an error stop fail. */
+static void vs_hotplug_unplug(HotplugHandler *h, DeviceState *d)
+{
+    VirtIOSCSI *s = h->opaque;
+    SCSIDevice *dev = (SCSIDevice *)d;
+
+    vs_announce_hotplug(s, dev, VIRTIO_SCSI_EVT_RESET_REMOVED);
+    scsi_bus_detach(dev, SENSE_CODE_LUN_NOT_SUPPORTED);
+}
+
 static const SCSIBusInfo vs_bus_info = {
     .max_channel = VIRTIO_SCSI_MAX_CHANNEL,
     .max_target = VIRTIO_SCSI_MAX_TARGET,
@@ -817,6 +877,9 @@ static uint64_t vs_get_features(VirtIODevice *vdev, uint64_t features)
 
     if (s->param_change) {
         features |= 1ULL << VIRTIO_SCSI_F_CHANGE;
+    }
+    if (s->hotplug) {
+        features |= 1ULL << VIRTIO_SCSI_F_HOTPLUG;
     }
     return features;
 }
@@ -933,6 +996,9 @@ static bool vs_realize(VirtIODevice *vdev, GError **errp)
                                            PCI_SLOT(devfn));
     scsi_bus_init(&s->bus, &vs_bus_info, s, name, fw);
     s->bus.iothread = vdev->iothread;
+    s->hp = (HotplugHandler){ .opaque = s, .plug = vs_hotplug_plug,
+                              .unplug = vs_hotplug_unplug };
+    scsi_bus_set_hotplug_handler(&s->bus, &s->hp);
     return true;
 }
 
@@ -1028,6 +1094,9 @@ static const Property vs_pci_props[] = {
                 "128", "commands per LUN the driver may queue"),
     DEFINE_PROP("seg_max_adjust", VirtIOSCSIPCI, scsi.seg_max_adjust,
                 PROP_BOOL, "on", "seg_max = virtqueue_size - 2 (off: 126)"),
+    DEFINE_PROP("hotplug", VirtIOSCSIPCI, scsi.hotplug, PROP_BOOL, "on",
+                "offer VIRTIO_SCSI_F_HOTPLUG (scsi-hd/scsi-cd device_add "
+                "and device_del events)"),
     DEFINE_PROP("param_change", VirtIOSCSIPCI, scsi.param_change, PROP_BOOL,
                 "on", "offer VIRTIO_SCSI_F_CHANGE (parameter change events)"),
     DEFINE_PROP("iothread", VirtIOSCSIPCI, proxy.iothread_id, PROP_STRING,

@@ -600,6 +600,37 @@ def test_disks(lv, kvmpc):
               "blkdeviotune after the change: %s" % tune)
 
 
+@guest_test("qemu-img")
+def test_scsi_hotplug(lv, kvmpc):
+    """`virsh attach-disk --targetbus scsi` on a running domain with a
+    virtio-scsi controller (OpenStack's volumes with hw_scsi_model):
+    libvirt adds the node and a scsi-hd on scsi0.0, the disk is in
+    domblklist and query-block; `virsh detach-disk` removes it (libvirt
+    waits for DEVICE_DELETED) and the image is no longer open."""
+    disk = make_image(lv, "scsi-hot.qcow2", "qcow2")
+    with Guest(lv, kvmpc, "kvmpc-scsihp",
+               "<controller type='scsi' model='virtio-scsi' index='0'/>") \
+            as g:
+        g.start()
+        lv.virsh("attach-disk", g.name, disk, "sdb", "--targetbus", "scsi",
+                 "--subdriver", "qcow2", "--live")
+        lst = lv.virsh("domblklist", g.name).stdout
+        check(disk in lst and "sdb" in lst, "domblklist: %s" % lst)
+        blocks = g.qmp("query-block")
+        check(any(b.get("inserted", {}).get("file") == disk or
+                  b.get("inserted", {}).get("image", {}).get("filename") ==
+                  disk for b in blocks), "query-block: %s" % blocks)
+        devs = [d for d in g.qmp("qom-list", path="/machine/peripheral")
+                if d["type"].startswith("child<scsi-hd")]
+        check(devs, "no scsi-hd among the peripherals")
+        lv.virsh("detach-disk", g.name, "sdb", "--live")
+        lst = lv.virsh("domblklist", g.name).stdout
+        check(disk not in lst, "domblklist after detach: %s" % lst)
+        blocks = g.qmp("query-block")
+        check(not any(disk in json.dumps(b) for b in blocks),
+              "the image is still open: %s" % blocks)
+
+
 def rfb_handshake(host, port, timeout=30):
     """A VNC client's first steps (RFC 6143): version, security type
     None, ClientInit; returns the ServerInit's width, height and name."""
@@ -1223,7 +1254,8 @@ def main():
                   "tini)" % tool)
             return SKIP
     tests = [test_domcapabilities, test_define_dumpxml, test_lifecycle,
-             test_console, test_reboot, test_disks, test_vnc,
+             test_console, test_reboot, test_disks, test_scsi_hotplug,
+             test_vnc,
              test_q35_desktop, test_cpu_tuning,
              test_save_restore, test_hotplug_managedsave, test_snapshot,
              test_external_snapshot_jobs,

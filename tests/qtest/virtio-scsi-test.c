@@ -13,6 +13,7 @@
 
 #define VS_TRANSITIONAL     0x1004
 #define VS_MODERN           0x1048
+#define VS_F_HOTPLUG        1
 #define VS_F_CHANGE         2
 #define CDB_SIZE            32
 #define SENSE_SIZE          96
@@ -119,6 +120,7 @@ static uint64_t std_features(QVirtioDev *d, bool packed)
                                 QVIRTIO_BIT(QVIRTIO_F_INDIRECT) |
                                 QVIRTIO_BIT(QVIRTIO_F_EVENT_IDX) |
                                 QVIRTIO_BIT(QVIRTIO_F_RING_PACKED) |
+                                QVIRTIO_BIT(VS_F_HOTPLUG) |
                                 QVIRTIO_BIT(VS_F_CHANGE));
 
     if (!packed) {
@@ -364,6 +366,7 @@ static void test_ids_config(void)
     qvirtio_mem_reset();
     qvirtio_pci_init(&d, qts, t, true);
     g_assert(d.features & QVIRTIO_BIT(VS_F_CHANGE));
+    g_assert(d.features & QVIRTIO_BIT(VS_F_HOTPLUG));
     g_assert(!(d.features & QVIRTIO_BIT(0)));       /* no INOUT */
     g_assert_cmpint(qtest_readw(qts, d.common + 0x12), ==, 3);
     g_assert_cmpuint(qvirtio_config_readl(&d, 0), ==, 1);     /* queues */
@@ -1424,6 +1427,159 @@ static void test_events(void)
     vs_end(&v);
 }
 
+/* A TRANSPORT_RESET event for target @t LUN 0 with @reason in @buf. */
+static void assert_transport_reset(VS *v, uint64_t buf, unsigned t,
+                                   uint32_t reason)
+{
+    uint16_t id;
+    uint32_t len;
+
+    g_assert(qvirtqueue_get_used(&v->event, &id, &len, 5000));
+    g_assert_cmpuint(len, ==, 16);
+    g_assert_cmphex(qtest_readl(v->qts, buf), ==, 1);
+    g_assert_cmpint(qtest_readb(v->qts, buf + 4), ==, 1);
+    g_assert_cmpint(qtest_readb(v->qts, buf + 5), ==, t);
+    g_assert_cmphex(qtest_readb(v->qts, buf + 6), ==, 0x40);
+    g_assert_cmpint(qtest_readb(v->qts, buf + 7), ==, 0);
+    g_assert_cmphex(qtest_readl(v->qts, buf + 12), ==, reason);
+}
+
+/*
+ * device_add of a scsi-hd on a running virtio-scsi (libvirt's attach-disk
+ * --targetbus scsi): the driver gets TRANSPORT_RESET/RESCAN for the new
+ * LUN, the other LUNs REPORTED LUNS DATA HAS CHANGED, and the new disk
+ * reads its image; device_del: TRANSPORT_RESET/REMOVED, DEVICE_DELETED at
+ * once, the target is gone.  On the main loop and on an I/O thread.
+ */
+static void test_hotplug(gconstpointer iothread)
+{
+    g_autofree char *img0 = make_raw("hp0.raw", DISK_SIZE);
+    g_autofree char *img1 = make_raw("hp1.raw", DISK_SIZE);
+    g_autofree char *extra = g_strdup_printf(
+        "%s-drive if=none,id=d0,file=%s,format=raw "
+        "-device scsi-hd,share-rw=on,drive=d0,id=hd0,scsi-id=0,lun=0 "
+        "-drive if=none,id=d1,file=%s,format=raw",
+        iothread ? "-object iothread,id=io0 " : "", img0, img1);
+    uint8_t rd[10] = { 0x28 }, b[512], want[512];
+    uint64_t evbuf[2];
+    g_autofree char *ev = NULL, *r = NULL;
+    Result res;
+    VS v;
+
+    vs_start_opts(&v, iothread ? "iothread=io0" : "", extra, false);
+    add_event_buffers(&v, evbuf, 2);
+    clear_reset_ua(&v, 0, 0);
+    res = tur(&v, 2, 0);
+    g_assert_cmpint(res.response, ==, S_BAD_TARGET);
+
+    vs_qmp_ok(&v, "{\"execute\": \"device_add\", \"arguments\": "
+                  "{\"driver\": \"scsi-hd\", \"id\": \"hot1\", "
+                  "\"drive\": \"d1\", \"bus\": \"scsi0.0\", "
+                  "\"scsi-id\": 2, \"lun\": 0}}");
+    assert_transport_reset(&v, evbuf[0], 2, 1);         /* RESCAN */
+    res = tur(&v, 0, 0);
+    assert_sense(&res, 6, 0x3f, 0x0e);      /* REPORTED LUNS CHANGED */
+    clear_reset_ua(&v, 2, 0);
+    stl_be_p(rd + 2, 3);
+    stw_be_p(rd + 7, 1);
+    res = vs_cmd(&v, 2, 0, rd, 10, NULL, 0, b, 512);
+    assert_good(&res);
+    for (size_t i = 0; i < 512; i++) {
+        want[i] = pattern_at(3 * 512 + i);
+    }
+    g_assert(memcmp(b, want, 512) == 0);
+
+    vs_qmp_ok(&v, "{\"execute\": \"device_del\", \"arguments\": "
+                  "{\"id\": \"hot1\"}}");
+    ev = qmp_take_events(v.qmp);
+    g_assert_nonnull(strstr(ev, "DEVICE_DELETED"));
+    g_assert_nonnull(strstr(ev, "hot1"));
+    assert_transport_reset(&v, evbuf[1], 2, 2);         /* REMOVED */
+    res = tur(&v, 2, 0);
+    g_assert_cmpint(res.response, ==, S_BAD_TARGET);
+    res = tur(&v, 0, 0);
+    assert_sense(&res, 6, 0x3f, 0x0e);
+    /* the drive is free again: it can come back at another address,
+     * with libvirt's device_id as VPD 83h's designator */
+    vs_qmp_ok(&v, "{\"execute\": \"device_add\", \"arguments\": "
+                  "{\"driver\": \"scsi-hd\", \"id\": \"hot2\", "
+                  "\"drive\": \"d1\", \"scsi-id\": 5, "
+                  "\"device_id\": \"drive-scsi0-0-5-0\"}}");
+    clear_reset_ua(&v, 5, 0);
+    res = tur(&v, 5, 0);
+    assert_good(&res);
+    res = inquiry(&v, 5, 0, true, 0x83, b, 64);
+    assert_good(&res);
+    g_assert_cmpint(b[7], ==, 17);
+    g_assert(memcmp(b + 8, "drive-scsi0-0-5-0", 17) == 0);
+    /* a bus that is not there, and a taken address, fail cleanly */
+    r = vs_qmp(&v, "{\"execute\": \"device_add\", \"arguments\": "
+                   "{\"driver\": \"scsi-hd\", \"drive\": \"d0\", "
+                   "\"bus\": \"nosuch.0\"}}");
+    g_assert_nonnull(strstr(r, "Bus 'nosuch.0' not found"));
+    vs_end(&v);
+}
+
+/* READ(10) of one block at @lba on target @t, queued and kicked but not
+ * waited for; the response buffer's address. */
+static uint64_t submit_read(VS *v, unsigned t, uint32_t lba)
+{
+    size_t req_size = 19 + v->cdb_size, resp_size = 12 + v->sense_size;
+    uint64_t req = qvirtio_alloc(req_size, 16);
+    uint64_t resp = qvirtio_alloc(resp_size, 16);
+    uint64_t din = qvirtio_alloc(512, 16);
+    uint8_t hdr[19 + 256] = { 0 };
+    QVirtBuf bufs[3] = { { req, req_size, false }, { resp, resp_size, true },
+                         { din, 512, true } };
+
+    put_lun(hdr, t, 0);
+    hdr[19] = 0x28;
+    stl_be_p(hdr + 19 + 2, lba);
+    stw_be_p(hdr + 19 + 7, 1);
+    qtest_memwrite(v->qts, req, hdr, req_size);
+    qtest_memset(v->qts, resp, 0xee, resp_size);
+    qvirtqueue_add(&v->req, bufs, 3);
+    qvirtqueue_kick(&v->req);
+    return resp;
+}
+
+/* device_del of a disk with commands still waiting for its I/O (an iops
+ * limit holds them): they complete first, GOOD, then the LUN goes. */
+static void test_hotplug_inflight(gconstpointer iothread)
+{
+    g_autofree char *img = make_raw("hpf.raw", DISK_SIZE);
+    g_autofree char *extra = g_strdup_printf(
+        "%s-drive if=none,id=d1,file=%s,format=raw,"
+        "throttling.iops-total=4 "
+        "-device scsi-hd,share-rw=on,drive=d1,id=hd1,scsi-id=1,lun=0",
+        iothread ? "-object iothread,id=io0 " : "", img);
+    uint64_t resp[3];
+    uint16_t id;
+    uint32_t len;
+    Result r;
+    VS v;
+
+    vs_start_opts(&v, iothread ? "iothread=io0" : "", extra, false);
+    clear_reset_ua(&v, 1, 0);
+    r = tur(&v, 1, 0);
+    assert_good(&r);
+    for (unsigned i = 0; i < 3; i++) {
+        resp[i] = submit_read(&v, 1, i);
+    }
+    vs_qmp_ok(&v, "{\"execute\": \"device_del\", \"arguments\": "
+                  "{\"id\": \"hd1\"}}");
+    for (unsigned i = 0; i < 3; i++) {
+        g_assert(qvirtqueue_get_used(&v.req, &id, &len, 5000));
+    }
+    for (unsigned i = 0; i < 3; i++) {
+        g_assert_cmpint(qtest_readb(v.qts, resp[i] + 11), ==, S_OK);
+        g_assert_cmpint(qtest_readb(v.qts, resp[i] + 10), ==, GOOD);
+    }
+    r = tur(&v, 1, 0);
+    g_assert_cmpint(r.response, ==, S_BAD_TARGET);
+    vs_end(&v);
+}
+
 /* ---- task management ----------------------------------------------------------- */
 
 static uint8_t tmf(VS *v, uint32_t subtype, unsigned target, unsigned lun,
@@ -1764,6 +1920,13 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio-scsi/cdrom-media", test_cdrom);
     g_test_add_func("/virtio-scsi/cdrom-iothread", test_cdrom_iothread);
     g_test_add_func("/virtio-scsi/events", test_events);
+    g_test_add_data_func("/virtio-scsi/hotplug/main-loop", NULL,
+                         test_hotplug);
+    g_test_add_data_func("/virtio-scsi/hotplug/iothread", "", test_hotplug);
+    g_test_add_data_func("/virtio-scsi/hotplug/in-flight/main-loop", NULL,
+                         test_hotplug_inflight);
+    g_test_add_data_func("/virtio-scsi/hotplug/in-flight/iothread", "",
+                         test_hotplug_inflight);
     g_test_add_func("/virtio-scsi/tmf", test_tmf);
     g_test_add_func("/virtio-scsi/error-policy", test_error_policy);
     g_test_add_func("/virtio-scsi/bad-headers", test_bad_headers);

@@ -128,6 +128,8 @@ struct SCSIRequest {
 
     /* Device-side state of a command in progress. */
     bool in_flight;             /* an I/O runs; complete() comes later */
+    bool on_device;             /* the device has it (counted in
+                                 * dev->requests) until it completes */
     bool stopped;               /* held after an error (werror=stop) */
     BlkAioVec aio;              /* the block request's storage */
     uint64_t io_offset;         /* the block I/O of a read or write */
@@ -192,6 +194,8 @@ typedef struct SCSIBusInfo {
 
 struct SCSIBus {
     const SCSIBusInfo *info;
+    HotplugHandler *hotplug;    /* device_add/del of its devices (NULL:
+                                 * "Bus '...' does not support hotplugging") */
     void *hba;                  /* the adapter */
     char *name;                 /* "ID.0" (bus= of -device scsi-hd) */
     char *fw_path;              /* the adapter's firmware path */
@@ -249,6 +253,9 @@ typedef struct SCSIDeviceOps {
      * all of them when NULL): the adapter aborts it or is resetting, and
      * takes it back. */
     void (*purge)(SCSIDevice *dev, SCSIRequest *req);
+    /* Hand over every request held after an error stop, linked by
+     * next_stopped (oldest last), and hold none: the device is going. */
+    SCSIRequest *(*take_held)(SCSIDevice *dev);
     /* The backend its commands read and write (NULL: none), which
      * scsi_bus_io_plug batches. */
     BlockBackend *(*blk)(SCSIDevice *dev);
@@ -265,7 +272,26 @@ struct SCSIDevice {
     uint8_t type;               /* peripheral device type: 0 disk, 5 CD */
     SCSIBus *bus;
     SCSISense unit_attention;   /* pending (key 0: none) */
+    int requests;               /* commands it runs or holds (atomic: the
+                                 * bus's thread counts, an unplug waits) */
 };
+
+/*
+ * Hotplug of SCSI devices (docs/scsi.md "Hotplug"): an adapter whose bus
+ * takes device_add/device_del gives its handler here; its plug() then
+ * calls scsi_bus_attach_hotplugged() and tells the guest, and its
+ * unplug() tells the guest and calls scsi_bus_detach() before the device
+ * is unrealized.
+ */
+void scsi_bus_set_hotplug_handler(SCSIBus *bus, HotplugHandler *h);
+/* A device_add'ed device joins the bus (on the bus's thread: commands
+ * find it from then on). */
+void scsi_bus_attach_hotplugged(SCSIDevice *dev);
+/* A device leaves the bus: commands stop finding it, held ones fail
+ * (@sense), and this waits until none it runs is left. */
+void scsi_bus_detach(SCSIDevice *dev, SCSISense sense);
+/* A unit attention for every device on @bus but @except. */
+void scsi_bus_set_ua(SCSIBus *bus, SCSIDevice *except, SCSISense sense);
 
 /* Raise a unit attention (a reset one is not replaced by a lesser one). */
 void scsi_device_set_ua(SCSIDevice *dev, SCSISense sense);
