@@ -52,6 +52,7 @@ typedef struct KvmVcpu {
     int tid;
     int64_t throttle_last_ns;       /* auto-converge (cpu-throttle.h) */
     X86CPUTopoIDs ids;
+    int stats_fd;           /* KVM_GET_STATS_FD's file, -1: none */
     bool present;           /* a boot CPU, or plugged (hotplug slots) */
     bool exit_pending;      /* an exit was handled; KVM_RUN completes it */
     uint8_t cr8_entered;    /* kernel_irqchip=off: the CR8 KVM_RUN got */
@@ -673,6 +674,7 @@ static bool create_one_vcpu(KvmVcpu *v, const X86CPUTopoInfo *topo,
         return false;
     }
     v->x86.fd = fd;
+    v->stats_fd = kvm_vcpu_open_stats(fd);
     run = mmap(NULL, kvm_state.vcpu_mmap_size, PROT_READ | PROT_WRITE,
                MAP_SHARED, fd, 0);
     if (run == MAP_FAILED) {
@@ -750,6 +752,7 @@ bool kvm_create_vcpus(MachineState *ms, GError **errp)
     kvm_dirty_ring_setup_vcpus(slots);
     for (unsigned i = 0; i < slots; i++) {
         vcpus[i].x86.fd = -1;
+        vcpus[i].stats_fd = -1;
         vcpus[i].x86.index = i;
         vcpus[i].x86.kernel_lapic = !userspace_lapic();
         vcpus[i].x86.apic_id = x86_apicid_from_cpu_idx(&topo, i);
@@ -1031,6 +1034,15 @@ void kvm_vcpu_set_wait_state(unsigned slot, bool halted, bool wait_sipi)
 unsigned kvm_vcpu_count(void)
 {
     return nr_vcpus;
+}
+
+bool kvm_stats_vcpu(unsigned idx, bool values, KvmStatFn *fn, void *opaque,
+                    GError **errp)
+{
+    if (idx >= nr_vcpus || !vcpus[idx].present) {
+        return false;
+    }
+    return kvm_stats_vcpu_fd(vcpus[idx].stats_fd, values, fn, opaque, errp);
 }
 
 bool kvm_vcpu_info(unsigned idx, KvmVcpuInfo *out)

@@ -6,6 +6,7 @@
 #define ACCEL_KVM_INTERNAL_H
 #include "qemu/osdep.h"
 #include "hw/boards.h"
+#include "accel/kvm.h"
 #include <linux/kvm.h>
 
 typedef struct KvmState {
@@ -93,5 +94,10 @@ void kvm_vcpu_set_wait_state(unsigned slot, bool halted, bool wait_sipi);
 /* kvm-migration.c: the vCPUs' and the in-kernel devices' state in
  * migration streams and snapshots */
 void kvm_migration_init(void);
+
+/* kvm-stats.c: a vCPU's statistics file (-1: none), and reading it */
+int kvm_vcpu_open_stats(int vcpu_fd);
+bool kvm_stats_vcpu_fd(int stats_fd, bool values, KvmStatFn *fn,
+                       void *opaque, GError **errp);
 
 #endif

@@ -27,6 +27,28 @@ int kvm_vm_ioctl(unsigned long request, void *arg);
 /* KVM_CHECK_EXTENSION on the VM (falls back to /dev/kvm); 0 if absent. */
 int kvm_check_extension(unsigned cap);
 
+/* ---- statistics (accel/kvm/kvm-stats.c: KVM_GET_STATS_FD) ---- */
+
+/* One statistic: its descriptor's fields, the KVM_STATS_* values of
+ * <linux/kvm.h> (type, unit, base: the masked flags), and @size u64s of
+ * value (NULL when only the schema was asked for). */
+typedef struct KvmStat {
+    const char *name;
+    uint32_t type, unit, base;
+    int16_t exponent;
+    uint16_t size;
+    uint32_t bucket_size;
+    const uint64_t *values;
+} KvmStat;
+typedef void KvmStatFn(const KvmStat *st, void *opaque);
+
+/* The VM's statistics to @fn in KVM's order (nothing without KVM or its
+ * binary statistics); with @values their current values. */
+bool kvm_stats_vm(bool values, KvmStatFn *fn, void *opaque, GError **errp);
+/* vCPU @idx's (false: no such vCPU); any thread with the big lock. */
+bool kvm_stats_vcpu(unsigned idx, bool values, KvmStatFn *fn, void *opaque,
+                    GError **errp);
+
 /* KVM_GET_SUPPORTED_CPUID's table, NULL without a VM. */
 struct kvm_cpuid2;
 const struct kvm_cpuid2 *kvm_get_supported_cpuid(void);

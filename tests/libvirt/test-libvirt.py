@@ -1054,7 +1054,8 @@ def test_cpu_tuning(lv, kvmpc):
     frequency=.../>.  libvirt passes them as -cpu properties and the
     guest's CPUID shows each: no PMU leaf, 42 address bits, no L3 level,
     the TSC rate in leaf 0x40000010.  The RTC's tickpolicy='catchup' is
-    -rtc driftfix=slew.  (On host-passthrough, QEMU 7.2's
+    -rtc driftfix=slew.  `virsh domstats --cpu-total` shows the
+    halt-polling times, which libvirt reads with query-stats.  (On host-passthrough, QEMU 7.2's
     host-phys-bits=on default wins over phys-bits=, in kvmpc too.)"""
     log = os.path.join(lv.tmp, "cpu.log")
     xml = os.path.join(lv.tmp, "cpu.xml")
@@ -1086,6 +1087,12 @@ def test_cpu_tuning(lv, kvmpc):
             if leaf in (4, 0x8000001d):
                 check(regs[0] >> 5 & 7 != 3, "an L3 level in %x.%d" %
                       (leaf, sub))
+        # libvirt takes the halt-polling times from query-stats (KVM's
+        # statistics) when the emulator has it, debugfs otherwise
+        stats = lv.virsh("domstats", "kvmpc-cpu", "--cpu-total").stdout
+        check(re.search(r"cpu\.haltpoll\.success\.time=\d+", stats) and
+              re.search(r"cpu\.haltpoll\.fail\.time=\d+", stats),
+              "domstats --cpu-total: %s" % stats)
         if khz:
             check_eq(leaves[(0x40000010, 0)][0], khz, "leaf 0x40000010")
         else:
