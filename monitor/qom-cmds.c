@@ -22,6 +22,8 @@
 #include "hw/qdev.h"
 #include "qapi/qapi-commands.h"
 #include "qobject/qbool.h"
+#include "qobject/qdict.h"
+#include "qobject/qlist.h"
 #include "qobject/qnum.h"
 #include "qobject/qstring.h"
 #include "monitor-internal.h"
@@ -45,6 +47,7 @@ typedef struct QomNode {
     char *type;             /* QOM type name */
     QomKind kind;
     DeviceState *dev;       /* QOM_DEVICE */
+    int cpu_index;          /* a vCPU (QOM_CPU, or a CPU device), else -1 */
 } QomNode;
 
 static void qom_node_free(gpointer p)
@@ -65,6 +68,12 @@ static void add_node(GPtrArray *nodes, char *path, char *type, QomKind kind,
     n->type = type;
     n->kind = kind;
     n->dev = dev;
+    n->cpu_index = -1;
+    for (unsigned i = 0; dev && i < kvm_vcpu_count(); i++) {
+        if (x86_cpu_hotplug_slot_device(i) == dev) {
+            n->cpu_index = i;       /* a -device / device_add CPU */
+        }
+    }
     g_ptr_array_add(nodes, n);
 }
 
@@ -111,6 +120,7 @@ static GPtrArray *qom_tree(void)
         }
         add_node(nodes, monitor_cpu_qom_path(i), cpu_type_name(), QOM_CPU,
                  NULL);
+        ((QomNode *)g_ptr_array_index(nodes, nodes->len - 1))->cpu_index = i;
     }
     for (guint i = 0; i < chrs->len; i++) {
         Chardev *chr = g_ptr_array_index(chrs, i);
@@ -235,6 +245,111 @@ static ObjectPropertyInfo *prop_info(const char *name, const char *type)
     return info;
 }
 
+/* ---- a vCPU's properties (QEMU's X86CPU: target/i386/cpu.c there) ---- */
+
+/* QEMU's X86CPUFeatureWordInfo list of @bits, CPUID words only, in
+ * QEMU's order (the reverse of its feature word table). */
+static QObject *feature_words_value(const uint32_t bits[FEATURE_WORDS])
+{
+    QList *list = qlist_new();
+
+    for (int w = FEATURE_WORDS - 1; w >= 0; w--) {
+        uint32_t function, index;
+        bool has_index;
+        const char *reg;
+        QDict *d;
+
+        if (!x86_feature_word_cpuid(w, &function, &index, &has_index,
+                                    &reg)) {
+            continue;
+        }
+        d = qdict_new();
+        qdict_put_str(d, "cpuid-register", reg);
+        if (has_index) {
+            qdict_put_int(d, "cpuid-input-ecx", index);
+        }
+        qdict_put_int(d, "cpuid-input-eax", function);
+        qdict_put_int(d, "features", bits[w]);
+        qlist_append_obj(list, QOBJECT(d));
+    }
+    return QOBJECT(list);
+}
+
+/* QEMU's unavailable-features: the names of the filtered flags. */
+static QObject *feature_names_value(const uint32_t bits[FEATURE_WORDS])
+{
+    QList *list = qlist_new();
+
+    for (unsigned w = 0; w < FEATURE_WORDS; w++) {
+        for (unsigned b = 0; b < 32; b++) {
+            const char *name = x86_feature_word_bit_name(w, b);
+            if (name && (bits[w] & (1u << b))) {
+                qlist_append_str(list, name);
+            }
+        }
+    }
+    return QOBJECT(list);
+}
+
+static void list_vcpu_props(ObjectPropertyInfoList ***tail)
+{
+    g_autoptr(GPtrArray) names = x86_cpu_feature_names();
+
+    LIST_APPEND(*tail, prop_info("feature-words", "X86CPUFeatureWordInfo"));
+    LIST_APPEND(*tail, prop_info("filtered-features",
+                                 "X86CPUFeatureWordInfo"));
+    LIST_APPEND(*tail, prop_info("unavailable-features", "strList"));
+    LIST_APPEND(*tail, prop_info("family", "int"));
+    LIST_APPEND(*tail, prop_info("model", "int"));
+    LIST_APPEND(*tail, prop_info("stepping", "int"));
+    LIST_APPEND(*tail, prop_info("vendor", "string"));
+    LIST_APPEND(*tail, prop_info("model-id", "string"));
+    for (guint i = 0; i < names->len; i++) {
+        LIST_APPEND(*tail, prop_info(g_ptr_array_index(names, i), "bool"));
+    }
+}
+
+/* A vCPU property's value; NULL (no error) when @property is not one. */
+static QObject *vcpu_prop_get(int cpu_index, const char *property,
+                              GError **errp)
+{
+    X86CPUView v;
+    FeatureWord w;
+    uint32_t mask;
+
+    if (!x86_cpu_view_of(cpu_index, &v, errp)) {
+        return NULL;
+    }
+    if (!strcmp(property, "feature-words")) {
+        return feature_words_value(v.have);
+    }
+    if (!strcmp(property, "filtered-features")) {
+        return feature_words_value(v.filtered);
+    }
+    if (!strcmp(property, "unavailable-features")) {
+        return feature_names_value(v.filtered);
+    }
+    if (!strcmp(property, "family")) {
+        return QOBJECT(qnum_from_int(v.family));
+    }
+    if (!strcmp(property, "model")) {
+        return QOBJECT(qnum_from_int(v.model));
+    }
+    if (!strcmp(property, "stepping")) {
+        return QOBJECT(qnum_from_int(v.stepping));
+    }
+    if (!strcmp(property, "vendor")) {
+        return QOBJECT(qstring_from_str(v.vendor));
+    }
+    if (!strcmp(property, "model-id")) {
+        return QOBJECT(qstring_from_str(v.model_id));
+    }
+    if (x86_cpu_feature_lookup(property, &w, &mask)) {
+        return QOBJECT(qbool_from_bool(v.have[w] & mask));
+    }
+    return NULL;
+}
+
 static void list_device_prop(const Property *p, void *opaque)
 {
     ObjectPropertyInfoList ***tail = opaque;
@@ -262,6 +377,9 @@ ObjectPropertyInfoList *qmp_qom_list(const char *path, GError **errp)
     if (node->kind == QOM_DEVICE) {
         LIST_APPEND(tail, prop_info("realized", "bool"));
         for_each_prop(node->dev->type, list_device_prop, &tail);
+    }
+    if (node->cpu_index >= 0) {
+        list_vcpu_props(&tail);
     }
     return list;
 }
@@ -296,6 +414,12 @@ QObject *qmp_qom_get(const char *path, const char *property, GError **errp)
     child = child_path(nodes, node, property);
     if (child) {
         return child;
+    }
+    if (node->cpu_index >= 0) {
+        QObject *v = vcpu_prop_get(node->cpu_index, property, errp);
+        if (v || (errp && *errp)) {
+            return v;
+        }
     }
     if (node->kind == QOM_DEVICE) {
         const Property *p = device_type_find_prop(node->dev->type, property);
@@ -451,6 +575,11 @@ static void list_cpu_props(ObjectPropertyInfoList ***tail)
 
     LIST_APPEND(*tail, prop_info("type", "string"));
     LIST_APPEND(*tail, prop_info("migratable", "bool"));
+    /* what a vCPU object answers (qom-get on query-cpus-fast's path) */
+    LIST_APPEND(*tail, prop_info("feature-words", "X86CPUFeatureWordInfo"));
+    LIST_APPEND(*tail, prop_info("filtered-features",
+                                 "X86CPUFeatureWordInfo"));
+    LIST_APPEND(*tail, prop_info("unavailable-features", "strList"));
     LIST_APPEND(*tail, prop_info("pmu", "bool"));
     LIST_APPEND(*tail, prop_info("phys-bits", "uint32"));
     LIST_APPEND(*tail, prop_info("host-phys-bits", "bool"));

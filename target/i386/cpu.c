@@ -1060,10 +1060,14 @@ static uint32_t unmigratable_flags(FeatureWord w)
     return w == FEAT_8000_0007_EDX ? CPUID_APM_INVTSC : 0;
 }
 
-/* Model features + user switches, masked by what KVM supports. */
-static bool compute_features(const X86CPUConfig *cfg, const X86CPUModel *m,
-                             const struct kvm_cpuid2 *sup,
-                             uint32_t features[FEATURE_WORDS], GError **errp)
+/* Model features + user switches, masked by what KVM supports; the
+ * bits asked for that KVM lacks into @filtered_out (may be NULL). */
+static bool compute_features_filtered(const X86CPUConfig *cfg,
+                                      const X86CPUModel *m,
+                                      const struct kvm_cpuid2 *sup,
+                                      uint32_t features[FEATURE_WORDS],
+                                      uint32_t *filtered_out,
+                                      GError **errp)
 {
     bool filtered = false;
 
@@ -1086,12 +1090,22 @@ static bool compute_features(const X86CPUConfig *cfg, const X86CPUModel *m,
         }
         filtered |= missing != 0;
         features[w] = want & ~missing;
+        if (filtered_out) {
+            filtered_out[w] = missing;
+        }
     }
     if (filtered && cfg->enforce) {
         error_setg(errp, "Host doesn't support requested features");
         return false;
     }
     return true;
+}
+
+static bool compute_features(const X86CPUConfig *cfg, const X86CPUModel *m,
+                             const struct kvm_cpuid2 *sup,
+                             uint32_t features[FEATURE_WORDS], GError **errp)
+{
+    return compute_features_filtered(cfg, m, sup, features, NULL, errp);
 }
 
 static void put_vendor(struct kvm_cpuid_entry2 *e, const char *vendor)
@@ -1693,6 +1707,87 @@ bool x86_cpu_build_cpuid(const X86CPUConfig *cfg,
     x86_hv_build_leaves(cfg, topo->max_cpus ? topo->max_cpus : 1, out);
     apply_topology(out, topo, apic_id, cfg->level != 0);
     return true;
+}
+
+/* ---- a vCPU's features, for its QOM properties ---- */
+
+/* The feature flags kvmpc names in word @w (other bits of the register
+ * are fields, or bits the CPU sets itself). */
+static uint32_t named_bits(FeatureWord w)
+{
+    uint32_t m = 0;
+
+    for (unsigned b = 0; b < 32; b++) {
+        if (feature_words[w].names[b]) {
+            m |= 1u << b;
+        }
+    }
+    return m;
+}
+
+bool x86_cpu_view_of(unsigned cpu_index, X86CPUView *v, GError **errp)
+{
+    const struct kvm_cpuid2 *sup = x86_cpu_supported_cpuid();
+    X86CPUConfig quiet = *x86_cpu_current_config();
+    const X86CPUModel *m = find_model(quiet.model);
+    g_autofree X86CPUIDTable *t = g_new0(X86CPUIDTable, 1);
+    struct kvm_cpuid2 *c = x86_cpuid_table_kvm(t);
+    const struct kvm_cpuid_entry2 *e;
+    uint32_t want[FEATURE_WORDS];
+
+    memset(v, 0, sizeof(*v));
+    if (!sup || !m) {
+        error_setg(errp, "no accelerator to build CPUID against");
+        return false;
+    }
+    quiet.check = quiet.enforce = false;    /* warned at start-up */
+    compute_features_filtered(&quiet, m, sup, want, v->filtered, NULL);
+    if (!x86_cpu_build_for_index_cfg(&quiet, cpu_index, t, errp)) {
+        return false;
+    }
+    for (unsigned w = 0; w < FEATURE_WORDS; w++) {
+        __u32 *reg = feature_reg(t, w);
+        v->have[w] = reg ? *reg & named_bits(w) : 0;
+    }
+    if ((e = x86_cpuid_find(c, 0, 0))) {
+        stl_le_p(v->vendor, e->ebx);
+        stl_le_p(v->vendor + 4, e->edx);
+        stl_le_p(v->vendor + 8, e->ecx);
+    }
+    if ((e = x86_cpuid_find(c, 1, 0))) {
+        decode_signature(e->eax, &v->family, &v->model, &v->stepping);
+    }
+    for (unsigned i = 0; i < 3; i++) {
+        if ((e = x86_cpuid_find(c, 0x80000002 + i, 0))) {
+            stl_le_p(v->model_id + i * 16, e->eax);
+            stl_le_p(v->model_id + i * 16 + 4, e->ebx);
+            stl_le_p(v->model_id + i * 16 + 8, e->ecx);
+            stl_le_p(v->model_id + i * 16 + 12, e->edx);
+        }
+    }
+    return true;
+}
+
+bool x86_feature_word_cpuid(FeatureWord w, uint32_t *function,
+                            uint32_t *index, bool *has_index,
+                            const char **reg)
+{
+    static const char *const regs[] = { "EAX", "EBX", "ECX", "EDX" };
+
+    if (w >= FEAT_FIRST_MSR) {
+        return false;
+    }
+    *function = word_location[w].function;
+    *index = word_location[w].index;
+    *has_index = index_significant(*function);
+    *reg = regs[word_location[w].reg & 3];
+    return true;
+}
+
+const char *x86_feature_word_bit_name(FeatureWord w, unsigned bit)
+{
+    return w < FEATURE_WORDS && bit < 32 ? feature_words[w].names[bit]
+                                         : NULL;
 }
 
 /* ---- model queries (QMP query-cpu-definitions, -model-expansion) ---- */

@@ -302,6 +302,13 @@ const struct kvm_cpuid2 *x86_cpu_supported_cpuid(void)
 bool x86_cpu_build_for_index(unsigned cpu_index, X86CPUIDTable *t,
                              GError **errp)
 {
+    return x86_cpu_build_for_index_cfg(x86_cpu_current_config(), cpu_index,
+                                       t, errp);
+}
+
+bool x86_cpu_build_for_index_cfg(const X86CPUConfig *cfg, unsigned cpu_index,
+                                 X86CPUIDTable *t, GError **errp)
+{
     const struct kvm_cpuid2 *sup = x86_cpu_supported_cpuid();
     SmpConfig one = { 1, 1, 1, 1, 1, 1 };
     X86CPUTopoInfo topo;
@@ -314,7 +321,7 @@ bool x86_cpu_build_for_index(unsigned cpu_index, X86CPUIDTable *t,
     x86_topo_info_from_smp(current_machine ? &current_machine->smp : &one,
                            &topo);
     host_brand_string(brand);
-    return x86_cpu_build_cpuid(x86_cpu_current_config(), sup,
+    return x86_cpu_build_cpuid(cfg, sup,
                                qtest_enabled() ? "kvmpc qtest host CPU"
                                                : brand,
                                &topo, x86_apicid_from_cpu_idx(&topo,

@@ -454,6 +454,64 @@ def test_tsc_frequency(binary):
               % (r.returncode, r.stderr))
 
 
+def test_cpu_qom_properties(binary):
+    """Under KVM: a vCPU object's QEMU properties (libvirt reads them to
+    see what the guest got): feature-words as the CPUID the vCPU has,
+    filtered-features and unavailable-features for what -cpu asked that
+    KVM lacks, a boolean per feature, family/model/stepping, vendor and
+    model-id; the CPU type lists them."""
+    vm, paths = start_qmp_vm(
+        binary, extra=["-accel", "kvm", "-cpu", "qemu64,+invtsc,-sse4a"])
+    try:
+        q = QMP(paths[0])
+        path = q.ret("query-cpus-fast")[0]["qom-path"]
+        leaves, _ = info_cpuid(q)
+        host_vm, host_paths = start_qmp_vm(
+            binary, extra=["-accel", "kvm", "-cpu", "host,migratable=off"])
+        try:
+            host = info_cpuid(QMP(host_paths[0]))[0]
+        finally:
+            host_vm.close()
+
+        def get(prop):
+            return q.ret("qom-get", {"path": path, "property": prop})
+        words = {(w["cpuid-input-eax"], w.get("cpuid-input-ecx"),
+                  w["cpuid-register"]): w["features"]
+                 for w in get("feature-words")}
+        check_eq(words[(1, None, "EDX")], leaves[(1, 0)][3], "1.EDX word")
+        check_eq(words[(0x80000007, None, "EDX")] & 0x100, 0x100,
+                 "invtsc in feature-words")
+        check_eq(words[(7, 0, "EBX")], leaves[(7, 0)][1] & words[(7, 0,
+                                                                  "EBX")],
+                 "7.0.EBX word")
+        check_eq(get("sse2"), True, "sse2")
+        check_eq(get("sse4a"), False, "sse4a (switched off)")
+        check_eq(get("invtsc"), bool(host[(0x80000007, 0)][3] & 0x100),
+                 "invtsc as the host has it")
+        host_pni = bool(host[(1, 0)][2] & 1)
+        unavailable = get("unavailable-features")
+        check_eq("pni" in unavailable, not host_pni,
+                 "pni unavailable iff the host lacks it: %s" % unavailable)
+        filtered = {(w["cpuid-input-eax"], w["cpuid-register"]):
+                    w["features"] for w in get("filtered-features")}
+        check_eq(bool(filtered[(1, "ECX")] & 1), not host_pni,
+                 "filtered-features 1.ECX")
+        check_eq(get("pni"), host_pni, "pni boolean")
+        check_eq(get("vendor"), "AuthenticAMD", "qemu64's vendor")
+        check_eq((get("family"), get("model"), get("stepping")),
+                 (15, 107, 1), "qemu64's family, model, stepping")
+        check_eq(get("model-id"), "QEMU Virtual CPU version 2.5+",
+                 "model-id")
+        e = q.error("qom-get", {"path": path, "property": "nosuch"})
+        check("not found" in e["desc"], "unknown property: %r" % e)
+        names = {p["name"] for p in q.ret("qom-list", {"path": path})}
+        for want in ("feature-words", "filtered-features",
+                     "unavailable-features", "sse2", "family"):
+            check(want in names, "qom-list lacks %s" % want)
+    finally:
+        vm.close()
+
+
 @no_kvm
 def test_enforce_and_check(binary):
     vm, paths = start_qmp_vm(binary, extra=["-accel", "qtest"])
@@ -537,4 +595,4 @@ if __name__ == "__main__":
                test_hyperv_needs_host_support,
                test_enforce_and_check, test_smp_against_qemu,
                test_invtsc_blocks_migration, test_shape_properties,
-               test_tsc_frequency])
+               test_tsc_frequency, test_cpu_qom_properties])

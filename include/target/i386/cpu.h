@@ -205,9 +205,35 @@ const struct kvm_cpuid2 *x86_cpu_supported_cpuid(void);
 struct X86CPUIDTable;
 bool x86_cpu_build_for_index(unsigned cpu_index, struct X86CPUIDTable *t,
                              GError **errp);
+/* The same from another configuration (a quiet copy of the current). */
+bool x86_cpu_build_for_index_cfg(const X86CPUConfig *cfg, unsigned cpu_index,
+                                 struct X86CPUIDTable *t, GError **errp);
 /* Under -accel qtest: check -cpu against the stand-in host as a KVM
  * start-up would (warnings, enforce); true elsewhere. */
 bool x86_cpu_qtest_check(GError **errp);
+
+/*
+ * vCPU @cpu_index as its QOM properties show it (QEMU's feature-words,
+ * filtered-features, unavailable-features, one boolean per feature,
+ * family, model, stepping, vendor, model-id): the named flags its CPUID
+ * has (@have), those -cpu asked for that KVM lacks (@filtered), per
+ * feature word, and its identity.
+ */
+typedef struct X86CPUView {
+    uint32_t have[FEATURE_WORDS];
+    uint32_t filtered[FEATURE_WORDS];
+    int family, model, stepping;
+    char vendor[13];
+    char model_id[49];
+} X86CPUView;
+bool x86_cpu_view_of(unsigned cpu_index, X86CPUView *v, GError **errp);
+/* Where CPUID feature word @w lives (false: an MSR word): leaf, subleaf
+ * (meaningful when @has_index), and "EAX".."EDX". */
+bool x86_feature_word_cpuid(FeatureWord w, uint32_t *function,
+                            uint32_t *index, bool *has_index,
+                            const char **reg);
+/* The name of bit @bit of word @w, or NULL. */
+const char *x86_feature_word_bit_name(FeatureWord w, unsigned bit);
 
 /* Upper bound on entries in a vCPU's CPUID table. */
 #define X86_CPUID_MAX_ENTRIES 100
