@@ -170,9 +170,41 @@ static uint32_t prd_(QTestState *s, int port, uint32_t reg)
     return rd(s, 0x100 + port * 0x80 + reg);
 }
 
+/* Whether the commands in @slots are done (their PxCI and PxSACT bits
+ * clear), or cannot go on. */
+static bool port_settled(QTestState *s, int port, uint32_t slots)
+{
+    uint32_t errors = IS_TFES | IS_HBFS | IS_IFS | IS_OFS;
+
+    return !((prd_(s, port, PxCI) | prd_(s, port, PxSACT)) & slots) ||
+           (prd_(s, port, PxIS) & errors) ||
+           !(prd_(s, port, PxCMD) & CMD_ST) ||
+           prd_(s, port, PxTFD) == 0x7f;
+}
+
+/*
+ * Commands complete asynchronously (the drive's sector I/O does, as in
+ * QEMU): after issuing, wait until the port has done what it can, which
+ * is what the tests look at next.  Each poll is a round trip through the
+ * main loop, which runs the completions.  A port stopped by an error, not
+ * started, or without a drive (PxTFD 7Fh) has nothing to wait for.
+ */
+static void port_wait(QTestState *s, int port, uint32_t slots)
+{
+    gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+
+    while (!port_settled(s, port, slots) && g_get_monotonic_time() < end) {
+    }
+}
+
 static void pwr(QTestState *s, int port, uint32_t reg, uint32_t v)
 {
     wr(s, 0x100 + port * 0x80 + reg, v);
+    if (reg == PxCI) {
+        port_wait(s, port, v);
+    } else if (reg == PxCMD && (v & CMD_ST)) {
+        port_wait(s, port, prd_(s, port, PxCI));
+    }
 }
 
 #define DEVICES "-device ahci,id=ahci0,addr=04.0 "

@@ -93,14 +93,33 @@ static void fixture_free(Fixture *f)
 
 /* ---- port helpers ------------------------------------------------------- */
 
+/*
+ * Wait while the drive is busy: sector I/O is asynchronous (as QEMU's),
+ * so a read, a written block, a flush or a DMA chunk keeps BSY set until
+ * the disk answered.  Each poll is a round trip through the main loop,
+ * which runs the completions; the alternate status leaves the interrupt.
+ */
+static void wait_not_busy(QTestState *s, uint16_t ctl)
+{
+    gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+
+    while ((qtest_inb(s, ctl) & ST_BSY) && g_get_monotonic_time() < end) {
+    }
+}
+
 static uint8_t ide_in(QTestState *s, int reg)
 {
     return qtest_inb(s, IDE_BASE + reg);
 }
 
+/* A command's register write returns at once; what a test looks at next
+ * is the command's answer, so wait for it. */
 static void ide_out(QTestState *s, int reg, uint8_t v)
 {
     qtest_outb(s, IDE_BASE + reg, v);
+    if (reg == REG_COMMAND) {
+        wait_not_busy(s, IDE_CTL);
+    }
 }
 
 static void ide_lba28(QTestState *s, int dev, uint32_t lba, uint8_t count)
@@ -132,6 +151,7 @@ static void pio_read(QTestState *s, uint8_t *buf, size_t len)
         buf[i] = w;
         buf[i + 1] = w >> 8;
     }
+    wait_not_busy(s, IDE_CTL);          /* the next block being read */
 }
 
 static void pio_write(QTestState *s, const uint8_t *buf, size_t len)
@@ -139,6 +159,7 @@ static void pio_write(QTestState *s, const uint8_t *buf, size_t len)
     for (size_t i = 0; i < len; i += 2) {
         qtest_outw(s, IDE_BASE, buf[i] | buf[i + 1] << 8);
     }
+    wait_not_busy(s, IDE_CTL);          /* the block being written */
 }
 
 static QTestState *start(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -189,13 +210,6 @@ static void put_prd(QTestState *s, int i, uint32_t addr, uint32_t len,
                  (eot ? 0x80000000u : 0));
 }
 
-/* Wait while the drive is busy (kvmpc's never is; an emulator with
- * asynchronous I/O, QEMU for one, may be). */
-static void wait_not_busy(QTestState *s, uint16_t ctl)
-{
-    for (int i = 0; i < 10000 && (qtest_inb(s, ctl) & ST_BSY); i++) {
-    }
-}
 
 /* Program the bus master, issue @cmd, start the engine. */
 static uint8_t dma_cmd(QTestState *s, uint8_t cmd, bool to_memory)
@@ -547,6 +561,7 @@ static void test_dma_read_write(void)
 
 static void expect_dma_error(QTestState *s, uint8_t bm_status)
 {
+    wait_not_busy(s, IDE_CTL);
     g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_ERR);
     g_assert_cmphex(ide_in(s, REG_ERROR), ==, ERR_ABRT);
     g_assert_cmphex(qtest_inb(s, BMDMA_BASE + BM_STATUS), ==, bm_status);
@@ -676,6 +691,9 @@ static uint8_t cd_in(QTestState *s, int reg)
 static void cd_out(QTestState *s, int reg, uint8_t v)
 {
     qtest_outb(s, CD_BASE + reg, v);
+    if (reg == REG_COMMAND) {
+        wait_not_busy(s, 0x376);
+    }
 }
 
 /* Send a packet; returns the status after it ran. */
@@ -692,6 +710,7 @@ static uint8_t cd_packet(QTestState *s, const uint8_t *cdb, uint16_t bcl,
     for (int i = 0; i < 12; i += 2) {
         qtest_outw(s, CD_BASE, cdb[i] | cdb[i + 1] << 8);
     }
+    wait_not_busy(s, 0x376);            /* READ: the first sectors */
     return qtest_inb(s, 0x376);     /* alternate status: the IRQ stays */
 }
 
@@ -702,6 +721,7 @@ static size_t cd_pio_in(QTestState *s, uint8_t *buf, size_t max,
     size_t got = 0;
 
     *chunks = 0;
+    wait_not_busy(s, 0x376);
     while (cd_in(s, REG_STATUS) & ST_DRQ) {
         size_t n = cd_in(s, REG_LCYL) | cd_in(s, REG_HCYL) << 8;
         g_assert_cmphex(cd_in(s, REG_NSECTOR), ==, 2);  /* I/O, data */
@@ -715,6 +735,7 @@ static size_t cd_pio_in(QTestState *s, uint8_t *buf, size_t max,
         }
         got += n;
         (*chunks)++;
+        wait_not_busy(s, 0x376);        /* the next sectors being read */
     }
     return got;
 }
