@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "libqtest.h"
+#include "libqvirtio.h"       /* the QMP connection helpers */
 
 #define IDE_BASE        0x1f0
 #define IDE_CTL         0x3f6
@@ -1066,6 +1067,149 @@ static void test_cmos(void)
     fixture_free(&f);
 }
 
+/* ---- asynchronous I/O and I/O limits ----------------------------------- */
+
+/* A disk on ide.0 with I/O limits @limits, and a QMP socket. */
+static QTestState *start_limited(Fixture *f, const char *limits,
+                                 QMPConn **qmp)
+{
+    g_autofree char *sock = g_build_filename(f->dir, "qmp.sock", NULL);
+    QTestState *s = start("-drive file=%s,format=raw,if=none,id=d0,%s "
+                          "-device ide-hd,drive=d0,bus=ide.0,unit=0 "
+                          "-qmp unix:%s,server=on,wait=off", f->disk, limits,
+                          sock);
+
+    *qmp = qmp_connect(sock);
+    unlink(sock);
+    return s;
+}
+
+/* READ SECTORS of sector @lba, without waiting for the drive. */
+static void pio_read_start(QTestState *s, uint32_t lba)
+{
+    ide_lba28(s, 0, lba, 1);
+    qtest_outb(s, IDE_BASE + REG_COMMAND, 0x20);
+}
+
+/* The one sector a PIO read brought equals the image's sector @lba. */
+static void pio_read_check(QTestState *s, Fixture *f, uint32_t lba)
+{
+    g_autofree uint8_t *want = qtest_file_range(f->disk, lba * 512, 512);
+    uint8_t buf[512];
+
+    wait_not_busy(s, IDE_CTL);
+    g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC | ST_DRQ);
+    pio_read(s, buf, sizeof(buf));
+    g_assert_cmpmem(buf, sizeof(buf), want, 512);
+    g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC);
+}
+
+/*
+ * I/O limits slow an IDE disk: at iops-total=20, 6 PIO and 6 DMA reads
+ * take at least ~0.45 s (checked as >= 0.35 s: a lower bound, which a
+ * loaded host can only raise).
+ */
+static void test_io_limits(void)
+{
+    Fixture f;
+    QMPConn *qmp;
+    QTestState *s;
+    g_autofree uint8_t *want = NULL;
+    uint8_t buf[512];
+    gint64 t0;
+    double secs;
+
+    fixture_init(&f);
+    s = start_limited(&f, "throttling.iops-total=20", &qmp);
+    enable_bm(s);
+    t0 = g_get_monotonic_time();
+    for (uint32_t i = 0; i < 6; i++) {
+        pio_read_start(s, 30 + i);
+        pio_read_check(s, &f, 30 + i);
+    }
+    want = qtest_file_range(f.disk, 60 * 512, 6 * 512);
+    for (uint32_t i = 0; i < 6; i++) {
+        put_prd(s, 0, DATA_BUF, 512, true);
+        ide_lba28(s, 0, 60 + i, 1);
+        g_assert_cmphex(dma_cmd(s, 0xc8, true), ==, BM_ST_INTR);
+        qtest_memread(s, DATA_BUF, buf, 512);
+        g_assert_cmpmem(buf, 512, want + i * 512, 512);
+    }
+    secs = (g_get_monotonic_time() - t0) / 1e6;
+    g_test_message("12 IDE reads at iops=20: %.2f s", secs);
+    g_assert_cmpfloat(secs, >=, 0.35);
+    qmp_close(qmp);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
+/*
+ * A request waiting for the disk: held by iops-total=1 (the first read
+ * fills the bucket, the next waits about a second).  The register write
+ * returned at once and the drive shows BSY, while QMP answers and a
+ * command the guest issues again is ignored; 'stop' drains it (the data
+ * is there, with the interrupt, in the paused VM); SRST and a machine
+ * reset while one waits leave the drive busy until it is back, then
+ * reset, and it works again.
+ */
+static void test_in_flight(void)
+{
+    Fixture f;
+    QMPConn *qmp;
+    QTestState *s;
+    char *r;
+
+    fixture_init(&f);
+    s = start_limited(&f, "throttling.iops-total=1", &qmp);
+    pio_read_start(s, 5);
+    pio_read_check(s, &f, 5);
+    pio_read_start(s, 6);
+    g_assert_cmphex(qtest_inb(s, IDE_CTL) & (ST_BSY | ST_DRQ), ==, ST_BSY);
+    r = qmp_cmd(qmp, "{\"execute\":\"query-status\"}");
+    g_assert_nonnull(strstr(r, "\"running\""));
+    g_free(r);
+    /* IDENTIFY while busy: ignored */
+    qtest_outb(s, IDE_BASE + REG_COMMAND, 0xec);
+    g_assert_cmphex(qtest_inb(s, IDE_CTL) & ST_BSY, ==, ST_BSY);
+    /* stop drains: the read is done, with its interrupt */
+    qmp_assert_ok(qmp, "{\"execute\":\"stop\"}");
+    g_assert_cmphex(qtest_inb(s, IDE_CTL), ==, ST_DRDY | ST_DSC | ST_DRQ);
+    g_assert_true(qtest_get_irq(s, 14));
+    r = qmp_cmd(qmp, "{\"execute\":\"query-status\"}");
+    g_assert_nonnull(strstr(r, "\"paused\""));
+    g_free(r);
+    qmp_assert_ok(qmp, "{\"execute\":\"cont\"}");
+    pio_read_check(s, &f, 6);
+
+    /* SRST while a read waits: busy until it is back, then the reset */
+    pio_read_start(s, 7);
+    g_assert_cmphex(qtest_inb(s, IDE_CTL) & ST_BSY, ==, ST_BSY);
+    qtest_outb(s, IDE_CTL, 0x04);
+    qtest_outb(s, IDE_CTL, 0x00);
+    g_assert_cmphex(qtest_inb(s, IDE_CTL) & ST_BSY, ==, ST_BSY);
+    wait_not_busy(s, IDE_CTL);
+    g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC);
+    g_assert_cmphex(ide_in(s, REG_NSECTOR), ==, 1);
+    g_assert_cmphex(ide_in(s, REG_SECTOR), ==, 1);
+    pio_read_start(s, 8);
+    pio_read_check(s, &f, 8);
+
+    /* a machine reset while a read waits */
+    pio_read_start(s, 9);
+    g_assert_cmphex(qtest_inb(s, IDE_CTL) & ST_BSY, ==, ST_BSY);
+    qmp_assert_ok(qmp, "{\"execute\":\"system_reset\"}");
+    wait_not_busy(s, IDE_CTL);
+    g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC);
+    qmp_assert_ok(qmp, "{\"execute\":\"block_set_io_throttle\","
+                  "\"arguments\":{\"device\":\"d0\",\"bps\":0,\"bps_rd\":0,"
+                  "\"bps_wr\":0,\"iops\":0,\"iops_rd\":0,\"iops_wr\":0}}");
+    pio_read_start(s, 10);
+    pio_read_check(s, &f, 10);
+    qmp_close(qmp);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1085,5 +1229,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ide/cli-placement", test_cli_placement);
     g_test_add_func("/ide/bootindex", test_bootindex);
     g_test_add_func("/ide/cmos", test_cmos);
+    g_test_add_func("/ide/io-limits", test_io_limits);
+    g_test_add_func("/ide/in-flight", test_in_flight);
     return g_test_run();
 }
