@@ -182,10 +182,12 @@ void ide_bus_quiesce(IDEBus *bus)
             if (g_main_context_acquire(NULL)) {
                 g_main_context_iteration(NULL, FALSE);
                 g_main_context_release(NULL);
-            } else {
-                bql_unlock();
+            } else if (bql_locked()) {
+                bql_unlock();           /* the main loop needs it */
                 g_usleep(100);
                 bql_lock();
+            } else {
+                g_usleep(100);
             }
         }
     }
