@@ -1310,6 +1310,11 @@ void blk_error_action(BlockBackend *blk, BlockErrorAction action,
     }
 }
 
+void blk_retry_on_resume(BlockBackend *blk)
+{
+    blk->retry_pending = true;
+}
+
 void blk_iostatus_enable(BlockBackend *blk)
 {
     blk->iostatus_enabled = true;

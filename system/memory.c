@@ -805,6 +805,18 @@ static void io_leave(void)
     io_depth--;
 }
 
+void memory_io_owner_enter(const void *owner)
+{
+    /* Called from a main-loop source, outside every callback. */
+    g_assert(io_depth < MEMORY_MAX_NESTED_IO);
+    io_owners[io_depth++] = owner;
+}
+
+void memory_io_owner_leave(void)
+{
+    io_leave();
+}
+
 MemTxResult address_space_read_val(AddressSpace *as, uint64_t addr,
                                    uint64_t *val, unsigned size)
 {

@@ -18,8 +18,12 @@
  * end of every non-queued command (as QEMU posts one), a Set Device Bits
  * FIS for finished queued commands.
  *
- * Every command runs to its end in the vCPU exit that issues it (the
- * write to PxCI, or PxCMD.ST with commands waiting), like the PIIX3's.
+ * A command starts in the vCPU exit that issues it (the write to PxCI,
+ * or PxCMD.ST with commands waiting); when its drive has to wait for the
+ * disk (a request in flight, asynchronous, docs/ide.md "I/O and threads")
+ * the command stays in its slot (PxCI bit set, PxTFD BSY) and the drive's
+ * completion, on the main loop, carries it on (ahci_drive_ready), then the
+ * rest of the list.  One command runs at a time per port, queued ones too.
  * Guest memory is only touched with pci_dma_read/pci_dma_write: a command
  * header, command table, PRD or FIS area outside RAM (or bus mastering
  * off) is a host bus fatal error (PxIS.HBFS) that stops the port's list
@@ -47,6 +51,13 @@
 /* A command never moves more PIO blocks than this (an ATAPI READ(12) of
  * 4 GiB in 2-byte chunks would otherwise hold the vCPU for minutes). */
 #define AHCI_MAX_PIO_BLOCKS     (4u << 20)
+
+/* What kind of command a port is running (AHCIPort.cur_kind). */
+typedef enum AHCICmdKind {
+    AHCI_CMD_CONTROL,       /* a Register H2D FIS with C clear */
+    AHCI_CMD_ATA,           /* one non-queued ATA or ATAPI command */
+    AHCI_CMD_NCQ,           /* READ/WRITE FPDMA QUEUED */
+} AHCICmdKind;
 
 static const uint32_t ahci_cap =
     (AHCI_NUM_PORTS - 1) << AHCI_CAP_NP_SHIFT |
@@ -193,6 +204,12 @@ static void ahci_device_signature(AHCIPort *p)
              d->nsector;
     ahci_update_tfd(p, d->status, d->error);
     p->sig_pending = true;
+    if (ide_drive_busy(d)) {
+        /* A request the reset left in flight: the drive sends its
+         * signature once it is back (PxTFD shows BSY until then). */
+        p->sig_after_busy = true;
+        return;
+    }
     if (p->cmd & AHCI_PxCMD_FR) {
         uint8_t fis[20] = { FIS_REG_D2H };
         ahci_fill_taskfile(fis, d);
@@ -315,11 +332,14 @@ static void ahci_bus_set_irq(void *opaque, bool level)
     /* A SATA drive interrupts with the I bit of its FISes instead. */
 }
 
+static void ahci_drive_ready(void *opaque, IDEState *d);
+
 static const IDEBusOps ahci_bus_ops = {
     .set_irq = ahci_bus_set_irq,
     .dma_active = ahci_dma_active,
     .dma_rw = ahci_dma_rw,
     .dma_end = ahci_dma_end,
+    .drive_ready = ahci_drive_ready,
 };
 
 /* ---- commands (5.3, 5.4) ---------------------------------------------- */
@@ -354,52 +374,56 @@ static void ahci_load_taskfile(IDEBus *bus, const uint8_t *fis)
     }
 }
 
-/* Carry the drive's data phases until the command is over or fails. */
-static void ahci_run_pio(AHCIPort *p)
+/*
+ * Carry the drive's data phases: true when the command is over (or
+ * failed), false while the drive waits for the disk (its completion
+ * calls this again).
+ */
+static bool ahci_run_pio(AHCIPort *p)
 {
     IDEBus *bus = &p->bus;
     IDEState *d = ahci_drive(p);
     uint8_t acmd[12];
 
-    for (uint32_t n = 0; n < AHCI_MAX_PIO_BLOCKS; n++) {
+    while (!ide_drive_busy(d)) {
         uint32_t len;
         uint8_t status = d->status;
         IDEPIOPhase phase = ide_bus_pio_phase(bus, &len);
 
+        if (p->pio_blocks >= AHCI_MAX_PIO_BLOCKS) {
+            ide_ioport_write(bus, 7, 0x00, 1);  /* runaway: abort it */
+            return true;
+        }
+        p->pio_blocks++;
         switch (phase) {
         case IDE_PIO_IDLE:
-            return;
+            return true;
         case IDE_PIO_PACKET:
             /* The drive's PIO Setup for the packet: the HBA sends ACMD. */
             if (pci_dma_read(&p->hba->parent, p->ctba + AHCI_CT_ACMD, acmd,
                              sizeof(acmd)) != MEMTX_OK) {
                 ahci_fatal(p, AHCI_PxIS_HBFS);
                 ide_ioport_write(bus, 7, 0x00, 1);  /* NOP: ends it */
-                return;
+                return true;
             }
             ide_bus_pio_packet(bus, acmd);
             break;
         case IDE_PIO_IN:
         case IDE_PIO_OUT:
             if (ide_bus_pio_block(bus) != IDE_DMA_OK) {
-                return;
+                return true;
             }
             ahci_post_pio_setup(p, status, phase == IDE_PIO_IN, len);
             break;
         }
     }
-    ide_ioport_write(bus, 7, 0x00, 1);  /* runaway data phase: abort it */
+    return false;
 }
 
-static void ahci_exec_ata(AHCIPort *p, unsigned slot, const uint8_t *fis)
+static void ahci_exec_ata(AHCIPort *p, const uint8_t *fis)
 {
     ahci_load_taskfile(&p->bus, fis);
     ide_ioport_write(&p->bus, 7, fis[2], 1);
-    ahci_run_pio(p);
-    ahci_post_d2h(p, true);
-    if (!p->stopped) {
-        p->ci &= ~(1u << slot);
-    }
 }
 
 /* A Register H2D FIS with C clear updates the device control register
@@ -420,26 +444,21 @@ static void ahci_exec_control(AHCIPort *p, unsigned slot, const uint8_t *fis)
 }
 
 /* READ/WRITE FPDMA QUEUED (SATA 13.6.4): the drive takes the command (a
- * D2H FIS without interrupt frees the slot), moves the data, and reports
- * the tag in the Set Device Bits FIS the pass ends with. */
+ * D2H FIS without interrupt frees the slot), moves the data, and the tag
+ * goes into the Set Device Bits FIS the pass over PxCI ends with. */
 static void ahci_exec_ncq(AHCIPort *p, unsigned slot, const uint8_t *fis)
 {
     IDEState *d = ahci_drive(p);
     bool write = fis[2] == ATA_WRITE_FPDMA_QUEUED;
-    unsigned tag = fis[12] >> 3;
     uint32_t count = fis[3] | fis[11] << 8;
     uint64_t lba = (uint64_t)fis[10] << 40 | (uint64_t)fis[9] << 32 |
                    (uint64_t)fis[8] << 24 | (uint32_t)fis[6] << 16 |
                    fis[5] << 8 | fis[4];
 
+    p->cur_tag = fis[12] >> 3;
     ahci_update_tfd(p, IDE_STAT_DRDY | IDE_STAT_DSC, 0);
     p->ci &= ~(1u << slot);
-    if (ide_ncq_rw(d, tag, lba, count ? count : 65536, write)) {
-        p->sdb_done |= 1u << tag;
-        return;
-    }
-    /* The failed tag stays in PxSACT; READ LOG EXT 10h names it. */
-    ahci_post_sdb(p, d->status, d->error);
+    ide_ncq_start(d, p->cur_tag, lba, count ? count : 65536, write);
 }
 
 static bool ahci_is_ncq(const uint8_t *fis)
@@ -448,8 +467,74 @@ static bool ahci_is_ncq(const uint8_t *fis)
            fis[2] == ATA_WRITE_FPDMA_QUEUED;
 }
 
-/* Fetch and run the command in @slot (5.3.2 - 5.3.5). */
-static void ahci_run_slot(AHCIPort *p, unsigned slot)
+/* The port's command is over: PRDBC (4.2.2 DW1) says what moved, unless
+ * it was dropped (software stopped the port or reset it meanwhile). */
+static void ahci_end_cmd(AHCIPort *p)
+{
+    uint8_t prdbc[4];
+
+    if (!p->cur_dropped) {
+        stl_le_p(prdbc, p->prdbc);
+        if (pci_dma_write(&p->hba->parent, p->cur_hdr + 4, prdbc, 4) !=
+            MEMTX_OK) {
+            ahci_fatal(p, AHCI_PxIS_HBFS);
+        }
+    }
+    p->in_cmd = false;
+    p->cur_slot = -1;
+    p->cur_dropped = false;
+    if (!(p->cmd & AHCI_PxCMD_ST)) {
+        p->cmd &= ~AHCI_PxCMD_CR;       /* the list engine has stopped */
+    }
+}
+
+/* Carry the port's command on; true when it is over, false while its
+ * drive waits for the disk. */
+static bool ahci_cmd_progress(AHCIPort *p)
+{
+    IDEState *d = ahci_drive(p);
+    unsigned slot = p->cur_slot;
+
+    if (p->cur_dropped) {
+        if (ide_drive_busy(d)) {
+            return false;
+        }
+        ahci_end_cmd(p);
+        return true;
+    }
+    switch (p->cur_kind) {
+    case AHCI_CMD_ATA:
+        if (!ahci_run_pio(p)) {
+            /* The command FIS went out: BSY until the drive answers. */
+            ahci_update_tfd(p, d->status | IDE_STAT_BSY, d->error);
+            return false;
+        }
+        ahci_post_d2h(p, true);
+        if (!p->stopped) {
+            p->ci &= ~(1u << slot);
+        }
+        break;
+    case AHCI_CMD_NCQ:
+        if (ide_drive_busy(d)) {
+            return false;
+        }
+        if (d->status & IDE_STAT_ERR) {
+            /* The failed tag stays in PxSACT; READ LOG EXT 10h names it. */
+            ahci_post_sdb(p, d->status, d->error);
+        } else {
+            p->sdb_done |= 1u << p->cur_tag;
+        }
+        break;
+    default:
+        break;                          /* a control FIS is done at once */
+    }
+    ahci_end_cmd(p);
+    return true;
+}
+
+/* Fetch and start the command in @slot (5.3.2 - 5.3.5); true when it is
+ * over already, false while its drive waits for the disk. */
+static bool ahci_run_slot(AHCIPort *p, unsigned slot)
 {
     PCIDevice *pci = &p->hba->parent;
     uint64_t hdr_addr = hi_lo(p->clbu, p->clb) + slot * 32u;
@@ -460,48 +545,61 @@ static void ahci_run_slot(AHCIPort *p, unsigned slot)
     p->cmd = (p->cmd & ~AHCI_PxCMD_CCS_MASK) | slot << AHCI_PxCMD_CCS_SHIFT;
     if (pci_dma_read(pci, hdr_addr, hdr, sizeof(hdr)) != MEMTX_OK) {
         ahci_fatal(p, AHCI_PxIS_HBFS);
-        return;
+        return true;
     }
     dw0 = ldl_le_p(hdr);
     cfl = dw0 & AHCI_CMDHDR_CFL_MASK;
     ctba = ldq_le_p(hdr + 8) & ~0x7full;
     if (pci_dma_read(pci, ctba, fis, sizeof(fis)) != MEMTX_OK) {
         ahci_fatal(p, AHCI_PxIS_HBFS);
-        return;
+        return true;
     }
     if (cfl < sizeof(fis) / 4 || fis[0] != FIS_REG_H2D) {
         /* Not a command the drive can take: it would answer R_ERR. */
         ahci_fatal(p, AHCI_PxIS_IFS);
         p->serr |= 1u << 11;            /* SERR.ERR.E: internal error */
-        return;
+        return true;
     }
     ahci_start_prd_walk(p, ctba, dw0 >> AHCI_CMDHDR_PRDTL_SHIFT);
     p->in_cmd = true;
+    p->cur_slot = slot;
+    p->cur_hdr = hdr_addr;
+    p->cur_dropped = false;
+    p->pio_blocks = 0;
     if (!(fis[1] & 0x80)) {
+        p->cur_kind = AHCI_CMD_CONTROL;
         ahci_exec_control(p, slot, fis);
     } else if (ahci_is_ncq(fis)) {
+        p->cur_kind = AHCI_CMD_NCQ;
         ahci_exec_ncq(p, slot, fis);
     } else {
-        ahci_exec_ata(p, slot, fis);
+        p->cur_kind = AHCI_CMD_ATA;
+        ahci_exec_ata(p, fis);
     }
-    p->in_cmd = false;
-    /* PRDBC (4.2.2 DW1): bytes moved */
-    stl_le_p(hdr + 4, p->prdbc);
-    if (pci_dma_write(pci, hdr_addr + 4, hdr + 4, 4) != MEMTX_OK) {
-        ahci_fatal(p, AHCI_PxIS_HBFS);
-    }
+    return ahci_cmd_progress(p);
 }
 
-/* Run what PxCI holds, lowest slot first, until it is empty or an error
- * stops the list.  Each command clears its bit or stops the list, so the
+/* Whether the port may start a command: running, no error holds it, a
+ * drive that is not busy and no command of its own in progress. */
+static bool ahci_port_can_run(AHCIPort *p)
+{
+    return (p->cmd & AHCI_PxCMD_ST) && !p->stopped && ahci_has_drive(p) &&
+           p->cur_slot < 0 && !ide_drive_busy(ahci_drive(p));
+}
+
+/* Run what PxCI holds, lowest slot first, until it is empty, an error
+ * stops the list, or a command waits for the disk (its completion comes
+ * back here).  Each command clears its bit or stops the list, so the
  * loop ends. */
 static void ahci_port_process(AHCIPort *p)
 {
-    if (!(p->cmd & AHCI_PxCMD_ST) || p->stopped || !ahci_has_drive(p)) {
+    if (!ahci_port_can_run(p)) {
         return;
     }
     while (p->ci && !p->stopped) {
-        ahci_run_slot(p, __builtin_ctz(p->ci));
+        if (!ahci_run_slot(p, __builtin_ctz(p->ci))) {
+            return;
+        }
     }
     if (p->sdb_done) {
         ahci_post_sdb(p, IDE_STAT_DRDY | IDE_STAT_DSC, 0);
@@ -518,13 +616,52 @@ static void ahci_port_flush_events(AHCIPort *p)
     }
 }
 
+/* The drive's request came back (main loop): carry the command on, then
+ * the rest of the list, and raise what that led to. */
+static void ahci_drive_ready(void *opaque, IDEState *d)
+{
+    AHCIPort *p = opaque;
+
+    if (ide_drive_busy(d)) {
+        return;
+    }
+    if (p->sig_after_busy) {
+        p->sig_after_busy = false;
+        ahci_device_signature(p);
+    }
+    if (p->cur_slot < 0 || ahci_cmd_progress(p)) {
+        ahci_port_process(p);
+    }
+    ahci_port_flush_events(p);
+}
+
+/*
+ * Software stopped the port or reset it while a command runs: it moves no
+ * more data (its PRD walk is closed), and ends quietly when its drive is
+ * back; until then PxCMD.CR stays set, as the list engine has not stopped.
+ */
+static void ahci_drop_cmd(AHCIPort *p)
+{
+    if (p->cur_slot >= 0) {
+        p->cur_dropped = true;
+        p->in_cmd = false;
+        if (!ide_drive_busy(ahci_drive(p))) {
+            ahci_end_cmd(p);
+        }
+    }
+}
+
 /* ---- resets ---------------------------------------------------------- */
 
 /* COMRESET (SCTL.DET 1 -> 0) or an HBA reset: the drive powers up again
  * and sends its signature. */
 static void ahci_port_comreset(AHCIPort *p)
 {
+    ahci_drop_cmd(p);
     ide_bus_reset(&p->bus);
+    if (p->cur_slot >= 0 && !ide_drive_busy(ahci_drive(p))) {
+        ahci_end_cmd(p);                /* the reset let a held one go */
+    }
     ahci_device_signature(p);
 }
 
@@ -613,8 +750,13 @@ static void ahci_port_cmd_write(AHCIPort *p, uint32_t val)
         p->cmd |= AHCI_PxCMD_CR;
         p->stopped = false;
     } else if (!(p->cmd & AHCI_PxCMD_ST) && (old & AHCI_PxCMD_ST)) {
-        /* 3.3.14/3.3.13: stopping clears PxCI, PxSACT and CCS. */
-        p->cmd &= ~(AHCI_PxCMD_CR | AHCI_PxCMD_CCS_MASK);
+        /* 3.3.14/3.3.13: stopping clears PxCI, PxSACT and CCS; CR when
+         * no command is left running. */
+        p->cmd &= ~AHCI_PxCMD_CCS_MASK;
+        ahci_drop_cmd(p);
+        if (p->cur_slot < 0) {
+            p->cmd &= ~AHCI_PxCMD_CR;
+        }
         p->ci = p->sact = 0;
         p->sdb_done = 0;
         p->stopped = false;
@@ -903,6 +1045,8 @@ static bool ahci_realize(DeviceState *dev, GError **errp)
         p->bus.fw_path = ahci_port_fw_path(s, i);
         p->bus.nb_units = 1;
         p->bus.ncq_depth = AHCI_NUM_SLOTS;
+        p->bus.owner = s;               /* the ABAR's and the pair's owner */
+        p->cur_slot = -1;
         ide_bus_register(&p->bus);
     }
     return true;
@@ -912,7 +1056,10 @@ static void ahci_unrealize(DeviceState *dev)
 {
     AHCIState *s = (AHCIState *)dev;
 
+    /* Requests in flight complete into the ports: wait for them. */
+    ahci_hba_reset(s);
     for (int i = 0; i < AHCI_NUM_PORTS; i++) {
+        ide_bus_quiesce(&s->port[i].bus);
         ide_bus_unregister(&s->port[i].bus);
     }
     memory_region_destroy(&s->abar);
@@ -947,6 +1094,9 @@ static int ahci_post_load(void *opaque, int version_id)
         p->fb &= ~0xffu;
         p->ie &= AHCI_PxIE_MASK;
         p->in_cmd = false;
+        p->cur_slot = -1;
+        p->cur_dropped = false;
+        p->sig_after_busy = false;
         p->sdb_done = 0;
         p->events = 0;
         ide_bus_post_load(&p->bus);

@@ -145,42 +145,44 @@ static uint32_t atapi_byte_count_limit(IDEState *s)
     return bcl & ~1u;
 }
 
-static bool atapi_refill(IDEState *s)
+/* Whether the data-in can take more sectors from the medium (a loaded
+ * state may claim a read in progress on an empty drive). */
+static bool atapi_can_refill(const IDEState *s)
+{
+    return s->atapi_reading && atapi_medium_present(s);
+}
+
+/* Sectors the next refill reads: what is left, up to a buffer's worth. */
+static uint32_t atapi_refill_sectors(const IDEState *s)
 {
     uint64_t blocks = ALIGN_UP(s->atapi_left, ATAPI_SECTOR_SIZE) /
                       ATAPI_SECTOR_SIZE;
-    uint32_t n = MIN(blocks, IDE_BUF_SIZE / ATAPI_SECTOR_SIZE);
 
-    /* A loaded state may claim a read in progress on an empty drive. */
-    if (!atapi_medium_present(s)) {
-        return false;
-    }
-    if (blk_pread(s->blk, (uint64_t)s->atapi_lba * ATAPI_SECTOR_SIZE,
-                  (uint64_t)n * ATAPI_SECTOR_SIZE, s->io_buffer) < 0) {
-        return false;
-    }
+    return MIN(blocks, IDE_BUF_SIZE / ATAPI_SECTOR_SIZE);
+}
+
+/* Read the next sectors into io_buffer; the drive is busy until @done. */
+static void atapi_refill(IDEState *s, IDEAioDone *done)
+{
+    ide_aio_read(s, (uint64_t)s->atapi_lba * ATAPI_SECTOR_SIZE,
+                 atapi_refill_sectors(s) * ATAPI_SECTOR_SIZE, done);
+}
+
+/* The sectors came (atapi_left has not moved meanwhile). */
+static void atapi_take_refill(IDEState *s)
+{
+    uint32_t n = atapi_refill_sectors(s);
+
     s->atapi_lba += n;
     s->buf_fill = n * ATAPI_SECTOR_SIZE;
     s->data_pos = 0;
-    return true;
 }
 
-/* Offer the host the next chunk, or end the command. */
-void atapi_pio_next(IDEState *s)
+/* Offer the host the next chunk of io_buffer. */
+static void atapi_pio_chunk(IDEState *s)
 {
-    uint32_t chunk;
+    uint32_t chunk = MIN(atapi_byte_count_limit(s), s->buf_fill - s->data_pos);
 
-    if (s->atapi_left == 0) {
-        atapi_cmd_ok(s);
-        return;
-    }
-    if (s->data_pos >= s->buf_fill) {
-        if (!s->atapi_reading || !atapi_refill(s)) {
-            atapi_cmd_error(s, SENSE_MEDIUM_ERROR, ASC_UNRECOVERED_READ);
-            return;
-        }
-    }
-    chunk = MIN(atapi_byte_count_limit(s), s->buf_fill - s->data_pos);
     chunk = MIN(chunk, s->atapi_left);
     /* An odd last byte still takes a whole word of the data port. */
     s->data_end = s->data_pos + (uint32_t)ALIGN_UP(chunk, 2);
@@ -190,6 +192,36 @@ void atapi_pio_next(IDEState *s)
     s->xfer = IDE_XFER_ATAPI_IN;
     s->status = IDE_STAT_DRDY | IDE_STAT_DSC | IDE_STAT_DRQ;
     ide_set_irq(s);
+}
+
+/* ATAPI reads have no error policy (QEMU has none): MEDIUM ERROR. */
+static void atapi_pio_refilled(IDEState *s, int ret)
+{
+    if (ret < 0) {
+        atapi_cmd_error(s, SENSE_MEDIUM_ERROR, ASC_UNRECOVERED_READ);
+        return;
+    }
+    atapi_take_refill(s);
+    atapi_pio_chunk(s);
+}
+
+/* Offer the host the next chunk (reading it from the medium first when
+ * the buffer is used up), or end the command. */
+void atapi_pio_next(IDEState *s)
+{
+    if (s->atapi_left == 0) {
+        atapi_cmd_ok(s);
+        return;
+    }
+    if (s->data_pos >= s->buf_fill) {
+        if (!atapi_can_refill(s)) {
+            atapi_cmd_error(s, SENSE_MEDIUM_ERROR, ASC_UNRECOVERED_READ);
+            return;
+        }
+        atapi_refill(s, atapi_pio_refilled);
+        return;
+    }
+    atapi_pio_chunk(s);
 }
 
 static void atapi_start_data(IDEState *s)
@@ -222,6 +254,31 @@ static void atapi_reply(IDEState *s, uint32_t len, uint32_t alloc)
     atapi_start_data(s);
 }
 
+static void atapi_dma_end(IDEState *s, IDEDMAResult res, uint8_t key,
+                          uint8_t asc)
+{
+    s->bus->ops->dma_end(s->bus->opaque, res);
+    s->dma_pending = false;
+    if (res == IDE_DMA_OK) {
+        atapi_cmd_ok(s);
+    } else {
+        atapi_cmd_error(s, key, asc);
+    }
+}
+
+static void atapi_dma_refilled(IDEState *s, int ret)
+{
+    if (ret < 0) {
+        atapi_dma_end(s, IDE_DMA_ERROR, SENSE_MEDIUM_ERROR,
+                      ASC_UNRECOVERED_READ);
+        return;
+    }
+    atapi_take_refill(s);
+    atapi_dma_run(s);
+}
+
+/* Move the data-in through the bus master, reading the medium a buffer
+ * at a time (the drive is busy while it reads; this goes on after). */
 void atapi_dma_run(IDEState *s)
 {
     const IDEBusOps *ops = s->bus->ops;
@@ -229,10 +286,13 @@ void atapi_dma_run(IDEState *s)
 
     while (s->atapi_left && res == IDE_DMA_OK) {
         uint32_t len;
-        if (s->data_pos >= s->buf_fill &&
-            (!s->atapi_reading || !atapi_refill(s))) {
-            res = IDE_DMA_ERROR;
-            break;
+        if (s->data_pos >= s->buf_fill) {
+            if (!atapi_can_refill(s)) {
+                res = IDE_DMA_ERROR;
+                break;
+            }
+            atapi_refill(s, atapi_dma_refilled);
+            return;
         }
         len = MIN(s->buf_fill - s->data_pos, s->atapi_left);
         res = ops->dma_rw(s->bus->opaque, s->io_buffer + s->data_pos, len,
@@ -240,13 +300,7 @@ void atapi_dma_run(IDEState *s)
         s->data_pos += len;
         s->atapi_left -= len;
     }
-    ops->dma_end(s->bus->opaque, res);
-    s->dma_pending = false;
-    if (res == IDE_DMA_OK) {
-        atapi_cmd_ok(s);
-    } else {
-        atapi_cmd_error(s, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CDB);
-    }
+    atapi_dma_end(s, res, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CDB);
 }
 
 /* ---- the commands ----------------------------------------------------- */

@@ -19,6 +19,8 @@
  */
 #include "qemu/osdep.h"
 #include "hw/ide/ide.h"
+#include "system/main-loop.h"
+#include "system/memory.h"
 
 /* ATA commands (ATA-6 chapter 8) */
 enum {
@@ -51,6 +53,8 @@ enum {
 
 #define LBA28_MAX_SECTORS   (1ULL << 28)
 #define LBA48_MAX_SECTORS   (1ULL << 48)
+
+static void ide_orphan_request(IDEState *s);
 
 static IDEState *ide_cur(IDEBus *bus)
 {
@@ -134,12 +138,14 @@ static void ide_drive_reset(IDEState *s)
     s->ncq_error = false;
     s->error = 0x01;                /* diagnostics passed */
     ide_set_signature(s);
+    s->in_ncq = false;
     if (s->kind == IDE_KIND_CD) {
         s->status = 0;
         atapi_reset(s);
     } else {
         s->status = s->kind == IDE_KIND_HD ? IDE_STAT_DRDY | IDE_STAT_DSC : 0;
     }
+    ide_orphan_request(s);
 }
 
 void ide_bus_reset(IDEBus *bus)
@@ -156,6 +162,34 @@ void ide_bus_reset(IDEBus *bus)
     if (bus->irq_level) {
         bus->irq_level = false;
         bus->ops->set_irq(bus->opaque, false);
+    }
+}
+
+static bool ide_bus_in_flight(IDEBus *bus)
+{
+    return bus->ifs[0].aio_busy || bus->ifs[1].aio_busy;
+}
+
+void ide_bus_quiesce(IDEBus *bus)
+{
+    ide_bus_reset(bus);
+    while (ide_bus_in_flight(bus)) {
+        /* Lets the queued requests go and waits for the backends (from a
+         * vCPU thread it lets the main loop run the completions). */
+        blk_drain_all();
+        if (ide_bus_in_flight(bus)) {
+            /* a completion without a medium: posted to the main loop */
+            if (g_main_context_acquire(NULL)) {
+                g_main_context_iteration(NULL, FALSE);
+                g_main_context_release(NULL);
+            } else if (bql_locked()) {
+                bql_unlock();           /* the main loop needs it */
+                g_usleep(100);
+                bql_lock();
+            } else {
+                g_usleep(100);
+            }
+        }
     }
 }
 
@@ -529,23 +563,118 @@ void ide_pio_in(IDEState *s, uint32_t len, IDEXfer xfer)
     ide_set_irq(s);
 }
 
-/* 0 or a negative errno. */
-static int ide_read_blocks(IDEState *s, uint64_t lba, uint32_t n)
+/* ---- the request in flight ------------------------------------------------ */
+
+bool ide_drive_busy(const IDEState *s)
 {
-    return blk_pread(s->blk, lba * IDE_SECTOR_SIZE,
-                     (uint64_t)n * IDE_SECTOR_SIZE, s->io_buffer);
+    return s->aio_busy || s->retry_op != IDE_RETRY_NONE;
 }
 
-/* Write io_buffer to the medium, with a flush when the cache is off. */
-static int ide_write_blocks(IDEState *s, uint64_t lba, uint32_t n)
+/* Tell the controller the drive moved on (AHCI carries on its command). */
+static void ide_notify_ready(IDEState *s)
 {
-    int ret = blk_pwrite(s->blk, lba * IDE_SECTOR_SIZE,
-                         (uint64_t)n * IDE_SECTOR_SIZE, s->io_buffer);
+    const IDEBusOps *ops = s->bus->ops;
 
-    if (!ret && !s->wce) {
-        ret = blk_flush(s->blk);
+    if (!ide_drive_busy(s) && ops->drive_ready) {
+        ops->drive_ready(s->bus->opaque, s);
     }
-    return ret;
+}
+
+/*
+ * A reset (SRST, DEVICE RESET, EXECUTE DEVICE DIAGNOSTIC, COMRESET, the
+ * machine's) while a request is in flight.  The block layer cannot take a
+ * request back, so its result is dropped when it comes and the drive
+ * stays busy until then (ATA gives a drive time to finish a reset).  Its
+ * buffer is io_buffer, which nothing else uses meanwhile: a busy drive
+ * takes no command and offers no data.
+ */
+static void ide_orphan_request(IDEState *s)
+{
+    if (s->aio_busy) {
+        s->aio_orphaned = true;
+        s->aio_flush_next = false;
+        s->status = (s->status | IDE_STAT_BSY) & ~IDE_STAT_DRQ;
+    }
+}
+
+/* The request a reset left behind came back: the reset is over. */
+static void ide_orphan_done(IDEState *s)
+{
+    s->aio_orphaned = false;
+    if (!(s->bus->ctl & IDE_CTL_SRST)) {
+        s->status &= ~IDE_STAT_BSY;
+    }
+}
+
+static void ide_aio_cb(void *opaque, int ret)
+{
+    IDEState *s = opaque;
+    IDEAioDone *done = s->aio_done;
+
+    if (!ret && s->aio_flush_next) {
+        /* write cache off: the write counts once it is on the medium */
+        s->aio_flush_next = false;
+        blk_aio_flush(s->blk, ide_aio_cb, s);
+        return;
+    }
+    s->aio_flush_next = false;
+    s->aio_busy = false;
+    s->aio_done = NULL;
+    /* The completion goes on with what the vCPU's register write began:
+     * its DMA into the controller's own registers is refused the same. */
+    memory_io_owner_enter(s->bus->owner);
+    if (s->aio_orphaned) {
+        ide_orphan_done(s);
+    } else {
+        s->status &= ~IDE_STAT_BSY;
+        done(s, ret);
+    }
+    ide_notify_ready(s);
+    memory_io_owner_leave();
+}
+
+/* The drive is busy (BSY, no DRQ) until the backend answers; then @done. */
+static void ide_aio_begin(IDEState *s, IDEAioDone *done)
+{
+    /* Every way into a request checks that none is out (a busy drive
+     * ignores commands, has no DRQ, and no DMA waits for a start bit). */
+    g_assert(!s->aio_busy);
+    s->aio_busy = true;
+    s->aio_done = done;
+    s->status = (s->status | IDE_STAT_BSY) & ~IDE_STAT_DRQ;
+}
+
+void ide_aio_read(IDEState *s, uint64_t offset, uint32_t len,
+                  IDEAioDone *done)
+{
+    ide_aio_begin(s, done);
+    s->aio_iov = (struct iovec) { s->io_buffer, len };
+    blk_aio_preadv(s->blk, &s->aio_vec, offset, &s->aio_iov, 1, ide_aio_cb,
+                   s);
+}
+
+static void ide_aio_read_sectors(IDEState *s, uint64_t lba, uint32_t n,
+                                 IDEAioDone *done)
+{
+    ide_aio_read(s, lba * IDE_SECTOR_SIZE, n * IDE_SECTOR_SIZE, done);
+}
+
+/* Write io_buffer's @n sectors at @lba; with the write cache off a flush
+ * follows before @done runs. */
+static void ide_aio_write_sectors(IDEState *s, uint64_t lba, uint32_t n,
+                                  IDEAioDone *done)
+{
+    ide_aio_begin(s, done);
+    s->aio_flush_next = !s->wce;
+    s->aio_iov = (struct iovec) { s->io_buffer, n * IDE_SECTOR_SIZE };
+    blk_aio_pwritev(s->blk, &s->aio_vec, lba * IDE_SECTOR_SIZE, &s->aio_iov,
+                    1, ide_aio_cb, s);
+}
+
+static void ide_aio_flush(IDEState *s, IDEAioDone *done)
+{
+    ide_aio_begin(s, done);
+    blk_aio_flush(s->blk, ide_aio_cb, s);
 }
 
 /*
@@ -574,6 +703,28 @@ static BlockErrorAction ide_handle_io_error(IDEState *s, int ret,
     return action;
 }
 
+/*
+ * Whether a PIO or flush request that came back with @ret lets the
+ * command go on: stop holds it (false), report fails it with @error
+ * (false), ignore goes on as if it had worked.
+ */
+static bool ide_io_ok(IDEState *s, int ret, bool is_read, IDERetryOp op,
+                      uint8_t error)
+{
+    if (ret >= 0) {
+        return true;
+    }
+    switch (ide_handle_io_error(s, ret, is_read, op)) {
+    case BLOCK_ERROR_ACTION_STOP:
+        return false;
+    case BLOCK_ERROR_ACTION_REPORT:
+        ide_error(s, error);
+        return false;
+    default:
+        return true;                    /* ignore: the data is whatever */
+    }
+}
+
 static uint32_t ide_block_len(IDEState *s, bool multiple)
 {
     uint32_t per_block = multiple ? s->mult_sectors : 1;
@@ -581,27 +732,24 @@ static uint32_t ide_block_len(IDEState *s, bool multiple)
     return MIN(s->sectors_left, per_block);
 }
 
-static void ide_pio_read_next(IDEState *s)
+static void ide_pio_read_done(IDEState *s, int ret)
 {
-    uint32_t n = ide_block_len(s, s->command == WIN_MULTREAD ||
-                               s->command == WIN_MULTREAD_EXT);
+    uint32_t n = s->block_sectors;
 
-    int ret = ide_read_blocks(s, s->cur_lba, n);
-
-    if (ret < 0) {
-        switch (ide_handle_io_error(s, ret, true, IDE_RETRY_PIO_READ)) {
-        case BLOCK_ERROR_ACTION_STOP:
-            return;
-        case BLOCK_ERROR_ACTION_REPORT:
-            ide_error(s, IDE_ERR_UNC | IDE_ERR_ABRT);
-            return;
-        default:
-            break;                      /* ignore: the data is whatever */
-        }
+    if (!ide_io_ok(s, ret, true, IDE_RETRY_PIO_READ,
+                   IDE_ERR_UNC | IDE_ERR_ABRT)) {
+        return;
     }
-    s->block_sectors = n;
     ide_set_sector(s, s->cur_lba + n);
     ide_pio_in(s, n * IDE_SECTOR_SIZE, IDE_XFER_READ);
+}
+
+/* Fetch the next block of a PIO read; DRQ and the interrupt when it came. */
+static void ide_pio_read_next(IDEState *s)
+{
+    s->block_sectors = ide_block_len(s, s->command == WIN_MULTREAD ||
+                                     s->command == WIN_MULTREAD_EXT);
+    ide_aio_read_sectors(s, s->cur_lba, s->block_sectors, ide_pio_read_done);
 }
 
 static void ide_pio_write_next(IDEState *s, bool irq)
@@ -631,20 +779,10 @@ static void ide_read_done_block(IDEState *s)
     }
 }
 
-static void ide_write_done_block(IDEState *s)
+static void ide_pio_write_done(IDEState *s, int ret)
 {
-    int ret = ide_write_blocks(s, s->cur_lba, s->block_sectors);
-
-    if (ret < 0) {
-        switch (ide_handle_io_error(s, ret, false, IDE_RETRY_PIO_WRITE)) {
-        case BLOCK_ERROR_ACTION_STOP:
-            return;
-        case BLOCK_ERROR_ACTION_REPORT:
-            ide_error(s, IDE_ERR_ABRT);
-            return;
-        default:
-            break;
-        }
+    if (!ide_io_ok(s, ret, false, IDE_RETRY_PIO_WRITE, IDE_ERR_ABRT)) {
+        return;
     }
     ide_set_sector(s, s->cur_lba + s->block_sectors);
     s->cur_lba += s->block_sectors;
@@ -656,6 +794,13 @@ static void ide_write_done_block(IDEState *s)
         s->status = IDE_STAT_DRDY | IDE_STAT_DSC;
         ide_set_irq(s);
     }
+}
+
+/* The host filled the block: write it, then ask for the next one. */
+static void ide_write_done_block(IDEState *s)
+{
+    ide_aio_write_sectors(s, s->cur_lba, s->block_sectors,
+                          ide_pio_write_done);
 }
 
 /* The host moved the last word of the current block. */
@@ -743,77 +888,117 @@ static void ide_dma_finish(IDEState *s, IDEDMAResult res)
     }
 }
 
-/* Move the whole request through io_buffer, 128 sectors at a time. */
-/* A chunk's I/O failed: stop (retry_op is set, the transfer resumes
- * later), report (the bus master's error and ABRT) or ignore (carry on). */
-static IDEDMAResult ide_dma_io_error(IDEState *s, int ret)
+static void ide_ncq_end(IDEState *s, IDEDMAResult res);
+
+/* The whole transfer is over (or failed). */
+static void ide_dma_end(IDEState *s, IDEDMAResult res)
 {
-    switch (ide_handle_io_error(s, ret, !s->dma_to_disk, IDE_RETRY_DMA)) {
-    case BLOCK_ERROR_ACTION_IGNORE:
-        return IDE_DMA_OK;
-    default:
-        return IDE_DMA_ERROR;
+    if (s->in_ncq) {
+        ide_ncq_end(s, res);
+    } else {
+        ide_dma_finish(s, res);
     }
 }
 
 /*
- * Move the request through io_buffer, 128 sectors at a time.  A write's
- * chunk, once taken from guest memory, stays staged in io_buffer until
- * it is on the medium, so a retry after a stop does not take the PRD
- * table's bytes twice.
+ * Whether a chunk that came back with @ret lets the transfer go on: stop
+ * holds it (busy, the bus master active, retry_op set: the chunk runs
+ * again on resume), report ends it with the bus master's error, ignore
+ * carries on.
  */
-static IDEDMAResult ide_dma_sectors(IDEState *s)
+static bool ide_dma_chunk_ok(IDEState *s, int ret)
 {
-    const IDEBusOps *ops = s->bus->ops;
-
-    while (s->sectors_left) {
-        uint32_t n = MIN(s->sectors_left, IDE_BUF_SIZE / IDE_SECTOR_SIZE);
-        uint32_t len = n * IDE_SECTOR_SIZE;
-        IDEDMAResult res;
-        int ret;
-
-        if (!s->dma_to_disk) {
-            ret = ide_read_blocks(s, s->cur_lba, n);
-            if (ret < 0 && (res = ide_dma_io_error(s, ret)) != IDE_DMA_OK) {
-                return res;
-            }
-        }
-        if (!s->dma_staged) {
-            res = ops->dma_rw(s->bus->opaque, s->io_buffer, len,
-                              !s->dma_to_disk);
-            if (res != IDE_DMA_OK) {
-                return res;
-            }
-            s->dma_staged = s->dma_to_disk ? n : 0;
-        }
-        if (s->dma_to_disk) {
-            ret = ide_write_blocks(s, s->cur_lba, s->dma_staged);
-            if (ret < 0 && (res = ide_dma_io_error(s, ret)) != IDE_DMA_OK) {
-                return res;
-            }
-            s->dma_staged = 0;
-        }
-        ide_set_sector(s, s->cur_lba + n);
-        s->cur_lba += n;
-        s->sectors_left -= n;
+    if (ret >= 0) {
+        return true;
     }
-    return IDE_DMA_OK;
+    switch (ide_handle_io_error(s, ret, !s->dma_to_disk, IDE_RETRY_DMA)) {
+    case BLOCK_ERROR_ACTION_IGNORE:
+        return true;
+    case BLOCK_ERROR_ACTION_STOP:
+        return false;
+    default:
+        ide_dma_end(s, IDE_DMA_ERROR);
+        return false;
+    }
+}
+
+static void ide_dma_advance(IDEState *s, uint32_t n)
+{
+    ide_set_sector(s, s->cur_lba + n);
+    s->cur_lba += n;
+    s->sectors_left -= n;
+}
+
+static void ide_dma_step(IDEState *s);
+
+static void ide_dma_read_done(IDEState *s, int ret)
+{
+    uint32_t n = s->block_sectors;
+    IDEDMAResult res;
+
+    if (!ide_dma_chunk_ok(s, ret)) {
+        return;
+    }
+    res = s->bus->ops->dma_rw(s->bus->opaque, s->io_buffer,
+                              n * IDE_SECTOR_SIZE, true);
+    if (res != IDE_DMA_OK) {
+        ide_dma_end(s, res);
+        return;
+    }
+    ide_dma_advance(s, n);
+    ide_dma_step(s);
+}
+
+static void ide_dma_write_done(IDEState *s, int ret)
+{
+    if (!ide_dma_chunk_ok(s, ret)) {
+        return;
+    }
+    s->dma_staged = 0;
+    ide_dma_advance(s, s->block_sectors);
+    ide_dma_step(s);
+}
+
+/*
+ * The next chunk of the transfer, 128 sectors at most, through io_buffer:
+ * a read goes to the medium first and to guest memory when it came back;
+ * a write takes its chunk from guest memory and stages it in io_buffer
+ * until it is on the medium, so a retry after a stop does not take the
+ * PRD table's bytes twice.
+ */
+static void ide_dma_step(IDEState *s)
+{
+    uint32_t n = MIN(s->sectors_left, IDE_BUF_SIZE / IDE_SECTOR_SIZE);
+
+    if (!n) {
+        ide_dma_end(s, IDE_DMA_OK);
+        return;
+    }
+    s->block_sectors = n;
+    if (!s->dma_to_disk) {
+        ide_aio_read_sectors(s, s->cur_lba, n, ide_dma_read_done);
+        return;
+    }
+    if (!s->dma_staged) {
+        IDEDMAResult res = s->bus->ops->dma_rw(s->bus->opaque, s->io_buffer,
+                                               n * IDE_SECTOR_SIZE, false);
+        if (res != IDE_DMA_OK) {
+            ide_dma_end(s, res);
+            return;
+        }
+        s->dma_staged = n;
+    }
+    ide_aio_write_sectors(s, s->cur_lba, s->dma_staged, ide_dma_write_done);
 }
 
 void ide_dma_run(IDEState *s)
 {
-    IDEDMAResult res;
-
     s->dma_pending = false;
     if (s->kind == IDE_KIND_CD) {
         atapi_dma_run(s);
         return;
     }
-    res = ide_dma_sectors(s);
-    if (s->retry_op != IDE_RETRY_NONE) {
-        return;         /* busy, the bus master active, until the retry */
-    }
-    ide_dma_finish(s, res);
+    ide_dma_step(s);
 }
 
 void ide_bus_dma_kick(IDEBus *bus)
@@ -844,36 +1029,43 @@ static void ide_ncq_fail(IDEState *s, unsigned tag, uint64_t lba,
     }
 }
 
-bool ide_ncq_rw(IDEState *s, unsigned tag, uint64_t lba, uint32_t count,
-                bool write)
+static void ide_ncq_end(IDEState *s, IDEDMAResult res)
 {
-    IDEDMAResult res;
-
-    if (s->kind != IDE_KIND_HD || s->ncq_error || (write && s->read_only) ||
-        !s->bus->ops->dma_rw) {
-        ide_ncq_fail(s, tag, lba, count, IDE_ERR_ABRT);
-        return false;
-    }
-    if (lba >= s->nb_sectors || count > s->nb_sectors - lba) {
-        ide_ncq_fail(s, tag, lba, count, IDE_ERR_IDNF | IDE_ERR_ABRT);
-        return false;
-    }
-    /* The task file is not the command's (several may be queued): the
-     * transfer keeps its position in cur_lba/sectors_left only. */
-    s->cur_lba = lba;
-    s->sectors_left = count;
-    s->dma_to_disk = write;
-    s->in_ncq = true;
-    res = ide_dma_sectors(s);
     s->in_ncq = false;
     s->sectors_left = 0;
     if (res != IDE_DMA_OK) {
-        ide_ncq_fail(s, tag, lba, count, IDE_ERR_ABRT);
-        return false;
+        ide_ncq_fail(s, s->ncq_tag, s->ncq_lba, s->ncq_count, IDE_ERR_ABRT);
+        return;
     }
     s->status = IDE_STAT_DRDY | IDE_STAT_DSC;
     s->error = 0;
-    return true;
+}
+
+void ide_ncq_start(IDEState *s, unsigned tag, uint64_t lba, uint32_t count,
+                   bool write)
+{
+    if (s->kind != IDE_KIND_HD || s->ncq_error || (write && s->read_only) ||
+        !s->bus->ops->dma_rw) {
+        ide_ncq_fail(s, tag, lba, count, IDE_ERR_ABRT);
+        return;
+    }
+    if (lba >= s->nb_sectors || count > s->nb_sectors - lba) {
+        ide_ncq_fail(s, tag, lba, count, IDE_ERR_IDNF | IDE_ERR_ABRT);
+        return;
+    }
+    /* The task file is not the command's (several may be queued): the
+     * transfer keeps its position in cur_lba/sectors_left only. */
+    s->ncq_tag = tag;
+    s->ncq_lba = lba;
+    s->ncq_count = count;
+    s->cur_lba = lba;
+    s->sectors_left = count;
+    s->dma_to_disk = write;
+    s->dma_staged = 0;
+    s->in_ncq = true;
+    s->status = IDE_STAT_DRDY | IDE_STAT_DSC;
+    s->error = 0;
+    ide_dma_step(s);
 }
 
 /* ---- PIO carried by the host adapter ------------------------------------ */
@@ -998,22 +1190,20 @@ static void ide_cmd_rw(IDEState *s, uint8_t cmd)
     }
 }
 
+static void ide_flush_done(IDEState *s, int ret)
+{
+    if (ide_io_ok(s, ret, false, IDE_RETRY_FLUSH, IDE_ERR_ABRT)) {
+        ide_cmd_done(s);
+    }
+}
+
 static void ide_cmd_flush(IDEState *s)
 {
-    int ret = s->read_only ? 0 : blk_flush(s->blk);
-
-    if (ret < 0) {
-        switch (ide_handle_io_error(s, ret, false, IDE_RETRY_FLUSH)) {
-        case BLOCK_ERROR_ACTION_STOP:
-            return;
-        case BLOCK_ERROR_ACTION_REPORT:
-            ide_error(s, IDE_ERR_ABRT);
-            return;
-        default:
-            break;
-        }
+    if (s->read_only) {
+        ide_cmd_done(s);                /* nothing can be cached */
+        return;
     }
-    ide_cmd_done(s);
+    ide_aio_flush(s, ide_flush_done);
 }
 
 /*
@@ -1027,6 +1217,10 @@ void ide_retry_request(void *opaque)
     IDERetryOp op = s->retry_op;
 
     s->retry_op = IDE_RETRY_NONE;
+    if (op == IDE_RETRY_NONE) {
+        return;
+    }
+    memory_io_owner_enter(s->bus->owner);
     switch (op) {
     case IDE_RETRY_PIO_READ:
         ide_pio_read_next(s);
@@ -1043,6 +1237,10 @@ void ide_retry_request(void *opaque)
     default:
         break;
     }
+    /* Usually a request is out again and its completion tells; a command
+     * that ended at once (a failed DMA chunk) tells now. */
+    ide_notify_ready(s);
+    memory_io_owner_leave();
 }
 
 static void ide_cmd_verify(IDEState *s)
@@ -1186,7 +1384,9 @@ static void ide_cmd_diagnose(IDEBus *bus)
         ide_transfer_stop(d);
         ide_set_signature(d);
         d->error = 0x01;
+        d->in_ncq = false;
         d->status = d->kind == IDE_KIND_CD ? 0 : IDE_STAT_DRDY | IDE_STAT_DSC;
+        ide_orphan_request(d);      /* the other drive may be busy */
     }
     ide_set_irq(ide_cur(bus));
 }
@@ -1276,9 +1476,18 @@ static void ide_exec_cmd(IDEBus *bus, uint8_t cmd)
 {
     IDEState *s = ide_cur(bus);
 
-    /* Commands to an absent drive go nowhere; a busy drive ignores them. */
-    if (s->kind == IDE_KIND_NONE || (s->status & IDE_STAT_BSY)) {
+    /*
+     * Commands to an absent drive go nowhere; a busy drive ignores them,
+     * a request in flight included, except an ATAPI drive's DEVICE RESET
+     * (ATA-6 8.10: accepted whatever the status; the request is dropped).
+     */
+    if (s->kind == IDE_KIND_NONE) {
         return;
+    }
+    if ((s->status & IDE_STAT_BSY) || ide_drive_busy(s)) {
+        if (cmd != WIN_DEVICE_RESET || s->kind != IDE_KIND_CD) {
+            return;
+        }
     }
     ide_clear_irq(s);
     /* A new command ends whatever transfer the host left unfinished. */
@@ -1421,6 +1630,8 @@ void ide_ctl_write(IDEBus *bus, uint32_t val)
                 ide_transfer_stop(s);
                 s->status = IDE_STAT_BSY | IDE_STAT_DSC;
                 s->error = 0x01;
+                s->in_ncq = false;
+                ide_orphan_request(s);
             }
         }
     } else if (was_srst && !(val & IDE_CTL_SRST)) {
@@ -1452,6 +1663,11 @@ void ide_bus_post_load(IDEBus *bus)
         }
         if (s->mult_sectors > IDE_MAX_MULT) {
             s->mult_sectors = IDE_MAX_MULT;
+        }
+        /* A request an I/O error held on the source runs again when this
+         * VM resumes, as it would have there. */
+        if (s->retry_op != IDE_RETRY_NONE && s->blk) {
+            blk_retry_on_resume(s->blk);
         }
     }
     bus->irq_level = ide_cur(bus)->irq_pending && !(bus->ctl & IDE_CTL_NIEN);

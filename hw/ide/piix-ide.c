@@ -335,6 +335,7 @@ static bool piix_ide_realize(DeviceState *dev, GError **errp)
         c->index = i;
         ide_bus_init(&c->bus, ide_bus_count(), &bm_bus_ops, c);
         c->bus.name = g_strdup_printf("ide.%d", i);
+        c->bus.owner = d;               /* every region's owner */
         /* The path SeaBIOS matches for a PIIX drive: channel, then unit. */
         c->bus.fw_path = g_strdup_printf("/pci@i0cf8/ide@%x,%x/drive@%x",
                                          PCI_SLOT(d->parent.devfn),
@@ -358,6 +359,7 @@ static void piix_ide_unrealize(DeviceState *dev)
     PIIXIDEState *d = (PIIXIDEState *)dev;
 
     for (int i = 0; i < IDE_NUM_BUSES; i++) {
+        ide_bus_quiesce(&d->ch[i].bus);     /* nothing may complete later */
         memory_region_destroy(&d->ch[i].cmd_io);
         memory_region_destroy(&d->ch[i].ctl_io);
         ide_bus_unregister(&d->ch[i].bus);

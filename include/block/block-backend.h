@@ -264,6 +264,9 @@ BlockErrorAction blk_get_error_action(BlockBackend *blk, bool is_read,
  * to stop the VM (run state io-error) and a retry when it resumes. */
 void blk_error_action(BlockBackend *blk, BlockErrorAction action,
                       bool is_read, int error);
+/* The device holds a request an error stopped (a loaded state says so):
+ * call its retry_cb after the next resume, as after blk_error_action. */
+void blk_retry_on_resume(BlockBackend *blk);
 
 void blk_iostatus_enable(BlockBackend *blk);
 bool blk_iostatus_is_enabled(BlockBackend *blk);

@@ -254,6 +254,14 @@ const FlatRange *address_space_lookup(AddressSpace *as, uint64_t addr);
  * MEMTX_ACCESS_ERROR.
  */
 #define MEMORY_MAX_NESTED_IO 8
+/*
+ * Device work that runs outside the device's callbacks but is its own (a
+ * disk request's completion on the main loop moving the data by DMA):
+ * between these the device counts as handling an access, so its DMA
+ * aimed at its own registers is refused as from inside a callback.
+ */
+void memory_io_owner_enter(const void *owner);
+void memory_io_owner_leave(void);
 MemTxResult address_space_read_val(AddressSpace *as, uint64_t addr,
                                    uint64_t *val, unsigned size);
 MemTxResult address_space_write_val(AddressSpace *as, uint64_t addr,

@@ -130,6 +130,14 @@ BUF = 0x20000
 ST_BSY, ST_DRDY, ST_DRQ, ST_ERR = 0x80, 0x40, 0x08, 0x01
 
 
+def not_busy(vm, alt=ATA_ALT):
+    """Wait while the drive is busy: sector I/O is asynchronous, so a
+    read, a written block, a flush or a DMA transfer keeps BSY set until
+    the disk answered (each poll is a round trip through the main loop,
+    which runs the completions; the alternate status leaves the IRQ)."""
+    wait_for(lambda: not vm.inb(alt) & ST_BSY, what="drive not busy")
+
+
 def ata_setup(vm, lba, count):
     vm.outb(ATA + 6, 0xe0 | ((lba >> 24) & 0xf))
     vm.outb(ATA + 2, count)
@@ -143,6 +151,7 @@ def pio_read(vm, lba, count):
     vm.outb(ATA + 7, 0x20)
     out = b""
     for _ in range(count):
+        not_busy(vm)
         st = vm.inb(ATA_ALT)
         if not st & ST_DRQ:
             break
@@ -157,11 +166,13 @@ def pio_write(vm, lba, data):
     ata_setup(vm, lba, count)
     vm.outb(ATA + 7, 0x30)
     for i in range(count):
+        not_busy(vm)
         if not vm.inb(ATA_ALT) & ST_DRQ:
             return False
         for j in range(0, SECTOR, 2):
             k = i * SECTOR + j
             vm.outw(ATA, data[k] | data[k + 1] << 8)
+    not_busy(vm)
     return True
 
 
@@ -173,7 +184,8 @@ def bm_enable(vm):
 
 
 def dma_write(vm, lba, data):
-    """WRITE DMA of @data from one PRD; returns the bus master status."""
+    """Start a WRITE DMA of @data from one PRD; returns the bus master
+    status (the write is asynchronous: wait for BSY to go)."""
     vm.memwrite(BUF, data)
     vm.writel(PRD, BUF)
     vm.writel(PRD + 4, len(data) | 0x80000000)
@@ -203,11 +215,13 @@ def cd_packet(vm, cdb, bcl=0xfffe):
     for i in range(0, 12, 2):
         vm.outw(CD, cdb[i] | cdb[i + 1] << 8)
     data = b""
+    not_busy(vm, CD_ALT)
     while vm.inb(CD_ALT) & ST_DRQ:
         n = vm.inb(CD + 4) | vm.inb(CD + 5) << 8
         for i in range(0, n, 2):
             w = vm.inw(CD)
             data += bytes([w & 0xff, w >> 8])[:n - i]
+        not_busy(vm, CD_ALT)
     return vm.inb(CD + 7), data
 
 
@@ -756,6 +770,7 @@ def test_error_report_and_ignore(binary):
     try:
         vm.outb(ATA + 6, 0xa0)
         vm.outb(ATA + 7, 0xe7)
+        not_busy(vm)
         check_eq(vm.inb(ATA + 7) & ST_ERR, ST_ERR, "FLUSH CACHE fails")
         ev = event(vm, "BLOCK_IO_ERROR")
         check_eq((ev["operation"], ev["action"]), ("write", "report"), "")
@@ -784,6 +799,7 @@ def test_blockstats(binary):
         pio_read(vm, 0, 3)              # three 1-sector reads
         pio_write(vm, 8, pattern(2 * SECTOR, 1))   # two 1-sector writes
         vm.outb(ATA + 7, 0xe7)          # FLUSH CACHE
+        not_busy(vm)
         s0 = {s["device"]: s for s in q.ret("query-blockstats")}["d0"]
         check_eq(s0["node-name"], blocks(vm)["d0"]["inserted"]["node-name"],
                  "node-name")

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "libqtest.h"
+#include "libqvirtio.h"       /* the QMP connection helpers */
 
 #define AHCI_DEVFN      0x20            /* 04.0 */
 #define ABAR            0xe0000000u
@@ -170,9 +171,41 @@ static uint32_t prd_(QTestState *s, int port, uint32_t reg)
     return rd(s, 0x100 + port * 0x80 + reg);
 }
 
+/* Whether the commands in @slots are done (their PxCI and PxSACT bits
+ * clear), or cannot go on. */
+static bool port_settled(QTestState *s, int port, uint32_t slots)
+{
+    uint32_t errors = IS_TFES | IS_HBFS | IS_IFS | IS_OFS;
+
+    return !((prd_(s, port, PxCI) | prd_(s, port, PxSACT)) & slots) ||
+           (prd_(s, port, PxIS) & errors) ||
+           !(prd_(s, port, PxCMD) & CMD_ST) ||
+           prd_(s, port, PxTFD) == 0x7f;
+}
+
+/*
+ * Commands complete asynchronously (the drive's sector I/O does, as in
+ * QEMU): after issuing, wait until the port has done what it can, which
+ * is what the tests look at next.  Each poll is a round trip through the
+ * main loop, which runs the completions.  A port stopped by an error, not
+ * started, or without a drive (PxTFD 7Fh) has nothing to wait for.
+ */
+static void port_wait(QTestState *s, int port, uint32_t slots)
+{
+    gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+
+    while (!port_settled(s, port, slots) && g_get_monotonic_time() < end) {
+    }
+}
+
 static void pwr(QTestState *s, int port, uint32_t reg, uint32_t v)
 {
     wr(s, 0x100 + port * 0x80 + reg, v);
+    if (reg == PxCI) {
+        port_wait(s, port, v);
+    } else if (reg == PxCMD && (v & CMD_ST)) {
+        port_wait(s, port, prd_(s, port, PxCI));
+    }
 }
 
 #define DEVICES "-device ahci,id=ahci0,addr=04.0 "
@@ -1206,6 +1239,124 @@ static void test_cli(void)
     fixture_free(&f);
 }
 
+/* ---- asynchronous I/O and I/O limits ----------------------------------- */
+
+/* An AHCI disk on port 0 with I/O limits, and a QMP socket. */
+static QTestState *start_limited(Fixture *f, const char *limits,
+                                 QMPConn **qmp)
+{
+    g_autofree char *sock = g_build_filename(f->dir, "qmp.sock", NULL);
+    g_autofree char *args = g_strdup_printf(
+        DEVICES "-drive file=%s,format=raw,if=none,id=d0,%s "
+        "-device ide-hd,drive=d0,bus=ahci0.0 "
+        "-qmp unix:%s,server=on,wait=off", f->disk, limits, sock);
+    QTestState *s = start_args(args);
+
+    *qmp = qmp_connect(sock);
+    unlink(sock);
+    return s;
+}
+
+/* Issue @c in @slot without waiting for it (the raw PxCI write). */
+static void issue_nowait(QTestState *s, int port, int slot, const Cmd *c)
+{
+    put_cmd(s, port, slot, c);
+    clear_is(s, port);
+    wr(s, 0x100 + port * 0x80 + PxCI, 1u << slot);
+}
+
+/*
+ * I/O limits slow a SATA disk: at iops-total=20, 12 READ DMA EXT take at
+ * least ~0.45 s (checked as >= 0.35 s: a lower bound, which a loaded host
+ * can only raise).
+ */
+static void test_io_limits(void)
+{
+    Fixture f;
+    QMPConn *qmp;
+    QTestState *s;
+    PRD prd = { DATA, 512 };
+    gint64 t0;
+    double secs;
+
+    fixture_init(&f);
+    s = start_limited(&f, "throttling.iops-total=20", &qmp);
+    port_start(s, 0);
+    t0 = g_get_monotonic_time();
+    for (int i = 0; i < 12; i++) {
+        read_cmd(s, 0, i % 4, 0x25, 40 + i, 1, &prd, 1);
+        check_mem_vs_file(s, DATA, f.disk, (40 + i) * 512, 512);
+    }
+    secs = (g_get_monotonic_time() - t0) / 1e6;
+    g_test_message("12 AHCI reads at iops=20: %.2f s", secs);
+    g_assert_cmpfloat(secs, >=, 0.35);
+    qmp_close(qmp);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
+/*
+ * A command waiting for the disk (held by iops-total=1: the first read
+ * fills the bucket, the next waits about a second) keeps its PxCI bit and
+ * PxTFD BSY, while QMP answers; 'stop' drains it (the command completes,
+ * its data is in memory); a COMRESET while one waits drops it: PxTFD
+ * shows BSY until the drive is back, then the signature, and the port
+ * works again.
+ */
+static void test_in_flight(void)
+{
+    Fixture f;
+    QMPConn *qmp;
+    QTestState *s;
+    PRD prd = { DATA, 512 };
+    Cmd c = { .command = 0x25, .count = 1, .prd = &prd, .nprd = 1 };
+    g_autofree char *r = NULL;
+
+    fixture_init(&f);
+    s = start_limited(&f, "throttling.iops-total=1", &qmp);
+    port_start(s, 0);
+    read_cmd(s, 0, 0, 0x25, 5, 1, &prd, 1);
+    /* queued behind the limit */
+    qtest_memset(s, DATA, 0, 512);
+    c.lba = 6;
+    issue_nowait(s, 0, 1, &c);
+    g_assert_cmphex(prd_(s, 0, PxCI), ==, 0x2);
+    g_assert_cmphex(prd_(s, 0, PxTFD) & 0x80, ==, 0x80);
+    r = qmp_cmd(qmp, "{\"execute\":\"query-status\"}");
+    g_assert_nonnull(strstr(r, "\"running\""));
+    g_assert_cmphex(prd_(s, 0, PxCI), ==, 0x2);     /* still waiting */
+    /* stop: the request goes and the command completes */
+    qmp_assert_ok(qmp, "{\"execute\":\"stop\"}");
+    port_wait(s, 0, 0x2);
+    assert_ok(s, 0, 1);
+    g_assert_cmphex(prd_(s, 0, PxIS) & IS_DHRS, ==, IS_DHRS);
+    check_mem_vs_file(s, DATA, f.disk, 6 * 512, 512);
+    qmp_assert_ok(qmp, "{\"execute\":\"cont\"}");
+
+    /* COMRESET while a command waits */
+    c.lba = 7;
+    issue_nowait(s, 0, 2, &c);
+    g_assert_cmphex(prd_(s, 0, PxCI), ==, 0x4);
+    pwr(s, 0, PxSCTL, 1);
+    pwr(s, 0, PxSCTL, 0);
+    g_assert_cmphex(prd_(s, 0, PxTFD) & 0x80, ==, 0x80);
+    for (gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+         (prd_(s, 0, PxTFD) & 0x80) && g_get_monotonic_time() < end;) {
+    }
+    g_assert_cmphex(prd_(s, 0, PxTFD), ==, 0x50);
+    g_assert_cmphex(prd_(s, 0, PxSIG), ==, 0x101);
+    /* the limits off, the port restarted: reads work */
+    qmp_assert_ok(qmp, "{\"execute\":\"block_set_io_throttle\",\"arguments\":"
+                  "{\"device\":\"d0\",\"bps\":0,\"bps_rd\":0,\"bps_wr\":0,"
+                  "\"iops\":0,\"iops_rd\":0,\"iops_wr\":0}}");
+    port_restart(s, 0);
+    read_cmd(s, 0, 3, 0x25, 8, 1, &prd, 1);
+    check_mem_vs_file(s, DATA, f.disk, 8 * 512, 512);
+    qmp_close(qmp);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1223,5 +1374,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ahci/errors", test_errors);
     g_test_add_func("/ahci/bootindex", test_bootindex);
     g_test_add_func("/ahci/cli", test_cli);
+    g_test_add_func("/ahci/io-limits", test_io_limits);
+    g_test_add_func("/ahci/in-flight", test_in_flight);
     return g_test_run();
 }

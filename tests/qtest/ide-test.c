@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "libqtest.h"
+#include "libqvirtio.h"       /* the QMP connection helpers */
 
 #define IDE_BASE        0x1f0
 #define IDE_CTL         0x3f6
@@ -93,14 +94,33 @@ static void fixture_free(Fixture *f)
 
 /* ---- port helpers ------------------------------------------------------- */
 
+/*
+ * Wait while the drive is busy: sector I/O is asynchronous (as QEMU's),
+ * so a read, a written block, a flush or a DMA chunk keeps BSY set until
+ * the disk answered.  Each poll is a round trip through the main loop,
+ * which runs the completions; the alternate status leaves the interrupt.
+ */
+static void wait_not_busy(QTestState *s, uint16_t ctl)
+{
+    gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+
+    while ((qtest_inb(s, ctl) & ST_BSY) && g_get_monotonic_time() < end) {
+    }
+}
+
 static uint8_t ide_in(QTestState *s, int reg)
 {
     return qtest_inb(s, IDE_BASE + reg);
 }
 
+/* A command's register write returns at once; what a test looks at next
+ * is the command's answer, so wait for it. */
 static void ide_out(QTestState *s, int reg, uint8_t v)
 {
     qtest_outb(s, IDE_BASE + reg, v);
+    if (reg == REG_COMMAND) {
+        wait_not_busy(s, IDE_CTL);
+    }
 }
 
 static void ide_lba28(QTestState *s, int dev, uint32_t lba, uint8_t count)
@@ -132,6 +152,7 @@ static void pio_read(QTestState *s, uint8_t *buf, size_t len)
         buf[i] = w;
         buf[i + 1] = w >> 8;
     }
+    wait_not_busy(s, IDE_CTL);          /* the next block being read */
 }
 
 static void pio_write(QTestState *s, const uint8_t *buf, size_t len)
@@ -139,6 +160,7 @@ static void pio_write(QTestState *s, const uint8_t *buf, size_t len)
     for (size_t i = 0; i < len; i += 2) {
         qtest_outw(s, IDE_BASE, buf[i] | buf[i + 1] << 8);
     }
+    wait_not_busy(s, IDE_CTL);          /* the block being written */
 }
 
 static QTestState *start(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -189,13 +211,6 @@ static void put_prd(QTestState *s, int i, uint32_t addr, uint32_t len,
                  (eot ? 0x80000000u : 0));
 }
 
-/* Wait while the drive is busy (kvmpc's never is; an emulator with
- * asynchronous I/O, QEMU for one, may be). */
-static void wait_not_busy(QTestState *s, uint16_t ctl)
-{
-    for (int i = 0; i < 10000 && (qtest_inb(s, ctl) & ST_BSY); i++) {
-    }
-}
 
 /* Program the bus master, issue @cmd, start the engine. */
 static uint8_t dma_cmd(QTestState *s, uint8_t cmd, bool to_memory)
@@ -547,6 +562,7 @@ static void test_dma_read_write(void)
 
 static void expect_dma_error(QTestState *s, uint8_t bm_status)
 {
+    wait_not_busy(s, IDE_CTL);
     g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_ERR);
     g_assert_cmphex(ide_in(s, REG_ERROR), ==, ERR_ABRT);
     g_assert_cmphex(qtest_inb(s, BMDMA_BASE + BM_STATUS), ==, bm_status);
@@ -676,6 +692,9 @@ static uint8_t cd_in(QTestState *s, int reg)
 static void cd_out(QTestState *s, int reg, uint8_t v)
 {
     qtest_outb(s, CD_BASE + reg, v);
+    if (reg == REG_COMMAND) {
+        wait_not_busy(s, 0x376);
+    }
 }
 
 /* Send a packet; returns the status after it ran. */
@@ -692,6 +711,7 @@ static uint8_t cd_packet(QTestState *s, const uint8_t *cdb, uint16_t bcl,
     for (int i = 0; i < 12; i += 2) {
         qtest_outw(s, CD_BASE, cdb[i] | cdb[i + 1] << 8);
     }
+    wait_not_busy(s, 0x376);            /* READ: the first sectors */
     return qtest_inb(s, 0x376);     /* alternate status: the IRQ stays */
 }
 
@@ -702,6 +722,7 @@ static size_t cd_pio_in(QTestState *s, uint8_t *buf, size_t max,
     size_t got = 0;
 
     *chunks = 0;
+    wait_not_busy(s, 0x376);
     while (cd_in(s, REG_STATUS) & ST_DRQ) {
         size_t n = cd_in(s, REG_LCYL) | cd_in(s, REG_HCYL) << 8;
         g_assert_cmphex(cd_in(s, REG_NSECTOR), ==, 2);  /* I/O, data */
@@ -715,6 +736,7 @@ static size_t cd_pio_in(QTestState *s, uint8_t *buf, size_t max,
         }
         got += n;
         (*chunks)++;
+        wait_not_busy(s, 0x376);        /* the next sectors being read */
     }
     return got;
 }
@@ -1045,6 +1067,149 @@ static void test_cmos(void)
     fixture_free(&f);
 }
 
+/* ---- asynchronous I/O and I/O limits ----------------------------------- */
+
+/* A disk on ide.0 with I/O limits @limits, and a QMP socket. */
+static QTestState *start_limited(Fixture *f, const char *limits,
+                                 QMPConn **qmp)
+{
+    g_autofree char *sock = g_build_filename(f->dir, "qmp.sock", NULL);
+    QTestState *s = start("-drive file=%s,format=raw,if=none,id=d0,%s "
+                          "-device ide-hd,drive=d0,bus=ide.0,unit=0 "
+                          "-qmp unix:%s,server=on,wait=off", f->disk, limits,
+                          sock);
+
+    *qmp = qmp_connect(sock);
+    unlink(sock);
+    return s;
+}
+
+/* READ SECTORS of sector @lba, without waiting for the drive. */
+static void pio_read_start(QTestState *s, uint32_t lba)
+{
+    ide_lba28(s, 0, lba, 1);
+    qtest_outb(s, IDE_BASE + REG_COMMAND, 0x20);
+}
+
+/* The one sector a PIO read brought equals the image's sector @lba. */
+static void pio_read_check(QTestState *s, Fixture *f, uint32_t lba)
+{
+    g_autofree uint8_t *want = qtest_file_range(f->disk, lba * 512, 512);
+    uint8_t buf[512];
+
+    wait_not_busy(s, IDE_CTL);
+    g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC | ST_DRQ);
+    pio_read(s, buf, sizeof(buf));
+    g_assert_cmpmem(buf, sizeof(buf), want, 512);
+    g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC);
+}
+
+/*
+ * I/O limits slow an IDE disk: at iops-total=20, 6 PIO and 6 DMA reads
+ * take at least ~0.45 s (checked as >= 0.35 s: a lower bound, which a
+ * loaded host can only raise).
+ */
+static void test_io_limits(void)
+{
+    Fixture f;
+    QMPConn *qmp;
+    QTestState *s;
+    g_autofree uint8_t *want = NULL;
+    uint8_t buf[512];
+    gint64 t0;
+    double secs;
+
+    fixture_init(&f);
+    s = start_limited(&f, "throttling.iops-total=20", &qmp);
+    enable_bm(s);
+    t0 = g_get_monotonic_time();
+    for (uint32_t i = 0; i < 6; i++) {
+        pio_read_start(s, 30 + i);
+        pio_read_check(s, &f, 30 + i);
+    }
+    want = qtest_file_range(f.disk, 60 * 512, 6 * 512);
+    for (uint32_t i = 0; i < 6; i++) {
+        put_prd(s, 0, DATA_BUF, 512, true);
+        ide_lba28(s, 0, 60 + i, 1);
+        g_assert_cmphex(dma_cmd(s, 0xc8, true), ==, BM_ST_INTR);
+        qtest_memread(s, DATA_BUF, buf, 512);
+        g_assert_cmpmem(buf, 512, want + i * 512, 512);
+    }
+    secs = (g_get_monotonic_time() - t0) / 1e6;
+    g_test_message("12 IDE reads at iops=20: %.2f s", secs);
+    g_assert_cmpfloat(secs, >=, 0.35);
+    qmp_close(qmp);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
+/*
+ * A request waiting for the disk: held by iops-total=1 (the first read
+ * fills the bucket, the next waits about a second).  The register write
+ * returned at once and the drive shows BSY, while QMP answers and a
+ * command the guest issues again is ignored; 'stop' drains it (the data
+ * is there, with the interrupt, in the paused VM); SRST and a machine
+ * reset while one waits leave the drive busy until it is back, then
+ * reset, and it works again.
+ */
+static void test_in_flight(void)
+{
+    Fixture f;
+    QMPConn *qmp;
+    QTestState *s;
+    char *r;
+
+    fixture_init(&f);
+    s = start_limited(&f, "throttling.iops-total=1", &qmp);
+    pio_read_start(s, 5);
+    pio_read_check(s, &f, 5);
+    pio_read_start(s, 6);
+    g_assert_cmphex(qtest_inb(s, IDE_CTL) & (ST_BSY | ST_DRQ), ==, ST_BSY);
+    r = qmp_cmd(qmp, "{\"execute\":\"query-status\"}");
+    g_assert_nonnull(strstr(r, "\"running\""));
+    g_free(r);
+    /* IDENTIFY while busy: ignored */
+    qtest_outb(s, IDE_BASE + REG_COMMAND, 0xec);
+    g_assert_cmphex(qtest_inb(s, IDE_CTL) & ST_BSY, ==, ST_BSY);
+    /* stop drains: the read is done, with its interrupt */
+    qmp_assert_ok(qmp, "{\"execute\":\"stop\"}");
+    g_assert_cmphex(qtest_inb(s, IDE_CTL), ==, ST_DRDY | ST_DSC | ST_DRQ);
+    g_assert_true(qtest_get_irq(s, 14));
+    r = qmp_cmd(qmp, "{\"execute\":\"query-status\"}");
+    g_assert_nonnull(strstr(r, "\"paused\""));
+    g_free(r);
+    qmp_assert_ok(qmp, "{\"execute\":\"cont\"}");
+    pio_read_check(s, &f, 6);
+
+    /* SRST while a read waits: busy until it is back, then the reset */
+    pio_read_start(s, 7);
+    g_assert_cmphex(qtest_inb(s, IDE_CTL) & ST_BSY, ==, ST_BSY);
+    qtest_outb(s, IDE_CTL, 0x04);
+    qtest_outb(s, IDE_CTL, 0x00);
+    g_assert_cmphex(qtest_inb(s, IDE_CTL) & ST_BSY, ==, ST_BSY);
+    wait_not_busy(s, IDE_CTL);
+    g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC);
+    g_assert_cmphex(ide_in(s, REG_NSECTOR), ==, 1);
+    g_assert_cmphex(ide_in(s, REG_SECTOR), ==, 1);
+    pio_read_start(s, 8);
+    pio_read_check(s, &f, 8);
+
+    /* a machine reset while a read waits */
+    pio_read_start(s, 9);
+    g_assert_cmphex(qtest_inb(s, IDE_CTL) & ST_BSY, ==, ST_BSY);
+    qmp_assert_ok(qmp, "{\"execute\":\"system_reset\"}");
+    wait_not_busy(s, IDE_CTL);
+    g_assert_cmphex(ide_in(s, REG_STATUS), ==, ST_DRDY | ST_DSC);
+    qmp_assert_ok(qmp, "{\"execute\":\"block_set_io_throttle\","
+                  "\"arguments\":{\"device\":\"d0\",\"bps\":0,\"bps_rd\":0,"
+                  "\"bps_wr\":0,\"iops\":0,\"iops_rd\":0,\"iops_wr\":0}}");
+    pio_read_start(s, 10);
+    pio_read_check(s, &f, 10);
+    qmp_close(qmp);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1064,5 +1229,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ide/cli-placement", test_cli_placement);
     g_test_add_func("/ide/bootindex", test_bootindex);
     g_test_add_func("/ide/cmos", test_cmos);
+    g_test_add_func("/ide/io-limits", test_io_limits);
+    g_test_add_func("/ide/in-flight", test_in_flight);
     return g_test_run();
 }

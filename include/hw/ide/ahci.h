@@ -169,9 +169,22 @@ typedef struct AHCIPort {
     bool sig_pending;           /* the reset D2H FIS waits for FRE */
     bool stopped;               /* an error stopped the list until ST=0 */
 
-    /* The command being run (a command runs to its end in the exit that
-     * issued it, so none of this outlives it, nor is it state). */
-    bool in_cmd;
+    /*
+     * The command being run.  It may wait for its drive (a request in
+     * flight, or held by an I/O error): the drive's completion carries it
+     * on (ahci_drive_ready).  None of this is state: vm_stop drains the
+     * drive's request, which ends the command, before a state is saved;
+     * a command an I/O error held keeps its PxCI bit and runs again from
+     * its command FIS on a VM that loaded the state.
+     */
+    bool in_cmd;                /* its PRD walk may move data */
+    int cur_slot;               /* -1: none */
+    uint8_t cur_kind;           /* AHCICmdKind */
+    bool cur_dropped;           /* ST cleared or a reset meanwhile */
+    uint8_t cur_tag;            /* NCQ */
+    uint64_t cur_hdr;           /* its command header (PRDBC) */
+    uint32_t pio_blocks;        /* PIO blocks it moved */
+    bool sig_after_busy;        /* a reset's signature waits for the drive */
     uint64_t ctba;
     uint32_t prdtl;
     uint32_t prd_index;         /* next PRD to load */

@@ -18,7 +18,13 @@
  * feeding the task file from the command FIS and carrying PIO blocks and
  * DMA through the PRD table with the ide_bus_pio_* calls and IDEBusOps.
  * Native command queuing (READ/WRITE FPDMA QUEUED) enters through
- * ide_ncq_rw(); its error log is READ LOG EXT page 10h.
+ * ide_ncq_start(); its error log is READ LOG EXT page 10h.
+ *
+ * Sector I/O is asynchronous (blk_aio_*, completions on the backend's
+ * context, the main loop): a drive has at most one request in flight,
+ * shows BSY meanwhile and takes no command, and its completion moves the
+ * command on (the next PIO block, the next DMA chunk, the end with its
+ * interrupt).  docs/ide.md "I/O and threads".
  */
 #ifndef HW_IDE_IDE_H
 #define HW_IDE_IDE_H
@@ -92,8 +98,13 @@ typedef enum IDERetryOp {
 } IDERetryOp;
 
 typedef struct IDEBus IDEBus;
+typedef struct IDEState IDEState;
 
-typedef struct IDEState {
+/* What a drive does when its request in flight comes back: 0 or a
+ * negative errno. */
+typedef void IDEAioDone(IDEState *s, int ret);
+
+struct IDEState {
     IDEBus *bus;
     /* configuration (from the drive, not guest state) */
     IDEDriveKind kind;
@@ -151,7 +162,24 @@ typedef struct IDEState {
     uint8_t ncq_err_tag, ncq_err_status, ncq_err_error;
     uint16_t ncq_err_count;
     uint64_t ncq_err_lba;
-} IDEState;
+
+    /*
+     * The backend request in flight.  Never saved: vm_stop drains every
+     * backend before a state is saved, and the completion carries the
+     * command on (to its end, or to the next request, which the drain
+     * waits for too), so a saved drive has nothing in flight.
+     */
+    bool aio_busy;              /* a blk_aio_* request is out */
+    bool aio_orphaned;          /* a reset came meanwhile: drop its result */
+    bool aio_flush_next;        /* a write with the cache off: flush next */
+    IDEAioDone *aio_done;       /* what the completion continues with */
+    struct iovec aio_iov;       /* into io_buffer */
+    BlkAioVec aio_vec;          /* request storage: nothing is allocated */
+    /* the queued command the drive is moving (for its error log) */
+    uint8_t ncq_tag;
+    uint32_t ncq_count;
+    uint64_t ncq_lba;
+};
 
 typedef struct IDEBusOps {
     void (*set_irq)(void *opaque, bool level);
@@ -162,6 +190,14 @@ typedef struct IDEBusOps {
                            bool to_memory);
     /* The drive finished (or gave up on) its part of the transfer. */
     void (*dma_end)(void *opaque, IDEDMAResult res);
+    /*
+     * Optional: a request of @s that was in flight (or held after an I/O
+     * error and retried) came back and the drive moved on: a new data
+     * phase, the end of its command, or another request (then
+     * ide_drive_busy() is still true).  Runs on the main loop.  The PIIX3
+     * needs nothing (the interrupt says it); AHCI carries on its command.
+     */
+    void (*drive_ready)(void *opaque, IDEState *s);
 } IDEBusOps;
 
 struct IDEBus {
@@ -178,6 +214,10 @@ struct IDEBus {
     bool irq_level;
     const IDEBusOps *ops;
     void *opaque;
+    /* The controller's memory regions' owner (set before the first
+     * request): completions run as its callbacks would, for the memory
+     * dispatch's re-entrancy guard (a PRD aimed at its own registers). */
+    const void *owner;
 };
 
 /* ---- the channel (hw/ide/ide-core.c) -------------------------------- */
@@ -203,6 +243,17 @@ IDEBus *ide_bus_find(const char *name);
 bool ide_drive_attach(IDEBus *bus, int unit, IDEDriveKind kind,
                       BlockBackend *blk, bool share_rw, GError **errp);
 void ide_bus_reset(IDEBus *bus);
+/*
+ * Whether the drive is working on a request (in flight, or held by an I/O
+ * error until the VM resumes): BSY, and its command is not over.
+ */
+bool ide_drive_busy(const IDEState *s);
+/*
+ * Before the controller goes away (unrealize): reset the bus and wait for
+ * what its drives have in flight, whose completions would otherwise reach
+ * freed memory.
+ */
+void ide_bus_quiesce(IDEBus *bus);
 uint32_t ide_ioport_read(IDEBus *bus, uint32_t reg, unsigned size);
 void ide_ioport_write(IDEBus *bus, uint32_t reg, uint32_t val,
                       unsigned size);
@@ -234,13 +285,16 @@ void ide_bus_pio_packet(IDEBus *bus, const uint8_t *packet);
 
 /*
  * A queued read or write (READ/WRITE FPDMA QUEUED, ATA8-ACS 7.23/7.69),
- * decoded by the host adapter, moved through ops->dma_rw.  True when done;
- * false with the drive's status ERR and error register set (IDNF for a
- * range off the medium, ABRT otherwise) and the NCQ error log naming @tag.
- * While that log is unread every queued command fails with ABRT.
+ * decoded by the host adapter, moved through ops->dma_rw; the drive must
+ * not be busy (one queued command moves at a time).  It runs while
+ * ide_drive_busy() (ops->drive_ready when it came back; it may also end
+ * at once) and ends with the drive's status: DRDY without ERR when done,
+ * ERR with the error register set (IDNF for a range off the medium, ABRT
+ * otherwise) and the NCQ error log naming @tag when it failed.  While that
+ * log is unread every queued command fails with ABRT.
  */
-bool ide_ncq_rw(IDEState *s, unsigned tag, uint64_t lba, uint32_t count,
-                bool write);
+void ide_ncq_start(IDEState *s, unsigned tag, uint64_t lba, uint32_t count,
+                   bool write);
 
 extern const VMStateDescription vmstate_ide_drive;
 extern const VMStateDescription vmstate_ide_bus;
@@ -254,6 +308,10 @@ void ide_set_signature(IDEState *s);
 void ide_dma_run(IDEState *s);
 /* Start PIO data-in of io_buffer[0..len). */
 void ide_pio_in(IDEState *s, uint32_t len, IDEXfer xfer);
+/* Read @len bytes at @offset of the medium into io_buffer, asynchronously:
+ * the drive is busy until @done runs (on the main loop). */
+void ide_aio_read(IDEState *s, uint64_t offset, uint32_t len,
+                  IDEAioDone *done);
 
 /* hw/ide/atapi.c */
 void atapi_identify(IDEState *s, uint16_t *w);
