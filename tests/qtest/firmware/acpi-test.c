@@ -384,12 +384,14 @@ static AmlObj dsdt_pci0(const Tables *t)
 }
 
 /* ACPI PCI hotplug (docs/hotplug.md): what \_SB.PCI0 holds after its
- * ISA bridge and fw_cfg, slots 2-31 (0 and 1 hold the chipset). */
+ * ISA bridge and fw_cfg: the host bridge's slot 0, slots 2-31 (slot 1's
+ * ISA bridge is Device (ISA)). */
 static char *pcihp_objects(void)
 {
     GString *s = g_string_new("OpReg(PCST) Field(PCST) OpReg(SEJ_) "
                               "Field(SEJ_) OpReg(BNMR) Field(BNMR) "
-                              "Mutex(BLCK) Method(PCEJ) Name(BSEL) ");
+                              "Mutex(BLCK) Method(PCEJ) Method(AIDX) "
+                              "Method(PDSM) Name(BSEL) Device(S00_) ");
 
     for (unsigned slot = 2; slot < 32; slot++) {
         g_string_append_printf(s, "Device(S%02X_) ", slot << 3);
@@ -614,7 +616,11 @@ static void test_iasl_pcihp(void)
         "Mutex (BLCK, 0x00)", "Method (PCEJ, 2, NotSerialized)",
         "Acquire (BLCK, 0xFFFF)", "BNUM = Arg0", "B0EJ = (One << Arg1)",
         "Device (S18)", "Name (_SUN, 0x03)", "Name (_ADR, 0x00030000)",
-        "Method (_EJ0, 1, NotSerialized)", "Return (PCEJ (BSEL, _SUN))",
+        "Method (_EJ0, 1, NotSerialized)", "PCEJ (BSEL, _SUN)",
+        "Name (ASUN, 0x03)", "Method (_DSM, 4, Serialized)",
+        "Return (PDSM (Arg0, Arg1, Arg2, Arg3, Local0))",
+        "Method (AIDX, 2, NotSerialized)", "PIDX = (One << Arg1)",
+        "Method (PDSM, 5, Serialized)",
         "Device (SF8)", "Name (_SUN, 0x1F)",
         "Notify (S18, Arg1)", "DVNT (PCIU, One)", "DVNT (PCID, 0x03)",
         "Method (_E01, 0, NotSerialized)", "\\_SB.PCI0.PCNT ()",
@@ -630,8 +636,10 @@ static void test_iasl_pcihp(void)
     s = qtest_init("-device virtio-rng-pci,addr=3");
     dsl = dsdt_as_dsl(s);
     assert_dsl_has(dsl, "DSDT", want, G_N_ELEMENTS(want));
-    /* The chipset's slots 0 and 1 are no hotplug slots. */
-    g_assert_null(strstr(dsl, "Device (S00)"));
+    /* The chipset's slots 0 and 1 are no hotplug slots: the host bridge
+     * has only _ADR, ASUN and _DSM, the ISA bridge is Device (ISA). */
+    g_assert_nonnull(strstr(dsl, "Device (S00)"));
+    g_assert_null(strstr(dsl, "Name (_SUN, Zero)"));
     g_assert_null(strstr(dsl, "Device (S08)"));
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
@@ -650,7 +658,7 @@ static void test_iasl_pcihp_bridge(void)
         "Name (BSEL, 0x03)", "Name (BSEL, One)", "BNUM = 0x02",
         "BNUM = 0x03", "BNUM = One", "^S20.PCNT ()",
         "^S30.PCNT ()\n                ^S28.PCNT ()",
-        "Return (PCEJ (BSEL, _SUN))",
+        "PCEJ (BSEL, _SUN)",
     };
     QTestState *s;
     g_autofree char *dsl = NULL;
@@ -857,7 +865,7 @@ static void test_q35_iasl_pcihp(void)
         "OperationRegion (SEJ, SystemIO, 0x0CC8, 0x04)",
         "OperationRegion (BNMR, SystemIO, 0x0CD0, 0x08)",
         "Method (PCEJ, 2, NotSerialized)", "Device (S20)",
-        "Name (BSEL, 0x02)", "Return (PCEJ (BSEL, _SUN))",
+        "Name (BSEL, 0x02)", "PCEJ (BSEL, _SUN)",
         "Device (SF8)", "Name (_SUN, 0x1F)",
         "Method (_E01, 0, NotSerialized)", "\\_SB.PCI0.PCNT ()",
     };
@@ -1035,11 +1043,14 @@ static void test_pcihp_off(void)
 
 /* A served bus's scope: BSEL @bsel, a Device (Sxx) for each slot but the
  * one of the inner bridge at @bridge_slot (-1: none; its own Device sits
- * in that place), DVNT and PCNT. */
+ * in that place), DVNT and PCNT.  A bridge on a bus with a selector has
+ * ASUN and _DSM (@on_served_bus), as every slot object there. */
 static void check_pcihp_bridge_scope(const AmlObj *dev, int64_t bsel,
-                                     int bridge_slot)
+                                     int bridge_slot, bool on_served_bus)
 {
-    g_autoptr(GString) want = g_string_new("Name(_ADR) Name(BSEL) ");
+    g_autoptr(GString) want = g_string_new(
+        on_served_bus ? "Name(_ADR) Name(ASUN) Method(_DSM) Name(BSEL) "
+                      : "Name(_ADR) Name(BSEL) ");
     g_autoptr(GString) got = g_string_new(NULL);
 
     g_assert_cmpint(aml_name_int(dev->body, dev->body_len, "BSEL"), ==,
@@ -1087,10 +1098,10 @@ static void test_pcihp_bridge(void)
                     0x50000);
     g_assert_cmpint(aml_name_int(br2.body, br2.body_len, "_ADR"), ==,
                     0x60000);
-    check_pcihp_bridge_scope(&br1, 2, 4);
-    check_pcihp_bridge_scope(&br2, 1, -1);
+    check_pcihp_bridge_scope(&br1, 2, 4, true);
+    check_pcihp_bridge_scope(&br2, 1, -1, true);
     g_assert_true(aml_find(br1.body, br1.body_len, "S20_", &br3));
-    check_pcihp_bridge_scope(&br3, 3, -1);
+    check_pcihp_bridge_scope(&br3, 3, -1, true);
     /* The testdev's slot on br1 is a hotplug slot like an empty one. */
     g_assert_true(aml_find(br1.body, br1.body_len, "S10_", &slot));
     g_assert_cmpint(aml_name_int(slot.body, slot.body_len, "_SUN"), ==, 2);
@@ -1117,11 +1128,12 @@ static void test_pcihp_root_off_bridge(void)
     pci0 = dsdt_pci0(&t);
     aml_walk(pci0.body, pci0.body_len, got);
     g_assert_nonnull(strstr(got->str, "Field(BNMR) Mutex(BLCK) "
-                                      "Method(PCEJ) Device(S28_) "
+                                      "Method(PCEJ) Method(AIDX) "
+                                      "Method(PDSM) Device(S28_) "
                                       "Method(PCNT) "));
     g_assert_cmpint(aml_name_int(pci0.body, pci0.body_len, "BSEL"), ==, -1);
     g_assert_true(aml_find(pci0.body, pci0.body_len, "S28_", &br1));
-    check_pcihp_bridge_scope(&br1, 0, -1);
+    check_pcihp_bridge_scope(&br1, 0, -1, false);
     acpi_linked_free(&t.lt);
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
