@@ -1138,6 +1138,185 @@ static void test_pcihp_root_off_bridge(void)
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
 
+/* ---- acpi-index: AIDX, PDSM and the slots' _DSM ---------------------------- */
+
+/* The raw bytes of Method (@name) in @dsdt (its MethodOp to its end). */
+static GByteArray *aml_method_bytes(const uint8_t *dsdt, const char *name)
+{
+    size_t len = ldl_le(dsdt + 4);
+    GByteArray *out = g_byte_array_new();
+
+    for (size_t i = HDR; i + 6 < len; i++) {
+        size_t nbytes, plen;
+        if (dsdt[i] != 0x14 || (dsdt[i + 1] & 0x30 && dsdt[i + 1] >> 6)) {
+            continue;
+        }
+        plen = aml_pkglen(dsdt + i + 1, len - i - 1, &nbytes);
+        if (i + 1 + plen <= len && i + 1 + nbytes + 4 <= len &&
+            !memcmp(dsdt + i + 1 + nbytes, name, 4)) {
+            g_byte_array_append(out, dsdt + i, 1 + plen);
+            return out;
+        }
+    }
+    g_error("no Method (%s) in the DSDT", name);
+}
+
+/*
+ * The block iasl printed for @head ("Device (S18)", "Method (PDSM"), the
+ * first after @anchor (@last: the last one in the file), each line
+ * stripped of its indentation and of iasl's "//" comments, so blocks
+ * from different places of the namespace compare.
+ */
+static char *dsl_block(const char *dsl, const char *anchor, const char *head,
+                       bool last)
+{
+    const char *from = strstr(dsl, anchor);
+    const char *start = NULL, *p;
+    GString *out = g_string_new(NULL);
+    int depth = 0;
+
+    g_assert_nonnull(from);
+    for (p = strstr(from, head); p; p = last ? strstr(p + 1, head) : NULL) {
+        start = p;
+    }
+    if (!start) {
+        return g_string_free(out, false);       /* "": absent */
+    }
+    for (p = start; *p; ) {
+        const char *eol = strchrnul(p, '\n');
+        g_autofree char *line = g_strndup(p, eol - p);
+        char *comment = strstr(line, "//");
+
+        if (comment) {
+            *comment = 0;
+        }
+        g_string_append_printf(out, "%s\n", g_strstrip(line));
+        for (const char *c = p; c < eol; c++) {
+            depth += (*c == '{') - (*c == '}');
+        }
+        if (depth == 0 && strchr(out->str, '{')) {
+            break;
+        }
+        p = *eol ? eol + 1 : eol;
+    }
+    return g_string_free(out, false);
+}
+
+/* @args under kvmpc and (@qemu) under QEMU 7.2: DSDT and its disassembly. */
+static char *acpi_index_dsdt(const char *args, const char *qemu,
+                             GByteArray **aml)
+{
+    g_autofree char *old_bin = g_strdup(getenv("KVMPC_BINARY"));
+    g_autofree char *full = g_strdup_printf("%s%s", args,
+                                            qemu ? " -accel tcg -S" : "");
+    QTestState *s;
+    char *dsl;
+    Tables t;
+
+    if (qemu) {
+        g_setenv("KVMPC_BINARY", qemu, TRUE);
+    }
+    s = qtest_init(full);
+    if (qemu) {
+        if (old_bin) {
+            g_setenv("KVMPC_BINARY", old_bin, TRUE);
+        } else {
+            g_unsetenv("KVMPC_BINARY");
+        }
+    }
+    load_tables(s, &t);
+    *aml = g_byte_array_new();
+    g_byte_array_append(*aml, t.dsdt, ldl_le(t.dsdt + 4));
+    acpi_linked_free(&t.lt);
+    dsl = dsdt_as_dsl(s);
+    if (qemu) {
+        kill(qtest_pid(s), SIGTERM);    /* QEMU stays up when qtest closes */
+        qtest_quit(s);
+    } else {
+        g_assert_cmpint(qtest_quit(s), ==, 0);
+    }
+    return dsl;
+}
+
+/*
+ * acpi-index's AML against QEMU 7.2's for the same command line: AIDX and
+ * PDSM byte for byte, and the slot objects of the served buses (_ADR,
+ * ASUN, _DSM -> PDSM, _SUN/_EJ0, a VGA's _S1D-_S3D, bridges with their
+ * buses, DVNT, PCNT) line for line under iasl.  @anchor: a line before
+ * the served root bus's objects in both DSDTs (QEMU 7.2 puts them in a
+ * Scope after the ISA devices, kvmpc in \_SB.PCI0 itself); @heads: the
+ * blocks to compare after it ("LAST:" prefix: the last such block, e.g.
+ * the root bus's DVNT after the bridges').
+ */
+static void check_acpi_index_like_qemu(const char *args, const char *anchor,
+                                       const char *const *heads, size_t n)
+{
+    g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+    g_autofree char *ours = NULL, *theirs = NULL;
+    g_autoptr(GByteArray) our_aml = NULL;
+    g_autoptr(GByteArray) their_aml = NULL;
+
+    if (!have_iasl() || !qemu) {
+        g_test_skip("needs iasl (acpica-tools) and qemu-system-x86_64");
+        return;
+    }
+    ours = acpi_index_dsdt(args, NULL, &our_aml);
+    theirs = acpi_index_dsdt(args, qemu, &their_aml);
+    for (const char *const *m = (const char *const[]){ "AIDX", "PDSM",
+                                                       "PCEJ", NULL };
+         *m; m++) {
+        g_autoptr(GByteArray) a = aml_method_bytes(our_aml->data, *m);
+        g_autoptr(GByteArray) b = aml_method_bytes(their_aml->data, *m);
+        g_assert_cmpuint(a->len, ==, b->len);
+        g_assert_cmpmem(a->data, a->len, b->data, b->len);
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool last = g_str_has_prefix(heads[i], "LAST:");
+        const char *head = heads[i] + (last ? 5 : 0);
+        g_autofree char *a = dsl_block(ours, anchor, head, last);
+        g_autofree char *b = dsl_block(theirs, anchor, head, last);
+        g_assert_cmpstr(a, !=, "");
+        if (strcmp(a, b)) {
+            g_error("%s differs from QEMU 7.2's (%s):\n--- kvmpc\n%s"
+                    "--- QEMU\n%s", head, args, a, b);
+        }
+    }
+}
+
+/* pc: pci.0 with the host bridge, a VGA, NICs and slots with an index, a
+ * multifunction slot with a bridge at function 1, a bridge's bus. */
+static void test_acpi_index_like_qemu(void)
+{
+    static const char *const heads[] = {
+        "Device (S00)", "Device (S10)", "Device (S18)", "Device (S20)",
+        "Device (S28)", "Device (S30)", "Device (S31)", "Device (S38)",
+        "LAST:Method (DVNT", "LAST:Method (PCNT",
+    };
+
+    check_acpi_index_like_qemu(
+        "-nodefaults -device VGA,addr=2 "
+        "-device virtio-net-pci,addr=3,acpi-index=5 "
+        "-device pci-bridge,id=br1,chassis_nr=1,addr=5,shpc=off "
+        "-device virtio-rng-pci,bus=br1,addr=2,acpi-index=9 "
+        "-device virtio-rng-pci,addr=6.0,multifunction=on,acpi-index=3 "
+        "-device pci-bridge,id=br2,chassis_nr=2,addr=6.1,shpc=off",
+        "Name (BSEL, Zero)", heads, G_N_ELEMENTS(heads));
+}
+
+/* q35: a root port's link and a bridge's bus (pcie.0 has no selector). */
+static void test_q35_acpi_index_like_qemu(void)
+{
+    static const char *const heads[] = { "Device (S20)", "Device (S28)" };
+
+    check_acpi_index_like_qemu(
+        "-machine q35 -nodefaults "
+        "-device pcie-root-port,id=rp1,chassis=1,addr=4 "
+        "-device virtio-net-pci,bus=rp1,acpi-index=4 "
+        "-device pci-bridge,id=br1,addr=5,chassis_nr=2,shpc=off "
+        "-device virtio-rng-pci,bus=br1,addr=3,acpi-index=6",
+        "Method (PDSM", heads, G_N_ELEMENTS(heads));
+}
+
 /* ---- q35 ----------------------------------------------------------------- */
 
 static bool mem_has(const uint8_t *hay, size_t len, const void *needle,
@@ -1544,6 +1723,9 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/q35-pcihp-switch-like-qemu",
                     test_q35_pcihp_switch_like_qemu);
     g_test_add_func("/acpi/q35-native-like-qemu", test_q35_native_like_qemu);
+    g_test_add_func("/acpi/acpi-index-like-qemu", test_acpi_index_like_qemu);
+    g_test_add_func("/acpi/q35-acpi-index-like-qemu",
+                    test_q35_acpi_index_like_qemu);
     g_test_add_func("/acpi/iasl-memhp", test_iasl_memhp);
     g_test_add_func("/acpi/q35-iasl-memhp", test_q35_iasl_memhp);
     g_test_add_func("/acpi/memhp-no-slots", test_memhp_no_slots);
