@@ -31,10 +31,12 @@
  * under \_SB.PCI0.ISA, the fw_cfg device (QEMU0002), the HPET, one
  * Processor object per CPU and \_S5.  With ACPI PCI hotplug (the default;
  * hw/acpi/pcihp.c) \_SB.PCI0 has QEMU 7.2's hotplug AML: the PCIU/PCID,
- * B0EJ and BNUM/PIDX fields over 0xae00, the BLCK mutex and PCEJ, BSEL 0,
- * one Device (Sxx) per slot without a built-in (xx = devfn; _SUN, _ADR,
- * _EJ0 -> PCEJ (BSEL, _SUN)), DVNT/PCNT notifying the slots in PCIU
- * (device check, 1) and PCID (eject request, 3), and \_GPE._E01 -> PCNT.
+ * B0EJ and BNUM/PIDX fields over 0xae00, the BLCK mutex, PCEJ, AIDX and
+ * PDSM (acpi-index: PCI Firmware spec 3.3, 4.6.7, _DSM function 7), BSEL
+ * 0, one Device (Sxx) per function-0 slot (xx = devfn; _ADR, ASUN, _DSM
+ * -> PDSM, and _SUN, _EJ0 -> PCEJ (BSEL, _SUN) when it may be ejected),
+ * DVNT/PCNT notifying the slots in PCIU (device check, 1) and PCID (eject
+ * request, 3), and \_GPE._E01 -> PCNT.
  * Each cold-plugged pci-bridge with hotplug behind it is a Device (Sxx)
  * there with its own BSEL, slots, DVNT and PCNT, which its parent's PCNT
  * calls (build_pcihp_bus).
