@@ -45,6 +45,8 @@
 #define AML_AND_OP          0x7b
 #define AML_OR_OP           0x7d
 #define AML_NOTIFY_OP       0x86
+#define AML_DEREF_OF_OP     0x83
+#define AML_INDEX_OP        0x88
 #define AML_CREATE_DWORD_FIELD_OP 0x8a
 #define AML_LAND_OP         0x90
 #define AML_LOR_OP          0x91
@@ -659,6 +661,16 @@ Aml *aml_lor(const Aml *a, const Aml *b)
     return aml_op(AML_LOR_OP, a, b);
 }
 
+Aml *aml_index(const Aml *object, const Aml *index)
+{
+    return aml_op_target(AML_INDEX_OP, object, index, NULL);
+}
+
+Aml *aml_derefof(const Aml *ref)
+{
+    return aml_op(AML_DEREF_OF_OP, ref, NULL);
+}
+
 Aml *aml_notify(const Aml *object, const Aml *value)
 {
     return aml_op(AML_NOTIFY_OP, object, value);
@@ -705,6 +717,15 @@ Aml *aml_call4(const char *method, const Aml *arg1, const Aml *arg2,
 }
 
 /* ExtOpPrefix opcodes of the synchronisation objects (20.2.5.2, 20.2.5.3). */
+Aml *aml_call5(const char *method, const Aml *arg1, const Aml *arg2,
+               const Aml *arg3, const Aml *arg4, const Aml *arg5)
+{
+    Aml *a = aml_call4(method, arg1, arg2, arg3, arg4);
+
+    aml_encode(a->buf, arg5);
+    return a;
+}
+
 #define AML_MUTEX_OP    0x01
 #define AML_ACQUIRE_OP  0x23
 #define AML_RELEASE_OP  0x27

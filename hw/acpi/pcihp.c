@@ -13,6 +13,10 @@
  * 7.2 has it: PCI_UP clears when read, except in QEMU's "legacy PIIX"
  * mode, which acpi-pci-hotplug-with-bridge-support=off selects: there
  * PCI_UP keeps its bits and PCI_SEL stays 0 whatever is written.
+ * PCI_AIDX: a write of a slot bit latches the acpi-index of the device in
+ * that slot of the selected bus, the next read returns it and clears it,
+ * any other write clears it too (QEMU 7.2; the DSDT's AIDX method, which
+ * PDSM calls for _DSM function 7 of the PCI Firmware spec 3.3, 4.6.7).
  *
  * Buses: each served bus has a bus selector (BSEL, pci_bus_acpi_bsel());
  * the guest writes it to PCI_SEL (BNUM) before it reads PCI_UP/PCI_DOWN/
@@ -122,6 +126,22 @@ static void pcihp_eject_slot(AcpiPciHpState *s, unsigned bsel,
     }
 }
 
+/*
+ * PCI_AIDX write (QEMU 7.2's): the lowest slot bit in @slots, on the bus
+ * the selector names, latches that slot's acpi-index for the next read of
+ * PCI_AIDX (the DSDT's AIDX method; its PDSM answers _DSM function 7).  No
+ * bit, a selector without a bus or an empty slot latch 0.
+ */
+static uint32_t pcihp_slot_acpi_index(AcpiPciHpState *s, uint32_t slots)
+{
+    PCIBus *bus = acpi_pcihp_find_bus(s, s->hotplug_select);
+
+    if (!slots || !bus) {
+        return 0;
+    }
+    return pci_slot_acpi_index(bus, __builtin_ctz(slots));
+}
+
 static uint64_t pcihp_read(void *opaque, uint64_t addr, unsigned size)
 {
     AcpiPciHpState *s = opaque;
@@ -171,8 +191,10 @@ static void pcihp_write(void *opaque, uint64_t addr, uint64_t val,
         /* QEMU's legacy PIIX mode (no bridge support): bus 0 only */
         s->hotplug_select = s->bridge_hotplug ? val : 0;
         break;
+    case ACPI_PCIHP_AIDX:
+        s->acpi_index = pcihp_slot_acpi_index(s, val);
+        break;
     default:
-        /* PCI_AIDX: no slot has an acpi-index, the read gives 0. */
         break;
     }
 }

@@ -31,10 +31,12 @@
  * under \_SB.PCI0.ISA, the fw_cfg device (QEMU0002), the HPET, one
  * Processor object per CPU and \_S5.  With ACPI PCI hotplug (the default;
  * hw/acpi/pcihp.c) \_SB.PCI0 has QEMU 7.2's hotplug AML: the PCIU/PCID,
- * B0EJ and BNUM/PIDX fields over 0xae00, the BLCK mutex and PCEJ, BSEL 0,
- * one Device (Sxx) per slot without a built-in (xx = devfn; _SUN, _ADR,
- * _EJ0 -> PCEJ (BSEL, _SUN)), DVNT/PCNT notifying the slots in PCIU
- * (device check, 1) and PCID (eject request, 3), and \_GPE._E01 -> PCNT.
+ * B0EJ and BNUM/PIDX fields over 0xae00, the BLCK mutex, PCEJ, AIDX and
+ * PDSM (acpi-index: PCI Firmware spec 3.3, 4.6.7, _DSM function 7), BSEL
+ * 0, one Device (Sxx) per function-0 slot (xx = devfn; _ADR, ASUN, _DSM
+ * -> PDSM, and _SUN, _EJ0 -> PCEJ (BSEL, _SUN) when it may be ejected),
+ * DVNT/PCNT notifying the slots in PCIU (device check, 1) and PCID (eject
+ * request, 3), and \_GPE._E01 -> PCNT.
  * Each cold-plugged pci-bridge with hotplug behind it is a Device (Sxx)
  * there with its own BSEL, slots, DVNT and PCNT, which its parent's PCNT
  * calls (build_pcihp_bus).
@@ -232,24 +234,40 @@ static uint8_t acpi_pcihp_end_slot(PCIBus *bus, int bsel)
     return PCI_SLOT_MAX;
 }
 
-/* A served bus: its hotplug slots (no built-in function there) and the
- * served buses behind its bridges, in QEMU's child order. */
+/* What the functions 0 of @bus are (AcpiPciHpBus.present and the rest). */
+static void acpi_pcihp_slots_fill(AcpiPciHpBus *b, PCIBus *bus)
+{
+    b->present = b->removable = b->vga = b->isa_bridge = 0;
+    for (unsigned slot = 0; slot < PCI_SLOT_MAX; slot++) {
+        PCIDevice *d = pci_find_device(bus, PCI_DEVFN(slot, 0));
+        uint16_t class_id;
+        uint32_t bit = 1u << slot;
+
+        if (!d) {
+            continue;
+        }
+        class_id = pci_get_word(d->config + PCI_CLASS_DEVICE);
+        b->present |= bit;
+        if (class_id == PCI_CLASS_DISPLAY_VGA) {
+            b->vga |= bit;
+        } else if (class_id == PCI_CLASS_BRIDGE_ISA) {
+            b->isa_bridge |= bit;
+        }
+        if (!pci_device_no_hotplug(d)) {
+            b->removable |= bit;
+        }
+    }
+}
+
+/* A served bus: what its slots hold and the served buses behind its
+ * bridges, in QEMU's child order. */
 static void acpi_pcihp_bus_fill(AcpiPciHpBus *b, PCIBus *bus)
 {
     g_autoptr(GPtrArray) kids = g_ptr_array_new();
 
     b->bsel = pci_bus_acpi_bsel(bus);
-    b->slots = 0;
     b->end_slot = acpi_pcihp_end_slot(bus, b->bsel);
-    if (b->bsel >= 0) {
-        b->slots = ~0u;
-        for (unsigned devfn = 0; devfn < PCI_DEVFN_MAX; devfn++) {
-            PCIDevice *d = pci_find_device(bus, devfn);
-            if (d && pci_device_no_hotplug(d)) {
-                b->slots &= ~(1u << PCI_SLOT(devfn));
-            }
-        }
-    }
+    acpi_pcihp_slots_fill(b, bus);
     pci_for_each_child_bus(bus, acpi_pcihp_collect_child, kids);
     b->nr_bridges = kids->len;
     b->bridges = kids->len ? g_new0(AcpiPciHpBus, kids->len) : NULL;
@@ -640,46 +658,279 @@ static void pcihp_field(Aml *scope, const char *region, uint16_t base,
     aml_append(scope, field);
 }
 
-/* The registers at @base, the lock and PCEJ (QEMU's
- * build_x86_acpi_pci_hotplug). */
-static void build_pcihp_registers(Aml *pci, uint16_t base)
+/* PCEJ (bus, slot): select the bus, eject the slot (_EJ0). */
+static Aml *build_pcihp_pcej(void)
 {
     Aml *m = aml_method("PCEJ", 2, false);
 
-    pcihp_field(pci, "PCST", base + ACPI_PCIHP_UP, 8, "PCIU", "PCID");
-    pcihp_field(pci, "SEJ", base + ACPI_PCIHP_EJ, 4, "B0EJ", NULL);
-    pcihp_field(pci, "BNMR", base + ACPI_PCIHP_SEL, 8, "BNUM", "PIDX");
-    aml_append(pci, aml_mutex("BLCK", 0));
     aml_append(m, aml_acquire(aml_name("BLCK"), 0xffff));
     aml_append(m, aml_store(aml_arg(0), aml_name("BNUM")));
     aml_append(m, aml_store(aml_shiftleft(aml_int(1), aml_arg(1), NULL),
                             aml_name("B0EJ")));
     aml_append(m, aml_release(aml_name("BLCK")));
     aml_append(m, aml_return(aml_int(0)));
-    aml_append(pci, m);
+    return m;
 }
 
-/* Device (Sxx) of a hotplug slot: _SUN, _ADR, _EJ0 -> PCEJ (BSEL, _SUN). */
-static Aml *build_pcihp_slot(unsigned slot)
+/* AIDX (bus, slot): the acpi-index of the device in the slot, through
+ * PCI_AIDX (PIDX): write the slot bit under the selector, read it back. */
+static Aml *build_pcihp_aidx(void)
 {
-    Aml *dev = aml_device("S%02X", slot << 3);
+    Aml *m = aml_method("AIDX", 2, false);
+
+    aml_append(m, aml_acquire(aml_name("BLCK"), 0xffff));
+    aml_append(m, aml_store(aml_arg(0), aml_name("BNUM")));
+    aml_append(m, aml_store(aml_shiftleft(aml_int(1), aml_arg(1), NULL),
+                            aml_name("PIDX")));
+    aml_append(m, aml_store(aml_name("PIDX"), aml_local(0)));
+    aml_append(m, aml_release(aml_name("BLCK")));
+    aml_append(m, aml_return(aml_local(0)));
+    return m;
+}
+
+/* AIDX of the {BSEL, slot} package PDSM was given (Arg4), into Local2. */
+static Aml *pdsm_fetch_acpi_index(void)
+{
+    return aml_store(aml_call2("AIDX",
+                               aml_derefof(aml_index(aml_arg(4), aml_int(0))),
+                               aml_derefof(aml_index(aml_arg(4), aml_int(1)))),
+                     aml_local(2));
+}
+
+/* "Local2 is an index": neither 0 (none) nor all-ones (what an older
+ * block without PCI_AIDX would read).  @bitwise: QEMU 7.2's function 0
+ * tests with Or, its function 7 with LOr (same truth, other bytes). */
+static Aml *pdsm_has_acpi_index(bool bitwise)
+{
+    Aml *none = aml_equal(aml_local(2), aml_int(0));
+    Aml *old = aml_equal(aml_local(2), aml_int(0xffffffff));
+
+    return aml_lnot(bitwise ? aml_or(none, old, NULL) : aml_lor(none, old));
+}
+
+/* PDSM function 0: the supported-functions bitmap (bit 0: any; bit 7:
+ * function 7, only when the slot's device has an acpi-index and the
+ * caller speaks revision 2 or later of the Device Labeling UUID). */
+static Aml *build_pdsm_function0(void)
+{
+    /* E5C937D0-3553-4D7A-9117-EA4D19C3434D (PCI Firmware 3.3, 4.6) */
+    static const uint8_t pci_dsm_uuid[16] = {
+        0xd0, 0x37, 0xc9, 0xe5, 0x53, 0x35, 0x7a, 0x4d,
+        0x91, 0x17, 0xea, 0x4d, 0x19, 0xc3, 0x43, 0x4d,
+    };
+    static const uint8_t no_functions[1] = { 0 };
+    Aml *f0 = aml_if(aml_equal(aml_arg(2), aml_int(0)));
+    Aml *bad_uuid = aml_if(aml_lnot(aml_equal(aml_arg(0),
+                                              aml_buffer(16, pci_dsm_uuid))));
+    Aml *old_rev = aml_if(aml_lless(aml_arg(1), aml_int(2)));
+    Aml *has = aml_if(pdsm_has_acpi_index(true));
+
+    aml_append(f0, aml_store(aml_buffer(1, no_functions), aml_local(0)));
+    aml_append(f0, aml_store(aml_int(0), aml_local(1)));
+    aml_append(bad_uuid, aml_return(aml_local(0)));
+    aml_append(f0, bad_uuid);
+    aml_append(old_rev, aml_return(aml_local(0)));
+    aml_append(f0, old_rev);
+    aml_append(f0, pdsm_fetch_acpi_index());
+    aml_append(has, aml_or(aml_local(1), aml_int(1), aml_local(1)));
+    aml_append(has, aml_or(aml_local(1),
+                           aml_shiftleft(aml_int(1), aml_int(7), NULL),
+                           aml_local(1)));
+    aml_append(f0, has);
+    aml_append(f0, aml_store(aml_local(1), aml_index(aml_local(0),
+                                                     aml_int(0))));
+    aml_append(f0, aml_return(aml_local(0)));
+    return f0;
+}
+
+/* PDSM function 7 (PCI Firmware 3.3, 4.6.7, "DSM for Naming a PCI or PCI
+ * Express Device Under Operating Systems"): Package {instance number,
+ * label}; the label is left empty, as QEMU does. */
+static Aml *build_pdsm_function7(void)
+{
+    Aml *f7 = aml_if(aml_equal(aml_arg(2), aml_int(7)));
+    Aml *has = aml_if(pdsm_has_acpi_index(false));
+
+    aml_append(f7, pdsm_fetch_acpi_index());
+    aml_append(f7, aml_store(aml_package(2), aml_local(0)));
+    aml_append(has, aml_store(aml_local(2), aml_index(aml_local(0),
+                                                      aml_int(0))));
+    aml_append(has, aml_store(aml_string("%s", ""),
+                              aml_index(aml_local(0), aml_int(1))));
+    aml_append(f7, has);
+    aml_append(f7, aml_return(aml_local(0)));
+    return f7;
+}
+
+/* PDSM (UUID, revision, function, arguments, {BSEL, slot}): every slot
+ * object's _DSM calls it (QEMU 7.2's AML, byte for byte). */
+static Aml *build_pcihp_pdsm(void)
+{
+    Aml *m = aml_method("PDSM", 5, true);
+
+    aml_append(m, build_pdsm_function0());
+    aml_append(m, build_pdsm_function7());
+    return m;
+}
+
+/* The registers at @base, the lock, PCEJ, AIDX and PDSM (QEMU's
+ * build_x86_acpi_pci_hotplug). */
+static void build_pcihp_registers(Aml *pci, uint16_t base)
+{
+    pcihp_field(pci, "PCST", base + ACPI_PCIHP_UP, 8, "PCIU", "PCID");
+    pcihp_field(pci, "SEJ", base + ACPI_PCIHP_EJ, 4, "B0EJ", NULL);
+    pcihp_field(pci, "BNMR", base + ACPI_PCIHP_SEL, 8, "BNUM", "PIDX");
+    aml_append(pci, aml_mutex("BLCK", 0));
+    aml_append(pci, build_pcihp_pcej());
+    aml_append(pci, build_pcihp_aidx());
+    aml_append(pci, build_pcihp_pdsm());
+}
+
+/* A slot object's _DSM: PDSM with {BSEL, ASUN} (ASUN, not _SUN, which
+ * would change the order Linux enumerates slots in; QEMU's reason). */
+static Aml *build_pcihp_slot_dsm(void)
+{
+    Aml *m = aml_method("_DSM", 4, true);
+    Aml *params = aml_package(2);
+
+    aml_append(params, aml_name("BSEL"));
+    aml_append(params, aml_name("ASUN"));
+    aml_append(m, aml_store(params, aml_local(0)));
+    aml_append(m, aml_return(aml_call5("PDSM", aml_arg(0), aml_arg(1),
+                                       aml_arg(2), aml_arg(3),
+                                       aml_local(0))));
+    return m;
+}
+
+/* A display controller's _S1D-_S3D: D0 is the deepest state it may enter
+ * while the system sleeps (QEMU 7.2's VGA; 3 for qxl-vga, absent here). */
+static void build_pcihp_vga_methods(Aml *dev)
+{
+    static const char *const names[] = { "_S1D", "_S2D", "_S3D" };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(names); i++) {
+        Aml *m = aml_method(names[i], 0, false);
+        aml_append(m, aml_return(aml_int(0)));
+        aml_append(dev, m);
+    }
+}
+
+/* _SUN and _EJ0 -> PCEJ (BSEL, _SUN): the slot may be ejected. */
+static void build_pcihp_eject(Aml *dev, unsigned slot)
+{
     Aml *ej0 = aml_method("_EJ0", 1, false);
 
     aml_append(dev, named_int("_SUN", slot));
-    aml_append(dev, named_int("_ADR", (uint64_t)slot << 16));
-    aml_append(ej0, aml_return(aml_call2("PCEJ", aml_name("BSEL"),
-                                         aml_name("_SUN"))));
+    aml_append(ej0, aml_call2("PCEJ", aml_name("BSEL"), aml_name("_SUN")));
     aml_append(dev, ej0);
+}
+
+typedef enum PcihpSlotKind {
+    PCIHP_SLOT_FIXED,       /* a present device that stays */
+    PCIHP_SLOT_EJECTABLE,   /* empty, or a removable device: _SUN, _EJ0 */
+    PCIHP_SLOT_VGA,         /* a VGA controller: _S1D-_S3D */
+} PcihpSlotKind;
+
+/*
+ * Device (Sxx) of @devfn on a bus with a selector, as QEMU 7.2: _ADR, ASUN
+ * and _DSM (the device's acpi-index, docs/hotplug.md), then what its kind
+ * adds.  The caller appends a bridge's bus.
+ */
+static Aml *build_pcihp_slot(unsigned devfn, PcihpSlotKind kind)
+{
+    Aml *dev = aml_device("S%02X", devfn);
+    unsigned slot = PCI_SLOT(devfn);
+
+    aml_append(dev, named_int("_ADR", (uint64_t)slot << 16 |
+                                      PCI_FUNC(devfn)));
+    aml_append(dev, named_int("ASUN", slot));
+    aml_append(dev, build_pcihp_slot_dsm());
+    if (kind == PCIHP_SLOT_VGA) {
+        build_pcihp_vga_methods(dev);
+    } else if (kind == PCIHP_SLOT_EJECTABLE) {
+        build_pcihp_eject(dev, slot);
+    }
+    return dev;
+}
+
+static PcihpSlotKind pcihp_slot_kind(const AcpiPciHpBus *b, unsigned slot)
+{
+    uint32_t bit = 1u << slot;
+
+    if (b->vga & bit) {
+        return PCIHP_SLOT_VGA;
+    }
+    if (!(b->present & bit) || (b->removable & bit)) {
+        return PCIHP_SLOT_EJECTABLE;
+    }
+    return PCIHP_SLOT_FIXED;
+}
+
+/* The served bridge at @devfn of @b, or NULL. */
+static const AcpiPciHpBus *pcihp_bridge_at(const AcpiPciHpBus *b,
+                                           unsigned devfn)
+{
+    for (unsigned i = 0; i < b->nr_bridges; i++) {
+        if (b->bridges[i].devfn == devfn) {
+            return &b->bridges[i];
+        }
+    }
+    return NULL;
+}
+
+static void build_pcihp_bus(Aml *scope, const AcpiPciHpBus *b);
+
+/*
+ * The object of @devfn on bus @b, or NULL for none; an ejectable slot is
+ * added to DVNT's bitmap.  With a selector (QEMU 7.2's rules): every
+ * function 0 slot, empty or not, but the ISA bridge (kvmpc's
+ * \_SB.PCI0.ISA), and a served bridge at any function.  Without one
+ * (pci.0 with acpi-root-pci-hotplug=off): the served bridges, with _ADR.
+ */
+static Aml *build_pcihp_devfn(const AcpiPciHpBus *b, unsigned devfn,
+                              Aml *dvnt)
+{
+    const AcpiPciHpBus *bridge = pcihp_bridge_at(b, devfn);
+    unsigned slot = PCI_SLOT(devfn);
+    PcihpSlotKind kind = pcihp_slot_kind(b, slot);
+    Aml *dev;
+
+    if (b->bsel < 0) {
+        if (!bridge) {
+            return NULL;
+        }
+        dev = aml_device("S%02X", devfn);
+        aml_append(dev, named_int("_ADR", (uint64_t)slot << 16 |
+                                          PCI_FUNC(devfn)));
+    } else if (bridge || (!PCI_FUNC(devfn) &&
+                          !(b->isa_bridge & (1u << slot)))) {
+        if (bridge && PCI_FUNC(devfn)) {
+            kind = PCIHP_SLOT_FIXED;    /* function 0 says what the slot is */
+        }
+        dev = build_pcihp_slot(devfn, kind);
+        if (kind == PCIHP_SLOT_EJECTABLE) {
+            Aml *cond = aml_if(aml_and(aml_arg(0), aml_int(1u << slot),
+                                       NULL));
+            aml_append(cond, aml_notify(aml_name("S%02X", devfn),
+                                        aml_arg(1)));
+            aml_append(dvnt, cond);
+        }
+    } else {
+        return NULL;
+    }
+    if (bridge) {
+        build_pcihp_bus(dev, bridge);
+    }
     return dev;
 }
 
 /*
  * The objects of one hotplug bus in @scope (\_SB.PCI0, or a bridge's
  * Device (Sxx)), as QEMU 7.2's build_append_pci_bus_devices: BSEL, in
- * devfn order a Device (Sxx) per hotplug slot and per cold-plugged bridge
- * with a served bus behind it (its own BSEL, slots, DVNT and PCNT inside),
- * then DVNT (notify the slots in a bitmap) and PCNT: select this bus,
- * device check (1) for PCIU, eject request (3) for PCID, then each
+ * devfn order the slot objects (build_pcihp_devfn; a cold-plugged bridge
+ * with a served bus has its own BSEL, slots, DVNT and PCNT inside), then
+ * DVNT (notify the ejectable slots in a bitmap) and PCNT: select this
+ * bus, device check (1) for PCIU, eject request (3) for PCID, then each
  * bridge's PCNT (^Sxx.PCNT, in QEMU's child order).  pci.0 without a
  * selector (acpi-root-pci-hotplug=off) keeps only the bridges and a PCNT
  * that calls theirs.
@@ -693,27 +944,8 @@ static void build_pcihp_bus(Aml *scope, const AcpiPciHpBus *b)
         aml_append(scope, named_int("BSEL", b->bsel));
     }
     for (unsigned devfn = 0; devfn < b->end_slot * PCI_FUNC_MAX; devfn++) {
-        unsigned slot = PCI_SLOT(devfn);
-
-        if (b->bsel >= 0 && !PCI_FUNC(devfn) && (b->slots & (1u << slot))) {
-            Aml *cond = aml_if(aml_and(aml_arg(0), aml_int(1u << slot),
-                                       NULL));
-            aml_append(scope, build_pcihp_slot(slot));
-            aml_append(cond, aml_notify(aml_name("S%02X", devfn),
-                                        aml_arg(1)));
-            aml_append(dvnt, cond);
-        }
-        for (unsigned i = 0; i < b->nr_bridges; i++) {
-            const AcpiPciHpBus *br = &b->bridges[i];
-            Aml *dev;
-
-            if (br->devfn != devfn) {
-                continue;
-            }
-            dev = aml_device("S%02X", devfn);
-            aml_append(dev, named_int("_ADR", (uint64_t)slot << 16 |
-                                              PCI_FUNC(devfn)));
-            build_pcihp_bus(dev, br);
+        Aml *dev = build_pcihp_devfn(b, devfn, dvnt);
+        if (dev) {
             aml_append(scope, dev);
         }
     }

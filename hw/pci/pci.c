@@ -1174,6 +1174,65 @@ static void pci_init_header(PCIDevice *d)
     pci_set_word(d->w1cmask + PCI_STATUS, PCI_STATUS_W1C_BITS);
 }
 
+/* Another realized PCI device that holds @index, or NULL. */
+static PCIDevice *pci_acpi_index_holder(const PCIDevice *self, uint32_t index)
+{
+    GPtrArray *devs = device_list();
+
+    for (unsigned i = 0; devs && i < devs->len; i++) {
+        DeviceState *dev = g_ptr_array_index(devs, i);
+        if (device_type_is_a(dev->type, TYPE_PCI_DEVICE) &&
+            PCI_DEVICE(dev) != self && PCI_DEVICE(dev)->bus &&
+            PCI_DEVICE(dev)->acpi_index == index) {
+            return PCI_DEVICE(dev);
+        }
+    }
+    return NULL;
+}
+
+/*
+ * acpi-index, checked as QEMU 7.2's pci_qdev_realize does, before the slot
+ * is looked at (so its words win over a slot conflict): the range first,
+ * then uniqueness.  A device holds its index while it is realized (a
+ * pending device_del keeps it until the guest's eject); the list of
+ * realized devices is the record, so a failed realize takes nothing
+ * (QEMU 7.2 keeps the index of a device whose realize failed later on:
+ * not copied).  Any bus takes one, as QEMU: only buses with ACPI PCI
+ * hotplug show it to the guest (docs/hotplug.md).
+ */
+static bool pci_acpi_index_check(const PCIDevice *d, GError **errp)
+{
+    if (!d->acpi_index) {
+        return true;
+    }
+    if (d->acpi_index > PCI_ACPI_INDEX_MAX) {
+        error_setg(errp, "acpi-index should be less or equal to %u",
+                   PCI_ACPI_INDEX_MAX);
+        return false;
+    }
+    if (pci_acpi_index_holder(d, d->acpi_index)) {
+        error_setg(errp, "a PCI device with acpi-index = %" PRIu32
+                   " already exist", d->acpi_index);
+        return false;
+    }
+    return true;
+}
+
+uint32_t pci_slot_acpi_index(PCIBus *bus, unsigned slot)
+{
+    GPtrArray *devs = device_list();
+
+    for (unsigned i = devs ? devs->len : 0; i-- > 0;) {
+        DeviceState *dev = g_ptr_array_index(devs, i);
+        PCIDevice *d = PCI_DEVICE(dev);
+        if (device_type_is_a(dev->type, TYPE_PCI_DEVICE) && bus &&
+            d->bus == bus && PCI_SLOT(d->devfn) == slot) {
+            return d->acpi_index;
+        }
+    }
+    return 0;
+}
+
 static bool pci_device_realize(DeviceState *ds, GError **errp)
 {
     PCIDevice *d = PCI_DEVICE(ds);
@@ -1195,6 +1254,9 @@ static bool pci_device_realize(DeviceState *ds, GError **errp)
     }
     if (!pc) {
         error_setg(errp, "'%s' has no PCI class data", ds->type->name);
+        return false;
+    }
+    if (!pci_acpi_index_check(d, errp)) {
         return false;
     }
     if (pc->header_type != PCI_HEADER_TYPE_NORMAL &&
@@ -1358,6 +1420,10 @@ static const Property pci_device_props[] = {
                 "directories)"),
     DEFINE_PROP("rombar", PCIDevice, rombar, PROP_UINT32, "1",
                 "0: no expansion ROM BAR"),
+    DEFINE_PROP("acpi-index", PCIDevice, acpi_index, PROP_UINT32, "0",
+                "instance number the guest's firmware reports (ACPI _DSM "
+                "function 7; systemd names a NIC eno<N>), 1-16383, "
+                "unique; 0: none"),
     DEFINE_PROP_END_OF_LIST(),
 };
 

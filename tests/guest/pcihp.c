@@ -14,7 +14,9 @@
  * PCNT and _EJ0 use it: GPE0 bit 1 (the FADT's GPE0 block) says something
  * changed, each bus selector's PCI_UP / PCI_DOWN name the slot, PCI_EJ
  * ejects it.  Round 0 is a slot of bus 0 (selector 0), round 1 a slot of
- * the bridge's bus, whose selector must be N.
+ * the bridge's bus, whose selector must be N.  Each ACPI round's device
+ * comes with acpi-index=10+N, which PCI_AIDX must give once for its slot
+ * (the DSDT's AIDX method, behind _DSM function 7).
  *
  * mode=acpi on q35 (-append "mode=acpi base=0xcc0 port=SLOT bsel=N"):
  * QEMU 7.2's default there, the ICH9's block at 0x0cc0 serving a
@@ -41,6 +43,8 @@ static uint16_t pcihp_base = 0xae00;
 #define PCIHP_EJ        (pcihp_base + 0x08)
 #define PCIHP_RMV       (pcihp_base + 0x0c)
 #define PCIHP_SEL       (pcihp_base + 0x10)
+#define PCIHP_AIDX      (pcihp_base + 0x14)
+#define ACPI_INDEX_BASE 10          /* the host gives round N 10 + N */
 #define GPE_PCIHP       0x02
 #define MAX_SELECTORS   4           /* the selectors PCNT walks here */
 #define SCI_VECTOR      0x41
@@ -251,6 +255,18 @@ static int find_selector(uint16_t reg, uint32_t *slots)
     return -1;
 }
 
+/* AIDX (bus, slot): write the slot bit under the selector, read the
+ * device's acpi-index once. */
+static void check_acpi_index(unsigned sel, uint32_t slots, uint32_t want)
+{
+    outl(PCIHP_SEL, sel);
+    outl(PCIHP_AIDX, slots);
+    uint32_t got = inl(PCIHP_AIDX);
+    report(got == want, "PCI_AIDX gives the slot's acpi-index %u (want %u)",
+           got, want);
+    report(inl(PCIHP_AIDX) == 0, "PCI_AIDX reads it once");
+}
+
 static void acpi_round(int round, unsigned want_sel, unsigned bus, uintptr_t bar4)
 {
     uint32_t slots = 0;
@@ -270,6 +286,7 @@ static void acpi_round(int round, unsigned want_sel, unsigned bus, uintptr_t bar
     unsigned slot = __builtin_ctz(slots);
     unsigned bdf = PCI_BDF(bus, slot, 0);
     report(sel_read(sel, PCIHP_RMV) & slots, "the new slot is removable");
+    check_acpi_index(sel, slots, ACPI_INDEX_BASE + round);
     use_rng(bdf, bar4);
     printf("pcihp: used %d bus %u slot %u bar4 %#lx\n", round, bus, slot,
            (unsigned long)bar4);

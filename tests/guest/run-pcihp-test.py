@@ -12,7 +12,8 @@ device on the port's link, through ACPI PCI hotplug (the ICH9 block at
 with -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off, native
 PCIe hotplug.
 
-In each round, at "pcihp: ready for plug N" the host device_adds; at
+In each round, at "pcihp: ready for plug N" the host device_adds (with
+acpi-index=10+N, which the ACPI modes read back through PCI_AIDX); at
 "pcihp: used N ..." (the guest read random bytes from it) query-pci must
 show the device where the guest found it, with BAR 4 where the guest put
 it; then device_del, and the guest's eject must bring DEVICE_DELETED,
@@ -28,6 +29,8 @@ import guesthost
 from guesthost import Failure
 
 BRIDGE_SLOT = 5
+# round N's device has acpi-index 10 + N (the ACPI modes check PCI_AIDX)
+ACPI_INDEX_BASE = 10
 # [qdev id, bus=, addr=] of each round's device
 ROUNDS = {
     "pc": [("rng0", "pci.0", 6), ("rng1", "br1", 3)],
@@ -93,7 +96,8 @@ def rounds(machine):
         for n, (qdev_id, bus, addr) in enumerate(ROUNDS[machine]):
             host.wait_line("pcihp: ready for plug %d" % n)
             qmp.ret("device_add", {"driver": "virtio-rng-pci", "id": qdev_id,
-                                   "bus": bus, "addr": "%#x" % addr})
+                                   "bus": bus, "addr": "%#x" % addr,
+                                   "acpi-index": ACPI_INDEX_BASE + n})
             check_in_use(qmp, qdev_id, host.wait_line("pcihp: used %d" % n))
             qmp.ret("device_del", {"id": qdev_id})
             host.wait_deleted(qdev_id)

@@ -718,7 +718,8 @@ def test_save_restore(lv, kvmpc):
 
 @guest_test("qemu-img")
 def test_hotplug_managedsave(lv, kvmpc):
-    """A NIC and a disk attached live (`attach-device --live`), then
+    """A NIC (with `<acpi index='1'/>`: device_add's acpi-index, then the
+    restored command line's) and a disk attached live (`attach-device --live`), then
     `virsh managedsave` and `start`: libvirt restores with the hot-plugged
     devices on the destination's command line, where kvmpc creates them
     before the VGA's ROM (the source created them after it).  The ROMs
@@ -729,7 +730,8 @@ def test_hotplug_managedsave(lv, kvmpc):
     nic = os.path.join(lv.tmp, "hp-nic.xml")
     disk = os.path.join(lv.tmp, "hp-disk.xml")
     with open(nic, "w") as f:
-        f.write("<interface type='user'><model type='virtio'/></interface>")
+        f.write("<interface type='user'><model type='virtio'/>"
+                "<acpi index='1'/></interface>")
     with open(disk, "w") as f:
         f.write(disk_xml(make_image(lv, "hp.qcow2", "qcow2"), "qcow2",
                          "vdb", "virtio"))
@@ -745,6 +747,13 @@ def test_hotplug_managedsave(lv, kvmpc):
         wait_state(lv, g.name, "running")
         check("virtio" in lv.virsh("domiflist", g.name).stdout,
               "the hot-plugged NIC after the restore")
+        argv = open(os.path.join(lv.tmp, "var_log_libvirt", "qemu",
+                                 g.name + ".log")).read()
+        check("acpi-index=1" in argv or '"acpi-index":1' in argv,
+              "the NIC's acpi-index on the restored command line:\n%s"
+              % argv[-3000:])
+        check("<acpi index='1'/>" in lv.virsh("dumpxml", g.name).stdout,
+              "the NIC's <acpi index='1'/> in the live XML")
         check("vdb" in lv.virsh("domblklist", g.name).stdout,
               "the hot-plugged disk after the restore")
         lv.virsh("shutdown", g.name)

@@ -94,12 +94,18 @@ Aml *aml_lnot(const Aml *a);
 Aml *aml_land(const Aml *a, const Aml *b);
 Aml *aml_lor(const Aml *a, const Aml *b);
 Aml *aml_notify(const Aml *object, const Aml *value);
+/* Index (object, index) with no target (a reference: store through it,
+ * or DerefOf it), 19.6.63; DerefOf (reference), 19.6.31. */
+Aml *aml_index(const Aml *object, const Aml *index);
+Aml *aml_derefof(const Aml *ref);
 /* MethodInvocation: "METH (arg)". */
 Aml *aml_call1(const char *method, const Aml *arg);
 Aml *aml_call0(const char *method);
 Aml *aml_call2(const char *method, const Aml *arg1, const Aml *arg2);
 Aml *aml_call4(const char *method, const Aml *arg1, const Aml *arg2,
                const Aml *arg3, const Aml *arg4);
+Aml *aml_call5(const char *method, const Aml *arg1, const Aml *arg2,
+               const Aml *arg3, const Aml *arg4, const Aml *arg5);
 /* 19.6.87 Mutex (name, SyncLevel), 19.6.2 Acquire (mutex, timeout ms:
  * 0xffff waits forever), 19.6.115 Release. */
 Aml *aml_mutex(const char *name, uint8_t sync_level);

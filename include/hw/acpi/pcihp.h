@@ -11,8 +11,10 @@
  *                  reads 0
  *   0x0c PCI_RMV   slots that may be hot-removed (hotplug enable)
  *   0x10 PCI_SEL   bus selector (BNUM in the DSDT): 0 is pci.0
- *   0x14 PCI_AIDX  acpi-index of a slot (write a slot bit, read the index;
- *                  0: none, kvmpc has no acpi-index property)
+ *   0x14 PCI_AIDX  acpi-index of a slot: write a slot bit (the lowest
+ *                  counts) under the selector, read the index of the
+ *                  device there once (0: none; the read and any other
+ *                  write clear it)
  * The DSDT names them PCIU, PCID, B0EJ, BNUM and PIDX.
  *
  * One block serves every bus that has a bus selector (BSEL), as QEMU

@@ -29,7 +29,14 @@ typedef struct AcpiPciHpBus AcpiPciHpBus;
 struct AcpiPciHpBus {
     int bsel;                       /* BSEL; -1: pci.0 is not served */
     uint8_t devfn;                  /* the bridge's, on its parent bus */
-    uint32_t slots;                 /* slots with _SUN/_EJ0 (no built-in) */
+    /* By slot, what its function 0 is (QEMU 7.2 describes a served bus's
+     * present functions 0 and its empty slots, docs/hotplug.md): */
+    uint32_t present;               /* a function 0 is there */
+    uint32_t removable;             /* ... and may be hot-removed: _SUN,
+                                       _EJ0 (an empty slot has them too) */
+    uint32_t vga;                   /* ... a VGA controller: _S1D-_S3D */
+    uint32_t isa_bridge;            /* ... the ISA bridge, which is
+                                       \_SB.PCI0.ISA here: left out */
     uint8_t end_slot;               /* nothing described from this slot on
                                        (32; a PCIe bus: its first empty
                                        slot after 0, as QEMU 7.2) */

@@ -104,6 +104,9 @@ struct PCIDevice {
     char *romfile;
     char *bus_name;             /* bus=: "pci.0"/"pcie.0" or a bridge's id */
     uint32_t rombar;
+    uint32_t acpi_index;        /* "acpi-index": the guest's instance number
+                                   (PCI Firmware 3.3 _DSM function 7, through
+                                   ACPI PCI hotplug); 0: none */
 
     /* configuration space and its masks (config_size bytes are used) */
     uint32_t config_size;       /* 256, or 4096 for a PCI Express function */
@@ -224,6 +227,19 @@ int pci_bus_acpi_bsel(const PCIBus *bus);
 void pci_for_each_child_bus(PCIBus *bus,
                             void (*fn)(PCIBus *child, void *opaque),
                             void *opaque);
+/*
+ * acpi-index (QEMU 6.0+'s PCI device property, libvirt's <acpi index='N'/>):
+ * at most PCI_ACPI_INDEX_MAX, the cap systemd/udev honour for "onboard"
+ * names (eno<N>), and unique across the machine while a device holds it.
+ */
+#define PCI_ACPI_INDEX_MAX 16383
+/*
+ * The acpi-index QEMU 7.2's ACPI PCI hotplug block reports for @slot of
+ * @bus (its PCI_AIDX register): the index of the function there that was
+ * created last (QEMU walks its bus's children newest first, whatever the
+ * function number); 0 when the slot is empty or that function has none.
+ */
+uint32_t pci_slot_acpi_index(PCIBus *bus, unsigned slot);
 /* QEMU's acpi_pcihp_pc_no_hotplug: a built-in bridge or a chipset
  * function (DeviceType.not_hotpluggable) stays where it is. */
 bool pci_device_no_hotplug(const PCIDevice *dev);

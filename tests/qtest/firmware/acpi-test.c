@@ -384,12 +384,14 @@ static AmlObj dsdt_pci0(const Tables *t)
 }
 
 /* ACPI PCI hotplug (docs/hotplug.md): what \_SB.PCI0 holds after its
- * ISA bridge and fw_cfg, slots 2-31 (0 and 1 hold the chipset). */
+ * ISA bridge and fw_cfg: the host bridge's slot 0, slots 2-31 (slot 1's
+ * ISA bridge is Device (ISA)). */
 static char *pcihp_objects(void)
 {
     GString *s = g_string_new("OpReg(PCST) Field(PCST) OpReg(SEJ_) "
                               "Field(SEJ_) OpReg(BNMR) Field(BNMR) "
-                              "Mutex(BLCK) Method(PCEJ) Name(BSEL) ");
+                              "Mutex(BLCK) Method(PCEJ) Method(AIDX) "
+                              "Method(PDSM) Name(BSEL) Device(S00_) ");
 
     for (unsigned slot = 2; slot < 32; slot++) {
         g_string_append_printf(s, "Device(S%02X_) ", slot << 3);
@@ -614,7 +616,11 @@ static void test_iasl_pcihp(void)
         "Mutex (BLCK, 0x00)", "Method (PCEJ, 2, NotSerialized)",
         "Acquire (BLCK, 0xFFFF)", "BNUM = Arg0", "B0EJ = (One << Arg1)",
         "Device (S18)", "Name (_SUN, 0x03)", "Name (_ADR, 0x00030000)",
-        "Method (_EJ0, 1, NotSerialized)", "Return (PCEJ (BSEL, _SUN))",
+        "Method (_EJ0, 1, NotSerialized)", "PCEJ (BSEL, _SUN)",
+        "Name (ASUN, 0x03)", "Method (_DSM, 4, Serialized)",
+        "Return (PDSM (Arg0, Arg1, Arg2, Arg3, Local0))",
+        "Method (AIDX, 2, NotSerialized)", "PIDX = (One << Arg1)",
+        "Method (PDSM, 5, Serialized)",
         "Device (SF8)", "Name (_SUN, 0x1F)",
         "Notify (S18, Arg1)", "DVNT (PCIU, One)", "DVNT (PCID, 0x03)",
         "Method (_E01, 0, NotSerialized)", "\\_SB.PCI0.PCNT ()",
@@ -630,8 +636,10 @@ static void test_iasl_pcihp(void)
     s = qtest_init("-device virtio-rng-pci,addr=3");
     dsl = dsdt_as_dsl(s);
     assert_dsl_has(dsl, "DSDT", want, G_N_ELEMENTS(want));
-    /* The chipset's slots 0 and 1 are no hotplug slots. */
-    g_assert_null(strstr(dsl, "Device (S00)"));
+    /* The chipset's slots 0 and 1 are no hotplug slots: the host bridge
+     * has only _ADR, ASUN and _DSM, the ISA bridge is Device (ISA). */
+    g_assert_nonnull(strstr(dsl, "Device (S00)"));
+    g_assert_null(strstr(dsl, "Name (_SUN, Zero)"));
     g_assert_null(strstr(dsl, "Device (S08)"));
     g_assert_cmpint(qtest_quit(s), ==, 0);
 }
@@ -650,7 +658,7 @@ static void test_iasl_pcihp_bridge(void)
         "Name (BSEL, 0x03)", "Name (BSEL, One)", "BNUM = 0x02",
         "BNUM = 0x03", "BNUM = One", "^S20.PCNT ()",
         "^S30.PCNT ()\n                ^S28.PCNT ()",
-        "Return (PCEJ (BSEL, _SUN))",
+        "PCEJ (BSEL, _SUN)",
     };
     QTestState *s;
     g_autofree char *dsl = NULL;
@@ -857,7 +865,7 @@ static void test_q35_iasl_pcihp(void)
         "OperationRegion (SEJ, SystemIO, 0x0CC8, 0x04)",
         "OperationRegion (BNMR, SystemIO, 0x0CD0, 0x08)",
         "Method (PCEJ, 2, NotSerialized)", "Device (S20)",
-        "Name (BSEL, 0x02)", "Return (PCEJ (BSEL, _SUN))",
+        "Name (BSEL, 0x02)", "PCEJ (BSEL, _SUN)",
         "Device (SF8)", "Name (_SUN, 0x1F)",
         "Method (_E01, 0, NotSerialized)", "\\_SB.PCI0.PCNT ()",
     };
@@ -1035,11 +1043,14 @@ static void test_pcihp_off(void)
 
 /* A served bus's scope: BSEL @bsel, a Device (Sxx) for each slot but the
  * one of the inner bridge at @bridge_slot (-1: none; its own Device sits
- * in that place), DVNT and PCNT. */
+ * in that place), DVNT and PCNT.  A bridge on a bus with a selector has
+ * ASUN and _DSM (@on_served_bus), as every slot object there. */
 static void check_pcihp_bridge_scope(const AmlObj *dev, int64_t bsel,
-                                     int bridge_slot)
+                                     int bridge_slot, bool on_served_bus)
 {
-    g_autoptr(GString) want = g_string_new("Name(_ADR) Name(BSEL) ");
+    g_autoptr(GString) want = g_string_new(
+        on_served_bus ? "Name(_ADR) Name(ASUN) Method(_DSM) Name(BSEL) "
+                      : "Name(_ADR) Name(BSEL) ");
     g_autoptr(GString) got = g_string_new(NULL);
 
     g_assert_cmpint(aml_name_int(dev->body, dev->body_len, "BSEL"), ==,
@@ -1087,10 +1098,10 @@ static void test_pcihp_bridge(void)
                     0x50000);
     g_assert_cmpint(aml_name_int(br2.body, br2.body_len, "_ADR"), ==,
                     0x60000);
-    check_pcihp_bridge_scope(&br1, 2, 4);
-    check_pcihp_bridge_scope(&br2, 1, -1);
+    check_pcihp_bridge_scope(&br1, 2, 4, true);
+    check_pcihp_bridge_scope(&br2, 1, -1, true);
     g_assert_true(aml_find(br1.body, br1.body_len, "S20_", &br3));
-    check_pcihp_bridge_scope(&br3, 3, -1);
+    check_pcihp_bridge_scope(&br3, 3, -1, true);
     /* The testdev's slot on br1 is a hotplug slot like an empty one. */
     g_assert_true(aml_find(br1.body, br1.body_len, "S10_", &slot));
     g_assert_cmpint(aml_name_int(slot.body, slot.body_len, "_SUN"), ==, 2);
@@ -1117,13 +1128,193 @@ static void test_pcihp_root_off_bridge(void)
     pci0 = dsdt_pci0(&t);
     aml_walk(pci0.body, pci0.body_len, got);
     g_assert_nonnull(strstr(got->str, "Field(BNMR) Mutex(BLCK) "
-                                      "Method(PCEJ) Device(S28_) "
+                                      "Method(PCEJ) Method(AIDX) "
+                                      "Method(PDSM) Device(S28_) "
                                       "Method(PCNT) "));
     g_assert_cmpint(aml_name_int(pci0.body, pci0.body_len, "BSEL"), ==, -1);
     g_assert_true(aml_find(pci0.body, pci0.body_len, "S28_", &br1));
-    check_pcihp_bridge_scope(&br1, 0, -1);
+    check_pcihp_bridge_scope(&br1, 0, -1, false);
     acpi_linked_free(&t.lt);
     g_assert_cmpint(qtest_quit(s), ==, 0);
+}
+
+/* ---- acpi-index: AIDX, PDSM and the slots' _DSM ---------------------------- */
+
+/* The raw bytes of Method (@name) in @dsdt (its MethodOp to its end). */
+static GByteArray *aml_method_bytes(const uint8_t *dsdt, const char *name)
+{
+    size_t len = ldl_le(dsdt + 4);
+    GByteArray *out = g_byte_array_new();
+
+    for (size_t i = HDR; i + 6 < len; i++) {
+        size_t nbytes, plen;
+        if (dsdt[i] != 0x14 || (dsdt[i + 1] & 0x30 && dsdt[i + 1] >> 6)) {
+            continue;
+        }
+        plen = aml_pkglen(dsdt + i + 1, len - i - 1, &nbytes);
+        if (i + 1 + plen <= len && i + 1 + nbytes + 4 <= len &&
+            !memcmp(dsdt + i + 1 + nbytes, name, 4)) {
+            g_byte_array_append(out, dsdt + i, 1 + plen);
+            return out;
+        }
+    }
+    g_error("no Method (%s) in the DSDT", name);
+}
+
+/*
+ * The block iasl printed for @head ("Device (S18)", "Method (PDSM"), the
+ * first after @anchor (@last: the last one in the file), each line
+ * stripped of its indentation and of iasl's "//" comments, so blocks
+ * from different places of the namespace compare.
+ */
+static char *dsl_block(const char *dsl, const char *anchor, const char *head,
+                       bool last)
+{
+    const char *from = strstr(dsl, anchor);
+    const char *start = NULL, *p;
+    GString *out = g_string_new(NULL);
+    int depth = 0;
+
+    g_assert_nonnull(from);
+    for (p = strstr(from, head); p; p = last ? strstr(p + 1, head) : NULL) {
+        start = p;
+    }
+    if (!start) {
+        return g_string_free(out, false);       /* "": absent */
+    }
+    for (p = start; *p; ) {
+        const char *eol = strchrnul(p, '\n');
+        g_autofree char *line = g_strndup(p, eol - p);
+        char *comment = strstr(line, "//");
+
+        if (comment) {
+            *comment = 0;
+        }
+        g_string_append_printf(out, "%s\n", g_strstrip(line));
+        for (const char *c = p; c < eol; c++) {
+            depth += (*c == '{') - (*c == '}');
+        }
+        if (depth == 0 && strchr(out->str, '{')) {
+            break;
+        }
+        p = *eol ? eol + 1 : eol;
+    }
+    return g_string_free(out, false);
+}
+
+/* @args under kvmpc and (@qemu) under QEMU 7.2: DSDT and its disassembly. */
+static char *acpi_index_dsdt(const char *args, const char *qemu,
+                             GByteArray **aml)
+{
+    g_autofree char *old_bin = g_strdup(getenv("KVMPC_BINARY"));
+    g_autofree char *full = g_strdup_printf("%s%s", args,
+                                            qemu ? " -accel tcg -S" : "");
+    QTestState *s;
+    char *dsl;
+    Tables t;
+
+    if (qemu) {
+        g_setenv("KVMPC_BINARY", qemu, TRUE);
+    }
+    s = qtest_init(full);
+    if (qemu) {
+        if (old_bin) {
+            g_setenv("KVMPC_BINARY", old_bin, TRUE);
+        } else {
+            g_unsetenv("KVMPC_BINARY");
+        }
+    }
+    load_tables(s, &t);
+    *aml = g_byte_array_new();
+    g_byte_array_append(*aml, t.dsdt, ldl_le(t.dsdt + 4));
+    acpi_linked_free(&t.lt);
+    dsl = dsdt_as_dsl(s);
+    if (qemu) {
+        kill(qtest_pid(s), SIGTERM);    /* QEMU stays up when qtest closes */
+        qtest_quit(s);
+    } else {
+        g_assert_cmpint(qtest_quit(s), ==, 0);
+    }
+    return dsl;
+}
+
+/*
+ * acpi-index's AML against QEMU 7.2's for the same command line: AIDX and
+ * PDSM byte for byte, and the slot objects of the served buses (_ADR,
+ * ASUN, _DSM -> PDSM, _SUN/_EJ0, a VGA's _S1D-_S3D, bridges with their
+ * buses, DVNT, PCNT) line for line under iasl.  @anchor: a line before
+ * the served root bus's objects in both DSDTs (QEMU 7.2 puts them in a
+ * Scope after the ISA devices, kvmpc in \_SB.PCI0 itself); @heads: the
+ * blocks to compare after it ("LAST:" prefix: the last such block, e.g.
+ * the root bus's DVNT after the bridges').
+ */
+static void check_acpi_index_like_qemu(const char *args, const char *anchor,
+                                       const char *const *heads, size_t n)
+{
+    g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+    g_autofree char *ours = NULL, *theirs = NULL;
+    g_autoptr(GByteArray) our_aml = NULL;
+    g_autoptr(GByteArray) their_aml = NULL;
+
+    if (!have_iasl() || !qemu) {
+        g_test_skip("needs iasl (acpica-tools) and qemu-system-x86_64");
+        return;
+    }
+    ours = acpi_index_dsdt(args, NULL, &our_aml);
+    theirs = acpi_index_dsdt(args, qemu, &their_aml);
+    for (const char *const *m = (const char *const[]){ "AIDX", "PDSM",
+                                                       "PCEJ", NULL };
+         *m; m++) {
+        g_autoptr(GByteArray) a = aml_method_bytes(our_aml->data, *m);
+        g_autoptr(GByteArray) b = aml_method_bytes(their_aml->data, *m);
+        g_assert_cmpuint(a->len, ==, b->len);
+        g_assert_cmpmem(a->data, a->len, b->data, b->len);
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool last = g_str_has_prefix(heads[i], "LAST:");
+        const char *head = heads[i] + (last ? 5 : 0);
+        g_autofree char *a = dsl_block(ours, anchor, head, last);
+        g_autofree char *b = dsl_block(theirs, anchor, head, last);
+        g_assert_cmpstr(a, !=, "");
+        if (strcmp(a, b)) {
+            g_error("%s differs from QEMU 7.2's (%s):\n--- kvmpc\n%s"
+                    "--- QEMU\n%s", head, args, a, b);
+        }
+    }
+}
+
+/* pc: pci.0 with the host bridge, a VGA, NICs and slots with an index, a
+ * multifunction slot with a bridge at function 1, a bridge's bus. */
+static void test_acpi_index_like_qemu(void)
+{
+    static const char *const heads[] = {
+        "Device (S00)", "Device (S10)", "Device (S18)", "Device (S20)",
+        "Device (S28)", "Device (S30)", "Device (S31)", "Device (S38)",
+        "LAST:Method (DVNT", "LAST:Method (PCNT",
+    };
+
+    check_acpi_index_like_qemu(
+        "-nodefaults -device VGA,addr=2 "
+        "-device virtio-net-pci,addr=3,acpi-index=5 "
+        "-device pci-bridge,id=br1,chassis_nr=1,addr=5,shpc=off "
+        "-device virtio-rng-pci,bus=br1,addr=2,acpi-index=9 "
+        "-device virtio-rng-pci,addr=6.0,multifunction=on,acpi-index=3 "
+        "-device pci-bridge,id=br2,chassis_nr=2,addr=6.1,shpc=off",
+        "Name (BSEL, Zero)", heads, G_N_ELEMENTS(heads));
+}
+
+/* q35: a root port's link and a bridge's bus (pcie.0 has no selector). */
+static void test_q35_acpi_index_like_qemu(void)
+{
+    static const char *const heads[] = { "Device (S20)", "Device (S28)" };
+
+    check_acpi_index_like_qemu(
+        "-machine q35 -nodefaults "
+        "-device pcie-root-port,id=rp1,chassis=1,addr=4 "
+        "-device virtio-net-pci,bus=rp1,acpi-index=4 "
+        "-device pci-bridge,id=br1,addr=5,chassis_nr=2,shpc=off "
+        "-device virtio-rng-pci,bus=br1,addr=3,acpi-index=6",
+        "Method (PDSM", heads, G_N_ELEMENTS(heads));
 }
 
 /* ---- q35 ----------------------------------------------------------------- */
@@ -1532,6 +1723,9 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/q35-pcihp-switch-like-qemu",
                     test_q35_pcihp_switch_like_qemu);
     g_test_add_func("/acpi/q35-native-like-qemu", test_q35_native_like_qemu);
+    g_test_add_func("/acpi/acpi-index-like-qemu", test_acpi_index_like_qemu);
+    g_test_add_func("/acpi/q35-acpi-index-like-qemu",
+                    test_q35_acpi_index_like_qemu);
     g_test_add_func("/acpi/iasl-memhp", test_iasl_memhp);
     g_test_add_func("/acpi/q35-iasl-memhp", test_q35_iasl_memhp);
     g_test_add_func("/acpi/memhp-no-slots", test_memhp_no_slots);
