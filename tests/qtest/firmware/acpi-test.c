@@ -693,6 +693,42 @@ static char *pcihp_skeleton(const char *dsl)
 }
 
 /*
+ * @args under kvmpc, or with @qemu (its path) under QEMU 7.2, which
+ * Debian builds without a qtest accelerator: TCG, stopped.
+ */
+static QTestState *start_machine(const char *args, const char *qemu)
+{
+    g_autofree char *old_bin = g_strdup(getenv("KVMPC_BINARY"));
+    g_autofree char *full = NULL;
+    QTestState *s;
+
+    if (!qemu) {
+        return qtest_init(args);
+    }
+    full = g_strdup_printf("%s -accel tcg -S", args);
+    g_setenv("KVMPC_BINARY", qemu, TRUE);
+    s = qtest_init(full);
+    if (old_bin) {
+        g_setenv("KVMPC_BINARY", old_bin, TRUE);
+    } else {
+        g_unsetenv("KVMPC_BINARY");
+    }
+    return s;
+}
+
+/* Stop what start_machine() started: kvmpc must exit cleanly; QEMU stays
+ * up when qtest closes, so it is sent SIGTERM. */
+static void stop_machine(QTestState *s, bool qemu)
+{
+    if (qemu) {
+        kill(qtest_pid(s), SIGTERM);
+        qtest_quit(s);
+    } else {
+        g_assert_cmpint(qtest_quit(s), ==, 0);
+    }
+}
+
+/*
  * The same machine under QEMU 7.2 (qemu-system-x86_64, TCG, stopped):
  * the selectors, their nesting and the PCNT walk must be QEMU's.  QEMU's
  * DSDT also describes the present devices (ASUN, _DSM); kvmpc's does not,
@@ -701,8 +737,6 @@ static char *pcihp_skeleton(const char *dsl)
 static void check_pcihp_like_qemu(const char *args)
 {
     g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
-    g_autofree char *old_bin = g_strdup(getenv("KVMPC_BINARY"));
-    g_autofree char *qemu_args = NULL;
     g_autofree char *ours = NULL, *theirs = NULL, *dsl = NULL;
     QTestState *s;
 
@@ -710,24 +744,16 @@ static void check_pcihp_like_qemu(const char *args)
         g_test_skip("needs iasl (acpica-tools) and qemu-system-x86_64");
         return;
     }
-    s = qtest_init(args);
+    s = start_machine(args, NULL);
     dsl = dsdt_as_dsl(s);
     ours = pcihp_skeleton(dsl);
     g_clear_pointer(&dsl, g_free);
-    g_assert_cmpint(qtest_quit(s), ==, 0);
+    stop_machine(s, false);
 
-    g_setenv("KVMPC_BINARY", qemu, TRUE);
-    qemu_args = g_strdup_printf("%s -accel tcg -S", args);
-    s = qtest_init(qemu_args);
-    if (old_bin) {
-        g_setenv("KVMPC_BINARY", old_bin, TRUE);
-    } else {
-        g_unsetenv("KVMPC_BINARY");
-    }
+    s = start_machine(args, qemu);
     dsl = dsdt_as_dsl(s);
     theirs = pcihp_skeleton(dsl);
-    kill(qtest_pid(s), SIGTERM);    /* QEMU stays up when qtest closes */
-    qtest_quit(s);
+    stop_machine(s, true);
 
     g_assert_nonnull(strstr(ours, "Name (BSEL,"));
     if (strcmp(ours, theirs)) {
@@ -762,32 +788,14 @@ static char *q35_osc(const char *dsl)
 static void q35_hotplug_dsl(const char *args, const char *qemu,
                             char **skeleton, char **osc)
 {
-    g_autofree char *old_bin = g_strdup(getenv("KVMPC_BINARY"));
-    g_autofree char *full = g_strdup_printf("-machine q35 %s%s", args,
-                                            qemu ? " -accel tcg -S" : "");
+    g_autofree char *full = g_strdup_printf("-machine q35 %s", args);
     g_autofree char *dsl = NULL;
-    QTestState *s;
+    QTestState *s = start_machine(full, qemu);
 
-    if (qemu) {
-        g_setenv("KVMPC_BINARY", qemu, TRUE);
-    }
-    s = qtest_init(full);
-    if (qemu) {
-        if (old_bin) {
-            g_setenv("KVMPC_BINARY", old_bin, TRUE);
-        } else {
-            g_unsetenv("KVMPC_BINARY");
-        }
-    }
     dsl = dsdt_as_dsl(s);
     *skeleton = pcihp_skeleton(dsl);
     *osc = q35_osc(dsl);
-    if (qemu) {
-        kill(qtest_pid(s), SIGTERM);    /* QEMU stays up when qtest closes */
-        qtest_quit(s);
-    } else {
-        g_assert_cmpint(qtest_quit(s), ==, 0);
-    }
+    stop_machine(s, qemu != NULL);
 }
 
 #define Q35_PCIHP_ARGS \
@@ -1206,35 +1214,16 @@ static char *dsl_block(const char *dsl, const char *anchor, const char *head,
 static char *acpi_index_dsdt(const char *args, const char *qemu,
                              GByteArray **aml)
 {
-    g_autofree char *old_bin = g_strdup(getenv("KVMPC_BINARY"));
-    g_autofree char *full = g_strdup_printf("%s%s", args,
-                                            qemu ? " -accel tcg -S" : "");
-    QTestState *s;
+    QTestState *s = start_machine(args, qemu);
     char *dsl;
     Tables t;
 
-    if (qemu) {
-        g_setenv("KVMPC_BINARY", qemu, TRUE);
-    }
-    s = qtest_init(full);
-    if (qemu) {
-        if (old_bin) {
-            g_setenv("KVMPC_BINARY", old_bin, TRUE);
-        } else {
-            g_unsetenv("KVMPC_BINARY");
-        }
-    }
     load_tables(s, &t);
     *aml = g_byte_array_new();
     g_byte_array_append(*aml, t.dsdt, ldl_le(t.dsdt + 4));
     acpi_linked_free(&t.lt);
     dsl = dsdt_as_dsl(s);
-    if (qemu) {
-        kill(qtest_pid(s), SIGTERM);    /* QEMU stays up when qtest closes */
-        qtest_quit(s);
-    } else {
-        g_assert_cmpint(qtest_quit(s), ==, 0);
-    }
+    stop_machine(s, qemu != NULL);
     return dsl;
 }
 
@@ -1624,8 +1613,7 @@ static void check_numa_like_qemu(const char *machine)
         "-numa node,nodeid=0,memdev=m0,cpus=0-1 "
         "-numa node,nodeid=1,memdev=m1,cpus=2-3 "
         "-numa dist,src=0,dst=1,val=21", machine);
-    g_autofree char *qemu_args = NULL, *dir = NULL, *cmd = NULL;
-    g_autofree char *old_bin = g_strdup(getenv("KVMPC_BINARY"));
+    g_autofree char *dir = NULL, *cmd = NULL;
     const char *names[] = { "SRAT", "SLIT" };
     char *ours[2], *theirs[2];
     QTestState *s;
@@ -1636,32 +1624,23 @@ static void check_numa_like_qemu(const char *machine)
         return;
     }
     dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
-    s = qtest_init(args);
+    s = start_machine(args, NULL);
     load_tables(s, &t);
     g_assert_nonnull(t.srat);
     g_assert_nonnull(t.slit);
     ours[0] = normalised_dsl(dir, "SRAT", t.srat);
     ours[1] = normalised_dsl(dir, "SLIT", t.slit);
     acpi_linked_free(&t.lt);
-    g_assert_cmpint(qtest_quit(s), ==, 0);
+    stop_machine(s, false);
 
-    /* QEMU has no qtest accelerator in Debian's build: TCG, stopped */
-    g_setenv("KVMPC_BINARY", qemu, TRUE);
-    qemu_args = g_strdup_printf("%s -accel tcg -S", args);
-    s = qtest_init(qemu_args);
-    if (old_bin) {
-        g_setenv("KVMPC_BINARY", old_bin, TRUE);
-    } else {
-        g_unsetenv("KVMPC_BINARY");
-    }
+    s = start_machine(args, qemu);
     load_tables(s, &t);
     g_assert_nonnull(t.srat);
     g_assert_nonnull(t.slit);
     theirs[0] = normalised_dsl(dir, "SRAT", t.srat);
     theirs[1] = normalised_dsl(dir, "SLIT", t.slit);
     acpi_linked_free(&t.lt);
-    kill(qtest_pid(s), SIGTERM);    /* QEMU stays up when qtest closes */
-    qtest_quit(s);
+    stop_machine(s, true);
 
     /* not two empty texts: the ranges, the hotplug area, the distances */
     g_assert_nonnull(strstr(ours[0], "Base Address : 0000000100000000"));
