@@ -668,6 +668,25 @@ bool bdrv_create(const char *format, const char *filename, uint64_t size,
     return drv->create(filename, size, opts, errp);
 }
 
+bool bdrv_measure(const char *format, GHashTable *opts, uint64_t size,
+                  BlockDriverState *in_bs, BlockMeasureInfo *out,
+                  GError **errp)
+{
+    const BlockDriver *drv = bdrv_find_format(format);
+
+    memset(out, 0, sizeof(*out));
+    if (!drv) {
+        error_setg(errp, "Unknown file format '%s'", format);
+        return false;
+    }
+    if (!drv->measure) {
+        error_setg(errp, "Format driver '%s' does not support size "
+                   "measurement", format);
+        return false;
+    }
+    return drv->measure(opts, size, in_bs, out, errp);
+}
+
 char *bdrv_backing_path(const char *image, const char *backing)
 {
     char *dir;

@@ -1847,6 +1847,188 @@ static const BlockOptionDesc qcow2_options[] = {
     { NULL },
 };
 
+/* ---- measure (qemu-img measure) --------------------------------------- */
+
+/*
+ * Refcount blocks and table clusters that cover @clusters clusters plus
+ * themselves: the fixed point of "blocks for everything counted so far,
+ * table clusters for the blocks" (every cluster, metadata included, has a
+ * refcount; qcow2 spec, "Host cluster management").
+ */
+static uint64_t refcount_clusters_for(uint64_t clusters, uint64_t cs,
+                                      unsigned refcount_order)
+{
+    uint64_t per_block = cs * 8 >> refcount_order, per_table = cs / 8;
+    uint64_t blocks = 0, table = 0, total = 0, last;
+
+    do {
+        last = total;
+        blocks = DIV_ROUND_UP(clusters + table + blocks, per_block);
+        table = DIV_ROUND_UP(blocks, per_table);
+        total = clusters + blocks + table;
+    } while (total != last);
+    return blocks + table;
+}
+
+/*
+ * An image of @aligned guest bytes with every cluster allocated: the
+ * header cluster, L2 tables for every guest cluster (whole tables), the
+ * L1 table (whole clusters of entries), the refcount structures for all
+ * of it, and the data -- the arithmetic qemu-img measure does, so the
+ * answers are the same.
+ */
+static uint64_t qcow2_fully_allocated(uint64_t aligned, uint64_t cs,
+                                      unsigned refcount_order)
+{
+    uint64_t l2_entries = ALIGN_UP(aligned / cs, cs / 8);
+    uint64_t l1_entries = ALIGN_UP(l2_entries * 8 / cs, cs / 8);
+    uint64_t meta = cs + l2_entries * 8 + l1_entries * 8;
+
+    meta += refcount_clusters_for((meta + aligned) / cs, cs,
+                                  refcount_order) * cs;
+    return meta + aligned;
+}
+
+/* The bitmap directory extension of @s (type, length, data), or NULL. */
+static const uint8_t *find_bitmaps_ext(const Qcow2State *s, uint32_t *len)
+{
+    const GByteArray *e = s->unknown_exts;
+
+    for (size_t off = 0; e && off + 8 <= e->len;) {
+        uint32_t type = ldl_be(e->data + off);
+        uint32_t n = ldl_be(e->data + off + 4);
+
+        if (type == QCOW2_EXT_BITMAPS && off + 8 + n <= e->len) {
+            *len = n;
+            return e->data + off + 8;
+        }
+        off += 8 + ALIGN_UP(n, 8);
+    }
+    return NULL;
+}
+
+#define BITMAP_DIR_MAX      (64 * MiB)      /* QEMU's limit */
+#define BITMAP_ENTRY_FIXED  24
+
+/*
+ * What @in's persistent bitmaps take in a copy with @cs-byte clusters
+ * (qcow2 spec, "Bitmaps extension"): each bitmap's data clusters, the
+ * clusters of its bitmap table, and the directory, as qemu-img counts
+ * them.  No bitmaps extension, or its autoclear bit cleared (another
+ * program wrote the image and they are stale): none.
+ */
+static bool bitmaps_measure(BlockDriverState *in, uint64_t cs,
+                            uint64_t *size, GError **errp)
+{
+    Qcow2State *s = in->opaque;
+    uint64_t dir_size, dir_off, dir_bytes = 0, total = 0;
+    g_autofree uint8_t *dir = NULL;
+    const uint8_t *ext;
+    uint32_t len, nb;
+
+    *size = 0;
+    ext = find_bitmaps_ext(s, &len);
+    if (!ext || len < 24 || !(s->autoclear & 1)) {
+        return true;
+    }
+    nb = ldl_be(ext);
+    dir_size = ldq_be(ext + 8);
+    dir_off = ldq_be(ext + 16);
+    if (dir_size > BITMAP_DIR_MAX) {
+        error_setg(errp, "'%s': bitmap directory too large", s->name);
+        return false;
+    }
+    dir = g_malloc(dir_size ? dir_size : 1);
+    if (dir_size && !bdrv_pread(in->file, dir_off, dir_size, dir, errp)) {
+        return false;
+    }
+    for (uint64_t off = 0, i = 0; i < nb; i++) {
+        uint64_t entry, bits, clusters;
+        uint32_t extra;
+        uint16_t name;
+
+        if (off + BITMAP_ENTRY_FIXED > dir_size) {
+            error_setg(errp, "'%s': bitmap directory truncated", s->name);
+            return false;
+        }
+        /* table offset (8), table size (4), flags (4), type (1),
+         * granularity bits (1), name size (2), extra data size (4) */
+        name = ldw_be(dir + off + 18);
+        extra = ldl_be(dir + off + 20);
+        entry = ALIGN_UP(BITMAP_ENTRY_FIXED + (uint64_t)extra + name, 8);
+        if (dir[off + 17] > 63) {
+            error_setg(errp, "'%s': bad bitmap granularity", s->name);
+            return false;
+        }
+        bits = DIV_ROUND_UP(in->size, 1ULL << dir[off + 17]);
+        clusters = DIV_ROUND_UP(DIV_ROUND_UP(bits, 8), cs);
+        total += clusters * cs + ALIGN_UP(clusters * 8, cs);
+        dir_bytes += entry;
+        off += entry;
+    }
+    *size = total + ALIGN_UP(dir_bytes, cs);
+    return true;
+}
+
+/* Guest bytes of @in a copy must hold: the clusters with data in the
+ * chain (zeroes and holes need none). */
+static bool data_to_copy(BlockDriverState *in, uint64_t cs,
+                         uint64_t *required, GError **errp)
+{
+    uint64_t size = bdrv_getlength(in), pnum;
+
+    *required = 0;
+    for (uint64_t off = 0; off < size; off += pnum) {
+        uint64_t map;
+        BlockDriverState *file;
+        int depth;
+        int st = bdrv_block_status_above(in, off, size - off, &pnum, &map,
+                                         &file, &depth, errp);
+
+        if (st < 0) {
+            return false;
+        }
+        if (!(st & BDRV_BLOCK_ZERO) && (st & BDRV_BLOCK_DATA) &&
+            (st & BDRV_BLOCK_ALLOCATED)) {
+            /* whole clusters: on to the end of the last one touched */
+            pnum = ALIGN_UP(off + pnum, cs) - off;
+            *required += off % cs + pnum;
+        }
+    }
+    return true;
+}
+
+static bool qcow2_measure(GHashTable *opts, uint64_t size,
+                          BlockDriverState *in_bs, BlockMeasureInfo *out,
+                          GError **errp)
+{
+    Qcow2CreateOpts o;
+    uint64_t cs, aligned, required = 0;
+
+    if (!parse_create_opts("qcow2", opts, &o, errp)) {
+        return false;
+    }
+    cs = o.cluster_size;
+    aligned = ALIGN_UP(in_bs ? bdrv_getlength(in_bs) : size, cs);
+    if (in_bs && o.backing_file) {
+        /* what the new backing file shares with @in_bs is unknown */
+        required = aligned;
+    } else if (in_bs && !data_to_copy(in_bs, cs, &required, errp)) {
+        return false;
+    }
+    out->fully_allocated = qcow2_fully_allocated(aligned, cs,
+                                                 o.refcount_order);
+    out->required = out->fully_allocated - aligned + required;
+    out->has_bitmaps = o.version >= 3 && in_bs &&
+                       in_bs->drv == &bdrv_qcow2_driver &&
+                       ((Qcow2State *)in_bs->opaque)->version >= 3;
+    if (out->has_bitmaps &&
+        !bitmaps_measure(in_bs, cs, &out->bitmaps, errp)) {
+        return false;
+    }
+    return true;
+}
+
 const BlockDriver bdrv_qcow2_driver = {
     .options = qcow2_options,
     .format_name = "qcow2",
@@ -1855,6 +2037,7 @@ const BlockDriver bdrv_qcow2_driver = {
     .open = qcow2_open,
     .close = qcow2_close,
     .create = qcow2_create,
+    .measure = qcow2_measure,
     .pread = qcow2_pread,
     .pwrite = qcow2_pwrite,
     .pwrite_zeroes = qcow2_pwrite_zeroes,

@@ -82,6 +82,26 @@ static const BlockOptionDesc raw_options[] = {
     { NULL },
 };
 
+/* A raw copy holds every byte, written or not (qemu-img's answer). */
+static bool raw_measure(GHashTable *opts, uint64_t size,
+                        BlockDriverState *in_bs, BlockMeasureInfo *out,
+                        GError **errp)
+{
+    if (opts && g_hash_table_size(opts)) {
+        GHashTableIter it;
+        gpointer k;
+
+        g_hash_table_iter_init(&it, opts);
+        g_hash_table_iter_next(&it, &k, NULL);
+        error_setg(errp, "raw does not support option '%s'",
+                   (const char *)k);
+        return false;
+    }
+    out->required = in_bs ? bdrv_getlength(in_bs) : ALIGN_UP(size, 512);
+    out->fully_allocated = out->required;
+    return true;
+}
+
 const BlockDriver bdrv_raw_driver = {
     .perm_passthrough = true,
     .options = raw_options,
@@ -89,6 +109,7 @@ const BlockDriver bdrv_raw_driver = {
     .probe = raw_probe,
     .open = raw_open,
     .create = raw_create,
+    .measure = raw_measure,
     .pread = raw_pread,
     .pwrite = raw_pwrite,
     .pwrite_zeroes = raw_pwrite_zeroes,

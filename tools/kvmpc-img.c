@@ -1544,6 +1544,83 @@ static int img_compare(int argc, char **argv)
     return ret;
 }
 
+/* ---- measure --------------------------------------------------------- */
+
+enum { OPT_SIZE = 320 };
+
+static void print_measure(const BlockMeasureInfo *m, bool json)
+{
+    if (json) {
+        printf("{\n");
+        if (m->has_bitmaps) {
+            printf("    \"bitmaps\": %" PRIu64 ",\n", m->bitmaps);
+        }
+        printf("    \"required\": %" PRIu64 ",\n"
+               "    \"fully-allocated\": %" PRIu64 "\n}\n",
+               m->required, m->fully_allocated);
+        return;
+    }
+    printf("required size: %" PRIu64 "\nfully allocated size: %" PRIu64
+           "\n", m->required, m->fully_allocated);
+    if (m->has_bitmaps) {
+        printf("bitmaps size: %" PRIu64 "\n", m->bitmaps);
+    }
+}
+
+static int img_measure(int argc, char **argv)
+{
+    static const struct option lopts[] = {
+        { "output", required_argument, NULL, OPT_OUTPUT },
+        { "size", required_argument, NULL, OPT_SIZE },
+        { "force-share", no_argument, NULL, 'U' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *fmt = NULL, *out_fmt = "raw", *output = "human";
+    const char *size_arg = NULL;
+    GHashTable *opts = new_opts();
+    BlockDriverState *in = NULL;
+    BlockMeasureInfo m;
+    GError *err = NULL;
+    uint64_t size = 0;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "hf:O:o:U", lopts, NULL)) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'O': out_fmt = optarg; break;
+        case 'o': parse_o(opts, optarg); break;
+        case 'U': force_share = true; break;
+        case OPT_OUTPUT: output = output_format(optarg); break;
+        case OPT_SIZE: size_arg = optarg; break;
+        default: die("usage: measure [--output=human|json] [-O fmt] "
+                     "[-o opts] [--size N | [-f fmt] filename]");
+        }
+    }
+    if (argc - optind > 1) {
+        die("measure: at most one filename");
+    }
+    if (size_arg && optind < argc) {
+        die("--size N cannot be used together with a filename.");
+    }
+    if (!size_arg && optind >= argc) {
+        die("Either --size N or one filename must be specified.");
+    }
+    if (size_arg) {
+        size = parse_size_arg(size_arg);
+    } else {
+        in = open_image(argv[optind], fmt, 0);
+    }
+    if (!bdrv_measure(out_fmt, opts, size, in, &m, &err)) {
+        die_err(err);
+    }
+    print_measure(&m, !strcmp(output, "json"));
+    if (in) {
+        bdrv_unref(in);
+    }
+    g_hash_table_unref(opts);
+    return 0;
+}
+
 /* ---- main ------------------------------------------------------------ */
 
 static const struct {
@@ -1560,6 +1637,7 @@ static const struct {
     { "commit", img_commit },
     { "rebase", img_rebase },
     { "compare", img_compare },
+    { "measure", img_measure },
 };
 
 int main(int argc, char **argv)

@@ -93,6 +93,9 @@ struct BlockDriver {
     void (*close)(BlockDriverState *bs);
     bool (*create)(const char *filename, uint64_t size, GHashTable *opts,
                    GError **errp);
+    /* bdrv_measure() for this format (NULL: it cannot say). */
+    bool (*measure)(GHashTable *opts, uint64_t size, BlockDriverState *in_bs,
+                    BlockMeasureInfo *out, GError **errp);
 
     /* Requests arrive bounds-checked against bs->size. */
     bool (*pread)(BlockDriverState *bs, uint64_t off, uint64_t len,

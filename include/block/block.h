@@ -213,6 +213,22 @@ bool bdrv_create(const char *format, const char *filename, uint64_t size,
                  GHashTable *opts, GError **errp);
 
 /*
+ * qemu-img measure: the bytes an image of @format (created with @opts)
+ * needs to hold @in_bs's data (NULL: an empty image of @size bytes), and
+ * fully allocated; @has_bitmaps with the persistent bitmaps' share (a
+ * qcow2 v3 copy of a qcow2 v3 image).
+ */
+typedef struct BlockMeasureInfo {
+    uint64_t required;
+    uint64_t fully_allocated;
+    bool has_bitmaps;
+    uint64_t bitmaps;
+} BlockMeasureInfo;
+bool bdrv_measure(const char *format, GHashTable *opts, uint64_t size,
+                  BlockDriverState *in_bs, BlockMeasureInfo *out,
+                  GError **errp);
+
+/*
  * Make an open node (and its file child) writable or read-only, as block
  * jobs need: a commit writes into a backing node, a snapshot makes the
  * old active layer read-only.  No request may be in flight on it (drain

@@ -655,6 +655,59 @@ def t_compare(tmp):
                                  f"{q.returncode} {q.stdout!r}")
 
 
+@case("measure: kvmpc-img measure answers as qemu-img measure")
+def t_measure(tmp):
+    """The same numbers, lines and JSON as Debian's qemu-img for a qcow2
+    with data and a sub-cluster write, a sparse raw, a backing chain (and
+    a new backing file: all clusters counted), persistent bitmaps (made
+    by qemu-img bitmap), v2, other cluster sizes and refcount widths,
+    --size, raw output, and the two usage errors."""
+    run("qemu-img", "create", "-q", "-f", "qcow2", "m1.qcow2", "100M")
+    run("qemu-io", "-f", "qcow2", "-c", "write 0 1M", "-c", "write 50M 64k",
+        "-c", "write 70001 3", "m1.qcow2")
+    run("qemu-img", "create", "-q", "-f", "raw", "m2.raw", "10M")
+    run("qemu-io", "-f", "raw", "-c", "write 1M 100k", "m2.raw")
+    run("qemu-img", "create", "-q", "-f", "qcow2", "-b", "m1.qcow2", "-F",
+        "qcow2", "mt.qcow2")
+    run("qemu-io", "-f", "qcow2", "-c", "write 2M 4k", "mt.qcow2")
+    run("qemu-img", "create", "-q", "-f", "qcow2", "mb.qcow2", "64M")
+    run("qemu-img", "bitmap", "--add", "mb.qcow2", "b0")
+    run("qemu-img", "bitmap", "--add", "-g", "4096", "mb.qcow2",
+        "bitmap-with-a-longer-name")
+    cases = [
+        ["-O", "qcow2", "m1.qcow2"],
+        ["-O", "qcow2", "--output=json", "m1.qcow2"],
+        ["-O", "raw", "m1.qcow2"], ["m1.qcow2"],
+        ["-O", "qcow2", "m2.raw"],
+        ["-O", "qcow2", "-o", "compat=0.10", "m1.qcow2"],
+        ["-O", "qcow2", "mt.qcow2"],
+        ["-O", "qcow2", "-o", "backing_file=m1.qcow2,backing_fmt=qcow2",
+         "mt.qcow2"],
+        ["-O", "qcow2", "mb.qcow2"],
+        ["-O", "qcow2", "--output=json", "mb.qcow2"],
+        ["-O", "qcow2", "-o", "cluster_size=512", "mb.qcow2"],
+        ["-O", "qcow2", "--size", "1G"],
+        ["-O", "qcow2", "-o", "cluster_size=4k", "--size", "1G"],
+        ["-O", "qcow2", "-o", "refcount_bits=1", "--size", "1G"],
+        ["-O", "qcow2", "-o", "cluster_size=2M", "--size", "100G"],
+        ["-O", "qcow2", "--size", "3T"], ["--size", "1000", "-O", "qcow2"],
+        ["--size", "1G", "-O", "raw"],
+        [], ["--size", "1G", "m1.qcow2"],
+    ]
+    for args in cases:
+        k = run(KIMG, "measure", *args, check=False)
+        q = run("qemu-img", "measure", *args, check=False)
+        if (k.returncode, k.stdout) != (q.returncode, q.stdout):
+            raise AssertionError(f"measure {' '.join(args)}: kvmpc-img "
+                                 f"{k.returncode} {k.stdout!r} "
+                                 f"{k.stderr!r}, qemu-img {q.returncode} "
+                                 f"{q.stdout!r}")
+        if q.returncode and \
+                q.stderr.split(": ", 1)[-1] != k.stderr.split(": ", 1)[-1]:
+            raise AssertionError(f"measure {' '.join(args)}: {k.stderr!r} "
+                                 f"vs {q.stderr!r}")
+
+
 def main():
     if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
         print("1..0 # SKIP qemu-img/qemu-io not installed (qemu-utils)")
