@@ -142,13 +142,19 @@ static uint32_t pcihp_slot_acpi_index(AcpiPciHpState *s, uint32_t slots)
     return pci_slot_acpi_index(bus, __builtin_ctz(slots));
 }
 
+/*
+ * The registers are dwords: QEMU accepts only 4-byte accesses there
+ * (valid sizes 4..4), so a byte or word read gives 0 and changes nothing
+ * (it must not clear PCIU or the latched acpi-index), and such a write
+ * is dropped.
+ */
 static uint64_t pcihp_read(void *opaque, uint64_t addr, unsigned size)
 {
     AcpiPciHpState *s = opaque;
     unsigned bsel = s->hotplug_select;
     uint32_t val = 0;
 
-    if (bsel >= ACPI_PCIHP_MAX_HOTPLUG_BUS) {
+    if (size != 4 || bsel >= ACPI_PCIHP_MAX_HOTPLUG_BUS) {
         return 0;
     }
     switch (addr) {
@@ -182,6 +188,9 @@ static void pcihp_write(void *opaque, uint64_t addr, uint64_t val,
 {
     AcpiPciHpState *s = opaque;
 
+    if (size != 4) {
+        return;
+    }
     s->acpi_index = 0;
     switch (addr) {
     case ACPI_PCIHP_EJ:
@@ -202,7 +211,7 @@ static void pcihp_write(void *opaque, uint64_t addr, uint64_t val,
 static const MemoryRegionOps pcihp_ops = {
     .read = pcihp_read,
     .write = pcihp_write,
-    .min_access_size = 4,
+    .min_access_size = 1,       /* narrower ones reach us, to be refused */
     .max_access_size = 4,
 };
 

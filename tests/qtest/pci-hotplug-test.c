@@ -103,6 +103,12 @@ static void test_add_eject(void)
                "\"driver\": \"virtio-net-pci\", \"id\": \"nic1\","
                "\"netdev\": \"n0\", \"addr\": \"5\"}}");
     assert_gpe_and_ack(&e);
+    /* Byte and word accesses are not the registers' (QEMU 7.2 accepts
+     * dwords only): 0, and PCIU stays. */
+    g_assert_cmphex(qtest_inb(e.qts, PCIHP_UP), ==, 0);
+    g_assert_cmphex(qtest_inw(e.qts, PCIHP_UP), ==, 0);
+    qtest_outb(e.qts, PCIHP_SEL, 1);
+    g_assert_cmphex(qtest_inl(e.qts, PCIHP_SEL), ==, 0);
     /* PCIU names slot 5 once (cleared by the read, as QEMU 7.2). */
     g_assert_cmphex(qtest_inl(e.qts, PCIHP_UP), ==, 1u << 5);
     g_assert_cmphex(qtest_inl(e.qts, PCIHP_UP), ==, 0);
