@@ -165,6 +165,7 @@ static const struct { const char *alias, *name; } feature_aliases[] = {
 #define CPUID_1_ECX_PDCM    (1u << 15)  /* IA32_PERF_CAPABILITIES */
 #define CPUID_EXT2_LM       (1u << 29)  /* CPUID.80000001H:EDX */
 #define CPUID_EXT3_PERFCORE (1u << 23)  /* CPUID.80000001H:ECX */
+#define CPUID_EXT3_SVM      (1u << 2)
 /* QEMU's phys-bits for a 64-bit named model (TCG_PHYS_ADDR_BITS) */
 #define DEFAULT_PHYS_BITS   40
 /* KVM's local APIC timer counts at 1 GHz (one bus cycle a nanosecond) */
@@ -178,6 +179,11 @@ static const struct { const char *alias, *name; } feature_aliases[] = {
 #define KVM_DEFAULT_FEATURES ((1u << 0) | (1u << 1) | (1u << 3) | (1u << 4) | \
                               (1u << 5) | (1u << 6) | (1u << 24))
 #define KVM_DEFAULT_1_ECX    (1u << 21)     /* x2apic */
+/* ... and switch acpi, monitor and svm off (a KVM guest has no ACPI
+ * thermal MSRs, MONITOR/MWAIT exits, or nested SVM by default). */
+#define KVM_DEFAULT_OFF_1_EDX   (1u << 22)  /* acpi */
+#define KVM_DEFAULT_OFF_1_ECX   (1u << 3)   /* monitor */
+#define KVM_DEFAULT_OFF_EXT3    (1u << 2)   /* svm */
 
 typedef struct X86CPUModel {
     const char *name;
@@ -309,6 +315,9 @@ static void build_model_list(void)
             apply_feature_list(&base, d->features);
             base.features[FEAT_1_ECX] |= KVM_DEFAULT_1_ECX;
             base.features[FEAT_KVM] |= KVM_DEFAULT_FEATURES;
+            base.features[FEAT_1_EDX] &= ~KVM_DEFAULT_OFF_1_EDX;
+            base.features[FEAT_1_ECX] &= ~KVM_DEFAULT_OFF_1_ECX;
+            base.features[FEAT_8000_0001_ECX] &= ~KVM_DEFAULT_OFF_EXT3;
             m = base;
             m.name = g_strdup_printf("%s-v1", d->name);
             g_array_append_val(cpu_models, m);
@@ -1070,6 +1079,7 @@ static bool compute_features_filtered(const X86CPUConfig *cfg,
                                       GError **errp)
 {
     bool filtered = false;
+    uint32_t wanted[FEATURE_WORDS];
 
     for (unsigned w = 0; w < FEATURE_WORDS; w++) {
         uint32_t supported = supported_word(sup, w);
@@ -1078,6 +1088,12 @@ static bool compute_features_filtered(const X86CPUConfig *cfg,
             base &= ~unmigratable_flags(w);
         }
         uint32_t want = (base | cfg->plus[w]) & ~cfg->minus[w];
+
+        if (w == FEAT_SVM && !(wanted[FEAT_8000_0001_ECX] & CPUID_EXT3_SVM)) {
+            /* QEMU's feature dependency: no SVM features without svm */
+            want = 0;
+        }
+        wanted[w] = want;
         uint32_t missing = want & ~supported;
 
         if (w == FEAT_1_ECX) {
@@ -1823,6 +1839,10 @@ GPtrArray *x86_cpu_model_unavailable(const char *name,
     }
     for (unsigned w = 0; w < FEATURE_WORDS; w++) {
         uint32_t have = supported_word(supported, w);
+        if (w == FEAT_SVM &&
+            !(m->features[FEAT_8000_0001_ECX] & CPUID_EXT3_SVM)) {
+            continue;       /* SVM's features need svm (QEMU) */
+        }
         for (unsigned b = 0; b < 32; b++) {
             const char *n = feature_words[w].names[b];
             if (n && (m->features[w] & (1u << b)) && !(have & (1u << b)) &&

@@ -11,12 +11,12 @@ import os
 import shutil
 import subprocess
 import sys
-from qmplib import (QMP, SKIP, check, check_eq, no_kvm, run_tests,
-                    start_qmp_vm)
+from qmplib import (QMP, SKIP, TestFailure, check, check_eq, no_kvm,
+                    run_tests, start_qmp_vm)
 
 # Set by the accelerator, not by the model (QEMU's kvm_default_props /
 # TCG's hypervisor bit).
-ACCEL_DEPENDENT = {"hypervisor", "x2apic"}
+ACCEL_DEPENDENT = {"hypervisor", "x2apic", "acpi", "monitor", "svm"}
 
 
 class Qemu:
@@ -157,6 +157,40 @@ def test_against_qemu(binary):
         vm.close()
 
 
+def test_unavailable_under_kvm(binary):
+    """Under KVM on this host: every model's unavailable-features is the
+    set Debian's QEMU 7.2 reports under KVM on the same host (QEMU's KVM
+    defaults switch acpi, monitor and svm off for named models, and SVM's
+    features need svm)."""
+    qemu_bin = shutil.which("qemu-system-x86_64")
+    if not qemu_bin:
+        print("SKIP test_unavailable_under_kvm: qemu-system-x86_64 is not "
+              "installed")
+        return
+    script = ('{"execute":"qmp_capabilities"}\n'
+              '{"execute":"query-cpu-definitions"}\n{"execute":"quit"}\n')
+
+    def definitions(argv):
+        r = subprocess.run(argv + ["-accel", "kvm", "-S", "-nodefaults",
+                                   "-display", "none", "-qmp", "stdio"],
+                           input=script, capture_output=True, text=True,
+                           timeout=60)
+        for line in r.stdout.splitlines():
+            msg = json.loads(line)
+            if isinstance(msg.get("return"), list):
+                return {d["name"]: set(d.get("unavailable-features", []))
+                        for d in msg["return"]}
+        raise TestFailure("no query-cpu-definitions from %s: %s"
+                          % (argv[0], r.stderr[-500:]))
+    theirs = definitions([qemu_bin, "-machine", "pc"])
+    mine = definitions([binary, "-machine", "pc"])
+    for name in sorted(mine):
+        if name in ("host", "max"):
+            continue
+        check_eq(sorted(mine[name]), sorted(theirs.get(name, set())),
+                 "%s unavailable-features under KVM" % name)
+
+
 @no_kvm
 def test_cpu_help(binary):
     out = subprocess.run([binary, "-cpu", "help"], capture_output=True,
@@ -188,4 +222,4 @@ def test_cpu_help(binary):
 
 
 if __name__ == "__main__":
-    run_tests([test_against_qemu, test_cpu_help])
+    run_tests([test_against_qemu, test_unavailable_under_kvm, test_cpu_help])
