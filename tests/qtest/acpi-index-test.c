@@ -29,25 +29,14 @@ typedef struct Env {
 
 static void env_start(Env *e, const char *args, const char *qemu)
 {
-    g_autofree char *old_bin = g_strdup(getenv("KVMPC_BINARY"));
     g_autofree char *sock = NULL, *full = NULL;
 
     e->qemu = qemu != NULL;
-    e->dir = g_dir_make_tmp("kvmpc-aidx-XXXXXX", NULL);
+    e->dir = g_dir_make_tmp(NULL, NULL);
     sock = g_build_filename(e->dir, "qmp.sock", NULL);
-    full = g_strdup_printf("-nodefaults %s%s -qmp unix:%s,server=on,wait=off",
-                           args, qemu ? " -accel tcg -S" : "", sock);
-    if (qemu) {
-        g_setenv("KVMPC_BINARY", qemu, TRUE);
-    }
-    e->qts = qtest_init(full);
-    if (qemu) {
-        if (old_bin) {
-            g_setenv("KVMPC_BINARY", old_bin, TRUE);
-        } else {
-            g_unsetenv("KVMPC_BINARY");
-        }
-    }
+    full = g_strdup_printf("-nodefaults %s -qmp unix:%s,server=on,wait=off",
+                           args, sock);
+    e->qts = qemu ? qtest_init_qemu(qemu, full) : qtest_init(full);
     e->qmp = qmp_connect(sock);
     unlink(sock);
 }
@@ -56,12 +45,12 @@ static void env_end(Env *e)
 {
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", e->dir);
 
+    int status;
+
     qmp_close(e->qmp);
-    if (e->qemu) {
-        kill(qtest_pid(e->qts), SIGTERM);   /* QEMU stays up otherwise */
-        qtest_quit(e->qts);
-    } else {
-        g_assert_cmpint(qtest_quit(e->qts), ==, 0);
+    status = qtest_quit(e->qts);
+    if (!e->qemu) {
+        g_assert_cmpint(status, ==, 0);
     }
     g_assert_cmpint(system(cmd), ==, 0);
     g_free(e->dir);

@@ -39,6 +39,8 @@ struct QTestState {
     int status;             /* exit status (or 128 + signal) once exited */
     char *last_cmd;         /* for failure messages */
     char *tmpdir, *sock_path, *firmware_path;
+    const char *binary;     /* kvmpc, or QEMU 7.2 as a reference peer */
+    bool qemu_peer;
 };
 
 /* ---- failure and process handling ----------------------------------- */
@@ -194,7 +196,7 @@ static GPtrArray *build_argv(QTestState *s, const char *extra_args)
         g_error("libqtest: bad arguments '%s': %s", extra_args, err->message);
     }
     g_clear_error(&err);
-    g_ptr_array_add(argv, g_strdup(qtest_kvmpc_binary()));
+    g_ptr_array_add(argv, g_strdup(s->binary));
     g_ptr_array_add(argv, g_strdup("-qtest"));
     g_ptr_array_add(argv, g_strdup_printf("unix:%s", s->sock_path));
     if (!getenv("QTEST_LOG")) {
@@ -266,7 +268,8 @@ static void accept_connection(QTestState *s, int listen_fd)
     qtest_fail(s, "kvmpc did not connect within %d s", timeout_ms() / 1000);
 }
 
-QTestState *qtest_init(const char *extra_args)
+static QTestState *init_binary(const char *binary, bool qemu_peer,
+                               const char *extra_args)
 {
     QTestState *s = g_new0(QTestState, 1);
     g_autoptr(GPtrArray) argv = NULL;
@@ -274,6 +277,8 @@ QTestState *qtest_init(const char *extra_args)
     GError *err = NULL;
     int listen_fd;
 
+    s->binary = binary;
+    s->qemu_peer = qemu_peer;
     s->fd = -1;
     s->rx = g_string_new(NULL);
     s->tmpdir = g_dir_make_tmp("kvmpc-qtest-XXXXXX", &err);
@@ -294,6 +299,19 @@ QTestState *qtest_init(const char *extra_args)
     unlink(s->sock_path);
     g_clear_pointer(&s->last_cmd, g_free);
     return s;
+}
+
+QTestState *qtest_init(const char *extra_args)
+{
+    return init_binary(qtest_kvmpc_binary(), false, extra_args);
+}
+
+QTestState *qtest_init_qemu(const char *qemu, const char *extra_args)
+{
+    g_autofree char *args = g_strdup_printf("%s -accel tcg -S",
+                                            extra_args ? extra_args : "");
+
+    return init_binary(qemu, true, args);
 }
 
 QTestState *qtest_initf(const char *fmt, ...)
@@ -335,6 +353,9 @@ int qtest_quit(QTestState *s)
     if (s->fd >= 0) {
         close(s->fd);
         s->fd = -1;
+    }
+    if (s->qemu_peer && !s->exited) {
+        kill(s->pid, SIGTERM);      /* QEMU stays up when qtest closes */
     }
     if (!wait_child(s, timeout_ms())) {
         g_printerr("libqtest: kvmpc still running %d s after its client "

@@ -29,6 +29,15 @@ typedef struct QTestState QTestState;
  */
 QTestState *qtest_init(const char *extra_args);
 QTestState *qtest_initf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/*
+ * The same session with QEMU 7.2 (@qemu: qemu-system-x86_64's path) as a
+ * reference peer, for tests that compare kvmpc's answers with QEMU's:
+ * Debian builds it without the qtest accelerator, so it runs under TCG,
+ * stopped ("-accel tcg -S" follow @extra_args).  qtest_quit() ends it
+ * with SIGTERM, since QEMU stays up when its qtest client leaves; its
+ * status is then not kvmpc's.
+ */
+QTestState *qtest_init_qemu(const char *qemu, const char *extra_args);
 
 /*
  * End the session: close the socket (kvmpc exits when its client goes),

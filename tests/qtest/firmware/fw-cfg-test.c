@@ -114,8 +114,6 @@ static void test_numa_entry_like_qemu(void)
         "-numa node,nodeid=0,memdev=m0 -numa node,nodeid=1,memdev=m1 "
         "-numa cpu,node-id=1,socket-id=0 -numa cpu,node-id=0,socket-id=1";
     g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
-    g_autofree char *qemu_args = g_strdup_printf("%s -accel tcg -S", args);
-    g_autofree char *old_bin = g_strdup(getenv("KVMPC_BINARY"));
     uint8_t ours[8 * 12], theirs[8 * 12];  /* 1 + 7 + 2 words, and past */
     QTestState *s;
 
@@ -126,15 +124,8 @@ static void test_numa_entry_like_qemu(void)
     s = qtest_init(args);
     fw_cfg_read_entry(s, FW_CFG_NUMA, ours, sizeof(ours));
     g_assert_cmpint(qtest_quit(s), ==, 0);
-    g_setenv("KVMPC_BINARY", qemu, TRUE);
-    s = qtest_init(qemu_args);
-    if (old_bin) {
-        g_setenv("KVMPC_BINARY", old_bin, TRUE);
-    } else {
-        g_unsetenv("KVMPC_BINARY");
-    }
+    s = qtest_init_qemu(qemu, args);
     fw_cfg_read_entry(s, FW_CFG_NUMA, theirs, sizeof(theirs));
-    kill(qtest_pid(s), SIGTERM);    /* QEMU stays up when qtest closes */
     qtest_quit(s);
     g_assert_cmpuint(ldq_le(ours), ==, 2);
     g_assert_cmpuint(ldq_le(ours + 8), ==, 1);          /* APIC ID 0 */
