@@ -47,6 +47,7 @@ typedef struct ValuesCtx {
     StatsList *stats;
 } ValuesCtx;
 
+/* @name is in @names, or @names is absent (everything wanted). */
 static bool name_wanted(strList *names, const char *name)
 {
     if (!names) {
@@ -116,25 +117,19 @@ static bool kvm_requested(StatsRequestList *providers, strList **names)
 }
 
 /* Prepend a result for one set of statistics, if any was wanted. */
-static bool add_result(StatsResultList **out, ValuesCtx *c, char *qom_path)
+static void add_result(StatsResultList **out, ValuesCtx *c, char *qom_path)
 {
     StatsResult *r;
 
     if (!c->stats) {
         g_free(qom_path);
-        return true;
+        return;
     }
     r = g_new0(StatsResult, 1);
     r->provider = STATS_PROVIDER_KVM;
     r->qom_path = qom_path;
     r->stats = c->stats;
     QAPI_LIST_PREPEND(*out, r);
-    return true;
-}
-
-static bool vcpu_wanted(strList *vcpus, const char *qom_path)
-{
-    return name_wanted(vcpus, qom_path);
 }
 
 StatsResultList *qmp_query_stats(StatsFilter *filter, GError **errp)
@@ -160,7 +155,7 @@ StatsResultList *qmp_query_stats(StatsFilter *filter, GError **errp)
         KvmVcpuInfo vi;
 
         if (!kvm_vcpu_info(i, &vi) ||
-            !vcpu_wanted(filter->u.vcpu.vcpus, path)) {
+            !name_wanted(filter->u.vcpu.vcpus, path)) {
             continue;
         }
         if (!kvm_stats_vcpu(i, true, add_value, &c, errp) && *errp) {
