@@ -775,6 +775,11 @@ DeviceState *blk_get_attached_dev(BlockBackend *blk)
     return blk->dev;
 }
 
+bool blk_has_device(BlockBackend *blk)
+{
+    return blk->dev || blk->dev_ops;
+}
+
 void blk_set_dev_child(BlockBackend *blk, const char *child)
 {
     blk->dev_child = child;

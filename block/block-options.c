@@ -14,8 +14,10 @@
  */
 #include "qemu/osdep.h"
 #include "block/block-int.h"
+#include "block/block-backend.h"
 #include "qobject/qbool.h"
 #include "qobject/qdict.h"
+#include "qobject/qlist.h"
 #include "qobject/qnum.h"
 #include "qobject/qstring.h"
 
@@ -526,4 +528,283 @@ BlockDriverState *bdrv_open_options(QDict *opts, GError **errp)
         return NULL;
     }
     return bs;
+}
+
+/* ---- blockdev-reopen ------------------------------------------------------- */
+
+/*
+ * One node's new options, checked (QEMU 7.2's rules and words): the
+ * generic keys set the node's flags (omitted: their defaults), "backing"
+ * may name another node or null (omitted: unchanged), the other children
+ * and the driver's own keys must stay what they are: kvmpc changes no
+ * driver option of an open node.
+ */
+typedef struct ReopenEntry {
+    BlockDriverState *bs;
+    int flags;                      /* the generic flags wanted */
+    bool set_backing;
+    BlockDriverState *backing;      /* referenced */
+    int old_flags;
+    BlockDriverState *old_backing;  /* after commit: referenced */
+    bool committed;
+} ReopenEntry;
+
+/* Flags blockdev-reopen changes; the rest stay as the node was opened. */
+#define REOPEN_FLAGS (BDRV_O_RDWR | BDRV_O_UNMAP | BDRV_O_DETECT_ZEROES | \
+                      BDRV_O_DETECT_ZEROES_UNMAP | BDRV_O_NO_FLUSH)
+
+static bool reopen_check_child(OpenCtx *c, BlockDriverState *bs,
+                               const char *key, BlockOptionType type,
+                               ReopenEntry *e, GError **errp)
+{
+    QObject *v = qdict_get(c->opts, key);
+    QString *ref = qobject_to(QString, v);
+    BlockDriverState *child = type == BOPT_CHILD_FILE ? bs->file : bs->backing;
+    BlockDriverState *want = NULL;
+
+    if (!v) {
+        return true;                /* omitted: unchanged */
+    }
+    if (qobject_to(QDict, v)) {
+        /* QEMU names the first key of the inline definition */
+        error_setg(errp, "Cannot change the option '%s.driver'", key);
+        return false;
+    }
+    if (ref) {
+        want = bdrv_find_node(qstring_get_str(ref));
+        if (!want) {
+            error_setg(errp, "Cannot find device='' nor node-name='%s'",
+                       qstring_get_str(ref));
+            return false;
+        }
+    }
+    if (want == child) {
+        return true;
+    }
+    if (type == BOPT_CHILD_FILE) {
+        error_setg(errp, "Cannot change the option '%s'", key);
+        return false;
+    }
+    if (want && bdrv_chain_contains(want, bs)) {
+        error_setg(errp, "Making '%s' a backing child of '%s' would create "
+                   "a cycle", bdrv_node_name(want), bdrv_node_name(bs));
+        return false;
+    }
+    e->set_backing = true;
+    e->backing = want;
+    if (want) {
+        bdrv_ref(want);
+    }
+    return true;
+}
+
+/* The driver's own keys: only what the node has already ("filename"). */
+static bool reopen_check_driver_keys(OpenCtx *c, BlockDriverState *bs,
+                                     GError **errp)
+{
+    for (const QDictEntry *ent = qdict_first(c->opts); ent;
+         ent = qdict_next(c->opts, ent)) {
+        const char *k = qdict_entry_key(ent);
+        const BlockOptionDesc *d = find_desc(c->drv->options, k);
+
+        if (!d || d->type == BOPT_CHILD_FILE ||
+            d->type == BOPT_CHILD_BACKING || find_desc(generic_options, k)) {
+            continue;
+        }
+        if (!strcmp(k, "filename") && bs->filename &&
+            !g_strcmp0(qdict_get_try_str(c->opts, k), bs->filename)) {
+            continue;
+        }
+        error_setg(errp, "Cannot change the option '%s'", k);
+        return false;
+    }
+    return true;
+}
+
+static bool reopen_check(OpenCtx *c, BlockDriverState *bs, ReopenEntry *e,
+                         GError **errp);
+
+/* A device writes through @bs (it follows the medium's read-only flag:
+ * turning the node read-only under it is refused, as QEMU refuses it). */
+static bool has_writing_device(BlockDriverState *bs)
+{
+    GPtrArray *blks = blk_list();
+
+    for (unsigned i = 0; i < blks->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(blks, i);
+
+        if (blk_bs(blk) == bs && blk_has_device(blk) &&
+            !bdrv_is_read_only(bs)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool reopen_prepare(QDict *opts, size_t index, ReopenEntry *e,
+                           GError **errp)
+{
+    const char *name = qdict_get_try_str(opts, "node-name");
+    OpenCtx c = { .prefix = "" };
+    g_autofree char *prefix = NULL;
+    BlockDriverState *bs;
+    bool ok;
+
+    if (!name) {
+        error_setg(errp, "node-name not specified");
+        return false;
+    }
+    bs = bdrv_find_node(name);
+    if (!bs) {
+        error_setg(errp, "Failed to find node with node-name='%s'", name);
+        return false;
+    }
+    e->bs = bs;
+    prefix = g_strdup_printf("options[%zu].", index);
+    c.prefix = prefix;
+    c.opts = qdict_clone_shallow(opts);
+    qdict_del(c.opts, "node-name");
+    ok = reopen_check(&c, bs, e, errp);
+    qobject_unref(c.opts);
+    return ok;
+}
+
+static bool reopen_check(OpenCtx *c, BlockDriverState *bs, ReopenEntry *e,
+                         GError **errp)
+{
+    if (!find_driver(c, errp)) {
+        return false;
+    }
+    if (c->drv != bs->drv) {
+        error_setg(errp, "Cannot change the option 'driver'");
+        return false;
+    }
+    if (!check_keys(c, errp) || !parse_generic(c, errp) ||
+        !reopen_check_driver_keys(c, bs, errp)) {
+        return false;
+    }
+    if ((c->flags ^ bs->flags) & BDRV_O_NOCACHE) {
+        error_setg(errp, "Cannot change the option 'cache.direct'");
+        return false;
+    }
+    if ((c->flags ^ bs->flags) & BDRV_O_FORCE_SHARE) {
+        error_setg(errp, "Cannot change the option 'force-share'");
+        return false;
+    }
+    for (const BlockOptionDesc *d = c->drv->options; d && d->name; d++) {
+        if ((d->type == BOPT_CHILD_FILE || d->type == BOPT_CHILD_BACKING) &&
+            !reopen_check_child(c, bs, d->name, d->type, e, errp)) {
+            return false;
+        }
+    }
+    e->flags = c->flags & REOPEN_FLAGS;
+    if (!(e->flags & BDRV_O_RDWR) && has_writing_device(bs)) {
+        error_setg(errp, "Read-only block node '%s' cannot support "
+                   "read-write users", bdrv_node_name(bs));
+        return false;
+    }
+    return true;
+}
+
+/* Apply one entry (no request in flight); false leaves it as it was. */
+static bool reopen_commit(ReopenEntry *e, GError **errp)
+{
+    BlockDriverState *bs = e->bs;
+
+    e->old_flags = bs->flags;
+    if (!bdrv_reopen_rw(bs, e->flags & BDRV_O_RDWR, errp)) {
+        return false;
+    }
+    bs->flags = (bs->flags & ~REOPEN_FLAGS) | e->flags;
+    if (e->set_backing) {
+        e->old_backing = bs->backing;
+        bs->backing = e->backing;
+        e->backing = NULL;          /* the node's reference now */
+        if (bs->backing) {
+            bs->flags &= ~BDRV_O_NO_BACKING;
+        }
+    }
+    e->committed = true;
+    return true;
+}
+
+static void reopen_undo(ReopenEntry *e)
+{
+    BlockDriverState *bs = e->bs;
+
+    if (!e->committed) {
+        return;
+    }
+    if (e->set_backing) {
+        BlockDriverState *now = bs->backing;
+
+        bs->backing = e->old_backing;
+        e->old_backing = now;       /* dropped by reopen_free */
+    }
+    bdrv_reopen_rw(bs, e->old_flags & BDRV_O_RDWR, NULL);
+    bs->flags = e->old_flags;
+    e->committed = false;
+}
+
+static void reopen_free(ReopenEntry *e)
+{
+    if (e->backing) {
+        bdrv_unref(e->backing);
+    }
+    if (e->old_backing) {
+        bdrv_unref(e->old_backing);
+    }
+}
+
+bool bdrv_reopen_options_list(QList *list, GError **errp)
+{
+    size_t n = qlist_size(list), i = 0;
+    g_autofree ReopenEntry *ents = g_new0(ReopenEntry, n ? n : 1);
+    const QListEntry *le;
+    bool ok = true;
+
+    /* Every entry is checked before any changes (all or nothing). */
+    QLIST_FOREACH_ENTRY(list, le) {
+        QDict *opts = qobject_to(QDict, qlist_entry_obj(le));
+
+        if (!opts) {
+            error_setg(errp, "Invalid parameter type for 'options[%zu]', "
+                       "expected: object", i);
+            ok = false;
+            break;
+        }
+        ok = reopen_prepare(opts, i, &ents[i], errp);
+        i++;                        /* reopen_free drops what it took */
+        if (!ok) {
+            break;
+        }
+    }
+    for (size_t j = 0; ok && j < i; j++) {
+        for (size_t k = 0; ok && k < j; k++) {
+            if (ents[k].bs == ents[j].bs) {
+                error_setg(errp, "Block node '%s' appears more than once",
+                           bdrv_node_name(ents[j].bs));
+                ok = false;
+            }
+        }
+    }
+    if (ok) {
+        bdrv_perm_hold();
+        for (size_t j = 0; ok && j < i; j++) {
+            ok = reopen_commit(&ents[j], errp);
+        }
+        if (!bdrv_perm_release(ok ? errp : NULL) && ok) {
+            ok = false;
+        }
+        if (!ok) {
+            for (size_t j = i; j-- > 0;) {
+                reopen_undo(&ents[j]);
+            }
+            bdrv_refresh_perms(NULL);
+        }
+    }
+    for (size_t j = 0; j < i; j++) {
+        reopen_free(&ents[j]);
+    }
+    return ok;
 }

@@ -843,6 +843,43 @@ bool bdrv_pread(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
     return bs->drv->pread(bs, offset, bytes, buf, errp);
 }
 
+bool bdrv_set_before_write(BlockDriverState *bs, BdrvBeforeWrite *hook)
+{
+    if (hook && g_atomic_pointer_get(&bs->before_write)) {
+        return false;
+    }
+    g_atomic_pointer_set(&bs->before_write, hook);
+    /* A request that loaded the old hook holds a use until it returns. */
+    while (!hook && g_atomic_int_get(&bs->before_write_users)) {
+        g_usleep(50);
+    }
+    return true;
+}
+
+/*
+ * Run the node's before-write hook for a request about to change
+ * [offset, offset + bytes).  No hook: one atomic load.  The use count
+ * is taken before the hook is loaded again, so a remover that saw no
+ * use after clearing the pointer can free what it pointed at.
+ */
+static bool run_before_write(BlockDriverState *bs, uint64_t offset,
+                             uint64_t bytes, GError **errp)
+{
+    BdrvBeforeWrite *hook;
+    bool ok = true;
+
+    if (!g_atomic_pointer_get(&bs->before_write)) {
+        return true;
+    }
+    g_atomic_int_inc(&bs->before_write_users);
+    hook = g_atomic_pointer_get(&bs->before_write);
+    if (hook) {
+        ok = hook->fn(hook->opaque, offset, bytes, errp);
+    }
+    g_atomic_int_dec_and_test(&bs->before_write_users);
+    return ok;
+}
+
 static bool write_through(BlockDriverState *bs, GError **errp)
 {
     return !(bs->flags & BDRV_O_WRITETHROUGH) || bdrv_flush(bs, errp);
@@ -883,6 +920,9 @@ bool bdrv_pwrite(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
     }
     if (!bytes) {
         return true;
+    }
+    if (!run_before_write(bs, offset, bytes, errp)) {
+        return false;
     }
     if (detect_zeroes(bs, bytes, buf)) {
         /* With detect-zeroes=unmap the zeroes may become holes, but only
@@ -933,6 +973,9 @@ bool bdrv_pwrite_zeroes(BlockDriverState *bs, uint64_t offset,
     if (!bytes) {
         return true;
     }
+    if (!run_before_write(bs, offset, bytes, errp)) {
+        return false;
+    }
     ok = do_pwrite_zeroes(bs, offset, bytes, flags, errp);
     bdrv_set_dirty(bs, offset, bytes);
     return ok;
@@ -968,6 +1011,9 @@ bool bdrv_pdiscard(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
     if (!bytes || !bs->drv->pdiscard || !(bs->flags & BDRV_O_UNMAP)) {
         return true;
     }
+    if (!run_before_write(bs, offset, bytes, errp)) {
+        return false;
+    }
     ok = bs->drv->pdiscard(bs, offset, bytes, errp) &&
          write_through(bs, errp);
     bdrv_set_dirty(bs, offset, bytes);
@@ -985,6 +1031,9 @@ bool bdrv_pwrite_compressed(BlockDriverState *bs, uint64_t offset,
     if (!bs->drv->pwrite_compressed) {
         error_setg(errp, "'%s': format '%s' does not support compression",
                    bs->filename, bs->drv->format_name);
+        return false;
+    }
+    if (!run_before_write(bs, offset, bytes, errp)) {
         return false;
     }
     stat_inc(&bs->stats.writes);
@@ -1012,9 +1061,12 @@ bool bdrv_aio_try_host(BlockDriverState *bs, const BdrvAioRequest *req)
             needs_bounce(bs, req->offset, req->bytes, req->buf)) {
             return false;
         }
+        /* A before-write hook runs on the worker path (bdrv_pwrite). */
         if (req->op == BDRV_AIO_WRITE &&
             (!(bs->flags & BDRV_O_RDWR) ||
-             detect_zeroes(req->top, req->bytes, req->buf))) {
+             detect_zeroes(req->top, req->bytes, req->buf) ||
+             g_atomic_pointer_get(&req->top->before_write) ||
+             g_atomic_pointer_get(&bs->before_write))) {
             return false;
         }
     }

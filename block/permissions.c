@@ -147,6 +147,17 @@ bool bdrv_refresh_perms(GError **errp)
         return true;        /* the outermost bdrv_perm_release does it */
     }
     nodes = compute_needs();
+    /* A read-only node cannot serve writers (blockdev-reopen asking for
+     * read-only under a device or a writable parent; QEMU's words). */
+    for (unsigned i = 0; i < nodes->len; i++) {
+        BlockDriverState *bs = g_ptr_array_index(nodes, i);
+
+        if (!(bs->flags & BDRV_O_RDWR) && (bs->new_perm & BLK_PERM_WRITE)) {
+            error_setg(errp, "Read-only block node '%s' cannot support "
+                       "read-write users", bdrv_node_name(bs));
+            return false;
+        }
+    }
     for (checked = 0; checked < nodes->len; checked++) {
         BlockDriverState *bs = g_ptr_array_index(nodes, checked);
 

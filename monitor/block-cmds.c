@@ -299,6 +299,35 @@ void qmp_marshal_blockdev_add(QDict *args, QObject **ret, GError **errp)
     qobject_unref(empty);
 }
 
+/* Hand-written ('gen': false) as blockdev-add: the options go to the
+ * block layer as they are. */
+void qmp_marshal_blockdev_reopen(QDict *args, QObject **ret, GError **errp)
+{
+    QObject *v = args ? qdict_get(args, "options") : NULL;
+    QList *list = qobject_to(QList, v);
+
+    if (!v) {
+        error_setg(errp, "Parameter 'options' is missing");
+        return;
+    }
+    if (!list) {
+        error_setg(errp, "Invalid parameter type for 'options', expected: "
+                   "array");
+        return;
+    }
+    for (const QDictEntry *e = qdict_first(args); e; e = qdict_next(args, e)) {
+        if (strcmp(qdict_entry_key(e), "options")) {
+            error_setg(errp, "Parameter '%s' is unexpected",
+                       qdict_entry_key(e));
+            return;
+        }
+    }
+    blk_drain_all();
+    if (bdrv_reopen_options_list(list, errp)) {
+        *ret = QOBJECT(qdict_new());
+    }
+}
+
 void qmp_blockdev_del(const char *node_name, GError **errp)
 {
     blockdev_del(node_name, errp);
@@ -1025,6 +1054,34 @@ void hmp_drive_mirror(Monitor *mon, const char *args)
                      false, 0, false, 0, false, 0, false, 0, false, 0,
                      false, false, false, 0, false, false, false, false,
                      &err);
+    hmp_report(mon, err);
+}
+
+/* drive_backup [-n] [-f] [-c] device target [format]: -n reuses an
+ * existing target, -f copies the whole chain (sync full; else top), -c
+ * compresses, as QEMU's. */
+void hmp_drive_backup(Monitor *mon, const char *args)
+{
+    static const char *const names[] = { "device", "target" };
+    bool seen[3] = { false, false, false };     /* -n, -f, -c */
+    g_autoptr(GPtrArray) w = hmp_block_job_args(mon, "drive_backup", args,
+                                                "nfc", seen, names, 2, 3);
+    DriveBackup arg = { 0 };
+    GError *err = NULL;
+
+    if (!w) {
+        return;
+    }
+    arg.device = (char *)hmp_word(w, 0);
+    arg.target = (char *)hmp_word(w, 1);
+    arg.format = (char *)hmp_word(w, 2);
+    arg.sync = seen[1] ? MIRROR_SYNC_MODE_FULL : MIRROR_SYNC_MODE_TOP;
+    arg.has_mode = true;
+    arg.mode = seen[0] ? NEW_IMAGE_MODE_EXISTING
+                       : NEW_IMAGE_MODE_ABSOLUTE_PATHS;
+    arg.has_compress = seen[2];
+    arg.compress = seen[2];
+    qmp_drive_backup(&arg, &err);
     hmp_report(mon, err);
 }
 

@@ -51,6 +51,12 @@ const HMPCommand hmp_commands[] = {
       "image found in new-image-file, instead of recreating it from "
       "scratch. The -f flag requests QEMU to copy the whole disk, so that "
       "the result does not need a backing file.", hmp_drive_mirror },
+    { "drive_backup", "[-n] [-f] [-c] device target [format]",
+      "starts a point-in-time copy of a device into an image file: what "
+      "the guest writes after the command is not in the copy. -n: use the "
+      "existing image instead of creating it; -f: copy the whole chain "
+      "(the copy needs no backing file); -c: compress the copied data "
+      "where the target format can.", hmp_drive_backup },
     { "block_job_set_speed", "device speed",
       "set maximum speed for a background block operation",
       hmp_block_job_set_speed },

@@ -55,6 +55,7 @@ void hmp_info_block(Monitor *mon, const char *args);
 void hmp_info_blockstats(Monitor *mon, const char *args);
 void hmp_info_block_jobs(Monitor *mon, const char *args);
 void hmp_drive_mirror(Monitor *mon, const char *args);
+void hmp_drive_backup(Monitor *mon, const char *args);
 void hmp_block_job_cancel(Monitor *mon, const char *args);
 void hmp_block_job_complete(Monitor *mon, const char *args);
 void hmp_block_job_pause(Monitor *mon, const char *args);

@@ -123,6 +123,9 @@ bool blk_attach_dev(BlockBackend *blk, DeviceState *dev, GError **errp);
 bool blk_is_attached(BlockBackend *blk);
 void blk_detach_dev(BlockBackend *blk);
 DeviceState *blk_get_attached_dev(BlockBackend *blk);
+/* A device model uses @blk (attached, or its callbacks installed: the
+ * board's legacy -drive if=ide/floppy disks). */
+bool blk_has_device(BlockBackend *blk);
 /* A device model whose disk QEMU's object model attaches to a child
  * object of the device (virtio proxies: "virtio-backend", a static
  * string) says so after blk_attach_dev: management tools (libvirt's

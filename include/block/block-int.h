@@ -180,6 +180,20 @@ struct BlockDriver {
     bool (*refresh_size)(BlockDriverState *bs, GError **errp);
 };
 
+/*
+ * A hook run by every request that changes what a range of a node reads
+ * (write, write-zeroes, discard, compressed write), on the thread that
+ * runs the request, before the request reaches the driver: the range
+ * still reads its old data.  False (with @errp) fails the request.  The
+ * backup job copies the old data to its target here (block/backup.c).
+ */
+typedef bool BdrvBeforeWriteFunc(void *opaque, uint64_t offset,
+                                 uint64_t bytes, GError **errp);
+typedef struct BdrvBeforeWrite {
+    BdrvBeforeWriteFunc *fn;
+    void *opaque;
+} BdrvBeforeWrite;
+
 struct BlockDriverState {
     const BlockDriver *drv;
     char *node_name;                /* user-given or "#blockN" */
@@ -210,6 +224,10 @@ struct BlockDriverState {
     /* BdrvDirtyBitmap * the write path marks (block/dirty-bitmap.c) */
     GMutex dirty_lock;
     GSList *dirty_bitmaps;
+    /* Called before a write changes the node (the backup job's copy-
+     * before-write); see bdrv_set_before_write().  Atomic. */
+    BdrvBeforeWrite *before_write;
+    gint before_write_users;
 };
 
 /* Drivers */
@@ -251,6 +269,15 @@ void bdrv_free_failed_node(BlockDriverState *bs);
 /* The write hook: every request that changes what [offset, offset+bytes)
  * reads calls this once it has reached the driver (block/dirty-bitmap.c). */
 void bdrv_set_dirty(BlockDriverState *bs, uint64_t offset, uint64_t bytes);
+
+/*
+ * Install @hook on @bs (NULL: remove it), big lock held.  One hook per
+ * node: false if another is installed.  While a hook is installed the
+ * host AIO engines take no write to the node (the worker path runs the
+ * hook).  Removal returns once no request still runs the old hook, so
+ * its owner may free it.
+ */
+bool bdrv_set_before_write(BlockDriverState *bs, BdrvBeforeWrite *hook);
 
 /* The node's AioContext (never NULL: the default main context). */
 GMainContext *bdrv_get_aio_context(BlockDriverState *bs);

@@ -176,7 +176,17 @@ bool bdrv_is_inactive(void);
  * creator.
  */
 typedef struct QDict QDict;
+typedef struct QList QList;
 BlockDriverState *bdrv_open_options(QDict *opts, GError **errp);
+/*
+ * blockdev-reopen: each dictionary of @list (QEMU's BlockdevOptions)
+ * names an open node and gives its generic options anew (read-only,
+ * discard, detect-zeroes, cache.no-flush; omitted: the default) and
+ * optionally a new backing node or null; its other children and driver
+ * options must be what the node has.  All or nothing; the caller has
+ * drained the guest's requests.
+ */
+bool bdrv_reopen_options_list(QList *list, GError **errp);
 /* bdrv_open with options for the protocol node (a -drive's "file.KEY"
  * keys, as KEY; NULL or empty: none), which its driver's open_options
  * takes along with the name as "filename". */

@@ -56,6 +56,18 @@ bool block_stream_start(const char *default_id, BlockDriverState *top,
                         BlockDriverState *base, const BlockJobStartArgs *a,
                         GError **errp);
 
+/*
+ * The backup job (block/backup.c): blockdev-backup, drive-backup and the
+ * transaction's backup actions.  prepare makes QEMU's checks and creates
+ * the job (references to @src and @target of its own); run, with the
+ * guest's requests drained, is the point in time the backup copies.
+ * @a's sync incremental is rewritten to bitmap + on-success.
+ */
+typedef struct BackupJob BackupJob;
+BackupJob *backup_job_prepare(BlockDriverState *src, BlockDriverState *target,
+                              BackupCommon *a, GError **errp);
+void backup_job_run(BackupJob *s);
+
 /* The Job's opaque must be the BlockJob (first member of the job's own
  * state); these are the JobDriver event hooks of every block job. */
 void block_job_event_ready(Job *job);

@@ -905,8 +905,111 @@ def test_cli_errors(binary):
               (args, text, err))
 
 
+@no_kvm
+def test_blockdev_reopen(binary):
+    """blockdev-reopen (QEMU 7.2's rules and replies, compared live):
+    read-only and back (the image lock follows), a new backing node and
+    none, detect-zeroes; refusals change nothing, all or none."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-blockdev-")
+    imgs = {}
+    for name, size in (("t", "1M"), ("b", "1M"), ("d", "128K")):
+        imgs[name] = os.path.join(tmp, name + ".qcow2")
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2",
+                        imgs[name], size], check=True)
+    vm = VM(binary, ["-drive", "file=%s,if=ide,id=drive0,format=qcow2"
+                     % imgs["d"]], tmp)
+    q = vm.q
+
+    def reopen(*opts):
+        return q.cmd("blockdev-reopen", {"options": list(opts)})
+
+    def t(**kw):
+        return dict({"driver": "qcow2", "node-name": "t", "file": "tf"}, **kw)
+
+    def nodes():
+        return {n["node-name"]: n for n in q.ret("query-named-block-nodes")}
+
+    def foreign_read_ok():
+        # a reader that lets nobody write: refused while kvmpc writes
+        r = subprocess.run(["qemu-io", "-r", "-f", "qcow2", "-c",
+                            "read 0 512", imgs["t"]], capture_output=True,
+                           text=True)
+        return r.returncode == 0 and "lock" not in r.stderr
+    try:
+        for name in ("t", "b"):
+            q.ret("blockdev-add", {"driver": "file", "node-name": name + "f",
+                                   "filename": imgs[name]})
+            q.ret("blockdev-add", {"driver": "qcow2", "node-name": name,
+                                   "file": name + "f"})
+        check(not foreign_read_ok(), "the image is locked while writable")
+        check_eq(reopen(t(**{"read-only": True})), {"return": {}}, "ro")
+        check_eq((nodes()["t"]["ro"], nodes()["tf"]["ro"]), (True, True),
+                 "read-only after reopen")
+        check(foreign_read_ok(), "the write lock is gone")
+        check_eq(reopen(t()), {"return": {}}, "rw again (the default)")
+        check_eq(nodes()["t"]["ro"], False, "writable again")
+        check(not foreign_read_ok(), "locked again")
+        check_eq(reopen(t(backing="b")), {"return": {}}, "new backing")
+        check_eq(nodes()["t"]["backing_file_depth"], 1, "backing linked")
+        check_eq(reopen(t(backing=None)), {"return": {}}, "no backing")
+        check_eq(nodes()["t"]["backing_file_depth"], 0, "backing gone")
+        check_eq(reopen(t(**{"detect-zeroes": "on"})), {"return": {}},
+                 "detect-zeroes")
+        check_eq(nodes()["t"]["detect_zeroes"], "on", "detect-zeroes on")
+        check_eq(reopen(), {"return": {}}, "nothing to reopen")
+        errors = [
+            ([{"driver": "qcow2", "file": "tf"}], "node-name not specified"),
+            ([t(**{"node-name": "nosuch"})],
+             "Failed to find node with node-name='nosuch'"),
+            ([t(driver="raw")], "Cannot change the option 'driver'"),
+            ([t(backing="t")],
+             "Making 't' a backing child of 't' would create a cycle"),
+            ([t(backing="nosuch")],
+             "Cannot find device='' nor node-name='nosuch'"),
+            ([t(file={"driver": "file", "filename": imgs["t"]})],
+             "Cannot change the option 'file.driver'"),
+            ([t(cache={"direct": True})],
+             "Cannot change the option 'cache.direct'"),
+            ([{"driver": "file", "node-name": "bf", "filename": "/x"}],
+             "Cannot change the option 'filename'"),
+            ([t(**{"detect-zeroes": "unmap"})],
+             "setting detect-zeroes to unmap is not allowed without "
+             "setting discard operation to unmap"),
+            ([t(bogus=1)], "Parameter 'options[0].bogus' is unexpected"),
+            ([t(**{"read-only": True}), t(**{"node-name": "nosuch"})],
+             "Failed to find node with node-name='nosuch'"),
+        ]
+        for opts, want in errors:
+            e = q.error("blockdev-reopen", {"options": opts})
+            check_eq(e["desc"], want, "reopen %r" % opts)
+        # the device's node cannot go read-only under the device
+        dnode = [n for n in nodes().values() if n["drv"] == "qcow2" and
+                 n["file"] == imgs["d"]][0]["node-name"]
+        dfile = [n for n in nodes().values() if n["drv"] == "file" and
+                 n["file"] == imgs["d"]][0]["node-name"]
+        e = q.error("blockdev-reopen", {"options": [
+            {"driver": "qcow2", "node-name": dnode, "file": dfile,
+             "read-only": True}]})
+        check_eq(e["desc"], "Read-only block node '%s' cannot support "
+                 "read-write users" % dnode, "under a device")
+        e = q.error("blockdev-reopen", {"options": [
+            {"driver": "file", "node-name": "tf", "filename": imgs["t"],
+             "read-only": True}]})
+        check_eq(e["desc"], "Read-only block node 'tf' cannot support "
+                 "read-write users", "under a writable parent")
+        e = q.error("blockdev-reopen", {"options": "x"})
+        check_eq(e["desc"], "Invalid parameter type for 'options', "
+                 "expected: array", "not a list")
+        check_eq((nodes()["t"]["ro"], nodes()[dnode]["ro"]),
+                 (False, False), "nothing changed by the refusals")
+        check(vm.vm.alive(), "kvmpc died")
+    finally:
+        vm.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    run_tests([test_blockdev_add_del, test_cli_blockdev, test_media_commands,
+    run_tests([test_blockdev_add_del, test_blockdev_reopen, test_cli_blockdev, test_media_commands,
                test_empty_cd_by_id, test_floppy_media, test_block_resize,
                test_werror_stop_dma_retry, test_rerror_stop_pio_retry,
                test_error_report_and_ignore, test_blockstats,

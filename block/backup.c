@@ -1,0 +1,1060 @@
+/*
+ * The backup block job: QMP blockdev-backup and drive-backup (QEMU 7.2's
+ * arguments, checks, events and wording; qapi/block-job.json).  A backup
+ * copies the source node as it was when the job started (the point in
+ * time) to the target, while the guest goes on writing the source.
+ *
+ * Copy-before-write: the job installs a before-write hook on the source
+ * (bdrv_set_before_write, include/block/block-int.h).  Every guest
+ * request that would change a cluster the job has not copied yet first
+ * copies that cluster's old data to the target, on the request's own
+ * worker thread; the guest's write goes on after.  Meanwhile the job's
+ * loop (main loop) copies the remaining clusters in order, one chunk per
+ * worker, at most BACKUP_MAX_IN_FLIGHT at once and at most @speed bytes
+ * per second.
+ *
+ * Which clusters are copied (the "todo" bits, one per cluster):
+ *   full         every cluster (zero ranges become write-zeroes)
+ *   top          clusters allocated in the source's top layer
+ *   none         none in the background: only what the guest is about
+ *                to overwrite (the target is a point-in-time overlay,
+ *                "image fleecing"); the job runs until cancelled
+ *   incremental  the clusters the dirty bitmap @bitmap marks
+ *   bitmap       the same, with the bitmap's fate set by @bitmap-mode
+ *
+ * The todo bits and the "busy" bits (being copied) are protected by the
+ * job's lock.  A copier (hook or loop worker) claims todo clusters (todo
+ * -> busy) under the lock and copies them without it; a hook that meets
+ * a busy cluster of its range waits (condition variable) before it
+ * claims anything, so no copier ever waits while it holds a claim, and
+ * a guest write never passes a copy of the same cluster still reading
+ * the old data.
+ *
+ * Bitmap modes (QEMU's semantics): at the start the bitmap's bits are
+ * taken (it is cleared and goes on recording guest writes, which QEMU
+ * calls the successor).  on-success: success keeps only the new writes;
+ * failure puts the taken bits back.  always: what was copied stays
+ * cleared either way.  never: the taken bits are put back either way.
+ *
+ * Not done: x-perf, filter-node-name (QEMU's filter node is internal
+ * here: the hook), sources in an I/O thread's context (refused, as the
+ * mirror does).  See docs/block.md, "Backup".
+ */
+#include "qemu/osdep.h"
+#include "block/blockjob.h"
+#include "block/block-backend.h"
+#include "block/block-int.h"
+#include "qapi/qapi-commands.h"
+
+#define BACKUP_CHUNK            (1 * MiB)   /* one background copy */
+#define BACKUP_MAX_IN_FLIGHT    8
+#define BACKUP_SLICE_NS         100000000LL /* the rate limit's burst */
+#define BACKUP_MIN_CLUSTER      (64 * KiB)  /* QEMU's minimum */
+#define BITS_PER_WORD           (sizeof(unsigned long) * 8)
+
+typedef struct BackupJob {
+    BlockJob common;                /* first: the Job's opaque */
+    BlockDriverState *target;       /* referenced */
+    MirrorSyncMode sync;
+    BdrvDirtyBitmap *bitmap;        /* the user's (incremental, bitmap) */
+    BdrvDirtyBitmap *taken;         /* its bits at the start */
+    BitmapSyncMode bitmap_mode;
+    bool compress;
+    BlockdevOnError on_source_error, on_target_error;
+    uint64_t cluster, len, nclusters;
+    BdrvBeforeWrite hook;
+    bool hooked;
+
+    /* Shared with the hook (workers): under lock. */
+    GMutex lock;
+    GCond cond;
+    unsigned long *todo, *busy;
+    uint64_t todo_count;            /* clusters */
+    unsigned busy_count;            /* clusters */
+    uint64_t copied;                /* bytes, for the progress */
+    char *hook_error;               /* a copy-before-write failed */
+
+    /* Main loop only. */
+    uint64_t cursor;                /* next cluster the loop looks at */
+    unsigned in_flight;
+    char *error;                    /* a reported error ends the job */
+    guint source_id;
+    int64_t next_allowed_ns;
+    bool ending;
+} BackupJob;
+
+typedef struct BackupOp {
+    BackupJob *s;
+    uint64_t first, count;          /* the clusters to look at */
+    GError *err;
+    bool read_failed;
+} BackupOp;
+
+static void backup_iterate(BackupJob *s);
+
+/* TEMPORARY until named bitmaps land (wt-bitmaps). */
+#define BDRV_BITMAP_ALLOW_RO 0
+static BdrvDirtyBitmap *bdrv_find_dirty_bitmap(BlockDriverState *bs,
+                                               const char *name)
+{
+    return NULL;
+}
+static bool bdrv_dirty_bitmap_check(BdrvDirtyBitmap *bm, int flags,
+                                    GError **errp)
+{
+    return true;
+}
+static void bdrv_dirty_bitmap_set_busy(BdrvDirtyBitmap *bm, bool busy) {}
+static BdrvDirtyBitmap *bdrv_dirty_bitmap_take(BdrvDirtyBitmap *bm)
+{
+    return NULL;
+}
+
+static BackupJob *backup_of(Job *job)
+{
+    return job_opaque(job);
+}
+
+/* ---- cluster bits --------------------------------------------------------- */
+
+static bool bit_test(const unsigned long *map, uint64_t n)
+{
+    return map[n / BITS_PER_WORD] & (1UL << (n % BITS_PER_WORD));
+}
+
+static void bit_set(unsigned long *map, uint64_t n)
+{
+    map[n / BITS_PER_WORD] |= 1UL << (n % BITS_PER_WORD);
+}
+
+static void bit_clear(unsigned long *map, uint64_t n)
+{
+    map[n / BITS_PER_WORD] &= ~(1UL << (n % BITS_PER_WORD));
+}
+
+/* Mark the clusters [offset, offset + bytes) touches as to copy. */
+static void todo_mark(BackupJob *s, uint64_t offset, uint64_t bytes)
+{
+    uint64_t c = offset / s->cluster;
+    uint64_t end = MIN(DIV_ROUND_UP(offset + bytes, s->cluster),
+                       s->nclusters);
+
+    for (; c < end; c++) {
+        if (!bit_test(s->todo, c)) {
+            bit_set(s->todo, c);
+            s->todo_count++;
+        }
+    }
+}
+
+/* ---- copying ---------------------------------------------------------------- */
+
+static bool reads_as_zero(int status)
+{
+    return (status & BDRV_BLOCK_ZERO) || !(status & BDRV_BLOCK_DATA);
+}
+
+/*
+ * Copy the clusters [c, c + n) from the source to the target (no lock
+ * held: the caller claimed them).  Zero ranges become write-zeroes,
+ * unless compressing (a compressed target takes whole clusters only).
+ */
+static bool copy_clusters(BackupJob *s, uint64_t c, uint64_t n, void *buf,
+                          bool *read_failed, GError **errp)
+{
+    BlockDriverState *src = s->common.bs;
+    uint64_t off = c * s->cluster;
+    uint64_t end = MIN((c + n) * s->cluster, s->len);
+
+    while (off < end) {
+        uint64_t pnum = 0, map;
+        BlockDriverState *file;
+        int depth;
+        int st = bdrv_block_status_above(src, off, end - off, &pnum, &map,
+                                         &file, &depth, errp);
+
+        if (st < 0) {
+            *read_failed = true;
+            return false;
+        }
+        pnum = MIN(MAX(pnum, 1), end - off);
+        if (s->compress) {
+            /* whole clusters: the rest of this one, at least */
+            pnum = MIN(ALIGN_UP(off + 1, s->cluster), end) - off;
+        }
+        if (reads_as_zero(st) && !s->compress) {
+            if (!bdrv_pwrite_zeroes(s->target, off, pnum, 0, errp)) {
+                return false;
+            }
+        } else {
+            void *p = (uint8_t *)buf + (off - c * s->cluster);
+
+            if (!bdrv_pread(src, off, pnum, p, errp)) {
+                *read_failed = true;
+                return false;
+            }
+            if (s->compress ? !bdrv_pwrite_compressed(s->target, off, pnum,
+                                                      p, errp)
+                            : !bdrv_pwrite(s->target, off, pnum, p, errp)) {
+                return false;
+            }
+        }
+        off += pnum;
+    }
+    return true;
+}
+
+/*
+ * Claim what is still to copy in [first, first + count): busy runs are
+ * another copier's.  Returns the claimed runs' bounds through @runs
+ * (pairs of first cluster, count; at most @max pairs) and their number.
+ * Lock held.
+ */
+static unsigned claim_clusters(BackupJob *s, uint64_t first, uint64_t count,
+                               uint64_t *runs, unsigned max)
+{
+    unsigned nruns = 0;
+
+    for (uint64_t c = first; c < first + count; c++) {
+        if (!bit_test(s->todo, c)) {
+            continue;
+        }
+        bit_clear(s->todo, c);
+        bit_set(s->busy, c);
+        s->todo_count--;
+        s->busy_count++;
+        if (nruns && runs[2 * (nruns - 1)] + runs[2 * (nruns - 1) + 1] == c) {
+            runs[2 * (nruns - 1) + 1]++;
+        } else if (nruns < max) {
+            runs[2 * nruns] = c;
+            runs[2 * nruns + 1] = 1;
+            nruns++;
+        } else {
+            /* no room: leave it (and the rest) for later */
+            bit_set(s->todo, c);
+            bit_clear(s->busy, c);
+            s->todo_count++;
+            s->busy_count--;
+            break;
+        }
+    }
+    return nruns;
+}
+
+/* After a copy: the claims go; a failed run is to copy again. Lock held. */
+static void release_clusters(BackupJob *s, uint64_t first, uint64_t count,
+                             bool failed)
+{
+    for (uint64_t c = first; c < first + count; c++) {
+        bit_clear(s->busy, c);
+        s->busy_count--;
+        if (failed) {
+            bit_set(s->todo, c);
+            s->todo_count++;
+        }
+    }
+    if (!failed) {
+        s->copied += MIN((first + count) * s->cluster, s->len) -
+                     first * s->cluster;
+    }
+    g_cond_broadcast(&s->cond);
+}
+
+#define MAX_RUNS 16
+
+/* Claim, copy and release the todo clusters of [first, first + count). */
+static bool copy_range(BackupJob *s, uint64_t first, uint64_t count,
+                       bool *read_failed, GError **errp)
+{
+    uint64_t runs[2 * MAX_RUNS];
+    unsigned nruns;
+    void *buf = NULL;
+    bool ok = true;
+
+    g_mutex_lock(&s->lock);
+    nruns = claim_clusters(s, first, count, runs, MAX_RUNS);
+    g_mutex_unlock(&s->lock);
+    if (!nruns) {
+        return true;
+    }
+    if (posix_memalign(&buf, 4096, count * s->cluster)) {
+        buf = NULL;
+        error_setg(errp, "Cannot allocate memory");
+        ok = false;
+    }
+    for (unsigned i = 0; i < nruns; i++) {
+        bool run_ok = ok && copy_clusters(s, runs[2 * i], runs[2 * i + 1],
+                                          buf, read_failed, errp);
+
+        g_mutex_lock(&s->lock);
+        release_clusters(s, runs[2 * i], runs[2 * i + 1], !run_ok);
+        g_mutex_unlock(&s->lock);
+        ok = run_ok;
+    }
+    free(buf);
+    return ok;
+}
+
+/*
+ * The before-write hook: on the guest request's thread.  Wait until no
+ * cluster of the range is being copied (without holding any claim),
+ * then copy what is still to copy; the request goes on after.
+ */
+static bool backup_before_write(void *opaque, uint64_t offset,
+                                uint64_t bytes, GError **errp)
+{
+    BackupJob *s = opaque;
+    uint64_t first = offset / s->cluster;
+    uint64_t end = MIN(DIV_ROUND_UP(offset + bytes, s->cluster),
+                       s->nclusters);
+    bool read_failed = false;
+    GError *err = NULL;
+
+    if (first >= end) {
+        return true;
+    }
+    g_mutex_lock(&s->lock);
+    for (uint64_t c = first; c < end; c++) {
+        while (bit_test(s->busy, c)) {
+            g_cond_wait(&s->cond, &s->lock);
+        }
+    }
+    g_mutex_unlock(&s->lock);
+    /* The range is at most a request long: claim it in pieces. */
+    for (uint64_t c = first; c < end; c += BACKUP_CHUNK / s->cluster) {
+        uint64_t n = MIN(end - c, MAX(BACKUP_CHUNK / s->cluster, 1));
+
+        if (!copy_range(s, c, n, &read_failed, &err)) {
+            g_mutex_lock(&s->lock);
+            if (!s->hook_error) {
+                s->hook_error = g_strdup(err->message);
+            }
+            g_mutex_unlock(&s->lock);
+            /* The old data is not in the backup: the guest's write must
+             * not destroy it (QEMU's on-cbw-error=break-guest-write). */
+            g_propagate_error(errp, err);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- the loop (main loop) --------------------------------------------------- */
+
+static gboolean backup_iterate_cb(gpointer opaque)
+{
+    BackupJob *s = opaque;
+
+    s->source_id = 0;
+    backup_iterate(s);
+    return G_SOURCE_REMOVE;
+}
+
+static void backup_schedule(BackupJob *s, guint delay_ms)
+{
+    if (s->source_id) {
+        g_source_remove(s->source_id);
+    }
+    s->source_id = delay_ms ? g_timeout_add(delay_ms, backup_iterate_cb, s)
+                            : g_idle_add(backup_iterate_cb, s);
+}
+
+static void backup_update_progress(BackupJob *s)
+{
+    uint64_t copied, left;
+
+    g_mutex_lock(&s->lock);
+    copied = s->copied;
+    left = (s->todo_count + s->busy_count) * s->cluster;
+    g_mutex_unlock(&s->lock);
+    job_progress_update(s->common.job, copied);
+    job_progress_set_total(s->common.job, copied + left);
+}
+
+static void backup_op_work(void *opaque)
+{
+    BackupOp *op = opaque;
+
+    copy_range(op->s, op->first, op->count, &op->read_failed, &op->err);
+}
+
+static void backup_op_done(void *opaque)
+{
+    BackupOp *op = opaque;
+    BackupJob *s = op->s;
+
+    s->in_flight--;
+    s->common.busy = s->in_flight > 0;
+    if (op->err) {
+        BlockErrorAction action =
+            block_job_error_action(&s->common,
+                                   op->read_failed ? s->on_source_error
+                                                   : s->on_target_error,
+                                   op->read_failed,
+                                   bdrv_error_errno(op->err));
+
+        if (action == BLOCK_ERROR_ACTION_REPORT && !s->error) {
+            s->error = g_strdup(op->err->message);
+        }
+        /* ignore / stop: the clusters are to copy again */
+        s->cursor = MIN(s->cursor, op->first);
+        g_error_free(op->err);
+    }
+    g_free(op);
+    backup_update_progress(s);
+    backup_schedule(s, 0);
+}
+
+/* Rate limit: may @bytes more start now?  Else *@delay_ms to wait. */
+static bool backup_rate_ok(BackupJob *s, guint *delay_ms)
+{
+    int64_t now = g_get_monotonic_time() * 1000;
+
+    if (!s->common.speed || s->next_allowed_ns - BACKUP_SLICE_NS <= now) {
+        return true;
+    }
+    *delay_ms = MAX(1, (s->next_allowed_ns - BACKUP_SLICE_NS - now)
+                       / 1000000);
+    return false;
+}
+
+static void backup_account_rate(BackupJob *s, uint64_t bytes)
+{
+    int64_t now = g_get_monotonic_time() * 1000;
+
+    if (s->common.speed) {
+        s->next_allowed_ns = MAX(s->next_allowed_ns, now) +
+                             (int64_t)((double)bytes * 1e9 / s->common.speed);
+    }
+}
+
+/* The next todo cluster at or after the cursor (wrapping once), or -1. */
+static int64_t backup_next_todo(BackupJob *s)
+{
+    int64_t found = -1;
+
+    g_mutex_lock(&s->lock);
+    for (uint64_t i = 0; i < s->nclusters && s->todo_count; i++) {
+        uint64_t c = (s->cursor + i) % s->nclusters;
+
+        if (bit_test(s->todo, c)) {
+            found = c;
+            break;
+        }
+    }
+    g_mutex_unlock(&s->lock);
+    return found;
+}
+
+static bool backup_copy_done(BackupJob *s)
+{
+    bool done;
+
+    g_mutex_lock(&s->lock);
+    done = !s->todo_count && !s->busy_count;
+    g_mutex_unlock(&s->lock);
+    return done;
+}
+
+static void backup_end(BackupJob *s);
+
+static void backup_iterate(BackupJob *s)
+{
+    Job *job = s->common.job;
+    uint64_t per_op = MAX(BACKUP_CHUNK / s->cluster, 1);
+    guint delay_ms = 0;
+    bool stopping;
+
+    if (s->ending) {
+        return;
+    }
+    g_mutex_lock(&s->lock);
+    if (s->hook_error && !s->error) {
+        s->error = g_strdup(s->hook_error);
+    }
+    g_mutex_unlock(&s->lock);
+    stopping = s->error || job_is_cancelled(job);
+    while (!stopping && !job_is_paused(job) &&
+           s->sync != MIRROR_SYNC_MODE_NONE &&
+           s->in_flight < BACKUP_MAX_IN_FLIGHT &&
+           backup_rate_ok(s, &delay_ms)) {
+        int64_t c = backup_next_todo(s);
+        BackupOp *op;
+
+        if (c < 0) {
+            break;
+        }
+        op = g_new0(BackupOp, 1);
+        op->s = s;
+        op->first = c;
+        op->count = MIN(per_op, s->nclusters - c);
+        s->cursor = c + op->count;
+        s->in_flight++;
+        s->common.busy = true;
+        backup_account_rate(s, op->count * s->cluster);
+        thread_pool_submit(backup_op_work, backup_op_done, op, NULL);
+    }
+    backup_update_progress(s);
+    if (s->in_flight) {
+        return;                         /* backup_op_done comes back */
+    }
+    if (stopping) {
+        backup_end(s);
+        return;
+    }
+    if (job_is_paused(job)) {
+        return;                         /* resume comes back */
+    }
+    if (s->sync != MIRROR_SYNC_MODE_NONE && backup_copy_done(s)) {
+        backup_end(s);
+        return;
+    }
+    /* sync none, or a hook still copying: look again later */
+    backup_schedule(s, delay_ms ? delay_ms : 50);
+}
+
+/* ---- the bitmap --------------------------------------------------------------- */
+
+/* Put the bits of @from back into the user's bitmap; with @only_todo,
+ * just those of clusters not copied. */
+static void bitmap_put_back(BackupJob *s, bool only_todo)
+{
+    uint64_t off = 0, bytes;
+    int64_t at;
+
+    while ((at = bdrv_dirty_bitmap_next_dirty(s->taken, off, s->len,
+                                              &bytes)) >= 0) {
+        for (uint64_t o = at; o < (uint64_t)at + bytes; ) {
+            uint64_t c = o / s->cluster;
+            uint64_t next = MIN((c + 1) * s->cluster, (uint64_t)at + bytes);
+
+            if (!only_todo || bit_test(s->todo, c) || bit_test(s->busy, c)) {
+                bdrv_set_dirty_bitmap(s->bitmap, o, next - o);
+            }
+            o = next;
+        }
+        off = at + bytes;
+    }
+}
+
+/* The user's bitmap at the end (QEMU's bitmap-mode semantics). */
+static void bitmap_settle(BackupJob *s, bool success)
+{
+    if (!s->bitmap) {
+        return;
+    }
+    switch (s->bitmap_mode) {
+    case BITMAP_SYNC_MODE_ON_SUCCESS:
+        if (!success) {
+            bitmap_put_back(s, false);
+        }
+        break;
+    case BITMAP_SYNC_MODE_ALWAYS:
+        bitmap_put_back(s, true);
+        break;
+    default:
+        bitmap_put_back(s, false);
+        break;
+    }
+    bdrv_dirty_bitmap_set_busy(s->bitmap, false);
+    bdrv_release_dirty_bitmap(s->taken);
+    s->taken = NULL;
+    s->bitmap = NULL;
+}
+
+/* ---- start and end ------------------------------------------------------------- */
+
+/* What the sync mode copies: the initial todo bits. */
+static bool backup_mark_initial(BackupJob *s, GError **errp)
+{
+    BlockDriverState *src = s->common.bs;
+    uint64_t off = 0;
+
+    switch (s->sync) {
+    case MIRROR_SYNC_MODE_FULL:
+    case MIRROR_SYNC_MODE_NONE:
+        todo_mark(s, 0, s->len);
+        return true;
+    case MIRROR_SYNC_MODE_TOP:
+        while (off < s->len) {
+            uint64_t pnum = 0;
+            int r = bdrv_is_allocated_above(src, bdrv_backing(src), off,
+                                            s->len - off, &pnum, errp);
+
+            if (r < 0) {
+                return false;
+            }
+            pnum = MAX(pnum, 1);
+            if (r) {
+                todo_mark(s, off, pnum);
+            }
+            off += pnum;
+        }
+        return true;
+    default: {                          /* incremental, bitmap */
+        uint64_t bytes;
+        int64_t at;
+
+        while ((at = bdrv_dirty_bitmap_next_dirty(s->taken, off, s->len,
+                                                  &bytes)) >= 0) {
+            todo_mark(s, at, bytes);
+            off = at + bytes;
+        }
+        return true;
+    }
+    }
+}
+
+static void backup_start(Job *job)
+{
+    BackupJob *s = backup_of(job);
+    GError *err = NULL;
+
+    g_mutex_lock(&s->lock);
+    if (!backup_mark_initial(s, &err)) {
+        g_mutex_unlock(&s->lock);
+        s->error = g_strdup(err->message);
+        g_error_free(err);
+        backup_end(s);
+        return;
+    }
+    g_mutex_unlock(&s->lock);
+    backup_update_progress(s);
+    backup_schedule(s, 0);
+}
+
+/* Remove the hook: no guest request runs it once this returns. */
+static void backup_unhook(BackupJob *s)
+{
+    if (s->hooked) {
+        bdrv_set_before_write(s->common.bs, NULL);
+        s->hooked = false;
+    }
+}
+
+static void backup_end(BackupJob *s)
+{
+    GError *err = NULL;
+    bool success;
+
+    s->ending = true;
+    /* No new copy-before-write; a running one finishes first. */
+    backup_unhook(s);
+    if (!s->error && !job_is_cancelled(s->common.job) &&
+        !bdrv_flush(s->target, &err)) {
+        s->error = g_strdup(err->message);
+        g_error_free(err);
+    }
+    success = !s->error && !job_is_cancelled(s->common.job);
+    g_mutex_lock(&s->lock);
+    bitmap_settle(s, success);
+    g_mutex_unlock(&s->lock);
+    job_completed(s->common.job, s->error);
+}
+
+static void backup_resume(Job *job)
+{
+    BackupJob *s = backup_of(job);
+
+    block_job_iostatus_reset(&s->common);
+    backup_schedule(s, 0);
+}
+
+static void backup_pause(Job *job)
+{
+    /* backup_iterate starts nothing while paused; copies in flight end.
+     * Guest writes still copy first: the point in time must hold. */
+}
+
+static void backup_cancel(Job *job, bool force)
+{
+    backup_schedule(backup_of(job), 0);
+}
+
+static void backup_set_speed(BlockJob *bj, int64_t speed)
+{
+    BackupJob *s = (BackupJob *)bj;
+
+    s->next_allowed_ns = 0;
+    if (!s->ending) {
+        backup_schedule(s, 0);
+    }
+}
+
+static void backup_clean_state(BackupJob *s)
+{
+    if (s->source_id) {
+        g_source_remove(s->source_id);
+        s->source_id = 0;
+    }
+    backup_unhook(s);
+    if (s->bitmap) {
+        bitmap_settle(s, false);
+    }
+    if (s->target) {
+        bdrv_unref(s->target);
+        s->target = NULL;
+        s->common.target = NULL;
+    }
+    if (s->common.bs) {
+        bdrv_unref(s->common.bs);
+        s->common.bs = NULL;
+    }
+}
+
+static void backup_clean(Job *job)
+{
+    backup_clean_state(backup_of(job));
+}
+
+static void backup_free_state(BackupJob *s)
+{
+    backup_clean_state(s);
+    g_free(s->todo);
+    g_free(s->busy);
+    g_free(s->error);
+    g_free(s->hook_error);
+    g_mutex_clear(&s->lock);
+    g_cond_clear(&s->cond);
+    g_free(s);
+}
+
+static void backup_free(Job *job)
+{
+    backup_free_state(backup_of(job));
+}
+
+static const JobDriver backup_job_driver = {
+    .type = JOB_TYPE_BACKUP,
+    .start = backup_start,
+    .pause = backup_pause,
+    .resume = backup_resume,
+    .cancel = backup_cancel,
+    .clean = backup_clean,
+    .free = backup_free,
+    .event_pending = block_job_event_pending,
+    .event_finished = block_job_event_finished,
+};
+
+/* ---- QMP ------------------------------------------------------------------------ */
+
+/* The node @device names: a backend's medium, else a node name. */
+static BlockDriverState *backup_lookup(const char *device, GError **errp)
+{
+    BlockBackend *blk = blk_by_name(device);
+    BlockDriverState *bs;
+
+    if (blk) {
+        bs = blk_bs(blk);
+        if (!bs) {
+            error_setg(errp, "Device '%s' has no medium", device);
+        }
+        return bs;
+    }
+    bs = bdrv_find_node(device);
+    if (!bs) {
+        error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
+                   device, device);
+    }
+    return bs;
+}
+
+/* QEMU's default job id: the name of the backend @bs is the medium of
+ * ("" for a node no named backend uses, which job_create refuses). */
+static const char *backend_name_of(BlockDriverState *bs)
+{
+    GPtrArray *blks = blk_list();
+
+    for (unsigned i = 0; i < blks->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(blks, i);
+
+        if (blk_bs(blk) == bs && *blk_name(blk)) {
+            return blk_name(blk);
+        }
+    }
+    return "";
+}
+
+/*
+ * QEMU's checks of the sync mode, the bitmap and its mode, in its order;
+ * *@bm: the bitmap to copy by (NULL: none).  incremental becomes bitmap
+ * with bitmap-mode on-success.
+ */
+static bool backup_check_bitmap(BlockDriverState *src, BackupCommon *a,
+                                BdrvDirtyBitmap **bm, GError **errp)
+{
+    *bm = NULL;
+    if ((a->sync == MIRROR_SYNC_MODE_INCREMENTAL ||
+         a->sync == MIRROR_SYNC_MODE_BITMAP) && !a->bitmap) {
+        error_setg(errp, "must provide a valid bitmap name for '%s' sync "
+                   "mode", MirrorSyncMode_str[a->sync]);
+        return false;
+    }
+    if (a->sync == MIRROR_SYNC_MODE_INCREMENTAL) {
+        if (a->has_bitmap_mode &&
+            a->bitmap_mode != BITMAP_SYNC_MODE_ON_SUCCESS) {
+            error_setg(errp, "Bitmap sync mode must be '%s' when using sync "
+                       "mode '%s'",
+                       BitmapSyncMode_str[BITMAP_SYNC_MODE_ON_SUCCESS],
+                       MirrorSyncMode_str[a->sync]);
+            return false;
+        }
+        a->has_bitmap_mode = true;
+        a->bitmap_mode = BITMAP_SYNC_MODE_ON_SUCCESS;
+        a->sync = MIRROR_SYNC_MODE_BITMAP;
+    }
+    if (!a->bitmap) {
+        if (a->has_bitmap_mode) {
+            error_setg(errp, "Cannot specify bitmap sync mode without a "
+                       "bitmap");
+            return false;
+        }
+        return true;
+    }
+    *bm = bdrv_find_dirty_bitmap(src, a->bitmap);
+    if (!*bm) {
+        error_setg(errp, "Bitmap '%s' could not be found", a->bitmap);
+        return false;
+    }
+    if (!a->has_bitmap_mode) {
+        error_setg(errp, "Bitmap sync mode must be given when providing a "
+                   "bitmap");
+        return false;
+    }
+    if (!bdrv_dirty_bitmap_check(*bm, BDRV_BITMAP_ALLOW_RO, errp)) {
+        return false;
+    }
+    if (a->sync == MIRROR_SYNC_MODE_NONE) {
+        error_setg(errp, "sync mode '%s' does not produce meaningful bitmap "
+                   "outputs", MirrorSyncMode_str[a->sync]);
+        return false;
+    }
+    if (a->sync != MIRROR_SYNC_MODE_BITMAP &&
+        a->bitmap_mode == BITMAP_SYNC_MODE_NEVER) {
+        error_setg(errp, "Bitmap sync mode '%s' has no meaningful effect "
+                   "when combined with sync mode '%s'",
+                   BitmapSyncMode_str[a->bitmap_mode],
+                   MirrorSyncMode_str[a->sync]);
+        return false;
+    }
+    return true;
+}
+
+/* QEMU's copy granularity: the target's cluster size, at least 64 KiB. */
+static uint64_t backup_cluster_size(BlockDriverState *target)
+{
+    return MAX(bdrv_cluster_size(target), BACKUP_MIN_CLUSTER);
+}
+
+/*
+ * The checks QEMU makes and the job, not started yet: the caller
+ * (blockdev-backup, drive-backup, a transaction) starts it with
+ * backup_job_run().  Takes references to @src and @target of its own.
+ */
+BackupJob *backup_job_prepare(BlockDriverState *src, BlockDriverState *target,
+                              BackupCommon *a, GError **errp)
+{
+    BdrvDirtyBitmap *bm;
+    const char *id;
+    BackupJob *s;
+    uint64_t words;
+
+    if (src == target) {
+        error_setg(errp, "Source and target cannot be the same");
+        return NULL;
+    }
+    if (!backup_check_bitmap(src, a, &bm, errp)) {
+        return NULL;
+    }
+    /* QEMU blocks the target; kvmpc also runs one backup per source. */
+    if (!block_job_check_busy(target, errp) ||
+        !block_job_check_busy(src, errp)) {
+        return NULL;
+    }
+    if (bdrv_getlength(src) != bdrv_getlength(target)) {
+        error_setg(errp, "Source and target image have different sizes");
+        return NULL;
+    }
+    if (a->has_compress && a->compress &&
+        !target->drv->pwrite_compressed) {
+        error_setg(errp, "Compression is not supported for this drive %s",
+                   bdrv_node_name(target));
+        return NULL;
+    }
+    if (bdrv_get_aio_context(src) != g_main_context_default()) {
+        error_setg(errp, "Backing up a node used in an I/O thread is not "
+                   "supported by kvmpc");
+        return NULL;
+    }
+    if (bdrv_is_read_only(target)) {
+        error_setg(errp, "Block node is read-only");
+        return NULL;
+    }
+    /* QEMU creates the job (which checks the id) before the speed. */
+    id = a->job_id ? a->job_id : backend_name_of(src);
+    if (!*id) {
+        error_setg(errp, "Invalid job ID ''");
+        return NULL;
+    }
+    if (a->has_speed && a->speed < 0) {
+        error_setg(errp, "Parameter 'speed' expects a non-negative value");
+        return NULL;
+    }
+    s = g_new0(BackupJob, 1);
+    s->common.bs = src;
+    s->common.target = target;
+    s->common.speed = a->has_speed ? a->speed : 0;
+    s->common.iostatus = BLOCK_DEVICE_IO_STATUS_OK;
+    s->common.set_speed = backup_set_speed;
+    s->target = target;
+    s->sync = a->sync;
+    s->bitmap = bm;
+    s->bitmap_mode = a->has_bitmap_mode ? a->bitmap_mode
+                                        : BITMAP_SYNC_MODE_ON_SUCCESS;
+    s->compress = a->has_compress && a->compress;
+    s->on_source_error = a->has_on_source_error ? a->on_source_error
+                                                : BLOCKDEV_ON_ERROR_REPORT;
+    s->on_target_error = a->has_on_target_error ? a->on_target_error
+                                                : BLOCKDEV_ON_ERROR_REPORT;
+    s->cluster = backup_cluster_size(target);
+    s->len = bdrv_getlength(src);
+    s->nclusters = DIV_ROUND_UP(s->len, s->cluster);
+    words = DIV_ROUND_UP(s->nclusters, BITS_PER_WORD) + 1;
+    s->todo = g_new0(unsigned long, words);
+    s->busy = g_new0(unsigned long, words);
+    g_mutex_init(&s->lock);
+    g_cond_init(&s->cond);
+    s->hook.fn = backup_before_write;
+    s->hook.opaque = s;
+    s->common.job = job_create(id, &backup_job_driver, s,
+                               a->has_auto_finalize ? a->auto_finalize : true,
+                               a->has_auto_dismiss ? a->auto_dismiss : true,
+                               errp);
+    if (!s->common.job) {
+        s->common.bs = NULL;
+        s->target = NULL;
+        s->bitmap = NULL;
+        backup_free_state(s);
+        return NULL;
+    }
+    bdrv_ref(src);
+    bdrv_ref(target);
+    if (bm) {
+        bdrv_dirty_bitmap_set_busy(bm, true);
+    }
+    return s;
+}
+
+/*
+ * The point in time: from here every guest write to the source first
+ * copies what it overwrites, and the bitmap's bits are taken.  The
+ * caller has drained the guest's requests (big lock held).
+ */
+void backup_job_run(BackupJob *s)
+{
+    if (s->bitmap) {
+        s->taken = bdrv_dirty_bitmap_take(s->bitmap);
+    }
+    s->hooked = bdrv_set_before_write(s->common.bs, &s->hook);
+    g_assert(s->hooked);        /* block_job_check_busy: no other job */
+}
+
+void qmp_blockdev_backup(BlockdevBackup *arg, GError **errp)
+{
+    BlockDriverState *src = backup_lookup(arg->device, errp);
+    BlockDriverState *target;
+    BackupJob *s;
+
+    if (!src) {
+        return;
+    }
+    target = backup_lookup(arg->target, errp);
+    if (!target) {
+        return;
+    }
+    s = backup_job_prepare(src, target, qapi_BlockdevBackup_base(arg), errp);
+    if (s) {
+        blk_drain_all();
+        backup_job_run(s);
+    }
+}
+
+/* drive-backup's backing node for its target, as QEMU links it: top,
+ * the source's backing node; none, the source itself; full, none. */
+static BlockDriverState *drive_backup_backing(DriveBackup *arg,
+                                              BlockDriverState *src)
+{
+    switch (arg->sync) {
+    case MIRROR_SYNC_MODE_TOP:
+        return bdrv_backing(src);
+    case MIRROR_SYNC_MODE_NONE:
+        return src;
+    default:
+        return NULL;
+    }
+}
+
+/* drive-backup's target, created unless @mode is existing: over the
+ * backing node's image. */
+static bool drive_backup_create(DriveBackup *arg, BlockDriverState *src,
+                                const char *format, GError **errp)
+{
+    g_autoptr(GHashTable) opts = g_hash_table_new(g_str_hash, g_str_equal);
+    BlockDriverState *backing = drive_backup_backing(arg, src);
+
+    if (backing) {
+        g_hash_table_insert(opts, (char *)"backing_file",
+                            (char *)bdrv_filename(backing));
+        g_hash_table_insert(opts, (char *)"backing_fmt",
+                            (char *)bdrv_format_name(backing));
+    }
+    return bdrv_create(format, arg->target, bdrv_getlength(src), opts, errp);
+}
+
+void qmp_drive_backup(DriveBackup *arg, GError **errp)
+{
+    bool existing = arg->has_mode && arg->mode == NEW_IMAGE_MODE_EXISTING;
+    BlockDriverState *src = backup_lookup(arg->device, errp);
+    const char *format = arg->format;
+    BlockDriverState *target, *backing;
+    BackupJob *s;
+    int flags;
+
+    if (!src) {
+        return;
+    }
+    if (!format && !existing) {
+        format = bdrv_format_name(src);
+    }
+    if (format && !bdrv_find_format(format)) {
+        error_setg(errp, existing ? "Unknown driver '%s'"
+                                  : "Unknown file format '%s'", format);
+        return;
+    }
+    if (!existing && !drive_backup_create(arg, src, format, errp)) {
+        return;
+    }
+    /* The image's backing file is open already (the source's chain):
+     * the target links to that node instead of opening it again. */
+    backing = drive_backup_backing(arg, src);
+    flags = (bdrv_open_flags(src) | BDRV_O_RDWR) &
+            ~(BDRV_O_SNAPSHOT | BDRV_O_CHECK);
+    if (backing) {
+        flags |= BDRV_O_NO_BACKING;
+    }
+    target = bdrv_open(arg->target, format, flags, errp);
+    if (!target) {
+        return;
+    }
+    if (backing && !target->backing) {
+        bdrv_ref(backing);
+        target->backing = backing;
+        target->flags &= ~BDRV_O_NO_BACKING;
+    }
+    s = backup_job_prepare(src, target, qapi_DriveBackup_base(arg), errp);
+    if (s) {
+        blk_drain_all();
+        backup_job_run(s);
+    }
+    bdrv_unref(target);
+}

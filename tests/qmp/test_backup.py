@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""The backup block job under -accel qtest (no /dev/kvm needed):
+drive-backup and blockdev-backup with sync full, top and none, compress,
+the point in time kept while the guest writes (copy-before-write),
+image fleecing read over NBD, and QEMU 7.2's error replies.  Guest
+writes are IDE bus-master DMA writes driven over the qtest socket;
+qemu-img and qemu-io (the real ones) check the images.
+
+    test_backup.py KVMPC [TEST...]
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmplib import TestFailure, check, check_eq, no_kvm, run_tests  # noqa
+from test_blockdev import SECTOR, pattern  # noqa: E402
+from test_mirror import (MiB, DISK, qemu_img, qemu_io, compare,  # noqa
+                         start, quit_vm, guest_write, job_events, wait_for)
+
+
+def node_of(vm, device):
+    for b in vm.q.ret("query-block"):
+        if b["device"] == device:
+            return b["inserted"]["node-name"]
+    raise TestFailure("no device " + device)
+
+
+def backup_tmp():
+    return tempfile.mkdtemp(prefix="kvmpc-backup-")
+
+
+@no_kvm
+def test_full_point_in_time(binary):
+    """drive-backup sync=full, held back by its speed after the first
+    chunk: guest writes ahead of the copy and behind it leave the target
+    equal to the source as it was when the job started."""
+    tmp = backup_tmp()
+    vm, src = start(binary, tmp)
+    pit = os.path.join(tmp, "pit.qcow2")
+    tgt = os.path.join(tmp, "tgt.qcow2")
+    try:
+        shutil.copy(src, pit)       # the point in time, as qemu-img sees it
+        vm.q.ret("drive-backup", {"device": "drive0", "target": tgt,
+                                  "sync": "full", "format": "qcow2",
+                                  "speed": 1})
+        wait_for(lambda: vm.q.ret("query-block-jobs")[0]["offset"] > 0,
+                 what="the first chunk")
+        j = vm.q.ret("query-block-jobs")[0]
+        check_eq((j["type"], j["device"], j["len"], j["status"]),
+                 ("backup", "drive0", DISK, "running"), "query-block-jobs")
+        check(j["offset"] < DISK, "held back by speed: %r" % j)
+        # ahead of the copy (old data must reach the target first), one
+        # straddling two clusters, and one in the copied first chunk
+        guest_write(vm, 2 * MiB + 4096, pattern(64 * 1024, 0x42))
+        guest_write(vm, 3 * MiB - 8192, pattern(16 * 1024, 0x43))
+        guest_write(vm, 0, pattern(8 * SECTOR, 0x44))
+        guest_write(vm, 2 * MiB + 4096, b"\x45" * 4096)  # again
+        vm.q.ret("block-job-set-speed", {"device": "drive0", "speed": 0})
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check("error" not in ev, "COMPLETED error %r" % ev)
+        check_eq((ev["type"], ev["device"], ev["len"], ev["offset"]),
+                 ("backup", "drive0", DISK, DISK), "COMPLETED")
+        wait_for(lambda: "null" in job_events(vm, "drive0"), what="null")
+        check_eq(job_events(vm, "drive0"),
+                 ["created", "running", "waiting", "pending", "concluded",
+                  "null"], "statuses")
+        quit_vm(vm)
+        compare(pit, "qcow2", tgt, "qcow2")
+        check(qemu_io(src, "qcow2", "read -P 0x45 %d 4096" % (2 * MiB + 4096)),
+              "the guest's write is not in the source")
+        r = qemu_img("check", tgt)
+        check(r.returncode == 0, "qemu-img check: %s%s" % (r.stdout, r.stderr))
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_top_compressed(binary):
+    """blockdev-backup sync=top compress=true to a node from blockdev-add:
+    only what the top layer holds (1.5 MiB) is copied, compressed."""
+    tmp = backup_tmp()
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "tgt.qcow2")
+    check(qemu_img("create", "-q", "-f", "qcow2", tgt, str(DISK))
+          .returncode == 0, "qemu-img create")
+    try:
+        vm.q.ret("blockdev-add", {"driver": "qcow2", "node-name": "tnode",
+                                  "file": {"driver": "file",
+                                           "filename": tgt}})
+        vm.q.ret("blockdev-backup", {"device": "drive0", "target": "tnode",
+                                     "sync": "top", "compress": True,
+                                     "job-id": "b1", "auto-dismiss": False})
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check_eq((ev["len"], ev["offset"], ev.get("error")),
+                 (MiB + 512 * 1024, MiB + 512 * 1024, None), "COMPLETED")
+        vm.q.ret("job-dismiss", {"id": "b1"})
+        vm.q.ret("blockdev-del", {"node-name": "tnode"})
+        quit_vm(vm)
+        compare(src, "qcow2", tgt, "qcow2")
+        m = json.loads(qemu_img("map", "--output=json", tgt).stdout)
+        data = sum(e["length"] for e in m if e["data"])
+        check_eq(data, MiB + 512 * 1024, "allocated in the target")
+        r = qemu_img("check", "--output=json", tgt)
+        info = json.loads(r.stdout)
+        check(r.returncode == 0 and info.get("compressed-clusters", 0) > 0,
+              "compressed clusters: %s" % r.stdout)
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_none_fleecing(binary):
+    """sync=none to an overlay whose backing node is the source, exported
+    over NBD: the export reads the point in time while the guest writes;
+    block-job-cancel ends it (BLOCK_JOB_CANCELLED)."""
+    tmp = backup_tmp()
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "fleece.qcow2")
+    sock = os.path.join(tmp, "nbd.sock")
+    check(qemu_img("create", "-q", "-f", "qcow2", "-b", src, "-F", "qcow2",
+                   tgt).returncode == 0, "qemu-img create")
+    try:
+        vm.q.ret("blockdev-add", {"driver": "qcow2", "node-name": "fleece",
+                                  "file": {"driver": "file",
+                                           "filename": tgt},
+                                  "backing": node_of(vm, "drive0")})
+        vm.q.ret("blockdev-backup", {"device": "drive0", "target": "fleece",
+                                     "sync": "none", "job-id": "f"})
+        guest_write(vm, 0, pattern(64 * 1024, 0x51))
+        guest_write(vm, 3 * MiB, pattern(4096, 0x52))
+        vm.q.ret("nbd-server-start", {"addr": {"type": "unix",
+                                               "data": {"path": sock}}})
+        vm.q.ret("block-export-add", {"type": "nbd", "id": "e",
+                                      "node-name": "fleece"})
+        url = "nbd+unix:///fleece?socket=" + sock
+        for cmd in ("read -P 0x11 0 1M", "read -P 0x22 2M 512k",
+                    "read -P 0 3M 64k"):
+            check(qemu_io(url, "raw", cmd), "fleecing export: " + cmd)
+        j = vm.q.ret("query-block-jobs")[0]
+        check_eq((j["status"], j["len"]), ("running", DISK), "job")
+        vm.q.ret("block-export-del", {"id": "e"})
+        vm.q.ret("nbd-server-stop")
+        vm.q.ret("block-job-cancel", {"device": "f"})
+        ev = vm.q.wait_event("BLOCK_JOB_CANCELLED")["data"]
+        check_eq((ev["type"], ev["device"]), ("backup", "f"), "CANCELLED")
+        # no copy-before-write any more
+        guest_write(vm, 2 * MiB, b"\x53" * 4096)
+        vm.q.ret("blockdev-del", {"node-name": "fleece"})
+        quit_vm(vm)
+        check(qemu_io(tgt, "qcow2", "read -P 0x53 2M 4k"),
+              "after the cancel the overlay reads the source")
+        r = qemu_img("check", tgt)
+        check(r.returncode == 0, "qemu-img check: %s%s" % (r.stdout, r.stderr))
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_drive_backup_create_modes(binary):
+    """drive-backup creates the target as QEMU does: sync=none over the
+    source, full as a plain image; mode=existing opens it as it is."""
+    tmp = backup_tmp()
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "none.qcow2")
+    full = os.path.join(tmp, "full.raw")
+    try:
+        # HMP drive_backup -c (sync top, created, compressed)
+        hmp_tgt = os.path.join(tmp, "hmp.qcow2")
+        check_eq(vm.h.command("drive_backup -c drive0 %s" % hmp_tgt).strip(),
+                 "", "drive_backup")
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check_eq((ev["type"], ev["len"]), ("backup", MiB + 512 * 1024),
+                 "HMP backup")
+        check("missing argument 'target'" in
+              vm.h.command("drive_backup -n drive0"), "no target")
+        vm.q.ret("drive-backup", {"device": "drive0", "target": tgt,
+                                  "sync": "none", "job-id": "n"})
+        info = json.loads(qemu_img("info", "-U", "--output=json", tgt).stdout)
+        check_eq((info["format"], info.get("backing-filename"),
+                  info.get("backing-filename-format")),
+                 ("qcow2", src, "qcow2"), "sync=none target")
+        vm.q.ret("block-job-cancel", {"device": "n"})
+        vm.q.wait_event("BLOCK_JOB_CANCELLED")
+        check(qemu_img("create", "-q", "-f", "raw", full, str(DISK))
+              .returncode == 0, "qemu-img create")
+        vm.q.ret("drive-backup", {"device": "drive0", "target": full,
+                                  "sync": "full", "format": "raw",
+                                  "mode": "existing"})
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check("error" not in ev, "COMPLETED %r" % ev)
+        quit_vm(vm)
+        compare(src, "qcow2", full, "raw")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_errors(binary):
+    """Bad requests get QEMU 7.2's replies (checked against it live)."""
+    tmp = backup_tmp()
+    vm, src = start(binary, tmp)
+    paths = {}
+    for name, size in (("tgt", DISK), ("small", 2 * MiB)):
+        paths[name] = os.path.join(tmp, name + ".qcow2")
+        check(qemu_img("create", "-q", "-f", "qcow2", paths[name], str(size))
+              .returncode == 0, "qemu-img create")
+        vm.q.ret("blockdev-add", {"driver": "qcow2", "node-name": name,
+                                  "file": {"driver": "file",
+                                           "filename": paths[name]}})
+    raw = os.path.join(tmp, "raw.img")
+    check(qemu_img("create", "-q", "-f", "raw", raw, str(DISK))
+          .returncode == 0, "qemu-img create")
+    vm.q.ret("blockdev-add", {"driver": "raw", "node-name": "raw",
+                              "file": {"driver": "file", "filename": raw}})
+    cases = [
+        ({"target": "small", "sync": "full"},
+         "Source and target image have different sizes"),
+        ({"target": "tgt", "sync": "incremental"},
+         "must provide a valid bitmap name for 'incremental' sync mode"),
+        ({"target": "tgt", "sync": "bitmap"},
+         "must provide a valid bitmap name for 'bitmap' sync mode"),
+        ({"target": "tgt", "sync": "full", "bitmap-mode": "always"},
+         "Cannot specify bitmap sync mode without a bitmap"),
+        ({"target": "tgt", "sync": "full", "bitmap": "nope",
+          "bitmap-mode": "on-success"},
+         "Bitmap 'nope' could not be found"),
+        ({"target": "tgt", "sync": "incremental", "bitmap": "b",
+          "bitmap-mode": "never"},
+         "Bitmap sync mode must be 'on-success' when using sync mode "
+         "'incremental'"),
+        ({"target": "drive0", "sync": "full"},
+         "Source and target cannot be the same"),
+        ({"target": "nosuch", "sync": "full"},
+         "Cannot find device='nosuch' nor node-name='nosuch'"),
+        ({"target": "tgt", "sync": "full", "speed": -1},
+         "Parameter 'speed' expects a non-negative value"),
+        ({"target": "tgt", "sync": "full", "job-id": ""},
+         "Invalid job ID ''"),
+        ({"target": "raw", "sync": "full", "compress": True},
+         "Compression is not supported for this drive raw"),
+    ]
+    try:
+        for args, want in cases:
+            args = dict(args, device="drive0")
+            e = vm.q.error("blockdev-backup", args)
+            check_eq(e["desc"], want, "blockdev-backup %r" % args)
+        e = vm.q.error("blockdev-backup", {"device": "raw", "sync": "full",
+                                           "target": "tgt"})
+        check_eq(e["desc"], "Invalid job ID ''", "a node without a name")
+        e = vm.q.error("blockdev-backup", {"device": "nosuch", "sync": "full",
+                                           "target": "tgt"})
+        check_eq(e["desc"], "Cannot find device='nosuch' nor "
+                 "node-name='nosuch'", "unknown source")
+        vm.q.ret("blockdev-backup", {"device": "drive0", "target": "tgt",
+                                     "sync": "none", "job-id": "j1"})
+        e = vm.q.error("block-job-complete", {"device": "j1"})
+        check_eq(e["desc"], "Job 'j1' in state 'running' cannot accept "
+                 "command verb 'complete'", "complete")
+        e = vm.q.error("blockdev-backup", {"device": "drive0", "sync": "full",
+                                           "target": "tgt", "job-id": "j2"})
+        check_eq(e["desc"], "Node 'tgt' is busy: block device is in use by "
+                 "block job: backup", "busy target")
+        vm.q.ret("block-job-cancel", {"device": "j1"})
+        vm.q.wait_event("BLOCK_JOB_CANCELLED")
+        check(vm.vm.alive(), "kvmpc died")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
+        print("SKIP: qemu-img/qemu-io (Debian's qemu-utils) not installed")
+        sys.exit(77)
+    run_tests([test_full_point_in_time, test_top_compressed,
+               test_none_fleecing, test_drive_backup_create_modes,
+               test_errors])
