@@ -15,6 +15,12 @@
  * that this vCPU has (one its CPUID lacks fails to read and is left
  * out).
  *
+ * The TSC rate (KVM_GET_TSC_KHZ) travels too, as QEMU's does: a
+ * destination whose TSC runs at another rate scales the guest's to the
+ * saved one where KVM can (KVM_CAP_TSC_CONTROL), and otherwise warns, as
+ * QEMU does, and runs on (the guest's clock then drifts).  A stream
+ * without it (an older kvmpc's) loads as before.
+ *
  * The load order is the one KVM needs: the general and system registers
  * first (EFER, CR0/CR4 and the APIC base decide what the rest mean), the
  * XSAVE area and XCRs, the MSRs (the TSC, kvmclock's, SYSCALL's), then
@@ -37,6 +43,7 @@ enum {
     SEC_LAPIC,
     SEC_EVENTS,
     SEC_DEBUGREGS,
+    SEC_TSC_KHZ,                /* u32: the rate the guest's TSC runs at */
     SEC__MAX,
 };
 
@@ -45,6 +52,7 @@ static const char *const sec_names[SEC__MAX] = {
     [SEC_XSAVE] = "XSAVE area", [SEC_FPU] = "FPU", [SEC_XCRS] = "XCRs",
     [SEC_MSRS] = "MSRs", [SEC_MP_STATE] = "MP state", [SEC_LAPIC] = "LAPIC",
     [SEC_EVENTS] = "events", [SEC_DEBUGREGS] = "debug registers",
+    [SEC_TSC_KHZ] = "TSC rate",
 };
 
 #define MSR_BATCH 64
@@ -123,6 +131,20 @@ static bool save_msrs(const X86KvmVcpu *cpu, const uint32_t *msrs,
     return true;
 }
 
+/* The TSC rate, where KVM tells it. */
+static void save_tsc_rate(const X86KvmVcpu *cpu, GByteArray *out)
+{
+    uint8_t khz[4];
+    int r;
+
+    if (kvm_check_extension(KVM_CAP_GET_TSC_KHZ) <= 0 ||
+        (r = x86_kvm_vcpu_ioctl(cpu, KVM_GET_TSC_KHZ, NULL)) <= 0) {
+        return;
+    }
+    stl_le_p(khz, r);
+    put_section(out, SEC_TSC_KHZ, khz, sizeof(khz));
+}
+
 bool x86_kvm_vcpu_save(const X86KvmVcpu *cpu, const uint32_t *msrs,
                        unsigned nmsrs, GByteArray *out, GError **errp)
 {
@@ -173,6 +195,7 @@ bool x86_kvm_vcpu_save(const X86KvmVcpu *cpu, const uint32_t *msrs,
                      errp)) {
         return false;
     }
+    save_tsc_rate(cpu, out);
     return true;
 }
 
@@ -207,6 +230,8 @@ static size_t expected_size(const X86KvmVcpu *cpu, unsigned kind)
     case SEC_DEBUGREGS:
         return kvm_check_extension(KVM_CAP_DEBUGREGS) > 0
                ? sizeof(struct kvm_debugregs) : 0;
+    case SEC_TSC_KHZ:
+        return 4;
     }
     return 0;
 }
@@ -252,7 +277,8 @@ static bool parse_sections(const X86KvmVcpu *cpu, const uint8_t *buf,
     }
     for (unsigned kind = SEC_REGS; kind < SEC__MAX; kind++) {
         bool needed = kind == SEC_MSRS ||
-                      (expected_size(cpu, kind) && kind != SEC_XCRS);
+                      (expected_size(cpu, kind) && kind != SEC_XCRS &&
+                       kind != SEC_TSC_KHZ);
 
         if (needed && !s->p[kind]) {
             error_setg(errp, "CPU %u: the %s are missing from the stream",
@@ -343,6 +369,38 @@ static bool saved_msr(const Sections *s, uint32_t index, uint64_t *value)
 }
 
 /*
+ * Run the guest's TSC at the saved rate: scaled where KVM can, else a
+ * warning (once) when the rates differ, as QEMU: the guest runs on.
+ */
+static void load_tsc_rate(const X86KvmVcpu *cpu, const Sections *s)
+{
+    static bool warned;
+    uint32_t want;
+    int cur;
+
+    if (!s->p[SEC_TSC_KHZ]) {
+        return;
+    }
+    want = ldl_le_p(s->p[SEC_TSC_KHZ]);
+    cur = kvm_check_extension(KVM_CAP_GET_TSC_KHZ) > 0
+          ? x86_kvm_vcpu_ioctl(cpu, KVM_GET_TSC_KHZ, NULL) : -ENOTSUP;
+    if (cur > 0 && (uint32_t)cur == want) {
+        return;
+    }
+    if (kvm_check_extension(KVM_CAP_TSC_CONTROL) > 0 &&
+        x86_kvm_vcpu_ioctl(cpu, KVM_SET_TSC_KHZ,
+                           (void *)(uintptr_t)want) == 0) {
+        return;
+    }
+    if (!warned) {
+        warned = true;
+        error_report("warning: TSC frequency mismatch between VM (%u kHz) "
+                     "and host (%d kHz), and TSC scaling unavailable", want,
+                     cur);
+    }
+}
+
+/*
  * Put the guest's TSC back where the stream left it.  Writing the TSC MSR
  * is not enough: KVM takes a host write within a second of the value it
  * expects (the last write plus the time since) as an attempt to
@@ -400,6 +458,7 @@ bool x86_kvm_vcpu_load(const X86KvmVcpu *cpu, const uint8_t *buf,
                      errp)) {
         return false;
     }
+    load_tsc_rate(cpu, &s);
     load_msrs(cpu, &s);
     restore_tsc(cpu, &s);
     return load_struct(cpu, &s, SEC_MP_STATE, KVM_SET_MP_STATE,

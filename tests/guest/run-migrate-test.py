@@ -239,6 +239,48 @@ def run_dirty(emulator, payload, tmp, extra):
         dst.kill()
 
 
+def kvm_tsc_scaling():
+    """KVM_CHECK_EXTENSION(KVM_CAP_TSC_CONTROL) on /dev/kvm."""
+    import fcntl
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        return fcntl.ioctl(fd, 0xAE03, 60) > 0
+    finally:
+        os.close(fd)
+
+
+KVM_TSC_SCALING = kvm_tsc_scaling()
+
+# A vCPU's state ends with its debug registers (section 10, struct
+# kvm_debugregs: 128 bytes) and its TSC rate (section 11: u32 kHz).
+TSC_RATE_RE = re.compile(rb"\x0a\x80\x00\x00\x00.{128}\x0b\x04\x00\x00\x00",
+                         re.S)
+
+
+def move_tsc_rate(path, delta):
+    """The TSC rate in the saved vCPU state, moved by @delta kHz, as if
+    the VM came from a host whose TSC runs faster; returns the saved rate
+    (the same for every vCPU)."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    rates = set()
+    found = list(TSC_RATE_RE.finditer(data))
+    if not found:
+        raise Failure("no TSC rate in the saved vCPU state")
+    for m in found:
+        rate = int.from_bytes(data[m.end():m.end() + 4], "little")
+        rates.add(rate)
+        data[m.end():m.end() + 4] = (rate + delta).to_bytes(4, "little")
+    if len(rates) != 1 or not 100000 <= min(rates) <= 10000000:
+        raise Failure("implausible saved TSC rates %r" % rates)
+    with open(path, "wb") as f:
+        f.write(data)
+    return rates.pop()
+
+
 def run_file(emulator, payload, tmp, extra):
     path = os.path.join(tmp, "saved.state")
     src = Guest("src", emulator, payload, tmp, extra)
@@ -251,6 +293,9 @@ def run_file(emulator, payload, tmp, extra):
         src.quit()
     finally:
         src.kill()
+    # The state says the TSC ran 1 MHz faster than here: without TSC
+    # scaling the destination warns (as QEMU) and runs on.
+    rate = move_tsc_rate(path, 1000)
     dst = Guest("dst", emulator, payload, tmp,
                 extra + ["-incoming", "file:" + path])
     try:
@@ -263,6 +308,16 @@ def run_file(emulator, payload, tmp, extra):
             time.sleep(0.05)
         dst.qmp.ret("cont", {})
         check_continues(dst, last)
+        warning = ("TSC frequency mismatch between VM (%d kHz) and host "
+                   "(%d kHz), and TSC scaling unavailable" % (rate + 1000,
+                                                              rate))
+        with dst.cond:
+            seen = [l for l in dst.lines if "TSC frequency mismatch" in l]
+        if KVM_TSC_SCALING:
+            if seen:
+                raise Failure("dst: scaled, yet warned: %r" % seen)
+        elif not any(warning in l for l in seen):
+            raise Failure("dst: no TSC rate warning (%r)" % seen)
         dst.finish()
     finally:
         dst.kill()
