@@ -925,8 +925,8 @@ void acpi_table_end_oem(GByteArray *t, size_t offset, const char *sig,
     h[8] = rev;
     h[9] = 0;
     memcpy(h + 10, ACPI_OEM_ID, 6);
-    /* space-padded, as QEMU's build_append_padded_str */
-    memset(h + 16, ' ', 8);
+    /* NUL-padded, as QEMU 7.2's acpi_table_begin pads it */
+    memset(h + 16, 0, 8);
     memcpy(h + 16, oem_table_id, id_len);
     stl_le_p(h + 24, 1);
     memcpy(h + 28, ACPI_CREATOR_ID, 4);

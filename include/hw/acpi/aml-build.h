@@ -150,7 +150,7 @@ size_t acpi_table_begin(GByteArray *t);
 /* Fill the header at @offset (length = to the end of @t, checksum 0). */
 void acpi_table_end(GByteArray *t, size_t offset, const char *sig,
                     uint8_t rev);
-/* The same with another OEM Table ID (up to 8 characters, space-padded). */
+/* The same with another OEM Table ID (up to 8 characters, NUL-padded). */
 void acpi_table_end_oem(GByteArray *t, size_t offset, const char *sig,
                         uint8_t rev, const char *oem_table_id);
 /*
