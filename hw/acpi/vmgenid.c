@@ -72,27 +72,6 @@ static uint64_t vmgenid_guest_addr(const VmGenIdState *s)
     return ldq_le_p(s->vmgenid_addr_le);
 }
 
-/* [addr, addr + len) is writable guest RAM throughout. */
-static bool vmgenid_range_is_ram(uint64_t addr, uint64_t len)
-{
-    if (len > UINT64_MAX - addr) {
-        return false;
-    }
-    while (len) {
-        const FlatRange *r = address_space_lookup(&address_space_memory,
-                                                  addr);
-        uint64_t n;
-
-        if (!r || r->mr->type != MR_RAM || r->readonly) {
-            return false;
-        }
-        n = MIN(len, r->start + r->size - addr);
-        addr += n;
-        len -= n;
-    }
-    return true;
-}
-
 /*
  * Store the GUID where the firmware said and tell the guest (QEMU's
  * vmgenid_update_guest).  Nothing before the firmware wrote an address.
@@ -102,7 +81,8 @@ static void vmgenid_update_guest(VmGenIdState *s)
     uint64_t addr = vmgenid_guest_addr(s);
     uint8_t guid_le[UUID_LEN];
 
-    if (!addr || !vmgenid_range_is_ram(addr, UUID_LEN)) {
+    if (!addr || !address_space_is_ram(&address_space_memory, addr, UUID_LEN,
+                                       true)) {
         return;
     }
     uuid_bswap(s->guid, guid_le);

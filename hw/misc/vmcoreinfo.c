@@ -42,6 +42,11 @@ bool vmcoreinfo_get(FWCfgVMCoreInfo *out)
     return true;
 }
 
+bool vmcoreinfo_exists(void)
+{
+    return vmcoreinfo_instance != NULL;
+}
+
 /* The guest wrote (part of) etc/vmcoreinfo. */
 static void vmcoreinfo_written(void *opaque, uint32_t offset, uint32_t len)
 {

@@ -30,5 +30,7 @@ G_STATIC_ASSERT(sizeof(FWCfgVMCoreInfo) == 16);
  * the last reset (QEMU's has_vmcoreinfo); false without the device.
  */
 bool vmcoreinfo_get(FWCfgVMCoreInfo *out);
+/* The machine has a vmcoreinfo device. */
+bool vmcoreinfo_exists(void);
 
 #endif
