@@ -38,7 +38,6 @@
 #include "hw/nvram/fw_cfg.h"
 #include "hw/qdev.h"
 #include "system/memory.h"
-#include "system/runstate.h"
 #include "qapi/qapi-commands.h"
 
 #define VMGENID_ADDR_SIZE   8
@@ -209,9 +208,11 @@ GuidInfo *qmp_query_vm_generation_id(GError **errp)
 
 /* ---- device -------------------------------------------------------------- */
 
-static void vmgenid_handle_reset(void *opaque)
+/* A device reset runs before the machine's reset hooks, among them the
+ * direct-boot loader that writes the address as the firmware would. */
+static void vmgenid_reset(DeviceState *dev)
 {
-    VmGenIdState *s = opaque;
+    VmGenIdState *s = (VmGenIdState *)dev;
 
     /* The firmware writes the address again on its way up. */
     memset(s->vmgenid_addr_le, 0, sizeof(s->vmgenid_addr_le));
@@ -260,7 +261,6 @@ static bool vmgenid_realize(DeviceState *dev, GError **errp)
     }
     s->fw_cfg_file_added = true;
     vmgenid_instance = s;
-    qemu_register_reset(vmgenid_handle_reset, s);
     return true;
 }
 
@@ -272,7 +272,6 @@ static void vmgenid_unrealize(DeviceState *dev)
     if (vmgenid_instance != s) {
         return;
     }
-    qemu_unregister_reset(vmgenid_handle_reset, s);
     if (s->fw_cfg_file_added && fw_cfg) {
         fw_cfg_remove_file(fw_cfg, VMGENID_ADDR_FW_CFG_FILE);
     }
@@ -315,6 +314,7 @@ static const DeviceType vmgenid_type = {
     .props = vmgenid_props,
     .realize = vmgenid_realize,
     .unrealize = vmgenid_unrealize,
+    .reset = vmgenid_reset,
     .vmsd = &vmstate_vmgenid,
     .not_hotpluggable = true,
 };

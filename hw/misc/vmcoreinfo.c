@@ -22,7 +22,6 @@
 #include "hw/misc/vmcoreinfo.h"
 #include "hw/nvram/fw_cfg.h"
 #include "hw/qdev.h"
-#include "system/runstate.h"
 
 typedef struct VMCoreInfoState {
     DeviceState parent;
@@ -57,9 +56,9 @@ static void vmcoreinfo_written(void *opaque, uint32_t offset, uint32_t len)
             FW_CFG_VMCOREINFO_FORMAT_NONE;
 }
 
-static void vmcoreinfo_reset(void *opaque)
+static void vmcoreinfo_reset(DeviceState *dev)
 {
-    VMCoreInfoState *s = opaque;
+    VMCoreInfoState *s = (VMCoreInfoState *)dev;
 
     s->has_vmcoreinfo = false;
     memset(&s->vmcoreinfo, 0, sizeof(s->vmcoreinfo));
@@ -81,7 +80,7 @@ static bool vmcoreinfo_realize(DeviceState *dev, GError **errp)
                    TYPE_VMCOREINFO);
         return false;
     }
-    vmcoreinfo_reset(s);
+    vmcoreinfo_reset(dev);
     if (!fw_cfg_add_file_callback(fw_cfg, FW_CFG_VMCOREINFO_FILENAME,
                                   &s->vmcoreinfo, sizeof(s->vmcoreinfo),
                                   vmcoreinfo_written, s, false, errp)) {
@@ -89,8 +88,6 @@ static bool vmcoreinfo_realize(DeviceState *dev, GError **errp)
     }
     s->fw_cfg_file_added = true;
     vmcoreinfo_instance = s;
-    /* Not on a bus that would reset it: a machine-wide reset handler. */
-    qemu_register_reset(vmcoreinfo_reset, s);
     return true;
 }
 
@@ -102,7 +99,6 @@ static void vmcoreinfo_unrealize(DeviceState *dev)
     if (vmcoreinfo_instance != s) {
         return;
     }
-    qemu_unregister_reset(vmcoreinfo_reset, s);
     if (s->fw_cfg_file_added && fw_cfg) {
         fw_cfg_remove_file(fw_cfg, FW_CFG_VMCOREINFO_FILENAME);
     }
@@ -134,6 +130,7 @@ static const DeviceType vmcoreinfo_type = {
     .category = DEVICE_CATEGORY_MISC,
     .realize = vmcoreinfo_realize,
     .unrealize = vmcoreinfo_unrealize,
+    .reset = vmcoreinfo_reset,
     .vmsd = &vmstate_vmcoreinfo,
     .not_hotpluggable = true,
 };

@@ -501,6 +501,29 @@ static FWCfgDmaOp fw_cfg_dma_op(uint32_t control)
     return FW_CFG_DMA_OP_NONE;
 }
 
+/* Accepted write: the bytes, then the device is told. */
+static void fw_cfg_file_store(FWCfgFile *f, uint32_t offset,
+                              const uint8_t *buf, uint32_t n)
+{
+    memcpy(f->data + offset, buf, n);
+    if (f->write_cb) {
+        f->write_cb(f->cb_opaque, offset, n);
+    }
+}
+
+bool fw_cfg_write_file(FWCfgState *s, const char *name, uint32_t offset,
+                       const void *data, uint32_t len)
+{
+    int idx = fw_cfg_file_index(s, name);
+    FWCfgFile *f = idx < 0 ? NULL : g_ptr_array_index(s->files, idx);
+
+    if (!f || !f->allow_write || offset > f->len || len > f->len - offset) {
+        return false;
+    }
+    fw_cfg_file_store(f, offset, data, len);
+    return true;
+}
+
 /*
  * A DMA write of @length bytes from guest @address into the selected file
  * at the current offset (QEMU's rules, see the header comment).
@@ -526,10 +549,7 @@ static uint32_t fw_cfg_dma_write_file(FWCfgState *s, uint64_t address,
     if (!ok) {
         return FW_CFG_DMA_CTL_ERROR;
     }
-    memcpy(f->data + offset, buf, n);
-    if (f->write_cb) {
-        f->write_cb(f->cb_opaque, offset, n);
-    }
+    fw_cfg_file_store(f, offset, buf, n);
     return 0;
 }
 

@@ -126,6 +126,13 @@ bool fw_cfg_add_file_callback(FWCfgState *s, const char *name,
                               void *data, size_t len,
                               FWCfgWriteCallback write_cb, void *opaque,
                               bool read_only, GError **errp);
+/*
+ * What a guest's DMA write does, from the host side (kvmpc's direct-boot
+ * loader acting as the firmware): false when @name is not a writable file
+ * or the range does not fit in it.
+ */
+bool fw_cfg_write_file(FWCfgState *s, const char *name, uint32_t offset,
+                       const void *data, uint32_t len);
 /* Drop a file (keys after it move down, as the directory is rebuilt). */
 void fw_cfg_remove_file(FWCfgState *s, const char *name);
 /* The DMA interface is there (writable files need it). */

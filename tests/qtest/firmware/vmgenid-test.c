@@ -293,6 +293,42 @@ static void test_migrate_new_guid(void)
     env_free(e);
 }
 
+/*
+ * Direct kernel boot: kvmpc itself runs the table-loader (acpi-direct.c),
+ * WRITE_POINTER included, at start and at every reset (after the device's
+ * own reset cleared the address).
+ */
+static void test_direct_boot(void)
+{
+    static const uint32_t mb[12] = {    /* Multiboot a.out kludge, unrun */
+        0x1badb002u, 0x00010000u, -(0x1badb002u + 0x00010000u),
+        0x100000, 0x100000, 0, 0, 0x100020,
+    };
+    g_autofree char *dir = g_dir_make_tmp("kvmpc-vmgenid-XXXXXX", NULL);
+    g_autofree char *kernel = g_build_filename(dir, "kernel.bin", NULL);
+    g_autofree char *args = NULL;
+    Env e;
+
+    g_assert(g_file_set_contents(kernel, (const char *)mb, sizeof(mb),
+                                 NULL));
+    args = g_strdup_printf("-kernel %s -device vmgenid,guid=" GUID_A,
+                           kernel);
+    env_start(&e, dir, args);
+    for (int round = 0; round < 2; round++) {
+        uint64_t addr = vmgenid_addr_file(e.qts);
+
+        /* in the direct-boot ACPI area (0x90000-0x9fbff), page aligned */
+        g_assert_cmphex(addr, >=, 0x90000 + GUID_OFFSET);
+        g_assert_cmphex(addr + 16, <=, 0x9fc00);
+        g_assert_cmphex((addr - GUID_OFFSET) & 0xfff, ==, 0);
+        assert_guid_at(e.qts, addr, guid_a_le);
+        qmp_assert_ok(e.qmp, "{\"execute\": \"system_reset\"}");
+    }
+    env_stop(&e);
+    unlink(kernel);
+    g_assert_cmpint(rmdir(dir), ==, 0);
+}
+
 /* ---- vmcoreinfo -------------------------------------------------------- */
 
 #define NOTE_ADDR       0x20000ULL
@@ -360,7 +396,7 @@ static GByteArray *dump_notes(Env *e)
 
 static void test_vmcoreinfo(void)
 {
-    Env *e = env_new("-m 16 -device vmcoreinfo");     /* small dumps */
+    Env *e = env_new("-m 8 -device vmcoreinfo");      /* small dumps */
     QTestState *s = e->qts;
     uint8_t note[256];
     size_t note_len = make_note(note, "OSRELEASE=6.1.0\nPAGESIZE=4096\n");
@@ -429,6 +465,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vmgenid/firmware", test_firmware);
     g_test_add_func("/vmgenid/bad-writes", test_bad_writes);
     g_test_add_func("/vmgenid/migrate-new-guid", test_migrate_new_guid);
+    g_test_add_func("/vmgenid/direct-boot", test_direct_boot);
     g_test_add_func("/vmgenid/vmcoreinfo", test_vmcoreinfo);
     g_test_add_func("/vmgenid/one-per-machine", test_one_per_machine);
     return g_test_run();
