@@ -174,6 +174,11 @@ static void test_firmware(void)
 
     r = qmp_cmd(e->qmp, "{\"execute\": \"query-vm-generation-id\"}");
     g_assert_nonnull(strstr(r, "{\"return\": {\"guid\": \"" GUID_A "\"}}"));
+    g_free(r);
+    r = qmp_cmd(e->qmp, "{\"execute\": \"human-monitor-command\", "
+                "\"arguments\": {\"command-line\": "
+                "\"info vm-generation-id\"}}");
+    g_assert_nonnull(strstr(r, "\"return\": \"" GUID_A "\\r\\n\""));
     /* QEMU 7.2 refuses to change it at run time. */
     qmp_assert_error(e->qmp, "{\"execute\": \"qom-set\", \"arguments\": "
                      "{\"path\": \"vg\", \"property\": \"guid\", "
