@@ -291,11 +291,12 @@ bool fw_cfg_add_file_callback(FWCfgState *s, const char *name,
 void fw_cfg_remove_file(FWCfgState *s, const char *name)
 {
     int idx = fw_cfg_file_index(s, name);
-    uint16_t key = FW_CFG_FILE_FIRST + idx;
+    uint16_t key;
 
     if (idx < 0) {
         return;
     }
+    key = FW_CFG_FILE_FIRST + idx;
     g_ptr_array_remove_index(s->files, idx);
     /* Keys are reassigned: a selection of this file or a later one would
      * now name another file. */
@@ -531,17 +532,20 @@ bool fw_cfg_write_file(FWCfgState *s, const char *name, uint32_t offset,
 static uint32_t fw_cfg_dma_write_file(FWCfgState *s, uint64_t address,
                                       uint32_t length)
 {
+    const FWCfgEntry *e = fw_cfg_current(s);
     FWCfgFile *f = fw_cfg_current_file(s);
     g_autofree uint8_t *buf = NULL;
     uint32_t offset = s->cur_offset, n;
     bool ok;
 
-    if (!f || !f->data || offset >= f->len) {
+    /* Nothing there to write: the error bit, the offset stays. */
+    if (!e || !e->data || offset >= e->len) {
         return FW_CFG_DMA_CTL_ERROR;
     }
-    n = MIN(length, f->len - offset);
+    /* Any item: the offset moves over what it has room for (QEMU). */
+    n = MIN(length, e->len - offset);
     s->cur_offset += n;
-    if (!f->allow_write || n != length) {
+    if (!f || !f->allow_write || n != length) {
         return FW_CFG_DMA_CTL_ERROR;
     }
     buf = g_malloc(n);
