@@ -529,9 +529,11 @@ static void test_vmcoreinfo(void)
     env_free(e);
 }
 
-static void test_one_per_machine(void)
+/* QEMU 7.2's start-up errors. */
+static void test_errors(void)
 {
     g_autofree char *err = NULL, *err2 = NULL, *err3 = NULL;
+    g_autofree char *err4 = NULL, *err5 = NULL;
 
     g_assert_cmpint(run_kvmpc_expect_fail("-device vmgenid -device vmgenid",
                                           &err), ==, 1);
@@ -545,6 +547,16 @@ static void test_one_per_machine(void)
     g_assert_nonnull(strstr(err3,
                             "Property 'vmgenid.guid' doesn't take value "
                             "'xyz'"));
+    /* -machine none has no fw_cfg */
+    g_assert_cmpint(run_kvmpc_expect_fail("-machine none -device vmgenid",
+                                          &err4), ==, 1);
+    g_assert_nonnull(strstr(err4, "vmgenid requires DMA write support in "
+                            "fw_cfg, which this machine type does not "
+                            "provide"));
+    g_assert_cmpint(run_kvmpc_expect_fail("-machine none -device vmcoreinfo",
+                                          &err5), ==, 1);
+    g_assert_nonnull(strstr(err5,
+                            "vmcoreinfo device requires fw_cfg with DMA"));
 }
 
 int main(int argc, char **argv)
@@ -557,6 +569,6 @@ int main(int argc, char **argv)
     g_test_add_func("/vmgenid/migrate-new-guid", test_migrate_new_guid);
     g_test_add_func("/vmgenid/direct-boot", test_direct_boot);
     g_test_add_func("/vmgenid/vmcoreinfo", test_vmcoreinfo);
-    g_test_add_func("/vmgenid/one-per-machine", test_one_per_machine);
+    g_test_add_func("/vmgenid/errors", test_errors);
     return g_test_run();
 }
