@@ -520,7 +520,10 @@ static void test_vmcoreinfo(void)
 
     /* A size that is not a note, or a huge one: no note in the dump. */
     write_vmcoreinfo(s, 1, 4, NOTE_ADDR);
-    g_byte_array_unref(dump_notes(e));
+    {
+        g_autoptr(GByteArray) n = dump_notes(e);
+        g_assert_cmpuint(n->len, ==, 0);
+    }
     write_vmcoreinfo(s, 1, 0xffffffff, 0xfffffffffffff000ULL);
     {
         g_autoptr(GByteArray) n = dump_notes(e);
