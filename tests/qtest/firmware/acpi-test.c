@@ -6,6 +6,8 @@
  * signatures, lengths, checksums and the fields the machine defines, and
  * the top-level structure of the DSDT's AML.  When acpica-tools' iasl is
  * installed, every table is also disassembled and must give no warning.
+ * With -device vmgenid the linker's WRITE_POINTER is run too (an fw_cfg
+ * DMA write), and the SSDT is compared byte for byte with QEMU 7.2's.
  *
  * Spec: ACPI 6.4 chapter 5.2 (tables) and 20.2 (AML encoding).
  */
