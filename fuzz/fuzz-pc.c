@@ -102,6 +102,11 @@ static const char *const machine_args[] = {
     "-chardev", "null,id=fuzz-dbg",
 #endif
     "-device", "isa-debugcon,iobase=0x402,chardev=fuzz-dbg",
+    /* every pc target: devices with guest-writable fw_cfg files, so fw_cfg
+     * DMA writes (0x514) reach etc/vmgenid_addr (then vmgenid writes its
+     * GUID wherever that points and raises GPE0 bit 5) and etc/vmcoreinfo
+     * (docs/vmgenid.md) */
+    "-device", "vmgenid", "-device", "vmcoreinfo",
     "-device", "pci-testdev,addr=02.0,msi-vectors=1,msix-vectors=4",
     "-device", "pci-testdev,addr=03.0,intx-pin=1,membar=1M",
     "-device", "pc-testdev",

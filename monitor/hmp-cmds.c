@@ -100,6 +100,19 @@ void hmp_info_uuid(Monitor *mon, const char *args)
     monitor_printf(mon, "%s\n", uuid);
 }
 
+void hmp_info_vm_generation_id(Monitor *mon, const char *args)
+{
+    GError *err = NULL;
+    GuidInfo *info = qmp_query_vm_generation_id(&err);
+
+    if (!info) {
+        hmp_report_error(mon, err);
+        return;
+    }
+    monitor_printf(mon, "%s\n", info->guid);
+    qapi_free_GuidInfo(info);
+}
+
 void hmp_info_kvm(Monitor *mon, const char *args)
 {
     monitor_printf(mon, "kvm support: %s\n",

@@ -175,6 +175,8 @@ const HMPCommand hmp_info_commands[] = {
     { "usb", "", "show guest USB devices", hmp_info_usb },
     { "uuid", "", "show the current VM UUID", hmp_info_uuid },
     { "version", "", "show the version of QEMU", hmp_info_version },
+    { "vm-generation-id", "", "Show Virtual Machine Generation ID",
+      hmp_info_vm_generation_id },
     { "vnc", "", "show the vnc server status", hmp_info_vnc },
     { "spice", "", "show the spice server status", hmp_info_spice },
     { NULL },

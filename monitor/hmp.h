@@ -45,6 +45,7 @@ void hmp_info_status(Monitor *mon, const char *args);
 void hmp_info_version(Monitor *mon, const char *args);
 void hmp_info_name(Monitor *mon, const char *args);
 void hmp_info_uuid(Monitor *mon, const char *args);
+void hmp_info_vm_generation_id(Monitor *mon, const char *args);
 void hmp_info_kvm(Monitor *mon, const char *args);
 void hmp_info_cpus(Monitor *mon, const char *args);
 void hmp_info_hotpluggable_cpus(Monitor *mon, const char *args);

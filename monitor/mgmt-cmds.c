@@ -18,6 +18,8 @@
 #include "system/runstate.h"
 #include "monitor/fds.h"
 #include "qemu/fdset.h"
+#include "hw/misc/vmcoreinfo.h"
+#include "system/memory.h"
 #include <elf.h>
 #include <fcntl.h>
 
@@ -225,20 +227,85 @@ static bool write_all(int fd, const void *buf, size_t len, GError **errp)
     return true;
 }
 
+#define GUEST_NOTE_MAX_SIZE     (1u << 20)  /* QEMU's MAX_GUEST_NOTE_SIZE */
+
+static uint32_t note_align4(uint32_t v)
+{
+    return (v + 3) & ~3u;
+}
+
+/*
+ * The guest's VMCOREINFO ELF note (the vmcoreinfo device: its address,
+ * size and format are whatever the guest wrote), checked as QEMU 7.2's
+ * dump checks it, with its warnings; NULL when there is none to write.
+ * The note is read only when it lies wholly in guest RAM/ROM.
+ */
+static GByteArray *dump_guest_note(void)
+{
+    FWCfgVMCoreInfo vmci;
+    g_autoptr(GByteArray) note = NULL;
+    uint32_t size, namesz, descsz;
+    uint64_t total;
+
+    if (!vmcoreinfo_exists()) {
+        return NULL;
+    }
+    if (!vmcoreinfo_get(&vmci)) {
+        error_report("warning: guest note is not present");
+        return NULL;
+    }
+    size = GUINT32_FROM_LE(vmci.size);
+    if (size < sizeof(Elf64_Nhdr) || size > GUEST_NOTE_MAX_SIZE) {
+        error_report("warning: guest note size is invalid: %" PRIu32, size);
+        return NULL;
+    }
+    if (GUINT16_FROM_LE(vmci.guest_format) !=
+        FW_CFG_VMCOREINFO_FORMAT_ELF) {
+        error_report("warning: guest note format is unsupported: %" PRIu16,
+                     GUINT16_FROM_LE(vmci.guest_format));
+        return NULL;
+    }
+    note = g_byte_array_sized_new(size);
+    g_byte_array_set_size(note, size);
+    if (!address_space_is_ram(&address_space_memory,
+                              GUINT64_FROM_LE(vmci.paddr), size, false) ||
+        dma_read(GUINT64_FROM_LE(vmci.paddr), note->data, size) !=
+            MEMTX_OK) {
+        error_report("warning: guest note is not in guest RAM");
+        return NULL;
+    }
+    namesz = ldl_le_p(note->data);
+    descsz = ldl_le_p(note->data + 4);
+    total = sizeof(Elf64_Nhdr) + (uint64_t)note_align4(MIN(namesz,
+            GUEST_NOTE_MAX_SIZE)) + note_align4(MIN(descsz,
+            GUEST_NOTE_MAX_SIZE));
+    if (namesz > GUEST_NOTE_MAX_SIZE || descsz > GUEST_NOTE_MAX_SIZE ||
+        total > size) {
+        error_report("warning: Invalid guest note header");
+        return NULL;
+    }
+    g_byte_array_set_size(note, total);
+    return g_steal_pointer(&note);
+}
+
 /*
  * An ELF64 core (ET_CORE, EM_X86_64) whose PT_LOAD segments are guest
  * physical memory (p_paddr = guest address, p_vaddr 0: paging=false),
- * readable by readelf/gdb/crash's raw-RAM mode.  CPU register notes
- * (NT_PRSTATUS) are not written yet: the KVM register read exists only as
- * "info registers" text.
+ * readable by readelf/gdb/crash's raw-RAM mode.  With a vmcoreinfo device
+ * whose guest wrote a valid note, a PT_NOTE segment (first, as QEMU's)
+ * carries that note.  CPU register notes (NT_PRSTATUS) are not written
+ * yet: the KVM register read exists only as "info registers" text.
  */
 static bool dump_elf(int fd, GError **errp)
 {
     DumpSegment seg[2];
     unsigned n = dump_segments(seg);
+    g_autoptr(GByteArray) note = dump_guest_note();
+    unsigned nph = n + (note != NULL);
     Elf64_Ehdr eh = { 0 };
-    Elf64_Phdr ph[2] = { { 0 } };
-    uint64_t off = sizeof(eh) + n * sizeof(Elf64_Phdr);
+    Elf64_Phdr ph[3] = { { 0 } };
+    Elf64_Phdr *load = note ? ph + 1 : ph;
+    uint64_t off = sizeof(eh) + nph * sizeof(Elf64_Phdr);
 
     memcpy(eh.e_ident, ELFMAG, SELFMAG);
     eh.e_ident[EI_CLASS] = ELFCLASS64;
@@ -250,19 +317,26 @@ static bool dump_elf(int fd, GError **errp)
     eh.e_ehsize = sizeof(eh);
     eh.e_phoff = sizeof(eh);
     eh.e_phentsize = sizeof(Elf64_Phdr);
-    eh.e_phnum = n;
+    eh.e_phnum = nph;
+    if (note) {
+        ph[0].p_type = PT_NOTE;
+        ph[0].p_offset = off;
+        ph[0].p_filesz = ph[0].p_memsz = note->len;
+        off += note->len;
+    }
     dump_state.total = off;
     for (unsigned i = 0; i < n; i++) {
-        ph[i].p_type = PT_LOAD;
-        ph[i].p_flags = PF_R | PF_W | PF_X;
-        ph[i].p_offset = off;
-        ph[i].p_paddr = seg[i].gpa;
-        ph[i].p_filesz = ph[i].p_memsz = seg[i].size;
+        load[i].p_type = PT_LOAD;
+        load[i].p_flags = PF_R | PF_W | PF_X;
+        load[i].p_offset = off;
+        load[i].p_paddr = seg[i].gpa;
+        load[i].p_filesz = load[i].p_memsz = seg[i].size;
         off += seg[i].size;
         dump_state.total += seg[i].size;
     }
     if (!write_all(fd, &eh, sizeof(eh), errp) ||
-        !write_all(fd, ph, n * sizeof(Elf64_Phdr), errp)) {
+        !write_all(fd, ph, nph * sizeof(Elf64_Phdr), errp) ||
+        (note && !write_all(fd, note->data, note->len, errp))) {
         return false;
     }
     for (unsigned i = 0; i < n; i++) {

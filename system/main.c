@@ -7,6 +7,7 @@
  * builds it through the very same kvmpc_init() the binary runs.
  */
 #include "qemu/osdep.h"
+#include "qemu/uuid.h"
 #include "qemu/keyval.h"
 #include "qemu/version.h"
 #include "hw/boards.h"
@@ -363,23 +364,6 @@ static void parse_smp(MachineState *ms, const char *arg)
             cpus);
     }
     *s = (SmpConfig){ cpus, sockets, dies, cores, threads, maxcpus };
-}
-
-static bool parse_uuid(const char *str, uint8_t out[16])
-{
-    unsigned n = 0;
-
-    for (const char *p = str; *p; p++) {
-        if (*p == '-') {
-            continue;
-        }
-        if (!g_ascii_isxdigit(p[0]) || !g_ascii_isxdigit(p[1]) || n >= 16) {
-            return false;
-        }
-        out[n++] = g_ascii_xdigit_value(p[0]) << 4 | g_ascii_xdigit_value(p[1]);
-        p++;
-    }
-    return n == 16 && strlen(str) == 36;
 }
 
 static void apply_machine_opts(Options *o, const char *arg)
@@ -901,7 +885,7 @@ static void parse_args(Options *o, int argc, char **argv)
             parse_overcommit(o, need_arg(argc, argv, &i));
         } else if (IS("-uuid")) {
             const char *u = need_arg(argc, argv, &i);
-            if (!parse_uuid(u, ms->uuid)) {
+            if (!uuid_parse(u, ms->uuid)) {
                 die("-uuid %s: Fail to parse UUID string", u);
             }
             ms->uuid_set = true;

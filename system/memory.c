@@ -683,6 +683,27 @@ const FlatRange *address_space_lookup(AddressSpace *as, uint64_t addr)
     return NULL;
 }
 
+bool address_space_is_ram(AddressSpace *as, uint64_t addr, uint64_t len,
+                          bool is_write)
+{
+    if (len > UINT64_MAX - addr) {
+        return false;
+    }
+    while (len) {
+        const FlatRange *r = address_space_lookup(as, addr);
+        uint64_t n;
+
+        if (!r || (r->mr->type != MR_RAM && r->mr->type != MR_ROM) ||
+            (is_write && r->readonly)) {
+            return false;
+        }
+        n = MIN(len, r->start + r->size - addr);
+        addr += n;
+        len -= n;
+    }
+    return true;
+}
+
 static uint64_t size_mask(unsigned size)
 {
     return size >= 8 ? UINT64_MAX : (1ULL << (size * 8)) - 1;

@@ -880,6 +880,18 @@ Aml *aml_interrupt(AmlTrigger trigger, AmlPolarity polarity, bool shared,
 
 /* ---- table helpers ---- */
 
+size_t build_append_named_dword(GByteArray *t, const char *name)
+{
+    size_t off;
+
+    put_byte(t, AML_NAME_OP);
+    put_namestring(t, name);
+    put_byte(t, AML_DWORD_PREFIX);
+    off = t->len;
+    build_append_int_noprefix(t, 0, 4);
+    return off;
+}
+
 size_t acpi_table_begin(GByteArray *t)
 {
     size_t off = t->len;
@@ -897,15 +909,25 @@ size_t acpi_table_begin(GByteArray *t)
 void acpi_table_end(GByteArray *t, size_t offset, const char *sig,
                     uint8_t rev)
 {
+    acpi_table_end_oem(t, offset, sig, rev, ACPI_OEM_TABLE_ID);
+}
+
+void acpi_table_end_oem(GByteArray *t, size_t offset, const char *sig,
+                        uint8_t rev, const char *oem_table_id)
+{
     uint8_t *h = t->data + offset;
+    size_t id_len = strlen(oem_table_id);
 
     g_assert(strlen(sig) == 4);
+    g_assert(id_len <= 8);
     memcpy(h, sig, 4);
     stl_le_p(h + 4, t->len - offset);
     h[8] = rev;
     h[9] = 0;
     memcpy(h + 10, ACPI_OEM_ID, 6);
-    memcpy(h + 16, ACPI_OEM_TABLE_ID, 8);
+    /* NUL-padded, as QEMU 7.2's acpi_table_begin pads it */
+    memset(h + 16, 0, 8);
+    memcpy(h + 16, oem_table_id, id_len);
     stl_le_p(h + 24, 1);
     memcpy(h + 28, ACPI_CREATOR_ID, 4);
     stl_le_p(h + 32, 1);

@@ -3,7 +3,9 @@
  *
  * Format: QEMU's hw/acpi/bios-linker-loader.c command layout, executed by
  * SeaBIOS (src/fw/romfile_loader.c) and OVMF (AcpiPlatformDxe); see the
- * header for the entry layouts.  Every command is checked here against the
+ * header for the entry layouts.  WRITE_POINTER (QEMU 2.9+, for vmgenid)
+ * makes the firmware write a blob's address back into a writable fw_cfg
+ * file through the DMA interface, so the device learns where it went.  Every command is checked here against the
  * blobs it names, so a table builder bug trips an assertion at build time
  * instead of handing the firmware a command it would reject.
  */
@@ -137,4 +139,27 @@ void bios_linker_loader_add_checksum(BIOSLinker *linker, const char *file,
     stl_le_p(e + 4 + BIOS_LINKER_LOADER_FILESZ, offset);
     stl_le_p(e + 8 + BIOS_LINKER_LOADER_FILESZ, start);
     stl_le_p(e + 12 + BIOS_LINKER_LOADER_FILESZ, len);
+}
+
+void bios_linker_loader_write_pointer(BIOSLinker *linker,
+                                      const char *dest_file,
+                                      uint32_t dst_offset, uint8_t size,
+                                      const char *src_file,
+                                      uint32_t src_offset)
+{
+    const BIOSLinkerFile *src = linker_find(linker, src_file);
+    uint8_t *e;
+
+    /* The destination is a device's writable fw_cfg file, not a blob the
+     * linker allocates: only the source is known here. */
+    g_assert(src);
+    g_assert(size == 1 || size == 2 || size == 4 || size == 8);
+    g_assert(src_offset < src->blob->len);
+
+    e = linker_new_entry(linker, BIOS_LINKER_LOADER_CMD_WRITE_POINTER);
+    linker_put_name(e + 4, dest_file);
+    linker_put_name(e + 4 + BIOS_LINKER_LOADER_FILESZ, src_file);
+    stl_le_p(e + 4 + 2 * BIOS_LINKER_LOADER_FILESZ, dst_offset);
+    stl_le_p(e + 8 + 2 * BIOS_LINKER_LOADER_FILESZ, src_offset);
+    e[12 + 2 * BIOS_LINKER_LOADER_FILESZ] = size;
 }

@@ -36,6 +36,7 @@
 #include "hw/acpi/piix4-pm.h"
 #include "hw/acpi/pcihp.h"
 #include "hw/acpi/memory_hotplug.h"
+#include "hw/acpi/gpe-event.h"
 #include "hw/boards.h"
 #include "hw/acpi/cpu-hotplug.h"
 #include "hw/pci/pci.h"
@@ -463,6 +464,7 @@ static bool piix4_pm_realize(DeviceState *dev, GError **errp)
      * modern one (docs/cpu.md). */
     acpi_cpuhp_init(&s->cpuhp, ACPI_CPUHP_PIIX4_BASE, piix4_pm_send_gpe, s);
     qemu_register_reset(piix4_pm_reset_cpuhp, s);
+    acpi_gpe_register_sender(piix4_pm_send_gpe, s);
     return true;
 }
 
@@ -474,6 +476,7 @@ static void piix4_pm_unrealize(DeviceState *dev)
         return;
     }
     qemu_register_powerdown_handler(NULL, NULL);
+    acpi_gpe_unregister_sender(s);
     qemu_unregister_reset(piix4_pm_reset_hotplug, s);
     qemu_unregister_reset(piix4_pm_reset_cpuhp, s);
     acpi_pcihp_uninit(&s->pcihp);

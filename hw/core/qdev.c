@@ -681,10 +681,12 @@ static DeviceState *device_create_common(const char *opts, bool hotplug,
                    "('%s' is not)", driver);
         goto out;
     }
-    /* QEMU refuses such a type before it realizes anything. */
+    /* QEMU refuses such a type before it realizes anything, with the
+     * words of its qdev_get_device_class() (device_del of one says
+     * "does not support hotplugging"). */
     if (hotplug && type_chain_not_hotpluggable(type)) {
-        error_setg(errp, "Device '%s' does not support hotplugging",
-                   type->name);
+        error_setg(errp, "Parameter 'driver' expects a pluggable device "
+                   "type");
         goto out;
     }
     dev = device_new(driver, errp);

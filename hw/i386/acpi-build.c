@@ -55,8 +55,10 @@
  * and bridges' buses are the Device (Sxx) scopes with selectors.
  *
  * Blob layout (etc/acpi/tables, 64-byte aligned, high zone): FACS first
- * (it must be 64-byte aligned), then DSDT, FACP, APIC, HPET, SRAT, SLIT,
- * MCFG, WAET, RSDT.
+ * (it must be 64-byte aligned), then DSDT, FACP, APIC, the vmgenid SSDT
+ * (with -device vmgenid: QEMU 7.2's, hw/acpi/vmgenid.c, whose GUID blob
+ * etc/vmgenid_guid is a second allocation), HPET, SRAT, SLIT, MCFG, WAET,
+ * RSDT.
  * Checksums and pointers are left to the firmware's linker (table-loader).
  */
 #include "qemu/osdep.h"
@@ -79,6 +81,7 @@
 #include "system/memory.h"
 #include "target/i386/cpu.h"
 #include "system/numa.h"
+#include "hw/acpi/vmgenid.h"
 
 /* Table revisions. */
 #define ACPI_DSDT_REV       1
@@ -392,6 +395,7 @@ void acpi_pc_config(MachineState *ms, AcpiPcConfig *cfg)
     if (acpi_memory_hotplug_current()) {
         cfg->mem_slots = acpi_memory_hotplug_current()->dev_count;
     }
+    cfg->vmgenid = vmgenid_current_guid(cfg->vmgenid_guid);
     cfg->pci_hole_start = ms->below_4g_mem_size;
     cfg->pci_hole_end = PC_IOAPIC_BASE - 1;
     cfg->pci_hole64_start = pc_pci_hole64_start(ms);
@@ -1675,6 +1679,17 @@ static size_t build_waet(AcpiBuildState *st)
     return off;
 }
 
+/* QEMU 7.2's VMGENID SSDT (hw/acpi/vmgenid.c builds it). */
+static size_t build_vmgenid_ssdt(AcpiBuildState *st, GByteArray *guid_blob)
+{
+    size_t off = vmgenid_build_acpi(st->t, ACPI_BUILD_TABLE_FILE, guid_blob,
+                                    st->linker, st->cfg->vmgenid_guid);
+
+    bios_linker_loader_add_checksum(st->linker, ACPI_BUILD_TABLE_FILE, off,
+                                    st->t->len - off, off + 9);
+    return off;
+}
+
 static size_t build_rsdt(AcpiBuildState *st)
 {
     GByteArray *t = st->t;
@@ -1718,6 +1733,7 @@ void acpi_build(const AcpiPcConfig *cfg, AcpiBuildTables *tables)
     tables->table_data = g_byte_array_new();
     tables->rsdp = g_byte_array_new();
     tables->linker = bios_linker_loader_new();
+    tables->vmgenid = g_byte_array_new();
     st.t = tables->table_data;
     st.linker = tables->linker;
     st.rsdt_entries = g_array_new(FALSE, FALSE, sizeof(uint32_t));
@@ -1730,6 +1746,9 @@ void acpi_build(const AcpiPcConfig *cfg, AcpiBuildTables *tables)
     dsdt = build_dsdt(&st);
     rsdt_add(&st, build_fadt(&st, facs, dsdt));
     rsdt_add(&st, build_madt(&st));
+    if (cfg->vmgenid) {
+        rsdt_add(&st, build_vmgenid_ssdt(&st, tables->vmgenid));
+    }
     if (cfg->hpet) {
         rsdt_add(&st, build_hpet(&st));
     }
@@ -1755,6 +1774,9 @@ void acpi_build_tables_cleanup(AcpiBuildTables *tables)
     }
     if (tables->rsdp) {
         g_byte_array_unref(tables->rsdp);
+    }
+    if (tables->vmgenid) {
+        g_byte_array_unref(tables->vmgenid);
     }
     bios_linker_loader_free(tables->linker);
     *tables = (AcpiBuildTables){ 0 };

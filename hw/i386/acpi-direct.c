@@ -10,8 +10,12 @@
  *   ALLOCATE      place a file, aligned, in its zone
  *   ADD_POINTER   add a file's address to a 1/2/4/8-byte field
  *   ADD_CHECKSUM  set a byte so a range sums to zero
+ *   WRITE_POINTER write a file's address into a device's writable fw_cfg
+ *                 file (vmgenid's etc/vmgenid_addr), as the firmware's
+ *                 fw_cfg DMA write would (fw_cfg_write_file)
  * in command order, on private copies of the files, then copies the
- * linked files into guest RAM.
+ * linked files into guest RAM; the pointers are written back last, once
+ * the files are in guest RAM (a device may write into them at once).
  *
  * Layout (include/hw/i386/acpi-direct.h; the pc machine's e820 table,
  * hw/i386/pc.c pc_build_e820, marks it):
@@ -42,6 +46,8 @@
 #include "hw/i386/acpi-build.h"
 #include "hw/i386/x86-boot.h"
 #include "system/memory.h"
+#include "hw/nvram/fw_cfg.h"
+#include "hw/acpi/vmgenid.h"
 
 /* table-loader entry layout (bios-linker-loader.h) */
 #define CMD_OFF             0
@@ -56,6 +62,11 @@
 #define CKSUM_OFFSET        (CKSUM_FILE + BIOS_LINKER_LOADER_FILESZ)
 #define CKSUM_START         (CKSUM_OFFSET + 4)
 #define CKSUM_LENGTH        (CKSUM_START + 4)
+#define WRPTR_DEST          4
+#define WRPTR_SRC           (WRPTR_DEST + BIOS_LINKER_LOADER_FILESZ)
+#define WRPTR_OFFSET        (WRPTR_SRC + BIOS_LINKER_LOADER_FILESZ)
+#define WRPTR_SRC_OFFSET    (WRPTR_OFFSET + 4)
+#define WRPTR_SIZE          (WRPTR_SRC_OFFSET + 4)
 
 /* Alignments beyond a page make no sense in a 63 KiB area. */
 #define LOADER_MAX_ALIGN    4096
@@ -71,7 +82,16 @@ typedef struct Loader {
     unsigned nr_files;
     LoaderZone high, fseg;
     unsigned cmd_index;         /* for messages */
+    GArray *write_pointers;     /* LoaderWritePointer, run after placing */
 } Loader;
+
+typedef struct LoaderWritePointer {
+    char dest[BIOS_LINKER_LOADER_FILESZ];
+    uint32_t offset;
+    uint8_t size;
+    uint64_t value;
+    unsigned cmd_index;
+} LoaderWritePointer;
 
 /* ---- the command interpreter -------------------------------------------- */
 
@@ -219,6 +239,67 @@ static bool loader_add_checksum(Loader *l, const uint8_t *e, GError **errp)
     return true;
 }
 
+/*
+ * SeaBIOS's checks (romfile_loader_write_pointer): the source placed,
+ * src_offset inside it, a 1/2/4/8-byte pointer the address fits in.  The
+ * destination is checked when it is written (fw_cfg_write_file).
+ */
+static bool loader_write_pointer(Loader *l, const uint8_t *e, GError **errp)
+{
+    int src = loader_placed_file(l, e + WRPTR_SRC, errp);
+    size_t dlen = strnlen((const char *)e + WRPTR_DEST,
+                          BIOS_LINKER_LOADER_FILESZ);
+    LoaderWritePointer w = {
+        .offset = ldl_le_p(e + WRPTR_OFFSET),
+        .size = e[WRPTR_SIZE],
+        .cmd_index = l->cmd_index,
+    };
+    uint32_t src_off = ldl_le_p(e + WRPTR_SRC_OFFSET);
+
+    if (src < 0) {
+        return false;
+    }
+    if (dlen == 0 || dlen == BIOS_LINKER_LOADER_FILESZ) {
+        return loader_fail(l, errp, "bad file name");
+    }
+    if (w.size != 1 && w.size != 2 && w.size != 4 && w.size != 8) {
+        return loader_fail(l, errp, "bad pointer size %u", w.size);
+    }
+    if (src_off >= l->data[src]->len) {
+        return loader_fail(l, errp, "offset 0x%x outside '%s'", src_off,
+                           l->files[src].name);
+    }
+    w.value = l->files[src].addr + src_off;
+    if (w.size < 8 && (w.value >> (8 * w.size))) {
+        return loader_fail(l, errp, "address 0x%" PRIx64 " does not fit a "
+                           "%u-byte pointer", w.value, w.size);
+    }
+    memcpy(w.dest, e + WRPTR_DEST, dlen);
+    g_array_append_val(l->write_pointers, w);
+    return true;
+}
+
+static bool loader_run_write_pointers(Loader *l, GError **errp)
+{
+    FWCfgState *fw_cfg = fw_cfg_find();
+
+    for (unsigned i = 0; i < l->write_pointers->len; i++) {
+        const LoaderWritePointer *w =
+            &g_array_index(l->write_pointers, LoaderWritePointer, i);
+        uint8_t le[8];
+
+        l->cmd_index = w->cmd_index;
+        stq_le_p(le, w->value);
+        if (!fw_cfg || !fw_cfg_write_file(fw_cfg, w->dest, w->offset, le,
+                                          w->size)) {
+            return loader_fail(l, errp, "cannot write a %u-byte pointer "
+                               "at 0x%x of fw_cfg file '%s'", w->size,
+                               w->offset, w->dest);
+        }
+    }
+    return true;
+}
+
 static bool loader_run_cmd(Loader *l, const uint8_t *e, GError **errp)
 {
     uint32_t cmd = ldl_le_p(e + CMD_OFF);
@@ -230,8 +311,9 @@ static bool loader_run_cmd(Loader *l, const uint8_t *e, GError **errp)
         return loader_add_pointer(l, e, errp);
     case BIOS_LINKER_LOADER_CMD_ADD_CHECKSUM:
         return loader_add_checksum(l, e, errp);
+    case BIOS_LINKER_LOADER_CMD_WRITE_POINTER:
+        return loader_write_pointer(l, e, errp);
     default:
-        /* WRITE_POINTER and the like need firmware to answer fw_cfg */
         return loader_fail(l, errp, "unsupported command %u", cmd);
     }
 }
@@ -266,6 +348,8 @@ bool acpi_direct_run_loader(const GByteArray *cmds, AcpiDirectFile *files,
                   ACPI_DIRECT_TABLES_BASE, ACPI_DIRECT_TABLES_END },
         .fseg = { "EBDA", ACPI_DIRECT_RSDP_ZONE, ACPI_DIRECT_RSDP_ZONE,
                   ACPI_DIRECT_RSDP_ZONE_END },
+        .write_pointers = g_array_new(FALSE, TRUE,
+                                      sizeof(LoaderWritePointer)),
     };
     bool ok = true;
 
@@ -285,7 +369,9 @@ bool acpi_direct_run_loader(const GByteArray *cmds, AcpiDirectFile *files,
         l.cmd_index = off / BIOS_LINKER_LOADER_ENTRY_SIZE;
         ok = loader_run_cmd(&l, cmds->data + off, errp);
     }
-    ok = ok && loader_write_files(&l, errp);
+    ok = ok && loader_write_files(&l, errp) &&
+         loader_run_write_pointers(&l, errp);
+    g_array_free(l.write_pointers, TRUE);
     for (unsigned i = 0; i < nr_files; i++) {
         g_byte_array_unref(l.data[i]);
         if (!ok) {
@@ -310,15 +396,18 @@ static bool set_bda_ebda_pointer(GError **errp)
 
 static bool install_tables(const AcpiBuildTables *t, GError **errp)
 {
-    enum { FILE_TABLES, FILE_RSDP };
+    enum { FILE_TABLES, FILE_RSDP, FILE_VMGENID };
     AcpiDirectFile files[] = {
         [FILE_TABLES] = { .name = ACPI_BUILD_TABLE_FILE,
                           .blob = t->table_data },
         [FILE_RSDP] = { .name = ACPI_BUILD_RSDP_FILE, .blob = t->rsdp },
+        [FILE_VMGENID] = { .name = VMGENID_GUID_FW_CFG_FILE,
+                           .blob = t->vmgenid },
     };
+    /* etc/vmgenid_guid only with -device vmgenid */
+    unsigned nr = t->vmgenid->len ? ARRAY_SIZE(files) : FILE_VMGENID;
 
-    if (!acpi_direct_run_loader(t->linker->cmds, files, ARRAY_SIZE(files),
-                                errp)) {
+    if (!acpi_direct_run_loader(t->linker->cmds, files, nr, errp)) {
         return false;
     }
     if (!files[FILE_RSDP].addr) {

@@ -17,7 +17,8 @@
  * BOOT_MENU, IRQ0_OVERRIDE, legacy E820
  * (empty) and HPET; files: etc/e820, bootorder, bios-geometry,
  * etc/boot-fail-wait, etc/boot-menu-wait (splash-time), etc/system-states,
- * the ACPI tables and their loader script, the SMBIOS tables and anchor,
+ * the ACPI tables and their loader script (and etc/vmgenid_guid with
+ * -device vmgenid), the SMBIOS tables and anchor,
  * genroms/ option ROMs, bootsplash, and -fw_cfg user files.  The ACPI and
  * SMBIOS tables and the boot order are rebuilt at every reset, so they
  * describe devices added after machine init (-device) too.
@@ -29,6 +30,7 @@
 #include "hw/i386/pc-layout.h"
 #include "hw/i386/x86.h"
 #include "hw/i386/acpi-build.h"
+#include "hw/acpi/vmgenid.h"
 #include "hw/acpi/piix4-pm.h"
 #include "hw/pci-host/q35.h"
 #include "hw/nvram/fw_cfg.h"
@@ -773,7 +775,10 @@ static void update_acpi(PcFirmware *fw)
         !fw_cfg_set_file(fw->fw_cfg, ACPI_BUILD_RSDP_FILE, t.rsdp->data,
                          t.rsdp->len, &err) ||
         !fw_cfg_set_file(fw->fw_cfg, ACPI_BUILD_LOADER_FILE,
-                         t.linker->cmds->data, t.linker->cmds->len, &err)) {
+                         t.linker->cmds->data, t.linker->cmds->len, &err) ||
+        (t.vmgenid->len &&
+         !fw_cfg_set_file(fw->fw_cfg, VMGENID_GUID_FW_CFG_FILE,
+                          t.vmgenid->data, t.vmgenid->len, &err))) {
         error_report_err(err);
     }
     acpi_build_tables_cleanup(&t);

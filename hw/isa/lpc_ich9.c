@@ -48,6 +48,7 @@
 #include "hw/pci/pci_host.h"
 #include "hw/acpi/piix4-pm.h"
 #include "hw/acpi/memory_hotplug.h"
+#include "hw/acpi/gpe-event.h"
 #include "hw/acpi/pcihp.h"
 #include "hw/boards.h"
 #include "hw/acpi/cpu-hotplug.h"
@@ -751,6 +752,7 @@ static bool lpc_realize(DeviceState *dev, GError **errp)
                         true, lpc_send_gpe, s);
     }
     qemu_register_reset(lpc_reset_hotplug, s);
+    acpi_gpe_register_sender(lpc_send_gpe, s);
     return true;
 }
 
@@ -767,6 +769,7 @@ static void lpc_unrealize(DeviceState *dev)
         pci_bus_irqs(bus, NULL, NULL, NULL, 0);
     }
     s->irqs_claimed = false;
+    acpi_gpe_unregister_sender(s);
     acpi_memory_hotplug_uninit(&s->memhp);
     qemu_unregister_reset(lpc_reset_hotplug, s);
     acpi_cpuhp_uninit(&s->cpuhp);

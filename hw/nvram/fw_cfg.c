@@ -17,7 +17,16 @@
  *     device stores the control word back: 0, or the error bit.  Reading
  *     the register returns the signature "QEMU CFG".
  *
- * As in QEMU no item is writable, so a DMA write sets the error bit.
+ * Files a device adds with fw_cfg_add_file_callback() and read_only false
+ * are writable through the DMA interface only (QEMU's
+ * fw_cfg_add_file_callback / FWCfgEntry.allow_write): a write must lie
+ * wholly inside the file from the current offset, or it sets the error bit
+ * and changes nothing; the offset advances by what the file had room for
+ * either way, as in QEMU.  A write to anything else (a read-only file, a
+ * numbered item, nothing selected) sets the error bit.  The data is read
+ * from the guest into a scratch buffer first, so a descriptor that points
+ * half outside RAM never leaves the file half written.  The device is
+ * told (write callback) after a successful write.
  * Every guest-supplied address and length is checked: DMA only reaches
  * RAM/ROM of the guest-physical address space (through dma_read/dma_write)
  * and never wraps around the end of the address space.
@@ -42,6 +51,11 @@ typedef struct FWCfgFile {
     char name[FW_CFG_MAX_FILE_PATH];
     uint8_t *data;
     uint32_t len;
+    /* fw_cfg_add_file_callback(): @data belongs to the device */
+    bool device_owned;
+    bool allow_write;
+    FWCfgWriteCallback write_cb;
+    void *cb_opaque;
 } FWCfgFile;
 
 struct FWCfgState {
@@ -245,6 +259,60 @@ bool fw_cfg_add_file(FWCfgState *s, const char *name, const void *data,
     return true;
 }
 
+bool fw_cfg_add_file_callback(FWCfgState *s, const char *name,
+                              void *data, size_t len,
+                              FWCfgWriteCallback write_cb, void *opaque,
+                              bool read_only, GError **errp)
+{
+    FWCfgFile *f;
+    int idx;
+
+    g_assert(data && len);
+    if (!fw_cfg_add_file(s, name, NULL, 0, errp)) {
+        return false;
+    }
+    if (len > UINT32_MAX) {
+        fw_cfg_remove_file(s, name);
+        error_setg(errp, "fw_cfg: file %s is too large", name);
+        return false;
+    }
+    idx = fw_cfg_file_index(s, name);
+    f = g_ptr_array_index(s->files, idx);
+    f->data = data;
+    f->len = len;
+    f->device_owned = true;
+    f->allow_write = !read_only;
+    f->write_cb = write_cb;
+    f->cb_opaque = opaque;
+    fw_cfg_update_dir(s);
+    return true;
+}
+
+void fw_cfg_remove_file(FWCfgState *s, const char *name)
+{
+    int idx = fw_cfg_file_index(s, name);
+    uint16_t key;
+
+    if (idx < 0) {
+        return;
+    }
+    key = FW_CFG_FILE_FIRST + idx;
+    g_ptr_array_remove_index(s->files, idx);
+    /* Keys are reassigned: a selection of this file or a later one would
+     * now name another file. */
+    if (s->cur_entry != FW_CFG_INVALID &&
+        !(s->cur_entry & FW_CFG_ARCH_LOCAL) &&
+        (s->cur_entry & FW_CFG_ENTRY_MASK) >= key) {
+        s->cur_entry = FW_CFG_INVALID;
+    }
+    fw_cfg_update_dir(s);
+}
+
+bool fw_cfg_dma_enabled(FWCfgState *s)
+{
+    return s->dma_iobase != 0;
+}
+
 bool fw_cfg_set_file(FWCfgState *s, const char *name, const void *data,
                      size_t len, GError **errp)
 {
@@ -259,6 +327,10 @@ bool fw_cfg_set_file(FWCfgState *s, const char *name, const void *data,
         return false;
     }
     f = g_ptr_array_index(s->files, idx);
+    if (f->device_owned) {
+        error_setg(errp, "fw_cfg: file %s belongs to a device", name);
+        return false;
+    }
     g_free(f->data);
     f->data = len ? g_memdup2(data, len) : NULL;
     f->len = len;
@@ -296,11 +368,25 @@ static void fw_cfg_file_free(gpointer p)
 {
     FWCfgFile *f = p;
 
-    g_free(f->data);
+    if (!f->device_owned) {
+        g_free(f->data);
+    }
     g_free(f);
 }
 
 /* ---- traditional interface ---------------------------------------------- */
+
+/* The file behind the selected key, or NULL (a numbered item, nothing). */
+static FWCfgFile *fw_cfg_current_file(FWCfgState *s)
+{
+    unsigned idx = s->cur_entry & FW_CFG_ENTRY_MASK;
+
+    if (s->cur_entry == FW_CFG_INVALID || (s->cur_entry & FW_CFG_ARCH_LOCAL) ||
+        idx < FW_CFG_FILE_FIRST || idx - FW_CFG_FILE_FIRST >= s->files->len) {
+        return NULL;
+    }
+    return g_ptr_array_index(s->files, idx - FW_CFG_FILE_FIRST);
+}
 
 static void fw_cfg_select(FWCfgState *s, uint16_t key)
 {
@@ -416,9 +502,65 @@ static FWCfgDmaOp fw_cfg_dma_op(uint32_t control)
     return FW_CFG_DMA_OP_NONE;
 }
 
+/* Accepted write: the bytes, then the device is told. */
+static void fw_cfg_file_store(FWCfgFile *f, uint32_t offset,
+                              const uint8_t *buf, uint32_t n)
+{
+    memcpy(f->data + offset, buf, n);
+    if (f->write_cb) {
+        f->write_cb(f->cb_opaque, offset, n);
+    }
+}
+
+bool fw_cfg_write_file(FWCfgState *s, const char *name, uint32_t offset,
+                       const void *data, uint32_t len)
+{
+    int idx = fw_cfg_file_index(s, name);
+    FWCfgFile *f = idx < 0 ? NULL : g_ptr_array_index(s->files, idx);
+
+    if (!f || !f->allow_write || offset > f->len || len > f->len - offset) {
+        return false;
+    }
+    fw_cfg_file_store(f, offset, data, len);
+    return true;
+}
+
+/*
+ * A DMA write of @length bytes from guest @address into the selected file
+ * at the current offset (QEMU's rules, see the header comment).
+ */
+static uint32_t fw_cfg_dma_write_file(FWCfgState *s, uint64_t address,
+                                      uint32_t length)
+{
+    const FWCfgEntry *e = fw_cfg_current(s);
+    FWCfgFile *f = fw_cfg_current_file(s);
+    g_autofree uint8_t *buf = NULL;
+    uint32_t offset = s->cur_offset, n;
+    bool ok;
+
+    /* Nothing there to write: the error bit, the offset stays. */
+    if (!e || !e->data || offset >= e->len) {
+        return FW_CFG_DMA_CTL_ERROR;
+    }
+    /* Any item: the offset moves over what it has room for (QEMU). */
+    n = MIN(length, e->len - offset);
+    s->cur_offset += n;
+    if (!f || !f->allow_write || n != length) {
+        return FW_CFG_DMA_CTL_ERROR;
+    }
+    buf = g_malloc(n);
+    ok = dma_dest_ok(address, n) && dma_read(address, buf, n) == MEMTX_OK;
+    if (!ok) {
+        return FW_CFG_DMA_CTL_ERROR;
+    }
+    fw_cfg_file_store(f, offset, buf, n);
+    return 0;
+}
+
 /*
  * Move up to @length bytes of the selected item to guest @address (read),
- * or just advance over them (skip).  Returns the control word to report.
+ * or just advance over them (skip), or write them (writable files).
+ * Returns the control word to report.
  */
 static uint32_t fw_cfg_dma_run(FWCfgState *s, FWCfgDmaOp op,
                                uint64_t address, uint32_t length)
@@ -430,7 +572,7 @@ static uint32_t fw_cfg_dma_run(FWCfgState *s, FWCfgDmaOp op,
         return 0;
     }
     if (op == FW_CFG_DMA_OP_WRITE) {
-        return FW_CFG_DMA_CTL_ERROR;    /* no item is writable */
+        return fw_cfg_dma_write_file(s, address, length);
     }
     if (e && e->data && s->cur_offset < e->len) {
         avail = e->len - s->cur_offset;

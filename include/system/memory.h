@@ -243,6 +243,15 @@ void memory_listener_unregister(MemoryListener *l, AddressSpace *as);
 
 /* Binary search of the current flat view; NULL where nothing is mapped. */
 const FlatRange *address_space_lookup(AddressSpace *as, uint64_t addr);
+/*
+ * [addr, addr + len) is guest memory throughout, with no device register,
+ * hole or wrap in it: RAM (or, for reads, ROM too; writable RAM only for
+ * writes).  For code that touches guest memory at an address the guest
+ * chose and must not reach a device's callbacks (vmgenid's GUID, the
+ * vmcoreinfo note a dump copies).
+ */
+bool address_space_is_ram(AddressSpace *as, uint64_t addr, uint64_t len,
+                          bool is_write);
 
 /*
  * Accesses of 1/2/4/8 bytes, little-endian, at any alignment.  Unassigned

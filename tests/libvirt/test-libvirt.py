@@ -167,6 +167,11 @@ def test_domcapabilities(lv, kvmpc):
         "devices/graphics/enum[@name='type']/value")]
     check("vnc" in graphics and "sdl" not in graphics,
           "graphics types: %s" % graphics)
+    # the vmgenid and vmcoreinfo devices (libvirt probes the device types)
+    for feature in ("genid", "vmcoreinfo"):
+        el = root.find("features/%s" % feature)
+        check(el is not None and el.get("supported") == "yes",
+              "<%s> not supported: %s" % (feature, out[-1500:]))
 
 
 DOMAIN = """<domain type='%(type)s'>
@@ -202,12 +207,13 @@ def test_define_dumpxml(lv, kvmpc):
 
 RUN_DOMAIN = """<domain type='kvm'>
   <name>kvmpc-run</name>
+  <genid/>
   <memory unit='MiB'>64</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type>
       <kernel>%(kernel)s</kernel>
       <cmdline>cpus=1 powerdown=wait</cmdline></os>
-  <features><acpi/></features>
+  <features><acpi/><vmcoreinfo state='on'/></features>
   <on_poweroff>destroy</on_poweroff>
   <devices>
     <emulator>%(emulator)s</emulator>
@@ -277,6 +283,18 @@ def lifecycle_steps(lv, log):
     wait_log(log, "waiting for the ACPI power button")
     out = wait_log(log, "Hello from a kvmpc guest")
     check("FAIL" not in out, "the payload's checks: %s" % out[-800:])
+
+    # <genid/>: libvirt made a GUID and passed it to -device vmgenid;
+    # <vmcoreinfo state='on'/>: -device vmcoreinfo
+    genid = ET.fromstring(lv.virsh("dumpxml", "kvmpc-run").stdout) \
+        .findtext("genid")
+    q = lv.virsh("qemu-monitor-command", "kvmpc-run",
+                 '{"execute": "query-vm-generation-id"}').stdout
+    check(genid and json.loads(q)["return"]["guid"] == genid,
+          "genid %s, QMP: %s" % (genid, q))
+    q = lv.virsh("qemu-monitor-command", "kvmpc-run", "--hmp",
+                 "info qtree").stdout
+    check("vmcoreinfo" in q and "vmgenid" in q, "info qtree: %s" % q[:2000])
 
     lv.virsh("suspend", "kvmpc-run")
     wait_state(lv, "kvmpc-run", "paused")

@@ -26,6 +26,7 @@
 #include "hw/pci-host/i440fx.h"
 #include "hw/intc/apic.h"
 #include "hw/i386/vmport.h"
+#include "hw/nvram/fw_cfg.h"
 #include "chardev/char.h"
 #include "system/main-loop.h"
 #include "system/blockdev.h"
@@ -341,6 +342,64 @@ static void cleanup_vmmouse(DeviceState *dev)
 {
     device_destroy(vmmouse_vmport);
     vmmouse_vmport = NULL;
+}
+
+/* vmgenid and vmcoreinfo: the fw_cfg device their files live in, and the
+ * guest's DMA write into them (descriptor at 0x1000, data at 0x2000). */
+#define FWCFG_DESC          0x1000
+#define FWCFG_DATA          0x2000
+
+static void prepare_fw_cfg(void)
+{
+    GError *err = NULL;
+
+    g_assert_nonnull(fw_cfg_init_io_dma(0x510, 0x514, &err));
+    g_assert_no_error(err);
+}
+
+static void cleanup_fw_cfg(DeviceState *dev)
+{
+    device_destroy((DeviceState *)fw_cfg_find());
+}
+
+static void fw_cfg_dma_write_file(const char *name, const void *data,
+                                  uint32_t len)
+{
+    uint16_t key = fw_cfg_file_key(fw_cfg_find(), name);
+    /* FWCfgDmaAccess, big-endian: control, length, address */
+    uint32_t desc[4] = {
+        GUINT32_TO_BE((uint32_t)key << 16 | FW_CFG_DMA_CTL_SELECT |
+                      FW_CFG_DMA_CTL_WRITE),
+        GUINT32_TO_BE(len), 0, GUINT32_TO_BE(FWCFG_DATA),
+    };
+
+    g_assert_cmphex(key, !=, FW_CFG_INVALID);
+    address_space_write(&address_space_memory, FWCFG_DESC, desc, 16);
+    address_space_write(&address_space_memory, FWCFG_DATA, data, len);
+    out32(0x514, 0);
+    out32(0x518, GUINT32_SWAP_LE_BE(FWCFG_DESC));
+    address_space_read(&address_space_memory, FWCFG_DESC, desc, 4);
+    g_assert_cmphex(desc[0], ==, 0);    /* no error bit */
+}
+
+/* The address the firmware writes (where the GUID then goes). */
+static void poke_vmgenid(DeviceState *dev, int variant)
+{
+    uint8_t addr[8];
+
+    stq_le_p(addr, 0x100000 + 0x1000 * variant + 40);
+    fw_cfg_dma_write_file("etc/vmgenid_addr", addr, sizeof(addr));
+}
+
+/* The guest's note descriptor: ELF format, size and address. */
+static void poke_vmcoreinfo(DeviceState *dev, int variant)
+{
+    uint8_t d[16] = { 0 };
+
+    stw_le_p(d + 2, 1);
+    stl_le_p(d + 4, 0x100 + variant);
+    stq_le_p(d + 8, 0x300000);
+    fw_cfg_dma_write_file("etc/vmcoreinfo", d, sizeof(d));
 }
 
 static void prepare_scsi_hd_drive(void)
@@ -755,6 +814,10 @@ static const DeviceSetup device_setups[] = {
       .poke = poke_vmmouse, .probe = probe_vmmouse,
       .cleanup = cleanup_vmmouse },
     { .type = "hpet", .poke = poke_hpet },
+    { .type = "vmgenid", .prepare = prepare_fw_cfg, .poke = poke_vmgenid,
+      .cleanup = cleanup_fw_cfg },
+    { .type = "vmcoreinfo", .prepare = prepare_fw_cfg,
+      .poke = poke_vmcoreinfo, .cleanup = cleanup_fw_cfg },
     /* a disk needs a drive: machine_setup() makes one */
     { .type = "virtio-blk-pci", .props = "drive=" VBLK_DRIVE_ID,
       .poke = poke_pci_function },

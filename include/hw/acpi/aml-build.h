@@ -150,6 +150,15 @@ size_t acpi_table_begin(GByteArray *t);
 /* Fill the header at @offset (length = to the end of @t, checksum 0). */
 void acpi_table_end(GByteArray *t, size_t offset, const char *sig,
                     uint8_t rev);
+/* The same with another OEM Table ID (up to 8 characters, NUL-padded). */
+void acpi_table_end_oem(GByteArray *t, size_t offset, const char *sig,
+                        uint8_t rev, const char *oem_table_id);
+/*
+ * Name (NAME, 0x00000000) with the integer always a DWordConst, so the
+ * firmware's linker can patch it; returns the offset of the 4 value bytes
+ * in @t (QEMU's build_append_named_dword).
+ */
+size_t build_append_named_dword(GByteArray *t, const char *name);
 /* Generic Address Structure (5.2.3.2). */
 void build_append_gas(GByteArray *t, uint8_t space_id, uint8_t bit_width,
                       uint8_t bit_offset, uint8_t access_size,

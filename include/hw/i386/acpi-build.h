@@ -93,12 +93,16 @@ typedef struct AcpiPcConfig {
     uint64_t below_4g_mem_size;     /* RAM below the 32-bit PCI hole */
     uint64_t hotplug_mem_base;      /* the pc-dimm area; size 0 = none */
     uint64_t hotplug_mem_size;
+    /* -device vmgenid (hw/acpi/vmgenid.c): its SSDT and GUID blob */
+    bool vmgenid;
+    uint8_t vmgenid_guid[16];
 } AcpiPcConfig;
 
 typedef struct AcpiBuildTables {
     GByteArray *table_data;         /* etc/acpi/tables */
     GByteArray *rsdp;               /* etc/acpi/rsdp */
     BIOSLinker *linker;             /* etc/table-loader: linker->cmds */
+    GByteArray *vmgenid;            /* etc/vmgenid_guid (empty: none) */
 } AcpiBuildTables;
 
 void acpi_pc_config(MachineState *ms, AcpiPcConfig *cfg);

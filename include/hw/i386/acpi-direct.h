@@ -41,7 +41,8 @@ typedef struct AcpiDirectFile {
  * Carry out the etc/table-loader commands @cmds (bios-linker-loader.h)
  * as firmware would: ALLOCATE each file in the tables area ("high" zone)
  * or the EBDA ("fseg" zone), ADD_POINTER, ADD_CHECKSUM, then copy the
- * linked files into guest memory.  Every command is checked (names,
+ * linked files into guest memory, then WRITE_POINTER (into the machine's
+ * writable fw_cfg files).  Every command is checked (names,
  * bounds, alignment, zone space, pointer width); on error nothing is
  * written and @errp says which command was wrong.
  */

@@ -112,7 +112,33 @@ void fw_cfg_add_i64(FWCfgState *s, uint16_t key, uint64_t value);
  */
 bool fw_cfg_add_file(FWCfgState *s, const char *name, const void *data,
                      size_t len, GError **errp);
-/* Replace a file's contents, adding the file when it is absent. */
+/*
+ * QEMU's fw_cfg_add_file_callback: a file whose @len bytes at @data stay
+ * the caller's (a device's state: what the guest reads is what the device
+ * holds, and its state table migrates it).  With @read_only false the
+ * guest may write it through the DMA interface, and @write_cb (may be
+ * NULL) runs after each accepted write with the range written.  The caller
+ * removes it (fw_cfg_remove_file) before freeing @data.
+ */
+typedef void (*FWCfgWriteCallback)(void *opaque, uint32_t offset,
+                                   uint32_t len);
+bool fw_cfg_add_file_callback(FWCfgState *s, const char *name,
+                              void *data, size_t len,
+                              FWCfgWriteCallback write_cb, void *opaque,
+                              bool read_only, GError **errp);
+/*
+ * What a guest's DMA write does, from the host side (kvmpc's direct-boot
+ * loader acting as the firmware): false when @name is not a writable file
+ * or the range does not fit in it.
+ */
+bool fw_cfg_write_file(FWCfgState *s, const char *name, uint32_t offset,
+                       const void *data, uint32_t len);
+/* Drop a file (keys after it move down, as the directory is rebuilt). */
+void fw_cfg_remove_file(FWCfgState *s, const char *name);
+/* The DMA interface is there (writable files need it). */
+bool fw_cfg_dma_enabled(FWCfgState *s);
+/* Replace a file's contents, adding the file when it is absent (not for
+ * a device's file: that is an error). */
 bool fw_cfg_set_file(FWCfgState *s, const char *name, const void *data,
                      size_t len, GError **errp);
 bool fw_cfg_has_file(FWCfgState *s, const char *name);

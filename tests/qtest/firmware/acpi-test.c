@@ -6,6 +6,8 @@
  * signatures, lengths, checksums and the fields the machine defines, and
  * the top-level structure of the DSDT's AML.  When acpica-tools' iasl is
  * installed, every table is also disassembled and must give no warning.
+ * With -device vmgenid the linker's WRITE_POINTER is run too (an fw_cfg
+ * DMA write), and the SSDT is compared byte for byte with QEMU 7.2's.
  *
  * Spec: ACPI 6.4 chapter 5.2 (tables) and 20.2 (AML encoding).
  */
@@ -23,7 +25,7 @@
 typedef struct Tables {
     LinkedTables lt;
     const uint8_t *rsdp, *rsdt, *fadt, *facs, *dsdt, *madt, *hpet, *waet;
-    const uint8_t *mcfg, *srat, *slit;
+    const uint8_t *mcfg, *srat, *slit, *ssdt;
     uint64_t facs_addr;
 } Tables;
 
@@ -43,7 +45,8 @@ static const uint8_t *check_table(const Tables *t, uint64_t addr,
     }
     g_assert_cmpuint(byte_sum(h, len), ==, 0);
     g_assert(!memcmp(h + 10, "BOCHS ", 6));
-    g_assert(!memcmp(h + 16, "BXPC    ", 8));
+    g_assert(!memcmp(h + 16, "BXPC    ", 8) ||
+             !memcmp(h, "SSDT", 4));    /* vmgenid's is "VMGENID" */
     return h;
 }
 
@@ -54,7 +57,8 @@ static void load_tables(QTestState *s, Tables *t)
 
     memset(t, 0, sizeof(*t));
     acpi_link_tables(s, &t->lt);
-    g_assert_cmpuint(t->lt.nr, ==, 2);
+    /* tables and RSDP, and etc/vmgenid_guid with -device vmgenid */
+    g_assert_cmpuint(t->lt.nr, ==, 2 + !!t->lt.write_pointers);
     g_assert_cmpuint(t->lt.checksums, >=, 6);
     /* RSDP: revision 0 (20 bytes) in the F segment, checksummed. */
     g_assert_cmpstr(t->lt.blobs[0].name, ==, "etc/acpi/rsdp");
@@ -77,7 +81,8 @@ static void load_tables(QTestState *s, Tables *t)
             !memcmp(h, "WAET", 4) ? &t->waet :
             !memcmp(h, "MCFG", 4) ? &t->mcfg :
             !memcmp(h, "SRAT", 4) ? &t->srat :
-            !memcmp(h, "SLIT", 4) ? &t->slit : NULL;
+            !memcmp(h, "SLIT", 4) ? &t->slit :
+            !memcmp(h, "SSDT", 4) ? &t->ssdt : NULL;
         g_assert_nonnull(slot);
         g_assert_null(*slot);           /* each table once */
         *slot = h;
@@ -1648,6 +1653,95 @@ static void test_numa_like_qemu_q35(void)
     check_numa_like_qemu("q35");
 }
 
+/*
+ * -device vmgenid: the SSDT byte for byte as QEMU 7.2 builds it for the
+ * same GUID (the linked VGIA value and so the checksum depend on where the
+ * blobs were placed, which depends on the other tables' sizes: both are
+ * masked), in the same place in the RSDT (after the APIC), and the
+ * WRITE_POINTER run as SeaBIOS runs it makes each put the GUID, in
+ * Microsoft's byte order, at VGIA + 40 in guest memory.
+ */
+#define VMGENID_GUID_TEXT   "324e6eaf-d1d1-4bf6-bf41-b9bb6c91fb87"
+static const uint8_t vmgenid_guid_le[16] = {
+    0xaf, 0x6e, 0x4e, 0x32, 0xd1, 0xd1, 0xf6, 0x4b,
+    0xbf, 0x41, 0xb9, 0xbb, 0x6c, 0x91, 0xfb, 0x87,
+};
+#define SSDT_VGIA_OFFSET    42      /* header, NameOp, "VGIA", DWordPrefix */
+
+static GByteArray *vmgenid_ssdt(const char *args, const char *qemu,
+                                char **rsdt_order)
+{
+    QTestState *s = start_machine(args, qemu);
+    GByteArray *ssdt = g_byte_array_new();
+    GString *order = g_string_new(NULL);
+    uint8_t guid[16];
+    uint32_t vgia;
+    Tables t;
+
+    load_tables(s, &t);
+    g_assert_nonnull(t.ssdt);
+    g_assert_cmpuint(t.lt.write_pointers, ==, 1);
+    g_assert(!memcmp(t.ssdt + 16, "VMGENID\0", 8));
+    vgia = ldl_le(t.ssdt + SSDT_VGIA_OFFSET);
+    g_assert_cmpuint(vgia, !=, 0);
+    g_assert_cmphex(vgia & 0xfff, ==, 0);
+    qtest_memread(s, vgia + 40, guid, sizeof(guid));
+    g_assert(!memcmp(guid, vmgenid_guid_le, sizeof(guid)));
+    g_byte_array_append(ssdt, t.ssdt, ldl_le(t.ssdt + 4));
+    memset(ssdt->data + 9, 0, 1);
+    memset(ssdt->data + SSDT_VGIA_OFFSET, 0, 4);
+    for (uint32_t i = 0; i < (ldl_le(t.rsdt + 4) - HDR) / 4; i++) {
+        const uint8_t *h = acpi_linked_ptr(&t.lt, ldl_le(t.rsdt + HDR + 4 * i),
+                                           HDR);
+        g_string_append_len(order, (const char *)h, 4);
+        g_string_append_c(order, ' ');
+    }
+    *rsdt_order = g_string_free(order, FALSE);
+    acpi_linked_free(&t.lt);
+    stop_machine(s, qemu != NULL);
+    return ssdt;
+}
+
+static void check_vmgenid_like_qemu(const char *machine)
+{
+    g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+    g_autofree char *args = g_strdup_printf(
+        "-machine %s -device vmgenid,guid=" VMGENID_GUID_TEXT, machine);
+    g_autofree char *our_order = NULL, *their_order = NULL;
+    g_autoptr(GByteArray) ours = NULL, theirs = NULL;
+
+    ours = vmgenid_ssdt(args, NULL, &our_order);
+    if (!qemu) {
+        g_test_skip("needs qemu-system-x86_64 to compare with");
+        return;
+    }
+    theirs = vmgenid_ssdt(args, qemu, &their_order);
+    g_assert_cmpstr(strstr(our_order, "APIC SSDT"), !=, NULL);
+    g_assert_cmpstr(strstr(their_order, "APIC SSDT"), !=, NULL);
+    if (ours->len != theirs->len || memcmp(ours->data, theirs->data,
+                                           ours->len)) {
+        g_autofree char *dir = g_dir_make_tmp("kvmpc-acpi-XXXXXX", NULL);
+        g_autofree char *a = NULL, *b = NULL;
+
+        g_assert(have_iasl());
+        a = normalised_dsl(dir, "SSDT", ours->data);
+        b = normalised_dsl(dir, "SSDT", theirs->data);
+        g_error("%s vmgenid SSDT differs from QEMU 7.2's (%u vs %u bytes)"
+                ":\n--- kvmpc\n%s\n--- QEMU\n%s", machine, ours->len,
+                theirs->len, a, b);
+    }
+}
+
+static void test_vmgenid_like_qemu_pc(void)
+{
+    check_vmgenid_like_qemu("pc");
+}
+
+static void test_vmgenid_like_qemu_q35(void)
+{
+    check_vmgenid_like_qemu("q35");
+}
+
 /* Without -numa: neither table. */
 static void test_no_numa(void)
 {
@@ -1697,5 +1791,8 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/no-numa", test_no_numa);
     g_test_add_func("/acpi/numa-like-qemu-pc", test_numa_like_qemu_pc);
     g_test_add_func("/acpi/numa-like-qemu-q35", test_numa_like_qemu_q35);
+    g_test_add_func("/acpi/vmgenid-like-qemu-pc", test_vmgenid_like_qemu_pc);
+    g_test_add_func("/acpi/vmgenid-like-qemu-q35",
+                    test_vmgenid_like_qemu_q35);
     return g_test_run();
 }

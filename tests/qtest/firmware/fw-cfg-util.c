@@ -16,6 +16,8 @@
 #define CMD_ALLOCATE        1
 #define CMD_ADD_POINTER     2
 #define CMD_ADD_CHECKSUM    3
+#define CMD_WRITE_POINTER   4
+#define DMA_PTR_ADDR        0x10100ULL      /* scratch: a pointer to write */
 #define ZONE_HIGH           1
 #define ZONE_FSEG           2
 #define FAKE_HIGH_BASE      0x07f00000ULL   /* where "the firmware" puts */
@@ -242,6 +244,59 @@ static void link_checksum(LinkedTables *lt, const uint8_t *e)
     lt->checksums++;
 }
 
+/* A blob the firmware hands to a device: its bytes are in guest RAM. */
+static void link_place_in_guest(QTestState *s, LinkedBlob *b)
+{
+    if (!b->in_guest) {
+        qtest_memwrite(s, b->addr, b->data, b->len);
+        b->in_guest = true;
+    }
+}
+
+/*
+ * SeaBIOS's romfile_loader_write_pointer: the address of src + src_offset
+ * into fw_cfg file dest at offset, by an fw_cfg DMA write (select + write
+ * at offset 0, as qemu_cfg_write_file does; skip first otherwise).
+ */
+static void link_write_pointer(QTestState *s, LinkedTables *lt,
+                               const uint8_t *e)
+{
+    LinkedBlob *src = linked_find(lt, (const char *)e + 4 + LOADER_FILESZ);
+    const uint8_t *f = e + 4 + 2 * LOADER_FILESZ;
+    uint32_t off = ldl_le(f), src_off = ldl_le(f + 4);
+    uint8_t size = f[8], ptr[8];
+    char dest[LOADER_FILESZ];
+    uint64_t v;
+    uint32_t dsize;
+    uint16_t key;
+
+    memcpy(dest, e + 4, LOADER_FILESZ);
+    dest[LOADER_FILESZ - 1] = 0;
+    g_assert(src);
+    g_assert(fw_cfg_find_file(s, dest, &key, &dsize));
+    g_assert(size == 1 || size == 2 || size == 4 || size == 8);
+    g_assert_cmpuint((uint64_t)off + size, <=, dsize);
+    g_assert_cmpuint(src_off, <, src->len);
+    link_place_in_guest(s, src);
+    v = src->addr + src_off;
+    for (unsigned i = 0; i < 8; i++) {
+        ptr[i] = v >> (8 * i);
+    }
+    qtest_memwrite(s, DMA_PTR_ADDR, ptr, size);
+    if (off) {
+        g_assert_cmphex(fw_cfg_dma(s, DMA_DESC_ADDR,
+                                   (uint32_t)key << 16 | DMA_CTL_SELECT |
+                                   DMA_CTL_SKIP, off, 0), ==, 0);
+        g_assert_cmphex(fw_cfg_dma(s, DMA_DESC_ADDR, DMA_CTL_WRITE, size,
+                                   DMA_PTR_ADDR), ==, 0);
+    } else {
+        g_assert_cmphex(fw_cfg_dma(s, DMA_DESC_ADDR,
+                                   (uint32_t)key << 16 | DMA_CTL_SELECT |
+                                   DMA_CTL_WRITE, size, DMA_PTR_ADDR), ==, 0);
+    }
+    lt->write_pointers++;
+}
+
 void acpi_link_tables(QTestState *s, LinkedTables *lt)
 {
     size_t len;
@@ -264,6 +319,9 @@ void acpi_link_tables(QTestState *s, LinkedTables *lt)
             break;
         case CMD_ADD_CHECKSUM:
             link_checksum(lt, e);
+            break;
+        case CMD_WRITE_POINTER:
+            link_write_pointer(s, lt, e);
             break;
         default:
             g_assert_cmpuint(cmd, ==, 0);   /* padding */

@@ -96,6 +96,9 @@ typedef struct LinkedBlob {
     uint8_t *data;      /* owned */
     size_t len;
     uint64_t addr;      /* where the "firmware" placed it */
+    bool in_guest;      /* its bytes were copied to guest RAM at addr (the
+                           source of a WRITE_POINTER: a device writes
+                           there), as they were when linked */
 } LinkedBlob;
 
 typedef struct LinkedTables {
@@ -103,6 +106,8 @@ typedef struct LinkedTables {
     unsigned nr;
     unsigned checksums;     /* ADD_CHECKSUM commands run */
     unsigned pointers;      /* ADD_POINTER commands run */
+    unsigned write_pointers; /* WRITE_POINTER commands run (fw_cfg DMA
+                                writes into the device's file) */
 } LinkedTables;
 
 /* The 8-bit sum of @len bytes (ACPI and SMBIOS checksums make it 0). */
@@ -110,7 +115,10 @@ uint8_t byte_sum(const uint8_t *p, size_t len);
 
 /*
  * Run the etc/table-loader commands the way SeaBIOS does, on blobs read
- * from fw_cfg; every command is validated (g_assert).
+ * from fw_cfg; every command is validated (g_assert).  Blobs stay in the
+ * test's memory, except the source of a WRITE_POINTER, which is copied to
+ * guest RAM at its address before the pointer is written (what a device
+ * then writes there is read back with qtest_memread).
  */
 void acpi_link_tables(QTestState *s, LinkedTables *lt);
 void acpi_linked_free(LinkedTables *lt);
