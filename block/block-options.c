@@ -310,6 +310,17 @@ static bool check_node_name(const char *name, GError **errp)
     return true;
 }
 
+bool bdrv_set_node_name(BlockDriverState *bs, const char *name,
+                        GError **errp)
+{
+    if (!check_node_name(name, errp)) {
+        return false;
+    }
+    g_free(bs->node_name);
+    bs->node_name = g_strdup(name);
+    return true;
+}
+
 /* The generic keys that become open flags and node settings. */
 static bool parse_generic(OpenCtx *c, GError **errp)
 {

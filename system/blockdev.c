@@ -90,7 +90,7 @@ static const char *const drive_keys[] = {
     "file", "format", "if", "media", "index", "bus", "unit", "id",
     "readonly", "cache", "aio", "cache.direct", "cache.no-flush",
     "discard", "detect-zeroes", "snapshot", "werror", "rerror",
-    "file.locking", "force-share", NULL,
+    "file.locking", "force-share", "node-name", NULL,
 };
 
 /* -drive keys for the protocol node's driver (block/nbd.c), passed on
@@ -463,6 +463,7 @@ static void drive_free(DriveInfo *d)
     g_free(d->id);
     g_free(d->filename);
     g_free(d->format);
+    g_free(d->node_name);
     qobject_unref(d->file_opts);
     g_free(d);
 }
@@ -507,6 +508,10 @@ static bool drive_open(DriveInfo *d, GError **errp)
     if (!bs) {
         return false;
     }
+    if (d->node_name && !bdrv_set_node_name(bs, d->node_name, errp)) {
+        bdrv_unref(bs);
+        return false;
+    }
     if (!blk_insert_bs(d->blk, bs, errp)) {
         bdrv_unref(bs);
         return false;
@@ -528,6 +533,7 @@ DriveInfo *drive_new(const char *opts, GError **errp)
     d->bus = d->unit = -1;
     d->filename = g_strdup(g_hash_table_lookup(kv, "file"));
     d->format = g_strdup(g_hash_table_lookup(kv, "format"));
+    d->node_name = g_strdup(g_hash_table_lookup(kv, "node-name"));
     d->file_opts = drive_file_opts(kv);
     id = g_hash_table_lookup(kv, "id");
     if (!drive_parse_if(kv, d, errp) ||

@@ -187,6 +187,11 @@ BlockDriverState *bdrv_open_options(QDict *opts, GError **errp);
  * drained the guest's requests.
  */
 bool bdrv_reopen_options_list(QList *list, GError **errp);
+/* Name @bs @name (-drive node-name=): QEMU's syntax and uniqueness
+ * checks and words ("Invalid node-name: 'X'", "Duplicate nodes with
+ * node-name='X'"). */
+bool bdrv_set_node_name(BlockDriverState *bs, const char *name,
+                        GError **errp);
 /* bdrv_open with options for the protocol node (a -drive's "file.KEY"
  * keys, as KEY; NULL or empty: none), which its driver's open_options
  * takes along with the name as "filename". */

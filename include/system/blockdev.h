@@ -35,6 +35,7 @@ typedef struct DriveInfo {
     bool read_only;
     char *filename;             /* NULL: no medium */
     char *format;
+    char *node_name;            /* node-name=: the format node's name */
     int open_flags;
     QDict *file_opts;           /* "file.KEY=" options of the protocol
                                  * node (nbd's reconnect-delay), as KEY */

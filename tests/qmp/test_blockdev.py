@@ -891,6 +891,11 @@ def test_cli_errors(binary):
          "Parameter 'bogus' is unexpected"),
         (["-drive", "file=null-co://x,if=none,id=d,format=raw"],
          "the file name must be 'null-co://'"),
+        (["-drive", "file=%s,if=none,id=d,format=raw,node-name=1x" % raw],
+         "Invalid node-name: '1x'"),
+        (["-blockdev", "driver=file,node-name=a,filename=%s" % raw,
+          "-drive", "file=%s,if=none,id=d,format=raw,node-name=a" % raw],
+         "Duplicate nodes with node-name='a'"),
     ]
     for args, text in cases:
         p = subprocess.run([binary, "-machine", "pc", "-nodefaults",
@@ -916,8 +921,8 @@ def test_blockdev_reopen(binary):
         imgs[name] = os.path.join(tmp, name + ".qcow2")
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2",
                         imgs[name], size], check=True)
-    vm = VM(binary, ["-drive", "file=%s,if=ide,id=drive0,format=qcow2"
-                     % imgs["d"]], tmp)
+    vm = VM(binary, ["-drive", "file=%s,if=ide,id=drive0,format=qcow2,"
+                     "node-name=dnode" % imgs["d"]], tmp)
     q = vm.q
 
     def reopen(*opts):
@@ -983,8 +988,9 @@ def test_blockdev_reopen(binary):
             e = q.error("blockdev-reopen", {"options": opts})
             check_eq(e["desc"], want, "reopen %r" % opts)
         # the device's node cannot go read-only under the device
-        dnode = [n for n in nodes().values() if n["drv"] == "qcow2" and
-                 n["file"] == imgs["d"]][0]["node-name"]
+        dnode = "dnode"         # -drive node-name=
+        check_eq([b["inserted"]["node-name"] for b in q.ret("query-block")
+                  if b["device"] == "drive0"], [dnode], "-drive node-name")
         dfile = [n for n in nodes().values() if n["drv"] == "file" and
                  n["file"] == imgs["d"]][0]["node-name"]
         e = q.error("blockdev-reopen", {"options": [
