@@ -1621,6 +1621,135 @@ static int img_measure(int argc, char **argv)
     return 0;
 }
 
+/* ---- amend ----------------------------------------------------------- */
+
+/* qemu-img's usage errors: the line, then where to find help. */
+static G_NORETURN G_GNUC_PRINTF(1, 2) void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '%s --help' for more information\n", prog);
+    exit(1);
+}
+
+/* "-o help" or "-o ?" among the options, as qemu-img looks for them. */
+static bool has_help_option(char **kv)
+{
+    for (char **p = kv; *p; p++) {
+        if (!strcmp(*p, "help") || !strcmp(*p, "?")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void print_amend_help(const char *fmt)
+{
+    GString *out = g_string_new(NULL);
+    GError *err = NULL;
+
+    if (!bdrv_amend_help(fmt, out, &err)) {
+        die_err(err);
+    }
+    fputs(out->str, stdout);
+    g_string_free(out, true);
+}
+
+static void amend_progress(void *opaque, uint64_t done, uint64_t total)
+{
+    if (*(bool *)opaque && total) {
+        printf("    (%.2f/100%%)\r", done * 100.0 / total);
+        fflush(stdout);
+    }
+}
+
+enum { OPT_FORCE = 340, OPT_IMAGE_OPTS };
+
+static int img_amend(int argc, char **argv)
+{
+    static const struct option lopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "force", no_argument, NULL, OPT_FORCE },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *fmt = NULL, *cache = "writeback", *file;
+    GString *options = NULL;
+    bool progress = false, quiet = false;
+    int flags = BDRV_O_RDWR, c;
+    BlockDriverState *bs;
+    GError *err = NULL;
+    char **kv;
+
+    while ((c = getopt_long(argc, argv, ":ho:f:t:pq", lopts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            if (!options) {
+                options = g_string_new(optarg);
+            } else {
+                g_string_append_printf(options, ",%s", optarg);
+            }
+            break;
+        case 'f': fmt = optarg; break;
+        case 't': cache = optarg; break;
+        case 'p': progress = true; break;
+        case 'q': quiet = true; break;
+        /* --force overrides LUKS keyslot safety checks in QEMU; no image
+         * kvmpc opens is encrypted, so it never has anything to force */
+        case OPT_FORCE: break;
+        case OPT_IMAGE_OPTS:
+            die("--image-opts is not supported: name the image file");
+        case ':': usage_error("option requires an argument -- '%c'", optopt);
+        case 'h':
+        default:
+            usage_error("amend [-p] [-q] [-f fmt] [-t cache] [--force] "
+                        "-o options filename");
+        }
+    }
+    if (!options) {
+        usage_error("Must specify options (-o)");
+    }
+    progress &= !quiet;
+    kv = g_strsplit(options->str, ",", -1);
+    if (!*kv || (!kv[1] && !**kv)) {
+        die("Invalid option list: %s", options->str);
+    }
+    file = optind == argc - 1 ? argv[optind] : NULL;
+    if (fmt && has_help_option(kv)) {
+        print_amend_help(fmt);
+        return 0;
+    }
+    if (!file) {
+        die("Expecting one image file name");
+    }
+    if (!bdrv_parse_cache_mode(cache, &flags, NULL)) {
+        die("Invalid cache option: %s", cache);
+    }
+    bs = open_image(file, fmt, flags);
+    if (has_help_option(kv)) {
+        print_amend_help(bdrv_format_name(bs));
+        bdrv_unref(bs);
+        return 0;
+    }
+    amend_progress(&progress, 0, 1);
+    if (!bdrv_amend(bs, kv, amend_progress, &progress, &err) ||
+        !bdrv_flush(bs, &err)) {
+        die_err(err);
+    }
+    amend_progress(&progress, 1, 1);
+    if (progress) {
+        printf("\n");
+    }
+    bdrv_unref(bs);
+    g_strfreev(kv);
+    g_string_free(options, true);
+    return 0;
+}
+
 /* ---- main ------------------------------------------------------------ */
 
 static const struct {
@@ -1638,6 +1767,7 @@ static const struct {
     { "rebase", img_rebase },
     { "compare", img_compare },
     { "measure", img_measure },
+    { "amend", img_amend },
 };
 
 int main(int argc, char **argv)

@@ -229,6 +229,21 @@ bool bdrv_measure(const char *format, GHashTable *opts, uint64_t size,
                   GError **errp);
 
 /*
+ * qemu-img amend: change the format options of an image open read-write
+ * (BlockDriver.amend).  @opts: the -o options in the order given,
+ * "name=value" each; a later one overrides an earlier one.  Names the
+ * format cannot amend fail with QEMU's "Invalid parameter" (and its
+ * hint for options only create takes), values are checked against the
+ * option's type first.  @progress (NULL: none) hears how far the
+ * longer steps (refcount rebuild, zero cluster expansion) are.
+ */
+typedef void BlockAmendProgress(void *opaque, uint64_t done, uint64_t total);
+bool bdrv_amend(BlockDriverState *bs, char **opts,
+                BlockAmendProgress *progress, void *opaque, GError **errp);
+/* `amend -o help`: QEMU's "Amend options for 'FMT':" list. */
+bool bdrv_amend_help(const char *format, GString *out, GError **errp);
+
+/*
  * Make an open node (and its file child) writable or read-only, as block
  * jobs need: a commit writes into a backing node, a snapshot makes the
  * old active layer read-only.  No request may be in flight on it (drain
