@@ -655,6 +655,11 @@ BlockDriverState *bdrv_open_with_file_opts(const char *filename,
     return bs;
 }
 
+bool bdrv_format_known(const char *format)
+{
+    return bdrv_find_format(format) != NULL;
+}
+
 bool bdrv_create(const char *format, const char *filename, uint64_t size,
                  GHashTable *opts, GError **errp)
 {

@@ -207,6 +207,9 @@ GQuark bdrv_errno_error_quark(void);
     g_set_error((errp), BDRV_ERRNO_ERROR, (err), __VA_ARGS__)
 int bdrv_error_errno(const GError *err);
 
+/* Is @format a format (or protocol) driver kvmpc has? */
+bool bdrv_format_known(const char *format);
+
 /* Create an image.  @opts maps option names (cluster_size, backing_file,
  * backing_fmt, compat, compression_type, ...) to strings. */
 bool bdrv_create(const char *format, const char *filename, uint64_t size,
