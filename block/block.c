@@ -774,9 +774,8 @@ bool bdrv_amend(BlockDriverState *bs, char **opts,
                        is_create_only(drv, name)
                        ? "\nThis option is only supported for image creation"
                        : "");
-        } else if (!eq && d->type != BLOCK_AMEND_BOOL) {
-            error_setg(errp, "Invalid parameter '%s'", name);
         } else {
+            /* a bare name means "name=on", as in QemuOpts */
             val = amend_value(d, eq ? eq + 1 : "on", errp);
         }
         if (!val) {

@@ -1,6 +1,7 @@
 /*
  * kvmpc-img: disk image tool with qemu-img's command line (create, info,
- * check, convert, map), on kvmpc's block layer.  docs/kvmpc-img.md is
+ * check, convert, map, resize, snapshot, commit, rebase, compare, measure,
+ * amend, dd, bench), on kvmpc's block layer.  docs/kvmpc-img.md is
  * the reference.  Every failure is one line, "kvmpc-img: <what>", and a
  * non-zero exit status.
  */
