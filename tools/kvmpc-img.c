@@ -1722,6 +1722,8 @@ static int img_amend(int argc, char **argv)
     file = optind == argc - 1 ? argv[optind] : NULL;
     if (fmt && has_help_option(kv)) {
         print_amend_help(fmt);
+        g_strfreev(kv);
+        g_string_free(options, true);
         return 0;
     }
     if (!file) {
@@ -1734,6 +1736,8 @@ static int img_amend(int argc, char **argv)
     if (has_help_option(kv)) {
         print_amend_help(bdrv_format_name(bs));
         bdrv_unref(bs);
+        g_strfreev(kv);
+        g_string_free(options, true);
         return 0;
     }
     amend_progress(&progress, 0, 1);
