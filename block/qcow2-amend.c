@@ -175,48 +175,81 @@ static void refcount_layout(uint64_t n, uint64_t cs, uint64_t rb_entries,
     }
 }
 
-/* Every cluster's refcount under the old width; the old table and blocks
- * count 0, as the rebuilt structures replace them. */
-static uint64_t *gather_refcounts(BlockDriverState *bs, uint64_t n,
-                                  uint32_t new_bits, const AmendRequest *r,
-                                  GError **errp)
+/* Do all refcounts fit @new_bits?  (Before anything is written.) */
+static bool refcounts_fit(BlockDriverState *bs, uint64_t n, uint32_t new_bits,
+                          const AmendRequest *r, GError **errp)
 {
     Qcow2State *s = bs->opaque;
     uint64_t max = new_bits == 64 ? UINT64_MAX : (1ULL << new_bits) - 1;
-    uint64_t *rc = g_new0(uint64_t, MAX(n, 1));
 
     for (uint64_t ci = 0; ci < n; ci++) {
-        if (!qcow2_get_refcount(bs, ci, &rc[ci], errp)) {
-            g_free(rc);
-            return NULL;
+        uint64_t rc;
+
+        if (!qcow2_get_refcount(bs, ci, &rc, errp)) {
+            return false;
         }
-        if (rc[ci] > max) {
+        if (rc > max) {
             error_setg(errp, "Cannot decrease refcount entry width to %u "
                        "bits: Cluster at offset %#" PRIx64 " has a refcount "
-                       "of %" PRIu64, new_bits, ci << s->cluster_bits,
-                       rc[ci]);
-            g_free(rc);
-            return NULL;
+                       "of %" PRIu64, new_bits, ci << s->cluster_bits, rc);
+            return false;
         }
         if (ci % 4096 == 0) {
             report(r, ci, 2 * n);
         }
     }
+    return true;
+}
+
+/* The clusters of the old refcount structures, which the new ones
+ * replace (they count 0 in the new blocks). */
+static GHashTable *old_refcount_clusters(Qcow2State *s)
+{
+    GHashTable *old = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+                                            g_free, NULL);
+
     for (uint64_t i = 0; i < s->rt_clusters; i++) {
         uint64_t ci = (s->rt_offset >> s->cluster_bits) + i;
 
-        if (ci < n) {
-            rc[ci] = 0;
-        }
+        g_hash_table_add(old, g_memdup2(&ci, sizeof(ci)));
     }
     for (uint64_t i = 0; i < s->rt_size; i++) {
         uint64_t ci = (s->rt[i] & REFT_OFFSET_MASK) >> s->cluster_bits;
 
-        if (s->rt[i] && ci < n) {
-            rc[ci] = 0;
+        if (s->rt[i]) {
+            g_hash_table_add(old, g_memdup2(&ci, sizeof(ci)));
         }
     }
-    return rc;
+    return old;
+}
+
+/* Write new refcount block @i (clusters [i * entries, +entries) of the
+ * @total the new layout covers; the first @n are the file's). */
+static bool write_new_refblock(BlockDriverState *bs, uint64_t i,
+                               uint64_t n, uint64_t total, uint32_t bits,
+                               GHashTable *old, uint8_t *buf, GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    Qcow2State layout = { .refcount_bits = bits };
+    uint64_t entries = s->cluster_size * 8 / bits;
+    uint64_t first = i * entries, end = MIN(first + entries, total);
+
+    memset(buf, 0, s->cluster_size);
+    for (uint64_t ci = first; ci < end; ci++) {
+        uint64_t v = 1;
+
+        if (ci < n) {
+            if (g_hash_table_contains(old, &ci)) {
+                continue;
+            }
+            if (!qcow2_get_refcount(bs, ci, &v, errp)) {
+                return false;
+            }
+        }
+        qcow2_refblock_set(&layout, buf, ci - first, v);
+    }
+    return qcow2_write_meta(bs, 0, (n + i) << s->cluster_bits, buf,
+                            s->cluster_size, errp);
 }
 
 /* Point the state (and the header) at the new table; on failure the
@@ -264,6 +297,7 @@ static bool switch_refcounts(BlockDriverState *bs, uint32_t order,
  * file, holding every cluster's refcount (the new structures count 1,
  * the old ones 0), then the header switches to them (QEMU's
  * qcow2_change_refcount_order does the same, in place where it can).
+ * One block at a time: memory stays at a cluster plus the new table.
  */
 static bool change_refcount_order(BlockDriverState *bs, uint32_t bits,
                                   const AmendRequest *r, GError **errp)
@@ -271,41 +305,38 @@ static bool change_refcount_order(BlockDriverState *bs, uint32_t bits,
     Qcow2State *s = bs->opaque;
     uint64_t cs = s->cluster_size;
     uint64_t n = DIV_ROUND_UP(bdrv_getlength(bs->file), cs);
-    uint64_t rb_entries = cs * 8 / bits, nrb, nrt, total;
-    Qcow2State layout = { .refcount_bits = bits };
-    uint64_t *rc, *rt;
+    uint64_t nrb, nrt, *rt;
+    GHashTable *old;
     uint8_t *buf;
     bool ok;
 
-    rc = gather_refcounts(bs, n, bits, r, errp);
-    if (!rc) {
-        return false;
-    }
-    refcount_layout(n, cs, rb_entries, &nrb, &nrt);
+    refcount_layout(n, cs, cs * 8 / bits, &nrb, &nrt);
     if (nrt * cs > QCOW2_MAX_REFTABLE_BYTES) {
         error_setg(errp, "'%s': a refcount table of %" PRIu64 " clusters "
                    "is too large", s->name, nrt);
-        g_free(rc);
         return false;
     }
-    total = n + nrb + nrt;
-    buf = g_malloc0((nrb + nrt) * cs);
-    for (uint64_t ci = 0; ci < total; ci++) {
-        uint64_t v = ci < n ? rc[ci] : 1;
-
-        if (v) {
-            qcow2_refblock_set(&layout, buf + ci / rb_entries * cs,
-                               ci % rb_entries, v);
+    if (!refcounts_fit(bs, n, bits, r, errp)) {
+        return false;
+    }
+    old = old_refcount_clusters(s);
+    buf = g_malloc(nrt * cs);
+    rt = g_new0(uint64_t, nrt * cs / 8);
+    ok = true;
+    for (uint64_t i = 0; ok && i < nrb; i++) {
+        ok = write_new_refblock(bs, i, n, n + nrb + nrt, bits, old, buf,
+                                errp);
+        rt[i] = (n + i) * cs;
+        if (i % 64 == 0) {
+            report(r, n + i * (n / nrb + 1), 2 * n);
         }
     }
-    rt = g_new0(uint64_t, nrt * cs / 8);
+    g_hash_table_unref(old);
+    memset(buf, 0, nrt * cs);
     for (uint64_t i = 0; i < nrb; i++) {
-        rt[i] = (n + i) * cs;
-        stq_be(buf + nrb * cs + 8 * i, rt[i]);
+        stq_be(buf + 8 * i, rt[i]);
     }
-    g_free(rc);
-    report(r, 3, 4);
-    ok = qcow2_write_meta(bs, 0, n * cs, buf, (nrb + nrt) * cs, errp) &&
+    ok = ok && qcow2_write_meta(bs, 0, (n + nrb) * cs, buf, nrt * cs, errp) &&
          bdrv_flush(bs->file, errp);
     g_free(buf);
     if (!ok) {
@@ -353,6 +384,10 @@ static bool expand_entry(BlockDriverState *bs, uint64_t e, uint64_t l2_refs,
         if (!qcow2_get_refcount(bs, host >> s->cluster_bits, &refs, errp)) {
             return false;
         }
+        if (qcow2_check_overlap(bs, 0, host, s->cluster_size)) {
+            return qcow2_corrupt(bs, errp, "zero cluster at %#" PRIx64
+                                 " overlaps metadata", host);
+        }
         if (refs <= l2_refs) {
             /* only this table uses it: zero it where it is */
             *out = e & ~QCOW_OFLAG_ZERO;
@@ -373,7 +408,7 @@ static bool expand_entry(BlockDriverState *bs, uint64_t e, uint64_t l2_refs,
 
 /* Expand the zero clusters of the L2 table at @t (read and written
  * directly: it may belong to a snapshot only); count compressed ones. */
-static bool expand_table(BlockDriverState *bs, uint64_t t,
+static bool expand_table(BlockDriverState *bs, uint64_t t, uint64_t guest0,
                          uint64_t *compressed, GError **errp)
 {
     Qcow2State *s = bs->opaque;
@@ -389,7 +424,9 @@ static bool expand_table(BlockDriverState *bs, uint64_t t,
         uint64_t e = ldq_be(l2 + 8 * j), ne, drop = 0;
 
         *compressed += qcow2_entry_type(s, e) == QCOW2_CLUSTER_COMPRESSED;
-        ok = expand_entry(bs, e, l2_refs, &ne, &drop, errp);
+        ok = qcow2_check_l2_entry(bs, e, guest0 + (j << s->cluster_bits),
+                                  errp) &&
+             expand_entry(bs, e, l2_refs, &ne, &drop, errp);
         if (ok && ne != e) {
             stq_be(l2 + 8 * j, ne);
             changed = true;
@@ -418,6 +455,8 @@ static bool expand_table(BlockDriverState *bs, uint64_t t,
 static bool expand_l1(BlockDriverState *bs, const uint64_t *l1, uint32_t n,
                       GHashTable *seen, uint64_t *compressed, GError **errp)
 {
+    Qcow2State *s = bs->opaque;
+
     for (uint32_t i = 0; i < n; i++) {
         uint64_t t = l1[i] & L1E_OFFSET_MASK;
 
@@ -425,7 +464,9 @@ static bool expand_l1(BlockDriverState *bs, const uint64_t *l1, uint32_t n,
             continue;
         }
         g_hash_table_add(seen, g_memdup2(&t, sizeof(t)));
-        if (!expand_table(bs, t, compressed, errp)) {
+        if (!qcow2_check_l1_entry(bs, i, l1[i], errp) ||
+            !expand_table(bs, t, (uint64_t)i << (s->cluster_bits + s->l2_bits),
+                          compressed, errp)) {
             return false;
         }
     }
