@@ -414,7 +414,7 @@ static bool expand_table(BlockDriverState *bs, uint64_t t, uint64_t guest0,
     Qcow2State *s = bs->opaque;
     uint8_t *l2 = g_malloc(s->cluster_size);
     GArray *drops = g_array_new(false, false, sizeof(uint64_t));
-    uint64_t l2_refs;
+    uint64_t l2_refs = 1;
     bool ok, changed = false;
 
     ok = qcow2_get_refcount(bs, t >> s->cluster_bits, &l2_refs, errp) &&
