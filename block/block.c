@@ -655,6 +655,11 @@ BlockDriverState *bdrv_open_with_file_opts(const char *filename,
     return bs;
 }
 
+bool bdrv_format_known(const char *format)
+{
+    return bdrv_find_format(format) != NULL;
+}
+
 bool bdrv_create(const char *format, const char *filename, uint64_t size,
                  GHashTable *opts, GError **errp)
 {
@@ -685,6 +690,148 @@ bool bdrv_measure(const char *format, GHashTable *opts, uint64_t size,
         return false;
     }
     return drv->measure(opts, size, in_bs, out, errp);
+}
+
+/* ---- amend (qemu-img amend) ------------------------------------------ */
+
+static const BlockAmendOptDesc *amend_desc(const BlockDriver *drv,
+                                           const char *name)
+{
+    for (const BlockAmendOptDesc *d = drv->amend_options; d->name; d++) {
+        if (!strcmp(d->name, name)) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static bool is_create_only(const BlockDriver *drv, const char *name)
+{
+    for (const char *const *p = drv->create_only_options; p && *p; p++) {
+        if (!strcmp(*p, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The value in the form the driver gets it (QemuOpts' checks, QEMU's
+ * messages: sizes take k/M/G/T/P/E suffixes, booleans on/off). */
+static char *amend_value(const BlockAmendOptDesc *d, const char *val,
+                         GError **errp)
+{
+    uint64_t n;
+    bool b;
+
+    switch (d->type) {
+    case BLOCK_AMEND_BOOL:
+        if (!parse_bool(val, &b, NULL)) {
+            error_setg(errp, "Parameter '%s' expects 'on' or 'off'", d->name);
+            return NULL;
+        }
+        return g_strdup(b ? "on" : "off");
+    case BLOCK_AMEND_NUMBER:
+        if (!parse_uint(val, &n, NULL)) {
+            error_setg(errp, "Parameter '%s' expects a number", d->name);
+            return NULL;
+        }
+        return g_strdup_printf("%" PRIu64, n);
+    case BLOCK_AMEND_SIZE:
+        if (!parse_size(val, 1, &n, NULL)) {
+            error_setg(errp, "Parameter '%s' expects a non-negative number "
+                       "below 2^64\nOptional suffix k, M, G, T, P or E means "
+                       "kilo-, mega-, giga-, tera-, peta-\nand exabytes, "
+                       "respectively.", d->name);
+            return NULL;
+        }
+        return g_strdup_printf("%" PRIu64, n);
+    default:
+        return g_strdup(val);
+    }
+}
+
+bool bdrv_amend(BlockDriverState *bs, char **opts,
+                BlockAmendProgress *progress, void *opaque, GError **errp)
+{
+    const BlockDriver *drv = bs->drv;
+    GHashTable *given;
+    bool ok;
+
+    if (!drv->amend_options || !drv->amend) {
+        error_setg(errp, "Format driver '%s' does not support option "
+                   "amendment", drv->format_name);
+        return false;
+    }
+    given = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    for (char **p = opts; *p; p++) {
+        const char *eq = strchr(*p, '=');
+        char *name = eq ? g_strndup(*p, eq - *p) : g_strdup(*p);
+        const BlockAmendOptDesc *d = amend_desc(drv, name);
+        char *val = NULL;
+
+        if (!d) {
+            error_setg(errp, "Invalid parameter '%s'%s", name,
+                       is_create_only(drv, name)
+                       ? "\nThis option is only supported for image creation"
+                       : "");
+        } else {
+            /* a bare name means "name=on", as in QemuOpts */
+            val = amend_value(d, eq ? eq + 1 : "on", errp);
+        }
+        if (!val) {
+            g_free(name);
+            g_hash_table_unref(given);
+            return false;
+        }
+        g_hash_table_replace(given, name, val);
+    }
+    ok = drv->amend(bs, given, progress, opaque, errp);
+    g_hash_table_unref(given);
+    return ok;
+}
+
+static const char *const amend_type_names[] = {
+    [BLOCK_AMEND_STRING] = "str", [BLOCK_AMEND_BOOL] = "bool (on/off)",
+    [BLOCK_AMEND_NUMBER] = "num", [BLOCK_AMEND_SIZE] = "size",
+};
+
+static gint amend_desc_cmp(gconstpointer a, gconstpointer b)
+{
+    return strcmp((*(const BlockAmendOptDesc *const *)a)->name,
+                  (*(const BlockAmendOptDesc *const *)b)->name);
+}
+
+bool bdrv_amend_help(const char *format, GString *out, GError **errp)
+{
+    const BlockDriver *drv = bdrv_find_format(format);
+    GPtrArray *sorted;
+
+    if (!drv) {
+        error_setg(errp, "Unknown file format '%s'", format);
+        return false;
+    }
+    if (!drv->amend_options) {
+        error_setg(errp, "Format driver '%s' does not support option "
+                   "amendment", format);
+        return false;
+    }
+    /* As QEMU prints option lists: sorted by name, the help text at
+     * column 24 where the name and type leave room. */
+    sorted = g_ptr_array_new();
+    for (const BlockAmendOptDesc *d = drv->amend_options; d->name; d++) {
+        g_ptr_array_add(sorted, (gpointer)d);
+    }
+    g_ptr_array_sort(sorted, amend_desc_cmp);
+    g_string_append_printf(out, "Amend options for '%s':\n", format);
+    for (guint i = 0; i < sorted->len; i++) {
+        const BlockAmendOptDesc *d = g_ptr_array_index(sorted, i);
+        g_autofree char *opt = g_strdup_printf("%s=<%s>", d->name,
+                                               amend_type_names[d->type]);
+
+        g_string_append_printf(out, "  %-22s - %s\n", opt, d->help);
+    }
+    g_ptr_array_unref(sorted);
+    return true;
 }
 
 char *bdrv_backing_path(const char *image, const char *backing)

@@ -444,6 +444,50 @@ static bool write_snapshot_table(BlockDriverState *bs, Qcow2Snapshot *sns,
            qcow2_update_refcount(bs, old_off, old_size, -1, errp);
 }
 
+/*
+ * Version 3 needs every snapshot's disk size (qcow2.txt, "Snapshot table
+ * entry", extra data): entries with less than 16 bytes of extra data
+ * get QEMU's 24 (vm_state_size, disk_size = the current size, icount
+ * unknown) and the table is written anew.  Lock held.
+ */
+bool qcow2_snapshots_upgrade(BlockDriverState *bs, GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    Qcow2Snapshot *sns;
+    bool needed = false;
+
+    for (uint32_t i = 0; i < s->nb_snapshots; i++) {
+        needed |= s->snapshots[i].extra_size < 16;
+    }
+    if (!needed) {
+        return true;
+    }
+    sns = g_new(Qcow2Snapshot, s->nb_snapshots);
+    memcpy(sns, s->snapshots, s->nb_snapshots * sizeof(*sns));
+    for (uint32_t i = 0; i < s->nb_snapshots; i++) {
+        Qcow2Snapshot *sn = &sns[i];
+
+        if (sn->extra_size >= 16) {
+            continue;
+        }
+        sn->disk_size = bs->size;
+        sn->icount = UINT64_MAX;
+        sn->extra = g_realloc(sn->extra, 24);
+        sn->extra_size = 24;
+        stq_be(sn->extra, sn->vm_state_size);
+        stq_be(sn->extra + 8, sn->disk_size);
+        stq_be(sn->extra + 16, sn->icount);
+    }
+    if (!write_snapshot_table(bs, sns, s->nb_snapshots, errp)) {
+        /* the strings and extra buffers are shared with s->snapshots,
+         * whose extra pointers may have moved: take the new ones */
+        memcpy(s->snapshots, sns, s->nb_snapshots * sizeof(*sns));
+        g_free(sns);
+        return false;
+    }
+    return true;
+}
+
 static int find_snapshot(Qcow2State *s, const char *name)
 {
     for (uint32_t i = 0; i < s->nb_snapshots; i++) {

@@ -1490,20 +1490,18 @@ static bool drop_l2_tables(BlockDriverState *bs, uint64_t from,
     return ok;
 }
 
-static bool truncate_locked(BlockDriverState *bs, uint64_t size,
-                            GError **errp)
+bool qcow2_truncate_locked(BlockDriverState *bs, uint64_t size,
+                           GError **errp)
 {
     Qcow2State *s = bs->opaque;
     uint64_t need = qcow2_l1_size_for(s, size);
 
     if (size % 512) {
-        error_setg(errp, "'%s': the new size must be a multiple of 512",
-                   s->name);
+        error_setg(errp, "The new size must be a multiple of 512");
         return false;
     }
     if (s->nb_snapshots && s->version < 3) {
-        error_setg(errp, "'%s': cannot resize a v2 image that has "
-                   "snapshots", s->name);
+        error_setg(errp, "Can't resize a v2 image which has snapshots");
         return false;
     }
     if (size < bs->size) {
@@ -1528,7 +1526,7 @@ static bool qcow2_truncate(BlockDriverState *bs, uint64_t size,
 
     g_mutex_lock(&s->lock);
     qcow2_drain(s);
-    ok = writable(bs, errp) && truncate_locked(bs, size, errp);
+    ok = writable(bs, errp) && qcow2_truncate_locked(bs, size, errp);
     s->cached_compressed = 0;
     g_mutex_unlock(&s->lock);
     return ok;
@@ -1564,17 +1562,21 @@ static uint64_t put_ext(uint8_t *h, uint64_t p, uint32_t type,
 }
 
 /*
- * Rewrite the first cluster with a new backing file name and format:
- * the fixed header is kept, the extensions are rebuilt (backing format,
- * then the unknown ones we kept), then the name.  Must fit in the
- * cluster, as qcow2.txt requires.
+ * Rewrite the first cluster from the state: the fixed header (fields we
+ * do not model, such as a longer v3 header's tail, are kept from disk),
+ * the extensions (backing format, then the unknown ones we kept), then
+ * the backing file name.  Must fit in the cluster, as qcow2.txt
+ * requires.  A v3 header is at least 112 bytes (QEMU's, with the
+ * compression type padded); a v2 header is the 72 fixed bytes.
  */
-static bool change_backing_locked(BlockDriverState *bs, const char *file,
-                                  const char *fmt, GError **errp)
+bool qcow2_write_header(BlockDriverState *bs, GError **errp)
 {
     Qcow2State *s = bs->opaque;
+    const char *file = s->backing_file, *fmt = s->backing_fmt;
     size_t flen = file ? strlen(file) : 0, fmtlen = fmt ? strlen(fmt) : 0;
-    uint64_t need = s->header_length + (fmt ? 8 + ALIGN_UP(fmtlen, 8) : 0) +
+    uint32_t hlen = s->version < 3 ? QCOW2_V2_HEADER_LEN
+                                   : MAX(s->header_length, 112);
+    uint64_t need = hlen + (fmt ? 8 + ALIGN_UP(fmtlen, 8) : 0) +
                     s->unknown_exts->len + 8 + flen;
     uint8_t *h;
     uint64_t p;
@@ -1587,11 +1589,27 @@ static bool change_backing_locked(BlockDriverState *bs, const char *file,
         return false;
     }
     h = g_malloc0(s->cluster_size);
-    if (!bdrv_pread(bs->file, 0, s->header_length, h, errp)) {
+    if (!bdrv_pread(bs->file, 0, MIN(s->header_length, hlen), h, errp)) {
         g_free(h);
         return false;
     }
-    p = s->header_length;
+    stl_be(h + 4, s->version);
+    stq_be(h + 24, bs->size);
+    stl_be(h + 36, s->l1_size);
+    stq_be(h + 40, s->l1_offset);
+    stq_be(h + 48, s->rt_offset);
+    stl_be(h + 56, s->rt_clusters);
+    stl_be(h + 60, s->nb_snapshots);
+    stq_be(h + 64, s->snapshots_offset);
+    if (s->version >= 3) {
+        stq_be(h + 72, s->incompat);
+        stq_be(h + 80, s->compat);
+        stq_be(h + 88, s->autoclear);
+        stl_be(h + 96, s->refcount_order);
+        stl_be(h + 100, hlen);
+        h[104] = s->compression_type;
+    }
+    p = hlen;
     if (fmt) {
         p = put_ext(h, p, QCOW2_EXT_BACKING_FMT, fmt, fmtlen);
     }
@@ -1606,14 +1624,32 @@ static bool change_backing_locked(BlockDriverState *bs, const char *file,
          bdrv_flush(bs->file, errp);
     g_free(h);
     if (ok) {
-        g_free(s->backing_file);
-        g_free(s->backing_fmt);
-        s->backing_file = g_strdup(file);
-        s->backing_fmt = g_strdup(fmt);
+        s->header_length = hlen;
         s->backing_file_offset = file ? p : 0;
         s->backing_file_size = flen;
     }
     return ok;
+}
+
+/* A new backing file name and format in the header (rebase). */
+static bool change_backing_locked(BlockDriverState *bs, const char *file,
+                                  const char *fmt, GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    char *old_file = s->backing_file, *old_fmt = s->backing_fmt;
+
+    s->backing_file = g_strdup(file);
+    s->backing_fmt = g_strdup(fmt);
+    if (!qcow2_write_header(bs, errp)) {
+        g_free(s->backing_file);
+        g_free(s->backing_fmt);
+        s->backing_file = old_file;
+        s->backing_fmt = old_fmt;
+        return false;
+    }
+    g_free(old_file);
+    g_free(old_fmt);
+    return true;
 }
 
 static bool qcow2_change_backing_file(BlockDriverState *bs, const char *file,
@@ -2038,6 +2074,9 @@ const BlockDriver bdrv_qcow2_driver = {
     .close = qcow2_close,
     .create = qcow2_create,
     .measure = qcow2_measure,
+    .amend_options = qcow2_amend_options,
+    .create_only_options = qcow2_create_only_options,
+    .amend = qcow2_amend,
     .pread = qcow2_pread,
     .pwrite = qcow2_pwrite,
     .pwrite_zeroes = qcow2_pwrite_zeroes,

@@ -204,6 +204,12 @@ bool qcow2_grow_l1(BlockDriverState *bs, uint64_t l1_size, GError **errp);
 bool qcow2_set_virtual_size(BlockDriverState *bs, uint64_t size,
                             GError **errp);
 bool qcow2_mark_corrupt(BlockDriverState *bs);
+/* Rewrite the header cluster from the state (version, features, tables,
+ * extensions, backing file); lock held, caches flushed. */
+bool qcow2_write_header(BlockDriverState *bs, GError **errp);
+/* Shrink or grow the virtual disk (lock held, no write in flight). */
+bool qcow2_truncate_locked(BlockDriverState *bs, uint64_t size,
+                           GError **errp);
 
 /* qcow2-cache.c */
 Qcow2Cache *qcow2_cache_new(Qcow2State *s, int size, int ol_kind);
@@ -276,6 +282,16 @@ bool qcow2_snapshot_delete(BlockDriverState *bs, const char *name,
                            GError **errp);
 bool qcow2_snapshot_goto(BlockDriverState *bs, const char *name,
                          GError **errp);
+
+/* Give every snapshot the extra data version 3 requires (amend's
+ * upgrade); lock held. */
+bool qcow2_snapshots_upgrade(BlockDriverState *bs, GError **errp);
+
+/* qcow2-amend.c */
+bool qcow2_amend(BlockDriverState *bs, GHashTable *opts,
+                 BlockAmendProgress *progress, void *opaque, GError **errp);
+extern const BlockAmendOptDesc qcow2_amend_options[];
+extern const char *const qcow2_create_only_options[];
 
 /* qcow2-check.c */
 bool qcow2_check(BlockDriverState *bs, BlockCheckResult *res, int fix,

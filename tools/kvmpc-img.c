@@ -1,6 +1,7 @@
 /*
  * kvmpc-img: disk image tool with qemu-img's command line (create, info,
- * check, convert, map), on kvmpc's block layer.  docs/kvmpc-img.md is
+ * check, convert, map, resize, snapshot, commit, rebase, compare, measure,
+ * amend, dd, bench), on kvmpc's block layer.  docs/kvmpc-img.md is
  * the reference.  Every failure is one line, "kvmpc-img: <what>", and a
  * non-zero exit status.
  */
@@ -1621,6 +1622,553 @@ static int img_measure(int argc, char **argv)
     return 0;
 }
 
+/* ---- amend ----------------------------------------------------------- */
+
+/* qemu-img's usage errors: the line, then where to find help. */
+static G_NORETURN G_GNUC_PRINTF(1, 2) void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '%s --help' for more information\n", prog);
+    exit(1);
+}
+
+/* "-o help" or "-o ?" among the options, as qemu-img looks for them. */
+static bool has_help_option(char **kv)
+{
+    for (char **p = kv; *p; p++) {
+        if (!strcmp(*p, "help") || !strcmp(*p, "?")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void print_amend_help(const char *fmt)
+{
+    GString *out = g_string_new(NULL);
+    GError *err = NULL;
+
+    if (!bdrv_amend_help(fmt, out, &err)) {
+        die_err(err);
+    }
+    fputs(out->str, stdout);
+    g_string_free(out, true);
+}
+
+static void amend_progress(void *opaque, uint64_t done, uint64_t total)
+{
+    if (*(bool *)opaque && total) {
+        printf("    (%.2f/100%%)\r", done * 100.0 / total);
+        fflush(stdout);
+    }
+}
+
+enum { OPT_FORCE = 340, OPT_IMAGE_OPTS };
+
+static int img_amend(int argc, char **argv)
+{
+    static const struct option lopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "force", no_argument, NULL, OPT_FORCE },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *fmt = NULL, *cache = "writeback", *file;
+    GString *options = NULL;
+    bool progress = false, quiet = false;
+    int flags = BDRV_O_RDWR, c;
+    BlockDriverState *bs;
+    GError *err = NULL;
+    char **kv;
+
+    while ((c = getopt_long(argc, argv, ":ho:f:t:pq", lopts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            if (!options) {
+                options = g_string_new(optarg);
+            } else {
+                g_string_append_printf(options, ",%s", optarg);
+            }
+            break;
+        case 'f': fmt = optarg; break;
+        case 't': cache = optarg; break;
+        case 'p': progress = true; break;
+        case 'q': quiet = true; break;
+        /* --force overrides LUKS keyslot safety checks in QEMU; no image
+         * kvmpc opens is encrypted, so it never has anything to force */
+        case OPT_FORCE: break;
+        case OPT_IMAGE_OPTS:
+            die("--image-opts is not supported: name the image file");
+        case ':': usage_error("option requires an argument -- '%c'", optopt);
+        case 'h':
+        default:
+            usage_error("amend [-p] [-q] [-f fmt] [-t cache] [--force] "
+                        "-o options filename");
+        }
+    }
+    if (!options) {
+        usage_error("Must specify options (-o)");
+    }
+    progress &= !quiet;
+    kv = g_strsplit(options->str, ",", -1);
+    if (!*kv || (!kv[1] && !**kv)) {
+        die("Invalid option list: %s", options->str);
+    }
+    file = optind == argc - 1 ? argv[optind] : NULL;
+    if (fmt && has_help_option(kv)) {
+        print_amend_help(fmt);
+        g_strfreev(kv);
+        g_string_free(options, true);
+        return 0;
+    }
+    if (!file) {
+        die("Expecting one image file name");
+    }
+    if (!bdrv_parse_cache_mode(cache, &flags, NULL)) {
+        die("Invalid cache option: %s", cache);
+    }
+    bs = open_image(file, fmt, flags);
+    if (has_help_option(kv)) {
+        print_amend_help(bdrv_format_name(bs));
+        bdrv_unref(bs);
+        g_strfreev(kv);
+        g_string_free(options, true);
+        return 0;
+    }
+    amend_progress(&progress, 0, 1);
+    if (!bdrv_amend(bs, kv, amend_progress, &progress, &err) ||
+        !bdrv_flush(bs, &err)) {
+        die_err(err);
+    }
+    amend_progress(&progress, 1, 1);
+    if (progress) {
+        printf("\n");
+    }
+    bdrv_unref(bs);
+    g_strfreev(kv);
+    g_string_free(options, true);
+    return 0;
+}
+
+/* ---- dd -------------------------------------------------------------- */
+
+/*
+ * qemu-img dd: copy bs-sized blocks from the input's virtual disk into a
+ * new image of -O format, as dd(1) does: skip= blocks of the input
+ * first, count= blocks at most.  As qemu-img 7.2 does, the output's size
+ * is min(input size, count * bs) less skip * bs, and the copy stops at
+ * that same input offset; every byte is written (no sparseness).
+ */
+typedef struct DdArgs {
+    uint64_t bs, count, skip;
+    bool has_count, has_skip;
+    const char *in, *out;
+} DdArgs;
+
+/* qemu-img's cvtnum_full(): sizes with suffixes in [min, max]. */
+static uint64_t dd_number(const char *name, const char *arg, uint64_t min,
+                          uint64_t max)
+{
+    uint64_t v;
+
+    if (!parse_size(arg, 1, &v, NULL)) {
+        fprintf(stderr, "%s: Invalid %s specified. You may use k, M, G, T, "
+                "P or E suffixes for\n%s: kilobytes, megabytes, gigabytes, "
+                "terabytes, petabytes and exabytes.\n", prog, name, prog);
+        exit(1);
+    }
+    if (v < min || v > max) {
+        die("Invalid %s specified. Must be between %" PRIu64 " and %" PRIu64
+            ".", name, min, max);
+    }
+    return v;
+}
+
+static void dd_operand(DdArgs *a, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    g_autofree char *key = eq ? g_strndup(arg, eq - arg) : NULL;
+
+    if (!key) {
+        die("unrecognized operand %s", arg);
+    }
+    if (!strcmp(key, "bs")) {
+        a->bs = dd_number("bs", eq + 1, 1, INT_MAX);
+    } else if (!strcmp(key, "count")) {
+        a->count = dd_number("count", eq + 1, 0, INT64_MAX);
+        a->has_count = true;
+    } else if (!strcmp(key, "skip")) {
+        a->skip = dd_number("skip", eq + 1, 0, INT64_MAX);
+        a->has_skip = true;
+    } else if (!strcmp(key, "if")) {
+        a->in = eq + 1;
+    } else if (!strcmp(key, "of")) {
+        a->out = eq + 1;
+    } else {
+        die("unrecognized operand %s", key);
+    }
+}
+
+/* Copy [pos, end) of @in to @out from offset 0, bs bytes at a time. */
+static void dd_copy(BlockDriverState *in, BlockDriverState *out,
+                    uint64_t pos, uint64_t end, uint64_t bs)
+{
+    uint8_t *buf = g_try_malloc(bs);
+    GError *err = NULL;
+
+    if (!buf) {
+        die("cannot allocate a %" PRIu64 "-byte block", bs);
+    }
+    for (uint64_t out_pos = 0; pos < end;) {
+        uint64_t n = MIN(bs, end - pos);
+
+        if (!bdrv_pread(in, pos, n, buf, &err)) {
+            die("error while reading from input image file: %s",
+                g_strerror(bdrv_error_errno(err)));
+        }
+        if (!bdrv_pwrite(out, out_pos, n, buf, &err)) {
+            die("error while writing to output image file: %s",
+                g_strerror(bdrv_error_errno(err)));
+        }
+        pos += n;
+        out_pos += n;
+    }
+    g_free(buf);
+}
+
+static int img_dd(int argc, char **argv)
+{
+    static const struct option lopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "force-share", no_argument, NULL, 'U' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *fmt = NULL, *out_fmt = "raw";
+    DdArgs a = { .bs = 512 };
+    BlockDriverState *in, *out;
+    uint64_t size, start;
+    bool beyond;
+    GError *err = NULL;
+    int c;
+
+    while ((c = getopt_long(argc, argv, ":hf:O:U", lopts, NULL)) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'O': out_fmt = optarg; break;
+        case 'U': force_share = true; break;
+        case OPT_IMAGE_OPTS:
+            die("--image-opts is not supported: name the image file");
+        case ':': usage_error("option requires an argument -- '%c'", optopt);
+        default:
+            usage_error("dd [-U] [-f fmt] [-O output_fmt] [bs=block_size] "
+                        "[count=blocks] [skip=blocks] if=input of=output");
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        dd_operand(&a, argv[i]);
+    }
+    if (!a.in || !a.out) {
+        die("Must specify both input and output files");
+    }
+    in = open_image(a.in, fmt, 0);
+    if (!bdrv_format_known(out_fmt)) {
+        die("Unknown file format");
+    }
+    size = bdrv_getlength(in);
+    if (a.has_count && a.count <= INT64_MAX / a.bs && a.count * a.bs < size) {
+        size = a.count * a.bs;
+    }
+    beyond = a.has_skip && (a.skip > INT64_MAX / a.bs ||
+                            size < a.skip * a.bs);
+    if (!bdrv_create(out_fmt, a.out, beyond ? 0 : size - a.skip * a.bs,
+                     NULL, &err)) {
+        die("%s: error while creating output image: %s", a.out,
+            err->message);
+    }
+    out = open_image(a.out, out_fmt, BDRV_O_RDWR);
+    if (beyond) {
+        /* like dd(1): a warning, and an empty output */
+        fprintf(stderr, "%s: %s: cannot skip to specified offset\n", prog,
+                a.in);
+        start = size;
+    } else {
+        start = a.skip * a.bs;
+    }
+    dd_copy(in, out, start, size, a.bs);
+    if (!bdrv_flush(out, &err)) {
+        die_err(err);
+    }
+    bdrv_unref(out);
+    bdrv_unref(in);
+    return 0;
+}
+
+/* ---- bench ----------------------------------------------------------- */
+
+/*
+ * qemu-img bench: @n requests of @bufsize bytes, @depth of them in
+ * flight at once through the block layer's asynchronous calls, offsets
+ * advancing by @step and wrapping at the image's end; writes may be
+ * followed by a flush every @flush_interval requests, after the queue
+ * drained (or, --no-drain, alongside the requests in flight).  The
+ * scheduling is qemu-img 7.2's bench_cb(), so both tools issue the same
+ * request stream.
+ */
+typedef struct Bench {
+    BlockDriverState *bs;
+    uint64_t image_size, offset;
+    uint64_t bufsize, step;
+    int n, depth, in_flight, flush_interval;
+    int flushes_pending;        /* --no-drain flushes not yet complete */
+    bool write, drain_on_flush, in_flush;
+    uint8_t **bufs;             /* one per request in flight */
+    int *free_bufs, nfree;
+} Bench;
+
+typedef struct BenchReq {
+    Bench *b;
+    int buf;                    /* index into b->bufs; -1 for a flush */
+} BenchReq;
+
+static void bench_failed(GError *err, const char *what)
+{
+    die("%s: %s", what, g_strerror(bdrv_error_errno(err)));
+}
+
+static void bench_cb(void *opaque, GError *err);
+
+static void bench_undrained_flush_cb(void *opaque, GError *err)
+{
+    Bench *b = opaque;
+
+    if (err) {
+        bench_failed(err, "Failed flush request");
+    }
+    b->flushes_pending--;
+}
+
+static void bench_submit(Bench *b)
+{
+    while (b->n > b->in_flight && b->in_flight < b->depth) {
+        BenchReq *r = g_new(BenchReq, 1);
+        uint64_t offset = b->offset;
+
+        /* counted before the call: a completion may run inside it */
+        b->in_flight++;
+        b->offset += b->step;
+        if (b->image_size) {
+            b->offset %= b->image_size;
+        }
+        r->b = b;
+        r->buf = b->free_bufs[--b->nfree];
+        if (b->write) {
+            bdrv_aio_pwrite(b->bs, offset, b->bufsize, b->bufs[r->buf],
+                            bench_cb, r);
+        } else {
+            bdrv_aio_pread(b->bs, offset, b->bufsize, b->bufs[r->buf],
+                           bench_cb, r);
+        }
+    }
+}
+
+/* A request (or a drained flush) completed: account for it, flush when
+ * it is time, and refill the queue. */
+static void bench_cb(void *opaque, GError *err)
+{
+    BenchReq *r = opaque;
+    Bench *b = r->b;
+
+    if (err) {
+        bench_failed(err, "Failed request");
+    }
+    if (r->buf >= 0) {
+        b->free_bufs[b->nfree++] = r->buf;
+    }
+    g_free(r);
+    if (b->in_flush) {
+        b->in_flush = false;        /* the drained flush is done */
+    } else if (b->in_flight > 0) {
+        int remaining = b->n - b->in_flight;
+
+        b->n--;
+        b->in_flight--;
+        if (b->flush_interval && remaining % b->flush_interval == 0) {
+            if (!b->in_flight || !b->drain_on_flush) {
+                if (b->drain_on_flush) {
+                    BenchReq *f = g_new(BenchReq, 1);
+
+                    *f = (BenchReq){ .b = b, .buf = -1 };
+                    b->in_flush = true;
+                    bdrv_aio_flush(b->bs, bench_cb, f);
+                } else {
+                    b->flushes_pending++;
+                    bdrv_aio_flush(b->bs, bench_undrained_flush_cb, b);
+                }
+            }
+            if (b->drain_on_flush) {
+                return;
+            }
+        }
+    }
+    bench_submit(b);
+}
+
+/* qemu-img's unsigned option values: C prefixes, at most @max. */
+static unsigned long bench_ulong(const char *arg, unsigned long max,
+                                 const char *what)
+{
+    uint64_t v;
+
+    if (!parse_uint(arg, &v, NULL) || v > max) {
+        die("Invalid %s specified", what);
+    }
+    return v;
+}
+
+static uint64_t bench_size(const char *name, const char *arg)
+{
+    return dd_number(name, arg, 0, INT_MAX);
+}
+
+enum { OPT_PATTERN = 360, OPT_FLUSH_INTERVAL, OPT_NO_DRAIN };
+
+static void bench_run(Bench *b)
+{
+    struct timespec t1, t2;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    bench_submit(b);
+    while (b->n > 0 || b->in_flush) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t2);
+    printf("Run completed in %3.3f seconds.\n",
+           (t2.tv_sec - t1.tv_sec) + (t2.tv_nsec - t1.tv_nsec) / 1e9);
+    while (b->flushes_pending) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+}
+
+static int img_bench(int argc, char **argv)
+{
+    static const struct option lopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "flush-interval", required_argument, NULL, OPT_FLUSH_INTERVAL },
+        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
+        { "pattern", required_argument, NULL, OPT_PATTERN },
+        { "no-drain", no_argument, NULL, OPT_NO_DRAIN },
+        { "force-share", no_argument, NULL, 'U' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *fmt = NULL, *file;
+    Bench b = { .n = 75000, .depth = 64, .bufsize = 4096,
+                .drain_on_flush = true };
+    int flags = 0, pattern = 0, nbufs, c;
+    uint64_t step = 0;
+    GError *err = NULL;
+
+    while ((c = getopt_long(argc, argv, ":hc:d:f:ni:o:qs:S:t:wU", lopts,
+                            NULL)) != -1) {
+        switch (c) {
+        case 'c': b.n = bench_ulong(optarg, INT_MAX, "request count"); break;
+        case 'd':
+            /* qemu-img takes 0 and then waits forever: refused here */
+            b.depth = bench_ulong(optarg, INT_MAX, "queue depth");
+            if (!b.depth) {
+                die("Invalid queue depth specified");
+            }
+            break;
+        case 'f': fmt = optarg; break;
+        case 'n': flags |= BDRV_O_AIO_NATIVE; break;
+        case 'i':
+            if (!bdrv_parse_aio_mode(optarg, &flags, NULL)) {
+                die("Invalid aio option: %s", optarg);
+            }
+            break;
+        case 'o': b.offset = dd_number("offset", optarg, 0, INT64_MAX); break;
+        case 'q': break;    /* qemu-img bench prints its lines anyway */
+        case 's': b.bufsize = bench_size("buffer size", optarg); break;
+        case 'S': step = bench_size("step_size", optarg); break;
+        case 't':
+            if (!bdrv_parse_cache_mode(optarg, &flags, NULL)) {
+                die("Invalid cache mode");
+            }
+            break;
+        case 'w': flags |= BDRV_O_RDWR; b.write = true; break;
+        case 'U': force_share = true; break;
+        case OPT_PATTERN:
+            pattern = bench_ulong(optarg, 0xff, "pattern byte");
+            break;
+        case OPT_FLUSH_INTERVAL:
+            b.flush_interval = bench_ulong(optarg, INT_MAX,
+                                           "flush interval");
+            break;
+        case OPT_NO_DRAIN: b.drain_on_flush = false; break;
+        case OPT_IMAGE_OPTS:
+            die("--image-opts is not supported: name the image file");
+        case ':': usage_error("option requires an argument -- '%c'", optopt);
+        default:
+            usage_error("bench [-c count] [-d depth] [-f fmt] "
+                        "[--flush-interval=N] [-i aio] [-n] [--no-drain] "
+                        "[-o offset] [--pattern=N] [-q] [-s buffer_size] "
+                        "[-S step_size] [-t cache] [-w] [-U] filename");
+        }
+    }
+    if (optind != argc - 1) {
+        usage_error("Expecting one image file name");
+    }
+    file = argv[optind];
+    if (!b.write && b.flush_interval) {
+        die("--flush-interval is only available in write tests");
+    }
+    if (b.flush_interval && b.flush_interval < b.depth) {
+        die("Flush interval can't be smaller than depth");
+    }
+    if (force_share && b.write) {
+        die("Could not open '%s': force-share=on can only be used with "
+            "read-only images", file);
+    }
+    b.bs = open_image(file, fmt, flags);
+    b.image_size = bdrv_getlength(b.bs);
+    b.step = step ? step : b.bufsize;
+    printf("Sending %d %s requests, %" PRIu64 " bytes each, %d in parallel "
+           "(starting at offset %" PRIu64 ", step size %" PRIu64 ")\n",
+           b.n, b.write ? "write" : "read", b.bufsize, b.depth, b.offset,
+           b.step);
+    if (b.flush_interval) {
+        printf("Sending flush every %d requests\n", b.flush_interval);
+    }
+    fflush(stdout);
+    /* a buffer for each request that can be in flight (O_DIRECT: aligned) */
+    nbufs = MAX(MIN(b.depth, b.n), 1);
+    b.bufs = g_new(uint8_t *, nbufs);
+    b.free_bufs = g_new(int, nbufs);
+    for (int i = 0; i < nbufs; i++) {
+        if (posix_memalign((void **)&b.bufs[i], 4096, MAX(b.bufsize, 1))) {
+            die("cannot allocate %" PRIu64 " bytes", b.bufsize);
+        }
+        memset(b.bufs[i], pattern, b.bufsize);
+        b.free_bufs[b.nfree++] = i;
+    }
+    bench_run(&b);
+    if (b.write && !bdrv_flush(b.bs, &err)) {
+        die_err(err);
+    }
+    for (int i = 0; i < nbufs; i++) {
+        free(b.bufs[i]);
+    }
+    g_free(b.bufs);
+    g_free(b.free_bufs);
+    bdrv_unref(b.bs);
+    return 0;
+}
+
 /* ---- main ------------------------------------------------------------ */
 
 static const struct {
@@ -1638,6 +2186,9 @@ static const struct {
     { "rebase", img_rebase },
     { "compare", img_compare },
     { "measure", img_measure },
+    { "amend", img_amend },
+    { "dd", img_dd },
+    { "bench", img_bench },
 };
 
 int main(int argc, char **argv)

@@ -65,6 +65,20 @@ typedef struct BdrvAioRequest {
     void *opaque;
 } BdrvAioRequest;
 
+/* An option `amend` takes, typed as QEMU's QemuOptDesc (-o help). */
+typedef enum BlockAmendOptType {
+    BLOCK_AMEND_STRING,
+    BLOCK_AMEND_BOOL,           /* on/off, handed to the driver as such */
+    BLOCK_AMEND_NUMBER,         /* decimal string after parsing */
+    BLOCK_AMEND_SIZE,           /* bytes, decimal string after parsing */
+} BlockAmendOptType;
+
+typedef struct BlockAmendOptDesc {
+    const char *name;
+    BlockAmendOptType type;
+    const char *help;
+} BlockAmendOptDesc;
+
 struct BlockDriver {
     const char *format_name;
     /* Keys for bdrv_open_options, NULL-name terminated (NULL: none). */
@@ -96,6 +110,17 @@ struct BlockDriver {
     /* bdrv_measure() for this format (NULL: it cannot say). */
     bool (*measure)(GHashTable *opts, uint64_t size, BlockDriverState *in_bs,
                     BlockMeasureInfo *out, GError **errp);
+
+    /*
+     * bdrv_amend() for this format: the options it can change (NULL name
+     * terminated; NULL: none, amend is refused), those only create takes
+     * (named in the error), and the change, with @opts mapping each given
+     * name to its value, already checked against its type.
+     */
+    const BlockAmendOptDesc *amend_options;
+    const char *const *create_only_options;
+    bool (*amend)(BlockDriverState *bs, GHashTable *opts,
+                  BlockAmendProgress *progress, void *opaque, GError **errp);
 
     /* Requests arrive bounds-checked against bs->size. */
     bool (*pread)(BlockDriverState *bs, uint64_t off, uint64_t len,

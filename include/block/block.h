@@ -222,6 +222,9 @@ GQuark bdrv_errno_error_quark(void);
     g_set_error((errp), BDRV_ERRNO_ERROR, (err), __VA_ARGS__)
 int bdrv_error_errno(const GError *err);
 
+/* Is @format a format (or protocol) driver kvmpc has? */
+bool bdrv_format_known(const char *format);
+
 /* Create an image.  @opts maps option names (cluster_size, backing_file,
  * backing_fmt, compat, compression_type, ...) to strings. */
 bool bdrv_create(const char *format, const char *filename, uint64_t size,
@@ -242,6 +245,21 @@ typedef struct BlockMeasureInfo {
 bool bdrv_measure(const char *format, GHashTable *opts, uint64_t size,
                   BlockDriverState *in_bs, BlockMeasureInfo *out,
                   GError **errp);
+
+/*
+ * qemu-img amend: change the format options of an image open read-write
+ * (BlockDriver.amend).  @opts: the -o options in the order given,
+ * "name=value" each; a later one overrides an earlier one.  Names the
+ * format cannot amend fail with QEMU's "Invalid parameter" (and its
+ * hint for options only create takes), values are checked against the
+ * option's type first.  @progress (NULL: none) hears how far the
+ * longer steps (refcount rebuild, zero cluster expansion) are.
+ */
+typedef void BlockAmendProgress(void *opaque, uint64_t done, uint64_t total);
+bool bdrv_amend(BlockDriverState *bs, char **opts,
+                BlockAmendProgress *progress, void *opaque, GError **errp);
+/* `amend -o help`: QEMU's "Amend options for 'FMT':" list. */
+bool bdrv_amend_help(const char *format, GString *out, GError **errp);
 
 /*
  * Make an open node (and its file child) writable or read-only, as block
