@@ -8,7 +8,11 @@ own read speed of the image file in 64 KiB reads (page cache warm, as the
 guests see it).  The guest times its reads with the TSC, so start-up and
 QEMU's SeaBIOS are not counted.
 
-    bench/ahci-read.py [BUILD_DIR] [RUNS] [MIB]
+Rows: "ahci-read" (READ DMA EXT, one command at a time) and "ncq-qdN"
+(READ FPDMA QUEUED of 64 KiB, N tags outstanding: bench_qd=N), each with
+both programs alternating run by run.
+
+    bench/ahci-read.py [BUILD_DIR] [RUNS] [MIB] [QD,QD,...]
 
 Prints SKIP and exits 77 without /dev/kvm.
 """
@@ -62,6 +66,8 @@ def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     mib = int(sys.argv[3]) if len(sys.argv) > 3 else 256
+    qds = [int(x) for x in sys.argv[4].split(",")] if len(sys.argv) > 4 \
+        else [8, 32]
     kvmpc = os.path.join(build, "kvmpc")
     payload = os.path.join(build, "tests", "guest", "ahci.elf")
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
@@ -74,35 +80,40 @@ def main():
         with open(image, "wb") as f:
             for _ in range(IMAGE_MIB):
                 f.write(os.urandom(1 << 20))
-        common = ["-nodefaults", "-display", "none", "-serial", "stdio",
-                  "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
-                  "-kernel", payload, "-append", f"bench_mib={mib}",
-                  "-drive", f"file={image},format=raw,if=none,id=disk",
-                  "-device", "ahci,id=ahci0",
-                  "-device", "ide-hd,drive=disk,bus=ahci0.0"]
-        progs = {"kvmpc": [kvmpc] + common}
+        def common(append):
+            return ["-nodefaults", "-display", "none", "-serial", "stdio",
+                    "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+                    "-kernel", payload, "-append", append,
+                    "-drive", f"file={image},format=raw,if=none,id=disk",
+                    "-device", "ahci,id=ahci0",
+                    "-device", "ide-hd,drive=disk,bus=ahci0.0"]
+        progs = {"kvmpc": [kvmpc]}
         qemu = shutil.which("qemu-system-x86_64")
         if qemu:
-            progs["qemu"] = [qemu, "-enable-kvm", "-machine", "pc"] + common
-        rates = {name: [] for name in progs}
+            progs["qemu"] = [qemu, "-enable-kvm", "-machine", "pc"]
+        rows = [("ahci-read", f"bench_mib={mib}")] + \
+            [(f"ncq-qd{qd}", f"bench_mib={mib} bench_qd={qd}") for qd in qds]
+        rates = {(row, name): [] for row, _ in rows for name in progs}
         limit = []
         for _ in range(runs):
-            for name, cmd in progs.items():         # alternate every round
-                rates[name].append(guest_rate(cmd))
+            for row, append in rows:
+                for name, cmd in progs.items():     # alternate every round
+                    rates[(row, name)].append(guest_rate(cmd + common(append)))
             limit.append(host_rate(image, mib))
-    med = {name: statistics.median(r) for name, r in rates.items()}
     lim = statistics.median(limit)
-    q = med.get("qemu")
-    ratio = f"{med['kvmpc'] / q:.3f}" if q else "n/a"
-    qs = f"{q:.1f}MB/s" if q else "n/a"
     print(f"AHCI 64 KiB sequential reads, {mib} MiB per run ({runs} "
           "alternating runs, medians)")
     print(f"{'row':<10}{'kvmpc':>12}{'qemu':>12}{'host':>12}"
           f"{'kvmpc/qemu':>12}{'kvmpc/host':>12}")
-    print(f"{'ahci-read':<10}{med['kvmpc']:>8.1f}MB/s{qs:>12}"
-          f"{lim:>8.1f}MB/s{ratio:>12}{med['kvmpc'] / lim:>12.3f}")
-    for name, r in rates.items():
-        print(f"  {name}: " + " ".join(f"{x:.1f}" for x in r))
+    for row, _ in rows:
+        k = statistics.median(rates[(row, "kvmpc")])
+        q = statistics.median(rates[(row, "qemu")]) if qemu else None
+        ratio = f"{k / q:.3f}" if q else "n/a"
+        qs = f"{q:.1f}MB/s" if q else "n/a"
+        print(f"{row:<10}{k:>8.1f}MB/s{qs:>12}{lim:>8.1f}MB/s{ratio:>12}"
+              f"{k / lim:>12.3f}")
+    for (row, name), r in rates.items():
+        print(f"  {row} {name}: " + " ".join(f"{x:.1f}" for x in r))
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@
 #include "qemu/osdep.h"
 #include "hw/ide/ahci.h"
 #include "hw/pci/msi.h"
+#include "system/bh.h"
 
 #define AHCI_MSI_CAP_OFFSET     0x80
 #define AHCI_SATA_CAP_OFFSET    0xa8
@@ -56,8 +57,14 @@
 typedef enum AHCICmdKind {
     AHCI_CMD_CONTROL,       /* a Register H2D FIS with C clear */
     AHCI_CMD_ATA,           /* one non-queued ATA or ATAPI command */
-    AHCI_CMD_NCQ,           /* READ/WRITE FPDMA QUEUED */
 } AHCICmdKind;
+
+/* What fetching a command from a slot led to. */
+typedef enum AHCISlotResult {
+    AHCI_SLOT_DONE,         /* over (or failed), or handed to the queue */
+    AHCI_SLOT_WAITING,      /* runs, waiting for its drive */
+    AHCI_SLOT_BLOCKED,      /* non-queued: waits for the queue to drain */
+} AHCISlotResult;
 
 static const uint32_t ahci_cap =
     (AHCI_NUM_PORTS - 1) << AHCI_CAP_NP_SHIFT |
@@ -71,7 +78,7 @@ static uint64_t hi_lo(uint32_t hi, uint32_t lo)
     return (uint64_t)hi << 32 | lo;
 }
 
-static IDEState *ahci_drive(AHCIPort *p)
+IDEState *ahci_drive(AHCIPort *p)
 {
     return &p->bus.ifs[0];
 }
@@ -164,7 +171,7 @@ static void ahci_fill_taskfile(uint8_t *fis, const IDEState *d)
     fis[13] = d->hob_nsector;
 }
 
-static void ahci_update_tfd(AHCIPort *p, uint8_t status, uint8_t error)
+void ahci_update_tfd(AHCIPort *p, uint8_t status, uint8_t error)
 {
     p->tfd = (uint32_t)error << 8 | status;
 }
@@ -200,11 +207,15 @@ static void ahci_device_signature(AHCIPort *p)
         p->sig_pending = false;
         return;
     }
+    if (ahci_port_busy(p)) {
+        /* the drive stays busy (PxTFD BSY) until what is out is back */
+        d->status |= IDE_STAT_BSY;
+    }
     p->sig = (uint32_t)d->hcyl << 24 | d->lcyl << 16 | d->sector << 8 |
              d->nsector;
     ahci_update_tfd(p, d->status, d->error);
     p->sig_pending = true;
-    if (ide_drive_busy(d)) {
+    if (ahci_port_busy(p)) {
         /* A request the reset left in flight: the drive sends its
          * signature once it is back (PxTFD shows BSY until then). */
         p->sig_after_busy = true;
@@ -235,7 +246,7 @@ static void ahci_post_pio_setup(AHCIPort *p, uint8_t status, bool to_host,
 }
 
 /* Set Device Bits FIS (SATA 10.3.6): queued commands done (or failed). */
-static void ahci_post_sdb(AHCIPort *p, uint8_t status, uint8_t error)
+void ahci_post_sdb(AHCIPort *p, uint8_t status, uint8_t error)
 {
     uint8_t fis[8] = { FIS_SET_DEVICE_BITS, 0x40, status & 0x77, error };
 
@@ -252,31 +263,69 @@ static void ahci_post_sdb(AHCIPort *p, uint8_t status, uint8_t error)
     }
 }
 
-/* ---- the drive's DMA: the PRD walk (4.2.3.3) ------------------------- */
+/* ---- the PRD walk (4.2.3.3) ------------------------------------------ */
 
-static bool ahci_next_prd(AHCIPort *p)
+void ahci_prd_walk_start(AHCIPRDWalk *w, uint64_t ctba, uint32_t prdtl)
+{
+    *w = (AHCIPRDWalk) { .ctba = ctba, .prdtl = prdtl };
+}
+
+/* Load the next PRD: false at the table's end (OFS) or when it cannot be
+ * read (HBFS, which the caller reports). */
+static bool ahci_next_prd(AHCIPort *p, AHCIPRDWalk *w, bool *fault)
 {
     uint8_t e[AHCI_PRD_SIZE];
     uint32_t dw3;
 
-    if (p->prd_index >= p->prdtl) {
+    if (w->index >= w->prdtl) {
         p->events |= AHCI_PxIS_OFS;     /* more data than the PRDs hold */
         return false;
     }
     if (pci_dma_read(&p->hba->parent,
-                     p->ctba + AHCI_CT_PRDT +
-                     (uint64_t)p->prd_index * AHCI_PRD_SIZE,
+                     w->ctba + AHCI_CT_PRDT +
+                     (uint64_t)w->index * AHCI_PRD_SIZE,
                      e, sizeof(e)) != MEMTX_OK) {
-        ahci_fatal(p, AHCI_PxIS_HBFS);
+        *fault = true;
         return false;
     }
-    p->prd_index++;
-    p->prd_addr = ldq_le_p(e) & ~1ull;  /* DBA bit 0 is reserved */
+    w->index++;
+    w->addr = ldq_le_p(e) & ~1ull;      /* DBA bit 0 is reserved */
     dw3 = ldl_le_p(e + 12);
     /* DBC bit 0 must be 1 (even counts); the HBA treats it so. */
-    p->prd_left = ((dw3 & AHCI_PRD_DBC_MASK) | 1) + 1;
-    p->prd_irq = dw3 & AHCI_PRD_I;
+    w->left = ((dw3 & AHCI_PRD_DBC_MASK) | 1) + 1;
+    w->irq = dw3 & AHCI_PRD_I;
     return true;
+}
+
+IDEDMAResult ahci_prd_rw(AHCIPort *p, AHCIPRDWalk *w, uint8_t *buf,
+                         uint32_t len, bool to_memory)
+{
+    PCIDevice *pci = &p->hba->parent;
+
+    while (len) {
+        uint32_t n;
+        MemTxResult r;
+        bool fault = false;
+
+        if (!w->left && !ahci_next_prd(p, w, &fault)) {
+            return fault ? IDE_DMA_ERROR : IDE_DMA_SHORT;
+        }
+        n = MIN(len, w->left);
+        r = to_memory ? pci_dma_write(pci, w->addr, buf, n)
+                      : pci_dma_read(pci, w->addr, buf, n);
+        if (r != MEMTX_OK) {
+            return IDE_DMA_ERROR;
+        }
+        w->addr += n;
+        w->left -= n;
+        w->prdbc += n;
+        buf += n;
+        len -= n;
+        if (!w->left && w->irq) {
+            p->events |= AHCI_PxIS_DPS;
+        }
+    }
+    return IDE_DMA_OK;
 }
 
 static bool ahci_dma_active(void *opaque)
@@ -286,40 +335,22 @@ static bool ahci_dma_active(void *opaque)
     return p->in_cmd;
 }
 
+/* The non-queued command's DMA and PIO blocks: a PRD or buffer outside
+ * RAM is a host bus fatal error. */
 static IDEDMAResult ahci_dma_rw(void *opaque, uint8_t *buf, uint32_t len,
                                 bool to_memory)
 {
     AHCIPort *p = opaque;
-    PCIDevice *pci = &p->hba->parent;
+    IDEDMAResult res;
 
     if (!p->in_cmd) {
         return IDE_DMA_ERROR;
     }
-    while (len) {
-        uint32_t n;
-        MemTxResult r;
-
-        if (!p->prd_left && !ahci_next_prd(p)) {
-            return (p->events & AHCI_PxIS_OFS) ? IDE_DMA_SHORT
-                                               : IDE_DMA_ERROR;
-        }
-        n = MIN(len, p->prd_left);
-        r = to_memory ? pci_dma_write(pci, p->prd_addr, buf, n)
-                      : pci_dma_read(pci, p->prd_addr, buf, n);
-        if (r != MEMTX_OK) {
-            ahci_fatal(p, AHCI_PxIS_HBFS);
-            return IDE_DMA_ERROR;
-        }
-        p->prd_addr += n;
-        p->prd_left -= n;
-        p->prdbc += n;
-        buf += n;
-        len -= n;
-        if (!p->prd_left && p->prd_irq) {
-            p->events |= AHCI_PxIS_DPS;
-        }
+    res = ahci_prd_rw(p, &p->walk, buf, len, to_memory);
+    if (res == IDE_DMA_ERROR) {
+        ahci_fatal(p, AHCI_PxIS_HBFS);
     }
-    return IDE_DMA_OK;
+    return res;
 }
 
 static void ahci_dma_end(void *opaque, IDEDMAResult res)
@@ -334,25 +365,29 @@ static void ahci_bus_set_irq(void *opaque, bool level)
 
 static void ahci_drive_ready(void *opaque, IDEState *d);
 
+static bool ahci_bus_in_flight(void *opaque)
+{
+    AHCIPort *p = opaque;
+
+    return p->ncq_busy;
+}
+
+static void ahci_bus_retry_queued(void *opaque, IDEState *d)
+{
+    ahci_ncq_retry_held(opaque);
+}
+
 static const IDEBusOps ahci_bus_ops = {
     .set_irq = ahci_bus_set_irq,
     .dma_active = ahci_dma_active,
     .dma_rw = ahci_dma_rw,
     .dma_end = ahci_dma_end,
     .drive_ready = ahci_drive_ready,
+    .in_flight = ahci_bus_in_flight,
+    .retry_queued = ahci_bus_retry_queued,
 };
 
 /* ---- commands (5.3, 5.4) ---------------------------------------------- */
-
-static void ahci_start_prd_walk(AHCIPort *p, uint64_t ctba, uint32_t prdtl)
-{
-    p->ctba = ctba;
-    p->prdtl = prdtl;
-    p->prd_index = 0;
-    p->prd_left = 0;
-    p->prd_irq = false;
-    p->prdbc = 0;
-}
 
 /* The Register H2D FIS into the task file, as a PATA host writes it: each
  * register's "previous content" (HOB) half first. */
@@ -400,7 +435,7 @@ static bool ahci_run_pio(AHCIPort *p)
             return true;
         case IDE_PIO_PACKET:
             /* The drive's PIO Setup for the packet: the HBA sends ACMD. */
-            if (pci_dma_read(&p->hba->parent, p->ctba + AHCI_CT_ACMD, acmd,
+            if (pci_dma_read(&p->hba->parent, p->walk.ctba + AHCI_CT_ACMD, acmd,
                              sizeof(acmd)) != MEMTX_OK) {
                 ahci_fatal(p, AHCI_PxIS_HBFS);
                 ide_ioport_write(bus, 7, 0x00, 1);  /* NOP: ends it */
@@ -435,30 +470,15 @@ static void ahci_exec_control(AHCIPort *p, unsigned slot, const uint8_t *fis)
     bool was_srst = p->bus.ctl & IDE_CTL_SRST;
 
     ide_ctl_write(&p->bus, fis[15]);
+    if (!was_srst && (p->bus.ctl & IDE_CTL_SRST)) {
+        ahci_ncq_drop_all(p);           /* the drive forgets its queue */
+    }
     if (was_srst && !(p->bus.ctl & IDE_CTL_SRST)) {
         ahci_device_signature(p);       /* the drive's reset is done */
     } else {
         ahci_update_tfd(p, d->status, d->error);
     }
     p->ci &= ~(1u << slot);
-}
-
-/* READ/WRITE FPDMA QUEUED (SATA 13.6.4): the drive takes the command (a
- * D2H FIS without interrupt frees the slot), moves the data, and the tag
- * goes into the Set Device Bits FIS the pass over PxCI ends with. */
-static void ahci_exec_ncq(AHCIPort *p, unsigned slot, const uint8_t *fis)
-{
-    IDEState *d = ahci_drive(p);
-    bool write = fis[2] == ATA_WRITE_FPDMA_QUEUED;
-    uint32_t count = fis[3] | fis[11] << 8;
-    uint64_t lba = (uint64_t)fis[10] << 40 | (uint64_t)fis[9] << 32 |
-                   (uint64_t)fis[8] << 24 | (uint32_t)fis[6] << 16 |
-                   fis[5] << 8 | fis[4];
-
-    p->cur_tag = fis[12] >> 3;
-    ahci_update_tfd(p, IDE_STAT_DRDY | IDE_STAT_DSC, 0);
-    p->ci &= ~(1u << slot);
-    ide_ncq_start(d, p->cur_tag, lba, count ? count : 65536, write);
 }
 
 static bool ahci_is_ncq(const uint8_t *fis)
@@ -474,7 +494,7 @@ static void ahci_end_cmd(AHCIPort *p)
     uint8_t prdbc[4];
 
     if (!p->cur_dropped) {
-        stl_le_p(prdbc, p->prdbc);
+        stl_le_p(prdbc, p->walk.prdbc);
         if (pci_dma_write(&p->hba->parent, p->cur_hdr + 4, prdbc, 4) !=
             MEMTX_OK) {
             ahci_fatal(p, AHCI_PxIS_HBFS);
@@ -483,7 +503,7 @@ static void ahci_end_cmd(AHCIPort *p)
     p->in_cmd = false;
     p->cur_slot = -1;
     p->cur_dropped = false;
-    if (!(p->cmd & AHCI_PxCMD_ST)) {
+    if (!(p->cmd & AHCI_PxCMD_ST) && !p->ncq_orphans) {
         p->cmd &= ~AHCI_PxCMD_CR;       /* the list engine has stopped */
     }
 }
@@ -514,17 +534,6 @@ static bool ahci_cmd_progress(AHCIPort *p)
             p->ci &= ~(1u << slot);
         }
         break;
-    case AHCI_CMD_NCQ:
-        if (ide_drive_busy(d)) {
-            return false;
-        }
-        if (d->status & IDE_STAT_ERR) {
-            /* The failed tag stays in PxSACT; READ LOG EXT 10h names it. */
-            ahci_post_sdb(p, d->status, d->error);
-        } else {
-            p->sdb_done |= 1u << p->cur_tag;
-        }
-        break;
     default:
         break;                          /* a control FIS is done at once */
     }
@@ -532,9 +541,14 @@ static bool ahci_cmd_progress(AHCIPort *p)
     return true;
 }
 
-/* Fetch and start the command in @slot (5.3.2 - 5.3.5); true when it is
- * over already, false while its drive waits for the disk. */
-static bool ahci_run_slot(AHCIPort *p, unsigned slot)
+/*
+ * Fetch and start the command in @slot (5.3.2 - 5.3.5).  A queued command
+ * goes to the drive's queue (ahci-ncq.c) and the list goes on; a
+ * non-queued one waits while tags are outstanding, as QEMU's HBA leaves
+ * it in PxCI until the drive is no longer busy (SATA 13.6.1: a host must
+ * not mix them; the drive would abort the queue).
+ */
+static AHCISlotResult ahci_run_slot(AHCIPort *p, unsigned slot)
 {
     PCIDevice *pci = &p->hba->parent;
     uint64_t hdr_addr = hi_lo(p->clbu, p->clb) + slot * 32u;
@@ -542,25 +556,37 @@ static bool ahci_run_slot(AHCIPort *p, unsigned slot)
     uint32_t dw0, cfl;
     uint64_t ctba;
 
-    p->cmd = (p->cmd & ~AHCI_PxCMD_CCS_MASK) | slot << AHCI_PxCMD_CCS_SHIFT;
     if (pci_dma_read(pci, hdr_addr, hdr, sizeof(hdr)) != MEMTX_OK) {
+        p->cmd = (p->cmd & ~AHCI_PxCMD_CCS_MASK) |
+                 slot << AHCI_PxCMD_CCS_SHIFT;
         ahci_fatal(p, AHCI_PxIS_HBFS);
-        return true;
+        return AHCI_SLOT_DONE;
     }
     dw0 = ldl_le_p(hdr);
     cfl = dw0 & AHCI_CMDHDR_CFL_MASK;
     ctba = ldq_le_p(hdr + 8) & ~0x7full;
     if (pci_dma_read(pci, ctba, fis, sizeof(fis)) != MEMTX_OK) {
+        p->cmd = (p->cmd & ~AHCI_PxCMD_CCS_MASK) |
+                 slot << AHCI_PxCMD_CCS_SHIFT;
         ahci_fatal(p, AHCI_PxIS_HBFS);
-        return true;
+        return AHCI_SLOT_DONE;
     }
+    if ((fis[1] & 0x80) && !ahci_is_ncq(fis) && p->ncq_used) {
+        return AHCI_SLOT_BLOCKED;
+    }
+    p->cmd = (p->cmd & ~AHCI_PxCMD_CCS_MASK) | slot << AHCI_PxCMD_CCS_SHIFT;
     if (cfl < sizeof(fis) / 4 || fis[0] != FIS_REG_H2D) {
         /* Not a command the drive can take: it would answer R_ERR. */
         ahci_fatal(p, AHCI_PxIS_IFS);
         p->serr |= 1u << 11;            /* SERR.ERR.E: internal error */
-        return true;
+        return AHCI_SLOT_DONE;
     }
-    ahci_start_prd_walk(p, ctba, dw0 >> AHCI_CMDHDR_PRDTL_SHIFT);
+    if ((fis[1] & 0x80) && ahci_is_ncq(fis)) {
+        ahci_ncq_issue(p, slot, hdr_addr, ctba,
+                       dw0 >> AHCI_CMDHDR_PRDTL_SHIFT, fis);
+        return AHCI_SLOT_DONE;
+    }
+    ahci_prd_walk_start(&p->walk, ctba, dw0 >> AHCI_CMDHDR_PRDTL_SHIFT);
     p->in_cmd = true;
     p->cur_slot = slot;
     p->cur_hdr = hdr_addr;
@@ -569,45 +595,50 @@ static bool ahci_run_slot(AHCIPort *p, unsigned slot)
     if (!(fis[1] & 0x80)) {
         p->cur_kind = AHCI_CMD_CONTROL;
         ahci_exec_control(p, slot, fis);
-    } else if (ahci_is_ncq(fis)) {
-        p->cur_kind = AHCI_CMD_NCQ;
-        ahci_exec_ncq(p, slot, fis);
     } else {
         p->cur_kind = AHCI_CMD_ATA;
         ahci_exec_ata(p, fis);
     }
-    return ahci_cmd_progress(p);
+    return ahci_cmd_progress(p) ? AHCI_SLOT_DONE : AHCI_SLOT_WAITING;
+}
+
+bool ahci_port_busy(AHCIPort *p)
+{
+    return ide_drive_busy(ahci_drive(p)) || p->ncq_orphans;
 }
 
 /* Whether the port may start a command: running, no error holds it, a
- * drive that is not busy and no command of its own in progress. */
+ * drive that is not busy, no dropped tag still out and no command of its
+ * own in progress. */
 static bool ahci_port_can_run(AHCIPort *p)
 {
     return (p->cmd & AHCI_PxCMD_ST) && !p->stopped && ahci_has_drive(p) &&
-           p->cur_slot < 0 && !ide_drive_busy(ahci_drive(p));
+           p->cur_slot < 0 && !ahci_port_busy(p);
 }
 
 /* Run what PxCI holds, lowest slot first, until it is empty, an error
- * stops the list, or a command waits for the disk (its completion comes
- * back here).  Each command clears its bit or stops the list, so the
- * loop ends. */
-static void ahci_port_process(AHCIPort *p)
+ * stops the list, a command waits for the disk (its completion comes back
+ * here) or for the queue to drain (the last tag's end comes back here).
+ * Each command clears its bit or stops the list, so the loop ends.  The
+ * requests of the queued commands go to the host together (plugged). */
+void ahci_port_process(AHCIPort *p)
 {
+    BlockDriverState *plugged;
+
     if (!ahci_port_can_run(p)) {
         return;
     }
+    plugged = blk_io_plug(ahci_drive(p)->blk);
     while (p->ci && !p->stopped) {
-        if (!ahci_run_slot(p, __builtin_ctz(p->ci))) {
-            return;
+        if (ahci_run_slot(p, __builtin_ctz(p->ci)) != AHCI_SLOT_DONE) {
+            break;
         }
     }
-    if (p->sdb_done) {
-        ahci_post_sdb(p, IDE_STAT_DRDY | IDE_STAT_DSC, 0);
-    }
+    blk_io_unplug(plugged);
 }
 
 /* The PxIS bits a register write led to, raised together (one MSI). */
-static void ahci_port_flush_events(AHCIPort *p)
+void ahci_port_flush_events(AHCIPort *p)
 {
     if (p->events) {
         uint32_t bits = p->events;
@@ -625,6 +656,9 @@ static void ahci_drive_ready(void *opaque, IDEState *d)
     if (ide_drive_busy(d)) {
         return;
     }
+    if (p->ncq_orphans) {
+        return;                         /* ahci_port_idle carries on */
+    }
     if (p->sig_after_busy) {
         p->sig_after_busy = false;
         ahci_device_signature(p);
@@ -635,6 +669,21 @@ static void ahci_drive_ready(void *opaque, IDEState *d)
     ahci_port_flush_events(p);
 }
 
+/* The last dropped tag came back (ahci-ncq.c): the list engine stops if
+ * ST is clear, a reset's signature goes out, waiting commands run. */
+void ahci_port_idle(AHCIPort *p)
+{
+    IDEState *d = ahci_drive(p);
+
+    if (!ide_drive_busy(d) && !(p->bus.ctl & IDE_CTL_SRST)) {
+        d->status &= ~IDE_STAT_BSY;     /* a reset waited for the tags */
+    }
+    if (!(p->cmd & AHCI_PxCMD_ST) && p->cur_slot < 0) {
+        p->cmd &= ~AHCI_PxCMD_CR;
+    }
+    ahci_drive_ready(p, ahci_drive(p));
+}
+
 /*
  * Software stopped the port or reset it while a command runs: it moves no
  * more data (its PRD walk is closed), and ends quietly when its drive is
@@ -642,6 +691,7 @@ static void ahci_drive_ready(void *opaque, IDEState *d)
  */
 static void ahci_drop_cmd(AHCIPort *p)
 {
+    ahci_ncq_drop_all(p);
     if (p->cur_slot >= 0) {
         p->cur_dropped = true;
         p->in_cmd = false;
@@ -754,7 +804,7 @@ static void ahci_port_cmd_write(AHCIPort *p, uint32_t val)
          * no command is left running. */
         p->cmd &= ~AHCI_PxCMD_CCS_MASK;
         ahci_drop_cmd(p);
-        if (p->cur_slot < 0) {
+        if (p->cur_slot < 0 && !p->ncq_orphans) {
             p->cmd &= ~AHCI_PxCMD_CR;
         }
         p->ci = p->sact = 0;
@@ -1047,6 +1097,7 @@ static bool ahci_realize(DeviceState *dev, GError **errp)
         p->bus.ncq_depth = AHCI_NUM_SLOTS;
         p->bus.owner = s;               /* the ABAR's and the pair's owner */
         p->cur_slot = -1;
+        ahci_ncq_init(p);
         ide_bus_register(&p->bus);
     }
     return true;
@@ -1060,6 +1111,7 @@ static void ahci_unrealize(DeviceState *dev)
     ahci_hba_reset(s);
     for (int i = 0; i < AHCI_NUM_PORTS; i++) {
         ide_bus_quiesce(&s->port[i].bus);
+        ahci_ncq_cleanup(&s->port[i]);
         ide_bus_unregister(&s->port[i].bus);
     }
     memory_region_destroy(&s->abar);
@@ -1097,9 +1149,18 @@ static int ahci_post_load(void *opaque, int version_id)
         p->cur_slot = -1;
         p->cur_dropped = false;
         p->sig_after_busy = false;
-        p->sdb_done = 0;
         p->events = 0;
         ide_bus_post_load(&p->bus);
+        if (version_id < 2) {
+            s->saved_ncq_held[i] = s->saved_sdb_done[i] = 0;
+        }
+        ahci_ncq_post_load(p, s->saved_ncq_held[i] & p->sact,
+                           s->saved_ncq_slot + i * AHCI_NUM_SLOTS);
+        /* finished tags whose SDB FIS the source had not posted yet */
+        p->sdb_done = s->saved_sdb_done[i] & p->sact & ~p->ncq_used;
+        if (p->sdb_done) {
+            bh_schedule(p->sdb_bh);
+        }
     }
     ahci_update_irq(s, false);
     return 0;
@@ -1131,10 +1192,23 @@ static const VMStateDescription vmstate_ahci_port = {
     },
 };
 
+static int ahci_pre_save(void *opaque)
+{
+    AHCIState *s = opaque;
+
+    for (int i = 0; i < AHCI_NUM_PORTS; i++) {
+        ahci_ncq_pre_save(&s->port[i], &s->saved_ncq_held[i],
+                          s->saved_ncq_slot + i * AHCI_NUM_SLOTS);
+        s->saved_sdb_done[i] = s->port[i].sdb_done;
+    }
+    return 0;
+}
+
 static const VMStateDescription vmstate_ahci = {
     .name = "ich9-ahci",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
+    .pre_save = ahci_pre_save,
     .post_load = ahci_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT32(ghc, AHCIState),
@@ -1143,6 +1217,12 @@ static const VMStateDescription vmstate_ahci = {
         VMSTATE_UINT32(idp_index, AHCIState),
         VMSTATE_STRUCT_ARRAY(port, AHCIState, AHCI_NUM_PORTS,
                              vmstate_ahci_port, AHCIPort),
+        VMSTATE_FIELD_("saved_ncq_held", AHCIState, saved_ncq_held, VMS_U32,
+                       4, AHCI_NUM_PORTS, 2),
+        VMSTATE_FIELD_("saved_sdb_done", AHCIState, saved_sdb_done, VMS_U32,
+                       4, AHCI_NUM_PORTS, 2),
+        VMSTATE_FIELD_("saved_ncq_slot", AHCIState, saved_ncq_slot, VMS_U8,
+                       1, AHCI_NUM_PORTS * AHCI_NUM_SLOTS, 2),
         VMSTATE_END_OF_LIST()
     },
 };

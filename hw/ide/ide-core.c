@@ -138,7 +138,6 @@ static void ide_drive_reset(IDEState *s)
     s->ncq_error = false;
     s->error = 0x01;                /* diagnostics passed */
     ide_set_signature(s);
-    s->in_ncq = false;
     if (s->kind == IDE_KIND_CD) {
         s->status = 0;
         atapi_reset(s);
@@ -167,7 +166,8 @@ void ide_bus_reset(IDEBus *bus)
 
 static bool ide_bus_in_flight(IDEBus *bus)
 {
-    return bus->ifs[0].aio_busy || bus->ifs[1].aio_busy;
+    return bus->ifs[0].aio_busy || bus->ifs[1].aio_busy ||
+           (bus->ops->in_flight && bus->ops->in_flight(bus->opaque));
 }
 
 void ide_bus_quiesce(IDEBus *bus)
@@ -687,14 +687,6 @@ static BlockErrorAction ide_handle_io_error(IDEState *s, int ret,
 {
     BlockErrorAction action = blk_get_error_action(s->blk, is_read, -ret);
 
-    /*
-     * A queued (NCQ) command cannot be held and run again like the one
-     * request a PATA drive has in flight: the others complete around it.
-     * Its error is reported on its tag (the NCQ error log) instead.
-     */
-    if (action == BLOCK_ERROR_ACTION_STOP && s->in_ncq) {
-        action = BLOCK_ERROR_ACTION_REPORT;
-    }
     if (action == BLOCK_ERROR_ACTION_STOP) {
         s->retry_op = op;
         s->status = IDE_STAT_BSY | IDE_STAT_DRDY;
@@ -888,16 +880,10 @@ static void ide_dma_finish(IDEState *s, IDEDMAResult res)
     }
 }
 
-static void ide_ncq_end(IDEState *s, IDEDMAResult res);
-
 /* The whole transfer is over (or failed). */
 static void ide_dma_end(IDEState *s, IDEDMAResult res)
 {
-    if (s->in_ncq) {
-        ide_ncq_end(s, res);
-    } else {
-        ide_dma_finish(s, res);
-    }
+    ide_dma_finish(s, res);
 }
 
 /*
@@ -1012,10 +998,9 @@ void ide_bus_dma_kick(IDEBus *bus)
 
 /* ---- NCQ -------------------------------------------------------------- */
 
-static void ide_ncq_fail(IDEState *s, unsigned tag, uint64_t lba,
-                         uint32_t count, uint8_t error)
+void ide_ncq_log_error(IDEState *s, unsigned tag, uint64_t lba,
+                       uint32_t count, uint8_t error)
 {
-    ide_transfer_stop(s);
     s->status = IDE_STAT_DRDY | IDE_STAT_ERR;
     s->error = error;
     if (!s->ncq_error) {
@@ -1027,45 +1012,6 @@ static void ide_ncq_fail(IDEState *s, unsigned tag, uint64_t lba,
         s->ncq_err_lba = lba;
         s->ncq_err_count = count;
     }
-}
-
-static void ide_ncq_end(IDEState *s, IDEDMAResult res)
-{
-    s->in_ncq = false;
-    s->sectors_left = 0;
-    if (res != IDE_DMA_OK) {
-        ide_ncq_fail(s, s->ncq_tag, s->ncq_lba, s->ncq_count, IDE_ERR_ABRT);
-        return;
-    }
-    s->status = IDE_STAT_DRDY | IDE_STAT_DSC;
-    s->error = 0;
-}
-
-void ide_ncq_start(IDEState *s, unsigned tag, uint64_t lba, uint32_t count,
-                   bool write)
-{
-    if (s->kind != IDE_KIND_HD || s->ncq_error || (write && s->read_only) ||
-        !s->bus->ops->dma_rw) {
-        ide_ncq_fail(s, tag, lba, count, IDE_ERR_ABRT);
-        return;
-    }
-    if (lba >= s->nb_sectors || count > s->nb_sectors - lba) {
-        ide_ncq_fail(s, tag, lba, count, IDE_ERR_IDNF | IDE_ERR_ABRT);
-        return;
-    }
-    /* The task file is not the command's (several may be queued): the
-     * transfer keeps its position in cur_lba/sectors_left only. */
-    s->ncq_tag = tag;
-    s->ncq_lba = lba;
-    s->ncq_count = count;
-    s->cur_lba = lba;
-    s->sectors_left = count;
-    s->dma_to_disk = write;
-    s->dma_staged = 0;
-    s->in_ncq = true;
-    s->status = IDE_STAT_DRDY | IDE_STAT_DSC;
-    s->error = 0;
-    ide_dma_step(s);
 }
 
 /* ---- PIO carried by the host adapter ------------------------------------ */
@@ -1216,6 +1162,10 @@ void ide_retry_request(void *opaque)
     IDEState *s = opaque;
     IDERetryOp op = s->retry_op;
 
+    if (s->bus->ops->retry_queued) {
+        /* queued commands the error held (AHCI's NCQ tags) */
+        s->bus->ops->retry_queued(s->bus->opaque, s);
+    }
     s->retry_op = IDE_RETRY_NONE;
     if (op == IDE_RETRY_NONE) {
         return;
@@ -1384,7 +1334,6 @@ static void ide_cmd_diagnose(IDEBus *bus)
         ide_transfer_stop(d);
         ide_set_signature(d);
         d->error = 0x01;
-        d->in_ncq = false;
         d->status = d->kind == IDE_KIND_CD ? 0 : IDE_STAT_DRDY | IDE_STAT_DSC;
         ide_orphan_request(d);      /* the other drive may be busy */
     }
@@ -1630,7 +1579,6 @@ void ide_ctl_write(IDEBus *bus, uint32_t val)
                 ide_transfer_stop(s);
                 s->status = IDE_STAT_BSY | IDE_STAT_DSC;
                 s->error = 0x01;
-                s->in_ncq = false;
                 ide_orphan_request(s);
             }
         }

@@ -22,7 +22,8 @@
  *   With "bench_mib=N" on the command line it instead reads N MiB in
  *   64 KiB READ DMA EXT commands (sequential, wrapping at the end of the
  *   disk), one at a time, and prints "BENCH: ahci-read bytes=B us=T"
- *   (bench/ahci-read.py).
+ *   (bench/ahci-read.py); with "bench_qd=N" too (1 to 32), in READ FPDMA
+ *   QUEUED commands of 64 KiB, N tags outstanding at once.
  */
 #include "guest.h"
 
@@ -60,15 +61,16 @@
 #define DISK_SECTORS    2048
 #define NCQ_LBA         1000
 #define NCQ_TAGS        4
+#define BENCH_TAGS      32              /* the bench's deepest queue */
 
 struct port_mem {
     uint8_t clb[1024];                  /* 32 command headers */
     uint8_t fis[256];
-    uint8_t ct[NCQ_TAGS][256];          /* CFIS, ACMD, 8 PRDs each */
+    uint8_t ct[BENCH_TAGS][256];        /* CFIS, ACMD, 8 PRDs each */
 } __attribute__((aligned(1024)));
 
 static struct port_mem disk_mem, cd_mem;
-static uint8_t dmabuf[NCQ_TAGS][64 * 1024] __attribute__((aligned(4096)));
+static uint8_t dmabuf[BENCH_TAGS][64 * 1024] __attribute__((aligned(4096)));
 static uint8_t buf[16 * 512];
 
 static unsigned ahci_devfn;
@@ -442,9 +444,81 @@ static void bench(long mib)
            (unsigned long)us);
 }
 
+/* Queue tag @tag: READ FPDMA QUEUED of 128 sectors at @lba. */
+static void bench_ncq_issue(int tag, uint64_t lba)
+{
+    uint8_t *ct = disk_mem.ct[tag];
+
+    set_fis(ct, 0x60, lba, tag << 3, 128, 0, 0x40);
+    port_write(disk_port, PxSACT, 1u << tag);
+    port_write(disk_port, PxCI, 1u << tag);
+}
+
+/*
+ * The same reads as bench(), @qd tags of 64 KiB outstanding at once: a
+ * tag that finished (its PxSACT bit went) is queued again at the next
+ * LBA until @mib MiB were asked for, then the rest drain.
+ */
+static void bench_ncq(long mib, int qd)
+{
+    uint64_t want = (uint64_t)mib << 20, asked = 0, done = 0, lba = 0;
+    uint64_t sectors = DISK_SECTORS, t0, us;
+    uint32_t out = 0;
+    uint16_t w[256];
+    bool ok = true;
+    uint8_t *ct = disk_mem.ct[0];
+
+    set_header(&disk_mem, 0, 0, 1, ct);
+    set_fis(ct, 0xec, 0, 0, 0, 0, 0xa0);
+    set_prd(ct, 0, buf, 512);
+    if (!run_slot(disk_port, 0)) {
+        report(false, "IDENTIFY for the benchmark");
+        return;
+    }
+    memcpy(w, buf, 512);
+    sectors = w[100] | (uint64_t)w[101] << 16 | (uint64_t)w[102] << 32;
+    for (int tag = 0; tag < qd; tag++) {
+        set_header(&disk_mem, tag, 0, 1, disk_mem.ct[tag]);
+        set_fis(disk_mem.ct[tag], 0x60, 0, tag << 3, 128, 0, 0x40);
+        set_prd(disk_mem.ct[tag], 0, dmabuf[tag], 64 * 1024);
+    }
+    port_write(disk_port, PxIS, 0xffffffff);
+    t0 = rdtsc();
+    while (ok && (asked < want || out)) {
+        uint32_t sact = port_read(disk_port, PxSACT);
+        uint32_t finished = out & ~sact;
+
+        if (port_read(disk_port, PxIS) & (IS_TFES | IS_HBFS)) {
+            ok = false;
+            break;
+        }
+        for (; finished; finished &= finished - 1) {
+            done += 64 * 1024;
+        }
+        out &= sact;
+        for (int tag = 0; tag < qd && asked < want; tag++) {
+            if (out & (1u << tag)) {
+                continue;
+            }
+            if (lba + 128 > sectors) {
+                lba = 0;
+            }
+            bench_ncq_issue(tag, lba);
+            out |= 1u << tag;
+            lba += 128;
+            asked += 64 * 1024;
+        }
+    }
+    us = tsc_to_us(rdtsc() - t0);
+    report(ok, "read %ld MiB in 64 KiB queued commands, %d tags", mib, qd);
+    printf("BENCH: ahci-read bytes=%lu us=%lu\n", (unsigned long)done,
+           (unsigned long)us);
+}
+
 int main(void)
 {
     long mib = cmdline_get_int("bench_mib", 0);
+    long qd = cmdline_get_int("bench_qd", 0);
 
     report_prefix("ahci");
     if (!find_hba()) {
@@ -458,7 +532,11 @@ int main(void)
     }
     report(port_setup(disk_port, &disk_mem), "disk port started");
     if (mib > 0) {
-        bench(mib);
+        if (qd > 0 && qd <= BENCH_TAGS) {
+            bench_ncq(mib, qd);
+        } else {
+            bench(mib);
+        }
         report_summary();
     }
     test_identify();

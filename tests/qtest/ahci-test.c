@@ -335,10 +335,16 @@ static void clear_is(QTestState *s, int port)
     pwr(s, port, PxIS, 0xffffffff);
 }
 
-/* Stop and start the list: how software leaves an error state. */
+/* Stop and start the list: how software leaves an error state.  CR goes
+ * once the tags an error aborted are back from the disk (AHCI 1.3.1
+ * 10.1.2: software waits for it). */
 static void port_restart(QTestState *s, int port)
 {
+    gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+
     pwr(s, port, PxCMD, CMD_FRE);
+    while ((prd_(s, port, PxCMD) & CMD_CR) && g_get_monotonic_time() < end) {
+    }
     g_assert_cmphex(prd_(s, port, PxCMD) & CMD_CR, ==, 0);
     g_assert_cmphex(prd_(s, port, PxCI), ==, 0);
     g_assert_cmphex(prd_(s, port, PxSACT), ==, 0);
@@ -784,7 +790,9 @@ static void test_ncq(void)
     g_assert_cmphex(sdb[0], ==, 0xa1);
     g_assert_cmphex(sdb[1] & 0x40, ==, 0x40);
     g_assert_cmphex(sdb[2] & ST_ERR, ==, 0);
-    g_assert_cmphex(sdb[4], ==, 0x7);
+    /* the tags that finished last (those finishing together share one) */
+    g_assert_cmphex(sdb[4] & ~0x7, ==, 0);
+    g_assert_cmphex(sdb[4], !=, 0);
     check_mem_vs_file(s, DATA, f.disk, 10 * 512, 4096);
     check_mem_vs_file(s, DATA + 0x10000, f.disk, 500 * 512, 2048);
     {
@@ -806,7 +814,8 @@ static void test_ncq(void)
 }
 
 /* A queued command off the disk: SDB with ERR, TFES, the tag stays in
- * PxSACT, the list stops; after a restart READ LOG EXT 10h names it. */
+ * PxSACT with tag 0 (outstanding when it failed: the drive aborts the
+ * queue), the list stops; after a restart READ LOG EXT 10h names it. */
 static void test_ncq_error(void)
 {
     Fixture f;
@@ -823,7 +832,7 @@ static void test_ncq_error(void)
     pwr(s, 0, PxCI, 0x11);
     g_assert_cmphex(prd_(s, 0, PxIS) & (IS_SDBS | IS_TFES), ==,
                     IS_SDBS | IS_TFES);
-    g_assert_cmphex(prd_(s, 0, PxSACT), ==, 0x10);
+    g_assert_cmphex(prd_(s, 0, PxSACT), ==, 0x11);
     g_assert_cmphex(prd_(s, 0, PxTFD) & ST_ERR, ==, ST_ERR);
     g_assert_cmphex(prd_(s, 0, PxTFD) >> 8, ==, ERR_IDNF | ERR_ABRT);
     /* stopped: a new command waits in CI */
@@ -869,6 +878,333 @@ static void test_ncq_error(void)
     g_assert_cmphex(prd_(s, 0, PxSACT), ==, 0);
     g_assert_cmphex(prd_(s, 0, PxIS) & IS_TFES, ==, 0);
     check_mem_vs_file(s, DATA, f.disk, 33 * 512, 512);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
+#define IS_HBDS (1u << 28)
+
+/* An AHCI disk on port 0 made of @drive (-blockdev options ending in
+ * node-name=n0) with a QMP socket; @dev_opts go to the ide-hd. */
+static QTestState *start_node(Fixture *f, const char *drive,
+                              const char *dev_opts, QMPConn **qmp)
+{
+    g_autofree char *sock = g_build_filename(f->dir, "qmp.sock", NULL);
+    g_autofree char *args = g_strdup_printf(
+        DEVICES "-blockdev %s -device ide-hd,drive=n0,bus=ahci0.0%s "
+        "-qmp unix:%s,server=on,wait=off", drive, dev_opts, sock);
+    QTestState *s = start_args(args);
+
+    *qmp = qmp_connect(sock);
+    unlink(sock);
+    return s;
+}
+
+/* Queue tags 0..n-1 without waiting: tag i reads @count sectors at
+ * 1000 * i into DATA + i * 64 KiB (tag 0: @count0 sectors at 0). */
+static void ncq_queue_reads(QTestState *s, unsigned n, uint16_t count0,
+                            uint16_t count, PRD *prd)
+{
+    for (unsigned i = 0; i < n; i++) {
+        prd[i].addr = DATA + (i ? 0x400000u + i * 0x10000u : 0);
+        prd[i].len = (i ? count : count0) * 512u;
+        prd[i].irq = false;
+        qtest_memset(s, prd[i].addr, 0xaa, prd[i].len);
+        ncq_put(s, i, false, i * 1000, i ? count : count0, &prd[i]);
+    }
+    wr(s, 0x100 + PxSACT, (uint32_t)((1ull << n) - 1));
+    wr(s, 0x100 + PxCI, (uint32_t)((1ull << n) - 1));
+}
+
+static bool mem_is(QTestState *s, uint64_t addr, uint8_t v, size_t len)
+{
+    g_autofree uint8_t *buf = g_malloc(len);
+
+    qtest_memread(s, addr, buf, len);
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] != v) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Poll PxSACT until it equals @want (or 20 s pass); whether it did. */
+static bool sact_reaches(QTestState *s, uint32_t want)
+{
+    gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+
+    while (g_get_monotonic_time() < end) {
+        if (prd_(s, 0, PxSACT) == want) {
+            return true;
+        }
+        if (prd_(s, 0, PxIS) & IS_TFES) {
+            return false;
+        }
+    }
+    return false;
+}
+
+/*
+ * The tags of a port are in flight together and finish in any order.
+ * Every request of a null-co disk takes 20 ms: tag 0 reads 2 MiB (32
+ * requests of 64 KiB, one after the other), tags 1..15 one request each,
+ * issued with it.  The fifteen finish while tag 0 is still outstanding
+ * (PxSACT reads 1 for a while; a drive that ran one tag at a time in slot
+ * order would go from FFFFh straight to 0), and their SDB FISes name only
+ * them.  Then 16 tags against the image file, reads and writes mixed,
+ * moving their data exactly.
+ */
+static void test_ncq_concurrent(void)
+{
+    Fixture f;
+    QMPConn *qmp;
+    QTestState *s;
+    PRD prd[16];
+    uint8_t sdb[8];
+    uint8_t wdata[16][4096];
+
+    fixture_init(&f);
+    s = start_node(&f, "driver=null-co,node-name=n0,size=67108864,"
+                   "latency-ns=20000000,read-zeroes=on", "", &qmp);
+    port_start(s, 0);
+    ncq_queue_reads(s, 16, 4096, 8, prd);
+    g_assert_cmphex(prd_(s, 0, PxCI), ==, 0);      /* the drive took all */
+    g_assert_true(sact_reaches(s, 0x1));
+    g_assert_cmphex(prd_(s, 0, PxIS) & (IS_SDBS | IS_TFES), ==, IS_SDBS);
+    qtest_memread(s, FB(0) + 0x58, sdb, sizeof(sdb));
+    g_assert_cmphex(sdb[0], ==, 0xa1);
+    g_assert_cmphex(sdb[4] & 1, ==, 0);            /* not tag 0 yet */
+    for (unsigned i = 1; i < 16; i++) {
+        g_assert_true(mem_is(s, prd[i].addr, 0, prd[i].len));
+        g_assert_cmpuint(prdbc(s, 0, i), ==, 4096);
+    }
+    g_assert_true(sact_reaches(s, 0));
+    g_assert_true(mem_is(s, DATA, 0, 512 * 4096));
+    g_assert_cmpuint(prdbc(s, 0, 0), ==, 512 * 4096);
+    qtest_memread(s, FB(0) + 0x58, sdb, sizeof(sdb));
+    g_assert_cmphex(sdb[4], ==, 1);                /* the last one */
+    qmp_close(qmp);
+    qtest_quit(s);
+
+    /* the image file: 16 tags, odd ones write */
+    s = start(&f);
+    port_start(s, 0);
+    for (unsigned i = 0; i < 16; i++) {
+        prd[i] = (PRD) { DATA + i * 0x10000u, 4096 };
+        fill_pattern(wdata[i], 4096, 0x40 + i);
+        qtest_memwrite(s, prd[i].addr, wdata[i], 4096);
+        ncq_put(s, i, i & 1, 100 + i * 64, 8, &prd[i]);
+    }
+    pwr(s, 0, PxSACT, 0xffff);
+    pwr(s, 0, PxCI, 0xffff);
+    g_assert_cmphex(prd_(s, 0, PxSACT), ==, 0);
+    g_assert_cmphex(prd_(s, 0, PxIS) & (IS_SDBS | IS_TFES), ==, IS_SDBS);
+    for (unsigned i = 0; i < 16; i++) {
+        if (i & 1) {
+            g_autofree uint8_t *got =
+                qtest_file_range(f.disk, (100 + i * 64) * 512, 4096);
+            g_assert_true(memcmp(got, wdata[i], 4096) == 0);
+        } else {
+            check_mem_vs_file(s, prd[i].addr, f.disk, (100 + i * 64) * 512,
+                              4096);
+        }
+        g_assert_cmpuint(prdbc(s, 0, i), ==, 4096);
+    }
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
+/* Restart the port once PxCMD.CR went (dropped tags are back). */
+static void wait_cr_clear(QTestState *s)
+{
+    gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+
+    while ((prd_(s, 0, PxCMD) & CMD_CR) && g_get_monotonic_time() < end) {
+    }
+    g_assert_cmphex(prd_(s, 0, PxCMD) & CMD_CR, ==, 0);
+}
+
+/* READ LOG EXT 10h: the failed tag. */
+static uint8_t ncq_log_tag(QTestState *s)
+{
+    PRD prd = { DATA + 0x3f0000, 512 };
+    Cmd c = { .command = 0x2f, .lba = 0x10, .count = 1, .prd = &prd,
+              .nprd = 1 };
+    uint8_t log[512];
+
+    issue(s, 0, 31, &c);
+    assert_ok(s, 0, 31);
+    qtest_memread(s, prd.addr, log, 512);
+    return log[0];
+}
+
+/*
+ * A tag whose read fails (blkdebug, rerror=report) among seven good ones
+ * in flight: SDB with ERR, TFES, the drive aborts the others (they stay
+ * in PxSACT and move no data); ST cleared, CR stays until they are back;
+ * READ LOG EXT names the failed tag.  With rerror=stop the VM stops
+ * instead and 'cont' runs the held tag again: all eight complete.
+ */
+static void test_ncq_error_in_flight(void)
+{
+    Fixture f;
+    QMPConn *qmp;
+    QTestState *s;
+    PRD prd[8];
+    g_autofree char *r = NULL;
+    const char *drive =
+        "driver=blkdebug,node-name=n0,image.driver=null-co,"
+        "image.node-name=n1,image.size=67108864,"
+        "image.latency-ns=100000000,image.read-zeroes=on,"
+        "inject-error.0.event=read_aio,inject-error.0.sector=3000,"
+        "inject-error.0.once=on";
+
+    fixture_init(&f);
+    s = start_node(&f, drive, "", &qmp);
+    port_start(s, 0);
+    ncq_queue_reads(s, 8, 8, 8, prd);
+    port_wait(s, 0, 0xff);
+    g_assert_cmphex(prd_(s, 0, PxIS) & (IS_SDBS | IS_TFES), ==,
+                    IS_SDBS | IS_TFES);
+    g_assert_cmphex(prd_(s, 0, PxSACT), ==, 0xff);
+    g_assert_cmphex(prd_(s, 0, PxTFD) & ST_ERR, ==, ST_ERR);
+    g_assert_cmphex(prd_(s, 0, PxTFD) >> 8, ==, ERR_ABRT);
+    pwr(s, 0, PxCMD, CMD_FRE);
+    g_assert_cmphex(prd_(s, 0, PxSACT), ==, 0);
+    g_assert_cmphex(prd_(s, 0, PxCMD) & CMD_CR, ==, CMD_CR);
+    wait_cr_clear(s);
+    for (unsigned i = 0; i < 8; i++) {
+        g_assert_true(mem_is(s, prd[i].addr, 0xaa, prd[i].len));
+    }
+    pwr(s, 0, PxCMD, CMD_FRE | CMD_ST);
+    clear_is(s, 0);
+    g_assert_cmpuint(ncq_log_tag(s), ==, 3);
+    qmp_close(qmp);
+    qtest_quit(s);
+
+    /* rerror=stop: held, then run again after cont */
+    s = start_node(&f, drive, ",rerror=stop", &qmp);
+    port_start(s, 0);
+    ncq_queue_reads(s, 8, 8, 8, prd);
+    for (gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+         g_get_monotonic_time() < end;) {
+        g_free(r);
+        r = qmp_cmd(qmp, "{\"execute\":\"query-status\"}");
+        if (strstr(r, "io-error")) {
+            break;
+        }
+    }
+    g_assert_nonnull(strstr(r, "io-error"));
+    g_assert_cmphex(prd_(s, 0, PxSACT) & 0x8, ==, 0x8);   /* held */
+    g_assert_cmphex(prd_(s, 0, PxIS) & IS_TFES, ==, 0);
+    qmp_assert_ok(qmp, "{\"execute\":\"cont\"}");
+    g_assert_true(sact_reaches(s, 0));
+    g_assert_cmphex(prd_(s, 0, PxIS) & IS_TFES, ==, 0);
+    for (unsigned i = 0; i < 8; i++) {
+        g_assert_true(mem_is(s, prd[i].addr, 0, prd[i].len));
+    }
+    qmp_close(qmp);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
+/*
+ * Port stop and COMRESET with eight tags in flight (200 ms each): PxSACT
+ * and PxCI clear at once, the dropped tags move no data when they come
+ * back (their buffers keep their fill), CR stays set until they are back;
+ * after the COMRESET PxTFD shows BSY until then, then the signature.  The
+ * port works again after each.
+ */
+static void test_ncq_stop_in_flight(void)
+{
+    Fixture f;
+    QMPConn *qmp;
+    QTestState *s;
+    PRD prd[8];
+
+    fixture_init(&f);
+    s = start_node(&f, "driver=null-co,node-name=n0,size=67108864,"
+                   "latency-ns=200000000,read-zeroes=on", "", &qmp);
+    port_start(s, 0);
+    ncq_queue_reads(s, 8, 8, 8, prd);
+    g_assert_cmphex(prd_(s, 0, PxSACT), ==, 0xff);
+    pwr(s, 0, PxCMD, CMD_FRE);
+    g_assert_cmphex(prd_(s, 0, PxSACT) | prd_(s, 0, PxCI), ==, 0);
+    g_assert_cmphex(prd_(s, 0, PxCMD) & CMD_CR, ==, CMD_CR);
+    wait_cr_clear(s);
+    for (unsigned i = 0; i < 8; i++) {
+        g_assert_true(mem_is(s, prd[i].addr, 0xaa, prd[i].len));
+    }
+    pwr(s, 0, PxCMD, CMD_FRE | CMD_ST);
+    clear_is(s, 0);
+    ncq_queue_reads(s, 8, 8, 8, prd);
+    g_assert_true(sact_reaches(s, 0));
+    for (unsigned i = 0; i < 8; i++) {
+        g_assert_true(mem_is(s, prd[i].addr, 0, prd[i].len));
+    }
+
+    /* COMRESET while eight are out */
+    clear_is(s, 0);
+    ncq_queue_reads(s, 8, 8, 8, prd);
+    pwr(s, 0, PxSCTL, 1);
+    pwr(s, 0, PxSCTL, 0);
+    g_assert_cmphex(prd_(s, 0, PxTFD) & 0x80, ==, 0x80);
+    for (gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+         (prd_(s, 0, PxTFD) & 0x80) && g_get_monotonic_time() < end;) {
+    }
+    g_assert_cmphex(prd_(s, 0, PxTFD) & 0xff, ==, 0x50);
+    g_assert_cmphex(prd_(s, 0, PxSIG), ==, 0x101);
+    for (unsigned i = 0; i < 8; i++) {
+        g_assert_true(mem_is(s, prd[i].addr, 0xaa, prd[i].len));
+    }
+    port_restart(s, 0);
+    ncq_queue_reads(s, 2, 8, 8, prd);
+    g_assert_true(sact_reaches(s, 0));
+    qmp_close(qmp);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
+/*
+ * Hostile PRDs per tag: a tag whose buffer lies outside RAM and one whose
+ * PRD table is too short each fail on their own (ABRT, PxIS.HBDS or OFS,
+ * not the port's fatal HBFS); the log names the tag.
+ */
+static void test_ncq_bad_prd(void)
+{
+    Fixture f;
+    QTestState *s;
+    PRD good = { DATA, 4096 }, outside = { 0x8000000000ull, 4096 },
+        shortp = { DATA + 0x10000, 1024 };
+
+    fixture_init(&f);
+    s = start(&f);
+    port_start(s, 0);
+    ncq_put(s, 2, false, 40, 8, &outside);
+    pwr(s, 0, PxSACT, 0x4);
+    pwr(s, 0, PxCI, 0x4);
+    g_assert_cmphex(prd_(s, 0, PxIS) & (IS_TFES | IS_HBDS | IS_HBFS), ==,
+                    IS_TFES | IS_HBDS);
+    g_assert_cmphex(prd_(s, 0, PxSACT), ==, 0x4);
+    port_restart(s, 0);
+    g_assert_cmpuint(ncq_log_tag(s), ==, 2);
+    /* a write whose table holds less than its data */
+    clear_is(s, 0);
+    ncq_put(s, 6, true, 40, 8, &shortp);
+    pwr(s, 0, PxSACT, 0x40);
+    pwr(s, 0, PxCI, 0x40);
+    g_assert_cmphex(prd_(s, 0, PxIS) & (IS_TFES | IS_OFS | IS_HBFS), ==,
+                    IS_TFES | IS_OFS);
+    port_restart(s, 0);
+    g_assert_cmpuint(ncq_log_tag(s), ==, 6);
+    /* and a good tag works after */
+    clear_is(s, 0);
+    ncq_put(s, 1, false, 40, 8, &good);
+    pwr(s, 0, PxSACT, 0x2);
+    pwr(s, 0, PxCI, 0x2);
+    g_assert_cmphex(prd_(s, 0, PxSACT), ==, 0);
+    check_mem_vs_file(s, DATA, f.disk, 40 * 512, 4096);
     g_assert_cmpint(qtest_quit(s), ==, 0);
     fixture_free(&f);
 }
@@ -1369,6 +1705,10 @@ int main(int argc, char **argv)
     g_test_add_func("/ahci/dma/multi-prd", test_multi_prd);
     g_test_add_func("/ahci/ncq", test_ncq);
     g_test_add_func("/ahci/ncq/error", test_ncq_error);
+    g_test_add_func("/ahci/ncq/concurrent", test_ncq_concurrent);
+    g_test_add_func("/ahci/ncq/error-in-flight", test_ncq_error_in_flight);
+    g_test_add_func("/ahci/ncq/stop-in-flight", test_ncq_stop_in_flight);
+    g_test_add_func("/ahci/ncq/bad-prd", test_ncq_bad_prd);
     g_test_add_func("/ahci/atapi", test_atapi);
     g_test_add_func("/ahci/interrupts", test_interrupts);
     g_test_add_func("/ahci/errors", test_errors);

@@ -159,8 +159,53 @@
 #define FIS_SET_DEVICE_BITS     0xa1
 
 typedef struct AHCIState AHCIState;
+typedef struct AHCIPort AHCIPort;
+typedef struct BH BH;
 
-typedef struct AHCIPort {
+/* A walk over one command's PRD table (4.2.3.3): where the next byte
+ * goes, and how many moved (PRDBC). */
+typedef struct AHCIPRDWalk {
+    uint64_t ctba;              /* the command table */
+    uint32_t prdtl;
+    uint32_t index;             /* next PRD to load */
+    uint64_t addr;              /* next byte of the current PRD */
+    uint32_t left;              /* bytes left in it */
+    bool irq;                   /* its I bit */
+    uint32_t prdbc;             /* bytes moved */
+} AHCIPRDWalk;
+
+/*
+ * One queued command (READ/WRITE FPDMA QUEUED) the drive holds, by tag
+ * (hw/ide/ahci-ncq.c).  Each has its own transfer: position, PRD walk,
+ * bounce buffer and block request, so the 32 tags of a port are in flight
+ * together.  None of it is state: vm_stop drains the requests, and a
+ * completion carries its tag on to the next chunk (which the drain waits
+ * for too) or to its end; a tag an I/O error held (werror/rerror=stop) is
+ * saved as its tag and slot and runs again from its command on resume.
+ */
+typedef struct AHCINCQTag {
+    AHCIPort *port;
+    uint8_t tag, slot;
+    bool write;
+    bool orphaned;              /* dropped (stop, reset, another tag's
+                                 * error) while its request is out */
+    bool held;                  /* an I/O error holds it until resume */
+    bool reload;                /* held on the VM a state came from: fetch
+                                 * the command again from its slot */
+    bool staged;                /* write: buf holds the chunk */
+    bool flush_next;            /* write cache off: a flush follows */
+    uint64_t hdr_addr;          /* its command header (PRDBC) */
+    uint64_t lba;               /* first sector */
+    uint32_t count;             /* sectors */
+    uint32_t done;              /* sectors moved */
+    uint32_t chunk;             /* sectors of the request out */
+    AHCIPRDWalk walk;
+    uint8_t *buf;               /* IDE_BUF_SIZE, allocated at first use */
+    struct iovec iov;
+    BlkAioVec req;
+} AHCINCQTag;
+
+struct AHCIPort {
     AHCIState *hba;
     int index;
     /* AHCI 1.3.1 3.3 */
@@ -170,33 +215,33 @@ typedef struct AHCIPort {
     bool stopped;               /* an error stopped the list until ST=0 */
 
     /*
-     * The command being run.  It may wait for its drive (a request in
-     * flight, or held by an I/O error): the drive's completion carries it
-     * on (ahci_drive_ready).  None of this is state: vm_stop drains the
-     * drive's request, which ends the command, before a state is saved;
-     * a command an I/O error held keeps its PxCI bit and runs again from
-     * its command FIS on a VM that loaded the state.
+     * The non-queued command being run.  It may wait for its drive (a
+     * request in flight, or held by an I/O error): the drive's completion
+     * carries it on (ahci_drive_ready).  None of this is state: vm_stop
+     * drains the drive's request, which ends the command, before a state
+     * is saved; a command an I/O error held keeps its PxCI bit and runs
+     * again from its command FIS on a VM that loaded the state.
      */
     bool in_cmd;                /* its PRD walk may move data */
     int cur_slot;               /* -1: none */
     uint8_t cur_kind;           /* AHCICmdKind */
     bool cur_dropped;           /* ST cleared or a reset meanwhile */
-    uint8_t cur_tag;            /* NCQ */
     uint64_t cur_hdr;           /* its command header (PRDBC) */
     uint32_t pio_blocks;        /* PIO blocks it moved */
     bool sig_after_busy;        /* a reset's signature waits for the drive */
-    uint64_t ctba;
-    uint32_t prdtl;
-    uint32_t prd_index;         /* next PRD to load */
-    uint64_t prd_addr;          /* next byte of the current PRD */
-    uint32_t prd_left;          /* bytes left in it */
-    bool prd_irq;               /* its I bit */
-    uint32_t prdbc;             /* bytes moved */
+    AHCIPRDWalk walk;
     uint32_t events;            /* PxIS bits the command raised */
-    uint32_t sdb_done;          /* NCQ tags finished, for the SDB FIS */
+
+    /* NCQ (hw/ide/ahci-ncq.c) */
+    AHCINCQTag ncq[AHCI_NUM_SLOTS];
+    uint32_t ncq_used;          /* tags the drive holds (not yet done) */
+    uint32_t ncq_busy;          /* tags with a request out */
+    uint32_t ncq_orphans;       /* dropped tags whose request is out */
+    uint32_t sdb_done;          /* tags done, for the next SDB FIS */
+    BH *sdb_bh;                 /* posts it: what completes together */
 
     IDEBus bus;                 /* the drive, unit 0 */
-} AHCIPort;
+};
 
 struct AHCIState {
     PCIDevice parent;
@@ -204,6 +249,43 @@ struct AHCIState {
     uint32_t idp_index;
     AHCIPort port[AHCI_NUM_PORTS];
     MemoryRegion abar, idp;
+    /* Filled before a save, read after a load (state version 2): per
+     * port the tags an I/O error holds and their slots, and the finished
+     * tags whose SDB FIS has not gone out yet. */
+    uint32_t saved_ncq_held[AHCI_NUM_PORTS];
+    uint32_t saved_sdb_done[AHCI_NUM_PORTS];
+    uint8_t saved_ncq_slot[AHCI_NUM_PORTS * AHCI_NUM_SLOTS];
 };
+
+/* ---- between hw/ide/ahci.c and hw/ide/ahci-ncq.c ------------------- */
+
+IDEState *ahci_drive(AHCIPort *p);
+void ahci_update_tfd(AHCIPort *p, uint8_t status, uint8_t error);
+/* The Set Device Bits FIS for sdb_done, with @status and @error. */
+void ahci_post_sdb(AHCIPort *p, uint8_t status, uint8_t error);
+void ahci_prd_walk_start(AHCIPRDWalk *w, uint64_t ctba, uint32_t prdtl);
+/* Move @len bytes between @buf and the walk's next bytes of guest
+ * memory (pci_dma_read/write); PxIS bits go to p->events (DPS, OFS). */
+IDEDMAResult ahci_prd_rw(AHCIPort *p, AHCIPRDWalk *w, uint8_t *buf,
+                         uint32_t len, bool to_memory);
+/* Run what PxCI holds; raise the PxIS bits that led to. */
+void ahci_port_process(AHCIPort *p);
+void ahci_port_flush_events(AHCIPort *p);
+/* The port's drive, or a dropped tag, still has a request out. */
+bool ahci_port_busy(AHCIPort *p);
+/* The last request of a dropped command or tag came back. */
+void ahci_port_idle(AHCIPort *p);
+
+/* hw/ide/ahci-ncq.c */
+void ahci_ncq_init(AHCIPort *p);
+void ahci_ncq_cleanup(AHCIPort *p);
+/* A Register H2D FIS with READ/WRITE FPDMA QUEUED, from @slot. */
+void ahci_ncq_issue(AHCIPort *p, unsigned slot, uint64_t hdr_addr,
+                    uint64_t ctba, uint32_t prdtl, const uint8_t *fis);
+/* ST cleared, a reset, an error: the drive forgets its queue. */
+void ahci_ncq_drop_all(AHCIPort *p);
+void ahci_ncq_retry_held(AHCIPort *p);
+void ahci_ncq_pre_save(AHCIPort *p, uint32_t *held, uint8_t *slots);
+void ahci_ncq_post_load(AHCIPort *p, uint32_t held, const uint8_t *slots);
 
 #endif

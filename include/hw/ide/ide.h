@@ -17,8 +17,9 @@
  * (hw/ide/ahci.c): one IDEBus per port, one drive (unit 0), the HBA
  * feeding the task file from the command FIS and carrying PIO blocks and
  * DMA through the PRD table with the ide_bus_pio_* calls and IDEBusOps.
- * Native command queuing (READ/WRITE FPDMA QUEUED) enters through
- * ide_ncq_start(); its error log is READ LOG EXT page 10h.
+ * Native command queuing (READ/WRITE FPDMA QUEUED) is the HBA's
+ * (hw/ide/ahci-ncq.c: up to 32 tags in flight); the drive keeps its error
+ * log, READ LOG EXT page 10h (ide_ncq_log_error).
  *
  * Sector I/O is asynchronous (blk_aio_*, completions on the backend's
  * context, the main loop): a drive has at most one request in flight,
@@ -130,7 +131,6 @@ struct IDEState {
     uint8_t xfer;               /* IDEXfer */
     bool dma_pending;           /* waiting for the bus master's start bit */
     bool dma_to_disk;
-    bool in_ncq;                /* a queued command is moving data */
     uint64_t cur_lba;
     uint32_t sectors_left;      /* ATA: sectors still to transfer */
     uint32_t block_sectors;     /* ATA: sectors in the current PIO block */
@@ -175,10 +175,6 @@ struct IDEState {
     IDEAioDone *aio_done;       /* what the completion continues with */
     struct iovec aio_iov;       /* into io_buffer */
     BlkAioVec aio_vec;          /* request storage: nothing is allocated */
-    /* the queued command the drive is moving (for its error log) */
-    uint8_t ncq_tag;
-    uint32_t ncq_count;
-    uint64_t ncq_lba;
 };
 
 typedef struct IDEBusOps {
@@ -198,6 +194,15 @@ typedef struct IDEBusOps {
      * needs nothing (the interrupt says it); AHCI carries on its command.
      */
     void (*drive_ready)(void *opaque, IDEState *s);
+    /*
+     * Optional, for a controller that keeps requests of its own for the
+     * drive (AHCI's NCQ tags, each with its blk_aio_* requests):
+     * in_flight says whether any is out (ide_bus_quiesce waits for them
+     * too); retry_queued runs the ones an I/O error held (werror/rerror
+     * stop), when the VM resumes, from the drive's retry callback.
+     */
+    bool (*in_flight)(void *opaque);
+    void (*retry_queued)(void *opaque, IDEState *s);
 } IDEBusOps;
 
 struct IDEBus {
@@ -284,17 +289,16 @@ IDEDMAResult ide_bus_pio_block(IDEBus *bus);
 void ide_bus_pio_packet(IDEBus *bus, const uint8_t *packet);
 
 /*
- * A queued read or write (READ/WRITE FPDMA QUEUED, ATA8-ACS 7.23/7.69),
- * decoded by the host adapter, moved through ops->dma_rw; the drive must
- * not be busy (one queued command moves at a time).  It runs while
- * ide_drive_busy() (ops->drive_ready when it came back; it may also end
- * at once) and ends with the drive's status: DRDY without ERR when done,
- * ERR with the error register set (IDNF for a range off the medium, ABRT
- * otherwise) and the NCQ error log naming @tag when it failed.  While that
- * log is unread every queued command fails with ABRT.
+ * A queued command (READ/WRITE FPDMA QUEUED, ATA8-ACS 7.23/7.69) failed:
+ * the drive's status shows ERR with @error (IDNF for a range off the
+ * medium, ABRT otherwise) and, unless an earlier failure is still unread,
+ * the NCQ command error log (READ LOG EXT page 10h, SATA 2.6 13.7.5) names
+ * @tag.  While the log is unread the drive aborts every queued command
+ * (ncq_error).  The queued transfers themselves belong to the host adapter
+ * (hw/ide/ahci-ncq.c), which has a PRD table per command.
  */
-void ide_ncq_start(IDEState *s, unsigned tag, uint64_t lba, uint32_t count,
-                   bool write);
+void ide_ncq_log_error(IDEState *s, unsigned tag, uint64_t lba,
+                       uint32_t count, uint8_t error);
 
 extern const VMStateDescription vmstate_ide_drive;
 extern const VMStateDescription vmstate_ide_bus;
