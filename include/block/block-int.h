@@ -178,6 +178,21 @@ struct BlockDriver {
     /* The host file changed size behind the node (blockdev-create wrote
      * an image into an open file node): read the size again. */
     bool (*refresh_size)(BlockDriverState *bs, GError **errp);
+
+    /*
+     * Persistent dirty bitmaps (qcow2; docs/block.md "Dirty bitmaps").
+     * The driver loads them at open and stores every persistent bitmap
+     * of the node in close.  can_store_bitmap: could a new bitmap @name
+     * of @granularity be made persistent (the error is prefixed by the
+     * caller)?  remove_bitmap: drop @name's stored copy from the image
+     * now.  store_bitmaps: write them all and mark them not in use (the
+     * end of an outgoing migration; the node stays open).
+     */
+    bool (*can_store_bitmap)(BlockDriverState *bs, const char *name,
+                             uint32_t granularity, GError **errp);
+    bool (*remove_bitmap)(BlockDriverState *bs, const char *name,
+                          GError **errp);
+    bool (*store_bitmaps)(BlockDriverState *bs, GError **errp);
 };
 
 struct BlockDriverState {
