@@ -1307,5 +1307,14 @@ void bdrv_image_info_clear(BlockImageInfo *info)
     if (info->snapshots) {
         g_ptr_array_unref(info->snapshots);
     }
+    if (info->bitmaps) {
+        for (guint i = 0; i < info->bitmaps->len; i++) {
+            BlockBitmapInfo *b = g_ptr_array_index(info->bitmaps, i);
+
+            g_free(b->name);
+            g_free(b);
+        }
+        g_ptr_array_unref(info->bitmaps);
+    }
     memset(info, 0, sizeof(*info));
 }

@@ -528,3 +528,18 @@ void bdrv_dirty_bitmaps_truncate(BlockDriverState *bs)
     }
     g_mutex_unlock(&bs->dirty_lock);
 }
+
+void bdrv_store_bitmaps_all(bool inactive)
+{
+    GPtrArray *nodes = bdrv_all_nodes();
+
+    for (unsigned i = 0; i < nodes->len; i++) {
+        BlockDriverState *bs = g_ptr_array_index(nodes, i);
+        GError *err = NULL;
+
+        if (bs->drv->set_bitmaps_inactive &&
+            !bs->drv->set_bitmaps_inactive(bs, inactive, &err)) {
+            error_report_err(err);
+        }
+    }
+}

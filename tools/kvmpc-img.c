@@ -6,6 +6,7 @@
  */
 #include "qemu/osdep.h"
 #include "block/block.h"
+#include "qapi/qapi-commands.h"
 
 #include <getopt.h>
 #include <sys/stat.h>
@@ -96,10 +97,10 @@ static GHashTable *new_opts(void)
  * writing (it applies to what is opened read-only, as in qemu-img). */
 static bool force_share;
 
-static BlockDriverState *open_image(const char *file, const char *fmt,
-                                    int flags)
+/* open_image, but failing with an error rather than exiting. */
+static BlockDriverState *try_open_image(const char *file, const char *fmt,
+                                        int flags, GError **errp)
 {
-    GError *err = NULL;
     BlockDriverState *bs;
     bool rw = flags & BDRV_O_RDWR;
 
@@ -107,13 +108,26 @@ static BlockDriverState *open_image(const char *file, const char *fmt,
         flags |= BDRV_O_FORCE_SHARE;
     }
     /* Like qemu-img, discards and zero writes may punch holes. */
-    bs = bdrv_open(file, fmt, flags | BDRV_O_UNMAP, &err);
+    bs = bdrv_open(file, fmt, flags | BDRV_O_UNMAP, errp);
     /* qemu-img's own permissions: read, write when writing; others may
      * do anything the image's format allows (docs/block.md) */
-    if (!bs ||
+    if (bs &&
         !bdrv_set_user_perm(bs, BLK_PERM_CONSISTENT_READ |
                                 (rw ? BLK_PERM_WRITE : 0),
-                            BLK_PERM_ALL, &err)) {
+                            BLK_PERM_ALL, errp)) {
+        bdrv_unref(bs);
+        return NULL;
+    }
+    return bs;
+}
+
+static BlockDriverState *open_image(const char *file, const char *fmt,
+                                    int flags)
+{
+    GError *err = NULL;
+    BlockDriverState *bs = try_open_image(file, fmt, flags, &err);
+
+    if (!bs) {
         die_err(err);
     }
     return bs;
@@ -278,6 +292,57 @@ static void print_snapshots(const BlockImageInfo *info)
     }
 }
 
+/* qemu-img info's "bitmaps:" list (qcow2), in-use before auto. */
+static void print_bitmaps_human(const BlockImageInfo *info)
+{
+    if (!info->bitmaps || !info->bitmaps->len) {
+        return;
+    }
+    printf("    bitmaps:\n");
+    for (guint i = 0; i < info->bitmaps->len; i++) {
+        BlockBitmapInfo *b = info->bitmaps->pdata[i];
+        int n = 0;
+
+        printf("        [%u]:\n            flags:\n", i);
+        if (b->in_use) {
+            printf("                [%d]: in-use\n", n++);
+        }
+        if (b->auto_) {
+            printf("                [%d]: auto\n", n++);
+        }
+        printf("            name: %s\n            granularity: %u\n",
+               b->name, b->granularity);
+    }
+}
+
+static void print_bitmaps_json(const BlockImageInfo *info, GString *o)
+{
+    if (!info->bitmaps || !info->bitmaps->len) {
+        return;
+    }
+    g_string_append(o, "            \"bitmaps\": [\n");
+    for (guint i = 0; i < info->bitmaps->len; i++) {
+        BlockBitmapInfo *b = info->bitmaps->pdata[i];
+
+        g_string_append(o, "                {\n"
+                           "                    \"flags\": [\n");
+        if (b->in_use) {
+            g_string_append_printf(o, "                        \"in-use\"%s\n",
+                                   b->auto_ ? "," : "");
+        }
+        if (b->auto_) {
+            g_string_append(o, "                        \"auto\"\n");
+        }
+        g_string_append(o, "                    ],\n"
+                           "                    \"name\": ");
+        json_str(o, b->name);
+        g_string_append_printf(o, ",\n                    \"granularity\": "
+                               "%u\n                }%s\n", b->granularity,
+                               i + 1 < info->bitmaps->len ? "," : "");
+    }
+    g_string_append(o, "            ],\n");
+}
+
 static void info_human(BlockDriverState *bs, const BlockImageInfo *info)
 {
     int64_t disk = bdrv_allocated_size(bs);
@@ -308,11 +373,12 @@ static void info_human(BlockDriverState *bs, const BlockImageInfo *info)
                "    compat: %s\n", info->compat);
         if (strcmp(info->compat, "0.10")) {
             printf("    compression type: %s\n"
-                   "    lazy refcounts: %s\n"
-                   "    refcount bits: %u\n"
+                   "    lazy refcounts: %s\n", info->compression_type,
+                   info->lazy_refcounts ? "true" : "false");
+            print_bitmaps_human(info);
+            printf("    refcount bits: %u\n"
                    "    corrupt: %s\n"
-                   "    extended l2: %s\n", info->compression_type,
-                   info->lazy_refcounts ? "true" : "false",
+                   "    extended l2: %s\n",
                    info->refcount_bits, info->corrupt ? "true" : "false",
                    info->extended_l2 ? "true" : "false");
         } else {
@@ -384,12 +450,14 @@ static void info_json(BlockDriverState *bs, const BlockImageInfo *info,
             "            \"compression-type\": \"%s\",\n", info->compat,
             info->compression_type);
         if (strcmp(info->compat, "0.10")) {
+            g_string_append_printf(o, "            \"lazy-refcounts\": %s,\n",
+                info->lazy_refcounts ? "true" : "false");
+            print_bitmaps_json(info, o);
             g_string_append_printf(o,
-                "            \"lazy-refcounts\": %s,\n"
                 "            \"refcount-bits\": %u,\n"
                 "            \"corrupt\": %s,\n"
                 "            \"extended-l2\": %s\n",
-                info->lazy_refcounts ? "true" : "false", info->refcount_bits,
+                info->refcount_bits,
                 info->corrupt ? "true" : "false",
                 info->extended_l2 ? "true" : "false");
         } else {
@@ -1621,6 +1689,153 @@ static int img_measure(int argc, char **argv)
     return 0;
 }
 
+/* ---- bitmap ---------------------------------------------------------- */
+
+typedef enum {
+    BITMAP_ADD, BITMAP_REMOVE, BITMAP_CLEAR, BITMAP_ENABLE, BITMAP_DISABLE,
+    BITMAP_MERGE,
+} BitmapOp;
+
+static const char *const bitmap_op_name[] = {
+    "add", "remove", "clear", "enable", "disable", "merge",
+};
+
+typedef struct BitmapAction {
+    BitmapOp op;
+    const char *src;                /* merge: the source bitmap */
+} BitmapAction;
+
+/* One action through the QMP command that does it, as qemu-img does
+ * (the same checks and words); a new bitmap is persistent. */
+static bool bitmap_action(BlockDriverState *bs, const char *name,
+                          const BitmapAction *a, uint64_t granularity,
+                          BlockDriverState *src_bs, GError **errp)
+{
+    const char *node = bdrv_node_name(bs);
+
+    switch (a->op) {
+    case BITMAP_ADD:
+        qmp_block_dirty_bitmap_add(node, name, granularity != 0, granularity,
+                                   true, true, false, false, errp);
+        break;
+    case BITMAP_REMOVE:
+        qmp_block_dirty_bitmap_remove(node, name, errp);
+        break;
+    case BITMAP_CLEAR:
+        qmp_block_dirty_bitmap_clear(node, name, errp);
+        break;
+    case BITMAP_ENABLE:
+        qmp_block_dirty_bitmap_enable(node, name, errp);
+        break;
+    case BITMAP_DISABLE:
+        qmp_block_dirty_bitmap_disable(node, name, errp);
+        break;
+    case BITMAP_MERGE: {
+        BlockDirtyBitmap ext = { .node = (char *)bdrv_node_name(src_bs),
+                                 .name = (char *)a->src };
+        BlockDirtyBitmapOrStr src = { .type = QTYPE_QDICT,
+                                      .u.external = &ext };
+        BlockDirtyBitmapOrStrList l = { .value = &src };
+
+        qmp_block_dirty_bitmap_merge(node, name, &l, errp);
+        break;
+    }
+    }
+    return !*errp;
+}
+
+static int img_bitmap(int argc, char **argv)
+{
+    enum { OPT_ADD = 256, OPT_REMOVE, OPT_CLEAR, OPT_ENABLE, OPT_DISABLE,
+           OPT_MERGE };
+    static const struct option lopts[] = {
+        { "add", no_argument, NULL, OPT_ADD },
+        { "remove", no_argument, NULL, OPT_REMOVE },
+        { "clear", no_argument, NULL, OPT_CLEAR },
+        { "enable", no_argument, NULL, OPT_ENABLE },
+        { "disable", no_argument, NULL, OPT_DISABLE },
+        { "merge", required_argument, NULL, OPT_MERGE },
+        { "granularity", required_argument, NULL, 'g' },
+        { "source-file", required_argument, NULL, 'b' },
+        { "source-format", required_argument, NULL, 'F' },
+        { NULL, 0, NULL, 0 },
+    };
+    g_autoptr(GArray) acts = g_array_new(false, false, sizeof(BitmapAction));
+    const char *fmt = NULL, *src_file = NULL, *src_fmt = NULL, *name;
+    BlockDriverState *bs, *src_bs = NULL;
+    uint64_t granularity = 0;
+    bool add = false, merge = false;
+    GError *err = NULL;
+    int c, ret = 0;
+
+    while ((c = getopt_long(argc, argv, "hf:g:b:F:", lopts, NULL)) != -1) {
+        BitmapAction a = { 0 };
+
+        switch (c) {
+        case 'f': fmt = optarg; continue;
+        case 'g': granularity = parse_size_arg(optarg); continue;
+        case 'b': src_file = optarg; continue;
+        case 'F': src_fmt = optarg; continue;
+        case OPT_ADD: a.op = BITMAP_ADD; add = true; break;
+        case OPT_REMOVE: a.op = BITMAP_REMOVE; break;
+        case OPT_CLEAR: a.op = BITMAP_CLEAR; break;
+        case OPT_ENABLE: a.op = BITMAP_ENABLE; break;
+        case OPT_DISABLE: a.op = BITMAP_DISABLE; break;
+        case OPT_MERGE: a.op = BITMAP_MERGE; a.src = optarg; merge = true;
+                        break;
+        default: die("usage: bitmap (--merge SOURCE | --add | --remove | "
+                     "--clear | --enable | --disable)... [-b source_file "
+                     "[-F source_fmt]] [-g granularity] [-f fmt] filename "
+                     "bitmap");
+        }
+        g_array_append_val(acts, a);
+    }
+    /* qemu-img's checks, in its order and words */
+    if (!acts->len) {
+        die("Need at least one of --add, --remove, --clear, --enable, "
+            "--disable, or --merge");
+    }
+    if (granularity && !add) {
+        die("granularity only supported with --add");
+    }
+    if (src_fmt && !src_file) {
+        die("-F only supported with -b");
+    }
+    if (src_file && !merge) {
+        die("Merge bitmap source file only supported with --merge");
+    }
+    if (granularity > UINT32_MAX) {
+        die("Parameter 'granularity' expects uint32_t");
+    }
+    if (optind != argc - 2) {
+        die("Expecting filename and bitmap name");
+    }
+    name = argv[optind + 1];
+    bs = open_image(argv[optind], fmt, BDRV_O_RDWR);
+    src_bs = src_file ? try_open_image(src_file, src_fmt, 0, &err) : bs;
+    if (!src_bs) {
+        /* the image is closed properly: its bitmaps are not left in use */
+        bdrv_unref(bs);
+        die_err(err);
+    }
+    for (guint i = 0; i < acts->len; i++) {
+        BitmapAction *a = &g_array_index(acts, BitmapAction, i);
+
+        if (!bitmap_action(bs, name, a, granularity, src_bs, &err)) {
+            fprintf(stderr, "%s: Operation %s on bitmap %s failed: %s\n",
+                    prog, bitmap_op_name[a->op], name, err->message);
+            g_clear_error(&err);
+            ret = 1;
+            break;
+        }
+    }
+    if (src_bs != bs) {
+        bdrv_unref(src_bs);
+    }
+    bdrv_unref(bs);             /* stores the bitmaps */
+    return ret;
+}
+
 /* ---- main ------------------------------------------------------------ */
 
 static const struct {
@@ -1638,6 +1853,7 @@ static const struct {
     { "rebase", img_rebase },
     { "compare", img_compare },
     { "measure", img_measure },
+    { "bitmap", img_bitmap },
 };
 
 int main(int argc, char **argv)

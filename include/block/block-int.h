@@ -185,14 +185,16 @@ struct BlockDriver {
      * of the node in close.  can_store_bitmap: could a new bitmap @name
      * of @granularity be made persistent (the error is prefixed by the
      * caller)?  remove_bitmap: drop @name's stored copy from the image
-     * now.  store_bitmaps: write them all and mark them not in use (the
-     * end of an outgoing migration; the node stays open).
+     * now.  set_bitmaps_inactive: @inactive, write them all and mark
+     * them not in use (the end of an outgoing migration; the node stays
+     * open); !@inactive, mark them in use again (the VM runs on).
      */
     bool (*can_store_bitmap)(BlockDriverState *bs, const char *name,
                              uint32_t granularity, GError **errp);
     bool (*remove_bitmap)(BlockDriverState *bs, const char *name,
                           GError **errp);
-    bool (*store_bitmaps)(BlockDriverState *bs, GError **errp);
+    bool (*set_bitmaps_inactive)(BlockDriverState *bs, bool inactive,
+                                 GError **errp);
 };
 
 struct BlockDriverState {

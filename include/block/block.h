@@ -366,6 +366,13 @@ BdrvDirtyBitmap *bdrv_find_dirty_bitmap(BlockDriverState *bs,
 /* The named bitmap after @prev (NULL: the first), newest first. */
 BdrvDirtyBitmap *bdrv_dirty_bitmap_next(BlockDriverState *bs,
                                         BdrvDirtyBitmap *prev);
+/*
+ * Persistent bitmaps of every node: @inactive, stored in their images and
+ * marked not in use (the end of an outgoing migration, and exit: kvmpc
+ * does not close its nodes when it exits); !@inactive, marked in use
+ * again (the VM runs on after a failed migration).
+ */
+void bdrv_store_bitmaps_all(bool inactive);
 /* The node's size changed: named bitmaps cover the new size. */
 void bdrv_dirty_bitmaps_truncate(BlockDriverState *bs);
 /* Drops every named bitmap of @bs (closing the node). */
@@ -497,7 +504,15 @@ typedef struct BlockImageInfo {
     bool lazy_refcounts, corrupt, extended_l2, dirty;
     uint32_t refcount_bits;
     GPtrArray *snapshots;           /* of BlockSnapshotInfo * */
+    GPtrArray *bitmaps;             /* of BlockBitmapInfo * (NULL: none) */
 } BlockImageInfo;
+
+/* A persistent bitmap as the image describes it (qemu-img info). */
+typedef struct BlockBitmapInfo {
+    char *name;
+    uint32_t granularity;
+    bool in_use, auto_;
+} BlockBitmapInfo;
 
 typedef struct BlockSnapshotInfo {
     char *id, *name;
