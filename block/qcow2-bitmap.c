@@ -737,11 +737,53 @@ out:
     return ok;
 }
 
+/* The bitmaps extension as the header says now (the source of an
+ * incoming migration stored its bitmaps after we opened the image). */
+static bool reread_bitmaps_ext(BlockDriverState *bs, GError **errp)
+{
+    Qcow2State *s = bs->opaque;
+    g_autofree uint8_t *hdr = g_malloc(s->cluster_size);
+    uint64_t off = s->header_length;
+
+    s->has_bitmaps_ext = false;
+    s->nb_bitmaps = 0;
+    if (s->version < 3) {
+        return true;
+    }
+    /* the file grew while the source wrote it */
+    if (!bdrv_refresh_size(bs->file, errp) ||
+        !bdrv_pread(bs->file, 0, s->cluster_size, hdr, errp)) {
+        return false;
+    }
+    s->autoclear = ldq_be(hdr + 88);
+    while (off + 8 <= s->cluster_size) {
+        uint32_t type = ldl_be(hdr + off), len = ldl_be(hdr + off + 4);
+
+        if (type == QCOW2_EXT_END || len > s->cluster_size - off - 8) {
+            break;
+        }
+        if (type == QCOW2_EXT_BITMAPS && (s->autoclear & AUTOCLEAR_BITMAPS)) {
+            return qcow2_parse_bitmaps_ext(s, hdr + off + 8, len, errp);
+        }
+        off += 8 + ALIGN_UP(len, 8);
+    }
+    return true;
+}
+
 bool qcow2_set_bitmaps_inactive(BlockDriverState *bs, bool inactive,
                                 GError **errp)
 {
     Qcow2State *s = bs->opaque;
     bool ok;
+
+    if (s->bitmaps_deferred && !inactive) {
+        s->bitmaps_deferred = false;
+        return reread_bitmaps_ext(bs, errp) &&
+               qcow2_load_bitmaps(bs, bs->flags, errp);
+    }
+    if (s->bitmaps_deferred) {
+        return true;
+    }
 
     if (s->read_only || (!s->nb_dir && !bdrv_dirty_bitmap_next(bs, NULL))) {
         return true;

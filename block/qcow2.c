@@ -551,6 +551,10 @@ static bool qcow2_open(BlockDriverState *bs, const char *filename, int flags,
     if ((flags & BDRV_O_RDWR) && !clear_autoclear(bs, errp)) {
         return false;
     }
+    if (bdrv_is_inactive()) {
+        s->bitmaps_deferred = true;
+        return true;
+    }
     return qcow2_load_bitmaps(bs, flags, errp);
 }
 

@@ -179,6 +179,9 @@ typedef struct Qcow2State {
     /* The node's bitmaps are what the image holds (loaded completely, or
      * none to load): only then may they be stored. */
     bool bitmaps_loaded;
+    /* Opened inactive (an incoming migration): the source still writes
+     * the bitmaps; they are read when the image is activated. */
+    bool bitmaps_deferred;
 } Qcow2State;
 
 static inline uint64_t offset_into_cluster(Qcow2State *s, uint64_t off)

@@ -21,7 +21,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmplib import TestFailure, check, check_eq, no_kvm, run_tests  # noqa: E402
+from qmplib import (TestFailure, check, check_eq, no_kvm,  # noqa: E402
+                    run_tests, wait_for)
 from test_blockdev import VM, bm_enable  # noqa: E402
 from test_mirror import guest_write, quit_vm  # noqa: E402
 
@@ -45,11 +46,13 @@ def make_image(tmp, name="disk.qcow2", size=DISK):
     return path
 
 
-def start(binary, img, tmp):
+def start(binary, img, tmp, extra=()):
     """kvmpc with @img on IDE; its own scratch directory (closing the VM
     removes it), not @tmp, where the images stay."""
-    vm = VM(binary, ["-drive", "file=%s,if=ide,id=drive0,format=qcow2" % img])
-    bm_enable(vm)
+    vm = VM(binary, ["-drive", "file=%s,if=ide,id=drive0,format=qcow2" % img]
+            + list(extra))
+    if not extra:
+        bm_enable(vm)
     return vm
 
 
@@ -444,6 +447,56 @@ def test_persistent_errors(binary):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@no_kvm
+def test_migration(binary):
+    """Shared storage: the source stores its bitmaps (not in use) when it
+    hands the image over; the destination, which opened the image before,
+    reads them only then, with the same bits, and marks them in use."""
+    if not have_qemu():
+        print("SKIP test_migration: no qemu-img")
+        return
+    tmp = tempfile.mkdtemp(prefix="kvmpc-bitmaps-")
+    img = make_image(tmp)
+    sock = os.path.join(tmp, "mig.sock")
+    src = start(binary, img, tmp)
+    dst = None
+    try:
+        src.q.ret("block-dirty-bitmap-add", {"node": "drive0", "name": "p",
+                                             "persistent": True})
+        guest_write(src, 1 * MiB, b"\x55" * 4096)
+        want = sha(src, "p")
+        dst = start(binary, img, tmp, ["-incoming", "unix:" + sock])
+        src.q.ret("migrate", {"uri": "unix:" + sock})
+
+        def done():
+            return src.q.ret("query-migrate").get("status") in (
+                "completed", "failed")
+        wait_for(done, what="migration")
+        check_eq(src.q.ret("query-migrate")["status"], "completed",
+                 "migration")
+        wait_for(lambda: dst.q.ret("query-status")["status"] != "inmigrate",
+                 what="destination loaded")
+        check_eq(sha(dst, "p"), want, "the bitmap on the destination")
+        check_eq(bitmaps(dst)["p"]["count"], 65536, "its count")
+        info = json.loads(qemu_img("info", "-U", "--output=json",
+                                   img).stdout)
+        check_eq(info["format-specific"]["data"]["bitmaps"][0]["flags"],
+                 ["in-use", "auto"], "in use by the destination")
+    finally:
+        quit_vm(src)
+        if dst:
+            quit_vm(dst)
+    try:
+        r = qemu_img("check", "--output=json", img)
+        check(r.returncode == 0 and "leaks" not in json.loads(r.stdout),
+              "qemu-img check after the migration: " + r.stdout)
+        info = json.loads(qemu_img("info", "--output=json", img).stdout)
+        check_eq(info["format-specific"]["data"]["bitmaps"][0]["flags"],
+                 ["auto"], "stored by the destination at exit")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     run_tests([test_commands, test_transaction, test_qemu_to_kvmpc,
-               test_kvmpc_to_qemu, test_persistent_errors])
+               test_kvmpc_to_qemu, test_persistent_errors, test_migration])
