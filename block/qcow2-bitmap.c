@@ -305,16 +305,16 @@ static bool load_bitmap_data(BlockDriverState *bs, const Qcow2BitmapEntry *e,
     return true;
 }
 
-/* Write s->dir at @offset (the caller made room) as @bytes of entries. */
-static bool write_dir_at(BlockDriverState *bs, uint64_t offset,
-                         uint64_t bytes, GError **errp)
+/* Write @n entries at @offset (the caller made room, @bytes long). */
+static bool write_dir_at(BlockDriverState *bs, const Qcow2BitmapEntry *dirv,
+                         uint32_t n, uint64_t offset, uint64_t bytes,
+                         GError **errp)
 {
-    Qcow2State *s = bs->opaque;
     g_autofree uint8_t *dir = g_malloc0(MAX(bytes, 1));
     uint64_t p = 0;
 
-    for (uint32_t i = 0; i < s->nb_dir; i++) {
-        Qcow2BitmapEntry *e = &s->dir[i];
+    for (uint32_t i = 0; i < n; i++) {
+        const Qcow2BitmapEntry *e = &dirv[i];
         size_t n = strlen(e->name);
 
         stq_be(dir + p, e->table_offset);
@@ -331,14 +331,22 @@ static bool write_dir_at(BlockDriverState *bs, uint64_t offset,
                             errp);
 }
 
-static uint64_t dir_bytes(Qcow2State *s)
+static uint64_t dir_bytes(const Qcow2BitmapEntry *dir, uint32_t n)
 {
-    uint64_t n = 0;
+    uint64_t bytes = 0;
 
-    for (uint32_t i = 0; i < s->nb_dir; i++) {
-        n += entry_size(strlen(s->dir[i].name), 0);
+    for (uint32_t i = 0; i < n; i++) {
+        bytes += entry_size(strlen(dir[i].name), 0);
     }
-    return n;
+    return bytes;
+}
+
+static void free_entries(Qcow2BitmapEntry *dir, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        g_free(dir[i].name);
+    }
+    g_free(dir);
 }
 
 /* ---- open ------------------------------------------------------------ */
@@ -349,15 +357,24 @@ static uint64_t dir_bytes(Qcow2State *s)
 static bool mark_in_use(BlockDriverState *bs, GError **errp)
 {
     Qcow2State *s = bs->opaque;
+    g_autofree Qcow2BitmapEntry *dir = NULL;
 
+    if (dir_bytes(s->dir, s->nb_dir) != s->bitmap_dir_size) {
+        return qcow2_store_bitmaps_locked(bs, true, errp);
+    }
+    dir = g_memdup2(s->dir, s->nb_dir * sizeof(*dir));
+    for (uint32_t i = 0; i < s->nb_dir; i++) {
+        dir[i].flags |= BME_FLAG_IN_USE;
+    }
+    if (!write_dir_at(bs, dir, s->nb_dir, s->bitmap_dir_offset,
+                      s->bitmap_dir_size, errp) ||
+        !bdrv_flush(bs->file, errp)) {
+        return false;
+    }
     for (uint32_t i = 0; i < s->nb_dir; i++) {
         s->dir[i].flags |= BME_FLAG_IN_USE;
     }
-    if (dir_bytes(s) != s->bitmap_dir_size) {
-        return qcow2_store_bitmaps_locked(bs, true, errp);
-    }
-    return write_dir_at(bs, s->bitmap_dir_offset, s->bitmap_dir_size, errp) &&
-           bdrv_flush(bs->file, errp);
+    return true;
 }
 
 bool qcow2_load_bitmaps(BlockDriverState *bs, int flags, GError **errp)
@@ -523,12 +540,19 @@ static bool write_header_bitmaps(BlockDriverState *bs, GError **errp)
            bdrv_flush(bs->file, errp);
 }
 
-/* Point the header at s->dir written to new clusters (none when empty),
- * then free @old (the clusters nothing refers to any more). */
-static bool commit_dir(BlockDriverState *bs, GArray *old, GError **errp)
+/*
+ * Write @dir (@n entries, taken over) to new clusters and point the
+ * header at it (no extension when empty); then it is s->dir, and @old
+ * (the clusters nothing refers to any more) is freed.  On a failure
+ * before the header changed, s->dir and the image are as they were
+ * (at worst new clusters leak).
+ */
+static bool commit_dir(BlockDriverState *bs, Qcow2BitmapEntry *dir,
+                       uint32_t n, GArray *old, GError **errp)
 {
     Qcow2State *s = bs->opaque;
-    uint64_t bytes = dir_bytes(s), off = 0;
+    uint64_t bytes = dir_bytes(dir, n), off = 0;
+    Qcow2State saved = *s;
 
     if (s->has_bitmaps_ext) {
         Qcow2Range r = { s->bitmap_dir_offset, s->bitmap_dir_size };
@@ -538,22 +562,34 @@ static bool commit_dir(BlockDriverState *bs, GArray *old, GError **errp)
     if (bytes > QCOW2_MAX_BITMAP_DIR) {
         error_setg(errp, "'%s': the bitmap directory would be too large",
                    s->name);
-        return false;
+        goto fail;
     }
-    if (s->nb_dir &&
-        (!alloc_run(bs, bytes, &off, errp) ||
-         !write_dir_at(bs, off, bytes, errp))) {
-        return false;
+    if (n && (!alloc_run(bs, bytes, &off, errp) ||
+              !write_dir_at(bs, dir, n, off, bytes, errp))) {
+        goto fail;
     }
     if (!qcow2_flush_caches(bs, errp) || !bdrv_flush(bs->file, errp)) {
-        return false;
+        goto fail;
     }
-    s->nb_bitmaps = s->nb_dir;
+    s->nb_bitmaps = n;
     s->bitmap_dir_offset = off;
-    s->bitmap_dir_size = s->nb_dir ? bytes : 0;
-    s->has_bitmaps_ext = s->nb_dir > 0;
-    return write_header_bitmaps(bs, errp) && free_ranges(bs, old, errp) &&
-           qcow2_flush_caches(bs, errp);
+    s->bitmap_dir_size = n ? bytes : 0;
+    s->has_bitmaps_ext = n > 0;
+    if (!write_header_bitmaps(bs, errp)) {
+        s->nb_bitmaps = saved.nb_bitmaps;
+        s->bitmap_dir_offset = saved.bitmap_dir_offset;
+        s->bitmap_dir_size = saved.bitmap_dir_size;
+        s->has_bitmaps_ext = saved.has_bitmaps_ext;
+        s->autoclear = saved.autoclear;
+        goto fail;
+    }
+    qcow2_free_bitmap_dir(s);
+    s->dir = dir;
+    s->nb_dir = n;
+    return free_ranges(bs, old, errp) && qcow2_flush_caches(bs, errp);
+fail:
+    free_entries(dir, n);
+    return false;
 }
 
 static Qcow2BitmapEntry *dir_find(Qcow2State *s, const char *name)
@@ -564,6 +600,17 @@ static Qcow2BitmapEntry *dir_find(Qcow2State *s, const char *name)
         }
     }
     return NULL;
+}
+
+static bool has_persistent(BlockDriverState *bs)
+{
+    for (BdrvDirtyBitmap *bm = bdrv_dirty_bitmap_next(bs, NULL); bm;
+         bm = bdrv_dirty_bitmap_next(bs, bm)) {
+        if (bdrv_dirty_bitmap_persistent(bm)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* QEMU's directory order: the bitmaps already in it where they are, then
@@ -602,10 +649,14 @@ bool qcow2_store_bitmaps_locked(BlockDriverState *bs, bool in_use,
     g_autoptr(GArray) old = g_array_new(false, false, sizeof(Qcow2Range));
     FreeList fl = { bs, old };
     GArray *entries = g_array_new(false, true, sizeof(Qcow2BitmapEntry));
+    uint32_t n;
     bool ok = false;
 
     if (!s->bitmaps_loaded) {
         return true;        /* check, or a failed open: leave them be */
+    }
+    if (!s->has_bitmaps_ext && !s->nb_dir && !has_persistent(bs)) {
+        return true;        /* nothing stored, nothing to store */
     }
     /* what the old directory has and the new one will not reuse */
     for (uint32_t i = 0; i < s->nb_dir; i++) {
@@ -644,11 +695,10 @@ bool qcow2_store_bitmaps_locked(BlockDriverState *bs, bool in_use,
         }
     }
     g_slist_free(order);
-    qcow2_free_bitmap_dir(s);
-    s->nb_dir = entries->len;
-    s->dir = (Qcow2BitmapEntry *)g_array_free(entries, false);
+    n = entries->len;
+    ok = commit_dir(bs, (Qcow2BitmapEntry *)g_array_free(entries, false), n,
+                    old, errp);
     entries = NULL;
-    ok = commit_dir(bs, old, errp);
 out:
     if (entries) {
         for (guint i = 0; i < entries->len; i++) {
@@ -728,10 +778,17 @@ bool qcow2_remove_bitmap(BlockDriverState *bs, const char *name,
     if (!for_each_bitmap_cluster(bs, e, add_free, &fl, errp)) {
         goto out;
     }
-    g_free(e->name);
-    memmove(e, e + 1, (s->dir + s->nb_dir - e - 1) * sizeof(*e));
-    s->nb_dir--;
-    ok = commit_dir(bs, old, errp);
+    /* the directory without it */
+    Qcow2BitmapEntry *dir = g_new0(Qcow2BitmapEntry, MAX(s->nb_dir, 1));
+    uint32_t n = 0;
+
+    for (uint32_t i = 0; i < s->nb_dir; i++) {
+        if (&s->dir[i] != e) {
+            dir[n] = s->dir[i];
+            dir[n++].name = g_strdup(s->dir[i].name);
+        }
+    }
+    ok = commit_dir(bs, dir, n, old, errp);
 out:
     g_mutex_unlock(&s->lock);
     return ok;
