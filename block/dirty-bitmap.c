@@ -105,6 +105,12 @@ uint32_t bdrv_default_bitmap_granularity(BlockDriverState *bs)
     return cluster ? MIN(MAX(cluster, 4096u), 65536u) : 65536;
 }
 
+bool bdrv_supports_persistent_bitmaps(BlockDriverState *bs)
+{
+    return bs->drv->supports_persistent_bitmaps &&
+           bs->drv->supports_persistent_bitmaps(bs);
+}
+
 void bdrv_release_dirty_bitmap(BdrvDirtyBitmap *bm)
 {
     BlockDriverState *bs = bm->bs;

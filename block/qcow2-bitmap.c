@@ -711,6 +711,11 @@ out:
 
 /* ---- driver hooks ----------------------------------------------------- */
 
+bool qcow2_supports_persistent_bitmaps(BlockDriverState *bs)
+{
+    return ((Qcow2State *)bs->opaque)->version >= 3;
+}
+
 bool qcow2_can_store_bitmap(BlockDriverState *bs, const char *name,
                             uint32_t granularity, GError **errp)
 {

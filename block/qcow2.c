@@ -2045,6 +2045,7 @@ const BlockDriver bdrv_qcow2_driver = {
     .snapshot_delete = qcow2_snapshot_delete,
     .snapshot_goto = qcow2_snapshot_goto,
     .reopen = qcow2_reopen,
+    .supports_persistent_bitmaps = qcow2_supports_persistent_bitmaps,
     .can_store_bitmap = qcow2_can_store_bitmap,
     .remove_bitmap = qcow2_remove_bitmap,
     .set_bitmaps_inactive = qcow2_set_bitmaps_inactive,

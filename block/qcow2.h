@@ -315,6 +315,7 @@ bool qcow2_load_bitmaps(BlockDriverState *bs, int flags, GError **errp);
 bool qcow2_store_bitmaps_locked(BlockDriverState *bs, bool in_use,
                                 GError **errp);
 void qcow2_free_bitmap_dir(Qcow2State *s);
+bool qcow2_supports_persistent_bitmaps(BlockDriverState *bs);
 bool qcow2_can_store_bitmap(BlockDriverState *bs, const char *name,
                             uint32_t granularity, GError **errp);
 bool qcow2_remove_bitmap(BlockDriverState *bs, const char *name,

@@ -902,8 +902,70 @@ static void convert_run(Convert *cv)
     convert_drain(cv);
 }
 
+/* --bitmaps: may the source's bitmaps be copied (before the target is
+ * created, as qemu-img checks)? */
+static void convert_check_bitmaps(BlockDriverState *src, bool skip_broken)
+{
+    if (!bdrv_supports_persistent_bitmaps(src)) {
+        die("Source lacks bitmap support");
+    }
+    for (BdrvDirtyBitmap *bm = bdrv_dirty_bitmap_next(src, NULL); bm;
+         bm = bdrv_dirty_bitmap_next(src, bm)) {
+        if (bdrv_dirty_bitmap_persistent(bm) && !skip_broken &&
+            bdrv_dirty_bitmap_inconsistent(bm)) {
+            die("Cannot copy inconsistent bitmap '%s'\nTry "
+                "--skip-broken-bitmaps, or use 'qemu-img bitmap --remove' "
+                "to delete it", bdrv_dirty_bitmap_name(bm));
+        }
+    }
+}
+
+/* Every persistent bitmap of @src, with its granularity, recording state
+ * and bits, becomes one of @dst (through the QMP commands, as qemu-img). */
+static void convert_copy_bitmaps(BlockDriverState *src, BlockDriverState *dst,
+                                 bool skip_broken)
+{
+    for (BdrvDirtyBitmap *bm = bdrv_dirty_bitmap_next(src, NULL); bm;
+         bm = bdrv_dirty_bitmap_next(src, bm)) {
+        const char *name = bdrv_dirty_bitmap_name(bm);
+        BlockDirtyBitmap ext = { .node = (char *)bdrv_node_name(src),
+                                 .name = (char *)name };
+        BlockDirtyBitmapOrStr one = { .type = QTYPE_QDICT,
+                                      .u.external = &ext };
+        BlockDirtyBitmapOrStrList l = { .value = &one };
+        GError *err = NULL;
+
+        if (!bdrv_dirty_bitmap_persistent(bm)) {
+            continue;
+        }
+        if (skip_broken && bdrv_dirty_bitmap_inconsistent(bm)) {
+            fprintf(stderr, "%s: warning: Skipping inconsistent bitmap "
+                    "'%s'\n", prog, name);
+            continue;
+        }
+        qmp_block_dirty_bitmap_add(bdrv_node_name(dst), name, true,
+                                   bdrv_dirty_bitmap_granularity(bm), true,
+                                   true, true, !bdrv_dirty_bitmap_enabled(bm),
+                                   &err);
+        if (err) {
+            die("Failed to create bitmap %s: %s", name, err->message);
+        }
+        qmp_block_dirty_bitmap_merge(bdrv_node_name(dst), name, &l, &err);
+        if (err) {
+            die("Failed to populate bitmap %s: %s", name, err->message);
+        }
+    }
+}
+
 static int img_convert(int argc, char **argv)
 {
+    enum { OPT_BITMAPS = 340, OPT_SKIP_BROKEN };
+    static const struct option lopts[] = {
+        { "bitmaps", no_argument, NULL, OPT_BITMAPS },
+        { "skip-broken-bitmaps", no_argument, NULL, OPT_SKIP_BROKEN },
+        { NULL, 0, NULL, 0 },
+    };
+    bool bitmaps = false, skip_broken = false;
     const char *fmt = NULL, *out_fmt = "raw", *out;
     const char *cache = "unsafe", *src_cache = "writeback";
     GHashTable *opts = new_opts();
@@ -914,8 +976,11 @@ static int img_convert(int argc, char **argv)
     GError *err = NULL;
 
     cv.nslots = CONVERT_SLOTS_DEFAULT;
-    while ((c = getopt(argc, argv, "hf:O:o:cpqnS:t:T:Um:")) != -1) {
+    while ((c = getopt_long(argc, argv, "hf:O:o:cpqnS:t:T:Um:", lopts,
+                            NULL)) != -1) {
         switch (c) {
+        case OPT_BITMAPS: bitmaps = true; break;
+        case OPT_SKIP_BROKEN: skip_broken = true; break;
         case 'f': fmt = optarg; break;
         case 'm': cv.nslots = parse_slots(optarg); break;
         case 'O': out_fmt = optarg; break;
@@ -930,8 +995,12 @@ static int img_convert(int argc, char **argv)
         case 'U': force_share = true; break;
         default: die("usage: convert [-f fmt] [-O output_fmt] [-o opts] [-c] "
                      "[-p] [-q] [-n] [-m num] [-S size] [-t cache] "
-                     "[-T src_cache] src dst");
+                     "[-T src_cache] [--bitmaps [--skip-broken-bitmaps]] "
+                     "src dst");
         }
+    }
+    if (skip_broken && !bitmaps) {
+        die("Use of --skip-broken-bitmaps requires --bitmaps");
     }
     if (argc - optind != 2) {
         die("convert: expecting one source and one destination");
@@ -943,12 +1012,19 @@ static int img_convert(int argc, char **argv)
         die_err(err);
     }
     cv.src = open_image(argv[optind], fmt, src_flags);
+    if (bitmaps) {
+        convert_check_bitmaps(cv.src, skip_broken);
+    }
     cv.size = bdrv_getlength(cv.src);
     if (!no_create && !bdrv_create(out_fmt, out, cv.size, opts, &err)) {
         die_err(err);
     }
     cv.fresh = !no_create;
     cv.dst = open_image(out, out_fmt, flags);
+    if (bitmaps && !bdrv_supports_persistent_bitmaps(cv.dst)) {
+        die("Format driver '%s' does not support bitmaps",
+            bdrv_format_name(cv.dst));
+    }
     if (bdrv_getlength(cv.dst) < cv.size) {
         die("'%s' is smaller than the source (%" PRIu64 " < %" PRIu64 ")",
             out, bdrv_getlength(cv.dst), cv.size);
@@ -965,6 +1041,9 @@ static int img_convert(int argc, char **argv)
     }
     show_progress(&cv, 0);
     convert_run(&cv);
+    if (bitmaps) {
+        convert_copy_bitmaps(cv.src, cv.dst, skip_broken);
+    }
     if (!bdrv_flush(cv.dst, &err)) {
         die_err(err);
     }

@@ -182,13 +182,15 @@ struct BlockDriver {
     /*
      * Persistent dirty bitmaps (qcow2; docs/block.md "Dirty bitmaps").
      * The driver loads them at open and stores every persistent bitmap
-     * of the node in close.  can_store_bitmap: could a new bitmap @name
+     * of the node in close.  supports_persistent_bitmaps: can this image
+     * store any (qcow2 v3)?  can_store_bitmap: could a new bitmap @name
      * of @granularity be made persistent (the error is prefixed by the
      * caller)?  remove_bitmap: drop @name's stored copy from the image
      * now.  set_bitmaps_inactive: @inactive, write them all and mark
      * them not in use (the end of an outgoing migration; the node stays
      * open); !@inactive, mark them in use again (the VM runs on).
      */
+    bool (*supports_persistent_bitmaps)(BlockDriverState *bs);
     bool (*can_store_bitmap)(BlockDriverState *bs, const char *name,
                              uint32_t granularity, GError **errp);
     bool (*remove_bitmap)(BlockDriverState *bs, const char *name,

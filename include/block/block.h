@@ -359,6 +359,8 @@ BdrvDirtyBitmap *bdrv_create_named_dirty_bitmap(BlockDriverState *bs,
                                                 uint32_t granularity,
                                                 const char *name,
                                                 GError **errp);
+/* Can the node's image store persistent bitmaps (qcow2 v3)? */
+bool bdrv_supports_persistent_bitmaps(BlockDriverState *bs);
 /* QEMU's default: the cluster size clamped to [4 KiB, 64 KiB], or 64 KiB. */
 uint32_t bdrv_default_bitmap_granularity(BlockDriverState *bs);
 BdrvDirtyBitmap *bdrv_find_dirty_bitmap(BlockDriverState *bs,

@@ -281,7 +281,8 @@ def test_transaction(binary):
 
 @no_kvm
 def test_qemu_to_kvmpc(binary):
-    """Bitmaps QEMU 7.2 stored load in kvmpc with the same bits."""
+    """Bitmaps QEMU 7.2 stored load in kvmpc with the same bits, and
+    kvmpc-img convert --bitmaps copies them (QEMU hashes the copy)."""
     if not have_qemu():
         print("SKIP test_qemu_to_kvmpc: no qemu-img / qemu-system-x86_64")
         return
@@ -321,6 +322,26 @@ def test_qemu_to_kvmpc(binary):
         check_eq(flags["tool"], ["in-use", "auto"], "flags while open")
     finally:
         quit_vm(vm)
+    try:
+        # kvmpc-img convert --bitmaps copies them bit for bit
+        kimg = os.path.join(os.path.dirname(binary), "kvmpc-img")
+        conv = os.path.join(tmp, "conv.qcow2")
+        r = subprocess.run([kimg, "convert", "--bitmaps", "-O", "qcow2", img,
+                            conv], capture_output=True, text=True)
+        check(r.returncode == 0, "kvmpc-img convert --bitmaps: " + r.stderr)
+        qemu = Qemu(tmp, conv)
+        try:
+            for n, h in want.items():
+                check_eq(qemu.sha(n), h, "bitmap %s's hash in the copy" % n)
+            node = [n for n in qemu.ret("query-named-block-nodes")
+                    if n["node-name"] == "n0"][0]
+            got = {b["name"]: b["recording"]
+                   for b in node.get("dirty-bitmaps", [])}
+            check_eq(got, {"tool": True, "p512": True, "off": False},
+                     "the copy's bitmaps")
+        finally:
+            qemu.quit()
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -708,11 +708,12 @@ def t_measure(tmp):
                                  f"vs {q.stderr!r}")
 
 
-@case("bitmap: kvmpc-img bitmap vs qemu-img bitmap on twins; info, check")
+@case("bitmap: kvmpc-img bitmap/convert --bitmaps vs qemu-img's; info, check")
 def t_bitmap(tmp):
     """The same bitmap commands on twin images: the same exit status and
-    error, the same info (human and JSON), both checks clean; and
-    measure counts the bitmaps as qemu-img does."""
+    error, the same info (human and JSON), both checks clean; measure
+    counts the bitmaps as qemu-img does; convert --bitmaps checks and
+    copies them as qemu-img's."""
     seq = [["--add", "bm1"], ["--add", "-g", "4096", "--disable", "bm2"],
            ["--add", "bm1"], ["--add", "-g", "1000", "bm3"],
            ["--merge", "bm1", "bm2"], ["--remove", "zz"], ["bm1"],
@@ -757,6 +758,30 @@ def t_bitmap(tmp):
     q = run("qemu-img", "measure", "--output=json", "-O", "qcow2", "q.qcow2")
     if json.loads(k.stdout) != json.loads(q.stdout):
         raise AssertionError(f"measure: {k.stdout} vs {q.stdout}")
+    # convert --bitmaps: its checks, in qemu-img's order and words, and
+    # the copies' bitmaps (their bits: qmp-bitmaps hashes them in QEMU)
+    run("qemu-img", "create", "-q", "-f", "qcow2", "n.qcow2", "10M")
+    run("qemu-img", "create", "-q", "-f", "raw", "r.raw", "1M")
+    for args in (["--bitmaps", "-O", "qcow2", "q.qcow2", "OUT1"],
+                 ["--bitmaps", "-O", "raw", "q.qcow2", "OUT2"],
+                 ["--bitmaps", "-O", "qcow2", "-o", "compat=0.10", "q.qcow2",
+                  "OUT3"],
+                 ["--bitmaps", "-O", "qcow2", "r.raw", "OUT4"],
+                 ["--skip-broken-bitmaps", "-O", "qcow2", "q.qcow2", "OUT5"]):
+        k = run(KIMG, "convert", *[a.replace("OUT", "k") for a in args],
+                check=False)
+        q = run("qemu-img", "convert", *[a.replace("OUT", "q") for a in args],
+                check=False)
+        if k.returncode != q.returncode or \
+                k.stderr.split(": ", 1)[-1] != q.stderr.split(": ", 1)[-1]:
+            raise AssertionError(f"convert {' '.join(args)}: kvmpc-img "
+                                 f"{k.returncode} {k.stderr!r}, qemu-img "
+                                 f"{q.returncode} {q.stderr!r}")
+    k = run("qemu-img", "info", "--output=json", "k1").stdout
+    q = run("qemu-img", "info", "--output=json", "q1").stdout
+    if json.loads(k)["format-specific"] != json.loads(q)["format-specific"]:
+        raise AssertionError(f"convert --bitmaps: {k} vs {q}")
+    qemu_check_clean("k1")
 
 
 def main():
