@@ -159,6 +159,7 @@ static bool check_dir_entry(BlockDriverState *bs, const Qcow2BitmapEntry *e,
         return bitmap_error(s, errp, "bitmap '%s' is too large", e->name);
     }
     if (e->table_size > BME_MAX_TABLE_SIZE ||
+        (uint64_t)e->table_size * s->cluster_size > BME_MAX_PHYS_SIZE ||
         e->table_size < size_to_clusters(s, need)) {
         return bitmap_error(s, errp, "bitmap '%s' has a table of %u entries "
                             "for %" PRIu64 " bytes of bits", e->name,
@@ -170,7 +171,12 @@ static bool check_dir_entry(BlockDriverState *bs, const Qcow2BitmapEntry *e,
                             " is not aligned or lies past the end of the "
                             "file", e->name, e->table_offset);
     }
-    if (qcow2_check_overlap(bs, 0, e->table_offset, e->table_size * 8ULL)) {
+    /* the fixed structures only: walking every L2 table and refcount
+     * block for each of up to 65535 bitmaps would let an image make the
+     * open take hours (check finds the rest, as refcount errors) */
+    if (qcow2_check_overlap(bs, QCOW2_OL_ACTIVE_L2 | QCOW2_OL_REFB |
+                                QCOW2_OL_INACTIVE_L1,
+                            e->table_offset, e->table_size * 8ULL)) {
         return bitmap_error(s, errp, "bitmap '%s' table overlaps other "
                             "metadata", e->name);
     }
@@ -229,6 +235,8 @@ static bool read_bitmap_dir(BlockDriverState *bs, GError **errp)
                             s->bitmap_dir_size)) {
         return bitmap_error(s, errp, "directory overlaps other metadata");
     }
+    g_autoptr(GHashTable) names = g_hash_table_new(g_str_hash, g_str_equal);
+
     dir = g_malloc(s->bitmap_dir_size);
     if (!bdrv_pread(bs->file, s->bitmap_dir_offset, s->bitmap_dir_size, dir,
                     errp)) {
@@ -240,11 +248,9 @@ static bool read_bitmap_dir(BlockDriverState *bs, GError **errp)
         if (!parse_dir_entry(bs, dir, &off, &s->dir[i], errp)) {
             return false;
         }
-        for (uint32_t j = 0; j < i; j++) {
-            if (!strcmp(s->dir[j].name, s->dir[i].name)) {
-                return bitmap_error(s, errp, "two bitmaps named '%s'",
-                                    s->dir[i].name);
-            }
+        if (!g_hash_table_add(names, s->dir[i].name)) {
+            return bitmap_error(s, errp, "two bitmaps named '%s'",
+                                s->dir[i].name);
         }
     }
     return true;
