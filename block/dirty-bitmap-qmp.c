@@ -244,7 +244,7 @@ BlockDirtyBitmapSha256 *qmp_x_debug_block_dirty_bitmap_sha256(
     return r;
 }
 
-/* ---- transaction actions --------------------------------------------------- */
+/* ---- transaction actions ------------------------------------------------ */
 
 typedef struct BitmapTxn {
     TransactionActionKind kind;
@@ -354,14 +354,17 @@ static bool bitmap_txn_prepare_one(BitmapTxn *t, TransactionAction *act,
         t->saved = bdrv_dirty_bitmap_save(t->bm);
         bdrv_clear_dirty_bitmap(t->bm);
         return true;
-    default:
+    default: {
+        bool enable =
+            act->type == TRANSACTION_ACTION_KIND_BLOCK_DIRTY_BITMAP_ENABLE;
+
         if (!bdrv_dirty_bitmap_check(t->bm, BDRV_BITMAP_ALLOW_RO, errp)) {
             return false;
         }
         t->was_enabled = bdrv_dirty_bitmap_enabled(t->bm);
-        bdrv_dirty_bitmap_set_enabled(
-            t->bm, act->type == TRANSACTION_ACTION_KIND_BLOCK_DIRTY_BITMAP_ENABLE);
+        bdrv_dirty_bitmap_set_enabled(t->bm, enable);
         return true;
+    }
     }
 }
 

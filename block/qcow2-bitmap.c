@@ -608,6 +608,13 @@ static Qcow2BitmapEntry *dir_find(Qcow2State *s, const char *name)
     return NULL;
 }
 
+bool qcow2_has_bitmaps(BlockDriverState *bs)
+{
+    Qcow2State *s = bs->opaque;
+
+    return s->nb_dir || bdrv_dirty_bitmap_next(bs, NULL);
+}
+
 static bool has_persistent(BlockDriverState *bs)
 {
     for (BdrvDirtyBitmap *bm = bdrv_dirty_bitmap_next(bs, NULL); bm;
@@ -654,7 +661,8 @@ bool qcow2_store_bitmaps_locked(BlockDriverState *bs, bool in_use,
     Qcow2State *s = bs->opaque;
     g_autoptr(GArray) old = g_array_new(false, false, sizeof(Qcow2Range));
     FreeList fl = { bs, old };
-    GArray *entries = g_array_new(false, true, sizeof(Qcow2BitmapEntry));
+    GArray *entries;
+    GSList *order = NULL;
     uint32_t n;
     bool ok = false;
 
@@ -664,6 +672,7 @@ bool qcow2_store_bitmaps_locked(BlockDriverState *bs, bool in_use,
     if (!s->has_bitmaps_ext && !s->nb_dir && !has_persistent(bs)) {
         return true;        /* nothing stored, nothing to store */
     }
+    entries = g_array_new(false, true, sizeof(Qcow2BitmapEntry));
     /* what the old directory has and the new one will not reuse */
     for (uint32_t i = 0; i < s->nb_dir; i++) {
         BdrvDirtyBitmap *bm = bdrv_find_dirty_bitmap(bs, s->dir[i].name);
@@ -676,10 +685,11 @@ bool qcow2_store_bitmaps_locked(BlockDriverState *bs, bool in_use,
             }
         }
     }
-    GSList *order = store_order(bs);
+    order = store_order(bs);
     for (GSList *l = order; l; l = l->next) {
         BdrvDirtyBitmap *bm = l->data;
-        Qcow2BitmapEntry e = { 0 }, *was = dir_find(s, bdrv_dirty_bitmap_name(bm));
+        const char *name = bdrv_dirty_bitmap_name(bm);
+        Qcow2BitmapEntry e = { 0 }, *was = dir_find(s, name);
 
         if (bdrv_dirty_bitmap_inconsistent(bm) && was) {
             e = *was;
@@ -687,7 +697,7 @@ bool qcow2_store_bitmaps_locked(BlockDriverState *bs, bool in_use,
             g_array_append_val(entries, e);
             continue;
         }
-        e.name = g_strdup(bdrv_dirty_bitmap_name(bm));
+        e.name = g_strdup(name);
         e.type = BME_TYPE_DIRTY;
         e.gbits = __builtin_ctz(bdrv_dirty_bitmap_granularity(bm));
         e.flags = (bdrv_dirty_bitmap_enabled(bm) ? BME_FLAG_AUTO : 0) |
@@ -696,16 +706,15 @@ bool qcow2_store_bitmaps_locked(BlockDriverState *bs, bool in_use,
         if (!write_bitmap(bs, bm,
                           &g_array_index(entries, Qcow2BitmapEntry,
                                          entries->len - 1), errp)) {
-            g_slist_free(order);
             goto out;
         }
     }
-    g_slist_free(order);
     n = entries->len;
     ok = commit_dir(bs, (Qcow2BitmapEntry *)g_array_free(entries, false), n,
                     old, errp);
     entries = NULL;
 out:
+    g_slist_free(order);
     if (entries) {
         for (guint i = 0; i < entries->len; i++) {
             g_free(g_array_index(entries, Qcow2BitmapEntry, i).name);
@@ -853,7 +862,7 @@ bool qcow2_set_bitmaps_inactive(BlockDriverState *bs, bool inactive,
         return true;
     }
 
-    if (s->read_only || (!s->nb_dir && !bdrv_dirty_bitmap_next(bs, NULL))) {
+    if (s->read_only || !qcow2_has_bitmaps(bs)) {
         return true;
     }
     g_mutex_lock(&s->lock);

@@ -569,7 +569,7 @@ static void qcow2_close(BlockDriverState *bs)
     /* persistent bitmaps go to the image, marked not in use (not when
      * an outgoing migration handed the image over: that stored them) */
     if (!s->read_only && s->l2_cache && !bdrv_is_inactive() &&
-        (s->nb_dir || bdrv_dirty_bitmap_next(bs, NULL)) &&
+        qcow2_has_bitmaps(bs) &&
         !qcow2_store_bitmaps_locked(bs, false, &err)) {
         error_report_err(err);
         err = NULL;
@@ -1208,8 +1208,8 @@ static bool qcow2_reopen(BlockDriverState *bs, int flags, GError **errp)
     g_mutex_lock(&s->lock);
     if (!(flags & BDRV_O_RDWR)) {
         /* the bitmaps are stored, not in use, while nobody writes */
-        ok = s->read_only || ((!s->nb_dir && !bdrv_dirty_bitmap_next(bs, NULL)) ||
-                              qcow2_store_bitmaps_locked(bs, false, errp));
+        ok = s->read_only || !qcow2_has_bitmaps(bs) ||
+             qcow2_store_bitmaps_locked(bs, false, errp);
         ok = ok && (s->read_only || qcow2_flush_caches(bs, errp));
         s->read_only = ok || s->read_only;
     } else if (s->incompat & (QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DIRTY)) {

@@ -314,6 +314,8 @@ uint64_t qcow2_put_bitmaps_ext(Qcow2State *s, uint8_t *h, uint64_t p);
 bool qcow2_load_bitmaps(BlockDriverState *bs, int flags, GError **errp);
 bool qcow2_store_bitmaps_locked(BlockDriverState *bs, bool in_use,
                                 GError **errp);
+/* Are there bitmaps to store (in the image, or named ones in memory)? */
+bool qcow2_has_bitmaps(BlockDriverState *bs);
 void qcow2_free_bitmap_dir(Qcow2State *s);
 bool qcow2_supports_persistent_bitmaps(BlockDriverState *bs);
 bool qcow2_can_store_bitmap(BlockDriverState *bs, const char *name,
