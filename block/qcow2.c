@@ -236,8 +236,13 @@ static bool parse_extensions(Qcow2State *s, const uint8_t *hdr,
             /* Without its autoclear bit the extension is stale (another
              * program wrote the image): ignored, and dropped from the
              * header when it is next rewritten, as QEMU does. */
-            if ((s->autoclear & 1) &&
-                !qcow2_parse_bitmaps_ext(s, hdr + off, len, errp)) {
+            if (!(s->autoclear & 1)) {
+                error_report("warning: a program lacking bitmap support "
+                             "modified this file, so all bitmaps are now "
+                             "considered inconsistent");
+                error_report("Some clusters may be leaked, run 'kvmpc-img "
+                             "check -r' on the image file to fix.");
+            } else if (!qcow2_parse_bitmaps_ext(s, hdr + off, len, errp)) {
                 return false;
             }
             break;
