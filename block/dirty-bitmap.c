@@ -438,11 +438,12 @@ bool bdrv_merge_dirty_bitmap(BdrvDirtyBitmap *dest, BdrvDirtyBitmap *src,
     return true;
 }
 
-/* The bits as little-endian bytes (whole 64-bit words), as qcow2 stores
- * them and QEMU hashes them. */
+/* The bits as little-endian bytes (whole 64-bit words, at least one:
+ * QEMU's bitmap of an empty node has one word), as qcow2 stores them and
+ * QEMU hashes them. */
 uint64_t bdrv_dirty_bitmap_serialized_size(BdrvDirtyBitmap *bm)
 {
-    return bitmap_words(bm->nbits) * sizeof(unsigned long);
+    return MAX(bitmap_words(bm->nbits), 1) * sizeof(unsigned long);
 }
 
 void bdrv_dirty_bitmap_serialize(BdrvDirtyBitmap *bm, uint64_t offset,
@@ -476,9 +477,13 @@ void bdrv_dirty_bitmap_deserialize(BdrvDirtyBitmap *bm, uint64_t offset,
 
         *w = (*w & ~(0xffUL << shift)) | ((unsigned long)buf[i] << shift);
     }
+    /* nothing past the last bit (an empty node's one word included) */
     if (bm->nbits % BITS_PER_WORD) {
         bm->bits[bm->nbits / BITS_PER_WORD] &=
             (1UL << (bm->nbits % BITS_PER_WORD)) - 1;
+    }
+    if (!bm->nbits) {
+        bm->bits[0] = 0;
     }
 }
 

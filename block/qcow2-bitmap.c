@@ -158,7 +158,7 @@ static bool check_dir_entry(BlockDriverState *bs, const Qcow2BitmapEntry *e,
     if (need > BME_MAX_PHYS_SIZE) {
         return bitmap_error(s, errp, "bitmap '%s' is too large", e->name);
     }
-    if (e->table_size > BME_MAX_TABLE_SIZE ||
+    if (!e->table_size || e->table_size > BME_MAX_TABLE_SIZE ||
         (uint64_t)e->table_size * s->cluster_size > BME_MAX_PHYS_SIZE ||
         e->table_size < size_to_clusters(s, need)) {
         return bitmap_error(s, errp, "bitmap '%s' has a table of %u entries "
@@ -695,6 +695,13 @@ bool qcow2_store_bitmaps_locked(BlockDriverState *bs, bool in_use,
             e = *was;
             e.name = g_strdup(was->name);
             g_array_append_val(entries, e);
+            continue;
+        }
+        if (!bs->size) {
+            /* a table of no entries, which QEMU refuses (and cannot
+             * write either) */
+            error_report("warning: bitmap '%s' of an empty disk is not "
+                         "stored", name);
             continue;
         }
         e.name = g_strdup(name);

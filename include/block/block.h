@@ -423,7 +423,8 @@ BdrvDirtyBitmap *bdrv_dirty_bitmap_copy(BdrvDirtyBitmap *src,
 unsigned long *bdrv_dirty_bitmap_save(BdrvDirtyBitmap *bm);
 void bdrv_dirty_bitmap_restore(BdrvDirtyBitmap *bm, unsigned long *saved);
 /* The bits as bytes, bit i in byte i / 8 at bit i % 8 (qcow2's order),
- * padded to whole 64-bit words; bytes past the end read as zero. */
+ * padded to whole 64-bit words (at least one); bytes past the end read
+ * as zero. */
 uint64_t bdrv_dirty_bitmap_serialized_size(BdrvDirtyBitmap *bm);
 void bdrv_dirty_bitmap_serialize(BdrvDirtyBitmap *bm, uint64_t offset,
                                  uint64_t len, uint8_t *buf);
