@@ -92,24 +92,6 @@ typedef struct BackupOp {
 
 static void backup_iterate(BackupJob *s);
 
-/* TEMPORARY until named bitmaps land (wt-bitmaps). */
-#define BDRV_BITMAP_ALLOW_RO 0
-static BdrvDirtyBitmap *bdrv_find_dirty_bitmap(BlockDriverState *bs,
-                                               const char *name)
-{
-    return NULL;
-}
-static bool bdrv_dirty_bitmap_check(BdrvDirtyBitmap *bm, int flags,
-                                    GError **errp)
-{
-    return true;
-}
-static void bdrv_dirty_bitmap_set_busy(BdrvDirtyBitmap *bm, bool busy) {}
-static BdrvDirtyBitmap *bdrv_dirty_bitmap_take(BdrvDirtyBitmap *bm)
-{
-    return NULL;
-}
-
 static BackupJob *backup_of(Job *job)
 {
     return job_opaque(job);
@@ -953,7 +935,10 @@ BackupJob *backup_job_prepare(BlockDriverState *src, BlockDriverState *target,
 void backup_job_run(BackupJob *s)
 {
     if (s->bitmap) {
-        s->taken = bdrv_dirty_bitmap_take(s->bitmap);
+        /* Its bits now; it goes on recording from empty (QEMU's
+         * successor), and bitmap_settle decides what comes back. */
+        s->taken = bdrv_dirty_bitmap_copy(s->bitmap, false);
+        bdrv_clear_dirty_bitmap(s->bitmap);
     }
     s->hooked = bdrv_set_before_write(s->common.bs, &s->hook);
     g_assert(s->hooked);        /* block_job_check_busy: no other job */

@@ -311,6 +311,8 @@ void bdrv_unref(BlockDriverState *bs)
     if (bs->drv->close) {
         bs->drv->close(bs);     /* a file node's locks go with its fd */
     }
+    /* the format stored its persistent ones in close */
+    bdrv_release_named_dirty_bitmaps(bs);
     bdrv_unref(bs->backing);
     bdrv_unref(bs->file);
     bdrv_free(bs);
@@ -1269,7 +1271,11 @@ bool bdrv_truncate(BlockDriverState *bs, uint64_t size, GError **errp)
                    bs->filename, bs->drv->format_name);
         return false;
     }
-    return bs->drv->truncate(bs, size, errp);
+    if (!bs->drv->truncate(bs, size, errp)) {
+        return false;
+    }
+    bdrv_dirty_bitmaps_truncate(bs);
+    return true;
 }
 
 /* The optional driver operations below all need a writable node and a
@@ -1499,6 +1505,15 @@ void bdrv_image_info_clear(BlockImageInfo *info)
     g_free(info->backing_fmt);
     if (info->snapshots) {
         g_ptr_array_unref(info->snapshots);
+    }
+    if (info->bitmaps) {
+        for (guint i = 0; i < info->bitmaps->len; i++) {
+            BlockBitmapInfo *b = g_ptr_array_index(info->bitmaps, i);
+
+            g_free(b->name);
+            g_free(b);
+        }
+        g_ptr_array_unref(info->bitmaps);
     }
     memset(info, 0, sizeof(*info));
 }

@@ -9,11 +9,15 @@
  * the sync form creates and opens its overlay) before any changes the
  * graph; when one fails, the prepared ones are aborted (their overlays
  * closed) and nothing changed.  See docs/block.md, "External snapshots".
+ * The transaction runs any action through BlockTxnActionOps
+ * (block/transaction.h): the dirty bitmap ones come from
+ * block/dirty-bitmap-qmp.c.
  */
 #include "qemu/osdep.h"
 #include "block/blockjob.h"
 #include "block/block-backend.h"
 #include "block/block-int.h"
+#include "block/transaction.h"
 #include "qapi/qapi-commands.h"
 
 typedef struct SnapshotAction {
@@ -67,11 +71,17 @@ static bool node_has_users(BlockDriverState *bs)
     return false;
 }
 
+static const BlockTxnActionOps snapshot_txn_ops;
+
 static bool overlay_taken(GPtrArray *prepared, BlockDriverState *bs)
 {
     for (unsigned i = 0; i < prepared->len; i++) {
-        SnapshotAction *a = g_ptr_array_index(prepared, i);
+        BlockTxnAction *t = g_ptr_array_index(prepared, i);
+        SnapshotAction *a = t->opaque;
 
+        if (t->ops != &snapshot_txn_ops) {
+            continue;
+        }
         if (a->new_bs == bs || a->old_bs == bs) {
             return true;
         }
@@ -126,7 +136,7 @@ static SnapshotAction *action_new(BlockDriverState *old_bs,
     return a;
 }
 
-static void action_free(gpointer p)
+static void action_free(void *p)
 {
     SnapshotAction *a = p;
 
@@ -231,6 +241,9 @@ static SnapshotAction *prepare_snapshot_sync(const BlockdevSnapshotSync *s,
 
 static void undo_snapshot(SnapshotAction *a)
 {
+    if (!a->committed) {
+        return;
+    }
     for (unsigned i = 0; i < a->moved->len; i++) {
         blk_replace_bs(g_ptr_array_index(a->moved, i), a->old_bs, NULL);
     }
@@ -277,24 +290,80 @@ static void finish_snapshot(SnapshotAction *a)
     }
 }
 
+static bool snapshot_txn_commit(void *opaque, GError **errp)
+{
+    return commit_snapshot(opaque, errp);
+}
+
+static void snapshot_txn_abort(void *opaque)
+{
+    undo_snapshot(opaque);
+}
+
+static void snapshot_txn_finish(void *opaque)
+{
+    finish_snapshot(opaque);
+}
+
+static const BlockTxnActionOps snapshot_txn_ops = {
+    .commit = snapshot_txn_commit,
+    .abort = snapshot_txn_abort,
+    .finish = snapshot_txn_finish,
+    .free = action_free,
+};
+
+void block_txn_add(GPtrArray *prepared, const BlockTxnActionOps *ops,
+                   void *opaque)
+{
+    BlockTxnAction *t = g_new(BlockTxnAction, 1);
+
+    t->ops = ops;
+    t->opaque = opaque;
+    g_ptr_array_add(prepared, t);
+}
+
+static void txn_action_free(gpointer p)
+{
+    BlockTxnAction *t = p;
+
+    t->ops->free(t->opaque);
+    g_free(t);
+}
+
+static GPtrArray *txn_new(void)
+{
+    return g_ptr_array_new_with_free_func(txn_action_free);
+}
+
+/* Newest first, as the actions were prepared in order. */
+static void txn_abort_all(GPtrArray *prepared)
+{
+    for (unsigned i = prepared->len; i-- > 0;) {
+        BlockTxnAction *t = g_ptr_array_index(prepared, i);
+
+        if (t->ops->abort) {
+            t->ops->abort(t->opaque);
+        }
+    }
+}
+
 static bool run_prepared(GPtrArray *prepared, GError **errp)
 {
-    unsigned i;
-
     blk_drain_all();
-    for (i = 0; i < prepared->len; i++) {
-        if (!commit_snapshot(g_ptr_array_index(prepared, i), errp)) {
-            break;
+    for (unsigned i = 0; i < prepared->len; i++) {
+        BlockTxnAction *t = g_ptr_array_index(prepared, i);
+
+        if (t->ops->commit && !t->ops->commit(t->opaque, errp)) {
+            txn_abort_all(prepared);
+            return false;
         }
     }
-    if (i < prepared->len) {
-        while (i-- > 0) {
-            undo_snapshot(g_ptr_array_index(prepared, i));
+    for (unsigned i = 0; i < prepared->len; i++) {
+        BlockTxnAction *t = g_ptr_array_index(prepared, i);
+
+        if (t->ops->finish) {
+            t->ops->finish(t->opaque);
         }
-        return false;
-    }
-    for (i = 0; i < prepared->len; i++) {
-        finish_snapshot(g_ptr_array_index(prepared, i));
     }
     return true;
 }
@@ -304,13 +373,12 @@ static bool run_prepared(GPtrArray *prepared, GError **errp)
 void qmp_blockdev_snapshot(const char *node, const char *overlay,
                            GError **errp)
 {
-    g_autoptr(GPtrArray) prepared = g_ptr_array_new_with_free_func(
-                                        action_free);
+    g_autoptr(GPtrArray) prepared = txn_new();
     SnapshotAction *a = prepare_blockdev_snapshot(node, overlay, prepared,
                                                   errp);
 
     if (a) {
-        g_ptr_array_add(prepared, a);
+        block_txn_add(prepared, &snapshot_txn_ops, a);
         run_prepared(prepared, errp);
     }
 }
@@ -327,55 +395,59 @@ void qmp_blockdev_snapshot_sync(const char *device, const char *node_name,
         .snapshot_node_name = (char *)snapshot_node_name,
         .format = (char *)format, .has_mode = has_mode, .mode = mode,
     };
-    g_autoptr(GPtrArray) prepared = g_ptr_array_new_with_free_func(
-                                        action_free);
+    g_autoptr(GPtrArray) prepared = txn_new();
     SnapshotAction *a = prepare_snapshot_sync(&s, prepared, errp);
 
     if (a) {
-        g_ptr_array_add(prepared, a);
+        block_txn_add(prepared, &snapshot_txn_ops, a);
         run_prepared(prepared, errp);
     }
 }
 
-static SnapshotAction *prepare_action(TransactionAction *act,
-                                      GPtrArray *prepared, GError **errp)
+static bool prepare_action(TransactionAction *act, GPtrArray *prepared,
+                           GError **errp)
 {
+    SnapshotAction *a;
+
     switch (act->type) {
     case TRANSACTION_ACTION_KIND_BLOCKDEV_SNAPSHOT: {
         BlockdevSnapshot *d = act->u.blockdev_snapshot.data;
 
-        return prepare_blockdev_snapshot(d->node, d->overlay, prepared,
-                                         errp);
+        a = prepare_blockdev_snapshot(d->node, d->overlay, prepared, errp);
+        break;
     }
     case TRANSACTION_ACTION_KIND_BLOCKDEV_SNAPSHOT_SYNC:
-        return prepare_snapshot_sync(act->u.blockdev_snapshot_sync.data,
-                                     prepared, errp);
+        a = prepare_snapshot_sync(act->u.blockdev_snapshot_sync.data,
+                                  prepared, errp);
+        break;
     default:
-        error_setg(errp, "Transaction action '%s' is not supported by kvmpc",
-                   TransactionActionKind_str[act->type]);
-        return NULL;
+        return block_dirty_bitmap_txn_prepare(act, prepared, errp);
     }
+    if (a) {
+        block_txn_add(prepared, &snapshot_txn_ops, a);
+    }
+    return a;
 }
 
 void qmp_transaction(TransactionActionList *actions,
                      TransactionProperties *properties, GError **errp)
 {
-    g_autoptr(GPtrArray) prepared = g_ptr_array_new_with_free_func(
-                                        action_free);
+    g_autoptr(GPtrArray) prepared = txn_new();
 
     if (properties && properties->has_completion_mode &&
-        properties->completion_mode != ACTION_COMPLETION_MODE_INDIVIDUAL) {
-        error_setg(errp, "Action 'blockdev-snapshot' does not support "
-                   "Transaction property completion-mode = grouped");
+        properties->completion_mode != ACTION_COMPLETION_MODE_INDIVIDUAL &&
+        actions) {
+        /* QEMU names the first action that cannot be grouped: none can */
+        error_setg(errp, "Action '%s' does not support Transaction "
+                   "property completion-mode = grouped",
+                   TransactionActionKind_str[actions->value->type]);
         return;
     }
     for (TransactionActionList *l = actions; l; l = l->next) {
-        SnapshotAction *a = prepare_action(l->value, prepared, errp);
-
-        if (!a) {
-            return;                     /* the prepared ones are dropped */
+        if (!prepare_action(l->value, prepared, errp)) {
+            txn_abort_all(prepared);
+            return;
         }
-        g_ptr_array_add(prepared, a);
     }
     run_prepared(prepared, errp);
 }

@@ -215,6 +215,9 @@ bool bdrv_set_user_perm(BlockDriverState *bs, unsigned perm,
 
 void bdrv_inactivate_all(void)
 {
+    if (!inactive) {
+        bdrv_store_bitmaps_all(true);
+    }
     inactive = true;
     /* releasing locks cannot conflict with anyone */
     bdrv_refresh_perms(NULL);
@@ -230,6 +233,7 @@ bool bdrv_activate_all(GError **errp)
         inactive = true;
         return false;
     }
+    bdrv_store_bitmaps_all(false);
     return true;
 }
 

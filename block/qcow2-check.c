@@ -186,6 +186,24 @@ static void count_refcount_structures(Check *c)
     }
 }
 
+static void count_bitmap_cluster(void *opaque, uint64_t off, uint64_t len)
+{
+    inc_refs(opaque, off, len);
+}
+
+/* The persistent bitmaps' directory, tables and data (when the bitmaps
+ * extension is valid; stale bitmaps are leaks, as in qemu-img check). */
+static void count_bitmaps(Check *c)
+{
+    GError *err = NULL;
+
+    if (!qcow2_bitmap_clusters(c->bs, count_bitmap_cluster, c, &err)) {
+        logf_(c, "ERROR %s", err->message);
+        c->res->corruptions++;
+        g_error_free(err);
+    }
+}
+
 /* Compare one cluster's stored and counted refcounts; repair if asked. */
 static void compare_one(Check *c, uint64_t ci)
 {
@@ -363,6 +381,7 @@ bool qcow2_check(BlockDriverState *bs, BlockCheckResult *res, int fix,
     walk_l1(&c, s->l1, s->l1_size, true);
     count_snapshots(&c);
     count_refcount_structures(&c);
+    count_bitmaps(&c);
 
     if (fix) {
         used = g_malloc0(MAX(c.nb, 1));

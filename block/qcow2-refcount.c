@@ -172,8 +172,12 @@ static bool grow_reftable(BlockDriverState *bs, uint64_t need, GError **errp)
         }
         nb_blocks = missing->len;
     }
+    /* The new area's blocks must be entries of the new table: not so
+     * when the file ends far past what the table covers (a data cluster
+     * a hostile L2 entry put at 2^40 was written in place). */
     if (!range_within(start, nb_blocks + new_clusters,
-                      QCOW2_MAX_HOST_OFFSET >> s->cluster_bits)) {
+                      QCOW2_MAX_HOST_OFFSET >> s->cluster_bits) ||
+        (start + nb_blocks + new_clusters - 1) / s->rb_entries >= new_size) {
         error_setg(errp, "'%s': image file too large", s->name);
         goto out;
     }

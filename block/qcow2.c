@@ -62,6 +62,7 @@ static const char *ol_name(int kind)
     case QCOW2_OL_REFT: return "the refcount table";
     case QCOW2_OL_REFB: return "a refcount block";
     case QCOW2_OL_SNAP_TABLE: return "the snapshot table";
+    case QCOW2_OL_BITMAP_DIR: return "the bitmap directory";
     default: return "a snapshot's L1 table";
     }
 }
@@ -84,6 +85,11 @@ int qcow2_check_overlap(BlockDriverState *bs, int ign, uint64_t offset,
         ranges_overlap(offset, len, s->rt_offset,
                        (uint64_t)s->rt_clusters << s->cluster_bits)) {
         return QCOW2_OL_REFT;
+    }
+    if ((chk & QCOW2_OL_BITMAP_DIR) && s->has_bitmaps_ext &&
+        ranges_overlap(offset, len, s->bitmap_dir_offset,
+                       s->bitmap_dir_size)) {
+        return QCOW2_OL_BITMAP_DIR;
     }
     if ((chk & QCOW2_OL_SNAP_TABLE) &&
         ranges_overlap(offset, len, s->snapshots_offset, s->snapshots_size)) {
@@ -226,9 +232,22 @@ static bool parse_extensions(Qcow2State *s, const uint8_t *hdr,
         case QCOW2_EXT_DATA_FILE:
         case QCOW2_EXT_FEATURE_TABLE:
             break;      /* regenerated, or refused by its feature bit */
+        case QCOW2_EXT_BITMAPS:
+            /* Without its autoclear bit the extension is stale (another
+             * program wrote the image): ignored, and dropped from the
+             * header when it is next rewritten, as QEMU does. */
+            if (!(s->autoclear & 1)) {
+                error_report("warning: a program lacking bitmap support "
+                             "modified this file, so all bitmaps are now "
+                             "considered inconsistent");
+                error_report("Some clusters may be leaked, run 'kvmpc-img "
+                             "check -r' on the image file to fix.");
+            } else if (!qcow2_parse_bitmaps_ext(s, hdr + off, len, errp)) {
+                return false;
+            }
+            break;
         default:
-            /* Unknown (and bitmaps, whose autoclear bit we drop on a
-             * read-write open): preserved when the header is rewritten. */
+            /* Unknown: preserved when the header is rewritten. */
             g_byte_array_append(s->unknown_exts, hdr + off - 8,
                                 8 + ALIGN_UP(len, 8) <= end - off + 8
                                 ? 8 + ALIGN_UP(len, 8) : 8 + len);
@@ -485,16 +504,19 @@ static bool open_backing(BlockDriverState *bs, const char *filename,
     return true;
 }
 
-/* Unknown autoclear bits must be cleared before we write (qcow2.txt). */
+/* Unknown autoclear bits must be cleared before we write (qcow2.txt);
+ * bit 0 (bitmaps) stays while the bitmaps extension is valid. */
 static bool clear_autoclear(BlockDriverState *bs, GError **errp)
 {
     Qcow2State *s = bs->opaque;
-    uint8_t buf[8] = { 0 };
+    uint64_t keep = s->has_bitmaps_ext ? 1 : 0;
+    uint8_t buf[8];
 
-    if (s->version < 3 || !s->autoclear) {
+    if (s->version < 3 || s->autoclear == (s->autoclear & keep)) {
         return true;
     }
-    s->autoclear = 0;
+    s->autoclear &= keep;
+    stq_be(buf, s->autoclear);
     return qcow2_write_meta(bs, QCOW2_OL_HEADER, 88, buf, 8, errp) &&
            bdrv_flush(bs->file, errp);
 }
@@ -534,7 +556,11 @@ static bool qcow2_open(BlockDriverState *bs, const char *filename, int flags,
     if ((flags & BDRV_O_RDWR) && !clear_autoclear(bs, errp)) {
         return false;
     }
-    return true;
+    if (bdrv_is_inactive()) {
+        s->bitmaps_deferred = true;
+        return true;
+    }
+    return qcow2_load_bitmaps(bs, flags, errp);
 }
 
 static void qcow2_close(BlockDriverState *bs)
@@ -545,9 +571,18 @@ static void qcow2_close(BlockDriverState *bs)
     if (!s->name) {
         return;     /* open failed before anything was set up */
     }
+    /* persistent bitmaps go to the image, marked not in use (not when
+     * an outgoing migration handed the image over: that stored them) */
+    if (!s->read_only && s->l2_cache && !bdrv_is_inactive() &&
+        qcow2_has_bitmaps(bs) &&
+        !qcow2_store_bitmaps_locked(bs, false, &err)) {
+        error_report_err(err);
+        err = NULL;
+    }
     if (!s->read_only && s->l2_cache && !qcow2_flush_caches(bs, &err)) {
         error_report_err(err);
     }
+    qcow2_free_bitmap_dir(s);
     qcow2_cache_free(s->l2_cache);
     qcow2_cache_free(s->rb_cache);
     qcow2_free_snapshots(s);
@@ -1177,7 +1212,10 @@ static bool qcow2_reopen(BlockDriverState *bs, int flags, GError **errp)
 
     g_mutex_lock(&s->lock);
     if (!(flags & BDRV_O_RDWR)) {
-        ok = s->read_only || qcow2_flush_caches(bs, errp);
+        /* the bitmaps are stored, not in use, while nobody writes */
+        ok = s->read_only || !qcow2_has_bitmaps(bs) ||
+             qcow2_store_bitmaps_locked(bs, false, errp);
+        ok = ok && (s->read_only || qcow2_flush_caches(bs, errp));
         s->read_only = ok || s->read_only;
     } else if (s->incompat & (QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DIRTY)) {
         error_setg(errp, "'%s': image is %s; it cannot be opened "
@@ -1189,7 +1227,15 @@ static bool qcow2_reopen(BlockDriverState *bs, int flags, GError **errp)
         s->read_only = false;
     }
     g_mutex_unlock(&s->lock);
-    return ok && ((flags & BDRV_O_RDWR) ? clear_autoclear(bs, errp) : true);
+    for (BdrvDirtyBitmap *bm = bdrv_dirty_bitmap_next(bs, NULL); ok && bm;
+         bm = bdrv_dirty_bitmap_next(bs, bm)) {
+        bdrv_dirty_bitmap_set_readonly(bm, !(flags & BDRV_O_RDWR));
+    }
+    if (ok && (flags & BDRV_O_RDWR)) {
+        ok = clear_autoclear(bs, errp) &&
+             qcow2_set_bitmaps_inactive(bs, false, errp);
+    }
+    return ok;
 }
 
 static int qcow2_block_status(BlockDriverState *bs, uint64_t off,
@@ -1244,6 +1290,10 @@ static bool qcow2_get_info(BlockDriverState *bs, BlockImageInfo *info,
     info->dirty = s->incompat & QCOW2_INCOMPAT_DIRTY;
     info->extended_l2 = false;
     info->refcount_bits = s->refcount_bits;
+    if (s->nb_dir) {
+        info->bitmaps = g_ptr_array_new();
+        qcow2_bitmaps_info(s, info->bitmaps);
+    }
     info->snapshots = g_ptr_array_new();
     for (uint32_t i = 0; i < s->nb_snapshots; i++) {
         Qcow2Snapshot *sn = &s->snapshots[i];
@@ -1577,7 +1627,8 @@ bool qcow2_write_header(BlockDriverState *bs, GError **errp)
     uint32_t hlen = s->version < 3 ? QCOW2_V2_HEADER_LEN
                                    : MAX(s->header_length, 112);
     uint64_t need = hlen + (fmt ? 8 + ALIGN_UP(fmtlen, 8) : 0) +
-                    s->unknown_exts->len + 8 + flen;
+                    (s->nb_bitmaps ? 32 : 0) + s->unknown_exts->len + 8 +
+                    flen;
     uint8_t *h;
     uint64_t p;
     bool ok;
@@ -1613,6 +1664,7 @@ bool qcow2_write_header(BlockDriverState *bs, GError **errp)
     if (fmt) {
         p = put_ext(h, p, QCOW2_EXT_BACKING_FMT, fmt, fmtlen);
     }
+    p = qcow2_put_bitmaps_ext(s, h, p);
     if (s->unknown_exts->len) {     /* data is NULL when empty */
         memcpy(h + p, s->unknown_exts->data, s->unknown_exts->len);
     }
@@ -1650,6 +1702,12 @@ static bool change_backing_locked(BlockDriverState *bs, const char *file,
     g_free(old_file);
     g_free(old_fmt);
     return true;
+}
+
+/* The extensions changed (the bitmap directory moved): the header again. */
+bool qcow2_rewrite_header_exts(BlockDriverState *bs, GError **errp)
+{
+    return qcow2_write_header(bs, errp);
 }
 
 static bool qcow2_change_backing_file(BlockDriverState *bs, const char *file,
@@ -1925,84 +1983,16 @@ static uint64_t qcow2_fully_allocated(uint64_t aligned, uint64_t cs,
     return meta + aligned;
 }
 
-/* The bitmap directory extension of @s (type, length, data), or NULL. */
-static const uint8_t *find_bitmaps_ext(const Qcow2State *s, uint32_t *len)
-{
-    const GByteArray *e = s->unknown_exts;
-
-    for (size_t off = 0; e && off + 8 <= e->len;) {
-        uint32_t type = ldl_be(e->data + off);
-        uint32_t n = ldl_be(e->data + off + 4);
-
-        if (type == QCOW2_EXT_BITMAPS && off + 8 + n <= e->len) {
-            *len = n;
-            return e->data + off + 8;
-        }
-        off += 8 + ALIGN_UP(n, 8);
-    }
-    return NULL;
-}
-
-#define BITMAP_DIR_MAX      (64 * MiB)      /* QEMU's limit */
-#define BITMAP_ENTRY_FIXED  24
-
 /*
  * What @in's persistent bitmaps take in a copy with @cs-byte clusters
- * (qcow2 spec, "Bitmaps extension"): each bitmap's data clusters, the
- * clusters of its bitmap table, and the directory, as qemu-img counts
- * them.  No bitmaps extension, or its autoclear bit cleared (another
- * program wrote the image and they are stale): none.
+ * (each bitmap's data clusters, its table's clusters, the directory), as
+ * qemu-img counts them; stale bitmaps (autoclear bit cleared) are not
+ * loaded and count nothing.
  */
 static bool bitmaps_measure(BlockDriverState *in, uint64_t cs,
                             uint64_t *size, GError **errp)
 {
-    Qcow2State *s = in->opaque;
-    uint64_t dir_size, dir_off, dir_bytes = 0, total = 0;
-    g_autofree uint8_t *dir = NULL;
-    const uint8_t *ext;
-    uint32_t len, nb;
-
-    *size = 0;
-    ext = find_bitmaps_ext(s, &len);
-    if (!ext || len < 24 || !(s->autoclear & 1)) {
-        return true;
-    }
-    nb = ldl_be(ext);
-    dir_size = ldq_be(ext + 8);
-    dir_off = ldq_be(ext + 16);
-    if (dir_size > BITMAP_DIR_MAX) {
-        error_setg(errp, "'%s': bitmap directory too large", s->name);
-        return false;
-    }
-    dir = g_malloc(dir_size ? dir_size : 1);
-    if (dir_size && !bdrv_pread(in->file, dir_off, dir_size, dir, errp)) {
-        return false;
-    }
-    for (uint64_t off = 0, i = 0; i < nb; i++) {
-        uint64_t entry, bits, clusters;
-        uint32_t extra;
-        uint16_t name;
-
-        if (off + BITMAP_ENTRY_FIXED > dir_size) {
-            error_setg(errp, "'%s': bitmap directory truncated", s->name);
-            return false;
-        }
-        /* table offset (8), table size (4), flags (4), type (1),
-         * granularity bits (1), name size (2), extra data size (4) */
-        name = ldw_be(dir + off + 18);
-        extra = ldl_be(dir + off + 20);
-        entry = ALIGN_UP(BITMAP_ENTRY_FIXED + (uint64_t)extra + name, 8);
-        if (dir[off + 17] > 63) {
-            error_setg(errp, "'%s': bad bitmap granularity", s->name);
-            return false;
-        }
-        bits = DIV_ROUND_UP(in->size, 1ULL << dir[off + 17]);
-        clusters = DIV_ROUND_UP(DIV_ROUND_UP(bits, 8), cs);
-        total += clusters * cs + ALIGN_UP(clusters * 8, cs);
-        dir_bytes += entry;
-        off += entry;
-    }
-    *size = total + ALIGN_UP(dir_bytes, cs);
+    *size = qcow2_bitmaps_measure(in->opaque, in->size, cs);
     return true;
 }
 
@@ -2096,4 +2086,8 @@ const BlockDriver bdrv_qcow2_driver = {
     .snapshot_delete = qcow2_snapshot_delete,
     .snapshot_goto = qcow2_snapshot_goto,
     .reopen = qcow2_reopen,
+    .supports_persistent_bitmaps = qcow2_supports_persistent_bitmaps,
+    .can_store_bitmap = qcow2_can_store_bitmap,
+    .remove_bitmap = qcow2_remove_bitmap,
+    .set_bitmaps_inactive = qcow2_set_bitmaps_inactive,
 };

@@ -69,7 +69,8 @@ enum {
     QCOW2_OL_REFB         = 1 << 4,
     QCOW2_OL_SNAP_TABLE   = 1 << 5,
     QCOW2_OL_INACTIVE_L1  = 1 << 6,
-    QCOW2_OL_ALL          = 0x7f,
+    QCOW2_OL_BITMAP_DIR   = 1 << 7,
+    QCOW2_OL_ALL          = 0xff,
 };
 
 /* A write-back cache of whole-cluster tables (L2 tables or refcount
@@ -102,6 +103,15 @@ typedef struct Qcow2Snapshot {
     uint8_t *extra;             /* extra data beyond what we know, kept */
     uint32_t extra_size;
 } Qcow2Snapshot;
+
+/* A bitmap directory entry as on disk (block/qcow2-bitmap.c). */
+typedef struct Qcow2BitmapEntry {
+    uint64_t table_offset;
+    uint32_t table_size;        /* entries */
+    uint32_t flags;
+    uint8_t type, gbits;        /* granularity is 1 << gbits */
+    char *name;
+} Qcow2BitmapEntry;
 
 typedef struct Qcow2State {
     /* Metadata lock (docs/block.md): held for everything but the data
@@ -158,6 +168,20 @@ typedef struct Qcow2State {
      * refcounts are being fixed must not be handed out. */
     const uint8_t *check_used;
     uint64_t check_used_len;
+
+    /* The bitmaps extension (valid: has_bitmaps_ext) and the directory it
+     * points at as loaded or last written (block/qcow2-bitmap.c). */
+    bool has_bitmaps_ext;
+    uint32_t nb_bitmaps;
+    uint64_t bitmap_dir_offset, bitmap_dir_size;
+    Qcow2BitmapEntry *dir;
+    uint32_t nb_dir;
+    /* The node's bitmaps are what the image holds (loaded completely, or
+     * none to load): only then may they be stored. */
+    bool bitmaps_loaded;
+    /* Opened inactive (an incoming migration): the source still writes
+     * the bitmaps; they are read when the image is activated. */
+    bool bitmaps_deferred;
 } Qcow2State;
 
 static inline uint64_t offset_into_cluster(Qcow2State *s, uint64_t off)
@@ -292,6 +316,38 @@ bool qcow2_amend(BlockDriverState *bs, GHashTable *opts,
                  BlockAmendProgress *progress, void *opaque, GError **errp);
 extern const BlockAmendOptDesc qcow2_amend_options[];
 extern const char *const qcow2_create_only_options[];
+
+/* qcow2.c: rewrite the header's extensions (backing format, bitmaps,
+ * kept unknown ones) and the backing file name. */
+bool qcow2_rewrite_header_exts(BlockDriverState *bs, GError **errp);
+
+/* qcow2-bitmap.c */
+bool qcow2_parse_bitmaps_ext(Qcow2State *s, const uint8_t *data,
+                             uint32_t len, GError **errp);
+/* Append the bitmaps extension at @p of header @h; the new end. */
+uint64_t qcow2_put_bitmaps_ext(Qcow2State *s, uint8_t *h, uint64_t p);
+/* At open (after the autoclear bits are settled). */
+bool qcow2_load_bitmaps(BlockDriverState *bs, int flags, GError **errp);
+bool qcow2_store_bitmaps_locked(BlockDriverState *bs, bool in_use,
+                                GError **errp);
+/* Are there bitmaps to store (in the image, or named ones in memory)? */
+bool qcow2_has_bitmaps(BlockDriverState *bs);
+void qcow2_free_bitmap_dir(Qcow2State *s);
+bool qcow2_supports_persistent_bitmaps(BlockDriverState *bs);
+bool qcow2_can_store_bitmap(BlockDriverState *bs, const char *name,
+                            uint32_t granularity, GError **errp);
+bool qcow2_remove_bitmap(BlockDriverState *bs, const char *name,
+                         GError **errp);
+bool qcow2_set_bitmaps_inactive(BlockDriverState *bs, bool inactive,
+                                GError **errp);
+/* Every cluster the bitmaps use (directory, tables, data) to @fn. */
+bool qcow2_bitmap_clusters(BlockDriverState *bs,
+                           void (*fn)(void *, uint64_t, uint64_t),
+                           void *opaque, GError **errp);
+void qcow2_bitmaps_info(Qcow2State *s, GPtrArray *out);
+/* Bytes the bitmaps take in a copy with @cs-byte clusters (measure). */
+uint64_t qcow2_bitmaps_measure(Qcow2State *s, uint64_t disk_size,
+                               uint64_t cs);
 
 /* qcow2-check.c */
 bool qcow2_check(BlockDriverState *bs, BlockCheckResult *res, int fix,

@@ -63,6 +63,30 @@ static ImageInfo *image_info(BlockDriverState *bs, bool flat, int depth)
     return img;
 }
 
+/* The named bitmaps, newest first, as QEMU lists them (NULL: none). */
+static BlockDirtyInfoList *dirty_bitmaps_info(BlockDriverState *bs)
+{
+    BlockDirtyInfoList *head = NULL, **tail = &head;
+
+    for (BdrvDirtyBitmap *bm = bdrv_dirty_bitmap_next(bs, NULL); bm;
+         bm = bdrv_dirty_bitmap_next(bs, bm)) {
+        BlockDirtyInfo *i = g_new0(BlockDirtyInfo, 1);
+
+        i->name = g_strdup(bdrv_dirty_bitmap_name(bm));
+        i->count = bdrv_get_dirty_count(bm);
+        i->granularity = bdrv_dirty_bitmap_granularity(bm);
+        i->recording = bdrv_dirty_bitmap_enabled(bm);
+        i->busy = bdrv_dirty_bitmap_busy(bm);
+        i->persistent = bdrv_dirty_bitmap_persistent(bm);
+        i->has_inconsistent = i->inconsistent =
+            bdrv_dirty_bitmap_inconsistent(bm);
+        *tail = g_new0(BlockDirtyInfoList, 1);
+        (*tail)->value = i;
+        tail = &(*tail)->next;
+    }
+    return head;
+}
+
 static BlockDeviceInfo *node_info(BlockDriverState *bs, bool flat)
 {
     BlockDeviceInfo *info = g_new0(BlockDeviceInfo, 1);
@@ -79,6 +103,7 @@ static BlockDeviceInfo *node_info(BlockDriverState *bs, bool flat)
         qapi_enum_parse(&BlockdevDetectZeroesOptions_lookup,
                         bdrv_detect_zeroes_name(bs), 0, NULL);
     info->image = image_info(bs, flat, 0);
+    info->dirty_bitmaps = dirty_bitmaps_info(bs);
     info->cache = g_new0(BlockdevCacheInfo, 1);
     info->cache->writeback = !(flags & BDRV_O_WRITETHROUGH);
     info->cache->direct = flags & BDRV_O_NOCACHE;

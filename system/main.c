@@ -19,6 +19,7 @@
 #include "net/net.h"
 #include "system/accel.h"
 #include "system/blockdev.h"
+#include "block/block-backend.h"
 #include "system/main-loop.h"
 #include "system/memory.h"
 #include "system/object.h"
@@ -1750,6 +1751,12 @@ void kvmpc_main_loop(void)
     migration_shutdown();
     if (runstate_is_running()) {
         vm_stop(RUN_STATE_SHUTDOWN);
+    }
+    /* persistent dirty bitmaps reach their images (QEMU stores them when
+     * it closes its nodes at exit; kvmpc does not close them) */
+    if (!bdrv_is_inactive()) {
+        blk_drain_all();
+        bdrv_store_bitmaps_all(true);
     }
     if (current_accel->shutdown) {
         current_accel->shutdown();

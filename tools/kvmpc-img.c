@@ -7,6 +7,7 @@
  */
 #include "qemu/osdep.h"
 #include "block/block.h"
+#include "qapi/qapi-commands.h"
 
 #include <getopt.h>
 #include <sys/stat.h>
@@ -97,10 +98,10 @@ static GHashTable *new_opts(void)
  * writing (it applies to what is opened read-only, as in qemu-img). */
 static bool force_share;
 
-static BlockDriverState *open_image(const char *file, const char *fmt,
-                                    int flags)
+/* open_image, but failing with an error rather than exiting. */
+static BlockDriverState *try_open_image(const char *file, const char *fmt,
+                                        int flags, GError **errp)
 {
-    GError *err = NULL;
     BlockDriverState *bs;
     bool rw = flags & BDRV_O_RDWR;
 
@@ -108,13 +109,26 @@ static BlockDriverState *open_image(const char *file, const char *fmt,
         flags |= BDRV_O_FORCE_SHARE;
     }
     /* Like qemu-img, discards and zero writes may punch holes. */
-    bs = bdrv_open(file, fmt, flags | BDRV_O_UNMAP, &err);
+    bs = bdrv_open(file, fmt, flags | BDRV_O_UNMAP, errp);
     /* qemu-img's own permissions: read, write when writing; others may
      * do anything the image's format allows (docs/block.md) */
-    if (!bs ||
+    if (bs &&
         !bdrv_set_user_perm(bs, BLK_PERM_CONSISTENT_READ |
                                 (rw ? BLK_PERM_WRITE : 0),
-                            BLK_PERM_ALL, &err)) {
+                            BLK_PERM_ALL, errp)) {
+        bdrv_unref(bs);
+        return NULL;
+    }
+    return bs;
+}
+
+static BlockDriverState *open_image(const char *file, const char *fmt,
+                                    int flags)
+{
+    GError *err = NULL;
+    BlockDriverState *bs = try_open_image(file, fmt, flags, &err);
+
+    if (!bs) {
         die_err(err);
     }
     return bs;
@@ -279,6 +293,57 @@ static void print_snapshots(const BlockImageInfo *info)
     }
 }
 
+/* qemu-img info's "bitmaps:" list (qcow2), in-use before auto. */
+static void print_bitmaps_human(const BlockImageInfo *info)
+{
+    if (!info->bitmaps || !info->bitmaps->len) {
+        return;
+    }
+    printf("    bitmaps:\n");
+    for (guint i = 0; i < info->bitmaps->len; i++) {
+        BlockBitmapInfo *b = info->bitmaps->pdata[i];
+        int n = 0;
+
+        printf("        [%u]:\n            flags:\n", i);
+        if (b->in_use) {
+            printf("                [%d]: in-use\n", n++);
+        }
+        if (b->auto_) {
+            printf("                [%d]: auto\n", n++);
+        }
+        printf("            name: %s\n            granularity: %u\n",
+               b->name, b->granularity);
+    }
+}
+
+static void print_bitmaps_json(const BlockImageInfo *info, GString *o)
+{
+    if (!info->bitmaps || !info->bitmaps->len) {
+        return;
+    }
+    g_string_append(o, "            \"bitmaps\": [\n");
+    for (guint i = 0; i < info->bitmaps->len; i++) {
+        BlockBitmapInfo *b = info->bitmaps->pdata[i];
+
+        g_string_append(o, "                {\n"
+                           "                    \"flags\": [\n");
+        if (b->in_use) {
+            g_string_append_printf(o, "                        \"in-use\"%s\n",
+                                   b->auto_ ? "," : "");
+        }
+        if (b->auto_) {
+            g_string_append(o, "                        \"auto\"\n");
+        }
+        g_string_append(o, "                    ],\n"
+                           "                    \"name\": ");
+        json_str(o, b->name);
+        g_string_append_printf(o, ",\n                    \"granularity\": "
+                               "%u\n                }%s\n", b->granularity,
+                               i + 1 < info->bitmaps->len ? "," : "");
+    }
+    g_string_append(o, "            ],\n");
+}
+
 static void info_human(BlockDriverState *bs, const BlockImageInfo *info)
 {
     int64_t disk = bdrv_allocated_size(bs);
@@ -309,11 +374,12 @@ static void info_human(BlockDriverState *bs, const BlockImageInfo *info)
                "    compat: %s\n", info->compat);
         if (strcmp(info->compat, "0.10")) {
             printf("    compression type: %s\n"
-                   "    lazy refcounts: %s\n"
-                   "    refcount bits: %u\n"
+                   "    lazy refcounts: %s\n", info->compression_type,
+                   info->lazy_refcounts ? "true" : "false");
+            print_bitmaps_human(info);
+            printf("    refcount bits: %u\n"
                    "    corrupt: %s\n"
-                   "    extended l2: %s\n", info->compression_type,
-                   info->lazy_refcounts ? "true" : "false",
+                   "    extended l2: %s\n",
                    info->refcount_bits, info->corrupt ? "true" : "false",
                    info->extended_l2 ? "true" : "false");
         } else {
@@ -385,12 +451,14 @@ static void info_json(BlockDriverState *bs, const BlockImageInfo *info,
             "            \"compression-type\": \"%s\",\n", info->compat,
             info->compression_type);
         if (strcmp(info->compat, "0.10")) {
+            g_string_append_printf(o, "            \"lazy-refcounts\": %s,\n",
+                info->lazy_refcounts ? "true" : "false");
+            print_bitmaps_json(info, o);
             g_string_append_printf(o,
-                "            \"lazy-refcounts\": %s,\n"
                 "            \"refcount-bits\": %u,\n"
                 "            \"corrupt\": %s,\n"
                 "            \"extended-l2\": %s\n",
-                info->lazy_refcounts ? "true" : "false", info->refcount_bits,
+                info->refcount_bits,
                 info->corrupt ? "true" : "false",
                 info->extended_l2 ? "true" : "false");
         } else {
@@ -835,8 +903,70 @@ static void convert_run(Convert *cv)
     convert_drain(cv);
 }
 
+/* --bitmaps: may the source's bitmaps be copied (before the target is
+ * created, as qemu-img checks)? */
+static void convert_check_bitmaps(BlockDriverState *src, bool skip_broken)
+{
+    if (!bdrv_supports_persistent_bitmaps(src)) {
+        die("Source lacks bitmap support");
+    }
+    for (BdrvDirtyBitmap *bm = bdrv_dirty_bitmap_next(src, NULL); bm;
+         bm = bdrv_dirty_bitmap_next(src, bm)) {
+        if (bdrv_dirty_bitmap_persistent(bm) && !skip_broken &&
+            bdrv_dirty_bitmap_inconsistent(bm)) {
+            die("Cannot copy inconsistent bitmap '%s'\nTry "
+                "--skip-broken-bitmaps, or use 'qemu-img bitmap --remove' "
+                "to delete it", bdrv_dirty_bitmap_name(bm));
+        }
+    }
+}
+
+/* Every persistent bitmap of @src, with its granularity, recording state
+ * and bits, becomes one of @dst (through the QMP commands, as qemu-img). */
+static void convert_copy_bitmaps(BlockDriverState *src, BlockDriverState *dst,
+                                 bool skip_broken)
+{
+    for (BdrvDirtyBitmap *bm = bdrv_dirty_bitmap_next(src, NULL); bm;
+         bm = bdrv_dirty_bitmap_next(src, bm)) {
+        const char *name = bdrv_dirty_bitmap_name(bm);
+        BlockDirtyBitmap ext = { .node = (char *)bdrv_node_name(src),
+                                 .name = (char *)name };
+        BlockDirtyBitmapOrStr one = { .type = QTYPE_QDICT,
+                                      .u.external = &ext };
+        BlockDirtyBitmapOrStrList l = { .value = &one };
+        GError *err = NULL;
+
+        if (!bdrv_dirty_bitmap_persistent(bm)) {
+            continue;
+        }
+        if (skip_broken && bdrv_dirty_bitmap_inconsistent(bm)) {
+            fprintf(stderr, "%s: warning: Skipping inconsistent bitmap "
+                    "'%s'\n", prog, name);
+            continue;
+        }
+        qmp_block_dirty_bitmap_add(bdrv_node_name(dst), name, true,
+                                   bdrv_dirty_bitmap_granularity(bm), true,
+                                   true, true, !bdrv_dirty_bitmap_enabled(bm),
+                                   &err);
+        if (err) {
+            die("Failed to create bitmap %s: %s", name, err->message);
+        }
+        qmp_block_dirty_bitmap_merge(bdrv_node_name(dst), name, &l, &err);
+        if (err) {
+            die("Failed to populate bitmap %s: %s", name, err->message);
+        }
+    }
+}
+
 static int img_convert(int argc, char **argv)
 {
+    enum { OPT_BITMAPS = 340, OPT_SKIP_BROKEN };
+    static const struct option lopts[] = {
+        { "bitmaps", no_argument, NULL, OPT_BITMAPS },
+        { "skip-broken-bitmaps", no_argument, NULL, OPT_SKIP_BROKEN },
+        { NULL, 0, NULL, 0 },
+    };
+    bool bitmaps = false, skip_broken = false;
     const char *fmt = NULL, *out_fmt = "raw", *out;
     const char *cache = "unsafe", *src_cache = "writeback";
     GHashTable *opts = new_opts();
@@ -847,8 +977,11 @@ static int img_convert(int argc, char **argv)
     GError *err = NULL;
 
     cv.nslots = CONVERT_SLOTS_DEFAULT;
-    while ((c = getopt(argc, argv, "hf:O:o:cpqnS:t:T:Um:")) != -1) {
+    while ((c = getopt_long(argc, argv, "hf:O:o:cpqnS:t:T:Um:", lopts,
+                            NULL)) != -1) {
         switch (c) {
+        case OPT_BITMAPS: bitmaps = true; break;
+        case OPT_SKIP_BROKEN: skip_broken = true; break;
         case 'f': fmt = optarg; break;
         case 'm': cv.nslots = parse_slots(optarg); break;
         case 'O': out_fmt = optarg; break;
@@ -863,8 +996,12 @@ static int img_convert(int argc, char **argv)
         case 'U': force_share = true; break;
         default: die("usage: convert [-f fmt] [-O output_fmt] [-o opts] [-c] "
                      "[-p] [-q] [-n] [-m num] [-S size] [-t cache] "
-                     "[-T src_cache] src dst");
+                     "[-T src_cache] [--bitmaps [--skip-broken-bitmaps]] "
+                     "src dst");
         }
+    }
+    if (skip_broken && !bitmaps) {
+        die("Use of --skip-broken-bitmaps requires --bitmaps");
     }
     if (argc - optind != 2) {
         die("convert: expecting one source and one destination");
@@ -876,12 +1013,19 @@ static int img_convert(int argc, char **argv)
         die_err(err);
     }
     cv.src = open_image(argv[optind], fmt, src_flags);
+    if (bitmaps) {
+        convert_check_bitmaps(cv.src, skip_broken);
+    }
     cv.size = bdrv_getlength(cv.src);
     if (!no_create && !bdrv_create(out_fmt, out, cv.size, opts, &err)) {
         die_err(err);
     }
     cv.fresh = !no_create;
     cv.dst = open_image(out, out_fmt, flags);
+    if (bitmaps && !bdrv_supports_persistent_bitmaps(cv.dst)) {
+        die("Format driver '%s' does not support bitmaps",
+            bdrv_format_name(cv.dst));
+    }
     if (bdrv_getlength(cv.dst) < cv.size) {
         die("'%s' is smaller than the source (%" PRIu64 " < %" PRIu64 ")",
             out, bdrv_getlength(cv.dst), cv.size);
@@ -898,6 +1042,9 @@ static int img_convert(int argc, char **argv)
     }
     show_progress(&cv, 0);
     convert_run(&cv);
+    if (bitmaps) {
+        convert_copy_bitmaps(cv.src, cv.dst, skip_broken);
+    }
     if (!bdrv_flush(cv.dst, &err)) {
         die_err(err);
     }
@@ -2169,6 +2316,153 @@ static int img_bench(int argc, char **argv)
     return 0;
 }
 
+/* ---- bitmap ---------------------------------------------------------- */
+
+typedef enum {
+    BITMAP_ADD, BITMAP_REMOVE, BITMAP_CLEAR, BITMAP_ENABLE, BITMAP_DISABLE,
+    BITMAP_MERGE,
+} BitmapOp;
+
+static const char *const bitmap_op_name[] = {
+    "add", "remove", "clear", "enable", "disable", "merge",
+};
+
+typedef struct BitmapAction {
+    BitmapOp op;
+    const char *src;                /* merge: the source bitmap */
+} BitmapAction;
+
+/* One action through the QMP command that does it, as qemu-img does
+ * (the same checks and words); a new bitmap is persistent. */
+static bool bitmap_action(BlockDriverState *bs, const char *name,
+                          const BitmapAction *a, uint64_t granularity,
+                          BlockDriverState *src_bs, GError **errp)
+{
+    const char *node = bdrv_node_name(bs);
+
+    switch (a->op) {
+    case BITMAP_ADD:
+        qmp_block_dirty_bitmap_add(node, name, granularity != 0, granularity,
+                                   true, true, false, false, errp);
+        break;
+    case BITMAP_REMOVE:
+        qmp_block_dirty_bitmap_remove(node, name, errp);
+        break;
+    case BITMAP_CLEAR:
+        qmp_block_dirty_bitmap_clear(node, name, errp);
+        break;
+    case BITMAP_ENABLE:
+        qmp_block_dirty_bitmap_enable(node, name, errp);
+        break;
+    case BITMAP_DISABLE:
+        qmp_block_dirty_bitmap_disable(node, name, errp);
+        break;
+    case BITMAP_MERGE: {
+        BlockDirtyBitmap ext = { .node = (char *)bdrv_node_name(src_bs),
+                                 .name = (char *)a->src };
+        BlockDirtyBitmapOrStr src = { .type = QTYPE_QDICT,
+                                      .u.external = &ext };
+        BlockDirtyBitmapOrStrList l = { .value = &src };
+
+        qmp_block_dirty_bitmap_merge(node, name, &l, errp);
+        break;
+    }
+    }
+    return !*errp;
+}
+
+static int img_bitmap(int argc, char **argv)
+{
+    enum { OPT_ADD = 256, OPT_REMOVE, OPT_CLEAR, OPT_ENABLE, OPT_DISABLE,
+           OPT_MERGE };
+    static const struct option lopts[] = {
+        { "add", no_argument, NULL, OPT_ADD },
+        { "remove", no_argument, NULL, OPT_REMOVE },
+        { "clear", no_argument, NULL, OPT_CLEAR },
+        { "enable", no_argument, NULL, OPT_ENABLE },
+        { "disable", no_argument, NULL, OPT_DISABLE },
+        { "merge", required_argument, NULL, OPT_MERGE },
+        { "granularity", required_argument, NULL, 'g' },
+        { "source-file", required_argument, NULL, 'b' },
+        { "source-format", required_argument, NULL, 'F' },
+        { NULL, 0, NULL, 0 },
+    };
+    g_autoptr(GArray) acts = g_array_new(false, false, sizeof(BitmapAction));
+    const char *fmt = NULL, *src_file = NULL, *src_fmt = NULL, *name;
+    BlockDriverState *bs, *src_bs = NULL;
+    uint64_t granularity = 0;
+    bool add = false, merge = false;
+    GError *err = NULL;
+    int c, ret = 0;
+
+    while ((c = getopt_long(argc, argv, "hf:g:b:F:", lopts, NULL)) != -1) {
+        BitmapAction a = { 0 };
+
+        switch (c) {
+        case 'f': fmt = optarg; continue;
+        case 'g': granularity = parse_size_arg(optarg); continue;
+        case 'b': src_file = optarg; continue;
+        case 'F': src_fmt = optarg; continue;
+        case OPT_ADD: a.op = BITMAP_ADD; add = true; break;
+        case OPT_REMOVE: a.op = BITMAP_REMOVE; break;
+        case OPT_CLEAR: a.op = BITMAP_CLEAR; break;
+        case OPT_ENABLE: a.op = BITMAP_ENABLE; break;
+        case OPT_DISABLE: a.op = BITMAP_DISABLE; break;
+        case OPT_MERGE: a.op = BITMAP_MERGE; a.src = optarg; merge = true;
+                        break;
+        default: die("usage: bitmap (--merge SOURCE | --add | --remove | "
+                     "--clear | --enable | --disable)... [-b source_file "
+                     "[-F source_fmt]] [-g granularity] [-f fmt] filename "
+                     "bitmap");
+        }
+        g_array_append_val(acts, a);
+    }
+    /* qemu-img's checks, in its order and words */
+    if (!acts->len) {
+        die("Need at least one of --add, --remove, --clear, --enable, "
+            "--disable, or --merge");
+    }
+    if (granularity && !add) {
+        die("granularity only supported with --add");
+    }
+    if (src_fmt && !src_file) {
+        die("-F only supported with -b");
+    }
+    if (src_file && !merge) {
+        die("Merge bitmap source file only supported with --merge");
+    }
+    if (granularity > UINT32_MAX) {
+        die("Parameter 'granularity' expects uint32_t");
+    }
+    if (optind != argc - 2) {
+        die("Expecting filename and bitmap name");
+    }
+    name = argv[optind + 1];
+    bs = open_image(argv[optind], fmt, BDRV_O_RDWR);
+    src_bs = src_file ? try_open_image(src_file, src_fmt, 0, &err) : bs;
+    if (!src_bs) {
+        /* the image is closed properly: its bitmaps are not left in use */
+        bdrv_unref(bs);
+        die_err(err);
+    }
+    for (guint i = 0; i < acts->len; i++) {
+        BitmapAction *a = &g_array_index(acts, BitmapAction, i);
+
+        if (!bitmap_action(bs, name, a, granularity, src_bs, &err)) {
+            fprintf(stderr, "%s: Operation %s on bitmap %s failed: %s\n",
+                    prog, bitmap_op_name[a->op], name, err->message);
+            g_clear_error(&err);
+            ret = 1;
+            break;
+        }
+    }
+    if (src_bs != bs) {
+        bdrv_unref(src_bs);
+    }
+    bdrv_unref(bs);             /* stores the bitmaps */
+    return ret;
+}
+
 /* ---- main ------------------------------------------------------------ */
 
 static const struct {
@@ -2189,6 +2483,7 @@ static const struct {
     { "amend", img_amend },
     { "dd", img_dd },
     { "bench", img_bench },
+    { "bitmap", img_bitmap },
 };
 
 int main(int argc, char **argv)

@@ -203,6 +203,25 @@ struct BlockDriver {
     /* The host file changed size behind the node (blockdev-create wrote
      * an image into an open file node): read the size again. */
     bool (*refresh_size)(BlockDriverState *bs, GError **errp);
+
+    /*
+     * Persistent dirty bitmaps (qcow2; docs/block.md "Dirty bitmaps").
+     * The driver loads them at open and stores every persistent bitmap
+     * of the node in close.  supports_persistent_bitmaps: can this image
+     * store any (qcow2 v3)?  can_store_bitmap: could a new bitmap @name
+     * of @granularity be made persistent (the error is prefixed by the
+     * caller)?  remove_bitmap: drop @name's stored copy from the image
+     * now.  set_bitmaps_inactive: @inactive, write them all and mark
+     * them not in use (the end of an outgoing migration; the node stays
+     * open); !@inactive, mark them in use again (the VM runs on).
+     */
+    bool (*supports_persistent_bitmaps)(BlockDriverState *bs);
+    bool (*can_store_bitmap)(BlockDriverState *bs, const char *name,
+                             uint32_t granularity, GError **errp);
+    bool (*remove_bitmap)(BlockDriverState *bs, const char *name,
+                          GError **errp);
+    bool (*set_bitmaps_inactive)(BlockDriverState *bs, bool inactive,
+                                 GError **errp);
 };
 
 /*

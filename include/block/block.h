@@ -377,6 +377,98 @@ int64_t bdrv_dirty_bitmap_next_dirty(BdrvDirtyBitmap *bm, uint64_t offset,
 /* Dirty bytes. */
 uint64_t bdrv_get_dirty_count(BdrvDirtyBitmap *bm);
 
+/*
+ * Named bitmaps (QMP block-dirty-bitmap-*; docs/block.md "Dirty
+ * bitmaps").  Names are unique per node, at most 1023 bytes; the
+ * granularity is a power of two from 512 B to 2 GiB (the caller checks
+ * it, with QEMU's words).  Anonymous bitmaps have no name and are not
+ * listed by bdrv_dirty_bitmap_next().
+ */
+#define BDRV_BITMAP_MAX_NAME_SIZE 1023
+#define BDRV_BITMAP_MIN_GRANULARITY 512u
+#define BDRV_BITMAP_MAX_GRANULARITY (2u << 30)
+/* "Bitmap already exists: NAME", "Bitmap name too long: NAME" */
+BdrvDirtyBitmap *bdrv_create_named_dirty_bitmap(BlockDriverState *bs,
+                                                uint32_t granularity,
+                                                const char *name,
+                                                GError **errp);
+/* Can the node's image store persistent bitmaps (qcow2 v3)? */
+bool bdrv_supports_persistent_bitmaps(BlockDriverState *bs);
+/* QEMU's default: the cluster size clamped to [4 KiB, 64 KiB], or 64 KiB. */
+uint32_t bdrv_default_bitmap_granularity(BlockDriverState *bs);
+BdrvDirtyBitmap *bdrv_find_dirty_bitmap(BlockDriverState *bs,
+                                        const char *name);
+/* The named bitmap after @prev (NULL: the first), newest first. */
+BdrvDirtyBitmap *bdrv_dirty_bitmap_next(BlockDriverState *bs,
+                                        BdrvDirtyBitmap *prev);
+/*
+ * Persistent bitmaps of every node: @inactive, stored in their images and
+ * marked not in use (the end of an outgoing migration, and exit: kvmpc
+ * does not close its nodes when it exits); !@inactive, marked in use
+ * again (the VM runs on after a failed migration).
+ */
+void bdrv_store_bitmaps_all(bool inactive);
+/* The node's size changed: named bitmaps cover the new size. */
+void bdrv_dirty_bitmaps_truncate(BlockDriverState *bs);
+/* Drops every named bitmap of @bs (closing the node). */
+void bdrv_release_named_dirty_bitmaps(BlockDriverState *bs);
+const char *bdrv_dirty_bitmap_name(BdrvDirtyBitmap *bm);     /* NULL: anon */
+BlockDriverState *bdrv_dirty_bitmap_bs(BdrvDirtyBitmap *bm);
+uint64_t bdrv_dirty_bitmap_size(BdrvDirtyBitmap *bm);         /* bytes */
+/* Recording: writes mark it (QMP "recording"; disable/enable). */
+bool bdrv_dirty_bitmap_enabled(BdrvDirtyBitmap *bm);
+void bdrv_dirty_bitmap_set_enabled(BdrvDirtyBitmap *bm, bool enabled);
+/* In use by a job (backup): QMP cannot change or remove it. */
+bool bdrv_dirty_bitmap_busy(BdrvDirtyBitmap *bm);
+void bdrv_dirty_bitmap_set_busy(BdrvDirtyBitmap *bm, bool busy);
+/* Stored in the image when the node closes (qcow2 v3). */
+bool bdrv_dirty_bitmap_persistent(BdrvDirtyBitmap *bm);
+void bdrv_dirty_bitmap_set_persistent(BdrvDirtyBitmap *bm, bool persistent);
+/* Loaded from an image that says it was not stored cleanly: its content
+ * is unknown, it records nothing and can only be removed. */
+bool bdrv_dirty_bitmap_inconsistent(BdrvDirtyBitmap *bm);
+void bdrv_dirty_bitmap_set_inconsistent(BdrvDirtyBitmap *bm);
+/* Loaded from a read-only image: cannot be changed. */
+bool bdrv_dirty_bitmap_readonly(BdrvDirtyBitmap *bm);
+void bdrv_dirty_bitmap_set_readonly(BdrvDirtyBitmap *bm, bool readonly);
+/* Can the bitmap be used as @flags say?  QEMU's errors: "Bitmap 'NAME' is
+ * currently in use by another operation and cannot be used", "... is
+ * readonly and cannot be modified", "... is inconsistent and cannot be
+ * used". */
+#define BDRV_BITMAP_BUSY         0x1
+#define BDRV_BITMAP_RO           0x2
+#define BDRV_BITMAP_INCONSISTENT 0x4
+#define BDRV_BITMAP_DEFAULT      (BDRV_BITMAP_BUSY | BDRV_BITMAP_RO | \
+                                  BDRV_BITMAP_INCONSISTENT)
+#define BDRV_BITMAP_ALLOW_RO     (BDRV_BITMAP_BUSY | BDRV_BITMAP_INCONSISTENT)
+bool bdrv_dirty_bitmap_check(BdrvDirtyBitmap *bm, unsigned flags,
+                             GError **errp);
+void bdrv_clear_dirty_bitmap(BdrvDirtyBitmap *bm);
+/* OR @src into @dest (same node size; granularities may differ): every
+ * granule of @dest overlapping a dirty granule of @src becomes dirty. */
+bool bdrv_merge_dirty_bitmap(BdrvDirtyBitmap *dest, BdrvDirtyBitmap *src,
+                             GError **errp);
+/* A new anonymous bitmap on the same node with @src's granularity and
+ * bits (a job's snapshot at its start); @recording: writes mark it. */
+BdrvDirtyBitmap *bdrv_dirty_bitmap_copy(BdrvDirtyBitmap *src,
+                                        bool recording);
+/* The bits, to put back with restore (which frees them): an undo. */
+unsigned long *bdrv_dirty_bitmap_save(BdrvDirtyBitmap *bm);
+void bdrv_dirty_bitmap_restore(BdrvDirtyBitmap *bm, unsigned long *saved);
+/* The bits as bytes, bit i in byte i / 8 at bit i % 8 (qcow2's order),
+ * padded to whole 64-bit words (at least one); bytes past the end read
+ * as zero. */
+uint64_t bdrv_dirty_bitmap_serialized_size(BdrvDirtyBitmap *bm);
+void bdrv_dirty_bitmap_serialize(BdrvDirtyBitmap *bm, uint64_t offset,
+                                 uint64_t len, uint8_t *buf);
+void bdrv_dirty_bitmap_deserialize(BdrvDirtyBitmap *bm, uint64_t offset,
+                                   uint64_t len, const uint8_t *buf);
+void bdrv_dirty_bitmap_deserialize_ones(BdrvDirtyBitmap *bm, uint64_t offset,
+                                        uint64_t len);
+/* SHA-256 of the serialized bits, in hex (QEMU's
+ * x-debug-block-dirty-bitmap-sha256 gives the same for the same bits). */
+char *bdrv_dirty_bitmap_sha256(BdrvDirtyBitmap *bm);
+
 /* Counters, for tests and `info`. */
 typedef struct BlockStats {
     uint64_t reads, writes, flushes, bounced;
@@ -448,7 +540,15 @@ typedef struct BlockImageInfo {
     bool lazy_refcounts, corrupt, extended_l2, dirty;
     uint32_t refcount_bits;
     GPtrArray *snapshots;           /* of BlockSnapshotInfo * */
+    GPtrArray *bitmaps;             /* of BlockBitmapInfo * (NULL: none) */
 } BlockImageInfo;
+
+/* A persistent bitmap as the image describes it (qemu-img info). */
+typedef struct BlockBitmapInfo {
+    char *name;
+    uint32_t granularity;
+    bool in_use, auto_;
+} BlockBitmapInfo;
 
 typedef struct BlockSnapshotInfo {
     char *id, *name;

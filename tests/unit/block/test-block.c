@@ -482,6 +482,113 @@ static void test_dirty_bitmap(void)
     g_free(path);
 }
 
+/*
+ * Named bitmaps: unique names, disabled ones not marked, merge across
+ * granularities, copies, busy/readonly/inconsistent checks with QEMU's
+ * words, the serialized form (and its SHA-256, the value QEMU 7.2 gives
+ * for an empty 1024-granule bitmap), resize.
+ */
+static void test_named_dirty_bitmap(void)
+{
+    uint64_t size = 64 * MiB;
+    char *path = make_raw("named.raw", size);
+    GError *err = NULL;
+    BlockDriverState *bs = bdrv_open(path, "raw", BDRV_O_RDWR, &err);
+    BdrvDirtyBitmap *a, *b, *c, *anon;
+    uint8_t buf[512], ser[16];
+    g_autofree char *sha = NULL;
+    unsigned long *saved;
+
+    g_assert_no_error(err);
+    memset(buf, 0x5a, sizeof(buf));
+    g_assert_cmpuint(bdrv_default_bitmap_granularity(bs), ==, 65536);
+    a = bdrv_create_named_dirty_bitmap(bs, 65536, "a", &err);
+    g_assert_no_error(err);
+    g_assert_null(bdrv_create_named_dirty_bitmap(bs, 512, "a", &err));
+    g_assert_cmpstr(err->message, ==, "Bitmap already exists: a");
+    g_clear_error(&err);
+    b = bdrv_create_named_dirty_bitmap(bs, 512, "b", &err);
+    anon = bdrv_create_dirty_bitmap(bs, 4096);
+    g_assert_true(bdrv_find_dirty_bitmap(bs, "a") == a);
+    g_assert_null(bdrv_find_dirty_bitmap(bs, "zz"));
+    g_assert_cmpstr(bdrv_dirty_bitmap_name(b), ==, "b");
+    /* newest first, anonymous ones not listed */
+    g_assert_true(bdrv_dirty_bitmap_next(bs, NULL) == b);
+    g_assert_true(bdrv_dirty_bitmap_next(bs, b) == a);
+    g_assert_null(bdrv_dirty_bitmap_next(bs, a));
+
+    sha = bdrv_dirty_bitmap_sha256(a);
+    g_assert_cmpstr(sha, ==, "38723a2e5e8a17aa7950dc008209944e"
+                             "898f69a7bd10a23c839d341e935fd5ca");
+    /* a disabled bitmap is not marked */
+    bdrv_dirty_bitmap_set_enabled(b, false);
+    g_assert_true(bdrv_pwrite(bs, 70000, 1, buf, &err));
+    g_assert_cmpuint(bdrv_get_dirty_count(a), ==, 65536);
+    g_assert_cmpuint(bdrv_get_dirty_count(b), ==, 0);
+    g_assert_cmpuint(bdrv_get_dirty_count(anon), ==, 4096);
+    bdrv_dirty_bitmap_set_enabled(b, true);
+    g_assert_true(bdrv_pwrite(bs, 512 * 3, 1, buf, &err));
+    g_assert_cmpuint(bdrv_get_dirty_count(b), ==, 512);
+    /* merge OR's across granularities: b's granule 3 dirties a's 0 */
+    g_assert_true(bdrv_merge_dirty_bitmap(a, b, &err));
+    g_assert_cmpuint(bdrv_get_dirty_count(a), ==, 2 * 65536);
+    bdrv_dirty_bitmap_serialize(a, 0, sizeof(ser), ser);
+    g_assert_cmpuint(ser[0], ==, 0x03);
+    g_assert_cmpuint(ser[1], ==, 0);
+    /* copy: the same bits, not recording */
+    c = bdrv_dirty_bitmap_copy(a, false);
+    g_assert_null(bdrv_dirty_bitmap_name(c));
+    g_assert_cmpuint(bdrv_get_dirty_count(c), ==, 2 * 65536);
+    g_assert_true(bdrv_pwrite(bs, 10 * MiB, 1, buf, &err));
+    g_assert_cmpuint(bdrv_get_dirty_count(c), ==, 2 * 65536);
+    g_assert_cmpuint(bdrv_get_dirty_count(a), ==, 3 * 65536);
+    bdrv_release_dirty_bitmap(c);
+    /* save/restore undo a clear */
+    saved = bdrv_dirty_bitmap_save(a);
+    bdrv_clear_dirty_bitmap(a);
+    g_assert_cmpuint(bdrv_get_dirty_count(a), ==, 0);
+    bdrv_dirty_bitmap_restore(a, saved);
+    g_assert_cmpuint(bdrv_get_dirty_count(a), ==, 3 * 65536);
+    /* deserialize round trip */
+    memset(ser, 0, sizeof(ser));
+    ser[1] = 0x80;
+    bdrv_clear_dirty_bitmap(b);
+    bdrv_dirty_bitmap_deserialize(b, 0, sizeof(ser), ser);
+    g_assert_cmpuint(bdrv_get_dirty_count(b), ==, 512);
+    g_assert_cmpint(bdrv_dirty_bitmap_next_dirty(b, 0, 1 * MiB, &(uint64_t){0}),
+                    ==, 15 * 512);
+    /* checks */
+    bdrv_dirty_bitmap_set_busy(a, true);
+    g_assert_false(bdrv_dirty_bitmap_check(a, BDRV_BITMAP_DEFAULT, &err));
+    g_assert_cmpstr(err->message, ==, "Bitmap 'a' is currently in use by "
+                    "another operation and cannot be used");
+    g_clear_error(&err);
+    bdrv_dirty_bitmap_set_busy(a, false);
+    bdrv_dirty_bitmap_set_readonly(a, true);
+    g_assert_true(bdrv_dirty_bitmap_check(a, BDRV_BITMAP_ALLOW_RO, &err));
+    g_assert_false(bdrv_dirty_bitmap_check(a, BDRV_BITMAP_DEFAULT, &err));
+    g_assert_cmpstr(err->message, ==,
+                    "Bitmap 'a' is readonly and cannot be modified");
+    g_clear_error(&err);
+    bdrv_dirty_bitmap_set_readonly(a, false);
+    bdrv_dirty_bitmap_set_inconsistent(b);
+    g_assert_false(bdrv_dirty_bitmap_enabled(b));
+    g_assert_false(bdrv_dirty_bitmap_check(b, BDRV_BITMAP_INCONSISTENT,
+                                           &err));
+    g_assert_cmpstr(err->message, ==,
+                    "Bitmap 'b' is inconsistent and cannot be used");
+    g_clear_error(&err);
+    /* resize: shrinking drops the bits past the end, growing adds clean */
+    g_assert_true(bdrv_truncate(bs, 65536, &err));
+    g_assert_cmpuint(bdrv_get_dirty_count(a), ==, 65536);
+    g_assert_true(bdrv_truncate(bs, size, &err));
+    g_assert_cmpuint(bdrv_get_dirty_count(a), ==, 65536);
+    g_assert_no_error(err);
+    bdrv_release_dirty_bitmap(anon);
+    bdrv_unref(bs);                     /* releases a and b */
+    g_free(path);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -502,6 +609,7 @@ int main(int argc, char **argv)
                          "cluster_size=4k,refcount_bits=2", test_qcow2_model);
     g_test_add_func("/block/qcow2-parallel", test_qcow2_parallel);
     g_test_add_func("/block/dirty-bitmap", test_dirty_bitmap);
+    g_test_add_func("/block/dirty-bitmap-named", test_named_dirty_bitmap);
     ret = g_test_run();
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
     if (system(cmd)) {

@@ -46,6 +46,19 @@ def l2_entry_offset(path):
     return peek(path, l1, ">Q") & 0x00fffffffffffe00
 
 
+def with_bitmap(damage):
+    """Add a bitmap with qemu-img (its table and directory after the
+    data), then damage it: @damage(path, ext, dir) gets the file offsets
+    of the bitmaps extension's data and of the directory."""
+    def f(p):
+        run("qemu-img", "bitmap", "--add", p, "b0")
+        with open(p, "rb") as fh:
+            hdr = fh.read(CS)
+        ext = hdr.index(struct.pack(">I", 0x23852875)) + 8
+        damage(p, ext, peek(p, ext + 16, ">Q"))
+    return f
+
+
 def truncate(n):
     def f(p):
         with open(p, "r+b") as fh:
@@ -140,6 +153,38 @@ CASES = [
      lambda p: (run("qemu-img", "snapshot", "-c", "s", p),
                 poke(p, peek(p, 64, ">Q"), ">Q", 1 << 40)),
      [INFO, READ, SNAP]),
+    # the bitmaps extension (qcow2.txt "Bitmaps extension")
+    ("bitmaps extension with 0 bitmaps",
+     with_bitmap(lambda p, e, d: poke(p, e, ">I", 0)), [INFO, READ]),
+    ("bitmap directory unaligned",
+     with_bitmap(lambda p, e, d: poke(p, e + 16, ">Q", d + 8)),
+     [INFO, READ]),
+    ("bitmap directory past the end",
+     with_bitmap(lambda p, e, d: poke(p, e + 16, ">Q", 1 << 40)),
+     [INFO, READ]),
+    ("bitmap directory of 1 GiB",
+     with_bitmap(lambda p, e, d: poke(p, e + 8, ">Q", 1 << 30)),
+     [INFO, READ]),
+    ("bitmap directory over the L1 table",
+     with_bitmap(lambda p, e, d: poke(p, e + 16, ">Q", peek(p, 40, ">Q"))),
+     [INFO, READ]),
+    ("bitmap granularity bits 40",
+     with_bitmap(lambda p, e, d: poke(p, d + 17, ">B", 40)), [INFO, READ]),
+    ("bitmap reserved flag",
+     with_bitmap(lambda p, e, d: poke(p, d + 12, ">I", 0x102)),
+     [INFO, READ]),
+    ("bitmap name of 0 bytes",
+     with_bitmap(lambda p, e, d: poke(p, d + 18, ">H", 0)), [INFO, READ]),
+    ("bitmap table past the end",
+     with_bitmap(lambda p, e, d: poke(p, d, ">Q", 1 << 40)), [INFO, READ]),
+    ("bitmap table of 0 entries",
+     with_bitmap(lambda p, e, d: poke(p, d + 8, ">I", 0)), [INFO, READ]),
+    ("bitmap table over the refcount table",
+     with_bitmap(lambda p, e, d: poke(p, d, ">Q", peek(p, 48, ">Q"))),
+     [INFO, READ]),
+    ("bitmap data cluster unaligned",
+     with_bitmap(lambda p, e, d: poke(p, peek(p, d, ">Q"), ">Q",
+                                      5 * CS + 8)), [INFO, READ]),
     ("refcount block unaligned",
      lambda p: poke(p, peek(p, 48, ">Q"), ">Q", 2 * CS + 8), [WRITE]),
 ]

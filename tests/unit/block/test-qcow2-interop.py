@@ -868,6 +868,82 @@ def t_bench(tmp):
                         check=False))
 
 
+@case("bitmap: kvmpc-img bitmap/convert --bitmaps vs qemu-img's; info, check")
+def t_bitmap(tmp):
+    """The same bitmap commands on twin images: the same exit status and
+    error, the same info (human and JSON), both checks clean; measure
+    counts the bitmaps as qemu-img does; convert --bitmaps checks and
+    copies them as qemu-img's."""
+    seq = [["--add", "bm1"], ["--add", "-g", "4096", "--disable", "bm2"],
+           ["--add", "bm1"], ["--add", "-g", "1000", "bm3"],
+           ["--merge", "bm1", "bm2"], ["--remove", "zz"], ["bm1"],
+           ["--clear", "--enable", "bm2"], ["--remove", "-g", "512", "bm2"],
+           ["--add", "-F", "qcow2", "bm2"], ["--add", "-b", "x", "bm2"],
+           ["--add", "--remove", "bm4"], ["--add", "--disable", "bm5"],
+           ["--merge", "bm2", "-b", "src.qcow2", "-F", "qcow2", "bm5"],
+           ["--merge", "nope", "-b", "src.qcow2", "bm5"],
+           ["--remove", "bm1"], ["--add", "-g", "2G", "huge"]]
+    run("qemu-img", "create", "-q", "-f", "qcow2", "src.qcow2", "10M")
+    run("qemu-img", "bitmap", "--add", "src.qcow2", "bm2")
+    for img in ("k.qcow2", "q.qcow2"):
+        run("qemu-img", "create", "-q", "-f", "qcow2", img, "10M")
+        run("qemu-io", "-c", "write 0 100k", img)
+    for args in seq:
+        # the image name goes before the bitmap name
+        k = run(KIMG, "bitmap", *args[:-1], "k.qcow2", args[-1], check=False)
+        q = run("qemu-img", "bitmap", *args[:-1], "q.qcow2", args[-1],
+                check=False)
+        if k.returncode != q.returncode or \
+                k.stderr.split(": ", 1)[-1] != q.stderr.split(": ", 1)[-1]:
+            raise AssertionError(f"bitmap {' '.join(args)}: kvmpc-img "
+                                 f"{k.returncode} {k.stderr!r}, qemu-img "
+                                 f"{q.returncode} {q.stderr!r}")
+    for out in ("human", "json"):
+        k = run(KIMG, "info", "--output=" + out, "k.qcow2").stdout
+        q = run("qemu-img", "info", "--output=" + out, "q.qcow2").stdout
+        strip = [l for l in k.splitlines()
+                 if "size" not in l and "k.qcow2" not in l]
+        want = [l for l in q.splitlines()
+                if "size" not in l and "q.qcow2" not in l]
+        if strip != want:
+            raise AssertionError(f"info --output={out}:\n{k}\nvs\n{q}")
+    if "huge" not in k:
+        raise AssertionError("the bitmaps are missing from info")
+    qemu_check_clean("k.qcow2")
+    # kvmpc-img check counts qemu-img's bitmap clusters (no leaks)
+    c = run(KIMG, "check", "--output=json", "q.qcow2", check=False)
+    if c.returncode or json.loads(c.stdout).get("leaks"):
+        raise AssertionError(f"kvmpc-img check q.qcow2: {c.stdout}")
+    k = run(KIMG, "measure", "--output=json", "-O", "qcow2", "q.qcow2")
+    q = run("qemu-img", "measure", "--output=json", "-O", "qcow2", "q.qcow2")
+    if json.loads(k.stdout) != json.loads(q.stdout):
+        raise AssertionError(f"measure: {k.stdout} vs {q.stdout}")
+    # convert --bitmaps: its checks, in qemu-img's order and words, and
+    # the copies' bitmaps (their bits: qmp-bitmaps hashes them in QEMU)
+    run("qemu-img", "create", "-q", "-f", "qcow2", "n.qcow2", "10M")
+    run("qemu-img", "create", "-q", "-f", "raw", "r.raw", "1M")
+    for args in (["--bitmaps", "-O", "qcow2", "q.qcow2", "OUT1"],
+                 ["--bitmaps", "-O", "raw", "q.qcow2", "OUT2"],
+                 ["--bitmaps", "-O", "qcow2", "-o", "compat=0.10", "q.qcow2",
+                  "OUT3"],
+                 ["--bitmaps", "-O", "qcow2", "r.raw", "OUT4"],
+                 ["--skip-broken-bitmaps", "-O", "qcow2", "q.qcow2", "OUT5"]):
+        k = run(KIMG, "convert", *[a.replace("OUT", "k") for a in args],
+                check=False)
+        q = run("qemu-img", "convert", *[a.replace("OUT", "q") for a in args],
+                check=False)
+        if k.returncode != q.returncode or \
+                k.stderr.split(": ", 1)[-1] != q.stderr.split(": ", 1)[-1]:
+            raise AssertionError(f"convert {' '.join(args)}: kvmpc-img "
+                                 f"{k.returncode} {k.stderr!r}, qemu-img "
+                                 f"{q.returncode} {q.stderr!r}")
+    k = run("qemu-img", "info", "--output=json", "k1").stdout
+    q = run("qemu-img", "info", "--output=json", "q1").stdout
+    if json.loads(k)["format-specific"] != json.loads(q)["format-specific"]:
+        raise AssertionError(f"convert --bitmaps: {k} vs {q}")
+    qemu_check_clean("k1")
+
+
 def main():
     if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
         print("1..0 # SKIP qemu-img/qemu-io not installed (qemu-utils)")
