@@ -44,6 +44,7 @@
 #include "block/blockjob.h"
 #include "block/block-backend.h"
 #include "block/block-int.h"
+#include "block/transaction.h"
 #include "qapi/qapi-commands.h"
 
 #define BACKUP_CHUNK            (1 * MiB)   /* one background copy */
@@ -829,60 +830,70 @@ static uint64_t backup_cluster_size(BlockDriverState *target)
 }
 
 /*
- * The checks QEMU makes and the job, not started yet: the caller
- * (blockdev-backup, drive-backup, a transaction) starts it with
- * backup_job_run().  Takes references to @src and @target of its own.
+ * The checks QEMU makes, in its order: *@bm the bitmap to copy by (or
+ * NULL), *@id the job's id.  Nothing changes.
  */
-BackupJob *backup_job_prepare(BlockDriverState *src, BlockDriverState *target,
-                              BackupCommon *a, GError **errp)
+static bool backup_check(BlockDriverState *src, BlockDriverState *target,
+                         BackupCommon *a, BdrvDirtyBitmap **bm,
+                         const char **id, GError **errp)
 {
-    BdrvDirtyBitmap *bm;
-    const char *id;
-    BackupJob *s;
-    uint64_t words;
-
     if (src == target) {
         error_setg(errp, "Source and target cannot be the same");
-        return NULL;
+        return false;
     }
-    if (!backup_check_bitmap(src, a, &bm, errp)) {
-        return NULL;
+    if (!backup_check_bitmap(src, a, bm, errp)) {
+        return false;
     }
     /* QEMU blocks the target; kvmpc also runs one backup per source. */
     if (!block_job_check_busy(target, errp) ||
         !block_job_check_busy(src, errp)) {
-        return NULL;
+        return false;
     }
     if (bdrv_getlength(src) != bdrv_getlength(target)) {
         error_setg(errp, "Source and target image have different sizes");
-        return NULL;
+        return false;
     }
     if (a->has_compress && a->compress &&
         !target->drv->pwrite_compressed) {
         error_setg(errp, "Compression is not supported for this drive %s",
                    bdrv_node_name(target));
-        return NULL;
+        return false;
     }
     if (bdrv_get_aio_context(src) != g_main_context_default()) {
         error_setg(errp, "Backing up a node used in an I/O thread is not "
                    "supported by kvmpc");
-        return NULL;
+        return false;
     }
     if (bdrv_is_read_only(target)) {
         error_setg(errp, "Block node is read-only");
-        return NULL;
+        return false;
     }
     /* QEMU creates the job (which checks the id) before the speed. */
-    id = a->job_id ? a->job_id : backend_name_of(src);
-    if (!*id) {
+    *id = a->job_id ? a->job_id : backend_name_of(src);
+    if (!**id) {
         error_setg(errp, "Invalid job ID ''");
-        return NULL;
+        return false;
+    }
+    if (job_get(*id)) {
+        error_setg(errp, "Job ID '%s' already in use", *id);
+        return false;
     }
     if (a->has_speed && a->speed < 0) {
         error_setg(errp, "Parameter 'speed' expects a non-negative value");
-        return NULL;
+        return false;
     }
-    s = g_new0(BackupJob, 1);
+    return true;
+}
+
+/* The job for checked arguments (not started; references of its own). */
+static BackupJob *backup_job_new(BlockDriverState *src,
+                                 BlockDriverState *target, BackupCommon *a,
+                                 BdrvDirtyBitmap *bm, const char *id,
+                                 GError **errp)
+{
+    BackupJob *s = g_new0(BackupJob, 1);
+    uint64_t words;
+
     s->common.bs = src;
     s->common.target = target;
     s->common.speed = a->has_speed ? a->speed : 0;
@@ -925,6 +936,22 @@ BackupJob *backup_job_prepare(BlockDriverState *src, BlockDriverState *target,
         bdrv_dirty_bitmap_set_busy(bm, true);
     }
     return s;
+}
+
+/*
+ * The checks QEMU makes and the job, not started yet: the caller
+ * (blockdev-backup, drive-backup) starts it with backup_job_run().
+ */
+BackupJob *backup_job_prepare(BlockDriverState *src, BlockDriverState *target,
+                              BackupCommon *a, GError **errp)
+{
+    BdrvDirtyBitmap *bm;
+    const char *id;
+
+    if (!backup_check(src, target, a, &bm, &id, errp)) {
+        return NULL;
+    }
+    return backup_job_new(src, target, a, bm, id, errp);
 }
 
 /*
@@ -1042,4 +1069,78 @@ void qmp_drive_backup(DriveBackup *arg, GError **errp)
         backup_job_run(s);
     }
     bdrv_unref(target);
+}
+
+/* ---- the transaction's blockdev-backup action ---------------------------- */
+
+typedef struct BackupTxn {
+    BlockDriverState *src, *target;     /* referenced */
+    BackupCommon *args;                 /* the action's, while it runs */
+    BdrvDirtyBitmap *bm;
+    const char *id;
+    BackupJob *job;                     /* after commit */
+} BackupTxn;
+
+/* The point in time is the transaction's: every action prepared, the
+ * guest's requests drained, then the job starts. */
+static bool backup_txn_commit(void *opaque, GError **errp)
+{
+    BackupTxn *t = opaque;
+
+    t->job = backup_job_new(t->src, t->target, t->args, t->bm, t->id, errp);
+    if (!t->job) {
+        return false;
+    }
+    backup_job_run(t->job);
+    return true;
+}
+
+/* A later action failed: the started job goes, as a cancelled one. */
+static void backup_txn_abort(void *opaque)
+{
+    BackupTxn *t = opaque;
+
+    if (t->job) {
+        job_user_cancel(t->job->common.job, true, NULL);
+    }
+}
+
+static void backup_txn_free(void *opaque)
+{
+    BackupTxn *t = opaque;
+
+    bdrv_unref(t->src);
+    bdrv_unref(t->target);
+    g_free(t);
+}
+
+static const BlockTxnActionOps backup_txn_ops = {
+    .commit = backup_txn_commit,
+    .abort = backup_txn_abort,
+    .free = backup_txn_free,
+};
+
+bool backup_txn_prepare(BlockdevBackup *arg, GPtrArray *prepared,
+                        GError **errp)
+{
+    BlockDriverState *src = backup_lookup(arg->device, errp);
+    BlockDriverState *target = src ? backup_lookup(arg->target, errp) : NULL;
+    BackupCommon *a = qapi_BlockdevBackup_base(arg);
+    BdrvDirtyBitmap *bm;
+    const char *id;
+    BackupTxn *t;
+
+    if (!target || !backup_check(src, target, a, &bm, &id, errp)) {
+        return false;
+    }
+    t = g_new0(BackupTxn, 1);
+    t->src = src;
+    t->target = target;
+    bdrv_ref(src);
+    bdrv_ref(target);
+    t->args = a;
+    t->bm = bm;
+    t->id = id;
+    block_txn_add(prepared, &backup_txn_ops, t);
+    return true;
 }

@@ -420,6 +420,9 @@ static bool prepare_action(TransactionAction *act, GPtrArray *prepared,
         a = prepare_snapshot_sync(act->u.blockdev_snapshot_sync.data,
                                   prepared, errp);
         break;
+    case TRANSACTION_ACTION_KIND_BLOCKDEV_BACKUP:
+        return backup_txn_prepare(act->u.blockdev_backup.data, prepared,
+                                  errp);
     default:
         return block_dirty_bitmap_txn_prepare(act, prepared, errp);
     }

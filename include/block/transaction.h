@@ -36,4 +36,9 @@ typedef struct TransactionAction TransactionAction;
 bool block_dirty_bitmap_txn_prepare(TransactionAction *act,
                                     GPtrArray *prepared, GError **errp);
 
+/* The backup action (block/backup.c): checked here, started at commit. */
+typedef struct BlockdevBackup BlockdevBackup;
+bool backup_txn_prepare(BlockdevBackup *arg, GPtrArray *prepared,
+                        GError **errp);
+
 #endif

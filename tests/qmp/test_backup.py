@@ -11,6 +11,7 @@ qemu-img and qemu-io (the real ones) check the images.
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -274,6 +275,135 @@ def test_errors(binary):
         quit_vm(vm)
         shutil.rmtree(tmp, ignore_errors=True)
 
+def bitmaps(vm):
+    """The drive's named bitmaps by name (query-block)."""
+    for b in vm.q.ret("query-block"):
+        if b["device"] == "drive0":
+            return {m["name"]: m for m in
+                    b["inserted"].get("dirty-bitmaps", [])}
+    raise TestFailure("no drive0")
+
+
+def data_bytes(path):
+    m = json.loads(qemu_img("map", "-U", "--output=json", path).stdout)
+    return sum(e["length"] for e in m if e["data"])
+
+
+def fill(byte, n=4096):
+    return bytes([byte]) * n
+
+
+@no_kvm
+def test_incremental(binary):
+    """sync=incremental: only what the bitmap marks is copied, at the
+    point in time (a marked cluster the guest overwrites during the job
+    is copied first); on success the bitmap keeps just the writes made
+    during the job.  A transaction adds a bitmap and starts a full backup
+    at one point in time, as libvirt's checkpoint does."""
+    tmp = backup_tmp()
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "inc.qcow2")
+    full = os.path.join(tmp, "full.qcow2")
+    pit = os.path.join(tmp, "pit.qcow2")
+    for path in (tgt, full):
+        check(qemu_img("create", "-q", "-f", "qcow2", path, str(DISK))
+              .returncode == 0, "qemu-img create")
+    node = node_of(vm, "drive0")
+    try:
+        for name, path in (("inc", tgt), ("full", full)):
+            vm.q.ret("blockdev-add", {"driver": "qcow2", "node-name": name,
+                                      "file": {"driver": "file",
+                                               "filename": path}})
+        # checkpoint: bitmap and full backup in one transaction
+        vm.q.ret("transaction", {"actions": [
+            {"type": "block-dirty-bitmap-add",
+             "data": {"node": node, "name": "ck1"}},
+            {"type": "blockdev-backup",
+             "data": {"device": "drive0", "target": "full", "sync": "full",
+                      "job-id": "f"}}]})
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check_eq((ev["device"], ev.get("error")), ("f", None), "full")
+        check_eq(bitmaps(vm)["ck1"]["count"], 0, "a new bitmap is clean")
+        guest_write(vm, MiB + 4096, fill(0x61, 8192))
+        guest_write(vm, 3 * MiB, fill(0x62))
+        check_eq(bitmaps(vm)["ck1"]["count"], 128 * 1024, "two clusters")
+        vm.q.ret("stop")            # flushes the image's metadata
+        shutil.copy(src, pit)
+        vm.q.ret("cont")
+        vm.q.ret("blockdev-backup", {"device": "drive0", "target": "inc",
+                                     "sync": "incremental", "bitmap": "ck1",
+                                     "job-id": "i", "speed": 1})
+        wait_for(lambda: vm.q.ret("query-block-jobs")[0]["offset"] > 0,
+                 what="the first chunk")
+        check_eq(bitmaps(vm)["ck1"]["busy"], True, "busy during the job")
+        e = vm.q.error("block-dirty-bitmap-remove", {"node": node,
+                                                     "name": "ck1"})
+        check("in use by another operation" in e["desc"], "remove: %r" % e)
+        guest_write(vm, 3 * MiB, fill(0x63))     # marked, not yet copied
+        guest_write(vm, 2 * MiB, fill(0x64))     # not marked
+        vm.q.ret("block-job-set-speed", {"device": "i", "speed": 0})
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check_eq((ev["len"], ev["offset"], ev.get("error")),
+                 (128 * 1024, 128 * 1024, None), "incremental")
+        bm = bitmaps(vm)["ck1"]
+        check_eq((bm["count"], bm["busy"]), (128 * 1024, False),
+                 "after success: the writes made during the job")
+        quit_vm(vm)
+        check_eq(data_bytes(tgt), 128 * 1024, "only the marked clusters")
+        for off, byte in ((MiB + 4096, 0x61), (3 * MiB, 0x62)):
+            check(qemu_io(tgt, "qcow2", "read -P 0x%x %d 4096" % (byte, off)),
+                  "point-in-time data at %d" % off)
+        # the full backup plus the incremental one make the point in time
+        r = subprocess.run(["qemu-img", "rebase", "-u", "-f", "qcow2",
+                            "-b", full, "-F", "qcow2", tgt],
+                           capture_output=True, text=True)
+        check(r.returncode == 0, "rebase: %s" % r.stderr)
+        compare(pit, "qcow2", tgt, "qcow2")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_bitmap_modes_on_cancel(binary):
+    """A cancelled sync=bitmap job: on-success puts every taken bit back,
+    always keeps what was copied cleared, never puts everything back;
+    writes made during the job are marked in each case."""
+    tmp = backup_tmp()
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "t.qcow2")
+    check(qemu_img("create", "-q", "-f", "qcow2", tgt, str(DISK))
+          .returncode == 0, "qemu-img create")
+    node = node_of(vm, "drive0")
+    try:
+        vm.q.ret("blockdev-add", {"driver": "qcow2", "node-name": "t",
+                                  "file": {"driver": "file",
+                                           "filename": tgt}})
+        for mode, want in (("on-success", 3), ("always", 2),
+                           ("never", 3)):
+            name = "b-" + mode
+            vm.q.ret("block-dirty-bitmap-add", {"node": node, "name": name})
+            # clusters 0 (copied by the first chunk), 48 and 56 (not)
+            for off in (0, 3 * MiB, 3 * MiB + 512 * 1024):
+                guest_write(vm, off, fill(0x70))
+            vm.q.ret("blockdev-backup", {"device": "drive0", "target": "t",
+                                         "sync": "bitmap", "bitmap": name,
+                                         "bitmap-mode": mode, "speed": 1,
+                                         "job-id": "j"})
+            wait_for(lambda: vm.q.ret("query-block-jobs")[0]["offset"] > 0,
+                     what="the first chunk")
+            guest_write(vm, 2 * MiB, fill(0x71))    # during the job
+            vm.q.ret("block-job-cancel", {"device": "j"})
+            vm.q.wait_event("BLOCK_JOB_CANCELLED")
+            wait_for(lambda: not vm.q.ret("query-block-jobs"), what="gone")
+            check_eq(bitmaps(vm)[name]["count"], (want + 1) * 64 * 1024,
+                     "bitmap-mode %s after a cancel" % mode)
+            vm.q.ret("block-dirty-bitmap-remove", {"node": node,
+                                                   "name": name})
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
 
 if __name__ == "__main__":
     if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
@@ -281,4 +411,4 @@ if __name__ == "__main__":
         sys.exit(77)
     run_tests([test_full_point_in_time, test_top_compressed,
                test_none_fleecing, test_drive_backup_create_modes,
-               test_errors])
+               test_incremental, test_bitmap_modes_on_cancel, test_errors])
