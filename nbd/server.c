@@ -6,7 +6,9 @@
  *
  * Handshake: fixed newstyle only.  Options NBD_OPT_EXPORT_NAME, _ABORT,
  * _LIST, _INFO, _GO, _STRUCTURED_REPLY, _LIST_META_CONTEXT and
- * _SET_META_CONTEXT ("base:allocation"); NBD_OPT_STARTTLS gets
+ * _SET_META_CONTEXT ("base:allocation", and where the export offers
+ * them QEMU's "qemu:allocation-depth" and "qemu:dirty-bitmap:NAME", a
+ * bitmap busy while exported); NBD_OPT_STARTTLS gets
  * NBD_REP_ERR_POLICY (no TLS), others NBD_REP_ERR_UNSUP.
  * Transmission: NBD_CMD_READ, _WRITE (FUA), _DISC, _FLUSH, _TRIM,
  * _WRITE_ZEROES (NO_HOLE, FUA), _BLOCK_STATUS (REQ_ONE); simple replies,
@@ -50,10 +52,29 @@
 typedef struct NBDExport NBDExport;
 typedef struct NBDClient NBDClient;
 
+/* The metadata contexts a client selected (context ids: base:allocation
+ * 0, qemu:allocation-depth 1, the export's bitmap i 2 + i). */
+typedef struct NBDMetaSel {
+    bool base, depth;
+    uint64_t bitmaps;               /* bit i: the export's bitmap i */
+} NBDMetaSel;
+
+#define NBD_META_ID_ALLOCATION_DEPTH 1
+#define NBD_META_ID_DIRTY_BITMAP(i) (2 + (i))
+
+/* The metadata contexts an export offers beside base:allocation. */
+#define NBD_MAX_BITMAPS 64
+#define NBD_META_ALLOCATION_DEPTH   "qemu:allocation-depth"
+#define NBD_META_DIRTY_BITMAP       "qemu:dirty-bitmap:"
+
 struct NBDExport {
     char *id, *name, *description;
     BlockDriverState *bs;           /* one reference */
     bool writable, writethrough;
+    bool allocation_depth;          /* qemu:allocation-depth offered */
+    unsigned nbitmaps;              /* qemu:dirty-bitmap:NAME offered, */
+    BdrvDirtyBitmap **bitmaps;      /* busy while exported */
+    char **bitmap_contexts;         /* "qemu:dirty-bitmap:NAME" */
     bool shutting_down;
     bool dropping_clients;          /* export_remove is iterating */
     GList *clients;                 /* NBDClient * in transmission */
@@ -78,7 +99,7 @@ struct NBDClient {
     guint handshake_timer;
     ClientPhase phase;
     bool no_zeroes, structured;
-    bool meta_base_allocation;      /* SET_META_CONTEXT chose it ... */
+    NBDMetaSel meta;                /* SET_META_CONTEXT chose them ... */
     char *meta_export;              /* ... for this export */
     bool closing;                   /* drop once nothing is in flight */
     bool disc;                      /* NBD_CMD_DISC: close after replies */
@@ -152,6 +173,12 @@ static void export_maybe_finish(NBDExport *exp)
     }
     exports = g_list_remove(exports, exp);
     qapi_event_send_block_export_deleted(exp->id);
+    for (unsigned i = 0; i < exp->nbitmaps; i++) {
+        bdrv_dirty_bitmap_set_busy(exp->bitmaps[i], false);
+        g_free(exp->bitmap_contexts[i]);
+    }
+    g_free(exp->bitmaps);
+    g_free(exp->bitmap_contexts);
     bdrv_unref(exp->bs);
     g_free(exp->id);
     g_free(exp->name);
@@ -268,7 +295,7 @@ static void client_attach(NBDClient *c, NBDExport *exp)
         c->handshake_timer = 0;
     }
     if (!c->meta_export || strcmp(c->meta_export, exp->name)) {
-        c->meta_base_allocation = false;
+        memset(&c->meta, 0, sizeof(c->meta));
     }
 }
 
@@ -373,15 +400,56 @@ static void opt_info_go(NBDClient *c, uint32_t opt, const uint8_t *data,
     }
 }
 
-/* NBD_OPT_LIST_META_CONTEXT / NBD_OPT_SET_META_CONTEXT: only
- * "base:allocation" exists. */
+/* One context in a META_CONTEXT reply. */
+static void meta_reply(NBDClient *c, uint32_t opt, uint32_t id,
+                       const char *name)
+{
+    size_t n = strlen(name);
+    g_autofree uint8_t *b = g_malloc(4 + n);
+
+    stl_be(b, id);
+    memcpy(b + 4, name, n);
+    opt_reply(c, opt, NBD_REP_META_CONTEXT, b, 4 + n);
+}
+
+/*
+ * Which of @exp's contexts query @q selects (NBD spec, "Metadata
+ * querying"; QEMU's namespaces): an exact name; for LIST also a
+ * namespace ("base:", "qemu:") or "qemu:dirty-bitmap:" for every bitmap.
+ */
+static void meta_match(const NBDExport *exp, const char *q, bool list,
+                       NBDMetaSel *sel)
+{
+    bool all_qemu = list && !strcmp(q, "qemu:");
+
+    if (!strcmp(q, NBD_META_BASE_ALLOCATION) ||
+        (list && !strcmp(q, "base:"))) {
+        sel->base = true;
+    }
+    if (exp->allocation_depth &&
+        (all_qemu || !strcmp(q, NBD_META_ALLOCATION_DEPTH))) {
+        sel->depth = true;
+    }
+    for (unsigned i = 0; i < exp->nbitmaps; i++) {
+        if (all_qemu || !strcmp(q, exp->bitmap_contexts[i]) ||
+            (list && !strcmp(q, NBD_META_DIRTY_BITMAP))) {
+            sel->bitmaps |= 1ull << i;
+        }
+    }
+}
+
+/* NBD_OPT_LIST_META_CONTEXT / NBD_OPT_SET_META_CONTEXT: base:allocation,
+ * and what the export offers: qemu:allocation-depth, one
+ * qemu:dirty-bitmap:NAME per exported bitmap. */
 static void opt_meta_context(NBDClient *c, uint32_t opt, const uint8_t *data,
                              uint32_t len)
 {
     g_autofree char *name = NULL;
+    g_autoptr(GPtrArray) queries = g_ptr_array_new_with_free_func(g_free);
     uint32_t p = 0, nq;
-    bool set = opt == NBD_OPT_SET_META_CONTEXT, match = false;
-    uint8_t b[4 + sizeof(NBD_META_BASE_ALLOCATION)];
+    bool set = opt == NBD_OPT_SET_META_CONTEXT;
+    NBDMetaSel sel = { 0 };
+    NBDExport *exp;
 
     if (!c->structured) {
         opt_error(c, opt, NBD_REP_ERR_INVALID,
@@ -401,36 +469,49 @@ static void opt_meta_context(NBDClient *c, uint32_t opt, const uint8_t *data,
         return;
     }
     for (uint32_t i = 0; i < nq; i++) {
-        g_autofree char *q = NULL;
+        char *q = NULL;
 
         if (!take_string(data, len, &p, &q)) {
             opt_error(c, opt, NBD_REP_ERR_INVALID, "malformed option data");
             return;
         }
-        match |= !strcmp(q, NBD_META_BASE_ALLOCATION) ||
-                 (!set && !strcmp(q, "base:"));
+        g_ptr_array_add(queries, q);
     }
     if (p != len) {
         opt_error(c, opt, NBD_REP_ERR_INVALID, "malformed option data");
         return;
     }
-    if (!export_by_name(name)) {
+    exp = export_by_name(name);
+    if (!exp) {
         opt_error(c, opt, NBD_REP_ERR_UNKNOWN, "export '%s' not present",
                   name);
         return;
     }
-    match |= !set && nq == 0;
+    if (!set && nq == 0) {
+        meta_match(exp, "base:", true, &sel);
+        meta_match(exp, "qemu:", true, &sel);
+    }
+    for (unsigned i = 0; i < queries->len; i++) {
+        meta_match(exp, g_ptr_array_index(queries, i), !set, &sel);
+    }
     if (set) {
-        c->meta_base_allocation = match;
+        c->meta = sel;
         g_free(c->meta_export);
         c->meta_export = g_strdup(name);
     }
-    if (match) {
-        stl_be(b, NBD_META_ID_BASE_ALLOCATION);
-        memcpy(b + 4, NBD_META_BASE_ALLOCATION,
-               strlen(NBD_META_BASE_ALLOCATION));
-        opt_reply(c, opt, NBD_REP_META_CONTEXT, b,
-                  4 + strlen(NBD_META_BASE_ALLOCATION));
+    if (sel.base) {
+        meta_reply(c, opt, NBD_META_ID_BASE_ALLOCATION,
+                   NBD_META_BASE_ALLOCATION);
+    }
+    if (sel.depth) {
+        meta_reply(c, opt, NBD_META_ID_ALLOCATION_DEPTH,
+                   NBD_META_ALLOCATION_DEPTH);
+    }
+    for (unsigned i = 0; i < exp->nbitmaps; i++) {
+        if (sel.bitmaps & (1ull << i)) {
+            meta_reply(c, opt, NBD_META_ID_DIRTY_BITMAP(i),
+                       exp->bitmap_contexts[i]);
+        }
     }
     opt_reply(c, opt, NBD_REP_ACK, NULL, 0);
 }
@@ -660,60 +741,150 @@ static void flush_completion_cb(void *opaque, GError *err)
     defer_or_run(opaque, err, true);
 }
 
-/* base:allocation extents of [from, from + len) */
-static void block_status_reply(NBDClient *c, const NBDRequest *r)
+/* Add an extent of @n bytes with @flags, merged into the last one when
+ * the flags are the same; false once @req_one has its one extent. */
+static bool extent_add(GByteArray *ext, uint32_t *count, uint64_t n,
+                       uint32_t flags, bool req_one)
 {
-    BlockDriverState *bs = c->exp->bs;
-    GByteArray *ext = g_byte_array_new();
-    uint64_t off = r->from, end = r->from + r->len;
-    uint32_t last_flags = 0, count = 0, calls = 0;
-    GError *err = NULL;
+    if (*count && ldl_be(ext->data + ext->len - 4) == flags &&
+        ldl_be(ext->data + ext->len - 8) + n <= UINT32_MAX) {
+        stl_be(ext->data + ext->len - 8,
+               ldl_be(ext->data + ext->len - 8) + n);
+    } else {
+        uint8_t d[8];
+
+        stl_be(d, n);
+        stl_be(d + 4, flags);
+        g_byte_array_append(ext, d, 8);
+        (*count)++;
+    }
+    return !req_one;
+}
+
+/* The extents of one context over [off, end): base:allocation (@depth
+ * false) or qemu:allocation-depth (@depth true), from the block status. */
+static bool status_extents(BlockDriverState *bs, uint64_t off, uint64_t end,
+                           bool depth_ctx, bool req_one, GByteArray *ext,
+                           GError **errp)
+{
+    uint32_t count = 0, calls = 0;
 
     while (off < end && count < NBD_MAX_BLOCK_STATUS_EXTENTS &&
            calls++ < NBD_MAX_BLOCK_STATUS_CALLS) {
         uint64_t pnum = 0, map;
         BlockDriverState *file;
         int depth, ret;
-        uint32_t flags, n;
+        uint32_t flags;
 
         ret = bdrv_block_status_above(bs, off, end - off, &pnum, &map,
-                                      &file, &depth, &err);
+                                      &file, &depth, errp);
         if (ret < 0) {
-            reply_error(c, r, bdrv_error_errno(err), err->message);
-            g_error_free(err);
-            g_byte_array_free(ext, true);
-            return;
+            return false;
         }
         pnum = MIN(MAX(pnum, 1), end - off);
-        /* Not allocated anywhere in the chain reads as zeroes. */
-        flags = (ret & BDRV_BLOCK_DATA ? 0 : NBD_STATE_HOLE) |
-                (ret & BDRV_BLOCK_ZERO || !(ret & BDRV_BLOCK_ALLOCATED)
-                 ? NBD_STATE_ZERO : 0);
-        /* Lengths are 32-bit; a request's length is too, so pnum fits. */
-        n = pnum;
-        if (count && flags == last_flags &&
-            ldl_be(ext->data + ext->len - 8) + (uint64_t)n <= UINT32_MAX) {
-            stl_be(ext->data + ext->len - 8,
-                   ldl_be(ext->data + ext->len - 8) + n);
+        if (depth_ctx) {
+            /* 0: in no layer; 1: the top; 2: its backing node ... */
+            flags = ret & BDRV_BLOCK_ALLOCATED ? depth + 1 : 0;
         } else {
-            uint8_t d[8];
-            stl_be(d, n);
-            stl_be(d + 4, flags);
-            g_byte_array_append(ext, d, 8);
-            count++;
-            last_flags = flags;
-            if (r->flags & NBD_CMD_FLAG_REQ_ONE) {
-                off += pnum;
-                break;
-            }
+            /* Not allocated anywhere in the chain reads as zeroes. */
+            flags = (ret & BDRV_BLOCK_DATA ? 0 : NBD_STATE_HOLE) |
+                    (ret & BDRV_BLOCK_ZERO || !(ret & BDRV_BLOCK_ALLOCATED)
+                     ? NBD_STATE_ZERO : 0);
+        }
+        /* Lengths are 32-bit; a request's length is too, so pnum fits. */
+        if (!extent_add(ext, &count, pnum, flags, req_one)) {
+            break;
         }
         off += pnum;
     }
-    chunk_header(c, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_BLOCK_STATUS,
-                 r->handle, 4 + ext->len);
-    out_be32(c, NBD_META_ID_BASE_ALLOCATION);
+    return true;
+}
+
+/* qemu:dirty-bitmap:NAME extents of [off, end): 1 dirty, 0 clean. */
+static void bitmap_extents(BdrvDirtyBitmap *bm, uint64_t off, uint64_t end,
+                           bool req_one, GByteArray *ext)
+{
+    uint32_t count = 0;
+
+    end = MIN(end, bdrv_dirty_bitmap_size(bm));
+    while (off < end && count < NBD_MAX_BLOCK_STATUS_EXTENTS) {
+        uint64_t bytes = 0;
+        int64_t at = bdrv_dirty_bitmap_next_dirty(bm, off, end - off,
+                                                  &bytes);
+        uint64_t clean_end = at < 0 ? end : MIN((uint64_t)at, end);
+
+        if (clean_end > off) {
+            if (!extent_add(ext, &count, clean_end - off, 0, req_one)) {
+                return;
+            }
+            off = clean_end;
+            continue;
+        }
+        bytes = MIN(bytes, end - off);
+        if (!extent_add(ext, &count, bytes, NBD_STATE_DIRTY, req_one)) {
+            return;
+        }
+        off += bytes;
+    }
+}
+
+/* One NBD_REPLY_TYPE_BLOCK_STATUS chunk for context @id. */
+static void status_chunk(NBDClient *c, const NBDRequest *r, uint32_t id,
+                         GByteArray *ext, bool last)
+{
+    chunk_header(c, last ? NBD_REPLY_FLAG_DONE : 0,
+                 NBD_REPLY_TYPE_BLOCK_STATUS, r->handle, 4 + ext->len);
+    out_be32(c, id);
     out_put(c, ext->data, ext->len);
-    g_byte_array_free(ext, true);
+}
+
+/* NBD_CMD_BLOCK_STATUS: a chunk for each context the client selected,
+ * in id order, the last one flagged done. */
+static void block_status_reply(NBDClient *c, const NBDRequest *r)
+{
+    NBDExport *exp = c->exp;
+    uint64_t off = r->from, end = r->from + r->len;
+    bool req_one = r->flags & NBD_CMD_FLAG_REQ_ONE;
+    g_autoptr(GPtrArray) exts = g_ptr_array_new_with_free_func(
+                                   (GDestroyNotify)g_byte_array_unref);
+    g_autoptr(GArray) ids = g_array_new(false, false, sizeof(uint32_t));
+    GError *err = NULL;
+
+    if (c->meta.base || c->meta.depth) {
+        for (int d = 0; d < 2; d++) {
+            GByteArray *ext;
+            uint32_t id = d ? NBD_META_ID_ALLOCATION_DEPTH
+                            : NBD_META_ID_BASE_ALLOCATION;
+
+            if (!(d ? c->meta.depth : c->meta.base)) {
+                continue;
+            }
+            ext = g_byte_array_new();
+            g_ptr_array_add(exts, ext);
+            if (!status_extents(exp->bs, off, end, d, req_one, ext, &err)) {
+                reply_error(c, r, bdrv_error_errno(err), err->message);
+                g_error_free(err);
+                return;
+            }
+            g_array_append_val(ids, id);
+        }
+    }
+    for (unsigned i = 0; i < exp->nbitmaps; i++) {
+        GByteArray *ext;
+        uint32_t id = NBD_META_ID_DIRTY_BITMAP(i);
+
+        if (!(c->meta.bitmaps & (1ull << i))) {
+            continue;
+        }
+        ext = g_byte_array_new();
+        g_ptr_array_add(exts, ext);
+        bitmap_extents(exp->bitmaps[i], off, end, req_one, ext);
+        g_array_append_val(ids, id);
+    }
+    for (unsigned i = 0; i < exts->len; i++) {
+        status_chunk(c, r, g_array_index(ids, uint32_t, i),
+                     g_ptr_array_index(exts, i), i + 1 == exts->len);
+    }
 }
 
 /* Checks every command makes; 0 or the errno to reply with. */
@@ -752,7 +923,7 @@ static int request_check(NBDClient *c, const NBDRequest *r, const char **why)
         return EINVAL;
     }
     if (r->type == NBD_CMD_BLOCK_STATUS &&
-        (!r->len || !c->meta_base_allocation)) {
+        (!r->len || !(c->meta.base || c->meta.depth || c->meta.bitmaps))) {
         *why = r->len ? "no metadata context negotiated"
                       : "block status of no bytes";
         return EINVAL;
@@ -1261,10 +1432,64 @@ static BlockDriverState *find_node(const char *name, bool as_device,
     return bs;
 }
 
+/* @name on @bs or down its backing chain (QEMU's lookup). */
+static BdrvDirtyBitmap *find_bitmap_in_chain(BlockDriverState *bs,
+                                             const char *name)
+{
+    for (; bs; bs = bdrv_backing(bs)) {
+        BdrvDirtyBitmap *bm = bdrv_find_dirty_bitmap(bs, name);
+
+        if (bm) {
+            return bm;
+        }
+    }
+    return NULL;
+}
+
+/* The bitmaps @names asks an export of @bs for, with QEMU's checks;
+ * into @out (at most NBD_MAX_BITMAPS). */
+static bool export_find_bitmaps(BlockDriverState *bs, strList *names,
+                                bool writable, GPtrArray *out, GError **errp)
+{
+    for (strList *l = names; l; l = l->next) {
+        BdrvDirtyBitmap *bm = find_bitmap_in_chain(bs, l->value);
+
+        if (!bm) {
+            error_setg(errp, "Bitmap '%s' is not found", l->value);
+            return false;
+        }
+        if (!bdrv_dirty_bitmap_check(bm, BDRV_BITMAP_ALLOW_RO, errp)) {
+            return false;
+        }
+        /* A read-only export's bitmap must not move under its clients. */
+        if (!writable && !bdrv_is_read_only(bs) &&
+            bdrv_dirty_bitmap_enabled(bm)) {
+            error_setg(errp, "Enabled bitmap '%s' incompatible with "
+                       "readonly export", l->value);
+            return false;
+        }
+        if (strlen(NBD_META_DIRTY_BITMAP) + strlen(l->value) >
+            NBD_MAX_STRING_SIZE) {
+            error_setg(errp, "Bitmap '%s' name too long for an NBD context",
+                       l->value);
+            return false;
+        }
+        if (out->len == NBD_MAX_BITMAPS) {
+            error_setg(errp, "At most %d bitmaps can be exported",
+                       NBD_MAX_BITMAPS);
+            return false;
+        }
+        g_ptr_array_add(out, bm);
+    }
+    return true;
+}
+
 static bool export_add(const char *id, const char *node, bool as_device,
                        const char *name, const char *description,
-                       bool writable, bool writethrough, GError **errp)
+                       bool writable, bool writethrough, strList *bitmaps,
+                       bool allocation_depth, GError **errp)
 {
+    g_autoptr(GPtrArray) bms = g_ptr_array_new();
     BlockDriverState *bs;
     NBDExport *exp;
 
@@ -1299,7 +1524,20 @@ static bool export_add(const char *id, const char *node, bool as_device,
         error_setg(errp, "Cannot export read-only node as writable");
         return false;
     }
+    if (!export_find_bitmaps(bs, bitmaps, writable, bms, errp)) {
+        return false;
+    }
     exp = g_new0(NBDExport, 1);
+    exp->allocation_depth = allocation_depth;
+    exp->nbitmaps = bms->len;
+    exp->bitmaps = g_new0(BdrvDirtyBitmap *, bms->len + 1);
+    exp->bitmap_contexts = g_new0(char *, bms->len + 1);
+    for (unsigned i = 0; i < bms->len; i++) {
+        exp->bitmaps[i] = g_ptr_array_index(bms, i);
+        exp->bitmap_contexts[i] = g_strconcat(NBD_META_DIRTY_BITMAP,
+            bdrv_dirty_bitmap_name(exp->bitmaps[i]), NULL);
+        bdrv_dirty_bitmap_set_busy(exp->bitmaps[i], true);
+    }
     exp->id = g_strdup(id);
     exp->name = g_strdup(name);
     exp->description = g_strdup(description);
@@ -1320,29 +1558,19 @@ void qmp_block_export_add(BlockExportOptions *o, GError **errp)
                    "is not supported");
         return;
     }
-    if (nbd->bitmaps) {
-        error_setg(errp, "Exporting dirty bitmaps is not supported");
-        return;
-    }
-    if (nbd->has_allocation_depth && nbd->allocation_depth) {
-        error_setg(errp, "qemu:allocation-depth is not supported");
-        return;
-    }
     export_add(o->id, o->node_name, false,
                nbd->name ? nbd->name : o->node_name,
                nbd->description, o->has_writable && o->writable,
-               o->has_writethrough && o->writethrough, errp);
+               o->has_writethrough && o->writethrough, nbd->bitmaps,
+               nbd->has_allocation_depth && nbd->allocation_depth, errp);
 }
 
 void qmp_nbd_server_add(NbdServerAddOptions *o, GError **errp)
 {
     const char *name = o->name ? o->name : o->device;
+    strList one = { .value = o->bitmap };
 
     if (!server_running(errp)) {
-        return;
-    }
-    if (o->bitmap) {
-        error_setg(errp, "Bitmap '%s' is not found", o->bitmap);
         return;
     }
     if (export_by_name(name)) {
@@ -1351,7 +1579,8 @@ void qmp_nbd_server_add(NbdServerAddOptions *o, GError **errp)
     }
     /* QEMU names the export's id after the export. */
     export_add(name, o->device, true, name, o->description,
-               o->has_writable && o->writable, false, errp);
+               o->has_writable && o->writable, false,
+               o->bitmap ? &one : NULL, false, errp);
 }
 
 static void export_del(NBDExport *exp, bool has_mode,

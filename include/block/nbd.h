@@ -115,6 +115,8 @@
 #define NBD_META_BASE_ALLOCATION    "base:allocation"
 #define NBD_STATE_HOLE              (1 << 0)
 #define NBD_STATE_ZERO              (1 << 1)
+/* "qemu:dirty-bitmap:NAME" extent flags */
+#define NBD_STATE_DIRTY             (1 << 0)
 
 /* Wire sizes */
 #define NBD_REQUEST_SIZE            28  /* magic flags type handle off len */

@@ -405,10 +405,107 @@ def test_bitmap_modes_on_cancel(binary):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def nbd_views(sock):
+    """What an NBD client sees of export "top" on @sock: the contexts
+    qemu-nbd --list reports, and qemu-img map through base:allocation,
+    qemu:allocation-depth and qemu:dirty-bitmap:b0 (QEMU's
+    x-dirty-bitmap)."""
+    out = {}
+    r = subprocess.run(["qemu-nbd", "--list", "-k", sock],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0, "qemu-nbd --list: %s" % r.stderr)
+    out["list"] = [l.strip() for l in r.stdout.splitlines()
+                   if ":" in l and "meta" not in l and "size" not in l and
+                   l.strip().startswith(("base:", "qemu:"))]
+    for ctx in (None, "qemu:allocation-depth", "qemu:dirty-bitmap:b0"):
+        opts = ("driver=nbd,server.type=unix,server.path=%s,export=top"
+                % sock)
+        if ctx:
+            opts += ",x-dirty-bitmap=" + ctx
+        r = subprocess.run(["qemu-img", "map", "--output=json",
+                            "--image-opts", opts],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0, "qemu-img map %s: %s" % (ctx, r.stderr))
+        out[ctx or "base"] = [(e["start"], e["length"], e["data"], e["zero"])
+                              for e in json.loads(r.stdout)]
+    return out
+
+
+@no_kvm
+def test_nbd_pull_mode(binary):
+    """Pull-mode backup's export: a bitmap and qemu:allocation-depth over
+    NBD, read by QEMU's own client (qemu-nbd --list, qemu-img map with
+    x-dirty-bitmap) exactly as QEMU 7.2 exports them; the bitmap is busy
+    while exported; an enabled bitmap cannot go out on a read-only export
+    of a writable node."""
+    if not shutil.which("qemu-system-x86_64") or not shutil.which("qemu-nbd"):
+        print("SKIP test_nbd_pull_mode: no qemu-system-x86_64 / qemu-nbd")
+        return
+    from test_bitmaps import Qemu
+    tmp = backup_tmp()
+    base = os.path.join(tmp, "base.qcow2")
+    top = os.path.join(tmp, "top.qcow2")
+    sock = os.path.join(tmp, "nbd.sock")
+    check(qemu_img("create", "-q", "-f", "qcow2", base, str(DISK))
+          .returncode == 0, "qemu-img create")
+    check(qemu_img("create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2",
+                   top).returncode == 0, "qemu-img create")
+    subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x11 0 64k",
+                    base], check=True, capture_output=True)
+    subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x22 1M 128k",
+                    top], check=True, capture_output=True)
+    export = {"type": "nbd", "id": "e", "node-name": "n0", "name": "top",
+              "bitmaps": ["b0"], "allocation-depth": True}
+    qemu = Qemu(tmp, top)
+    try:
+        qemu.ret("block-dirty-bitmap-add", node="n0", name="b0",
+                 persistent=True)
+        qemu.io("write 2M 64k")
+        qemu.io("write 3M 4k")
+        qemu.ret("block-dirty-bitmap-disable", node="n0", name="b0")
+        qemu.ret("nbd-server-start", addr={"type": "unix",
+                                           "data": {"path": sock}})
+        qemu.ret("block-export-add", **export)
+        want = nbd_views(sock)
+    finally:
+        qemu.quit()
+    os.unlink(sock)
+    vm, _ = start(binary, tmp, ["-blockdev",
+                                "driver=qcow2,node-name=n0,file.driver=file,"
+                                "file.filename=" + top])
+    try:
+        q = vm.q
+        q.ret("nbd-server-start", {"addr": {"type": "unix",
+                                            "data": {"path": sock}}})
+        q.ret("block-dirty-bitmap-add", {"node": "n0", "name": "live"})
+        e = q.error("block-export-add", dict(export, id="x", name="x",
+                                             bitmaps=["live"]))
+        check_eq(e["desc"], "Enabled bitmap 'live' incompatible with "
+                 "readonly export", "an enabled bitmap")
+        e = q.error("block-export-add", dict(export, id="x", name="x",
+                                             bitmaps=["nope"]))
+        check_eq(e["desc"], "Bitmap 'nope' is not found", "no bitmap")
+        q.ret("block-export-add", export)
+        check_eq(nbd_views(sock), want, "what QEMU's client sees")
+        check(want["list"] == ["base:allocation", "qemu:allocation-depth",
+                               "qemu:dirty-bitmap:b0"], "contexts %r"
+              % want["list"])
+        e = q.error("block-dirty-bitmap-remove", {"node": "n0",
+                                                  "name": "b0"})
+        check("in use by another operation" in e["desc"], "busy: %r" % e)
+        q.ret("block-export-del", {"id": "e"})
+        wait_for(lambda: not q.ret("query-block-exports"), what="export gone")
+        q.ret("block-dirty-bitmap-remove", {"node": "n0", "name": "b0"})
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
         print("SKIP: qemu-img/qemu-io (Debian's qemu-utils) not installed")
         sys.exit(77)
     run_tests([test_full_point_in_time, test_top_compressed,
                test_none_fleecing, test_drive_backup_create_modes,
-               test_incremental, test_bitmap_modes_on_cancel, test_errors])
+               test_incremental, test_bitmap_modes_on_cancel,
+               test_nbd_pull_mode, test_errors])
