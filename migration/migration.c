@@ -16,6 +16,7 @@
  */
 #include "qemu/osdep.h"
 #include "migration/migration.h"
+#include "block/dirty-bitmap-migration.h"
 #include "migration/channel.h"
 #include "migration/savevm.h"
 #include "migration/xbzrle.h"
@@ -100,6 +101,9 @@ GPtrArray *migration_state_handlers(void)
 {
     if (!state_handlers) {
         state_handlers = g_ptr_array_new();
+        /* every kvmpc has it, first: the config section compares lists */
+        g_ptr_array_add(state_handlers,
+                        (gpointer)dirty_bitmap_mig_handler());
     }
     return state_handlers;
 }
@@ -142,6 +146,7 @@ static bool capability_supported(MigrationCapability c)
            c == MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE ||
            c == MIGRATION_CAPABILITY_POSTCOPY_RAM ||
            c == MIGRATION_CAPABILITY_X_IGNORE_SHARED ||
+           c == MIGRATION_CAPABILITY_DIRTY_BITMAPS ||
            /* what tcp: and unix: streams always have: the destination
             * answers END (docs/migration.md); libvirt sets it */
            c == MIGRATION_CAPABILITY_RETURN_PATH;
@@ -2081,7 +2086,16 @@ void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *list,
 
 MigrationParameters *qmp_query_migrate_parameters(GError **errp)
 {
-    return g_memdup2(&params, sizeof(params));
+    MigrationParameters *p = g_memdup2(&params, sizeof(params));
+
+    /* the mapping is kept by the bitmap code: a copy of it */
+    p->block_bitmap_mapping = dirty_bitmap_mig_get_mapping();
+    return p;
+}
+
+bool migration_capability_enabled(MigrationCapability c)
+{
+    return caps[c];
 }
 
 #define CHECK_RANGE(field, name, lo, hi) \
@@ -2120,6 +2134,10 @@ void qmp_migrate_set_parameters(MigrateSetParameters *p, GError **errp)
     }
     if (p->has_block_incremental && p->block_incremental) {
         error_setg(errp, "block migration is not supported by kvmpc");
+        return;
+    }
+    if (p->block_bitmap_mapping &&
+        !dirty_bitmap_mig_set_mapping(p->block_bitmap_mapping, errp)) {
         return;
     }
 #define SET(field) if (p->has_##field) { params.field = p->field; }

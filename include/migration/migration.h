@@ -8,6 +8,7 @@
 #ifndef MIGRATION_MIGRATION_H
 #define MIGRATION_MIGRATION_H
 #include "qemu/osdep.h"
+#include "qapi/qapi-types.h"
 
 /*
  * Blockers: while any is registered, "migrate" fails with its reason.
@@ -37,6 +38,8 @@ typedef struct MigrationStateHandler {
     void *opaque;
 } MigrationStateHandler;
 void migration_register_state(const MigrationStateHandler *h);
+/* Is migrate-set-capabilities' @c on? */
+bool migration_capability_enabled(MigrationCapability c);
 GPtrArray *migration_state_handlers(void);     /* MigrationStateHandler * */
 
 /* Is an outgoing migration running (setup .. device)? */

@@ -167,8 +167,10 @@ def test_domcapabilities(lv, kvmpc):
         "devices/graphics/enum[@name='type']/value")]
     check("vnc" in graphics and "sdl" not in graphics,
           "graphics types: %s" % graphics)
-    # the vmgenid and vmcoreinfo devices (libvirt probes the device types)
-    for feature in ("genid", "vmcoreinfo"):
+    # the vmgenid and vmcoreinfo devices (libvirt probes the device
+    # types); backup and checkpoints (blockdev-reopen and the migration
+    # parameter block-bitmap-mapping)
+    for feature in ("genid", "vmcoreinfo", "backup"):
         el = root.find("features/%s" % feature)
         check(el is not None and el.get("supported") == "yes",
               "<%s> not supported: %s" % (feature, out[-1500:]))
@@ -854,6 +856,60 @@ def qemu_img_check(path):
           (path, out.stdout, out.stderr))
 
 
+def wait_backup(lv, name):
+    """The domain's backup job is over; its completed-job record."""
+    end = time.time() + 60
+    while "Backup" in lv.virsh("domjobinfo", name).stdout:
+        check(time.time() < end, "the backup job does not end")
+        time.sleep(0.1)
+    return lv.virsh("domjobinfo", name, "--completed").stdout
+
+
+def push_backups(lv, name, base):
+    """libvirt 9.0's push-mode backup (blockdev-backup, dirty bitmaps and
+    transactions): a checkpoint with a full backup, then an incremental
+    one on top of the checkpoint; the checkpoint deleted again."""
+    full = os.path.join(lv.tmp, "bk-full.qcow2")
+    inc = os.path.join(lv.tmp, "bk-inc.qcow2")
+    xml = {}
+    for key, text in (
+            ("ck", "<domaincheckpoint><name>ck1</name><disks>"
+                   "<disk name='vda' checkpoint='bitmap'/></disks>"
+                   "</domaincheckpoint>"),
+            ("full", "<domainbackup mode='push'><disks><disk name='vda' "
+                     "type='file'><target file='%s'/><driver type='qcow2'/>"
+                     "</disk></disks></domainbackup>" % full),
+            ("inc", "<domainbackup mode='push'><incremental>ck1"
+                    "</incremental><disks><disk name='vda' type='file'>"
+                    "<target file='%s'/><driver type='qcow2'/></disk>"
+                    "</disks></domainbackup>" % inc)):
+        xml[key] = os.path.join(lv.tmp, key + ".xml")
+        with open(xml[key], "w") as f:
+            f.write(text)
+    lv.virsh("backup-begin", name, xml["full"], xml["ck"])
+    done = wait_backup(lv, name)
+    check("Completed" in done and "Backup" in done, "full backup: %s" % done)
+    out = subprocess.run(["qemu-img", "compare", "-U", base, full],
+                         capture_output=True, text=True)
+    check(out.returncode == 0, "full backup != disk: %s%s" %
+          (out.stdout, out.stderr))
+    lv.virsh("backup-begin", name, xml["inc"])
+    done = wait_backup(lv, name)
+    check("Completed" in done, "incremental backup: %s" % done)
+    # nothing written since the checkpoint: an empty overlay of the disk
+    check_eq(backing_chain(inc), [inc, base], "incremental's chain")
+    out = subprocess.run(["qemu-img", "map", "-U", "--output=json", inc],
+                         capture_output=True, text=True)
+    check(not any(e["data"] and e["depth"] == 0
+                  for e in json.loads(out.stdout)),
+          "the incremental backup holds data: %s" % out.stdout)
+    check("ck1" in lv.virsh("checkpoint-list", name).stdout,
+          "checkpoint-list")
+    lv.virsh("checkpoint-delete", name, "ck1")
+    for path in (full, inc):
+        qemu_img_check(path)
+
+
 @guest_test("qemu-img")
 def test_external_snapshot_jobs(lv, kvmpc):
     """External disk snapshots and the jobs that merge them (libvirt 9.0
@@ -869,6 +925,7 @@ def test_external_snapshot_jobs(lv, kvmpc):
                disk_xml(base, "qcow2", "vda", "virtio") +
                serial_xml(log)) as g:
         g.start(log)
+        push_backups(lv, g.name, base)
         lv.virsh("snapshot-create-as", g.name, "snap1", "--disk-only",
                  "--atomic")
         top = vda_source(lv, g.name)

@@ -517,7 +517,93 @@ def test_migration(binary):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
+@no_kvm
+def test_migration_capability(binary):
+    """The dirty-bitmaps capability with a block-bitmap-mapping (as
+    libvirt sets it): the transient bitmaps it lists arrive under its
+    names, with their bits, recording state and transform.persistent;
+    a persistent one arrives through the shared image; one it does not
+    list stays behind.  The mapping's checks and words are QEMU 7.2's."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-bitmaps-")
+    img = make_image(tmp)
+    sock = os.path.join(tmp, "mig.sock")
+    drive = "file=%s,if=ide,id=drive0,format=qcow2,node-name=dn" % img
+    src = VM(binary, ["-drive", drive])
+    bm_enable(src)
+    dst = None
+    mapping = [{"node-name": "dn", "alias": "disk0", "bitmaps": [
+        {"name": "t", "alias": "t-alias"},
+        {"name": "off", "alias": "off"},
+        {"name": "tr", "alias": "tr", "transform": {"persistent": True}},
+        {"name": "p", "alias": "p"}]}]
+    try:
+        errors = [
+            ([{"node-name": "dn", "alias": "a", "bitmaps": []},
+              {"node-name": "dn", "alias": "b", "bitmaps": []}],
+             "The node name 'dn' is mapped twice"),
+            ([{"node-name": "dn", "alias": "a", "bitmaps": []},
+              {"node-name": "x", "alias": "a", "bitmaps": []}],
+             "The node alias 'a' is used twice"),
+            ([{"node-name": "dn", "alias": "a", "bitmaps": [
+                {"name": "x", "alias": "y"}, {"name": "x", "alias": "z"}]}],
+             "The bitmap 'dn'/'x' is mapped twice"),
+            ([{"node-name": "dn", "alias": "a", "bitmaps": [
+                {"name": "x", "alias": "y"}, {"name": "w", "alias": "y"}]}],
+             "The bitmap alias 'a'/'y' is used twice"),
+            ([{"node-name": "dn", "alias": "a b", "bitmaps": []}],
+             "The node alias 'a b' is not well-formed"),
+        ]
+        for m, want in errors:
+            e = src.q.error("migrate-set-parameters",
+                            {"block-bitmap-mapping": m})
+            check_eq(e["desc"], "Invalid mapping given for "
+                     "block-bitmap-mapping: " + want, "mapping %r" % m)
+        for name, extra in (("t", {}), ("off", {"disabled": True}),
+                            ("tr", {}), ("skip", {}),
+                            ("p", {"persistent": True})):
+            src.q.ret("block-dirty-bitmap-add",
+                      dict({"node": "dn", "name": name}, **extra))
+        guest_write(src, 1 * MiB, b"\x55" * 4096)
+        guest_write(src, 5 * MiB, b"\x66" * 8192)
+        want = {n: sha(src, n, "dn") for n in ("t", "off", "tr", "p")}
+        src.q.ret("migrate-set-capabilities", {"capabilities": [
+            {"capability": "dirty-bitmaps", "state": True}]})
+        src.q.ret("migrate-set-parameters", {"block-bitmap-mapping": mapping})
+        check_eq(src.q.ret("query-migrate-parameters")[
+            "block-bitmap-mapping"], mapping, "query-migrate-parameters")
+        dst = VM(binary, ["-drive", drive, "-incoming", "defer"])
+        dst.q.ret("migrate-set-parameters", {"block-bitmap-mapping": [
+            {"node-name": "dn", "alias": "disk0", "bitmaps": [
+                {"name": "t", "alias": "t-alias"},
+                {"name": "off", "alias": "off"},
+                {"name": "tr", "alias": "tr"}]}]})
+        dst.q.ret("migrate-incoming", {"uri": "unix:" + sock})
+        wait_for(lambda: os.path.exists(sock), what="incoming socket")
+        src.q.ret("migrate", {"uri": "unix:" + sock})
+        wait_for(lambda: src.q.ret("query-migrate").get("status") in
+                 ("completed", "failed"), what="migration")
+        check_eq(src.q.ret("query-migrate")["status"], "completed",
+                 "migration: %r" % src.q.ret("query-migrate"))
+        wait_for(lambda: dst.q.ret("query-status")["status"] != "inmigrate",
+                 what="destination loaded")
+        got = bitmaps(dst)
+        check_eq(sorted(got), ["off", "p", "t", "tr"], "bitmaps that came")
+        for n in ("t", "off", "tr", "p"):
+            check_eq(sha(dst, n, "dn"), want[n], "bits of %s" % n)
+        check_eq({n: (b["recording"], b["persistent"])
+                  for n, b in got.items()},
+                 {"t": (True, False), "off": (False, False),
+                  "tr": (True, True), "p": (True, True)},
+                 "recording and persistence")
+        check_eq(got["t"]["count"], 128 * 1024, "t's count")
+    finally:
+        quit_vm(src)
+        if dst:
+            quit_vm(dst)
+        shutil.rmtree(tmp, ignore_errors=True)
+
 
 if __name__ == "__main__":
     run_tests([test_commands, test_transaction, test_qemu_to_kvmpc,
-               test_kvmpc_to_qemu, test_persistent_errors, test_migration])
+               test_kvmpc_to_qemu, test_persistent_errors, test_migration,
+               test_migration_capability])
