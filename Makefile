@@ -11,7 +11,7 @@ SUITES     ?= unit qtest guest functional
 FIRST_BUILD_SUITES ?= firmware idle
 # Seconds each fuzz target (fuzz/) runs in `make check`: a smoke run that
 # keeps the whole check under 20 minutes; `make fuzz` is the campaign.
-CHECK_FUZZ_SECONDS ?= 5
+CHECK_FUZZ_SECONDS ?= 3
 
 .PHONY: all deps check-deps build build-asan demo check check-fast bench fuzz clean
 
