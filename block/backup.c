@@ -49,7 +49,6 @@
 
 #define BACKUP_CHUNK            (1 * MiB)   /* one background copy */
 #define BACKUP_MAX_IN_FLIGHT    8
-#define BACKUP_SLICE_NS         100000000LL /* the rate limit's burst */
 #define BACKUP_MIN_CLUSTER      (64 * KiB)  /* QEMU's minimum */
 #define BITS_PER_WORD           (sizeof(unsigned long) * 8)
 
@@ -79,8 +78,6 @@ typedef struct BackupJob {
     uint64_t cursor;                /* next cluster the loop looks at */
     unsigned in_flight;
     char *error;                    /* a reported error ends the job */
-    guint source_id;
-    int64_t next_allowed_ns;
     bool ending;
 } BackupJob;
 
@@ -92,6 +89,12 @@ typedef struct BackupOp {
 } BackupOp;
 
 static void backup_iterate(BackupJob *s);
+
+/* BlockJob.iterate */
+static void backup_step(BlockJob *bj)
+{
+    backup_iterate((BackupJob *)bj);
+}
 
 static BackupJob *backup_of(Job *job)
 {
@@ -324,24 +327,6 @@ static bool backup_before_write(void *opaque, uint64_t offset,
 
 /* ---- the loop (main loop) --------------------------------------------------- */
 
-static gboolean backup_iterate_cb(gpointer opaque)
-{
-    BackupJob *s = opaque;
-
-    s->source_id = 0;
-    backup_iterate(s);
-    return G_SOURCE_REMOVE;
-}
-
-static void backup_schedule(BackupJob *s, guint delay_ms)
-{
-    if (s->source_id) {
-        g_source_remove(s->source_id);
-    }
-    s->source_id = delay_ms ? g_timeout_add(delay_ms, backup_iterate_cb, s)
-                            : g_idle_add(backup_iterate_cb, s);
-}
-
 static void backup_update_progress(BackupJob *s)
 {
     uint64_t copied, left;
@@ -385,30 +370,7 @@ static void backup_op_done(void *opaque)
     }
     g_free(op);
     backup_update_progress(s);
-    backup_schedule(s, 0);
-}
-
-/* Rate limit: may @bytes more start now?  Else *@delay_ms to wait. */
-static bool backup_rate_ok(BackupJob *s, guint *delay_ms)
-{
-    int64_t now = g_get_monotonic_time() * 1000;
-
-    if (!s->common.speed || s->next_allowed_ns - BACKUP_SLICE_NS <= now) {
-        return true;
-    }
-    *delay_ms = MAX(1, (s->next_allowed_ns - BACKUP_SLICE_NS - now)
-                       / 1000000);
-    return false;
-}
-
-static void backup_account_rate(BackupJob *s, uint64_t bytes)
-{
-    int64_t now = g_get_monotonic_time() * 1000;
-
-    if (s->common.speed) {
-        s->next_allowed_ns = MAX(s->next_allowed_ns, now) +
-                             (int64_t)((double)bytes * 1e9 / s->common.speed);
-    }
+    block_job_schedule(&s->common, 0);
 }
 
 /* The next todo cluster at or after the cursor (wrapping once), or -1. */
@@ -460,7 +422,7 @@ static void backup_iterate(BackupJob *s)
     while (!stopping && !job_is_paused(job) &&
            s->sync != MIRROR_SYNC_MODE_NONE &&
            s->in_flight < BACKUP_MAX_IN_FLIGHT &&
-           backup_rate_ok(s, &delay_ms)) {
+           block_job_rate_ok(&s->common, &delay_ms)) {
         int64_t c = backup_next_todo(s);
         BackupOp *op;
 
@@ -474,7 +436,7 @@ static void backup_iterate(BackupJob *s)
         s->cursor = c + op->count;
         s->in_flight++;
         s->common.busy = true;
-        backup_account_rate(s, op->count * s->cluster);
+        block_job_rate_account(&s->common, op->count * s->cluster);
         thread_pool_submit(backup_op_work, backup_op_done, op, NULL);
     }
     backup_update_progress(s);
@@ -493,7 +455,7 @@ static void backup_iterate(BackupJob *s)
         return;
     }
     /* sync none, or a hook still copying: look again later */
-    backup_schedule(s, delay_ms ? delay_ms : 50);
+    block_job_schedule(&s->common, delay_ms ? delay_ms : 50);
 }
 
 /* ---- the bitmap --------------------------------------------------------------- */
@@ -603,7 +565,7 @@ static void backup_start(Job *job)
     }
     g_mutex_unlock(&s->lock);
     backup_update_progress(s);
-    backup_schedule(s, 0);
+    block_job_schedule(&s->common, 0);
 }
 
 /* Remove the hook: no guest request runs it once this returns. */
@@ -640,7 +602,7 @@ static void backup_resume(Job *job)
     BackupJob *s = backup_of(job);
 
     block_job_iostatus_reset(&s->common);
-    backup_schedule(s, 0);
+    block_job_schedule(&s->common, 0);
 }
 
 static void backup_pause(Job *job)
@@ -651,25 +613,22 @@ static void backup_pause(Job *job)
 
 static void backup_cancel(Job *job, bool force)
 {
-    backup_schedule(backup_of(job), 0);
+    block_job_schedule(&backup_of(job)->common, 0);
 }
 
 static void backup_set_speed(BlockJob *bj, int64_t speed)
 {
     BackupJob *s = (BackupJob *)bj;
 
-    s->next_allowed_ns = 0;
+    s->common.next_allowed_ns = 0;
     if (!s->ending) {
-        backup_schedule(s, 0);
+        block_job_schedule(&s->common, 0);
     }
 }
 
 static void backup_clean_state(BackupJob *s)
 {
-    if (s->source_id) {
-        g_source_remove(s->source_id);
-        s->source_id = 0;
-    }
+    block_job_unschedule(&s->common);
     backup_unhook(s);
     if (s->bitmap) {
         bitmap_settle(s, false);
@@ -720,27 +679,6 @@ static const JobDriver backup_job_driver = {
 };
 
 /* ---- QMP ------------------------------------------------------------------------ */
-
-/* The node @device names: a backend's medium, else a node name. */
-static BlockDriverState *backup_lookup(const char *device, GError **errp)
-{
-    BlockBackend *blk = blk_by_name(device);
-    BlockDriverState *bs;
-
-    if (blk) {
-        bs = blk_bs(blk);
-        if (!bs) {
-            error_setg(errp, "Device '%s' has no medium", device);
-        }
-        return bs;
-    }
-    bs = bdrv_find_node(device);
-    if (!bs) {
-        error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
-                   device, device);
-    }
-    return bs;
-}
 
 /* QEMU's default job id: the name of the backend @bs is the medium of
  * ("" for a node no named backend uses, which job_create refuses). */
@@ -899,6 +837,7 @@ static BackupJob *backup_job_new(BlockDriverState *src,
     s->common.speed = a->has_speed ? a->speed : 0;
     s->common.iostatus = BLOCK_DEVICE_IO_STATUS_OK;
     s->common.set_speed = backup_set_speed;
+    s->common.iterate = backup_step;
     s->target = target;
     s->sync = a->sync;
     s->bitmap = bm;
@@ -973,14 +912,14 @@ void backup_job_run(BackupJob *s)
 
 void qmp_blockdev_backup(BlockdevBackup *arg, GError **errp)
 {
-    BlockDriverState *src = backup_lookup(arg->device, errp);
+    BlockDriverState *src = blk_lookup_device_or_node(arg->device, errp);
     BlockDriverState *target;
     BackupJob *s;
 
     if (!src) {
         return;
     }
-    target = backup_lookup(arg->target, errp);
+    target = blk_lookup_device_or_node(arg->target, errp);
     if (!target) {
         return;
     }
@@ -1026,7 +965,7 @@ static bool drive_backup_create(DriveBackup *arg, BlockDriverState *src,
 void qmp_drive_backup(DriveBackup *arg, GError **errp)
 {
     bool existing = arg->has_mode && arg->mode == NEW_IMAGE_MODE_EXISTING;
-    BlockDriverState *src = backup_lookup(arg->device, errp);
+    BlockDriverState *src = blk_lookup_device_or_node(arg->device, errp);
     const char *format = arg->format;
     BlockDriverState *target, *backing;
     BackupJob *s;
@@ -1123,8 +1062,8 @@ static const BlockTxnActionOps backup_txn_ops = {
 bool backup_txn_prepare(BlockdevBackup *arg, GPtrArray *prepared,
                         GError **errp)
 {
-    BlockDriverState *src = backup_lookup(arg->device, errp);
-    BlockDriverState *target = src ? backup_lookup(arg->target, errp) : NULL;
+    BlockDriverState *src = blk_lookup_device_or_node(arg->device, errp);
+    BlockDriverState *target = src ? blk_lookup_device_or_node(arg->target, errp) : NULL;
     BackupCommon *a = qapi_BlockdevBackup_base(arg);
     BdrvDirtyBitmap *bm;
     const char *id;

@@ -775,6 +775,21 @@ DeviceState *blk_get_attached_dev(BlockBackend *blk)
     return blk->dev;
 }
 
+BlockDriverState *blk_lookup_device_or_node(const char *device,
+                                            GError **errp)
+{
+    BlockBackend *blk = blk_by_name(device);
+    BlockDriverState *bs = blk ? blk_bs(blk) : bdrv_find_node(device);
+
+    if (blk && !bs) {
+        error_setg(errp, "Device '%s' has no medium", device);
+    } else if (!bs) {
+        error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
+                   device, device);
+    }
+    return bs;
+}
+
 bool blk_has_device(BlockBackend *blk)
 {
     return blk->dev || blk->dev_ops;

@@ -33,6 +33,52 @@ static BlockJob *find_block_job(const char *id, GError **errp)
     return bj;
 }
 
+static gboolean block_job_step(gpointer opaque)
+{
+    BlockJob *bj = opaque;
+
+    bj->source_id = 0;
+    bj->iterate(bj);
+    return G_SOURCE_REMOVE;
+}
+
+void block_job_schedule(BlockJob *bj, guint delay_ms)
+{
+    block_job_unschedule(bj);
+    bj->source_id = delay_ms ? g_timeout_add(delay_ms, block_job_step, bj)
+                             : g_idle_add(block_job_step, bj);
+}
+
+void block_job_unschedule(BlockJob *bj)
+{
+    if (bj->source_id) {
+        g_source_remove(bj->source_id);
+        bj->source_id = 0;
+    }
+}
+
+bool block_job_rate_ok(BlockJob *bj, guint *delay_ms)
+{
+    int64_t now = g_get_monotonic_time() * 1000;
+
+    if (!bj->speed || bj->next_allowed_ns - BLOCK_JOB_SLICE_NS <= now) {
+        return true;
+    }
+    *delay_ms = MAX(1, (bj->next_allowed_ns - BLOCK_JOB_SLICE_NS - now)
+                       / 1000000);
+    return false;
+}
+
+void block_job_rate_account(BlockJob *bj, uint64_t bytes)
+{
+    int64_t now = g_get_monotonic_time() * 1000;
+
+    if (bj->speed) {
+        bj->next_allowed_ns = MAX(bj->next_allowed_ns, now) +
+                              (int64_t)((double)bytes * 1e9 / bj->speed);
+    }
+}
+
 BlockJob *block_job_on_node(BlockDriverState *bs)
 {
     GPtrArray *jobs = job_list();

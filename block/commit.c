@@ -26,21 +26,6 @@ static const char *device_or_node_name(BlockDriverState *bs)
     return bdrv_node_name(bs);
 }
 
-static BlockDriverState *lookup_device_or_node(const char *device,
-                                               GError **errp)
-{
-    BlockBackend *blk = blk_by_name(device);
-    BlockDriverState *bs = blk ? blk_bs(blk) : bdrv_find_node(device);
-
-    if (blk && !bs) {
-        error_setg(errp, "Device '%s' has no medium", device);
-    } else if (!bs) {
-        error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
-                   device, device);
-    }
-    return bs;
-}
-
 static BlockDriverState *lookup_node(const char *name, GError **errp)
 {
     BlockDriverState *bs = bdrv_find_node(name);
@@ -214,7 +199,7 @@ void qmp_block_commit(const char *job_id, const char *device,
     BlockDriverState *bs, *top_bs, *base_bs;
 
     if (!check_job_args(job_id, has_speed, speed, errp) ||
-        !(bs = lookup_device_or_node(device, errp)) ||
+        !(bs = blk_lookup_device_or_node(device, errp)) ||
         !(top_bs = commit_top(bs, top_node, top, errp)) ||
         !(base_bs = commit_base(top_bs, base_node, base, errp))) {
         return;
@@ -266,7 +251,7 @@ void qmp_block_stream(const char *job_id, const char *device,
         return;
     }
     if (!check_job_args(job_id, has_speed, speed, errp) ||
-        !(bs = lookup_device_or_node(device, errp))) {
+        !(bs = blk_lookup_device_or_node(device, errp))) {
         return;
     }
     if (base) {

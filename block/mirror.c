@@ -35,7 +35,6 @@
 
 #define MIRROR_DEFAULT_BUF_SIZE (16 * MiB)
 #define MIRROR_MAX_CHUNK        (1 * MiB)
-#define MIRROR_SLICE_NS         100000000LL     /* the rate limit's burst */
 #define MIRROR_IDLE_POLL_MS     50              /* READY: look for writes */
 
 typedef struct MirrorJob {
@@ -64,8 +63,6 @@ typedef struct MirrorJob {
     bool should_complete;           /* block-job-complete: pivot at the end */
     bool finishing;                 /* the final drain and copy run */
     char *error;                    /* a reported error ends the job */
-    guint source_id;                /* the scheduled iteration */
-    int64_t next_allowed_ns;        /* rate limit */
 } MirrorJob;
 
 typedef struct MirrorOp {
@@ -79,6 +76,12 @@ typedef struct MirrorOp {
 } MirrorOp;
 
 static void mirror_iterate(MirrorJob *s);
+
+/* BlockJob.iterate */
+static void mirror_step(BlockJob *bj)
+{
+    mirror_iterate((MirrorJob *)bj);
+}
 static void stream_copy_range(MirrorOp *op);
 
 static MirrorJob *mirror_of(Job *job)
@@ -87,24 +90,6 @@ static MirrorJob *mirror_of(Job *job)
 }
 
 /* ---- scheduling ---------------------------------------------------------- */
-
-static gboolean mirror_iterate_cb(gpointer opaque)
-{
-    MirrorJob *s = opaque;
-
-    s->source_id = 0;
-    mirror_iterate(s);
-    return G_SOURCE_REMOVE;
-}
-
-static void mirror_schedule(MirrorJob *s, guint delay_ms)
-{
-    if (s->source_id) {
-        g_source_remove(s->source_id);
-    }
-    s->source_id = delay_ms ? g_timeout_add(delay_ms, mirror_iterate_cb, s)
-                            : g_idle_add(mirror_iterate_cb, s);
-}
 
 static void mirror_update_progress(MirrorJob *s)
 {
@@ -203,7 +188,7 @@ static void mirror_op_done(void *opaque)
     }
     mirror_update_progress(s);
     mirror_op_free(op);
-    mirror_schedule(s, 0);
+    block_job_schedule(&s->common, 0);
 }
 
 static bool mirror_issue(MirrorJob *s, uint64_t offset, uint64_t bytes)
@@ -242,31 +227,6 @@ static bool mirror_issue(MirrorJob *s, uint64_t offset, uint64_t bytes)
 
 /* ---- the loop -------------------------------------------------------------- */
 
-/* Rate limit: may @bytes more start now?  Else *@delay_ms to wait.  A
- * burst of one slice is allowed, so a copy never waits for itself. */
-static bool mirror_rate_ok(MirrorJob *s, guint *delay_ms)
-{
-    int64_t now = g_get_monotonic_time() * 1000;
-
-    if (!s->common.speed || s->next_allowed_ns - MIRROR_SLICE_NS <= now) {
-        return true;
-    }
-    *delay_ms = MAX(1, (s->next_allowed_ns - MIRROR_SLICE_NS - now)
-                       / 1000000);
-    return false;
-}
-
-static void mirror_account_rate(MirrorJob *s, uint64_t bytes)
-{
-    int64_t now = g_get_monotonic_time() * 1000;
-
-    if (!s->common.speed) {
-        return;
-    }
-    s->next_allowed_ns = MAX(s->next_allowed_ns, now) +
-                         (int64_t)((double)bytes * 1e9 / s->common.speed);
-}
-
 /* The longest copy to start now: what buf-size leaves, at most 1 MiB,
  * and with a speed limit one slice's worth, so the limit shows in the
  * progress; never less than a granule. */
@@ -276,7 +236,7 @@ static uint64_t mirror_chunk_max(MirrorJob *s)
 
     if (s->common.speed) {
         max = MIN(max, (uint64_t)s->common.speed *
-                       MIRROR_SLICE_NS / 1000000000LL);
+                       BLOCK_JOB_SLICE_NS / 1000000000LL);
     }
     return MAX(ALIGN_DOWN(max, s->granularity), s->granularity);
 }
@@ -350,7 +310,7 @@ static void mirror_iterate(MirrorJob *s)
         uint64_t max = mirror_chunk_max(s);
         uint64_t off, bytes;
 
-        if (!mirror_rate_ok(s, &delay_ms)) {
+        if (!block_job_rate_ok(&s->common, &delay_ms)) {
             break;
         }
         if (!mirror_next_dirty(s, max, &off, &bytes)) {
@@ -365,7 +325,7 @@ static void mirror_iterate(MirrorJob *s)
             stopping = true;
             break;
         }
-        mirror_account_rate(s, bytes);
+        block_job_rate_account(&s->common, bytes);
         if (s->mode == MIRROR_MODE_STREAM) {
             return;             /* one synchronous copy per turn */
         }
@@ -392,7 +352,7 @@ static void mirror_iterate(MirrorJob *s)
             return;
         }
     }
-    mirror_schedule(s, delay_ms ? delay_ms : MIRROR_IDLE_POLL_MS);
+    block_job_schedule(&s->common, delay_ms ? delay_ms : MIRROR_IDLE_POLL_MS);
 }
 
 /*
@@ -620,7 +580,7 @@ static void mirror_start(Job *job)
         return;
     }
     mirror_update_progress(s);
-    mirror_schedule(s, 0);
+    block_job_schedule(&s->common, 0);
 }
 
 static void mirror_resume(Job *job)
@@ -628,7 +588,7 @@ static void mirror_resume(Job *job)
     MirrorJob *s = mirror_of(job);
 
     block_job_iostatus_reset(&s->common);
-    mirror_schedule(s, 0);
+    block_job_schedule(&s->common, 0);
 }
 
 static bool mirror_complete(Job *job, GError **errp)
@@ -636,7 +596,7 @@ static bool mirror_complete(Job *job, GError **errp)
     MirrorJob *s = mirror_of(job);
 
     s->should_complete = true;
-    mirror_schedule(s, 0);
+    block_job_schedule(&s->common, 0);
     return true;
 }
 
@@ -645,25 +605,22 @@ static void mirror_cancel(Job *job, bool force)
     MirrorJob *s = mirror_of(job);
 
     /* In-flight copies finish; a paused job stops too. */
-    mirror_schedule(s, 0);
+    block_job_schedule(&s->common, 0);
 }
 
 static void mirror_set_speed(BlockJob *bj, int64_t speed)
 {
     MirrorJob *s = (MirrorJob *)bj;
 
-    s->next_allowed_ns = 0;
+    s->common.next_allowed_ns = 0;
     if (s->bm && !s->finishing) {
-        mirror_schedule(s, 0);
+        block_job_schedule(&s->common, 0);
     }
 }
 
 static void mirror_clean_state(MirrorJob *s)
 {
-    if (s->source_id) {
-        g_source_remove(s->source_id);
-        s->source_id = 0;
-    }
+    block_job_unschedule(&s->common);
     if (s->bm) {
         bdrv_release_dirty_bitmap(s->bm);
         s->bm = NULL;
@@ -759,28 +716,6 @@ typedef struct MirrorArgs {
     bool has_auto_dismiss; bool auto_dismiss;
 } MirrorArgs;
 
-/* The node @device names: a backend's medium, else a node name. */
-static BlockDriverState *mirror_source(const char *device, GError **errp)
-{
-    BlockBackend *blk = blk_by_name(device);
-    BlockDriverState *bs;
-
-    if (blk) {
-        bs = blk_bs(blk);
-        if (!bs) {
-            error_setg(errp, "Device '%s' has no medium", device);
-        }
-        return bs;
-    }
-    bs = bdrv_find_node(device);
-    if (!bs) {
-        error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
-                   device, device);
-        return NULL;
-    }
-    return bs;
-}
-
 /* What QEMU checks before it opens or creates a target. */
 static bool mirror_check_args(BlockDriverState *src, const MirrorArgs *a,
                               GError **errp)
@@ -867,6 +802,7 @@ static void mirror_start_job(const char *device, BlockDriverState *src,
     s->common.speed = a->has_speed ? a->speed : 0;
     s->common.iostatus = BLOCK_DEVICE_IO_STATUS_OK;
     s->common.set_speed = mirror_set_speed;
+    s->common.iterate = mirror_step;
     s->target = target;
     s->common.target = target;
     s->granularity = g;
@@ -943,7 +879,7 @@ void qmp_drive_mirror(const char *job_id, const char *device,
         has_auto_dismiss, auto_dismiss,
     };
     bool existing = has_mode && mode == NEW_IMAGE_MODE_EXISTING;
-    BlockDriverState *src = mirror_source(device, errp);
+    BlockDriverState *src = blk_lookup_device_or_node(device, errp);
     BlockDriverState *tbs;
     int flags;
 
@@ -1002,7 +938,7 @@ void qmp_blockdev_mirror(const char *job_id, const char *device,
         has_copy_mode, copy_mode, has_auto_finalize, auto_finalize,
         has_auto_dismiss, auto_dismiss,
     };
-    BlockDriverState *src = mirror_source(device, errp);
+    BlockDriverState *src = blk_lookup_device_or_node(device, errp);
     BlockDriverState *tbs;
 
     if (!src || !mirror_check_args(src, &a, errp)) {
@@ -1033,6 +969,7 @@ static MirrorJob *mirror_like_new(MirrorMode mode, BlockDriverState *top,
     s->common.speed = a->speed;
     s->common.iostatus = BLOCK_DEVICE_IO_STATUS_OK;
     s->common.set_speed = mirror_set_speed;
+    s->common.iterate = mirror_step;
     s->target = target;
     s->common.target = target == top ? NULL : target;
     s->granularity = 64 * KiB;

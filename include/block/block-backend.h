@@ -123,6 +123,11 @@ bool blk_attach_dev(BlockBackend *blk, DeviceState *dev, GError **errp);
 bool blk_is_attached(BlockBackend *blk);
 void blk_detach_dev(BlockBackend *blk);
 DeviceState *blk_get_attached_dev(BlockBackend *blk);
+/* QMP's "device" argument: a backend's medium, else a node by name
+ * (QEMU's words: "Device 'X' has no medium", "Cannot find device='X'
+ * nor node-name='X'"). */
+BlockDriverState *blk_lookup_device_or_node(const char *device,
+                                            GError **errp);
 /* A device model uses @blk (attached, or its callbacks installed: the
  * board's legacy -drive if=ide/floppy disks). */
 bool blk_has_device(BlockBackend *blk);

@@ -22,7 +22,22 @@ struct BlockJob {
     BlockDeviceIoStatus iostatus;
     /* The job's own speed change (it reschedules its work). */
     void (*set_speed)(BlockJob *bj, int64_t speed);
+    /* The job's work step on the main loop (block_job_schedule). */
+    void (*iterate)(BlockJob *bj);
+    guint source_id;                /* the scheduled step */
+    int64_t next_allowed_ns;        /* the speed limit's clock */
 };
+
+/* Run bj->iterate from the main loop after @delay_ms (0: when idle),
+ * replacing a step already scheduled; unschedule drops it. */
+void block_job_schedule(BlockJob *bj, guint delay_ms);
+void block_job_unschedule(BlockJob *bj);
+/* The speed limit: may more bytes start now?  Else *@delay_ms to wait (a
+ * burst of BLOCK_JOB_SLICE_NS worth is allowed, so a copy never waits
+ * for itself); account() charges @bytes started. */
+#define BLOCK_JOB_SLICE_NS 100000000LL
+bool block_job_rate_ok(BlockJob *bj, guint *delay_ms);
+void block_job_rate_account(BlockJob *bj, uint64_t bytes);
 
 /* What the job that copies the data runs as (block/mirror.c). */
 typedef enum MirrorMode {
