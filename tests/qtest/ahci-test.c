@@ -1127,14 +1127,31 @@ static void test_ncq_error_in_flight(void)
     fixture_free(&f);
 }
 
+/* The machine's reset is over (its RESET event came). */
+static void wait_reset_event(QMPConn *qmp)
+{
+    gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+    g_autofree char *ev = NULL;
+
+    while (g_get_monotonic_time() < end) {
+        g_free(ev);
+        ev = qmp_events_now(qmp);
+        if (strstr(ev, "\"RESET\"")) {
+            return;
+        }
+    }
+    g_assert_not_reached();
+}
+
 /*
  * Port stop and COMRESET with eight tags in flight (200 ms each): PxSACT
  * and PxCI clear at once, CR stays set until the dropped tags are back;
  * after the COMRESET PxTFD shows BSY until then, then the signature.  Their
  * reads go straight into guest RAM, so a buffer then holds its data (zeros)
  * or its fill, never anything else, and nothing lands after CR or BSY
- * cleared (the buffers are checked again after the next commands).  The
- * port works again after each.
+ * cleared.  The port works again after each.  A machine reset with eight
+ * out returns only when they are back: nothing lands after the RESET
+ * event.
  */
 static void test_ncq_stop_in_flight(void)
 {
@@ -1186,6 +1203,19 @@ static void test_ncq_stop_in_flight(void)
     port_restart(s, 0);
     ncq_queue_reads(s, 2, 8, 8, prd);
     g_assert_true(sact_reaches(s, 0));
+
+    /* the machine's reset while eight are out */
+    clear_is(s, 0);
+    ncq_queue_reads(s, 8, 8, 8, prd);
+    qmp_assert_ok(qmp, "{\"execute\":\"system_reset\"}");
+    wait_reset_event(qmp);
+    for (unsigned i = 0; i < 8; i++) {
+        qtest_memset(s, prd[i].addr, 0xbb, prd[i].len);
+    }
+    g_usleep(250000);                   /* past the 200 ms of a request */
+    for (unsigned i = 0; i < 8; i++) {
+        g_assert_true(mem_is(s, prd[i].addr, 0xbb, prd[i].len));
+    }
     qmp_close(qmp);
     g_assert_cmpint(qtest_quit(s), ==, 0);
     fixture_free(&f);
