@@ -12,18 +12,21 @@
  * ATA8-ACS 7.23 / 7.69 (the command layout).
  *
  * Each tag has its own transfer (sectors, position, its own walk over its
- * command's PRD table, a 64 KiB bounce buffer allocated the first time the
- * tag is used) and its own blk_aio_* request, so the host serves a port's
- * tags concurrently and they finish in any order.  Guest memory is only
- * touched with pci_dma_read/pci_dma_write (ahci_prd_rw): a PRD or buffer
- * outside RAM fails that tag (ABRT, PxIS.HBDS), which like any failed tag
- * ends the queue.  Tags finishing together share one SDB FIS (posted from
+ * command's PRD table) and its own blk_aio_* request, so the host serves a
+ * port's tags concurrently and they finish in any order.  The request
+ * reads or writes guest RAM in place where the PRDs point at plain RAM
+ * (ahci_prd_map, over hw/virtio/guest-ram.h, as virtio-blk does); the
+ * rest goes through a 64 KiB bounce buffer per tag with pci_dma_read/
+ * pci_dma_write (ahci_prd_rw), so a PRD or buffer outside RAM fails that
+ * tag (ABRT, PxIS.HBDS) as it always did, which like any failed tag ends
+ * the queue.  Tags finishing together share one SDB FIS (posted from
  * a bottom half after the completions of one main-loop pass).
  *
  * A tag dropped by PxCMD.ST, a COMRESET, SRST, an HBA or machine reset or
  * another tag's error, while its request is out, is an orphan: the block
  * layer cannot take a request back, so its completion only frees the tag
- * (no DMA, no SDB bit); until the last orphan is back the port takes no
+ * (no more DMA, no SDB bit; an in-place read's data may have landed, see
+ * ncq_submit); until the last orphan is back the port takes no
  * command, PxCMD.CR stays set and a reset's signature waits (BSY), as the
  * single-request path in hw/ide/ahci.c and hw/ide/ide-core.c does.
  *
@@ -33,8 +36,11 @@
  */
 #include "qemu/osdep.h"
 #include "hw/ide/ahci.h"
+#include "hw/virtio/guest-ram.h"
 #include "system/bh.h"
 
+/* Sectors per request, mapped or bounced alike (so I/O limits count the
+ * same requests either way); a mapping may cut it shorter. */
 #define NCQ_CHUNK_SECTORS   (IDE_BUF_SIZE / IDE_SECTOR_SIZE)
 
 static void ncq_submit(AHCINCQTag *t);
@@ -171,7 +177,7 @@ static bool ncq_dma(AHCINCQTag *t, bool to_memory)
 }
 
 /* An I/O error: true when the tag goes on as if it had worked (ignore). */
-static bool ncq_io_error_ignored(AHCINCQTag *t, int ret)
+static bool ncq_io_error_ignored(AHCINCQTag *t, int ret, bool mapped)
 {
     BlockBackend *blk = ncq_blk(t);
     bool is_read = !t->write;
@@ -182,8 +188,12 @@ static bool ncq_io_error_ignored(AHCINCQTag *t, int ret)
     case BLOCK_ERROR_ACTION_IGNORE:
         return true;
     case BLOCK_ERROR_ACTION_STOP:
-        /* held: the VM stops; the chunk runs again on resume */
+        /* held: the VM stops; the chunk runs again on resume (a mapped
+         * one maps its PRDs again) */
         t->held = true;
+        if (mapped) {
+            t->walk = t->walk_before;
+        }
         return false;
     default:
         ncq_fail_tag(t, IDE_ERR_ABRT);
@@ -191,9 +201,13 @@ static bool ncq_io_error_ignored(AHCINCQTag *t, int ret)
     }
 }
 
-static void ncq_chunk_done(AHCINCQTag *t)
+static void ncq_chunk_done(AHCINCQTag *t, bool mapped)
 {
-    if (!t->write && !ncq_dma(t, true)) {
+    if (mapped) {
+        if (!t->write && t->map.dps) {
+            t->port->events |= AHCI_PxIS_DPS;   /* its data is in now */
+        }
+    } else if (!t->write && !ncq_dma(t, true)) {
         return;
     }
     t->staged = false;
@@ -205,10 +219,30 @@ static void ncq_chunk_done(AHCINCQTag *t)
     }
 }
 
+/*
+ * A mapped request came back (whatever its outcome: an orphan's or a
+ * failed read's bytes may have landed too): a read's pieces are logged as
+ * written now, for a migration pass that sent the pages meanwhile.
+ */
+static bool ncq_unmap(AHCINCQTag *t)
+{
+    if (!t->mapped) {
+        return false;
+    }
+    t->mapped = false;
+    if (!t->write) {
+        for (int i = 0; i < t->map.pieces; i++) {
+            guest_ram_mark_written(t->map.gpa[i], t->map.iov[i].iov_len);
+        }
+    }
+    return true;
+}
+
 static void ncq_cb(void *opaque, int ret)
 {
     AHCINCQTag *t = opaque;
     AHCIPort *p = t->port;
+    bool mapped;
 
     if (!ret && t->flush_next && !t->orphaned) {
         /* write cache off: the write counts once it is on the medium */
@@ -217,6 +251,7 @@ static void ncq_cb(void *opaque, int ret)
         return;
     }
     t->flush_next = false;
+    mapped = ncq_unmap(t);
     p->ncq_busy &= ~tag_bit(t);
     /* It goes on with what the vCPU's register write began: its DMA into
      * the HBA's own registers is refused the same. */
@@ -227,39 +262,94 @@ static void ncq_cb(void *opaque, int ret)
         if (!p->ncq_orphans) {
             ahci_port_idle(p);
         }
-    } else if (ret >= 0 || ncq_io_error_ignored(t, ret)) {
-        ncq_chunk_done(t);
+    } else if (ret >= 0 || ncq_io_error_ignored(t, ret, mapped)) {
+        ncq_chunk_done(t, mapped);
     }
     ahci_port_flush_events(p);
     memory_io_owner_leave();
 }
 
-/* The tag's next chunk, 128 sectors at most: a write takes it from guest
- * memory first (once: a retry after a stop writes what was staged). */
+/*
+ * Map the tag's next chunk (up to NCQ_CHUNK_SECTORS) straight to guest
+ * RAM: false when not even a sector of it maps, and the chunk goes
+ * through the bounce buffer.  A mapping cut short (a piece that is not
+ * RAM, the piece limit) is cut back to whole sectors, mapped afresh on
+ * the tag's walk (the PRDs are read again, so what is used is one
+ * consistent reading); the bounce path then meets what stopped it.
+ */
+static bool ncq_map(AHCINCQTag *t)
+{
+    AHCIPort *p = t->port;
+    uint32_t sectors = MIN(t->count - t->done, NCQ_CHUNK_SECTORS);
+    uint32_t want = sectors * IDE_SECTOR_SIZE;
+    AHCIPRDWalk w = t->walk;
+    uint32_t got = ahci_prd_map(p, &w, want, !t->write, &t->map);
+    uint32_t whole = got / IDE_SECTOR_SIZE * IDE_SECTOR_SIZE;
+
+    if (!whole) {
+        return false;
+    }
+    if (got != whole) {
+        w = t->walk;
+        if (ahci_prd_map(p, &w, whole, !t->write, &t->map) != whole) {
+            return false;               /* the PRDs changed under us */
+        }
+    }
+    t->walk_before = t->walk;
+    t->walk = w;
+    t->chunk = whole / IDE_SECTOR_SIZE;
+    if (t->write && t->map.dps) {
+        p->events |= AHCI_PxIS_DPS;     /* as when staged (ncq_dma) */
+    }
+    return true;
+}
+
+/*
+ * The tag's next chunk.  Guest RAM is read or written in place
+ * (ncq_map) where the PRDs point at RAM and bus mastering is on;
+ * otherwise the chunk goes through the bounce buffer with
+ * pci_dma_read/write, which has the last word on what is refused.
+ *
+ * In place, a read's data lands while the request is out, not at its
+ * completion; that stays safe for guest memory because nothing tells the
+ * guest a tag is gone before its request is back: a tag dropped by
+ * PxCMD.ST keeps PxCMD.CR set, one dropped by a COMRESET or GHC.HR keeps
+ * PxTFD.BSY set (ahci_port_idle clears them), and a machine reset waits
+ * for the requests (ahci_reset).  The host pointers stay valid meanwhile:
+ * guest RAM is not unmapped while the machine runs (guest-ram.h), and
+ * unrealize waits for the requests (ide_bus_quiesce).
+ */
 static void ncq_submit(AHCINCQTag *t)
 {
     AHCIPort *p = t->port;
     IDEState *d = ahci_drive(p);
-    uint64_t offset;
+    uint64_t offset = (t->lba + t->done) * IDE_SECTOR_SIZE;
+    const struct iovec *iov = &t->iov;
+    int niov = 1;
 
-    t->chunk = MIN(t->count - t->done, NCQ_CHUNK_SECTORS);
-    offset = (t->lba + t->done) * IDE_SECTOR_SIZE;
-    if (!t->buf) {
-        t->buf = g_malloc(IDE_BUF_SIZE);
-    }
-    t->iov = (struct iovec) { t->buf, t->chunk * IDE_SECTOR_SIZE };
-    if (t->write && !t->staged) {
-        if (!ncq_dma(t, false)) {
-            return;
+    if (!(t->write && t->staged) && ncq_map(t)) {
+        t->mapped = true;
+        iov = t->map.iov;
+        niov = t->map.pieces;
+    } else {
+        t->chunk = MIN(t->count - t->done, NCQ_CHUNK_SECTORS);
+        if (!t->buf) {
+            t->buf = g_malloc(IDE_BUF_SIZE);
         }
-        t->staged = true;
+        t->iov = (struct iovec) { t->buf, t->chunk * IDE_SECTOR_SIZE };
+        if (t->write && !t->staged) {
+            if (!ncq_dma(t, false)) {
+                return;
+            }
+            t->staged = true;
+        }
     }
     p->ncq_busy |= tag_bit(t);
     if (t->write) {
         t->flush_next = !d->wce;
-        blk_aio_pwritev(d->blk, &t->req, offset, &t->iov, 1, ncq_cb, t);
+        blk_aio_pwritev(d->blk, &t->req, offset, iov, niov, ncq_cb, t);
     } else {
-        blk_aio_preadv(d->blk, &t->req, offset, &t->iov, 1, ncq_cb, t);
+        blk_aio_preadv(d->blk, &t->req, offset, iov, niov, ncq_cb, t);
     }
 }
 
@@ -394,7 +484,7 @@ void ahci_ncq_post_load(AHCIPort *p, uint32_t held, const uint8_t *slots)
     p->ncq_used = p->ncq_busy = p->ncq_orphans = 0;
     for (unsigned i = 0; i < AHCI_NUM_SLOTS; i++) {
         AHCINCQTag *t = &p->ncq[i];
-        t->orphaned = t->staged = t->flush_next = false;
+        t->orphaned = t->staged = t->flush_next = t->mapped = false;
         t->held = t->reload = false;
         if ((held & tag_bit(t)) && slots[i] < AHCI_NUM_SLOTS &&
             d->kind == IDE_KIND_HD) {

@@ -38,6 +38,7 @@
 #include "qemu/osdep.h"
 #include "hw/ide/ahci.h"
 #include "hw/pci/msi.h"
+#include "hw/virtio/guest-ram.h"
 #include "system/bh.h"
 
 #define AHCI_MSI_CAP_OFFSET     0x80
@@ -270,23 +271,22 @@ void ahci_prd_walk_start(AHCIPRDWalk *w, uint64_t ctba, uint32_t prdtl)
     *w = (AHCIPRDWalk) { .ctba = ctba, .prdtl = prdtl };
 }
 
-/* Load the next PRD: false at the table's end (OFS) or when it cannot be
- * read (HBFS, which the caller reports). */
-static bool ahci_next_prd(AHCIPort *p, AHCIPRDWalk *w, bool *fault)
+typedef enum { PRD_LOADED, PRD_TABLE_END, PRD_UNREADABLE } PRDLoad;
+
+/* Load the walk's next PRD (nothing raised). */
+static PRDLoad ahci_load_prd(AHCIPort *p, AHCIPRDWalk *w)
 {
     uint8_t e[AHCI_PRD_SIZE];
     uint32_t dw3;
 
     if (w->index >= w->prdtl) {
-        p->events |= AHCI_PxIS_OFS;     /* more data than the PRDs hold */
-        return false;
+        return PRD_TABLE_END;
     }
     if (pci_dma_read(&p->hba->parent,
                      w->ctba + AHCI_CT_PRDT +
                      (uint64_t)w->index * AHCI_PRD_SIZE,
                      e, sizeof(e)) != MEMTX_OK) {
-        *fault = true;
-        return false;
+        return PRD_UNREADABLE;
     }
     w->index++;
     w->addr = ldq_le_p(e) & ~1ull;      /* DBA bit 0 is reserved */
@@ -294,7 +294,60 @@ static bool ahci_next_prd(AHCIPort *p, AHCIPRDWalk *w, bool *fault)
     /* DBC bit 0 must be 1 (even counts); the HBA treats it so. */
     w->left = ((dw3 & AHCI_PRD_DBC_MASK) | 1) + 1;
     w->irq = dw3 & AHCI_PRD_I;
-    return true;
+    return PRD_LOADED;
+}
+
+/* Load the next PRD: false at the table's end (OFS) or when it cannot be
+ * read (HBFS, which the caller reports). */
+static bool ahci_next_prd(AHCIPort *p, AHCIPRDWalk *w, bool *fault)
+{
+    switch (ahci_load_prd(p, w)) {
+    case PRD_LOADED:
+        return true;
+    case PRD_TABLE_END:
+        p->events |= AHCI_PxIS_OFS;     /* more data than the PRDs hold */
+        return false;
+    default:
+        *fault = true;
+        return false;
+    }
+}
+
+uint32_t ahci_prd_map(AHCIPort *p, AHCIPRDWalk *w, uint32_t len,
+                      bool to_memory, AHCIPRDMap *m)
+{
+    uint32_t mapped = 0;
+
+    m->pieces = 0;
+    m->dps = false;
+    if (!pci_dma_enabled(&p->hba->parent)) {
+        return 0;                       /* pci_dma_* refuse it */
+    }
+    while (mapped < len && m->pieces < AHCI_MAP_PIECES) {
+        uint64_t n;
+        void *host;
+
+        if (!w->left && ahci_load_prd(p, w) != PRD_LOADED) {
+            break;
+        }
+        n = MIN(len - mapped, w->left);
+        /* Unlogged: the caller logs a read's pieces for migration when
+         * the data has landed (guest_ram_mark_written). */
+        host = guest_ram_lookup_unlogged(w->addr, &n, to_memory);
+        if (!host) {
+            break;                      /* MMIO, a hole, ROM */
+        }
+        m->iov[m->pieces] = (struct iovec) { host, n };
+        m->gpa[m->pieces++] = w->addr;
+        w->addr += n;
+        w->left -= n;
+        w->prdbc += n;
+        mapped += n;
+        if (!w->left && w->irq) {
+            m->dps = true;
+        }
+    }
+    return mapped;
 }
 
 IDEDMAResult ahci_prd_rw(AHCIPort *p, AHCIPRDWalk *w, uint8_t *buf,
@@ -1073,6 +1126,7 @@ static bool ahci_realize(DeviceState *dev, GError **errp)
     AHCIState *s = (AHCIState *)dev;
 
     s->parent.config[ICH9_SATA_MAP] = 0x40;     /* SMS: AHCI */
+    guest_ram_map_init();               /* NCQ maps its PRDs (ahci-ncq.c) */
     memory_region_init_io(&s->abar, &ahci_abar_ops, s, "ahci",
                           AHCI_ABAR_SIZE);
     memory_region_init_io(&s->idp, &ahci_idp_ops, s, "ahci-idp",
@@ -1129,6 +1183,12 @@ static void ahci_reset(DeviceState *dev)
         p->clb = p->clbu = p->fb = p->fbu = 0;
     }
     ahci_hba_reset(s);
+    /* The dropped tags read straight into guest RAM (ahci-ncq.c): the
+     * next boot's memory must not get their data, so wait (QEMU drains
+     * the drives on reset too). */
+    for (int i = 0; i < AHCI_NUM_PORTS; i++) {
+        ide_bus_wait_idle(&s->port[i].bus);
+    }
 }
 
 /* A loaded state is checked like guest input: nothing in it can make the

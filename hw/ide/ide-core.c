@@ -173,6 +173,11 @@ static bool ide_bus_in_flight(IDEBus *bus)
 void ide_bus_quiesce(IDEBus *bus)
 {
     ide_bus_reset(bus);
+    ide_bus_wait_idle(bus);
+}
+
+void ide_bus_wait_idle(IDEBus *bus)
+{
     while (ide_bus_in_flight(bus)) {
         /* Lets the queued requests go and waits for the backends (from a
          * vCPU thread it lets the main loop run the completions). */

@@ -918,7 +918,7 @@ uint8_t pci_find_capability(PCIDevice *d, uint8_t cap_id)
 
 /* The function and every bridge above it forward its DMA (PCI-to-PCI
  * Bridge spec 3.2.2.1: bus master enable gates upstream transactions). */
-static bool pci_bus_master(const PCIDevice *d)
+bool pci_dma_enabled(const PCIDevice *d)
 {
     for (unsigned depth = 0; d && depth < 256; depth++) {
         if (!(pci_get_word(d->config + PCI_COMMAND) & PCI_COMMAND_MASTER)) {
@@ -932,7 +932,7 @@ static bool pci_bus_master(const PCIDevice *d)
 MemTxResult pci_dma_read(PCIDevice *d, uint64_t addr, void *buf,
                          uint64_t len)
 {
-    if (!pci_bus_master(d)) {
+    if (!pci_dma_enabled(d)) {
         memset(buf, 0xff, len);
         return MEMTX_DECODE_ERROR;
     }
@@ -942,7 +942,7 @@ MemTxResult pci_dma_read(PCIDevice *d, uint64_t addr, void *buf,
 MemTxResult pci_dma_write(PCIDevice *d, uint64_t addr, const void *buf,
                           uint64_t len)
 {
-    if (!pci_bus_master(d)) {
+    if (!pci_dma_enabled(d)) {
         return MEMTX_DECODE_ERROR;
     }
     return dma_write(addr, buf, len);

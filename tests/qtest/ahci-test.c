@@ -929,6 +929,21 @@ static bool mem_is(QTestState *s, uint64_t addr, uint8_t v, size_t len)
     return true;
 }
 
+/* Every byte at @addr is @a or @b. */
+static bool mem_is_either(QTestState *s, uint64_t addr, uint8_t a, uint8_t b,
+                          size_t len)
+{
+    g_autofree uint8_t *buf = g_malloc(len);
+
+    qtest_memread(s, addr, buf, len);
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] != a && buf[i] != b) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Poll PxSACT until it equals @want (or 20 s pass); whether it did. */
 static bool sact_reaches(QTestState *s, uint32_t want)
 {
@@ -1042,7 +1057,10 @@ static uint8_t ncq_log_tag(QTestState *s)
 /*
  * A tag whose read fails (blkdebug, rerror=report) among seven good ones
  * in flight: SDB with ERR, TFES, the drive aborts the others (they stay
- * in PxSACT and move no data); ST cleared, CR stays until they are back;
+ * in PxSACT); ST cleared, CR stays until they are back; their reads go
+ * straight into guest RAM, so by then a buffer holds its data (zeros) or
+ * nothing (SATA leaves an aborted command's buffer undefined), never
+ * anything else;
  * READ LOG EXT names the failed tag.  With rerror=stop the VM stops
  * instead and 'cont' runs the held tag again: all eight complete.
  */
@@ -1075,7 +1093,7 @@ static void test_ncq_error_in_flight(void)
     g_assert_cmphex(prd_(s, 0, PxCMD) & CMD_CR, ==, CMD_CR);
     wait_cr_clear(s);
     for (unsigned i = 0; i < 8; i++) {
-        g_assert_true(mem_is(s, prd[i].addr, 0xaa, prd[i].len));
+        g_assert_true(mem_is_either(s, prd[i].addr, 0xaa, 0, prd[i].len));
     }
     pwr(s, 0, PxCMD, CMD_FRE | CMD_ST);
     clear_is(s, 0);
@@ -1109,12 +1127,31 @@ static void test_ncq_error_in_flight(void)
     fixture_free(&f);
 }
 
+/* The machine's reset is over (its RESET event came). */
+static void wait_reset_event(QMPConn *qmp)
+{
+    gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+    g_autofree char *ev = NULL;
+
+    while (g_get_monotonic_time() < end) {
+        g_free(ev);
+        ev = qmp_events_now(qmp);
+        if (strstr(ev, "\"RESET\"")) {
+            return;
+        }
+    }
+    g_assert_not_reached();
+}
+
 /*
  * Port stop and COMRESET with eight tags in flight (200 ms each): PxSACT
- * and PxCI clear at once, the dropped tags move no data when they come
- * back (their buffers keep their fill), CR stays set until they are back;
- * after the COMRESET PxTFD shows BSY until then, then the signature.  The
- * port works again after each.
+ * and PxCI clear at once, CR stays set until the dropped tags are back;
+ * after the COMRESET PxTFD shows BSY until then, then the signature.  Their
+ * reads go straight into guest RAM, so a buffer then holds its data (zeros)
+ * or its fill, never anything else, and nothing lands after CR or BSY
+ * cleared.  The port works again after each.  A machine reset with eight
+ * out returns only when they are back: nothing lands after the RESET
+ * event.
  */
 static void test_ncq_stop_in_flight(void)
 {
@@ -1134,7 +1171,12 @@ static void test_ncq_stop_in_flight(void)
     g_assert_cmphex(prd_(s, 0, PxCMD) & CMD_CR, ==, CMD_CR);
     wait_cr_clear(s);
     for (unsigned i = 0; i < 8; i++) {
-        g_assert_true(mem_is(s, prd[i].addr, 0xaa, prd[i].len));
+        g_assert_true(mem_is_either(s, prd[i].addr, 0xaa, 0, prd[i].len));
+        qtest_memset(s, prd[i].addr, 0xbb, prd[i].len);
+    }
+    g_usleep(50000);                    /* nothing lands after CR cleared */
+    for (unsigned i = 0; i < 8; i++) {
+        g_assert_true(mem_is(s, prd[i].addr, 0xbb, prd[i].len));
     }
     pwr(s, 0, PxCMD, CMD_FRE | CMD_ST);
     clear_is(s, 0);
@@ -1156,11 +1198,24 @@ static void test_ncq_stop_in_flight(void)
     g_assert_cmphex(prd_(s, 0, PxTFD) & 0xff, ==, 0x50);
     g_assert_cmphex(prd_(s, 0, PxSIG), ==, 0x101);
     for (unsigned i = 0; i < 8; i++) {
-        g_assert_true(mem_is(s, prd[i].addr, 0xaa, prd[i].len));
+        g_assert_true(mem_is_either(s, prd[i].addr, 0xaa, 0, prd[i].len));
     }
     port_restart(s, 0);
     ncq_queue_reads(s, 2, 8, 8, prd);
     g_assert_true(sact_reaches(s, 0));
+
+    /* the machine's reset while eight are out */
+    clear_is(s, 0);
+    ncq_queue_reads(s, 8, 8, 8, prd);
+    qmp_assert_ok(qmp, "{\"execute\":\"system_reset\"}");
+    wait_reset_event(qmp);
+    for (unsigned i = 0; i < 8; i++) {
+        qtest_memset(s, prd[i].addr, 0xbb, prd[i].len);
+    }
+    g_usleep(250000);                   /* past the 200 ms of a request */
+    for (unsigned i = 0; i < 8; i++) {
+        g_assert_true(mem_is(s, prd[i].addr, 0xbb, prd[i].len));
+    }
     qmp_close(qmp);
     g_assert_cmpint(qtest_quit(s), ==, 0);
     fixture_free(&f);
@@ -1169,14 +1224,20 @@ static void test_ncq_stop_in_flight(void)
 /*
  * Hostile PRDs per tag: a tag whose buffer lies outside RAM and one whose
  * PRD table is too short each fail on their own (ABRT, PxIS.HBDS or OFS,
- * not the port's fatal HBFS); the log names the tag.
+ * not the port's fatal HBFS); the log names the tag.  A tag whose PRDs
+ * start in RAM and go on outside it (not a whole number of sectors in
+ * RAM: read in place up to the last whole sector, the rest bounced) fills
+ * all its RAM bytes, then fails the same way.
  */
 static void test_ncq_bad_prd(void)
 {
     Fixture f;
     QTestState *s;
     PRD good = { DATA, 4096 }, outside = { 0x8000000000ull, 4096 },
-        shortp = { DATA + 0x10000, 1024 };
+        shortp = { DATA + 0x10000, 1024 },
+        mixed[2] = { { DATA + 0x20000, 4000 }, { 0x8000000000ull, 4096 } };
+    Cmd mixed_read = { .command = 0x60, .lba = 40, .features = 16,
+                       .count = 5 << 3, .prd = mixed, .nprd = 2 };
 
     fixture_init(&f);
     s = start(&f);
@@ -1198,6 +1259,18 @@ static void test_ncq_bad_prd(void)
                     IS_TFES | IS_OFS);
     port_restart(s, 0);
     g_assert_cmpuint(ncq_log_tag(s), ==, 6);
+    /* RAM, then outside it */
+    clear_is(s, 0);
+    qtest_memset(s, mixed[0].addr, 0xaa, mixed[0].len + 512);
+    put_cmd(s, 0, 5, &mixed_read);
+    pwr(s, 0, PxSACT, 0x20);
+    pwr(s, 0, PxCI, 0x20);
+    g_assert_cmphex(prd_(s, 0, PxIS) & (IS_TFES | IS_HBDS | IS_HBFS), ==,
+                    IS_TFES | IS_HBDS);
+    check_mem_vs_file(s, mixed[0].addr, f.disk, 40 * 512, mixed[0].len);
+    g_assert_true(mem_is(s, mixed[0].addr + mixed[0].len, 0xaa, 512));
+    port_restart(s, 0);
+    g_assert_cmpuint(ncq_log_tag(s), ==, 5);
     /* and a good tag works after */
     clear_is(s, 0);
     ncq_put(s, 1, false, 40, 8, &good);

@@ -174,10 +174,22 @@ typedef struct AHCIPRDWalk {
     uint32_t prdbc;             /* bytes moved */
 } AHCIPRDWalk;
 
+/* Pieces of guest RAM one request may cover (more: the transfer is
+ * split into several requests). */
+#define AHCI_MAP_PIECES     32
+
+/* A stretch of a PRD walk mapped to host memory (ahci_prd_map). */
+typedef struct AHCIPRDMap {
+    struct iovec iov[AHCI_MAP_PIECES];
+    uint64_t gpa[AHCI_MAP_PIECES];  /* where each piece is in the guest */
+    int pieces;
+    bool dps;                   /* it used up a PRD with its I bit */
+} AHCIPRDMap;
+
 /*
  * One queued command (READ/WRITE FPDMA QUEUED) the drive holds, by tag
  * (hw/ide/ahci-ncq.c).  Each has its own transfer: position, PRD walk,
- * bounce buffer and block request, so the 32 tags of a port are in flight
+ * mapping or bounce buffer and block request, so the 32 tags of a port are in flight
  * together.  None of it is state: vm_stop drains the requests, and a
  * completion carries its tag on to the next chunk (which the drain waits
  * for too) or to its end; a tag an I/O error held (werror/rerror=stop) is
@@ -194,12 +206,17 @@ typedef struct AHCINCQTag {
                                  * the command again from its slot */
     bool staged;                /* write: buf holds the chunk */
     bool flush_next;            /* write cache off: a flush follows */
+    bool mapped;                /* the request out is on map, straight
+                                 * into guest RAM (no bounce) */
     uint64_t hdr_addr;          /* its command header (PRDBC) */
     uint64_t lba;               /* first sector */
     uint32_t count;             /* sectors */
     uint32_t done;              /* sectors moved */
     uint32_t chunk;             /* sectors of the request out */
     AHCIPRDWalk walk;
+    AHCIPRDWalk walk_before;    /* walk before a mapped chunk (a held
+                                 * chunk maps again from there) */
+    AHCIPRDMap map;
     uint8_t *buf;               /* IDE_BUF_SIZE, allocated at first use */
     struct iovec iov;
     BlkAioVec req;
@@ -268,6 +285,17 @@ void ahci_prd_walk_start(AHCIPRDWalk *w, uint64_t ctba, uint32_t prdtl);
  * memory (pci_dma_read/write); PxIS bits go to p->events (DPS, OFS). */
 IDEDMAResult ahci_prd_rw(AHCIPort *p, AHCIPRDWalk *w, uint8_t *buf,
                          uint32_t len, bool to_memory);
+/*
+ * Map up to @len of the walk's next bytes of guest memory into @m for a
+ * request straight into guest RAM (for a read of the disk when
+ * @to_memory), advancing @w as ahci_prd_rw would but raising nothing.
+ * It stops before what only ahci_prd_rw may do, so that goes through it
+ * with today's outcome: bus mastering off, a PRD it cannot read or the
+ * table's end, a buffer that is not RAM (or is ROM, @to_memory), more
+ * than AHCI_MAP_PIECES pieces.  Returns the bytes mapped.
+ */
+uint32_t ahci_prd_map(AHCIPort *p, AHCIPRDWalk *w, uint32_t len,
+                      bool to_memory, AHCIPRDMap *m);
 /* Run what PxCI holds; raise the PxIS bits that led to. */
 void ahci_port_process(AHCIPort *p);
 void ahci_port_flush_events(AHCIPort *p);

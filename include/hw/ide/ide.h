@@ -259,6 +259,9 @@ bool ide_drive_busy(const IDEState *s);
  * freed memory.
  */
 void ide_bus_quiesce(IDEBus *bus);
+/* Wait for what the drives and the controller have in flight (a machine
+ * reset: a late completion must not store into reused guest memory). */
+void ide_bus_wait_idle(IDEBus *bus);
 uint32_t ide_ioport_read(IDEBus *bus, uint32_t reg, unsigned size);
 void ide_ioport_write(IDEBus *bus, uint32_t reg, uint32_t val,
                       unsigned size);

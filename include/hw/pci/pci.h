@@ -361,5 +361,9 @@ MemTxResult pci_dma_read(PCIDevice *dev, uint64_t addr, void *buf,
                          uint64_t len);
 MemTxResult pci_dma_write(PCIDevice *dev, uint64_t addr, const void *buf,
                           uint64_t len);
+/* Whether @dev's DMA reaches memory now (its bus master enable and every
+ * bridge's above it): the check of pci_dma_read/write, for a device that
+ * maps guest RAM itself (hw/virtio/guest-ram.h) instead. */
+bool pci_dma_enabled(const PCIDevice *dev);
 
 #endif
