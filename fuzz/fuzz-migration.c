@@ -9,13 +9,13 @@
  * after every input the machine is reset, so the next starts equal.
  *
  * Seeds (fuzz/corpus/migration) are real streams of this very machine,
- * written by kvmpc with `migrate file:` (docs/fuzzing.md says how to
- * make them again): the configuration check passes, so the fuzzer
- * reaches the RAM, device and state sections.  In the corpus replay
- * (fuzz-main.c names the file in FUZZ_REPLAY_INPUT) a seed-* that this
- * machine refuses at the configuration check fails the run: the seeds
- * went stale (fuzz/make-migration-seeds.py makes them again).  Other
- * corpus entries, found by the fuzzer, may be refused anywhere.
+ * written by kvmpc through fuzz/make-migration-seeds.py (docs/fuzzing.md):
+ * the configuration check passes, so the fuzzer reaches the RAM, device
+ * and state sections.  In the corpus replay (fuzz-main.c names the file
+ * in FUZZ_REPLAY_INPUT) a seed-* that this machine refuses at the
+ * configuration check fails the run: the seeds went stale and the script
+ * must make them again.  Other corpus entries, found by the fuzzer, may
+ * be refused anywhere.
  */
 #include "qemu/osdep.h"
 #include "hw/boards.h"
