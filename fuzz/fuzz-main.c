@@ -18,6 +18,10 @@ static int run_file(const char *path)
         g_error_free(err);
         return 1;
     }
+    /* FUZZ_REPLAY_INPUT: which file this is, for a target with rules on
+     * named inputs (fuzz-migration: a seed-* must pass its configuration
+     * check); unset when the input comes from stdin */
+    g_setenv("FUZZ_REPLAY_INPUT", path, true);
     LLVMFuzzerTestOneInput((const uint8_t *)data, len);
     g_free(data);
     return 0;

@@ -9,9 +9,13 @@
  * after every input the machine is reset, so the next starts equal.
  *
  * Seeds (fuzz/corpus/migration) are real streams of this very machine,
- * written by kvmpc with `migrate file:` (docs/fuzzing.md says how to
- * make them again): the configuration check passes, so the fuzzer
- * reaches the RAM, device and state sections.
+ * written by kvmpc through fuzz/make-migration-seeds.py (docs/fuzzing.md):
+ * the configuration check passes, so the fuzzer reaches the RAM, device
+ * and state sections.  In the corpus replay (fuzz-main.c names the file
+ * in FUZZ_REPLAY_INPUT) a seed-* that this machine refuses at the
+ * configuration check fails the run: the seeds went stale and the script
+ * must make them again.  Other corpus entries, found by the fuzzer, may
+ * be refused anywhere.
  */
 #include "qemu/osdep.h"
 #include "hw/boards.h"
@@ -74,6 +78,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* A seed-* (named by the replay) refused before its sections: stale. */
+static void check_seed_matched(const MigLoad *ld, const GError *err)
+{
+    const char *path = g_getenv("FUZZ_REPLAY_INPUT");
+    g_autofree char *name = path ? g_path_get_basename(path) : NULL;
+
+    if (name && g_str_has_prefix(name, "seed-") && !ld->config_matched) {
+        fprintf(stderr, "fuzz-migration: %s is refused at the configuration "
+                "check (%s): the seed is stale, regenerate the seeds with "
+                "fuzz/make-migration-seeds.py (docs/fuzzing.md)\n", path,
+                err ? err->message : "no error");
+        exit(1);
+    }
+}
+
 static void reset_machine(void)
 {
     qemu_clock_virtual_set_manual();
@@ -94,6 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mig_load_stream(f, ld, false, &err)) {
         mig_load_finish(ld, &err);
     }
+    check_seed_matched(ld, err);
     if (g_getenv("FUZZ_MIGRATION_TRACE")) {
         fprintf(stderr, "# %s\n", err ? err->message : "loaded");
     }

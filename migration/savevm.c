@@ -1007,6 +1007,7 @@ bool mig_load_stream(MigFile *f, MigLoad *ld, bool lock_for_config,
     if (!load_header(f, errp) || !load_config(f, ld, lock_for_config, errp)) {
         return false;
     }
+    ld->config_matched = true;
     for (;;) {
         uint8_t kind = mig_get_u8(f);
 

@@ -155,6 +155,7 @@ void mig_save_ram_batch(MigFile *f, unsigned block_idx, RamBlock *b,
 typedef struct MigLoad {
     GPtrArray *blocks;
     GPtrArray *sections;    /* MigPendingSection * */
+    bool config_matched;    /* header and configuration accepted */
     bool have_clock;
     int64_t clock_ns;
     bool source_running;
