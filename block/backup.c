@@ -13,7 +13,7 @@
  * worker, at most BACKUP_MAX_IN_FLIGHT at once and at most @speed bytes
  * per second.
  *
- * Which clusters are copied (the "todo" bits, one per cluster):
+ * Which clusters are copied (the "pending" bits, one per cluster):
  *   full         every cluster (zero ranges become write-zeroes)
  *   top          clusters allocated in the source's top layer
  *   none         none in the background: only what the guest is about
@@ -22,8 +22,8 @@
  *   incremental  the clusters the dirty bitmap @bitmap marks
  *   bitmap       the same, with the bitmap's fate set by @bitmap-mode
  *
- * The todo bits and the "busy" bits (being copied) are protected by the
- * job's lock.  A copier (hook or loop worker) claims todo clusters (todo
+ * The pending bits and the "busy" bits (being copied) are protected by the
+ * job's lock.  A copier (hook or loop worker) claims pending clusters (pending
  * -> busy) under the lock and copies them without it; a hook that meets
  * a busy cluster of its range waits (condition variable) before it
  * claims anything, so no copier ever waits while it holds a claim, and
@@ -54,7 +54,6 @@
 
 typedef struct BackupJob {
     BlockJob common;                /* first: the Job's opaque */
-    BlockDriverState *target;       /* referenced */
     MirrorSyncMode sync;
     BdrvDirtyBitmap *bitmap;        /* the user's (incremental, bitmap) */
     BdrvDirtyBitmap *taken;         /* its bits at the start */
@@ -68,8 +67,8 @@ typedef struct BackupJob {
     /* Shared with the hook (workers): under lock. */
     GMutex lock;
     GCond cond;
-    unsigned long *todo, *busy;
-    uint64_t todo_count;            /* clusters */
+    unsigned long *pending, *busy;
+    uint64_t pending_count;            /* clusters */
     unsigned busy_count;            /* clusters */
     uint64_t copied;                /* bytes, for the progress */
     char *hook_error;               /* a copy-before-write failed */
@@ -119,16 +118,16 @@ static void bit_clear(unsigned long *map, uint64_t n)
 }
 
 /* Mark the clusters [offset, offset + bytes) touches as to copy. */
-static void todo_mark(BackupJob *s, uint64_t offset, uint64_t bytes)
+static void mark_pending(BackupJob *s, uint64_t offset, uint64_t bytes)
 {
     uint64_t c = offset / s->cluster;
     uint64_t end = MIN(DIV_ROUND_UP(offset + bytes, s->cluster),
                        s->nclusters);
 
     for (; c < end; c++) {
-        if (!bit_test(s->todo, c)) {
-            bit_set(s->todo, c);
-            s->todo_count++;
+        if (!bit_test(s->pending, c)) {
+            bit_set(s->pending, c);
+            s->pending_count++;
         }
     }
 }
@@ -169,7 +168,7 @@ static bool copy_clusters(BackupJob *s, uint64_t c, uint64_t n, void *buf,
             pnum = MIN(ALIGN_UP(off + 1, s->cluster), end) - off;
         }
         if (reads_as_zero(st) && !s->compress) {
-            if (!bdrv_pwrite_zeroes(s->target, off, pnum, 0, errp)) {
+            if (!bdrv_pwrite_zeroes(s->common.target, off, pnum, 0, errp)) {
                 return false;
             }
         } else {
@@ -179,9 +178,9 @@ static bool copy_clusters(BackupJob *s, uint64_t c, uint64_t n, void *buf,
                 *read_failed = true;
                 return false;
             }
-            if (s->compress ? !bdrv_pwrite_compressed(s->target, off, pnum,
+            if (s->compress ? !bdrv_pwrite_compressed(s->common.target, off, pnum,
                                                       p, errp)
-                            : !bdrv_pwrite(s->target, off, pnum, p, errp)) {
+                            : !bdrv_pwrite(s->common.target, off, pnum, p, errp)) {
                 return false;
             }
         }
@@ -202,12 +201,12 @@ static unsigned claim_clusters(BackupJob *s, uint64_t first, uint64_t count,
     unsigned nruns = 0;
 
     for (uint64_t c = first; c < first + count; c++) {
-        if (!bit_test(s->todo, c)) {
+        if (!bit_test(s->pending, c)) {
             continue;
         }
-        bit_clear(s->todo, c);
+        bit_clear(s->pending, c);
         bit_set(s->busy, c);
-        s->todo_count--;
+        s->pending_count--;
         s->busy_count++;
         if (nruns && runs[2 * (nruns - 1)] + runs[2 * (nruns - 1) + 1] == c) {
             runs[2 * (nruns - 1) + 1]++;
@@ -217,9 +216,9 @@ static unsigned claim_clusters(BackupJob *s, uint64_t first, uint64_t count,
             nruns++;
         } else {
             /* no room: leave it (and the rest) for later */
-            bit_set(s->todo, c);
+            bit_set(s->pending, c);
             bit_clear(s->busy, c);
-            s->todo_count++;
+            s->pending_count++;
             s->busy_count--;
             break;
         }
@@ -235,8 +234,8 @@ static void release_clusters(BackupJob *s, uint64_t first, uint64_t count,
         bit_clear(s->busy, c);
         s->busy_count--;
         if (failed) {
-            bit_set(s->todo, c);
-            s->todo_count++;
+            bit_set(s->pending, c);
+            s->pending_count++;
         }
     }
     if (!failed) {
@@ -248,7 +247,7 @@ static void release_clusters(BackupJob *s, uint64_t first, uint64_t count,
 
 #define MAX_RUNS 16
 
-/* Claim, copy and release the todo clusters of [first, first + count). */
+/* Claim, copy and release the pending clusters of [first, first + count). */
 static bool copy_range(BackupJob *s, uint64_t first, uint64_t count,
                        bool *read_failed, GError **errp)
 {
@@ -333,7 +332,7 @@ static void backup_update_progress(BackupJob *s)
 
     g_mutex_lock(&s->lock);
     copied = s->copied;
-    left = (s->todo_count + s->busy_count) * s->cluster;
+    left = (s->pending_count + s->busy_count) * s->cluster;
     g_mutex_unlock(&s->lock);
     job_progress_update(s->common.job, copied);
     job_progress_set_total(s->common.job, copied + left);
@@ -373,16 +372,16 @@ static void backup_op_done(void *opaque)
     block_job_schedule(&s->common, 0);
 }
 
-/* The next todo cluster at or after the cursor (wrapping once), or -1. */
-static int64_t backup_next_todo(BackupJob *s)
+/* The next pending cluster at or after the cursor (wrapping once), or -1. */
+static int64_t backup_next_pending(BackupJob *s)
 {
     int64_t found = -1;
 
     g_mutex_lock(&s->lock);
-    for (uint64_t i = 0; i < s->nclusters && s->todo_count; i++) {
+    for (uint64_t i = 0; i < s->nclusters && s->pending_count; i++) {
         uint64_t c = (s->cursor + i) % s->nclusters;
 
-        if (bit_test(s->todo, c)) {
+        if (bit_test(s->pending, c)) {
             found = c;
             break;
         }
@@ -396,7 +395,7 @@ static bool backup_copy_done(BackupJob *s)
     bool done;
 
     g_mutex_lock(&s->lock);
-    done = !s->todo_count && !s->busy_count;
+    done = !s->pending_count && !s->busy_count;
     g_mutex_unlock(&s->lock);
     return done;
 }
@@ -423,7 +422,7 @@ static void backup_iterate(BackupJob *s)
            s->sync != MIRROR_SYNC_MODE_NONE &&
            s->in_flight < BACKUP_MAX_IN_FLIGHT &&
            block_job_rate_ok(&s->common, &delay_ms)) {
-        int64_t c = backup_next_todo(s);
+        int64_t c = backup_next_pending(s);
         BackupOp *op;
 
         if (c < 0) {
@@ -460,9 +459,9 @@ static void backup_iterate(BackupJob *s)
 
 /* ---- the bitmap --------------------------------------------------------------- */
 
-/* Put the bits of @from back into the user's bitmap; with @only_todo,
+/* Put the bits of @from back into the user's bitmap; with @only_pending,
  * just those of clusters not copied. */
-static void bitmap_put_back(BackupJob *s, bool only_todo)
+static void bitmap_put_back(BackupJob *s, bool only_pending)
 {
     uint64_t off = 0, bytes;
     int64_t at;
@@ -473,7 +472,7 @@ static void bitmap_put_back(BackupJob *s, bool only_todo)
             uint64_t c = o / s->cluster;
             uint64_t next = MIN((c + 1) * s->cluster, (uint64_t)at + bytes);
 
-            if (!only_todo || bit_test(s->todo, c) || bit_test(s->busy, c)) {
+            if (!only_pending || bit_test(s->pending, c) || bit_test(s->busy, c)) {
                 bdrv_set_dirty_bitmap(s->bitmap, o, next - o);
             }
             o = next;
@@ -509,7 +508,7 @@ static void bitmap_settle(BackupJob *s, bool success)
 
 /* ---- start and end ------------------------------------------------------------- */
 
-/* What the sync mode copies: the initial todo bits. */
+/* What the sync mode copies: the initial pending bits. */
 static bool backup_mark_initial(BackupJob *s, GError **errp)
 {
     BlockDriverState *src = s->common.bs;
@@ -518,7 +517,7 @@ static bool backup_mark_initial(BackupJob *s, GError **errp)
     switch (s->sync) {
     case MIRROR_SYNC_MODE_FULL:
     case MIRROR_SYNC_MODE_NONE:
-        todo_mark(s, 0, s->len);
+        mark_pending(s, 0, s->len);
         return true;
     case MIRROR_SYNC_MODE_TOP:
         while (off < s->len) {
@@ -531,7 +530,7 @@ static bool backup_mark_initial(BackupJob *s, GError **errp)
             }
             pnum = MAX(pnum, 1);
             if (r) {
-                todo_mark(s, off, pnum);
+                mark_pending(s, off, pnum);
             }
             off += pnum;
         }
@@ -542,7 +541,7 @@ static bool backup_mark_initial(BackupJob *s, GError **errp)
 
         while ((at = bdrv_dirty_bitmap_next_dirty(s->taken, off, s->len,
                                                   &bytes)) >= 0) {
-            todo_mark(s, at, bytes);
+            mark_pending(s, at, bytes);
             off = at + bytes;
         }
         return true;
@@ -586,7 +585,7 @@ static void backup_end(BackupJob *s)
     /* No new copy-before-write; a running one finishes first. */
     backup_unhook(s);
     if (!s->error && !job_is_cancelled(s->common.job) &&
-        !bdrv_flush(s->target, &err)) {
+        !bdrv_flush(s->common.target, &err)) {
         s->error = g_strdup(err->message);
         g_error_free(err);
     }
@@ -633,9 +632,8 @@ static void backup_clean_state(BackupJob *s)
     if (s->bitmap) {
         bitmap_settle(s, false);
     }
-    if (s->target) {
-        bdrv_unref(s->target);
-        s->target = NULL;
+    if (s->common.target) {
+        bdrv_unref(s->common.target);
         s->common.target = NULL;
     }
     if (s->common.bs) {
@@ -652,7 +650,7 @@ static void backup_clean(Job *job)
 static void backup_free_state(BackupJob *s)
 {
     backup_clean_state(s);
-    g_free(s->todo);
+    g_free(s->pending);
     g_free(s->busy);
     g_free(s->error);
     g_free(s->hook_error);
@@ -838,7 +836,6 @@ static BackupJob *backup_job_new(BlockDriverState *src,
     s->common.iostatus = BLOCK_DEVICE_IO_STATUS_OK;
     s->common.set_speed = backup_set_speed;
     s->common.iterate = backup_step;
-    s->target = target;
     s->sync = a->sync;
     s->bitmap = bm;
     s->bitmap_mode = a->has_bitmap_mode ? a->bitmap_mode
@@ -852,7 +849,7 @@ static BackupJob *backup_job_new(BlockDriverState *src,
     s->len = bdrv_getlength(src);
     s->nclusters = DIV_ROUND_UP(s->len, s->cluster);
     words = DIV_ROUND_UP(s->nclusters, BITS_PER_WORD) + 1;
-    s->todo = g_new0(unsigned long, words);
+    s->pending = g_new0(unsigned long, words);
     s->busy = g_new0(unsigned long, words);
     g_mutex_init(&s->lock);
     g_cond_init(&s->cond);
@@ -864,7 +861,7 @@ static BackupJob *backup_job_new(BlockDriverState *src,
                                errp);
     if (!s->common.job) {
         s->common.bs = NULL;
-        s->target = NULL;
+        s->common.target = NULL;
         s->bitmap = NULL;
         backup_free_state(s);
         return NULL;
