@@ -79,6 +79,11 @@ static bool table_ok(uint64_t a)
 
 uint64_t acpi_find_table(const char *sig)
 {
+    return acpi_find_table_id(sig, NULL);
+}
+
+uint64_t acpi_find_table_id(const char *sig, const char *oem_table_id)
+{
     uint64_t rsdp = rsdp_find(), rsdt;
     uint32_t len;
 
@@ -91,7 +96,9 @@ uint64_t acpi_find_table(const char *sig)
     for (uint32_t off = 36; off + 4 <= len; off += 4) {
         uint64_t t = *(const uint32_t *)phys_ptr(rsdt + off);
 
-        if (table_ok(t) && !memcmp(phys_ptr(t), sig, 4))
+        if (table_ok(t) && !memcmp(phys_ptr(t), sig, 4) &&
+            (!oem_table_id ||
+             !strncmp((const char *)phys_ptr(t) + 16, oem_table_id, 8)))
             return t;
     }
     return 0;

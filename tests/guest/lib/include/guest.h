@@ -236,6 +236,9 @@ uint64_t rsdp_from_boot(void);
  * lists (RSDP from the boot protocol, else the IA-PC scan), checksum
  * valid; 0 if none. */
 uint64_t acpi_find_table(const char *sig);
+/* The same, for the table whose OEM table id (header offset 16, 8 bytes,
+ * NUL-padded) is @oem_table_id (NULL: any): one SSDT among several. */
+uint64_t acpi_find_table_id(const char *sig, const char *oem_table_id);
 /* The FADT's GPE0 block (status bytes first, then enable), or 0. */
 uint16_t acpi_gpe0_block(void);
 /* Take the SCI (the FADT's SCI_INT through the I/O APIC, level, active
