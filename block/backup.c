@@ -459,8 +459,8 @@ static void backup_iterate(BackupJob *s)
 
 /* ---- the bitmap --------------------------------------------------------------- */
 
-/* Put the bits taken at the start back into the user's bitmap; with @only_pending,
- * just those of clusters not copied. */
+/* Put the bits taken at the start back into the user's bitmap; with
+ * @only_pending, just those of clusters not copied. */
 static void bitmap_put_back(BackupJob *s, bool only_pending)
 {
     uint64_t off = 0, bytes;
