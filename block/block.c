@@ -992,6 +992,23 @@ bool bdrv_pread(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
     return bs->drv->pread(bs, offset, bytes, buf, errp);
 }
 
+bool bdrv_try_preadv_nowait(BlockDriverState *bs, uint64_t offset,
+                            const struct iovec *iov, int niov,
+                            uint64_t bytes)
+{
+    uint64_t limit = bs->drv->is_protocol ? INT64_MAX : bs->size;
+
+    /* Bounced requests (O_DIRECT's alignment) always go the usual way. */
+    if (!bs->drv->try_preadv_nowait || !bytes ||
+        !range_within(offset, bytes, limit) || bs->request_alignment > 1 ||
+        bs->buf_alignment > 1 ||
+        !bs->drv->try_preadv_nowait(bs, offset, iov, niov, bytes)) {
+        return false;
+    }
+    stat_inc(&bs->stats.reads);
+    return true;
+}
+
 bool bdrv_set_before_write(BlockDriverState *bs, BdrvBeforeWrite *hook)
 {
     if (hook && g_atomic_pointer_get(&bs->before_write)) {

@@ -42,6 +42,7 @@ typedef struct FileState {
     bool locks_required;        /* locking=on */
     unsigned locked_perm;       /* bytes 100 + i held */
     unsigned locked_unshared;   /* bytes 200 + i held */
+    bool nowait_refused;        /* preadv2 said RWF_NOWAIT is not here */
 } FileState;
 
 #define LOCK_PERM_BASE   100
@@ -376,6 +377,34 @@ static void file_attach_aio_context(BlockDriverState *bs, GMainContext *ctx)
     }
 }
 
+/*
+ * A read the page cache can serve at once (RWF_NOWAIT: EAGAIN where the
+ * kernel would have to wait for the disk), whatever the aio= engine.
+ * O_DIRECT files never get here (bdrv_try_preadv_nowait: their requests
+ * are aligned for the device, which is always a wait).  A short read (the
+ * end of the file, a range cached in part) sends the request the usual
+ * way, which reads it whole or gives the zeroes past the end.
+ */
+static bool file_try_preadv_nowait(BlockDriverState *bs, uint64_t off,
+                                   const struct iovec *iov, int niov,
+                                   uint64_t bytes)
+{
+    FileState *s = bs->opaque;
+    ssize_t n;
+
+    if (niov > IOV_MAX || (bs->flags & BDRV_O_NOCACHE) ||
+        __atomic_load_n(&s->nowait_refused, __ATOMIC_RELAXED)) {
+        return false;
+    }
+    do {
+        n = preadv2(s->fd, iov, niov, off, RWF_NOWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EOPNOTSUPP) {
+        __atomic_store_n(&s->nowait_refused, true, __ATOMIC_RELAXED);
+    }
+    return n >= 0 && (uint64_t)n == bytes;
+}
+
 static bool file_pread(BlockDriverState *bs, uint64_t off, uint64_t len,
                        void *buf, GError **errp)
 {
@@ -648,6 +677,7 @@ const BlockDriver bdrv_file_driver = {
     .block_status = file_block_status,
     .allocated_size = file_allocated_size,
     .aio_submit = file_aio_submit,
+    .try_preadv_nowait = file_try_preadv_nowait,
     .io_plug = file_io_plug,
     .attach_aio_context = file_attach_aio_context,
     .check_perm = file_check_perm,

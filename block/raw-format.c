@@ -71,6 +71,13 @@ static bool raw_aio_submit(BlockDriverState *bs, const BdrvAioRequest *req)
     return bdrv_aio_try_host(bs->file, &down);
 }
 
+static bool raw_try_preadv_nowait(BlockDriverState *bs, uint64_t off,
+                                  const struct iovec *iov, int niov,
+                                  uint64_t bytes)
+{
+    return bdrv_try_preadv_nowait(bs->file, off, iov, niov, bytes);
+}
+
 static bool raw_create(const char *filename, uint64_t size, GHashTable *opts,
                        GError **errp)
 {
@@ -118,4 +125,5 @@ const BlockDriver bdrv_raw_driver = {
     .truncate = raw_truncate,
     .block_status = raw_block_status,
     .aio_submit = raw_aio_submit,
+    .try_preadv_nowait = raw_try_preadv_nowait,
 };

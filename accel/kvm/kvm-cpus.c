@@ -29,6 +29,7 @@
 #include "system/main-loop.h"
 #include "system/memory.h"
 #include "system/runstate.h"
+#include "system/exit-tail.h"
 #include "accel/kvm.h"
 #include "target/i386/cpu.h"
 #include "target/i386/kvm-cpu.h"
@@ -206,6 +207,7 @@ static void handle_pio(KvmVcpu *v)
     }
     data = (uint8_t *)run + run->io.data_offset;
     bql_lock();
+    exit_tail_begin();
     for (unsigned i = 0; i < run->io.count; i++, data += size) {
         if (run->io.direction == KVM_EXIT_IO_OUT) {
             address_space_write_val(&address_space_io, run->io.port,
@@ -217,6 +219,7 @@ static void handle_pio(KvmVcpu *v)
             store_le(data, size, val);
         }
     }
+    exit_tail_end();
     bql_unlock();
 }
 
@@ -226,6 +229,7 @@ static void handle_mmio(KvmVcpu *v)
     unsigned len = MIN(run->mmio.len, (uint32_t)sizeof(run->mmio.data));
 
     bql_lock();
+    exit_tail_begin();
     if (run->mmio.is_write) {
         address_space_write(&address_space_memory, run->mmio.phys_addr,
                             run->mmio.data, len);
@@ -233,6 +237,9 @@ static void handle_mmio(KvmVcpu *v)
         address_space_read(&address_space_memory, run->mmio.phys_addr,
                            run->mmio.data, len);
     }
+    /* what the access started and the host finished at once completes
+     * before the guest looks again (system/exit-tail.h) */
+    exit_tail_end();
     bql_unlock();
 }
 

@@ -38,6 +38,7 @@
 #include "hw/ide/ahci.h"
 #include "hw/virtio/guest-ram.h"
 #include "system/bh.h"
+#include "system/exit-tail.h"
 
 /* Sectors per request, mapped or bounced alike (so I/O limits count the
  * same requests either way); a mapping may cut it shorter. */
@@ -73,6 +74,7 @@ void ahci_ncq_init(AHCIPort *p)
         p->ncq[i].tag = i;
     }
     p->sdb_bh = bh_new(NULL, ncq_sdb_bh, p);
+    p->sdb_tail = (ExitTail) { .fn = ncq_sdb_bh, .opaque = p };
 }
 
 /* After ide_bus_quiesce: nothing is out any more. */
@@ -153,7 +155,12 @@ static void ncq_finish(AHCINCQTag *t)
     }
     ncq_release(t);
     p->sdb_done |= tag_bit(t);
-    bh_schedule(p->sdb_bh);
+    /* Tags that finished on a vCPU exit's tail (reads done in place) are
+     * reported before the vCPU runs again, after every completion that
+     * exit queued: one SDB FIS for them all. */
+    if (!exit_tail_queue(&p->sdb_tail)) {
+        bh_schedule(p->sdb_bh);
+    }
     if (!p->ncq_used && p->ci) {
         ahci_port_process(p);           /* a non-queued command waited */
     }

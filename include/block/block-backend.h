@@ -22,6 +22,7 @@
 #include "qemu/osdep.h"
 #include <sys/uio.h>
 #include "block/block.h"
+#include "system/exit-tail.h"
 #include "qapi/qapi-types.h"
 
 typedef struct BlockBackend BlockBackend;
@@ -189,6 +190,12 @@ void blk_aio_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes,
  * request) and @iov until @cb runs, so on the host engines (io_uring,
  * Linux AIO) nothing is allocated per request.  A backend without a
  * medium completes with -ENOMEDIUM on the main loop.  Fields private.
+ *
+ * A read submitted from a vCPU's I/O exit that the host can serve at
+ * once (raw over a buffered file whose page cache holds it) is read in
+ * place and completes on the exit's tail, before the vCPU re-enters the
+ * guest (include/system/exit-tail.h); @cb still never runs from inside
+ * blk_aio_preadv.
  */
 /* A request held back by the backend's I/O limits (private). */
 typedef struct BlkThrottled {
@@ -209,6 +216,7 @@ typedef struct BlkAioVec {
     const struct iovec *iov;    /* kept while the I/O limits hold it */
     int niov;
     BlkThrottled thr;
+    ExitTail tail;              /* a read done in place completes here */
 } BlkAioVec;
 /*
  * I/O limits (QMP block_set_io_throttle, -drive throttling.*; docs/block.md

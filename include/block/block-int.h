@@ -171,6 +171,17 @@ struct BlockDriver {
      * pass requests through unchanged (raw) forward to their file.
      */
     bool (*aio_submit)(BlockDriverState *bs, const BdrvAioRequest *req);
+    /*
+     * Read @bytes at @off into @iov now, in the caller's thread, only if
+     * that cannot block (a buffered file whose page cache holds the
+     * range): true when every byte was read.  False, with the buffers
+     * possibly written in part, sends the caller the asynchronous way.
+     * The request arrives bounds-checked.  Formats that map offsets
+     * one to one (raw) forward to their file; the others leave it NULL.
+     */
+    bool (*try_preadv_nowait)(BlockDriverState *bs, uint64_t off,
+                              const struct iovec *iov, int niov,
+                              uint64_t bytes);
     /* Hold back (@plug) or send the aio_submit requests queued since:
      * the engine batches them into one system call (bdrv_io_plug). */
     void (*io_plug)(BlockDriverState *bs, bool plug);

@@ -525,6 +525,18 @@ void bdrv_aio_pwritev(BlockDriverState *bs, BdrvAioVec *v, uint64_t offset,
                       const struct iovec *iov, int niov,
                       BlockCompletionFunc *cb, void *opaque);
 
+/*
+ * Read @bytes at @offset into @iov now, in the caller's thread, only if
+ * that cannot block: true when all of it is in.  Only nodes whose driver
+ * can say so at once (raw over a buffered host file: the page cache)
+ * ever say true; a false leaves the buffers possibly written in part and
+ * the caller submits the request as usual.  blk_aio_preadv uses it on an
+ * I/O exit's tail (include/system/exit-tail.h).
+ */
+bool bdrv_try_preadv_nowait(BlockDriverState *bs, uint64_t offset,
+                            const struct iovec *iov, int niov,
+                            uint64_t bytes);
+
 /* Requests submitted and not yet completed. */
 unsigned bdrv_aio_in_flight(BlockDriverState *bs);
 

@@ -19,6 +19,7 @@
 
 #include "hw/ide/ide.h"
 #include "hw/pci/pci.h"
+#include "system/exit-tail.h"
 
 #define TYPE_AHCI               "ich9-ahci"
 #define TYPE_AHCI_ALIAS         "ahci"      /* QEMU's short name */
@@ -256,6 +257,7 @@ struct AHCIPort {
     uint32_t ncq_orphans;       /* dropped tags whose request is out */
     uint32_t sdb_done;          /* tags done, for the next SDB FIS */
     BH *sdb_bh;                 /* posts it: what completes together */
+    ExitTail sdb_tail;          /* ... or on the tail of the vCPU's exit */
 
     IDEBus bus;                 /* the drive, unit 0 */
 };

@@ -7,6 +7,7 @@
 #include "qemu/osdep.h"
 #include "block/block.h"
 #include "block/block-backend.h"
+#include "system/exit-tail.h"
 
 static char *tmpdir;
 
@@ -194,6 +195,96 @@ static void test_backend_vectored(void)
     g_assert_cmpint(st.ret, ==, -ENOMEDIUM);
     blk_delete(blk);
     bdrv_unref(bs);
+    g_free(path);
+}
+
+/*
+ * Reads on a vCPU exit's tail (include/system/exit-tail.h): a read the
+ * page cache holds completes when the exit's tail runs, never inside
+ * blk_aio_preadv; what cannot be done in place (past the exit's budget, a
+ * qcow2 node, outside an exit) completes on the main loop as always.  A
+ * drain inside the exit runs the tail's completions.
+ */
+static void test_read_on_exit_tail(void)
+{
+    char *path = make_raw("tail.raw", 4 * MiB);
+    char *qpath = g_build_filename(tmpdir, "tail.qcow2", NULL);
+    GError *err = NULL;
+    BlockDriverState *bs = bdrv_open(path, "raw", BDRV_O_RDWR, &err);
+    BlockBackend *blk = blk_new("tail");
+    g_autofree uint8_t *pat = g_malloc(2 * MiB);
+    g_autofree uint8_t *got = g_malloc0(2 * MiB);
+    struct iovec iov[] = { { got, 4 * KiB }, { got + 4 * KiB, 60 * KiB } };
+    struct iovec big = { got, 2 * MiB };
+    VecState st = { 0 };
+    BlkAioVec vreq;
+    BlockAcctStats stats;
+
+    g_assert_no_error(err);
+    g_assert_true(blk_insert_bs(blk, bs, &err));
+    for (size_t i = 0; i < 2 * MiB; i++) {
+        pat[i] = i * 7 + (i >> 12);
+    }
+    /* written through the page cache: the reads below find it there */
+    g_assert_cmpint(blk_pwrite(blk, 0, 2 * MiB, pat), ==, 0);
+
+    exit_tail_begin();
+    blk_aio_preadv(blk, &vreq, 0, iov, G_N_ELEMENTS(iov), vec_cb, &st);
+    g_assert_cmpint(st.done, ==, 0);            /* not inside the call */
+    g_assert_cmpuint(bdrv_aio_in_flight(bs), ==, 1);
+    exit_tail_end();
+    g_assert_cmpint(st.done, ==, 1);            /* on the tail */
+    g_assert_cmpint(st.ret, ==, 0);
+    g_assert_cmpuint(bdrv_aio_in_flight(bs), ==, 0);
+    g_assert_cmpmem(got, 64 * KiB, pat, 64 * KiB);
+    blk_get_stats(blk, &stats);
+    g_assert_cmpuint(stats.ops[BLOCK_ACCT_READ], ==, 1);
+    g_assert_cmpuint(stats.bytes[BLOCK_ACCT_READ], ==, 64 * KiB);
+
+    /* past the exit's budget: the usual way, completed on the main loop */
+    memset(got, 0, 2 * MiB);
+    exit_tail_begin();
+    blk_aio_preadv(blk, &vreq, 0, &big, 1, vec_cb, &st);
+    exit_tail_end();
+    g_assert_cmpint(st.done, ==, 1);
+    vec_wait(&st, 2);
+    g_assert_cmpint(st.ret, ==, 0);
+    g_assert_cmpmem(got, 2 * MiB, pat, 2 * MiB);
+
+    /* outside an exit: the usual way */
+    blk_aio_preadv(blk, &vreq, 0, iov, G_N_ELEMENTS(iov), vec_cb, &st);
+    g_assert_cmpint(st.done, ==, 2);
+    vec_wait(&st, 3);
+
+    /* a drain inside the exit completes the read done in place */
+    exit_tail_begin();
+    blk_aio_preadv(blk, &vreq, 64 * KiB, iov, G_N_ELEMENTS(iov), vec_cb,
+                   &st);
+    blk_drain_all();
+    g_assert_cmpint(st.done, ==, 4);
+    exit_tail_end();
+    g_assert_cmpint(st.done, ==, 4);
+    g_assert_cmpmem(got, 64 * KiB, pat + 64 * KiB, 64 * KiB);
+    blk_remove_bs(blk);
+    bdrv_unref(bs);
+
+    /* a qcow2 node maps offsets: never read in place */
+    g_assert_true(bdrv_create("qcow2", qpath, 4 * MiB, NULL, &err));
+    bs = bdrv_open(qpath, "qcow2", BDRV_O_RDWR, &err);
+    g_assert_no_error(err);
+    g_assert_true(blk_insert_bs(blk, bs, &err));
+    g_assert_cmpint(blk_pwrite(blk, 0, 64 * KiB, pat), ==, 0);
+    exit_tail_begin();
+    blk_aio_preadv(blk, &vreq, 0, iov, G_N_ELEMENTS(iov), vec_cb, &st);
+    exit_tail_end();
+    g_assert_cmpint(st.done, ==, 4);
+    vec_wait(&st, 5);
+    g_assert_cmpint(st.ret, ==, 0);
+    g_assert_cmpmem(got, 64 * KiB, pat, 64 * KiB);
+    blk_remove_bs(blk);
+    blk_delete(blk);
+    bdrv_unref(bs);
+    g_free(qpath);
     g_free(path);
 }
 
@@ -600,6 +691,7 @@ int main(int argc, char **argv)
     g_test_add_data_func("/block/aio/raw", "raw", test_aio);
     g_test_add_data_func("/block/aio/qcow2", "qcow2", test_aio);
     g_test_add_func("/block/backend-vectored", test_backend_vectored);
+    g_test_add_func("/block/read-on-exit-tail", test_read_on_exit_tail);
     g_test_add_func("/block/writethrough", test_writethrough);
     g_test_add_func("/block/direct-bounce", test_direct_bounce);
     g_test_add_data_func("/block/qcow2-model/64k", "", test_qcow2_model);
