@@ -1187,7 +1187,7 @@ static void aio_vec_read_now_done(void *opaque)
 {
     BlkAioVec *r = opaque;
 
-    g_atomic_int_dec_and_test(&r->blk->root->in_flight);
+    g_atomic_int_dec_and_test(&r->bv.bs->in_flight);   /* the node read */
     aio_vec_complete(r, NULL);
 }
 
@@ -1211,6 +1211,7 @@ static bool aio_vec_read_now(BlkAioVec *r)
                                 r->bytes)) {
         return false;
     }
+    r->bv.bs = blk->root;
     g_atomic_int_inc(&blk->root->in_flight);
     r->tail = (ExitTail) { .fn = aio_vec_read_now_done, .opaque = r };
     exit_tail_queue(&r->tail);
