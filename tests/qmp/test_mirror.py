@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmplib import (TestFailure, check, check_eq, no_kvm,  # noqa: E402
                     run_tests, wait_for)
 from test_blockdev import (VM, ATA, BM, SECTOR, bm_enable,  # noqa: E402
-                           dma_write, pattern)
+                           dma_write, pattern, read_file)
 
 MiB = 1 << 20
 DISK = 4 * MiB
@@ -347,8 +347,6 @@ def test_errors(binary):
             "Parameter 'granularity' expects a value in range [512B, 64MB]")
         err("drive-mirror", mirror(speed=-1),
             "Parameter 'speed' expects a non-negative value")
-        err("drive-mirror", mirror(copy_mode="write-blocking"),
-            "Copy mode 'write-blocking' is not supported by kvmpc")
         err("blockdev-mirror", {"device": "drive0", "target": "nx",
                                 "sync": "full"},
             "Cannot find device='' nor node-name='nx'")
@@ -444,11 +442,124 @@ def test_target_error_policies(binary):
         ev = vm.q.wait_event("BLOCK_JOB_ERROR")["data"]
         check_eq(ev["action"], "report", "action")
         ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
-        check("No space left on device" in ev.get("error", ""),
-              "COMPLETED error %r" % ev)
+        check_eq(ev.get("error"), "No space left on device",
+                 "COMPLETED error")
         check_eq(file_of(vm, "drive0"), src, "device's image")
         quit_vm(vm)
         compare(src, "qcow2", raw, "raw")   # the stop/resume run copied all
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_write_blocking(binary):
+    """copy-mode write-blocking: with the background copy held back (speed
+    1: one granule, then nothing for a long time), a guest write is on the
+    target when it completes; a background-mode job in the same state only
+    marks it for a later copy.  Then, with the guest writing all along,
+    the job reaches READY, block-job-complete pivots, and the images are
+    equal (qemu-img compare)."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    bg = os.path.join(tmp, "bg.raw")
+    tgt = os.path.join(tmp, "wb.raw")
+    try:
+        # background: the write waits in the bitmap
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": bg,
+                                  "sync": "full", "format": "raw",
+                                  "speed": 1, "granularity": 65536,
+                                  "job-id": "bg"})
+        wait_for(lambda: vm.q.ret("query-block-jobs")[0]["offset"] > 0,
+                 what="first granule")
+        data = pattern(64 * 1024, 0x55)
+        guest_write(vm, 3 * MiB, data)
+        check(read_file(bg, 3 * MiB, len(data)) != data,
+              "background: the write is on the target already")
+        vm.q.ret("block-job-cancel", {"device": "bg", "force": True})
+        vm.q.wait_event("BLOCK_JOB_CANCELLED")
+        wait_for(lambda: not vm.q.ret("query-block-jobs"), what="job gone")
+
+        # write-blocking: the write is copied before it completes
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": tgt,
+                                  "sync": "full", "format": "raw",
+                                  "speed": 1, "granularity": 65536,
+                                  "copy-mode": "write-blocking"})
+        wait_for(lambda: vm.q.ret("query-block-jobs")[0]["offset"] > 0,
+                 what="first granule")
+        j = vm.q.ret("query-block-jobs")[0]
+        check_eq((j["type"], j["status"], j["ready"]),
+                 ("mirror", "running", False), "write-blocking job")
+        for off, n, salt in ((3 * MiB, 64 * 1024, 0x56),
+                             (3 * MiB + 512, 1024, 0x57),   # unaligned
+                             (MiB - 4096, 8192, 0x58)):     # two granules
+            data = pattern(n, salt)
+            guest_write(vm, off, data)
+            check(read_file(tgt, off, n) == data,
+                  "write at %#x not on the target when it completed" % off)
+        # the guest keeps writing while the job copies and after READY
+        vm.q.ret("block-job-set-speed", {"device": "drive0", "speed": 0})
+        for i in range(24):
+            guest_write(vm, (i * 397 * 4096) % (DISK - 16384),
+                        pattern(16384, i))
+        vm.q.wait_event("BLOCK_JOB_READY")
+        for i in range(8):
+            guest_write(vm, (i * 131 * 4096 + 512) % (DISK - 8192),
+                        pattern(8192, 0xa0 + i))
+        vm.q.ret("block-job-complete", {"device": "drive0"})
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check("error" not in ev and ev["offset"] == ev["len"],
+              "COMPLETED %r" % ev)
+        check_eq(file_of(vm, "drive0"), tgt, "device's image after pivot")
+        guest_write(vm, 2 * MiB, pattern(4096, 0x99))  # on the target now
+        quit_vm(vm)
+        check(read_file(tgt, 2 * MiB, 4096) == pattern(4096, 0x99),
+              "write after the pivot")
+        check(qemu_io(src, "qcow2", "read -P 0x22 2M 4k"),
+              "the source no longer written")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_write_blocking_target_error(binary):
+    """A guest write's copy that fails with on-target-error=report: the
+    guest's write succeeds, BLOCK_JOB_ERROR, and the job ends with the
+    error (QEMU 7.2's events and numbers, sync none)."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    raw = os.path.join(tmp, "t.raw")
+    with open(raw, "wb") as f:
+        f.truncate(DISK)
+    try:
+        vm.q.ret("blockdev-add", {
+            "driver": "raw", "node-name": "t2",
+            "file": {"driver": "blkdebug",
+                     "inject-error": [{"event": "write_aio", "errno": 28,
+                                       "once": False}],
+                     "image": {"driver": "file", "filename": raw}}})
+        vm.q.ret("blockdev-mirror", {"device": "drive0", "target": "t2",
+                                     "sync": "none", "job-id": "r",
+                                     "copy-mode": "write-blocking"})
+        ev = vm.q.wait_event("BLOCK_JOB_READY")["data"]
+        check_eq((ev["len"], ev["offset"]), (0, 0), "READY")
+        guest_write(vm, 3 * MiB, pattern(64 * 1024, 0x66))
+        ev = vm.q.wait_event("BLOCK_JOB_ERROR")["data"]
+        check_eq(ev, {"device": "r", "operation": "write",
+                      "action": "report"}, "BLOCK_JOB_ERROR")
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check_eq((ev.get("error"), ev["len"], ev["offset"]),
+                 ("No space left on device", 64 * 1024, 0), "COMPLETED")
+        wait_for(lambda: "null" in job_events(vm, "r"), what="null")
+        check_eq(job_events(vm, "r"), ["created", "running", "ready",
+                                       "aborting", "concluded", "null"],
+                 "statuses")
+        check_eq(file_of(vm, "drive0"), src, "device's image")
+        guest_write(vm, 0, pattern(4096, 0x67))  # the hook is gone
+        quit_vm(vm)
+        check(qemu_io(src, "qcow2", "read -P 0x11 1044480 4k"),
+              "the source")
     finally:
         quit_vm(vm)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -526,7 +637,8 @@ def main():
     run_tests([test_complete_pivot, test_cancel_after_ready,
                test_speed_and_cancel_before_ready,
                test_writes_during_first_pass, test_blockdev_mirror,
-               test_target_error_policies, test_migrate_with_mirror,
+               test_target_error_policies, test_write_blocking,
+               test_write_blocking_target_error, test_migrate_with_mirror,
                test_errors, test_hmp])
 
 
