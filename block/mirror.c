@@ -22,8 +22,14 @@
  * big lock held (no new guest request can start), flushes the target and,
  * for complete, points the device's BlockBackend at the target (pivot).
  *
- * Not done (refused with an error, see docs/block.md): copy-mode
- * write-blocking, sync incremental/bitmap, sync top over a backing file,
+ * copy-mode write-blocking (QEMU's active mirroring): the source's after-
+ * write hook (bdrv_set_after_write, block/block.c) copies the granules
+ * each guest write touched to the target before the guest's request
+ * completes, so the job converges whatever the guest's write rate
+ * (mirror_active_write; docs/block.md "Copy modes").
+ *
+ * Not done (refused with an error, see docs/block.md): sync
+ * incremental/bitmap, sync top over a backing file,
  * sync none with a target this command creates, sources in an I/O
  * thread's context.
  */
