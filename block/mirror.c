@@ -28,10 +28,12 @@
  * completes, so the job converges whatever the guest's write rate
  * (mirror_active_write; docs/block.md "Copy modes").
  *
+ * sync top over a backing file copies what the top layer allocates; a
+ * target drive-mirror creates gets the source's backing file.
+ *
  * Not done (refused with an error, see docs/block.md): sync
- * incremental/bitmap, sync top over a backing file,
- * sync none with a target this command creates, sources in an I/O
- * thread's context.
+ * incremental/bitmap, sync none with a target this command creates,
+ * sources in an I/O thread's context.
  */
 #include "qemu/osdep.h"
 #include "block/blockjob.h"
@@ -650,17 +652,15 @@ static bool mirror_finish(MirrorJob *s, GError **errp)
 
 /* ---- the job driver --------------------------------------------------------- */
 
-/* Commit: what the layers from the top down to the base hold; stream:
- * what the layers below the top, down to the base, hold. */
-static bool mark_allocated_above(MirrorJob *s, GError **errp)
+/* Mark what the layers from @from down to @base (exclusive) hold. */
+static bool mark_allocated_between(MirrorJob *s, BlockDriverState *from,
+                                   BlockDriverState *base, GError **errp)
 {
-    BlockDriverState *from = s->mode == MIRROR_MODE_STREAM
-                             ? bdrv_backing(s->common.bs) : s->common.bs;
     uint64_t size = bdrv_getlength(s->common.bs), off = 0;
 
     while (from && off < size) {
         uint64_t pnum = 0;
-        int r = bdrv_is_allocated_above(from, s->base, off, size - off,
+        int r = bdrv_is_allocated_above(from, base, off, size - off,
                                         &pnum, errp);
 
         if (r < 0) {
@@ -672,6 +672,16 @@ static bool mark_allocated_above(MirrorJob *s, GError **errp)
         off += pnum;
     }
     return true;
+}
+
+/* Commit: what the layers from the top down to the base hold; stream:
+ * what the layers below the top, down to the base, hold. */
+static bool mark_allocated_above(MirrorJob *s, GError **errp)
+{
+    BlockDriverState *from = s->mode == MIRROR_MODE_STREAM
+                             ? bdrv_backing(s->common.bs) : s->common.bs;
+
+    return mark_allocated_between(s, from, s->base, errp);
 }
 
 /* Stream: copy into the top what it does not hold itself (reads fall
@@ -717,6 +727,11 @@ static bool mirror_mark_initial(MirrorJob *s, GError **errp)
     }
     if (s->sync == MIRROR_SYNC_MODE_NONE) {
         return true;
+    }
+    if (s->sync == MIRROR_SYNC_MODE_TOP && bdrv_backing(src)) {
+        /* What the top holds; the target reads the rest from its own
+         * backing file (QEMU's sync top), whatever the target is. */
+        return mark_allocated_between(s, src, bdrv_backing(src), errp);
     }
     if (!s->target_zeroed) {
         bdrv_set_dirty_bitmap(s->bm, 0, size);
@@ -952,11 +967,6 @@ static bool mirror_check_args(BlockDriverState *src, const MirrorArgs *a,
                    MirrorSyncMode_str[a->sync]);
         return false;
     }
-    if (a->sync == MIRROR_SYNC_MODE_TOP && bdrv_backing(src)) {
-        error_setg(errp, "Sync mode 'top' of a node with a backing file is "
-                   "not supported by kvmpc (use 'full')");
-        return false;
-    }
     if (a->has_speed && a->speed < 0) {
         error_setg(errp, "Parameter 'speed' expects a non-negative value");
         return false;
@@ -1071,6 +1081,30 @@ static bool mirror_target_in_use(const char *target, GError **errp)
     return false;
 }
 
+/* drive-mirror's new target: with sync top over the source's backing
+ * file (QEMU's), else standalone. */
+static bool mirror_create_target(BlockDriverState *src, MirrorSyncMode sync,
+                                 const char *format, const char *target,
+                                 GError **errp)
+{
+    g_autoptr(GHashTable) opts = g_hash_table_new(g_str_hash, g_str_equal);
+    BlockDriverState *backing = sync == MIRROR_SYNC_MODE_TOP
+                                ? bdrv_backing(src) : NULL;
+
+    if (backing) {
+        if (strcmp(format, "qcow2")) {
+            error_setg(errp, "Backing file not supported for file format "
+                       "'%s'", format);
+            return false;
+        }
+        g_hash_table_insert(opts, (char *)"backing_file",
+                            (char *)bdrv_filename(backing));
+        g_hash_table_insert(opts, (char *)"backing_fmt",
+                            (char *)bdrv_format_name(backing));
+    }
+    return bdrv_create(format, target, bdrv_getlength(src), opts, errp);
+}
+
 void qmp_drive_mirror(const char *job_id, const char *device,
                       const char *target, const char *format,
                       MirrorSyncMode sync, bool has_mode, NewImageMode mode,
@@ -1117,8 +1151,7 @@ void qmp_drive_mirror(const char *job_id, const char *device,
     if (mirror_target_in_use(target, errp)) {
         return;
     }
-    if (!existing && !bdrv_create(format, target, bdrv_getlength(src), NULL,
-                                  errp)) {
+    if (!existing && !mirror_create_target(src, sync, format, target, errp)) {
         return;
     }
     flags = (bdrv_open_flags(src) | BDRV_O_RDWR) &

@@ -7,6 +7,7 @@ qtest socket; qemu-img and qemu-io (the real ones) check the images.
 
     test_mirror.py KVMPC [TEST...]
 """
+import json
 import os
 import shutil
 import subprocess
@@ -565,6 +566,94 @@ def test_write_blocking_target_error(binary):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def qemu_io_w(path, *cmds):
+    args = ["qemu-io", "-f", "qcow2"]
+    for c in cmds:
+        args += ["-c", c]
+    subprocess.run(args + [path], check=True, capture_output=True)
+
+
+def top_extents(path):
+    """(start, length) of what @path's own layer holds (qemu-img map)."""
+    r = qemu_img("map", "-U", "--output=json", path)
+    check(r.returncode == 0, "qemu-img map: %s" % r.stderr)
+    return [(e["start"], e["length"]) for e in json.loads(r.stdout)
+            if e["depth"] == 0 and e["present"]]
+
+
+@no_kvm
+def test_sync_top(binary):
+    """sync top over a backing file copies what the top holds (QEMU 7.2's
+    len); drive-mirror creates the target over the source's backing file
+    (raw: QEMU's error), mode existing keeps the target's own backing."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    base = os.path.join(tmp, "base.qcow2")
+    base2 = os.path.join(tmp, "base2.qcow2")
+    src = os.path.join(tmp, "top.qcow2")
+    exist = os.path.join(tmp, "exist.qcow2")
+    tgt = os.path.join(tmp, "new.qcow2")
+    check(qemu_img("create", "-q", "-f", "qcow2", base, str(DISK))
+          .returncode == 0, "qemu-img create")
+    qemu_io_w(base, "write -P 0x11 0 2M")
+    shutil.copy(base, base2)
+    for top, back in ((src, base), (exist, base2)):
+        check(qemu_img("create", "-q", "-f", "qcow2", "-b", back, "-F",
+                       "qcow2", top).returncode == 0, "qemu-img create -b")
+    # top: zeroes over the base's data, data over it, data past it
+    qemu_io_w(src, "write -z 0 64k", "write -P 0x22 1M 64k",
+              "write -P 0x33 3M 64k")
+    vm = VM(binary, ["-drive", "file=%s,if=ide,id=drive0,format=qcow2"
+                     % src])
+    bm_enable(vm)
+    try:
+        raw = os.path.join(tmp, "t.raw")
+        e = vm.q.error("drive-mirror", {"device": "drive0", "target": raw,
+                                        "sync": "top", "format": "raw"})
+        check_eq(e["desc"], "Backing file not supported for file format "
+                 "'raw'", "raw target")
+        check(not os.path.exists(raw), "the raw target was created")
+        # mode existing: the target keeps its backing file
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": exist,
+                                  "sync": "top", "mode": "existing",
+                                  "job-id": "e"})
+        ev = vm.q.wait_event("BLOCK_JOB_READY")["data"]
+        check_eq((ev["len"], ev["offset"]), (3 * 65536, 3 * 65536),
+                 "READY (mode existing)")
+        vm.q.ret("block-job-cancel", {"device": "e"})
+        vm.q.wait_event("BLOCK_JOB_COMPLETED")
+        wait_for(lambda: not vm.q.ret("query-block-jobs"), what="job gone")
+        # a new target over the source's backing file
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": tgt,
+                                  "sync": "top"})
+        ev = vm.q.wait_event("BLOCK_JOB_READY")["data"]
+        check_eq((ev["len"], ev["offset"]), (3 * 65536, 3 * 65536),
+                 "READY")
+        guest_write(vm, 2 * MiB + 4096, pattern(8192, 0x44))
+        vm.q.ret("block-job-complete", {"device": "drive0"})
+        vm.q.wait_event("BLOCK_JOB_COMPLETED")
+        check_eq(file_of(vm, "drive0"), tgt, "device's image after pivot")
+        quit_vm(vm)
+        r = qemu_img("info", "-U", "--output=json", tgt)
+        check_eq(json.loads(r.stdout).get("backing-filename"), base,
+                 "new target's backing file")
+        r = qemu_img("info", "-U", "--output=json", exist)
+        check_eq(json.loads(r.stdout).get("backing-filename"), base2,
+                 "existing target's backing file")
+        top = [(0, 65536), (MiB, 65536), (3 * MiB, 65536)]
+        check_eq(top_extents(exist), top, "existing target's own data")
+        check_eq(top_extents(tgt), sorted(top + [(2 * MiB, 65536)]),
+                 "new target's own data")
+        # the existing target as the source was before the guest write
+        for cmd in ("read -P 0 0 64k", "read -P 0x11 64k 960k",
+                    "read -P 0x22 1M 64k", "read -P 0x11 1088k 960k",
+                    "read -P 0 2M 1M", "read -P 0x33 3M 64k"):
+            check(qemu_io(exist, "qcow2", cmd), "existing target: " + cmd)
+        compare(src, "qcow2", tgt, "qcow2")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 @no_kvm
 def test_migrate_with_mirror(binary):
     """libvirt's non-shared-storage migration: a READY mirror, migrate,
@@ -638,7 +727,8 @@ def main():
                test_speed_and_cancel_before_ready,
                test_writes_during_first_pass, test_blockdev_mirror,
                test_target_error_policies, test_write_blocking,
-               test_write_blocking_target_error, test_migrate_with_mirror,
+               test_write_blocking_target_error, test_sync_top,
+               test_migrate_with_mirror,
                test_errors, test_hmp])
 
 
