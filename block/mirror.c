@@ -44,6 +44,7 @@
 #define MIRROR_DEFAULT_BUF_SIZE (16 * MiB)
 #define MIRROR_MAX_CHUNK        (1 * MiB)
 #define MIRROR_IDLE_POLL_MS     50              /* READY: look for writes */
+#define MIRROR_ACTIVE_MAX_BITS  (8 * MiB)       /* write-blocking's bitmap */
 
 typedef struct MirrorJob {
     BlockJob common;                /* first: the Job's opaque */
@@ -295,11 +296,8 @@ static uint64_t mirror_chunk_max(MirrorJob *s)
     return MAX(ALIGN_DOWN(max, s->granularity), s->granularity);
 }
 
-/*
- * Is a copy of an overlapping range in flight?  A second copy of the same
- * range (written again meanwhile) must not start: the older one could
- * reach the target last and leave stale data under a clean bit.
- */
+/* Does an op in @list (MirrorOp *) overlap the range?  @only_copying:
+ * only a background op whose worker is copying now counts. */
 static bool overlaps_op_in(GSList *list, uint64_t offset, uint64_t bytes,
                            bool only_copying)
 {
@@ -314,7 +312,12 @@ static bool overlaps_op_in(GSList *list, uint64_t offset, uint64_t bytes,
     return false;
 }
 
-/* Main loop: a background copy or a guest write's copy in flight. */
+/*
+ * Is a copy of an overlapping range in flight?  A second copy of the same
+ * range (written again meanwhile) must not start: the older one could
+ * reach the target last and leave stale data under a clean bit.
+ * A guest write's copy in flight counts too.
+ */
 static bool mirror_overlaps_in_flight(MirrorJob *s, uint64_t offset,
                                       uint64_t bytes)
 {
@@ -472,7 +475,7 @@ static void mirror_end(MirrorJob *s)
 static void mirror_iterate(MirrorJob *s)
 {
     Job *job = s->common.job;
-    bool stopping = s->error || job_is_cancelled(job);
+    bool stopping;
     guint delay_ms = 0;
 
     if (s->finishing || !s->bm) {
@@ -1000,6 +1003,23 @@ static uint32_t mirror_default_granularity(BlockDriverState *target)
     return c ? MIN(MAX(c, 4096), 64 * KiB) : 64 * KiB;
 }
 
+/*
+ * write-blocking without an explicit granularity: a guest write copies
+ * the granules it touches whole (mirror_active_write), so a 4 KiB write
+ * would copy 64 KiB at QEMU's default.  The finest granule from 4 KiB
+ * up whose bitmap stays within MIRROR_ACTIVE_MAX_BITS (1 MiB of memory:
+ * 4 KiB up to 32 GiB disks), never coarser than the default.
+ */
+static uint32_t mirror_active_granularity(uint32_t dflt, uint64_t size)
+{
+    uint32_t g = 4096;
+
+    while (g < dflt && DIV_ROUND_UP(size, g) > MIRROR_ACTIVE_MAX_BITS) {
+        g <<= 1;
+    }
+    return MIN(g, dflt);
+}
+
 /* Start the job; takes a reference to @src and @target of its own. */
 static void mirror_start_job(const char *device, BlockDriverState *src,
                              BlockDriverState *target, bool target_zeroed,
@@ -1016,8 +1036,15 @@ static void mirror_start_job(const char *device, BlockDriverState *src,
         error_setg(errp, "Block node is read-only");
         return;
     }
-    g = a->has_granularity && a->granularity ? a->granularity
-                                             : mirror_default_granularity(target);
+    if (a->has_granularity && a->granularity) {
+        g = a->granularity;
+    } else if (a->has_copy_mode &&
+               a->copy_mode == MIRROR_COPY_MODE_WRITE_BLOCKING) {
+        g = mirror_active_granularity(mirror_default_granularity(target),
+                                      bdrv_getlength(src));
+    } else {
+        g = mirror_default_granularity(target);
+    }
     s = mirror_job_new();
     s->common.bs = src;
     s->common.speed = a->has_speed ? a->speed : 0;
