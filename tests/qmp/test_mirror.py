@@ -3,7 +3,9 @@
 blockdev-mirror, the block-job-* and job-* commands, query-block-jobs, the
 BLOCK_JOB_* and JOB_STATUS_CHANGE events, with QEMU 7.2's wording.  Guest
 writes during the mirror are IDE bus-master DMA writes driven over the
-qtest socket; qemu-img and qemu-io (the real ones) check the images.
+qtest socket, and in one test (with /dev/kvm) a guest's own writes (the
+virtio-blk payload, $KVMPC_VIRTIO_BLK_PAYLOAD); qemu-img and qemu-io (the
+real ones) check the images.
 
     test_mirror.py KVMPC [TEST...]
 """
@@ -16,8 +18,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmplib import (TestFailure, check, check_eq, no_kvm,  # noqa: E402
-                    run_tests, wait_for)
+from qmplib import (QMP, Kvmpc, TestFailure, check, check_eq,  # noqa: E402
+                    no_kvm, run_tests, wait_for)
 from test_blockdev import (VM, ATA, BM, SECTOR, bm_enable,  # noqa: E402
                            dma_write, pattern, read_file)
 
@@ -566,6 +568,63 @@ def test_write_blocking_target_error(binary):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_write_blocking_guest_writes(binary):
+    """A real guest (the virtio-blk payload's randwrite bench: 32 random
+    4 KiB writes in flight, on vCPU and worker threads at once) writes
+    all through a write-blocking mirror: READY while it writes, and after
+    stop and cancel the target equals the source (a copy racing a guest
+    write would leave stale data under a clean bit)."""
+    payload = os.environ.get("KVMPC_VIRTIO_BLK_PAYLOAD")
+    if not payload or not os.path.exists(payload):
+        print("SKIP test_write_blocking_guest_writes: set "
+              "KVMPC_VIRTIO_BLK_PAYLOAD to virtio-blk.elf")
+        return
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    disk = os.path.join(tmp, "disk.raw")
+    tgt = os.path.join(tmp, "tgt.raw")
+    with open(disk, "wb") as f:
+        f.write(os.urandom(MiB))  # small: the writes collide often
+    qmp_path = os.path.join(tmp, "qmp.sock")
+    serial = os.path.join(tmp, "serial.log")
+    vm = Kvmpc(binary, ["-nodefaults", "-display", "none", "-m", "256M",
+                        "-serial", "file:" + serial,
+                        "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+                        "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
+                        "-drive", "file=%s,if=none,id=vd,format=raw" % disk,
+                        "-device", "virtio-blk-pci,drive=vd",
+                        "-kernel", payload,
+                        "-append", "bench=randwrite bs=4096 qd=32 secs=30"],
+               tmpdir=tmp, wait_sockets=[qmp_path])
+
+    def log():
+        with open(serial, "rb") as f:
+            return f.read().decode(errors="replace")
+    q = None
+    try:
+        q = QMP(qmp_path)
+        wait_for(lambda: "virtio-blk-bench: start" in log()
+                 or not vm.alive(), what="the guest's writes")
+        check(vm.alive(), "kvmpc exited early: %s" % log())
+        q.ret("drive-mirror", {"device": "vd", "target": tgt,
+                               "sync": "full", "format": "raw",
+                               "copy-mode": "write-blocking"})
+        q.wait_event("BLOCK_JOB_READY")
+        time.sleep(0.3)                 # READY, and the guest writes on
+        check("bench: op=" not in log(), "the guest stopped writing")
+        q.ret("stop")
+        q.ret("block-job-cancel", {"device": "vd"})
+        ev = q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check("error" not in ev, "COMPLETED %r" % ev)
+        r = qemu_img("compare", "-U", "-f", "raw", "-F", "raw", disk, tgt)
+        check(r.returncode == 0, "qemu-img compare: %s%s"
+              % (r.stdout, r.stderr))
+    finally:
+        if q:
+            q.close()
+        vm.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def qemu_io_w(path, *cmds):
     args = ["qemu-io", "-f", "qcow2"]
     for c in cmds:
@@ -727,7 +786,8 @@ def main():
                test_speed_and_cancel_before_ready,
                test_writes_during_first_pass, test_blockdev_mirror,
                test_target_error_policies, test_write_blocking,
-               test_write_blocking_target_error, test_sync_top,
+               test_write_blocking_target_error,
+               test_write_blocking_guest_writes, test_sync_top,
                test_migrate_with_mirror,
                test_errors, test_hmp])
 
