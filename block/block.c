@@ -1009,41 +1009,70 @@ bool bdrv_try_preadv_nowait(BlockDriverState *bs, uint64_t offset,
     return true;
 }
 
-bool bdrv_set_before_write(BlockDriverState *bs, BdrvBeforeWrite *hook)
+/* Install or remove the hook in @slot (a node's before- or after-write
+ * hook); @users counts the requests running it. */
+static bool set_write_hook(BdrvBeforeWrite **slot, gint *users,
+                           BdrvBeforeWrite *hook)
 {
-    if (hook && g_atomic_pointer_get(&bs->before_write)) {
+    if (hook && g_atomic_pointer_get(slot)) {
         return false;
     }
-    g_atomic_pointer_set(&bs->before_write, hook);
+    g_atomic_pointer_set(slot, hook);
     /* A request that loaded the old hook holds a use until it returns. */
-    while (!hook && g_atomic_int_get(&bs->before_write_users)) {
+    while (!hook && g_atomic_int_get(users)) {
         g_usleep(50);
     }
     return true;
 }
 
+bool bdrv_set_before_write(BlockDriverState *bs, BdrvBeforeWrite *hook)
+{
+    return set_write_hook(&bs->before_write, &bs->before_write_users, hook);
+}
+
+bool bdrv_set_after_write(BlockDriverState *bs, BdrvAfterWrite *hook)
+{
+    return set_write_hook(&bs->after_write, &bs->after_write_users, hook);
+}
+
 /*
- * Run the node's before-write hook for a request about to change
- * [offset, offset + bytes).  No hook: one atomic load.  The use count
- * is taken before the hook is loaded again, so a remover that saw no
- * use after clearing the pointer can free what it pointed at.
+ * Run the hook in @slot for a request that changes (before) or changed
+ * (after) [offset, offset + bytes).  No hook: one atomic load.  The use
+ * count is taken before the hook is loaded again, so a remover that saw
+ * no use after clearing the pointer can free what it pointed at.
  */
-static bool run_before_write(BlockDriverState *bs, uint64_t offset,
-                             uint64_t bytes, GError **errp)
+static bool run_write_hook(BdrvBeforeWrite **slot, gint *users,
+                           uint64_t offset, uint64_t bytes, GError **errp)
 {
     BdrvBeforeWrite *hook;
     bool ok = true;
 
-    if (!g_atomic_pointer_get(&bs->before_write)) {
+    if (!g_atomic_pointer_get(slot)) {
         return true;
     }
-    g_atomic_int_inc(&bs->before_write_users);
-    hook = g_atomic_pointer_get(&bs->before_write);
+    g_atomic_int_inc(users);
+    hook = g_atomic_pointer_get(slot);
     if (hook) {
         ok = hook->fn(hook->opaque, offset, bytes, errp);
     }
-    g_atomic_int_dec_and_test(&bs->before_write_users);
+    g_atomic_int_dec_and_test(users);
     return ok;
+}
+
+static bool run_before_write(BlockDriverState *bs, uint64_t offset,
+                             uint64_t bytes, GError **errp)
+{
+    return run_write_hook(&bs->before_write, &bs->before_write_users,
+                          offset, bytes, errp);
+}
+
+/* After a request changed the range and bdrv_set_dirty marked it; a
+ * failed request runs no hook. */
+static bool run_after_write(BlockDriverState *bs, bool ok, uint64_t offset,
+                            uint64_t bytes, GError **errp)
+{
+    return ok && run_write_hook(&bs->after_write, &bs->after_write_users,
+                                offset, bytes, errp);
 }
 
 static bool write_through(BlockDriverState *bs, GError **errp)
@@ -1101,7 +1130,7 @@ bool bdrv_pwrite(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
     }
     /* Failed or not, the range may have changed. */
     bdrv_set_dirty(bs, offset, bytes);
-    return ok;
+    return run_after_write(bs, ok, offset, bytes, errp);
 }
 
 /* Fallback for drivers without a zeroing operation: write zero buffers. */
@@ -1144,7 +1173,7 @@ bool bdrv_pwrite_zeroes(BlockDriverState *bs, uint64_t offset,
     }
     ok = do_pwrite_zeroes(bs, offset, bytes, flags, errp);
     bdrv_set_dirty(bs, offset, bytes);
-    return ok;
+    return run_after_write(bs, ok, offset, bytes, errp);
 }
 
 static bool do_pwrite_zeroes(BlockDriverState *bs, uint64_t offset,
@@ -1183,7 +1212,7 @@ bool bdrv_pdiscard(BlockDriverState *bs, uint64_t offset, uint64_t bytes,
     ok = bs->drv->pdiscard(bs, offset, bytes, errp) &&
          write_through(bs, errp);
     bdrv_set_dirty(bs, offset, bytes);
-    return ok;
+    return run_after_write(bs, ok, offset, bytes, errp);
 }
 
 bool bdrv_pwrite_compressed(BlockDriverState *bs, uint64_t offset,
@@ -1206,7 +1235,7 @@ bool bdrv_pwrite_compressed(BlockDriverState *bs, uint64_t offset,
     ok = bs->drv->pwrite_compressed(bs, offset, bytes, buf, errp) &&
          write_through(bs, errp);
     bdrv_set_dirty(bs, offset, bytes);
-    return ok;
+    return run_after_write(bs, ok, offset, bytes, errp);
 }
 
 bool bdrv_aio_try_host(BlockDriverState *bs, const BdrvAioRequest *req)
@@ -1227,12 +1256,15 @@ bool bdrv_aio_try_host(BlockDriverState *bs, const BdrvAioRequest *req)
             needs_bounce(bs, req->offset, req->bytes, req->buf)) {
             return false;
         }
-        /* A before-write hook runs on the worker path (bdrv_pwrite). */
+        /* Before- and after-write hooks run on the worker path
+         * (bdrv_pwrite). */
         if (req->op == BDRV_AIO_WRITE &&
             (!(bs->flags & BDRV_O_RDWR) ||
              detect_zeroes(req->top, req->bytes, req->buf) ||
              g_atomic_pointer_get(&req->top->before_write) ||
-             g_atomic_pointer_get(&bs->before_write))) {
+             g_atomic_pointer_get(&bs->before_write) ||
+             g_atomic_pointer_get(&req->top->after_write) ||
+             g_atomic_pointer_get(&bs->after_write))) {
             return false;
         }
     }

@@ -22,10 +22,18 @@
  * big lock held (no new guest request can start), flushes the target and,
  * for complete, points the device's BlockBackend at the target (pivot).
  *
- * Not done (refused with an error, see docs/block.md): copy-mode
- * write-blocking, sync incremental/bitmap, sync top over a backing file,
- * sync none with a target this command creates, sources in an I/O
- * thread's context.
+ * copy-mode write-blocking (QEMU's active mirroring): the source's after-
+ * write hook (bdrv_set_after_write, block/block.c) copies the granules
+ * each guest write touched to the target before the guest's request
+ * completes, so the job converges whatever the guest's write rate
+ * (mirror_active_write; docs/block.md "Copy modes").
+ *
+ * sync top over a backing file copies what the top layer allocates; a
+ * target drive-mirror creates gets the source's backing file.
+ *
+ * Not done (refused with an error, see docs/block.md): sync
+ * incremental/bitmap, sync none with a target this command creates,
+ * sources in an I/O thread's context.
  */
 #include "qemu/osdep.h"
 #include "block/blockjob.h"
@@ -36,6 +44,7 @@
 #define MIRROR_DEFAULT_BUF_SIZE (16 * MiB)
 #define MIRROR_MAX_CHUNK        (1 * MiB)
 #define MIRROR_IDLE_POLL_MS     50              /* READY: look for writes */
+#define MIRROR_ACTIVE_MAX_BITS  (8 * MiB)       /* write-blocking's bitmap */
 
 typedef struct MirrorJob {
     BlockJob common;                /* first: the Job's opaque */
@@ -63,6 +72,23 @@ typedef struct MirrorJob {
     bool should_complete;           /* block-job-complete: pivot at the end */
     bool finishing;                 /* the final drain and copy run */
     char *error;                    /* a reported error ends the job */
+    /*
+     * copy-mode write-blocking: the source's after-write hook copies what
+     * each guest write changed before the write completes.  @lock guards
+     * @ops, the ops' started/work_done, @active, @active_done and
+     * @active_err, which the hook's thread and the main loop share.
+     */
+    bool write_blocking;
+    bool hooked;                    /* @hook is installed on the source */
+    BdrvAfterWrite hook;
+    uint64_t length;                /* the source's size */
+    GMutex lock;
+    GCond cond;                     /* an op's copy or an active copy ended */
+    GSList *active;                 /* MirrorOp * of guest writes, copying */
+    uint64_t active_done;           /* bytes they copied, not in progress */
+    GError *active_err;             /* the first failed one, main loop's */
+    bool active_err_read;           /* it failed reading the source */
+    gint active_off;                /* atomic: copy guest writes no more */
 } MirrorJob;
 
 typedef struct MirrorOp {
@@ -73,6 +99,7 @@ typedef struct MirrorOp {
     void *buf;
     GError *err;
     bool read_failed;
+    bool started, work_done;        /* the worker's copy (under s->lock) */
 } MirrorOp;
 
 static void mirror_iterate(MirrorJob *s);
@@ -94,6 +121,14 @@ static MirrorJob *mirror_of(Job *job)
 static void mirror_update_progress(MirrorJob *s)
 {
     int64_t done = job_progress_done(s->common.job);
+
+    /* What guest writes copied (write-blocking) counts as done, as the
+     * bytes QEMU adds to both the length and the offset. */
+    g_mutex_lock(&s->lock);
+    done += s->active_done;
+    s->active_done = 0;
+    g_mutex_unlock(&s->lock);
+    job_progress_update(s->common.job, done);
 
     job_progress_set_total(s->common.job,
                            done + bdrv_get_dirty_count(s->bm) +
@@ -147,7 +182,17 @@ static void mirror_copy_range(MirrorOp *op)
 
 static void mirror_op_work(void *opaque)
 {
-    mirror_copy_range(opaque);
+    MirrorOp *op = opaque;
+    MirrorJob *s = op->s;
+
+    g_mutex_lock(&s->lock);
+    op->started = true;
+    g_mutex_unlock(&s->lock);
+    mirror_copy_range(op);
+    g_mutex_lock(&s->lock);
+    op->work_done = true;
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
 }
 
 static void mirror_op_free(MirrorOp *op)
@@ -159,6 +204,12 @@ static void mirror_op_free(MirrorOp *op)
     g_free(op);
 }
 
+/* A copy's error as the job reports it: QEMU's is the errno's text. */
+static char *mirror_io_error_text(const GError *err)
+{
+    return g_strdup(g_strerror(bdrv_error_errno(err)));
+}
+
 /* Main loop: account for a finished copy; an error follows the policy. */
 static void mirror_op_done(void *opaque)
 {
@@ -167,7 +218,9 @@ static void mirror_op_done(void *opaque)
 
     s->in_flight--;
     s->in_flight_bytes -= op->bytes;
+    g_mutex_lock(&s->lock);
     s->ops = g_slist_remove(s->ops, op);
+    g_mutex_unlock(&s->lock);
     s->common.busy = s->in_flight > 0;
     if (op->err) {
         bool is_read = op->read_failed;
@@ -180,7 +233,7 @@ static void mirror_op_done(void *opaque)
                                                 : s->on_target_error,
                                         is_read, bdrv_error_errno(op->err));
         if (action == BLOCK_ERROR_ACTION_REPORT && !s->error) {
-            s->error = g_strdup(op->err->message);
+            s->error = mirror_io_error_text(op->err);
         }
     } else {
         job_progress_update(s->common.job,
@@ -208,7 +261,9 @@ static bool mirror_issue(MirrorJob *s, uint64_t offset, uint64_t bytes)
     bdrv_reset_dirty_bitmap(s->bm, offset, bytes);
     s->in_flight++;
     s->in_flight_bytes += bytes;
+    g_mutex_lock(&s->lock);
     s->ops = g_slist_prepend(s->ops, op);
+    g_mutex_unlock(&s->lock);
     s->common.busy = true;
     if (s->mode == MIRROR_MODE_STREAM) {
         /* The stream writes the node the guest writes: with no guest
@@ -241,22 +296,38 @@ static uint64_t mirror_chunk_max(MirrorJob *s)
     return MAX(ALIGN_DOWN(max, s->granularity), s->granularity);
 }
 
-/*
- * Is a copy of an overlapping range in flight?  A second copy of the same
- * range (written again meanwhile) must not start: the older one could
- * reach the target last and leave stale data under a clean bit.
- */
-static bool mirror_overlaps_in_flight(MirrorJob *s, uint64_t offset,
-                                      uint64_t bytes)
+/* Does an op in @list (MirrorOp *) overlap the range?  @only_copying:
+ * only a background op whose worker is copying now counts. */
+static bool overlaps_op_in(GSList *list, uint64_t offset, uint64_t bytes,
+                           bool only_copying)
 {
-    for (GSList *l = s->ops; l; l = l->next) {
+    for (GSList *l = list; l; l = l->next) {
         MirrorOp *op = l->data;
 
-        if (ranges_overlap(offset, bytes, op->offset, op->bytes)) {
+        if ((!only_copying || (op->started && !op->work_done)) &&
+            ranges_overlap(offset, bytes, op->offset, op->bytes)) {
             return true;
         }
     }
     return false;
+}
+
+/*
+ * Is a copy of an overlapping range in flight?  A second copy of the same
+ * range (written again meanwhile) must not start: the older one could
+ * reach the target last and leave stale data under a clean bit.
+ * A guest write's copy in flight counts too.
+ */
+static bool mirror_overlaps_in_flight(MirrorJob *s, uint64_t offset,
+                                      uint64_t bytes)
+{
+    bool busy;
+
+    g_mutex_lock(&s->lock);
+    busy = overlaps_op_in(s->ops, offset, bytes, false) ||
+           overlaps_op_in(s->active, offset, bytes, false);
+    g_mutex_unlock(&s->lock);
+    return busy;
 }
 
 /* The next dirty run to copy (wrapping once to the start), or false. */
@@ -277,6 +348,110 @@ static bool mirror_next_dirty(MirrorJob *s, uint64_t max, uint64_t *offset,
     return true;
 }
 
+/* ---- copy-mode write-blocking ------------------------------------------ */
+
+/*
+ * The source's after-write hook, on the guest request's thread: the
+ * granules a guest write touched are copied to the target before the
+ * request completes, so guest writes do not add to what the job must
+ * copy and it converges however fast the guest writes (QEMU's "active
+ * mirroring").  The granules are read back from the source rather than
+ * taken from the guest's buffer: two overlapping guest writes may reach
+ * the source in one order and this hook in the other, and a copy of what
+ * the source holds now is right in either order.  A copy of an
+ * overlapping range that is running (a background copy on its worker,
+ * another guest write's) ends first; a background copy still queued
+ * reads the source after this write, so it is not waited for (the thread
+ * pool may be full of guest requests waiting here).  Whole granules are
+ * copied so that their bits can be cleared.  A failed copy leaves them
+ * dirty and is the job's error, handled on the main loop
+ * (mirror_take_active_error); the guest's write succeeded all the same,
+ * as with QEMU.
+ */
+static bool mirror_active_write(void *opaque, uint64_t offset,
+                                uint64_t bytes, GError **errp)
+{
+    MirrorJob *s = opaque;
+    uint64_t start = ALIGN_DOWN(offset, s->granularity);
+    uint64_t end = MIN(ALIGN_UP(offset + bytes, s->granularity), s->length);
+    MirrorOp op = {
+        .s = s, .src = s->common.bs, .target = s->target, .offset = start,
+        .bytes = end - start, .unmap = s->unmap,
+    };
+
+    if (g_atomic_int_get(&s->active_off) || start >= end ||
+        posix_memalign(&op.buf, 4096, op.bytes)) {
+        return true;            /* the bitmap keeps it for the job's loop */
+    }
+    g_mutex_lock(&s->lock);
+    while (overlaps_op_in(s->ops, start, op.bytes, true) ||
+           overlaps_op_in(s->active, start, op.bytes, false)) {
+        g_cond_wait(&s->cond, &s->lock);
+    }
+    s->active = g_slist_prepend(s->active, &op);
+    bdrv_reset_dirty_bitmap(s->bm, start, op.bytes);
+    g_mutex_unlock(&s->lock);
+
+    mirror_copy_range(&op);
+
+    g_mutex_lock(&s->lock);
+    s->active = g_slist_remove(s->active, &op);
+    if (!op.err) {
+        s->active_done += bytes;        /* QEMU counts the guest's bytes */
+    } else {
+        bdrv_set_dirty_bitmap(s->bm, start, op.bytes);
+        if (!s->active_err) {
+            s->active_err = op.err;
+            s->active_err_read = op.read_failed;
+            op.err = NULL;
+        }
+    }
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
+    if (op.err) {
+        g_error_free(op.err);
+    }
+    free(op.buf);
+    return true;
+}
+
+/* Main loop: a guest write's failed copy follows on-target-error (on-
+ * source-error when reading it back failed), as a background copy's. */
+static void mirror_take_active_error(MirrorJob *s)
+{
+    GError *err;
+    bool is_read;
+    BlockErrorAction action;
+
+    g_mutex_lock(&s->lock);
+    err = s->active_err;
+    is_read = s->active_err_read;
+    s->active_err = NULL;
+    g_mutex_unlock(&s->lock);
+    if (!err) {
+        return;
+    }
+    action = block_job_error_action(&s->common,
+                                    is_read ? s->on_source_error
+                                            : s->on_target_error,
+                                    is_read, bdrv_error_errno(err));
+    if (action == BLOCK_ERROR_ACTION_REPORT && !s->error) {
+        s->error = mirror_io_error_text(err);
+    }
+    if (s->error) {
+        g_atomic_int_set(&s->active_off, 1);    /* QEMU: the job failed */
+    }
+    g_error_free(err);
+}
+
+static bool mirror_install_hook(MirrorJob *s)
+{
+    s->hook.fn = mirror_active_write;
+    s->hook.opaque = s;
+    s->hooked = bdrv_set_after_write(s->common.bs, &s->hook);
+    return s->hooked;
+}
+
 static bool mirror_finish(MirrorJob *s, GError **errp);
 
 static void mirror_end(MirrorJob *s)
@@ -288,6 +463,7 @@ static void mirror_end(MirrorJob *s)
         return;
     }
     if (!mirror_finish(s, &err)) {
+        g_free(s->error);
         s->error = g_strdup(err->message);
         g_error_free(err);
         job_completed(s->common.job, s->error);
@@ -299,12 +475,14 @@ static void mirror_end(MirrorJob *s)
 static void mirror_iterate(MirrorJob *s)
 {
     Job *job = s->common.job;
-    bool stopping = s->error || job_is_cancelled(job);
+    bool stopping;
     guint delay_ms = 0;
 
     if (s->finishing || !s->bm) {
         return;                         /* not started, or ending */
     }
+    mirror_take_active_error(s);
+    stopping = s->error || job_is_cancelled(job);
     while (!stopping && !job_is_paused(job) &&
            s->in_flight_bytes < s->buf_size) {
         uint64_t max = mirror_chunk_max(s);
@@ -424,6 +602,13 @@ static bool mirror_finish(MirrorJob *s, GError **errp)
 
     s->finishing = true;
     blk_drain_all();
+    /* No guest request runs now (big lock): none copies from here on.  A
+     * guest write's failed copy left its granules dirty: the loop below
+     * copies them again, and fails the job if that fails too. */
+    g_atomic_int_set(&s->active_off, 1);
+    g_mutex_lock(&s->lock);
+    g_clear_error(&s->active_err);
+    g_mutex_unlock(&s->lock);
     s->cursor = 0;
     while (mirror_next_dirty(s, MIRROR_MAX_CHUNK, &off, &bytes)) {
         MirrorOp op = {
@@ -470,17 +655,15 @@ static bool mirror_finish(MirrorJob *s, GError **errp)
 
 /* ---- the job driver --------------------------------------------------------- */
 
-/* Commit: what the layers from the top down to the base hold; stream:
- * what the layers below the top, down to the base, hold. */
-static bool mark_allocated_above(MirrorJob *s, GError **errp)
+/* Mark what the layers from @from down to @base (exclusive) hold. */
+static bool mark_allocated_between(MirrorJob *s, BlockDriverState *from,
+                                   BlockDriverState *base, GError **errp)
 {
-    BlockDriverState *from = s->mode == MIRROR_MODE_STREAM
-                             ? bdrv_backing(s->common.bs) : s->common.bs;
     uint64_t size = bdrv_getlength(s->common.bs), off = 0;
 
     while (from && off < size) {
         uint64_t pnum = 0;
-        int r = bdrv_is_allocated_above(from, s->base, off, size - off,
+        int r = bdrv_is_allocated_above(from, base, off, size - off,
                                         &pnum, errp);
 
         if (r < 0) {
@@ -492,6 +675,16 @@ static bool mark_allocated_above(MirrorJob *s, GError **errp)
         off += pnum;
     }
     return true;
+}
+
+/* Commit: what the layers from the top down to the base hold; stream:
+ * what the layers below the top, down to the base, hold. */
+static bool mark_allocated_above(MirrorJob *s, GError **errp)
+{
+    BlockDriverState *from = s->mode == MIRROR_MODE_STREAM
+                             ? bdrv_backing(s->common.bs) : s->common.bs;
+
+    return mark_allocated_between(s, from, s->base, errp);
 }
 
 /* Stream: copy into the top what it does not hold itself (reads fall
@@ -538,6 +731,11 @@ static bool mirror_mark_initial(MirrorJob *s, GError **errp)
     if (s->sync == MIRROR_SYNC_MODE_NONE) {
         return true;
     }
+    if (s->sync == MIRROR_SYNC_MODE_TOP && bdrv_backing(src)) {
+        /* What the top holds; the target reads the rest from its own
+         * backing file (QEMU's sync top), whatever the target is. */
+        return mark_allocated_between(s, src, bdrv_backing(src), errp);
+    }
     if (!s->target_zeroed) {
         bdrv_set_dirty_bitmap(s->bm, 0, size);
         return true;
@@ -573,6 +771,12 @@ static void mirror_start(Job *job)
         return;
     }
     s->bm = bdrv_create_dirty_bitmap(s->common.bs, s->granularity);
+    s->length = bdrv_getlength(s->common.bs);
+    if (s->write_blocking && !mirror_install_hook(s)) {
+        job_completed(job, "Cannot copy the guest's writes: another job "
+                      "hooks the source's writes");
+        return;
+    }
     if (!mirror_mark_initial(s, &err)) {
         s->error = g_strdup(err->message);
         g_error_free(err);
@@ -604,6 +808,11 @@ static void mirror_cancel(Job *job, bool force)
 {
     MirrorJob *s = mirror_of(job);
 
+    /* A READY job cancelled without force converges first, as QEMU's:
+     * guest writes go on being copied until then. */
+    if (force || !job_is_ready(job)) {
+        g_atomic_int_set(&s->active_off, 1);
+    }
     /* In-flight copies finish; a paused job stops too. */
     block_job_schedule(&s->common, 0);
 }
@@ -621,6 +830,11 @@ static void mirror_set_speed(BlockJob *bj, int64_t speed)
 static void mirror_clean_state(MirrorJob *s)
 {
     block_job_unschedule(&s->common);
+    if (s->hooked) {
+        /* returns once no guest request runs the hook */
+        bdrv_set_after_write(s->common.bs, NULL);
+        s->hooked = false;
+    }
     if (s->bm) {
         bdrv_release_dirty_bitmap(s->bm);
         s->bm = NULL;
@@ -649,6 +863,24 @@ static void mirror_clean_state(MirrorJob *s)
     }
 }
 
+static MirrorJob *mirror_job_new(void)
+{
+    MirrorJob *s = g_new0(MirrorJob, 1);
+
+    g_mutex_init(&s->lock);
+    g_cond_init(&s->cond);
+    return s;
+}
+
+static void mirror_free_lock(MirrorJob *s)
+{
+    if (s->active_err) {
+        g_error_free(s->active_err);
+    }
+    g_cond_clear(&s->cond);
+    g_mutex_clear(&s->lock);
+}
+
 static void mirror_clean(Job *job)
 {
     mirror_clean_state(mirror_of(job));
@@ -661,6 +893,7 @@ static void mirror_free(Job *job)
     mirror_clean(job);
     g_free(s->backing_file);
     g_free(s->error);
+    mirror_free_lock(s);
     g_free(s);
 }
 
@@ -670,6 +903,7 @@ static void mirror_free_unstarted(MirrorJob *s)
 {
     mirror_clean_state(s);
     g_free(s->backing_file);
+    mirror_free_lock(s);
     g_free(s);
 }
 
@@ -736,16 +970,6 @@ static bool mirror_check_args(BlockDriverState *src, const MirrorArgs *a,
                    MirrorSyncMode_str[a->sync]);
         return false;
     }
-    if (a->sync == MIRROR_SYNC_MODE_TOP && bdrv_backing(src)) {
-        error_setg(errp, "Sync mode 'top' of a node with a backing file is "
-                   "not supported by kvmpc (use 'full')");
-        return false;
-    }
-    if (a->has_copy_mode && a->copy_mode == MIRROR_COPY_MODE_WRITE_BLOCKING) {
-        error_setg(errp, "Copy mode 'write-blocking' is not supported by "
-                   "kvmpc");
-        return false;
-    }
     if (a->has_speed && a->speed < 0) {
         error_setg(errp, "Parameter 'speed' expects a non-negative value");
         return false;
@@ -779,6 +1003,23 @@ static uint32_t mirror_default_granularity(BlockDriverState *target)
     return c ? MIN(MAX(c, 4096), 64 * KiB) : 64 * KiB;
 }
 
+/*
+ * write-blocking without an explicit granularity: a guest write copies
+ * the granules it touches whole (mirror_active_write), so a 4 KiB write
+ * would copy 64 KiB at QEMU's default.  The finest granule from 4 KiB
+ * up whose bitmap stays within MIRROR_ACTIVE_MAX_BITS (1 MiB of memory:
+ * 4 KiB up to 32 GiB disks), never coarser than the default.
+ */
+static uint32_t mirror_active_granularity(uint32_t dflt, uint64_t size)
+{
+    uint32_t g = 4096;
+
+    while (g < dflt && DIV_ROUND_UP(size, g) > MIRROR_ACTIVE_MAX_BITS) {
+        g <<= 1;
+    }
+    return MIN(g, dflt);
+}
+
 /* Start the job; takes a reference to @src and @target of its own. */
 static void mirror_start_job(const char *device, BlockDriverState *src,
                              BlockDriverState *target, bool target_zeroed,
@@ -795,9 +1036,16 @@ static void mirror_start_job(const char *device, BlockDriverState *src,
         error_setg(errp, "Block node is read-only");
         return;
     }
-    g = a->has_granularity && a->granularity ? a->granularity
-                                             : mirror_default_granularity(target);
-    s = g_new0(MirrorJob, 1);
+    if (a->has_granularity && a->granularity) {
+        g = a->granularity;
+    } else if (a->has_copy_mode &&
+               a->copy_mode == MIRROR_COPY_MODE_WRITE_BLOCKING) {
+        g = mirror_active_granularity(mirror_default_granularity(target),
+                                      bdrv_getlength(src));
+    } else {
+        g = mirror_default_granularity(target);
+    }
+    s = mirror_job_new();
     s->common.bs = src;
     s->common.speed = a->has_speed ? a->speed : 0;
     s->common.iostatus = BLOCK_DEVICE_IO_STATUS_OK;
@@ -812,6 +1060,8 @@ static void mirror_start_job(const char *device, BlockDriverState *src,
     s->target_zeroed = target_zeroed;
     s->unmap = a->has_unmap ? a->unmap : true;
     s->sync = a->sync;
+    s->write_blocking = a->has_copy_mode &&
+                        a->copy_mode == MIRROR_COPY_MODE_WRITE_BLOCKING;
     s->on_source_error = a->has_on_source_error ? a->on_source_error
                                                 : BLOCKDEV_ON_ERROR_REPORT;
     s->on_target_error = a->has_on_target_error ? a->on_target_error
@@ -822,6 +1072,7 @@ static void mirror_start_job(const char *device, BlockDriverState *src,
                                a->has_auto_dismiss ? a->auto_dismiss : true,
                                errp);
     if (!s->common.job) {
+        mirror_free_lock(s);
         g_free(s);
         return;
     }
@@ -855,6 +1106,30 @@ static bool mirror_target_in_use(const char *target, GError **errp)
         }
     }
     return false;
+}
+
+/* drive-mirror's new target: with sync top over the source's backing
+ * file (QEMU's), else standalone. */
+static bool mirror_create_target(BlockDriverState *src, MirrorSyncMode sync,
+                                 const char *format, const char *target,
+                                 GError **errp)
+{
+    g_autoptr(GHashTable) opts = g_hash_table_new(g_str_hash, g_str_equal);
+    BlockDriverState *backing = sync == MIRROR_SYNC_MODE_TOP
+                                ? bdrv_backing(src) : NULL;
+
+    if (backing) {
+        if (strcmp(format, "qcow2")) {
+            error_setg(errp, "Backing file not supported for file format "
+                       "'%s'", format);
+            return false;
+        }
+        g_hash_table_insert(opts, (char *)"backing_file",
+                            (char *)bdrv_filename(backing));
+        g_hash_table_insert(opts, (char *)"backing_fmt",
+                            (char *)bdrv_format_name(backing));
+    }
+    return bdrv_create(format, target, bdrv_getlength(src), opts, errp);
 }
 
 void qmp_drive_mirror(const char *job_id, const char *device,
@@ -903,8 +1178,7 @@ void qmp_drive_mirror(const char *job_id, const char *device,
     if (mirror_target_in_use(target, errp)) {
         return;
     }
-    if (!existing && !bdrv_create(format, target, bdrv_getlength(src), NULL,
-                                  errp)) {
+    if (!existing && !mirror_create_target(src, sync, format, target, errp)) {
         return;
     }
     flags = (bdrv_open_flags(src) | BDRV_O_RDWR) &
@@ -962,7 +1236,7 @@ static MirrorJob *mirror_like_new(MirrorMode mode, BlockDriverState *top,
                                   BlockDriverState *target,
                                   const BlockJobStartArgs *a)
 {
-    MirrorJob *s = g_new0(MirrorJob, 1);
+    MirrorJob *s = mirror_job_new();
 
     s->mode = mode;
     s->common.bs = top;

@@ -249,6 +249,15 @@ typedef struct BdrvBeforeWrite {
     void *opaque;
 } BdrvBeforeWrite;
 
+/*
+ * The after-write hook has the same shape: run on the request's thread
+ * once the driver ran the request successfully and the write hook
+ * (bdrv_set_dirty) marked it; the range reads its new data.  False
+ * (with @errp) fails the request.  The mirror's write-blocking mode
+ * copies the range to its target here (block/mirror.c).
+ */
+typedef BdrvBeforeWrite BdrvAfterWrite;
+
 struct BlockDriverState {
     const BlockDriver *drv;
     char *node_name;                /* user-given or "#blockN" */
@@ -283,6 +292,10 @@ struct BlockDriverState {
      * before-write); see bdrv_set_before_write().  Atomic. */
     BdrvBeforeWrite *before_write;
     gint before_write_users;
+    /* Called after a write changed the node; see bdrv_set_after_write().
+     * Atomic. */
+    BdrvAfterWrite *after_write;
+    gint after_write_users;
 };
 
 /* Drivers */
@@ -333,6 +346,8 @@ void bdrv_set_dirty(BlockDriverState *bs, uint64_t offset, uint64_t bytes);
  * its owner may free it.
  */
 bool bdrv_set_before_write(BlockDriverState *bs, BdrvBeforeWrite *hook);
+/* The same for the node's after-write hook (one per node too). */
+bool bdrv_set_after_write(BlockDriverState *bs, BdrvAfterWrite *hook);
 
 /* The node's AioContext (never NULL: the default main context). */
 GMainContext *bdrv_get_aio_context(BlockDriverState *bs);

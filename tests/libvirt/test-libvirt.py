@@ -947,11 +947,19 @@ def test_external_snapshot_jobs(lv, kvmpc):
                  "--transient-job")
         check_eq(vda_source(lv, g.name), copy, "vda after blockcopy")
         wait_state(lv, g.name, "running")
+        # --synchronous-writes: libvirt asks for copy-mode write-blocking
+        # (it checks query-qmp-schema for the argument)
+        sync_copy = os.path.join(lv.tmp, "extsnap-sync.qcow2")
+        lv.virsh("blockcopy", g.name, "vda", sync_copy, "--wait", "--pivot",
+                 "--transient-job", "--synchronous-writes")
+        check_eq(vda_source(lv, g.name), sync_copy,
+                 "vda after blockcopy --synchronous-writes")
+        wait_state(lv, g.name, "running")
         lv.virsh("snapshot-delete", g.name, "snap1", "--metadata")
         lv.virsh("shutdown", g.name)
         wait_count(log, POWEROFF, 1)
         wait_state(lv, g.name, "shut off")
-        for path in (base, top2, copy):
+        for path in (base, top2, copy, sync_copy):
             qemu_img_check(path)
 
 

@@ -3,10 +3,13 @@
 blockdev-mirror, the block-job-* and job-* commands, query-block-jobs, the
 BLOCK_JOB_* and JOB_STATUS_CHANGE events, with QEMU 7.2's wording.  Guest
 writes during the mirror are IDE bus-master DMA writes driven over the
-qtest socket; qemu-img and qemu-io (the real ones) check the images.
+qtest socket, and in one test (with /dev/kvm) a guest's own writes (the
+virtio-blk payload, $KVMPC_VIRTIO_BLK_PAYLOAD); qemu-img and qemu-io (the
+real ones) check the images.
 
     test_mirror.py KVMPC [TEST...]
 """
+import json
 import os
 import shutil
 import subprocess
@@ -15,10 +18,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmplib import (TestFailure, check, check_eq, no_kvm,  # noqa: E402
-                    run_tests, wait_for)
+from qmplib import (QMP, Kvmpc, TestFailure, check, check_eq,  # noqa: E402
+                    no_kvm, run_tests, wait_for)
 from test_blockdev import (VM, ATA, BM, SECTOR, bm_enable,  # noqa: E402
-                           dma_write, pattern)
+                           dma_write, pattern, read_file)
 
 MiB = 1 << 20
 DISK = 4 * MiB
@@ -347,8 +350,6 @@ def test_errors(binary):
             "Parameter 'granularity' expects a value in range [512B, 64MB]")
         err("drive-mirror", mirror(speed=-1),
             "Parameter 'speed' expects a non-negative value")
-        err("drive-mirror", mirror(copy_mode="write-blocking"),
-            "Copy mode 'write-blocking' is not supported by kvmpc")
         err("blockdev-mirror", {"device": "drive0", "target": "nx",
                                 "sync": "full"},
             "Cannot find device='' nor node-name='nx'")
@@ -444,11 +445,269 @@ def test_target_error_policies(binary):
         ev = vm.q.wait_event("BLOCK_JOB_ERROR")["data"]
         check_eq(ev["action"], "report", "action")
         ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
-        check("No space left on device" in ev.get("error", ""),
-              "COMPLETED error %r" % ev)
+        check_eq(ev.get("error"), "No space left on device",
+                 "COMPLETED error")
         check_eq(file_of(vm, "drive0"), src, "device's image")
         quit_vm(vm)
         compare(src, "qcow2", raw, "raw")   # the stop/resume run copied all
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_write_blocking(binary):
+    """copy-mode write-blocking: with the background copy held back (speed
+    1: one granule, then nothing for a long time), a guest write is on the
+    target when it completes; a background-mode job in the same state only
+    marks it for a later copy.  Then, with the guest writing all along,
+    the job reaches READY, block-job-complete pivots, and the images are
+    equal (qemu-img compare)."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    bg = os.path.join(tmp, "bg.raw")
+    tgt = os.path.join(tmp, "wb.raw")
+    try:
+        # background: the write waits in the bitmap
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": bg,
+                                  "sync": "full", "format": "raw",
+                                  "speed": 1, "granularity": 65536,
+                                  "job-id": "bg"})
+        wait_for(lambda: vm.q.ret("query-block-jobs")[0]["offset"] > 0,
+                 what="first granule")
+        data = pattern(64 * 1024, 0x55)
+        guest_write(vm, 3 * MiB, data)
+        check(read_file(bg, 3 * MiB, len(data)) != data,
+              "background: the write is on the target already")
+        vm.q.ret("block-job-cancel", {"device": "bg", "force": True})
+        vm.q.wait_event("BLOCK_JOB_CANCELLED")
+        wait_for(lambda: not vm.q.ret("query-block-jobs"), what="job gone")
+
+        # write-blocking: the write is copied before it completes
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": tgt,
+                                  "sync": "full", "format": "raw",
+                                  "speed": 1, "granularity": 65536,
+                                  "copy-mode": "write-blocking"})
+        wait_for(lambda: vm.q.ret("query-block-jobs")[0]["offset"] > 0,
+                 what="first granule")
+        j = vm.q.ret("query-block-jobs")[0]
+        check_eq((j["type"], j["status"], j["ready"]),
+                 ("mirror", "running", False), "write-blocking job")
+        for off, n, salt in ((3 * MiB, 64 * 1024, 0x56),
+                             (3 * MiB + 512, 1024, 0x57),   # unaligned
+                             (MiB - 4096, 8192, 0x58)):     # two granules
+            data = pattern(n, salt)
+            guest_write(vm, off, data)
+            check(read_file(tgt, off, n) == data,
+                  "write at %#x not on the target when it completed" % off)
+        # the guest keeps writing while the job copies and after READY
+        vm.q.ret("block-job-set-speed", {"device": "drive0", "speed": 0})
+        for i in range(24):
+            guest_write(vm, (i * 397 * 4096) % (DISK - 16384),
+                        pattern(16384, i))
+        vm.q.wait_event("BLOCK_JOB_READY")
+        for i in range(8):
+            guest_write(vm, (i * 131 * 4096 + 512) % (DISK - 8192),
+                        pattern(8192, 0xa0 + i))
+        vm.q.ret("block-job-complete", {"device": "drive0"})
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check("error" not in ev and ev["offset"] == ev["len"],
+              "COMPLETED %r" % ev)
+        check_eq(file_of(vm, "drive0"), tgt, "device's image after pivot")
+        guest_write(vm, 2 * MiB, pattern(4096, 0x99))  # on the target now
+        quit_vm(vm)
+        check(read_file(tgt, 2 * MiB, 4096) == pattern(4096, 0x99),
+              "write after the pivot")
+        check(qemu_io(src, "qcow2", "read -P 0x22 2M 4k"),
+              "the source no longer written")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_write_blocking_target_error(binary):
+    """A guest write's copy that fails with on-target-error=report: the
+    guest's write succeeds, BLOCK_JOB_ERROR, and the job ends with the
+    error (QEMU 7.2's events and numbers, sync none)."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    raw = os.path.join(tmp, "t.raw")
+    with open(raw, "wb") as f:
+        f.truncate(DISK)
+    try:
+        vm.q.ret("blockdev-add", {
+            "driver": "raw", "node-name": "t2",
+            "file": {"driver": "blkdebug",
+                     "inject-error": [{"event": "write_aio", "errno": 28,
+                                       "once": False}],
+                     "image": {"driver": "file", "filename": raw}}})
+        vm.q.ret("blockdev-mirror", {"device": "drive0", "target": "t2",
+                                     "sync": "none", "job-id": "r",
+                                     "copy-mode": "write-blocking"})
+        ev = vm.q.wait_event("BLOCK_JOB_READY")["data"]
+        check_eq((ev["len"], ev["offset"]), (0, 0), "READY")
+        guest_write(vm, 3 * MiB, pattern(64 * 1024, 0x66))
+        ev = vm.q.wait_event("BLOCK_JOB_ERROR")["data"]
+        check_eq(ev, {"device": "r", "operation": "write",
+                      "action": "report"}, "BLOCK_JOB_ERROR")
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check_eq((ev.get("error"), ev["len"], ev["offset"]),
+                 ("No space left on device", 64 * 1024, 0), "COMPLETED")
+        wait_for(lambda: "null" in job_events(vm, "r"), what="null")
+        check_eq(job_events(vm, "r"), ["created", "running", "ready",
+                                       "aborting", "concluded", "null"],
+                 "statuses")
+        check_eq(file_of(vm, "drive0"), src, "device's image")
+        guest_write(vm, 0, pattern(4096, 0x67))  # the hook is gone
+        quit_vm(vm)
+        check(qemu_io(src, "qcow2", "read -P 0x11 1044480 4k"),
+              "the source")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_write_blocking_guest_writes(binary):
+    """A real guest (the virtio-blk payload's randwrite bench: 32 random
+    4 KiB writes in flight, on vCPU and worker threads at once) writes
+    all through a write-blocking mirror: READY while it writes, and after
+    stop and cancel the target equals the source (a copy racing a guest
+    write would leave stale data under a clean bit)."""
+    payload = os.environ.get("KVMPC_VIRTIO_BLK_PAYLOAD")
+    if not payload or not os.path.exists(payload):
+        print("SKIP test_write_blocking_guest_writes: set "
+              "KVMPC_VIRTIO_BLK_PAYLOAD to virtio-blk.elf")
+        return
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    disk = os.path.join(tmp, "disk.raw")
+    tgt = os.path.join(tmp, "tgt.raw")
+    with open(disk, "wb") as f:
+        f.write(os.urandom(MiB))  # small: the writes collide often
+    qmp_path = os.path.join(tmp, "qmp.sock")
+    serial = os.path.join(tmp, "serial.log")
+    vm = Kvmpc(binary, ["-nodefaults", "-display", "none", "-m", "256M",
+                        "-serial", "file:" + serial,
+                        "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+                        "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
+                        "-drive", "file=%s,if=none,id=vd,format=raw" % disk,
+                        "-device", "virtio-blk-pci,drive=vd",
+                        "-kernel", payload,
+                        "-append", "bench=randwrite bs=4096 qd=32 secs=30"],
+               tmpdir=tmp, wait_sockets=[qmp_path])
+
+    def log():
+        with open(serial, "rb") as f:
+            return f.read().decode(errors="replace")
+    q = None
+    try:
+        q = QMP(qmp_path)
+        wait_for(lambda: "virtio-blk-bench: start" in log()
+                 or not vm.alive(), what="the guest's writes")
+        check(vm.alive(), "kvmpc exited early: %s" % log())
+        q.ret("drive-mirror", {"device": "vd", "target": tgt,
+                               "sync": "full", "format": "raw",
+                               "copy-mode": "write-blocking"})
+        q.wait_event("BLOCK_JOB_READY")
+        time.sleep(0.3)                 # READY, and the guest writes on
+        check("bench: op=" not in log(), "the guest stopped writing")
+        q.ret("stop")
+        q.ret("block-job-cancel", {"device": "vd"})
+        ev = q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check("error" not in ev, "COMPLETED %r" % ev)
+        r = qemu_img("compare", "-U", "-f", "raw", "-F", "raw", disk, tgt)
+        check(r.returncode == 0, "qemu-img compare: %s%s"
+              % (r.stdout, r.stderr))
+    finally:
+        if q:
+            q.close()
+        vm.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def qemu_io_w(path, *cmds):
+    args = ["qemu-io", "-f", "qcow2"]
+    for c in cmds:
+        args += ["-c", c]
+    subprocess.run(args + [path], check=True, capture_output=True)
+
+
+def top_extents(path):
+    """(start, length) of what @path's own layer holds (qemu-img map)."""
+    r = qemu_img("map", "-U", "--output=json", path)
+    check(r.returncode == 0, "qemu-img map: %s" % r.stderr)
+    return [(e["start"], e["length"]) for e in json.loads(r.stdout)
+            if e["depth"] == 0 and e["present"]]
+
+
+@no_kvm
+def test_sync_top(binary):
+    """sync top over a backing file copies what the top holds (QEMU 7.2's
+    len); drive-mirror creates the target over the source's backing file
+    (raw: QEMU's error), mode existing keeps the target's own backing."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    base = os.path.join(tmp, "base.qcow2")
+    base2 = os.path.join(tmp, "base2.qcow2")
+    src = os.path.join(tmp, "top.qcow2")
+    exist = os.path.join(tmp, "exist.qcow2")
+    tgt = os.path.join(tmp, "new.qcow2")
+    check(qemu_img("create", "-q", "-f", "qcow2", base, str(DISK))
+          .returncode == 0, "qemu-img create")
+    qemu_io_w(base, "write -P 0x11 0 2M")
+    shutil.copy(base, base2)
+    for top, back in ((src, base), (exist, base2)):
+        check(qemu_img("create", "-q", "-f", "qcow2", "-b", back, "-F",
+                       "qcow2", top).returncode == 0, "qemu-img create -b")
+    # top: zeroes over the base's data, data over it, data past it
+    qemu_io_w(src, "write -z 0 64k", "write -P 0x22 1M 64k",
+              "write -P 0x33 3M 64k")
+    vm = VM(binary, ["-drive", "file=%s,if=ide,id=drive0,format=qcow2"
+                     % src])
+    bm_enable(vm)
+    try:
+        raw = os.path.join(tmp, "t.raw")
+        e = vm.q.error("drive-mirror", {"device": "drive0", "target": raw,
+                                        "sync": "top", "format": "raw"})
+        check_eq(e["desc"], "Backing file not supported for file format "
+                 "'raw'", "raw target")
+        check(not os.path.exists(raw), "the raw target was created")
+        # mode existing: the target keeps its backing file
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": exist,
+                                  "sync": "top", "mode": "existing",
+                                  "job-id": "e"})
+        ev = vm.q.wait_event("BLOCK_JOB_READY")["data"]
+        check_eq((ev["len"], ev["offset"]), (3 * 65536, 3 * 65536),
+                 "READY (mode existing)")
+        vm.q.ret("block-job-cancel", {"device": "e"})
+        vm.q.wait_event("BLOCK_JOB_COMPLETED")
+        wait_for(lambda: not vm.q.ret("query-block-jobs"), what="job gone")
+        # a new target over the source's backing file
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": tgt,
+                                  "sync": "top"})
+        ev = vm.q.wait_event("BLOCK_JOB_READY")["data"]
+        check_eq((ev["len"], ev["offset"]), (3 * 65536, 3 * 65536),
+                 "READY")
+        guest_write(vm, 2 * MiB + 4096, pattern(8192, 0x44))
+        vm.q.ret("block-job-complete", {"device": "drive0"})
+        vm.q.wait_event("BLOCK_JOB_COMPLETED")
+        check_eq(file_of(vm, "drive0"), tgt, "device's image after pivot")
+        quit_vm(vm)
+        r = qemu_img("info", "-U", "--output=json", tgt)
+        check_eq(json.loads(r.stdout).get("backing-filename"), base,
+                 "new target's backing file")
+        r = qemu_img("info", "-U", "--output=json", exist)
+        check_eq(json.loads(r.stdout).get("backing-filename"), base2,
+                 "existing target's backing file")
+        top = [(0, 65536), (MiB, 65536), (3 * MiB, 65536)]
+        check_eq(top_extents(exist), top, "existing target's own data")
+        check_eq(top_extents(tgt), sorted(top + [(2 * MiB, 65536)]),
+                 "new target's own data")
+        # the existing target as the source was before the guest write
+        for cmd in ("read -P 0 0 64k", "read -P 0x11 64k 960k",
+                    "read -P 0x22 1M 64k", "read -P 0x11 1088k 960k",
+                    "read -P 0 2M 1M", "read -P 0x33 3M 64k"):
+            check(qemu_io(exist, "qcow2", cmd), "existing target: " + cmd)
+        compare(src, "qcow2", tgt, "qcow2")
     finally:
         quit_vm(vm)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -526,7 +785,10 @@ def main():
     run_tests([test_complete_pivot, test_cancel_after_ready,
                test_speed_and_cancel_before_ready,
                test_writes_during_first_pass, test_blockdev_mirror,
-               test_target_error_policies, test_migrate_with_mirror,
+               test_target_error_policies, test_write_blocking,
+               test_write_blocking_target_error,
+               test_write_blocking_guest_writes, test_sync_top,
+               test_migrate_with_mirror,
                test_errors, test_hmp])
 
 

@@ -7,6 +7,7 @@
 #include "qemu/osdep.h"
 #include "block/block.h"
 #include "block/block-backend.h"
+#include "block/block-int.h"
 #include "system/exit-tail.h"
 
 static char *tmpdir;
@@ -680,6 +681,82 @@ static void test_named_dirty_bitmap(void)
     g_free(path);
 }
 
+/* What the after-write hook saw (test_after_write_hook). */
+typedef struct AfterWriteSeen {
+    BlockDriverState *bs;
+    BdrvDirtyBitmap *bm;
+    unsigned calls;
+    uint64_t offset, bytes;
+    bool marked;                    /* the write hook had marked it */
+    uint8_t first;                  /* the range's first byte, read back */
+    bool fail;
+} AfterWriteSeen;
+
+static bool record_after_write(void *opaque, uint64_t offset, uint64_t bytes,
+                               GError **errp)
+{
+    AfterWriteSeen *seen = opaque;
+
+    seen->calls++;
+    seen->offset = offset;
+    seen->bytes = bytes;
+    seen->marked = bdrv_get_dirty_count(seen->bm) > 0;
+    g_assert_true(bdrv_pread(seen->bs, offset, 1, &seen->first, NULL));
+    if (seen->fail) {
+        error_setg(errp, "after-write hook refused");
+        return false;
+    }
+    return true;
+}
+
+/* The after-write hook runs once the request changed the range and the
+ * write hook marked it; a failed request runs none; false fails it. */
+static void test_after_write_hook(void)
+{
+    char *path = make_raw("after-write.raw", 64 * KiB);
+    GError *err = NULL;
+    BlockDriverState *bs = bdrv_open(path, "raw", BDRV_O_RDWR, &err);
+    AfterWriteSeen seen = { .bs = bs };
+    BdrvAfterWrite hook = { record_after_write, &seen };
+    BdrvAfterWrite other = { record_after_write, NULL };
+    uint8_t buf[4096];
+
+    g_assert_no_error(err);
+    seen.bm = bdrv_create_dirty_bitmap(bs, 4096);
+    g_assert_true(bdrv_set_after_write(bs, &hook));
+    g_assert_false(bdrv_set_after_write(bs, &other));   /* one per node */
+    memset(buf, 0x5a, sizeof(buf));
+    g_assert_true(bdrv_pwrite(bs, 8192, 1000, buf, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(seen.calls, ==, 1);
+    g_assert_cmpuint(seen.offset, ==, 8192);
+    g_assert_cmpuint(seen.bytes, ==, 1000);
+    g_assert_true(seen.marked);
+    g_assert_cmpuint(seen.first, ==, 0x5a);
+    bdrv_reset_dirty_bitmap(seen.bm, 0, 64 * KiB);
+    g_assert_true(bdrv_pwrite_zeroes(bs, 8192, 4096, 0, &err));
+    g_assert_cmpuint(seen.calls, ==, 2);
+    g_assert_true(seen.marked);
+    g_assert_cmpuint(seen.first, ==, 0);
+    /* a request that fails runs no hook */
+    g_assert_false(bdrv_pwrite(bs, 64 * KiB - 10, 512, buf, &err));
+    g_clear_error(&err);
+    g_assert_cmpuint(seen.calls, ==, 2);
+    /* a hook that fails fails the request, after the write */
+    seen.fail = true;
+    g_assert_false(bdrv_pwrite(bs, 0, 512, buf, &err));
+    g_assert_nonnull(strstr(err->message, "after-write hook refused"));
+    g_clear_error(&err);
+    g_assert_cmpuint(seen.first, ==, 0x5a);
+    /* removed: not called */
+    g_assert_true(bdrv_set_after_write(bs, NULL));
+    g_assert_true(bdrv_pwrite(bs, 0, 512, buf, &err));
+    g_assert_cmpuint(seen.calls, ==, 3);
+    bdrv_release_dirty_bitmap(seen.bm);
+    bdrv_unref(bs);
+    g_free(path);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -702,6 +779,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/qcow2-parallel", test_qcow2_parallel);
     g_test_add_func("/block/dirty-bitmap", test_dirty_bitmap);
     g_test_add_func("/block/dirty-bitmap-named", test_named_dirty_bitmap);
+    g_test_add_func("/block/after-write-hook", test_after_write_hook);
     ret = g_test_run();
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
     if (system(cmd)) {
