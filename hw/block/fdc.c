@@ -744,6 +744,11 @@ static void fdc_write_data(FDCtrl *s)
  * to the image, and fdc_sector_stored goes on. */
 static bool fdc_write_sector_done(FDCtrl *s, bool tc)
 {
+    if (!fdc_track_readable(s, fdc_drive(s, s->drv))) {
+        /* the monitor took the medium out meanwhile */
+        fdc_fail(s, FD_SR1_MA, 0);
+        return false;
+    }
     if (s->buf_pos < FD_SECTOR_SIZE) {
         memset(s->buf + s->buf_pos, 0, FD_SECTOR_SIZE - s->buf_pos);
     }
@@ -830,9 +835,15 @@ static void fdc_format_stored(FDCtrl *s, int ret)
 static bool fdc_format_id_done(FDCtrl *s, bool tc)
 {
     FDrive *d = fdc_drive(s, s->drv);
-    const FDGeometry *g = d->geo;
+    const FDGeometry *g;
     uint8_t sector[FD_SECTOR_SIZE];
 
+    if (!fdc_track_readable(s, d)) {
+        /* the monitor took the medium out meanwhile */
+        fdc_fail(s, FD_SR1_MA, 0);
+        return false;
+    }
+    g = d->geo;
     s->c = s->buf[0];
     s->h = s->buf[1];
     s->r = s->buf[2];

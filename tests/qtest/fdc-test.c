@@ -845,19 +845,13 @@ static void test_cmos_bootindex(void)
 
 /* ---- asynchronous sector I/O ---- */
 
-/*
- * Floppy A: with I/O limits of one byte a second and a QMP socket: the
- * first sector read goes at once (the bucket is empty), every later one
- * waits for minutes, until 'stop' drains the block layer or the limits
- * are lifted.  So a request stays out as long as the test wants, and
- * nothing here depends on timing.
- */
-static QTestState *start_held(Fixture *f, QMPConn **qmp)
+/* Floppy A: with drive options @opts and a QMP socket. */
+static QTestState *start_qmp(Fixture *f, const char *opts, QMPConn **qmp)
 {
     g_autofree char *sock = g_build_filename(f->dir, "qmp.sock", NULL);
-    QTestState *s = qtest_initf("-drive if=floppy,index=0,format=raw,file=%s,"
-                    "throttling.bps-total=1 "
-                    "-qmp unix:%s,server=on,wait=off", f->img, sock);
+    QTestState *s = qtest_initf("-drive if=floppy,index=0,format=raw,file=%s"
+                                "%s -qmp unix:%s,server=on,wait=off", f->img,
+                                opts, sock);
     qtest_irq_intercept_in(s, "ioapic");
     *qmp = qmp_connect(sock);
     unlink(sock);
@@ -888,7 +882,12 @@ static void test_async_in_flight(void)
     uint8_t res[7], st0, pcn;
 
     fixture_init(&f);
-    s = start_held(&f, &qmp);
+    /* I/O limits of one byte a second: the first sector read goes at once
+     * (the bucket is empty), every later one waits for minutes, until
+     * 'stop' drains the block layer or the limits are lifted.  So a
+     * request stays out as long as the test wants: nothing here depends
+     * on timing. */
+    s = start_qmp(&f, ",throttling.bps-total=1", &qmp);
     /* the first sector goes at once and fills the bucket */
     dma_program(s, 2, DMA_MODE_SINGLE | DMA_MODE_TO_MEM, BUF, FD_SECTOR);
     fdc_rw(s, CMD_READ, 0, 0, 0, 1, 1);
@@ -959,6 +958,51 @@ static void test_async_in_flight(void)
     fixture_free(&f);
 }
 
+/*
+ * The monitor ejects the disk while a WRITE DATA and a FORMAT TRACK wait
+ * for a masked DMA channel: when the channel is granted the command ends
+ * with MA (no medium under the head), and nothing else happens.
+ */
+static void test_eject_mid_transfer(void)
+{
+    Fixture f;
+    QMPConn *qmp;
+    QTestState *s;
+    uint8_t res[7];
+    uint8_t ids[4] = { 0, 0, 1, 2 };
+    g_autofree char *change = NULL;
+
+    fixture_init(&f);
+    s = start_qmp(&f, "", &qmp);
+    qtest_bufwrite(s, BUF, ids, sizeof(ids));
+    dma_program(s, 2, DMA_MODE_SINGLE | DMA_MODE_FROM_MEM, BUF, FD_SECTOR);
+    qtest_outb(s, 0x0a, 0x04 | 2);                  /* masked */
+    fdc_rw(s, CMD_WRITE, 0, 0, 0, 1, 1);
+    qmp_assert_ok(qmp, "{\"execute\":\"eject\",\"arguments\":"
+                  "{\"device\":\"floppy0\"}}");
+    qtest_outb(s, 0x0a, 2);
+    fdc_rw_result(s, res);
+    g_assert_cmphex(res[0] & 0xc0, ==, 0x40);
+    g_assert_cmphex(res[1], ==, 0x01);
+    change = g_strdup_printf("{\"execute\":\"blockdev-change-medium\","
+                             "\"arguments\":{\"device\":\"floppy0\","
+                             "\"filename\":\"%s\",\"format\":\"raw\"}}",
+                             f.img);
+    qmp_assert_ok(qmp, change);
+    dma_program(s, 2, DMA_MODE_SINGLE | DMA_MODE_FROM_MEM, BUF, 4);
+    qtest_outb(s, 0x0a, 0x04 | 2);
+    fdc_cmd(s, (uint8_t[]){ CMD_FORMAT, 0x00, 2, 1, 0x54, 0xf6 }, 6);
+    qmp_assert_ok(qmp, "{\"execute\":\"eject\",\"arguments\":"
+                  "{\"device\":\"floppy0\"}}");
+    qtest_outb(s, 0x0a, 2);
+    fdc_rw_result(s, res);
+    g_assert_cmphex(res[0] & 0xc0, ==, 0x40);
+    g_assert_cmphex(res[1], ==, 0x01);
+    qmp_close(qmp);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -981,5 +1025,6 @@ int main(int argc, char **argv)
     g_test_add_func("/fdc/short-image", test_short_image);
     g_test_add_func("/fdc/cmos-bootindex", test_cmos_bootindex);
     g_test_add_func("/fdc/async/in-flight", test_async_in_flight);
+    g_test_add_func("/fdc/eject-mid-transfer", test_eject_mid_transfer);
     return g_test_run();
 }
