@@ -6,7 +6,9 @@
  * sides, multi-track, READ ID, FORMAT TRACK, VERIFY, the configuration
  * commands, invalid commands, read-only images, sectors outside the
  * medium, DMA counts shorter and longer than the transfer, the
- * disk-change line, the CMOS bytes and bootindex.
+ * disk-change line, the CMOS bytes and bootindex; the asynchronous
+ * sector I/O (a request held by an I/O limit, drained by 'stop', orphaned
+ * by a reset) and a medium ejected mid-transfer.
  */
 #include <inttypes.h>
 #include <stdint.h>
