@@ -1688,6 +1688,21 @@ static uint64_t submit_tmf(VS *v, uint32_t subtype, uint64_t tag)
     return resp;
 }
 
+/*
+ * QUERY TASK finds command @tag in flight.  With an I/O thread the queue
+ * handler runs there, after the kick returned: ask again until it has
+ * the command (at most 5 s); on the main loop the first answer holds.
+ */
+static void wait_in_flight(VS *v, uint64_t tag)
+{
+    gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+
+    while (tmf(v, 6, 0, 0, tag) != S_FUNCTION_SUCCEEDED) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(1000);
+    }
+}
+
 /* I/O limits on drive d0: @bps bytes a second (0: none). */
 static void set_bps(VS *v, unsigned bps)
 {
@@ -1861,14 +1876,16 @@ static void test_error_policy(void)
  * lands when the limits go, the next is never issued, the command is
  * ABORTED and the TMF completes after it.  A device reset while a WRITE
  * SAME is held: nothing is returned, the chain stops after its chunk out,
- * and the device works after the driver sets it up again.
+ * and the device works after the driver sets it up again.  On the main
+ * loop and with an I/O thread.
  */
-static void test_async_chain(void)
+static void test_async_chain(gconstpointer iothread)
 {
     g_autofree char *img = make_raw("chain.raw", DISK_SIZE);
     g_autofree char *extra = g_strdup_printf(
-        "-drive if=none,id=d0,file=%s,format=raw,discard=unmap,"
-        "throttling.bps-total=1 -device scsi-hd,share-rw=on,drive=d0", img);
+        "%s-drive if=none,id=d0,file=%s,format=raw,discard=unmap,"
+        "throttling.bps-total=1 -device scsi-hd,share-rw=on,drive=d0",
+        iothread ? "-object iothread,id=io0 " : "", img);
     uint8_t ws[10] = { 0x41 }, um[10] = { 0x42 }, blk[512], list[40] = { 0 };
     uint8_t zero[512] = { 0 };
     uint64_t resp, tresp;
@@ -1878,7 +1895,7 @@ static void test_async_chain(void)
     Result r;
     VS v;
 
-    vs_start(&v, extra);
+    vs_start_opts(&v, iothread ? "iothread=io0" : "", extra, false);
     clear_reset_ua(&v, 0, 0);
     fill(blk, 512, 0x21);
     r = rw10(&v, 0, 0, true, 0, 1, blk, 512, 1);    /* fills the bucket */
@@ -1891,6 +1908,7 @@ static void test_async_chain(void)
     stw_be_p(ws + 7, 600);
     head = submit_out(&v, 5, ws, 10, blk, 512, &resp);
     g_assert_false(qvirtqueue_get_used(&v.req, &id, &len, 0));
+    wait_in_flight(&v, 5);
     st = vs_qmp(&v, "{\"execute\": \"query-status\"}");
     g_assert_nonnull(strstr(st, "\"running\""));
     g_free(st);
@@ -1915,7 +1933,7 @@ static void test_async_chain(void)
     stl_be_p(list + 32, 8);
     stw_be_p(um + 7, sizeof(list));
     head = submit_out(&v, 6, um, 10, list, sizeof(list), &resp);
-    g_assert_cmpint(tmf(&v, 6, 0, 0, 6), ==, S_FUNCTION_SUCCEEDED);
+    wait_in_flight(&v, 6);
     tresp = submit_tmf(&v, 0, 6);                   /* ABORT TASK */
     g_assert_false(qvirtqueue_get_used(&v.ctrl, &id, &len, 0));
     set_bps(&v, 0);                                 /* the limits go */
@@ -1934,6 +1952,7 @@ static void test_async_chain(void)
     stl_be_p(ws + 2, 1800);
     memset(blk, 0x77, sizeof(blk));
     submit_out(&v, 8, ws, 10, blk, 512, &resp);
+    wait_in_flight(&v, 8);
     g_assert_false(qvirtqueue_get_used(&v.req, &id, &len, 0));
     qvirtio_reset(&v.d);
     vs_qmp_ok(&v, "{\"execute\": \"stop\"}");       /* drains: it ends */
@@ -2136,7 +2155,10 @@ int main(int argc, char **argv)
                          test_hotplug_inflight);
     g_test_add_func("/virtio-scsi/tmf", test_tmf);
     g_test_add_func("/virtio-scsi/error-policy", test_error_policy);
-    g_test_add_func("/virtio-scsi/async-chain", test_async_chain);
+    g_test_add_data_func("/virtio-scsi/async-chain/main-loop", NULL,
+                         test_async_chain);
+    g_test_add_data_func("/virtio-scsi/async-chain/iothread", "",
+                         test_async_chain);
     g_test_add_func("/virtio-scsi/bad-headers", test_bad_headers);
     g_test_add_func("/virtio-scsi/bootindex", test_bootindex);
     g_test_add_func("/virtio-scsi/cli-errors", test_cli_errors);
