@@ -558,7 +558,7 @@ static bool fdc_find_sector(FDCtrl *s, uint64_t *offset)
 static void fdc_io_done(void *opaque, int ret);
 
 /* Start the host I/O of one sector; the controller waits for it (no RQM,
- * no DREQ) until fdc_io_done.  Returns the request's buffer. */
+ * no DREQ) until fdc_io_done.  The caller fills and submits the request. */
 static FDIoReq *fdc_io_begin(FDCtrl *s)
 {
     FDIoReq *req = g_new(FDIoReq, 1);
