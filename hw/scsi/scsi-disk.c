@@ -531,7 +531,7 @@ static void scsi_disk_flush_done(void *opaque, int ret)
 {
     SCSIRequest *req = opaque;
 
-    if (ret < 0) {
+    if (ret < 0 && !req->io_canceled) {
         scsi_disk_io_error(req, ret, false);
         return;
     }
@@ -543,6 +543,12 @@ static void scsi_disk_rw_done(void *opaque, int ret)
     SCSIRequest *req = opaque;
     SCSIDiskState *s = disk_of(req);
 
+    if (req->io_canceled) {
+        /* aborted or dropped by its adapter meanwhile: no error policy,
+         * no flush, for what nobody waits for (as QEMU) */
+        scsi_req_complete(req, SCSI_STATUS_GOOD);
+        return;
+    }
     if (ret < 0) {
         scsi_disk_io_error(req, ret, !req->io_write);
         return;
@@ -708,14 +714,15 @@ static void scsi_disk_step_done(void *opaque, int ret)
 {
     SCSIRequest *req = opaque;
 
-    if (ret < 0) {
-        scsi_disk_io_error(req, ret, false);
-        return;
-    }
     if (req->io_canceled) {
-        /* its adapter reports it aborted (or drops it): stop here */
+        /* its adapter reports it aborted (or drops it): stop here, with
+         * no error policy for what nobody waits for (as QEMU) */
         scsi_disk_drop_bounce(req);
         scsi_req_complete(req, SCSI_STATUS_GOOD);
+        return;
+    }
+    if (ret < 0) {
+        scsi_disk_io_error(req, ret, false);
         return;
     }
     switch (req->io_step) {

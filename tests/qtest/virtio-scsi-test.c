@@ -1977,6 +1977,69 @@ static void test_async_chain(gconstpointer iothread)
     vs_end(&v);
 }
 
+/*
+ * ABORT TASK of a read whose I/O is out and then fails, on a disk with
+ * rerror=stop: nobody waits for it any more, so no policy applies (as
+ * QEMU): the VM keeps running, the command comes back ABORTED and the
+ * TMF after it.  An iops limit holds the read until the test lifts it.
+ */
+static void test_abort_failing_read(void)
+{
+    g_autofree char *img = make_raw("abf.raw", DISK_SIZE);
+    g_autofree char *extra = g_strdup_printf(
+        "-blockdev driver=file,node-name=f0,filename=%s "
+        "-blockdev '{\"driver\": \"blkdebug\", \"node-name\": \"dbg\", "
+        "\"image\": \"f0\", \"inject-error\": [{\"event\": \"read_aio\", "
+        "\"sector\": 40}]}' "
+        "-blockdev driver=raw,node-name=r0,file=dbg "
+        "-device scsi-hd,share-rw=on,drive=r0,id=hd0,rerror=stop", img);
+    uint8_t rd[10] = { 0x28 }, b[512];
+    uint64_t req, resp, din, tresp;
+    uint8_t hdr[REQ_HDR] = { 0 };
+    QVirtBuf bufs[3];
+    uint16_t id, head;
+    uint32_t len;
+    char *st;
+    Result r;
+    VS v;
+
+    vs_start(&v, extra);
+    clear_reset_ua(&v, 0, 0);
+    vs_qmp_ok(&v, "{\"execute\": \"block_set_io_throttle\", \"arguments\": "
+                  "{\"id\": \"hd0\", \"bps\": 1, \"bps_rd\": 0, \"bps_wr\": 0, "
+                  "\"iops\": 0, \"iops_rd\": 0, \"iops_wr\": 0}}");
+    r = rw10(&v, 0, 0, false, 41, 1, b, 512, 1);     /* fills the bucket */
+    assert_good(&r);
+    req = qvirtio_alloc(REQ_HDR, 16);
+    resp = qvirtio_alloc(RESP_HDR, 16);
+    din = qvirtio_alloc(512, 16);
+    put_lun(hdr, 0, 0);
+    stq_le_p(hdr + 8, 9);
+    stl_be_p(rd + 2, 40);
+    stw_be_p(rd + 7, 1);
+    memcpy(hdr + 19, rd, 10);
+    qtest_memwrite(v.qts, req, hdr, REQ_HDR);
+    bufs[0] = (QVirtBuf){ req, REQ_HDR, false };
+    bufs[1] = (QVirtBuf){ resp, RESP_HDR, true };
+    bufs[2] = (QVirtBuf){ din, 512, true };
+    head = qvirtqueue_add(&v.req, bufs, 3);
+    qvirtqueue_kick(&v.req);
+    g_assert_cmpint(tmf(&v, 6, 0, 0, 9), ==, S_FUNCTION_SUCCEEDED);
+    tresp = submit_tmf(&v, 0, 9);                   /* ABORT TASK */
+    vs_qmp_ok(&v, "{\"execute\": \"block_set_io_throttle\", \"arguments\": "
+                  "{\"id\": \"hd0\", \"bps\": 0, \"bps_rd\": 0, \"bps_wr\": 0, "
+                  "\"iops\": 0, \"iops_rd\": 0, \"iops_wr\": 0}}");
+    g_assert(qvirtqueue_get_used(&v.req, &id, &len, 5000));
+    g_assert_cmpint(id, ==, head);
+    g_assert_cmpint(qtest_readb(v.qts, resp + 11), ==, S_ABORTED);
+    g_assert(qvirtqueue_get_used(&v.ctrl, &id, &len, 5000));
+    g_assert_cmpint(qtest_readb(v.qts, tresp), ==, S_OK);
+    st = vs_qmp(&v, "{\"execute\": \"query-status\"}");
+    g_assert_nonnull(strstr(st, "\"running\""));
+    g_free(st);
+    vs_end(&v);
+}
+
 /* ---- hostile headers ------------------------------------------------------------- */
 
 static void expect_broken_then_reset(VS *v)
@@ -2159,6 +2222,8 @@ int main(int argc, char **argv)
                          test_hotplug_inflight);
     g_test_add_func("/virtio-scsi/tmf", test_tmf);
     g_test_add_func("/virtio-scsi/error-policy", test_error_policy);
+    g_test_add_func("/virtio-scsi/abort-failing-read",
+                    test_abort_failing_read);
     g_test_add_data_func("/virtio-scsi/async-chain/main-loop", NULL,
                          test_async_chain);
     g_test_add_data_func("/virtio-scsi/async-chain/iothread", "",

@@ -142,8 +142,11 @@ struct SCSIRequest {
     int io_flags;               /* write-zeroes flags */
     uint64_t io_end;            /* WRITE SAME: the range's end (bytes) */
     uint8_t *io_bounce;         /* WRITE SAME: one chunk of the pattern */
-    bool io_canceled;           /* aborted or orphaned by the adapter: a
-                                 * chain issues nothing more */
+    bool io_canceled;           /* aborted or orphaned by the adapter
+                                 * while its I/O runs: the device issues
+                                 * nothing more and applies no error
+                                 * policy, and completes it when its I/O
+                                 * is back */
     SCSIRequest *next_stopped;
     uint8_t buf[SCSI_REQ_BUF_SIZE];
 };
