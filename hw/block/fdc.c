@@ -48,9 +48,17 @@
  * byte through the FIFO; INT is pulsed for every byte the FIFO wants,
  * as the 82078 raises it while RQM is set in the execution phase.
  *
- * Everything runs to completion inside the port access that starts it:
- * seeks and recalibrates finish at once (their interrupt is pending until
- * SENSE INTERRUPT STATUS), as QEMU's.  After a reset (DOR nRESET low then
+ * Sectors move to and from the image asynchronously (blk_aio_pread /
+ * blk_aio_pwrite, one 512-byte sector out at a time), so a slow image
+ * never holds a vCPU or the main loop: while a sector's host I/O is out
+ * the execution phase waits with CB and no RQM (non-DMA) or no DREQ
+ * (DMA), as the chip does while its FIFO fills from the disk, and the
+ * completion goes on (DMA, the next sector, the result phase and its
+ * interrupt).  A reset meanwhile orphans the request (it owns its buffer
+ * and finds no controller when it comes back).  Everything else runs to
+ * completion inside the port access that starts it: seeks and
+ * recalibrates finish at once (their interrupt is pending until SENSE
+ * INTERRUPT STATUS), as QEMU's.  After a reset (DOR nRESET low then
  * high, or DSR S/W RESET) with drive polling enabled (CONFIGURE POLL = 0)
  * INT is raised and four SENSE INTERRUPT STATUS commands return ST0 =
  * C0h..C3h ("ready changed", drives 0-3); a new interrupt cause (a seek
@@ -71,6 +79,7 @@
 #include "hw/irq.h"
 #include "hw/nvram/fw_cfg.h"
 #include "hw/rtc/mc146818rtc.h"
+#include "system/memory.h"
 #include "system/blockdev.h"
 #include "system/runstate.h"
 
@@ -272,7 +281,22 @@ typedef struct FDCtrl {
     uint8_t filler;             /* FORMAT: the data byte */
     uint16_t buf_pos;
     uint8_t buf[FD_SECTOR_SIZE];
+    /* the sector read or written on the host meanwhile (not in the state
+     * table: vm_stop drains the block layer, so none is out then) */
+    struct FDIoReq *sector_io;  /* NULL: none */
+    bool io_tc;                 /* the unit written ended with TC */
 } FDCtrl;
+
+/*
+ * One sector on its way to or from the image.  It owns its buffer, so a
+ * reset (or the controller's removal) while it is out just orphans it
+ * (s = NULL): the block layer cannot take it back, and when it completes
+ * it touches nothing of the controller, which may have begun another.
+ */
+typedef struct FDIoReq {
+    FDCtrl *s;                  /* NULL: orphaned */
+    uint8_t buf[FD_SECTOR_SIZE];
+} FDIoReq;
 
 /* The machine's controller (the one floppy devices attach to). */
 static FDCtrl *fdc_instance;
@@ -350,7 +374,7 @@ static uint8_t fdc_read_msr(FDCtrl *s)
         break;
     case FD_PHASE_EXEC:
         msr |= FD_MSR_CMDBUSY;
-        if (!s->xfer_dma) {
+        if (!s->xfer_dma && !s->sector_io) {
             msr |= FD_MSR_RQM | FD_MSR_NONDMA |
                    (s->xfer == FD_XFER_READ ? FD_MSR_DIO : 0);
         }
@@ -529,38 +553,71 @@ static bool fdc_find_sector(FDCtrl *s, uint64_t *offset)
     return true;
 }
 
-/* Read sector C/H/R into buf (zeroes past a short image's end). */
+/* ---- the sector I/O: asynchronous, one out at a time ------------------- */
+
+static void fdc_io_done(void *opaque, int ret);
+
+/* Start the host I/O of one sector; the controller waits for it (no RQM,
+ * no DREQ) until fdc_io_done.  The caller fills and submits the request. */
+static FDIoReq *fdc_io_begin(FDCtrl *s)
+{
+    FDIoReq *req = g_new(FDIoReq, 1);
+
+    req->s = s;
+    s->sector_io = req;
+    fdc_update_dreq(s);
+    return req;
+}
+
+/* A reset or the controller's removal: the sector out is forgotten. */
+static void fdc_orphan_io(FDCtrl *s)
+{
+    if (s->sector_io) {
+        s->sector_io->s = NULL;
+        s->sector_io = NULL;
+    }
+}
+
+/* Read sector C/H/R into buf: at once (zeroes) past a short image's end,
+ * else from the image, the transfer going on when it is in. */
 static bool fdc_load_sector(FDCtrl *s)
 {
     FDrive *d = fdc_drive(s, s->drv);
     uint64_t off;
+    FDIoReq *req;
 
     if (!fdc_find_sector(s, &off)) {
         return false;
     }
     s->buf_pos = 0;
-    memset(s->buf, 0, FD_SECTOR_SIZE);
-    if (off + FD_SECTOR_SIZE <= d->image_size &&
-        blk_pread(d->blk, off, FD_SECTOR_SIZE, s->buf) < 0) {
-        /* An I/O error on the host: the sector's data CRC fails. */
-        fdc_fail(s, FD_SR1_DE, FD_SR2_DD);
-        return false;
+    if (off + FD_SECTOR_SIZE > d->image_size) {
+        memset(s->buf, 0, FD_SECTOR_SIZE);
+        return true;
     }
+    req = fdc_io_begin(s);
+    blk_aio_pread(d->blk, off, FD_SECTOR_SIZE, req->buf, fdc_io_done, req);
     return true;
 }
 
+/* Write @data to sector C/R of the head's side (the transfer goes on when
+ * it is on the image); false at once past a short image's end. */
 static bool fdc_store_sector(FDCtrl *s, uint8_t c, uint8_t r,
-                             const uint8_t *data)
+                             const uint8_t *data, bool tc)
 {
     FDrive *d = fdc_drive(s, s->drv);
     const FDGeometry *g = d->geo;
     uint64_t off = (((uint64_t)c * g->heads + s->head) * g->sectors +
                     r - 1) * FD_SECTOR_SIZE;
+    FDIoReq *req;
 
     if (off + FD_SECTOR_SIZE > d->image_size) {
         return false;
     }
-    return blk_pwrite(d->blk, off, FD_SECTOR_SIZE, data) == 0;
+    req = fdc_io_begin(s);
+    memcpy(req->buf, data, FD_SECTOR_SIZE);
+    s->io_tc = tc;
+    blk_aio_pwrite(d->blk, off, FD_SECTOR_SIZE, req->buf, fdc_io_done, req);
+    return true;
 }
 
 /* ---- data commands: READ DATA, WRITE DATA, FORMAT TRACK, VERIFY ------- */
@@ -583,24 +640,37 @@ static void fdc_implied_seek(FDCtrl *s)
     }
 }
 
-/* Start the execution phase of a transfer whose first unit is ready. */
+/* Enter the execution phase of a transfer (its first unit follows). */
 static void fdc_start_exec(FDCtrl *s, FDXfer xfer)
 {
     s->xfer = xfer;
     s->xfer_dma = !fdc_non_dma(s);
     s->buf_pos = 0;
     s->phase = FD_PHASE_EXEC;
+}
+
+/*
+ * The controller is ready for the next unit (a sector read is in, a
+ * sector written is out): DREQ in DMA mode, else RQM with an interrupt
+ * edge.  Nothing while the host I/O of a sector is out.
+ */
+static void fdc_want_unit(FDCtrl *s)
+{
+    if (s->phase != FD_PHASE_EXEC || s->sector_io) {
+        return;
+    }
     if (s->xfer_dma) {
         fdc_update_dreq(s);
     } else {
-        fdc_raise_int(s);
+        fdc_pulse_int(s);
     }
 }
 
 /*
  * A sector has moved (or TC came).  Go on with the next one, or end:
  * TC is a normal end; at EOT MT switches from side 0 to side 1, else
- * the command ends with EN.  Returns false when the transfer ended.
+ * the command ends with EN.  Returns false when the transfer ended; a
+ * read's next sector may still be on its way (s->sector_io).
  */
 static bool fdc_next_sector(FDCtrl *s, bool tc)
 {
@@ -631,8 +701,9 @@ static void fdc_read_data(FDCtrl *s)
     s->n = s->fifo[5];
     s->eot = s->eot_last = s->fifo[6];
     fdc_implied_seek(s);
+    fdc_start_exec(s, FD_XFER_READ);
     if (fdc_load_sector(s)) {
-        fdc_start_exec(s, FD_XFER_READ);
+        fdc_want_unit(s);
     }
 }
 
@@ -665,27 +736,55 @@ static void fdc_write_data(FDCtrl *s)
     fdc_implied_seek(s);
     if (fdc_writable(s) && fdc_find_sector(s, &off)) {
         fdc_start_exec(s, FD_XFER_WRITE);
+        fdc_want_unit(s);
     }
 }
 
-/* A sector's worth of data has arrived (or TC came part-way). */
+/* A sector's worth of data has arrived (or TC came part-way): it goes
+ * to the image, and fdc_sector_stored goes on. */
 static bool fdc_write_sector_done(FDCtrl *s, bool tc)
 {
-    uint64_t off;
-
+    if (!fdc_track_readable(s, fdc_drive(s, s->drv))) {
+        /* the monitor took the medium out meanwhile */
+        fdc_fail(s, FD_SR1_MA, 0);
+        return false;
+    }
     if (s->buf_pos < FD_SECTOR_SIZE) {
         memset(s->buf + s->buf_pos, 0, FD_SECTOR_SIZE - s->buf_pos);
     }
     s->buf_pos = 0;
-    if (!fdc_store_sector(s, s->c, s->r, s->buf)) {
+    if (!fdc_store_sector(s, s->c, s->r, s->buf, tc)) {
         fdc_fail(s, FD_SR1_NW, 0);
         return false;
     }
-    if (!fdc_next_sector(s, tc)) {
-        return false;
+    return true;
+}
+
+/* The sector written is on the image (or failed): the next one, if any. */
+static void fdc_sector_stored(FDCtrl *s, int ret)
+{
+    uint64_t off;
+
+    if (ret < 0) {
+        fdc_fail(s, FD_SR1_NW, 0);
+        return;
     }
     /* The next sector must exist before its data is taken. */
-    return fdc_find_sector(s, &off);
+    if (fdc_next_sector(s, s->io_tc) && fdc_find_sector(s, &off)) {
+        fdc_want_unit(s);
+    }
+}
+
+/* A sector read is in (or failed): its data go to the host. */
+static void fdc_sector_loaded(FDCtrl *s, int ret, const uint8_t *data)
+{
+    if (ret < 0) {
+        /* An I/O error on the host: the sector's data CRC fails. */
+        fdc_fail(s, FD_SR1_DE, FD_SR2_DD);
+        return;
+    }
+    memcpy(s->buf, data, FD_SECTOR_SIZE);
+    fdc_want_unit(s);
 }
 
 static void fdc_format_track(FDCtrl *s)
@@ -703,6 +802,29 @@ static void fdc_format_track(FDCtrl *s)
         return;
     }
     fdc_start_exec(s, FD_XFER_FORMAT);
+    fdc_want_unit(s);
+}
+
+/* One ID of FORMAT TRACK is done: the next, or the end (the last, TC). */
+static bool fdc_format_next(FDCtrl *s, bool tc)
+{
+    if (--s->sectors_left == 0 || tc) {
+        fdc_end_data_command(s, s->c, s->h, s->r);
+        return false;
+    }
+    return true;
+}
+
+/* The sector an ID formatted is on the image (or failed). */
+static void fdc_format_stored(FDCtrl *s, int ret)
+{
+    if (ret < 0) {
+        fdc_fail(s, FD_SR1_NW, 0);
+        return;
+    }
+    if (fdc_format_next(s, s->io_tc)) {
+        fdc_want_unit(s);
+    }
 }
 
 /*
@@ -713,9 +835,15 @@ static void fdc_format_track(FDCtrl *s)
 static bool fdc_format_id_done(FDCtrl *s, bool tc)
 {
     FDrive *d = fdc_drive(s, s->drv);
-    const FDGeometry *g = d->geo;
+    const FDGeometry *g;
     uint8_t sector[FD_SECTOR_SIZE];
 
+    if (!fdc_track_readable(s, d)) {
+        /* the monitor took the medium out meanwhile */
+        fdc_fail(s, FD_SR1_MA, 0);
+        return false;
+    }
+    g = d->geo;
     s->c = s->buf[0];
     s->h = s->buf[1];
     s->r = s->buf[2];
@@ -723,17 +851,15 @@ static bool fdc_format_id_done(FDCtrl *s, bool tc)
     s->buf_pos = 0;
     if (s->c == d->track && s->h == s->head && s->n == FD_SECTOR_N &&
         s->r >= 1 && s->r <= g->sectors) {
+        /* fdc_format_stored goes on once it is written */
         memset(sector, s->filler, sizeof(sector));
-        if (!fdc_store_sector(s, s->c, s->r, sector)) {
+        if (!fdc_store_sector(s, s->c, s->r, sector, tc)) {
             fdc_fail(s, FD_SR1_NW, 0);
             return false;
         }
+        return true;
     }
-    if (--s->sectors_left == 0 || tc) {
-        fdc_end_data_command(s, s->c, s->h, s->r);
-        return false;
-    }
-    return true;
+    return fdc_format_next(s, tc);
 }
 
 /*
@@ -777,6 +903,39 @@ static void fdc_verify(FDCtrl *s)
     fdc_end_after_sector(s, 0, 0);
 }
 
+/*
+ * The host I/O of a sector came back: the command goes on (its DMA may
+ * run from here, on the main loop, as the controller's own work).  An
+ * orphaned request only goes.
+ */
+static void fdc_io_done(void *opaque, int ret)
+{
+    FDIoReq *req = opaque;
+    FDCtrl *s = req->s;
+
+    if (!s) {
+        g_free(req);
+        return;
+    }
+    s->sector_io = NULL;
+    memory_io_owner_enter(s);
+    switch (s->xfer) {
+    case FD_XFER_READ:
+        fdc_sector_loaded(s, ret, req->buf);
+        break;
+    case FD_XFER_WRITE:
+        fdc_sector_stored(s, ret);
+        break;
+    case FD_XFER_FORMAT:
+        fdc_format_stored(s, ret);
+        break;
+    default:
+        break;
+    }
+    memory_io_owner_leave();
+    g_free(req);
+}
+
 /* ---- moving the data: the DMA handler and the FIFO ---------------------- */
 
 static unsigned fdc_unit_size(const FDCtrl *s)
@@ -784,7 +943,8 @@ static unsigned fdc_unit_size(const FDCtrl *s)
     return s->xfer == FD_XFER_FORMAT ? FD_FORMAT_ID_SIZE : FD_SECTOR_SIZE;
 }
 
-/* The current unit is complete (or TC came); false when it all ended. */
+/* The current unit is complete (or TC came); false when it all ended.
+ * The next unit may wait for the host I/O of a sector (s->sector_io). */
 static bool fdc_unit_done(FDCtrl *s, bool tc)
 {
     switch (s->xfer) {
@@ -803,7 +963,7 @@ static void fdc_dma_transfer(void *opaque, unsigned nchan)
 {
     FDCtrl *s = opaque;
 
-    while (s->phase == FD_PHASE_EXEC && s->xfer_dma) {
+    while (s->phase == FD_PHASE_EXEC && s->xfer_dma && !s->sector_io) {
         unsigned unit = fdc_unit_size(s);
         uint8_t *p = s->buf + s->buf_pos;
         size_t want = unit - s->buf_pos;
@@ -821,10 +981,11 @@ static void fdc_dma_transfer(void *opaque, unsigned nchan)
     }
 }
 
-/* DREQ follows the execution phase of a DMA transfer, gated by DMAEN. */
+/* DREQ follows the execution phase of a DMA transfer, gated by DMAEN;
+ * it drops while a sector's host I/O is out. */
 static void fdc_update_dreq(FDCtrl *s)
 {
-    if (s->phase == FD_PHASE_EXEC && s->xfer_dma &&
+    if (s->phase == FD_PHASE_EXEC && s->xfer_dma && !s->sector_io &&
         (s->dor & FD_DOR_DMAEN) && !fdc_in_reset(s)) {
         i8257_hold_dreq(s->dma);
     } else {
@@ -837,24 +998,29 @@ static uint8_t fdc_pio_read(FDCtrl *s)
 {
     uint8_t v;
 
-    if (s->xfer != FD_XFER_READ) {
-        return 0;
+    if (s->xfer != FD_XFER_READ || s->sector_io) {
+        return 0;       /* no RQM: nothing to read yet */
     }
     v = s->buf[s->buf_pos++];
-    if (s->buf_pos < FD_SECTOR_SIZE || fdc_unit_done(s, false)) {
+    if (s->buf_pos < FD_SECTOR_SIZE) {
         fdc_pulse_int(s);
+    } else if (fdc_unit_done(s, false)) {
+        fdc_want_unit(s);
     }
     return v;
 }
 
 static void fdc_pio_write(FDCtrl *s, uint8_t val)
 {
-    if (s->xfer != FD_XFER_WRITE && s->xfer != FD_XFER_FORMAT) {
-        return;
+    if ((s->xfer != FD_XFER_WRITE && s->xfer != FD_XFER_FORMAT) ||
+        s->sector_io) {
+        return;         /* no RQM: the byte is lost */
     }
     s->buf[s->buf_pos++] = val;
-    if (s->buf_pos < fdc_unit_size(s) || fdc_unit_done(s, false)) {
+    if (s->buf_pos < fdc_unit_size(s)) {
         fdc_pulse_int(s);
+    } else if (fdc_unit_done(s, false)) {
+        fdc_want_unit(s);
     }
 }
 
@@ -1091,6 +1257,7 @@ static void fdc_command_byte(FDCtrl *s, uint8_t val)
 /* What a software reset (DOR or DSR) clears; LOCK keeps the FIFO set-up. */
 static void fdc_soft_reset(FDCtrl *s, bool polling_irq)
 {
+    fdc_orphan_io(s);
     if (!s->lock) {
         s->config = FD_CONFIG_EFIFO;
         s->pretrk = 0;
@@ -1445,6 +1612,7 @@ static void fdc_unrealize(DeviceState *dev)
 {
     FDCtrl *s = (FDCtrl *)dev;
 
+    fdc_orphan_io(s);
     i8257_release_dreq(s->dma);
     i8257_register_channel(s->dma, NULL, NULL);
     memory_region_destroy(&s->io);
@@ -1496,6 +1664,8 @@ static int fdc_post_load(void *opaque, int version_id)
 {
     FDCtrl *s = opaque;
 
+    /* vm_stop drained the sector I/O; none belongs to the loaded state */
+    fdc_orphan_io(s);
     s->fifo_len = MIN(s->fifo_len, FDC_FIFO_SIZE);
     s->fifo_pos = MIN(s->fifo_pos, s->fifo_len);
     s->reset_sensei = MIN(s->reset_sensei, FD_RESET_SENSEI);

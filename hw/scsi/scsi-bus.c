@@ -464,6 +464,8 @@ bool scsi_req_init(SCSIRequest *req, SCSIBus *bus, unsigned target,
     req->on_device = false;
     req->stopped = false;
     req->next_stopped = NULL;
+    req->io_bounce = NULL;
+    req->io_canceled = false;
     return req->dev || scsi_target_exists(bus, target);
 }
 

@@ -23,10 +23,12 @@
  * "QEMU CD-ROM", "2.5+").
  *
  * Reads and writes go straight between the adapter's iovec and the
- * block layer (blk_aio_preadv/pwritev); everything else builds its reply
- * in the request's buffer.  UNMAP and WRITE SAME run synchronously
- * (write-zeroes with BDRV_REQ_MAY_UNMAP, so unmapped blocks read zero,
- * as LBPRZ promises).  The monitor's media commands reach scsi-cd
+ * block layer (blk_aio_preadv/pwritev); UNMAP and WRITE SAME are chains of
+ * asynchronous requests, one out at a time (write-zeroes with
+ * BDRV_REQ_MAY_UNMAP, so unmapped blocks read zero, as LBPRZ promises; a
+ * pattern a 256 KiB chunk at a time), so no command waits for the block
+ * layer on the queue's thread; everything else builds its reply in the
+ * request's buffer.  The monitor's media commands reach scsi-cd
  * through BlockDevOps and are reported as QEMU's scsi-cd reports them: a
  * unit attention "medium not present", then "medium may have changed",
  * and a NewMedia event for GET EVENT STATUS NOTIFICATION.
@@ -514,6 +516,8 @@ static bool scsi_disk_io_error(SCSIRequest *req, int ret, bool is_read)
     if (action == BLOCK_ERROR_ACTION_STOP) {
         return true;
     }
+    g_free(req->io_bounce);             /* WRITE SAME's pattern, if any */
+    req->io_bounce = NULL;
     if (action == BLOCK_ERROR_ACTION_IGNORE) {
         req->xferred = req->xfer;
         scsi_req_complete(req, SCSI_STATUS_GOOD);
@@ -527,7 +531,7 @@ static void scsi_disk_flush_done(void *opaque, int ret)
 {
     SCSIRequest *req = opaque;
 
-    if (ret < 0) {
+    if (ret < 0 && !req->io_canceled) {
         scsi_disk_io_error(req, ret, false);
         return;
     }
@@ -539,6 +543,12 @@ static void scsi_disk_rw_done(void *opaque, int ret)
     SCSIRequest *req = opaque;
     SCSIDiskState *s = disk_of(req);
 
+    if (req->io_canceled) {
+        /* aborted or dropped by its adapter meanwhile: no error policy,
+         * no flush, for what nobody waits for (as QEMU) */
+        scsi_req_complete(req, SCSI_STATUS_GOOD);
+        return;
+    }
     if (ret < 0) {
         scsi_disk_io_error(req, ret, !req->io_write);
         return;
@@ -632,25 +642,151 @@ static void scsi_disk_synchronize_cache(SCSIRequest *req, SCSIDiskState *s)
     blk_aio_flush(s->blk, scsi_disk_flush_done, req);
 }
 
-/* Synchronous data changes (UNMAP, WRITE SAME): 0 or a negative errno;
- * an error goes through the policy (stop acts as report here: these
- * commands are not retried). */
-static void scsi_disk_sync_error(SCSIRequest *req, int ret)
+/* ---- UNMAP and WRITE SAME: chains of block requests ----------------------- */
+
+/*
+ * One UNMAP descriptor or one WRITE SAME may cover 1 GiB, so these never
+ * wait for the block layer on the queue's thread: each step is one
+ * asynchronous request and the next is issued from its completion.  The
+ * request is in_flight all along, as a read's is, so the adapter's aborts
+ * and resets and device_del wait for the step out (the block layer cannot
+ * take one back) and an aborted chain issues nothing more.  req->io_step
+ * names the step out, so werror=stop holds the request and `cont` issues
+ * that same step again.
+ */
+typedef enum ScsiDiskStep {
+    SCSI_DISK_STEP_UNMAP,       /* descriptor io_desc of the list in buf */
+    SCSI_DISK_STEP_ZEROES,      /* write-zeroes over [io_offset, io_end) */
+    SCSI_DISK_STEP_PATTERN,     /* the chunk at io_offset from io_bounce */
+    SCSI_DISK_STEP_FLUSH,       /* write cache off: the flush at the end */
+} ScsiDiskStep;
+
+static void scsi_disk_step_issue(SCSIRequest *req);
+
+/* The pattern's chunk goes with the request's end (and with a held
+ * request the adapter drops). */
+static void scsi_disk_drop_bounce(SCSIRequest *req)
+{
+    g_free(req->io_bounce);
+    req->io_bounce = NULL;
+}
+
+/* The LBA and block count of UNMAP descriptor @i (checked at the start). */
+static void scsi_unmap_desc(SCSIRequest *req, unsigned i, uint64_t *lba,
+                            uint64_t *n)
+{
+    const uint8_t *d = req->buf + 8 + 16 * i;
+
+    *lba = ldq_be_p(d);
+    *n = ldl_be_p(d + 8);
+}
+
+/* The first descriptor from io_desc that unmaps something; false: none. */
+static bool scsi_unmap_find_desc(SCSIRequest *req)
+{
+    unsigned ndesc = lduw_be_p(req->buf + 2) / 16;
+    uint64_t lba, n;
+
+    for (; req->io_desc < ndesc; req->io_desc++) {
+        scsi_unmap_desc(req, req->io_desc, &lba, &n);
+        if (n) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The data are changed: flush them with the write cache off, then GOOD. */
+static void scsi_disk_step_flush_or_end(SCSIRequest *req)
 {
     SCSIDiskState *s = disk_of(req);
-    BlockErrorAction action = blk_get_error_action(s->blk, false, -ret);
-    ErrorEvent *e = g_new(ErrorEvent, 1);
 
-    if (action == BLOCK_ERROR_ACTION_STOP) {
-        action = BLOCK_ERROR_ACTION_REPORT;
+    scsi_disk_drop_bounce(req);
+    if (!s->write_cache && !req->io_canceled) {
+        req->io_step = SCSI_DISK_STEP_FLUSH;
+        scsi_disk_step_issue(req);
+        return;
     }
-    *e = (ErrorEvent){ s->blk, action, false, -ret };
-    scsi_run_on_main(error_event_main, e);
-    if (action == BLOCK_ERROR_ACTION_IGNORE) {
+    scsi_req_complete(req, SCSI_STATUS_GOOD);
+}
+
+static void scsi_disk_step_done(void *opaque, int ret)
+{
+    SCSIRequest *req = opaque;
+
+    if (req->io_canceled) {
+        /* its adapter reports it aborted (or drops it): stop here, with
+         * no error policy for what nobody waits for (as QEMU) */
+        scsi_disk_drop_bounce(req);
         scsi_req_complete(req, SCSI_STATUS_GOOD);
-    } else {
-        scsi_req_check_condition(req, scsi_sense_from_errno(-ret));
+        return;
     }
+    if (ret < 0) {
+        scsi_disk_io_error(req, ret, false);
+        return;
+    }
+    switch (req->io_step) {
+    case SCSI_DISK_STEP_UNMAP:
+        req->io_desc++;
+        if (scsi_unmap_find_desc(req)) {
+            scsi_disk_step_issue(req);
+        } else {
+            scsi_req_complete(req, SCSI_STATUS_GOOD);
+        }
+        break;
+    case SCSI_DISK_STEP_PATTERN:
+        req->io_offset += MIN(SCSI_WRITE_SAME_CHUNK,
+                              req->io_end - req->io_offset);
+        if (req->io_offset < req->io_end) {
+            scsi_disk_step_issue(req);
+        } else {
+            scsi_disk_step_flush_or_end(req);
+        }
+        break;
+    case SCSI_DISK_STEP_ZEROES:
+        scsi_disk_step_flush_or_end(req);
+        break;
+    default:
+        scsi_req_complete(req, SCSI_STATUS_GOOD);
+        break;
+    }
+}
+
+/* Issue the step req->io_step names (again, after a stop and `cont`). */
+static void scsi_disk_step_issue(SCSIRequest *req)
+{
+    SCSIDiskState *s = disk_of(req);
+    uint32_t bs = scsi_disk_block_size(&s->qdev);
+    uint64_t lba, n;
+
+    req->in_flight = true;
+    switch (req->io_step) {
+    case SCSI_DISK_STEP_UNMAP:
+        scsi_unmap_desc(req, req->io_desc, &lba, &n);
+        blk_aio_pwrite_zeroes(s->blk, lba * bs, n * bs, BDRV_REQ_MAY_UNMAP,
+                              scsi_disk_step_done, req);
+        break;
+    case SCSI_DISK_STEP_ZEROES:
+        blk_aio_pwrite_zeroes(s->blk, req->io_offset,
+                              req->io_end - req->io_offset, req->io_flags,
+                              scsi_disk_step_done, req);
+        break;
+    case SCSI_DISK_STEP_PATTERN:
+        blk_aio_pwrite(s->blk, req->io_offset,
+                       MIN(SCSI_WRITE_SAME_CHUNK,
+                           req->io_end - req->io_offset),
+                       req->io_bounce, scsi_disk_step_done, req);
+        break;
+    default:
+        blk_aio_flush(s->blk, scsi_disk_step_done, req);
+        break;
+    }
+}
+
+static bool scsi_disk_is_chain(const SCSIRequest *req)
+{
+    return req->cdb[0] == UNMAP || req->cdb[0] == WRITE_SAME_10 ||
+           req->cdb[0] == WRITE_SAME_16;
 }
 
 static void scsi_disk_unmap(SCSIRequest *req, SCSIDiskState *s)
@@ -685,8 +821,9 @@ static void scsi_disk_unmap(SCSIRequest *req, SCSIDiskState *s)
     }
     /* All descriptors are checked before anything is unmapped. */
     for (size_t i = 0; i < ndesc; i++) {
-        uint64_t lba = ldq_be_p(p + 8 + 16 * i);
-        uint64_t n = ldl_be_p(p + 8 + 16 * i + 8);
+        uint64_t lba, n;
+
+        scsi_unmap_desc(req, i, &lba, &n);
         if (lba > blocks || n > blocks - lba) {
             scsi_req_check_condition(req, SENSE_CODE_LBA_OUT_OF_RANGE);
             return;
@@ -696,21 +833,15 @@ static void scsi_disk_unmap(SCSIRequest *req, SCSIDiskState *s)
             return;
         }
     }
-    for (size_t i = 0; i < ndesc; i++) {
-        uint64_t lba = ldq_be_p(p + 8 + 16 * i);
-        uint64_t n = ldl_be_p(p + 8 + 16 * i + 8);
-        int ret;
-
-        if (!n) {
-            continue;
-        }
-        ret = blk_pwrite_zeroes(s->blk, lba * bs, n * bs, BDRV_REQ_MAY_UNMAP);
-        if (ret < 0) {
-            scsi_disk_sync_error(req, ret);
-            return;
-        }
+    /* The list stays in req->buf while the descriptors are done. */
+    req->io_write = true;
+    req->io_step = SCSI_DISK_STEP_UNMAP;
+    req->io_desc = 0;
+    if (!scsi_unmap_find_desc(req)) {
+        scsi_req_complete(req, SCSI_STATUS_GOOD);
+        return;
     }
-    scsi_req_complete(req, SCSI_STATUS_GOOD);
+    scsi_disk_step_issue(req);
 }
 
 static bool buffer_all_zero(const uint8_t *p, size_t n)
@@ -724,14 +855,14 @@ static bool buffer_all_zero(const uint8_t *p, size_t n)
 }
 
 /* WRITE SAME(10/16): one block repeated; zeroes (with UNMAP: may be
- * unmapped) become one write-zeroes request. */
+ * unmapped) become one write-zeroes request, a pattern goes a chunk at a
+ * time. */
 static void scsi_disk_write_same(SCSIRequest *req, SCSIDiskState *s)
 {
     uint32_t bs = scsi_disk_block_size(&s->qdev);
     bool unmap = req->cdb[1] & 0x08;
     bool ndob = req->cdb[0] == WRITE_SAME_16 && (req->cdb[1] & 1);
     uint64_t lba, n;
-    int ret;
 
     scsi_cdb_lba(req->cdb, &lba, &n);
     if (req->cdb[1] & 0x16) {           /* ANCHOR, PBDATA, LBDATA */
@@ -756,35 +887,24 @@ static void scsi_disk_write_same(SCSIRequest *req, SCSIDiskState *s)
         scsi_req_check_condition(req, SENSE_CODE_INVALID_PARAM_LEN);
         return;
     }
+    req->io_write = true;
+    req->io_offset = lba * bs;
+    req->io_end = (lba + n) * bs;
     if (buffer_all_zero(req->buf, bs)) {
-        ret = blk_pwrite_zeroes(s->blk, lba * bs, n * bs,
-                                unmap ? BDRV_REQ_MAY_UNMAP : 0);
+        req->io_step = SCSI_DISK_STEP_ZEROES;
+        req->io_flags = unmap ? BDRV_REQ_MAY_UNMAP : 0;
     } else {
-        /* The pattern in chunks (a rare command: the bounce buffer is
-         * allocated for it, not kept). */
+        /* One chunk of the pattern, written again and again (a rare
+         * command: the buffer is allocated for it, not kept). */
         size_t chunk = MIN(n * bs, SCSI_WRITE_SAME_CHUNK);
-        g_autofree uint8_t *pat = g_malloc(chunk);
-        uint64_t off = lba * bs, end = (lba + n) * bs;
 
+        req->io_step = SCSI_DISK_STEP_PATTERN;
+        req->io_bounce = g_malloc(chunk);
         for (size_t i = 0; i < chunk; i += bs) {
-            memcpy(pat + i, req->buf, bs);
-        }
-        ret = 0;
-        while (off < end && ret == 0) {
-            size_t len = MIN(chunk, end - off);
-            ret = blk_pwrite(s->blk, off, len, pat);
-            off += len;
+            memcpy(req->io_bounce + i, req->buf, bs);
         }
     }
-    if (ret < 0) {
-        scsi_disk_sync_error(req, ret);
-        return;
-    }
-    if (!s->write_cache && (ret = blk_flush(s->blk)) < 0) {
-        scsi_disk_sync_error(req, ret);
-        return;
-    }
-    scsi_req_complete(req, SCSI_STATUS_GOOD);
+    scsi_disk_step_issue(req);
 }
 
 static void scsi_disk_verify(SCSIRequest *req, SCSIDiskState *s)
@@ -1075,6 +1195,7 @@ static void scsi_disk_purge(SCSIDevice *dev, SCSIRequest *req)
             *p = r->next_stopped;
             r->next_stopped = NULL;
             r->stopped = false;
+            scsi_disk_drop_bounce(r);
         } else {
             p = &(*p)->next_stopped;
         }
@@ -1087,6 +1208,9 @@ static SCSIRequest *scsi_disk_take_held(SCSIDevice *dev)
     SCSIRequest *held = s->stopped;
 
     s->stopped = NULL;
+    for (SCSIRequest *r = held; r; r = r->next_stopped) {
+        scsi_disk_drop_bounce(r);       /* they fail, nothing is retried */
+    }
     return held;
 }
 
@@ -1197,7 +1321,9 @@ static void scsi_disk_retry_sync(void *opaque)
         SCSIRequest *next = rev->next_stopped;
         rev->stopped = false;
         rev->next_stopped = NULL;
-        if (rev->cdb[0] == SYNCHRONIZE_CACHE_10 ||
+        if (scsi_disk_is_chain(rev)) {
+            scsi_disk_step_issue(rev);  /* the step that failed */
+        } else if (rev->cdb[0] == SYNCHRONIZE_CACHE_10 ||
             rev->cdb[0] == SYNCHRONIZE_CACHE_16 ||
             (rev->io_write && rev->xferred == rev->xfer && rev->io_fua &&
              rev->xfer)) {

@@ -502,6 +502,7 @@ static void vs_abort(VirtIOSCSIReq *r, VirtIOSCSIReq *tmf)
         return;
     }
     if (r->sreq.in_flight) {
+        r->sreq.io_canceled = true;     /* a chain of I/Os stops early */
         r->tmf = tmf;
         tmf->tmf_waiting++;
     }
@@ -922,6 +923,7 @@ static void vs_reset_sync(void *opaque)
     for (VirtIOSCSIReq *r = s->inflight, *next; r; r = next) {
         next = r->next;
         r->orphaned = true;
+        r->sreq.io_canceled = true;
         if (r->tmf) {
             r->tmf->orphaned = true;
         }

@@ -6,12 +6,15 @@
  * sides, multi-track, READ ID, FORMAT TRACK, VERIFY, the configuration
  * commands, invalid commands, read-only images, sectors outside the
  * medium, DMA counts shorter and longer than the transfer, the
- * disk-change line, the CMOS bytes and bootindex.
+ * disk-change line, the CMOS bytes and bootindex; the asynchronous
+ * sector I/O (a request held by an I/O limit, drained by 'stop', orphaned
+ * by a reset) and a medium ejected mid-transfer.
  */
 #include <inttypes.h>
 #include <stdint.h>
 #include <unistd.h>
 #include "fdc-util.h"
+#include "libqvirtio.h"       /* the QMP connection helpers */
 
 #define BUF         0x10000
 
@@ -266,6 +269,7 @@ static void test_read_dma(void)
     fdc_seek(s, 0, 1, 2);
     dma_program(s, 2, DMA_MODE_SINGLE | DMA_MODE_TO_MEM, BUF, 3 * FD_SECTOR);
     fdc_rw(s, CMD_READ, 0, 2, 1, 3, 18);
+    fdc_wait_rqm(s);
     g_assert_true(qtest_get_irq(s, FDC_IRQ));
     fdc_rw_result(s, res);
     g_assert_false(qtest_get_irq(s, FDC_IRQ));
@@ -430,8 +434,8 @@ static void test_dma_masked_waits(void)
     dma_program(s, 2, DMA_MODE_SINGLE | DMA_MODE_TO_MEM, BUF, FD_SECTOR);
     qtest_outb(s, 0x0a, 0x04 | 2);
     fdc_rw(s, CMD_READ, 0, 0, 0, 7, 18);
+    dma_wait_request(s, 0x08, 0x40);                    /* DREQ 2 */
     g_assert_cmphex(qtest_inb(s, FDC_MSR), ==, MSR_CB);
-    g_assert_cmphex(qtest_inb(s, 0x08), ==, 0x40);     /* DREQ 2 */
     g_assert_false(qtest_get_irq(s, FDC_IRQ));
     qtest_outb(s, 0x0a, 2);
     g_assert_true(qtest_get_irq(s, FDC_IRQ));
@@ -456,7 +460,7 @@ static void test_pio(void)
     fdc_seek(s, 0, 1, 3);
     fdc_rw(s, CMD_READ, 0, 3, 1, 8, 9);
     for (unsigned i = 0; i < 2 * FD_SECTOR; i++) {
-        g_assert_cmphex(qtest_inb(s, FDC_MSR), ==,
+        g_assert_cmphex(fdc_wait_rqm(s), ==,
                         MSR_RQM | MSR_DIO | MSR_NDMA | MSR_CB);
         g_assert_true(qtest_get_irq(s, FDC_IRQ));
         g_assert_cmphex(qtest_inb(s, FDC_FIFO), ==,
@@ -472,7 +476,7 @@ static void test_pio(void)
 
     fdc_rw(s, CMD_WRITE, 0, 3, 1, 2, 2);
     for (unsigned i = 0; i < FD_SECTOR; i++) {
-        g_assert_cmphex(qtest_inb(s, FDC_MSR), ==,
+        g_assert_cmphex(fdc_wait_rqm(s), ==,
                         MSR_RQM | MSR_NDMA | MSR_CB);
         qtest_outb(s, FDC_FIFO, i ^ 0xa5);
     }
@@ -530,6 +534,7 @@ static void expect_rw_error(QTestState *s, uint8_t op, unsigned c,
     qtest_memset(s, BUF, 0xcc, FD_SECTOR);
     dma_program(s, 2, DMA_MODE_SINGLE | DMA_MODE_TO_MEM, BUF, FD_SECTOR);
     fdc_cmd(s, cmd, 9);
+    fdc_wait_rqm(s);
     g_assert_true(qtest_get_irq(s, FDC_IRQ));
     fdc_rw_result(s, res);
     g_assert_cmphex(res[0] & 0xc0, ==, 0x40);
@@ -632,7 +637,7 @@ static void test_seabios_sequence(void)
     g_assert_false(qtest_get_irq(s, FDC_IRQ));
     dma_program(s, 2, DMA_MODE_SINGLE | DMA_MODE_TO_MEM, 0x7c00, FD_SECTOR);
     fdc_cmd(s, (uint8_t[]){ 0xe6, 0x00, 0, 0, 1, 2, 1, 0x1b, 0xff }, 9);
-    g_assert_true(qtest_get_irq(s, FDC_IRQ));
+    fdc_wait_irq(s);
     fdc_rw_result(s, res);
     g_assert_cmphex(res[0] & 0xc0, ==, 0);
     check_memory(s, 0x7c00, 0, FD_SECTOR, 1);
@@ -840,6 +845,166 @@ static void test_cmos_bootindex(void)
     fixture_free(&f);
 }
 
+/* ---- asynchronous sector I/O ---- */
+
+/* Floppy A: with drive options @opts and a QMP socket. */
+static QTestState *start_qmp(Fixture *f, const char *opts, QMPConn **qmp)
+{
+    g_autofree char *sock = g_build_filename(f->dir, "qmp.sock", NULL);
+    QTestState *s = qtest_initf("-drive if=floppy,index=0,format=raw,file=%s"
+                                "%s -qmp unix:%s,server=on,wait=off", f->img,
+                                opts, sock);
+    qtest_irq_intercept_in(s, "ioapic");
+    *qmp = qmp_connect(sock);
+    unlink(sock);
+    return s;
+}
+
+static void assert_running(QMPConn *qmp, const char *state)
+{
+    g_autofree char *r = qmp_cmd(qmp, "{\"execute\":\"query-status\"}");
+
+    g_assert_nonnull(strstr(r, state));
+}
+
+/*
+ * A sector whose host read is held: the port write that ended the
+ * command returned at once, the controller shows the execution phase
+ * without RQM (non-DMA) or DREQ (DMA) while the monitor answers; 'stop'
+ * drains it (the paused VM then holds its data and interrupt, so no
+ * request is out in a saved state).  A reset while one is out: the
+ * controller resets at once, and the orphaned read, when it comes back,
+ * moves no data by DMA and changes nothing.
+ */
+static void test_async_in_flight(void)
+{
+    Fixture f;
+    QMPConn *qmp;
+    QTestState *s;
+    uint8_t res[7], st0, pcn;
+
+    fixture_init(&f);
+    /* I/O limits of one byte a second: the first sector read goes at once
+     * (the bucket is empty), every later one waits for minutes, until
+     * 'stop' drains the block layer or the limits are lifted.  So a
+     * request stays out as long as the test wants: nothing here depends
+     * on timing. */
+    s = start_qmp(&f, ",throttling.bps-total=1", &qmp);
+    /* the first sector goes at once and fills the bucket */
+    dma_program(s, 2, DMA_MODE_SINGLE | DMA_MODE_TO_MEM, BUF, FD_SECTOR);
+    fdc_rw(s, CMD_READ, 0, 0, 0, 1, 1);
+    fdc_rw_result(s, res);
+    g_assert_cmphex(res[0], ==, 0x00);
+    check_memory(s, BUF, 0, FD_SECTOR, 1);
+
+    /* non-DMA: the next sector is held, no RQM, no interrupt */
+    fdc_cmd(s, (uint8_t[]){ CMD_SPECIFY, 0xaf, 0x03 }, 3);
+    fdc_rw(s, CMD_READ, 0, 0, 0, 2, 2);
+    g_assert_cmphex(qtest_inb(s, FDC_MSR), ==, MSR_CB);
+    g_assert_false(qtest_get_irq(s, FDC_IRQ));
+    assert_running(qmp, "\"running\"");
+    g_assert_cmphex(qtest_inb(s, FDC_MSR), ==, MSR_CB);
+    qtest_outb(s, FDC_FIFO, 0x55);              /* no RQM: ignored */
+    g_assert_cmphex(qtest_inb(s, FDC_FIFO), ==, 0);
+    /* stop drains it: the sector is in, RQM and its interrupt */
+    qmp_assert_ok(qmp, "{\"execute\":\"stop\"}");
+    assert_running(qmp, "\"paused\"");
+    g_assert_cmphex(qtest_inb(s, FDC_MSR), ==,
+                    MSR_RQM | MSR_DIO | MSR_NDMA | MSR_CB);
+    g_assert_true(qtest_get_irq(s, FDC_IRQ));
+    qmp_assert_ok(qmp, "{\"execute\":\"cont\"}");
+    for (unsigned i = 0; i < FD_SECTOR; i++) {
+        g_assert_cmphex(fdc_wait_rqm(s), ==,
+                        MSR_RQM | MSR_DIO | MSR_NDMA | MSR_CB);
+        g_assert_cmphex(qtest_inb(s, FDC_FIFO), ==,
+                        fdc_image_byte(fdc_offset(0, 0, 2) + i, 1));
+    }
+    fdc_rw_result(s, res);
+    g_assert_cmphex(res[0], ==, 0x40);          /* EOT without TC: EN */
+    g_assert_cmphex(res[1], ==, 0x80);
+
+    /* DMA: held with DREQ down; a reset meanwhile orphans it */
+    fdc_cmd(s, (uint8_t[]){ CMD_SPECIFY, 0xaf, 0x02 }, 3);
+    qtest_memset(s, BUF, 0xcc, FD_SECTOR);
+    dma_program(s, 2, DMA_MODE_SINGLE | DMA_MODE_TO_MEM, BUF, FD_SECTOR);
+    fdc_rw(s, CMD_READ, 0, 0, 0, 3, 3);
+    g_assert_cmphex(qtest_inb(s, FDC_MSR), ==, MSR_CB);
+    g_assert_cmphex(qtest_inb(s, 0x08) & 0xf0, ==, 0x00);   /* no DREQ */
+    assert_running(qmp, "\"running\"");
+    qtest_outb(s, FDC_DOR, 0x08);               /* nRESET low, then high */
+    qtest_outb(s, FDC_DOR, 0x0c);
+    g_assert_cmphex(qtest_inb(s, FDC_MSR), ==, MSR_RQM);
+    g_assert_true(qtest_get_irq(s, FDC_IRQ));   /* the polling interrupt */
+    /* the orphaned read comes back (stop drains it): no DMA, no change */
+    qmp_assert_ok(qmp, "{\"execute\":\"stop\"}");
+    qmp_assert_ok(qmp, "{\"execute\":\"cont\"}");
+    g_assert_cmphex(qtest_inb(s, FDC_MSR), ==, MSR_RQM);
+    g_assert_cmphex(qtest_inb(s, 0x08) & 0xf4, ==, 0x00);   /* no TC */
+    g_assert_cmphex(dma_read_reg(s, 2, true), ==, FD_SECTOR - 1);
+    g_assert_cmphex(qtest_readb(s, BUF), ==, 0xcc);
+    g_assert_cmphex(qtest_readb(s, BUF + FD_SECTOR - 1), ==, 0xcc);
+    fdc_sense_int(s, &st0, &pcn);
+    g_assert_cmphex(st0, ==, 0xc0);             /* ready changed, drive 0 */
+
+    /* lifted limits: the controller works on */
+    qmp_assert_ok(qmp, "{\"execute\":\"block_set_io_throttle\","
+                  "\"arguments\":{\"device\":\"floppy0\",\"bps\":0,"
+                  "\"bps_rd\":0,\"bps_wr\":0,\"iops\":0,\"iops_rd\":0,"
+                  "\"iops_wr\":0}}");
+    fdc_rw(s, CMD_READ, 0, 0, 0, 3, 3);
+    fdc_rw_result(s, res);
+    g_assert_cmphex(res[0], ==, 0x00);
+    check_memory(s, BUF, fdc_offset(0, 0, 3), FD_SECTOR, 1);
+    qmp_close(qmp);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
+/*
+ * The monitor ejects the disk while a WRITE DATA and a FORMAT TRACK wait
+ * for a masked DMA channel: when the channel is granted the command ends
+ * with MA (no medium under the head), and nothing else happens.
+ */
+static void test_eject_mid_transfer(void)
+{
+    Fixture f;
+    QMPConn *qmp;
+    QTestState *s;
+    uint8_t res[7];
+    uint8_t ids[4] = { 0, 0, 1, 2 };
+    g_autofree char *change = NULL;
+
+    fixture_init(&f);
+    s = start_qmp(&f, "", &qmp);
+    qtest_bufwrite(s, BUF, ids, sizeof(ids));
+    dma_program(s, 2, DMA_MODE_SINGLE | DMA_MODE_FROM_MEM, BUF, FD_SECTOR);
+    qtest_outb(s, 0x0a, 0x04 | 2);                  /* masked */
+    fdc_rw(s, CMD_WRITE, 0, 0, 0, 1, 1);
+    qmp_assert_ok(qmp, "{\"execute\":\"eject\",\"arguments\":"
+                  "{\"device\":\"floppy0\"}}");
+    qtest_outb(s, 0x0a, 2);
+    fdc_rw_result(s, res);
+    g_assert_cmphex(res[0] & 0xc0, ==, 0x40);
+    g_assert_cmphex(res[1], ==, 0x01);
+    change = g_strdup_printf("{\"execute\":\"blockdev-change-medium\","
+                             "\"arguments\":{\"device\":\"floppy0\","
+                             "\"filename\":\"%s\",\"format\":\"raw\"}}",
+                             f.img);
+    qmp_assert_ok(qmp, change);
+    dma_program(s, 2, DMA_MODE_SINGLE | DMA_MODE_FROM_MEM, BUF, 4);
+    qtest_outb(s, 0x0a, 0x04 | 2);
+    fdc_cmd(s, (uint8_t[]){ CMD_FORMAT, 0x00, 2, 1, 0x54, 0xf6 }, 6);
+    qmp_assert_ok(qmp, "{\"execute\":\"eject\",\"arguments\":"
+                  "{\"device\":\"floppy0\"}}");
+    qtest_outb(s, 0x0a, 2);
+    fdc_rw_result(s, res);
+    g_assert_cmphex(res[0] & 0xc0, ==, 0x40);
+    g_assert_cmphex(res[1], ==, 0x01);
+    qmp_close(qmp);
+    g_assert_cmpint(qtest_quit(s), ==, 0);
+    fixture_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -861,5 +1026,7 @@ int main(int argc, char **argv)
     g_test_add_func("/fdc/geometries", test_geometries);
     g_test_add_func("/fdc/short-image", test_short_image);
     g_test_add_func("/fdc/cmos-bootindex", test_cmos_bootindex);
+    g_test_add_func("/fdc/async/in-flight", test_async_in_flight);
+    g_test_add_func("/fdc/eject-mid-transfer", test_eject_mid_transfer);
     return g_test_run();
 }

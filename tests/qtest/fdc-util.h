@@ -75,6 +75,62 @@ static inline size_t fdc_offset(unsigned c, unsigned h, unsigned r)
     return ((c * 2 + h) * 18 + r - 1) * (size_t)FD_SECTOR;
 }
 
+/*
+ * The controller moves sectors to and from the image asynchronously: in
+ * the execution phase RQM (non-DMA) or DREQ (DMA) comes once the sector
+ * is in.  Wait (at most 10 s) until (MSR & @mask) == @value; the MSR.
+ */
+static G_GNUC_UNUSED uint8_t fdc_wait_msr(QTestState *s, uint8_t mask,
+                                          uint8_t value)
+{
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    uint8_t msr;
+
+    while (((msr = qtest_inb(s, FDC_MSR)) & mask) != value) {
+        if (g_get_monotonic_time() > deadline) {
+            g_error("MSR %02x: still not %02x under mask %02x", msr, value,
+                    mask);
+        }
+        g_usleep(100);
+    }
+    return msr;
+}
+
+/* Wait until the controller asks for a byte or has a result (RQM). */
+static G_GNUC_UNUSED uint8_t fdc_wait_rqm(QTestState *s)
+{
+    return fdc_wait_msr(s, MSR_RQM, MSR_RQM);
+}
+
+/* Wait (at most 10 s) for IRQ 6, as a driver waiting for the interrupt
+ * of a data command does. */
+static G_GNUC_UNUSED void fdc_wait_irq(QTestState *s)
+{
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+    while (!qtest_get_irq(s, FDC_IRQ)) {
+        if (g_get_monotonic_time() > deadline) {
+            g_error("IRQ 6 never came");
+        }
+        g_usleep(100);
+    }
+}
+
+/* Wait until the 8237's status register (@port 0x08 or 0xd0) shows the
+ * request bits @req (bits 4-7) for a channel the controller asks for. */
+static G_GNUC_UNUSED void dma_wait_request(QTestState *s, uint16_t port,
+                                           uint8_t req)
+{
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+    while ((qtest_inb(s, port) & 0xf0) != req) {
+        if (g_get_monotonic_time() > deadline) {
+            g_error("8237 status: request bits never %02x", req);
+        }
+        g_usleep(100);
+    }
+}
+
 static G_GNUC_UNUSED void fdc_cmd(QTestState *s, const uint8_t *bytes,
                                   unsigned n)
 {
@@ -88,6 +144,7 @@ static G_GNUC_UNUSED void fdc_cmd(QTestState *s, const uint8_t *bytes,
 /* Read @n result bytes; afterwards the controller waits for a command. */
 static G_GNUC_UNUSED void fdc_result(QTestState *s, uint8_t *out, unsigned n)
 {
+    fdc_wait_rqm(s);            /* the execution phase may still run */
     for (unsigned i = 0; i < n; i++) {
         uint8_t msr = qtest_inb(s, FDC_MSR);
         g_assert_cmphex(msr & (MSR_RQM | MSR_DIO | MSR_NDMA), ==,

@@ -1645,10 +1645,102 @@ static void test_tmf(void)
     vs_end(&v);
 }
 
+/* A command with tag @tag and data-out @out, queued and kicked but not
+ * waited for: its descriptor head; *resp_out its response buffer. */
+static uint16_t submit_out(VS *v, uint64_t tag, const uint8_t *cdb,
+                           size_t cdb_len, const void *out, size_t out_len,
+                           uint64_t *resp_out)
+{
+    uint64_t req = qvirtio_alloc(REQ_HDR, 16);
+    uint64_t resp = qvirtio_alloc(RESP_HDR, 16);
+    uint64_t dout = qvirtio_alloc(out_len, 16);
+    uint8_t hdr[REQ_HDR] = { 0 };
+    QVirtBuf bufs[3] = { { req, REQ_HDR, false }, { dout, out_len, false },
+                         { resp, RESP_HDR, true } };
+    uint16_t head;
+
+    put_lun(hdr, 0, 0);
+    stq_le_p(hdr + 8, tag);
+    memcpy(hdr + 19, cdb, cdb_len);
+    qtest_memwrite(v->qts, req, hdr, REQ_HDR);
+    qtest_memwrite(v->qts, dout, out, out_len);
+    qtest_memset(v->qts, resp, 0xee, RESP_HDR);
+    head = qvirtqueue_add(&v->req, bufs, 3);
+    qvirtqueue_kick(&v->req);
+    *resp_out = resp;
+    return head;
+}
+
+/* A TMF queued and kicked but not waited for: its response byte. */
+static uint64_t submit_tmf(VS *v, uint32_t subtype, uint64_t tag)
+{
+    uint64_t req = qvirtio_alloc(24, 16), resp = qvirtio_alloc(8, 16);
+    QVirtBuf bufs[2] = { { req, 24, false }, { resp, 1, true } };
+    uint8_t t[24] = { 0 };
+
+    stl_le_p(t + 4, subtype);
+    put_lun(t + 8, 0, 0);
+    stq_le_p(t + 16, tag);
+    qtest_memwrite(v->qts, req, t, 24);
+    qtest_writeb(v->qts, resp, 0xee);
+    qvirtqueue_add(&v->ctrl, bufs, 2);
+    qvirtqueue_kick(&v->ctrl);
+    return resp;
+}
+
+/*
+ * QUERY TASK finds command @tag in flight.  With an I/O thread the queue
+ * handler runs there, after the kick returned: ask again until it has
+ * the command (at most 5 s); on the main loop the first answer holds.
+ */
+static void wait_in_flight(VS *v, uint64_t tag)
+{
+    gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+
+    while (tmf(v, 6, 0, 0, tag) != S_FUNCTION_SUCCEEDED) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(1000);
+    }
+}
+
+/* I/O limits on drive d0: @bps bytes a second (0: none). */
+static void set_bps(VS *v, unsigned bps)
+{
+    g_autofree char *cmd = g_strdup_printf(
+        "{\"execute\": \"block_set_io_throttle\", \"arguments\": "
+        "{\"device\": \"d0\", \"bps\": %u, \"bps_rd\": 0, \"bps_wr\": 0, "
+        "\"iops\": 0, \"iops_rd\": 0, \"iops_wr\": 0}}", bps);
+
+    vs_qmp_ok(v, cmd);
+}
+
+/* Blocks [@lba, @lba + @n) of @img hold @blk each. */
+static void assert_blocks(const char *img, uint64_t lba, unsigned n,
+                          const uint8_t *blk)
+{
+    g_autofree uint8_t *f = qtest_file_range(img, lba * 512, n * 512);
+
+    for (unsigned i = 0; i < n; i++) {
+        g_assert_cmpmem(f + i * 512, 512, blk, 512);
+    }
+}
+
+/* Blocks [@lba, @lba + @n) of @img still hold make_raw()'s pattern. */
+static void assert_untouched(const char *img, uint64_t lba, unsigned n)
+{
+    g_autofree uint8_t *f = qtest_file_range(img, lba * 512, n * 512);
+
+    for (size_t i = 0; i < n * 512; i++) {
+        g_assert_cmphex(f[i], ==, pattern_at(lba * 512 + i));
+    }
+}
+
 /*
  * rerror=stop: a failing read stops the VM and is held; QUERY TASK finds
  * it and ABORT TASK completes it as aborted.  werror=stop: a failing
- * write (once) is held, 'cont' retries it and it lands.  A second disk
+ * write (once) is held, 'cont' retries it and it lands; so does a WRITE
+ * SAME whose second chunk fails once (that chunk is issued again, the
+ * first is not).  A second disk
  * with the default policy reports the read error as CHECK CONDITION.
  */
 static void test_error_policy(void)
@@ -1660,6 +1752,7 @@ static void test_error_policy(void)
         "-blockdev '{\"driver\": \"blkdebug\", \"node-name\": \"dbg\", "
         "\"image\": \"f0\", \"inject-error\": [{\"event\": \"read_aio\", "
         "\"sector\": 40}, {\"event\": \"write_aio\", \"sector\": 50, "
+        "\"once\": true}, {\"event\": \"write_aio\", \"sector\": 750, "
         "\"once\": true}]}' "
         "-blockdev driver=raw,node-name=r0,file=dbg "
         "-device scsi-hd,share-rw=on,drive=r0,rerror=stop,werror=stop "
@@ -1739,12 +1832,212 @@ static void test_error_policy(void)
     g_assert_cmpint(qtest_readb(v.qts, resp + 10), ==, GOOD);
     r = rw10(&v, 0, 0, false, 41, 1, b, 512, 1);
     assert_good(&r);
+
+    /* WRITE SAME over 600 blocks from 200: its second chunk (sector 750)
+     * fails once, the request is held, 'cont' goes on from that chunk */
+    {
+        uint8_t ws[10] = { 0x41 };
+        uint64_t wresp;
+
+        fill(b, 512, 0x44);
+        stl_be_p(ws + 2, 200);
+        stw_be_p(ws + 7, 600);
+        gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+
+        head = submit_out(&v, 78, ws, 10, b, 512, &wresp);
+        do {                    /* the first chunk, then the failing one */
+            g_assert_cmpint(g_get_monotonic_time(), <, end);
+            g_free(st);
+            st = vs_qmp(&v, "{\"execute\": \"query-status\"}");
+        } while (!strstr(st, "io-error"));
+        g_assert_false(qvirtqueue_get_used(&v.req, &id, &len, 0));
+        g_assert_cmpint(tmf(&v, 6, 0, 0, 78), ==, S_FUNCTION_SUCCEEDED);
+        vs_qmp_ok(&v, "{\"execute\": \"cont\"}");
+        g_assert(qvirtqueue_get_used(&v.req, &id, &len, 5000));
+        g_assert_cmpint(id, ==, head);
+        g_assert_cmpint(qtest_readb(v.qts, wresp + 11), ==, S_OK);
+        g_assert_cmpint(qtest_readb(v.qts, wresp + 10), ==, GOOD);
+    }
     vs_end(&v);
     {
         g_autofree uint8_t *f = qtest_file_range(img, 50 * 512, 512);
         fill(b, 512, 0x99);
         g_assert_cmpmem(f, 512, b, 512);
+        fill(b, 512, 0x44);
+        assert_blocks(img, 200, 600, b);
     }
+}
+
+/* ---- UNMAP and WRITE SAME run asynchronously ------------------------------------ */
+
+/*
+ * UNMAP and WRITE SAME are chains of asynchronous requests: held by an
+ * I/O limit of one byte a second (the first write fills the bucket, the
+ * next waits for days), a WRITE SAME of a pattern over two chunks is in
+ * flight (QUERY TASK finds it, nothing is used) while the monitor
+ * answers; 'stop' drains the whole chain and it completes GOOD with its
+ * data on the image.  ABORT TASK of a held UNMAP: the descriptor out
+ * lands when the limits go, the next is never issued, the command is
+ * ABORTED and the TMF completes after it.  A device reset while a WRITE
+ * SAME is held: nothing is returned, the chain stops after its chunk out,
+ * and the device works after the driver sets it up again.  On the main
+ * loop and with an I/O thread.
+ */
+static void test_async_chain(gconstpointer iothread)
+{
+    g_autofree char *img = make_raw("chain.raw", DISK_SIZE);
+    g_autofree char *extra = g_strdup_printf(
+        "%s-drive if=none,id=d0,file=%s,format=raw,discard=unmap,"
+        "throttling.bps-total=1 -device scsi-hd,share-rw=on,drive=d0",
+        iothread ? "-object iothread,id=io0 " : "", img);
+    uint8_t ws[10] = { 0x41 }, um[10] = { 0x42 }, blk[512], list[40] = { 0 };
+    uint8_t zero[512] = { 0 };
+    uint64_t resp, tresp;
+    uint16_t head, id;
+    uint32_t len;
+    char *st;
+    Result r;
+    VS v;
+
+    vs_start_opts(&v, iothread ? "iothread=io0" : "", extra, false);
+    clear_reset_ua(&v, 0, 0);
+    fill(blk, 512, 0x21);
+    r = rw10(&v, 0, 0, true, 0, 1, blk, 512, 1);    /* fills the bucket */
+    assert_good(&r);
+
+    /* WRITE SAME(10) of a pattern over 600 blocks (two chunks): held */
+    memset(blk, 0x3c, sizeof(blk));
+    blk[0] = 0xc3;
+    stl_be_p(ws + 2, 1000);
+    stw_be_p(ws + 7, 600);
+    head = submit_out(&v, 5, ws, 10, blk, 512, &resp);
+    g_assert_false(qvirtqueue_get_used(&v.req, &id, &len, 0));
+    wait_in_flight(&v, 5);
+    st = vs_qmp(&v, "{\"execute\": \"query-status\"}");
+    g_assert_nonnull(strstr(st, "\"running\""));
+    g_free(st);
+    g_assert_cmpint(tmf(&v, 6, 0, 0, 5), ==, S_FUNCTION_SUCCEEDED);
+    g_assert_false(qvirtqueue_get_used(&v.req, &id, &len, 0));
+    /* stop drains the chain: complete, GOOD, on the image */
+    vs_qmp_ok(&v, "{\"execute\": \"stop\"}");
+    g_assert(qvirtqueue_get_used(&v.req, &id, &len, 5000));
+    g_assert_cmpint(id, ==, head);
+    g_assert_cmpint(qtest_readb(v.qts, resp + 11), ==, S_OK);
+    g_assert_cmpint(qtest_readb(v.qts, resp + 10), ==, GOOD);
+    vs_qmp_ok(&v, "{\"execute\": \"cont\"}");
+    assert_blocks(img, 1000, 600, blk);
+    assert_untouched(img, 1600, 1);
+
+    /* UNMAP of two descriptors, held; ABORT TASK stops the chain */
+    stw_be_p(list, 38);
+    stw_be_p(list + 2, 32);
+    stq_be_p(list + 8, 2000);
+    stl_be_p(list + 16, 8);
+    stq_be_p(list + 24, 3000);
+    stl_be_p(list + 32, 8);
+    stw_be_p(um + 7, sizeof(list));
+    head = submit_out(&v, 6, um, 10, list, sizeof(list), &resp);
+    wait_in_flight(&v, 6);
+    tresp = submit_tmf(&v, 0, 6);                   /* ABORT TASK */
+    g_assert_false(qvirtqueue_get_used(&v.ctrl, &id, &len, 0));
+    set_bps(&v, 0);                                 /* the limits go */
+    g_assert(qvirtqueue_get_used(&v.req, &id, &len, 5000));
+    g_assert_cmpint(id, ==, head);
+    g_assert_cmpint(qtest_readb(v.qts, resp + 11), ==, S_ABORTED);
+    g_assert(qvirtqueue_get_used(&v.ctrl, &id, &len, 5000));
+    g_assert_cmpint(qtest_readb(v.qts, tresp), ==, S_OK);
+    assert_blocks(img, 2000, 8, zero);              /* it was out */
+    assert_untouched(img, 3000, 8);                 /* never issued */
+
+    /* a device reset while a WRITE SAME is held */
+    set_bps(&v, 1);                                 /* empty bucket */
+    r = rw10(&v, 0, 0, true, 1, 1, blk, 512, 1);    /* fills it */
+    assert_good(&r);
+    stl_be_p(ws + 2, 1800);
+    memset(blk, 0x77, sizeof(blk));
+    submit_out(&v, 8, ws, 10, blk, 512, &resp);
+    wait_in_flight(&v, 8);
+    g_assert_false(qvirtqueue_get_used(&v.req, &id, &len, 0));
+    qvirtio_reset(&v.d);
+    vs_qmp_ok(&v, "{\"execute\": \"stop\"}");       /* drains: it ends */
+    vs_qmp_ok(&v, "{\"execute\": \"cont\"}");
+    g_assert_false(qvirtqueue_get_used(&v.req, &id, &len, 0));
+    set_bps(&v, 0);
+    assert_blocks(img, 1800, 512, blk);             /* the chunk out */
+    assert_untouched(img, 2312, 88);                /* the next: never */
+    qvirtio_mem_reset();
+    g_assert(qvirtio_negotiate(&v.d, std_features(&v.d, false)));
+    qvirtqueue_setup(&v.ctrl, &v.d, 0, 0, false);
+    qvirtqueue_setup(&v.event, &v.d, 1, 0, false);
+    qvirtqueue_setup(&v.req, &v.d, 2, 0, false);
+    qvirtio_driver_ok(&v.d);
+    clear_reset_ua(&v, 0, 0);
+    r = rw10(&v, 0, 0, false, 1800, 1, blk, 512, 1);
+    assert_good(&r);
+    vs_end(&v);
+}
+
+/*
+ * ABORT TASK of a read whose I/O is out and then fails, on a disk with
+ * rerror=stop: nobody waits for it any more, so no policy applies (as
+ * QEMU): the VM keeps running, the command comes back ABORTED and the
+ * TMF after it.  An iops limit holds the read until the test lifts it.
+ */
+static void test_abort_failing_read(void)
+{
+    g_autofree char *img = make_raw("abf.raw", DISK_SIZE);
+    g_autofree char *extra = g_strdup_printf(
+        "-blockdev driver=file,node-name=f0,filename=%s "
+        "-blockdev '{\"driver\": \"blkdebug\", \"node-name\": \"dbg\", "
+        "\"image\": \"f0\", \"inject-error\": [{\"event\": \"read_aio\", "
+        "\"sector\": 40}]}' "
+        "-blockdev driver=raw,node-name=r0,file=dbg "
+        "-device scsi-hd,share-rw=on,drive=r0,id=hd0,rerror=stop", img);
+    uint8_t rd[10] = { 0x28 }, b[512];
+    uint64_t req, resp, din, tresp;
+    uint8_t hdr[REQ_HDR] = { 0 };
+    QVirtBuf bufs[3];
+    uint16_t id, head;
+    uint32_t len;
+    char *st;
+    Result r;
+    VS v;
+
+    vs_start(&v, extra);
+    clear_reset_ua(&v, 0, 0);
+    vs_qmp_ok(&v, "{\"execute\": \"block_set_io_throttle\", \"arguments\": "
+                  "{\"id\": \"hd0\", \"bps\": 1, \"bps_rd\": 0, \"bps_wr\": 0, "
+                  "\"iops\": 0, \"iops_rd\": 0, \"iops_wr\": 0}}");
+    r = rw10(&v, 0, 0, false, 41, 1, b, 512, 1);     /* fills the bucket */
+    assert_good(&r);
+    req = qvirtio_alloc(REQ_HDR, 16);
+    resp = qvirtio_alloc(RESP_HDR, 16);
+    din = qvirtio_alloc(512, 16);
+    put_lun(hdr, 0, 0);
+    stq_le_p(hdr + 8, 9);
+    stl_be_p(rd + 2, 40);
+    stw_be_p(rd + 7, 1);
+    memcpy(hdr + 19, rd, 10);
+    qtest_memwrite(v.qts, req, hdr, REQ_HDR);
+    bufs[0] = (QVirtBuf){ req, REQ_HDR, false };
+    bufs[1] = (QVirtBuf){ resp, RESP_HDR, true };
+    bufs[2] = (QVirtBuf){ din, 512, true };
+    head = qvirtqueue_add(&v.req, bufs, 3);
+    qvirtqueue_kick(&v.req);
+    g_assert_cmpint(tmf(&v, 6, 0, 0, 9), ==, S_FUNCTION_SUCCEEDED);
+    tresp = submit_tmf(&v, 0, 9);                   /* ABORT TASK */
+    vs_qmp_ok(&v, "{\"execute\": \"block_set_io_throttle\", \"arguments\": "
+                  "{\"id\": \"hd0\", \"bps\": 0, \"bps_rd\": 0, \"bps_wr\": 0, "
+                  "\"iops\": 0, \"iops_rd\": 0, \"iops_wr\": 0}}");
+    g_assert(qvirtqueue_get_used(&v.req, &id, &len, 5000));
+    g_assert_cmpint(id, ==, head);
+    g_assert_cmpint(qtest_readb(v.qts, resp + 11), ==, S_ABORTED);
+    g_assert(qvirtqueue_get_used(&v.ctrl, &id, &len, 5000));
+    g_assert_cmpint(qtest_readb(v.qts, tresp), ==, S_OK);
+    st = vs_qmp(&v, "{\"execute\": \"query-status\"}");
+    g_assert_nonnull(strstr(st, "\"running\""));
+    g_free(st);
+    vs_end(&v);
 }
 
 /* ---- hostile headers ------------------------------------------------------------- */
@@ -1929,6 +2222,12 @@ int main(int argc, char **argv)
                          test_hotplug_inflight);
     g_test_add_func("/virtio-scsi/tmf", test_tmf);
     g_test_add_func("/virtio-scsi/error-policy", test_error_policy);
+    g_test_add_func("/virtio-scsi/abort-failing-read",
+                    test_abort_failing_read);
+    g_test_add_data_func("/virtio-scsi/async-chain/main-loop", NULL,
+                         test_async_chain);
+    g_test_add_data_func("/virtio-scsi/async-chain/iothread", "",
+                         test_async_chain);
     g_test_add_func("/virtio-scsi/bad-headers", test_bad_headers);
     g_test_add_func("/virtio-scsi/bootindex", test_bootindex);
     g_test_add_func("/virtio-scsi/cli-errors", test_cli_errors);

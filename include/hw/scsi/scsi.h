@@ -135,6 +135,18 @@ struct SCSIRequest {
     uint64_t io_offset;         /* the block I/O of a read or write */
     bool io_write;
     bool io_fua;
+    /* UNMAP and WRITE SAME (hw/scsi/scsi-disk.c): a chain of block
+     * requests, one out at a time; the step out and where it stands. */
+    uint8_t io_step;
+    uint16_t io_desc;           /* UNMAP: the descriptor being done */
+    int io_flags;               /* write-zeroes flags */
+    uint64_t io_end;            /* WRITE SAME: the range's end (bytes) */
+    uint8_t *io_bounce;         /* WRITE SAME: one chunk of the pattern */
+    bool io_canceled;           /* aborted or orphaned by the adapter
+                                 * while its I/O runs: the device issues
+                                 * nothing more and applies no error
+                                 * policy, and completes it when its I/O
+                                 * is back */
     SCSIRequest *next_stopped;
     uint8_t buf[SCSI_REQ_BUF_SIZE];
 };

@@ -291,6 +291,7 @@ static void test_transfer_verify_disable(void)
     qtest_outb(s, 0x08, 0x04);                  /* controller disable */
     dma_program(s, 2, DMA_MODE_SINGLE | DMA_MODE_TO_MEM, 0x60000, FD_SECTOR);
     fdc_rw(s, CMD_READ, 0, 0, 0, 7, 7);
+    dma_wait_request(s, 0x08, 0x40);            /* the sector is in */
     g_assert_cmphex(qtest_inb(s, FDC_MSR), ==, MSR_CB);
     g_assert_cmphex(qtest_readb(s, 0x60000), ==, 0x11);
     qtest_outb(s, 0x08, 0x00);                  /* enable: it runs */
