@@ -1027,6 +1027,29 @@ int blk_pwrite_zeroes(BlockBackend *blk, uint64_t offset, uint64_t bytes,
     return ret;
 }
 
+/*
+ * On a vCPU's I/O exit, a read the host can serve without waiting is
+ * read here, and the caller completes it on the exit's tail
+ * (include/system/exit-tail.h): a polling guest driver then finds its
+ * command done at its first look, with no worker thread or main-loop
+ * wakeup on the way.  Only on the main loop's backends (an I/O thread's
+ * node is its thread's alone) and within the exit's budget.  True: the
+ * data is in and the node counts the request in flight, until the
+ * caller's completion drops it, as for any other request.
+ */
+static bool blk_read_now(BlockBackend *blk, uint64_t offset,
+                         const struct iovec *iov, int niov, uint64_t bytes)
+{
+    if (!exit_tail_open() ||
+        bdrv_get_aio_context(blk->root) != g_main_context_default() ||
+        !exit_tail_claim_io(bytes) ||
+        !bdrv_try_preadv_nowait(blk->root, offset, iov, niov, bytes)) {
+        return false;
+    }
+    g_atomic_int_inc(&blk->root->in_flight);
+    return true;
+}
+
 typedef struct BlkAioReq {
     BlockBackend *blk;
     BlockAcctType type;
@@ -1037,6 +1060,8 @@ typedef struct BlkAioReq {
     void *buf;                  /* pread/pwrite, while the limits hold it */
     int flags;                  /* pwrite_zeroes */
     BlkThrottled thr;
+    BlockDriverState *read_now; /* read in place: the node it read */
+    ExitTail tail;              /* ... completes here */
 } BlkAioReq;
 
 static BlkAioReq *aio_req(BlockBackend *blk, BlockAcctType type,
@@ -1074,6 +1099,27 @@ static void aio_no_medium(void *opaque)
 
 /* Submit a pread/pwrite/pwrite_zeroes request (now, or when the I/O
  * limits let it go; the medium may have gone meanwhile). */
+static void aio_read_now_done(void *opaque)
+{
+    BlkAioReq *r = opaque;
+
+    g_atomic_int_dec_and_test(&r->read_now->in_flight);
+    aio_complete(r, NULL);
+}
+
+static bool aio_read_now(BlkAioReq *r)
+{
+    struct iovec iov = { r->buf, r->bytes };
+
+    if (!blk_read_now(r->blk, r->offset, &iov, 1, r->bytes)) {
+        return false;
+    }
+    r->read_now = r->blk->root;
+    r->tail = (ExitTail) { .fn = aio_read_now_done, .opaque = r };
+    exit_tail_queue(&r->tail);
+    return true;
+}
+
 static void aio_rw_submit(BlkThrottled *t)
 {
     BlkAioReq *r = container_of(t, BlkAioReq, thr);
@@ -1081,6 +1127,8 @@ static void aio_rw_submit(BlkThrottled *t)
 
     if (!blk->root) {
         main_loop_call(aio_no_medium, r);
+    } else if (r->type == BLOCK_ACCT_READ && aio_read_now(r)) {
+        return;
     } else if (r->type == BLOCK_ACCT_READ) {
         bdrv_aio_pread(blk->root, r->offset, r->bytes, r->buf, aio_complete,
                        r);
@@ -1191,28 +1239,12 @@ static void aio_vec_read_now_done(void *opaque)
     aio_vec_complete(r, NULL);
 }
 
-/*
- * On a vCPU's I/O exit, a read the host can serve without waiting is
- * read here and completes on the exit's tail (include/system/exit-tail.h):
- * a polling guest driver then finds its command done at its first look,
- * with no worker thread or main-loop wakeup on the way.  Only on the main
- * loop's backends (an I/O thread's node is its thread's alone) and within
- * the exit's budget; the node counts the request in flight until its
- * completion runs, as any other.
- */
 static bool aio_vec_read_now(BlkAioVec *r)
 {
-    BlockBackend *blk = r->blk;
-
-    if (!exit_tail_open() ||
-        bdrv_get_aio_context(blk->root) != g_main_context_default() ||
-        !exit_tail_claim_io(r->bytes) ||
-        !bdrv_try_preadv_nowait(blk->root, r->offset, r->iov, r->niov,
-                                r->bytes)) {
+    if (!blk_read_now(r->blk, r->offset, r->iov, r->niov, r->bytes)) {
         return false;
     }
-    r->bv.bs = blk->root;
-    g_atomic_int_inc(&blk->root->in_flight);
+    r->bv.bs = r->blk->root;
     r->tail = (ExitTail) { .fn = aio_vec_read_now_done, .opaque = r };
     exit_tail_queue(&r->tail);
     return true;

@@ -217,7 +217,7 @@ static void test_read_on_exit_tail(void)
     g_autofree uint8_t *got = g_malloc0(2 * MiB);
     struct iovec iov[] = { { got, 4 * KiB }, { got + 4 * KiB, 60 * KiB } };
     struct iovec big = { got, 2 * MiB };
-    VecState st = { 0 };
+    VecState st = { 0 }, flat = { 0 };
     BlkAioVec vreq;
     BlockAcctStats stats;
 
@@ -241,6 +241,17 @@ static void test_read_on_exit_tail(void)
     blk_get_stats(blk, &stats);
     g_assert_cmpuint(stats.ops[BLOCK_ACCT_READ], ==, 1);
     g_assert_cmpuint(stats.bytes[BLOCK_ACCT_READ], ==, 64 * KiB);
+
+    /* the flat form too (the floppy's) */
+    memset(got, 0, 64 * KiB);
+    exit_tail_begin();
+    blk_aio_pread(blk, 4 * KiB, 8 * KiB, got, vec_cb, &flat);
+    g_assert_cmpint(flat.done, ==, 0);
+    exit_tail_end();
+    g_assert_cmpint(flat.done, ==, 1);
+    g_assert_cmpint(flat.ret, ==, 0);
+    g_assert_cmpuint(bdrv_aio_in_flight(bs), ==, 0);
+    g_assert_cmpmem(got, 8 * KiB, pat + 4 * KiB, 8 * KiB);
 
     /* past the exit's budget: the usual way, completed on the main loop */
     memset(got, 0, 2 * MiB);
