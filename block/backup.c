@@ -959,17 +959,23 @@ static bool drive_backup_create(DriveBackup *arg, BlockDriverState *src,
     return bdrv_create(format, arg->target, bdrv_getlength(src), opts, errp);
 }
 
-void qmp_drive_backup(DriveBackup *arg, GError **errp)
+/*
+ * drive-backup's source and its target, created (unless @mode is
+ * existing) and opened; the caller drops its reference to the target.
+ * NULL: nothing opened.
+ */
+static BlockDriverState *drive_backup_open(DriveBackup *arg,
+                                           BlockDriverState **srcp,
+                                           GError **errp)
 {
     bool existing = arg->has_mode && arg->mode == NEW_IMAGE_MODE_EXISTING;
     BlockDriverState *src = blk_lookup_device_or_node(arg->device, errp);
     const char *format = arg->format;
     BlockDriverState *target, *backing;
-    BackupJob *s;
     int flags;
 
     if (!src) {
-        return;
+        return NULL;
     }
     if (!format && !existing) {
         format = bdrv_format_name(src);
@@ -977,10 +983,10 @@ void qmp_drive_backup(DriveBackup *arg, GError **errp)
     if (format && !bdrv_find_format(format)) {
         error_setg(errp, existing ? "Unknown driver '%s'"
                                   : "Unknown file format '%s'", format);
-        return;
+        return NULL;
     }
     if (!existing && !drive_backup_create(arg, src, format, errp)) {
-        return;
+        return NULL;
     }
     /* The image's backing file is open already (the source's chain):
      * the target links to that node instead of opening it again. */
@@ -992,12 +998,24 @@ void qmp_drive_backup(DriveBackup *arg, GError **errp)
     }
     target = bdrv_open(arg->target, format, flags, errp);
     if (!target) {
-        return;
+        return NULL;
     }
     if (backing && !target->backing) {
         bdrv_ref(backing);
         target->backing = backing;
         target->flags &= ~BDRV_O_NO_BACKING;
+    }
+    *srcp = src;
+    return target;
+}
+
+void qmp_drive_backup(DriveBackup *arg, GError **errp)
+{
+    BlockDriverState *src, *target = drive_backup_open(arg, &src, errp);
+    BackupJob *s;
+
+    if (!target) {
+        return;
     }
     s = backup_job_prepare(src, target, qapi_DriveBackup_base(arg), errp);
     if (s) {
@@ -1007,7 +1025,7 @@ void qmp_drive_backup(DriveBackup *arg, GError **errp)
     bdrv_unref(target);
 }
 
-/* ---- the transaction's blockdev-backup action ---------------------------- */
+/* ---- the transaction's blockdev-backup and drive-backup actions -------- */
 
 typedef struct BackupTxn {
     BlockDriverState *src, *target;     /* referenced */
@@ -1056,17 +1074,16 @@ static const BlockTxnActionOps backup_txn_ops = {
     .free = backup_txn_free,
 };
 
-bool backup_txn_prepare(BlockdevBackup *arg, GPtrArray *prepared,
-                        GError **errp)
+/* Check the action and add it to @prepared (references taken). */
+static bool backup_txn_add(BlockDriverState *src, BlockDriverState *target,
+                           BackupCommon *a, GPtrArray *prepared,
+                           GError **errp)
 {
-    BlockDriverState *src = blk_lookup_device_or_node(arg->device, errp);
-    BlockDriverState *target = src ? blk_lookup_device_or_node(arg->target, errp) : NULL;
-    BackupCommon *a = qapi_BlockdevBackup_base(arg);
     BdrvDirtyBitmap *bm;
     const char *id;
     BackupTxn *t;
 
-    if (!target || !backup_check(src, target, a, &bm, &id, errp)) {
+    if (!backup_check(src, target, a, &bm, &id, errp)) {
         return false;
     }
     t = g_new0(BackupTxn, 1);
@@ -1079,4 +1096,32 @@ bool backup_txn_prepare(BlockdevBackup *arg, GPtrArray *prepared,
     t->id = id;
     block_txn_add(prepared, &backup_txn_ops, t);
     return true;
+}
+
+bool backup_txn_prepare(BlockdevBackup *arg, GPtrArray *prepared,
+                        GError **errp)
+{
+    BlockDriverState *src = blk_lookup_device_or_node(arg->device, errp);
+    BlockDriverState *target = src ? blk_lookup_device_or_node(arg->target, errp) : NULL;
+
+    return target && backup_txn_add(src, target,
+                                    qapi_BlockdevBackup_base(arg),
+                                    prepared, errp);
+}
+
+/* drive-backup's target is made when the action is prepared (as QEMU
+ * does); a transaction that fails later leaves the image behind. */
+bool drive_backup_txn_prepare(DriveBackup *arg, GPtrArray *prepared,
+                              GError **errp)
+{
+    BlockDriverState *src, *target = drive_backup_open(arg, &src, errp);
+    bool ok;
+
+    if (!target) {
+        return false;
+    }
+    ok = backup_txn_add(src, target, qapi_DriveBackup_base(arg), prepared,
+                        errp);
+    bdrv_unref(target);
+    return ok;
 }

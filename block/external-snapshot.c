@@ -423,6 +423,9 @@ static bool prepare_action(TransactionAction *act, GPtrArray *prepared,
     case TRANSACTION_ACTION_KIND_BLOCKDEV_BACKUP:
         return backup_txn_prepare(act->u.blockdev_backup.data, prepared,
                                   errp);
+    case TRANSACTION_ACTION_KIND_DRIVE_BACKUP:
+        return drive_backup_txn_prepare(act->u.drive_backup.data, prepared,
+                                        errp);
     default:
         return block_dirty_bitmap_txn_prepare(act, prepared, errp);
     }

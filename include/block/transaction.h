@@ -36,9 +36,13 @@ typedef struct TransactionAction TransactionAction;
 bool block_dirty_bitmap_txn_prepare(TransactionAction *act,
                                     GPtrArray *prepared, GError **errp);
 
-/* The backup action (block/backup.c): checked here, started at commit. */
+/* The backup actions (block/backup.c): checked here (drive-backup's
+ * target made and opened too), started at commit. */
 typedef struct BlockdevBackup BlockdevBackup;
+typedef struct DriveBackup DriveBackup;
 bool backup_txn_prepare(BlockdevBackup *arg, GPtrArray *prepared,
                         GError **errp);
+bool drive_backup_txn_prepare(DriveBackup *arg, GPtrArray *prepared,
+                              GError **errp);
 
 #endif

@@ -365,6 +365,54 @@ def test_incremental(binary):
 
 
 @no_kvm
+def test_drive_backup_transaction(binary):
+    """drive-backup as a transaction action (QEMU 7.2 has it): its target
+    is made when the action is prepared, the job starts at the
+    transaction's point in time (a bitmap added by the same transaction
+    is clean, the guest's later writes are copied first), and an action
+    that fails undoes the others."""
+    tmp = backup_tmp()
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "txn.qcow2")
+    pit = os.path.join(tmp, "pit.qcow2")
+    node = node_of(vm, "drive0")
+    try:
+        guest_write(vm, 2 * MiB, fill(0x71))
+        vm.q.ret("stop")            # flushes the image's metadata
+        shutil.copy(src, pit)
+        vm.q.ret("cont")
+        vm.q.ret("transaction", {"actions": [
+            {"type": "block-dirty-bitmap-add",
+             "data": {"node": node, "name": "ck"}},
+            {"type": "drive-backup",
+             "data": {"device": "drive0", "target": tgt, "sync": "full",
+                      "format": "qcow2", "job-id": "db", "speed": 1}}]})
+        jobs = vm.q.ret("query-block-jobs")
+        check_eq([(j["device"], j["type"]) for j in jobs], [("db", "backup")],
+                 "the job")
+        guest_write(vm, 2 * MiB, fill(0x72))     # after the point in time
+        check_eq(bitmaps(vm)["ck"]["count"], 64 * 1024, "the bitmap saw it")
+        vm.q.ret("block-job-set-speed", {"device": "db", "speed": 0})
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check_eq((ev["device"], ev.get("error")), ("db", None), "completed")
+        # a failing action: nothing of the transaction stays
+        e = vm.q.error("transaction", {"actions": [
+            {"type": "block-dirty-bitmap-add",
+             "data": {"node": node, "name": "ck2"}},
+            {"type": "drive-backup",
+             "data": {"device": "drive0", "target": tgt + ".2",
+                      "sync": "full", "format": "nope"}}]})
+        check_eq(e["desc"], "Unknown file format 'nope'", "bad format")
+        check("ck2" not in bitmaps(vm), "the bitmap was undone")
+        check(not vm.q.ret("query-block-jobs"), "no job")
+        quit_vm(vm)
+        compare(pit, "qcow2", tgt, "qcow2")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
 def test_bitmap_modes_on_cancel(binary):
     """A cancelled sync=bitmap job: on-success puts every taken bit back,
     always keeps what was copied cleared, never puts everything back;
@@ -507,5 +555,6 @@ if __name__ == "__main__":
         sys.exit(77)
     run_tests([test_full_point_in_time, test_top_compressed,
                test_none_fleecing, test_drive_backup_create_modes,
-               test_incremental, test_bitmap_modes_on_cancel,
+               test_incremental, test_drive_backup_transaction,
+               test_bitmap_modes_on_cancel,
                test_nbd_pull_mode, test_errors])
