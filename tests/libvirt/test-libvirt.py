@@ -1024,7 +1024,8 @@ def pull_backups(lv, g, base):
 
 @guest_test("qemu-img")
 def test_external_snapshot_jobs(lv, kvmpc):
-    """External disk snapshots and the jobs that merge them (libvirt 9.0
+    """Backups, push and pull mode (push_backups, pull_backups), then
+    external disk snapshots and the jobs that merge them (libvirt 9.0
     with -blockdev: blockdev-create jobs, blockdev-add, transaction with
     blockdev-snapshot; block-commit, block-stream, blockdev-mirror):
     snapshot-create-as --disk-only --atomic puts an overlay on vda;
