@@ -15,8 +15,8 @@ this run's nonce.  (QEMU 7.2 also writes CPU notes, "CORE" and "QEMU";
 kvmpc does not, monitor/mgmt-cmds.c, so they are not looked for.)  The
 payload and this runner pass against QEMU 7.2 too
 (KVMPC_GUEST_EMULATOR=qemu-system-x86_64
-KVMPC_GUEST_EMULATOR_ARGS=-enable-kvm).  The test fails if the device ignores the write or
-the dump leaves the note out.  Exit 77 (skipped) without /dev/kvm.
+KVMPC_GUEST_EMULATOR_ARGS=-enable-kvm).  The test fails if the device
+ignores the write or the dump leaves the note out.  Exit 77 (skipped) without /dev/kvm.
 """
 import os
 import random

@@ -936,18 +936,18 @@ def write_through_qemu_io(lv, g, pattern, offset, length):
                  ' "%s"' % cmd)
 
 
-def dirty_ranges(port, bitmap):
-    """The dirty ranges the pull export's bitmap context reports
-    (qemu-img map: a dirty extent reads as data false)."""
+def dirty_ranges(sock, bitmap):
+    """The dirty ranges the pull export (on unix socket @sock) reports in
+    its bitmap context (qemu-img map: a dirty extent reads as data
+    false)."""
     out = run_tool("qemu-img", "map", "--output=json", "--image-opts",
-                   "driver=nbd,server.type=inet,server.host=127.0.0.1,"
-                   "server.port=%d,export=vda,"
-                   "x-dirty-bitmap=qemu:dirty-bitmap:%s" % (port, bitmap))
+                   "driver=nbd,server.type=unix,server.path=%s,export=vda,"
+                   "x-dirty-bitmap=qemu:dirty-bitmap:%s" % (sock, bitmap))
     return [(e["start"], e["length"]) for e in json.loads(out)
             if not e["data"]]
 
 
-def pull_backup(lv, g, xml, port, scratch, what):
+def pull_backup(lv, g, xml, scratch, what):
     """backup-begin in pull mode: the job runs, the scratch file is
     there."""
     lv.virsh("backup-begin", g.name, *xml)
@@ -973,8 +973,11 @@ def pull_backups(lv, g, base):
     (the fleecing image), nbd-server-start and block-export-add of the
     scratch node, with the checkpoint's dirty bitmap for the incremental
     one.  What qemu-img reads from the export is the disk as it was when
-    the backup began, though the disk is written meanwhile."""
+    the backup began, though the disk is written meanwhile.  The full
+    one's server listens on TCP, the incremental one's on a unix
+    socket."""
     port = free_tcp_port()
+    sock = os.path.join(lv.tmp, "pull-nbd.sock")
     scratch = os.path.join(lv.tmp, "pull-scratch.qcow2")
     before = os.path.join(lv.tmp, "pull-before.raw")
     got = os.path.join(lv.tmp, "pull-got.raw")
@@ -988,18 +991,19 @@ def pull_backups(lv, g, base):
                      "backup='yes' type='file'><scratch file='%s'/></disk>"
                      "</disks></domainbackup>" % (port, scratch)),
             ("inc", "<domainbackup mode='pull'><incremental>ck2"
-                    "</incremental><server transport='tcp' "
-                    "name='127.0.0.1' port='%d'/><disks><disk name='vda' "
+                    "</incremental><server transport='unix' "
+                    "socket='%s'/><disks><disk name='vda' "
                     "backup='yes' type='file'><scratch file='%s'/></disk>"
-                    "</disks></domainbackup>" % (port, scratch))):
+                    "</disks></domainbackup>" % (sock, scratch))):
         files[key] = os.path.join(lv.tmp, "pull-%s.xml" % key)
         with open(files[key], "w") as f:
             f.write(text)
     export = "nbd://127.0.0.1:%d/vda" % port
+    unix_export = "nbd+unix:///vda?socket=%s" % sock
     run_tool("qemu-img", "convert", "-U", "-O", "raw", base, before)
 
     # full: the export holds the disk as it was, whatever is written now
-    pull_backup(lv, g, [files["full"], files["ck"]], port, scratch, "full")
+    pull_backup(lv, g, [files["full"], files["ck"]], scratch, "full")
     write_through_qemu_io(lv, g, 0x55, 0, 65536)
     run_tool("qemu-img", "convert", "-f", "raw", "-O", "raw", export, got)
     run_tool("qemu-img", "compare", "-f", "raw", "-F", "raw", before, got)
@@ -1012,11 +1016,12 @@ def pull_backups(lv, g, base):
     # incremental: the bitmap context says what changed since ck2 (the
     # write above), and the data is the disk's as the backup began
     run_tool("qemu-img", "convert", "-U", "-O", "raw", base, before)
-    pull_backup(lv, g, [files["inc"]], port, scratch, "incremental")
+    pull_backup(lv, g, [files["inc"]], scratch, "incremental")
     write_through_qemu_io(lv, g, 0xaa, 1 << 20, 65536)
-    check_eq(dirty_ranges(port, "backup-vda"), [(0, 65536)],
+    check_eq(dirty_ranges(sock, "backup-vda"), [(0, 65536)],
              "dirty ranges since ck2")
-    run_tool("qemu-img", "convert", "-f", "raw", "-O", "raw", export, got)
+    run_tool("qemu-img", "convert", "-f", "raw", "-O", "raw", unix_export,
+             got)
     run_tool("qemu-img", "compare", "-f", "raw", "-F", "raw", before, got)
     end_pull_backup(lv, g, scratch, "incremental pull backup")
     lv.virsh("checkpoint-delete", g.name, "ck2")
