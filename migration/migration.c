@@ -2084,11 +2084,16 @@ void qmp_migrate_set_capabilities(MigrationCapabilityStatusList *list,
     }
 }
 
+/* block-bitmap-mapping was set (QEMU 7.2 reports it from then on) */
+static bool bitmap_mapping_set;
+
 MigrationParameters *qmp_query_migrate_parameters(GError **errp)
 {
     MigrationParameters *p = g_memdup2(&params, sizeof(params));
 
-    /* the mapping is kept by the bitmap code: a copy of it */
+    /* the mapping is kept by the bitmap code: a copy of it, reported
+     * once one was set, [] included (as QEMU 7.2) */
+    p->has_block_bitmap_mapping = bitmap_mapping_set;
     p->block_bitmap_mapping = dirty_bitmap_mig_get_mapping();
     return p;
 }
@@ -2136,9 +2141,12 @@ void qmp_migrate_set_parameters(MigrateSetParameters *p, GError **errp)
         error_setg(errp, "block migration is not supported by kvmpc");
         return;
     }
-    if (p->block_bitmap_mapping &&
-        !dirty_bitmap_mig_set_mapping(p->block_bitmap_mapping, errp)) {
-        return;
+    /* [] is a mapping too: with it no bitmap migrates */
+    if (p->has_block_bitmap_mapping || p->block_bitmap_mapping) {
+        if (!dirty_bitmap_mig_set_mapping(p->block_bitmap_mapping, errp)) {
+            return;
+        }
+        bitmap_mapping_set = true;
     }
 #define SET(field) if (p->has_##field) { params.field = p->field; }
     SET(announce_initial); SET(announce_max); SET(announce_rounds);

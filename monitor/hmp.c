@@ -57,6 +57,9 @@ const HMPCommand hmp_commands[] = {
       "existing image instead of creating it; -f: copy the whole chain "
       "(the copy needs no backing file); -c: compress the copied data "
       "where the target format can.", hmp_drive_backup },
+    { "qemu-io", "[-d] [device] \"[command]\"",
+      "run a qemu-io command on a block device\n\t\t\t-d: [device] is "
+      "a device ID rather than a drive ID or node name", hmp_qemu_io },
     { "block_job_set_speed", "device speed",
       "set maximum speed for a background block operation",
       hmp_block_job_set_speed },

@@ -30,6 +30,7 @@ extern const HMPCommand hmp_info_commands[];
 
 void hmp_help(Monitor *mon, const char *args);
 void hmp_info(Monitor *mon, const char *args);
+void hmp_qemu_io(Monitor *mon, const char *args);
 void hmp_stop(Monitor *mon, const char *args);
 void hmp_cont(Monitor *mon, const char *args);
 void hmp_system_reset(Monitor *mon, const char *args);

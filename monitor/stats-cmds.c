@@ -42,18 +42,24 @@ static bool stat_unit(const KvmStat *st, StatsUnit *unit)
 
 /* ---- query-stats ---- */
 
+/* A filter list of names: absent (has false) wants every name; present
+ * and empty (has true, list NULL) wants none, as in QEMU 7.2. */
+typedef struct NameFilter {
+    bool has;
+    strList *list;
+} NameFilter;
+
 typedef struct ValuesCtx {
-    strList *names;             /* NULL: every statistic */
+    NameFilter names;
     StatsList *stats;
 } ValuesCtx;
 
-/* @name is in @names, or @names is absent (everything wanted). */
-static bool name_wanted(strList *names, const char *name)
+static bool name_wanted(NameFilter names, const char *name)
 {
-    if (!names) {
+    if (!names.has && !names.list) {
         return true;
     }
-    for (strList *n = names; n; n = n->next) {
+    for (strList *n = names.list; n; n = n->next) {
         if (!strcmp(n->value, name)) {
             return true;
         }
@@ -99,17 +105,17 @@ static void add_value(const KvmStat *st, void *opaque)
     QAPI_LIST_PREPEND(c->stats, s);
 }
 
-/* The KVM request of @providers: true with its names (NULL: all) when
- * KVM is asked for (no list: every provider). */
-static bool kvm_requested(StatsRequestList *providers, strList **names)
+/* The KVM request of @filter: true with its names when KVM is asked for
+ * (no providers member: every provider, every name; an empty one: none). */
+static bool kvm_requested(StatsFilter *filter, NameFilter *names)
 {
-    *names = NULL;
-    if (!providers) {
+    *names = (NameFilter){ false, NULL };
+    if (!filter->has_providers && !filter->providers) {
         return true;
     }
-    for (StatsRequestList *p = providers; p; p = p->next) {
+    for (StatsRequestList *p = filter->providers; p; p = p->next) {
         if (p->value->provider == STATS_PROVIDER_KVM) {
-            *names = p->value->names;
+            *names = (NameFilter){ p->value->has_names, p->value->names };
             return true;
         }
     }
@@ -135,9 +141,9 @@ static void add_result(StatsResultList **out, ValuesCtx *c, char *qom_path)
 StatsResultList *qmp_query_stats(StatsFilter *filter, GError **errp)
 {
     StatsResultList *out = NULL;
-    strList *names;
+    NameFilter names, vcpus;
 
-    if (!kvm_requested(filter->providers, &names)) {
+    if (!kvm_requested(filter, &names)) {
         return NULL;
     }
     if (filter->target == STATS_TARGET_VM) {
@@ -149,13 +155,14 @@ StatsResultList *qmp_query_stats(StatsFilter *filter, GError **errp)
         add_result(&out, &c, NULL);
         return out;
     }
+    vcpus = (NameFilter){ filter->u.vcpu.has_vcpus, filter->u.vcpu.vcpus };
     for (unsigned i = 0; kvm_enabled() && i < kvm_vcpu_count(); i++) {
         g_autofree char *path = monitor_cpu_qom_path(i);
         ValuesCtx c = { names, NULL };
         KvmVcpuInfo vi;
 
         if (!kvm_vcpu_info(i, &vi) ||
-            !name_wanted(filter->u.vcpu.vcpus, path)) {
+            !name_wanted(vcpus, path)) {
             continue;
         }
         if (!kvm_stats_vcpu(i, true, add_value, &c, errp) && *errp) {

@@ -4,8 +4,9 @@ implements, their marshallers, and <prefix>qmp_init_marshal().
 Calling convention of qmp_NAME() (as QEMU's):
   - parameters are the members of 'data', in order; a mandatory member is
     passed as its C type ('str' as const char *); an optional member whose
-    C type is a pointer is passed as that pointer, NULL when absent; any
-    other optional member is passed as 'bool has_NAME, TYPE NAME';
+    C type is a pointer is passed as that pointer, NULL when absent (an
+    empty list too: boxed arguments keep has_NAME for lists); any other
+    optional member is passed as 'bool has_NAME, TYPE NAME';
   - with 'boxed': true the single parameter is 'ArgType *arg';
   - GError **errp comes last;
   - the return type is the C type of 'returns' (void without 'returns');
@@ -31,7 +32,7 @@ def params(ent, with_errp):
         for m in ent.arg_type.members:
             t = m.type.c_param_type()
             sep = "" if t.endswith("*") else " "
-            if m.need_has():
+            if m.param_has():
                 decls.append((f"bool has_{m.c_name()}, {t}{sep}{m.c_name()}",
                                m.ifcond))
                 call.append((f"arg.has_{m.c_name()}, arg.{m.c_name()}",

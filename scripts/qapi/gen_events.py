@@ -27,7 +27,7 @@ def _body(ev):
         code += f"{t} param;\n\nmemset(&param, 0, sizeof(param));\n"
         for m in ev.arg_type.members:
             n = m.c_name()
-            if m.need_has():
+            if m.param_has():
                 code += f"param.has_{n} = has_{n};\n"
             cast = "(char *)" if m.type.name == "str" else ""
             code += f"param.{n} = {cast}{n};\n"

@@ -153,7 +153,12 @@ def _member_output(m):
     put = (f'qdict_put_obj(dst, "{m.name}", '
            f"qapi_output_{m.type.c_name()}(obj->{n}));\n")
     if m.optional:
-        test = f"obj->has_{n}" if m.need_has() else f"obj->{n}"
+        if not m.need_has():
+            test = f"obj->{n}"
+        elif m.type.is_pointer():   # a list: non-empty, or present empty
+            test = f"obj->has_{n} || obj->{n}"
+        else:
+            test = f"obj->has_{n}"
         put = f"if ({test}) {{\n{indent(put)}}}\n"
     return wrap_if(m.ifcond, put)
 

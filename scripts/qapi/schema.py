@@ -181,7 +181,19 @@ class Member:
         return c_name(self.name)
 
     def need_has(self):
-        """Optional members that cannot be NULL get a has_ flag."""
+        """Optional members that cannot be NULL get a has_ flag; so do
+        optional lists, where NULL is also the empty list: has_NAME with
+        a NULL list is a present, empty one ("NAME": [], as QEMU 7.2
+        keeps it), which the input visitor sets and the output visitor
+        emits.  A non-empty list is present without the flag."""
+        return self.optional and (not self.type.is_pointer() or
+                                  isinstance(self.type, ArrayType))
+
+    def param_has(self):
+        """A 'bool has_NAME' parameter of commands and events: optional
+        members that cannot be NULL.  An optional list is passed as its
+        pointer alone (NULL: absent or empty); a command that must tell
+        the two apart takes its arguments 'boxed'."""
         return self.optional and not self.type.is_pointer()
 
 

@@ -910,9 +910,127 @@ def push_backups(lv, name, base):
         qemu_img_check(path)
 
 
+def free_tcp_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_tool(*argv):
+    out = subprocess.run(list(argv), capture_output=True, text=True,
+                         timeout=60)
+    check(out.returncode == 0, "%s: %s%s" % (" ".join(argv), out.stdout,
+                                              out.stderr))
+    return out.stdout
+
+
+def write_through_qemu_io(lv, g, pattern, offset, length):
+    """A write to vda from outside the guest, through the disk's own
+    backend as a guest write goes (QEMU's HMP qemu-io -d on the virtio
+    proxy's virtio-backend child): copy-before-write and the dirty bitmaps
+    see it."""
+    for cmd in ("write -P %#x %d %d" % (pattern, offset, length),
+                "flush"):       # for qemu-img -U to see it in the file
+        lv.virsh("qemu-monitor-command", g.name, "--hmp",
+                 'qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend'
+                 ' "%s"' % cmd)
+
+
+def dirty_ranges(sock, bitmap):
+    """The dirty ranges the pull export (on unix socket @sock) reports in
+    its bitmap context (qemu-img map: a dirty extent reads as data
+    false)."""
+    out = run_tool("qemu-img", "map", "--output=json", "--image-opts",
+                   "driver=nbd,server.type=unix,server.path=%s,export=vda,"
+                   "x-dirty-bitmap=qemu:dirty-bitmap:%s" % (sock, bitmap))
+    return [(e["start"], e["length"]) for e in json.loads(out)
+            if not e["data"]]
+
+
+def pull_backup(lv, g, xml, scratch, what):
+    """backup-begin in pull mode: the job runs, the scratch file is
+    there."""
+    lv.virsh("backup-begin", g.name, *xml)
+    check("Backup" in lv.virsh("domjobinfo", g.name).stdout,
+          "%s: no backup job" % what)
+    check(os.path.exists(scratch), "%s: no scratch file" % what)
+
+
+def end_pull_backup(lv, g, scratch, what):
+    """domjobabort: the job, the export and the scratch image go."""
+    lv.virsh("domjobabort", g.name)
+    wait_backup(lv, g.name)
+    check(not os.path.exists(scratch),
+          "%s: the scratch file is left: %s" % (what, scratch))
+    check_eq(g.qmp("query-block-jobs"), [], "%s: block jobs" % what)
+    files = [n["file"] for n in g.qmp("query-named-block-nodes")]
+    check(scratch not in files, "%s: the scratch node is left" % what)
+
+
+def pull_backups(lv, g, base):
+    """libvirt 9.0's pull-mode backup: a scratch qcow2 over the disk
+    (blockdev-create, blockdev-add), blockdev-backup sync none into it
+    (the fleecing image), nbd-server-start and block-export-add of the
+    scratch node, with the checkpoint's dirty bitmap for the incremental
+    one.  What qemu-img reads from the export is the disk as it was when
+    the backup began, though the disk is written meanwhile.  The full
+    one's server listens on TCP, the incremental one's on a unix
+    socket."""
+    port = free_tcp_port()
+    sock = os.path.join(lv.tmp, "pull-nbd.sock")
+    scratch = os.path.join(lv.tmp, "pull-scratch.qcow2")
+    before = os.path.join(lv.tmp, "pull-before.raw")
+    got = os.path.join(lv.tmp, "pull-got.raw")
+    files = {}
+    for key, text in (
+            ("ck", "<domaincheckpoint><name>ck2</name><disks>"
+                   "<disk name='vda' checkpoint='bitmap'/></disks>"
+                   "</domaincheckpoint>"),
+            ("full", "<domainbackup mode='pull'><server transport='tcp' "
+                     "name='127.0.0.1' port='%d'/><disks><disk name='vda' "
+                     "backup='yes' type='file'><scratch file='%s'/></disk>"
+                     "</disks></domainbackup>" % (port, scratch)),
+            ("inc", "<domainbackup mode='pull'><incremental>ck2"
+                    "</incremental><server transport='unix' "
+                    "socket='%s'/><disks><disk name='vda' "
+                    "backup='yes' type='file'><scratch file='%s'/></disk>"
+                    "</disks></domainbackup>" % (sock, scratch))):
+        files[key] = os.path.join(lv.tmp, "pull-%s.xml" % key)
+        with open(files[key], "w") as f:
+            f.write(text)
+    export = "nbd://127.0.0.1:%d/vda" % port
+    unix_export = "nbd+unix:///vda?socket=%s" % sock
+    run_tool("qemu-img", "convert", "-U", "-O", "raw", base, before)
+
+    # full: the export holds the disk as it was, whatever is written now
+    pull_backup(lv, g, [files["full"], files["ck"]], scratch, "full")
+    write_through_qemu_io(lv, g, 0x55, 0, 65536)
+    run_tool("qemu-img", "convert", "-f", "raw", "-O", "raw", export, got)
+    run_tool("qemu-img", "compare", "-f", "raw", "-F", "raw", before, got)
+    out = subprocess.run(["qemu-img", "compare", "-U", "-F", "raw", base,
+                          before], capture_output=True, text=True)
+    check(out.returncode == 1, "the disk was not written meanwhile: %s%s"
+          % (out.stdout, out.stderr))
+    end_pull_backup(lv, g, scratch, "full pull backup")
+
+    # incremental: the bitmap context says what changed since ck2 (the
+    # write above), and the data is the disk's as the backup began
+    run_tool("qemu-img", "convert", "-U", "-O", "raw", base, before)
+    pull_backup(lv, g, [files["inc"]], scratch, "incremental")
+    write_through_qemu_io(lv, g, 0xaa, 1 << 20, 65536)
+    check_eq(dirty_ranges(sock, "backup-vda"), [(0, 65536)],
+             "dirty ranges since ck2")
+    run_tool("qemu-img", "convert", "-f", "raw", "-O", "raw", unix_export,
+             got)
+    run_tool("qemu-img", "compare", "-f", "raw", "-F", "raw", before, got)
+    end_pull_backup(lv, g, scratch, "incremental pull backup")
+    lv.virsh("checkpoint-delete", g.name, "ck2")
+
+
 @guest_test("qemu-img")
 def test_external_snapshot_jobs(lv, kvmpc):
-    """External disk snapshots and the jobs that merge them (libvirt 9.0
+    """Backups, push and pull mode (push_backups, pull_backups), then
+    external disk snapshots and the jobs that merge them (libvirt 9.0
     with -blockdev: blockdev-create jobs, blockdev-add, transaction with
     blockdev-snapshot; block-commit, block-stream, blockdev-mirror):
     snapshot-create-as --disk-only --atomic puts an overlay on vda;
@@ -926,6 +1044,7 @@ def test_external_snapshot_jobs(lv, kvmpc):
                serial_xml(log)) as g:
         g.start(log)
         push_backups(lv, g.name, base)
+        pull_backups(lv, g, base)
         lv.virsh("snapshot-create-as", g.name, "snap1", "--disk-only",
                  "--atomic")
         top = vda_source(lv, g.name)

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """The human monitor on a chardev: QEMU's banner and prompt, the info
-commands, x/xp, line editing and history, on unix, telnet and pty."""
+commands, x/xp, line editing and history, on unix, telnet and pty; and
+qemu-io on a guest's disk."""
+import json
 import os
 import re
+import shutil
 import socket
+import subprocess
 import tempfile
 import time
 from qmplib import (BASE_ARGS, HMP, TIMEOUT, Kvmpc, check, check_eq,
@@ -217,6 +221,89 @@ def test_pty_chardev(binary):
         vm.close()
 
 
+QEMU_IO_RATE = re.compile(r"^[0-9.]+ (bytes|KiB|MiB), 1 ops; \d\d\.\d\d sec "
+                          r"\([0-9.]+ (bytes|[KMGT]iB)/sec and [0-9.]+ "
+                          r"ops/sec\)$")
+
+
+def test_qemu_io(binary):
+    """HMP qemu-io, as QEMU 7.2's: on a device's disk (-d and the virtio
+    proxy's virtio-backend path), on a node; its report on stdout (the
+    rate line aside, the same words as QEMU's), its errors; what it wrote
+    is in the image afterwards (Debian's qemu-io reads it)."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-qemu-io-")
+    img = os.path.join(tmp, "disk.raw")
+    with open(img, "wb") as f:
+        f.truncate(4 << 20)
+    dev = "/machine/peripheral/vd0/virtio-backend"
+    cmds = [
+        ('-d %s "write -P 0x55 0 64k"' % dev, ""),
+        ('-d %s "read -P 0x55 0 64k"' % dev, ""),
+        ('-d %s "read -P 0x56 4k 4k"' % dev, ""),
+        ('-d %s "write -z 8k 4k"' % dev, ""),
+        ('-d %s "read 4M 512"' % dev, ""),
+        ('-d %s "read 0 x"' % dev, ""),
+        ('-d %s "frob"' % dev, ""),          # on stderr
+        ('-d %s "write"' % dev, ""),         # on stderr
+        ('f0 "read -P 0 1M 4k"', ""),
+        ('-d %s "flush"' % dev, ""),
+        ('-d nosuch "read 0 4k"', "Error: Device 'nosuch' not found\r\n"),
+        ('nosuch "read 0 4k"',
+         "Error: Cannot find device='' nor node-name='nosuch'\r\n"),
+        ('-d %s' % dev, "qemu-io: string expected\r\nTry \"help qemu-io\" "
+         "for more information\r\n"),
+        ('', "qemu-io: block device name expected\r\nTry \"help qemu-io\" "
+         "for more information\r\n")]
+    req = [{"execute": "qmp_capabilities"}] + [
+        {"execute": "human-monitor-command",
+         "arguments": {"command-line": ("qemu-io " + c).strip()}}
+        for c, _ in cmds] + [{"execute": "quit"}]
+    try:
+        p = subprocess.run(
+            [binary] + BASE_ARGS + [
+                "-accel", "qtest", "-qmp", "stdio",
+                "-blockdev", "driver=file,filename=%s,node-name=f0" % img,
+                "-blockdev", "driver=raw,file=f0,node-name=n0",
+                "-device", "virtio-blk-pci,drive=n0,id=vd0"],
+            input="".join(json.dumps(r) + "\n" for r in req),
+            capture_output=True, text=True, timeout=30)
+        replies = [json.loads(line) for line in p.stdout.splitlines()
+                   if line.startswith("{")]
+        replies = [r["return"] for r in replies
+                   if isinstance(r.get("return"), str)]
+        check_eq(replies, [want for _, want in cmds], "monitor replies")
+        report = [line for line in p.stdout.splitlines()
+                  if not line.startswith("{")]
+        rates = [line for line in report if QEMU_IO_RATE.match(line)]
+        check_eq(len(rates), 5, "rate lines in %r" % report)
+        check('command "frob" not found\n' in p.stderr and
+              "bad argument count 0 to write, expected at least 2 "
+              "arguments\n" in p.stderr, "stderr: %r" % p.stderr)
+        check_eq([line for line in report if line not in rates], [
+            "wrote 65536/65536 bytes at offset 0",
+            "read 65536/65536 bytes at offset 0",
+            "Pattern verification failed at offset 4096, 4096 bytes",
+            "read 4096/4096 bytes at offset 4096",
+            "wrote 4096/4096 bytes at offset 8192",
+            "read failed: Input/output error",
+            "Parsing error: non-numeric argument, or extraneous/"
+            "unrecognized suffix -- x",
+            "read 4096/4096 bytes at offset 1048576"], "qemu-io's report")
+        with open(img, "rb") as f:
+            data = f.read(12 << 10)
+        check(data[:8192] == b"\x55" * 8192 and
+              data[8192:12288] == bytes(4096), "the image's bytes")
+        if shutil.which("qemu-io"):
+            r = subprocess.run(["qemu-io", "-f", "raw", "-c",
+                                "read -P 0x55 16k 48k", img],
+                               capture_output=True, text=True)
+            check("Pattern verification failed" not in r.stdout and
+                  r.returncode == 0, "Debian's qemu-io: %s" % r.stdout)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     run_tests([test_banner_and_info, test_run_control, test_memory_dump,
-               test_line_editing, test_telnet, test_pty_chardev])
+               test_line_editing, test_telnet, test_pty_chardev,
+               test_qemu_io])

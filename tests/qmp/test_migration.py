@@ -692,6 +692,7 @@ def test_capabilities_and_parameters(binary):
                 for c in vm.qmp.ret("query-migrate-capabilities")}
         check(caps["events"] and caps["pause-before-switchover"], "set")
         p = vm.qmp.ret("query-migrate-parameters")
+        check("block-bitmap-mapping" not in p, "no mapping set yet: %r" % p)
         check_eq(p["downtime-limit"], 300, "default downtime-limit")
         check_eq(p["max-bandwidth"], 128 << 20, "default max-bandwidth")
         check_eq(p["multifd-compression"], "none", "multifd-compression")
@@ -704,6 +705,17 @@ def test_capabilities_and_parameters(binary):
                   p["multifd-channels"], p["multifd-compression"],
                   p["cpu-throttle-initial"], p["cpu-throttle-increment"]),
                  (50, 10 << 20, 4, "zstd", 30, 5), "parameters")
+        # QEMU 7.2 keeps a mapping that was set, [] too (an empty list is
+        # not an absent one), and so does a node's empty bitmaps list
+        for mapping in ([{"node-name": "n", "alias": "a", "bitmaps": []}],
+                        []):
+            vm.qmp.ret("migrate-set-parameters",
+                       {"block-bitmap-mapping": mapping})
+            check_eq(vm.qmp.ret("query-migrate-parameters").get(
+                "block-bitmap-mapping"), mapping, "block-bitmap-mapping")
+        vm.qmp.ret("migrate-set-parameters", {"downtime-limit": 60})
+        check_eq(vm.qmp.ret("query-migrate-parameters").get(
+            "block-bitmap-mapping"), [], "the mapping stays when unnamed")
         for bad in ({"downtime-limit": 3000000}, {"cpu-throttle-initial": 0},
                     {"multifd-channels": 0}):
             vm.qmp.error("migrate-set-parameters", bad)

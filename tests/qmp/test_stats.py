@@ -102,6 +102,16 @@ def test_values_and_filters(binary):
             "target": "vm", "providers": [{"provider": "kvm",
                                            "names": ["nosuch"]}]}), [],
             "no such statistic")
+        # an empty list asks for nothing (QEMU 7.2): it is not an absent
+        # one, which asks for everything
+        for what, args in (
+                ("no names", {"target": "vm", "providers": [
+                    {"provider": "kvm", "names": []}]}),
+                ("no providers", {"target": "vm", "providers": []}),
+                ("no vCPUs", {"target": "vcpu", "vcpus": []}),
+                ("no vCPU names", {"target": "vcpu", "providers": [
+                    {"provider": "kvm", "names": []}]})):
+            check_eq(q.ret("query-stats", args), [], what)
         e = q.error("query-stats", {"target": "vm", "vcpus": ["x"]})
         check_eq(e["desc"], "Parameter 'vcpus' is unexpected", "vm vcpus")
         e = q.error("query-stats", {})

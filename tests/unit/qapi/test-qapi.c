@@ -368,6 +368,39 @@ static void test_visit_nested(void)
                 "expected: string");
 }
 
+static void test_visit_empty_lists(void)
+{
+    /* An optional list present and empty is kept (QEMU 7.2 answers "[]"),
+     * apart from an absent one; a non-empty one needs no flag. */
+    g_autoptr(TestNested) n =
+        INPUT_OK(TestNested, "{\"name\": \"a\", \"children\": []}");
+    g_autoptr(TestNested) m = INPUT_OK(TestNested, "{\"name\": \"a\"}");
+    TestNested leaf = { .name = (char *)"c" };
+    TestNestedList one = { .value = &leaf };
+    TestNested built = { .name = (char *)"b", .children = &one };
+    QObject *o;
+    char *s;
+
+    g_assert_true(n->has_children);
+    g_assert_null(n->children);
+    g_assert_false(m->has_children);
+    ROUND_TRIP(TestNested, "{\"name\": \"a\", \"children\": []}");
+    ROUND_TRIP(TestNested, "{\"name\": \"a\"}");
+    o = qapi_output_TestNested(&built);
+    s = to_json(o);
+    g_assert_cmpstr(s, ==,
+                    "{\"name\": \"b\", \"children\": [{\"name\": \"c\"}]}");
+    g_free(s);
+    qobject_unref(o);
+    built.children = NULL;
+    built.has_children = true;
+    o = qapi_output_TestNested(&built);
+    s = to_json(o);
+    g_assert_cmpstr(s, ==, "{\"name\": \"b\", \"children\": []}");
+    g_free(s);
+    qobject_unref(o);
+}
+
 static void test_visit_output_null_members(void)
 {
     /* Forgotten mandatory pointers give odd output, not a crash. */
@@ -866,6 +899,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qapi/visit/alternate", test_visit_alternate);
     g_test_add_func("/qapi/visit/conditions", test_visit_conditions);
     g_test_add_func("/qapi/visit/nested", test_visit_nested);
+    g_test_add_func("/qapi/visit/empty-lists", test_visit_empty_lists);
     g_test_add_func("/qapi/visit/output-null-members",
                     test_visit_output_null_members);
     g_test_add_func("/qapi/dispatch/request-checks",
