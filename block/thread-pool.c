@@ -12,31 +12,161 @@
 #include "qemu/osdep.h"
 #include "system/iothread.h"
 #include "block/block-int.h"
+#include "system/exit-tail.h"
 
 #define POOL_THREADS 64
+
+typedef struct DoneSource DoneSource;
 
 typedef struct PoolJob {
     ThreadPoolFunc *work, *done;
     void *opaque;
-    GMainContext *ctx;
+    DoneSource *ds;                 /* where its completion runs */
+    struct PoolJob *next;           /* in ds->done */
 } PoolJob;
 
 static GThreadPool *pool;
 
-static gboolean job_complete(gpointer data)
-{
-    PoolJob *job = data;
+/*
+ * The finished jobs of one context and the one source that runs their
+ * completions there: a worker pushes its job on a lock-free stack and
+ * wakes the context only when the stack was empty, so a batch of
+ * completions costs one wakeup and no allocation (an idle source per job
+ * did both each time).  The source may recurse: a completion that drains
+ * (blk_drain_all iterates the main context) sees later ones complete.
+ * Freed with its context (an I/O thread's, when the thread goes: nothing
+ * is in flight then).
+ */
+struct DoneSource {
+    GSource source;
+    GMainContext *ctx;
+    PoolJob *done;                  /* atomic: newest first */
+};
 
-    job->done(job->opaque);
-    g_free(job);
-    return G_SOURCE_REMOVE;
+static GMutex done_lock;
+static GPtrArray *done_sources;     /* DoneSource * (done_lock) */
+
+/* Run what finished, oldest first; false when nothing had. */
+static bool done_run(DoneSource *ds)
+{
+    PoolJob *job = __atomic_exchange_n(&ds->done, NULL, __ATOMIC_ACQUIRE);
+    PoolJob *fifo = NULL;
+
+    if (!job) {
+        return false;
+    }
+    while (job) {
+        PoolJob *next = job->next;
+        job->next = fifo;
+        fifo = job;
+        job = next;
+    }
+    while (fifo) {
+        PoolJob *next = fifo->next;
+        fifo->done(fifo->opaque);
+        g_free(fifo);
+        fifo = next;
+    }
+    return true;
+}
+
+static gboolean done_prepare(GSource *source, gint *timeout)
+{
+    *timeout = -1;
+    return __atomic_load_n(&((DoneSource *)source)->done, __ATOMIC_ACQUIRE)
+           != NULL;
+}
+
+static gboolean done_check(GSource *source)
+{
+    return __atomic_load_n(&((DoneSource *)source)->done, __ATOMIC_ACQUIRE)
+           != NULL;
+}
+
+static gboolean done_dispatch(GSource *source, GSourceFunc cb, gpointer ud)
+{
+    done_run((DoneSource *)source);
+    return G_SOURCE_CONTINUE;
+}
+
+static void done_finalize(GSource *source)
+{
+    g_mutex_lock(&done_lock);
+    g_ptr_array_remove_fast(done_sources, source);
+    g_mutex_unlock(&done_lock);
+}
+
+static GSourceFuncs done_funcs = {
+    .prepare = done_prepare,
+    .check = done_check,
+    .dispatch = done_dispatch,
+    .finalize = done_finalize,
+};
+
+/* @ctx's source (made on first use). */
+static DoneSource *done_source_of(GMainContext *ctx)
+{
+    DoneSource *ds = NULL;
+
+    g_mutex_lock(&done_lock);
+    if (!done_sources) {
+        done_sources = g_ptr_array_new();
+    }
+    for (unsigned i = 0; i < done_sources->len && !ds; i++) {
+        DoneSource *d = g_ptr_array_index(done_sources, i);
+        if (d->ctx == ctx) {
+            ds = d;
+        }
+    }
+    if (!ds) {
+        ds = (DoneSource *)g_source_new(&done_funcs, sizeof(DoneSource));
+        ds->ctx = ctx;
+        g_source_set_priority(&ds->source, G_PRIORITY_DEFAULT);
+        g_source_set_can_recurse(&ds->source, TRUE);
+        g_ptr_array_add(done_sources, ds);
+        g_source_attach(&ds->source, ctx);
+        g_source_unref(&ds->source);        /* the context holds it */
+    }
+    g_mutex_unlock(&done_lock);
+    return ds;
+}
+
+static void done_push(PoolJob *job)
+{
+    DoneSource *ds = job->ds;
+    PoolJob *old = __atomic_load_n(&ds->done, __ATOMIC_RELAXED);
+
+    do {
+        job->next = old;
+    } while (!__atomic_compare_exchange_n(&ds->done, &old, job, true,
+                                          __ATOMIC_RELEASE,
+                                          __ATOMIC_RELAXED));
+    if (!old) {
+        g_main_context_wakeup(ds->ctx);
+    }
+}
+
+/*
+ * A vCPU's I/O exit, big lock held (system/exit-tail.h): the main loop's
+ * completions that are ready run now, before the access, so a guest
+ * polling a status register sees a request a worker finished without
+ * waiting for the main loop to wake up, take the lock and run it.
+ */
+static DoneSource *main_done;
+
+static void done_run_main(void)
+{
+    DoneSource *ds = __atomic_load_n(&main_done, __ATOMIC_ACQUIRE);
+
+    if (ds) {
+        done_run(ds);
+    }
 }
 
 static void job_run(gpointer data, gpointer user_data)
 {
     static __thread bool named;
     PoolJob *job = data;
-    GSource *src;
 
     if (!named) {
         qemu_thread_name_self("worker");
@@ -44,16 +174,16 @@ static void job_run(gpointer data, gpointer user_data)
     }
 
     job->work(job->opaque);
-    src = g_idle_source_new();
-    g_source_set_priority(src, G_PRIORITY_DEFAULT);
-    g_source_set_callback(src, job_complete, job, NULL);
-    g_source_attach(src, job->ctx);     /* also wakes the context up */
-    g_source_unref(src);
+    done_push(job);
 }
 
 static gpointer pool_create(gpointer unused)
 {
     GError *err = NULL;
+
+    __atomic_store_n(&main_done, done_source_of(g_main_context_default()),
+                     __ATOMIC_RELEASE);
+    exit_tail_set_head(done_run_main);
     GThreadPool *p = g_thread_pool_new(job_run, NULL, POOL_THREADS, FALSE,
                                        &err);
 
@@ -73,7 +203,7 @@ void thread_pool_submit(ThreadPoolFunc *work, ThreadPoolFunc *done,
     job->work = work;
     job->done = done;
     job->opaque = opaque;
-    job->ctx = ctx ? ctx : g_main_context_default();
+    job->ds = done_source_of(ctx ? ctx : g_main_context_default());
     g_thread_pool_push(pool, job, NULL);
 }
 

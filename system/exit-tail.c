@@ -14,15 +14,25 @@ typedef struct ExitTailState {
 } ExitTailState;
 
 static __thread ExitTailState tail_state;
+static void (*head_fn)(void);
+
+void exit_tail_set_head(void (*fn)(void))
+{
+    __atomic_store_n(&head_fn, fn, __ATOMIC_RELEASE);
+}
 
 void exit_tail_begin(void)
 {
     ExitTailState *st = &tail_state;
+    void (*head)(void) = __atomic_load_n(&head_fn, __ATOMIC_ACQUIRE);
 
     st->open = true;
     st->head = NULL;
     st->last = &st->head;
     st->io_bytes = 0;
+    if (head) {
+        head();
+    }
 }
 
 void exit_tail_end(void)

@@ -12,6 +12,9 @@
  * exit that started it: the device model sees an asynchronous completion
  * as always (never from inside its submission), only earlier.
  *
+ * The head of an exit (exit_tail_set_head) runs before the access: the
+ * main loop's completions that workers finished meanwhile run there.
+ *
  * Only a vCPU thread inside an I/O exit has a tail (exit_tail_open);
  * anywhere else callers take their usual asynchronous path.  The tail
  * runs its entries in the order they were queued, entries queued by
@@ -41,6 +44,13 @@ struct ExitTail {
 /* Accelerators: around the dispatch of one I/O exit (big lock held). */
 void exit_tail_begin(void);
 void exit_tail_end(void);
+
+/*
+ * The head of every exit: @fn runs first in exit_tail_begin, before the
+ * access (the block layer's thread pool runs the main loop's
+ * completions that are ready, block/thread-pool.c).  One, set once.
+ */
+void exit_tail_set_head(void (*fn)(void));
 
 /* Run what is queued so far, now (nothing outside an exit): for a drain
  * that waits, inside an exit, for requests whose completions are queued

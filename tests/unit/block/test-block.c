@@ -300,6 +300,60 @@ static void test_read_on_exit_tail(void)
     g_free(path);
 }
 
+/*
+ * The thread pool's completions: a finished job's completion runs on its
+ * context, and at the head of a vCPU exit for the main loop's
+ * (exit_tail_begin), never one of another context's there.
+ */
+typedef struct PoolProbe {
+    int worked;                     /* atomic */
+    int done;
+} PoolProbe;
+
+static void probe_work(void *opaque)
+{
+    g_atomic_int_inc(&((PoolProbe *)opaque)->worked);
+}
+
+static void probe_done(void *opaque)
+{
+    ((PoolProbe *)opaque)->done++;
+}
+
+static void probe_wait_worked(PoolProbe *p, int n)
+{
+    while (g_atomic_int_get(&p->worked) < n) {
+        g_usleep(100);
+    }
+}
+
+static void test_pool_completions(void)
+{
+    GMainContext *other = g_main_context_new();
+    PoolProbe main_p = { 0 }, other_p = { 0 };
+
+    for (int i = 0; i < 3; i++) {
+        thread_pool_submit(probe_work, probe_done, &main_p, NULL);
+    }
+    thread_pool_submit(probe_work, probe_done, &other_p, other);
+    probe_wait_worked(&main_p, 3);
+    probe_wait_worked(&other_p, 1);
+    g_assert_cmpint(main_p.done, ==, 0);    /* not inside the worker */
+    exit_tail_begin();                      /* a vCPU exit's head */
+    g_assert_cmpint(main_p.done, ==, 3);
+    g_assert_cmpint(other_p.done, ==, 0);   /* its own context's only */
+    exit_tail_end();
+    while (!other_p.done) {
+        g_main_context_iteration(other, TRUE);
+    }
+    /* and on the context itself, as always */
+    thread_pool_submit(probe_work, probe_done, &main_p, NULL);
+    while (main_p.done < 4) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    g_main_context_unref(other);
+}
+
 static void test_writethrough(void)
 {
     char *path = make_raw("wt.raw", 64 * KiB);
@@ -780,6 +834,7 @@ int main(int argc, char **argv)
     g_test_add_data_func("/block/aio/qcow2", "qcow2", test_aio);
     g_test_add_func("/block/backend-vectored", test_backend_vectored);
     g_test_add_func("/block/read-on-exit-tail", test_read_on_exit_tail);
+    g_test_add_func("/block/pool-completions", test_pool_completions);
     g_test_add_func("/block/writethrough", test_writethrough);
     g_test_add_func("/block/direct-bounce", test_direct_bounce);
     g_test_add_data_func("/block/qcow2-model/64k", "", test_qcow2_model);
