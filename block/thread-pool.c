@@ -150,7 +150,11 @@ static void done_push(PoolJob *job)
  * A vCPU's I/O exit, big lock held (system/exit-tail.h): the main loop's
  * completions that are ready run now, before the access, so a guest
  * polling a status register sees a request a worker finished without
- * waiting for the main loop to wake up, take the lock and run it.
+ * waiting for the main loop to wake up, take the lock and run it.  A
+ * main-thread loop that waits for requests in g_main_context_iteration
+ * still wakes: the push that made the stack non-empty woke the context,
+ * and the check after that poll runs under the big lock, so it sees
+ * either the jobs or their completions done.
  */
 static DoneSource *main_done;
 
