@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A bootable ISO on an AHCI CD-ROM, through SeaBIOS to GRUB's menu.
+"""A bootable ISO on an AHCI CD-ROM (pc machine), through SeaBIOS to GRUB.
 
     test-ahci-cdrom-boot.py KVMPC [TIMEOUT]
 
@@ -10,13 +10,18 @@ console, one menu entry), this time on port 2 of an ICH9 AHCI:
           -drive if=none,id=cd,media=cdrom,file=ISO,format=raw
           -device ahci,id=ahci0 -device ide-cd,drive=cd,bus=ahci0.2,bootindex=0
 
-and waits for SeaBIOS's banner, "Booting from DVD/CD", GRUB's title and
-the menu entry on ttyS0.  SeaBIOS finds the HBA by its class (01.06.01),
+and waits for SeaBIOS's banner, "Booting from DVD/CD" and GRUB's "Welcome
+to GRUB!" on ttyS0 (about 8 s): by then SeaBIOS has loaded the whole El
+Torito image through the HBA and GRUB runs.  The rest of the way to the
+menu (about 20 s more of GRUB reading its modules through the same int
+13h) is test-q35-cdrom-boot.py's, on q35's built-in AHCI, so the issue's
+"AHCI CD-ROM to GRUB's menu" is checked once.  SeaBIOS finds the HBA by
+its class (01.06.01),
 starts the port, reads the signature and IDENTIFY PACKET DEVICE, and
 reads the boot catalog and image with PACKET commands through command
 tables and PRDs; bootindex reaches it as fw_cfg's bootorder entry
 /pci@i0cf8/pci8086,2922@N/drive@2/disk@0.  GRUB then reads through SeaBIOS's
-int 13h.  About 30 s on these development hosts.
+int 13h.
 
 Exit 77 (SKIP) without /dev/kvm, SeaBIOS, grub-mkrescue or xorriso
 (KVMPC_TEST_BOOT_ISO=PATH uses an ISO made elsewhere, see
@@ -59,7 +64,7 @@ def main():
                 "-device", "ahci,id=ahci0",
                 "-device", "ide-cd,drive=cd,bus=ahci0.2,bootindex=0"]
         patterns = [b"SeaBIOS (version", b"Booting from DVD/CD",
-                    b"GNU GRUB", ide_boot.ENTRY.encode()]
+                    b"Welcome to GRUB"]
         missing, out, secs = run_until(args, patterns, timeout)
     print(f"--- {' '.join(args)}")
     print(out.decode(errors="replace").replace("\r", "").rstrip())
@@ -67,7 +72,7 @@ def main():
         print(f"FAIL: not seen within {timeout:.0f}s: "
               f"{[m.decode() for m in missing]}")
         return 1
-    print(f"PASS: GRUB's menu from the AHCI CD-ROM ({secs:.1f}s)")
+    print(f"PASS: GRUB from the AHCI CD-ROM ({secs:.1f}s)")
     return 0
 
 

@@ -17,7 +17,11 @@ title and the menu entry on ttyS0.  SeaBIOS finds the disk by its PCI
 scan (1af4:1001), drives it with its own virtio-blk driver (legacy or
 modern interface, a split queue, reads through int 13h), and picks it
 first because bootorder (fw_cfg) names /pci@i0cf8/scsi@N/disk@0,0.
-Then the same with -drive if=virtio (no bootindex: the only disk).
+Then the same disk as -drive if=virtio (no bootindex: the only disk), up
+to GRUB's "GRUB loading." (SeaBIOS found the disk the alias made and ran
+its boot sector, which reads GRUB's core through int 13h and virtio):
+the rest of the way is the first boot's, and stopping there keeps the
+check ~20 s shorter.
 
 Exit 77 (SKIP) without /dev/kvm, SeaBIOS, grub-mkrescue or xorriso.
 KVMPC_TEST_BOOT_ISO=PATH takes an image made elsewhere
@@ -43,10 +47,12 @@ def skip(reason):
     sys.exit(77)
 
 
-def boot(kvmpc, disk_args, timeout):
+def boot(kvmpc, disk_args, timeout, to_menu=True):
     args = [kvmpc, "-nodefaults", "-nographic", "-serial", "stdio"] + disk_args
     patterns = [b"SeaBIOS (version", b"Booting from Hard Disk",
-                b"GNU GRUB", cdrom_boot.ENTRY.encode()]
+                b"GRUB loading."]
+    if to_menu:
+        patterns += [b"GNU GRUB", cdrom_boot.ENTRY.encode()]
     missing, out, secs = run_until(args, patterns, timeout)
     print(f"--- {' '.join(args)}")
     print(out.decode(errors="replace").replace("\r", "").rstrip())
@@ -54,7 +60,8 @@ def boot(kvmpc, disk_args, timeout):
         print(f"FAIL: not seen within {timeout:.0f}s: "
               f"{[m.decode() for m in missing]}")
         return False
-    print(f"PASS: GRUB's menu from the virtio-blk disk ({secs:.1f}s)")
+    what = "GRUB's menu" if to_menu else "GRUB loading"
+    print(f"PASS: {what} from the virtio-blk disk ({secs:.1f}s)")
     return True
 
 
@@ -79,7 +86,7 @@ def main():
                           "-device", "virtio-blk-pci,drive=vd,bootindex=1"],
                   timeout)
         ok = ok and boot(kvmpc, ["-drive", f"if=virtio,file={img},format=raw,"
-                                 "readonly=on"], timeout)
+                                 "readonly=on"], timeout, to_menu=False)
     return 0 if ok else 1
 
 
