@@ -12,16 +12,17 @@ with bootindex=1 and nothing else to boot from:
           -drive if=none,id=vd,file=IMG,format=raw \\
           -device virtio-blk-pci,drive=vd,bootindex=1
 
-and waits for SeaBIOS's banner, its "Booting from Hard Disk", GRUB's
-title and the menu entry on ttyS0.  SeaBIOS finds the disk by its PCI
+and waits for SeaBIOS's banner, its "Booting from Hard Disk", "GRUB
+loading." and GRUB's "Welcome to GRUB!" on ttyS0: SeaBIOS booted the disk
+and GRUB's core, read through it, runs (about 8 s; the way on to the menu
+is GRUB reading modules through the same int 13h, which ide-cdrom-grub
+and q35-cdrom-grub follow to the end).  SeaBIOS finds the disk by its PCI
 scan (1af4:1001), drives it with its own virtio-blk driver (legacy or
 modern interface, a split queue, reads through int 13h), and picks it
 first because bootorder (fw_cfg) names /pci@i0cf8/scsi@N/disk@0,0.
 Then the same disk as -drive if=virtio (no bootindex: the only disk), up
 to GRUB's "GRUB loading." (SeaBIOS found the disk the alias made and ran
-its boot sector, which reads GRUB's core through int 13h and virtio):
-the rest of the way is the first boot's, and stopping there keeps the
-check ~20 s shorter.
+its boot sector, which reads GRUB's core through int 13h and virtio).
 
 Exit 77 (SKIP) without /dev/kvm, SeaBIOS, grub-mkrescue or xorriso.
 KVMPC_TEST_BOOT_ISO=PATH takes an image made elsewhere
@@ -47,12 +48,12 @@ def skip(reason):
     sys.exit(77)
 
 
-def boot(kvmpc, disk_args, timeout, to_menu=True):
+def boot(kvmpc, disk_args, timeout, grub_runs=True):
     args = [kvmpc, "-nodefaults", "-nographic", "-serial", "stdio"] + disk_args
     patterns = [b"SeaBIOS (version", b"Booting from Hard Disk",
                 b"GRUB loading."]
-    if to_menu:
-        patterns += [b"GNU GRUB", cdrom_boot.ENTRY.encode()]
+    if grub_runs:
+        patterns += [b"Welcome to GRUB"]
     missing, out, secs = run_until(args, patterns, timeout)
     print(f"--- {' '.join(args)}")
     print(out.decode(errors="replace").replace("\r", "").rstrip())
@@ -60,7 +61,7 @@ def boot(kvmpc, disk_args, timeout, to_menu=True):
         print(f"FAIL: not seen within {timeout:.0f}s: "
               f"{[m.decode() for m in missing]}")
         return False
-    what = "GRUB's menu" if to_menu else "GRUB loading"
+    what = "GRUB" if grub_runs else "GRUB loading"
     print(f"PASS: {what} from the virtio-blk disk ({secs:.1f}s)")
     return True
 
@@ -86,7 +87,7 @@ def main():
                           "-device", "virtio-blk-pci,drive=vd,bootindex=1"],
                   timeout)
         ok = ok and boot(kvmpc, ["-drive", f"if=virtio,file={img},format=raw,"
-                                 "readonly=on"], timeout, to_menu=False)
+                                 "readonly=on"], timeout, grub_runs=False)
     return 0 if ok else 1
 
 

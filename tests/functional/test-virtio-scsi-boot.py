@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""GRUB from a virtio-scsi disk, through SeaBIOS to GRUB's menu.
+"""GRUB from a virtio-scsi disk, through SeaBIOS.
 
     test-virtio-scsi-boot.py KVMPC [TIMEOUT]
 
@@ -12,12 +12,16 @@ hard disk too.  It goes on a scsi-hd behind a virtio-scsi-pci:
           -device virtio-scsi-pci,id=scsi0
           -device scsi-hd,drive=d0,bus=scsi0.0,scsi-id=0,lun=0,bootindex=0
 
-and the test waits for SeaBIOS's banner, "Booting from Hard Disk", GRUB's
-title and the menu entry on ttyS0.  SeaBIOS's virtio-scsi driver finds
+and the test waits for SeaBIOS's banner, "Booting from Hard Disk", "GRUB
+loading." and GRUB's "Welcome to GRUB!" on ttyS0: SeaBIOS booted the LUN
+and GRUB's core, read through it, runs (about 10 s).  The rest of the way
+to the menu is GRUB reading its modules through the same int 13h, which
+ide-cdrom-grub and q35-cdrom-grub follow to the end; the CI spends those
+20 s there only.  SeaBIOS's virtio-scsi driver finds
 the adapter (1af4:1004), sets up its queues, scans the targets with
 INQUIRY/REPORT LUNS, waits for TEST UNIT READY through the reset unit
 attention, reads READ CAPACITY and boots the LUN fw_cfg's bootorder names
-(/pci@i0cf8/scsi@N/channel@0/disk@0,0); GRUB reads through int 13h.
+(/pci@i0cf8/scsi@N/channel@0/disk@0,0).
 
 Exit 77 (SKIP) without /dev/kvm, SeaBIOS, grub-mkrescue or xorriso
 (KVMPC_TEST_BOOT_ISO=PATH uses an image made elsewhere, see
@@ -63,7 +67,7 @@ def main():
                 "-device", "scsi-hd,drive=d0,bus=scsi0.0,scsi-id=0,lun=0,"
                            "bootindex=0"]
         patterns = [b"SeaBIOS (version", b"Booting from Hard Disk",
-                    b"GNU GRUB", ide_boot.ENTRY.encode()]
+                    b"GRUB loading.", b"Welcome to GRUB"]
         missing, out, secs = run_until(args, patterns, timeout)
     print(f"--- {' '.join(args)}")
     print(out.decode(errors="replace").replace("\r", "").rstrip())
@@ -71,7 +75,7 @@ def main():
         print(f"FAIL: not seen within {timeout:.0f}s: "
               f"{[m.decode() for m in missing]}")
         return 1
-    print(f"PASS: GRUB's menu from the virtio-scsi disk ({secs:.1f}s)")
+    print(f"PASS: GRUB from the virtio-scsi disk ({secs:.1f}s)")
     return 0
 
 
