@@ -13,7 +13,8 @@
  * line, the -device vmgenid,guid= kvmpc was given.  With direct kernel
  * boot kvmpc's own loader runs the linker (hw/i386/acpi-direct.c).
  *
- * Command line: guid=XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX.
+ * Command line: guid=UUID in the 8-4-4-4-12 hex form, the same value as
+ * -device vmgenid,guid= (tests/guest/meson.build passes both).
  */
 #include "guest.h"
 
