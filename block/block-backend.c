@@ -50,6 +50,13 @@ struct BlockBackend {
     struct ThrottleGroup *tg;       /* NULL: no limits */
     GQueue throttled;               /* BlkThrottled, oldest first */
     GSource *throttle_timer;        /* armed, or NULL */
+
+    /* Asynchronous requests from their submission (the I/O limits may
+     * hold them first) until their caller's completion has returned
+     * (atomic).  A completion that issues the next step of a chain keeps
+     * this above 0, so a drain cannot end between two steps, as it could
+     * by the node's count alone, which drops before the completion. */
+    gint in_flight;
 };
 
 /*
@@ -129,7 +136,8 @@ static bool blk_any_in_flight(void)
 
     for (unsigned i = 0; i < l->len; i++) {
         BlockBackend *blk = g_ptr_array_index(l, i);
-        if (blk->root && bdrv_aio_in_flight(blk->root)) {
+        if (g_atomic_int_get(&blk->in_flight) ||
+            (blk->root && bdrv_aio_in_flight(blk->root))) {
             return true;
         }
     }
@@ -474,6 +482,20 @@ BlockBackend *blk_new(const char *name)
     return blk;
 }
 
+/*
+ * The device that used @blk saw its last request complete, but an I/O
+ * thread may still be returning from that completion: @blk stays until
+ * it has.
+ */
+static void blk_wait_completions(BlockBackend *blk)
+{
+    while (g_atomic_int_get(&blk->in_flight)) {
+        if (!g_main_context_iteration(NULL, FALSE)) {
+            g_usleep(50);
+        }
+    }
+}
+
 void blk_delete(BlockBackend *blk)
 {
     if (!blk) {
@@ -482,6 +504,7 @@ void blk_delete(BlockBackend *blk)
     g_assert(!blk->attached);
     throttle_leave_group(blk);
     blk_remove_bs(blk);
+    blk_wait_completions(blk);
     g_mutex_clear(&blk->throttle_lock);
     g_ptr_array_remove(blk_list(), blk);
     g_free(blk->dev_child_path);
@@ -1071,6 +1094,7 @@ static BlkAioReq *aio_req(BlockBackend *blk, BlockAcctType type,
     BlkAioReq *r = g_new(BlkAioReq, 1);
 
     *r = (BlkAioReq) { blk, type, offset, bytes, now_ns(), cb, opaque };
+    g_atomic_int_inc(&blk->in_flight);
     return r;
 }
 
@@ -1084,6 +1108,7 @@ static void aio_complete(void *opaque, GError *err)
     }
     acct_done(r->blk, r->type, r->bytes, r->start_ns, ret);
     r->cb(r->opaque, ret);
+    g_atomic_int_dec_and_test(&r->blk->in_flight);
     g_free(r);
 }
 
@@ -1094,6 +1119,7 @@ static void aio_no_medium(void *opaque)
 
     acct_done(r->blk, r->type, r->bytes, r->start_ns, -ENOMEDIUM);
     r->cb(r->opaque, -ENOMEDIUM);
+    g_atomic_int_dec_and_test(&r->blk->in_flight);
     g_free(r);
 }
 
@@ -1214,21 +1240,25 @@ void blk_aio_pdiscard(BlockBackend *blk, uint64_t offset, uint64_t bytes,
 static void aio_vec_complete(void *opaque, GError *err)
 {
     BlkAioVec *r = opaque;
+    BlockBackend *blk = r->blk;
     int ret = err ? -bdrv_error_errno(err) : 0;
 
     if (!ret && r->type == BLOCK_ACCT_WRITE) {
-        acct_write_end(r->blk, r->offset + r->bytes);
+        acct_write_end(blk, r->offset + r->bytes);
     }
-    acct_done(r->blk, r->type, r->bytes, r->start_ns, ret);
+    acct_done(blk, r->type, r->bytes, r->start_ns, ret);
     r->cb(r->opaque, ret);      /* may reuse @r */
+    g_atomic_int_dec_and_test(&blk->in_flight);
 }
 
 static void aio_vec_no_medium(void *opaque)
 {
     BlkAioVec *r = opaque;
+    BlockBackend *blk = r->blk;
 
-    acct_done(r->blk, r->type, r->bytes, r->start_ns, -ENOMEDIUM);
-    r->cb(r->opaque, -ENOMEDIUM);
+    acct_done(blk, r->type, r->bytes, r->start_ns, -ENOMEDIUM);
+    r->cb(r->opaque, -ENOMEDIUM);       /* may reuse @r */
+    g_atomic_int_dec_and_test(&blk->in_flight);
 }
 
 static void aio_vec_read_now_done(void *opaque)
@@ -1289,6 +1319,7 @@ static void blk_aio_vec(BlockBackend *blk, BlkAioVec *r, bool write,
     r->niov = niov;
     r->thr = (BlkThrottled) { .write = write, .bytes = bytes,
                               .submit = aio_vec_submit };
+    g_atomic_int_inc(&blk->in_flight);
     if (throttle_admit(blk, &r->thr)) {
         aio_vec_submit(&r->thr);
     }
