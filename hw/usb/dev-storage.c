@@ -120,6 +120,10 @@ void msd_bot_complete(SCSIRequest *r)
     }
     msd_finish(s);
     usb_wakeup(s->dev, s->in_ep);
+    if (s->mode == MSD_CBW) {
+        /* a reset abandoned it: the next CBW may have been NAKed */
+        usb_wakeup(s->dev, s->out_ep);
+    }
 }
 
 bool msd_bot_owns(MSDBot *b, SCSIRequest *r)
@@ -131,6 +135,15 @@ static const SCSIBusInfo msd_bus_info = {
     .max_channel = 0, .max_target = 0, .max_lun = 15,
     .complete = msd_bot_complete,
 };
+
+/* The running command is abandoned: a chain of I/Os (UNMAP, WRITE SAME)
+ * stops at the step out, and its completion only frees the engine. */
+static void msd_cancel_running(MSDBot *s)
+{
+    if (s->busy) {
+        s->req->sreq.io_canceled = true;
+    }
+}
 
 static void msd_submit(MSDBot *s)
 {
@@ -299,9 +312,10 @@ bool msd_bot_handle_control(MSDBot *s, USBPacket *p, int request,
 {
     switch (request) {
     case ClassInterfaceOutRequest | 0xff:   /* Bulk-Only Mass Storage Reset */
-        if (!s->busy) {
-            s->mode = MSD_CBW;
-        }
+        /* BOT 3.1: ready for the next CBW; a running command is
+         * abandoned (the CBW waits, NAKed, until its step out ends) */
+        msd_cancel_running(s);
+        s->mode = MSD_CBW;
         return true;
     case ClassInterfaceRequest | 0xfe:      /* Get Max LUN */
         data[0] = 0;
@@ -318,6 +332,7 @@ bool msd_bot_handle_control(MSDBot *s, USBPacket *p, int request,
 
 void msd_bot_reset(MSDBot *s)
 {
+    msd_cancel_running(s);
     s->mode = MSD_CBW;
     s->done = s->data_len = s->xfer = 0;
     s->phase_error = false;
@@ -340,6 +355,7 @@ void msd_bot_cleanup(MSDBot *b)
 {
     if (b->req) {
         if (b->busy) {
+            msd_cancel_running(b);
             b->req->owner = NULL;   /* its completion frees it */
         } else {
             g_free(b->req);

@@ -533,6 +533,7 @@ static void uas_abort(UASState *s, UASTask *t, unsigned tmf_slot)
             return;
         }
         t->aborted = true;
+        r->io_canceled = true;      /* a chain of I/Os stops early */
         t->tmf = tmf_slot;
         if (tmf_slot != UAS_NONE) {
             s->tasks[tmf_slot].waiting++;

@@ -13,7 +13,9 @@
  * type, a short COMMAND IU, a tag beyond the streams, an overlapped tag,
  * a LUN the bus cannot have; task management (ABORT TASK, QUERY TASK,
  * LOGICAL UNIT RESET, an unsupported function, a TMF to an absent LUN,
- * ABORT TASK of a command with I/O running);
+ * ABORT TASK of a command with I/O running, and of a WRITE SAME whose
+ * chain of block requests stops at the step out; a Bulk-Only Mass
+ * Storage Reset doing the same to a Bulk-Only WRITE SAME);
  * xHCI streams: Configure Endpoint with MaxPStreams/LSA, doorbells with
  * a stream ID, a stream ID of 0 and beyond the array (Invalid Stream ID,
  * the endpoint in the Error state), LSA = 0 (Invalid Stream Type),
@@ -559,6 +561,186 @@ static void test_abort_running_ss(void)
     env_stop(&e);
 }
 
+/* ---- chains of I/Os (WRITE SAME) stopped by an abort or a reset ------ */
+
+#define WS_LBA          100
+#define WS_BLOCKS       1200    /* three 256 KiB steps of scsi-disk's chain */
+#define WS_STEP         512     /* blocks in its first step */
+
+/* I/O limits on drive d0 of @bps bytes a second (0: none). */
+static void set_bps(Env *e, unsigned bps)
+{
+    g_autofree char *cmd = g_strdup_printf(
+        "{\"execute\": \"block_set_io_throttle\", \"arguments\": "
+        "{\"device\": \"d0\", \"bps\": %u, \"bps_rd\": 0, \"bps_wr\": 0, "
+        "\"iops\": 0, \"iops_rd\": 0, \"iops_wr\": 0}}", bps);
+    g_autofree char *r = qmp_cmd(e->qmp, cmd);
+
+    g_assert_nonnull(strstr(r, "\"return\""));
+}
+
+static void make_write_same(uint8_t *cdb)
+{
+    memset(cdb, 0, 16);
+    cdb[0] = 0x41;                                      /* WRITE SAME (10) */
+    cdb[2] = WS_LBA >> 24;
+    cdb[3] = WS_LBA >> 16;
+    cdb[4] = WS_LBA >> 8;
+    cdb[5] = WS_LBA;
+    cdb[7] = WS_BLOCKS >> 8;
+    cdb[8] = WS_BLOCKS & 0xff;
+}
+
+/* The first step of the WRITE SAME is in the image, the rest is not. */
+static void assert_first_step_only(Env *e)
+{
+    g_autofree char *f = NULL;
+    gsize n;
+
+    g_assert_true(g_file_get_contents(e->img, &f, &n, NULL));
+    g_assert_cmpuint(n, ==, 1 << 20);
+    for (unsigned b = WS_LBA; b < WS_LBA + WS_BLOCKS; b++) {
+        g_assert_cmphex((uint8_t)f[b * 512 + 7], ==,
+                        b < WS_LBA + WS_STEP ? 0x5a : 0);
+    }
+}
+
+/*
+ * ABORT TASK of a WRITE SAME whose first step the I/O limits hold: the
+ * step out ends, no further step is issued, and the RESPONSE IU comes
+ * after it (before, the chain ran to its end).
+ */
+static void test_abort_chain_ss(void)
+{
+    Env e;
+    uint8_t iu[64], cdb[16], blk[512];
+    unsigned slot;
+    uint64_t st_ws, d_ws, st;
+    QUsbEvent ev;
+
+    env_start(&e, "");
+    qxhci_hc_start(&e.x);
+    slot = attach_uas(&e);
+    uas_setup(&e, slot);
+    memset(cdb, 0, sizeof(cdb));                        /* the UA first */
+    uas_cmd(&e, slot, 1, cdb, 6, false, 0, 0, NULL, NULL);
+    set_bps(&e, 1);
+    cdb[0] = 0x2a;                                      /* WRITE (10) */
+    cdb[8] = 1;                                         /* fills the bucket */
+    g_assert_cmpint(uas_cmd(&e, slot, 1, cdb, 10, false, 512, DATA, NULL,
+                            NULL), ==, 0);
+    memset(blk, 0x5a, sizeof(blk));
+    qtest_memwrite(e.qts, DATA, blk, sizeof(blk));
+    make_write_same(cdb);
+    st_ws = post_status(&e, slot, 2);
+    d_ws = qxhci_post(&e.x, slot, DCI_DOUT, 2, DATA, 512);
+    make_command_iu(iu, 2, 0, cdb, 10);
+    send_iu(&e, slot, iu, 32);
+    g_assert_cmpint(qxhci_done_len(&e.x, d_ws, 512), ==, 512);
+    g_assert_cmpuint(tmf(&e, slot, 3, 0x80, 2, 0), ==, 0x08);  /* runs */
+    st = post_status(&e, slot, 3);
+    tmf_iu(iu, 3, 0x01, 2, 0);                          /* ABORT TASK */
+    send_iu(&e, slot, iu, 16);
+    qxhci_assert_no_event(&e.x, 32, st);                /* the step is out */
+    set_bps(&e, 0);
+    g_assert_cmpint(status_iu(&e, st, 3, iu), ==, 8);
+    g_assert_cmpuint(iu[0], ==, IU_RESPONSE);
+    g_assert_cmpuint(iu[7], ==, 0x00);
+    qxhci_assert_no_event(&e.x, 32, st_ws);
+    g_assert_false(qxhci_event_take(&e.x, 32, st_ws, false, &ev));
+    assert_first_step_only(&e);
+    env_stop(&e);
+}
+
+/* Over Bulk-Only: the CBW @cbw with @len bytes of data out from @out;
+ * returns the CSW's status. */
+static uint8_t bot_cmd(Env *e, unsigned slot, const uint8_t *cbw,
+                       const uint8_t *out, unsigned len)
+{
+    uint8_t csw[13];
+    uint64_t t;
+
+    qtest_memwrite(e->qts, DATA, cbw, 31);
+    t = qxhci_post(&e->x, slot, DCI_BOT_OUT, 0, DATA, 31);
+    g_assert_cmpint(qxhci_done_len(&e->x, t, 31), ==, 31);
+    if (len) {
+        qtest_memwrite(e->qts, DATA + 0x100, out, len);
+        t = qxhci_post(&e->x, slot, DCI_BOT_OUT, 0, DATA + 0x100, len);
+        g_assert_cmpint(qxhci_done_len(&e->x, t, len), ==, len);
+    }
+    t = qxhci_post(&e->x, slot, DCI_BOT_IN, 0, DATA + 0x200, 13);
+    g_assert_cmpint(qxhci_done_len(&e->x, t, 13), ==, 13);
+    qtest_memread(e->qts, DATA + 0x200, csw, 13);
+    g_assert_cmpmem(csw + 4, 4, cbw + 4, 4);          /* the tag */
+    return csw[12];
+}
+
+/* Over Bulk-Only: TEST UNIT READY, which reports the power-on UA. */
+static void bot_clear_ua(Env *e, unsigned slot)
+{
+    uint8_t tur[31] = { 'U', 'S', 'B', 'C', 0x41, 0, 0, 0, 0, 0, 0, 0,
+                        0, 0, 6 };
+
+    g_assert_cmpuint(bot_cmd(e, slot, tur, NULL, 0), ==, 1);
+}
+
+/*
+ * The same over Bulk-Only (alternate setting 0): a Bulk-Only Mass Storage
+ * Reset abandons the running WRITE SAME (BOT 3.1), and the next CBW runs
+ * once the step out has ended.
+ */
+static void test_bot_reset_chain(void)
+{
+    Env e;
+    uint8_t cbw[31] = { 'U', 'S', 'B', 'C', 0x43, 0, 0, 0, 0, 2, 0, 0,
+                        0x00, 0, 10 };
+    uint8_t inquiry[31] = { 'U', 'S', 'B', 'C', 0x44, 0, 0, 0, 36, 0, 0, 0,
+                            0x80, 0, 6, 0x12, 0, 0, 0, 36 };
+    uint8_t write1[31] = { 'U', 'S', 'B', 'C', 0x42, 0, 0, 0, 0, 2, 0, 0,
+                           0x00, 0, 10, 0x2a, 0, 0, 0, 0, 0, 0, 0, 1 };
+    uint8_t blk[512], csw[13];
+    unsigned slot;
+    uint64_t t;
+
+    env_start(&e, "");
+    qxhci_hc_start(&e.x);
+    slot = attach_uas(&e);
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0x00, 9, 1, 0, 0, NULL), ==, 0);
+    g_assert_cmpuint(configure_ep(&e, slot, DCI_BOT_IN, 6, 0, false), ==,
+                     CC_SUCCESS);
+    g_assert_cmpuint(configure_ep(&e, slot, DCI_BOT_OUT, 2, 0, false), ==,
+                     CC_SUCCESS);
+    bot_clear_ua(&e, slot);
+    set_bps(&e, 1);
+    memset(blk, 0, sizeof(blk));            /* fills the bucket */
+    g_assert_cmpuint(bot_cmd(&e, slot, write1, blk, 512), ==, 0);
+    make_write_same(cbw + 15);
+    memset(blk, 0x5a, sizeof(blk));
+    qtest_memwrite(e.qts, DATA, cbw, 31);
+    qtest_memwrite(e.qts, DATA + 0x100, blk, 512);
+    t = qxhci_post(&e.x, slot, DCI_BOT_OUT, 0, DATA, 31);
+    g_assert_cmpint(qxhci_done_len(&e.x, t, 31), ==, 31);
+    t = qxhci_post(&e.x, slot, DCI_BOT_OUT, 0, DATA + 0x100, 512);
+    g_assert_cmpint(qxhci_done_len(&e.x, t, 512), ==, 512);
+    /* the first step waits for the bucket */
+    g_assert_cmpint(qxhci_control(&e.x, slot, 0x21, 0xff, 0, 0, 0, NULL), ==,
+                    0);                                 /* BOT reset */
+    qtest_memwrite(e.qts, DATA, inquiry, 31);
+    t = qxhci_post(&e.x, slot, DCI_BOT_OUT, 0, DATA, 31);
+    qxhci_assert_no_event(&e.x, 32, t);     /* NAKed: the step is out */
+    set_bps(&e, 0);                         /* ... it ends, the CBW goes */
+    g_assert_cmpint(qxhci_done_len(&e.x, t, 31), ==, 31);
+    t = qxhci_post(&e.x, slot, DCI_BOT_IN, 0, DATA + 0x300, 36);
+    g_assert_cmpint(qxhci_done_len(&e.x, t, 36), ==, 36);
+    t = qxhci_post(&e.x, slot, DCI_BOT_IN, 0, DATA + 0x400, 13);
+    g_assert_cmpint(qxhci_done_len(&e.x, t, 13), ==, 13);
+    qtest_memread(e.qts, DATA + 0x400, csw, 13);
+    g_assert_cmphex(csw[4], ==, 0x44);                  /* the INQUIRY's */
+    g_assert_cmpuint(csw[12], ==, 0);
+    assert_first_step_only(&e);
+    env_stop(&e);
+}
+
 /* The stream machinery of the controller itself. */
 static void test_streams_xhci(void)
 {
@@ -960,6 +1142,8 @@ int main(int argc, char **argv)
     g_test_add_func("/uas/xhci/errors", test_errors_ss);
     g_test_add_func("/uas/xhci/task-management", test_task_management_ss);
     g_test_add_func("/uas/xhci/abort-running", test_abort_running_ss);
+    g_test_add_func("/uas/xhci/abort-chain", test_abort_chain_ss);
+    g_test_add_func("/uas/xhci/bot-reset-chain", test_bot_reset_chain);
     g_test_add_func("/uas/xhci/streams", test_streams_xhci);
     g_test_add_func("/uas/xhci/bot-fallback", test_bot_fallback);
     g_test_add_func("/uas/xhci/migration", test_migration_ss);
