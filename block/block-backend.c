@@ -729,7 +729,8 @@ static bool blk_change_perm(BlockBackend *blk, BlkPermState next,
     blk->dev_share_rw = next.dev_share_rw;
     blk->perm = next.perm;
     blk->shared_perm = next.shared_perm;
-    if (!bdrv_refresh_perms(errp)) {
+    if ((blk->root && !bdrv_check_root_users(blk->root, errp)) ||
+        !bdrv_refresh_perms(errp)) {
         blk->dev_perm = old.dev_perm;
         blk->dev_resizable = old.dev_resizable;
         blk->dev_share_rw = old.dev_share_rw;

@@ -38,6 +38,7 @@ static const char *const perm_names[BLK_PERM_COUNT] = {
 
 static int hold_depth;
 static bool inactive;
+static GPtrArray *graph_users;      /* BdrvRootUser, outside the backends */
 
 const char *bdrv_perm_name(unsigned bit_index)
 {
@@ -118,6 +119,10 @@ static GPtrArray *compute_needs(void)
             add_need(blk_bs(blk), perm, shared);
         }
     }
+    for (unsigned i = 0; graph_users && i < graph_users->len; i++) {
+        BdrvRootUser *u = g_ptr_array_index(graph_users, i);
+        add_need(u->bs, u->perm, u->shared);
+    }
     g_ptr_array_sort(nodes, higher_first);
     for (unsigned i = 0; i < nodes->len; i++) {
         pass_needs_down(g_ptr_array_index(nodes, i));
@@ -131,6 +136,131 @@ static GPtrArray *compute_needs(void)
         }
     }
     return nodes;
+}
+
+/*
+ * ---- users of one node among themselves ---------------------------------
+ *
+ * The backends (devices, -drive, HMP qemu-io) and the graph users
+ * (exports) whose root is a node must allow each other what they need:
+ * two writers on a disk corrupt it as surely as two processes do, and the
+ * file locks cannot see users in one process.  QEMU's words.
+ */
+typedef struct RootUse {
+    BlockDriverState *bs;
+    unsigned perm, shared;
+    char *desc;                 /* "block device 'x'" / "an unnamed ..." */
+} RootUse;
+
+static char *backend_desc(BlockBackend *blk)
+{
+    const char *id = *blk_name(blk) ? blk_name(blk)
+                                    : blk_get_attached_dev_id(blk);
+
+    return *id ? g_strdup_printf("block device '%s'", id)
+               : g_strdup("an unnamed block device");
+}
+
+static GArray *root_uses(void)
+{
+    GArray *uses = g_array_new(FALSE, FALSE, sizeof(RootUse));
+    GPtrArray *blks = blk_list();
+
+    for (unsigned i = 0; i < blks->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(blks, i);
+        RootUse u = { .bs = blk_bs(blk) };
+
+        if (u.bs) {
+            blk_get_perm(blk, &u.perm, &u.shared);
+            u.desc = backend_desc(blk);
+            g_array_append_val(uses, u);
+        }
+    }
+    for (unsigned i = 0; graph_users && i < graph_users->len; i++) {
+        BdrvRootUser *g = g_ptr_array_index(graph_users, i);
+        RootUse u = { g->bs, g->perm, g->shared, g_strdup(g->desc) };
+
+        g_array_append_val(uses, u);
+    }
+    return uses;
+}
+
+static void root_uses_free(GArray *uses)
+{
+    for (unsigned i = 0; i < uses->len; i++) {
+        g_free(g_array_index(uses, RootUse, i).desc);
+    }
+    g_array_free(uses, TRUE);
+}
+
+static char *perm_list(unsigned bits)
+{
+    GString *s = g_string_new(NULL);
+
+    for (unsigned i = 0; i < BLK_PERM_COUNT; i++) {
+        if (bits & (1u << i)) {
+            g_string_append_printf(s, "%s%s", s->len ? ", " : "",
+                                   bdrv_perm_name(i));
+        }
+    }
+    return g_string_free(s, FALSE);
+}
+
+bool bdrv_check_root_users(BlockDriverState *bs, GError **errp)
+{
+    GArray *uses;
+    bool ok = true;
+
+    if (inactive) {
+        /* An incoming VM holds nothing yet; like QEMU, activation does
+         * not check again (libvirt's migration target exports its disks
+         * until it is about to run) */
+        return true;
+    }
+    uses = root_uses();
+    for (unsigned a = 0; ok && a < uses->len; a++) {
+        RootUse *x = &g_array_index(uses, RootUse, a);
+
+        for (unsigned b = 0; ok && b < uses->len; b++) {
+            RootUse *y = &g_array_index(uses, RootUse, b);
+            unsigned clash = x->perm & ~y->shared;
+            g_autofree char *names = NULL;
+
+            if (a == b || x->bs != bs || y->bs != bs || !clash) {
+                continue;
+            }
+            names = perm_list(clash);
+            error_setg(errp, "Permission conflict on node '%s': permissions "
+                       "'%s' are both required by %s (uses node '%s' as "
+                       "'root' child) and unshared by %s (uses node '%s' "
+                       "as 'root' child).", bdrv_node_name(x->bs), names,
+                       x->desc, bdrv_node_name(x->bs), y->desc,
+                       bdrv_node_name(y->bs));
+            ok = false;
+        }
+    }
+    root_uses_free(uses);
+    return ok;
+}
+
+bool bdrv_root_user_add(BdrvRootUser *u, GError **errp)
+{
+    if (!graph_users) {
+        graph_users = g_ptr_array_new();
+    }
+    g_ptr_array_add(graph_users, u);
+    if (!bdrv_check_root_users(u->bs, errp) || !bdrv_refresh_perms(errp)) {
+        g_ptr_array_remove(graph_users, u);
+        return false;
+    }
+    return true;
+}
+
+void bdrv_root_user_remove(BdrvRootUser *u)
+{
+    if (graph_users && g_ptr_array_remove(graph_users, u)) {
+        bdrv_refresh_perms(NULL);       /* needing less cannot fail */
+    }
 }
 
 static bool perms_change(BlockDriverState *bs)

@@ -70,6 +70,7 @@ typedef struct NBDMetaSel {
 struct NBDExport {
     char *id, *name, *description;
     BlockDriverState *bs;           /* one reference */
+    BdrvRootUser user;              /* its permissions on bs */
     bool writable, writethrough;
     bool allocation_depth;          /* qemu:allocation-depth offered */
     unsigned nbitmaps;              /* qemu:dirty-bitmap:NAME offered, */
@@ -179,6 +180,7 @@ static void export_maybe_finish(NBDExport *exp)
     }
     g_free(exp->bitmaps);
     g_free(exp->bitmap_contexts);
+    bdrv_root_user_remove(&exp->user);
     bdrv_unref(exp->bs);
     g_free(exp->id);
     g_free(exp->name);
@@ -1528,6 +1530,17 @@ static bool export_add(const char *id, const char *node, bool as_device,
         return false;
     }
     exp = g_new0(NBDExport, 1);
+    /* What QEMU's exports ask of their node: a writable one beside a
+     * guest disk that does not share writes is refused (an incoming VM
+     * holds nothing, so libvirt's migration target exports its disks). */
+    exp->user = (BdrvRootUser) {
+        .bs = bs, .shared = BLK_PERM_ALL, .desc = "an unnamed block device",
+        .perm = BLK_PERM_CONSISTENT_READ | (writable ? BLK_PERM_WRITE : 0),
+    };
+    if (!bdrv_root_user_add(&exp->user, errp)) {
+        g_free(exp);
+        return false;
+    }
     exp->allocation_depth = allocation_depth;
     exp->nbitmaps = bms->len;
     exp->bitmaps = g_new0(BdrvDirtyBitmap *, bms->len + 1);

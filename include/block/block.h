@@ -149,6 +149,25 @@ bool bdrv_refresh_perms(GError **errp);
  * nothing is recomputed; the outermost release does it. */
 void bdrv_perm_hold(void);
 bool bdrv_perm_release(GError **errp);
+/*
+ * A user of @bs as its root, beside the backends (an NBD export): what it
+ * needs and lets others do, and how a conflict names it ("an unnamed
+ * block device", as QEMU names an export's).  Adding refreshes and fails,
+ * adding nothing, with QEMU's "Permission conflict on node" error when
+ * it and a backend of @bs (a guest disk) need what the other does not
+ * share; the caller keeps @u until it removes it.
+ */
+typedef struct BdrvRootUser {
+    BlockDriverState *bs;
+    unsigned perm, shared;
+    const char *desc;
+} BdrvRootUser;
+bool bdrv_root_user_add(BdrvRootUser *u, GError **errp);
+void bdrv_root_user_remove(BdrvRootUser *u);
+/* The users of @bs as its root (backends and the above) allow each other
+ * what they need; false with QEMU's error when not.  Checked when a user
+ * comes or changes what it needs, not when images are activated. */
+bool bdrv_check_root_users(BlockDriverState *bs, GError **errp);
 /* What a user outside the graph (kvmpc-img, a job) needs of @bs and lets
  * others do; refreshes.  On failure nothing changes. */
 bool bdrv_set_user_perm(BlockDriverState *bs, unsigned perm,

@@ -13,6 +13,8 @@ permission not shared) on every image file it opens, so that kvmpc, QEMU
     share-rw=on, readonly twice and file.locking=off work;
   - a QEMU holding an image makes kvmpc refuse it;
   - blockdev-add refuses a locked image, blockdev-del and eject let go;
+  - users of one node in one process: a writable NBD export beside a
+    guest disk that does not share writes is refused with QEMU's words;
   - migration on shared storage: the destination holds no locks until
     the stream is loaded, then takes them from the source; `cont` on the
     source then fails; a failed migration gives the source its locks
@@ -294,6 +296,64 @@ def test_qmp_nodes_and_media(binary):
         vm.close()
 
 
+# QEMU 7.2's words (checked live with Debian's qemu-system-x86_64).
+EXPORT_CONFLICT = (
+    "Permission conflict on node 'd0': permissions 'write' are both "
+    "required by an unnamed block device (uses node 'd0' as 'root' child) "
+    "and unshared by block device '/machine/peripheral/vd0/virtio-backend' "
+    "(uses node 'd0' as 'root' child).")
+
+
+@no_kvm
+def test_export_beside_a_disk(binary):
+    """Users of one node in one process: a writable NBD export of a guest
+    disk that does not share writes is refused, as QEMU's; read-only, or
+    with share-rw=on, it is not; a node without a device exports
+    writable."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-lock-")
+    imgs = []
+    for n in ("d0.raw", "d1.raw", "free.raw"):
+        imgs.append(os.path.join(tmp, n))
+        with open(imgs[-1], "wb") as f:
+            f.truncate(1 << 20)
+    sock = os.path.join(tmp, "nbd.sock")
+    vm = VM(binary, [
+        "-blockdev", "driver=file,filename=%s,node-name=f0" % imgs[0],
+        "-blockdev", "driver=raw,file=f0,node-name=d0",
+        "-device", "virtio-blk-pci,drive=d0,id=vd0",
+        "-blockdev", "driver=file,filename=%s,node-name=f1" % imgs[1],
+        "-blockdev", "driver=raw,file=f1,node-name=d1",
+        "-device", "virtio-blk-pci,drive=d1,id=vd1,share-rw=on",
+        "-blockdev", "driver=file,filename=%s,node-name=f2" % imgs[2],
+        "-blockdev", "driver=raw,file=f2,node-name=free"])
+    try:
+        q = vm.qmp
+        q.ret("nbd-server-start", {"addr": {"type": "unix",
+                                            "data": {"path": sock}}})
+        e = q.error("block-export-add", {"type": "nbd", "id": "e0",
+                                         "node-name": "d0", "writable": True})
+        check_eq(e["desc"], EXPORT_CONFLICT, "writable export of vd0's disk")
+        e = q.error("nbd-server-add", {"device": "d0", "writable": True})
+        check_eq(e["desc"], EXPORT_CONFLICT, "nbd-server-add")
+        q.ret("block-export-add", {"type": "nbd", "id": "r0",
+                                   "node-name": "d0"})
+        q.ret("block-export-add", {"type": "nbd", "id": "w1",
+                                   "node-name": "d1", "writable": True})
+        q.ret("block-export-add", {"type": "nbd", "id": "w2",
+                                   "node-name": "free", "writable": True})
+        check_eq(sorted(x["id"] for x in q.ret("query-block-exports")),
+                 ["r0", "w1", "w2"], "exports")
+        # the refused one holds nothing: once gone, a writable export of
+        # the free node again, and the read-only one's removal lets go
+        q.ret("block-export-del", {"id": "w2"})
+        q.ret("block-export-add", {"type": "nbd", "id": "w2b",
+                                   "node-name": "free", "writable": True})
+        q.ret("block-export-del", {"id": "r0"})
+        check(vm.proc.alive(), "kvmpc died")
+    finally:
+        vm.close()
+
+
 def wait_status(qmp, want):
     def done():
         return qmp.ret("query-migrate").get("status") in want
@@ -353,4 +413,5 @@ def test_migration_shared_storage(binary):
 if __name__ == "__main__":
     run_tests([test_lock_bytes_match_qemu, test_peers_refuse_a_running_kvmpc,
                test_kvmpc_refuses_a_running_qemu, test_sharing,
-               test_qmp_nodes_and_media, test_migration_shared_storage])
+               test_qmp_nodes_and_media, test_export_beside_a_disk,
+               test_migration_shared_storage])
