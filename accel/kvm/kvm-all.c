@@ -283,14 +283,76 @@ void kvm_pit_set_hpet_legacy(bool enable)
     kvm_vm_ioctl(KVM_SET_PIT2, &st);
 }
 
-static bool create_in_kernel_pit(GError **errp)
+/* ---- port 0x61 beside the in-kernel PIT (-machine pcspk-audiodev=) ---- */
+
+static bool pit_speaker_port;       /* port 0x61 exits to kvmpc */
+
+bool kvm_pit_speaker_port(void)
+{
+    return pit_speaker_port;
+}
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* count_load_time is CLOCK_MONOTONIC (the kernel's ktime_get()). */
+bool kvm_pit_get_channel2(KvmPitChannel2 *c)
+{
+    struct kvm_pit_state2 st;
+    const struct kvm_pit_channel_state *ch = &st.channels[2];
+    int64_t now;
+
+    if (!pit_speaker_port || kvm_vm_ioctl(KVM_GET_PIT2, &st) < 0) {
+        return false;
+    }
+    now = monotonic_ns();
+    c->gate = ch->gate;
+    c->mode = ch->mode > 5 && ch->mode < 8 ? ch->mode - 4 : ch->mode;
+    c->running = c->mode <= 5;      /* 0xff: never programmed */
+    c->count = ch->count ? ch->count : 65536;
+    c->ticks = now > ch->count_load_time ?
+               (unsigned __int128)(now - ch->count_load_time) * 1193182 /
+               1000000000ull : 0;
+    return true;
+}
+
+/*
+ * Channel 2's gate (port 0x61 bit 0).  KVM_SET_PIT2 reloads every
+ * channel's count from "now", as the rising edge restarts channel 2 in
+ * modes 1, 2, 3 and 5; so the write is made only when the gate changes
+ * (QEMU's in-kernel PIT does the same).
+ */
+void kvm_pit_set_channel2_gate(bool gate)
+{
+    struct kvm_pit_state2 st;
+
+    if (!pit_speaker_port || kvm_vm_ioctl(KVM_GET_PIT2, &st) < 0 ||
+        !!st.channels[2].gate == gate) {
+        return;
+    }
+    st.channels[2].gate = gate;
+    kvm_vm_ioctl(KVM_SET_PIT2, &st);
+}
+
+static bool create_in_kernel_pit(MachineState *ms, GError **errp)
 {
     /*
      * The dummy speaker puts port 0x61 (PIT channel 2 gate and output) in
-     * the kernel next to the PIT it reflects, so it costs no exit.
+     * the kernel next to the PIT it reflects, so it costs no exit.  The
+     * PC speaker's sound needs the port's writes: with pcspk-audiodev
+     * (hw/audio/pcspk.c) they exit to kvmpc, as QEMU always has them.
      */
     struct kvm_pit_config config = { .flags = KVM_PIT_SPEAKER_DUMMY };
     int ret;
+
+    if (ms && g_hash_table_lookup(ms->props, "pcspk-audiodev")) {
+        config.flags = 0;
+    }
 
     if (kvm_check_extension(KVM_CAP_PIT2) <= 0) {
         g_set_error(errp, KVMPC_ERROR, KVMPC_ERROR_KVM_MISSING_CAP,
@@ -303,11 +365,13 @@ static bool create_in_kernel_pit(GError **errp)
         error_setg(errp, "kvm: KVM_CREATE_PIT2 failed: %s", strerror(-ret));
         return false;
     }
+    pit_speaker_port = !(config.flags & KVM_PIT_SPEAKER_DUMMY);
     return true;
 }
 
 static void kvm_close_all(void)
 {
+    pit_speaker_port = false;
     if (kvm_state.vm_fd >= 0) {
         close(kvm_state.vm_fd);
         kvm_state.vm_fd = -1;
@@ -340,7 +404,7 @@ static bool kvm_init(MachineState *ms, GError **errp)
     }
     switch (kvm_state.irqchip) {
     case KERNEL_IRQCHIP_ON:
-        if (!kvm_irqchip_init(errp) || !create_in_kernel_pit(errp)) {
+        if (!kvm_irqchip_init(errp) || !create_in_kernel_pit(ms, errp)) {
             goto fail;
         }
         break;

@@ -12,13 +12,20 @@
  * audio timer at the audiodev's out.frequency, mono s16, half amplitude,
  * with a phase accumulator, so its pitch is exact on average.
  *
- * With KVM's in-kernel PIT (kernel_irqchip=on) port 0x61 and channel 2
- * live in the kernel and never reach kvmpc: the machine refuses
- * pcspk-audiodev there with a clear error (docs/audio.md).
+ * With KVM's in-kernel PIT (kernel_irqchip=on) channel 2 lives in the
+ * kernel: KVM then makes the PIT without its dummy speaker, so port 0x61
+ * exits to kvmpc and this device serves it, as QEMU's does (bit 0 sets
+ * channel 2's gate through KVM_SET_PIT2, bit 1 is latched here, bit 4
+ * toggles on each read, bit 5 is channel 2's OUT from KVM_GET_PIT2).
+ * The guest programs channel 2 (0x42, 0x43) in the kernel unseen, so
+ * while a tone plays each audio period reads channel 2 again and follows
+ * a new count or mode within that period (docs/audio.md).
  */
 #include "qemu/osdep.h"
 #include "hw/qdev.h"
 #include "hw/timer/i8254.h"
+#include "accel/kvm.h"
+#include "system/memory.h"
 #include "audio/audio.h"
 
 #define TYPE_PCSPK          "isa-pcspk"
@@ -34,18 +41,66 @@ typedef struct PCSpkState {
     uint64_t phase;             /* 32.32 fraction of a period */
     uint64_t step;              /* per output sample */
     bool on;
+
+    /* Port 0x61 beside KVM's in-kernel PIT (kvm_pit_speaker_port()) */
+    bool kvm_port;
+    MemoryRegion port61;
+    bool data;                  /* bit 1, speaker data */
+    bool refresh;               /* bit 4, refresh detect */
 } PCSpkState;
+
+#define SPK_GATE        0x01
+#define SPK_DATA        0x02
+#define SPK_REFRESH     0x10
+#define SPK_OUT2        0x20
+
+/* Channel 2 and port 0x61 now, from whichever PIT the machine has. */
+static bool pcspk_read_state(PCSpkState *s, I8254Speaker *sp)
+{
+    KvmPitChannel2 c;
+
+    if (!s->kvm_port) {
+        return i8254_get_speaker(sp);
+    }
+    if (!kvm_pit_get_channel2(&c)) {
+        return false;
+    }
+    *sp = (I8254Speaker) { .gate = c.gate, .data = s->data,
+                           .running = c.running, .mode = c.mode,
+                           .count = c.count };
+    return true;
+}
+
+/* The tone channel 2 and port 0x61 make: on or off, and its step. */
+static bool pcspk_tone(PCSpkState *s, uint64_t *step)
+{
+    I8254Speaker sp;
+
+    if (!pcspk_read_state(s, &sp) || !sp.gate || !sp.data ||
+        !sp.running || (sp.mode & 3) != 3 || sp.count < 2) {
+        return false;
+    }
+    /* frequency PIT_FREQ / count, in periods per output sample */
+    *step = ((uint64_t)PIT_FREQ << 32) / ((uint64_t)sp.count * s->rate);
+    return true;
+}
 
 static void pcspk_cb(void *opaque, int avail)
 {
     PCSpkState *s = opaque;
     int16_t buf[512];
+    bool sounding = true;
 
+    if (s->kvm_port) {
+        /* channel 2 may have been reprogrammed in the kernel */
+        sounding = pcspk_tone(s, &s->step);
+    }
     while (avail >= 2) {
         unsigned n = MIN((unsigned)avail / 2, G_N_ELEMENTS(buf));
 
         for (unsigned i = 0; i < n; i++) {
-            buf[i] = (s->phase & (1ull << 31)) ? -PCSPK_AMPLITUDE
+            buf[i] = !sounding ? 0 :
+                     (s->phase & (1ull << 31)) ? -PCSPK_AMPLITUDE
                                                : PCSPK_AMPLITUDE;
             s->phase = (s->phase + s->step) & 0xffffffffull;
         }
@@ -58,18 +113,8 @@ static void pcspk_cb(void *opaque, int avail)
 static void pcspk_changed(void *opaque)
 {
     PCSpkState *s = opaque;
-    I8254Speaker sp;
-    bool on;
+    bool on = pcspk_tone(s, &s->step);
 
-    if (!i8254_get_speaker(&sp)) {
-        return;
-    }
-    on = sp.gate && sp.data && sp.running && (sp.mode & 3) == 3 &&
-         sp.count >= 2;
-    if (on) {
-        /* frequency PIT_FREQ / count, in periods per output sample */
-        s->step = ((uint64_t)PIT_FREQ << 32) / ((uint64_t)sp.count * s->rate);
-    }
     if (on != s->on) {
         s->on = on;
         if (on) {
@@ -79,16 +124,51 @@ static void pcspk_changed(void *opaque)
     }
 }
 
+/* ---- port 0x61 beside KVM's in-kernel PIT ---- */
+
+static uint64_t port61_read(void *opaque, uint64_t addr, unsigned size)
+{
+    PCSpkState *s = opaque;
+    KvmPitChannel2 c;
+    uint8_t v;
+
+    s->refresh = !s->refresh;
+    v = (s->data ? SPK_DATA : 0) | (s->refresh ? SPK_REFRESH : 0);
+    if (kvm_pit_get_channel2(&c)) {
+        v |= (c.gate ? SPK_GATE : 0) |
+             (i8254_out(c.mode, c.count, c.gate, c.running, c.ticks) ?
+              SPK_OUT2 : 0);
+    }
+    return v;
+}
+
+static void port61_write(void *opaque, uint64_t addr, uint64_t val,
+                         unsigned size)
+{
+    PCSpkState *s = opaque;
+
+    s->data = val & SPK_DATA;
+    kvm_pit_set_channel2_gate(val & SPK_GATE);
+    pcspk_changed(s);
+}
+
+static const MemoryRegionOps port61_ops = {
+    .read = port61_read,
+    .write = port61_write,
+    .min_access_size = 1,
+    .max_access_size = 1,
+};
+
 static bool pcspk_realize(DeviceState *dev, GError **errp)
 {
     PCSpkState *s = (PCSpkState *)dev;
     I8254Speaker sp;
     AudioSettings as;
 
-    if (!i8254_get_speaker(&sp)) {
-        error_setg(errp, "pcspk-audiodev needs kvmpc's PIT: KVM's "
-                   "in-kernel PIT keeps port 0x61 to itself (use "
-                   "-machine kernel_irqchip=split)");
+    s->kvm_port = !i8254_get_speaker(&sp) && kvm_pit_speaker_port();
+    if (!s->kvm_port && !i8254_get_speaker(&sp)) {
+        error_setg(errp, "pcspk: the machine's PIT leaves port 0x61 to "
+                   "nobody");
         return false;
     }
     s->audio = audio_state_for_device(s->audiodev, TYPE_PCSPK, errp);
@@ -103,7 +183,13 @@ static bool pcspk_realize(DeviceState *dev, GError **errp)
                    s->audio->id);
         return false;
     }
-    i8254_set_speaker_listener(pcspk_changed, s);
+    if (s->kvm_port) {
+        memory_region_init_io(&s->port61, &port61_ops, s, "pcspk", 1);
+        memory_region_add_subregion(get_system_io(), PIT_SPEAKER_PORT,
+                                    &s->port61);
+    } else {
+        i8254_set_speaker_listener(pcspk_changed, s);
+    }
     return true;
 }
 
@@ -111,7 +197,12 @@ static void pcspk_unrealize(DeviceState *dev)
 {
     PCSpkState *s = (PCSpkState *)dev;
 
-    i8254_set_speaker_listener(NULL, NULL);
+    if (s->kvm_port) {
+        memory_region_del_subregion(get_system_io(), &s->port61);
+        memory_region_destroy(&s->port61);
+    } else {
+        i8254_set_speaker_listener(NULL, NULL);
+    }
     AUD_close_out(s->audio, s->voice);
 }
 
@@ -120,6 +211,7 @@ static void pcspk_reset(DeviceState *dev)
     PCSpkState *s = (PCSpkState *)dev;
 
     s->on = false;
+    s->data = false;            /* the in-kernel PIT resets its gate */
     AUD_set_active_out(s->voice, false);
 }
 
@@ -131,11 +223,12 @@ static int pcspk_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_pcspk = {
     .name = "pcspk",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .post_load = pcspk_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT64(phase, PCSpkState),
+        VMSTATE_BOOL_V(data, PCSpkState, 2),    /* port 0x61 bit 1 (KVM) */
         VMSTATE_END_OF_LIST()
     },
 };

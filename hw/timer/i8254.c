@@ -143,25 +143,29 @@ static uint32_t pit_count_now(const PITChannel *c, int64_t now)
     }
 }
 
-static bool pit_out(const PITChannel *c, int64_t now)
+bool i8254_out(uint8_t mode, uint32_t count, bool gate, bool running,
+               uint64_t d)
 {
-    uint64_t d;
-
-    if (!c->running) {
-        return c->mode != 0;    /* mode 0 goes low when programmed */
+    if (!running) {
+        return mode != 0;       /* mode 0 goes low when programmed */
     }
-    d = pit_ticks(c, now);
-    switch (c->mode) {
+    switch (mode) {
     case 0:
     case 1:
-        return d >= c->count;
+        return d >= count;
     case 2:
-        return !c->gate || d % c->count != c->count - 1;
+        return !gate || d % count != count - 1;
     case 3:
-        return !c->gate || d % c->count < (c->count + 1) / 2;
+        return !gate || d % count < (count + 1) / 2;
     default:                    /* 4, 5 */
-        return d != c->count;
+        return d != count;
     }
+}
+
+static bool pit_out(const PITChannel *c, int64_t now)
+{
+    return i8254_out(c->mode, c->count, c->gate, c->running,
+                     c->running ? pit_ticks(c, now) : 0);
 }
 
 /* Clocks until OUT next changes, from @d; 0: it never does. */

@@ -142,4 +142,21 @@ int kvm_kick_signal(void);
 /* HPET legacy replacement on/off: stop/restart the in-kernel PIT's IRQ0. */
 void kvm_pit_set_hpet_legacy(bool enable);
 
+/*
+ * Port 0x61 beside the in-kernel PIT.  Normally the kernel answers it (a
+ * dummy speaker); with -machine pcspk-audiodev= the PIT is made without
+ * one, so the port exits to kvmpc and hw/audio/pcspk.c serves it from
+ * channel 2's state (docs/audio.md).
+ */
+bool kvm_pit_speaker_port(void);
+typedef struct KvmPitChannel2 {
+    bool gate;
+    bool running;           /* programmed since reset */
+    uint8_t mode;           /* 0-5 */
+    uint32_t count;         /* 1-65536 */
+    uint64_t ticks;         /* PIT clocks since the count was loaded */
+} KvmPitChannel2;
+bool kvm_pit_get_channel2(KvmPitChannel2 *c);
+void kvm_pit_set_channel2_gate(bool gate);
+
 #endif

@@ -65,6 +65,7 @@ struct VMStateDescription {
 #define VMSTATE_UINT64(f, st) VMSTATE_FIELD_(#f, st, f, VMS_U64, 8, 0, 0)
 /* A field added in section version @v (absent from older streams). */
 #define VMSTATE_UINT32_V(f, st, v) VMSTATE_FIELD_(#f, st, f, VMS_U32, 4, 0, v)
+#define VMSTATE_BOOL_V(f, st, v) VMSTATE_FIELD_(#f, st, f, VMS_BOOL, 1, 0, v)
 #define VMSTATE_INT32(f, st)  VMSTATE_FIELD_(#f, st, f, VMS_I32, 4, 0, 0)
 #define VMSTATE_INT64(f, st)  VMSTATE_FIELD_(#f, st, f, VMS_I64, 8, 0, 0)
 #define VMSTATE_UINT8_ARRAY(f, st, n)  VMSTATE_FIELD_(#f, st, f, VMS_U8, 1, n, 0)

@@ -26,6 +26,11 @@ typedef struct I8254Speaker {
 } I8254Speaker;
 /* false when the PIT is not kvmpc's (KVM's in-kernel PIT). */
 bool i8254_get_speaker(I8254Speaker *sp);
+/* A channel's OUT pin, @d clocks after its count was loaded (8254 data
+ * sheet, "Mode definitions"); @count 1-65536.  Also for KVM's PIT, whose
+ * channel state hw/audio/pcspk.c reads for port 0x61's bit 5. */
+bool i8254_out(uint8_t mode, uint32_t count, bool gate, bool running,
+               uint64_t d);
 /* @fn runs after port 0x61 or channel 2's programming changes. */
 void i8254_set_speaker_listener(void (*fn)(void *opaque), void *opaque);
 
