@@ -1962,8 +1962,9 @@ static uint32_t known_bits(FeatureWord w)
 
 /* Deterministic cache parameters (leaf 4 layout, SDM vol. 2A table 3-8):
  * 32 KiB 8-way L1d/L1i, 1 MiB 16-way L2, 32 MiB 16-way L3, 64-byte
- * lines; the sharing fields are filled per topology when a vCPU's table
- * is built. */
+ * lines, no sharing fields: what host/max pass through with
+ * host-cache-info=on (every other table has QEMU's caches,
+ * cache-info.c). */
 static void qtest_cache_leaf(X86CPUIDTable *t, unsigned idx, unsigned type,
                              unsigned level, unsigned ways, unsigned sets)
 {
