@@ -25,8 +25,8 @@
  *   descriptor, EDX L1d << 16 | L1i << 8 | L2; a geometry without a
  *   descriptor is 0xff ("use leaf 4").
  * - AMD vendors (AuthenticAMD, not Hygon) get leaves 2 and 4 all zero
- *   (QEMU's x-vendor-cpuid-only); 0x8000001d is filled only with topoext.
- *   0x80000005/6 are filled for every vendor (Intel models included).
+ *   (QEMU's x-vendor-cpuid-only).  0x80000005/6 and 0x8000001d are
+ *   filled for every vendor where xlevel reaches them (topoext or not).
  * - l3-cache=off removes the L3 from leaf 2 (ECX 0), leaf 4 (subleaf 3
  *   is the end of the list) and 0x80000006 EDX, but not from
  *   0x8000001d.
@@ -42,7 +42,6 @@
 #include "qemu/osdep.h"
 #include "target/i386/cpu.h"
 
-#define CPUID_8000_0001_ECX_TOPOEXT (1u << 22)  /* APM vol. 3 E.4.2 */
 
 enum { CACHE_DATA = 1, CACHE_INST = 2, CACHE_UNIFIED = 3 };
 
@@ -422,11 +421,8 @@ void x86_cpu_build_cache_leaves(const X86CPUConfig *cfg,
     bool legacy = cfg->legacy_cache < 0 ? !own : cfg->legacy_cache;
     const struct kvm_cpuid_entry2 *v =
         x86_cpuid_find(x86_cpuid_table_kvm(t), 0, 0);
-    const struct kvm_cpuid_entry2 *x1 =
-        x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000001, 0);
     /* x-vendor-cpuid-only: AuthenticAMD only (Hygon gets leaves 2/4) */
     bool amd = v && v->ebx == 0x68747541;
-    bool topoext = x1 && (x1->ecx & CPUID_8000_0001_ECX_TOPOEXT);
     uint32_t level = leaf_eax(t, 0), xlevel = leaf_eax(t, 0x80000000);
 
     if (x86_cpu_cache_passthrough(cfg, from_host)) {
@@ -443,7 +439,7 @@ void x86_cpu_build_cache_leaves(const X86CPUConfig *cfg,
     if (xlevel >= 0x8000001d) {
         /* the L3 stays here with l3-cache=off, as in QEMU 7.2 */
         build_deterministic(t, 0x8000001d, legacy ? &legacy_amd : own,
-                            !topoext, true);
+                            false, true);
     } else {
         x86_cpuid_remove_entries(t, 0x8000001d);
     }

@@ -193,7 +193,7 @@ def test_topology_against_qemu(binary):
 # The cache leaves against QEMU 7.2 beyond SHAPES: (kvmpc's -cpu, QEMU's
 # -cpu or None for the same, -smp).  With SHAPES they cover every class of
 # model test_cache_leaves_against_qemu finds, and the options: l3-cache=off
-# (Intel and AMD), legacy-cache=on over a model's own caches and an
+# (Intel and AMD), -topoext, legacy-cache=on over a model's own caches and an
 # explicit legacy-cache=off, and host's QEMU tables (host-cache-info off,
 # its default and explicit) against QEMU's max made the qtest stand-in
 # host's vendor and levels.
@@ -208,6 +208,7 @@ CACHE_CASES = [
     ("Dhyana,legacy-cache=off", None, "8,cores=4,threads=2"),
     ("Skylake-Server,l3-cache=off", None, "4,cores=4"),
     ("EPYC-Rome,legacy-cache=on,l3-cache=off", None, "6,cores=3,threads=2"),
+    ("EPYC,-topoext", None, "4,cores=2,threads=2"),     # 0x8000001d stays
     ("host,host-cache-info=off", STAND_IN_AS_QEMU, "4,cores=2,threads=2"),
     ("host", STAND_IN_AS_QEMU, "4,cores=2,threads=2"),
 ]
@@ -218,13 +219,12 @@ CLASS_KEEPING = {"legacy-cache=off"}
 def cache_class(props, name):
     """What decides a named model's cache leaves in QEMU 7.2: the vendor
     (AuthenticAMD gets no leaves 2 and 4), which of leaves 2, 4,
-    0x80000005, 0x80000006 and 0x8000001d its levels reach, topoext, and
-    whose caches (QEMU's legacy tables, or the model family's own)."""
+    0x80000005, 0x80000006 and 0x8000001d its levels reach, and whose
+    caches (QEMU's legacy tables, or the model family's own)."""
     level, xlevel = props["level"], props["xlevel"]
     return (props["vendor"],
             sum(level >= f for f in (2, 4)),
             sum(xlevel >= f for f in (0x80000005, 0x80000006, 0x8000001d)),
-            bool(props.get("topoext")),
             None if props["legacy-cache"] else name.rsplit("-v", 1)[0])
 
 

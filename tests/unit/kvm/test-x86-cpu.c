@@ -388,6 +388,8 @@ static void test_cpuid_caches(void)
     g_assert_cmphex(leaf(t, 0x8000001d, 3)->eax, ==, 0x0001c163);
     g_assert_cmphex(leaf(t, 0x8000001d, 3)->edx, ==, 6);
     g_assert_cmphex(leaf_eax_or_zero(t, 4, 0), ==, 0);     /* AMD */
+    build("EPYC,-topoext", 8, 4, 2, 0, t);       /* 0x8000001d stays */
+    g_assert_cmphex(leaf(t, 0x8000001d, 3)->eax, ==, 0x0001c163);
     build("EPYC,legacy-cache=on", 8, 4, 2, 0, t);
     g_assert_cmphex(leaf(t, 0x80000005, 0)->ecx, ==, 0x40020140);
     g_assert_cmphex(leaf(t, 0x8000001d, 0)->ebx, ==, 0x0040003f);
