@@ -61,47 +61,44 @@ typedef struct X86CacheSet {
     const X86CacheInfo *l1d, *l1i, *l2, *l3;
 } X86CacheSet;
 
-#define KiB_ 1024u
-#define MiB_ (1024u * 1024u)
-
 /* ---- QEMU's legacy tables ---- */
 
 static const X86CacheInfo legacy_l1d = {
-    .type = CACHE_DATA, .level = 1, .size = 32 * KiB_, .line_size = 64,
+    .type = CACHE_DATA, .level = 1, .size = 32 * KiB, .line_size = 64,
     .ways = 8, .partitions = 1, .lines_per_tag = 1, .sets = 64,
     .self_init = true, .no_invd_sharing = true,
 };
 static const X86CacheInfo legacy_l1i = {
-    .type = CACHE_INST, .level = 1, .size = 32 * KiB_, .line_size = 64,
+    .type = CACHE_INST, .level = 1, .size = 32 * KiB, .line_size = 64,
     .ways = 8, .partitions = 1, .lines_per_tag = 1, .sets = 64,
     .self_init = true, .no_invd_sharing = true,
 };
 static const X86CacheInfo legacy_l2_leaf4 = {
-    .type = CACHE_UNIFIED, .level = 2, .size = 4 * MiB_, .line_size = 64,
+    .type = CACHE_UNIFIED, .level = 2, .size = 4 * MiB, .line_size = 64,
     .ways = 16, .partitions = 1, .lines_per_tag = 1, .sets = 4096,
     .self_init = true, .no_invd_sharing = true,
 };
 static const X86CacheInfo legacy_l2_leaf2 = {
-    .type = CACHE_UNIFIED, .level = 2, .size = 2 * MiB_, .line_size = 64,
+    .type = CACHE_UNIFIED, .level = 2, .size = 2 * MiB, .line_size = 64,
     .ways = 8, .partitions = 1, .lines_per_tag = 1, .sets = 4096,
 };
 static const X86CacheInfo legacy_l3 = {
-    .type = CACHE_UNIFIED, .level = 3, .size = 16 * MiB_, .line_size = 64,
+    .type = CACHE_UNIFIED, .level = 3, .size = 16 * MiB, .line_size = 64,
     .ways = 16, .partitions = 1, .lines_per_tag = 1, .sets = 16384,
     .self_init = true, .inclusive = true, .complex_indexing = true,
 };
 static const X86CacheInfo legacy_l1d_amd = {
-    .type = CACHE_DATA, .level = 1, .size = 64 * KiB_, .line_size = 64,
+    .type = CACHE_DATA, .level = 1, .size = 64 * KiB, .line_size = 64,
     .ways = 2, .partitions = 1, .lines_per_tag = 1, .sets = 512,
     .self_init = true, .no_invd_sharing = true,
 };
 static const X86CacheInfo legacy_l1i_amd = {
-    .type = CACHE_INST, .level = 1, .size = 64 * KiB_, .line_size = 64,
+    .type = CACHE_INST, .level = 1, .size = 64 * KiB, .line_size = 64,
     .ways = 2, .partitions = 1, .lines_per_tag = 1, .sets = 512,
     .self_init = true, .no_invd_sharing = true,
 };
 static const X86CacheInfo legacy_l2_amd = {
-    .type = CACHE_UNIFIED, .level = 2, .size = 512 * KiB_, .line_size = 64,
+    .type = CACHE_UNIFIED, .level = 2, .size = 512 * KiB, .line_size = 64,
     .ways = 16, .partitions = 1, .lines_per_tag = 1, .sets = 512,
 };
 
@@ -115,36 +112,36 @@ static const X86CacheSet legacy_amd = {
 /* ---- the models' own caches (AMD family 17h/19h parts) ---- */
 
 static const X86CacheInfo zen_l1d = {
-    .type = CACHE_DATA, .level = 1, .size = 32 * KiB_, .line_size = 64,
+    .type = CACHE_DATA, .level = 1, .size = 32 * KiB, .line_size = 64,
     .ways = 8, .partitions = 1, .lines_per_tag = 1, .sets = 64,
     .self_init = true, .no_invd_sharing = true,
 };
 static const X86CacheInfo zen_l1i = {       /* Zen 2 and 3 */
-    .type = CACHE_INST, .level = 1, .size = 32 * KiB_, .line_size = 64,
+    .type = CACHE_INST, .level = 1, .size = 32 * KiB, .line_size = 64,
     .ways = 8, .partitions = 1, .lines_per_tag = 1, .sets = 64,
     .self_init = true, .no_invd_sharing = true,
 };
 static const X86CacheInfo epyc_l1i = {      /* Zen 1: 64 KiB 4-way */
-    .type = CACHE_INST, .level = 1, .size = 64 * KiB_, .line_size = 64,
+    .type = CACHE_INST, .level = 1, .size = 64 * KiB, .line_size = 64,
     .ways = 4, .partitions = 1, .lines_per_tag = 1, .sets = 256,
     .self_init = true, .no_invd_sharing = true,
 };
 static const X86CacheInfo zen_l2 = {
-    .type = CACHE_UNIFIED, .level = 2, .size = 512 * KiB_, .line_size = 64,
+    .type = CACHE_UNIFIED, .level = 2, .size = 512 * KiB, .line_size = 64,
     .ways = 8, .partitions = 1, .lines_per_tag = 1, .sets = 1024,
 };
 static const X86CacheInfo epyc_l3 = {
-    .type = CACHE_UNIFIED, .level = 3, .size = 8 * MiB_, .line_size = 64,
+    .type = CACHE_UNIFIED, .level = 3, .size = 8 * MiB, .line_size = 64,
     .ways = 16, .partitions = 1, .lines_per_tag = 1, .sets = 8192,
     .self_init = true, .inclusive = true, .complex_indexing = true,
 };
 static const X86CacheInfo rome_l3 = {
-    .type = CACHE_UNIFIED, .level = 3, .size = 16 * MiB_, .line_size = 64,
+    .type = CACHE_UNIFIED, .level = 3, .size = 16 * MiB, .line_size = 64,
     .ways = 16, .partitions = 1, .lines_per_tag = 1, .sets = 16384,
     .self_init = true, .inclusive = true, .complex_indexing = true,
 };
 static const X86CacheInfo milan_l3 = {
-    .type = CACHE_UNIFIED, .level = 3, .size = 32 * MiB_, .line_size = 64,
+    .type = CACHE_UNIFIED, .level = 3, .size = 32 * MiB, .line_size = 64,
     .ways = 16, .partitions = 1, .lines_per_tag = 1, .sets = 32768,
     .self_init = true, .inclusive = true, .complex_indexing = true,
 };
@@ -201,56 +198,56 @@ static const struct {
     uint32_t size;
     uint16_t ways, line;
 } descriptors[] = {
-    { 0x06, 1, CACHE_INST, 8 * KiB_, 4, 32 },
-    { 0x08, 1, CACHE_INST, 16 * KiB_, 4, 32 },
-    { 0x09, 1, CACHE_INST, 32 * KiB_, 4, 64 },
-    { 0x0a, 1, CACHE_DATA, 8 * KiB_, 2, 32 },
-    { 0x0c, 1, CACHE_DATA, 16 * KiB_, 4, 32 },
-    { 0x0d, 1, CACHE_DATA, 16 * KiB_, 4, 64 },
-    { 0x0e, 1, CACHE_DATA, 24 * KiB_, 6, 64 },
-    { 0x1d, 2, CACHE_UNIFIED, 128 * KiB_, 2, 64 },
-    { 0x21, 2, CACHE_UNIFIED, 256 * KiB_, 8, 64 },
-    { 0x24, 2, CACHE_UNIFIED, 1 * MiB_, 16, 64 },
-    { 0x2c, 1, CACHE_DATA, 32 * KiB_, 8, 64 },
-    { 0x30, 1, CACHE_INST, 32 * KiB_, 8, 64 },
-    { 0x41, 2, CACHE_UNIFIED, 128 * KiB_, 4, 32 },
-    { 0x42, 2, CACHE_UNIFIED, 256 * KiB_, 4, 32 },
-    { 0x43, 2, CACHE_UNIFIED, 512 * KiB_, 4, 32 },
-    { 0x44, 2, CACHE_UNIFIED, 1 * MiB_, 4, 32 },
-    { 0x45, 2, CACHE_UNIFIED, 2 * MiB_, 4, 32 },
-    { 0x46, 3, CACHE_UNIFIED, 4 * MiB_, 4, 64 },
-    { 0x47, 3, CACHE_UNIFIED, 8 * MiB_, 8, 64 },
-    { 0x48, 2, CACHE_UNIFIED, 3 * MiB_, 12, 64 },
-    { 0x4a, 3, CACHE_UNIFIED, 6 * MiB_, 12, 64 },
-    { 0x4b, 3, CACHE_UNIFIED, 8 * MiB_, 16, 64 },
-    { 0x4c, 3, CACHE_UNIFIED, 12 * MiB_, 12, 64 },
-    { 0x4d, 3, CACHE_UNIFIED, 16 * MiB_, 16, 64 },
-    { 0x4e, 2, CACHE_UNIFIED, 6 * MiB_, 24, 64 },
-    { 0x60, 1, CACHE_DATA, 16 * KiB_, 8, 64 },
-    { 0x66, 1, CACHE_DATA, 8 * KiB_, 4, 64 },
-    { 0x67, 1, CACHE_DATA, 16 * KiB_, 4, 64 },
-    { 0x68, 1, CACHE_DATA, 32 * KiB_, 4, 64 },
-    { 0x78, 2, CACHE_UNIFIED, 1 * MiB_, 4, 64 },
-    { 0x7d, 2, CACHE_UNIFIED, 2 * MiB_, 8, 64 },
-    { 0x7f, 2, CACHE_UNIFIED, 512 * KiB_, 2, 64 },
-    { 0x80, 2, CACHE_UNIFIED, 512 * KiB_, 8, 64 },
-    { 0x82, 2, CACHE_UNIFIED, 256 * KiB_, 8, 32 },
-    { 0x83, 2, CACHE_UNIFIED, 512 * KiB_, 8, 32 },
-    { 0x84, 2, CACHE_UNIFIED, 1 * MiB_, 8, 32 },
-    { 0x85, 2, CACHE_UNIFIED, 2 * MiB_, 8, 32 },
-    { 0x86, 2, CACHE_UNIFIED, 512 * KiB_, 4, 64 },
-    { 0x87, 2, CACHE_UNIFIED, 1 * MiB_, 8, 64 },
-    { 0xd0, 3, CACHE_UNIFIED, 512 * KiB_, 4, 64 },
-    { 0xd1, 3, CACHE_UNIFIED, 1 * MiB_, 4, 64 },
-    { 0xd2, 3, CACHE_UNIFIED, 2 * MiB_, 4, 64 },
-    { 0xd6, 3, CACHE_UNIFIED, 1 * MiB_, 8, 64 },
-    { 0xd7, 3, CACHE_UNIFIED, 2 * MiB_, 8, 64 },
-    { 0xd8, 3, CACHE_UNIFIED, 4 * MiB_, 8, 64 },
-    { 0xe2, 3, CACHE_UNIFIED, 2 * MiB_, 16, 64 },
-    { 0xe3, 3, CACHE_UNIFIED, 4 * MiB_, 16, 64 },
-    { 0xea, 3, CACHE_UNIFIED, 12 * MiB_, 24, 64 },
-    { 0xeb, 3, CACHE_UNIFIED, 18 * MiB_, 24, 64 },
-    { 0xec, 3, CACHE_UNIFIED, 24 * MiB_, 24, 64 },
+    { 0x06, 1, CACHE_INST, 8 * KiB, 4, 32 },
+    { 0x08, 1, CACHE_INST, 16 * KiB, 4, 32 },
+    { 0x09, 1, CACHE_INST, 32 * KiB, 4, 64 },
+    { 0x0a, 1, CACHE_DATA, 8 * KiB, 2, 32 },
+    { 0x0c, 1, CACHE_DATA, 16 * KiB, 4, 32 },
+    { 0x0d, 1, CACHE_DATA, 16 * KiB, 4, 64 },
+    { 0x0e, 1, CACHE_DATA, 24 * KiB, 6, 64 },
+    { 0x1d, 2, CACHE_UNIFIED, 128 * KiB, 2, 64 },
+    { 0x21, 2, CACHE_UNIFIED, 256 * KiB, 8, 64 },
+    { 0x24, 2, CACHE_UNIFIED, 1 * MiB, 16, 64 },
+    { 0x2c, 1, CACHE_DATA, 32 * KiB, 8, 64 },
+    { 0x30, 1, CACHE_INST, 32 * KiB, 8, 64 },
+    { 0x41, 2, CACHE_UNIFIED, 128 * KiB, 4, 32 },
+    { 0x42, 2, CACHE_UNIFIED, 256 * KiB, 4, 32 },
+    { 0x43, 2, CACHE_UNIFIED, 512 * KiB, 4, 32 },
+    { 0x44, 2, CACHE_UNIFIED, 1 * MiB, 4, 32 },
+    { 0x45, 2, CACHE_UNIFIED, 2 * MiB, 4, 32 },
+    { 0x46, 3, CACHE_UNIFIED, 4 * MiB, 4, 64 },
+    { 0x47, 3, CACHE_UNIFIED, 8 * MiB, 8, 64 },
+    { 0x48, 2, CACHE_UNIFIED, 3 * MiB, 12, 64 },
+    { 0x4a, 3, CACHE_UNIFIED, 6 * MiB, 12, 64 },
+    { 0x4b, 3, CACHE_UNIFIED, 8 * MiB, 16, 64 },
+    { 0x4c, 3, CACHE_UNIFIED, 12 * MiB, 12, 64 },
+    { 0x4d, 3, CACHE_UNIFIED, 16 * MiB, 16, 64 },
+    { 0x4e, 2, CACHE_UNIFIED, 6 * MiB, 24, 64 },
+    { 0x60, 1, CACHE_DATA, 16 * KiB, 8, 64 },
+    { 0x66, 1, CACHE_DATA, 8 * KiB, 4, 64 },
+    { 0x67, 1, CACHE_DATA, 16 * KiB, 4, 64 },
+    { 0x68, 1, CACHE_DATA, 32 * KiB, 4, 64 },
+    { 0x78, 2, CACHE_UNIFIED, 1 * MiB, 4, 64 },
+    { 0x7d, 2, CACHE_UNIFIED, 2 * MiB, 8, 64 },
+    { 0x7f, 2, CACHE_UNIFIED, 512 * KiB, 2, 64 },
+    { 0x80, 2, CACHE_UNIFIED, 512 * KiB, 8, 64 },
+    { 0x82, 2, CACHE_UNIFIED, 256 * KiB, 8, 32 },
+    { 0x83, 2, CACHE_UNIFIED, 512 * KiB, 8, 32 },
+    { 0x84, 2, CACHE_UNIFIED, 1 * MiB, 8, 32 },
+    { 0x85, 2, CACHE_UNIFIED, 2 * MiB, 8, 32 },
+    { 0x86, 2, CACHE_UNIFIED, 512 * KiB, 4, 64 },
+    { 0x87, 2, CACHE_UNIFIED, 1 * MiB, 8, 64 },
+    { 0xd0, 3, CACHE_UNIFIED, 512 * KiB, 4, 64 },
+    { 0xd1, 3, CACHE_UNIFIED, 1 * MiB, 4, 64 },
+    { 0xd2, 3, CACHE_UNIFIED, 2 * MiB, 4, 64 },
+    { 0xd6, 3, CACHE_UNIFIED, 1 * MiB, 8, 64 },
+    { 0xd7, 3, CACHE_UNIFIED, 2 * MiB, 8, 64 },
+    { 0xd8, 3, CACHE_UNIFIED, 4 * MiB, 8, 64 },
+    { 0xe2, 3, CACHE_UNIFIED, 2 * MiB, 16, 64 },
+    { 0xe3, 3, CACHE_UNIFIED, 4 * MiB, 16, 64 },
+    { 0xea, 3, CACHE_UNIFIED, 12 * MiB, 24, 64 },
+    { 0xeb, 3, CACHE_UNIFIED, 18 * MiB, 24, 64 },
+    { 0xec, 3, CACHE_UNIFIED, 24 * MiB, 24, 64 },
 };
 
 #define NO_DESCRIPTOR 0xff      /* "no descriptor: use leaf 4" */
@@ -288,7 +285,7 @@ static void encode_deterministic(const X86CacheInfo *c,
  * line size. */
 static uint32_t encode_amd_l1(const X86CacheInfo *c)
 {
-    return (c->size / KiB_) << 24 | (c->ways & 0xff) << 16 |
+    return (uint32_t)(c->size / KiB) << 24 | (c->ways & 0xff) << 16 |
            (c->lines_per_tag & 0xff) << 8 | (c->line_size & 0xff);
 }
 
@@ -310,13 +307,13 @@ static uint32_t amd_assoc_code(unsigned ways)
 
 static uint32_t encode_amd_l2(const X86CacheInfo *c)
 {
-    return (c->size / KiB_) << 16 | amd_assoc_code(c->ways) << 12 |
+    return (uint32_t)(c->size / KiB) << 16 | amd_assoc_code(c->ways) << 12 |
            (c->lines_per_tag & 0xf) << 8 | (c->line_size & 0xff);
 }
 
 static uint32_t encode_amd_l3(const X86CacheInfo *c)
 {
-    return (c->size / (512 * KiB_)) << 18 | amd_assoc_code(c->ways) << 12 |
+    return (uint32_t)(c->size / (512 * KiB)) << 18 | amd_assoc_code(c->ways) << 12 |
            (c->lines_per_tag & 0xf) << 8 | (c->line_size & 0xff);
 }
 

@@ -297,21 +297,27 @@ def test_host_cache_info_under_kvm(binary):
         print("SKIP test_host_cache_info_under_kvm: no qemu-system-x86_64")
         return
     smp = "4,cores=2,threads=2"
-    for opts in ("", ",host-cache-info=on"):
-        tmp = tempfile.mkdtemp(prefix="kvmpc-cache-")
-        try:
-            ref = qemu_finish(*qemu_start(
-                tmp, "host,arch-capabilities=off" + opts, smp, "kvm"))
-        finally:
+    cases = ("", ",host-cache-info=on")
+    tmps = [tempfile.mkdtemp(prefix="kvmpc-cache-") for _ in cases]
+    runs = [qemu_start(tmp, "host,arch-capabilities=off" + opts, smp, "kvm")
+            for tmp, opts in zip(tmps, cases)]
+    try:
+        for opts, run in zip(cases, runs):
+            ref = qemu_finish(*run)
+            vm, paths = start_qmp_vm(binary, extra=[
+                "-accel", "kvm", "-cpu", "host" + opts, "-smp", smp])
+            try:
+                mine, _ = info_cpuid(QMP(paths[0]))
+            finally:
+                vm.close()
+            compare_views(cache_view(mine), cache_view(ref),
+                          "-accel kvm -cpu host" + opts)
+    finally:
+        for proc, _ in runs:
+            proc.kill()
+            proc.wait()
+        for tmp in tmps:
             shutil.rmtree(tmp, ignore_errors=True)
-        vm, paths = start_qmp_vm(binary, extra=["-accel", "kvm", "-cpu",
-                                                "host" + opts, "-smp", smp])
-        try:
-            mine, _ = info_cpuid(QMP(paths[0]))
-        finally:
-            vm.close()
-        compare_views(cache_view(mine), cache_view(ref),
-                      "-accel kvm -cpu host" + opts)
 
 
 @no_kvm
