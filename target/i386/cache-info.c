@@ -307,13 +307,15 @@ static uint32_t amd_assoc_code(unsigned ways)
 
 static uint32_t encode_amd_l2(const X86CacheInfo *c)
 {
-    return (uint32_t)(c->size / KiB) << 16 | amd_assoc_code(c->ways) << 12 |
+    return (uint32_t)(c->size / KiB) << 16 |
+           amd_assoc_code(c->ways) << 12 |
            (c->lines_per_tag & 0xf) << 8 | (c->line_size & 0xff);
 }
 
 static uint32_t encode_amd_l3(const X86CacheInfo *c)
 {
-    return (uint32_t)(c->size / (512 * KiB)) << 18 | amd_assoc_code(c->ways) << 12 |
+    return (uint32_t)(c->size / (512 * KiB)) << 18 |
+           amd_assoc_code(c->ways) << 12 |
            (c->lines_per_tag & 0xf) << 8 | (c->line_size & 0xff);
 }
 

@@ -1030,7 +1030,8 @@ static __u32 *feature_reg(X86CPUIDTable *t, FeatureWord w)
                w == FEAT_8000_0001_EDX || w == FEAT_8000_0001_ECX ||
                w == FEAT_KVM)) {
         /* the leaves every vCPU has: create them */
-        e = x86_cpuid_get_entry(t, word_location[w].function, word_location[w].index);
+        e = x86_cpuid_get_entry(t, word_location[w].function,
+                                word_location[w].index);
     }
     return e ? entry_reg(e, word_location[w].reg) : NULL;
 }
