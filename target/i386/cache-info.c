@@ -42,7 +42,6 @@
 #include "qemu/osdep.h"
 #include "target/i386/cpu.h"
 
-
 enum { CACHE_DATA = 1, CACHE_INST = 2, CACHE_UNIFIED = 3 };
 
 typedef struct X86CacheInfo {

@@ -209,6 +209,8 @@ CACHE_CASES = [
     ("Skylake-Server,l3-cache=off", None, "4,cores=4"),
     ("EPYC-Rome,legacy-cache=on,l3-cache=off", None, "6,cores=3,threads=2"),
     ("EPYC,-topoext", None, "4,cores=2,threads=2"),     # 0x8000001d stays
+    # leaves 2 and 4 of Zen 3's caches (an L3 without a leaf 2 descriptor)
+    ("EPYC-Milan,vendor=GenuineIntel", None, "8,cores=8"),
     ("host,host-cache-info=off", STAND_IN_AS_QEMU, "4,cores=2,threads=2"),
     ("host", STAND_IN_AS_QEMU, "4,cores=2,threads=2"),
 ]
