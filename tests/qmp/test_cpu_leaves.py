@@ -71,19 +71,26 @@ def qemu_start(tmp, model, smp, accel="tcg"):
     return proc, out
 
 
-def qemu_finish(proc, out):
+def qemu_finish(proc, out, may_not_start=False):
+    """QEMU's dump; with @may_not_start, None if QEMU exited without one
+    (it could not start here)."""
     want = 16 * len(LEAVES) + 1
     end = time.time() + 60
     data = b""
     while time.time() < end:
+        exited = proc.poll() is not None
         if os.path.exists(out):
             with open(out, "rb") as f:
                 data = f.read()
             if len(data) >= want:
                 break
+        if exited and may_not_start:
+            break
         time.sleep(0.05)
     proc.kill()
     proc.wait()
+    if may_not_start and len(data) < want:
+        return None
     check(len(data) >= want and data[want - 1:want] == b"Z",
           "QEMU's CPUID dump incomplete: %d bytes" % len(data))
     return {LEAVES[i]: struct.unpack("<IIII", data[16 * i:16 * i + 16])
@@ -311,7 +318,12 @@ def test_host_cache_info_under_kvm(binary):
             for tmp, opts in zip(tmps, cases)]
     try:
         for opts, run in zip(cases, runs):
-            ref = qemu_finish(*run)
+            ref = qemu_finish(*run, may_not_start=True)
+            if ref is None:
+                print("SKIP test_host_cache_info_under_kvm: QEMU 7.2's "
+                      "-cpu host%s does not start under this host's KVM"
+                      % opts)
+                return
             vm, paths = start_qmp_vm(binary, extra=[
                 "-accel", "kvm", "-cpu", "host" + opts, "-smp", smp])
             try:
