@@ -397,10 +397,9 @@ GPtrArray *x86_cpu_feature_names(void)
 
 /*
  * Properties QEMU's x86 CPU has that make no difference here:
- * full-cpuid-auto-level and
- * kvm-no-smi-migration are compatibility knobs of old machine types,
- * x-hv-synic-kvm-only is QEMU-internal, lbr-fmt needs an Intel PMU with
- * LBR that KVM hosts here lack (docs/cpu.md).
+ * full-cpuid-auto-level and kvm-no-smi-migration are compatibility knobs
+ * of old machine types, x-hv-synic-kvm-only is QEMU-internal, lbr-fmt
+ * needs an Intel PMU with LBR that KVM hosts here lack (docs/cpu.md).
  */
 static const char *const ignored_props[] = {
     "x-hv-synic-kvm-only", "full-cpuid-auto-level",
@@ -1173,7 +1172,8 @@ static void put_brand(X86CPUIDTable *t, const char *brand)
 
     strncpy(buf, brand, sizeof(buf) - 1);
     for (unsigned i = 0; i < 3; i++) {
-        struct kvm_cpuid_entry2 *e = x86_cpuid_get_entry(t, 0x80000002 + i, 0);
+        struct kvm_cpuid_entry2 *e =
+            x86_cpuid_get_entry(t, 0x80000002 + i, 0);
         if (!e) {
             return;
         }
