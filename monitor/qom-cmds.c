@@ -586,6 +586,7 @@ static void list_cpu_props(ObjectPropertyInfoList ***tail)
     LIST_APPEND(*tail, prop_info("host-phys-bits-limit", "uint8"));
     LIST_APPEND(*tail, prop_info("l3-cache", "bool"));
     LIST_APPEND(*tail, prop_info("host-cache-info", "bool"));
+    LIST_APPEND(*tail, prop_info("legacy-cache", "bool"));
     LIST_APPEND(*tail, prop_info("tsc-frequency", "int"));
     LIST_APPEND(*tail, prop_info("vmware-cpuid-freq", "bool"));
     for (guint i = 0; i < names->len; i++) {

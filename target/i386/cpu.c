@@ -397,14 +397,12 @@ GPtrArray *x86_cpu_feature_names(void)
 
 /*
  * Properties QEMU's x86 CPU has that make no difference here:
- * legacy-cache picks between two sets of QEMU's built-in cache tables
- * (kvmpc reports the host's caches), full-cpuid-auto-level and
- * kvm-no-smi-migration are compatibility knobs of old machine types,
- * x-hv-synic-kvm-only is QEMU-internal, lbr-fmt needs an Intel PMU with
- * LBR that KVM hosts here lack (docs/cpu.md).
+ * full-cpuid-auto-level and kvm-no-smi-migration are compatibility knobs
+ * of old machine types, x-hv-synic-kvm-only is QEMU-internal, lbr-fmt
+ * needs an Intel PMU with LBR that KVM hosts here lack (docs/cpu.md).
  */
 static const char *const ignored_props[] = {
-    "legacy-cache", "x-hv-synic-kvm-only", "full-cpuid-auto-level",
+    "x-hv-synic-kvm-only", "full-cpuid-auto-level",
     "kvm-no-smi-migration", "lbr-fmt", NULL,
 };
 
@@ -616,6 +614,9 @@ static int parse_shape_prop(X86CPUConfig *cfg, const char *key,
     if (!strcmp(key, "l3-cache")) {
         return parse_on_off(key, value, &cfg->l3_cache, errp) ? 1 : -1;
     }
+    if (!strcmp(key, "legacy-cache")) {
+        return parse_tristate(key, value, &cfg->legacy_cache, errp) ? 1 : -1;
+    }
     if (!strcmp(key, "host-cache-info")) {
         const X86CPUModel *m = find_model(cfg->model);
 
@@ -777,6 +778,7 @@ static void config_init(X86CPUConfig *cfg, const char *model)
     cfg->hv_spinlocks = 0xffffffffu;
     cfg->family = cfg->model_num = cfg->stepping = -1;
     cfg->pmu = cfg->host_phys_bits = cfg->host_cache_info = -1;
+    cfg->legacy_cache = -1;
     cfg->l3_cache = true;
     cfg->vmware_cpuid_freq = true;
 }
@@ -803,6 +805,13 @@ bool x86_cpu_config_parse(const char *model_and_features, X86CPUConfig *cfg,
         if (!parse_option(cfg, parts[i], errp)) {
             return false;
         }
+    }
+    if (cfg->legacy_cache == 0 &&
+        !x86_cpu_model_has_caches(find_model(cfg->model)->name)) {
+        /* QEMU's tables are all such a model has */
+        error_setg(errp, "CPU model '%s' doesn't support legacy-cache=off",
+                   cfg->model);
+        return false;
     }
     return x86_hv_check(cfg, errp);
 }
@@ -919,8 +928,9 @@ struct kvm_cpuid_entry2 *x86_cpuid_find(struct kvm_cpuid2 *c,
 }
 
 /* The entry for function/index, created (zeroed) if absent. */
-static struct kvm_cpuid_entry2 *get_entry(X86CPUIDTable *t, uint32_t function,
-                                          uint32_t index)
+struct kvm_cpuid_entry2 *x86_cpuid_get_entry(X86CPUIDTable *t,
+                                             uint32_t function,
+                                             uint32_t index)
 {
     struct kvm_cpuid_entry2 *e = x86_cpuid_find(x86_cpuid_table_kvm(t), function, index);
 
@@ -940,7 +950,7 @@ static struct kvm_cpuid_entry2 *get_entry(X86CPUIDTable *t, uint32_t function,
     return e;
 }
 
-static void remove_entries(X86CPUIDTable *t, uint32_t function)
+void x86_cpuid_remove_entries(X86CPUIDTable *t, uint32_t function)
 {
     unsigned out = 0;
 
@@ -1019,7 +1029,8 @@ static __u32 *feature_reg(X86CPUIDTable *t, FeatureWord w)
                w == FEAT_8000_0001_EDX || w == FEAT_8000_0001_ECX ||
                w == FEAT_KVM)) {
         /* the leaves every vCPU has: create them */
-        e = get_entry(t, word_location[w].function, word_location[w].index);
+        e = x86_cpuid_get_entry(t, word_location[w].function,
+                                word_location[w].index);
     }
     return e ? entry_reg(e, word_location[w].reg) : NULL;
 }
@@ -1161,7 +1172,8 @@ static void put_brand(X86CPUIDTable *t, const char *brand)
 
     strncpy(buf, brand, sizeof(buf) - 1);
     for (unsigned i = 0; i < 3; i++) {
-        struct kvm_cpuid_entry2 *e = get_entry(t, 0x80000002 + i, 0);
+        struct kvm_cpuid_entry2 *e =
+            x86_cpuid_get_entry(t, 0x80000002 + i, 0);
         if (!e) {
             return;
         }
@@ -1221,14 +1233,14 @@ static void set_identity(const X86CPUConfig *cfg, const X86CPUModel *m,
     level = cfg->level ? cfg->level : level;
     xlevel = cfg->xlevel ? cfg->xlevel : xlevel;
 
-    if ((e = get_entry(t, 0, 0))) {
+    if ((e = x86_cpuid_get_entry(t, 0, 0))) {
         e->eax = level;
         put_vendor(e, vendor);
     }
-    if ((e = get_entry(t, 1, 0))) {
+    if ((e = x86_cpuid_get_entry(t, 1, 0))) {
         e->eax = signature(family, model, stepping);
     }
-    if ((e = get_entry(t, 0x80000000, 0))) {
+    if ((e = x86_cpuid_get_entry(t, 0x80000000, 0))) {
         e->eax = xlevel;
         put_vendor(e, vendor);
     }
@@ -1280,7 +1292,7 @@ static void fix_derived_bits(X86CPUIDTable *t, const X86CPUModel *m)
     if (l1) {
         l1->ecx &= ~CPUID_1_ECX_OSXSAVE;    /* KVM sets it from CR4 */
         if (!(l1->ecx & CPUID_1_ECX_XSAVE)) {
-            remove_entries(t, 0xd);
+            x86_cpuid_remove_entries(t, 0xd);
             l1 = x86_cpuid_find(x86_cpuid_table_kvm(t), 1, 0);
         }
     }
@@ -1304,7 +1316,7 @@ static void fix_derived_bits(X86CPUIDTable *t, const X86CPUModel *m)
                     t->entries[i].function = 0xffffffff;  /* dropped below */
                 }
             }
-            remove_entries(t, 0xffffffff);
+            x86_cpuid_remove_entries(t, 0xffffffff);
         }
     }
     if (!m->from_host) {
@@ -1312,13 +1324,13 @@ static void fix_derived_bits(X86CPUIDTable *t, const X86CPUModel *m)
         l7 = x86_cpuid_find(x86_cpuid_table_kvm(t), 7, 0);
         x1 = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000001, 0);
         if (!l7 || !(l7->ebx & (1u << 2))) {
-            remove_entries(t, 0x12);
+            x86_cpuid_remove_entries(t, 0x12);
         }
         if (!l7 || !(l7->ebx & (1u << 25))) {
-            remove_entries(t, 0x14);
+            x86_cpuid_remove_entries(t, 0x14);
         }
         if (!x1 || !(x1->ecx & (1u << 2))) {
-            remove_entries(t, 0x8000000a);
+            x86_cpuid_remove_entries(t, 0x8000000a);
         }
     }
     /* entries moved when others were removed: look them up again */
@@ -1368,15 +1380,28 @@ static void topo_leaf1(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
 
 /* Leaf 4 (Intel deterministic cache): cores per package and the APIC
  * IDs sharing each cache, as QEMU 7.2 fills them: L1 per thread (0),
- * L2 per core, L3 per die. */
-static void topo_leaf4(X86CPUIDTable *t, const X86CPUTopoInfo *topo)
+ * L2 per core, L3 per die.  The host's leaves (host-cache-info=on) keep
+ * their sharing fields; only the core count becomes the guest's (0 for
+ * one core, as QEMU leaves it). */
+static void topo_leaf4(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
+                       bool host_caches)
 {
     for (unsigned i = 0; i < t->nent; i++) {
         struct kvm_cpuid_entry2 *e = &t->entries[i];
         unsigned level;
         uint32_t sharing;
 
-        if (e->function != 4 || !(e->eax & 0x1f)) {
+        if (e->function != 4) {
+            continue;
+        }
+        if (host_caches) {
+            e->eax &= ~(0x3fu << 26);
+            if ((e->eax & 0x1f) && topo->cores_per_die > 1) {
+                e->eax |= ((topo->cores_per_die - 1) & 0x3f) << 26;
+            }
+            continue;
+        }
+        if (!(e->eax & 0x1f)) {
             continue;
         }
         level = (e->eax >> 5) & 7;
@@ -1410,9 +1435,9 @@ static void topo_extended_leaf(X86CPUIDTable *t, uint32_t function,
         levels[nr++] = (typeof(levels[0])){ apicid_pkg_offset(topo),
                                             logical_per_pkg(topo), 5 };
     }
-    remove_entries(t, function);
+    x86_cpuid_remove_entries(t, function);
     for (unsigned i = 0; i <= nr; i++) {
-        struct kvm_cpuid_entry2 *e = get_entry(t, function, i);
+        struct kvm_cpuid_entry2 *e = x86_cpuid_get_entry(t, function, i);
         if (!e) {
             return;
         }
@@ -1428,9 +1453,10 @@ static void topo_extended_leaf(X86CPUIDTable *t, uint32_t function,
     }
 }
 
-/* AMD: 0x80000008 ECX core count, 0x8000001e ids, 0x8000001d sharing. */
+/* AMD: 0x80000008 ECX core count, 0x8000001e ids, 0x8000001d sharing
+ * (the host's 0x8000001d, with host-cache-info=on, goes unchanged). */
 static void topo_amd_leaves(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
-                            uint32_t apic_id)
+                            uint32_t apic_id, bool host_caches)
 {
     struct kvm_cpuid_entry2 *e = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000008, 0);
     struct kvm_cpuid_entry2 *x1 = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000001, 0);
@@ -1452,7 +1478,7 @@ static void topo_amd_leaves(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
         x1->ecx |= CPUID_8000_0001_ECX_CMP_LEGACY;
     }
     if (x1 && (x1->ecx & CPUID_8000_0001_ECX_TOPOEXT) && xlevel >= 0x8000001e &&
-        (e = get_entry(t, 0x8000001e, 0))) {
+        (e = x86_cpuid_get_entry(t, 0x8000001e, 0))) {
         /* AMD APM vol. 3 E.4.24, filled as QEMU 7.2 does: EBX threads
          * per core - 1 and the core id, ECX nodes per package - 1 and
          * the node (die) id */
@@ -1465,16 +1491,7 @@ static void topo_amd_leaves(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
                  (ids.die_id & 0xff);
         e->edx = 0;
     }
-    if (vendor_is_amd(t)) {
-        /* QEMU (x-vendor-cpuid-only) gives AMD vendors no Intel leaf 4 */
-        for (unsigned i = 0; i < t->nent; i++) {
-            struct kvm_cpuid_entry2 *c = &t->entries[i];
-            if (c->function == 4) {
-                c->eax = c->ebx = c->ecx = c->edx = 0;
-            }
-        }
-    }
-    for (unsigned i = 0; i < t->nent; i++) {
+    for (unsigned i = 0; !host_caches && i < t->nent; i++) {
         struct kvm_cpuid_entry2 *c = &t->entries[i];
         unsigned level;
         uint32_t sharing;
@@ -1490,7 +1507,8 @@ static void topo_amd_leaves(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
 }
 
 static void apply_topology(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
-                           uint32_t apic_id, bool level_fixed)
+                           uint32_t apic_id, bool level_fixed,
+                           bool host_caches)
 {
     struct kvm_cpuid_entry2 *l0 = x86_cpuid_find(x86_cpuid_table_kvm(t), 0, 0);
     uint32_t level = l0 ? l0->eax : 0;
@@ -1503,16 +1521,16 @@ static void apply_topology(X86CPUIDTable *t, const X86CPUTopoInfo *topo,
     }
 
     topo_leaf1(t, topo, apic_id);
-    topo_leaf4(t, topo);
+    topo_leaf4(t, topo, host_caches);
     if (level >= 0xb) {
         topo_extended_leaf(t, 0xb, topo, apic_id, false);
     }
     if (level >= 0x1f && topo->dies_per_pkg > 1) {
         topo_extended_leaf(t, 0x1f, topo, apic_id, true);
     } else {
-        remove_entries(t, 0x1f);
+        x86_cpuid_remove_entries(t, 0x1f);
     }
-    topo_amd_leaves(t, topo, apic_id);
+    topo_amd_leaves(t, topo, apic_id, host_caches);
 }
 
 /* ---- the PMU, address width, caches and TSC rate (pmu=, phys-bits=,
@@ -1609,27 +1627,6 @@ static void apply_phys_bits(const X86CPUConfig *cfg, const X86CPUModel *m,
     }
 }
 
-/* l3-cache=off: the L3 level leaves leaf 4 and 0x8000001d (a null
- * cache type ends the list there) and AMD's 0x80000006 EDX. */
-static void apply_l3_cache(X86CPUIDTable *t, bool on)
-{
-    struct kvm_cpuid_entry2 *e;
-
-    if (on) {
-        return;
-    }
-    for (unsigned i = 0; i < t->nent; i++) {
-        e = &t->entries[i];
-        if ((e->function == 4 || e->function == 0x8000001d) &&
-            ((e->eax >> 5) & 7) == 3) {
-            e->eax = e->ebx = e->ecx = e->edx = 0;
-        }
-    }
-    if ((e = x86_cpuid_find(x86_cpuid_table_kvm(t), 0x80000006, 0))) {
-        e->edx = 0;
-    }
-}
-
 static uint32_t host_tsc_khz;
 
 void x86_cpu_set_tsc_khz(uint32_t khz)
@@ -1657,7 +1654,7 @@ static void apply_tsc_leaf(const X86CPUConfig *cfg, X86CPUIDTable *t)
         x86_hv_enabled(cfg) || !khz || !stable) {
         return;
     }
-    if ((e = get_entry(t, 0x40000010, 0))) {
+    if ((e = x86_cpuid_get_entry(t, 0x40000010, 0))) {
         e->eax = khz;
         e->ebx = APIC_BUS_KHZ;
         e->ecx = e->edx = 0;
@@ -1713,15 +1710,16 @@ bool x86_cpu_build_cpuid(const X86CPUConfig *cfg,
     apply_features(out, features);
     fix_derived_bits(out, m);
     if (!cfg->kvm_signature) {
-        remove_entries(out, 0x40000000);
-        remove_entries(out, 0x40000001);
+        x86_cpuid_remove_entries(out, 0x40000000);
+        x86_cpuid_remove_entries(out, 0x40000001);
     }
     apply_pmu(out, x86_cpu_config_pmu(cfg));
     apply_phys_bits(cfg, m, supported, out);
-    apply_l3_cache(out, cfg->l3_cache);
+    x86_cpu_build_cache_leaves(cfg, m->name, m->from_host, out);
     apply_tsc_leaf(cfg, out);
     x86_hv_build_leaves(cfg, topo->max_cpus ? topo->max_cpus : 1, out);
-    apply_topology(out, topo, apic_id, cfg->level != 0);
+    apply_topology(out, topo, apic_id, cfg->level != 0,
+                   x86_cpu_cache_passthrough(cfg, m->from_host));
     return true;
 }
 
@@ -1917,6 +1915,8 @@ QDict *x86_cpu_model_expand(const char *name, QDict *props, bool full,
     qdict_put_bool(out, "host-phys-bits", false);
     qdict_put_int(out, "host-phys-bits-limit", 0);
     qdict_put_bool(out, "l3-cache", true);
+    /* on unless the model has caches of its own (QEMU 7.2's default) */
+    qdict_put_bool(out, "legacy-cache", !x86_cpu_model_has_caches(m->name));
     qdict_put_int(out, "tsc-frequency", 0);
     qdict_put_bool(out, "vmware-cpuid-freq", true);
     return out;
@@ -1963,12 +1963,13 @@ static uint32_t known_bits(FeatureWord w)
 
 /* Deterministic cache parameters (leaf 4 layout, SDM vol. 2A table 3-8):
  * 32 KiB 8-way L1d/L1i, 1 MiB 16-way L2, 32 MiB 16-way L3, 64-byte
- * lines; the sharing fields are filled per topology when a vCPU's table
- * is built. */
+ * lines, no sharing fields: what host/max pass through with
+ * host-cache-info=on (every other table has QEMU's caches,
+ * cache-info.c). */
 static void qtest_cache_leaf(X86CPUIDTable *t, unsigned idx, unsigned type,
                              unsigned level, unsigned ways, unsigned sets)
 {
-    struct kvm_cpuid_entry2 *e = get_entry(t, 4, idx);
+    struct kvm_cpuid_entry2 *e = x86_cpuid_get_entry(t, 4, idx);
 
     if (!e) {
         return;
@@ -1988,59 +1989,59 @@ const struct kvm_cpuid2 *x86_cpu_qtest_supported(void)
         return x86_cpuid_table_kvm(t);
     }
     t = g_new0(X86CPUIDTable, 1);
-    if ((e = get_entry(t, 0, 0))) {
+    if ((e = x86_cpuid_get_entry(t, 0, 0))) {
         e->eax = 0x1f;
         put_vendor(e, "GenuineIntel");
     }
-    if ((e = get_entry(t, 1, 0))) {
+    if ((e = x86_cpuid_get_entry(t, 1, 0))) {
         e->eax = signature(6, 85, 7);
     }
     qtest_cache_leaf(t, 0, 1, 1, 8, 64);
     qtest_cache_leaf(t, 1, 2, 1, 8, 64);
     qtest_cache_leaf(t, 2, 3, 2, 16, 1024);
     qtest_cache_leaf(t, 3, 3, 3, 16, 32768);
-    get_entry(t, 4, 4);                 /* type 0: no more caches */
-    get_entry(t, 6, 0);
-    get_entry(t, 7, 0)->eax = 1;
-    get_entry(t, 7, 1);
-    if ((e = get_entry(t, 0xa, 0))) {
+    x86_cpuid_get_entry(t, 4, 4);                 /* type 0: no more caches */
+    x86_cpuid_get_entry(t, 6, 0);
+    x86_cpuid_get_entry(t, 7, 0)->eax = 1;
+    x86_cpuid_get_entry(t, 7, 1);
+    if ((e = x86_cpuid_get_entry(t, 0xa, 0))) {
         /* architectural PMU v2: 8 48-bit counters, 3 fixed ones */
         e->eax = 2 | 8 << 8 | 48 << 16 | 7 << 24;
         e->edx = 3 | 48 << 5;
     }
-    get_entry(t, 0xb, 0);
-    get_entry(t, 0xb, 1);
-    if ((e = get_entry(t, 0xd, 0))) {
+    x86_cpuid_get_entry(t, 0xb, 0);
+    x86_cpuid_get_entry(t, 0xb, 1);
+    if ((e = x86_cpuid_get_entry(t, 0xd, 0))) {
         e->eax = 0x7;                   /* x87, SSE, AVX state */
         e->ebx = e->ecx = 0x340;
     }
-    get_entry(t, 0xd, 1);
-    if ((e = get_entry(t, 0xd, 2))) {
+    x86_cpuid_get_entry(t, 0xd, 1);
+    if ((e = x86_cpuid_get_entry(t, 0xd, 2))) {
         e->eax = 0x100;                 /* AVX: 256 bytes at 576 */
         e->ebx = 0x240;
     }
-    get_entry(t, 0x14, 0);
-    get_entry(t, 0x1f, 0);
-    if ((e = get_entry(t, 0x40000000, 0))) {
+    x86_cpuid_get_entry(t, 0x14, 0);
+    x86_cpuid_get_entry(t, 0x1f, 0);
+    if ((e = x86_cpuid_get_entry(t, 0x40000000, 0))) {
         e->eax = 0x40000001;
         e->ebx = 0x4b4d564b;            /* "KVMKVMKVM\0\0\0" */
         e->ecx = 0x564b4d56;
         e->edx = 0x4d;
     }
-    get_entry(t, 0x40000001, 0);
-    if ((e = get_entry(t, 0x80000000, 0))) {
+    x86_cpuid_get_entry(t, 0x40000001, 0);
+    if ((e = x86_cpuid_get_entry(t, 0x80000000, 0))) {
         e->eax = 0x8000000a;
     }
-    get_entry(t, 0x80000001, 0);
+    x86_cpuid_get_entry(t, 0x80000001, 0);
     put_brand(t, "kvmpc qtest host CPU");
-    if ((e = get_entry(t, 0x80000006, 0))) {
+    if ((e = x86_cpuid_get_entry(t, 0x80000006, 0))) {
         e->ecx = 1024 << 16 | 6 << 12 | 64;    /* 1 MiB 8-way L2 */
     }
-    get_entry(t, 0x80000007, 0);
-    if ((e = get_entry(t, 0x80000008, 0))) {
+    x86_cpuid_get_entry(t, 0x80000007, 0);
+    if ((e = x86_cpuid_get_entry(t, 0x80000008, 0))) {
         e->eax = 0x3030;                /* 48-bit physical and virtual */
     }
-    if ((e = get_entry(t, 0x8000000a, 0))) {
+    if ((e = x86_cpuid_get_entry(t, 0x8000000a, 0))) {
         e->eax = 1;
         e->ebx = 16;                    /* ASIDs */
     }

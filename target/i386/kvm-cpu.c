@@ -244,20 +244,6 @@ static bool setup_tsc_rate(const X86KvmVcpu *cpu, const X86CPUConfig *cfg,
     return true;
 }
 
-/* host-cache-info=off asks for QEMU's built-in cache tables, which kvmpc
- * does not have: say so once rather than pass over it. */
-static void warn_cache_info(const X86CPUConfig *cfg)
-{
-    static bool warned;
-
-    if (cfg->host_cache_info == 0 && !warned) {
-        error_report("warning: host-cache-info=off: kvmpc describes the "
-                     "host's caches (QEMU's built-in cache tables are not "
-                     "modelled)");
-        warned = true;
-    }
-}
-
 bool x86_kvm_vcpu_init(X86KvmVcpu *cpu, const struct kvm_cpuid2 *supported,
                        const X86CPUTopoInfo *topo, GError **errp)
 {
@@ -266,7 +252,6 @@ bool x86_kvm_vcpu_init(X86KvmVcpu *cpu, const struct kvm_cpuid2 *supported,
     char brand[49];
 
     host_brand_string(brand);
-    warn_cache_info(x86_cpu_current_config());
     if (!setup_tsc_rate(cpu, x86_cpu_current_config(), errp) ||
         !x86_cpu_build_cpuid(x86_cpu_current_config(), supported, brand,
                              topo, cpu->apic_id, table, errp)) {

@@ -7,12 +7,18 @@ host of target/i386/cpu.c):
   -smp shapes, compared with what Debian's QEMU 7.2 gives its boot CPU
   under TCG: a 64 KiB "BIOS" (below) runs CPUID on a list of leaves and
   writes the registers to COM1;
+- the cache and TLB leaves (2, 4, 0x80000005, 0x80000006, 0x8000001d,
+  every subleaf) the same way, for those shapes and for one model of
+  every class of models whose cache leaves could differ, with
+  l3-cache=, legacy-cache= and host-cache-info=; under KVM, -cpu host
+  against QEMU 7.2's -cpu host on the same host;
 - the KVM paravirt leaves (0x40000001 switches, kvm=off) and the Hyper-V
   leaves 0x40000000-0x4000000A against the Hyper-V TLFS v6.0b and Linux
   Documentation/virt/kvm/x86/cpuid.rst (QEMU's TCG builds neither);
 - -cpu ...,enforce|check against the stand-in host, agreeing with
   query-cpu-definitions' unavailable-features;
 - QEMU's errors for Hyper-V dependencies and -smp."""
+import concurrent.futures
 import json
 import os
 import shutil
@@ -33,10 +39,11 @@ BIOS_CODE = bytes.fromhex(
     "fa8cc88ed8be4d00668b046683f8ff7423668b4c040fa26689d7e820006689d8e81a"
     "006689c8e814006689f8e80e0083c608ebd4baf803b05aeef4ebfd51b90400baf803"
     "ee66c1e808e2f959c3")
-LEAVES = [(0, 0), (1, 0), (4, 0), (4, 1), (4, 2), (4, 3), (0xb, 0),
-          (0xb, 1), (0xb, 2), (0x1f, 0), (0x1f, 1), (0x1f, 2), (0x1f, 3),
-          (0x80000000, 0), (0x80000001, 0), (0x80000008, 0),
-          (0x8000001e, 0)]
+LEAVES = [(0, 0), (1, 0), (2, 0), (4, 0), (4, 1), (4, 2), (4, 3), (4, 4),
+          (0xb, 0), (0xb, 1), (0xb, 2), (0x1f, 0), (0x1f, 1), (0x1f, 2),
+          (0x1f, 3), (0x80000000, 0), (0x80000001, 0), (0x80000005, 0),
+          (0x80000006, 0), (0x80000008, 0), (0x8000001d, 0), (0x8000001d, 1),
+          (0x8000001d, 2), (0x8000001d, 3), (0x8000001d, 4), (0x8000001e, 0)]
 SHAPES = [
     ("Skylake-Client", "24,sockets=2,dies=2,cores=3,threads=2"),
     ("Skylake-Client", "6,sockets=1,cores=3,threads=2"),
@@ -47,7 +54,7 @@ SHAPES = [
 ]
 
 
-def qemu_start(tmp, model, smp):
+def qemu_start(tmp, model, smp, accel="tcg"):
     img = BIOS_CODE + b"".join(struct.pack("<II", a, b) for a, b in LEAVES)
     img += struct.pack("<I", 0xffffffff)
     img = img.ljust(0xfff0, b"\xf4") + bytes([0xea, 0, 0, 0, 0xf0])
@@ -57,26 +64,33 @@ def qemu_start(tmp, model, smp):
         f.write(img)
     out = os.path.join(tmp, "out")
     proc = subprocess.Popen(
-        ["qemu-system-x86_64", "-accel", "tcg", "-cpu", model, "-smp", smp,
+        ["qemu-system-x86_64", "-accel", accel, "-cpu", model, "-smp", smp,
          "-nodefaults", "-display", "none", "-monitor", "none",
          "-bios", bios, "-chardev", "file,id=s,path=" + out,
          "-serial", "chardev:s"], stderr=subprocess.DEVNULL)
     return proc, out
 
 
-def qemu_finish(proc, out):
+def qemu_finish(proc, out, may_not_start=False):
+    """QEMU's dump; with @may_not_start, None if QEMU exited without one
+    (it could not start here)."""
     want = 16 * len(LEAVES) + 1
     end = time.time() + 60
     data = b""
     while time.time() < end:
+        exited = proc.poll() is not None
         if os.path.exists(out):
             with open(out, "rb") as f:
                 data = f.read()
             if len(data) >= want:
                 break
+        if exited and may_not_start:
+            break
         time.sleep(0.05)
     proc.kill()
     proc.wait()
+    if may_not_start and len(data) < want:
+        return None
     check(len(data) >= want and data[want - 1:want] == b"Z",
           "QEMU's CPUID dump incomplete: %d bytes" % len(data))
     return {LEAVES[i]: struct.unpack("<IIII", data[16 * i:16 * i + 16])
@@ -130,6 +144,33 @@ def topology_view(leaves, amd):
     return v
 
 
+def cache_view(leaves):
+    """The cache and TLB leaves a guest can read: 2, 4 (every subleaf to
+    the empty one), 0x80000005, 0x80000006 and 0x8000001d, where the
+    basic and extended levels reach them (a leaf kvmpc's table lacks is
+    read as zeros, as KVM answers in range)."""
+    zero = (0, 0, 0, 0)
+    level = leaves.get((0, 0), zero)[0]
+    xlevel = leaves.get((0x80000000, 0), zero)[0]
+    xlevel = xlevel if xlevel >= 0x80000000 else 0
+    keys = []
+    if level >= 2:
+        keys.append((2, 0))
+    if level >= 4:
+        keys += [(4, i) for i in range(5)]
+    keys += [(f, 0) for f in (0x80000005, 0x80000006) if xlevel >= f]
+    if xlevel >= 0x8000001d:
+        keys += [(0x8000001d, i) for i in range(5)]
+    return {"%x.%d" % k: leaves.get(k, zero) for k in keys}
+
+
+def compare_views(got, want, what):
+    check_eq(sorted(got), sorted(want), "%s: leaves present" % what)
+    for key in want:
+        check_eq(tuple("%08x" % r for r in got.get(key, (0, 0, 0, 0))),
+                 tuple("%08x" % r for r in want[key]), "%s: %s" % (what, key))
+
+
 @no_kvm
 def test_topology_against_qemu(binary):
     if not shutil.which("qemu-system-x86_64"):
@@ -147,6 +188,150 @@ def test_topology_against_qemu(binary):
             for key in want:
                 check_eq(got.get(key), want[key],
                          "%s -smp %s: %s" % (model, smp, key))
+            compare_views(cache_view(mine), cache_view(ref),
+                          "%s -smp %s" % (model, smp))
+    finally:
+        for proc, _ in runs:
+            proc.kill()
+            proc.wait()
+        for tmp in tmps:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# The cache leaves against QEMU 7.2 beyond SHAPES: (kvmpc's -cpu, QEMU's
+# -cpu or None for the same, -smp).  With SHAPES they cover every class of
+# model test_cache_leaves_against_qemu finds, and the options: l3-cache=off
+# (Intel and AMD), -topoext, legacy-cache=on over a model's own caches and an
+# explicit legacy-cache=off, and host's QEMU tables (host-cache-info off,
+# its default and explicit) against QEMU's max made the qtest stand-in
+# host's vendor and levels.
+STAND_IN_AS_QEMU = ("max,host-cache-info=off,vendor=GenuineIntel,"
+                    "level=31,xlevel=0x8000000a")
+CACHE_CASES = [
+    ("486", None, "1"),
+    ("pentium2", None, "2"),
+    ("qemu32", None, "1"),
+    ("athlon", None, "2"),
+    ("EPYC-Milan", None, "8,sockets=2,cores=2,threads=2"),
+    ("Dhyana,legacy-cache=off", None, "8,cores=4,threads=2"),
+    ("Skylake-Server,l3-cache=off", None, "4,cores=4"),
+    ("EPYC-Rome,legacy-cache=on,l3-cache=off", None, "6,cores=3,threads=2"),
+    ("EPYC,-topoext", None, "4,cores=2,threads=2"),     # 0x8000001d stays
+    # leaves 2 and 4 of Zen 3's caches (an L3 without a leaf 2 descriptor)
+    ("EPYC-Milan,vendor=GenuineIntel", None, "8,cores=8"),
+    ("host,host-cache-info=off", STAND_IN_AS_QEMU, "4,cores=2,threads=2"),
+    ("host", STAND_IN_AS_QEMU, "4,cores=2,threads=2"),
+]
+# Options that leave a model in its class (its own caches are the default).
+CLASS_KEEPING = {"legacy-cache=off"}
+
+
+def cache_class(props, name):
+    """What decides a named model's cache leaves in QEMU 7.2: the vendor
+    (AuthenticAMD gets no leaves 2 and 4), which of leaves 2, 4,
+    0x80000005, 0x80000006 and 0x8000001d its levels reach, and whose
+    caches (QEMU's legacy tables, or the model family's own)."""
+    level, xlevel = props["level"], props["xlevel"]
+    return (props["vendor"],
+            sum(level >= f for f in (2, 4)),
+            sum(xlevel >= f for f in (0x80000005, 0x80000006, 0x8000001d)),
+            None if props["legacy-cache"] else name.rsplit("-v", 1)[0])
+
+
+def model_classes(binary):
+    """{class: [models]} for every named model, from kvmpc's full
+    expansion (which qmp-cpu_models checks equal to QEMU 7.2's for every
+    model: vendor, levels, features and legacy-cache)."""
+    vm, paths = start_qmp_vm(binary, extra=["-accel", "qtest"])
+    try:
+        q = QMP(paths[0])
+        classes, alias = {}, {}
+        for d in q.ret("query-cpu-definitions"):
+            if d.get("alias-of"):
+                alias[d["name"]] = d["alias-of"]
+                continue
+            if d["name"] in ("host", "max"):
+                continue
+            props = q.ret("query-cpu-model-expansion",
+                          {"type": "full",
+                           "model": {"name": d["name"]}})["model"]["props"]
+            classes.setdefault(cache_class(props, d["name"]),
+                               []).append(d["name"])
+        return classes, alias
+    finally:
+        vm.close()
+
+
+@no_kvm
+def test_cache_leaves_against_qemu(binary):
+    """Leaves 2, 4, 0x80000005, 0x80000006 and 0x8000001d (all subleaves)
+    against QEMU 7.2 under TCG for one model of every class and the
+    cache options; the sharing fields follow -smp in both."""
+    if not shutil.which("qemu-system-x86_64"):
+        print("SKIP test_cache_leaves_against_qemu: no qemu-system-x86_64")
+        return
+    classes, alias = model_classes(binary)
+    covered = set()
+    for spec, qemu_spec, _ in [(m, None, s) for m, s in SHAPES] + CACHE_CASES:
+        name, *opts = spec.split(",")
+        if qemu_spec is None and set(opts) <= CLASS_KEEPING:
+            name = alias.get(name, name)
+            covered |= {c for c, models in classes.items() if name in models}
+    for c, models in sorted(classes.items(), key=repr):
+        check(c in covered, "no case covers the cache class %r of %s"
+              % (c, ", ".join(models)))
+    tmps = [tempfile.mkdtemp(prefix="kvmpc-cache-") for _ in CACHE_CASES]
+    runs = [qemu_start(tmp, qemu_spec or spec, smp)
+            for tmp, (spec, qemu_spec, smp) in zip(tmps, CACHE_CASES)]
+    try:
+        # kvmpc's tables are read while QEMU's BIOSes run
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            mine = list(pool.map(
+                lambda case: kvmpc_cpuid(binary, ["-cpu", case[0],
+                                                  "-smp", case[2]])[0],
+                CACHE_CASES))
+        for (spec, _, smp), run, leaves in zip(CACHE_CASES, runs, mine):
+            ref = qemu_finish(*run)
+            compare_views(cache_view(leaves), cache_view(ref),
+                          "-cpu %s -smp %s" % (spec, smp))
+    finally:
+        for proc, _ in runs:
+            proc.kill()
+            proc.wait()
+        for tmp in tmps:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_host_cache_info_under_kvm(binary):
+    """-cpu host under KVM against QEMU 7.2 under KVM on the same host:
+    QEMU's tables by default (host-cache-info is off in 7.2), and with
+    host-cache-info=on the host's cache leaves with leaf 4's core count
+    the guest's.  QEMU's -cpu host needs arch-capabilities=off to start
+    on the development hosts (its MSR 0x10a write fails there)."""
+    if not shutil.which("qemu-system-x86_64"):
+        print("SKIP test_host_cache_info_under_kvm: no qemu-system-x86_64")
+        return
+    smp = "4,cores=2,threads=2"
+    cases = ("", ",host-cache-info=on")
+    tmps = [tempfile.mkdtemp(prefix="kvmpc-cache-") for _ in cases]
+    runs = [qemu_start(tmp, "host,arch-capabilities=off" + opts, smp, "kvm")
+            for tmp, opts in zip(tmps, cases)]
+    try:
+        for opts, run in zip(cases, runs):
+            ref = qemu_finish(*run, may_not_start=True)
+            if ref is None:
+                print("SKIP test_host_cache_info_under_kvm: QEMU 7.2's "
+                      "-cpu host%s does not start under this host's KVM"
+                      % opts)
+                return
+            vm, paths = start_qmp_vm(binary, extra=[
+                "-accel", "kvm", "-cpu", "host" + opts, "-smp", smp])
+            try:
+                mine, _ = info_cpuid(QMP(paths[0]))
+            finally:
+                vm.close()
+            compare_views(cache_view(mine), cache_view(ref),
+                          "-accel kvm -cpu host" + opts)
     finally:
         for proc, _ in runs:
             proc.kill()
@@ -363,9 +548,9 @@ def test_invtsc_blocks_migration(binary):
 
 @no_kvm
 def test_shape_properties(binary):
-    """pmu=, phys-bits=, host-phys-bits(-limit)= and l3-cache= as QEMU 7.2
-    applies them, on the qtest stand-in host (48-bit, a v2 PMU, an L3 in
-    leaf 4 subleaf 3)."""
+    """pmu=, phys-bits=, host-phys-bits(-limit)=, l3-cache= and
+    host-cache-info= as QEMU 7.2 applies them, on the qtest stand-in host
+    (48-bit, a v2 PMU, its own L3 in leaf 4 subleaf 3)."""
     def cpuid(cpu):
         return kvmpc_cpuid(binary, ["-cpu", cpu])[0]
     host, named = cpuid("host"), cpuid("Skylake-Client")
@@ -382,6 +567,13 @@ def test_shape_properties(binary):
     check_eq(host[(4, 3)][0] >> 5 & 7, 3, "host: leaf 4.3 is the L3")
     check_eq(cpuid("host,l3-cache=off")[(4, 3)], (0, 0, 0, 0),
              "l3-cache=off: leaf 4.3")
+    # host-cache-info=on: the stand-in's own leaf 4 (32 MiB L3, no sharing
+    # fields), only the core count (EAX 31:26) the guest's, as QEMU 7.2
+    mine, _ = kvmpc_cpuid(binary, ["-cpu", "host,host-cache-info=on",
+                                   "-smp", "4,cores=2,threads=2"])
+    check_eq(mine[(4, 0)][0], 1 << 26 | 0x121, "host-cache-info=on: 4.0")
+    check_eq(mine[(4, 3)][0:3], (1 << 26 | 0x163, 15 << 22 | 63, 32767),
+             "host-cache-info=on: 4.3")
     r = subprocess.run([binary, "-accel", "qtest", "-cpu",
                         "host,phys-bits=64", "-display", "none"],
                        capture_output=True, text=True, timeout=30)
@@ -590,7 +782,9 @@ def test_smp_against_qemu(binary):
 
 
 if __name__ == "__main__":
-    run_tests([test_topology_against_qemu, test_apic_ids, test_kvm_pv_leaves,
+    run_tests([test_topology_against_qemu, test_cache_leaves_against_qemu,
+               test_host_cache_info_under_kvm, test_apic_ids,
+               test_kvm_pv_leaves,
                test_hyperv_leaves, test_hyperv_dependencies,
                test_hyperv_needs_host_support,
                test_enforce_and_check, test_smp_against_qemu,

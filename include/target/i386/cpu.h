@@ -121,7 +121,9 @@ typedef struct X86CPUConfig {
     int8_t host_phys_bits;      /* -1: the model's (host/max on) */
     uint32_t host_phys_bits_limit;  /* 0: none */
     bool l3_cache;              /* off: the L3 level is not described */
-    int8_t host_cache_info;     /* -1: not given (host/max only) */
+    int8_t host_cache_info;     /* -1: not given (host/max only): off */
+    int8_t legacy_cache;        /* -1: on unless the model has its own
+                                 * caches (target/i386/cache-info.c) */
     uint32_t tsc_khz;           /* tsc-frequency= / 1000 (0: the host's) */
     bool vmware_cpuid_freq;     /* leaf 0x40000010 with a known TSC rate */
 } X86CPUConfig;
@@ -277,6 +279,22 @@ bool x86_cpu_build_cpuid(const X86CPUConfig *cfg,
                          const char *host_brand,
                          const X86CPUTopoInfo *topo, uint32_t apic_id,
                          X86CPUIDTable *out, GError **errp);
+
+/* The entry for @function/@index in @t, added (zeroed) if absent; NULL
+ * when the table is full. */
+struct kvm_cpuid_entry2 *x86_cpuid_get_entry(X86CPUIDTable *t,
+                                             uint32_t function,
+                                             uint32_t index);
+void x86_cpuid_remove_entries(X86CPUIDTable *t, uint32_t function);
+
+/* target/i386/cache-info.c: the cache and TLB leaves (2, 4, 0x80000005,
+ * 0x80000006, 0x8000001d) of model @resolved_model ("EPYC-v2", "host")
+ * as QEMU 7.2 builds them; sharing fields are left to the topology. */
+bool x86_cpu_model_has_caches(const char *resolved_model);
+bool x86_cpu_cache_passthrough(const X86CPUConfig *cfg, bool from_host);
+void x86_cpu_build_cache_leaves(const X86CPUConfig *cfg,
+                                const char *resolved_model, bool from_host,
+                                X86CPUIDTable *t);
 
 /* Find leaf @function / subleaf @index in @c (index ignored unless the
  * entry is index-significant); NULL if absent. */

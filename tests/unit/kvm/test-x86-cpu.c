@@ -353,20 +353,85 @@ static void test_cpuid_phys_bits(void)
     }
 }
 
-/* l3-cache=off: no L3 level in 0x8000001d (or leaf 4), nor 0x80000006. */
-static void test_cpuid_l3_cache(void)
+/* Cache leaves, as QEMU 7.2 gives them (values read from its CPUID
+ * under TCG; tests/qmp/test_cpu_leaves.py compares live): QEMU's legacy
+ * tables for host (host-cache-info off by default) and most models, the
+ * model's own for EPYC; l3-cache=off leaves 0x8000001d's L3 alone. */
+static void test_cpuid_caches(void)
 {
     g_autofree X86CPUIDTable *t = g_new0(X86CPUIDTable, 1);
 
     build("host", 1, 1, 1, 0, t);
+    g_assert_cmphex(leaf(t, 0x8000001d, 2)->eax & 0x1ff, ==, 0x043);
+    g_assert_cmphex(leaf(t, 0x8000001d, 3)->eax & 0x1ff, ==, 0x163);
+    g_assert_cmphex(leaf(t, 0x8000001d, 3)->ecx, ==, 0x3fff);
+    g_assert_cmphex(leaf(t, 0x80000005, 0)->ecx, ==, 0x40020140);
+    g_assert_cmphex(leaf(t, 0x80000006, 0)->ebx, ==, 0x42004200);
+    g_assert_cmphex(leaf(t, 0x80000006, 0)->edx, ==, 0x00808140);
+    build("host,l3-cache=off", 1, 1, 1, 0, t);
+    g_assert_cmphex(leaf(t, 0x8000001d, 3)->eax & 0x1ff, ==, 0x163);
+    g_assert_cmphex(leaf(t, 0x80000006, 0)->edx, ==, 0);
+    g_assert_cmphex(leaf(t, 0x80000006, 0)->ecx, ==, 0x02008140);
+    /* the host's own leaves, whatever l3-cache= says */
+    build("host,host-cache-info=on,l3-cache=off", 1, 1, 1, 0, t);
     g_assert_cmphex(leaf(t, 0x8000001d, 2)->eax & 0xff, ==, 0x63);
     g_assert_cmphex(leaf(t, 0x80000006, 0)->edx, ==, 0x0a009140);
-    build("host,l3-cache=off", 1, 1, 1, 0, t);
-    g_assert_cmphex(leaf(t, 0x8000001d, 2)->eax, ==, 0);
-    g_assert_cmphex(leaf(t, 0x8000001d, 2)->ecx, ==, 0);
-    g_assert_cmphex(leaf(t, 0x8000001d, 1)->eax & 0xff, ==, 0x43);
-    g_assert_cmphex(leaf(t, 0x80000006, 0)->edx, ==, 0);
     g_assert_cmphex(leaf(t, 0x80000006, 0)->ecx, ==, 0x04006140);
+
+    build("EPYC", 8, 4, 2, 0, t);
+    g_assert_cmphex(leaf(t, 0x80000005, 0)->ecx, ==, 0x20080140);
+    g_assert_cmphex(leaf(t, 0x80000005, 0)->edx, ==, 0x40040140);
+    g_assert_cmphex(leaf(t, 0x80000006, 0)->ecx, ==, 0x02006140);
+    g_assert_cmphex(leaf(t, 0x80000006, 0)->edx, ==, 0x00408140);
+    g_assert_cmphex(leaf(t, 0x8000001d, 1)->eax, ==, 0x00004122);
+    g_assert_cmphex(leaf(t, 0x8000001d, 1)->ebx, ==, 0x00c0003f);
+    g_assert_cmphex(leaf(t, 0x8000001d, 3)->eax, ==, 0x0001c163);
+    g_assert_cmphex(leaf(t, 0x8000001d, 3)->edx, ==, 6);
+    g_assert_cmphex(leaf_eax_or_zero(t, 4, 0), ==, 0);     /* AMD */
+    build("EPYC,-topoext", 8, 4, 2, 0, t);       /* 0x8000001d stays */
+    g_assert_cmphex(leaf(t, 0x8000001d, 3)->eax, ==, 0x0001c163);
+    build("EPYC,legacy-cache=on", 8, 4, 2, 0, t);
+    g_assert_cmphex(leaf(t, 0x80000005, 0)->ecx, ==, 0x40020140);
+    g_assert_cmphex(leaf(t, 0x8000001d, 0)->ebx, ==, 0x0040003f);
+
+    build("Skylake-Client", 4, 2, 2, 0, t);
+    g_assert_cmphex(leaf(t, 2, 0)->eax, ==, 1);
+    g_assert_cmphex(leaf(t, 2, 0)->ecx, ==, 0x4d);
+    g_assert_cmphex(leaf(t, 2, 0)->edx, ==, 0x002c307d);
+    g_assert_cmphex(leaf(t, 4, 2)->eax, ==, 0x04004143);
+    g_assert_cmphex(leaf(t, 4, 2)->ecx, ==, 0xfff);
+    g_assert_cmphex(leaf(t, 4, 3)->eax, ==, 0x0400c163);
+    build("Skylake-Client,l3-cache=off", 4, 2, 2, 0, t);
+    g_assert_cmphex(leaf(t, 2, 0)->ecx, ==, 0);
+    g_assert_cmphex(leaf_eax_or_zero(t, 4, 3), ==, 0);
+
+    /* Hygon's Dhyana: EPYC's caches, and leaves 2 and 4 (not AMD's) */
+    build("Dhyana", 8, 4, 2, 0, t);
+    g_assert_cmphex(leaf(t, 2, 0)->ecx, ==, 0x4b);
+    g_assert_cmphex(leaf(t, 2, 0)->edx, ==, 0x002cff80);
+    g_assert_cmphex(leaf(t, 4, 3)->eax, ==, 0x0c01c163);
+}
+
+static void test_legacy_cache_prop(void)
+{
+    X86CPUConfig c;
+    GError *err = NULL;
+
+    g_assert_true(x86_cpu_config_parse("EPYC-Rome-v2,legacy-cache=off", &c,
+                                       &err));
+    g_assert_true(x86_cpu_config_parse("qemu64,legacy-cache=on", &c, &err));
+    g_assert_false(x86_cpu_config_parse("qemu64,legacy-cache=off", &c,
+                                        &err));
+    g_assert_cmpstr(err->message, ==,
+                    "CPU model 'qemu64' doesn't support legacy-cache=off");
+    g_clear_error(&err);
+    g_assert_false(x86_cpu_config_parse("host,legacy-cache=off", &c, &err));
+    g_assert_cmpstr(err->message, ==,
+                    "CPU model 'host' doesn't support legacy-cache=off");
+    g_clear_error(&err);
+    g_assert_false(x86_cpu_config_parse("EPYC,legacy-cache=maybe", &c,
+                                        &err));
+    g_clear_error(&err);
 }
 
 /* VMware's timing leaf with a stable, known TSC rate. */
@@ -523,7 +588,8 @@ int main(int argc, char **argv)
     g_test_add_func("/x86/cpuid/migratable", test_cpuid_migratable);
     g_test_add_func("/x86/cpuid/pmu", test_cpuid_pmu);
     g_test_add_func("/x86/cpuid/phys-bits", test_cpuid_phys_bits);
-    g_test_add_func("/x86/cpuid/l3-cache", test_cpuid_l3_cache);
+    g_test_add_func("/x86/cpuid/caches", test_cpuid_caches);
+    g_test_add_func("/x86/cpu/legacy-cache", test_legacy_cache_prop);
     g_test_add_func("/x86/cpuid/tsc-leaf", test_cpuid_tsc_leaf);
     g_test_add_func("/x86/cpu/shape-prop-errors", test_shape_prop_errors);
     g_test_add_func("/x86/cpuid/enforce", test_cpuid_enforce);
