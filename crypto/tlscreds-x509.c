@@ -6,6 +6,8 @@
  *   server-cert.pem, server-key.pem   endpoint=server (required)
  *   client-cert.pem, client-key.pem   endpoint=client (optional: a
  *                    server with verify-peer=on asks for them)
+ *   (a key may be encrypted, PKCS #8: passwordid= names the secret object
+ *   holding its password)
  *   dh-params.pem    endpoint=server, optional; without it GnuTLS's
  *                    RFC 7919 group of medium strength (QEMU generates
  *                    parameters instead, which takes seconds)
@@ -17,6 +19,7 @@
  */
 #include "qemu/osdep.h"
 #include "crypto/tlscreds.h"
+#include "crypto/secret.h"
 #include "system/object.h"
 
 #ifdef CONFIG_GNUTLS
@@ -55,11 +58,12 @@ static bool load_ca(QCryptoTLSCreds *creds, GError **errp)
 
 /* The endpoint's own certificate and key (@required: server). */
 static bool load_own_cert(QCryptoTLSCreds *creds, const char *who,
-                          bool required, GError **errp)
+                          bool required, const char *passwordid,
+                          GError **errp)
 {
     g_autofree char *certname = g_strdup_printf("%s-cert.pem", who);
     g_autofree char *keyname = g_strdup_printf("%s-key.pem", who);
-    g_autofree char *cert = NULL, *key = NULL;
+    g_autofree char *cert = NULL, *key = NULL, *password = NULL;
     int ret;
 
     if (!tls_creds_file(creds, certname, required, &cert, errp) ||
@@ -69,8 +73,18 @@ static bool load_own_cert(QCryptoTLSCreds *creds, const char *who,
     if (!cert || !key) {
         return true;        /* a client without a certificate of its own */
     }
-    ret = gnutls_certificate_set_x509_key_file(creds->x509, cert, key,
-                                               GNUTLS_X509_FMT_PEM);
+    if (passwordid) {
+        password = qcrypto_secret_lookup_as_utf8(passwordid, errp);
+        if (!password) {
+            return false;
+        }
+    }
+    ret = gnutls_certificate_set_x509_key_file2(creds->x509, cert, key,
+                                                GNUTLS_X509_FMT_PEM,
+                                                password, 0);
+    if (password) {
+        memset(password, 0, strlen(password));
+    }
     if (ret < 0) {
         error_setg(errp, "Cannot load certificate '%s' & key '%s': %s",
                    cert, key, gnutls_strerror(ret));
@@ -118,6 +132,7 @@ static bool load_dh_params(QCryptoTLSCreds *creds, GError **errp)
 static void *x509_create(const char *id, GHashTable *props, GError **errp)
 {
     g_autofree char *sanity = user_object_take_str(props, "sanity-check");
+    g_autofree char *passwordid = user_object_take_str(props, "passwordid");
     QCryptoTLSCreds *creds;
     bool server;
 
@@ -130,7 +145,8 @@ static void *x509_create(const char *id, GHashTable *props, GError **errp)
     server = creds->endpoint == QCRYPTO_TLS_ENDPOINT_SERVER;
     gnutls_certificate_allocate_credentials(&creds->x509);
     if (load_ca(creds, errp) &&
-        load_own_cert(creds, server ? "server" : "client", server, errp) &&
+        load_own_cert(creds, server ? "server" : "client", server,
+                      passwordid, errp) &&
         (!server || load_dh_params(creds, errp))) {
         return creds;
     }
@@ -146,7 +162,8 @@ static void *x509_create(const char *id, GHashTable *props, GError **errp)
 static const UserObjectProp x509_props[] = {
     { "endpoint", "QCryptoTLSCredsEndpoint" }, { "dir", "string" },
     { "verify-peer", "bool" }, { "priority", "string" },
-    { "sanity-check", "bool" }, { "loaded", "bool" }, { NULL }
+    { "sanity-check", "bool" }, { "passwordid", "string" },
+    { "loaded", "bool" }, { NULL }
 };
 
 static const UserObjectType x509_type = {

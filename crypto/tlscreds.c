@@ -19,9 +19,11 @@ static bool take_bool(GHashTable *props, const char *key, bool dflt,
     if (!v) {
         return true;
     }
-    if (!strcmp(v, "on") || !strcmp(v, "true")) {
+    /* the spellings QEMU's keyval parser takes */
+    if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes")) {
         *out = true;
-    } else if (!strcmp(v, "off") || !strcmp(v, "false")) {
+    } else if (!strcmp(v, "off") || !strcmp(v, "false") ||
+               !strcmp(v, "no")) {
         *out = false;
     } else {
         error_setg(errp, "Parameter '%s' expects 'on' or 'off'", key);

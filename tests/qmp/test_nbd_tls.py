@@ -270,6 +270,31 @@ def test_tls_objects(binary):
                                      "dir": pki["psk"]})["desc"]
         check_eq(err, "Username bob not found in PSK file %s/keys.psk"
                  % pki["psk"], "PSK error")
+        # an encrypted (PKCS #8) server key: passwordid names its secret
+        enc = os.path.join(s.tmp, "enc")
+        os.makedirs(enc)
+        for f in ("ca-cert.pem", "server-cert.pem"):
+            shutil.copy(os.path.join(pki["server"], f), enc)
+        certtool("--to-p8", "--load-privkey",
+                 os.path.join(pki["server"], "server-key.pem"),
+                 "--password", "s3cret", "--outfile",
+                 os.path.join(enc, "server-key.pem"))
+        q.ret("object-add", {"qom-type": "secret", "id": "pw",
+                             "data": "s3cret"})
+        q.ret("object-add", {"qom-type": "secret", "id": "badpw",
+                             "data": "wrong"})
+        for pw, want in [(None, "Decryption has failed."),
+                         ("badpw", "Decryption has failed."),
+                         ("nope", "No secret with id 'nope'")]:
+            args = {"qom-type": "tls-creds-x509", "id": "bad",
+                    "endpoint": "server", "dir": enc}
+            if pw:
+                args["passwordid"] = pw
+            err = q.error("object-add", args)["desc"]
+            check(want in err, "%r not in %r" % (want, err))
+        q.ret("object-add", {"qom-type": "tls-creds-x509", "id": "encsrv",
+                             "endpoint": "server", "dir": enc,
+                             "passwordid": "pw"})
         q.ret("object-add", {"qom-type": "tls-creds-x509", "id": "cli",
                              "endpoint": "client", "dir": pki["client"],
                              "verify-peer": False})
