@@ -13,12 +13,17 @@
 
 #ifdef CONFIG_GNUTLS
 #include <gnutls/x509.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 struct QCryptoTLSSession {
     QCryptoTLSCreds *creds;         /* one reference */
     gnutls_session_t s;
     char *hostname;
     bool server;
+    int fd;
+    GByteArray *prefix;             /* set_prefix: read before the socket */
+    size_t prefix_off;
 };
 
 static bool set_priority(QCryptoTLSSession *sess, GError **errp)
@@ -100,7 +105,61 @@ QCryptoTLSSession *qcrypto_tls_session_new(QCryptoTLSCreds *creds,
                                strlen(hostname));
     }
     gnutls_transport_set_int(sess->s, fd);
+    sess->fd = fd;
     return sess;
+}
+
+/* Transport with a prefix: the prefix, then the socket (recv()/send()
+ * results and errno, which GnuTLS reads). */
+static ssize_t prefix_pull(gnutls_transport_ptr_t opaque, void *buf,
+                           size_t len)
+{
+    QCryptoTLSSession *sess = opaque;
+    size_t left = sess->prefix->len - sess->prefix_off;
+
+    if (left) {
+        len = MIN(len, left);
+        memcpy(buf, sess->prefix->data + sess->prefix_off, len);
+        sess->prefix_off += len;
+        return len;
+    }
+    return recv(sess->fd, buf, len, 0);
+}
+
+static int prefix_pull_timeout(gnutls_transport_ptr_t opaque, unsigned ms)
+{
+    QCryptoTLSSession *sess = opaque;
+    struct pollfd p = { .fd = sess->fd, .events = POLLIN };
+
+    if (sess->prefix_off < sess->prefix->len) {
+        return 1;
+    }
+    return poll(&p, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+}
+
+static ssize_t prefix_push(gnutls_transport_ptr_t opaque, const void *buf,
+                           size_t len)
+{
+    QCryptoTLSSession *sess = opaque;
+
+    return send(sess->fd, buf, len, MSG_NOSIGNAL);
+}
+
+void qcrypto_tls_session_set_prefix(QCryptoTLSSession *sess,
+                                    const void *data, size_t len)
+{
+    if (!len) {
+        return;
+    }
+    if (!sess->prefix) {
+        sess->prefix = g_byte_array_new();
+        gnutls_transport_set_ptr(sess->s, sess);
+        gnutls_transport_set_pull_function(sess->s, prefix_pull);
+        gnutls_transport_set_pull_timeout_function(sess->s,
+                                                   prefix_pull_timeout);
+        gnutls_transport_set_push_function(sess->s, prefix_push);
+    }
+    g_byte_array_append(sess->prefix, data, len);
 }
 
 void qcrypto_tls_session_free(QCryptoTLSSession *sess)
@@ -109,6 +168,9 @@ void qcrypto_tls_session_free(QCryptoTLSSession *sess)
         return;
     }
     gnutls_deinit(sess->s);
+    if (sess->prefix) {
+        g_byte_array_free(sess->prefix, true);
+    }
     qcrypto_tls_creds_unref(sess->creds);
     g_free(sess->hostname);
     g_free(sess);
@@ -301,6 +363,11 @@ QCryptoTLSSession *qcrypto_tls_session_new(QCryptoTLSCreds *creds,
 }
 
 void qcrypto_tls_session_free(QCryptoTLSSession *sess)
+{
+}
+
+void qcrypto_tls_session_set_prefix(QCryptoTLSSession *sess,
+                                    const void *data, size_t len)
 {
 }
 

@@ -18,8 +18,9 @@
  * in clear, then the handshake runs non-blocking on the client's watch
  * (GnuTLS's EAGAIN becomes a wait for the socket), and everything after
  * it (options, then the export's data) goes through the session.  Bytes
- * pipelined after STARTTLS, a failed handshake or one not finished
- * within NBD_HANDSHAKE_TIMEOUT_S drop the client.  Without tls-creds,
+ * a client pipelined after STARTTLS (read ahead with it) start the TLS
+ * stream, as in QEMU.  A failed handshake or one not finished within
+ * NBD_HANDSHAKE_TIMEOUT_S drops the client.  Without tls-creds,
  * STARTTLS gets NBD_REP_ERR_POLICY.
  * Transmission: NBD_CMD_READ, _WRITE (FUA), _DISC, _FLUSH, _TRIM,
  * _WRITE_ZEROES (NO_HOLE, FUA), _BLOCK_STATUS (REQ_ONE); simple replies,
@@ -1201,8 +1202,9 @@ static bool process_input(NBDClient *c)
         case STEP_DONE:
             g_byte_array_remove_range(c->in, 0, used);
             if (c->phase == PHASE_TLS_HANDSHAKE) {
-                /* the peer must wait for the ACK before it says more */
-                return c->in->len == 0;
+                /* what followed STARTTLS (read ahead) is the TLS
+                 * stream's start: the session takes it, in client_tls_step */
+                return true;
             }
             break;
         }
@@ -1334,6 +1336,11 @@ static bool client_tls_step(NBDClient *c, GIOCondition *cond)
             g_error_free(err);
             return false;
         }
+        /* a client that did not wait for the ACK (the protocol says it
+         * must): QEMU reads options exactly, so its TLS layer sees
+         * those bytes first, and so does ours */
+        qcrypto_tls_session_set_prefix(c->tls, c->in->data, c->in->len);
+        g_byte_array_set_size(c->in, 0);
     }
     ret = qcrypto_tls_session_handshake(c->tls, &err);
     if (ret < 0) {
@@ -1475,8 +1482,9 @@ static gboolean handshake_timeout(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-/* A new client on connected socket @cfd: greet it. */
-static void client_new(int cfd)
+/* A new client on connected socket @cfd: greet it.  @creds: forced TLS
+ * with these (a reference taken over), NULL: the server's setting. */
+static void client_new(int cfd, QCryptoTLSCreds *creds)
 {
     NBDClient *c;
 
@@ -1485,7 +1493,9 @@ static void client_new(int cfd)
     c->fd = cfd;
     c->in = g_byte_array_new();
     c->out = g_byte_array_new();
-    if (server->tls_creds) {
+    if (creds) {
+        c->tls_creds = creds;
+    } else if (server->tls_creds) {
         c->tls_creds = qcrypto_tls_creds_ref(server->tls_creds);
     }
     server->clients = g_list_append(server->clients, c);
@@ -1511,16 +1521,25 @@ static gboolean server_accept(gint fd, GIOCondition cond, gpointer opaque)
         close(cfd);
         return G_SOURCE_CONTINUE;
     }
-    client_new(cfd);
+    client_new(cfd, NULL);
     return G_SOURCE_CONTINUE;
 }
 
-bool nbd_server_add_client(int fd, GError **errp)
+bool nbd_server_add_client(int fd, const char *tls_creds, GError **errp)
 {
+    QCryptoTLSCreds *creds = NULL;
+
     if (!server_running(errp)) {
         return false;
     }
-    client_new(fd);
+    if (tls_creds) {
+        creds = qcrypto_tls_creds_find(tls_creds, QCRYPTO_TLS_ENDPOINT_SERVER,
+                                       errp);
+        if (!creds) {
+            return false;
+        }
+    }
+    client_new(fd, creds);
     return true;
 }
 

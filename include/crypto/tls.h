@@ -46,6 +46,11 @@ QCryptoTLSSession *qcrypto_tls_session_new(QCryptoTLSCreds *creds,
                                            const char *hostname, int fd,
                                            bool nonblocking, GError **errp);
 void qcrypto_tls_session_free(QCryptoTLSSession *sess);
+/* Bytes of the TLS stream the caller already read from the socket (read
+ * ahead with the protocol message before the handshake): the session
+ * takes them before reading the socket.  Call before the handshake. */
+void qcrypto_tls_session_set_prefix(QCryptoTLSSession *sess,
+                                    const void *data, size_t len);
 
 /* One step of the handshake: 1 done and the peer's credentials checked,
  * 0 not yet (non-blocking: wait until the socket is ready for what
