@@ -525,6 +525,12 @@ class QemuNbd:
         except ProcessLookupError:
             pass
 
+    def wait(self):
+        """Until it is gone (a zombie of init's counts)."""
+        wait_for(lambda: not os.path.exists("/proc/%d" % self.pid) or
+                 open("/proc/%d/stat" % self.pid).read().split()[2] == "Z",
+                 what="qemu-nbd to die")
+
 
 @no_kvm
 def test_tls_client(binary):
@@ -579,7 +585,7 @@ def test_tls_client(binary):
                                  "server": unix_srv, "export": "exp",
                                  "tls-creds": "cli",
                                  "tls-hostname": "localhost",
-                                 "read-only": True})
+                                 "read-only": True, "reconnect-delay": 10})
         # kvmpc's own (TLS) export of the nodes shows what it read
         s.q.ret("nbd-server-start", {"addr": {"type": "unix", "data": {
             "path": s.sock}}, "tls-creds": "srv"})
@@ -598,6 +604,15 @@ def test_tls_client(binary):
         # what kvmpc wrote through TLS is in qemu-nbd's image
         check(image_bytes(src)[1536 * 1024:1600 * 1024] ==
               b"\x44" * 64 * 1024, "kvmpc's TLS write reached the image")
+        # a new qemu-nbd on the same socket: n1 reconnects, with a new
+        # TLS session, and reads go on
+        unix.kill()
+        unix.wait()
+        unix = QemuNbd(s.tmp, src, tls_obj, tag="unix")
+        servers.append(unix)
+        qemu_io(nbd_opts(sock=s.sock, export="n1", creds="c",
+                         hostname="localhost"), mine,
+                "read -P 0x71 0 512k", "read -P 0x17 1M 64k")
         s.q.ret("nbd-server-stop")
         s.q.ret("blockdev-del", {"node-name": "n0"})
         s.q.ret("blockdev-del", {"node-name": "n1"})
