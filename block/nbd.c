@@ -369,6 +369,7 @@ static bool negotiate_tls(NbdState *s, NbdChan *ch, GError **errp)
     g_autofree uint8_t *data = NULL;
     uint32_t type, len;
     GError *err = NULL;
+    int64_t deadline;
     int ret;
 
     if (!send_option(ch, NBD_OPT_STARTTLS, NULL, 0)) {
@@ -388,10 +389,14 @@ static bool negotiate_tls(NbdState *s, NbdChan *ch, GError **errp)
     if (!ch->tls) {
         return false;
     }
-    ret = qcrypto_tls_session_handshake(ch->tls, &err);
-    if (ret == 0) {
-        /* blocking: only the socket's handshake timeout gets here */
-        return hs_fail(s->filename, errp, "TLS handshake timed out");
+    /* blocking: 0 is the socket's receive timeout, or GnuTLS asking to
+     * be called again (a warning alert); within the handshake's time */
+    deadline = g_get_monotonic_time() +
+               NBD_HANDSHAKE_TIMEOUT_S * G_USEC_PER_SEC;
+    while ((ret = qcrypto_tls_session_handshake(ch->tls, &err)) == 0) {
+        if (g_get_monotonic_time() >= deadline) {
+            return hs_fail(s->filename, errp, "TLS handshake timed out");
+        }
     }
     if (ret < 0) {
         error_setg(errp, "'%s': %s", s->filename, err->message);

@@ -24,6 +24,7 @@ struct QCryptoTLSSession {
     int fd;
     GByteArray *prefix;             /* set_prefix: read before the socket */
     size_t prefix_off;
+    bool would_block;               /* the last read found the socket empty */
 };
 
 static bool set_priority(QCryptoTLSSession *sess, GError **errp)
@@ -73,6 +74,49 @@ static bool set_credentials(QCryptoTLSSession *sess, GError **errp)
     return true;
 }
 
+/* The transport: the prefix (set_prefix), then the socket; recv()/send()
+ * results and errno, which GnuTLS reads.  Ours rather than GnuTLS's own
+ * to tell its EAGAIN for an empty socket from its EAGAIN for "call
+ * again" (see worth_again). */
+static ssize_t transport_pull(gnutls_transport_ptr_t opaque, void *buf,
+                              size_t len)
+{
+    QCryptoTLSSession *sess = opaque;
+    size_t left = sess->prefix ? sess->prefix->len - sess->prefix_off : 0;
+    ssize_t n;
+
+    if (left) {
+        len = MIN(len, left);
+        memcpy(buf, sess->prefix->data + sess->prefix_off, len);
+        sess->prefix_off += len;
+        return len;
+    }
+    n = recv(sess->fd, buf, len, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        sess->would_block = true;
+    }
+    return n;
+}
+
+static int transport_pull_timeout(gnutls_transport_ptr_t opaque, unsigned ms)
+{
+    QCryptoTLSSession *sess = opaque;
+    struct pollfd p = { .fd = sess->fd, .events = POLLIN };
+
+    if (sess->prefix && sess->prefix_off < sess->prefix->len) {
+        return 1;
+    }
+    return poll(&p, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+}
+
+static ssize_t transport_push(gnutls_transport_ptr_t opaque,
+                              const void *buf, size_t len)
+{
+    QCryptoTLSSession *sess = opaque;
+
+    return send(sess->fd, buf, len, MSG_NOSIGNAL);
+}
+
 QCryptoTLSSession *qcrypto_tls_session_new(QCryptoTLSCreds *creds,
                                            const char *hostname, int fd,
                                            bool nonblocking, GError **errp)
@@ -99,50 +143,13 @@ QCryptoTLSSession *qcrypto_tls_session_new(QCryptoTLSCreds *creds,
         qcrypto_tls_session_free(sess);
         return NULL;
     }
-    if (!sess->server && hostname && creds->x509) {
-        /* SNI: a server with several certificates picks this one */
-        gnutls_server_name_set(sess->s, GNUTLS_NAME_DNS, hostname,
-                               strlen(hostname));
-    }
-    gnutls_transport_set_int(sess->s, fd);
     sess->fd = fd;
+    gnutls_transport_set_ptr(sess->s, sess);
+    gnutls_transport_set_pull_function(sess->s, transport_pull);
+    gnutls_transport_set_pull_timeout_function(sess->s,
+                                               transport_pull_timeout);
+    gnutls_transport_set_push_function(sess->s, transport_push);
     return sess;
-}
-
-/* Transport with a prefix: the prefix, then the socket (recv()/send()
- * results and errno, which GnuTLS reads). */
-static ssize_t prefix_pull(gnutls_transport_ptr_t opaque, void *buf,
-                           size_t len)
-{
-    QCryptoTLSSession *sess = opaque;
-    size_t left = sess->prefix->len - sess->prefix_off;
-
-    if (left) {
-        len = MIN(len, left);
-        memcpy(buf, sess->prefix->data + sess->prefix_off, len);
-        sess->prefix_off += len;
-        return len;
-    }
-    return recv(sess->fd, buf, len, 0);
-}
-
-static int prefix_pull_timeout(gnutls_transport_ptr_t opaque, unsigned ms)
-{
-    QCryptoTLSSession *sess = opaque;
-    struct pollfd p = { .fd = sess->fd, .events = POLLIN };
-
-    if (sess->prefix_off < sess->prefix->len) {
-        return 1;
-    }
-    return poll(&p, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
-}
-
-static ssize_t prefix_push(gnutls_transport_ptr_t opaque, const void *buf,
-                           size_t len)
-{
-    QCryptoTLSSession *sess = opaque;
-
-    return send(sess->fd, buf, len, MSG_NOSIGNAL);
 }
 
 void qcrypto_tls_session_set_prefix(QCryptoTLSSession *sess,
@@ -153,11 +160,6 @@ void qcrypto_tls_session_set_prefix(QCryptoTLSSession *sess,
     }
     if (!sess->prefix) {
         sess->prefix = g_byte_array_new();
-        gnutls_transport_set_ptr(sess->s, sess);
-        gnutls_transport_set_pull_function(sess->s, prefix_pull);
-        gnutls_transport_set_pull_timeout_function(sess->s,
-                                                   prefix_pull_timeout);
-        gnutls_transport_set_push_function(sess->s, prefix_push);
     }
     g_byte_array_append(sess->prefix, data, len);
 }
@@ -246,11 +248,29 @@ static bool check_certificate(QCryptoTLSSession *sess, GError **errp)
     return ok;
 }
 
+/*
+ * GnuTLS returns EAGAIN not only when the socket has nothing, but also
+ * after it dropped a record (an empty or unknown one), with more bytes
+ * it already read waiting in its buffers; and other non-fatal codes (a
+ * warning alert) that also mean "call again".  Those must be taken now:
+ * the socket may never become readable for them.  Only an EAGAIN whose
+ * read found the socket empty (or, blocking, timed out) is a wait.
+ */
+static bool worth_again(QCryptoTLSSession *sess, ssize_t ret)
+{
+    return !gnutls_error_is_fatal(ret) &&
+           (ret != GNUTLS_E_AGAIN || !sess->would_block);
+}
+
 int qcrypto_tls_session_handshake(QCryptoTLSSession *sess, GError **errp)
 {
-    int ret = gnutls_handshake(sess->s);
+    int ret, tries = 0;
 
-    if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
+    do {
+        sess->would_block = false;
+        ret = gnutls_handshake(sess->s);
+    } while (ret < 0 && ++tries < 1000 && worth_again(sess, ret));
+    if (ret < 0 && !gnutls_error_is_fatal(ret)) {
         return 0;
     }
     if (ret < 0) {
@@ -295,7 +315,15 @@ static ssize_t as_syscall_result(ssize_t ret)
 ssize_t qcrypto_tls_session_read(QCryptoTLSSession *sess, void *buf,
                                  size_t len)
 {
-    return as_syscall_result(gnutls_record_recv(sess->s, buf, len));
+    ssize_t ret;
+    int tries = 0;
+
+    do {
+        sess->would_block = false;
+        ret = gnutls_record_recv(sess->s, buf, len);
+    } while (ret < 0 && ++tries < 1000 && ret != GNUTLS_E_REHANDSHAKE &&
+             worth_again(sess, ret));
+    return as_syscall_result(ret);
 }
 
 ssize_t qcrypto_tls_session_write(QCryptoTLSSession *sess, const void *buf,

@@ -281,10 +281,7 @@ def test_tls_objects(binary):
                  os.path.join(enc, "server-key.pem"))
         q.ret("object-add", {"qom-type": "secret", "id": "pw",
                              "data": "s3cret"})
-        q.ret("object-add", {"qom-type": "secret", "id": "badpw",
-                             "data": "wrong"})
         for pw, want in [(None, "Decryption has failed."),
-                         ("badpw", "Decryption has failed."),
                          ("nope", "No secret with id 'nope'")]:
             args = {"qom-type": "tls-creds-x509", "id": "bad",
                     "endpoint": "server", "dir": enc}
@@ -532,6 +529,42 @@ class QemuNbd:
                  what="qemu-nbd to die")
 
 
+class BadTlsServer:
+    """Greets, acknowledges STARTTLS, then sends @after (garbage, or
+    nothing: it hangs up) instead of a TLS server's handshake."""
+
+    def __init__(self, path, after):
+        import threading
+        self.path, self.after = path, after
+        self.ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.ls.bind(path)
+        self.ls.listen(4)
+        self.ls.settimeout(10)
+        self.t = threading.Thread(target=self.serve, daemon=True)
+        self.t.start()
+
+    def serve(self):
+        try:
+            c, _ = self.ls.accept()
+        except OSError:
+            return
+        with c:
+            c.settimeout(10)
+            c.sendall(b"NBDMAGIC" + struct.pack(">QH", NBD_OPTS_MAGIC, 3))
+            c.recv(4)                                   # client flags
+            hdr = c.recv(16)                            # STARTTLS
+            opt = struct.unpack(">QII", hdr)[1] if len(hdr) == 16 else 0
+            c.sendall(struct.pack(">QIII", NBD_REP_MAGIC, opt, NBD_REP_ACK, 0))
+            if self.after:
+                c.sendall(self.after)
+                c.recv(4096)                            # its ClientHello
+            c.shutdown(socket.SHUT_RDWR)
+
+    def close(self):
+        self.ls.close()
+        self.t.join(10)
+
+
 @no_kvm
 def test_tls_client(binary):
     need_tools()
@@ -577,6 +610,17 @@ def test_tls_client(binary):
                          "export": "exp", "read-only": True})
             err = s.q.error("blockdev-add", args)["desc"]
             check(want in err, "%r not in %r" % (want, err))
+        # a server that breaks the TLS handshake: the open fails cleanly
+        for i, after in enumerate([b"\x16\x03\x03\x00\x02\x02\x28" +
+                                   b"\xff" * 300, b""]):
+            path = os.path.join(s.tmp, "bad%d.sock" % i)
+            bad = BadTlsServer(path, after)
+            err = s.q.error("blockdev-add", {
+                "driver": "nbd", "node-name": "bad", "export": "exp",
+                "server": {"type": "unix", "path": path},
+                "tls-creds": "cli", "tls-hostname": "localhost"})["desc"]
+            check("TLS handshake failed" in err, err)
+            bad.close()
         # over TCP the certificate names 127.0.0.1; over unix, localhost
         s.q.ret("blockdev-add", {"driver": "nbd", "node-name": "n0",
                                  "server": tcp_srv, "export": "exp",
