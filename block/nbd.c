@@ -3,7 +3,8 @@
  * (NBD protocol: github.com/NetworkBlockDevice/nbd doc/proto.md).
  *
  *   -blockdev driver=nbd,server.type=inet|unix,server.host=,server.port=,
- *             server.path=,export=NAME,reconnect-delay=S,open-timeout=S
+ *             server.path=,export=NAME,reconnect-delay=S,open-timeout=S,
+ *             tls-creds=ID,tls-hostname=NAME
  *             (QEMU's BlockdevOptionsNbd; "filename" may give a URI)
  *   nbd://HOST[:PORT]/EXPORT  nbd+unix:///EXPORT?socket=PATH
  *   nbd:HOST:PORT[:exportname=EXPORT]  nbd:unix:PATH[:exportname=EXPORT]
@@ -38,12 +39,22 @@
  * chunk: a broken server, not a lost connection).  Closing the node
  * shuts down the socket being read, connected or handshaken, so it ends
  * at once.  Over TCP, keepalive probes find a vanished host within about
- * a minute.  There is no TLS.
+ * a minute.
+ *
+ * TLS (tls-creds: a tls-creds-x509 or -psk object, endpoint=client):
+ * NBD_OPT_STARTTLS first, then a blocking GnuTLS session on the socket
+ * carries the rest of the handshake and every request, on every
+ * (re)connection.  The server's certificate must name tls-hostname, or
+ * the host connected to (inet); over a UNIX socket, verify-peer=on needs
+ * tls-hostname (QEMU 7.2's rule).  The reader thread receives and the
+ * requesters send on the one session, which GnuTLS allows (one thread
+ * each way; send_lock keeps the senders to one).
  */
 #include "qemu/osdep.h"
 #include "qemu/sockets-io.h"
 #include "block/block-int.h"
 #include "block/nbd.h"
+#include "crypto/tls.h"
 #include "qobject/qbool.h"
 #include "qobject/qdict.h"
 #include "qobject/qstring.h"
@@ -56,6 +67,12 @@
 
 #define NBD_CLIENT_MAX_IN_FLIGHT  16
 #define NBD_HANDSHAKE_TIMEOUT_S   30
+
+/* A connection: its socket and, with TLS, the session on it. */
+typedef struct NbdChan {
+    int fd;
+    QCryptoTLSSession *tls;
+} NbdChan;
 
 typedef struct NbdSlot {
     bool busy, done;
@@ -89,12 +106,14 @@ typedef enum NbdConnState {
 
 typedef struct NbdState {
     NBDAddress addr;                /* where to connect again */
+    QCryptoTLSCreds *tls_creds;     /* NULL: no TLS */
+    char *tls_hostname;             /* what the certificate must name */
     char *filename;                 /* for errors of the connection thread */
     bool writable;
     int64_t reconnect_delay_us;
     /* The connection's socket: the connection thread changes it holding
      * both send_lock and lock, so either lock keeps it valid. */
-    int fd;
+    NbdChan chan;
     GMutex lock;                    /* slots, state, gen, live_fd */
     GCond cond;                     /* a slot completed or became free, or
                                      * the state changed */
@@ -123,7 +142,7 @@ static void nbd_state_init(NbdState *s)
     g_mutex_init(&s->lock);
     g_mutex_init(&s->send_lock);
     g_cond_init(&s->cond);
-    s->fd = -1;
+    s->chan = (NbdChan) { .fd = -1 };
     s->live_fd = -1;
     s->gen = 1;
     s->initialized = true;
@@ -131,13 +150,25 @@ static void nbd_state_init(NbdState *s)
 
 /* ---- socket helpers ---------------------------------------------------- */
 
-static bool discard_bytes(int fd, uint64_t len)
+static bool chan_read_full(NbdChan *ch, void *buf, size_t len)
+{
+    return ch->tls ? qcrypto_tls_session_read_full(ch->tls, buf, len)
+                   : sock_read_full(ch->fd, buf, len);
+}
+
+static bool chan_write_full(NbdChan *ch, const void *buf, size_t len)
+{
+    return ch->tls ? qcrypto_tls_session_write_full(ch->tls, buf, len)
+                   : sock_write_full(ch->fd, buf, len);
+}
+
+static bool discard_bytes(NbdChan *ch, uint64_t len)
 {
     uint8_t buf[4096];
 
     while (len) {
         size_t n = MIN(len, sizeof(buf));
-        if (!sock_read_full(fd, buf, n)) {
+        if (!chan_read_full(ch, buf, n)) {
             return false;
         }
         len -= n;
@@ -161,24 +192,24 @@ static bool hs_fail(const char *filename, GError **errp, const char *fmt, ...)
     return false;
 }
 
-static bool send_option(int fd, uint32_t opt, const void *data, uint32_t len)
+static bool send_option(NbdChan *ch, uint32_t opt, const void *data, uint32_t len)
 {
     uint8_t h[NBD_OPTION_HEADER_SIZE];
 
     stq_be(h, NBD_OPTS_MAGIC);
     stl_be(h + 8, opt);
     stl_be(h + 12, len);
-    return sock_write_full(fd, h, sizeof(h)) && sock_write_full(fd, data, len);
+    return chan_write_full(ch, h, sizeof(h)) && chan_write_full(ch, data, len);
 }
 
 /* One option reply; its payload (at most 64 KiB) in *@data. */
-static bool recv_option_reply(int fd, uint32_t opt, uint32_t *type,
+static bool recv_option_reply(NbdChan *ch, uint32_t opt, uint32_t *type,
                               uint8_t **data, uint32_t *len,
                               const char *filename, GError **errp)
 {
     uint8_t h[NBD_OPTION_REPLY_SIZE];
 
-    if (!sock_read_full(fd, h, sizeof(h))) {
+    if (!chan_read_full(ch, h, sizeof(h))) {
         return hs_fail(filename, errp, "the NBD server closed the "
                        "connection during the handshake");
     }
@@ -191,7 +222,7 @@ static bool recv_option_reply(int fd, uint32_t opt, uint32_t *type,
     }
     *data = g_malloc(*len + 1);
     (*data)[*len] = 0;
-    if (!sock_read_full(fd, *data, *len)) {
+    if (!chan_read_full(ch, *data, *len)) {
         g_free(*data);
         *data = NULL;
         return hs_fail(filename, errp, "the NBD server closed the "
@@ -207,16 +238,16 @@ static const char *reply_text(const uint8_t *data, uint32_t len)
 }
 
 /* NBD_OPT_STRUCTURED_REPLY: true when the server agreed. */
-static bool negotiate_structured(int fd, bool *ok, const char *filename,
+static bool negotiate_structured(NbdChan *ch, bool *ok, const char *filename,
                                  GError **errp)
 {
     g_autofree uint8_t *data = NULL;
     uint32_t type, len;
 
-    if (!send_option(fd, NBD_OPT_STRUCTURED_REPLY, NULL, 0)) {
+    if (!send_option(ch, NBD_OPT_STRUCTURED_REPLY, NULL, 0)) {
         return hs_fail(filename, errp, "send failed");
     }
-    if (!recv_option_reply(fd, NBD_OPT_STRUCTURED_REPLY, &type, &data, &len,
+    if (!recv_option_reply(ch, NBD_OPT_STRUCTURED_REPLY, &type, &data, &len,
                            filename, errp)) {
         return false;
     }
@@ -224,7 +255,7 @@ static bool negotiate_structured(int fd, bool *ok, const char *filename,
     return true;
 }
 
-static bool negotiate_meta(NbdInfo *info, int fd, const char *export,
+static bool negotiate_meta(NbdInfo *info, NbdChan *ch, const char *export,
                            const char *filename, GError **errp)
 {
     uint32_t el = strlen(export), ql = strlen(NBD_META_BASE_ALLOCATION);
@@ -235,14 +266,14 @@ static bool negotiate_meta(NbdInfo *info, int fd, const char *export,
     stl_be(req + 4 + el, 1);
     stl_be(req + 8 + el, ql);
     memcpy(req + 12 + el, NBD_META_BASE_ALLOCATION, ql);
-    if (!send_option(fd, NBD_OPT_SET_META_CONTEXT, req, 12 + el + ql)) {
+    if (!send_option(ch, NBD_OPT_SET_META_CONTEXT, req, 12 + el + ql)) {
         return hs_fail(filename, errp, "send failed");
     }
     for (;;) {
         g_autofree uint8_t *data = NULL;
         uint32_t type, len;
 
-        if (!recv_option_reply(fd, NBD_OPT_SET_META_CONTEXT, &type, &data,
+        if (!recv_option_reply(ch, NBD_OPT_SET_META_CONTEXT, &type, &data,
                                &len, filename, errp)) {
             return false;
         }
@@ -257,7 +288,7 @@ static bool negotiate_meta(NbdInfo *info, int fd, const char *export,
 }
 
 /* NBD_OPT_GO; *@unsupported when the server does not know it. */
-static bool negotiate_go(NbdInfo *info, int fd, const char *export,
+static bool negotiate_go(NbdInfo *info, NbdChan *ch, const char *export,
                          bool *unsupported, const char *filename,
                          GError **errp)
 {
@@ -270,14 +301,14 @@ static bool negotiate_go(NbdInfo *info, int fd, const char *export,
     memcpy(req + 4, export, el);
     stw_be(req + 4 + el, 1);
     stw_be(req + 6 + el, NBD_INFO_BLOCK_SIZE);
-    if (!send_option(fd, NBD_OPT_GO, req, 8 + el)) {
+    if (!send_option(ch, NBD_OPT_GO, req, 8 + el)) {
         return hs_fail(filename, errp, "send failed");
     }
     for (;;) {
         g_autofree uint8_t *data = NULL;
         uint32_t type, len;
 
-        if (!recv_option_reply(fd, NBD_OPT_GO, &type, &data, &len,
+        if (!recv_option_reply(ch, NBD_OPT_GO, &type, &data, &len,
                                filename, errp)) {
             return false;
         }
@@ -314,16 +345,16 @@ static bool negotiate_go(NbdInfo *info, int fd, const char *export,
     }
 }
 
-static bool negotiate_export_name(NbdInfo *info, int fd, const char *export,
+static bool negotiate_export_name(NbdInfo *info, NbdChan *ch, const char *export,
                                   bool no_zeroes, const char *filename,
                                   GError **errp)
 {
     uint8_t r[10 + 124];
 
-    if (!send_option(fd, NBD_OPT_EXPORT_NAME, export, strlen(export))) {
+    if (!send_option(ch, NBD_OPT_EXPORT_NAME, export, strlen(export))) {
         return hs_fail(filename, errp, "send failed");
     }
-    if (!sock_read_full(fd, r, no_zeroes ? 10 : sizeof(r))) {
+    if (!chan_read_full(ch, r, no_zeroes ? 10 : sizeof(r))) {
         return hs_fail(filename, errp, "Requested export not available "
                        "(the NBD server closed the connection)");
     }
@@ -332,14 +363,58 @@ static bool negotiate_export_name(NbdInfo *info, int fd, const char *export,
     return true;
 }
 
-static bool nbd_handshake(int fd, NbdInfo *info, const char *export,
-                          const char *filename, GError **errp)
+/* NBD_OPT_STARTTLS, then the TLS handshake on @ch's socket. */
+static bool negotiate_tls(NbdState *s, NbdChan *ch, GError **errp)
 {
+    g_autofree uint8_t *data = NULL;
+    uint32_t type, len;
+    GError *err = NULL;
+    int64_t deadline;
+    int ret;
+
+    if (!send_option(ch, NBD_OPT_STARTTLS, NULL, 0)) {
+        return hs_fail(s->filename, errp, "send failed");
+    }
+    if (!recv_option_reply(ch, NBD_OPT_STARTTLS, &type, &data, &len,
+                           s->filename, errp)) {
+        return false;
+    }
+    if (type != NBD_REP_ACK) {
+        return hs_fail(s->filename, errp, "Denied by server for option 5 "
+                       "(starttls): server reported: %s",
+                       reply_text(data, len));
+    }
+    ch->tls = qcrypto_tls_session_new(s->tls_creds, s->tls_hostname, ch->fd,
+                                      false, errp);
+    if (!ch->tls) {
+        return false;
+    }
+    /* blocking: 0 is the socket's receive timeout, or GnuTLS asking to
+     * be called again (a warning alert); within the handshake's time */
+    deadline = g_get_monotonic_time() +
+               NBD_HANDSHAKE_TIMEOUT_S * G_USEC_PER_SEC;
+    while ((ret = qcrypto_tls_session_handshake(ch->tls, &err)) == 0) {
+        if (g_get_monotonic_time() >= deadline) {
+            return hs_fail(s->filename, errp, "TLS handshake timed out");
+        }
+    }
+    if (ret < 0) {
+        error_setg(errp, "'%s': %s", s->filename, err->message);
+        g_error_free(err);
+        return false;
+    }
+    return true;
+}
+
+static bool nbd_handshake(NbdState *s, NbdChan *ch, NbdInfo *info,
+                          GError **errp)
+{
+    const char *export = s->addr.export, *filename = s->filename;
     uint8_t hello[18], cflags[4];
     uint16_t hflags;
     bool unsupported = true;
 
-    if (!sock_read_full(fd, hello, sizeof(hello))) {
+    if (!chan_read_full(ch, hello, sizeof(hello))) {
         return hs_fail(filename, errp, "no NBD greeting from the "
                        "server");
     }
@@ -355,21 +430,27 @@ static bool nbd_handshake(int fd, NbdInfo *info, const char *export,
     }
     hflags = ldw_be(hello + 16);
     stl_be(cflags, hflags & (NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES));
-    if (!sock_write_full(fd, cflags, 4)) {
+    if (!chan_write_full(ch, cflags, 4)) {
         return hs_fail(filename, errp, "send failed");
+    }
+    if (s->tls_creds && !(hflags & NBD_FLAG_FIXED_NEWSTYLE)) {
+        return hs_fail(filename, errp, "Server does not support STARTTLS");
+    }
+    if (s->tls_creds && !negotiate_tls(s, ch, errp)) {
+        return false;
     }
     *info = (NbdInfo) { .min_block = 1, .max_block = NBD_MAX_BUFFER_SIZE };
     if (hflags & NBD_FLAG_FIXED_NEWSTYLE) {
-        if (!negotiate_structured(fd, &info->structured, filename, errp) ||
+        if (!negotiate_structured(ch, &info->structured, filename, errp) ||
             (info->structured &&
-             !negotiate_meta(info, fd, export, filename, errp)) ||
-            !negotiate_go(info, fd, export, &unsupported, filename, errp)) {
+             !negotiate_meta(info, ch, export, filename, errp)) ||
+            !negotiate_go(info, ch, export, &unsupported, filename, errp)) {
             return false;
         }
     }
     if (unsupported) {
         info->structured = info->base_allocation = false;
-        return negotiate_export_name(info, fd, export,
+        return negotiate_export_name(info, ch, export,
                                      hflags & NBD_FLAG_NO_ZEROES, filename,
                                      errp);
     }
@@ -405,13 +486,13 @@ static void slot_complete(NbdState *s, NbdSlot *slot)
  * the error message tells apart from a malformed reply. */
 static bool chunk_read(NbdState *s, void *buf, size_t len)
 {
-    s->read_failed = !sock_read_full(s->fd, buf, len);
+    s->read_failed = !chan_read_full(&s->chan, buf, len);
     return !s->read_failed;
 }
 
 static bool chunk_discard(NbdState *s, uint64_t len)
 {
-    s->read_failed = !discard_bytes(s->fd, len);
+    s->read_failed = !discard_bytes(&s->chan, len);
     return !s->read_failed;
 }
 
@@ -614,13 +695,13 @@ static void send_on_current_connection(NbdState *s, NbdSlot *slot)
     g_mutex_lock(&s->send_lock);
     /* gen and fd change only under send_lock too: this is the connection
      * the request was meant for, or none (then it waits for the next) */
-    if (s->gen == gen && s->fd >= 0 &&
-        !(sock_write_full(s->fd, h, sizeof(h)) &&
+    if (s->gen == gen && s->chan.fd >= 0 &&
+        !(chan_write_full(&s->chan, h, sizeof(h)) &&
           (r.type != NBD_CMD_WRITE ||
-           sock_write_full(s->fd, slot->buf, r.len)))) {
+           chan_write_full(&s->chan, slot->buf, r.len)))) {
         /* Only the connection thread completes requests (it may be
          * filling one's buffer now): end the connection, it sees that. */
-        shutdown(s->fd, SHUT_RDWR);
+        shutdown(s->chan.fd, SHUT_RDWR);
     }
     g_mutex_unlock(&s->send_lock);
     g_mutex_lock(&s->lock);
@@ -1014,44 +1095,53 @@ static int connect_tcp(NbdState *s, GError **errp)
     return fd;
 }
 
-/* Connect and shake hands: the socket, ready for requests, or -1. */
-static int open_connection(NbdState *s, NbdInfo *info, GError **errp)
+static void chan_close(NbdState *s, NbdChan *ch)
 {
-    int fd = s->addr.path ? connect_unix(s, errp) : connect_tcp(s, errp);
+    qcrypto_tls_session_free(ch->tls);
+    ch->tls = NULL;
+    close_socket(s, ch->fd);
+    ch->fd = -1;
+}
 
-    if (fd < 0) {
-        return -1;
+/* Connect and shake hands: *@ch ready for requests, or false. */
+static bool open_connection(NbdState *s, NbdInfo *info, NbdChan *ch,
+                            GError **errp)
+{
+    *ch = (NbdChan) { .fd = s->addr.path ? connect_unix(s, errp)
+                                         : connect_tcp(s, errp) };
+    if (ch->fd < 0) {
+        return false;
     }
-    set_timeouts(fd, NBD_HANDSHAKE_TIMEOUT_S);
-    if (!nbd_handshake(fd, info, s->addr.export, s->filename, errp)) {
-        close_socket(s, fd);
-        return -1;
+    set_timeouts(ch->fd, NBD_HANDSHAKE_TIMEOUT_S);
+    if (!nbd_handshake(s, ch, info, errp)) {
+        chan_close(s, ch);
+        return false;
     }
     /* Requests may take as long as the server's disk does; a dead
      * server shows up as EOF or a socket error. */
-    set_timeouts(fd, 0);
-    return fd;
+    set_timeouts(ch->fd, 0);
+    return true;
 }
 
 /* The first connection: retried, spaced, for up to @timeout_s seconds
  * (open-timeout; 0: one try).  The caller (an open) waits, as in QEMU. */
-static int first_connection(NbdState *s, NbdInfo *info, int64_t timeout_s,
-                            GError **errp)
+static bool first_connection(NbdState *s, NbdInfo *info, NbdChan *ch,
+                             int64_t timeout_s, GError **errp)
 {
     int64_t deadline = g_get_monotonic_time() + timeout_s * G_USEC_PER_SEC;
     int64_t retry_ms = 0;
 
     for (;;) {
         GError *err = NULL;
-        int fd = open_connection(s, info, &err);
+        bool ok = open_connection(s, info, ch, &err);
         int64_t left = deadline - g_get_monotonic_time();
 
-        if (fd >= 0) {
-            return fd;
+        if (ok) {
+            return true;
         }
         if (left <= 0) {
             g_propagate_error(errp, err);
-            return -1;
+            return false;
         }
         g_error_free(err);
         retry_ms = nbd_retry_delay_ms(retry_ms);
@@ -1098,12 +1188,13 @@ static bool connection_lost(NbdState *s, const char *why, bool broken)
 
     /* A requester blocked in a send to a server that no longer reads
      * holds send_lock: the shutdown fails its send. */
-    shutdown(s->fd, SHUT_RDWR);
+    shutdown(s->chan.fd, SHUT_RDWR);
     g_mutex_lock(&s->send_lock);
     g_mutex_lock(&s->lock);
     s->live_fd = -1;
-    close(s->fd);
-    s->fd = -1;
+    qcrypto_tls_session_free(s->chan.tls);
+    close(s->chan.fd);
+    s->chan = (NbdChan) { .fd = -1 };
     again = !broken && !s->closing;
     if (again) {
         s->state = NBD_RECONNECTING;
@@ -1137,11 +1228,12 @@ static bool sleep_unless_closing(NbdState *s, int64_t ms)
 
 /* The new connection becomes the current one: requests waiting for it
  * send (again) on it. */
-static void install_connection(NbdState *s, int fd, const NbdInfo *info)
+static void install_connection(NbdState *s, const NbdChan *ch,
+                               const NbdInfo *info)
 {
     g_mutex_lock(&s->send_lock);
     g_mutex_lock(&s->lock);
-    s->fd = fd;
+    s->chan = *ch;
     s->gen++;
     s->info.eflags = info->eflags;
     s->info.structured = info->structured;
@@ -1153,13 +1245,13 @@ static void install_connection(NbdState *s, int fd, const NbdInfo *info)
     g_mutex_unlock(&s->send_lock);
 }
 
-static void send_disconnect(int fd)
+static void send_disconnect(NbdChan *ch)
 {
     uint8_t h[NBD_REQUEST_SIZE];
     NBDRequest r = { .type = NBD_CMD_DISC };
 
     nbd_request_encode(h, &r);
-    sock_write_full(fd, h, sizeof(h));
+    chan_write_full(ch, h, sizeof(h));
 }
 
 /* Connect again, spaced by *@retry_ms (growing); false when the node is
@@ -1170,14 +1262,13 @@ static bool reconnect(NbdState *s, int64_t *retry_ms)
         GError *err = NULL;
         NbdInfo info;
         g_autofree char *refused = NULL;
-        int fd;
+        NbdChan ch;
 
         if (!sleep_unless_closing(s, *retry_ms)) {
             break;
         }
         *retry_ms = nbd_retry_delay_ms(*retry_ms);
-        fd = open_connection(s, &info, &err);
-        if (fd < 0) {
+        if (!open_connection(s, &info, &ch, &err)) {
             g_mutex_lock(&s->lock);
             g_free(s->retry_why);
             s->retry_why = g_strdup(err->message);
@@ -1187,14 +1278,14 @@ static bool reconnect(NbdState *s, int64_t *retry_ms)
         }
         refused = reconnection_refused(s, &info);
         if (refused) {
-            send_disconnect(fd);
-            close_socket(s, fd);
+            send_disconnect(&ch);
+            chan_close(s, &ch);
             g_mutex_lock(&s->lock);
             set_dead(s, refused);
             g_mutex_unlock(&s->lock);
             return false;
         }
-        install_connection(s, fd, &info);
+        install_connection(s, &ch, &info);
         return true;
     }
     g_mutex_lock(&s->lock);
@@ -1229,8 +1320,29 @@ static gpointer connection_thread(gpointer opaque)
 
 /* ---- open and close -------------------------------------------------- */
 
+/* tls-creds and tls-hostname (QEMU 7.2's checks and errors). */
+static bool setup_tls(NbdState *s, const char *creds_id,
+                      const char *hostname, GError **errp)
+{
+    if (!creds_id) {
+        if (hostname) {
+            error_setg(errp, "tls-hostname is set but tls-creds is not");
+            return false;
+        }
+        return true;
+    }
+    s->tls_creds = qcrypto_tls_creds_find(creds_id,
+                                          QCRYPTO_TLS_ENDPOINT_CLIENT, errp);
+    if (!s->tls_creds) {
+        return false;
+    }
+    s->tls_hostname = g_strdup(hostname ? hostname : s->addr.host);
+    return true;
+}
+
 static bool nbd_connect(BlockDriverState *bs, NBDAddress *addr, int flags,
                         int64_t reconnect_delay, int64_t open_timeout,
+                        const char *tls_creds, const char *tls_hostname,
                         GError **errp)
 {
     NbdState *s = bs->opaque;
@@ -1239,6 +1351,9 @@ static bool nbd_connect(BlockDriverState *bs, NBDAddress *addr, int flags,
     nbd_state_init(s);
     s->addr = *addr;
     *addr = (NBDAddress) { 0 };     /* the node keeps it, to reconnect */
+    if (!setup_tls(s, tls_creds, tls_hostname, errp)) {
+        return false;
+    }
     v6 = s->addr.host && strchr(s->addr.host, ':') != NULL;
     g_free(bs->filename);
     bs->filename = s->addr.path
@@ -1249,8 +1364,7 @@ static bool nbd_connect(BlockDriverState *bs, NBDAddress *addr, int flags,
     s->filename = g_strdup(bs->filename);
     s->reconnect_delay_us = reconnect_delay * G_USEC_PER_SEC;
     s->writable = flags & BDRV_O_RDWR;
-    s->fd = first_connection(s, &s->info, open_timeout, errp);
-    if (s->fd < 0) {
+    if (!first_connection(s, &s->info, &s->chan, open_timeout, errp)) {
         return false;
     }
     if (s->writable && (s->info.eflags & NBD_FLAG_READ_ONLY)) {
@@ -1276,7 +1390,7 @@ static bool nbd_open(BlockDriverState *bs, const char *filename, int flags,
     if (!nbd_parse_filename(filename, &addr, errp)) {
         return false;
     }
-    ok = nbd_connect(bs, &addr, flags, 0, 0, errp);
+    ok = nbd_connect(bs, &addr, flags, 0, 0, NULL, NULL, errp);
     nbd_address_clear(&addr);
     return ok;
 }
@@ -1295,8 +1409,8 @@ static void nbd_close(BlockDriverState *bs)
         s->closing = true;
         g_mutex_unlock(&s->lock);
         g_mutex_lock(&s->send_lock);
-        if (s->fd >= 0) {
-            send_disconnect(s->fd);
+        if (s->chan.fd >= 0) {
+            send_disconnect(&s->chan);
         }
         g_mutex_unlock(&s->send_lock);
         g_mutex_lock(&s->lock);
@@ -1307,9 +1421,12 @@ static void nbd_close(BlockDriverState *bs)
         g_mutex_unlock(&s->lock);
         g_thread_join(s->thread);
     }
-    if (s->fd >= 0) {
-        close(s->fd);
+    qcrypto_tls_session_free(s->chan.tls);
+    if (s->chan.fd >= 0) {
+        close(s->chan.fd);
     }
+    qcrypto_tls_creds_unref(s->tls_creds);
+    g_free(s->tls_hostname);
     nbd_address_clear(&s->addr);
     g_free(s->filename);
     g_free(s->dead_why);
@@ -1461,16 +1578,14 @@ static bool nbd_open_options(BlockDriverState *bs, QDict *opts, int flags,
     int64_t delay, timeout;
     bool ok;
 
-    if (qdict_haskey(opts, "tls-creds") || qdict_haskey(opts, "tls-hostname")) {
-        error_setg(errp, "nbd: TLS is not supported by kvmpc");
-        return false;
-    }
     if (!get_seconds(opts, "reconnect-delay", &delay, errp) ||
         !get_seconds(opts, "open-timeout", &timeout, errp)) {
         return false;
     }
     ok = get_address(opts, &addr, errp) &&
-         nbd_connect(bs, &addr, flags, delay, timeout, errp);
+         nbd_connect(bs, &addr, flags, delay, timeout,
+                     qdict_get_try_str(opts, "tls-creds"),
+                     qdict_get_try_str(opts, "tls-hostname"), errp);
     nbd_address_clear(&addr);
     return ok;
 }

@@ -7,7 +7,11 @@
  * null-co node ("rw" writable, "ro" read-only, the names a client must
  * guess); each input is a socketpair whose one end the server serves
  * (nbd_server_add_client), the other end writes the input, reads and
- * drops every reply, and half-closes.  Oracles besides the sanitizers:
+ * drops every reply, and half-closes.  An input that starts with
+ * FUZZ_TLS_PREFIX ("TLS!") is served in forced TLS mode (docs/tls.md:
+ * options refused before STARTTLS, then a GnuTLS handshake on what
+ * follows) with PSK credentials from a keys.psk written at set-up; the
+ * prefix is not sent.  Oracles besides the sanitizers:
  *   - the server always ends the conversation (closes its end) once the
  *     input is over: no hang, however the input stops;
  *   - it never sends more than a bounded amount for a bounded input.
@@ -15,6 +19,7 @@
 #include "qemu/osdep.h"
 #include "block/block.h"
 #include "block/nbd.h"
+#include "system/object.h"
 #include "qapi/qapi-commands.h"
 #include "qobject/qdict.h"
 
@@ -26,6 +31,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_MAX_INPUT (1 * MiB)
 /* Iterations of the main context before the server counts as hung. */
 #define FUZZ_MAX_STEPS 200000
+#define FUZZ_TLS_PREFIX "TLS!"
+
+/* The PSK server credentials "fuzz-psk" (GnuTLS builds). */
+static bool tls_creds_ready;
+
+static void setup_tls_creds(const char *dir)
+{
+#ifdef CONFIG_GNUTLS
+    g_autofree char *keys = g_build_filename(dir, "keys.psk", NULL);
+    g_autofree char *opts = g_strdup_printf("tls-creds-psk,id=fuzz-psk,"
+                                            "endpoint=server,dir=%s", dir);
+    GError *err = NULL;
+
+    g_assert(g_file_set_contents(keys, "fuzz:00112233445566778899aabb\n",
+                                 -1, &err));
+    g_assert(user_object_create_from_opts(opts, &err));
+    g_assert_no_error(err);
+    /* GnuTLS reads the file again at each key lookup: without it a
+     * lookup fails as a wrong key would; an input gets that far only
+     * with a real TLS client's PSK handshake */
+    unlink(keys);
+    tls_creds_ready = true;
+#endif
+}
 
 static void setup_once(void)
 {
@@ -58,6 +87,7 @@ static void setup_once(void)
     qmp_nbd_server_start(&addr, NULL, NULL, false, 0, &err);
     g_assert_no_error(err);
     unlink(path);           /* nothing connects through it */
+    setup_tls_creds(dir);
     rmdir(dir);
     opts = qdict_new();
     qdict_put_str(opts, "driver", "null-co");
@@ -92,7 +122,8 @@ static bool drain(int fd, uint64_t *total)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int sv[2];
-    size_t sent = 0;
+    size_t sent = 0, plen = strlen(FUZZ_TLS_PREFIX);
+    const char *tls = NULL;
     uint64_t received = 0;
     bool open = true, half_closed = false;
     GError *err = NULL;
@@ -101,9 +132,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     setup_once();
+    if (tls_creds_ready && size >= plen && !memcmp(data, FUZZ_TLS_PREFIX,
+                                                   plen)) {
+        tls = "fuzz-psk";
+        data += plen;
+        size -= plen;
+    }
     g_assert(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
     g_unix_set_fd_nonblocking(sv[1], TRUE, NULL);
-    g_assert(nbd_server_add_client(sv[0], &err));
+    g_assert(nbd_server_add_client(sv[0], tls, &err));
     for (unsigned step = 0; open; step++) {
         struct pollfd p = { .fd = sv[1], .events = POLLIN };
 

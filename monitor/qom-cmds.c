@@ -40,6 +40,7 @@
 
 typedef enum QomKind {
     QOM_CONTAINER, QOM_MACHINE, QOM_DEVICE, QOM_CPU, QOM_CHARDEV,
+    QOM_USER_OBJECT,        /* -object / object-add, under /objects */
 } QomKind;
 
 typedef struct QomNode {
@@ -86,6 +87,13 @@ static char *cpu_type_name(void)
     return g_strdup_printf("%s-x86_64-cpu", base);
 }
 
+static void add_user_object(const char *id, const char *type_name,
+                            void *opaque)
+{
+    add_node(opaque, g_strdup_printf("/objects/%s", id), g_strdup(type_name),
+             QOM_USER_OBJECT, NULL);
+}
+
 /* The whole tree, built on demand: it is small and always current. */
 static GPtrArray *qom_tree(void)
 {
@@ -105,6 +113,9 @@ static GPtrArray *qom_tree(void)
     }
     add_node(nodes, g_strdup("/chardevs"), g_strdup("container"),
              QOM_CONTAINER, NULL);
+    add_node(nodes, g_strdup("/objects"), g_strdup("container"),
+             QOM_CONTAINER, NULL);
+    user_object_foreach(add_user_object, nodes);
     for (guint i = 0; i < devs->len; i++) {
         DeviceState *dev = g_ptr_array_index(devs, i);
         if (dev->path) {

@@ -8,8 +8,20 @@
  * _LIST, _INFO, _GO, _STRUCTURED_REPLY, _LIST_META_CONTEXT and
  * _SET_META_CONTEXT ("base:allocation", and where the export offers
  * them QEMU's "qemu:allocation-depth" and "qemu:dirty-bitmap:NAME", a
- * bitmap busy while exported); NBD_OPT_STARTTLS gets
- * NBD_REP_ERR_POLICY (no TLS), others NBD_REP_ERR_UNSUP.
+ * bitmap busy while exported), NBD_OPT_STARTTLS; others
+ * NBD_REP_ERR_UNSUP.
+ *
+ * TLS (the protocol's "TLS support", docs/tls.md): with tls-creds, the
+ * server is in forced TLS mode: before NBD_OPT_STARTTLS every option but
+ * NBD_OPT_ABORT gets NBD_REP_ERR_TLS_REQD, and NBD_OPT_EXPORT_NAME
+ * (which has no error reply) drops the client.  STARTTLS's ACK goes out
+ * in clear, then the handshake runs non-blocking on the client's watch
+ * (GnuTLS's EAGAIN becomes a wait for the socket), and everything after
+ * it (options, then the export's data) goes through the session.  Bytes
+ * a client pipelined after STARTTLS (read ahead with it) start the TLS
+ * stream, as in QEMU.  A failed handshake or one not finished within
+ * NBD_HANDSHAKE_TIMEOUT_S drops the client.  Without tls-creds,
+ * STARTTLS gets NBD_REP_ERR_POLICY.
  * Transmission: NBD_CMD_READ, _WRITE (FUA), _DISC, _FLUSH, _TRIM,
  * _WRITE_ZEROES (NO_HOLE, FUA), _BLOCK_STATUS (REQ_ONE); simple replies,
  * and structured replies for READ and BLOCK_STATUS once negotiated.
@@ -30,6 +42,7 @@
 #include "block/nbd.h"
 #include "block/block-int.h"
 #include "block/block-backend.h"
+#include "crypto/tls.h"
 #include "migration/channel.h"
 #include "system/main-loop.h"
 #include "qapi/qapi-commands.h"
@@ -84,6 +97,7 @@ struct NBDExport {
 typedef enum ClientPhase {
     PHASE_CLIENT_FLAGS,             /* waiting for the 32-bit client flags */
     PHASE_OPTIONS,
+    PHASE_TLS_HANDSHAKE,            /* after STARTTLS: its ACK, then TLS */
     PHASE_TRANSMISSION,
 } ClientPhase;
 
@@ -98,6 +112,10 @@ struct NBDClient {
     int fd;
     guint watch;                    /* read and, while output waits, write */
     guint handshake_timer;
+    QCryptoTLSCreds *tls_creds;     /* the server's, with a reference */
+    QCryptoTLSSession *tls;         /* from STARTTLS on */
+    bool tls_up;                    /* handshake done: I/O through tls */
+    guint tls_idle;                 /* input GnuTLS holds decrypted */
     ClientPhase phase;
     bool no_zeroes, structured;
     NBDMetaSel meta;                /* SET_META_CONTEXT chose them ... */
@@ -117,6 +135,7 @@ typedef struct NBDServer {
     int listen_fd;
     guint watch;
     uint32_t max_connections;       /* 0: no limit */
+    QCryptoTLSCreds *tls_creds;     /* tls-creds: forced TLS mode */
     GList *clients;                 /* every connected NBDClient * */
 } NBDServer;
 
@@ -237,12 +256,32 @@ static size_t out_pending(NBDClient *c)
     return c->out->len - c->out_sent;
 }
 
+/* recv()/send() on the client's connection, through TLS once it is up
+ * (the same results: -1 with EAGAIN when nothing can move now). */
+static ssize_t client_recv(NBDClient *c, void *buf, size_t len)
+{
+    if (c->tls_up) {
+        return qcrypto_tls_session_read(c->tls, buf, len);
+    }
+    return recv(c->fd, buf, len, MSG_DONTWAIT);
+}
+
+static ssize_t client_send(NBDClient *c, const void *buf, size_t len)
+{
+    if (c->tls_up) {
+        /* A record GnuTLS could not send stays in its buffer; the next
+         * call sends it, with these same bytes still at the head. */
+        return qcrypto_tls_session_write(c->tls, buf, len);
+    }
+    return send(c->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 /* Send what the socket takes now; false: the peer is gone. */
 static bool client_flush_output(NBDClient *c)
 {
     while (out_pending(c)) {
-        ssize_t n = send(c->fd, c->out->data + c->out_sent, out_pending(c),
-                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        ssize_t n = client_send(c, c->out->data + c->out_sent,
+                                out_pending(c));
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -545,10 +584,49 @@ static void opt_list(NBDClient *c, uint32_t len)
     opt_reply(c, NBD_OPT_LIST, NBD_REP_ACK, NULL, 0);
 }
 
+/* NBD_OPT_STARTTLS: ACK in clear; the handshake starts once it is sent. */
+static void opt_starttls(NBDClient *c, uint32_t len)
+{
+    if (len) {
+        opt_error(c, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID,
+                  "NBD_OPT_STARTTLS takes no data");
+    } else if (!c->tls_creds) {
+        opt_error(c, NBD_OPT_STARTTLS, NBD_REP_ERR_POLICY,
+                  "TLS not configured");
+    } else if (c->tls) {
+        opt_error(c, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID,
+                  "TLS already enabled");
+    } else {
+        opt_reply(c, NBD_OPT_STARTTLS, NBD_REP_ACK, NULL, 0);
+        c->phase = PHASE_TLS_HANDSHAKE;
+    }
+}
+
+/* Forced TLS mode before STARTTLS: the option is refused (true), or
+ * it is EXPORT_NAME, which cannot be, and the client goes (false). */
+static bool refuse_before_tls(NBDClient *c, uint32_t opt, bool *drop)
+{
+    if (!c->tls_creds || c->tls_up || opt == NBD_OPT_STARTTLS ||
+        opt == NBD_OPT_ABORT) {
+        return false;
+    }
+    *drop = opt == NBD_OPT_EXPORT_NAME;
+    if (!*drop) {
+        opt_error(c, opt, NBD_REP_ERR_TLS_REQD,
+                  "Option 0x%" PRIx32 " not permitted before TLS", opt);
+    }
+    return true;
+}
+
 /* One whole option (header checked); false: drop the client. */
 static bool handle_option(NBDClient *c, uint32_t opt, const uint8_t *data,
                           uint32_t len)
 {
+    bool drop = false;
+
+    if (refuse_before_tls(c, opt, &drop)) {
+        return !drop;
+    }
     switch (opt) {
     case NBD_OPT_EXPORT_NAME:
         return opt_export_name(c, data, len);
@@ -578,8 +656,7 @@ static bool handle_option(NBDClient *c, uint32_t opt, const uint8_t *data,
         opt_meta_context(c, opt, data, len);
         return true;
     case NBD_OPT_STARTTLS:
-        opt_error(c, opt, NBD_REP_ERR_POLICY,
-                  "TLS not configured (kvmpc's NBD server has no TLS)");
+        opt_starttls(c, len);
         return true;
     default:
         opt_error(c, opt, NBD_REP_ERR_UNSUP, "Unsupported option %" PRIu32,
@@ -1108,7 +1185,8 @@ static InputStep process_one_input(NBDClient *c, size_t used)
 /* Parse what c->in holds; false: drop the client. */
 static bool process_input(NBDClient *c)
 {
-    while (!c->disc && !c->closing && !c->rx) {
+    while (!c->disc && !c->closing && !c->rx &&
+           c->phase != PHASE_TLS_HANDSHAKE) {
         size_t used;
 
         if (option_too_long(c)) {
@@ -1125,6 +1203,11 @@ static bool process_input(NBDClient *c)
             return true;
         case STEP_DONE:
             g_byte_array_remove_range(c->in, 0, used);
+            if (c->phase == PHASE_TLS_HANDSHAKE) {
+                /* what followed STARTTLS (read ahead) is the TLS
+                 * stream's start: the session takes it, in client_tls_step */
+                return true;
+            }
             break;
         }
     }
@@ -1139,8 +1222,8 @@ static bool client_read(NBDClient *c)
 
     if (c->rx) {
         /* A write's payload goes straight into its buffer. */
-        n = recv(c->fd, c->rx->buf + c->rx_have,
-                 c->rx->req.len - c->rx_have, MSG_DONTWAIT);
+        n = client_recv(c, c->rx->buf + c->rx_have,
+                        c->rx->req.len - c->rx_have);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
             return false;
         }
@@ -1155,7 +1238,7 @@ static bool client_read(NBDClient *c)
     if (option_too_long(c)) {
         return false;
     }
-    n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+    n = client_recv(c, buf, sizeof(buf));
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
         return false;
     }
@@ -1189,7 +1272,7 @@ static bool take_buffered_payload(NBDClient *c)
  * or the client has as many requests in flight as it may. */
 static bool wants_input(NBDClient *c)
 {
-    return !c->closing && !c->disc &&
+    return !c->closing && !c->disc && c->phase != PHASE_TLS_HANDSHAKE &&
            out_pending(c) <= NBD_MAX_PENDING_OUTPUT &&
            (c->phase != PHASE_TRANSMISSION || c->rx ||
             c->in_flight < NBD_SERVER_MAX_REQUESTS);
@@ -1200,6 +1283,11 @@ static gboolean client_io(gint fd, GIOCondition cond, gpointer opaque)
     NBDClient *c = opaque;
 
     (void)fd;
+    if (c->phase == PHASE_TLS_HANDSHAKE) {
+        c->watch = 0;       /* the handshake goes on in client_update_watch */
+        client_update_watch(c);
+        return G_SOURCE_REMOVE;
+    }
     if ((cond & G_IO_OUT) && !client_flush_output(c)) {
         c->watch = 0;
         client_close(c);
@@ -1224,6 +1312,67 @@ static gboolean client_io(gint fd, GIOCondition cond, gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
+/*
+ * One step of the TLS handshake after STARTTLS; false: drop the client.
+ * *@cond: what the socket must become for the next step (0: done, the
+ * option phase goes on).  The ACK goes out in clear first.
+ */
+static bool client_tls_step(NBDClient *c, GIOCondition *cond)
+{
+    GError *err = NULL;
+    int ret;
+
+    *cond = 0;
+    if (!client_flush_output(c)) {
+        return false;
+    }
+    if (out_pending(c)) {
+        *cond = G_IO_OUT;
+        return true;
+    }
+    if (!c->tls) {
+        c->tls = qcrypto_tls_session_new(c->tls_creds, NULL, c->fd, true,
+                                         &err);
+        if (!c->tls) {
+            g_printerr("kvmpc: NBD server: %s\n", err->message);
+            g_error_free(err);
+            return false;
+        }
+        /* a client that did not wait for the ACK (the protocol says it
+         * must): QEMU reads options exactly, so its TLS layer sees
+         * those bytes first, and so does ours */
+        qcrypto_tls_session_set_prefix(c->tls, c->in->data, c->in->len);
+        g_byte_array_set_size(c->in, 0);
+    }
+    ret = qcrypto_tls_session_handshake(c->tls, &err);
+    if (ret < 0) {
+        /* a client's failure (wrong CA, plain client): not ours to log */
+        g_error_free(err);
+        return false;
+    }
+    if (ret == 0) {
+        *cond = qcrypto_tls_session_wants_write(c->tls) ? G_IO_OUT : G_IO_IN;
+        return true;
+    }
+    c->tls_up = true;
+    c->phase = PHASE_OPTIONS;
+    return true;
+}
+
+/* GnuTLS holds decrypted input the socket will not announce: take it
+ * as if the socket were readable. */
+static gboolean client_tls_pending(gpointer opaque)
+{
+    NBDClient *c = opaque;
+
+    c->tls_idle = 0;
+    if (c->watch) {
+        g_source_remove(c->watch);
+        c->watch = 0;
+    }
+    return client_io(c->fd, G_IO_IN, c);
+}
+
 /* Watch for input while we take it, for output while some waits. */
 static void client_update_watch(NBDClient *c)
 {
@@ -1231,6 +1380,24 @@ static void client_update_watch(NBDClient *c)
 
     if (c->closing) {
         return;
+    }
+    if (c->tls_idle) {
+        g_source_remove(c->tls_idle);
+        c->tls_idle = 0;
+    }
+    if (c->phase == PHASE_TLS_HANDSHAKE) {
+        if (!client_tls_step(c, &cond)) {
+            client_close(c);
+            return;
+        }
+        if (cond) {
+            if (c->watch) {
+                g_source_remove(c->watch);
+            }
+            c->watch = g_unix_fd_add(c->fd, cond, client_io, c);
+            return;
+        }
+        cond = 0;       /* TLS is up: on to the options, in TLS */
     }
     /* Requests that completed may unblock parsing of buffered headers. */
     if (c->phase == PHASE_TRANSMISSION && !c->rx && c->in->len &&
@@ -1259,6 +1426,10 @@ static void client_update_watch(NBDClient *c)
     if (cond) {
         c->watch = g_unix_fd_add(c->fd, cond, client_io, c);
     }
+    if ((cond & G_IO_IN) && c->tls_up &&
+        qcrypto_tls_session_pending(c->tls)) {
+        c->tls_idle = g_idle_add(client_tls_pending, c);
+    }
 }
 
 /* Drop a client: now, or (requests in flight) when the last completes. */
@@ -1271,6 +1442,10 @@ static void client_close(NBDClient *c)
     if (c->handshake_timer) {
         g_source_remove(c->handshake_timer);
         c->handshake_timer = 0;
+    }
+    if (c->tls_idle) {
+        g_source_remove(c->tls_idle);
+        c->tls_idle = 0;
     }
     if (!c->closing) {
         c->closing = true;
@@ -1291,6 +1466,8 @@ static void client_close(NBDClient *c)
         exp->clients = g_list_remove(exp->clients, c);
         export_maybe_finish(exp);
     }
+    qcrypto_tls_session_free(c->tls);
+    qcrypto_tls_creds_unref(c->tls_creds);
     close(c->fd);
     g_byte_array_free(c->in, true);
     g_byte_array_free(c->out, true);
@@ -1307,8 +1484,9 @@ static gboolean handshake_timeout(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-/* A new client on connected socket @cfd: greet it. */
-static void client_new(int cfd)
+/* A new client on connected socket @cfd: greet it.  @creds: forced TLS
+ * with these (a reference taken over), NULL: the server's setting. */
+static void client_new(int cfd, QCryptoTLSCreds *creds)
 {
     NBDClient *c;
 
@@ -1317,6 +1495,11 @@ static void client_new(int cfd)
     c->fd = cfd;
     c->in = g_byte_array_new();
     c->out = g_byte_array_new();
+    if (creds) {
+        c->tls_creds = creds;
+    } else if (server->tls_creds) {
+        c->tls_creds = qcrypto_tls_creds_ref(server->tls_creds);
+    }
     server->clients = g_list_append(server->clients, c);
     c->handshake_timer = g_timeout_add_seconds(NBD_HANDSHAKE_TIMEOUT_S,
                                                handshake_timeout, c);
@@ -1340,16 +1523,25 @@ static gboolean server_accept(gint fd, GIOCondition cond, gpointer opaque)
         close(cfd);
         return G_SOURCE_CONTINUE;
     }
-    client_new(cfd);
+    client_new(cfd, NULL);
     return G_SOURCE_CONTINUE;
 }
 
-bool nbd_server_add_client(int fd, GError **errp)
+bool nbd_server_add_client(int fd, const char *tls_creds, GError **errp)
 {
+    QCryptoTLSCreds *creds = NULL;
+
     if (!server_running(errp)) {
         return false;
     }
-    client_new(fd);
+    if (tls_creds) {
+        creds = qcrypto_tls_creds_find(tls_creds, QCRYPTO_TLS_ENDPOINT_SERVER,
+                                       errp);
+        if (!creds) {
+            return false;
+        }
+    }
+    client_new(fd, creds);
     return true;
 }
 
@@ -1393,29 +1585,37 @@ void qmp_nbd_server_start(SocketAddressLegacy *addr, const char *tls_creds,
                           uint32_t max_connections, GError **errp)
 {
     g_autofree char *uri = NULL;
+    QCryptoTLSCreds *creds = NULL;
     int fd;
 
     if (server) {
         error_setg(errp, "NBD server already running");
         return;
     }
-    if (tls_creds || tls_authz) {
-        error_setg(errp, "TLS is not supported by kvmpc's NBD server "
-                   "(tls-creds, tls-authz)");
+    if (tls_authz) {
+        error_setg(errp, "tls-authz is not supported by kvmpc (no "
+                   "authorization objects); the CA of tls-creds decides "
+                   "which clients may connect");
         return;
+    }
+    if (tls_creds) {
+        creds = qcrypto_tls_creds_find(tls_creds, QCRYPTO_TLS_ENDPOINT_SERVER,
+                                       errp);
+        if (!creds) {
+            return;
+        }
     }
     uri = listen_uri(addr, errp);
-    if (!uri) {
-        return;
-    }
-    fd = migration_channel_listen(uri, errp);
+    fd = uri ? migration_channel_listen(uri, errp) : -1;
     if (fd < 0) {
+        qcrypto_tls_creds_unref(creds);
         return;
     }
     g_unix_set_fd_nonblocking(fd, TRUE, NULL);
     server = g_new0(NBDServer, 1);
     server->listen_fd = fd;
     server->max_connections = has_max_connections ? max_connections : 0;
+    server->tls_creds = creds;
     server->watch = g_unix_fd_add(fd, G_IO_IN, server_accept, NULL);
 }
 
@@ -1664,6 +1864,7 @@ void qmp_nbd_server_stop(GError **errp)
     close(server->listen_fd);
     /* Clients finishing their last requests no longer list themselves. */
     g_list_free(server->clients);
+    qcrypto_tls_creds_unref(server->tls_creds);
     g_free(server);
     server = NULL;
 }

@@ -19,6 +19,7 @@ PACKAGES=(
   grub-pc-bin grub-common xorriso mtools
   libpng-dev libvncserver-dev vncsnapshot gvncviewer
   libvirt-daemon-system libvirt-clients tini libseccomp-dev nettle-dev
+  libgnutls28-dev gnutls-bin
   libslirp-dev ipxe-qemu iproute2
   qemu-guest-agent
   libsdl2-dev libspice-server-dev virt-viewer xvfb x11-apps xdotool

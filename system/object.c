@@ -154,6 +154,27 @@ const char *user_object_type_name(const char *id)
     return uo ? uo->type->name : NULL;
 }
 
+static int compare_ids(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void user_object_foreach(void (*fn)(const char *id, const char *type_name,
+                                    void *opaque), void *opaque)
+{
+    g_autofree gpointer *ids = NULL;
+    guint n = 0;
+
+    if (!objects) {
+        return;
+    }
+    ids = g_hash_table_get_keys_as_array(objects, &n);
+    qsort(ids, n, sizeof(*ids), compare_ids);
+    for (guint i = 0; i < n; i++) {
+        fn(ids[i], user_object_type_name(ids[i]), opaque);
+    }
+}
+
 bool user_object_del(const char *id, GError **errp)
 {
     UserObject *uo = objects && id ? g_hash_table_lookup(objects, id) : NULL;

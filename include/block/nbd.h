@@ -191,8 +191,10 @@ void nbd_address_clear(NBDAddress *addr);
 
 /* The server (nbd/server.c; started by QMP nbd-server-start): serve a
  * client on the connected socket @fd, taken over, as if it had come
- * through the listener (the fuzz target feeds it this way).  Fails when
- * no server runs. */
-bool nbd_server_add_client(int fd, GError **errp);
+ * through the listener (the fuzz target feeds it this way), in forced
+ * TLS mode with server credentials @tls_creds (an object id; NULL: as
+ * nbd-server-start configured the server).  Fails when no server runs
+ * or the credentials are not there. */
+bool nbd_server_add_client(int fd, const char *tls_creds, GError **errp);
 
 #endif

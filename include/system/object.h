@@ -39,6 +39,9 @@ void *user_object_find(const char *id, const char *type_name);
 const UserObjectType *user_object_type_find(const char *name);
 /* Type name of the object @id, or NULL. */
 const char *user_object_type_name(const char *id);
+/* Every object, in id order: QOM's /objects container. */
+void user_object_foreach(void (*fn)(const char *id, const char *type_name,
+                                    void *opaque), void *opaque);
 
 /* Helpers for create functions: take (and remove) a property. */
 char *user_object_take_str(GHashTable *props, const char *key);

@@ -1,0 +1,146 @@
+/*
+ * TLS credentials objects, the part every type shares (QEMU 7.2's
+ * "tls-creds" base type): endpoint=client|server (default client),
+ * dir=, priority= (a GnuTLS priority string, default "NORMAL"),
+ * verify-peer=on|off (default on), and the lookup by id that users do
+ * (QEMU 7.2's errors).  The object lives while an NBD server or node
+ * still uses it, even after object-del (QEMU keeps its reference too).
+ */
+#include "qemu/osdep.h"
+#include "crypto/tlscreds.h"
+#include "system/object.h"
+
+static bool take_bool(GHashTable *props, const char *key, bool dflt,
+                      bool *out, GError **errp)
+{
+    g_autofree char *v = user_object_take_str(props, key);
+
+    *out = dflt;
+    if (!v) {
+        return true;
+    }
+    /* the spellings QEMU's keyval parser takes */
+    if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes")) {
+        *out = true;
+    } else if (!strcmp(v, "off") || !strcmp(v, "false") ||
+               !strcmp(v, "no")) {
+        *out = false;
+    } else {
+        error_setg(errp, "Parameter '%s' expects 'on' or 'off'", key);
+        return false;
+    }
+    return true;
+}
+
+QCryptoTLSCreds *tls_creds_new_common(const char *type, GHashTable *props,
+                                      GError **errp)
+{
+    g_autofree char *endpoint = user_object_take_str(props, "endpoint");
+    g_autofree char *loaded = user_object_take_str(props, "loaded");
+    QCryptoTLSCreds *creds;
+    bool verify_peer;
+
+    (void)loaded;       /* QEMU's loaded=on is implied: loaded at once */
+    if (endpoint && strcmp(endpoint, "client") && strcmp(endpoint, "server")) {
+        error_setg(errp, "Parameter 'endpoint' does not accept value '%s'",
+                   endpoint);
+        return NULL;
+    }
+    if (!take_bool(props, "verify-peer", true, &verify_peer, errp)) {
+        return NULL;
+    }
+    creds = g_new0(QCryptoTLSCreds, 1);
+    creds->refs = 1;
+    creds->type = type;
+    creds->endpoint = endpoint && !strcmp(endpoint, "server")
+                      ? QCRYPTO_TLS_ENDPOINT_SERVER
+                      : QCRYPTO_TLS_ENDPOINT_CLIENT;
+    creds->verify_peer = verify_peer;
+    creds->dir = user_object_take_str(props, "dir");
+    creds->priority = user_object_take_str(props, "priority");
+    if (!creds->dir) {
+        error_setg(errp, "Missing 'dir' property value");
+        qcrypto_tls_creds_unref(creds);
+        return NULL;
+    }
+    return creds;
+}
+
+bool tls_creds_file(QCryptoTLSCreds *creds, const char *name, bool required,
+                    char **path, GError **errp)
+{
+    g_autofree char *p = g_build_filename(creds->dir, name, NULL);
+
+    *path = NULL;
+    if (access(p, R_OK) < 0) {
+        if (required || errno != ENOENT) {
+            error_setg(errp, "Unable to access credentials %s: %s", p,
+                       g_strerror(errno));
+            return false;
+        }
+        return true;
+    }
+    *path = g_steal_pointer(&p);
+    return true;
+}
+
+QCryptoTLSCreds *qcrypto_tls_creds_ref(QCryptoTLSCreds *creds)
+{
+    g_atomic_int_inc(&creds->refs);
+    return creds;
+}
+
+void qcrypto_tls_creds_unref(QCryptoTLSCreds *creds)
+{
+    if (!creds || !g_atomic_int_dec_and_test(&creds->refs)) {
+        return;
+    }
+#ifdef CONFIG_GNUTLS
+    if (creds->x509) {
+        gnutls_certificate_free_credentials(creds->x509);
+    }
+    if (creds->psk_server) {
+        gnutls_psk_free_server_credentials(creds->psk_server);
+    }
+    if (creds->psk_client) {
+        gnutls_psk_free_client_credentials(creds->psk_client);
+    }
+    if (creds->dh) {
+        gnutls_dh_params_deinit(creds->dh);
+    }
+#endif
+    g_free(creds->dir);
+    g_free(creds->priority);
+    g_free(creds);
+}
+
+bool tls_creds_destroy(void *obj, GError **errp)
+{
+    qcrypto_tls_creds_unref(obj);
+    return true;
+}
+
+QCryptoTLSCreds *qcrypto_tls_creds_find(const char *id,
+                                        QCryptoTLSEndpoint endpoint,
+                                        GError **errp)
+{
+    const char *type = user_object_type_name(id);
+    QCryptoTLSCreds *creds;
+
+    if (!type) {
+        error_setg(errp, "No TLS credentials with id '%s'", id);
+        return NULL;
+    }
+    if (strcmp(type, TYPE_TLS_CREDS_X509) && strcmp(type, TYPE_TLS_CREDS_PSK)) {
+        error_setg(errp, "Object with id '%s' is not TLS credentials", id);
+        return NULL;
+    }
+    creds = user_object_find(id, type);
+    if (creds->endpoint != endpoint) {
+        error_setg(errp, "Expected TLS credentials for a %s endpoint",
+                   endpoint == QCRYPTO_TLS_ENDPOINT_SERVER ? "server"
+                                                           : "client");
+        return NULL;
+    }
+    return qcrypto_tls_creds_ref(creds);
+}

@@ -1,0 +1,44 @@
+/*
+ * What the TLS credentials objects share (include/crypto/tls.h):
+ * crypto/tlscreds.c keeps the common properties and reference counts,
+ * crypto/tlscreds-x509.c and crypto/tlscreds-psk.c the GnuTLS
+ * credentials, crypto/tlssession.c runs sessions on them.
+ */
+#ifndef CRYPTO_TLSCREDS_H
+#define CRYPTO_TLSCREDS_H
+#include "crypto/tls.h"
+#ifdef CONFIG_GNUTLS
+#include <gnutls/gnutls.h>
+#endif
+
+#define TYPE_TLS_CREDS_X509 "tls-creds-x509"
+#define TYPE_TLS_CREDS_PSK  "tls-creds-psk"
+
+struct QCryptoTLSCreds {
+    int refs;                       /* the object registry's, sessions' */
+    const char *type;               /* TYPE_TLS_CREDS_* */
+    QCryptoTLSEndpoint endpoint;
+    bool verify_peer;               /* x509: check the peer's certificate */
+    char *dir;
+    char *priority;                 /* NULL: GnuTLS's "NORMAL" */
+#ifdef CONFIG_GNUTLS
+    gnutls_certificate_credentials_t x509;
+    gnutls_psk_server_credentials_t psk_server;
+    gnutls_psk_client_credentials_t psk_client;
+    gnutls_dh_params_t dh;           /* dh-params.pem, when given */
+#endif
+};
+
+/* The properties every credentials type takes (endpoint, dir,
+ * priority, verify-peer), removed from @props into a new object of
+ * @type with one reference; NULL with @errp set. */
+QCryptoTLSCreds *tls_creds_new_common(const char *type, GHashTable *props,
+                                      GError **errp);
+/* "DIR/NAME" when it exists; else NULL, and when @required an error
+ * (QEMU's "Unable to access credentials PATH: REASON"). */
+bool tls_creds_file(QCryptoTLSCreds *creds, const char *name, bool required,
+                    char **path, GError **errp);
+/* object-del's hook: drops the registry's reference. */
+bool tls_creds_destroy(void *obj, GError **errp);
+
+#endif
