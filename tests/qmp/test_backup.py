@@ -275,13 +275,14 @@ def test_errors(binary):
         quit_vm(vm)
         shutil.rmtree(tmp, ignore_errors=True)
 
-def bitmaps(vm):
-    """The drive's named bitmaps by name (query-block)."""
-    for b in vm.q.ret("query-block"):
-        if b["device"] == "drive0":
-            return {m["name"]: m for m in
-                    b["inserted"].get("dirty-bitmaps", [])}
-    raise TestFailure("no drive0")
+def bitmaps(vm, node):
+    """The named bitmaps of @node by name (query-named-block-nodes: while
+    a backup runs, query-block shows its filter, as QEMU 7.2 does)."""
+    for n in vm.q.ret("query-named-block-nodes"):
+        if n["node-name"] == node:
+            return {m["name"]: m for m in n.get("dirty-bitmaps", [])
+                    if "name" in m}
+    raise TestFailure("no node " + node)
 
 
 def data_bytes(path):
@@ -323,10 +324,10 @@ def test_incremental(binary):
                       "job-id": "f"}}]})
         ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
         check_eq((ev["device"], ev.get("error")), ("f", None), "full")
-        check_eq(bitmaps(vm)["ck1"]["count"], 0, "a new bitmap is clean")
+        check_eq(bitmaps(vm, node)["ck1"]["count"], 0, "a new bitmap is clean")
         guest_write(vm, MiB + 4096, fill(0x61, 8192))
         guest_write(vm, 3 * MiB, fill(0x62))
-        check_eq(bitmaps(vm)["ck1"]["count"], 128 * 1024, "two clusters")
+        check_eq(bitmaps(vm, node)["ck1"]["count"], 128 * 1024, "two clusters")
         vm.q.ret("stop")            # flushes the image's metadata
         shutil.copy(src, pit)
         vm.q.ret("cont")
@@ -335,7 +336,7 @@ def test_incremental(binary):
                                      "job-id": "i", "speed": 1})
         wait_for(lambda: vm.q.ret("query-block-jobs")[0]["offset"] > 0,
                  what="the first chunk")
-        check_eq(bitmaps(vm)["ck1"]["busy"], True, "busy during the job")
+        check_eq(bitmaps(vm, node)["ck1"]["busy"], True, "busy during the job")
         e = vm.q.error("block-dirty-bitmap-remove", {"node": node,
                                                      "name": "ck1"})
         check("in use by another operation" in e["desc"], "remove: %r" % e)
@@ -345,7 +346,7 @@ def test_incremental(binary):
         ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
         check_eq((ev["len"], ev["offset"], ev.get("error")),
                  (128 * 1024, 128 * 1024, None), "incremental")
-        bm = bitmaps(vm)["ck1"]
+        bm = bitmaps(vm, node)["ck1"]
         check_eq((bm["count"], bm["busy"]), (128 * 1024, False),
                  "after success: the writes made during the job")
         quit_vm(vm)
@@ -391,7 +392,7 @@ def test_drive_backup_transaction(binary):
         check_eq([(j["device"], j["type"]) for j in jobs], [("db", "backup")],
                  "the job")
         guest_write(vm, 2 * MiB, fill(0x72))     # after the point in time
-        check_eq(bitmaps(vm)["ck"]["count"], 64 * 1024, "the bitmap saw it")
+        check_eq(bitmaps(vm, node)["ck"]["count"], 64 * 1024, "the bitmap saw it")
         vm.q.ret("block-job-set-speed", {"device": "db", "speed": 0})
         ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
         check_eq((ev["device"], ev.get("error")), ("db", None), "completed")
@@ -403,7 +404,7 @@ def test_drive_backup_transaction(binary):
              "data": {"device": "drive0", "target": tgt + ".2",
                       "sync": "full", "format": "nope"}}]})
         check_eq(e["desc"], "Unknown file format 'nope'", "bad format")
-        check("ck2" not in bitmaps(vm), "the bitmap was undone")
+        check("ck2" not in bitmaps(vm, node), "the bitmap was undone")
         check(not vm.q.ret("query-block-jobs"), "no job")
         quit_vm(vm)
         compare(pit, "qcow2", tgt, "qcow2")
@@ -444,7 +445,7 @@ def test_bitmap_modes_on_cancel(binary):
             vm.q.ret("block-job-cancel", {"device": "j"})
             vm.q.wait_event("BLOCK_JOB_CANCELLED")
             wait_for(lambda: not vm.q.ret("query-block-jobs"), what="gone")
-            check_eq(bitmaps(vm)[name]["count"], (want + 1) * 64 * 1024,
+            check_eq(bitmaps(vm, node)[name]["count"], (want + 1) * 64 * 1024,
                      "bitmap-mode %s after a cancel" % mode)
             vm.q.ret("block-dirty-bitmap-remove", {"node": node,
                                                    "name": name})
