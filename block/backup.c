@@ -891,8 +891,8 @@ static BackupJob *backup_job_new(BlockDriverState *src,
     uint64_t words;
 
     /* The filter first: its name is the one check left that can fail. */
-    filter = bdrv_cbw_new(src, a->filter_node_name, backup_cluster_size(target),
-                          errp);
+    filter = bdrv_cbw_new(src, a->filter_node_name,
+                          backup_cluster_size(target), errp);
     if (!filter) {
         return NULL;
     }

@@ -392,7 +392,8 @@ def test_drive_backup_transaction(binary):
         check_eq([(j["device"], j["type"]) for j in jobs], [("db", "backup")],
                  "the job")
         guest_write(vm, 2 * MiB, fill(0x72))     # after the point in time
-        check_eq(bitmaps(vm, node)["ck"]["count"], 64 * 1024, "the bitmap saw it")
+        check_eq(bitmaps(vm, node)["ck"]["count"], 64 * 1024,
+                 "the bitmap saw it")
         vm.q.ret("block-job-set-speed", {"device": "db", "speed": 0})
         ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
         check_eq((ev["device"], ev.get("error")), ("db", None), "completed")
