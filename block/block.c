@@ -1020,8 +1020,9 @@ bool bdrv_try_preadv_nowait(BlockDriverState *bs, uint64_t offset,
  * Requests walk it without a lock; a removal unlinks its hook and then
  * waits for the requests that may still run it.  Those are counted in
  * two halves: a request counts itself in the half @phase names when it
- * starts, a removal flips @phase after unlinking and waits for the old
- * half only, so a steady stream of new requests cannot hold it up.
+ * starts; a removal, after unlinking, flips @phase and waits for the
+ * half it left, twice (both halves), so a steady stream of new requests,
+ * which count in the half just flipped to, cannot hold it up.
  */
 static BdrvWriteHooks *write_hooks(BlockDriverState *bs, bool after)
 {
@@ -1047,9 +1048,15 @@ static void remove_write_hook(BdrvWriteHooks *h, BdrvBeforeWrite *hook)
     }
     /* hook->next stays: a request standing on it walks on. */
     g_atomic_pointer_set(pp, hook->next);
-    old = g_atomic_int_add(&h->phase, 1) & 1;
-    while (g_atomic_int_get(&h->users[old])) {
-        g_usleep(50);
+    /* A request that may still run @hook counted itself before the
+     * unlink, in one half or the other (the phase it read may be older
+     * than the last flip): wait for each half in turn, each after a
+     * flip, so only requests that started before the flip are awaited. */
+    for (int round = 0; round < 2; round++) {
+        old = g_atomic_int_add(&h->phase, 1) & 1;
+        while (g_atomic_int_get(&h->users[old])) {
+            g_usleep(50);
+        }
     }
 }
 
