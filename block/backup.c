@@ -4,14 +4,24 @@
  * copies the source node as it was when the job started (the point in
  * time) to the target, while the guest goes on writing the source.
  *
- * Copy-before-write: the job installs a before-write hook on the source
- * (bdrv_set_before_write, include/block/block-int.h).  Every guest
+ * Copy-before-write: the job adds a before-write hook to the source
+ * (bdrv_add_before_write, include/block/block-int.h).  Every guest
  * request that would change a cluster the job has not copied yet first
  * copies that cluster's old data to the target, on the request's own
  * worker thread; the guest's write goes on after.  Meanwhile the job's
- * loop (main loop) copies the remaining clusters in order, one chunk per
- * worker, at most BACKUP_MAX_IN_FLIGHT at once and at most @speed bytes
- * per second.
+ * loop (main loop) copies the remaining clusters in order, one chunk
+ * (x-perf max-chunk, at most 1 MiB) per worker, at most max-workers
+ * (default BACKUP_MAX_IN_FLIGHT) at once and at most @speed bytes per
+ * second.
+ *
+ * The graph shows the job as QEMU's does: a copy-before-write filter
+ * node (block/copy-before-write.c, named filter-node-name) takes the
+ * source's place above it while the job runs.  It only passes requests
+ * down; the hook on the source does the copying, so writers that reach
+ * the source without passing the filter are caught too.  Two backups of
+ * one source stack their filters (QEMU 7.2 allows it), and each has its
+ * own hook on the source; a backup of a filter node (or of a device
+ * whose medium is one) is refused as busy, as in QEMU.
  *
  * Which clusters are copied (the "pending" bits, one per cluster):
  *   full         every cluster (zero ranges become write-zeroes)
@@ -36,15 +46,18 @@
  * failure puts the taken bits back.  always: what was copied stays
  * cleared either way.  never: the taken bits are put back either way.
  *
- * Not done: x-perf, filter-node-name (QEMU's filter node is internal
- * here: the hook), sources in an I/O thread's context (refused, as the
- * mirror does).  See docs/block.md, "Backup".
+ * A source in an I/O thread's context: the hook runs on that thread's
+ * workers, the loop's copies on the main loop's; the cluster bits and
+ * their lock keep them apart as they keep two main-loop copiers apart.
+ * x-perf use-copy-range is accepted and has no effect (no copy_range
+ * path).  See docs/block.md, "Backup".
  */
 #include "qemu/osdep.h"
 #include "block/blockjob.h"
 #include "block/block-backend.h"
 #include "block/block-int.h"
 #include "block/transaction.h"
+#include "block/copy-before-write.h"
 #include "qapi/qapi-commands.h"
 
 #define BACKUP_CHUNK            (1 * MiB)   /* one background copy */
@@ -61,6 +74,8 @@ typedef struct BackupJob {
     bool compress;
     BlockdevOnError on_source_error, on_target_error;
     uint64_t cluster, len, nclusters;
+    uint64_t chunk_clusters;        /* per copy request (x-perf max-chunk) */
+    unsigned max_in_flight;         /* copy requests (x-perf max-workers) */
     BdrvBeforeWrite hook;
     bool hooked;
 
@@ -306,8 +321,8 @@ static bool backup_before_write(void *opaque, uint64_t offset,
     }
     g_mutex_unlock(&s->lock);
     /* The range is at most a request long: claim it in pieces. */
-    for (uint64_t c = first; c < end; c += BACKUP_CHUNK / s->cluster) {
-        uint64_t n = MIN(end - c, MAX(BACKUP_CHUNK / s->cluster, 1));
+    for (uint64_t c = first; c < end; c += s->chunk_clusters) {
+        uint64_t n = MIN(end - c, s->chunk_clusters);
 
         if (!copy_range(s, c, n, &read_failed, &err)) {
             g_mutex_lock(&s->lock);
@@ -405,7 +420,7 @@ static void backup_end(BackupJob *s);
 static void backup_iterate(BackupJob *s)
 {
     Job *job = s->common.job;
-    uint64_t per_op = MAX(BACKUP_CHUNK / s->cluster, 1);
+    uint64_t per_op = s->chunk_clusters;
     guint delay_ms = 0;
     bool stopping;
 
@@ -420,7 +435,7 @@ static void backup_iterate(BackupJob *s)
     stopping = s->error || job_is_cancelled(job);
     while (!stopping && !job_is_paused(job) &&
            s->sync != MIRROR_SYNC_MODE_NONE &&
-           s->in_flight < BACKUP_MAX_IN_FLIGHT &&
+           s->in_flight < s->max_in_flight &&
            block_job_rate_ok(&s->common, &delay_ms)) {
         int64_t c = backup_next_pending(s);
         BackupOp *op;
@@ -567,12 +582,18 @@ static void backup_start(Job *job)
     block_job_schedule(&s->common, 0);
 }
 
-/* Remove the hook: no guest request runs it once this returns. */
+/* Remove the hook (no guest request runs it once this returns) and the
+ * filter: the source's parents have it back. */
 static void backup_unhook(BackupJob *s)
 {
     if (s->hooked) {
-        bdrv_set_before_write(s->common.bs, NULL);
+        bdrv_remove_before_write(s->common.bs, &s->hook);
         s->hooked = false;
+        bdrv_cbw_remove(s->common.filter);
+    }
+    if (s->common.filter) {
+        bdrv_unref(s->common.filter);
+        s->common.filter = NULL;
     }
 }
 
@@ -765,6 +786,45 @@ static uint64_t backup_cluster_size(BlockDriverState *target)
     return MAX(bdrv_cluster_size(target), BACKUP_MIN_CLUSTER);
 }
 
+/* x-perf's limits, QEMU's checks and words. */
+static bool backup_check_perf(const BackupPerf *perf, uint64_t cluster,
+                              GError **errp)
+{
+    if (!perf) {
+        return true;
+    }
+    if (perf->has_max_workers &&
+        (perf->max_workers < 1 || perf->max_workers > INT_MAX)) {
+        error_setg(errp, "max-workers must be between 1 and %d", INT_MAX);
+        return false;
+    }
+    if (perf->has_max_chunk && perf->max_chunk < 0) {
+        error_setg(errp, "max-chunk must be zero (which means no limit) or "
+                   "positive");
+        return false;
+    }
+    if (perf->has_max_chunk && perf->max_chunk &&
+        (uint64_t)perf->max_chunk < cluster) {
+        error_setg(errp, "Required max-chunk (%" PRId64 ") is less than "
+                   "backup cluster size (%" PRIu64 ")", perf->max_chunk,
+                   cluster);
+        return false;
+    }
+    return true;
+}
+
+/* Clusters per copy request: max-chunk's whole clusters, at most
+ * BACKUP_CHUNK (the copy buffer), at least one. */
+static uint64_t backup_chunk_clusters(const BackupPerf *perf, uint64_t cluster)
+{
+    uint64_t bytes = BACKUP_CHUNK;
+
+    if (perf && perf->has_max_chunk && perf->max_chunk) {
+        bytes = MIN(bytes, (uint64_t)perf->max_chunk);
+    }
+    return MAX(bytes / cluster, 1);
+}
+
 /*
  * The checks QEMU makes, in its order: *@bm the bitmap to copy by (or
  * NULL), *@id the job's id.  Nothing changes.
@@ -780,9 +840,10 @@ static bool backup_check(BlockDriverState *src, BlockDriverState *target,
     if (!backup_check_bitmap(src, a, bm, errp)) {
         return false;
     }
-    /* QEMU blocks the target; kvmpc also runs one backup per source. */
+    /* QEMU blocks the target and the filters; backups may share a
+     * source (their filters stack). */
     if (!block_job_check_busy(target, errp) ||
-        !block_job_check_busy(src, errp)) {
+        !block_job_check_busy_sharing(src, JOB_TYPE_BACKUP, errp)) {
         return false;
     }
     if (bdrv_getlength(src) != bdrv_getlength(target)) {
@@ -795,9 +856,7 @@ static bool backup_check(BlockDriverState *src, BlockDriverState *target,
                    bdrv_node_name(target));
         return false;
     }
-    if (bdrv_get_aio_context(src) != g_main_context_default()) {
-        error_setg(errp, "Backing up a node used in an I/O thread is not "
-                   "supported by kvmpc");
+    if (!backup_check_perf(a->x_perf, backup_cluster_size(target), errp)) {
         return false;
     }
     if (bdrv_is_read_only(target)) {
@@ -827,9 +886,18 @@ static BackupJob *backup_job_new(BlockDriverState *src,
                                  BdrvDirtyBitmap *bm, const char *id,
                                  GError **errp)
 {
-    BackupJob *s = g_new0(BackupJob, 1);
+    BackupJob *s;
+    BlockDriverState *filter;
     uint64_t words;
 
+    /* The filter first: its name is the one check left that can fail. */
+    filter = bdrv_cbw_new(src, a->filter_node_name,
+                          backup_cluster_size(target), errp);
+    if (!filter) {
+        return NULL;
+    }
+    s = g_new0(BackupJob, 1);
+    s->common.filter = filter;
     s->common.bs = src;
     s->common.target = target;
     s->common.speed = a->has_speed ? a->speed : 0;
@@ -848,6 +916,10 @@ static BackupJob *backup_job_new(BlockDriverState *src,
     s->cluster = backup_cluster_size(target);
     s->len = bdrv_getlength(src);
     s->nclusters = DIV_ROUND_UP(s->len, s->cluster);
+    s->chunk_clusters = backup_chunk_clusters(a->x_perf, s->cluster);
+    s->max_in_flight = a->x_perf && a->x_perf->has_max_workers
+                       ? (unsigned)a->x_perf->max_workers
+                       : BACKUP_MAX_IN_FLIGHT;
     words = DIV_ROUND_UP(s->nclusters, BITS_PER_WORD) + 1;
     s->pending = g_new0(unsigned long, words);
     s->busy = g_new0(unsigned long, words);
@@ -892,8 +964,9 @@ BackupJob *backup_job_prepare(BlockDriverState *src, BlockDriverState *target,
 
 /*
  * The point in time: from here every guest write to the source first
- * copies what it overwrites, and the bitmap's bits are taken.  The
- * caller has drained the guest's requests (big lock held).
+ * copies what it overwrites, and the bitmap's bits are taken; the
+ * filter takes the source's place in its parents.  The caller has
+ * drained the guest's requests (big lock held).
  */
 void backup_job_run(BackupJob *s)
 {
@@ -903,8 +976,9 @@ void backup_job_run(BackupJob *s)
         s->taken = bdrv_dirty_bitmap_copy(s->bitmap, false);
         bdrv_clear_dirty_bitmap(s->bitmap);
     }
-    s->hooked = bdrv_set_before_write(s->common.bs, &s->hook);
-    g_assert(s->hooked);        /* block_job_check_busy: no other job */
+    bdrv_cbw_insert(s->common.filter, s->common.target);
+    bdrv_add_before_write(s->common.bs, &s->hook);
+    s->hooked = true;
 }
 
 void qmp_blockdev_backup(BlockdevBackup *arg, GError **errp)

@@ -641,6 +641,16 @@ bool blk_replace_bs(BlockBackend *blk, BlockDriverState *bs, GError **errp)
     return true;
 }
 
+void blk_swap_root(BlockBackend *blk, BlockDriverState *bs)
+{
+    BlockDriverState *old = blk->root;
+
+    bdrv_ref(bs);
+    /* an I/O thread may be reading it to submit a request */
+    g_atomic_pointer_set(&blk->root, bs);
+    bdrv_unref(old);
+}
+
 BlockDriverState *blk_bs(BlockBackend *blk)
 {
     return blk->root;

@@ -856,6 +856,11 @@ const char *bdrv_format_name(BlockDriverState *bs) { return bs->drv->format_name
 const char *bdrv_filename(BlockDriverState *bs) { return bs->filename; }
 BlockDriverState *bdrv_file(BlockDriverState *bs) { return bs->file; }
 BlockDriverState *bdrv_backing(BlockDriverState *bs) { return bs->backing; }
+
+BlockDriverState *bdrv_filtered_or_backing(BlockDriverState *bs)
+{
+    return bs->drv->is_filter ? bs->file : bs->backing;
+}
 bool bdrv_is_read_only(BlockDriverState *bs) { return !(bs->flags & BDRV_O_RDWR); }
 uint64_t bdrv_getlength(BlockDriverState *bs) { return bs->size; }
 uint32_t bdrv_cluster_size(BlockDriverState *bs) { return bs->cluster_size; }
@@ -1009,61 +1014,114 @@ bool bdrv_try_preadv_nowait(BlockDriverState *bs, uint64_t offset,
     return true;
 }
 
-/* Install or remove the hook in @slot (a node's before- or after-write
- * hook); @users counts the requests running it. */
-static bool set_write_hook(BdrvBeforeWrite **slot, gint *users,
-                           BdrvBeforeWrite *hook)
+/*
+ * The write hooks of a node (before- and after-write): a list, so that
+ * several owners may watch one node (two backups of one source).
+ * Requests walk it without a lock; a removal unlinks its hook and then
+ * waits for the requests that may still run it.  Those are counted in
+ * two halves: a request counts itself in the half @phase names when it
+ * starts; a removal, after unlinking, flips @phase and waits for the
+ * half it left, twice (both halves), so a steady stream of new requests,
+ * which count in the half just flipped to, cannot hold it up.
+ */
+static BdrvWriteHooks *write_hooks(BlockDriverState *bs, bool after)
 {
-    if (hook && g_atomic_pointer_get(slot)) {
-        return false;
-    }
-    g_atomic_pointer_set(slot, hook);
-    /* A request that loaded the old hook holds a use until it returns. */
-    while (!hook && g_atomic_int_get(users)) {
-        g_usleep(50);
-    }
-    return true;
+    return after ? &bs->after_write : &bs->before_write;
 }
 
-bool bdrv_set_before_write(BlockDriverState *bs, BdrvBeforeWrite *hook)
+static void add_write_hook(BdrvWriteHooks *h, BdrvBeforeWrite *hook)
 {
-    return set_write_hook(&bs->before_write, &bs->before_write_users, hook);
+    hook->next = g_atomic_pointer_get(&h->head);
+    g_atomic_pointer_set(&h->head, hook);
+}
+
+static void remove_write_hook(BdrvWriteHooks *h, BdrvBeforeWrite *hook)
+{
+    BdrvBeforeWrite **pp = &h->head;
+    int old;
+
+    while (*pp && *pp != hook) {
+        pp = &(*pp)->next;
+    }
+    if (!*pp) {
+        return;
+    }
+    /* hook->next stays: a request standing on it walks on. */
+    g_atomic_pointer_set(pp, hook->next);
+    /* A request that may still run @hook counted itself before the
+     * unlink, in one half or the other (the phase it read may be older
+     * than the last flip): wait for each half in turn, each after a
+     * flip, so only requests that started before the flip are awaited. */
+    for (int round = 0; round < 2; round++) {
+        old = g_atomic_int_add(&h->phase, 1) & 1;
+        while (g_atomic_int_get(&h->users[old])) {
+            g_usleep(50);
+        }
+    }
+}
+
+void bdrv_add_before_write(BlockDriverState *bs, BdrvBeforeWrite *hook)
+{
+    add_write_hook(write_hooks(bs, false), hook);
+}
+
+void bdrv_remove_before_write(BlockDriverState *bs, BdrvBeforeWrite *hook)
+{
+    remove_write_hook(write_hooks(bs, false), hook);
 }
 
 bool bdrv_set_after_write(BlockDriverState *bs, BdrvAfterWrite *hook)
 {
-    return set_write_hook(&bs->after_write, &bs->after_write_users, hook);
+    BdrvWriteHooks *h = write_hooks(bs, true);
+    BdrvAfterWrite *cur = g_atomic_pointer_get(&h->head);
+
+    if (!hook) {
+        if (cur) {
+            remove_write_hook(h, cur);
+        }
+        return true;
+    }
+    if (cur) {
+        return false;           /* one after-write hook per node */
+    }
+    add_write_hook(h, hook);
+    return true;
+}
+
+static bool has_write_hook(BlockDriverState *bs, bool after)
+{
+    return g_atomic_pointer_get(&write_hooks(bs, after)->head) != NULL;
 }
 
 /*
- * Run the hook in @slot for a request that changes (before) or changed
- * (after) [offset, offset + bytes).  No hook: one atomic load.  The use
- * count is taken before the hook is loaded again, so a remover that saw
- * no use after clearing the pointer can free what it pointed at.
+ * Run the hooks of @h for a request that changes (before) or changed
+ * (after) [offset, offset + bytes), until one fails.  No hook: one
+ * atomic load.  The request counts itself before it loads the list, so
+ * a remover that saw its half empty after unlinking may free the hook.
  */
-static bool run_write_hook(BdrvBeforeWrite **slot, gint *users,
-                           uint64_t offset, uint64_t bytes, GError **errp)
+static bool run_write_hooks(BdrvWriteHooks *h, uint64_t offset,
+                            uint64_t bytes, GError **errp)
 {
-    BdrvBeforeWrite *hook;
     bool ok = true;
+    int half;
 
-    if (!g_atomic_pointer_get(slot)) {
+    if (!g_atomic_pointer_get(&h->head)) {
         return true;
     }
-    g_atomic_int_inc(users);
-    hook = g_atomic_pointer_get(slot);
-    if (hook) {
+    half = g_atomic_int_get(&h->phase) & 1;
+    g_atomic_int_inc(&h->users[half]);
+    for (BdrvBeforeWrite *hook = g_atomic_pointer_get(&h->head);
+         hook && ok; hook = g_atomic_pointer_get(&hook->next)) {
         ok = hook->fn(hook->opaque, offset, bytes, errp);
     }
-    g_atomic_int_dec_and_test(users);
+    g_atomic_int_dec_and_test(&h->users[half]);
     return ok;
 }
 
 static bool run_before_write(BlockDriverState *bs, uint64_t offset,
                              uint64_t bytes, GError **errp)
 {
-    return run_write_hook(&bs->before_write, &bs->before_write_users,
-                          offset, bytes, errp);
+    return run_write_hooks(&bs->before_write, offset, bytes, errp);
 }
 
 /* After a request changed the range and bdrv_set_dirty marked it; a
@@ -1071,8 +1129,7 @@ static bool run_before_write(BlockDriverState *bs, uint64_t offset,
 static bool run_after_write(BlockDriverState *bs, bool ok, uint64_t offset,
                             uint64_t bytes, GError **errp)
 {
-    return ok && run_write_hook(&bs->after_write, &bs->after_write_users,
-                                offset, bytes, errp);
+    return ok && run_write_hooks(&bs->after_write, offset, bytes, errp);
 }
 
 static bool write_through(BlockDriverState *bs, GError **errp)
@@ -1261,10 +1318,8 @@ bool bdrv_aio_try_host(BlockDriverState *bs, const BdrvAioRequest *req)
         if (req->op == BDRV_AIO_WRITE &&
             (!(bs->flags & BDRV_O_RDWR) ||
              detect_zeroes(req->top, req->bytes, req->buf) ||
-             g_atomic_pointer_get(&req->top->before_write) ||
-             g_atomic_pointer_get(&bs->before_write) ||
-             g_atomic_pointer_get(&req->top->after_write) ||
-             g_atomic_pointer_get(&bs->after_write))) {
+             has_write_hook(req->top, false) || has_write_hook(bs, false) ||
+             has_write_hook(req->top, true) || has_write_hook(bs, true))) {
             return false;
         }
     }

@@ -79,24 +79,34 @@ void block_job_rate_account(BlockJob *bj, uint64_t bytes)
     }
 }
 
-BlockJob *block_job_on_node(BlockDriverState *bs)
+/* The first job that uses @bs, not counting jobs of type @sharing that
+ * have it as their source (-1: none shares). */
+static BlockJob *job_using(BlockDriverState *bs, int sharing)
 {
     GPtrArray *jobs = job_list();
 
     for (unsigned i = 0; i < jobs->len; i++) {
         BlockJob *bj = block_job_of(g_ptr_array_index(jobs, i));
 
-        if (bj && bs && (bj->bs == bs || bj->target == bs) &&
-            job_status(bj->job) != JOB_STATUS_CONCLUDED) {
+        if (!bj || !bs || job_status(bj->job) == JOB_STATUS_CONCLUDED) {
+            continue;
+        }
+        if ((bj->bs == bs && (int)job_type(bj->job) != sharing) ||
+            bj->target == bs || bj->filter == bs) {
             return bj;
         }
     }
     return NULL;
 }
 
-bool block_job_check_busy(BlockDriverState *bs, GError **errp)
+BlockJob *block_job_on_node(BlockDriverState *bs)
 {
-    BlockJob *bj = block_job_on_node(bs);
+    return job_using(bs, -1);
+}
+
+static bool check_not_used(BlockDriverState *bs, int sharing, GError **errp)
+{
+    BlockJob *bj = job_using(bs, sharing);
     const char *name = bdrv_node_name(bs);
     GPtrArray *blks = blk_list();
 
@@ -114,6 +124,17 @@ bool block_job_check_busy(BlockDriverState *bs, GError **errp)
     error_setg(errp, "Node '%s' is busy: block device is in use by block "
                "job: %s", name, JobType_str[job_type(bj->job)]);
     return false;
+}
+
+bool block_job_check_busy(BlockDriverState *bs, GError **errp)
+{
+    return check_not_used(bs, -1, errp);
+}
+
+bool block_job_check_busy_sharing(BlockDriverState *bs, JobType sharing,
+                                  GError **errp)
+{
+    return check_not_used(bs, sharing, errp);
 }
 
 void block_job_event_ready(Job *job)

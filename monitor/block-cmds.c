@@ -20,12 +20,17 @@
 
 /* ---- queries ----------------------------------------------------------- */
 
-static int backing_depth(BlockDriverState *bs)
+/* QEMU's backing_file_depth: the layers below @bs, a filter's filtered
+ * node counting as one (QEMU's filter-or-cow child); 0 in flat output. */
+static int backing_depth(BlockDriverState *bs, bool flat)
 {
     int n = 0;
 
-    for (BlockDriverState *b = bdrv_backing(bs); b && n < 64;
-         b = bdrv_backing(b)) {
+    if (flat) {
+        return 0;
+    }
+    for (BlockDriverState *b = bdrv_filtered_or_backing(bs); b && n < 64;
+         b = bdrv_filtered_or_backing(b)) {
         n++;
     }
     return n;
@@ -57,8 +62,9 @@ static ImageInfo *image_info(BlockDriverState *bs, bool flat, int depth)
         img->backing_filename_format = g_strdup(bi.backing_fmt);
         bdrv_image_info_clear(&bi);
     }
-    if (!flat && bdrv_backing(bs) && depth < 64) {
-        img->backing_image = image_info(bdrv_backing(bs), false, depth + 1);
+    if (!flat && bdrv_filtered_or_backing(bs) && depth < 64) {
+        img->backing_image = image_info(bdrv_filtered_or_backing(bs), false,
+                                        depth + 1);
     }
     return img;
 }
@@ -98,7 +104,7 @@ static BlockDeviceInfo *node_info(BlockDriverState *bs, bool flat)
     info->ro = bdrv_is_read_only(bs);
     info->drv = g_strdup(bdrv_format_name(bs));
     info->backing_file = back ? g_strdup(bdrv_filename(back)) : NULL;
-    info->backing_file_depth = backing_depth(bs);
+    info->backing_file_depth = backing_depth(bs, flat);
     info->detect_zeroes =
         qapi_enum_parse(&BlockdevDetectZeroesOptions_lookup,
                         bdrv_detect_zeroes_name(bs), 0, NULL);

@@ -88,6 +88,11 @@ void blk_remove_bs(BlockBackend *blk);
  * same size, same content); nothing may be in flight on the old one.
  * Fails, changing nothing, when @bs cannot have the device's image locks. */
 bool blk_replace_bs(BlockBackend *blk, BlockDriverState *bs, GError **errp);
+/* Make @bs the root without a drain: @bs is a filter over the root, or
+ * the root a filter over @bs (the same data), in the root's AioContext;
+ * requests out finish on the node they started on.  The caller
+ * refreshes permissions. */
+void blk_swap_root(BlockBackend *blk, BlockDriverState *bs);
 BlockDriverState *blk_bs(BlockBackend *blk);
 /* A medium is in (tray open or not). */
 bool blk_is_inserted(BlockBackend *blk);

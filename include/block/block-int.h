@@ -93,6 +93,10 @@ struct BlockDriver {
     /* The file child serves the parents' requests unchanged (raw,
      * blkdebug): it gets their permissions, not a format's own. */
     bool perm_passthrough;
+    /* A filter (copy-before-write): the file child is the node it
+     * filters, and queries show it as the next layer of the chain
+     * (QEMU's filtered child: backing_file_depth, backing-image). */
+    bool is_filter;
     /* Protocol drivers named by a URL prefix ("iscsi" for iscsi://...). */
     const char *protocol_name;
     /* Protocol drivers whose names are not all "scheme://..." (QEMU's
@@ -244,10 +248,12 @@ struct BlockDriver {
  */
 typedef bool BdrvBeforeWriteFunc(void *opaque, uint64_t offset,
                                  uint64_t bytes, GError **errp);
-typedef struct BdrvBeforeWrite {
+typedef struct BdrvBeforeWrite BdrvBeforeWrite;
+struct BdrvBeforeWrite {
     BdrvBeforeWriteFunc *fn;
     void *opaque;
-} BdrvBeforeWrite;
+    BdrvBeforeWrite *next;          /* the node's list (block.c) */
+};
 
 /*
  * The after-write hook has the same shape: run on the request's thread
@@ -257,6 +263,14 @@ typedef struct BdrvBeforeWrite {
  * copies the range to its target here (block/mirror.c).
  */
 typedef BdrvBeforeWrite BdrvAfterWrite;
+
+/* A node's list of write hooks, walked by requests without a lock (the
+ * users count in two halves: block.c, run_write_hooks). */
+typedef struct BdrvWriteHooks {
+    BdrvBeforeWrite *head;          /* atomic */
+    gint users[2];
+    gint phase;
+} BdrvWriteHooks;
 
 struct BlockDriverState {
     const BlockDriver *drv;
@@ -288,14 +302,11 @@ struct BlockDriverState {
     /* BdrvDirtyBitmap * the write path marks (block/dirty-bitmap.c) */
     GMutex dirty_lock;
     GSList *dirty_bitmaps;
-    /* Called before a write changes the node (the backup job's copy-
-     * before-write); see bdrv_set_before_write().  Atomic. */
-    BdrvBeforeWrite *before_write;
-    gint before_write_users;
-    /* Called after a write changed the node; see bdrv_set_after_write().
-     * Atomic. */
-    BdrvAfterWrite *after_write;
-    gint after_write_users;
+    /* Called before a write changes the node (the backup jobs' copy-
+     * before-write); see bdrv_add_before_write(). */
+    BdrvWriteHooks before_write;
+    /* Called after a write changed the node; see bdrv_set_after_write(). */
+    BdrvWriteHooks after_write;
 };
 
 /* Drivers */
@@ -306,6 +317,7 @@ extern const BlockDriver bdrv_blkdebug_driver;
 extern const BlockDriver bdrv_null_co_driver;
 extern const BlockDriver bdrv_null_aio_driver;
 extern const BlockDriver bdrv_nbd_driver;
+extern const BlockDriver bdrv_cbw_driver;    /* not opened by name */
 
 #ifdef CONFIG_LIBISCSI
 extern const BlockDriver bdrv_iscsi_driver;
@@ -339,14 +351,16 @@ void bdrv_free_failed_node(BlockDriverState *bs);
 void bdrv_set_dirty(BlockDriverState *bs, uint64_t offset, uint64_t bytes);
 
 /*
- * Install @hook on @bs (NULL: remove it), big lock held.  One hook per
- * node: false if another is installed.  While a hook is installed the
- * host AIO engines take no write to the node (the worker path runs the
- * hook).  Removal returns once no request still runs the old hook, so
- * its owner may free it.
+ * Add @hook to @bs's before-write hooks, or remove it, big lock held.
+ * A node may have several (each request runs them all, newest first,
+ * until one fails).  While any is installed the host AIO engines take
+ * no write to the node (the worker path runs the hooks).  Removal
+ * returns once no request still runs @hook, so its owner may free it.
  */
-bool bdrv_set_before_write(BlockDriverState *bs, BdrvBeforeWrite *hook);
-/* The same for the node's after-write hook (one per node too). */
+void bdrv_add_before_write(BlockDriverState *bs, BdrvBeforeWrite *hook);
+void bdrv_remove_before_write(BlockDriverState *bs, BdrvBeforeWrite *hook);
+/* Install the node's after-write hook (NULL: remove it), as above but
+ * one per node: false if another is installed. */
 bool bdrv_set_after_write(BlockDriverState *bs, BdrvAfterWrite *hook);
 
 /* The node's AioContext (never NULL: the default main context). */

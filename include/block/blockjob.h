@@ -17,6 +17,7 @@ struct BlockJob {
     Job *job;
     BlockDriverState *bs;           /* the node the job works on */
     BlockDriverState *target;       /* the node it writes (NULL: none) */
+    BlockDriverState *filter;       /* its filter node (backup; NULL: none) */
     int64_t speed;                  /* bytes per second, 0: unlimited */
     bool busy;                      /* I/O in flight right now */
     BlockDeviceIoStatus iostatus;
@@ -95,6 +96,10 @@ BlockJob *block_job_on_node(BlockDriverState *bs);
  * by block job: mirror" when a job works on @bs (X: the backend's name,
  * else the node's). */
 bool block_job_check_busy(BlockDriverState *bs, GError **errp);
+/* The same, except that jobs of type @sharing may have @bs as their
+ * source (backups of one source stack their filters, as in QEMU). */
+bool block_job_check_busy_sharing(BlockDriverState *bs, JobType sharing,
+                                  GError **errp);
 
 /*
  * An I/O error @error (a positive errno) of the job's read (source) or

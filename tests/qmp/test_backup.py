@@ -275,13 +275,14 @@ def test_errors(binary):
         quit_vm(vm)
         shutil.rmtree(tmp, ignore_errors=True)
 
-def bitmaps(vm):
-    """The drive's named bitmaps by name (query-block)."""
-    for b in vm.q.ret("query-block"):
-        if b["device"] == "drive0":
-            return {m["name"]: m for m in
-                    b["inserted"].get("dirty-bitmaps", [])}
-    raise TestFailure("no drive0")
+def bitmaps(vm, node):
+    """The named bitmaps of @node by name (query-named-block-nodes: while
+    a backup runs, query-block shows its filter, as QEMU 7.2 does)."""
+    for n in vm.q.ret("query-named-block-nodes"):
+        if n["node-name"] == node:
+            return {m["name"]: m for m in n.get("dirty-bitmaps", [])
+                    if "name" in m}
+    raise TestFailure("no node " + node)
 
 
 def data_bytes(path):
@@ -323,10 +324,10 @@ def test_incremental(binary):
                       "job-id": "f"}}]})
         ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
         check_eq((ev["device"], ev.get("error")), ("f", None), "full")
-        check_eq(bitmaps(vm)["ck1"]["count"], 0, "a new bitmap is clean")
+        check_eq(bitmaps(vm, node)["ck1"]["count"], 0, "a new bitmap is clean")
         guest_write(vm, MiB + 4096, fill(0x61, 8192))
         guest_write(vm, 3 * MiB, fill(0x62))
-        check_eq(bitmaps(vm)["ck1"]["count"], 128 * 1024, "two clusters")
+        check_eq(bitmaps(vm, node)["ck1"]["count"], 128 * 1024, "two clusters")
         vm.q.ret("stop")            # flushes the image's metadata
         shutil.copy(src, pit)
         vm.q.ret("cont")
@@ -335,7 +336,7 @@ def test_incremental(binary):
                                      "job-id": "i", "speed": 1})
         wait_for(lambda: vm.q.ret("query-block-jobs")[0]["offset"] > 0,
                  what="the first chunk")
-        check_eq(bitmaps(vm)["ck1"]["busy"], True, "busy during the job")
+        check_eq(bitmaps(vm, node)["ck1"]["busy"], True, "busy during the job")
         e = vm.q.error("block-dirty-bitmap-remove", {"node": node,
                                                      "name": "ck1"})
         check("in use by another operation" in e["desc"], "remove: %r" % e)
@@ -345,7 +346,7 @@ def test_incremental(binary):
         ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
         check_eq((ev["len"], ev["offset"], ev.get("error")),
                  (128 * 1024, 128 * 1024, None), "incremental")
-        bm = bitmaps(vm)["ck1"]
+        bm = bitmaps(vm, node)["ck1"]
         check_eq((bm["count"], bm["busy"]), (128 * 1024, False),
                  "after success: the writes made during the job")
         quit_vm(vm)
@@ -391,7 +392,8 @@ def test_drive_backup_transaction(binary):
         check_eq([(j["device"], j["type"]) for j in jobs], [("db", "backup")],
                  "the job")
         guest_write(vm, 2 * MiB, fill(0x72))     # after the point in time
-        check_eq(bitmaps(vm)["ck"]["count"], 64 * 1024, "the bitmap saw it")
+        check_eq(bitmaps(vm, node)["ck"]["count"], 64 * 1024,
+                 "the bitmap saw it")
         vm.q.ret("block-job-set-speed", {"device": "db", "speed": 0})
         ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
         check_eq((ev["device"], ev.get("error")), ("db", None), "completed")
@@ -403,7 +405,7 @@ def test_drive_backup_transaction(binary):
              "data": {"device": "drive0", "target": tgt + ".2",
                       "sync": "full", "format": "nope"}}]})
         check_eq(e["desc"], "Unknown file format 'nope'", "bad format")
-        check("ck2" not in bitmaps(vm), "the bitmap was undone")
+        check("ck2" not in bitmaps(vm, node), "the bitmap was undone")
         check(not vm.q.ret("query-block-jobs"), "no job")
         quit_vm(vm)
         compare(pit, "qcow2", tgt, "qcow2")
@@ -444,7 +446,7 @@ def test_bitmap_modes_on_cancel(binary):
             vm.q.ret("block-job-cancel", {"device": "j"})
             vm.q.wait_event("BLOCK_JOB_CANCELLED")
             wait_for(lambda: not vm.q.ret("query-block-jobs"), what="gone")
-            check_eq(bitmaps(vm)[name]["count"], (want + 1) * 64 * 1024,
+            check_eq(bitmaps(vm, node)[name]["count"], (want + 1) * 64 * 1024,
                      "bitmap-mode %s after a cancel" % mode)
             vm.q.ret("block-dirty-bitmap-remove", {"node": node,
                                                    "name": name})
@@ -549,6 +551,256 @@ def test_nbd_pull_mode(binary):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def block_nodes(vm, flat=False):
+    """query-named-block-nodes by node name."""
+    args = {"flat": True} if flat else {}
+    return {n["node-name"]: n for n in
+            vm.q.ret("query-named-block-nodes", args)}
+
+
+def inserted(vm, device="drive0"):
+    for b in vm.q.ret("query-block"):
+        if b["device"] == device:
+            return b["inserted"]
+    raise TestFailure("no device " + device)
+
+
+def add_targets(vm, tmp, names):
+    paths = {}
+    for name in names:
+        paths[name] = os.path.join(tmp, name + ".qcow2")
+        check(qemu_img("create", "-q", "-f", "qcow2", paths[name], str(DISK))
+              .returncode == 0, "qemu-img create")
+        vm.q.ret("blockdev-add", {"driver": "qcow2", "node-name": name,
+                                  "file": {"driver": "file",
+                                           "filename": paths[name]}})
+    return paths
+
+
+def cbw_view(info):
+    """What libvirt reads of a node, and of the image chain below it."""
+    chain, img = [], info["image"]
+    while img:
+        chain.append((img["format"], img["filename"], img["virtual-size"]))
+        img = img.get("backing-image")
+    return (info["node-name"], info["drv"], info["file"],
+            info["backing_file_depth"], "backing_file" in info, chain)
+
+
+@no_kvm
+def test_filter_graph(binary):
+    """While a backup runs its copy-before-write filter is the device's
+    medium (query-block) and a node of its own (query-named-block-nodes),
+    named by filter-node-name, with the source as its filtered child; a
+    second backup of the source node stacks its own filter below the
+    first (QEMU 7.2 does the same), a backup of the filter or of the
+    device is refused as busy; guest writes copy to both targets; when
+    the jobs end the device has its disk again.  The expected values are
+    what QEMU 7.2 reports for the same graph (checked live)."""
+    tmp = backup_tmp()
+    vm, src = start(binary, tmp)
+    pit = os.path.join(tmp, "pit.qcow2")
+    disk = node_of(vm, "drive0")
+    try:
+        shutil.copy(src, pit)
+        paths = add_targets(vm, tmp, ("t1", "t2"))
+        e = vm.q.error("blockdev-backup", {"device": "drive0", "target": "t1",
+                                           "sync": "full",
+                                           "filter-node-name": "t2"})
+        check_eq(e["desc"], "Could not create node: Duplicate nodes with "
+                 "node-name='t2'", "a taken filter-node-name")
+        e = vm.q.error("blockdev-backup", {"device": "drive0", "target": "t1",
+                                           "sync": "full",
+                                           "filter-node-name": "1bad"})
+        check_eq(e["desc"], "Could not create node: Invalid node-name: "
+                 "'1bad'", "a bad filter-node-name")
+        check(not vm.q.ret("query-block-jobs"), "no job after the errors")
+        vm.q.ret("blockdev-backup", {"device": "drive0", "target": "t1",
+                                     "sync": "full", "speed": 1,
+                                     "job-id": "j1",
+                                     "filter-node-name": "cbw1"})
+        qcow = ("qcow2", src, DISK)
+        cbw = ("copy-before-write", src, DISK)
+        check_eq(cbw_view(inserted(vm)),
+                 ("cbw1", "copy-before-write", src, 1, False, [cbw, qcow]),
+                 "query-block: the filter is the medium")
+        img = inserted(vm)["image"]
+        check_eq((img.get("cluster-size"), "actual-size" in img),
+                 (65536, True), "the filter's image")
+        nodes = block_nodes(vm)
+        check_eq(cbw_view(nodes["cbw1"]), cbw_view(inserted(vm)),
+                 "query-named-block-nodes: the filter")
+        check_eq(cbw_view(nodes[disk]), (disk, "qcow2", src, 0, False,
+                                         [qcow]), "the disk node")
+        check_eq(block_nodes(vm, flat=True)["cbw1"]["backing_file_depth"],
+                 0, "flat")
+        for dev in ("drive0", "cbw1"):
+            e = vm.q.error("blockdev-backup", {"device": dev, "target": "t2",
+                                               "sync": "full"})
+            check_eq(e["desc"], "Node 'drive0' is busy: block device is in "
+                     "use by block job: backup", "backup of " + dev)
+        vm.q.ret("blockdev-backup", {"device": disk, "target": "t2",
+                                     "sync": "full", "speed": 1,
+                                     "job-id": "j2"})
+        nodes = block_nodes(vm)
+        second = [n for n in nodes if n not in ("cbw1",) and
+                  nodes[n]["drv"] == "copy-before-write"]
+        check(len(second) == 1 and second[0].startswith("#block"),
+              "the second filter: %r" % second)
+        check_eq(cbw_view(nodes[second[0]]),
+                 (second[0], "copy-before-write", src, 1, False,
+                  [cbw, qcow]), "the second filter")
+        check_eq(cbw_view(inserted(vm)),
+                 ("cbw1", "copy-before-write", src, 2, False,
+                  [cbw, cbw, qcow]), "stacked: cbw1 over the second")
+        # ahead of both copies: the old data goes to both targets first
+        guest_write(vm, 3 * MiB, pattern(64 * 1024, 0x5a))
+        guest_write(vm, 2 * MiB + 4096, pattern(8192, 0x5b))
+        for j in ("j1", "j2"):
+            vm.q.ret("block-job-set-speed", {"device": j, "speed": 0})
+        done = set()
+        while len(done) < 2:
+            ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+            check("error" not in ev, "COMPLETED %r" % ev)
+            done.add(ev["device"])
+        wait_for(lambda: not vm.q.ret("query-block-jobs"), what="jobs gone")
+        check_eq(cbw_view(inserted(vm)), (disk, "qcow2", src, 0, False,
+                                          [qcow]), "the disk is back")
+        check(not [n for n in block_nodes(vm).values()
+                   if n["drv"] == "copy-before-write"], "no filter left")
+        guest_write(vm, 0, pattern(4096, 0x5c))     # no copy any more
+        quit_vm(vm)
+        for t in ("t1", "t2"):
+            compare(pit, "qcow2", paths[t], "qcow2")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
+def test_x_perf(binary):
+    """x-perf: max-chunk sets the copy request's size (the first request
+    of a speed-held job is one chunk), max-workers how many run at once;
+    backups with both give the source's content; bad values get QEMU
+    7.2's replies."""
+    tmp = backup_tmp()
+    vm, src = start(binary, tmp)
+    try:
+        paths = add_targets(vm, tmp, ("t1", "t2"))
+        for perf, want in (
+                ({"max-workers": 0},
+                 "max-workers must be between 1 and 2147483647"),
+                ({"max-workers": 1 << 31},
+                 "max-workers must be between 1 and 2147483647"),
+                ({"max-chunk": -1}, "max-chunk must be zero (which means no "
+                 "limit) or positive"),
+                ({"max-chunk": 1000}, "Required max-chunk (1000) is less "
+                 "than backup cluster size (65536)")):
+            e = vm.q.error("blockdev-backup", {"device": "drive0",
+                                               "target": "t1", "sync": "full",
+                                               "x-perf": perf})
+            check_eq(e["desc"], want, "x-perf %r" % perf)
+        for t, perf, first in (
+                ("t1", {"max-workers": 1, "max-chunk": 64 * 1024,
+                        "use-copy-range": True}, 64 * 1024),
+                ("t2", {"max-workers": 3, "max-chunk": 192 * 1024},
+                 192 * 1024)):
+            vm.q.ret("blockdev-backup", {"device": "drive0", "target": t,
+                                         "sync": "full", "speed": 1,
+                                         "job-id": t, "x-perf": perf})
+            wait_for(lambda: vm.q.ret("query-block-jobs")[0]["offset"] > 0,
+                     what="the first chunk")
+            check_eq(vm.q.ret("query-block-jobs")[0]["offset"], first,
+                     "one request of max-chunk %r" % perf)
+            vm.q.ret("block-job-set-speed", {"device": t, "speed": 0})
+            ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+            check_eq((ev["device"], ev["offset"], ev.get("error")),
+                     (t, DISK, None), "COMPLETED")
+            wait_for(lambda: not vm.q.ret("query-block-jobs"), what="gone")
+        quit_vm(vm)
+        for t in ("t1", "t2"):
+            compare(src, "qcow2", paths[t], "qcow2")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_iothread_source(binary):
+    """A source in an I/O thread (virtio-blk iothread=) with a real guest
+    writing to it (the virtio-blk payload's randwrite bench, 32 writes in
+    flight): the filter goes above the source and away again while the
+    thread's requests run, the thread's writes copy first, and the target
+    is the disk as it was when the job started."""
+    payload = os.environ.get("KVMPC_VIRTIO_BLK_PAYLOAD")
+    if not payload or not os.path.exists(payload):
+        print("SKIP test_iothread_source: set KVMPC_VIRTIO_BLK_PAYLOAD to "
+              "virtio-blk.elf")
+        return
+    from qmplib import QMP, Kvmpc
+    import time
+    tmp = backup_tmp()
+    disk = os.path.join(tmp, "disk.raw")
+    pit = os.path.join(tmp, "pit.raw")
+    tgt = os.path.join(tmp, "tgt.raw")
+    with open(disk, "wb") as f:
+        f.write(os.urandom(2 * MiB))
+    qmp_path = os.path.join(tmp, "qmp.sock")
+    serial = os.path.join(tmp, "serial.log")
+    vm = Kvmpc(binary, ["-nodefaults", "-display", "none", "-m", "256M",
+                        "-serial", "file:" + serial,
+                        "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+                        "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
+                        "-object", "iothread,id=io0",
+                        "-drive", "file=%s,if=none,id=vd,format=raw" % disk,
+                        "-device", "virtio-blk-pci,drive=vd,iothread=io0",
+                        "-kernel", payload,
+                        "-append", "bench=randwrite bs=4096 qd=32 secs=30"],
+               tmpdir=tmp, wait_sockets=[qmp_path])
+
+    def log():
+        with open(serial, "rb") as f:
+            return f.read().decode(errors="replace")
+    q = None
+    try:
+        q = QMP(qmp_path)
+        wait_for(lambda: "virtio-blk-bench: start" in log()
+                 or not vm.alive(), what="the guest's writes")
+        check(vm.alive(), "kvmpc exited early: %s" % log())
+        q.ret("stop")                   # drained: the point in time
+        shutil.copy(disk, pit)
+        q.ret("drive-backup", {"device": "vd", "target": tgt, "sync": "full",
+                               "format": "raw", "speed": 1, "job-id": "b",
+                               "filter-node-name": "f"})
+        node = [b["inserted"] for b in q.ret("query-block")
+                if b["device"] == "vd"][0]
+        check_eq((node["node-name"], node["drv"]), ("f", "copy-before-write"),
+                 "the filter is the medium")
+        q.ret("cont")
+        time.sleep(0.3)                 # the guest writes ahead of the copy
+        check("bench: op=" not in log(), "the guest stopped writing")
+        q.ret("block-job-set-speed", {"device": "b", "speed": 0})
+        ev = q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check("error" not in ev, "COMPLETED %r" % ev)
+        wait_for(lambda: not q.ret("query-block-jobs"), what="job gone")
+        node = [b["inserted"] for b in q.ret("query-block")
+                if b["device"] == "vd"][0]
+        check_eq(node["drv"], "raw", "the disk is back")
+        time.sleep(0.1)                 # the guest goes on without a filter
+        check(vm.alive() and "bench: op=" not in log(), "the guest: %s"
+              % log()[-300:])
+        q.ret("stop")
+        r = qemu_img("compare", "-U", "-f", "raw", "-F", "raw", pit, tgt)
+        check(r.returncode == 0, "qemu-img compare: %s%s"
+              % (r.stdout, r.stderr))
+        r = qemu_img("compare", "-U", "-f", "raw", "-F", "raw", disk, tgt)
+        check(r.returncode != 0, "the guest wrote during the job")
+    finally:
+        if q:
+            q.close()
+        vm.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
         print("SKIP: qemu-img/qemu-io (Debian's qemu-utils) not installed")
@@ -557,4 +809,5 @@ if __name__ == "__main__":
                test_none_fleecing, test_drive_backup_create_modes,
                test_incremental, test_drive_backup_transaction,
                test_bitmap_modes_on_cancel,
-               test_nbd_pull_mode, test_errors])
+               test_nbd_pull_mode, test_errors, test_filter_graph,
+               test_x_perf, test_iothread_source])

@@ -822,6 +822,98 @@ static void test_after_write_hook(void)
     g_free(path);
 }
 
+/* A before-write hook that counts its calls and may refuse
+ * (test_before_write_hooks). */
+typedef struct BeforeWriteSeen {
+    gint calls;                     /* atomic: writer threads call it */
+    bool fail;
+} BeforeWriteSeen;
+
+static bool count_before_write(void *opaque, uint64_t offset, uint64_t bytes,
+                               GError **errp)
+{
+    BeforeWriteSeen *seen = opaque;
+
+    g_atomic_int_inc(&seen->calls);
+    if (seen->fail) {
+        error_setg(errp, "before-write hook refused");
+        return false;
+    }
+    return true;
+}
+
+typedef struct HookWriter {
+    BlockDriverState *bs;
+    gint stop;
+    gint writes;
+} HookWriter;
+
+/* Write without a pause until told to stop (a busy guest). */
+static gpointer hook_writer(gpointer opaque)
+{
+    HookWriter *w = opaque;
+    uint8_t buf[512] = { 0 };
+
+    while (!g_atomic_int_get(&w->stop)) {
+        g_assert_true(bdrv_pwrite(w->bs, 0, sizeof(buf), buf, NULL));
+        g_atomic_int_inc(&w->writes);
+    }
+    return NULL;
+}
+
+/* A node's before-write hooks: every one runs for each write, a failing
+ * one fails the request before it changes anything, and removing one
+ * (while another thread writes without a pause and the other hook stays)
+ * returns and leaves the other running. */
+static void test_before_write_hooks(void)
+{
+    char *path = make_raw("before-write.raw", 64 * KiB);
+    GError *err = NULL;
+    BlockDriverState *bs = bdrv_open(path, "raw", BDRV_O_RDWR, &err);
+    BeforeWriteSeen a = { 0 }, b = { 0 };
+    BdrvBeforeWrite ha = { count_before_write, &a };
+    BdrvBeforeWrite hb = { count_before_write, &b };
+    HookWriter w = { .bs = bs };
+    uint8_t buf[512], back = 0;
+    GThread *t;
+    gint before;
+
+    g_assert_no_error(err);
+    bdrv_add_before_write(bs, &ha);
+    bdrv_add_before_write(bs, &hb);
+    memset(buf, 0x6b, sizeof(buf));
+    g_assert_true(bdrv_pwrite(bs, 4096, sizeof(buf), buf, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(a.calls, ==, 1);
+    g_assert_cmpint(b.calls, ==, 1);
+    a.fail = true;
+    memset(buf, 0x6c, sizeof(buf));
+    g_assert_false(bdrv_pwrite(bs, 4096, sizeof(buf), buf, &err));
+    g_assert_nonnull(strstr(err->message, "before-write hook refused"));
+    g_clear_error(&err);
+    g_assert_true(bdrv_pread(bs, 4096, 1, &back, NULL));
+    g_assert_cmpuint(back, ==, 0x6b);   /* refused before the write */
+    a.fail = false;
+    t = g_thread_new("hook-writer", hook_writer, &w);
+    while (g_atomic_int_get(&w.writes) < 100) {
+        g_usleep(100);
+    }
+    bdrv_remove_before_write(bs, &ha);  /* returns under a steady stream */
+    before = g_atomic_int_get(&a.calls);
+    while (g_atomic_int_get(&w.writes) < 200) {
+        g_usleep(100);
+    }
+    g_atomic_int_set(&w.stop, 1);
+    g_thread_join(t);
+    g_assert_cmpint(g_atomic_int_get(&a.calls), ==, before);
+    g_assert_cmpint(g_atomic_int_get(&b.calls), >=, 200);
+    bdrv_remove_before_write(bs, &hb);
+    g_assert_true(bdrv_pwrite(bs, 0, sizeof(buf), buf, &err));
+    g_assert_cmpint(g_atomic_int_get(&b.calls), ==, w.writes + 2);
+    bdrv_unref(bs);
+    g_free(path);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -846,6 +938,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/dirty-bitmap", test_dirty_bitmap);
     g_test_add_func("/block/dirty-bitmap-named", test_named_dirty_bitmap);
     g_test_add_func("/block/after-write-hook", test_after_write_hook);
+    g_test_add_func("/block/before-write-hooks", test_before_write_hooks);
     ret = g_test_run();
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
     if (system(cmd)) {
