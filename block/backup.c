@@ -296,9 +296,31 @@ static bool copy_range(BackupJob *s, uint64_t first, uint64_t count,
 }
 
 /*
- * The before-write hook: on the guest request's thread.  Wait until no
- * cluster of the range is being copied (without holding any claim),
- * then copy what is still to copy; the request goes on after.
+ * Wait until no cluster of [first, end) is being copied; true when one
+ * of them is to copy again (a copier failed).  Lock held.
+ */
+static bool wait_range_settled(BackupJob *s, uint64_t first, uint64_t end)
+{
+    bool again = false;
+
+    for (uint64_t c = first; c < end; c++) {
+        while (bit_test(s->busy, c)) {
+            g_cond_wait(&s->cond, &s->lock);
+        }
+    }
+    for (uint64_t c = first; c < end && !again; c++) {
+        again = bit_test(s->pending, c);
+    }
+    return again;
+}
+
+/*
+ * The before-write hook: on the guest request's thread.  Copy what of
+ * the range is still to copy, then wait for the clusters other copiers
+ * (the job's workers, other writes) claimed meanwhile: a worker may have
+ * claimed one after we looked and not have read it yet, and the write
+ * must not land before it has.  The request goes on once every cluster
+ * of the range is in the backup.
  */
 static bool backup_before_write(void *opaque, uint64_t offset,
                                 uint64_t bytes, GError **errp)
@@ -307,35 +329,34 @@ static bool backup_before_write(void *opaque, uint64_t offset,
     uint64_t first = offset / s->cluster;
     uint64_t end = MIN(DIV_ROUND_UP(offset + bytes, s->cluster),
                        s->nclusters);
-    bool read_failed = false;
+    bool read_failed = false, again;
     GError *err = NULL;
 
     if (first >= end) {
         return true;
     }
-    g_mutex_lock(&s->lock);
-    for (uint64_t c = first; c < end; c++) {
-        while (bit_test(s->busy, c)) {
-            g_cond_wait(&s->cond, &s->lock);
-        }
-    }
-    g_mutex_unlock(&s->lock);
-    /* The range is at most a request long: claim it in pieces. */
-    for (uint64_t c = first; c < end; c += s->chunk_clusters) {
-        uint64_t n = MIN(end - c, s->chunk_clusters);
+    do {
+        /* The range is at most a request long: claim it in pieces. */
+        for (uint64_t c = first; c < end; c += s->chunk_clusters) {
+            uint64_t n = MIN(end - c, s->chunk_clusters);
 
-        if (!copy_range(s, c, n, &read_failed, &err)) {
-            g_mutex_lock(&s->lock);
-            if (!s->hook_error) {
-                s->hook_error = g_strdup(err->message);
+            if (!copy_range(s, c, n, &read_failed, &err)) {
+                g_mutex_lock(&s->lock);
+                if (!s->hook_error) {
+                    s->hook_error = g_strdup(err->message);
+                }
+                g_mutex_unlock(&s->lock);
+                /* The old data is not in the backup: the guest's write
+                 * must not destroy it (QEMU's on-cbw-error=
+                 * break-guest-write). */
+                g_propagate_error(errp, err);
+                return false;
             }
-            g_mutex_unlock(&s->lock);
-            /* The old data is not in the backup: the guest's write must
-             * not destroy it (QEMU's on-cbw-error=break-guest-write). */
-            g_propagate_error(errp, err);
-            return false;
         }
-    }
+        g_mutex_lock(&s->lock);
+        again = wait_range_settled(s, first, end);
+        g_mutex_unlock(&s->lock);
+    } while (again);
     return true;
 }
 
