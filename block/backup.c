@@ -58,6 +58,7 @@
 #include "block/block-int.h"
 #include "block/transaction.h"
 #include "block/copy-before-write.h"
+#include "block/filter-node.h"
 #include "qapi/qapi-commands.h"
 
 #define BACKUP_CHUNK            (1 * MiB)   /* one background copy */
@@ -610,7 +611,7 @@ static void backup_unhook(BackupJob *s)
     if (s->hooked) {
         bdrv_remove_before_write(s->common.bs, &s->hook);
         s->hooked = false;
-        bdrv_cbw_remove(s->common.filter);
+        bdrv_filter_node_remove(s->common.filter);
     }
     if (s->common.filter) {
         bdrv_unref(s->common.filter);
@@ -997,7 +998,7 @@ void backup_job_run(BackupJob *s)
         s->taken = bdrv_dirty_bitmap_copy(s->bitmap, false);
         bdrv_clear_dirty_bitmap(s->bitmap);
     }
-    bdrv_cbw_insert(s->common.filter, s->common.target);
+    bdrv_filter_node_insert(s->common.filter, s->common.target);
     bdrv_add_before_write(s->common.bs, &s->hook);
     s->hooked = true;
 }

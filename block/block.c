@@ -861,6 +861,15 @@ BlockDriverState *bdrv_filtered_or_backing(BlockDriverState *bs)
 {
     return bs->drv->is_filter ? bs->file : bs->backing;
 }
+
+BlockDriverState *bdrv_skip_implicit_filters(BlockDriverState *bs)
+{
+    while (bs && bs->implicit && bs->drv->is_filter && bs->file) {
+        bs = bs->file;
+    }
+    return bs;
+}
+
 bool bdrv_is_read_only(BlockDriverState *bs) { return !(bs->flags & BDRV_O_RDWR); }
 uint64_t bdrv_getlength(BlockDriverState *bs) { return bs->size; }
 uint32_t bdrv_cluster_size(BlockDriverState *bs) { return bs->cluster_size; }
@@ -1440,7 +1449,7 @@ bool bdrv_refresh_size(BlockDriverState *bs, GError **errp)
 
 bool bdrv_chain_contains(BlockDriverState *top, BlockDriverState *base)
 {
-    for (BlockDriverState *bs = top; bs; bs = bs->backing) {
+    for (BlockDriverState *bs = top; bs; bs = bdrv_filtered_or_backing(bs)) {
         if (bs == base) {
             return true;
         }
@@ -1454,7 +1463,8 @@ int bdrv_is_allocated_above(BlockDriverState *top, BlockDriverState *base,
 {
     uint64_t run = bytes;
 
-    for (BlockDriverState *bs = top; bs && bs != base; bs = bs->backing) {
+    for (BlockDriverState *bs = top; bs && bs != base;
+         bs = bdrv_filtered_or_backing(bs)) {
         uint64_t n = 0, map;
         BlockDriverState *file;
         int st;
@@ -1563,22 +1573,28 @@ int bdrv_block_status_above(BlockDriverState *bs, uint64_t offset,
                             GError **errp)
 {
     for (*depth = 0; ; (*depth)++) {
-        int ret = bdrv_block_status(bs, offset, bytes, pnum, map, file,
-                                    errp);
+        BlockDriverState *next;
+        int ret;
 
-        if (ret < 0 || (ret & BDRV_BLOCK_ALLOCATED) || !bs->backing) {
+        /* A job's filter is no layer of its own: its node answers. */
+        while (bs->drv->is_filter && bs->file) {
+            bs = bs->file;
+        }
+        ret = bdrv_block_status(bs, offset, bytes, pnum, map, file, errp);
+        next = bdrv_backing(bs);
+        if (ret < 0 || (ret & BDRV_BLOCK_ALLOCATED) || !next) {
             return ret;
         }
         /* Unallocated here: the backing node decides, but only for the
          * bytes this layer reported and only where the backing node
          * exists; past its end the content is zero. */
         bytes = *pnum;
-        if (offset >= bs->backing->size) {
+        if (offset >= next->size) {
             *pnum = bytes;
             return BDRV_BLOCK_ZERO;
         }
-        bytes = MIN(bytes, bs->backing->size - offset);
-        bs = bs->backing;
+        bytes = MIN(bytes, next->size - offset);
+        bs = next;
     }
 }
 

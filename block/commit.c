@@ -141,7 +141,8 @@ static BlockJobStartArgs job_args(const char *job_id, bool has_speed,
                                   BlockdevOnError on_error,
                                   bool has_auto_finalize, bool auto_finalize,
                                   bool has_auto_dismiss, bool auto_dismiss,
-                                  const char *backing_file)
+                                  const char *backing_file,
+                                  const char *filter_node_name)
 {
     return (BlockJobStartArgs) {
         .job_id = job_id,
@@ -150,6 +151,7 @@ static BlockJobStartArgs job_args(const char *job_id, bool has_speed,
         .auto_finalize = has_auto_finalize ? auto_finalize : true,
         .auto_dismiss = has_auto_dismiss ? auto_dismiss : true,
         .backing_file = backing_file,
+        .filter_node_name = filter_node_name,
     };
 }
 
@@ -195,7 +197,8 @@ void qmp_block_commit(const char *job_id, const char *device,
     BlockJobStartArgs a = job_args(job_id, has_speed, speed, has_on_error,
                                    on_error, has_auto_finalize,
                                    auto_finalize, has_auto_dismiss,
-                                   auto_dismiss, backing_file);
+                                   auto_dismiss, backing_file,
+                                   filter_node_name);
     BlockDriverState *bs, *top_bs, *base_bs;
 
     if (!check_job_args(job_id, has_speed, speed, errp) ||
@@ -237,7 +240,8 @@ void qmp_block_stream(const char *job_id, const char *device,
     BlockJobStartArgs a = job_args(job_id, has_speed, speed, has_on_error,
                                    on_error, has_auto_finalize,
                                    auto_finalize, has_auto_dismiss,
-                                   auto_dismiss, backing_file);
+                                   auto_dismiss, backing_file,
+                                   filter_node_name);
     BlockDriverState *bs, *base_bs = NULL;
 
     if (base && base_node) {

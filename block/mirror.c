@@ -31,6 +31,13 @@
  * sync top over a backing file copies what the top layer allocates; a
  * target drive-mirror creates gets the source's backing file.
  *
+ * Commit and stream put a filter node above the node they work on while
+ * they run (block/filter-node.c: mirror_top for an active commit,
+ * commit_top for an intermediate one, copy-on-read for a stream; named
+ * filter-node-name, else implicit), as QEMU 7.2 does; it leaves the graph
+ * before the job relinks or pivots, or when the job is cleaned up after
+ * a cancel or an error.
+ *
  * Not done (refused with an error, see docs/block.md): sync
  * incremental/bitmap, sync none with a target this command creates,
  * sources in an I/O thread's context.
@@ -39,6 +46,7 @@
 #include "block/blockjob.h"
 #include "block/block-backend.h"
 #include "block/block-int.h"
+#include "block/filter-node.h"
 #include "qapi/qapi-commands.h"
 
 #define MIRROR_DEFAULT_BUF_SIZE (16 * MiB)
@@ -57,6 +65,7 @@ typedef struct MirrorJob {
     BlockDriverState *overlay;
     char *backing_file;             /* the name the relinked node records */
     bool base_reopened;             /* commit made the base writable */
+    bool filter_inserted;           /* common.filter is in the graph */
     bool pivoted;
     BdrvDirtyBitmap *bm;
     uint32_t granularity;
@@ -595,6 +604,20 @@ static bool relink_backing(BlockDriverState *bs, BlockDriverState *backing,
     return true;
 }
 
+/* The job's filter leaves the graph (the filtered node is back in its
+ * parents) and goes. */
+static void mirror_drop_filter(MirrorJob *s)
+{
+    if (s->filter_inserted) {
+        bdrv_filter_node_remove(s->common.filter);
+        s->filter_inserted = false;
+    }
+    if (s->common.filter) {
+        bdrv_unref(s->common.filter);
+        s->common.filter = NULL;
+    }
+}
+
 static bool mirror_finish(MirrorJob *s, GError **errp)
 {
     BlockDriverState *src = s->common.bs;
@@ -642,6 +665,9 @@ static bool mirror_finish(MirrorJob *s, GError **errp)
     if (!s->should_complete || job_cancel_requested(s->common.job)) {
         return true;
     }
+    /* The overlay's backing node, the devices' root: the node itself
+     * again before they change. */
+    mirror_drop_filter(s);
     switch (s->mode) {
     case MIRROR_MODE_COMMIT:
         /* the overlay reads the base where it read the top */
@@ -830,6 +856,7 @@ static void mirror_set_speed(BlockJob *bj, int64_t speed)
 static void mirror_clean_state(MirrorJob *s)
 {
     block_job_unschedule(&s->common);
+    mirror_drop_filter(s);
     if (s->hooked) {
         /* returns once no guest request runs the hook */
         bdrv_set_after_write(s->common.bs, NULL);
@@ -1258,6 +1285,27 @@ static MirrorJob *mirror_like_new(MirrorMode mode, BlockDriverState *top,
     return s;
 }
 
+/*
+ * The job's filter of driver @drv over its node, not in the graph yet;
+ * QEMU's errors for a bad filter-node-name (@prefix: block-stream's
+ * "Could not create node: ").
+ */
+static bool mirror_like_filter(MirrorJob *s, const BlockDriver *drv,
+                               const BlockJobStartArgs *a, bool prefix,
+                               GError **errp)
+{
+    s->common.filter = bdrv_filter_node_new(drv, s->common.bs,
+                                            a->filter_node_name, true, errp);
+    if (!s->common.filter) {
+        if (prefix) {
+            g_prefix_error(errp, "Could not create node: ");
+        }
+        return false;
+    }
+    return true;
+}
+
+/* The job, and its filter in the graph above its node. */
 static bool mirror_like_create(MirrorJob *s, const JobDriver *drv,
                                const char *default_id,
                                const BlockJobStartArgs *a, GError **errp)
@@ -1268,6 +1316,8 @@ static bool mirror_like_create(MirrorJob *s, const JobDriver *drv,
         mirror_free_unstarted(s);
         return false;
     }
+    bdrv_filter_node_insert(s->common.filter, NULL);
+    s->filter_inserted = true;
     return true;
 }
 
@@ -1286,6 +1336,12 @@ bool block_commit_start(const char *default_id, BlockDriverState *top,
     if (overlay) {
         s->overlay = overlay;
         bdrv_ref(overlay);
+    }
+    if (!mirror_like_filter(s, overlay ? &bdrv_commit_top_driver
+                                       : &bdrv_mirror_top_driver,
+                            a, false, errp)) {
+        mirror_free_unstarted(s);
+        return false;
     }
     if (bdrv_is_read_only(base)) {
         blk_drain_all();
@@ -1313,6 +1369,10 @@ bool block_stream_start(const char *default_id, BlockDriverState *top,
     if (base) {
         s->base = base;
         bdrv_ref(base);
+    }
+    if (!mirror_like_filter(s, &bdrv_cor_driver, a, true, errp)) {
+        mirror_free_unstarted(s);
+        return false;
     }
     return mirror_like_create(s, &stream_job_driver, default_id, a, errp);
 }

@@ -20,23 +20,33 @@
 
 /* ---- queries ----------------------------------------------------------- */
 
+/* The layer below @bs as a query shows it: QEMU's filter-or-cow child;
+ * query-block (@device) looks through the jobs' implicit filters. */
+static BlockDriverState *next_layer(BlockDriverState *bs, bool device)
+{
+    BlockDriverState *next = bdrv_filtered_or_backing(bs);
+
+    return device && next ? bdrv_skip_implicit_filters(next) : next;
+}
+
 /* QEMU's backing_file_depth: the layers below @bs, a filter's filtered
- * node counting as one (QEMU's filter-or-cow child); 0 in flat output. */
-static int backing_depth(BlockDriverState *bs, bool flat)
+ * node counting as one; 0 in flat output. */
+static int backing_depth(BlockDriverState *bs, bool flat, bool device)
 {
     int n = 0;
 
     if (flat) {
         return 0;
     }
-    for (BlockDriverState *b = bdrv_filtered_or_backing(bs); b && n < 64;
-         b = bdrv_filtered_or_backing(b)) {
+    for (BlockDriverState *b = next_layer(bs, device); b && n < 64;
+         b = next_layer(b, device)) {
         n++;
     }
     return n;
 }
 
-static ImageInfo *image_info(BlockDriverState *bs, bool flat, int depth)
+static ImageInfo *image_info(BlockDriverState *bs, bool flat, bool device,
+                             int depth)
 {
     ImageInfo *img = g_new0(ImageInfo, 1);
     BlockImageInfo bi = { 0 };
@@ -62,9 +72,9 @@ static ImageInfo *image_info(BlockDriverState *bs, bool flat, int depth)
         img->backing_filename_format = g_strdup(bi.backing_fmt);
         bdrv_image_info_clear(&bi);
     }
-    if (!flat && bdrv_filtered_or_backing(bs) && depth < 64) {
-        img->backing_image = image_info(bdrv_filtered_or_backing(bs), false,
-                                        depth + 1);
+    if (!flat && next_layer(bs, device) && depth < 64) {
+        img->backing_image = image_info(next_layer(bs, device), false,
+                                        device, depth + 1);
     }
     return img;
 }
@@ -93,7 +103,10 @@ static BlockDirtyInfoList *dirty_bitmaps_info(BlockDriverState *bs)
     return head;
 }
 
-static BlockDeviceInfo *node_info(BlockDriverState *bs, bool flat)
+/* @device: query-block's "inserted" (QEMU hides the implicit filters
+ * there, not in query-named-block-nodes). */
+static BlockDeviceInfo *node_info(BlockDriverState *bs, bool flat,
+                                  bool device)
 {
     BlockDeviceInfo *info = g_new0(BlockDeviceInfo, 1);
     BlockDriverState *back = bdrv_backing(bs);
@@ -104,11 +117,11 @@ static BlockDeviceInfo *node_info(BlockDriverState *bs, bool flat)
     info->ro = bdrv_is_read_only(bs);
     info->drv = g_strdup(bdrv_format_name(bs));
     info->backing_file = back ? g_strdup(bdrv_filename(back)) : NULL;
-    info->backing_file_depth = backing_depth(bs, flat);
+    info->backing_file_depth = backing_depth(bs, flat, device);
     info->detect_zeroes =
         qapi_enum_parse(&BlockdevDetectZeroesOptions_lookup,
                         bdrv_detect_zeroes_name(bs), 0, NULL);
-    info->image = image_info(bs, flat, 0);
+    info->image = image_info(bs, flat, device, 0);
     info->dirty_bitmaps = dirty_bitmaps_info(bs);
     info->cache = g_new0(BlockdevCacheInfo, 1);
     info->cache->writeback = !(flags & BDRV_O_WRITETHROUGH);
@@ -182,7 +195,8 @@ static BlockInfo *block_info(BlockBackend *blk)
     }
     /* As QEMU: the medium shows while it is in, tray open or not. */
     if (blk_bs(blk)) {
-        info->inserted = node_info(blk_bs(blk), false);
+        info->inserted = node_info(bdrv_skip_implicit_filters(blk_bs(blk)),
+                                   false, true);
         io_limits_info(blk, info->inserted);
     }
     return info;
@@ -217,7 +231,8 @@ BlockDeviceInfoList *qmp_query_named_block_nodes(bool has_flat, bool flat,
     for (unsigned i = 0; i < nodes->len; i++) {
         BlockDeviceInfoList *e = g_new0(BlockDeviceInfoList, 1);
 
-        e->value = node_info(g_ptr_array_index(nodes, i), has_flat && flat);
+        e->value = node_info(g_ptr_array_index(nodes, i), has_flat && flat,
+                             false);
         *tail = e;
         tail = &e->next;
     }
@@ -264,17 +279,23 @@ static BlockDeviceStats *device_stats(BlockBackend *blk)
     return ds;
 }
 
-static BlockStatsEntry *node_stats(BlockDriverState *bs, int depth)
+/* @device: a device's entry, which looks through the jobs' implicit
+ * filters at every level, as QEMU's does (query-nodes lists them). */
+static BlockStatsEntry *node_stats(BlockDriverState *bs, int depth,
+                                   bool device)
 {
     BlockStatsEntry *e = g_new0(BlockStatsEntry, 1);
 
+    if (device) {
+        bs = bdrv_skip_implicit_filters(bs);
+    }
     e->node_name = g_strdup(bdrv_node_name(bs));
     e->stats = device_stats(NULL);
     if (depth < 64 && bdrv_file(bs)) {
-        e->parent = node_stats(bdrv_file(bs), depth + 1);
+        e->parent = node_stats(bdrv_file(bs), depth + 1, device);
     }
     if (depth < 64 && bdrv_backing(bs)) {
-        e->backing = node_stats(bdrv_backing(bs), depth + 1);
+        e->backing = node_stats(bdrv_backing(bs), depth + 1, device);
     }
     return e;
 }
@@ -288,7 +309,7 @@ BlockStatsEntryList *qmp_query_blockstats(bool has_query_nodes,
         GPtrArray *nodes = bdrv_all_nodes();
         for (unsigned i = 0; i < nodes->len; i++) {
             BlockStatsEntryList *e = g_new0(BlockStatsEntryList, 1);
-            e->value = node_stats(g_ptr_array_index(nodes, i), 0);
+            e->value = node_stats(g_ptr_array_index(nodes, i), 0, false);
             *tail = e;
             tail = &e->next;
         }
@@ -302,7 +323,7 @@ BlockStatsEntryList *qmp_query_blockstats(bool has_query_nodes,
             continue;
         }
         e = g_new0(BlockStatsEntryList, 1);
-        e->value = blk_bs(blk) ? node_stats(blk_bs(blk), 0)
+        e->value = blk_bs(blk) ? node_stats(blk_bs(blk), 0, true)
                                : g_new0(BlockStatsEntry, 1);
         qapi_free_BlockDeviceStats(e->value->stats);
         e->value->stats = device_stats(blk);

@@ -93,9 +93,10 @@ struct BlockDriver {
     /* The file child serves the parents' requests unchanged (raw,
      * blkdebug): it gets their permissions, not a format's own. */
     bool perm_passthrough;
-    /* A filter (copy-before-write): the file child is the node it
+    /* A filter (block/filter-node.c): the file child is the node it
      * filters, and queries show it as the next layer of the chain
-     * (QEMU's filtered child: backing_file_depth, backing-image). */
+     * (QEMU's filtered child: backing_file_depth, backing-image); chain
+     * walks (bdrv_chain_contains, block status above) pass through it. */
     bool is_filter;
     /* Protocol drivers named by a URL prefix ("iscsi" for iscsi://...). */
     const char *protocol_name;
@@ -275,6 +276,9 @@ typedef struct BdrvWriteHooks {
 struct BlockDriverState {
     const BlockDriver *drv;
     char *node_name;                /* user-given or "#blockN" */
+    /* A job's unnamed filter (QEMU's implicit node): query-block looks
+     * through it. */
+    bool implicit;
     void *opaque;                   /* drv->instance_size bytes */
     char *filename;
     int flags;
@@ -317,7 +321,11 @@ extern const BlockDriver bdrv_blkdebug_driver;
 extern const BlockDriver bdrv_null_co_driver;
 extern const BlockDriver bdrv_null_aio_driver;
 extern const BlockDriver bdrv_nbd_driver;
-extern const BlockDriver bdrv_cbw_driver;    /* not opened by name */
+/* Jobs' filters (block/filter-node.c), not opened by name */
+extern const BlockDriver bdrv_cbw_driver;
+extern const BlockDriver bdrv_mirror_top_driver;
+extern const BlockDriver bdrv_commit_top_driver;
+extern const BlockDriver bdrv_cor_driver;
 
 #ifdef CONFIG_LIBISCSI
 extern const BlockDriver bdrv_iscsi_driver;

@@ -308,6 +308,8 @@ BlockDriverState *bdrv_backing(BlockDriverState *bs);
 /* The next layer of the chain as queries show it: a filter's filtered
  * node (copy-before-write's file child), else the backing node. */
 BlockDriverState *bdrv_filtered_or_backing(BlockDriverState *bs);
+/* @bs, or below the implicit filters (jobs' unnamed ones) above it. */
+BlockDriverState *bdrv_skip_implicit_filters(BlockDriverState *bs);
 bool bdrv_is_read_only(BlockDriverState *bs);
 uint64_t bdrv_getlength(BlockDriverState *bs);
 /* Bytes the node's host file occupies (allocated), or -1 if unknown. */

@@ -17,7 +17,9 @@ struct BlockJob {
     Job *job;
     BlockDriverState *bs;           /* the node the job works on */
     BlockDriverState *target;       /* the node it writes (NULL: none) */
-    BlockDriverState *filter;       /* its filter node (backup; NULL: none) */
+    /* Its filter node above @bs (backup, commit, stream; NULL: none;
+     * block/filter-node.c). */
+    BlockDriverState *filter;
     int64_t speed;                  /* bytes per second, 0: unlimited */
     bool busy;                      /* I/O in flight right now */
     BlockDeviceIoStatus iostatus;
@@ -54,6 +56,7 @@ typedef struct BlockJobStartArgs {
     BlockdevOnError on_error;
     bool auto_finalize, auto_dismiss;
     const char *backing_file;       /* the name the image records */
+    const char *filter_node_name;   /* NULL: an implicit "#blockN" */
 } BlockJobStartArgs;
 
 /*
@@ -61,13 +64,15 @@ typedef struct BlockJobStartArgs {
  * including) @base goes into @base (made writable for the job).  With
  * @overlay NULL, @top is the active layer: the job goes READY and
  * job-complete points its devices at @base; else the job ends by itself
- * and @overlay's backing node becomes @base.
+ * and @overlay's backing node becomes @base.  A filter (mirror_top for
+ * the active layer, else commit_top) sits above @top while it runs.
  */
 bool block_commit_start(const char *default_id, BlockDriverState *top,
                         BlockDriverState *base, BlockDriverState *overlay,
                         const BlockJobStartArgs *a, GError **errp);
 /* block-stream: what the layers below @top hold down to (not including)
- * @base is copied into @top, whose backing node then becomes @base. */
+ * @base is copied into @top, whose backing node then becomes @base; a
+ * copy-on-read filter sits above @top while it runs. */
 bool block_stream_start(const char *default_id, BlockDriverState *top,
                         BlockDriverState *base, const BlockJobStartArgs *a,
                         GError **errp);

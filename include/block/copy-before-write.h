@@ -1,6 +1,7 @@
 /*
  * The copy-before-write filter node a backup job puts above its source
- * (block/copy-before-write.c).
+ * (block/copy-before-write.c); block/filter-node.c puts it in the graph
+ * and takes it out again.
  */
 #ifndef BLOCK_COPY_BEFORE_WRITE_H
 #define BLOCK_COPY_BEFORE_WRITE_H
@@ -12,12 +13,5 @@
  * cluster size the job's copy granularity. */
 BlockDriverState *bdrv_cbw_new(BlockDriverState *src, const char *node_name,
                                uint32_t cluster_size, GError **errp);
-/* Put the filter @bs in its source's place in the source's parents (not
- * @target and what is below it); big lock held. */
-void bdrv_cbw_insert(BlockDriverState *bs, BlockDriverState *target);
-/* Put the source back in the filter's place in every parent; returns
- * when no request runs through the filter any more.  The caller then
- * drops its reference. */
-void bdrv_cbw_remove(BlockDriverState *bs);
 
 #endif

@@ -112,6 +112,43 @@ def tmpdir():
     return tempfile.mkdtemp(prefix="kvmpc-blockjobs-")
 
 
+def named_nodes(vm):
+    return {n["node-name"]: n for n in vm.q.ret("query-named-block-nodes")}
+
+
+def chain_formats(info):
+    """The formats down an "image" / "backing-image" chain."""
+    img, out = info["image"], []
+    while img:
+        out.append(img["format"])
+        img = img.get("backing-image")
+    return out
+
+
+def filter_shape(info):
+    """What QEMU 7.2 shows of a job's filter node (checked live): its
+    driver, the filtered node's file name, no backing_file, the depth
+    counting the filter, and the formats down its chain."""
+    return (info["drv"], info["file"], "backing_file" in info,
+            info["backing_file_depth"], info["ro"], chain_formats(info))
+
+
+def only_filter(vm, drv):
+    """The one node of driver @drv (an implicit "#blockN" filter)."""
+    found = [n for n in vm.q.ret("query-named-block-nodes")
+             if n["drv"] == drv]
+    check_eq(len(found), 1, "%s nodes" % drv)
+    check(found[0]["node-name"].startswith("#block"),
+          "generated name %r" % found[0]["node-name"])
+    return found[0]
+
+
+def no_filters(vm):
+    check_eq([n["node-name"] for n in vm.q.ret("query-named-block-nodes")
+              if n["drv"] in ("mirror_top", "commit_top", "copy-on-read")],
+             [], "filters left in the graph")
+
+
 @no_kvm
 def test_create_and_snapshot(binary):
     """blockdev-create jobs and blockdev-snapshot inside a transaction:
@@ -256,7 +293,15 @@ def test_active_commit(binary):
         vm.q.ret("block-commit", {"job-id": "commit0", "device": "snap1-fmt",
                                   "top-node": "snap1-fmt",
                                   "base-node": "base-fmt",
+                                  "filter-node-name": "cf",
                                   "auto-dismiss": False})
+        # QEMU 7.2: a named mirror_top filter is the device's medium
+        ins = inserted(vm)
+        check_eq((ins["node-name"],) + filter_shape(ins),
+                 ("cf", "mirror_top", top, False, 2, False,
+                  ["mirror_top", "qcow2", "qcow2"]), "query-block: filter")
+        check_eq(filter_shape(named_nodes(vm)["cf"]), filter_shape(ins),
+                 "query-named-block-nodes: the filter")
         ev = vm.q.wait_event("BLOCK_JOB_READY")["data"]
         check_eq((ev["type"], ev["device"]), ("commit", "commit0"), "READY")
         guest_write(vm, 2 * MiB, bytes([0x35]) * 4096)   # while READY
@@ -267,6 +312,7 @@ def test_active_commit(binary):
         ins = inserted(vm)
         check_eq(ins["node-name"], "base-fmt", "device's node after commit")
         check(not ins["ro"], "base writable")
+        no_filters(vm)
         guest_write(vm, MiB, bytes([0x36]) * 4096)       # after the pivot
         vm.q.ret("blockdev-del", {"node-name": "snap1-fmt"})
         quit_vm(vm)
@@ -291,10 +337,29 @@ def test_commit_cancel(binary):
     base = make_base(tmp)
     vm = start(binary, tmp, base)
     try:
-        snapshot(vm, tmp, "snap1", "base-fmt", base)
+        top = snapshot(vm, tmp, "snap1", "base-fmt", base)
         guest_write(vm, 0, bytes([0x61]) * 4096)
         guest_write(vm, 2 * MiB, bytes([0x62]) * 4096)
+        for name, text in (
+                ("base-fmt", "Duplicate nodes with node-name='base-fmt'"),
+                ("1bad", "Invalid node-name: '1bad'")):
+            e = vm.q.error("block-commit", {"device": "snap1-fmt",
+                                            "filter-node-name": name})
+            check_eq(e["desc"], text, "filter-node-name " + name)
+        check_eq(vm.q.ret("query-jobs"), [], "no job after the errors")
         vm.q.ret("block-commit", {"device": "snap1-fmt", "speed": 1})
+        # QEMU 7.2: an implicit mirror_top that query-block looks through
+        ins = inserted(vm)
+        check_eq((ins["node-name"], ins["backing_file_depth"],
+                  chain_formats(ins)),
+                 ("snap1-fmt", 1, ["qcow2", "qcow2"]), "query-block")
+        check_eq(filter_shape(only_filter(vm, "mirror_top")),
+                 ("mirror_top", top, False, 2, False,
+                  ["mirror_top", "qcow2", "qcow2"]), "the implicit filter")
+        stats = [e for e in vm.q.ret("query-blockstats")
+                 if e.get("qdev") == "disk0"][0]
+        check_eq((stats["node-name"], stats["backing"]["node-name"]),
+                 ("snap1-fmt", "base-fmt"), "query-blockstats")
         j = vm.q.ret("query-block-jobs")[0]
         check_eq((j["type"], j["device"], j["speed"]),
                  ("commit", "snap1-fmt", 1), "query-block-jobs")
@@ -313,6 +378,8 @@ def test_commit_cancel(binary):
         nodes = {n["node-name"]: n for n in
                  vm.q.ret("query-named-block-nodes")}
         check(nodes["base-fmt"]["ro"], "base read-only after the cancel")
+        no_filters(vm)
+        check_eq(inserted(vm)["backing_file_depth"], 1, "depth after")
         quit_vm(vm)
         img_check(base)
     finally:
@@ -330,14 +397,27 @@ def test_intermediate_commit(binary):
     try:
         mid = snapshot(vm, tmp, "mid", "base-fmt", base)
         guest_write(vm, 0, bytes([0x41]) * 64 * 1024)
+        guest_write(vm, 2 * MiB, bytes([0x44]) * 4096)   # a second run
         top = snapshot(vm, tmp, "top", "mid-fmt", mid)
         guest_write(vm, 64 * 1024, bytes([0x42]) * 4096)
         vm.q.ret("block-commit", {"job-id": "c1", "device": "top-fmt",
                                   "top-node": "mid-fmt",
                                   "base-node": "base-fmt",
+                                  "filter-node-name": "cf", "speed": 1,
                                   "auto-dismiss": False})
+        # QEMU 7.2: commit_top between the top and its overlay, read-only
+        ins = inserted(vm)
+        check_eq((ins["node-name"], ins["backing_file_depth"],
+                  chain_formats(ins)),
+                 ("top-fmt", 3, ["qcow2", "commit_top", "qcow2", "qcow2"]),
+                 "query-block during the commit")
+        check_eq(filter_shape(named_nodes(vm)["cf"]),
+                 ("commit_top", mid, False, 2, True,
+                  ["commit_top", "qcow2", "qcow2"]), "the filter")
         guest_write(vm, 3 * MiB, bytes([0x43]) * 4096)   # during the job
+        vm.q.ret("block-job-set-speed", {"device": "c1", "speed": 0})
         wait_concluded(vm, "c1")
+        no_filters(vm)
         check("BLOCK_JOB_READY" not in [e["event"] for e in vm.q.events],
               "READY of an intermediate commit")
         ins = inserted(vm)
@@ -349,7 +429,8 @@ def test_intermediate_commit(binary):
         for cmd in ("read -P 0x41 0 64k", "read -P 0x11 68k 956k"):
             check(qemu_io(base, "qcow2", cmd), "base: " + cmd)
         for cmd in ("read -P 0x41 0 64k", "read -P 0x42 64k 4k",
-                    "read -P 0x43 3M 4k", "read -P 0x22 2M 512k"):
+                    "read -P 0x43 3M 4k", "read -P 0x44 2M 4k",
+                    "read -P 0x22 2052k 508k"):
             check(qemu_io(top, "qcow2", cmd), "top: " + cmd)
         img_check(base)
         img_check(top)
@@ -368,31 +449,56 @@ def test_stream(binary):
     try:
         mid = snapshot(vm, tmp, "mid", "base-fmt", base)
         guest_write(vm, 0, bytes([0x51]) * 64 * 1024)
+        guest_write(vm, 2 * MiB, bytes([0x54]) * 4096)   # a second run
         top = snapshot(vm, tmp, "top", "mid-fmt", mid)
         guest_write(vm, 3 * MiB, bytes([0x52]) * 4096)
         e = vm.q.error("block-stream", {"device": "top-fmt",
                                         "base-node": "top-fmt"})
         check_eq(e["desc"], "Node 'top-fmt' is not a backing image of "
                  "'top-fmt'", "base-node = top")
+        e = vm.q.error("block-stream", {"device": "top-fmt",
+                                        "filter-node-name": "base-fmt"})
+        check_eq(e["desc"], "Could not create node: Duplicate nodes with "
+                 "node-name='base-fmt'", "filter-node-name taken")
         vm.q.ret("block-stream", {"job-id": "s1", "device": "top-fmt",
-                                  "base-node": "base-fmt",
+                                  "base-node": "base-fmt", "speed": 1,
                                   "auto-dismiss": False})
+        # QEMU 7.2: an implicit copy-on-read that query-block looks through
+        ins = inserted(vm)
+        check_eq((ins["node-name"], ins["backing_file_depth"]),
+                 ("top-fmt", 2), "query-block during the stream")
+        check_eq(filter_shape(only_filter(vm, "copy-on-read")),
+                 ("copy-on-read", top, False, 3, False,
+                  ["copy-on-read", "qcow2", "qcow2", "qcow2"]),
+                 "the implicit filter")
         guest_write(vm, 0, bytes([0x53]) * 4096)        # during the job
+        vm.q.ret("block-job-set-speed", {"device": "s1", "speed": 0})
         wait_concluded(vm, "s1")
+        no_filters(vm)
         ins = inserted(vm)
         check_eq(ins["image"]["backing-image"]["filename"], base,
                  "backing after stream to base")
         vm.q.ret("block-stream", {"job-id": "s2", "device": "top-fmt",
+                                  "filter-node-name": "sf", "speed": 1,
                                   "auto-dismiss": False})
+        # a named one is the device's medium (its "file": QEMU 7.2 shows
+        # a json: name there, kvmpc the node's file name; docs/block.md)
+        ins = inserted(vm)
+        check_eq((ins["node-name"], ins["drv"], "backing_file" in ins,
+                  ins["backing_file_depth"], chain_formats(ins)),
+                 ("sf", "copy-on-read", False, 2,
+                  ["copy-on-read", "qcow2", "qcow2"]), "the named filter")
+        vm.q.ret("block-job-set-speed", {"device": "s2", "speed": 0})
         wait_concluded(vm, "s2")
+        no_filters(vm)
         ins = inserted(vm)
         check("backing-image" not in ins["image"], "no backing: %r" % ins)
         check_eq(ins["backing_file_depth"], 0, "depth")
         quit_vm(vm)
         check_eq(chain(top), [top], "chain after stream")
         for cmd in ("read -P 0x53 0 4k", "read -P 0x51 4k 60k",
-                    "read -P 0x11 64k 960k", "read -P 0x22 2M 512k",
-                    "read -P 0x52 3M 4k"):
+                    "read -P 0x11 64k 960k", "read -P 0x54 2M 4k",
+                    "read -P 0x22 2052k 508k", "read -P 0x52 3M 4k"):
             check(qemu_io(top, "qcow2", cmd), "top: " + cmd)
         img_check(top)
     finally:
