@@ -973,6 +973,7 @@ static void test_pcie_port_migrate(void)
         "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"file:%s\"}}", mig);
     QTestState *s = qtest_init(sargs), *d;
     QMPConn *sq = qmp_connect(ssock), *dq;
+    g_autofree char *legacy_chain = NULL;
 
     pcie_setup(s);
     ecam_writew(s, PCIE_BLK_BUS, 0, PM_CAP + 4, 3);
@@ -991,6 +992,21 @@ static void test_pcie_port_migrate(void)
     g_assert_cmphex(ecam_readl(d, PCIE_BLK_BUS, 0, EXP_CAP + 8), ==, 5);
     g_assert_cmphex(ecam_readl(d, PCIE_BLK_BUS, 0, EXP_CAP + 0x10), ==,
                     0x00110040);
+    /* Hot-plugged into a port: disable-modern=on alone leaves neither
+     * interface (QEMU 7.2's error); with disable-legacy=off it is a
+     * conventional legacy-only function. */
+    qmp_assert_error(dq, "{\"execute\":\"device_add\",\"arguments\":{"
+                     "\"driver\":\"virtio-rng-pci\",\"bus\":\"rp2\","
+                     "\"disable-modern\":true}}",
+                     "device cannot work as neither modern nor legacy mode "
+                     "is enabled");
+    qmp_assert_ok(dq, "{\"execute\":\"device_add\",\"arguments\":{"
+                  "\"driver\":\"virtio-rng-pci\",\"bus\":\"rp3\","
+                  "\"disable-modern\":true,\"disable-legacy\":\"off\"}}");
+    g_assert_cmphex(ecam_readl(d, 3, 0, 0), ==, 0x10051af4);
+    legacy_chain = cap_chain(d, 3, 0);
+    g_assert_cmpstr(legacy_chain, ==, "11@40");          /* MSI-X only */
+    g_assert_cmphex(ecam_readl(d, 3, 0, 0x100), ==, 0xffffffff);
     qmp_close(dq);
     g_assert_cmpint(qtest_quit(d), ==, 0);
     unlink(mig);
