@@ -38,9 +38,6 @@
 #define PCIE_PCI_BRIDGE_EXP_OFFSET  0x48
 #define PCIE_PCI_BRIDGE_PM_OFFSET   0x84
 #define PCIE_PCI_BRIDGE_AER_OFFSET  0x100
-#define PCI_PM_SIZEOF               8
-#define PCI_PM_PMC                  2
-#define PCI_PM_CAP_VER_1_2          0x0003
 
 typedef struct PCIEPCIBridge {
     PCIBridge parent;

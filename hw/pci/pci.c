@@ -1132,6 +1132,17 @@ static bool pci_check_multifunction(PCIBus *bus, PCIDevice *d, int devfn,
     return true;
 }
 
+void pci_set_identity(PCIDevice *d, uint16_t device_id, uint8_t revision,
+                      uint16_t class_id)
+{
+    d->device_id = device_id;
+    d->revision = revision;
+    d->class_id = class_id;
+    pci_set_word(d->config + PCI_DEVICE_ID, device_id);
+    d->config[PCI_REVISION_ID] = revision;
+    pci_set_word(d->config + PCI_CLASS_DEVICE, class_id);
+}
+
 static void pci_init_header(PCIDevice *d)
 {
     const PCIDeviceClass *pc = d->pc;
@@ -1144,11 +1155,9 @@ static void pci_init_header(PCIDevice *d)
     memset(d->cap_used, 1, PCI_CONFIG_HEADER_SIZE);
 
     pci_set_word(c + PCI_VENDOR_ID, pc->vendor_id);
-    pci_set_word(c + PCI_DEVICE_ID, pc->device_id);
     pci_set_word(c + PCI_STATUS, pc->status);
-    c[PCI_REVISION_ID] = pc->revision;
     c[PCI_CLASS_PROG] = pc->prog_if;
-    pci_set_word(c + PCI_CLASS_DEVICE, pc->class_id);
+    pci_set_identity(d, pc->device_id, pc->revision, pc->class_id);
     c[PCI_HEADER_TYPE] = pc->header_type |
                          (d->multifunction ? PCI_HEADER_TYPE_MULTI_FUNCTION : 0);
     if (pc->header_type == PCI_HEADER_TYPE_BRIDGE) {
@@ -1368,9 +1377,9 @@ static bool pci_identity_matches(const PCIDevice *d)
     const PCIDeviceClass *pc = d->pc;
 
     return pci_get_word(d->config + PCI_VENDOR_ID) == pc->vendor_id &&
-           pci_get_word(d->config + PCI_DEVICE_ID) == pc->device_id &&
-           pci_get_word(d->config + PCI_CLASS_DEVICE) == pc->class_id &&
-           d->config[PCI_REVISION_ID] == pc->revision &&
+           pci_get_word(d->config + PCI_DEVICE_ID) == d->device_id &&
+           pci_get_word(d->config + PCI_CLASS_DEVICE) == d->class_id &&
+           d->config[PCI_REVISION_ID] == d->revision &&
            (d->config[PCI_HEADER_TYPE] & 0x7f) == pc->header_type;
 }
 

@@ -142,6 +142,85 @@ bool pcie_endpoint_cap_v1_init(PCIDevice *d, uint8_t offset, GError **errp)
     return true;
 }
 
+/*
+ * QEMU 7.2's endpoint on a link (pcie_cap_init for PCI_EXP_TYPE_ENDPOINT
+ * with the x-pcie-deverr-init, x-pcie-lnkctl-init and x-pcie-flr-init
+ * defaults virtio-pci has): Role-Based Error Reporting and FLR in Device
+ * Capabilities (7.5.3.3), the four error reporting enables and Initiate
+ * FLR writable in Device Control (7.5.3.4), L0s and a x1 2.5 GT/s link
+ * (7.5.3.6, 7.5.3.8) with Common Clock and Extended Synch writable,
+ * Extended Fmt Field and End-End TLP Prefix supported (7.5.3.15) with
+ * their blocking bit writable (7.5.3.16); Link Capabilities/Control 2
+ * stay 0 (allowed for a 2.5 GT/s-only component, 7.5.3.18-19).  The
+ * extended space holds no capability: its first header reads 0.
+ */
+bool pcie_endpoint_cap_init(PCIDevice *d, uint8_t offset, GError **errp)
+{
+    uint8_t pos = pci_add_capability(d, PCI_CAP_ID_EXP, offset,
+                                     PCI_EXP_VER2_SIZEOF, errp);
+    uint8_t *c, *w, *w1c;
+
+    if (!pos) {
+        return false;
+    }
+    d->config_size = PCIE_CONFIG_SPACE_SIZE;
+    c = d->config + pos;
+    w = d->wmask + pos;
+    w1c = d->w1cmask + pos;
+    pci_set_word(c + PCI_EXP_FLAGS, PCI_EXP_FLAGS_VER2 |
+                 PCI_EXP_TYPE_ENDPOINT << PCI_EXP_FLAGS_TYPE_SHIFT);
+    pci_set_long(c + PCI_EXP_DEVCAP, PCI_EXP_DEVCAP_RBER |
+                 PCI_EXP_DEVCAP_FLR);
+    pci_set_word(w + PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_ERR_ENABLES |
+                 PCI_EXP_DEVCTL_BCR_FLR);
+    pci_set_word(w1c + PCI_EXP_DEVSTA, PCI_EXP_DEVSTA_W1C);
+    pci_set_long(c + PCI_EXP_LNKCAP, PCI_EXP_LNKCAP_ASPMS_0S |
+                 PCI_EXP_LNK_WIDTH_X1 | PCI_EXP_LNK_SPEED_2_5);
+    pci_set_word(w + PCI_EXP_LNKCTL, PCI_EXP_LNKCTL_CCC | PCI_EXP_LNKCTL_ES);
+    pci_set_word(c + PCI_EXP_LNKSTA, PCI_EXP_LNKSTA_SPEED_WIDTH);
+    pci_set_long(c + PCI_EXP_DEVCAP2, PCI_EXP_DEVCAP2_EFF |
+                 PCI_EXP_DEVCAP2_EETLPP);
+    pci_set_word(w + PCI_EXP_DEVCTL2, PCI_EXP_DEVCTL2_EETLPPB);
+    return true;
+}
+
+/* What QEMU's reset of such an endpoint clears in the capability (its
+ * pcie_cap_deverr_reset and pcie_cap_lnkctl_reset). */
+void pcie_endpoint_cap_reset(PCIDevice *d)
+{
+    uint8_t pos = pcie_cap_offset(d);
+    uint8_t *c;
+
+    if (!pos) {
+        return;
+    }
+    c = d->config + pos;
+    pci_set_word(c + PCI_EXP_DEVCTL, pci_get_word(c + PCI_EXP_DEVCTL) &
+                 ~PCI_EXP_DEVCTL_ERR_ENABLES);
+    pci_set_word(c + PCI_EXP_LNKCTL, pci_get_word(c + PCI_EXP_LNKCTL) &
+                 ~(PCI_EXP_LNKCTL_CCC | PCI_EXP_LNKCTL_ES));
+}
+
+/*
+ * Initiate Function Level Reset (6.6.2): a 1 written to the bit resets
+ * the function (device_reset: its whole reset chain); the bit reads 0.
+ */
+void pcie_cap_flr_write_config(PCIDevice *d, uint32_t addr, unsigned len)
+{
+    uint8_t pos = pcie_cap_offset(d);
+    uint8_t *devctl;
+
+    if (!pos || addr >= (uint32_t)pos + PCI_EXP_DEVCTL + 2 ||
+        addr + len <= (uint32_t)pos + PCI_EXP_DEVCTL) {
+        return;
+    }
+    devctl = d->config + pos + PCI_EXP_DEVCTL;
+    if (pci_get_word(devctl) & PCI_EXP_DEVCTL_BCR_FLR) {
+        device_reset(&d->parent);
+        pci_set_word(devctl, pci_get_word(devctl) & ~PCI_EXP_DEVCTL_BCR_FLR);
+    }
+}
+
 void pcie_cap_slot_init(PCIDevice *d, uint16_t slot)
 {
     uint8_t pos = pcie_cap_offset(d);

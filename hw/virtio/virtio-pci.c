@@ -18,6 +18,7 @@
 #include <sys/eventfd.h>
 #include "accel/kvm.h"
 #include "hw/pci/msi.h"
+#include "hw/pci/pci_bridge.h"
 #include "hw/virtio/virtio-pci.h"
 #include "system/main-loop.h"
 
@@ -791,6 +792,9 @@ static void vpci_config_write(PCIDevice *d, uint32_t addr, uint32_t val,
     unsigned wlen;
 
     pci_default_write_config(d, addr, val, len);
+    if (p->express) {
+        pcie_cap_flr_write_config(d, addr, len);
+    }
     if (in_cfg_data(p, addr, len) && cfg_cap_window(p, &off, &wlen)) {
         data = pci_get_long(d->config + p->pci_cfg_cap +
                             VIRTIO_PCI_CFG_CAP_DATA);
@@ -848,7 +852,9 @@ static bool add_modern_caps(VirtIOPCIProxy *p, GError **errp)
     if (!cap) {
         return false;
     }
-    /* bar, offset, length and the data window are the driver's to write */
+    /* bar, offset, length and the data window are the driver's to write;
+     * bar starts at 0, as QEMU's */
+    p->pci.config[cap + VIRTIO_PCI_CAP_BAR] = 0;
     p->pci.wmask[cap + VIRTIO_PCI_CAP_BAR] = 0xff;
     memset(p->pci.wmask + cap + VIRTIO_PCI_CAP_OFFSET, 0xff, 8);
     memset(p->pci.wmask + cap + VIRTIO_PCI_CFG_CAP_DATA, 0xff, 4);
@@ -893,6 +899,19 @@ static void init_legacy_bar(VirtIOPCIProxy *p)
                      PCI_BASE_ADDRESS_SPACE_IO, &p->legacy_io);
 }
 
+/*
+ * A PCI Express port's link or a switch's internal bus: there QEMU 7.2
+ * makes the device a PCI Express endpoint, modern only by default (a
+ * legacy I/O BAR would take the port's scarce I/O window).  pcie.0 is the
+ * root complex's own bus: integrated functions stay conventional there.
+ */
+static bool on_pcie_port(VirtIOPCIProxy *p)
+{
+    PCIEBusKind kind = pcie_bus_kind(pci_get_bus(&p->pci));
+
+    return kind == PCIE_BUS_LINK || kind == PCIE_BUS_SWITCH;
+}
+
 static bool parse_modes(VirtIOPCIProxy *p, GError **errp)
 {
     const char *dl = p->disable_legacy ? p->disable_legacy : "auto";
@@ -905,8 +924,7 @@ static bool parse_modes(VirtIOPCIProxy *p, GError **errp)
         }
         disable_legacy = true;
     } else if (!strcmp(dl, "auto")) {
-        /* A conventional PCI bus (all kvmpc has): transitional. */
-        disable_legacy = false;
+        disable_legacy = on_pcie_port(p);
     } else if (!parse_bool(dl, &disable_legacy, NULL)) {
         error_setg(errp, "Parameter 'disable-legacy' does not accept value "
                    "'%s'", dl);
@@ -915,6 +933,8 @@ static bool parse_modes(VirtIOPCIProxy *p, GError **errp)
     p->legacy_enabled = !disable_legacy;
     p->modern_enabled = !p->disable_modern;
     if (!p->legacy_enabled && !p->modern_enabled) {
+        /* QEMU's words (behind a PCI Express port disable-legacy=auto
+         * means on, so disable-modern=on alone comes here too). */
         error_setg(errp, "device cannot work as neither modern nor legacy "
                    "mode is enabled");
         return false;
@@ -960,20 +980,43 @@ static void set_pci_ids(VirtIOPCIProxy *p)
 {
     uint8_t *c = p->pci.config;
     const VirtioDeviceClass *vdc = p->vpc->vdc;
+    uint16_t class_id = p->class_code ? p->class_code : vdc->pci_class_id;
 
     pci_set_word(c + PCI_VENDOR_ID, PCI_SUBVENDOR_ID_REDHAT_QUMRANET);
-    pci_set_word(c + PCI_CLASS_DEVICE,
-                 p->class_code ? p->class_code : vdc->pci_class_id);
     if (p->legacy_enabled) {
-        pci_set_word(c + PCI_DEVICE_ID, vdc->legacy_pci_device_id);
+        pci_set_identity(&p->pci, vdc->legacy_pci_device_id, 0, class_id);
         pci_set_word(c + PCI_SUBSYSTEM_VENDOR_ID,
                      PCI_SUBVENDOR_ID_REDHAT_QUMRANET);
         pci_set_word(c + PCI_SUBSYSTEM_ID, vdc->device_id);
-        c[PCI_REVISION_ID] = 0;
     } else {
-        pci_set_word(c + PCI_DEVICE_ID, 0x1040 + vdc->device_id);
-        c[PCI_REVISION_ID] = 1;
+        pci_set_identity(&p->pci, 0x1040 + vdc->device_id, 1, class_id);
     }
+}
+
+/*
+ * Behind a PCI Express port, with the modern interface (QEMU 7.2's
+ * virtio_pci_realize): the endpoint's PCI Express capability, then a
+ * Power Management capability (PCI PM 1.2: PMC version 3, no D1/D2, no
+ * PME) whose power state field the driver may write (x-pcie-pm-init).
+ * They come first, so they sit at 0x40 and 0x7c as QEMU places them:
+ * inside the 256 bytes every PCI function migrates.
+ */
+static bool add_pcie_caps(VirtIOPCIProxy *p, GError **errp)
+{
+    uint8_t pm;
+
+    if (!pcie_endpoint_cap_init(&p->pci, 0, errp)) {
+        return false;
+    }
+    pm = pci_add_capability(&p->pci, PCI_CAP_ID_PM, 0, PCI_PM_SIZEOF, errp);
+    if (!pm) {
+        return false;
+    }
+    pci_set_word(p->pci.config + pm + PCI_PM_PMC, PCI_PM_CAP_VER_1_2);
+    pci_set_word(p->pci.wmask + pm + PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK);
+    p->pm_cap = pm;
+    p->express = true;
+    return true;
 }
 
 static bool vpci_realize(DeviceState *dev, GError **errp)
@@ -1013,21 +1056,26 @@ static bool vpci_realize(DeviceState *dev, GError **errp)
         error_setg(errp, "vectors: at most %u", VIRTIO_PCI_MAX_VECTORS);
         goto fail;
     }
+    if (p->modern_enabled && on_pcie_port(p) && !add_pcie_caps(p, errp)) {
+        goto fail;
+    }
     set_pci_ids(p);
     p->pci.config[PCI_INTERRUPT_PIN] = 1;
     if (p->legacy_enabled) {
         init_legacy_bar(p);
     }
-    if (p->nvectors &&
-        !msix_init_exclusive_bar(&p->pci, p->nvectors, VIRTIO_PCI_MSIX_BAR,
-                                 errp)) {
-        goto fail;
-    }
+    /* The vendor capabilities before MSI-X's, as QEMU adds them: MSI-X
+     * heads the list, the PCI cfg access capability follows it. */
     if (p->modern_enabled) {
         init_modern_bar(p);
         if (!add_modern_caps(p, errp)) {
             goto fail;
         }
+    }
+    if (p->nvectors &&
+        !msix_init_exclusive_bar(&p->pci, p->nvectors, VIRTIO_PCI_MSIX_BAR,
+                                 errp)) {
+        goto fail;
     }
     p->pci.msi_notifier = vpci_msi_notifier;
     return true;
@@ -1075,9 +1123,17 @@ static void vpci_unrealize(DeviceState *dev)
     virtio_cleanup(p->vdev);
 }
 
+/* A machine reset or an FLR; also what QEMU's bus reset clears in the
+ * PCI Express and PM capabilities (back to D0). */
 static void vpci_reset(DeviceState *dev)
 {
-    vpci_reset_device((VirtIOPCIProxy *)dev);
+    VirtIOPCIProxy *p = (VirtIOPCIProxy *)dev;
+
+    vpci_reset_device(p);
+    if (p->express) {
+        pcie_endpoint_cap_reset(&p->pci);
+        pci_set_word(p->pci.config + p->pm_cap + PCI_PM_CTRL, 0);
+    }
 }
 
 void virtio_pci_post_load(VirtIOPCIProxy *p)
@@ -1101,8 +1157,10 @@ static const VMStateDescription vmstate_virtio_pci = {
 
 static const Property vpci_props[] = {
     DEFINE_PROP("disable-legacy", VirtIOPCIProxy, disable_legacy, PROP_STRING,
-                "auto", "on/off/auto: auto keeps the legacy interface on "
-                "this conventional PCI bus (a transitional device)"),
+                "auto", "on/off/auto: auto turns the legacy interface off "
+                "behind a PCI Express root port or switch (a modern PCI "
+                "Express endpoint there), keeps it elsewhere (a "
+                "transitional device)"),
     DEFINE_PROP("disable-modern", VirtIOPCIProxy, disable_modern, PROP_BOOL,
                 "off", "on: legacy interface only"),
     DEFINE_PROP("ioeventfd", VirtIOPCIProxy, ioeventfd, PROP_BOOL, "on",

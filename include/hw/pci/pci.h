@@ -108,8 +108,17 @@ struct PCIDevice {
                                    (PCI Firmware 3.3 _DSM function 7, through
                                    ACPI PCI hotplug); 0: none */
 
+    /* The identity the function shows: its class's, or what its realize
+     * chose with pci_set_identity() (virtio-pci); a loaded state must
+     * carry the same. */
+    uint16_t device_id;
+    uint16_t class_id;
+    uint8_t revision;
+
     /* configuration space and its masks (config_size bytes are used) */
-    uint32_t config_size;       /* 256, or 4096 for a PCI Express function */
+    uint32_t config_size;       /* 256, or 4096 for a PCI Express function
+                                   (the class's is_express, or made one by
+                                   its realize: pcie_endpoint_cap_init) */
     uint8_t config[PCIE_CONFIG_SPACE_SIZE];
     uint8_t wmask[PCIE_CONFIG_SPACE_SIZE];   /* bits software may write */
     uint8_t w1cmask[PCIE_CONFIG_SPACE_SIZE]; /* bits a written 1 clears */
@@ -323,6 +332,14 @@ uint32_t pci_default_read_config(PCIDevice *dev, uint32_t addr,
                                  unsigned len);
 void pci_default_write_config(PCIDevice *dev, uint32_t addr, uint32_t val,
                               unsigned len);
+
+/*
+ * From the leaf realize: the device ID, revision and class the function
+ * shows when they depend on its configuration (virtio-pci's transitional
+ * or modern IDs), in place of its class's.
+ */
+void pci_set_identity(PCIDevice *dev, uint16_t device_id, uint8_t revision,
+                      uint16_t class_id);
 
 /*
  * Declare BAR @bar (0-5, or PCI_ROM_SLOT) decoding @mr, whose size must be

@@ -93,6 +93,18 @@ PCIEBusKind pcie_bus_kind(PCIBus *bus);
  */
 bool pcie_endpoint_cap_v1_init(PCIDevice *d, uint8_t offset, GError **errp);
 /*
+ * The version 2 capability of an endpoint on a link, as QEMU 7.2's
+ * virtio-pci has it there (its x-pcie-* defaults: error reporting
+ * enables, link control bits, FLR): makes @d a PCI Express function
+ * (config_size 4 KiB) from its leaf realize, for a device that is one
+ * only where it sits (virtio-pci).  pcie_endpoint_cap_reset() clears
+ * what its reset clears; pcie_cap_flr_write_config(), after the default
+ * config write, resets the function when Initiate FLR was written.
+ */
+bool pcie_endpoint_cap_init(PCIDevice *d, uint8_t offset, GError **errp);
+void pcie_endpoint_cap_reset(PCIDevice *d);
+void pcie_cap_flr_write_config(PCIDevice *d, uint32_t addr, unsigned len);
+/*
  * A downstream port's slot (root port, switch downstream port; the ports
  * use pcie_slot_init() below): slot number @slot for the slot
  * capabilities, the hot-plug controls (attention button, power

@@ -105,6 +105,14 @@
 #define PCI_CAP_ID_EXP              0x10
 #define PCI_CAP_ID_MSIX             0x11
 
+/* Power Management capability (PCI Bus Power Management Interface 1.2,
+ * 3.2): PMC, then PMCSR with the power state in bits 1:0. */
+#define PCI_PM_PMC                  2
+#define PCI_PM_CAP_VER_1_2          0x0003
+#define PCI_PM_CTRL                 4
+#define PCI_PM_CTRL_STATE_MASK      0x0003
+#define PCI_PM_SIZEOF               8
+
 /* MSI capability (6.8.1). Offsets from the capability start. */
 #define PCI_MSI_FLAGS               2       /* message control, 16 bits */
 #define PCI_MSI_FLAGS_ENABLE        0x0001
@@ -186,14 +194,20 @@
 #define PCI_EXP_TYPE_RC_END         0x9
 #define PCI_EXP_DEVCAP              4
 #define PCI_EXP_DEVCAP_RBER         0x00008000
+#define PCI_EXP_DEVCAP_FLR          0x10000000  /* function level reset */
 #define PCI_EXP_DEVCTL              8
 #define PCI_EXP_DEVCTL_WMASK        0x7cff  /* error reporting, payload... */
+#define PCI_EXP_DEVCTL_ERR_ENABLES  0x000f  /* CERE NFERE FERE URRE */
+#define PCI_EXP_DEVCTL_BCR_FLR      0x8000  /* initiate FLR */
 #define PCI_EXP_DEVSTA              10
 #define PCI_EXP_DEVSTA_W1C          0x000f  /* CED NFED FED URD */
 #define PCI_EXP_LNKCAP              12
+#define PCI_EXP_LNKCAP_ASPMS_0S     0x00000400  /* L0s supported */
 #define PCI_EXP_LNKCAP_PN_SHIFT     24
 #define PCI_EXP_LNKCAP_DLLLARC      0x00100000
 #define PCI_EXP_LNKCTL              16
+#define PCI_EXP_LNKCTL_CCC          0x0040  /* common clock configuration */
+#define PCI_EXP_LNKCTL_ES           0x0080  /* extended synch */
 #define PCI_EXP_LNKSTA              18
 #define PCI_EXP_LNKSTA_DLLLA        0x2000
 #define PCI_EXP_SLTCAP              20
@@ -236,7 +250,10 @@
 #define PCI_EXP_RTCAP               30
 #define PCI_EXP_RTSTA               32
 #define PCI_EXP_DEVCAP2             36
+#define PCI_EXP_DEVCAP2_EFF         0x00100000  /* extended fmt field */
+#define PCI_EXP_DEVCAP2_EETLPP      0x00200000  /* end-end TLP prefix */
 #define PCI_EXP_DEVCTL2             40
+#define PCI_EXP_DEVCTL2_EETLPPB     0x8000      /* end-end prefix blocking */
 #define PCI_EXP_LNKCAP2             44
 #define PCI_EXP_LNKCTL2             48
 #define PCI_EXP_LNKSTA2             50

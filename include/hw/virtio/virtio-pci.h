@@ -9,6 +9,12 @@
  *         layout (queue_reset included), 4.1.4.8 Legacy Interfaces (the
  *         I/O BAR0 layout), 4.1.5 device operation (MSI-X vectors).
  *
+ * Behind a PCI Express root port or switch port (QEMU 7.2's rule), with
+ * the modern interface: a PCI Express endpoint (PCIe Base 4.0, 7.5.3,
+ * capability at 0x40) with a PCI Power Management capability (PCI Bus
+ * Power Management Interface 1.2, at 0x7c), 4 KiB configuration space,
+ * and disable-legacy=auto means modern only there.
+ *
  * Layout, as QEMU's: BAR0 legacy I/O (transitional devices), BAR1 MSI-X
  * table and PBA (vectors > 0), BAR4 the modern registers, 64-bit
  * prefetchable, 16 KiB: common 0x0000, ISR 0x1000, device 0x2000,
@@ -134,6 +140,10 @@ struct VirtIOPCIProxy {
     VirtIODevice *vdev;
     bool legacy_enabled;
     bool modern_enabled;
+    /* behind a PCI Express port: a PCI Express endpoint (4 KiB config
+     * space) with a PM capability at pm_cap */
+    bool express;
+    uint8_t pm_cap;
 
     MemoryRegion legacy_io;
     MemoryRegion modern_bar;
