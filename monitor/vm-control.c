@@ -120,7 +120,8 @@ static void pci_device_text(PCIBus *bus, PCIDevice *dev, void *opaque)
     if (pi.class_desc) {
         g_string_append_printf(s, "    %s", pi.class_desc);
     } else {
-        g_string_append_printf(s, "    Class %04x", pi.class_id);
+        /* QEMU prints an undescribed class in decimal ("Class 0255") */
+        g_string_append_printf(s, "    Class %04u", (unsigned)pi.class_id);
     }
     g_string_append_printf(s, ": PCI device %04x:%04x\n", pi.vendor_id,
                            pi.device_id);

@@ -650,7 +650,7 @@ static bool vser_realize(VirtIODevice *vdev, GError **errp)
         p->nvectors = s->max_ports + 1;     /* QEMU's default */
     }
     if (s->class_code != 0x0780 && s->class_code != 0x0380 &&
-        s->class_code != 0xff00) {
+        s->class_code != PCI_CLASS_OTHERS) {
         s->class_code = 0x0780;     /* as QEMU: other values are ignored */
     }
     p->class_code = s->class_code;
@@ -960,7 +960,7 @@ static const Property vser_pci_props[] = {
     DEFINE_PROP("emergency-write", VirtIOSerialPCI, ser.emergency_write,
                 PROP_BOOL, "on", "offer VIRTIO_CONSOLE_F_EMERG_WRITE"),
     DEFINE_PROP("class", VirtIOSerialPCI, ser.class_code, PROP_UINT32,
-                "0x0780", "PCI class: 0x0780, 0x0380 or 0xff00"),
+                "0x0780", "PCI class: 0x0780, 0x0380 or 0x00ff"),
     DEFINE_PROP("vectors", VirtIOSerialPCI, proxy.nvectors, PROP_UINT32,
                 "4294967295", "MSI-X vectors (0: INTx only; default: "
                 "max_ports + 1)"),

@@ -435,13 +435,13 @@ static void test_ids(void)
     env_end(&e);
 
     /* defaults, the alias, modern only, the class property */
-    qts = qtest_init("-device virtio-serial,disable-legacy=on,class=0xff00 "
+    qts = qtest_init("-device virtio-serial,disable-legacy=on,class=0xff "
                      "-device virtio-serial-pci,class=0x1234 "
                      "-device virtserialport,bus=virtio-serial-bus.1,name=x");
     devfn = qvirtio_pci_find(qts, VSER_MODERN);
     g_assert_cmpint(devfn, >=, 0);
     g_assert_cmphex(qpci_cfg_readb(qts, devfn, 8), ==, 1);
-    g_assert_cmphex(qpci_cfg_readw(qts, devfn, 0x0a), ==, 0xff00);
+    g_assert_cmphex(qpci_cfg_readw(qts, devfn, 0x0a), ==, 0x00ff);
     {
         QVirtioDev d;
         qvirtio_mem_reset();

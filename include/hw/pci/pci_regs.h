@@ -287,6 +287,8 @@
 #define PCI_CLASS_BRIDGE_OTHER      0x0680
 #define PCI_CLASS_SERIAL_SMBUS      0x0c05
 #define PCI_CLASS_SERIAL_USB        0x0c03
-#define PCI_CLASS_OTHERS            0xff00
+/* QEMU's value (base class 00h, sub-class ffh: what its virtio-rng,
+ * virtio-balloon and pci-testdev report), not the PCI code 0xff00. */
+#define PCI_CLASS_OTHERS            0x00ff
 
 #endif
