@@ -9,6 +9,7 @@
  * which the caller turns into a wait for the socket.
  */
 #include "qemu/osdep.h"
+#include "qemu/sockets-io.h"
 #include "crypto/tlscreds.h"
 
 #ifdef CONFIG_GNUTLS
@@ -337,47 +338,27 @@ size_t qcrypto_tls_session_pending(QCryptoTLSSession *sess)
     return gnutls_record_check_pending(sess->s);
 }
 
+static ssize_t session_read(void *opaque, void *buf, size_t len)
+{
+    return qcrypto_tls_session_read(opaque, buf, len);
+}
+
+static ssize_t session_write(void *opaque, const void *buf, size_t len)
+{
+    return qcrypto_tls_session_write(opaque, buf, len);
+}
+
+/* The socket's whole-buffer loops (qemu/sockets-io.h) over the session. */
 bool qcrypto_tls_session_read_full(QCryptoTLSSession *sess, void *buf,
                                    size_t len)
 {
-    uint8_t *p = buf;
-
-    while (len) {
-        ssize_t n = qcrypto_tls_session_read(sess, p, len);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            if (n == 0) {
-                errno = 0;
-            }
-            return false;
-        }
-        p += n;
-        len -= n;
-    }
-    return true;
+    return io_read_full(session_read, sess, buf, len);
 }
 
 bool qcrypto_tls_session_write_full(QCryptoTLSSession *sess,
                                     const void *buf, size_t len)
 {
-    const uint8_t *p = buf;
-
-    while (len) {
-        ssize_t n = qcrypto_tls_session_write(sess, p, len);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        p += n;
-        len -= n;
-    }
-    return true;
+    return io_write_full(session_write, sess, buf, len);
 }
 
 #else   /* !CONFIG_GNUTLS: no credentials object can exist */

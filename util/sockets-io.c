@@ -5,12 +5,12 @@
 #include "qemu/sockets-io.h"
 #include <sys/socket.h>
 
-bool sock_read_full(int fd, void *buf, size_t len)
+bool io_read_full(IoReadFn *rd, void *opaque, void *buf, size_t len)
 {
     uint8_t *p = buf;
 
     while (len) {
-        ssize_t n = recv(fd, p, len, 0);
+        ssize_t n = rd(opaque, p, len);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -26,12 +26,12 @@ bool sock_read_full(int fd, void *buf, size_t len)
     return true;
 }
 
-bool sock_write_full(int fd, const void *buf, size_t len)
+bool io_write_full(IoWriteFn *wr, void *opaque, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
 
     while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        ssize_t n = wr(opaque, p, len);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -42,4 +42,24 @@ bool sock_write_full(int fd, const void *buf, size_t len)
         len -= n;
     }
     return true;
+}
+
+static ssize_t sock_recv(void *opaque, void *buf, size_t len)
+{
+    return recv(*(int *)opaque, buf, len, 0);
+}
+
+static ssize_t sock_send(void *opaque, const void *buf, size_t len)
+{
+    return send(*(int *)opaque, buf, len, MSG_NOSIGNAL);
+}
+
+bool sock_read_full(int fd, void *buf, size_t len)
+{
+    return io_read_full(sock_recv, &fd, buf, len);
+}
+
+bool sock_write_full(int fd, const void *buf, size_t len)
+{
+    return io_write_full(sock_send, &fd, buf, len);
 }

@@ -165,11 +165,14 @@ static bool pcspk_realize(DeviceState *dev, GError **errp)
     I8254Speaker sp;
     AudioSettings as;
 
-    s->kvm_port = !i8254_get_speaker(&sp) && kvm_pit_speaker_port();
-    if (!s->kvm_port && !i8254_get_speaker(&sp)) {
-        error_setg(errp, "pcspk: the machine's PIT leaves port 0x61 to "
-                   "nobody");
-        return false;
+    /* kvmpc's 8254 owns port 0x61; beside KVM's PIT this device does */
+    if (!i8254_get_speaker(&sp)) {
+        s->kvm_port = kvm_pit_speaker_port();
+        if (!s->kvm_port) {
+            error_setg(errp, "pcspk: the machine's PIT leaves port 0x61 "
+                       "to nobody");
+            return false;
+        }
     }
     s->audio = audio_state_for_device(s->audiodev, TYPE_PCSPK, errp);
     if (!s->audio) {

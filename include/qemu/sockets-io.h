@@ -12,4 +12,11 @@
 bool sock_read_full(int fd, void *buf, size_t len);
 bool sock_write_full(int fd, const void *buf, size_t len);
 
+/* The same loops over any stream's read or write (a TLS session's):
+ * @rd / @wr return what recv()/send() would, errno set on -1. */
+typedef ssize_t IoReadFn(void *opaque, void *buf, size_t len);
+typedef ssize_t IoWriteFn(void *opaque, const void *buf, size_t len);
+bool io_read_full(IoReadFn *rd, void *opaque, void *buf, size_t len);
+bool io_write_full(IoWriteFn *wr, void *opaque, const void *buf, size_t len);
+
 #endif

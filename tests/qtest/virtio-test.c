@@ -682,7 +682,8 @@ static void pcie_images(char *img[PCIE_IMAGES])
 {
     for (unsigned i = 0; i < PCIE_IMAGES; i++) {
         GError *err = NULL;
-        int fd = g_file_open_tmp("kvmpc-vpcie-XXXXXX", &img[i], &err);
+        /* GLib's default template: a unique scratch file in TMPDIR */
+        int fd = g_file_open_tmp(NULL, &img[i], &err);
 
         g_assert_no_error(err);
         g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
@@ -960,7 +961,7 @@ static void test_pcie_port_migrate(void)
         "-device pcie-root-port,id=rp2,chassis=2,addr=5.0 "
         "-device pcie-root-port,id=rp3,chassis=3,addr=6.0 "
         "-device virtio-rng-pci,bus=rp1";
-    g_autofree char *dir = g_dir_make_tmp("kvmpc-vpcie-XXXXXX", NULL);
+    g_autofree char *dir = g_dir_make_tmp(NULL, NULL);     /* unique */
     g_autofree char *mig = g_build_filename(dir, "mig", NULL);
     g_autofree char *ssock = g_build_filename(dir, "s.sock", NULL);
     g_autofree char *dsock = g_build_filename(dir, "d.sock", NULL);
