@@ -2631,29 +2631,52 @@ static void create_object(const char *def)
     }
 }
 
-/* Take the common options of @common out of argv (up to a "--"). */
+/* Which common option @a is (0: none of them). */
+static int common_option(const char *a)
+{
+    if (!strcmp(a, "--object") || g_str_has_prefix(a, "--object=")) {
+        return COMMON_OBJECT;
+    }
+    if (!strcmp(a, "--image-opts")) {
+        return COMMON_IMAGE_OPTS;
+    }
+    if (!strcmp(a, "--target-image-opts")) {
+        return COMMON_TARGET_IMAGE_OPTS;
+    }
+    return 0;
+}
+
+/* Take the common options out of argv (up to a "--"); those the
+ * subcommand does not take (@common) are refused in qemu-img's words. */
 static int take_common_options(int argc, char **argv, int common)
 {
     int out = 1, i;
 
     for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
         const char *a = argv[i];
+        int which = common_option(a);
 
-        if ((common & COMMON_OBJECT) && !strcmp(a, "--object")) {
-            if (i + 1 == argc) {
-                die("option '--object' requires an argument");
+        if (which && !(common & which)) {
+            g_autofree char *name = g_strndup(a, strcspn(a, "="));
+            usage_error("unrecognized option '%s'", name);
+        }
+        switch (which) {
+        case COMMON_OBJECT:
+            if (a[strlen("--object")] == '=') {
+                create_object(a + strlen("--object="));
+            } else if (i + 1 == argc) {
+                usage_error("missing argument for option '--object'");
+            } else {
+                create_object(argv[++i]);
             }
-            create_object(argv[++i]);
-        } else if ((common & COMMON_OBJECT) &&
-                   g_str_has_prefix(a, "--object=")) {
-            create_object(a + strlen("--object="));
-        } else if ((common & COMMON_IMAGE_OPTS) &&
-                   !strcmp(a, "--image-opts")) {
+            break;
+        case COMMON_IMAGE_OPTS:
             image_opts = true;
-        } else if ((common & COMMON_TARGET_IMAGE_OPTS) &&
-                   !strcmp(a, "--target-image-opts")) {
+            break;
+        case COMMON_TARGET_IMAGE_OPTS:
             target_image_opts = true;
-        } else {
+            break;
+        default:
             argv[out++] = argv[i];
         }
     }
