@@ -814,7 +814,6 @@ BlockDriverState *bdrv_open_image_options(QDict *opts, const char *format,
 {
     QDict *flat = bdrv_options_flatten(opts);
     QDict *nested = bdrv_options_crumple(flat, errp);
-    const char *driver;
     BlockDriverState *bs = NULL;
     GError *err = NULL;
 
@@ -822,13 +821,7 @@ BlockDriverState *bdrv_open_image_options(QDict *opts, const char *format,
     if (!nested) {
         return NULL;
     }
-    driver = qdict_get_try_str(nested, "driver");
-    if (format && driver && strcmp(format, driver)) {
-        error_setg(errp, "Cannot use format '%s': the options name driver "
-                   "'%s'", format, driver);
-        qobject_unref(nested);
-        return NULL;
-    }
+    /* -f wins over the options' driver, as in qemu-img 7.2 */
     if (format) {
         qdict_put_str(nested, "driver", format);
     }

@@ -208,7 +208,8 @@ BlockDriverState *bdrv_open_options_flags(QDict *opts, int flags,
  * filenames): keys may be nested or dotted ("file.filename"), "driver"
  * may be left out (the format probed on the "file" child, a protocol
  * taken from "filename"; the root needs one of "driver" and "file"),
- * @format (-f; NULL: none) is the root's driver, and unknown keys get
+ * @format (-f; NULL: none) is the root's driver (over the options' one,
+ * as in qemu-img), and unknown keys get
  * QEMU's bdrv_open() words ("Block format 'qcow2' does not support the
  * option 'foo'").  @opts is not changed.
  */

@@ -126,6 +126,9 @@ def _():
                "backing": None}):
         same_as_qemu("info", "--output=json", "json:" + json.dumps(j),
                      status=0)
+    # -f names the root's driver, as qemu-img's
+    same_as_qemu("info", "--output=json", "-f", "qcow2",
+                 'json:{"file.filename": "%s"}' % QCOW2, status=0)
     for bad in ('json:{"filename": "%s"}' % QCOW2, "json:[1]", "json:{}",
                 'json:{"driver": "qcow2", "file.filename": "%s", "x": 1}'
                 % QCOW2):
