@@ -16,6 +16,7 @@
 #include "block/block-int.h"
 #include "block/block-backend.h"
 #include "qobject/qbool.h"
+#include "qobject/json-parser.h"
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
 #include "qobject/qnum.h"
@@ -625,6 +626,12 @@ static bool put_dotted(QDict *root, const char *path, QObject *value,
     QDict *d = root;
     guint n = g_strv_length(parts);
 
+    /* as deep as JSON may nest: opening recurses on it */
+    if (n > JSON_PARSER_DEFAULT_MAX_DEPTH) {
+        error_setg(errp, "Parameter '%.32s...' nests deeper than %d levels",
+                   path, JSON_PARSER_DEFAULT_MAX_DEPTH);
+        return false;
+    }
     for (guint i = 0; i + 1 < n; i++) {
         QObject *o = qdict_get(d, parts[i]);
         if (!*parts[i]) {
