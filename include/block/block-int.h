@@ -347,6 +347,13 @@ bool bdrv_opt_get_int(QDict *opts, const char *key, int64_t def,
  * its URL scheme names (iscsi://), else "file". */
 BlockDriverState *bdrv_open_file(const char *filename, int flags,
                                  GError **errp);
+/* The protocol driver a filename names (its URL scheme, else "file"),
+ * and the format a protocol node holds, probed (raw when no format
+ * claims it): what bdrv_open does for a filename, for option
+ * dictionaries that leave "driver" out. */
+const BlockDriver *bdrv_protocol_for_filename(const char *filename,
+                                              GError **errp);
+const BlockDriver *bdrv_probe_format(BlockDriverState *file, GError **errp);
 /* For protocol drivers opened from options (bdrv_iscsi_open): a bare
  * node to call drv->open on, and its disposal when that fails. */
 BlockDriverState *bdrv_new_protocol_node(const BlockDriver *drv,

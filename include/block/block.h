@@ -197,6 +197,30 @@ bool bdrv_is_inactive(void);
 typedef struct QDict QDict;
 typedef struct QList QList;
 BlockDriverState *bdrv_open_options(QDict *opts, GError **errp);
+/* The same, with @flags (BDRV_O_*) as the defaults of the generic keys
+ * (read-only unless BDRV_O_RDWR; discard, force-share, cache and aio
+ * settings, which children inherit); BDRV_O_CHECK, BDRV_O_NO_BACKING,
+ * BDRV_O_WRITETHROUGH and detect-zeroes apply to the root only. */
+BlockDriverState *bdrv_open_options_flags(QDict *opts, int flags,
+                                          GError **errp);
+/*
+ * QEMU's bdrv_open() with options (kvmpc-img --image-opts, json:
+ * filenames): keys may be nested or dotted ("file.filename"), "driver"
+ * may be left out (the format probed on the "file" child, a protocol
+ * taken from "filename"; the root needs one of "driver" and "file"),
+ * @format (-f; NULL: none) is the root's driver (over the options' one,
+ * as in qemu-img), and unknown keys get
+ * QEMU's bdrv_open() words ("Block format 'qcow2' does not support the
+ * option 'foo'").  @opts is not changed.
+ */
+BlockDriverState *bdrv_open_image_options(QDict *opts, const char *format,
+                                          int flags, GError **errp);
+/* Nested dictionaries into one of dotted keys ({"file": {"filename": x}}
+ * becomes {"file.filename": x}), and back: the one place where options
+ * change between the two forms (-blockdev's dotted keys, json:). */
+QDict *bdrv_options_flatten(QDict *nested);
+/* Numbered keys ("inject-error.0.event") become lists. */
+QDict *bdrv_options_crumple(QDict *flat, GError **errp);
 /*
  * blockdev-reopen: each dictionary of @list (QEMU's BlockdevOptions)
  * names an open node and gives its generic options anew (read-only,
