@@ -298,12 +298,9 @@ static bool backup_mark_initial(BackupJob *s, GError **errp)
 static void backup_start(Job *job)
 {
     BackupJob *s = backup_of(job);
-    GError *err = NULL;
 
-    if (!backup_mark_initial(s, &err)) {
-        s->error = g_strdup(err->message);
-        g_error_free(err);
-        backup_end(s);
+    if (s->error) {
+        backup_end(s);          /* backup_job_run could not mark */
         return;
     }
     backup_update_progress(s);
@@ -687,6 +684,8 @@ BackupJob *backup_job_prepare(BlockDriverState *src, BlockDriverState *target,
  */
 void backup_job_run(BackupJob *s)
 {
+    GError *err = NULL;
+
     if (s->bitmap) {
         /* Its bits now; it goes on recording from empty (QEMU's
          * successor), and bitmap_settle decides what comes back. */
@@ -694,6 +693,13 @@ void backup_job_run(BackupJob *s)
         bdrv_clear_dirty_bitmap(s->bitmap);
     }
     bdrv_filter_node_insert(s->common.filter, s->common.target);
+    /* What is to copy is marked now, with the hook: the job's start runs
+     * later (an idle callback), and a guest write before it must copy
+     * too.  A failure ends the job when it starts. */
+    if (!backup_mark_initial(s, &err)) {
+        s->error = g_strdup(err->message);
+        g_error_free(err);
+    }
     bdrv_cbw_start(s->cbw);
     s->hooked = true;
 }
