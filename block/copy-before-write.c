@@ -554,6 +554,21 @@ static bool cbw_mark_bitmap(BdrvCbw *cbw, QObject *v, GError **errp)
     return true;
 }
 
+/* Do @target's writes reach @source (through file children)?  Its copy
+ * would then run the hook again and wait for itself; QEMU's filter, whose
+ * copying is in the filter and not on the node, takes such a target. */
+static bool target_writes_source(BlockDriverState *target,
+                                 BlockDriverState *source)
+{
+    for (int depth = 0; target && depth < 64; depth++) {
+        if (target == source) {
+            return true;
+        }
+        target = target->file;
+    }
+    return false;
+}
+
 static bool cbw_parse_on_error(QDict *opts, bool *break_snapshot,
                                GError **errp)
 {
@@ -596,6 +611,13 @@ static bool cbw_open_options(BlockDriverState *bs, QDict *opts, int flags,
     }
     if (bdrv_is_read_only(target)) {
         error_setg(errp, "Block node is read-only");
+        bdrv_unref(target);
+        return false;
+    }
+    if (target_writes_source(target, bs->file)) {
+        error_setg(errp, "The copy-before-write target '%s' writes the "
+                   "node it filters: not supported by kvmpc",
+                   bdrv_node_name(target));
         bdrv_unref(target);
         return false;
     }

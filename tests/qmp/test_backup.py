@@ -704,6 +704,9 @@ def test_cbw_blockdev_add(binary):
                  "Parameter 'on-cbw-error' does not accept value 'x'"),
                 ({"target": "tnode", "bitmap": {"node": "no", "name": "b"}},
                  "Node 'no' not found"),
+                ({"target": disk},
+                 "The copy-before-write target '%s' writes the node it "
+                 "filters: not supported by kvmpc" % disk),
                 ({"target": "tnode", "cbw-timeout": 5},
                  "cbw-timeout is not supported by kvmpc (a copy before "
                  "write is not timed out); leave it 0")):
