@@ -684,7 +684,9 @@ def test_cbw_blockdev_add(binary):
     the device writing the disk and qemu-io writing through the filter
     both copy the old data to the target first; the export reads the
     point in time; a bitmap limits what is kept (reads elsewhere are
-    refused); QEMU's errors, and cbw-timeout refused."""
+    refused); a failed copy fails the write (break-guest-write) or breaks
+    the snapshot (break-snapshot); QEMU's errors, and cbw-timeout
+    refused."""
     tmp = backup_tmp()
     vm, src = start(binary, tmp)
     tgt = os.path.join(tmp, "tgt.qcow2")
@@ -758,15 +760,43 @@ def test_cbw_blockdev_add(binary):
         check("read failed" in r.stdout + r.stderr,
               "outside the bitmap: %r" % (r.stdout + r.stderr))
         vm.q.ret("block-export-del", {"id": "e2"})
-        vm.q.ret("nbd-server-stop")
         vm.q.ret("blockdev-del", {"node-name": "acc2"})
         vm.q.ret("blockdev-del", {"node-name": "cbw2"})
+        # a copy that fails: the guest's write fails too (default
+        # break-guest-write), or goes on and breaks the snapshot
+        bad = {"driver": "blkdebug",
+               "image": {"driver": "null-co", "size": DISK},
+               "inject-error": [{"event": "write_aio"}]}
+        vm.q.ret("blockdev-add", {"driver": "copy-before-write",
+                                  "node-name": "cbw3", "file": disk,
+                                  "target": bad})
+        vm.h.command('qemu-io cbw3 "write -P 0x65 512k 4k"')
+        vm.q.ret("blockdev-del", {"node-name": "cbw3"})
+        vm.q.ret("blockdev-add", {"driver": "copy-before-write",
+                                  "node-name": "cbw4", "file": disk,
+                                  "target": bad,
+                                  "on-cbw-error": "break-snapshot"})
+        vm.q.ret("blockdev-add", {"driver": "snapshot-access",
+                                  "node-name": "acc4", "file": "cbw4"})
+        vm.h.command('qemu-io cbw4 "write -P 0x66 768k 4k"')
+        vm.q.ret("block-export-add", {"type": "nbd", "id": "e4",
+                                      "node-name": "acc4"})
+        r = subprocess.run(["qemu-io", "-r", "-f", "raw", "-c", "read 0 4k",
+                            "nbd+unix:///acc4?socket=" + sock],
+                           capture_output=True, text=True)
+        check("read failed" in r.stdout + r.stderr,
+              "a broken snapshot: %r" % (r.stdout + r.stderr))
+        vm.q.ret("block-export-del", {"id": "e4"})
+        vm.q.ret("nbd-server-stop")
+        vm.q.ret("blockdev-del", {"node-name": "acc4"})
+        vm.q.ret("blockdev-del", {"node-name": "cbw4"})
         vm.q.ret("blockdev-del", {"node-name": "tnode"})
         quit_vm(vm)
         for cmd in ("read -P 0x11 0 64k", "read -P 0x22 2M 64k"):
             check(qemu_io(tgt, "qcow2", cmd), "old data in the target: " + cmd)
         for cmd in ("read -P 0x62 2M 4k", "read -P 0x61 0 4k",
-                    "read -P 0x64 1M 4k"):
+                    "read -P 0x64 1M 4k", "read -P 0x11 512k 4k",
+                    "read -P 0x66 768k 4k"):
             check(qemu_io(src, "qcow2", cmd), "the new data: " + cmd)
     finally:
         quit_vm(vm)
