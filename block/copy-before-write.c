@@ -64,7 +64,7 @@ struct BdrvCbw {
     bool compress;
     bool break_snapshot;            /* on-cbw-error=break-snapshot */
     BdrvBeforeWrite hook;
-    bool hooked;
+    gint hooked;                    /* atomic: snapshot reads look at it */
     bool initialized;               /* lock, cond and bits exist */
 
     /* Shared with the hook (workers): under lock. */
@@ -344,15 +344,15 @@ void bdrv_cbw_start(BdrvCbw *cbw)
 {
     if (!cbw->hooked) {
         bdrv_add_before_write(cbw->source, &cbw->hook);
-        cbw->hooked = true;
+        g_atomic_int_set(&cbw->hooked, true);
     }
 }
 
 void bdrv_cbw_stop(BdrvCbw *cbw)
 {
     if (cbw->hooked) {
+        g_atomic_int_set(&cbw->hooked, false);
         bdrv_remove_before_write(cbw->source, &cbw->hook);
-        cbw->hooked = false;
     }
 }
 
@@ -673,8 +673,9 @@ static BdrvCbw *snapshot_cbw(BlockDriverState *bs, GError **errp)
     return cbw;
 }
 
-/* May the snapshot of [off, off + len) be read: not broken, every
- * cluster one the node keeps (QEMU's EACCES otherwise). */
+/* May the snapshot of [off, off + len) be read: still kept (a backup's
+ * filter stops keeping it when its job ends), not broken, every cluster
+ * one the node keeps (QEMU's EACCES otherwise). */
 static bool snapshot_readable(BdrvCbw *cbw, uint64_t off, uint64_t len,
                               GError **errp)
 {
@@ -683,7 +684,7 @@ static bool snapshot_readable(BdrvCbw *cbw, uint64_t off, uint64_t len,
 
     cluster_range(cbw, off, len, &c, &end);
     g_mutex_lock(&cbw->lock);
-    ok = !g_atomic_int_get(&cbw->broken);
+    ok = g_atomic_int_get(&cbw->hooked) && !g_atomic_int_get(&cbw->broken);
     for (; ok && c < end; c++) {
         ok = bit_test(cbw->readable, c);
     }
