@@ -22,7 +22,7 @@
 static const BlockDriver *const drivers[] = {
     &bdrv_qcow2_driver, &bdrv_raw_driver, &bdrv_file_driver,
     &bdrv_blkdebug_driver, &bdrv_null_co_driver, &bdrv_null_aio_driver,
-    &bdrv_nbd_driver,
+    &bdrv_nbd_driver, &bdrv_cbw_driver, &bdrv_snapshot_access_driver,
 #ifdef CONFIG_LIBISCSI
     &bdrv_iscsi_driver,
 #endif
@@ -52,6 +52,22 @@ GPtrArray *bdrv_all_nodes(void)
         all_nodes = g_ptr_array_new();
     }
     return all_nodes;
+}
+
+void bdrv_flush_all_nodes(void)
+{
+    GPtrArray *nodes = bdrv_all_nodes();
+
+    for (unsigned i = 0; i < nodes->len; i++) {
+        BlockDriverState *bs = g_ptr_array_index(nodes, i);
+        GError *err = NULL;
+
+        if ((bs->flags & BDRV_O_RDWR) && !bdrv_flush(bs, &err)) {
+            error_report("warning: flushing node '%s' failed: %s",
+                         bdrv_node_name(bs), err->message);
+            g_error_free(err);
+        }
+    }
 }
 
 BlockDriverState *bdrv_find_node(const char *node_name)

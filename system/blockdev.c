@@ -664,7 +664,6 @@ BlockBackend *blockdev_backend_for_device(const char *ref, GError **errp)
 {
     BlockBackend *blk = blk_by_name(ref);
     BlockDriverState *bs;
-    GPtrArray *l;
 
     if (blk) {
         if (blk_is_attached(blk)) {
@@ -679,16 +678,10 @@ BlockBackend *blockdev_backend_for_device(const char *ref, GError **errp)
         error_setg(errp, "Property 'drive': drive '%s' not found", ref);
         return NULL;
     }
-    /* One device per node: two writers would corrupt it (QEMU refuses
-     * through its permission system). */
-    l = blk_list();
-    for (unsigned i = 0; i < l->len; i++) {
-        if (blk_bs(g_ptr_array_index(l, i)) == bs) {
-            error_setg(errp, "Drive '%s' is already in use by another device",
-                       ref);
-            return NULL;
-        }
-    }
+    /* Each device gets a backend of its own, as QEMU's anonymous ones:
+     * whether two may share the node is the permission check's when the
+     * device declares what it does (blk_set_dev_perm: writers refuse each
+     * other unless all of them have share-rw=on). */
     blk = blk_new(NULL);
     if (!blk_insert_bs(blk, bs, errp)) {
         blk_delete(blk);

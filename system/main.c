@@ -1826,6 +1826,7 @@ void kvmpc_main_loop(void)
     if (!bdrv_is_inactive()) {
         blk_drain_all();
         bdrv_store_bitmaps_all(true);
+        bdrv_flush_all_nodes();
     }
     if (current_accel->shutdown) {
         current_accel->shutdown();

@@ -323,6 +323,7 @@ extern const BlockDriver bdrv_null_aio_driver;
 extern const BlockDriver bdrv_nbd_driver;
 /* Jobs' filters (block/filter-node.c), not opened by name */
 extern const BlockDriver bdrv_cbw_driver;
+extern const BlockDriver bdrv_snapshot_access_driver;
 extern const BlockDriver bdrv_mirror_top_driver;
 extern const BlockDriver bdrv_commit_top_driver;
 extern const BlockDriver bdrv_cor_driver;

@@ -444,6 +444,10 @@ BdrvDirtyBitmap *bdrv_create_named_dirty_bitmap(BlockDriverState *bs,
 bool bdrv_supports_persistent_bitmaps(BlockDriverState *bs);
 /* QEMU's default: the cluster size clamped to [4 KiB, 64 KiB], or 64 KiB. */
 uint32_t bdrv_default_bitmap_granularity(BlockDriverState *bs);
+/* A bitmap by its node (a backend or node name) and name, QEMU's errors
+ * ("Node 'X' not found", "Dirty bitmap 'X' not found"). */
+BdrvDirtyBitmap *block_dirty_bitmap_lookup(const char *node, const char *name,
+                                           GError **errp);
 BdrvDirtyBitmap *bdrv_find_dirty_bitmap(BlockDriverState *bs,
                                         const char *name);
 /* The named bitmap after @prev (NULL: the first), newest first. */
@@ -456,6 +460,11 @@ BdrvDirtyBitmap *bdrv_dirty_bitmap_next(BlockDriverState *bs,
  * again (the VM runs on after a failed migration).
  */
 void bdrv_store_bitmaps_all(bool inactive);
+/* At exit: what a node caches (qcow2's metadata) reaches its image, for
+ * every writable node, those no device uses too (a copy-before-write
+ * target, a node only the monitor holds), as QEMU's closing of its nodes
+ * at exit does. */
+void bdrv_flush_all_nodes(void);
 /* The node's size changed: named bitmaps cover the new size. */
 void bdrv_dirty_bitmaps_truncate(BlockDriverState *bs);
 /* Drops every named bitmap of @bs (closing the node). */
