@@ -438,10 +438,13 @@ def postcopy_pair(emulator, payload, tmp, extra, max_round_ms=2000):
     return src, dst, "tcp:127.0.0.1:%d" % port
 
 
-def check_blocktime(dst, must_have_waited):
+def check_blocktime(dst):
     """postcopy-blocktime on the destination: one total per vCPU, none
-    below the all-vCPUs total; @must_have_waited: the guest touched pages
-    while the link was cut, so some vCPU waited at least a millisecond."""
+    below the all-vCPUs total.  How much a vCPU waited is printed, not
+    required: with interrupts enabled KVM takes most faults as async page
+    faults, whose userfaultfd faults come from a kernel worker rather than
+    the vCPU's thread and are not counted (as in QEMU); a run of
+    migrate-postcopy-recover shows 0 to 184 ms here."""
     info = dst.qmp.ret("query-migrate", {})
     per_vcpu = info.get("postcopy-vcpu-blocktime")
     if "postcopy-blocktime" not in info or per_vcpu is None:
@@ -454,8 +457,6 @@ def check_blocktime(dst, must_have_waited):
         raise Failure("all vCPUs waited longer than one of them: %r" % info)
     print("postcopy: blocktime %d ms, per vCPU %s ms" % (
         info["postcopy-blocktime"], per_vcpu), flush=True)
-    if must_have_waited and not sum(per_vcpu):
-        raise Failure("the link was cut, yet no vCPU waited: %r" % info)
 
 
 def run_postcopy(emulator, payload, tmp, extra):
@@ -474,7 +475,7 @@ def run_postcopy(emulator, payload, tmp, extra):
         print("postcopy: %d pages asked for by the destination, %d bytes "
               "after the switch" % (ram["postcopy-requests"],
                                     ram["postcopy-bytes"]), flush=True)
-        check_blocktime(dst, False)
+        check_blocktime(dst)
         hand_over(src, dst)
     finally:
         src.kill()
@@ -527,7 +528,7 @@ def run_recover(emulator, payload, tmp, extra):
                           ram)
         print("postcopy: %d pages asked for" % ram["postcopy-requests"],
               flush=True)
-        check_blocktime(dst, True)
+        check_blocktime(dst)
         hand_over(src, dst)
     finally:
         src.kill()
