@@ -11,6 +11,7 @@
 #include "qemu/osdep.h"
 #include "qemu/sockets-io.h"
 #include "crypto/tlscreds.h"
+#include "crypto/authz.h"
 
 #ifdef CONFIG_GNUTLS
 #include <gnutls/x509.h>
@@ -290,6 +291,69 @@ bool qcrypto_tls_session_wants_write(QCryptoTLSSession *sess)
     return gnutls_record_get_direction(sess->s) == 1;
 }
 
+/* The distinguished name of the peer's certificate, as GnuTLS (and so
+ * QEMU) writes it: "CN=client,O=Example". */
+static char *peer_dn(QCryptoTLSSession *sess, GError **errp)
+{
+    const gnutls_datum_t *certs;
+    unsigned int ncerts = 0;
+    gnutls_x509_crt_t crt;
+    gnutls_datum_t dn = { 0 };
+    char *name = NULL;
+    int ret;
+
+    certs = gnutls_certificate_get_peers(sess->s, &ncerts);
+    if (!certs || !ncerts) {
+        error_setg(errp, "No certificate peer");
+        return NULL;
+    }
+    if (gnutls_x509_crt_init(&crt) < 0) {
+        error_setg(errp, "Cannot initialize certificate");
+        return NULL;
+    }
+    ret = gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER);
+    if (ret >= 0) {
+        ret = gnutls_x509_crt_get_dn2(crt, &dn);
+    }
+    gnutls_x509_crt_deinit(crt);
+    if (ret < 0) {
+        error_setg(errp, "Cannot get the certificate's name: %s",
+                   gnutls_strerror(ret));
+        return NULL;
+    }
+    name = g_strndup((const char *)dn.data, dn.size);
+    gnutls_free(dn.data);
+    return name;
+}
+
+bool qcrypto_tls_session_check_authz(QCryptoTLSSession *sess,
+                                     const char *authzid, GError **errp)
+{
+    g_autofree char *peer = NULL;
+    const char *kind = sess->creds->x509 ? "x509" : "PSK";
+    GError *err = NULL;
+
+    if (sess->creds->x509) {
+        peer = peer_dn(sess, errp);
+    } else if (gnutls_psk_server_get_username(sess->s)) {
+        peer = g_strdup(gnutls_psk_server_get_username(sess->s));
+    } else {
+        error_setg(errp, "No PSK username available");
+    }
+    if (!peer) {
+        return false;
+    }
+    if (qauthz_is_allowed_by_id(authzid, peer, &err)) {
+        return true;
+    }
+    if (err) {
+        g_propagate_error(errp, err);
+    } else {
+        error_setg(errp, "TLS %s authz check for %s is denied", kind, peer);
+    }
+    return false;
+}
+
 /* A GnuTLS result as read()/write() give it. */
 static ssize_t as_syscall_result(ssize_t ret)
 {
@@ -336,6 +400,15 @@ ssize_t qcrypto_tls_session_write(QCryptoTLSSession *sess, const void *buf,
 size_t qcrypto_tls_session_pending(QCryptoTLSSession *sess)
 {
     return gnutls_record_check_pending(sess->s);
+}
+
+void qcrypto_tls_session_bye(QCryptoTLSSession *sess)
+{
+    int ret;
+
+    do {
+        ret = gnutls_bye(sess->s, GNUTLS_SHUT_WR);
+    } while (ret == GNUTLS_E_INTERRUPTED || ret == GNUTLS_E_AGAIN);
 }
 
 static ssize_t session_read(void *opaque, void *buf, size_t len)
@@ -391,6 +464,13 @@ bool qcrypto_tls_session_wants_write(QCryptoTLSSession *sess)
     return false;
 }
 
+bool qcrypto_tls_session_check_authz(QCryptoTLSSession *sess,
+                                     const char *authzid, GError **errp)
+{
+    error_setg(errp, "TLS is not available: kvmpc was built without GnuTLS");
+    return false;
+}
+
 ssize_t qcrypto_tls_session_read(QCryptoTLSSession *sess, void *buf,
                                  size_t len)
 {
@@ -408,6 +488,10 @@ ssize_t qcrypto_tls_session_write(QCryptoTLSSession *sess, const void *buf,
 size_t qcrypto_tls_session_pending(QCryptoTLSSession *sess)
 {
     return 0;
+}
+
+void qcrypto_tls_session_bye(QCryptoTLSSession *sess)
+{
 }
 
 bool qcrypto_tls_session_read_full(QCryptoTLSSession *sess, void *buf,

@@ -312,9 +312,6 @@ def test_tls_objects(binary):
             err = q.error("nbd-server-start", {"addr": addr,
                                                "tls-creds": creds})["desc"]
             check_eq(err, want, "nbd-server-start tls-creds=" + creds)
-        err = q.error("nbd-server-start", {"addr": addr, "tls-creds": "srv",
-                                           "tls-authz": "authz0"})["desc"]
-        check("tls-authz is not supported" in err, err)
         # in use by a server, deleted: the server keeps its reference
         q.ret("nbd-server-start", {"addr": addr, "tls-creds": "srv"})
         q.ret("object-del", {"id": "srv"})
@@ -501,6 +498,43 @@ def test_tls_server_psk(binary):
         s.close()
 
 
+@no_kvm
+def test_tls_server_authz(binary):
+    """tls-authz: authz-simple lets in the client whose certificate DN
+    (or PSK user name) it names, and nobody else."""
+    need_tools()
+    pki = make_pki()
+    s = Vm(binary, ["-object", x509("srv", "server", pki["server"]),
+                    "-object", "authz-simple,id=auth0,identity=CN=client"])
+    good = [x509("c", "client", pki["client"])]
+    opts = nbd_opts(sock=s.sock, export="disk", creds="c",
+                    hostname="localhost")
+    try:
+        q = s.q
+        err = q.error("object-add", {"qom-type": "authz-simple",
+                                     "id": "auth1"})["desc"]
+        check_eq(err, "Parameter 'identity' is missing", "no identity")
+        q.ret("nbd-server-start", {"addr": {"type": "unix", "data": {
+            "path": s.sock}}, "tls-creds": "srv", "tls-authz": "auth0"})
+        q.ret("block-export-add", {"type": "nbd", "id": "e0", "name": "disk",
+                                   "node-name": "disk"})
+        qemu_io(opts, good, "read -P 0x5a 0 64k")
+        # the object is looked up at each connection
+        q.ret("object-del", {"id": "auth0"})
+        q.ret("object-add", {"qom-type": "authz-simple", "id": "auth0",
+                             "identity": "CN=somebody-else"})
+        qemu_io(opts, good, "read 0 4k", ok=False)
+        wait_for(lambda: "TLS x509 authz check for CN=client is denied" in
+                 s.vm.stderr(), what="the refusal on stderr")
+        q.ret("object-del", {"id": "auth0"})
+        qemu_io(opts, good, "read 0 4k", ok=False)
+        wait_for(lambda: "Cannot find QAuthZ object ID auth0" in
+                 s.vm.stderr(), what="the missing object on stderr")
+        check(s.vm.alive(), "kvmpc still runs")
+    finally:
+        s.close()
+
+
 # ---- kvmpc is the client ---------------------------------------------------
 
 class QemuNbd:
@@ -672,7 +706,7 @@ def main():
         need_gnutls(sys.argv[1])
     try:
         run_tests([test_tls_objects, test_tls_server, test_tls_server_psk,
-                   test_tls_client])
+                   test_tls_server_authz, test_tls_client])
     finally:
         if PKI:
             shutil.rmtree(PKI["root"], ignore_errors=True)
