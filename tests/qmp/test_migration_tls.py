@@ -31,9 +31,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmplib import (check, check_eq, no_kvm, run_tests,  # noqa: E402
                     wait_for)
 from test_migration import (VM, b64write, check_ram,  # noqa: E402
-                            check_registers, fill_ram, free_port,
-                            set_registers, wait_incoming_done, wait_listening,
-                            wait_status)
+                            check_registers, fill_big, fill_ram, free_port,
+                            set_caps, set_registers, wait_incoming_done,
+                            wait_listening, wait_status)
 import test_nbd_tls  # noqa: E402
 
 MARKER = b"kvmpc-migration-tls-marker-7f3a9c"
@@ -283,6 +283,90 @@ def test_multifd(binary):
             dst.close()
 
 
+@no_kvm
+def test_postcopy_recover(binary):
+    """Postcopy over TLS (PSK, unix): the destination asks for pages on
+    the return path (inside the main session); the link is cut
+    (migrate-pause) and a new TLS connection resumes it."""
+    d = tempfile.mkdtemp(prefix="kvmpc-mig-tls-pc-")
+    sock = os.path.join(d, "mig.sock")
+    src = VM(binary, psk("tls0", "client"))
+    dst = None
+    try:
+        expect = fill_big(src, 61, size=2 << 20)
+        dst = dest(binary, psk("tls0", "server"))
+        for vm in (src, dst):
+            set_caps(vm, "postcopy-ram")
+        set_params(src, tls_creds="tls0", max_bandwidth=2 << 20,
+                   max_postcopy_bandwidth=2 << 20)
+        dst.qmp.ret("migrate-incoming", {"uri": "unix:" + sock})
+        wait_for(lambda: os.path.exists(sock))
+        src.qmp.ret("migrate", {"uri": "unix:" + sock})
+        src.qmp.ret("migrate-start-postcopy")
+        wait_status(src.qmp, ("postcopy-active",))
+        wait_status(dst.qmp, ("postcopy-active",))
+        # a read of a page still on the source: a request on the return
+        # path, the page on the stream
+        check_ram(dst, {0x400000: expect[0x400000][:4096]})
+        src.qmp.ret("migrate-pause")
+        wait_status(src.qmp, ("postcopy-paused",))
+        wait_status(dst.qmp, ("postcopy-paused",))
+        rsock = os.path.join(d, "recover.sock")
+        dst.qmp.ret("migrate-recover", {"uri": "unix:" + rsock})
+        src.qmp.ret("migrate", {"uri": "unix:" + rsock, "resume": True})
+        info = wait_status(src.qmp, timeout=60)
+        check_eq(info["status"], "completed", "status (%r)" % info)
+        check(info["ram"]["postcopy-requests"] > 0,
+              "pages asked for on the return path: %r" % info["ram"])
+        wait_status(dst.qmp, ("completed",))
+        check_ram(dst, expect)
+    finally:
+        src.close()
+        if dst:
+            dst.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@no_kvm
+def test_fd(binary):
+    """fd: (a connected socket, as libvirt passes): x509 needs
+    tls-hostname there; with it, the stream arrives."""
+    src, expect = marker_source(binary, x509("tls0", "client", "client"))
+    dsts = []
+    try:
+        set_params(src, tls_creds="tls0")
+        for hostname in ("", "localhost"):
+            a, b = socket.socketpair()
+            dst = dest(binary, x509("tls0", "server", "server"))
+            dsts.append(dst)
+            req = b'{"execute": "getfd", "arguments": {"fdname": "in"}}\n'
+            socket.send_fds(dst.qmp.sock, [req], [b.fileno()])
+            check_eq(dst.qmp.recv_reply(), {"return": {}}, "getfd")
+            dst.qmp.ret("migrate-incoming", {"uri": "fd:in"})
+            req = b'{"execute": "getfd", "arguments": {"fdname": "mig"}}\n'
+            socket.send_fds(src.qmp.sock, [req], [a.fileno()])
+            check_eq(src.qmp.recv_reply(), {"return": {}}, "getfd")
+            a.close()
+            b.close()
+            set_params(src, tls_hostname=hostname)
+            if not hostname:
+                migrate_fails(src, "fd:mig",
+                              "No hostname for certificate validation")
+                # nothing else can come on that fd: a broken stream (the
+                # server's side of a TLS 1.3 handshake may have ended
+                # before the client checked the name)
+                check_eq(dst.proc.wait(10), 1, "the destination exits 1")
+                check("load of migration failed: " in dst.proc.stderr(),
+                      dst.proc.stderr()[-400:])
+            else:
+                migrate_ok(src, dst, "fd:mig")
+                check_ram(dst, expect)
+    finally:
+        src.close()
+        for dst in dsts:
+            dst.close()
+
+
 # ---- refusals --------------------------------------------------------------
 
 @no_kvm
@@ -359,7 +443,8 @@ def main():
         test_nbd_tls.need_gnutls(sys.argv[1])
     try:
         run_tests([test_parameters, test_x509_tcp_encrypted, test_psk_unix,
-                   test_multifd, test_refusals, test_plain_source_refused])
+                   test_multifd, test_postcopy_recover, test_fd,
+                   test_refusals, test_plain_source_refused])
     finally:
         if test_nbd_tls.PKI:
             shutil.rmtree(test_nbd_tls.PKI["root"], ignore_errors=True)
