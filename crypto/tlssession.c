@@ -37,8 +37,13 @@ static bool set_priority(QCryptoTLSSession *sess, GError **errp)
     const char *where = NULL;
     int ret;
 
-    prio = sess->creds->x509 ? g_strdup(base)
-           : g_strdup_printf("%s:+ECDHE-PSK:+DHE-PSK:+PSK", base);
+    if (sess->creds->x509) {
+        prio = g_strdup(base);
+    } else if (sess->creds->anon_server || sess->creds->anon_client) {
+        prio = g_strdup_printf("%s:+ANON-DH", base);     /* QEMU's */
+    } else {
+        prio = g_strdup_printf("%s:+ECDHE-PSK:+DHE-PSK:+PSK", base);
+    }
     ret = gnutls_priority_set_direct(sess->s, prio, &where);
     if (ret < 0) {
         error_setg(errp, "Unable to set TLS session priority %s: %s", prio,
@@ -63,6 +68,10 @@ static bool set_credentials(QCryptoTLSSession *sess, GError **errp)
             gnutls_certificate_server_set_request(sess->s,
                                                   GNUTLS_CERT_REQUEST);
         }
+    } else if (c->anon_server || c->anon_client) {
+        ret = gnutls_credentials_set(sess->s, GNUTLS_CRD_ANON,
+                                     sess->server ? (void *)c->anon_server
+                                                  : (void *)c->anon_client);
     } else {
         ret = gnutls_credentials_set(sess->s, GNUTLS_CRD_PSK,
                                      sess->server ? (void *)c->psk_server
@@ -333,6 +342,10 @@ bool qcrypto_tls_session_check_authz(QCryptoTLSSession *sess,
     const char *kind = sess->creds->x509 ? "x509" : "PSK";
     GError *err = NULL;
 
+    if (sess->creds->anon_server) {
+        /* no identity to check: QEMU 7.2 lets anonymous clients in */
+        return true;
+    }
     if (sess->creds->x509) {
         peer = peer_dn(sess, errp);
     } else if (gnutls_psk_server_get_username(sess->s)) {

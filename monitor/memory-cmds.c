@@ -66,7 +66,7 @@ ACPIOSTInfoList *qmp_query_acpi_ospm_status(GError **errp)
  */
 static QDict *object_add_args(QDict *args, GError **errp)
 {
-    QDict *props = qdict_get_qdict(args, "props");
+    QDict *props = qobject_to(QDict, qdict_get(args, "props"));
     QDict *flat;
 
     if (!props) {

@@ -259,6 +259,27 @@ def test_psk_unix(binary):
 
 
 @no_kvm
+def test_anon(binary):
+    """tls-creds-anon: encrypted, unauthenticated (QEMU's ANON-DH)."""
+    port = free_port()
+    uri = "tcp:127.0.0.1:%d" % port
+    anon = ["-object", "tls-creds-anon,id=tls0,endpoint=%s"]
+    src, expect = marker_source(binary, [anon[0], anon[1] % "client"])
+    dst = None
+    try:
+        dst = dest(binary, [anon[0], anon[1] % "server"])
+        dst.qmp.ret("migrate-incoming", {"uri": uri})
+        wait_listening(port)
+        set_params(src, tls_creds="tls0")
+        migrate_ok(src, dst, uri)
+        check_ram(dst, expect)
+    finally:
+        src.close()
+        if dst:
+            dst.close()
+
+
+@no_kvm
 def test_multifd(binary):
     port = free_port()
     uri = "tcp:127.0.0.1:%d" % port
@@ -443,7 +464,7 @@ def main():
         test_nbd_tls.need_gnutls(sys.argv[1])
     try:
         run_tests([test_parameters, test_x509_tcp_encrypted, test_psk_unix,
-                   test_multifd, test_postcopy_recover, test_fd,
+                   test_anon, test_multifd, test_postcopy_recover, test_fd,
                    test_refusals, test_plain_source_refused])
     finally:
         if test_nbd_tls.PKI:

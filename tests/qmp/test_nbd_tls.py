@@ -514,6 +514,10 @@ def test_tls_server_authz(binary):
         err = q.error("object-add", {"qom-type": "authz-simple",
                                      "id": "auth1"})["desc"]
         check_eq(err, "Parameter 'identity' is missing", "no identity")
+        # libvirt's form, the properties under "props"
+        q.ret("object-add", {"qom-type": "authz-simple", "id": "auth1",
+                             "props": {"identity": "CN=x"}})
+        q.ret("object-del", {"id": "auth1"})
         q.ret("nbd-server-start", {"addr": {"type": "unix", "data": {
             "path": s.sock}}, "tls-creds": "srv", "tls-authz": "auth0"})
         q.ret("block-export-add", {"type": "nbd", "id": "e0", "name": "disk",
@@ -561,6 +565,40 @@ class QemuNbd:
         wait_for(lambda: not os.path.exists("/proc/%d" % self.pid) or
                  open("/proc/%d/stat" % self.pid).read().split()[2] == "Z",
                  what="qemu-nbd to die")
+
+
+@no_kvm
+def test_tls_anon(binary):
+    """tls-creds-anon (anonymous DH, no dir): kvmpc's server read by
+    qemu-io, kvmpc's client reading qemu-nbd's export, both anonymous;
+    a plain client is still refused."""
+    need_tools()
+    s = Vm(binary, ["-object", "tls-creds-anon,id=srv,endpoint=server",
+                    "-object", "tls-creds-anon,id=cli,endpoint=client"])
+    anon = "tls-creds-anon,id=c,endpoint=client"
+    nbd = None
+    try:
+        s.serve("srv")
+        qemu_io(nbd_opts(sock=s.sock, export="disk", creds="c"), [anon],
+                "read -P 0x5a 0 1M", "read -P 0xa5 3M 64k")
+        qemu_io(nbd_opts(sock=s.sock, export="disk"), [], "read 0 4k",
+                ok=False)
+        nbd = QemuNbd(s.tmp, s.img, "tls-creds-anon,id=t0,endpoint=server",
+                      tag="anon")
+        s.q.ret("blockdev-add", {"driver": "nbd", "node-name": "n0",
+                                 "export": "exp", "tls-creds": "cli",
+                                 "server": {"type": "unix",
+                                            "path": nbd.sock}})
+        # HMP qemu-io prints on kvmpc's stdout
+        s.q.ret("human-monitor-command", {
+            "command-line": 'qemu-io n0 "read -P 0x5a 0 64k"'})
+        wait_for(lambda: "read 65536/65536" in s.vm.stdout(),
+                 what="qemu-io's read through the anonymous session")
+        check(s.vm.alive(), "kvmpc still runs")
+    finally:
+        if nbd:
+            nbd.kill()
+        s.close()
 
 
 class BadTlsServer:
@@ -706,7 +744,7 @@ def main():
         need_gnutls(sys.argv[1])
     try:
         run_tests([test_tls_objects, test_tls_server, test_tls_server_psk,
-                   test_tls_server_authz, test_tls_client])
+                   test_tls_server_authz, test_tls_anon, test_tls_client])
     finally:
         if PKI:
             shutil.rmtree(PKI["root"], ignore_errors=True)
