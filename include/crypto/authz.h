@@ -2,9 +2,13 @@
  * Authorization objects (QEMU 7.2's "authz" types, docs/tls.md):
  *
  *   -object authz-simple,id=ID,identity=NAME
+ *   -object authz-list,id=ID,policy=deny|allow,
+ *           rules.N.match=NAME,rules.N.policy=allow|deny,
+ *           rules.N.format=exact|glob
  *
  * A TLS server with tls-authz=ID lets in a client only when the object
- * allows its identity: the X.509 distinguished name of its certificate
+ * allows its identity (authz-simple: that one; authz-list: the first
+ * rule that matches, else the list's policy): the X.509 distinguished name of its certificate
  * as GnuTLS formats it ("CN=client,O=Example"), or its PSK user name.
  * crypto/authz.c.
  */

@@ -501,7 +501,8 @@ def test_tls_server_psk(binary):
 @no_kvm
 def test_tls_server_authz(binary):
     """tls-authz: authz-simple lets in the client whose certificate DN
-    (or PSK user name) it names, and nobody else."""
+    (or PSK user name) it names, and nobody else; authz-list's rules
+    (exact, glob) and default policy."""
     need_tools()
     pki = make_pki()
     s = Vm(binary, ["-object", x509("srv", "server", pki["server"]),
@@ -534,6 +535,28 @@ def test_tls_server_authz(binary):
         qemu_io(opts, good, "read 0 4k", ok=False)
         wait_for(lambda: "Cannot find QAuthZ object ID auth0" in
                  s.vm.stderr(), what="the missing object on stderr")
+        # authz-list: the first matching rule decides, else the policy
+        for args, want in [
+                ({"policy": "x"}, "Parameter 'policy' does not accept "
+                 "value 'x'"),
+                ({"rules": [{"match": "a"}]},
+                 "Parameter 'rules[0].policy' is missing"),
+                ({"rules": [{"match": "a", "policy": "allow",
+                             "format": "y"}]},
+                 "Parameter 'format' does not accept value 'y'")]:
+            err = q.error("object-add", dict(args, **{
+                "qom-type": "authz-list", "id": "auth0"}))["desc"]
+            check_eq(err, want, "authz-list %r" % args)
+        q.ret("object-add", {"qom-type": "authz-list", "id": "auth0",
+                             "policy": "deny", "rules": [
+                                 {"match": "CN=cl*", "policy": "allow",
+                                  "format": "glob"}]})
+        qemu_io(opts, good, "read -P 0x5a 0 64k")
+        q.ret("object-del", {"id": "auth0"})
+        q.ret("object-add", {"qom-type": "authz-list", "id": "auth0",
+                             "policy": "allow", "rules": [
+                                 {"match": "CN=client", "policy": "deny"}]})
+        qemu_io(opts, good, "read 0 4k", ok=False)
         check(s.vm.alive(), "kvmpc still runs")
     finally:
         s.close()
