@@ -699,6 +699,9 @@ def test_tls_client(binary):
                  "reported: TLS not configured"),
                 ({"server": tcp_srv},
                  "server reported: Option 0x7 not permitted before TLS"),
+                # "" is no host name (libvirt sends it without --tls)
+                ({"server": tcp_srv, "tls-hostname": ""},
+                 "server reported: Option 0x7 not permitted before TLS"),
                 ({"server": tcp_srv, "tls-hostname": "localhost"},
                  "tls-hostname is set but tls-creds is not")]:
             args.update({"driver": "nbd", "node-name": "bad",
