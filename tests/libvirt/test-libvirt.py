@@ -1389,17 +1389,14 @@ def test_migrate_tunnelled(lv, kvmpc):
                       ["--p2p", "--tunnelled"], migrateuri=False)
 
 
-@guest_test("qemu-img")
-def test_migrate_copy_storage(lv, kvmpc):
-    """`virsh migrate --live --copy-storage-all` with a qcow2 disk that is
-    not shared: libvirt starts the destination's NBD server and exports
-    its (empty) image, mirrors the source's disk into it
-    (blockdev-mirror), migrates once the job is ready, and ends the job;
-    the destination's image then holds the source's data (qemu-img
-    compare) and the payload goes on there."""
-    src_img = os.path.join(lv.tmp, "cs-src.qcow2")
-    dst_img = os.path.join(lv.tmp, "cs-dst.qcow2")
-    raw = os.path.join(lv.tmp, "cs-data.raw")
+def copy_storage_and_check(lv, kvmpc, name, uuid_tail, flags=(),
+                           pki=None):
+    """`virsh migrate --live --copy-storage-all FLAGS` of a qcow2 disk
+    (see test_migrate_copy_storage); the destination's image must hold
+    the source's data."""
+    src_img = os.path.join(lv.tmp, name + "-src.qcow2")
+    dst_img = os.path.join(lv.tmp, name + "-dst.qcow2")
+    raw = os.path.join(lv.tmp, name + "-data.raw")
     with open(raw, "wb") as f:
         f.write(os.urandom(2 << 20) + b"\0" * (6 << 20) +
                 os.urandom(1 << 20) + b"\0" * (7 << 20))
@@ -1410,19 +1407,30 @@ def test_migrate_copy_storage(lv, kvmpc):
 
     def migrate(g, dest):
         xml = lv.virsh("dumpxml", "--migratable", g.name).stdout
-        dst_xml = os.path.join(lv.tmp, "migcs-dst.xml")
+        dst_xml = os.path.join(lv.tmp, name + "-dst.xml")
         with open(dst_xml, "w") as f:
             f.write(xml.replace(src_img, dst_img))
-        lv.virsh("migrate", "--live", "--copy-storage-all", "--xml",
+        lv.virsh("migrate", "--live", "--copy-storage-all", *flags, "--xml",
                  dst_xml, g.name, dest, "--migrateuri", "tcp://127.0.0.1",
                  "--disks-uri", "tcp://127.0.0.1", timeout=180)
-    migrate_and_check(lv, kvmpc, "kvmpc-migcs", "0000000beef4", [],
-                      migrate=migrate,
-                      devices=disk_xml(src_img, "qcow2", "vda", "virtio"))
+    migrate_and_check(lv, kvmpc, name, uuid_tail, [], migrate=migrate,
+                      devices=disk_xml(src_img, "qcow2", "vda", "virtio"),
+                      pki=pki)
     cmp = subprocess.run(["qemu-img", "compare", "-f", "qcow2", "-F", "raw",
                           dst_img, raw], capture_output=True, text=True)
     check(cmp.returncode == 0, "the destination's image differs from the "
           "source's data: %s%s" % (cmp.stdout, cmp.stderr))
+
+
+@guest_test("qemu-img")
+def test_migrate_copy_storage(lv, kvmpc):
+    """`virsh migrate --live --copy-storage-all` with a qcow2 disk that is
+    not shared: libvirt starts the destination's NBD server and exports
+    its (empty) image, mirrors the source's disk into it
+    (blockdev-mirror), migrates once the job is ready, and ends the job;
+    the destination's image then holds the source's data (qemu-img
+    compare) and the payload goes on there."""
+    copy_storage_and_check(lv, kvmpc, "kvmpc-migcs", "0000000beef4")
 
 
 @guest_test()
@@ -1455,7 +1463,8 @@ def test_migrate_tls(lv, kvmpc):
     from migrate_tls_x509_cert_dir on both ends (verify-peer on), sets the
     tls-creds and tls-hostname (127.0.0.1, the certificate's IP address)
     parameters, and the stream runs over TLS; the payload goes on on the
-    destination."""
+    destination.  Then with --copy-storage-all, whose NBD copy runs over
+    TLS too."""
     root, files = migration_pki()
     try:
         lv.add_pki(files)
@@ -1465,6 +1474,16 @@ def test_migrate_tls(lv, kvmpc):
         check('"tls-creds":"objlibvirt_migrate_tls0"' in
               daemon_log.replace(" ", ""),
               "libvirt did not set tls-creds on the source")
+        # --copy-storage-all too: the disk's NBD copy runs over TLS
+        # (the destination's nbd-server-start and the source's NBD node
+        # with tls-creds), then the stream
+        if shutil.which("qemu-img"):
+            copy_storage_and_check(lv, kvmpc, "kvmpc-migtlscs",
+                                   "0000000beef6", ["--tls"], pki=files)
+            daemon_log = open(os.path.join(lv.tmp, "libvirtd.log")).read()
+            check(re.search(r'"driver":\s*"nbd"[^\n]*"tls-creds":\s*'
+                            r'"objlibvirt_migrate_tls0"', daemon_log),
+                  "the NBD copy did not use TLS")
     finally:
         shutil.rmtree(root, ignore_errors=True)
         for f in files:
