@@ -4,26 +4,23 @@
  * copies the source node as it was when the job started (the point in
  * time) to the target, while the guest goes on writing the source.
  *
- * Copy-before-write: the job adds a before-write hook to the source
- * (bdrv_add_before_write, include/block/block-int.h).  Every guest
- * request that would change a cluster the job has not copied yet first
- * copies that cluster's old data to the target, on the request's own
- * worker thread; the guest's write goes on after.  Meanwhile the job's
- * loop (main loop) copies the remaining clusters in order, one chunk
- * (x-perf max-chunk, at most 1 MiB) per worker, at most max-workers
- * (default BACKUP_MAX_IN_FLIGHT) at once and at most @speed bytes per
- * second.
- *
- * The graph shows the job as QEMU's does: a copy-before-write filter
- * node (block/copy-before-write.c, named filter-node-name) takes the
- * source's place above it while the job runs.  It only passes requests
- * down; the hook on the source does the copying, so writers that reach
- * the source without passing the filter are caught too.  Two backups of
+ * Copy-before-write: the job puts a copy-before-write filter node
+ * (block/copy-before-write.c, named filter-node-name) in the source's
+ * place above it while it runs, as QEMU's graph shows it.  From the
+ * point in time on, every guest request that would change a cluster not
+ * copied yet first copies that cluster's old data to the target (the
+ * filter's hook on the source, on the request's own worker thread, so
+ * writers that reach the source without passing the filter are caught
+ * too); the guest's write goes on after.  Meanwhile the job's loop (main
+ * loop) copies the remaining clusters in order through the filter's
+ * state (bdrv_cbw_copy), one chunk (x-perf max-chunk, at most 1 MiB) per
+ * worker, at most max-workers (default BACKUP_MAX_IN_FLIGHT) at once and
+ * at most @speed bytes per second.  Two backups of
  * one source stack their filters (QEMU 7.2 allows it), and each has its
  * own hook on the source; a backup of a filter node (or of a device
  * whose medium is one) is refused as busy, as in QEMU.
  *
- * Which clusters are copied (the "pending" bits, one per cluster):
+ * Which clusters are copied (the filter's "pending" bits):
  *   full         every cluster (zero ranges become write-zeroes)
  *   top          clusters allocated in the source's top layer
  *   none         none in the background: only what the guest is about
@@ -32,14 +29,6 @@
  *   incremental  the clusters the dirty bitmap @bitmap marks
  *   bitmap       the same, with the bitmap's fate set by @bitmap-mode
  *
- * The pending bits and the "busy" bits (being copied) are protected by the
- * job's lock.  A copier (hook or loop worker) claims pending clusters (pending
- * -> busy) under the lock and copies them without it; a hook that meets
- * a busy cluster of its range waits (condition variable) before it
- * claims anything, so no copier ever waits while it holds a claim, and
- * a guest write never passes a copy of the same cluster still reading
- * the old data.
- *
  * Bitmap modes (QEMU's semantics): at the start the bitmap's bits are
  * taken (it is cleared and goes on recording guest writes, which QEMU
  * calls the successor).  on-success: success keeps only the new writes;
@@ -47,8 +36,9 @@
  * cleared either way.  never: the taken bits are put back either way.
  *
  * A source in an I/O thread's context: the hook runs on that thread's
- * workers, the loop's copies on the main loop's; the cluster bits and
- * their lock keep them apart as they keep two main-loop copiers apart.
+ * workers, the loop's copies on the main loop's; the filter's cluster
+ * bits and their lock keep them apart as they keep two main-loop copiers
+ * apart.
  * x-perf use-copy-range is accepted and has no effect (no copy_range
  * path).  See docs/block.md, "Backup".
  */
@@ -63,8 +53,6 @@
 
 #define BACKUP_CHUNK            (1 * MiB)   /* one background copy */
 #define BACKUP_MAX_IN_FLIGHT    8
-#define BACKUP_MIN_CLUSTER      (64 * KiB)  /* QEMU's minimum */
-#define BITS_PER_WORD           (sizeof(unsigned long) * 8)
 
 typedef struct BackupJob {
     BlockJob common;                /* first: the Job's opaque */
@@ -72,22 +60,12 @@ typedef struct BackupJob {
     BdrvDirtyBitmap *bitmap;        /* the user's (incremental, bitmap) */
     BdrvDirtyBitmap *taken;         /* its bits at the start */
     BitmapSyncMode bitmap_mode;
-    bool compress;
     BlockdevOnError on_source_error, on_target_error;
     uint64_t cluster, len, nclusters;
     uint64_t chunk_clusters;        /* per copy request (x-perf max-chunk) */
     unsigned max_in_flight;         /* copy requests (x-perf max-workers) */
-    BdrvBeforeWrite hook;
-    bool hooked;
-
-    /* Shared with the hook (workers): under lock. */
-    GMutex lock;
-    GCond cond;
-    unsigned long *pending, *busy;
-    uint64_t pending_count;            /* clusters */
-    unsigned busy_count;            /* clusters */
-    uint64_t copied;                /* bytes, for the progress */
-    char *hook_error;               /* a copy-before-write failed */
+    BdrvCbw *cbw;                   /* the filter's: what is to copy */
+    bool hooked;                    /* the filter is in the graph, copying */
 
     /* Main loop only. */
     uint64_t cursor;                /* next cluster the loop looks at */
@@ -116,261 +94,13 @@ static BackupJob *backup_of(Job *job)
     return job_opaque(job);
 }
 
-/* ---- cluster bits --------------------------------------------------------- */
-
-static bool bit_test(const unsigned long *map, uint64_t n)
-{
-    return map[n / BITS_PER_WORD] & (1UL << (n % BITS_PER_WORD));
-}
-
-static void bit_set(unsigned long *map, uint64_t n)
-{
-    map[n / BITS_PER_WORD] |= 1UL << (n % BITS_PER_WORD);
-}
-
-static void bit_clear(unsigned long *map, uint64_t n)
-{
-    map[n / BITS_PER_WORD] &= ~(1UL << (n % BITS_PER_WORD));
-}
-
-/* Mark the clusters [offset, offset + bytes) touches as to copy. */
-static void mark_pending(BackupJob *s, uint64_t offset, uint64_t bytes)
-{
-    uint64_t c = offset / s->cluster;
-    uint64_t end = MIN(DIV_ROUND_UP(offset + bytes, s->cluster),
-                       s->nclusters);
-
-    for (; c < end; c++) {
-        if (!bit_test(s->pending, c)) {
-            bit_set(s->pending, c);
-            s->pending_count++;
-        }
-    }
-}
-
-/* ---- copying ---------------------------------------------------------------- */
-
-static bool reads_as_zero(int status)
-{
-    return (status & BDRV_BLOCK_ZERO) || !(status & BDRV_BLOCK_DATA);
-}
-
-/*
- * Copy the clusters [c, c + n) from the source to the target (no lock
- * held: the caller claimed them).  Zero ranges become write-zeroes,
- * unless compressing (a compressed target takes whole clusters only).
- */
-static bool copy_clusters(BackupJob *s, uint64_t c, uint64_t n, void *buf,
-                          bool *read_failed, GError **errp)
-{
-    BlockDriverState *src = s->common.bs;
-    uint64_t off = c * s->cluster;
-    uint64_t end = MIN((c + n) * s->cluster, s->len);
-
-    while (off < end) {
-        uint64_t pnum = 0, map;
-        BlockDriverState *file;
-        int depth;
-        int st = bdrv_block_status_above(src, off, end - off, &pnum, &map,
-                                         &file, &depth, errp);
-
-        if (st < 0) {
-            *read_failed = true;
-            return false;
-        }
-        pnum = MIN(MAX(pnum, 1), end - off);
-        if (s->compress) {
-            /* whole clusters: the rest of this one, at least */
-            pnum = MIN(ALIGN_UP(off + 1, s->cluster), end) - off;
-        }
-        if (reads_as_zero(st) && !s->compress) {
-            if (!bdrv_pwrite_zeroes(s->common.target, off, pnum, 0, errp)) {
-                return false;
-            }
-        } else {
-            void *p = (uint8_t *)buf + (off - c * s->cluster);
-
-            if (!bdrv_pread(src, off, pnum, p, errp)) {
-                *read_failed = true;
-                return false;
-            }
-            if (s->compress ? !bdrv_pwrite_compressed(s->common.target, off, pnum,
-                                                      p, errp)
-                            : !bdrv_pwrite(s->common.target, off, pnum, p, errp)) {
-                return false;
-            }
-        }
-        off += pnum;
-    }
-    return true;
-}
-
-/*
- * Claim what is still to copy in [first, first + count): busy runs are
- * another copier's.  Returns the claimed runs' bounds through @runs
- * (pairs of first cluster, count; at most @max pairs) and their number.
- * Lock held.
- */
-static unsigned claim_clusters(BackupJob *s, uint64_t first, uint64_t count,
-                               uint64_t *runs, unsigned max)
-{
-    unsigned nruns = 0;
-
-    for (uint64_t c = first; c < first + count; c++) {
-        if (!bit_test(s->pending, c)) {
-            continue;
-        }
-        bit_clear(s->pending, c);
-        bit_set(s->busy, c);
-        s->pending_count--;
-        s->busy_count++;
-        if (nruns && runs[2 * (nruns - 1)] + runs[2 * (nruns - 1) + 1] == c) {
-            runs[2 * (nruns - 1) + 1]++;
-        } else if (nruns < max) {
-            runs[2 * nruns] = c;
-            runs[2 * nruns + 1] = 1;
-            nruns++;
-        } else {
-            /* no room: leave it (and the rest) for later */
-            bit_set(s->pending, c);
-            bit_clear(s->busy, c);
-            s->pending_count++;
-            s->busy_count--;
-            break;
-        }
-    }
-    return nruns;
-}
-
-/* After a copy: the claims go; a failed run is to copy again. Lock held. */
-static void release_clusters(BackupJob *s, uint64_t first, uint64_t count,
-                             bool failed)
-{
-    for (uint64_t c = first; c < first + count; c++) {
-        bit_clear(s->busy, c);
-        s->busy_count--;
-        if (failed) {
-            bit_set(s->pending, c);
-            s->pending_count++;
-        }
-    }
-    if (!failed) {
-        s->copied += MIN((first + count) * s->cluster, s->len) -
-                     first * s->cluster;
-    }
-    g_cond_broadcast(&s->cond);
-}
-
-#define MAX_RUNS 16
-
-/* Claim, copy and release the pending clusters of [first, first + count). */
-static bool copy_range(BackupJob *s, uint64_t first, uint64_t count,
-                       bool *read_failed, GError **errp)
-{
-    uint64_t runs[2 * MAX_RUNS];
-    unsigned nruns;
-    void *buf = NULL;
-    bool ok = true;
-
-    g_mutex_lock(&s->lock);
-    nruns = claim_clusters(s, first, count, runs, MAX_RUNS);
-    g_mutex_unlock(&s->lock);
-    if (!nruns) {
-        return true;
-    }
-    if (posix_memalign(&buf, 4096, count * s->cluster)) {
-        buf = NULL;
-        error_setg(errp, "Cannot allocate memory");
-        ok = false;
-    }
-    for (unsigned i = 0; i < nruns; i++) {
-        bool run_ok = ok && copy_clusters(s, runs[2 * i], runs[2 * i + 1],
-                                          buf, read_failed, errp);
-
-        g_mutex_lock(&s->lock);
-        release_clusters(s, runs[2 * i], runs[2 * i + 1], !run_ok);
-        g_mutex_unlock(&s->lock);
-        ok = run_ok;
-    }
-    free(buf);
-    return ok;
-}
-
-/*
- * Wait until no cluster of [first, end) is being copied; true when one
- * of them is to copy again (a copier failed).  Lock held.
- */
-static bool wait_range_settled(BackupJob *s, uint64_t first, uint64_t end)
-{
-    bool again = false;
-
-    for (uint64_t c = first; c < end; c++) {
-        while (bit_test(s->busy, c)) {
-            g_cond_wait(&s->cond, &s->lock);
-        }
-    }
-    for (uint64_t c = first; c < end && !again; c++) {
-        again = bit_test(s->pending, c);
-    }
-    return again;
-}
-
-/*
- * The before-write hook: on the guest request's thread.  Copy what of
- * the range is still to copy, then wait for the clusters other copiers
- * (the job's workers, other writes) claimed meanwhile: a worker may have
- * claimed one after we looked and not have read it yet, and the write
- * must not land before it has.  The request goes on once every cluster
- * of the range is in the backup.
- */
-static bool backup_before_write(void *opaque, uint64_t offset,
-                                uint64_t bytes, GError **errp)
-{
-    BackupJob *s = opaque;
-    uint64_t first = offset / s->cluster;
-    uint64_t end = MIN(DIV_ROUND_UP(offset + bytes, s->cluster),
-                       s->nclusters);
-    bool read_failed = false, again;
-    GError *err = NULL;
-
-    if (first >= end) {
-        return true;
-    }
-    do {
-        /* The range is at most a request long: claim it in pieces. */
-        for (uint64_t c = first; c < end; c += s->chunk_clusters) {
-            uint64_t n = MIN(end - c, s->chunk_clusters);
-
-            if (!copy_range(s, c, n, &read_failed, &err)) {
-                g_mutex_lock(&s->lock);
-                if (!s->hook_error) {
-                    s->hook_error = g_strdup(err->message);
-                }
-                g_mutex_unlock(&s->lock);
-                /* The old data is not in the backup: the guest's write
-                 * must not destroy it (QEMU's on-cbw-error=
-                 * break-guest-write). */
-                g_propagate_error(errp, err);
-                return false;
-            }
-        }
-        g_mutex_lock(&s->lock);
-        again = wait_range_settled(s, first, end);
-        g_mutex_unlock(&s->lock);
-    } while (again);
-    return true;
-}
-
 /* ---- the loop (main loop) --------------------------------------------------- */
 
 static void backup_update_progress(BackupJob *s)
 {
     uint64_t copied, left;
 
-    g_mutex_lock(&s->lock);
-    copied = s->copied;
-    left = (s->pending_count + s->busy_count) * s->cluster;
-    g_mutex_unlock(&s->lock);
+    bdrv_cbw_progress(s->cbw, &copied, &left);
     job_progress_update(s->common.job, copied);
     job_progress_set_total(s->common.job, copied + left);
 }
@@ -379,7 +109,8 @@ static void backup_op_work(void *opaque)
 {
     BackupOp *op = opaque;
 
-    copy_range(op->s, op->first, op->count, &op->read_failed, &op->err);
+    bdrv_cbw_copy(op->s->cbw, op->first, op->count, &op->read_failed,
+                  &op->err);
 }
 
 static void backup_op_done(void *opaque)
@@ -409,32 +140,12 @@ static void backup_op_done(void *opaque)
     block_job_schedule(&s->common, 0);
 }
 
-/* The next pending cluster at or after the cursor (wrapping once), or -1. */
-static int64_t backup_next_pending(BackupJob *s)
-{
-    int64_t found = -1;
-
-    g_mutex_lock(&s->lock);
-    for (uint64_t i = 0; i < s->nclusters && s->pending_count; i++) {
-        uint64_t c = (s->cursor + i) % s->nclusters;
-
-        if (bit_test(s->pending, c)) {
-            found = c;
-            break;
-        }
-    }
-    g_mutex_unlock(&s->lock);
-    return found;
-}
-
 static bool backup_copy_done(BackupJob *s)
 {
-    bool done;
+    uint64_t copied, left;
 
-    g_mutex_lock(&s->lock);
-    done = !s->pending_count && !s->busy_count;
-    g_mutex_unlock(&s->lock);
-    return done;
+    bdrv_cbw_progress(s->cbw, &copied, &left);
+    return !left;
 }
 
 static void backup_end(BackupJob *s);
@@ -449,17 +160,15 @@ static void backup_iterate(BackupJob *s)
     if (s->ending) {
         return;
     }
-    g_mutex_lock(&s->lock);
-    if (s->hook_error && !s->error) {
-        s->error = g_strdup(s->hook_error);
+    if (!s->error) {
+        s->error = bdrv_cbw_write_error(s->cbw);
     }
-    g_mutex_unlock(&s->lock);
     stopping = s->error || job_is_cancelled(job);
     while (!stopping && !job_is_paused(job) &&
            s->sync != MIRROR_SYNC_MODE_NONE &&
            s->in_flight < s->max_in_flight &&
            block_job_rate_ok(&s->common, &delay_ms)) {
-        int64_t c = backup_next_pending(s);
+        int64_t c = bdrv_cbw_next_pending(s->cbw, s->cursor);
         BackupOp *op;
 
         if (c < 0) {
@@ -509,7 +218,7 @@ static void bitmap_put_back(BackupJob *s, bool only_pending)
             uint64_t c = o / s->cluster;
             uint64_t next = MIN((c + 1) * s->cluster, (uint64_t)at + bytes);
 
-            if (!only_pending || bit_test(s->pending, c) || bit_test(s->busy, c)) {
+            if (!only_pending || bdrv_cbw_to_copy(s->cbw, c)) {
                 bdrv_set_dirty_bitmap(s->bitmap, o, next - o);
             }
             o = next;
@@ -554,7 +263,7 @@ static bool backup_mark_initial(BackupJob *s, GError **errp)
     switch (s->sync) {
     case MIRROR_SYNC_MODE_FULL:
     case MIRROR_SYNC_MODE_NONE:
-        mark_pending(s, 0, s->len);
+        bdrv_cbw_mark(s->cbw, 0, s->len);
         return true;
     case MIRROR_SYNC_MODE_TOP:
         while (off < s->len) {
@@ -567,7 +276,7 @@ static bool backup_mark_initial(BackupJob *s, GError **errp)
             }
             pnum = MAX(pnum, 1);
             if (r) {
-                mark_pending(s, off, pnum);
+                bdrv_cbw_mark(s->cbw, off, pnum);
             }
             off += pnum;
         }
@@ -578,7 +287,7 @@ static bool backup_mark_initial(BackupJob *s, GError **errp)
 
         while ((at = bdrv_dirty_bitmap_next_dirty(s->taken, off, s->len,
                                                   &bytes)) >= 0) {
-            mark_pending(s, at, bytes);
+            bdrv_cbw_mark(s->cbw, at, bytes);
             off = at + bytes;
         }
         return true;
@@ -589,33 +298,33 @@ static bool backup_mark_initial(BackupJob *s, GError **errp)
 static void backup_start(Job *job)
 {
     BackupJob *s = backup_of(job);
-    GError *err = NULL;
 
-    g_mutex_lock(&s->lock);
-    if (!backup_mark_initial(s, &err)) {
-        g_mutex_unlock(&s->lock);
-        s->error = g_strdup(err->message);
-        g_error_free(err);
-        backup_end(s);
+    if (s->error) {
+        backup_end(s);          /* backup_job_run could not mark */
         return;
     }
-    g_mutex_unlock(&s->lock);
     backup_update_progress(s);
     block_job_schedule(&s->common, 0);
 }
 
-/* Remove the hook (no guest request runs it once this returns) and the
- * filter: the source's parents have it back. */
+/* No guest write copies once this returns, and the filter is out of the
+ * graph: the source's parents have it back. */
 static void backup_unhook(BackupJob *s)
 {
     if (s->hooked) {
-        bdrv_remove_before_write(s->common.bs, &s->hook);
+        bdrv_cbw_stop(s->cbw);
         s->hooked = false;
         bdrv_filter_node_remove(s->common.filter);
     }
+}
+
+/* The filter goes, and its cluster bits with it (after bitmap_settle). */
+static void backup_drop_filter(BackupJob *s)
+{
     if (s->common.filter) {
         bdrv_unref(s->common.filter);
         s->common.filter = NULL;
+        s->cbw = NULL;
     }
 }
 
@@ -633,9 +342,8 @@ static void backup_end(BackupJob *s)
         g_error_free(err);
     }
     success = !s->error && !job_is_cancelled(s->common.job);
-    g_mutex_lock(&s->lock);
     bitmap_settle(s, success);
-    g_mutex_unlock(&s->lock);
+    backup_drop_filter(s);
     job_completed(s->common.job, s->error);
 }
 
@@ -675,6 +383,7 @@ static void backup_clean_state(BackupJob *s)
     if (s->bitmap) {
         bitmap_settle(s, false);
     }
+    backup_drop_filter(s);
     if (s->common.target) {
         bdrv_unref(s->common.target);
         s->common.target = NULL;
@@ -693,12 +402,7 @@ static void backup_clean(Job *job)
 static void backup_free_state(BackupJob *s)
 {
     backup_clean_state(s);
-    g_free(s->pending);
-    g_free(s->busy);
     g_free(s->error);
-    g_free(s->hook_error);
-    g_mutex_clear(&s->lock);
-    g_cond_clear(&s->cond);
     g_free(s);
 }
 
@@ -802,12 +506,6 @@ static bool backup_check_bitmap(BlockDriverState *src, BackupCommon *a,
     return true;
 }
 
-/* QEMU's copy granularity: the target's cluster size, at least 64 KiB. */
-static uint64_t backup_cluster_size(BlockDriverState *target)
-{
-    return MAX(bdrv_cluster_size(target), BACKUP_MIN_CLUSTER);
-}
-
 /* x-perf's limits, QEMU's checks and words. */
 static bool backup_check_perf(const BackupPerf *perf, uint64_t cluster,
                               GError **errp)
@@ -878,7 +576,7 @@ static bool backup_check(BlockDriverState *src, BlockDriverState *target,
                    bdrv_node_name(target));
         return false;
     }
-    if (!backup_check_perf(a->x_perf, backup_cluster_size(target), errp)) {
+    if (!backup_check_perf(a->x_perf, bdrv_cbw_cluster_for(target), errp)) {
         return false;
     }
     if (bdrv_is_read_only(target)) {
@@ -910,16 +608,18 @@ static BackupJob *backup_job_new(BlockDriverState *src,
 {
     BackupJob *s;
     BlockDriverState *filter;
-    uint64_t words;
+    uint64_t cluster = bdrv_cbw_cluster_for(target);
 
     /* The filter first: its name is the one check left that can fail. */
-    filter = bdrv_cbw_new(src, a->filter_node_name,
-                          backup_cluster_size(target), errp);
+    filter = bdrv_cbw_new(src, a->filter_node_name, target, cluster,
+                          backup_chunk_clusters(a->x_perf, cluster),
+                          a->has_compress && a->compress, errp);
     if (!filter) {
         return NULL;
     }
     s = g_new0(BackupJob, 1);
     s->common.filter = filter;
+    s->cbw = bdrv_cbw_state(filter);
     s->common.bs = src;
     s->common.target = target;
     s->common.speed = a->has_speed ? a->speed : 0;
@@ -930,25 +630,17 @@ static BackupJob *backup_job_new(BlockDriverState *src,
     s->bitmap = bm;
     s->bitmap_mode = a->has_bitmap_mode ? a->bitmap_mode
                                         : BITMAP_SYNC_MODE_ON_SUCCESS;
-    s->compress = a->has_compress && a->compress;
     s->on_source_error = a->has_on_source_error ? a->on_source_error
                                                 : BLOCKDEV_ON_ERROR_REPORT;
     s->on_target_error = a->has_on_target_error ? a->on_target_error
                                                 : BLOCKDEV_ON_ERROR_REPORT;
-    s->cluster = backup_cluster_size(target);
+    s->cluster = cluster;
     s->len = bdrv_getlength(src);
-    s->nclusters = DIV_ROUND_UP(s->len, s->cluster);
-    s->chunk_clusters = backup_chunk_clusters(a->x_perf, s->cluster);
+    s->nclusters = bdrv_cbw_clusters(s->cbw);
+    s->chunk_clusters = backup_chunk_clusters(a->x_perf, cluster);
     s->max_in_flight = a->x_perf && a->x_perf->has_max_workers
                        ? (unsigned)a->x_perf->max_workers
                        : BACKUP_MAX_IN_FLIGHT;
-    words = DIV_ROUND_UP(s->nclusters, BITS_PER_WORD) + 1;
-    s->pending = g_new0(unsigned long, words);
-    s->busy = g_new0(unsigned long, words);
-    g_mutex_init(&s->lock);
-    g_cond_init(&s->cond);
-    s->hook.fn = backup_before_write;
-    s->hook.opaque = s;
     s->common.job = job_create(id, &backup_job_driver, s,
                                a->has_auto_finalize ? a->auto_finalize : true,
                                a->has_auto_dismiss ? a->auto_dismiss : true,
@@ -992,6 +684,8 @@ BackupJob *backup_job_prepare(BlockDriverState *src, BlockDriverState *target,
  */
 void backup_job_run(BackupJob *s)
 {
+    GError *err = NULL;
+
     if (s->bitmap) {
         /* Its bits now; it goes on recording from empty (QEMU's
          * successor), and bitmap_settle decides what comes back. */
@@ -999,7 +693,14 @@ void backup_job_run(BackupJob *s)
         bdrv_clear_dirty_bitmap(s->bitmap);
     }
     bdrv_filter_node_insert(s->common.filter, s->common.target);
-    bdrv_add_before_write(s->common.bs, &s->hook);
+    /* What is to copy is marked now, with the hook: the job's start runs
+     * later (an idle callback), and a guest write before it must copy
+     * too.  A failure ends the job when it starts. */
+    if (!backup_mark_initial(s, &err)) {
+        s->error = g_strdup(err->message);
+        g_error_free(err);
+    }
+    bdrv_cbw_start(s->cbw);
     s->hooked = true;
 }
 

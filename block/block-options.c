@@ -16,6 +16,7 @@
 #include "block/block-int.h"
 #include "block/block-backend.h"
 #include "qobject/qbool.h"
+#include "qobject/json-parser.h"
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
 #include "qobject/qnum.h"
@@ -42,12 +43,25 @@ typedef struct OpenCtx {
     int flags;
     bool auto_read_only;
     bool parent_read_only;
-    int parent_flags;           /* the parent's BDRV_O_UNMAP and
-                                 * BDRV_O_FORCE_SHARE: children inherit */
+    int parent_flags;           /* the parent's INHERITED_FLAGS: defaults
+                                 * of the node's own options */
+    int root_flags;             /* the caller's ROOT_FLAGS: the root node
+                                 * only (bdrv_open_options_flags) */
+    bool legacy;                /* QEMU's bdrv_open() words for unknown
+                                 * keys and drivers (--image-opts, json:) */
 } OpenCtx;
 
-static BlockDriverState *open_dict(QDict *opts, const char *prefix,
-                                   bool parent_read_only, int parent_flags,
+/* What a child takes from its parent, as QEMU's children inherit
+ * discard, force-share and the cache and aio settings. */
+#define INHERITED_FLAGS (BDRV_O_UNMAP | BDRV_O_FORCE_SHARE | BDRV_O_NOCACHE | \
+                         BDRV_O_NO_FLUSH | BDRV_O_AIO_MASK)
+/* What only the node a tool opens gets (kvmpc-img's check, info without
+ * the chain, its -t writethrough). */
+#define ROOT_FLAGS (BDRV_O_CHECK | BDRV_O_NO_BACKING | BDRV_O_WRITETHROUGH | \
+                    BDRV_O_DETECT_ZEROES | BDRV_O_DETECT_ZEROES_UNMAP)
+
+static BlockDriverState *open_dict(QDict *opts, OpenCtx *parent,
+                                   const char *prefix, bool parent_read_only,
                                    GError **errp);
 
 static const BlockOptionDesc *find_desc(const BlockOptionDesc *table,
@@ -183,6 +197,13 @@ static bool check_keys(OpenCtx *c, GError **errp)
          e = qdict_next(c->opts, e)) {
         const BlockOptionDesc *d = ctx_desc(c, qdict_entry_key(e));
 
+        if (!d && c->legacy) {
+            error_setg(errp, c->drv->is_protocol
+                       ? "Block protocol '%s' doesn't support the option '%s'"
+                       : "Block format '%s' does not support the option '%s'",
+                       c->drv->format_name, qdict_entry_key(e));
+            return false;
+        }
         if (!d) {
             error_setg(errp, "Parameter '%s%s' is unexpected", c->prefix,
                        qdict_entry_key(e));
@@ -222,6 +243,10 @@ static bool find_driver(OpenCtx *c, GError **errp)
         return false;
     }
     c->drv = bdrv_find_format(qstring_get_str(qs));
+    if (!c->drv && c->legacy) {
+        error_setg(errp, "Unknown driver '%s'", qstring_get_str(qs));
+        return false;
+    }
     if (!c->drv) {
         error_setg(errp, "Parameter '%sdriver' does not accept value '%s'",
                    c->prefix, qstring_get_str(qs));
@@ -236,9 +261,12 @@ static bool parse_cache(OpenCtx *c, GError **errp)
     QDict *cache = qobject_to(QDict, v);
     g_autofree char *prefix = g_strdup_printf("%scache.", c->prefix);
     OpenCtx sub = { .prefix = prefix, .opts = cache };
-    bool direct = false, no_flush = false;
+    bool direct = c->parent_flags & BDRV_O_NOCACHE;
+    bool no_flush = c->parent_flags & BDRV_O_NO_FLUSH;
 
     if (!v) {
+        c->flags |= (direct ? BDRV_O_NOCACHE : 0) |
+                    (no_flush ? BDRV_O_NO_FLUSH : 0);
         return true;
     }
     if (!cache) {
@@ -365,6 +393,7 @@ static bool parse_generic(OpenCtx *c, GError **errp)
     c->flags |= (discard == 1 || discard == 3) ? BDRV_O_UNMAP : 0;
     c->flags |= dz ? BDRV_O_DETECT_ZEROES : 0;
     c->flags |= dz == 2 ? BDRV_O_DETECT_ZEROES_UNMAP : 0;
+    c->flags |= (c->parent_flags & BDRV_O_AIO_MASK) | c->root_flags;
     return true;
 }
 
@@ -398,9 +427,7 @@ static bool open_child(OpenCtx *c, const char *key, BlockDriverState **out,
         g_autofree char *prefix = g_strdup_printf("%s%s.", c->prefix, key);
         bool ro = !(c->flags & BDRV_O_RDWR) ||
                   find_desc(c->drv->options, key)->type == BOPT_CHILD_BACKING;
-        *out = open_dict(def, prefix, ro,
-                         c->flags & (BDRV_O_UNMAP | BDRV_O_FORCE_SHARE),
-                         errp);
+        *out = open_dict(def, c, prefix, ro, errp);
     }
     return *out != NULL;
 }
@@ -481,13 +508,17 @@ static BlockDriverState *open_node(OpenCtx *c, int flags, GError **errp)
     return bs;
 }
 
-static BlockDriverState *open_dict(QDict *opts, const char *prefix,
-                                   bool parent_read_only, int parent_flags,
+/* @parent: the parent's context (its flags are set), or one made up
+ * by the caller for the root (root_flags, the defaults in flags). */
+static BlockDriverState *open_dict(QDict *opts, OpenCtx *parent,
+                                   const char *prefix, bool parent_read_only,
                                    GError **errp)
 {
     OpenCtx c = { .prefix = prefix, .opts = opts,
                   .parent_read_only = parent_read_only,
-                  .parent_flags = parent_flags };
+                  .parent_flags = parent->flags & INHERITED_FLAGS,
+                  .root_flags = parent->drv ? 0 : parent->root_flags,
+                  .legacy = parent->legacy };
     const char *name;
     BlockDriverState *bs;
     GError *err = NULL;
@@ -525,19 +556,293 @@ static BlockDriverState *open_dict(QDict *opts, const char *prefix,
     return bs;
 }
 
+/* The root's made-up parent: the caller's flags as defaults. */
+static BlockDriverState *open_root(QDict *opts, int flags, bool legacy,
+                                   GError **errp)
+{
+    OpenCtx parent = { .flags = flags & INHERITED_FLAGS,
+                       .root_flags = flags & ROOT_FLAGS,
+                       .legacy = legacy };
+
+    return open_dict(opts, &parent, "", !(flags & BDRV_O_RDWR), errp);
+}
+
 BlockDriverState *bdrv_open_options(QDict *opts, GError **errp)
+{
+    return bdrv_open_options_flags(opts, BDRV_O_RDWR, errp);
+}
+
+BlockDriverState *bdrv_open_options_flags(QDict *opts, int flags,
+                                          GError **errp)
 {
     BlockDriverState *bs;
     GError *err = NULL;
 
     /* the whole graph is open before anything locks */
     bdrv_perm_hold();
-    bs = open_dict(opts, "", false, 0, errp);
+    bs = open_root(opts, flags, false, errp);
     if (!bdrv_perm_release(bs ? &err : NULL) && bs) {
         g_propagate_error(errp, err);
         bdrv_unref(bs);
         return NULL;
     }
+    return bs;
+}
+
+/* ---- Dotted keys and nested dictionaries ------------------------------- */
+
+/* Nested dictionaries become dotted keys; other values stay as they are. */
+static void flatten_into(QDict *flat, const char *prefix, QDict *nested)
+{
+    for (const QDictEntry *e = qdict_first(nested); e;
+         e = qdict_next(nested, e)) {
+        QObject *v = qdict_entry_value(e);
+        QDict *sub = qobject_to(QDict, v);
+        g_autofree char *key = *prefix
+            ? g_strdup_printf("%s.%s", prefix, qdict_entry_key(e))
+            : g_strdup(qdict_entry_key(e));
+
+        if (sub) {
+            flatten_into(flat, key, sub);
+        } else {
+            qdict_put_obj(flat, key, qobject_ref(v));
+        }
+    }
+}
+
+QDict *bdrv_options_flatten(QDict *nested)
+{
+    QDict *flat = qdict_new();
+
+    flatten_into(flat, "", nested);
+    return flat;
+}
+
+/* Set @path (dotted) to @value in @root, making the dicts on the way. */
+static bool put_dotted(QDict *root, const char *path, QObject *value,
+                       GError **errp)
+{
+    g_auto(GStrv) parts = g_strsplit(path, ".", -1);
+    QDict *d = root;
+    guint n = g_strv_length(parts);
+
+    /* as deep as JSON may nest: opening recurses on it */
+    if (n > JSON_PARSER_DEFAULT_MAX_DEPTH) {
+        error_setg(errp, "Parameter '%.32s...' nests deeper than %d levels",
+                   path, JSON_PARSER_DEFAULT_MAX_DEPTH);
+        return false;
+    }
+    for (guint i = 0; i + 1 < n; i++) {
+        QObject *o = qdict_get(d, parts[i]);
+        if (!*parts[i]) {
+            error_setg(errp, "Invalid parameter '%s'", path);
+            return false;
+        }
+        if (!o) {
+            QDict *sub = qdict_new();
+            qdict_put_obj(d, parts[i], QOBJECT(sub));
+            d = sub;
+        } else if (qobject_to(QDict, o)) {
+            d = qobject_to(QDict, o);
+        } else {
+            g_autoptr(GString) pre = g_string_new(parts[0]);
+            for (guint j = 1; j <= i; j++) {
+                g_string_append_printf(pre, ".%s", parts[j]);
+            }
+            error_setg(errp, "Parameter '%s' used inconsistently", pre->str);
+            return false;
+        }
+    }
+    if (!*parts[n - 1]) {
+        error_setg(errp, "Invalid parameter '%s'", path);
+        return false;
+    }
+    if (qobject_to(QDict, qdict_get(d, parts[n - 1]))) {
+        error_setg(errp, "Parameter '%s' used inconsistently", path);
+        return false;
+    }
+    qdict_put_obj(d, parts[n - 1], qobject_ref(value));
+    return true;
+}
+
+static bool all_digits(const char *s)
+{
+    return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* {"0": a, "1": b} becomes [a, b] (QEMU's keyval lists), recursively. */
+static QObject *numbered_to_lists(QObject *o, GError **errp)
+{
+    QDict *d = qobject_to(QDict, o);
+    QList *l;
+    size_t n;
+    bool numeric = true;
+
+    if (!d) {
+        qobject_ref(o);
+        return o;
+    }
+    n = qdict_size(d);
+    for (const QDictEntry *e = qdict_first(d); e; e = qdict_next(d, e)) {
+        numeric = numeric && all_digits(qdict_entry_key(e));
+    }
+    if (!numeric || !n) {
+        QDict *out = qdict_new();
+        for (const QDictEntry *e = qdict_first(d); e; e = qdict_next(d, e)) {
+            QObject *v = numbered_to_lists(qdict_entry_value(e), errp);
+            if (!v) {
+                qobject_unref(out);
+                return NULL;
+            }
+            qdict_put_obj(out, qdict_entry_key(e), v);
+        }
+        return QOBJECT(out);
+    }
+    l = qlist_new();
+    for (size_t i = 0; i < n; i++) {
+        g_autofree char *key = g_strdup_printf("%zu", i);
+        QObject *v = qdict_get(d, key);
+        if (!v) {
+            error_setg(errp, "Parameter '%s' missing", key);
+            qobject_unref(l);
+            return NULL;
+        }
+        v = numbered_to_lists(v, errp);
+        if (!v) {
+            qobject_unref(l);
+            return NULL;
+        }
+        qlist_append_obj(l, v);
+    }
+    return QOBJECT(l);
+}
+
+QDict *bdrv_options_crumple(QDict *flat, GError **errp)
+{
+    QDict *nested = qdict_new();
+    QObject *out;
+
+    for (const QDictEntry *e = qdict_first(flat); e; e = qdict_next(flat, e)) {
+        if (!put_dotted(nested, qdict_entry_key(e), qdict_entry_value(e),
+                        errp)) {
+            qobject_unref(nested);
+            return NULL;
+        }
+    }
+    out = numbered_to_lists(QOBJECT(nested), errp);
+    qobject_unref(nested);
+    return out ? qobject_to(QDict, out) : NULL;
+}
+
+/* ---- QEMU's bdrv_open() options: --image-opts, json: filenames ---------- */
+
+/* The format in the file child @file (a dictionary or a node name),
+ * probed as a filename's is: the child is opened read-only on its own
+ * and closed again. */
+static bool probe_driver(QDict *opts, int flags, GError **errp)
+{
+    QObject *file = qdict_get(opts, "file");
+    QDict *fopts = qobject_to(QDict, file);
+    QString *ref = qobject_to(QString, file);
+    BlockDriverState *fbs = NULL;
+    const BlockDriver *drv;
+
+    if (fopts) {
+        QDict *probe = qdict_clone_shallow(fopts);
+        /* Probing reads one sector; it must not fail on another
+         * process's write lock that the real open may share. */
+        qdict_del(probe, "read-only");
+        qdict_del(probe, "force-share");
+        fbs = open_root(probe, (flags & ~(BDRV_O_RDWR | ROOT_FLAGS)) |
+                        BDRV_O_FORCE_SHARE, true, errp);
+        qobject_unref(probe);
+    } else if (ref) {
+        fbs = bdrv_find_node(qstring_get_str(ref));
+        if (!fbs) {
+            error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
+                       qstring_get_str(ref), qstring_get_str(ref));
+        } else {
+            bdrv_ref(fbs);
+        }
+    } else {
+        type_error(&(OpenCtx){ .prefix = "" }, "file", "BlockdevRef", errp);
+    }
+    if (!fbs) {
+        return false;
+    }
+    drv = bdrv_probe_format(fbs, errp);
+    bdrv_unref(fbs);
+    if (!drv) {
+        return false;
+    }
+    qdict_put_str(opts, "driver", drv->format_name);
+    return true;
+}
+
+/*
+ * QEMU's bdrv_open() lets "driver" out where it can find it: a node
+ * with a "filename" and no "file" child is the protocol its name says
+ * ("file" for a path), one with a "file" child has its format probed
+ * there.  The root must name a driver or a file.  Children first.
+ */
+static bool fill_drivers(QDict *opts, bool root, int flags, GError **errp)
+{
+    QDict *file = qobject_to(QDict, qdict_get(opts, "file"));
+    QDict *backing = qobject_to(QDict, qdict_get(opts, "backing"));
+    const char *filename = qdict_get_try_str(opts, "filename");
+    const BlockDriver *drv;
+
+    if ((file && !fill_drivers(file, false, flags, errp)) ||
+        (backing && !fill_drivers(backing, false, flags, errp))) {
+        return false;
+    }
+    if (qdict_haskey(opts, "driver")) {
+        return true;
+    }
+    if (qdict_haskey(opts, "file")) {
+        return probe_driver(opts, flags, errp);
+    }
+    if (root) {
+        error_setg(errp, "Must specify either driver or file");
+        return false;
+    }
+    if (filename) {
+        drv = bdrv_protocol_for_filename(filename, errp);
+        if (!drv) {
+            return false;
+        }
+        qdict_put_str(opts, "driver", drv->format_name);
+    }
+    return true;            /* open_dict says "driver" is missing */
+}
+
+BlockDriverState *bdrv_open_image_options(QDict *opts, const char *format,
+                                          int flags, GError **errp)
+{
+    QDict *flat = bdrv_options_flatten(opts);
+    QDict *nested = bdrv_options_crumple(flat, errp);
+    BlockDriverState *bs = NULL;
+    GError *err = NULL;
+
+    qobject_unref(flat);
+    if (!nested) {
+        return NULL;
+    }
+    /* -f wins over the options' driver, as in qemu-img 7.2 */
+    if (format) {
+        qdict_put_str(nested, "driver", format);
+    }
+    /* the whole graph is open before anything locks */
+    bdrv_perm_hold();
+    if (fill_drivers(nested, true, flags, errp)) {
+        bs = open_root(nested, flags, true, errp);
+    }
+    if (!bdrv_perm_release(bs ? &err : NULL) && bs) {
+        g_propagate_error(errp, err);
+        bdrv_unref(bs);
+        bs = NULL;
+    }
+    qobject_unref(nested);
     return bs;
 }
 

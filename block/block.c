@@ -10,6 +10,7 @@
 #include "qobject/qdict.h"
 #include "qobject/qnull.h"
 #include "qobject/qnum.h"
+#include "qobject/qjson.h"
 #include "qobject/qstring.h"
 
 #include <limits.h>
@@ -21,7 +22,7 @@
 static const BlockDriver *const drivers[] = {
     &bdrv_qcow2_driver, &bdrv_raw_driver, &bdrv_file_driver,
     &bdrv_blkdebug_driver, &bdrv_null_co_driver, &bdrv_null_aio_driver,
-    &bdrv_nbd_driver,
+    &bdrv_nbd_driver, &bdrv_cbw_driver, &bdrv_snapshot_access_driver,
 #ifdef CONFIG_LIBISCSI
     &bdrv_iscsi_driver,
 #endif
@@ -51,6 +52,22 @@ GPtrArray *bdrv_all_nodes(void)
         all_nodes = g_ptr_array_new();
     }
     return all_nodes;
+}
+
+void bdrv_flush_all_nodes(void)
+{
+    GPtrArray *nodes = bdrv_all_nodes();
+
+    for (unsigned i = 0; i < nodes->len; i++) {
+        BlockDriverState *bs = g_ptr_array_index(nodes, i);
+        GError *err = NULL;
+
+        if ((bs->flags & BDRV_O_RDWR) && !bdrv_flush(bs, &err)) {
+            error_report("warning: flushing node '%s' failed: %s",
+                         bdrv_node_name(bs), err->message);
+            g_error_free(err);
+        }
+    }
 }
 
 BlockDriverState *bdrv_find_node(const char *node_name)
@@ -118,6 +135,12 @@ static const BlockDriver *find_protocol(const char *filename, GError **errp)
                n == 5 && !strncmp(filename, "iscsi", 5)
                    ? " (this kvmpc was built without libiscsi)" : "");
     return NULL;
+}
+
+const BlockDriver *bdrv_protocol_for_filename(const char *filename,
+                                              GError **errp)
+{
+    return find_protocol(filename, errp);
 }
 
 const BlockDriver *bdrv_find_format(const char *name)
@@ -418,6 +441,11 @@ static const BlockDriver *bdrv_probe(BlockDriverState *file, GError **errp)
     return best;
 }
 
+const BlockDriver *bdrv_probe_format(BlockDriverState *file, GError **errp)
+{
+    return bdrv_probe(file, errp);
+}
+
 /*
  * The chain being opened on this thread, as canonical paths: a backing
  * file that is already on it is a loop.
@@ -614,6 +642,47 @@ static BlockDriverState *open_temp_snapshot(const char *filename,
     return top;
 }
 
+static bool is_json_filename(const char *filename)
+{
+    return g_str_has_prefix(filename, "json:");
+}
+
+/*
+ * QEMU's json: pseudo-filename: "json:" and a JSON object of the options
+ * QEMU's bdrv_open takes (nested or dotted keys, "driver" optional),
+ * opened as kvmpc-img --image-opts opens its options.  Errors in QEMU's
+ * words, after "Could not open 'json:...': ".
+ */
+static BlockDriverState *open_json(const char *filename, const char *format,
+                                   int flags, QDict *file_opts,
+                                   GError **errp)
+{
+    GError *err = NULL;
+    QObject *obj = qobject_from_json(filename + strlen("json:"), &err);
+    QDict *opts = qobject_to(QDict, obj);
+    BlockDriverState *bs = NULL;
+
+    if (!obj) {
+        error_setg(errp, "Could not parse the JSON options: %s",
+                   err->message);
+        g_error_free(err);
+    } else if (!opts) {
+        error_setg(errp, "Invalid JSON object given");
+    } else if (file_opts && qdict_size(file_opts)) {
+        /* the JSON object holds the file node's options itself */
+        error_setg(errp, "'file.%s' cannot be combined with a json: "
+                   "filename: put it in the JSON object",
+                   qdict_entry_key(qdict_first(file_opts)));
+    } else {
+        bs = bdrv_open_image_options(opts, format, flags, errp);
+    }
+    qobject_unref(obj);
+    if (!bs) {
+        g_prefix_error(errp, "Could not open '%s': ", filename);
+    }
+    return bs;
+}
+
 static BlockDriverState *open_any(const char *filename, const char *format,
                                   int flags, QDict *file_opts, GError **errp)
 {
@@ -628,7 +697,9 @@ static BlockDriverState *open_any(const char *filename, const char *format,
     if (!open_stack_push(filename, errp)) {
         return NULL;
     }
-    bs = bdrv_open_format(filename, format, flags, file_opts, errp);
+    bs = is_json_filename(filename)
+         ? open_json(filename, format, flags, file_opts, errp)
+         : bdrv_open_format(filename, format, flags, file_opts, errp);
     open_stack_pop();
     return bs;
 }
@@ -841,7 +912,8 @@ char *bdrv_backing_path(const char *image, const char *backing)
     char *dir;
     char *path;
 
-    if (g_path_is_absolute(backing) || path_has_protocol(backing)) {
+    if (g_path_is_absolute(backing) || path_has_protocol(backing) ||
+        is_json_filename(backing)) {
         return g_strdup(backing);
     }
     /* Relative names are relative to the image naming them, as in QEMU. */

@@ -29,8 +29,10 @@ static BlockDriverState *find_device_or_node(const char *name)
     return bdrv_find_node(name);
 }
 
-static BdrvDirtyBitmap *lookup_bitmap(const char *node, const char *name,
-                                      GError **errp)
+/* A bitmap by its node (a backend or node name) and name, QEMU's errors
+ * ("Node 'X' not found", "Dirty bitmap 'X' not found"). */
+BdrvDirtyBitmap *block_dirty_bitmap_lookup(const char *node, const char *name,
+                                           GError **errp)
 {
     BlockDriverState *bs = find_device_or_node(node);
     BdrvDirtyBitmap *bm;
@@ -127,7 +129,7 @@ static BdrvDirtyBitmap *merge_source(const char *node,
         }
         return bm;
     }
-    return lookup_bitmap(src->u.external->node, src->u.external->name, errp);
+    return block_dirty_bitmap_lookup(src->u.external->node, src->u.external->name, errp);
 }
 
 /* OR every source into the target, or change nothing; *@saved (when not
@@ -135,7 +137,7 @@ static BdrvDirtyBitmap *merge_source(const char *node,
 static bool bitmap_merge(const BlockDirtyBitmapMerge *m,
                          unsigned long **saved, GError **errp)
 {
-    BdrvDirtyBitmap *dst = lookup_bitmap(m->node, m->target, errp);
+    BdrvDirtyBitmap *dst = block_dirty_bitmap_lookup(m->node, m->target, errp);
     unsigned long *old;
 
     if (!dst || !bdrv_dirty_bitmap_check(dst, BDRV_BITMAP_DEFAULT, errp)) {
@@ -181,7 +183,7 @@ void qmp_block_dirty_bitmap_add(const char *node, const char *name,
 void qmp_block_dirty_bitmap_remove(const char *node, const char *name,
                                    GError **errp)
 {
-    BdrvDirtyBitmap *bm = lookup_bitmap(node, name, errp);
+    BdrvDirtyBitmap *bm = block_dirty_bitmap_lookup(node, name, errp);
 
     if (bm && bdrv_dirty_bitmap_check(bm, BDRV_BITMAP_BUSY | BDRV_BITMAP_RO,
                                       errp)) {
@@ -192,7 +194,7 @@ void qmp_block_dirty_bitmap_remove(const char *node, const char *name,
 void qmp_block_dirty_bitmap_clear(const char *node, const char *name,
                                   GError **errp)
 {
-    BdrvDirtyBitmap *bm = lookup_bitmap(node, name, errp);
+    BdrvDirtyBitmap *bm = block_dirty_bitmap_lookup(node, name, errp);
 
     if (bm && bdrv_dirty_bitmap_check(bm, BDRV_BITMAP_DEFAULT, errp)) {
         bdrv_clear_dirty_bitmap(bm);
@@ -202,7 +204,7 @@ void qmp_block_dirty_bitmap_clear(const char *node, const char *name,
 void qmp_block_dirty_bitmap_enable(const char *node, const char *name,
                                    GError **errp)
 {
-    BdrvDirtyBitmap *bm = lookup_bitmap(node, name, errp);
+    BdrvDirtyBitmap *bm = block_dirty_bitmap_lookup(node, name, errp);
 
     if (bm && bdrv_dirty_bitmap_check(bm, BDRV_BITMAP_ALLOW_RO, errp)) {
         bdrv_dirty_bitmap_set_enabled(bm, true);
@@ -212,7 +214,7 @@ void qmp_block_dirty_bitmap_enable(const char *node, const char *name,
 void qmp_block_dirty_bitmap_disable(const char *node, const char *name,
                                     GError **errp)
 {
-    BdrvDirtyBitmap *bm = lookup_bitmap(node, name, errp);
+    BdrvDirtyBitmap *bm = block_dirty_bitmap_lookup(node, name, errp);
 
     if (bm && bdrv_dirty_bitmap_check(bm, BDRV_BITMAP_ALLOW_RO, errp)) {
         bdrv_dirty_bitmap_set_enabled(bm, false);
@@ -233,7 +235,7 @@ void qmp_block_dirty_bitmap_merge(const char *node, const char *target,
 BlockDirtyBitmapSha256 *qmp_x_debug_block_dirty_bitmap_sha256(
     const char *node, const char *name, GError **errp)
 {
-    BdrvDirtyBitmap *bm = lookup_bitmap(node, name, errp);
+    BdrvDirtyBitmap *bm = block_dirty_bitmap_lookup(node, name, errp);
     BlockDirtyBitmapSha256 *r;
 
     if (!bm) {
@@ -317,7 +319,7 @@ static bool bitmap_txn_prepare_one(BitmapTxn *t, TransactionAction *act,
         if (!bitmap_merge(m, &t->saved, errp)) {
             return false;
         }
-        t->bm = lookup_bitmap(m->node, m->target, errp);
+        t->bm = block_dirty_bitmap_lookup(m->node, m->target, errp);
         return true;
     }
     case TRANSACTION_ACTION_KIND_BLOCK_DIRTY_BITMAP_REMOVE:
@@ -335,7 +337,7 @@ static bool bitmap_txn_prepare_one(BitmapTxn *t, TransactionAction *act,
     default:
         g_assert_not_reached();
     }
-    t->bm = lookup_bitmap(d->node, d->name, errp);
+    t->bm = block_dirty_bitmap_lookup(d->node, d->name, errp);
     if (!t->bm) {
         return false;
     }

@@ -6,6 +6,7 @@
  * docs/interop/live-block-operations.rst):
  *
  *   backup              copy-before-write  above the source
+ *   drive-/blockdev-mirror  mirror_top     above the source
  *   block-commit        mirror_top         above the top (active layer)
  *   block-commit        commit_top         above the top (intermediate)
  *   block-stream        copy-on-read       above the streamed node

@@ -31,10 +31,11 @@
  * sync top over a backing file copies what the top layer allocates; a
  * target drive-mirror creates gets the source's backing file.
  *
- * Commit and stream put a filter node above the node they work on while
- * they run (block/filter-node.c: mirror_top for an active commit,
- * commit_top for an intermediate one, copy-on-read for a stream; named
- * filter-node-name, else implicit), as QEMU 7.2 does; it leaves the graph
+ * Mirror, commit and stream put a filter node above the node they work on
+ * while they run (block/filter-node.c: mirror_top for a mirror and an
+ * active commit, commit_top for an intermediate one, copy-on-read for a
+ * stream; named filter-node-name, else implicit; drive-mirror has no
+ * filter-node-name, as in QEMU 7.2), as QEMU 7.2 does; it leaves the graph
  * before the job relinks or pivots, or when the job is cleaned up after
  * a cancel or an error.
  *
@@ -975,6 +976,7 @@ typedef struct MirrorArgs {
     bool has_copy_mode; MirrorCopyMode copy_mode;
     bool has_auto_finalize; bool auto_finalize;
     bool has_auto_dismiss; bool auto_dismiss;
+    const char *filter_node_name;   /* blockdev-mirror's; NULL: implicit */
 } MirrorArgs;
 
 /* What QEMU checks before it opens or creates a target. */
@@ -1047,6 +1049,26 @@ static uint32_t mirror_active_granularity(uint32_t dflt, uint64_t size)
     return MIN(g, dflt);
 }
 
+/*
+ * The job's filter of driver @drv over its node, not in the graph yet,
+ * named @node_name (NULL: an implicit "#blockN"); QEMU's errors for a
+ * bad filter-node-name (@prefix: block-stream's "Could not create node: ").
+ */
+static bool mirror_like_filter(MirrorJob *s, const BlockDriver *drv,
+                               const char *node_name, bool prefix,
+                               GError **errp)
+{
+    s->common.filter = bdrv_filter_node_new(drv, s->common.bs, node_name,
+                                            true, errp);
+    if (!s->common.filter) {
+        if (prefix) {
+            g_prefix_error(errp, "Could not create node: ");
+        }
+        return false;
+    }
+    return true;
+}
+
 /* Start the job; takes a reference to @src and @target of its own. */
 static void mirror_start_job(const char *device, BlockDriverState *src,
                              BlockDriverState *target, bool target_zeroed,
@@ -1093,18 +1115,28 @@ static void mirror_start_job(const char *device, BlockDriverState *src,
                                                 : BLOCKDEV_ON_ERROR_REPORT;
     s->on_target_error = a->has_on_target_error ? a->on_target_error
                                                 : BLOCKDEV_ON_ERROR_REPORT;
+    /* QEMU's mirror_top above the source while the job runs. */
+    if (!mirror_like_filter(s, &bdrv_mirror_top_driver, a->filter_node_name,
+                            false, errp)) {
+        mirror_free_lock(s);
+        g_free(s);
+        return;
+    }
     s->common.job = job_create(a->job_id ? a->job_id : device,
                                &mirror_job_driver, s,
                                a->has_auto_finalize ? a->auto_finalize : true,
                                a->has_auto_dismiss ? a->auto_dismiss : true,
                                errp);
     if (!s->common.job) {
+        bdrv_unref(s->common.filter);
         mirror_free_lock(s);
         g_free(s);
         return;
     }
     bdrv_ref(src);
     bdrv_ref(target);
+    bdrv_filter_node_insert(s->common.filter, NULL);
+    s->filter_inserted = true;
 }
 
 /*
@@ -1227,6 +1259,7 @@ void qmp_blockdev_mirror(const char *job_id, const char *device,
                          BlockdevOnError on_source_error,
                          bool has_on_target_error,
                          BlockdevOnError on_target_error,
+                         const char *filter_node_name,
                          bool has_copy_mode, MirrorCopyMode copy_mode,
                          bool has_auto_finalize, bool auto_finalize,
                          bool has_auto_dismiss, bool auto_dismiss,
@@ -1237,7 +1270,7 @@ void qmp_blockdev_mirror(const char *job_id, const char *device,
         has_buf_size, buf_size, has_on_source_error, on_source_error,
         has_on_target_error, on_target_error, false, true,
         has_copy_mode, copy_mode, has_auto_finalize, auto_finalize,
-        has_auto_dismiss, auto_dismiss,
+        has_auto_dismiss, auto_dismiss, filter_node_name,
     };
     BlockDriverState *src = blk_lookup_device_or_node(device, errp);
     BlockDriverState *tbs;
@@ -1285,26 +1318,6 @@ static MirrorJob *mirror_like_new(MirrorMode mode, BlockDriverState *top,
     return s;
 }
 
-/*
- * The job's filter of driver @drv over its node, not in the graph yet;
- * QEMU's errors for a bad filter-node-name (@prefix: block-stream's
- * "Could not create node: ").
- */
-static bool mirror_like_filter(MirrorJob *s, const BlockDriver *drv,
-                               const BlockJobStartArgs *a, bool prefix,
-                               GError **errp)
-{
-    s->common.filter = bdrv_filter_node_new(drv, s->common.bs,
-                                            a->filter_node_name, true, errp);
-    if (!s->common.filter) {
-        if (prefix) {
-            g_prefix_error(errp, "Could not create node: ");
-        }
-        return false;
-    }
-    return true;
-}
-
 /* The job, and its filter in the graph above its node. */
 static bool mirror_like_create(MirrorJob *s, const JobDriver *drv,
                                const char *default_id,
@@ -1339,7 +1352,7 @@ bool block_commit_start(const char *default_id, BlockDriverState *top,
     }
     if (!mirror_like_filter(s, overlay ? &bdrv_commit_top_driver
                                        : &bdrv_mirror_top_driver,
-                            a, false, errp)) {
+                            a->filter_node_name, false, errp)) {
         mirror_free_unstarted(s);
         return false;
     }
@@ -1370,7 +1383,8 @@ bool block_stream_start(const char *default_id, BlockDriverState *top,
         s->base = base;
         bdrv_ref(base);
     }
-    if (!mirror_like_filter(s, &bdrv_cor_driver, a, true, errp)) {
+    if (!mirror_like_filter(s, &bdrv_cor_driver, a->filter_node_name, true,
+                            errp)) {
         mirror_free_unstarted(s);
         return false;
     }

@@ -218,11 +218,13 @@ bool bdrv_check_root_users(BlockDriverState *bs, GError **errp)
         return true;
     }
     uses = root_uses();
-    for (unsigned a = 0; ok && a < uses->len; a++) {
-        RootUse *x = &g_array_index(uses, RootUse, a);
+    /* QEMU's order: the newest user first, as the one that does not
+     * share, then the newest that needs what it withholds. */
+    for (unsigned a = uses->len; ok && a-- > 0;) {
+        RootUse *y = &g_array_index(uses, RootUse, a);
 
-        for (unsigned b = 0; ok && b < uses->len; b++) {
-            RootUse *y = &g_array_index(uses, RootUse, b);
+        for (unsigned b = uses->len; ok && b-- > 0;) {
+            RootUse *x = &g_array_index(uses, RootUse, b);
             unsigned clash = x->perm & ~y->shared;
             g_autofree char *names = NULL;
 

@@ -172,6 +172,7 @@ static bool capability_supported(MigrationCapability c)
            c == MIGRATION_CAPABILITY_MULTIFD ||
            c == MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE ||
            c == MIGRATION_CAPABILITY_POSTCOPY_RAM ||
+           c == MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME ||
            c == MIGRATION_CAPABILITY_X_IGNORE_SHARED ||
            c == MIGRATION_CAPABILITY_DIRTY_BITMAPS ||
            /* what tcp: and unix: streams always have: the destination
@@ -2117,6 +2118,30 @@ static MigrationStats *ram_stats(MigrationState *s)
     return r;
 }
 
+/* The destination's postcopy-blocktime totals, as QEMU reports them
+ * while the capability is on. */
+static void fill_postcopy_blocktime(MigrationInfo *info)
+{
+    g_autofree uint32_t *per_vcpu = NULL;
+    uint32List **tail = &info->postcopy_vcpu_blocktime;
+    uint32_t all;
+    unsigned nr;
+
+    if (!caps[MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME] ||
+        !postcopy_blocktime_report(&all, &per_vcpu, &nr)) {
+        return;
+    }
+    info->has_postcopy_blocktime = true;
+    info->postcopy_blocktime = all;
+    info->has_postcopy_vcpu_blocktime = true;
+    for (unsigned i = 0; i < nr; i++) {
+        uint32List *l = g_new0(uint32List, 1);
+        l->value = per_vcpu[i];
+        *tail = l;
+        tail = &l->next;
+    }
+}
+
 MigrationInfo *qmp_query_migrate(GError **errp)
 {
     MigrationState *s = &mig;
@@ -2127,6 +2152,7 @@ MigrationInfo *qmp_query_migrate(GError **errp)
     if (st == MIGRATION_STATUS_NONE && incoming.status) {
         info->has_status = true;
         info->status = incoming.status;
+        fill_postcopy_blocktime(info);
         return info;
     }
     if (reasons[0]) {

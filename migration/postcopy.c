@@ -5,6 +5,7 @@
 #include "qemu/osdep.h"
 #include "migration/postcopy.h"
 #include "migration/savevm.h"
+#include "migration/migration.h"
 #include "qemu/sockets-io.h"
 #include <linux/userfaultfd.h>
 #include <poll.h>
@@ -27,12 +28,15 @@ struct PostcopyIncoming {
     uint64_t requests;          /* atomic */
     GMutex rp_lock;
     int rp_fd;                  /* -1 while the connection is broken */
+    PostcopyBlocktime *blocktime;   /* postcopy-blocktime, or NULL */
 };
 
-static int userfaultfd_open(GError **errp)
+/* @features: UFFD_FEATURE_* the caller needs (the faulting thread's id
+ * for postcopy-blocktime). */
+static int userfaultfd_open(uint64_t features, GError **errp)
 {
     int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-    struct uffdio_api api = { .api = UFFD_API };
+    struct uffdio_api api = { .api = UFFD_API, .features = features };
 
     if (fd < 0) {
         error_setg(errp, "postcopy needs userfaultfd, which this host "
@@ -56,7 +60,7 @@ static int userfaultfd_open(GError **errp)
 
 bool postcopy_incoming_supported(GError **errp)
 {
-    int fd = userfaultfd_open(errp);
+    int fd = userfaultfd_open(0, errp);
 
     if (fd < 0) {
         return false;
@@ -204,18 +208,27 @@ static bool request_page(PostcopyIncoming *pc, unsigned block, uint64_t page)
 
 /* A fault at @addr: ask for its page once (a broken connection keeps the
  * request in @asked; postcopy_rp_attach sends it again). */
-static void handle_fault(PostcopyIncoming *pc, uint64_t addr)
+static void handle_fault(PostcopyIncoming *pc, uint64_t addr, int tid)
 {
     for (unsigned i = 0; i < pc->blocks->len; i++) {
         RamBlock *b = g_ptr_array_index(pc->blocks, i);
-        uint64_t start = (uintptr_t)b->mr->ram, page;
+        uint64_t start = (uintptr_t)b->mr->ram, page, page_addr;
 
         if (addr < start || addr >= start + region_span(b)) {
             continue;
         }
         page = (addr - start) / MIG_PAGE_SIZE;
+        page_addr = start + page * MIG_PAGE_SIZE;
+        if (pc->blocktime) {
+            /* waiting from now; counted before the bit is looked at */
+            postcopy_blocktime_fault(pc->blocktime, tid, page_addr);
+        }
         if (page >= b->pages || !test_bit_atomic(pc->missing[i], page)) {
-            return;     /* placed meanwhile: UFFDIO_COPY woke the thread */
+            /* placed meanwhile: UFFDIO_COPY woke the thread */
+            if (pc->blocktime) {
+                postcopy_blocktime_placed(pc->blocktime, page_addr);
+            }
+            return;
         }
         if (set_bit_atomic(pc->asked[i], page)) {
             __atomic_fetch_add(&pc->requests, 1, __ATOMIC_RELAXED);
@@ -255,7 +268,8 @@ static gpointer fault_thread(gpointer opaque)
         }
         for (ssize_t i = 0; i < n / (ssize_t)sizeof(msg[0]); i++) {
             if (msg[i].event == UFFD_EVENT_PAGEFAULT) {
-                handle_fault(pc, msg[i].arg.pagefault.address);
+                handle_fault(pc, msg[i].arg.pagefault.address,
+                             msg[i].arg.pagefault.feat.ptid);
             }
         }
     }
@@ -284,7 +298,11 @@ PostcopyIncoming *postcopy_incoming_listen(GPtrArray *blocks,
     pc->rp_fd = rp_fd;
     pc->quit_fd = -1;
     g_mutex_init(&pc->rp_lock);
-    pc->uffd = userfaultfd_open(errp);
+    if (migration_capability_enabled(MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME)) {
+        pc->blocktime = postcopy_blocktime_start();
+    }
+    pc->uffd = userfaultfd_open(pc->blocktime ? UFFD_FEATURE_THREAD_ID : 0,
+                                errp);
     if (pc->uffd < 0) {
         goto fail;
     }
@@ -344,6 +362,9 @@ bool postcopy_place_page(PostcopyIncoming *pc, unsigned block,
     }
     if (clear_bit_atomic(pc->missing[block], page)) {
         __atomic_fetch_sub(&pc->missing_pages, 1, __ATOMIC_RELAXED);
+    }
+    if (pc->blocktime) {
+        postcopy_blocktime_placed(pc->blocktime, dst);
     }
     return true;
 }

@@ -568,104 +568,10 @@ DriveInfo *drive_new(const char *opts, GError **errp)
 /* Nodes the monitor owns (one reference each): -blockdev, blockdev-add. */
 static GPtrArray *monitor_nodes;
 
-/* Set @path (dotted) to @value in @root, making the dicts on the way. */
-static bool keyval_put(QDict *root, const char *path, const char *value,
-                       GError **errp)
-{
-    g_auto(GStrv) parts = g_strsplit(path, ".", -1);
-    QDict *d = root;
-    guint n = g_strv_length(parts);
-
-    for (guint i = 0; i + 1 < n; i++) {
-        QObject *o = qdict_get(d, parts[i]);
-        if (!*parts[i]) {
-            error_setg(errp, "Invalid parameter '%s'", path);
-            return false;
-        }
-        if (!o) {
-            QDict *sub = qdict_new();
-            qdict_put_obj(d, parts[i], QOBJECT(sub));
-            d = sub;
-        } else if (qobject_to(QDict, o)) {
-            d = qobject_to(QDict, o);
-        } else {
-            g_autoptr(GString) pre = g_string_new(parts[0]);
-            for (guint j = 1; j <= i; j++) {
-                g_string_append_printf(pre, ".%s", parts[j]);
-            }
-            error_setg(errp, "Parameter '%s' used inconsistently", pre->str);
-            return false;
-        }
-    }
-    if (!*parts[n - 1]) {
-        error_setg(errp, "Invalid parameter '%s'", path);
-        return false;
-    }
-    if (qobject_to(QDict, qdict_get(d, parts[n - 1]))) {
-        error_setg(errp, "Parameter '%s' used inconsistently", path);
-        return false;
-    }
-    qdict_put_str(d, parts[n - 1], value);
-    return true;
-}
-
-static bool all_digits(const char *s)
-{
-    return *s && strspn(s, "0123456789") == strlen(s);
-}
-
-/* {"0": a, "1": b} becomes [a, b] (QEMU's keyval lists), recursively. */
-static QObject *keyval_lists(QObject *o, GError **errp)
-{
-    QDict *d = qobject_to(QDict, o);
-    QList *l;
-    size_t n;
-    bool numeric = true;
-
-    if (!d) {
-        qobject_ref(o);
-        return o;
-    }
-    n = qdict_size(d);
-    for (const QDictEntry *e = qdict_first(d); e; e = qdict_next(d, e)) {
-        numeric = numeric && all_digits(qdict_entry_key(e));
-    }
-    if (!numeric || !n) {
-        QDict *out = qdict_new();
-        for (const QDictEntry *e = qdict_first(d); e; e = qdict_next(d, e)) {
-            QObject *v = keyval_lists(qdict_entry_value(e), errp);
-            if (!v) {
-                qobject_unref(out);
-                return NULL;
-            }
-            qdict_put_obj(out, qdict_entry_key(e), v);
-        }
-        return QOBJECT(out);
-    }
-    l = qlist_new();
-    for (size_t i = 0; i < n; i++) {
-        g_autofree char *key = g_strdup_printf("%zu", i);
-        QObject *v = qdict_get(d, key);
-        if (!v) {
-            error_setg(errp, "Parameter '%s' missing", key);
-            qobject_unref(l);
-            return NULL;
-        }
-        v = keyval_lists(v, errp);
-        if (!v) {
-            qobject_unref(l);
-            return NULL;
-        }
-        qlist_append_obj(l, v);
-    }
-    return QOBJECT(l);
-}
-
 QDict *blockdev_parse_spec(const char *spec, GError **errp)
 {
     g_autoptr(GPtrArray) pairs = NULL;
-    QDict *flat;
-    QObject *out;
+    QDict *flat, *out;
 
     while (g_ascii_isspace(*spec)) {
         spec++;
@@ -677,17 +583,15 @@ QDict *blockdev_parse_spec(const char *spec, GError **errp)
     if (!pairs) {
         return NULL;
     }
+    /* the last of a repeated key wins, as in QEMU's keyval */
     flat = qdict_new();
     for (guint i = 0; i < pairs->len; i++) {
         KeyValPair *p = g_ptr_array_index(pairs, i);
-        if (!keyval_put(flat, p->key, p->value, errp)) {
-            qobject_unref(flat);
-            return NULL;
-        }
+        qdict_put_str(flat, p->key, p->value);
     }
-    out = keyval_lists(QOBJECT(flat), errp);
+    out = bdrv_options_crumple(flat, errp);
     qobject_unref(flat);
-    return out ? qobject_to(QDict, out) : NULL;
+    return out;
 }
 
 bool blockdev_add(QDict *opts, GError **errp)
@@ -760,7 +664,6 @@ BlockBackend *blockdev_backend_for_device(const char *ref, GError **errp)
 {
     BlockBackend *blk = blk_by_name(ref);
     BlockDriverState *bs;
-    GPtrArray *l;
 
     if (blk) {
         if (blk_is_attached(blk)) {
@@ -775,16 +678,10 @@ BlockBackend *blockdev_backend_for_device(const char *ref, GError **errp)
         error_setg(errp, "Property 'drive': drive '%s' not found", ref);
         return NULL;
     }
-    /* One device per node: two writers would corrupt it (QEMU refuses
-     * through its permission system). */
-    l = blk_list();
-    for (unsigned i = 0; i < l->len; i++) {
-        if (blk_bs(g_ptr_array_index(l, i)) == bs) {
-            error_setg(errp, "Drive '%s' is already in use by another device",
-                       ref);
-            return NULL;
-        }
-    }
+    /* Each device gets a backend of its own, as QEMU's anonymous ones:
+     * whether two may share the node is the permission check's when the
+     * device declares what it does (blk_set_dev_perm: writers refuse each
+     * other unless all of them have share-rw=on). */
     blk = blk_new(NULL);
     if (!blk_insert_bs(blk, bs, errp)) {
         blk_delete(blk);

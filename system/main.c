@@ -64,6 +64,7 @@ typedef struct Options {
     GPtrArray *numa;            /* -numa option strings */
     GPtrArray *audiodevs;       /* -audiodev option strings */
     GPtrArray *audios;          /* -audio option strings */
+    GPtrArray *soundhw;         /* -soundhw model lists */
     GPtrArray *serials;         /* -serial specs */
     GPtrArray *devices;         /* -device option strings */
     GPtrArray *drives;          /* -drive option strings (and -hda...) */
@@ -871,6 +872,16 @@ static void parse_args(Options *o, int argc, char **argv)
                 exit(0);
             }
             g_ptr_array_add(o->audios, g_strdup(a));
+        } else if (IS("-soundhw")) {
+            const char *a = need_arg(argc, argv, &i);
+            if (!strcmp(a, "help")) {
+                printf("Valid sound card names (comma separated):\n"
+                       "ac97        Intel 82801AA AC97 Audio\n"
+                       "hda         Intel HD Audio\n"
+                       "pcspk       PC speaker\n");
+                exit(0);
+            }
+            g_ptr_array_add(o->soundhw, g_strdup(a));
         } else if (IS("-sandbox")) {
             GError *serr = NULL;
             if (!sandbox_parse(need_arg(argc, argv, &i), &serr)) {
@@ -1077,6 +1088,7 @@ static void options_init(Options *o)
     o->numa = g_ptr_array_new_with_free_func(g_free);
     o->audiodevs = g_ptr_array_new_with_free_func(g_free);
     o->audios = g_ptr_array_new_with_free_func(g_free);
+    o->soundhw = g_ptr_array_new_with_free_func(g_free);
     o->serials = g_ptr_array_new_with_free_func(g_free);
     o->devices = g_ptr_array_new_with_free_func(g_free);
     o->drives = g_ptr_array_new_with_free_func(g_free);
@@ -1111,7 +1123,8 @@ static void create_objects(Options *o)
  * shorthand for an audiodev (id "audiodev0" unless id= is given) and the
  * model's device on it.
  */
-static void add_audio_model(Options *o, const char *model, const char *id)
+static void add_audio_model(Options *o, const char *opt, const char *model,
+                            const char *id)
 {
     if (!strcmp(model, "hda")) {
         g_ptr_array_add(o->devices, g_strdup("intel-hda"));
@@ -1123,11 +1136,61 @@ static void add_audio_model(Options *o, const char *model, const char *id)
         g_hash_table_insert(o->ms->props, g_strdup("pcspk-audiodev"),
                             g_strdup(id));
     } else {
-        die("-audio: unknown model '%s' (hda, ac97, pcspk)", model);
+        die("%s: unknown model '%s' (hda, ac97, pcspk)", opt, model);
     }
 }
 
-/* -audiodev and -audio: before the devices and displays that name them. */
+/*
+ * -soundhw MODEL[,MODEL...]: QEMU 7.0's form (7.1 dropped it), which
+ * libvirt 9.0 still passes for <sound model='pcspk'/>.  Each model's
+ * device plays on the first -audiodev, as QEMU 7.0's did on its default
+ * one (with none, a "none" audiodev as for a device that names none).
+ */
+static void add_soundhw_models(Options *o)
+{
+    for (unsigned i = 0; i < o->soundhw->len; i++) {
+        g_auto(GStrv) models =
+            g_strsplit(g_ptr_array_index(o->soundhw, i), ",", -1);
+        GPtrArray *list = audio_state_list();
+        AudioState *s = list->len ? g_ptr_array_index(list, 0)
+                                  : audio_state_for_device(NULL, "-soundhw",
+                                                           NULL);
+
+        for (char **m = models; *m; m++) {
+            add_audio_model(o, "-soundhw", *m, s->id);
+        }
+    }
+}
+
+/*
+ * Whether -audio or -soundhw will give the PC speaker a back end.  KVM
+ * must know before it creates its PIT (without the dummy speaker, so
+ * port 0x61 reaches isa-pcspk: accel/kvm/kvm-all.c), which is before the
+ * audiodevs exist; create_audiodevs() then names the real one.
+ */
+static bool pcspk_audio_requested(Options *o)
+{
+    for (unsigned i = 0; i < o->audios->len; i++) {
+        g_auto(GStrv) keys =
+            g_strsplit(g_ptr_array_index(o->audios, i), ",", -1);
+        for (char **k = keys; *k; k++) {
+            if (!strcmp(*k, "model=pcspk")) {
+                return true;
+            }
+        }
+    }
+    for (unsigned i = 0; i < o->soundhw->len; i++) {
+        g_auto(GStrv) models =
+            g_strsplit(g_ptr_array_index(o->soundhw, i), ",", -1);
+        if (g_strv_contains((const char *const *)models, "pcspk")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* -audiodev, -audio and -soundhw: before the devices and displays that
+ * name them. */
 static void create_audiodevs(Options *o)
 {
     for (unsigned i = 0; i < o->audiodevs->len; i++) {
@@ -1145,9 +1208,10 @@ static void create_audiodevs(Options *o)
             die_err("-audio", err);
         }
         if (model) {
-            add_audio_model(o, model, id);
+            add_audio_model(o, "-audio", model, id);
         }
     }
+    add_soundhw_models(o);
 }
 
 static void create_chardevs(Options *o)
@@ -1669,6 +1733,11 @@ void kvmpc_init(int argc, char **argv)
     main_loop_init();
     memory_init();
     install_signal_handlers();
+    if (pcspk_audio_requested(o) &&
+        !g_hash_table_contains(o->ms->props, "pcspk-audiodev")) {
+        g_hash_table_insert(o->ms->props, g_strdup("pcspk-audiodev"),
+                            g_strdup(""));      /* named in create_audiodevs */
+    }
     init_accel(o->ms);
     if (!x86_cpu_qtest_check(&err)) {
         die_err(NULL, err);     /* -cpu ...,enforce on the qtest host */
@@ -1757,6 +1826,7 @@ void kvmpc_main_loop(void)
     if (!bdrv_is_inactive()) {
         blk_drain_all();
         bdrv_store_bitmaps_all(true);
+        bdrv_flush_all_nodes();
     }
     if (current_accel->shutdown) {
         current_accel->shutdown();

@@ -8,6 +8,11 @@
 #include "qemu/osdep.h"
 #include "block/block.h"
 #include "qapi/qapi-commands.h"
+#include "qemu/keyval.h"
+#include "qobject/qbool.h"
+#include "qobject/qdict.h"
+#include "system/blockdev.h"
+#include "system/object.h"
 
 #include <getopt.h>
 #include <sys/stat.h>
@@ -98,6 +103,24 @@ static GHashTable *new_opts(void)
  * writing (it applies to what is opened read-only, as in qemu-img). */
 static bool force_share;
 
+/* --image-opts: the subcommand's image arguments are option strings
+ * (driver=qcow2,file.filename=x); --target-image-opts: convert's
+ * destination is (docs/kvmpc-img.md). */
+static bool image_opts, target_image_opts;
+
+/* Our own permissions on an image: read, write when writing; others may
+ * do anything the image's format allows (docs/block.md), as qemu-img. */
+static bool set_tool_perm(BlockDriverState *bs, bool rw, GError **errp)
+{
+    if (!bdrv_set_user_perm(bs, BLK_PERM_CONSISTENT_READ |
+                                (rw ? BLK_PERM_WRITE : 0),
+                            BLK_PERM_ALL, errp)) {
+        bdrv_unref(bs);
+        return false;
+    }
+    return true;
+}
+
 /* open_image, but failing with an error rather than exiting. */
 static BlockDriverState *try_open_image(const char *file, const char *fmt,
                                         int flags, GError **errp)
@@ -110,16 +133,7 @@ static BlockDriverState *try_open_image(const char *file, const char *fmt,
     }
     /* Like qemu-img, discards and zero writes may punch holes. */
     bs = bdrv_open(file, fmt, flags | BDRV_O_UNMAP, errp);
-    /* qemu-img's own permissions: read, write when writing; others may
-     * do anything the image's format allows (docs/block.md) */
-    if (bs &&
-        !bdrv_set_user_perm(bs, BLK_PERM_CONSISTENT_READ |
-                                (rw ? BLK_PERM_WRITE : 0),
-                            BLK_PERM_ALL, errp)) {
-        bdrv_unref(bs);
-        return NULL;
-    }
-    return bs;
+    return bs && set_tool_perm(bs, rw, errp) ? bs : NULL;
 }
 
 static BlockDriverState *open_image(const char *file, const char *fmt,
@@ -132,6 +146,56 @@ static BlockDriverState *open_image(const char *file, const char *fmt,
         die_err(err);
     }
     return bs;
+}
+
+/* Is @key absent or on (keyval text, or JSON's true)? */
+static bool options_say_on(QDict *opts, const char *key)
+{
+    QObject *v = qdict_get(opts, key);
+
+    return !v || (qobject_to(QBool, v) && qbool_get_bool(qobject_to(QBool, v)))
+           || !g_strcmp0(qdict_get_try_str(opts, key), "on");
+}
+
+/* An image given as an option string, opened as qemu-img's
+ * --image-opts does: through the options path -blockdev takes, with
+ * QEMU's bdrv_open() defaults (the format probed when "driver" is left
+ * out); the tool's flags are the defaults of the generic keys. */
+static BlockDriverState *open_image_opts(const char *optstr, int flags)
+{
+    GError *err = NULL;
+    QDict *opts = blockdev_parse_spec(optstr, &err);
+    BlockDriverState *bs = NULL;
+    bool rw = flags & BDRV_O_RDWR;
+
+    if (opts && force_share && !rw) {
+        if (!options_say_on(opts, "force-share")) {
+            die("--force-share/-U conflicts with image options");
+        }
+        flags |= BDRV_O_FORCE_SHARE;
+    }
+    if (opts) {
+        bs = bdrv_open_image_options(opts, NULL, flags | BDRV_O_UNMAP, &err);
+        qobject_unref(opts);
+    }
+    if (!bs || !set_tool_perm(bs, rw, &err)) {
+        die("Could not open '%s': %s", optstr, err->message);
+    }
+    return bs;
+}
+
+/* One of the subcommand's image arguments: a filename, or an option
+ * string with --image-opts (which -f cannot go with, as in qemu-img). */
+static BlockDriverState *open_arg_image(const char *arg, const char *fmt,
+                                        int flags)
+{
+    if (!image_opts) {
+        return open_image(arg, fmt, flags);
+    }
+    if (fmt) {
+        die("--image-opts and --format are mutually exclusive");
+    }
+    return open_image_opts(arg, flags);
 }
 
 /* Do two paths name the same file? */
@@ -510,7 +574,7 @@ static int img_info(int argc, char **argv)
     }
     /* The chain is opened only to be listed; info never needs it
      * otherwise (qemu-img shows a broken chain's top image too). */
-    top = open_image(argv[optind], fmt, chain ? 0 : BDRV_O_NO_BACKING);
+    top = open_arg_image(argv[optind], fmt, chain ? 0 : BDRV_O_NO_BACKING);
     if (chain && !strcmp(output, "json")) {
         g_string_append(json, "[\n");
     }
@@ -670,7 +734,7 @@ static int img_check(int argc, char **argv)
     if (optind >= argc) {
         die("check: expecting a filename");
     }
-    bs = open_image(argv[optind], fmt, BDRV_O_CHECK | BDRV_O_NO_BACKING |
+    bs = open_arg_image(argv[optind], fmt, BDRV_O_CHECK | BDRV_O_NO_BACKING |
                     (fix ? BDRV_O_RDWR : 0));
     if (!run_check(bs, fix, &r, quiet)) {
         bdrv_unref(bs);
@@ -967,7 +1031,7 @@ static int img_convert(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     bool bitmaps = false, skip_broken = false;
-    const char *fmt = NULL, *out_fmt = "raw", *out;
+    const char *fmt = NULL, *out_fmt = NULL, *out;
     const char *cache = "unsafe", *src_cache = "writeback";
     GHashTable *opts = new_opts();
     Convert cv = { 0 };
@@ -1006,13 +1070,24 @@ static int img_convert(int argc, char **argv)
     if (argc - optind != 2) {
         die("convert: expecting one source and one destination");
     }
+    /* qemu-img's checks: the target's options name its format, and a
+     * target given by options is one that exists */
+    if (target_image_opts && out_fmt) {
+        die("--image-opts and --format are mutually exclusive");
+    }
+    if (target_image_opts && !no_create) {
+        die("--target-image-opts requires use of -n flag");
+    }
+    if (!out_fmt) {
+        out_fmt = "raw";
+    }
     cv.progress &= !quiet;
     out = argv[optind + 1];
     if (!bdrv_parse_cache_mode(cache, &flags, &err) ||
         !bdrv_parse_cache_mode(src_cache, &src_flags, &err)) {
         die_err(err);
     }
-    cv.src = open_image(argv[optind], fmt, src_flags);
+    cv.src = open_arg_image(argv[optind], fmt, src_flags);
     if (bitmaps) {
         convert_check_bitmaps(cv.src, skip_broken);
     }
@@ -1021,7 +1096,8 @@ static int img_convert(int argc, char **argv)
         die_err(err);
     }
     cv.fresh = !no_create;
-    cv.dst = open_image(out, out_fmt, flags);
+    cv.dst = target_image_opts ? open_image_opts(out, flags)
+                               : open_image(out, out_fmt, flags);
     if (bitmaps && !bdrv_supports_persistent_bitmaps(cv.dst)) {
         die("Format driver '%s' does not support bitmaps",
             bdrv_format_name(cv.dst));
@@ -1123,7 +1199,7 @@ static int img_map(int argc, char **argv)
         die("map: expecting a filename");
     }
     json = !strcmp(output, "json");
-    bs = open_image(argv[optind], fmt, 0);
+    bs = open_arg_image(argv[optind], fmt, 0);
     size = bdrv_getlength(bs);
     if (!json) {
         printf("%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
@@ -1226,7 +1302,7 @@ static int img_resize(int argc, char **argv)
     if (argc - optind != 1) {
         die("resize: expecting a filename and a size");
     }
-    bs = open_image(argv[optind], fmt, BDRV_O_RDWR);
+    bs = open_arg_image(argv[optind], fmt, BDRV_O_RDWR);
     size = resize_target(size_arg, bdrv_getlength(bs));
     if (size < bdrv_getlength(bs) && !shrink) {
         bdrv_unref(bs);
@@ -1276,7 +1352,7 @@ static int img_snapshot(int argc, char **argv)
             "-d name] filename");
     }
     (void)quiet;    /* nothing but errors is printed */
-    bs = open_image(argv[optind], fmt, action == 'l' ? 0 : BDRV_O_RDWR);
+    bs = open_arg_image(argv[optind], fmt, action == 'l' ? 0 : BDRV_O_RDWR);
     switch (action) {
     case 'l': {
         BlockImageInfo info = { 0 };
@@ -1365,14 +1441,14 @@ static int img_commit(int argc, char **argv)
     /* Without its chain: commit reads only what the top holds, and the
      * base is opened for writing below, which the chain's read-only
      * node would refuse (its image lock lets nobody write). */
-    top = open_image(argv[optind], fmt, flags | BDRV_O_NO_BACKING);
+    top = open_arg_image(argv[optind], fmt, flags | BDRV_O_NO_BACKING);
     if (!bdrv_get_info(top, &info, &err)) {
         die_err(err);
     }
     if (!info.backing_file) {
         die("'%s': image has no backing file", argv[optind]);
     }
-    base_path = bdrv_backing_path(argv[optind], info.backing_file);
+    base_path = bdrv_backing_path(bdrv_filename(top), info.backing_file);
     if (base_arg && !same_file(base_arg, base_path)) {
         die("'%s': only the immediate backing file '%s' can be the commit "
             "base", argv[optind], info.backing_file);
@@ -1473,10 +1549,10 @@ static int img_rebase(int argc, char **argv)
     if (!*backing) {
         backing = NULL;     /* -b "": no backing file any more */
     }
-    top = open_image(argv[optind], fmt, flags | (unsafe ? BDRV_O_NO_BACKING
+    top = open_arg_image(argv[optind], fmt, flags | (unsafe ? BDRV_O_NO_BACKING
                                                         : 0));
     if (backing) {
-        path = bdrv_backing_path(argv[optind], backing);
+        path = bdrv_backing_path(bdrv_filename(top), backing);
         nb = unsafe ? bdrv_open(path, bfmt, bflags, NULL)
                     : open_image(path, bfmt, bflags);
         if (nb && !bfmt) {
@@ -1665,8 +1741,8 @@ static int img_compare(int argc, char **argv)
     if (!bdrv_parse_cache_mode(cache, &flags, &err)) {
         die_err(err);
     }
-    a.bs = open_image(argv[optind], fmt1, flags);
-    b.bs = open_image(argv[optind + 1], fmt2 ? fmt2 : fmt1, flags);
+    a.bs = open_arg_image(argv[optind], fmt1, flags);
+    b.bs = open_arg_image(argv[optind + 1], fmt2 ? fmt2 : fmt1, flags);
     a.size = bdrv_getlength(a.bs);
     b.size = bdrv_getlength(b.bs);
     if (a.size != b.size) {
@@ -1756,7 +1832,7 @@ static int img_measure(int argc, char **argv)
     if (size_arg) {
         size = parse_size_arg(size_arg);
     } else {
-        in = open_image(argv[optind], fmt, 0);
+        in = open_arg_image(argv[optind], fmt, 0);
     }
     if (!bdrv_measure(out_fmt, opts, size, in, &m, &err)) {
         die_err(err);
@@ -1815,13 +1891,12 @@ static void amend_progress(void *opaque, uint64_t done, uint64_t total)
     }
 }
 
-enum { OPT_FORCE = 340, OPT_IMAGE_OPTS };
+enum { OPT_FORCE = 340 };
 
 static int img_amend(int argc, char **argv)
 {
     static const struct option lopts[] = {
         { "help", no_argument, NULL, 'h' },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
         { "force", no_argument, NULL, OPT_FORCE },
         { NULL, 0, NULL, 0 },
     };
@@ -1849,8 +1924,6 @@ static int img_amend(int argc, char **argv)
         /* --force overrides LUKS keyslot safety checks in QEMU; no image
          * kvmpc opens is encrypted, so it never has anything to force */
         case OPT_FORCE: break;
-        case OPT_IMAGE_OPTS:
-            die("--image-opts is not supported: name the image file");
         case ':': usage_error("option requires an argument -- '%c'", optopt);
         case 'h':
         default:
@@ -1879,7 +1952,7 @@ static int img_amend(int argc, char **argv)
     if (!bdrv_parse_cache_mode(cache, &flags, NULL)) {
         die("Invalid cache option: %s", cache);
     }
-    bs = open_image(file, fmt, flags);
+    bs = open_arg_image(file, fmt, flags);
     if (has_help_option(kv)) {
         print_amend_help(bdrv_format_name(bs));
         bdrv_unref(bs);
@@ -1992,7 +2065,6 @@ static int img_dd(int argc, char **argv)
 {
     static const struct option lopts[] = {
         { "help", no_argument, NULL, 'h' },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
@@ -2009,8 +2081,6 @@ static int img_dd(int argc, char **argv)
         case 'f': fmt = optarg; break;
         case 'O': out_fmt = optarg; break;
         case 'U': force_share = true; break;
-        case OPT_IMAGE_OPTS:
-            die("--image-opts is not supported: name the image file");
         case ':': usage_error("option requires an argument -- '%c'", optopt);
         default:
             usage_error("dd [-U] [-f fmt] [-O output_fmt] [bs=block_size] "
@@ -2023,7 +2093,7 @@ static int img_dd(int argc, char **argv)
     if (!a.in || !a.out) {
         die("Must specify both input and output files");
     }
-    in = open_image(a.in, fmt, 0);
+    in = open_arg_image(a.in, fmt, 0);
     if (!bdrv_format_known(out_fmt)) {
         die("Unknown file format");
     }
@@ -2207,7 +2277,6 @@ static int img_bench(int argc, char **argv)
     static const struct option lopts[] = {
         { "help", no_argument, NULL, 'h' },
         { "flush-interval", required_argument, NULL, OPT_FLUSH_INTERVAL },
-        { "image-opts", no_argument, NULL, OPT_IMAGE_OPTS },
         { "pattern", required_argument, NULL, OPT_PATTERN },
         { "no-drain", no_argument, NULL, OPT_NO_DRAIN },
         { "force-share", no_argument, NULL, 'U' },
@@ -2257,8 +2326,6 @@ static int img_bench(int argc, char **argv)
                                            "flush interval");
             break;
         case OPT_NO_DRAIN: b.drain_on_flush = false; break;
-        case OPT_IMAGE_OPTS:
-            die("--image-opts is not supported: name the image file");
         case ':': usage_error("option requires an argument -- '%c'", optopt);
         default:
             usage_error("bench [-c count] [-d depth] [-f fmt] "
@@ -2281,7 +2348,7 @@ static int img_bench(int argc, char **argv)
         die("Could not open '%s': force-share=on can only be used with "
             "read-only images", file);
     }
-    b.bs = open_image(file, fmt, flags);
+    b.bs = open_arg_image(file, fmt, flags);
     b.image_size = bdrv_getlength(b.bs);
     b.step = step ? step : b.bufsize;
     printf("Sending %d %s requests, %" PRIu64 " bytes each, %d in parallel "
@@ -2438,7 +2505,7 @@ static int img_bitmap(int argc, char **argv)
         die("Expecting filename and bitmap name");
     }
     name = argv[optind + 1];
-    bs = open_image(argv[optind], fmt, BDRV_O_RDWR);
+    bs = open_arg_image(argv[optind], fmt, BDRV_O_RDWR);
     src_bs = src_file ? try_open_image(src_file, src_fmt, 0, &err) : bs;
     if (!src_bs) {
         /* the image is closed properly: its bitmaps are not left in use */
@@ -2465,26 +2532,160 @@ static int img_bitmap(int argc, char **argv)
 
 /* ---- main ------------------------------------------------------------ */
 
+/*
+ * The options every subcommand takes alike, where qemu-img 7.2 takes
+ * them (COMMON_*): --object, --image-opts, --target-image-opts.  They
+ * are taken out of argv before the subcommand's own getopt runs; where
+ * qemu-img does not take one, it stays and getopt refuses it.
+ */
+enum {
+    COMMON_OBJECT = 1,
+    COMMON_IMAGE_OPTS = 2,
+    COMMON_TARGET_IMAGE_OPTS = 4,
+};
+
 static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
+    int common;
 } commands[] = {
-    { "create", img_create },
-    { "info", img_info },
-    { "check", img_check },
-    { "convert", img_convert },
-    { "map", img_map },
-    { "resize", img_resize },
-    { "snapshot", img_snapshot },
-    { "commit", img_commit },
-    { "rebase", img_rebase },
-    { "compare", img_compare },
-    { "measure", img_measure },
-    { "amend", img_amend },
-    { "dd", img_dd },
-    { "bench", img_bench },
-    { "bitmap", img_bitmap },
+    { "create", img_create, COMMON_OBJECT },
+    { "info", img_info, COMMON_OBJECT | COMMON_IMAGE_OPTS },
+    { "check", img_check, COMMON_OBJECT | COMMON_IMAGE_OPTS },
+    { "convert", img_convert, COMMON_OBJECT | COMMON_IMAGE_OPTS |
+                              COMMON_TARGET_IMAGE_OPTS },
+    { "map", img_map, COMMON_OBJECT | COMMON_IMAGE_OPTS },
+    { "resize", img_resize, COMMON_OBJECT | COMMON_IMAGE_OPTS },
+    { "snapshot", img_snapshot, COMMON_OBJECT | COMMON_IMAGE_OPTS },
+    { "commit", img_commit, COMMON_OBJECT | COMMON_IMAGE_OPTS },
+    { "rebase", img_rebase, COMMON_OBJECT | COMMON_IMAGE_OPTS },
+    { "compare", img_compare, COMMON_OBJECT | COMMON_IMAGE_OPTS },
+    { "measure", img_measure, COMMON_OBJECT | COMMON_IMAGE_OPTS },
+    { "amend", img_amend, COMMON_OBJECT | COMMON_IMAGE_OPTS },
+    { "dd", img_dd, COMMON_OBJECT | COMMON_IMAGE_OPTS },
+    { "bench", img_bench, COMMON_IMAGE_OPTS },
+    { "bitmap", img_bitmap, COMMON_OBJECT | COMMON_IMAGE_OPTS },
 };
+
+/*
+ * The object types qemu-img 7.2 can create (its "--object help" list);
+ * those kvmpc has are created by the machinery -object uses.  Devices'
+ * backends (iothread, rng-*, memory-backend-*) mean nothing to an image
+ * tool: qemu-img does not know them.
+ */
+static const char *const tool_object_types[] = {
+    "authz-list", "authz-list-file", "authz-pam", "authz-simple",
+    "main-loop", "pr-manager-helper", "secret", "secret_keyring",
+    "thread-context", "throttle-group", "tls-cipher-suites",
+    "tls-creds-anon", "tls-creds-psk", "tls-creds-x509",
+};
+
+static bool is_tool_object_type(const char *type)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(tool_object_types); i++) {
+        if (!strcmp(tool_object_types[i], type)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static G_NORETURN void print_object_types(void)
+{
+    printf("List of user creatable objects:\n");
+    for (size_t i = 0; i < ARRAY_SIZE(tool_object_types); i++) {
+        if (user_object_type_find(tool_object_types[i])) {
+            printf("  %s\n", tool_object_types[i]);
+        }
+    }
+    exit(0);
+}
+
+/* The object's type: the implied first key or qom-type=, as -object. */
+static char *object_type_of(const char *def)
+{
+    g_autoptr(GHashTable) kv = keyval_parse(def, "qom-type", NULL);
+    const char *type = kv ? g_hash_table_lookup(kv, "qom-type") : NULL;
+
+    return g_strdup(type);
+}
+
+/* --object DEF: created at once, as qemu-img does while it reads its
+ * options (an image option naming it comes after). */
+static void create_object(const char *def)
+{
+    g_autofree char *type = object_type_of(def);
+    GError *err = NULL;
+
+    if (type && (!strcmp(type, "help") || !strcmp(type, "?"))) {
+        print_object_types();
+    }
+    if (type && !is_tool_object_type(type)) {
+        if (user_object_type_find(type)) {
+            die("invalid object type: %s", type);
+        }
+        die("Parameter 'qom-type' does not accept value '%s'", type);
+    }
+    if (!user_object_create_from_opts(def, &err)) {
+        die_err(err);
+    }
+}
+
+/* Which common option @a is (0: none of them). */
+static int common_option(const char *a)
+{
+    if (!strcmp(a, "--object") || g_str_has_prefix(a, "--object=")) {
+        return COMMON_OBJECT;
+    }
+    if (!strcmp(a, "--image-opts")) {
+        return COMMON_IMAGE_OPTS;
+    }
+    if (!strcmp(a, "--target-image-opts")) {
+        return COMMON_TARGET_IMAGE_OPTS;
+    }
+    return 0;
+}
+
+/* Take the common options out of argv (up to a "--"); those the
+ * subcommand does not take (@common) are refused in qemu-img's words. */
+static int take_common_options(int argc, char **argv, int common)
+{
+    int out = 1, i;
+
+    for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+        const char *a = argv[i];
+        int which = common_option(a);
+
+        if (which && !(common & which)) {
+            g_autofree char *name = g_strndup(a, strcspn(a, "="));
+            usage_error("unrecognized option '%s'", name);
+        }
+        switch (which) {
+        case COMMON_OBJECT:
+            if (a[strlen("--object")] == '=') {
+                create_object(a + strlen("--object="));
+            } else if (i + 1 == argc) {
+                usage_error("missing argument for option '--object'");
+            } else {
+                create_object(argv[++i]);
+            }
+            break;
+        case COMMON_IMAGE_OPTS:
+            image_opts = true;
+            break;
+        case COMMON_TARGET_IMAGE_OPTS:
+            target_image_opts = true;
+            break;
+        default:
+            argv[out++] = argv[i];
+        }
+    }
+    while (i < argc) {
+        argv[out++] = argv[i++];
+    }
+    argv[out] = NULL;
+    return out;
+}
 
 int main(int argc, char **argv)
 {
@@ -2502,7 +2703,9 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
         if (!strcmp(argv[1], commands[i].name)) {
-            return commands[i].fn(argc - 1, argv + 1);
+            int n = take_common_options(argc - 1, argv + 1,
+                                        commands[i].common);
+            return commands[i].fn(n, argv + 1);
         }
     }
     die("unknown command '%s'", argv[1]);

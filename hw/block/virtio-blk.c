@@ -845,12 +845,16 @@ static bool vblk_attach_backend(VirtIOBlock *s, GError **errp)
         error_setg(errp, "Device needs media, but drive is empty");
         goto fail;
     }
-    if (!vblk_apply_on_error(s, errp) ||
-        !blk_set_dev_perm(s->blk, true, s->share_rw, errp)) {
+    if (!vblk_apply_on_error(s, errp)) {
         goto fail;
     }
+    /* Attached first: a permission conflict names this device. */
     blk_attach_dev(s->blk, s->vdev.dev, NULL);
     blk_set_dev_child(s->blk, "virtio-backend");
+    if (!blk_set_dev_perm(s->blk, true, s->share_rw, errp)) {
+        blk_detach_dev(s->blk);
+        goto fail;
+    }
     blk_set_dev_ops(s->blk, &vblk_dev_ops, s);
     blk_iostatus_enable(s->blk);
     return true;

@@ -539,6 +539,15 @@ bool device_realize(DeviceState *dev, GError **errp)
         error_setg(errp, "Duplicate device ID '%s'", dev->id);
         return false;
     }
+    /* Named before realize, as QEMU's (the composition tree): what
+     * realize reports may name the device by its path (a permission
+     * conflict on its drive). */
+    if (dev->id) {
+        dev->path = g_strdup_printf("/machine/peripheral/%s", dev->id);
+    } else {
+        dev->path = g_strdup_printf("/machine/unattached/device[%u]",
+                                    unattached_count++);
+    }
     chain = type_chain(dev->type);
     for (unsigned i = 0; i < chain->len && ok; i++) {
         const DeviceType *t = g_ptr_array_index(chain, i);
@@ -557,15 +566,10 @@ bool device_realize(DeviceState *dev, GError **errp)
     }
     g_ptr_array_unref(chain);
     if (!ok) {
+        g_clear_pointer(&dev->path, g_free);
         return false;
     }
     dev->realized = true;
-    if (dev->id) {
-        dev->path = g_strdup_printf("/machine/peripheral/%s", dev->id);
-    } else {
-        dev->path = g_strdup_printf("/machine/unattached/device[%u]",
-                                    unattached_count++);
-    }
     if (!devices) {
         devices = g_ptr_array_new();
     }

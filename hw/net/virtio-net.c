@@ -68,7 +68,7 @@
 #define VIRTIO_NET_CFG_MTU              10
 #define VIRTIO_NET_CFG_SPEED            12
 #define VIRTIO_NET_CFG_DUPLEX           16
-#define VIRTIO_NET_CFG_SIZE             17      /* endof(duplex), QEMU's */
+#define VIRTIO_NET_CFG_SIZE             17      /* endof(duplex): the most */
 #define VIRTIO_NET_S_LINK_UP            1
 #define VIRTIO_NET_S_ANNOUNCE           2
 
@@ -850,9 +850,12 @@ static uint64_t net_host_features(VirtIONet *n)
     F(n->f_ctrl_vq && n->f_ctrl_guest_offloads,
       VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
     F(n->f_ctrl_vq && n->f_guest_announce, VIRTIO_NET_F_GUEST_ANNOUNCE);
-    F(n->f_ctrl_vq && n->f_mq && n->max_queue_pairs > 1, VIRTIO_NET_F_MQ);
+    /* As QEMU 7.2: mq=on offers MQ even with one pair, and speed/duplex
+     * are offered only when the user gave one of them. */
+    F(n->f_ctrl_vq && n->f_mq, VIRTIO_NET_F_MQ);
     F(n->host_mtu, VIRTIO_NET_F_MTU);
-    F(true, VIRTIO_NET_F_SPEED_DUPLEX);
+    F(n->speed != -1 || (n->duplex_str && *n->duplex_str),
+      VIRTIO_NET_F_SPEED_DUPLEX);
 #undef F
     if (!n->has_vnet_hdr) {
         /* Without headers at the backend no offload can be honoured. */
@@ -906,6 +909,25 @@ static void net_set_features(VirtIODevice *vdev, uint64_t features)
 static bool net_validate_features(VirtIODevice *vdev)
 {
     return true;
+}
+
+/* QEMU's layout (and so its legacy BAR size): the configuration ends
+ * with the last field a feature offered; mac is always there. */
+static size_t net_config_len(uint64_t features)
+{
+    static const struct { unsigned bit; size_t end; } field_ends[] = {
+        { VIRTIO_NET_F_SPEED_DUPLEX, VIRTIO_NET_CFG_DUPLEX + 1 },
+        { VIRTIO_NET_F_MTU, VIRTIO_NET_CFG_MTU + 2 },
+        { VIRTIO_NET_F_MQ, VIRTIO_NET_CFG_MAX_VQ_PAIRS + 2 },
+        { VIRTIO_NET_F_STATUS, VIRTIO_NET_CFG_STATUS + 2 },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(field_ends); i++) {
+        if (features & (1ULL << field_ends[i].bit)) {
+            return field_ends[i].end;
+        }
+    }
+    return VIRTIO_NET_CFG_MAC + ETH_ALEN;
 }
 
 static void net_get_config(VirtIODevice *vdev, uint8_t *c)
@@ -1152,6 +1174,7 @@ static bool net_realize(VirtIODevice *vdev, GError **errp)
     n->host_hdr_len = n->has_vnet_hdr ? VNET_HDR_LEN : 0;
     n->rxfilter_notify_enabled = true;
     vdev->host_features |= net_host_features(n);
+    vdev->config_len = net_config_len(vdev->host_features);
     if (d->proxy.nvectors == VIRTIO_PCI_NVECTORS_UNSPECIFIED) {
         /* QEMU: a vector per queue plus config and control. */
         d->proxy.nvectors = 2 * n->max_queue_pairs + 2;

@@ -1181,6 +1181,22 @@ static void pci_init_header(PCIDevice *d)
     memset(d->wmask + PCI_CONFIG_HEADER_SIZE, 0xff,
            PCI_CONFIG_SPACE_SIZE - PCI_CONFIG_HEADER_SIZE);
     pci_set_word(d->w1cmask + PCI_STATUS, PCI_STATUS_W1C_BITS);
+    if (d->config_size == PCIE_CONFIG_SPACE_SIZE) {
+        pci_init_ext_wmask(d);
+    }
+}
+
+/*
+ * A PCI Express function's extended space (PCIe 4.0 7.6) is, as in QEMU
+ * 7.2, writable by software wherever no extended capability sits, past
+ * the first header (100h-103h reads 0 and stays so while the function has
+ * none).  pcie_add_ext_capability() takes the bytes it claims back; the
+ * whole space migrates (vmstate_pci_device version 2).
+ */
+void pci_init_ext_wmask(PCIDevice *d)
+{
+    memset(d->wmask + PCI_CONFIG_SPACE_SIZE + 4, 0xff,
+           PCIE_CONFIG_SPACE_SIZE - PCI_CONFIG_SPACE_SIZE - 4);
 }
 
 /* Another realized PCI device that holds @index, or NULL. */
@@ -1326,6 +1342,7 @@ static void pci_device_unrealize(DeviceState *ds)
     pci_device_deassert_intx(d);
     pci_unmap_all(d);
     msix_uninit(d);
+    g_clear_pointer(&d->mig_ext_config, g_free);
     if (d->has_rom) {
         memory_region_destroy(&d->rom);
         d->has_rom = false;
@@ -1383,11 +1400,41 @@ static bool pci_identity_matches(const PCIDevice *d)
            (d->config[PCI_HEADER_TYPE] & 0x7f) == pc->header_type;
 }
 
+/* Version 2 carries a PCI Express function's extended space too. */
+static int pci_device_pre_save(void *opaque)
+{
+    PCIDevice *d = opaque;
+    uint32_t len = d->config_size - PCI_CONFIG_SPACE_SIZE;
+
+    g_free(d->mig_ext_config);
+    d->mig_ext_config = len ? g_memdup2(d->config + PCI_CONFIG_SPACE_SIZE,
+                                        len) : NULL;
+    d->mig_ext_config_len = len;
+    return 0;
+}
+
+static int pci_device_load_ext_config(PCIDevice *d)
+{
+    uint32_t len = d->mig_ext_config_len;
+    int ret = 0;
+
+    if (len && len != d->config_size - PCI_CONFIG_SPACE_SIZE) {
+        ret = -1;       /* a conventional function here, or the reverse */
+    } else if (len) {
+        memcpy(d->config + PCI_CONFIG_SPACE_SIZE, d->mig_ext_config, len);
+    }
+    g_free(d->mig_ext_config);
+    d->mig_ext_config = NULL;
+    d->mig_ext_config_len = 0;
+    return ret;
+}
+
 static int pci_device_post_load(void *opaque, int version_id)
 {
     PCIDevice *d = opaque;
 
-    if (!d->bus || !pci_identity_matches(d)) {
+    if (pci_device_load_ext_config(d) < 0 || !d->bus ||
+        !pci_identity_matches(d)) {
         return -1;
     }
     d->irq_state &= (1u << PCI_NUM_PINS) - 1;
@@ -1404,8 +1451,9 @@ static int pci_device_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_pci_device = {
     .name = "PCIDevice",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
+    .pre_save = pci_device_pre_save,
     .post_load = pci_device_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT8_ARRAY(config, PCIDevice, PCI_CONFIG_SPACE_SIZE),
@@ -1413,6 +1461,12 @@ static const VMStateDescription vmstate_pci_device = {
         VMSTATE_UINT8_ARRAY(msix_table, PCIDevice,
                             PCI_MSIX_MAX_VECTORS * PCI_MSIX_ENTRY_SIZE),
         VMSTATE_UINT8_ARRAY(msix_pba, PCIDevice, PCI_MSIX_MAX_VECTORS / 8),
+        VMSTATE_UINT32_V(mig_ext_config_len, PCIDevice, 2),
+        { .name = "mig_ext_config", .type = VMS_VARRAY,
+          .offset = offsetof(PCIDevice, mig_ext_config), .size = 1,
+          .count = PCIE_CONFIG_SPACE_SIZE - PCI_CONFIG_SPACE_SIZE,
+          .count_offset = offsetof(PCIDevice, mig_ext_config_len),
+          .version_id = 2 },
         VMSTATE_END_OF_LIST()
     },
 };

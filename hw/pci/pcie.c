@@ -164,6 +164,7 @@ bool pcie_endpoint_cap_init(PCIDevice *d, uint8_t offset, GError **errp)
         return false;
     }
     d->config_size = PCIE_CONFIG_SPACE_SIZE;
+    pci_init_ext_wmask(d);
     c = d->config + pos;
     w = d->wmask + pos;
     w1c = d->w1cmask + pos;
@@ -677,6 +678,9 @@ bool pcie_add_ext_capability(PCIDevice *d, uint16_t id, uint8_t version,
                      (uint32_t)offset << PCI_EXT_CAP_NEXT_SHIFT);
     }
     memset(d->cap_used + offset, 1, size);
+    /* the capability's own init says what in it software may write */
+    memset(d->wmask + offset, 0, size);
+    memset(d->w1cmask + offset, 0, size);
     return true;
 }
 

@@ -323,6 +323,7 @@ extern const BlockDriver bdrv_null_aio_driver;
 extern const BlockDriver bdrv_nbd_driver;
 /* Jobs' filters (block/filter-node.c), not opened by name */
 extern const BlockDriver bdrv_cbw_driver;
+extern const BlockDriver bdrv_snapshot_access_driver;
 extern const BlockDriver bdrv_mirror_top_driver;
 extern const BlockDriver bdrv_commit_top_driver;
 extern const BlockDriver bdrv_cor_driver;
@@ -347,6 +348,13 @@ bool bdrv_opt_get_int(QDict *opts, const char *key, int64_t def,
  * its URL scheme names (iscsi://), else "file". */
 BlockDriverState *bdrv_open_file(const char *filename, int flags,
                                  GError **errp);
+/* The protocol driver a filename names (its URL scheme, else "file"),
+ * and the format a protocol node holds, probed (raw when no format
+ * claims it): what bdrv_open does for a filename, for option
+ * dictionaries that leave "driver" out. */
+const BlockDriver *bdrv_protocol_for_filename(const char *filename,
+                                              GError **errp);
+const BlockDriver *bdrv_probe_format(BlockDriverState *file, GError **errp);
 /* For protocol drivers opened from options (bdrv_iscsi_open): a bare
  * node to call drv->open on, and its disposal when that fails. */
 BlockDriverState *bdrv_new_protocol_node(const BlockDriver *drv,

@@ -197,6 +197,30 @@ bool bdrv_is_inactive(void);
 typedef struct QDict QDict;
 typedef struct QList QList;
 BlockDriverState *bdrv_open_options(QDict *opts, GError **errp);
+/* The same, with @flags (BDRV_O_*) as the defaults of the generic keys
+ * (read-only unless BDRV_O_RDWR; discard, force-share, cache and aio
+ * settings, which children inherit); BDRV_O_CHECK, BDRV_O_NO_BACKING,
+ * BDRV_O_WRITETHROUGH and detect-zeroes apply to the root only. */
+BlockDriverState *bdrv_open_options_flags(QDict *opts, int flags,
+                                          GError **errp);
+/*
+ * QEMU's bdrv_open() with options (kvmpc-img --image-opts, json:
+ * filenames): keys may be nested or dotted ("file.filename"), "driver"
+ * may be left out (the format probed on the "file" child, a protocol
+ * taken from "filename"; the root needs one of "driver" and "file"),
+ * @format (-f; NULL: none) is the root's driver (over the options' one,
+ * as in qemu-img), and unknown keys get
+ * QEMU's bdrv_open() words ("Block format 'qcow2' does not support the
+ * option 'foo'").  @opts is not changed.
+ */
+BlockDriverState *bdrv_open_image_options(QDict *opts, const char *format,
+                                          int flags, GError **errp);
+/* Nested dictionaries into one of dotted keys ({"file": {"filename": x}}
+ * becomes {"file.filename": x}), and back: the one place where options
+ * change between the two forms (-blockdev's dotted keys, json:). */
+QDict *bdrv_options_flatten(QDict *nested);
+/* Numbered keys ("inject-error.0.event") become lists. */
+QDict *bdrv_options_crumple(QDict *flat, GError **errp);
 /*
  * blockdev-reopen: each dictionary of @list (QEMU's BlockdevOptions)
  * names an open node and gives its generic options anew (read-only,
@@ -420,6 +444,10 @@ BdrvDirtyBitmap *bdrv_create_named_dirty_bitmap(BlockDriverState *bs,
 bool bdrv_supports_persistent_bitmaps(BlockDriverState *bs);
 /* QEMU's default: the cluster size clamped to [4 KiB, 64 KiB], or 64 KiB. */
 uint32_t bdrv_default_bitmap_granularity(BlockDriverState *bs);
+/* A bitmap by its node (a backend or node name) and name, QEMU's errors
+ * ("Node 'X' not found", "Dirty bitmap 'X' not found"). */
+BdrvDirtyBitmap *block_dirty_bitmap_lookup(const char *node, const char *name,
+                                           GError **errp);
 BdrvDirtyBitmap *bdrv_find_dirty_bitmap(BlockDriverState *bs,
                                         const char *name);
 /* The named bitmap after @prev (NULL: the first), newest first. */
@@ -432,6 +460,11 @@ BdrvDirtyBitmap *bdrv_dirty_bitmap_next(BlockDriverState *bs,
  * again (the VM runs on after a failed migration).
  */
 void bdrv_store_bitmaps_all(bool inactive);
+/* At exit: what a node caches (qcow2's metadata) reaches its image, for
+ * every writable node, those no device uses too (a copy-before-write
+ * target, a node only the monitor holds), as QEMU's closing of its nodes
+ * at exit does. */
+void bdrv_flush_all_nodes(void);
 /* The node's size changed: named bitmaps cover the new size. */
 void bdrv_dirty_bitmaps_truncate(BlockDriverState *bs);
 /* Drops every named bitmap of @bs (closing the node). */

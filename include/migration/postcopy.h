@@ -56,6 +56,24 @@ PostcopyIncoming *postcopy_incoming_listen(GPtrArray *blocks,
 bool postcopy_place_page(PostcopyIncoming *pc, unsigned block,
                          uint64_t offset, const void *data, GError **errp);
 uint64_t postcopy_missing_pages(PostcopyIncoming *pc);
+
+/*
+ * The postcopy-blocktime capability (migration/postcopy-blocktime.c):
+ * a context that counts how long vCPUs wait for pages, from the vCPU
+ * threads that exist now; it replaces the previous one, which stays
+ * readable until then.  _fault from the fault thread (the faulting
+ * thread's id, the page's host address), _placed from the loading thread
+ * after the page's missing bit is cleared.
+ */
+typedef struct PostcopyBlocktime PostcopyBlocktime;
+PostcopyBlocktime *postcopy_blocktime_start(void);
+void postcopy_blocktime_fault(PostcopyBlocktime *bt, int tid,
+                              uint64_t page_addr);
+void postcopy_blocktime_placed(PostcopyBlocktime *bt, uint64_t page_addr);
+/* The latest context's totals in ms: all vCPUs at once, and each vCPU's
+ * (@nr of them, g_free the array); false when postcopy never counted. */
+bool postcopy_blocktime_report(uint32_t *all_ms, uint32_t **per_vcpu_ms,
+                               unsigned *nr);
 uint64_t postcopy_requests(PostcopyIncoming *pc);
 
 /* One return-path message (serialised with the fault thread's). */

@@ -438,11 +438,33 @@ def postcopy_pair(emulator, payload, tmp, extra, max_round_ms=2000):
     return src, dst, "tcp:127.0.0.1:%d" % port
 
 
+def check_blocktime(dst, must_have_waited):
+    """postcopy-blocktime on the destination: one total per vCPU, none
+    below the all-vCPUs total; @must_have_waited: the guest touched pages
+    while the link was cut, so some vCPU waited at least a millisecond."""
+    info = dst.qmp.ret("query-migrate", {})
+    per_vcpu = info.get("postcopy-vcpu-blocktime")
+    if "postcopy-blocktime" not in info or per_vcpu is None:
+        raise Failure("destination: no postcopy blocktime: %r" % info)
+    cpus = len(dst.qmp.ret("query-cpus-fast", {}))
+    if len(per_vcpu) != cpus:
+        raise Failure("postcopy-vcpu-blocktime has %d entries for %d vCPUs"
+                      % (len(per_vcpu), cpus))
+    if info["postcopy-blocktime"] > min(per_vcpu):
+        raise Failure("all vCPUs waited longer than one of them: %r" % info)
+    print("postcopy: blocktime %d ms, per vCPU %s ms" % (
+        info["postcopy-blocktime"], per_vcpu), flush=True)
+    if must_have_waited and not sum(per_vcpu):
+        raise Failure("the link was cut, yet no vCPU waited: %r" % info)
+
+
 def run_postcopy(emulator, payload, tmp, extra):
     """migrate, then migrate-start-postcopy at once: nearly every page
     goes after the switch, the guest runs on the destination meanwhile."""
     src, dst, uri = postcopy_pair(emulator, payload, tmp, extra)
     try:
+        dst.qmp.ret("migrate-set-capabilities", {"capabilities": [
+            {"capability": "postcopy-blocktime", "state": True}]})
         src.wait_round(MIGRATE_AFTER)
         src.qmp.ret("migrate", {"uri": uri})
         src.qmp.ret("migrate-start-postcopy", {})
@@ -452,6 +474,7 @@ def run_postcopy(emulator, payload, tmp, extra):
         print("postcopy: %d pages asked for by the destination, %d bytes "
               "after the switch" % (ram["postcopy-requests"],
                                     ram["postcopy-bytes"]), flush=True)
+        check_blocktime(dst, False)
         hand_over(src, dst)
     finally:
         src.kill()
@@ -481,6 +504,8 @@ def run_recover(emulator, payload, tmp, extra):
     src, dst, uri = postcopy_pair(emulator, payload, tmp, extra,
                                   max_round_ms=30000)
     try:
+        dst.qmp.ret("migrate-set-capabilities", {"capabilities": [
+            {"capability": "postcopy-blocktime", "state": True}]})
         src.wait_round(MIGRATE_AFTER)
         src.qmp.ret("migrate-set-parameters",
                     {"max-postcopy-bandwidth": 8 << 20})
@@ -502,6 +527,7 @@ def run_recover(emulator, payload, tmp, extra):
                           ram)
         print("postcopy: %d pages asked for" % ram["postcopy-requests"],
               flush=True)
+        check_blocktime(dst, True)
         hand_over(src, dst)
     finally:
         src.kill()

@@ -1235,6 +1235,8 @@ CPU_TUNED = """<domain type='kvm'>
   <devices>
     <emulator>%(emulator)s</emulator>
     <serial type='file'><source path='%(log)s'/></serial>
+    <sound model='pcspk'/>
+    <audio id='1' type='none'/>
   </devices>
 </domain>
 """
@@ -1279,7 +1281,10 @@ def test_cpu_tuning(lv, kvmpc):
     the TSC rate in leaf 0x40000010.  The RTC's tickpolicy='catchup' is
     -rtc driftfix=slew.  `virsh domstats --cpu-total` shows the
     halt-polling times, which libvirt reads with query-stats.  (On host-passthrough, QEMU 7.2's
-    host-phys-bits=on default wins over phys-bits=, in kvmpc too.)"""
+    host-phys-bits=on default wins over phys-bits=, in kvmpc too.)
+    <sound model='pcspk'/> is libvirt 9.0's -soundhw pcspk (QEMU 7.2
+    refuses that; kvmpc takes it as QEMU 7.0 did): the speaker plays on
+    the domain's audiodev, beside KVM's in-kernel PIT."""
     log = os.path.join(lv.tmp, "cpu.log")
     xml = os.path.join(lv.tmp, "cpu.xml")
     khz = host_tsc_khz(kvmpc)
@@ -1295,7 +1300,7 @@ def test_cpu_tuning(lv, kvmpc):
         argv = open(os.path.join(lv.tmp, "var_log_libvirt", "qemu",
                                  "kvmpc-cpu.log")).read()
         wants = ["pmu=off", "phys-bits=42", "l3-cache=off",
-                 "-rtc base=utc,driftfix=slew"]
+                 "-rtc base=utc,driftfix=slew", "-soundhw pcspk"]
         wants += ["tsc-frequency=%d" % (khz * 1000)] if khz else []
         for want in wants:
             check(want in argv, "%r not in the command line:\n%s"
@@ -1313,6 +1318,10 @@ def test_cpu_tuning(lv, kvmpc):
                 check(regs[0] >> 5 & 7 != 3, "an L3 level in %x.%d" %
                       (leaf, sub))
         check_eq(leaves[(0x80000006, 0)][3], 0, "0x80000006 EDX (L3)")
+        qtree = lv.virsh("qemu-monitor-command", "kvmpc-cpu", "--hmp",
+                         "info qtree").stdout
+        pcspk = qtree[qtree.find("dev: isa-pcspk"):][:200]
+        check('audiodev = "audio1"' in pcspk, "isa-pcspk: %r" % pcspk)
         # libvirt takes the halt-polling times from query-stats (KVM's
         # statistics) when the emulator has it, debugfs otherwise
         stats = lv.virsh("domstats", "kvmpc-cpu", "--cpu-total").stdout

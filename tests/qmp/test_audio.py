@@ -175,6 +175,40 @@ def test_query_audiodevs(binary):
         vm.close()
 
 
+def test_pcspk_backend_under_kvm(binary):
+    """The PC speaker's back end from -audio model=pcspk and from
+    -soundhw pcspk (QEMU 7.0's form, which libvirt 9.0 passes for
+    <sound model='pcspk'/>), under KVM: the in-kernel PIT must be made
+    without its dummy speaker, before the audiodevs exist (both used to
+    stop with "the machine's PIT leaves port 0x61 to nobody")."""
+    cases = [(["-audio", "none,model=pcspk"], "audiodev0"),
+             (["-audiodev", '{"id":"audio1","driver":"none"}',
+               "-soundhw", "pcspk"], "audio1"),
+             (["-soundhw", "pcspk"], "audiodev0")]
+    for args, want in cases:
+        tmpdir = tempfile.mkdtemp(prefix="kvmpc-audio-")
+        qmp_path = os.path.join(tmpdir, "qmp.sock")
+        vm = Kvmpc(binary, ["-machine", "pc", "-S", "-nodefaults",
+                            "-display", "none", "-qmp",
+                            "unix:%s,server=on,wait=off" % qmp_path] + args,
+                   tmpdir=tmpdir)
+        try:
+            vm.wait_socket(qmp_path)
+            q = QMP(qmp_path)
+            qtree = q.ret("human-monitor-command",
+                          {"command-line": "info qtree"})
+            pcspk = qtree[qtree.index("dev: isa-pcspk"):][:200]
+            check('audiodev = "%s"' % want in pcspk,
+                  "%s: %r" % (args, pcspk))
+            q.close()
+        finally:
+            vm.close()
+    r = subprocess.run([binary, "-soundhw", "sb16"], capture_output=True,
+                       text=True, timeout=30)
+    check(r.returncode != 0 and "-soundhw: unknown model 'sb16'" in
+          r.stderr, "-soundhw sb16: %r" % r.stderr)
+
+
 if __name__ == "__main__":
     run_tests([test_query_audiodevs, test_alsa_null, test_sdl_dummy,
-               test_backend_errors])
+               test_backend_errors, test_pcspk_backend_under_kvm])

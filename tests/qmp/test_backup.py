@@ -678,6 +678,132 @@ def test_filter_graph(binary):
 
 
 @no_kvm
+def test_cbw_blockdev_add(binary):
+    """blockdev-add driver=copy-before-write over the disk's node, and
+    snapshot-access over it exported by NBD (QEMU 7.2's image fleecing):
+    the device writing the disk and qemu-io writing through the filter
+    both copy the old data to the target first; the export reads the
+    point in time; a bitmap limits what is kept (reads elsewhere are
+    refused); a failed copy fails the write (break-guest-write) or breaks
+    the snapshot (break-snapshot); QEMU's errors, and cbw-timeout
+    refused."""
+    tmp = backup_tmp()
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "tgt.qcow2")
+    sock = os.path.join(tmp, "nbd.sock")
+    check(qemu_img("create", "-q", "-f", "qcow2", tgt, str(DISK))
+          .returncode == 0, "qemu-img create")
+    try:
+        disk = node_of(vm, "drive0")
+        vm.q.ret("blockdev-add", {"driver": "qcow2", "node-name": "tnode",
+                                  "file": {"driver": "file",
+                                           "filename": tgt}})
+        for args, want in (
+                ({"target": "nope"},
+                 "Cannot find device='nope' nor node-name='nope'"),
+                ({}, "Parameter 'target' is missing"),
+                ({"target": "tnode", "on-cbw-error": "x"},
+                 "Parameter 'on-cbw-error' does not accept value 'x'"),
+                ({"target": "tnode", "bitmap": {"node": "no", "name": "b"}},
+                 "Node 'no' not found"),
+                ({"target": disk},
+                 "The copy-before-write target '%s' writes the node it "
+                 "filters: not supported by kvmpc" % disk),
+                ({"target": "tnode", "cbw-timeout": 5},
+                 "cbw-timeout is not supported by kvmpc (a copy before "
+                 "write is not timed out); leave it 0")):
+            a = {"driver": "copy-before-write", "node-name": "bad",
+                 "file": disk}
+            a.update(args)
+            check_eq(vm.q.error("blockdev-add", a)["desc"], want,
+                     "blockdev-add %r" % args)
+        vm.q.ret("blockdev-add", {"driver": "copy-before-write",
+                                  "node-name": "cbw", "file": disk,
+                                  "target": "tnode", "cbw-timeout": 0})
+        vm.q.ret("blockdev-add", {"driver": "snapshot-access",
+                                  "node-name": "acc", "file": "cbw"})
+        nodes = block_nodes(vm, flat=True)
+        check_eq((nodes["cbw"]["drv"], nodes["cbw"]["file"],
+                  nodes["acc"]["drv"]),
+                 ("copy-before-write", src, "snapshot-access"),
+                 "query-named-block-nodes")
+        guest_write(vm, 0, b"\x61" * 4096)            # the device, below
+        vm.h.command('qemu-io cbw "write -P 0x62 2M 4k"')  # through it
+        vm.q.ret("nbd-server-start", {"addr": {"type": "unix",
+                                               "data": {"path": sock}}})
+        vm.q.ret("block-export-add", {"type": "nbd", "id": "e",
+                                      "node-name": "acc"})
+        url = "nbd+unix:///acc?socket=" + sock
+        for cmd in ("read -P 0x11 0 1M", "read -P 0x22 2M 512k",
+                    "read -P 0 1M 1M", "read -P 0 3M 64k"):
+            check(qemu_io(url, "raw", cmd), "snapshot export: " + cmd)
+        vm.q.ret("block-export-del", {"id": "e"})
+        vm.q.ret("blockdev-del", {"node-name": "acc"})
+        vm.q.ret("blockdev-del", {"node-name": "cbw"})
+        # with a bitmap: only what it marks (the 64 KiB at 1 MiB) is kept
+        vm.q.ret("block-dirty-bitmap-add", {"node": disk, "name": "b0"})
+        guest_write(vm, MiB, b"\x63" * 4096)
+        vm.q.ret("block-dirty-bitmap-disable", {"node": disk, "name": "b0"})
+        vm.q.ret("blockdev-add", {"driver": "copy-before-write",
+                                  "node-name": "cbw2", "file": disk,
+                                  "target": "tnode",
+                                  "bitmap": {"node": disk, "name": "b0"}})
+        vm.q.ret("blockdev-add", {"driver": "snapshot-access",
+                                  "node-name": "acc2", "file": "cbw2"})
+        guest_write(vm, MiB, b"\x64" * 4096)
+        vm.q.ret("block-export-add", {"type": "nbd", "id": "e2",
+                                      "node-name": "acc2"})
+        url = "nbd+unix:///acc2?socket=" + sock
+        check(qemu_io(url, "raw", "read -P 0x63 1M 4k"), "inside the bitmap")
+        r = subprocess.run(["qemu-io", "-r", "-f", "raw", "-c", "read 0 4k",
+                            url], capture_output=True, text=True)
+        check("read failed" in r.stdout + r.stderr,
+              "outside the bitmap: %r" % (r.stdout + r.stderr))
+        vm.q.ret("block-export-del", {"id": "e2"})
+        vm.q.ret("blockdev-del", {"node-name": "acc2"})
+        vm.q.ret("blockdev-del", {"node-name": "cbw2"})
+        # a copy that fails: the guest's write fails too (default
+        # break-guest-write), or goes on and breaks the snapshot
+        bad = {"driver": "blkdebug",
+               "image": {"driver": "null-co", "size": DISK},
+               "inject-error": [{"event": "write_aio"}]}
+        vm.q.ret("blockdev-add", {"driver": "copy-before-write",
+                                  "node-name": "cbw3", "file": disk,
+                                  "target": bad})
+        vm.h.command('qemu-io cbw3 "write -P 0x65 512k 4k"')
+        vm.q.ret("blockdev-del", {"node-name": "cbw3"})
+        vm.q.ret("blockdev-add", {"driver": "copy-before-write",
+                                  "node-name": "cbw4", "file": disk,
+                                  "target": bad,
+                                  "on-cbw-error": "break-snapshot"})
+        vm.q.ret("blockdev-add", {"driver": "snapshot-access",
+                                  "node-name": "acc4", "file": "cbw4"})
+        vm.h.command('qemu-io cbw4 "write -P 0x66 768k 4k"')
+        vm.q.ret("block-export-add", {"type": "nbd", "id": "e4",
+                                      "node-name": "acc4"})
+        r = subprocess.run(["qemu-io", "-r", "-f", "raw", "-c", "read 0 4k",
+                            "nbd+unix:///acc4?socket=" + sock],
+                           capture_output=True, text=True)
+        check("read failed" in r.stdout + r.stderr,
+              "a broken snapshot: %r" % (r.stdout + r.stderr))
+        vm.q.ret("block-export-del", {"id": "e4"})
+        vm.q.ret("nbd-server-stop")
+        vm.q.ret("blockdev-del", {"node-name": "acc4"})
+        vm.q.ret("blockdev-del", {"node-name": "cbw4"})
+        vm.q.ret("blockdev-del", {"node-name": "tnode"})
+        quit_vm(vm)
+        for cmd in ("read -P 0x11 0 64k", "read -P 0x22 2M 64k"):
+            check(qemu_io(tgt, "qcow2", cmd), "old data in the target: " + cmd)
+        for cmd in ("read -P 0x62 2M 4k", "read -P 0x61 0 4k",
+                    "read -P 0x64 1M 4k", "read -P 0x11 512k 4k",
+                    "read -P 0x66 768k 4k"):
+            check(qemu_io(src, "qcow2", cmd), "the new data: " + cmd)
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@no_kvm
 def test_x_perf(binary):
     """x-perf: max-chunk sets the copy request's size (the first request
     of a speed-held job is one chunk), max-workers how many run at once;
@@ -810,4 +936,4 @@ if __name__ == "__main__":
                test_incremental, test_drive_backup_transaction,
                test_bitmap_modes_on_cancel,
                test_nbd_pull_mode, test_errors, test_filter_graph,
-               test_x_perf, test_iothread_source])
+               test_x_perf, test_iothread_source, test_cbw_blockdev_add])

@@ -354,6 +354,63 @@ def test_export_beside_a_disk(binary):
         vm.close()
 
 
+DEVICE_CONFLICT = (
+    "Permission conflict on node 'd0': permissions 'write' are both "
+    "required by block device '%s' (uses node 'd0' as 'root' child) and "
+    "unshared by block device '%s' (uses node 'd0' as 'root' child).")
+
+
+@no_kvm
+def test_devices_sharing_a_node(binary):
+    """Two devices on one -blockdev node: allowed when every writer has
+    share-rw=on (virtio-blk and scsi-hd alike), refused with QEMU 7.2's
+    words when one does not share; a refused device holds nothing."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-lock-")
+    img = os.path.join(tmp, "d0.raw")
+    with open(img, "wb") as f:
+        f.truncate(1 << 20)
+    vm = VM(binary, [
+        "-blockdev", "driver=file,filename=%s,node-name=f0" % img,
+        "-blockdev", "driver=raw,file=f0,node-name=d0",
+        "-device", "virtio-scsi-pci,id=scsi0",
+        "-device", "virtio-blk-pci,drive=d0,id=vd1,share-rw=on"])
+    try:
+        q = vm.qmp
+        q.ret("device_add", {"driver": "virtio-blk-pci", "drive": "d0",
+                             "id": "vd2", "share-rw": True})
+        q.ret("device_add", {"driver": "scsi-hd", "drive": "d0",
+                             "id": "sd1", "share-rw": True})
+        e = q.error("device_add", {"driver": "virtio-blk-pci",
+                                   "drive": "d0", "id": "vd3"})
+        check_eq(e["desc"], DEVICE_CONFLICT
+                 % ("sd1", "/machine/peripheral/vd3/virtio-backend"),
+                 "virtio-blk without share-rw")
+        e = q.error("device_add", {"driver": "scsi-hd", "drive": "d0",
+                                   "id": "sd2"})
+        check_eq(e["desc"], DEVICE_CONFLICT % ("sd1", "sd2"),
+                 "scsi-hd without share-rw")
+        check_eq(sorted(b["qdev"] for b in q.ret("query-block")
+                        if b.get("qdev")),
+                 ["/machine/peripheral/vd1/virtio-backend",
+                  "/machine/peripheral/vd2/virtio-backend", "sd1"],
+                 "the devices on d0")
+        check(vm.proc.alive(), "kvmpc died")
+    finally:
+        vm.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    # at start-up too, as QEMU: the second writer without share-rw
+    p = subprocess.run(
+        [binary, "-accel", "qtest", "-display", "none", "-nodefaults", "-S",
+         "-blockdev", "driver=null-co,node-name=d0",
+         "-device", "virtio-blk-pci,drive=d0,id=a",
+         "-device", "virtio-blk-pci,drive=d0,id=b"],
+        capture_output=True, text=True, timeout=30)
+    check(p.returncode != 0 and DEVICE_CONFLICT % (
+        "/machine/peripheral/a/virtio-backend",
+        "/machine/peripheral/b/virtio-backend") in p.stderr,
+        "-device twice: %r" % p.stderr)
+
+
 def wait_status(qmp, want):
     def done():
         return qmp.ret("query-migrate").get("status") in want
@@ -414,4 +471,5 @@ if __name__ == "__main__":
     run_tests([test_lock_bytes_match_qemu, test_peers_refuse_a_running_kvmpc,
                test_kvmpc_refuses_a_running_qemu, test_sharing,
                test_qmp_nodes_and_media, test_export_beside_a_disk,
+               test_devices_sharing_a_node,
                test_migration_shared_storage])

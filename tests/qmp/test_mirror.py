@@ -778,6 +778,74 @@ def test_hmp(binary):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def named_nodes(vm):
+    return {n["node-name"]: n
+            for n in vm.q.ret("query-named-block-nodes", {"flat": True})}
+
+
+@no_kvm
+def test_filter_node(binary):
+    """The mirror_top filter QEMU 7.2 puts above the source while a
+    mirror runs: named blockdev-mirror's filter-node-name, else an
+    implicit "#blockN"; gone when the job is; drive-mirror has no
+    filter-node-name; guest writes pass it and reach the target."""
+    tmp = tempfile.mkdtemp(prefix="kvmpc-mirror-")
+    vm, src = start(binary, tmp)
+    tgt = os.path.join(tmp, "tgt.qcow2")
+    check(qemu_img("create", "-q", "-f", "qcow2", tgt, str(DISK))
+          .returncode == 0, "qemu-img create")
+    try:
+        vm.q.ret("blockdev-add", {"driver": "qcow2", "node-name": "tnode",
+                                  "file": {"driver": "file",
+                                           "filename": tgt}})
+        e = vm.q.error("blockdev-mirror", {"device": "drive0",
+                                           "target": "tnode", "sync": "full",
+                                           "filter-node-name": "tnode"})
+        check_eq(e["desc"], "Duplicate nodes with node-name='tnode'",
+                 "a taken name")
+        check_eq(vm.q.ret("query-block-jobs"), [], "no job after it")
+        vm.q.ret("blockdev-mirror", {"device": "drive0", "target": "tnode",
+                                     "sync": "full", "job-id": "m1",
+                                     "filter-node-name": "mtop"})
+        nodes = named_nodes(vm)
+        check("mtop" in nodes, "the filter in query-named-block-nodes: %r"
+              % sorted(nodes))
+        check_eq((nodes["mtop"]["drv"], nodes["mtop"]["file"]),
+                 ("mirror_top", src), "the filter")
+        vm.q.wait_event("BLOCK_JOB_READY")
+        guest_write(vm, 3 * MiB, b"\x71" * 8192)   # through mtop
+        vm.q.ret("block-job-complete", {"device": "m1"})
+        ev = vm.q.wait_event("BLOCK_JOB_COMPLETED")["data"]
+        check("error" not in ev, "COMPLETED %r" % ev)
+        wait_for(lambda: "mtop" not in named_nodes(vm), what="filter gone")
+        check_eq(file_of(vm, "drive0"), tgt, "pivoted")
+        # unnamed: implicit
+        e = vm.q.error("drive-mirror", {"device": "drive0", "sync": "full",
+                                        "target": src, "format": "qcow2",
+                                        "mode": "existing",
+                                        "filter-node-name": "x"})
+        check_eq(e["desc"], "Parameter 'filter-node-name' is unexpected",
+                 "drive-mirror's")
+        vm.q.ret("drive-mirror", {"device": "drive0", "target": src,
+                                  "format": "qcow2", "mode": "existing",
+                                  "sync": "full", "speed": 1})
+        tops = [n for n in vm.q.ret("query-named-block-nodes")
+                if n["drv"] == "mirror_top"]
+        check(len(tops) == 1 and tops[0]["node-name"].startswith("#block"),
+              "implicit filter: %r" % [t["node-name"] for t in tops])
+        vm.q.ret("block-job-cancel", {"device": "drive0", "force": True})
+        vm.q.wait_event("BLOCK_JOB_CANCELLED")
+        wait_for(lambda: not [n for n in vm.q.ret("query-named-block-nodes")
+                              if n["drv"] == "mirror_top"],
+                 what="implicit filter gone")
+        quit_vm(vm)
+        check(qemu_io(tgt, "qcow2", "read -P 0x71 3M 8k"),
+              "the write through the filter")
+    finally:
+        quit_vm(vm)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
         print("SKIP: qemu-img/qemu-io (Debian's qemu-utils) not installed")
@@ -789,7 +857,7 @@ def main():
                test_write_blocking_target_error,
                test_write_blocking_guest_writes, test_sync_top,
                test_migrate_with_mirror,
-               test_errors, test_hmp])
+               test_errors, test_hmp, test_filter_node])
 
 
 if __name__ == "__main__":

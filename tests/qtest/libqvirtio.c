@@ -260,6 +260,12 @@ uint32_t qvirtio_config_readl(QVirtioDev *d, unsigned off)
                      : qtest_inl(d->qts, legacy_cfg_base(d) + off);
 }
 
+uint8_t qvirtio_config_readb(QVirtioDev *d, unsigned off)
+{
+    return d->modern ? qtest_readb(d->qts, d->device + off)
+                     : qtest_inb(d->qts, legacy_cfg_base(d) + off);
+}
+
 void qvirtio_config_writel(QVirtioDev *d, unsigned off, uint32_t val)
 {
     if (d->modern) {

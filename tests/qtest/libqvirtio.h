@@ -113,6 +113,7 @@ bool qvirtio_negotiate(QVirtioDev *d, uint64_t features);
 void qvirtio_driver_ok(QVirtioDev *d);
 uint8_t qvirtio_isr(QVirtioDev *d);
 uint32_t qvirtio_config_readl(QVirtioDev *d, unsigned off);
+uint8_t qvirtio_config_readb(QVirtioDev *d, unsigned off);
 void qvirtio_config_writel(QVirtioDev *d, unsigned off, uint32_t val);
 
 /* ---- MSI-X: message @v writes @v + 1 at QVIRTIO_MSI_ADDR + 4 * v ---- */

@@ -256,6 +256,20 @@ static uint16_t config_status(Env *e)
     return qvirtio_config_readl(&e->d, 4) >> 16;
 }
 
+/* A BAR's size, probed as firmware does (all ones, read back, restore). */
+static uint32_t bar_size(Env *e, int bar)
+{
+    uint8_t off = 0x10 + 4 * bar;
+    uint32_t saved = qpci_cfg_readl(e->qts, e->d.devfn, off);
+    uint32_t mask;
+
+    qpci_cfg_writel(e->qts, e->d.devfn, off, 0xffffffff);
+    mask = qpci_cfg_readl(e->qts, e->d.devfn, off);
+    qpci_cfg_writel(e->qts, e->d.devfn, off, saved);
+    mask &= (saved & 1) ? ~3u : ~15u;
+    return ~mask + 1;
+}
+
 /* ---- tests --------------------------------------------------------------- */
 
 static void test_ids_config(void)
@@ -281,18 +295,34 @@ static void test_ids_config(void)
     g_assert(e.d.features & QVIRTIO_BIT(F_STATUS));
     g_assert(e.d.features & QVIRTIO_BIT(F_CTRL_VQ));
     g_assert(e.d.features & QVIRTIO_BIT(F_CTRL_MAC_ADDR));
-    g_assert(e.d.features & (1ULL << 63));      /* SPEED_DUPLEX */
+    g_assert(!(e.d.features & (1ULL << 63)));   /* SPEED_DUPLEX: asked */
     g_assert(!(e.d.features & QVIRTIO_BIT(F_CSUM)));
     g_assert(!(e.d.features & QVIRTIO_BIT(F_GUEST_CSUM)));
     g_assert(!(e.d.features & QVIRTIO_BIT(F_HOST_TSO4)));
     g_assert(!(e.d.features & QVIRTIO_BIT(F_MQ)));
-    /* config: mac, status LINK_UP, max_virtqueue_pairs 1 */
+    /* config: mac, status LINK_UP, and nothing after status (QEMU 7.2's
+     * 8 bytes: reads past them give all ones) */
     w0 = qvirtio_config_readl(&e.d, 0);
     w1 = qvirtio_config_readl(&e.d, 4);
     g_assert_cmphex(w0, ==, 0xaa005452);
     g_assert_cmphex(w1 & 0xffff, ==, 0xccbb);
     g_assert_cmphex(w1 >> 16, ==, 1);
+    g_assert_cmphex(qvirtio_config_readl(&e.d, 8), ==, 0xffffffff);
+    /* so the legacy I/O BAR is QEMU's 32 bytes (24 + 8, a power of 2) */
+    g_assert_cmpint(bar_size(&e, 0), ==, 32);
+    env_end(&e);
+
+    /* speed= or duplex= offer SPEED_DUPLEX and the config grows to 17
+     * bytes; mq=on offers MQ even with one queue pair (QEMU 7.2) */
+    e = (Env){ 0 };
+    env_start(&e, "-device virtio-net-pci,netdev=n0,speed=1000,"
+              "duplex=full,mq=on");
+    g_assert(e.d.features & (1ULL << 63));
+    g_assert(e.d.features & QVIRTIO_BIT(F_MQ));
     g_assert_cmphex(qvirtio_config_readl(&e.d, 8) & 0xffff, ==, 1);
+    g_assert_cmpint(qvirtio_config_readl(&e.d, 12), ==, 1000);
+    g_assert_cmphex(qvirtio_config_readb(&e.d, 16), ==, 1);
+    g_assert_cmpint(bar_size(&e, 0), ==, 64);
     env_end(&e);
 
     /* modern-only identity, default MAC */

@@ -755,7 +755,8 @@ static void dump_writable(GString *out, QTestState *s, unsigned bus,
                           unsigned devfn)
 {
     static const struct { unsigned start, len; } caps[] = {
-        { EXP_CAP + 4, 0x3c - 4 }, { PM_CAP + 4, 4 }, { 0x100, 4 },
+        { EXP_CAP + 4, 0x3c - 4 }, { PM_CAP + 4, 4 }, { 0x100, 8 },
+        { 0x800, 4 }, { 0xffc, 4 },
     };
 
     for (unsigned c = 0; c < G_N_ELEMENTS(caps); c++) {
@@ -975,11 +976,19 @@ static void test_pcie_port_migrate(void)
     QTestState *s = qtest_init(sargs), *d;
     QMPConn *sq = qmp_connect(ssock), *dq;
     g_autofree char *legacy_chain = NULL;
+    uint32_t aer_mask;
 
     pcie_setup(s);
     ecam_writew(s, PCIE_BLK_BUS, 0, PM_CAP + 4, 3);
     ecam_writew(s, PCIE_BLK_BUS, 0, EXP_CAP + 8, 0x0005);
     ecam_writew(s, PCIE_BLK_BUS, 0, EXP_CAP + 0x10, 0x0040);
+    /* the extended space migrates: free bytes of the function, and the
+     * root port's AER Uncorrectable Error Mask (100h + 8) */
+    ecam_writel(s, PCIE_BLK_BUS, 0, 0x800, 0x12345678);
+    ecam_writel(s, PCIE_BLK_BUS, 0, 0xffc, 0x9abcdef0);
+    ecam_writel(s, 0, (4 << 3), 0x108, 0xffffffff);
+    aer_mask = ecam_readl(s, 0, (4 << 3), 0x108);
+    g_assert_cmphex(aer_mask, !=, 0);
     g_free(qmp_cmd(sq, cmd));
     qmp_wait_for(sq, "{\"execute\":\"query-migrate\"}", "\"completed\"");
     qmp_close(sq);
@@ -993,6 +1002,9 @@ static void test_pcie_port_migrate(void)
     g_assert_cmphex(ecam_readl(d, PCIE_BLK_BUS, 0, EXP_CAP + 8), ==, 5);
     g_assert_cmphex(ecam_readl(d, PCIE_BLK_BUS, 0, EXP_CAP + 0x10), ==,
                     0x00110040);
+    g_assert_cmphex(ecam_readl(d, PCIE_BLK_BUS, 0, 0x800), ==, 0x12345678);
+    g_assert_cmphex(ecam_readl(d, PCIE_BLK_BUS, 0, 0xffc), ==, 0x9abcdef0);
+    g_assert_cmphex(ecam_readl(d, 0, (4 << 3), 0x108), ==, aer_mask);
     /* Hot-plugged into a port: disable-modern=on alone leaves neither
      * interface (QEMU 7.2's error); with disable-legacy=off it is a
      * conventional legacy-only function. */

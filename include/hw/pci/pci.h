@@ -123,6 +123,10 @@ struct PCIDevice {
     uint8_t wmask[PCIE_CONFIG_SPACE_SIZE];   /* bits software may write */
     uint8_t w1cmask[PCIE_CONFIG_SPACE_SIZE]; /* bits a written 1 clears */
     uint8_t cap_used[PCIE_CONFIG_SPACE_SIZE]; /* bytes held by capabilities */
+    /* The extended space (config_size - 256 bytes) as the state table
+     * carries it: a copy made before each save, taken back on load. */
+    uint8_t *mig_ext_config;
+    uint32_t mig_ext_config_len;
 
     uint8_t irq_state;          /* bit n: the function asserts INTx pin n */
 
@@ -338,6 +342,9 @@ void pci_default_write_config(PCIDevice *dev, uint32_t addr, uint32_t val,
  * shows when they depend on its configuration (virtio-pci's transitional
  * or modern IDs), in place of its class's.
  */
+/* A function whose configuration space just became 4 KiB: the extended
+ * space's default write mask (hw/pci/pci.c). */
+void pci_init_ext_wmask(PCIDevice *d);
 void pci_set_identity(PCIDevice *dev, uint16_t device_id, uint8_t revision,
                       uint16_t class_id);
 
