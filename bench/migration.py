@@ -38,7 +38,13 @@ Rows:
                With --dirty-ring=N both programs run with
                -accel kvm,dirty-ring-size=N (KVM's dirty ring instead of
                the dirty bitmap) on both ends.
-Usage: bench/migration.py BUILD_DIR [RUNS] [--kvm-only] [--dirty-ring=N]
+  migration-tls/qtest  a 256 MiB -accel qtest machine whose RAM is all
+               non-zero migrates over loopback TCP with max-bandwidth 0,
+               plain and with tls-creds (x509, certificates from
+               certtool), kvmpc and QEMU 7.2 (TCG, -S) alternating: MB/s
+               of page data over total-time.  --tls-only runs just this.
+Usage: bench/migration.py BUILD_DIR [RUNS] [--kvm-only] [--tls-only]
+                          [--dirty-ring=N]
 """
 import os
 import shutil
@@ -238,6 +244,65 @@ def xbzrle_run(binary, enable):
         dst.close()
 
 
+def tls_run(binary, pki):
+    """256 MiB of non-zero RAM over loopback TCP; @pki None: plain.
+    MB/s of page data over total-time."""
+    mem = 256 << 20
+    creds = []
+    if pki:
+        creds = ["-object", "tls-creds-x509,id=tls0,endpoint=%s,dir=%s"]
+    port, (src, sq, sm), (dst, dq, dm) = pair(
+        binary, "256M", [a % ("client", pki["client"]) if "%s" in a else a
+                         for a in creds])
+    try:
+        if pki:
+            r = dm.cmd("object-add", {"qom-type": "tls-creds-x509",
+                                      "id": "tls0", "endpoint": "server",
+                                      "dir": pki["server"]})
+            assert "return" in r, r
+            set_params(dm, tls_creds="tls0")
+            set_params(sm, tls_creds="tls0", tls_hostname="localhost")
+        for addr in range(0, mem, 64 << 20):
+            sq.cmd("memset 0x%x 0x%x 0x5a" % (addr, 64 << 20))
+        set_params(sm, max_bandwidth=1 << 40)
+        uri = "tcp:127.0.0.1:%d" % port
+        assert "return" in dm.cmd("migrate-incoming", {"uri": uri})
+        wait_for(lambda: (":%04X" % port) in open("/proc/net/tcp").read())
+        sm.cmd("migrate", {"uri": uri})
+        info = wait_done(sm)
+        assert info["status"] == "completed", info
+        wait_for(lambda: dm.cmd("query-status")["return"]["status"] !=
+                 "inmigrate")
+        assert dq.cmd("readq 0xff00000")[0] == "OK 0x5a5a5a5a5a5a5a5a"
+        return info["ram"]["normal-bytes"] / (info["total-time"] / 1000) / 1e6
+    finally:
+        src.close()
+        dst.close()
+
+
+def bench_tls(binary, qemu, runs):
+    import test_nbd_tls
+    pki = test_nbd_tls.make_pki()
+    res = {}
+    try:
+        for _ in range(runs):
+            for prog in [binary] + ([qemu] if qemu else []):
+                for tls in (False, True):
+                    res.setdefault((prog, tls), []).append(
+                        tls_run(prog, pki if tls else None))
+    finally:
+        shutil.rmtree(pki["root"], ignore_errors=True)
+    print()
+    print("| row | plain | TLS (x509) | TLS/plain |")
+    print("| --- | --- | --- | --- |")
+    for prog, name in [(binary, "kvmpc"), (qemu, "QEMU 7.2")]:
+        if (prog, True) not in res:
+            continue
+        p, t = (statistics.median(res[(prog, x)]) for x in (False, True))
+        print("| migration-tls/qtest %s (256 MiB, tcp loopback) | %.0f MB/s "
+              "| %.0f MB/s | %.2f |" % (name, p, t, t / p))
+
+
 def med(rows, i):
     return statistics.median(r[i] for r in rows)
 
@@ -399,6 +464,9 @@ def main():
         kvm_reason = None
     except OSError as e:
         kvm_reason = "/dev/kvm not usable: %s" % e.strerror
+    if "--tls-only" in sys.argv:
+        bench_tls(binary, shutil.which("qemu-system-x86_64"), runs)
+        return
     if "--kvm-only" in sys.argv:
         if kvm_reason:
             print("SKIP migration/kvm: " + kvm_reason)
@@ -420,6 +488,7 @@ def main():
           (k, statistics.median(tt), statistics.median(dt), limit,
            k / limit))
     bench_features(binary, shutil.which("qemu-system-x86_64"), runs)
+    bench_tls(binary, shutil.which("qemu-system-x86_64"), runs)
     if kvm_reason:
         print("SKIP migration/kvm (QEMU side by side, dirtying guest): " +
               kvm_reason)

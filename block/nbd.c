@@ -1325,7 +1325,9 @@ static bool setup_tls(NbdState *s, const char *creds_id,
                       const char *hostname, GError **errp)
 {
     if (!creds_id) {
-        if (hostname) {
+        /* "" is libvirt's "no TLS" (its migration parameter's value for
+         * --copy-storage-all without --tls); QEMU 7.2 takes it */
+        if (hostname && *hostname) {
             error_setg(errp, "tls-hostname is set but tls-creds is not");
             return false;
         }

@@ -80,7 +80,7 @@ static void *psk_create(const char *id, GHashTable *props, GError **errp)
     g_autofree char *username = user_object_take_str(props, "username");
     QCryptoTLSCreds *creds;
 
-    creds = tls_creds_new_common(TYPE_TLS_CREDS_PSK, props, errp);
+    creds = tls_creds_new_common(TYPE_TLS_CREDS_PSK, props, true, errp);
     if (!creds) {
         return NULL;
     }

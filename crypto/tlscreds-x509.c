@@ -95,36 +95,16 @@ static bool load_own_cert(QCryptoTLSCreds *creds, const char *who,
 
 static bool load_dh_params(QCryptoTLSCreds *creds, GError **errp)
 {
-    g_autofree char *path = NULL;
-    g_autofree char *pem = NULL;
-    gsize len;
-    gnutls_datum_t d;
-    GError *err = NULL;
-    int ret;
-
-    if (!tls_creds_file(creds, "dh-params.pem", false, &path, errp)) {
+    if (!tls_creds_load_dh_params(creds, errp)) {
         return false;
     }
-    if (!path) {
+    if (creds->dh) {
+        /* kept by pointer: freed with the credentials */
+        gnutls_certificate_set_dh_params(creds->x509, creds->dh);
+    } else {
         gnutls_certificate_set_known_dh_params(creds->x509,
                                                GNUTLS_SEC_PARAM_MEDIUM);
-        return true;
     }
-    if (!g_file_get_contents(path, &pem, &len, &err)) {
-        error_setg(errp, "Unable to read %s: %s", path, err->message);
-        g_error_free(err);
-        return false;
-    }
-    d = (gnutls_datum_t) { .data = (unsigned char *)pem, .size = len };
-    gnutls_dh_params_init(&creds->dh);
-    ret = gnutls_dh_params_import_pkcs3(creds->dh, &d, GNUTLS_X509_FMT_PEM);
-    if (ret < 0) {
-        error_setg(errp, "Unable to load DH parameters from %s: %s", path,
-                   gnutls_strerror(ret));
-        return false;
-    }
-    /* kept by pointer: freed with the credentials */
-    gnutls_certificate_set_dh_params(creds->x509, creds->dh);
     return true;
 }
 #endif
@@ -137,7 +117,7 @@ static void *x509_create(const char *id, GHashTable *props, GError **errp)
     bool server;
 
     (void)sanity;   /* GnuTLS checks the certificates when they are used */
-    creds = tls_creds_new_common(TYPE_TLS_CREDS_X509, props, errp);
+    creds = tls_creds_new_common(TYPE_TLS_CREDS_X509, props, true, errp);
     if (!creds) {
         return NULL;
     }

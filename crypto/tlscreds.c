@@ -33,7 +33,7 @@ static bool take_bool(GHashTable *props, const char *key, bool dflt,
 }
 
 QCryptoTLSCreds *tls_creds_new_common(const char *type, GHashTable *props,
-                                      GError **errp)
+                                      bool need_dir, GError **errp)
 {
     g_autofree char *endpoint = user_object_take_str(props, "endpoint");
     g_autofree char *loaded = user_object_take_str(props, "loaded");
@@ -58,7 +58,7 @@ QCryptoTLSCreds *tls_creds_new_common(const char *type, GHashTable *props,
     creds->verify_peer = verify_peer;
     creds->dir = user_object_take_str(props, "dir");
     creds->priority = user_object_take_str(props, "priority");
-    if (!creds->dir) {
+    if (!creds->dir && need_dir) {
         error_setg(errp, "Missing 'dir' property value");
         qcrypto_tls_creds_unref(creds);
         return NULL;
@@ -105,6 +105,12 @@ void qcrypto_tls_creds_unref(QCryptoTLSCreds *creds)
     if (creds->psk_client) {
         gnutls_psk_free_client_credentials(creds->psk_client);
     }
+    if (creds->anon_server) {
+        gnutls_anon_free_server_credentials(creds->anon_server);
+    }
+    if (creds->anon_client) {
+        gnutls_anon_free_client_credentials(creds->anon_client);
+    }
     if (creds->dh) {
         gnutls_dh_params_deinit(creds->dh);
     }
@@ -113,6 +119,42 @@ void qcrypto_tls_creds_unref(QCryptoTLSCreds *creds)
     g_free(creds->priority);
     g_free(creds);
 }
+
+#ifdef CONFIG_GNUTLS
+bool tls_creds_load_dh_params(QCryptoTLSCreds *creds, GError **errp)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *pem = NULL;
+    gsize len;
+    gnutls_datum_t d;
+    GError *err = NULL;
+    int ret;
+
+    if (!creds->dir) {
+        return true;
+    }
+    if (!tls_creds_file(creds, "dh-params.pem", false, &path, errp)) {
+        return false;
+    }
+    if (!path) {
+        return true;
+    }
+    if (!g_file_get_contents(path, &pem, &len, &err)) {
+        error_setg(errp, "Unable to read %s: %s", path, err->message);
+        g_error_free(err);
+        return false;
+    }
+    d = (gnutls_datum_t) { .data = (unsigned char *)pem, .size = len };
+    gnutls_dh_params_init(&creds->dh);
+    ret = gnutls_dh_params_import_pkcs3(creds->dh, &d, GNUTLS_X509_FMT_PEM);
+    if (ret < 0) {
+        error_setg(errp, "Unable to load DH parameters from %s: %s", path,
+                   gnutls_strerror(ret));
+        return false;
+    }
+    return true;
+}
+#endif
 
 bool tls_creds_destroy(void *obj, GError **errp)
 {
@@ -131,7 +173,8 @@ QCryptoTLSCreds *qcrypto_tls_creds_find(const char *id,
         error_setg(errp, "No TLS credentials with id '%s'", id);
         return NULL;
     }
-    if (strcmp(type, TYPE_TLS_CREDS_X509) && strcmp(type, TYPE_TLS_CREDS_PSK)) {
+    if (strcmp(type, TYPE_TLS_CREDS_X509) && strcmp(type, TYPE_TLS_CREDS_PSK) &&
+        strcmp(type, TYPE_TLS_CREDS_ANON)) {
         error_setg(errp, "Object with id '%s' is not TLS credentials", id);
         return NULL;
     }

@@ -13,6 +13,7 @@
 
 #define TYPE_TLS_CREDS_X509 "tls-creds-x509"
 #define TYPE_TLS_CREDS_PSK  "tls-creds-psk"
+#define TYPE_TLS_CREDS_ANON "tls-creds-anon"
 
 struct QCryptoTLSCreds {
     int refs;                       /* the object registry's, sessions' */
@@ -25,19 +26,27 @@ struct QCryptoTLSCreds {
     gnutls_certificate_credentials_t x509;
     gnutls_psk_server_credentials_t psk_server;
     gnutls_psk_client_credentials_t psk_client;
+    gnutls_anon_server_credentials_t anon_server;
+    gnutls_anon_client_credentials_t anon_client;
     gnutls_dh_params_t dh;           /* dh-params.pem, when given */
 #endif
 };
 
 /* The properties every credentials type takes (endpoint, dir,
  * priority, verify-peer), removed from @props into a new object of
- * @type with one reference; NULL with @errp set. */
+ * @type with one reference; NULL with @errp set (also without dir when
+ * @need_dir). */
 QCryptoTLSCreds *tls_creds_new_common(const char *type, GHashTable *props,
-                                      GError **errp);
+                                      bool need_dir, GError **errp);
 /* "DIR/NAME" when it exists; else NULL, and when @required an error
  * (QEMU's "Unable to access credentials PATH: REASON"). */
 bool tls_creds_file(QCryptoTLSCreds *creds, const char *name, bool required,
                     char **path, GError **errp);
+#ifdef CONFIG_GNUTLS
+/* dir/dh-params.pem, when there is one, into creds->dh (left NULL
+ * otherwise: the caller uses GnuTLS's RFC 7919 group). */
+bool tls_creds_load_dh_params(QCryptoTLSCreds *creds, GError **errp);
+#endif
 /* object-del's hook: drops the registry's reference. */
 bool tls_creds_destroy(void *obj, GError **errp);
 

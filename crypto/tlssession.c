@@ -11,6 +11,7 @@
 #include "qemu/osdep.h"
 #include "qemu/sockets-io.h"
 #include "crypto/tlscreds.h"
+#include "crypto/authz.h"
 
 #ifdef CONFIG_GNUTLS
 #include <gnutls/x509.h>
@@ -36,8 +37,13 @@ static bool set_priority(QCryptoTLSSession *sess, GError **errp)
     const char *where = NULL;
     int ret;
 
-    prio = sess->creds->x509 ? g_strdup(base)
-           : g_strdup_printf("%s:+ECDHE-PSK:+DHE-PSK:+PSK", base);
+    if (sess->creds->x509) {
+        prio = g_strdup(base);
+    } else if (sess->creds->anon_server || sess->creds->anon_client) {
+        prio = g_strdup_printf("%s:+ANON-DH", base);     /* QEMU's */
+    } else {
+        prio = g_strdup_printf("%s:+ECDHE-PSK:+DHE-PSK:+PSK", base);
+    }
     ret = gnutls_priority_set_direct(sess->s, prio, &where);
     if (ret < 0) {
         error_setg(errp, "Unable to set TLS session priority %s: %s", prio,
@@ -62,6 +68,10 @@ static bool set_credentials(QCryptoTLSSession *sess, GError **errp)
             gnutls_certificate_server_set_request(sess->s,
                                                   GNUTLS_CERT_REQUEST);
         }
+    } else if (c->anon_server || c->anon_client) {
+        ret = gnutls_credentials_set(sess->s, GNUTLS_CRD_ANON,
+                                     sess->server ? (void *)c->anon_server
+                                                  : (void *)c->anon_client);
     } else {
         ret = gnutls_credentials_set(sess->s, GNUTLS_CRD_PSK,
                                      sess->server ? (void *)c->psk_server
@@ -290,6 +300,73 @@ bool qcrypto_tls_session_wants_write(QCryptoTLSSession *sess)
     return gnutls_record_get_direction(sess->s) == 1;
 }
 
+/* The distinguished name of the peer's certificate, as GnuTLS (and so
+ * QEMU) writes it: "CN=client,O=Example". */
+static char *peer_dn(QCryptoTLSSession *sess, GError **errp)
+{
+    const gnutls_datum_t *certs;
+    unsigned int ncerts = 0;
+    gnutls_x509_crt_t crt;
+    gnutls_datum_t dn = { 0 };
+    char *name = NULL;
+    int ret;
+
+    certs = gnutls_certificate_get_peers(sess->s, &ncerts);
+    if (!certs || !ncerts) {
+        error_setg(errp, "No certificate peer");
+        return NULL;
+    }
+    if (gnutls_x509_crt_init(&crt) < 0) {
+        error_setg(errp, "Cannot initialize certificate");
+        return NULL;
+    }
+    ret = gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER);
+    if (ret >= 0) {
+        ret = gnutls_x509_crt_get_dn2(crt, &dn);
+    }
+    gnutls_x509_crt_deinit(crt);
+    if (ret < 0) {
+        error_setg(errp, "Cannot get the certificate's name: %s",
+                   gnutls_strerror(ret));
+        return NULL;
+    }
+    name = g_strndup((const char *)dn.data, dn.size);
+    gnutls_free(dn.data);
+    return name;
+}
+
+bool qcrypto_tls_session_check_authz(QCryptoTLSSession *sess,
+                                     const char *authzid, GError **errp)
+{
+    g_autofree char *peer = NULL;
+    const char *kind = sess->creds->x509 ? "x509" : "PSK";
+    GError *err = NULL;
+
+    if (sess->creds->anon_server) {
+        /* no identity to check: QEMU 7.2 lets anonymous clients in */
+        return true;
+    }
+    if (sess->creds->x509) {
+        peer = peer_dn(sess, errp);
+    } else if (gnutls_psk_server_get_username(sess->s)) {
+        peer = g_strdup(gnutls_psk_server_get_username(sess->s));
+    } else {
+        error_setg(errp, "No PSK username available");
+    }
+    if (!peer) {
+        return false;
+    }
+    if (qauthz_is_allowed_by_id(authzid, peer, &err)) {
+        return true;
+    }
+    if (err) {
+        g_propagate_error(errp, err);
+    } else {
+        error_setg(errp, "TLS %s authz check for %s is denied", kind, peer);
+    }
+    return false;
+}
+
 /* A GnuTLS result as read()/write() give it. */
 static ssize_t as_syscall_result(ssize_t ret)
 {
@@ -336,6 +413,15 @@ ssize_t qcrypto_tls_session_write(QCryptoTLSSession *sess, const void *buf,
 size_t qcrypto_tls_session_pending(QCryptoTLSSession *sess)
 {
     return gnutls_record_check_pending(sess->s);
+}
+
+void qcrypto_tls_session_bye(QCryptoTLSSession *sess)
+{
+    int ret;
+
+    do {
+        ret = gnutls_bye(sess->s, GNUTLS_SHUT_WR);
+    } while (ret == GNUTLS_E_INTERRUPTED || ret == GNUTLS_E_AGAIN);
 }
 
 static ssize_t session_read(void *opaque, void *buf, size_t len)
@@ -391,6 +477,13 @@ bool qcrypto_tls_session_wants_write(QCryptoTLSSession *sess)
     return false;
 }
 
+bool qcrypto_tls_session_check_authz(QCryptoTLSSession *sess,
+                                     const char *authzid, GError **errp)
+{
+    error_setg(errp, "TLS is not available: kvmpc was built without GnuTLS");
+    return false;
+}
+
 ssize_t qcrypto_tls_session_read(QCryptoTLSSession *sess, void *buf,
                                  size_t len)
 {
@@ -408,6 +501,10 @@ ssize_t qcrypto_tls_session_write(QCryptoTLSSession *sess, const void *buf,
 size_t qcrypto_tls_session_pending(QCryptoTLSSession *sess)
 {
     return 0;
+}
+
+void qcrypto_tls_session_bye(QCryptoTLSSession *sess)
+{
 }
 
 bool qcrypto_tls_session_read_full(QCryptoTLSSession *sess, void *buf,

@@ -23,6 +23,7 @@
 #include "migration/multifd.h"
 #include "migration/postcopy.h"
 #include "migration/auto-converge.h"
+#include "migration/tls.h"
 #include "system/cpu-throttle.h"
 #include "hw/qdev.h"
 #include "block/block.h"
@@ -135,6 +136,32 @@ static MigrationParameters params = {
 
 static bool caps[MIGRATION_CAPABILITY__MAX];
 
+/* tls-creds, tls-hostname, tls-authz: NULL when unset ("" to QMP).  Set
+ * under the big lock; a migration takes copies when it starts. */
+static char *tls_creds_id, *tls_hostname, *tls_authz_id;
+
+char *migrate_tls_creds(void)
+{
+    return g_strdup(tls_creds_id);
+}
+
+char *migrate_tls_hostname(void)
+{
+    return g_strdup(tls_hostname);
+}
+
+char *migrate_tls_authz(void)
+{
+    return g_strdup(tls_authz_id);
+}
+
+/* migrate-set-parameters' StrOrNull: null and "" both clear. */
+static void set_tls_param(char **where, const StrOrNull *v)
+{
+    g_free(*where);
+    *where = v->type == QTYPE_QSTRING && *v->u.s ? g_strdup(v->u.s) : NULL;
+}
+
 /* What kvmpc implements; the rest are refused, never silently taken. */
 static bool capability_supported(MigrationCapability c)
 {
@@ -171,6 +198,10 @@ typedef struct MigrationState {
     RunState runstate_before;
     bool vm_was_running;
     bool want_answer;               /* tcp:, unix: (see savevm.h) */
+    /* tls-creds and co. when the migration started; NULL: no TLS.  The
+     * thread runs each connection's handshake: @fd is the network
+     * socket until then, the relay's end after (include/migration/tls.h) */
+    MigrationTLS *tls;
     /* statistics (written by the thread, read by query-migrate) */
     int64_t start_ms, setup_time, total_time, downtime, expected_downtime;
     uint64_t ram_total, remaining, dirty_sync_count, dirty_pages_rate;
@@ -198,6 +229,7 @@ typedef struct MigrationState {
     gint start_postcopy;
     PostcopyReturnPath *rp;
     int resume_fd;
+    char *resume_uri;               /* its URI (TLS's host name) */
     GPid resume_child;
     int64_t stop_ms;
     uint64_t postcopy_requests, postcopy_bytes0;
@@ -1066,6 +1098,7 @@ static PostcopyEnd postcopy_send(MigrationState *s)
  * brings a new one; false if that one fails before it is usable. */
 static bool postcopy_pause_and_resume(MigrationState *s)
 {
+    g_autofree char *uri = NULL;
     GError *err = NULL;
     int fd;
 
@@ -1092,7 +1125,16 @@ static bool postcopy_pause_and_resume(MigrationState *s)
     }
     fd = s->resume_fd;
     s->resume_fd = -1;
+    uri = g_steal_pointer(&s->resume_uri);
     g_mutex_unlock(&s->lock);
+    if (s->tls) {
+        fd = migration_tls_client(s->tls, fd, uri, &err);
+        if (fd < 0) {
+            error_report("postcopy resume: %s", err->message);
+            g_error_free(err);
+            return false;
+        }
+    }
 
     set_status_locked(&s->status, MIGRATION_STATUS_POSTCOPY_RECOVER);
     s->fd = fd;
@@ -1204,6 +1246,32 @@ static void save_ignored_blocks(MigrationState *s)
     }
 }
 
+/*
+ * With TLS: the handshake on the new connection (the migration thread,
+ * the big lock not held).  The stream then goes to the relay's end; a
+ * failure ends the migration with QEMU's text in error-desc.
+ */
+static bool secure_connection(MigrationState *s)
+{
+    GError *err = NULL;
+    int fd;
+
+    if (!s->tls) {
+        return true;
+    }
+    fd = migration_tls_client(s->tls, s->fd, s->uri, &err);
+    bql_lock();
+    s->fd = fd;     /* migrate_cancel shuts down what is there now */
+    s->f->fd = fd;
+    if (fd < 0) {
+        fail(s, "%s", err->message);
+        mig_file_set_error(s->f, "%s", err->message);
+        g_error_free(err);
+    }
+    bql_unlock();
+    return fd >= 0;
+}
+
 static gpointer migration_thread(gpointer opaque)
 {
     MigrationState *s = opaque;
@@ -1211,6 +1279,7 @@ static gpointer migration_thread(gpointer opaque)
     GError *err = NULL;
     PrecopyEnd end;
 
+    secure_connection(s);
     mig_save_header(s->f);
     mig_save_config(s->f, s->config);
     if (caps[MIGRATION_CAPABILITY_POSTCOPY_RAM]) {
@@ -1233,7 +1302,7 @@ static gpointer migration_thread(gpointer opaque)
                                MULTI_FD_COMPRESSION_ZLIB
                                ? params.multifd_zlib_level
                                : params.multifd_zstd_level,
-                               s->blocks, &err);
+                               s->blocks, s->tls, &err);
         if (!m && err) {
             fail(s, "%s", err->message);
             g_clear_error(&err);
@@ -1373,6 +1442,8 @@ static void migrate_resume(MigrationState *s, const char *uri, GError **errp)
         close(s->resume_fd);
     }
     s->resume_fd = fd;
+    g_free(s->resume_uri);
+    s->resume_uri = g_strdup(uri);
     g_cond_broadcast(&s->cond);
     g_mutex_unlock(&s->lock);
 }
@@ -1382,6 +1453,7 @@ void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
                  bool resume, GError **errp)
 {
     MigrationState *s = &mig;
+    g_autoptr(MigrationTLS) tls = NULL;
     int fd;
     GPid pid;
 
@@ -1404,6 +1476,10 @@ void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
     }
     if (!migration_check_blockers(errp) ||
         !migration_uri_check(uri, errp)) {
+        return;
+    }
+    tls = migration_tls_get();
+    if (tls && !migration_tls_uri_ok(uri, errp)) {
         return;
     }
     if (caps[MIGRATION_CAPABILITY_MULTIFD] &&
@@ -1451,6 +1527,8 @@ void qmp_migrate(const char *uri, bool has_blk, bool blk, bool has_inc,
     migration_reset_stats(s);
     s->fd = fd;
     s->child = pid;
+    migration_tls_free(s->tls);
+    s->tls = g_steal_pointer(&tls);
     g_free(s->uri);
     s->uri = g_strdup(uri);
     /* postcopy on an fd: socket (libvirt passes its tcp connection so)
@@ -1561,6 +1639,9 @@ typedef struct IncomingState {
     int fd;
     MigFile *f;
     MigLoad *ld;
+    /* the parameters when the connection came (QEMU takes them then);
+     * NULL: no TLS */
+    MigrationTLS *tls;
     GError *error;
     int64_t start_ms;
     uint64_t transferred;
@@ -1767,16 +1848,62 @@ static void incoming_postcopy_pages(IncomingState *in, bool resumed)
                    in);
 }
 
+/* With TLS: the server handshake on the new connection (a loading
+ * thread); in->fd becomes the relay's end, or -1 with in->error set. */
+static bool incoming_secure(IncomingState *in)
+{
+    if (!in->tls) {
+        return true;
+    }
+    in->fd = migration_tls_server(in->tls, in->fd, &in->error);
+    return in->fd >= 0;
+}
+
 static gpointer incoming_resume_thread(gpointer opaque)
 {
-    incoming_postcopy_pages(opaque, true);
+    IncomingState *in = opaque;
+
+    if (!incoming_secure(in)) {
+        main_loop_call(incoming_postcopy_broken, in);
+        return NULL;
+    }
+    in->f = mig_file_new_fd(in->fd, false);
+    incoming_postcopy_pages(in, true);
     return NULL;
+}
+
+static gboolean incoming_accept(gint fd, GIOCondition cond, gpointer opaque);
+
+/*
+ * The main loop: a connection that failed its TLS handshake (a client
+ * with the wrong certificate or none, one that authz refuses).  As
+ * QEMU, say why and go on waiting on the listener for the real source.
+ */
+static void incoming_refused(void *opaque)
+{
+    IncomingState *in = opaque;
+
+    incoming_join(in);
+    mig_load_free(in->ld);
+    in->ld = NULL;
+    error_report("%s", in->error->message);
+    g_clear_error(&in->error);
+    set_status(&in->status, MIGRATION_STATUS_SETUP);
+    in->listen_watch = g_unix_fd_add(in->listen_fd, G_IO_IN, incoming_accept,
+                                     in);
 }
 
 static gpointer incoming_thread(gpointer opaque)
 {
     IncomingState *in = opaque;
 
+    if (!incoming_secure(in)) {
+        /* fd: and the like bring nothing else: a broken stream */
+        main_loop_call(in->listen_fd >= 0 ? incoming_refused : incoming_done,
+                       in);
+        return NULL;
+    }
+    in->f = mig_file_new_fd(in->fd, false);
     mig_load_stream(in->f, in->ld, true, &in->error);
     in->transferred = in->f->transferred;
     if (!in->error && in->ld->postcopy_running) {
@@ -1790,14 +1917,25 @@ static gpointer incoming_thread(gpointer opaque)
     return NULL;
 }
 
+/* The TLS parameters for a connection that just came (QEMU reads them
+ * then, so they may be set after migrate-incoming). */
+static void incoming_take_tls(IncomingState *in)
+{
+    migration_tls_free(in->tls);
+    in->tls = migration_tls_get();
+    if (in->ld) {
+        in->ld->tls = in->tls;
+    }
+}
+
 static void incoming_start_thread(IncomingState *in, int fd)
 {
     set_status(&in->status, MIGRATION_STATUS_ACTIVE);
     in->fd = fd;
-    in->f = mig_file_new_fd(fd, false);
     in->ld = mig_load_new();
     in->ld->listen_fd = in->listen_fd;
     in->ld->tcp = in->tcp;
+    incoming_take_tls(in);
     in->thread = g_thread_new("migration-in", incoming_thread, in);
 }
 
@@ -1817,7 +1955,10 @@ static gboolean incoming_accept(gint fd, GIOCondition cond, gpointer opaque)
 
 static bool incoming_open(IncomingState *in, const char *uri, GError **errp)
 {
-    if (!migration_uri_check(uri, errp)) {
+    g_autoptr(MigrationTLS) tls = migration_tls_get();
+
+    if (!migration_uri_check(uri, errp) ||
+        (tls && !migration_tls_uri_ok(uri, errp))) {
         return false;
     }
     in->start_ms = now_ms();
@@ -1887,7 +2028,7 @@ static gboolean incoming_recover_accept(gint fd, GIOCondition cond,
     in->listen_fd = -1;
     set_status(&in->status, MIGRATION_STATUS_POSTCOPY_RECOVER);
     in->fd = conn;
-    in->f = mig_file_new_fd(conn, false);
+    incoming_take_tls(in);
     in->thread = g_thread_new("migration-in", incoming_resume_thread, in);
     return G_SOURCE_REMOVE;
 }
@@ -2121,6 +2262,10 @@ MigrationParameters *qmp_query_migrate_parameters(GError **errp)
      * once one was set, [] included (as QEMU 7.2) */
     p->has_block_bitmap_mapping = bitmap_mapping_set;
     p->block_bitmap_mapping = dirty_bitmap_mig_get_mapping();
+    /* QEMU 7.2 reports the unset ones as "" */
+    p->tls_creds = g_strdup(tls_creds_id ?: "");
+    p->tls_hostname = g_strdup(tls_hostname ?: "");
+    p->tls_authz = g_strdup(tls_authz_id ?: "");
     return p;
 }
 
@@ -2184,4 +2329,14 @@ void qmp_migrate_set_parameters(MigrateSetParameters *p, GError **errp)
     SET(multifd_compression); SET(multifd_zlib_level);
     SET(multifd_zstd_level);
 #undef SET
+    /* checked when a migration uses them, as QEMU does */
+    if (p->tls_creds) {
+        set_tls_param(&tls_creds_id, p->tls_creds);
+    }
+    if (p->tls_hostname) {
+        set_tls_param(&tls_hostname, p->tls_hostname);
+    }
+    if (p->tls_authz) {
+        set_tls_param(&tls_authz_id, p->tls_authz);
+    }
 }

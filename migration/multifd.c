@@ -256,7 +256,8 @@ static bool channel_setup_compression(SendChannel *c, GError **errp)
 }
 
 MultifdSend *multifd_send_new(const char *uri, unsigned n, unsigned comp,
-                              int level, GPtrArray *blocks, GError **errp)
+                              int level, GPtrArray *blocks,
+                              const MigrationTLS *tls, GError **errp)
 {
     MultifdSend *m = g_new0(MultifdSend, 1);
 
@@ -275,6 +276,10 @@ MultifdSend *multifd_send_new(const char *uri, unsigned n, unsigned comp,
         g_mutex_init(&c->lock);
         g_cond_init(&c->cond);
         c->fd = migration_channel_open(uri, true, &pid, errp);
+        /* each channel is a connection of its own, with its own session */
+        if (c->fd >= 0 && tls) {
+            c->fd = migration_tls_client(tls, c->fd, uri, errp);
+        }
         if (c->fd < 0) {
             g_prefix_error(errp, "multifd channel %u: ", i);
             goto fail;
@@ -588,7 +593,7 @@ out:
 
 /* Accept one channel and read its handshake; returns its index or -1. */
 static int accept_channel(MultifdRecv *m, int listen_fd, bool tcp,
-                          GError **errp)
+                          const MigrationTLS *tls, GError **errp)
 {
     struct pollfd p = { .fd = listen_fd, .events = POLLIN };
     char magic[8];
@@ -607,6 +612,13 @@ static int accept_channel(MultifdRecv *m, int listen_fd, bool tcp,
                    g_strerror(errno));
         return -1;
     }
+    if (tls) {
+        fd = migration_tls_server(tls, fd, errp);
+        if (fd < 0) {
+            g_prefix_error(errp, "multifd channel: ");
+            return -1;
+        }
+    }
     f = mig_file_new_fd(fd, false);
     mig_get_buffer(f, magic, 8);
     index = mig_get_u32(f);
@@ -623,7 +635,8 @@ static int accept_channel(MultifdRecv *m, int listen_fd, bool tcp,
     return index;
 }
 
-MultifdRecv *multifd_recv_new(int listen_fd, bool tcp, unsigned n,
+MultifdRecv *multifd_recv_new(int listen_fd, bool tcp,
+                              const MigrationTLS *tls, unsigned n,
                               unsigned comp, GPtrArray *blocks,
                               GError **errp)
 {
@@ -641,7 +654,7 @@ MultifdRecv *multifd_recv_new(int listen_fd, bool tcp, unsigned n,
         m->ch[i].fd = -1;
     }
     for (unsigned i = 0; i < n; i++) {
-        if (accept_channel(m, listen_fd, tcp, errp) < 0) {
+        if (accept_channel(m, listen_fd, tcp, tls, errp) < 0) {
             multifd_recv_free(m);
             return NULL;
         }

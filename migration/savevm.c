@@ -892,8 +892,8 @@ static bool load_multifd(MigFile *f, MigLoad *ld, GError **errp)
         error_setg(errp, "multifd needs a tcp: or unix: incoming URI");
         return false;
     }
-    ld->mfd = multifd_recv_new(ld->listen_fd, ld->tcp, n, comp, ld->blocks,
-                               errp);
+    ld->mfd = multifd_recv_new(ld->listen_fd, ld->tcp, ld->tls, n, comp,
+                               ld->blocks, errp);
     return ld->mfd != NULL;
 }
 

@@ -215,6 +215,30 @@ static bool parse_u64_arg(const char *v, bool is_size, uint64_t *out,
     return is_size ? parse_size(v, 1, out, errp) : parse_uint(v, out, errp);
 }
 
+/* A string parameter, quoted as HMP takes strings ("" clears it). */
+static bool set_str_param(MigrateSetParameters *p, const char *name,
+                          const char *value, GError **errp)
+{
+    StrOrNull *v = g_new0(StrOrNull, 1);
+    char *s = value[0] == '"' || value[0] == '\''
+              ? g_shell_unquote(value, errp) : g_strdup(value);
+
+    if (!s) {
+        g_free(v);
+        return false;
+    }
+    v->type = QTYPE_QSTRING;
+    v->u.s = s;
+    if (!strcmp(name, "tls-creds")) {
+        p->tls_creds = v;
+    } else if (!strcmp(name, "tls-hostname")) {
+        p->tls_hostname = v;
+    } else {
+        p->tls_authz = v;
+    }
+    return true;
+}
+
 void hmp_migrate_set_parameter(Monitor *mon, const char *args)
 {
     g_autofree char *name = NULL, *value = NULL;
@@ -255,6 +279,11 @@ void hmp_migrate_set_parameter(Monitor *mon, const char *args)
     U("max-cpu-throttle", max_cpu_throttle, false)
     U("multifd-zlib-level", multifd_zlib_level, false)
     U("multifd-zstd-level", multifd_zstd_level, false)
+    } else if (!strcmp(name, "tls-creds") || !strcmp(name, "tls-hostname") ||
+               !strcmp(name, "tls-authz")) {
+        if (!set_str_param(&p, name, value, &err)) {
+            goto fail;
+        }
     } else if (!strcmp(name, "multifd-compression")) {
         int c = qapi_enum_parse(&MultiFDCompression_lookup, value, -1, &err);
         if (c < 0) {
@@ -283,11 +312,13 @@ void hmp_migrate_set_parameter(Monitor *mon, const char *args)
         return;
     }
     qmp_migrate_set_parameters(&p, &err);
-    if (!err) {
-        return;
-    }
 fail:
-    report(mon, err);
+    qapi_free_StrOrNull(p.tls_creds);
+    qapi_free_StrOrNull(p.tls_hostname);
+    qapi_free_StrOrNull(p.tls_authz);
+    if (err) {
+        report(mon, err);
+    }
 }
 
 void hmp_info_migrate(Monitor *mon, const char *args)
@@ -399,6 +430,8 @@ void hmp_info_migrate_parameters(Monitor *mon, const char *args)
     monitor_printf(mon, "cpu-throttle-tailslow: %s\n",
                    p->cpu_throttle_tailslow ? "on" : "off");
     monitor_printf(mon, "max-cpu-throttle: %u\n", p->max_cpu_throttle);
+    monitor_printf(mon, "tls-creds: '%s'\n", p->tls_creds);
+    monitor_printf(mon, "tls-hostname: '%s'\n", p->tls_hostname);
     monitor_printf(mon, "max-bandwidth: %" PRIu64 " bytes/second\n",
                    p->max_bandwidth);
     monitor_printf(mon, "downtime-limit: %" PRIu64 " ms\n",
@@ -414,4 +447,5 @@ void hmp_info_migrate_parameters(Monitor *mon, const char *args)
                    p->xbzrle_cache_size);
     monitor_printf(mon, "max-postcopy-bandwidth: %" PRIu64 "\n",
                    p->max_postcopy_bandwidth);
+    monitor_printf(mon, "tls-authz: '%s'\n", p->tls_authz);
 }

@@ -58,9 +58,45 @@ ACPIOSTInfoList *qmp_query_acpi_ospm_status(GError **errp)
     return list;
 }
 
+/*
+ * libvirt sends the pre-QAPI form {"qom-type", "id", "props": {...}} to
+ * an object-add whose schema does not enumerate the object types (as
+ * ours does not): the properties in "props" are taken as if they were at
+ * the top level.  A new reference, or NULL with @errp set.
+ */
+static QDict *object_add_args(QDict *args, GError **errp)
+{
+    QDict *props = qobject_to(QDict, qdict_get(args, "props"));
+    QDict *flat;
+
+    if (!props) {
+        if (qdict_haskey(args, "props")) {
+            error_setg(errp, "Invalid parameter type for 'props', "
+                       "expected: object");
+            return NULL;
+        }
+        return qobject_ref(args);
+    }
+    flat = qdict_clone_shallow(args);
+    qdict_del(flat, "props");
+    for (const QDictEntry *e = qdict_first(props); e;
+         e = qdict_next(props, e)) {
+        if (qdict_haskey(flat, qdict_entry_key(e))) {
+            error_setg(errp, "Parameter '%s' is duplicated",
+                       qdict_entry_key(e));
+            qobject_unref(flat);
+            return NULL;
+        }
+        qdict_put_obj(flat, qdict_entry_key(e),
+                      qobject_ref(qdict_entry_value(e)));
+    }
+    return flat;
+}
+
 void qmp_marshal_object_add(QDict *args, QObject **ret, GError **errp)
 {
     g_autoptr(GString) json = NULL;
+    QDict *flat;
 
     if (!args || !qdict_haskey(args, "qom-type")) {
         error_setg(errp, "Parameter 'qom-type' is missing");
@@ -70,7 +106,12 @@ void qmp_marshal_object_add(QDict *args, QObject **ret, GError **errp)
         error_setg(errp, "Parameter 'id' is missing");
         return;
     }
-    json = qobject_to_json(QOBJECT(args));
+    flat = object_add_args(args, errp);
+    if (!flat) {
+        return;
+    }
+    json = qobject_to_json(QOBJECT(flat));
+    qobject_unref(flat);
     if (!user_object_create_from_opts(json->str, errp)) {
         return;
     }

@@ -53,7 +53,7 @@ void hmp_announce_self(Monitor *mon, const char *args)
 {
     g_auto(GStrv) w = g_strsplit_set(g_strstrip(g_strdup(args ? args : "")),
                                      " \t", -1);
-    g_autofree MigrationParameters *mp = qmp_query_migrate_parameters(NULL);
+    g_autoptr(MigrationParameters) mp = qmp_query_migrate_parameters(NULL);
     AnnounceParameters p = {
         .initial = mp->announce_initial, .max = mp->announce_max,
         .rounds = mp->announce_rounds, .step = mp->announce_step,

@@ -114,6 +114,7 @@ struct NBDClient {
     guint handshake_timer;
     QCryptoTLSCreds *tls_creds;     /* the server's, with a reference */
     QCryptoTLSSession *tls;         /* from STARTTLS on */
+    char *tls_authz;                /* the server's tls-authz, or NULL */
     bool tls_up;                    /* handshake done: I/O through tls */
     guint tls_idle;                 /* input GnuTLS holds decrypted */
     ClientPhase phase;
@@ -136,6 +137,7 @@ typedef struct NBDServer {
     guint watch;
     uint32_t max_connections;       /* 0: no limit */
     QCryptoTLSCreds *tls_creds;     /* tls-creds: forced TLS mode */
+    char *tls_authz;                /* who may connect (crypto/authz.h) */
     GList *clients;                 /* every connected NBDClient * */
 } NBDServer;
 
@@ -1354,6 +1356,14 @@ static bool client_tls_step(NBDClient *c, GIOCondition *cond)
         *cond = qcrypto_tls_session_wants_write(c->tls) ? G_IO_OUT : G_IO_IN;
         return true;
     }
+    /* the server's policy refused a client it configured: worth a line,
+     * as in QEMU */
+    if (c->tls_authz &&
+        !qcrypto_tls_session_check_authz(c->tls, c->tls_authz, &err)) {
+        error_report("NBD server: %s", err->message);
+        g_error_free(err);
+        return false;
+    }
     c->tls_up = true;
     c->phase = PHASE_OPTIONS;
     return true;
@@ -1468,6 +1478,7 @@ static void client_close(NBDClient *c)
     }
     qcrypto_tls_session_free(c->tls);
     qcrypto_tls_creds_unref(c->tls_creds);
+    g_free(c->tls_authz);
     close(c->fd);
     g_byte_array_free(c->in, true);
     g_byte_array_free(c->out, true);
@@ -1499,6 +1510,7 @@ static void client_new(int cfd, QCryptoTLSCreds *creds)
         c->tls_creds = creds;
     } else if (server->tls_creds) {
         c->tls_creds = qcrypto_tls_creds_ref(server->tls_creds);
+        c->tls_authz = g_strdup(server->tls_authz);
     }
     server->clients = g_list_append(server->clients, c);
     c->handshake_timer = g_timeout_add_seconds(NBD_HANDSHAKE_TIMEOUT_S,
@@ -1592,12 +1604,6 @@ void qmp_nbd_server_start(SocketAddressLegacy *addr, const char *tls_creds,
         error_setg(errp, "NBD server already running");
         return;
     }
-    if (tls_authz) {
-        error_setg(errp, "tls-authz is not supported by kvmpc (no "
-                   "authorization objects); the CA of tls-creds decides "
-                   "which clients may connect");
-        return;
-    }
     if (tls_creds) {
         creds = qcrypto_tls_creds_find(tls_creds, QCRYPTO_TLS_ENDPOINT_SERVER,
                                        errp);
@@ -1616,6 +1622,8 @@ void qmp_nbd_server_start(SocketAddressLegacy *addr, const char *tls_creds,
     server->listen_fd = fd;
     server->max_connections = has_max_connections ? max_connections : 0;
     server->tls_creds = creds;
+    /* as QEMU 7.2: looked up at each handshake, ignored without TLS */
+    server->tls_authz = g_strdup(tls_authz);
     server->watch = g_unix_fd_add(fd, G_IO_IN, server_accept, NULL);
 }
 
@@ -1865,6 +1873,7 @@ void qmp_nbd_server_stop(GError **errp)
     /* Clients finishing their last requests no longer list themselves. */
     g_list_free(server->clients);
     qcrypto_tls_creds_unref(server->tls_creds);
+    g_free(server->tls_authz);
     g_free(server);
     server = NULL;
 }

@@ -95,6 +95,7 @@ static const QomTypeInfo base_types[] = {
     { .name = "accel", .parent = TYPE_OBJECT, .abstract = true },
     { .name = "chardev", .parent = TYPE_OBJECT, .abstract = true },
     { .name = "rng-backend", .parent = TYPE_OBJECT, .abstract = true },
+    { .name = "authz", .parent = TYPE_OBJECT, .abstract = true },
     { .name = "memory-backend", .parent = TYPE_OBJECT, .abstract = true },
     { .name = "cpu", .parent = "device", .abstract = true },
     { .name = "x86_64-cpu", .parent = "cpu", .abstract = true },

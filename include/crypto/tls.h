@@ -58,6 +58,15 @@ void qcrypto_tls_session_set_prefix(QCryptoTLSSession *sess,
 int qcrypto_tls_session_handshake(QCryptoTLSSession *sess, GError **errp);
 bool qcrypto_tls_session_wants_write(QCryptoTLSSession *sess);
 
+/* After the handshake, a server's check of who the client is (QEMU
+ * 7.2's tls-authz): its identity (the X.509 certificate's distinguished
+ * name, or the PSK user name) must be allowed by the authorization
+ * object @authzid (include/crypto/authz.h).  QEMU's errors: "TLS x509
+ * authz check for DN is denied", "TLS PSK authz check for NAME is
+ * denied", "No certificate peer".  Big lock held. */
+bool qcrypto_tls_session_check_authz(QCryptoTLSSession *sess,
+                                     const char *authzid, GError **errp);
+
 /* recv()/send() over the session: bytes moved, 0 at the end of the
  * stream (read), or -1 with errno EAGAIN (non-blocking, nothing to do
  * now), EINTR, or EIO/ECONNRESET (the session is broken).  A write that
@@ -67,6 +76,9 @@ ssize_t qcrypto_tls_session_read(QCryptoTLSSession *sess, void *buf,
                                  size_t len);
 ssize_t qcrypto_tls_session_write(QCryptoTLSSession *sess, const void *buf,
                                   size_t len);
+/* Tell the peer the stream ends here (TLS close_notify); reading goes
+ * on.  Blocking sessions. */
+void qcrypto_tls_session_bye(QCryptoTLSSession *sess);
 /* Decrypted bytes already buffered: a read returns them though the
  * socket may never become readable again for them. */
 size_t qcrypto_tls_session_pending(QCryptoTLSSession *sess);

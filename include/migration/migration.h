@@ -94,4 +94,10 @@ bool migration_incoming_pending(void);
  * no thread stays blocked on one (the guest is lost then anyway). */
 void migration_shutdown(void);
 
+/* The migration parameters tls-creds, tls-hostname and tls-authz:
+ * copies (g_free them), NULL when unset.  Big lock held. */
+char *migrate_tls_creds(void);
+char *migrate_tls_hostname(void);
+char *migrate_tls_authz(void);
+
 #endif

@@ -33,6 +33,7 @@
 #define MIGRATION_MULTIFD_H
 #include "qemu/osdep.h"
 #include "migration/savevm.h"
+#include "migration/tls.h"
 
 #define MULTIFD_MAGIC "KVMPCMFD"
 enum { MULTIFD_PAGES = 1, MULTIFD_SYNC = 2, MULTIFD_END = 3 };
@@ -47,7 +48,8 @@ typedef struct MultifdSend MultifdSend;
 
 /* Connect @n channels to @uri and start their threads. */
 MultifdSend *multifd_send_new(const char *uri, unsigned n, unsigned comp,
-                              int level, GPtrArray *blocks, GError **errp);
+                              int level, GPtrArray *blocks,
+                              const MigrationTLS *tls, GError **errp);
 /* Queue pages [@first, @first + @n) of block @block_idx on the next
  * channel (waits while that channel's queue is full). */
 void multifd_send_pages(MultifdSend *m, unsigned block_idx, uint64_t first,
@@ -70,7 +72,8 @@ typedef struct MultifdRecv MultifdRecv;
 
 /* Accept @n channels on @listen_fd (checking their handshakes) and start
  * loading threads writing into @blocks' memory. */
-MultifdRecv *multifd_recv_new(int listen_fd, bool tcp, unsigned n,
+MultifdRecv *multifd_recv_new(int listen_fd, bool tcp,
+                              const MigrationTLS *tls, unsigned n,
                               unsigned comp, GPtrArray *blocks,
                               GError **errp);
 bool multifd_recv_sync(MultifdRecv *m, uint32_t seq, GError **errp);

@@ -165,6 +165,7 @@ typedef struct MigLoad {
     /* multifd: where the channels connect (-1: no listener), and them */
     int listen_fd;
     bool tcp;
+    const struct MigrationTLS *tls; /* their TLS (the incoming's), or NULL */
     struct MultifdRecv *mfd;
     /* postcopy: advised, then (after LISTEN) the userfaultfd side; RUN
      * ends mig_load_stream with postcopy_running set */

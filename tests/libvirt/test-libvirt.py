@@ -55,8 +55,15 @@ def check(cond, msg):
 class Libvirt:
     """virtlogd + libvirtd in a mount namespace of their own."""
 
-    def __init__(self, host_uuid=None):
+    def __init__(self, host_uuid=None, pki=None):
+        """@pki: certificates for migrate --tls (ca-cert.pem,
+        server-*.pem, client-*.pem) copied into the daemon's
+        migrate_tls_x509_cert_dir."""
         self.tmp = tempfile.mkdtemp(prefix="kvmpc-libvirt-")
+        self.pki_dir = os.path.join(self.tmp, "pki-migrate")
+        os.makedirs(self.pki_dir)
+        if pki:
+            self.add_pki(pki)
         self.sock_dir = os.path.join(self.tmp, "sock")
         os.makedirs(self.sock_dir)
         binds = []
@@ -79,7 +86,8 @@ class Libvirt:
             f.write('user = "root"\ngroup = "root"\n'
                     'dynamic_ownership = 0\nremember_owner = 0\n'
                     'cgroup_controllers = []\n'
-                    'namespaces = []\n')
+                    'namespaces = []\n'
+                    'migrate_tls_x509_cert_dir = "%s"\n' % self.pki_dir)
         script = "set -e\n"
         for src, dst in binds:
             script += "mkdir -p %s && mount --bind %s %s\n" % (dst, src, dst)
@@ -115,6 +123,10 @@ class Libvirt:
                 self.close()        # virtlogd may have started
                 raise Failure("libvirtd did not start: %s" % err)
             time.sleep(0.1)
+
+    def add_pki(self, files):
+        for f in files:
+            shutil.copy(f, self.pki_dir)
 
     def virsh(self, *args, ok=True, timeout=120):
         p = subprocess.run(["virsh", "-c", self.uri] + list(args),
@@ -1341,12 +1353,14 @@ def check_went_over(lv, lv2, g, log, mark):
 
 
 def migrate_and_check(lv, kvmpc, name, uuid_tail, flags, migrateuri=True,
-                      migrate=None, devices=""):
+                      migrate=None, devices="", pki=None):
     """`virsh migrate --live FLAGS` (or @migrate(g, dest)) to a second
-    libvirtd on this host (its own namespace and host UUID); the payload
-    must go on there (check_went_over)."""
+    libvirtd on this host (its own namespace and host UUID, @pki its
+    migration certificates); the payload must go on there
+    (check_went_over)."""
     log = os.path.join(lv.tmp, name + ".log")
-    lv2 = Libvirt(host_uuid="5c0f1a2e-0000-4000-8000-%s" % uuid_tail)
+    lv2 = Libvirt(host_uuid="5c0f1a2e-0000-4000-8000-%s" % uuid_tail,
+                  pki=pki)
     try:
         with Guest(lv, kvmpc, name, serial_xml(log) + devices) as g:
             g.start(log)
@@ -1384,17 +1398,14 @@ def test_migrate_tunnelled(lv, kvmpc):
                       ["--p2p", "--tunnelled"], migrateuri=False)
 
 
-@guest_test("qemu-img")
-def test_migrate_copy_storage(lv, kvmpc):
-    """`virsh migrate --live --copy-storage-all` with a qcow2 disk that is
-    not shared: libvirt starts the destination's NBD server and exports
-    its (empty) image, mirrors the source's disk into it
-    (blockdev-mirror), migrates once the job is ready, and ends the job;
-    the destination's image then holds the source's data (qemu-img
-    compare) and the payload goes on there."""
-    src_img = os.path.join(lv.tmp, "cs-src.qcow2")
-    dst_img = os.path.join(lv.tmp, "cs-dst.qcow2")
-    raw = os.path.join(lv.tmp, "cs-data.raw")
+def copy_storage_and_check(lv, kvmpc, name, uuid_tail, flags=(),
+                           pki=None):
+    """`virsh migrate --live --copy-storage-all FLAGS` of a qcow2 disk
+    (see test_migrate_copy_storage); the destination's image must hold
+    the source's data."""
+    src_img = os.path.join(lv.tmp, name + "-src.qcow2")
+    dst_img = os.path.join(lv.tmp, name + "-dst.qcow2")
+    raw = os.path.join(lv.tmp, name + "-data.raw")
     with open(raw, "wb") as f:
         f.write(os.urandom(2 << 20) + b"\0" * (6 << 20) +
                 os.urandom(1 << 20) + b"\0" * (7 << 20))
@@ -1405,19 +1416,30 @@ def test_migrate_copy_storage(lv, kvmpc):
 
     def migrate(g, dest):
         xml = lv.virsh("dumpxml", "--migratable", g.name).stdout
-        dst_xml = os.path.join(lv.tmp, "migcs-dst.xml")
+        dst_xml = os.path.join(lv.tmp, name + "-dst.xml")
         with open(dst_xml, "w") as f:
             f.write(xml.replace(src_img, dst_img))
-        lv.virsh("migrate", "--live", "--copy-storage-all", "--xml",
+        lv.virsh("migrate", "--live", "--copy-storage-all", *flags, "--xml",
                  dst_xml, g.name, dest, "--migrateuri", "tcp://127.0.0.1",
                  "--disks-uri", "tcp://127.0.0.1", timeout=180)
-    migrate_and_check(lv, kvmpc, "kvmpc-migcs", "0000000beef4", [],
-                      migrate=migrate,
-                      devices=disk_xml(src_img, "qcow2", "vda", "virtio"))
+    migrate_and_check(lv, kvmpc, name, uuid_tail, [], migrate=migrate,
+                      devices=disk_xml(src_img, "qcow2", "vda", "virtio"),
+                      pki=pki)
     cmp = subprocess.run(["qemu-img", "compare", "-f", "qcow2", "-F", "raw",
                           dst_img, raw], capture_output=True, text=True)
     check(cmp.returncode == 0, "the destination's image differs from the "
           "source's data: %s%s" % (cmp.stdout, cmp.stderr))
+
+
+@guest_test("qemu-img")
+def test_migrate_copy_storage(lv, kvmpc):
+    """`virsh migrate --live --copy-storage-all` with a qcow2 disk that is
+    not shared: libvirt starts the destination's NBD server and exports
+    its (empty) image, mirrors the source's disk into it
+    (blockdev-mirror), migrates once the job is ready, and ends the job;
+    the destination's image then holds the source's data (qemu-img
+    compare) and the payload goes on there."""
+    copy_storage_and_check(lv, kvmpc, "kvmpc-migcs", "0000000beef4")
 
 
 @guest_test()
@@ -1427,6 +1449,54 @@ def test_migrate(lv, kvmpc):
     the source migrates over tcp:, and the payload goes on on the
     destination, answering the power button without booting again."""
     migrate_and_check(lv, kvmpc, "kvmpc-mig", "00000000beef", [])
+
+
+def migration_pki():
+    """One directory's worth of libvirt's migration certificates (the
+    CA's, server-*.pem naming localhost and 127.0.0.1, client-*.pem),
+    made by tests/qmp/test_nbd_tls.py's certtool helpers."""
+    sys.path.insert(0, os.path.join(os.path.dirname(
+        os.path.abspath(__file__)), "..", "qmp"))
+    import test_nbd_tls
+    pki = test_nbd_tls.make_pki()
+    return pki["root"], [
+        os.path.join(pki["server"], f) for f in
+        ("ca-cert.pem", "server-cert.pem", "server-key.pem")] + [
+        os.path.join(pki["client"], f) for f in
+        ("client-cert.pem", "client-key.pem")]
+
+
+@guest_test("certtool")
+def test_migrate_tls(lv, kvmpc):
+    """`virsh migrate --live --tls`: libvirt makes tls-creds-x509 objects
+    from migrate_tls_x509_cert_dir on both ends (verify-peer on), sets the
+    tls-creds and tls-hostname (127.0.0.1, the certificate's IP address)
+    parameters, and the stream runs over TLS; the payload goes on on the
+    destination.  Then with --copy-storage-all, whose NBD copy runs over
+    TLS too."""
+    root, files = migration_pki()
+    try:
+        lv.add_pki(files)
+        migrate_and_check(lv, kvmpc, "kvmpc-migtls", "0000000beef5",
+                          ["--tls"], pki=files)
+        daemon_log = open(os.path.join(lv.tmp, "libvirtd.log")).read()
+        check('"tls-creds":"objlibvirt_migrate_tls0"' in
+              daemon_log.replace(" ", ""),
+              "libvirt did not set tls-creds on the source")
+        # --copy-storage-all too: the disk's NBD copy runs over TLS
+        # (the destination's nbd-server-start and the source's NBD node
+        # with tls-creds), then the stream
+        if shutil.which("qemu-img"):
+            copy_storage_and_check(lv, kvmpc, "kvmpc-migtlscs",
+                                   "0000000beef6", ["--tls"], pki=files)
+            daemon_log = open(os.path.join(lv.tmp, "libvirtd.log")).read()
+            check(re.search(r'"driver":\s*"nbd"[^\n]*"tls-creds":\s*'
+                            r'"objlibvirt_migrate_tls0"', daemon_log),
+                  "the NBD copy did not use TLS")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        for f in files:
+            os.unlink(os.path.join(lv.pki_dir, os.path.basename(f)))
 
 
 @guest_test()
@@ -1489,7 +1559,7 @@ def main():
              test_q35_desktop, test_cpu_tuning,
              test_save_restore, test_hotplug_managedsave, test_snapshot,
              test_external_snapshot_jobs,
-             test_migrate,
+             test_migrate, test_migrate_tls,
              test_migrate_postcopy, test_migrate_p2p, test_migrate_tunnelled,
              test_migrate_copy_storage]
     only = sys.argv[2:]

@@ -312,9 +312,6 @@ def test_tls_objects(binary):
             err = q.error("nbd-server-start", {"addr": addr,
                                                "tls-creds": creds})["desc"]
             check_eq(err, want, "nbd-server-start tls-creds=" + creds)
-        err = q.error("nbd-server-start", {"addr": addr, "tls-creds": "srv",
-                                           "tls-authz": "authz0"})["desc"]
-        check("tls-authz is not supported" in err, err)
         # in use by a server, deleted: the server keeps its reference
         q.ret("nbd-server-start", {"addr": addr, "tls-creds": "srv"})
         q.ret("object-del", {"id": "srv"})
@@ -501,6 +498,70 @@ def test_tls_server_psk(binary):
         s.close()
 
 
+@no_kvm
+def test_tls_server_authz(binary):
+    """tls-authz: authz-simple lets in the client whose certificate DN
+    (or PSK user name) it names, and nobody else; authz-list's rules
+    (exact, glob) and default policy."""
+    need_tools()
+    pki = make_pki()
+    s = Vm(binary, ["-object", x509("srv", "server", pki["server"]),
+                    "-object", "authz-simple,id=auth0,identity=CN=client"])
+    good = [x509("c", "client", pki["client"])]
+    opts = nbd_opts(sock=s.sock, export="disk", creds="c",
+                    hostname="localhost")
+    try:
+        q = s.q
+        err = q.error("object-add", {"qom-type": "authz-simple",
+                                     "id": "auth1"})["desc"]
+        check_eq(err, "Parameter 'identity' is missing", "no identity")
+        # libvirt's form, the properties under "props"
+        q.ret("object-add", {"qom-type": "authz-simple", "id": "auth1",
+                             "props": {"identity": "CN=x"}})
+        q.ret("object-del", {"id": "auth1"})
+        q.ret("nbd-server-start", {"addr": {"type": "unix", "data": {
+            "path": s.sock}}, "tls-creds": "srv", "tls-authz": "auth0"})
+        q.ret("block-export-add", {"type": "nbd", "id": "e0", "name": "disk",
+                                   "node-name": "disk"})
+        qemu_io(opts, good, "read -P 0x5a 0 64k")
+        # the object is looked up at each connection
+        q.ret("object-del", {"id": "auth0"})
+        q.ret("object-add", {"qom-type": "authz-simple", "id": "auth0",
+                             "identity": "CN=somebody-else"})
+        qemu_io(opts, good, "read 0 4k", ok=False)
+        wait_for(lambda: "TLS x509 authz check for CN=client is denied" in
+                 s.vm.stderr(), what="the refusal on stderr")
+        q.ret("object-del", {"id": "auth0"})
+        qemu_io(opts, good, "read 0 4k", ok=False)
+        wait_for(lambda: "Cannot find QAuthZ object ID auth0" in
+                 s.vm.stderr(), what="the missing object on stderr")
+        # authz-list: the first matching rule decides, else the policy
+        for args, want in [
+                ({"policy": "x"}, "Parameter 'policy' does not accept "
+                 "value 'x'"),
+                ({"rules": [{"match": "a"}]},
+                 "Parameter 'rules[0].policy' is missing"),
+                ({"rules": [{"match": "a", "policy": "allow",
+                             "format": "y"}]},
+                 "Parameter 'format' does not accept value 'y'")]:
+            err = q.error("object-add", dict(args, **{
+                "qom-type": "authz-list", "id": "auth0"}))["desc"]
+            check_eq(err, want, "authz-list %r" % args)
+        q.ret("object-add", {"qom-type": "authz-list", "id": "auth0",
+                             "policy": "deny", "rules": [
+                                 {"match": "CN=cl*", "policy": "allow",
+                                  "format": "glob"}]})
+        qemu_io(opts, good, "read -P 0x5a 0 64k")
+        q.ret("object-del", {"id": "auth0"})
+        q.ret("object-add", {"qom-type": "authz-list", "id": "auth0",
+                             "policy": "allow", "rules": [
+                                 {"match": "CN=client", "policy": "deny"}]})
+        qemu_io(opts, good, "read 0 4k", ok=False)
+        check(s.vm.alive(), "kvmpc still runs")
+    finally:
+        s.close()
+
+
 # ---- kvmpc is the client ---------------------------------------------------
 
 class QemuNbd:
@@ -527,6 +588,40 @@ class QemuNbd:
         wait_for(lambda: not os.path.exists("/proc/%d" % self.pid) or
                  open("/proc/%d/stat" % self.pid).read().split()[2] == "Z",
                  what="qemu-nbd to die")
+
+
+@no_kvm
+def test_tls_anon(binary):
+    """tls-creds-anon (anonymous DH, no dir): kvmpc's server read by
+    qemu-io, kvmpc's client reading qemu-nbd's export, both anonymous;
+    a plain client is still refused."""
+    need_tools()
+    s = Vm(binary, ["-object", "tls-creds-anon,id=srv,endpoint=server",
+                    "-object", "tls-creds-anon,id=cli,endpoint=client"])
+    anon = "tls-creds-anon,id=c,endpoint=client"
+    nbd = None
+    try:
+        s.serve("srv")
+        qemu_io(nbd_opts(sock=s.sock, export="disk", creds="c"), [anon],
+                "read -P 0x5a 0 1M", "read -P 0xa5 3M 64k")
+        qemu_io(nbd_opts(sock=s.sock, export="disk"), [], "read 0 4k",
+                ok=False)
+        nbd = QemuNbd(s.tmp, s.img, "tls-creds-anon,id=t0,endpoint=server",
+                      tag="anon")
+        s.q.ret("blockdev-add", {"driver": "nbd", "node-name": "n0",
+                                 "export": "exp", "tls-creds": "cli",
+                                 "server": {"type": "unix",
+                                            "path": nbd.sock}})
+        # HMP qemu-io prints on kvmpc's stdout
+        s.q.ret("human-monitor-command", {
+            "command-line": 'qemu-io n0 "read -P 0x5a 0 64k"'})
+        wait_for(lambda: "read 65536/65536" in s.vm.stdout(),
+                 what="qemu-io's read through the anonymous session")
+        check(s.vm.alive(), "kvmpc still runs")
+    finally:
+        if nbd:
+            nbd.kill()
+        s.close()
 
 
 class BadTlsServer:
@@ -604,6 +699,9 @@ def test_tls_client(binary):
                  "reported: TLS not configured"),
                 ({"server": tcp_srv},
                  "server reported: Option 0x7 not permitted before TLS"),
+                # "" is no host name (libvirt sends it without --tls)
+                ({"server": tcp_srv, "tls-hostname": ""},
+                 "server reported: Option 0x7 not permitted before TLS"),
                 ({"server": tcp_srv, "tls-hostname": "localhost"},
                  "tls-hostname is set but tls-creds is not")]:
             args.update({"driver": "nbd", "node-name": "bad",
@@ -672,7 +770,7 @@ def main():
         need_gnutls(sys.argv[1])
     try:
         run_tests([test_tls_objects, test_tls_server, test_tls_server_psk,
-                   test_tls_client])
+                   test_tls_server_authz, test_tls_anon, test_tls_client])
     finally:
         if PKI:
             shutil.rmtree(PKI["root"], ignore_errors=True)
