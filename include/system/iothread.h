@@ -83,7 +83,7 @@ int64_t iothread_poll_ns(IOThread *iothread);
 typedef struct IOThreadDesc {
     const char *id;
     int thread_id;
-    int64_t poll_max_ns, poll_grow, poll_shrink;
+    int64_t poll_max_ns, poll_grow, poll_shrink, aio_max_batch;
 } IOThreadDesc;
 /* Calls @fn for each I/O thread in creation order. */
 void iothread_for_each(void (*fn)(const IOThreadDesc *info, void *opaque),
