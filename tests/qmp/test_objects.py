@@ -65,7 +65,12 @@ def dontdump_64m_mappings(vm):
 @no_kvm
 def test_objects(binary):
     tmpdir = tempfile.mkdtemp(prefix="kvmpc-objects-")
+    os.mkdir(os.path.join(tmpdir, "psk"))
+    with open(os.path.join(tmpdir, "psk", "keys.psk"), "w") as f:
+        f.write("alice:0123456789abcdef\n")
     vm, q = start(binary, tmpdir, [
+        "-object", "tls-creds-psk,id=tp,endpoint=client,dir=%s,"
+        "username=alice" % os.path.join(tmpdir, "psk"),
         "-object", "iothread,id=io1,poll-max-ns=1000",
         "-object", "memory-backend-ram,id=m0,size=64M",
         "-object", "memory-backend-file,id=mf,size=4M,mem-path=%s,share=on"
@@ -95,6 +100,16 @@ def test_objects(binary):
                   ("filename", "string")], "qom-list rr")
         check_eq(names_types(q.ret("qom-list", {"path": "/objects/rb"})),
                  [("type", "string"), ("opened", "bool")], "qom-list rb")
+        tls = [("type", "string"), ("endpoint", "QCryptoTLSCredsEndpoint"),
+               ("dir", "string"), ("verify-peer", "bool"),
+               ("priority", "string")]
+        check_eq(names_types(q.ret("qom-list", {"path": "/objects/tp"})),
+                 tls + [("username", "string"), ("loaded", "bool")],
+                 "qom-list tp")
+        check_eq(names_types(q.ret("qom-list-properties",
+                                   {"typename": "tls-creds-x509"})),
+                 tls + [("sanity-check", "bool"), ("passwordid", "string"),
+                        ("loaded", "bool")], "tls-creds-x509 properties")
         check_eq(names_types(q.ret("qom-list", {"path": "/objects/s0"})),
                  [("type", "string"), ("iv", "string"), ("keyid", "string"),
                   ("loaded", "bool"), ("format", "QCryptoSecretFormat"),
@@ -120,6 +135,10 @@ def test_objects(binary):
             ("s0", "data"): "abc", ("s0", "loaded"): True,
             ("s0", "format"): "raw", ("s0", "keyid"): "", ("s0", "iv"): "",
             ("s0", "file"): "",
+            ("tp", "endpoint"): "client",
+            ("tp", "dir"): os.path.join(tmpdir, "psk"),
+            ("tp", "verify-peer"): True, ("tp", "priority"): "",
+            ("tp", "username"): "alice", ("tp", "loaded"): True,
         }
         for (obj, prop), value in want.items():
             got = get(q, "/objects/" + obj, prop)
@@ -184,6 +203,10 @@ def test_objects(binary):
              "can not be changed after the backend is created by kvmpc"),
             ("s0", "data", "x", "Property 'secret.data' can not be changed "
              "after the secret is loaded by kvmpc"),
+            ("tp", "username", "bob", "Property 'tls-creds-psk.username' "
+             "can not be changed after the credentials are loaded by kvmpc"),
+            ("tp", "loaded", True,
+             "Property 'tls-creds-psk.loaded' is not writable"),
         ]
         for obj, prop, value, text in errors:
             check_eq(set_error(q, "/objects/" + obj, prop, value), text,
