@@ -165,6 +165,11 @@ static int64_t load_param(const int64_t *p)
     return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
+int64_t iothread_aio_max_batch(IOThread *t)
+{
+    return load_param(&t->aio_max_batch);
+}
+
 static void adapt_poll_time(IOThread *t, int64_t slept_ns, int64_t max_ns)
 {
     int64_t ns = t->poll_ns;
