@@ -25,6 +25,10 @@
 #include "system/hostmem.h"
 #include "qemu/fdset.h"
 #include "system/object.h"
+#include "qobject/qbool.h"
+#include "qobject/qlist.h"
+#include "qobject/qnum.h"
+#include "qobject/qstring.h"
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -70,7 +74,7 @@ HostMemoryBackend *host_memory_backend_find(const char *id)
 }
 
 typedef struct HostMemOpts {
-    uint64_t size, align, hugetlbsize;
+    uint64_t size, align, hugetlbsize, prealloc_threads;
     HostMemPolicyMode policy;
     unsigned long host_nodes[HOST_MEM_MAX_NODES / HOST_MEM_NODE_BITS];
     bool share, prealloc, merge, dump, discard_data, readonly, hugetlb, seal,
@@ -176,7 +180,7 @@ static bool parse_common(const char *type, GHashTable *props, HostMemOpts *o,
         !take_bool(props, "merge", true, &o->merge, errp) ||
         !take_bool(props, "dump", true, &o->dump, errp) ||
         !take_bool(props, "reserve", true, &o->reserve, errp) ||
-        !take_size(props, "prealloc-threads", &(uint64_t){0}, errp) ||
+        !take_size(props, "prealloc-threads", &o->prealloc_threads, errp) ||
         !take_host_nodes(props, o, errp) || !take_policy(props, o, errp)) {
         return false;
     }
@@ -318,6 +322,21 @@ static int create_memfd(const HostMemOpts *o, const char *id, GError **errp)
     return fd;
 }
 
+/* Fault every page in for writing.  Also on memory a running guest uses
+ * (qom-set prealloc=true): the fallback's add of 0 is atomic, so it never
+ * undoes a guest's write. */
+static void prealloc_pages(void *p, uint64_t size)
+{
+    long page = sysconf(_SC_PAGESIZE);
+
+    if (madvise(p, size, MADV_POPULATE_WRITE) < 0) {
+        /* older kernels: touch each page (the value is kept) */
+        for (uint64_t off = 0; off < size; off += page) {
+            __atomic_fetch_add((uint8_t *)p + off, 0, __ATOMIC_RELAXED);
+        }
+    }
+}
+
 static bool apply_advice(void *p, const HostMemOpts *o, GError **errp)
 {
     if (!o->merge) {
@@ -329,14 +348,7 @@ static bool apply_advice(void *p, const HostMemOpts *o, GError **errp)
         madvise(p, o->size, MADV_DONTDUMP);
     }
     if (o->prealloc && !o->readonly) {
-        long page = sysconf(_SC_PAGESIZE);
-        if (madvise(p, o->size, MADV_POPULATE_WRITE) < 0) {
-            /* older kernels: touch each page (the value is kept) */
-            for (uint64_t off = 0; off < o->size; off += page) {
-                volatile uint8_t *b = (uint8_t *)p + off;
-                *b = *b;
-            }
-        }
+        prealloc_pages(p, o->size);
     }
     (void)errp;
     return true;
@@ -345,7 +357,7 @@ static bool apply_advice(void *p, const HostMemOpts *o, GError **errp)
 static void *hostmem_create(const char *type, const char *id,
                             GHashTable *props, GError **errp)
 {
-    HostMemOpts o = { 0 };
+    HostMemOpts o = { .prealloc_threads = 1 };
     g_autofree char *mem_path = NULL;
     HostMemoryBackend *b;
     void *host = NULL;
@@ -414,6 +426,13 @@ static void *hostmem_create(const char *type, const char *id,
     b->reserve = o.reserve;
     b->policy = o.policy;
     memcpy(b->host_nodes, o.host_nodes, sizeof(b->host_nodes));
+    b->prealloc_threads = o.prealloc_threads;
+    b->mem_path = g_steal_pointer(&mem_path);
+    b->align = o.align;
+    b->readonly = o.readonly;
+    b->hugetlb = o.hugetlb;
+    b->hugetlbsize = o.hugetlbsize;
+    b->seal = o.seal;
     if (!all_backends) {
         all_backends = g_ptr_array_new();
     }
@@ -433,6 +452,7 @@ static bool hostmem_destroy(void *obj, GError **errp)
     g_ptr_array_remove(all_backends, b);
     munmap(b->host, b->size);
     g_free(b->id);
+    g_free(b->mem_path);
     g_free(b);
     return true;
 }
@@ -452,20 +472,264 @@ static void *memfd_create_obj(const char *id, GHashTable *p, GError **errp)
     return hostmem_create("memory-backend-memfd", id, p, errp);
 }
 
+/* ---- properties (qom-list / qom-get / qom-set) ---------------------- */
+
+static QObject *bool_value(bool v)
+{
+    return QOBJECT(qbool_from_bool(v));
+}
+
+static QObject *uint_value(uint64_t v)
+{
+    return QOBJECT(qnum_from_uint(v));
+}
+
+#define B(obj) ((HostMemoryBackend *)(obj))
+
+static QObject *get_size(void *o) { return uint_value(B(o)->size); }
+static QObject *get_share(void *o) { return bool_value(B(o)->share); }
+static QObject *get_prealloc(void *o) { return bool_value(B(o)->prealloc); }
+static QObject *get_merge(void *o) { return bool_value(B(o)->merge); }
+static QObject *get_dump(void *o) { return bool_value(B(o)->dump); }
+static QObject *get_reserve(void *o) { return bool_value(B(o)->reserve); }
+static QObject *get_prealloc_threads(void *o)
+{
+    return uint_value(B(o)->prealloc_threads);
+}
+static QObject *get_policy(void *o)
+{
+    return QOBJECT(qstring_from_str(policy_names[B(o)->policy]));
+}
+static QObject *get_host_nodes(void *o)
+{
+    QList *list = qlist_new();
+
+    for (unsigned i = 0; i < HOST_MEM_MAX_NODES; i++) {
+        if (host_mem_node_test(B(o)->host_nodes, i)) {
+            qlist_append_int(list, i);
+        }
+    }
+    return QOBJECT(list);
+}
+static QObject *get_mem_path(void *o)
+{
+    return QOBJECT(qstring_from_str(B(o)->mem_path ? B(o)->mem_path : ""));
+}
+static QObject *get_false(void *o) { return bool_value(false); }
+static QObject *get_align(void *o) { return uint_value(B(o)->align); }
+static QObject *get_readonly(void *o) { return bool_value(B(o)->readonly); }
+static QObject *get_hugetlb(void *o) { return bool_value(B(o)->hugetlb); }
+static QObject *get_seal(void *o) { return bool_value(B(o)->seal); }
+static QObject *get_hugetlbsize(void *o)
+{
+    return uint_value(B(o)->hugetlbsize);
+}
+
+/* What QEMU 7.2 changes on a live backend: the madvise() flags now, and
+ * prealloc=true faults the pages in now. */
+static bool set_dump(void *o, QObject *value, GError **errp)
+{
+    bool v;
+
+    if (!user_object_value_bool(value, "dump", &v, errp)) {
+        return false;
+    }
+    madvise(B(o)->host, B(o)->size, v ? MADV_DODUMP : MADV_DONTDUMP);
+    B(o)->dump = v;
+    return true;
+}
+
+static bool set_merge(void *o, QObject *value, GError **errp)
+{
+    bool v;
+
+    if (!user_object_value_bool(value, "merge", &v, errp)) {
+        return false;
+    }
+    madvise(B(o)->host, B(o)->size, v ? MADV_MERGEABLE : MADV_UNMERGEABLE);
+    B(o)->merge = v;
+    return true;
+}
+
+static bool set_prealloc(void *o, QObject *value, GError **errp)
+{
+    bool v;
+
+    if (!user_object_value_bool(value, "prealloc", &v, errp)) {
+        return false;
+    }
+    if (v && !B(o)->reserve) {
+        error_setg(errp, "'prealloc=on' and 'reserve=off' are incompatible");
+        return false;
+    }
+    if (v && !B(o)->prealloc) {     /* off again leaves the pages, as QEMU */
+        if (!B(o)->readonly) {
+            prealloc_pages(B(o)->host, B(o)->size);
+        }
+        B(o)->prealloc = true;
+    }
+    return true;
+}
+
+/* discard-data=on is refused at creation, so false is all there is. */
+static bool set_discard_data(void *o, QObject *value, GError **errp)
+{
+    bool v;
+
+    if (!user_object_value_bool(value, "discard-data", &v, errp)) {
+        return false;
+    }
+    if (v) {
+        error_setg(errp, "discard-data=on is not supported by kvmpc");
+        return false;
+    }
+    return true;
+}
+
+/* QEMU 7.2's refusals, each in its own words. */
+static bool set_size(void *o, QObject *value, GError **errp)
+{
+    error_setg(errp, "cannot change property size of %s ", B(o)->type);
+    return false;
+}
+
+static bool refuse_bool(QObject *value, const char *name, GError **errp)
+{
+    bool v;
+
+    if (user_object_value_bool(value, name, &v, errp)) {
+        error_setg(errp, "cannot change property value");
+    }
+    return false;
+}
+
+static bool set_share(void *o, QObject *value, GError **errp)
+{
+    return refuse_bool(value, "share", errp);
+}
+
+static bool set_reserve(void *o, QObject *value, GError **errp)
+{
+    return refuse_bool(value, "reserve", errp);
+}
+
+static bool set_hugetlbsize(void *o, QObject *value, GError **errp)
+{
+    int64_t v;
+
+    if (user_object_value_int(value, "hugetlbsize", &v, errp)) {
+        error_setg(errp, "cannot change property value");
+    }
+    return false;
+}
+
+static bool set_mem_path(void *o, QObject *value, GError **errp)
+{
+    if (!qobject_to(QString, value)) {
+        error_setg(errp, "Invalid parameter type for 'mem-path', expected: "
+                   "string");
+        return false;
+    }
+    error_setg(errp, "cannot change property 'mem-path' of %s", B(o)->type);
+    return false;
+}
+
+static bool set_align(void *o, QObject *value, GError **errp)
+{
+    error_setg(errp, "cannot change property 'align' of %s", B(o)->type);
+    return false;
+}
+
+static bool refuse_file_bool(void *o, QObject *value, const char *name,
+                             GError **errp)
+{
+    bool v;
+
+    if (user_object_value_bool(value, name, &v, errp)) {
+        error_setg(errp, "cannot change property '%s' of %s.", name,
+                   B(o)->type);
+    }
+    return false;
+}
+
+static bool set_readonly(void *o, QObject *value, GError **errp)
+{
+    return refuse_file_bool(o, value, "readonly", errp);
+}
+
+static bool set_pmem(void *o, QObject *value, GError **errp)
+{
+    return refuse_file_bool(o, value, "pmem", errp);
+}
+
+/*
+ * QEMU 7.2 takes these on a live backend but only records them (they
+ * matter when memory is mapped, which is over): kvmpc refuses rather
+ * than keep a value that does nothing.
+ */
+static bool refuse_after_creation(void *o, const char *name, GError **errp)
+{
+    error_setg(errp, "Property '%s.%s' can not be changed after the backend "
+               "is created by kvmpc", B(o)->type, name);
+    return false;
+}
+
+static bool set_policy(void *o, QObject *value, GError **errp)
+{
+    return refuse_after_creation(o, "policy", errp);
+}
+
+static bool set_host_nodes(void *o, QObject *value, GError **errp)
+{
+    return refuse_after_creation(o, "host-nodes", errp);
+}
+
+static bool set_prealloc_threads(void *o, QObject *value, GError **errp)
+{
+    return refuse_after_creation(o, "prealloc-threads", errp);
+}
+
+static bool set_hugetlb(void *o, QObject *value, GError **errp)
+{
+    return refuse_after_creation(o, "hugetlb", errp);
+}
+
+static bool set_seal(void *o, QObject *value, GError **errp)
+{
+    return refuse_after_creation(o, "seal", errp);
+}
+
+#undef B
+
+/* QEMU 7.2's names, types and order (qom-list-properties). */
 #define COMMON_PROPS \
-    { "size", "size" }, { "share", "bool" }, { "prealloc", "bool" }, \
-    { "prealloc-threads", "uint32" }, { "merge", "bool" }, \
-    { "dump", "bool" }, { "reserve", "bool" }, { "host-nodes", "int" }, \
-    { "policy", "HostMemPolicy" }
+    { "share", "bool", get_share, set_share }, \
+    { "size", "int", get_size, set_size }, \
+    { "dump", "bool", get_dump, set_dump }, \
+    { "prealloc-threads", "int", get_prealloc_threads, \
+      set_prealloc_threads }, \
+    { "policy", "HostMemPolicy", get_policy, set_policy }, \
+    { "prealloc", "bool", get_prealloc, set_prealloc }, \
+    { "reserve", "bool", get_reserve, set_reserve }, \
+    { "host-nodes", "int", get_host_nodes, set_host_nodes }, \
+    { "merge", "bool", get_merge, set_merge }
 
 static const UserObjectProp ram_props[] = { COMMON_PROPS, { NULL } };
 static const UserObjectProp file_props[] = {
-    COMMON_PROPS, { "mem-path", "string" }, { "discard-data", "bool" },
-    { "align", "size" }, { "readonly", "bool" }, { "pmem", "bool" }, { NULL }
+    COMMON_PROPS,
+    { "readonly", "bool", get_readonly, set_readonly },
+    { "align", "int", get_align, set_align },
+    { "pmem", "bool", get_false, set_pmem },
+    { "mem-path", "string", get_mem_path, set_mem_path },
+    { "discard-data", "bool", get_false, set_discard_data },
+    { NULL }
 };
 static const UserObjectProp memfd_props[] = {
-    COMMON_PROPS, { "hugetlb", "bool" }, { "hugetlbsize", "size" },
-    { "seal", "bool" }, { NULL }
+    COMMON_PROPS,
+    { "hugetlb", "bool", get_hugetlb, set_hugetlb },
+    { "seal", "bool", get_seal, set_seal },
+    { "hugetlbsize", "int", get_hugetlbsize, set_hugetlbsize },
+    { NULL }
 };
 
 static const UserObjectType hostmem_types[] = {

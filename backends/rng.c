@@ -6,6 +6,8 @@
 #include <sys/random.h>
 #include "system/object.h"
 #include "system/rng.h"
+#include "qobject/qbool.h"
+#include "qobject/qstring.h"
 
 struct RngBackend {
     const char *type;
@@ -141,15 +143,47 @@ static void *rng_builtin_create(const char *id, GHashTable *props,
     return b;
 }
 
+/* ---- properties (qom-list / qom-get / qom-set), QEMU 7.2's ---------- */
+
+/* A backend exists only once its source is open. */
+static QObject *get_opened(void *obj)
+{
+    return QOBJECT(qbool_from_bool(true));
+}
+
+static QObject *get_filename(void *obj)
+{
+    return QOBJECT(qstring_from_str(((RngBackend *)obj)->filename));
+}
+
+static bool set_filename(void *obj, QObject *value, GError **errp)
+{
+    error_setg(errp, "Property 'filename' can no longer be set");
+    return false;
+}
+
+static const UserObjectProp rng_random_props[] = {
+    { "opened", "bool", get_opened, NULL },
+    { "filename", "string", get_filename, set_filename },
+    { NULL }
+};
+
+static const UserObjectProp rng_builtin_props[] = {
+    { "opened", "bool", get_opened, NULL },
+    { NULL }
+};
+
 static const UserObjectType rng_random_type = {
     .name = TYPE_RNG_RANDOM,
     .parent = "rng-backend",
+    .props = rng_random_props,
     .create = rng_random_create,
 };
 
 static const UserObjectType rng_builtin_type = {
     .name = TYPE_RNG_BUILTIN,
     .parent = "rng-backend",
+    .props = rng_builtin_props,
     .create = rng_builtin_create,
 };
 

@@ -14,7 +14,9 @@
  * Synchronous requests use a one-slot context private to the thread.
  *
  * Between laio_plug and laio_unplug (a device's pass over its queue)
- * iocbs are queued and sent with one io_submit.  A queued request whose
+ * iocbs are queued and sent with one io_submit, or as soon as the queue
+ * holds the node's I/O thread's aio-max-batch (QEMU's option; 0, and on
+ * the main loop: the whole pass).  A queued request whose
  * io_submit fails cannot go back to its submitter (laio_submit already
  * took it), so it completes with the error on the node's context, like
  * any completion: the submitter is never called back from inside its own
@@ -22,6 +24,7 @@
  */
 #include "qemu/osdep.h"
 #include "block/host-aio.h"
+#include "system/iothread.h"
 
 #include <linux/aio_abi.h>
 #include <sys/eventfd.h>
@@ -66,6 +69,7 @@ struct LinuxAioState {
     GSource *source;
     LaioReq *free;
     LaioReq *failed;                /* complete on the context */
+    IOThread *iothread;             /* the context's, or NULL */
     unsigned plugged;               /* laio_plug depth: iocbs wait */
     unsigned nqueued;
     struct iocb *queued[HOST_AIO_SLOTS];
@@ -114,6 +118,8 @@ static long submit_slot(LinuxAioState *s, LaioReq *r)
     return submit_one(s->ctx, &r->iocb);
 }
 
+static void submit_queued_locked(LinuxAioState *s);
+
 /* Queue @r for the unplug (true), or say the caller must send it now. */
 static bool queue_if_plugged(LinuxAioState *s, LaioReq *r)
 {
@@ -122,7 +128,13 @@ static bool queue_if_plugged(LinuxAioState *s, LaioReq *r)
     g_mutex_lock(&s->lock);
     queued = s->plugged > 0;
     if (queued) {
+        IOThread *t = __atomic_load_n(&s->iothread, __ATOMIC_RELAXED);
+        int64_t max_batch = t ? iothread_aio_max_batch(t) : 0;
+
         s->queued[s->nqueued++] = &r->iocb;     /* one per slot: room */
+        if (max_batch && s->nqueued >= max_batch) {
+            submit_queued_locked(s);
+        }
     }
     g_mutex_unlock(&s->lock);
     return queued;
@@ -316,6 +328,7 @@ LinuxAioState *laio_init(const char *filename, GMainContext *ctx,
         s->free = &s->slots[i];
     }
     s->source = bdrv_fd_source_new(s->efd, laio_completions, s, ctx);
+    s->iothread = iothread_of_context(ctx);
     return s;
 }
 
@@ -324,6 +337,8 @@ void laio_attach_aio_context(LinuxAioState *s, GMainContext *ctx)
     g_source_destroy(s->source);
     g_source_unref(s->source);
     s->source = bdrv_fd_source_new(s->efd, laio_completions, s, ctx);
+    __atomic_store_n(&s->iothread, iothread_of_context(ctx),
+                     __ATOMIC_RELAXED);
 }
 
 void laio_cleanup(LinuxAioState *s)

@@ -11,6 +11,9 @@
 #include "qemu/osdep.h"
 #include "crypto/authz.h"
 #include "system/object.h"
+#include "qobject/qdict.h"
+#include "qobject/qlist.h"
+#include "qobject/qstring.h"
 
 #define TYPE_AUTHZ_SIMPLE "authz-simple"
 #define TYPE_AUTHZ_LIST   "authz-list"
@@ -171,12 +174,46 @@ static void *authz_list_create(const char *id, GHashTable *props,
     return a;
 }
 
+/* ---- properties (qom-get; read-only once made: the TLS handshakes of
+ * other threads read the rules without a lock) ---- */
+
+static QObject *authz_get_identity(void *obj)
+{
+    const Authz *a = obj;
+
+    return QOBJECT(qstring_from_str(
+        g_array_index(a->rules, AuthzRule, 0).match));
+}
+
+static QObject *authz_get_policy(void *obj)
+{
+    return QOBJECT(qstring_from_str(policies[((Authz *)obj)->allow]));
+}
+
+static QObject *authz_get_rules(void *obj)
+{
+    const Authz *a = obj;
+    QList *l = qlist_new();
+
+    for (unsigned i = 0; i < a->rules->len; i++) {
+        const AuthzRule *r = &g_array_index(a->rules, AuthzRule, i);
+        QDict *d = qdict_new();
+
+        qdict_put_str(d, "match", r->match);
+        qdict_put_str(d, "policy", policies[r->allow]);
+        qdict_put_str(d, "format", formats[r->glob]);
+        qlist_append(l, d);
+    }
+    return QOBJECT(l);
+}
+
 static const UserObjectProp authz_simple_props[] = {
-    { "identity", "string" }, { NULL }
+    { "identity", "string", authz_get_identity, NULL }, { NULL }
 };
 
 static const UserObjectProp authz_list_props[] = {
-    { "policy", "QAuthZListPolicy" }, { "rules", "QAuthZListRule" },
+    { "policy", "QAuthZListPolicy", authz_get_policy, NULL },
+    { "rules", "QAuthZListRule", authz_get_rules, NULL },
     { NULL }
 };
 

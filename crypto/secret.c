@@ -15,6 +15,8 @@
 #include "qemu/osdep.h"
 #include "crypto/secret.h"
 #include "system/object.h"
+#include "qobject/qbool.h"
+#include "qobject/qstring.h"
 #ifdef CONFIG_NETTLE
 #include <nettle/aes.h>
 #include <nettle/cbc.h>
@@ -23,6 +25,9 @@
 typedef struct Secret {
     uint8_t *data;
     size_t len;
+    /* the options as given, which qom-get shows as QEMU 7.2 does (data
+     * only when it came inline: with keyid, the encrypted text) */
+    char *given_data, *file, *format, *keyid, *iv;
 } Secret;
 
 uint8_t *qcrypto_secret_lookup(const char *id, size_t *len, GError **errp)
@@ -140,6 +145,7 @@ static void *secret_create(const char *id, GHashTable *props, GError **errp)
     g_autofree char *keyid = user_object_take_str(props, "keyid");
     g_autofree char *iv = user_object_take_str(props, "iv");
     g_autofree char *loaded = user_object_take_str(props, "loaded");
+    g_autofree char *given_data = g_strdup(data);
     Secret *s;
     uint8_t *value = NULL;
     size_t len = 0;
@@ -193,12 +199,84 @@ static void *secret_create(const char *id, GHashTable *props, GError **errp)
     s = g_new0(Secret, 1);
     s->data = value;
     s->len = len;
+    s->given_data = g_steal_pointer(&given_data);
+    s->file = g_steal_pointer(&file);
+    s->format = g_steal_pointer(&format);
+    s->keyid = g_steal_pointer(&keyid);
+    s->iv = g_steal_pointer(&iv);
     return s;
 }
 
+/* ---- properties (qom-list / qom-get / qom-set), QEMU 7.2's ---------- */
+
+static QObject *str_or_empty(const char *v)
+{
+    return QOBJECT(qstring_from_str(v ? v : ""));
+}
+
+#define S(obj) ((Secret *)(obj))
+static QObject *get_data(void *o) { return str_or_empty(S(o)->given_data); }
+static QObject *get_file(void *o) { return str_or_empty(S(o)->file); }
+static QObject *get_keyid(void *o) { return str_or_empty(S(o)->keyid); }
+static QObject *get_iv(void *o) { return str_or_empty(S(o)->iv); }
+static QObject *get_format(void *o)
+{
+    return str_or_empty(S(o)->format ? S(o)->format : "raw");
+}
+#undef S
+
+/* A secret is loaded when it is created. */
+static QObject *get_loaded(void *o)
+{
+    return QOBJECT(qbool_from_bool(true));
+}
+
+/*
+ * QEMU 7.2 takes a new data/file/format/keyid/iv on a loaded secret but
+ * only records it (the loaded value stays): kvmpc refuses rather than
+ * show a value that is not the secret's.
+ */
+static bool refuse_after_load(const char *name, GError **errp)
+{
+    error_setg(errp, "Property 'secret.%s' can not be changed after the "
+               "secret is loaded by kvmpc", name);
+    return false;
+}
+
+static bool set_data(void *o, QObject *v, GError **errp)
+{
+    return refuse_after_load("data", errp);
+}
+
+static bool set_file(void *o, QObject *v, GError **errp)
+{
+    return refuse_after_load("file", errp);
+}
+
+static bool set_format(void *o, QObject *v, GError **errp)
+{
+    return refuse_after_load("format", errp);
+}
+
+static bool set_keyid(void *o, QObject *v, GError **errp)
+{
+    return refuse_after_load("keyid", errp);
+}
+
+static bool set_iv(void *o, QObject *v, GError **errp)
+{
+    return refuse_after_load("iv", errp);
+}
+
+/* QEMU 7.2's order (qom-list-properties). */
 static const UserObjectProp secret_props[] = {
-    { "data", "string" }, { "file", "string" }, { "format", "QCryptoSecretFormat" },
-    { "keyid", "string" }, { "iv", "string" }, { "loaded", "bool" }, { NULL }
+    { "iv", "string", get_iv, set_iv },
+    { "keyid", "string", get_keyid, set_keyid },
+    { "loaded", "bool", get_loaded, NULL },
+    { "format", "QCryptoSecretFormat", get_format, set_format },
+    { "file", "string", get_file, set_file },
+    { "data", "string", get_data, set_data },
+    { NULL }
 };
 
 static const UserObjectType secret_type = {

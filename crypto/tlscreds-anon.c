@@ -63,9 +63,9 @@ static void *anon_create(const char *id, GHashTable *props, GError **errp)
 }
 
 static const UserObjectProp anon_props[] = {
-    { "endpoint", "QCryptoTLSCredsEndpoint" }, { "dir", "string" },
-    { "verify-peer", "bool" }, { "priority", "string" },
-    { "loaded", "bool" }, { NULL }
+    TLS_CREDS_COMMON_PROPS,
+    TLS_CREDS_LOADED_PROP,
+    { NULL }
 };
 
 static const UserObjectType anon_type = {

@@ -84,6 +84,7 @@ static void *psk_create(const char *id, GHashTable *props, GError **errp)
     if (!creds) {
         return NULL;
     }
+    creds->username = g_strdup(username);
 #ifdef CONFIG_GNUTLS
     if (load_psk(creds, username ? username : "qemu", errp)) {
         return creds;
@@ -96,10 +97,21 @@ static void *psk_create(const char *id, GHashTable *props, GError **errp)
     return NULL;
 }
 
+static QObject *get_username(void *obj)
+{
+    return tls_creds_str_value(((QCryptoTLSCreds *)obj)->username);
+}
+
+static bool set_username(void *obj, QObject *value, GError **errp)
+{
+    return tls_creds_refuse_set(obj, "username", errp);
+}
+
 static const UserObjectProp psk_props[] = {
-    { "endpoint", "QCryptoTLSCredsEndpoint" }, { "dir", "string" },
-    { "verify-peer", "bool" }, { "priority", "string" },
-    { "username", "string" }, { "loaded", "bool" }, { NULL }
+    TLS_CREDS_COMMON_PROPS,
+    { "username", "string", get_username, set_username },
+    TLS_CREDS_LOADED_PROP,
+    { NULL }
 };
 
 static const UserObjectType psk_type = {

@@ -21,6 +21,7 @@
 #include "crypto/tlscreds.h"
 #include "crypto/secret.h"
 #include "system/object.h"
+#include "qobject/qbool.h"
 
 #ifdef CONFIG_GNUTLS
 static bool load_ca(QCryptoTLSCreds *creds, GError **errp)
@@ -116,11 +117,19 @@ static void *x509_create(const char *id, GHashTable *props, GError **errp)
     QCryptoTLSCreds *creds;
     bool server;
 
-    (void)sanity;   /* GnuTLS checks the certificates when they are used */
+    bool sanity_check = true;
+
+    /* GnuTLS checks the certificates when they are used; the value is
+     * kept for qom-get */
+    if (sanity && !parse_bool(sanity, &sanity_check, errp)) {
+        return NULL;
+    }
     creds = tls_creds_new_common(TYPE_TLS_CREDS_X509, props, true, errp);
     if (!creds) {
         return NULL;
     }
+    creds->sanity_check = sanity_check;
+    creds->passwordid = g_strdup(passwordid);
 #ifdef CONFIG_GNUTLS
     server = creds->endpoint == QCRYPTO_TLS_ENDPOINT_SERVER;
     gnutls_certificate_allocate_credentials(&creds->x509);
@@ -139,11 +148,32 @@ static void *x509_create(const char *id, GHashTable *props, GError **errp)
     return NULL;
 }
 
+static QObject *get_sanity_check(void *obj)
+{
+    return QOBJECT(qbool_from_bool(((QCryptoTLSCreds *)obj)->sanity_check));
+}
+
+static QObject *get_passwordid(void *obj)
+{
+    return tls_creds_str_value(((QCryptoTLSCreds *)obj)->passwordid);
+}
+
+static bool set_sanity_check(void *obj, QObject *value, GError **errp)
+{
+    return tls_creds_refuse_set(obj, "sanity-check", errp);
+}
+
+static bool set_passwordid(void *obj, QObject *value, GError **errp)
+{
+    return tls_creds_refuse_set(obj, "passwordid", errp);
+}
+
 static const UserObjectProp x509_props[] = {
-    { "endpoint", "QCryptoTLSCredsEndpoint" }, { "dir", "string" },
-    { "verify-peer", "bool" }, { "priority", "string" },
-    { "sanity-check", "bool" }, { "passwordid", "string" },
-    { "loaded", "bool" }, { NULL }
+    TLS_CREDS_COMMON_PROPS,
+    { "sanity-check", "bool", get_sanity_check, set_sanity_check },
+    { "passwordid", "string", get_passwordid, set_passwordid },
+    TLS_CREDS_LOADED_PROP,
+    { NULL }
 };
 
 static const UserObjectType x509_type = {

@@ -9,6 +9,8 @@
 #include "qemu/osdep.h"
 #include "crypto/tlscreds.h"
 #include "system/object.h"
+#include "qobject/qbool.h"
+#include "qobject/qstring.h"
 
 static bool take_bool(GHashTable *props, const char *key, bool dflt,
                       bool *out, GError **errp)
@@ -117,6 +119,8 @@ void qcrypto_tls_creds_unref(QCryptoTLSCreds *creds)
 #endif
     g_free(creds->dir);
     g_free(creds->priority);
+    g_free(creds->username);
+    g_free(creds->passwordid);
     g_free(creds);
 }
 
@@ -155,6 +159,70 @@ bool tls_creds_load_dh_params(QCryptoTLSCreds *creds, GError **errp)
     return true;
 }
 #endif
+/* ---- properties (qom-get / qom-set) --------------------------------- */
+
+QObject *tls_creds_str_value(const char *v)
+{
+    return QOBJECT(qstring_from_str(v ? v : ""));
+}
+
+QObject *tls_creds_get_endpoint(void *obj)
+{
+    QCryptoTLSCreds *creds = obj;
+
+    return QOBJECT(qstring_from_str(
+        creds->endpoint == QCRYPTO_TLS_ENDPOINT_SERVER ? "server"
+                                                       : "client"));
+}
+
+QObject *tls_creds_get_dir(void *obj)
+{
+    return tls_creds_str_value(((QCryptoTLSCreds *)obj)->dir);
+}
+
+QObject *tls_creds_get_verify_peer(void *obj)
+{
+    return QOBJECT(qbool_from_bool(((QCryptoTLSCreds *)obj)->verify_peer));
+}
+
+QObject *tls_creds_get_priority(void *obj)
+{
+    return tls_creds_str_value(((QCryptoTLSCreds *)obj)->priority);
+}
+
+/* Credentials are loaded when they are created. */
+QObject *tls_creds_get_loaded(void *obj)
+{
+    return QOBJECT(qbool_from_bool(true));
+}
+
+bool tls_creds_refuse_set(void *obj, const char *name, GError **errp)
+{
+    error_setg(errp, "Property '%s.%s' can not be changed after the "
+               "credentials are loaded by kvmpc",
+               ((QCryptoTLSCreds *)obj)->type, name);
+    return false;
+}
+
+bool tls_creds_set_endpoint(void *obj, QObject *value, GError **errp)
+{
+    return tls_creds_refuse_set(obj, "endpoint", errp);
+}
+
+bool tls_creds_set_dir(void *obj, QObject *value, GError **errp)
+{
+    return tls_creds_refuse_set(obj, "dir", errp);
+}
+
+bool tls_creds_set_verify_peer(void *obj, QObject *value, GError **errp)
+{
+    return tls_creds_refuse_set(obj, "verify-peer", errp);
+}
+
+bool tls_creds_set_priority(void *obj, QObject *value, GError **errp)
+{
+    return tls_creds_refuse_set(obj, "priority", errp);
+}
 
 bool tls_creds_destroy(void *obj, GError **errp)
 {

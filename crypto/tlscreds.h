@@ -7,6 +7,7 @@
 #ifndef CRYPTO_TLSCREDS_H
 #define CRYPTO_TLSCREDS_H
 #include "crypto/tls.h"
+#include "system/object.h"
 #ifdef CONFIG_GNUTLS
 #include <gnutls/gnutls.h>
 #endif
@@ -22,6 +23,10 @@ struct QCryptoTLSCreds {
     bool verify_peer;               /* x509: check the peer's certificate */
     char *dir;
     char *priority;                 /* NULL: GnuTLS's "NORMAL" */
+    /* type-specific options as given, for qom-get */
+    char *username;                 /* psk (NULL: "qemu") */
+    char *passwordid;               /* x509 */
+    bool sanity_check;              /* x509 */
 #ifdef CONFIG_GNUTLS
     gnutls_certificate_credentials_t x509;
     gnutls_psk_server_credentials_t psk_server;
@@ -47,6 +52,34 @@ bool tls_creds_file(QCryptoTLSCreds *creds, const char *name, bool required,
  * otherwise: the caller uses GnuTLS's RFC 7919 group). */
 bool tls_creds_load_dh_params(QCryptoTLSCreds *creds, GError **errp);
 #endif
+/*
+ * qom-get / qom-set (system/object.h's UserObjectProp): the properties
+ * every type has, in QEMU 7.2's order; a type's table puts its own
+ * between TLS_CREDS_COMMON_PROPS and TLS_CREDS_LOADED_PROP.  QEMU 7.2
+ * takes new values on loaded credentials but only records them: kvmpc
+ * refuses them with tls_creds_refuse_set().
+ */
+QObject *tls_creds_get_endpoint(void *obj);
+QObject *tls_creds_get_dir(void *obj);
+QObject *tls_creds_get_verify_peer(void *obj);
+QObject *tls_creds_get_priority(void *obj);
+QObject *tls_creds_get_loaded(void *obj);
+bool tls_creds_set_endpoint(void *obj, QObject *value, GError **errp);
+bool tls_creds_set_dir(void *obj, QObject *value, GError **errp);
+bool tls_creds_set_verify_peer(void *obj, QObject *value, GError **errp);
+bool tls_creds_set_priority(void *obj, QObject *value, GError **errp);
+bool tls_creds_refuse_set(void *obj, const char *name, GError **errp);
+/* A string property's value: "" for NULL, as QEMU shows an unset one. */
+QObject *tls_creds_str_value(const char *v);
+#define TLS_CREDS_COMMON_PROPS \
+    { "endpoint", "QCryptoTLSCredsEndpoint", tls_creds_get_endpoint, \
+      tls_creds_set_endpoint }, \
+    { "dir", "string", tls_creds_get_dir, tls_creds_set_dir }, \
+    { "verify-peer", "bool", tls_creds_get_verify_peer, \
+      tls_creds_set_verify_peer }, \
+    { "priority", "string", tls_creds_get_priority, tls_creds_set_priority }
+#define TLS_CREDS_LOADED_PROP { "loaded", "bool", tls_creds_get_loaded, NULL }
+
 /* object-del's hook: drops the registry's reference. */
 bool tls_creds_destroy(void *obj, GError **errp);
 

@@ -41,6 +41,7 @@ static void add_iothread(const IOThreadDesc *d, void *opaque)
     info->poll_max_ns = d->poll_max_ns;
     info->poll_grow = d->poll_grow;
     info->poll_shrink = d->poll_shrink;
+    info->aio_max_batch = d->aio_max_batch;
     LIST_APPEND(*tail, info);
 }
 

@@ -368,6 +368,21 @@ static void list_device_prop(const Property *p, void *opaque)
     LIST_APPEND(*tail, prop_info(p->name, prop_type_name(p)));
 }
 
+/* An -object type's property table (system/object.h). */
+static void list_user_object_props(const UserObjectType *t,
+                                   ObjectPropertyInfoList ***tail)
+{
+    for (const UserObjectProp *p = t ? t->props : NULL; p && p->name; p++) {
+        LIST_APPEND(*tail, prop_info(p->name, p->type));
+    }
+}
+
+/* The id of the object at /objects/ID. */
+static const char *user_object_id(const QomNode *node)
+{
+    return node->path + strlen("/objects/");
+}
+
 ObjectPropertyInfoList *qmp_qom_list(const char *path, GError **errp)
 {
     g_autoptr(GPtrArray) nodes = qom_tree();
@@ -391,6 +406,9 @@ ObjectPropertyInfoList *qmp_qom_list(const char *path, GError **errp)
     }
     if (node->cpu_index >= 0) {
         list_vcpu_props(&tail);
+    }
+    if (node->kind == QOM_USER_OBJECT) {
+        list_user_object_props(user_object_type_find(node->type), &tail);
     }
     return list;
 }
@@ -454,6 +472,9 @@ QObject *qmp_qom_get(const char *path, const char *property, GError **errp)
             }
         }
     }
+    if (node->kind == QOM_USER_OBJECT) {
+        return user_object_prop_get(user_object_id(node), property, errp);
+    }
     error_setg(errp, "Property '%s.%s' not found", node->type, property);
     return NULL;
 }
@@ -486,7 +507,11 @@ void qmp_qom_set(const char *path, const char *property, QObject *value,
         }
     }
     if (!strcmp(property, "type")) {
-        error_setg(errp, "Property '%s.type' is read-only", node->type);
+        error_setg(errp, "Property '%s.type' is not writable", node->type);
+        return;
+    }
+    if (node->kind == QOM_USER_OBJECT) {
+        user_object_prop_set(user_object_id(node), property, value, errp);
         return;
     }
     error_setg(errp, "Property '%s.%s' not found", node->type, property);
@@ -642,11 +667,8 @@ ObjectPropertyInfoList *qmp_qom_list_properties(const char *typename,
     } else if (!strcmp(typename, "kvm-accel")) {
         list_kvm_accel_props(&tail);
     } else if (user_object_type_find(typename)) {
-        const UserObjectType *t = user_object_type_find(typename);
         LIST_APPEND(tail, prop_info("type", "string"));
-        for (unsigned i = 0; t->props && t->props[i].name; i++) {
-            LIST_APPEND(tail, prop_info(t->props[i].name, t->props[i].type));
-        }
+        list_user_object_props(user_object_type_find(typename), &tail);
     } else {
         LIST_APPEND(tail, prop_info("type", "string"));
     }

@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include "system/iothread.h"
 #include "system/object.h"
+#include "qobject/qnum.h"
 
 #define POLL_START_NS       4000
 #define POLL_DEFAULT_MAX_NS 32768
@@ -14,9 +15,12 @@ struct IOThread {
     GMainContext *ctx;
     GThread *thread;
     int tid;
+    /* As the user set them (qom-set may change them while the thread
+     * runs: written and read with relaxed atomics, each on its own). */
     int64_t poll_max_ns;
-    int64_t poll_grow;
-    int64_t poll_shrink;
+    int64_t poll_grow;          /* 0: the default, 2 */
+    int64_t poll_shrink;        /* 0: reset to 0 */
+    int64_t aio_max_batch;
     int64_t poll_ns;            /* current spin budget (thread only) */
     GPtrArray *pollers;         /* IOThreadPoller *, thread only */
     bool polling;               /* between poll_begin and poll_end */
@@ -156,18 +160,35 @@ static bool run_ready_pollers(IOThread *t)
     return any;
 }
 
-static void adapt_poll_time(IOThread *t, int64_t slept_ns)
+static int64_t load_param(const int64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+int64_t iothread_aio_max_batch(IOThread *t)
+{
+    return load_param(&t->aio_max_batch);
+}
+
+static void adapt_poll_time(IOThread *t, int64_t slept_ns, int64_t max_ns)
 {
     int64_t ns = t->poll_ns;
+    int64_t grow = load_param(&t->poll_grow);
+    int64_t shrink = load_param(&t->poll_shrink);
 
-    if (slept_ns <= ns) {
+    if (slept_ns <= ns && ns <= max_ns) {
         return;                     /* polling would have caught it */
     }
-    if (slept_ns > t->poll_max_ns) {
-        ns = t->poll_shrink ? ns / t->poll_shrink : 0;
-    } else if (ns < t->poll_max_ns) {
-        ns = ns ? ns * t->poll_grow : POLL_START_NS;
-        ns = MIN(ns, t->poll_max_ns);
+    if (slept_ns > max_ns || ns > max_ns) {
+        /* (a lowered poll-max-ns also shrinks a budget above it) */
+        ns = shrink ? ns / shrink : 0;
+        ns = MIN(ns, max_ns);
+    } else if (ns < max_ns) {
+        grow = grow ? grow : 2;
+        /* no overflow: the product is capped at max_ns */
+        ns = !ns ? POLL_START_NS
+             : ns > max_ns / grow ? max_ns : ns * grow;
+        ns = MIN(ns, max_ns);
     }
     __atomic_store_n(&t->poll_ns, ns, __ATOMIC_RELAXED);
 }
@@ -181,11 +202,14 @@ static void adapt_poll_time(IOThread *t, int64_t slept_ns)
 static gint iothread_poll(GPollFD *fds, guint nfds, gint timeout)
 {
     IOThread *t = current_iothread;
-    int64_t start, slept;
+    int64_t start, slept, max_ns;
     gint ret;
 
     if (timeout != 0 && t->poll_ns && t->pollers->len) {
-        int64_t deadline = g_get_monotonic_time() * 1000 + t->poll_ns;
+        int64_t now = g_get_monotonic_time() * 1000;
+        /* poll-max-ns may be as large as INT64_MAX: saturate */
+        int64_t deadline = t->poll_ns > INT64_MAX - now ? INT64_MAX
+                                                         : now + t->poll_ns;
 
         begin_polling(t);
         do {
@@ -204,8 +228,9 @@ static gint iothread_poll(GPollFD *fds, guint nfds, gint timeout)
     start = g_get_monotonic_time();
     ret = g_poll(fds, nfds, timeout);
     slept = (g_get_monotonic_time() - start) * 1000;
-    if (timeout != 0 && t->poll_max_ns) {
-        adapt_poll_time(t, slept);
+    max_ns = load_param(&t->poll_max_ns);
+    if (timeout != 0 && (max_ns || t->poll_ns)) {
+        adapt_poll_time(t, slept, max_ns);
     }
     return ret;
 }
@@ -280,8 +305,11 @@ void iothread_for_each(void (*fn)(const IOThreadDesc *info, void *opaque),
     for (guint i = 0; iothreads && i < iothreads->len; i++) {
         IOThread *t = g_ptr_array_index(iothreads, i);
         IOThreadDesc info = {
-            .id = t->id, .thread_id = t->tid, .poll_max_ns = t->poll_max_ns,
-            .poll_grow = t->poll_grow, .poll_shrink = t->poll_shrink,
+            .id = t->id, .thread_id = t->tid,
+            .poll_max_ns = load_param(&t->poll_max_ns),
+            .poll_grow = load_param(&t->poll_grow),
+            .poll_shrink = load_param(&t->poll_shrink),
+            .aio_max_batch = load_param(&t->aio_max_batch),
         };
         fn(&info, opaque);
     }
@@ -299,15 +327,17 @@ static void *iothread_create(const char *id, GHashTable *props, GError **errp)
         !user_object_take_uint(props, "aio-max-batch", &batch, errp)) {
         return NULL;
     }
-    if (max_ns > INT64_MAX || grow > INT64_MAX || shrink > INT64_MAX) {
+    if (max_ns > INT64_MAX || grow > INT64_MAX || shrink > INT64_MAX ||
+        batch > INT64_MAX) {
         error_setg(errp, "iothread: poll parameters must fit in int64");
         return NULL;
     }
     t = g_new0(IOThread, 1);
     t->id = g_strdup(id);
     t->poll_max_ns = max_ns;
-    t->poll_grow = grow ? grow : 2;
+    t->poll_grow = grow;
     t->poll_shrink = shrink;
+    t->aio_max_batch = batch;
     t->pollers = g_ptr_array_new();
     t->ctx = g_main_context_new();
     g_main_context_set_poll_func(t->ctx, iothread_poll);
@@ -326,8 +356,54 @@ static void *iothread_create(const char *id, GHashTable *props, GError **errp)
     return t;
 }
 
+/*
+ * Live tuning (libvirt's "virsh iothreadset"): a new value is stored at
+ * once and the thread picks it up at its next poll, with no lock on its
+ * path.  QEMU 7.2's range check and texts.
+ */
+#define IOTHREAD_PARAM(field, prop)                                         \
+    static QObject *get_##field(void *obj)                                  \
+    {                                                                       \
+        return QOBJECT(qnum_from_int(load_param(&((IOThread *)obj)->field)));\
+    }                                                                       \
+    static bool set_##field(void *obj, QObject *value, GError **errp)       \
+    {                                                                       \
+        return set_param(&((IOThread *)obj)->field, prop, value, errp);     \
+    }
+
+static bool set_param(int64_t *field, const char *name, QObject *value,
+                      GError **errp)
+{
+    int64_t v;
+
+    if (!user_object_value_int(value, name, &v, errp)) {
+        return false;
+    }
+    if (v < 0) {
+        error_setg(errp, "%s value must be in range [0, %" PRId64 "]", name,
+                   INT64_MAX);
+        return false;
+    }
+    __atomic_store_n(field, v, __ATOMIC_RELAXED);
+    return true;
+}
+
+IOTHREAD_PARAM(poll_max_ns, "poll-max-ns")
+IOTHREAD_PARAM(poll_grow, "poll-grow")
+IOTHREAD_PARAM(poll_shrink, "poll-shrink")
+IOTHREAD_PARAM(aio_max_batch, "aio-max-batch")
+
+static const UserObjectProp iothread_props[] = {
+    { "aio-max-batch", "int", get_aio_max_batch, set_aio_max_batch },
+    { "poll-max-ns", "int", get_poll_max_ns, set_poll_max_ns },
+    { "poll-grow", "int", get_poll_grow, set_poll_grow },
+    { "poll-shrink", "int", get_poll_shrink, set_poll_shrink },
+    { NULL }
+};
+
 static const UserObjectType iothread_type = {
     .name = TYPE_IOTHREAD,
+    .props = iothread_props,
     .create = iothread_create,
 };
 

@@ -5,6 +5,8 @@
 #include "qemu/keyval.h"
 #include "system/object.h"
 #include "qom/object-type.h"
+#include "qobject/qbool.h"
+#include "qobject/qnum.h"
 
 typedef struct UserObject {
     char *id;
@@ -194,5 +196,98 @@ bool user_object_del(const char *id, GError **errp)
     g_hash_table_remove(objects, id);
     g_free(uo->id);
     g_free(uo);
+    return true;
+}
+
+/* ---- properties of live objects (qom-get / qom-set) ------------------ */
+
+static const UserObjectProp *find_prop(const UserObjectType *type,
+                                       const char *name)
+{
+    for (const UserObjectProp *p = type->props; p && p->name; p++) {
+        if (!strcmp(p->name, name)) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+static UserObject *object_for_prop(const char *id, const char *name,
+                                   const UserObjectProp **prop,
+                                   GError **errp)
+{
+    UserObject *uo = objects && id ? g_hash_table_lookup(objects, id) : NULL;
+
+    if (!uo) {
+        error_setg(errp, "object '%s' not found", id);
+        return NULL;
+    }
+    *prop = find_prop(uo->type, name);
+    if (!*prop) {
+        error_setg(errp, "Property '%s.%s' not found", uo->type->name, name);
+        return NULL;
+    }
+    return uo;
+}
+
+QObject *user_object_prop_get(const char *id, const char *name,
+                              GError **errp)
+{
+    const UserObjectProp *p;
+    UserObject *uo = object_for_prop(id, name, &p, errp);
+
+    if (!uo) {
+        return NULL;
+    }
+    if (!p->get) {
+        /* a type whose table only names its properties (no getters yet) */
+        error_setg(errp, "Property '%s.%s' can not be read by kvmpc",
+                   uo->type->name, name);
+        return NULL;
+    }
+    return p->get(uo->obj);
+}
+
+bool user_object_prop_set(const char *id, const char *name, QObject *value,
+                          GError **errp)
+{
+    const UserObjectProp *p;
+    UserObject *uo = object_for_prop(id, name, &p, errp);
+
+    if (!uo) {
+        return false;
+    }
+    if (!p->set) {
+        error_setg(errp, "Property '%s.%s' is not writable", uo->type->name,
+                   name);
+        return false;
+    }
+    return p->set(uo->obj, value, errp);
+}
+
+bool user_object_value_int(QObject *value, const char *name, int64_t *out,
+                           GError **errp)
+{
+    QNum *n = qobject_to(QNum, value);
+
+    if (!n || !qnum_get_try_int(n, out)) {
+        error_setg(errp, "Invalid parameter type for '%s', expected: integer",
+                   name);
+        return false;
+    }
+    return true;
+}
+
+bool user_object_value_bool(QObject *value, const char *name, bool *out,
+                            GError **errp)
+{
+    QBool *b = qobject_to(QBool, value);
+
+    if (!b) {
+        error_setg(errp, "Invalid parameter type for '%s', expected: boolean",
+                   name);
+        return false;
+    }
+    *out = qbool_get_bool(b);
     return true;
 }

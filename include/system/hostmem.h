@@ -43,6 +43,14 @@ typedef struct HostMemoryBackend {
     uint64_t size;
     void *host;             /* the mapping (size bytes) */
     bool share, merge, dump, prealloc, reserve;
+    uint64_t prealloc_threads;  /* as given (kvmpc preallocates in one) */
+    /* memory-backend-file */
+    char *mem_path;
+    uint64_t align;
+    bool readonly;
+    /* memory-backend-memfd */
+    bool hugetlb, seal;
+    uint64_t hugetlbsize;
     bool used;              /* claimed by a machine (only one may) */
     HostMemPolicyMode policy;
     /* host-nodes=, a bit per host node (HOST_MEM_MAX_NODES bits) */

@@ -76,6 +76,11 @@ void iothread_end_polling(IOThread *iothread);
 /* How many pollers the thread has (for tests; big lock held). */
 guint iothread_poller_count(IOThread *iothread);
 
+/* aio-max-batch (0: the engine's default): the most requests a plugged
+ * aio=native queue on this thread's context holds before it is sent.
+ * Any thread; qom-set may change it at any time. */
+int64_t iothread_aio_max_batch(IOThread *iothread);
+
 /* Current adaptive poll time (for tests and "info iothreads"). */
 int64_t iothread_poll_ns(IOThread *iothread);
 
@@ -83,7 +88,7 @@ int64_t iothread_poll_ns(IOThread *iothread);
 typedef struct IOThreadDesc {
     const char *id;
     int thread_id;
-    int64_t poll_max_ns, poll_grow, poll_shrink;
+    int64_t poll_max_ns, poll_grow, poll_shrink, aio_max_batch;
 } IOThreadDesc;
 /* Calls @fn for each I/O thread in creation order. */
 void iothread_for_each(void (*fn)(const IOThreadDesc *info, void *opaque),

@@ -12,9 +12,22 @@
 #define SYSTEM_OBJECT_H
 #include "qemu/osdep.h"
 
-/* A property an object type takes, for qom-list-properties. */
+typedef struct QObject QObject;
+
+/*
+ * A property an object type takes, with QEMU's name and QOM type name:
+ * qom-list-properties lists the table, qom-list lists it for each object
+ * (/objects/ID), qom-get reads a property through @get and qom-set
+ * changes one on a live object through @set.  A table with only names
+ * and types (the older form) still lists; qom-get then refuses.
+ */
 typedef struct UserObjectProp {
     const char *name, *type;
+    /* The current value as QEMU's JSON (a new reference). */
+    QObject *(*get)(void *obj);
+    /* qom-set: apply @value now, or refuse with QEMU's text.  NULL: the
+     * property is read-only once the object exists ("is not writable"). */
+    bool (*set)(void *obj, QObject *value, GError **errp);
 } UserObjectProp;
 
 typedef struct UserObjectType {
@@ -42,6 +55,18 @@ const char *user_object_type_name(const char *id);
 /* Every object, in id order: QOM's /objects container. */
 void user_object_foreach(void (*fn)(const char *id, const char *type_name,
                                     void *opaque), void *opaque);
+
+/* qom-get / qom-set of property @name of object @id (QEMU 7.2's errors). */
+QObject *user_object_prop_get(const char *id, const char *name,
+                              GError **errp);
+bool user_object_prop_set(const char *id, const char *name, QObject *value,
+                          GError **errp);
+/* For @set hooks: @value as an int64 or a bool, with QEMU's type errors
+ * naming property @name. */
+bool user_object_value_int(QObject *value, const char *name, int64_t *out,
+                           GError **errp);
+bool user_object_value_bool(QObject *value, const char *name, bool *out,
+                            GError **errp);
 
 /* Helpers for create functions: take (and remove) a property. */
 char *user_object_take_str(GHashTable *props, const char *key);

@@ -339,6 +339,7 @@ GUEST_DOMAIN = """<domain type='kvm'>
   <name>%(name)s</name>
   <memory unit='MiB'>64</memory>
   <vcpu>1</vcpu>
+  %(domain_extra)s
   <os><type arch='x86_64' machine='pc'>hvm</type>
       <kernel>%(kernel)s</kernel>
       <cmdline>cpus=1 powerdown=wait</cmdline></os>
@@ -390,12 +391,13 @@ class Guest:
     """A defined domain running the demo payload with powerdown=wait;
     `with` destroys and undefines it (with its snapshots) at the end."""
 
-    def __init__(self, lv, kvmpc, name, devices):
+    def __init__(self, lv, kvmpc, name, devices, domain_extra=""):
         self.lv, self.name = lv, name
         xml = os.path.join(lv.tmp, name + ".xml")
         with open(xml, "w") as f:
             f.write(GUEST_DOMAIN % {
                 "name": name, "emulator": kvmpc, "devices": devices,
+                "domain_extra": domain_extra,
                 "kernel": os.environ["KVMPC_LIBVIRT_PAYLOAD"]})
         lv.virsh("define", xml)
 
@@ -592,7 +594,9 @@ def test_disks(lv, kvmpc):
     -blockdev/-device pairs, query-block, domblklist, domblkstat; the
     virtio disk has <iotune> (OpenStack's disk QoS): libvirt sets it with
     block_set_io_throttle at start, `virsh blkdeviotune` reads it back
-    and changes it live."""
+    and changes it live.  The domain has an I/O thread, which `virsh
+    iothreadset` tunes live (qom-set /objects/iothread1 poll-*) and
+    `virsh domstats --iothread` reads back (query-iothreads)."""
     qcow2 = make_image(lv, "disk0.qcow2", "qcow2")
     raw = make_image(lv, "disk1.raw", "raw")
     iotune = ("<iotune><total_iops_sec>200</total_iops_sec>"
@@ -600,8 +604,18 @@ def test_disks(lv, kvmpc):
     with Guest(lv, kvmpc, "kvmpc-disks",
                disk_xml(qcow2, "qcow2", "vda", "virtio").replace(
                    "</disk>", iotune + "</disk>") +
-               disk_xml(raw, "raw", "hda", "ide")) as g:
+               disk_xml(raw, "raw", "hda", "ide"),
+               domain_extra="<iothreads>1</iothreads>") as g:
         g.start()
+        lv.virsh("iothreadset", g.name, "1", "--poll-max-ns", "5000",
+                 "--poll-grow", "3", "--poll-shrink", "2", "--live")
+        st = lv.virsh("domstats", g.name, "--iothread").stdout
+        for key, value in (("poll-max-ns", 5000), ("poll-grow", 3),
+                           ("poll-shrink", 2)):
+            check(re.search(r"iothread\.1\.%s=%d\b" % (key, value), st),
+                  "domstats --iothread after iothreadset: %s" % st)
+        check_eq(g.qmp("qom-get", path="/objects/iothread1",
+                          property="poll-max-ns"), 5000, "qom-get")
         blocks = g.qmp("query-block")
         files = {}
         for b in blocks:

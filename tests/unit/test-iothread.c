@@ -12,6 +12,8 @@
 #include "system/object.h"
 #include "system/rng.h"
 #include "block/block-int.h"
+#include "qobject/qbool.h"
+#include "qobject/qnum.h"
 
 static void on_thread(void *opaque)
 {
@@ -163,6 +165,9 @@ static bool wait_until(volatile int *v, int want)
     return false;
 }
 
+static void set_iothread_param(const char *id, const char *name,
+                               int64_t v);
+
 static void test_source_and_polling(void)
 {
     GError *err = NULL;
@@ -189,8 +194,71 @@ static void test_source_and_polling(void)
     p.work = 1;
     g_assert(write(p.fd, &one, sizeof(one)) == sizeof(one));
     g_assert(wait_until(&p.polled, 1));
+    /* qom-set poll-max-ns=0 on the running thread stops its polling at
+     * its next sleep (no lock taken: the thread reads the new value) */
+    set_iothread_param("iop", "poll-max-ns", 0);
+    for (int i = 0; i < 2000 && iothread_poll_ns(p.t); i++) {
+        g_assert(write(p.fd, &one, sizeof(one)) == sizeof(one));
+        g_usleep(1000);
+    }
+    g_assert_cmpint(iothread_poll_ns(p.t), ==, 0);
     iothread_run_sync(p.t, detach, &p);
     close(p.fd);
+}
+
+/* ---- properties of a live I/O thread (qom-get / qom-set) ---- */
+
+static void set_iothread_param(const char *id, const char *name,
+                               int64_t v)
+{
+    GError *err = NULL;
+    QObject *value = QOBJECT(qnum_from_int(v));
+
+    g_assert(user_object_prop_set(id, name, value, &err));
+    g_assert_no_error(err);
+    qobject_unref(value);
+}
+
+static int64_t get_iothread_param(const char *id, const char *name)
+{
+    GError *err = NULL;
+    QObject *v = user_object_prop_get(id, name, &err);
+    int64_t n;
+
+    g_assert_no_error(err);
+    n = qnum_get_int(qobject_to(QNum, v));
+    qobject_unref(v);
+    return n;
+}
+
+static void test_live_params(void)
+{
+    GError *err = NULL;
+    QObject *bad;
+
+    g_assert(user_object_create_from_opts("iothread,id=iolp,poll-grow=3",
+                                          &err));
+    g_assert_cmpint(get_iothread_param("iolp", "poll-grow"), ==, 3);
+    g_assert_cmpint(get_iothread_param("iolp", "poll-shrink"), ==, 0);
+    g_assert_cmpint(get_iothread_param("iolp", "poll-max-ns"), ==, 32768);
+    set_iothread_param("iolp", "aio-max-batch", 9);
+    g_assert_cmpint(get_iothread_param("iolp", "aio-max-batch"), ==, 9);
+    bad = QOBJECT(qnum_from_int(-1));
+    g_assert(!user_object_prop_set("iolp", "poll-shrink", bad, &err));
+    g_assert_cmpstr(err->message, ==, "poll-shrink value must be in range "
+                    "[0, 9223372036854775807]");
+    g_clear_error(&err);
+    qobject_unref(bad);
+    bad = QOBJECT(qbool_from_bool(true));
+    g_assert(!user_object_prop_set("iolp", "poll-grow", bad, &err));
+    g_assert_cmpstr(err->message, ==, "Invalid parameter type for "
+                    "'poll-grow', expected: integer");
+    g_clear_error(&err);
+    qobject_unref(bad);
+    g_assert(!user_object_prop_get("iolp", "thread-pool-max", &err));
+    g_assert_cmpstr(err->message, ==,
+                    "Property 'iothread.thread-pool-max' not found");
+    g_clear_error(&err);
 }
 
 /* ---- notifications off while the thread spins ---- */
@@ -377,6 +445,7 @@ int main(int argc, char **argv)
     g_test_add_func("/iothread/errors", test_errors);
     g_test_add_func("/iothread/rng-objects", test_rng_objects);
     g_test_add_func("/iothread/source-and-polling", test_source_and_polling);
+    g_test_add_func("/iothread/live-params", test_live_params);
     g_test_add_func("/iothread/engine-poller", test_engine_poller);
     g_test_add_func("/iothread/poll-notification", test_poll_notification);
     return g_test_run();

@@ -12,6 +12,8 @@
 #include "block/block.h"
 #include "block/block-int.h"
 #include "block/host-aio.h"
+#include "system/iothread.h"
+#include "system/object.h"
 
 #include <dirent.h>
 #include <linux/audit.h>
@@ -455,6 +457,66 @@ static void test_aio_native_plugged_refused(void)
     free(buf);
 }
 
+/* Waits (up to 5 s) until @st has @n completions from another thread. */
+static bool wait_done_elsewhere(AioState *st, int n)
+{
+    for (int i = 0; i < 5000; i++) {
+        if (__atomic_load_n(&st->done, __ATOMIC_SEQ_CST) >= n) {
+            return true;
+        }
+        g_usleep(1000);
+    }
+    return false;
+}
+
+/* On an I/O thread with aio-max-batch=2 a plugged queue is sent once it
+ * holds two requests (QEMU's limit), without waiting for the unplug; a
+ * third waits for it.  (The limit is read at each request, so a qom-set
+ * of aio-max-batch applies to the next one.) */
+static void test_aio_native_max_batch(void)
+{
+    g_autofree char *path = make_image("batch.raw", "raw", 64 * KiB);
+    AioState st = { .thread = NULL };
+    BlockDriverState *bs;
+    LinuxAioState *s;
+    GError *err = NULL;
+    uint8_t *buf = NULL;
+    IOThread *t;
+    int fd = open(path, O_RDONLY | O_DIRECT);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_true(user_object_create_from_opts("iothread,id=iobatch,"
+                                               "aio-max-batch=2", &err));
+    t = iothread_find("iobatch");
+    bs = open_ok(path, "file", 0);
+    s = laio_init(path, iothread_get_context(t), &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(posix_memalign((void **)&buf, 4096, 3 * 4096), ==, 0);
+    laio_plug(s);
+    for (int i = 0; i < 3; i++) {
+        BdrvAioRequest req = {
+            .top = bs, .bs = bs, .op = BDRV_AIO_READ,
+            .offset = (uint64_t)i * 4096, .bytes = 4096,
+            .buf = buf + i * 4096, .cb = aio_cb, .opaque = &st,
+        };
+
+        g_atomic_int_inc(&bs->in_flight);
+        g_assert_true(laio_submit(s, fd, &req));
+        if (i == 1) {
+            g_assert_true(wait_done_elsewhere(&st, 2));
+        }
+    }
+    g_usleep(50000);
+    g_assert_cmpint(__atomic_load_n(&st.done, __ATOMIC_SEQ_CST), ==, 2);
+    laio_unplug(s);
+    g_assert_true(wait_done_elsewhere(&st, 3));
+    g_assert_cmpint(st.failed, ==, 0);
+    laio_cleanup(s);
+    bdrv_unref(bs);
+    close(fd);
+    free(buf);
+}
+
 static void test_aio_native_needs_direct(void)
 {
     g_autofree char *path = make_image("native.raw", "raw", 64 * KiB);
@@ -769,6 +831,8 @@ int main(int argc, char **argv)
                          test_aio_plugged);
     g_test_add_func("/block-drivers/aio/plugged/native-refused",
                     test_aio_native_plugged_refused);
+    g_test_add_func("/block-drivers/aio/plugged/native-max-batch",
+                    test_aio_native_max_batch);
     g_test_add_func("/block-drivers/aio/native-needs-direct",
                     test_aio_native_needs_direct);
     g_test_add_func("/block-drivers/aio/io_uring-refused",
