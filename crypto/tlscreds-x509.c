@@ -115,9 +115,7 @@ static void *x509_create(const char *id, GHashTable *props, GError **errp)
     g_autofree char *sanity = user_object_take_str(props, "sanity-check");
     g_autofree char *passwordid = user_object_take_str(props, "passwordid");
     QCryptoTLSCreds *creds;
-    bool server;
-
-    bool sanity_check = true;
+    bool server, sanity_check = true;
 
     /* GnuTLS checks the certificates when they are used; the value is
      * kept for qom-get */
