@@ -311,6 +311,12 @@ def test_oob_ordering(binary):
                  {"return": {}, "id": "c"}, "the next client negotiates")
         check_eq(q.cmd("query-status", id="s")["id"], "s",
                  "its own reply, not a left-over")
+        # quit from a monitor in the I/O thread: the thread stops first
+        send_json(q, {"exec-oob": "migrate-pause", "id": "p"},
+                  {"execute": "quit", "id": "q"})
+        got = sorted(str(q.recv_reply()["id"]) for _ in range(2))
+        check_eq(got, ["p", "q"], "replies before quit")
+        check_eq(vm.wait(), 0, "exit status after quit")
     finally:
         vm.close()
 
