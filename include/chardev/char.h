@@ -164,7 +164,8 @@ void qemu_chr_fe_set_open(Chardev *chr, bool open);
 /*
  * Close the current connection, e.g. when a monitor gives up on a client.
  * Input stops at once; output already written is flushed first, and
- * CHR_EVENT_CLOSED follows from the main loop.  Returns false when the
+ * CHR_EVENT_CLOSED follows from the chardev's context (the main loop, or
+ * the monitor I/O thread for a QMP socket).  Returns false when the
  * backend has no connections to close (stdio, file, ...).
  */
 bool qemu_chr_fe_disconnect(Chardev *chr);
