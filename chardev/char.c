@@ -726,6 +726,17 @@ static gboolean fd_readable(gint fd, GIOCondition cond, gpointer data)
         r->watch = 0;
         return G_SOURCE_REMOVE;
     }
+    if (chr->gcontext && chr->fe_can_read &&
+        chr->fe_can_read(chr->fe_opaque) <= 0) {
+        /*
+         * A QMP monitor in the I/O thread with its queue full: leave the
+         * bytes, and any descriptors passed with them, in the socket, so
+         * that a queued getfd still finds its own descriptor when it runs.
+         * accept_input resumes the reader.
+         */
+        r->watch = 0;
+        return G_SOURCE_REMOVE;
+    }
     buf = g_malloc(FD_READ_CHUNK);
     n = fd_read_input(chr, r, fd, buf, FD_READ_CHUNK);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
