@@ -19,6 +19,13 @@
  * write_nb instead, which queues at most SOCKET_NB_HIGH and tells them
  * (qemu_chr_be_writable) when the queue has drained below half of it.  Disconnects are deferred to an idle callback so a frontend is
  * never told CLOSED from inside its own read or write call.
+ *
+ * A QMP monitor moves its socket to the monitor I/O thread's context
+ * (set_gcontext): every source below is then created in chr->gcontext
+ * and runs in that thread, which owns the connection; other threads only
+ * write.  Output and the connection state it uses (fd, outbuf, out_watch,
+ * close_idle) are guarded by chr->write_lock, which every source callback
+ * here takes too.
  */
 #include "qemu/osdep.h"
 #include "chardev/char.h"
@@ -189,7 +196,9 @@ static void telnet_filter(Chardev *chr, const uint8_t *buf, int len)
 
 static void sock_hangup(Chardev *chr)
 {
+    g_rec_mutex_lock(&chr->write_lock);
     sock_request_close(chr->state);
+    g_rec_mutex_unlock(&chr->write_lock);
 }
 
 static void sock_connected(SocketState *s, int fd)
@@ -205,7 +214,7 @@ static void sock_connected(SocketState *s, int fd)
     sock_update_filename(s);
     if (s->listen_watch) {
         /* One client at a time: the next waits in the backlog. */
-        g_source_remove(s->listen_watch);
+        chr_remove_source(s->chr, s->listen_watch);
         s->listen_watch = 0;
     }
     if (s->is_telnet && s->is_listen) {
@@ -220,7 +229,7 @@ static void sock_connected(SocketState *s, int fd)
 static void sock_out_watch_stop(SocketState *s)
 {
     if (s->out_watch) {
-        g_source_remove(s->out_watch);
+        chr_remove_source(s->chr, s->out_watch);
         s->out_watch = 0;
     }
 }
@@ -303,8 +312,10 @@ static gboolean sock_close_idle(gpointer opaque)
 {
     SocketState *s = opaque;
 
+    g_rec_mutex_lock(&s->chr->write_lock);
     s->close_idle = 0;
     sock_close_now(s);
+    g_rec_mutex_unlock(&s->chr->write_lock);
     return G_SOURCE_REMOVE;
 }
 
@@ -315,13 +326,11 @@ static void sock_request_close(SocketState *s)
         return;
     }
     chr_fd_reader_stop(&s->reader);
-    s->close_idle = g_idle_add(sock_close_idle, s);
+    s->close_idle = chr_add_idle(s->chr, sock_close_idle, s);
 }
 
-static gboolean sock_writable(gint fd, GIOCondition cond, gpointer opaque)
+static gboolean sock_writable_locked(SocketState *s)
 {
-    SocketState *s = opaque;
-
     if (!sock_flush_some(s)) {
         s->out_watch = 0;
         sock_out_clear(s);
@@ -338,6 +347,17 @@ static gboolean sock_writable(gint fd, GIOCondition cond, gpointer opaque)
         return G_SOURCE_REMOVE;
     }
     return G_SOURCE_CONTINUE;
+}
+
+static gboolean sock_writable(gint fd, GIOCondition cond, gpointer opaque)
+{
+    SocketState *s = opaque;
+    gboolean ret;
+
+    g_rec_mutex_lock(&s->chr->write_lock);
+    ret = sock_writable_locked(s);
+    g_rec_mutex_unlock(&s->chr->write_lock);
+    return ret;
 }
 
 static int sock_write(Chardev *chr, const uint8_t *buf, int len)
@@ -358,8 +378,9 @@ static int sock_write(Chardev *chr, const uint8_t *buf, int len)
         sock_out_clear(s);
         sock_request_close(s);
     } else if (sock_out_pending(s) && !s->out_watch) {
-        s->out_watch = g_unix_fd_add(s->fd, G_IO_OUT | G_IO_ERR | G_IO_HUP,
-                                     sock_writable, s);
+        s->out_watch = chr_add_fd_watch(chr, s->fd,
+                                        G_IO_OUT | G_IO_ERR | G_IO_HUP,
+                                        sock_writable, s, NULL);
     }
     return len;
 }
@@ -390,20 +411,25 @@ static void sock_accept_input(Chardev *chr)
 {
     SocketState *s = chr->state;
 
+    g_rec_mutex_lock(&chr->write_lock);
     if (s->fd >= 0 && !s->close_idle) {
         chr_fd_reader_resume(chr, &s->reader);
     }
+    g_rec_mutex_unlock(&chr->write_lock);
 }
 
 static bool sock_disconnect(Chardev *chr)
 {
     SocketState *s = chr->state;
+    bool connected;
 
-    if (s->fd < 0) {
-        return false;
+    g_rec_mutex_lock(&chr->write_lock);
+    connected = s->fd >= 0;
+    if (connected) {
+        sock_request_close(s);
     }
-    sock_request_close(s);
-    return true;
+    g_rec_mutex_unlock(&chr->write_lock);
+    return connected;
 }
 
 /* ---- addresses ------------------------------------------------------ */
@@ -522,16 +548,18 @@ static gboolean sock_accept_ready(gint fd, GIOCondition cond, gpointer opaque)
     if (cfd < 0) {
         return G_SOURCE_CONTINUE;   /* EAGAIN, or the client gave up */
     }
+    g_rec_mutex_lock(&s->chr->write_lock);
     s->listen_watch = 0;
     sock_connected(s, cfd);
+    g_rec_mutex_unlock(&s->chr->write_lock);
     return G_SOURCE_REMOVE;
 }
 
 static void sock_listen_watch_start(SocketState *s)
 {
     if (!s->listen_watch && s->listen_fd >= 0) {
-        s->listen_watch = g_unix_fd_add(s->listen_fd, G_IO_IN,
-                                        sock_accept_ready, s);
+        s->listen_watch = chr_add_fd_watch(s->chr, s->listen_fd, G_IO_IN,
+                                           sock_accept_ready, s, NULL);
     }
 }
 
@@ -655,6 +683,7 @@ static gboolean sock_connect_done(gint fd, GIOCondition cond, gpointer opaque)
     int err = 0;
     socklen_t len = sizeof(err);
 
+    g_rec_mutex_lock(&s->chr->write_lock);
     s->connect_watch = 0;
     s->connecting_fd = -1;
     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
@@ -664,6 +693,7 @@ static gboolean sock_connect_done(gint fd, GIOCondition cond, gpointer opaque)
     } else {
         sock_connected(s, fd);
     }
+    g_rec_mutex_unlock(&s->chr->write_lock);
     return G_SOURCE_REMOVE;
 }
 
@@ -676,8 +706,9 @@ static void sock_try_connect_async(SocketState *s)
         sock_connected(s, fd);
     } else if (pending >= 0) {
         s->connecting_fd = pending;
-        s->connect_watch = g_unix_fd_add(pending, G_IO_OUT | G_IO_ERR |
-                                         G_IO_HUP, sock_connect_done, s);
+        s->connect_watch = chr_add_fd_watch(s->chr, pending,
+                                            G_IO_OUT | G_IO_ERR | G_IO_HUP,
+                                            sock_connect_done, s, NULL);
     } else {
         sock_schedule_reconnect(s);
     }
@@ -687,16 +718,18 @@ static gboolean sock_reconnect_timer(gpointer opaque)
 {
     SocketState *s = opaque;
 
+    g_rec_mutex_lock(&s->chr->write_lock);
     s->reconnect_timer = 0;
     sock_try_connect_async(s);
+    g_rec_mutex_unlock(&s->chr->write_lock);
     return G_SOURCE_REMOVE;
 }
 
 static void sock_schedule_reconnect(SocketState *s)
 {
     if (!s->reconnect_timer) {
-        s->reconnect_timer = g_timeout_add_seconds(s->reconnect_s,
-                                                   sock_reconnect_timer, s);
+        s->reconnect_timer = chr_add_timeout_seconds(s->chr, s->reconnect_s,
+                                                     sock_reconnect_timer, s);
     }
 }
 
@@ -879,7 +912,7 @@ fail:
         close(s->listen_fd);
     }
     if (s->listen_watch) {
-        g_source_remove(s->listen_watch);
+        chr_remove_source(chr, s->listen_watch);
     }
     g_byte_array_unref(s->outbuf);
     g_free(s->path);
@@ -890,11 +923,52 @@ fail:
     return false;
 }
 
-static void sock_remove_source(guint *id)
+static void sock_remove_source(SocketState *s, guint *id)
 {
-    if (*id) {
-        g_source_remove(*id);
-        *id = 0;
+    chr_remove_source(s->chr, *id);
+    *id = 0;
+}
+
+/*
+ * Move every source to @ctx (a QMP monitor's I/O thread).  The main
+ * thread calls this with write_lock held before that thread owns any of
+ * them; each source that was active is made again in the new context.
+ */
+static void sock_set_gcontext(Chardev *chr, GMainContext *ctx)
+{
+    SocketState *s = chr->state;
+    bool closing = s->close_idle, reconnecting = s->reconnect_timer;
+    bool connecting = s->connect_watch, listening = s->listen_watch;
+    bool reading = s->reader.watch, writing = s->out_watch;
+
+    sock_remove_source(s, &s->close_idle);
+    sock_remove_source(s, &s->reconnect_timer);
+    sock_remove_source(s, &s->connect_watch);
+    sock_remove_source(s, &s->listen_watch);
+    chr_fd_reader_stop(&s->reader);
+    sock_out_watch_stop(s);
+    chr->gcontext = ctx;
+    if (closing) {
+        s->close_idle = chr_add_idle(chr, sock_close_idle, s);
+    }
+    if (reconnecting) {
+        sock_schedule_reconnect(s);
+    }
+    if (connecting) {
+        s->connect_watch = chr_add_fd_watch(chr, s->connecting_fd,
+                                            G_IO_OUT | G_IO_ERR | G_IO_HUP,
+                                            sock_connect_done, s, NULL);
+    }
+    if (listening) {
+        sock_listen_watch_start(s);
+    }
+    if (reading) {
+        chr_fd_reader_start(chr, &s->reader, s->reader.fd);
+    }
+    if (writing) {
+        s->out_watch = chr_add_fd_watch(chr, s->fd,
+                                        G_IO_OUT | G_IO_ERR | G_IO_HUP,
+                                        sock_writable, s, NULL);
     }
 }
 
@@ -902,10 +976,10 @@ static void sock_close(Chardev *chr)
 {
     SocketState *s = chr->state;
 
-    sock_remove_source(&s->close_idle);
-    sock_remove_source(&s->reconnect_timer);
-    sock_remove_source(&s->connect_watch);
-    sock_remove_source(&s->listen_watch);
+    sock_remove_source(s, &s->close_idle);
+    sock_remove_source(s, &s->reconnect_timer);
+    sock_remove_source(s, &s->connect_watch);
+    sock_remove_source(s, &s->listen_watch);
     chr_fd_reader_stop(&s->reader);
     sock_out_watch_stop(s);
     if (s->fd >= 0) {
@@ -940,6 +1014,7 @@ static const ChardevDriver socket_driver = {
     .accept_input = sock_accept_input,
     .close = sock_close,
     .disconnect = sock_disconnect,
+    .set_gcontext = sock_set_gcontext,
     .state_size = sizeof(SocketState),
 };
 

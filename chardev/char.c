@@ -63,6 +63,8 @@ static void chr_drop_msgfds(Chardev *chr);
 
 static void chr_free(Chardev *chr)
 {
+    chr_remove_source(chr, chr->accept_input_idle);
+    g_rec_mutex_clear(&chr->write_lock);
     if (chr->logfd >= 0) {
         close(chr->logfd);
     }
@@ -143,6 +145,7 @@ static Chardev *chr_open(const char *id, const char *backend,
     chr->id = g_strdup(id);
     chr->driver = drv;
     chr->pending_in = g_byte_array_new();
+    g_rec_mutex_init(&chr->write_lock);
     if (drv->state_size) {
         chr->state = g_malloc0(drv->state_size);
     }
@@ -442,10 +445,12 @@ int qemu_chr_write_all(Chardev *chr, const uint8_t *buf, int len)
     if (!chr) {
         return len;
     }
+    g_rec_mutex_lock(&chr->write_lock);
     ret = chr->driver->write ? chr->driver->write(chr, buf, len) : len;
     if (chr->logfd >= 0 && ret > 0) {
         chr_fd_write_all(chr->logfd, buf, ret);
     }
+    g_rec_mutex_unlock(&chr->write_lock);
     return ret;
 }
 
@@ -457,11 +462,13 @@ int qemu_chr_fe_write_nb(Chardev *chr, const uint8_t *buf, int len)
         ret = qemu_chr_write_all(chr, buf, len);
         return ret < 0 ? len : ret;     /* a failed backend drops them */
     }
+    g_rec_mutex_lock(&chr->write_lock);
     ret = chr->driver->write_nb(chr, buf, len);
     ret = MAX(0, MIN(ret, len));
     if (chr->logfd >= 0 && ret > 0) {
         chr_fd_write_all(chr->logfd, buf, ret);
     }
+    g_rec_mutex_unlock(&chr->write_lock);
     return ret;
 }
 
@@ -472,12 +479,101 @@ void qemu_chr_fe_wait_writable(Chardev *chr, ChrWritableHandler *fn,
     chr->fe_writable_opaque = opaque;
 }
 
-void qemu_chr_fe_accept_input(Chardev *chr)
+static void chr_accept_input_here(Chardev *chr)
 {
     deliver_pending(chr);
     if (!chr->pending_in->len && chr->driver->accept_input) {
         chr->driver->accept_input(chr);
     }
+}
+
+static gboolean chr_accept_input_idle(gpointer opaque)
+{
+    Chardev *chr = opaque;
+
+    g_rec_mutex_lock(&chr->write_lock);
+    chr->accept_input_idle = 0;
+    g_rec_mutex_unlock(&chr->write_lock);
+    chr_accept_input_here(chr);
+    return G_SOURCE_REMOVE;
+}
+
+void qemu_chr_fe_accept_input(Chardev *chr)
+{
+    /* Input state belongs to the thread running the chardev's context. */
+    if (chr->gcontext && !g_main_context_is_owner(chr->gcontext)) {
+        g_rec_mutex_lock(&chr->write_lock);
+        if (!chr->accept_input_idle) {
+            chr->accept_input_idle = chr_add_idle(chr, chr_accept_input_idle,
+                                                  chr);
+        }
+        g_rec_mutex_unlock(&chr->write_lock);
+        return;
+    }
+    chr_accept_input_here(chr);
+}
+
+/* ---- sources in the chardev's context ------------------------------- */
+
+static guint chr_attach_source(Chardev *chr, GSource *src)
+{
+    guint id = g_source_attach(src, chr->gcontext);
+
+    g_source_unref(src);
+    return id;
+}
+
+guint chr_add_fd_watch(Chardev *chr, int fd, GIOCondition cond,
+                       GUnixFDSourceFunc fn, gpointer data,
+                       GDestroyNotify destroy)
+{
+    GSource *src = g_unix_fd_source_new(fd, cond);
+
+    g_source_set_callback(src, (GSourceFunc)(void (*)(void))fn, data,
+                          destroy);
+    return chr_attach_source(chr, src);
+}
+
+guint chr_add_idle(Chardev *chr, GSourceFunc fn, gpointer data)
+{
+    GSource *src = g_idle_source_new();
+
+    g_source_set_callback(src, fn, data, NULL);
+    return chr_attach_source(chr, src);
+}
+
+guint chr_add_timeout_seconds(Chardev *chr, guint secs, GSourceFunc fn,
+                              gpointer data)
+{
+    GSource *src = g_timeout_source_new_seconds(secs);
+
+    g_source_set_callback(src, fn, data, NULL);
+    return chr_attach_source(chr, src);
+}
+
+void chr_remove_source(Chardev *chr, guint id)
+{
+    GSource *src;
+
+    if (!id) {
+        return;
+    }
+    /* g_source_remove() only looks in the default context. */
+    src = g_main_context_find_source_by_id(chr->gcontext, id);
+    if (src) {
+        g_source_destroy(src);
+    }
+}
+
+bool qemu_chr_set_gcontext(Chardev *chr, GMainContext *ctx)
+{
+    if (!chr->driver->set_gcontext) {
+        return false;
+    }
+    g_rec_mutex_lock(&chr->write_lock);
+    chr->driver->set_gcontext(chr, ctx);
+    g_rec_mutex_unlock(&chr->write_lock);
+    return true;
 }
 
 /* ---- backend -------------------------------------------------------- */
@@ -569,10 +665,18 @@ static void chr_take_msgfds(Chardev *chr, struct msghdr *msg)
 
 int qemu_chr_fe_get_msgfd(Chardev *chr)
 {
-    if (!chr || !chr->nr_msgfds) {
+    int fd = -1;
+
+    if (!chr) {
         return -1;
     }
-    return chr->msgfds[--chr->nr_msgfds];
+    /* The reader may run in another thread (a monitor I/O thread). */
+    g_rec_mutex_lock(&chr->write_lock);
+    if (chr->nr_msgfds) {
+        fd = chr->msgfds[--chr->nr_msgfds];
+    }
+    g_rec_mutex_unlock(&chr->write_lock);
+    return fd;
 }
 
 /* read(), or recvmsg() keeping passed descriptors on a socket. */
@@ -593,7 +697,9 @@ static ssize_t fd_read_input(Chardev *chr, ChrFdReader *r, int fd,
 
         if (n >= 0 || errno != ENOTSOCK) {
             if (n > 0 && msg.msg_controllen) {
+                g_rec_mutex_lock(&chr->write_lock);
                 chr_take_msgfds(chr, &msg);
+                g_rec_mutex_unlock(&chr->write_lock);
             }
             return n;
         }
@@ -616,6 +722,17 @@ static gboolean fd_readable(gint fd, GIOCondition cond, gpointer data)
          * bytes where they are, as QEMU does.  Reading them anyway would
          * steal our own output from a single bidirectional FIFO.
          * qemu_chr_fe_set_handlers resumes the reader.
+         */
+        r->watch = 0;
+        return G_SOURCE_REMOVE;
+    }
+    if (chr->gcontext && chr->fe_can_read &&
+        chr->fe_can_read(chr->fe_opaque) <= 0) {
+        /*
+         * A QMP monitor in the I/O thread with its queue full: leave the
+         * bytes, and any descriptors passed with them, in the socket, so
+         * that a queued getfd still finds its own descriptor when it runs.
+         * accept_input resumes the reader.
          */
         r->watch = 0;
         return G_SOURCE_REMOVE;
@@ -653,6 +770,7 @@ void chr_fd_reader_start(Chardev *chr, ChrFdReader *r, int fd)
 {
     FdWatchCtx *ctx;
 
+    r->chr = chr;
     r->fd = fd;
     if (r->watch || fd < 0) {
         return;
@@ -660,15 +778,14 @@ void chr_fd_reader_start(Chardev *chr, ChrFdReader *r, int fd)
     ctx = g_new(FdWatchCtx, 1);
     ctx->chr = chr;
     ctx->r = r;
-    r->watch = g_unix_fd_add_full(G_PRIORITY_DEFAULT, fd,
-                                  G_IO_IN | G_IO_HUP | G_IO_ERR,
-                                  fd_readable, ctx, g_free);
+    r->watch = chr_add_fd_watch(chr, fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                                fd_readable, ctx, g_free);
 }
 
 void chr_fd_reader_stop(ChrFdReader *r)
 {
     if (r->watch) {
-        g_source_remove(r->watch);
+        chr_remove_source(r->chr, r->watch);
         r->watch = 0;
     }
 }

@@ -15,6 +15,7 @@
  * device sections; the main loop applies them at the end.
  */
 #include "qemu/osdep.h"
+#include <poll.h>
 #include "migration/migration.h"
 #include "block/dirty-bitmap-migration.h"
 #include "migration/channel.h"
@@ -136,6 +137,15 @@ static MigrationParameters params = {
 
 static bool caps[MIGRATION_CAPABILITY__MAX];
 
+/*
+ * migrate-pause and migrate-recover may run in the monitor I/O thread
+ * (exec-oob) while the main thread waits on a page fault: the migration
+ * sockets they touch are closed, and the recovery listener set up, under
+ * this lock instead of the big lock.  The TLS parameters' pointers
+ * are swapped under it too, since migrate-recover takes a copy.
+ */
+static GMutex postcopy_fd_lock;
+
 /* tls-creds, tls-hostname, tls-authz: NULL when unset ("" to QMP).  Set
  * under the big lock; a migration takes copies when it starts. */
 static char *tls_creds_id, *tls_hostname, *tls_authz_id;
@@ -158,8 +168,10 @@ char *migrate_tls_authz(void)
 /* migrate-set-parameters' StrOrNull: null and "" both clear. */
 static void set_tls_param(char **where, const StrOrNull *v)
 {
+    g_mutex_lock(&postcopy_fd_lock);
     g_free(*where);
     *where = v->type == QTYPE_QSTRING && *v->u.s ? g_strdup(v->u.s) : NULL;
+    g_mutex_unlock(&postcopy_fd_lock);
 }
 
 /* What kvmpc implements; the rest are refused, never silently taken. */
@@ -1110,8 +1122,10 @@ static bool postcopy_pause_and_resume(MigrationState *s)
     s->postcopy_requests0 = s->postcopy_requests;
     mig_file_free(s->f);
     s->f = NULL;
+    g_mutex_lock(&postcopy_fd_lock);    /* migrate-pause may be out of band */
     close(s->fd);
     s->fd = -1;
+    g_mutex_unlock(&postcopy_fd_lock);
     bql_lock();
     set_status(&s->status, MIGRATION_STATUS_POSTCOPY_PAUSED);
     error_report("postcopy: the connection to the destination broke; the "
@@ -1633,6 +1647,7 @@ typedef struct IncomingState {
     bool autostart;
     int listen_fd;
     guint listen_watch;
+    bool recover_listening;     /* migrate-recover waits for the source */
     bool tcp;
     GThread *thread;
     GPid child;
@@ -1806,20 +1821,29 @@ static void incoming_postcopy_done(void *opaque)
     set_status(&in->status, MIGRATION_STATUS_COMPLETED);
 }
 
-/* The connection broke (or the stream went bad) after the guest started
- * here: it runs on, its faults wait, until migrate-recover. */
-static void incoming_postcopy_broken(void *opaque)
+/*
+ * The connection broke after the guest started here.  Runs in the
+ * loading thread, not the main loop: the main thread may be the one
+ * waiting for a page, and migrate-recover needs postcopy-paused.
+ */
+static void incoming_postcopy_pause(IncomingState *in)
 {
-    IncomingState *in = opaque;
-
-    incoming_postcopy_close(in);
-    set_status(&in->status, MIGRATION_STATUS_POSTCOPY_PAUSED);
+    g_mutex_lock(&postcopy_fd_lock);
+    postcopy_rp_detach(in->ld->pc);
+    close(in->fd);
+    in->fd = -1;
+    if (in->listen_fd >= 0) {
+        close(in->listen_fd);
+        in->listen_fd = -1;
+    }
     error_report("postcopy: %s; %" PRIu64 " pages are still on the "
                  "source: migrate-recover URI here, then migrate with "
                  "\"resume\": true there", in->error ? in->error->message
                                                    : "the connection broke",
                  postcopy_missing_pages(in->ld->pc));
     g_clear_error(&in->error);
+    set_status(&in->status, MIGRATION_STATUS_POSTCOPY_PAUSED);
+    g_mutex_unlock(&postcopy_fd_lock);
 }
 
 static void incoming_postcopy_active(void *opaque)
@@ -1844,8 +1868,11 @@ static void incoming_postcopy_pages(IncomingState *in, bool resumed)
     ok = ok && mig_load_postcopy(in->f, in->ld, &in->error);
     mig_file_free(in->f);
     in->f = NULL;
-    main_loop_call(ok ? incoming_postcopy_done : incoming_postcopy_broken,
-                   in);
+    if (ok) {
+        main_loop_call(incoming_postcopy_done, in);
+    } else {
+        incoming_postcopy_pause(in);
+    }
 }
 
 /* With TLS: the server handshake on the new connection (a loading
@@ -1859,12 +1886,29 @@ static bool incoming_secure(IncomingState *in)
     return in->fd >= 0;
 }
 
+/* Wait for the source's resumed connection on migrate-recover's
+ * listener, then load the rest of the pages: all in this thread. */
 static gpointer incoming_resume_thread(gpointer opaque)
 {
     IncomingState *in = opaque;
+    struct pollfd pfd = { .fd = in->listen_fd, .events = POLLIN };
+    int conn = -1;
 
+    while (conn < 0) {
+        if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+            return NULL;
+        }
+        conn = migration_channel_accept(in->listen_fd, in->tcp);
+    }
+    g_mutex_lock(&postcopy_fd_lock);
+    close(in->listen_fd);
+    in->listen_fd = -1;
+    in->recover_listening = false;
+    in->fd = conn;
+    set_status(&in->status, MIGRATION_STATUS_POSTCOPY_RECOVER);
+    g_mutex_unlock(&postcopy_fd_lock);
     if (!incoming_secure(in)) {
-        main_loop_call(incoming_postcopy_broken, in);
+        incoming_postcopy_pause(in);
         return NULL;
     }
     in->f = mig_file_new_fd(in->fd, false);
@@ -2014,69 +2058,73 @@ void qmp_migrate_incoming(const char *uri, GError **errp)
     in->deferred = false;
 }
 
-static gboolean incoming_recover_accept(gint fd, GIOCondition cond,
-                                        gpointer opaque)
+/*
+ * Allowed out of band: runs in the monitor I/O thread or the main thread,
+ * never waiting on the main loop (the loading thread accepts).
+ */
+static bool incoming_recover_listen(IncomingState *in, const char *uri,
+                                    GError **errp)
 {
-    IncomingState *in = opaque;
-    int conn = migration_channel_accept(fd, in->tcp);
-
-    if (conn < 0) {
-        return G_SOURCE_CONTINUE;
-    }
-    in->listen_watch = 0;
-    close(in->listen_fd);
-    in->listen_fd = -1;
-    set_status(&in->status, MIGRATION_STATUS_POSTCOPY_RECOVER);
-    in->fd = conn;
-    incoming_take_tls(in);
-    in->thread = g_thread_new("migration-in", incoming_resume_thread, in);
-    return G_SOURCE_REMOVE;
-}
-
-void qmp_migrate_recover(const char *uri, GError **errp)
-{
-    IncomingState *in = &incoming;
     int fd;
 
     if (in->status != MIGRATION_STATUS_POSTCOPY_PAUSED) {
         error_setg(errp, "Migrate recover can only be run when postcopy "
                    "is paused.");
-        return;
+        return false;
     }
-    if (in->listen_watch) {
+    if (in->recover_listening) {
         error_setg(errp, "migrate-recover is already listening");
-        return;
+        return false;
     }
     if (!migration_uri_check(uri, errp)) {
-        return;
+        return false;
     }
     if (!migration_channel_is_listener(uri)) {
         error_setg(errp, "migrate-recover takes a tcp: or unix: URI");
-        return;
+        return false;
     }
     fd = migration_channel_listen(uri, errp);
     if (fd < 0) {
-        return;
+        return false;
     }
+    /* The broken connection's thread set postcopy-paused and is ending. */
+    incoming_join(in);
     in->listen_fd = fd;
     in->tcp = g_str_has_prefix(uri, "tcp:");
-    in->listen_watch = g_unix_fd_add(fd, G_IO_IN, incoming_recover_accept,
-                                     in);
+    in->recover_listening = true;
+    /* The TLS parameters now (QEMU: when the connection comes); their
+     * setter swaps them under postcopy_fd_lock, held here. */
+    incoming_take_tls(in);
+    in->thread = g_thread_new("migration-in", incoming_resume_thread, in);
+    return true;
 }
 
+void qmp_migrate_recover(const char *uri, GError **errp)
+{
+    g_mutex_lock(&postcopy_fd_lock);
+    incoming_recover_listen(&incoming, uri, errp);
+    g_mutex_unlock(&postcopy_fd_lock);
+}
+
+/* Allowed out of band: the fds are closed under postcopy_fd_lock. */
 void qmp_migrate_pause(GError **errp)
 {
+    bool done = false;
+
+    g_mutex_lock(&postcopy_fd_lock);
     if (mig.status == MIGRATION_STATUS_POSTCOPY_ACTIVE && mig.fd >= 0) {
         shutdown(mig.fd, SHUT_RDWR);
-        return;
-    }
-    if (incoming.status == MIGRATION_STATUS_POSTCOPY_ACTIVE &&
-        incoming.fd >= 0) {
+        done = true;
+    } else if (incoming.status == MIGRATION_STATUS_POSTCOPY_ACTIVE &&
+               incoming.fd >= 0) {
         shutdown(incoming.fd, SHUT_RDWR);
-        return;
+        done = true;
     }
-    error_setg(errp, "migrate-pause is currently only supported during "
-               "postcopy-active state");
+    g_mutex_unlock(&postcopy_fd_lock);
+    if (!done) {
+        error_setg(errp, "migrate-pause is currently only supported during "
+                   "postcopy-active state");
+    }
 }
 
 void migration_shutdown(void)

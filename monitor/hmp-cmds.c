@@ -310,7 +310,12 @@ void hmp_info_chardev(Monitor *mon, const char *args)
 
     for (guint i = 0; i < list->len; i++) {
         Chardev *chr = g_ptr_array_index(list, i);
-        monitor_printf(mon, "%s: filename=%s\n", chr->id, chr->filename);
+        g_autofree char *filename = NULL;
+
+        g_rec_mutex_lock(&chr->write_lock);
+        filename = g_strdup(chr->filename);
+        g_rec_mutex_unlock(&chr->write_lock);
+        monitor_printf(mon, "%s: filename=%s\n", chr->id, filename);
     }
 }
 

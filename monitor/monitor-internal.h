@@ -3,7 +3,11 @@
  * protocol), hmp.c / hmp-cmds.c / hmp-mem.c (the human monitor) and
  * qmp-cmds.c (QMP command implementations).
  *
- * All of it runs on the main thread with the big lock held.
+ * All of it runs on the main thread with the big lock held, except the
+ * input side of QMP monitors whose chardev can run in another context
+ * (sockets): those are read, parsed and answered for exec-oob in the
+ * monitor I/O thread (qmp.c), and their in-band requests are queued to
+ * the main thread.
  */
 #ifndef MONITOR_INTERNAL_H
 #define MONITOR_INTERNAL_H
@@ -28,6 +32,15 @@ typedef struct Monitor {
     bool dropping;          /* connection being closed: ignore input */
     bool in_feed;           /* inside json_stream_parser_feed */
     bool reset_after_feed;  /* CLOSED arrived during a feed */
+    /*
+     * Monitors in the I/O thread: qmp_lock guards negotiated, oob_enabled,
+     * dropping, session and requests, which both threads use.  Lock
+     * order: the chardev's write_lock first, then qmp_lock.
+     */
+    bool use_io_thread;
+    GMutex qmp_lock;
+    GQueue requests;        /* QmpRequest for the main thread, in order */
+    unsigned session;       /* bumped at each connect and disconnect */
 
     /* HMP */
     ReadLineState *rs;
@@ -49,6 +62,10 @@ Monitor *monitor_set_cur(Monitor *mon);
 void monitor_puts(Monitor *mon, const char *str);
 void monitor_printf(Monitor *mon, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void monitor_write_raw(Monitor *mon, const char *buf, size_t len);
+
+/* The monitor I/O thread's context (made on first use), and its thread. */
+GMainContext *monitor_io_context(void);
+void monitor_io_thread_start(void);
 
 /* All monitors, in creation order (do not modify). */
 GPtrArray *monitor_list(void);

@@ -16,7 +16,8 @@
 #include "system/runstate.h"
 
 static GPtrArray *monitors;
-static Monitor *cur_mon;
+/* Per thread: an exec-oob command in the I/O thread has its own. */
+static __thread Monitor *cur_mon;
 
 GPtrArray *monitor_list(void)
 {
@@ -75,6 +76,56 @@ void monitor_printf(Monitor *mon, const char *fmt, ...)
     text = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     monitor_puts(mon, text);
+}
+
+/* ---- the monitor I/O thread ----------------------------------------- */
+
+/*
+ * One thread, shared by every QMP monitor on a chardev that can run in
+ * another context (QEMU's "mon_iothread").  It reads and parses their
+ * input and runs exec-oob commands at once, so they get through while the
+ * main thread is stuck (a postcopy page fault with the link down).
+ */
+static GMainContext *mon_io_ctx;
+static GThread *mon_io_thread;
+static int mon_io_quit;
+
+static gpointer monitor_io_thread_run(gpointer opaque)
+{
+    /* Owning the context lets chardev code tell it runs in this thread. */
+    g_main_context_push_thread_default(mon_io_ctx);
+    while (!g_atomic_int_get(&mon_io_quit)) {
+        g_main_context_iteration(mon_io_ctx, TRUE);
+    }
+    g_main_context_pop_thread_default(mon_io_ctx);
+    return NULL;
+}
+
+GMainContext *monitor_io_context(void)
+{
+    if (!mon_io_ctx) {
+        mon_io_ctx = g_main_context_new();
+    }
+    return mon_io_ctx;
+}
+
+void monitor_io_thread_start(void)
+{
+    if (!mon_io_thread) {
+        mon_io_thread = g_thread_new("mon-iothread", monitor_io_thread_run,
+                                     NULL);
+    }
+}
+
+void monitor_io_thread_stop(void)
+{
+    if (!mon_io_thread) {
+        return;
+    }
+    g_atomic_int_set(&mon_io_quit, 1);
+    g_main_context_wakeup(mon_io_ctx);
+    g_thread_join(mon_io_thread);
+    mon_io_thread = NULL;
 }
 
 /* ---- creation ------------------------------------------------------- */

@@ -368,7 +368,10 @@ ChardevInfoList *qmp_query_chardev(GError **errp)
         ChardevInfo *info = g_new0(ChardevInfo, 1);
 
         info->label = g_strdup(chr->id);
+        /* A socket in the monitor I/O thread renames itself on connect. */
+        g_rec_mutex_lock(&chr->write_lock);
         info->filename = g_strdup(chr->filename);
+        g_rec_mutex_unlock(&chr->write_lock);
         info->frontend_open = qemu_chr_fe_is_open(chr);
         LIST_APPEND(tail, info);
     }

@@ -1836,6 +1836,8 @@ void kvmpc_main_loop(void)
     }
     /* Audio back ends finish their files (wav) and close their streams. */
     audio_cleanup();
+    /* The monitor I/O thread uses chardevs: it goes first. */
+    monitor_io_thread_stop();
     /* Closing chardevs removes server sockets and restores terminals. */
     qemu_chr_delete_all();
     qemu_chr_restore_terminals();

@@ -7,6 +7,7 @@
 #include "chardev/char.h"
 
 typedef struct ChrFdReader {
+    Chardev *chr;              /* set by chr_fd_reader_start */
     int fd;
     guint watch;               /* GSource id, 0 when not watching */
     /* Called when the fd reports EOF or an error. */

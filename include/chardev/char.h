@@ -5,7 +5,11 @@
  * Output: the frontend calls qemu_chr_write_all().  Input: the backend calls
  * qemu_chr_be_write(), which hands bytes to the frontend only as fast as its
  * can_read() allows; the rest waits until qemu_chr_fe_accept_input().
- * All on the main thread / with the big lock held.
+ * All on the main thread / with the big lock held, except for chardevs
+ * moved to another GMainContext (qemu_chr_set_gcontext: a QMP monitor's
+ * socket, read in the monitor I/O thread): their sources run in that
+ * context's thread, and qemu_chr_write_all / qemu_chr_fe_accept_input
+ * may then be called from any thread.
  */
 #ifndef CHARDEV_CHAR_H
 #define CHARDEV_CHAR_H
@@ -69,6 +73,14 @@ typedef struct ChardevDriver {
      * their peer (SPICE's agent and ports).
      */
     void (*fe_open_changed)(Chardev *chr, bool open);
+    /*
+     * Optional: move every source of the chardev to @ctx and set
+     * chr->gcontext (qemu_chr_set_gcontext, write_lock held).  Only drivers that create
+     * all their sources with the chr_add_* helpers below and keep their
+     * output state under write_lock have it (QEMU's
+     * QEMU_CHAR_FEATURE_GCONTEXT).
+     */
+    void (*set_gcontext)(Chardev *chr, GMainContext *ctx);
 } ChardevDriver;
 
 struct Chardev {
@@ -91,6 +103,15 @@ struct Chardev {
     /* qemu_chr_fe_wait_writable: who to call when output has room */
     ChrWritableHandler *fe_writable;
     void *fe_writable_opaque;
+    /* Where the chardev's sources run; NULL: the main loop's context. */
+    GMainContext *gcontext;
+    /*
+     * Serialises output (whole qemu_chr_write_all calls, so replies from
+     * two threads never interleave) and the driver's connection state
+     * that output uses.  Recursive: a writable callback may write.
+     */
+    GRecMutex write_lock;
+    guint accept_input_idle;      /* cross-thread accept_input pending */
 };
 
 void chardev_driver_register(const ChardevDriver *drv);
@@ -143,7 +164,8 @@ void qemu_chr_fe_set_open(Chardev *chr, bool open);
 /*
  * Close the current connection, e.g. when a monitor gives up on a client.
  * Input stops at once; output already written is flushed first, and
- * CHR_EVENT_CLOSED follows from the main loop.  Returns false when the
+ * CHR_EVENT_CLOSED follows from the chardev's context (the main loop, or
+ * the monitor I/O thread for a QMP socket).  Returns false when the
  * backend has no connections to close (stdio, file, ...).
  */
 bool qemu_chr_fe_disconnect(Chardev *chr);
@@ -182,6 +204,22 @@ void qemu_chr_be_write(Chardev *chr, const uint8_t *buf, int len);
 void qemu_chr_be_event(Chardev *chr, ChrEvent event);
 /* Output has room again: run the frontend's qemu_chr_fe_wait_writable. */
 void qemu_chr_be_writable(Chardev *chr);
+
+/*
+ * Run @chr's sources in @ctx from now on (its thread owns them).  False,
+ * changing nothing, when the driver cannot (stdio, file, mux, ...).  Call
+ * from the main thread with the frontend already attached.
+ */
+bool qemu_chr_set_gcontext(Chardev *chr, GMainContext *ctx);
+/* Sources in the chardev's context (ids for chr_remove_source). */
+guint chr_add_fd_watch(Chardev *chr, int fd, GIOCondition cond,
+                       GUnixFDSourceFunc fn, gpointer data,
+                       GDestroyNotify destroy);
+guint chr_add_idle(Chardev *chr, GSourceFunc fn, gpointer data);
+guint chr_add_timeout_seconds(Chardev *chr, guint secs, GSourceFunc fn,
+                              gpointer data);
+/* Remove a source added by the helpers above (0 is ignored). */
+void chr_remove_source(Chardev *chr, guint id);
 
 /* Put every stdio terminal back the way it was (exit paths, signals). */
 void qemu_chr_restore_terminals(void);

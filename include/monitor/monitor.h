@@ -8,6 +8,8 @@
 
 /* Attach a monitor to @chr; @qmp selects QMP (control) vs HMP (readline). */
 bool monitor_new(Chardev *chr, bool qmp, bool pretty, GError **errp);
+/* At exit, before chardevs close: stop the monitor I/O thread (if any). */
+void monitor_io_thread_stop(void);
 /* Run an HMP command line; returns its output (human-monitor-command). */
 char *hmp_run_command(const char *cmdline, GError **errp);
 

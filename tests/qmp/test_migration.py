@@ -9,6 +9,7 @@ userfaultfd as qtest reads them) and its recovery after a cut link; the
 QMP and HMP commands and events.
 See docs/migration.md."""
 import base64
+import json
 import os
 import random
 import shutil
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -903,6 +905,81 @@ def test_postcopy_recover(binary):
         dst.close()
 
 
+def oob_request(qmp, req):
+    qmp.send_raw(json.dumps(req).encode() + b"\n")
+
+
+@no_kvm
+def test_postcopy_recover_oob(binary):
+    """exec-oob migrate-recover on a destination whose main thread waits
+    for a page still on the source (a qtest readl, the link cut): the
+    monitor I/O thread answers it at once, ahead of an in-band command
+    queued behind the stuck read; the source resumes and the read returns
+    the page.  Before the I/O thread this hung (timeouts fail it)."""
+    d = tempfile.mkdtemp(prefix="kvmpc-mig-oob-")
+    sock = os.path.join(d, "mig.sock")
+    oob_path = os.path.join(d, "oob.sock")
+    src = VM(binary)
+    dst = VM(binary, ["-incoming", "unix:" + sock,
+                      "-qmp", "unix:%s,server=on,wait=off" % oob_path])
+    try:
+        expect = fill_big(src, 44)
+        last = 0x400000 + (4 << 20) - 4096
+        want = int.from_bytes(expect[0x400000][-4096:-4092], "little")
+        dst.proc.wait_socket(oob_path)
+        oob = QMP(oob_path, negotiate=False)
+        check_eq(oob.greeting["QMP"]["capabilities"], ["oob"], "greeting")
+        oob_request(oob, {"exec-oob": "migrate-pause", "id": 1})
+        check_eq(oob.recv_reply()["error"]["desc"],
+                 "QMP input member 'exec-oob' is unexpected",
+                 "exec-oob before negotiation")
+        oob_request(oob, {"execute": "qmp_capabilities",
+                          "arguments": {"enable": ["oob"]}})
+        check_eq(oob.recv_reply(), {"return": {}}, "oob enabled")
+        oob_request(oob, {"exec-oob": "query-status", "id": 2})
+        check_eq(oob.recv_reply()["error"]["desc"],
+                 "The command query-status does not support OOB",
+                 "exec-oob of an in-band command")
+        set_caps(src, "postcopy-ram")
+        src.qmp.ret("migrate-set-parameters", {
+            "max-bandwidth": 1 << 20, "max-postcopy-bandwidth": 1 << 20})
+        wait_for(lambda: os.path.exists(sock))
+        src.qmp.ret("migrate", {"uri": "unix:" + sock})
+        src.qmp.ret("migrate-start-postcopy")
+        wait_status(src.qmp, ("postcopy-active",))
+        wait_status(dst.qmp, ("postcopy-active",))
+        src.qmp.ret("migrate-pause")
+        wait_status(src.qmp, ("postcopy-paused",))
+        wait_status(dst.qmp, ("postcopy-paused",))
+        # the destination's main thread now waits on the last page
+        got = {}
+        reader = threading.Thread(
+            target=lambda: got.update(r=dst.q("readl 0x%x" % last)))
+        reader.start()
+        time.sleep(0.3)
+        check(reader.is_alive(), "the read of a missing page returned")
+        oob_request(oob, {"execute": "query-status", "id": "in-band"})
+        rsock = os.path.join(d, "recover.sock")
+        oob_request(oob, {"exec-oob": "migrate-recover", "id": "oob",
+                          "arguments": {"uri": "unix:" + rsock}})
+        check_eq(oob.recv_reply(timeout=5), {"return": {}, "id": "oob"},
+                 "exec-oob migrate-recover while the main thread waits")
+        check(reader.is_alive(), "the read returned before the recovery")
+        src.qmp.ret("migrate", {"uri": "unix:" + rsock, "resume": True})
+        reader.join(30)
+        check(not reader.is_alive(), "the read still waits after resume")
+        check_eq(got.get("r"), "OK 0x%016x" % want, "the page that arrived")
+        rsp = oob.recv_reply(timeout=10)
+        check_eq(rsp.get("id"), "in-band", "the in-band reply, after")
+        info = wait_status(src.qmp, timeout=60)
+        check_eq(info["status"], "completed", "status (%r)" % info)
+        wait_status(dst.qmp, ("completed",))
+        check_ram(dst, expect)
+    finally:
+        src.close()
+        dst.close()
+
+
 @no_kvm
 def test_ignore_shared(binary):
     """x-ignore-shared: RAM that is a share=on memory-backend-file which
@@ -997,6 +1074,7 @@ if __name__ == "__main__":
                test_corrupt_stream, test_cancel, test_blocker,
                test_capabilities_and_parameters,
                test_pause_before_switchover, test_postcopy_errors,
-               test_postcopy, test_postcopy_recover, test_ignore_shared,
+               test_postcopy, test_postcopy_recover,
+               test_postcopy_recover_oob, test_ignore_shared,
                test_hmp,
                test_hotplugged_rom_device])

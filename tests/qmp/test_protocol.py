@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """QMP protocol: greeting, capabilities negotiation, id echo, request
-checking and error replies, query-commands and query-qmp-schema.
+checking and error replies, query-commands and query-qmp-schema, exec-oob
+(out-of-band execution in the monitor I/O thread).
 
 Expected texts are QEMU 7.2's (docs/interop/qmp-spec and the QEMU sources
 for the error messages clients parse)."""
 import json
 import os
+import subprocess
 import tempfile
 from qmplib import (BASE_ARGS, QMP, Kvmpc, check, check_eq, connect_unix,
                     run_tests, start_qmp_vm)
@@ -217,7 +219,131 @@ def test_pretty(binary):
         vm.close()
 
 
+OOB_PAUSE_ERROR = ("migrate-pause is currently only supported during "
+                   "postcopy-active state")
+
+
+def send_json(q, *reqs):
+    """All of @reqs in one write: the monitor parses them in one go."""
+    q.send_raw(b"".join(json.dumps(r).encode() + b"\n" for r in reqs))
+
+
+def oob_client(path):
+    q = QMP(path, negotiate=False)
+    check_eq(q.cmd("qmp_capabilities", {"enable": ["oob"]}),
+             {"return": {}}, "negotiation with oob")
+    return q
+
+
+def test_exec_oob(binary):
+    """exec-oob rules and errors as QEMU 7.2; allow-oob in the schema."""
+    vm, paths = start_qmp_vm(binary)
+    try:
+        q = oob_client(paths[0])
+        send_json(q, {"exec-oob": "query-status", "id": 1})
+        check_eq(q.recv_reply(), {"id": 1, "error": {
+            "class": "GenericError",
+            "desc": "The command query-status does not support OOB"}},
+            "a command without allow-oob")
+        expect_error(q, b'{"exec-oob": "nosuch"}',
+                     "The command nosuch has not been found",
+                     "CommandNotFound")
+        expect_error(q, b'{"exec-oob": 5}',
+                     "QMP input member 'exec-oob' must be a string")
+        expect_error(q, b'{"exec-oob": "migrate-pause", '
+                        b'"execute": "migrate-pause"}',
+                     "QMP input member 'execute' clashes with 'exec-oob'")
+        # runs (no id needed, as in QEMU 7.2): its own error, no postcopy
+        send_json(q, {"exec-oob": "migrate-pause"})
+        check_eq(q.recv_reply(), {"error": {"class": "GenericError",
+                                            "desc": OOB_PAUSE_ERROR}},
+                 "exec-oob migrate-pause")
+        send_json(q, {"exec-oob": "migrate-recover", "id": "r",
+                      "arguments": {"uri": "unix:/nonexistent/x"}})
+        check_eq(q.recv_reply()["error"]["desc"],
+                 "Migrate recover can only be run when postcopy is paused.",
+                 "exec-oob migrate-recover")
+        schema = q.ret("query-qmp-schema")
+        oob = sorted(e["name"] for e in schema if e.get("allow-oob"))
+        check_eq(oob, ["migrate-pause", "migrate-recover"], "allow-oob")
+    finally:
+        vm.close()
+
+
+def test_oob_ordering(binary):
+    """Pipelined in-band requests are answered in order, past the queue
+    limit (8 with oob, 1 without), with exec-oob requests among them; a
+    client that leaves with requests queued leaves nothing behind."""
+    vm, paths = start_qmp_vm(binary)
+    try:
+        q = oob_client(paths[0])
+        reqs = []
+        for i in range(40):
+            reqs.append({"execute": "query-status", "id": i})
+            if i % 5 == 0:
+                reqs.append({"exec-oob": "migrate-pause", "id": "o%d" % i})
+        send_json(q, *reqs)
+        inband, oob = [], []
+        for _ in reqs:
+            rsp = q.recv_reply()
+            if isinstance(rsp["id"], int):
+                check("return" in rsp, "in-band reply %r" % rsp)
+                inband.append(rsp["id"])
+            else:
+                check_eq(rsp["error"]["desc"], OOB_PAUSE_ERROR, "oob reply")
+                oob.append(rsp["id"])
+        check_eq(inband, list(range(40)), "in-band replies in order")
+        check_eq(len(oob), 8, "every exec-oob answered")
+        q.sock.close()
+        # without oob: one request at a time, still all in order
+        q = QMP(paths[0])
+        for i in range(20):     # separate writes: reading stops, resumes
+            send_json(q, {"execute": "query-name", "id": i})
+        got = [q.recv_reply()["id"] for _ in range(20)]
+        check_eq(got, list(range(20)), "replies in order without oob")
+        # leave with requests queued: the next client starts clean
+        send_json(q, *[{"execute": "query-status", "id": i}
+                       for i in range(200)])
+        q.sock.close()
+        q = QMP(paths[0], negotiate=False)
+        check("QMP" in q.greeting, "a fresh greeting")
+        check_eq(q.cmd("qmp_capabilities", id="c"),
+                 {"return": {}, "id": "c"}, "the next client negotiates")
+        check_eq(q.cmd("query-status", id="s")["id"], "s",
+                 "its own reply, not a left-over")
+        # quit from a monitor in the I/O thread: the thread stops first
+        send_json(q, {"exec-oob": "migrate-pause", "id": "p"},
+                  {"execute": "quit", "id": "q"})
+        got = sorted(str(q.recv_reply()["id"]) for _ in range(2))
+        check_eq(got, ["p", "q"], "replies before quit")
+        check_eq(vm.wait(), 0, "exit status after quit")
+    finally:
+        vm.close()
+
+
+def test_oob_stdio(binary):
+    """A stdio monitor stays on the main thread; exec-oob runs there."""
+    p = subprocess.Popen([binary] + BASE_ARGS + ["-qmp", "stdio"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        out, _ = p.communicate(
+            b'{"execute": "qmp_capabilities", '
+            b'"arguments": {"enable": ["oob"]}}\n'
+            b'{"exec-oob": "migrate-pause", "id": 1}\n'
+            b'{"execute": "quit"}\n', timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    lines = [json.loads(x) for x in out.splitlines() if x.strip()]
+    check_eq(lines[0]["QMP"]["capabilities"], ["oob"], "stdio greeting")
+    check_eq(lines[2], {"id": 1, "error": {"class": "GenericError",
+                                           "desc": OOB_PAUSE_ERROR}},
+             "exec-oob on stdio")
+
+
 if __name__ == "__main__":
     run_tests([test_greeting, test_negotiation, test_id_echo,
                test_request_errors, test_query_commands_exact,
-               test_query_qmp_schema, test_pretty])
+               test_query_qmp_schema, test_pretty, test_exec_oob,
+               test_oob_ordering, test_oob_stdio])
