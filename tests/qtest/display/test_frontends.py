@@ -317,17 +317,19 @@ def test_keymap_and_ext_key(binary):
 
 class Xvfb:
     def __init__(self):
-        self.num = 90 + os.getpid() % 400
-        while os.path.exists("/tmp/.X11-unix/X%d" % self.num) or \
-                os.path.exists("/tmp/.X%d-lock" % self.num):
-            self.num += 1
-        self.display = ":%d" % self.num
+        # the server picks a free display and writes its number
+        # (-displayfd), so parallel tests never share one
+        rfd, wfd = os.pipe()
         self.proc = subprocess.Popen(
-            ["Xvfb", self.display, "-screen", "0", "1600x1200x24",
-             "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        wait_for(lambda: os.path.exists("/tmp/.X11-unix/X%d" % self.num),
-                 what="Xvfb")
+            ["Xvfb", "-displayfd", str(wfd), "-screen", "0",
+             "1600x1200x24", "-nolisten", "tcp"], pass_fds=(wfd,),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(wfd)
+        with os.fdopen(rfd) as f:
+            num = f.readline().strip()
+        check(num.isdigit() and self.proc.poll() is None, "Xvfb exited")
+        self.num = int(num)
+        self.display = ":" + num
 
     def env(self):
         e = dict(os.environ)

@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "qmp"))
 from qmplib import (TestFailure, check, check_eq, no_kvm,  # noqa: E402
-                    run_tests, wait_for)
+                    run_tests)
 from test_display import (LFB, Machine, compare, skip,  # noqa: E402
                           vbe_picture)
 
@@ -383,21 +383,20 @@ def test_password_secret(binary):
 
 class Xvfb:
     def __init__(self, tmp):
-        self.display = None
-        for n in range(90, 140):
-            if not os.path.exists("/tmp/.X11-unix/X%d" % n) and \
-               not os.path.exists("/tmp/.X%d-lock" % n):
-                self.display = ":%d" % n
-                break
-        check(self.display, "no free X display")
+        # the server picks a free display itself and writes its number
+        # (-displayfd): two tests choosing one by looking at /tmp could
+        # pick the same and talk to each other's server
+        rfd, wfd = os.pipe()
         self.proc = subprocess.Popen(
-            ["Xvfb", self.display, "-screen", "0", "1280x1024x24",
-             "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
+            ["Xvfb", "-displayfd", str(wfd), "-screen", "0",
+             "1280x1024x24", "-nolisten", "tcp"], pass_fds=(wfd,),
+            stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(tmp, "xvfb.log"), "wb"))
-        sock = "/tmp/.X11-unix/X" + self.display[1:]
-        wait_for(lambda: os.path.exists(sock) or self.proc.poll() is not None,
-                 what="Xvfb")
-        check(self.proc.poll() is None, "Xvfb exited")
+        os.close(wfd)
+        with os.fdopen(rfd) as f:
+            num = f.readline().strip()
+        check(num.isdigit() and self.proc.poll() is None, "Xvfb exited")
+        self.display = ":" + num
         self.env = dict(os.environ, DISPLAY=self.display)
 
     def run(self, args, **kw):
