@@ -165,10 +165,14 @@ unsigned xhci_stream_set_dequeue(XHCIState *s, XHCIEndpoint *ep,
 
 bool xhci_streams_post_load(XHCIEndpoint *ep)
 {
-    uint32_t want = ep->max_pstreams ? 2u << ep->max_pstreams : 0;
+    uint32_t want;
 
-    return ep->max_pstreams <= XHCI_MAX_PSA_SIZE && ep->nstreams == want &&
-           (!want || ep->streams);
+    /* a loaded MaxPStreams is checked before it sizes anything */
+    if (ep->max_pstreams > XHCI_MAX_PSA_SIZE) {
+        return false;
+    }
+    want = ep->max_pstreams ? 2u << ep->max_pstreams : 0;
+    return ep->nstreams == want && (!want || ep->streams);
 }
 
 const VMStateDescription vmstate_xhci_stream = {
