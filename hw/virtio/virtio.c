@@ -987,8 +987,18 @@ static void virtio_vm_state_changed(void *opaque, bool running)
     for (guint i = 0; i < all_vdevs->len; i++) {
         VirtIODevice *vdev = g_ptr_array_index(all_vdevs, i);
         for (unsigned n = 0; n < vdev->nvqs; n++) {
-            if (__atomic_exchange_n(&vdev->vq[n].kick_deferred, false,
-                                    __ATOMIC_SEQ_CST)) {
+            bool deferred = __atomic_exchange_n(&vdev->vq[n].kick_deferred,
+                                                false, __ATOMIC_SEQ_CST);
+            /*
+             * Entries an I/O thread's polling would have taken (the
+             * driver adds them without a kick while notifications are
+             * off) may still wait in the ring when the VM stopped: here
+             * after a failed migration or `stop`, and on a destination,
+             * whose state says nothing of a kick.  Look at every ring
+             * once, as QEMU's dataplane start kicks its queues.
+             */
+            if (deferred ||
+                (!vdev->broken && !virtio_queue_empty(&vdev->vq[n]))) {
                 virtio_queue_kick(vdev, n);
             }
         }
