@@ -929,6 +929,17 @@ static void sock_remove_source(SocketState *s, guint *id)
     *id = 0;
 }
 
+/* Every GLib source the socket has, in whatever context, gone. */
+static void sock_remove_all_sources(SocketState *s)
+{
+    sock_remove_source(s, &s->close_idle);
+    sock_remove_source(s, &s->reconnect_timer);
+    sock_remove_source(s, &s->connect_watch);
+    sock_remove_source(s, &s->listen_watch);
+    chr_fd_reader_stop(&s->reader);
+    sock_out_watch_stop(s);
+}
+
 /*
  * Move every source to @ctx (a QMP monitor's I/O thread).  The main
  * thread calls this with write_lock held before that thread owns any of
@@ -941,12 +952,7 @@ static void sock_set_gcontext(Chardev *chr, GMainContext *ctx)
     bool connecting = s->connect_watch, listening = s->listen_watch;
     bool reading = s->reader.watch, writing = s->out_watch;
 
-    sock_remove_source(s, &s->close_idle);
-    sock_remove_source(s, &s->reconnect_timer);
-    sock_remove_source(s, &s->connect_watch);
-    sock_remove_source(s, &s->listen_watch);
-    chr_fd_reader_stop(&s->reader);
-    sock_out_watch_stop(s);
+    sock_remove_all_sources(s);
     chr->gcontext = ctx;
     if (closing) {
         s->close_idle = chr_add_idle(chr, sock_close_idle, s);
@@ -976,12 +982,7 @@ static void sock_close(Chardev *chr)
 {
     SocketState *s = chr->state;
 
-    sock_remove_source(s, &s->close_idle);
-    sock_remove_source(s, &s->reconnect_timer);
-    sock_remove_source(s, &s->connect_watch);
-    sock_remove_source(s, &s->listen_watch);
-    chr_fd_reader_stop(&s->reader);
-    sock_out_watch_stop(s);
+    sock_remove_all_sources(s);
     if (s->fd >= 0) {
         close(s->fd);
     }

@@ -1792,12 +1792,10 @@ static void incoming_join(IncomingState *in)
     }
 }
 
-/* The loading thread is done with the connection: close it (the fault
- * thread, which runs on, no longer writes to it: the fd could be reused)
- * and the listener. */
-static void incoming_postcopy_close(IncomingState *in)
+/* The connection and the listener closed; the fault thread, which runs
+ * on, no longer writes to the connection first (the fd could be reused). */
+static void incoming_postcopy_close_fds(IncomingState *in)
 {
-    incoming_join(in);
     postcopy_rp_detach(in->ld->pc);
     close(in->fd);
     in->fd = -1;
@@ -1805,6 +1803,13 @@ static void incoming_postcopy_close(IncomingState *in)
         close(in->listen_fd);
         in->listen_fd = -1;
     }
+}
+
+/* The loading thread is done with the connection: close it. */
+static void incoming_postcopy_close(IncomingState *in)
+{
+    incoming_join(in);
+    incoming_postcopy_close_fds(in);
 }
 
 /* Every page is here: tell the source, let go of userfaultfd. */
@@ -1829,13 +1834,7 @@ static void incoming_postcopy_done(void *opaque)
 static void incoming_postcopy_pause(IncomingState *in)
 {
     g_mutex_lock(&postcopy_fd_lock);
-    postcopy_rp_detach(in->ld->pc);
-    close(in->fd);
-    in->fd = -1;
-    if (in->listen_fd >= 0) {
-        close(in->listen_fd);
-        in->listen_fd = -1;
-    }
+    incoming_postcopy_close_fds(in);
     error_report("postcopy: %s; %" PRIu64 " pages are still on the "
                  "source: migrate-recover URI here, then migrate with "
                  "\"resume\": true there", in->error ? in->error->message
