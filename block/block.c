@@ -109,7 +109,8 @@ static bool path_has_protocol(const char *path)
 }
 
 /* The protocol driver for @filename: by URL scheme, else "file". */
-static const BlockDriver *find_protocol(const char *filename, GError **errp)
+const BlockDriver *bdrv_protocol_for_filename(const char *filename,
+                                              GError **errp)
 {
     size_t n;
 
@@ -135,12 +136,6 @@ static const BlockDriver *find_protocol(const char *filename, GError **errp)
                n == 5 && !strncmp(filename, "iscsi", 5)
                    ? " (this kvmpc was built without libiscsi)" : "");
     return NULL;
-}
-
-const BlockDriver *bdrv_protocol_for_filename(const char *filename,
-                                              GError **errp)
-{
-    return find_protocol(filename, errp);
 }
 
 const BlockDriver *bdrv_find_format(const char *name)
@@ -369,7 +364,7 @@ static bool open_protocol_with_opts(BlockDriverState *bs, const char *filename,
 static BlockDriverState *open_protocol(const char *filename, int flags,
                                        QDict *file_opts, GError **errp)
 {
-    const BlockDriver *drv = find_protocol(filename, errp);
+    const BlockDriver *drv = bdrv_protocol_for_filename(filename, errp);
     BlockDriverState *bs;
     bool ok;
 
@@ -420,7 +415,7 @@ void bdrv_free_failed_node(BlockDriverState *bs)
     bdrv_free(bs);
 }
 
-static const BlockDriver *bdrv_probe(BlockDriverState *file, GError **errp)
+const BlockDriver *bdrv_probe_format(BlockDriverState *file, GError **errp)
 {
     uint8_t buf[512] = { 0 };
     uint64_t len = MIN(file->size, sizeof(buf));
@@ -439,11 +434,6 @@ static const BlockDriver *bdrv_probe(BlockDriverState *file, GError **errp)
         }
     }
     return best;
-}
-
-const BlockDriver *bdrv_probe_format(BlockDriverState *file, GError **errp)
-{
-    return bdrv_probe(file, errp);
 }
 
 /*
@@ -510,7 +500,7 @@ BlockDriverState *bdrv_open_on_file(BlockDriverState *file,
         }
         return file;
     }
-    if (!drv && !(drv = bdrv_probe(file, errp))) {
+    if (!drv && !(drv = bdrv_probe_format(file, errp))) {
         bdrv_unref(file);
         return NULL;
     }

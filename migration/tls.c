@@ -73,14 +73,10 @@ static char *uri_host(const char *uri)
 static QCryptoTLSCreds *find_creds(const char *id, QCryptoTLSEndpoint ep,
                                    GError **errp)
 {
-    bool locked = bql_locked();
-    QCryptoTLSCreds *creds;
+    bool took = bql_lock_if_unlocked();
+    QCryptoTLSCreds *creds = qcrypto_tls_creds_find(id, ep, errp);
 
-    if (!locked) {
-        bql_lock();
-    }
-    creds = qcrypto_tls_creds_find(id, ep, errp);
-    if (!locked) {
+    if (took) {
         bql_unlock();
     }
     return creds;
@@ -89,16 +85,14 @@ static QCryptoTLSCreds *find_creds(const char *id, QCryptoTLSEndpoint ep,
 static bool check_authz(QCryptoTLSSession *sess, const char *authz,
                         GError **errp)
 {
-    bool locked = bql_locked(), ok;
+    bool took, ok;
 
     if (!authz) {
         return true;
     }
-    if (!locked) {
-        bql_lock();
-    }
+    took = bql_lock_if_unlocked();
     ok = qcrypto_tls_session_check_authz(sess, authz, errp);
-    if (!locked) {
+    if (took) {
         bql_unlock();
     }
     return ok;

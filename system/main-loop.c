@@ -51,6 +51,15 @@ bool bql_locked(void)
     return bql_held;
 }
 
+bool bql_lock_if_unlocked(void)
+{
+    if (bql_locked()) {
+        return false;
+    }
+    bql_lock();
+    return true;
+}
+
 int64_t main_loop_poll_timeout_ns(gint timeout_ms, int64_t deadline_ns,
                                   int64_t now_ns)
 {

@@ -1171,12 +1171,15 @@ static void add_soundhw_models(Options *o)
 static bool pcspk_audio_requested(Options *o)
 {
     for (unsigned i = 0; i < o->audios->len; i++) {
-        g_auto(GStrv) keys =
-            g_strsplit(g_ptr_array_index(o->audios, i), ",", -1);
-        for (char **k = keys; *k; k++) {
-            if (!strcmp(*k, "model=pcspk")) {
-                return true;
-            }
+        /* -audio's own parse (audio_parse_audio_option) also creates the
+         * audiodev, so only its key=value split is shared here; a spec
+         * that does not parse is reported there */
+        g_autoptr(GHashTable) kv =
+            keyval_parse(g_ptr_array_index(o->audios, i), "driver", NULL);
+        const char *model = kv ? g_hash_table_lookup(kv, "model") : NULL;
+
+        if (model && !strcmp(model, "pcspk")) {
+            return true;
         }
     }
     for (unsigned i = 0; i < o->soundhw->len; i++) {

@@ -11,6 +11,9 @@
 void bql_lock(void);
 void bql_unlock(void);
 bool bql_locked(void);
+/* For code that may run with or without the big lock: takes it when the
+ * caller does not hold it; true if it did (then bql_unlock() after). */
+bool bql_lock_if_unlocked(void);
 
 void main_loop_init(void);
 /* Run until exit is requested; returns the process exit status. */

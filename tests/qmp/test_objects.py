@@ -50,6 +50,18 @@ BACKEND_PROPS = [("type", "string"), ("share", "bool"), ("size", "int"),
                  ("merge", "bool")]
 
 
+def rss_kib_of_mappings(vm, size_kib):
+    """Resident KiB of each of kvmpc's mappings of @size_kib."""
+    out, size = [], None
+    with open("/proc/%d/smaps" % vm.proc.pid) as f:
+        for line in f:
+            if line.split()[0:1] == ["Size:"]:
+                size = int(line.split()[1])
+            elif line.startswith("Rss:") and size == size_kib:
+                out.append(int(line.split()[1]))
+    return out
+
+
 def dontdump_64m_mappings(vm):
     """How many of kvmpc's 64 MiB mappings (m0's) are MADV_DONTDUMP."""
     n, size = 0, None
@@ -243,6 +255,14 @@ def test_objects(binary):
         md = {m["id"]: m for m in q.ret("query-memdev")}
         check_eq((md["m0"]["dump"], md["m0"]["merge"], md["mm"]["prealloc"]),
                  (False, False, True), "query-memdev after qom-set")
+
+        # ---- prealloc-threads: 4 threads fault 24 MiB in, every page
+        q.ret("object-add", {"qom-type": "memory-backend-ram", "id": "mp",
+                             "size": 24 << 20, "prealloc": True,
+                             "prealloc-threads": 4})
+        check_eq(get(q, "/objects/mp", "prealloc-threads"), 4, "mp threads")
+        check_eq(rss_kib_of_mappings(vm, 24 << 10), [24 << 10],
+                 "mp resident after a 4-thread prealloc")
 
         # ---- object-add'ed objects have the same properties
         q.ret("object-add", {"qom-type": "iothread", "id": "io2",
